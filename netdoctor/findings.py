@@ -1,0 +1,250 @@
+"""Findings and the report that orders them: plain data, no printing.
+
+A check returns :class:`Finding` objects; :class:`Report` holds them, root
+causes first, together with the context they were measured in. Rendering
+lives in :mod:`netdoctor.report` (rich) and is imported lazily.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+__all__ = ["Severity", "Finding", "Report", "to_jsonable"]
+
+SCHEMA_VERSION = 1
+
+
+class Severity(str, enum.Enum):
+    """How bad a finding is. ``error`` makes the CLI exit with code 1."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        """0 for error, 1 for warning, 2 for info (sorts worst first)."""
+        return ("error", "warning", "info").index(self.value)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing netdoctor saw, with the numbers behind it and what to do."""
+
+    code: str
+    """Stable identifier, e.g. ``gradient-mismatch``; users grep and silence it."""
+    severity: Severity
+    """error, warning or info."""
+    where: str
+    """The place: a tensor coordinate ``"W1[12, 3]"``, a layer, an attribute path."""
+    message: str
+    """One sentence in plain words: what is wrong."""
+    evidence: Mapping[str, Any] = field(default_factory=dict)
+    """The numbers seen (analytic, numeric, rel_error, limit, ...)."""
+    fix: str = ""
+    """What to change."""
+    caused_by: tuple[str, ...] = ()
+    """Codes of the findings that explain this one (root causes)."""
+    explanation: str = ""
+    """Why it matters: the mechanism, in a few plain sentences (optional)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "severity", Severity(self.severity))
+        object.__setattr__(self, "caused_by", tuple(self.caused_by))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (numpy scalars and arrays become plain numbers and lists)."""
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "where": self.where,
+            "message": self.message,
+            "evidence": to_jsonable(dict(self.evidence)),
+            "fix": self.fix,
+            "caused_by": list(self.caused_by),
+            "explanation": self.explanation,
+        }
+
+
+def to_jsonable(value: Any) -> Any:
+    """Turn numpy scalars/arrays, tuples, enums and non-finite floats into JSON values.
+
+    NaN and infinities become the strings ``"nan"``, ``"inf"``, ``"-inf"`` so the
+    output stays strict JSON.
+    """
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return to_jsonable(value.tolist())
+    if isinstance(value, np.generic):
+        return to_jsonable(value.item())
+    if isinstance(value, float) and not math.isfinite(value):
+        return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
+    if isinstance(value, complex):
+        return {"real": to_jsonable(value.real), "imag": to_jsonable(value.imag)}
+    if hasattr(value, "to_dict"):
+        return to_jsonable(value.to_dict())
+    return value
+
+
+def _causal_order(findings: list[Finding]) -> list[Finding]:
+    """Root causes first: a finding comes after every present finding it is caused by.
+
+    Ties keep severity order (error, warning, info), then the order found.
+    Cycles, should a rule table ever create one, are broken by that same order.
+    """
+    present = {f.code for f in findings}
+    base = sorted(range(len(findings)), key=lambda i: (findings[i].severity.rank, i))
+    placed: list[Finding] = []
+    placed_codes: set[str] = set()
+    remaining = [findings[i] for i in base]
+    while remaining:
+        for k, f in enumerate(remaining):
+            waiting = [c for c in f.caused_by if c in present and c not in placed_codes and c != f.code]
+            if not waiting:
+                break
+        else:  # cycle: take the first by severity
+            k = 0
+        f = remaining.pop(k)
+        placed.append(f)
+        # A code is placed once all its findings are placed.
+        if all(g.code != f.code for g in remaining):
+            placed_codes.add(f.code)
+    return placed
+
+
+@dataclass
+class Report:
+    """Ordered findings plus the context they were measured in.
+
+    ``sections`` holds structured extras that renderers show when present:
+    ``data`` (data summary), ``history`` (per-epoch metrics), ``layers``
+    (per-layer monitor table), ``gradcheck`` (a gradient-check result),
+    ``baseline`` (the reference MLP's numbers), ...
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    context: dict[str, Any] = field(default_factory=dict)
+    sections: dict[str, Any] = field(default_factory=dict)
+    title: str = "netdoctor report"
+    partial: bool = False
+
+    def __post_init__(self) -> None:
+        self.findings = _causal_order(list(self.findings))
+
+    def add(self, findings: Iterable[Finding]) -> None:
+        """Add findings and re-rank them, root causes first."""
+        self.findings = _causal_order(self.findings + list(findings))
+
+    def without(self, codes: Iterable[str]) -> "Report":
+        """A copy with the given finding codes silenced."""
+        drop = set(codes)
+        return Report(
+            [f for f in self.findings if f.code not in drop],
+            dict(self.context),
+            dict(self.sections),
+            self.title,
+            self.partial,
+        )
+
+    @property
+    def ok(self) -> bool:
+        """True when no finding has error severity."""
+        return not self.failures
+
+    @property
+    def failures(self) -> list[Finding]:
+        """Findings of error severity, in report order."""
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    @property
+    def worst(self) -> Finding | None:
+        """The most severe finding (root causes win ties), or None."""
+        if not self.findings:
+            return None
+        return min(self.findings, key=lambda f: f.severity.rank)
+
+    def codes(self) -> list[str]:
+        """Finding codes in report order."""
+        return [f.code for f in self.findings]
+
+    def verdict(self) -> str:
+        """One line: what is wrong, root cause first, or that nothing is."""
+        if self.partial and not self.findings:
+            return "Interrupted before any problem was seen; the numbers below are partial."
+        if not self.findings:
+            return "No problems found."
+        errors = self.failures
+        if errors:
+            return f"{len(errors)} problem(s) found; root cause: {errors[0].code} ({errors[0].message})"
+        w = self.worst
+        return f"No errors; {len(self.findings)} note(s), first: {w.code}."
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with a ``schema_version``."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "title": self.title,
+            "ok": self.ok,
+            "partial": self.partial,
+            "verdict": self.verdict(),
+            "findings": [f.to_dict() for f in self.findings],
+            "context": to_jsonable(self.context),
+            "sections": to_jsonable(self.sections),
+        }
+
+    def to_json(self, **kwargs: Any) -> str:
+        """The report as a JSON string (``kwargs`` go to :func:`json.dumps`)."""
+        kwargs.setdefault("indent", 2)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def raise_for_failures(self) -> None:
+        """Raise if any finding is an error.
+
+        Raises:
+            GradientMismatch: when a ``gradient-mismatch`` finding is present
+                (an ``AssertionError`` too).
+            ProblemsFound: for any other error finding.
+        """
+        from .errors import GradientMismatch, NetdoctorError
+
+        errors = self.failures
+        if not errors:
+            return
+        text = "; ".join(f"{f.code} at {f.where}: {f.message}" for f in errors)
+        if any(f.code == "gradient-mismatch" for f in errors):
+            raise GradientMismatch(text)
+        raise NetdoctorError(text)
+
+    # Rendering is delegated so that plain-data users never import rich.
+    def __rich__(self):  # pragma: no cover - exercised through report tests
+        from .report import render_report
+
+        return render_report(self)
+
+    def _repr_html_(self) -> str:
+        from .report import report_html
+
+        return report_html(self)
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/plain": self.to_text(), "text/html": self._repr_html_()}
+
+    def to_text(self, width: int = 80) -> str:
+        """Plain text rendering (no colour) at ``width`` columns."""
+        from .report import report_text
+
+        return report_text(self, width=width)
+
+    def __str__(self) -> str:
+        return self.to_text()
