@@ -167,6 +167,6 @@ def test_bad_arguments_raise_invalid_argument(call, match):
 
 
 def test_importing_netdoctor_does_not_import_hypothesis():
-    code = "import sys, netdoctor; print('hypothesis' in sys.modules)"
+    code = "import sys, netdoctor, netdoctor.testing, netdoctor.pytest_plugin; print('hypothesis' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

@@ -1,0 +1,163 @@
+"""Assertions for test suites: gradients that must match finite differences.
+
+``assert_gradients_match(f, x, grad)`` and ``assert_model_gradients(model, X, y)``
+run :mod:`netdoctor.gradcheck` and, when a gradient disagrees, raise
+:class:`~netdoctor.errors.GradientMismatch` (an ``AssertionError``) whose
+message reads like pytest's own: which parameter, a small table of the
+worst coordinates and a hint at the likely bug::
+
+    gradient check failed: 1 of 4 tensors disagree (method central, h=1e-05)
+    b2: 2 of 2 checked entries disagree; worst rel error 3.33e-01 > limit 1e-05
+        index         analytic       numerical   rel error
+        [1]        -2.4681e-01     -1.2340e-01    3.33e-01
+        hint: analytic is 2.00x numerical in every checked coordinate of b2
+
+The helpers work in any test runner; under pytest with the netdoctor plugin
+their results also feed the "netdoctor gradient checks" summary.
+This module imports numpy only when a check runs.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable
+
+from .errors import GradientMismatch, InvalidArgument
+
+__all__ = [
+    "assert_gradients_match",
+    "assert_model_gradients",
+    "GradientChecker",
+    "format_mismatch",
+    "OPTION_NAMES",
+]
+
+OPTION_NAMES = ("method", "h", "rtol", "atol", "max_coords", "seed", "n_directions")
+"""Keyword options the helpers pass on to :mod:`netdoctor.gradcheck`."""
+
+# Listeners get (result, test id) for every check; the pytest plugin pushes
+# one per session and only the innermost session (the last pushed) hears it.
+_listeners: list[Callable[[Any, str], None]] = []
+
+
+def _notify(result: Any) -> None:
+    if _listeners:
+        test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]
+        _listeners[-1](result, test)
+
+
+def _check_options(opts: dict[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(opts) - set(OPTION_NAMES))
+    if unknown:
+        raise InvalidArgument(f"unknown gradient-check option(s) {unknown}; use {', '.join(OPTION_NAMES)}.")
+    return {k: v for k, v in opts.items() if v is not None}
+
+
+def format_mismatch(result: Any, *, max_rows: int = 5) -> str:
+    """The failure message of a gradient check, one block per disagreeing tensor.
+
+    Args:
+        result: a :class:`netdoctor.gradcheck_result.GradcheckResult`.
+        max_rows: worst coordinates shown per tensor.
+
+    Returns:
+        multi-line text: per failing tensor the one-sentence verdict, a table
+        of its worst entries (index, analytic, numerical, rel error) and the
+        hint; failing random directions; then one line naming the tensors that
+        agree and how the check was made.
+    """
+    lines: list[str] = []
+    for t in result.tensors:
+        if t.ok:
+            continue
+        lines.append(t.message())
+        if t.problem is None and t.worst:
+            lines.append(f"    {'index':<12}{'analytic':>14}{'numerical':>14}{'rel error':>11}")
+            for c in list(t.worst)[:max_rows]:
+                idx = "[" + ", ".join(str(int(i)) for i in c.index) + "]"
+                lines.append(f"    {idx:<12}{c.analytic:>14.4e}{c.numeric:>14.4e}{c.rel_error:>11.1e}")
+        if t.hint:
+            lines.append(f"    hint: {t.hint}")
+    for d in getattr(result, "directions", ()):
+        if not d.ok:
+            lines.append(
+                f"directional derivative along random direction (seed {d.seed}) of {d.scope} disagrees: "
+                f"analytic {d.analytic:.4e}, numeric {d.numeric:.4e}, rel_error {d.rel_error:.1e} "
+                f"> limit {result.rtol:.0e}"
+            )
+    good = [t.name for t in result.tensors if t.ok]
+    how = f"method {result.method}, h {result.h:.0e}, rtol {result.rtol:.0e}, {result.n_checked} entries checked"
+    lines.append(f"({', '.join(good)} agree; {how})" if good else f"({how})")
+    lines += [f"note: {n}" for n in getattr(result, "notes", ())]
+    return "\n".join(lines)
+
+
+def _finish(result: Any) -> Any:
+    __tracebackhide__ = True
+    _notify(result)
+    if not result.ok:
+        raise GradientMismatch(format_mismatch(result))
+    return result
+
+
+def assert_gradients_match(f: Callable[..., Any], x: Any, grad: Callable[..., Any], **opts: Any) -> Any:
+    """Assert that ``grad(x)`` is the gradient of the scalar function ``f`` at ``x``.
+
+    Args:
+        f: ``f(x) -> float``; ``x`` is an array or a dict/list/tuple of arrays.
+        x: the point; left exactly as found (``f`` and ``grad`` get copies).
+        grad: ``grad(x)`` returning the analytic gradient in the structure of ``x``.
+        **opts: ``method``, ``h``, ``rtol``, ``atol``, ``max_coords``, ``seed``,
+            ``n_directions`` (see :func:`netdoctor.gradcheck.gradcheck`).
+
+    Returns:
+        the passing :class:`~netdoctor.gradcheck.GradcheckResult`.
+
+    Raises:
+        GradientMismatch: naming each disagreeing tensor, its worst coordinates and a hint.
+        InvalidArgument: for an unknown option.
+    """
+    __tracebackhide__ = True
+    from .gradcheck import gradcheck
+
+    return _finish(gradcheck(f, x, grad, **_check_options(opts)))
+
+
+def assert_model_gradients(model: Any, X: Any, y: Any, **opts: Any) -> Any:
+    """Assert that ``model.loss(X, y)`` returns the true gradient of its loss.
+
+    ``model`` follows the model protocol (``params`` and ``loss``); every
+    parameter is restored bit for bit afterwards. Options as in
+    :func:`assert_gradients_match`.
+
+    Raises:
+        GradientMismatch: naming each disagreeing parameter, its worst coordinates and a hint.
+    """
+    __tracebackhide__ = True
+    from .gradcheck import check_gradients
+
+    return _finish(check_gradients(model, X, y, **_check_options(opts)))
+
+
+class GradientChecker:
+    """The two assertions with preset options (what the pytest ``gradcheck`` fixture returns).
+
+    ``checker(f, x, grad)`` asserts a function's gradient and
+    ``checker.model(model, X, y)`` a model's; keyword arguments given to a
+    call override the preset ones.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        self.options = _check_options(options)
+
+    def __repr__(self) -> str:
+        opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
+        return f"GradientChecker({opts})"
+
+    def __call__(self, f: Callable[..., Any], x: Any, grad: Callable[..., Any], **opts: Any) -> Any:
+        __tracebackhide__ = True
+        return assert_gradients_match(f, x, grad, **{**self.options, **opts})
+
+    def model(self, model: Any, X: Any, y: Any, **opts: Any) -> Any:
+        __tracebackhide__ = True
+        return assert_model_gradients(model, X, y, **{**self.options, **opts})
