@@ -207,7 +207,12 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
             key = None
         table = datacache.get(key, cache_dir) if key else None
         if table is not None:
-            return _make_dataset(table[:, :-1], table[:, -1], name)
+            try:
+                _check_values(table[:, :-1], table[:, -1], _nowhere, _nowhere)
+            except DataFormatError:
+                table = None  # a damaged entry: parse the file again
+            else:
+                return _make_dataset(table[:, :-1], table[:, -1], name)
     contents = [_read_bytes(f) for f in files]
     if len(files) == 2:
         pixels, labels, pixel_at, label_at = idx.read_idx_pair(*contents, *files)
@@ -223,6 +228,10 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
     if key is not None:
         datacache.put(key, pixels, labels, cache_dir)
     return _make_dataset(pixels, labels, name)
+
+
+def _nowhere(*_args) -> str:
+    return "cache entry"
 
 
 def _check_file(name: str) -> None:
@@ -312,7 +321,8 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str) -> Datase
 # (floats, signs, spaces, errors) goes to np.loadtxt, and if that fails a line-by-line
 # Python scan finds the first bad line for the message.
 
-_CHUNK = 1 << 22
+_CHUNK = 1 << 20
+_CONTROL = re.compile(rb"[\x00-\x08\x0a-\x0c\x0e-\x1f]")
 _NUMBER = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*|\s*[-+]?(nan|inf)\s*", re.I)
 
 
@@ -333,7 +343,12 @@ def read_csv(data: bytes, name: str, label_column):
                               "commas (,): re-export the file as comma-separated")
     header = None
     line0 = 1
-    if not all(_NUMBER.fullmatch(f) for f in first.split(b",")):
+    if _is_binary(first):
+        raise DataFormatError(f"{name} line 1 holds binary (non-text) bytes; expected a text "
+                              "CSV, a gzip-compressed CSV, an IDX pair or an .npz")
+    fields = first.split(b",")
+    # A header is mostly names; a data row with one bad cell is reported, not skipped.
+    if 2 * sum(_NUMBER.fullmatch(f) is None for f in fields) >= len(fields):
         header = [f.strip().strip(b'"').decode("utf-8", "replace") for f in first.split(b",")]
         start, line0 = first_end + 1, 2
         if start >= end:
@@ -361,6 +376,15 @@ def read_csv(data: bytes, name: str, label_column):
         return f"{name} line {line0 + r} column {col + 1}"
 
     return pixels, labels, pixel_at, label_at
+
+
+def _is_binary(chunk: bytes) -> bool:
+    """True if ``chunk`` is not UTF-8 text or has control bytes other than tab and CR."""
+    try:
+        chunk.decode("utf-8")
+    except UnicodeDecodeError:
+        return True
+    return _CONTROL.search(chunk) is not None
 
 
 def _label_column(table, option, header, name, line0) -> int:
@@ -431,19 +455,24 @@ def _parse_chunk(c: np.ndarray) -> np.ndarray | None:
     if not np.all((d < 10) | is_sep):
         return None
     ends = np.flatnonzero(is_sep)
-    lens = np.diff(ends, prepend=-1) - 1
+    lens = np.empty_like(ends)
+    lens[0] = ends[0]
+    np.subtract(ends[1:], ends[:-1] + 1, out=lens[1:])
     if lens.min() < 1 or lens.max() > 3:
         return None
     # Indices end-2 / end-3 may point into the previous field (or wrap to the chunk's end);
     # the masks zero those terms.
     v = d[ends - 1].astype(np.uint16)
-    v += (lens >= 2) * d[ends - 2].astype(np.uint16) * np.uint16(10)
-    v += (lens >= 3) * d[ends - 3].astype(np.uint16) * np.uint16(100)
+    for k, scale in ((2, 10), (3, 100)):
+        t = d[ends - k].astype(np.uint16)
+        t *= np.uint16(scale)
+        t *= lens >= k
+        v += t
     if v.max() > 255:
         return None
     rows = np.flatnonzero(is_nl[ends])
     ncols = int(rows[0]) + 1
-    if rows.size * ncols != ends.size or np.any(np.diff(rows) != ncols):
+    if rows.size * ncols != ends.size or np.any(rows[1:] - rows[:-1] != ncols):
         return None
     return v.astype(np.uint8).reshape(rows.size, ncols)
 
@@ -460,7 +489,7 @@ def _parse_general(data, start: int, end: int, name: str, line0: int) -> np.ndar
         try:
             table = np.loadtxt(io.StringIO(text), delimiter=",", dtype=np.float64,
                                ndmin=2, comments=None, encoding=None)
-        except ValueError:
+        except Exception:  # noqa: BLE001 - any loadtxt failure: locate it line by line below
             pass
         else:
             if table.shape[0] == text.count("\n") + 1:
@@ -486,6 +515,12 @@ def _raise_first_bad_line(body: bytes, name: str, line0: int):
                 if sep in f:
                     raise DataFormatError(f"{where} uses {word} between values; expected "
                                           "commas (,): re-export the file as comma-separated")
+            if b"\r" in f:
+                raise DataFormatError(f"{where} column {j + 1} contains a bare carriage return "
+                                      "(\\r); expected lines to end with \\n or \\r\\n")
+            if _is_binary(f):
+                raise DataFormatError(f"{where} column {j + 1} holds binary (non-text) bytes; "
+                                      "expected a number")
             shown = f.decode("utf-8", "backslashreplace")[:20]
             if not f.strip():
                 raise DataFormatError(f"{where} column {j + 1} is empty; expected a number")

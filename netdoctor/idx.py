@@ -20,9 +20,9 @@ so ``train-images-idx3-ubyte`` starts with magic 0x00000803 and sizes
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
-import zipfile
 import zlib
 
 import numpy as np
@@ -50,6 +50,7 @@ def gunzip(raw: bytes, name: str) -> bytearray:
     view = memoryview(raw)
     while True:
         stream = zlib.decompressobj(wbits=31)  # 31: gzip header and CRC check
+        member = pos
         while not stream.eof:
             if pos >= len(raw):
                 raise DataFormatError(
@@ -59,9 +60,11 @@ def gunzip(raw: bytes, name: str) -> bytearray:
             try:
                 out += stream.decompress(piece)
             except zlib.error as exc:
+                where = _locate_corruption(view, member, pos, len(piece))
+                reason = str(exc).split(": ", 1)[-1]
                 raise DataFormatError(
-                    f"{name} has corrupt gzip data at byte offset {pos:,}-{pos + len(piece):,} "
-                    f"({exc}); expected a valid gzip stream") from None
+                    f"{name} has corrupt gzip data at byte offset {where:,} ({reason}); "
+                    "expected a valid gzip stream: re-download or re-compress the file") from None
             pos += len(piece)
         pos -= len(stream.unused_data)
         rest = view[pos:]
@@ -71,6 +74,22 @@ def gunzip(raw: bytes, name: str) -> bytearray:
                     f"{name} has {len(rest):,} bytes of non-gzip data after the gzip stream "
                     f"at byte offset {pos:,}; expected the file to end there")
             return out
+
+
+def _locate_corruption(view: memoryview, member: int, pos: int, size: int) -> int:
+    """Exact offset of the first bad byte in ``view[pos:pos+size]`` (error path only).
+
+    Replays the member up to ``pos`` (known good), then feeds one byte at a time.
+    """
+    stream = zlib.decompressobj(wbits=31)
+    for at in range(member, pos, _GZIP_STEP):
+        stream.decompress(view[at:min(at + _GZIP_STEP, pos)])
+    for at in range(pos, pos + size):
+        try:
+            stream.decompress(view[at:at + 1])
+        except zlib.error:
+            return at
+    return pos
 
 
 def is_idx_name(path: str) -> bool:
@@ -129,7 +148,7 @@ def _read_idx(data: bytes, name: str, want_ndim: int) -> tuple[np.ndarray, int]:
                               "IDX header; the file is truncated")
     dims = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
     dtype = np.dtype(_IDX_TYPES[data[2]])
-    need = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    need = math.prod(dims) * dtype.itemsize
     if len(data) - header != need:
         shape = " x ".join(f"{d:,}" for d in dims)
         raise DataFormatError(
@@ -157,6 +176,9 @@ def read_idx_pair(images: bytes, labels: bytes, images_name: str, labels_name: s
             f"{images_name} holds {img.shape[0]:,} images but {labels_name} holds "
             f"{lab.shape[0]:,} labels; expected one label per image")
     n, d = img.shape[0], img.shape[1] * img.shape[2]
+    if n == 0 or d == 0:
+        raise DataFormatError(f"{images_name} holds {n} images of {img.shape[1]} x {img.shape[2]} "
+                              "pixels; expected at least one non-empty image")
     size = img.dtype.itemsize
 
     def pixel_at(r: int, c: int) -> str:
@@ -189,7 +211,7 @@ def read_npz(data: bytes, name: str):
             raise DataFormatError(f"{name} holds Python objects that need unpickling, which "
                                   "netdoctor never does; expected numeric arrays X and y") from None
         raise DataFormatError(f"{name} is not a readable .npz archive ({exc})") from None
-    except (zipfile.BadZipFile, OSError, EOFError, KeyError) as exc:
+    except Exception as exc:  # noqa: BLE001 - zipfile/zlib/numpy raise many kinds on bad bytes
         raise DataFormatError(f"{name} is not a readable .npz archive ({exc}); expected "
                               "a file written by np.savez") from None
     for key, arr in ((xk, X), ("y", y)):
