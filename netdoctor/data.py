@@ -81,15 +81,19 @@ class DataSummary:
                 self._scaling_text(), f"labels  {counts}"]
 
     def __rich__(self):
-        from rich.table import Table  # lazy: the core imports only numpy
+        """A compact table: one column per digit, rows for counts and shares."""
+        from rich import box  # lazy: the core imports only numpy
+        from rich.table import Table
 
         table = Table(title=f"{os.path.basename(self.source) or 'data'}: {self.rows:,} images x "
-                            f"{self.features:,} pixels", caption=self._scaling_text())
-        table.add_column("label", justify="right")
-        table.add_column("images", justify="right")
-        table.add_column("share", justify="right")
-        for (k, v), s in zip(self.label_counts.items(), self.label_shares.values()):
-            table.add_row(str(k), f"{v:,}", f"{100 * s:.1f}%")
+                            f"{self.features:,} pixels", caption=self._scaling_text(),
+                      box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, title_justify="left",
+                      caption_justify="left")
+        table.add_column("digit", style="bold")
+        for k in self.label_counts:
+            table.add_column(str(k), justify="right")
+        table.add_row("images", *(f"{v:,}" for v in self.label_counts.values()))
+        table.add_row("share", *(f"{100 * s:.1f}%" for s in self.label_shares.values()))
         return table
 
 

