@@ -271,7 +271,10 @@ def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
             if len(labels) > 1 and isinstance(reach.nodes[parent], (list, tuple)):
                 findings.append(_repeated(reach, parent, labels, target))
         if isinstance(target, (list, dict, np.ndarray)):
-            paths = list(dict.fromkeys(reach.path(p, l) for p, l in edges))
+            # one path per list: repeats inside one list are reported above
+            paths = list(dict.fromkeys(
+                reach.path(p, l) for p, ls in by_parent.items()
+                for l in (ls[:1] if isinstance(reach.nodes[p], (list, tuple)) else ls)))
             if len(paths) > 1:
                 f = _same_object(paths, target)
                 if f is not None:

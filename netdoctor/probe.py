@@ -96,7 +96,7 @@ def _flat(d: dict[str, np.ndarray], keys: list[str]) -> np.ndarray:
 
 def _container(path: str) -> str:
     """``weight_updates[1]`` -> ``weight_updates``: report a list of layers once."""
-    return re.sub(r"(\[\d+\])+$", "", path) or path
+    return re.sub(r"(\[[^\]]*\])+$", "", path) or path
 
 
 def _cos(a: np.ndarray, b: np.ndarray) -> float:
@@ -126,11 +126,15 @@ def probe_training(model: Any, X: Any, y: Any, *, lr: float, batch_size: int, st
     X, y = _validate(model, X, y, lr, batch_size, steps)
     global_rng = np.random.get_state()
     user_params = {k: np.array(v, copy=True) for k, v in model.params.items()}
-    try:
-        work = copy.deepcopy(model)
-        undo = None
-    except Exception:  # not copyable (open files, locks): probe in place and restore every byte
-        work, undo = model, StateSnapshot(model)
+    work, undo = model, None
+    if _has_views(model):
+        # deepcopy would turn views into independent copies and hide the sharing: probe in place
+        undo = StateSnapshot(model)
+    else:
+        try:
+            work = copy.deepcopy(model)
+        except Exception:  # not copyable (open files, locks): probe in place and restore every byte
+            undo = StateSnapshot(model)
     try:
         result = _run(work, X, y, float(lr), min(int(batch_size), len(X)), int(steps), seed)
     finally:
@@ -141,6 +145,21 @@ def probe_training(model: Any, X: Any, y: Any, *, lr: float, batch_size: int, st
     result.restored = set(now) == set(user_params) and all(
         np.array_equal(np.asarray(now[k]), user_params[k], equal_nan=True) for k in user_params)
     return result
+
+
+def _has_views(model: Any) -> bool:
+    """True when two reachable arrays share memory (a deep copy would separate them)."""
+    arrays = Reach(getattr(model, "__netdoctor_wrapped__", None) or model).arrays().values()
+    groups: dict[int, list[np.ndarray]] = {}
+    for a in arrays:
+        base = a
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        group = groups.setdefault(id(base), [])
+        if any(np.may_share_memory(b, a) for b in group):
+            return True
+        group.append(a)
+    return False
 
 
 def _run(work: Any, X: np.ndarray, y: np.ndarray, lr: float, bs: int, steps: int, seed: Any) -> ProbeResult:
@@ -204,7 +223,7 @@ def _run(work: Any, X: np.ndarray, y: np.ndarray, lr: float, bs: int, steps: int
                         "lr_grad_norm": lr * float(np.sqrt(sum(np.sum(v * v) for v in g.values())))})
     res.steps = records
     keys = list(deltas[0])
-    frozen = [k for k in keys if all(not np.any(d[k]) for d in deltas) and any(np.any(g[k]) for g in grads)]
+    frozen = [k for k in keys if all(not np.any(d[k]) for d in deltas) and deltas[0][k].size]
     live = [k for k in keys if k not in frozen]
     _analyse(res, deltas, grads, live, lr, bs, stale_buffers)
     if frozen:
@@ -228,7 +247,7 @@ def _run(work: Any, X: np.ndarray, y: np.ndarray, lr: float, bs: int, steps: int
     if any(f.code == "aliased-buffers" and f.severity is Severity.ERROR for f in res.findings) or alias_errors:
         res.findings = [Finding(f.code, f.severity, f.where, f.message, f.evidence, f.fix,
                                 tuple(dict.fromkeys(f.caused_by + ("aliased-buffers",))), f.explanation)
-                        if f.code in ("stale-accumulator", "mutated-constant") and f.where != "train_step(X, y)" else f
+                        if f.code in ("stale-accumulator", "mutated-constant", "update-mismatch", "frozen-parameters") and f.where != "train_step(X, y)" else f
                         for f in res.findings]
     return res
 
@@ -346,9 +365,13 @@ def _stale(res, hist, lr_eff, lr, decay, stale_buffers) -> Finding:
 
 def _frozen(frozen: list[str], grads, steps: int) -> Finding:
     norms = {k: max(float(np.linalg.norm(g[k])) for g in grads) for k in frozen}
+    zero = [k for k in frozen if norms[k] == 0]
+    why = ("although the gradient is not zero" if not zero else
+           f"and loss() reports an exactly zero gradient for {', '.join(zero)} (an in-place update that never "
+           "touches them, or a layer cut off from the loss)")
     return Finding(
         "frozen-parameters", Severity.ERROR, ", ".join(frozen),
-        f"{', '.join(frozen)} did not change in {steps} training steps although the gradient is not zero.",
+        f"{', '.join(frozen)} did not change in {steps} training steps {why}.",
         {"steps": steps, "max_gradient_norm": norms},
         fix="update the arrays the model computes with, in place (`w -= lr * g`, or `self.weights[i] = w - lr * g`); "
             "`for w in self.weights: w = w - lr * g` only re-binds the loop variable.",
