@@ -1,0 +1,339 @@
+"""What a gradient check saw: per-coordinate numbers, per-tensor verdicts, findings.
+
+Plain data; rendering (``summary()``, ``__rich__``) is kept short and rich is
+imported lazily. The relative error used everywhere is symmetric::
+
+    rel_error(a, n) = |a - n| / max(|a|, |n|, floor)
+
+where ``floor`` is the absolute scale below which a gradient counts as zero
+(``atol``), raised to ``noise / rtol`` when the finite difference itself cannot
+resolve smaller values (roundoff of the loss divided by the step). Without the
+floor a 1e-9 gradient measured with 1e-11 of finite-difference noise would be a
+"1% error" and a false alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import GradientMismatch
+from .findings import Finding, Severity, to_jsonable
+
+__all__ = ["rel_error", "CoordinateCheck", "TensorCheck", "DirectionCheck", "GradcheckResult", "format_index"]
+
+
+def rel_error(a: Any, n: Any, floor: Any = 1e-8) -> np.ndarray:
+    """Symmetric relative error ``|a - n| / max(|a|, |n|, floor)`` (element-wise)."""
+    a = np.asarray(a, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+
+
+def format_index(name: str, index: tuple[int, ...]) -> str:
+    """``W1[12, 3]`` for a coordinate, ``b1[4]`` for a vector entry, ``x`` for a scalar."""
+    if not index:
+        return name
+    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
+
+
+@dataclass(frozen=True)
+class CoordinateCheck:
+    """One checked entry of one tensor."""
+
+    index: tuple[int, ...]
+    """Position in the tensor."""
+    analytic: float
+    """The gradient the code under test returned."""
+    numeric: float
+    """The finite-difference (or complex-step) derivative."""
+    rel_error: float
+    """Symmetric relative error (see module docstring)."""
+    skipped_reason: str | None = None
+    """Why this entry is not judged (a kink within the step), else None."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": list(self.index),
+            "analytic": self.analytic,
+            "numeric": self.numeric,
+            "rel_error": self.rel_error,
+            "skipped_reason": self.skipped_reason,
+        }
+
+
+@dataclass
+class TensorCheck:
+    """The verdict for one parameter tensor."""
+
+    name: str
+    shape: tuple[int, ...]
+    n_checked: int
+    """Entries compared (skipped ones excluded)."""
+    n_failed: int
+    n_skipped: int
+    """Entries not judged because the step crossed a kink."""
+    max_rel_error: float
+    median_rel_error: float
+    worst: list[CoordinateCheck] = field(default_factory=list)
+    """Up to five entries with the largest relative error, worst first."""
+    skipped: list[CoordinateCheck] = field(default_factory=list)
+    """Up to five skipped entries with their reasons."""
+    skip_reasons: list[str] = field(default_factory=list)
+    """Distinct reasons for the skipped entries."""
+    hint: str | None = None
+    """What the pattern of errors suggests (constant ratio, transposed, ...)."""
+    limit: float = 1e-5
+    """The rtol the entries were judged against."""
+    problem: str | None = None
+    """A failure that is not about values (wrong shape, changing between calls)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.n_failed == 0 and self.problem is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "ok": self.ok,
+            "n_checked": self.n_checked,
+            "n_failed": self.n_failed,
+            "n_skipped": self.n_skipped,
+            "max_rel_error": self.max_rel_error,
+            "median_rel_error": self.median_rel_error,
+            "worst": [c.to_dict() for c in self.worst],
+            "skipped": [c.to_dict() for c in self.skipped],
+            "skip_reasons": list(self.skip_reasons),
+            "hint": self.hint,
+            "limit": self.limit,
+            "problem": self.problem,
+        }
+
+    def message(self) -> str:
+        """One sentence: ``gradient of W1 disagrees at 3 of 784 entries (0.4%); worst ...``."""
+        if self.problem is not None:
+            return f"gradient of {self.name}: {self.problem}"
+        total = self.n_checked
+        share = 100.0 * self.n_failed / max(total, 1)
+        w = self.worst[0]
+        return (
+            f"gradient of {self.name} disagrees at {self.n_failed} of {total} entries ({share:.1f}%); "
+            f"worst {format_index(self.name, w.index)}: analytic {w.analytic:.2e}, numeric {w.numeric:.2e}, "
+            f"rel_error {w.rel_error:.1e} > limit {self.limit:.0e}."
+        )
+
+
+@dataclass(frozen=True)
+class DirectionCheck:
+    """A directional derivative: ``dot(analytic, u)`` against ``(L(x+eps u) - L(x-eps u)) / 2 eps``."""
+
+    seed: int
+    scope: str
+    """``"model"`` (all tensors at once) or a tensor name."""
+    analytic: float
+    numeric: float
+    rel_error: float
+    ok: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(seed=self.seed, scope=self.scope, analytic=self.analytic, numeric=self.numeric,
+                    rel_error=self.rel_error, ok=self.ok)
+
+
+@dataclass
+class GradcheckResult:
+    """Outcome of :func:`netdoctor.gradcheck.gradcheck` or ``check_gradients``."""
+
+    method: str
+    """The method actually used: ``central``, ``complex`` or ``directional``."""
+    tensors: list[TensorCheck] = field(default_factory=list)
+    directions: list[DirectionCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Plain sentences: what was chosen and why (fallbacks, float32, sampling)."""
+    rtol: float = 1e-5
+    atol: float = 1e-8
+    h: float = 1e-5
+    context: dict[str, Any] = field(default_factory=dict)
+
+    # -- verdict -----------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        """True when every tensor and every direction agrees."""
+        return all(t.ok for t in self.tensors) and all(d.ok for d in self.directions)
+
+    @property
+    def failed(self) -> list[TensorCheck]:
+        return [t for t in self.tensors if not t.ok]
+
+    @property
+    def n_checked(self) -> int:
+        """Entries compared over all tensors."""
+        return int(sum(t.n_checked for t in self.tensors))
+
+    @property
+    def worst_rel_error(self) -> float:
+        """Largest relative error over all checked entries and directions (0.0 when none)."""
+        vals = [t.max_rel_error for t in self.tensors] + [d.rel_error for d in self.directions]
+        return float(max(vals)) if vals else 0.0
+
+    # -- findings ------------------------------------------------------------
+    @property
+    def findings(self) -> list[Finding]:
+        """One ``gradient-mismatch`` error per failing tensor (and per failing direction not localised)."""
+        out: list[Finding] = []
+        order = self._failing_order()
+        for t in self.failed:
+            where = format_index(t.name, t.worst[0].index) if (t.worst and t.problem is None) else t.name
+            evidence: dict[str, Any] = {
+                "tensor": t.name,
+                "n_checked": t.n_checked,
+                "n_failed": t.n_failed,
+                "max_rel_error": t.max_rel_error,
+                "limit": t.limit,
+                "h": self.h,
+                "method": self.method,
+            }
+            if t.worst:
+                w = t.worst[0]
+                evidence.update(index=list(w.index), analytic=w.analytic, numeric=w.numeric, rel_error=w.rel_error)
+            explanation = (
+                "The gradient your code returns is not the derivative of the loss it returns, so training "
+                "follows the wrong direction or the wrong step size."
+            )
+            if order and len(order) > 1:
+                explanation += (
+                    f" Failing tensors from the output backwards: {', '.join(order)}; errors flow backwards, "
+                    f"so fix {order[0]} first and check again."
+                )
+            out.append(
+                Finding(
+                    code="gradient-mismatch",
+                    severity=Severity.ERROR,
+                    where=where,
+                    message=t.message(),
+                    evidence=evidence,
+                    fix=t.hint or "Re-derive the backward pass of this tensor step by step and compare each "
+                    "intermediate with a finite difference.",
+                    explanation=explanation,
+                )
+            )
+        localised = {t.name for t in self.failed}
+        for d in self.directions:
+            if not d.ok and not localised and d.scope not in localised:
+                out.append(
+                    Finding(
+                        code="gradient-mismatch",
+                        severity=Severity.ERROR,
+                        where=d.scope,
+                        message=(
+                            f"directional derivative (direction seed {d.seed}) disagrees: analytic "
+                            f"{d.analytic:.3e}, numeric {d.numeric:.3e}, rel_error {d.rel_error:.1e} > limit {self.rtol:.0e}."
+                        ),
+                        evidence=d.to_dict() | {"limit": self.rtol, "h": self.h},
+                        fix="Run a per-coordinate check (method='central') to find the tensor and entries.",
+                        explanation="The gradient is not the derivative of the loss along a random direction.",
+                    )
+                )
+                break
+        return out
+
+    def _failing_order(self) -> list[str]:
+        """Failing tensor names, output layer first (by trailing layer number, else reverse order)."""
+        names = [t.name for t in self.tensors]
+
+        def key(name: str) -> tuple[int, int]:
+            # "W2" and "b2" belong to layer 2; names without a number keep dict order.
+            tail = name[len(name.rstrip("0123456789")):]
+            layer = int(tail) if tail else names.index(name)
+            return (-layer, names.index(name))
+
+        return sorted((t.name for t in self.failed), key=key)
+
+    # -- export / display ------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return to_jsonable(
+            {
+                "ok": self.ok,
+                "method": self.method,
+                "rtol": self.rtol,
+                "atol": self.atol,
+                "h": self.h,
+                "n_checked": self.n_checked,
+                "worst_rel_error": self.worst_rel_error,
+                "notes": list(self.notes),
+                "tensors": [t.to_dict() for t in self.tensors],
+                "directions": [d.to_dict() for d in self.directions],
+                "findings": [f.to_dict() for f in self.findings],
+                "context": self.context,
+            }
+        )
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`GradientMismatch` (an ``AssertionError``) naming every failing tensor."""
+        if self.ok:
+            return
+        msgs = [f.message for f in self.findings]
+        raise GradientMismatch("\n".join(msgs) + "\n\n" + self.summary())
+
+    def summary(self) -> str:
+        """Multi-line plain text: verdict, then per tensor a compact table of its worst entries and the hint."""
+        verdict = "gradients OK" if self.ok else f"gradient mismatch in {', '.join(t.name for t in self.failed) or 'model'}"
+        lines = [
+            f"{verdict} (method {self.method}, h {self.h:.0e}, rtol {self.rtol:.0e}, "
+            f"{self.n_checked} entries checked, worst rel_error {self.worst_rel_error:.1e})"
+        ]
+        lines += [f"  note: {n}" for n in self.notes]
+        for d in self.directions:
+            mark = "ok" if d.ok else "FAIL"
+            lines.append(
+                f"  direction {d.scope} seed {d.seed}: analytic {d.analytic:.4e} numeric {d.numeric:.4e} "
+                f"rel_error {d.rel_error:.1e} {mark}"
+            )
+        for t in self.tensors:
+            shape = "x".join(map(str, t.shape)) or "scalar"
+            status = "ok" if t.ok else "FAIL"
+            lines.append(
+                f"{t.name} ({shape}): {status}, {t.n_failed}/{t.n_checked} failed, {t.n_skipped} skipped, "
+                f"max rel_error {t.max_rel_error:.1e}"
+            )
+            if t.problem:
+                lines.append(f"    {t.problem}")
+            if not t.ok and t.worst:
+                lines.append(f"    {'index':<14}{'analytic':>12}{'numerical':>12}{'rel error':>11}")
+                for c in t.worst:
+                    idx = "[" + ", ".join(map(str, c.index)) + "]"
+                    lines.append(f"    {idx:<14}{c.analytic:>12.4e}{c.numeric:>12.4e}{c.rel_error:>11.1e}")
+            for r in t.skip_reasons[:2]:
+                lines.append(f"    skipped: {r}")
+            if t.hint:
+                lines.append(f"    hint: {t.hint}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __rich__(self):  # pragma: no cover - thin rendering layer
+        from rich.console import Group
+        from rich.table import Table
+        from rich.text import Text
+
+        head = Text(self.summary().splitlines()[0], style="bold green" if self.ok else "bold red")
+        table = Table(show_edge=False, pad_edge=False)
+        for col in ("tensor", "shape", "checked", "failed", "skipped", "max rel err", "worst entry", "hint"):
+            table.add_column(col)
+        for t in self.tensors:
+            w = t.worst[0] if t.worst else None
+            worst = (
+                f"{format_index(t.name, w.index)}: {w.analytic:.3e} vs {w.numeric:.3e}" if (w and not t.ok) else ""
+            )
+            table.add_row(
+                t.name, "x".join(map(str, t.shape)), str(t.n_checked),
+                Text(str(t.n_failed), style="red" if t.n_failed else ""), str(t.n_skipped),
+                f"{t.max_rel_error:.1e}", worst, t.hint or t.problem or "",
+            )
+        notes = [Text(f"note: {n}", style="dim") for n in self.notes]
+        return Group(head, table, *notes)
