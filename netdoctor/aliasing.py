@@ -391,6 +391,16 @@ def _bounds(a: np.ndarray) -> tuple[int, int]:
     return byte_bounds(a)
 
 
+def _pair_severity(a: str, b: str) -> Severity | None:
+    """How bad two overlapping arrays are, by role: a buffer on a parameter or buffer is an error."""
+    roles = sorted((path_role(a), path_role(b)))
+    if roles in (["buffer", "param"], ["buffer", "buffer"]):
+        return Severity.ERROR
+    if roles in (["buffer", "other"], ["param", "param"]):
+        return Severity.WARNING
+    return None  # data views, a flat vector behind its parameter views: sharing by construction
+
+
 def _overlapping(reach: Reach) -> list[Finding]:
     """Distinct arrays whose bytes overlap, grouped; a sweep over byte bounds per base."""
     groups: dict[int, list[int]] = {}
@@ -416,7 +426,7 @@ def _overlapping(reach: Reach) -> list[Finding]:
                     shared = np.shares_memory(arrays[i], arrays[j], max_work=10_000)
                 except np.exceptions.TooHardError:
                     shared = True
-                if shared:
+                if shared and _pair_severity(reach.first[i], reach.first[j]) is not None:
                     parent[find(i)] = find(j)
             open_.append((hi, i))
     comps: dict[int, list[int]] = {}
@@ -427,16 +437,11 @@ def _overlapping(reach: Reach) -> list[Finding]:
             comps[r].append(r)
     out = []
     for ids in comps.values():
+        ids = sorted(ids, key=lambda i: (path_role(reach.first[i]) != "buffer", reach.first[i]))
         paths = [reach.first[i] for i in ids]
         roles = {p: path_role(p) for p in paths}
-        nb = sum(r == "buffer" for r in roles.values())
-        npar = sum(r == "param" for r in roles.values())
-        if nb and (npar or nb > 1):
-            sev = Severity.ERROR
-        elif nb or npar > 1:
-            sev = Severity.WARNING
-        else:
-            continue
+        sevs = {_pair_severity(a, b) for a in paths for b in paths if a < b} - {None}
+        sev = Severity.ERROR if Severity.ERROR in sevs else Severity.WARNING
         buf = next((p for p in paths if roles[p] == "buffer"), paths[0])
         other = [p for p in paths if p != buf]
         out.append(Finding(

@@ -1,0 +1,158 @@
+"""find_aliasing: planted shared buffers are found, sharing by construction and healthy nets are not."""
+
+import numpy as np
+import pytest
+
+from netdoctor import MLP, Severity
+from netdoctor.aliasing import Reach, StateSnapshot, find_aliasing, path_role
+from user_nets import STYLES, load
+
+
+class Bag:
+    """A bare object to hang attributes on."""
+
+
+def net(**attrs):
+    b = Bag()
+    for k, v in attrs.items():
+        setattr(b, k, v)
+    return b
+
+
+def codes(findings):
+    return [(f.code, f.severity.value) for f in findings]
+
+
+HEALTHY = [(s, None) for s in STYLES]
+
+
+@pytest.mark.parametrize("style,bug", HEALTHY, ids=[s for s, _ in HEALTHY])
+def test_healthy_user_nets_are_quiet(style, bug):
+    assert find_aliasing(load(style, bug)) == []
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(momentum=0.9), dict(reduce="sum", loss="mse")])
+def test_reference_mlp_is_quiet(kw):
+    assert find_aliasing(MLP((6, 5, 3), **kw)) == []
+
+
+@pytest.mark.parametrize("style,bug,where", [
+    ("column_lists", "assign-template", "weight_templates = weight_updates"),
+    ("column_lists", "repeat", "bias_updates[0] = bias_updates[1] = bias_updates[2]"),
+    ("momentum", "velocity-is-params", "params = velocity"),
+    ("row_dict", "grad-view", "grads['W1'] ~ W1"),
+])
+def test_planted_aliasing_in_user_nets_is_found(style, bug, where):
+    found = find_aliasing(load(style, bug))
+    assert where in [f.where for f in found]
+    assert all(f.code == "aliased-buffers" and f.severity is Severity.ERROR for f in found)
+
+
+def test_template_assignment_names_both_lists_with_numbers_and_fix():
+    w = [np.ones((3, 2)), np.ones((2, 3))]
+    templates = [np.zeros_like(a) for a in w]
+    (f,) = find_aliasing(net(weights=w, weight_templates=templates, weight_updates=templates))
+    assert f.where == "weight_templates = weight_updates"
+    assert f.evidence["paths"] == ["weight_templates", "weight_updates"]
+    assert f.evidence["id"] == hex(id(templates)) and f.evidence["shapes"] == [[3, 2], [2, 3]]
+    assert "np.zeros_like(w) for w in self.weights" in f.fix
+    assert "sums of all earlier batches" in f.explanation
+
+
+def test_the_canonical_example_is_found_and_its_fix_is_clean():
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent / "examples"
+    found = {}
+    for name in ("handwritten_mnist", "handwritten_mnist_fixed"):
+        spec = importlib.util.spec_from_file_location(name, root / f"{name}.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        found[name] = find_aliasing(mod.build())
+    assert sorted(f.where for f in found["handwritten_mnist"]) == [
+        "bias_templates = bias_updates", "weight_templates = weight_updates"]
+    assert found["handwritten_mnist_fixed"] == []
+
+
+def test_repeated_array_in_list():
+    (f,) = find_aliasing(net(biases=[np.zeros(4)] * 3))
+    assert f.where == "biases[0] = biases[1] = biases[2]" and f.severity is Severity.ERROR
+    assert "[np.zeros(n) for _ in range(3)]" in f.fix
+
+
+@pytest.mark.parametrize("make_view", [
+    lambda W: W[:], lambda W: W.reshape(-1), lambda W: W.T, lambda W: W[1:, :],
+], ids=["slice-all", "reshape", "transpose", "partial-slice"])
+def test_gradient_view_of_weights(make_view):
+    W = np.arange(12.0).reshape(3, 4)
+    (f,) = find_aliasing(net(W1=W, dW1=make_view(W)))
+    assert f.severity is Severity.ERROR and set(f.evidence["paths"]) == {"W1", "dW1"}
+
+
+def test_disjoint_views_of_one_flat_vector_are_fine():
+    flat = np.zeros(20)
+    grad_flat = np.zeros(20)
+    m = net(flat=flat, params={"W1": flat[:12].reshape(3, 4), "b1": flat[12:16], "W2": flat[16:]},
+            grads={"W1": grad_flat[:12].reshape(3, 4), "b1": grad_flat[12:16], "W2": grad_flat[16:]})
+    assert find_aliasing(m) == []
+
+
+def test_params_dict_and_attribute_handles_are_not_reported():
+    W = np.ones((2, 2))
+    data = np.ones((5, 2))
+    data.flags.writeable = False
+    m = net(W1=W, params={"W1": W}, layers=[{"W": W}], X=data, X_train_view=data[:3], grad_buffer=data)
+    assert find_aliasing(m) == []
+
+
+def test_ambiguous_sharing_is_a_warning():
+    a = np.zeros(3)
+    (f,) = find_aliasing(net(update_buffer=a, scratch=a))
+    assert f.severity is Severity.WARNING
+
+
+def test_cycles_depth_and_slots_are_handled():
+    class Slotted:
+        __slots__ = ("grad", "weights")
+
+    s = Slotted()
+    s.weights = [np.ones(3)]
+    s.grad = s.weights[0]
+    outer = net(inner=s)
+    outer.me = outer
+    outer.deep = net(a=net(b=net(c=net(d=net(grads=[np.zeros(2)] * 2)))))
+    found = find_aliasing(outer)
+    assert [set(f.evidence["paths"]) for f in found] == [{"inner.weights[0]", "inner.grad"}]  # deep one: too deep
+    assert len(find_aliasing(outer, max_depth=8)) == 2
+
+
+def test_path_roles():
+    assert path_role("weight_updates") == "buffer"
+    assert path_role("optimizer.velocity['W1']") == "buffer"
+    assert path_role("dW1") == "buffer"
+    assert path_role("params['W1']") == "param"
+    assert path_role("layers[0].W") == "param"
+    assert path_role("X_train") == "other"
+
+
+def test_state_snapshot_restores_bindings_and_bytes():
+    rng = np.random.default_rng(0)
+    m = net(weights=[np.ones(3)], d={"a": np.zeros(2)}, rng=rng, count=1)
+    first = m.weights[0]
+    snap = StateSnapshot(m)
+    before = rng.bit_generator.state
+    m.weights[0] += 1
+    m.weights = [np.zeros(3)]
+    m.d["b"] = 1
+    m.count = 5
+    rng.normal()
+    snap.restore()
+    assert m.weights[0] is first and np.array_equal(first, np.ones(3))
+    assert list(m.d) == ["a"] and m.count == 1 and rng.bit_generator.state == before
+
+
+def test_reach_samples_long_lists():
+    m = net(samples=[np.zeros(2) for _ in range(1000)])
+    r = Reach(m)
+    assert r.truncated and len(r.arrays()) == 256
