@@ -61,15 +61,17 @@ def format_mismatch(result: Any, *, max_rows: int = 5) -> str:
         max_rows: worst coordinates shown per tensor.
 
     Returns:
-        multi-line text: per failing tensor the one-sentence verdict, a table
+        multi-line text: per failing tensor, output layer first, the one-sentence verdict, a table
         of its worst entries (index, analytic, numerical, rel error) and the
         hint; failing random directions; then one line naming the tensors that
         agree and how the check was made.
     """
     lines: list[str] = []
-    for t in result.tensors:
-        if t.ok:
-            continue
+    by_name = {t.name: t for t in result.tensors}
+    # Output layer first: an error there flows backwards into every earlier
+    # layer's gradient, so the first block is the one to fix first.
+    order = getattr(result, "_failing_order", lambda: [t.name for t in result.tensors if not t.ok])()
+    for t in (by_name[n] for n in order):
         lines.append(t.message())
         if t.problem is None and t.worst:
             lines.append(f"    {'index':<12}{'analytic':>14}{'numerical':>14}{'rel error':>11}")
