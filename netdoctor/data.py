@@ -220,11 +220,11 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
     contents = [_read_bytes(f) for f in files]
     if len(files) == 2:
         pixels, labels, pixel_at, label_at = idx.read_idx_pair(*contents, *files)
-    elif contents[0][:4] == b"PK\x03\x04" or name.lower().endswith(".npz"):
-        pixels, labels, pixel_at, label_at = idx.read_npz(contents[0], name)
-    elif contents[0][:4] == b"\x93NUM":
+    elif contents[0][:6] == b"\x93NUMPY":
         raise DataFormatError(f"{name} is a single .npy array without labels; expected an .npz "
                               "with X and y (np.savez(path, X=X, y=y)) or a CSV")
+    elif contents[0][:4] == b"PK\x03\x04" or name.lower().endswith(".npz"):
+        pixels, labels, pixel_at, label_at = idx.read_npz(contents[0], name)
     else:
         pixels, labels, pixel_at, label_at = read_csv(contents[0], name, label_column)
     del contents
@@ -319,7 +319,7 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str) -> Datase
 # --- CSV ---------------------------------------------------------------------------------
 #
 # Fast path: MNIST-style files are whole numbers 0..255 separated by commas. We parse them
-# with array arithmetic on the raw bytes, in 4 MiB chunks cut at line ends (so temporaries
+# with array arithmetic on the raw bytes, in 1 MiB chunks cut at line ends (so temporaries
 # stay small): find the separators, and since each field has 1-3 digits, its value is
 # d[end-1] + 10 d[end-2] + 100 d[end-3] with the missing digits masked out. Anything else
 # (floats, signs, spaces, errors) goes to np.loadtxt, and if that fails a line-by-line

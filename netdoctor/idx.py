@@ -196,6 +196,10 @@ def read_npz(data: bytes, name: str):
     Returns:
         ``(pixels (N, D), labels (N,), pixel_at, label_at)``.
     """
+    if data[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):
+        raise DataFormatError(f"{name} is not an .npz archive (it starts with bytes "
+                              f"{bytes(data[:4]).hex(' ') or 'nothing'}); expected a zip file "
+                              "written by np.savez, with arrays X and y")
     try:
         with np.load(io.BytesIO(data), allow_pickle=False) as archive:
             keys = list(archive.keys())

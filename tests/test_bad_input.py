@@ -30,6 +30,12 @@ LABELS = np.array([3, 0, 7])
 PIXELS = np.array([[0, 128, 255, 17], [5, 0, 0, 9], [255, 255, 1, 0]])
 
 
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    """Never touch the user's cache from tests."""
+    monkeypatch.setenv("NETDOCTOR_CACHE_DIR", str(tmp_path / "default-cache"))
+
+
 def test_corpus_is_big_enough_and_complete():
     rejected = [c for c in CASES if c[2] != "OK"]
     assert len(rejected) >= 30

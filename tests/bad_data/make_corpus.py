@@ -164,6 +164,8 @@ CASES: list[tuple[str, bytes | str, str, str]] = [
     ("truncated.npz", npz(X=np.zeros((3, 4)), y=np.zeros(3, int))[:100], "auto",
      "is not a readable .npz archive"),
     ("just_an_array.npy", None, "auto", "single .npy array without labels"),
+    ("npy_named_npz.npz", None, "auto", "single .npy array without labels"),
+    ("text_named_npz.npz", "hello", "auto", "is not an .npz archive (it starts with bytes 68 65 6c 6c)"),
 ]
 
 
