@@ -23,6 +23,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -240,9 +241,18 @@ def _nowhere(*_args) -> str:
 
 def _check_file(name: str) -> None:
     """Fail early and clearly on a missing file, a directory or no read permission."""
-    if not os.path.exists(name):
-        raise DataFormatError(f"{name} does not exist; expected a CSV, IDX or .npz data file")
-    if os.path.isdir(name):
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise DataFormatError(f"{name} does not exist; expected a CSV, IDX or .npz data "
+                              "file") from None
+    except PermissionError:
+        raise DataFormatError(f"{name} cannot be reached (permission denied on a folder in "
+                              "its path); expected a file you can read") from None
+    except OSError as exc:
+        raise DataFormatError(f"{name} cannot be read ({exc.strerror}); expected a data "
+                              "file") from None
+    if stat.S_ISDIR(st.st_mode):
         raise DataFormatError(f"{name} is a directory; expected a data file (CSV, IDX or .npz) "
                               "inside it")
     if not os.access(name, os.R_OK):
