@@ -119,6 +119,22 @@ def test_damaged_cache_entry_is_ignored_and_rewritten(tmp_path):
     np.testing.assert_array_equal(again.y, first.y)
 
 
+@pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError], ids=["interrupt", "disk_full"])
+def test_failed_cache_write_leaves_no_partial_file(tmp_path, monkeypatch, failure):
+    def half_save(fh, arr, allow_pickle=False):
+        fh.write(b"\x93NUMPY\x01\x00 partial")
+        raise failure("stopped while writing the cache entry")
+
+    monkeypatch.setattr(np, "save", half_save)
+    cache = tmp_path / "cache"
+    if failure is KeyboardInterrupt:
+        with pytest.raises(KeyboardInterrupt):
+            load(BAD / "ok_plain.csv", cache_dir=cache)
+    else:  # a cache that cannot be written is skipped: the load itself succeeds
+        np.testing.assert_array_equal(load(BAD / "ok_plain.csv", cache_dir=cache).y, LABELS)
+    assert list(cache.iterdir()) == []
+
+
 # --- fuzzing ---------------------------------------------------------------------------
 
 VALID = (BAD / "ok_header.csv").read_bytes()

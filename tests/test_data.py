@@ -227,12 +227,14 @@ def test_cache_hit_is_identical_and_skips_parsing(tmp_path, monkeypatch):
 
 
 def test_cache_is_invalidated_when_the_file_changes(tmp_path):
-    rng = np.random.default_rng(10)
-    path = write_csv(tmp_path / "d.csv", *random_data(rng))
+    pixels, labels = random_data(np.random.default_rng(10))
+    path = write_csv(tmp_path / "d.csv", pixels, labels)
+    size = path.stat().st_size
     cache = tmp_path / "c"
     load(path, cache_dir=cache)
-    pixels, labels = random_data(rng)
+    pixels, labels = pixels[::-1], labels[::-1]  # same bytes reordered: same size, new content
     write_csv(path, pixels, labels)
+    assert path.stat().st_size == size
     st_ = path.stat()
     os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10**9))  # mtime moves even on coarse clocks
     assert_loaded(load(path, cache_dir=cache), pixels, labels)
