@@ -275,10 +275,15 @@ class AdaptedNet:
     def _encode(self, y: Any, out: np.ndarray | None = None) -> np.ndarray:
         y = np.asarray(y).astype(np.intp)
         if self.targets == "auto":
-            if out is None:
-                out = self.output(np.zeros((1, self.sizes[0])))
-            self.targets = "pm1" if float(np.min(out)) < -1e-9 else "onehot"
-            self.notes.append(f"targets={self.targets!r}: the network's outputs {'go below 0 (tanh-like)' if self.targets == 'pm1' else 'stay >= 0'}.")
+            if self._act_out is not None:
+                self.targets = "pm1" if self._act_out == "tanh" else "onehot"
+                self.notes.append(f"targets={self.targets!r}: the output activation is {self._act_out}.")
+            else:
+                if out is None:
+                    out = self.output(np.zeros((1, self.sizes[0])))
+                self.targets = "pm1" if float(np.min(out)) < -1e-9 else "onehot"
+                self.notes.append(f"targets={self.targets!r}: the network's outputs "
+                                  f"{'go below 0 (tanh-like)' if self.targets == 'pm1' else 'stay >= 0'}.")
         return encode_targets(y, self.n_classes, "tanh" if self.targets == "pm1" else "sigmoid")
 
     # -- forward -----------------------------------------------------------
