@@ -22,7 +22,7 @@ __all__ = ["render_report", "report_text", "report_html", "sparkline", "format_v
 _SPARKS = "▁▂▃▄▅▆▇█"
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 # Sections with a dedicated renderer, in display order; others follow generically.
-_KNOWN_SECTIONS = ("data", "layers", "history", "confusion", "predictions", "gradcheck", "baseline")
+_KNOWN_SECTIONS = ("data", "layers", "history", "confusion", "predictions", "experiments", "gradcheck", "probe", "baseline")
 
 
 def format_value(value: Any, *, max_items: int = 6) -> str:
@@ -198,12 +198,16 @@ def _history(epochs: Sequence[Mapping[str, Any]]):
     spark.add_column(no_wrap=True)
     spark.add_column(no_wrap=True)
     spark.add_column(no_wrap=True)
-    for key, label, pct in (("loss", "loss", False), ("train_accuracy", "train acc", True), ("test_accuracy", "test acc", True)):
+    series = (("loss", "loss", False), ("train_accuracy", "train acc", True), ("test_accuracy", "test acc", True),
+              ("eval_accuracy", "eval acc", True))
+    series = tuple(s for s in series if any(e.get(s[0]) is not None for e in epochs))
+    for key, label, pct in series:
         row = _series_line(label, [e.get(key) for e in epochs], pct)
         if row:
             spark.add_row(*row)
     table = Table(box=box.SIMPLE_HEAD)
-    for name in ("epoch", "loss", "train acc", "test acc"):
+    table.add_column("epoch", justify="right", no_wrap=True)
+    for _, name, _ in series:
         table.add_column(name, justify="right", no_wrap=True)
     # Long runs: show the first two and last three epochs; the sparkline has them all.
     rows = list(epochs)
@@ -211,9 +215,9 @@ def _history(epochs: Sequence[Mapping[str, Any]]):
         rows = rows[:2] + [None] + rows[-3:]
     for e in rows:
         if e is None:
-            table.add_row("…", "", "", "")
+            table.add_row("…", *[""] * len(series))
             continue
-        table.add_row(_num(e.get("epoch")), _num(e.get("loss")), _pct(e.get("train_accuracy")), _pct(e.get("test_accuracy")))
+        table.add_row(_num(e.get("epoch")), *[(_pct if pct else _num)(e.get(key)) for key, _, pct in series])
     return _titled("Training per epoch", Group(table, spark))
 
 
@@ -255,6 +259,8 @@ def _generic(name: str, section: Any):
 
     if isinstance(section, str):
         return Text(f"{name}: {section}")
+    if hasattr(section, "__rich__") or hasattr(section, "__rich_console__"):
+        return section
     if hasattr(section, "to_dict"):
         section = section.to_dict()
     if isinstance(section, Mapping):
@@ -267,9 +273,31 @@ def _generic(name: str, section: Any):
         table.add_row(Text(name, style="bold underline"))
         table.add_row(grid)
         return table
-    if hasattr(section, "__rich__") or hasattr(section, "__rich_console__"):
-        return section
     return Text(f"{name}: {format_value(section)}")
+
+
+def _gradcheck(section: Mapping[str, Any]):
+    from rich import box
+    from rich.table import Table
+    from rich.text import Text
+
+    tensors = section.get("tensors")
+    if not isinstance(tensors, Sequence) or not tensors:
+        return _generic("gradcheck", section)
+    verdict = "ok" if section.get("ok") else "MISMATCH"
+    head = Text(f"method {section.get('method', '?')}, {_num(section.get('n_checked'))} entries checked, "
+                f"worst rel. error {_num(section.get('worst_rel_error'))}: {verdict}")
+    table = Table(box=box.SIMPLE_HEAD)
+    for name in ("tensor", "shape", "checked", "failed", "max rel err", "limit"):
+        table.add_column(name, justify="left" if name in ("tensor", "shape") else "right", no_wrap=True)
+    for t in tensors:
+        table.add_row(str(t.get("name")), "x".join(map(str, t.get("shape") or ())), _num(t.get("n_checked")),
+                      _num(t.get("n_failed")), _num(t.get("max_rel_error")), _num(t.get("limit")))
+    notes = section.get("notes") or []
+    parts = [head, table] + ([Text("notes: " + " ".join(map(str, notes)))] if notes else [])
+    from rich.console import Group
+
+    return _titled("Gradient check", Group(*parts))
 
 
 def _sections(sections: Mapping[str, Any]) -> Iterable[Any]:
@@ -284,6 +312,8 @@ def _sections(sections: Mapping[str, Any]) -> Iterable[Any]:
             yield _history(value)
         elif key == "confusion" and isinstance(value, Mapping):
             yield _confusion(value)
+        elif key == "gradcheck" and isinstance(value, Mapping):
+            yield _gradcheck(value)
         elif key == "predictions" and isinstance(value, Mapping):
             yield _predictions(value)
         else:
