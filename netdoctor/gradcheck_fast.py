@@ -119,8 +119,11 @@ def _pair_loss_change(model, l, zs, extra, y, params, n, d):
         dz = _act_diff(act(m), zm, dz) @ params[f"W{m + 1}"]
     if ce:
         s = np.einsum("pc,spjc->spj", extra[n], np.expm1(dz))
-        dz_y = np.take_along_axis(dz, np.broadcast_to(y[n][None, :, None, None], dz.shape[:3] + (1,)), axis=3)
-        return np.log1p(s) - dz_y[..., 0], kink
+        if l == L - 1:  # dz_y = da * W_L[j, y_n] without gathering from the big array
+            dz_y = da * params[f"W{L}"][:, y[n]].T
+        else:
+            dz_y = np.take_along_axis(dz, np.broadcast_to(y[n][None, :, None, None], dz.shape[:3] + (1,)), axis=3)[..., 0]
+        return np.log1p(s) - dz_y, kink
     zL = zs[L][n][None, :, None, :]
     kink |= _kinked(act(L), zL, dz).any(axis=(0, 3))
     da = _act_diff(act(L), zL, dz)

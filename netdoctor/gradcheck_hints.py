@@ -47,6 +47,7 @@ def tensor_hint(
     floor: np.ndarray | float,
     batch_size: int | None = None,
     same_as: str | None = None,
+    values: np.ndarray | None = None,
 ) -> str | None:
     """A one-sentence guess at the bug behind a failing tensor, or None.
 
@@ -57,9 +58,11 @@ def tensor_hint(
         rtol, floor: the tolerance and denominator floor used.
         batch_size: N, to recognise sum-vs-mean factors.
         same_as: name of another tensor whose returned gradient is identical.
+        values: the parameter values at ``idx`` (for the missing weight-decay rule).
     """
     a = a[judged]
     n = n[judged]
+    values = None if values is None else np.asarray(values, dtype=float)[judged]
     floor = np.broadcast_to(np.asarray(floor, dtype=float), judged.shape)[judged]
     if same_as is not None:
         return (
@@ -87,6 +90,14 @@ def tensor_hint(
             what = _ratio_name(med, batch_size)
             text = f"analytic is {med:.4g}x numerical in every checked entry of {name}"
             return f"{text}: {what}" if what else f"{text}: a constant factor is wrong"
+        if values is not None and np.all(np.abs(values) > 0):
+            c = (n - a) / values
+            cm = float(np.median(c))
+            if cm != 0 and np.all(np.abs(c - cm) <= 1e-3 * abs(cm)):
+                return (
+                    f"numerical - analytic = {cm:.4g} x {name} in every checked entry: a weight-decay (L2) "
+                    f"term of the loss, {cm:.4g} * {name}, is missing from the gradient"
+                )
         return (
             f"the ratio analytic/numerical varies from {np.min(r):.3g} to {np.max(r):.3g} across {name}: the "
             "derivative itself is wrong (activation derivative taken at the wrong point, wrong layer's "

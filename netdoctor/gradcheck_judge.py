@@ -46,6 +46,7 @@ def build_tensor(
     analytic_full: np.ndarray,
     batch_size: int | None,
     same_as: str | None,
+    values: np.ndarray | None = None,
 ) -> TensorCheck:
     """Assemble a :class:`TensorCheck` from aligned per-entry arrays (``skipped``: reason or None)."""
     rel = rel_error(a, n, floor)
@@ -63,7 +64,7 @@ def build_tensor(
     hint = None
     if failed.any():
         hint = tensor_hint(name, idx, a, n, judged, analytic_full, rtol=rtol, floor=floor,
-                           batch_size=batch_size, same_as=same_as)
+                           batch_size=batch_size, same_as=same_as, values=values)
     return TensorCheck(
         name=name, shape=tuple(shape), n_checked=int(judged.sum()), n_failed=int(failed.sum()),
         n_skipped=int((~judged).sum()), max_rel_error=float(rel_j.max()) if rel_j.size else 0.0,
@@ -123,7 +124,7 @@ def judge_per_coordinate(
                     )
         out.append(build_tensor(name, arr.shape, idx, a, n, floor, skipped, rtol=rtol,
                                 analytic_full=analytic[k], batch_size=batch_size,
-                                same_as=(same_as or {}).get(name)))
+                                same_as=(same_as or {}).get(name), values=np.array(arr.flat[idx], dtype=float)))
     return out
 
 

@@ -134,7 +134,7 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
     if _mlp_fast_ok(model) and opts.method != "directional" and all(p is None for p in problems):
         result = _mlp_fast(model, X, y, opts, f1, names, copies1, notes, same_as)
         if result is not None:
-            return _mark_changed(result, changed)
+            return _mark_changed(result, changed, dict(zip(names, shapes)))
         notes.append("the batched MLP path was not used: the model's loss differs from the reference forward pass.")
 
     arrays = [params[n] for n in names]
@@ -160,7 +160,7 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
         chosen = "central"
         notes.append("auto chose central differences on sampled entries of every tensor.")
     result = run(problem, copies1, problems, f1, opts, chosen, notes, batch_size=batch, dtype=dtype, same_as=same_as)
-    return _mark_changed(result, changed)
+    return _mark_changed(result, changed, dict(zip(names, shapes)))
 
 
 def _copies_used(model, X, y, names, f1, scalar, user, opts) -> bool:
@@ -180,7 +180,15 @@ def _copies_used(model, X, y, names, f1, scalar, user, opts) -> bool:
     return True
 
 
-def _mark_changed(result: GradcheckResult, changed: dict[str, float]) -> GradcheckResult:
+def _mark_changed(result: GradcheckResult, changed: dict[str, float], shapes: dict[str, tuple] | None = None
+                  ) -> GradcheckResult:
+    from .gradcheck_result import TensorCheck
+
+    present = {t.name for t in result.tensors}
+    for name in changed:
+        if name not in present:  # e.g. a directional check that did not need per-entry checks
+            result.tensors.append(TensorCheck(name, tuple((shapes or {}).get(name, ())), 0, 0, 0, 0.0, 0.0,
+                                              limit=result.rtol))
     for t in result.tensors:
         if t.name in changed and t.problem is None:
             t.problem = (
@@ -226,7 +234,7 @@ def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as) -> Gr
         skipped = np.where(r["kink"], r["kink_reason"], None)
         tensors.append(build_tensor(n, p64[n].shape, idx, analytic[k].reshape(-1)[idx], r["numeric"], floor,
                                     skipped, rtol=rtol, analytic_full=analytic[k], batch_size=len(X),
-                                    same_as=same_as.get(n)))
+                                    same_as=same_as.get(n), values=p64[n].reshape(-1)[idx]))
     rtol, atol = tolerances(opts, name="", dtype="float64", method=method)
     return GradcheckResult(method=method, tensors=tensors, notes=notes, rtol=rtol, atol=atol,
                            h=1e-20 if method == "complex" else h,
