@@ -1,0 +1,326 @@
+"""Run every benchmark side by side and write ``docs/benchmarks.md``.
+
+``python -m bench`` runs the suites in one process (each comparison
+interleaves ours and the peer, several repetitions, medians), prints the
+table and writes the report; ``--small`` runs tiny sizes (a smoke test: no
+target is judged and nothing is written unless ``--out`` is given);
+``--only NAME`` (repeatable) picks suites.
+
+Suites: ``train`` (:mod:`bench.bench_train`), ``load``, ``gradcheck``,
+``monitors`` (``bench/bench_<name>.py``, each ``run(small=False) -> rows``;
+a missing module gives a "skipped: not available" row) and ``check``
+(``netdoctor check`` end to end on a 60,000-row CSV, in a subprocess).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import inspect
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import ROW_KEYS, row  # noqa: E402
+
+__all__ = ["main", "run_suites", "normalise", "render_markdown", "machine_info", "SUITES"]
+
+SUITES = ("train", "load", "gradcheck", "monitors", "check")
+DATA_DIR = Path(__file__).resolve().parent / "_data"
+DOC = ROOT / "docs" / "benchmarks.md"
+
+INTRO = """\
+# Benchmarks
+
+`python -m bench` regenerates this page (`--only train` for one suite,
+`--small` for a smoke run). Each comparison runs ours and the peer in the same
+process, interleaved, several times; the table shows medians and their ratio.
+The machine is shared and has two cores, so the load average before and after
+is recorded below: when other work runs, multi-threaded BLAS suffers most
+(its threads wait for each other), which is why every training comparison is
+also run with one thread on both sides.
+
+## Physical floors
+
+Training a dense network is, to first order, three matrix products per layer
+and step: the forward `a W`, the weight gradient `a^T d` and the input
+gradient `d W^T` (not needed for the first layer). One sample of 784-30-10
+costs 3 x 2 x (784x30 + 30x10) - 2 x 784x30 = 95.9 kFLOP; of 784-512-512-10,
+3.2 MFLOP. No program that uses the same BLAS can train faster than
+*FLOPs / BLAS rate*, so beside each training result the **floor** column
+gives that limit in samples/s, where the rate is measured here by timing each
+product of a step alone on warm arrays of exactly those shapes (batch 100)
+and threads. For 784-30-10 the products are small (a (100, 784) x (784, 30)
+product is 4.7 MFLOP, a few tens of microseconds), so the fixed cost of the
+~30 NumPy calls per step (about 1 us each) and reading each freshly gathered
+batch from memory (313 kB in float32) are a visible share; for
+784-512-512-10 the products dominate and netdoctor and PyTorch both run close
+to the floor. A per-sample loop cannot approach it at all: it turns each
+product into 100 matrix-vector products with a Python call each.
+
+Other limits: loading a CSV cannot beat reading and parsing its bytes once;
+`netdoctor check` peak memory cannot go below the data set itself (the
+float32 pixels) plus the Python, NumPy and rich imports (about 60 MB).
+"""
+
+
+# -- running the suites ------------------------------------------------------
+def _call_run(fn, small: bool):
+    """Call a suite's ``run`` with the knobs it has: ``small=`` or else ``size=``/``repeats=``."""
+    params = inspect.signature(fn).parameters
+    if "small" in params:
+        return fn(small=small)
+    kwargs = {}
+    if small and "size" in params:
+        kwargs["size"] = 1000
+    if small and "repeats" in params:
+        kwargs["repeats"] = 1
+    return fn(**kwargs)
+
+
+def _suite_rows(name: str, small: bool) -> list[dict]:
+    if name == "check":
+        return check_rows(small=small)
+    modname = f"bench.bench_{name}"
+    try:
+        module = importlib.import_module(modname)
+    except ModuleNotFoundError as exc:
+        if exc.name in (modname, f"bench_{name}"):
+            return [row(f"{name} benchmarks", note=f"skipped: not available ({modname} does not exist yet)")]
+        return [row(f"{name} benchmarks", note=f"skipped: {exc}")]
+    try:
+        raw = _call_run(module.run, small)
+    except Exception as exc:  # a broken suite must not hide the others
+        return [row(f"{name} benchmarks", note=f"failed: {type(exc).__name__}: {exc}")]
+    return normalise(raw, name)
+
+
+def run_suites(names, *, small: bool = False, log=None) -> list[dict]:
+    """Rows of the named suites, in order, each tagged with ``suite``."""
+    rows = []
+    for name in names:
+        t0 = time.perf_counter()
+        got = _suite_rows(name, small)
+        for r in got:
+            r["suite"] = name
+        rows.extend(got)
+        if log:
+            log(f"[{name}] {len(got)} row(s) in {time.perf_counter() - t0:.1f} s\n")
+    return rows
+
+
+def normalise(rows, suite: str) -> list[dict]:
+    """Rows from a suite in the shared format (see :mod:`bench`), whatever shape they came in."""
+    out = []
+    rows = list(rows or [])
+    base_s = next((r["median_s"] for r in rows if r.get("method") == "np.loadtxt" and "median_s" in r), None)
+    for r in rows:
+        r = dict(r)
+        if "what" in r:
+            base = row(r.get("what", suite))
+            base.update({k: r[k] for k in ROW_KEYS if k in r})
+            extra = {k: v for k, v in r.items() if k not in ROW_KEYS and k != "suite"}
+            if extra:
+                base["note"] = "; ".join(filter(None, [str(base["note"] or ""), _kv(extra)]))
+            out.append(base)
+        elif "method" in r and "median_s" in r:  # bench_load's own shape
+            speed = r.get("speedup")
+            note = [f"{r.get('rows', '?'):,} rows" if isinstance(r.get("rows"), int) else ""]
+            if "file_mb" in r:
+                note.append(f"{r['file_mb']:.0f} MB CSV")
+            if "peak_mb" in r:
+                note.append(f"peak traced memory {r['peak_mb']:.0f} MB = {r.get('peak_over_array', 0):.2f}x the arrays")
+            out.append(row(f"load CSV: {r['method']}", "np.loadtxt", "", ours=r["median_s"], peer=base_s,
+                           ratio=speed, unit="s", note="; ".join(filter(None, note))))
+        else:
+            out.append(row(f"{suite}: row", note=_kv(r)))
+    return out
+
+
+def _kv(d: dict) -> str:
+    return ", ".join(f"{k}={_fmt(v)}" for k, v in d.items())
+
+
+# -- netdoctor check end to end ----------------------------------------------
+def _write_csv(n: int) -> Path:
+    """A label-first MNIST CSV of ``n`` synthesised rows (cached under bench/_data)."""
+    from bench.bench_train import synth_mnist
+
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    path = DATA_DIR / f"synth_mnist_{n}x785_seed0.csv"
+    if path.exists():
+        return path
+    pixels, y, _ = synth_mnist(n, seed=0)
+    lut = [str(i) for i in range(256)]
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as fh:
+        for label, px in zip(y.tolist(), pixels.tolist()):
+            fh.write(f"{label},{','.join([lut[v] for v in px])}\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _measure_child(cmd, *, timeout: float) -> tuple[int | None, float, float, str]:
+    """(exit code or None on timeout, wall s, peak RSS MB, stderr tail) of one subprocess.
+
+    ``os.wait4`` returns the resource usage of exactly this child (what
+    ``getrusage(RUSAGE_CHILDREN)`` accumulates over all children).
+    """
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               NO_COLOR="1")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, env=env)
+        code = None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                wall = time.perf_counter() - t0
+                code = os.waitstatus_to_exitcode(status)
+                proc.returncode = code
+                break
+            if time.perf_counter() - t0 > timeout:
+                proc.kill()
+                _, _, usage = os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                wall = time.perf_counter() - t0
+                break
+            time.sleep(0.01)
+        err.seek(0)
+        tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
+    return code, wall, usage.ru_maxrss / 1024, tail[0][:200]
+
+
+def check_rows(*, small: bool = False) -> list[dict]:
+    """``netdoctor check FILE --epochs 1`` on a 60,000-row CSV: wall time and peak memory."""
+    n = 1000 if small else 60_000
+    path = _write_csv(n)
+    data_mb = n * 784 * 4 / 2**20
+    cmd = [sys.executable, "-m", "netdoctor.cli", "check", str(path), "--epochs", "1"]
+    code, wall, rss, tail = _measure_child(cmd, timeout=120 if small else 600)
+    what = f"netdoctor check end to end, {n:,}-row CSV (load, summary, 1 epoch, gradient check, probes, report)"
+    ok = code in (0, 1)
+    how = f"`python -m netdoctor.cli check {path.name} --epochs 1` in a subprocess, exit code {code}"
+    if not ok:
+        how += f" (not a finished check: {tail!r})" if tail else " (not a finished check)"
+    judge = (lambda met: None) if small or not ok else (lambda met: met)
+    return [
+        row(what + ": wall time", "target", "<= 15 s", ours=wall, unit="s", met=judge(wall <= 15), note=how),
+        row(what + ": peak RSS", "3x the data set as float32", f"<= 3x {data_mb:.0f} MB",
+            ours=rss, peer=3 * data_mb, ratio=3 * data_mb / rss if rss else None, unit="MB",
+            met=judge(rss <= 3 * data_mb),
+            note=f"peak resident memory of the child (os.wait4 rusage); data set {data_mb:.0f} MB as float32"),
+    ]
+
+
+# -- the report ----------------------------------------------------------------
+def machine_info() -> dict[str, str]:
+    """CPU, cores, library versions, BLAS and environment knobs, for the report header."""
+    import numpy as np
+
+    cpu = platform.processor() or "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info = {"CPU": cpu, "cores": str(os.cpu_count()), "Python": platform.python_version(),
+            "numpy": np.__version__}
+    try:
+        from threadpoolctl import threadpool_info
+
+        blas = [p for p in threadpool_info() if p.get("user_api") == "blas"]
+        info["numpy BLAS"] = "; ".join(
+            f"{p.get('internal_api')} {p.get('version')} ({p.get('architecture')} kernels, {p.get('num_threads')} threads)"
+            for p in blas) or "unknown"
+    except ImportError:
+        cfg = np.show_config(mode="dicts").get("Build Dependencies", {}).get("blas", {})
+        info["numpy BLAS"] = f"{cfg.get('name', '?')} {cfg.get('version', '')} (threadpoolctl missing: threads unknown)"
+    try:
+        import torch
+
+        info["torch"] = f"{torch.__version__} (MKL: {torch.backends.mkl.is_available()}, default {torch.get_num_threads()} threads)"
+    except ImportError:
+        info["torch"] = "not installed: PyTorch comparisons skipped"
+    for knob in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        info[knob] = os.environ.get(knob, "unset")
+    return info
+
+
+def _fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        if abs(v) >= 1000:
+            return f"{v:,.0f}"
+        return f"{v:.3g}" if abs(v) < 10 else f"{v:.1f}"
+    return str(v)
+
+
+def render_markdown(rows, info: dict[str, str], *, started: str, loads: tuple, elapsed: float) -> str:
+    """The benchmarks page: intro, machine, the table, then one note per row."""
+    lines = [INTRO, "## Machine and run", "", "| | |", "|---|---|"]
+    for k, v in info.items():
+        lines.append(f"| {k} | {v} |")
+    lines.append(f"| date (UTC) | {started} |")
+    lines.append(f"| load average before / after | {loads[0]} / {loads[1]} |")
+    lines.append(f"| run time | {elapsed:.0f} s |")
+    lines += ["", "## Results", "",
+              "| # | what | compared with | target | ours | peer | ratio | floor | unit | met? |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
+    for i, r in enumerate(rows, 1):
+        met = {True: "**yes**", False: "**no**", None: "-"}[r.get("met")]
+        ratio = f"{r['ratio']:.2f}x" if isinstance(r.get("ratio"), (int, float)) else "-"
+        cells = [str(i), r["what"], r.get("compared_with") or "-", r.get("target") or "-", _fmt(r.get("ours")),
+                 _fmt(r.get("peer")), ratio, _fmt(r.get("floor")), r.get("unit") or "-", met]
+        lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
+    lines += ["", "## Notes", ""]
+    for i, r in enumerate(rows, 1):
+        lines.append(f"{i}. {r.get('note') or '-'}")
+    return "\n".join(lines) + "\n"
+
+
+def _text_table(rows) -> str:
+    out = []
+    for r in rows:
+        ratio = f"{r['ratio']:.2f}x" if isinstance(r.get("ratio"), (int, float)) else "-"
+        out.append(f"{r['what'][:70]:<70} ours {_fmt(r.get('ours')):>10} peer {_fmt(r.get('peer')):>10} "
+                   f"{ratio:>8} floor {_fmt(r.get('floor')):>10} {r.get('unit') or '':<10} met {r.get('met')}")
+    return "\n".join(out)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Run netdoctor's benchmarks.")
+    parser.add_argument("--small", action="store_true", help="tiny sizes: a smoke test, no targets judged")
+    parser.add_argument("--only", action="append", choices=SUITES, metavar="NAME",
+                        help=f"run only this suite (repeatable): {', '.join(SUITES)}")
+    parser.add_argument("--out", type=Path, help="write the report here (default docs/benchmarks.md; --small writes only with --out)")
+    args = parser.parse_args(argv)
+    names = args.only or list(SUITES)
+    started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
+    load_before = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    t0 = time.perf_counter()
+    rows = run_suites(names, small=args.small, log=sys.stderr.write)
+    elapsed = time.perf_counter() - t0
+    load_after = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
+    sys.stdout.write(_text_table(rows) + "\n")
+    out = args.out or (None if args.small else DOC)
+    if out is not None:
+        text = render_markdown(rows, machine_info(), started=started, loads=(load_before, load_after), elapsed=elapsed)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text)
+        sys.stderr.write(f"wrote {out}\n")
+    return 0

@@ -1,0 +1,104 @@
+"""The benchmark runner runs at tiny sizes and its baselines compute what they claim.
+
+No timing is asserted here (the machine is shared); the per-sample baseline is
+checked against the reference MLP, so the speed comparison compares equal work.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # bench/ is not an installed package
+    sys.path.insert(0, str(ROOT))
+
+from bench import ROW_KEYS  # noqa: E402
+from bench.bench_train import flops_per_sample, synth_mnist  # noqa: E402
+from bench.handwritten_per_sample import PerSampleNet  # noqa: E402
+from bench.run import _suite_rows, normalise, render_markdown  # noqa: E402
+from netdoctor import MLP  # noqa: E402
+
+
+def _batch(seed=0, n=10, d=6, c=3):
+    rng = np.random.default_rng(seed)
+    return rng.random((n, d)), rng.integers(0, c, n)
+
+
+def test_per_sample_net_makes_the_reference_update():
+    X, y = _batch()
+    model = MLP((6, 5, 4, 3), activation="tanh", loss="mse", seed=1)
+    net = PerSampleNet.from_mlp(model)
+    net.update_mini_batch(X, y, 0.3)
+    model.train_step(X, y, 0.3)
+    for l in range(1, 4):
+        np.testing.assert_allclose(net.weights[l - 1], model.params[f"W{l}"].T, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(net.biases[l - 1].ravel(), model.params[f"b{l}"], rtol=1e-12, atol=1e-14)
+
+
+def test_per_sample_net_differs_from_a_summed_step():
+    # The agreement above is not vacuous: a 10x larger (summed) step is told apart.
+    X, y = _batch()
+    model = MLP((6, 5, 3), activation="tanh", loss="mse", seed=1, reduce="sum")
+    net = PerSampleNet.from_mlp(model)
+    net.update_mini_batch(X, y, 0.3)
+    model.train_step(X, y, 0.3)
+    assert not np.allclose(net.weights[0], model.params["W1"].T)
+
+
+def test_flops_per_sample_closed_form():
+    # 3 GEMMs per layer, no input gradient for the first: 3*2*(784*30 + 30*10) - 2*784*30.
+    assert flops_per_sample((784, 30, 10)) == 95_880
+    assert flops_per_sample((4, 3)) == 2 * 2 * 4 * 3
+
+
+def test_synth_mnist_shapes_and_seed():
+    X1, y1, source = synth_mnist(120, seed=3)
+    X2, y2, _ = synth_mnist(120, seed=3)
+    assert X1.shape == (120, 784) and X1.dtype == np.uint8 and y1.shape == (120,)
+    assert np.array_equal(X1, X2) and np.array_equal(y1, y2)
+    assert y1.min() >= 0 and y1.max() <= 9 and source
+
+
+def test_normalise_adapts_foreign_rows():
+    rows = normalise([
+        {"method": "np.loadtxt", "rows": 10, "median_s": 2.0, "speedup": 1.0},
+        {"method": "netdoctor first load", "rows": 10, "median_s": 0.5, "speedup": 4.0, "peak_mb": 3.0,
+         "peak_over_array": 1.5},
+        {"what": "x", "ours": 1.0, "extra_key": 7},
+        {"anything": 1},
+    ], "load")
+    assert all(set(ROW_KEYS) <= set(r) for r in rows)
+    assert rows[1]["peer"] == 2.0 and rows[1]["ratio"] == 4.0 and rows[1]["unit"] == "s"
+    assert "extra_key=7" in rows[2]["note"]
+    assert "anything=1" in rows[3]["note"]
+
+
+def test_missing_suite_is_a_skipped_row():
+    (r,) = _suite_rows("no_such_suite", small=True)
+    assert r["met"] is None and r["note"].startswith("skipped: not available")
+
+
+def test_markdown_has_machine_table_and_notes():
+    rows = normalise([{"what": "w", "ours": 2.0, "peer": 1.0, "ratio": 2.0, "unit": "s", "met": True,
+                       "note": "n1"}], "x")
+    text = render_markdown(rows, {"CPU": "c"}, started="2026-01-01 00:00", loads=("1", "2"), elapsed=3.0)
+    assert "## Physical floors" in text and "| CPU | c |" in text
+    assert "| 1 | w | - | - | 2 | 1 | 2.00x | - | s | **yes** |" in text
+    assert "1. n1" in text
+
+
+@pytest.mark.parametrize("suite", ["train", "check"])
+def test_runner_runs_small(tmp_path, suite):
+    out = tmp_path / "bench.md"
+    proc = subprocess.run([sys.executable, "-m", "bench", "--small", "--only", suite, "--out", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    text = out.read_text()
+    assert "## Results" in text and "## Machine and run" in text
+    if suite == "train":
+        assert text.count("| train 784-") == 6
+    else:
+        assert "netdoctor check end to end" in text
