@@ -46,7 +46,7 @@ def _parse_method(value: Any) -> str:
 
 
 def _parse_tolerance(value: Any, *, allow_zero: bool) -> float:
-    valid = "a number >= 0, e.g. 1e-8" if allow_zero else "a number > 0, e.g. 1e-5"
+    valid = "a number in [0, 1), e.g. 1e-8" if allow_zero else "a number in (0, 1), e.g. 1e-5"
     if isinstance(value, bool):
         raise ValueError(valid)
     try:
@@ -54,7 +54,7 @@ def _parse_tolerance(value: Any, *, allow_zero: bool) -> float:
     except (TypeError, ValueError):
         raise ValueError(valid) from None
     if not math.isfinite(out) or out < 0 or (out == 0 and not allow_zero) or out >= 1:
-        raise ValueError(valid + " (and below 1)")
+        raise ValueError(valid)
     return out
 
 
@@ -123,9 +123,11 @@ def _read_settings(config: pytest.Config) -> dict[str, Any]:
     """Options from the command line, else the ini file; a usage error names the bad one."""
     settings: dict[str, Any] = {}
     for o in OPTIONS:
-        raw, source = config.getoption("netdoctor_" + o.name), o.flag
+        raw, where = config.getoption("netdoctor_" + o.name), ""
+        name = o.flag
         if raw is None:
-            raw, source = config.getini(o.ini), f"{o.ini} (ini)"
+            raw, name = config.getini(o.ini), o.ini
+            where = f" in {config.inipath.name}" if config.inipath else " in the ini file"
         if raw is None or raw == "" or raw == []:
             continue
         if isinstance(raw, list):  # a line-list ini value
@@ -133,7 +135,7 @@ def _read_settings(config: pytest.Config) -> dict[str, Any]:
         try:
             settings[o.name] = o.parse(raw.strip() if isinstance(raw, str) else raw)
         except ValueError as e:
-            raise pytest.UsageError(f"{source}={raw!r} is not valid; use {e}.") from None
+            raise pytest.UsageError(f"{name}={raw!r}{where} is not valid; use {e}.") from None
     return settings
 
 

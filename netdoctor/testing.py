@@ -6,11 +6,12 @@ run :mod:`netdoctor.gradcheck` and, when a gradient disagrees, raise
 message reads like pytest's own: which parameter, a small table of the
 worst coordinates and a hint at the likely bug::
 
-    gradient check failed: 1 of 4 tensors disagree (method central, h=1e-05)
-    b2: 2 of 2 checked entries disagree; worst rel error 3.33e-01 > limit 1e-05
-        index         analytic       numerical   rel error
-        [1]        -2.4681e-01     -1.2340e-01    3.33e-01
-        hint: analytic is 2.00x numerical in every checked coordinate of b2
+    GradientMismatch: gradient of W2 disagrees at 8 of 8 entries (100.0%); worst W2[3, 1]: ...
+        index             analytic     numerical  rel error
+        [3, 1]          2.5296e-02    1.2648e-02    5.0e-01
+        ...
+        hint: analytic is 2x numerical in every checked entry of W2: a factor 2 too many (...)
+    (W1, b1, b2 agree; method central, h 1e-05, rtol 1e-05, 26 entries checked)
 
 The helpers work in any test runner; under pytest with the netdoctor plugin
 their results also feed the "netdoctor gradient checks" summary.

@@ -152,14 +152,16 @@ def test_tight(gradcheck):
 @pytest.mark.parametrize(
     "arg, message",
     [
-        ("--netdoctor-rtol=abc", "--netdoctor-rtol='abc' is not valid; use a number > 0, e.g. 1e-5*"),
-        ("--netdoctor-rtol=0", "--netdoctor-rtol='0' is not valid; use a number > 0*"),
-        ("--netdoctor-atol=-1", "--netdoctor-atol='-1' is not valid; use a number >= 0*"),
-        ("--netdoctor-max-coords=0", "--netdoctor-max-coords='0' is not valid; use an integer >= 1*"),
-        ("--netdoctor-seed=x", "--netdoctor-seed='x' is not valid; use an integer >= 0*"),
-        ("--netdoctor-method=sideways", "--netdoctor-method='sideways' is not valid; use one of auto, central*"),
+        ("--netdoctor-rtol=abc", "--netdoctor-rtol='abc' is not valid; use a number in (0, 1), e.g. 1e-5."),
+        ("--netdoctor-rtol=0", "--netdoctor-rtol='0' is not valid; use a number in (0, 1), e.g. 1e-5."),
+        ("--netdoctor-rtol=1.5", "--netdoctor-rtol='1.5' is not valid; use a number in (0, 1), e.g. 1e-5."),
+        ("--netdoctor-atol=-1", "--netdoctor-atol='-1' is not valid; use a number in [[]0, 1), e.g. 1e-8."),
+        ("--netdoctor-max-coords=0", "--netdoctor-max-coords='0' is not valid; use an integer >= 1, e.g. 200."),
+        ("--netdoctor-seed=x", "--netdoctor-seed='x' is not valid; use an integer >= 0, e.g. 0."),
+        ("--netdoctor-method=sideways",
+         "--netdoctor-method='sideways' is not valid; use one of auto, central, complex, directional."),
     ],
-    ids=["rtol-not-a-number", "rtol-zero", "atol-negative", "max-coords-zero", "seed-not-int", "method-unknown"],
+    ids=["rtol-not-a-number", "rtol-zero", "rtol-above-one", "atol-negative", "max-coords-zero", "seed-not-int", "method-unknown"],
 )
 def test_bad_option_values_are_usage_errors(pt, arg, message):
     pt.makepyfile(test_x="def test_x(): pass")
@@ -169,11 +171,11 @@ def test_bad_option_values_are_usage_errors(pt, arg, message):
 
 
 def test_bad_ini_value_names_the_ini_key(pt):
-    pt.makeini("[pytest]\nnetdoctor_max_coords = many\n")
+    pt.makefile(".ini", tox="[pytest]\nnetdoctor_max_coords = many\n")
     pt.makepyfile(test_x="def test_x(): pass")
     result = run_inprocess(pt)
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["ERROR: netdoctor_max_coords (ini)='many' is not valid; use an integer >= 1*"])
+    result.stderr.fnmatch_lines(["ERROR: netdoctor_max_coords='many' in tox.ini is not valid; use an integer >= 1, e.g. 200."])
 
 
 def test_bad_marker_options_fail_the_test_clearly(pt):
@@ -194,7 +196,7 @@ def test_value(gradcheck):
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines([
         "*@pytest.mark.netdoctor got unknown option 'rtoll'; use method, rtol, atol, max_coords, seed.*",
-        "*@pytest.mark.netdoctor(rtol='loose') is not valid; use a number > 0*",
+        "*@pytest.mark.netdoctor(rtol='loose') is not valid; use a number in (0, 1), e.g. 1e-5.",
     ])
 
 
@@ -262,3 +264,29 @@ def test_example_with_planted_bug_shrinks_to_minimal_network(pt, monkeypatch):
         "*GradientMismatch: gradient of b2 disagrees at 2 of 2 entries (100.0%)*",
         "*hint: analytic is -1x numerical in every checked entry of b2: a sign error*",
     ])
+
+
+# -- the assertions themselves (no pytester) ------------------------------------------
+def test_unknown_assertion_option_is_invalid_argument():
+    from netdoctor import InvalidArgument
+    from netdoctor.testing import GradientChecker, assert_gradients_match
+
+    with pytest.raises(InvalidArgument, match=r"unknown gradient-check option\(s\) \['rtoll'\]"):
+        GradientChecker(rtoll=1e-3)
+    with pytest.raises(InvalidArgument, match="rtoll"):
+        assert_gradients_match(lambda v: 0.0, [1.0], lambda v: [0.0], rtoll=1e-3)
+
+
+def test_transposed_gradient_names_the_shape_problem():
+    import numpy as np
+
+    from netdoctor import GradientMismatch
+    from netdoctor.testing import assert_gradients_match
+
+    W = np.arange(6.0).reshape(2, 3) / 10
+    with pytest.raises(GradientMismatch) as info:
+        assert_gradients_match(lambda w: float(np.sum(w["W"] ** 2)), {"W": W}, lambda w: {"W": 2 * w["W"].T})
+    text = str(info.value)
+    assert text.startswith("gradient of W: has shape (3, 2), the transpose of W's shape (2, 3): a missing .T")
+    assert "index" not in text  # no value table for a shape problem
+    assert np.array_equal(W, np.arange(6.0).reshape(2, 3) / 10)
