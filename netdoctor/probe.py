@@ -289,10 +289,20 @@ def _analyse(res: ProbeResult, deltas, grads, live, lr, bs, stale_buffers) -> No
                             "step follows something else (a different loss, a stale or wrong buffer, an adaptive optimizer).",
             ))
         return
-    cur = np.array([f[0][-1] for _, f in good])
+    # A coefficient is only meaningful when its gradient is not negligible next to the others
+    # (saturated nets end with |g_t| ~ 1e-7 |g_1|; least squares then returns noise for c_t).
+    norms = [float(np.linalg.norm(g)) for g in G_all]
+    determined = [n > 1e-3 * max(norms[: t + 1]) for t, n in enumerate(norms)]
+    cur = np.array([f[0][-1] for t, f in good if determined[t - 1]])
+    if not cur.size:
+        return
     lr_eff = float(np.median(cur))
     ev.update({"lr_effective": lr_eff, "lr_factor": lr_eff / lr})
-    hist = [(t, f[0][:-1] / f[0][-1]) for t, f in good if t >= 2 and f[0][-1] != 0]
+    hist = []
+    for t, f in good:
+        r = max((s for s in range(1, t + 1) if determined[s - 1]), default=0)  # last usable step
+        if r >= 2 and f[0][r - 1] != 0:
+            hist.append((t, f[0][: r - 1] / f[0][r - 1]))
     if hist:
         ev["history"] = {t: h.tolist() for t, h in hist}
         last = np.array([h[-1] for _, h in hist])
@@ -350,8 +360,8 @@ def _stale(res, hist, lr_eff, lr, decay, stale_buffers) -> Finding:
     growth = [r["update_norm"] / r["lr_grad_norm"] if r["lr_grad_norm"] else float("nan") for r in res.steps]
     return Finding(
         "stale-accumulator", Severity.ERROR, where,
-        f"each update re-applies the gradients of all earlier steps: at step {t} the weights of g_1..g_{t - 1} "
-        f"relative to g_{t} are {', '.join(f'{v:.2f}' for v in h)}.",
+        f"each update re-applies the gradients of all earlier steps: at step {t} the earlier batches' gradients "
+        f"enter with weights {', '.join(f'{v:.2f}' for v in h)} relative to the newest (1 = fully re-applied).",
         {"history": {s: v.tolist() for s, v in hist}, "decay": decay, "lr_effective": lr_eff,
          "update_over_lr_grad": growth, "buffers_not_empty_at_step_start": stale_buffers},
         fix="empty the buffers after every update with fresh arrays: "
