@@ -124,9 +124,10 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
     if f2 != f1 and abs(f2 - f1) > 1e-12 * max(abs(f1), 1.0):
         notes.append(f"loss(X, y) returned {f1!r} then {f2!r} for identical calls; a random loss (dropout, "
                      "sampling) cannot be checked by finite differences: switch the randomness off for the check.")
-    if any(not np.array_equal(np.asarray(objs1[n]), c) for n, c in zip(names, copies1) if np.shape(objs1[n]) == c.shape):
-        notes.append("loss(X, y) hands back arrays that the next call overwrites (shared buffers); netdoctor copies "
-                     "them, but code that keeps gradients across calls will see them change.")
+    if any(g2[n] is objs1[n] for n in names):
+        notes.append("loss(X, y) hands back the same gradient arrays on every call (buffers that the next call "
+                     "overwrites); netdoctor copies them, but code that keeps gradients across calls will see "
+                     "them change.")
     same_as = _same_as(objs1, dict(zip(names, copies1)))
     dtype = "float64" if (upcast or not low) else "float32"
     batch = len(X)

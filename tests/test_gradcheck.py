@@ -1,0 +1,428 @@
+"""Gradient checks against closed forms, brute force, planted errors and hostile models."""
+
+import json
+import re
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
+from netdoctor import MLP
+from netdoctor.errors import GradientMismatch, InvalidArgument, ProtocolError, UserCodeError
+from netdoctor.gradcheck import GradcheckResult, check_gradients, gradcheck
+from netdoctor.gradcheck_fast import mlp_numeric
+
+
+def f_sin(x):
+    return float(np.sum(np.sin(x) ** 2))
+
+
+def g_sin(x):
+    return 2 * np.sin(x) * np.cos(x)
+
+
+# -- closed forms ---------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["central", "complex", "directional", "auto"])
+def test_correct_closed_form_gradient_passes(method):
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    f = (lambda x: np.sum(np.sin(x) ** 2)) if method == "complex" else f_sin
+    result = gradcheck(f, x, g_sin, method=method)
+    assert result.ok, result.summary()
+    assert result.method == method if method != "auto" else result.method == "central"
+    if method == "complex":
+        assert result.worst_rel_error < 1e-12
+
+
+def test_wrong_closed_form_gradient_fails_at_the_right_entry():
+    x = np.array([[0.3, -1.2], [0.7, 2.0]])
+
+    def bad(x):
+        g = g_sin(x)
+        g[1, 0] *= 1.5
+        return g
+
+    result = gradcheck(f_sin, x, bad)
+    assert not result.ok
+    (t,) = result.failed
+    assert t.n_failed == 1 and t.worst[0].index == (1, 0)
+    assert result.findings[0].where == "x[1, 0]"
+    assert np.isclose(result.findings[0].evidence["numeric"], g_sin(x)[1, 0], rtol=1e-8)
+
+
+def test_structured_inputs_dict_list_tuple_and_scalar():
+    a, b = np.array([1.0, 2.0]), np.array([[0.5], [-0.5]])
+
+    def f(p):
+        return float(np.sum(p["a"] ** 2) + np.sum(p["a"][:, None] * p["b"]))
+
+    def g(p):
+        return {"a": 2 * p["a"] + p["b"][:, 0], "b": p["a"][:, None].copy()}
+
+    assert gradcheck(f, {"a": a, "b": b}, g).ok
+    fl = lambda p: f({"a": p[0], "b": p[1]})  # noqa: E731
+    gl = lambda p: [g({"a": p[0], "b": p[1]})[k] for k in "ab"]  # noqa: E731
+    assert gradcheck(fl, [a, b], gl).ok
+    assert gradcheck(fl, (a, b), lambda p: tuple(gl(p))).ok
+    assert gradcheck(lambda x: x ** 3, 2.0, lambda x: 3 * x ** 2).ok
+    bad = gradcheck(fl, [a, b], lambda p: [gl(p)[0], 2 * gl(p)[1]])
+    assert [t.name for t in bad.failed] == ["x[1]"]
+
+
+def test_input_is_never_modified_and_f_gets_copies():
+    x = np.linspace(-1, 1, 6)
+    before = x.copy()
+    gradcheck(f_sin, x, g_sin)
+    assert np.array_equal(x, before)
+
+
+# -- no false alarms (property) -------------------------------------------------------------
+architectures = st.lists(st.integers(1, 6), min_size=2, max_size=4)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sizes=architectures,
+    activation=st.sampled_from(["tanh", "sigmoid", "relu", "leaky_relu", "identity"]),
+    loss=st.sampled_from(["cross_entropy", "mse"]),
+    n=st.integers(1, 12),
+    seed=st.integers(0, 2**16),
+)
+@example(sizes=[784 // 28, 5, 10], activation="tanh", loss="mse", n=12, seed=1)
+def test_no_false_alarms_on_the_reference_mlp(sizes, activation, loss, n, seed):
+    if sizes[-1] < 2:
+        sizes = sizes[:-1] + [2]
+    rng = np.random.default_rng(seed)
+    model = MLP(sizes, activation=activation, loss=loss, init="normal", sigma=0.7, seed=seed)
+    X, y = rng.random((n, sizes[0])), rng.integers(0, sizes[-1], n)
+    central = check_gradients(model, X, y, method="central", max_coords=None)
+    assert central.ok, central.summary()
+    assert central.worst_rel_error <= 1e-6
+    if all(model._act(l).analytic for l in range(1, model.n_layers + 1)):
+        cx = check_gradients(model, X, y, method="complex", max_coords=None)
+        assert cx.method == "complex" and cx.worst_rel_error <= 1e-12, cx.summary()
+
+
+def _brute_force(model, X, y, h=1e-6):
+    """Textbook central differences of loss_value, one entry at a time (the independent oracle)."""
+    out = {}
+    for k, p in model.params.items():
+        g = np.zeros_like(p)
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + h
+            lp = model.loss_value(X, y)
+            p[i] = old - h
+            lm = model.loss_value(X, y)
+            p[i] = old
+            g[i] = (lp - lm) / (2 * h)
+        out[k] = g
+    return out
+
+
+@pytest.mark.parametrize("cfg", [
+    dict(activation="tanh", loss="cross_entropy"), dict(activation="sigmoid", loss="mse"),
+    dict(activation="relu", loss="cross_entropy"), dict(activation="leaky_relu", loss="mse"),
+    dict(activation="tanh", loss="mse", output_activation="identity"),
+], ids=lambda c: "-".join(c.values()))
+@pytest.mark.parametrize("method", ["central", "complex"])
+def test_batched_mlp_numbers_equal_brute_force(cfg, method):
+    if method == "complex" and cfg["activation"] in ("relu", "leaky_relu"):
+        pytest.skip("complex step needs analytic activations")
+    rng = np.random.default_rng(4)
+    model = MLP((5, 4, 3, 3), seed=2, **cfg)
+    X, y = rng.random((6, 5)), rng.integers(0, 3, 6)
+    X[0, 1] = 0.0  # zero inputs are skipped by the sparse path: they must still come out right
+    coords = {k: np.arange(v.size) for k, v in model.params.items()}
+    fast = mlp_numeric(model, X, y, model.params, coords, method=method, h=1e-5)
+    brute = _brute_force(model, X, y)
+    for k in model.params:
+        np.testing.assert_allclose(fast[k]["numeric"], brute[k].reshape(-1), rtol=1e-6, atol=1e-9, err_msg=k)
+
+
+def test_generic_and_batched_paths_agree_on_the_same_network():
+    class Wrapped:  # not an MLP instance: takes the generic per-entry path
+        def __init__(self, m):
+            self.params, self.loss = m.params, m.loss
+
+    rng = np.random.default_rng(5)
+    model = MLP((4, 6, 3), activation="sigmoid", loss="mse", seed=0)
+    X, y = rng.random((8, 4)), rng.integers(0, 3, 8)
+    a = check_gradients(model, X, y, method="central", max_coords=None)
+    b = check_gradients(Wrapped(model), X, y, method="central", max_coords=None)
+    assert a.context["path"] == "batched reference MLP" and "path" not in b.context
+    assert a.ok and b.ok and [t.n_checked for t in a.tensors] == [t.n_checked for t in b.tensors]
+
+
+# -- kinks ----------------------------------------------------------------------------------------
+def test_abs_kink_is_skipped_not_failed():
+    x = np.array([1e-8, 0.5, -0.3])
+    result = gradcheck(lambda x: float(np.sum(np.abs(x))), x, np.sign)
+    assert result.ok, result.summary()
+    (t,) = result.tensors
+    assert t.n_skipped == 1 and t.skipped[0].index == (0,)
+    assert "kink" in t.skipped[0].skipped_reason
+
+
+def test_abs_kink_does_not_hide_a_wrong_gradient_elsewhere():
+    x = np.array([1e-8, 0.5, -0.3])
+    result = gradcheck(lambda x: float(np.sum(np.abs(x))), x, lambda x: np.sign(x) * [1, 1, 2])
+    assert [c.index for c in result.failed[0].worst if c.rel_error > 1e-5] == [(2,)]
+
+
+def test_relu_mlp_step_across_the_kink_is_skipped():
+    rng = np.random.default_rng(0)
+    model = MLP((3, 4, 2), activation="relu", seed=0)
+    X, y = rng.random((5, 3)), rng.integers(0, 2, 5)
+    # Put sample 0's pre-activation of unit 1 a hair above 0: perturbing b1[1] by h crosses it.
+    z = X[0] @ model.params["W1"][:, 1] + model.params["b1"][1]
+    model.params["b1"][1] -= z - 1e-9
+    result = check_gradients(model, X, y, method="central", max_coords=None)
+    assert result.ok, result.summary()
+    b1 = next(t for t in result.tensors if t.name == "b1")
+    assert b1.n_skipped >= 1 and "relu kink" in b1.skip_reasons[0]
+
+
+# -- restoring and copying ---------------------------------------------------------------------------
+class Toy:
+    """A tiny protocol model (linear least squares) with hooks for hostile behaviour."""
+
+    def __init__(self, values, *, raise_after=None, rebind=False, reuse_buffers=False):
+        self.params = {"W": np.array(values, dtype=float).reshape(2, 2), "b": np.array([0.1, -0.2])}
+        self.calls, self.raise_after, self.rebind, self.reuse = 0, raise_after, rebind, reuse_buffers
+        self._buf = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def loss(self, X, y):
+        self.calls += 1
+        if self.raise_after is not None and self.calls > self.raise_after:
+            raise RuntimeError("boom")
+        W, b = self.params["W"], self.params["b"]
+        r = X @ W + b - np.eye(2)[y]
+        g = {"W": X.T @ r / len(X), "b": r.sum(0) / len(X)}
+        if self.rebind:  # some user code rebinds its arrays on every call
+            self.params = {k: v.copy() for k, v in self.params.items()}
+        if self.reuse:  # hands back buffers that the next call overwrites
+            for k in g:
+                self._buf[k][...] = g[k]
+            g = self._buf
+        return 0.5 * np.sum(r * r) / len(X), g
+
+
+XT, YT = np.array([[0.2, 0.4], [0.9, -0.1], [0.5, 0.5]]), np.array([0, 1, 1])
+finite = st.floats(-1e3, 1e3, allow_nan=False, width=64)
+
+
+@settings(max_examples=30, deadline=None)
+@given(values=st.lists(finite, min_size=4, max_size=4), raise_after=st.sampled_from([None, 1, 2, 3, 7]),
+       rebind=st.booleans())
+@example(values=[-0.0, 0.0, 1e-300, -5.0], raise_after=3, rebind=False)
+def test_parameters_restored_bit_for_bit(values, raise_after, rebind):
+    model = Toy(values, raise_after=raise_after, rebind=rebind)
+    params_obj = model.params
+    objs = dict(model.params)
+    before = {k: v.tobytes() for k, v in model.params.items()}
+    try:
+        check_gradients(model, XT, YT, method="central")
+    except UserCodeError as exc:
+        assert raise_after is not None and "RuntimeError: boom" in str(exc)
+    assert model.params is params_obj
+    assert all(model.params[k] is objs[k] and model.params[k].tobytes() == before[k] for k in objs)
+
+
+def test_returned_buffers_that_are_overwritten_do_not_fool_the_checker():
+    result = check_gradients(Toy([1.0, 0.5, -0.5, 2.0], reuse_buffers=True), XT, YT, method="central")
+    assert result.ok, result.summary()
+    assert any("overwrites" in n for n in result.notes)
+
+
+def test_global_random_state_is_untouched():
+    np.random.seed(123)
+    state = np.random.get_state()[1].copy()
+    model = MLP((4, 3, 2), seed=0)
+    X, y = np.random.default_rng(0).random((5, 4)), np.array([0, 1, 0, 1, 1])
+    for method in ("central", "directional", "complex"):
+        check_gradients(model, X, y, method=method, max_coords=3)
+    assert np.array_equal(np.random.get_state()[1], state)
+
+
+# -- methods, fallbacks, dtypes -------------------------------------------------------------------
+class NoComplex(Toy):
+    def loss(self, X, y):
+        value, g = super().loss(X, y)
+        # float() of a Python complex raises TypeError, as in much user code that reports float(loss).
+        return (float(value) if np.isrealobj(value) else float(complex(value))), g
+
+
+def test_complex_falls_back_to_central_and_says_why():
+    result = check_gradients(NoComplex([1.0, 0.5, -0.5, 2.0]), XT, YT, method="complex")
+    assert result.method == "central" and result.ok
+    assert any(n.startswith("complex step not possible: it raised TypeError") and "fell back to central" in n
+               for n in result.notes), result.notes
+
+
+def test_relu_mlp_complex_falls_back():
+    result = check_gradients(MLP((3, 2, 2), activation="relu"), XT.repeat(1, 1)[:, :2].repeat(2, 1)[:, :3],
+                             YT, method="complex")
+    assert result.method == "central" and "relu has a kink" in result.notes[0]
+
+
+def test_auto_says_what_it_chose():
+    m = MLP((3, 2, 2), activation="tanh")
+    X = np.random.default_rng(0).random((4, 3))
+    r = check_gradients(m, X, np.array([0, 1, 1, 0]))
+    assert r.method == "complex" and "auto chose the complex step" in r.notes[0]
+    r = check_gradients(Toy([1.0, 0.5, -0.5, 2.0]), XT, YT)
+    assert r.method == "central" and "auto chose central" in r.notes[0]
+
+
+def test_float32_mlp_is_checked_in_float64():
+    rng = np.random.default_rng(1)
+    model = MLP((5, 4, 3), dtype="float32", seed=0)
+    X, y = rng.random((6, 5)).astype(np.float32), rng.integers(0, 3, 6)
+    result = check_gradients(model, X, y, method="central", max_coords=None)
+    assert result.ok and any("copied to float64" in n for n in result.notes), result.summary()
+    assert all(v.dtype == np.float32 for v in model.params.values())
+
+
+class Float32Held:
+    """Holds float32 arrays outside the params dict, so float64 copies are never used."""
+
+    def __init__(self, factor=1.0):
+        rng = np.random.default_rng(0)
+        self.layers = [rng.standard_normal((3, 2)).astype(np.float32), np.zeros(2, np.float32)]
+        self.params = {"W": self.layers[0], "b": self.layers[1]}
+        self.factor = factor
+
+    def loss(self, X, y):
+        W, b = self.layers
+        X = X.astype(np.float32)
+        r = np.tanh(X @ W + b) - np.eye(2, dtype=np.float32)[y]
+        dz = r * (1 - np.tanh(X @ W + b) ** 2) / len(X)
+        return 0.5 * float(np.sum(r * r)) / len(X), {"W": self.factor * (X.T @ dz), "b": dz.sum(0)}
+
+
+def test_float32_model_that_ignores_copies_is_checked_in_float32():
+    X = np.random.default_rng(2).random((6, 3))
+    y = np.array([0, 1, 0, 1, 1, 0])
+    ok = check_gradients(Float32Held(), X, y, method="central", max_coords=None)
+    assert ok.ok, ok.summary()
+    assert any("checked in float32" in n for n in ok.notes) and ok.rtol == 1e-2
+    bad = check_gradients(Float32Held(factor=1.5), X, y, method="central", max_coords=None)
+    assert [t.name for t in bad.failed] == ["W"]
+
+
+def test_directional_check_on_the_reference_mlp():
+    model = MLP((6, 5, 3), activation="tanh", seed=0)
+    X, y = np.random.default_rng(0).random((7, 6)), np.arange(7) % 3
+    r = check_gradients(model, X, y, method="directional", n_directions=4)
+    assert r.ok and r.method == "directional" and len(r.directions) == 4 and r.tensors == []
+
+
+def test_sampling_is_seeded_and_covers_every_tensor():
+    model = MLP((20, 10, 3), seed=0)
+    X, y = np.random.default_rng(0).random((4, 20)), np.array([0, 1, 2, 0])
+    a = check_gradients(model, X, y, method="central", max_coords=7, seed=3)
+    b = check_gradients(model, X, y, method="central", max_coords=7, seed=3)
+    assert [t.n_checked for t in a.tensors] == [7, 7, 7, 3]
+    assert [c.index for t in a.tensors for c in t.worst] == [c.index for t in b.tensors for c in t.worst]
+
+
+def test_rtol_dict_overrides_per_tensor():
+    def bad(x):
+        return {"a": 2 * x["a"] * 1.5, "b": 2 * x["b"]}
+
+    x = {"a": np.array([1.0, 2.0]), "b": np.array([3.0])}
+    f = lambda x: float(np.sum(x["a"] ** 2) + np.sum(x["b"] ** 2))  # noqa: E731
+    assert [t.name for t in gradcheck(f, x, bad).failed] == ["a"]
+    assert gradcheck(f, x, bad, rtol={"a": 0.5}).ok
+
+
+# -- result API --------------------------------------------------------------------------------
+def test_messages_summary_findings_and_dict():
+    x = np.linspace(0.1, 1.0, 40).reshape(8, 5)
+
+    def bad(x):
+        g = g_sin(x)
+        g[2, 3] *= 1.1
+        return g
+
+    r = gradcheck(lambda p: f_sin(p["W1"]), {"W1": x}, lambda p: {"W1": bad(p["W1"])})
+    assert isinstance(r, GradcheckResult) and not r.ok and r.n_checked == 40
+    with pytest.raises(GradientMismatch) as info:
+        r.raise_for_failures()
+    first = str(info.value).splitlines()[0]
+    assert re.fullmatch(
+        r"gradient of W1 disagrees at 1 of 40 entries \(2\.5%\); worst W1\[2, 3\]: analytic -?\d\.\d\de[-+]\d\d, "
+        r"numeric -?\d\.\d\de[-+]\d\d, rel_error \d\.\de[-+]\d\d > limit 1e-05\.", first), first
+    text = r.summary()
+    assert "W1 (8x5): FAIL, 1/40 failed" in text and "[2, 3]" in text and "analytic" in text
+    (f,) = r.findings
+    assert f.where == "W1[2, 3]" and f.evidence["limit"] == 1e-5 and f.fix
+    d = json.loads(json.dumps(r.to_dict()))
+    assert d["ok"] is False and d["tensors"][0]["worst"][0]["index"] == [2, 3]
+    assert d["findings"][0]["code"] == "gradient-mismatch"
+
+
+def test_rich_rendering_is_lazy_and_works():
+    rich = pytest.importorskip("rich")
+    from rich.console import Console
+
+    r = gradcheck(f_sin, np.ones(3), g_sin)
+    console = Console(width=80, color_system=None, record=True)
+    console.print(r)
+    assert "gradients OK" in console.export_text()
+    assert rich
+
+
+# -- bad arguments -----------------------------------------------------------------------------------
+def _model():
+    return Toy([1.0, 0.5, -0.5, 2.0])
+
+
+BAD_CALLS = [
+    ("gradcheck(method='forward')", lambda: gradcheck(f_sin, np.ones(2), g_sin, method="forward"), "not known"),
+    ("gradcheck(h=0.5)", lambda: gradcheck(f_sin, np.ones(2), g_sin, h=0.5),
+     re.escape("h=0.5 is too large for a finite-difference step; use 1e-8 to 1e-2 (default 1e-5).")),
+    ("gradcheck(h=1e-12)", lambda: gradcheck(f_sin, np.ones(2), g_sin, h=1e-12), "too small"),
+    ("gradcheck(h='a')", lambda: gradcheck(f_sin, np.ones(2), g_sin, h="a"), "not a number"),
+    ("gradcheck(h=nan)", lambda: gradcheck(f_sin, np.ones(2), g_sin, h=float("nan")), "not a number"),
+    ("gradcheck(rtol=0)", lambda: gradcheck(f_sin, np.ones(2), g_sin, rtol=0), "rtol=0 must be"),
+    ("gradcheck(rtol=2)", lambda: gradcheck(f_sin, np.ones(2), g_sin, rtol=2), "in \\(0, 1\\)"),
+    ("gradcheck(rtol={'W1': -1})", lambda: gradcheck(f_sin, np.ones(2), g_sin, rtol={"W1": -1}), "rtol\\['W1'\\]"),
+    ("gradcheck(atol=-1)", lambda: gradcheck(f_sin, np.ones(2), g_sin, atol=-1), "atol=-1"),
+    ("gradcheck(max_coords=0)", lambda: gradcheck(f_sin, np.ones(2), g_sin, max_coords=0), "max_coords=0"),
+    ("gradcheck(max_coords=2.5)", lambda: gradcheck(f_sin, np.ones(2), g_sin, max_coords=2.5), "positive integer"),
+    ("gradcheck(seed=-1)", lambda: gradcheck(f_sin, np.ones(2), g_sin, seed=-1), "seed=-1"),
+    ("gradcheck(n_directions=0)", lambda: gradcheck(f_sin, np.ones(2), g_sin, n_directions=0), "n_directions"),
+    ("gradcheck(x=[])", lambda: gradcheck(f_sin, np.array([]), g_sin), "no entries"),
+    ("gradcheck(x=nan)", lambda: gradcheck(f_sin, np.array([np.nan]), g_sin), "nan or inf"),
+    ("gradcheck(f=None)", lambda: gradcheck(None, np.ones(2), g_sin), "callables"),
+    ("check_gradients(X, y of other length)", lambda: check_gradients(_model(), XT, YT[:2]), "3 rows but y has 2"),
+    ("check_gradients(h=0.02)", lambda: check_gradients(_model(), XT, YT, h=0.02), "too large"),
+]
+
+
+@pytest.mark.parametrize("call,pattern", [(c, p) for _, c, p in BAD_CALLS], ids=[i for i, _, _ in BAD_CALLS])
+def test_bad_arguments_raise_invalid_argument(call, pattern):
+    with pytest.raises(InvalidArgument, match=pattern):
+        call()
+
+
+@pytest.mark.parametrize("model,pattern", [
+    (type("NoParams", (), {"loss": lambda self, X, y: (0.0, {})})(), "model.params must be"),
+    (type("NoLoss", (), {"params": {"W": np.zeros(2)}})(), "no loss"),
+    (type("Missing", (), {"params": {"W": np.zeros(2)}, "loss": lambda self, X, y: (0.0, {})})(),
+     "no gradient for 'W'"),
+    (type("Triple", (), {"params": {"W": np.zeros(2)}, "loss": lambda self, X, y: (0.0, {}, 1)})(),
+     "must return \\(loss, grads\\)"),
+], ids=["no-params", "no-loss", "missing-gradient", "loss-returns-triple"])
+def test_protocol_errors(model, pattern):
+    with pytest.raises(ProtocolError, match=pattern):
+        check_gradients(model, XT, YT)
+
+
+def test_no_warnings_escape():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_gradients(NoComplex([1.0, 0.5, -0.5, 2.0]), XT, YT, method="complex")
