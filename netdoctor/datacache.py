@@ -100,6 +100,9 @@ def put(key: str, pixels: np.ndarray, labels: np.ndarray,
     table = np.empty((pixels.shape[0], pixels.shape[1] + 1), dtype=dtype)
     table[:, :-1] = pixels
     table[:, -1] = labels
+    # Not fileio.atomic_write_bytes: that takes finished bytes, so the table would be held
+    # twice (np.save into memory, then written); here np.save streams into the temporary
+    # file. A disposable cache also skips the fsync, and any OSError means "no entry".
     tmp = None
     try:
         directory.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from netdoctor import csvparse
 from netdoctor import data as nd_data
 from netdoctor.data import Dataset, load, load_sample, sample_path
 from netdoctor.datacache import cache_directory
@@ -167,7 +168,7 @@ def test_chunk_boundaries_do_not_change_the_result(tmp_path, monkeypatch):
     pixels, labels = random_data(np.random.default_rng(6), n=200, d=30)
     path = write_csv(tmp_path / "crlf.csv", pixels, labels, newline="\r\n")
     whole = load(path, cache=False)
-    monkeypatch.setattr(nd_data, "_CHUNK", 97)  # many chunks, cut mid-line then moved to a line end
+    monkeypatch.setattr(csvparse, "_CHUNK", 97)  # many chunks, cut mid-line then moved to a line end
     chunked = load(path, cache=False)
     np.testing.assert_array_equal(chunked.X, whole.X)
     assert_loaded(chunked, pixels, labels)
