@@ -340,8 +340,10 @@ def _analyse(res: ProbeResult, deltas, grads, live, lr, bs, stale_buffers) -> No
             explanation="The update is proportional to the gradient but with another step size than the one "
                         "requested; a learning-rate search or schedule then means something else than intended.",
         ))
-    off = [k for k in live if not (per[k]["cos"] > 0.95 and abs(per[k]["lr_factor"] / factor - 1) < SCALE_TOL)
-           and np.any(grads[0][k])]
+    # Tensors whose step is below the rounding of their weights carry no signal about direction.
+    # (float64 weights of order 1 round at ~1e-16; a step of 1e-12 is resolved to ~1e-4.)
+    measurable = [k for k in live if lr * abs(factor) * np.linalg.norm(grads[0][k]) > 1e-12]
+    off = [k for k in measurable if not (per[k]["cos"] > 0.95 and abs(per[k]["lr_factor"] / factor - 1) < SCALE_TOL)]
     if off and len(off) < len(live):
         bad = any(per[k]["cos"] < 0.5 for k in off)
         res.findings.append(Finding(

@@ -200,3 +200,23 @@ class WrongGrads(MLP):
 def test_bad_calls(call, err, data):
     with pytest.raises(err):
         call(data)
+
+
+def test_textbook_example_is_adapted_without_lines_and_quiet():
+    from netdoctor.data import load_sample
+    from netdoctor.usermodel import load_user_model
+
+    d = load_sample()
+    model = load_user_model(f"{EXAMPLES / 'textbook_network.py'}:build")
+    assert model.style == "gradients" and model.notes[0].startswith("adapted automatically")
+    result = probe_training(model, d.X[:200], d.y[:200], lr=3.0, batch_size=10)
+    assert result.findings == [] and result.evidence["lr_factor"] == pytest.approx(1.0)
+
+
+def test_canonical_example_freezes_when_run(capsys):
+    spec = importlib.util.spec_from_file_location("hm_main", EXAMPLES / "handwritten_mnist.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.main(epochs=1)
+    out = capsys.readouterr().out
+    assert "most common answer given 100% of the time" in out
