@@ -187,8 +187,10 @@ class StateSnapshot:
     so models that rebind attributes (``self.weights = [...]``) are restored too.
     """
 
-    def __init__(self, root: Any, *, max_depth: int = 8) -> None:
-        reach = Reach(root, max_depth=max_depth, max_items=10**9)
+    def __init__(self, root: Any, *, max_depth: int = 8, max_items: int = 1024) -> None:
+        # Lists longer than max_items (data sets kept on the object) are restored as lists,
+        # but the contents of their items beyond max_items are not copied each time.
+        reach = Reach(root, max_depth=max_depth, max_items=max_items)
         self._items: list[tuple[str, Any, Any]] = []
         for obj in reach.nodes.values():
             if isinstance(obj, np.ndarray):

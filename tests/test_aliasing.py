@@ -156,3 +156,55 @@ def test_reach_samples_long_lists():
     m = net(samples=[np.zeros(2) for _ in range(1000)])
     r = Reach(m)
     assert r.truncated and len(r.arrays()) == 256
+
+
+# -- properties: fresh buffers never reported, a planted share always is --------
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+PARAM_NAMES = ["weights", "biases", "W1", "params"]
+BUFFER_NAMES = ["grads", "weight_updates", "velocity", "nabla_b"]
+
+
+@st.composite
+def fresh_models(draw):
+    names = draw(st.lists(st.sampled_from(PARAM_NAMES + BUFFER_NAMES + ["X", "history"]), min_size=2,
+                          max_size=6, unique=True))
+    attrs = {}
+    for name in names:
+        shapes = draw(st.lists(st.tuples(st.integers(1, 4), st.integers(1, 4)), min_size=1, max_size=3))
+        kind = draw(st.sampled_from(["array", "list", "dict"]))
+        arrays = [np.zeros(s) for s in shapes]
+        attrs[name] = arrays[0] if kind == "array" else arrays if kind == "list" else {
+            f"k{i}": a for i, a in enumerate(arrays)}
+    return attrs
+
+
+@settings(max_examples=60, deadline=None)
+@given(fresh_models())
+def test_fresh_buffers_are_never_reported(attrs):
+    assert find_aliasing(net(**attrs)) == []
+
+
+@settings(max_examples=60, deadline=None)
+@given(fresh_models(), st.sampled_from(BUFFER_NAMES), st.sampled_from(["same", "view", "repeat"]))
+def test_planted_share_is_always_found(attrs, buffer, how):
+    target = next((k for k in attrs if k != buffer), None)
+    src = attrs[target]
+    first = src if isinstance(src, np.ndarray) else (src[0] if isinstance(src, list) else next(iter(src.values())))
+    if how == "same":
+        attrs[buffer] = src
+    elif how == "view":
+        attrs[buffer] = first[:]
+    else:
+        attrs[buffer] = [np.zeros(3)] * 2
+    found = find_aliasing(net(**attrs))
+    assert found and all(f.code == "aliased-buffers" for f in found)
+    if how == "repeat":
+        assert any(f.where == f"{buffer}[0] = {buffer}[1]" and f.severity is Severity.ERROR for f in found)
+    else:
+        paths = {p.split("[")[0] for f in found for p in f.evidence["paths"]}
+        assert {buffer, target} <= paths
+        # buffer on a parameter or another buffer is an error; on data it is a warning
+        expected = Severity.WARNING if path_role(target) == "other" else Severity.ERROR
+        assert any(f.severity is expected for f in found)
