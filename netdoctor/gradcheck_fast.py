@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .losses import encode_targets, softmax
+from .losses import cross_entropy, encode_targets, softmax
 from .mlp import MLP
 
 __all__ = ["mlp_forward_loss", "mlp_numeric"]
@@ -77,9 +77,8 @@ def mlp_forward_loss(model: MLP, X: np.ndarray, y: np.ndarray, params: dict[str,
         acts.append(a)
     n = len(X)
     if model.loss_name == "cross_entropy":
-        p = softmax(zs[L])
-        loss = -np.log(p[np.arange(n), y]).sum() / n
-        extra = p
+        loss = cross_entropy(zs[L], y)[0]  # log-softmax form: finite even when p_y underflows
+        extra = softmax(zs[L])
     else:
         t = encode_targets(y, model.n_classes, model.output_activation, dtype=np.float64)
         loss = 0.5 * ((acts[L] - t) ** 2).sum() / n
