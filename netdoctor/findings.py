@@ -174,6 +174,32 @@ class Report:
             return None
         return min(self.findings, key=lambda f: f.severity.rank)
 
+    def root_cause(self) -> Finding | None:
+        """The first finding, in causal order, that an error finding traces back to.
+
+        Follows ``caused_by`` from every error transitively; a warning such as
+        ``summed-gradient`` that explains an error outranks the error itself.
+        None when there is no error.
+        """
+        errors = self.failures
+        if not errors:
+            return None
+        by_code: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            by_code.setdefault(f.code, []).append(f)
+        explains: set[str] = set()
+        todo = [c for f in errors for c in f.caused_by]
+        while todo:
+            code = todo.pop()
+            if code in explains or code not in by_code:
+                continue
+            explains.add(code)
+            todo.extend(c for f in by_code[code] for c in f.caused_by)
+        for f in self.findings:
+            if f.severity is Severity.ERROR or f.code in explains:
+                return f
+        return errors[0]
+
     def codes(self) -> list[str]:
         """Finding codes in report order."""
         return [f.code for f in self.findings]
@@ -186,7 +212,8 @@ class Report:
             return "No problems found."
         errors = self.failures
         if errors:
-            return f"{len(errors)} problem(s) found; root cause: {errors[0].code} ({errors[0].message})"
+            root = self.root_cause()
+            return f"{len(errors)} problem(s) found; root cause: {root.code} ({root.message})"
         w = self.worst
         return f"No errors; {len(self.findings)} note(s), first: {w.code}."
 
