@@ -338,9 +338,10 @@ class TrainingMonitor:
                 self._epoch = int(record.get("epoch", self._epoch + 1))
                 if not self._params_finite(model):
                     self._stop(model, run["history"].steps, math.nan)
-                te = time.perf_counter()
-                self.epochs.append(self._evaluate(model))
-                self.eval_seconds += time.perf_counter() - te
+                if hasattr(model, "predict") or hasattr(model, "activations"):
+                    te = time.perf_counter()
+                    self.epochs.append(self._evaluate(model))
+                    self.eval_seconds += time.perf_counter() - te
                 if self._due(run["history"].steps):
                     self.probe(model, run["history"].steps)
         finally:

@@ -145,8 +145,8 @@ def rule_nonfinite(ev) -> Finding | None:
     tensors = ", ".join(nf.get("tensors") or []) or "none yet"
     return Finding(
         "non-finite", "error", where,
-        f"The loss became {nf['loss']} at step {nf['step']}; first non-finite activations in "
-        f"{nf.get('where')}; non-finite parameters: {tensors}. Training was stopped there.",
+        f"The loss became {nf['loss']} at step {nf['step']}; after that step's update the activations are non-finite "
+        f"from {nf.get('where')} on, and these parameters: {tensors}. Training was stopped there.",
         {"step": nf["step"], "loss": nf["loss"], "layer": nf.get("layer"), "tensors": nf.get("tensors"), "last_finite_loss": nf.get("last_finite_loss")},
         fix="Lower the learning rate (try 10x smaller), average the gradient over the batch, scale inputs to [0, 1]; "
         "check exp/log in the loss for overflow.",
@@ -289,7 +289,10 @@ def rule_label_permutation(ev) -> Finding | None:
     shift = shifts.pop() if len(shifts) == 1 else None
     relabelled = float(cm[np.arange(C), perm].sum() / rows.sum())
     mapping = {int(i): int(perm[i]) for i in np.flatnonzero(present)}
-    how = f"every label is predicted as label + {shift} (mod {C})" if shift is not None else f"labels map one-to-one: {mapping}"
+    if shift is not None and shift > C // 2:
+        shift -= C  # say "label - 1", not "label + 9 (mod 10)"
+    how = (f"every label k is predicted as k {'+' if shift > 0 else '-'} {abs(shift)} (mod {C})" if shift is not None
+           else f"labels map one-to-one: {mapping}")
     return Finding(
         "label-permutation", "error", f"labels, epoch {e['epoch']}",
         f"The network learned, but with the labels relabelled: {how}; accuracy {100 * acc:.1f}%, "
@@ -446,28 +449,43 @@ RULES: tuple[Callable[[dict], Finding | None], ...] = (
 )
 
 
+def _ancestors(code: str) -> set[str]:
+    """Every code that can cause ``code``, directly or through others."""
+    seen: set[str] = set()
+    stack = list(CAUSES.get(code, ()))
+    while stack:
+        c = stack.pop()
+        if c not in seen:
+            seen.add(c)
+            stack.extend(CAUSES.get(c, ()))
+    return seen
+
+
 def link_causes(findings: Sequence[Finding]) -> list[Finding]:
     """Set each finding's ``caused_by`` to the nearest causes in :data:`CAUSES` that are present.
 
     Absent intermediate codes are walked through, so class-collapse links to
-    saturated-activations when constant-output was not reported.
+    saturated-activations when constant-output was not reported; a cause that
+    is itself behind another linked cause is left out (saturation, not also
+    the stale accumulator behind it). Causes a finding already names are kept.
     """
     present = {f.code for f in findings}
     out = []
     for f in findings:
-        found: list[str] = list(c for c in f.caused_by if c in present)
-        seen, stack = {f.code}, list(CAUSES.get(f.code, ()))
-        while stack:
-            c = stack.pop(0)
+        found: list[str] = []
+        seen, queue = {f.code}, list(CAUSES.get(f.code, ()))
+        while queue:
+            c = queue.pop(0)
             if c in seen:
                 continue
             seen.add(c)
             if c in present:
-                if c not in found:
-                    found.append(c)
+                found.append(c)
             else:
-                stack.extend(CAUSES.get(c, ()))
-        out.append(dataclasses.replace(f, caused_by=tuple(found)))
+                queue.extend(CAUSES.get(c, ()))
+        found = [c for c in found if not any(c in _ancestors(d) for d in found if d != c)]
+        own = [c for c in f.caused_by if c in present and c != f.code and c not in found]
+        out.append(dataclasses.replace(f, caused_by=tuple(own + found)))
     return out
 
 

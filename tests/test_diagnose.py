@@ -1,0 +1,267 @@
+"""diagnose end to end: planted bugs are named, healthy networks stay quiet, nothing of the user's changes."""
+
+import copy
+import os
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from netdoctor import MLP, InvalidArgument
+from netdoctor.diagnose import diagnose
+from netdoctor.experiments import check_independence, overfit_tiny_batch
+
+DATA = "/work/shared/data"
+needs_data = pytest.mark.skipif(not os.path.exists(f"{DATA}/mnist_5k.csv.gz"), reason="real MNIST files not present")
+
+
+def blobs(seed, n=900, d=10, c=3):
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0, 1, (c, d))
+    y = rng.integers(0, c, n)
+    return np.clip(centers[y] + rng.normal(0, 0.2, (n, d)), 0, 1), y
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    from netdoctor.data import load
+
+    train, test = load(f"{DATA}/mnist_5k.csv.gz"), load(f"{DATA}/mnist_test.csv.gz")
+    return train.X, train.y, test.X, test.y
+
+
+class StaleBuffersMLP(MLP):
+    """The user's program: each step's "reset" rebinds the buffers to zero templates that the
+    accumulation then mutates (``updates = templates``), so every step re-applies the sum of all
+    earlier gradients; and the batch gradient is summed, not averaged."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.templates = {k: np.zeros_like(v) for k, v in self.params.items()}
+
+    def train_step(self, X, y, lr):
+        updates = self.templates  # the bug: not a fresh zero buffer
+        value, grads = self.loss(X, y)
+        for k in updates:
+            updates[k] += grads[k] * len(X)  # sum over the batch (= per-sample accumulation)
+        for k, p in self.params.items():
+            p -= lr * updates[k]
+        return value
+
+
+USER = dict(activation="tanh", loss="mse", init="normal", sigma=1.0, reduce="sum")
+
+
+# -- acceptance on real MNIST ------------------------------------------------------
+@needs_data
+@pytest.mark.slow
+def test_user_story_collapses_to_digit_zero_share_with_causes_above(mnist):
+    X, y, Xt, yt = mnist
+    report = diagnose(StaleBuffersMLP((784, 30, 10), seed=0, **USER), X, y, X_test=Xt, y_test=yt, epochs=2, lr=0.1, batch_size=100)
+    codes = report.codes()
+    (collapse,) = [f for f in report.findings if f.code == "class-collapse"]
+    assert "9.80% = 980/10000 images of digit 0" in collapse.message
+    assert collapse.caused_by
+    for cause in ("stale-accumulator", "saturated-activations"):
+        assert cause in codes and codes.index(cause) < codes.index("class-collapse")
+    assert codes.index("stale-accumulator") < codes.index("saturated-activations")
+    assert report.sections["history"][-1]["test_accuracy"] == pytest.approx(0.098)
+
+
+@needs_data
+@pytest.mark.slow
+def test_reference_mlp_with_the_user_configuration(mnist):
+    X, y, Xt, yt = mnist
+    report = diagnose(MLP((784, 30, 10), seed=0, **USER), X, y, X_test=Xt, y_test=yt, epochs=2, lr=0.1, batch_size=100)
+    found = {f.code: f for f in report.findings}
+    assert {"summed-gradient", "saturated-activations"} <= set(found)
+    fixes = report.sections["experiments"]
+    # Averaging the gradient and a sane initialisation together rescue the run.
+    combined = [v for k, v in fixes.items() if k.startswith("fix reduce='mean', init=")]
+    assert combined and float(combined[0].split("-> ")[1].split("%")[0]) > 60
+
+
+@needs_data
+@pytest.mark.slow
+def test_default_configuration_reports_no_errors(mnist):
+    X, y, Xt, yt = mnist
+    report = diagnose(MLP((784, 64, 10), seed=0), X, y, X_test=Xt, y_test=yt, epochs=3, lr=0.1, batch_size=32)
+    assert report.ok, report.to_text()
+    assert report.sections["history"][-1]["test_accuracy"] > 0.85
+
+
+# -- the user's model is left alone ----------------------------------------------------
+def test_parameters_untouched_bit_for_bit():
+    X, y = blobs(0)
+    model = MLP((10, 8, 3), seed=0, momentum=0.9)
+    before = {k: v.copy() for k, v in model.params.items()}
+    ids = {k: id(v) for k, v in model.params.items()}
+    report = diagnose(model, X, y, epochs=2, seed=0)
+    for k, v in model.params.items():
+        assert id(v) == ids[k] and np.array_equal(v, before[k])
+    assert not model._velocity["W1"].any()
+    assert report.sections["history"] and report.sections["layers"]
+
+
+class Uncopyable(MLP):
+    def __init__(self, *a, **k):
+        super().__init__(*a, **k)
+        self.lock = threading.Lock()
+
+    def __deepcopy__(self, memo):
+        raise TypeError("cannot copy a lock")
+
+
+def test_uncopyable_model_is_trained_in_place_and_restored():
+    X, y = blobs(1)
+    model = Uncopyable((10, 8, 3), seed=0)
+    before = {k: v.copy() for k, v in model.params.items()}
+    report = diagnose(model, X, y, epochs=1, probe=False, experiments=False, gradcheck=False)
+    assert all(np.array_equal(model.params[k], before[k]) for k in before)
+    assert report.sections["history"][-1]["eval_accuracy"] > 0.5
+
+
+# -- experiments --------------------------------------------------------------------------
+class BatchNormOverBatch(MLP):
+    """Standardises each input row with statistics of the whole batch: examples leak into each other."""
+
+    def _as_input(self, X):
+        X = super()._as_input(X)
+        return (X - X.mean(axis=0)) / (X.std(axis=0) + 1e-3)
+
+
+class BroadcastLoss(MLP):
+    """MSE with targets (N,) against outputs (N, 1): broadcasting makes an (N, N) error matrix."""
+
+    def loss(self, X, y):
+        out, cache = self.forward(X)
+        t = np.asarray(y, dtype=float)  # (N,), should be (N, 1)
+        d = out - t  # (N, 1) - (N,) -> (N, N)
+        value = 0.5 * (d * d).sum() / len(X)
+        dout = d.sum(axis=1, keepdims=True) / len(X)
+        return float(value), self.backward(dout, cache)
+
+
+@pytest.mark.parametrize(
+    "model, leak",
+    [
+        (MLP((10, 6, 3), seed=0), False),
+        (MLP((10, 6, 3), activation="relu", init="he", seed=0), False),
+        (BatchNormOverBatch((10, 6, 3), seed=0), True),
+        (BroadcastLoss((10, 6, 1), loss="mse", output_activation="identity", seed=0), True),
+    ],
+    ids=["healthy-tanh", "healthy-relu", "normalised-over-batch", "n-vs-n1-broadcast"],
+)
+def test_per_example_independence(model, leak):
+    X, y = blobs(2)
+    y = y if model.n_classes == 3 else (y == 1).astype(int)
+    result = check_independence(model, X, y, seed=0)
+    assert result["independent"] is (not leak), result
+
+
+def test_batch_leak_reported_by_diagnose():
+    X, y = blobs(3)
+    report = diagnose(BatchNormOverBatch((10, 6, 3), seed=0), X, y, epochs=1, gradcheck=False, probe=False)
+    (f,) = [f for f in report.findings if f.code == "batch-leak"]
+    assert f.severity.value == "error" and f.evidence["rel_diff"] > 1e-3
+
+
+class GradientAscent(MLP):
+    """Wrong sign in the update: p += lr * g."""
+
+    def train_step(self, X, y, lr):
+        value, grads = self.loss(X, y)
+        for k, p in self.params.items():
+            p += lr * grads[k]
+        return value
+
+
+def test_overfit_tiny_batch_separates_bug_from_tuning():
+    X, y = blobs(4)
+    assert overfit_tiny_batch(MLP((10, 16, 3), seed=0), X, y, lr=0.1)["fitted"]
+    # Too large a rate: fits once the rate is cut, which says "tuning".
+    fit = overfit_tiny_batch(MLP((10, 16, 3), activation="relu", init="he", seed=0), X, y, lr=50.0)
+    assert fit["fitted"] and fit["lr"] < 50.0
+    assert not overfit_tiny_batch(GradientAscent((10, 16, 3), seed=0), X, y, lr=0.1)["fitted"]
+
+
+def test_cannot_overfit_is_an_error_for_user_code():
+    X, y = blobs(5)
+    report = diagnose(GradientAscent((10, 16, 3), seed=0), X, y, epochs=1, gradcheck=False, probe=False)
+    (f,) = [f for f in report.findings if f.code == "cannot-overfit"]
+    assert f.severity.value == "error" and "bug" in f.fix
+
+
+def test_unscaled_inputs_fix_is_checked_by_retraining():
+    X, y = blobs(6)
+    X = X * 255
+    report = diagnose(MLP((10, 16, 3), seed=0), X, y, epochs=2, gradcheck=False, probe=False)
+    (f,) = [f for f in report.findings if f.code == "unscaled-inputs"]
+    assert f.evidence["accuracy_after"] > f.evidence["accuracy_before"] + 0.1
+    assert "checked: one epoch with inputs x" in f.fix
+
+
+def test_label_permutation_end_to_end():
+    X, y = blobs(7, n=1500, c=4)
+    report = diagnose(MLP((10, 16, 4), seed=0), X[:1000], y[:1000], X_test=X[1000:], y_test=(y[1000:] + 1) % 4,
+                      epochs=3, gradcheck=False, probe=False, experiments=False)
+    (f,) = [f for f in report.findings if f.code == "label-permutation"]
+    assert "k - 1" in f.message
+
+
+def test_non_finite_stops_training_and_is_reported():
+    X, y = blobs(8)
+    report = diagnose(MLP((10, 8, 3), activation="identity", seed=0), X * 1e3, y, epochs=3, lr=10.0,
+                      gradcheck=False, probe=False, experiments=False)
+    (f,) = [f for f in report.findings if f.code == "non-finite"]
+    assert f.evidence["step"] >= 1 and not report.partial
+    assert report.codes().index("learning-rate-too-high") < report.codes().index("non-finite")
+
+
+# -- interruption, optional modules, bad input ---------------------------------------------
+class CtrlC:
+    def on_step(self, model, run, step, Xb, yb, loss):
+        if step == 5:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_gives_a_partial_report():
+    X, y = blobs(9)
+    report = diagnose(MLP((10, 8, 3), seed=0), X, y, epochs=3, progress=CtrlC(), gradcheck=False, probe=False)
+    assert report.partial and report.context["steps"] == 5
+    assert "experiments" not in report.sections
+
+
+def test_missing_optional_module_becomes_a_note(monkeypatch):
+    monkeypatch.setitem(sys.modules, "netdoctor.probe", None)  # as if the module were not installed
+    X, y = blobs(10)
+    report = diagnose(MLP((10, 8, 3), seed=0), X, y, epochs=1, gradcheck=False, experiments=False)
+    assert any(n.startswith("training probe skipped") for n in report.context["notes"])
+    assert report.sections["history"]
+
+
+def test_report_text_fits_80_columns():
+    X, y = blobs(11)
+    report = diagnose(MLP((10, 8, 3), seed=0), X * 40, y, epochs=2, gradcheck=False, probe=False)
+    text = report.to_text()
+    assert "unscaled-inputs" in text and max(map(len, text.splitlines())) <= 80
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(X=np.zeros(5), y=np.zeros(5, int)), r"X has shape \(5,\)"),
+        (dict(X=np.zeros((5, 10)), y=np.zeros(4, int)), r"y has shape \(4,\)"),
+        (dict(X_test=np.zeros((3, 10))), "together"),
+        (dict(X_test=np.zeros((3, 9)), y_test=np.zeros(3, int)), "X_test"),
+        (dict(lr=0.0), "lr=0.0"),
+        (dict(epochs=0), "epochs=0"),
+    ],
+    ids=["X-1d", "y-length", "X_test-alone", "X_test-width", "lr=0", "epochs=0"],
+)
+def test_bad_calls(kwargs, match):
+    args = dict(X=np.zeros((5, 10)), y=np.zeros(5, int))
+    args.update(kwargs)
+    with pytest.raises(InvalidArgument, match=match):
+        diagnose(MLP((10, 4, 3)), args.pop("X"), args.pop("y"), **args)

@@ -1,0 +1,289 @@
+"""Rules: each detector fires on planted evidence, stays quiet on healthy runs, and links causes."""
+
+import collections
+import copy
+import os
+
+import numpy as np
+import pytest
+
+from netdoctor import MLP
+from netdoctor.findings import Finding, Report
+from netdoctor.rules import CAUSES, apply_rules, link_causes
+
+
+def layer(l, role, act="tanh", sat=0.05, dead=0.0, units=30):
+    return {"layer": l, "role": role, "activation": act, "units": units, "saturation": sat, "dead": dead,
+            "act_mean": 0.0, "act_std": 0.5, "hist": [], "hist_range": [-1, 1], "finite": True}
+
+
+def probe(step, *, sat=0.05, dead=0.0, act="tanh", spread=0.2, w=(10.0, 4.0), g=(1.0, 0.4), up=None, loss=2.3):
+    return {
+        "step": step, "epoch": 0, "loss": loss, "output_spread": spread, "output_scale": 0.1,
+        "layers": [layer(1, "hidden", act, sat, dead), layer(2, "output", "softmax", None, 0.0, 10)],
+        "weight_norms": {"W1": w[0], "b1": 0.1, "W2": w[1], "b2": 0.1},
+        "grad_norms": {"W1": g[0], "b1": 0.1, "W2": g[1], "b2": 0.1},
+        "update_ratios": up or {}, "layer_of": {"W1": 1, "b1": 1, "W2": 2, "b2": 2},
+    }
+
+
+def healthy_confusion(n_per=100, acc=0.9, C=10):
+    cm = np.full((C, C), 0)
+    for i in range(C):
+        cm[i, i] = int(n_per * acc)
+        cm[i, (i + 1) % C] = n_per - int(n_per * acc)
+    return cm
+
+
+def evidence(**over):
+    ev = {
+        "initial": {"loss": 2.35, "expected": np.log(10), "output_spread": 0.04},
+        "probes": [probe(0), probe(1, up={"W1": 0.02, "W2": 0.02}), probe(300, loss=0.4, w=(11.0, 5.0))],
+        "epochs": [
+            {"epoch": e, "loss": l, "eval_accuracy": a, "confusion": healthy_confusion(acc=a).tolist()}
+            for e, l, a in ((1, 0.8, 0.8), (2, 0.5, 0.86), (3, 0.4, 0.9))
+        ],
+        "step_losses": list(np.linspace(2.3, 0.4, 300)),
+        "steps_per_epoch": 100, "nonfinite": None, "eval_name": "test data", "n_classes": 10,
+        "lr": 0.1, "batch_size": 32, "label_noun": "images of digit", "reduce": "mean",
+        "data": {"x_min": 0.0, "x_max": 1.0, "x_mean": 0.13, "x_std": 0.3},
+    }
+    ev.update(over)
+    return ev
+
+
+def codes(ev):
+    return [f.code for f in apply_rules(ev)]
+
+
+def test_healthy_evidence_is_quiet():
+    assert codes(evidence()) == []
+
+
+@pytest.mark.parametrize("sat, expected", [(0.3, None), (0.6, "warning"), (0.95, "error")], ids=["30%", "60%", "95%"])
+def test_saturation_thresholds(sat, expected):
+    ev = evidence()
+    ev["probes"][-1] = probe(300, sat=sat, loss=0.4)
+    found = [f for f in apply_rules(ev) if f.code == "saturated-activations"]
+    assert [f.severity.value for f in found] == ([expected] if expected else [])
+    if found:
+        assert found[0].where == "layer 1 (tanh)" and found[0].evidence["saturation"] == sat
+
+
+def test_dead_relu_layer():
+    ev = evidence()
+    ev["probes"][-1] = probe(300, act="relu", dead=1.0, sat=None, loss=0.4)
+    (f,) = [f for f in apply_rules(ev) if f.code == "dead-units"]
+    assert f.severity.value == "error" and "30 of 30 units" in f.message and "never fire" in f.message
+
+
+def test_constant_output():
+    ev = evidence()
+    ev["probes"][-1] = probe(300, spread=0.0, loss=0.4)
+    assert "constant-output" in codes(ev)
+
+
+def collapse_confusion(label_counts, label, share_predicted=1.0):
+    C = len(label_counts)
+    cm = np.zeros((C, C), int)
+    for i, n in enumerate(label_counts):
+        k = int(round(n * share_predicted))
+        cm[i, label] += k
+        cm[i, (i + 1) % C if (i + 1) % C != label else (i + 2) % C] += n - k
+    return cm
+
+
+MNIST_TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+
+def test_class_collapse_names_the_label_and_its_exact_share():
+    cm = collapse_confusion(MNIST_TEST_COUNTS, 0)
+    ev = evidence(epochs=[{"epoch": 1, "loss": 2.0, "eval_accuracy": 0.098, "confusion": cm.tolist()}])
+    (f,) = [f for f in apply_rules(ev) if f.code == "class-collapse"]
+    assert "9.80% = 980/10000 images of digit 0" in f.message
+    assert "predicts 0 for 100.0% of the test data" in f.message
+    assert "argmax" in f.explanation  # all-equal outputs: argmax picks the first index
+    assert f.evidence["label_share"] == pytest.approx(0.098)
+
+
+def test_class_collapse_on_another_label_and_partial_collapse():
+    cm = collapse_confusion(MNIST_TEST_COUNTS, 2, share_predicted=0.95)
+    ev = evidence(epochs=[{"epoch": 2, "loss": 2.0, "eval_accuracy": 0.1, "confusion": cm.tolist()}])
+    (f,) = [f for f in apply_rules(ev) if f.code == "class-collapse"]
+    assert "images of digit 2" in f.message and "argmax" not in f.explanation
+    cm = collapse_confusion(MNIST_TEST_COUNTS, 2, share_predicted=0.6)
+    ev = evidence(epochs=[{"epoch": 2, "loss": 2.0, "eval_accuracy": 0.1, "confusion": cm.tolist()}])
+    assert "class-collapse" not in codes(ev)
+
+
+def test_one_unpredicted_class_is_not_an_alarm():
+    cm = healthy_confusion(acc=0.85)
+    cm[:, 7] = 0  # a correct net can leave a class unpredicted for an epoch
+    ev = evidence()
+    ev["epochs"][-1]["confusion"] = cm.tolist()
+    assert codes(ev) == []
+
+
+@pytest.mark.parametrize("shift, words", [(1, "k + 1"), (9, "k - 1"), (3, "k + 3")])
+def test_label_permutation_by_a_shift(shift, words):
+    C = 10
+    cm = np.zeros((C, C), int)
+    for i in range(C):
+        cm[i, (i + shift) % C] = 90
+        cm[i, i] = 3
+        cm[i, (i + shift + 1) % C] += 7
+    ev = evidence()
+    ev["epochs"][-1].update(confusion=cm.tolist(), eval_accuracy=0.03)
+    (f,) = [f for f in apply_rules(ev) if f.code == "label-permutation"]
+    assert words in f.message and f.evidence["accuracy_if_relabelled"] == pytest.approx(0.9)
+
+
+def test_plateau_only_when_flat_and_low():
+    flat = [2.0 + 1e-4 * np.sin(i) for i in range(300)]
+    eps = [{"epoch": e, "loss": 2.0, "eval_accuracy": 0.113, "confusion": healthy_confusion(acc=0.11).tolist()} for e in (1, 2, 3)]
+    assert "accuracy-plateau" in codes(evidence(step_losses=flat, epochs=eps))
+    converged = [dict(e, eval_accuracy=0.97, confusion=healthy_confusion(acc=0.97).tolist()) for e in eps]
+    assert "accuracy-plateau" not in codes(evidence(step_losses=flat, epochs=converged))
+
+
+def test_exploding_weights():
+    ev = evidence()
+    ev["probes"][-1] = probe(300, w=(200.0, 4.0), loss=2.0)
+    (f,) = [f for f in apply_rules(ev) if f.code == "exploding-gradients"]
+    assert f.evidence["weight_growth"] == pytest.approx(20.0) and f.where == "W1"
+
+
+def test_vanishing_gradients_only_while_the_loss_is_high():
+    ev = evidence()
+    ev["probes"][-1] = probe(300, g=(1e-7, 1e-3), loss=2.0)
+    assert "vanishing-gradients" in codes(ev)
+    ev["probes"][-1] = probe(300, g=(1e-7, 1e-3), loss=0.01)  # converged: small gradients are right
+    assert "vanishing-gradients" not in codes(ev)
+
+
+@pytest.mark.parametrize("ratio, severity", [(0.5, "warning"), (2.0, "error")])
+def test_learning_rate_too_high(ratio, severity):
+    ev = evidence(reduce="sum", batch_size=100)
+    ev["probes"][1] = probe(1, up={"W1": ratio / 2, "W2": ratio})
+    (f,) = [f for f in apply_rules(ev) if f.code == "learning-rate-too-high"]
+    assert f.severity.value == severity and f.where == "W2"
+    assert "effective learning rate is 0.1 x 100 = 10" in f.message
+
+
+def test_learning_rate_too_low():
+    ev = evidence()
+    ev["probes"][1] = probe(1, up={"W1": 2e-5, "W2": 1e-5})
+    for e in ev["epochs"]:
+        e["eval_accuracy"] = 0.11
+    assert "learning-rate-too-low" in codes(ev)
+
+
+def test_bad_initial_loss_and_unscaled_inputs():
+    ev = evidence(initial={"loss": 15.5, "expected": np.log(10), "output_spread": 0.5},
+                  data={"x_min": 0.0, "x_max": 255.0, "x_mean": 33.0, "x_std": 78.0})
+    found = {f.code: f for f in apply_rules(ev)}
+    assert found["bad-initial-loss"].evidence["ratio"] == pytest.approx(15.5 / np.log(10))
+    assert "0..255" in found["unscaled-inputs"].message
+
+
+def test_non_finite():
+    ev = evidence(nonfinite={"step": 17, "loss": float("inf"), "layer": 2, "tensors": ["W2"], "where": "layer 2", "last_finite_loss": 3.0})
+    (f,) = [f for f in apply_rules(ev) if f.code == "non-finite"]
+    assert f.where == "step 17, layer 2" and f.severity.value == "error"
+
+
+# -- causal links --------------------------------------------------------------------
+def F(code, severity="error"):
+    return Finding(code, severity, "x", code)
+
+
+def test_link_causes_walks_through_absent_codes():
+    linked = {f.code: f for f in link_causes([F("class-collapse"), F("saturated-activations", "warning"), F("stale-accumulator")])}
+    # constant-output and vanishing-gradients were not reported: collapse links to saturation.
+    assert linked["class-collapse"].caused_by == ("saturated-activations",)
+    assert linked["saturated-activations"].caused_by == ("stale-accumulator",)
+    assert linked["stale-accumulator"].caused_by == ()
+
+
+def test_report_puts_the_root_cause_first():
+    story = ["accuracy-plateau", "class-collapse", "constant-output", "vanishing-gradients", "saturated-activations",
+             "exploding-gradients", "learning-rate-too-high", "summed-gradient", "stale-accumulator"]
+    report = Report(link_causes([F(c, "warning" if c == "accuracy-plateau" else "error") for c in story]))
+    assert report.codes() == story[::-1]
+
+
+def test_cause_graph_is_acyclic():
+    state = {}
+
+    def visit(c):
+        assert state.get(c) != "open", f"cycle through {c}"
+        if state.get(c) == "done":
+            return
+        state[c] = "open"
+        for d in CAUSES.get(c, ()):
+            visit(d)
+        state[c] = "done"
+
+    for code in CAUSES:
+        visit(code)
+
+
+# -- false alarms on healthy runs -------------------------------------------------------
+def blobs(seed, n, d, c, noise=0.25):
+    rng = np.random.default_rng(seed)
+    centers = rng.uniform(0, 1, (c, d))
+    y = rng.integers(0, c, n)
+    return np.clip(centers[y] + rng.normal(0, noise, (n, d)), 0, 1), y
+
+
+ARCHS = [
+    dict(hidden=(32,), activation="tanh", init="xavier", lr=0.1),
+    dict(hidden=(32,), activation="relu", init="he", lr=0.1),
+    dict(hidden=(32, 32), activation="tanh", init="xavier", lr=0.1),
+    dict(hidden=(32,), activation="leaky_relu", init="he", lr=0.1),
+    dict(hidden=(32,), activation="sigmoid", init="xavier", lr=0.5),
+    dict(hidden=(30,), activation="tanh", init="xavier", loss="mse", lr=0.05),
+]
+
+
+def healthy_runs(n_runs):
+    """(name, model, X, y, X_test, y_test, lr, batch_size, seed) for correct, sensibly configured networks."""
+    from netdoctor.data import load_sample
+
+    mnist = load_sample()
+    for i in range(n_runs):
+        seed = i // (2 * len(ARCHS))
+        arch = ARCHS[i % len(ARCHS)]
+        rng = np.random.default_rng(1000 + i)
+        if (i // len(ARCHS)) % 2 == 0:
+            idx = rng.permutation(len(mnist.y))
+            X, y, name = mnist.X[idx], mnist.y[idx], "mnist-sample"
+            X, y, Xt, yt = X[:1500], y[:1500], X[1500:], y[1500:]
+        else:
+            d, c = int(rng.integers(6, 40)), int(rng.integers(2, 8))
+            Xa, ya = blobs(1000 + i, 2400, d, c)
+            X, y, Xt, yt, name = Xa[:1600], ya[:1600], Xa[1600:], ya[1600:], f"blobs-{d}d-{c}c"
+        cfg = dict(arch)
+        hidden, lr = cfg.pop("hidden"), cfg.pop("lr")
+        model = MLP((X.shape[1], *hidden, int(max(y.max(), yt.max()) + 1)), seed=seed, **cfg)
+        yield name, model, X, y, Xt, yt, lr, int(rng.choice([16, 32, 64])), seed
+
+
+def false_alarms(n_runs, **kw):
+    from netdoctor.diagnose import diagnose
+
+    counts, runs, details = collections.Counter(), 0, []
+    for name, model, X, y, Xt, yt, lr, bs, seed in healthy_runs(n_runs):
+        report = diagnose(model, X, y, X_test=Xt, y_test=yt, epochs=3, lr=lr, batch_size=bs, seed=seed, **kw)
+        runs += 1
+        counts.update(set(report.codes()))
+        if report.findings:
+            details.append((name, repr(model), lr, bs, report.codes()))
+    return counts, runs, details
+
+
+def test_false_alarm_rate_per_detector_on_healthy_runs():
+    n = int(os.environ.get("NETDOCTOR_FALSE_ALARM_RUNS", "36"))
+    counts, runs, details = false_alarms(n, gradcheck=False, probe=False, experiments=False)
+    rates = {code: k / runs for code, k in counts.items()}
+    assert all(r <= 1 / 20 for r in rates.values()), (rates, details)
