@@ -1,11 +1,16 @@
 """netdoctor: find out why a neural network does not learn.
 
 The core (reference MLP, gradient checks, aliasing detectors, monitors,
-diagnosis) needs only NumPy; rich, pytest and hypothesis are imported by the
-modules that use them, when they are used.
+diagnosis) needs only NumPy; rich, pytest, hypothesis and matplotlib are
+imported by the modules that use them, when they are used. Public names are
+loaded on first access so that ``import netdoctor`` (which every pytest run
+does through the plugin) stays cheap.
 """
 
 from __future__ import annotations
+
+import importlib
+from typing import Any
 
 from .errors import (
     DataFormatError,
@@ -16,16 +21,31 @@ from .errors import (
     UserCodeError,
 )
 from .findings import Finding, Report, Severity
-from .mlp import MLP
-from .training import History, train
 
 __version__ = "0.1.0"
 
+# public name -> module that defines it
+_LAZY = {
+    "MLP": "mlp",
+    "History": "training",
+    "train": "training",
+    "load": "data",
+    "load_sample": "data",
+    "Dataset": "data",
+    "gradcheck": "gradcheck",
+    "check_gradients": "gradcheck",
+    "GradcheckResult": "gradcheck",
+    "find_aliasing": "aliasing",
+    "probe_training": "probe",
+    "adapt": "adapter",
+    "load_user_model": "usermodel",
+    "diagnose": "diagnose",
+    "watch": "notebook",
+}
+
 __all__ = [
     "__version__",
-    "MLP",
-    "History",
-    "train",
+    *_LAZY,
     "Finding",
     "Report",
     "Severity",
@@ -36,3 +56,16 @@ __all__ = [
     "ProtocolError",
     "UserCodeError",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'netdoctor' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
