@@ -389,13 +389,13 @@ class AdaptedNet:
         X = rng.uniform(0, 1, (1, self.sizes[0]))
         T = encode_targets(np.zeros(1, dtype=np.intp), self.n_classes, "sigmoid")
         (x, t), = self._samples(X, T)
-        lists = {k: v for k, v in vars(self.net).items()
+        lists = {k: v for k, v in getattr(self.net, "__dict__", {}).items()
                  if isinstance(v, list) and v and all(isinstance(a, np.ndarray) for a in v)}
         before = {k: [a.copy() for a in v] for k, v in lists.items()}
         snap = StateSnapshot(self.net)
         try:
             result = self._call(self._backprop, x, t)
-            changed = [k for k, v in vars(self.net).items() if k in before and (
+            changed = [k for k, v in getattr(self.net, "__dict__", {}).items() if k in before and (
                 len(v) != len(before[k]) or any(not np.array_equal(a, b) for a, b in zip(v, before[k])))]
         finally:
             snap.restore()

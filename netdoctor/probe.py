@@ -48,7 +48,8 @@ STALE_DECAY = 0.97
 SCALE_TOL = 0.15
 """Relative tolerance when comparing the effective learning rate with lr and lr * batch_size."""
 
-_CONSTANT = re.compile(r"templat|zero|const|initial|^init|_init|^(X|Y|y|x_train|X_train|y_train|data|inputs|targets|labels|images)$", re.I)
+_CONSTANT = re.compile(r"(?i:templat|zero|const|initial|^init|_init)|^(X|Y|y|X_train|y_train|x_train|data|inputs|targets|labels|images)$")
+"""Name tokens of arrays that training must not write: templates, initial values, data."""
 
 
 @dataclass
