@@ -15,7 +15,7 @@ import os
 import sys
 from typing import Sequence
 
-from .errors import InvalidArgument, NetdoctorError
+from .errors import NetdoctorError
 
 __all__ = ["main", "build_parser"]
 

@@ -6,7 +6,6 @@ this flow can be called from Python with a namespace of options.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -120,19 +119,22 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
     from .diagnose import diagnose
 
     started = time.perf_counter()
+    user_model = None
+    if args.model:  # fail on a bad --model before spending time on the data
+        from .usermodel import load_user_model
+
+        user_model = load_user_model(args.model)
     dataset, train, test = _load_data(args)
     if not args.json:
         out.print(dataset.summary)
-    scale = 255.0 if args.raw_pixels and not dataset.pixels_were_scaled else 1.0
-    X_train, X_test = train.X * scale if scale != 1 else train.X, test.X * scale if scale != 1 else test.X
-    n_classes = int(max(train.y.max(), test.y.max())) + 1 if len(train.y) else 10
-    n_classes = max(n_classes, 10) if n_classes <= 10 else n_classes
+    X_train, X_test = train.X, test.X
+    if args.raw_pixels and dataset.pixels_were_scaled:
+        # The model scales its input itself: undo the loader's division by 255.
+        X_train, X_test = X_train * np.float32(255), X_test * np.float32(255)
+    n_classes = 10  # the loader accepts digit labels 0..9 only
 
-    if args.model:
-        from .usermodel import load_user_model
-
-        model = load_user_model(args.model)
-        label = "your model"
+    if user_model is not None:
+        model, label = user_model, "your model"
     else:
         model = build_model(args, X_train.shape[1], n_classes)
         label = "reference MLP"

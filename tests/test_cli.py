@@ -1,0 +1,116 @@
+"""The command line end to end: exit codes, one-line errors, JSON, HTML, silencing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netdoctor.cli import main
+
+FAST = ["--epochs", "1", "--quick"]
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="80")
+    return subprocess.run(
+        [sys.executable, "-m", "netdoctor.cli", *args],
+        capture_output=True, text=True, env=env, cwd=cwd, timeout=300,
+    )
+
+
+def tiny_csv(path: Path, rows: int = 300, seed: int = 0) -> Path:
+    """A learnable 10-class CSV (label first, 0..255 pixels): class k lights pixel block k."""
+    rng = np.random.default_rng(seed)
+    y = np.arange(rows) % 10
+    X = rng.integers(0, 40, size=(rows, 64))
+    for k in range(10):
+        X[y == k, 6 * k : 6 * k + 6] = 250
+    np.savetxt(path, np.column_stack([y, X]), fmt="%d", delimiter=",")
+    return path
+
+
+def test_default_run_on_bundled_sample_is_healthy_and_exits_zero():
+    proc = run_cli("check", "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] is True and data["schema_version"] == 1
+    assert not [f for f in data["findings"] if f["severity"] == "error"]
+    assert data["sections"]["history"][-1]["test_accuracy"] >= 0.85
+
+
+def test_stalling_configuration_exits_one_with_ranked_findings(tmp_path):
+    code = main(["check", *FAST, "--hidden", "30", "--loss", "mse", "--init", "normal",
+                 "--reduce", "sum", "--batch-size", "100", "--json", "--html", str(tmp_path / "r.html")])
+    assert code == 1
+    assert (tmp_path / "r.html").read_text().lstrip().lower().startswith("<!doctype html")
+
+
+def test_json_output_lists_codes_and_ignore_silences_them(tmp_path, capsys):
+    path = tiny_csv(tmp_path / "tiny.csv")
+    args = ["check", str(path), *FAST, "--hidden", "8", "--loss", "mse", "--init", "normal",
+            "--sigma", "30", "--reduce", "sum", "--json"]
+    main(args)
+    first = json.loads(capsys.readouterr().out)
+    codes = {f["code"] for f in first["findings"]}
+    assert codes, "a sigma=30 initialisation with a summed gradient must produce findings"
+    main([*args, *sum((["--ignore", c] for c in codes), [])])
+    second = json.loads(capsys.readouterr().out)
+    assert second["findings"] == []
+
+
+def test_same_seed_gives_identical_json_apart_from_timings(tmp_path, capsys):
+    path = tiny_csv(tmp_path / "tiny.csv")
+    outputs = []
+    for _ in range(2):
+        main(["check", str(path), *FAST, "--hidden", "8", "--json"])
+        data = json.loads(capsys.readouterr().out)
+        for key in ("seconds", "monitor_overhead"):
+            data["context"].pop(key, None)
+        outputs.append(data)
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["check", "/nonexistent/mnist.csv"], "/nonexistent/mnist.csv does not exist"),
+        (["check", "--test-fraction", "1.5"], "--test-fraction 1.5"),
+        (["check", "--model", "/nonexistent/net.py:build"], "/nonexistent/net.py"),
+        (["check", "--momentum", "1.5", *FAST], "momentum"),
+    ],
+    ids=["missing-data-file", "test-fraction-out-of-range", "missing-model-file", "momentum-out-of-range"],
+)
+def test_bad_input_is_one_line_exit_two_no_traceback(args, fragment):
+    proc = run_cli(*args)
+    assert proc.returncode == 2
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1 and fragment in err[0], proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_malformed_row_names_file_and_line(tmp_path):
+    path = tiny_csv(tmp_path / "tiny.csv", rows=20)
+    lines = path.read_text().splitlines()
+    lines[6] = lines[6].rsplit(",", 1)[0]
+    path.write_text("\n".join(lines) + "\n")
+    proc = run_cli("check", str(path))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "tiny.csv line 7" in proc.stderr
+
+
+def test_usage_errors_exit_two():
+    assert run_cli("check", "--lr", "-1").returncode == 2
+    assert run_cli().returncode == 2
+
+
+def test_unwritable_html_path_is_a_clear_error_and_leaves_nothing(tmp_path):
+    target = tmp_path / "no-such-dir" / "r.html"
+    proc = run_cli("check", str(tiny_csv(tmp_path / "t.csv")), *FAST, "--html", str(target))
+    assert proc.returncode == 2 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
+    assert not target.parent.exists()
