@@ -110,6 +110,7 @@ _BY_NAME = {o.name: o for o in OPTIONS}
 _SETTINGS = pytest.StashKey[dict]()
 _RECORDER = pytest.StashKey["_Recorder"]()
 _CURRENT = pytest.StashKey[Any]()
+_recorders_seen: list["_Recorder"] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -144,6 +145,7 @@ class _Recorder:
 
     def __init__(self) -> None:
         self.results: list[tuple[Any, str]] = []
+        self.failed_tests: set[str] = set()
 
     def __call__(self, result: Any, test: str) -> None:
         self.results.append((result, test))
@@ -162,6 +164,7 @@ def pytest_configure(config: pytest.Config) -> None:
     recorder = _Recorder()
     config.stash[_RECORDER] = recorder
     testing._listeners.append(recorder)
+    _recorders_seen.append(recorder)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -171,6 +174,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
         if recorder in testing._listeners:
             testing._listeners.remove(recorder)
+        if recorder in _recorders_seen:
+            _recorders_seen.remove(recorder)
 
 
 def _marker_settings(node: pytest.Item) -> dict[str, Any]:
@@ -237,6 +242,12 @@ def gradcheck(request: pytest.FixtureRequest):
     return _checker_class()(request.config)
 
 
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # The innermost session's recorder (pytester may nest sessions in one process).
+    if report.failed and _recorders_seen:
+        _recorders_seen[-1].failed_tests.add(report.nodeid)
+
+
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER, None)
     if recorder is None or not recorder.results:
@@ -259,5 +270,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
         f"{len(results) - failed} passed, {failed} failed",
         red=bool(failed), green=not failed,
     )
+    expected = sum(1 for r, test in results if not r.ok and test and test not in recorder.failed_tests)
+    if expected:
+        tr.line(f"{expected} of the failed checks ran in tests that passed (expected mismatches, e.g. pytest.raises)")
     if worst_value >= 0 or math.isnan(worst_value):
         tr.line(f"worst relative error: {worst_value:.2e} ({worst_where})")

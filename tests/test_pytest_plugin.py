@@ -101,10 +101,14 @@ def test_doubled_w2(gradcheck):
 
 def test_helper_halved_b1():
     assert_model_gradients(Scaled("b1", 0.5), X, y)
+
+def test_expected_mismatch():
+    with pytest.raises(AssertionError):
+        assert_model_gradients(Scaled("b2", -1.0), X, y)
 ''',
     )
     result = run_inprocess(pt, "--strict-markers")
-    result.assert_outcomes(passed=2, failed=2)
+    result.assert_outcomes(passed=3, failed=2)
     out = result.stdout.str()
     result.stdout.fnmatch_lines([
         "*GradientMismatch: gradient of W2 disagrees at 8 of 8 entries (100.0%); worst W2*",
@@ -117,8 +121,9 @@ def test_helper_halved_b1():
     assert "netdoctor/testing.py" not in out and "netdoctor/gradcheck.py" not in out
     result.stdout.fnmatch_lines([
         "*= netdoctor gradient checks =*",
-        "4 gradient check(s) in 4 test(s): 2 passed, 2 failed",
-        "worst relative error: * (W2 in test_grads.py::test_doubled_w2)",
+        "5 gradient check(s) in 5 test(s): 2 passed, 3 failed",
+        "1 of the failed checks ran in tests that passed (expected mismatches, e.g. pytest.raises)",
+        "worst relative error: 2.00e+00 (b2 in test_grads.py::test_expected_mismatch)",
     ])
 
 
