@@ -138,6 +138,16 @@ def test_planted_scaled_gradient_is_caught_and_parameters_restored(data, model, 
     assert_restored(model, snap)
 
 
+@PROPS
+@given(st.data(), nds.mlps(dtype="float32", **SMALL), st.sampled_from(["auto", "central", "directional"]))
+def test_float32_and_kinked_checks_restore_parameters(data, model, method):
+    X, y = data.draw(nds.batches(model, max_samples=3, dtype="float32"))
+    snap = snapshot(model)
+    check_gradients(model, X, y, method=method)
+    check_gradients(ScaledGradient(model, "b1", 3.0), X, y, method=method)
+    assert_restored(model, snap)
+
+
 def test_parameters_restored_when_user_loss_raises():
     model = MLP((3, 2, 2), activation="sigmoid", seed=1)
     X, y = np.full((2, 3), 0.5), np.array([0, 1])
