@@ -137,7 +137,9 @@ def probe_training(model: Any, X: Any, y: Any, *, lr: float, batch_size: int, st
         except Exception:  # not copyable (open files, locks): probe in place and restore every byte
             undo = StateSnapshot(model)
     try:
-        result = _run(work, X, y, float(lr), min(int(batch_size), len(X)), int(steps), seed)
+        # Overflow in an exploding net is a finding for the numbers, not a warning to raise.
+        with np.errstate(all="ignore"):
+            result = _run(work, X, y, float(lr), min(int(batch_size), len(X)), int(steps), seed)
     finally:
         if undo is not None:
             undo.restore()
@@ -259,12 +261,16 @@ def _analyse(res: ProbeResult, deltas, grads, live, lr, bs, stale_buffers) -> No
     fits = []
     for t, d in enumerate(deltas, start=1):
         dv = _flat(d, live)
-        if not np.any(dv) or not live:
+        if not np.any(dv) or not live or not (np.isfinite(dv).all() and all(np.isfinite(g).all() for g in G_all[:t])):
             fits.append(None)
             continue
-        G = np.stack(G_all[:t], axis=1)
-        c, *_ = np.linalg.lstsq(G, -dv, rcond=None)
-        resid = float(np.linalg.norm(dv + G @ c) / np.linalg.norm(dv))
+        scale = float(np.abs(dv).max())  # work in units of the largest change: no overflow in norms
+        G = np.stack(G_all[:t], axis=1) / scale
+        c, *_ = np.linalg.lstsq(G, -dv / scale, rcond=None)
+        resid = float(np.linalg.norm(dv / scale + G @ c) / np.linalg.norm(dv / scale))
+        if not math.isfinite(resid):
+            fits.append(None)
+            continue
         fits.append((c, resid))
         res.steps[t - 1].update({"coefficients": c.tolist(), "fit_residual": resid})
     good = [(t, f) for t, f in enumerate(fits, start=1) if f is not None and f[1] < FIT_OK]
@@ -292,7 +298,7 @@ def _analyse(res: ProbeResult, deltas, grads, live, lr, bs, stale_buffers) -> No
         return
     # A coefficient is only meaningful when its gradient is not negligible next to the others
     # (saturated nets end with |g_t| ~ 1e-7 |g_1|; least squares then returns noise for c_t).
-    norms = [float(np.linalg.norm(g)) for g in G_all]
+    norms = [float(np.linalg.norm(g)) if np.isfinite(g).all() else 0.0 for g in G_all]
     determined = [n > 1e-3 * max(norms[: t + 1]) for t, n in enumerate(norms)]
     cur = np.array([f[0][-1] for t, f in good if determined[t - 1]])
     if not cur.size:

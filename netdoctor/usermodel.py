@@ -160,7 +160,13 @@ def load_user_model(spec: str, **adapt_kwargs: Any) -> Any:
             and isinstance(getattr(model, "biases", None), list):
         from .adapter import adapt
 
-        model = call_user(adapt, model, what="adapting the network", **adapt_kwargs)
+        try:
+            model = call_user(adapt, model, what="adapting the network", **adapt_kwargs)
+        except ProtocolError as exc:
+            raise ProtocolError(
+                f"{path}:{factory_name}() returned a {type(model).__name__} with weights/biases lists; adapting it "
+                f"automatically failed: {exc} Return adapt(net, ...) from the factory (see docs/adapter.md)."
+            ) from exc
         model.notes.insert(0, f"adapted automatically: {type(model.net).__name__} has weights/biases lists and no "
                               f"params (style={model.style!r}, layout={model.layout!r}, loss={model.loss_name!r}).")
     require_protocol(model)

@@ -220,3 +220,10 @@ def test_canonical_example_freezes_when_run(capsys):
     mod.main(epochs=1)
     out = capsys.readouterr().out
     assert "most common answer given 100% of the time" in out
+
+
+def test_exploding_updates_raise_no_warnings_and_keep_the_scale(data):
+    # steps overflow to inf after the first; the first step alone still shows the summed gradient
+    result = probe(MLP((12, 8, 4), activation="relu", reduce="sum"), *data, lr=1e200)
+    assert result.codes() == ["summed-gradient"] and result.restored
+    assert result.evidence["fit_residual"][1:] == [None, None, None]

@@ -150,3 +150,22 @@ def test_factory_returning_something_unusable(tmp_path):
     p = write(tmp_path, "none.py", "def build():\n    return None\n")
     with pytest.raises(ProtocolError, match="NoneType does not follow the model protocol"):
         load_user_model(f"{p}:build")
+
+
+def test_failed_automatic_adaptation_says_what_to_do(tmp_path):
+    p = write(tmp_path, "opaque.py", """
+        import numpy as np
+
+        class Net:
+            def __init__(self):
+                self.weights = [np.zeros((3, 4))]
+                self.biases = [np.zeros((3, 1))]
+
+            def feedforward(self, x):
+                return np.tanh(self.weights[0] @ x + self.biases[0])
+
+        def build():
+            return Net()
+    """)
+    with pytest.raises(ProtocolError, match=r"adapting it automatically failed: .*backprop.*docs/adapter\.md"):
+        load_user_model(f"{p}:build")
