@@ -159,21 +159,34 @@ def run(small: bool = False) -> list[dict]:
         t_fwd, _ = _median_time(lambda: [model.loss_value(X, y) for _ in range(20)], 3)
         t_fwd /= 20
         floor = 2 * n_params * t_fwd
-        ours_t, ours = _median_time(lambda: check_gradients(model, X, y, method="central", max_coords=None),
-                                    repeats)
-        dense_t, dense = _median_time(lambda: check_gradients(model, Xd, y, method="central", max_coords=None),
-                                      repeats)
-        cx_t, cx = _median_time(lambda: check_gradients(model, X, y, method="complex", max_coords=None), repeats)
-        dir_t, ours_dir = _median_time(lambda: check_gradients(model, X, y, method="directional"), repeats)
-        ours_bug = check_gradients(broken, X, y, method="directional")
-        peer_t = peer_fast_t = None
-        peer_ok = peer_fast_ok = peer_bug_caught = None
+        jobs = {
+            "ours": lambda: check_gradients(model, X, y, method="central", max_coords=None),
+            "dense": lambda: check_gradients(model, Xd, y, method="central", max_coords=None),
+            "complex": lambda: check_gradients(model, X, y, method="complex", max_coords=None),
+            "dir": lambda: check_gradients(model, X, y, method="directional"),
+        }
         if torch is not None:
             f, inputs = _torch_function(torch, model, X, y)
             gc = torch.autograd.gradcheck
-            peer_t, peer_ok = _median_time(lambda: gc(f, inputs, raise_exception=False), repeats)
-            peer_fast_t, peer_fast_ok = _median_time(lambda: gc(f, inputs, fast_mode=True, raise_exception=False),
-                                                     max(repeats, 5))
+            jobs["peer"] = lambda: gc(f, inputs, raise_exception=False)
+            jobs["peer_fast"] = lambda: gc(f, inputs, fast_mode=True, raise_exception=False)
+        times: dict[str, list[float]] = {k: [] for k in jobs}
+        outs: dict[str, object] = {}
+        for _ in range(repeats):  # interleaved, so a change of machine load hits both sides
+            for k, fn in jobs.items():
+                t0 = time.perf_counter()
+                outs[k] = fn()
+                times[k].append(time.perf_counter() - t0)
+        med = {k: statistics.median(v) for k, v in times.items()}
+        ours_t, ours = med["ours"], outs["ours"]
+        dense_t, dense = med["dense"], outs["dense"]
+        cx_t, cx = med["complex"], outs["complex"]
+        dir_t, ours_dir = med["dir"], outs["dir"]
+        ours_bug = check_gradients(broken, X, y, method="directional")
+        peer_t, peer_ok = med.get("peer"), outs.get("peer")
+        peer_fast_t, peer_fast_ok = med.get("peer_fast"), outs.get("peer_fast")
+        peer_bug_caught = None
+        if torch is not None:
             fb, inputs_b = _torch_function(torch, model, X, y, broken=True)
             peer_bug_caught = not gc(fb, inputs_b, fast_mode=True, raise_exception=False)
     peer_name = f"torch.autograd.gradcheck (PyTorch {torch.__version__}, 1 thread)" if torch else "torch (absent)"
