@@ -9,8 +9,8 @@ The other runs are in-process and fast.
 
 import importlib.metadata
 import os
+import re
 import shutil
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,19 @@ def _plugin_args() -> list[str]:
     return [] if _entry_point_installed() else ["-p", "netdoctor.pytest_plugin"]
 
 
+def _pyproject_entry_points() -> dict[str, str]:
+    """The pytest11 entry points declared in pyproject.toml (no tomllib on Python 3.10)."""
+    text = (ROOT / "pyproject.toml").read_text()
+    section = re.search(r"^\[project\.entry-points\.pytest11\]\n(.*?)(?:^\[|\Z)", text, re.M | re.S)
+    assert section, "pyproject.toml declares no pytest11 entry point"
+    pairs = re.findall(r'^(\w+)\s*=\s*"([^"]+)"', section.group(1), re.M)
+    return dict(pairs)
+
+
+def test_pyproject_registers_the_plugin():
+    assert _pyproject_entry_points() == {"netdoctor": "netdoctor.pytest_plugin"}
+
+
 @pytest.fixture
 def pt(pytester, monkeypatch):
     """A pytester whose subprocesses import this checkout of netdoctor and see its entry point."""
@@ -42,7 +55,7 @@ def pt(pytester, monkeypatch):
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
     monkeypatch.delenv("MY_LAYER_BUG", raising=False)
     if not _entry_point_installed():
-        eps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["entry-points"]["pytest11"]
+        eps = _pyproject_entry_points()
         info = pytester.path / "netdoctor_checkout-0.0.dist-info"
         info.mkdir()
         (info / "METADATA").write_text("Metadata-Version: 2.1\nName: netdoctor-checkout\nVersion: 0.0\n")
