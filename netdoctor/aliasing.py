@@ -333,8 +333,20 @@ def _same_object(paths: list[str], o: Any) -> Finding | None:
                 f"weight update changes the stored gradient: the step applied is not the gradient of the loss."
             ),
         )
+    if len(buffers) >= 2 and not any(_is_template(p) for p in buffers):
+        a, b = buffers[:2]
+        return Finding(
+            "aliased-buffers", Severity.ERROR, " = ".join(paths),
+            f"{names} are one {kind} object: whatever is written into one lands in the other.",
+            evidence,
+            fix=f"give each its own arrays: {_fresh(b, o)}.",
+            explanation=(
+                f"`{a}` and `{b}` name the same {kind} (id {hex(id(o))}): gradients or updates meant for "
+                f"one are added into the other, so both hold the mixed sum and every update applies it."
+            ),
+        )
     if len(buffers) >= 2:
-        tpl = next((p for p in buffers if _is_template(p)), buffers[-1])
+        tpl = next(p for p in buffers if _is_template(p))
         upd = next(p for p in buffers if p != tpl)
         return Finding(
             "aliased-buffers", Severity.ERROR, " = ".join(paths),
