@@ -110,7 +110,6 @@ _BY_NAME = {o.name: o for o in OPTIONS}
 _SETTINGS = pytest.StashKey[dict]()
 _RECORDER = pytest.StashKey["_Recorder"]()
 _CURRENT = pytest.StashKey[Any]()
-_recorders_seen: list["_Recorder"] = []
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -164,7 +163,6 @@ def pytest_configure(config: pytest.Config) -> None:
     recorder = _Recorder()
     config.stash[_RECORDER] = recorder
     testing._listeners.append(recorder)
-    _recorders_seen.append(recorder)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -174,8 +172,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
         if recorder in testing._listeners:
             testing._listeners.remove(recorder)
-        if recorder in _recorders_seen:
-            _recorders_seen.remove(recorder)
 
 
 def _marker_settings(node: pytest.Item) -> dict[str, Any]:
@@ -243,9 +239,13 @@ def gradcheck(request: pytest.FixtureRequest):
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not report.failed:
+        return
+    from . import testing
+
     # The innermost session's recorder (pytester may nest sessions in one process).
-    if report.failed and _recorders_seen:
-        _recorders_seen[-1].failed_tests.add(report.nodeid)
+    if testing._listeners and isinstance(testing._listeners[-1], _Recorder):
+        testing._listeners[-1].failed_tests.add(report.nodeid)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
