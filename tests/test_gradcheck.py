@@ -433,3 +433,21 @@ def test_no_warnings_escape():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         check_gradients(NoComplex([1.0, 0.5, -0.5, 2.0]), XT, YT, method="complex")
+
+
+# -- benchmark smoke run ---------------------------------------------------------------------------
+def test_bench_tiny_mode_runs_and_catches_the_planted_derivative():
+    import sys
+    from pathlib import Path
+
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:  # bench/ is not an installed package
+        sys.path.insert(0, root)
+    from bench import ROW_KEYS
+    from bench.bench_gradcheck import run
+
+    rows = run(small=True)
+    assert all(tuple(r) == ROW_KEYS for r in rows)
+    detect = rows[-1]
+    assert detect["ours"] is True and detect["met"] is True and "W1" in detect["note"]
+    assert rows[0]["floor"] > 0 and rows[0]["ours"] > 0
