@@ -204,7 +204,8 @@ def _mark_changed(result: GradcheckResult, changed: dict[str, float], shapes: di
 def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as) -> GradcheckResult | None:
     from .gradcheck_fast import mlp_forward_loss, mlp_numeric
 
-    X64 = np.asarray(X, dtype=np.float64)
+    # The model casts X to its own dtype before use (MLP._as_input); do the same so both see one function.
+    X64 = np.asarray(X).astype(model.dtype).astype(np.float64)
     y_int = np.asarray(y).astype(np.intp)
     p64 = {n: np.array(model.params[n], dtype=np.float64) for n in names}
     ref = mlp_forward_loss(model, X64, y_int, p64)[0]
