@@ -275,3 +275,13 @@ class Report:
 
     def __str__(self) -> str:
         return self.to_text()
+
+    def plot(self, *, monitor: Any = None) -> dict[str, Any]:
+        """Matplotlib figures of the report by name (needs ``netdoctor[notebook]``).
+
+        See :func:`netdoctor.plots.plot_report`; ``monitor`` (a training
+        monitor or :func:`netdoctor.notebook.watch` view) adds curves over training.
+        """
+        from .plots import plot_report
+
+        return plot_report(self, monitor=monitor)
