@@ -33,7 +33,7 @@ from .rules import apply_rules, collect_evidence, link_causes
 
 __all__ = ["diagnose"]
 
-PROBE_ROWS = 128
+PROBE_ROWS = 64
 """Rows in the monitor's probe batch: enough for stable shares, cheap enough for the 5% budget."""
 EVAL_ROWS = 2000
 """Training rows predicted at each epoch end when no test data is given."""
@@ -125,7 +125,7 @@ def diagnose(
         baseline: a factory for a reference model trained the same way for
             comparison (its accuracy goes into ``sections["baseline"]``).
         progress: an extra training callback (the CLI's progress display).
-        monitor_every: probe every k steps (default: adaptive, <= 3% of training time).
+        monitor_every: probe every k steps (default: adaptive, <= 2% of training time).
         data: a data summary to show in the report (``sections["data"]``).
         label_noun: how messages name a label's rows; default "images of
             digit" for 784-feature, 10-class data, else "rows labelled".

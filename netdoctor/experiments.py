@@ -255,7 +255,8 @@ def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Fin
         results["zero_input_accuracy"] = zero
         findings = [dataclasses.replace(f, evidence={**f.evidence, "zero_input_accuracy": zero}) if f.code == "class-collapse" else f
                     for f in findings]
-    if isinstance(model, MLP):
+    # Only the reference MLP itself: a subclass's own train_step may ignore the changed option.
+    if type(model) is MLP:
         findings, fixes = verify_fixes(model, X, y, X_eval, y_eval, findings, lr=lr, batch_size=batch_size, seed=seed)
         if fixes:
             results["fixes"] = fixes

@@ -13,7 +13,7 @@ keeps the confusion matrix. It stops training cleanly at the first step whose
 loss (or parameters) are NaN/Inf and records where they first appear.
 
 Cost is bounded: with ``every=None`` the monitor times itself and only probes
-while its own time stays under ``budget`` (default 3%) of the training time.
+while its own time stays under ``budget`` (default 2%) of the training time.
 The monitor never changes the model: it reads ``model.params`` afresh at every
 probe because some user models rebind their arrays at each update.
 """
@@ -165,7 +165,7 @@ class TrainingMonitor:
         eval_name: what ``X_eval`` is, for messages ("test data").
         every: probe every ``every`` steps; ``None`` adapts to ``budget``.
         budget: with ``every=None``, the largest share of training time the
-            monitor may spend (0.03 = 3%).
+            monitor may spend (0.02 = 2%).
         layer_activations: activation name per layer (hidden then output);
             default ``model.layer_activations()`` or guessed from the values.
         n_classes: number of classes; default from the model or the labels.
@@ -176,7 +176,7 @@ class TrainingMonitor:
 
     def __init__(
         self, X_probe: np.ndarray, y_probe: np.ndarray, *, X_eval: np.ndarray | None = None, y_eval: np.ndarray | None = None,
-        eval_name: str = "probe batch", every: int | None = None, budget: float = 0.03, layer_activations: Sequence[str] | None = None,
+        eval_name: str = "probe batch", every: int | None = None, budget: float = 0.02, layer_activations: Sequence[str] | None = None,
         n_classes: int | None = None, expected_loss: float | None = None, tanh_limit: float = 0.99,
         sigmoid_band: tuple[float, float] = (0.01, 0.99),
     ) -> None:
