@@ -125,10 +125,12 @@ class LiveView:
         if s["note"]:
             out.append(f'<div style="color:#b00">{html.escape(s["note"])}</div>')
         if s["history"]:
-            out.append('<table><tr><th>epoch</th><th>loss</th><th>train acc</th><th>test acc</th></tr>')
+            cols = [(k, name) for k, name in (("loss", "loss"), ("train_accuracy", "train acc"), ("test_accuracy", "test acc"))
+                    if any(e.get(k) is not None for e in s["history"])]
+            out.append("<table><tr><th>epoch</th>" + "".join(f"<th>{name}</th>" for _, name in cols) + "</tr>")
             for e in s["history"]:
-                out.append(f'<tr><td>{e.get("epoch")}</td><td>{_fmt(e.get("loss"))}</td>'
-                           f'<td>{_fmt(e.get("train_accuracy"), True)}</td><td>{_fmt(e.get("test_accuracy"), True)}</td></tr>')
+                cells = "".join(f"<td>{_fmt(e.get(k), k != 'loss')}</td>" for k, _ in cols)
+                out.append(f'<tr><td>{e.get("epoch")}</td>{cells}</tr>')
             out.append("</table>")
         if s["layers"]:
             out.append('<table><tr><th>layer</th><th>act</th><th>saturated</th><th>dead</th><th>|grad|</th><th>upd/w</th></tr>')
@@ -315,18 +317,28 @@ def to_html(obj: Any, *, width: int = 100) -> str:
 
 
 def enable(shell: Any = None) -> None:
-    """Register :func:`to_html` as the HTML display of Findings and gradient-check results in IPython.
+    """Register rich displays with IPython: HTML for netdoctor's results, PNG for matplotlib figures.
+
+    Findings, gradient-check results and data summaries then display like the
+    report when they are the last value of a cell, and the figures of
+    :mod:`netdoctor.plots` show as pictures even when pyplot was never
+    imported. Types are registered by name, so nothing is imported early.
 
     Args:
         shell: the IPython shell (default: the running one; nothing happens outside IPython).
     """
-    from .findings import Finding
-    from .gradcheck_result import GradcheckResult
-
     get_ipython, _ = _ipython_display()
     shell = shell if shell is not None else get_ipython()
     if shell is None:
         return
-    formatter = shell.display_formatter.formatters["text/html"]
-    for cls in (Finding, GradcheckResult):
-        formatter.for_type(cls, to_html)
+    formatters = shell.display_formatter.formatters
+    for module, name in (("netdoctor.findings", "Finding"), ("netdoctor.gradcheck_result", "GradcheckResult"),
+                         ("netdoctor.data", "DataSummary")):
+        formatters["text/html"].for_type_by_name(module, name, to_html)
+    formatters["image/png"].for_type_by_name("matplotlib.figure", "Figure", _figure_png)
+
+
+def _figure_png(fig: Any) -> bytes:
+    from .plots import figure_png
+
+    return figure_png(fig)
