@@ -24,9 +24,11 @@ from .errors import InvalidArgument, ProtocolError, UserCodeError
 from .gradcheck_engine import NotAnalytic, Problem
 from .gradcheck_judge import judge_directional, judge_per_coordinate
 from .gradcheck_options import DEFAULT_MAX_COORDS, validate
-from .gradcheck_result import CoordinateCheck, DirectionCheck, GradcheckResult, TensorCheck
+from .gradcheck_result import CoordinateCheck, DirectionCheck, GradcheckResult, TensorCheck, rel_error
 
-__all__ = ["gradcheck", "check_gradients", "GradcheckResult", "TensorCheck", "CoordinateCheck", "DirectionCheck"]
+__all__ = [
+    "gradcheck", "check_gradients", "GradcheckResult", "TensorCheck", "CoordinateCheck", "DirectionCheck", "rel_error",
+]
 
 
 # -- plain functions ---------------------------------------------------------------
@@ -134,10 +136,9 @@ def gradcheck(
         x: the point: an array of any shape, a number, or a dict / list / tuple of arrays.
             Not modified: ``f`` and ``grad`` receive float64 copies.
         grad: ``grad(x)`` returning arrays in the structure of ``x``.
-        method: ``"auto"`` (central differences, or the complex step when
-            ``f`` accepts complex input and ``method="complex"``), ``"central"``,
-            ``"complex"`` (falls back to central, saying why, if ``f`` is not analytic)
-            or ``"directional"``.
+        method: ``"auto"`` (central differences here), ``"central"``,
+            ``"complex"`` (falls back to central, saying why, if ``f`` rejects
+            complex input) or ``"directional"``.
         h: central step, 1e-8 to 1e-2 (default 1e-5), scaled by ``max(1, |x_k|)``.
         rtol: relative tolerance, a number or ``{name or dtype: value}``
             (defaults: see :mod:`netdoctor.gradcheck_options`).
@@ -233,7 +234,7 @@ def check_gradients(
 
 # -- shared driver ---------------------------------------------------------------------
 def _run(problem: Problem, analytic, problems, f0, opts, chosen, notes, *, batch_size, dtype,
-         extra_tensors: list[TensorCheck] | None = None, same_as=None) -> GradcheckResult:
+         same_as=None) -> GradcheckResult:
     """Run the chosen method on a generic problem and assemble the result."""
     from .gradcheck_options import DEFAULT_H, FLOAT32_H, rng_from, tolerances
 
