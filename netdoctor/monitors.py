@@ -233,6 +233,8 @@ class TrainingMonitor:
                 record["output_spread"] = float(out.std(axis=0).mean())
                 record["output_scale"] = float(np.abs(out).mean())
                 record["pred_counts"] = np.bincount(np.argmax(out, axis=1), minlength=out.shape[1]).tolist()
+                # Rows whose largest output is shared by several units: argmax then returns the first.
+                record["tied_argmax"] = float(np.mean((out == out.max(axis=1, keepdims=True)).sum(axis=1) > 1))
         if hasattr(model, "loss"):
             value, grads = model.loss(self.X_probe, self.y_probe)
             record["loss"] = float(value)

@@ -255,13 +255,16 @@ def rule_class_collapse(ev) -> Finding | None:
     acc = float(np.trace(cm) / total)
     share = labels[top] / total
     noun = ev.get("label_noun", "rows labelled")
-    tie = " All outputs are identical, and argmax of equal scores returns the first index: that is why the label is 0." if (
-        top == 0 and pred_share == 1.0) else ""
+    probes = _finite_probes(ev)
+    tied = probes[-1].get("tied_argmax", 0.0) if probes else 0.0
+    tie = (f" The output units are exactly equal for {100 * tied:.0f}% of the probe rows (all saturated at the same value), "
+           "and argmax of equal scores returns the first index: that is why the label is 0.") if top == 0 and tied > 0.5 else ""
     return Finding(
         "class-collapse", "error", f"output, epoch {e['epoch']}",
         f"Accuracy {100 * acc:.2f}% = {int(labels[top])}/{total} {noun} {top}: the network predicts {top} for "
         f"{100 * pred_share:.1f}% of the {ev['eval_name']}, so accuracy equals that label's share.",
-        {"accuracy": acc, "label": top, "label_count": int(labels[top]), "total": total, "label_share": share, "predicted_share": pred_share, "on": ev["eval_name"]},
+        {"accuracy": acc, "label": top, "label_count": int(labels[top]), "total": total, "label_share": share,
+         "predicted_share": pred_share, "tied_outputs": tied, "on": ev["eval_name"]},
         fix="Fix the root causes listed above; a constant answer is what a network outputs when its inputs no longer reach the output.",
         explanation="Accuracy stuck at exactly one label's share of the data is the signature of a constant prediction: the net "
         "has stopped using its input." + tie,

@@ -62,6 +62,7 @@ def test_user_story_collapses_to_digit_zero_share_with_causes_above(mnist):
     codes = report.codes()
     (collapse,) = [f for f in report.findings if f.code == "class-collapse"]
     assert "9.80% = 980/10000 images of digit 0" in collapse.message
+    assert "argmax" in collapse.explanation and collapse.evidence["tied_outputs"] == 1.0  # why digit 0
     assert collapse.caused_by
     for cause in ("stale-accumulator", "saturated-activations"):
         assert cause in codes and codes.index(cause) < codes.index("class-collapse")
