@@ -207,8 +207,14 @@ def verify_fixes(model: Any, X, y, X_eval, y_eval, findings: Sequence[Finding], 
     for f in findings:
         r = results.get(f.code)
         if r is not None:
-            verified = f"checked: one epoch with {r['change']} reaches {_pct(r['accuracy_after'])}, as configured {_pct(before)}"
-            f = dataclasses.replace(f, evidence={**f.evidence, "fix_change": r["change"], "accuracy_before": before, "accuracy_after": r["accuracy_after"]},
+            verified = f"checked: one epoch with {r['change']} reaches {_pct(r['accuracy_after'])}"
+            if "all" in results and results["all"]["change"] != r["change"]:
+                verified += f", with all prescribed changes ({results['all']['change']}) {_pct(results['all']['accuracy_after'])}"
+            verified += f"; as configured {_pct(before)}"
+            extra = {"fix_change": r["change"], "accuracy_before": before, "accuracy_after": r["accuracy_after"]}
+            if "all" in results:
+                extra["accuracy_after_all_fixes"] = results["all"]["accuracy_after"]
+            f = dataclasses.replace(f, evidence={**f.evidence, **extra},
                                     fix=f"{f.fix} ({verified}).")
         out.append(f)
     return out, results
