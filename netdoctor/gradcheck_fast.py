@@ -125,7 +125,7 @@ def _pair_loss_change(model, l, zs, extra, y, params, n, d):
         kink |= _kinked(act(m), zm, dz, (0, 3))
         dz = _act_diff(act(m), zm, dz) @ params[f"W{m + 1}"]
     if ce:
-        s = np.einsum("pc,spjc->spj", extra[n], np.expm1(dz))
+        s = np.matmul(np.expm1(dz), extra[n][None, :, :, None])[..., 0]
         if l == L - 1:  # dz_y = da * W_L[j, y_n] without gathering from the big array
             dz_y = da * params[f"W{L}"][:, y[n]].T
         else:
@@ -134,7 +134,9 @@ def _pair_loss_change(model, l, zs, extra, y, params, n, d):
     zL = zs[L][n][None, :, None, :]
     kink |= _kinked(act(L), zL, dz, (0, 3))
     da = _act_diff(act(L), zL, dz)
-    return np.einsum("pc,spjc->spj", extra[n], da) + 0.5 * np.einsum("spjc,spjc->spj", da, da), kink
+    # matmul over the class axis: a batched (J, C) @ (C, 1) per (sign, pair), faster than einsum here
+    lin = np.matmul(da, extra[n][None, :, :, None])[..., 0]
+    return lin + 0.5 * np.einsum("spjc,spjc->spj", da, da), kink
 
 
 def _layer_table(model, l, zs, acts, extra, y, params, rows, *, method, h, complex_h):

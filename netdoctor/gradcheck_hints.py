@@ -29,7 +29,8 @@ def _ratio_name(r: float, batch_size: int | None) -> str | None:
         return "a factor 2 lost (squared-error loss without 1/2 but gradient a - t)"
     if batch_size and batch_size > 1:
         if near(float(batch_size)):
-            return "the batch size: the gradient is summed over the batch while the loss is a mean (divide by N)"
+            return (f"the batch size N={batch_size}: the gradient is summed over the batch while the loss is "
+                    "a mean (divide by N)")
         if near(1.0 / batch_size):
             return "1 / batch size: the gradient is divided by N once too often (or the loss is a sum)"
     return None
