@@ -173,7 +173,7 @@ def gradcheck(
     f0 = evaluate()
     analytic, problems = _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
                                      names, shapes, "grad(x)", kind)
-    problem = Problem(names, arrays, evaluate, evaluate_complex)
+    problem = Problem(names, arrays, evaluate, evaluate_complex, subject="f")
     notes = []
     chosen = opts.method
     if chosen == "auto":

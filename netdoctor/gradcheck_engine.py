@@ -52,6 +52,8 @@ class Problem:
     """The loss with array ``k`` replaced by a complex array; raises :class:`NotAnalytic`."""
     eps: float = float(np.finfo(np.float64).eps)
     """Machine epsilon of the arithmetic the loss is computed in."""
+    subject: str = "the function"
+    """Who computes the loss, for messages ("the model", "f")."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -137,14 +139,16 @@ def complex_step(problem: Problem, k: int, idx: np.ndarray, f0: float) -> np.nda
         except NotAnalytic:
             raise
         except Exception as exc:  # the user's code refused complex numbers
-            raise NotAnalytic(f"it raised {type(exc).__name__} on complex input ({exc})") from exc
+            raise NotAnalytic(f"{problem.subject} raised {type(exc).__name__} on complex input ({exc})") from exc
         finally:
             flat[i] = old
         if not np.iscomplexobj(value) and not isinstance(value, complex):
-            raise NotAnalytic("it returned a real value for complex input (the imaginary part was dropped)")
+            raise NotAnalytic(f"{problem.subject} returned a real value for complex input (the imaginary part "
+                              "was dropped)")
         value = complex(value)
         if m == 0 and not np.isclose(value.real, f0, rtol=1e-9, atol=1e-12):
-            raise NotAnalytic(f"its real part {value.real!r} differs from the real loss {f0!r}")
+            raise NotAnalytic(f"the real part {value.real!r} of {problem.subject}'s complex result differs from "
+                              f"the real loss {f0!r}")
         out[m] = value.imag / COMPLEX_H
     return out
 

@@ -157,7 +157,7 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
             finally:
                 params[names[k]] = live
     eps = float(np.finfo(np.float64 if dtype == "float64" else np.float32).eps)
-    problem = Problem(names, arrays, evaluate, evaluate_complex, eps=eps)
+    problem = Problem(names, arrays, evaluate, evaluate_complex, eps=eps, subject="the model")
     chosen = opts.method
     if chosen == "auto":
         chosen = "central"
