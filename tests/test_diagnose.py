@@ -266,3 +266,15 @@ def test_bad_calls(kwargs, match):
     args.update(kwargs)
     with pytest.raises(InvalidArgument, match=match):
         diagnose(MLP((10, 4, 3)), args.pop("X"), args.pop("y"), **args)
+
+
+def test_json_round_trip_and_baseline_section():
+    import json
+
+    X, y = blobs(12)
+    report = diagnose(StaleBuffersMLP((10, 8, 3), seed=0, **USER), X, y, epochs=2, lr=0.1, batch_size=100,
+                      baseline=lambda: MLP((10, 8, 3), seed=0))
+    data = json.loads(report.to_json())
+    assert data["findings"][0]["code"] == report.codes()[0] and not data["ok"]
+    assert data["sections"]["baseline"]["accuracy"] > 0.5
+    assert "stale-accumulator" in report.codes()
