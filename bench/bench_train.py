@@ -45,6 +45,10 @@ MNIST_5K = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
 BATCH, LR, ACC_ROWS = 100, 0.1, 5000
 
 
+def _log(msg: str) -> None:
+    sys.stderr.write(f"  {time.strftime('%H:%M:%S')} {msg}\n")
+
+
 def synth_mnist(n: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
     """``n`` MNIST-shaped rows: uint8 pixels (n, 784), int64 labels (n,), and where they came from.
 
@@ -217,9 +221,15 @@ def _vs_torch(X, y, sizes, *, reps: int, threads: int | None, target: float) -> 
                ours=o, peer=p, ratio=ratio, unit="samples/s", met=ratio >= target, note=note, floor=floor)
 
 
-def _vs_per_sample(X, y, sizes, *, reps: int, limit: int) -> list[dict]:
+def _vs_per_sample(X, y, sizes, *, reps: int, limit: int, threads: int | None) -> list[dict]:
     """The per-sample net against netdoctor float32 (the reference setup) and float64 (same precision)."""
+    with _threads(threads):
+        return _vs_per_sample_rows(X, y, sizes, reps=reps, limit=limit, threads=threads)
+
+
+def _vs_per_sample_rows(X, y, sizes, *, reps, limit, threads) -> list[dict]:
     ours32, ours64, peer = [], [], []
+    tlabel = f"{threads} BLAS thread{'s' if threads != 1 else ''}" if threads else "default BLAS threads"
     for r in range(reps):
         ours32.append(_ours_epoch(X, y, sizes, seed=r, dtype="float32")[0])
         ours64.append(_ours_epoch(X, y, sizes, seed=r, dtype="float64")[0])
@@ -229,7 +239,7 @@ def _vs_per_sample(X, y, sizes, *, reps: int, limit: int) -> list[dict]:
         peer.append((time.perf_counter() - t0) / done)
     p = 1.0 / statistics.median(peer)
     how = (f"per-sample net (column vectors, Python loops over samples and layers, float64) timed on "
-           f"{limit:,} of the {len(X):,} samples and extrapolated; medians of {reps}")
+           f"{limit:,} of the {len(X):,} samples and extrapolated; medians of {reps}; {tlabel}")
     rows = []
     arch = "-".join(map(str, sizes))
     for dtype, times, target in (("float32", ours32, ">= 100x"), ("float64", ours64, "(same precision, for context)")):
@@ -237,7 +247,7 @@ def _vs_per_sample(X, y, sizes, *, reps: int, limit: int) -> list[dict]:
         floor, rate = blas_floor(sizes, dtype=np.dtype(dtype).type)
         rows.append(row(
             f"train {arch} tanh/MSE, 1 epoch of {len(X):,}: netdoctor {dtype} vectorised vs per sample",
-            "hand-written per-sample net, float64 (bench/handwritten_per_sample.py)", target,
+            f"hand-written per-sample net, float64 (bench/handwritten_per_sample.py), {tlabel}", target,
             ours=o, peer=p, ratio=o / p, unit="samples/s", met=(o / p >= 100) if dtype == "float32" else None,
             note=f"{how}; {dtype} floor {rate:.0f} GFLOP/s, ours at {o / floor:.1%} of it", floor=floor))
     return rows
@@ -253,8 +263,12 @@ def run(small: bool = False) -> list[dict]:
     rows = []
     for sizes, target in (((784, 30, 10), 1.5), (big, 0.8)):
         for threads in settings:
+            _log(f"train: {'-'.join(map(str, sizes))} vs PyTorch, threads={threads}")
             rows.append(_vs_torch(X, y, sizes, reps=reps, threads=threads, target=target))
-    rows.extend(_vs_per_sample(X, y, (784, 30, 10), reps=min(reps, 3), limit=50 if small else n // 10))
+    for threads in settings:
+        _log(f"train: per-sample net, threads={threads}")
+        rows.extend(_vs_per_sample(X, y, (784, 30, 10), reps=min(reps, 3), limit=50 if small else n // 10,
+                                   threads=threads))
     for r in rows:
         r["note"] = f"{r['note']}; data: {source}"
         if small:

@@ -104,17 +104,44 @@ def _suite_rows(name: str, small: bool) -> list[dict]:
     return normalise(raw, name)
 
 
+def _cpu_busy() -> float | None:
+    """Seconds of CPU time all processes have used (from /proc/stat), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(f) for f in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def run_suites(names, *, small: bool = False, log=None) -> list[dict]:
-    """Rows of the named suites, in order, each tagged with ``suite``."""
+    """Rows of the named suites, in order, each tagged with ``suite`` and ``background``.
+
+    ``background`` is the share of the machine's CPUs that *other* processes
+    used while the suite ran: contention that slows multi-threaded BLAS.
+    """
     rows = []
     for name in names:
-        t0 = time.perf_counter()
+        t0, busy0, own0 = time.perf_counter(), _cpu_busy(), _own_cpu()
         got = _suite_rows(name, small)
+        wall = time.perf_counter() - t0
+        busy1, own1 = _cpu_busy(), _own_cpu()
+        background = None
+        if busy0 is not None and busy1 is not None and wall > 0:
+            background = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall * (os.cpu_count() or 1))
         for r in got:
             r["suite"] = name
+            r["background"] = background
         rows.extend(got)
         if log:
-            log(f"[{name}] {len(got)} row(s) in {time.perf_counter() - t0:.1f} s\n")
+            bg = f", other processes used {background:.0%} of the CPUs" if background is not None else ""
+            log(f"[{name}] {len(got)} row(s) in {wall:.1f} s{bg}\n")
     return rows
 
 
@@ -289,7 +316,9 @@ def render_markdown(rows, info: dict[str, str], *, started: str, loads: tuple, e
         lines.append("| " + " | ".join(c.replace("|", "/") for c in cells) + " |")
     lines += ["", "## Notes", ""]
     for i, r in enumerate(rows, 1):
-        lines.append(f"{i}. {r.get('note') or '-'}")
+        bg = r.get("background")
+        bg = f" (suite `{r.get('suite')}`: other processes used {bg:.0%} of the CPUs meanwhile)" if bg is not None else ""
+        lines.append(f"{i}. {r.get('note') or '-'}{bg}")
     return "\n".join(lines) + "\n"
 
 

@@ -99,6 +99,9 @@ def test_runner_runs_small(tmp_path, suite):
     text = out.read_text()
     assert "## Results" in text and "## Machine and run" in text
     if suite == "train":
-        assert text.count("| train 784-") == 6
+        # both nets against PyTorch and both precisions against the per-sample net, per thread setting
+        for what in ("| train 784-30-10 tanh/MSE, float32", "| train 784-64-64-10 tanh/MSE, float32",
+                     "netdoctor float32 vectorised vs per sample", "netdoctor float64 vectorised vs per sample"):
+            assert what in text
     else:
         assert "netdoctor check end to end" in text
