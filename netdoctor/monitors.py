@@ -203,6 +203,10 @@ class TrainingMonitor:
         self._t0 = 0.0
         self._snapshot: dict[str, np.ndarray] | None = None
         self._epoch = 0
+        self._ema: float | None = None
+        self._ema_min = math.inf
+        self._guard: dict[str, np.ndarray] | None = None
+        self._last_finite: float | None = None
 
     # -- measurements --------------------------------------------------------
     def _kinds(self, model: Any, acts: list[np.ndarray]) -> list[str]:
@@ -255,20 +259,61 @@ class TrainingMonitor:
             "label_counts": cm.sum(axis=1).tolist(),
         }
 
-    def _locate_nonfinite(self, model: Any, step: int, loss: float) -> None:
+    def _first_nonfinite_layer(self, model: Any, X: np.ndarray) -> int | None:
+        if not hasattr(model, "activations"):
+            return None
+        for l, a in enumerate(model.activations(X), start=1):
+            if not np.isfinite(np.asarray(a)).all():
+                return l
+        return None
+
+    def _locate_nonfinite(self, model: Any, step: int, loss: float, Xb: np.ndarray | None = None) -> None:
+        """Record where the first non-finite value appeared.
+
+        The loss of step ``s`` is computed before its update, with the weights
+        left by step ``s - 1``; by the time the hook runs, step ``s`` has already
+        spread the NaN through every layer. When the guard copy of those weights
+        exists (kept while the loss climbs), they are put back into the model's
+        arrays for one forward pass of the step's batch, then the current values
+        are restored bit for bit, so the layer is exact. Otherwise the layer is
+        located in the current state (approximate).
+        """
         params = named_params(model.params)
-        bad_params = [k for k, v in params.items() if not np.isfinite(v).all()]
-        where, layer = None, None
-        if hasattr(model, "activations"):
-            for l, a in enumerate(model.activations(self.X_probe), start=1):
-                if not np.isfinite(np.asarray(a)).all():
-                    layer, where = l, f"layer {l}"
-                    break
-        self.nonfinite = {
-            "step": step, "loss": loss, "layer": layer, "tensors": bad_params,
-            "where": where or (bad_params[0] if bad_params else "loss"),
-            "last_finite_loss": next((p["loss"] for p in reversed(self.probes) if math.isfinite(p.get("loss", math.nan))), None),
-        }
+        bad_now = [k for k, v in params.items() if not np.isfinite(v).all()]
+        record: dict[str, Any] = {"step": step, "loss": loss, "tensors": bad_now, "exact": False}
+        X = self.X_probe if Xb is None else np.asarray(Xb)
+        if Xb is not None and np.issubdtype(X.dtype, np.number) and not np.isfinite(X).all():
+            record.update(layer=0, where="the input batch", inputs_nonfinite=True, exact=True)
+        elif self._guard is not None and all(k in params and params[k].shape == v.shape for k, v in self._guard.items()):
+            now = {k: params[k].copy() for k in self._guard}
+            try:
+                for k, v in self._guard.items():
+                    np.copyto(params[k], v)
+                layer = self._first_nonfinite_layer(model, X)
+                before = [k for k, v in self._guard.items() if not np.isfinite(v).all()]
+            finally:
+                for k, v in now.items():
+                    np.copyto(params[k], v)
+            record.update(layer=layer, exact=True, tensors_before_step=before)
+        else:
+            record["layer"] = self._first_nonfinite_layer(model, X)
+        if "where" not in record:
+            layer = record["layer"]
+            record["where"] = f"layer {layer}" if layer else (bad_now[0] if bad_now else "the loss")
+        record["last_finite_loss"] = self._last_finite
+        self.nonfinite = record
+
+    def _watch_loss(self, model: Any, loss: float) -> None:
+        """Keep a copy of the weights after each step while the smoothed loss climbs (cheap otherwise)."""
+        if not math.isfinite(loss):
+            return
+        self._last_finite = loss
+        self._ema = loss if self._ema is None else 0.8 * self._ema + 0.2 * loss
+        self._ema_min = min(self._ema_min, self._ema)
+        if self._ema > 2.0 * self._ema_min + 1e-12:
+            self._guard = {k: v.copy() for k, v in named_params(model.params).items()}
+        else:
+            self._guard = None
 
     # -- callback hooks ---------------------------------------------------------
     # Each hook times itself (the budget) and silences numpy's overflow
@@ -299,8 +344,8 @@ class TrainingMonitor:
     def _params_finite(self, model: Any) -> bool:
         return all(np.isfinite(v).all() for v in named_params(model.params).values())
 
-    def _stop(self, model: Any, step: int, loss: float) -> None:
-        self._locate_nonfinite(model, step, loss)
+    def _stop(self, model: Any, step: int, loss: float, Xb: np.ndarray | None = None) -> None:
+        self._locate_nonfinite(model, step, loss, Xb)
         self.stopped = "non-finite"
         raise StopTraining(f"non-finite values at step {step}")
 
@@ -308,17 +353,19 @@ class TrainingMonitor:
         t = time.perf_counter()
         try:
             # The common case (nothing due) must cost microseconds: no errstate, no numpy.
-            if math.isfinite(loss) and self._snapshot is None and not self._due(step + 1):
-                return
+            if math.isfinite(loss):
+                self._watch_loss(model, loss)
+                if self._snapshot is None and not self._due(step + 1):
+                    return
             with np.errstate(all="ignore"):
-                self._on_step(model, step, loss)
+                self._on_step(model, step, loss, Xb)
         finally:
             self.monitor_seconds += time.perf_counter() - t
 
-    def _on_step(self, model: Any, step: int, loss: float) -> None:
+    def _on_step(self, model: Any, step: int, loss: float, Xb: np.ndarray) -> None:
         # NaN alone may mean train_step returned nothing; then the parameters decide.
         if math.isinf(loss) or (math.isnan(loss) and not self._params_finite(model)):
-            self._stop(model, step, loss)
+            self._stop(model, step, loss, Xb)
         if self._snapshot is not None:
             # The snapshot was taken after the previous step: this is one real update.
             now = named_params(model.params)

@@ -141,15 +141,25 @@ def rule_nonfinite(ev) -> Finding | None:
     nf = ev.get("nonfinite")
     if not nf:
         return None
-    where = f"step {nf['step']}" + (f", layer {nf['layer']}" if nf.get("layer") else "")
-    tensors = ", ".join(nf.get("tensors") or []) or "none yet"
+    step, layer = nf["step"], nf.get("layer")
+    where = f"step {step}" + (f", {nf['where']}" if nf.get("where") else "")
+    if nf.get("inputs_nonfinite"):
+        what = f"The input batch of step {step} contains NaN or Inf: the data, not the network, is broken."
+        fix = "Clean or impute the missing values in the data (np.isfinite(X).all() must hold)."
+    elif nf.get("exact"):
+        before = ", ".join(nf.get("tensors_before_step") or []) or "none"
+        first = f"layer {layer} is the first with non-finite activations" if layer else "every activation is finite: the loss itself overflows"
+        what = (f"The loss became {nf['loss']} at step {step}; with the weights that step started from, {first} "
+                f"(non-finite weights then: {before}). Training was stopped there.")
+        fix = "Lower the learning rate (try 10x smaller), average the gradient over the batch, scale inputs to [0, 1]; check exp/log in the loss for overflow."
+    else:
+        tensors = ", ".join(nf.get("tensors") or []) or "none yet"
+        what = (f"The loss became {nf['loss']} at step {step}; after that step's update the activations are non-finite "
+                f"from {nf.get('where')} on, and these parameters: {tensors}. Training was stopped there.")
+        fix = "Lower the learning rate (try 10x smaller), average the gradient over the batch, scale inputs to [0, 1]; check exp/log in the loss for overflow."
+    keys = ("step", "loss", "layer", "exact", "tensors", "tensors_before_step", "last_finite_loss")
     return Finding(
-        "non-finite", "error", where,
-        f"The loss became {nf['loss']} at step {nf['step']}; after that step's update the activations are non-finite "
-        f"from {nf.get('where')} on, and these parameters: {tensors}. Training was stopped there.",
-        {"step": nf["step"], "loss": nf["loss"], "layer": nf.get("layer"), "tensors": nf.get("tensors"), "last_finite_loss": nf.get("last_finite_loss")},
-        fix="Lower the learning rate (try 10x smaller), average the gradient over the batch, scale inputs to [0, 1]; "
-        "check exp/log in the loss for overflow.",
+        "non-finite", "error", where, what, {k: nf.get(k) for k in keys if k in nf}, fix=fix,
         explanation="Once one value overflows to Inf, Inf - Inf and 0 * Inf give NaN, and NaN spreads to every weight at the next update.",
     )
 

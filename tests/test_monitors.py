@@ -248,3 +248,45 @@ def test_healthy_run_leaves_no_alarm_signs():
 def test_bad_arguments(kwargs, match):
     with pytest.raises(InvalidArgument, match=match):
         TrainingMonitor(np.zeros((2, 2)), np.zeros(2, int), **kwargs)
+
+
+class RisesThenBreaks(MLP):
+    """The loss climbs (W2 doubles every step), then step 10 writes an Inf into W1."""
+
+    def train_step(self, X, y, lr):
+        value = super().train_step(X, y, 0.0)
+        self.steps = getattr(self, "steps", 0) + 1
+        self.params["W2"] *= 2.0
+        if self.steps == 10:
+            self.params["W1"][0, :] = np.inf
+        return value
+
+
+class Recorder:
+    def on_step(self, model, run, step, Xb, yb, loss):
+        self.last = {k: v.tobytes() for k, v in model.params.items()}
+
+
+def test_climbing_loss_gives_the_exact_first_layer_and_restores_the_arrays():
+    X, y = blobs(7)
+    model = RisesThenBreaks((8, 6, 3), activation="identity", loss="mse", output_activation="identity", seed=0)
+    rec = Recorder()
+    mon = TrainingMonitor(X[:32], y[:32], every=1000)
+    with np.errstate(all="ignore"):
+        h = train(model, X, y, epochs=1, lr=0.1, batch_size=10, callbacks=[rec, mon])
+    nf = mon.nonfinite
+    assert h.steps == 11 and nf["step"] == 11 and nf["exact"]
+    assert nf["layer"] == 1 and nf["tensors_before_step"] == ["W1"]
+    assert math.isfinite(nf["last_finite_loss"])
+    # The weights were swapped back for one forward pass and restored bit for bit.
+    assert {k: v.tobytes() for k, v in model.params.items()} == rec.last
+
+
+def test_nan_in_the_input_batch_is_named():
+    X, y = blobs(8)
+    X[17, 3] = np.nan
+    model = MLP((8, 6, 3), seed=0)
+    mon = TrainingMonitor(X[:16], y[:16], every=1000)
+    with np.errstate(all="ignore"):
+        train(model, X, y, epochs=1, lr=0.1, batch_size=400, callbacks=[mon])
+    assert mon.nonfinite["where"] == "the input batch" and mon.nonfinite["step"] == 1
