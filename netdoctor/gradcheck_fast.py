@@ -35,13 +35,28 @@ __all__ = ["mlp_forward_loss", "mlp_numeric"]
 _CHUNK = 1 << 18  # float64 elements per block (2 MB): stays in cache, still amortises the numpy calls
 
 
+def _tanh(d: np.ndarray) -> np.ndarray:
+    """``np.tanh``, with a shortcut for tiny real arguments (the usual case: steps are ~1e-7).
+
+    For ``|d| < 1e-4``, ``d - d^3 / 3`` equals ``tanh(d)`` to double precision: the next
+    term of the series, ``2 d^5 / 15``, is below 1.4e-17 relative (an eighth of an ulp).
+    """
+    if d.dtype.kind == "f" and d.size and max(float(d.max()), -float(d.min())) < 1e-4:
+        out = d * d
+        out *= -1.0 / 3.0
+        out += 1.0
+        out *= d
+        return out
+    return np.tanh(d)
+
+
 def _act_diff(name: str, z: np.ndarray, d: np.ndarray) -> np.ndarray:
     """``f(z + d) - f(z)`` without cancellation (z real, d real or complex)."""
     if name == "tanh":
         # tanh(z + d) = (tz + td) / (1 + tz td)  =>  tanh(z + d) - tz = td (1 - tz^2) / (1 + tz td):
         # one transcendental per element, and z (small, unbroadcast) is only touched once.
         tz = np.tanh(z)
-        out = np.tanh(d)
+        out = _tanh(d)
         den = tz * out
         den += 1.0
         out *= 1.0 - tz * tz
