@@ -39,7 +39,7 @@ from typing import Any, Mapping, Sequence
 from .errors import InvalidArgument, NetdoctorError
 
 __all__ = [
-    "MissingExtra", "plot_history", "plot_activations", "plot_gradients", "plot_confusion",
+    "MissingExtra", "compact_probes", "probe_records", "plot_history", "plot_activations", "plot_gradients", "plot_confusion",
     "plot_gradcheck", "plot_report", "write_plots", "main",
 ]
 
@@ -131,6 +131,27 @@ def probe_records(source: Any = None, monitor: Any = None) -> list[dict[str, Any
         name = (r.get("tensors") or [f"layer {i}"])[0]
         grads[name], updates[name] = r.get("grad_norm"), r.get("update_ratio")
     return [{"step": step, "layers": layers, "grad_norms": grads, "update_ratios": updates}]
+
+
+_LAYER_KEYS = ("layer", "role", "activation", "saturation", "dead", "act_mean", "act_std", "hist", "hist_range")
+
+
+def compact_probes(probes: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Probe records reduced to what the plots draw, JSON-ready (for ``sections["probes"]``).
+
+    Keeps per probe ``step``, ``epoch``, ``loss``, per layer the keys of
+    ``_LAYER_KEYS``, and per tensor ``grad_norms``, ``weight_norms`` and
+    ``update_ratios``; about 300 bytes per probe for a two-layer MLP.
+    """
+    out = []
+    for p in probes:
+        out.append({
+            "step": p.get("step"), "epoch": p.get("epoch"), "loss": p.get("loss"),
+            "layers": [{k: layer.get(k) for k in _LAYER_KEYS if k in layer} for layer in p.get("layers", [])],
+            "grad_norms": dict(p.get("grad_norms") or {}), "weight_norms": dict(p.get("weight_norms") or {}),
+            "update_ratios": dict(p.get("update_ratios") or {}),
+        })
+    return out
 
 
 # -- the plots ------------------------------------------------------------------

@@ -228,3 +228,27 @@ def test_missing_ipython_names_the_extra(tmp_path):
 def test_live_view_is_the_class_watch_returns():
     assert isinstance(watch(display=False), LiveView)
     assert json.dumps(watch(display=False).status())  # plain data
+
+
+def _words(page: str) -> list[str]:
+    import html as _html
+    import re
+
+    body = re.sub(r"<style.*?</style>|<title.*?</title>", " ", page, flags=re.S)
+    return _html.unescape(re.sub(r"<[^>]+>", " ", body)).split()
+
+
+def test_report_html_in_a_notebook_has_the_terminal_content():
+    from netdoctor.findings import Report
+
+    report = Report(
+        [Finding("saturated-activations", "error", "layer 1 (tanh)", "90% of the activations sit at +-1", {"saturation": 0.9},
+                 fix="lower the learning rate", caused_by=("summed-gradient",)),
+         Finding("summed-gradient", "warning", "train_step", "each step is 100x lr", {"lr_factor": 100.0})],
+        context={"model": "MLP(784-30-10)", "seed": 0},
+        sections={"history": [{"epoch": 1, "loss": 2.35, "train_accuracy": 0.14}, {"epoch": 2, "loss": 2.0, "train_accuracy": 0.13}],
+                  "confusion": {"labels": [0, 1], "matrix": [[3, 1], [0, 4]], "on": "test data"}},
+    )
+    terminal = report.to_text(width=100).split()
+    assert _words(to_html(report, width=100)) == terminal
+    assert _words(report._repr_html_()) == terminal

@@ -227,3 +227,15 @@ def test_module_main_plots_a_saved_json_report(stalled, tmp_path):
     bad = subprocess.run([sys.executable, "-m", "netdoctor.plots", str(tmp_path / "missing.json"), str(tmp_path)],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "missing.json" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_compact_probes_in_the_report_draw_the_same_curves_as_the_monitor(stalled):
+    report, monitor = stalled
+    sections = dict(report.sections, probes=plots.compact_probes(monitor.probes))
+    data = json.loads(json.dumps(Report(sections=sections).to_dict()))  # survives JSON
+    a = plots.plot_activations(monitor=monitor).axes[1].get_lines()[0].get_ydata()
+    b = plots.plot_activations(data).axes[1].get_lines()[0].get_ydata()
+    np.testing.assert_allclose(a, b)
+    ga = _lines(plots.plot_gradients(monitor=monitor).axes[1])["W1"].get_ydata()
+    gb = _lines(plots.plot_gradients(data).axes[1])["W1"].get_ydata()
+    np.testing.assert_allclose(ga, gb)
