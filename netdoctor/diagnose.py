@@ -175,7 +175,7 @@ def diagnose(
             X_eval, y_eval, eval_name = X[ev_idx], y[ev_idx], "training data (no test set given)"
         monitor = TrainingMonitor(X[probe_idx], y[probe_idx], X_eval=X_eval, y_eval=y_eval, eval_name=eval_name,
                                   every=monitor_every, n_classes=n_classes)
-        callbacks = [monitor] + ([progress] if progress is not None else [])
+        callbacks = [monitor, _TestAccuracy(monitor)] + ([progress] if progress is not None else [])
         try:
             with np.errstate(all="ignore"):
                 history = train(work, X, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, callbacks=callbacks)
@@ -199,6 +199,22 @@ def diagnose(
         report.partial = True
     report.add(link_causes(findings))
     return report
+
+
+class _TestAccuracy:
+    """Puts the monitor's test accuracy into the epoch record, where ``train(X_test=...)`` would have.
+
+    The test set is predicted once per epoch, by the monitor (accuracy and
+    confusion matrix from one pass); callbacks after this one (the CLI's
+    progress display) and the history see the number as usual.
+    """
+
+    def __init__(self, monitor: TrainingMonitor) -> None:
+        self.monitor = monitor
+
+    def on_epoch(self, model: Any, run: Any, record: dict[str, Any]) -> None:
+        if self.monitor.eval_name == "test data" and record.get("test_accuracy") is None and self.monitor.epochs:
+            record["test_accuracy"] = self.monitor.epochs[-1]["eval_accuracy"]
 
 
 def _gradcheck(model, X, y, seed):

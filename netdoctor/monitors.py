@@ -151,6 +151,23 @@ def _layer_of(names: Sequence[str], n_layers: int) -> dict[str, int]:
     return {}
 
 
+def _expected_loss(model: Any, n_classes: int) -> float | None:
+    """The untrained loss for the model's loss and output activation, when the model says what they are."""
+    from .losses import expected_initial_loss
+
+    loss = getattr(model, "loss_name", None)
+    out = getattr(model, "output_activation", None)
+    if out is None and hasattr(model, "layer_activations"):
+        names = list(model.layer_activations())
+        out = names[-1] if names else None
+    if loss == "cross_entropy":
+        return expected_initial_loss(loss, n_classes, "softmax")
+    if loss == "mse" and out is not None:
+        # The MSE expectation depends on the target encoding, which follows the output activation.
+        return expected_initial_loss(loss, n_classes, out)
+    return None
+
+
 def _norms(arrays: Mapping[str, np.ndarray]) -> dict[str, float]:
     return {k: float(np.linalg.norm(np.asarray(v, dtype=float).ravel())) for k, v in arrays.items()}
 
@@ -323,11 +340,8 @@ class TrainingMonitor:
         with np.errstate(all="ignore"):
             if self.n_classes is None:
                 self.n_classes = getattr(model, "n_classes", None)
-            if self.expected_loss is None and hasattr(model, "loss_name") and self.n_classes:
-                from .losses import expected_initial_loss
-
-                out_act = getattr(model, "output_activation", "softmax")
-                self.expected_loss = expected_initial_loss(model.loss_name, self.n_classes, out_act)
+            if self.expected_loss is None and self.n_classes:
+                self.expected_loss = _expected_loss(model, self.n_classes)
             first = self.probe(model, 0)
             self.initial = {"loss": first.get("loss"), "expected": self.expected_loss, "output_spread": first.get("output_spread")}
             self._snapshot = {k: v.copy() for k, v in named_params(model.params).items()}
