@@ -61,7 +61,8 @@ class Block:
 
     @property
     def id(self) -> str:
-        return f"{self.path.relative_to(ROOT)}:{self.line}-{self.lang}"
+        name = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path.name
+        return f"{name}:{self.line}-{self.lang}"
 
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<ticks>`{3,})\s*(?P<info>[^`]*)$")
@@ -345,3 +346,39 @@ if __name__ == "__main__":  # python tests/test_docs.py
     sys.path.insert(0, str(ROOT))
     for written in regenerate_images():
         sys.stdout.write(f"{written.relative_to(ROOT)}\n")
+
+
+def test_parser_reads_annotations_commands_and_output_blocks(tmp_path):
+    """The conventions of docs/index.md, on a small page (so the runner itself can fail)."""
+    page = tmp_path / "page.md"
+    page.write_text(
+        "# t\n\n<!-- exit: 1 -->\n```bash\nnetdoctor check --lr 1 \\\n  --epochs 1\n```\n"
+        "```text\nverdict  No problems found.\n```\n\n"
+        "<!-- skip: needs a GPU -->\n```python\nimport nothing\n```\n\n"
+        "<!-- setup:\nx = 2\n-->\n```python\n>>> x + 1\n3\n```\n\n"
+        "```console\n$ pip install . && netdoctor check  # exit 0\nsome output\n$ python -m pytest -q\n```\n"
+        "````markdown\n```python\nnested\n```\n````\n",
+        encoding="utf-8",
+    )
+    b = parse_blocks(page)
+    assert [(x.lang, x.line) for x in b] == [("bash", 4), ("text", 8), ("python", 13), ("python", 20), ("console", 25),
+                                             ("markdown", 30)]
+    assert b[0].exit_code == 1 and b[0].output_after == "verdict  No problems found.\n"
+    assert commands(b[0]) == [(["netdoctor", "check", "--lr", "1", "--epochs", "1"], None, "netdoctor check --lr 1  --epochs 1")]
+    assert b[2].skip == "needs a GPU" and b[3].setup.strip() == "x = 2" and b[3].skip is None
+    ns: dict = {}
+    _exec_python(b[3], ns)  # the doctest sees the setup's x
+    assert ns["x"] == 2
+    bad = Block(page, 99, "python", ">>> 1 + 1\n3\n")
+    with pytest.raises(AssertionError, match="doctest failed"):
+        _exec_python(bad, {})
+    assert [(argv, exp) for argv, exp, _ in commands(b[4])] == [
+        (["pip", "install", "."], 0), (["netdoctor", "check"], 0), (["python", "-m", "pytest", "-q"], None)]
+    assert b[5].code == "```python\nnested\n```\n"
+
+
+def test_verdict_comparison_ignores_wrapping():
+    a = "verdict  3 problem(s) found; root cause: x (the batch\n         gradient is summed.)\nFindings\n"
+    b = "verdict  3 problem(s) found; root cause: x (the batch gradient\n         is summed.)\n"
+    assert _verdict(a) == _verdict(b) == "3 problem(s) found; root cause: x (the batch gradient is summed.)"
+    assert _verdict("no verdict here") is None
