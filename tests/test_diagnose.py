@@ -296,11 +296,11 @@ def _example(name):
 @pytest.mark.slow
 def test_the_handwritten_program_and_its_fix(mnist):
     X, y, Xt, yt = mnist
-    broken = diagnose(_example("handwritten_mnist").build(), X, y, X_test=Xt, y_test=yt, epochs=2, lr=0.1, batch_size=100)
+    broken = diagnose(_example("handwritten_mnist").build(), X, y, X_test=Xt, y_test=yt, epochs=1, lr=0.1, batch_size=100)
     codes = broken.codes()
     (collapse,) = [f for f in broken.findings if f.code == "class-collapse"]
     assert "9.80% = 980/10000 images of digit 0" in collapse.message
     assert codes[0] == "aliased-buffers" and codes.index("saturated-activations") < codes.index("class-collapse")
     assert "bad-initial-loss" not in codes  # +-1 targets: the expected MSE is C/2 = 5
-    fixed = diagnose(_example("handwritten_mnist_fixed").build(), X, y, X_test=Xt, y_test=yt, epochs=2, lr=0.1, batch_size=100)
-    assert fixed.ok and fixed.sections["history"][-1]["test_accuracy"] > 0.8
+    fixed = diagnose(_example("handwritten_mnist_fixed").build(), X, y, X_test=Xt, y_test=yt, epochs=1, lr=0.1, batch_size=100)
+    assert fixed.ok and fixed.sections["history"][-1]["test_accuracy"] > 0.7
