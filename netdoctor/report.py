@@ -113,6 +113,9 @@ def _header(report):
     ]
     if others:
         grid.add_row("context", Text(", ".join(others)))
+    notes = ctx.get("notes")
+    if isinstance(notes, (list, tuple)) and notes:
+        grid.add_row("notes", Text("; ".join(map(str, notes))))
     verdict_style = "bold green" if report.ok and not report.partial else "bold red" if not report.ok else "bold yellow"
     grid.add_row("verdict", Text(report.verdict(), style=verdict_style))
     if report.partial:

@@ -172,3 +172,8 @@ def test_sparkline(values, expected):
 )
 def test_format_value(value, expected):
     assert format_value(value) == expected
+
+
+def test_notes_are_shown():
+    text = report_text(Report(context={"notes": ["training probe skipped: no module named netdoctor.probe"]}))
+    assert "notes   training probe skipped" in text
