@@ -292,7 +292,8 @@ def _mutable(o: Any) -> bool:
 
 
 def _describe(o: Any) -> dict[str, Any]:
-    d: dict[str, Any] = {"type": type(o).__name__, "id": hex(id(o))}
+    # No id(): evidence must be identical across runs with the same seed.
+    d: dict[str, Any] = {"type": type(o).__name__}
     if isinstance(o, np.ndarray):
         d["shape"] = list(o.shape)
     elif isinstance(o, (list, tuple, dict)):
@@ -325,7 +326,7 @@ def _same_object(paths: list[str], o: Any) -> Finding | None:
         b, p = buffers[0], params[0]
         return Finding(
             "aliased-buffers", Severity.ERROR, " = ".join(paths),
-            f"the buffer `{b}` is the parameter `{p}` itself ({kind} id {hex(id(o))}).",
+            f"the buffer `{b}` is the parameter `{p}` itself (one {kind}).",
             evidence,
             fix=f"give the buffer its own memory: {_fresh(b, o)}.",
             explanation=(
@@ -341,7 +342,7 @@ def _same_object(paths: list[str], o: Any) -> Finding | None:
             evidence,
             fix=f"give each its own arrays: {_fresh(b, o)}.",
             explanation=(
-                f"`{a}` and `{b}` name the same {kind} (id {hex(id(o))}): gradients or updates meant for "
+                f"`{a}` and `{b}` name the same {kind}: gradients or updates meant for "
                 f"one are added into the other, so both hold the mixed sum and every update applies it."
             ),
         )
@@ -355,7 +356,7 @@ def _same_object(paths: list[str], o: Any) -> Finding | None:
             fix=f"create fresh buffers at every reset: {_fresh(upd, o)}, or copy the template "
                 f"(`[t.copy() for t in self.{tpl.split('[')[0]}]`).",
             explanation=(
-                f"`{upd}` and `{tpl}` name the same {kind} (id {hex(id(o))}). Accumulating into "
+                f"`{upd}` and `{tpl}` name the same {kind}. Accumulating into "
                 f"`{upd}` in place writes into `{tpl}` too, and resetting by assignment "
                 f"(`self.{upd} = self.{tpl}`) re-binds `{upd}` to that same {kind}, which then "
                 f"holds the sums of all earlier batches: every update re-applies every earlier "
