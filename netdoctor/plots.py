@@ -308,7 +308,9 @@ def plot_gradients(source: Any = None, *, monitor: Any = None, width: float = 9.
     colors = {}
     for ax, series in ((ax_g, grads), (ax_u, updates)):
         for name, (xs, ys) in series.items():
-            line = ax.plot(xs, ys, marker=".", label=name, color=colors.get(name))[0]
+            # Biases dashed: they start at zero, so their ratios are large and not judged by the band.
+            style = "--" if name[:1].lower() == "b" or "bias" in name.lower() else "-"
+            line = ax.plot(xs, ys, marker=".", linestyle=style, label=name, color=colors.get(name))[0]
             colors[name] = line.get_color()
         if series:
             ax.set_yscale("log")
