@@ -134,6 +134,8 @@ def _pair_loss_change(model, l, zs, extra, y, params, n, d):
     z = zs[l][n]
     kink = _kinked(act(l), z, d, 0) | np.zeros(z.shape, dtype=bool)
     da = _act_diff(act(l), z, d)
+    if l == L - 1 and not ce:
+        return _last_hidden_mse(model, zs, extra, params, n, da, kink)
     dz = da[..., None] * params[f"W{l + 1}"]  # (S, P, J, D_{l+1}): row j of W_{l+1} per unit j
     for m in range(l + 1, L):
         zm = zs[m][n][None, :, None, :]
@@ -152,6 +154,24 @@ def _pair_loss_change(model, l, zs, extra, y, params, n, d):
     # matmul over the class axis: a batched (J, C) @ (C, 1) per (sign, pair), faster than einsum here
     lin = np.matmul(da, extra[n][None, :, :, None])[..., 0]
     return lin + 0.5 * np.einsum("spjc,spjc->spj", da, da), kink
+
+
+def _last_hidden_mse(model, zs, extra, params, n, da, kink):
+    """MSE loss change for perturbations of the last hidden layer (the common case).
+
+    ``dz_L[s, p, :] = da[s, p, j] * W_L[j, :]`` for each unit j. The blocks are laid out
+    (S, J, P, C): the per-pair arrays (P, C) then broadcast over contiguous memory, which
+    halves the time of the tanh difference against broadcasting them between J and C.
+    """
+    L = model.n_layers
+    dz = np.einsum("spj,jc->sjpc", da, params[f"W{L}"])
+    zL = zs[L][n]
+    k = _kinked(model.output_activation, zL, dz, (0, 3))
+    if k is not False:
+        kink = kink | k.T
+    dA = _act_diff(model.output_activation, zL, dz)
+    dl = np.einsum("sjpc,pc->sjp", dA, extra[n]) + 0.5 * np.einsum("sjpc,sjpc->sjp", dA, dA)
+    return dl.transpose(0, 2, 1), kink
 
 
 def _layer_table(model, l, zs, acts, extra, y, params, rows, *, method, h, complex_h):
