@@ -323,7 +323,7 @@ class GradcheckResult:
 
         head = Text(self.summary().splitlines()[0], style="bold green" if self.ok else "bold red")
         table = Table(show_edge=False, pad_edge=False)
-        for col in ("tensor", "shape", "checked", "failed", "skipped", "max rel err", "worst entry", "hint"):
+        for col in ("tensor", "shape", "checked", "failed", "skipped", "max rel err", "worst entry: analytic vs numeric"):
             table.add_column(col)
         for t in self.tensors:
             w = t.worst[0] if t.worst else None
@@ -333,7 +333,9 @@ class GradcheckResult:
             table.add_row(
                 t.name, "x".join(map(str, t.shape)), str(t.n_checked),
                 Text(str(t.n_failed), style="red" if t.n_failed else ""), str(t.n_skipped),
-                f"{t.max_rel_error:.1e}", worst, t.hint or t.problem or "",
+                f"{t.max_rel_error:.1e}", worst or (t.problem or ""),
             )
+        # Hints are sentences: below the table, one line each, not squeezed into a column.
+        hints = [Text(f"{t.name}: {t.hint}") for t in self.tensors if t.hint and not t.ok]
         notes = [Text(f"note: {n}", style="dim") for n in self.notes]
-        return Group(head, table, *notes)
+        return Group(head, table, *hints, *notes)
