@@ -28,7 +28,7 @@ import numpy as np
 
 from .errors import InvalidArgument
 from .findings import Finding, Report
-from .monitors import TrainingMonitor, named_params
+from .monitors import TrainingMonitor
 from .rules import apply_rules, collect_evidence, link_causes
 
 __all__ = ["diagnose"]
@@ -163,7 +163,8 @@ def diagnose(
             rows = rng.choice(len(X), size=min(len(X), 8 * batch_size), replace=False)
             res = _guarded("training probe", notes, lambda: _probe(model, X[rows], y[rows], lr, batch_size, seed))
             if res is not None:
-                findings += [f for f in res.findings if f.code not in {g.code for g in findings}]
+                seen = {(g.code, g.where) for g in findings}  # the static scan may have named the same sharing
+                findings += [f for f in res.findings if (f.code, f.where) not in seen]
                 report.sections["probe"] = {k: v for k, v in res.evidence.items() if not isinstance(v, (list, dict))}
 
         work, undo = _working_copy(model)
@@ -192,7 +193,7 @@ def diagnose(
             from .experiments import run_experiments
 
             findings = run_experiments(model, X, y, findings, X_test=X_test, y_test=y_test, lr=lr, batch_size=batch_size,
-                                       epochs=epochs, seed=seed, report=report, notes=notes)
+                                       seed=seed, report=report, notes=notes)
         if baseline is not None and not report.partial:
             report.sections["baseline"] = _guarded("baseline", notes, lambda: _baseline(baseline, X, y, X_eval, y_eval, epochs, lr, batch_size, seed))
     except KeyboardInterrupt:

@@ -225,14 +225,16 @@ def _pct(a: float | None) -> str:
 
 
 def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Finding], *, X_test=None, y_test=None,
-                    lr: float, batch_size: int, epochs: int, seed: int, report: Any, notes: list[str]) -> list[Finding]:
+                    lr: float, batch_size: int, seed: int, report: Any, notes: list[str]) -> list[Finding]:
     """Run the confirming experiments that apply and fold their results into the findings."""
     from .mlp import MLP
 
     results: dict[str, Any] = {}
     findings = list(findings)
     codes = {f.code for f in findings}
-    if hasattr(model, "train_step") and hasattr(model, "loss"):
+    if not (hasattr(model, "train_step") and hasattr(model, "loss")):
+        notes.append("overfit and zero-input experiments skipped: the model needs train_step and loss")
+    else:
         fit = overfit_tiny_batch(model, X, y, lr=lr, seed=seed)
         results["overfit_16"] = fit
         if not fit["fitted"]:

@@ -122,8 +122,8 @@ def collect_evidence(monitor: Any, history: Any, *, X: np.ndarray | None = None,
 
 
 # -- helpers over probes ----------------------------------------------------
-def _weights(names: Iterable[str], probe: Mapping[str, Any]) -> list[str]:
-    """Weight-matrix names: tensors whose layer is known and name does not look like a bias."""
+def _weights(names: Iterable[str]) -> list[str]:
+    """Weight-matrix names: tensors whose name does not look like a bias."""
     out = [k for k in names if not k.lower().startswith(("b", "bias")) and "bias" not in k.lower()]
     return out or list(names)
 
@@ -320,8 +320,14 @@ def rule_label_permutation(ev) -> Finding | None:
 def rule_plateau(ev) -> Finding | None:
     accs = [e.get("eval_accuracy") for e in ev["epochs"] if e.get("eval_accuracy") is not None]
     losses = [x for x in ev["step_losses"] if math.isfinite(x)]
-    half = max(2, ev["steps_per_epoch"] // 2)
-    if len(accs) < 2 or len(losses) < 2 * half:
+    if not accs:
+        return None
+    if len(accs) >= 2:
+        half, span, where = max(2, ev["steps_per_epoch"] // 2), "the last epoch", f"epochs {len(accs) - 1}-{len(accs)}"
+    else:  # one epoch: compare its last two quarters of steps
+        half, span = max(5, len(losses) // 4), "the last half of the epoch"
+        where = f"steps {len(losses) - 2 * half + 1}-{len(losses)}"
+    if len(losses) < 2 * half:
         return None
     a, b = float(np.mean(losses[-2 * half : -half])), float(np.mean(losses[-half:]))
     loss_change = abs(b - a) / max(abs(a), 1e-12)
@@ -329,8 +335,8 @@ def rule_plateau(ev) -> Finding | None:
     if acc_change > PLATEAU_ACC or loss_change > PLATEAU_LOSS or accs[-1] > PLATEAU_MAX_ACC:
         return None
     return Finding(
-        "accuracy-plateau", "warning", f"epochs {len(accs) - 1}-{len(accs)}",
-        f"Accuracy is stuck at {100 * accs[-1]:.2f}% and the loss no longer moves ({100 * loss_change:.2f}% change over the last epoch).",
+        "accuracy-plateau", "warning", where,
+        f"Accuracy is stuck at {100 * accs[-1]:.2f}% and the loss no longer moves ({100 * loss_change:.2f}% change over {span}).",
         {"accuracies": accs, "loss_change": loss_change, "acc_change": acc_change, "limits": [PLATEAU_ACC, PLATEAU_LOSS]},
         fix="More epochs will not help: fix the causes listed with it.",
         explanation="A flat loss far from zero at low accuracy means the updates no longer change what the network computes.",
@@ -340,7 +346,7 @@ def rule_plateau(ev) -> Finding | None:
 def _growth(probes, key: str) -> tuple[float, str, int]:
     first, best = probes[0].get(key, {}), (1.0, "", 0)
     for p in probes[1:]:
-        for k in _weights(p.get(key, {}), p):
+        for k in _weights(p.get(key, {})):
             v0, v = first.get(k, 0.0), p[key].get(k, 0.0)
             if v0 > 0 and math.isfinite(v) and v / v0 > best[0]:
                 best = (v / v0, k, p["step"])
@@ -368,7 +374,7 @@ def rule_exploding(ev) -> Finding | None:
 
 def _first_update(ev) -> tuple[float, str, int]:
     for p in ev["probes"]:
-        ups = {k: v for k, v in p.get("update_ratios", {}).items() if k in _weights(p.get("update_ratios", {}), p)}
+        ups = {k: v for k, v in p.get("update_ratios", {}).items() if k in _weights(p.get("update_ratios", {}))}
         if ups:
             k = max(ups, key=ups.get)
             return ups[k], k, p["step"]
@@ -377,7 +383,7 @@ def _first_update(ev) -> tuple[float, str, int]:
 
 def _grad_ratio(probe) -> float:
     g, w = probe.get("grad_norms", {}), probe.get("weight_norms", {})
-    names = [k for k in _weights(g, probe) if w.get(k, 0) > 0]
+    names = [k for k in _weights(g) if w.get(k, 0) > 0]
     return g[names[0]] / w[names[0]] if names else math.nan
 
 
@@ -391,7 +397,7 @@ def rule_vanishing(ev) -> Finding | None:
     # Tiny gradients are fine once the loss is near zero (converged), not while it is high.
     if not (r < VANISHING_RATIO) or not (loss > 0.2 * loss0):
         return None
-    name = next(k for k in _weights(last["grad_norms"], last) if last["weight_norms"].get(k, 0) > 0)
+    name = next(k for k in _weights(last["grad_norms"]) if last["weight_norms"].get(k, 0) > 0)
     return Finding(
         "vanishing-gradients", "error", name,
         f"The gradient reaching {name} is {r:.1e} of its weights' size (it was {_grad_ratio(first):.1e} at the start) "

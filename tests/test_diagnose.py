@@ -1,6 +1,5 @@
 """diagnose end to end: planted bugs are named, healthy networks stay quiet, nothing of the user's changes."""
 
-import copy
 import os
 import sys
 import threading
