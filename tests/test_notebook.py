@@ -42,6 +42,10 @@ def _outputs(cell):
     return [o for o in cell.get("outputs", [])]
 
 
+def _text(cell) -> str:
+    return "\n".join(o.get("data", {}).get("text/plain", "") + o.get("text", "") for o in _outputs(cell))
+
+
 def _html(cell) -> str:
     return "\n".join(o.get("data", {}).get("text/html", "") for o in _outputs(cell))
 
@@ -60,15 +64,14 @@ def test_example_notebook_runs_in_a_real_kernel(kernel_env):
     assert not errors
     by_source = {c.source.splitlines()[-1]: c for c in code}
     stalled = _html(by_source["report"])
-    assert "summed-gradient" in stalled and "saturated-activations" in stalled
+    assert "summed-gradient" in stalled and "saturated-activations" in stalled, _text(by_source["report"])
     healthy = _html(by_source["healthy_report"])
-    assert "No problems found." in healthy
+    assert "No problems found." in healthy, _text(by_source["healthy_report"])
     user = _html(by_source["user_report"])
-    assert "aliased-buffers" in user
+    assert "aliased-buffers" in user, _text(by_source["user_report"])
     # Each watched run is one output, finished, not one output per step.
     live = [o for c in code for o in _outputs(c) if "netdoctor-live" in o.get("data", {}).get("text/html", "")]
-    assert len(live) == 3
-    assert all("(done)" in o["data"]["text/html"] for o in live)
+    assert len(live) == 3 and all("(done)" in o["data"]["text/html"] for o in live), [o["data"]["text/plain"] for o in live]
     pngs = [o for c in code for o in _outputs(c) if "image/png" in o.get("data", {})]
     assert len(pngs) >= 8  # five for the stalled run, the healthy run's, the gradient check
 
