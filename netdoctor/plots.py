@@ -110,7 +110,7 @@ def probe_records(source: Any = None, monitor: Any = None) -> list[dict[str, Any
     if monitor is not None:
         inner = getattr(monitor, "monitor", None)
         probes = getattr(inner if inner is not None else monitor, "probes", monitor)
-        if not isinstance(probes, Sequence):
+        if not isinstance(probes, Sequence) or isinstance(probes, (str, bytes)):
             raise InvalidArgument(f"monitor={type(monitor).__name__!r} has no probe records; pass a TrainingMonitor.")
         return list(probes)
     if source is None:
@@ -128,7 +128,9 @@ def probe_records(source: Any = None, monitor: Any = None) -> list[dict[str, Any
         layers.append({"layer": i, "role": str(r.get("layer", "")).split(" ")[-1], "activation": r.get("activation"),
                        "saturation": r.get("saturation"), "dead": r.get("dead"), "hist": r.get("hist") or [],
                        "hist_range": r.get("hist_range")})
-        name = (r.get("tensors") or [f"layer {i}"])[0]
+        names = list(r.get("tensors") or [])
+        # The row's numbers are those of the layer's weight tensor, not its bias.
+        name = next((n for n in names if n[:1].lower() != "b" and "bias" not in n.lower()), names[0] if names else f"layer {i}")
         grads[name], updates[name] = r.get("grad_norm"), r.get("update_ratio")
     return [{"step": step, "layers": layers, "grad_norms": grads, "update_ratios": updates}]
 

@@ -239,3 +239,9 @@ def test_compact_probes_in_the_report_draw_the_same_curves_as_the_monitor(stalle
     ga = _lines(plots.plot_gradients(monitor=monitor).axes[1])["W1"].get_ydata()
     gb = _lines(plots.plot_gradients(data).axes[1])["W1"].get_ydata()
     np.testing.assert_allclose(ga, gb)
+
+
+@pytest.mark.parametrize("monitor", [42, "probes"], ids=["plot_activations(monitor=42)", "plot_activations(monitor='probes')"])
+def test_bad_monitor_raises_invalid_argument(monitor):
+    with pytest.raises(InvalidArgument, match="no probe records"):
+        plots.plot_activations(monitor=monitor)
