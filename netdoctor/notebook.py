@@ -160,6 +160,9 @@ class LiveView:
     # -- training callback ----------------------------------------------------------
     def on_start(self, model: Any, run: Mapping[str, Any]) -> None:
         get_ipython, display = _ipython_display()
+        # A view reused for a second run starts afresh (and gets a new output).
+        self.epochs, self.recent, self.step, self.note, self.finished = [], [], 0, "", False
+        self.last_loss, self.monitor, self._handle = math.nan, None, None
         self.total_steps = int(run["epochs"] * run["steps_per_epoch"])
         self.n_epochs = int(run["epochs"])
         X_probe, y_probe = self._probe_data

@@ -255,3 +255,15 @@ def test_report_html_in_a_notebook_has_the_terminal_content():
     terminal = report.to_text(width=100).split()
     assert _words(to_html(report, width=100)) == terminal
     assert _words(report._repr_html_()) == terminal
+
+
+def test_a_reused_view_starts_afresh():
+    rng = np.random.default_rng(0)
+    X, y = rng.uniform(0, 1, (60, 4)), rng.integers(0, 2, 60)
+    view = watch(X_probe=X[:8], y_probe=y[:8], display=False)
+    train(MLP((4, 3, 2), seed=0), X, y, epochs=2, batch_size=20, callbacks=[view])
+    first = len(view.probes)
+    train(MLP((4, 3, 2), seed=1), X, y, epochs=1, batch_size=20, callbacks=[view])
+    status = view.status()
+    assert len(status["history"]) == 1 and status["step"] == status["total_steps"] == 3
+    assert len(view.probes) < first and view.probes[0]["step"] == 0
