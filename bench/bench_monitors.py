@@ -11,7 +11,7 @@ swings with other work; CPU time of a one-thread run does much less):
   end for accuracy *and* the confusion matrix; probes on a fixed 64-row batch
   (per-layer saturation, dead units, gradient norms, one update/weight ratio)
   at start, after the first step, at the end and whenever the adaptive budget
-  (2% of training time) allows.
+  (1% of training time) allows.
 
 Both runs get a fresh model with the same seed and see the same batches. BLAS
 is limited to one thread on both sides when threadpoolctl is installed (the
@@ -85,9 +85,9 @@ def run(small: bool = False) -> list[dict]:
     X, y, Xt, yt, what_data = _data(small)
     if small:
         X, y, Xt, yt = X[:600], y[:600], Xt[:300], yt[:300]
-    repeats, epochs = (2, 1) if small else (9, 3)
+    repeats, epochs = (2, 1) if small else (15, 3)
     rows = []
-    cases = [((784, 64, 10), 32, None, "adaptive cadence, 2% budget"), ((784, 30, 10), 100, None, "adaptive cadence, 2% budget"),
+    cases = [((784, 64, 10), 32, None, "adaptive cadence, 1% budget"), ((784, 30, 10), 100, None, "adaptive cadence, 1% budget"),
              ((784, 64, 10), 32, 10, "probe every 10 steps (dense, for comparison)")]
     with _one_thread() as threads:
         for sizes, bs, every, how in cases:

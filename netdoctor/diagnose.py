@@ -125,7 +125,7 @@ def diagnose(
         baseline: a factory for a reference model trained the same way for
             comparison (its accuracy goes into ``sections["baseline"]``).
         progress: an extra training callback (the CLI's progress display).
-        monitor_every: probe every k steps (default: adaptive, <= 2% of training time).
+        monitor_every: probe every k steps (default: adaptive, <= 1% of training time besides the start and end probes).
         data: a data summary to show in the report (``sections["data"]``).
         label_noun: how messages name a label's rows; default "images of
             digit" for 784-feature, 10-class data, else "rows labelled".

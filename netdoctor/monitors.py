@@ -13,8 +13,10 @@ keeps the confusion matrix. It stops training cleanly at the first step whose
 loss (or parameters) are NaN/Inf and records where they first appear.
 
 Cost is bounded: with ``every=None`` the monitor times itself and only probes
-while its own time stays under ``budget`` (default 2%) of the training time.
-The monitor never changes the model: it reads ``model.params`` afresh at every
+while its own time stays under ``budget`` (default 1%) of the training time; the
+probes at the start, after the first step and at the end always run.
+The monitor leaves the model as it found it (locating a NaN swaps saved weights in
+for one forward pass and restores them bit for bit); it reads ``model.params`` afresh at every
 probe because some user models rebind their arrays at each update.
 """
 
@@ -182,7 +184,7 @@ class TrainingMonitor:
         eval_name: what ``X_eval`` is, for messages ("test data").
         every: probe every ``every`` steps; ``None`` adapts to ``budget``.
         budget: with ``every=None``, the largest share of training time the
-            monitor may spend (0.02 = 2%).
+            monitor may spend (0.01 = 1%).
         layer_activations: activation name per layer (hidden then output);
             default ``model.layer_activations()`` or guessed from the values.
         n_classes: number of classes; default from the model or the labels.
@@ -193,7 +195,7 @@ class TrainingMonitor:
 
     def __init__(
         self, X_probe: np.ndarray, y_probe: np.ndarray, *, X_eval: np.ndarray | None = None, y_eval: np.ndarray | None = None,
-        eval_name: str = "probe batch", every: int | None = None, budget: float = 0.02, layer_activations: Sequence[str] | None = None,
+        eval_name: str = "probe batch", every: int | None = None, budget: float = 0.01, layer_activations: Sequence[str] | None = None,
         n_classes: int | None = None, expected_loss: float | None = None, tanh_limit: float = 0.99,
         sigmoid_band: tuple[float, float] = (0.01, 0.99),
     ) -> None:
@@ -216,6 +218,7 @@ class TrainingMonitor:
         self.stopped: str | None = None
         self.monitor_seconds = 0.0
         self.eval_seconds = 0.0
+        self.probe_seconds = 0.0
         self.wall_seconds = 0.0
         self._t0 = 0.0
         self._snapshot: dict[str, np.ndarray] | None = None
@@ -238,6 +241,13 @@ class TrainingMonitor:
 
     def probe(self, model: Any, step: int, *, update: dict[str, float] | None = None) -> dict[str, Any]:
         """Measure layers, gradients and weights on the probe batch now; returns the record."""
+        t0 = time.perf_counter()
+        try:
+            return self._probe(model, step, update)
+        finally:
+            self.probe_seconds += time.perf_counter() - t0
+
+    def _probe(self, model: Any, step: int, update: dict[str, float] | None) -> dict[str, Any]:
         n = len(self.X_probe)
         record: dict[str, Any] = {"step": step, "epoch": self._epoch, "layers": [], "update_ratios": update or {}}
         params = named_params(model.params)
@@ -350,7 +360,8 @@ class TrainingMonitor:
     def _due(self, step: int) -> bool:
         if self.every is not None:
             return step % self.every == 0
-        spent = self.monitor_seconds - self.eval_seconds
+        # probe_seconds is kept inside probe() itself, so it is current even mid-hook.
+        spent = self.probe_seconds
         elapsed = time.perf_counter() - self._t0 - self.monitor_seconds
         per_probe = spent / max(1, len(self.probes))
         return spent + per_probe <= self.budget * max(elapsed, 1e-9)
