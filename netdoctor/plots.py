@@ -307,6 +307,21 @@ def plot_gradients(source: Any = None, *, monitor: Any = None, width: float = 9.
     if not grads and not updates:
         return _empty(fig, "no gradient or update measurements")
     ax_g, ax_u = fig.subplots(1, 2)
+    if len(probes) == 1:  # only the last probe: one bar per tensor
+        for ax, series in ((ax_g, grads), (ax_u, updates)):
+            names = list(series)
+            values = [series[n][1][0] for n in names]
+            ax.bar(names, values, color="tab:blue")
+            ax.set_yscale("log")
+            if values:  # bars on a log axis need a floor well below the smallest one
+                floor = min(values) / 100 if ax is ax_g else min(min(values) / 10, UPDATE_BAND[0] / 3)
+                ax.set_ylim(floor, max(values) * 3)
+            ax.grid(alpha=0.3, axis="y", which="both")
+        ax_u.axhspan(*UPDATE_BAND, color="tab:green", alpha=0.12, label="healthy 0.1-3%")
+        ax_g.set(title=f"Gradient norm (step {_num(probes[0].get('step')):.0f}, last probe)", ylabel="||gradient||")
+        ax_u.set(title="Update / weight ratio (last measured step)", ylabel="||update|| / ||weights||")
+        ax_u.legend(loc="best", fontsize="small")
+        return fig
     colors = {}
     for ax, series in ((ax_g, grads), (ax_u, updates)):
         for name, (xs, ys) in series.items():

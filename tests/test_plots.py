@@ -245,3 +245,14 @@ def test_compact_probes_in_the_report_draw_the_same_curves_as_the_monitor(stalle
 def test_bad_monitor_raises_invalid_argument(monitor):
     with pytest.raises(InvalidArgument, match="no probe records"):
         plots.plot_activations(monitor=monitor)
+
+
+def test_gradient_plot_falls_back_to_bars_of_the_last_probe(stalled):
+    report, _ = stalled
+    fig = plots.plot_gradients(report)
+    ax_g, ax_u = fig.axes[:2]
+    rows = report.sections["layers"]
+    assert [t.get_text() for t in ax_g.get_xticklabels()] == ["W1", "W2"]
+    np.testing.assert_allclose([b.get_height() for b in ax_g.patches], [r["grad_norm"] for r in rows])
+    bars = [p for p in ax_u.patches if p.get_label() != "healthy 0.1-3%"]
+    np.testing.assert_allclose([b.get_height() for b in bars], [r["update_ratio"] for r in rows])
