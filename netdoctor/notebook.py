@@ -300,7 +300,9 @@ def _rich_html(renderable: Any, width: int = 100) -> str:
 
 
 def to_html(obj: Any, *, width: int = 100) -> str:
-    """An HTML fragment of a Finding, GradcheckResult or Report (same content as the terminal).
+    """An HTML fragment of a Finding, GradcheckResult, DataSummary or Report (same content as the terminal).
+
+    Styles are inline, so several outputs on one notebook page never share CSS classes.
 
     Raises:
         InvalidArgument: for other objects.
@@ -316,7 +318,7 @@ def to_html(obj: Any, *, width: int = 100) -> str:
         return _rich_html(render_report(obj), width)
     if hasattr(obj, "__rich__"):
         return _rich_html(obj, width)
-    raise InvalidArgument(f"to_html takes a Finding, a GradcheckResult or a Report, not a {type(obj).__name__}.")
+    raise InvalidArgument(f"to_html takes a Finding, GradcheckResult, DataSummary or Report, not a {type(obj).__name__}.")
 
 
 def enable(shell: Any = None) -> None:
