@@ -361,9 +361,10 @@ def rule_exploding(ev) -> Finding | None:
     gg, gname, gstep = _growth(probes, "grad_norms")
     if wg < EXPLODING_WEIGHT_GROWTH and gg < EXPLODING_GRAD_GROWTH:
         return None
-    what = f"weights {wname} grew {wg:.0f}x by step {wstep}" if wg >= EXPLODING_WEIGHT_GROWTH else f"gradient of {gname} grew {gg:.0f}x by step {gstep}"
+    what = (f"the norm of {wname} grew {wg:.0f}x by step {wstep}" if wg >= EXPLODING_WEIGHT_GROWTH
+            else f"the gradient of {gname} grew {gg:.0f}x by step {gstep}")
     return Finding(
-        "exploding-gradients", "error", wname or gname,
+        "exploding-gradients", "error", wname if wg >= EXPLODING_WEIGHT_GROWTH else gname,
         f"The updates blow up: {what}.",
         {"weight_growth": wg, "weight_tensor": wname, "grad_growth": gg, "grad_tensor": gname, "limits": [EXPLODING_WEIGHT_GROWTH, EXPLODING_GRAD_GROWTH]},
         fix="Lower the effective learning rate (lr x batch size if gradients are summed); average gradients over the batch; "
