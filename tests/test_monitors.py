@@ -290,3 +290,15 @@ def test_nan_in_the_input_batch_is_named():
     with np.errstate(all="ignore"):
         train(model, X, y, epochs=1, lr=0.1, batch_size=400, callbacks=[mon])
     assert mon.nonfinite["where"] == "the input batch" and mon.nonfinite["step"] == 1
+
+
+def test_bench_runs_small():
+    import importlib.util
+    import os
+
+    path = os.path.join(os.path.dirname(__file__), "..", "bench", "bench_monitors.py")
+    spec = importlib.util.spec_from_file_location("bench_monitors", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = module.run(small=True)
+    assert len(rows) == 3 and all(r["ours"] > 0 and r["peer"] > 0 and r["ratio"] > 0 for r in rows)
