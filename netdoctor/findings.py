@@ -58,6 +58,11 @@ class Finding:
         object.__setattr__(self, "severity", Severity(self.severity))
         object.__setattr__(self, "caused_by", tuple(self.caused_by))
 
+    def _repr_html_(self) -> str:
+        from .notebook import to_html
+
+        return to_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (numpy scalars and arrays become plain numbers and lists)."""
         return {
@@ -260,9 +265,11 @@ class Report:
         return render_report(self)
 
     def _repr_html_(self) -> str:
-        from .report import report_html
+        # A fragment with inline styles: several reports on one notebook page
+        # must not share CSS classes (the standalone page is report.report_html).
+        from .notebook import to_html
 
-        return report_html(self)
+        return to_html(self)
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         return {"text/plain": self.to_text(), "text/html": self._repr_html_()}

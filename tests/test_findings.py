@@ -64,3 +64,14 @@ def test_raise_for_failures_picks_the_exception_type():
 def test_severity_is_coerced_and_ranked():
     assert F("a", "warning").severity is Severity.WARNING
     assert Severity.ERROR.rank < Severity.WARNING.rank < Severity.INFO.rank
+
+
+def test_notebook_html_is_an_inline_styled_fragment_with_the_numbers():
+    pytest.importorskip("rich")
+    finding = Finding("class-collapse", "error", "output", "Accuracy 9.80% = 980/10000 images of digit 0",
+                      {"accuracy": 0.098}, "fix the causes")
+    html = finding._repr_html_()
+    assert "class-collapse" in html and "980/10000" in html and "fix the causes" in html
+    report = Report([finding])
+    page = report._repr_html_()
+    assert "980/10000" in page and "<style" not in page.lower() and "class=\"r" not in page
