@@ -97,6 +97,12 @@ class DataSummary:
         table.add_row("share", *(f"{100 * s:.1f}%" for s in self.label_shares.values()))
         return table
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the ``__rich__`` table as HTML with inline styles (needs rich)."""
+        from .notebook import to_html
+
+        return to_html(self)
+
 
 @dataclass(repr=False)
 class Dataset:

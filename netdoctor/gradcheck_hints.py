@@ -4,7 +4,8 @@ Each rule looks at the checked entries of one failing tensor (analytic ``a``,
 numerical ``n``) and, where a rule fits every entry, says so in one sentence:
 
 * a constant ratio ``a / n``: -1 (sign), 2 or 1/2 (the 1/2 of a squared error),
-  ``N`` or ``1/N`` (batch sum vs mean), anything else (a constant factor);
+  ``N`` or ``1/N`` (batch sum vs mean; at N = 2 both readings are named),
+  anything else (a constant factor);
 * ``a == 0`` where ``n != 0``: a term never reached the gradient;
 * ``a`` equals ``n`` transposed (square weights): a missing ``.T``;
 * ``a`` identical to another tensor's gradient: one layer's gradient reused.
@@ -20,20 +21,27 @@ __all__ = ["tensor_hint"]
 
 
 def _ratio_name(r: float, batch_size: int | None) -> str | None:
+    """What a constant ratio ``analytic / numerical`` suggests, or None.
+
+    At N = 2 a ratio of 2 (or 1/2) is both a factor 2 of the squared error and
+    the batch size: every reading that fits is named, joined by "or".
+    """
     near = lambda v: abs(r - v) <= 1e-3 * abs(v)  # noqa: E731
     if near(-1.0):
         return "a sign error (e.g. t - a instead of a - t, or the update added instead of subtracted)"
+    found = []
     if near(2.0):
-        return "a factor 2 too many (the loss has 1/2 but the gradient keeps the 2, or the reverse)"
+        found.append("a factor 2 too many (the loss has 1/2 but the gradient keeps the 2, or the reverse)")
     if near(0.5):
-        return "a factor 2 lost (squared-error loss without 1/2 but gradient a - t)"
+        found.append("a factor 2 lost (squared-error loss without 1/2 but gradient a - t)")
     if batch_size and batch_size > 1:
         if near(float(batch_size)):
-            return (f"the batch size N={batch_size}: the gradient is summed over the batch while the loss is "
-                    "a mean (divide by N)")
+            found.append(f"the batch size N={batch_size}: the gradient is summed over the batch while the loss is "
+                         "a mean (divide by N)")
         if near(1.0 / batch_size):
-            return "1 / batch size: the gradient is divided by N once too often (or the loss is a sum)"
-    return None
+            found.append(f"1 / batch size (N={batch_size}): the gradient is divided by N once too often "
+                         "(or the loss is a sum)")
+    return ", or ".join(found) or None
 
 
 def tensor_hint(

@@ -316,6 +316,12 @@ class GradcheckResult:
     def __str__(self) -> str:
         return self.summary()
 
+    def _repr_html_(self) -> str:
+        """Jupyter display: the ``__rich__`` table as HTML with inline styles (needs rich)."""
+        from .notebook import to_html
+
+        return to_html(self)
+
     def __rich__(self):  # pragma: no cover - thin rendering layer
         from rich.console import Group
         from rich.table import Table

@@ -269,6 +269,82 @@ def test_global_random_state_is_untouched():
     assert np.array_equal(np.random.get_state()[1], state)
 
 
+class Scaled(Toy):
+    """Toy with one planted bug: the gradient multiplied by ``factor(N)`` (N = batch size)."""
+
+    def __init__(self, values, factor):
+        super().__init__(values)
+        self.factor = factor
+
+    def loss(self, X, y):
+        value, g = super().loss(X, y)
+        return value, {k: v * self.factor(len(X)) for k, v in g.items()}
+
+
+@pytest.mark.parametrize("rows,factor,expected,absent", [
+    # N = 2: x2 is both the factor 2 of a squared error and the batch sum instead of the mean
+    (2, lambda n: n, ["2x numerical", "a factor 2 too many", "or the batch size N=2: the gradient is summed"], []),
+    (2, lambda n: 2.0, ["a factor 2 too many", "N=2"], []),
+    (2, lambda n: 1 / n, ["0.5x numerical", "a factor 2 lost", "or 1 / batch size (N=2)"], []),
+    # N = 3: the two readings no longer coincide, so only one is named
+    (3, lambda n: n, ["3x numerical", "the batch size N=3: the gradient is summed"], ["factor 2"]),
+    (3, lambda n: 2.0, ["a factor 2 too many"], ["batch size", "N=3"]),
+    (3, lambda n: 1 / n, ["1 / batch size (N=3)"], ["factor 2"]),
+], ids=["N2-sum", "N2-x2", "N2-half", "N3-sum", "N3-x2", "N3-mean-twice"])
+def test_ratio_hint_names_every_reading_that_fits(rows, factor, expected, absent):
+    X, y = np.vstack([XT, XT[:1] + 0.3])[:rows], np.array([0, 1, 1])[:rows]
+    result = check_gradients(Scaled([1.0, 0.5, -0.5, 2.0], factor), X, y, method="central", max_coords=None)
+    assert {t.name for t in result.failed} == {"W", "b"}
+    for t in result.failed:
+        assert all(e in t.hint for e in expected), t.hint
+        assert not any(a in t.hint for a in absent), t.hint
+    assert result.findings[0].fix == result.failed[0].hint
+
+
+def test_auto_note_says_whether_every_entry_or_a_sample_was_checked():
+    """The note on the automatic choice matches the per-tensor counts: all entries, or a sample."""
+    def note(r):
+        return next(n for n in r.notes if n.startswith("auto chose"))
+
+    # Generic model, every tensor smaller than max_coords: nothing was sampled.
+    r = check_gradients(Toy([1.0, 0.5, -0.5, 2.0]), XT, YT)
+    assert r.method == "central" and r.n_checked == 6
+    assert "every entry of every tensor checked (6 entries)" in note(r) and "sampled" not in note(r)
+    r = check_gradients(Toy([1.0, 0.5, -0.5, 2.0]), XT, YT, max_coords=3)
+    assert [t.n_checked for t in r.tensors] == [3, 2]
+    assert "sampled 3 of 4 entries of W (max_coords=3); every entry of b" in note(r)
+    # Reference MLP (batched path): the note no longer claims "all entries" when it sampled.
+    m, X = MLP((20, 10, 3), seed=0), np.random.default_rng(0).random((4, 20))
+    y = np.array([0, 1, 2, 0])
+    r = check_gradients(m, X, y, max_coords=7)
+    assert [t.n_checked for t in r.tensors] == [7, 7, 7, 3]
+    assert "all entries" not in note(r)
+    assert "sampled 7 of 200 entries of W1, 7 of 10 entries of b1, 7 of 30 entries of W2 (max_coords=7); " \
+           "every entry of b2" in note(r)
+    assert "every entry of every tensor checked (243 entries)" in note(check_gradients(m, X, y, max_coords=None))
+    # Plain functions.
+    f, g = (lambda v: float(np.sum(v ** 3))), (lambda v: 3 * v ** 2)
+    assert "every entry of every tensor checked (5 entries)" in note(gradcheck(f, np.ones(5), g))
+    assert "sampled 4 of 5 entries of x (max_coords=4)" in note(gradcheck(f, np.ones(5), g, max_coords=4))
+
+
+def test_result_html_for_jupyter_names_tensors_and_worst_error():
+    """``_repr_html_``: inline-styled HTML with every tensor name and the worst relative error."""
+    pytest.importorskip("rich")
+    import html as html_lib
+
+    r = check_gradients(Scaled([1.0, 0.5, -0.5, 2.0], lambda n: 1.0 + (n == 3)), XT, YT, method="central")
+    page = r._repr_html_()
+    assert page.startswith("<pre style=") and "<style" not in page
+    text = html_lib.unescape(re.sub(r"<[^>]+>", "", page))
+    flat = " ".join(text.split())  # rich wraps long lines
+    assert f"worst rel_error {r.worst_rel_error:.1e}" in flat and r.worst_rel_error == pytest.approx(0.5)
+    rows = {ln.split()[0]: ln for ln in text.splitlines() if ln.split()}
+    for t in r.tensors:
+        assert t.name in rows and f"{t.max_rel_error:.1e}" in rows[t.name]
+        assert f"{t.worst[0].analytic:.3e} vs {t.worst[0].numeric:.3e}" in rows[t.name]
+
+
 # -- methods, fallbacks, dtypes -------------------------------------------------------------------
 class NoComplex(Toy):
     def loss(self, X, y):
