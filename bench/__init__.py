@@ -20,9 +20,12 @@ one row of the table in ``docs/benchmarks.md``:
 
 from __future__ import annotations
 
+import os
+import time
+from pathlib import Path
 from typing import Any
 
-__all__ = ["row", "ROW_KEYS"]
+__all__ = ["row", "ROW_KEYS", "Background"]
 
 ROW_KEYS = ("what", "compared_with", "target", "ours", "peer", "ratio", "unit", "met", "note", "floor")
 
@@ -32,3 +35,40 @@ def row(what: str, compared_with: str = "", target: str = "", *, ours: Any = Non
     """One table row with all :data:`ROW_KEYS`."""
     return {"what": what, "compared_with": compared_with, "target": target, "ours": ours, "peer": peer,
             "ratio": ratio, "unit": unit, "met": met, "note": note, "floor": floor}
+
+
+def _cpu_busy() -> float | None:
+    """Seconds of CPU time all processes have used (from /proc/stat), or None."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(f) for f in fields]
+    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
+    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu() -> float:
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
+class Background:
+    """Share of the machine's CPUs used by *other* processes while the block ran.
+
+    ``with Background() as bg: ...`` then ``bg.share`` (0..1, None where
+    /proc/stat is missing): 0.5 on two cores means one core's worth of
+    foreign work, enough to starve a two-thread BLAS.
+    """
+
+    def __enter__(self) -> "Background":
+        self.share = None
+        self._t0, self._busy0, self._own0 = time.perf_counter(), _cpu_busy(), _own_cpu()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall = time.perf_counter() - self._t0
+        busy1, own1 = _cpu_busy(), _own_cpu()
+        if self._busy0 is not None and busy1 is not None and wall > 0:
+            foreign = (busy1 - self._busy0) - (own1 - self._own0)
+            self.share = max(0.0, foreign) / (wall * (os.cpu_count() or 1))

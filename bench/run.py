@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import ROW_KEYS, row  # noqa: E402
+from bench import ROW_KEYS, Background, row  # noqa: E402
 
 __all__ = ["main", "run_suites", "normalise", "render_markdown", "machine_info", "SUITES"]
 
@@ -138,22 +138,6 @@ def _suite_rows(name: str, small: bool) -> list[dict]:
     return normalise(raw, name)
 
 
-def _cpu_busy() -> float | None:
-    """Seconds of CPU time all processes have used (from /proc/stat), or None."""
-    try:
-        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except (OSError, IndexError):
-        return None
-    ticks = [int(f) for f in fields]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu() -> float:
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
-
-
 def run_suites(names, *, small: bool = False, log=None) -> list[dict]:
     """Rows of the named suites, in order, each tagged with ``suite`` and ``background``.
 
@@ -162,13 +146,10 @@ def run_suites(names, *, small: bool = False, log=None) -> list[dict]:
     """
     rows = []
     for name in names:
-        t0, busy0, own0 = time.perf_counter(), _cpu_busy(), _own_cpu()
-        got = _suite_rows(name, small)
-        wall = time.perf_counter() - t0
-        busy1, own1 = _cpu_busy(), _own_cpu()
-        background = None
-        if busy0 is not None and busy1 is not None and wall > 0:
-            background = max(0.0, (busy1 - busy0) - (own1 - own0)) / (wall * (os.cpu_count() or 1))
+        t0 = time.perf_counter()
+        with Background() as bg:
+            got = _suite_rows(name, small)
+        wall, background = time.perf_counter() - t0, bg.share
         for r in got:
             r["suite"] = name
             r["background"] = background
