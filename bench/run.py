@@ -252,7 +252,7 @@ def check_rows(*, small: bool = False) -> list[dict]:
     """
     n = 1000 if small else 60_000
     path = _write_csv(n)
-    data_mb = n * 784 * 4 / 2**20
+    data_mb = n * 784 * 4 / 2**20  # MiB, like ru_maxrss / 1024
     cmd = [sys.executable, "-m", "netdoctor.cli", "check", str(path), "--epochs", "1"]
     what = f"netdoctor check end to end, {n:,}-row CSV (load, summary, 1 epoch, gradient check, probes, report)"
     rows = []
@@ -263,7 +263,8 @@ def check_rows(*, small: bool = False) -> list[dict]:
             code, wall, rss, tail = _measure_child(cmd, timeout=120 if small else 600,
                                                    env_extra={"NETDOCTOR_CACHE_DIR": cache, **extra})
             ok = code in (0, 1)
-            how = f"`python -m netdoctor.cli check {path.name} --epochs 1` in a subprocess ({label}), exit code {code}"
+            how = (f"`python -m netdoctor.cli check {path.name} --epochs 1` in a subprocess ({label}), exit code {code}, "
+                   f"peak RSS {rss:.0f} MB")
             if not ok:
                 how += f" (not a finished check: {tail!r})" if tail else " (not a finished check)"
             judged = i == 0 and ok and not small
