@@ -150,6 +150,8 @@ def diagnose(
     if data is not None:
         report.sections["data"] = data
     findings: list[Finding] = []
+    # User models may draw from NumPy's global generator (dropout, shuffles): leave its state as found.
+    global_state = np.random.get_state()
     try:
         small = rng.choice(len(X), size=min(GRADCHECK_ROWS, len(X)), replace=False)
         if gradcheck:
@@ -198,6 +200,8 @@ def diagnose(
             report.sections["baseline"] = _guarded("baseline", notes, lambda: _baseline(baseline, X, y, X_eval, y_eval, epochs, lr, batch_size, seed))
     except KeyboardInterrupt:
         report.partial = True
+    finally:
+        np.random.set_state(global_state)
     report.add(link_causes(findings))
     return report
 

@@ -104,6 +104,23 @@ def test_parameters_untouched_bit_for_bit():
     assert report.sections["history"] and report.sections["layers"]
 
 
+class GlobalDropout(MLP):
+    """Draws its dropout mask from NumPy's global generator, as many hand-written nets do."""
+
+    def train_step(self, X, y, lr):
+        mask = np.random.random(X.shape) > 0.1
+        return super().train_step(X * mask, y, lr)
+
+
+def test_global_random_state_is_left_as_found():
+    X, y = blobs(13)
+    np.random.seed(123)
+    expected = np.random.random(3)
+    np.random.seed(123)
+    diagnose(GlobalDropout((10, 8, 3), seed=0), X, y, epochs=1, gradcheck=False)
+    assert np.array_equal(np.random.random(3), expected)
+
+
 class Uncopyable(MLP):
     def __init__(self, *a, **k):
         super().__init__(*a, **k)
