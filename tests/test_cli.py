@@ -114,3 +114,25 @@ def test_unwritable_html_path_is_a_clear_error_and_leaves_nothing(tmp_path):
     proc = run_cli("check", str(tiny_csv(tmp_path / "t.csv")), *FAST, "--html", str(target))
     assert proc.returncode == 2 and "cannot write" in proc.stderr and "Traceback" not in proc.stderr
     assert not target.parent.exists()
+
+
+def test_ctrl_c_during_training_prints_a_partial_report_and_exits_130(tmp_path):
+    import signal
+
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="80")
+    html = tmp_path / "r.html"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "netdoctor.cli", "check", "--epochs", "500", "--quick", "--html", str(html)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+    )
+    # Wait until training has really started (an epoch line), then interrupt.
+    for line in proc.stderr:
+        if "epoch 1/500" in line:
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "partial" in out and "Traceback" not in err
+    assert "epoch 500/500" not in err
+    page = html.read_text()  # written whole, through the atomic rename
+    assert "partial" in page and page.rstrip().endswith("</html>")
