@@ -5,236 +5,28 @@ templates in attributes. When two of those names are bound to one object
 (``self.weight_updates = self.weight_templates``), or one array sits in a list
 several times (``[np.zeros(n)] * L``), or a gradient buffer is a view of the
 weights (``grad = W[:]``), a write through one name silently changes the
-other. :func:`find_aliasing` walks the attributes of a model and reports such
-groups; :class:`Reach` (the walk) and :class:`StateSnapshot` (bit-for-bit
-save/restore of everything reachable) are shared with the training probe and
-the adapter.
+other. :func:`find_aliasing` walks the attributes of a model
+(:class:`netdoctor.reach.Reach`) and reports such groups, judging each by
+what its names say (:func:`netdoctor.roles.path_role`).
 
 Sharing by construction is not reported: a ``params`` dict holding the very
 arrays that ``self.W1`` names, read-only data, immutable tuples.
+
+``Reach``, ``StateSnapshot`` and ``path_role`` are re-exported here, where
+they used to live.
 """
 
 from __future__ import annotations
 
-import functools
-import io
-import re
-import types
 from typing import Any
 
 import numpy as np
 
 from .findings import Finding, Severity
+from .reach import OPAQUE, Reach, StateSnapshot, unwrap
+from .roles import is_template, path_role
 
 __all__ = ["find_aliasing", "Reach", "StateSnapshot", "path_role"]
-
-_ATOMS = (str, bytes, int, float, complex, bool, type(None), np.generic, range, slice, np.dtype)
-_OPAQUE = (
-    types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType, types.MethodType,
-    functools.partial, io.IOBase, types.GeneratorType, types.CodeType, types.FrameType,
-)
-MAX_ITEMS = 256
-"""Items looked at per list/dict: datasets kept as lists of samples are sampled, not walked whole."""
-
-# Name tokens that mark gradient/update buffers and templates, parameters, constants.
-_BUFFER = re.compile(r"grad|nabla|update|delta|accum|buffer|veloc|momentum|templat|zero|sums?$|^sum", re.I)
-_DNAME = re.compile(r"^d(?:[A-Z]|_|[wb]\d*$|[wb]_)")
-_PARAM = re.compile(r"^(weights?|biases?|params?|parameters|kernels?|[Ww]\d*|[bB]\d*|layers?|coefs?_?|intercepts?_?)$")
-_TOKEN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
-
-
-def path_role(path: str) -> str:
-    """``"buffer"``, ``"param"`` or ``"other"`` for an attribute path like ``grads['W1']``.
-
-    A buffer name anywhere in the path wins (``optimizer.velocity['W1']`` is a
-    buffer); otherwise any parameter-like name makes it a parameter.
-    """
-    tokens = _TOKEN.findall(path)
-    if any(_BUFFER.search(t) or _DNAME.match(t) for t in tokens):
-        return "buffer"
-    if any(_PARAM.match(t) for t in tokens):
-        return "param"
-    return "other"
-
-
-def _is_template(path: str) -> bool:
-    return bool(re.search(r"templat|zero", path, re.I))
-
-
-class Reach:
-    """Every object reachable from ``root`` through attributes, lists, tuples and dicts.
-
-    Each object is expanded once (at its first, shortest-depth-first path);
-    every further encounter is kept as an extra edge, which is how shared
-    objects show up.
-
-    Attributes:
-        nodes: id -> object (references are held, so ids stay unique).
-        first: id -> the path of the first encounter (``""`` for the root).
-        edges: id -> list of ``(parent_id, label)`` for every encounter.
-        truncated: True when a long container was sampled or depth ran out.
-    """
-
-    def __init__(self, root: Any, *, max_depth: int = 6, max_items: int = MAX_ITEMS) -> None:
-        self.root_id = id(root)
-        self.nodes: dict[int, Any] = {id(root): root}
-        self.first: dict[int, str] = {id(root): ""}
-        self.edges: dict[int, list[tuple[int, str]]] = {id(root): []}
-        self.truncated = False
-        frontier = [(root, 0)]
-        while frontier:  # breadth first: the first path is a shortest one
-            nxt = []
-            for obj, depth in frontier:
-                if depth >= max_depth:
-                    self.truncated = self.truncated or bool(list(_children(obj, 1)))
-                    continue
-                for label, child in _children(obj, max_items):
-                    if label is None:
-                        self.truncated = True
-                        continue
-                    cid = id(child)
-                    self.edges.setdefault(cid, []).append((id(obj), label))
-                    if cid not in self.nodes:
-                        self.nodes[cid] = child
-                        self.first[cid] = _join(self.first[id(obj)], label)
-                        nxt.append((child, depth + 1))
-            frontier = nxt
-
-    def path(self, parent_id: int, label: str) -> str:
-        """The path of one edge: the parent's first path plus the label."""
-        return _join(self.first[parent_id], label)
-
-    def paths(self, oid: int, *, limit: int = 8) -> list[str]:
-        """All distinct paths that reach an object (at most ``limit``), first one first."""
-        out: list[str] = []
-        seen = {oid}
-
-        def rec(node: int, suffix: str) -> None:
-            if len(out) >= limit:
-                return
-            if node == self.root_id:
-                p = suffix.lstrip(".")
-                if p not in out:
-                    out.append(p)
-                return
-            for parent, label in self.edges.get(node, ()):
-                if parent in seen:
-                    continue
-                seen.add(parent)
-                rec(parent, label + suffix if label.startswith("[") else "." + label + suffix)
-                seen.discard(parent)
-
-        rec(oid, "")
-        first = self.first.get(oid)
-        if first in out:
-            out.remove(first)
-            out.insert(0, first)
-        return out
-
-    def arrays(self) -> dict[int, np.ndarray]:
-        """The numeric arrays among the nodes (object arrays are skipped)."""
-        return {
-            i: o for i, o in self.nodes.items()
-            if isinstance(o, np.ndarray) and o.dtype != object and o.size > 0
-        }
-
-
-def _join(parent: str, label: str) -> str:
-    if label.startswith("["):
-        return parent + label
-    return f"{parent}.{label}" if parent else label
-
-
-def _children(obj: Any, max_items: int):
-    """``(label, child)`` pairs of an object's non-atomic contents; ``(None, None)`` marks truncation."""
-    if isinstance(obj, (np.ndarray, *_ATOMS, *_OPAQUE)) or isinstance(obj, (set, frozenset)):
-        return
-    if isinstance(obj, (list, tuple)):
-        for i, v in enumerate(obj):
-            if i >= max_items:
-                yield None, None
-                return
-            if not isinstance(v, _ATOMS):
-                yield f"[{i}]", v
-        return
-    if isinstance(obj, dict):
-        for i, (k, v) in enumerate(obj.items()):
-            if i >= max_items:
-                yield None, None
-                return
-            if not isinstance(v, _ATOMS):
-                yield f"[{k!r}]", v
-        return
-    d = getattr(obj, "__dict__", None)
-    if isinstance(d, dict):
-        for k, v in d.items():
-            if not k.startswith("__") and not isinstance(v, _ATOMS):
-                yield k, v
-    for cls in type(obj).__mro__:
-        for k in cls.__dict__.get("__slots__", ()) if isinstance(cls.__dict__.get("__slots__", ()), (tuple, list)) else ():
-            if k in ("__dict__", "__weakref__") or not hasattr(obj, k):
-                continue
-            v = getattr(obj, k)
-            if not isinstance(v, _ATOMS):
-                yield k, v
-
-
-class StateSnapshot:
-    """A bit-for-bit copy of everything reachable from ``root``, restorable in place.
-
-    Saves attribute dicts, list and dict contents, array contents and random
-    generator states; :meth:`restore` puts every binding and every byte back,
-    so models that rebind attributes (``self.weights = [...]``) are restored too.
-    """
-
-    def __init__(self, root: Any, *, max_depth: int = 8, max_items: int = 1024) -> None:
-        # Lists longer than max_items (data sets kept on the object) are restored as lists,
-        # but the contents of their items beyond max_items are not copied each time.
-        reach = Reach(root, max_depth=max_depth, max_items=max_items)
-        self._items: list[tuple[str, Any, Any]] = []
-        for obj in reach.nodes.values():
-            if isinstance(obj, np.ndarray):
-                if obj.dtype != object and obj.flags.writeable:
-                    self._items.append(("array", obj, obj.copy()))
-            elif isinstance(obj, list):
-                self._items.append(("list", obj, list(obj)))
-            elif isinstance(obj, dict):
-                self._items.append(("dict", obj, dict(obj)))
-            elif isinstance(obj, np.random.Generator):
-                self._items.append(("rng", obj, obj.bit_generator.state))
-            elif isinstance(obj, np.random.RandomState):
-                self._items.append(("rs", obj, obj.get_state()))
-            elif not isinstance(obj, (tuple, *_OPAQUE)):
-                d = getattr(obj, "__dict__", None)
-                if isinstance(d, dict):
-                    self._items.append(("obj", obj, dict(d)))
-                slots = {k: getattr(obj, k) for c in type(obj).__mro__
-                         for k in (c.__dict__.get("__slots__", ()) if isinstance(c.__dict__.get("__slots__", ()), (tuple, list)) else ())
-                         if k not in ("__dict__", "__weakref__") and hasattr(obj, k)}
-                if slots:
-                    self._items.append(("slots", obj, slots))
-
-    def restore(self) -> None:
-        """Put every saved binding and array content back."""
-        for kind, obj, saved in self._items:
-            if kind == "list":
-                obj[:] = saved
-            elif kind == "dict":
-                obj.clear()
-                obj.update(saved)
-            elif kind == "obj":
-                obj.__dict__.clear()
-                obj.__dict__.update(saved)
-            elif kind == "slots":
-                for k, v in saved.items():
-                    setattr(obj, k, v)
-            elif kind == "rng":
-                obj.bit_generator.state = saved
-            elif kind == "rs":
-                obj.set_state(saved)
-        for kind, obj, saved in self._items:
-            if kind == "array":
-                np.copyto(obj, saved)
 
 
 # -- the scan ----------------------------------------------------------------
@@ -258,9 +50,7 @@ def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
     Returns:
         findings, possibly empty; ``where`` lists the attribute paths.
     """
-    root = getattr(obj, "__netdoctor_wrapped__", None)
-    root = obj if root is None else root
-    reach = Reach(root, max_depth=max_depth)
+    reach = Reach(unwrap(obj), max_depth=max_depth)
     findings: list[Finding] = []
     for oid, edges in reach.edges.items():
         target = reach.nodes[oid]
@@ -288,7 +78,7 @@ def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
 def _mutable(o: Any) -> bool:
     if isinstance(o, np.ndarray):
         return o.flags.writeable and o.size > 0
-    return not isinstance(o, (tuple, *_OPAQUE))
+    return not isinstance(o, (tuple, *OPAQUE))
 
 
 def _describe(o: Any) -> dict[str, Any]:
@@ -334,7 +124,7 @@ def _same_object(paths: list[str], o: Any) -> Finding | None:
                 f"weight update changes the stored gradient: the step applied is not the gradient of the loss."
             ),
         )
-    if len(buffers) >= 2 and not any(_is_template(p) for p in buffers):
+    if len(buffers) >= 2 and not any(is_template(p) for p in buffers):
         a, b = buffers[:2]
         return Finding(
             "aliased-buffers", Severity.ERROR, " = ".join(paths),
@@ -347,7 +137,7 @@ def _same_object(paths: list[str], o: Any) -> Finding | None:
             ),
         )
     if len(buffers) >= 2:
-        tpl = next(p for p in buffers if _is_template(p))
+        tpl = next(p for p in buffers if is_template(p))
         upd = next(p for p in buffers if p != tpl)
         return Finding(
             "aliased-buffers", Severity.ERROR, " = ".join(paths),
