@@ -102,6 +102,7 @@ def _layers_section(monitor: TrainingMonitor) -> list[dict[str, Any]]:
             "grad_norm": last.get("grad_norms", {}).get(w[0]) if w else None,
             "update_ratio": updates.get(w[0]) if w else None,
             "hist": layer["hist"],
+            "hist_range": layer.get("hist_range"),
         })
     return rows
 
@@ -123,7 +124,9 @@ def diagnose(
         epochs, lr, batch_size, seed: the training run to watch.
         gradcheck, probe, experiments: switch the slower parts off.
         baseline: a factory for a reference model trained the same way for
-            comparison (its accuracy goes into ``sections["baseline"]``).
+            comparison: its accuracy goes into ``sections["baseline"]`` and a
+            ``reference-comparison`` finding compares it with the model's
+            (:mod:`netdoctor.rules_reference`).
         progress: an extra training callback (the CLI's progress display).
         monitor_every: probe every k steps (default: adaptive, <= 1% of training time besides the start and end probes).
         data: a data summary to show in the report (``sections["data"]``).
@@ -197,7 +200,15 @@ def diagnose(
             findings = run_experiments(model, X, y, findings, X_test=X_test, y_test=y_test, lr=lr, batch_size=batch_size,
                                        seed=seed, report=report, notes=notes)
         if baseline is not None and not report.partial:
-            report.sections["baseline"] = _guarded("baseline", notes, lambda: _baseline(baseline, X, y, X_eval, y_eval, epochs, lr, batch_size, seed))
+            ref = _guarded("baseline", notes, lambda: _baseline(baseline, X, y, X_eval, y_eval, epochs, lr, batch_size, seed))
+            report.sections["baseline"] = ref
+            user_acc = monitor.epochs[-1]["eval_accuracy"] if monitor.epochs else None
+            if ref is not None:
+                from .rules_reference import reference_comparison
+
+                found = reference_comparison(user_acc, ref, y_eval, present={f.code for f in findings},
+                                             epochs=epochs, lr=lr, batch_size=batch_size, on=eval_name)
+                findings += [found] if found is not None else []
     except KeyboardInterrupt:
         report.partial = True
     finally:
@@ -246,7 +257,8 @@ def _baseline(factory, X, y, X_eval, y_eval, epochs, lr, batch_size, seed) -> di
     ref = factory()
     with np.errstate(all="ignore"):
         h = train(ref, X, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed)
-    return {"model": repr(ref), "accuracy": accuracy(ref, X_eval, y_eval), "final_loss": h.loss[-1] if h.loss else None}
+    return {"model": repr(ref), "accuracy": accuracy(ref, X_eval, y_eval), "final_loss": h.loss[-1] if h.loss else None,
+            "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed}
 
 
 def _fill_sections(report: Report, monitor: TrainingMonitor, history, ev) -> None:
@@ -258,6 +270,10 @@ def _fill_sections(report: Report, monitor: TrainingMonitor, history, ev) -> Non
         })
     report.sections["history"] = hist
     report.sections["layers"] = _layers_section(monitor)
+    # Every probe, compacted, for the plots over training (plots.py imports matplotlib only when drawing).
+    from .plots import compact_probes
+
+    report.sections["probes"] = compact_probes(monitor.probes)
     if monitor.epochs:
         last = monitor.epochs[-1]
         labels = list(range(len(last["confusion"])))

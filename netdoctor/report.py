@@ -309,6 +309,8 @@ def _sections(sections: Mapping[str, Any]) -> Iterable[Any]:
         value = sections[key]
         if value is None or (hasattr(value, "__len__") and not isinstance(value, str) and len(value) == 0):
             continue
+        if key == "probes":  # every probe record, for the plots: the layers table shows the last one
+            continue
         if key == "layers" and isinstance(value, Sequence):
             yield _layers_table(value)
         elif key == "history" and isinstance(value, Sequence):

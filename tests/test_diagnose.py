@@ -320,3 +320,108 @@ def test_the_handwritten_program_and_its_fix(mnist):
     assert "bad-initial-loss" not in codes  # +-1 targets: the expected MSE is C/2 = 5
     fixed = diagnose(_example("handwritten_mnist_fixed").build(), X, y, X_test=Xt, y_test=yt, epochs=1, lr=0.1, batch_size=100)
     assert fixed.ok and fixed.sections["history"][-1]["test_accuracy"] > 0.7
+
+
+# -- the reference comparison (diagnose(..., baseline=...)) on the bundled sample ------------
+@pytest.fixture(scope="module")
+def sample():
+    from netdoctor.data import load_sample
+
+    d = load_sample()
+    return d.X[:1600], d.y[:1600], d.X[1600:], d.y[1600:]
+
+
+def _user(name):
+    from netdoctor.usermodel import load_user_model
+
+    path = os.path.join(os.path.dirname(__file__), "..", "examples", f"{name}.py")
+    if not os.path.exists(path):
+        pytest.skip(f"examples/{name}.py not present")
+    return load_user_model(f"{path}:build")
+
+
+def _reference():
+    return MLP((784, 30, 10), activation="tanh", loss="mse", seed=0)
+
+
+def test_reference_comparison_puts_the_buggy_program_in_the_users_code(sample):
+    X, y, Xt, yt = sample
+    report = diagnose(_user("handwritten_mnist"), X, y, X_test=Xt, y_test=yt, epochs=2, lr=0.1, batch_size=100,
+                      baseline=_reference, gradcheck=False, experiments=False)
+    (f,) = [f for f in report.findings if f.code == "reference-comparison"]
+    ev = f.evidence
+    share = np.bincount(yt).max() / len(yt)
+    assert f.severity.value == "warning" and ev["user_accuracy"] <= share + 0.03 < 0.5 < ev["reference_accuracy"]
+    assert ev["reference_accuracy"] == report.sections["baseline"]["accuracy"]
+    assert ev["user_accuracy"] == report.sections["history"][-1]["test_accuracy"]
+    assert "the problem is in your code, not in your data or hyper-parameters" in f.message
+    assert f"your model {100 * ev['user_accuracy']:.1f}%" in f.message and "784-30-10" in ev["reference"]
+    assert (ev["epochs"], ev["lr"], ev["batch_size"]) == (2, 0.1, 100)
+    # Evidence, not a cause: after the user-code findings it names, and the verdict still names the buffers.
+    codes = report.codes()
+    assert "aliased-buffers" in f.caused_by and "summed-gradient" in f.caused_by
+    assert all(codes.index(c) < codes.index("reference-comparison") for c in f.caused_by)
+    assert report.root_cause().code == "aliased-buffers"
+
+
+def test_reference_comparison_says_a_healthy_user_network_trains(sample):
+    X, y, Xt, yt = sample
+    report = diagnose(_user("handwritten_mnist_fixed"), X, y, X_test=Xt, y_test=yt, epochs=2, lr=0.1, batch_size=20,
+                      baseline=_reference, gradcheck=False, probe=False, experiments=False)
+    (f,) = [f for f in report.findings if f.code == "reference-comparison"]
+    assert f.severity.value == "info" and f.caused_by == () and report.ok
+    assert abs(f.evidence["gap"]) <= 0.05 and f.evidence["user_accuracy"] > 0.7
+    assert f.message.endswith("training works.")
+
+
+def test_no_reference_comparison_without_a_baseline():
+    X, y = blobs(3)
+    report = diagnose(MLP((10, 8, 3), seed=0), X, y, epochs=1, batch_size=50, experiments=False, gradcheck=False)
+    assert "reference-comparison" not in report.codes() and "baseline" not in report.sections
+
+
+# -- findings of the probe are kept when another finding shares their code ------------------------
+class TwoSharings(MLP):
+    """One pair of buffers shared from the start, a second pair only once train_step has run."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.w_templates = [np.zeros_like(v) for v in self.params.values()]
+        self.w_updates = self.w_templates
+        self.b_templates = [np.zeros_like(v) for v in self.params.values()]
+        self.b_updates = [np.zeros_like(v) for v in self.params.values()]
+
+    def train_step(self, X, y, lr):
+        self.b_updates = self.b_templates
+        return super().train_step(X, y, lr)
+
+
+def test_sharing_seen_only_during_training_is_kept_beside_the_static_one():
+    X, y = blobs(4, n=300, d=6, c=2)
+    report = diagnose(TwoSharings((6, 5, 2), seed=0), X, y, epochs=1, lr=0.1, batch_size=30, gradcheck=False, experiments=False)
+    shared = {f.where: f for f in report.findings if f.code == "aliased-buffers"}
+    assert set(shared) == {"w_templates = w_updates", "b_templates = b_updates"}
+    assert shared["b_templates = b_updates"].evidence.get("appeared_during_training") is True
+    assert not shared["w_templates = w_updates"].evidence.get("appeared_during_training")
+
+
+# -- every probe is kept for the plots ------------------------------------------------------------
+def test_probe_records_section_for_plots():
+    import json
+
+    from netdoctor.plots import probe_records
+
+    X, y = blobs(5)
+    report = diagnose(MLP((10, 8, 3), seed=0), X, y, epochs=2, batch_size=30, experiments=False, gradcheck=False)
+    probes = report.sections["probes"]
+    steps = [p["step"] for p in probes]
+    assert len(probes) >= 3 and steps == sorted(steps) and steps[-1] == report.context["steps"]
+    assert probe_records(report) == probes  # the plots read this section, not only the last probe
+    hidden = probes[-1]["layers"][0]
+    # A histogram over the 64 probe rows x 8 tanh units, between tanh's bounds.
+    assert hidden["activation"] == "tanh" and hidden["hist_range"] == [-1.0, 1.0] and sum(hidden["hist"]) == 64 * 8
+    assert report.sections["layers"][0]["hist_range"] == hidden["hist_range"]
+    assert json.loads(report.to_json())["sections"]["probes"][-1]["step"] == steps[-1]
+    # The records are for the plots; the text report shows the last one in the layers table only.
+    lines = [line.strip() for line in report.to_text(width=100).splitlines()]
+    assert "probes" not in lines and not any(line.startswith("probes") for line in lines)
