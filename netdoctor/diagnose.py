@@ -38,6 +38,9 @@ PROBE_ROWS = 64
 EVAL_ROWS = 2000
 """Training rows predicted at each epoch end when no test data is given."""
 GRADCHECK_ROWS = 8
+MIN_PROBES = 16
+"""Probes spread evenly over training at least (besides the monitor's own), so the plots over
+training have columns to show on short runs, where the monitor's 1% time budget allows two or three."""
 
 
 def _validate(X, y, X_test, y_test, epochs, lr, batch_size) -> tuple[np.ndarray, np.ndarray]:
@@ -182,6 +185,8 @@ def diagnose(
         monitor = TrainingMonitor(X[probe_idx], y[probe_idx], X_eval=X_eval, y_eval=y_eval, eval_name=eval_name,
                                   every=monitor_every, n_classes=n_classes)
         callbacks = [monitor, _TestAccuracy(monitor)] + ([progress] if progress is not None else [])
+        if monitor_every is None:
+            callbacks.insert(1, _ProbeFloor(monitor, epochs * math.ceil(len(X) / batch_size)))
         try:
             with np.errstate(all="ignore"):
                 history = train(work, X, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, callbacks=callbacks)
@@ -231,6 +236,45 @@ class _TestAccuracy:
     def on_epoch(self, model: Any, run: Any, record: dict[str, Any]) -> None:
         if self.monitor.eval_name == "test data" and record.get("test_accuracy") is None and self.monitor.epochs:
             record["test_accuracy"] = self.monitor.epochs[-1]["eval_accuracy"]
+
+
+class _ProbeFloor:
+    """Probes at evenly spaced steps when the monitor has not probed near them itself.
+
+    The monitor's adaptive schedule keeps its time under 1% of training, which
+    on a run of a few seconds means the start and the end only; a diagnosis can
+    afford :data:`MIN_PROBES` more (~1 ms each), and the activation and
+    gradient plots need them. The parameters are copied one step before each
+    such probe, so it records that step's update/weight ratios
+    ``||W_s - W_{s-1}|| / ||W_{s-1}||`` like the monitor's own probes. Runs
+    after the monitor, so records stay in step order; does nothing once the
+    loss is non-finite (the monitor stops training there).
+    """
+
+    def __init__(self, monitor: TrainingMonitor, total_steps: int) -> None:
+        self.monitor = monitor
+        self.spacing = max(1, total_steps // MIN_PROBES)
+        self._before: dict[str, np.ndarray] | None = None
+
+    def _free(self, step: int) -> bool:
+        last = self.monitor.probes[-1]["step"] if self.monitor.probes else -self.spacing
+        return step - last > self.spacing // 2
+
+    def on_step(self, model: Any, run: Any, step: int, Xb: Any, yb: Any, loss: float) -> None:
+        from .monitors import named_params
+
+        if self.monitor.stopped is not None or not math.isfinite(loss):
+            self._before = None
+            return
+        if step % self.spacing == 0 and self._free(step):
+            with np.errstate(all="ignore"):
+                now, before = named_params(model.params), self._before or {}
+                update = {k: float(np.linalg.norm((now[k] - old).ravel()) / norm) for k, old in before.items()
+                          if k in now and now[k].shape == old.shape and (norm := np.linalg.norm(old.ravel())) > 0}
+                self.monitor.probe(model, step, update=update)
+        self._before = None
+        if (step + 1) % self.spacing == 0 and self._free(step + 1):
+            self._before = {k: v.copy() for k, v in named_params(model.params).items()}
 
 
 def _gradcheck(model, X, y, seed):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from netdoctor import MLP, InvalidArgument
-from netdoctor.diagnose import diagnose
+from netdoctor.diagnose import MIN_PROBES, diagnose
 from netdoctor.experiments import check_independence, overfit_tiny_batch
 
 DATA = "/work/shared/data"
@@ -415,7 +415,7 @@ def test_probe_records_section_for_plots():
     report = diagnose(MLP((10, 8, 3), seed=0), X, y, epochs=2, batch_size=30, experiments=False, gradcheck=False)
     probes = report.sections["probes"]
     steps = [p["step"] for p in probes]
-    assert len(probes) >= 3 and steps == sorted(steps) and steps[-1] == report.context["steps"]
+    assert len(probes) >= MIN_PROBES and steps == sorted(steps) and steps[-1] == report.context["steps"]
     assert probe_records(report) == probes  # the plots read this section, not only the last probe
     hidden = probes[-1]["layers"][0]
     # A histogram over the 64 probe rows x 8 tanh units, between tanh's bounds.
@@ -425,3 +425,27 @@ def test_probe_records_section_for_plots():
     # The records are for the plots; the text report shows the last one in the layers table only.
     lines = [line.strip() for line in report.to_text(width=100).splitlines()]
     assert "probes" not in lines and not any(line.startswith("probes") for line in lines)
+
+
+def test_update_ratios_of_the_spread_probes_match_a_replayed_run():
+    from netdoctor.training import train
+
+    X, y = blobs(6)
+    model = MLP((10, 8, 3), seed=0)
+    report = diagnose(model, X, y, epochs=2, lr=0.1, batch_size=30, experiments=False, gradcheck=False, probe=False)
+    weights = {}
+
+    class Record:  # the same training replayed: W1 after every step
+        def on_step(self, m, run, step, Xb, yb, loss):
+            weights[step] = m.params["W1"].copy()
+
+    train(MLP((10, 8, 3), seed=0), X, y, epochs=2, lr=0.1, batch_size=30, seed=0, callbacks=[Record()])
+    weights[0] = model.params["W1"]
+    checked = 0
+    for p in report.sections["probes"]:
+        s, ratio = p["step"], p["update_ratios"].get("W1")
+        if ratio is not None and s >= 2:
+            expected = np.linalg.norm(weights[s] - weights[s - 1]) / np.linalg.norm(weights[s - 1])
+            assert ratio == pytest.approx(expected, rel=1e-9)
+            checked += 1
+    assert checked >= MIN_PROBES // 2
