@@ -177,3 +177,12 @@ def test_format_value(value, expected):
 def test_notes_are_shown():
     text = report_text(Report(context={"notes": ["training probe skipped: no module named netdoctor.probe"]}))
     assert "notes   training probe skipped" in text
+
+
+def test_probe_records_are_for_plots_not_text():
+    report = sample_report()
+    plain = report_text(report)
+    report.sections["probes"] = [{"step": s, "layers": [], "grad_norms": {"W1": 1.0 / (s + 1)}, "weight_norms": {},
+                                  "update_ratios": {}} for s in range(40)]
+    assert report_text(report) == plain  # the layers table already shows the last probe
+    assert "grad_norms" not in report_html(report)

@@ -301,3 +301,44 @@ def test_false_alarm_rate_per_detector_on_healthy_runs():
     counts, runs, details = false_alarms(n, gradcheck=False, probe=False, experiments=False)
     rates = {code: k / runs for code, k in counts.items()}
     assert all(r <= 1 / 20 for r in rates.values()), (rates, details)
+
+
+# -- reference comparison: the user's accuracy against the reference MLP's ----------------------------
+def compare(user, ref, *, labels=None, present=()):
+    from netdoctor.rules_reference import reference_comparison
+
+    y = np.repeat(np.arange(10), 100) if labels is None else labels  # majority share 10%
+    return reference_comparison(user, {"accuracy": ref, "model": "MLP(784-30-10, tanh, mse)"}, y, present=present,
+                                epochs=3, lr=0.1, batch_size=100)
+
+
+def test_reference_comparison_blames_the_code_only_when_the_reference_learns():
+    f = compare(0.098, 0.842, present=("aliased-buffers", "summed-gradient", "class-collapse", "saturated-activations"))
+    assert f.severity.value == "warning" and f.caused_by == ("aliased-buffers", "summed-gradient")
+    assert f.message.startswith("The reference MLP reached 84.2%, your model 9.8% on the same data and hyper-parameters")
+    assert f.message.endswith("the problem is in your code, not in your data or hyper-parameters.")
+    assert f.evidence["gap"] == pytest.approx(0.744) and f.evidence["majority_share"] == pytest.approx(0.1)
+    assert (f.evidence["epochs"], f.evidence["lr"], f.evidence["batch_size"]) == (3, 0.1, 100)
+    # The two triggers on their own: a 20-point gap, or one label's share against a reference that learns.
+    assert compare(0.60, 0.80).severity.value == "warning" and compare(0.61, 0.80).severity.value == "info"
+    assert compare(0.125, 0.32).severity.value == "warning" and compare(0.14, 0.32).severity.value == "info"
+    # A reference that does not learn either says nothing about the user's code.
+    low = compare(0.098, 0.25)
+    assert low.severity.value == "info" and "does not learn with these settings either" in low.message
+
+
+def test_reference_comparison_when_training_works():
+    f = compare(0.879, 0.842, present=("aliased-buffers",))
+    assert f.severity.value == "info" and f.caused_by == ()
+    assert f.message.startswith("Your model 87.9%, the reference MLP 84.2%") and f.message.endswith("training works.")
+    behind = compare(0.70, 0.842)
+    assert "14.2 points behind" in behind.message
+    assert compare(None, 0.8) is None and compare(0.5, float("nan")) is None
+
+
+def test_reference_comparison_majority_share_comes_from_the_labels():
+    y = np.array([3] * 700 + [1] * 300)  # 70% of the rows are label 3
+    f = compare(0.70, 0.95, labels=y)
+    assert f.evidence["majority_label"] == 3 and f.evidence["majority_share"] == pytest.approx(0.7)
+    assert f.severity.value == "warning"  # predicting '3' for everything, while the reference reaches 95%
+    assert compare(0.72, 0.80, labels=y).severity.value == "info"  # the reference is not 20 points above 70% either
