@@ -87,7 +87,7 @@ def reference_comparison(
             f"The reference MLP reached {_pct(ref)}, your model {_pct(user_accuracy)} {same}: the problem is in your "
             "code, not in your data or hyper-parameters.",
             evidence, caused_by=causes,
-            fix="Fix the findings listed above it" if causes else
+            fix="Fix the findings listed above it." if causes else
             "Compare your forward pass, loss, gradient and update with the reference MLP's, step by step "
             "(netdoctor.gradcheck for the gradient, netdoctor.probe for the update).",
             explanation="The reference MLP is trained exactly as your model was; if it learns and yours does not, the data "
