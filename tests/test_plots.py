@@ -86,13 +86,25 @@ def test_activation_histograms_over_training_show_saturation(stalled):
     np.testing.assert_allclose(sat.get_xdata(), [p["step"] for p in monitor.probes])
 
 
+def _without_probes(report):
+    """The report as an older netdoctor wrote it: the last probe only, no probe series."""
+    return Report(sections={k: v for k, v in report.sections.items() if k != "probes"})
+
+
 def test_activation_plot_falls_back_to_the_last_probe_of_the_report(stalled):
     report, _ = stalled
-    fig = plots.plot_activations(report)
+    fig = plots.plot_activations(_without_probes(report))
     bars = fig.axes[0].patches
     hist = np.asarray(report.sections["layers"][0]["hist"], dtype=float)
     np.testing.assert_allclose([b.get_width() for b in bars], hist / hist.sum())
     assert "last probe" in fig.axes[0].get_title()
+
+
+def test_report_plots_draw_the_probe_series_of_the_run(stalled):
+    report, _ = stalled
+    probes = report.sections["probes"]
+    fig = plots.plot_activations(report)
+    assert len(fig.axes[0].collections) == len(probes) > 1  # one histogram column per probe
 
 
 def test_gradient_plot_matches_monitor_records(stalled):
@@ -249,7 +261,7 @@ def test_bad_monitor_raises_invalid_argument(monitor):
 
 def test_gradient_plot_falls_back_to_bars_of_the_last_probe(stalled):
     report, _ = stalled
-    fig = plots.plot_gradients(report)
+    fig = plots.plot_gradients(_without_probes(report))
     ax_g, ax_u = fig.axes[:2]
     rows = report.sections["layers"]
     assert [t.get_text() for t in ax_g.get_xticklabels()] == ["W1", "W2"]
