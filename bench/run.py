@@ -211,35 +211,50 @@ def _write_csv(n: int) -> Path:
     return path
 
 
-def _measure_child(cmd, *, timeout: float, env_extra: dict | None = None) -> tuple[int | None, float, float, str]:
-    """(exit code or None on timeout, wall s, peak RSS MB, stderr tail) of one subprocess.
+# Runs the command and prints "exit_code wall_s maxrss_kb". It exists because a
+# child's ru_maxrss starts at the RSS of the process it was forked from (Linux
+# records the old image's high-water mark at exec): measured straight from this
+# process (NumPy, PyTorch, a 60,000-row set in memory) the child would inherit
+# our own footprint. A small launcher gives its child a small starting point.
+_LAUNCHER = """
+import os, subprocess, sys, time
+t0 = time.perf_counter()
+with open(sys.argv[1], "wb") as err:
+    proc = subprocess.Popen(sys.argv[3:], stdout=subprocess.DEVNULL, stderr=err)
+    deadline = t0 + float(sys.argv[2])
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            code = os.waitstatus_to_exitcode(status)
+            break
+        if time.perf_counter() > deadline:
+            proc.kill()
+            _, _, usage = os.wait4(proc.pid, 0)
+            code = "timeout"
+            break
+        time.sleep(0.01)
+    proc.returncode = -1
+print(code, time.perf_counter() - t0, usage.ru_maxrss)
+"""
 
-    ``os.wait4`` returns the resource usage of exactly this child (what
-    ``getrusage(RUSAGE_CHILDREN)`` accumulates over all children).
+
+def _measure_child(cmd, *, timeout: float, env_extra: dict | None = None) -> tuple[int | None, float, float, str]:
+    """(exit code or None on timeout, wall s, peak RSS MiB, stderr tail) of one command.
+
+    The peak is ``os.wait4``'s ``ru_maxrss`` of exactly that process (what
+    ``getrusage(RUSAGE_CHILDREN)`` accumulates), taken in a small launcher.
     """
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
                NO_COLOR="1", **(env_extra or {}))
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, cwd=ROOT, env=env)
-        code = None
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                wall = time.perf_counter() - t0
-                code = os.waitstatus_to_exitcode(status)
-                proc.returncode = code
-                break
-            if time.perf_counter() - t0 > timeout:
-                proc.kill()
-                _, _, usage = os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                wall = time.perf_counter() - t0
-                break
-            time.sleep(0.01)
-        err.seek(0)
-        tail = err.read().decode(errors="replace").strip().splitlines()[-1:] or [""]
-    return code, wall, usage.ru_maxrss / 1024, tail[0][:200]
+    with tempfile.NamedTemporaryFile(suffix=".stderr") as err:
+        done = subprocess.run([sys.executable, "-c", _LAUNCHER, err.name, str(timeout), *cmd], cwd=ROOT, env=env,
+                              capture_output=True, text=True)
+        tail = Path(err.name).read_text(errors="replace").strip().splitlines()[-1:] or [""]
+    try:
+        code, wall, maxrss = done.stdout.split()[-3:]
+    except ValueError:
+        return None, float("nan"), float("nan"), (done.stderr.strip().splitlines()[-1:] or [""])[0][:200]
+    return (None if code == "timeout" else int(code)), float(wall), int(maxrss) / 1024, tail[0][:200]
 
 
 def check_rows(*, small: bool = False) -> list[dict]:
