@@ -138,6 +138,8 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
     else:
         model = build_model(args, X_train.shape[1], n_classes)
         label = "reference MLP"
+        # Convert once here rather than in every forward pass of training.
+        X_train, X_test = X_train.astype(model.dtype, copy=False), X_test.astype(model.dtype, copy=False)
 
     report = diagnose(
         model,
