@@ -18,22 +18,30 @@ probes at the start, after the first step and at the end always run.
 The monitor leaves the model as it found it (locating a NaN swaps saved weights in
 for one forward pass and restores them bit for bit); it reads ``model.params`` afresh at every
 probe because some user models rebind their arrays at each update.
+
+The measurements themselves live beside it and are re-exported here:
+:mod:`netdoctor.layer_stats` (per-layer statistics), :mod:`netdoctor.params`
+(named parameters, norms, update ratios), :mod:`netdoctor.evaluation`
+(predictions and the confusion matrix) and :mod:`netdoctor.nonfinite`
+(locating the first NaN/Inf).
 """
 
 from __future__ import annotations
 
 import math
-import re
 import time
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from .errors import InvalidArgument
+# predict_labels, confusion_matrix and named_params are re-exported: callers import them from here.
+from .evaluation import confusion_matrix, evaluate, predict_labels
+from .layer_stats import as_rows, infer_kind, layer_of, layer_stats
+from .nonfinite import locate_nonfinite
+from .params import copy_params, named_params, norms, update_ratios
 
 __all__ = ["TrainingMonitor", "StopTraining", "layer_stats", "named_params", "predict_labels", "confusion_matrix"]
-
-_BOUNDED = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
 
 
 class StopTraining(KeyboardInterrupt):
@@ -42,115 +50,6 @@ class StopTraining(KeyboardInterrupt):
     A ``KeyboardInterrupt`` subclass because :func:`netdoctor.training.train`
     already turns that into a clean, partial :class:`History`.
     """
-
-
-def named_params(params: Any) -> dict[str, np.ndarray]:
-    """``model.params`` as name -> array, for dicts or lists/tuples (named ``p0, p1, ...``)."""
-    if isinstance(params, Mapping):
-        items = params.items()
-    elif isinstance(params, (list, tuple)):
-        items = ((f"p{i}", p) for i, p in enumerate(params))
-    else:
-        raise InvalidArgument(f"model.params is a {type(params).__name__}; expected a dict (or list) of arrays.")
-    return {str(k): v for k, v in items if isinstance(v, np.ndarray)}
-
-
-def _rows(a: Any, n: int) -> np.ndarray:
-    """An activation as (N, units): flattens trailing dims, transposes column-convention (units, N)."""
-    a = np.asarray(a)
-    if a.ndim == 1:
-        return a.reshape(-1, 1)
-    if a.shape[0] != n and a.shape[-1] == n:
-        a = np.moveaxis(a, -1, 0)
-    return a.reshape(a.shape[0], -1)
-
-
-def infer_kind(a: np.ndarray, *, output: bool = False) -> str:
-    """Guess an activation from its values when the model does not say (``"unknown"`` if unsure)."""
-    if a.size == 0 or not np.isfinite(a).all():
-        return "unknown"
-    lo, hi = float(a.min()), float(a.max())
-    if output and lo >= 0 and hi <= 1 and a.shape[1] > 1 and np.allclose(a.sum(axis=1), 1.0, atol=1e-6):
-        return "softmax"
-    if lo >= 0 and np.mean(a == 0) > 0.05:
-        return "relu"
-    if lo >= -1 and hi <= 1 and lo < 0:
-        return "tanh"
-    if lo >= 0 and hi <= 1:
-        return "sigmoid"
-    return "unknown"
-
-
-def layer_stats(a: np.ndarray, kind: str, *, tanh_limit: float = 0.99, sigmoid_band: tuple[float, float] = (0.01, 0.99), bins: int = 10) -> dict[str, Any]:
-    """Saturation, dead units and value summary of one layer's activations ``a`` (N, units).
-
-    Saturation is the share of entries in the flat ends of the activation
-    (tanh ``|a| > tanh_limit``; sigmoid outside ``sigmoid_band``); ``None``
-    for activations without flat ends. A unit is dead when it is 0 for every
-    row (relu family) or does not vary over the rows at all (any activation):
-    such a unit passes no gradient or no information.
-    """
-    n, units = a.shape
-    finite = np.isfinite(a).all()
-    sat = None
-    if finite and kind == "tanh":
-        sat = float(np.mean(np.abs(a) > tanh_limit))
-    elif finite and kind == "sigmoid":
-        sat = float(np.mean((a < sigmoid_band[0]) | (a > sigmoid_band[1])))
-    dead = 0.0
-    if finite and n > 1:
-        scale = np.maximum(1.0, np.abs(a).max(axis=0))
-        constant = np.ptp(a, axis=0) <= 1e-9 * scale
-        if kind in ("relu", "leaky_relu"):
-            constant |= np.all(a <= 0, axis=0)
-        dead = float(np.mean(constant))
-    lo, hi = _BOUNDED.get(kind, (None, None))
-    if finite and lo is None and a.size:
-        lo, hi = float(a.min()), float(a.max())
-    hist = np.histogram(a, bins=bins, range=(lo, hi if hi > lo else lo + 1))[0].tolist() if finite and a.size else []
-    return {
-        "activation": kind,
-        "units": units,
-        "saturation": sat,
-        "dead": dead,
-        "act_mean": float(a.mean()) if finite else math.nan,
-        "act_std": float(a.std()) if finite else math.nan,
-        "hist": hist,
-        "hist_range": [lo, hi],
-        "finite": bool(finite),
-    }
-
-
-def predict_labels(model: Any, X: np.ndarray, *, chunk: int = 8192) -> np.ndarray:
-    """Labels (N,) from ``model.predict``, else the argmax of the last activation."""
-    out = []
-    for i in range(0, len(X), chunk):
-        Xc = X[i : i + chunk]
-        if hasattr(model, "predict"):
-            out.append(np.asarray(model.predict(Xc)).reshape(-1))
-        else:
-            out.append(np.argmax(_rows(model.activations(Xc)[-1], len(Xc)), axis=1))
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.intp)
-
-
-def confusion_matrix(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """Counts (C, C): rows true labels, columns predicted labels (out-of-range predictions dropped)."""
-    y = np.asarray(y, dtype=np.intp)
-    pred = np.asarray(pred, dtype=np.intp)
-    ok = (pred >= 0) & (pred < n_classes)
-    return np.bincount(n_classes * y[ok] + pred[ok], minlength=n_classes * n_classes).reshape(n_classes, n_classes)
-
-
-def _layer_of(names: Sequence[str], n_layers: int) -> dict[str, int]:
-    """Map tensor names to 1-based layers: by the number in the name (``W1``, ``layers.0.weight``), else in pairs."""
-    nums = {k: int(m.group(1)) for k in names if (m := re.search(r"(\d+)(?!.*\d)", k))}
-    if len(nums) == len(names) and nums:
-        shift = 1 if min(nums.values()) == 0 else 0
-        if max(nums.values()) + shift <= n_layers:
-            return {k: v + shift for k, v in nums.items()}
-    if len(names) == 2 * n_layers:
-        return {k: i // 2 + 1 for i, k in enumerate(names)}
-    return {}
 
 
 def _expected_loss(model: Any, n_classes: int) -> float | None:
@@ -168,10 +67,6 @@ def _expected_loss(model: Any, n_classes: int) -> float | None:
         # The MSE expectation depends on the target encoding, which follows the output activation.
         return expected_initial_loss(loss, n_classes, out)
     return None
-
-
-def _norms(arrays: Mapping[str, np.ndarray]) -> dict[str, float]:
-    return {k: float(np.linalg.norm(np.asarray(v, dtype=float).ravel())) for k, v in arrays.items()}
 
 
 class TrainingMonitor:
@@ -251,9 +146,9 @@ class TrainingMonitor:
         n = len(self.X_probe)
         record: dict[str, Any] = {"step": step, "epoch": self._epoch, "layers": [], "update_ratios": update or {}}
         params = named_params(model.params)
-        record["weight_norms"] = _norms(params)
+        record["weight_norms"] = norms(params)
         if hasattr(model, "activations"):
-            acts = [_rows(a, n) for a in model.activations(self.X_probe)]
+            acts = [as_rows(a, n) for a in model.activations(self.X_probe)]
             kinds = self._kinds(model, acts)
             for l, (a, kind) in enumerate(zip(acts, kinds), start=1):
                 stats = layer_stats(a, kind, tanh_limit=self.tanh_limit, sigmoid_band=self.sigmoid_band)
@@ -269,66 +164,18 @@ class TrainingMonitor:
         if hasattr(model, "loss"):
             value, grads = model.loss(self.X_probe, self.y_probe)
             record["loss"] = float(value)
-            record["grad_norms"] = _norms(named_params(grads))
-        record["layer_of"] = _layer_of(list(params), len(record["layers"])) if record["layers"] else {}
+            record["grad_norms"] = norms(named_params(grads))
+        record["layer_of"] = layer_of(list(params), len(record["layers"])) if record["layers"] else {}
         self.probes.append(record)
         return record
 
     def _evaluate(self, model: Any) -> dict[str, Any]:
-        pred = predict_labels(model, self.X_eval)
-        C = self.n_classes or int(max(self.y_eval.max(initial=0), pred.max(initial=0)) + 1)
-        cm = confusion_matrix(self.y_eval, pred, C)
-        return {
-            "epoch": self._epoch,
-            "eval_accuracy": float(np.trace(cm) / max(1, len(self.y_eval))),
-            "confusion": cm.tolist(),
-            "pred_counts": cm.sum(axis=0).tolist(),
-            "label_counts": cm.sum(axis=1).tolist(),
-        }
-
-    def _first_nonfinite_layer(self, model: Any, X: np.ndarray) -> int | None:
-        if not hasattr(model, "activations"):
-            return None
-        for l, a in enumerate(model.activations(X), start=1):
-            if not np.isfinite(np.asarray(a)).all():
-                return l
-        return None
+        return evaluate(model, self.X_eval, self.y_eval, n_classes=self.n_classes, epoch=self._epoch)
 
     def _locate_nonfinite(self, model: Any, step: int, loss: float, Xb: np.ndarray | None = None) -> None:
-        """Record where the first non-finite value appeared.
-
-        The loss of step ``s`` is computed before its update, with the weights
-        left by step ``s - 1``; by the time the hook runs, step ``s`` has already
-        spread the NaN through every layer. When the guard copy of those weights
-        exists (kept while the loss climbs), they are put back into the model's
-        arrays for one forward pass of the step's batch, then the current values
-        are restored bit for bit, so the layer is exact. Otherwise the layer is
-        located in the current state (approximate).
-        """
-        params = named_params(model.params)
-        bad_now = [k for k, v in params.items() if not np.isfinite(v).all()]
-        record: dict[str, Any] = {"step": step, "loss": loss, "tensors": bad_now, "exact": False}
-        X = self.X_probe if Xb is None else np.asarray(Xb)
-        if Xb is not None and np.issubdtype(X.dtype, np.number) and not np.isfinite(X).all():
-            record.update(layer=0, where="the input batch", inputs_nonfinite=True, exact=True)
-        elif self._guard is not None and all(k in params and params[k].shape == v.shape for k, v in self._guard.items()):
-            now = {k: params[k].copy() for k in self._guard}
-            try:
-                for k, v in self._guard.items():
-                    np.copyto(params[k], v)
-                layer = self._first_nonfinite_layer(model, X)
-                before = [k for k, v in self._guard.items() if not np.isfinite(v).all()]
-            finally:
-                for k, v in now.items():
-                    np.copyto(params[k], v)
-            record.update(layer=layer, exact=True, tensors_before_step=before)
-        else:
-            record["layer"] = self._first_nonfinite_layer(model, X)
-        if "where" not in record:
-            layer = record["layer"]
-            record["where"] = f"layer {layer}" if layer else (bad_now[0] if bad_now else "the loss")
-        record["last_finite_loss"] = self._last_finite
-        self.nonfinite = record
+        """Record where the first non-finite value appeared (see :func:`netdoctor.nonfinite.locate_nonfinite`)."""
+        self.nonfinite = locate_nonfinite(model, self.X_probe, Xb, step=step, loss=loss, guard=self._guard,
+                                          last_finite=self._last_finite)
 
     def _watch_loss(self, model: Any, loss: float) -> None:
         """Keep a copy of the weights after each step while the smoothed loss climbs (cheap otherwise)."""
@@ -338,7 +185,7 @@ class TrainingMonitor:
         self._ema = loss if self._ema is None else 0.8 * self._ema + 0.2 * loss
         self._ema_min = min(self._ema_min, self._ema)
         if self._ema > 2.0 * self._ema_min + 1e-12:
-            self._guard = {k: v.copy() for k, v in named_params(model.params).items()}
+            self._guard = copy_params(model.params)
         else:
             self._guard = None
 
@@ -354,7 +201,7 @@ class TrainingMonitor:
                 self.expected_loss = _expected_loss(model, self.n_classes)
             first = self.probe(model, 0)
             self.initial = {"loss": first.get("loss"), "expected": self.expected_loss, "output_spread": first.get("output_spread")}
-            self._snapshot = {k: v.copy() for k, v in named_params(model.params).items()}
+            self._snapshot = copy_params(model.params)
         self.monitor_seconds += time.perf_counter() - t
 
     def _due(self, step: int) -> bool:
@@ -393,17 +240,12 @@ class TrainingMonitor:
             self._stop(model, step, loss, Xb)
         if self._snapshot is not None:
             # The snapshot was taken after the previous step: this is one real update.
-            now = named_params(model.params)
             # Tensors that are exactly zero (biases at init) have no meaningful ratio.
-            update = {
-                k: float(np.linalg.norm((now[k] - old).ravel()) / norm)
-                for k, old in self._snapshot.items()
-                if k in now and now[k].shape == old.shape and (norm := np.linalg.norm(old.ravel())) > 0
-            }
+            update = update_ratios(self._snapshot, named_params(model.params))
             self._snapshot = None
             self.probe(model, step, update=update)
         elif self._due(step + 1):
-            self._snapshot = {k: v.copy() for k, v in named_params(model.params).items()}
+            self._snapshot = copy_params(model.params)
 
     def on_epoch(self, model: Any, run: Mapping[str, Any], record: Mapping[str, Any]) -> None:
         t = time.perf_counter()

@@ -1,0 +1,56 @@
+"""A model's parameters as named arrays: listing, copying, norms and update ratios.
+
+``model.params`` is a dict name -> array, or a list/tuple of arrays (named
+``p0, p1, ...`` here). Some user models rebind their arrays at every update,
+so callers read ``model.params`` afresh each time rather than keeping these
+dicts around.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from .errors import InvalidArgument
+
+__all__ = ["named_params", "copy_params", "norms", "update_ratios", "is_bias"]
+
+
+def named_params(params: Any) -> dict[str, np.ndarray]:
+    """``model.params`` as name -> array, for dicts or lists/tuples (named ``p0, p1, ...``)."""
+    if isinstance(params, Mapping):
+        items = params.items()
+    elif isinstance(params, (list, tuple)):
+        items = ((f"p{i}", p) for i, p in enumerate(params))
+    else:
+        raise InvalidArgument(f"model.params is a {type(params).__name__}; expected a dict (or list) of arrays.")
+    return {str(k): v for k, v in items if isinstance(v, np.ndarray)}
+
+
+def copy_params(params: Any) -> dict[str, np.ndarray]:
+    """A copy of every named array of ``model.params`` (see :func:`named_params`)."""
+    return {k: v.copy() for k, v in named_params(params).items()}
+
+
+def norms(arrays: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """Frobenius norm ``||A||`` of each array, computed in float64."""
+    return {k: float(np.linalg.norm(np.asarray(v, dtype=float).ravel())) for k, v in arrays.items()}
+
+
+def update_ratios(before: Mapping[str, np.ndarray], now: Mapping[str, np.ndarray]) -> dict[str, float]:
+    """``||W_now - W_before|| / ||W_before||`` per tensor present in both with the same shape.
+
+    Tensors that were exactly zero (biases at initialisation) have no
+    meaningful ratio and are left out.
+    """
+    return {
+        k: float(np.linalg.norm((now[k] - old).ravel()) / norm)
+        for k, old in before.items()
+        if k in now and now[k].shape == old.shape and (norm := np.linalg.norm(old.ravel())) > 0
+    }
+
+
+def is_bias(name: str) -> bool:
+    """Whether a tensor name looks like a bias (``b1``, ``layers.0.bias``): starts with b or contains "bias"."""
+    return name[:1].lower() == "b" or "bias" in name.lower()
