@@ -121,11 +121,12 @@ def _torch():
     return torch
 
 
-def blas_floor(sizes, *, batch: int = BATCH, dtype=np.float32, repeats: int = 7) -> tuple[float, float]:
+def blas_floor(sizes, *, batch: int = BATCH, dtype=np.float32, repeats: int = 25) -> tuple[float, float]:
     """The fastest training the BLAS allows: ``(samples/s, GFLOP/s)`` of the step's GEMMs alone.
 
-    Each GEMM of a step is timed on warm arrays of its shape; the best of
-    ``repeats`` means is kept (a floor, not a typical value).
+    Each GEMM of a step is timed on warm arrays of its shape in ``repeats``
+    short blocks; the best block is kept (a floor, not a typical value, and
+    short blocks let it find the quiet moments of a busy machine).
     """
     rng = np.random.default_rng(0)
     step = 0.0
@@ -137,7 +138,7 @@ def blas_floor(sizes, *, batch: int = BATCH, dtype=np.float32, repeats: int = 7)
         calls = [lambda: np.matmul(X, W, out=outs[0]), lambda: np.matmul(X.T, D, out=outs[1])]
         if l > 0:
             calls.append(lambda: np.matmul(D, W.T, out=outs[2]))
-        n = max(3, int(2e7 / (2 * batch * a * b)))  # ~20 MFLOP per block: long enough for the clock
+        n = max(2, int(4e6 / (2 * batch * a * b)))  # ~4 MFLOP (~50 us) per block: well above clock resolution
         for fn in calls:
             fn()
             best = float("inf")

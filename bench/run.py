@@ -66,7 +66,7 @@ costs 3 x 2 x (784x30 + 30x10) - 2 x 784x30 = 95.9 kFLOP; of 784-512-512-10,
 *FLOPs / BLAS rate*, so beside each training result the **floor** column
 gives that limit in samples/s, the rate measured here by timing each product
 of a step alone on warm arrays of exactly those shapes (batch 100) and
-threads (best of 7). For 784-512-512-10 the products dominate and netdoctor
+threads (best of 25 short blocks). For 784-512-512-10 the products dominate and netdoctor
 and PyTorch both run near the floor. For 784-30-10 each product is small (the
 largest is 4.7 MFLOP, tens of microseconds), so three fixed costs are a
 visible share of a step: about 35 NumPy calls at roughly 1 us each, reading
