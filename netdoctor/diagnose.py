@@ -16,6 +16,7 @@
 The user's model is never modified: training and experiments run on deep
 copies (or, for models that cannot be copied, on the model itself with every
 array restored bit for bit afterwards). Ctrl-C returns the partial report.
+The callbacks added beside the monitor live in :mod:`netdoctor.diagnose_callbacks`.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import Any, Callable
 
 import numpy as np
 
+# MIN_PROBES is re-exported: tests and docs read it from here.
+from .diagnose_callbacks import MIN_PROBES, _ProbeFloor, _TestAccuracy  # noqa: F401
 from .errors import InvalidArgument
 from .findings import Finding, Report
 from .monitors import TrainingMonitor
@@ -38,9 +41,6 @@ PROBE_ROWS = 64
 EVAL_ROWS = 2000
 """Training rows predicted at each epoch end when no test data is given."""
 GRADCHECK_ROWS = 8
-MIN_PROBES = 16
-"""Probes spread evenly over training at least (besides the monitor's own), so the plots over
-training have columns to show on short runs, where the monitor's 1% time budget allows two or three."""
 
 
 def _validate(X, y, X_test, y_test, epochs, lr, batch_size) -> tuple[np.ndarray, np.ndarray]:
@@ -220,61 +220,6 @@ def diagnose(
         np.random.set_state(global_state)
     report.add(link_causes(findings))
     return report
-
-
-class _TestAccuracy:
-    """Puts the monitor's test accuracy into the epoch record, where ``train(X_test=...)`` would have.
-
-    The test set is predicted once per epoch, by the monitor (accuracy and
-    confusion matrix from one pass); callbacks after this one (the CLI's
-    progress display) and the history see the number as usual.
-    """
-
-    def __init__(self, monitor: TrainingMonitor) -> None:
-        self.monitor = monitor
-
-    def on_epoch(self, model: Any, run: Any, record: dict[str, Any]) -> None:
-        if self.monitor.eval_name == "test data" and record.get("test_accuracy") is None and self.monitor.epochs:
-            record["test_accuracy"] = self.monitor.epochs[-1]["eval_accuracy"]
-
-
-class _ProbeFloor:
-    """Probes at evenly spaced steps when the monitor has not probed near them itself.
-
-    The monitor's adaptive schedule keeps its time under 1% of training, which
-    on a run of a few seconds means the start and the end only; a diagnosis can
-    afford :data:`MIN_PROBES` more (~1 ms each), and the activation and
-    gradient plots need them. The parameters are copied one step before each
-    such probe, so it records that step's update/weight ratios
-    ``||W_s - W_{s-1}|| / ||W_{s-1}||`` like the monitor's own probes. Runs
-    after the monitor, so records stay in step order; does nothing once the
-    loss is non-finite (the monitor stops training there).
-    """
-
-    def __init__(self, monitor: TrainingMonitor, total_steps: int) -> None:
-        self.monitor = monitor
-        self.spacing = max(1, total_steps // MIN_PROBES)
-        self._before: dict[str, np.ndarray] | None = None
-
-    def _free(self, step: int) -> bool:
-        last = self.monitor.probes[-1]["step"] if self.monitor.probes else -self.spacing
-        return step - last > self.spacing // 2
-
-    def on_step(self, model: Any, run: Any, step: int, Xb: Any, yb: Any, loss: float) -> None:
-        from .monitors import named_params
-
-        if self.monitor.stopped is not None or not math.isfinite(loss):
-            self._before = None
-            return
-        if step % self.spacing == 0 and self._free(step):
-            with np.errstate(all="ignore"):
-                now, before = named_params(model.params), self._before or {}
-                update = {k: float(np.linalg.norm((now[k] - old).ravel()) / norm) for k, old in before.items()
-                          if k in now and now[k].shape == old.shape and (norm := np.linalg.norm(old.ravel())) > 0}
-                self.monitor.probe(model, step, update=update)
-        self._before = None
-        if (step + 1) % self.spacing == 0 and self._free(step + 1):
-            self._before = {k: v.copy() for k, v in named_params(model.params).items()}
 
 
 def _gradcheck(model, X, y, seed):
