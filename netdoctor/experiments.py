@@ -16,6 +16,7 @@
   input scaling) and put before/after accuracy into the finding's evidence.
 
 Every experiment works on deep copies; the model passed in is not modified.
+:func:`verify_fixes` lives in :mod:`netdoctor.experiments_fixes`.
 """
 
 from __future__ import annotations
@@ -23,10 +24,12 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
+# verify_fixes is re-exported: it is part of this module's public API.
+from .experiments_fixes import format_accuracy, short_run, verify_fixes
 from .findings import Finding
 
 __all__ = ["overfit_tiny_batch", "check_independence", "zero_input_baseline", "verify_fixes", "run_experiments"]
@@ -128,100 +131,8 @@ def _arrays(params: Any) -> list[np.ndarray]:
 def zero_input_baseline(model: Any, X: np.ndarray, y: np.ndarray, X_eval: np.ndarray, y_eval: np.ndarray, *,
                         lr: float, batch_size: int, seed: int = 0) -> float | None:
     """Accuracy on all-zero evaluation inputs after one epoch of training on all-zero inputs."""
-    from .training import accuracy, train
-
-    work = copy.deepcopy(model)
-    with np.errstate(all="ignore"):
-        train(work, np.zeros_like(X), y, epochs=1, lr=lr, batch_size=batch_size, seed=seed)
-        return accuracy(work, np.zeros_like(X_eval), y_eval)
-
-
-def _rebuild(model: Any, **changes: Any):
-    from .mlp import MLP
-
-    cfg = model.config()
-    sizes = cfg.pop("sizes")
-    cfg.pop("n_params", None)
-    cfg["loss"] = cfg.pop("loss")
-    cfg.update(changes)
-    cfg["seed"] = 0
-    try:
-        return type(model)(sizes, **cfg)
-    except TypeError:
-        return MLP(sizes, **cfg)
-
-
-def _short_run(model: Any, X, y, X_eval, y_eval, *, lr: float, batch_size: int, seed: int) -> float | None:
-    from .training import accuracy, train
-
-    with np.errstate(all="ignore"):
-        train(model, X, y, epochs=1, lr=lr, batch_size=batch_size, seed=seed)
-        return accuracy(model, X_eval, y_eval)
-
-
-def _prescriptions(model: Any, codes: set[str], lr: float) -> dict[str, tuple[str, dict[str, Any], float, float]]:
-    """code -> (description, MLP changes, learning rate, input scale)."""
-    out: dict[str, tuple[str, dict[str, Any], float, float]] = {}
-    if getattr(model, "reduce", "mean") == "sum" and codes & {"summed-gradient", "learning-rate-too-high"}:
-        # Averaging already divides the step by the batch size: no second cut of lr on top.
-        for code in codes & {"summed-gradient", "learning-rate-too-high"}:
-            out[code] = ("reduce='mean'", {"reduce": "mean"}, lr, 1.0)
-    elif "learning-rate-too-high" in codes:
-        out["learning-rate-too-high"] = (f"lr={lr / 10:g}", {}, lr / 10, 1.0)
-    if "learning-rate-too-low" in codes:
-        out["learning-rate-too-low"] = (f"lr={lr * 10:g}", {}, lr * 10, 1.0)
-    if codes & {"bad-initial-loss", "saturated-activations"} and getattr(model, "init", None) == "normal":
-        key = "bad-initial-loss" if "bad-initial-loss" in codes else "saturated-activations"
-        init = "he" if getattr(model, "activation", "") in ("relu", "leaky_relu") else "xavier"
-        out[key] = (f"init={init!r}", {"init": init}, lr, 1.0)
-    return out
-
-
-def verify_fixes(model: Any, X, y, X_eval, y_eval, findings: Sequence[Finding], *, lr: float, batch_size: int,
-                 seed: int = 0) -> tuple[list[Finding], dict[str, Any]]:
-    """Re-train the reference MLP one epoch with each prescribed change; before/after accuracy into evidence."""
-    codes = {f.code for f in findings}
-    plan = _prescriptions(model, codes, lr)
-    scale = 1.0
-    if "unscaled-inputs" in codes:
-        scale = 1.0 / max(float(np.abs(X[:4096]).max()), 1e-12)
-        plan["unscaled-inputs"] = (f"inputs x {scale:.3g}", {}, lr, scale)
-    if not plan:
-        return list(findings), {}
-    before = _short_run(_rebuild(model), X, y, X_eval, y_eval, lr=lr, batch_size=batch_size, seed=seed)
-    results: dict[str, Any] = {"before": before}
-    merged_changes: dict[str, Any] = {}
-    merged_lr = lr
-    done: dict[str, Any] = {}
-    for code, (what, changes, rate, s) in plan.items():
-        if what not in done:
-            done[what] = _short_run(_rebuild(model, **changes), X * s, y, X_eval * s, y_eval, lr=rate, batch_size=batch_size, seed=seed)
-        results[code] = {"change": what, "accuracy_before": before, "accuracy_after": done[what]}
-        merged_changes.update(changes)
-        if rate != lr:
-            merged_lr = rate
-    if len(done) > 1:
-        all_after = _short_run(_rebuild(model, **merged_changes), X * scale, y, X_eval * scale, y_eval, lr=merged_lr, batch_size=batch_size, seed=seed)
-        results["all"] = {"change": ", ".join(done), "accuracy_before": before, "accuracy_after": all_after}
-    out = []
-    for f in findings:
-        r = results.get(f.code)
-        if r is not None:
-            verified = f"checked: one epoch with {r['change']} reaches {_pct(r['accuracy_after'])}"
-            if "all" in results and results["all"]["change"] != r["change"]:
-                verified += f", with all prescribed changes ({results['all']['change']}) {_pct(results['all']['accuracy_after'])}"
-            verified += f"; as configured {_pct(before)}"
-            extra = {"fix_change": r["change"], "accuracy_before": before, "accuracy_after": r["accuracy_after"]}
-            if "all" in results:
-                extra["accuracy_after_all_fixes"] = results["all"]["accuracy_after"]
-            f = dataclasses.replace(f, evidence={**f.evidence, **extra},
-                                    fix=f"{f.fix} ({verified}).")
-        out.append(f)
-    return out, results
-
-
-def _pct(a: float | None) -> str:
-    return "n/a" if a is None else f"{100 * a:.1f}%"
+    return short_run(copy.deepcopy(model), np.zeros_like(X), y, np.zeros_like(X_eval), y_eval, lr=lr, batch_size=batch_size,
+                     seed=seed)
 
 
 def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Finding], *, X_test=None, y_test=None,
@@ -312,8 +223,8 @@ def _summary(results: dict[str, Any]) -> dict[str, Any]:
         out["per-example independence"] = ("no signal" if ind["independent"] is None else
                                            ("independent" if ind["independent"] else "LEAK") + f" (worst rel. diff {ind['worst']:.1e})")
     if "zero_input_accuracy" in results:
-        out["zero-input accuracy"] = _pct(results["zero_input_accuracy"])
+        out["zero-input accuracy"] = format_accuracy(results["zero_input_accuracy"])
     for code, r in (results.get("fixes") or {}).items():
         if code != "before":
-            out[f"fix {r['change']}"] = f"{_pct(r['accuracy_before'])} -> {_pct(r['accuracy_after'])} after one epoch"
+            out[f"fix {r['change']}"] = f"{format_accuracy(r['accuracy_before'])} -> {format_accuracy(r['accuracy_after'])} after one epoch"
     return out
