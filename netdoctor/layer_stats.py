@@ -14,9 +14,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-__all__ = ["as_rows", "infer_kind", "layer_stats", "layer_of"]
+__all__ = ["as_rows", "infer_kind", "layer_stats", "layer_of", "ACTIVATION_BOUNDS"]
 
-_BOUNDED = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
+ACTIVATION_BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
+"""Value range of the bounded activations: the histogram range of their layers."""
 
 
 def as_rows(a: Any, n: int) -> np.ndarray:
@@ -68,7 +69,7 @@ def layer_stats(a: np.ndarray, kind: str, *, tanh_limit: float = 0.99, sigmoid_b
         if kind in ("relu", "leaky_relu"):
             constant |= np.all(a <= 0, axis=0)
         dead = float(np.mean(constant))
-    lo, hi = _BOUNDED.get(kind, (None, None))
+    lo, hi = ACTIVATION_BOUNDS.get(kind, (None, None))
     if finite and lo is None and a.size:
         lo, hi = float(a.min()), float(a.max())
     hist = np.histogram(a, bins=bins, range=(lo, hi if hi > lo else lo + 1))[0].tolist() if finite and a.size else []

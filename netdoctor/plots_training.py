@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .layer_stats import ACTIVATION_BOUNDS
 from .params import is_bias
 from .plots_backend import empty_figure, matplotlib_figure
 from .plots_probes import probe_records, tensor_series, to_float
@@ -25,8 +26,6 @@ __all__ = ["plot_activations", "plot_gradients", "UPDATE_BAND"]
 
 UPDATE_BAND = (1e-3, 3e-2)
 """Update/weight ratios of healthy steps (0.1% to 3% of the weights per update)."""
-_BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
-"""Histogram range of bounded activations when a record does not carry ``hist_range``."""
 
 
 def plot_activations(source: Any = None, *, monitor: Any = None, width: float = 9.0) -> Any:
@@ -69,7 +68,8 @@ def plot_activations(source: Any = None, *, monitor: Any = None, width: float = 
         for i, p in enumerate(probes):
             layer = p["layers"][l] if len(p["layers"]) > l else {}
             hist = np.asarray(layer.get("hist") or [], dtype=float)
-            rng = layer.get("hist_range") or _BOUNDS.get(layer.get("activation"), (None, None))
+            # Records without hist_range: the bounds the monitor's histograms use for the activation.
+            rng = layer.get("hist_range") or ACTIVATION_BOUNDS.get(layer.get("activation"), (None, None))
             lo, hi = to_float(rng[0]), to_float(rng[1])
             sat.append(100 * to_float(layer.get("saturation")))
             dead.append(100 * to_float(layer.get("dead")))
