@@ -21,7 +21,6 @@ The callbacks added beside the monitor live in :mod:`netdoctor.diagnose_callback
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any, Callable
 
@@ -32,6 +31,7 @@ from .diagnose_callbacks import MIN_PROBES, _ProbeFloor, _TestAccuracy  # noqa: 
 from .errors import InvalidArgument
 from .findings import Finding, Report
 from .monitors import TrainingMonitor
+from .reach import scratch_copy
 from .rules import apply_rules, collect_evidence, link_causes
 
 __all__ = ["diagnose"]
@@ -56,16 +56,6 @@ def _validate(X, y, X_test, y_test, epochs, lr, batch_size) -> tuple[np.ndarray,
     if epochs < 1 or batch_size < 1 or not (lr > 0 and math.isfinite(lr)):
         raise InvalidArgument(f"epochs={epochs}, batch_size={batch_size}, lr={lr}: need epochs >= 1, batch_size >= 1, 0 < lr < inf.")
     return X, y.astype(np.intp, copy=False)
-
-
-def _working_copy(model: Any):
-    """A deep copy to train, or the model itself plus a snapshot that restores it."""
-    try:
-        return copy.deepcopy(model), None
-    except Exception:  # noqa: BLE001 - uncopyable user objects (files, locks): train in place, restore after
-        from .aliasing import StateSnapshot
-
-        return model, StateSnapshot(model)
 
 
 def _guarded(name: str, notes: list[str], fn: Callable[[], Any]) -> Any:
@@ -175,7 +165,6 @@ def diagnose(
                 findings += [f for f in res.findings if (f.code, f.where) not in seen]
                 report.sections["probe"] = {k: v for k, v in res.evidence.items() if not isinstance(v, (list, dict))}
 
-        work, undo = _working_copy(model)
         probe_idx = rng.choice(len(X), size=min(PROBE_ROWS, len(X)), replace=False)
         if X_test is not None:
             X_eval, y_eval, eval_name = np.asarray(X_test), np.asarray(y_test, dtype=np.intp), "test data"
@@ -187,12 +176,8 @@ def diagnose(
         callbacks = [monitor, _TestAccuracy(monitor)] + ([progress] if progress is not None else [])
         if monitor_every is None:
             callbacks.insert(1, _ProbeFloor(monitor, epochs * math.ceil(len(X) / batch_size)))
-        try:
-            with np.errstate(all="ignore"):
-                history = train(work, X, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, callbacks=callbacks)
-        finally:
-            if undo is not None:
-                undo.restore()
+        with scratch_copy(model) as work, np.errstate(all="ignore"):
+            history = train(work, X, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, callbacks=callbacks)
         if history.interrupted and monitor.stopped is None:
             report.partial = True
         ev = collect_evidence(monitor, history, X=X, model=model, label_noun=label_noun)

@@ -21,7 +21,6 @@ Every experiment works on deep copies; the model passed in is not modified.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 from typing import Any, Mapping
@@ -31,6 +30,7 @@ import numpy as np
 # verify_fixes is re-exported: it is part of this module's public API.
 from .experiments_fixes import format_accuracy, short_run, verify_fixes
 from .findings import Finding
+from .reach import scratch_copy
 
 __all__ = ["overfit_tiny_batch", "check_independence", "zero_input_baseline", "verify_fixes", "run_experiments"]
 
@@ -56,8 +56,7 @@ def overfit_tiny_batch(model: Any, X: np.ndarray, y: np.ndarray, *, lr: float, r
     tries = []
     # Smaller rates first (a too-large step is the common failure), then a larger one.
     for rate in (lr, lr / 10, lr / 100, lr * 10):
-        work = copy.deepcopy(model)
-        with np.errstate(all="ignore"):
+        with scratch_copy(model) as work, np.errstate(all="ignore"):
             start = float(work.loss(Xs, ys)[0])
             for _ in range(steps):
                 work.train_step(Xs, ys, rate)
@@ -86,36 +85,37 @@ def check_independence(model: Any, X: np.ndarray, y: np.ndarray, *, pairs: int =
     m = min(batch, len(X))
     if m < 3:
         return {"independent": None, "pairs": [], "worst": None, "summed": False}
-    work = copy.deepcopy(model)
     idx = rng.choice(len(X), size=m, replace=False)
     B, yB = np.array(X[idx], dtype=float), y[idx]
-    dtype = next(iter(np.asarray(v).dtype for v in _arrays(work.params)), np.float64)
+    dtype = next(iter(np.asarray(v).dtype for v in _arrays(model.params)), np.float64)
     h = 1e-2 if dtype == np.float32 else 1e-4
     tol = 1e-2 if dtype == np.float32 else LEAK_TOL
 
-    def total(Xb, yb):
-        return len(Xb) * float(work.loss(Xb, yb)[0])
+    # loss() may write into buffers (stale accumulators): measure on a scratch copy.
+    with scratch_copy(model) as work:
+        def total(Xb, yb):
+            return len(Xb) * float(work.loss(Xb, yb)[0])
 
-    rows = []
-    for j in rng.choice(m, size=min(pairs, m), replace=False):
-        k = (j + 1 + int(rng.integers(m - 1))) % m
-        v = rng.standard_normal(B.shape[1])
-        v /= np.linalg.norm(v)
-        S, yS = B[[j, k]].copy(), yB[[j, k]]
-        with np.errstate(all="ignore"):
-            Bp, Bm = B.copy(), B.copy()
-            Bp[j] += h * v
-            Bm[j] -= h * v
-            Sp, Sm = S.copy(), S.copy()
-            Sp[0] += h * v
-            Sm[0] -= h * v
-            d_full = (total(Bp, yB) - total(Bm, yB)) / (2 * h)
-            d_sub = (total(Sp, yS) - total(Sm, yS)) / (2 * h)
-        scale = max(abs(d_full), abs(d_sub))
-        if not math.isfinite(scale) or scale < 1e-7:
-            continue  # no signal (dead or saturated net): this pair says nothing
-        rel = abs(d_full - d_sub) / scale
-        rows.append({"j": int(idx[j]), "k": int(idx[k]), "d_batch": d_full, "d_pair": d_sub, "rel_diff": rel})
+        rows = []
+        for j in rng.choice(m, size=min(pairs, m), replace=False):
+            k = (j + 1 + int(rng.integers(m - 1))) % m
+            v = rng.standard_normal(B.shape[1])
+            v /= np.linalg.norm(v)
+            S, yS = B[[j, k]].copy(), yB[[j, k]]
+            with np.errstate(all="ignore"):
+                Bp, Bm = B.copy(), B.copy()
+                Bp[j] += h * v
+                Bm[j] -= h * v
+                Sp, Sm = S.copy(), S.copy()
+                Sp[0] += h * v
+                Sm[0] -= h * v
+                d_full = (total(Bp, yB) - total(Bm, yB)) / (2 * h)
+                d_sub = (total(Sp, yS) - total(Sm, yS)) / (2 * h)
+            scale = max(abs(d_full), abs(d_sub))
+            if not math.isfinite(scale) or scale < 1e-7:
+                continue  # no signal (dead or saturated net): this pair says nothing
+            rel = abs(d_full - d_sub) / scale
+            rows.append({"j": int(idx[j]), "k": int(idx[k]), "d_batch": d_full, "d_pair": d_sub, "rel_diff": rel})
     if not rows:
         return {"independent": None, "pairs": [], "worst": None, "summed": False, "batch": m}
     worst = max(r["rel_diff"] for r in rows)
@@ -131,8 +131,9 @@ def _arrays(params: Any) -> list[np.ndarray]:
 def zero_input_baseline(model: Any, X: np.ndarray, y: np.ndarray, X_eval: np.ndarray, y_eval: np.ndarray, *,
                         lr: float, batch_size: int, seed: int = 0) -> float | None:
     """Accuracy on all-zero evaluation inputs after one epoch of training on all-zero inputs."""
-    return short_run(copy.deepcopy(model), np.zeros_like(X), y, np.zeros_like(X_eval), y_eval, lr=lr, batch_size=batch_size,
-                     seed=seed)
+    with scratch_copy(model) as work:
+        return short_run(work, np.zeros_like(X), y, np.zeros_like(X_eval), y_eval, lr=lr, batch_size=batch_size,
+                         seed=seed)
 
 
 def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Finding], *, X_test=None, y_test=None,

@@ -22,7 +22,6 @@ model, the global NumPy random state and the data passed in are untouched.
 
 from __future__ import annotations
 
-import copy
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +32,7 @@ from .aliasing import find_aliasing
 from .errors import InvalidArgument, ProtocolError
 from .findings import Finding, Severity
 from .probe_fit import FIT_OK, SCALE_TOL, STALE_DECAY, analyse_updates  # noqa: F401 - thresholds were defined here
-from .reach import Reach, StateSnapshot, unwrap
+from .reach import Reach, StateSnapshot, scratch_copy, unwrap
 from .roles import container, is_constant, is_template, path_role
 from .usermodel import call_user
 
@@ -102,22 +101,12 @@ def probe_training(model: Any, X: Any, y: Any, *, lr: float, batch_size: int, st
     X, y = _validate(model, X, y, lr, batch_size, steps)
     global_rng = np.random.get_state()
     user_params = {k: np.array(v, copy=True) for k, v in model.params.items()}
-    work, undo = model, None
-    if _has_views(model):
-        # deepcopy would turn views into independent copies and hide the sharing: probe in place
-        undo = StateSnapshot(model)
-    else:
-        try:
-            work = copy.deepcopy(model)
-        except Exception:  # not copyable (open files, locks): probe in place and restore every byte
-            undo = StateSnapshot(model)
     try:
+        # A deep copy would turn views into independent copies and hide the sharing: probe in place.
         # Overflow in an exploding net is a finding for the numbers, not a warning to raise.
-        with np.errstate(all="ignore"):
+        with scratch_copy(model, in_place=_has_views(model)) as work, np.errstate(all="ignore"):
             result = _run(work, X, y, float(lr), min(int(batch_size), len(X)), int(steps), seed)
     finally:
-        if undo is not None:
-            undo.restore()
         np.random.set_state(global_rng)
     now = model.params
     result.restored = set(now) == set(user_params) and all(

@@ -14,14 +14,16 @@ Used by :mod:`netdoctor.aliasing` (the shared-buffer scan),
 
 from __future__ import annotations
 
+import copy
 import functools
 import io
 import types
+from contextlib import contextmanager
 from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["Reach", "StateSnapshot", "unwrap", "MAX_ITEMS", "OPAQUE"]
+__all__ = ["Reach", "StateSnapshot", "unwrap", "scratch_copy", "MAX_ITEMS", "OPAQUE"]
 
 ATOMS = (str, bytes, int, float, complex, bool, type(None), np.generic, range, slice, np.dtype)
 """Values with nothing inside worth walking."""
@@ -218,3 +220,27 @@ class StateSnapshot:
         for kind, obj, saved in self._items:
             if kind == "array":
                 np.copyto(obj, saved)
+
+
+@contextmanager
+def scratch_copy(model: Any, *, in_place: bool = False) -> Iterator[Any]:
+    """A model that may be trained or changed freely; the user's stays as it was.
+
+    Yields a deep copy; when the model cannot be copied (open files, locks)
+    or ``in_place`` is True (a copy would separate views that share memory and
+    hide the sharing), yields the model itself and restores every reachable
+    array and binding bit for bit on exit, also when the body raises.
+    """
+    if not in_place:
+        try:
+            work = copy.deepcopy(model)
+        except Exception:  # noqa: BLE001 - any uncopyable user object: fall back to in place
+            in_place = True
+        else:
+            yield work
+            return
+    snapshot = StateSnapshot(model)
+    try:
+        yield model
+    finally:
+        snapshot.restore()

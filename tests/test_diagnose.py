@@ -449,3 +449,17 @@ def test_update_ratios_of_the_spread_probes_match_a_replayed_run():
             assert ratio == pytest.approx(expected, rel=1e-9)
             checked += 1
     assert checked >= MIN_PROBES // 2
+
+
+def test_uncopyable_model_runs_every_experiment_and_is_restored():
+    """A model holding a lock cannot be deep-copied: every step works in place and restores it."""
+    import threading
+
+    rng = np.random.default_rng(3)
+    X, y = rng.random((120, 6)), rng.integers(0, 3, 120)
+    model = MLP((6, 5, 3), seed=1)
+    model.lock = threading.Lock()
+    before = {k: v.tobytes() for k, v in model.params.items()}
+    report = diagnose(model, X, y, epochs=1, batch_size=16, experiments=True)
+    assert report.sections["experiments"]  # they ran (before the fix: TypeError, cannot pickle the lock)
+    assert {k: v.tobytes() for k, v in model.params.items()} == before
