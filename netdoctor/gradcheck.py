@@ -173,7 +173,11 @@ def gradcheck(
     f0 = evaluate()
     analytic, problems = _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
                                      names, shapes, "grad(x)", kind)
-    problem = Problem(names, arrays, evaluate, evaluate_complex, subject="f")
+    def gradient() -> list[np.ndarray]:
+        return _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
+                           names, shapes, "grad(x)", kind)[0]
+
+    problem = Problem(names, arrays, evaluate, evaluate_complex, gradient, subject="f")
     notes = []
     chosen = opts.method
     if chosen == "auto":
@@ -294,13 +298,18 @@ def _run(problem: Problem, analytic, problems, f0, opts, chosen, notes, *, batch
     tensors: list[TensorCheck] = []
     if chosen == "directional":
         directions, localise = judge_directional(problem, analytic, problems, opts, rng, h=h, dtype=dtype)
+        kinked = sum(d.skipped is not None for d in directions)
         if localise:
-            notes.append("a random direction disagreed; localised with a sampled per-coordinate central pass.")
+            notes.append("a random direction disagreed; localised with a sampled per-coordinate central pass."
+                         if any(not d.ok for d in directions) or kinked < len(directions) else
+                         "every random direction crosses a kink; checked a sample of entries one by one instead.")
             tensors = judge_per_coordinate(problem, analytic, problems, f0, opts, rng, method="central", h=h,
                                            dtype=dtype, batch_size=batch_size, same_as=same_as,
                                            max_coords=min(opts.max_coords or 25, 25))
         else:
-            notes.append(f"{len(directions)} random directions agree; per-coordinate check not needed.")
+            notes.append(f"{len(directions) - kinked} random directions agree"
+                         + (f" ({kinked} more cross a kink, skipped)" if kinked else "")
+                         + "; per-coordinate check not needed.")
     else:
         if chosen == "complex":
             try:

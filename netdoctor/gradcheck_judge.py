@@ -6,7 +6,8 @@ agreement to that noise. A failing central entry is measured again at ``h/10``
 (truncation error ``O(h^2)`` shrinks 100x; a kink farther than ``h/10`` leaves the
 step); if it still fails and its one-sided differences disagree while the
 analytic value lies between them, the step straddles a kink (relu, abs, max):
-the entry is *skipped* with that reason, never failed.
+the entry is *skipped* with that reason, never failed. A random direction is
+judged the same way (see :func:`_direction`): one that crosses a kink is skipped.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from typing import Any
 
 import numpy as np
 
-from .gradcheck_engine import Problem, central, complex_step, directional, recheck
+from .gradcheck_engine import Problem, central, complex_step, directional, measured_noise, recheck, slopes
 from .gradcheck_hints import tensor_hint
 from .gradcheck_options import Options, tolerances
 from .gradcheck_result import CoordinateCheck, DirectionCheck, TensorCheck, rel_error
 
-__all__ = ["sample", "build_tensor", "judge_per_coordinate", "judge_directional", "MAX_RECHECKS"]
+__all__ = ["sample", "build_tensor", "judge_per_coordinate", "judge_directional", "kink_in_step", "MAX_RECHECKS"]
 
 MAX_RECHECKS = 32
 """Failing entries per tensor measured again at h/10 (each costs two evaluations)."""
+
 
 
 def sample(size: int, max_coords: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -108,8 +110,20 @@ def judge_per_coordinate(
             c = central(problem, k, idx, h)
             n = c["numeric"]
             floor = np.maximum(atol, c["noise"] / rtol)
-            bad = np.flatnonzero(rel_error(a, n, floor) > rtol)[:MAX_RECHECKS]
-            for m in bad:
+            bad = np.flatnonzero(rel_error(a, n, floor) > rtol)
+            if len(bad):
+                # The roundoff of (f+ - f-) / step is ~ 2 sigma / step with sigma the loss's measured
+                # roundoff (once per tensor, along the first failing entry); 10x margin for 16 samples.
+                i = int(idx[bad[0]])
+                sigma = measured_noise(problem, [_unit(arr.shape, i)], h * max(1.0, abs(float(arr.flat[i]))), [k])
+                if sigma < np.inf:  # inf: the loss does not change along that entry, nothing measured
+                    floor = np.maximum(floor, 20 * sigma / c["step"] / rtol)
+                bad = np.flatnonzero(rel_error(a, n, floor) > rtol)
+            for m in bad[:MAX_RECHECKS]:
+                if c["fp"][m] == c["fm"][m] == f0:
+                    skipped[m] = _unresolved(problem, k, int(idx[m]), h, f0)
+                    if skipped[m] is not None:
+                        continue
                 r = recheck(problem, k, int(idx[m]), h / 10, f0)
                 fl = max(atol, r["noise"] / rtol)
                 if rel_error(a[m], r["numeric"], fl) <= rtol:
@@ -122,25 +136,116 @@ def judge_per_coordinate(
                         f"one-sided differences disagree (forward {r['forward']:.3e}, backward "
                         f"{r['backward']:.3e}): a kink (relu, abs, max) lies within the step"
                     )
+                    continue
+                step = h * max(1.0, abs(float(arr.flat[idx[m]])))
+                skipped[m] = kink_in_step(problem, [analytic[k]], [_unit(arr.shape, int(idx[m]))], step, [k],
+                                          gap=abs(a[m] - n[m]), rtol=rtol)
         out.append(build_tensor(name, arr.shape, idx, a, n, floor, skipped, rtol=rtol,
                                 analytic_full=analytic[k], batch_size=batch_size,
                                 same_as=(same_as or {}).get(name), values=np.array(arr.flat[idx], dtype=float)))
     return out
 
 
+def _unresolved(problem: Problem, k: int, i: int, h: float, f0: float) -> str | None:
+    """Why entry ``i`` of array ``k`` cannot be judged at step ``h`` (the loss did not move at all), or None.
+
+    A float32 loss summed from terms of size 8 moves in steps of ~1e-6; a gradient of
+    1e-6 changes it by 1e-9 over a step of 1e-3: nothing to see. That is no verdict only
+    if the loss does depend on the entry: it must move at step ``100 h``. A loss that does
+    not move even then while the gradient is nonzero is left to fail.
+    """
+    far = recheck(problem, k, i, 100 * h, f0)
+    if far["forward"] == far["backward"] == 0.0:
+        return None
+    return ("the loss is the same at x - h, x and x + h (the change is below its float resolution; it moves at "
+            "100 h): nothing to compare at this step")
+
+
+def _unit(shape: tuple[int, ...], i: int) -> np.ndarray:
+    e = np.zeros(shape)
+    e.flat[i] = 1.0
+    return e
+
+
+def kink_in_step(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps: float, ks: list[int], *,
+                 gap: float, rtol: float) -> str | None:
+    """Why the difference over ``[x - eps u, x + eps u]`` (or a tenth, a hundredth of it) cannot be judged, or None.
+
+    The central difference averages the loss's slope over the step; a kink inside
+    (at ``x`` or near it: tiny weights put relu pre-activations at 1e-11) makes it
+    differ from the slope at ``x`` by up to half the jump in slope. The code's own
+    gradient along the segment (:func:`slopes`) shows such a jump as a second
+    difference; when those add up to the disagreement ``gap`` (and stand out of the
+    tolerance), the kink explains it and there is no derivative at ``x`` to compare
+    with. Curvature alone gives second differences O(eps^2), far below.
+    """
+    if problem.gradient is None:
+        return None
+    for step in (eps, eps / 10, eps / 100):  # kinks closer together than the spacing can cancel there
+        s = slopes(problem, g, u, step, ks)
+        jumps = float(np.abs(s[:-2] - 2 * s[1:-1] + s[2:]).sum())
+        if jumps >= gap and jumps > rtol * float(np.abs(s).max()):
+            where = {eps: "h", eps / 10: "h/10"}.get(step, "h/100")
+            return (f"the gradient itself jumps within the step (slopes {s[0]:.3e}, {s[2]:.3e}, {s[4]:.3e} at "
+                    f"-{where}, 0, +{where}): a kink (relu, abs, max) lies within the step")
+    return None
+
+
 def judge_directional(
     problem: Problem, analytic: list[np.ndarray], problems: list[str | None], opts: Options,
     rng: np.random.Generator, *, h: float, dtype: str,
 ) -> tuple[list[DirectionCheck], bool]:
-    """Whole-model directional derivatives; returns the checks and whether to localise."""
+    """Whole-model directional derivatives; returns the checks and whether to check entries one by one.
+
+    Entries are checked one by one when a direction fails, a gradient has the wrong
+    shape, or every direction was skipped (crossed a kink), which leaves no verdict.
+    """
     rtol, atol = tolerances(opts, name="", dtype=dtype, method="directional")
     ks = [k for k in range(len(problem.names)) if problems[k] is None]
+    g = [analytic[k] for k in ks]
     checks = []
     for d in range(opts.n_directions):
         u = [rng.standard_normal(problem.arrays[k].shape) for k in ks]
         norm = np.sqrt(sum(float(np.sum(v * v)) for v in u)) or 1.0
-        u = [v / norm for v in u]
-        an, nu, noise = directional(problem, [analytic[k] for k in ks], u, h, ks)
-        rel = float(rel_error(an, nu, max(atol, noise / rtol)))
-        checks.append(DirectionCheck(seed=d, scope="model", analytic=an, numeric=nu, rel_error=rel, ok=rel <= rtol))
-    return checks, any(not c.ok for c in checks) or any(p is not None for p in problems)
+        checks.append(_direction(problem, g, [v / norm for v in u], ks, d, h=h, rtol=rtol, atol=atol))
+    judged = [c for c in checks if c.skipped is None]
+    return checks, not judged or any(not c.ok for c in judged) or any(p is not None for p in problems)
+
+
+def _direction(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], ks: list[int], seed: int,
+               *, h: float, rtol: float, atol: float) -> DirectionCheck:
+    """One direction, judged like one entry: step h, then h/10, then the kink test.
+
+    At ``h/10`` the O(h^2) truncation error shrinks 100x and a kink farther than
+    ``h/10`` leaves the step; that verdict only counts while the roundoff, 10x larger
+    there, stays below half the disagreement seen at ``h`` (a wrong gradient keeps its
+    disagreement at every step). Otherwise :func:`kink_in_step` decides whether a kink
+    crossed by the step (a relu unit at or next to 0) explains the disagreement: then
+    the loss has no derivative along this line to compare with and the direction is
+    skipped. A wrong gradient still fails the other directions or, when every one is
+    skipped, the per-entry pass.
+    """
+    def judge(r: dict[str, float]) -> float:
+        return float(rel_error(r["analytic"], r["numeric"], max(atol, r["noise"] / rtol)))
+
+    r = directional(problem, g, u, h, ks)
+    rel = judge(r)
+    if rel <= rtol:
+        return DirectionCheck(seed, "model", r["analytic"], r["numeric"], rel, ok=True)
+    # The central difference's roundoff, from the loss's measured roundoff sigma: (e+ - e-) / 2h
+    # is ~ sigma / h; 10x margin because sigma comes from only 16 samples.
+    sigma = measured_noise(problem, u, 10 * h, ks)
+    if sigma == np.inf:
+        why = ("the loss does not change at all over 15 steps of h along this direction: the steps are below "
+               "its resolution, nothing to compare")
+        return DirectionCheck(seed, "model", r["analytic"], r["numeric"], rel, ok=True, skipped=why)
+    r["noise"] = max(r["noise"], 10 * sigma / h)
+    rel = judge(r)
+    if rel <= rtol:
+        return DirectionCheck(seed, "model", r["analytic"], r["numeric"], rel, ok=True)
+    gap = abs(r["analytic"] - r["numeric"])
+    r2 = directional(problem, g, u, h / 10, ks)
+    if 2 * r2["noise"] < gap and judge(r2) <= rtol:
+        return DirectionCheck(seed, "model", r2["analytic"], r2["numeric"], judge(r2), ok=True)
+    why = kink_in_step(problem, g, u, h, ks, gap=gap, rtol=rtol)
+    return DirectionCheck(seed, "model", r["analytic"], r["numeric"], rel, ok=why is not None, skipped=why)

@@ -135,7 +135,7 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
     batch = len(X)
 
     if _mlp_fast_ok(model) and opts.method != "directional" and all(p is None for p in problems):
-        result = _mlp_fast(model, X, y, opts, f1, names, copies1, notes, same_as)
+        result = _mlp_fast(model, X, y, opts, f1, names, copies1, notes, same_as, dtype)
         if result is not None:
             return _mark_changed(result, changed, dict(zip(names, shapes)))
         notes.append("the batched MLP path was not used: the model's loss differs from the reference forward pass.")
@@ -157,7 +157,10 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
             finally:
                 params[names[k]] = live
     eps = float(np.finfo(np.float64 if dtype == "float64" else np.float32).eps)
-    problem = Problem(names, arrays, evaluate, evaluate_complex, eps=eps, subject="the model")
+    def gradient():
+        return copy_grads(_call(model, X, y, scalar, user)[1], names, shapes, "model.loss(X, y)")[0]
+
+    problem = Problem(names, arrays, evaluate, evaluate_complex, gradient, eps=eps, scale=1.0, subject="the model")
     chosen = opts.method
     if chosen == "auto":
         chosen = "central"
@@ -203,7 +206,7 @@ def _mark_changed(result: GradcheckResult, changed: dict[str, float], shapes: di
     return result
 
 
-def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as) -> GradcheckResult | None:
+def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as, dtype) -> GradcheckResult | None:
     from .gradcheck_fast import mlp_forward_loss, mlp_numeric
 
     # The model casts X to its own dtype before use (MLP._as_input); do the same so both see one function.
@@ -232,8 +235,10 @@ def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as) -> Gr
     coords = {n: sample(p64[n].size, opts.max_coords, rng) for n in names}
     num = mlp_numeric(model, X64, y_int, p64, coords, method=method, h=h)
     tensors = []
+    # The numerical side is float64 here, but gradients a model computed in float32 carry float32
+    # roundoff (~eps32 times the size of the terms summed): judge them with float32 tolerances.
     for k, n in enumerate(names):
-        rtol, atol = tolerances(opts, name=n, dtype="float64", method=method)
+        rtol, atol = tolerances(opts, name=n, dtype=dtype, method=method)
         idx = coords[n]
         r = num[n]
         floor = np.maximum(atol, r["noise"] / rtol)
@@ -241,7 +246,7 @@ def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as) -> Gr
         tensors.append(build_tensor(n, p64[n].shape, idx, analytic[k].reshape(-1)[idx], r["numeric"], floor,
                                     skipped, rtol=rtol, analytic_full=analytic[k], batch_size=len(X),
                                     same_as=same_as.get(n), values=p64[n].reshape(-1)[idx]))
-    rtol, atol = tolerances(opts, name="", dtype="float64", method=method)
+    rtol, atol = tolerances(opts, name="", dtype=dtype, method=method)
     return GradcheckResult(method=method, tensors=tensors, notes=notes, rtol=rtol, atol=atol,
                            h=1e-20 if method == "complex" else h,
                            context={"dtype": "float64", "batch_size": len(X), "max_coords": opts.max_coords,

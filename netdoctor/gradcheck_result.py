@@ -137,10 +137,19 @@ class DirectionCheck:
     numeric: float
     rel_error: float
     ok: bool
+    """True when the two agree, or when the direction is skipped (never judged)."""
+    skipped: str | None = None
+    """Why this direction is not judged (the line crosses a kink), else None."""
 
     def to_dict(self) -> dict[str, Any]:
         return dict(seed=self.seed, scope=self.scope, analytic=self.analytic, numeric=self.numeric,
-                    rel_error=self.rel_error, ok=self.ok)
+                    rel_error=self.rel_error, ok=self.ok, skipped=self.skipped)
+
+    def line(self) -> str:
+        """``direction model seed 0: analytic ... numeric ... rel_error ... ok|FAIL|skipped: why``."""
+        mark = f"skipped: {self.skipped}" if self.skipped else "ok" if self.ok else "FAIL"
+        return (f"direction {self.scope} seed {self.seed}: analytic {self.analytic:.4e} numeric "
+                f"{self.numeric:.4e} rel_error {self.rel_error:.1e} {mark}")
 
 
 @dataclass
@@ -175,8 +184,8 @@ class GradcheckResult:
 
     @property
     def worst_rel_error(self) -> float:
-        """Largest relative error over all checked entries and directions (0.0 when none)."""
-        vals = [t.max_rel_error for t in self.tensors] + [d.rel_error for d in self.directions]
+        """Largest relative error over all checked entries and judged directions (0.0 when none)."""
+        vals = [t.max_rel_error for t in self.tensors] + [d.rel_error for d in self.directions if d.skipped is None]
         return float(max(vals)) if vals else 0.0
 
     # -- findings ------------------------------------------------------------
@@ -287,12 +296,7 @@ class GradcheckResult:
             f"{self.n_checked} entries checked, worst rel_error {self.worst_rel_error:.1e})"
         ]
         lines += [f"  note: {n}" for n in self.notes]
-        for d in self.directions:
-            mark = "ok" if d.ok else "FAIL"
-            lines.append(
-                f"  direction {d.scope} seed {d.seed}: analytic {d.analytic:.4e} numeric {d.numeric:.4e} "
-                f"rel_error {d.rel_error:.1e} {mark}"
-            )
+        lines += [f"  {d.line()}" for d in self.directions]
         for t in self.tensors:
             shape = "x".join(map(str, t.shape)) or "scalar"
             status = "ok" if t.ok else "FAIL"
@@ -343,5 +347,7 @@ class GradcheckResult:
             )
         # Hints are sentences: below the table, one line each, not squeezed into a column.
         hints = [Text(f"{t.name}: {t.hint}") for t in self.tensors if t.hint and not t.ok]
+        directions = [Text(d.line(), style="yellow" if d.skipped else "" if d.ok else "red")
+                      for d in self.directions]
         notes = [Text(f"note: {n}", style="dim") for n in self.notes]
-        return Group(head, table, *hints, *notes)
+        return Group(head, *directions, table, *hints, *notes)

@@ -207,6 +207,61 @@ def test_relu_mlp_step_across_the_kink_is_skipped():
     assert b1.n_skipped >= 1 and "relu kink" in b1.skip_reasons[0]
 
 
+class ScaledW2(MLP):
+    """The reference MLP with one gradient slightly too large (a wrong constant in a hand-edited backward)."""
+
+    tensor, factor = "W2", 1.01
+
+    def backward(self, dout, cache):
+        grads = super().backward(dout, cache)
+        grads[self.tensor] = grads[self.tensor] * self.factor
+        return grads
+
+
+def _tiny(model, scale=1e-3):
+    for p in model.params.values():
+        p *= scale
+    return model
+
+
+def test_directional_skips_directions_through_a_relu_kink():
+    """A relu unit exactly on its kink (zero input, zero bias): every random direction crosses it.
+
+    Found by hypothesis (tests/test_no_false_alarms.py): the whole-model check used to
+    report a mismatch of 4.7e-05..4.5e-04 that no entry could be blamed for.
+    """
+    model = _tiny(MLP((1, 1, 2), activation="relu", loss="cross_entropy", seed=0))
+    result = check_gradients(model, np.zeros((1, 1)), np.array([0]), method="directional")
+    assert result.ok and result.findings == [], result.summary()
+    assert all(d.skipped and "kink" in d.skipped and d.rel_error > 1e-5 for d in result.directions)
+    assert "skipped: the gradient itself jumps within the step" in result.summary()
+    assert result.to_dict()["directions"][0]["skipped"] == result.directions[0].skipped
+    assert result.worst_rel_error < 1e-5  # skipped directions are not judged
+    assert any("every random direction crosses a kink" in n for n in result.notes)
+
+
+@pytest.mark.parametrize("on_kink", [False, True], ids=["off-kink", "half-the-samples-on-the-kink"])
+def test_directional_still_catches_a_wrong_gradient_in_a_relu_net(on_kink):
+    X = np.random.default_rng(0).random((6, 4))
+    if on_kink:
+        X[:3] = 0.0  # zero inputs and zero biases: these samples' hidden units sit on the kink
+    y = np.arange(6) % 3
+    result = check_gradients(_tiny(ScaledW2((4, 5, 3), activation="relu", seed=0)), X, y, method="directional")
+    assert [t.name for t in result.failed] == ["W2"], result.summary()
+    assert any(not d.ok for d in result.directions)
+    healthy = check_gradients(_tiny(MLP((4, 5, 3), activation="relu", seed=0)), X, y, method="directional")
+    assert healthy.ok, healthy.summary()
+
+
+def test_every_direction_skipped_still_checks_entries():
+    """Directions through a kink give no verdict; the per-entry pass that follows does."""
+    model = _tiny(ScaledW2((1, 1, 2), activation="relu", loss="cross_entropy", seed=0))
+    model.tensor, model.factor = "b2", 1 + 1e-4  # smaller than the kink's effect on every direction
+    result = check_gradients(model, np.zeros((1, 1)), np.array([0]), method="directional")
+    assert all(d.skipped for d in result.directions)
+    assert [t.name for t in result.failed] == ["b2"], result.summary()
+
+
 # -- restoring and copying ---------------------------------------------------------------------------
 class Toy:
     """A tiny protocol model (linear least squares) with hooks for hostile behaviour."""
