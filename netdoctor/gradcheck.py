@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import InvalidArgument, ProtocolError, UserCodeError
 from .gradcheck_engine import NotAnalytic, Problem
-from .gradcheck_judge import judge_directional, judge_per_coordinate
+from .gradcheck_judge import checked_note, judge_directional, judge_per_coordinate
 from .gradcheck_options import DEFAULT_MAX_COORDS, validate
 from .gradcheck_result import CoordinateCheck, DirectionCheck, GradcheckResult, TensorCheck, rel_error
 
@@ -178,13 +178,12 @@ def gradcheck(
                            names, shapes, "grad(x)", kind)[0]
 
     problem = Problem(names, arrays, evaluate, evaluate_complex, gradient, subject="f")
-    notes = []
-    chosen = opts.method
-    if chosen == "auto":
-        chosen = "central"
-        notes.append(_AUTO_CENTRAL + _COMPLEX_TIP)
-    result = _run(problem, analytic, problems, f0, opts, chosen, notes, batch_size=None, dtype="float64")
-    return _say_what_was_checked(result, opts.max_coords)
+    chosen = "central" if opts.method == "auto" else opts.method
+    result = _run(problem, analytic, problems, f0, opts, chosen, [], batch_size=None, dtype="float64")
+    if opts.method == "auto":
+        result.notes.insert(0, checked_note("auto chose central differences", result.tensors, opts.max_coords,
+                                            "; pass method='complex' for exact derivatives of analytic functions."))
+    return result
 
 
 # -- models ----------------------------------------------------------------------------
@@ -233,54 +232,7 @@ def check_gradients(
         raise ProtocolError("model has no loss(X, y) -> (loss, grads) method.")
     if len(X) != len(y):
         raise InvalidArgument(f"X has {len(X)} rows but y has {len(y)} labels; they must match.")
-    result = run_model_check(model, X, y, opts, _run, _copy_grads, _scalar, _user)
-    return _say_what_was_checked(result, opts.max_coords)
-
-
-# -- what the notes say --------------------------------------------------------------------
-_AUTO_CENTRAL = "auto chose central differences"
-_BATCHED_ALL = ", batched over all entries of the reference MLP."
-_COMPLEX_TIP = "; pass method='complex' for exact derivatives of analytic functions."
-
-
-def coverage(tensors: list[TensorCheck], max_coords: int | None) -> str:
-    """Which entries were compared, in words: every one, or how many of how many per tensor.
-
-    An entry counts as checked when it was compared or skipped at a kink;
-    tensors with a shape problem are not compared entry by entry.
-    """
-    seen = [(t, t.n_checked + t.n_skipped, int(np.prod(t.shape, dtype=np.int64))) for t in tensors]
-    compared = [(t, k, size) for t, k, size in seen if k]
-    uncompared = [t.name for t, k, _ in seen if not k]
-    full = [t.name for t, k, size in compared if k >= size]
-    part = [f"{k:,} of {size:,} entries of {t.name}" for t, k, size in compared if k < size]
-    if not part:
-        total = sum(k for _, k, _ in compared)
-        text = (f"every entry of every tensor checked ({total:,} entries)" if not uncompared else
-                f"every entry of {', '.join(full)} checked ({total:,} entries)" if full else "no entry compared")
-    else:
-        text = f"sampled {', '.join(part)} (max_coords={max_coords})"
-        if full:
-            text += f"; every entry of {', '.join(full)}"
-    if uncompared:
-        text += f"; {', '.join(uncompared)} not compared entry by entry (wrong shape)"
-    return text
-
-
-def _say_what_was_checked(result: GradcheckResult, max_coords: int | None) -> GradcheckResult:
-    """Make the note on the automatic choice say which entries were really checked (all or a sample)."""
-    if not result.tensors or result.method == "directional":
-        return result
-    what = coverage(result.tensors, max_coords)
-    notes = []
-    for note in result.notes:
-        if note.startswith(_AUTO_CENTRAL):
-            note = f"{_AUTO_CENTRAL}: {what}{_COMPLEX_TIP if note.endswith(_COMPLEX_TIP) else '.'}"
-        elif note.endswith(_BATCHED_ALL):
-            note = note[: -len(_BATCHED_ALL)] + f", batched on the reference MLP: {what}."
-        notes.append(note)
-    result.notes = notes
-    return result
+    return run_model_check(model, X, y, opts, _run, _copy_grads, _scalar, _user)
 
 
 # -- shared driver ---------------------------------------------------------------------

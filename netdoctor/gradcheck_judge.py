@@ -21,7 +21,8 @@ from .gradcheck_hints import tensor_hint
 from .gradcheck_options import Options, tolerances
 from .gradcheck_result import CoordinateCheck, DirectionCheck, TensorCheck, rel_error
 
-__all__ = ["sample", "build_tensor", "judge_per_coordinate", "judge_directional", "kink_in_step", "MAX_RECHECKS"]
+__all__ = ["sample", "build_tensor", "coverage", "checked_note", "judge_per_coordinate", "judge_directional",
+           "kink_in_step", "MAX_RECHECKS"]
 
 MAX_RECHECKS = 32
 """Failing entries per tensor measured again at h/10 (each costs two evaluations)."""
@@ -73,6 +74,35 @@ def build_tensor(
         median_rel_error=float(np.median(rel_j)) if rel_j.size else 0.0, worst=worst, skipped=skip_list,
         skip_reasons=reasons[:3], hint=hint, limit=rtol,
     )
+
+
+def coverage(tensors: list[TensorCheck], max_coords: int | None) -> str:
+    """Which entries were compared, in words: every one, or how many of how many per tensor.
+
+    An entry counts as checked when it was compared or skipped at a kink;
+    tensors with a shape problem are not compared entry by entry.
+    """
+    seen = [(t, t.n_checked + t.n_skipped, int(np.prod(t.shape, dtype=np.int64))) for t in tensors]
+    compared = [(t, k, size) for t, k, size in seen if k]
+    uncompared = [t.name for t, k, _ in seen if not k]
+    full = [t.name for t, k, size in compared if k >= size]
+    part = [f"{k:,} of {size:,} entries of {t.name}" for t, k, size in compared if k < size]
+    if not part:
+        total = sum(k for _, k, _ in compared)
+        text = (f"every entry of every tensor checked ({total:,} entries)" if not uncompared else
+                f"every entry of {', '.join(full)} checked ({total:,} entries)" if full else "no entry compared")
+    else:
+        text = f"sampled {', '.join(part)} (max_coords={max_coords})"
+        if full:
+            text += f"; every entry of {', '.join(full)}"
+    if uncompared:
+        text += f"; {', '.join(uncompared)} not compared entry by entry (wrong shape)"
+    return text
+
+
+def checked_note(lead: str, tensors: list[TensorCheck], max_coords: int | None, tail: str = ".") -> str:
+    """``"<lead>: <coverage>"`` + ``tail``: a note on a choice that says which entries it checked."""
+    return f"{lead}: {coverage(tensors, max_coords)}{tail}"
 
 
 def problem_tensor(name: str, shape: tuple[int, ...], problem: str, rtol: float) -> TensorCheck:

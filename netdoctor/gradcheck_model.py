@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .gradcheck_engine import Problem
-from .gradcheck_judge import build_tensor, sample
+from .gradcheck_judge import build_tensor, checked_note, sample
 from .gradcheck_options import Options, rng_from, tolerances
 from .gradcheck_result import GradcheckResult
 from .mlp import MLP
@@ -161,11 +161,11 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
         return copy_grads(_call(model, X, y, scalar, user)[1], names, shapes, "model.loss(X, y)")[0]
 
     problem = Problem(names, arrays, evaluate, evaluate_complex, gradient, eps=eps, scale=1.0, subject="the model")
-    chosen = opts.method
-    if chosen == "auto":
-        chosen = "central"
-        notes.append("auto chose central differences on sampled entries of every tensor.")
+    chosen = "central" if opts.method == "auto" else opts.method
+    at = len(notes)
     result = run(problem, copies1, problems, f1, opts, chosen, notes, batch_size=batch, dtype=dtype, same_as=same_as)
+    if opts.method == "auto":
+        result.notes.insert(at, checked_note("auto chose central differences", result.tensors, opts.max_coords))
     return _mark_changed(result, changed, dict(zip(names, shapes)))
 
 
@@ -220,10 +220,6 @@ def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as, dtype
     method = opts.method
     if method == "auto":
         method = "complex" if analytic_ok else "central"
-        why = ("every activation is analytic, so the complex step is exact to rounding" if analytic_ok else
-               f"{model.activation} has a kink at 0, so the complex step does not apply")
-        notes.append(f"auto chose the {'complex step' if analytic_ok else 'central differences'} ({why}), "
-                     "batched over all entries of the reference MLP.")
     elif method == "complex" and not analytic_ok:
         notes.append(f"complex step not possible: {model.activation} has a kink at 0 (not analytic); fell back "
                      "to central differences.")
@@ -246,6 +242,11 @@ def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as, dtype
         tensors.append(build_tensor(n, p64[n].shape, idx, analytic[k].reshape(-1)[idx], r["numeric"], floor,
                                     skipped, rtol=rtol, analytic_full=analytic[k], batch_size=len(X),
                                     same_as=same_as.get(n), values=p64[n].reshape(-1)[idx]))
+    if opts.method == "auto":
+        why = ("every activation is analytic, so the complex step is exact to rounding" if analytic_ok else
+               f"{model.activation} has a kink at 0, so the complex step does not apply")
+        notes.append(checked_note(f"auto chose {'the complex step' if analytic_ok else 'central differences'} "
+                                  f"({why}), batched on the reference MLP", tensors, opts.max_coords))
     rtol, atol = tolerances(opts, name="", dtype=dtype, method=method)
     return GradcheckResult(method=method, tensors=tensors, notes=notes, rtol=rtol, atol=atol,
                            h=1e-20 if method == "complex" else h,

@@ -428,6 +428,10 @@ def test_auto_says_what_it_chose():
     assert r.method == "complex" and "auto chose the complex step" in r.notes[0]
     r = check_gradients(Toy([1.0, 0.5, -0.5, 2.0]), XT, YT)
     assert r.method == "central" and "auto chose central" in r.notes[0]
+    r = check_gradients(MLP((3, 2, 2), activation="relu"), X, np.array([0, 1, 1, 0]))
+    assert r.method == "central" and r.notes[0].startswith(
+        "auto chose central differences (relu has a kink at 0, so the complex step does not apply), batched on "
+        "the reference MLP: every entry of every tensor checked (14 entries)."), r.notes
 
 
 def test_float32_mlp_is_checked_in_float64():
