@@ -173,6 +173,35 @@ def _gradcheck(section: Mapping[str, Any]):
     return titled("Gradient check", Group(*parts))
 
 
+def _probe(section: Mapping[str, Any]):
+    """The update probe in words: what one step applied, compared with the batch gradient."""
+    from rich.text import Text
+
+    lr, eff, factor = section.get("lr"), section.get("lr_effective"), section.get("lr_factor")
+    if not all(isinstance(v, (int, float)) for v in (lr, eff, factor)):
+        return _generic("probe", section)
+    lines = [f"each step applied {eff:.3g} x the batch's mean gradient: lr {lr:g} x {factor:.3g}"
+             + (f" (batch size {section['batch_size']})" if "batch_size" in section else "")]
+    weight = section.get("history_weight")
+    if isinstance(weight, (int, float)):
+        # Rounded to 2 decimals: the least-squares fit leaves ~1e-17 where the true weight is 0.
+        lines.append(f"earlier steps' gradients re-applied with weight {round(weight, 2) + 0.0:.2f}"
+                     " (0 = none, as it should be; 1 = every earlier gradient again)")
+    return titled("Update probe (a few real training steps)", Text("\n".join(lines)))
+
+
+def _baseline(section: Mapping[str, Any]):
+    """The reference MLP trained on the same data with the same lr, batch size and epochs."""
+    from rich.text import Text
+
+    acc = section.get("accuracy")
+    if not isinstance(acc, (int, float)):
+        return _generic("baseline", section)
+    how = ", ".join(f"{k.replace('_', ' ')} {section[k]:g}" for k in ("epochs", "lr", "batch_size") if k in section)
+    return titled("Reference MLP on the same data", Text(
+        f"{section.get('model', 'reference MLP')} reached {_pct(acc)} ({how})"))
+
+
 def render_sections(sections: Mapping[str, Any]) -> Iterable[Any]:
     """One renderable per non-empty section: known ones in :data:`_KNOWN_SECTIONS` order with their own layout, then the rest."""
     order = [k for k in _KNOWN_SECTIONS if k in sections] + [k for k in sections if k not in _KNOWN_SECTIONS]
@@ -192,5 +221,9 @@ def render_sections(sections: Mapping[str, Any]) -> Iterable[Any]:
             yield _gradcheck(value)
         elif key == "predictions" and isinstance(value, Mapping):
             yield _predictions(value)
+        elif key == "probe" and isinstance(value, Mapping):
+            yield _probe(value)
+        elif key == "baseline" and isinstance(value, Mapping):
+            yield _baseline(value)
         else:
             yield _generic(key, value)

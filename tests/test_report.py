@@ -186,3 +186,21 @@ def test_probe_records_are_for_plots_not_text():
                                   "update_ratios": {}} for s in range(40)]
     assert report_text(report) == plain  # the layers table already shows the last probe
     assert "grad_norms" not in report_html(report)
+
+
+def test_probe_and_baseline_sections_read_as_sentences():
+    from netdoctor.findings import Report
+    from netdoctor.report import report_text
+
+    report = Report(sections={
+        "probe": {"lr": 0.1, "batch_size": 100, "lr_effective": 10.000000000000004, "lr_factor": 100.00000000000003,
+                  "decay": 1.0, "history_weight": 1.0000000000000044},
+        "baseline": {"model": "MLP(784-64-10)", "accuracy": 0.795, "epochs": 1, "lr": 0.1, "batch_size": 100},
+    })
+    text = " ".join(report_text(report, width=80).split())
+    assert "each step applied 10 x the batch's mean gradient: lr 0.1 x 100 (batch size 100)" in text
+    assert "re-applied with weight 1.00" in text
+    assert "MLP(784-64-10) reached 79.5% (epochs 1, lr 0.1, batch size 100)" in text
+    # A healthy probe's least-squares noise (1e-17) must not print as a number that looks like a finding.
+    healthy = Report(sections={"probe": {"lr": 0.1, "lr_effective": 0.1, "lr_factor": 1.0, "history_weight": -4.3e-18}})
+    assert "weight 0.00" in report_text(healthy, width=80)
