@@ -1,5 +1,6 @@
 """Gradient checks against closed forms, brute force, planted errors and hostile models."""
 
+import importlib.util
 import json
 import re
 import warnings
@@ -238,6 +239,12 @@ def test_directional_skips_directions_through_a_relu_kink():
     assert result.to_dict()["directions"][0]["skipped"] == result.directions[0].skipped
     assert result.worst_rel_error < 1e-5  # skipped directions are not judged
     assert any("every random direction crosses a kink" in n for n in result.notes)
+    if importlib.util.find_spec("rich"):
+        from rich.console import Console
+
+        console = Console(width=400, record=True)
+        console.print(result)
+        assert "skipped: the gradient itself jumps within the step" in console.export_text()
 
 
 @pytest.mark.parametrize("on_kink", [False, True], ids=["off-kink", "half-the-samples-on-the-kink"])
