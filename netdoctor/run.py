@@ -6,6 +6,7 @@ this flow can be called from Python with a namespace of options.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -168,7 +169,9 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
     if args.json:
         print(report.to_json())
     else:
-        out.print(report)
+        # The data summary was printed before training; the terminal report
+        # need not repeat it (the JSON and HTML reports keep it).
+        out.print(dataclasses.replace(report, sections={k: v for k, v in report.sections.items() if k != "data"}))
     if report.partial:
         return 130
     return 0 if report.ok else 1

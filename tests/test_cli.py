@@ -136,3 +136,8 @@ def test_ctrl_c_during_training_prints_a_partial_report_and_exits_130(tmp_path):
     assert "epoch 500/500" not in err
     page = html.read_text()  # written whole, through the atomic rename
     assert "partial" in page and page.rstrip().endswith("</html>")
+
+
+def test_terminal_output_shows_the_data_summary_once(tmp_path):
+    proc = run_cli("check", str(tiny_csv(tmp_path / "t.csv")), *FAST, "--hidden", "8", "--no-color")
+    assert proc.stdout.count("t.csv: 300 images") == 1, proc.stdout
