@@ -14,6 +14,7 @@ from netdoctor import MLP
 from netdoctor.errors import GradientMismatch, InvalidArgument, ProtocolError, UserCodeError
 from netdoctor.gradcheck import GradcheckResult, check_gradients, gradcheck
 from netdoctor.gradcheck_fast import mlp_numeric
+from oracles import central_differences
 
 
 def f_sin(x):
@@ -112,23 +113,6 @@ def test_no_false_alarms_on_the_reference_mlp(sizes, activation, loss, n, sigma,
             assert cx.worst_rel_error <= 1e-10, cx.summary()
 
 
-def _brute_force(model, X, y, h=1e-6):
-    """Textbook central differences of loss_value, one entry at a time (the independent oracle)."""
-    out = {}
-    for k, p in model.params.items():
-        g = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + h
-            lp = model.loss_value(X, y)
-            p[i] = old - h
-            lm = model.loss_value(X, y)
-            p[i] = old
-            g[i] = (lp - lm) / (2 * h)
-        out[k] = g
-    return out
-
-
 CONFIGS = [
     dict(activation="tanh", loss="cross_entropy"), dict(activation="sigmoid", loss="mse"),
     dict(activation="relu", loss="cross_entropy"), dict(activation="leaky_relu", loss="mse"),
@@ -146,7 +130,7 @@ def test_batched_mlp_numbers_equal_brute_force(cfg, method):
     X[0, 1] = 0.0  # zero inputs are skipped by the sparse path: they must still come out right
     coords = {k: np.arange(v.size) for k, v in model.params.items()}
     fast = mlp_numeric(model, X, y, model.params, coords, method=method, h=1e-5)
-    brute = _brute_force(model, X, y)
+    brute = central_differences(model, X, y)
     for k in model.params:
         np.testing.assert_allclose(fast[k]["numeric"], brute[k].reshape(-1), rtol=1e-6, atol=1e-9, err_msg=k)
 

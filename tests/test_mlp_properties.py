@@ -14,26 +14,10 @@ from netdoctor import MLP, GradientMismatch
 from netdoctor import strategies as nds
 from netdoctor.gradcheck import check_gradients
 from netdoctor.testing import assert_model_gradients
+from oracles import central_differences
 
 PROPS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SMALL = dict(max_layers=2, max_width=4, max_inputs=4, max_classes=3)
-
-
-def central_differences(model, X, y, h=1e-6):
-    """The oracle: dL/dp for every entry of every parameter, one coordinate at a time."""
-    grads = {}
-    for name, p in model.params.items():
-        g = np.zeros_like(p)
-        for i in np.ndindex(p.shape):
-            old = p[i]
-            p[i] = old + h
-            plus = model.loss(X, y)[0]
-            p[i] = old - h
-            minus = model.loss(X, y)[0]
-            p[i] = old
-            g[i] = (plus - minus) / (2 * h)
-        grads[name] = g
-    return grads
 
 
 def close(a, n, rtol=1e-6, atol=1e-8):
