@@ -17,6 +17,7 @@ import math
 import time
 from typing import Any, Mapping
 
+from .params import is_bias
 from .plots_backend import INSTALL_HINT, MissingExtra
 
 __all__ = ["watch", "LiveView"]
@@ -92,7 +93,7 @@ class LiveView:
                 by_layer.setdefault(l, []).append(name)
             for layer in last.get("layers", []):
                 names = by_layer.get(layer["layer"], [])
-                weights = [n for n in names if not n.lower().startswith("b")] or names
+                weights = [n for n in names if not is_bias(n)] or names
                 w = weights[0] if weights else None
                 layers.append({
                     "layer": f"{layer['layer']} {layer['role']}", "activation": layer["activation"],
