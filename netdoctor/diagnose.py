@@ -140,7 +140,7 @@ def diagnose(
     notes: list[str] = []
     report = Report(context={
         "model": repr(model), "data": f"{len(X)} x {X.shape[1]} training rows" + (f", {len(X_test)} test rows" if X_test is not None else ""),
-        "training": f"{epochs} epochs, lr {lr}, batch {batch_size}, seed {seed}",
+        "training": f"{epochs} epoch{'' if epochs == 1 else 's'}, lr {lr}, batch {batch_size}, seed {seed}",
         "seed": seed, "n_classes": n_classes, "notes": notes,
     }, title="netdoctor diagnosis")
     if data is not None:
