@@ -1,7 +1,8 @@
 """What a gradient check saw: per-coordinate numbers, per-tensor verdicts, findings.
 
-Plain data; rendering (``summary()``, ``__rich__``) is kept short and rich is
-imported lazily. The relative error used everywhere is symmetric::
+Plain data and the findings they imply; the words and tables (``summary()``,
+``__rich__``, ``_repr_html_``) live in :mod:`netdoctor.gradcheck_render`. The
+relative error used everywhere is symmetric::
 
     rel_error(a, n) = |a - n| / max(|a|, |n|, floor)
 
@@ -21,6 +22,7 @@ import numpy as np
 
 from .errors import GradientMismatch
 from .findings import Finding, Severity, to_jsonable
+from .gradcheck_render import direction_line, format_index, result_html, result_rich, result_summary, tensor_message
 
 __all__ = ["rel_error", "CoordinateCheck", "TensorCheck", "DirectionCheck", "GradcheckResult", "format_index"]
 
@@ -30,13 +32,6 @@ def rel_error(a: Any, n: Any, floor: Any = 1e-8) -> np.ndarray:
     a = np.asarray(a, dtype=np.float64)
     n = np.asarray(n, dtype=np.float64)
     return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
-
-
-def format_index(name: str, index: tuple[int, ...]) -> str:
-    """``W1[12, 3]`` for a coordinate, ``b1[4]`` for a vector entry, ``x`` for a scalar."""
-    if not index:
-        return name
-    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
 
 
 @dataclass(frozen=True)
@@ -114,16 +109,7 @@ class TensorCheck:
 
     def message(self) -> str:
         """One sentence: ``gradient of W1 disagrees at 3 of 784 entries (0.4%); worst ...``."""
-        if self.problem is not None:
-            return f"gradient of {self.name}: {self.problem}"
-        total = self.n_checked
-        share = 100.0 * self.n_failed / max(total, 1)
-        w = self.worst[0]
-        return (
-            f"gradient of {self.name} disagrees at {self.n_failed} of {total} entries ({share:.1f}%); "
-            f"worst {format_index(self.name, w.index)}: analytic {w.analytic:.2e}, numeric {w.numeric:.2e}, "
-            f"rel_error {w.rel_error:.1e} > limit {self.limit:.0e}."
-        )
+        return tensor_message(self)
 
 
 @dataclass(frozen=True)
@@ -147,9 +133,7 @@ class DirectionCheck:
 
     def line(self) -> str:
         """``direction model seed 0: analytic ... numeric ... rel_error ... ok|FAIL|skipped: why``."""
-        mark = f"skipped: {self.skipped}" if self.skipped else "ok" if self.ok else "FAIL"
-        return (f"direction {self.scope} seed {self.seed}: analytic {self.analytic:.4e} numeric "
-                f"{self.numeric:.4e} rel_error {self.rel_error:.1e} {mark}")
+        return direction_line(self)
 
 
 @dataclass
@@ -290,64 +274,14 @@ class GradcheckResult:
 
     def summary(self) -> str:
         """Multi-line plain text: verdict, then per tensor a compact table of its worst entries and the hint."""
-        verdict = "gradients OK" if self.ok else f"gradient mismatch in {', '.join(t.name for t in self.failed) or 'model'}"
-        lines = [
-            f"{verdict} (method {self.method}, h {self.h:.0e}, rtol {self.rtol:.0e}, "
-            f"{self.n_checked} entries checked, worst rel_error {self.worst_rel_error:.1e})"
-        ]
-        lines += [f"  note: {n}" for n in self.notes]
-        lines += [f"  {d.line()}" for d in self.directions]
-        for t in self.tensors:
-            shape = "x".join(map(str, t.shape)) or "scalar"
-            status = "ok" if t.ok else "FAIL"
-            lines.append(
-                f"{t.name} ({shape}): {status}, {t.n_failed}/{t.n_checked} failed, {t.n_skipped} skipped, "
-                f"max rel_error {t.max_rel_error:.1e}"
-            )
-            if t.problem:
-                lines.append(f"    {t.problem}")
-            if not t.ok and t.worst:
-                lines.append(f"    {'index':<14}{'analytic':>12}{'numerical':>12}{'rel error':>11}")
-                for c in t.worst:
-                    idx = "[" + ", ".join(map(str, c.index)) + "]"
-                    lines.append(f"    {idx:<14}{c.analytic:>12.4e}{c.numeric:>12.4e}{c.rel_error:>11.1e}")
-            for r in t.skip_reasons[:2]:
-                lines.append(f"    skipped: {r}")
-            if t.hint:
-                lines.append(f"    hint: {t.hint}")
-        return "\n".join(lines)
+        return result_summary(self)
 
     def __str__(self) -> str:
         return self.summary()
 
     def _repr_html_(self) -> str:
         """Jupyter display: the ``__rich__`` table as HTML with inline styles (needs rich)."""
-        from .notebook import to_html
-
-        return to_html(self)
+        return result_html(self)
 
     def __rich__(self):  # pragma: no cover - thin rendering layer
-        from rich.console import Group
-        from rich.table import Table
-        from rich.text import Text
-
-        head = Text(self.summary().splitlines()[0], style="bold green" if self.ok else "bold red")
-        table = Table(show_edge=False, pad_edge=False)
-        for col in ("tensor", "shape", "checked", "failed", "skipped", "max rel err", "worst entry: analytic vs numeric"):
-            table.add_column(col)
-        for t in self.tensors:
-            w = t.worst[0] if t.worst else None
-            worst = (
-                f"{format_index(t.name, w.index)}: {w.analytic:.3e} vs {w.numeric:.3e}" if (w and not t.ok) else ""
-            )
-            table.add_row(
-                t.name, "x".join(map(str, t.shape)), str(t.n_checked),
-                Text(str(t.n_failed), style="red" if t.n_failed else ""), str(t.n_skipped),
-                f"{t.max_rel_error:.1e}", worst or (t.problem or ""),
-            )
-        # Hints are sentences: below the table, one line each, not squeezed into a column.
-        hints = [Text(f"{t.name}: {t.hint}") for t in self.tensors if t.hint and not t.ok]
-        directions = [Text(d.line(), style="yellow" if d.skipped else "" if d.ok else "red")
-                      for d in self.directions]
-        notes = [Text(f"note: {n}", style="dim") for n in self.notes]
-        return Group(head, *directions, table, *hints, *notes)
+        return result_rich(self)
