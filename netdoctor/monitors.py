@@ -40,16 +40,11 @@ from .evaluation import confusion_matrix, evaluate, predict_labels
 from .layer_stats import as_rows, infer_kind, layer_of, layer_stats
 from .nonfinite import locate_nonfinite
 from .params import copy_params, named_params, norms, update_ratios
+from .training import StopTraining  # noqa: F401 - raised here, defined with the loop that catches it
 
 __all__ = ["TrainingMonitor", "StopTraining", "layer_stats", "named_params", "predict_labels", "confusion_matrix"]
 
 
-class StopTraining(KeyboardInterrupt):
-    """Raised by a monitor to end training cleanly (``train`` treats it like Ctrl-C).
-
-    A ``KeyboardInterrupt`` subclass because :func:`netdoctor.training.train`
-    already turns that into a clean, partial :class:`History`.
-    """
 
 
 def _expected_loss(model: Any, n_classes: int) -> float | None:

@@ -8,7 +8,8 @@ anything: objects with any of ``on_start(model, run)``,
 and ``on_end(model, run)``.
 
 Ctrl-C ends the run cleanly: the history so far is returned with
-``interrupted=True``.
+``interrupted=True``. A callback that raises :class:`StopTraining` (a monitor
+that saw NaN, say) ends it cleanly too, with ``stopped`` set to its reason.
 """
 
 from __future__ import annotations
@@ -21,7 +22,11 @@ import numpy as np
 
 from .errors import InvalidArgument
 
-__all__ = ["History", "train", "accuracy"]
+__all__ = ["History", "StopTraining", "train", "accuracy"]
+
+
+class StopTraining(Exception):
+    """Raised by a callback to end training early and cleanly; the message is the reason."""
 
 
 @dataclass
@@ -35,6 +40,7 @@ class History:
         step_losses: the loss of every step, in order (NaN where the model's
             ``train_step`` returned nothing).
         interrupted: True when Ctrl-C ended the run early.
+        stopped: the reason a callback gave for stopping early (:class:`StopTraining`), or None.
         steps: number of completed steps.
     """
 
@@ -42,6 +48,7 @@ class History:
     step_losses: list[float] = field(default_factory=list)
     interrupted: bool = False
     steps: int = 0
+    stopped: str | None = None
     config: dict[str, Any] = field(default_factory=dict)
 
     def metric(self, name: str) -> list[Any]:
@@ -65,6 +72,7 @@ class History:
             "epochs": self.epochs,
             "steps": self.steps,
             "interrupted": self.interrupted,
+            "stopped": self.stopped,
             "config": self.config,
         }
 
@@ -161,6 +169,8 @@ def train(
             }
             history.epochs.append(record)
             _call(callbacks, "on_epoch", model, run, record)
+    except StopTraining as stop:
+        history.stopped = str(stop) or "stopped by a callback"
     except KeyboardInterrupt:
         history.interrupted = True
     _call(callbacks, "on_end", model, run)
