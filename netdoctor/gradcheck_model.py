@@ -8,7 +8,10 @@
   accumulate across calls (``nabla = zeros_template`` then ``+=``).
 * Float32 parameters are swapped for float64 copies when the model computes
   with them (its gradients come back float64 and perturbing each copy changes
-  the loss); otherwise the check runs in float32.
+  the loss); otherwise the generic check runs in float32 (step 1e-3), while
+  the batched MLP path still computes its numerical side in float64 from
+  copies of the float32 values; either way the note says which step, dtype
+  and tolerances were used.
 * The reference MLP takes the batched path of :mod:`netdoctor.gradcheck_fast`
   when its loss matches our float64 forward pass.
 """
@@ -103,7 +106,7 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
     f1, g1 = _call(model, X, y, scalar, user)
     copies1, problems = copy_grads(g1, names, shapes, "model.loss(X, y)")
     objs1 = {n: g1[n] for n in names}
-    upcast = False
+    upcast, f32_note_at = False, None
     if low:
         upcast = all(np.asarray(g1[n]).dtype == np.float64 for n in names) and _copies_used(model, X, y, names, f1,
                                                                                            scalar, user, opts)
@@ -112,8 +115,8 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
         else:
             for k, v, _ in snap.items:
                 params[k] = v
-            notes.append("the model does not compute with float64 copies of its float32 parameters; checked in "
-                         "float32 with step 1e-3 and rtol 1e-2.")
+            # Which step, dtype and tolerances apply depends on the path taken below: noted once known.
+            f32_note_at = len(notes)
             f1, g1 = _call(model, X, y, scalar, user)
             copies1, problems = copy_grads(g1, names, shapes, "model.loss(X, y)")
             objs1 = {n: g1[n] for n in names}
@@ -137,6 +140,7 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
     if _mlp_fast_ok(model) and opts.method != "directional" and all(p is None for p in problems):
         result = _mlp_fast(model, X, y, opts, f1, names, copies1, notes, same_as, dtype)
         if result is not None:
+            _note_float32(result, f32_note_at)
             return _mark_changed(result, changed, dict(zip(names, shapes)))
         notes.append("the batched MLP path was not used: the model's loss differs from the reference forward pass.")
 
@@ -166,7 +170,39 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
     result = run(problem, copies1, problems, f1, opts, chosen, notes, batch_size=batch, dtype=dtype, same_as=same_as)
     if opts.method == "auto":
         result.notes.insert(at, checked_note("auto chose central differences", result.tensors, opts.max_coords))
+    _note_float32(result, f32_note_at)
     return _mark_changed(result, changed, dict(zip(names, shapes)))
+
+
+def _sci(x: float) -> str:
+    """``1e-7``, ``2.5e-4``: shortest scientific form, as a person would write it."""
+    return np.format_float_scientific(x, trim="-", exp_digits=1)
+
+
+def _note_float32(result: GradcheckResult, at: int | None) -> None:
+    """Insert at ``at`` (None: nothing to say) how float32 gradients that could not be upcast were checked.
+
+    Says what the result really used: the dtype of the numerical side (float64 on the batched MLP
+    path, which recomputes the loss from float64 copies of the float32 values; float32 otherwise),
+    the step and the tolerances (the per-tensor limits, which may come from an ``rtol`` dict).
+    """
+    if at is None:
+        return
+    batched = result.context.get("path") == "batched reference MLP"
+    numeric_dtype = result.context.get("dtype", "float64" if batched else "float32")
+    kind = {"complex": "the complex step", "directional": "directional differences"}.get(result.method,
+                                                                                         "central differences")
+    step = f"{'h' if result.method == 'complex' else 'step'} {_sci(result.h)}"
+    limits = sorted({t.limit for t in result.tensors if t.problem is None} or {result.rtol})
+    rtol = _sci(limits[0]) if len(limits) == 1 else f"{_sci(limits[0])} to {_sci(limits[-1])} (per tensor)"
+    tol = f"rtol {rtol}, atol {_sci(result.atol)}"
+    lead = "the model does not compute with float64 copies of its float32 parameters; "
+    if batched:
+        text = (f"checked against {numeric_dtype} {kind} with {step}, batched on the reference MLP from float64 "
+                f"copies of the float32 values; the float32 gradients are judged with {tol}.")
+    else:
+        text = f"checked in {numeric_dtype}: {kind} with {step}, {tol}."
+    result.notes.insert(at, lead + text)
 
 
 def _copies_used(model, X, y, names, f1, scalar, user, opts) -> bool:

@@ -461,6 +461,48 @@ def test_float32_model_that_ignores_copies_is_checked_in_float32():
     assert [t.name for t in bad.failed] == ["W"]
 
 
+
+def _float32_note(result):
+    """The note on float32 parameters the model would not compute with in float64, parsed."""
+    note = next(n for n in result.notes if "does not compute with float64 copies" in n)
+    dtype = re.search(r"checked (?:in|against) (float\d+)", note)
+    step = re.search(r"with step (\S+?),", note)
+    tol = re.search(r"rtol (\S+?)(?: to (\S+) \(per tensor\))?, atol (\S+?)\.$", note)
+    assert dtype and step and tol, note
+    return note, dtype[1], float(step[1]), float(tol[1]), tol[2] and float(tol[2]), float(tol[3])
+
+
+@pytest.mark.parametrize("h", [None, 3e-6])
+def test_float32_mlp_on_the_batched_path_notes_the_float64_step_it_used(h):
+    """A dead relu layer: perturbing float64 copies of W1 changes nothing, so the float32 arrays stay.
+
+    The batched MLP path still computes the numerical side in float64 with its own small
+    step; the note must say that (not the float32 generic path's step 1e-3).
+    """
+    from netdoctor.gradcheck_model import BATCHED_H
+
+    rng = np.random.default_rng(0)
+    X, y = rng.random((20, 6)), rng.integers(0, 3, 20)
+    model = MLP((6, 5, 3), dtype="float32", activation="relu", loss="mse", seed=0)
+    model.params["b1"][:] = -100.0
+    r = check_gradients(model, X, y, h=h, rtol={"W2": 3e-2})
+    d = r.to_dict()
+    assert d["context"]["path"] == "batched reference MLP" and d["method"] == "central", r.summary()
+    note, dtype, step, rtol_lo, rtol_hi, atol = _float32_note(r)
+    assert "batched on the reference MLP" in note and "step 1e-3" not in note
+    assert dtype == d["context"]["dtype"] == "float64"
+    assert step == d["h"] == (BATCHED_H if h is None else h)
+    assert (rtol_lo, rtol_hi) == (d["rtol"], 3e-2) == (1e-2, 3e-2)  # float32 limits, W2's override
+    assert sorted({t["limit"] for t in d["tensors"]}) == [rtol_lo, rtol_hi] and atol == d["atol"] == 1e-4
+
+
+def test_float32_generic_path_notes_the_float32_step_it_used():
+    X = np.random.default_rng(2).random((6, 3))
+    r = check_gradients(Float32Held(), X, np.array([0, 1, 0, 1, 1, 0]), method="central", max_coords=None)
+    note, dtype, step, rtol, rtol_hi, atol = _float32_note(r)
+    assert "batched" not in note and dtype == r.context["dtype"] == "float32"
+    assert (step, rtol, rtol_hi, atol) == (r.h, r.rtol, None, r.atol) == (1e-3, 1e-2, None, 1e-4)
+
 def test_directional_check_on_the_reference_mlp():
     model = MLP((6, 5, 3), activation="tanh", seed=0)
     X, y = np.random.default_rng(0).random((7, 6)), np.arange(7) % 3
