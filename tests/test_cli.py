@@ -141,3 +141,17 @@ def test_ctrl_c_during_training_prints_a_partial_report_and_exits_130(tmp_path):
 def test_terminal_output_shows_the_data_summary_once(tmp_path):
     proc = run_cli("check", str(tiny_csv(tmp_path / "t.csv")), *FAST, "--hidden", "8", "--no-color")
     assert proc.stdout.count("t.csv: 300 images") == 1, proc.stdout
+
+
+def test_user_model_diagnosis_is_reproducible(capsys):
+    """The aliasing, probe and experiment findings on a user's network carry no run-dependent values."""
+    model = str(Path(__file__).resolve().parents[1] / "examples" / "handwritten_mnist.py") + ":build"
+    outputs = []
+    for _ in range(2):  # on the bundled sample: the example network takes 784 pixels
+        main(["check", "--model", model, "--epochs", "1", "--batch-size", "100", "--json"])
+        data = json.loads(capsys.readouterr().out)
+        for key in ("seconds", "monitor_overhead"):
+            data["context"].pop(key, None)
+        outputs.append(data)
+    assert "aliased-buffers" in {f["code"] for f in outputs[0]["findings"]}
+    assert outputs[0] == outputs[1]
