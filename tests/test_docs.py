@@ -6,7 +6,8 @@ Conventions (documented in docs/index.md):
   blocks use names from earlier ones; blocks with ``>>>`` prompts run as
   doctests (output compared) in that same namespace.
 * ```bash / ```console / ```sh / ```shell blocks: each command that starts
-  with ``netdoctor`` runs as ``python -m netdoctor.cli ...`` and must exit 0,
+  with ``netdoctor`` (after optional ``NAME=value`` environment words, which
+  are passed on) runs as ``python -m netdoctor.cli ...`` and must exit 0,
   or the code given by ``<!-- exit: N -->`` on a line before the block, or by
   a trailing ``# exit N`` on the command. ``pip install`` steps are skipped;
   other commands are not run (the test says which). In ```console blocks only
@@ -156,12 +157,23 @@ def workdir(tmp_path_factory) -> Path:
 _RESULTS: dict[tuple[str, ...], subprocess.CompletedProcess] = {}
 
 
-def run_netdoctor(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+def split_env(argv: list[str]) -> tuple[dict[str, str], list[str]]:
+    """Leading ``NAME=value`` words of a shell command (its environment) and the rest."""
+    env = {}
+    while argv and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", argv[0]):
+        name, value = argv[0].split("=", 1)
+        env[name] = value
+        argv = argv[1:]
+    return env, argv
+
+
+def run_netdoctor(args: list[str], cwd: Path, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """``python -m netdoctor.cli ARGS`` with the checkout importable, no colour, 80 columns (cached)."""
-    key = tuple(args)
+    extra_env = extra_env or {}
+    key = (*args, *sorted(extra_env.items()))
     if key not in _RESULTS:
         env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   NO_COLOR="1", COLUMNS="80", TERM="dumb")
+                   NO_COLOR="1", COLUMNS="80", TERM="dumb", **extra_env)
         _RESULTS[key] = subprocess.run([sys.executable, "-m", "netdoctor.cli", *args], cwd=cwd, env=env,
                                        capture_output=True, text=True, timeout=600)
     return _RESULTS[key]
@@ -176,15 +188,15 @@ def _verdict(text: str) -> str | None:
 
 
 def _check_shell(block: Block, workdir: Path) -> None:
-    cmds = commands(block)
-    run = [(argv, exp, text) for argv, exp, text in cmds if argv[0] == "netdoctor"]
-    not_run = [text for argv, _, text in cmds if argv[0] != "netdoctor" and argv[:2] != ["pip", "install"]]
+    cmds = [(*split_env(argv), exp, text) for argv, exp, text in commands(block)]
+    run = [(env, argv, exp, text) for env, argv, exp, text in cmds if argv and argv[0] == "netdoctor"]
+    not_run = [text for _, argv, _, text in cmds if argv[:1] != ["netdoctor"] and argv[:2] != ["pip", "install"]]
     if not run:
         pytest.skip(f"no netdoctor command to run (not run: {'; '.join(not_run) or 'pip install only'})")
     last = None
-    for argv, expected, text in run:
+    for env, argv, expected, text in run:
         expected = expected if expected is not None else (block.exit_code if block.exit_code is not None else 0)
-        proc = run_netdoctor(argv[1:], workdir)
+        proc = run_netdoctor(argv[1:], workdir, env)
         assert proc.returncode == expected, (
             f"{block.id}: `{text}` exited {proc.returncode}, the docs expect {expected}\n"
             f"--- stderr (tail) ---\n{proc.stderr[-2000:]}\n--- stdout (tail) ---\n{proc.stdout[-2000:]}"
@@ -239,6 +251,12 @@ def _check_python(block: Block, workdir: Path, monkeypatch) -> None:
     except Exception as exc:
         _NAMESPACES[block.path] = (ns, index + 1, f"{block.id}: {type(exc).__name__}: {exc}")
         raise
+
+
+def test_environment_words_before_a_command_are_split_off():
+    assert split_env(["OPENBLAS_NUM_THREADS=1", "X=a=b", "netdoctor", "check"]) == (
+        {"OPENBLAS_NUM_THREADS": "1", "X": "a=b"}, ["netdoctor", "check"])
+    assert split_env(["netdoctor", "check", "--lr=1"]) == ({}, ["netdoctor", "check", "--lr=1"])
 
 
 @pytest.mark.parametrize("block", RUN_BLOCKS, ids=[b.id for b in RUN_BLOCKS])
