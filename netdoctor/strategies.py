@@ -19,22 +19,24 @@ and shrinks toward the smallest case: one input, one hidden layer with one
 hidden unit, two classes, one sample, zero weights, seed 0, ``tanh`` and
 ``cross_entropy`` (the first names listed).
 
-This module imports hypothesis; ``import netdoctor`` does not import it.
+Batches, weight arrays and perturbations live in :mod:`netdoctor.strategies_data`
+and the argument checks in :mod:`netdoctor.strategies_args`; every strategy is
+imported from here. This module imports hypothesis; ``import netdoctor`` does not
+import it.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
-from hypothesis import errors as _hyp_errors
 from hypothesis import strategies as st
-from hypothesis.extra import numpy as hnp
 
-from . import errors as _nd_errors
 from .activations import ACTIVATIONS
 from .losses import LOSSES
 from .mlp import INITS, MLP
+from .strategies_args import InvalidArgument, _check_int, _check_order, _fixed_or_range
+from .strategies_data import batches, perturbations, weight_arrays
 
 __all__ = [
     "InvalidArgument",
@@ -47,45 +49,6 @@ __all__ = [
     "weight_arrays",
     "perturbations",
 ]
-
-
-class InvalidArgument(_nd_errors.InvalidArgument, _hyp_errors.InvalidArgument):
-    """A strategy was called with bad arguments.
-
-    Both :class:`netdoctor.errors.InvalidArgument` and
-    :class:`hypothesis.errors.InvalidArgument`, so either ``except`` catches it.
-    """
-
-
-def _check_int(name: str, value: Any, low: int, hint: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidArgument(f"{name}={value!r} must be an integer >= {low}{hint}.")
-    if value < low:
-        raise InvalidArgument(f"{name}={value} must be >= {low}{hint}.")
-    return int(value)
-
-
-def _check_order(lo_name: str, lo: int, hi_name: str, hi: int) -> None:
-    if lo > hi:
-        raise InvalidArgument(f"{lo_name}={lo} is greater than {hi_name}={hi}; pass {lo_name} <= {hi_name}.")
-
-
-def _check_positive_float(name: str, value: Any) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise InvalidArgument(f"{name}={value!r} must be a positive finite number.") from None
-    if not (np.isfinite(out) and out > 0):
-        raise InvalidArgument(f"{name}={value!r} must be a positive finite number.")
-    return out
-
-
-def _fixed_or_range(name: str, value: int | None, low: int, max_name: str, max_value: int):
-    """A strategy for a width that is either fixed (``value``) or drawn from ``low..max_value``."""
-    if value is not None:
-        return st.just(_check_int(name, value, low))
-    _check_order(f"minimum {name}", low, max_name, _check_int(max_name, max_value, low))
-    return st.integers(low, max_value)
 
 
 # -- architectures ------------------------------------------------------------
@@ -239,118 +202,3 @@ def mlps(
                    dtype=dtype_name, seed=seed)
 
     return _mlps()
-
-
-# -- data -------------------------------------------------------------------
-def _model_widths(model: Any, n_inputs: int | None, n_classes: int | None) -> tuple[int, int]:
-    sizes = getattr(model, "sizes", None)
-    if n_inputs is None:
-        n_inputs = sizes[0] if sizes is not None else getattr(model, "n_inputs", None)
-    if n_classes is None:
-        n_classes = sizes[-1] if sizes is not None else getattr(model, "n_classes", None)
-    if n_inputs is None or n_classes is None:
-        raise InvalidArgument(
-            f"cannot tell the input width and class count of {type(model).__name__}; give the model "
-            "`sizes` (or `n_inputs` and `n_classes` attributes), or pass n_inputs= and n_classes=."
-        )
-    return _check_int("n_inputs", n_inputs, 1), _check_int("n_classes", n_classes, 1)
-
-
-def batches(
-    model: Any = None,
-    *,
-    min_samples: int = 1,
-    max_samples: int = 8,
-    n_inputs: int | None = None,
-    n_classes: int | None = None,
-    dtype: Any = "float64",
-):
-    """Mini-batches ``(X, y)`` matched to a model.
-
-    ``X`` is ``(N, D)`` with entries in ``[0, 1]`` (the protocol's input
-    scaling), ``y`` is ``(N,)`` integer labels in ``0..C-1``. ``D`` and ``C``
-    come from ``model.sizes`` (the reference MLP), from ``model.n_inputs`` /
-    ``model.n_classes``, or from the keyword arguments.
-
-    Shrinks toward one sample of zeros with label 0.
-    """
-    d, c = _model_widths(model, n_inputs, n_classes)
-    min_samples = _check_int("min_samples", min_samples, 1)
-    max_samples = _check_int("max_samples", max_samples, 1)
-    _check_order("min_samples", min_samples, "max_samples", max_samples)
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise InvalidArgument(f"dtype={dt.name!r} is not a float dtype; use float64 or float32.")
-    # Subnormal inputs only test the FPU, not the network.
-    elements = st.floats(0.0, 1.0, width=dt.itemsize * 8, allow_subnormal=False)
-
-    @st.composite
-    def _batches(draw):
-        n = draw(st.integers(min_samples, max_samples))
-        X = draw(hnp.arrays(dt, (n, d), elements=elements))
-        y = draw(hnp.arrays(np.intp, (n,), elements=st.integers(0, c - 1)))
-        return X, y
-
-    return _batches()
-
-
-def weight_arrays(shape, *, dtype: Any = "float64", max_magnitude: float = 2.0):
-    """Finite float arrays of ``shape`` with entries in ``[-max_magnitude, max_magnitude]``.
-
-    Args:
-        shape: an int, a tuple of ints, or a strategy for either
-            (e.g. ``hypothesis.extra.numpy.array_shapes()``).
-        dtype: a float dtype.
-        max_magnitude: bound on every entry's absolute value.
-
-    Shrinks toward all zeros.
-    """
-    dt = np.dtype(dtype)
-    if dt.kind != "f":
-        raise InvalidArgument(f"dtype={dt.name!r} is not a float dtype; use float64 or float32.")
-    bound = _check_positive_float("max_magnitude", max_magnitude)
-    if not isinstance(shape, st.SearchStrategy):
-        dims = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
-        for v in dims:
-            _check_int("shape entry", v, 0, f" (got shape={shape!r})")
-    # The bound must be exactly representable in dt; round it toward zero.
-    b = dt.type(bound)
-    if float(b) > bound:
-        b = np.nextafter(b, dt.type(0))
-    bound = float(b)
-    elements = st.floats(-bound, bound, width=dt.itemsize * 8, allow_subnormal=False)
-    return hnp.arrays(dt, shape, elements=elements)
-
-
-def perturbations(model: Any, *, max_magnitude: float = 1.0, names: Sequence[str] | None = None):
-    """Perturbations of a model's parameters: dicts ``name -> delta`` shaped like ``model.params``.
-
-    Use them as directions (``loss(p + eps * d)`` against ``<grad, d>``) or
-    as small changes a method must undo. Parameters are read when this
-    function is called; the model is never modified.
-
-    Args:
-        model: anything with a ``params`` dict of arrays (the model protocol).
-        max_magnitude: bound on every entry of a delta.
-        names: perturb only these parameters (default: all).
-
-    Shrinks toward all-zero deltas.
-    """
-    params = getattr(model, "params", None)
-    if not isinstance(params, Mapping) or not params:
-        raise InvalidArgument(
-            f"{type(model).__name__} has no `params` dict of arrays; the model protocol needs one."
-        )
-    keys = list(params) if names is None else list(names)
-    missing = [k for k in keys if k not in params]
-    if missing:
-        raise InvalidArgument(f"names={missing} are not parameters of the model; it has {', '.join(params)}.")
-    if not keys:
-        raise InvalidArgument("names=[] perturbs nothing; leave names=None to perturb every parameter.")
-    _check_positive_float("max_magnitude", max_magnitude)
-    parts = {}
-    for k in keys:
-        p = np.asarray(params[k])
-        dt = p.dtype if p.dtype.kind == "f" else np.dtype(np.float64)
-        parts[k] = weight_arrays(p.shape, dtype=dt, max_magnitude=max_magnitude)
-    return st.fixed_dictionaries(parts)
