@@ -85,9 +85,6 @@ class DataSummary:
         return to_html(self)
 
 
-# Its public home is netdoctor.data: notebook.enable() registers the HTML
-# formatter under "netdoctor.data.DataSummary", and pickles name that path.
-DataSummary.__module__ = "netdoctor.data"
 
 
 def summarise(X, y, pmin, pmax, already_scaled, source) -> DataSummary:

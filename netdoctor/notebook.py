@@ -106,7 +106,7 @@ def enable(shell: Any = None) -> None:
         return
     formatters = shell.display_formatter.formatters
     for module, name in (("netdoctor.findings", "Finding"), ("netdoctor.gradcheck_result", "GradcheckResult"),
-                         ("netdoctor.data", "DataSummary")):
+                         ("netdoctor.datasummary", "DataSummary")):
         formatters["text/html"].for_type_by_name(module, name, to_html)
     formatters["image/png"].for_type_by_name("matplotlib.figure", "Figure", _figure_png)
 
