@@ -20,12 +20,14 @@ one row of the table in ``docs/benchmarks.md``:
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
-__all__ = ["row", "ROW_KEYS", "Background"]
+__all__ = ["row", "ROW_KEYS", "Background", "optional_torch", "limited_threads"]
 
 ROW_KEYS = ("what", "compared_with", "target", "ours", "peer", "ratio", "unit", "met", "note", "floor")
 
@@ -35,6 +37,43 @@ def row(what: str, compared_with: str = "", target: str = "", *, ours: Any = Non
     """One table row with all :data:`ROW_KEYS`."""
     return {"what": what, "compared_with": compared_with, "target": target, "ours": ours, "peer": peer,
             "ratio": ratio, "unit": unit, "met": met, "note": note, "floor": floor}
+
+
+def optional_torch():
+    """The torch module, or None when it is not installed (peers are optional)."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+@contextlib.contextmanager
+def limited_threads(n: int | None) -> Iterator[str]:
+    """numpy's BLAS and an already imported torch limited to ``n`` threads for the block.
+
+    ``None`` leaves both as they are. BLAS is limited through threadpoolctl
+    when it is installed; the block is told what was set (for the notes).
+    """
+    if n is None:
+        yield "default threads"
+        return
+    torch = sys.modules.get("torch")  # only a torch the suite already uses needs limiting
+    old = torch.get_num_threads() if torch else None
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        limit, blas = contextlib.nullcontext(), "default BLAS threads (threadpoolctl not installed)"
+    else:
+        limit, blas = threadpool_limits(n, user_api="blas"), f"{n} BLAS thread{'s' if n != 1 else ''}"
+    if torch:
+        torch.set_num_threads(n)
+    try:
+        with limit:
+            yield blas
+    finally:
+        if torch:
+            torch.set_num_threads(old)
 
 
 def _cpu_busy() -> float | None:

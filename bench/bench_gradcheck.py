@@ -26,7 +26,6 @@ columns are skipped with a message. Install the CPU build with
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import statistics
 import sys
@@ -39,7 +38,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import row  # noqa: E402
+from bench import limited_threads, optional_torch, row  # noqa: E402
 from netdoctor.activations import ACTIVATIONS, Activation  # noqa: E402
 from netdoctor.gradcheck import check_gradients  # noqa: E402
 from netdoctor.mlp import MLP  # noqa: E402
@@ -47,34 +46,6 @@ from netdoctor.mlp import MLP  # noqa: E402
 __all__ = ["run", "load_batch", "BrokenTanhMLP"]
 
 MNIST_5K = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
-
-
-@contextlib.contextmanager
-def _one_thread():
-    torch = _torch()
-    old = torch.get_num_threads() if torch else None
-    try:
-        from threadpoolctl import threadpool_limits
-
-        limit = threadpool_limits(1, user_api="blas")
-    except ImportError:
-        limit = contextlib.nullcontext()
-    if torch:
-        torch.set_num_threads(1)
-    try:
-        with limit:
-            yield
-    finally:
-        if torch:
-            torch.set_num_threads(old)
 
 
 def load_batch(n: int, d: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:
@@ -151,10 +122,10 @@ def run(small: bool = False) -> list[dict]:
     model = MLP(sizes, activation="tanh", loss="mse", seed=0)
     broken = BrokenTanhMLP(sizes, activation="tanh", loss="mse", seed=0)
     n_params = sum(p.size for p in model.params.values())
-    torch = _torch()
+    torch = optional_torch()
     rows: list[dict] = []
     arch = "-".join(map(str, sizes))
-    with _one_thread():
+    with limited_threads(1):
         check_gradients(model, X, y, method="central", max_coords=None)  # warm up
         t_fwd, _ = _median_time(lambda: [model.loss_value(X, y) for _ in range(20)], 3)
         t_fwd /= 20

@@ -24,7 +24,6 @@ monitoring <= 5% of the training time, i.e. ratio >= 1/1.05.
 
 from __future__ import annotations
 
-import contextlib
 import statistics
 import sys
 import time
@@ -36,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import row  # noqa: E402
+from bench import limited_threads, row  # noqa: E402
 from netdoctor import MLP, train  # noqa: E402
 from netdoctor.monitors import TrainingMonitor  # noqa: E402
 
@@ -53,17 +52,6 @@ def _data(small: bool):
         return tr.X, tr.y, te.X, te.y, "mnist_5k (5,000 rows) / MNIST test (10,000 rows)"
     tr, te = load_sample().split(0.25, seed=0)
     return tr.X, tr.y, te.X, te.y, f"bundled sample ({len(tr.y)} / {len(te.y)} rows)"
-
-
-@contextlib.contextmanager
-def _one_thread():
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        yield "default BLAS threads (threadpoolctl not installed)"
-        return
-    with threadpool_limits(1, user_api="blas"):
-        yield "1 BLAS thread"
 
 
 def _one(sizes, X, y, Xt, yt, *, epochs, batch_size, every, monitored):
@@ -89,7 +77,7 @@ def run(small: bool = False) -> list[dict]:
     rows = []
     cases = [((784, 64, 10), 32, None, "adaptive cadence, 1% budget"), ((784, 30, 10), 100, None, "adaptive cadence, 1% budget"),
              ((784, 64, 10), 32, 10, "probe every 10 steps (dense, for comparison)")]
-    with _one_thread() as threads:
+    with limited_threads(1) as threads:
         for sizes, bs, every, how in cases:
             for flag in (False, True):  # warm-up
                 _one(sizes, X[:200], y[:200], Xt[:100], yt[:100], epochs=1, batch_size=bs, every=every, monitored=flag)

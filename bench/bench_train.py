@@ -22,7 +22,6 @@ threads. Nothing built on that BLAS can train faster.
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import statistics
 import sys
@@ -35,7 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import Background, row  # noqa: E402
+from bench import Background, limited_threads, optional_torch, row  # noqa: E402
 from bench.handwritten_per_sample import PerSampleNet  # noqa: E402
 from netdoctor.mlp import MLP  # noqa: E402
 from netdoctor.training import train  # noqa: E402
@@ -91,34 +90,6 @@ def blas_threads() -> int | None:
         return None
     counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
     return max(counts) if counts else None
-
-
-@contextlib.contextmanager
-def _threads(n: int | None):
-    """numpy's BLAS and torch limited to ``n`` threads for the block (None: leave as is)."""
-    torch = _torch()
-    old = torch.get_num_threads() if torch else None
-    limit = contextlib.nullcontext()
-    if n is not None:
-        from threadpoolctl import threadpool_limits
-
-        limit = threadpool_limits(n, user_api="blas")
-        if torch:
-            torch.set_num_threads(n)
-    try:
-        with limit:
-            yield
-    finally:
-        if torch:
-            torch.set_num_threads(old)
-
-
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch
 
 
 def blas_floor(sizes, *, batch: int = BATCH, dtype=np.float32, repeats: int = 25) -> tuple[float, float]:
@@ -194,11 +165,11 @@ def _torch_epoch(torch, X_t, y_t, sizes, *, seed: int, lr: float = LR) -> tuple[
 
 
 def _vs_torch(X, y, sizes, *, reps: int, threads: int | None, target: float, lr: float = LR) -> dict:
-    torch = _torch()
+    torch = optional_torch()
     arch = "-".join(map(str, sizes))
     what = f"train {arch} tanh/MSE, float32, batch {BATCH}, lr {lr}, 1 epoch of {len(X):,}"
     tlabel = f"{threads} thread{'s' if threads != 1 else ''}" if threads else "default threads"
-    with _threads(threads):
+    with limited_threads(threads):
         floor, rate = blas_floor(sizes)
         if torch is None:
             secs = statistics.median(_ours_epoch(X, y, sizes, seed=r, lr=lr)[0] for r in range(reps))
@@ -248,7 +219,7 @@ def _judged(share: float | None, threads: int | None) -> str:
 
 def _vs_per_sample(X, y, sizes, *, reps: int, limit: int, threads: int | None) -> list[dict]:
     """The per-sample net against netdoctor float32 (the reference setup) and float64 (same precision)."""
-    with _threads(threads):
+    with limited_threads(threads):
         return _vs_per_sample_rows(X, y, sizes, reps=reps, limit=limit, threads=threads)
 
 
