@@ -24,8 +24,9 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 __all__ = ["row", "ROW_KEYS", "Background", "optional_torch", "limited_threads"]
 
@@ -100,7 +101,7 @@ class Background:
     foreign work, enough to starve a two-thread BLAS.
     """
 
-    def __enter__(self) -> "Background":
+    def __enter__(self) -> Background:
         self.share = None
         self._t0, self._busy0, self._own0 = time.perf_counter(), _cpu_busy(), _own_cpu()
         return self

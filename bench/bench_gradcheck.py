@@ -39,9 +39,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import limited_threads, optional_torch, row  # noqa: E402
-from netdoctor.activations import ACTIVATIONS, Activation  # noqa: E402
-from netdoctor.gradcheck import check_gradients  # noqa: E402
-from netdoctor.mlp import MLP  # noqa: E402
+from netdoctor.gradients import check_gradients  # noqa: E402
+from netdoctor.nn.activations import ACTIVATIONS, Activation  # noqa: E402
+from netdoctor.nn.mlp import MLP  # noqa: E402
 
 __all__ = ["run", "load_batch", "BrokenTanhMLP"]
 

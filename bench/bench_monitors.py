@@ -37,7 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bench import limited_threads, row  # noqa: E402
 from netdoctor import MLP, train  # noqa: E402
-from netdoctor.monitors import TrainingMonitor  # noqa: E402
+from netdoctor.monitor.callback import TrainingMonitor  # noqa: E402
 
 __all__ = ["run"]
 

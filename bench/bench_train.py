@@ -2,7 +2,7 @@
 
 What is timed (``run``), all on one synthesised 60,000-row MNIST-shaped set:
 
-* ``netdoctor.training.train(MLP(...), X, y, epochs=1, batch_size=100,
+* ``netdoctor.nn.training.train(MLP(...), X, y, epochs=1, batch_size=100,
   lr=0.1)`` for tanh/MSE nets in float32 (lr 0.01 for 784-512-512-10, which
   saturates at 0.1): the public path with the seeded
   shuffle, the per-batch gather, per-step loss recording and the end-of-epoch
@@ -36,8 +36,8 @@ if str(ROOT) not in sys.path:
 
 from bench import Background, limited_threads, optional_torch, row  # noqa: E402
 from bench.handwritten_per_sample import PerSampleNet  # noqa: E402
-from netdoctor.mlp import MLP  # noqa: E402
-from netdoctor.training import train  # noqa: E402
+from netdoctor.nn.mlp import MLP  # noqa: E402
+from netdoctor.nn.training import train  # noqa: E402
 
 __all__ = ["run", "synth_mnist", "flops_per_sample", "blas_floor", "blas_threads"]
 
@@ -145,7 +145,7 @@ def _torch_epoch(torch, X_t, y_t, sizes, *, seed: int, lr: float = LR) -> tuple[
     table = 2 * torch.eye(sizes[-1]) - 1  # row k: the +-1 target of class k
     n = len(y_t)
     t0 = time.perf_counter()
-    # The draws of netdoctor.training.train: accuracy rows first, then the order.
+    # The draws of netdoctor.nn.training.train: accuracy rows first, then the order.
     rng = np.random.default_rng(seed)
     acc_idx = torch.from_numpy(np.sort(rng.choice(n, size=min(n, ACC_ROWS), replace=False)))
     order = torch.from_numpy(rng.permutation(n))

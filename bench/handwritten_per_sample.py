@@ -29,7 +29,7 @@ class PerSampleNet:
         self.biases = [np.array(b, dtype=np.float64).reshape(-1, 1) for b in biases]
 
     @classmethod
-    def from_mlp(cls, model) -> "PerSampleNet":
+    def from_mlp(cls, model) -> PerSampleNet:
         """The same network as a netdoctor ``MLP`` (row convention ``z = a W + b``) in column form."""
         n = model.n_layers
         return cls([model.params[f"W{l}"].T for l in range(1, n + 1)],

@@ -85,7 +85,7 @@ class Network:
 
 def build():
     """The network as netdoctor sees it: the adapter maps lists, column vectors and buffers."""
-    from netdoctor.adapter import adapt
+    from netdoctor.adapters.handwritten import adapt
 
     net = Network()
     return adapt(

@@ -12,8 +12,8 @@ sign error.
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from my_layer import DenseTanh, TinyNet
+
 from netdoctor import strategies as nds
 from netdoctor.testing import assert_gradients_match
 

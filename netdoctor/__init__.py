@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from .errors import (
+from netdoctor.errors import (
     DataFormatError,
     GradientMismatch,
     InvalidArgument,
@@ -20,26 +20,26 @@ from .errors import (
     ProtocolError,
     UserCodeError,
 )
-from .findings import Finding, Report, Severity
+from netdoctor.findings import Finding, Report, Severity
 
 __version__ = "0.1.0"
 
-# public name -> module that defines it
+# public name -> subpackage (or module) whose public face defines it
 _LAZY = {
-    "MLP": "mlp",
-    "History": "training",
-    "train": "training",
+    "MLP": "nn",
+    "History": "nn",
+    "train": "nn",
     "load": "data",
     "load_sample": "data",
     "Dataset": "data",
-    "gradcheck": "gradcheck",
-    "check_gradients": "gradcheck",
-    "GradcheckResult": "gradcheck",
-    "find_aliasing": "aliasing",
-    "probe_training": "probe",
-    "adapt": "adapter",
-    "load_user_model": "usermodel",
-    "diagnose": "diagnose",
+    "gradcheck": "gradients",
+    "check_gradients": "gradients",
+    "GradcheckResult": "gradients",
+    "find_aliasing": "buffers",
+    "probe_training": "buffers",
+    "adapt": "adapters",
+    "load_user_model": "adapters",
+    "diagnose": "diagnosis",
     "watch": "notebook",
 }
 

@@ -2,7 +2,7 @@
 
 A check returns :class:`Finding` objects; :class:`Report` holds them, root
 causes first, together with the context they were measured in. Rendering
-lives in :mod:`netdoctor.report` (rich) and is imported lazily.
+lives in :mod:`netdoctor.report.terminal` (rich) and is imported lazily.
 """
 
 from __future__ import annotations
@@ -10,8 +10,9 @@ from __future__ import annotations
 import enum
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -59,7 +60,7 @@ class Finding:
         object.__setattr__(self, "caused_by", tuple(self.caused_by))
 
     def _repr_html_(self) -> str:
-        from .notebook import to_html
+        from netdoctor.notebook import to_html
 
         return to_html(self)
 
@@ -114,7 +115,7 @@ def _causal_order(findings: list[Finding]) -> list[Finding]:
     placed_codes: set[str] = set()
     remaining = [findings[i] for i in base]
     while remaining:
-        for k, f in enumerate(remaining):
+        for k, f in enumerate(remaining):  # noqa: B007 - k is read after the loop
             waiting = [c for c in f.caused_by if c in present and c not in placed_codes and c != f.code]
             if not waiting:
                 break
@@ -151,7 +152,7 @@ class Report:
         """Add findings and re-rank them, root causes first."""
         self.findings = _causal_order(self.findings + list(findings))
 
-    def without(self, codes: Iterable[str]) -> "Report":
+    def without(self, codes: Iterable[str]) -> Report:
         """A copy with the given finding codes silenced."""
         drop = set(codes)
         return Report(
@@ -248,7 +249,7 @@ class Report:
                 (an ``AssertionError`` too).
             ProblemsFound: for any other error finding.
         """
-        from .errors import GradientMismatch, NetdoctorError
+        from netdoctor.errors import GradientMismatch, NetdoctorError
 
         errors = self.failures
         if not errors:
@@ -260,14 +261,14 @@ class Report:
 
     # Rendering is delegated so that plain-data users never import rich.
     def __rich__(self):  # pragma: no cover - exercised through report tests
-        from .report import render_report
+        from netdoctor.report.terminal import render_report
 
         return render_report(self)
 
     def _repr_html_(self) -> str:
         # A fragment with inline styles: several reports on one notebook page
         # must not share CSS classes (the standalone page is report.report_html).
-        from .notebook import to_html
+        from netdoctor.notebook import to_html
 
         return to_html(self)
 
@@ -276,7 +277,7 @@ class Report:
 
     def to_text(self, width: int = 80) -> str:
         """Plain text rendering (no colour) at ``width`` columns."""
-        from .report import report_text
+        from netdoctor.report.terminal import report_text
 
         return report_text(self, width=width)
 
@@ -286,9 +287,9 @@ class Report:
     def plot(self, *, monitor: Any = None) -> dict[str, Any]:
         """Matplotlib figures of the report by name (needs ``netdoctor[notebook]``).
 
-        See :func:`netdoctor.plots.plot_report`; ``monitor`` (a training
+        See :func:`netdoctor.report.plots.plot_report`; ``monitor`` (a training
         monitor or :func:`netdoctor.notebook.watch` view) adds curves over training.
         """
-        from .plots import plot_report
+        from netdoctor.report.plots import plot_report
 
         return plot_report(self, monitor=monitor)

@@ -1,17 +1,17 @@
 """Notebook helpers: a live training view, and rich display of findings and gradient checks.
 
-:func:`watch` returns a training callback (for :func:`netdoctor.training.train`
+:func:`watch` returns a training callback (for :func:`netdoctor.nn.training.train`
 or ``diagnose(progress=...)``) that keeps *one* output area up to date while
 training runs: progress, the loss, accuracy per epoch and, given a probe
 batch, per-layer saturation, dead units, gradient norms and update/weight
 ratios. It redraws at most every ``interval`` seconds (plus once per epoch
 and at the end) through an IPython display handle, so a long run produces a
 single output, not thousands. Its probe records feed
-:func:`netdoctor.plots.plot_activations` and :func:`~netdoctor.plots.plot_gradients`.
-The view lives in :mod:`netdoctor.liveview` and is re-exported here.
+:func:`netdoctor.report.plots.plot_activations` and :func:`~netdoctor.report.plots.plot_gradients`.
+The view lives in :mod:`netdoctor.report.liveview` and is re-exported here.
 
 :func:`to_html` renders a :class:`~netdoctor.findings.Finding`,
-a :class:`~netdoctor.gradcheck_result.GradcheckResult` or a
+a :class:`~netdoctor.gradients.result.GradcheckResult` or a
 :class:`~netdoctor.findings.Report` as an HTML fragment with the same content
 as the terminal; :func:`enable` registers it with IPython so those objects
 display richly when they are the last value of a cell.
@@ -27,8 +27,8 @@ import io
 from typing import Any
 
 # Re-exported: the live view is imported from here (watch, LiveView), as are the extra's error and hint.
-from .liveview import LiveView, _ipython_display, watch  # noqa: F401
-from .plots_backend import INSTALL_HINT, MissingExtra  # noqa: F401
+from netdoctor.report.liveview import LiveView, _ipython_display, watch  # noqa: F401
+from netdoctor.report.plots_backend import INSTALL_HINT, MissingExtra  # noqa: F401
 
 __all__ = ["watch", "LiveView", "to_html", "enable"]
 
@@ -38,7 +38,7 @@ _SEVERITY_COLOR = {"error": "#c00", "warning": "#a60", "info": "#068"}
 
 
 def _finding_html(f: Any) -> str:
-    from .report import format_value
+    from netdoctor.report.terminal import format_value
 
     sev = f.severity.value
     rows = [f'<b style="color:{_SEVERITY_COLOR.get(sev, "")}">{sev.upper()}</b> <b>{html.escape(f.code)}</b>'
@@ -75,13 +75,13 @@ def to_html(obj: Any, *, width: int = 100) -> str:
     Raises:
         InvalidArgument: for other objects.
     """
-    from .errors import InvalidArgument
-    from .findings import Finding, Report
+    from netdoctor.errors import InvalidArgument
+    from netdoctor.findings import Finding, Report
 
     if isinstance(obj, Finding):
         return _finding_html(obj)
     if isinstance(obj, Report):
-        from .report import render_report
+        from netdoctor.report.terminal import render_report
 
         return _rich_html(render_report(obj), width)
     if hasattr(obj, "__rich__"):
@@ -94,7 +94,7 @@ def enable(shell: Any = None) -> None:
 
     Findings, gradient-check results and data summaries then display like the
     report when they are the last value of a cell, and the figures of
-    :mod:`netdoctor.plots` show as pictures even when pyplot was never
+    :mod:`netdoctor.report.plots` show as pictures even when pyplot was never
     imported. Types are registered by name, so nothing is imported early.
 
     Args:
@@ -105,13 +105,13 @@ def enable(shell: Any = None) -> None:
     if shell is None:
         return
     formatters = shell.display_formatter.formatters
-    for module, name in (("netdoctor.findings", "Finding"), ("netdoctor.gradcheck_result", "GradcheckResult"),
-                         ("netdoctor.datasummary", "DataSummary")):
+    for module, name in (("netdoctor.findings", "Finding"), ("netdoctor.gradients.result", "GradcheckResult"),
+                         ("netdoctor.data.summary", "DataSummary")):
         formatters["text/html"].for_type_by_name(module, name, to_html)
     formatters["image/png"].for_type_by_name("matplotlib.figure", "Figure", _figure_png)
 
 
 def _figure_png(fig: Any) -> bytes:
-    from .plots import figure_png
+    from netdoctor.report.plots import figure_png
 
     return figure_png(fig)

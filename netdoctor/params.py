@@ -8,11 +8,12 @@ dicts around.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
-from .errors import InvalidArgument
+from netdoctor.errors import InvalidArgument
 
 __all__ = ["named_params", "copy_params", "norms", "update_ratios", "is_bias"]
 

@@ -20,8 +20,9 @@ netdoctor's numerics load when a check runs.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ _FALLBACK_METHODS = ("auto", "central", "complex", "directional")
 
 def _methods() -> tuple[str, ...]:
     try:
-        from .gradcheck_options import METHODS
+        from netdoctor.gradients.options import METHODS
     except ImportError:  # pragma: no cover - only while the checker is absent
         return _FALLBACK_METHODS
     return tuple(METHODS)
@@ -158,8 +159,7 @@ def pytest_configure(config: pytest.Config) -> None:
         f"({', '.join(o.name for o in OPTIONS)}), overriding --netdoctor-* and ini values.",
     )
     config.stash[_SETTINGS] = _read_settings(config)
-    from . import testing
-
+    from netdoctor import testing
     recorder = _Recorder()
     config.stash[_RECORDER] = recorder
     testing._listeners.append(recorder)
@@ -168,8 +168,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER, None)
     if recorder is not None:
-        from . import testing
-
+        from netdoctor import testing
         if recorder in testing._listeners:
             testing._listeners.remove(recorder)
 
@@ -206,7 +205,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem):
 
 
 def _checker_class():
-    from .testing import GradientChecker
+    from netdoctor.testing import GradientChecker
 
     class SessionChecker(GradientChecker):
         """Options = session settings, overridden by the running test's ``netdoctor`` marker."""
@@ -241,8 +240,7 @@ def gradcheck(request: pytest.FixtureRequest):
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not report.failed:
         return
-    from . import testing
-
+    from netdoctor import testing
     # The innermost session's recorder (pytester may nest sessions in one process).
     if testing._listeners and isinstance(testing._listeners[-1], _Recorder):
         testing._listeners[-1].failed_tests.add(report.nodeid)

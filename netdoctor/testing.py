@@ -1,7 +1,7 @@
 """Assertions for test suites: gradients that must match finite differences.
 
 ``assert_gradients_match(f, x, grad)`` and ``assert_model_gradients(model, X, y)``
-run :mod:`netdoctor.gradcheck` and, when a gradient disagrees, raise
+run :mod:`netdoctor.gradients` and, when a gradient disagrees, raise
 :class:`~netdoctor.errors.GradientMismatch` (an ``AssertionError``) whose
 message reads like pytest's own: which parameter, a small table of the
 worst coordinates and a hint at the likely bug::
@@ -21,9 +21,10 @@ This module imports numpy only when a check runs.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from .errors import GradientMismatch, InvalidArgument
+from netdoctor.errors import GradientMismatch, InvalidArgument
 
 __all__ = [
     "assert_gradients_match",
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 OPTION_NAMES = ("method", "h", "rtol", "atol", "max_coords", "seed", "n_directions")
-"""Keyword options the helpers pass on to :mod:`netdoctor.gradcheck`."""
+"""Keyword options the helpers pass on to :mod:`netdoctor.gradients`."""
 
 # Listeners get (result, test id) for every check; the pytest plugin pushes
 # one per session and only the innermost session (the last pushed) hears it.
@@ -58,7 +59,7 @@ def format_mismatch(result: Any, *, max_rows: int = 5) -> str:
     """The failure message of a gradient check, one block per disagreeing tensor.
 
     Args:
-        result: a :class:`netdoctor.gradcheck_result.GradcheckResult`.
+        result: a :class:`netdoctor.gradients.result.GradcheckResult`.
         max_rows: worst coordinates shown per tensor.
 
     Returns:
@@ -111,17 +112,17 @@ def assert_gradients_match(f: Callable[..., Any], x: Any, grad: Callable[..., An
         x: the point; left exactly as found (``f`` and ``grad`` get copies).
         grad: ``grad(x)`` returning the analytic gradient in the structure of ``x``.
         **opts: ``method``, ``h``, ``rtol``, ``atol``, ``max_coords``, ``seed``,
-            ``n_directions`` (see :func:`netdoctor.gradcheck.gradcheck`).
+            ``n_directions`` (see :func:`netdoctor.gradients.gradcheck`).
 
     Returns:
-        the passing :class:`~netdoctor.gradcheck.GradcheckResult`.
+        the passing :class:`~netdoctor.gradients.GradcheckResult`.
 
     Raises:
         GradientMismatch: naming each disagreeing tensor, its worst coordinates and a hint.
         InvalidArgument: for an unknown option.
     """
     __tracebackhide__ = True
-    from .gradcheck import gradcheck
+    from netdoctor.gradients.check import gradcheck
 
     return _finish(gradcheck(f, x, grad, **_check_options(opts)))
 
@@ -137,7 +138,7 @@ def assert_model_gradients(model: Any, X: Any, y: Any, **opts: Any) -> Any:
         GradientMismatch: naming each disagreeing parameter, its worst coordinates and a hint.
     """
     __tracebackhide__ = True
-    from .gradcheck import check_gradients
+    from netdoctor.gradients.check import check_gradients
 
     return _finish(check_gradients(model, X, y, **_check_options(opts)))
 

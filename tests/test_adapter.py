@@ -5,11 +5,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from user_nets import load
 
 from netdoctor import InvalidArgument, ProtocolError
-from netdoctor.adapter import AdaptedNet, adapt, unwrap
-from netdoctor.aliasing import Reach
-from user_nets import load
+from netdoctor.adapters.handwritten import AdaptedNet, adapt, unwrap
+from netdoctor.buffers.aliasing import Reach
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from user_nets import STYLES, load
 
 from netdoctor import MLP, Severity
-from netdoctor.aliasing import Reach, StateSnapshot, find_aliasing, path_role
-from user_nets import STYLES, load
+from netdoctor.buffers.aliasing import Reach, StateSnapshot, find_aliasing, path_role
 
 
 class Bag:

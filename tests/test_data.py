@@ -22,10 +22,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netdoctor import csvparse
-from netdoctor import data as nd_data
-from netdoctor.data import Dataset, load, load_sample, sample_path
-from netdoctor.datacache import cache_directory
+from netdoctor.data import Dataset, csvparse, load, load_sample, sample_path
+from netdoctor.data import loader as nd_data
+from netdoctor.data.cache import cache_directory
 from netdoctor.errors import DataFormatError, InvalidArgument
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from netdoctor import MLP, InvalidArgument
-from netdoctor.diagnose import MIN_PROBES, diagnose
-from netdoctor.experiments import check_independence, overfit_tiny_batch
+from netdoctor.diagnosis.experiments import check_independence, overfit_tiny_batch
+from netdoctor.diagnosis.pipeline import MIN_PROBES, diagnose
 
 DATA = "/work/shared/data"
 needs_data = pytest.mark.skipif(not os.path.exists(f"{DATA}/mnist_5k.csv.gz"), reason="real MNIST files not present")
@@ -251,7 +251,7 @@ def test_ctrl_c_gives_a_partial_report():
 
 
 def test_missing_optional_module_becomes_a_note(monkeypatch):
-    monkeypatch.setitem(sys.modules, "netdoctor.probe", None)  # as if the module were not installed
+    monkeypatch.setitem(sys.modules, "netdoctor.buffers.probe", None)  # as if the module were not installed
     X, y = blobs(10)
     report = diagnose(MLP((10, 8, 3), seed=0), X, y, epochs=1, gradcheck=False, experiments=False)
     assert any(n.startswith("training probe skipped") for n in report.context["notes"])
@@ -332,7 +332,7 @@ def sample():
 
 
 def _user(name):
-    from netdoctor.usermodel import load_user_model
+    from netdoctor.adapters.usermodel import load_user_model
 
     path = os.path.join(os.path.dirname(__file__), "..", "examples", f"{name}.py")
     if not os.path.exists(path):
@@ -409,7 +409,7 @@ def test_sharing_seen_only_during_training_is_kept_beside_the_static_one():
 def test_probe_records_section_for_plots():
     import json
 
-    from netdoctor.plots import probe_records
+    from netdoctor.report.plots import probe_records
 
     X, y = blobs(5)
     report = diagnose(MLP((10, 8, 3), seed=0), X, y, epochs=2, batch_size=30, experiments=False, gradcheck=False)
@@ -428,7 +428,7 @@ def test_probe_records_section_for_plots():
 
 
 def test_update_ratios_of_the_spread_probes_match_a_replayed_run():
-    from netdoctor.training import train
+    from netdoctor.nn.training import train
 
     X, y = blobs(6)
     model = MLP((10, 8, 3), seed=0)

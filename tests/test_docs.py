@@ -36,7 +36,7 @@ import re
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -74,7 +74,7 @@ def parse_blocks(path: Path) -> list[Block]:
     """Fenced blocks of a Markdown file with the annotations in the comments just before them."""
     lines = path.read_text(encoding="utf-8").splitlines()
     blocks: list[Block] = []
-    i, pending, last_end = 0, "", 0
+    i, _pending, last_end = 0, "", 0
     while i < len(lines):
         m = _FENCE.match(lines[i])
         if not m:
@@ -293,7 +293,7 @@ def test_relative_links_and_images_point_at_files():
 
 
 def test_cli_reference_names_every_flag():
-    from netdoctor.cli import build_parser
+    from netdoctor.cli.app import build_parser
 
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     check = next(a for a in build_parser()._subparsers._group_actions[0].choices.items() if a[0] == "check")[1]
@@ -343,8 +343,8 @@ def regenerate_images(directory: Path = ROOT / "docs" / "images") -> list[Path]:
 
     from rich.console import Console
 
-    from netdoctor.cli import build_parser
-    from netdoctor.run import run_check
+    from netdoctor.cli.app import build_parser
+    from netdoctor.cli.check import run_check
 
     directory.mkdir(parents=True, exist_ok=True)
     args = build_parser().parse_args([*STALLING, "--plots", str(directory)])

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from oracles import central_differences
 
 from netdoctor import MLP
 from netdoctor.errors import GradientMismatch, InvalidArgument, ProtocolError, UserCodeError
-from netdoctor.gradcheck import GradcheckResult, check_gradients, gradcheck
-from netdoctor.gradcheck_fast import mlp_numeric
-from oracles import central_differences
+from netdoctor.gradients import GradcheckResult, check_gradients, gradcheck
+from netdoctor.gradients.mlp_fast import mlp_numeric
 
 
 def f_sin(x):
@@ -479,7 +479,7 @@ def test_float32_mlp_on_the_batched_path_notes_the_float64_step_it_used(h):
     The batched MLP path still computes the numerical side in float64 with its own small
     step; the note must say that (not the float32 generic path's step 1e-3).
     """
-    from netdoctor.gradcheck_model import BATCHED_H
+    from netdoctor.gradients.model import BATCHED_H
 
     rng = np.random.default_rng(0)
     X, y = rng.random((20, 6)), rng.integers(0, 3, 20)

@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from oracles import central_differences
 
 from netdoctor import MLP, InvalidArgument
-from netdoctor.losses import expected_initial_loss
-from oracles import central_differences
+from netdoctor.nn.losses import expected_initial_loss
 
 CONFIGS = [
     dict(activation="tanh", loss="cross_entropy"),

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
+from oracles import central_differences
 
 from netdoctor import MLP, GradientMismatch
 from netdoctor import strategies as nds
-from netdoctor.gradcheck import check_gradients
+from netdoctor.gradients import check_gradients
 from netdoctor.testing import assert_model_gradients
-from oracles import central_differences
 
 PROPS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 SMALL = dict(max_layers=2, max_width=4, max_inputs=4, max_classes=3)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from netdoctor import MLP, InvalidArgument, train
-from netdoctor.monitors import (
+from netdoctor.monitor.callback import (
     TrainingMonitor,
     confusion_matrix,
     infer_kind,

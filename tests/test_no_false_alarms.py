@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from netdoctor import Severity, check_gradients, find_aliasing
 from netdoctor import strategies as nds
-from netdoctor.mlp import INITS
+from netdoctor.nn.mlp import INITS
 
 # Weight scales: tiny (nearly linear), as initialised, and large enough to
 # saturate tanh/sigmoid completely.

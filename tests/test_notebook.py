@@ -23,9 +23,9 @@ pytest.importorskip("matplotlib")
 
 from netdoctor.errors import InvalidArgument  # noqa: E402
 from netdoctor.findings import Finding  # noqa: E402
-from netdoctor.mlp import MLP  # noqa: E402
+from netdoctor.nn.mlp import MLP  # noqa: E402
+from netdoctor.nn.training import train  # noqa: E402
 from netdoctor.notebook import LiveView, to_html, watch  # noqa: E402
-from netdoctor.training import train  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "examples" / "diagnose_mnist.ipynb"
@@ -105,8 +105,8 @@ def _run(kc, code: str) -> list[dict]:
 def test_live_view_updates_one_output_in_place_and_throttles(kernel):
     code = """
 import time, numpy as np
-from netdoctor.mlp import MLP
-from netdoctor.training import train
+from netdoctor.nn.mlp import MLP
+from netdoctor.nn.training import train
 from netdoctor.notebook import watch
 
 class Slow:  # each step takes ~4 ms, so 300 steps last >= 1.2 s
@@ -146,8 +146,8 @@ def test_enable_renders_findings_gradchecks_and_figures_in_the_kernel(kernel):
 import numpy as np
 from netdoctor.notebook import enable
 from netdoctor.findings import Finding
-from netdoctor.gradcheck import check_gradients
-from netdoctor.mlp import MLP
+from netdoctor.gradients import check_gradients
+from netdoctor.nn.mlp import MLP
 from matplotlib.figure import Figure
 enable()
 rng = np.random.default_rng(0)

@@ -2,11 +2,11 @@
 
 import numpy as np
 import pytest
+from planted_bugs import BUGS, make, make_data
 
 from netdoctor import MLP
 from netdoctor.errors import GradientMismatch
-from netdoctor.gradcheck import check_gradients
-from planted_bugs import BUGS, make, make_data
+from netdoctor.gradients import check_gradients
 
 CASES = [(style, bug) for bug in BUGS for style in ("row", "column")]
 ALL = {"row": {"W1", "b1", "W2", "b2", "W3", "b3"}, "column": {"w0", "b0", "w1", "b1", "w2", "b2"}}

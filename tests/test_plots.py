@@ -18,12 +18,12 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from netdoctor import plots  # noqa: E402
 from netdoctor.errors import InvalidArgument  # noqa: E402
 from netdoctor.findings import Finding, Report  # noqa: E402
-from netdoctor.mlp import MLP  # noqa: E402
-from netdoctor.monitors import TrainingMonitor  # noqa: E402
-from netdoctor.training import train  # noqa: E402
+from netdoctor.monitor.callback import TrainingMonitor  # noqa: E402
+from netdoctor.nn.mlp import MLP  # noqa: E402
+from netdoctor.nn.training import train  # noqa: E402
+from netdoctor.report import plots  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -41,7 +41,7 @@ def blobs():
 @pytest.fixture(scope="module")
 def stalled(blobs):
     """A saturating configuration (N(0, 1) init, summed gradient, MSE) diagnosed, plus a monitor of it."""
-    from netdoctor.diagnose import diagnose
+    from netdoctor.diagnosis.pipeline import diagnose
 
     X, y, Xt, yt = blobs
     make = lambda: MLP((20, 30, 10), loss="mse", init="normal", reduce="sum", seed=0)  # noqa: E731
@@ -131,7 +131,7 @@ def test_confusion_plot_writes_every_count(stalled):
 
 
 def test_gradcheck_plot_marks_planted_bug_red():
-    from netdoctor.gradcheck import check_gradients
+    from netdoctor.gradients import check_gradients
 
     class Broken:
         """The reference MLP with a planted bug: W1's gradient is 1.5 times too large."""
@@ -206,7 +206,7 @@ def test_bad_sources_raise_invalid_argument(bad):
 def test_missing_matplotlib_names_the_extra_and_cli_exits_2(tmp_path):
     code = (
         "import sys; sys.modules['matplotlib'] = None\n"
-        "from netdoctor import plots\n"
+        "from netdoctor.report import plots\n"
         "from netdoctor.findings import Report\n"
         "try:\n    plots.plot_history(Report())\n"
         "except ImportError as e:\n    print(type(e).__name__, e)\n"
@@ -232,11 +232,11 @@ def test_module_main_plots_a_saved_json_report(stalled, tmp_path):
     report, _ = stalled
     saved = tmp_path / "report.json"
     saved.write_text(Report(sections={"confusion": report.sections["confusion"]}).to_json())
-    proc = subprocess.run([sys.executable, "-m", "netdoctor.plots", str(saved), str(tmp_path / "png")],
+    proc = subprocess.run([sys.executable, "-m", "netdoctor.report.plots", str(saved), str(tmp_path / "png")],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
     assert (tmp_path / "png" / "confusion.png").exists()
-    bad = subprocess.run([sys.executable, "-m", "netdoctor.plots", str(tmp_path / "missing.json"), str(tmp_path)],
+    bad = subprocess.run([sys.executable, "-m", "netdoctor.report.plots", str(tmp_path / "missing.json"), str(tmp_path)],
                          capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "missing.json" in bad.stderr and "Traceback" not in bad.stderr
 

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from user_nets import BATCH, STYLES, load
 
 from netdoctor import MLP, InvalidArgument, ProtocolError, UserCodeError
-from netdoctor.aliasing import Reach
-from netdoctor.probe import probe_training
-from user_nets import BATCH, STYLES, load
+from netdoctor.buffers.aliasing import Reach
+from netdoctor.buffers.probe import probe_training
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -203,8 +203,8 @@ def test_bad_calls(call, err, data):
 
 
 def test_textbook_example_is_adapted_without_lines_and_quiet():
+    from netdoctor.adapters.usermodel import load_user_model
     from netdoctor.data import load_sample
-    from netdoctor.usermodel import load_user_model
 
     d = load_sample()
     model = load_user_model(f"{EXAMPLES / 'textbook_network.py'}:build")

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
+import netdoctor.gradients  # noqa: F401
+
 # In-process runs restore sys.modules afterwards; numpy cannot be imported twice
 # in one process, so what the plugin loads is imported here, once.
 import netdoctor.pytest_plugin  # noqa: F401
-import netdoctor.gradcheck  # noqa: F401
 import netdoctor.testing  # noqa: F401
 
 pytest_plugins = ["pytester"]

@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("rich")
 
 from netdoctor.findings import Finding, Report
-from netdoctor.report import format_value, render_report, report_html, report_text, sparkline
+from netdoctor.report.terminal import format_value, render_report, report_html, report_text, sparkline
 
 
 def sample_report():
@@ -146,8 +146,9 @@ def test_html_escapes_user_text():
 
 
 def test_rich_protocol_renders():
-    from rich.console import Console
     import io
+
+    from rich.console import Console
 
     console = Console(file=io.StringIO(), width=80, no_color=True, record=True)
     console.print(sample_report())
@@ -175,7 +176,7 @@ def test_format_value(value, expected):
 
 
 def test_notes_are_shown():
-    text = report_text(Report(context={"notes": ["training probe skipped: no module named netdoctor.probe"]}))
+    text = report_text(Report(context={"notes": ["training probe skipped: no module named netdoctor.buffers.probe"]}))
     assert "notes   training probe skipped" in text
 
 
@@ -190,7 +191,7 @@ def test_probe_records_are_for_plots_not_text():
 
 def test_probe_and_baseline_sections_read_as_sentences():
     from netdoctor.findings import Report
-    from netdoctor.report import report_text
+    from netdoctor.report.terminal import report_text
 
     report = Report(sections={
         "probe": {"lr": 0.1, "batch_size": 100, "lr_effective": 10.000000000000004, "lr_factor": 100.00000000000003,

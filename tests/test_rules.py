@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from netdoctor import MLP
+from netdoctor.diagnosis.rules import CAUSES, apply_rules, link_causes
 from netdoctor.findings import Finding, Report
-from netdoctor.rules import CAUSES, apply_rules, link_causes
 
 
 def layer(l, role, act="tanh", sat=0.05, dead=0.0, units=30):
@@ -284,7 +284,7 @@ def healthy_runs(n_runs):
 
 
 def false_alarms(n_runs, **kw):
-    from netdoctor.diagnose import diagnose
+    from netdoctor.diagnosis.pipeline import diagnose
 
     counts, runs, details = collections.Counter(), 0, []
     for name, model, X, y, Xt, yt, lr, bs, seed, epochs in healthy_runs(n_runs):
@@ -305,7 +305,7 @@ def test_false_alarm_rate_per_detector_on_healthy_runs():
 
 # -- reference comparison: the user's accuracy against the reference MLP's ----------------------------
 def compare(user, ref, *, labels=None, present=()):
-    from netdoctor.rules_reference import reference_comparison
+    from netdoctor.diagnosis.reference import reference_comparison
 
     y = np.repeat(np.arange(10), 100) if labels is None else labels  # majority share 10%
     return reference_comparison(user, {"accuracy": ref, "model": "MLP(784-30-10, tanh, mse)"}, y, present=present,

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import netdoctor.errors
 from netdoctor import MLP
 from netdoctor import strategies as nds
-from netdoctor.activations import ACTIVATIONS
+from netdoctor.nn.activations import ACTIVATIONS
 
 FAST = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

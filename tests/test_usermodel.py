@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netdoctor import InvalidArgument, MLP, ProtocolError, UserCodeError
-from netdoctor.adapter import AdaptedNet
-from netdoctor.usermodel import call_user, load_user_model, require_protocol, verify_protocol
+from netdoctor import MLP, InvalidArgument, ProtocolError, UserCodeError
+from netdoctor.adapters.handwritten import AdaptedNet
+from netdoctor.adapters.usermodel import call_user, load_user_model, require_protocol, verify_protocol
 
 ROOT = Path(__file__).resolve().parent.parent
 NETS = Path(__file__).resolve().parent / "user_nets"

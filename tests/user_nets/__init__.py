@@ -26,7 +26,7 @@ def load(style, bug=None):
     """Build ``style`` with ``bug`` planted, as a protocol model."""
     import importlib.util
 
-    from netdoctor.adapter import adapt
+    from netdoctor.adapters.handwritten import adapt
 
     spec = importlib.util.spec_from_file_location(f"user_net_{style}", HERE / f"{style}.py")
     module = importlib.util.module_from_spec(spec)

@@ -58,6 +58,6 @@ class ColumnNet:
 
 
 def build(bug=None):
-    from netdoctor.adapter import adapt
+    from netdoctor.adapters.handwritten import adapt
 
     return adapt(ColumnNet(bug=bug), update="apply_updates", loss="mse", targets="pm1")

@@ -39,7 +39,7 @@ class InPlaceNet:
 
 
 def build(bug=None):
-    from netdoctor.adapter import adapt
+    from netdoctor.adapters.handwritten import adapt
 
     return adapt(InPlaceNet(bug=bug), weights="W", biases="b", style="inplace", step="train",
                  loss="mse", targets="pm1")

@@ -1,0 +1,264 @@
+"""Shared buffers: one object reached under two names, or arrays sharing memory.
+
+A hand-written network keeps its weights, gradient buffers and "zero"
+templates in attributes. When two of those names are bound to one object
+(``self.weight_updates = self.weight_templates``), or one array sits in a list
+several times (``[np.zeros(n)] * L``), or a gradient buffer is a view of the
+weights (``grad = W[:]``), a write through one name silently changes the
+other. :func:`find_aliasing` walks the attributes of a model
+(:class:`netdoctor.buffers.reach.Reach`) and reports such groups, judging each by
+what its names say (:func:`netdoctor.buffers.roles.path_role`).
+
+Sharing by construction is not reported: a ``params`` dict holding the very
+arrays that ``self.W1`` names, read-only data, immutable tuples.
+
+``Reach``, ``StateSnapshot`` and ``path_role`` are re-exported here, where
+they used to live.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from netdoctor.buffers.reach import OPAQUE, Reach, StateSnapshot, unwrap
+from netdoctor.buffers.roles import is_template, path_role
+from netdoctor.findings import Finding, Severity
+
+__all__ = ["find_aliasing", "Reach", "StateSnapshot", "path_role"]
+
+
+# -- the scan ----------------------------------------------------------------
+def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
+    """Report buffers that share an object or memory where training needs separate ones.
+
+    Three kinds of sharing are found, each group becoming one ``aliased-buffers``
+    finding (error when a gradient/update buffer or template is involved,
+    warning when the roles are ambiguous):
+
+    1. one list, dict or array bound to two names, one of them a buffer
+       (``weight_updates`` is ``weight_templates``; ``grads['W1']`` is ``W1``);
+    2. one object repeated inside a list (``[np.zeros(n)] * L``);
+    3. distinct arrays whose memory overlaps (``grad = W[:]``, slices, reshapes).
+
+    Args:
+        obj: the model (a network object, a protocol model or an adapted net:
+            adapters are unwrapped through ``__netdoctor_wrapped__``).
+        max_depth: how many attribute/item levels to follow.
+
+    Returns:
+        findings, possibly empty; ``where`` lists the attribute paths.
+    """
+    reach = Reach(unwrap(obj), max_depth=max_depth)
+    findings: list[Finding] = []
+    for oid, edges in reach.edges.items():
+        target = reach.nodes[oid]
+        if oid == reach.root_id or len(edges) < 2 or not _mutable(target):
+            continue
+        by_parent: dict[int, list[str]] = {}
+        for parent, label in edges:
+            by_parent.setdefault(parent, []).append(label)
+        for parent, labels in by_parent.items():
+            if len(labels) > 1 and isinstance(reach.nodes[parent], (list, tuple)):
+                findings.append(_repeated(reach, parent, labels, target))
+        if isinstance(target, (list, dict, np.ndarray)):
+            # one path per list: repeats inside one list are reported above
+            paths = list(dict.fromkeys(
+                reach.path(p, l) for p, ls in by_parent.items()
+                for l in (ls[:1] if isinstance(reach.nodes[p], (list, tuple)) else ls)))
+            if len(paths) > 1:
+                f = _same_object(paths, target)
+                if f is not None:
+                    findings.append(f)
+    findings.extend(_overlapping(reach))
+    return findings
+
+
+def _mutable(o: Any) -> bool:
+    if isinstance(o, np.ndarray):
+        return o.flags.writeable and o.size > 0
+    return not isinstance(o, (tuple, *OPAQUE))
+
+
+def _describe(o: Any) -> dict[str, Any]:
+    # No id(): evidence must be identical across runs with the same seed.
+    d: dict[str, Any] = {"type": type(o).__name__}
+    if isinstance(o, np.ndarray):
+        d["shape"] = list(o.shape)
+    elif isinstance(o, (list, tuple, dict)):
+        d["length"] = len(o)
+        vals = o.values() if isinstance(o, dict) else o
+        d["shapes"] = [list(v.shape) if isinstance(v, np.ndarray) else type(v).__name__ for v in list(vals)[:8]]
+    return d
+
+
+def _fresh(path: str, o: Any) -> str:
+    name = path.split("[")[0]
+    if isinstance(o, list):
+        src = "biases" if "bias" in name.lower() else "weights"
+        return f"`self.{name} = [np.zeros_like(w) for w in self.{src}]`"
+    if isinstance(o, dict):
+        return f"`self.{name} = {{k: np.zeros_like(v) for k, v in self.params.items()}}`"
+    return f"`self.{path} = <source>.copy()` (or `np.zeros_like(...)`)"
+
+
+def _same_object(paths: list[str], o: Any) -> Finding | None:
+    roles = {p: path_role(p) for p in paths}
+    buffers = [p for p in paths if roles[p] == "buffer"]
+    params = [p for p in paths if roles[p] == "param"]
+    if not buffers:
+        return None  # params dict vs self.W1, data references: sharing by construction
+    kind = type(o).__name__
+    names = " and ".join(f"`{p}`" for p in paths)
+    evidence = {"paths": paths, "roles": roles, **_describe(o)}
+    if params:
+        b, p = buffers[0], params[0]
+        return Finding(
+            "aliased-buffers", Severity.ERROR, " = ".join(paths),
+            f"the buffer `{b}` is the parameter `{p}` itself (one {kind}).",
+            evidence,
+            fix=f"give the buffer its own memory: {_fresh(b, o)}.",
+            explanation=(
+                f"Writing a gradient or update into `{b}` overwrites the weights in `{p}`, and every "
+                f"weight update changes the stored gradient: the step applied is not the gradient of the loss."
+            ),
+        )
+    if len(buffers) >= 2 and not any(is_template(p) for p in buffers):
+        a, b = buffers[:2]
+        return Finding(
+            "aliased-buffers", Severity.ERROR, " = ".join(paths),
+            f"{names} are one {kind} object: whatever is written into one lands in the other.",
+            evidence,
+            fix=f"give each its own arrays: {_fresh(b, o)}.",
+            explanation=(
+                f"`{a}` and `{b}` name the same {kind}: gradients or updates meant for "
+                f"one are added into the other, so both hold the mixed sum and every update applies it."
+            ),
+        )
+    if len(buffers) >= 2:
+        tpl = next(p for p in buffers if is_template(p))
+        upd = next(p for p in buffers if p != tpl)
+        return Finding(
+            "aliased-buffers", Severity.ERROR, " = ".join(paths),
+            f"{names} are one {kind} object: resetting `{upd}` by assignment gives no fresh zeros.",
+            evidence,
+            fix=f"create fresh buffers at every reset: {_fresh(upd, o)}, or copy the template "
+                f"(`[t.copy() for t in self.{tpl.split('[')[0]}]`).",
+            explanation=(
+                f"`{upd}` and `{tpl}` name the same {kind}. Accumulating into "
+                f"`{upd}` in place writes into `{tpl}` too, and resetting by assignment "
+                f"(`self.{upd} = self.{tpl}`) re-binds `{upd}` to that same {kind}, which then "
+                f"holds the sums of all earlier batches: every update re-applies every earlier "
+                f"gradient, the weights grow each step until the units saturate and learning stops."
+            ),
+        )
+    return Finding(
+        "aliased-buffers", Severity.WARNING, " = ".join(paths),
+        f"{names} are one {kind} object; if `{buffers[0]}` is written in place, the other name sees it.",
+        evidence,
+        fix=f"if they are meant to be separate, give `{buffers[0]}` its own copy: {_fresh(buffers[0], o)}.",
+        explanation="A gradient or update buffer shares its object with another attribute; in-place "
+                    "writes through one name change what the other name holds.",
+    )
+
+
+def _repeated(reach: Reach, parent: int, labels: list[str], o: Any) -> Finding:
+    container = reach.first[parent] or "<root>"
+    paths = [reach.path(parent, l) for l in labels]
+    role = path_role(container)
+    sev = Severity.ERROR if role in ("buffer", "param") else Severity.WARNING
+    n = len(reach.nodes[parent])
+    return Finding(
+        "aliased-buffers", sev, " = ".join(paths),
+        f"`{container}` holds the same {type(o).__name__} {len(labels)} times ({', '.join(labels)}).",
+        {"paths": paths, "container": container, "container_length": n, **_describe(o)},
+        fix=f"build one object per entry: `[np.zeros(n) for _ in range({n})]` instead of `[np.zeros(n)] * {n}`.",
+        explanation=(
+            f"`[x] * {n}` repeats one object, it does not copy it: a write into `{paths[0]}` "
+            f"changes {', '.join(f'`{p}`' for p in paths[1:])} as well, so every layer reads "
+            f"and writes one shared buffer."
+        ),
+    )
+
+
+def _root_base(a: np.ndarray) -> Any:
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a.base if a.base is not None else a
+
+
+def _bounds(a: np.ndarray) -> tuple[int, int]:
+    try:
+        from numpy.lib.array_utils import byte_bounds
+    except ImportError:  # numpy < 2
+        byte_bounds = np.byte_bounds
+    return byte_bounds(a)
+
+
+def _pair_severity(a: str, b: str) -> Severity | None:
+    """How bad two overlapping arrays are, by role: a buffer on a parameter or buffer is an error."""
+    roles = sorted((path_role(a), path_role(b)))
+    if roles in (["buffer", "param"], ["buffer", "buffer"]):
+        return Severity.ERROR
+    if roles in (["buffer", "other"], ["param", "param"]):
+        return Severity.WARNING
+    return None  # data views, a flat vector behind its parameter views: sharing by construction
+
+
+def _overlapping(reach: Reach) -> list[Finding]:
+    """Distinct arrays whose bytes overlap, grouped; a sweep over byte bounds per base."""
+    groups: dict[int, list[int]] = {}
+    arrays = {i: a for i, a in reach.arrays().items() if a.flags.writeable}
+    for i, a in arrays.items():
+        groups.setdefault(id(_root_base(a)), []).append(i)
+    parent = {}
+
+    def find(i):
+        while parent.get(i, i) != i:
+            i = parent[i]
+        return i
+
+    for ids in groups.values():
+        if len(ids) < 2:
+            continue
+        spans = sorted((_bounds(arrays[i]) + (i,)) for i in ids)
+        open_: list[tuple[int, int]] = []
+        for lo, hi, i in spans:
+            open_ = [(h, j) for h, j in open_ if h > lo]
+            for _, j in open_:
+                try:
+                    shared = np.shares_memory(arrays[i], arrays[j], max_work=10_000)
+                except np.exceptions.TooHardError:
+                    shared = True
+                if shared and _pair_severity(reach.first[i], reach.first[j]) is not None:
+                    parent[find(i)] = find(j)
+            open_.append((hi, i))
+    comps: dict[int, list[int]] = {}
+    for i in parent:
+        comps.setdefault(find(i), []).append(i)
+    for r in list(comps):
+        if r not in comps[r]:
+            comps[r].append(r)
+    out = []
+    for ids in comps.values():
+        ids = sorted(ids, key=lambda i: (path_role(reach.first[i]) != "buffer", reach.first[i]))
+        paths = [reach.first[i] for i in ids]
+        roles = {p: path_role(p) for p in paths}
+        sevs = {_pair_severity(a, b) for a in paths for b in paths if a < b} - {None}
+        sev = Severity.ERROR if Severity.ERROR in sevs else Severity.WARNING
+        buf = next((p for p in paths if roles[p] == "buffer"), paths[0])
+        other = [p for p in paths if p != buf]
+        out.append(Finding(
+            "aliased-buffers", sev, " ~ ".join(paths),
+            f"`{buf}` shares memory with {', '.join(f'`{p}`' for p in other)} (a view or slice, not a copy).",
+            {"paths": paths, "roles": roles, "ids": [hex(i) for i in ids],
+             "shapes": [list(arrays[i].shape) for i in ids]},
+            fix=f"copy instead of slicing: `{buf.split('[')[0]} = <array>.copy()` (or `np.zeros_like(<array>)`); "
+                "`a[:]` and reshape give views.",
+            explanation=(
+                f"`{buf}` is a view into the same bytes as {', '.join(f'`{p}`' for p in other)}: writing a gradient "
+                "or update into one overwrites the other, so parameters or stored gradients change behind the code's back."
+            ),
+        ))
+    return out

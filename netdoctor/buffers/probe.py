@@ -1,0 +1,249 @@
+"""Watch a few real training steps and check what the update really does.
+
+For each of ``steps`` mini-batches the probe computes the model's own batch
+gradient ``g_t = dL/dw`` at the current weights (``loss(X, y)``, side effects
+undone), runs one real ``train_step(X, y, lr)`` and measures the applied
+change ``Δ_t = w_after - w_before`` (re-reading ``params``: models that rebind
+arrays must not look frozen). Plain SGD gives ``Δ_t = -lr g_t``. The probe fits
+
+    Δ_t ≈ -(c_1 g_1 + ... + c_t g_t)        (least squares over all weights)
+
+and reads the coefficients (:mod:`netdoctor.buffers.probe_fit`): a factor of
+``batch_size`` on lr (``summed-gradient``), earlier gradients re-applied in
+full (``stale-accumulator``; decaying momentum is healthy), or an update that
+is not the gradient (``update-mismatch``).
+
+Also reported: parameters that never change (``frozen-parameters``),
+non-parameter arrays that should be constant but change, and inputs that the
+step modifies (``mutated-constant``), and buffers that become shared during
+training (``aliased-buffers``). The probe runs on a deep copy; the user's
+model, the global NumPy random state and the data passed in are untouched.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from netdoctor.adapters.usermodel import call_user
+from netdoctor.buffers.aliasing import find_aliasing
+from netdoctor.buffers.probe_fit import FIT_OK, SCALE_TOL, STALE_DECAY, analyse_updates  # noqa: F401 - thresholds were defined here
+from netdoctor.buffers.reach import Reach, StateSnapshot, scratch_copy, unwrap
+from netdoctor.buffers.roles import container, is_constant, is_template, path_role
+from netdoctor.errors import InvalidArgument, ProtocolError
+from netdoctor.findings import Finding, Severity
+
+__all__ = ["ProbeResult", "probe_training"]
+
+
+@dataclass
+class ProbeResult:
+    """What the training probe saw.
+
+    Attributes:
+        findings: ``stale-accumulator``, ``summed-gradient``, ``update-mismatch``,
+            ``frozen-parameters``, ``mutated-constant``, ``aliased-buffers``.
+        evidence: summary numbers: ``lr``, ``batch_size``, ``lr_effective``,
+            ``lr_factor`` (= lr_effective / lr), ``history`` coefficients,
+            ``decay``, ``fit_residual`` per step, ``per_tensor`` step-1 cosines and ratios.
+        steps: per-step records (loss, update and gradient norms, fit coefficients).
+        restored: True when the user's model was verified untouched afterwards.
+    """
+
+    findings: list[Finding] = field(default_factory=list)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    restored: bool = True
+
+    def codes(self) -> list[str]:
+        """The finding codes, in order."""
+        return [f.code for f in self.findings]
+
+
+def _validate(model: Any, X: Any, y: Any, lr: float, batch_size: int, steps: int) -> tuple[np.ndarray, np.ndarray]:
+    for attr, why in (("params", "the weights to watch"), ("loss", "the gradient to compare with"),
+                      ("train_step", "the update to probe")):
+        if not hasattr(model, attr):
+            raise ProtocolError(f"the model has no `{attr}`; the training probe needs it for {why} (see docs/protocol.md).")
+    if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+        raise InvalidArgument(f"lr={lr!r} must be a positive finite number, e.g. 0.1.")
+    if int(batch_size) < 1 or int(steps) < 2:
+        raise InvalidArgument(f"batch_size={batch_size}, steps={steps}: need batch_size >= 1 and steps >= 2.")
+    X, y = np.asarray(X), np.asarray(y)
+    if X.ndim != 2 or y.ndim != 1 or len(X) != len(y) or len(X) == 0:
+        raise InvalidArgument(f"X has shape {X.shape} and y {y.shape}; expected (N, D) and (N,) with N >= 1.")
+    return X, y
+
+
+
+def probe_training(model: Any, X: Any, y: Any, *, lr: float, batch_size: int, steps: int = 4,
+                   seed: int | np.random.Generator | None = 0) -> ProbeResult:
+    """Run ``steps`` real training steps on a copy of the model and check each update.
+
+    Args:
+        model: a protocol model (``params``, ``loss``, ``train_step``), e.g. an adapted net.
+        X, y: training inputs (N, D) and integer labels (N,); only read.
+        lr: the learning rate to pass to ``train_step``.
+        batch_size: mini-batch size (clipped to N).
+        steps: number of steps to watch (>= 2; history needs two).
+        seed: seeds the choice of mini-batches.
+
+    Returns:
+        a :class:`ProbeResult` with findings and the numbers behind them.
+
+    Raises:
+        ProtocolError: the model lacks ``params``, ``loss`` or ``train_step`` or returns wrong gradients.
+        UserCodeError: the user's code raised (message names the user's frames).
+    """
+    X, y = _validate(model, X, y, lr, batch_size, steps)
+    global_rng = np.random.get_state()
+    user_params = {k: np.array(v, copy=True) for k, v in model.params.items()}
+    try:
+        # A deep copy would turn views into independent copies and hide the sharing: probe in place.
+        # Overflow in an exploding net is a finding for the numbers, not a warning to raise.
+        with scratch_copy(model, in_place=_has_views(model)) as work, np.errstate(all="ignore"):
+            result = _run(work, X, y, float(lr), min(int(batch_size), len(X)), int(steps), seed)
+    finally:
+        np.random.set_state(global_rng)
+    now = model.params
+    result.restored = set(now) == set(user_params) and all(
+        np.array_equal(np.asarray(now[k]), user_params[k], equal_nan=True) for k in user_params)
+    return result
+
+
+def _has_views(model: Any) -> bool:
+    """True when two reachable arrays share memory (a deep copy would separate them)."""
+    arrays = Reach(unwrap(model)).arrays().values()
+    groups: dict[int, list[np.ndarray]] = {}
+    for a in arrays:
+        base = a
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        group = groups.setdefault(id(base), [])
+        if any(np.may_share_memory(b, a) for b in group):
+            return True
+        group.append(a)
+    return False
+
+
+def _run(work: Any, X: np.ndarray, y: np.ndarray, lr: float, bs: int, steps: int, seed: Any) -> ProbeResult:
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    order = np.concatenate([rng.permutation(len(X)) for _ in range(math.ceil(steps * bs / len(X)))])
+    static = find_aliasing(work)
+    aliases_before = {f.where for f in static}
+    alias_errors = any(f.severity is Severity.ERROR for f in static)
+    res = ProbeResult()
+    deltas, grads, records = [], [], []
+    changed_paths: dict[str, list[int]] = {}
+    stale_buffers: dict[str, float] = {}
+    input_mutated: list[str] = []
+    for t in range(1, steps + 1):
+        idx = order[(t - 1) * bs: t * bs]
+        Xb, yb = X[idx].copy(), y[idx].copy()
+        p0 = {k: np.array(v, dtype=float, copy=True) for k, v in work.params.items()}
+        param_arrays = list(work.params.values())
+        undo = StateSnapshot(work)
+        try:
+            value, g = call_user(work.loss, Xb.copy(), yb.copy(), what="loss(X, y)")
+            g = {k: np.array(v, dtype=float, copy=True) for k, v in dict(g).items()}
+        finally:
+            undo.restore()
+        bad = [k for k in p0 if k not in g or g[k].shape != p0[k].shape]
+        if bad:
+            k = bad[0]
+            raise ProtocolError(f"loss(X, y) returned gradient {k!r} with shape "
+                                f"{g[k].shape if k in g else 'missing'}; params[{k!r}] has shape {p0[k].shape}.")
+        reach = Reach(unwrap(work))
+        arrays = reach.arrays()
+        saved = {i: a.copy() for i, a in arrays.items()}
+        Xp, yp = Xb.copy(), yb.copy()
+        call_user(work.train_step, Xp, yp, lr, what="train_step(X, y, lr)")
+        if not np.array_equal(Xp, Xb, equal_nan=True):
+            input_mutated.append("X")
+        if not np.array_equal(yp, yb):
+            input_mutated.append("y")
+        p1 = work.params
+        if set(p1) != set(p0) or any(np.shape(p1[k]) != p0[k].shape for k in p0):
+            raise ProtocolError(f"params changed names or shapes during train_step: before {sorted(p0)}, after {sorted(p1)}.")
+        d = {k: np.asarray(p1[k], dtype=float) - p0[k] for k in p0}
+        param_arrays += list(p1.values())
+        for i, a in arrays.items():
+            if any(a is p or np.may_share_memory(a, p) for p in param_arrays):
+                continue
+            paths = reach.paths(i)
+            bufs = [p for p in paths if path_role(p) == "buffer"]
+            if t >= 2 and bufs and np.any(saved[i]):
+                name = container(min(bufs, key=is_template))
+                stale_buffers[name] = max(stale_buffers.get(name, 0.0), float(np.abs(saved[i]).max()))
+            if not np.array_equal(a, saved[i], equal_nan=True):
+                for p in paths:
+                    if is_constant(p):
+                        changed_paths.setdefault(container(p), []).append(t)
+                        break
+        deltas.append(d)
+        grads.append(g)
+        records.append({"step": t, "loss": float(value),
+                        "update_norm": float(np.sqrt(sum(np.sum(v * v) for v in d.values()))),
+                        "lr_grad_norm": lr * float(np.sqrt(sum(np.sum(v * v) for v in g.values())))})
+    res.steps = records
+    keys = list(deltas[0])
+    frozen = [k for k in keys if all(not np.any(d[k]) for d in deltas) and deltas[0][k].size]
+    live = [k for k in keys if k not in frozen]
+    analyse_updates(res, deltas, grads, live, lr, bs, stale_buffers)
+    if frozen:
+        res.findings.append(_frozen(frozen, grads, steps))
+    for path, ts in changed_paths.items():
+        res.findings.append(_mutated(path, ts))
+    if input_mutated:
+        res.findings.append(Finding(
+            "mutated-constant", Severity.ERROR, "train_step(X, y)",
+            f"train_step modifies the {' and '.join(sorted(set(input_mutated)))} it is given.",
+            {"arrays": sorted(set(input_mutated))},
+            fix="work on a copy inside train_step (`X = X / 255.0`, not `X /= 255.0`).",
+            explanation="The caller's data changes with every pass, so later epochs train on different "
+                        "(e.g. repeatedly rescaled) inputs than the ones evaluated.",
+        ))
+    for f in find_aliasing(work):
+        if f.where not in aliases_before:
+            ev = dict(f.evidence, appeared_during_training=True)
+            res.findings.insert(0, Finding(f.code, f.severity, f.where, f.message + " (appeared during training)",
+                                           ev, f.fix, f.caused_by, f.explanation))
+    if any(f.code == "aliased-buffers" and f.severity is Severity.ERROR for f in res.findings) or alias_errors:
+        res.findings = [Finding(f.code, f.severity, f.where, f.message, f.evidence, f.fix,
+                                tuple(dict.fromkeys(f.caused_by + ("aliased-buffers",))), f.explanation)
+                        if f.code in ("stale-accumulator", "mutated-constant", "update-mismatch", "frozen-parameters") and f.where != "train_step(X, y)" else f
+                        for f in res.findings]
+    return res
+
+
+
+def _frozen(frozen: list[str], grads, steps: int) -> Finding:
+    norms = {k: max(float(np.linalg.norm(g[k])) for g in grads) for k in frozen}
+    zero = [k for k in frozen if norms[k] == 0]
+    why = ("although the gradient is not zero" if not zero else
+           f"and loss() reports an exactly zero gradient for {', '.join(zero)} (an in-place update that never "
+           "touches them, or a layer cut off from the loss)")
+    return Finding(
+        "frozen-parameters", Severity.ERROR, ", ".join(frozen),
+        f"{', '.join(frozen)} did not change in {steps} training steps {why}.",
+        {"steps": steps, "max_gradient_norm": norms},
+        fix="update the arrays the model computes with, in place (`w -= lr * g`, or `self.weights[i] = w - lr * g`); "
+            "`for w in self.weights: w = w - lr * g` only re-binds the loop variable.",
+        explanation="The update is applied to a copy (or not at all), so these weights keep their initial values "
+                    "and the layers they belong to never learn.",
+    )
+
+
+def _mutated(path: str, ts: list[int]) -> Finding:
+    return Finding(
+        "mutated-constant", Severity.ERROR, path,
+        f"`{path}` should stay constant but changed during training (steps {', '.join(map(str, sorted(set(ts))))}).",
+        {"path": path, "steps": sorted(set(ts))},
+        fix=f"never write into `{path}`: copy it where a fresh buffer is needed (`{path.split('[')[0]}` -> "
+            "`[t.copy() for t in ...]` or `np.zeros_like(...)`).",
+        explanation="A template, initial value or data array is being written to, usually because a buffer "
+                    "name is bound to it: every later 'reset' or use then starts from the modified contents.",
+    )

@@ -1,0 +1,184 @@
+"""Read a training update as a combination of gradients (the probe's least-squares fit).
+
+Given the applied changes ``Δ_t`` and the model's own batch gradients ``g_t``
+of ``t = 1..T`` real steps (see :mod:`netdoctor.buffers.probe`), each update is fitted
+
+    Δ_t ≈ -(c_1 g_1 + ... + c_t g_t)        (least squares over all weights)
+
+and the coefficients are read:
+
+* ``c_t / lr`` is the effective learning-rate factor; ``≈ batch_size`` means
+  the batch gradient is summed, not averaged (``summed-gradient``);
+* earlier coefficients ``c_s ≈ c_t`` mean every update re-applies all earlier
+  gradients: a buffer is never emptied (``stale-accumulator``). Momentum gives
+  ``c_s = μ^(t-s) c_t`` (decaying) and is healthy;
+* a poor fit, a negative step or one tensor moving differently from the
+  others is an ``update-mismatch``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from netdoctor.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from netdoctor.buffers.probe import ProbeResult
+
+__all__ = ["analyse_updates", "FIT_OK", "STALE_DECAY", "SCALE_TOL"]
+
+FIT_OK = 0.2
+"""Relative residual below which an update counts as a combination of gradients."""
+STALE_DECAY = 0.97
+"""History decay per step at or above which accumulation counts as stale (momentum 0.9 stays below)."""
+SCALE_TOL = 0.15
+"""Relative tolerance when comparing the effective learning rate with lr and lr * batch_size."""
+
+
+def _flat(d: dict[str, np.ndarray], keys: list[str]) -> np.ndarray:
+    return np.concatenate([np.asarray(d[k], dtype=float).ravel() for k in keys]) if keys else np.zeros(0)
+
+
+def _cos(a: np.ndarray, b: np.ndarray) -> float:
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    return float(a @ b / (na * nb)) if na > 0 and nb > 0 else float("nan")
+
+
+def analyse_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], grads: list[dict[str, np.ndarray]],
+                    live: list[str], lr: float, bs: int, stale_buffers: dict[str, float]) -> None:
+    """Fit each update on the gradients so far; read scale, history and mismatch from the coefficients.
+
+    Args:
+        res: the probe's result; gets ``evidence`` numbers, per-step ``coefficients``
+            and ``fit_residual`` in ``steps``, and the findings.
+        deltas, grads: per step, name -> applied change Δ_t and batch gradient g_t (same shapes).
+        live: the parameter names that changed at least once (frozen ones are judged elsewhere).
+        lr, bs: the learning rate and batch size passed to ``train_step``.
+        stale_buffers: buffer path -> largest leftover entry at a step's start (where to point).
+    """
+    G_all = [_flat(g, live) for g in grads]
+    fits = []
+    for t, d in enumerate(deltas, start=1):
+        dv = _flat(d, live)
+        if not np.any(dv) or not live or not (np.isfinite(dv).all() and all(np.isfinite(g).all() for g in G_all[:t])):
+            fits.append(None)
+            continue
+        scale = float(np.abs(dv).max())  # work in units of the largest change: no overflow in norms
+        G = np.stack(G_all[:t], axis=1) / scale
+        c, *_ = np.linalg.lstsq(G, -dv / scale, rcond=None)
+        resid = float(np.linalg.norm(dv / scale + G @ c) / np.linalg.norm(dv / scale))
+        if not math.isfinite(resid):
+            fits.append(None)
+            continue
+        fits.append((c, resid))
+        res.steps[t - 1].update({"coefficients": c.tolist(), "fit_residual": resid})
+    good = [(t, f) for t, f in enumerate(fits, start=1) if f is not None and f[1] < FIT_OK]
+    ev = res.evidence
+    ev.update({"lr": lr, "batch_size": bs, "fit_residual": [None if f is None else f[1] for f in fits]})
+    # per-tensor view of step 1 (no history yet: buffers and velocities start empty)
+    per = {}
+    for k in live:
+        dk, gk = np.ravel(deltas[0][k]), np.ravel(grads[0][k])
+        gg = float(gk @ gk)
+        per[k] = {"cos": _cos(dk, -gk), "lr_factor": (float(-(dk @ gk) / gg) / lr) if gg > 0 else float("nan")}
+    ev["per_tensor"] = per
+    if not good:
+        if any(f is not None for f in fits):
+            worst = sorted(live, key=lambda k: per[k]["cos"] if per[k]["cos"] == per[k]["cos"] else 2)[:4]
+            res.findings.append(Finding(
+                "update-mismatch", Severity.ERROR, ", ".join(worst),
+                "the change train_step applies is not a multiple of the gradient loss() returns.",
+                {"fit_residual": ev["fit_residual"], "per_tensor": {k: per[k] for k in worst}},
+                fix="apply exactly `w -= lr * grad` with the gradient of the loss being minimised "
+                    "(check signs, which buffer is applied, and that every tensor is updated with its own gradient).",
+                explanation="Δw is compared with -lr·g from the model's own loss(); cosines well below 1 mean the "
+                            "step follows something else (a different loss, a stale or wrong buffer, an adaptive optimizer).",
+            ))
+        return
+    # A coefficient is only meaningful when its gradient is not negligible next to the others
+    # (saturated nets end with |g_t| ~ 1e-7 |g_1|; least squares then returns noise for c_t).
+    norms = [float(np.linalg.norm(g)) if np.isfinite(g).all() else 0.0 for g in G_all]
+    determined = [n > 1e-3 * max(norms[: t + 1]) for t, n in enumerate(norms)]
+    cur = np.array([f[0][-1] for t, f in good if determined[t - 1]])
+    if not cur.size:
+        return
+    lr_eff = float(np.median(cur))
+    ev.update({"lr_effective": lr_eff, "lr_factor": lr_eff / lr})
+    hist = []
+    for t, f in good:
+        r = max((s for s in range(1, t + 1) if determined[s - 1]), default=0)  # last usable step
+        if r >= 2 and f[0][r - 1] != 0:
+            hist.append((t, f[0][: r - 1] / f[0][r - 1]))
+    if hist:
+        ev["history"] = {t: h.tolist() for t, h in hist}
+        last = np.array([h[-1] for _, h in hist])
+        weight = float(np.mean([np.mean(h) for _, h in hist]))
+        decay = float(np.median(last))
+        ev.update({"decay": decay, "history_weight": weight})
+        if weight > 0.5 and decay >= STALE_DECAY:
+            res.findings.append(_stale(res, hist, lr_eff, lr, decay, stale_buffers))
+        elif weight > 0.2:
+            ev["momentum_like"] = decay
+    factor = lr_eff / lr
+    if factor <= 0:
+        res.findings.append(Finding(
+            "update-mismatch", Severity.ERROR, "train_step",
+            f"the update goes up the gradient (effective learning rate {lr_eff:.3g} for lr={lr:g}).",
+            {"lr_effective": lr_eff, "lr": lr},
+            fix="subtract the gradient: `w -= lr * grad`.",
+            explanation="Moving along +g increases the loss; training diverges.",
+        ))
+    elif bs > 1 and abs(factor / bs - 1) < SCALE_TOL:
+        res.findings.append(Finding(
+            "summed-gradient", Severity.WARNING, "train_step",
+            f"the batch gradient is summed, not averaged: each step is {factor:.3g}x lr (batch size {bs}).",
+            {"lr": lr, "lr_effective": lr_eff, "lr_factor": factor, "batch_size": bs},
+            fix=f"divide the accumulated gradient by the batch size (`w -= lr / {bs} * sum_grad`), or use lr={lr / bs:.3g}.",
+            explanation=f"Summing {bs} per-sample gradients makes the step {bs} times larger than lr says: with "
+                        "lr tuned for a mean gradient the weights jump, tanh/sigmoid units saturate and gradients vanish.",
+        ))
+    elif abs(factor - 1) > SCALE_TOL:
+        res.findings.append(Finding(
+            "update-mismatch", Severity.WARNING, "train_step",
+            f"the step is {factor:.3g}x the lr passed to train_step.",
+            {"lr": lr, "lr_effective": lr_eff, "lr_factor": factor, "batch_size": bs},
+            fix="use the lr argument as given (`w -= lr * grad` with the mean-over-batch gradient).",
+            explanation="The update is proportional to the gradient but with another step size than the one "
+                        "requested; a learning-rate search or schedule then means something else than intended.",
+        ))
+    # Tensors whose step is below the rounding of their weights carry no signal about direction.
+    # (float64 weights of order 1 round at ~1e-16; a step of 1e-12 is resolved to ~1e-4.)
+    measurable = [k for k in live if lr * abs(factor) * np.linalg.norm(grads[0][k]) > 1e-12]
+    off = [k for k in measurable if not (per[k]["cos"] > 0.95 and abs(per[k]["lr_factor"] / factor - 1) < SCALE_TOL)]
+    if off and len(off) < len(live):
+        bad = any(per[k]["cos"] < 0.5 for k in off)
+        res.findings.append(Finding(
+            "update-mismatch", Severity.ERROR if bad else Severity.WARNING, ", ".join(off),
+            f"{', '.join(off)} {'is' if len(off) == 1 else 'are'} updated differently from the other tensors.",
+            {"per_tensor": {k: per[k] for k in off}, "lr_factor": factor},
+            fix="update every tensor with its own gradient and the same learning rate.",
+            explanation="At the first step Δw should be -lr_eff·g for every tensor; these deviate in direction (cos) "
+                        "or scale (lr_factor).",
+        ))
+
+
+def _stale(res, hist, lr_eff, lr, decay, stale_buffers) -> Finding:
+    t, h = hist[-1]
+    where = ", ".join(sorted(stale_buffers)[:4]) or "train_step"
+    growth = [r["update_norm"] / r["lr_grad_norm"] if r["lr_grad_norm"] else float("nan") for r in res.steps]
+    return Finding(
+        "stale-accumulator", Severity.ERROR, where,
+        f"each update re-applies the gradients of all earlier steps: at step {t} the earlier batches' gradients "
+        f"enter with weights {', '.join(f'{v:.2f}' for v in h)} relative to the newest (1 = fully re-applied).",
+        {"history": {s: v.tolist() for s, v in hist}, "decay": decay, "lr_effective": lr_eff,
+         "update_over_lr_grad": growth, "buffers_not_empty_at_step_start": stale_buffers},
+        fix="empty the buffers after every update with fresh arrays: "
+            "`self.weight_updates = [np.zeros_like(w) for w in self.weights]` (or `u[...] = 0` for each buffer).",
+        explanation="A gradient buffer keeps its contents from one update to the next, so the step applied at step t "
+                    "is the sum g_1 + ... + g_t: it grows every step and keeps pushing in old directions. The "
+                    "weights grow without bound, tanh/sigmoid units saturate, gradients vanish and the output "
+                    "becomes constant.",
+    )

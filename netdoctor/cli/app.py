@@ -1,0 +1,140 @@
+"""The ``netdoctor`` command: ``main(argv) -> exit code``.
+
+``netdoctor check [DATA]`` loads the data (the bundled MNIST sample when no
+DATA is given), trains the reference MLP (or the user's ``--model``) with
+monitors on, runs the checks and prints a report ranked root cause first.
+
+Exit codes: 0 nothing wrong, 1 problems found (error findings),
+2 usage or data error, 130 interrupted (the partial report is printed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+from netdoctor.errors import NetdoctorError
+
+__all__ = ["main", "build_parser"]
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shells report it
+
+
+def _hidden(text: str) -> list[int]:
+    try:
+        sizes = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden {text!r}: expected widths like 30 or 128,64") from None
+    if not sizes or min(sizes) < 1:
+        raise argparse.ArgumentTypeError(f"--hidden {text!r}: widths must be positive integers")
+    return sizes
+
+
+def _positive(kind):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be positive")
+        return value
+
+    return parse
+
+
+def _label_column(text: str):
+    if text in ("auto", "first", "last"):
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected auto, first, last or a column number") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (one place defines every flag and its default)."""
+    parser = argparse.ArgumentParser(
+        prog="netdoctor",
+        description="Find out why a neural network does not learn.",
+    )
+    from netdoctor import __version__
+    parser.add_argument("--version", action="version", version=f"netdoctor {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    check = sub.add_parser(
+        "check",
+        help="train with monitors on, run the checks, print a ranked diagnosis",
+        description="Load DATA (default: the bundled real MNIST sample), train the reference MLP "
+        "or your --model with monitors on, run gradient checks, aliasing and stale-buffer "
+        "probes, and print the findings, root cause first.",
+    )
+    data = check.add_argument_group("data")
+    data.add_argument("data", nargs="?", help="CSV/CSV.gz (label first or last), IDX file or .npz; default: bundled sample")
+    data.add_argument("--test", metavar="FILE", help="evaluate on this file instead of a held-out split")
+    data.add_argument("--test-fraction", type=float, default=0.2, help="held-out share when --test is not given (default 0.2)")
+    data.add_argument("--label-column", type=_label_column, default="auto", help="auto (default), first, last or a column number")
+    data.add_argument("--raw-pixels", action="store_true", help="hand raw 0..255 pixel values to the model (for models that scale their input themselves)")
+
+    model = check.add_argument_group("model and training")
+    model.add_argument("--model", metavar="FILE.py:FACTORY", help="diagnose your own network: FACTORY() returns a protocol model (docs/protocol.md)")
+    model.add_argument("--hidden", type=_hidden, action="append", help="hidden widths; repeat or comma list for depth (default 64)")
+    model.add_argument("--activation", default="tanh", choices=["tanh", "sigmoid", "relu", "leaky_relu", "identity"])
+    model.add_argument("--output-activation", default=None, help="softmax for cross-entropy; with mse any activation (default: --activation)")
+    model.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse"])
+    model.add_argument("--lr", type=_positive(float), default=0.1, help="learning rate (default 0.1)")
+    model.add_argument("--batch-size", type=_positive(int), default=32, help="mini-batch size (default 32)")
+    model.add_argument("--epochs", type=_positive(int), default=3, help="epochs (default 3)")
+    model.add_argument("--init", default="xavier", choices=["xavier", "he", "normal"])
+    model.add_argument("--sigma", type=_positive(float), default=1.0, help="standard deviation for --init normal (default 1)")
+    model.add_argument("--momentum", type=float, default=0.0, help="heavy-ball momentum in [0, 1) (default 0)")
+    model.add_argument("--reduce", default="mean", choices=["mean", "sum"], help="apply the batch mean (default) or sum of the gradient")
+    model.add_argument("--seed", type=int, default=0, help="seeds initialisation, shuffling, splits and probes (default 0)")
+    model.add_argument("--dtype", default="float64", choices=["float64", "float32"])
+
+    out = check.add_argument_group("output")
+    out.add_argument("--json", action="store_true", help="print the result as JSON (schema in docs/cli.md) instead of the report")
+    out.add_argument("--html", metavar="FILE", help="also write the report as a standalone HTML file")
+    out.add_argument("--plots", metavar="DIR", help="also write the plots as PNG files (needs matplotlib)")
+    out.add_argument("--no-color", action="store_true", help="no colour (also when NO_COLOR is set)")
+    out.add_argument("--ignore", metavar="CODE", action="append", default=[], help="silence a finding code; repeatable")
+    out.add_argument("--no-gradcheck", action="store_true", help="skip the gradient check")
+    out.add_argument("--quick", action="store_true", help="skip the confirming experiments")
+    return parser
+
+
+def _console(args, stderr: bool = False):
+    from rich.console import Console
+
+    no_color = args.no_color or bool(os.environ.get("NO_COLOR"))
+    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (never raises for user errors)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        from netdoctor.cli.check import run_check
+
+        return run_check(args, out=_console(args), err=_console(args, stderr=True))
+    except NetdoctorError as exc:
+        print(f"netdoctor: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("netdoctor: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`netdoctor check --json | head`): not our error.
+        # Point stdout at devnull so the interpreter's final flush stays quiet.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,177 @@
+"""What ``netdoctor check`` does, step by step, once the flags are parsed.
+
+Kept apart from :mod:`netdoctor.cli` so that argument parsing stays small and
+this flow can be called from Python with a namespace of options.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any
+
+import numpy as np
+
+from netdoctor.errors import InvalidArgument
+
+__all__ = ["run_check", "build_model"]
+
+
+class ProgressDisplay:
+    """Training callback: a rich progress bar over steps and one line per epoch (on stderr)."""
+
+    def __init__(self, console: Any, label: str) -> None:
+        self.console = console
+        self.label = label
+        self._progress = None
+        self._task = None
+
+    def on_start(self, model: Any, run: dict) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self._progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("loss {task.fields[loss]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=True,
+        )
+        total = run["epochs"] * run["steps_per_epoch"]
+        self._task = self._progress.add_task(self.label, total=total, loss="-")
+        self._progress.start()
+
+    def on_step(self, model, run, step, Xb, yb, loss) -> None:
+        if step % 20 == 0 or step == 1:
+            self._progress.update(self._task, completed=step, loss=f"{loss:.4g}")
+
+    def on_epoch(self, model, run, record) -> None:
+        self._progress.update(self._task, completed=record["epoch"] * run["steps_per_epoch"])
+        parts = [f"epoch {record['epoch']}/{run['epochs']}", f"loss {record['loss']:.4f}"]
+        for key, name in (("train_accuracy", "train"), ("test_accuracy", "test")):
+            if record.get(key) is not None:
+                parts.append(f"{name} {100 * record[key]:.2f}%")
+        self._progress.console.print(f"  {self.label}: " + "  ".join(parts))
+
+    def on_end(self, model, run) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def build_model(args: Any, n_features: int, n_classes: int):
+    """The reference MLP that the flags describe."""
+    from netdoctor.nn.mlp import MLP
+
+    hidden = [w for group in (args.hidden or [[64]]) for w in group]
+    return MLP(
+        [n_features, *hidden, n_classes],
+        activation=args.activation,
+        output_activation=args.output_activation,
+        loss=args.loss,
+        init=args.init,
+        sigma=args.sigma,
+        momentum=args.momentum,
+        reduce=args.reduce,
+        dtype=args.dtype,
+        seed=args.seed,
+    )
+
+
+def _load_data(args: Any):
+    from netdoctor.data.loader import load, load_sample
+
+    if args.data is None:
+        dataset = load_sample()
+    else:
+        dataset = load(args.data, label_column=args.label_column)
+    if args.test:
+        train, test = dataset, load(args.test, label_column=args.label_column)
+        if test.X.shape[1] != train.X.shape[1]:
+            raise InvalidArgument(
+                f"{args.test} has {test.X.shape[1]} features per row; the training data has {train.X.shape[1]}."
+            )
+    else:
+        if not 0.0 < args.test_fraction < 1.0:
+            raise InvalidArgument(f"--test-fraction {args.test_fraction} must be between 0 and 1, e.g. 0.2.")
+        train, test = dataset.split(args.test_fraction, seed=args.seed)
+    # Hand back the summary, not the dataset: its arrays are copied into the
+    # split and need not stay alive beside it.
+    return dataset.summary, dataset.pixels_were_scaled, train, test
+
+
+def write_outputs(report: Any, *, html: str | None = None, plots: str | None = None) -> None:
+    """Write the optional HTML report and PNG plots, each through an atomic rename."""
+    from netdoctor.fileio import atomic_write_text
+
+    try:
+        if html:
+            from netdoctor.report.terminal import report_html
+
+            atomic_write_text(html, report_html(report))
+        if plots:
+            from netdoctor.report.plots import write_plots
+
+            write_plots(report, plots)
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write {exc.filename or html or plots}: {exc.strerror or exc}") from None
+
+
+def run_check(args: Any, *, out: Any, err: Any) -> int:
+    """Load, train with monitors, diagnose, print; returns the exit code."""
+    from netdoctor.diagnosis.pipeline import diagnose
+
+    started = time.perf_counter()
+    user_model = None
+    if args.model:  # fail on a bad --model before spending time on the data
+        from netdoctor.adapters.usermodel import load_user_model
+
+        user_model = load_user_model(args.model)
+    summary, pixels_were_scaled, train, test = _load_data(args)
+    if not args.json:
+        out.print(summary)
+    X_train, X_test = train.X, test.X
+    if args.raw_pixels and pixels_were_scaled:
+        # The model scales its input itself: undo the loader's division by 255.
+        X_train, X_test = X_train * np.float32(255), X_test * np.float32(255)
+    n_classes = 10  # the loader accepts digit labels 0..9 only
+
+    if user_model is not None:
+        model, label = user_model, "your model"
+    else:
+        model = build_model(args, X_train.shape[1], n_classes)
+        label = "reference MLP"
+        # X stays float32 even for a float64 model: each mini-batch is
+        # converted when it is used, and a float64 copy of 60,000 images
+        # would cost 376 MB for a few per cent of speed.
+
+    report = diagnose(
+        model,
+        X_train,
+        train.y,
+        X_test=X_test,
+        y_test=test.y,
+        epochs=args.epochs,
+        lr=args.lr,
+        batch_size=args.batch_size,
+        seed=args.seed,
+        gradcheck=not args.no_gradcheck,
+        experiments=not args.quick,
+        progress=ProgressDisplay(err, label),
+        data=summary,
+        baseline=(lambda: build_model(args, X_train.shape[1], n_classes)) if args.model else None,
+    )
+    report.context["seconds"] = round(time.perf_counter() - started, 2)
+    report.context["command"] = "netdoctor check"
+    if args.ignore:
+        report = report.without(args.ignore)
+    write_outputs(report, html=args.html, plots=args.plots)
+    if args.json:
+        print(report.to_json())
+    else:
+        # The data summary was printed before training; the terminal report
+        # need not repeat it (the JSON and HTML reports keep it).
+        out.print(dataclasses.replace(report, sections={k: v for k, v in report.sections.items() if k != "data"}))
+    if report.partial:
+        return 130
+    return 0 if report.ok else 1

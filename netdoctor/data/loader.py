@@ -1,0 +1,260 @@
+"""Load image-classification data (MNIST and alike) from CSV, IDX or ``.npz``.
+
+``load(path)`` returns a :class:`Dataset`: ``X`` float32 ``(N, D)`` in [0, 1]
+and ``y`` int64 ``(N,)`` with digits 0..9. Pixels 0..255 are divided by 255;
+pixels already in [0, 1] are used as they are, and the summary says which.
+
+Formats, recognised by content first and name second:
+
+* CSV, plain or gzip-compressed: one image per line, the label in the first
+  or last column (found automatically: the one holding only digits 0..9),
+  optional header row, CRLF line ends, UTF-8 BOM and trailing blank lines.
+* IDX pairs (``*-images-idx3-ubyte[.gz]`` + ``*-labels-idx1-ubyte[.gz]``):
+  pass either file, the partner is found by name.
+* ``.npz`` with arrays ``X`` and ``y`` (loaded with ``allow_pickle=False``).
+
+Every problem raises :class:`~netdoctor.errors.DataFormatError` with one line
+naming the file, the line and column (or byte offset) and what was expected.
+CSV parsing lives in :mod:`netdoctor.data.csvparse`, IDX and ``.npz`` in
+:mod:`netdoctor.data.idx`, the :class:`DataSummary` in :mod:`netdoctor.data.summary`.
+Parsed files are cached (see :mod:`netdoctor.data.cache`).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from netdoctor.data import cache as datacache
+from netdoctor.data import idx
+from netdoctor.data.csvparse import read_csv
+from netdoctor.data.summary import DataSummary
+from netdoctor.data.summary import summarise as _summarise
+from netdoctor.errors import DataFormatError, InvalidArgument
+
+__all__ = ["Dataset", "DataSummary", "load", "load_sample", "sample_path"]
+
+
+@dataclass(repr=False)
+class Dataset:
+    """Images and labels ready for training.
+
+    Attributes:
+        X: float32 ``(N, D)`` in [0, 1].
+        y: int64 ``(N,)`` digits 0..9.
+        summary: What the data looks like (counts, pixel range, scaling).
+        source: The path it was loaded from (or a description).
+        pixels_were_scaled: True if ``load`` divided the pixels by 255;
+            False if they were already in [0, 1].
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    summary: DataSummary
+    source: str = ""
+    pixels_were_scaled: bool = field(default=True)
+
+    def __len__(self) -> int:
+        return int(self.y.shape[0])
+
+    def __repr__(self) -> str:
+        return (f"Dataset(rows={self.X.shape[0]}, features={self.X.shape[1]}, "
+                f"source={self.source!r}, pixels_were_scaled={self.pixels_were_scaled})")
+
+    def subset(self, idx, *, source: str | None = None) -> Dataset:
+        """The rows ``idx`` (integer indices or a boolean mask) as a new Dataset."""
+        X, y = self.X[idx], self.y[idx]
+        if X.ndim != 2:
+            raise InvalidArgument(f"subset index {idx!r} must select rows; got X of shape {X.shape}")
+        summary = _summarise(X, y, self.summary.pixel_min, self.summary.pixel_max,
+                             self.summary.already_scaled, source or self.source)
+        return Dataset(X, y, summary, source or self.source, self.pixels_were_scaled)
+
+    def split(self, test_fraction: float = 0.2, *, seed: int = 0) -> tuple[Dataset, Dataset]:
+        """Stratified, seeded train/test split.
+
+        Each digit's rows are shuffled with ``np.random.default_rng(seed)``
+        and ``round(test_fraction * n_k)`` of them go to the test part (at
+        least one when the digit has two or more rows, never all of them).
+        Both parts are shuffled again so digits are interleaved, not sorted.
+
+        Returns:
+            ``(train, test)``.
+        """
+        if isinstance(test_fraction, bool) or not 0.0 < float(test_fraction) < 1.0:
+            raise InvalidArgument(f"test_fraction={test_fraction!r} must be between 0 and 1 "
+                                  "(exclusive), e.g. 0.2")
+        rng = np.random.default_rng(seed)
+        train, test = [], []
+        for label in np.unique(self.y):
+            rows = rng.permutation(np.flatnonzero(self.y == label))
+            k = int(round(test_fraction * rows.size))
+            if rows.size >= 2:
+                k = min(max(k, 1), rows.size - 1)
+            test.append(rows[:k])
+            train.append(rows[k:])
+        train_idx = rng.permutation(np.concatenate(train)) if train else np.array([], int)
+        test_idx = rng.permutation(np.concatenate(test)) if test else np.array([], int)
+        return (self.subset(train_idx, source=f"{self.source} (train split)"),
+                self.subset(test_idx, source=f"{self.source} (test split)"))
+
+
+def sample_path() -> Path:
+    """Path of the bundled 2,000-image MNIST sample (200 per digit, shuffled)."""
+    return Path(__file__).resolve().parent / "mnist_sample.csv.gz"
+
+
+def load_sample(*, cache: bool = False, cache_dir: str | os.PathLike | None = None) -> Dataset:
+    """Load the bundled MNIST sample (2,000 x 784, labels first); parses in ~0.1 s, so no cache."""
+    return load(sample_path(), label_column="first", cache=cache, cache_dir=cache_dir)
+
+
+def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bool = True,
+         cache_dir: str | os.PathLike | None = None) -> Dataset:
+    """Load a data file into a :class:`Dataset`.
+
+    Args:
+        path: CSV / CSV.gz, either file of an IDX pair, or ``.npz``.
+        label_column: CSV only: ``"auto"`` (first or last column, whichever
+            holds only digits 0..9), ``"first"``, ``"last"`` or a column index.
+        cache: Reuse / store the parsed arrays in the cache directory.
+        cache_dir: Cache location; default ``$NETDOCTOR_CACHE_DIR``, else
+            ``$XDG_CACHE_HOME/netdoctor``, else ``~/.cache/netdoctor``.
+
+    Returns:
+        The Dataset; ``X`` float32 (N, D) in [0, 1], ``y`` int64 (N,).
+
+    Raises:
+        DataFormatError: unreadable file or bad content (one line: file, place, expectation).
+        InvalidArgument: a bad ``label_column``.
+    """
+    if not (label_column in ("auto", "first", "last")
+            or (isinstance(label_column, (int, np.integer)) and not isinstance(label_column, bool))):
+        raise InvalidArgument(f"label_column={label_column!r} must be 'auto', 'first', 'last' or "
+                              "a column index such as 0 or -1")
+    name = os.fspath(path)
+    if isinstance(name, bytes):
+        name = os.fsdecode(name)
+    files = [name]
+    if idx.is_idx_name(name):
+        _check_file(name)
+        files = list(idx.idx_partner(name))
+    for f in files:
+        _check_file(f)
+    key = None
+    if cache:
+        try:
+            key = datacache.cache_key(files, repr(label_column))
+        except OSError:
+            key = None
+        table = datacache.get(key, cache_dir) if key else None
+        if table is not None:
+            try:
+                _check_values(table[:, :-1], table[:, -1], _nowhere, _nowhere)
+            except DataFormatError:
+                table = None  # a damaged entry: parse the file again
+            else:
+                return _make_dataset(table[:, :-1], table[:, -1], name)
+    contents = [_read_bytes(f) for f in files]
+    if len(files) == 2:
+        pixels, labels, pixel_at, label_at = idx.read_idx_pair(*contents, *files)
+    elif contents[0][:6] == b"\x93NUMPY":
+        raise DataFormatError(f"{name} is a single .npy array without labels; expected an .npz "
+                              "with X and y (np.savez(path, X=X, y=y)) or a CSV")
+    elif contents[0][:4] == b"PK\x03\x04" or name.lower().endswith(".npz"):
+        pixels, labels, pixel_at, label_at = idx.read_npz(contents[0], name)
+    else:
+        pixels, labels, pixel_at, label_at = read_csv(contents[0], name, label_column)
+    del contents
+    _check_values(pixels, labels, pixel_at, label_at)
+    if key is not None:
+        datacache.put(key, pixels, labels, cache_dir)
+    return _make_dataset(pixels, labels, name)
+
+
+def _nowhere(*_args) -> str:
+    return "cache entry"
+
+
+def _check_file(name: str) -> None:
+    """Fail early and clearly on a missing file, a directory or no read permission."""
+    try:
+        st = os.stat(name)
+    except FileNotFoundError:
+        raise DataFormatError(f"{name} does not exist; expected a CSV, IDX or .npz data "
+                              "file") from None
+    except PermissionError:
+        raise DataFormatError(f"{name} cannot be reached (permission denied on a folder in "
+                              "its path); expected a file you can read") from None
+    except OSError as exc:
+        raise DataFormatError(f"{name} cannot be read ({exc.strerror}); expected a data "
+                              "file") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise DataFormatError(f"{name} is a directory; expected a data file (CSV, IDX or .npz) "
+                              "inside it")
+    if not os.access(name, os.R_OK):
+        raise DataFormatError(f"{name} is not readable (permission denied); expected a file "
+                              "you can read")
+
+
+def _read_bytes(name: str) -> bytes:
+    """The file's bytes, gunzipped when they start with the gzip magic 1f 8b."""
+    try:
+        with open(name, "rb") as fh:
+            raw = fh.read()
+    except PermissionError:
+        raise DataFormatError(f"{name} is not readable (permission denied); expected a file "
+                              "you can read") from None
+    except OSError as exc:
+        raise DataFormatError(f"{name} cannot be read ({exc.strerror}); expected a data file") \
+            from None
+    if raw[:2] == b"\x1f\x8b" or (name.lower().endswith(".gz") and len(raw) == 0):
+        return idx.gunzip(raw, name)
+    return raw
+
+
+def _check_values(pixels, labels, pixel_at, label_at) -> None:
+    """Pixels finite and in 0..255; labels whole numbers 0..9. Names the first offender."""
+    if pixels.dtype != np.uint8:
+        bad = ~np.isfinite(pixels)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise DataFormatError(f"{pixel_at(r, c)} is {pixels[r, c]}; expected a pixel "
+                                  "value 0..255 (or 0..1)")
+        bad = (pixels < 0) | (pixels > 255)
+        if bad.any():
+            r, c = np.argwhere(bad)[0]
+            raise DataFormatError(f"{pixel_at(r, c)} has pixel value {pixels[r, c]:g}; expected "
+                                  "0..255 (or floats in [0, 1])")
+    if labels.dtype.kind == "f":
+        bad = ~np.isfinite(labels) | (labels != np.rint(labels))
+        bad |= (labels < 0) | (labels > 9)
+    else:
+        bad = (labels < 0) | (labels > 9)
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise DataFormatError(f"{label_at(r)} has label {labels[r]:g}; expected a whole "
+                              "number 0..9")
+
+
+def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str) -> Dataset:
+    """Scale checked raw values into a Dataset: X = float32(pixels) / 255 unless max <= 1.
+
+    The same arithmetic runs on fresh parses and cache hits, so both give
+    bit-identical arrays.
+    """
+    n = pixels.shape[0]
+    pmin = pixels.min() if n else 0
+    pmax = pixels.max() if n else 0
+    scale = bool(pmax > 1)
+    X = np.empty(pixels.shape, dtype=np.float32)
+    X[...] = pixels
+    if scale:
+        X /= np.float32(255)
+    y = np.asarray(labels).astype(np.int64)
+    return Dataset(X, y, _summarise(X, y, pmin, pmax, not scale, source), source, scale)
+

@@ -1,0 +1,100 @@
+"""What a loaded data set looks like: size, label counts and shares, pixel scaling.
+
+:class:`DataSummary` is plain data (``to_dict``, ``lines``) that renders
+itself as a rich table (``__rich__``, lazy import) and as HTML in notebooks.
+:func:`netdoctor.data.load` attaches one to every :class:`~netdoctor.data.Dataset`;
+it is imported from :mod:`netdoctor.data`, its public home.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["DataSummary", "summarise"]
+
+
+@dataclass(frozen=True)
+class DataSummary:
+    """What a loaded data set looks like, for reports and the CLI."""
+
+    rows: int
+    """Number of images N."""
+    features: int
+    """Pixels per image D."""
+    label_counts: dict[int, int]
+    """Images per digit 0..9 (all ten keys, zero for absent digits)."""
+    pixel_min: float
+    """Smallest pixel value in the file, before scaling."""
+    pixel_max: float
+    """Largest pixel value in the file, before scaling."""
+    already_scaled: bool
+    """True if the file's pixels were already in [0, 1] and used as they are."""
+    source: str = ""
+    """Where the data came from (the path given to ``load``)."""
+
+    @property
+    def label_shares(self) -> dict[int, float]:
+        """Fraction of images per digit; a constant predictor of digit k scores ``shares[k]``."""
+        return {k: (v / self.rows if self.rows else 0.0) for k, v in self.label_counts.items()}
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict of every field plus ``label_shares``."""
+        return {"rows": self.rows, "features": self.features,
+                "label_counts": {str(k): v for k, v in self.label_counts.items()},
+                "label_shares": {str(k): v for k, v in self.label_shares.items()},
+                "pixel_min": self.pixel_min, "pixel_max": self.pixel_max,
+                "already_scaled": self.already_scaled, "source": self.source}
+
+    def _scaling_text(self) -> str:
+        if self.already_scaled:
+            return (f"pixels {self.pixel_min:g}..{self.pixel_max:g}: already in [0, 1], "
+                    "used as they are")
+        return f"pixels {self.pixel_min:g}..{self.pixel_max:g}: divided by 255 to [0, 1]"
+
+    def lines(self) -> list[str]:
+        """The summary as plain text lines (no markup)."""
+        name = os.path.basename(self.source) or "data"
+        counts = "  ".join(f"{k}: {v} ({100 * s:.1f}%)"
+                           for (k, v), s in zip(self.label_counts.items(), self.label_shares.values()))
+        return [f"{name}: {self.rows:,} images x {self.features:,} pixels",
+                self._scaling_text(), f"labels  {counts}"]
+
+    def __rich__(self):
+        """A compact table: one column per digit, rows for counts and shares."""
+        from rich import box  # lazy: the core imports only numpy
+        from rich.table import Table
+
+        table = Table(title=f"{os.path.basename(self.source) or 'data'}: {self.rows:,} images x "
+                            f"{self.features:,} pixels", caption=self._scaling_text(),
+                      box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, title_justify="left",
+                      caption_justify="left")
+        table.add_column("digit", style="bold")
+        for k in self.label_counts:
+            table.add_column(str(k), justify="right")
+        table.add_row("images", *(f"{v:,}" for v in self.label_counts.values()))
+        table.add_row("share", *(f"{100 * s:.1f}%" for s in self.label_shares.values()))
+        return table
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the ``__rich__`` table as HTML with inline styles (needs rich)."""
+        from netdoctor.notebook import to_html
+
+        return to_html(self)
+
+
+
+
+def summarise(X, y, pmin, pmax, already_scaled, source) -> DataSummary:
+    """The summary of checked data: ``X`` ``(N, D)``, ``y`` ``(N,)`` digits, raw pixel range.
+
+    ``label_counts`` has a key for every digit 0..9 (more if a label exceeds 9),
+    zero for absent digits.
+    """
+    counts = np.bincount(y, minlength=10)
+    return DataSummary(rows=int(X.shape[0]), features=int(X.shape[1]),
+                       label_counts={k: int(counts[k]) for k in range(counts.size)},
+                       pixel_min=float(pmin), pixel_max=float(pmax),
+                       already_scaled=bool(already_scaled), source=source)

@@ -1,0 +1,184 @@
+"""Rules: the evidence a monitored training run left behind -> findings.
+
+Each rule reads the plain-data *evidence* dict that :func:`collect_evidence`
+builds from a :class:`~netdoctor.monitor.callback.TrainingMonitor` and the training
+:class:`~netdoctor.nn.training.History`, and returns at most one finding with a
+stable code, the numbers it saw, a plain explanation and the fix. The
+thresholds are module constants; where each comes from is said next to it
+and the measured false-alarm rates on healthy runs are in ``docs/findings.md``.
+
+:data:`CAUSES` is the causal graph used for ranking: ``A: (B, C)`` means A is
+typically a consequence of B or C. :func:`link_causes` fills each finding's
+``caused_by`` with the nearest causes actually present, so the report shows
+root causes first (stale accumulator / summed gradient / learning rate ->
+exploding weights -> saturation -> vanishing gradients -> constant output ->
+class collapse -> plateau).
+
+The rules themselves live in :mod:`netdoctor.diagnosis.rules_training` (activations,
+gradients, updates) and :mod:`netdoctor.diagnosis.rules_outputs` (constant output,
+collapse, permutation, plateau); they are re-exported here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from netdoctor.diagnosis.rules_outputs import (
+    COLLAPSE_SHARE,
+    CONSTANT_SPREAD,
+    PERMUTATION_MIN_DIAGONAL,
+    PLATEAU_ACC,
+    PLATEAU_LOSS,
+    PLATEAU_MAX_ACC,
+    rule_class_collapse,
+    rule_constant_output,
+    rule_label_permutation,
+    rule_plateau,
+)
+from netdoctor.diagnosis.rules_training import (
+    DEAD_ERROR,
+    DEAD_WARN,
+    EXPLODING_GRAD_GROWTH,
+    EXPLODING_WEIGHT_GROWTH,
+    INIT_LOSS_HIGH,
+    INIT_LOSS_LOW,
+    LR_HIGH_DIVERGE,
+    LR_HIGH_UPDATE,
+    LR_LOW_UPDATE,
+    SATURATION_ERROR,
+    SATURATION_WARN,
+    UNSCALED_MAX,
+    VANISHING_RATIO,
+    rule_bad_initial_loss,
+    rule_dead_units,
+    rule_exploding,
+    rule_lr_high,
+    rule_lr_low,
+    rule_nonfinite,
+    rule_saturation,
+    rule_unscaled_inputs,
+    rule_vanishing,
+)
+from netdoctor.findings import Finding
+
+__all__ = [
+    "RULES", "CAUSES", "collect_evidence", "apply_rules", "link_causes",
+    # The rules and thresholds live in rules_training / rules_outputs; re-exported so that they keep this home.
+    "rule_nonfinite", "rule_unscaled_inputs", "rule_bad_initial_loss", "rule_lr_high", "rule_lr_low", "rule_exploding",
+    "rule_saturation", "rule_dead_units", "rule_vanishing", "rule_constant_output", "rule_class_collapse",
+    "rule_label_permutation", "rule_plateau",
+    "SATURATION_WARN", "SATURATION_ERROR", "DEAD_WARN", "DEAD_ERROR", "CONSTANT_SPREAD", "COLLAPSE_SHARE",
+    "PERMUTATION_MIN_DIAGONAL", "PLATEAU_ACC", "PLATEAU_LOSS", "PLATEAU_MAX_ACC", "EXPLODING_WEIGHT_GROWTH",
+    "EXPLODING_GRAD_GROWTH", "VANISHING_RATIO", "LR_HIGH_UPDATE", "LR_HIGH_DIVERGE", "LR_LOW_UPDATE", "INIT_LOSS_HIGH",
+    "INIT_LOSS_LOW", "UNSCALED_MAX",
+]
+
+CAUSES: dict[str, tuple[str, ...]] = {
+    "summed-gradient": ("stale-accumulator", "aliased-buffers"),
+    "stale-accumulator": ("aliased-buffers",),
+    "update-mismatch": ("aliased-buffers", "stale-accumulator", "summed-gradient"),
+    "learning-rate-too-high": ("summed-gradient", "stale-accumulator"),
+    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch"),
+    "non-finite": ("exploding-gradients", "learning-rate-too-high", "unscaled-inputs"),
+    "bad-initial-loss": ("unscaled-inputs",),
+    "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
+    "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
+    "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters"),
+    "learning-rate-too-low": ("vanishing-gradients",),
+    "constant-output": ("vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch", "mutated-constant"),
+    "class-collapse": ("constant-output", "batch-leak"),
+    "label-permutation": (),
+    "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation"),
+}
+
+
+def collect_evidence(monitor: Any, history: Any, *, X: np.ndarray | None = None, model: Any = None, label_noun: str = "rows labelled") -> dict[str, Any]:
+    """Plain-data evidence for the rules, from a monitor, a training history and the inputs.
+
+    Args:
+        monitor: the :class:`~netdoctor.monitor.callback.TrainingMonitor` that watched the run.
+        history: the :class:`~netdoctor.nn.training.History` of the run.
+        X: training inputs, for the input-scale rule (a sample is enough).
+        model: the model, for its configuration (``reduce``, ``config()``).
+        label_noun: how to name a label's rows in messages ("images of digit").
+    """
+    epochs = []
+    for i, rec in enumerate(monitor.epochs):
+        merged = dict(history.epochs[i]) if i < len(history.epochs) else {}
+        merged.update(rec)
+        epochs.append(merged)
+    ev: dict[str, Any] = {
+        "initial": dict(monitor.initial),
+        "probes": monitor.probes,
+        "epochs": epochs,
+        "step_losses": list(history.step_losses),
+        "steps_per_epoch": max(1, math.ceil(history.config.get("n_train", 1) / history.config.get("batch_size", 1))),
+        "nonfinite": monitor.nonfinite,
+        "eval_name": monitor.eval_name,
+        "n_classes": monitor.n_classes,
+        "lr": history.config.get("lr"),
+        "batch_size": history.config.get("batch_size"),
+        "label_noun": label_noun,
+        "reduce": getattr(model, "reduce", None),
+    }
+    if X is not None and len(X):
+        Xs = np.asarray(X[: 4096], dtype=float)
+        ev["data"] = {"x_min": float(Xs.min()), "x_max": float(Xs.max()), "x_mean": float(Xs.mean()), "x_std": float(Xs.std())}
+    return ev
+
+
+RULES: tuple[Callable[[dict], Finding | None], ...] = (
+    rule_nonfinite, rule_unscaled_inputs, rule_bad_initial_loss, rule_lr_high, rule_lr_low, rule_exploding,
+    rule_saturation, rule_dead_units, rule_vanishing, rule_constant_output, rule_class_collapse,
+    rule_label_permutation, rule_plateau,
+)
+
+
+def _ancestors(code: str) -> set[str]:
+    """Every code that can cause ``code``, directly or through others."""
+    seen: set[str] = set()
+    stack = list(CAUSES.get(code, ()))
+    while stack:
+        c = stack.pop()
+        if c not in seen:
+            seen.add(c)
+            stack.extend(CAUSES.get(c, ()))
+    return seen
+
+
+def link_causes(findings: Sequence[Finding]) -> list[Finding]:
+    """Set each finding's ``caused_by`` to the nearest causes in :data:`CAUSES` that are present.
+
+    Absent intermediate codes are walked through, so class-collapse links to
+    saturated-activations when constant-output was not reported; a cause that
+    is itself behind another linked cause is left out (saturation, not also
+    the stale accumulator behind it). Causes a finding already names are kept.
+    """
+    present = {f.code for f in findings}
+    out = []
+    for f in findings:
+        found: list[str] = []
+        seen, queue = {f.code}, list(CAUSES.get(f.code, ()))
+        while queue:
+            c = queue.pop(0)
+            if c in seen:
+                continue
+            seen.add(c)
+            if c in present:
+                found.append(c)
+            else:
+                queue.extend(CAUSES.get(c, ()))
+        found = [c for c in found if not any(c in _ancestors(d) for d in found if d != c)]
+        own = [c for c in f.caused_by if c in present and c != f.code and c not in found]
+        out.append(dataclasses.replace(f, caused_by=tuple(own + found)))
+    return out
+
+
+def apply_rules(ev: Mapping[str, Any], *, rules: Sequence[Callable] = RULES) -> list[Finding]:
+    """Run every rule on the evidence; the findings are returned unlinked (see :func:`link_causes`)."""
+    return [f for rule in rules if (f := rule(ev)) is not None]

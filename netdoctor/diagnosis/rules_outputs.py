@@ -1,0 +1,148 @@
+"""Rules on what the network outputs: constant output, class collapse, permuted labels, plateau.
+
+Each rule reads the plain-data evidence dict of
+:func:`netdoctor.diagnosis.rules.collect_evidence` (the last probe's output spread, the
+confusion matrix at each epoch end, the step losses) and returns at most one
+:class:`~netdoctor.findings.Finding` (or None). These are symptoms: the
+causes they are linked to are in :data:`netdoctor.diagnosis.rules.CAUSES`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from netdoctor.diagnosis.rules_training import _finite_probes
+from netdoctor.findings import Finding
+
+__all__ = ["rule_constant_output", "rule_class_collapse", "rule_label_permutation", "rule_plateau"]
+
+CONSTANT_SPREAD = 1e-4
+"""Output std across inputs, relative to max(1, mean |output|); healthy nets start at ~1e-2."""
+COLLAPSE_SHARE = 0.9
+"""Share of predictions on one label that counts as collapse."""
+PERMUTATION_MIN_DIAGONAL = 0.5
+"""Mean row share on the permuted 'diagonal' for a confusion matrix to count as a permutation."""
+PLATEAU_ACC = 0.005
+"""Accuracy change (absolute) across the last epochs below which accuracy is flat."""
+PLATEAU_LOSS = 0.005
+"""Relative change of the mean step loss between the last two half-epochs that counts as flat."""
+PLATEAU_MAX_ACC = 0.5
+"""A flat curve above this accuracy is convergence, not a plateau worth a finding."""
+
+def rule_constant_output(ev) -> Finding | None:
+    probes = _finite_probes(ev)
+    if not probes or "output_spread" not in probes[-1]:
+        return None
+    last = probes[-1]
+    spread, scale = last["output_spread"], max(1.0, last.get("output_scale", 0.0))
+    if spread > CONSTANT_SPREAD * scale:
+        return None
+    return Finding(
+        "constant-output", "error", f"layer {len(last['layers'])} (output)",
+        f"The network gives the same output for every input (std across the probe batch {spread:.2e}).",
+        {"output_spread": spread, "limit": CONSTANT_SPREAD * scale, "initial_spread": ev["initial"].get("output_spread"), "step": last["step"]},
+        fix="Fix the causes listed with it; the output itself is a symptom.",
+        explanation="When the hidden layers are saturated or dead, every input reaches the output layer as the same vector, "
+        "so the network can only answer one thing.",
+    )
+
+
+def _last_eval(ev) -> dict | None:
+    eps = [e for e in ev["epochs"] if e.get("confusion")]
+    return eps[-1] if eps else None
+
+
+def rule_class_collapse(ev) -> Finding | None:
+    e = _last_eval(ev)
+    if e is None:
+        return None
+    cm = np.asarray(e["confusion"])
+    preds, labels = cm.sum(axis=0), cm.sum(axis=1)
+    total = int(labels.sum())
+    if total == 0:
+        return None
+    top = int(np.argmax(preds))
+    pred_share = preds[top] / total
+    if pred_share < COLLAPSE_SHARE:
+        return None
+    acc = float(np.trace(cm) / total)
+    share = labels[top] / total
+    noun = ev.get("label_noun", "rows labelled")
+    probes = _finite_probes(ev)
+    tied = probes[-1].get("tied_argmax", 0.0) if probes else 0.0
+    tie = (f" The output units are exactly equal for {100 * tied:.0f}% of the probe rows (all saturated at the same value), "
+           "and argmax of equal scores returns the first index: that is why the label is 0.") if top == 0 and tied > 0.5 else ""
+    return Finding(
+        "class-collapse", "error", f"output, epoch {e['epoch']}",
+        f"Accuracy {100 * acc:.2f}% = {int(labels[top])}/{total} {noun} {top}: the network predicts {top} for "
+        f"{100 * pred_share:.1f}% of the {ev['eval_name']}, so accuracy equals that label's share.",
+        {"accuracy": acc, "label": top, "label_count": int(labels[top]), "total": total, "label_share": share,
+         "predicted_share": pred_share, "tied_outputs": tied, "on": ev["eval_name"]},
+        fix="Fix the root causes listed above; a constant answer is what a network outputs when its inputs no longer reach the output.",
+        explanation="Accuracy stuck at exactly one label's share of the data is the signature of a constant prediction: the net "
+        "has stopped using its input." + tie,
+    )
+
+
+def rule_label_permutation(ev) -> Finding | None:
+    e = _last_eval(ev)
+    if e is None:
+        return None
+    cm = np.asarray(e["confusion"], dtype=float)
+    rows = cm.sum(axis=1)
+    present = rows > 0
+    C = len(cm)
+    if present.sum() < 2:
+        return None
+    perm = np.argmax(cm, axis=1)
+    shares = cm[np.arange(C), perm] / np.maximum(rows, 1)
+    mapped = perm[present]
+    acc = float(np.trace(cm) / rows.sum())
+    if (len(set(mapped.tolist())) < 0.8 * len(mapped) or shares[present].mean() < PERMUTATION_MIN_DIAGONAL
+            or np.mean(mapped == np.arange(C)[present]) > 0.2 or acc >= 0.5):
+        return None
+    shifts = set(((perm - np.arange(C)) % C)[present].tolist())
+    shift = shifts.pop() if len(shifts) == 1 else None
+    relabelled = float(cm[np.arange(C), perm].sum() / rows.sum())
+    mapping = {int(i): int(perm[i]) for i in np.flatnonzero(present)}
+    if shift is not None and shift > C // 2:
+        shift -= C  # say "label - 1", not "label + 9 (mod 10)"
+    how = (f"every label k is predicted as k {'+' if shift > 0 else '-'} {abs(shift)} (mod {C})" if shift is not None
+           else f"labels map one-to-one: {mapping}")
+    return Finding(
+        "label-permutation", "error", f"labels, epoch {e['epoch']}",
+        f"The network learned, but with the labels relabelled: {how}; accuracy {100 * acc:.1f}%, "
+        f"{100 * relabelled:.1f}% under that mapping.",
+        {"accuracy": acc, "accuracy_if_relabelled": relabelled, "shift": shift, "mapping": mapping, "on": ev["eval_name"]},
+        fix="Encode training and evaluation labels the same way (same class order; 0-based vs 1-based; one-hot column order).",
+        explanation="A confusion matrix that is a permutation of the diagonal means the classes are told apart perfectly well, "
+        "but under different names in training and evaluation.",
+    )
+
+
+def rule_plateau(ev) -> Finding | None:
+    accs = [e.get("eval_accuracy") for e in ev["epochs"] if e.get("eval_accuracy") is not None]
+    losses = [x for x in ev["step_losses"] if math.isfinite(x)]
+    if not accs:
+        return None
+    if len(accs) >= 2:
+        half, span, where = max(2, ev["steps_per_epoch"] // 2), "the last epoch", f"epochs {len(accs) - 1}-{len(accs)}"
+    else:  # one epoch: compare its last two quarters of steps
+        half, span = max(5, len(losses) // 4), "the last half of the epoch"
+        where = f"steps {len(losses) - 2 * half + 1}-{len(losses)}"
+    if len(losses) < 2 * half:
+        return None
+    a, b = float(np.mean(losses[-2 * half : -half])), float(np.mean(losses[-half:]))
+    loss_change = abs(b - a) / max(abs(a), 1e-12)
+    acc_change = max(accs[-2:]) - min(accs[-2:])
+    if acc_change > PLATEAU_ACC or loss_change > PLATEAU_LOSS or accs[-1] > PLATEAU_MAX_ACC:
+        return None
+    return Finding(
+        "accuracy-plateau", "warning", where,
+        f"Accuracy is stuck at {100 * accs[-1]:.2f}% and the loss no longer moves ({100 * loss_change:.2f}% change over {span}).",
+        {"accuracies": accs, "loss_change": loss_change, "acc_change": acc_change, "limits": [PLATEAU_ACC, PLATEAU_LOSS]},
+        fix="More epochs will not help: fix the causes listed with it.",
+        explanation="A flat loss far from zero at low accuracy means the updates no longer change what the network computes.",
+    )

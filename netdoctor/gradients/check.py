@@ -1,0 +1,285 @@
+"""Gradient checks: is the gradient your code returns the derivative of its loss?
+
+Two entry points:
+
+* :func:`gradcheck` for a plain function ``f(x) -> float`` with ``grad(x)``;
+  ``x`` is an array of any shape or a dict / list / tuple of arrays;
+* :func:`check_gradients` for a model of the netdoctor protocol
+  (``params`` and ``loss(X, y) -> (loss, grads)``).
+
+Both compare the analytic gradient with a numerical one, entry by entry
+(central differences or the complex step) or along random directions, and
+return a :class:`~netdoctor.gradients.result.GradcheckResult`. Parameters are
+restored bit for bit afterwards, also when the user's code raises; the global
+NumPy random state is never used. See ``docs/gradcheck.md``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+from netdoctor.errors import InvalidArgument, ProtocolError, UserCodeError
+from netdoctor.gradients.engine import NotAnalytic, Problem
+from netdoctor.gradients.judge import checked_note, judge_directional, judge_per_coordinate
+from netdoctor.gradients.options import DEFAULT_MAX_COORDS, validate
+from netdoctor.gradients.result import CoordinateCheck, DirectionCheck, GradcheckResult, TensorCheck, rel_error
+
+__all__ = [
+    "gradcheck", "check_gradients", "GradcheckResult", "TensorCheck", "CoordinateCheck", "DirectionCheck", "rel_error",
+]
+
+
+# -- plain functions ---------------------------------------------------------------
+def _flatten(x: Any) -> tuple[list[str], list[np.ndarray], Callable[[list[Any]], Any], str]:
+    """Names, float64 working copies, a rebuild function and the kind of ``x``'s structure."""
+    if isinstance(x, Mapping):
+        keys = list(x)
+        if not keys:
+            raise InvalidArgument("x is an empty dict; nothing to check.")
+        arrays = [_leaf(x[k], str(k)) for k in keys]
+        return [str(k) for k in keys], arrays, lambda v: dict(zip(keys, v)), "dict"
+    if isinstance(x, (list, tuple)) and x and not np.isscalar(x[0]):
+        seq = type(x)
+        arrays = [_leaf(v, f"x[{i}]") for i, v in enumerate(x)]
+        return [f"x[{i}]" for i in range(len(x))], arrays, lambda v: seq(v), "seq"
+    return ["x"], [_leaf(x, "x")], lambda v: v[0], "single"
+
+
+def _leaf(v: Any, name: str) -> np.ndarray:
+    try:
+        arr = np.array(v, dtype=np.float64, copy=True)
+    except (TypeError, ValueError):
+        raise InvalidArgument(f"{name} must be a real array or number; got {type(v).__name__}.") from None
+    if arr.size == 0:
+        raise InvalidArgument(f"{name} has no entries; nothing to check.")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidArgument(f"{name} contains nan or inf; gradients can only be checked at finite points.")
+    return arr
+
+
+def _scalar(value: Any, what: str) -> float:
+    arr = np.asarray(value)
+    if arr.size != 1:
+        raise ProtocolError(f"{what} returned an array of shape {arr.shape}; expected a scalar loss.")
+    if np.iscomplexobj(arr):
+        raise ProtocolError(f"{what} returned a complex value; expected a real scalar loss.")
+    out = float(arr.reshape(()))
+    if not np.isfinite(out):
+        raise InvalidArgument(f"{what} returned {out}; gradients of a non-finite loss cannot be checked.")
+    return out
+
+
+def _user(fn: Callable[[], Any], what: str) -> Any:
+    try:
+        return fn()
+    except (InvalidArgument, ProtocolError, UserCodeError):
+        raise
+    except Exception as exc:
+        raise UserCodeError(f"{what} raised {type(exc).__name__}: {exc}") from exc
+
+
+def _copy_grads(grads: Any, names: list[str], shapes: list[tuple[int, ...]], what: str,
+                kind: str = "dict") -> tuple[list[np.ndarray], list[str | None]]:
+    """Float64 copies of the returned gradients (never the user's arrays), with shape problems.
+
+    ``kind`` is the structure expected: ``"dict"`` (by name), ``"seq"`` (list/tuple) or ``"single"``.
+    """
+    if kind == "dict":
+        if not isinstance(grads, Mapping):
+            raise ProtocolError(f"{what} must return a dict of gradients keyed like the parameters; "
+                                f"got {type(grads).__name__}.")
+        missing = [n for n in names if n not in grads]
+        if missing:
+            raise ProtocolError(f"{what} returned no gradient for {', '.join(map(repr, missing))}; "
+                                "expected one per parameter.")
+        values = [grads[n] for n in names]
+    elif kind == "seq":
+        if not isinstance(grads, (list, tuple)) or len(grads) != len(names):
+            raise ProtocolError(f"{what} must return a list/tuple of {len(names)} gradients, like x.")
+        values = list(grads)
+    else:
+        values = [grads]
+    out, problems = [], []
+    for name, shape, g in zip(names, shapes, values):
+        arr = np.array(g, dtype=np.float64, copy=True)
+        if arr.shape == shape:
+            out.append(arr)
+            problems.append(None)
+        elif arr.ndim == 2 and arr.shape == shape[::-1]:
+            out.append(arr)
+            problems.append(f"has shape {arr.shape}, the transpose of {name}'s shape {shape}: a missing .T")
+        else:
+            out.append(arr)
+            problems.append(f"has shape {arr.shape}; {name} has shape {shape} (a sum over the wrong axis?)")
+    return out, problems
+
+
+def gradcheck(
+    f: Callable[[Any], Any],
+    x: Any,
+    grad: Callable[[Any], Any],
+    *,
+    method: str = "auto",
+    h: float | None = None,
+    rtol: float | Mapping[str, float] | None = None,
+    atol: float | None = None,
+    max_coords: int | None = DEFAULT_MAX_COORDS,
+    seed: int | np.random.Generator = 0,
+    n_directions: int = 3,
+) -> GradcheckResult:
+    """Check ``grad`` against numerical derivatives of ``f`` at ``x``.
+
+    Args:
+        f: scalar function ``f(x) -> float``.
+        x: the point: an array of any shape, a number, or a dict / list / tuple of arrays.
+            Not modified: ``f`` and ``grad`` receive float64 copies.
+        grad: ``grad(x)`` returning arrays in the structure of ``x``.
+        method: ``"auto"`` (central differences here), ``"central"``,
+            ``"complex"`` (falls back to central, saying why, if ``f`` rejects
+            complex input) or ``"directional"``.
+        h: central step, 1e-8 to 1e-2 (default 1e-5), scaled by ``max(1, |x_k|)``.
+        rtol: relative tolerance, a number or ``{name or dtype: value}``
+            (defaults: see :mod:`netdoctor.gradients.options`).
+        atol: floor of the relative-error denominator (default 1e-8 for float64).
+        max_coords: entries sampled per array (seeded), ``None`` for all.
+        seed: seed (or Generator) for sampling and directions.
+        n_directions: random directions for ``method="directional"``.
+
+    Returns:
+        a :class:`GradcheckResult`.
+
+    Raises:
+        InvalidArgument: bad knobs or a bad point. ProtocolError: ``f``/``grad``
+        return the wrong kind of value. UserCodeError: ``f`` or ``grad`` raised.
+    """
+    opts = validate(method=method, h=h, rtol=rtol, atol=atol, max_coords=max_coords, seed=seed,
+                    n_directions=n_directions)
+    if not callable(f) or not callable(grad):
+        raise InvalidArgument("f and grad must be callables: f(x) -> float and grad(x) -> arrays like x.")
+    names, arrays, rebuild, kind = _flatten(x)
+    shapes = [a.shape for a in arrays]
+    point = rebuild(arrays)  # the arrays inside are the live working copies
+
+    def evaluate() -> float:
+        return _scalar(_user(lambda: f(point), "f(x)"), "f(x)")
+
+    def evaluate_complex(k: int, carr: np.ndarray) -> complex:
+        values = list(arrays)
+        values[k] = carr
+        return f(rebuild(values))
+
+    f0 = evaluate()
+    analytic, problems = _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
+                                     names, shapes, "grad(x)", kind)
+    def gradient() -> list[np.ndarray]:
+        return _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
+                           names, shapes, "grad(x)", kind)[0]
+
+    problem = Problem(names, arrays, evaluate, evaluate_complex, gradient, subject="f")
+    chosen = "central" if opts.method == "auto" else opts.method
+    result = _run(problem, analytic, problems, f0, opts, chosen, [], batch_size=None, dtype="float64")
+    if opts.method == "auto":
+        result.notes.insert(0, checked_note("auto chose central differences", result.tensors, opts.max_coords,
+                                            "; pass method='complex' for exact derivatives of analytic functions."))
+    return result
+
+
+# -- models ----------------------------------------------------------------------------
+def check_gradients(
+    model: Any,
+    X: Any,
+    y: Any,
+    *,
+    method: str = "auto",
+    h: float | None = None,
+    rtol: float | Mapping[str, float] | None = None,
+    atol: float | None = None,
+    max_coords: int | None = DEFAULT_MAX_COORDS,
+    seed: int | np.random.Generator = 0,
+    n_directions: int = 3,
+) -> GradcheckResult:
+    """Check a protocol model's gradients (``params`` + ``loss(X, y) -> (loss, grads)``).
+
+    For the reference :class:`~netdoctor.nn.mlp.MLP` every entry can be checked at
+    once (see :mod:`netdoctor.gradients.mlp_fast`); other models are perturbed entry
+    by entry in place. ``method="auto"`` picks the complex step for the MLP when
+    all its activations are analytic, central differences otherwise, and says so
+    in ``result.notes``. Float32 parameters are copied to float64 for the check
+    when the model computes with the copies; otherwise the check runs in float32
+    with a larger step and looser tolerances (noted).
+
+    Args:
+        model: the model; its ``params`` are restored bit for bit afterwards.
+        X: inputs (N, D). y: integer labels (N,).
+        method, h, rtol, atol, max_coords, seed, n_directions: as in :func:`gradcheck`.
+
+    Returns:
+        a :class:`GradcheckResult`; ``.findings`` has one ``gradient-mismatch``
+        error per failing tensor.
+    """
+    from netdoctor.gradients.model import run_model_check
+
+    opts = validate(method=method, h=h, rtol=rtol, atol=atol, max_coords=max_coords, seed=seed,
+                    n_directions=n_directions)
+    params = getattr(model, "params", None)
+    if not isinstance(params, Mapping) or not params:
+        raise ProtocolError(
+            f"model.params must be a non-empty dict of name -> numpy array; got {type(params).__name__}."
+        )
+    if not callable(getattr(model, "loss", None)):
+        raise ProtocolError("model has no loss(X, y) -> (loss, grads) method.")
+    if len(X) != len(y):
+        raise InvalidArgument(f"X has {len(X)} rows but y has {len(y)} labels; they must match.")
+    return run_model_check(model, X, y, opts, _run, _copy_grads, _scalar, _user)
+
+
+# -- shared driver ---------------------------------------------------------------------
+def _run(problem: Problem, analytic, problems, f0, opts, chosen, notes, *, batch_size, dtype,
+         same_as=None) -> GradcheckResult:
+    """Run the chosen method on a generic problem and assemble the result."""
+    from netdoctor.gradients.options import DEFAULT_H, FLOAT32_H, rng_from, tolerances
+
+    rng = rng_from(opts.seed)
+    h = opts.h if opts.h is not None else (DEFAULT_H if dtype == "float64" else FLOAT32_H)
+    if chosen == "complex" and dtype != "float64":
+        notes.append("complex step not possible in float32; fell back to central differences.")
+        chosen = "central"
+    directions: list[DirectionCheck] = []
+    tensors: list[TensorCheck] = []
+    if chosen == "directional":
+        directions, localise = judge_directional(problem, analytic, problems, opts, rng, h=h, dtype=dtype)
+        kinked = sum(d.skipped is not None for d in directions)
+        if localise:
+            notes.append("a random direction disagreed; localised with a sampled per-coordinate central pass."
+                         if any(not d.ok for d in directions) or kinked < len(directions) else
+                         "every random direction crosses a kink; checked a sample of entries one by one instead.")
+            tensors = judge_per_coordinate(problem, analytic, problems, f0, opts, rng, method="central", h=h,
+                                           dtype=dtype, batch_size=batch_size, same_as=same_as,
+                                           max_coords=min(opts.max_coords or 25, 25))
+        else:
+            notes.append(f"{len(directions) - kinked} random directions agree"
+                         + (f" ({kinked} more cross a kink, skipped)" if kinked else "")
+                         + "; per-coordinate check not needed.")
+    else:
+        if chosen == "complex":
+            try:
+                tensors = judge_per_coordinate(problem, analytic, problems, f0, opts, rng, method="complex", h=h,
+                                               dtype=dtype, batch_size=batch_size, same_as=same_as)
+            except NotAnalytic as exc:
+                notes.append(f"complex step not possible: {exc}; fell back to central differences.")
+                chosen = "central"
+                rng = rng_from(opts.seed)
+        if chosen == "central":
+            tensors = judge_per_coordinate(problem, analytic, problems, f0, opts, rng, method="central", h=h,
+                                           dtype=dtype, batch_size=batch_size, same_as=same_as)
+    rtol, atol = tolerances(opts, name="", dtype=dtype, method=chosen)
+    result = GradcheckResult(
+        method=chosen, tensors=tensors, directions=directions, notes=notes + problem.notes,
+        rtol=rtol, atol=atol, h=1e-20 if chosen == "complex" else h,
+        context={"dtype": dtype, "batch_size": batch_size, "seed": opts.seed if isinstance(opts.seed, int) else None,
+                 "max_coords": opts.max_coords},
+    )
+    return result

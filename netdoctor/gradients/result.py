@@ -1,0 +1,287 @@
+"""What a gradient check saw: per-coordinate numbers, per-tensor verdicts, findings.
+
+Plain data and the findings they imply; the words and tables (``summary()``,
+``__rich__``, ``_repr_html_``) live in :mod:`netdoctor.report.gradcheck`. The
+relative error used everywhere is symmetric::
+
+    rel_error(a, n) = |a - n| / max(|a|, |n|, floor)
+
+where ``floor`` is the absolute scale below which a gradient counts as zero
+(``atol``), raised to ``noise / rtol`` when the finite difference itself cannot
+resolve smaller values (roundoff of the loss divided by the step). Without the
+floor a 1e-9 gradient measured with 1e-11 of finite-difference noise would be a
+"1% error" and a false alarm.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from netdoctor.errors import GradientMismatch
+from netdoctor.findings import Finding, Severity, to_jsonable
+from netdoctor.report.gradcheck import direction_line, format_index, result_html, result_rich, result_summary, tensor_message
+
+__all__ = ["rel_error", "CoordinateCheck", "TensorCheck", "DirectionCheck", "GradcheckResult", "format_index"]
+
+
+def rel_error(a: Any, n: Any, floor: Any = 1e-8) -> np.ndarray:
+    """Symmetric relative error ``|a - n| / max(|a|, |n|, floor)`` (element-wise)."""
+    a = np.asarray(a, dtype=np.float64)
+    n = np.asarray(n, dtype=np.float64)
+    return np.abs(a - n) / np.maximum(np.maximum(np.abs(a), np.abs(n)), floor)
+
+
+@dataclass(frozen=True)
+class CoordinateCheck:
+    """One checked entry of one tensor."""
+
+    index: tuple[int, ...]
+    """Position in the tensor."""
+    analytic: float
+    """The gradient the code under test returned."""
+    numeric: float
+    """The finite-difference (or complex-step) derivative."""
+    rel_error: float
+    """Symmetric relative error (see module docstring)."""
+    skipped_reason: str | None = None
+    """Why this entry is not judged (a kink within the step), else None."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "index": list(self.index),
+            "analytic": self.analytic,
+            "numeric": self.numeric,
+            "rel_error": self.rel_error,
+            "skipped_reason": self.skipped_reason,
+        }
+
+
+@dataclass
+class TensorCheck:
+    """The verdict for one parameter tensor."""
+
+    name: str
+    shape: tuple[int, ...]
+    n_checked: int
+    """Entries compared (skipped ones excluded)."""
+    n_failed: int
+    n_skipped: int
+    """Entries not judged because the step crossed a kink."""
+    max_rel_error: float
+    median_rel_error: float
+    worst: list[CoordinateCheck] = field(default_factory=list)
+    """Up to five entries with the largest relative error, worst first."""
+    skipped: list[CoordinateCheck] = field(default_factory=list)
+    """Up to five skipped entries with their reasons."""
+    skip_reasons: list[str] = field(default_factory=list)
+    """Distinct reasons for the skipped entries."""
+    hint: str | None = None
+    """What the pattern of errors suggests (constant ratio, transposed, ...)."""
+    limit: float = 1e-5
+    """The rtol the entries were judged against."""
+    problem: str | None = None
+    """A failure that is not about values (wrong shape, changing between calls)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.n_failed == 0 and self.problem is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "shape": list(self.shape),
+            "ok": self.ok,
+            "n_checked": self.n_checked,
+            "n_failed": self.n_failed,
+            "n_skipped": self.n_skipped,
+            "max_rel_error": self.max_rel_error,
+            "median_rel_error": self.median_rel_error,
+            "worst": [c.to_dict() for c in self.worst],
+            "skipped": [c.to_dict() for c in self.skipped],
+            "skip_reasons": list(self.skip_reasons),
+            "hint": self.hint,
+            "limit": self.limit,
+            "problem": self.problem,
+        }
+
+    def message(self) -> str:
+        """One sentence: ``gradient of W1 disagrees at 3 of 784 entries (0.4%); worst ...``."""
+        return tensor_message(self)
+
+
+@dataclass(frozen=True)
+class DirectionCheck:
+    """A directional derivative: ``dot(analytic, u)`` against ``(L(x+eps u) - L(x-eps u)) / 2 eps``."""
+
+    seed: int
+    scope: str
+    """``"model"`` (all tensors at once) or a tensor name."""
+    analytic: float
+    numeric: float
+    rel_error: float
+    ok: bool
+    """True when the two agree, or when the direction is skipped (never judged)."""
+    skipped: str | None = None
+    """Why this direction is not judged (the line crosses a kink), else None."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(seed=self.seed, scope=self.scope, analytic=self.analytic, numeric=self.numeric,
+                    rel_error=self.rel_error, ok=self.ok, skipped=self.skipped)
+
+    def line(self) -> str:
+        """``direction model seed 0: analytic ... numeric ... rel_error ... ok|FAIL|skipped: why``."""
+        return direction_line(self)
+
+
+@dataclass
+class GradcheckResult:
+    """Outcome of :func:`netdoctor.gradients.gradcheck` or ``check_gradients``."""
+
+    method: str
+    """The method actually used: ``central``, ``complex`` or ``directional``."""
+    tensors: list[TensorCheck] = field(default_factory=list)
+    directions: list[DirectionCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    """Plain sentences: what was chosen and why (fallbacks, float32, sampling)."""
+    rtol: float = 1e-5
+    atol: float = 1e-8
+    h: float = 1e-5
+    context: dict[str, Any] = field(default_factory=dict)
+
+    # -- verdict -----------------------------------------------------------
+    @property
+    def ok(self) -> bool:
+        """True when every tensor and every direction agrees."""
+        return all(t.ok for t in self.tensors) and all(d.ok for d in self.directions)
+
+    @property
+    def failed(self) -> list[TensorCheck]:
+        return [t for t in self.tensors if not t.ok]
+
+    @property
+    def n_checked(self) -> int:
+        """Entries compared over all tensors."""
+        return int(sum(t.n_checked for t in self.tensors))
+
+    @property
+    def worst_rel_error(self) -> float:
+        """Largest relative error over all checked entries and judged directions (0.0 when none)."""
+        vals = [t.max_rel_error for t in self.tensors] + [d.rel_error for d in self.directions if d.skipped is None]
+        return float(max(vals)) if vals else 0.0
+
+    # -- findings ------------------------------------------------------------
+    @property
+    def findings(self) -> list[Finding]:
+        """One ``gradient-mismatch`` error per failing tensor (and per failing direction not localised)."""
+        out: list[Finding] = []
+        order = self._failing_order()
+        for t in self.failed:
+            where = format_index(t.name, t.worst[0].index) if (t.worst and t.problem is None) else t.name
+            evidence: dict[str, Any] = {
+                "tensor": t.name,
+                "n_checked": t.n_checked,
+                "n_failed": t.n_failed,
+                "max_rel_error": t.max_rel_error,
+                "limit": t.limit,
+                "h": self.h,
+                "method": self.method,
+            }
+            if t.worst:
+                w = t.worst[0]
+                evidence.update(index=list(w.index), analytic=w.analytic, numeric=w.numeric, rel_error=w.rel_error)
+            explanation = (
+                "The gradient your code returns is not the derivative of the loss it returns, so training "
+                "follows the wrong direction or the wrong step size."
+            )
+            if order and len(order) > 1:
+                explanation += (
+                    f" Failing tensors from the output backwards: {', '.join(order)}; errors flow backwards, "
+                    f"so fix {order[0]} first and check again."
+                )
+            out.append(
+                Finding(
+                    code="gradient-mismatch",
+                    severity=Severity.ERROR,
+                    where=where,
+                    message=t.message(),
+                    evidence=evidence,
+                    fix=t.hint or "Re-derive the backward pass of this tensor step by step and compare each "
+                    "intermediate with a finite difference.",
+                    explanation=explanation,
+                )
+            )
+        localised = {t.name for t in self.failed}
+        for d in self.directions:
+            if not d.ok and not localised and d.scope not in localised:
+                out.append(
+                    Finding(
+                        code="gradient-mismatch",
+                        severity=Severity.ERROR,
+                        where=d.scope,
+                        message=(
+                            f"directional derivative (direction seed {d.seed}) disagrees: analytic "
+                            f"{d.analytic:.3e}, numeric {d.numeric:.3e}, rel_error {d.rel_error:.1e} > limit {self.rtol:.0e}."
+                        ),
+                        evidence=d.to_dict() | {"limit": self.rtol, "h": self.h},
+                        fix="Run a per-coordinate check (method='central') to find the tensor and entries.",
+                        explanation="The gradient is not the derivative of the loss along a random direction.",
+                    )
+                )
+                break
+        return out
+
+    def _failing_order(self) -> list[str]:
+        """Failing tensor names, output layer first (by trailing layer number, else reverse order)."""
+        names = [t.name for t in self.tensors]
+
+        def key(name: str) -> tuple[int, int]:
+            # "W2" and "b2" belong to layer 2; names without a number keep dict order.
+            tail = name[len(name.rstrip("0123456789")):]
+            layer = int(tail) if tail else names.index(name)
+            return (-layer, names.index(name))
+
+        return sorted((t.name for t in self.failed), key=key)
+
+    # -- export / display ------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict."""
+        return to_jsonable(
+            {
+                "ok": self.ok,
+                "method": self.method,
+                "rtol": self.rtol,
+                "atol": self.atol,
+                "h": self.h,
+                "n_checked": self.n_checked,
+                "worst_rel_error": self.worst_rel_error,
+                "notes": list(self.notes),
+                "tensors": [t.to_dict() for t in self.tensors],
+                "directions": [d.to_dict() for d in self.directions],
+                "findings": [f.to_dict() for f in self.findings],
+                "context": self.context,
+            }
+        )
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`GradientMismatch` (an ``AssertionError``) naming every failing tensor."""
+        if self.ok:
+            return
+        msgs = [f.message for f in self.findings]
+        raise GradientMismatch("\n".join(msgs) + "\n\n" + self.summary())
+
+    def summary(self) -> str:
+        """Multi-line plain text: verdict, then per tensor a compact table of its worst entries and the hint."""
+        return result_summary(self)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        """Jupyter display: the ``__rich__`` table as HTML with inline styles (needs rich)."""
+        return result_html(self)
+
+    def __rich__(self):  # pragma: no cover - thin rendering layer
+        return result_rich(self)

@@ -1,0 +1,99 @@
+"""Per-layer statistics of activations: saturation, dead units, value summary.
+
+The :class:`~netdoctor.monitor.callback.TrainingMonitor` measures each layer on its
+probe batch with :func:`layer_stats`; :func:`infer_kind` guesses the
+activation from the values when the model does not name it, and
+:func:`layer_of` maps parameter tensors to the layer they feed.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+__all__ = ["as_rows", "infer_kind", "layer_stats", "layer_of", "ACTIVATION_BOUNDS"]
+
+ACTIVATION_BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
+"""Value range of the bounded activations: the histogram range of their layers."""
+
+
+def as_rows(a: Any, n: int) -> np.ndarray:
+    """An activation as (N, units): flattens trailing dims, transposes column-convention (units, N)."""
+    a = np.asarray(a)
+    if a.ndim == 1:
+        return a.reshape(-1, 1)
+    if a.shape[0] != n and a.shape[-1] == n:
+        a = np.moveaxis(a, -1, 0)
+    return a.reshape(a.shape[0], -1)
+
+
+def infer_kind(a: np.ndarray, *, output: bool = False) -> str:
+    """Guess an activation from its values when the model does not say (``"unknown"`` if unsure)."""
+    if a.size == 0 or not np.isfinite(a).all():
+        return "unknown"
+    lo, hi = float(a.min()), float(a.max())
+    if output and lo >= 0 and hi <= 1 and a.shape[1] > 1 and np.allclose(a.sum(axis=1), 1.0, atol=1e-6):
+        return "softmax"
+    if lo >= 0 and np.mean(a == 0) > 0.05:
+        return "relu"
+    if lo >= -1 and hi <= 1 and lo < 0:
+        return "tanh"
+    if lo >= 0 and hi <= 1:
+        return "sigmoid"
+    return "unknown"
+
+
+def layer_stats(a: np.ndarray, kind: str, *, tanh_limit: float = 0.99, sigmoid_band: tuple[float, float] = (0.01, 0.99), bins: int = 10) -> dict[str, Any]:
+    """Saturation, dead units and value summary of one layer's activations ``a`` (N, units).
+
+    Saturation is the share of entries in the flat ends of the activation
+    (tanh ``|a| > tanh_limit``; sigmoid outside ``sigmoid_band``); ``None``
+    for activations without flat ends. A unit is dead when it is 0 for every
+    row (relu family) or does not vary over the rows at all (any activation):
+    such a unit passes no gradient or no information.
+    """
+    n, units = a.shape
+    finite = np.isfinite(a).all()
+    sat = None
+    if finite and kind == "tanh":
+        sat = float(np.mean(np.abs(a) > tanh_limit))
+    elif finite and kind == "sigmoid":
+        sat = float(np.mean((a < sigmoid_band[0]) | (a > sigmoid_band[1])))
+    dead = 0.0
+    if finite and n > 1:
+        scale = np.maximum(1.0, np.abs(a).max(axis=0))
+        constant = np.ptp(a, axis=0) <= 1e-9 * scale
+        if kind in ("relu", "leaky_relu"):
+            constant |= np.all(a <= 0, axis=0)
+        dead = float(np.mean(constant))
+    lo, hi = ACTIVATION_BOUNDS.get(kind, (None, None))
+    if finite and lo is None and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    hist = np.histogram(a, bins=bins, range=(lo, hi if hi > lo else lo + 1))[0].tolist() if finite and a.size else []
+    return {
+        "activation": kind,
+        "units": units,
+        "saturation": sat,
+        "dead": dead,
+        "act_mean": float(a.mean()) if finite else math.nan,
+        "act_std": float(a.std()) if finite else math.nan,
+        "hist": hist,
+        "hist_range": [lo, hi],
+        "finite": bool(finite),
+    }
+
+
+def layer_of(names: Sequence[str], n_layers: int) -> dict[str, int]:
+    """Map tensor names to 1-based layers: by the number in the name (``W1``, ``layers.0.weight``), else in pairs."""
+    nums = {k: int(m.group(1)) for k in names if (m := re.search(r"(\d+)(?!.*\d)", k))}
+    if len(nums) == len(names) and nums:
+        shift = 1 if min(nums.values()) == 0 else 0
+        if max(nums.values()) + shift <= n_layers:
+            return {k: v + shift for k, v in nums.items()}
+    if len(names) == 2 * n_layers:
+        return {k: i // 2 + 1 for i, k in enumerate(names)}
+    return {}
