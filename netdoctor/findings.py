@@ -12,9 +12,12 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from netdoctor.diagnosis.sections import ReportSections
 
 __all__ = ["Severity", "Finding", "Report", "to_jsonable"]
 
@@ -129,6 +132,10 @@ def _causal_order(findings: list[Finding]) -> list[Finding]:
     return placed
 
 
+def _no_sections() -> ReportSections:
+    return {}
+
+
 @dataclass
 class Report:
     """Ordered findings plus the context they were measured in.
@@ -136,12 +143,13 @@ class Report:
     ``sections`` holds structured extras that renderers show when present:
     ``data`` (data summary), ``history`` (per-epoch metrics), ``layers``
     (per-layer monitor table), ``gradcheck`` (a gradient-check result),
-    ``baseline`` (the reference MLP's numbers), ...
+    ``baseline`` (the reference MLP's numbers), ...; every key and its type
+    is in :class:`netdoctor.diagnosis.sections.ReportSections`.
     """
 
     findings: list[Finding] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)
-    sections: dict[str, Any] = field(default_factory=dict)
+    sections: ReportSections = field(default_factory=_no_sections)
     title: str = "netdoctor report"
     partial: bool = False
 
@@ -158,7 +166,7 @@ class Report:
         return Report(
             [f for f in self.findings if f.code not in drop],
             dict(self.context),
-            dict(self.sections),
+            self.sections.copy(),
             self.title,
             self.partial,
         )
@@ -217,11 +225,11 @@ class Report:
         if not self.findings:
             return "No problems found."
         errors = self.failures
-        if errors:
-            root = self.root_cause()
+        root = self.root_cause()
+        if root is not None:
             return f"{len(errors)} problem(s) found; root cause: {root.code} ({root.message})"
-        w = self.worst
-        return f"No errors; {len(self.findings)} note(s), first: {w.code}."
+        worst = self.worst
+        return f"No errors; {len(self.findings)} note(s), first: {worst.code if worst else '?'}."
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with a ``schema_version``."""

@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -32,9 +32,16 @@ from netdoctor.buffers.reach import scratch_copy
 
 # verify_fixes is re-exported: it is part of this module's public API.
 from netdoctor.diagnosis.fixes import format_accuracy, short_run, verify_fixes
-from netdoctor.findings import Finding
+from netdoctor.diagnosis.sections import ExperimentLines
+from netdoctor.findings import Finding, Severity
 
-__all__ = ["overfit_tiny_batch", "check_independence", "zero_input_baseline", "verify_fixes", "run_experiments"]
+if TYPE_CHECKING:
+    from netdoctor.findings import Report
+
+__all__ = [
+    "overfit_tiny_batch", "check_independence", "zero_input_baseline", "verify_fixes", "run_experiments",
+    "OverfitTry", "OverfitResult", "IndependencePair", "IndependenceResult",
+]
 
 OVERFIT_ROWS = 16
 OVERFIT_STEPS = 300
@@ -44,8 +51,61 @@ LEAK_TOL = 1e-4
 """Relative difference of the two directional derivatives that counts as a leak (finite-difference error is ~1e-8)."""
 
 
+class OverfitTry(TypedDict):
+    """One learning rate tried on the tiny batch: loss before and after, accuracy on its rows."""
+
+    lr: float
+    start_loss: float
+    end_loss: float
+    accuracy: float
+    """NaN for a model without ``predict``."""
+    fitted: bool
+
+
+class OverfitResult(TypedDict):
+    fitted: bool
+    lr: float | None
+    """The first rate that fitted, or None."""
+    rows: int
+    steps: int
+    tries: list[OverfitTry]
+
+
+class IndependencePair(TypedDict):
+    """Example ``j`` moved along a unit direction; ``k`` the other example of the 2-row batch."""
+
+    j: int
+    k: int
+    d_batch: float
+    """d/dt of ``|B| L(B)``."""
+    d_pair: float
+    """d/dt of ``|S| L(S)``, S = {x_j, x_k}."""
+    rel_diff: float
+
+
+class _IndependenceRequired(TypedDict):
+    independent: bool | None
+    """None when no pair carried a signal (dead or saturated network)."""
+    pairs: list[IndependencePair]
+    worst: float | None
+    summed: bool
+    """The two derivatives differ by exactly ``|B|/|S|``: the loss is a sum, not a mean."""
+
+
+class IndependenceResult(_IndependenceRequired, total=False):
+    limit: float
+    batch: int
+
+
+class _Results(TypedDict, total=False):
+    overfit_16: OverfitResult
+    independence: IndependenceResult
+    zero_input_accuracy: float | None
+    fixes: dict[str, Any]
+
+
 def overfit_tiny_batch(model: Any, X: np.ndarray, y: np.ndarray, *, lr: float, rows: int = OVERFIT_ROWS,
-                       steps: int = OVERFIT_STEPS, seed: int = 0) -> dict[str, Any]:
+                       steps: int = OVERFIT_STEPS, seed: int = 0) -> OverfitResult:
     """Train copies on ``rows`` examples at ``lr``, ``lr/10``, ``lr/100``, ``10 lr``; stop at the first that fits.
 
     Returns:
@@ -55,7 +115,7 @@ def overfit_tiny_batch(model: Any, X: np.ndarray, y: np.ndarray, *, lr: float, r
     rng = np.random.default_rng(seed)
     idx = rng.choice(len(X), size=min(rows, len(X)), replace=False)
     Xs, ys = X[idx], y[idx]
-    tries = []
+    tries: list[OverfitTry] = []
     # Smaller rates first (a too-large step is the common failure), then a larger one.
     for rate in (lr, lr / 10, lr / 100, lr * 10):
         with scratch_copy(model) as work, np.errstate(all="ignore"):
@@ -71,7 +131,7 @@ def overfit_tiny_batch(model: Any, X: np.ndarray, y: np.ndarray, *, lr: float, r
     return {"fitted": False, "lr": None, "rows": len(idx), "steps": steps, "tries": tries}
 
 
-def check_independence(model: Any, X: np.ndarray, y: np.ndarray, *, pairs: int = 3, batch: int = 16, seed: int = 0) -> dict[str, Any]:
+def check_independence(model: Any, X: np.ndarray, y: np.ndarray, *, pairs: int = 3, batch: int = 16, seed: int = 0) -> IndependenceResult:
     """Finite-difference test that each example's loss depends on its own input only.
 
     For ``pairs`` random examples ``j`` and a random unit direction ``v``,
@@ -98,7 +158,7 @@ def check_independence(model: Any, X: np.ndarray, y: np.ndarray, *, pairs: int =
         def total(Xb, yb):
             return len(Xb) * float(work.loss(Xb, yb)[0])
 
-        rows = []
+        rows: list[IndependencePair] = []
         for j in rng.choice(m, size=min(pairs, m), replace=False):
             k = (j + 1 + int(rng.integers(m - 1))) % m
             v = rng.standard_normal(B.shape[1])
@@ -138,12 +198,13 @@ def zero_input_baseline(model: Any, X: np.ndarray, y: np.ndarray, X_eval: np.nda
                          seed=seed)
 
 
-def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Finding], *, X_test=None, y_test=None,
-                    lr: float, batch_size: int, seed: int, report: Any, notes: list[str]) -> list[Finding]:
+def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Finding], *, X_test: np.ndarray | None = None,
+                    y_test: np.ndarray | None = None, lr: float, batch_size: int, seed: int, report: Report,
+                    notes: list[str]) -> list[Finding]:
     """Run the confirming experiments that apply and fold their results into the findings."""
     from netdoctor.nn.mlp import MLP
 
-    results: dict[str, Any] = {}
+    results: _Results = {}
     findings = list(findings)
     codes = {f.code for f in findings}
     if not (hasattr(model, "train_step") and hasattr(model, "loss")):
@@ -158,11 +219,11 @@ def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Fin
                         if f.code == "learning-rate-too-high" else f for f in findings]
     if hasattr(model, "loss"):
         ind = check_independence(model, X, y, seed=seed)
-        results["independence"] = {k: v for k, v in ind.items() if k != "pairs"}
+        results["independence"] = ind
         if ind["independent"] is False:
             worst = max(ind["pairs"], key=lambda r: r["rel_diff"])
             findings.append(Finding(
-                "batch-leak", "error", f"inputs {worst['j']} and others in the batch",
+                "batch-leak", Severity.ERROR, f"inputs {worst['j']} and others in the batch",
                 f"The loss of one example depends on the other examples in its batch: moving input {worst['j']} changes the batch "
                 f"loss by {worst['d_batch']:.4g} per unit but a 2-example batch's by {worst['d_pair']:.4g} (relative difference {worst['rel_diff']:.2g}).",
                 {"rel_diff": ind["worst"], "limit": ind["limit"], "batch": ind["batch"], "pairs": len(ind["pairs"])},
@@ -171,7 +232,7 @@ def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Fin
                 explanation="Per-example losses must be independent; a leak makes every gradient a mix of other examples' errors. "
                 "(Batch normalisation in training mode couples examples on purpose.)",
             ))
-    X_eval, y_eval = (X_test, y_test) if X_test is not None else (X[:2000], y[:2000])
+    X_eval, y_eval = (X_test, y_test) if X_test is not None and y_test is not None else (X[:2000], y[:2000])
     if codes & {"class-collapse", "constant-output", "accuracy-plateau"} and hasattr(model, "train_step"):
         zero = zero_input_baseline(model, X, y, X_eval, y_eval, lr=lr, batch_size=batch_size, seed=seed)
         results["zero_input_accuracy"] = zero
@@ -186,13 +247,13 @@ def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Fin
     return findings
 
 
-def _tries(fit: dict[str, Any]) -> dict[str, Any]:
+def _tries(fit: OverfitResult) -> dict[str, Any]:
     t = fit["tries"]
     return {"rates": [x["lr"] for x in t], "loss_end_over_start": [x["end_loss"] / x["start_loss"] if x["start_loss"] else None for x in t],
             "accuracy": [x["accuracy"] for x in t], "steps": fit["steps"], "limit": OVERFIT_LOSS_SHARE}
 
 
-def _cannot_overfit(model: Any, fit: dict[str, Any], lr: float) -> Finding:
+def _cannot_overfit(model: Any, fit: OverfitResult, lr: float) -> Finding:
     from netdoctor.nn.mlp import MLP
 
     best = min(fit["tries"], key=lambda t: t["end_loss"] / t["start_loss"] if t["start_loss"] else math.inf)
@@ -202,13 +263,13 @@ def _cannot_overfit(model: Any, fit: dict[str, Any], lr: float) -> Finding:
     # The reference MLP's update is known to be right: failing there is its configuration.
     if type(model) is MLP:
         return Finding(
-            "cannot-overfit", "warning", f"{fit['rows']} training examples", what, _tries(fit),
+            "cannot-overfit", Severity.WARNING, f"{fit['rows']} training examples", what, _tries(fit),
             fix="Fix the configuration findings listed with it (initialisation, input scale, gradient reduction).",
             explanation="Any healthy configuration memorises a handful of examples; this one cannot even do that.",
             caused_by=("bad-initial-loss", "saturated-activations", "unscaled-inputs", "summed-gradient", "learning-rate-too-high"),
         )
     return Finding(
-        "cannot-overfit", "error", f"{fit['rows']} training examples", what, _tries(fit),
+        "cannot-overfit", Severity.ERROR, f"{fit['rows']} training examples", what, _tries(fit),
         fix="Look for a bug in the update (buffers never reset, summed gradients, wrong sign), not for better hyper-parameters.",
         explanation="Any correct network memorises a handful of examples; failing at every learning rate means the update "
         "does not follow the gradient.",
@@ -216,8 +277,8 @@ def _cannot_overfit(model: Any, fit: dict[str, Any], lr: float) -> Finding:
     )
 
 
-def _summary(results: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def _summary(results: _Results) -> ExperimentLines:
+    out: ExperimentLines = {}
     fit = results.get("overfit_16")
     if fit:
         out["overfit 16 examples"] = f"fits at lr {fit['lr']:g}" if fit["fitted"] else "fails at every learning rate tried"

@@ -31,10 +31,13 @@ from netdoctor.buffers.reach import scratch_copy
 
 # MIN_PROBES is re-exported: tests and docs read it from here.
 from netdoctor.diagnosis.callbacks import MIN_PROBES, _ProbeFloor, _TestAccuracy  # noqa: F401
+from netdoctor.diagnosis.evidence import Evidence
 from netdoctor.diagnosis.rules import apply_rules, collect_evidence, link_causes
+from netdoctor.diagnosis.sections import BaselineSection, HistoryRow, LayerRow
 from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Finding, Report
 from netdoctor.monitor.callback import TrainingMonitor
+from netdoctor.nn.training import History
 
 __all__ = ["diagnose"]
 
@@ -73,15 +76,15 @@ def _guarded(name: str, notes: list[str], fn: Callable[[], Any]) -> Any:
     return None
 
 
-def _layers_section(monitor: TrainingMonitor) -> list[dict[str, Any]]:
+def _layers_section(monitor: TrainingMonitor) -> list[LayerRow]:
     if not monitor.probes:
         return []
     last = monitor.probes[-1]
-    updates = next((p["update_ratios"] for p in reversed(monitor.probes) if p["update_ratios"]), {})
+    updates: dict[str, float] = next((p["update_ratios"] for p in reversed(monitor.probes) if p["update_ratios"]), {})
     by_layer: dict[int, list[str]] = {}
-    for name, l in last.get("layer_of", {}).items():
+    for name, l in last["layer_of"].items():
         by_layer.setdefault(l, []).append(name)
-    rows = []
+    rows: list[LayerRow] = []
     for layer in last["layers"]:
         names = by_layer.get(layer["layer"], [])
         w = [n for n in names if "b" != n[:1].lower() and "bias" not in n.lower()] or names
@@ -97,7 +100,7 @@ def _layers_section(monitor: TrainingMonitor) -> list[dict[str, Any]]:
             "grad_norm": last.get("grad_norms", {}).get(w[0]) if w else None,
             "update_ratio": updates.get(w[0]) if w else None,
             "hist": layer["hist"],
-            "hist_range": layer.get("hist_range"),
+            "hist_range": layer["hist_range"],
         })
     return rows
 
@@ -227,7 +230,8 @@ def _probe(model, X, y, lr, batch_size, seed):
     return probe_training(model, X, y, lr=lr, batch_size=batch_size, seed=seed)
 
 
-def _baseline(factory, X, y, X_eval, y_eval, epochs, lr, batch_size, seed) -> dict[str, Any]:
+def _baseline(factory: Callable[[], Any], X: np.ndarray, y: np.ndarray, X_eval: np.ndarray, y_eval: np.ndarray, epochs: int,
+              lr: float, batch_size: int, seed: int) -> BaselineSection:
     from netdoctor.nn.training import accuracy, train
 
     ref = factory()
@@ -237,13 +241,15 @@ def _baseline(factory, X, y, X_eval, y_eval, epochs, lr, batch_size, seed) -> di
             "epochs": epochs, "lr": lr, "batch_size": batch_size, "seed": seed}
 
 
-def _fill_sections(report: Report, monitor: TrainingMonitor, history, ev) -> None:
-    hist = []
+def _fill_sections(report: Report, monitor: TrainingMonitor, history: History, ev: Evidence) -> None:
+    hist: list[HistoryRow] = []
     for e in ev["epochs"]:
-        hist.append({
-            "epoch": e.get("epoch"), "loss": e.get("loss"), "train_accuracy": e.get("train_accuracy"),
-            "test_accuracy" if monitor.eval_name == "test data" else "eval_accuracy": e.get("eval_accuracy"),
-        })
+        row: HistoryRow = {"epoch": e.get("epoch"), "loss": e.get("loss"), "train_accuracy": e.get("train_accuracy")}
+        if monitor.eval_name == "test data":
+            row["test_accuracy"] = e.get("eval_accuracy")
+        else:
+            row["eval_accuracy"] = e.get("eval_accuracy")
+        hist.append(row)
     report.sections["history"] = hist
     report.sections["layers"] = _layers_section(monitor)
     # Every probe, compacted, for the plots over training (plots.py imports matplotlib only when drawing).

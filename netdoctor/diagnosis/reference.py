@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.findings import Finding
+from netdoctor.findings import Finding, Severity
 
 __all__ = ["REFERENCE_GAP", "NEAR_MAJORITY", "REFERENCE_LEARNS", "COMPARABLE_GAP", "USER_CODE", "reference_comparison"]
 
@@ -67,7 +67,8 @@ def reference_comparison(
         epochs, lr, batch_size: the shared training configuration (evidence).
         on: what the accuracies were measured on ("test data").
     """
-    ref = (baseline or {}).get("accuracy")
+    baseline = baseline or {}
+    ref = baseline.get("accuracy")
     if user_accuracy is None or ref is None or not (math.isfinite(user_accuracy) and math.isfinite(ref)):
         return None
     counts = np.bincount(np.asarray(y_eval, dtype=np.intp).reshape(-1))
@@ -84,7 +85,7 @@ def reference_comparison(
     if ref_learns and (gap >= REFERENCE_GAP or stuck):
         causes = tuple(c for c in USER_CODE if c in present)
         return Finding(
-            "reference-comparison", "warning", "your model vs the reference MLP",
+            "reference-comparison", Severity.WARNING, "your model vs the reference MLP",
             f"The reference MLP reached {_pct(ref)}, your model {_pct(user_accuracy)} {same}: the problem is in your "
             "code, not in your data or hyper-parameters.",
             evidence, caused_by=causes,
@@ -107,7 +108,7 @@ def reference_comparison(
                 f"{100 * gap:.1f} points behind the reference.")
         fix = "Compare initialisation, activation and loss with the reference MLP's (see the report's baseline section)."
     return Finding(
-        "reference-comparison", "info", "your model vs the reference MLP", what[0].upper() + what[1:], evidence, fix=fix,
+        "reference-comparison", Severity.INFO, "your model vs the reference MLP", what[0].upper() + what[1:], evidence, fix=fix,
         explanation="The reference MLP is trained with the same data, learning rate, batch size and epochs as your model, "
         "so the gap between the two measures what your code adds or takes away.",
     )

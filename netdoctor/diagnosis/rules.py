@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor.diagnosis.evidence import DataScale, EpochEvidence, Evidence
 from netdoctor.diagnosis.rules_outputs import (
     COLLAPSE_SHARE,
     CONSTANT_SPREAD,
@@ -66,8 +67,12 @@ from netdoctor.diagnosis.rules_training import (
 )
 from netdoctor.findings import Finding
 
+if TYPE_CHECKING:
+    from netdoctor.monitor.callback import TrainingMonitor
+    from netdoctor.nn.training import History
+
 __all__ = [
-    "RULES", "CAUSES", "collect_evidence", "apply_rules", "link_causes",
+    "RULES", "CAUSES", "Rule", "Evidence", "collect_evidence", "apply_rules", "link_causes",
     # The rules and thresholds live in rules_training / rules_outputs; re-exported so that they keep this home.
     "rule_nonfinite", "rule_unscaled_inputs", "rule_bad_initial_loss", "rule_lr_high", "rule_lr_low", "rule_exploding",
     "rule_saturation", "rule_dead_units", "rule_vanishing", "rule_constant_output", "rule_class_collapse",
@@ -97,7 +102,8 @@ CAUSES: dict[str, tuple[str, ...]] = {
 }
 
 
-def collect_evidence(monitor: Any, history: Any, *, X: np.ndarray | None = None, model: Any = None, label_noun: str = "rows labelled") -> dict[str, Any]:
+def collect_evidence(monitor: TrainingMonitor, history: History, *, X: np.ndarray | None = None, model: Any = None,
+                     label_noun: str = "rows labelled") -> Evidence:
     """Plain-data evidence for the rules, from a monitor, a training history and the inputs.
 
     Args:
@@ -107,13 +113,13 @@ def collect_evidence(monitor: Any, history: Any, *, X: np.ndarray | None = None,
         model: the model, for its configuration (``reduce``, ``config()``).
         label_noun: how to name a label's rows in messages ("images of digit").
     """
-    epochs = []
+    epochs: list[EpochEvidence] = []
     for i, rec in enumerate(monitor.epochs):
-        merged = dict(history.epochs[i]) if i < len(history.epochs) else {}
+        merged: EpochEvidence = {**history.epochs[i]} if i < len(history.epochs) else {}
         merged.update(rec)
         epochs.append(merged)
-    ev: dict[str, Any] = {
-        "initial": dict(monitor.initial),
+    ev: Evidence = {
+        "initial": monitor.initial.copy(),
         "probes": monitor.probes,
         "epochs": epochs,
         "step_losses": list(history.step_losses),
@@ -128,11 +134,15 @@ def collect_evidence(monitor: Any, history: Any, *, X: np.ndarray | None = None,
     }
     if X is not None and len(X):
         Xs = np.asarray(X[: 4096], dtype=float)
-        ev["data"] = {"x_min": float(Xs.min()), "x_max": float(Xs.max()), "x_mean": float(Xs.mean()), "x_std": float(Xs.std())}
+        scale: DataScale = {"x_min": float(Xs.min()), "x_max": float(Xs.max()), "x_mean": float(Xs.mean()), "x_std": float(Xs.std())}
+        ev["data"] = scale
     return ev
 
 
-RULES: tuple[Callable[[dict], Finding | None], ...] = (
+Rule = Callable[[Evidence], "Finding | None"]
+"""A rule: the evidence -> at most one finding."""
+
+RULES: tuple[Rule, ...] = (
     rule_nonfinite, rule_unscaled_inputs, rule_bad_initial_loss, rule_lr_high, rule_lr_low, rule_exploding,
     rule_saturation, rule_dead_units, rule_vanishing, rule_constant_output, rule_class_collapse,
     rule_label_permutation, rule_plateau,
@@ -179,6 +189,6 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
     return out
 
 
-def apply_rules(ev: Mapping[str, Any], *, rules: Sequence[Callable] = RULES) -> list[Finding]:
+def apply_rules(ev: Evidence, *, rules: Sequence[Rule] = RULES) -> list[Finding]:
     """Run every rule on the evidence; the findings are returned unlinked (see :func:`link_causes`)."""
     return [f for rule in rules if (f := rule(ev)) is not None]

@@ -13,8 +13,9 @@ import math
 
 import numpy as np
 
+from netdoctor.diagnosis.evidence import EpochEvidence, Evidence
 from netdoctor.diagnosis.rules_training import _finite_probes
-from netdoctor.findings import Finding
+from netdoctor.findings import Finding, Severity
 
 __all__ = ["rule_constant_output", "rule_class_collapse", "rule_label_permutation", "rule_plateau"]
 
@@ -31,7 +32,7 @@ PLATEAU_LOSS = 0.005
 PLATEAU_MAX_ACC = 0.5
 """A flat curve above this accuracy is convergence, not a plateau worth a finding."""
 
-def rule_constant_output(ev) -> Finding | None:
+def rule_constant_output(ev: Evidence) -> Finding | None:
     probes = _finite_probes(ev)
     if not probes or "output_spread" not in probes[-1]:
         return None
@@ -40,7 +41,7 @@ def rule_constant_output(ev) -> Finding | None:
     if spread > CONSTANT_SPREAD * scale:
         return None
     return Finding(
-        "constant-output", "error", f"layer {len(last['layers'])} (output)",
+        "constant-output", Severity.ERROR, f"layer {len(last['layers'])} (output)",
         f"The network gives the same output for every input (std across the probe batch {spread:.2e}).",
         {"output_spread": spread, "limit": CONSTANT_SPREAD * scale, "initial_spread": ev["initial"].get("output_spread"), "step": last["step"]},
         fix="Fix the causes listed with it; the output itself is a symptom.",
@@ -49,12 +50,12 @@ def rule_constant_output(ev) -> Finding | None:
     )
 
 
-def _last_eval(ev) -> dict | None:
+def _last_eval(ev: Evidence) -> EpochEvidence | None:
     eps = [e for e in ev["epochs"] if e.get("confusion")]
     return eps[-1] if eps else None
 
 
-def rule_class_collapse(ev) -> Finding | None:
+def rule_class_collapse(ev: Evidence) -> Finding | None:
     e = _last_eval(ev)
     if e is None:
         return None
@@ -75,7 +76,7 @@ def rule_class_collapse(ev) -> Finding | None:
     tie = (f" The output units are exactly equal for {100 * tied:.0f}% of the probe rows (all saturated at the same value), "
            "and argmax of equal scores returns the first index: that is why the label is 0.") if top == 0 and tied > 0.5 else ""
     return Finding(
-        "class-collapse", "error", f"output, epoch {e['epoch']}",
+        "class-collapse", Severity.ERROR, f"output, epoch {e['epoch']}",
         f"Accuracy {100 * acc:.2f}% = {int(labels[top])}/{total} {noun} {top}: the network predicts {top} for "
         f"{100 * pred_share:.1f}% of the {ev['eval_name']}, so accuracy equals that label's share.",
         {"accuracy": acc, "label": top, "label_count": int(labels[top]), "total": total, "label_share": share,
@@ -86,7 +87,7 @@ def rule_class_collapse(ev) -> Finding | None:
     )
 
 
-def rule_label_permutation(ev) -> Finding | None:
+def rule_label_permutation(ev: Evidence) -> Finding | None:
     e = _last_eval(ev)
     if e is None:
         return None
@@ -112,7 +113,7 @@ def rule_label_permutation(ev) -> Finding | None:
     how = (f"every label k is predicted as k {'+' if shift > 0 else '-'} {abs(shift)} (mod {C})" if shift is not None
            else f"labels map one-to-one: {mapping}")
     return Finding(
-        "label-permutation", "error", f"labels, epoch {e['epoch']}",
+        "label-permutation", Severity.ERROR, f"labels, epoch {e['epoch']}",
         f"The network learned, but with the labels relabelled: {how}; accuracy {100 * acc:.1f}%, "
         f"{100 * relabelled:.1f}% under that mapping.",
         {"accuracy": acc, "accuracy_if_relabelled": relabelled, "shift": shift, "mapping": mapping, "on": ev["eval_name"]},
@@ -122,8 +123,8 @@ def rule_label_permutation(ev) -> Finding | None:
     )
 
 
-def rule_plateau(ev) -> Finding | None:
-    accs = [e.get("eval_accuracy") for e in ev["epochs"] if e.get("eval_accuracy") is not None]
+def rule_plateau(ev: Evidence) -> Finding | None:
+    accs = [a for e in ev["epochs"] if (a := e.get("eval_accuracy")) is not None]
     losses = [x for x in ev["step_losses"] if math.isfinite(x)]
     if not accs:
         return None
@@ -140,7 +141,7 @@ def rule_plateau(ev) -> Finding | None:
     if acc_change > PLATEAU_ACC or loss_change > PLATEAU_LOSS or accs[-1] > PLATEAU_MAX_ACC:
         return None
     return Finding(
-        "accuracy-plateau", "warning", where,
+        "accuracy-plateau", Severity.WARNING, where,
         f"Accuracy is stuck at {100 * accs[-1]:.2f}% and the loss no longer moves ({100 * loss_change:.2f}% change over {span}).",
         {"accuracies": accs, "loss_change": loss_change, "acc_change": acc_change, "limits": [PLATEAU_ACC, PLATEAU_LOSS]},
         fix="More epochs will not help: fix the causes listed with it.",

@@ -13,12 +13,14 @@ in ``docs/findings.md``. The helpers over probe records are shared with
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
 
 import numpy as np
 
-from netdoctor.findings import Finding
+from netdoctor.diagnosis.evidence import Evidence
+from netdoctor.findings import Finding, Severity
+from netdoctor.monitor.records import LayerRecord, ProbeRecord
 
 __all__ = [
     "rule_nonfinite", "rule_unscaled_inputs", "rule_bad_initial_loss", "rule_lr_high", "rule_lr_low", "rule_exploding",
@@ -61,16 +63,16 @@ def _weights(names: Iterable[str]) -> list[str]:
     return out or list(names)
 
 
-def _finite_probes(ev) -> list[dict]:
+def _finite_probes(ev: Evidence) -> list[ProbeRecord]:
     return [p for p in ev["probes"] if all(l.get("finite", True) for l in p["layers"])]
 
 
-def _hidden(probe) -> list[dict]:
+def _hidden(probe: ProbeRecord) -> list[LayerRecord]:
     return [l for l in probe["layers"] if l["role"] == "hidden"]
 
 
 # -- rules ----------------------------------------------------------------------
-def rule_nonfinite(ev) -> Finding | None:
+def rule_nonfinite(ev: Evidence) -> Finding | None:
     nf = ev.get("nonfinite")
     if not nf:
         return None
@@ -92,12 +94,12 @@ def rule_nonfinite(ev) -> Finding | None:
         fix = "Lower the learning rate (try 10x smaller), average the gradient over the batch, scale inputs to [0, 1]; check exp/log in the loss for overflow."
     keys = ("step", "loss", "layer", "exact", "tensors", "tensors_before_step", "last_finite_loss")
     return Finding(
-        "non-finite", "error", where, what, {k: nf.get(k) for k in keys if k in nf}, fix=fix,
+        "non-finite", Severity.ERROR, where, what, {k: nf.get(k) for k in keys if k in nf}, fix=fix,
         explanation="Once one value overflows to Inf, Inf - Inf and 0 * Inf give NaN, and NaN spreads to every weight at the next update.",
     )
 
 
-def rule_bad_initial_loss(ev) -> Finding | None:
+def rule_bad_initial_loss(ev: Evidence) -> Finding | None:
     init = ev["initial"]
     loss, expected = _f(init.get("loss")), _f(init.get("expected"))
     if not (math.isfinite(loss) and math.isfinite(expected) and expected > 0):
@@ -106,7 +108,7 @@ def rule_bad_initial_loss(ev) -> Finding | None:
     if INIT_LOSS_LOW <= ratio <= INIT_LOSS_HIGH:
         return None
     return Finding(
-        "bad-initial-loss", "warning", "initialisation",
+        "bad-initial-loss", Severity.WARNING, "initialisation",
         f"The loss before training is {loss:.4g}, {ratio:.2f}x the {expected:.4g} an untrained network should show.",
         {"initial_loss": loss, "expected": expected, "ratio": ratio, "limits": [INIT_LOSS_LOW, INIT_LOSS_HIGH]},
         fix="Initialise weights with std sqrt(1/fan_in) (Xavier/He) and biases with 0; scale inputs to [0, 1].",
@@ -116,7 +118,7 @@ def rule_bad_initial_loss(ev) -> Finding | None:
     )
 
 
-def rule_saturation(ev) -> Finding | None:
+def rule_saturation(ev: Evidence) -> Finding | None:
     probes = _finite_probes(ev)
     if not probes:
         return None
@@ -126,9 +128,9 @@ def rule_saturation(ev) -> Finding | None:
         return None
     first = next((p["step"] for p in probes for l in _hidden(p) if (l["saturation"] or 0) >= SATURATION_WARN), last["step"])
     init_sat = max((l["saturation"] or 0 for l in _hidden(probes[0])), default=0)
-    sat = worst["saturation"]
+    sat = worst["saturation"] or 0.0
     return Finding(
-        "saturated-activations", "error" if sat >= SATURATION_ERROR else "warning", f"layer {worst['layer']} ({worst['activation']})",
+        "saturated-activations", Severity.ERROR if sat >= SATURATION_ERROR else Severity.WARNING, f"layer {worst['layer']} ({worst['activation']})",
         f"{100 * sat:.1f}% of the {worst['activation']} activations in layer {worst['layer']} sit in the flat ends of the function "
         f"(first seen at step {first}; {100 * init_sat:.1f}% at initialisation).",
         {"saturation": sat, "limit": SATURATION_WARN, "first_step": first, "at_init": init_sat, "units": worst["units"]},
@@ -138,7 +140,7 @@ def rule_saturation(ev) -> Finding | None:
     )
 
 
-def rule_dead_units(ev) -> Finding | None:
+def rule_dead_units(ev: Evidence) -> Finding | None:
     probes = _finite_probes(ev)
     if not probes:
         return None
@@ -150,7 +152,7 @@ def rule_dead_units(ev) -> Finding | None:
     n = round(dead * worst["units"])
     kind = "never fire" if worst["activation"] in ("relu", "leaky_relu") else "do not vary"
     return Finding(
-        "dead-units", "error" if dead >= DEAD_ERROR else "warning", f"layer {worst['layer']} ({worst['activation']})",
+        "dead-units", Severity.ERROR if dead >= DEAD_ERROR else Severity.WARNING, f"layer {worst['layer']} ({worst['activation']})",
         f"{n} of {worst['units']} units in layer {worst['layer']} ({100 * dead:.1f}%) {kind} across the probe batch.",
         {"dead": dead, "dead_units": n, "units": worst["units"], "limit": DEAD_WARN},
         fix="Lower the learning rate; use He initialisation for relu, or leaky_relu; check the inputs reach the layer.",
@@ -160,7 +162,7 @@ def rule_dead_units(ev) -> Finding | None:
 
 
 
-def _growth(probes, key: str) -> tuple[float, str, int]:
+def _growth(probes: Sequence[ProbeRecord], key: Literal["weight_norms", "grad_norms"]) -> tuple[float, str, int]:
     first, best = probes[0].get(key, {}), (1.0, "", 0)
     for p in probes[1:]:
         for k in _weights(p.get(key, {})):
@@ -170,7 +172,7 @@ def _growth(probes, key: str) -> tuple[float, str, int]:
     return best
 
 
-def rule_exploding(ev) -> Finding | None:
+def rule_exploding(ev: Evidence) -> Finding | None:
     probes = ev["probes"]
     if len(probes) < 2:
         return None
@@ -181,7 +183,7 @@ def rule_exploding(ev) -> Finding | None:
     what = (f"the norm of {wname} grew {wg:.0f}x by step {wstep}" if wg >= EXPLODING_WEIGHT_GROWTH
             else f"the gradient of {gname} grew {gg:.0f}x by step {gstep}")
     return Finding(
-        "exploding-gradients", "error", wname if wg >= EXPLODING_WEIGHT_GROWTH else gname,
+        "exploding-gradients", Severity.ERROR, wname if wg >= EXPLODING_WEIGHT_GROWTH else gname,
         f"The updates blow up: {what}.",
         {"weight_growth": wg, "weight_tensor": wname, "grad_growth": gg, "grad_tensor": gname, "limits": [EXPLODING_WEIGHT_GROWTH, EXPLODING_GRAD_GROWTH]},
         fix="Lower the effective learning rate (lr x batch size if gradients are summed); average gradients over the batch; "
@@ -190,22 +192,22 @@ def rule_exploding(ev) -> Finding | None:
     )
 
 
-def _first_update(ev) -> tuple[float, str, int]:
+def _first_update(ev: Evidence) -> tuple[float, str, int]:
     for p in ev["probes"]:
         ups = {k: v for k, v in p.get("update_ratios", {}).items() if k in _weights(p.get("update_ratios", {}))}
         if ups:
-            k = max(ups, key=ups.get)
+            k = max(ups, key=lambda n: ups[n])
             return ups[k], k, p["step"]
     return math.nan, "", 0
 
 
-def _grad_ratio(probe) -> float:
+def _grad_ratio(probe: ProbeRecord) -> float:
     g, w = probe.get("grad_norms", {}), probe.get("weight_norms", {})
     names = [k for k in _weights(g) if w.get(k, 0) > 0]
     return g[names[0]] / w[names[0]] if names else math.nan
 
 
-def rule_vanishing(ev) -> Finding | None:
+def rule_vanishing(ev: Evidence) -> Finding | None:
     probes = [p for p in _finite_probes(ev) if "grad_norms" in p]
     if not probes:
         return None
@@ -217,7 +219,7 @@ def rule_vanishing(ev) -> Finding | None:
         return None
     name = next(k for k in _weights(last["grad_norms"]) if last["weight_norms"].get(k, 0) > 0)
     return Finding(
-        "vanishing-gradients", "error", name,
+        "vanishing-gradients", Severity.ERROR, name,
         f"The gradient reaching {name} is {r:.1e} of its weights' size (it was {_grad_ratio(first):.1e} at the start) "
         f"while the loss is still {loss:.4g}.",
         {"grad_to_weight": r, "at_start": _grad_ratio(first), "limit": VANISHING_RATIO, "loss": loss, "grad_norms": last["grad_norms"]},
@@ -227,7 +229,7 @@ def rule_vanishing(ev) -> Finding | None:
     )
 
 
-def rule_lr_high(ev) -> Finding | None:
+def rule_lr_high(ev: Evidence) -> Finding | None:
     up, name, step = _first_update(ev)
     losses = [e.get("loss") for e in ev["epochs"] if e.get("loss") is not None]
     init = _f(ev["initial"].get("loss"))
@@ -236,10 +238,10 @@ def rule_lr_high(ev) -> Finding | None:
         return None
     eff = ev.get("lr")
     note = ""
-    if ev.get("reduce") == "sum" and eff is not None:
-        note = f" Gradients are summed over the batch, so the effective learning rate is {eff} x {ev['batch_size']} = {eff * ev['batch_size']:g}."
+    if ev.get("reduce") == "sum" and eff is not None and (bs := ev["batch_size"]) is not None:
+        note = f" Gradients are summed over the batch, so the effective learning rate is {eff} x {bs} = {eff * bs:g}."
     return Finding(
-        "learning-rate-too-high", "error" if up > 1 or diverged or ev.get("nonfinite") else "warning", name or "optimizer",
+        "learning-rate-too-high", Severity.ERROR if up > 1 or diverged or ev.get("nonfinite") else Severity.WARNING, name or "optimizer",
         f"One update changes {name} by {100 * up:.0f}% of its size (step {step}); healthy steps change weights by ~0.1-3%." + note
         if math.isfinite(up) else "The loss diverged." + note,
         {"update_ratio": up, "tensor": name, "step": step, "limit": LR_HIGH_UPDATE, "lr": ev.get("lr"), "diverged": diverged},
@@ -248,16 +250,16 @@ def rule_lr_high(ev) -> Finding | None:
     )
 
 
-def rule_lr_low(ev) -> Finding | None:
+def rule_lr_low(ev: Evidence) -> Finding | None:
     up, name, step = _first_update(ev)
     probes = [p for p in _finite_probes(ev) if "grad_norms" in p]
     if not (up < LR_LOW_UPDATE) or not probes or not (_grad_ratio(probes[-1]) >= VANISHING_RATIO):
         return None
-    accs = [e.get("eval_accuracy") for e in ev["epochs"] if e.get("eval_accuracy") is not None]
+    accs = [a for e in ev["epochs"] if (a := e.get("eval_accuracy")) is not None]
     if accs and accs[-1] > 0.9:
         return None
     return Finding(
-        "learning-rate-too-low", "warning", name or "optimizer",
+        "learning-rate-too-low", Severity.WARNING, name or "optimizer",
         f"One update changes {name} by only {up:.1e} of its size although the gradient is healthy: learning is too slow to see.",
         {"update_ratio": up, "tensor": name, "step": step, "limit": LR_LOW_UPDATE, "lr": ev.get("lr"), "accuracies": accs},
         fix="Multiply the learning rate by 10 (updates of ~1e-3 to 1e-2 of the weights per step are typical).",
@@ -265,12 +267,12 @@ def rule_lr_low(ev) -> Finding | None:
     )
 
 
-def rule_unscaled_inputs(ev) -> Finding | None:
+def rule_unscaled_inputs(ev: Evidence) -> Finding | None:
     d = ev.get("data")
     if not d or max(abs(d["x_min"]), abs(d["x_max"])) <= UNSCALED_MAX:
         return None
     return Finding(
-        "unscaled-inputs", "warning", "inputs",
+        "unscaled-inputs", Severity.WARNING, "inputs",
         f"Input values span {d['x_min']:.4g}..{d['x_max']:.4g} (mean {d['x_mean']:.3g}); networks expect roughly [0, 1] or standardised inputs.",
         {**d, "limit": UNSCALED_MAX},
         fix="Divide pixel values by 255 (or standardise each feature to mean 0, std 1).",

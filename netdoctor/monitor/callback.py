@@ -41,6 +41,7 @@ from netdoctor.errors import InvalidArgument
 from netdoctor.monitor.evaluation import confusion_matrix, evaluate, predict_labels
 from netdoctor.monitor.layer_stats import as_rows, infer_kind, layer_of, layer_stats
 from netdoctor.monitor.nonfinite import locate_nonfinite
+from netdoctor.monitor.records import EvalRecord, InitialRecord, LayerRecord, NonFiniteRecord, ProbeRecord
 from netdoctor.nn.training import StopTraining  # noqa: F401 - raised here, defined with the loop that catches it
 from netdoctor.params import copy_params, named_params, norms, update_ratios
 
@@ -103,10 +104,10 @@ class TrainingMonitor:
         self.layer_activations = list(layer_activations) if layer_activations else None
         self.n_classes, self.expected_loss = n_classes, expected_loss
         self.tanh_limit, self.sigmoid_band = tanh_limit, sigmoid_band
-        self.probes: list[dict[str, Any]] = []
-        self.epochs: list[dict[str, Any]] = []
-        self.initial: dict[str, Any] = {}
-        self.nonfinite: dict[str, Any] | None = None
+        self.probes: list[ProbeRecord] = []
+        self.epochs: list[EvalRecord] = []
+        self.initial: InitialRecord = {"loss": None, "expected": None, "output_spread": None}
+        self.nonfinite: NonFiniteRecord | None = None
         self.stopped: str | None = None
         self.monitor_seconds = 0.0
         self.eval_seconds = 0.0
@@ -131,7 +132,7 @@ class TrainingMonitor:
             names = [infer_kind(a, output=i == len(acts) - 1) for i, a in enumerate(acts)]
         return names
 
-    def probe(self, model: Any, step: int, *, update: dict[str, float] | None = None) -> dict[str, Any]:
+    def probe(self, model: Any, step: int, *, update: dict[str, float] | None = None) -> ProbeRecord:
         """Measure layers, gradients and weights on the probe batch now; returns the record."""
         t0 = time.perf_counter()
         try:
@@ -139,18 +140,18 @@ class TrainingMonitor:
         finally:
             self.probe_seconds += time.perf_counter() - t0
 
-    def _probe(self, model: Any, step: int, update: dict[str, float] | None) -> dict[str, Any]:
+    def _probe(self, model: Any, step: int, update: dict[str, float] | None) -> ProbeRecord:
         n = len(self.X_probe)
-        record: dict[str, Any] = {"step": step, "epoch": self._epoch, "layers": [], "update_ratios": update or {}}
         params = named_params(model.params)
-        record["weight_norms"] = norms(params)
+        layers: list[LayerRecord] = []
+        record: ProbeRecord = {"step": step, "epoch": self._epoch, "layers": layers, "update_ratios": update or {},
+                               "weight_norms": norms(params), "layer_of": {}}
         if hasattr(model, "activations"):
             acts = [as_rows(a, n) for a in model.activations(self.X_probe)]
             kinds = self._kinds(model, acts)
             for l, (a, kind) in enumerate(zip(acts, kinds), start=1):
                 stats = layer_stats(a, kind, tanh_limit=self.tanh_limit, sigmoid_band=self.sigmoid_band)
-                stats.update(layer=l, role="output" if l == len(acts) else "hidden")
-                record["layers"].append(stats)
+                layers.append({**stats, "layer": l, "role": "output" if l == len(acts) else "hidden"})
             out = acts[-1]
             if np.isfinite(out).all():
                 record["output_spread"] = float(out.std(axis=0).mean())
@@ -162,11 +163,11 @@ class TrainingMonitor:
             value, grads = model.loss(self.X_probe, self.y_probe)
             record["loss"] = float(value)
             record["grad_norms"] = norms(named_params(grads))
-        record["layer_of"] = layer_of(list(params), len(record["layers"])) if record["layers"] else {}
+        record["layer_of"] = layer_of(list(params), len(layers)) if layers else {}
         self.probes.append(record)
         return record
 
-    def _evaluate(self, model: Any) -> dict[str, Any]:
+    def _evaluate(self, model: Any) -> EvalRecord:
         return evaluate(model, self.X_eval, self.y_eval, n_classes=self.n_classes, epoch=self._epoch)
 
     def _locate_nonfinite(self, model: Any, step: int, loss: float, Xb: np.ndarray | None = None) -> None:

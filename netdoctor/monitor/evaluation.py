@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.monitor.layer_stats import as_rows
+from netdoctor.monitor.records import EvalRecord
 
 __all__ = ["predict_labels", "confusion_matrix", "evaluate"]
 
@@ -36,7 +37,7 @@ def confusion_matrix(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndar
     return np.bincount(n_classes * y[ok] + pred[ok], minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
-def evaluate(model: Any, X: np.ndarray, y: np.ndarray, *, n_classes: int | None, epoch: int) -> dict[str, Any]:
+def evaluate(model: Any, X: np.ndarray, y: np.ndarray, *, n_classes: int | None, epoch: int) -> EvalRecord:
     """Predict ``X`` (N, D) once: accuracy, confusion matrix (C, C) and per-class counts.
 
     Args:

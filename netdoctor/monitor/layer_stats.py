@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.monitor.records import LayerStats
+
 __all__ = ["as_rows", "infer_kind", "layer_stats", "layer_of", "ACTIVATION_BOUNDS"]
 
 ACTIVATION_BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
@@ -47,7 +49,7 @@ def infer_kind(a: np.ndarray, *, output: bool = False) -> str:
     return "unknown"
 
 
-def layer_stats(a: np.ndarray, kind: str, *, tanh_limit: float = 0.99, sigmoid_band: tuple[float, float] = (0.01, 0.99), bins: int = 10) -> dict[str, Any]:
+def layer_stats(a: np.ndarray, kind: str, *, tanh_limit: float = 0.99, sigmoid_band: tuple[float, float] = (0.01, 0.99), bins: int = 10) -> LayerStats:
     """Saturation, dead units and value summary of one layer's activations ``a`` (N, units).
 
     Saturation is the share of entries in the flat ends of the activation
@@ -70,10 +72,14 @@ def layer_stats(a: np.ndarray, kind: str, *, tanh_limit: float = 0.99, sigmoid_b
         if kind in ("relu", "leaky_relu"):
             constant |= np.all(a <= 0, axis=0)
         dead = float(np.mean(constant))
+    lo: float | None
+    hi: float | None
     lo, hi = ACTIVATION_BOUNDS.get(kind, (None, None))
     if finite and lo is None and a.size:
         lo, hi = float(a.min()), float(a.max())
-    hist = np.histogram(a, bins=bins, range=(lo, hi if hi > lo else lo + 1))[0].tolist() if finite and a.size else []
+    hist: list[int] = []
+    if finite and a.size and lo is not None and hi is not None:
+        hist = np.histogram(a, bins=bins, range=(lo, hi if hi > lo else lo + 1))[0].tolist()
     return {
         "activation": kind,
         "units": units,

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.monitor.records import NonFiniteRecord
 from netdoctor.params import named_params
 
 __all__ = ["first_nonfinite_layer", "locate_nonfinite"]
@@ -30,7 +31,7 @@ def first_nonfinite_layer(model: Any, X: np.ndarray) -> int | None:
 
 
 def locate_nonfinite(model: Any, X_probe: np.ndarray, Xb: np.ndarray | None, *, step: int, loss: float,
-                     guard: Mapping[str, np.ndarray] | None, last_finite: float | None) -> dict[str, Any]:
+                     guard: Mapping[str, np.ndarray] | None, last_finite: float | None) -> NonFiniteRecord:
     """Where the first non-finite value appeared: a record for ``TrainingMonitor.nonfinite``.
 
     The loss of step ``s`` is computed before its update, with the weights
@@ -56,11 +57,11 @@ def locate_nonfinite(model: Any, X_probe: np.ndarray, Xb: np.ndarray | None, *, 
     """
     params = named_params(model.params)
     bad_now = [k for k, v in params.items() if not np.isfinite(v).all()]
-    record: dict[str, Any] = {"step": step, "loss": loss, "tensors": bad_now, "exact": False}
     X = X_probe if Xb is None else np.asarray(Xb)
     if Xb is not None and np.issubdtype(X.dtype, np.number) and not np.isfinite(X).all():
-        record.update(layer=0, where="the input batch", inputs_nonfinite=True, exact=True)
-    elif guard is not None and all(k in params and params[k].shape == v.shape for k, v in guard.items()):
+        return {"step": step, "loss": loss, "tensors": bad_now, "exact": True, "layer": 0, "where": "the input batch",
+                "inputs_nonfinite": True, "last_finite_loss": last_finite}
+    if guard is not None and all(k in params and params[k].shape == v.shape for k, v in guard.items()):
         now = {k: params[k].copy() for k in guard}
         try:
             for k, v in guard.items():
@@ -70,11 +71,12 @@ def locate_nonfinite(model: Any, X_probe: np.ndarray, Xb: np.ndarray | None, *, 
         finally:
             for k, v in now.items():
                 np.copyto(params[k], v)
-        record.update(layer=layer, exact=True, tensors_before_step=before)
-    else:
-        record["layer"] = first_nonfinite_layer(model, X)
-    if "where" not in record:
-        layer = record["layer"]
-        record["where"] = f"layer {layer}" if layer else (bad_now[0] if bad_now else "the loss")
-    record["last_finite_loss"] = last_finite
-    return record
+        return {"step": step, "loss": loss, "tensors": bad_now, "exact": True, "layer": layer, "tensors_before_step": before,
+                "where": _where(layer, bad_now), "last_finite_loss": last_finite}
+    layer = first_nonfinite_layer(model, X)
+    return {"step": step, "loss": loss, "tensors": bad_now, "exact": False, "layer": layer, "where": _where(layer, bad_now),
+            "last_finite_loss": last_finite}
+
+
+def _where(layer: int | None, bad_now: list[str]) -> str:
+    return f"layer {layer}" if layer else (bad_now[0] if bad_now else "the loss")

@@ -17,13 +17,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
 from netdoctor.errors import InvalidArgument
 
-__all__ = ["History", "StopTraining", "train", "accuracy"]
+__all__ = ["History", "EpochRecord", "StopTraining", "train", "accuracy"]
+
+
+class EpochRecord(TypedDict):
+    """What :func:`train` measured at the end of one epoch (callbacks may fill ``test_accuracy``)."""
+
+    epoch: int
+    """1-based."""
+    loss: float
+    """Mean step loss (or the model's loss on the training rows when ``train_step`` returns nothing)."""
+    train_accuracy: float | None
+    test_accuracy: float | None
 
 
 class StopTraining(Exception):
@@ -45,7 +56,7 @@ class History:
         steps: number of completed steps.
     """
 
-    epochs: list[dict[str, Any]] = field(default_factory=list)
+    epochs: list[EpochRecord] = field(default_factory=list)
     step_losses: list[float] = field(default_factory=list)
     interrupted: bool = False
     steps: int = 0
@@ -162,11 +173,11 @@ def train(
                 epoch_loss = float(model.loss(X[acc_idx], y[acc_idx])[0])
             else:
                 epoch_loss = float(np.mean(losses)) if losses.size else math.nan
-            record = {
+            record: EpochRecord = {
                 "epoch": epoch,
                 "loss": epoch_loss,
                 "train_accuracy": accuracy(model, X[acc_idx], y[acc_idx]),
-                "test_accuracy": accuracy(model, X_test, y_test) if X_test is not None else None,
+                "test_accuracy": accuracy(model, X_test, y_test) if X_test is not None and y_test is not None else None,
             }
             history.epochs.append(record)
             _call(callbacks, "on_epoch", model, run, record)
