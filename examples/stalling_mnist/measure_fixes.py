@@ -75,6 +75,9 @@ FIXES: dict[str, list[tuple[str, str]]] = {
 }
 LABELS = {"label": "label not scaled", "reset": "buffers really reset", "mean": "gradient averaged",
           "init": "Xavier-style init"}
+"""What each fix does, as the table says it."""
+BUGS = {"label": "label scaled", "reset": "aliased reset", "mean": "summed gradient", "init": "N(0, 1) init"}
+"""The bug each fix removes."""
 
 
 def patched_source(fixes: tuple[str, ...] | list[str], source: str | None = None) -> str:
@@ -108,7 +111,12 @@ class _CachedLoadtxt:
 
 
 def run_variant(fixes, *, train, test, epochs, seed, lr=0.1, limit=None, numpy=None):
-    """Train one variant as its main() would; per epoch: (correct, most common prediction, its share)."""
+    """Train one variant as its main() would.
+
+    Returns:
+        ([(correct, most common answer, its share, share of images whose top outputs tie), ...] per epoch,
+         number of test images)
+    """
     namespace = {"__name__": "variant_" + "_".join(fixes or ["none"]), "__file__": SOURCE}
     exec(compile(patched_source(fixes), SOURCE, "exec"), namespace)
     if numpy is not None:
@@ -122,9 +130,12 @@ def run_variant(fixes, *, train, test, epochs, seed, lr=0.1, limit=None, numpy=N
         net.train(train, lr, limit=limit)
         correct = net.evaluate(testData)
         # the same per-image argmax as evaluate(), done for all columns at once to count the answers
-        answers = np.argmax(net.feedforward(columns), axis=0)
+        outputs = net.feedforward(columns)
+        answers = np.argmax(outputs, axis=0)
         counts = np.bincount(answers, minlength=10)
-        results.append((correct, int(counts.argmax()), counts.max() / len(answers)))
+        # a tie at the maximum (saturated outputs all exactly -1.0, say) makes argmax answer the first index, 0
+        tied = np.mean((outputs == outputs.max(axis=0)).sum(axis=0) > 1)
+        results.append((correct, int(counts.argmax()), float(counts.max() / len(answers)), float(tied)))
     return results, len(testData)
 
 
@@ -150,20 +161,27 @@ def main(argv=None):
     else:
         variants = [combo for k in range(len(FIXES) + 1) for combo in itertools.combinations(FIXES, k)]
     cached = _CachedLoadtxt()
-    print(f"train {args.train}, test {args.test}, {args.epochs} epochs, lr 0.1, batch 100, seeds {args.seeds}")
+    first, others = args.seeds[0], args.seeds[1:]
+    print(f"train {args.train}, test {args.test}, {args.epochs} epochs, lr 0.1, batch 100")
     print()
     head = " | ".join(f"epoch {e}" for e in range(1, args.epochs + 1))
-    print(f"| fixes applied | seed | {head} | most common answer (epoch {args.epochs}) |")
-    print("|---|---|" + "---|" * args.epochs + "---|")
+    more = f" epoch {args.epochs}, seed {' / '.join(map(str, others))} |" if others else ""
+    print(f"| fixes applied | bugs left | seed {first}: {head} | most common answer (share, tied maxima) |{more}")
+    print("|---|---|" + "---:|" * args.epochs + "---|" + ("---:|" if others else ""))
     start = time.perf_counter()
     for combo in variants:
+        row = []
         for seed in args.seeds:
             results, n = run_variant(combo, train=args.train, test=args.test, epochs=args.epochs, seed=seed,
                                      numpy=cached)
-            accs = " | ".join(f"{100 * c / n:.2f}%" for c, _, _ in results)
-            _, digit, share = results[-1]
-            name = " + ".join(LABELS[c] for c in combo) or "none (the program as written)"
-            print(f"| {name} | {seed} | {accs} | {digit} ({share:.1%}) |", flush=True)
+            row.append((results, n))
+        (results, n), rest = row[0], row[1:]
+        accs = " | ".join(f"{100 * r[0] / n:.2f}%" for r in results)
+        _, digit, share, tied = results[-1]
+        fixed = " + ".join(LABELS[c] for c in combo) or "none (the program as written)"
+        left = ", ".join(BUGS[c] for c in FIXES if c not in combo) or "none"
+        tail = " " + " / ".join(f"{100 * r[-1][0] / m:.2f}%" for r, m in rest) + " |" if rest else ""
+        print(f"| {fixed} | {left} | {accs} | {digit} ({share:.1%}){f', {tied:.1%} tied' if tied else ''} |{tail}", flush=True)
     sys.stderr.write(f"{time.perf_counter() - start:.0f} s\n")
     return 0
 
