@@ -41,6 +41,7 @@ _LAZY = {
     "load_user_model": "adapters",
     "diagnose": "diagnosis",
     "watch": "notebook",
+    "observing": "observe",
 }
 
 __all__ = [

@@ -28,6 +28,7 @@ def test_public_names_survive_importing_every_submodule():
     for name in _all_modules():
         importlib.import_module(name)
     assert inspect.isfunction(netdoctor.gradcheck) and inspect.isfunction(netdoctor.diagnose)
+    assert inspect.isfunction(netdoctor.observing)  # the package netdoctor.observe must not shadow it
     for name in netdoctor.__all__:
         value = getattr(netdoctor, name)
         assert not inspect.ismodule(value), f"netdoctor.{name} is a module"

@@ -1,5 +1,7 @@
 """The ``netdoctor`` command: ``main(argv) -> exit code``.
 
+``netdoctor run SCRIPT [ARGS...]`` runs the user's own training script and
+diagnoses what it really does (:mod:`netdoctor.cli.run`).
 ``netdoctor check [DATA]`` loads the data (the bundled MNIST sample when no
 DATA is given), trains the reference MLP (or the user's ``--model``) with
 monitors on, runs the checks and prints a report ranked root cause first.
@@ -102,6 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--ignore", metavar="CODE", action="append", default=[], help="silence a finding code; repeatable")
     out.add_argument("--no-gradcheck", action="store_true", help="skip the gradient check")
     out.add_argument("--quick", action="store_true", help="skip the confirming experiments")
+
+    from netdoctor.cli.run import add_run_parser
+
+    add_run_parser(sub, _positive)
     return parser
 
 
@@ -120,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
+        if args.command == "run":
+            from netdoctor.cli.run import run_run
+
+            return run_run(args, out=_console(args), err=_console(args, stderr=True))
         from netdoctor.cli.check import run_check
 
         return run_check(args, out=_console(args), err=_console(args, stderr=True))

@@ -95,8 +95,9 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
     "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters"),
     "learning-rate-too-low": ("vanishing-gradients",),
-    "constant-output": ("vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch", "mutated-constant"),
-    "class-collapse": ("constant-output", "batch-leak"),
+    "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",
+                        "mutated-constant"),
+    "class-collapse": ("constant-output", "constant-targets", "batch-leak"),
     "label-permutation": (),
     "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation"),
 }

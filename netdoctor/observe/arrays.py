@@ -1,0 +1,162 @@
+"""The float arrays a program keeps, by path, and cheap ways to tell when they change.
+
+A path is a tuple of steps from a root object: ``("attr", "weights"),
+("item", 0)`` is ``self.weights[0]``; the root is an object (``self``), a
+module's globals (a dict whose keys read as plain names) or a container the
+program passes around (``params``). Paths are resolved again at every look,
+so a program that rebinds its arrays (``self.weights = [w - ...]``,
+``W1 = W1 - lr * dW1``) is followed through the new objects.
+
+A *fingerprint* is the array's identity and a few of its values: reading
+five entries costs well under a microsecond, and a training update changes
+essentially every entry of a weight matrix, so an update is never missed by
+more than the chance that all five sampled entries received an exactly zero
+change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+from netdoctor.buffers.reach import ATOMS, OPAQUE
+
+__all__ = ["is_bias", "Path", "walk_arrays", "resolve", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
+
+Path = tuple[tuple[str, Any], ...]
+
+LR_NAME = re.compile(r"^(lr|eta|alpha|learn(ing)?_?rate|learnrate|step_?size|rate|l_rate|lrate)$", re.I)
+"""Names under which programs pass their learning rate."""
+
+_BIAS = re.compile(r"^(b\d*|bias(es)?\d*|.*_b|.*bias.*|intercepts?_?)$", re.I)
+
+
+def is_bias(text: str) -> bool:
+    """Whether the last name in a path says bias (``biases[0]``, ``b1``, ``params['b2']``, ``layer.bias``)."""
+    names = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)
+    return bool(names) and bool(_BIAS.match(names[-1]))
+
+
+_SKIP_TYPES = (*OPAQUE, np.random.Generator, np.random.RandomState)
+
+
+def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, max_items: int = 64) -> Iterator[tuple[Path, np.ndarray]]:
+    """``(path, array)`` for every float array reachable from ``root`` (each array once, first path wins).
+
+    Args:
+        root: an object, list, tuple or dict.
+        globals_root: ``root`` is a module's globals: dunder names, modules,
+            functions and classes are skipped.
+        max_depth: attribute/item levels followed.
+        max_items: items looked at per list/dict (data sets kept as lists are sampled, not walked).
+    """
+    seen: set[int] = {id(root)}
+    frontier: list[tuple[Path, Any]] = [((), root)]
+    for _ in range(max_depth):
+        nxt = []
+        for path, obj in frontier:
+            for step, child in _children(obj, max_items, globals_root and not path):
+                cid = id(child)
+                if cid in seen:
+                    continue
+                seen.add(cid)
+                p = (*path, step)
+                if isinstance(child, np.ndarray):
+                    if child.dtype.kind == "f" and child.ndim >= 1 and child.size >= 1:
+                        yield p, child
+                else:
+                    nxt.append((p, child))
+        frontier = nxt
+
+
+def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tuple[str, Any], Any]]:
+    if isinstance(obj, (*ATOMS, *_SKIP_TYPES, set, frozenset)):
+        return
+    if isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj[:max_items]):
+            if not isinstance(v, ATOMS):
+                yield ("item", i), v
+        return
+    if isinstance(obj, dict):
+        for i, (k, v) in enumerate(obj.items()):
+            if i >= max_items and not top_globals:
+                return
+            if top_globals and (not isinstance(k, str) or k.startswith("__")):
+                continue
+            if isinstance(v, (*ATOMS, *_SKIP_TYPES)) or (top_globals and isinstance(v, type)):
+                continue
+            yield ("item", k), v
+        return
+    if hasattr(obj, "__array__") or type(obj).__module__.split(".")[0] in ("torch", "pandas", "scipy"):
+        return  # foreign array types are another backend's business
+    d = getattr(obj, "__dict__", None)
+    if isinstance(d, dict):
+        for k, v in list(d.items()):
+            if not k.startswith("__") and not isinstance(v, (*ATOMS, *_SKIP_TYPES)):
+                yield ("attr", k), v
+
+
+def resolve(root: Any, path: Path) -> Any:
+    """The object at ``path`` from ``root`` now, or None when the path no longer exists."""
+    obj = root
+    try:
+        for kind, key in path:
+            obj = getattr(obj, key) if kind == "attr" else obj[key]
+    except (AttributeError, LookupError, TypeError):
+        return None
+    return obj
+
+
+def path_text(path: Path, prefix: str = "") -> str:
+    """``self.weights[0]``, ``params['W1']``, ``W1`` (a globals root has an empty prefix)."""
+    out = prefix
+    for i, (kind, key) in enumerate(path):
+        if kind == "attr":
+            out = f"{out}.{key}" if out else key
+        elif i == 0 and not prefix and isinstance(key, str):
+            out = key  # a global name
+        else:
+            out = f"{out}[{key!r}]"
+    return out
+
+
+def sample_index(size: int, k: int, rng: np.random.Generator) -> np.ndarray:
+    """``k`` distinct flat positions of an array of ``size`` entries (all of them when it is small), sorted."""
+    if size <= k:
+        return np.arange(size)
+    return np.sort(rng.choice(size, size=k, replace=False))
+
+
+def fingerprint(a: np.ndarray, idx: np.ndarray) -> tuple[int, bytes]:
+    """Identity and the bytes of a few entries: equal fingerprints mean (almost surely) an unchanged array."""
+    return id(a), np.take(a, idx).tobytes()
+
+
+def layer_chain(shapes: list[tuple[int, ...]]) -> tuple[str, list[int]] | None:
+    """Layout and layer sizes of weight matrices in program order, or None when they do not chain.
+
+    Column convention (``W_l`` is (out, in), ``a = W @ x``) chains when each
+    matrix's second dimension is the previous one's first; row convention
+    (``W_l`` is (in, out), ``a = x @ W``) when each first dimension is the previous second.
+
+    Returns:
+        ``("columns" | "rows", [n_in, n_hidden..., n_out])``.
+    """
+    mats = [s for s in shapes if len(s) == 2]
+    if not mats:
+        return None
+    if len(mats) == 1:
+        a, b = mats[0]
+        return ("columns", [b, a]) if b >= a else ("rows", [a, b])
+    cols = all(mats[i + 1][1] == mats[i][0] for i in range(len(mats) - 1))
+    rows = all(mats[i + 1][0] == mats[i][1] for i in range(len(mats) - 1))
+    if cols and not rows:
+        return "columns", [mats[0][1], *[m[0] for m in mats]]
+    if rows and not cols:
+        return "rows", [mats[0][0], *[m[1] for m in mats]]
+    if rows and cols:  # square layers: the first matrix's larger side is the input
+        return ("columns", [mats[0][1], *[m[0] for m in mats]]) if mats[0][1] >= mats[0][0] else ("rows", [mats[0][0], *[m[1] for m in mats]])
+    return None

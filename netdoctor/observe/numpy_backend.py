@@ -1,0 +1,906 @@
+"""Observe a NumPy training program as it runs: find its network, measure its updates, targets and activations.
+
+Two phases, both driven by the call/return events of the user's own
+functions (:class:`~netdoctor.observe.tracer.CallTracer`):
+
+*Discovery.* At every event the float arrays reachable from the candidate
+roots (``self`` objects of the user's classes, module globals, dicts and
+lists passed as arguments) are fingerprinted; each change is attributed to
+the function that was executing (the caller for a call event, the returning
+function for a return event). After a few updates this tells which arrays are
+the parameters (named like weights, or moved between calls outside the
+forward pass), which are gradient buffers (changed inside the function that
+is given the targets), which function contributes gradients (into buffers or
+by returning arrays shaped like the parameters), which computes the output,
+and which builds the targets.
+
+*Watching.* Only the events of those functions are handled, with cheap work:
+parameter fingerprints at each contributor call (an update is a change),
+sampled coordinates (at most :data:`COORDS` per array, drawn with a private
+generator) of parameters and buffers at window boundaries, target vectors and
+predictions as class counts and a few distinct values, activations of a
+sample of calls kept in fixed-size rings. Nothing of the program's is
+written, and its random generators are never drawn from.
+
+:mod:`netdoctor.observe.verdicts` turns what was recorded into findings.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from types import CodeType, FrameType
+from typing import Any
+
+import numpy as np
+
+from netdoctor.buffers.roles import is_constant, path_role
+from netdoctor.observe.arrays import (
+    LR_NAME,
+    Path,
+    fingerprint,
+    is_bias,
+    layer_chain,
+    path_text,
+    resolve,
+    sample_index,
+    walk_arrays,
+)
+from netdoctor.observe.options import ObserveOptions
+from netdoctor.observe.tracer import CallTracer, StopObserving
+
+__all__ = ["NumpyBackend", "COORDS", "RING"]
+
+COORDS = 128
+"""Sampled coordinates per array for update fits (enough for a 2-coefficient least squares to 1e-3)."""
+RING = 512
+"""Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
+DISCOVERY_UPDATES = 3
+"""Parameter updates seen before the network is taken as found."""
+DISCOVERY_EVENTS = 20_000
+"""Events scanned in full before discovery scans only every 16th event."""
+WINDOWS = 64
+"""Update windows kept in full (sampled vectors); older ones only in running summaries."""
+
+
+@dataclass
+class _Root:
+    obj: Any
+    prefix: str
+    globals_root: bool = False
+    scan: dict[Path, tuple[int, bytes]] = field(default_factory=dict)
+    idx: dict[Path, np.ndarray] = field(default_factory=dict)
+
+
+@dataclass
+class _PathStats:
+    shape: tuple[int, ...]
+    text: str
+    changes: int = 0
+    inplace: int = 0
+    rebound: int = 0
+    where: Counter = field(default_factory=Counter)
+    busy: bool = False
+    unnamed_param: bool = False
+
+
+@dataclass
+class _Func:
+    code: CodeType
+    calls: int = 0
+    grad_returns: int = 0
+    shapes: tuple = ()
+
+
+@dataclass
+class Param:
+    """One array of the network, followed by its path."""
+
+    path: Path
+    text: str
+    shape: tuple[int, ...]
+    idx: np.ndarray
+    buffer: Path | None = None
+    buffer_text: str = ""
+    grad_key: tuple | None = None
+
+
+class NumpyBackend:
+    """Observer of NumPy training code (see the module docstring)."""
+
+    name = "numpy"
+
+    @classmethod
+    def applies(cls, script: str, source: str) -> bool:
+        """Always: a program without NumPy arrays just gives "nothing to observe"."""
+        return True
+
+    def __init__(self, options: ObserveOptions | None = None) -> None:
+        self.options = options or ObserveOptions()
+        self.rng = np.random.default_rng(0x6E6574)  # private: the program's generators are never touched
+        self.tracer = CallTracer(self._on_call, self._on_return, is_user=self.options.is_user)
+        self.started = time.perf_counter()
+        self.events = 0
+        self.phase = "discover"
+        self.user_files: set[str] = set()
+        self.notes: list[str] = []
+        # discovery
+        self._roots: dict[int, _Root] = {}
+        self._paths: dict[tuple[int, Path], _PathStats] = {}
+        self._funcs: dict[CodeType, _Func] = {}
+        self._param_events = 0
+        self._last_param_change: dict[tuple[int, Path], int] = {}
+        self._explicit_root: Any = None
+        # watching
+        self.net_root: _Root | None = None
+        self.params: list[Param] = []
+        self.layout: tuple[str, list[int]] | None = None
+        self.contributor: CodeType | None = None
+        self.updater: CodeType | None = None
+        self.forward: set[CodeType] = set()
+        self.style = ""
+        self._roles: dict[CodeType, int] = {}
+        self._fp: list[tuple[int, bytes]] = []
+        self._P_prev: np.ndarray | None = None
+        self._B_start: np.ndarray | None = None
+        self._B_last: np.ndarray | None = None
+        self._G_sum: np.ndarray | None = None
+        self._window_calls = 0
+        self._window_rows = 0
+        self._fresh = True
+        self.updates = 0
+        self.windows: list[dict[str, Any]] = []
+        self.lr: float | None = None
+        self.lr_name = ""
+        self.norms_first: dict[str, float] = {}
+        self.norms_last: dict[str, float] = {}
+        self.changed: Counter = Counter()
+        self.nonfinite: dict[str, Any] | None = None
+        # targets, labels, outputs
+        self.targets = Counter()
+        self.target_values: dict[bytes, int] = {}
+        self.target_samples = 0
+        self.target_arg = ""
+        self.target_helper: CodeType | None = None
+        self.helper_args: list[float] = []
+        self.helper_calls: list[tuple[str, int, str]] = []
+        self._helper_last: dict[int, tuple[float | None, str, int, str]] = {}
+        self.label_sets: dict[int, dict[str, Any]] = {}
+        self.input_mutations: list[str] = []
+        self.first_rows: dict[int, list[np.ndarray]] = {}
+        self.rows: dict[int, list[np.ndarray]] = {}
+        self.kinds: dict[int, str] = {}
+        self.out_rows: list[np.ndarray] = []
+        self.predictions: dict[CodeType, Counter] = {}
+        self.eval_segments: list[dict[str, Any]] = []
+        self._eval_open: dict[CodeType, Counter] = {}
+        self.returns: dict[CodeType, list[float]] = {}
+        self.aliases: dict[str, set[str]] = {}
+        self.stopped_because = ""
+        self.train_labels_key: int | None = None
+        self._constants: list = []
+        self.mutated: dict[str, int] = {}
+        self._grad_map: list[int | None] = []
+        self._probe_left: dict[CodeType, int] = {}
+
+    # -- protocol -------------------------------------------------------------------
+    def install(self) -> None:
+        """Start watching calls of the user's code."""
+        self.started = time.perf_counter()
+        self.tracer.install()
+
+    def uninstall(self) -> None:
+        """Stop watching; the previous trace function is restored."""
+        self.tracer.uninstall()
+
+    def verdict_ready(self) -> bool:
+        """True once the network is found and enough updates were measured for the update findings."""
+        return self.phase == "watch" and self.updates >= 20 and self.target_samples >= 200
+
+    def findings(self):
+        """What was seen (see :mod:`netdoctor.observe.verdicts`)."""
+        from netdoctor.observe.verdicts import findings_from
+
+        return findings_from(self)
+
+    def sections(self) -> dict[str, Any]:
+        """Per-layer activations, predictions and update measurements for the report."""
+        from netdoctor.observe.verdicts import sections_from
+
+        return sections_from(self)
+
+    def context(self) -> dict[str, Any]:
+        """The network found and what was observed of it."""
+        ctx: dict[str, Any] = {"observer": self.name}
+        if self.params:
+            if self.layout:
+                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.net_root.prefix or 'globals'}"
+            else:
+                ctx["model"] = f"{len(self.params)} arrays in {self.net_root.prefix or 'globals'}"
+            ctx["training"] = f"{self.updates} updates observed" + (f", {self.lr_name}={self.lr:g}" if self.lr is not None else "")
+        ctx["updates_observed"] = self.updates
+        ctx["samples_observed"] = self.target_samples
+        notes = list(self.notes)
+        failed = self.tracer.failed
+        if failed is not None:
+            import traceback
+
+            last = traceback.extract_tb(failed.__traceback__)[-1]
+            notes.append(f"the observer stopped early on an error of its own ({type(failed).__name__}: {failed} at "
+                         f"{os.path.basename(last.filename)}:{last.lineno}); the program ran on unobserved")
+        if notes:
+            ctx["notes"] = notes
+        return ctx
+
+    # -- events --------------------------------------------------------------------
+    def _on_call(self, frame: FrameType) -> bool:
+        self.events += 1
+        code = frame.f_code
+        self.user_files.add(code.co_filename)
+        if self.phase == "discover":
+            self._discover_call(frame)
+            return True
+        role = self._roles.get(code)
+        if role is None:
+            role = self._roles[code] = _PROBE  # first seen after discovery: a few calls tell what it is
+        if not role:
+            return False
+        self._limits()
+        if role & _CONTRIB or role & _FORWARD:
+            self._check_update(frame)
+        if role & _CONTRIB:
+            self._contrib_call(frame)
+        if role & _HELPER:
+            self._helper_call(frame)
+        if role & _PROBE:
+            self._probe_call(frame)
+        return True
+
+    def _on_return(self, frame: FrameType, value: Any) -> None:
+        if self.phase == "discover":
+            self._discover_return(frame, value)
+            return
+        code = frame.f_code
+        role = self._roles.get(code, 0)
+        if role & _CONTRIB:
+            self._contrib_return(frame, value)
+        if role & _FORWARD:
+            self._forward_return(frame, value)
+        if role & _HELPER:
+            self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
+        if role & _EVALUATOR:
+            self._close_segments(code)
+            if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+                self.returns.setdefault(code, []).append(float(value))
+        if role & _PROBE:
+            self._probe_return(frame, value)
+        if role & _UPDATER:
+            self._check_update(frame)
+
+    def _limits(self) -> None:
+        o = self.options
+        if o.max_updates is not None and self.updates >= o.max_updates:
+            self.stopped_because = f"stopped after {self.updates} updates (--max-updates)"
+            raise StopObserving(self.stopped_because)
+        if o.max_seconds is not None and self.events % 64 == 0 and time.perf_counter() - self.started > o.max_seconds:
+            self.stopped_because = f"stopped after {o.max_seconds:g} s (--max-seconds)"
+            raise StopObserving(self.stopped_because)
+
+    # -- discovery -------------------------------------------------------------------
+    def _add_root(self, obj: Any, prefix: str, globals_root: bool = False) -> None:
+        if id(obj) not in self._roots:
+            self._roots[id(obj)] = _Root(obj, prefix, globals_root)
+
+    def _user_class(self, obj: Any) -> bool:
+        for klass in type(obj).__mro__[:-1]:
+            for v in vars(klass).values():
+                fn = getattr(v, "__code__", None)
+                if fn is not None and self.tracer.user_code(fn):
+                    return True
+        return False
+
+    def _explicit(self, frame: FrameType) -> None:
+        net = self.options.net
+        if not isinstance(net, str):
+            self._explicit_root = net
+            return
+        head, *rest = net.split(".")
+        for f in (frame, frame.f_back):
+            if f is None:
+                continue
+            for scope in (f.f_locals, f.f_globals):
+                if head in scope:
+                    obj = scope[head]
+                    for attr in rest:
+                        obj = getattr(obj, attr, None)
+                    if obj is not None:
+                        self._explicit_root = obj
+                        return
+
+    def _discover_call(self, frame: FrameType) -> None:
+        code = frame.f_code
+        func = self._funcs.get(code)
+        if func is None:
+            func = self._funcs[code] = _Func(code)
+        func.calls += 1
+        if self.options.net is not None:
+            if self._explicit_root is None:
+                self._explicit(frame)
+                if self._explicit_root is None:
+                    return
+                self._add_root(self._explicit_root, self.options.net if isinstance(self.options.net, str) else "net")
+        else:
+            loc = frame.f_locals
+            me = loc.get("self")
+            if me is not None and code.co_argcount and code.co_varnames[0] == "self" and self._user_class(me):
+                self._add_root(me, "self")
+            g = frame.f_globals
+            if g.get("__name__") == "__main__" or self.tracer.user_code(code):
+                self._add_root(g, "", globals_root=True)
+            for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
+                v = loc.get(name)
+                if isinstance(v, dict) and any(isinstance(x, np.ndarray) and x.dtype.kind == "f" for x in list(v.values())[:32]):
+                    self._add_root(v, name)
+        self._scan(frame.f_back, call=True)
+
+    def _discover_return(self, frame: FrameType, value: Any) -> None:
+        func = self._funcs.get(frame.f_code)
+        if func is not None and value is not None:
+            arrays = _flat_arrays(value)
+            if arrays:
+                func.grad_returns += 1
+                func.shapes = tuple(a.shape for a in arrays)
+        self._scan(frame, call=False)
+
+    def _scan(self, frame: FrameType | None, *, call: bool) -> None:
+        """Fingerprint every array of every root; attribute changes to the code running in ``frame``."""
+        if self.events > DISCOVERY_EVENTS and self.events % 16:
+            return
+        code = frame.f_code if frame is not None else None
+        param_changed = False
+        for rid, root in list(self._roots.items()):
+            now: dict[Path, tuple[int, bytes]] = {}
+            for path, a in walk_arrays(root.obj, globals_root=root.globals_root):
+                idx = root.idx.get(path)
+                if idx is None or idx[-1] >= a.size:
+                    idx = root.idx[path] = sample_index(a.size, 5, self.rng)
+                fp = fingerprint(a, idx)
+                now[path] = fp
+                old = root.scan.get(path)
+                key = (rid, path)
+                st = self._paths.get(key)
+                if st is None:
+                    st = self._paths[key] = _PathStats(a.shape, path_text(path, root.prefix))
+                st.shape = a.shape
+                if old is not None and old != fp:
+                    if old[1] == fp[1]:
+                        continue  # re-bound to an equal array: no change in value
+                    st.changes += 1
+                    if old[0] == fp[0]:
+                        st.inplace += 1
+                    else:
+                        st.rebound += 1
+                    st.where[code] += 1
+                    if path_role(st.text) == "param":
+                        param_changed = True
+            root.scan = now
+        if param_changed:
+            self._param_events += 1
+        if self._param_events >= DISCOVERY_UPDATES or (self.events % 32 == 0 and self._unnamed_ready()):
+            self._finish_discovery()
+
+    def _unnamed_ready(self) -> bool:
+        """Without parameter names: parameters change least often (buffers change at every contribution)."""
+        if any(path_role(st.text) == "param" for st in self._paths.values()):
+            return False  # named parameters: wait for them to change
+        counts = [st.changes for st in self._paths.values() if st.changes and self._param_like(st)]
+        if not counts:
+            return False
+        lo, hi = min(counts), max(counts)
+        # two rates (parameters, buffers), or one rate for long enough (one function does everything)
+        return lo >= 3 and (hi >= 3 * lo or lo >= 300)
+
+    def _param_like(self, st: _PathStats) -> bool:
+        role = path_role(st.text)
+        if role == "param":
+            return True
+        return self._unnamed_param(st)
+
+    @staticmethod
+    def _unnamed_param(st: _PathStats) -> bool:
+        return path_role(st.text) == "other" and len(st.shape) == 2 and min(st.shape) > 1 and not is_constant(st.text) and st.changes >= 1
+
+    def _finish_discovery(self) -> None:
+        # the root holding the most changing parameters is the network
+        best, best_score = None, (0, 0)
+        for rid, root in self._roots.items():
+            changed = [st for (r, _), st in self._paths.items() if r == rid and st.changes and self._param_like(st)]
+            score = (len(changed), 0 if root.globals_root else 1)
+            if score > best_score:
+                best, best_score = root, score
+        if best is None:
+            return
+        rid = id(best.obj)
+        stats = {p: st for (r, p), st in self._paths.items() if r == rid}
+        named = [st.changes for st in stats.values() if path_role(st.text) == "param" and st.changes]
+        if True:  # noqa: SIM108 - also for a named network: its buffers are told apart the same way
+            counts = [st.changes for st in stats.values() if self._unnamed_param(st)]
+            lo = float(np.median(named)) if named else min(counts, default=0)
+            for st in stats.values():
+                # arrays accumulated into more often than the parameters change are buffers; without
+                # parameter names the least often changing arrays are the parameters
+                st.busy = self._unnamed_param(st) and st.changes > 3 * lo and st.inplace >= st.rebound
+                st.unnamed_param = not named and self._unnamed_param(st) and not st.busy
+        updater = Counter()
+        for st in stats.values():
+            if st.changes and self._param_like(st) and not st.busy:
+                updater.update(st.where)
+        self.updater = updater.most_common(1)[0][0] if updater else None
+        params, buffers = [], []
+        for p, st in stats.items():
+            role = path_role(st.text)
+            changed_in = set(st.where)
+            if role == "buffer" or st.busy or (st.changes and self.updater not in changed_in and role != "param"):
+                buffers.append((p, st))
+            elif role == "param" or st.unnamed_param:
+                if is_constant(st.text):
+                    continue
+                params.append((p, st))
+        if not params:
+            return
+        self.net_root = best
+        for p, st in params:
+            self.params.append(Param(p, st.text, tuple(st.shape), sample_index(int(np.prod(st.shape)), COORDS, self.rng)))
+        self.layout = layer_chain([prm.shape for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)])
+        # buffers: paired with the parameter of the same shape, in order
+        contrib = Counter()
+        for _, st in buffers:
+            contrib.update({c: n for c, n in st.where.items() if c is not None})
+        by_shape: dict[tuple, list[Param]] = {}
+        for prm in self.params:
+            by_shape.setdefault(prm.shape, []).append(prm)
+        used: set[int] = set()
+        for p, st in sorted(buffers, key=lambda b: b[1].text):
+            if is_constant(st.text):
+                continue
+            for prm in by_shape.get(tuple(st.shape), []):
+                if id(prm) not in used and prm.buffer is None:
+                    prm.buffer, prm.buffer_text = p, st.text
+                    used.add(id(prm))
+                    break
+        self.contributor = contrib.most_common(1)[0][0] if contrib and used else None
+        if self.contributor is not None:
+            inplace = sum(st.inplace for _, st in buffers if self.contributor in st.where)
+            rebound = sum(st.rebound for _, st in buffers if self.contributor in st.where)
+            self.style = "accumulate" if inplace >= rebound else "overwrite"
+        else:
+            self._gradient_returner()
+        self.phase = "watch"
+        self._roots = {rid: best}
+        self._paths = {}
+        self._roles = {}
+        if self.contributor is not None:
+            self._roles[self.contributor] = _CONTRIB
+        if self.updater is not None:
+            self._roles[self.updater] = self._roles.get(self.updater, 0) | _UPDATER
+        # functions given arrays: watched for gradients returned, outputs, targets
+        for f in self._funcs.values():
+            if f.code not in self._roles:
+                self._roles[f.code] = _PROBE
+        self._probe_left: dict[CodeType, int] = {}
+        self._fp = self._fingerprints()
+        self._P_prev = self._sample_params()
+        self._norms(first=True)
+        self._constants = []
+        for p, st in stats.items():
+            a = resolve(best.obj, p)
+            if is_constant(st.text) and path_role(st.text) != "param" and isinstance(a, np.ndarray):
+                idx = sample_index(a.size, 8, self.rng)
+                self._constants.append((p, st.text, idx, fingerprint(a, idx)))
+        self.mutated: dict[str, int] = {}
+
+    def _gradient_returner(self) -> None:
+        """The function returning arrays shaped like the parameters (``backprop`` returning ``(nabla_b, nabla_w)``)."""
+        shapes = [p.shape for p in self.params]
+        best, best_n = None, 0
+        for f in self._funcs.values():
+            pool = list(f.shapes)
+            n = 0
+            for s in shapes:
+                if s in pool:
+                    pool.remove(s)
+                    n += 1
+            if n >= max(1, (len(shapes) + 1) // 2) and n > best_n and f.code != self.updater:
+                best, best_n = f, n
+        if best is None:
+            return
+        self.contributor, self.style = best.code, "returns"
+        # returned array k -> parameter of that shape, in order
+        pool = {i: p.shape for i, p in enumerate(self.params)}
+        self._grad_map: list[int | None] = []
+        for s in best.shapes:
+            hit = next((i for i, ps in pool.items() if ps == s), None)
+            if hit is not None:
+                del pool[hit]
+            self._grad_map.append(hit)
+        for i, prm in enumerate(self.params):
+            prm.grad_key = (i,) if i in self._grad_map else None
+
+    # -- watching: updates -----------------------------------------------------------
+    def _arrays(self) -> list[np.ndarray | None]:
+        root = self.net_root.obj
+        return [resolve(root, prm.path) for prm in self.params]
+
+    def _fingerprints(self) -> list[tuple[int, bytes]]:
+        out = []
+        for prm, a in zip(self.params, self._arrays()):
+            out.append(fingerprint(a, prm.idx[:3]) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else (0, b""))
+        return out
+
+    def _sample_params(self) -> np.ndarray:
+        parts = []
+        for prm, a in zip(self.params, self._arrays()):
+            parts.append(np.take(a, prm.idx).astype(float) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def _sample_buffers(self) -> np.ndarray | None:
+        """Sampled buffer entries laid out like :meth:`_sample_params` (NaN for parameters without a buffer)."""
+        root = self.net_root.obj
+        parts = []
+        for prm in self.params:
+            b = resolve(root, prm.buffer) if prm.buffer is not None else None
+            if isinstance(b, np.ndarray) and b.size > prm.idx[-1]:
+                parts.append(np.take(b, prm.idx).astype(float))
+            else:
+                parts.append(np.full(len(prm.idx), np.nan))
+        return np.concatenate(parts) if parts else None
+
+    def _sample_returned(self, value: Any) -> np.ndarray | None:
+        arrays = _flat_arrays(value)
+        if len(arrays) != len(self._grad_map):
+            return None
+        parts = [np.full(len(p.idx), np.nan) for p in self.params]
+        for a, i in zip(arrays, self._grad_map):
+            if i is not None and a.shape == self.params[i].shape:
+                parts[i] = np.take(a, self.params[i].idx).astype(float)
+        return np.concatenate(parts)
+
+    def _check_update(self, frame: FrameType) -> None:
+        fp = self._fingerprints()
+        if fp == self._fp:
+            return
+        changed = [prm.text for prm, a, b in zip(self.params, fp, self._fp) if a != b]
+        self._fp = fp
+        self._on_update(frame, changed)
+
+    def _on_update(self, frame: FrameType, changed: list[str]) -> None:
+        self.updates += 1
+        self.changed.update(changed)
+        P = self._sample_params()
+        delta = P - self._P_prev if self._P_prev is not None else None
+        self._P_prev = P
+        if self.lr is None:
+            self._find_lr(frame)
+        window: dict[str, Any] = {"update": self.updates, "calls": self._window_calls, "rows": self._window_rows}
+        if delta is not None:
+            window["delta"] = delta
+            window["w"] = P
+        if self.style == "accumulate" and self._B_last is not None and self._B_start is not None:
+            window["B_start"], window["B_end"] = self._B_start, self._B_last
+            window["contrib"] = self._B_last - self._B_start
+        elif self.style == "overwrite" and self._B_last is not None:
+            window["contrib"] = self._B_last
+        elif self._G_sum is not None:
+            window["contrib"] = self._G_sum
+        self.windows.append(window)
+        if len(self.windows) > WINDOWS:
+            self.windows.pop(0)
+        self._window_calls = self._window_rows = 0
+        self._G_sum = None
+        self._close_segments()
+        self._fresh = True
+        self._B_last_prev = self._B_last
+        if self.updates in (1, 2, 4, 8) or self.updates % 16 == 0:
+            self._norms(first=False)
+        if self.nonfinite is None and not np.isfinite(P).all():
+            arrays = self._arrays()
+            bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
+            self.nonfinite = {"update": self.updates, "arrays": bad or changed, "where": "update"}
+        if self.options.net is None:
+            self._aliases(frame)
+        for p, text, idx, fp in self._constants:
+            a = resolve(self.net_root.obj, p)
+            if text not in self.mutated and isinstance(a, np.ndarray) and a.size > idx[-1] and np.take(a, idx).tobytes() != fp[1]:
+                self.mutated[text] = self.updates
+
+    def _norms(self, first: bool) -> None:
+        for prm, a in zip(self.params, self._arrays()):
+            if isinstance(a, np.ndarray):
+                with np.errstate(all="ignore"):
+                    n = float(np.linalg.norm(a))
+                if first:
+                    self.norms_first[prm.text] = n
+                self.norms_last[prm.text] = n
+
+    def _find_lr(self, frame: FrameType | None) -> None:
+        f, depth = frame, 0
+        while f is not None and depth < 4:
+            for k, v in f.f_locals.items():
+                if LR_NAME.match(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+                    self.lr, self.lr_name = float(v), k
+                    return
+            me = f.f_locals.get("self")
+            if me is not None:
+                for k, v in getattr(me, "__dict__", {}).items():
+                    if LR_NAME.match(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+                        self.lr, self.lr_name = float(v), f"self.{k}"
+                        return
+            f, depth = f.f_back, depth + 1
+        for k, v in (frame.f_globals.items() if frame is not None else ()):
+            if LR_NAME.match(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+                self.lr, self.lr_name = float(v), k
+                return
+
+    def _aliases(self, frame: FrameType) -> None:
+        """Names in the running frames bound to the very buffer containers the network uses."""
+        if self.updates > 3:
+            return
+        root = self.net_root.obj
+        containers = {}
+        for prm in self.params:
+            if prm.buffer is not None and len(prm.buffer) > 1:
+                head = prm.buffer[:-1]
+                obj = resolve(root, head)
+                if isinstance(obj, (list, dict)):
+                    containers[id(obj)] = path_text(head, self.net_root.prefix)
+        f, depth = frame, 0
+        while f is not None and depth < 4 and containers:
+            if self.tracer.user_code(f.f_code):
+                for k, v in f.f_locals.items():
+                    if id(v) in containers and k != "self":
+                        self.aliases.setdefault(containers[id(v)], set()).add(f"{k} (a local of {f.f_code.co_name}())")
+            f, depth = f.f_back, depth + 1
+
+    # -- watching: gradient contributions and targets ---------------------------------
+    def _contrib_call(self, frame: FrameType) -> None:
+        self._window_calls += 1
+        if self._fresh and self.style == "accumulate":
+            B = self._sample_buffers()
+            if B is not None and self._B_last is not None and self.windows and "B_end" in self.windows[-1] or (
+                    B is not None and self.windows and self._B_last is not None):
+                self.windows[-1]["B_next_start"] = B
+            self._B_start = B
+        self._fresh = False
+        self._targets_from(frame)
+        back = frame.f_back
+        if back is not None and id(back.f_code) not in self.label_sets:
+            self.train_labels_key = id(back.f_code)
+            self._labels_from(back, back.f_code)
+
+    def _contrib_return(self, frame: FrameType, value: Any) -> None:
+        if self.style in ("accumulate", "overwrite"):
+            self._B_last = self._sample_buffers()
+        elif self.style == "returns":
+            g = self._sample_returned(value)
+            if g is not None:
+                self._G_sum = g if self._G_sum is None else self._G_sum + g
+        self._activations(frame, value)
+
+    def _targets_from(self, frame: FrameType) -> None:
+        sizes = self.layout[1] if self.layout else None
+        if not sizes:
+            return
+        n_out, n_in = sizes[-1], sizes[0]
+        code = frame.f_code
+        loc = frame.f_locals
+        for name in code.co_varnames[: code.co_argcount]:
+            v = loc.get(name)
+            if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
+                rows = _class_rows(v, n_out, n_in)
+                if rows is None:
+                    continue
+                self.target_arg = name
+                self._count_targets(rows, v)
+                helper = self._helper_last.pop(id(v), None)
+                if helper is not None:
+                    arg, fname, line, func = helper
+                    if arg is not None and len(self.helper_args) < 512:
+                        self.helper_args.append(arg)
+                    if len(self.helper_calls) < 4 and (fname, line, func) not in self.helper_calls:
+                        self.helper_calls.append((fname, line, func))
+                return
+
+    def _count_targets(self, rows: np.ndarray, v: np.ndarray) -> None:
+        self._window_rows += len(rows)
+        self.target_samples += len(rows)
+        if rows.ndim == 1:  # integer labels
+            self.targets.update(rows.astype(int).tolist())
+            for r in np.unique(rows)[:8]:
+                if len(self.target_values) < 64:
+                    self.target_values.setdefault(np.asarray(r).tobytes(), 0)
+            return
+        cls = np.argmax(rows, axis=1)
+        self.targets.update(cls.tolist())
+        for r in rows[:4]:
+            key = r.tobytes()
+            if key in self.target_values:
+                self.target_values[key] += 1
+            elif len(self.target_values) < 64:
+                self.target_values[key] = 1
+
+    # -- watching: outputs, activations ------------------------------------------------
+    def _forward_return(self, frame: FrameType, value: Any) -> None:
+        if not isinstance(value, np.ndarray) or not self.layout:
+            return
+        rows = _class_rows(value, self.layout[1][-1], self.layout[1][0], outputs=True)
+        if rows is None:
+            return
+        if len(self.out_rows) < RING // 8 or self.events % 4 == 0:
+            self.out_rows.append(rows[:64].astype(float))
+            if sum(len(r) for r in self.out_rows) > RING:
+                self.out_rows.pop(0)
+        caller = frame.f_back.f_code if frame.f_back is not None else None
+        if caller is not None:
+            with np.errstate(all="ignore"):
+                pred = np.argmax(rows, axis=1)
+            self._eval_open.setdefault(caller, Counter()).update(pred.tolist())
+            self._roles[caller] = self._roles.get(caller, 0) | _EVALUATOR
+            self._labels_from(frame.f_back, caller)
+        if self.nonfinite is None and not np.isfinite(rows).all():
+            self.nonfinite = {"update": self.updates, "arrays": ["the output"], "where": f"{frame.f_code.co_name}()"}
+        self._activations(frame, value)
+
+    def _close_segments(self, only: CodeType | None = None) -> None:
+        for caller in list(self._eval_open) if only is None else [only]:
+            counts = self._eval_open.pop(caller, None)
+            if counts and sum(counts.values()) > 0:
+                self.eval_segments.append({"code": caller, "counts": counts, "update": self.updates})
+                if len(self.eval_segments) > 32:
+                    self.eval_segments.pop(0)
+
+    def _labels_from(self, frame: FrameType, caller: CodeType) -> None:
+        """A labelled data array (a label column of small integers) in the caller's locals: its label counts."""
+        key = id(caller)
+        if key in self.label_sets or not self.layout:
+            return
+        n_out = self.layout[1][-1]
+        for name, v in frame.f_locals.items():
+            if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] > n_out:
+                col = v[:, 0]
+                if np.all(col == np.round(col)) and col.min() >= 0 and col.max() < n_out:
+                    counts = np.bincount(col.astype(int), minlength=n_out)
+                    self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
+                    return
+            if isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu" and v.max(initial=0) < n_out:
+                counts = np.bincount(v.astype(int), minlength=n_out)
+                self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
+                return
+        self.label_sets[key] = {}
+
+    def _activations(self, frame: FrameType, value: Any) -> None:
+        if not self.layout or len(self.layout[1]) < 3:
+            return
+        n = self._act_calls = getattr(self, "_act_calls", 0) + 1
+        if n > 64 and n % 8:
+            return
+        widths = self.layout[1][1:-1]
+        found: dict[int, np.ndarray] = {}
+        for v in frame.f_locals.values():
+            seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
+            for a in seq:
+                if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0:
+                    continue
+                for layer, w in enumerate(widths, start=1):
+                    if layer in found and found[layer] is not None and _bounded(found[layer]):
+                        continue
+                    if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)):
+                        found[layer] = a
+        for layer, a in found.items():
+            if not _bounded(a):
+                continue
+            rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if self.layout[0] == "columns" else a)
+            first = self.first_rows.setdefault(layer, [])
+            if sum(len(r) for r in first) < 64:
+                first.append(np.array(rows[:64], dtype=float))
+            ring = self.rows.setdefault(layer, [])
+            ring.append(np.array(rows[:64], dtype=float))
+            while sum(len(r) for r in ring) > RING:
+                ring.pop(0)
+
+    def _batch_axis_ok(self, a: np.ndarray, w: int) -> bool:
+        axis = 0 if self.layout[0] == "columns" else 1
+        return a.shape[axis] == w
+
+    # -- functions not yet known: a few calls tell what they are --------------------
+    def _probe_call(self, frame: FrameType) -> None:
+        self._helper_call(frame)
+        code = frame.f_code
+        self._probe_input = any(
+            isinstance(v, np.ndarray) and self.layout and self.layout[1][0] in v.shape
+            for v in (frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]))
+
+    def _probe_return(self, frame: FrameType, value: Any) -> None:
+        """Classify a function by what it returns: the output (forward), a target vector (helper), or nothing of interest."""
+        code = frame.f_code
+        left = self._probe_left.get(code, 8) - 1
+        self._probe_left[code] = left
+        role = self._roles.get(code, 0)
+        if isinstance(value, np.ndarray) and self.layout:
+            rows = _class_rows(value, self.layout[1][-1], self.layout[1][0], outputs=True)
+            if rows is not None and rows.size:
+                if self._helper_pending is not None and not self._probe_input and _code_like(rows):
+                    self._roles[code] = (role & ~_PROBE) | _HELPER
+                    self.target_helper = code
+                    self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
+                    return
+                if self._probe_input:
+                    self._roles[code] = (role & ~_PROBE) | _FORWARD
+                    self.forward.add(code)
+                    self._forward_return(frame, value)
+                    return
+        if left <= 0:
+            self._roles[code] = role & ~_PROBE  # 0: ignored from now on
+
+    # -- helpers that build targets ---------------------------------------------------
+    _helper_pending: float | None = None
+    _helper_site: tuple[str, int, str] = ("", 0, "")
+    _probe_input = False
+
+    def _helper_call(self, frame: FrameType) -> None:
+        code = frame.f_code
+        arg = None
+        for name in code.co_varnames[: code.co_argcount]:
+            v = frame.f_locals.get(name)
+            if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
+                arg = float(v)
+                break
+        self._helper_pending = arg
+        back = frame.f_back
+        self._helper_site = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name) if back is not None else ("", 0, "")
+
+
+# roles of a watched function (bit flags)
+_CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = 1, 2, 4, 8, 16, 32
+
+
+def _bounded(a: np.ndarray) -> bool:
+    """Values that look like an activation's output (bounded or non-negative), not a pre-activation."""
+    if not np.isfinite(a).all():
+        return False
+    lo, hi = float(a.min()), float(a.max())
+    return (lo >= -1.0 and hi <= 1.0) or lo >= 0.0
+
+
+def _code_like(rows: np.ndarray) -> bool:
+    """Rows that encode a class: one-hot, or +-1 / 0-1 codes with a single largest entry."""
+    vals = np.unique(rows)
+    return len(vals) <= 3 and bool(np.all(np.isin(vals, (-1.0, 0.0, 1.0)))) and bool(np.all((rows == rows.max(axis=1, keepdims=True)).sum(axis=1) == 1))
+
+
+def _flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        return [value] if value.dtype.kind == "f" else []
+    if depth >= 2:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [a for v in value[:32] for a in _flat_arrays(v, depth + 1)]
+    if isinstance(value, dict):
+        return [a for v in list(value.values())[:32] for a in _flat_arrays(v, depth + 1)]
+    return []
+
+
+def _class_rows(v: np.ndarray, n_out: int, n_in: int, *, outputs: bool = False) -> np.ndarray | None:
+    """Per-sample rows of a target/output array with ``n_out`` classes: (N, n_out), or (N,) integer labels."""
+    if n_out == n_in or n_out < 2:
+        return None
+    if v.ndim == 2 and v.shape[1] == n_out and v.shape[0] != n_out:
+        return v
+    if v.ndim == 2 and v.shape[0] == n_out:
+        return v.T
+    if v.ndim == 1 and v.shape[0] == n_out:
+        return v.reshape(1, -1)
+    if not outputs and v.ndim == 1 and v.dtype.kind in "iu" and v.size and v.min() >= 0 and v.max() < n_out:
+        return v
+    return None

@@ -1,0 +1,126 @@
+"""Where in the user's source a finding points: file:line of an assignment, an update, an initialisation.
+
+The observer sees values, not lines: it knows that ``self.weight_updates``
+was re-bound to the list it already was, or that ``self.weights[0]`` moved
+by 10x the learning rate. This module reads the user's file (once, with
+``ast``) to name the line that did it: the assignments to an attribute, the
+in-place updates of a container, the calls that initialise it, an
+expression such as ``/ 255`` inside one function.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from types import CodeType
+
+__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path"]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the user's source."""
+
+    filename: str
+    lineno: int
+    text: str
+    function: str = ""
+
+    def __str__(self) -> str:
+        return f"{short_path(self.filename)}:{self.lineno}"
+
+
+def short_path(filename: str) -> str:
+    """A path relative to the working directory when it is below it, else as given."""
+    try:
+        rel = os.path.relpath(filename)
+    except ValueError:
+        return filename
+    return filename if rel.startswith("..") else rel
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed(filename: str) -> tuple[ast.Module | None, tuple[str, ...]]:
+    try:
+        with open(filename, encoding="utf-8") as fh:
+            text = fh.read()
+        return ast.parse(text, filename), tuple(text.splitlines())
+    except (OSError, SyntaxError, ValueError):
+        return None, ()
+
+
+def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+
+
+def function_lines(code: CodeType) -> tuple[int, int]:
+    """First and last line of the function (or module) of ``code``."""
+    tree, lines = _parsed(code.co_filename)
+    if tree is None:
+        return code.co_firstlineno, code.co_firstlineno
+    if code.co_name == "<module>":
+        return 1, len(lines)
+    for node in _functions(tree):
+        first = min([node.lineno, *[d.lineno for d in node.decorator_list]])
+        if first == code.co_firstlineno and node.name == code.co_name:
+            return node.lineno, node.end_lineno or node.lineno
+    return code.co_firstlineno, code.co_firstlineno
+
+
+def _enclosing(tree: ast.AST, lineno: int) -> str:
+    best = ""
+    for node in _functions(tree):
+        if node.lineno <= lineno <= (node.end_lineno or node.lineno):
+            best = node.name  # ast.walk is breadth first: inner functions come later
+    return best
+
+
+def find_lines(filenames: list[str] | str, predicate: Callable[[ast.AST, str], bool], *, within: CodeType | None = None,
+               limit: int = 8) -> list[Line]:
+    """Statements (assignments, augmented assignments, expressions) whose node satisfies ``predicate(node, source_text)``.
+
+    Args:
+        filenames: the user's files to search.
+        predicate: called with each statement node and its source text.
+        within: only inside this function's lines.
+        limit: at most this many lines, in file order.
+    """
+    out: list[Line] = []
+    for filename in [filenames] if isinstance(filenames, str) else filenames:
+        tree, lines = _parsed(filename)
+        if tree is None:
+            continue
+        lo, hi = (1, len(lines)) if within is None or within.co_filename != filename else function_lines(within)
+        if within is not None and within.co_filename != filename:
+            continue
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return)):
+                continue
+            if not lo <= node.lineno <= hi:
+                continue
+            if predicate(node, ast.unparse(node)):
+                out.append(Line(filename, node.lineno, lines[node.lineno - 1].strip(), _enclosing(tree, node.lineno)))
+    out.sort(key=lambda l: (l.filename, l.lineno))
+    return out[:limit]
+
+
+def where_text(lines: list[Line], fallback: str) -> str:
+    """``file.py:12, file.py:40`` for a finding's ``where`` (the fallback when no line was found)."""
+    return ", ".join(dict.fromkeys(str(l) for l in lines)) or fallback
+
+
+def targets_text(node: ast.AST) -> list[str]:
+    """The source text of an assignment's targets."""
+    if isinstance(node, ast.Assign):
+        out = []
+        for t in node.targets:
+            out += [ast.unparse(e) for e in t.elts] if isinstance(t, (ast.Tuple, ast.List)) else [ast.unparse(t)]
+        return out
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        return [ast.unparse(node.target)]
+    return []

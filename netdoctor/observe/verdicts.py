@@ -1,0 +1,614 @@
+"""Findings from what the NumPy observer recorded while the program ran.
+
+Each function reads the :class:`~netdoctor.observe.numpy_backend.NumpyBackend`
+record and returns findings with the numbers seen and the user's file:line
+(:mod:`netdoctor.observe.source`). The update measurements are read from the
+sampled coordinates of each window between two updates:
+
+* ``Δ_t`` the applied change of the parameters, ``C_t`` the gradient
+  contributions of the window (what the contributor added into the buffers,
+  or the sum of the gradients it returned), ``B_start`` and ``B_end`` the
+  buffer contents at the window's first contribution and after its last;
+* the update is fitted as ``Δ_t ≈ -(a·B_start + c·C_t)`` (least squares):
+  ``c / lr`` is the step per contributed gradient, so ``c · n / lr`` is 1 for
+  a mean over the ``n`` contributions of the window and ``n`` for a sum
+  (``summed-gradient``);
+* the buffer's carry-over ``ρ = <B_start(t+1), B_end(t)> / |B_end(t)|²`` is
+  the weight with which a window's gradients come back in the next one: 0 for
+  fresh buffers, 1 when the "reset" keeps everything (every gradient is
+  applied again at every later update), ``lr`` when the buffer is scaled in
+  place by the learning rate (``stale-accumulator``).
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections import Counter
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from netdoctor.buffers.probe_fit import SCALE_TOL, STALE_DECAY
+from netdoctor.diagnosis.rules_outputs import COLLAPSE_SHARE, CONSTANT_SPREAD
+from netdoctor.diagnosis.rules_training import (
+    DEAD_ERROR,
+    DEAD_WARN,
+    EXPLODING_WEIGHT_GROWTH,
+    LR_HIGH_UPDATE,
+    SATURATION_ERROR,
+    SATURATION_WARN,
+)
+from netdoctor.findings import Finding, Severity
+from netdoctor.monitor.layer_stats import infer_kind, layer_stats
+from netdoctor.observe.source import Line, find_lines, targets_text, where_text
+
+if TYPE_CHECKING:
+    from netdoctor.observe.numpy_backend import NumpyBackend
+
+__all__ = ["findings_from", "sections_from", "FIT_OK", "MIN_SAMPLES"]
+
+FIT_OK = 0.2
+"""Relative residual below which an update counts as read (the probe's threshold)."""
+MIN_SAMPLES = 30
+"""Targets seen before their spread over classes is judged."""
+
+
+# -- source lines -------------------------------------------------------------------
+def _files(b: NumpyBackend) -> list[str]:
+    return sorted(b.user_files)
+
+
+def _head(text: str) -> str:
+    """``self.weight_updates[0]`` -> ``self.weight_updates``; ``params['W1']`` -> ``params``."""
+    return text.split("[")[0]
+
+
+def _attr_name(text: str) -> str:
+    return _head(text).split(".")[-1]
+
+
+def _assign_lines(b: NumpyBackend, text: str, *, augmented: bool | None = None, value_has: str = "") -> list[Line]:
+    name = _attr_name(text)
+
+    def pred(node: ast.AST, src: str) -> bool:
+        if augmented is True and not isinstance(node, ast.AugAssign):
+            return False
+        if augmented is False and isinstance(node, ast.AugAssign):
+            return False
+        hit = any(t == name or t.endswith("." + name) or t.split("[")[0].endswith(name) for t in targets_text(node))
+        if not hit:
+            return False
+        return not value_has or value_has in ast.unparse(getattr(node, "value", node))
+
+    return find_lines(_files(b), pred)
+
+
+def _update_lines(b: NumpyBackend) -> list[Line]:
+    """Lines that apply the update to the parameters (``w -= lr * ...``, ``self.weights = [w - ...]``)."""
+    names = {_attr_name(p.text) for p in b.params}
+    lr = b.lr_name.split(".")[-1] if b.lr_name else ""
+
+    def pred(node: ast.AST, src: str) -> bool:
+        targets = targets_text(node)
+        if not targets or not any(_head(t).split(".")[-1] in names or t in names for t in targets):
+            return False
+        value = ast.unparse(getattr(node, "value", node))
+        return (isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add))) or (bool(lr) and lr in value)
+
+    lines = find_lines(_files(b), pred)
+    if lr:
+        with_lr = [l for l in lines if lr in l.text]
+        lines = with_lr or lines
+    return lines
+
+
+# -- the rules -----------------------------------------------------------------------
+def findings_from(b: NumpyBackend) -> list[Finding]:
+    """Every finding the observation supports, unranked (the session links causes and ranks)."""
+    if not b.params:
+        return []
+    out: list[Finding] = []
+    for rule in (_constant_targets, _aliased, _stale, _summed, _frozen, _mutated, _nonfinite, _exploding, _lr_high,
+                 _saturation, _dead, _constant_output, _collapse):
+        try:
+            found = rule(b)
+        except (ValueError, FloatingPointError, np.linalg.LinAlgError, ZeroDivisionError) as exc:  # a rule must not sink the report
+            b.notes.append(f"{rule.__name__.strip('_')} skipped: {exc}")
+            continue
+        if isinstance(found, Finding):
+            out.append(found)
+        elif found:
+            out.extend(found)
+    return out
+
+
+def _label_text(counts: list[int]) -> str:
+    return ", ".join(f"{k}: {n:,}" for k, n in enumerate(counts))
+
+
+def _train_labels(b: NumpyBackend) -> dict[str, Any]:
+    return b.label_sets.get(b.train_labels_key, {}) if b.train_labels_key is not None else {}
+
+
+def _constant_targets(b: NumpyBackend) -> Finding | None:
+    n_out = b.layout[1][-1] if b.layout else 0
+    seen = b.target_samples
+    if n_out < 2 or seen < max(MIN_SAMPLES, 3 * n_out):
+        return None
+    classes = sorted(b.targets)
+    distinct = len(b.target_values)
+    labels = _train_labels(b)
+    label_classes = sum(1 for c in labels.get("counts", []) if c) if labels else None
+    few = len(classes) <= max(1, n_out // 4) or (label_classes is not None and label_classes >= 2 * max(1, len(classes)))
+    if not (distinct == 1 or few):
+        return None
+    top, top_n = b.targets.most_common(1)[0]
+    ev: dict[str, Any] = {"samples": seen, "target_classes": dict(sorted(b.targets.items())), "distinct_targets": distinct,
+                          "outputs": n_out, "argument": b.target_arg}
+    if distinct == 1:
+        vec = np.frombuffer(next(iter(b.target_values)), dtype=float)
+        ev["target"] = vec.tolist() if vec.size <= 16 else None
+    what = (f"all {seen:,} targets the program trained on are the same vector, the target of class {top}"
+            if distinct == 1 or len(classes) == 1 else
+            f"the {seen:,} targets the program trained on encode only {len(classes)} of {n_out} classes ({', '.join(map(str, classes))})")
+    data = ""
+    if labels:
+        ev["label_counts"] = labels["counts"]
+        ev["labels_from"] = f"{labels['name']} in {labels['function']}()"
+        data = (f"; the labels in `{labels['name']}` ({labels['function']}()) are spread over {label_classes} classes "
+                f"({_label_text(labels['counts'])})")
+    # how the label reached the target builder
+    causes = []
+    args = np.asarray(b.helper_args, dtype=float)
+    helper = b.target_helper.co_name if b.target_helper is not None else ""
+    lines: list[Line] = [Line(f, l, "", fn) for f, l, fn in b.helper_calls]
+    if args.size:
+        ev["helper_arguments"] = {"function": helper, "min": float(args.min()), "max": float(args.max()),
+                                  "distinct": int(len(np.unique(args))), "first": args[:5].tolist()}
+        scaled = args * 255.0
+        if args.max() < 1.0 and np.allclose(scaled, np.round(scaled), atol=1e-6) and np.unique(np.round(scaled)).size > 1:
+            causes.append(f"the label reaching {helper}() is the true label divided by 255 (values {args.min():.4g}..{args.max():.4g} "
+                          f"= 0..{int(round(args.max() * 255))}/255): it was scaled with the pixels, and int(label/255) is 0 for every digit")
+        elif args.max() < 1.0:
+            causes.append(f"the label reaching {helper}() is always below 1 ({args.min():.4g}..{args.max():.4g}), so int(label) is 0")
+        elif np.unique(args).size == 1:
+            causes.append(f"{helper}() is always called with {args[0]:g}: the target is built from a variable that does not change")
+        for l in list(lines):
+            lines += find_lines(l.filename, lambda node, src: "255" in src and "/" in src,
+                                within=_code_named(b, l.function), limit=2)
+    if not causes:
+        causes.append("usual causes: the label scaled with the pixels (`int(label / 255) == 0`), the label column cut off or "
+                      "read from the wrong column, the target built from the wrong variable")
+    where = where_text(lines, f"targets ({b.target_arg})")
+    ev["lines"] = [str(l) for l in lines]
+    return Finding(
+        "constant-targets", Severity.ERROR, where,
+        f"{what[0].upper()}{what[1:]}{data}.",
+        ev,
+        fix="build each target from the sample's own integer label before any scaling: take the label out first "
+            "(`label = int(row[0])`) and divide only the pixels (`row[1:] / 255`).",
+        explanation=("A network trained on one target vector learns to output that vector whatever the input: it then "
+                     f"predicts class {top} for everything, and its accuracy is the share of class {top} in the data it is "
+                     "evaluated on. " + "; ".join(causes) + "."),
+    )
+
+
+def _code_named(b: NumpyBackend, name: str):
+    for code in list(b._roles) + list(b._funcs):
+        if code.co_name == name:
+            return code
+    return None
+
+
+def _aliased(b: NumpyBackend) -> list[Finding]:
+    from netdoctor.buffers.aliasing import find_aliasing
+
+    out: list[Finding] = []
+    carry = _carry(b)
+    if b.aliases:
+        pairs = sorted((c, sorted(n)[0].split(" ")[0], sorted(n)[0]) for c, n in b.aliases.items())
+        lines = [l for c, alias, _ in pairs for l in _assign_lines(b, c, augmented=False, value_has=alias)]
+        kept = carry is not None and carry["rho"] > 0.5
+        said = " and ".join(f"`{c}` is `{a}`" for c, a, _ in pairs)
+        first = pairs[0][0]
+        out.append(Finding(
+            "aliased-buffers", Severity.ERROR, where_text(lines, first),
+            f"{said} (the same object): resetting a buffer by assigning it gives no fresh zeros"
+            + (f"; the buffers carry {carry['rho']:.2f} of their contents into the next batch" if kept else "") + ".",
+            {"buffers": {c: full for c, _, full in pairs}, "lines": [str(l) for l in lines],
+             **({"carry_over": carry["rho"]} if carry else {})},
+            fix=f"create fresh buffers at every reset: `{first} = [np.zeros(w.shape) for w in <the weights>]` "
+                "(or copy the template: `[t.copy() for t in template]`).",
+            explanation=(f"The 'reset' re-binds `{first}` to a list that is the buffer itself (the zeros it was made "
+                         "of have been accumulated into since): every update re-applies the sums of all earlier batches, "
+                         "the weights grow each step until the units saturate and learning stops."),
+        ))
+    if not b.net_root.globals_root:
+        for f in find_aliasing(b.net_root.obj):
+            paths = f.evidence.get("paths", [])
+            lines = [l for p in paths[:2] for l in _assign_lines(b, p, augmented=False)]
+            out.append(Finding(f.code, f.severity, where_text(lines, f.where), f.message.replace("`", "`self.", 1).replace("`self.self.", "`self."),
+                               {**f.evidence, "lines": [str(l) for l in lines]}, f.fix, f.caused_by, f.explanation))
+    return out
+
+
+def _carry(b: NumpyBackend) -> dict[str, Any] | None:
+    """Buffer carry-over between windows (accumulating buffers only)."""
+    rhos, ratios = [], []
+    for w in b.windows:
+        nxt, end, start = w.get("B_next_start"), w.get("B_end"), w.get("B_start")
+        if nxt is None or end is None:
+            continue
+        m = np.isfinite(nxt) & np.isfinite(end)
+        e = end[m]
+        ee = float(e @ e)
+        if ee == 0 or not np.isfinite(ee):
+            continue
+        rho = float(nxt[m] @ e / ee)
+        resid = float(np.linalg.norm(nxt[m] - rho * e) / math.sqrt(ee))
+        rhos.append((rho, resid))
+        c = w.get("contrib")
+        if start is not None and c is not None:
+            cn = float(np.linalg.norm(c[m]))
+            if cn > 0:
+                ratios.append(float(np.linalg.norm(start[m]) / cn))
+    if not rhos:
+        return None
+    good = [r for r, res in rhos if res < FIT_OK]
+    if not good:
+        return {"rho": float("nan"), "windows": len(rhos)}
+    return {"rho": float(np.median(good)), "windows": len(good), "rhos": good[:8], "start_over_contrib": ratios[:8]}
+
+
+def _stale(b: NumpyBackend) -> Finding | None:
+    carry = _carry(b)
+    if carry is None or not math.isfinite(carry["rho"]) or carry["windows"] < 2:
+        return None
+    rho = carry["rho"]
+    bufs = sorted({_head(p.buffer_text) for p in b.params if p.buffer is not None})
+    lines = [l for t in bufs for l in _assign_lines(b, t, augmented=False)]
+    where = where_text(lines, ", ".join(bufs))
+    if rho >= STALE_DECAY:
+        how = (f"every update re-applies the gradients of all earlier batches at weight {rho:.2f} (1 = in full): the buffers hold, at "
+               f"the start of each batch, everything accumulated before")
+        ratios = [r for r in carry.get("start_over_contrib") or [] if math.isfinite(r)]
+        if ratios:
+            how += f" (at the first measured batch start, {ratios[0]:.3g}x that batch's own contribution)"
+    elif b.lr is not None and abs(rho / b.lr - 1) < SCALE_TOL and not 0.5 < rho < STALE_DECAY:
+        how = (f"the buffers are not emptied between updates but scaled by {rho:.3g} = {b.lr_name} each time: a batch's gradients "
+               f"come back in later updates with weights {rho:.2g}, {rho**2:.2g}, ...")
+    else:
+        return None  # a decaying buffer at another rate is momentum
+    return Finding(
+        "stale-accumulator", Severity.ERROR if rho >= STALE_DECAY else Severity.WARNING, where,
+        how + ".",
+        {"carry_over": rho, "windows": carry["windows"], "carry_per_window": carry.get("rhos"),
+         "start_over_contribution": carry.get("start_over_contrib"), "buffers": bufs, "lines": [str(l) for l in lines]},
+        fix="empty the buffers after every update with fresh arrays: `self.weight_updates = [np.zeros(w.shape) for w in self.weights]` "
+            "(or `buf[...] = 0` for each buffer).",
+        explanation="A gradient buffer that keeps its contents makes the step applied at update t the sum of the gradients of "
+                    "all batches so far: the steps grow and keep pushing in old directions, the weights grow, tanh/sigmoid "
+                    "units saturate and the output stops depending on the input.",
+    )
+
+
+def _fits(b: NumpyBackend) -> list[dict[str, float]]:
+    """Per window, the step per contributed gradient: ``Δ_t ≈ -c · A_t`` with ``A_t`` what the program applies.
+
+    ``A_t`` is the buffer after the window's last contribution (accumulating or
+    overwritten buffers) or the sum of the gradients returned in the window.
+    """
+    out = []
+    for w in b.windows:
+        d = w.get("delta")
+        A = w.get("B_end") if b.style == "accumulate" else w.get("contrib")
+        if d is None or A is None or w["calls"] == 0:
+            continue
+        m = np.isfinite(A) & np.isfinite(d)
+        y, x = d[m], A[m]
+        xx = float(x @ x)
+        if not np.any(y) or xx == 0 or not np.isfinite(xx):
+            continue
+        c = -float(y @ x) / xx
+        resid = float(np.linalg.norm(y + c * x) / np.linalg.norm(y))
+        if resid < FIT_OK:
+            out.append({"c": c, "calls": w["calls"], "rows": w["rows"], "resid": resid})
+    return out
+
+
+def _summed(b: NumpyBackend) -> Finding | None:
+    if b.lr is None or b.style not in ("accumulate", "returns"):
+        return None
+    fits = [f for f in _fits(b) if f["calls"] > 1]
+    if len(fits) < 2:
+        return None
+    per_grad = float(np.median([f["c"] / b.lr for f in fits]))  # step per contributed gradient, in units of lr
+    n = int(np.median([f["calls"] for f in fits]))
+    if abs(per_grad - 1) >= SCALE_TOL or n < 2:
+        return None
+    if b.style == "accumulate" and b.contributor is not None:
+        bufs = {_attr_name(p.buffer_text) for p in b.params if p.buffer is not None}
+        divided = find_lines(_files(b), lambda node, src: isinstance(node, ast.AugAssign) and "/" in ast.unparse(node.value)
+                             and any(_head(t).split(".")[-1] in bufs for t in targets_text(node)), within=b.contributor)
+        if divided:
+            return None  # each contribution is already divided (`buf += g / n`)
+    lines = _update_lines(b)
+    return Finding(
+        "summed-gradient", Severity.WARNING, where_text(lines, "the update"),
+        f"the update applies the sum of the {n} gradients of each batch at {b.lr_name}={b.lr:g}, not their mean: each step is "
+        f"{n * per_grad:.3g}x what {b.lr_name} says.",
+        {"lr": b.lr, "lr_name": b.lr_name, "step_per_gradient_over_lr": per_grad, "contributions_per_update": n,
+         "lr_factor": n * per_grad, "windows": len(fits), "lines": [str(l) for l in lines]},
+        fix=f"divide by the batch size where the update is applied (`w -= {b.lr_name} / {n} * buffer`), or use "
+            f"{b.lr_name}={b.lr / n:.3g}.",
+        explanation=f"Adding {n} per-sample gradients and applying them at {b.lr_name} makes every step {n} times larger than "
+                    "the learning rate says: tanh/sigmoid units are pushed into their flat ends and the gradients vanish.",
+    )
+
+
+def _frozen(b: NumpyBackend) -> Finding | None:
+    if b.updates < 3:
+        return None
+    frozen = [p.text for p in b.params if b.changed[p.text] == 0]
+    moving = [p.text for p in b.params if b.changed[p.text] > 0]
+    if not frozen or not moving:
+        return None
+    lines = find_lines(_files(b), lambda node, src: bool(b.lr_name) and b.lr_name.split(".")[-1] in src
+                       and any(t.split("[")[0].split(".")[-1] not in {_attr_name(m) for m in moving} for t in targets_text(node)),
+                       within=b.updater, limit=3) if b.updater is not None else []
+    return Finding(
+        "frozen-parameters", Severity.ERROR, ", ".join(frozen) + (f" ({where_text(lines, '')})" if lines else ""),
+        f"{', '.join(f'`{t}`' for t in frozen)} never changed in {b.updates} updates while {', '.join(f'`{t}`' for t in moving[:4])} did.",
+        {"frozen": frozen, "updated": moving, "updates": b.updates, "lines": [str(l) for l in lines]},
+        fix="write the update into the array the network computes with (`w -= lr * g` in place, or assign the new array back "
+            "to the attribute/list entry); `w = w - lr * g` on a loop variable or a copy is dropped.",
+        explanation="These arrays keep their initial values: their update is computed into a local name or a copy and then "
+                    "thrown away, so their layers never learn.",
+    )
+
+
+def _mutated(b: NumpyBackend) -> Finding | None:
+    if not b.mutated:
+        return None
+    names = sorted(b.mutated)
+    lines = [l for t in names for l in _assign_lines(b, t, augmented=False)]
+    return Finding(
+        "mutated-constant", Severity.ERROR, where_text(lines, ", ".join(names)),
+        f"{', '.join(f'`{t}`' for t in names)} should stay constant but changed during training (first at update {min(b.mutated.values())}).",
+        {"arrays": names, "first_update": b.mutated, "lines": [str(l) for l in lines]},
+        fix="never write into a template or data array: copy it where a fresh buffer is needed (`[t.copy() for t in templates]`).",
+        explanation="A template, initial value or data array is being written to, usually because a buffer name is bound to "
+                    "it: every later 'reset' then starts from the modified contents.",
+    )
+
+
+def _nonfinite(b: NumpyBackend) -> Finding | None:
+    nf = b.nonfinite
+    if not nf:
+        return None
+    lines = _update_lines(b) if nf.get("where") == "update" else []
+    return Finding(
+        "non-finite", Severity.ERROR, where_text(lines, nf.get("where", "")),
+        f"{', '.join(nf['arrays'])} first held NaN or Inf at update {nf['update']}.",
+        dict(nf, lines=[str(l) for l in lines]),
+        fix="lower the learning rate (10x), average the gradient over the batch, scale the inputs to [0, 1]; check exp/log for overflow.",
+        explanation="Once one value overflows, Inf - Inf and 0 * Inf give NaN, and NaN spreads to every weight at the next update.",
+    )
+
+
+def _exploding(b: NumpyBackend) -> Finding | None:
+    best = (1.0, "")
+    for p in b.params:
+        if len(p.shape) != 2:
+            continue
+        n0, n1 = b.norms_first.get(p.text, 0.0), b.norms_last.get(p.text, 0.0)
+        if n0 > 0 and math.isfinite(n1) and n1 / n0 > best[0]:
+            best = (n1 / n0, p.text)
+    growth, name = best
+    if growth < EXPLODING_WEIGHT_GROWTH:
+        return None
+    return Finding(
+        "exploding-gradients", Severity.ERROR, name,
+        f"The norm of `{name}` grew {growth:.0f}x over {b.updates} updates ({b.norms_first[name]:.3g} -> {b.norms_last[name]:.3g}).",
+        {"weight_growth": growth, "tensor": name, "initial_norm": b.norms_first[name], "final_norm": b.norms_last[name],
+         "limit": EXPLODING_WEIGHT_GROWTH},
+        fix="lower the effective learning rate; average gradients over the batch; reset the gradient buffers every update.",
+        explanation="Each too-large step overshoots and makes the next one larger; the weights grow until the activations saturate or overflow.",
+    )
+
+
+def _update_ratios(b: NumpyBackend) -> list[float]:
+    out = []
+    offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
+    for w in b.windows:
+        d, W = w.get("delta"), w.get("w")
+        if d is None:
+            continue
+        r = []
+        for i, p in enumerate(b.params):
+            if len(p.shape) != 2:
+                continue
+            sl = slice(offsets[i], offsets[i + 1])
+            wn = float(np.linalg.norm(W[sl] - d[sl]))
+            if wn > 0 and np.isfinite(wn):
+                r.append(float(np.linalg.norm(d[sl])) / wn)
+        if r:
+            out.append(max(r))
+    return out
+
+
+def _lr_high(b: NumpyBackend) -> Finding | None:
+    ratios = _update_ratios(b)
+    if len(ratios) < 2:
+        return None
+    up = float(np.median(ratios))
+    if not up > LR_HIGH_UPDATE:
+        return None
+    lines = _update_lines(b)
+    return Finding(
+        "learning-rate-too-high", Severity.ERROR if up > 1 else Severity.WARNING, where_text(lines, "the update"),
+        f"One update changes the weights by {100 * up:.0f}% of their size (median of the last {len(ratios)} updates); healthy "
+        "steps change them by ~0.1-3%." + (f" ({b.lr_name}={b.lr:g})" if b.lr is not None else ""),
+        {"update_ratio": up, "ratios": ratios, "lr": b.lr, "limit": LR_HIGH_UPDATE, "lines": [str(l) for l in lines]},
+        fix="divide the learning rate by 10 (or average, not sum, the gradient over the batch).",
+        explanation="An update that is a large fraction of the weights overshoots; the loss oscillates or grows and units saturate.",
+    )
+
+
+def _layers(b: NumpyBackend) -> list[dict[str, Any]]:
+    rows = []
+    for layer in sorted(b.rows):
+        a = np.concatenate(b.rows[layer])
+        if len(a) < 2:
+            continue
+        kind = infer_kind(a)
+        st = layer_stats(a, kind)
+        first = np.concatenate(b.first_rows.get(layer, [a[:0]]))
+        st0 = layer_stats(first, kind) if len(first) >= 2 else {}
+        rows.append({"layer": layer, **st, "rows": int(len(a)), "at_start": st0.get("saturation"), "dead_at_start": st0.get("dead")})
+    return rows
+
+
+def _init_lines(b: NumpyBackend) -> list[Line]:
+    names = {_attr_name(p.text) for p in b.params if len(p.shape) == 2}
+    return find_lines(_files(b), lambda node, src: any(k in src for k in ("randn", "normal", "uniform", "rand("))
+                      and any(n in src for n in names), limit=2)
+
+
+def _saturation(b: NumpyBackend) -> Finding | None:
+    rows = [r for r in _layers(b) if r.get("saturation") is not None]
+    worst = max(rows, key=lambda r: r["saturation"], default=None)
+    if worst is None or worst["saturation"] < SATURATION_WARN:
+        return None
+    sat, start = worst["saturation"], worst.get("at_start")
+    lines: list[Line] = []
+    init = ""
+    if start is not None and start >= SATURATION_WARN:
+        lines = _init_lines(b)
+        w = next((p for p in b.params if len(p.shape) == 2), None)
+        if w is not None and w.text in b.norms_first:
+            fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
+            std = b.norms_first[w.text] / math.sqrt(np.prod(w.shape))
+            init = (f" It is there from the start ({100 * start:.0f}% in the first samples): `{w.text}` starts with std {std:.3g}, "
+                    f"{std * math.sqrt(fan_in):.0f}x the 1/sqrt(fan_in) = {1 / math.sqrt(fan_in):.3g} that keeps tanh in its linear range.")
+    return Finding(
+        "saturated-activations", Severity.ERROR if sat >= SATURATION_ERROR else Severity.WARNING,
+        f"layer {worst['layer']} ({worst['activation']})" + (f", {where_text(lines, '')}" if lines else ""),
+        f"{100 * sat:.1f}% of the {worst['activation']} activations of hidden layer {worst['layer']} the program computed sit in the "
+        f"flat ends of the function (last {worst['rows']} samples seen)." + init,
+        {"saturation": sat, "at_start": start, "units": worst["units"], "rows": worst["rows"], "limit": SATURATION_WARN,
+         "lines": [str(l) for l in lines]},
+        fix="initialise weights with std 1/sqrt(fan_in) (`np.random.randn(n_out, n_in) / np.sqrt(n_in)`), scale the inputs to "
+            "[0, 1], and keep the effective learning rate small.",
+        explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer "
+                    "and its weights stop changing.",
+    )
+
+
+def _dead(b: NumpyBackend) -> Finding | None:
+    rows = _layers(b)
+    worst = max(rows, key=lambda r: r["dead"], default=None)
+    if worst is None or worst["dead"] < DEAD_WARN or worst["rows"] < 32:
+        return None
+    dead = worst["dead"]
+    n = round(dead * worst["units"])
+    kind = "never fire" if worst["activation"] in ("relu", "leaky_relu") else "do not vary"
+    return Finding(
+        "dead-units", Severity.ERROR if dead >= DEAD_ERROR else Severity.WARNING, f"layer {worst['layer']} ({worst['activation']})",
+        f"{n} of {worst['units']} units of hidden layer {worst['layer']} ({100 * dead:.0f}%) {kind} over the last {worst['rows']} samples seen.",
+        {"dead": dead, "dead_units": n, "units": worst["units"], "rows": worst["rows"], "limit": DEAD_WARN},
+        fix="lower the learning rate; use He initialisation for relu (std sqrt(2/fan_in)), or leaky relu.",
+        explanation="A unit whose output is the same for every input carries no information and passes no gradient.",
+    )
+
+
+def _constant_output(b: NumpyBackend) -> Finding | None:
+    if not b.out_rows:
+        return None
+    out = np.concatenate(b.out_rows)
+    if len(out) < 32 or not np.isfinite(out).all():
+        return None
+    spread = float(out.std(axis=0).max())
+    scale = max(1.0, float(np.abs(out).mean()))
+    if spread > CONSTANT_SPREAD * scale:
+        return None
+    fwd = sorted(c.co_name for c in b.forward)
+    return Finding(
+        "constant-output", Severity.ERROR, f"{', '.join(f'{n}()' for n in fwd) or 'output'}",
+        f"The network gives the same output for every input: over the last {len(out)} outputs the program computed, the largest "
+        f"std across inputs is {spread:.2e}.",
+        {"output_spread": spread, "limit": CONSTANT_SPREAD * scale, "rows": int(len(out)), "mean_output": out.mean(axis=0)[:16].tolist()},
+        fix="fix the causes listed with it; the output itself is a symptom.",
+        explanation="When the targets do not depend on the input, or the hidden layers are saturated or dead, every input "
+                    "reaches the output as the same vector, so the network can only answer one thing.",
+    )
+
+
+def _collapse(b: NumpyBackend) -> Finding | None:
+    segs = [s for s in b.eval_segments if sum(s["counts"].values()) >= 50]
+    if not segs:
+        return None
+    seg = segs[-1]
+    counts: Counter = seg["counts"]
+    total = sum(counts.values())
+    top, n_top = counts.most_common(1)[0]
+    share = n_top / total
+    if share < COLLAPSE_SHARE:
+        return None
+    fn = seg["code"].co_name
+    ev: dict[str, Any] = {"predicted": top, "predicted_share": share, "evaluated": total, "in": f"{fn}()",
+                          "prediction_counts": dict(sorted(counts.items()))}
+    msg = f"The network predicts {top} for {100 * share:.1f}% of the {total:,} inputs {fn}() evaluated"
+    labels = b.label_sets.get(id(seg["code"]), {})
+    if labels and labels.get("rows") == total and labels["counts"]:
+        n_k = labels["counts"][top] if top < len(labels["counts"]) else 0
+        acc = n_k / total
+        ev.update({"label_counts": labels["counts"], "class_share": acc, "labels_from": labels["name"]})
+        msg += (f": its accuracy there is the share of {top}s in `{labels['name']}`, {100 * acc:.2f}% = {n_k:,}/{total:,}"
+                if share == 1.0 else f"; {top}s are {100 * acc:.2f}% = {n_k:,}/{total:,} of `{labels['name']}`")
+        rets = b.returns.get(seg["code"], [])
+        if rets and share == 1.0 and (rets[-1] == n_k or abs(rets[-1] - acc) < 1e-9 or abs(rets[-1] - 100 * acc) < 1e-6):
+            msg += f" (what {fn}() returned: {rets[-1]:g})"
+            ev["returned"] = rets[-1]
+    return Finding(
+        "class-collapse", Severity.ERROR, f"{fn}()",
+        msg + ".",
+        ev,
+        fix="fix the root causes listed above; a constant answer is what a network gives when its training signal or its "
+            "inputs no longer vary.",
+        explanation="Accuracy equal to one class's share of the data is the signature of a constant prediction.",
+    )
+
+
+# -- sections -----------------------------------------------------------------------
+def sections_from(b: NumpyBackend) -> dict[str, Any]:
+    """``layers`` (activations the program computed), ``predictions`` (last evaluation), ``observed`` (the network found)."""
+    out: dict[str, Any] = {}
+    if not b.params:
+        return out
+    layers = _layers(b)
+    if layers:
+        out["layers"] = layers
+    segs = [s for s in b.eval_segments if sum(s["counts"].values())]
+    if segs and b.layout:
+        seg = segs[-1]
+        n = b.layout[1][-1]
+        out["predictions"] = {"labels": list(range(n)), "counts": [seg["counts"].get(k, 0) for k in range(n)],
+                              "on": f"{seg['code'].co_name}()"}
+    fits = _fits(b)
+    carry = _carry(b)
+    out["observed"] = {
+        "network": b.net_root.prefix or "module globals",
+        "arrays": [f"{p.text} {list(p.shape)}" for p in b.params],
+        "buffers": sorted({p.buffer_text for p in b.params if p.buffer is not None}),
+        "style": b.style or "unknown",
+        "contributor": f"{b.contributor.co_name}()" if b.contributor is not None else None,
+        "forward": sorted(f"{c.co_name}()" for c in b.forward) or None,
+        "updates": b.updates,
+        "samples": b.target_samples,
+        "lr": b.lr,
+        "step_per_gradient_over_lr": float(np.median([f["c"] / b.lr for f in fits])) if fits and b.lr else None,
+        "buffer_carry_over": carry["rho"] if carry else None,
+    }
+    return out
