@@ -178,7 +178,7 @@ def main(argv=None):
         (results, n), rest = row[0], row[1:]
         accs = " | ".join(f"{100 * r[0] / n:.2f}%" for r in results)
         _, digit, share, tied = results[-1]
-        fixed = " + ".join(LABELS[c] for c in combo) or "none (the program as written)"
+        fixed = "all four" if len(combo) == len(FIXES) else " + ".join(LABELS[c] for c in combo) or "none (the program as written)"
         left = ", ".join(BUGS[c] for c in FIXES if c not in combo) or "none"
         tail = " " + " / ".join(f"{100 * r[-1][0] / m:.2f}%" for r, m in rest) + " |" if rest else ""
         print(f"| {fixed} | {left} | {accs} | {digit} ({share:.1%}){f', {tied:.1%} tied' if tied else ''} |{tail}", flush=True)
