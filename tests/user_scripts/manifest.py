@@ -83,6 +83,9 @@ class Script:
     """The exception a crashing script ends with."""
     locate: dict[str, tuple[str, ...]] = field(default_factory=dict)
     """Without markers: {code: source fragments}; every line containing one is a place of that bug."""
+    network: bool = True
+    """False when the program trains no network at all: a diagnosis should say there is nothing to observe
+    (and exit 0)."""
     note: str = ""
 
     @property
@@ -217,8 +220,8 @@ SCRIPTS: list[Script] = [
     Script("tests/user_scripts/crashes_mid_training.py", "special", "crashes", raises="IndexError", lr=0.5,
            batch_size=40, accuracy=r"test accuracy ([\d.]+)", forbid=CODE_BUGS,
            note="trains two healthy epochs, then the learning-rate schedule runs out"),
-    Script("tests/user_scripts/no_arrays_loop.py", "special", "runs", note="gradient descent on Python floats"),
-    Script("tests/user_scripts/no_network.py", "special", "runs", note="arrays, but no network and no training"),
+    Script("tests/user_scripts/no_arrays_loop.py", "special", "runs", network=False, note="gradient descent on Python floats"),
+    Script("tests/user_scripts/no_network.py", "special", "runs", network=False, note="arrays, but no network and no training"),
     Script("tests/user_scripts/argv_writes_file.py", "special", "learns", args=("{tmp}/summary.json", "--epochs", "2", "--seed", "3"),
            lr=0.5, batch_size=20, accuracy=r"accuracy ([\d.]+)", forbid=PROBLEMS,
            note="reads argv, draws from random and np.random, writes the JSON file named by its first argument "
