@@ -14,14 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.adapters.base import AdapterBase
 from netdoctor.buffers.reach import StateSnapshot
-from netdoctor.errors import InvalidArgument
+from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.nn.activations import ACTIVATIONS
 
 __all__ = ["AdapterForward"]
 
 
-class AdapterForward:
+class AdapterForward(AdapterBase):
     """Forward pass of :class:`netdoctor.adapters.handwritten.AdaptedNet` (a mixin: it uses the adapter's attributes)."""
 
     def _samples(self, X: np.ndarray, T: np.ndarray):
@@ -85,6 +86,8 @@ class AdapterForward:
         for l, (w, b) in enumerate(zip(W, B)):
             z = a @ (w.T if self.layout == "columns" else w) + b.reshape(1, -1)
             f = self._act_out if l == len(W) - 1 else self._act
+            if f is None:
+                raise ProtocolError("the network's activation is not known; pass activation=\"tanh\" (or its name) to adapt().")
             if f == "softmax":
                 e = np.exp(z - z.max(axis=1, keepdims=True))
                 a = e / e.sum(axis=1, keepdims=True)
@@ -125,7 +128,7 @@ class AdapterForward:
         """Activation name per layer, hidden then output (empty when unknown)."""
         if self._act is None:
             return []
-        return [self._act] * (len(self.sizes) - 2) + [self._act_out]
+        return [self._act] * (len(self.sizes) - 2) + [self._act_out or self._act]
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted labels (N,): argmax of the output."""

@@ -28,12 +28,10 @@ and its style), :mod:`netdoctor.adapters.forward` (outputs and activations) and
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
-import numpy as np
-
-from netdoctor.adapters.forward import AdapterForward
-from netdoctor.adapters.style import BACKPROPS, FORWARDS, UPDATES, AdapterStyle, find_method
+from netdoctor.adapters.base import AdapterLoss, Layout, Method, Style, Targets
+from netdoctor.adapters.style import BACKPROPS, FORWARDS, UPDATES, find_method
 from netdoctor.adapters.training import LR_NAMES, AdapterTraining
 from netdoctor.buffers.reach import unwrap
 from netdoctor.errors import InvalidArgument, ProtocolError
@@ -48,18 +46,18 @@ def adapt(
     *,
     weights: str = "weights",
     biases: str = "biases",
-    forward: str | Callable | None = "auto",
-    backprop: str | Callable | None = "auto",
-    style: str = "auto",
+    forward: Method | None = "auto",
+    backprop: Method | None = "auto",
+    style: Style | Literal["auto"] = "auto",
     buffers: tuple[str, str] | None = None,
-    update: str | Callable | None = "auto",
-    step: str | Callable | None = None,
-    train_step: Callable | None = None,
+    update: Method | None = "auto",
+    step: Method | None = None,
+    train_step: Callable[..., Any] | None = None,
     lr_attr: str | None = "auto",
-    loss: str = "mse",
-    targets: str = "auto",
-    layout: str = "columns",
-    activation: str | None = "auto",
+    loss: AdapterLoss = "mse",
+    targets: Targets = "auto",
+    layout: Layout = "columns",
+    activation: ActivationName | Literal["auto"] | None = "auto",
     buffer_scale: float = 1.0,
     implied_lr: float = 1e-3,
 ) -> AdaptedNet:
@@ -110,7 +108,7 @@ def adapt(
     )
 
 
-class AdaptedNet(AdapterForward, AdapterStyle, AdapterTraining):
+class AdaptedNet(AdapterTraining):
     """A hand-written network seen through the model protocol (build it with :func:`adapt`).
 
     Attributes:
@@ -120,8 +118,10 @@ class AdaptedNet(AdapterForward, AdapterStyle, AdapterTraining):
         notes: what was detected automatically, in plain sentences.
     """
 
-    def __init__(self, net: Any, *, weights, biases, forward, backprop, style, buffers, update, step,
-                 train_step, lr_attr, loss, targets, layout, activation, buffer_scale, implied_lr) -> None:
+    def __init__(self, net: Any, *, weights: str, biases: str, forward: Method | None, backprop: Method | None, style: str,
+                 buffers: tuple[str, str] | None, update: Method | None, step: Method | None,
+                 train_step: Callable[..., Any] | None, lr_attr: str | None, loss: AdapterLoss, targets: Targets,
+                 layout: Layout, activation: str | None, buffer_scale: float, implied_lr: float) -> None:
         if layout not in ("columns", "rows"):
             raise InvalidArgument(f"layout={layout!r} is not known; use 'columns' (x is (D, 1)) or 'rows' (x is (1, D)).")
         if loss not in ("mse", "cross_entropy"):
@@ -161,66 +161,6 @@ class AdaptedNet(AdapterForward, AdapterStyle, AdapterTraining):
         self._lr_attr = lr_attr
         if lr_attr == "auto":
             self._lr_attr = next((n for n in LR_NAMES if isinstance(getattr(net, n, None), (int, float))), None)
-
-    # -- structure ---------------------------------------------------------
-    @property
-    def __netdoctor_wrapped__(self) -> Any:
-        return self.net
-
-    def _lists(self) -> tuple[list, list]:
-        W, B = getattr(self.net, self._wname, None), getattr(self.net, self._bname, None)
-        for name, v in ((self._wname, W), (self._bname, B)):
-            if not isinstance(v, (list, tuple)) or not v or not all(isinstance(a, np.ndarray) for a in v):
-                raise ProtocolError(
-                    f"{type(self.net).__name__}.{name} should be a list of per-layer NumPy arrays "
-                    f"(the adapter reads parameters from it); got {type(v).__name__}. Pass {('weights' if v is W else 'biases')}=\"<attribute>\"."
-                )
-        return W, B
-
-    def _check_layers(self) -> None:
-        W, B = self._lists()
-        if len(W) != len(B):
-            raise ProtocolError(f"{self._wname} has {len(W)} layers but {self._bname} has {len(B)}; they must pair up.")
-        for l, (w, b) in enumerate(zip(W, B)):
-            out = w.shape[0] if self.layout == "columns" else w.shape[-1]
-            if w.ndim != 2 or b.size != out:
-                raise ProtocolError(
-                    f"layer {l}: {self._wname}[{l}] has shape {w.shape} and {self._bname}[{l}] {b.shape}; with "
-                    f"layout={self.layout!r} expected W (out, in) and b (out, 1)" if self.layout == "columns" else
-                    f"layer {l}: {self._wname}[{l}] has shape {w.shape} and {self._bname}[{l}] {b.shape}; with "
-                    f"layout='rows' expected W (in, out) and b (out,)"
-                )
-        self.sizes = [W[0].shape[1] if self.layout == "columns" else W[0].shape[0]] + [b.size for b in B]
-
-    @property
-    def params(self) -> dict[str, np.ndarray]:
-        """Live parameter arrays, ``weights[l]`` then ``biases[l]`` per layer (re-read each access)."""
-        W, B = self._lists()
-        out: dict[str, np.ndarray] = {}
-        for l, (w, b) in enumerate(zip(W, B)):
-            wk, bk = self._keys(l)
-            out[wk] = w
-            out[bk] = b
-        return out
-
-    def _keys(self, l: int) -> tuple[str, str]:
-        """The ``params`` names of layer ``l``: ``("weights[l]", "biases[l]")``."""
-        return f"{self._wname}[{l}]", f"{self._bname}[{l}]"
-
-    @property
-    def n_classes(self) -> int:
-        return self.sizes[-1]
-
-    # -- calling the user's code ----------------------------------------
-    def _call(self, fn: Any, *args: Any) -> Any:
-        if isinstance(fn, str):
-            return getattr(self.net, fn)(*args)
-        return fn(self.net, *args)
-
-    def _call_kw(self, fn: Any, args: tuple, kw: dict) -> Any:
-        if isinstance(fn, str):
-            return getattr(self.net, fn)(*args, **kw)
-        return fn(self.net, *args, **kw)
 
     # -- reporting -----------------------------------------------------------
     def describe(self) -> dict[str, Any]:

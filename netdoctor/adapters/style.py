@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.adapters.base import Style
+from netdoctor.adapters.forward import AdapterForward
 from netdoctor.buffers.reach import StateSnapshot
 from netdoctor.buffers.roles import is_template
 from netdoctor.errors import ProtocolError
@@ -57,7 +59,7 @@ def find_method(net: Any, spec: Any, candidates: tuple[str, ...], what: str, req
     return None
 
 
-class AdapterStyle:
+class AdapterStyle(AdapterForward):
     """Style detection for :class:`netdoctor.adapters.handwritten.AdaptedNet` (a mixin: it uses the adapter's attributes)."""
 
     def _trial_backprop(self) -> tuple[Any, list[str]]:
@@ -78,7 +80,7 @@ class AdapterStyle:
             snap.restore()
         return result, changed
 
-    def _detect_style(self, style: str) -> str:
+    def _detect_style(self, style: str) -> Style:
         if style == "inplace" or (style == "auto" and self._backprop is None):
             if self._step is None and self._custom_step is None:
                 raise ProtocolError(f"{type(self.net).__name__} has no backprop method; pass backprop=, step= or train_step=.")

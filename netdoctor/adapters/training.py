@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.adapters.style import AdapterStyle
 from netdoctor.buffers.reach import StateSnapshot
 from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.nn.losses import encode_targets
@@ -25,7 +26,7 @@ LR_NAMES = ("lr", "eta", "learning_rate", "alpha", "rate")
 """Parameter and attribute names under which hand-written nets take their learning rate."""
 
 
-class AdapterTraining:
+class AdapterTraining(AdapterStyle):
     """Loss, gradients and updates of :class:`netdoctor.adapters.handwritten.AdaptedNet` (a mixin: it uses the adapter's attributes)."""
 
     def _call_lr(self, fn: Any, args: tuple, lr: float) -> Any:
@@ -126,6 +127,8 @@ class AdapterTraining:
             snap.restore()
 
     def _buffer_contents(self) -> dict[str, np.ndarray]:
+        if self._buffers is None:
+            raise ProtocolError("style='accumulate' needs buffers=(\"<weight buffers>\", \"<bias buffers>\").")
         wb, bb = (getattr(self.net, b) for b in self._buffers)
         W, B = self._lists()
         out = {}

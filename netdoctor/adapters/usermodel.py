@@ -199,7 +199,7 @@ def verify_protocol(model: Any, X: Any = None, y: Any = None) -> list[str]:
                 problems.append(f"params[{bad[0]!r}] is {type(params[bad[0]]).__name__}; expected a NumPy array.")
     if "loss" in dir(model) and not callable(model.loss):
         problems.append(f"`loss` is not callable; expected {_REQUIRED['loss']}.")
-    if problems or X is None:
+    if problems or X is None or not isinstance(params, dict):
         return problems
     result = call_user(model.loss, X, y, what="loss(X, y)")
     if not (isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict)):
