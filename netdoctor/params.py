@@ -8,7 +8,7 @@ dicts around.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ __all__ = ["named_params", "copy_params", "norms", "update_ratios", "is_bias"]
 
 def named_params(params: Any) -> dict[str, np.ndarray]:
     """``model.params`` as name -> array, for dicts or lists/tuples (named ``p0, p1, ...``)."""
+    items: Iterable[tuple[Any, Any]]
     if isinstance(params, Mapping):
         items = params.items()
     elif isinstance(params, (list, tuple)):

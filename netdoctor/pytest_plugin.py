@@ -215,7 +215,7 @@ def _checker_class():
 
         @property
         def options(self) -> dict[str, Any]:  # type: ignore[override]
-            out = dict(self._config.stash.get(_SETTINGS, {}))
+            out = self._config.stash.get(_SETTINGS, {}).copy()
             item = self._config.stash.get(_CURRENT, None)
             if item is not None:
                 out.update(_marker_settings(item))

@@ -35,6 +35,7 @@ from netdoctor.adapters.style import BACKPROPS, FORWARDS, UPDATES, find_method
 from netdoctor.adapters.training import LR_NAMES, AdapterTraining
 from netdoctor.buffers.reach import unwrap
 from netdoctor.errors import InvalidArgument, ProtocolError
+from netdoctor.nn.activations import ActivationName
 
 __all__ = ["adapt", "AdaptedNet", "unwrap", "STYLES"]
 
@@ -148,7 +149,9 @@ class AdaptedNet(AdapterTraining):
         self._identify_activation(activation)
         if self._forward is None and self._act is None:
             raise ProtocolError(f"{type(net).__name__} has no forward/feedforward method; pass forward=\"<method>\" or activation=\"tanh\".")
-        self._buffers = tuple(buffers) if buffers else None
+        if buffers is not None and len(buffers) != 2:
+            raise InvalidArgument(f"buffers={buffers!r} names {len(buffers)} lists; expected two: (weight buffers, bias buffers).")
+        self._buffers = (buffers[0], buffers[1]) if buffers else None
         self.style = self._detect_style(style)
         self._update = None
         if self.style == "accumulate":

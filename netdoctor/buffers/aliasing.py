@@ -191,8 +191,8 @@ def _root_base(a: np.ndarray) -> Any:
 def _bounds(a: np.ndarray) -> tuple[int, int]:
     try:
         from numpy.lib.array_utils import byte_bounds
-    except ImportError:  # numpy < 2
-        byte_bounds = np.byte_bounds
+    except ImportError:  # numpy < 2; the stubs type-checked here are numpy 2's, without np.byte_bounds
+        byte_bounds = np.byte_bounds  # type: ignore[attr-defined]
     return byte_bounds(a)
 
 
@@ -212,7 +212,7 @@ def _overlapping(reach: Reach) -> list[Finding]:
     arrays = {i: a for i, a in reach.arrays().items() if a.flags.writeable}
     for i, a in arrays.items():
         groups.setdefault(id(_root_base(a)), []).append(i)
-    parent = {}
+    parent: dict[int, int] = {}
 
     def find(i):
         while parent.get(i, i) != i:
@@ -228,7 +228,7 @@ def _overlapping(reach: Reach) -> list[Finding]:
             open_ = [(h, j) for h, j in open_ if h > lo]
             for _, j in open_:
                 try:
-                    shared = np.shares_memory(arrays[i], arrays[j], max_work=10_000)
+                    shared = np.shares_memory(arrays[i], arrays[j], max_work=10_000)  # type: ignore[arg-type]  # stubs allow only -1/0; numpy documents any bound
                 except np.exceptions.TooHardError:
                     shared = True
                 if shared and _pair_severity(reach.first[i], reach.first[j]) is not None:

@@ -60,7 +60,7 @@ def analyse_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], grads
         stale_buffers: buffer path -> largest leftover entry at a step's start (where to point).
     """
     G_all = [_flat(g, live) for g in grads]
-    fits = []
+    fits: list[tuple[np.ndarray, float] | None] = []
     for t, d in enumerate(deltas, start=1):
         dv = _flat(d, live)
         if not np.any(dv) or not live or not (np.isfinite(dv).all() and all(np.isfinite(g).all() for g in G_all[:t])):

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from netdoctor.errors import InvalidArgument
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 __all__ = ["run_check", "build_model"]
 
@@ -23,13 +26,13 @@ class ProgressDisplay:
     def __init__(self, console: Any, label: str) -> None:
         self.console = console
         self.label = label
-        self._progress = None
-        self._task = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
 
     def on_start(self, model: Any, run: dict) -> None:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-        self._progress = Progress(
+        self._progress = progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
@@ -39,14 +42,16 @@ class ProgressDisplay:
             transient=True,
         )
         total = run["epochs"] * run["steps_per_epoch"]
-        self._task = self._progress.add_task(self.label, total=total, loss="-")
-        self._progress.start()
+        self._task = progress.add_task(self.label, total=total, loss="-")
+        progress.start()
 
     def on_step(self, model, run, step, Xb, yb, loss) -> None:
-        if step % 20 == 0 or step == 1:
+        if (step % 20 == 0 or step == 1) and self._progress is not None and self._task is not None:
             self._progress.update(self._task, completed=step, loss=f"{loss:.4g}")
 
     def on_epoch(self, model, run, record) -> None:
+        if self._progress is None or self._task is None:
+            return
         self._progress.update(self._task, completed=record["epoch"] * run["steps_per_epoch"])
         parts = [f"epoch {record['epoch']}/{run['epochs']}", f"loss {record['loss']:.4f}"]
         for key, name in (("train_accuracy", "train"), ("test_accuracy", "test")):
@@ -171,7 +176,9 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
     else:
         # The data summary was printed before training; the terminal report
         # need not repeat it (the JSON and HTML reports keep it).
-        out.print(dataclasses.replace(report, sections={k: v for k, v in report.sections.items() if k != "data"}))
+        shown = report.sections.copy()
+        shown.pop("data", None)
+        out.print(dataclasses.replace(report, sections=shown))
     if report.partial:
         return 130
     return 0 if report.ok else 1

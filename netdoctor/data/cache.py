@@ -90,6 +90,7 @@ def put(key: str, pixels: np.ndarray, labels: np.ndarray,
     Failures (read-only or full disk, races) are swallowed.
     """
     directory = cache_directory(cache_dir)
+    dtype: type[np.uint8] | type[np.float32]
     if pixels.dtype == np.uint8:
         dtype = np.uint8
     elif np.array_equal(pixels, np.rint(pixels)) and pixels.min(initial=0) >= 0 \

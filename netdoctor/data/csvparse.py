@@ -33,7 +33,7 @@ _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x0c\x0e-\x1f]")
 _NUMBER = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*|\s*[-+]?(nan|inf)\s*", re.I)
 
 
-def read_csv(data: bytes, name: str, label_column):
+def read_csv(data: bytes | bytearray, name: str, label_column):
     """Parse CSV bytes into ``(pixels (N, D), labels (N,), pixel_at, label_at)``."""
     start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
     end = len(data)
@@ -133,7 +133,8 @@ def _label_column(table, option, header, name, line0) -> int:
 
 def _parse_uint8(data, start: int, end: int) -> np.ndarray | None:
     """Whole numbers 0..255, commas, LF or CRLF only: vectorised parse, else None."""
-    parts, pos = [], start
+    parts: list[np.ndarray] = []
+    pos = start
     while pos < end:
         stop = min(pos + _CHUNK, end)
         if stop < end:

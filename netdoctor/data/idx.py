@@ -108,6 +108,9 @@ def idx_partner(path: str) -> tuple[str, str]:
     """
     folder, base = os.path.split(path)
     match = _IDX_NAME.search(base)
+    if match is None:
+        raise DataFormatError(f"{path} is not named like an IDX file; expected e.g. train-images-idx3-ubyte or "
+                              "train-labels-idx1-ubyte.")
     is_images = match.group(1).lower() == "images"
 
     def swap(m: re.Match) -> str:
@@ -129,7 +132,7 @@ def idx_partner(path: str) -> tuple[str, str]:
         f"is missing; expected {os.path.join(folder, tried[0])} (or .gz) next to it")
 
 
-def _read_idx(data: bytes, name: str, want_ndim: int) -> tuple[np.ndarray, int]:
+def _read_idx(data: bytes | bytearray, name: str, want_ndim: int) -> tuple[np.ndarray, int]:
     """Elements of one IDX file as an array, plus its header length in bytes."""
     kind = "images" if want_ndim == 3 else "labels"
     expected = f"0x0000080{want_ndim} (IDX {kind}: unsigned bytes, {want_ndim} dimension" \
@@ -159,7 +162,7 @@ def _read_idx(data: bytes, name: str, want_ndim: int) -> tuple[np.ndarray, int]:
     return arr.astype(dtype.newbyteorder("=")), header
 
 
-def read_idx_pair(images: bytes, labels: bytes, images_name: str, labels_name: str):
+def read_idx_pair(images: bytes | bytearray, labels: bytes | bytearray, images_name: str, labels_name: str):
     """Read an IDX images file and its labels file.
 
     Returns:
@@ -190,7 +193,7 @@ def read_idx_pair(images: bytes, labels: bytes, images_name: str, labels_name: s
     return img.reshape(n, d), lab, pixel_at, label_at
 
 
-def read_npz(data: bytes, name: str):
+def read_npz(data: bytes | bytearray, name: str):
     """Read arrays ``X`` (N, ...) and ``y`` (N,) from an ``.npz``; never unpickles.
 
     Returns:

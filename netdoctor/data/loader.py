@@ -161,7 +161,7 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
                 return _make_dataset(table[:, :-1], table[:, -1], name)
     contents = [_read_bytes(f) for f in files]
     if len(files) == 2:
-        pixels, labels, pixel_at, label_at = idx.read_idx_pair(*contents, *files)
+        pixels, labels, pixel_at, label_at = idx.read_idx_pair(contents[0], contents[1], files[0], files[1])
     elif contents[0][:6] == b"\x93NUMPY":
         raise DataFormatError(f"{name} is a single .npy array without labels; expected an .npz "
                               "with X and y (np.savez(path, X=X, y=y)) or a CSV")
@@ -201,7 +201,7 @@ def _check_file(name: str) -> None:
                               "you can read")
 
 
-def _read_bytes(name: str) -> bytes:
+def _read_bytes(name: str) -> bytes | bytearray:
     """The file's bytes, gunzipped when they start with the gzip magic 1f 8b."""
     try:
         with open(name, "rb") as fh:

@@ -102,7 +102,8 @@ def _copy_grads(grads: Any, names: list[str], shapes: list[tuple[int, ...]], wha
         values = list(grads)
     else:
         values = [grads]
-    out, problems = [], []
+    out: list[np.ndarray] = []
+    problems: list[str | None] = []
     for name, shape, g in zip(names, shapes, values):
         arr = np.array(g, dtype=np.float64, copy=True)
         if arr.shape == shape:

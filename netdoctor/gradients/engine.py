@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from netdoctor.errors import InvalidArgument
+
 __all__ = ["Problem", "NotAnalytic", "central", "complex_step", "recheck", "directional", "slopes", "measured_noise",
            "NOISE_FACTOR"]
 
@@ -208,6 +210,9 @@ def slopes(problem: Problem, analytic: list[np.ndarray], u: list[np.ndarray], ep
     by the segment (a relu unit switched on or off) makes the gradient jump, and a
     second difference as large as the jump.
     """
+    gradient = problem.gradient
+    if gradient is None:
+        raise InvalidArgument("slopes() needs the problem's gradient function (Problem.gradient).")
     saved = [problem.arrays[k].copy() for k in ks]
     out = []
     try:
@@ -216,7 +221,7 @@ def slopes(problem: Problem, analytic: list[np.ndarray], u: list[np.ndarray], ep
                 g = analytic
             else:
                 _set(problem, ks, [(s + frac * eps * d).astype(s.dtype) for s, d in zip(saved, u)])
-                grads = problem.gradient()
+                grads = gradient()
                 g = [grads[k] for k in ks]
             out.append(sum(float(np.sum(gi.astype(np.float64) * d)) for gi, d in zip(g, u)))
     finally:

@@ -127,8 +127,9 @@ def judge_per_coordinate(
     for k, name in enumerate(problem.names):
         arr = problem.arrays[k]
         rtol, atol = tolerances(opts, name=name, dtype=dtype, method=method)
-        if problems[k] is not None:
-            out.append(problem_tensor(name, arr.shape, problems[k], rtol))
+        problem_text = problems[k]
+        if problem_text is not None:
+            out.append(problem_tensor(name, arr.shape, problem_text, rtol))
             continue
         idx = sample(arr.size, max_coords, rng)
         a = analytic[k].reshape(-1)[idx]
@@ -273,6 +274,7 @@ def _direction(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], ks: l
     # The central difference's roundoff, from the loss's measured roundoff sigma: (e+ - e-) / 2h
     # is ~ sigma / h; 10x margin because sigma comes from only 16 samples.
     sigma = measured_noise(problem, u, 10 * h, ks)
+    why: str | None
     if sigma == np.inf:
         why = ("the loss does not change at all over 15 steps of h along this direction: the steps are below "
                "its resolution, nothing to compare")

@@ -32,6 +32,8 @@ from netdoctor.nn.mlp import MLP
 
 __all__ = ["mlp_forward_loss", "mlp_numeric"]
 
+_NONE = np.array(None, dtype=object)
+"""The "no reason" of a coordinate in np.where: keeps the reasons an object array."""
 _CHUNK = 1 << 18  # float64 elements per block (2 MB): stays in cache, still amortises the numpy calls
 
 
@@ -89,7 +91,7 @@ def mlp_forward_loss(model: MLP, X: np.ndarray, y: np.ndarray, params: dict[str,
     """Float64 forward pass keeping ``z_l`` and ``a_l``; returns ``(loss, zs, acts, extra)``."""
     L = model.n_layers
     a = X
-    zs, acts = [None], [X]
+    zs, acts = [X], [X]  # index 0 is the input: layers count from 1, like W_l
     for l in range(1, L + 1):
         z = a @ params[f"W{l}"] + params[f"b{l}"]
         zs.append(z)
@@ -261,5 +263,5 @@ def mlp_numeric(
             p, j = pos[sl], j_all[sl]
             k = kink[p, j]
             out[name] = {"numeric": num[p, j], "noise": noise[p, j], "kink": k,
-                         "kink_reason": np.where(k, reason, None).astype(object)}
+                         "kink_reason": np.where(k, reason, _NONE)}
     return out

@@ -274,7 +274,7 @@ def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as, dtype
         idx = coords[n]
         r = num[n]
         floor = np.maximum(atol, r["noise"] / rtol)
-        skipped = np.where(r["kink"], r["kink_reason"], None)
+        skipped = np.where(r["kink"], r["kink_reason"], np.array(None, dtype=object))
         tensors.append(build_tensor(n, p64[n].shape, idx, analytic[k].reshape(-1)[idx], r["numeric"], floor,
                                     skipped, rtol=rtol, analytic_full=analytic[k], batch_size=len(X),
                                     same_as=same_as.get(n), values=p64[n].reshape(-1)[idx]))

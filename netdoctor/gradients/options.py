@@ -93,7 +93,7 @@ def validate(
             raise InvalidArgument(f"atol={atol!r} must be a number >= 0 (default 1e-8 for float64).")
         atol = float(atol)
     if max_coords is not None:
-        if not isinstance(max_coords, Integral) or isinstance(max_coords, bool) or max_coords < 1:
+        if not isinstance(max_coords, Integral) or isinstance(max_coords, bool) or int(max_coords) < 1:
             raise InvalidArgument(
                 f"max_coords={max_coords!r} must be a positive integer (entries sampled per tensor), or None for all."
             )
@@ -101,7 +101,7 @@ def validate(
     if not isinstance(seed, np.random.Generator):
         if not isinstance(seed, Integral) or isinstance(seed, bool) or seed < 0:
             raise InvalidArgument(f"seed={seed!r} must be a non-negative integer or a numpy Generator.")
-    if not isinstance(n_directions, Integral) or isinstance(n_directions, bool) or not 1 <= n_directions <= 1000:
+    if not isinstance(n_directions, Integral) or isinstance(n_directions, bool) or not 1 <= int(n_directions) <= 1000:
         raise InvalidArgument(f"n_directions={n_directions!r} must be an integer from 1 to 1000 (default 3).")
     return Options(method, h, rtol, atol, max_coords, seed, int(n_directions))
 
@@ -109,8 +109,8 @@ def validate(
 def tolerances(opts: Options, *, name: str, dtype: str, method: str) -> tuple[float, float]:
     """``(rtol, atol)`` for one tensor: explicit per-tensor value, then per-dtype, then the defaults."""
     d_rtol, d_atol = _TOL.get(dtype, _TOL["float32"])[method]
-    rtol = d_rtol
-    if isinstance(opts.rtol, dict):
+    rtol: float = d_rtol
+    if isinstance(opts.rtol, Mapping):
         rtol = opts.rtol.get(name, opts.rtol.get(dtype, d_rtol))
     elif opts.rtol is not None:
         rtol = opts.rtol

@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 
 from netdoctor.errors import InvalidArgument
 
-__all__ = ["Activation", "ACTIVATIONS", "get_activation", "LEAKY_SLOPE"]
+__all__ = ["Activation", "ActivationName", "ACTIVATIONS", "get_activation", "LEAKY_SLOPE"]
+
+ActivationName = Literal["tanh", "sigmoid", "relu", "leaky_relu", "identity"]
+"""The names of :data:`ACTIVATIONS` (``softmax`` is an output of the losses, not an element-wise activation)."""
 
 LEAKY_SLOPE = 0.01
 

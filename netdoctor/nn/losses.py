@@ -13,13 +13,16 @@ Targets for MSE are encoded to the output activation's range: +-1 for tanh,
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
 import numpy as np
 
 from netdoctor.errors import InvalidArgument
 
-__all__ = ["LOSSES", "encode_targets", "softmax", "cross_entropy", "mse", "expected_initial_loss"]
+__all__ = ["LossName", "LOSSES", "encode_targets", "softmax", "cross_entropy", "mse", "expected_initial_loss"]
 
-LOSSES = ("cross_entropy", "mse")
+LossName = Literal["cross_entropy", "mse"]
+LOSSES: tuple[LossName, ...] = get_args(LossName)
 
 
 def encode_targets(y: np.ndarray, n_classes: int, output_activation: str, dtype=np.float64) -> np.ndarray:
@@ -70,7 +73,7 @@ def mse(a: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return 0.5 * (d * d).sum() / n, d / n
 
 
-def expected_initial_loss(loss: str, n_classes: int, output_activation: str) -> float:
+def expected_initial_loss(loss: LossName | str, n_classes: int, output_activation: str) -> float:
     """The loss an untrained network with near-uniform outputs should report.
 
     * cross-entropy: ``ln C`` (uniform softmax);

@@ -13,17 +13,20 @@ It is the first citizen of the model protocol (see ``docs/protocol.md``):
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from netdoctor.errors import InvalidArgument
-from netdoctor.nn.activations import ACTIVATIONS, get_activation
-from netdoctor.nn.losses import LOSSES, cross_entropy, encode_targets, mse, softmax
+from netdoctor.nn.activations import ACTIVATIONS, ActivationName, get_activation
+from netdoctor.nn.losses import LOSSES, LossName, cross_entropy, encode_targets, mse, softmax
 
-__all__ = ["MLP", "INITS"]
+__all__ = ["MLP", "INITS", "Init", "Reduce"]
 
-INITS = ("xavier", "he", "normal")
+Init = Literal["xavier", "he", "normal"]
+INITS: tuple[Init, ...] = get_args(Init)
+Reduce = Literal["mean", "sum"]
+"""How a step combines the batch's gradients: their mean, or their sum (``lr * N`` in effect)."""
 _DTYPES = {"float64": np.float64, "float32": np.float32}
 
 
@@ -60,13 +63,13 @@ class MLP:
         self,
         sizes: Sequence[int],
         *,
-        activation: str = "tanh",
-        output_activation: str | None = None,
-        loss: str = "cross_entropy",
-        init: str = "xavier",
+        activation: ActivationName = "tanh",
+        output_activation: ActivationName | Literal["softmax"] | None = None,
+        loss: LossName = "cross_entropy",
+        init: Init = "xavier",
         sigma: float = 1.0,
         momentum: float = 0.0,
-        reduce: str = "mean",
+        reduce: Reduce = "mean",
         dtype: Any = "float64",
         seed: int | np.random.Generator | None = 0,
     ) -> None:
@@ -85,7 +88,7 @@ class MLP:
         if loss == "mse":
             get_activation(output_activation)
         _check_choice("init", init, INITS)
-        _check_choice("reduce", reduce, ("mean", "sum"))
+        _check_choice("reduce", reduce, get_args(Reduce))
         if not 0.0 <= momentum < 1.0:
             raise InvalidArgument(f"momentum={momentum} must be in [0, 1); 0.9 is typical.")
         if not sigma > 0:

@@ -10,7 +10,7 @@ does not import it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import errors as _hyp_errors
@@ -58,9 +58,17 @@ def _check_positive_float(name: str, value: Any) -> float:
 
 def _check_float_dtype(dtype: Any) -> np.dtype:
     dt = np.dtype(dtype)
-    if dt.kind != "f":
+    if dt.kind != "f" or dt.itemsize not in _WIDTHS:
         raise InvalidArgument(f"dtype={dt.name!r} is not a float dtype; use float64 or float32.")
     return dt
+
+
+_WIDTHS: dict[int, Literal[16, 32, 64]] = {2: 16, 4: 32, 8: 64}
+
+
+def _float_width(dt: np.dtype) -> Literal[16, 32, 64]:
+    """Bits of a float dtype checked by :func:`_check_float_dtype` (hypothesis's ``floats(width=)``)."""
+    return _WIDTHS[dt.itemsize]
 
 
 def _fixed_or_range(name: str, value: int | None, low: int, max_name: str, max_value: int):

@@ -20,7 +20,14 @@ import numpy as np
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from netdoctor.strategies.args import InvalidArgument, _check_float_dtype, _check_int, _check_order, _check_positive_float
+from netdoctor.strategies.args import (
+    InvalidArgument,
+    _check_float_dtype,
+    _check_int,
+    _check_order,
+    _check_positive_float,
+    _float_width,
+)
 
 __all__ = ["batches", "weight_arrays", "perturbations"]
 
@@ -63,7 +70,7 @@ def batches(
     _check_order("min_samples", min_samples, "max_samples", max_samples)
     dt = _check_float_dtype(dtype)
     # Subnormal inputs only test the FPU, not the network.
-    elements = st.floats(0.0, 1.0, width=dt.itemsize * 8, allow_subnormal=False)
+    elements = st.floats(0.0, 1.0, width=_float_width(dt), allow_subnormal=False)
 
     @st.composite
     def _batches(draw):
@@ -97,7 +104,7 @@ def weight_arrays(shape, *, dtype: Any = "float64", max_magnitude: float = 2.0):
     if float(b) > bound:
         b = np.nextafter(b, dt.type(0))
     bound = float(b)
-    elements = st.floats(-bound, bound, width=dt.itemsize * 8, allow_subnormal=False)
+    elements = st.floats(-bound, bound, width=_float_width(dt), allow_subnormal=False)
     return hnp.arrays(dt, shape, elements=elements)
 
 
