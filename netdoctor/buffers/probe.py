@@ -35,6 +35,7 @@ from netdoctor.buffers.reach import Reach, StateSnapshot, scratch_copy, unwrap
 from netdoctor.buffers.roles import container, is_constant, is_template, path_role
 from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.findings import Finding, Severity
+from netdoctor.protocol import TrainableModel
 
 __all__ = ["ProbeResult", "probe_training"]
 
@@ -79,7 +80,7 @@ def _validate(model: Any, X: Any, y: Any, lr: float, batch_size: int, steps: int
 
 
 
-def probe_training(model: Any, X: Any, y: Any, *, lr: float, batch_size: int, steps: int = 4,
+def probe_training(model: TrainableModel, X: Any, y: Any, *, lr: float, batch_size: int, steps: int = 4,
                    seed: int | np.random.Generator | None = 0) -> ProbeResult:
     """Run ``steps`` real training steps on a copy of the model and check each update.
 

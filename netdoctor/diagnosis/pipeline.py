@@ -38,6 +38,7 @@ from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Finding, Report
 from netdoctor.monitor.callback import TrainingMonitor
 from netdoctor.nn.training import History
+from netdoctor.protocol import TrainableModel
 
 __all__ = ["diagnose"]
 
@@ -106,7 +107,7 @@ def _layers_section(monitor: TrainingMonitor) -> list[LayerRow]:
 
 
 def diagnose(
-    model: Any, X: Any, y: Any, *, X_test: Any = None, y_test: Any = None, epochs: int = 3, lr: float = 0.1,
+    model: TrainableModel, X: Any, y: Any, *, X_test: Any = None, y_test: Any = None, epochs: int = 3, lr: float = 0.1,
     batch_size: int = 32, seed: int = 0, gradcheck: bool = True, probe: bool = True, experiments: bool = True,
     baseline: Callable[[], Any] | None = None, progress: Any = None, monitor_every: int | None = None,
     data: Any = None, label_noun: str | None = None,

@@ -24,8 +24,9 @@ import numpy as np
 from netdoctor.errors import InvalidArgument, ProtocolError, UserCodeError
 from netdoctor.gradients.engine import NotAnalytic, Problem
 from netdoctor.gradients.judge import checked_note, judge_directional, judge_per_coordinate
-from netdoctor.gradients.options import DEFAULT_MAX_COORDS, validate
+from netdoctor.gradients.options import DEFAULT_MAX_COORDS, GradcheckMethod, validate
 from netdoctor.gradients.result import CoordinateCheck, DirectionCheck, GradcheckResult, TensorCheck, rel_error
+from netdoctor.protocol import Model
 
 __all__ = [
     "gradcheck", "check_gradients", "GradcheckResult", "TensorCheck", "CoordinateCheck", "DirectionCheck", "rel_error",
@@ -123,7 +124,7 @@ def gradcheck(
     x: Any,
     grad: Callable[[Any], Any],
     *,
-    method: str = "auto",
+    method: GradcheckMethod = "auto",
     h: float | None = None,
     rtol: float | Mapping[str, float] | None = None,
     atol: float | None = None,
@@ -190,11 +191,11 @@ def gradcheck(
 
 # -- models ----------------------------------------------------------------------------
 def check_gradients(
-    model: Any,
+    model: Model,
     X: Any,
     y: Any,
     *,
-    method: str = "auto",
+    method: GradcheckMethod = "auto",
     h: float | None = None,
     rtol: float | Mapping[str, float] | None = None,
     atol: float | None = None,

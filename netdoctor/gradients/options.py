@@ -20,15 +20,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from numbers import Integral, Real
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from netdoctor.errors import InvalidArgument
 
-__all__ = ["METHODS", "DEFAULT_H", "DEFAULT_MAX_COORDS", "Options", "validate", "tolerances"]
+__all__ = ["GradcheckMethod", "METHODS", "DEFAULT_H", "DEFAULT_MAX_COORDS", "Options", "validate", "tolerances"]
 
-METHODS = ("auto", "central", "complex", "directional")
+GradcheckMethod = Literal["auto", "central", "complex", "directional"]
+"""How a gradient is checked; ``"auto"`` chooses per call (see ``gradcheck`` and ``check_gradients``)."""
+METHODS: tuple[GradcheckMethod, ...] = get_args(GradcheckMethod)
 DEFAULT_H = 1e-5
 FLOAT32_H = 1e-3
 DEFAULT_MAX_COORDS = 200
@@ -42,7 +44,7 @@ _TOL = {
 
 @dataclass(frozen=True)
 class Options:
-    method: str
+    method: GradcheckMethod
     h: float | None
     rtol: float | Mapping[str, float] | None
     atol: float | None
@@ -103,7 +105,8 @@ def validate(
             raise InvalidArgument(f"seed={seed!r} must be a non-negative integer or a numpy Generator.")
     if not isinstance(n_directions, Integral) or isinstance(n_directions, bool) or not 1 <= int(n_directions) <= 1000:
         raise InvalidArgument(f"n_directions={n_directions!r} must be an integer from 1 to 1000 (default 3).")
-    return Options(method, h, rtol, atol, max_coords, seed, int(n_directions))
+    chosen: GradcheckMethod = method
+    return Options(chosen, h, rtol, atol, max_coords, seed, int(n_directions))
 
 
 def tolerances(opts: Options, *, name: str, dtype: str, method: str) -> tuple[float, float]:

@@ -44,6 +44,7 @@ from netdoctor.monitor.nonfinite import locate_nonfinite
 from netdoctor.monitor.records import EvalRecord, InitialRecord, LayerRecord, NonFiniteRecord, ProbeRecord
 from netdoctor.nn.training import StopTraining  # noqa: F401 - raised here, defined with the loop that catches it
 from netdoctor.params import copy_params, named_params, norms, update_ratios
+from netdoctor.protocol import Model
 
 __all__ = ["TrainingMonitor", "StopTraining", "layer_stats", "named_params", "predict_labels", "confusion_matrix"]
 
@@ -122,7 +123,7 @@ class TrainingMonitor:
         self._last_finite: float | None = None
 
     # -- measurements --------------------------------------------------------
-    def _kinds(self, model: Any, acts: list[np.ndarray]) -> list[str]:
+    def _kinds(self, model: Model, acts: list[np.ndarray]) -> list[str]:
         names = self.layer_activations
         if names is None and hasattr(model, "layer_activations"):
             names = list(model.layer_activations())
@@ -132,7 +133,7 @@ class TrainingMonitor:
             names = [infer_kind(a, output=i == len(acts) - 1) for i, a in enumerate(acts)]
         return names
 
-    def probe(self, model: Any, step: int, *, update: dict[str, float] | None = None) -> ProbeRecord:
+    def probe(self, model: Model, step: int, *, update: dict[str, float] | None = None) -> ProbeRecord:
         """Measure layers, gradients and weights on the probe batch now; returns the record."""
         t0 = time.perf_counter()
         try:
@@ -140,7 +141,7 @@ class TrainingMonitor:
         finally:
             self.probe_seconds += time.perf_counter() - t0
 
-    def _probe(self, model: Any, step: int, update: dict[str, float] | None) -> ProbeRecord:
+    def _probe(self, model: Model, step: int, update: dict[str, float] | None) -> ProbeRecord:
         n = len(self.X_probe)
         params = named_params(model.params)
         layers: list[LayerRecord] = []
@@ -170,12 +171,12 @@ class TrainingMonitor:
     def _evaluate(self, model: Any) -> EvalRecord:
         return evaluate(model, self.X_eval, self.y_eval, n_classes=self.n_classes, epoch=self._epoch)
 
-    def _locate_nonfinite(self, model: Any, step: int, loss: float, Xb: np.ndarray | None = None) -> None:
+    def _locate_nonfinite(self, model: Model, step: int, loss: float, Xb: np.ndarray | None = None) -> None:
         """Record where the first non-finite value appeared (see :func:`netdoctor.monitor.nonfinite.locate_nonfinite`)."""
         self.nonfinite = locate_nonfinite(model, self.X_probe, Xb, step=step, loss=loss, guard=self._guard,
                                           last_finite=self._last_finite)
 
-    def _watch_loss(self, model: Any, loss: float) -> None:
+    def _watch_loss(self, model: Model, loss: float) -> None:
         """Keep a copy of the weights after each step while the smoothed loss climbs (cheap otherwise)."""
         if not math.isfinite(loss):
             return
@@ -190,7 +191,7 @@ class TrainingMonitor:
     # -- callback hooks ---------------------------------------------------------
     # Each hook times itself (the budget) and silences numpy's overflow
     # warnings: a diverging network is what we are here to record, not to crash on.
-    def on_start(self, model: Any, run: Mapping[str, Any]) -> None:
+    def on_start(self, model: Model, run: Mapping[str, Any]) -> None:
         t = self._t0 = time.perf_counter()
         with np.errstate(all="ignore"):
             if self.n_classes is None:
@@ -214,12 +215,12 @@ class TrainingMonitor:
     def _params_finite(self, model: Any) -> bool:
         return all(np.isfinite(v).all() for v in named_params(model.params).values())
 
-    def _stop(self, model: Any, step: int, loss: float, Xb: np.ndarray | None = None) -> None:
+    def _stop(self, model: Model, step: int, loss: float, Xb: np.ndarray | None = None) -> None:
         self._locate_nonfinite(model, step, loss, Xb)
         self.stopped = "non-finite"
         raise StopTraining(f"non-finite values at step {step}")
 
-    def on_step(self, model: Any, run: Mapping[str, Any], step: int, Xb: np.ndarray, yb: np.ndarray, loss: float) -> None:
+    def on_step(self, model: Model, run: Mapping[str, Any], step: int, Xb: np.ndarray, yb: np.ndarray, loss: float) -> None:
         t = time.perf_counter()
         try:
             # The common case (nothing due) must cost microseconds: no errstate, no numpy.
@@ -232,7 +233,7 @@ class TrainingMonitor:
         finally:
             self.monitor_seconds += time.perf_counter() - t
 
-    def _on_step(self, model: Any, step: int, loss: float, Xb: np.ndarray) -> None:
+    def _on_step(self, model: Model, step: int, loss: float, Xb: np.ndarray) -> None:
         # NaN alone may mean train_step returned nothing; then the parameters decide.
         if math.isinf(loss) or (math.isnan(loss) and not self._params_finite(model)):
             self._stop(model, step, loss, Xb)
@@ -245,7 +246,7 @@ class TrainingMonitor:
         elif self._due(step + 1):
             self._snapshot = copy_params(model.params)
 
-    def on_epoch(self, model: Any, run: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    def on_epoch(self, model: Model, run: Mapping[str, Any], record: Mapping[str, Any]) -> None:
         t = time.perf_counter()
         try:
             with np.errstate(all="ignore"):
@@ -261,7 +262,7 @@ class TrainingMonitor:
         finally:
             self.monitor_seconds += time.perf_counter() - t
 
-    def on_end(self, model: Any, run: Mapping[str, Any]) -> None:
+    def on_end(self, model: Model, run: Mapping[str, Any]) -> None:
         t = time.perf_counter()
         steps = run["history"].steps
         # The final state is always probed: the rules judge where training ended.

@@ -22,6 +22,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from netdoctor.errors import InvalidArgument
+from netdoctor.protocol import TrainableModel
 
 __all__ = ["History", "EpochRecord", "StopTraining", "train", "accuracy"]
 
@@ -112,7 +113,7 @@ def _call(callbacks: Sequence[Any], hook: str, *args: Any) -> None:
 
 
 def train(
-    model: Any,
+    model: TrainableModel,
     X: np.ndarray,
     y: np.ndarray,
     *,
