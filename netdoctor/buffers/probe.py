@@ -130,95 +130,123 @@ def _has_views(model: Any) -> bool:
     return False
 
 
+@dataclass
+class _SideEffects:
+    """What the probed steps wrote besides the parameters."""
+
+    constants_changed: dict[str, list[int]] = field(default_factory=dict)
+    """Container path of an array that should stay constant -> the steps that changed it."""
+    stale_buffers: dict[str, float] = field(default_factory=dict)
+    """Buffer path -> largest leftover entry found at the start of a step (t >= 2)."""
+    inputs_changed: list[str] = field(default_factory=list)
+    """``"X"`` / ``"y"`` each time train_step wrote into the batch it was given."""
+
+
 def _run(work: Any, X: np.ndarray, y: np.ndarray, lr: float, bs: int, steps: int, seed: Any) -> ProbeResult:
+    """The probe's stages: per step the gradient, then one real update watched; then the fit and the findings."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     order = np.concatenate([rng.permutation(len(X)) for _ in range(math.ceil(steps * bs / len(X)))])
     static = find_aliasing(work)
-    aliases_before = {f.where for f in static}
-    alias_errors = any(f.severity is Severity.ERROR for f in static)
     res = ProbeResult()
-    deltas, grads, records = [], [], []
-    changed_paths: dict[str, list[int]] = {}
-    stale_buffers: dict[str, float] = {}
-    input_mutated: list[str] = []
+    deltas, grads = [], []
+    side = _SideEffects()
     for t in range(1, steps + 1):
         idx = order[(t - 1) * bs: t * bs]
         Xb, yb = X[idx].copy(), y[idx].copy()
-        p0 = {k: np.array(v, dtype=float, copy=True) for k, v in work.params.items()}
-        param_arrays = list(work.params.values())
-        undo = StateSnapshot(work)
-        try:
-            value, g = call_user(work.loss, Xb.copy(), yb.copy(), what="loss(X, y)")
-            g = {k: np.array(v, dtype=float, copy=True) for k, v in dict(g).items()}
-        finally:
-            undo.restore()
-        bad = [k for k in p0 if k not in g or g[k].shape != p0[k].shape]
-        if bad:
-            k = bad[0]
-            raise ProtocolError(f"loss(X, y) returned gradient {k!r} with shape "
-                                f"{g[k].shape if k in g else 'missing'}; params[{k!r}] has shape {p0[k].shape}.")
-        reach = Reach(unwrap(work))
-        arrays = reach.arrays()
-        saved = {i: a.copy() for i, a in arrays.items()}
-        Xp, yp = Xb.copy(), yb.copy()
-        call_user(work.train_step, Xp, yp, lr, what="train_step(X, y, lr)")
-        if not np.array_equal(Xp, Xb, equal_nan=True):
-            input_mutated.append("X")
-        if not np.array_equal(yp, yb):
-            input_mutated.append("y")
-        p1 = work.params
-        if set(p1) != set(p0) or any(np.shape(p1[k]) != p0[k].shape for k in p0):
-            raise ProtocolError(f"params changed names or shapes during train_step: before {sorted(p0)}, after {sorted(p1)}.")
-        d = {k: np.asarray(p1[k], dtype=float) - p0[k] for k in p0}
-        param_arrays += list(p1.values())
-        for i, a in arrays.items():
-            if any(a is p or np.may_share_memory(a, p) for p in param_arrays):
-                continue
-            paths = reach.paths(i)
-            bufs = [p for p in paths if path_role(p) == "buffer"]
-            if t >= 2 and bufs and np.any(saved[i]):
-                name = container(min(bufs, key=is_template))
-                stale_buffers[name] = max(stale_buffers.get(name, 0.0), float(np.abs(saved[i]).max()))
-            if not np.array_equal(a, saved[i], equal_nan=True):
-                for p in paths:
-                    if is_constant(p):
-                        changed_paths.setdefault(container(p), []).append(t)
-                        break
+        live_before = list(work.params.values())
+        value, p0, g = _gradient_before_step(work, Xb, yb)
+        d = _watched_step(work, Xb, yb, lr, t, p0, live_before, side)
         deltas.append(d)
         grads.append(g)
-        records.append({"step": t, "loss": float(value),
-                        "update_norm": float(np.sqrt(sum(np.sum(v * v) for v in d.values()))),
-                        "lr_grad_norm": lr * float(np.sqrt(sum(np.sum(v * v) for v in g.values())))})
-    res.steps = records
+        res.steps.append({"step": t, "loss": value,
+                          "update_norm": float(np.sqrt(sum(np.sum(v * v) for v in d.values()))),
+                          "lr_grad_norm": lr * float(np.sqrt(sum(np.sum(v * v) for v in g.values())))})
     keys = list(deltas[0])
     frozen = [k for k in keys if all(not np.any(d[k]) for d in deltas) and deltas[0][k].size]
-    live = [k for k in keys if k not in frozen]
-    analyse_updates(res, deltas, grads, live, lr, bs, stale_buffers)
+    analyse_updates(res, deltas, grads, [k for k in keys if k not in frozen], lr, bs, side.stale_buffers)
     if frozen:
         res.findings.append(_frozen(frozen, grads, steps))
-    for path, ts in changed_paths.items():
-        res.findings.append(_mutated(path, ts))
-    if input_mutated:
-        res.findings.append(Finding(
-            "mutated-constant", Severity.ERROR, "train_step(X, y)",
-            f"train_step modifies the {' and '.join(sorted(set(input_mutated)))} it is given.",
-            {"arrays": sorted(set(input_mutated))},
-            fix="work on a copy inside train_step (`X = X / 255.0`, not `X /= 255.0`).",
-            explanation="The caller's data changes with every pass, so later epochs train on different "
-                        "(e.g. repeatedly rescaled) inputs than the ones evaluated.",
-        ))
+    res.findings += [_mutated(path, ts) for path, ts in side.constants_changed.items()]
+    if side.inputs_changed:
+        res.findings.append(_inputs_mutated(sorted(set(side.inputs_changed))))
+    _add_new_sharing(res, work, static)
+    return res
+
+
+def _gradient_before_step(work: Any, Xb: np.ndarray, yb: np.ndarray
+                          ) -> tuple[float, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``(loss, params, gradient)`` at the current weights as float64 copies; whatever ``loss`` wrote is undone."""
+    p0 = {k: np.array(v, dtype=float, copy=True) for k, v in work.params.items()}
+    undo = StateSnapshot(work)
+    try:
+        value, g = call_user(work.loss, Xb.copy(), yb.copy(), what="loss(X, y)")
+        g = {k: np.array(v, dtype=float, copy=True) for k, v in dict(g).items()}
+    finally:
+        undo.restore()
+    bad = [k for k in p0 if k not in g or g[k].shape != p0[k].shape]
+    if bad:
+        k = bad[0]
+        raise ProtocolError(f"loss(X, y) returned gradient {k!r} with shape "
+                            f"{g[k].shape if k in g else 'missing'}; params[{k!r}] has shape {p0[k].shape}.")
+    return float(value), p0, g
+
+
+def _watched_step(work: Any, Xb: np.ndarray, yb: np.ndarray, lr: float, t: int, p0: dict[str, np.ndarray],
+                  live_before: list[np.ndarray], side: _SideEffects) -> dict[str, np.ndarray]:
+    """Run step ``t``'s real ``train_step``; returns ``Δ_t = w_after - w_before`` and notes in ``side`` what else it wrote."""
+    reach = Reach(unwrap(work))
+    arrays = reach.arrays()
+    saved = {i: a.copy() for i, a in arrays.items()}
+    Xp, yp = Xb.copy(), yb.copy()
+    call_user(work.train_step, Xp, yp, lr, what="train_step(X, y, lr)")
+    if not np.array_equal(Xp, Xb, equal_nan=True):
+        side.inputs_changed.append("X")
+    if not np.array_equal(yp, yb):
+        side.inputs_changed.append("y")
+    p1 = work.params
+    if set(p1) != set(p0) or any(np.shape(p1[k]) != p0[k].shape for k in p0):
+        raise ProtocolError(f"params changed names or shapes during train_step: before {sorted(p0)}, after {sorted(p1)}.")
+    param_arrays = live_before + list(p1.values())
+    for i, a in arrays.items():
+        if any(a is p or np.may_share_memory(a, p) for p in param_arrays):
+            continue
+        paths = reach.paths(i)
+        bufs = [p for p in paths if path_role(p) == "buffer"]
+        if t >= 2 and bufs and np.any(saved[i]):
+            name = container(min(bufs, key=is_template))
+            side.stale_buffers[name] = max(side.stale_buffers.get(name, 0.0), float(np.abs(saved[i]).max()))
+        if not np.array_equal(a, saved[i], equal_nan=True):
+            constant = next((p for p in paths if is_constant(p)), None)
+            if constant is not None:
+                side.constants_changed.setdefault(container(constant), []).append(t)
+    return {k: np.asarray(p1[k], dtype=float) - p0[k] for k in p0}
+
+
+def _inputs_mutated(names: list[str]) -> Finding:
+    return Finding(
+        "mutated-constant", Severity.ERROR, "train_step(X, y)",
+        f"train_step modifies the {' and '.join(names)} it is given.",
+        {"arrays": names},
+        fix="work on a copy inside train_step (`X = X / 255.0`, not `X /= 255.0`).",
+        explanation="The caller's data changes with every pass, so later epochs train on different "
+                    "(e.g. repeatedly rescaled) inputs than the ones evaluated.",
+    )
+
+
+def _add_new_sharing(res: ProbeResult, work: Any, static: list[Finding]) -> None:
+    """Report sharing that appeared during the steps, and link the update findings that sharing explains."""
+    before = {f.where for f in static}
     for f in find_aliasing(work):
-        if f.where not in aliases_before:
+        if f.where not in before:
             ev = dict(f.evidence, appeared_during_training=True)
             res.findings.insert(0, Finding(f.code, f.severity, f.where, f.message + " (appeared during training)",
                                            ev, f.fix, f.caused_by, f.explanation))
-    if any(f.code == "aliased-buffers" and f.severity is Severity.ERROR for f in res.findings) or alias_errors:
+    if (any(f.code == "aliased-buffers" and f.severity is Severity.ERROR for f in res.findings)
+            or any(f.severity is Severity.ERROR for f in static)):
         res.findings = [Finding(f.code, f.severity, f.where, f.message, f.evidence, f.fix,
                                 tuple(dict.fromkeys(f.caused_by + ("aliased-buffers",))), f.explanation)
                         if f.code in ("stale-accumulator", "mutated-constant", "update-mismatch", "frozen-parameters") and f.where != "train_step(X, y)" else f
                         for f in res.findings]
-    return res
-
 
 
 def _frozen(frozen: list[str], grads, steps: int) -> Finding:

@@ -60,6 +60,44 @@ def analyse_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], grads
         stale_buffers: buffer path -> largest leftover entry at a step's start (where to point).
     """
     G_all = [_flat(g, live) for g in grads]
+    fits = _fit_updates(res, deltas, G_all, live)
+    good = [(t, f) for t, f in enumerate(fits, start=1) if f is not None and f[1] < FIT_OK]
+    ev = res.evidence
+    ev.update({"lr": lr, "batch_size": bs, "fit_residual": [None if f is None else f[1] for f in fits]})
+    per = ev["per_tensor"] = _first_step_per_tensor(deltas[0], grads[0], live, lr)
+    if not good:
+        if any(f is not None for f in fits):
+            res.findings.append(_not_the_gradient(live, per, ev["fit_residual"]))
+        return
+    # A coefficient is only meaningful when its gradient is not negligible next to the others
+    # (saturated nets end with |g_t| ~ 1e-7 |g_1|; least squares then returns noise for c_t).
+    norms = [float(np.linalg.norm(g)) if np.isfinite(g).all() else 0.0 for g in G_all]
+    determined = [n > 1e-3 * max(norms[: t + 1]) for t, n in enumerate(norms)]
+    cur = np.array([f[0][-1] for t, f in good if determined[t - 1]])
+    if not cur.size:
+        return
+    lr_eff = float(np.median(cur))
+    ev.update({"lr_effective": lr_eff, "lr_factor": lr_eff / lr})
+    _read_history(res, good, determined, lr_eff, lr, stale_buffers)
+    factor = lr_eff / lr
+    scale = _scale_finding(lr_eff, lr, bs)
+    if scale is not None:
+        res.findings.append(scale)
+    # Tensors whose step is below the rounding of their weights carry no signal about direction.
+    # (float64 weights of order 1 round at ~1e-16; a step of 1e-12 is resolved to ~1e-4.)
+    measurable = [k for k in live if lr * abs(factor) * np.linalg.norm(grads[0][k]) > 1e-12]
+    off = [k for k in measurable if not (per[k]["cos"] > 0.95 and abs(per[k]["lr_factor"] / factor - 1) < SCALE_TOL)]
+    if off and len(off) < len(live):
+        res.findings.append(_tensors_apart(off, per, factor))
+
+
+def _fit_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], G_all: list[np.ndarray],
+                 live: list[str]) -> list[tuple[np.ndarray, float] | None]:
+    """Per step ``t`` the least-squares ``c`` of ``Δ_t ≈ -(c_1 g_1 + ... + c_t g_t)`` and its relative residual.
+
+    None where the step changed nothing or holds non-finite numbers; each fit
+    also goes into ``res.steps[t - 1]`` (``coefficients``, ``fit_residual``).
+    """
     fits: list[tuple[np.ndarray, float] | None] = []
     for t, d in enumerate(deltas, start=1):
         dv = _flat(d, live)
@@ -75,94 +113,97 @@ def analyse_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], grads
             continue
         fits.append((c, resid))
         res.steps[t - 1].update({"coefficients": c.tolist(), "fit_residual": resid})
-    good = [(t, f) for t, f in enumerate(fits, start=1) if f is not None and f[1] < FIT_OK]
-    ev = res.evidence
-    ev.update({"lr": lr, "batch_size": bs, "fit_residual": [None if f is None else f[1] for f in fits]})
-    # per-tensor view of step 1 (no history yet: buffers and velocities start empty)
+    return fits
+
+
+def _first_step_per_tensor(d: dict[str, np.ndarray], g: dict[str, np.ndarray], live: list[str],
+                           lr: float) -> dict[str, dict[str, float]]:
+    """Per tensor at step 1 (no history yet: buffers and velocities start empty): ``cos(Δ, -g)`` and ``(-Δ·g / g·g) / lr``."""
     per = {}
     for k in live:
-        dk, gk = np.ravel(deltas[0][k]), np.ravel(grads[0][k])
+        dk, gk = np.ravel(d[k]), np.ravel(g[k])
         gg = float(gk @ gk)
         per[k] = {"cos": _cos(dk, -gk), "lr_factor": (float(-(dk @ gk) / gg) / lr) if gg > 0 else float("nan")}
-    ev["per_tensor"] = per
-    if not good:
-        if any(f is not None for f in fits):
-            worst = sorted(live, key=lambda k: per[k]["cos"] if per[k]["cos"] == per[k]["cos"] else 2)[:4]
-            res.findings.append(Finding(
-                "update-mismatch", Severity.ERROR, ", ".join(worst),
-                "the change train_step applies is not a multiple of the gradient loss() returns.",
-                {"fit_residual": ev["fit_residual"], "per_tensor": {k: per[k] for k in worst}},
-                fix="apply exactly `w -= lr * grad` with the gradient of the loss being minimised "
-                    "(check signs, which buffer is applied, and that every tensor is updated with its own gradient).",
-                explanation="Δw is compared with -lr·g from the model's own loss(); cosines well below 1 mean the "
-                            "step follows something else (a different loss, a stale or wrong buffer, an adaptive optimizer).",
-            ))
-        return
-    # A coefficient is only meaningful when its gradient is not negligible next to the others
-    # (saturated nets end with |g_t| ~ 1e-7 |g_1|; least squares then returns noise for c_t).
-    norms = [float(np.linalg.norm(g)) if np.isfinite(g).all() else 0.0 for g in G_all]
-    determined = [n > 1e-3 * max(norms[: t + 1]) for t, n in enumerate(norms)]
-    cur = np.array([f[0][-1] for t, f in good if determined[t - 1]])
-    if not cur.size:
-        return
-    lr_eff = float(np.median(cur))
-    ev.update({"lr_effective": lr_eff, "lr_factor": lr_eff / lr})
+    return per
+
+
+def _read_history(res: ProbeResult, good: list[tuple[int, tuple[np.ndarray, float]]], determined: list[bool],
+                  lr_eff: float, lr: float, stale_buffers: dict[str, float]) -> None:
+    """Earlier coefficients relative to the newest: ``history``, ``decay``, ``history_weight``; a stale accumulator."""
+    ev = res.evidence
     hist = []
     for t, f in good:
         r = max((s for s in range(1, t + 1) if determined[s - 1]), default=0)  # last usable step
         if r >= 2 and f[0][r - 1] != 0:
             hist.append((t, f[0][: r - 1] / f[0][r - 1]))
-    if hist:
-        ev["history"] = {t: h.tolist() for t, h in hist}
-        last = np.array([h[-1] for _, h in hist])
-        weight = float(np.mean([np.mean(h) for _, h in hist]))
-        decay = float(np.median(last))
-        ev.update({"decay": decay, "history_weight": weight})
-        if weight > 0.5 and decay >= STALE_DECAY:
-            res.findings.append(_stale(res, hist, lr_eff, lr, decay, stale_buffers))
-        elif weight > 0.2:
-            ev["momentum_like"] = decay
+    if not hist:
+        return
+    ev["history"] = {t: h.tolist() for t, h in hist}
+    last = np.array([h[-1] for _, h in hist])
+    weight = float(np.mean([np.mean(h) for _, h in hist]))
+    decay = float(np.median(last))
+    ev.update({"decay": decay, "history_weight": weight})
+    if weight > 0.5 and decay >= STALE_DECAY:
+        res.findings.append(_stale(res, hist, lr_eff, lr, decay, stale_buffers))
+    elif weight > 0.2:
+        ev["momentum_like"] = decay
+
+
+def _not_the_gradient(live: list[str], per: dict[str, dict[str, float]], residuals: list[float | None]) -> Finding:
+    worst = sorted(live, key=lambda k: per[k]["cos"] if per[k]["cos"] == per[k]["cos"] else 2)[:4]
+    return Finding(
+        "update-mismatch", Severity.ERROR, ", ".join(worst),
+        "the change train_step applies is not a multiple of the gradient loss() returns.",
+        {"fit_residual": residuals, "per_tensor": {k: per[k] for k in worst}},
+        fix="apply exactly `w -= lr * grad` with the gradient of the loss being minimised "
+            "(check signs, which buffer is applied, and that every tensor is updated with its own gradient).",
+        explanation="Δw is compared with -lr·g from the model's own loss(); cosines well below 1 mean the "
+                    "step follows something else (a different loss, a stale or wrong buffer, an adaptive optimizer).",
+    )
+
+
+def _scale_finding(lr_eff: float, lr: float, bs: int) -> Finding | None:
+    """The step's size against the lr passed: uphill, ``batch_size`` times (summed), or another factor."""
     factor = lr_eff / lr
     if factor <= 0:
-        res.findings.append(Finding(
+        return Finding(
             "update-mismatch", Severity.ERROR, "train_step",
             f"the update goes up the gradient (effective learning rate {lr_eff:.3g} for lr={lr:g}).",
             {"lr_effective": lr_eff, "lr": lr},
             fix="subtract the gradient: `w -= lr * grad`.",
             explanation="Moving along +g increases the loss; training diverges.",
-        ))
-    elif bs > 1 and abs(factor / bs - 1) < SCALE_TOL:
-        res.findings.append(Finding(
+        )
+    if bs > 1 and abs(factor / bs - 1) < SCALE_TOL:
+        return Finding(
             "summed-gradient", Severity.WARNING, "train_step",
             f"the batch gradient is summed, not averaged: each step is {factor:.3g}x lr (batch size {bs}).",
             {"lr": lr, "lr_effective": lr_eff, "lr_factor": factor, "batch_size": bs},
             fix=f"divide the accumulated gradient by the batch size (`w -= lr / {bs} * sum_grad`), or use lr={lr / bs:.3g}.",
             explanation=f"Summing {bs} per-sample gradients makes the step {bs} times larger than lr says: with "
                         "lr tuned for a mean gradient the weights jump, tanh/sigmoid units saturate and gradients vanish.",
-        ))
-    elif abs(factor - 1) > SCALE_TOL:
-        res.findings.append(Finding(
+        )
+    if abs(factor - 1) > SCALE_TOL:
+        return Finding(
             "update-mismatch", Severity.WARNING, "train_step",
             f"the step is {factor:.3g}x the lr passed to train_step.",
             {"lr": lr, "lr_effective": lr_eff, "lr_factor": factor, "batch_size": bs},
             fix="use the lr argument as given (`w -= lr * grad` with the mean-over-batch gradient).",
             explanation="The update is proportional to the gradient but with another step size than the one "
                         "requested; a learning-rate search or schedule then means something else than intended.",
-        ))
-    # Tensors whose step is below the rounding of their weights carry no signal about direction.
-    # (float64 weights of order 1 round at ~1e-16; a step of 1e-12 is resolved to ~1e-4.)
-    measurable = [k for k in live if lr * abs(factor) * np.linalg.norm(grads[0][k]) > 1e-12]
-    off = [k for k in measurable if not (per[k]["cos"] > 0.95 and abs(per[k]["lr_factor"] / factor - 1) < SCALE_TOL)]
-    if off and len(off) < len(live):
-        bad = any(per[k]["cos"] < 0.5 for k in off)
-        res.findings.append(Finding(
-            "update-mismatch", Severity.ERROR if bad else Severity.WARNING, ", ".join(off),
-            f"{', '.join(off)} {'is' if len(off) == 1 else 'are'} updated differently from the other tensors.",
-            {"per_tensor": {k: per[k] for k in off}, "lr_factor": factor},
-            fix="update every tensor with its own gradient and the same learning rate.",
-            explanation="At the first step Δw should be -lr_eff·g for every tensor; these deviate in direction (cos) "
-                        "or scale (lr_factor).",
-        ))
+        )
+    return None
+
+
+def _tensors_apart(off: list[str], per: dict[str, dict[str, float]], factor: float) -> Finding:
+    bad = any(per[k]["cos"] < 0.5 for k in off)
+    return Finding(
+        "update-mismatch", Severity.ERROR if bad else Severity.WARNING, ", ".join(off),
+        f"{', '.join(off)} {'is' if len(off) == 1 else 'are'} updated differently from the other tensors.",
+        {"per_tensor": {k: per[k] for k in off}, "lr_factor": factor},
+        fix="update every tensor with its own gradient and the same learning rate.",
+        explanation="At the first step Δw should be -lr_eff·g for every tensor; these deviate in direction (cos) "
+                    "or scale (lr_factor).",
+    )
 
 
 def _stale(res, hist, lr_eff, lr, decay, stale_buffers) -> Finding:

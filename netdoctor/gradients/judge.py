@@ -138,51 +138,64 @@ def judge_per_coordinate(
             n = complex_step(problem, k, idx, f0)
             floor = np.full(len(idx), atol)
         else:
-            c = central(problem, k, idx, h)
-            n = c["numeric"]
-            floor = np.maximum(atol, c["noise"] / rtol)
-            bad = np.flatnonzero(rel_error(a, n, floor) > rtol)
-            sigma = np.inf
-            if len(bad):
-                # The roundoff of (f+ - f-) / step is ~ 2 sigma / step with sigma the loss's measured
-                # roundoff (once per tensor, along the first failing entry); 10x margin for 16 samples.
-                i = int(idx[bad[0]])
-                sigma = measured_noise(problem, [_unit(arr.shape, i)], h * max(1.0, abs(float(arr.flat[i]))), [k])
-                if sigma < np.inf:  # inf: the loss does not change along that entry, nothing measured
-                    floor = np.maximum(floor, 20 * sigma / c["step"] / rtol)
-                bad = np.flatnonzero(rel_error(a, n, floor) > rtol)
-            for m in bad[:MAX_RECHECKS]:
-                if c["fp"][m] == c["fm"][m] == f0:
-                    skipped[m] = _unresolved(problem, k, int(idx[m]), h, f0)
-                    if skipped[m] is not None:
-                        continue
-                r = recheck(problem, k, int(idx[m]), h / 10, f0)
-                if 0 < sigma < np.inf:  # the measured roundoff, where below the 64 eps bound (same margin)
-                    r["noise"] = min(r["noise"], 20 * sigma / (h / 10 * max(1.0, abs(float(arr.flat[idx[m]])))))
-                fl = max(atol, r["noise"] / rtol)
-                if rel_error(a[m], r["numeric"], fl) <= rtol:
-                    n[m], floor[m] = r["numeric"], fl  # truncation error, or a kink left the smaller step
-                    continue
-                lo, hi = sorted((r["forward"], r["backward"]))
-                tol = rtol * max(abs(lo), abs(hi), atol) + 2 * r["noise"]
-                # A kink: the one-sided slopes differ clearly and the analytic value lies between them;
-                # or they differ beyond noise and the analytic value is one of them (the usual subgradient
-                # convention, relu'(0) = 0), which a wrong gradient matches only by accident.
-                one_side = min(abs(a[m] - lo), abs(a[m] - hi)) <= tol
-                if (hi - lo > 10 * r["noise"] + tol or (one_side and hi - lo > 2 * r["noise"] + tol)) \
-                        and lo - tol <= a[m] <= hi + tol:
-                    skipped[m] = (
-                        f"one-sided differences disagree (forward {r['forward']:.3e}, backward "
-                        f"{r['backward']:.3e}): a kink (relu, abs, max) lies within the step"
-                    )
-                    continue
-                step = h * max(1.0, abs(float(arr.flat[idx[m]])))
-                skipped[m] = kink_in_step(problem, [analytic[k]], [_unit(arr.shape, int(idx[m]))], step, [k],
-                                          gap=abs(a[m] - n[m]), rtol=rtol)
+            n, floor = _central_entries(problem, k, idx, a, analytic[k], skipped, f0, h=h, rtol=rtol, atol=atol)
         out.append(build_tensor(name, arr.shape, idx, a, n, floor, skipped, rtol=rtol,
                                 analytic_full=analytic[k], batch_size=batch_size,
                                 same_as=(same_as or {}).get(name), values=np.array(arr.flat[idx], dtype=float)))
     return out
+
+
+def _central_entries(problem: Problem, k: int, idx: np.ndarray, a: np.ndarray, analytic_k: np.ndarray, skipped: np.ndarray,
+                     f0: float, *, h: float, rtol: float, atol: float) -> tuple[np.ndarray, np.ndarray]:
+    """Central differences of array ``k`` at entries ``idx`` against the analytic ``a``: ``(numeric, floor)``.
+
+    Failing entries are looked at again (up to ``MAX_RECHECKS``): against the
+    loss's measured roundoff, at a 10x smaller step (truncation error), and for
+    a kink within the step, whose reason goes into ``skipped`` (in place).
+    """
+    arr = problem.arrays[k]
+    c = central(problem, k, idx, h)
+    n = c["numeric"]
+    floor = np.maximum(atol, c["noise"] / rtol)
+    bad = np.flatnonzero(rel_error(a, n, floor) > rtol)
+    sigma = np.inf
+    if len(bad):
+        # The roundoff of (f+ - f-) / step is ~ 2 sigma / step with sigma the loss's measured
+        # roundoff (once per tensor, along the first failing entry); 10x margin for 16 samples.
+        i = int(idx[bad[0]])
+        sigma = measured_noise(problem, [_unit(arr.shape, i)], h * max(1.0, abs(float(arr.flat[i]))), [k])
+        if sigma < np.inf:  # inf: the loss does not change along that entry, nothing measured
+            floor = np.maximum(floor, 20 * sigma / c["step"] / rtol)
+        bad = np.flatnonzero(rel_error(a, n, floor) > rtol)
+    for m in bad[:MAX_RECHECKS]:
+        if c["fp"][m] == c["fm"][m] == f0:
+            skipped[m] = _unresolved(problem, k, int(idx[m]), h, f0)
+            if skipped[m] is not None:
+                continue
+        r = recheck(problem, k, int(idx[m]), h / 10, f0)
+        if 0 < sigma < np.inf:  # the measured roundoff, where below the 64 eps bound (same margin)
+            r["noise"] = min(r["noise"], 20 * sigma / (h / 10 * max(1.0, abs(float(arr.flat[idx[m]])))))
+        fl = max(atol, r["noise"] / rtol)
+        if rel_error(a[m], r["numeric"], fl) <= rtol:
+            n[m], floor[m] = r["numeric"], fl  # truncation error, or a kink left the smaller step
+            continue
+        lo, hi = sorted((r["forward"], r["backward"]))
+        tol = rtol * max(abs(lo), abs(hi), atol) + 2 * r["noise"]
+        # A kink: the one-sided slopes differ clearly and the analytic value lies between them;
+        # or they differ beyond noise and the analytic value is one of them (the usual subgradient
+        # convention, relu'(0) = 0), which a wrong gradient matches only by accident.
+        one_side = min(abs(a[m] - lo), abs(a[m] - hi)) <= tol
+        if (hi - lo > 10 * r["noise"] + tol or (one_side and hi - lo > 2 * r["noise"] + tol)) \
+                and lo - tol <= a[m] <= hi + tol:
+            skipped[m] = (
+                f"one-sided differences disagree (forward {r['forward']:.3e}, backward "
+                f"{r['backward']:.3e}): a kink (relu, abs, max) lies within the step"
+            )
+            continue
+        step = h * max(1.0, abs(float(arr.flat[idx[m]])))
+        skipped[m] = kink_in_step(problem, [analytic_k], [_unit(arr.shape, int(idx[m]))], step, [k],
+                                  gap=abs(a[m] - n[m]), rtol=rtol)
+    return n, floor
 
 
 def _unresolved(problem: Problem, k: int, i: int, h: float, f0: float) -> str | None:

@@ -18,6 +18,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -91,21 +92,61 @@ def _call(model, X, y, scalar, user):
     return scalar(out[0], "model.loss(X, y)"), out[1]
 
 
+@dataclass
+class _AtThePoint:
+    """The model's loss and gradient at the unperturbed parameters (two identical calls)."""
+
+    f1: float
+    copies: list[np.ndarray]
+    """float64 copies of the first call's gradients, one per tensor."""
+    problems: list[str | None]
+    """Per tensor, what is wrong with the returned gradient's shape (None: nothing)."""
+    changed: dict[str, float]
+    """Tensors whose gradient differed on the second identical call -> the largest change."""
+    same_as: dict[str, str]
+    dtype: str
+    """``"float64"`` (the model's own or upcast copies) or ``"float32"``."""
+    f32_note_at: int | None
+    """Where the float32 note goes once the path is known (None: no note)."""
+
+
 def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckResult:
+    """The stages: the loss at the point, then the batched MLP path when it applies, else entry-by-entry perturbation."""
     names = list(model.params)
     params = model.params
     shapes = [np.shape(params[n]) for n in names]
     notes: list[str] = []
-    dtypes = {np.asarray(params[n]).dtype for n in names}
-    low = any(d != np.float64 for d in dtypes)
+    at_point = _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, user, snap, notes)
+    if _mlp_fast_ok(model) and opts.method != "directional" and all(p is None for p in at_point.problems):
+        result = _mlp_fast(model, X, y, opts, at_point.f1, names, at_point.copies, notes, at_point.same_as, at_point.dtype)
+        if result is not None:
+            _note_float32(result, at_point.f32_note_at)
+            return _mark_changed(result, at_point.changed, dict(zip(names, shapes)))
+        notes.append("the batched MLP path was not used: the model's loss differs from the reference forward pass.")
+    problem = _perturbation_problem(model, X, y, params, names, shapes, at_point.dtype, copy_grads, scalar, user)
+    chosen = "central" if opts.method == "auto" else opts.method
+    at = len(notes)
+    result = run(problem, at_point.copies, at_point.problems, at_point.f1, opts, chosen, notes, batch_size=len(X),
+                 dtype=at_point.dtype, same_as=at_point.same_as)
+    if opts.method == "auto":
+        result.notes.insert(at, checked_note("auto chose central differences", result.tensors, opts.max_coords))
+    _note_float32(result, at_point.f32_note_at)
+    return _mark_changed(result, at_point.changed, dict(zip(names, shapes)))
 
+
+def _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, user, snap, notes) -> _AtThePoint:
+    """Call ``loss(X, y)`` twice at the point (float32 parameters as float64 copies when the model computes with them).
+
+    Notes what the calls showed: the upcast, a loss that differs between
+    identical calls, gradient arrays handed back again.
+    """
+    low = any(np.asarray(params[n]).dtype != np.float64 for n in names)
     if low:
         # Copy to float64 and see whether the model computes with the copies.
         for n in names:
             params[n] = np.array(params[n], dtype=np.float64)
     f1, g1 = _call(model, X, y, scalar, user)
     copies1, problems = copy_grads(g1, names, shapes, "model.loss(X, y)")
-    objs1 = {n: g1[n] for n in names}
     upcast, f32_note_at = False, None
     if low:
         upcast = all(np.asarray(g1[n]).dtype == np.float64 for n in names) and _copies_used(model, X, y, names, f1,
@@ -119,7 +160,7 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
             f32_note_at = len(notes)
             f1, g1 = _call(model, X, y, scalar, user)
             copies1, problems = copy_grads(g1, names, shapes, "model.loss(X, y)")
-            objs1 = {n: g1[n] for n in names}
+    objs1 = {n: g1[n] for n in names}
     f2, g2 = _call(model, X, y, scalar, user)
     copies2, _ = copy_grads(g2, names, shapes, "model.loss(X, y)")
     changed = {}
@@ -133,17 +174,12 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
         notes.append("loss(X, y) hands back the same gradient arrays on every call (buffers that the next call "
                      "overwrites); netdoctor copies them, but code that keeps gradients across calls will see "
                      "them change.")
-    same_as = _same_as(objs1, dict(zip(names, copies1)))
-    dtype = "float64" if (upcast or not low) else "float32"
-    batch = len(X)
+    return _AtThePoint(f1, copies1, problems, changed, _same_as(objs1, dict(zip(names, copies1))),
+                       "float64" if (upcast or not low) else "float32", f32_note_at)
 
-    if _mlp_fast_ok(model) and opts.method != "directional" and all(p is None for p in problems):
-        result = _mlp_fast(model, X, y, opts, f1, names, copies1, notes, same_as, dtype)
-        if result is not None:
-            _note_float32(result, f32_note_at)
-            return _mark_changed(result, changed, dict(zip(names, shapes)))
-        notes.append("the batched MLP path was not used: the model's loss differs from the reference forward pass.")
 
+def _perturbation_problem(model, X, y, params, names, shapes, dtype, copy_grads, scalar, user) -> Problem:
+    """The loss as a function of the model's own arrays, perturbed in place (complex copies for the complex step)."""
     arrays = [params[n] for n in names]
     if isinstance(model, MLP):
         evaluate = lambda: scalar(model.loss_value(X, y), "model.loss_value(X, y)")  # noqa: E731
@@ -161,17 +197,11 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
             finally:
                 params[names[k]] = live
     eps = float(np.finfo(np.float64 if dtype == "float64" else np.float32).eps)
+
     def gradient():
         return copy_grads(_call(model, X, y, scalar, user)[1], names, shapes, "model.loss(X, y)")[0]
 
-    problem = Problem(names, arrays, evaluate, evaluate_complex, gradient, eps=eps, scale=1.0, subject="the model")
-    chosen = "central" if opts.method == "auto" else opts.method
-    at = len(notes)
-    result = run(problem, copies1, problems, f1, opts, chosen, notes, batch_size=batch, dtype=dtype, same_as=same_as)
-    if opts.method == "auto":
-        result.notes.insert(at, checked_note("auto chose central differences", result.tensors, opts.max_coords))
-    _note_float32(result, f32_note_at)
-    return _mark_changed(result, changed, dict(zip(names, shapes)))
+    return Problem(names, arrays, evaluate, evaluate_complex, gradient, eps=eps, scale=1.0, subject="the model")
 
 
 def _sci(x: float) -> str:
