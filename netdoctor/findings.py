@@ -1,8 +1,10 @@
 """Findings and the report that orders them: plain data, no printing.
 
 A check returns :class:`Finding` objects; :class:`Report` holds them, root
-causes first, together with the context they were measured in. Rendering
-lives in :mod:`netdoctor.report.terminal` (rich) and is imported lazily.
+causes first, together with the context they were measured in. Both display
+through :class:`~netdoctor.report.bridge.Renderable` (rich's ``__rich__`` and
+Jupyter's ``_repr_mimebundle_``), which imports the renderers of
+:mod:`netdoctor.report` only when something is shown.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from netdoctor.report.bridge import Renderable
 
 if TYPE_CHECKING:
     from netdoctor.diagnosis.sections import ReportSections
@@ -38,7 +42,7 @@ class Severity(str, enum.Enum):
 
 
 @dataclass(frozen=True)
-class Finding:
+class Finding(Renderable):
     """One thing netdoctor saw, with the numbers behind it and what to do."""
 
     code: str
@@ -61,11 +65,6 @@ class Finding:
     def __post_init__(self) -> None:
         object.__setattr__(self, "severity", Severity(self.severity))
         object.__setattr__(self, "caused_by", tuple(self.caused_by))
-
-    def _repr_html_(self) -> str:
-        from netdoctor.notebook import to_html
-
-        return to_html(self)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (numpy scalars and arrays become plain numbers and lists)."""
@@ -137,7 +136,7 @@ def _no_sections() -> ReportSections:
 
 
 @dataclass
-class Report:
+class Report(Renderable):
     """Ordered findings plus the context they were measured in.
 
     ``sections`` holds structured extras that renderers show when present:
@@ -266,22 +265,6 @@ class Report:
         if any(f.code == "gradient-mismatch" for f in errors):
             raise GradientMismatch(text)
         raise NetdoctorError(text)
-
-    # Rendering is delegated so that plain-data users never import rich.
-    def __rich__(self):  # pragma: no cover - exercised through report tests
-        from netdoctor.report.terminal import render_report
-
-        return render_report(self)
-
-    def _repr_html_(self) -> str:
-        # A fragment with inline styles: several reports on one notebook page
-        # must not share CSS classes (the standalone page is report.report_html).
-        from netdoctor.notebook import to_html
-
-        return to_html(self)
-
-    def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/plain": self.to_text(), "text/html": self._repr_html_()}
 
     def to_text(self, width: int = 80) -> str:
         """Plain text rendering (no colour) at ``width`` columns."""

@@ -7,7 +7,8 @@ import pytest
 pytest.importorskip("rich")
 
 from netdoctor.findings import Finding, Report
-from netdoctor.report.terminal import format_value, render_report, report_html, report_text, sparkline
+from netdoctor.report.html import report_html
+from netdoctor.report.terminal import format_value, render_report, report_text, sparkline
 
 
 def sample_report():

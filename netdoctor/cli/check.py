@@ -111,7 +111,7 @@ def write_outputs(report: Any, *, html: str | None = None, plots: str | None = N
 
     try:
         if html:
-            from netdoctor.report.terminal import report_html
+            from netdoctor.report.html import report_html
 
             atomic_write_text(html, report_html(report))
         if plots:

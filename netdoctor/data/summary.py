@@ -1,7 +1,9 @@
 """What a loaded data set looks like: size, label counts and shares, pixel scaling.
 
-:class:`DataSummary` is plain data (``to_dict``, ``lines``) that renders
-itself as a rich table (``__rich__``, lazy import) and as HTML in notebooks.
+:class:`DataSummary` is plain data (``to_dict``, ``lines``); it displays as a
+table in the terminal and in notebooks through
+:class:`~netdoctor.report.bridge.Renderable` (the renderers are imported when
+it is shown).
 :func:`netdoctor.data.load` attaches one to every :class:`~netdoctor.data.Dataset`;
 it is imported from :mod:`netdoctor.data`, its public home.
 """
@@ -13,11 +15,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from netdoctor.report.bridge import Renderable
+
 __all__ = ["DataSummary", "summarise"]
 
 
 @dataclass(frozen=True)
-class DataSummary:
+class DataSummary(Renderable):
     """What a loaded data set looks like, for reports and the CLI."""
 
     rows: int
@@ -48,7 +52,8 @@ class DataSummary:
                 "pixel_min": self.pixel_min, "pixel_max": self.pixel_max,
                 "already_scaled": self.already_scaled, "source": self.source}
 
-    def _scaling_text(self) -> str:
+    def scaling_text(self) -> str:
+        """How the pixels were scaled, e.g. ``pixels 0..255: divided by 255 to [0, 1]``."""
         if self.already_scaled:
             return (f"pixels {self.pixel_min:g}..{self.pixel_max:g}: already in [0, 1], "
                     "used as they are")
@@ -60,31 +65,7 @@ class DataSummary:
         counts = "  ".join(f"{k}: {v} ({100 * s:.1f}%)"
                            for (k, v), s in zip(self.label_counts.items(), self.label_shares.values()))
         return [f"{name}: {self.rows:,} images x {self.features:,} pixels",
-                self._scaling_text(), f"labels  {counts}"]
-
-    def __rich__(self):
-        """A compact table: one column per digit, rows for counts and shares."""
-        from rich import box  # lazy: the core imports only numpy
-        from rich.table import Table
-
-        table = Table(title=f"{os.path.basename(self.source) or 'data'}: {self.rows:,} images x "
-                            f"{self.features:,} pixels", caption=self._scaling_text(),
-                      box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, title_justify="left",
-                      caption_justify="left")
-        table.add_column("digit", style="bold")
-        for k in self.label_counts:
-            table.add_column(str(k), justify="right")
-        table.add_row("images", *(f"{v:,}" for v in self.label_counts.values()))
-        table.add_row("share", *(f"{100 * s:.1f}%" for s in self.label_shares.values()))
-        return table
-
-    def _repr_html_(self) -> str:
-        """Jupyter display: the ``__rich__`` table as HTML with inline styles (needs rich)."""
-        from netdoctor.notebook import to_html
-
-        return to_html(self)
-
-
+                self.scaling_text(), f"labels  {counts}"]
 
 
 def summarise(X, y, pmin, pmax, already_scaled, source) -> DataSummary:

@@ -1,7 +1,10 @@
 """What a gradient check saw: per-coordinate numbers, per-tensor verdicts, findings.
 
-Plain data and the findings they imply; the words and tables (``summary()``,
-``__rich__``, ``_repr_html_``) live in :mod:`netdoctor.report.gradcheck`. The
+Plain data, the findings they imply and the sentences those findings say
+(:func:`format_index`, ``TensorCheck.message``, ``DirectionCheck.line``). The
+tables (``summary()``, the terminal and notebook views through
+:class:`~netdoctor.report.bridge.Renderable`) live in
+:mod:`netdoctor.report.gradcheck`, imported when something is shown. The
 relative error used everywhere is symmetric::
 
     rel_error(a, n) = |a - n| / max(|a|, |n|, floor)
@@ -22,9 +25,16 @@ import numpy as np
 
 from netdoctor.errors import GradientMismatch
 from netdoctor.findings import Finding, Severity, to_jsonable
-from netdoctor.report.gradcheck import direction_line, format_index, result_html, result_rich, result_summary, tensor_message
+from netdoctor.report.bridge import Renderable
 
 __all__ = ["rel_error", "CoordinateCheck", "TensorCheck", "DirectionCheck", "GradcheckResult", "format_index"]
+
+
+def format_index(name: str, index: tuple[int, ...]) -> str:
+    """``W1[12, 3]`` for a coordinate, ``b1[4]`` for a vector entry, ``x`` for a scalar."""
+    if not index:
+        return name
+    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
 
 
 def rel_error(a: Any, n: Any, floor: Any = 1e-8) -> np.ndarray:
@@ -109,7 +119,15 @@ class TensorCheck:
 
     def message(self) -> str:
         """One sentence: ``gradient of W1 disagrees at 3 of 784 entries (0.4%); worst ...``."""
-        return tensor_message(self)
+        if self.problem is not None:
+            return f"gradient of {self.name}: {self.problem}"
+        share = 100.0 * self.n_failed / max(self.n_checked, 1)
+        w = self.worst[0]
+        return (
+            f"gradient of {self.name} disagrees at {self.n_failed} of {self.n_checked} entries ({share:.1f}%); "
+            f"worst {format_index(self.name, w.index)}: analytic {w.analytic:.2e}, numeric {w.numeric:.2e}, "
+            f"rel_error {w.rel_error:.1e} > limit {self.limit:.0e}."
+        )
 
 
 @dataclass(frozen=True)
@@ -133,11 +151,13 @@ class DirectionCheck:
 
     def line(self) -> str:
         """``direction model seed 0: analytic ... numeric ... rel_error ... ok|FAIL|skipped: why``."""
-        return direction_line(self)
+        mark = f"skipped: {self.skipped}" if self.skipped else "ok" if self.ok else "FAIL"
+        return (f"direction {self.scope} seed {self.seed}: analytic {self.analytic:.4e} numeric "
+                f"{self.numeric:.4e} rel_error {self.rel_error:.1e} {mark}")
 
 
 @dataclass
-class GradcheckResult:
+class GradcheckResult(Renderable):
     """Outcome of :func:`netdoctor.gradients.gradcheck` or ``check_gradients``."""
 
     method: str
@@ -274,14 +294,9 @@ class GradcheckResult:
 
     def summary(self) -> str:
         """Multi-line plain text: verdict, then per tensor a compact table of its worst entries and the hint."""
+        from netdoctor.report.gradcheck import result_summary
+
         return result_summary(self)
 
     def __str__(self) -> str:
         return self.summary()
-
-    def _repr_html_(self) -> str:
-        """Jupyter display: the ``__rich__`` table as HTML with inline styles (needs rich)."""
-        return result_html(self)
-
-    def __rich__(self):  # pragma: no cover - thin rendering layer
-        return result_rich(self)

@@ -1,9 +1,12 @@
 """Rendering what netdoctor found: terminal, HTML, plots and the live view.
 
-``terminal`` renders a Report with rich, ``sections`` its measurement
-sections, ``format`` the short forms of numbers, ``gradcheck`` the
-gradient-check tables; ``plots*`` draw with matplotlib (an extra) and
-``liveview`` keeps a notebook cell up to date while training runs.
+One renderer per medium: ``terminal`` (rich and plain text; ``sections``
+lays out the report's measurement sections), ``html`` (notebook fragments
+and the standalone page of ``--html``); JSON is ``Report.to_json()``.
+``bridge`` is the one mixin through which the data classes reach them,
+``format`` the short forms of numbers, ``gradcheck`` the gradient-check
+table that every medium shows; ``plots*`` draw with matplotlib (an extra)
+and ``liveview`` keeps a notebook cell up to date while training runs.
 """
 
 from typing import TYPE_CHECKING
@@ -11,11 +14,15 @@ from typing import TYPE_CHECKING
 from netdoctor._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from netdoctor.report.terminal import render_report, report_html, report_text
+    from netdoctor.report.html import fragment, report_html
+    from netdoctor.report.terminal import plain_text, render_report, report_text, rich_view
 
 _EXPORTS = {
     "render_report": "terminal",
-    "report_html": "terminal",
+    "report_html": "html",
+    "fragment": "html",
+    "rich_view": "terminal",
+    "plain_text": "terminal",
     "report_text": "terminal",
 }
 __all__ = list(_EXPORTS)

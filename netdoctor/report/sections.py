@@ -16,7 +16,7 @@ from netdoctor.report.format import format_value, sparkline
 from netdoctor.report.format import num as _num
 from netdoctor.report.format import pct as _pct
 
-__all__ = ["render_sections", "titled"]
+__all__ = ["render_sections", "titled", "data_summary_rich"]
 
 # Sections with a dedicated renderer, in display order; others follow generically.
 _KNOWN_SECTIONS = ("data", "layers", "history", "confusion", "predictions", "experiments", "gradcheck", "probe", "baseline")
@@ -151,27 +151,32 @@ def _generic(name: str, section: Any):
 
 
 def _gradcheck(section: Mapping[str, Any]):
-    from rich import box
-    from rich.table import Table
-    from rich.text import Text
+    """The same table as a standalone gradient-check result (:func:`netdoctor.report.gradcheck.gradcheck_rich`)."""
+    from netdoctor.report.gradcheck import gradcheck_rich
 
     tensors = section.get("tensors")
     if not isinstance(tensors, Sequence) or not tensors:
         return _generic("gradcheck", section)
-    verdict = "ok" if section.get("ok") else "MISMATCH"
-    head = Text(f"method {section.get('method', '?')}, {_num(section.get('n_checked'))} entries checked, "
-                f"worst rel. error {_num(section.get('worst_rel_error'))}: {verdict}")
-    table = Table(box=box.SIMPLE_HEAD)
-    for name in ("tensor", "shape", "checked", "failed", "max rel err", "limit"):
-        table.add_column(name, justify="left" if name in ("tensor", "shape") else "right", no_wrap=True)
-    for t in tensors:
-        table.add_row(str(t.get("name")), "x".join(map(str, t.get("shape") or ())), _num(t.get("n_checked")),
-                      _num(t.get("n_failed")), _num(t.get("max_rel_error")), _num(t.get("limit")))
-    notes = section.get("notes") or []
-    parts = [head, table] + ([Text("notes: " + " ".join(map(str, notes)))] if notes else [])
-    from rich.console import Group
+    return titled("Gradient check", gradcheck_rich(section))
 
-    return titled("Gradient check", Group(*parts))
+
+def data_summary_rich(summary: Any):
+    """A :class:`~netdoctor.data.summary.DataSummary` as a compact table: one column per digit, rows for counts and shares."""
+    import os
+
+    from rich import box
+    from rich.table import Table
+
+    table = Table(title=f"{os.path.basename(summary.source) or 'data'}: {summary.rows:,} images x "
+                        f"{summary.features:,} pixels", caption=summary.scaling_text(),
+                  box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, title_justify="left",
+                  caption_justify="left")
+    table.add_column("digit", style="bold")
+    for k in summary.label_counts:
+        table.add_column(str(k), justify="right")
+    table.add_row("images", *(f"{v:,}" for v in summary.label_counts.values()))
+    table.add_row("share", *(f"{100 * s:.1f}%" for s in summary.label_shares.values()))
+    return table
 
 
 def _probe(section: Mapping[str, Any]):

@@ -1,4 +1,11 @@
-"""Rendering a :class:`~netdoctor.findings.Report` with rich: terminal, text, HTML.
+"""The terminal renderer: rich renderables and plain text for every netdoctor result.
+
+:func:`rich_view` is what ``__rich__`` of a :class:`~netdoctor.findings.Report`,
+:class:`~netdoctor.findings.Finding`,
+:class:`~netdoctor.gradients.result.GradcheckResult` or
+:class:`~netdoctor.data.summary.DataSummary` returns (through
+:class:`~netdoctor.report.bridge.Renderable`); :func:`plain_text` is the same
+without colour. The HTML of the same objects is :mod:`netdoctor.report.html`.
 
 The report reads top to bottom like a consultation: a header (what was
 examined and a one-line verdict), the findings root cause first (what we saw,
@@ -14,7 +21,6 @@ inside the functions only; the core never needs it.
 
 from __future__ import annotations
 
-import html
 import io
 from typing import Any
 
@@ -22,7 +28,7 @@ from typing import Any
 from netdoctor.report.format import format_value, sparkline  # noqa: F401
 from netdoctor.report.sections import render_sections, titled
 
-__all__ = ["render_report", "report_text", "report_html", "sparkline", "format_value"]
+__all__ = ["render_report", "report_text", "rich_view", "plain_text", "sparkline", "format_value"]
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -56,10 +62,37 @@ def _header(report):
     return grid
 
 
+def _finding_cells(f, present: set[str]):
+    """The two cells of a finding: severity, code and place; what, evidence, why, fix and causes."""
+    from rich.text import Text
+
+    sev = f.severity.value
+    left = Text()
+    left.append(sev.upper(), style=_SEVERITY_STYLE.get(sev, ""))
+    left.append("\n" + f.code, style="bold")
+    if f.where:
+        left.append("\n@ " + f.where)
+    right = Text(f.message)
+    if f.evidence:
+        ev = "; ".join(f"{k}={format_value(v)}" for k, v in f.evidence.items())
+        right.append("\nevidence: ", style="bold")
+        right.append(ev)
+    if f.explanation:
+        right.append("\nwhy: ", style="bold")
+        right.append(f.explanation)
+    if f.fix:
+        right.append("\nfix: ", style="bold green")
+        right.append(f.fix)
+    causes = [c for c in f.caused_by if c in present and c != f.code]
+    if causes:
+        right.append("\ncaused by: ", style="bold")
+        right.append(", ".join(causes))
+    return left, right
+
+
 def _findings_table(report):
     from rich import box
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(box=box.SIMPLE_HEAD, show_lines=True, expand=True)
     table.add_column("#", justify="right", no_wrap=True, width=2)
@@ -67,29 +100,19 @@ def _findings_table(report):
     table.add_column("what, evidence, fix", ratio=1)
     present = {f.code for f in report.findings}
     for i, f in enumerate(report.findings, start=1):
-        sev = f.severity.value
-        left = Text()
-        left.append(sev.upper(), style=_SEVERITY_STYLE.get(sev, ""))
-        left.append("\n" + f.code, style="bold")
-        if f.where:
-            left.append("\n@ " + f.where)
-        right = Text(f.message)
-        if f.evidence:
-            ev = "; ".join(f"{k}={format_value(v)}" for k, v in f.evidence.items())
-            right.append("\nevidence: ", style="bold")
-            right.append(ev)
-        if f.explanation:
-            right.append("\nwhy: ", style="bold")
-            right.append(f.explanation)
-        if f.fix:
-            right.append("\nfix: ", style="bold green")
-            right.append(f.fix)
-        causes = [c for c in f.caused_by if c in present and c != f.code]
-        if causes:
-            right.append("\ncaused by: ", style="bold")
-            right.append(", ".join(causes))
-        table.add_row(str(i), left, right)
+        table.add_row(str(i), *_finding_cells(f, present))
     return titled("Findings (root causes first)", table)
+
+
+def render_finding(finding) -> Any:
+    """One finding on its own, laid out as a row of the report's findings table (every cause is named)."""
+    from rich.table import Table
+
+    table = Table.grid(padding=(0, 2), expand=True)
+    table.add_column(width=22, overflow="fold")
+    table.add_column(ratio=1)
+    table.add_row(*_finding_cells(finding, set(finding.caused_by)))
+    return table
 
 
 def render_report(report) -> Any:
@@ -128,33 +151,36 @@ def _console(width: int, *, color: bool):
 
 def report_text(report, width: int = 80) -> str:
     """Plain text (no colour, no escape codes) at ``width`` columns; trailing spaces stripped."""
+    return plain_text(report, width)
+
+
+def rich_view(obj: Any) -> Any:
+    """The rich renderable of a Report, Finding, GradcheckResult or DataSummary (their ``__rich__``).
+
+    Raises:
+        InvalidArgument: for other objects.
+    """
+    from netdoctor.data.summary import DataSummary
+    from netdoctor.errors import InvalidArgument
+    from netdoctor.findings import Finding, Report
+    from netdoctor.gradients.result import GradcheckResult
+    from netdoctor.report.gradcheck import gradcheck_rich
+    from netdoctor.report.sections import data_summary_rich
+
+    if isinstance(obj, Report):
+        return render_report(obj)
+    if isinstance(obj, Finding):
+        return render_finding(obj)
+    if isinstance(obj, GradcheckResult):
+        return gradcheck_rich(obj)
+    if isinstance(obj, DataSummary):
+        return data_summary_rich(obj)
+    raise InvalidArgument(f"netdoctor renders a Report, Finding, GradcheckResult or DataSummary, not a {type(obj).__name__}.")
+
+
+def plain_text(obj: Any, width: int = 80) -> str:
+    """:func:`rich_view` as plain text (no colour, no escape codes) at ``width`` columns; trailing spaces stripped."""
     console = _console(width, color=False)
-    console.print(render_report(report))
+    console.print(rich_view(obj))
     text = console.export_text(styles=False)
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
-
-
-_HTML_PAGE = """<!DOCTYPE html>
-<html>
-<head>
-<meta charset="UTF-8">
-<title>{title}</title>
-<style>
-{{stylesheet}}
-body {{{{ color: {{foreground}}; background-color: {{background}}; }}}}
-pre {{{{ font-family: Menlo, 'DejaVu Sans Mono', Consolas, monospace; font-size: 13px; }}}}
-</style>
-</head>
-<body>
-<pre><code>{{code}}</code></pre>
-</body>
-</html>
-"""
-
-
-def report_html(report, *, width: int = 100) -> str:
-    """A standalone HTML page with the same content as the terminal report (colours kept)."""
-    console = _console(width, color=True)
-    console.print(render_report(report))
-    page = _HTML_PAGE.format(title=html.escape(report.title))
-    return console.export_html(code_format=page, inline_styles=False)
