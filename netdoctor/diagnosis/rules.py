@@ -97,9 +97,15 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "learning-rate-too-low": ("vanishing-gradients",),
     "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",
                         "mutated-constant"),
-    "class-collapse": ("constant-output", "constant-targets", "batch-leak"),
+    "class-collapse": ("constant-output", "constant-targets", "batch-leak", "double-softmax"),
     "label-permutation": (),
-    "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation"),
+    "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
+                         "double-softmax", "frozen-parameters"),
+    # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch_rules): root causes of their own.
+    "constant-targets": (),
+    "double-softmax": (),
+    "eval-mode-training": (),
+    "train-mode-evaluation": (),
 }
 
 

@@ -1,0 +1,19 @@
+"""Bug: SGD with learning rate 5 (a typo for 0.5?): the first steps throw the weights around and the loss diverges."""
+
+import torch
+from torch import nn
+
+from mnist_data import batches, load
+
+torch.manual_seed(0)
+x_train, y_train, x_test, y_test = load()
+model = nn.Sequential(nn.Linear(784, 64), nn.Tanh(), nn.Linear(64, 10))
+optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
+gen = torch.Generator().manual_seed(1)
+for epoch in range(2):
+    for xb, yb in batches(x_train, y_train, 64, gen):
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+    print(f"epoch {epoch + 1}: loss {loss.item():.4f}")

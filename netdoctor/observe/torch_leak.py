@@ -1,0 +1,133 @@
+"""Do the examples of a batch interact? A probe on a private copy of the user's model.
+
+Row 0 of the model's output must depend on row 0 of the input only. The probe
+runs a deep copy of the model (the user's hooks removed, dropout switched
+off: its per-element noise is not an interaction) on two batches of the
+same size drawn from a real training batch, ``B = rows 0..n-1`` and
+``B' = row 0 + other rows``, and compares row 0 of every submodule's output
+between the two runs. The first module (in completion order, so the
+innermost) whose row-0 input is the same in both runs but whose row-0 output
+differs is where the rows meet: batch norm in training mode (expected: it
+normalises over the batch) or anything else (a bug: normalisation over the
+batch axis, a reshape that mixes rows). When a module's input already
+differs, the mixing happened in functional code of its parent's forward.
+
+The copy runs under ``torch.no_grad()`` inside ``torch.random.fork_rng``, so
+neither the user's model, its batch-norm running statistics, nor the random
+generator are touched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+from typing import Any
+
+__all__ = ["probe_batch_leak", "LEAK_RTOL"]
+
+LEAK_RTOL = 1e-4
+"""Relative change of row 0's output that counts as interaction (float32 rounding of a row is ~1e-7)."""
+
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_backward_pre_hooks",
+               "_forward_hooks_with_kwargs", "_forward_hooks_always_called", "_forward_pre_hooks_with_kwargs",
+               "_state_dict_hooks", "_load_state_dict_pre_hooks")
+
+
+def _rows(value: Any, torch: Any, n: int) -> list[Any]:
+    if isinstance(value, torch.Tensor):
+        return [value.detach()[0].float().clone()] if value.dim() and value.shape[0] == n and value.is_floating_point() else []
+    if isinstance(value, (tuple, list)):
+        return [r for v in value for r in _rows(v, torch, n)]
+    return []
+
+
+def _differs(a: list[Any], b: list[Any], torch: Any) -> float:
+    """Largest relative difference between matching row tensors (0 when equal, inf when they do not match up)."""
+    if len(a) != len(b):
+        return float("inf")
+    worst = 0.0
+    for x, y in zip(a, b):
+        if x.shape != y.shape:
+            return float("inf")
+        scale = float(x.abs().max()) if x.numel() else 0.0
+        d = float((x - y).abs().max()) if x.numel() else 0.0
+        worst = max(worst, d / max(scale, 1e-12))
+    return worst
+
+
+def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, str]) -> dict[str, Any] | None:
+    """Compare row 0 of every submodule's output between two batches sharing only row 0.
+
+    Args:
+        module: the user's model (not modified).
+        args, kwargs: the arguments of one of its training calls (tensors with a batch axis).
+        names: id(module) -> dotted name in the user's model.
+
+    Returns:
+        None when the call cannot be probed (no batch of >= 4 rows, tensor
+        keyword arguments); else ``leak`` (bool), ``module`` / ``module_type``
+        (where the rows meet), ``batchnorm`` (it is batch norm in training
+        mode), ``functional_in`` (the parent whose own code mixed them),
+        ``rel_diff`` and ``rows``.
+    """
+    import torch
+
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if not tensors or any(isinstance(v, torch.Tensor) for v in kwargs.values()):
+        return None
+    N = tensors[0].shape[0] if tensors[0].dim() else 0
+    if N < 4 or any(t.dim() == 0 or t.shape[0] != N for t in tensors):
+        return None
+    n = min(8, N // 2)
+    idx_a = torch.arange(n)
+    idx_b = torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(N - n + 1, N)])
+
+    def batch(idx: Any) -> tuple:
+        return tuple(a.detach()[idx.to(a.device)].clone() if isinstance(a, torch.Tensor) else a for a in args)
+
+    clone = copy.deepcopy(module)
+    bn_type = torch.nn.modules.batchnorm._BatchNorm
+    drop_type = torch.nn.modules.dropout._DropoutNd
+    orig_names = {}
+    for (name, sub), (_, orig) in zip(clone.named_modules(), module.named_modules()):
+        for attr in _HOOK_DICTS:
+            d = getattr(sub, attr, None)
+            if d is not None:
+                d.clear()
+        if isinstance(sub, drop_type):
+            sub.training = False  # set directly: Module.eval() is watched, and dropout noise is no interaction
+        orig_names[id(sub)] = names.get(id(orig)) or name or type(orig).__name__
+    records: list[list[tuple[Any, list, list]]] = [[], []]
+    run = [0]
+
+    def capture(sub: Any, inp: tuple, out: Any) -> None:
+        records[run[0]].append((sub, _rows(inp, torch, n), _rows(out, torch, n)))
+
+    handles = [sub.register_forward_hook(capture) for sub in clone.modules()]
+    try:
+        with torch.random.fork_rng(devices=[]), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+            for k, idx in enumerate((idx_a, idx_b)):
+                run[0] = k
+                clone(*batch(idx), **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+    a, b = records
+    if len(a) != len(b) or not a:
+        return None
+    result: dict[str, Any] = {"leak": False, "rows": n, "module": None, "module_type": None, "batchnorm": False,
+                              "functional_in": None, "rel_diff": 0.0}
+    for (sub, in_a, out_a), (_, in_b, out_b) in zip(a, b):
+        d_out = _differs(out_a, out_b, torch)
+        if d_out <= LEAK_RTOL:
+            continue
+        d_in = _differs(in_a, in_b, torch)
+        result.update(leak=True, module=orig_names.get(id(sub)), module_type=type(sub).__name__, rel_diff=d_out,
+                      batchnorm=isinstance(sub, bn_type) and sub.training)
+        if d_in > LEAK_RTOL:
+            # The rows already differ on the way in: mixed by code in a parent's forward, not by a submodule.
+            parent = next((p for p in clone.modules() if any(c is sub for c in p.children())), None)
+            result["functional_in"] = orig_names.get(id(parent)) if parent is not None else None
+        break
+    return result

@@ -1,0 +1,660 @@
+"""Findings from what :class:`~netdoctor.observe.torch_watch.TorchWatch` recorded.
+
+One function per finding code, each reading the watch's plain records and
+returning findings with the parameter names, the user's ``file:line`` and
+the numbers seen. Thresholds shared with the NumPy monitors come from
+:mod:`netdoctor.diagnosis.rules_training` / ``rules_outputs`` (the same
+healthy-run measurements stand behind them); the torch-only ones are module
+constants here, with where each comes from.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Callable
+from typing import Any
+
+from netdoctor.diagnosis.rules_outputs import COLLAPSE_SHARE, CONSTANT_SPREAD
+from netdoctor.diagnosis.rules_training import (
+    DEAD_ERROR,
+    DEAD_WARN,
+    EXPLODING_GRAD_GROWTH,
+    EXPLODING_WEIGHT_GROWTH,
+    LR_HIGH_DIVERGE,
+    LR_HIGH_UPDATE,
+    LR_LOW_UPDATE,
+    SATURATION_ERROR,
+    SATURATION_WARN,
+    VANISHING_RATIO,
+)
+from netdoctor.findings import Finding
+from netdoctor.observe.torch_watch import _ADAPTIVE, TorchWatch
+
+__all__ = ["torch_findings", "RULES", "STALE_WEIGHT", "SOFTMAX_SHARE", "SUMMED_SCALE", "SUMMED_UPDATE", "MIN_ROWS"]
+
+STALE_WEIGHT = 0.5
+"""Weight with which the previous step's gradient is still in ``.grad`` at the next backward (cleared: exactly 0)."""
+SOFTMAX_SHARE = 0.9
+"""Share of sampled loss calls whose inputs are probabilities (rows in [0, 1] summing to 1) or log-probabilities."""
+SUMMED_SCALE = 2.0
+"""Gradient at the loss input / that of the mean-reduced loss above which the loss is summed (mean: exactly 1)."""
+SUMMED_UPDATE = 0.03
+"""A weight update/weight ratio above this (healthy SGD steps: 1e-4..1e-2) says the summed loss's step is too large."""
+MIN_ROWS = 64
+"""Rows the loss must have seen before targets or predictions are judged."""
+
+
+def _names(w: TorchWatch) -> dict[int, str]:
+    return w.names()[0]
+
+
+def _param_items(w: TorchWatch):
+    """(name, ParamInfo) in the models' parameter order (names are kept after the program has freed its model)."""
+    if w.installed:
+        w.names()
+    items = sorted((pi for pi in w.params.values() if pi.name), key=lambda pi: pi.order)
+    return [(pi.name, pi) for pi in items]
+
+
+def _list(names: list[str], limit: int = 6) -> str:
+    return ", ".join(names) if len(names) <= limit else ", ".join(names[:limit]) + f" and {len(names) - limit} more"
+
+
+def _losses(w: TorchWatch) -> list[float]:
+    return [v for _, v in w.loss_values if math.isfinite(v)]
+
+
+def _diverged(w: TorchWatch) -> bool:
+    vals = _losses(w)
+    if len(vals) < 6:
+        return False
+    first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
+    return last > LR_HIGH_DIVERGE * first
+
+
+def _main_opt(w: TorchWatch):
+    opts = [o for o in w.opts.values() if o.steps]
+    return max(opts, key=lambda o: o.steps) if opts else None
+
+
+def _lr(o) -> Any:
+    if o is None or not o.lrs:
+        return None
+    lrs = o.lrs[0][1]
+    return lrs[0] if len(set(map(str, lrs))) == 1 else lrs
+
+
+# -- code bugs in the training loop -------------------------------------------------
+def rule_stale(w: TorchWatch) -> list[Finding]:
+    hits, weights, shares = [], {}, {}
+    n_meas = 0
+    for name, pi in _param_items(w):
+        ws = [a for a, _ in pi.stale if math.isfinite(a)]
+        if len(ws) < 2:
+            continue
+        n_meas = max(n_meas, len(ws))
+        wm = statistics.median(ws)
+        weights[name] = wm
+        shares[name] = statistics.median([s for a, s in pi.stale if math.isfinite(s)])
+        if wm >= STALE_WEIGHT * 0.1:
+            hits.append(name)
+    if not hits:
+        return []
+    wm = statistics.median([weights[n] for n in hits])
+    if wm < 0.05:
+        return []
+    o = _main_opt(w)
+    step_site = o.step_site if o else None
+    how = ("never emptied: each backward pass adds to the sum of every earlier step's gradients" if wm >= 0.95
+           else f"scaled by {wm:.2f} instead of emptied, so earlier gradients come back with weights {wm:.2f}, {wm * wm:.2f}, ...")
+    share = statistics.median([shares[n] for n in hits])
+    return [Finding(
+        "stale-accumulator", "error" if wm >= STALE_WEIGHT else "warning",
+        f"{_list(hits, 3)} at {w.backward_site or '?'}",
+        f"Before each backward pass .grad of {_list(hits)} still holds the previous step's gradient (weight {wm:.2f}, "
+        f"{share:.1f}x the size of the fresh gradient; measured on {n_meas} steps): the gradients are {how}.",
+        {"weight": wm, "weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": w.backward_site,
+         "step_site": step_site, "parameters": hits},
+        fix=f"Call optimizer.zero_grad() once per step, before loss.backward() (or after optimizer.step() at {step_site or 'the step'}).",
+        explanation="PyTorch adds every backward pass into .grad; only zero_grad() empties it. Without it, step t applies "
+        "the sum of the gradients of steps 1..t, which grows every step and overshoots like a learning rate that keeps rising.",
+    )]
+
+
+def _clear_gradient(pi: Any) -> bool:
+    """Every sampled gradient finite, non-zero and not vanishingly small next to the weights (so a step must show)."""
+    rows = [(wn, gn) for _, wn, gn in pi.norms]
+    return bool(rows) and all(math.isfinite(gn) and gn > 0 and (wn == 0 or gn / wn >= VANISHING_RATIO) for wn, gn in rows)
+
+
+def rule_frozen(w: TorchWatch) -> list[Finding]:
+    groups: dict[str, dict[str, Any]] = {}
+    o = _main_opt(w)
+    opt_site = o.created_at if o else None
+
+    def add(reason: str, name: str, severity: str, detail: str, fix: str, site: str | None) -> None:
+        g = groups.setdefault(reason, {"names": [], "severity": severity, "detail": detail, "fix": fix, "site": site})
+        g["names"].append(name)
+        if severity == "error":
+            g["severity"] = "error"
+
+    for name, pi in _param_items(w):
+        if pi.sampled < 2:
+            continue
+        got_grad = pi.grad_none < pi.sampled
+        if not pi.requires_grad:
+            if pi.in_optimizer:
+                add("requires_grad", name, "error", "requires_grad=False although the optimizer was given it, so it never gets a gradient",
+                    "Remove the requires_grad_(False) / requires_grad = False for these parameters (or do not pass them to the optimizer if freezing is intended).", None)
+            else:
+                add("requires_grad_unused", name, "warning", "requires_grad=False and not in the optimizer (frozen on purpose, as in fine-tuning? then ignore this)",
+                    "If they should learn: set requires_grad=True and pass them to the optimizer.", None)
+        elif not pi.in_optimizer:
+            if got_grad:
+                add("not_in_optimizer", name, "error", "not passed to the optimizer: its gradient is computed every step and thrown away",
+                    "Pass all parameters to the optimizer: torch.optim.SGD(model.parameters(), ...).", opt_site)
+            else:
+                add("unused", name, "warning", "neither in the optimizer nor reached by any backward pass",
+                    "Remove the unused layer or use it in forward().", None)
+        elif not got_grad:
+            info = w.mods.get(pi.owner) if pi.owner is not None else None
+            oname = (info.name or info.kind) if info is not None else "?"
+            if info is None or (info.calls_grad == 0 and info.calls_nograd == 0):
+                add("never_called", name, "warning", f"{oname} is never called in a forward pass",
+                    f"Use {oname} in forward() or remove it.", None)
+            elif info.calls_grad == 0:
+                add(f"no_grad:{oname}", name, "error", f"{oname} always runs under torch.no_grad() (called at {info.site}), so autograd records nothing for it",
+                    f"Remove the torch.no_grad() around {oname} in forward().", info.site)
+            elif info.out_cut * 2 >= info.calls_grad:
+                add(f"cut_inside:{oname}", name, "error", f"{oname}'s output does not require grad: its forward uses .data or .detach() on its parameters",
+                    f"Use the parameters themselves (self.weight, not self.weight.data) in {oname}'s computation.", info.site)
+            else:
+                add(f"cut_after:{oname}", name, "error", f"{oname} runs with gradients on (called at {info.site}), but no gradient ever comes back to it: "
+                    "its output is cut off on the way to the loss (.detach(), .data, .item() or a NumPy round trip)",
+                    f"Remove the .detach()/.data between {oname}'s output and the loss.", info.site)
+        elif pi.changed and not any(c for _, c in pi.changed) and _clear_gradient(pi):
+            add("not_changed", name, "warning", "has a gradient and is in the optimizer, yet the optimizer never changes it (learning rate 0 in its parameter group?)",
+                "Check the parameter group's learning rate and the optimizer's arguments.", None)
+    out = []
+    for reason, g in groups.items():
+        site = g["site"]
+        names = g["names"]
+        trained = [n for n, pi in _param_items(w) if pi.in_optimizer and any(c for _, c in pi.changed)]
+        out.append(Finding(
+            "frozen-parameters", g["severity"], _list(names, 3) + (f" at {site}" if site else ""),
+            f"{_list(names)} never learn: {g['detail']}." + (f" The optimizer updates {len(trained)} other parameter tensor(s)." if trained else ""),
+            {"parameters": names, "reason": reason.split(":")[0], "site": site, "updated": trained[:12],
+             "optimizer_created_at": opt_site},
+            fix=g["fix"],
+            explanation="A parameter learns only if the loss's gradient reaches it and the optimizer applies it; "
+            "these keep their initial values for the whole run, so the layers after them learn from fixed features.",
+        ))
+    return out
+
+
+def rule_double_softmax(w: TorchWatch) -> list[Finding]:
+    out = []
+    for (name, site), rec in w.loss_calls.items():
+        checked = rec["checked"]
+        if checked < 1 or rec["rows"] < 8:
+            continue
+        gfs = ", ".join(sorted(rec["grad_fns"], key=rec["grad_fns"].get, reverse=True)[:2]) or "unknown"
+        if name == "binary_cross_entropy_with_logits":
+            share = rec["sigmoid"] / checked
+            if share < SOFTMAX_SHARE:
+                continue
+            out.append(Finding(
+                "double-softmax", "error", f"{name} at {site}",
+                f"The values reaching binary_cross_entropy_with_logits at {site} all lie in [0, 1] ({rec['sigmoid']} of {checked} sampled batches; "
+                f"computed by {gfs}): they are sigmoid outputs, and the loss applies its own sigmoid, so the network is trained through two.",
+                {"share": share, "batches": checked, "grad_fn": rec["grad_fns"], "site": site, "limit": SOFTMAX_SHARE},
+                fix="Remove the sigmoid at the end of forward() (pass logits), or use nn.BCELoss on the probabilities.",
+                explanation="sigmoid(p) for p in [0, 1] lies in [0.5, 0.73]: the predicted probability can never go below 0.5 or above 0.73, "
+                "the loss cannot approach 0 and the gradient is squashed by two sigmoid slopes.",
+            ))
+            continue
+        if name != "cross_entropy":
+            continue
+        probs, logprobs = rec["probs"] / checked, rec["logprobs"] / checked
+        if probs >= SOFTMAX_SHARE:
+            out.append(Finding(
+                "double-softmax", "error", f"{name} at {site}",
+                f"The values reaching cross_entropy at {site} are probabilities (every row in [0, 1] and summing to 1 in "
+                f"{rec['probs']} of {checked} sampled batches; computed by {gfs}), and cross_entropy applies log_softmax itself: "
+                "the network is trained through two softmaxes.",
+                {"share": probs, "batches": checked, "grad_fn": rec["grad_fns"], "site": site, "classes": rec.get("classes"), "limit": SOFTMAX_SHARE},
+                fix="Return the logits from forward() (drop the softmax) and keep nn.CrossEntropyLoss; apply softmax only to read probabilities.",
+                explanation=f"softmax of values in [0, 1] is nearly uniform: the loss stays close to ln C = {math.log(max(rec.get('classes') or 2, 2)):.2f} "
+                "even for a perfect network, and the gradient through the second softmax is small, so learning is slow and stalls early.",
+            ))
+        elif logprobs >= SOFTMAX_SHARE:
+            out.append(Finding(
+                "double-softmax", "info", f"{name} at {site}",
+                f"The values reaching cross_entropy at {site} are log-probabilities (all <= 0, logsumexp of every row 0 in {rec['logprobs']} of "
+                f"{checked} sampled batches; computed by {gfs}); cross_entropy applies log_softmax again, which leaves log-probabilities unchanged.",
+                {"share": logprobs, "batches": checked, "grad_fn": rec["grad_fns"], "site": site, "limit": SOFTMAX_SHARE},
+                fix="Either return logits and keep cross_entropy, or keep log_softmax and use nll_loss: the result is the same, the intent clearer.",
+                explanation="log_softmax is idempotent (log_softmax(log_softmax(x)) = log_softmax(x)), so this computes the right loss; "
+                "it costs a second pass and breaks as soon as someone swaps log_softmax for softmax.",
+            ))
+    return out
+
+
+def rule_modes(w: TorchWatch) -> list[Finding]:
+    out = []
+    if w.mode_checked_steps >= 2 and w.eval_steps * 2 >= w.mode_checked_steps:
+        rid = max(w.eval_roots, key=w.eval_roots.get)
+        info = w.mods.get(rid)
+        mode, site = w.mode_sites.get(rid, (None, None))
+        layers = [f"{n} ({d})" for n, d in (info.norm_layers if info else [])]
+        eval_site = f" (model.eval() at {site}, never undone by model.train())" if mode is False and site else ""
+        out.append(Finding(
+            "eval-mode-training", "error", f"{info.kind if info else 'model'}{' at ' + site if site else ''}",
+            f"The model is in eval() mode on {w.eval_steps} of {w.mode_checked_steps} sampled optimizer steps{eval_site}: "
+            f"{_list(layers, 4)} behave as at test time while it trains.",
+            {"eval_steps": w.eval_steps, "steps_checked": w.mode_checked_steps, "layers": layers, "eval_site": site},
+            fix="Call model.train() before the training loop (and again after each evaluation that called model.eval()).",
+            explanation="In eval mode dropout drops nothing (no regularisation) and batch norm normalises with its running "
+            "statistics, which it then never updates; the network trains as a different function from the one it is meant to be.",
+        ))
+    for site, rec in w.train_eval_sites.items():
+        info = w.mods.get(rec["root"])
+        layers = [f"{n} ({d})" for n, d in (info.norm_layers if info else [])]
+        if rec["nograd"] >= 1:
+            how = f"{rec['nograd']} forward pass(es) under torch.no_grad()"
+        elif rec["grad"] >= 2 and rec["backward"] == 0:
+            how = f"{rec['grad']} forward pass(es) never followed by a backward pass"
+        else:
+            continue
+        out.append(Finding(
+            "train-mode-evaluation", "error", f"{info.kind if info else 'model'} at {site}",
+            f"The model is evaluated in train mode at {site} ({how}): {_list(layers, 4)} still act as in training.",
+            {"site": site, "nograd_calls": rec["nograd"], "calls_without_backward": rec["grad"] if rec["backward"] == 0 else 0, "layers": layers},
+            fix="Call model.eval() before evaluating (and model.train() before training again).",
+            explanation="In train mode dropout zeroes random units in evaluation too, and batch norm uses the evaluation batch's own "
+            "statistics (and overwrites its running statistics with them), so the measured accuracy is noisy and lower than the model's.",
+        ))
+    return out
+
+
+def rule_summed(w: TorchWatch) -> list[Finding]:
+    if not w.grad_scale:
+        return []
+    scales = [s for _, s, _ in w.grad_scale if math.isfinite(s)]
+    if not scales:
+        return []
+    scale = statistics.median(scales)
+    rows = statistics.median([n for _, _, n in w.grad_scale])
+    if scale < SUMMED_SCALE:
+        return []
+    o = _main_opt(w)
+    if o is not None and o.kind in _ADAPTIVE:
+        return []  # Adam-like steps divide by the gradient's own size: a constant factor does not change them
+    ups = _first_weight_ratios(w)
+    top = max(ups.items(), key=lambda kv: kv[1]) if ups else (None, math.nan)
+    if not (top[1] > SUMMED_UPDATE or w.nonfinite or _diverged(w)):
+        return []
+    name = w.grad_scale[0][0]
+    site = next((s for (n, s) in w.loss_calls if n == name), None)
+    reductions = {k: v for (n, s), rec in w.loss_calls.items() if n == name for k, v in rec["reductions"].items()}
+    lr = _lr(o)
+    eff = f"lr {lr:g} x {scale:.0f} = {lr * scale:.3g}" if isinstance(lr, (int, float)) else f"{scale:.0f} x the learning rate"
+    what = (f"one step moved {top[0]} by {100 * top[1]:.0f}% of its size" if top[0] and math.isfinite(top[1])
+            else "the loss " + ("became non-finite" if w.nonfinite else "diverged"))
+    return [Finding(
+        "summed-gradient", "warning", f"{name} at {site}",
+        f"The gradient reaching {name} at {site} is {scale:.0f}x that of the batch-mean loss (batches of {rows:.0f} rows, "
+        f"reduction {_list([repr(r) for r in reductions]) or '?'}): each {o.kind if o else 'optimizer'} step applies {eff} times the mean gradient, "
+        f"and {what}.",
+        {"scale": scale, "rows": rows, "reductions": reductions, "lr": lr, "effective_lr": lr * scale if isinstance(lr, (int, float)) else None,
+         "first_update_ratio": top[1], "tensor": top[0], "site": site, "limit": SUMMED_SCALE},
+        fix=f"Use reduction='mean' (the default), or divide the learning rate by the batch size ({rows:.0f}).",
+        explanation="A summed loss makes the gradient, and so the SGD step, grow with the batch size; a learning rate chosen "
+        "for the mean is then batch-size times too large.",
+    )]
+
+
+# -- learning rate, gradients -------------------------------------------------------
+def _weights(w: TorchWatch):
+    return [(n, pi) for n, pi in _param_items(w) if len(pi.shape) >= 2]
+
+
+def _first_weight_ratios(w: TorchWatch) -> dict[str, float]:
+    out = {}
+    for n, pi in _weights(w):
+        vals = [r for _, r in pi.ratios[:3] if math.isfinite(r)]
+        if vals:
+            out[n] = max(vals)
+    return out
+
+
+def rule_lr(w: TorchWatch) -> list[Finding]:
+    ups = _first_weight_ratios(w)
+    o = _main_opt(w)
+    lr = _lr(o)
+    out = []
+    diverged = _diverged(w)
+    if ups:
+        name, up = max(ups.items(), key=lambda kv: kv[1])
+        if up > LR_HIGH_UPDATE or diverged or (w.nonfinite and w.nonfinite.get("nonfinite_params_all")):
+            what = (f"One of the first updates changes {name} by {100 * up:.0f}% of its size (healthy steps: 0.1-3%)"
+                    if up > LR_HIGH_UPDATE else f"The loss {'diverged' if diverged else 'became non-finite'} (first update of {name}: {100 * up:.1f}% of its size)")
+            out.append(Finding(
+                "learning-rate-too-high", "error" if up > 1 or diverged or w.nonfinite else "warning",
+                f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
+                f"{what}; {o.kind if o else 'optimizer'} lr {lr}.",
+                {"update_ratio": up, "tensor": name, "ratios": ups, "lr": lr, "limit": LR_HIGH_UPDATE, "diverged": diverged,
+                 "losses": _losses(w)[:3] + _losses(w)[-3:]},
+                fix="Divide the learning rate by 10 (with a summed loss: by the batch size).",
+                explanation="An update that is a large fraction of the weights overshoots the minimum; the loss oscillates or grows.",
+            ))
+            return out
+    meds = {}
+    for n, pi in _weights(w):
+        vals = [r for _, r in pi.ratios if math.isfinite(r)]
+        if len(vals) >= 8:
+            meds[n] = statistics.median(vals)
+    vals = _losses(w)
+    if meds and len(vals) >= 8 and not w.nonfinite:
+        name, up = max(meds.items(), key=lambda kv: kv[1])
+        first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
+        if up < LR_LOW_UPDATE and last > 0.9 * first and not _vanishing(w):
+            out.append(Finding(
+                "learning-rate-too-low", "warning", f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
+                f"Updates change the weights by at most {up:.1e} of their size per step (median over the run, largest: {name}) "
+                f"with {o.kind if o else 'the optimizer'} lr {lr}, and the loss went only from {first:.4g} to {last:.4g}.",
+                {"update_ratio": up, "ratios": meds, "lr": lr, "limit": LR_LOW_UPDATE, "loss_first": first, "loss_last": last},
+                fix="Multiply the learning rate by 10 (updates of ~1e-3 to 1e-2 of the weights per step are typical for SGD).",
+                explanation="With updates this small the weights barely move in a few epochs, so the network looks as if it does not learn.",
+            ))
+    return out
+
+
+def _vanishing(w: TorchWatch) -> list[tuple[str, float, float]]:
+    vals = _losses(w)
+    if len(vals) < 4:
+        return []
+    first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
+    if not last > 0.2 * first:
+        return []  # tiny gradients at convergence are fine
+    out = []
+    for n, pi in _weights(w):
+        rows = [(wn, gn) for _, wn, gn in pi.norms if math.isfinite(gn) and wn > 0]
+        if len(rows) < 2 or pi.grad_none == pi.sampled:
+            continue
+        r_last = rows[-1][1] / rows[-1][0]
+        if r_last < VANISHING_RATIO:
+            out.append((n, r_last, rows[0][1] / rows[0][0]))
+    return out
+
+
+def rule_gradients(w: TorchWatch) -> list[Finding]:
+    out = []
+    grow = []
+    for n, pi in _param_items(w):
+        rows = [(s, wn, gn) for s, wn, gn in pi.norms]
+        if len(rows) < 2:
+            continue
+        w0, g0 = rows[0][1], next((gn for _, _, gn in rows if math.isfinite(gn) and gn > 0), math.nan)
+        for s, wn, gn in rows[1:]:
+            # Non-finite values are the non-finite rule's: growth is judged on finite norms only.
+            wg = wn / w0 if w0 > 0 and math.isfinite(wn) else 1.0
+            gg = gn / g0 if g0 > 0 and math.isfinite(gn) else 1.0
+            if wg > EXPLODING_WEIGHT_GROWTH or gg > EXPLODING_GRAD_GROWTH:
+                grow.append((n, s, wg, gg))
+                break
+    if grow:
+        grow.sort(key=lambda t: (t[1], "bias" in t[0]))
+        n, s, wg, gg = grow[0]
+        what = (f"the gradient of {n} grew {gg:.0f}x by step {s}" if gg > EXPLODING_GRAD_GROWTH
+                else f"the norm of {n} grew {wg:.0f}x by step {s}")
+        out.append(Finding(
+            "exploding-gradients", "error", n, f"The updates blow up: {what} ({len(grow)} parameter tensor(s): {_list([g[0] for g in grow])}).",
+            {"tensor": n, "step": s, "weight_growth": wg, "grad_growth": gg, "tensors": [g[0] for g in grow],
+             "limits": [EXPLODING_WEIGHT_GROWTH, EXPLODING_GRAD_GROWTH]},
+            fix="Lower the learning rate; average (not sum) the loss over the batch; clear gradients every step; clip with "
+            "torch.nn.utils.clip_grad_norm_.",
+            explanation="Each too-large step overshoots and makes the next gradient larger; weights grow until the activations saturate or overflow.",
+        ))
+    van = _vanishing(w)
+    if van:
+        n, r, r0 = van[0]
+        out.append(Finding(
+            "vanishing-gradients", "error", n,
+            f"The gradient reaching {n} is {r:.1e} of its weights' size ({r0:.1e} at the start) while the loss is still high"
+            f" ({len(van)} tensor(s): {_list([v[0] for v in van])}).",
+            {"tensor": n, "grad_to_weight": r, "at_start": r0, "tensors": {v[0]: v[1] for v in van}, "limit": VANISHING_RATIO},
+            fix="Remove what blocks the gradient: saturated or dead units (Xavier/He initialisation, smaller learning rate, relu "
+            "instead of sigmoid in deep stacks), or add normalisation / residual connections.",
+            explanation="The first layers learn from the gradient that survives the layers above; through saturated or dead units it is ~0.",
+        ))
+    return out
+
+
+# -- activations and outputs ----------------------------------------------------------
+def _act_name(w: TorchWatch, key: tuple[int, str], rec: dict) -> str:
+    info = w.mods.get(key[0])
+    if info is None:
+        return "?"
+    name = info.name or info.kind
+    return f"{name} ({info.kind})" if key[1] == "out" and name != info.kind else name if key[1] == "out" else f"{name} input ({rec['kind']})"
+
+
+def _before_nonfinite(w: TorchWatch) -> bool:
+    """False when the latest statistics window saw non-finite values (its dead units and spreads are NaN artefacts)."""
+    return not w.nonfinite or (w.loss_last or {}).get("end_step", 0) < w.nonfinite["step"]
+
+
+def rule_activations(w: TorchWatch) -> list[Finding]:
+    out = []
+    if not _before_nonfinite(w):
+        return out
+    last, first = w.act_last or {}, w.act_first or {}
+    dead, sat = [], []
+    for key, rec in last.items():
+        if key in w.output_keys or rec["rows"] < 32:
+            continue
+        if rec.get("dead") is not None and rec["dead"] >= DEAD_WARN:
+            dead.append((rec["dead"], key, rec))
+        if rec.get("saturation") is not None and rec["saturation"] >= SATURATION_WARN:
+            sat.append((rec["saturation"], key, rec))
+    if dead:
+        dead.sort(key=lambda t: -t[0])
+        share, key, rec = dead[0]
+        name = _act_name(w, key, rec)
+        init = first.get(key, {}).get("dead")
+        n = round(share * rec["units"])
+        out.append(Finding(
+            "dead-units", "error" if share >= DEAD_ERROR else "warning", name,
+            f"{n} of {rec['units']} {rec['kind']} units of {name} ({100 * share:.1f}%) never fire on the last {rec['rows']} training rows sampled"
+            + (f" ({100 * init:.1f}% at the start)" if init is not None else "") + ".",
+            {"dead": share, "dead_units": n, "units": rec["units"], "rows": rec["rows"], "at_start": init, "limit": DEAD_WARN,
+             "layers": {_act_name(w, k, r): d for d, k, r in dead}},
+            fix="Lower the learning rate; He initialisation (nn.init.kaiming_normal_) and zero or small positive biases; or leaky_relu.",
+            explanation="A relu unit whose input is negative for every example outputs 0 and passes no gradient back, so nothing can revive it.",
+        ))
+    if sat:
+        sat.sort(key=lambda t: -t[0])
+        share, key, rec = sat[0]
+        name = _act_name(w, key, rec)
+        init = first.get(key, {}).get("saturation")
+        out.append(Finding(
+            "saturated-activations", "error" if share >= SATURATION_ERROR else "warning", name,
+            f"{100 * share:.1f}% of the {rec['kind']} activations of {name} sit in the flat ends of the function on the last sampled steps"
+            + (f" ({100 * init:.1f}% at the start)" if init is not None else "") + ".",
+            {"saturation": share, "limit": SATURATION_WARN, "at_start": init, "units": rec["units"],
+             "layers": {_act_name(w, k, r): s for s, k, r in sat}},
+            fix="Initialise with std sqrt(1/fan_in) (PyTorch's default for nn.Linear, or nn.init.xavier_uniform_); scale inputs to [0, 1]; lower the learning rate.",
+            explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer and its weights stop changing.",
+        ))
+    return out
+
+
+def _loss_site(w: TorchWatch) -> str | None:
+    calls = sorted(w.loss_calls.items(), key=lambda kv: -kv[1]["rows"])
+    return f"{calls[0][0][0]} at {calls[0][0][1]}" if calls else None
+
+
+def rule_outputs(w: TorchWatch) -> list[Finding]:
+    out = []
+    if not _before_nonfinite(w):
+        return out
+    last = w.loss_last or {}
+    where = _loss_site(w) or "loss input"
+    spread, scale = last.get("spread"), last.get("scale")
+    if isinstance(spread, float) and isinstance(scale, float) and spread <= CONSTANT_SPREAD * max(1.0, scale):
+        out.append(Finding(
+            "constant-output", "error", where,
+            f"The network gives the same output for every input: the values reaching the loss vary by {spread:.2e} across the rows of a batch "
+            f"(last {last.get('steps')} sampled steps).",
+            {"output_spread": spread, "limit": CONSTANT_SPREAD * max(1.0, scale), "initial_spread": (w.loss_first or {}).get("spread")},
+            fix="Fix the causes listed with it; the output itself is a symptom.",
+            explanation="When the hidden layers are saturated or dead, or the targets never change, every input reaches the output as the same vector.",
+        ))
+    preds, targets = last.get("pred_counts"), last.get("target_counts")
+    if isinstance(preds, list) and len(preds) >= 2:
+        total = sum(preds)
+        top = max(range(len(preds)), key=preds.__getitem__)
+        share = preds[top] / total if total else 0.0
+        t_share = (targets[top] / sum(targets)) if isinstance(targets, list) and sum(targets) else None
+        # Two classes: the majority class may well be 90% of the data, so only a complete collapse counts there.
+        binary_ok = len(preds) > 2 or (share >= 0.99 and (t_share is None or t_share <= COLLAPSE_SHARE))
+        # Imbalanced data: predicting the 85% class 92% of the time is not a collapse.
+        above_targets = t_share is None or share - t_share >= 0.1
+        if total >= MIN_ROWS and share >= COLLAPSE_SHARE and binary_ok and above_targets:
+            acc = last.get("correct") / last.get("valid") if last.get("valid") else None
+            out.append(Finding(
+                "class-collapse", "error", where,
+                f"The network predicts class {top} for {100 * share:.1f}% of the last {total} training rows sampled"
+                + (f"; class {top} is {100 * t_share:.1f}% of their targets, and accuracy ({100 * acc:.1f}%) is about that share" if t_share is not None and acc is not None else "")
+                + ".",
+                {"label": top, "predicted_share": share, "target_share": t_share, "accuracy": acc, "rows": total, "limit": COLLAPSE_SHARE,
+                 "counts": preds},
+                fix="Fix the root causes listed with it; a constant answer is what a network gives when its input no longer reaches the output.",
+                explanation="Accuracy stuck at exactly one class's share of the data is the signature of a constant prediction: the network has stopped using its input.",
+            ))
+    return out
+
+
+def rule_targets(w: TorchWatch) -> list[Finding]:
+    tc = w.target_counts
+    if tc is None or w.target_rows < MIN_ROWS:
+        return []
+    counts = tc.tolist()
+    C = len(counts)
+    present = [k for k, c in enumerate(counts) if c > 0]
+    site = _loss_site(w) or "loss"
+    if len(present) == 1:
+        k = present[0]
+        return [Finding(
+            "constant-targets", "error", site,
+            f"Every target reaching {site} is class {k} ({counts[k]} rows in the sampled steps, {C} classes in the output): "
+            "the targets do not follow the labels, so the network can only learn to answer {k}.".replace("{k}", str(k)),
+            {"class": k, "rows": counts[k], "classes": C, "counts": counts},
+            fix="Build the targets from the labels, untouched: not scaled with the pixels (label / 255 -> 0), not cut from the wrong column, "
+            "not from a variable that keeps one value.",
+            explanation="The usual causes: the label went through the pixel scaling (int(label / 255) is 0 for every digit), the label column "
+            "was cut off, or the target was built from the wrong variable.",
+        )]
+    if C >= 4 and len(present) <= C // 2 and w.target_rows >= 20 * C:
+        return [Finding(
+            "constant-targets", "warning", site,
+            f"Only {len(present)} of the {C} output classes ever appear among the {w.target_rows} targets sampled at {site} "
+            f"(classes {present}).",
+            {"present": present, "classes": C, "counts": counts, "rows": w.target_rows},
+            fix="Check how targets are built from the labels (scaling, column, dtype casts) and that the data has every class.",
+            explanation="A network can only learn the classes its targets contain; the other outputs are pushed down for every input.",
+        )]
+    return []
+
+
+def rule_nonfinite(w: TorchWatch) -> list[Finding]:
+    nf = w.nonfinite
+    if not nf:
+        return []
+    step = nf["step"]
+    bad_all = nf.get("nonfinite_params_all") or []
+    mod, msite = nf.get("module"), nf.get("module_site")
+    if bad_all:
+        what = (f"the parameters {_list(bad_all)} were already non-finite when step {step}'s forward pass ran: an earlier update "
+                f"(last finite loss {nf.get('last_finite_loss')}) made them so")
+        where = bad_all[0]
+    elif mod:
+        what = (f"the first module whose output is non-finite in that forward pass is {mod} ({nf['module_type']}"
+                + (f", called at {msite}" if msite else "") + "), with finite parameters: an operation inside it overflows, divides by zero or takes log/sqrt of a non-positive value")
+        where = f"{mod} ({nf['module_type']})" + (f" at {msite}" if msite else "")
+    elif nf.get("input_nonfinite"):
+        what = "the values reaching the loss are non-finite although every module output was finite: the code between the model and the loss produced them"
+        where = nf.get("site") or "loss"
+    elif nf.get("target_nonfinite"):
+        what = "the targets contain NaN or Inf"
+        where = nf.get("site") or "targets"
+    else:
+        what = "every module output and the loss input were finite: the loss computation itself overflowed"
+        where = nf.get("site") or "loss"
+    return [Finding(
+        "non-finite", "error", where,
+        f"The loss became {nf['loss']} at step {step} ({nf['loss_fn']} at {nf.get('site')}); {what}.",
+        {k: nf.get(k) for k in ("step", "loss", "loss_fn", "site", "module", "module_type", "module_site", "nonfinite_params",
+                                 "nonfinite_params_all", "last_finite_loss", "input_nonfinite", "target_nonfinite") if k in nf},
+        fix="Guard the operation that overflows (clamp before log/sqrt/division, use log_softmax / logsumexp); if the parameters "
+        "went non-finite: lower the learning rate, clip gradients, average the loss over the batch.",
+        explanation="Once one value is Inf, Inf - Inf and 0 * Inf give NaN, and NaN spreads to every weight at the next update.",
+    )]
+
+
+def rule_batch_leak(w: TorchWatch) -> list[Finding]:
+    out = []
+    lk = w.leak
+    if lk and lk.get("leak"):
+        if lk["batchnorm"]:
+            out.append(Finding(
+                "batch-leak", "info", f"{lk['module']} ({lk['module_type']})",
+                f"Examples of a batch interact through {lk['module']} ({lk['module_type']} in training mode): row 0's output changes "
+                f"by {lk['rel_diff']:.1e} (relative) when the other {lk['rows'] - 1} rows of its batch change. This is what batch norm does in training.",
+                dict(lk),
+                fix="Nothing to fix for training; evaluate with model.eval() so that it uses its running statistics.",
+                explanation="Batch norm normalises each feature with the mean and variance of the current batch, so every example's output "
+                "depends on the others while training; in eval mode it uses the running statistics and examples are independent.",
+            ))
+        else:
+            inside = f" (mixed by code in {lk['functional_in']}'s forward before it)" if lk.get("functional_in") else ""
+            out.append(Finding(
+                "batch-leak", "error", f"{lk['module']} ({lk['module_type']})",
+                f"Examples of a batch interact at {lk['module']} ({lk['module_type']}){inside}: row 0's output changes by {lk['rel_diff']:.1e} "
+                f"(relative) when only the other {lk['rows'] - 1} rows of its {lk['rows']}-row batch change.",
+                dict(lk),
+                fix="Normalise over the features (dim=1 / -1), not over the batch (dim=0); or use nn.BatchNorm1d / nn.LayerNorm.",
+                explanation="A prediction for one example must not depend on which other examples share its batch: the model then "
+                "behaves differently at test time, on a batch of one, or on a differently shuffled batch.",
+            ))
+    for mm in w.shape_mismatch[:1]:
+        out.append(Finding(
+            "batch-leak", "error", f"mse_loss at {mm['site']}",
+            f"mse_loss at {mm['site']} compares input {tuple(mm['input'])} with target {tuple(mm['target'])}, which broadcast to "
+            f"{tuple(mm['broadcast'])}: every prediction is compared with every row's target.",
+            dict(mm),
+            fix="Give input and target the same shape (output.squeeze(1) or target.unsqueeze(1)).",
+            explanation="(N, 1) - (N,) broadcasts to (N, N): the loss averages all N x N pairs, so each row learns the mean target of the batch.",
+        ))
+    return out
+
+
+RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
+    rule_nonfinite, rule_targets, rule_stale, rule_frozen, rule_double_softmax, rule_modes, rule_summed, rule_lr,
+    rule_gradients, rule_activations, rule_outputs, rule_batch_leak,
+)
+
+
+def torch_findings(w: TorchWatch) -> list[Finding]:
+    """Every rule on the watch's records, causes linked (see :data:`netdoctor.diagnosis.rules.CAUSES`)."""
+    from netdoctor.diagnosis.rules import link_causes
+
+    found: list[Finding] = []
+    for rule in RULES:
+        try:
+            found.extend(rule(w))
+        except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
+            w._fail(rule.__name__, exc)
+    return link_causes(found)

@@ -1,0 +1,909 @@
+"""What the torch observer records while the user's PyTorch program trains.
+
+:class:`TorchWatch` installs PyTorch's own global hooks and records plain
+numbers; :mod:`netdoctor.observe.torch_rules` turns them into findings. Hooks:
+
+* a global module forward hook (every ``nn.Module`` call): discovers models
+  (root modules with parameters), names parameters (``fc1.weight``), keeps a
+  reference to each output of the current forward pass (to name the first
+  non-finite one), records on sampled steps the activation statistics
+  (relu never firing, tanh/sigmoid in their flat ends) and on every root call
+  its train/eval mode and whether gradients are on;
+* global optimizer step pre/post hooks: on sampled steps, gradient and weight
+  norms and a fixed sample of at most :data:`SAMPLE` entries per parameter
+  before and after the step (update/weight ratios, parameters that never
+  change), and then one-shot hooks on the parameters for the next backward
+  pass: a leaf tensor's ``register_hook`` sees the fresh gradient *before* it
+  is accumulated, and ``.grad`` at that moment is what earlier steps left in it;
+* wrappers of ``torch.nn.functional.cross_entropy``, ``nll_loss``,
+  ``binary_cross_entropy(_with_logits)`` and ``mse_loss`` (the loss modules
+  call these): the values and targets that reach the loss, the loss value
+  (every call: its finiteness), and on sampled steps a one-shot hook on the
+  loss input that measures the gradient scale against the mean-reduced loss;
+* ``nn.Module.train`` and ``Optimizer.__init__`` wrapped to remember the
+  user's line of each ``model.eval()`` and of each optimizer's creation.
+
+A full module backward hook (``register_module_full_backward_hook``) is not
+used: it wraps module outputs in a custom autograd Function, and an in-place
+op on such an output (``nn.ReLU(inplace=True)`` after a ``Linear``) then
+raises; the program would not behave as without us.
+
+Cost: the per-step work is a few dictionary look-ups per module call and one
+finiteness check of the loss; statistics are computed on sampled steps only
+(the first :data:`DENSE_STEPS`, then every :data:`EVERY`-th step) and kept as
+tensors until a window of :data:`WINDOW` sampled steps closes, so host syncs
+are rare. Everything of ours that could draw random numbers runs inside
+``torch.random.fork_rng`` (the batch-leak probe), and nothing the program
+computes is changed: hooks return None.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+import weakref
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from netdoctor.observe.torch_sites import UserSites
+
+__all__ = ["TorchWatch", "SAMPLE", "WINDOW", "DENSE_STEPS", "EVERY", "BUDGET"]
+
+SAMPLE = 4096
+"""Entries per parameter kept before/after a sampled step (evenly spaced; all for smaller tensors)."""
+WINDOW = 8
+"""Sampled steps per statistics window (activations, predictions, targets)."""
+DENSE_STEPS = 6
+"""The first optimizer steps are all sampled (first updates, stale gradients, early non-finite values)."""
+EVERY = 16
+"""After the dense start, every EVERY-th step is sampled (a fixed schedule: the same run gives the same report)."""
+BUDGET = 0.03
+"""With ``every=None``: share of the training time the sampled measurements may take (the interval adapts to it)."""
+MIN_EVERY = 5
+"""With ``every=None``: sample at most every MIN_EVERY-th step after the dense start."""
+
+# grad_fn class name -> activation kind, for activations computed functionally (F.relu) or by modules.
+_ACT_FNS = {
+    "ReluBackward0": "relu", "ReluBackward1": "relu", "ThresholdBackward0": "relu", "ThresholdBackward1": "relu",
+    "HardtanhBackward0": "relu6", "HardtanhBackward1": "relu6", "TanhBackward0": "tanh", "SigmoidBackward0": "sigmoid",
+    "GeluBackward0": "gelu", "SiluBackward0": "silu",
+}
+_LOSSES = ("cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss")
+_ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adagrad", "Adadelta", "RMSprop", "SparseAdam", "Adafactor", "LBFGS")
+
+
+@dataclass
+class ModInfo:
+    """One module the program called."""
+
+    ref: Any
+    kind: str
+    site: str | None = None
+    name: str | None = None
+    """Dotted name in its model (kept when the module is gone: the report is made after the program ends)."""
+    nparams: int = 0
+    parent: bool = False
+    """Contained in another module the program called (so not a root)."""
+    has_params: bool = False
+    calls_grad: int = 0
+    calls_nograd: int = 0
+    out_cut: int = 0
+    """Calls with gradients on and trainable parameters whose output did not require grad (.data / .detach inside)."""
+    norm_layers: list[tuple[str, str]] = field(default_factory=list)
+    """For roots: dropout and batch-norm submodules as (name, description)."""
+
+
+@dataclass
+class ParamInfo:
+    """One parameter of a model the program trains."""
+
+    ref: Any
+    idx: Any = None
+    name: str | None = None
+    shape: tuple = ()
+    owner: int | None = None
+    """id of the module holding it directly."""
+    order: int = 0
+    before: Any = None
+    g_sample: Any = None
+    sampled: int = 0
+    grad_none: int = 0
+    in_optimizer: bool = False
+    requires_grad: bool = True
+    changed: list = field(default_factory=list)
+    ratios: list = field(default_factory=list)
+    """(step, update/weight ratio tensor) of sampled steps, bounded."""
+    norms: list = field(default_factory=list)
+    """(step, weight norm, grad norm) of sampled steps, bounded."""
+    stale: deque = field(default_factory=lambda: deque(maxlen=32))
+    """(weight of the previous step's gradient in .grad before this backward, |before| / |fresh|)."""
+
+
+@dataclass
+class OptInfo:
+    """One optimizer the program created or stepped."""
+
+    ref: Any
+    kind: str
+    created_at: str | None = None
+    step_site: str | None = None
+    steps: int = 0
+    lrs: list = field(default_factory=list)
+
+
+_VIEWS = ("View", "Reshape", "Unsqueeze", "Squeeze", "Clone", "Expand", "Permute", "Transpose", "Contiguous", "Alias", "ToCopy")
+
+
+def _producer(fn: Any) -> str | None:
+    """Name of the autograd op that computed a tensor, looking through reshapes (sigmoid, then .squeeze(1))."""
+    for _ in range(8):
+        if fn is None:
+            return None
+        name = type(fn).__name__
+        if not name.startswith(_VIEWS) or not fn.next_functions:
+            return name
+        fn = fn.next_functions[0][0]
+    return None
+
+
+def _bounded_append(seq: list, item: Any, limit: int = 64) -> None:
+    """Append, keeping the first item and thinning the rest to every second when ``limit`` is exceeded."""
+    seq.append(item)
+    if len(seq) > limit:
+        del seq[1::2]
+
+
+class TorchWatch:
+    """The hooks and the numbers they record (see the module docstring).
+
+    Args:
+        sites: which files are the user's (for ``file:line``).
+        every: sampling interval after the dense start (None: adapt to :data:`BUDGET`, which
+            makes the sampled steps, and so the report, depend on the machine's speed).
+    """
+
+    def __init__(self, sites: UserSites, *, every: int | None = EVERY) -> None:
+        import torch
+
+        self.torch = torch
+        self.sites = sites
+        self.fixed_every = every
+        self.every = every or MIN_EVERY
+        self.busy = False
+        self.installed = False
+        self._handles: list[Any] = []
+        self._patched: list[tuple[Any, str, Any]] = []
+        self._oneshot: dict[int, Any] = {}
+        self.errors: list[str] = []
+        # discovered objects
+        self.mods: dict[int, ModInfo] = {}
+        self.params: dict[int, ParamInfo] = {}
+        self.opts: dict[int, OptInfo] = {}
+        self.created_opts: dict[int, str | None] = {}
+        self.mode_sites: dict[int, tuple[bool, str | None]] = {}
+        self.param_owner: dict[int, int] = {}
+        self._roots_version = 0
+        self._names_cache: tuple[int, dict[int, str], dict[int, str]] | None = None
+        # step bookkeeping
+        self.steps = 0
+        self.sample_now = True
+        self.sampled_steps = 0
+        self.backward_site: str | None = None
+        self.cost = 0.0
+        self._t_last_step: float | None = None
+        self.train_time = 0.0
+        self._step_times: deque = deque(maxlen=16)
+        self._iter_cost = 0.0
+        # forward pass state
+        self._outputs: deque = deque(maxlen=512)
+        self._act_seen: dict[int, tuple[int, str]] = {}
+        # windows of statistics (tensors until closed)
+        self.act_window: dict[tuple[int, str], dict] = {}
+        self.act_first: dict[tuple[int, str], dict] | None = None
+        self.act_last: dict[tuple[int, str], dict] | None = None
+        self.output_keys: set[tuple[int, str]] = set()
+        self.loss_window: dict[str, Any] = {}
+        self.loss_first: dict[str, Any] | None = None
+        self.loss_last: dict[str, Any] | None = None
+        self.window_steps = 0
+        self.windows = 0
+        # loss-side records
+        self.loss_calls: dict[tuple[str, str | None], dict] = {}
+        self.loss_values: list[tuple[int, float]] = []
+        self.target_counts: Any = None
+        self.target_rows = 0
+        self.grad_scale: list[tuple[str, float, int]] = []
+        self.shape_mismatch: list[dict] = []
+        self.nonfinite: dict | None = None
+        # modes
+        self.eval_steps = 0
+        self.mode_checked_steps = 0
+        self.eval_roots: dict[int, int] = {}
+        self.train_eval_sites: dict[str, dict] = {}
+        self.leak: dict | None = None
+        self.leak_tried = False
+
+    # -- install / uninstall --------------------------------------------------
+    def install(self) -> None:
+        """Register the global hooks and wrap the loss functions (restored by :meth:`uninstall`)."""
+        torch = self.torch
+        import torch.nn.functional as F
+        from torch.nn.modules import module as module_mod
+        from torch.optim import optimizer as optim_mod
+
+        self._handles.append(module_mod.register_module_forward_hook(self._forward_hook, with_kwargs=True))
+        self._handles.append(optim_mod.register_optimizer_step_pre_hook(self._pre_step))
+        self._handles.append(optim_mod.register_optimizer_step_post_hook(self._post_step))
+        for name in _LOSSES:
+            self._patch(F, name, self._wrap_loss(name, getattr(F, name)))
+        self._patch(torch.nn.Module, "train", self._wrap_train(torch.nn.Module.train))
+        self._patch(optim_mod.Optimizer, "__init__", self._wrap_opt_init(optim_mod.Optimizer.__init__))
+        self._t_last_step = None
+        self.installed = True
+
+    def uninstall(self) -> None:
+        """Remove every hook and restore every wrapped function, in reverse order."""
+        for h in self._handles:
+            h.remove()
+        self._handles.clear()
+        for h in list(self._oneshot.values()):
+            h.remove()
+        self._oneshot.clear()
+        for owner, name, orig in reversed(self._patched):
+            setattr(owner, name, orig)
+        self._patched.clear()
+        self._outputs.clear()
+        self._act_seen.clear()
+        self.installed = False
+        self.close_window(final=True)
+
+    def _patch(self, owner: Any, name: str, new: Any) -> None:
+        self._patched.append((owner, name, owner.__dict__[name]))
+        setattr(owner, name, new)
+
+    def _fail(self, where: str, exc: BaseException) -> None:
+        # Our bug must never become the user's: note it and keep the program running.
+        if len(self.errors) < 10:
+            self.errors.append(f"{where}: {type(exc).__name__}: {exc}")
+
+    # -- names ----------------------------------------------------------------
+    def roots(self) -> list[tuple[ModInfo, Any]]:
+        """Models: modules the program called that are not inside another one and hold parameters."""
+        out = []
+        for info in self.mods.values():
+            m = info.ref()
+            if m is not None and not info.parent and info.has_params:
+                out.append((info, m))
+        return out
+
+    def names(self) -> tuple[dict[int, str], dict[int, str]]:
+        """(id(param) -> "fc1.weight", id(module) -> "fc1"), prefixed with the class name when there are several models."""
+        if self._names_cache and self._names_cache[0] == self._roots_version:
+            return self._names_cache[1], self._names_cache[2]
+        pnames: dict[int, str] = {}
+        mnames: dict[int, str] = {}
+        roots = self.roots()
+        for info, m in roots:
+            prefix = f"{info.kind}." if len(roots) > 1 else ""
+            for n, p in m.named_parameters():
+                pnames.setdefault(id(p), prefix + n)
+            for n, sub in m.named_modules():
+                mnames.setdefault(id(sub), (prefix + n) if n else info.kind)
+        for k, (pid, n) in enumerate(pnames.items()):
+            pi = self.params.get(pid)
+            if pi is not None:
+                pi.name, pi.order = n, k
+        for mid, n in mnames.items():
+            mi = self.mods.get(mid)
+            if mi is not None:
+                mi.name = n
+        self._names_cache = (self._roots_version, pnames, mnames)
+        return pnames, mnames
+
+    def module_name(self, key: int) -> str:
+        info = self.mods.get(key)
+        return self.names()[1].get(key) or (info.kind if info else "?")
+
+    # -- discovery ------------------------------------------------------------
+    def _discover(self, module: Any) -> ModInfo:
+        torch = self.torch
+        info = ModInfo(weakref.ref(module), type(module).__name__, site=self.sites.site())
+        info.has_params = any(True for _ in module.parameters())
+        for sub in module.modules():
+            if sub is module:
+                continue
+            child = self.mods.get(id(sub))
+            if child is not None and not child.parent:
+                child.parent = True
+        # A module seen later inside a known root is not a root either.
+        for other in self.mods.values():
+            m = other.ref()
+            if m is not None and not other.parent and any(s is module for s in m.modules()):
+                info.parent = True
+                break
+        self.mods[id(module)] = info
+        if not info.parent and info.has_params:
+            drop, bn = torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm
+            for n, sub in module.named_modules():
+                if isinstance(sub, drop) and sub.p > 0:
+                    info.norm_layers.append((n or info.kind, f"{type(sub).__name__}(p={sub.p:g})"))
+                elif isinstance(sub, bn):
+                    info.norm_layers.append((n or info.kind, type(sub).__name__))
+        for p in module.parameters(recurse=False):
+            self.param_owner[id(p)] = id(module)
+        info.nparams = sum(p.numel() for p in module.parameters())
+        self._roots_version += 1
+        return info
+
+    # -- hooks ------------------------------------------------------------------
+    def _forward_hook(self, module: Any, args: tuple, kwargs: dict, output: Any) -> None:
+        if self.busy:
+            return
+        try:
+            info = self.mods.get(id(module))
+            if info is None or info.ref() is not module:
+                info = self._discover(module)
+            torch = self.torch
+            grad_on = torch.is_grad_enabled()
+            if info.has_params:
+                if grad_on:
+                    info.calls_grad += 1
+                    if (isinstance(output, torch.Tensor) and not output.requires_grad
+                            and any(p.requires_grad for p in module.parameters(recurse=False))):
+                        info.out_cut += 1
+                else:
+                    info.calls_nograd += 1
+            if isinstance(output, torch.Tensor):
+                self._outputs.append((module, output))
+            if not info.parent and info.has_params:
+                self._root_call(info, module, args, kwargs, output, grad_on)
+            if self.sample_now and grad_on:
+                t0 = time.perf_counter()
+                self._activations(module, args, output)
+                self._iter_cost += time.perf_counter() - t0
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward pass
+            self._fail("forward hook", exc)
+
+    def _root_call(self, info: ModInfo, module: Any, args: tuple, kwargs: dict, output: Any, grad_on: bool) -> None:
+        if info.norm_layers and module.training:
+            site = self.sites.site() or info.site or "?"
+            rec = self.train_eval_sites.setdefault(site, {"nograd": 0, "grad": 0, "backward": 0, "root": id(module)})
+            if not grad_on:
+                rec["nograd"] += 1
+            else:
+                rec["grad"] += 1
+                if isinstance(output, self.torch.Tensor) and output.requires_grad and rec["backward"] == 0:
+                    # One-shot: does this training-mode forward pass ever reach a backward pass?
+                    def seen(_g: Any, rec: dict = rec) -> None:
+                        rec["backward"] += 1
+                    output.register_hook(seen)
+        if grad_on and self.sample_now and not self.leak_tried and self.steps >= 1:
+            self.leak_tried = True
+            t0 = time.perf_counter()
+            from netdoctor.observe.torch_leak import probe_batch_leak
+
+            self.busy = True
+            try:
+                self.leak = probe_batch_leak(module, args, kwargs, self.names()[1])
+            except Exception as exc:  # noqa: BLE001 - a module we cannot copy or re-run is simply not probed
+                self._fail("batch-leak probe", exc)
+            finally:
+                self.busy = False
+            self._iter_cost += time.perf_counter() - t0
+
+    def _activations(self, module: Any, args: tuple, output: Any) -> None:
+        torch = self.torch
+        cands = []
+        if isinstance(output, torch.Tensor) and output.grad_fn is not None and not any(True for _ in module.children()):
+            kind = _ACT_FNS.get(type(output.grad_fn).__name__)
+            if kind is not None and not any(True for _ in module.parameters(recurse=False)):
+                cands.append((output, "out", kind))
+        if args and isinstance(args[0], torch.Tensor) and args[0].grad_fn is not None and not any(True for _ in module.children()):
+            kind = _ACT_FNS.get(type(args[0].grad_fn).__name__)
+            if kind is not None:
+                cands.append((args[0], "in", kind))
+        for t, role, kind in cands:
+            if id(t) in self._act_seen or t.dim() < 2 or t.shape[0] < 2:
+                continue
+            key = (id(module), role)
+            self._act_seen[id(t)] = key
+            a = t.detach()
+            dims = [0, *range(2, a.dim())]
+            rec = self.act_window.get(key)
+            if rec is None:
+                rec = self.act_window[key] = {"module": weakref.ref(module), "kind": kind, "units": int(a.shape[1]),
+                                              "fired": None, "sat": [], "std": [], "rows": 0}
+            if kind in ("relu", "relu6", "gelu", "silu"):
+                fired = a.amax(dim=dims) > 0
+                rec["fired"] = fired if rec["fired"] is None else (rec["fired"] | fired)
+            elif kind == "tanh":
+                rec["sat"].append((a.abs() > 0.99).float().mean())
+            elif kind == "sigmoid":
+                rec["sat"].append(((a < 0.01) | (a > 0.99)).float().mean())
+            rec["std"].append(a.float().std())
+            rec["rows"] += int(a.shape[0])
+
+    # -- optimizer --------------------------------------------------------------
+    def _opt_params(self, opt: Any) -> list[Any]:
+        return [p for g in opt.param_groups for p in g["params"]]
+
+    def _pre_step(self, opt: Any, args: tuple, kwargs: dict) -> None:
+        if self.busy:
+            return None
+        try:
+            now = time.perf_counter()
+            if self._t_last_step is not None:
+                dt = now - self._t_last_step
+                self.train_time += dt
+                self._step_times.append(dt)
+            self.steps += 1
+            oi = self.opts.get(id(opt))
+            if oi is None or oi.ref() is not opt:
+                oi = self.opts[id(opt)] = OptInfo(weakref.ref(opt), type(opt).__name__, self.created_opts.get(id(opt)), self.sites.site())
+            oi.steps += 1
+            if self.sample_now:
+                t0 = time.perf_counter()
+                self._sample_pre(opt, oi)
+                self._iter_cost += time.perf_counter() - t0
+        except Exception as exc:  # noqa: BLE001
+            self._fail("optimizer pre-step hook", exc)
+        return None
+
+    def _sample_pre(self, opt: Any, oi: OptInfo) -> None:
+        torch = self.torch
+        oi.lrs.append((self.steps, [g.get("lr") for g in opt.param_groups]))
+        if len(oi.lrs) > 64:
+            del oi.lrs[1::2]
+        params = self._opt_params(opt)
+        pnames, _ = self.names()
+        in_any = {id(p) for o in self.opts.values() if (om := o.ref()) is not None for p in self._opt_params(om)}
+        # Every parameter of the models this optimizer trains, including those it was not given.
+        mine = {id(p) for p in params}
+        model_params = []
+        for _info, m in self.roots():
+            ps = list(m.parameters())
+            if any(id(p) in mine for p in ps):
+                model_params.extend(ps)
+        seen = set()
+        ws: list[Any] = []
+        gs: list[Any] = []
+        slots: list[tuple[ParamInfo, int]] = []
+        for p in [*params, *model_params]:
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            pi = self.params.get(id(p))
+            if pi is None or pi.ref() is not p:
+                n = p.numel()
+                idx = None if n <= SAMPLE else torch.linspace(0, n - 1, SAMPLE, device=p.device).long()
+                pi = self.params[id(p)] = ParamInfo(weakref.ref(p), idx, pnames.get(id(p)), tuple(p.shape), self.param_owner.get(id(p)),
+                                                    list(pnames).index(id(p)) if id(p) in pnames else 1 << 30)
+            pi.in_optimizer = id(p) in in_any
+            pi.requires_grad = bool(p.requires_grad)
+            pi.sampled += 1
+            g = p.grad
+            if g is None:
+                pi.grad_none += 1
+            w = p.detach()
+            if id(p) in mine:
+                flat = w.reshape(-1)
+                pi.before = (flat if pi.idx is None else flat[pi.idx]).clone()
+                if g is not None:
+                    gf = g.detach().reshape(-1)
+                    pi.g_sample = (gf if pi.idx is None else gf[pi.idx]).clone()
+                else:
+                    pi.g_sample = None
+            ws.append(w)
+            if g is not None:
+                gs.append(g.detach())
+            slots.append((pi, len(gs) - 1 if g is not None else -1))
+        if ws:
+            # One fused norm kernel per list and one host read for all of them.
+            norms = torch._foreach_norm(ws + gs)
+            values = torch.stack([n.float().to(norms[0].device) for n in norms]).tolist()
+            nw = len(ws)
+            for k, (pi, gk) in enumerate(slots):
+                _bounded_append(pi.norms, (self.steps, values[k], values[nw + gk] if gk >= 0 else math.nan))
+        # Train/eval mode of the models this optimizer trains: dropout and batch norm frozen?
+        for info, m in self.roots():
+            if info.norm_layers and any(id(p) in mine for p in m.parameters()):
+                self.mode_checked_steps += 1
+                if not m.training:
+                    self.eval_steps += 1
+                    self.eval_roots[id(m)] = self.eval_roots.get(id(m), 0) + 1
+        if self.loss_values and self.loss_values[-1][0] == -1:
+            self.loss_values[-1] = (self.steps, self.loss_values[-1][1])
+
+    def _post_step(self, opt: Any, args: tuple, kwargs: dict) -> None:
+        if self.busy:
+            return
+        try:
+            t0 = time.perf_counter()
+            if self.sample_now:
+                self._sample_post(opt)
+                self.sampled_steps += 1
+                self.window_steps += 1
+                if self.window_steps >= WINDOW:
+                    self.close_window()
+                self.cost += self._iter_cost + (time.perf_counter() - t0)
+                self._adapt(self._iter_cost + (time.perf_counter() - t0))
+            self._iter_cost = 0.0
+            self.sample_now = self.steps < DENSE_STEPS or (self.steps + 1) % self.every == 0
+            self._outputs.clear()
+            self._act_seen.clear()
+            self._t_last_step = time.perf_counter()
+        except Exception as exc:  # noqa: BLE001
+            self._fail("optimizer post-step hook", exc)
+
+    def _adapt(self, cost: float) -> None:
+        if self.fixed_every or not self._step_times:
+            return
+        step = sorted(self._step_times)[len(self._step_times) // 2]
+        # k such that one sampled step's cost spread over k steps stays within the budget.
+        self.every = max(MIN_EVERY, math.ceil(cost / max(BUDGET * step, 1e-9)))
+
+    def _sample_post(self, opt: Any) -> None:
+        torch = self.torch
+        ratios, changed, slots = [], [], []
+        for p in self._opt_params(opt):
+            pi = self.params.get(id(p))
+            if pi is None or pi.before is None:
+                continue
+            flat = p.detach().reshape(-1)
+            after = flat if pi.idx is None else flat[pi.idx]
+            delta = (after - pi.before).float()
+            ratios.append(torch.linalg.vector_norm(delta) / torch.linalg.vector_norm(pi.before.float()).clamp_min(1e-30))
+            changed.append((delta != 0).any().float())
+            slots.append(pi)
+            self._arm_stale(p, pi)
+            pi.before = None
+        if slots:
+            values = torch.stack(ratios + changed).tolist()
+            n = len(slots)
+            for k, pi in enumerate(slots):
+                _bounded_append(pi.ratios, (self.steps, values[k]))
+                _bounded_append(pi.changed, (self.steps, bool(values[n + k])))
+
+    def _arm_stale(self, p: Any, pi: ParamInfo) -> None:
+        """One-shot hook for the next backward into ``p``: what does ``.grad`` hold before the fresh gradient is added?"""
+        if not p.requires_grad or id(p) in self._oneshot:
+            return
+        g_prev = pi.g_sample
+        p_ref = weakref.ref(p)
+
+        def hook(fresh: Any, p_ref: Any = p_ref, pi: ParamInfo = pi, g_prev: Any = g_prev) -> None:
+            h = self._oneshot.pop(id(pi), None)
+            if h is not None:
+                h.remove()
+            if self.busy:
+                return
+            try:
+                if self.backward_site is None:
+                    self.backward_site = self.sites.site()
+                param = p_ref()
+                before = None if param is None else param.grad
+                if before is None or g_prev is None:
+                    pi.stale.append((0.0, 0.0) if before is None else (math.nan, math.nan))
+                    return
+                bf = before.detach().reshape(-1)
+                ff = fresh.detach().reshape(-1)
+                bs = (bf if pi.idx is None else bf[pi.idx]).float()
+                fs = (ff if pi.idx is None else ff[pi.idx]).float()
+                gp = g_prev.float()
+                torch = self.torch
+                w = torch.dot(bs, gp) / torch.dot(gp, gp).clamp_min(1e-30)
+                share = torch.linalg.vector_norm(bs) / torch.linalg.vector_norm(fs).clamp_min(1e-30)
+                pi.stale.append(tuple(torch.stack([w, share]).tolist()))
+            except Exception as exc:  # noqa: BLE001
+                self._fail("gradient hook", exc)
+
+        self._oneshot[id(pi)] = p.register_hook(hook)
+
+    # -- losses -----------------------------------------------------------------
+    def _wrap_loss(self, name: str, orig: Callable) -> Callable:
+        @functools.wraps(orig)
+        def loss(*args: Any, **kwargs: Any) -> Any:
+            out = orig(*args, **kwargs)
+            if not self.busy:
+                try:
+                    self._on_loss(name, args, kwargs, out)
+                except Exception as exc:  # noqa: BLE001
+                    self._fail(f"{name} wrapper", exc)
+            return out
+
+        return loss
+
+    def _on_loss(self, name: str, args: tuple, kwargs: dict, out: Any) -> None:
+        torch = self.torch
+        x = args[0] if args else kwargs.get("input")
+        t = args[1] if len(args) > 1 else kwargs.get("target")
+        if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor):
+            return
+        grad_on = torch.is_grad_enabled()
+        # Every call: is the loss finite? (one host read of a scalar)
+        if self.nonfinite is None and not bool(torch.isfinite(out.detach()).all()):
+            self._locate_nonfinite(name, x, t, out)
+        if not (self.sample_now and grad_on):
+            self._outputs.clear()
+            return
+        t0 = time.perf_counter()
+        site = self.sites.site()
+        reduction = kwargs.get("reduction", "mean")
+        rec = self.loss_calls.setdefault((name, site), {"calls": 0, "probs": 0, "logprobs": 0, "sigmoid": 0, "checked": 0,
+                                                        "grad_fns": {}, "reductions": {}, "rows": 0})
+        rec["calls"] += 1
+        rec["reductions"][reduction] = rec["reductions"].get(reduction, 0) + 1
+        gf = _producer(x.grad_fn)
+        if gf:
+            rec["grad_fns"][gf] = rec["grad_fns"].get(gf, 0) + 1
+        key = self._act_seen.get(id(x))
+        if key is not None:
+            self.output_keys.add(key)
+        xs = x.detach()
+        if name in ("cross_entropy", "nll_loss") and xs.dim() >= 1:
+            self._classification(name, rec, xs, t, kwargs)
+        elif name in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
+            self._binary(name, rec, xs, t)
+        elif name == "mse_loss" and isinstance(t, torch.Tensor):
+            self._regression(rec, xs, t, site)
+        self._record_loss_value(out)
+        if x.requires_grad and isinstance(t, torch.Tensor) and reduction != "none":
+            self._arm_grad_scale(name, x, t, kwargs)
+        self._outputs.clear()
+        self._iter_cost += time.perf_counter() - t0
+
+    def _record_loss_value(self, out: Any) -> None:
+        v = float(out.detach().float().mean())
+        # The step number is filled in by the next pre-step hook (-1 until then).
+        _bounded_append(self.loss_values, (-1, v), limit=256)
+        self._window_add("loss", v)
+
+    def _window_add(self, key: str, value: Any) -> None:
+        self.loss_window.setdefault(key, []).append(value)
+
+    def _classification(self, name: str, rec: dict, x: Any, t: Any, kwargs: dict) -> None:
+        torch = self.torch
+        if x.dim() == 1:
+            x = x[None]
+            t = t[None] if isinstance(t, torch.Tensor) and t.dim() == 0 else t
+        C = int(x.shape[1])
+        if x.dim() > 2:
+            x = x.movedim(1, -1).reshape(-1, C)
+        xf = x.float()
+        rows = int(xf.shape[0])
+        if rows < 1 or C < 2:
+            return
+        checks = []
+        if name == "cross_entropy":
+            probs = ((xf >= -1e-6).all() & (xf <= 1 + 1e-6).all() & ((xf.sum(1) - 1).abs() < 1e-3).all())
+            logprobs = ((xf <= 1e-6).all() & (torch.logsumexp(xf, 1).abs() < 1e-3).all())
+            checks = [probs.float(), logprobs.float()]
+        pred = xf.argmax(1)
+        tc = None
+        if isinstance(t, torch.Tensor):
+            if t.dtype.is_floating_point and t.dim() == x.dim() or (t.dtype.is_floating_point and t.dim() >= 2):
+                tt = t.detach().reshape(-1, C).argmax(1) if t.numel() == xf.numel() else None
+            else:
+                tt = t.detach().reshape(-1).long()
+            if tt is not None and tt.numel() == rows:
+                valid = (tt >= 0) & (tt < C)
+                tc = torch.bincount(tt[valid], minlength=C)[:C]
+                correct = ((pred == tt) & valid).sum()
+                self._window_tensor("correct", correct)
+                self._window_tensor("valid", valid.sum())
+                self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != C else self.target_counts + tc
+                self.target_rows += rows
+        self._window_tensor("pred_counts", torch.bincount(pred, minlength=C)[:C])
+        if tc is not None:
+            self._window_tensor("target_counts", tc)
+        if rows >= 2:
+            self._window_tensor("spread", xf.std(0).mean())
+            self._window_tensor("scale", xf.abs().mean())
+        if checks:
+            p, lp = torch.stack(checks).tolist()
+            rec["checked"] += 1
+            rec["probs"] += int(p)
+            rec["logprobs"] += int(lp)
+        rec["rows"] += rows
+        rec["classes"] = C
+
+    def _binary(self, name: str, rec: dict, x: Any, t: Any) -> None:
+        torch = self.torch
+        xf = x.float()
+        threshold = 0.5
+        if name == "binary_cross_entropy_with_logits":
+            in01 = bool(((xf >= 0) & (xf <= 1)).all()) and xf.numel() >= 8
+            rec["checked"] += 1
+            rec["sigmoid"] += int(in01)
+            # Probabilities passed as logits: the program means them as probabilities, so predict with 0.5.
+            threshold = 0.5 if in01 else 0.0
+        rows = int(xf.shape[0]) if xf.dim() else 1
+        rec["rows"] += rows
+        pred = (xf > threshold).long().reshape(-1)
+        self._window_tensor("pred_counts", torch.bincount(pred, minlength=2)[:2])
+        if isinstance(t, torch.Tensor) and t.numel() == xf.numel():
+            tt = (t.detach().reshape(-1) > 0.5).long()
+            tc = torch.bincount(tt, minlength=2)[:2]
+            self._window_tensor("target_counts", tc)
+            self._window_tensor("correct", (pred == tt).sum())
+            self._window_tensor("valid", torch.tensor(tt.numel()))
+            self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != 2 else self.target_counts + tc
+            self.target_rows += rows
+        if rows >= 2 and xf.dim() >= 1:
+            self._window_tensor("spread", xf.reshape(rows, -1).std(0).mean())
+            self._window_tensor("scale", xf.abs().mean())
+        rec["classes"] = 2
+
+    def _regression(self, rec: dict, x: Any, t: Any, site: str | None) -> None:
+        torch = self.torch
+        if x.shape != t.shape:
+            try:
+                bshape = torch.broadcast_shapes(x.shape, t.shape)
+            except RuntimeError:
+                bshape = None
+            if bshape is not None and len(self.shape_mismatch) < 5:
+                self.shape_mismatch.append({"input": list(x.shape), "target": list(t.shape), "broadcast": list(bshape), "site": site})
+        xf = x.float()
+        rows = int(xf.shape[0]) if xf.dim() else 1
+        rec["rows"] += rows
+        if xf.dim() == 2 and x.shape == t.shape and xf.shape[1] >= 2:
+            C = int(xf.shape[1])
+            tt = t.detach().float().argmax(1)
+            tc = torch.bincount(tt, minlength=C)[:C]
+            pred = xf.argmax(1)
+            self._window_tensor("pred_counts", torch.bincount(pred, minlength=C)[:C])
+            self._window_tensor("target_counts", tc)
+            self._window_tensor("correct", (pred == tt).sum())
+            self._window_tensor("valid", torch.tensor(rows))
+            self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != C else self.target_counts + tc
+            self.target_rows += rows
+            rec["classes"] = C
+        if rows >= 2:
+            self._window_tensor("spread", xf.reshape(rows, -1).std(0).mean())
+            self._window_tensor("scale", xf.abs().mean())
+
+    def _window_tensor(self, key: str, value: Any) -> None:
+        cur = self.loss_window.get(key)
+        if cur is None or (hasattr(cur, "shape") and hasattr(value, "shape") and cur.shape != value.shape):
+            self.loss_window[key] = value.detach().clone() if hasattr(value, "detach") else value
+            self.loss_window[key + "_n"] = 1
+        else:
+            self.loss_window[key] = cur + value
+            self.loss_window[key + "_n"] = self.loss_window.get(key + "_n", 0) + 1
+
+    def _arm_grad_scale(self, name: str, x: Any, t: Any, kwargs: dict) -> None:
+        """One-shot hook on the loss input: gradient arriving there / gradient of the mean-reduced loss."""
+        if kwargs.get("weight") is not None or kwargs.get("label_smoothing") or kwargs.get("pos_weight") is not None:
+            return
+        torch = self.torch
+        xs, ts = x.detach(), t.detach()
+
+        def hook(g: Any) -> None:
+            if self.busy:
+                return
+            try:
+                gf = g.detach().float()
+                xf = xs.float()
+                if name in ("cross_entropy", "nll_loss"):
+                    if ts.dtype.is_floating_point or xf.dim() != 2 or (ts < 0).any():
+                        return
+                    onehot = torch.zeros_like(xf).scatter_(1, ts.reshape(-1, 1).long(), 1.0)
+                    d = (torch.softmax(xf, 1) - onehot) if name == "cross_entropy" else -onehot
+                    n_mean = xf.shape[0]
+                elif name == "binary_cross_entropy_with_logits":
+                    d, n_mean = torch.sigmoid(xf) - ts.float().reshape(xf.shape), xf.numel()
+                elif name == "mse_loss" and ts.shape == xf.shape:
+                    d, n_mean = 2 * (xf - ts.float()), xf.numel()
+                else:
+                    return
+                factor = float(torch.dot(gf.reshape(-1), d.reshape(-1)) / torch.dot(d.reshape(-1), d.reshape(-1)).clamp_min(1e-30))
+                if len(self.grad_scale) < 64:
+                    self.grad_scale.append((name, factor * n_mean, int(xf.shape[0])))
+            except Exception as exc:  # noqa: BLE001
+                self._fail("loss-input hook", exc)
+
+        x.register_hook(hook)
+
+    def _locate_nonfinite(self, name: str, x: Any, t: Any, out: Any) -> None:
+        """The first module (in completion order) of this forward pass whose output is non-finite."""
+        torch = self.torch
+        pnames, mnames = self.names()
+        first = None
+        for module, o in list(self._outputs):
+            try:
+                if not bool(torch.isfinite(o.detach()).all()):
+                    first = module
+                    break
+            except Exception:  # noqa: BLE001 - non-float outputs
+                continue
+        rec: dict[str, Any] = {"step": self.steps + 1, "loss_fn": name, "loss": float(out.detach().float().mean()),
+                               "site": self.sites.site(), "last_finite_loss": next((v for _, v in reversed(self.loss_values) if math.isfinite(v)), None)}
+        if first is not None:
+            bad = [pnames.get(id(p), n) for n, p in first.named_parameters() if not bool(torch.isfinite(p.detach()).all())]
+            info = self.mods.get(id(first))
+            rec.update({"module": mnames.get(id(first)) or type(first).__name__, "module_type": type(first).__name__,
+                        "module_site": info.site if info else None, "nonfinite_params": bad})
+        else:
+            rec["module"] = None
+            rec["input_nonfinite"] = not bool(torch.isfinite(x.detach()).all())
+        if isinstance(t, torch.Tensor) and t.dtype.is_floating_point:
+            rec["target_nonfinite"] = not bool(torch.isfinite(t.detach()).all())
+        # Parameters already non-finite anywhere: then an earlier update, not this forward pass, broke them.
+        bad_params = []
+        for _info, m in self.roots():
+            for n, p in m.named_parameters():
+                if not bool(torch.isfinite(p.detach()).all()):
+                    bad_params.append(pnames.get(id(p), n))
+        rec["nonfinite_params_all"] = bad_params
+        self.nonfinite = rec
+
+    # -- wrapped torch methods ---------------------------------------------------
+    def _wrap_train(self, orig: Callable) -> Callable:
+        watch = self
+
+        @functools.wraps(orig)
+        def train(module: Any, mode: bool = True) -> Any:
+            if not watch.busy and watch.installed:
+                try:
+                    watch.mode_sites[id(module)] = (bool(mode), watch.sites.site())
+                except Exception as exc:  # noqa: BLE001
+                    watch._fail("Module.train wrapper", exc)
+            return orig(module, mode)
+
+        return train
+
+    def _wrap_opt_init(self, orig: Callable) -> Callable:
+        watch = self
+
+        @functools.wraps(orig)
+        def __init__(opt: Any, *args: Any, **kwargs: Any) -> None:
+            orig(opt, *args, **kwargs)
+            if not watch.busy:
+                try:
+                    watch.created_opts[id(opt)] = watch.sites.site()
+                    watch.opts[id(opt)] = OptInfo(weakref.ref(opt), type(opt).__name__, watch.created_opts[id(opt)])
+                except Exception as exc:  # noqa: BLE001
+                    watch._fail("Optimizer.__init__ wrapper", exc)
+
+        return __init__
+
+    # -- windows ------------------------------------------------------------------
+    def close_window(self, final: bool = False) -> None:
+        """Turn the current window's tensors into plain numbers; keep the first and the latest window."""
+        if not self.act_window and not self.loss_window:
+            return
+        if final and self.act_last is not None and self.window_steps < WINDOW // 2:
+            # A short tail has seen too few rows to say that a unit never fires.
+            return
+        acts = {}
+        for key, rec in self.act_window.items():
+            out = {"module": rec["module"], "kind": rec["kind"], "units": rec["units"], "rows": rec["rows"]}
+            if rec["fired"] is not None:
+                out["dead"] = 1.0 - float(rec["fired"].float().mean())
+            if rec["sat"]:
+                out["saturation"] = float(self.torch.stack(rec["sat"]).mean())
+            if rec["std"]:
+                out["std"] = float(self.torch.stack(rec["std"]).mean())
+            acts[key] = out
+        loss: dict[str, Any] = {}
+        for k, v in self.loss_window.items():
+            if k.endswith("_n"):
+                continue
+            if k == "loss":
+                loss[k] = list(v)
+            elif hasattr(v, "tolist"):
+                n = self.loss_window.get(k + "_n", 1)
+                val = v.tolist()
+                loss[k] = [x / n for x in val] if k in ("spread", "scale") and isinstance(val, list) else (val / n if k in ("spread", "scale") else val)
+        loss["steps"] = self.window_steps
+        loss["end_step"] = self.steps
+        if self.act_first is None:
+            self.act_first, self.loss_first = acts, loss
+        self.act_last, self.loss_last = acts, loss
+        self.windows += 1
+        self.act_window = {}
+        self.loss_window = {}
+        self.window_steps = 0

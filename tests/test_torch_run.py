@@ -1,0 +1,354 @@
+"""The PyTorch observer of ``netdoctor run``: the examples in examples/torch/, small scripts in other styles, faithfulness.
+
+Each script runs in this process once (as ``netdoctor run`` runs it: as
+``__main__``, its folder first on ``sys.path``, its own ``sys.argv``), with
+:class:`~netdoctor.observe.torch_backend.TorchBackend` installed; the runs
+are cached, so the table of expectations costs one run per script. The
+planted bugs must be named with their code, the parameter names and the
+user's line; healthy twins must stay free of errors; the programs' outputs
+and random numbers must be identical with and without observation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import runpy
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from netdoctor.findings import Report  # noqa: E402
+from netdoctor.observe.backend import Backend  # noqa: E402
+from netdoctor.observe.torch_backend import TorchBackend  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "torch"
+_RUNS: dict[tuple[str, bool], tuple[Report | None, str]] = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    # Tiny models on a shared two-core machine: a second intra-op thread only spins (4x the CPU time).
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+@contextlib.contextmanager
+def _as_main(path: Path):
+    old_argv, old_path = sys.argv, list(sys.path)
+    sys.argv = [str(path)]
+    sys.path.insert(0, str(path.parent))
+    try:
+        yield
+    finally:
+        sys.argv, sys.path[:] = old_argv, old_path
+
+
+def run_script(path: Path, observed: bool = True) -> tuple[Report | None, str]:
+    """(report, printed output) of one run of the script (cached per path and mode)."""
+    key = (str(path), observed)
+    if key not in _RUNS:
+        out = io.StringIO()
+        backend = TorchBackend(str(path)) if observed else None
+        with _as_main(path), contextlib.redirect_stdout(out):
+            if backend is not None:
+                backend.install()
+            try:
+                runpy.run_path(str(path), run_name="__main__")
+            finally:
+                if backend is not None:
+                    backend.uninstall()
+        report = Report(backend.findings(), backend.context(), backend.sections()) if backend else None
+        _RUNS[key] = (report, out.getvalue())
+    return _RUNS[key]
+
+
+def write_script(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def by_code(report: Report, code: str):
+    return [f for f in report.findings if f.code == code]
+
+
+# -- the examples ---------------------------------------------------------------------
+# script -> (code, severity, words that must appear in the finding's where + message)
+EXPECTED = {
+    "forgot_zero_grad": ("stale-accumulator", "error", ["0.weight", "2.bias", "forgot_zero_grad.py:17", "weight 1.00"]),
+    "frozen_detach": ("frozen-parameters", "error", ["fc1.weight", "fc1.bias", "cut off", "frozen_detach.py:20"]),
+    "frozen_not_in_optimizer": ("frozen-parameters", "error", ["hidden.weight", "hidden.bias", "not passed to the optimizer",
+                                                               "frozen_not_in_optimizer.py:23"]),
+    "double_softmax": ("double-softmax", "error", ["probabilities", "SoftmaxBackward0", "double_softmax.py:17"]),
+    "double_sigmoid": ("double-softmax", "error", ["sigmoid", "SigmoidBackward0", "double_sigmoid.py:17"]),
+    "eval_mode_training": ("eval-mode-training", "error", ["eval_mode_training.py:15", "BatchNorm1d", "Dropout(p=0.5)"]),
+    "train_mode_evaluation": ("train-mode-evaluation", "error", ["train_mode_evaluation.py:19", "torch.no_grad()", "Dropout"]),
+    "summed_loss": ("summed-gradient", "warning", ["100x", "'sum'", "summed_loss.py:17", "lr 0.1 x 100"]),
+    "constant_targets": ("constant-targets", "error", ["class 0", "constant_targets.py:19"]),
+    "lr_too_high": ("learning-rate-too-high", "error", ["0.weight", "lr 5.0"]),
+    "lr_too_low": ("learning-rate-too-low", "warning", ["0.weight", "lr 1e-05"]),
+    "saturated_tanh": ("saturated-activations", "warning", ["1 (Tanh)", "tanh"]),
+    "dead_relu": ("dead-units", "error", ["1 (ReLU)", "64 of 64"]),
+    "vanishing_sigmoid": ("vanishing-gradients", "error", ["0.weight", "2.weight"]),
+    "nonfinite_log": ("non-finite", "error", ["LogPixels", "nonfinite_log.py:22", "step 1"]),
+    "batch_leak": ("batch-leak", "error", ["Standardize"]),
+}
+# Consequences the same scripts must show, linked to their root cause.
+ALSO = {
+    "summed_loss": [("learning-rate-too-high", "summed-gradient")],
+    "dead_relu": [("vanishing-gradients", "dead-units"), ("constant-output", "vanishing-gradients"), ("class-collapse", "constant-output")],
+    "vanishing_sigmoid": [("constant-output", "vanishing-gradients")],
+}
+
+
+@pytest.mark.parametrize("script", sorted(EXPECTED))
+def test_each_example_is_diagnosed_with_its_code_and_names(script):
+    report, _ = run_script(EXAMPLES / f"{script}.py")
+    code, severity, words = EXPECTED[script]
+    found = by_code(report, code)
+    assert found, f"{script}: expected {code}, got {report.codes()}"
+    f = found[0]
+    assert f.severity.value == severity
+    text = f"{f.where} {f.message}"
+    for word in words:
+        assert word in text, f"{script}: {word!r} not in {text!r}"
+    assert f.evidence and f.fix and f.explanation
+    for consequence, cause in ALSO.get(script, []):
+        (c,) = by_code(report, consequence)
+        assert cause in c.caused_by, f"{consequence} should be caused by {cause}: {c.caused_by}"
+    # The planted bug is the verdict's root cause.
+    if severity == "error" and script not in ("dead_relu",):
+        assert report.root_cause().code == code, report.codes()
+
+
+def test_the_healthy_example_gets_no_error_and_batch_norm_is_stated_as_expected():
+    report, out = run_script(EXAMPLES / "healthy.py")
+    assert report.ok, [(f.code, f.message) for f in report.failures]
+    assert "test accuracy" in out and float(out.strip().splitlines()[-1].split()[-1].rstrip("%")) > 85
+    (leak,) = by_code(report, "batch-leak")
+    assert leak.severity.value == "info" and "bn1" in leak.where
+    assert report.context["optimizer_steps"] == 75
+    assert "Net (" in report.context["models"][0]
+
+
+def test_stale_accumulator_weight_is_measured_per_parameter():
+    report, _ = run_script(EXAMPLES / "forgot_zero_grad.py")
+    (f,) = by_code(report, "stale-accumulator")
+    # Without zero_grad, .grad before a backward pass is exactly the previous step's total: weight 1 for every tensor.
+    assert set(f.evidence["weights"]) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    for w in f.evidence["weights"].values():
+        assert w == pytest.approx(1.0, abs=1e-5)
+    assert f.evidence["steps_measured"] >= 5
+
+
+@pytest.mark.parametrize("script", ["healthy", "eval_mode_training", "forgot_zero_grad"])
+def test_observation_changes_nothing_the_script_prints(script):
+    _, plain = run_script(EXAMPLES / f"{script}.py", observed=False)
+    _, observed = run_script(EXAMPLES / f"{script}.py", observed=True)
+    assert plain == observed and plain
+
+
+# -- small scripts in other styles ------------------------------------------------------
+HEADER = """
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+torch.manual_seed(0)
+gen = torch.Generator().manual_seed(0)
+X = torch.rand(256, 20, generator=gen)
+y = X[:, :5].sum(1).argsort().argsort() * 6 // 256  # six balanced classes
+"""
+
+
+def run_snippet(tmp_path: Path, body: str, name: str = "train.py") -> Report:
+    path = write_script(tmp_path, name, HEADER + textwrap.dedent(body))
+    return run_script(path)[0]
+
+
+def test_requires_grad_false_on_a_parameter_given_to_the_optimizer(tmp_path):
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 6))
+        model[0].weight.requires_grad_(False)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for epoch in range(20):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                F.cross_entropy(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+    """)
+    (f,) = by_code(report, "frozen-parameters")
+    assert f.severity.value == "error" and f.evidence["reason"] == "requires_grad"
+    assert f.evidence["parameters"] == ["0.weight"] and "requires_grad=False" in f.message
+
+
+def test_no_grad_inside_forward_is_named(tmp_path):
+    report = run_snippet(tmp_path, """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Linear(20, 16)
+                self.head = nn.Linear(16, 6)
+
+            def forward(self, x):
+                with torch.no_grad():
+                    h = torch.tanh(self.embed(x))
+                return self.head(h)
+
+        model = Net()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(40):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X), y)
+            loss.backward()
+            opt.step()
+    """)
+    (f,) = by_code(report, "frozen-parameters")
+    assert f.evidence["parameters"] == ["embed.weight", "embed.bias"] and f.evidence["reason"] == "no_grad"
+    assert "torch.no_grad()" in f.message and "train.py:19" in f.message
+
+
+def test_gradient_accumulation_over_several_batches_is_not_a_stale_accumulator(tmp_path):
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 16), nn.Tanh(), nn.Linear(16, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.2)
+        for epoch in range(10):
+            for k, i in enumerate(range(0, 256, 16)):
+                (F.cross_entropy(model(X[i:i + 16]), y[i:i + 16]) / 4).backward()
+                if k % 4 == 3:  # one step per four batches, then clear
+                    opt.step()
+                    model.zero_grad(set_to_none=False)
+    """)
+    assert report.ok and not by_code(report, "stale-accumulator"), report.codes()
+
+
+def test_log_softmax_into_nll_loss_is_healthy_and_into_cross_entropy_is_a_note(tmp_path):
+    loop = """
+        model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 6), nn.LogSoftmax(dim=1))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for epoch in range(10):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                LOSS(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+    """
+    nll = run_snippet(tmp_path, loop.replace("LOSS", "F.nll_loss"), "nll.py")
+    assert not by_code(nll, "double-softmax") and nll.ok, nll.codes()
+    ce = run_snippet(tmp_path, loop.replace("LOSS", "nn.CrossEntropyLoss()"), "ce.py")
+    (f,) = by_code(ce, "double-softmax")
+    assert f.severity.value == "info" and "log-probabilities" in f.message
+
+
+def test_evaluation_without_no_grad_in_train_mode_is_found(tmp_path):
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 6))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for epoch in range(5):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                F.cross_entropy(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+            accuracy = (model(X).argmax(1) == y).float().mean().item()
+    """)
+    (f,) = by_code(report, "train-mode-evaluation")
+    assert "train.py:18" in f.where and "never followed by a backward pass" in f.message
+
+
+@pytest.mark.filterwarnings("ignore:Using a target size")  # PyTorch warns too, and the program goes on
+def test_a_loss_that_broadcasts_rows_against_rows_is_a_batch_leak(tmp_path):
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 16), nn.Tanh(), nn.Linear(16, 1))
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        target = X[:, 0] * 2.0
+        for step in range(30):
+            opt.zero_grad()
+            F.mse_loss(model(X), target).backward()  # (256, 1) against (256,)
+            opt.step()
+    """)
+    leaks = [f for f in by_code(report, "batch-leak") if f.severity.value == "error"]
+    assert leaks and "(256, 256)" in leaks[0].message and "train.py:16" in leaks[0].where
+
+
+def test_a_model_without_batch_interaction_has_no_batch_leak(tmp_path):
+    report = run_snippet(tmp_path, """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.norm, self.fc2 = nn.Linear(20, 16), nn.LayerNorm(16), nn.Linear(16, 6)
+
+            def forward(self, x):
+                return self.fc2(torch.relu(self.norm(self.fc1(x))))
+
+        model = Net()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(30):
+            opt.zero_grad()
+            F.cross_entropy(model(X), y).backward()
+            opt.step()
+    """)
+    assert not by_code(report, "batch-leak") and report.ok, report.codes()
+
+
+def test_random_numbers_are_the_same_with_and_without_observation(tmp_path):
+    # Dropout draws from the global generator every step, and the batch-leak probe runs a copy of the model:
+    # the program's own draws after training must be the same numbers.
+    path = write_script(tmp_path, "rng.py", HEADER + textwrap.dedent("""
+        model = nn.Sequential(nn.Linear(20, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Dropout(0.5), nn.Linear(32, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(30):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X), y)
+            loss.backward()
+            opt.step()
+            print(f"{loss.item():.10f}")
+        print(torch.rand(3).tolist(), model[1].running_mean[:3].tolist())
+    """))
+    _, plain = run_script(path, observed=False)
+    _, observed = run_script(path, observed=True)
+    assert plain == observed
+
+
+def test_uninstall_restores_every_hook_and_function():
+    import torch.nn.functional as F
+    from torch.nn.modules import module
+    from torch.optim import optimizer
+
+    before = (F.cross_entropy, F.mse_loss, torch.nn.Module.train, optimizer.Optimizer.__init__,
+              len(module._global_forward_hooks), len(optimizer._global_optimizer_pre_hooks), len(optimizer._global_optimizer_post_hooks))
+    backend = TorchBackend(__file__)
+    backend.install()
+    assert F.cross_entropy is not before[0]
+    backend.uninstall()
+    after = (F.cross_entropy, F.mse_loss, torch.nn.Module.train, optimizer.Optimizer.__init__,
+             len(module._global_forward_hooks), len(optimizer._global_optimizer_pre_hooks), len(optimizer._global_optimizer_post_hooks))
+    assert after == before
+
+
+def test_the_backend_follows_the_protocol_and_applies_to_programs_importing_torch():
+    assert isinstance(TorchBackend(), Backend)
+    assert TorchBackend.applies("t.py", "import torch\n")
+    assert TorchBackend.applies("t.py", "from torch import nn\n")
+    assert TorchBackend.applies("t.py", "import numpy as np, torch\n")
+    assert not TorchBackend.applies("t.py", "import torchvision_like\nimport numpy\n")
+    assert not TorchBackend.applies("t.py", "# import torch is not needed here\nimport numpy\n")
+
+
+def test_without_torch_one_line_says_how_to_install_it():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "from netdoctor.observe.torch_backend import TorchBackend\n"
+            "TorchBackend('x.py').install()\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.returncode != 0
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "pip install 'netdoctor[torch]'" in last and last.startswith("netdoctor.errors.NetdoctorError")
