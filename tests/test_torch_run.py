@@ -25,7 +25,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from netdoctor.findings import Report  # noqa: E402
+from netdoctor.observe import runner  # noqa: E402
 from netdoctor.observe.backend import Backend  # noqa: E402
+from netdoctor.observe.options import ObserveOptions  # noqa: E402
 from netdoctor.observe.torch_backend import TorchBackend  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,20 +56,23 @@ def _as_main(path: Path):
 
 
 def run_script(path: Path, observed: bool = True) -> tuple[Report | None, str]:
-    """(report, printed output) of one run of the script (cached per path and mode)."""
+    """(report, printed output) of one run of the script (cached per path and mode).
+
+    Observed runs go through :func:`netdoctor.observe.runner.run_script`, the
+    runner of ``netdoctor run``, with every backend that applies (NumPy's too).
+    """
     key = (str(path), observed)
     if key not in _RUNS:
         out = io.StringIO()
-        backend = TorchBackend(str(path)) if observed else None
-        with _as_main(path), contextlib.redirect_stdout(out):
-            if backend is not None:
-                backend.install()
-            try:
-                runpy.run_path(str(path), run_name="__main__")
-            finally:
-                if backend is not None:
-                    backend.uninstall()
-        report = Report(backend.findings(), backend.context(), backend.sections()) if backend else None
+        report = None
+        with contextlib.redirect_stdout(out):
+            if observed:
+                result = runner.run_script(str(path), [], ObserveOptions())
+                assert result.status == "finished", result.traceback
+                report = result.report
+            else:
+                with _as_main(path):
+                    runpy.run_path(str(path), run_name="__main__")
         _RUNS[key] = (report, out.getvalue())
     return _RUNS[key]
 
@@ -138,7 +143,7 @@ def test_the_healthy_example_gets_no_error_and_batch_norm_is_stated_as_expected(
     (leak,) = by_code(report, "batch-leak")
     assert leak.severity.value == "info" and "bn1" in leak.where
     assert report.context["optimizer_steps"] == 75
-    assert "Net (" in report.context["models"][0]
+    assert report.context["model"].startswith("Net (")
 
 
 def test_stale_accumulator_weight_is_measured_per_parameter():
@@ -352,3 +357,33 @@ def test_without_torch_one_line_says_how_to_install_it():
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert "pip install 'netdoctor[torch]'" in last and last.startswith("netdoctor.errors.NetdoctorError")
+
+
+def test_netdoctor_run_on_a_pytorch_script_reports_and_exits_1(tmp_path):
+    out = tmp_path / "report.json"
+    proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), "--no-color", "forgot_zero_grad.py"],
+                          capture_output=True, text=True, cwd=EXAMPLES, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("epoch 1: loss")  # the script's own output first, then the report
+    import json
+
+    report = json.loads(out.read_text())
+    assert report["findings"][0]["code"] == "stale-accumulator"
+    assert report["findings"][0]["where"].endswith("forgot_zero_grad.py:17")
+
+
+def test_stop_after_max_updates_optimizer_steps(tmp_path):
+    path = write_script(tmp_path, "long.py", HEADER + textwrap.dedent("""
+        model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(10_000):
+            opt.zero_grad()
+            F.cross_entropy(model(X), y).backward()
+            opt.step()
+        print("never reached")
+    """))
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        result = runner.run_script(str(path), [], ObserveOptions(max_updates=30))
+    assert result.status == "stopped" and "never reached" not in out.getvalue()
+    assert result.report.context["optimizer_steps"] == 30
+    assert any("30 optimizer steps" in n for n in result.report.context["notes"])

@@ -10,10 +10,13 @@ findings. torch is imported only when the backend is installed; without it,
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netdoctor.errors import NetdoctorError
 from netdoctor.findings import Finding
+
+if TYPE_CHECKING:
+    from netdoctor.observe.options import ObserveOptions
 
 __all__ = ["TorchBackend", "require_torch", "INSTALL_HINT"]
 
@@ -35,15 +38,21 @@ class TorchBackend:
     """Watch the PyTorch training the program does (see :mod:`netdoctor.observe.torch_watch`).
 
     Args:
-        script: path of the user's program (its folder is user code for ``file:line``).
+        options: the observation's settings: which files are the user's (for
+            ``file:line``), ``max_updates`` (optimizer steps) and ``max_seconds``
+            after which the program is stopped. A path is taken as the script's.
         every: statistics on every ``every``-th optimizer step after the first 6 (None: adapt to the time budget).
         min_steps: optimizer steps after which :meth:`verdict_ready` may say yes.
     """
 
     name = "torch"
 
-    def __init__(self, script: str | None = None, *, every: int | None = 16, min_steps: int = 200) -> None:
-        self.script = script
+    def __init__(self, options: ObserveOptions | str | None = None, *, every: int | None = 16, min_steps: int = 200) -> None:
+        from netdoctor.observe.options import ObserveOptions
+
+        if not isinstance(options, ObserveOptions):
+            options = ObserveOptions(script=options)
+        self.options = options
         self.every = every
         self.min_steps = min_steps
         self.watch: Any = None
@@ -58,7 +67,8 @@ class TorchBackend:
         from netdoctor.observe.torch_sites import UserSites
         from netdoctor.observe.torch_watch import TorchWatch
 
-        self.watch = TorchWatch(UserSites(self.script), every=self.every)
+        o = self.options
+        self.watch = TorchWatch(UserSites(o.is_user), every=self.every, max_steps=o.max_updates, max_seconds=o.max_seconds)
         self.watch.install()
 
     def uninstall(self) -> None:
@@ -125,8 +135,10 @@ class TorchBackend:
             "sampled_steps": w.sampled_steps,
             "observer_share": (w.cost / w.train_time) if w.train_time > 0 else None,
         }
-        if not models:
-            ctx["notes"] = ["no nn.Module with parameters was called: nothing to observe"]
+        if models:
+            ctx["model"] = models[0] if len(models) == 1 else models  # the session's sign that a network was observed
+        else:
+            ctx["notes"] = ["PyTorch: no nn.Module with parameters was called, so there was no PyTorch training to observe"]
         if w.errors:
             ctx.setdefault("notes", []).extend(f"observer: {e}" for e in w.errors)
         return ctx

@@ -4,44 +4,34 @@ A hook of the torch observer runs deep inside PyTorch (``Module._call_impl``,
 the autograd engine, ``Optimizer.step``'s wrapper); the line worth showing is
 the user's ``loss.backward()`` or ``x = self.fc1(x)``. :class:`UserSites`
 walks the stack outwards to the first frame whose file belongs to the user's
-program: the script's folder and below, minus installed packages and
-netdoctor itself. Whether a code object is the user's is cached, so a walk
-costs a few attribute reads per frame.
+program (as :func:`netdoctor.observe.tracer.is_user_file` decides: not the
+standard library, an installed package or netdoctor). Whether a code object
+is the user's is cached, so a walk costs a few attribute reads per frame.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from types import CodeType, FrameType
+
+from netdoctor.observe.tracer import is_user_file
 
 __all__ = ["UserSites"]
 
-_NETDOCTOR_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 class UserSites:
-    """Decide which files are the user's and name call sites as ``file:line``.
+    """Name call sites in the user's code as ``file:line``.
 
     Args:
-        script: path of the user's program; its folder (and below) is user code.
-        extra_roots: more folders holding user code (e.g. a package the script imports).
+        is_user: file name -> whether it is the user's (default: :func:`~netdoctor.observe.tracer.is_user_file`).
     """
 
-    def __init__(self, script: str | None, extra_roots: tuple[str, ...] = ()) -> None:
-        roots = [os.path.dirname(os.path.abspath(script))] if script else [os.getcwd()]
-        self.roots = tuple(os.path.join(os.path.realpath(r), "") for r in (*roots, *extra_roots))
+    def __init__(self, is_user: Callable[[str], bool] = is_user_file) -> None:
+        self.is_user_file = is_user
         self._is_user: dict[CodeType, bool] = {}
         self.cwd = os.getcwd()
-
-    def is_user_file(self, filename: str) -> bool:
-        """True for a file under one of the roots that is neither installed nor netdoctor's."""
-        if not filename or filename.startswith("<"):
-            return False
-        path = os.path.realpath(filename)
-        if path.startswith(os.path.join(_NETDOCTOR_DIR, "")) or "site-packages" in path or "dist-packages" in path:
-            return False
-        return path.startswith(self.roots)
 
     def user_frame(self, frame: FrameType | None = None) -> FrameType | None:
         """The innermost frame, from ``frame`` (default: the caller's) outwards, that is user code."""

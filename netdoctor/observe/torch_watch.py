@@ -165,11 +165,16 @@ class TorchWatch:
             makes the sampled steps, and so the report, depend on the machine's speed).
     """
 
-    def __init__(self, sites: UserSites, *, every: int | None = EVERY) -> None:
+    def __init__(self, sites: UserSites, *, every: int | None = EVERY, max_steps: int | None = None,
+                 max_seconds: float | None = None) -> None:
         import torch
 
         self.torch = torch
         self.sites = sites
+        self.max_steps = max_steps
+        self.max_seconds = max_seconds
+        self.stopped_because = ""
+        self._t_install = time.perf_counter()
         self.fixed_every = every
         self.every = every or MIN_EVERY
         self.busy = False
@@ -242,6 +247,7 @@ class TorchWatch:
         self._patch(torch.nn.Module, "train", self._wrap_train(torch.nn.Module.train))
         self._patch(optim_mod.Optimizer, "__init__", self._wrap_opt_init(optim_mod.Optimizer.__init__))
         self._t_last_step = None
+        self._t_install = time.perf_counter()
         self.installed = True
 
     def uninstall(self) -> None:
@@ -443,6 +449,8 @@ class TorchWatch:
             oi = self.opts.get(id(opt))
             if oi is None or oi.ref() is not opt:
                 oi = self.opts[id(opt)] = OptInfo(weakref.ref(opt), type(opt).__name__, self.created_opts.get(id(opt)), self.sites.site())
+            if oi.step_site is None:
+                oi.step_site = self.sites.site()
             oi.steps += 1
             if self.sample_now:
                 t0 = time.perf_counter()
@@ -537,6 +545,20 @@ class TorchWatch:
             self._t_last_step = time.perf_counter()
         except Exception as exc:  # noqa: BLE001
             self._fail("optimizer post-step hook", exc)
+        self._limits()
+
+    def _limits(self) -> None:
+        """End the program (``--max-updates`` / ``--max-seconds``) by raising StopObserving out of ``optimizer.step()``."""
+        from netdoctor.observe.tracer import StopObserving
+
+        if self.max_steps is not None and self.steps >= self.max_steps:
+            self.stopped_because = f"stopped after {self.steps} optimizer steps (--max-updates)"
+        elif self.max_seconds is not None and time.perf_counter() - self._t_install > self.max_seconds:
+            self.stopped_because = f"stopped after {self.max_seconds:g} s (--max-seconds)"
+        else:
+            return
+        self.close_window(final=True)
+        raise StopObserving(self.stopped_because)
 
     def _adapt(self, cost: float) -> None:
         if self.fixed_every or not self._step_times:
