@@ -10,10 +10,12 @@ These tests prove the corpus right; the tests of ``netdoctor run`` use it.
 
 from __future__ import annotations
 
+import atexit
 import difflib
 import importlib.util
 import math
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -59,6 +61,7 @@ class Run:
 _RUNS: dict[str, Run] = {}
 _LOCK = threading.Lock()
 _TMP = Path(tempfile.mkdtemp(prefix="user_scripts_"))
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 
 
 def _run(script: Script) -> Run:
