@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["row", "ROW_KEYS", "Background", "optional_torch", "limited_threads"]
+__all__ = ["row", "ROW_KEYS", "Background", "optional_torch", "limited_threads", "shared_data"]
 
 ROW_KEYS = ("what", "compared_with", "target", "ours", "peer", "ratio", "unit", "met", "note", "floor")
 
@@ -38,6 +38,20 @@ def row(what: str, compared_with: str = "", target: str = "", *, ours: Any = Non
     """One table row with all :data:`ROW_KEYS`."""
     return {"what": what, "compared_with": compared_with, "target": target, "ours": ours, "peer": peer,
             "ratio": ratio, "unit": unit, "met": met, "note": note, "floor": floor}
+
+
+def shared_data(name: str) -> Path:
+    """``shared/data/NAME`` beside the checkout (or beside any folder above it, for git worktrees).
+
+    Returns the first candidate that exists, else the one beside the checkout
+    (whose absence the suites report).
+    """
+    root = Path(__file__).resolve().parent.parent
+    for folder in root.parents:
+        candidate = folder / "shared" / "data" / name
+        if candidate.exists():
+            return candidate
+    return root.parent / "shared" / "data" / name
 
 
 def optional_torch():

@@ -38,14 +38,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import limited_threads, optional_torch, row  # noqa: E402
+from bench import limited_threads, optional_torch, row, shared_data  # noqa: E402
 from netdoctor.gradients import check_gradients  # noqa: E402
 from netdoctor.nn.activations import ACTIVATIONS, Activation  # noqa: E402
 from netdoctor.nn.mlp import MLP  # noqa: E402
 
 __all__ = ["run", "load_batch", "BrokenTanhMLP"]
 
-MNIST_5K = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
+MNIST_5K = shared_data("mnist_5k.csv.gz")
 
 
 def load_batch(n: int, d: int, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray, str]:

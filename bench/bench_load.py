@@ -38,9 +38,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import shared_data  # noqa: E402
 from netdoctor.data import loader as nd_data  # noqa: E402
 
-SOURCE = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
+SOURCE = shared_data("mnist_5k.csv.gz")
 DATA_DIR = Path(__file__).resolve().parent / "_data"
 
 

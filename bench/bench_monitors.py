@@ -35,13 +35,13 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import limited_threads, row  # noqa: E402
+from bench import limited_threads, row, shared_data  # noqa: E402
 from netdoctor import MLP, train  # noqa: E402
 from netdoctor.monitor.callback import TrainingMonitor  # noqa: E402
 
 __all__ = ["run"]
 
-SHARED = Path("/work/shared/data")
+SHARED = shared_data("mnist_5k.csv.gz").parent
 
 
 def _data(small: bool):

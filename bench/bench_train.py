@@ -34,14 +34,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import Background, limited_threads, optional_torch, row  # noqa: E402
+from bench import Background, limited_threads, optional_torch, row, shared_data  # noqa: E402
 from bench.handwritten_per_sample import PerSampleNet  # noqa: E402
 from netdoctor.nn.mlp import MLP  # noqa: E402
 from netdoctor.nn.training import train  # noqa: E402
 
 __all__ = ["run", "synth_mnist", "flops_per_sample", "blas_floor", "blas_threads"]
 
-MNIST_5K = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
+MNIST_5K = shared_data("mnist_5k.csv.gz")
 BATCH, LR, ACC_ROWS = 100, 0.1, 5000
 STARVED = 0.25
 """Foreign CPU share above which multi-threaded rows are not judged (a quarter of the machine)."""

@@ -173,6 +173,30 @@ def test_chunk_boundaries_do_not_change_the_result(tmp_path, monkeypatch):
     assert_loaded(chunked, pixels, labels)
 
 
+@pytest.mark.parametrize("chunk", [97, 1 << 17])
+def test_fast_parser_agrees_with_loadtxt_on_every_field_width(monkeypatch, chunk):
+    # Values of 1, 2 and 3 digits side by side (leading zeros too), lines of unequal length,
+    # no final newline: the byte arithmetic must give what a reference parser gives.
+    rng = np.random.default_rng(7)
+    table = rng.integers(0, 256, (300, 41))
+    table[:, 5] = rng.choice([0, 9, 10, 99, 100, 255], 300)
+    cells = [[f"{v:03d}" if (i + j) % 17 == 0 else str(v) for j, v in enumerate(r)] for i, r in enumerate(table.tolist())]
+    data = "\n".join(",".join(r) for r in cells).encode()
+    monkeypatch.setattr(csvparse, "_CHUNK", chunk)
+    got = csvparse._parse_uint8(data, 0, len(data))
+    expected = np.loadtxt(io.StringIO(data.decode()), delimiter=",", dtype=np.int64)
+    assert got is not None and got.dtype == np.uint8
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("text", [b"1,256\n", b"1,1000\n", b"1,0001\n", b"1,,2\n", b",1,2\n", b"1,2,\n",
+                                  b"1,2\n\n3,4\n", b"1,2\n3\n", b"1,2\n3,4,5\n", b"1,-2\n", b"1,2.0\n",
+                                  b"1, 2\n", b"1;2\n", b"1,2\r3,4\n"])
+def test_fast_parser_declines_what_it_cannot_parse_exactly(text):
+    # None hands the bytes to the general parser, which reads or names the problem.
+    assert csvparse._parse_uint8(text, 0, len(text)) is None
+
+
 def test_auto_label_column_sees_through_constant_corner_pixels(tmp_path):
     # Like MNIST: first and last pixel columns are always 0, so both edge columns hold
     # "digits"; the varying one is the label.
