@@ -12,6 +12,7 @@ import gzip
 import io
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from netdoctor.data import cache as datacache
 from netdoctor.data import load
 from netdoctor.errors import DataFormatError
 
@@ -32,7 +34,13 @@ PIXELS = np.array([[0, 128, 255, 17], [5, 0, 0, 9], [255, 255, 1, 0]])
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    """Never touch the user's cache from tests."""
+    """Never touch the user's cache from tests; files written here count as settled.
+
+    The cache stores only files whose timestamps are 2 s old (see
+    netdoctor.data.cache); a test's files are milliseconds old, so the cache's
+    clock runs a minute ahead. The tests of that rule put it back.
+    """
+    monkeypatch.setattr(datacache, "_clock_ns", lambda: time.time_ns() + 60 * 10**9)
     monkeypatch.setenv("NETDOCTOR_CACHE_DIR", str(tmp_path / "default-cache"))
 
 

@@ -15,6 +15,7 @@ import json
 import os
 import re
 import struct
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netdoctor.data import Dataset, csvparse, load, load_sample, sample_path
+from netdoctor.data import cache as datacache
 from netdoctor.data import loader as nd_data
 from netdoctor.data.cache import cache_directory
 from netdoctor.errors import DataFormatError, InvalidArgument
@@ -33,7 +35,13 @@ MNIST_5K = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
 
 @pytest.fixture(autouse=True)
 def _private_cache(tmp_path, monkeypatch):
-    """Never touch the user's cache from tests."""
+    """Never touch the user's cache from tests; files written here count as settled.
+
+    The cache stores only files whose timestamps are 2 s old (see
+    netdoctor.data.cache); a test's files are milliseconds old, so the cache's
+    clock runs a minute ahead. The tests of that rule put it back.
+    """
+    monkeypatch.setattr(datacache, "_clock_ns", lambda: time.time_ns() + 60 * 10**9)
     monkeypatch.setenv("NETDOCTOR_CACHE_DIR", str(tmp_path / "cache"))
 
 
@@ -263,6 +271,73 @@ def test_cache_is_invalidated_when_the_file_changes(tmp_path):
     os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns + 10**9))  # mtime moves even on coarse clocks
     assert_loaded(load(path, cache_dir=cache), pixels, labels)
     assert len(list(cache.glob("*.npy"))) == 1  # the stale entry was removed
+
+
+def _rewrite_outside_the_sampled_blocks(path):
+    """Change one pixel digit (same size) at a byte the key's sampled blocks do not read.
+
+    Returns the (row, column) of the changed pixel and its new value.
+    """
+    data = bytearray(path.read_bytes())
+    sampled = np.zeros(len(data), bool)
+    for offset in datacache._sample_offsets(len(data)):
+        sampled[offset:offset + datacache._SAMPLE] = True
+    free = np.flatnonzero(~sampled)
+    pos = next(int(p) for p in free[len(free) // 2:] if chr(data[p]).isdigit() and data[p - 1:p] == b","
+               and data[p + 1:p + 2] in (b",", b"\n"))  # a one-digit pixel
+    row = data[:pos].count(b"\n")
+    col = data[data.rfind(b"\n", 0, pos) + 1:pos].count(b",") - 1  # pixel column (the label is first)
+    new = b"7" if data[pos:pos + 1] != b"7" else b"3"
+    data[pos:pos + 1] = new
+    st_ = path.stat()
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st_.st_atime_ns, st_.st_mtime_ns))  # as within one timestamp tick (or cp -p, rsync -t)
+    assert path.stat().st_size == st_.st_size
+    return row, col, int(new)
+
+
+def _big_csv(path):
+    """A CSV larger than the sampled blocks (about 300 kB), with one-digit pixels."""
+    rng = np.random.default_rng(12)
+    pixels = rng.integers(0, 10, (400, 300), dtype=np.uint8)
+    pixels[0, 0] = 255
+    labels = rng.integers(0, 10, 400)
+    write_csv(path, pixels, labels)
+    return pixels, labels
+
+
+def test_cache_notices_a_same_size_rewrite_within_the_same_mtime(tmp_path, monkeypatch):
+    # The real clock: the file is milliseconds old, so a same-size rewrite could keep every
+    # timestamp (the kernel's clock ticks every few ms); such a file is not cached at all.
+    monkeypatch.setattr(datacache, "_clock_ns", time.time_ns)
+    path = tmp_path / "d.csv"
+    pixels, labels = _big_csv(path)
+    cache = tmp_path / "c"
+    assert_loaded(load(path, cache_dir=cache), pixels, labels)
+    assert not list(cache.glob("*.npy"))
+    row, col, value = _rewrite_outside_the_sampled_blocks(path)
+    pixels[row, col] = value
+    assert_loaded(load(path, cache_dir=cache), pixels, labels)
+
+
+def test_cache_notices_a_later_rewrite_that_restores_the_mtime(tmp_path):
+    # A settled file rewritten later at the same size with its old mtime put back (cp -p,
+    # rsync -t, tar): the kernel stamps a new ctime, so the key changes.
+    path = tmp_path / "d.csv"
+    pixels, labels = _big_csv(path)
+    cache = tmp_path / "c"
+    load(path, cache_dir=cache)
+    before = path.stat().st_ctime_ns
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:  # wait out the timestamp's tick (a few ms here)
+        time.sleep(0.01)
+        os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns))
+        if path.stat().st_ctime_ns != before:
+            break
+    row, col, value = _rewrite_outside_the_sampled_blocks(path)
+    pixels[row, col] = value
+    assert_loaded(load(path, cache_dir=cache), pixels, labels)
+    assert len(list(cache.glob("*.npy"))) == 1  # the stale entry was replaced
 
 
 def test_cache_for_float_data_and_options_are_separate(tmp_path):

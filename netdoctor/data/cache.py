@@ -5,10 +5,29 @@ pixels as read (``uint8`` when they are whole numbers 0..255, else
 ``float32``) with the label in the last column. Scaling to [0, 1] happens
 after the cache, so a hit returns exactly what a fresh parse would.
 
-The key hashes, for every file read (an IDX pair is two files), the absolute
-path, the size and ``st_mtime_ns``, plus the loader options and a format
-version. Editing or replacing a file changes its size or mtime, so the old
-entry is never used again; it is deleted when the new one is written.
+The key hashes the loader options, a format version and, for every file read
+(an IDX pair is two files), its absolute path, device, inode, size,
+``st_mtime_ns`` and ``st_ctime_ns``, plus a BLAKE2b digest of 18 sampled 4 KiB
+blocks (head, tail and 16 evenly spaced): a reload costs one ``stat`` and
+72 KiB of reads, never a pass over the file.
+
+What that guarantees. A timestamp is as fine as the kernel's clock tick or the
+filesystem's resolution (a few ms on ext4, 1 s on ext3 and HFS+, 2 s on FAT),
+so a file rewritten at the same size within one tick of the previous write
+keeps its size, inode, mtime and ctime. The key therefore only trusts files
+that have *settled*: a file whose newest timestamp (mtime or ctime) is less
+than :data:`SETTLE_NS` (2 s) old when its key is taken is not cached
+(:func:`cache_key` returns None; git calls such index entries "racily
+clean"). For a settled
+file every later write stamps a ctime that is newer than the recorded one, so
+the key changes; ``ctime`` cannot be set by programs (``touch -d``, ``cp -p``,
+``rsync -t`` and ``tar`` restore mtime, but the kernel sets ctime to now), and
+a replacement by rename changes the inode. The remaining assumptions are a
+clock that does not jump back by more than the window and a filesystem that
+keeps ctime (network filesystems take it from the server's clock); the
+sampled blocks are a second line of defence there, not a guarantee. A new
+version of a file makes a new key, and the old entry is deleted when the new
+one is written.
 
 Entries are written to a temporary file and renamed into place
 (``os.replace`` is atomic), so a reader never sees half an entry. Deleting
@@ -21,14 +40,22 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
 
 __all__ = ["cache_directory", "cache_key", "get", "put"]
 
-#: Bump when the entry layout or the parser's output changes.
-FORMAT_VERSION = "1"
+#: Bump when the entry layout, the key or the parser's output changes.
+FORMAT_VERSION = "2"
+
+SETTLE_NS = 2 * 10**9
+"""A file is cached only once its newest timestamp is this old (2 s: FAT's resolution)."""
+
+_SAMPLE = 4096
+_SAMPLES = 16
+_clock_ns = time.time_ns  # the wall clock file timestamps are compared with (tests move it)
 
 
 def cache_directory(cache_dir: str | os.PathLike | None = None) -> Path:
@@ -50,20 +77,45 @@ def cache_directory(cache_dir: str | os.PathLike | None = None) -> Path:
     return Path.home() / ".cache" / "netdoctor"
 
 
-def cache_key(files: list[str], options: str) -> str:
+def cache_key(files: list[str], options: str) -> str | None:
     """Entry name for ``files`` read with ``options``: ``<path hash>-<version hash>``.
 
     The first half depends only on the paths, so a new version of the same
-    file can find and delete the stale entry.
+    file can find and delete the stale entry. The second half covers the
+    identity, size and timestamps of each file and a digest of sampled blocks.
+
+    Returns:
+        The key, or None when a file has not *settled*: its newest timestamp
+        (mtime or ctime) is less than :data:`SETTLE_NS` old by the wall clock.
+        Such a file is neither looked up nor stored (see the module
+        docstring: a same-size rewrite within its timestamp's resolution
+        would keep its key).
+
+    Raises:
+        OSError: a file cannot be stat'ed or read.
     """
     paths = [os.path.abspath(f) for f in files]
     where = hashlib.sha256("\0".join(paths).encode("utf-8", "surrogatepass")).hexdigest()
-    stamp = [FORMAT_VERSION, options]
+    version = hashlib.blake2b(f"{FORMAT_VERSION}\0{options}".encode(), digest_size=16)
     for f in paths:
-        st = os.stat(f)
-        stamp += [str(st.st_size), str(st.st_mtime_ns)]
-    version = hashlib.sha256("\0".join(stamp).encode()).hexdigest()
-    return f"{where[:24]}-{version[:24]}"
+        with open(f, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            # The stat that makes the key decides: a write after it stamps a newer ctime
+            # only if this one is older than the timestamps' resolution.
+            if max(st.st_mtime_ns, st.st_ctime_ns) > _clock_ns() - SETTLE_NS:
+                return None
+            version.update(f"\0{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}".encode())
+            for offset in _sample_offsets(st.st_size):
+                version.update(os.pread(fh.fileno(), _SAMPLE, offset))
+    return f"{where[:24]}-{version.hexdigest()[:24]}"
+
+
+def _sample_offsets(size: int) -> list[int]:
+    """Where the sampled blocks start: the head, the tail and evenly in between."""
+    if size <= (_SAMPLES + 2) * _SAMPLE:
+        return list(range(0, size, _SAMPLE))
+    step = (size - _SAMPLE) / (_SAMPLES + 1)
+    return [0, *(int(k * step) for k in range(1, _SAMPLES + 1)), size - _SAMPLE]
 
 
 def get(key: str, cache_dir: str | os.PathLike | None = None) -> np.ndarray | None:

@@ -245,16 +245,24 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str) -> Datase
     """Scale checked raw values into a Dataset: X = float32(pixels) / 255 unless max <= 1.
 
     The same arithmetic runs on fresh parses and cache hits, so both give
-    bit-identical arrays.
+    bit-identical arrays. Both passes go block by block (``_ROWS_PER_BLOCK``
+    rows): the float32 block is divided while it is still in the CPU cache,
+    instead of converting 188 MB and then reading and writing it all again.
     """
     n = pixels.shape[0]
-    pmin = pixels.min() if n else 0
-    pmax = pixels.max() if n else 0
+    blocks = [slice(i, i + _ROWS_PER_BLOCK) for i in range(0, n, _ROWS_PER_BLOCK)]
+    pmin = min((pixels[b].min() for b in blocks), default=0)
+    pmax = max((pixels[b].max() for b in blocks), default=0)
     scale = bool(pmax > 1)
     X = np.empty(pixels.shape, dtype=np.float32)
-    X[...] = pixels
-    if scale:
-        X /= np.float32(255)
+    for b in blocks:
+        x = X[b]
+        x[...] = pixels[b]
+        if scale:
+            x /= np.float32(255)
     y = np.asarray(labels).astype(np.int64)
     return Dataset(X, y, _summarise(X, y, pmin, pmax, not scale, source), source, scale)
 
+
+_ROWS_PER_BLOCK = 1024
+"""Rows converted at a time: 1024 x 784 float32 is 3 MB, about what a core's caches hold."""
