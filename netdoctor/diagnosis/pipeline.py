@@ -21,6 +21,7 @@ The callbacks added beside the monitor live in :mod:`netdoctor.diagnosis.callbac
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -37,6 +38,7 @@ from netdoctor.diagnosis.sections import BaselineSection, HistoryRow, LayerRow
 from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Finding, Report
 from netdoctor.monitor.callback import TrainingMonitor
+from netdoctor.nn.threads import blas_threads, threads_for_model
 from netdoctor.nn.training import History
 from netdoctor.protocol import TrainableModel
 
@@ -154,6 +156,10 @@ def diagnose(
     findings: list[Finding] = []
     # User models may draw from NumPy's global generator (dropout, shuffles): leave its state as found.
     global_state = np.random.get_state()
+    # Small networks' products are faster on one BLAS thread, above all on a busy machine
+    # (netdoctor.nn.threads); the caller's thread counts come back in the finally below.
+    threads = contextlib.ExitStack()
+    threads.enter_context(blas_threads(threads_for_model(model, batch_size)))
     try:
         small = rng.choice(len(X), size=min(GRADCHECK_ROWS, len(X)), replace=False)
         if gradcheck:
@@ -209,6 +215,7 @@ def diagnose(
         report.partial = True
     finally:
         np.random.set_state(global_state)
+        threads.close()
     report.add(link_causes(findings))
     return report
 

@@ -26,6 +26,7 @@ from netdoctor.gradients.engine import NotAnalytic, Problem
 from netdoctor.gradients.judge import checked_note, judge_directional, judge_per_coordinate
 from netdoctor.gradients.options import DEFAULT_MAX_COORDS, GradcheckMethod, validate
 from netdoctor.gradients.result import CoordinateCheck, DirectionCheck, GradcheckResult, TensorCheck, rel_error
+from netdoctor.nn.threads import blas_threads
 from netdoctor.protocol import Model
 
 __all__ = [
@@ -182,7 +183,8 @@ def gradcheck(
 
     problem = Problem(names, arrays, evaluate, evaluate_complex, gradient, subject="f")
     chosen = "central" if opts.method == "auto" else opts.method
-    result = _run(problem, analytic, problems, f0, opts, chosen, [], batch_size=None, dtype="float64")
+    with blas_threads(1):
+        result = _run(problem, analytic, problems, f0, opts, chosen, [], batch_size=None, dtype="float64")
     if opts.method == "auto":
         result.notes.insert(0, checked_note("auto chose central differences", result.tensors, opts.max_coords,
                                             "; pass method='complex' for exact derivatives of analytic functions."))
@@ -235,7 +237,8 @@ def check_gradients(
         raise ProtocolError("model has no loss(X, y) -> (loss, grads) method.")
     if len(X) != len(y):
         raise InvalidArgument(f"X has {len(X)} rows but y has {len(y)} labels; they must match.")
-    return run_model_check(model, X, y, opts, _run, _copy_grads, _scalar, _user)
+    with blas_threads(1):  # a check's products are small: one thread is fastest (netdoctor.nn.threads)
+        return run_model_check(model, X, y, opts, _run, _copy_grads, _scalar, _user)
 
 
 # -- shared driver ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from netdoctor.nn.activations import ACTIVATIONS, get_activation
     from netdoctor.nn.losses import LOSSES, encode_targets
     from netdoctor.nn.mlp import INITS, MLP
+    from netdoctor.nn.threads import blas_threads, threads_for, threads_for_model
     from netdoctor.nn.training import History, StopTraining, accuracy, train
 
 _EXPORTS = {
@@ -21,6 +22,9 @@ _EXPORTS = {
     "encode_targets": "losses",
     "INITS": "mlp",
     "MLP": "mlp",
+    "blas_threads": "threads",
+    "threads_for": "threads",
+    "threads_for_model": "threads",
     "History": "training",
     "StopTraining": "training",
     "accuracy": "training",

@@ -1,0 +1,110 @@
+"""How many BLAS threads netdoctor's own matrix products use, and giving them back.
+
+A multi-threaded BLAS splits each product between threads and waits for the
+slowest. The products of small networks and of gradient checks take tens of
+microseconds; when another process holds a core, the second thread waits a
+scheduler time slice (milliseconds) for it, so two threads lose up to an order
+of magnitude on a busy machine (a laptop running a browser): ``netdoctor
+check`` on 60,000 rows took 14 s with OpenBLAS's two threads against 1.4 s with
+one. On an idle machine the second thread gains at most 2x on a 2-core
+machine, and only on products large enough to split.
+
+So netdoctor picks the count for the work at hand (:func:`threads_for`): one
+thread when every product of a training step is below :data:`SMALL_PRODUCT`
+multiply-adds (every MLP up to 784-512-512-10 at batch 100 is, and so is every
+gradient check), else the caller's setting untouched. :func:`blas_threads`
+applies it for a block and restores the caller's counts on the way out,
+normally or by an exception; the user's code outside the block never runs
+with our setting.
+
+For ``netdoctor run`` (the user's program runs unmodified): wrap netdoctor's
+own computations, never the user's code, in the context manager::
+
+    from netdoctor.nn.threads import blas_threads
+
+    with blas_threads(1):
+        ...  # netdoctor's probes, gradient checks, statistics
+
+It limits the BLAS pools that ``threadpoolctl`` finds (OpenBLAS, MKL, BLIS;
+OpenMP pools are left alone) and is a no-op when threadpoolctl is missing.
+The caller's own thread settings (``OPENBLAS_NUM_THREADS``, an outer
+``threadpool_limits``, ``torch.set_num_threads``) are read when the block is
+entered and put back as they were when it is left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = ["SMALL_PRODUCT", "blas_threads", "threads_for", "threads_for_model"]
+
+SMALL_PRODUCT = 1 << 28
+"""Multiply-adds (268 M, about 10 ms on one core) below which a product stays on one thread.
+
+A product this large outlasts a scheduler time slice many times over, so a
+second thread that has to share its core with another process costs little,
+and on an idle core it halves the time."""
+
+_controller = None
+
+
+def _threadpool_controller():
+    """One ``threadpoolctl.ThreadpoolController`` (finding the libraries costs ~20 ms), or None."""
+    global _controller
+    if _controller is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # an optional speed-up: without it the caller's setting stays
+            return None
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def threads_for(shapes: Iterable[tuple[int, ...]], rows: int) -> int | None:
+    """The BLAS threads for products of ``rows`` rows with matrices of ``shapes``.
+
+    Args:
+        shapes: shapes of the weight matrices (``(D_in, D_out)``; other
+            ranks are ignored).
+        rows: rows per product (the batch size).
+
+    Returns:
+        1 when every ``rows x D_in x D_out`` is below :data:`SMALL_PRODUCT`,
+        else None (keep the caller's setting).
+    """
+    largest = max((rows * s[0] * s[1] for s in shapes if len(s) == 2), default=0)
+    return 1 if largest < SMALL_PRODUCT else None
+
+
+def threads_for_model(model: Any, batch_size: int) -> int | None:
+    """:func:`threads_for` the 2-D arrays in ``model.params`` (a dict) at ``batch_size`` rows.
+
+    A model without such a dict gets 1: netdoctor only probes it with small batches.
+    """
+    params = getattr(model, "params", None)
+    if not isinstance(params, Mapping):
+        return 1
+    return threads_for((np.shape(v) for v in params.values()), batch_size)
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None = 1) -> Iterator[None]:
+    """Limit the BLAS thread pools to ``n`` threads for the block, then restore them.
+
+    Args:
+        n: threads inside the block; None leaves every pool as it is.
+
+    The previous count of every pool is restored when the block ends, also
+    when it ends by an exception (``threadpoolctl`` records and sets them
+    back). Without threadpoolctl this does nothing.
+    """
+    controller = _threadpool_controller() if n is not None else None
+    if controller is None:
+        yield
+        return
+    with controller.limit(limits=n, user_api="blas"):
+        yield
