@@ -637,3 +637,52 @@ def test_bench_tiny_mode_runs_and_catches_the_planted_derivative():
     detect = rows[-1]
     assert detect["ours"] is True and detect["met"] is True and "W1" in detect["note"]
     assert rows[0]["floor"] > 0 and rows[0]["ours"] > 0
+
+
+def _tanh_difference_50_digits(z: float, d: float) -> float:
+    """tanh(z + d) - tanh(z) in 50-digit decimal arithmetic (an oracle independent of numpy)."""
+    import decimal
+
+    with decimal.localcontext() as ctx:
+        ctx.prec = 50
+        def th(x):
+            e = (2 * x).exp()
+            return (e - 1) / (e + 1)
+        zd, dd = decimal.Decimal(z), decimal.Decimal(d)
+        return float(th(zd + dd) - th(zd))
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "identity"])
+def test_output_series_is_the_exact_difference_to_rounding(name):
+    from netdoctor.gradients.mlp_fast import _taylor
+
+    z = np.array([-7.0, -2.5, -0.6, 0.0, 0.3, 1.1, 4.0, 9.0])
+    c = _taylor(name, z)
+    for d in (1e-4, -1e-4, 3e-6, -1e-7, 2e-9):
+        got = sum(ck * d ** (k + 1) for k, ck in enumerate(c))
+        if name == "tanh":
+            want = [_tanh_difference_50_digits(zi, d) for zi in z]
+        elif name == "sigmoid":  # sigmoid(x) = (1 + tanh(x / 2)) / 2
+            want = [0.5 * _tanh_difference_50_digits(zi / 2, d / 2) for zi in z]
+        else:
+            want = [d] * len(z)
+        np.testing.assert_allclose(got, want, rtol=1e-14, atol=0, err_msg=f"d={d}")
+
+
+@pytest.mark.parametrize("output", ["tanh", "sigmoid", "identity"])
+def test_series_and_exact_output_paths_give_the_same_numbers(output, monkeypatch):
+    from netdoctor.gradients import mlp_fast
+
+    rng = np.random.default_rng(11)
+    model = MLP((12, 7, 5, 4), activation="tanh", output_activation=output, loss="mse", seed=3)
+    X, y = rng.random((9, 12)), rng.integers(0, 4, 9)
+    coords = {k: np.arange(v.size) for k, v in model.params.items()}
+    calls = []
+    original = mlp_fast._series_loss_change
+    monkeypatch.setattr(mlp_fast, "_series_loss_change", lambda *a: calls.append(1) or original(*a))
+    series = mlp_numeric(model, X, y, model.params, coords, method="central", h=1e-7)
+    assert calls  # the series path ran
+    monkeypatch.setattr(mlp_fast, "SERIES_MAX_STEP", 0.0)  # every block takes the exact path
+    exact = mlp_numeric(model, X, y, model.params, coords, method="central", h=1e-7)
+    for k in model.params:
+        np.testing.assert_allclose(series[k]["numeric"], exact[k]["numeric"], rtol=1e-9, atol=1e-13, err_msg=k)

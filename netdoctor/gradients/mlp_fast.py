@@ -21,6 +21,19 @@ The complex step uses the same items with ``t = i 1e-20``.
 
 A step that moves any pre-activation of a relu-family unit across 0 makes the
 item *kinked*; its coordinate is reported as skipped, never as a failure.
+
+The last hidden layer of an MSE net with a tanh, sigmoid or identity output
+(the classic case) goes faster. Its items perturb one hidden unit by ``da``
+(computed as above), which moves output ``c`` by ``dz_c = da W_L[j, c]``, and
+``f(z + dz) - f(z) = sum_k c_k(z) dz^k`` with the Taylor coefficients
+``c_k = f^(k)(z) / k!`` (for tanh all multiples of ``1 - tanh(z)^2``). Then
+``dl = sum_k da^k G_k[n, j]`` with ``G_k = g_k @ (W_L^k)^T``, where ``g_k``
+collects the coefficients of ``dz^k`` in ``e dA + dA^2 / 2`` (``e = a_L - t``).
+Five orders are kept: for ``|dz| <= 1e-4`` the first dropped term is below
+``1e-20`` of the first kept one, so ``dl`` is still the exact change of the
+loss to rounding, while the work per item drops from ``C`` outputs to one
+Horner polynomial (about 10x fewer operations on 784-30-10). Larger steps take
+the exact path.
 """
 
 from __future__ import annotations
@@ -87,6 +100,59 @@ def _kinked(name: str, z: np.ndarray, d: np.ndarray, axis) -> np.ndarray | bool:
     return (((z > 0) != (zp > 0)) | (z == 0)).any(axis=axis)
 
 
+SERIES_MAX_STEP = 1e-4
+"""Largest |dz| of an output pre-activation for the series: the first dropped term, of
+order dz^6 against dz, is then below 1e-20 relative."""
+
+
+def _taylor(name: str, z: np.ndarray) -> list[np.ndarray] | None:
+    """``[c_1, ..., c_5]``, ``c_k = f^(k)(z) / k!``, so that ``f(z + d) - f(z) = sum_k c_k d^k + O(d^6)``.
+
+    For tanh, with ``t = tanh(z)`` and ``q = 1 - t^2``, the derivatives are
+    ``f^(1) = q``, ``f^(2) = -2 t q``, ``f^(3) = q (6 t^2 - 2)``,
+    ``f^(4) = t q (16 - 24 t^2)`` and ``f^(5) = q (16 - 120 t^2 + 120 t^4)``.
+    ``sigmoid(x) = (1 + tanh(x / 2)) / 2`` scales the tanh coefficients at ``z / 2``
+    by ``2^-(k+1)``. None for other activations.
+    """
+    if name == "identity":
+        one, zero = np.ones_like(z), np.zeros_like(z)
+        return [one, zero, zero, zero, zero]
+    if name == "sigmoid":
+        c = _taylor("tanh", 0.5 * z)
+        return [ck * 0.5 ** (k + 2) for k, ck in enumerate(c)]
+    if name != "tanh":
+        return None
+    t = np.tanh(z)
+    t2 = t * t
+    # q = 1 - t^2 = 4u / (1 + u)^2 with u = exp(-2|z|): no cancellation where |t| ~ 1, no overflow
+    u = np.exp(-2.0 * np.abs(z))
+    q = 4.0 * u / ((1.0 + u) * (1.0 + u))
+    return [q, -t * q, q * (t2 - 1.0 / 3.0), t * q * (2.0 / 3.0 - t2), q * (2.0 / 15.0 - t2 + t2 * t2)]
+
+
+def _series_tables(model, zs, extra, params) -> np.ndarray | None:
+    """``G`` of shape (5, N, J): ``dl_n = sum_k da^k G[k-1, n, j]`` for a change ``da`` of last-hidden unit j.
+
+    ``dA = sum_k c_k dz^k`` per output, so ``e dA + dA^2 / 2`` has the coefficients
+    ``g_1 = e c_1``, ``g_2 = e c_2 + c_1^2 / 2``, ``g_3 = e c_3 + c_1 c_2``,
+    ``g_4 = e c_4 + c_1 c_3 + c_2^2 / 2``, ``g_5 = e c_5 + c_1 c_4 + c_2 c_3``
+    (products of order > 5 dropped), and ``dz_c^k = da^k W[j, c]^k`` gives
+    ``G_k = g_k @ (W^k)^T``. None when the output activation has no series here.
+    """
+    L = model.n_layers
+    c = _taylor(model.output_activation, zs[L])
+    if c is None:
+        return None
+    e = extra
+    g = [e * c[0],
+         e * c[1] + 0.5 * c[0] * c[0],
+         e * c[2] + c[0] * c[1],
+         e * c[3] + c[0] * c[2] + 0.5 * c[1] * c[1],
+         e * c[4] + c[0] * c[3] + c[1] * c[2]]
+    W = params[f"W{L}"]
+    return np.stack([gk @ (W ** (k + 1)).T for k, gk in enumerate(g)])
+
+
 def mlp_forward_loss(model: MLP, X: np.ndarray, y: np.ndarray, params: dict[str, np.ndarray]):
     """Float64 forward pass keeping ``z_l`` and ``a_l``; returns ``(loss, zs, acts, extra)``."""
     L = model.n_layers
@@ -111,13 +177,14 @@ def mlp_forward_loss(model: MLP, X: np.ndarray, y: np.ndarray, params: dict[str,
     return float(loss), zs, acts, extra
 
 
-def _pair_loss_change(model, l, zs, extra, y, params, n, d):
+def _pair_loss_change(model, l, zs, extra, y, params, n, d, series=None):
     """Per-sample loss change for perturbations of layer ``l``'s units.
 
     Args:
         n: sample of each pair (P,). d: pre-activation changes ``dz_l[n, j]`` of
             shape (S, P, J): S signs (or 1 complex step), P (sample, input) pairs,
             J units of layer ``l``.
+        series: :func:`_series_tables` for the last hidden layer of an MSE net, or None.
 
     Returns:
         ``(dl, kink)``: ``l_n(perturbed) - l_n`` of shape (S, P, J) and a (P, J)
@@ -137,6 +204,9 @@ def _pair_loss_change(model, l, zs, extra, y, params, n, d):
     kink = _kinked(act(l), z, d, 0) | np.zeros(z.shape, dtype=bool)
     da = _act_diff(act(l), z, d)
     if l == L - 1 and not ce:
+        if series is not None and not np.iscomplexobj(da) \
+                and float(np.abs(da).max(initial=0.0)) * float(np.abs(params[f"W{L}"]).max()) <= SERIES_MAX_STEP:
+            return _series_loss_change(series, n, da), kink
         return _last_hidden_mse(model, zs, extra, params, n, da, kink)
     dz = da[..., None] * params[f"W{l + 1}"]  # (S, P, J, D_{l+1}): row j of W_{l+1} per unit j
     for m in range(l + 1, L):
@@ -156,6 +226,16 @@ def _pair_loss_change(model, l, zs, extra, y, params, n, d):
     # matmul over the class axis: a batched (J, C) @ (C, 1) per (sign, pair), faster than einsum here
     lin = np.matmul(da, extra[n][None, :, :, None])[..., 0]
     return lin + 0.5 * np.einsum("spjc,spjc->spj", da, da), kink
+
+
+def _series_loss_change(G: np.ndarray, n: np.ndarray, da: np.ndarray) -> np.ndarray:
+    """``dl = sum_k da^k G[k-1, n]`` by Horner's rule: (S, P, J) from ``da`` (S, P, J)."""
+    Gn = G[:, n]  # (K, P, J)
+    dl = da * Gn[-1]
+    for k in range(len(G) - 2, -1, -1):
+        dl += Gn[k]
+        dl *= da
+    return dl
 
 
 def _last_hidden_mse(model, zs, extra, params, n, da, kink):
@@ -193,6 +273,11 @@ def _layer_table(model, l, zs, acts, extra, y, params, rows, *, method, h, compl
     acc_abs = np.zeros((R, J))
     acc_curv = np.zeros((R, J))
     kinks = np.zeros((R, J), dtype=np.int64)
+    series = None
+    if l == model.n_layers - 1 and model.loss_name != "cross_entropy" and method != "complex":
+        series = _series_tables(model, zs, extra, params)
+    if series is not None:
+        width = J  # the series items carry no output axis
     block = max(1, _CHUNK // (S * width))
     for p0 in range(0, len(r_of), block):
         r, n = r_of[p0:p0 + block], n_of[p0:p0 + block]
@@ -202,7 +287,7 @@ def _layer_table(model, l, zs, acts, extra, y, params, rows, *, method, h, compl
         else:
             step = hk[r] * x[:, None]
             d = np.stack([step, -step])
-        dl, kink = _pair_loss_change(model, l, zs, extra, y, params, n, d)
+        dl, kink = _pair_loss_change(model, l, zs, extra, y, params, n, d, series)
         ur, starts = np.unique(r, return_index=True)
         acc[:, ur] += np.add.reduceat(dl, starts, axis=1)
         kinks[ur] += np.add.reduceat(kink.astype(np.int64), starts, axis=0)
