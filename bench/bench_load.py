@@ -1,29 +1,39 @@
-"""Benchmark: loading an MNIST-sized CSV with np.loadtxt vs netdoctor.data.load.
+"""Benchmark: loading a 60,000 x 785 MNIST CSV, netdoctor against np.loadtxt, pandas and pyarrow.
 
-Synthesises a ``size`` x 785 CSV (label first, integers 0..255, the layout of
-the classic ``mnist_train.csv``; 60,000 rows is about 110 MB) from real rows of
-``mnist_5k.csv.gz``, repeated and permuted with a fixed seed, under
-``bench/_data/`` (git-ignored). Then times, in one run and on the same file:
+Two files of the layout of the classic ``mnist_train.csv`` (label first,
+integers 0..255, one image per line), written once under ``bench/_data/``
+(git-ignored):
 
+* ``real``: the 5,000 real rows of ``mnist_5k.csv.gz`` repeated twelve times,
+  each copy permuted with seeded +-8 pixel jitter (:func:`bench.bench_train.synth_mnist`;
+  about 110 MB, mostly one-digit fields);
+* ``random``: seeded uniform 0..255 pixels (about 168 MB, mostly three-digit
+  fields: the parser's worst case).
+
+Timed in one process, on the same file, in interleaved rounds (the order
+rotates every round, so a change of machine load hits every method):
+
+* the floor: a plain ``open(path, "rb").read()`` of the file, at the start and
+  at the end of every round: nothing that parses the bytes can be faster;
 * ``np.loadtxt(path, delimiter=",")``: the baseline;
-* ``netdoctor.data.load(path, cache=False)``: the first load (parse);
-* ``netdoctor.data.load(path)`` with a warm cache: the second load.
+* ``netdoctor.data.load(path, cache=False)``: the first load (parse, check, scale);
+* ``netdoctor.data.load(path)`` with a warm cache: the second load;
+* ``pandas.read_csv(path, header=None)`` and ``pyarrow.csv.read_csv`` as
+  optional peers (skipped when not installed; pyarrow parses on all cores).
 
-Each is repeated ``repeats`` times; the table shows the median, the speed-up
-over np.loadtxt, and the peak memory traced by ``tracemalloc`` (a separate,
-untimed call) relative to the size of the returned arrays.
+Ratios compare the fastest round of each method (the least disturbed one on a
+shared machine); the notes give the medians. Peak memory is traced with
+``tracemalloc`` in a separate untimed call.
 
 Usage::
 
-    python3 bench/bench_load.py [--size 60000] [--repeats 3]
+    python bench/bench_load.py [--small]
 
-``run(size=..., repeats=...)`` returns the rows as dicts for an aggregator.
+``run(small=...)`` returns benchmark rows (see :mod:`bench`).
 """
 
 from __future__ import annotations
 
-import argparse
-import gzip
 import os
 import statistics
 import sys
@@ -38,96 +48,161 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import shared_data  # noqa: E402
+from bench import row  # noqa: E402
+from netdoctor.data import cache as datacache  # noqa: E402
 from netdoctor.data import loader as nd_data  # noqa: E402
 
-SOURCE = shared_data("mnist_5k.csv.gz")
 DATA_DIR = Path(__file__).resolve().parent / "_data"
+__all__ = ["run", "make_csv", "write_table"]
 
 
-def make_csv(size: int, *, directory: Path = DATA_DIR, seed: int = 0) -> Path:
-    """Write (once) a ``size``-row MNIST CSV built from real rows; return its path."""
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"mnist_{size}x785_seed{seed}.csv"
-    if path.exists():
-        return path
-    src = SOURCE if SOURCE.exists() else nd_data.sample_path()
-    with gzip.open(src, "rb") as fh:
-        lines = fh.read().splitlines()
-    rng = np.random.default_rng(seed)
-    picks = rng.integers(0, len(lines), size=size)
+def write_table(path: Path, labels: np.ndarray, pixels: np.ndarray) -> Path:
+    """Write ``label,p0,...,p783`` lines (atomically: a temporary file, then a rename)."""
+    lut = [str(i) for i in range(256)]
     tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as out:
-        for start in range(0, size, 5000):
-            out.write(b"\n".join(lines[i] for i in picks[start:start + 5000]) + b"\n")
+    with open(tmp, "w") as fh:
+        for label, px in zip(labels.tolist(), pixels.tolist()):
+            fh.write(f"{label},{','.join([lut[v] for v in px])}\n")
     os.replace(tmp, path)
     return path
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+def make_csv(n: int, kind: str, *, directory: Path = DATA_DIR) -> tuple[Path, str]:
+    """The ``n``-row CSV of ``kind`` ("real" or "random"), written once; ``(path, how it was made)``."""
+    from bench.bench_train import MNIST_5K, synth_mnist
+
+    directory.mkdir(parents=True, exist_ok=True)
+    if kind == "real":
+        path = directory / f"synth_mnist_{n}x785_seed0.csv"
+        if not path.exists():
+            pixels, labels, _ = synth_mnist(n, seed=0)
+            write_table(path, labels, pixels)
+        how = (f"the 5,000 real rows of mnist_5k.csv.gz x{-(-n // 5000)}, seeded permutation and +-8 pixel jitter"
+               if MNIST_5K.exists() else "seeded random pixels (mnist_5k.csv.gz not found)")
+    else:
+        path = directory / f"random_{n}x785_seed0.csv"
+        if not path.exists():
+            rng = np.random.default_rng(0)
+            write_table(path, rng.integers(0, 10, n), rng.integers(0, 256, (n, 784)))
+        how = "seeded uniform random pixels 0..255"
+    # The cache stores only files older than their timestamps' resolution (netdoctor.data.cache).
+    wait = path.stat().st_mtime_ns + datacache.SETTLE_NS - time.time_ns()
+    if wait > 0:
+        time.sleep(wait / 1e9 + 0.1)
+    return path, how
 
 
-def _peak_bytes(fn) -> int:
+def _peak_mb(fn) -> float:
     tracemalloc.start()
     try:
         fn()
-        return tracemalloc.get_traced_memory()[1]
+        return tracemalloc.get_traced_memory()[1] / 1e6
     finally:
         tracemalloc.stop()
 
 
-def run(size: int = 60_000, repeats: int = 3, *, directory: Path | None = None) -> list[dict]:
-    """Time the three loaders on a synthesised ``size``-row CSV.
+def _read(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return len(fh.read())
 
-    Returns:
-        One dict per method: ``method``, ``rows``, ``file_mb``, ``median_s``,
-        ``speedup`` (np.loadtxt median / this median), ``peak_mb``,
-        ``array_mb`` (X + y as returned) and ``peak_over_array``.
-    """
-    path = make_csv(size, directory=directory or DATA_DIR)
+
+def _peers(path: Path) -> dict:
+    """Optional peers that are installed: name -> callable."""
+    out = {}
+    try:
+        import pandas as pd
+    except ImportError:
+        pass
+    else:
+        out[f"pandas.read_csv (pandas {pd.__version__}, C engine)"] = lambda: pd.read_csv(path, header=None)
+    try:
+        import pyarrow
+        from pyarrow import csv as pacsv
+    except ImportError:
+        pass
+    else:
+        opts = pacsv.ReadOptions(autogenerate_column_names=True)
+        out[f"pyarrow.csv.read_csv (pyarrow {pyarrow.__version__}, all cores)"] = \
+            lambda: pacsv.read_csv(path, read_options=opts)
+    return out
+
+
+def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool) -> list[dict]:
+    rows = []
     with tempfile.TemporaryDirectory(prefix="netdoctor-bench-cache-") as cache_dir:
-        ds = nd_data.load(path, cache=True, cache_dir=cache_dir)  # warms the cache
-        arrays = ds.X.nbytes + ds.y.nbytes
+        first = nd_data.load(path, cache_dir=cache_dir)  # warms the page cache and the parse cache
+        cached_entry = any(Path(cache_dir).glob("*.npy"))
+        arrays_mb = (first.X.nbytes + first.y.nbytes) / 1e6
+        del first
         methods = {
             "np.loadtxt": lambda: np.loadtxt(path, delimiter=","),
-            "netdoctor first load": lambda: nd_data.load(path, cache=False),
-            "netdoctor cached load": lambda: nd_data.load(path, cache_dir=cache_dir),
+            "first": lambda: nd_data.load(path, cache=False),
+            "cached": lambda: nd_data.load(path, cache_dir=cache_dir),
+            **_peers(path),
         }
-        rows = []
-        for name, fn in methods.items():
-            rows.append({"method": name, "rows": size, "file_mb": path.stat().st_size / 1e6,
-                         "median_s": _median_time(fn, repeats),
-                         "peak_mb": _peak_bytes(fn) / 1e6, "array_mb": arrays / 1e6})
-    base = rows[0]["median_s"]
-    for row in rows:
-        row["speedup"] = base / row["median_s"]
-        row["peak_over_array"] = row["peak_mb"] / row["array_mb"]
+        times: dict[str, list[float]] = {k: [] for k in ["read", *methods]}
+        names = list(methods)
+        for r in range(repeats):
+            order = names[r % len(names):] + names[:r % len(names)]
+            for name in ["read", *order, "read"]:  # the floor before and after each round
+                fn = methods.get(name) or (lambda: _read(path))
+                t0 = time.perf_counter()
+                out = fn()
+                times[name].append(time.perf_counter() - t0)
+                del out
+        peaks = {k: _peak_mb(methods[k]) for k in ("first", "cached")}
+    best = {k: min(v) for k, v in times.items()}
+    med = {k: statistics.median(v) for k, v in times.items()}
+    size_mb = path.stat().st_size / 1e6
+    base = best["np.loadtxt"]
+    where = f"{n:,} x 785 CSV, {size_mb:.0f} MB, {how}"
+
+    def spread(k):
+        return f"fastest of {len(times[k])} {min(times[k]):.3g} s, median {med[k]:.3g} s"
+
+    rows.append(row(f"load CSV ({kind}): read() of the file, the floor", "-", "(floor)", ours=best["read"], unit="s",
+                    note=f"{where}; plain open().read(), timed before and after every round: {spread('read')}"))
+    ratio = base / best["first"]
+    rows.append(row(
+        f"load CSV ({kind}): netdoctor first load (parse, check, scale to float32)", "np.loadtxt(path, delimiter=',')",
+        ">= 4x np.loadtxt", ours=best["first"], peer=base, ratio=ratio, unit="s", floor=best["read"],
+        met=(ratio >= 4) if judged else None,
+        note=(f"{where}; ours {spread('first')}; np.loadtxt {spread('np.loadtxt')}; "
+              f"ours at {best['first'] / best['read']:.1f}x the read() floor; peak traced memory {peaks['first']:.0f} MB "
+              f"= {peaks['first'] / arrays_mb:.2f}x the returned arrays")))
+    ratio = base / best["cached"]
+    rows.append(row(
+        f"load CSV ({kind}): netdoctor cached reload", "np.loadtxt(path, delimiter=',')", ">= 50x np.loadtxt",
+        ours=best["cached"], peer=base, ratio=ratio, unit="s", met=(ratio >= 50) if (judged and cached_entry) else None,
+        note=(f"{where}; ours {spread('cached')}" + ("" if cached_entry else "; NOT JUDGED: no cache entry was written")
+              + f"; a memory-mapped uint8 table converted to float32 block by block; peak traced memory "
+              f"{peaks['cached']:.0f} MB")))
+    for name in names[3:]:
+        rows.append(row(
+            f"load CSV ({kind}): netdoctor first load vs {name.split(' (')[0]}", name, "(peer, for context)",
+            ours=best["first"], peer=best[name], ratio=best[name] / best["first"], unit="s", floor=best["read"],
+            note=f"{where}; peer {spread(name)}; ours {spread('first')}"))
+    if len(names) == 3:
+        rows.append(row(f"load CSV ({kind}): pandas / pyarrow peers", note="skipped: neither pandas nor pyarrow is installed"))
     return rows
 
 
-def format_table(rows: list[dict]) -> str:
-    """Rows as a fixed-width text table."""
-    head = f"{'method':<24}{'median s':>10}{'speed-up':>10}{'peak MB':>10}{'peak/array':>12}"
-    lines = [f"{rows[0]['rows']:,} rows, {rows[0]['file_mb']:.1f} MB CSV; "
-             f"returned arrays {rows[0]['array_mb']:.1f} MB", head, "-" * len(head)]
-    for r in rows:
-        lines.append(f"{r['method']:<24}{r['median_s']:>10.3f}{r['speedup']:>9.1f}x"
-                     f"{r['peak_mb']:>10.1f}{r['peak_over_array']:>11.2f}x")
-    return "\n".join(lines)
+def run(small: bool = False) -> list[dict]:
+    """Rows for the real-digit and the random CSV (1,000 rows and one round with ``small``)."""
+    n = 1000 if small else 60_000
+    repeats = 1 if small else 3
+    rows = []
+    for kind in ("real", "random"):
+        path, how = make_csv(n, kind)
+        rows += _compare(kind, path, how, n, repeats, judged=not small)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", type=int, default=60_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args(argv)
-    sys.stdout.write(format_table(run(size=args.size, repeats=args.repeats)) + "\n")
+    small = "--small" in (argv if argv is not None else sys.argv[1:])
+    for r in run(small=small):
+        ratio = f"{r['ratio']:.2f}x" if r["ratio"] else "-"
+        sys.stdout.write(f"{r['what']:<80} {r['ours']!s:>10.6} {ratio:>8} {r['target']:<18} {r['met']}\n")
     return 0
 
 

@@ -90,7 +90,7 @@ def test_markdown_has_machine_table_and_notes():
     assert "1. n1" in text
 
 
-@pytest.mark.parametrize("suite", ["train", "check"])
+@pytest.mark.parametrize("suite", ["train", "check", "load", "gradcheck"])
 def test_runner_runs_small(tmp_path, suite):
     out = tmp_path / "bench.md"
     proc = subprocess.run([sys.executable, "-m", "bench", "--small", "--only", suite, "--out", str(out)],
@@ -103,5 +103,13 @@ def test_runner_runs_small(tmp_path, suite):
         for what in ("| train 784-30-10 tanh/MSE, float32", "| train 784-64-64-10 tanh/MSE, float32",
                      "netdoctor float32 vectorised vs per sample", "netdoctor float64 vectorised vs per sample"):
             assert what in text
+    elif suite == "check":
+        assert "netdoctor check, 1,000-row CSV" in text and "busy <= 1.3x alone" in text
+    elif suite == "load":
+        for what in ("load CSV (real): read() of the file, the floor", "load CSV (random): netdoctor first load",
+                     "load CSV (random): netdoctor cached reload"):
+            assert what in text
     else:
-        assert "netdoctor check end to end" in text
+        assert "full central check 20-8-4 tanh/MSE, 10 dense random inputs" in text
+    # the printed table: each ratio with its target and a verdict, and the load average
+    assert "judged targets met" in proc.stdout and "load average (1, 5, 15 min) before:" in proc.stdout
