@@ -139,11 +139,11 @@ def structured_floor(model: MLP, X: np.ndarray, *, repeats: int = 5) -> tuple[fl
     return best, items
 
 
-def run(small: bool = False, rounds: int | None = None) -> list[dict]:
-    """Time the checks and return benchmark rows (see :mod:`bench`)."""
+def run(small: bool = False, full: bool = False, rounds: int | None = None) -> list[dict]:
+    """Time the checks and return benchmark rows (see :mod:`bench`); ``full`` runs 4 rounds."""
     sizes = (20, 8, 4) if small else (784, 30, 10)
     n = 10 if small else 100
-    rounds = rounds or (1 if small else 2)
+    rounds = rounds or (1 if small else (4 if full else 2))
     X, y, source = load_batch(n, sizes[0])
     y = y % sizes[-1]
     Xd = np.random.default_rng(1).random(X.shape)

@@ -187,10 +187,10 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
     return rows
 
 
-def run(small: bool = False) -> list[dict]:
-    """Rows for the real-digit and the random CSV (1,000 rows and one round with ``small``)."""
+def run(small: bool = False, full: bool = False) -> list[dict]:
+    """Rows for the real-digit and the random CSV (1,000 rows and one round with ``small``; 5 rounds with ``full``)."""
     n = 1000 if small else 60_000
-    repeats = 1 if small else 3
+    repeats = 1 if small else (5 if full else 3)
     rows = []
     for kind in ("real", "random"):
         path, how = make_csv(n, kind)

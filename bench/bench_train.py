@@ -255,9 +255,12 @@ def _vs_per_sample_rows(X, y, sizes, *, reps, limit, threads) -> list[dict]:
     return rows
 
 
-def run(small: bool = False) -> list[dict]:
-    """All training rows; ``small`` uses 500 rows and narrow nets (for tests: seconds, no targets judged)."""
-    n, reps, big = (500, 1, (784, 64, 64, 10)) if small else (60_000, 5, (784, 512, 512, 10))
+def run(small: bool = False, full: bool = False) -> list[dict]:
+    """All training rows; ``small`` uses 500 rows and narrow nets (for tests: seconds, no targets judged).
+
+    Medians of 3 interleaved epochs per comparison (5 with ``full``).
+    """
+    n, reps, big = (500, 1, (784, 64, 64, 10)) if small else (60_000, 5 if full else 3, (784, 512, 512, 10))
     pixels, y, source = synth_mnist(n, seed=0)
     X = pixels.astype(np.float32) / np.float32(255)
     default = blas_threads()

@@ -43,9 +43,13 @@ INTRO = """\
 # Benchmarks
 
 `python -m bench` regenerates this page (`--only train` for one suite,
-`--small` for a smoke run that judges nothing). Each comparison runs ours and
-the peer in the same process, interleaved (alternating who goes first), after
-an untimed warm-up; the table shows medians and their ratio, bigger is better.
+`--small` for a smoke run that judges nothing, `--full` for more repetitions).
+Each comparison runs ours and the peer in the same process (or, for `netdoctor
+check`, in subprocesses), interleaved (alternating who goes first), after an
+untimed warm-up. The training and monitor rows show medians; the loading,
+gradient-check and `check` rows compare the fastest run of each side (the
+least disturbed one on a shared machine) and give the medians in the notes.
+Ratios are written so that bigger is better, except the busy-core slowdown.
 
 The training set is synthesised: the 5,000 real rows of `mnist_5k.csv.gz`
 repeated twelve times, each copy in a seeded permutation with seeded +-8
@@ -55,7 +59,10 @@ the same initial weights, the same batches in the same order, plain
 error against +-1 targets, batch mean), records `loss.item()` per step and
 computes the same training accuracy at the end, with
 `torch.set_num_threads` equal to numpy's BLAS threads; the two accuracies
-after the epoch are in the notes and agree, so both did the same work.
+after the epoch are in the notes and agree, so both did the same work. The
+loading rows read that set written as a 110 MB CSV (label first, as
+`mnist_train.csv`), and a 168 MB CSV of seeded uniform 0..255 pixels (mostly
+three-digit fields, the parser's worst case).
 
 ## Physical floors
 
@@ -78,8 +85,27 @@ loop cannot approach the floor at all: it replaces each product by 100
 matrix-vector products and outer products, each a Python-level call, and
 accumulates a full 784 x 30 gradient per sample.
 
-Other limits: loading a CSV cannot beat reading and parsing its bytes once;
-the peak memory of `netdoctor check` cannot go below the data set itself plus
+Loading a CSV cannot beat reading its bytes once: the floor of the loading
+rows is a plain `read()` of the file, timed before and after every round.
+netdoctor's parser makes about a dozen vectorised passes over those bytes in
+cache-sized chunks (each field of 1-3 digits is `x[p-1] + 10 x[p-2] + 100
+x[p-3]` before its separator `p`, formed for all bytes with shifted slices),
+then writes the 188 MB float32 array, whose fresh pages the kernel has to
+supply (on this machine that alone costs 0.05-0.5 s, more when other
+processes are allocating). A cached reload maps the uint8 table and converts
+it to float32 block by block. The cache key is the files' identity, size,
+mtime and ctime plus 18 sampled 4 KiB blocks, and files younger than 2 s
+(the coarsest timestamp resolution) are not cached, so a same-size rewrite
+is never served stale (the argument is in `netdoctor/data/cache.py`).
+
+A full central-difference check of 784-30-10 on 100 dense rows evaluates
+one *item* per (weight row, sample, unit, sign): 4.77 million of them. The
+floor of that structured method is one arithmetic pass over all items (one
+float64 multiply each, in blocks of the check's size); the naive floor of a
+per-entry check, two forward passes per entry, is given in the notes.
+`torch.autograd.gradcheck` does the naive thing in its default mode.
+
+The peak memory of `netdoctor check` cannot go below the data set itself plus
 the interpreter with NumPy and rich (about 60 MB).
 
 ## Reading the numbers on a shared machine
@@ -88,11 +114,16 @@ This machine has two cores shared with other work. Multi-threaded BLAS
 suffers most from that: a product split over two threads waits for the
 slower thread, and when the other core is busy that wait is a scheduler time
 slice, so OpenBLAS with two threads can lose an order of magnitude while one
-thread is barely affected. Therefore every training comparison is run both
-with numpy's default BLAS threads and with one thread on both sides, the
-note of each row gives the share of the CPUs other processes used during its
-suite, and the load average before and after is recorded below. The
-one-thread rows are the most trustworthy here.
+thread is barely affected. netdoctor therefore runs its own products on one
+BLAS thread whenever every product of a training step is below 2^28
+multiply-adds (`netdoctor.nn.threads`; the caller's setting is restored
+afterwards), and the `check` rows measure it alone and beside a process that
+keeps one core busy. Every training comparison is run both with numpy's
+default BLAS threads and with one thread on both sides; the note of each row
+gives the share of the CPUs other processes used during its suite, and the
+load average before and after is recorded below, with a sentence saying
+under which load the figures were taken. The one-thread rows are the most
+trustworthy here.
 
 ## The training hot path
 
@@ -109,11 +140,11 @@ it was not kept; the step stays as simple as the maths it implements.
 
 
 # -- running the suites ------------------------------------------------------
-def _call_run(fn, small: bool):
-    """Call a suite's ``run`` with the knobs it has: ``small=`` or else ``size=``/``repeats=``."""
+def _call_run(fn, small: bool, full: bool = False):
+    """Call a suite's ``run`` with the knobs it has: ``small=`` (and ``full=``) or else ``size=``/``repeats=``."""
     params = inspect.signature(fn).parameters
     if "small" in params:
-        return fn(small=small)
+        return fn(small=small, **({"full": full} if "full" in params else {}))
     kwargs = {}
     if small and "size" in params:
         kwargs["size"] = 1000
@@ -122,9 +153,9 @@ def _call_run(fn, small: bool):
     return fn(**kwargs)
 
 
-def _suite_rows(name: str, small: bool) -> list[dict]:
+def _suite_rows(name: str, small: bool, full: bool = False) -> list[dict]:
     if name == "check":
-        return check_rows(small=small)
+        return check_rows(small=small, full=full)
     modname = f"bench.bench_{name}"
     try:
         module = importlib.import_module(modname)
@@ -133,13 +164,13 @@ def _suite_rows(name: str, small: bool) -> list[dict]:
             return [row(f"{name} benchmarks", note=f"skipped: not available ({modname} does not exist yet)")]
         return [row(f"{name} benchmarks", note=f"skipped: {exc}")]
     try:
-        raw = _call_run(module.run, small)
+        raw = _call_run(module.run, small, full)
     except Exception as exc:  # a broken suite must not hide the others
         return [row(f"{name} benchmarks", note=f"failed: {type(exc).__name__}: {exc}")]
     return normalise(raw, name)
 
 
-def run_suites(names, *, small: bool = False, log=None) -> list[dict]:
+def run_suites(names, *, small: bool = False, full: bool = False, log=None) -> list[dict]:
     """Rows of the named suites, in order, each tagged with ``suite`` and ``background``.
 
     ``background`` is the share of the machine's CPUs that *other* processes
@@ -149,7 +180,7 @@ def run_suites(names, *, small: bool = False, log=None) -> list[dict]:
     for name in names:
         t0 = time.perf_counter()
         with Background() as bg:
-            got = _suite_rows(name, small)
+            got = _suite_rows(name, small, full)
         wall, background = time.perf_counter() - t0, bg.share
         for r in got:
             r["suite"] = name
@@ -259,7 +290,7 @@ def busy_core():
         proc.wait()
 
 
-def check_rows(*, small: bool = False) -> list[dict]:
+def check_rows(*, small: bool = False, full: bool = False) -> list[dict]:
     """``netdoctor check FILE --epochs 1`` on a 60,000-row CSV: time and memory, quiet and beside a busy core.
 
     In subprocesses: a first run on an empty parse cache (what a new user
@@ -273,7 +304,7 @@ def check_rows(*, small: bool = False) -> list[dict]:
     from bench.bench_load import make_csv
 
     n = 1000 if small else 60_000
-    rounds = 1 if small else 3
+    rounds = 1 if small else (5 if full else 3)
     path, how = make_csv(n, "real")
     data_mb = n * 784 * 4 / 2**20  # MiB, like ru_maxrss / 1024
     cmd = [sys.executable, "-m", "netdoctor.cli", "check", str(path), "--epochs", "1"]
@@ -371,6 +402,19 @@ def _fmt(v) -> str:
     return str(v)
 
 
+def _load_sentence(loads: tuple, shares: list[float], cores: str | None) -> str:
+    """Under which load the figures were taken, in words."""
+    before, after = (float(x.split()[0]) for x in loads)
+    text = (f"These figures were taken with a 1-minute load average of {before:.2f} before and {after:.2f} after "
+            f"the run on {cores or '?'} CPUs")
+    if shares:
+        text += (f"; other processes used {min(shares):.0%} to {max(shares):.0%} of the CPUs while the suites "
+                 "ran (per suite in the notes)")
+    busy = max(before, after) >= 1.0
+    return text + (". The machine was busy: absolute times are slower than on an idle machine, and ratios of "
+                   "single-threaded work are the figures to trust." if busy else ". The machine was quiet.")
+
+
 def render_markdown(rows, info: dict[str, str], *, started: str, loads: tuple, elapsed: float) -> str:
     """The benchmarks page: intro, machine, the table, then one note per row."""
     lines = [INTRO, "## Machine and run", "", "| | |", "|---|---|"]
@@ -379,6 +423,8 @@ def render_markdown(rows, info: dict[str, str], *, started: str, loads: tuple, e
     lines.append(f"| date (UTC) | {started} |")
     lines.append(f"| load average before / after | {loads[0]} / {loads[1]} |")
     lines.append(f"| run time | {elapsed:.0f} s |")
+    shares = [r["background"] for r in rows if r.get("background") is not None]
+    lines += ["", _load_sentence(loads, shares, info.get("cores"))]
     lines += ["", "## Results", "",
               "| # | what | compared with | target | ours | peer | ratio | floor | unit | met? |",
               "|---|---|---|---|---|---|---|---|---|---|"]
@@ -415,6 +461,7 @@ def _text_table(rows) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description="Run netdoctor's benchmarks.")
     parser.add_argument("--small", action="store_true", help="tiny sizes: a smoke test, no targets judged")
+    parser.add_argument("--full", action="store_true", help="more repetitions per comparison (several minutes more)")
     parser.add_argument("--only", action="append", choices=SUITES, metavar="NAME",
                         help=f"run only this suite (repeatable): {', '.join(SUITES)}")
     parser.add_argument("--out", type=Path, help="write the report here (default docs/benchmarks.md; --small writes only with --out)")
@@ -423,7 +470,7 @@ def main(argv=None) -> int:
     started = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M")
     load_before = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     t0 = time.perf_counter()
-    rows = run_suites(names, small=args.small, log=sys.stderr.write)
+    rows = run_suites(names, small=args.small, full=args.full, log=sys.stderr.write)
     elapsed = time.perf_counter() - t0
     load_after = "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
     sys.stdout.write(_text_table(rows) + "\n")
