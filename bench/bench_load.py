@@ -67,8 +67,11 @@ def write_table(path: Path, labels: np.ndarray, pixels: np.ndarray) -> Path:
     return path
 
 
-def make_csv(n: int, kind: str, *, directory: Path = DATA_DIR) -> tuple[Path, str]:
-    """The ``n``-row CSV of ``kind`` ("real" or "random"), written once; ``(path, how it was made)``."""
+def make_csv(n: int, kind: str, *, directory: Path = DATA_DIR, settle: bool = True) -> tuple[Path, str]:
+    """The ``n``-row CSV of ``kind`` ("real" or "random"), written once; ``(path, how it was made)``.
+
+    ``settle`` waits until the file is old enough for the parse cache (2 s after writing).
+    """
     from bench.bench_train import MNIST_5K, synth_mnist
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -87,7 +90,7 @@ def make_csv(n: int, kind: str, *, directory: Path = DATA_DIR) -> tuple[Path, st
         how = "seeded uniform random pixels 0..255"
     # The cache stores only files older than their timestamps' resolution (netdoctor.data.cache).
     wait = path.stat().st_mtime_ns + datacache.SETTLE_NS - time.time_ns()
-    if wait > 0:
+    if settle and wait > 0:
         time.sleep(wait / 1e9 + 0.1)
     return path, how
 
