@@ -251,15 +251,18 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str) -> Datase
     """
     n = pixels.shape[0]
     blocks = [slice(i, i + _ROWS_PER_BLOCK) for i in range(0, n, _ROWS_PER_BLOCK)]
-    pmin = min((pixels[b].min() for b in blocks), default=0)
     pmax = max((pixels[b].max() for b in blocks), default=0)
     scale = bool(pmax > 1)
     X = np.empty(pixels.shape, dtype=np.float32)
+    mins = []
     for b in blocks:
+        p = pixels[b]
+        mins.append(p.min())  # brings the block into the cache for the conversion below
         x = X[b]
-        x[...] = pixels[b]
+        x[...] = p
         if scale:
             x /= np.float32(255)
+    pmin = min(mins, default=0)
     y = np.asarray(labels).astype(np.int64)
     return Dataset(X, y, _summarise(X, y, pmin, pmax, not scale, source), source, scale)
 
