@@ -155,7 +155,7 @@ def _call_run(fn, small: bool, full: bool = False):
 
 def _suite_rows(name: str, small: bool, full: bool = False) -> list[dict]:
     if name == "check":
-        return check_rows(small=small, full=full)
+        return check_rows(small=small, full=full) + thread_rows(small=small)
     modname = f"bench.bench_{name}"
     try:
         module = importlib.import_module(modname)
@@ -288,6 +288,54 @@ def busy_core():
     finally:
         proc.kill()
         proc.wait()
+
+
+def _product_time(m: int, k: int, n: int, threads: int, *, budget: float) -> float:
+    """Fastest of short blocks of ``(m, k) @ (k, n)`` float32 products on ``threads`` BLAS threads (s per product)."""
+    import numpy as np
+
+    from bench import limited_threads
+
+    rng = np.random.default_rng(0)
+    A, B = rng.random((m, k), dtype=np.float32), rng.random((k, n), dtype=np.float32)
+    out = np.empty((m, n), np.float32)
+    reps = max(1, int(2e7 / (m * k * n)))  # ~20 M multiply-adds per block
+    best = float("inf")
+    with limited_threads(threads):
+        np.matmul(A, B, out=out)
+        deadline = time.perf_counter() + budget
+        while time.perf_counter() < deadline:
+            t0 = time.perf_counter()
+            for _ in range(reps):
+                np.matmul(A, B, out=out)
+            best = min(best, (time.perf_counter() - t0) / reps)
+    return best
+
+
+def thread_rows(*, small: bool = False) -> list[dict]:
+    """Does a second BLAS thread pay? One product alone and beside :func:`busy_core`, 1 vs 2 threads.
+
+    The shapes: the largest product of a 784-64-10 training step at batch 100
+    (5 M multiply-adds) and one of 2^28 multiply-adds, netdoctor's threshold
+    for going beyond one thread (:mod:`netdoctor.nn.threads`).
+    """
+    budget = 0.3 if small else 1.5
+    rows = []
+    for (m, k, n), label in (((100, 784, 64), "a 784-64 training product at batch 100 (5 M multiply-adds)"),
+                             ((1024, 1024, 256), "a product of 2^28 multiply-adds (netdoctor's threshold)")):
+        t = {}
+        for where in ("alone", "busy"):
+            with busy_core() if where == "busy" else contextlib.nullcontext():
+                for threads in (1, 2):
+                    t[where, threads] = _product_time(m, k, n, threads, budget=budget)
+        for where in ("alone", "busy"):
+            rows.append(row(
+                f"BLAS 2 threads vs 1 on {label}, {'alone' if where == 'alone' else 'beside one busy core'}",
+                "the same product on 1 thread", "(context: does a 2nd thread pay?)", ours=t[where, 2],
+                peer=t[where, 1], ratio=t[where, 1] / t[where, 2], unit="s",
+                note=(f"float32 ({m}, {k}) @ ({k}, {n}), fastest of short blocks over {budget} s per setting; ratio = "
+                      f"speed-up from the second thread (above 1 it pays, below 1 it costs)")))
+    return rows
 
 
 def check_rows(*, small: bool = False, full: bool = False) -> list[dict]:
