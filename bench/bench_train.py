@@ -266,6 +266,15 @@ def run(small: bool = False, full: bool = False) -> list[dict]:
     default = blas_threads()
     settings = [default] + ([1] if default and default > 1 else [])
     rows = []
+    with Background() as bg:  # one second of the machine's load before choosing the settings
+        time.sleep(1.0)
+    if not full and not small and len(settings) > 1 and bg.share is not None and bg.share > STARVED:
+        # A starved multi-threaded BLAS waits a scheduler slice per product: an epoch of 600 steps
+        # takes minutes and measures the scheduler, and such rows are not judged anyway.
+        settings = [1]
+        rows.append(row(f"train: rows with {default} BLAS threads", note=(
+            f"skipped: other processes used {bg.share:.0%} of the CPUs (above {STARVED:.0%}), so a {default}-thread "
+            "BLAS would wait for its starved thread at every product; `python -m bench --full` runs them anyway")))
     # lr 0.01 for the wide net: at 0.1 its tanh outputs saturate at -1 within a few
     # steps (accuracy ~10%); the timing is the same, but a healthy run is the fairer picture.
     for sizes, target, lr in (((784, 30, 10), 1.5, LR), (big, 0.8, 0.01)):
