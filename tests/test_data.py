@@ -30,7 +30,9 @@ from netdoctor.data.cache import cache_directory
 from netdoctor.errors import DataFormatError, InvalidArgument
 
 ROOT = Path(__file__).resolve().parent.parent
-MNIST_5K = ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz"
+# shared/data beside the checkout, or beside a folder above it (git worktrees live deeper)
+MNIST_5K = next((d / "shared" / "data" / "mnist_5k.csv.gz" for d in ROOT.parents
+                 if (d / "shared" / "data" / "mnist_5k.csv.gz").exists()), ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz")
 
 
 @pytest.fixture(autouse=True)
