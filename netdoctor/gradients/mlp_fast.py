@@ -118,10 +118,14 @@ def _taylor(name: str, z: np.ndarray) -> list[np.ndarray] | None:
         one, zero = np.ones_like(z), np.zeros_like(z)
         return [one, zero, zero, zero, zero]
     if name == "sigmoid":
-        c = _taylor("tanh", 0.5 * z)
-        return [ck * 0.5 ** (k + 2) for k, ck in enumerate(c)]
-    if name != "tanh":
-        return None
+        return [ck * 0.5 ** (k + 2) for k, ck in enumerate(_tanh_taylor(0.5 * z))]
+    if name == "tanh":
+        return _tanh_taylor(z)
+    return None
+
+
+def _tanh_taylor(z: np.ndarray) -> list[np.ndarray]:
+    """The five Taylor coefficients of tanh at ``z`` (see :func:`_taylor`)."""
     t = np.tanh(z)
     t2 = t * t
     # q = 1 - t^2 = 4u / (1 + u)^2 with u = exp(-2|z|): no cancellation where |t| ~ 1, no overflow
