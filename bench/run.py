@@ -280,8 +280,14 @@ BUSY_LOOP = "while True: pass"
 
 @contextlib.contextmanager
 def busy_core():
-    """One background process spinning on one core for the block (started and ended here, by its pid)."""
-    proc = subprocess.Popen([sys.executable, "-c", BUSY_LOOP])
+    """One background process spinning on one core for the block (started and ended here, by its pid).
+
+    It runs in a session of its own, as another program (a browser) would:
+    with Linux's autogroup scheduling, processes of one session share one
+    group's CPU time, so a loop in our own session would halve the share of
+    the run it sits beside even on an idle core, and measure that instead.
+    """
+    proc = subprocess.Popen([sys.executable, "-c", BUSY_LOOP], start_new_session=True)
     try:
         time.sleep(0.2)  # let it start spinning
         yield proc.pid
@@ -395,7 +401,8 @@ def check_rows(*, small: bool = False, full: bool = False) -> list[dict]:
         f"{what}: warm cache, beside one busy core (a Python loop) vs alone", "the same run alone",
         "busy <= 1.3x alone", ours=busy, peer=quiet, ratio=slowdown, unit="s",
         met=(slowdown <= 1.3) if (finished and not small) else None,
-        note=(f"{shown} in subprocesses, {rounds} rounds, alone and beside `python -c '{BUSY_LOOP}'` (alternating "
+        note=(f"{shown} in subprocesses, {rounds} rounds, alone and beside `python -c '{BUSY_LOOP}'` in a session of "
+              f"its own (alternating "
               f"which goes first); the ratio is the slowdown busy / alone of the fastest runs (smaller is better); "
               f"wall s alone {walls('quiet')}, busy {walls('busy')}; CPU s alone {cpus('quiet')}, busy {cpus('busy')}"
               + ("" if finished else "; NOT JUDGED: a run did not finish"))))
