@@ -4,12 +4,16 @@ The loop is the one the target is stated for: a 784-512-512-10 relu MLP,
 batch 128, ``optim.SGD`` (lr 0.01), ``nn.CrossEntropyLoss``, ``zero_grad`` /
 ``backward`` / ``step``, on MNIST rows (``mnist_5k`` when present, else the
 bundled sample). Both sides get the same initial weights and batches; the
-observed side runs with :class:`netdoctor.observe.torch_backend.TorchBackend`
-installed (global module and optimizer hooks, loss wrappers, statistics on
-sampled steps), as ``netdoctor run`` installs it. Runs alternate (plain,
-observed, observed, plain, ...), one torch thread, process CPU time, medians
-of the repeats. ``ratio`` is plain / observed (bigger is better; 1.0 =
-free); the target is observation <= 10% of a step, i.e. ratio >= 1/1.1.
+observed sides run inside :class:`netdoctor.observe.session.Observation`,
+as ``netdoctor run`` installs backends, in two configurations (one row
+each): the PyTorch observer alone (global module and optimizer hooks, loss
+wrappers, statistics on sampled steps: the target is about this one), and
+every backend that applies to the file, as ``netdoctor run`` does today
+(the NumPy observer's call tracer too, a ``sys.settrace`` function that
+slows all Python code a little while it is set). Runs rotate (plain, torch,
+all; torch, all, plain; ...), one torch thread, process CPU time, medians of
+the repeats. ``ratio`` is plain / observed (bigger is better; 1.0 = free);
+the target is observation <= 10% of a step, i.e. ratio >= 1/1.1.
 The losses of both sides are compared too: observation must not change them.
 
 ``python bench/bench_torch_run.py [--small]`` prints the rows.
@@ -44,20 +48,24 @@ def _data(torch, n: int):
     return torch.from_numpy(rows[:, 1:] / 255.0), torch.from_numpy(rows[:, 0]).long(), path.name
 
 
-def _train(torch, X, y, steps: int, batch: int, observed: bool) -> tuple[float, list[float], dict]:
-    """CPU seconds of ``steps`` training steps, the losses, and the observer's context."""
+def _train(torch, X, y, steps: int, batch: int, observed: list[str] | None | bool) -> tuple[float, list[float], dict]:
+    """CPU seconds of ``steps`` training steps, the losses, and the observer's context.
+
+    ``observed``: False for the plain loop, None for every backend that applies, or a list of backend names.
+    """
     from torch import nn
 
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
     opt = torch.optim.SGD(model.parameters(), lr=0.01)
     loss_fn = nn.CrossEntropyLoss()
-    backend = None
-    if observed:
-        from netdoctor.observe.torch_backend import TorchBackend
+    obs = None
+    if observed is not False:
+        from netdoctor.observe.options import ObserveOptions
+        from netdoctor.observe.session import Observation
 
-        backend = TorchBackend(__file__)
-        backend.install()
+        obs = Observation(ObserveOptions(script=__file__), script=__file__, source=Path(__file__).read_text(), backends=observed)
+        obs.start()
     losses = []
     n = len(X)
     try:
@@ -71,56 +79,65 @@ def _train(torch, X, y, steps: int, batch: int, observed: bool) -> tuple[float, 
             losses.append(loss.item())
         t = time.process_time() - t0
     finally:
-        if backend is not None:
-            backend.uninstall()
-    ctx = backend.context() if backend is not None else {}
-    if backend is not None:
-        ctx["codes"] = [f.code for f in backend.findings()]
+        if obs is not None:
+            obs.stop()
+    ctx: dict = {}
+    if obs is not None:
+        ctx = dict(obs.report.context)
+        ctx["codes"] = obs.report.codes()
+        ctx["backends"] = [b.name for b in obs.backends]
     return t, losses, ctx
 
 
 def run(small: bool = False) -> list[dict]:
     torch = optional_torch()
-    what = "netdoctor run on a PyTorch loop: 784-512-512-10 relu MLP, batch 128, SGD"
+    configs = (("torch", ["torch"], "the PyTorch observer"), ("all", None, "netdoctor run as today (every backend that applies)"))
+    whats = {k: f"{label} on a PyTorch loop: 784-512-512-10 relu MLP, batch 128, SGD" for k, _, label in configs}
+    target = ">= 1/1.1 (observation <= 10% of a step)"
     if torch is None:
-        return [row(what, "the same loop without observation", ">= 1/1.1 (observation <= 10% of a step)",
-                    note="skipped: torch is not installed (pip install 'netdoctor[torch]')")]
-    steps, repeats = (40, 2) if small else (300, 5)
+        return [row(whats[k], "the same loop without observation", target,
+                    note="skipped: torch is not installed (pip install 'netdoctor[torch]')") for k, _, _ in configs]
+    steps, repeats = (40, 2) if small else (300, 7)
     X, y, source = _data(torch, 2000 if small else 5000)
     old_threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    plain_t, obs_t = [], []
-    same = True
-    ctx: dict = {}
+    times: dict[str, list[float]] = {"plain": [], "torch": [], "all": []}
+    same = {"torch": True, "all": True}
+    ctx: dict[str, dict] = {}
+    sides = [("plain", False), *((k, b) for k, b, _ in configs)]
     try:
         _train(torch, X, y, 10, 128, False)  # warm-up
         with Background() as bg:
             for r in range(repeats):
-                order = (False, True) if r % 2 == 0 else (True, False)
                 losses = {}
-                for observed in order:
-                    t, ls, c = _train(torch, X, y, steps, 128, observed)
-                    (obs_t if observed else plain_t).append(t)
-                    losses[observed] = ls
-                    if observed:
-                        ctx = c
-                same = same and losses[True] == losses[False]
+                for k, backends in sides[r % 3:] + sides[:r % 3]:  # rotate who goes first
+                    t, ls, c = _train(torch, X, y, steps, 128, backends)
+                    times[k].append(t)
+                    losses[k] = ls
+                    if k != "plain":
+                        ctx[k] = c
+                for k in same:
+                    same[k] = same[k] and losses[k] == losses["plain"]
     finally:
         torch.set_num_threads(old_threads)
-    plain, obs = statistics.median(plain_t), statistics.median(obs_t)
-    ratio = plain / obs
-    share = f"{ctx.get('observer_share'):.1%}" if isinstance(ctx.get("observer_share"), float) else "?"
-    note = (f"{steps} steps x {repeats} repeats, interleaved, process CPU time, 1 torch thread, data {source}; "
-            f"per step {1000 * plain / steps:.2f} ms plain, {1000 * obs / steps:.2f} ms observed "
-            f"({100 * (obs / plain - 1):+.1f}%); {ctx.get('sampled_steps')} of {ctx.get('optimizer_steps')} steps sampled, "
-            f"the observer's own timing of its sampled work: {share} of the training time; losses identical with and without: {same}; "
-            f"findings on this healthy loop: {ctx.get('codes') or 'none'}; other processes used "
-            f"{'?' if bg.share is None else f'{100 * bg.share:.0f}%'} of the CPUs")
-    return [row(what, "the same loop without observation", ">= 1/1.1 (observation <= 10% of a step)",
-                ours=obs / steps, peer=plain / steps, ratio=ratio, unit="s/step", met=None if small else (ratio >= 1 / 1.1 and same),
-                note=note)]
+    plain = statistics.median(times["plain"])
+    rows = []
+    for k, _, _ in configs:
+        obs, c = statistics.median(times[k]), ctx[k]
+        ratio = plain / obs
+        share = f"{c.get('observer_share'):.1%}" if isinstance(c.get("observer_share"), float) else "?"
+        note = (f"{steps} steps x {repeats} repeats, rotated, process CPU time, 1 torch thread, data {source}; "
+                f"per step {1000 * plain / steps:.2f} ms plain, {1000 * obs / steps:.2f} ms observed "
+                f"({100 * (obs / plain - 1):+.1f}%); backends installed: {', '.join(c.get('backends') or [])}; "
+                f"{c.get('sampled_steps')} of {c.get('optimizer_steps')} steps sampled, the PyTorch observer's own timing of its "
+                f"sampled work: {share} of the training time; losses identical with and without: {same[k]}; "
+                f"findings on this healthy loop: {c.get('codes') or 'none'}; other processes used "
+                f"{'?' if bg.share is None else f'{100 * bg.share:.0f}%'} of the CPUs")
+        rows.append(row(whats[k], "the same loop without observation", target, ours=obs / steps, peer=plain / steps, ratio=ratio,
+                        unit="s/step", met=None if small else (ratio >= 1 / 1.1 and same[k]), note=note))
+    return rows
 
 
 if __name__ == "__main__":
     for r in run(small="--small" in sys.argv):
-        print(r)
+        print(f"{r['what']}\n  ratio {r['ratio']:.3f}, met {r['met']}: {r['note']}")

@@ -387,3 +387,221 @@ def test_stop_after_max_updates_optimizer_steps(tmp_path):
     assert result.status == "stopped" and "never reached" not in out.getvalue()
     assert result.report.context["optimizer_steps"] == 30
     assert any("30 optimizer steps" in n for n in result.report.context["notes"])
+
+
+# -- healthy programs in other styles: quiet, and unchanged by observation ---------------
+STYLES = {
+    "cnn": '''
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from mnist_data import load
+
+torch.manual_seed(0)
+x_train, y_train, x_test, y_test = load()
+train = DataLoader(TensorDataset(x_train.view(-1, 1, 28, 28), y_train), batch_size=32, shuffle=True)
+model = nn.Sequential(
+    nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+    nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
+    nn.Flatten(), nn.Linear(16 * 7 * 7, 10),
+)
+opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+for epoch in range(2):
+    model.train()
+    for xb, yb in train:
+        opt.zero_grad()
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+    model.eval()
+    with torch.inference_mode():
+        acc = (model(x_test.view(-1, 1, 28, 28)).argmax(1) == y_test).float().mean().item()
+    print(f"epoch {epoch + 1}: {loss.item():.4f} {acc:.3f} {torch.rand(1).item():.6f}")
+''',
+    "binary": '''
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnist_data import load
+
+
+class Detector(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(784, 32)
+        self.score = nn.Linear(32, 1)
+
+    def forward(self, x):
+        return self.score(F.gelu(self.hidden(x))).squeeze(-1)
+
+
+torch.manual_seed(0)
+x_train, y_train, x_test, y_test = load()
+is_even = (y_train % 2 == 0).float()
+model = Detector()
+opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-2)
+perm = torch.randperm(len(x_train))
+for epoch in range(3):
+    for i in range(0, len(x_train), 100):
+        idx = perm[i:i + 100]
+        opt.zero_grad(set_to_none=True)
+        loss = F.binary_cross_entropy_with_logits(model(x_train[idx]), is_even[idx])
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        acc = ((model(x_test) > 0) == (y_test % 2 == 0)).float().mean().item()
+    print(f"epoch {epoch + 1}: loss {loss.item():.4f}, accuracy {acc:.3f}")
+''',
+    "mse_onehot": '''
+import torch
+from torch import nn
+
+from mnist_data import load
+
+torch.manual_seed(0)
+x_train, y_train, x_test, y_test = load()
+targets = torch.full((len(y_train), 10), -1.0)
+targets[torch.arange(len(y_train)), y_train] = 1.0
+net = nn.Sequential(nn.Linear(784, 30), nn.Tanh(), nn.Linear(30, 10), nn.Tanh())
+opt = torch.optim.SGD(net.parameters(), lr=0.1)
+loss_fn = nn.MSELoss()
+sched = torch.optim.lr_scheduler.StepLR(opt, step_size=20, gamma=0.5)
+for epoch in range(3):
+    for i in range(0, 1600, 20):
+        opt.zero_grad()
+        loss_fn(net(x_train[i:i + 20]), targets[i:i + 20]).backward()
+        opt.step()
+    sched.step()
+    with torch.no_grad():
+        print(f"epoch {epoch + 1}: accuracy {(net(x_test).argmax(1) == y_test).float().mean().item():.3f}")
+''',
+    "custom_layers": '''
+import math
+
+import torch
+from torch import nn
+
+
+class Dense(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.W = nn.Parameter(torch.randn(n_in, n_out) / math.sqrt(n_in))
+        self.b = nn.Parameter(torch.zeros(n_out))
+
+    def forward(self, x):
+        return x @ self.W + self.b
+
+
+class MLP(nn.Module):
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = nn.ModuleList(Dense(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = torch.relu(layer(x))
+        return self.layers[-1](x)
+
+
+from mnist_data import load  # noqa: E402
+
+torch.manual_seed(1)
+x_train, y_train, x_test, y_test = load()
+model = MLP([784, 64, 32, 10])
+opt = torch.optim.RMSprop(model.parameters(), lr=1e-3)
+criterion = nn.CrossEntropyLoss()
+for epoch in range(3):
+    order = torch.randperm(1600)
+    for i in range(0, 1600, 64):
+        b = order[i:i + 64]
+        loss = criterion(model(x_train[b]), y_train[b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        print(epoch, round(criterion(model(x_test), y_test).item(), 4))
+''',
+}
+
+
+def style_script(tmp_path: Path, name: str) -> Path:
+    prelude = f"import sys\nsys.path.insert(0, {str(EXAMPLES)!r})  # the examples' data helper\n"
+    return write_script(tmp_path, f"{name}.py", prelude + STYLES[name])
+
+
+@pytest.mark.parametrize("name", sorted(STYLES))
+def test_healthy_programs_in_other_styles_stay_quiet_and_unchanged(tmp_path, name):
+    path = style_script(tmp_path, name)
+    report, observed = run_script(path)
+    assert report.ok, [(f.code, f.message) for f in report.failures]
+    assert [f.code for f in report.findings if f.severity.value == "warning"] == []
+    assert report.context["optimizer_steps"] > 40
+    _, plain = run_script(path, observed=False)
+    assert plain == observed and plain
+
+
+def test_zero_grad_between_backward_and_step_is_found(tmp_path):
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(40):
+            loss = F.cross_entropy(model(X), y)
+            loss.backward()
+            opt.zero_grad()
+            opt.step()
+    """)
+    (f,) = by_code(report, "frozen-parameters")
+    assert f.severity.value == "error" and f.evidence["reason"] == "zero_grad_before_step"
+    assert f.evidence["parameters"] == ["0.weight", "0.bias", "2.weight", "2.bias"] and "train.py:15" in f.message
+
+
+def test_a_gradient_that_goes_non_finite_in_the_backward_pass_is_placed_between_modules(tmp_path):
+    report = run_snippet(tmp_path, """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 16), nn.Linear(16, 6)
+
+            def forward(self, x):
+                h = self.fc1(x)
+                # Finite forward, NaN backward: sqrt(h) of the negative h is NaN, and 0 * NaN is NaN in where's gradient.
+                return self.fc2(torch.where(h > 0, torch.sqrt(h), torch.zeros_like(h)))
+
+        model = Net()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(10):
+            opt.zero_grad()
+            F.cross_entropy(model(X), y).backward()
+            opt.step()
+    """)
+    (f,) = by_code(report, "non-finite")
+    # The NaN weights give h > 0 False everywhere: the output goes constant, the loss stays finite.
+    assert f.evidence["nonfinite_grads"] == ["fc1.weight", "fc1.bias"] and f.evidence["step"] == 1
+    assert "between fc2 and fc1" in f.message and f.where == "fc1.weight"
+    assert report.root_cause().code == "non-finite"
+
+
+def test_the_cost_bench_runs_small_and_observation_leaves_its_losses_unchanged():
+    if str(ROOT) not in sys.path:  # bench/ is not an installed package
+        sys.path.insert(0, str(ROOT))
+    from bench.bench_torch_run import run
+
+    alone, both = run(small=True)
+    for row in (alone, both):
+        assert "losses identical with and without: True" in row["note"]
+        assert "findings on this healthy loop: none" in row["note"]
+    assert "backends installed: torch;" in alone["note"] and "backends installed: numpy, torch;" in both["note"]
+
+
+@pytest.mark.parametrize("optimizer", ["torch.optim.Adam(model.parameters(), lr=1e-2)",
+                                       "torch.optim.SGD(model.parameters(), lr=0.5)",
+                                       "torch.optim.SGD(model.parameters(), lr=0.01)"])
+def test_sensible_learning_rates_of_either_kind_are_not_flagged(tmp_path, optimizer):
+    # Adam's first steps move every weight by about lr (30-50% of fc1 at 1e-2) and still train to ~92%.
+    source = (EXAMPLES / "healthy.py").read_text().replace("torch.optim.Adam(model.parameters(), lr=1e-3)", optimizer)
+    assert optimizer in source
+    path = write_script(tmp_path, "train.py", f"import sys\nsys.path.insert(0, {str(EXAMPLES)!r})\n" + source)
+    report, _ = run_script(path)
+    assert report.ok and not by_code(report, "learning-rate-too-high") and not by_code(report, "learning-rate-too-low"), report.codes()

@@ -93,7 +93,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "bad-initial-loss": ("unscaled-inputs",),
     "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
     "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
-    "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters"),
+    "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters", "non-finite"),
     "learning-rate-too-low": ("vanishing-gradients",),
     "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",
                         "mutated-constant"),

@@ -31,7 +31,7 @@ from netdoctor.diagnosis.rules_training import (
 from netdoctor.findings import Finding
 from netdoctor.observe.torch_watch import _ADAPTIVE, TorchWatch
 
-__all__ = ["torch_findings", "RULES", "STALE_WEIGHT", "SOFTMAX_SHARE", "SUMMED_SCALE", "SUMMED_UPDATE", "MIN_ROWS"]
+__all__ = ["torch_findings", "RULES", "STALE_WEIGHT", "SOFTMAX_SHARE", "SUMMED_SCALE", "SUMMED_UPDATE", "ADAPTIVE_LR_HIGH", "MIN_ROWS"]
 
 STALE_WEIGHT = 0.5
 """Weight with which the previous step's gradient is still in ``.grad`` at the next backward (cleared: exactly 0)."""
@@ -41,6 +41,8 @@ SUMMED_SCALE = 2.0
 """Gradient at the loss input / that of the mean-reduced loss above which the loss is summed (mean: exactly 1)."""
 SUMMED_UPDATE = 0.03
 """A weight update/weight ratio above this (healthy SGD steps: 1e-4..1e-2) says the summed loss's step is too large."""
+ADAPTIVE_LR_HIGH = 1.0
+"""First-update/weight ratio above which an Adam-like optimizer's learning rate is too high (SGD: LR_HIGH_UPDATE)."""
 MIN_ROWS = 64
 """Rows the loss must have seen before targets or predictions are judged."""
 
@@ -139,10 +141,19 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
         if severity == "error":
             g["severity"] = "error"
 
+    if w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked:
+        names = [n for n, pi in _param_items(w) if pi.in_optimizer and pi.requires_grad]
+        groups["zero_grad_before_step"] = {
+            "names": names, "severity": "error", "site": o.step_site if o else None,
+            "detail": f"their gradients are emptied between loss.backward() (at {w.backward_site}) and optimizer.step() "
+                      f"on {w.cleared_before_step} of {w.cleared_checked} steps checked, so each step applies a zero gradient",
+            "fix": "Call optimizer.zero_grad() before loss.backward() (or after optimizer.step()), not between them.",
+        }
+    cleared = "zero_grad_before_step" in groups
     for name, pi in _param_items(w):
         if pi.sampled < 2:
             continue
-        got_grad = pi.grad_none < pi.sampled
+        got_grad = pi.grad_none < pi.sampled or cleared  # emptied before step(): the gradient was there
         if not pi.requires_grad:
             if pi.in_optimizer:
                 add("requires_grad", name, "error", "requires_grad=False although the optimizer was given it, so it never gets a gradient",
@@ -173,7 +184,7 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
                 add(f"cut_after:{oname}", name, "error", f"{oname} runs with gradients on (called at {info.site}), but no gradient ever comes back to it: "
                     "its output is cut off on the way to the loss (.detach(), .data, .item() or a NumPy round trip)",
                     f"Remove the .detach()/.data between {oname}'s output and the loss.", info.site)
-        elif pi.changed and not any(c for _, c in pi.changed) and _clear_gradient(pi):
+        elif pi.changed and not any(c for _, c in pi.changed) and _clear_gradient(pi) and not cleared:
             add("not_changed", name, "warning", "has a gradient and is in the optimizer, yet the optimizer never changes it (learning rate 0 in its parameter group?)",
                 "Check the parameter group's learning rate and the optimizer's arguments.", None)
     out = []
@@ -335,16 +346,19 @@ def rule_lr(w: TorchWatch) -> list[Finding]:
     lr = _lr(o)
     out = []
     diverged = _diverged(w)
+    # Adam-like first steps move every entry by about lr whatever the gradient (m / sqrt(v) = sign(g)):
+    # 30-50% of a small layer's weights at lr 1e-2, a setting that trains well; only a step larger than the weights counts.
+    limit = ADAPTIVE_LR_HIGH if o is not None and o.kind in _ADAPTIVE else LR_HIGH_UPDATE
     if ups:
         name, up = max(ups.items(), key=lambda kv: kv[1])
-        if up > LR_HIGH_UPDATE or diverged or (w.nonfinite and w.nonfinite.get("nonfinite_params_all")):
+        if up > limit or diverged or (w.nonfinite and w.nonfinite.get("nonfinite_params_all")):
             what = (f"One of the first updates changes {name} by {100 * up:.0f}% of its size (healthy steps: 0.1-3%)"
-                    if up > LR_HIGH_UPDATE else f"The loss {'diverged' if diverged else 'became non-finite'} (first update of {name}: {100 * up:.1f}% of its size)")
+                    if up > limit else f"The loss {'diverged' if diverged else 'became non-finite'} (first update of {name}: {100 * up:.1f}% of its size)")
             out.append(Finding(
                 "learning-rate-too-high", "error" if up > 1 or diverged or w.nonfinite else "warning",
                 f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
                 f"{what}; {o.kind if o else 'optimizer'} lr {lr}.",
-                {"update_ratio": up, "tensor": name, "ratios": ups, "lr": lr, "limit": LR_HIGH_UPDATE, "diverged": diverged,
+                {"update_ratio": up, "tensor": name, "ratios": ups, "lr": lr, "limit": limit, "diverged": diverged,
                  "losses": _losses(w)[:3] + _losses(w)[-3:]},
                 fix="Divide the learning rate by 10 (with a summed loss: by the batch size).",
                 explanation="An update that is a large fraction of the weights overshoots the minimum; the loss oscillates or grows.",
@@ -359,7 +373,7 @@ def rule_lr(w: TorchWatch) -> list[Finding]:
     if meds and len(vals) >= 8 and not w.nonfinite:
         name, up = max(meds.items(), key=lambda kv: kv[1])
         first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
-        if up < LR_LOW_UPDATE and last > 0.9 * first and not _vanishing(w):
+        if 0 < up < LR_LOW_UPDATE and last > 0.9 * first and not _vanishing(w):
             out.append(Finding(
                 "learning-rate-too-low", "warning", f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
                 f"Updates change the weights by at most {up:.1e} of their size per step (median over the run, largest: {name}) "
@@ -569,8 +583,38 @@ def rule_targets(w: TorchWatch) -> list[Finding]:
     return []
 
 
+def _between(w: TorchWatch, bad: list[str]) -> str:
+    """Where, in backward order, values went non-finite: after the last module (in forward order) whose parameters stayed finite."""
+    items = _param_items(w)
+    order = [n for n, _ in items]
+    last_bad = max((order.index(n) for n in bad if n in order), default=-1)
+    after = next((pi for n, pi in items[last_bad + 1:] if n not in bad), None) if last_bad >= 0 else None
+    if after is None or after.owner not in w.mods:
+        return ""
+    mod_after = w.mods[after.owner].name or w.mods[after.owner].kind
+    mod_bad = order[last_bad].rsplit(".", 1)[0]
+    return (f"; {mod_after}'s gradients stayed finite, so the backward pass went non-finite between {mod_after} and {mod_bad} "
+            "(sqrt or log at 0, a division by 0, or torch.where over a branch that is NaN where it is not taken)")
+
+
 def rule_nonfinite(w: TorchWatch) -> list[Finding]:
     nf = w.nonfinite
+    gn = w.grad_nonfinite
+    if not nf and gn and gn["grads"]:
+        # The loss stayed finite (so far, or for good: NaN weights can still give a finite, constant output).
+        loss = gn.get("loss")
+        return [Finding(
+            "non-finite", "error", gn["grads"][0],
+            f"At step {gn['step']} the gradients of {_list(gn['grads'])} are non-finite while the loss "
+            f"({loss:.4g}) is finite{_between(w, gn['grads'])}." if isinstance(loss, float) else
+            f"At step {gn['step']} the gradients of {_list(gn['grads'])} are non-finite{_between(w, gn['grads'])}.",
+            {"step": gn["step"], "nonfinite_grads": gn["grads"], "nonfinite_weights": gn["weights"], "loss": loss,
+             "backward_site": w.backward_site},
+            fix="Make the backward pass finite where the forward pass is: clamp before sqrt/log/division (torch.sqrt(h.clamp_min(1e-12))), "
+            "and in torch.where compute the untaken branch on safe values.",
+            explanation="A NaN gradient makes the parameters NaN at the next update; from then on their layer outputs NaN "
+            "(or, through a comparison such as h > 0, a constant), and the network stops learning.",
+        )]
     if not nf:
         return []
     step = nf["step"]
@@ -578,7 +622,7 @@ def rule_nonfinite(w: TorchWatch) -> list[Finding]:
     mod, msite = nf.get("module"), nf.get("module_site")
     if bad_all:
         what = (f"the parameters {_list(bad_all)} were already non-finite when step {step}'s forward pass ran: an earlier update "
-                f"(last finite loss {nf.get('last_finite_loss')}) made them so")
+                f"(last finite loss {nf.get('last_finite_loss')}) made them so" + ("" if _diverged(w) else _between(w, bad_all)))
         where = bad_all[0]
     elif mod:
         what = (f"the first module whose output is non-finite in that forward pass is {mod} ({nf['module_type']}"

@@ -197,6 +197,9 @@ class TorchWatch:
         self.sample_now = True
         self.sampled_steps = 0
         self.backward_site: str | None = None
+        self._backward_since_step = False
+        self.cleared_before_step = 0
+        self.cleared_checked = 0
         self.cost = 0.0
         self._t_last_step: float | None = None
         self.train_time = 0.0
@@ -223,6 +226,9 @@ class TorchWatch:
         self.grad_scale: list[tuple[str, float, int]] = []
         self.shape_mismatch: list[dict] = []
         self.nonfinite: dict | None = None
+        """The first non-finite loss: step, loss, the first module with a non-finite output, non-finite parameters."""
+        self.grad_nonfinite: dict | None = None
+        """The first sampled step whose gradients or weights are non-finite (also while the loss stays finite)."""
         # modes
         self.eval_steps = 0
         self.mode_checked_steps = 0
@@ -478,7 +484,7 @@ class TorchWatch:
         seen = set()
         ws: list[Any] = []
         gs: list[Any] = []
-        slots: list[tuple[ParamInfo, int]] = []
+        slots: list[tuple[ParamInfo, int, bool]] = []
         for p in [*params, *model_params]:
             if id(p) in seen:
                 continue
@@ -507,14 +513,27 @@ class TorchWatch:
             ws.append(w)
             if g is not None:
                 gs.append(g.detach())
-            slots.append((pi, len(gs) - 1 if g is not None else -1))
+            slots.append((pi, len(gs) - 1 if g is not None else -1, id(p) in mine))
         if ws:
             # One fused norm kernel per list and one host read for all of them.
             norms = torch._foreach_norm(ws + gs)
             values = torch.stack([n.float().to(norms[0].device) for n in norms]).tolist()
             nw = len(ws)
-            for k, (pi, gk) in enumerate(slots):
+            for k, (pi, gk, _) in enumerate(slots):
                 _bounded_append(pi.norms, (self.steps, values[k], values[nw + gk] if gk >= 0 else math.nan))
+            if self.grad_nonfinite is None:
+                bad_g = [pi.name for pi, gk, _ in slots if gk >= 0 and not math.isfinite(values[nw + gk])]
+                bad_w = [pi.name for k, (pi, _, _) in enumerate(slots) if not math.isfinite(values[k])]
+                if bad_g or bad_w:
+                    last = self.loss_values[-1][1] if self.loss_values else None
+                    self.grad_nonfinite = {"step": self.steps, "grads": bad_g, "weights": bad_w, "loss": last}
+            if self._backward_since_step:
+                # A backward pass ran since the last step, yet every gradient this step applies is empty:
+                # something cleared them between backward() and step().
+                self.cleared_checked += 1
+                trained = [(pi, gk) for pi, gk, in_opt in slots if pi.requires_grad and in_opt]
+                if trained and all(gk < 0 or values[nw + gk] == 0 for _, gk in trained):
+                    self.cleared_before_step += 1
         # Train/eval mode of the models this optimizer trains: dropout and batch norm frozen?
         for info, m in self.roots():
             if info.norm_layers and any(id(p) in mine for p in m.parameters()):
@@ -539,6 +558,7 @@ class TorchWatch:
                 self.cost += self._iter_cost + (time.perf_counter() - t0)
                 self._adapt(self._iter_cost + (time.perf_counter() - t0))
             self._iter_cost = 0.0
+            self._backward_since_step = False
             self.sample_now = self.steps < DENSE_STEPS or (self.steps + 1) % self.every == 0
             self._outputs.clear()
             self._act_seen.clear()
@@ -602,6 +622,7 @@ class TorchWatch:
                 h.remove()
             if self.busy:
                 return
+            self._backward_since_step = True
             try:
                 if self.backward_site is None:
                     self.backward_site = self.sites.site()
@@ -646,8 +667,10 @@ class TorchWatch:
             return
         grad_on = torch.is_grad_enabled()
         # Every call: is the loss finite? (one host read of a scalar)
-        if self.nonfinite is None and not bool(torch.isfinite(out.detach()).all()):
-            self._locate_nonfinite(name, x, t, out)
+        if self.nonfinite is None:
+            od = out.detach()
+            if not (math.isfinite(od.item()) if od.numel() == 1 else bool(torch.isfinite(od).all())):
+                self._locate_nonfinite(name, x, t, out)
         if not (self.sample_now and grad_on):
             self._outputs.clear()
             return
