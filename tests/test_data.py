@@ -454,20 +454,20 @@ def test_summary_text_dict_and_rich():
 
 
 def test_summary_html_for_jupyter_shows_rows_and_label_counts():
-    """``_repr_html_``: the notebook table names the row count and every digit's count, in digit order."""
+    """``_repr_html_``: the notebook table names the row count and every digit's count and share, in digit order."""
     pytest.importorskip("rich")
     import html as html_lib
 
     ds = load_sample().subset(np.arange(137))  # uneven counts, so each number is telling
     counts = np.bincount(ds.y, minlength=10)
     page = ds.summary._repr_html_()
-    assert page.startswith("<pre style=") and "<style" not in page  # inline styles, no shared CSS
-    text = html_lib.unescape(re.sub(r"<[^>]+>", "", page))
-    assert "137 images x 784 pixels" in text
-    rows = {ln.split()[0]: ln.split()[1:] for ln in text.splitlines() if ln.split()}
-    assert rows["digit"] == [str(k) for k in range(10)]
-    assert rows["images"] == [str(int(c)) for c in counts]
-    assert rows["share"] == [f"{100 * c / 137:.1f}%" for c in counts]
+    assert page.startswith('<div class="nd">')
+    text = html_lib.unescape(re.sub(r"<[^>]+>", " ", page))
+    assert "137 images x 784 pixels" in " ".join(text.split())
+    rows = [[html_lib.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", tr)]
+            for tr in re.findall(r"<tr>(.*?)</tr>", page)]
+    assert rows[0] == ["digit", "images", "share"]
+    assert rows[1:] == [[str(k), str(int(c)), f"{100 * c / 137:.1f}%"] for k, c in enumerate(counts)]
 
 
 # --- benchmark harness -----------------------------------------------------------------

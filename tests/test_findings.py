@@ -66,7 +66,10 @@ def test_severity_is_coerced_and_ranked():
     assert Severity.ERROR.rank < Severity.WARNING.rank < Severity.INFO.rank
 
 
-def test_notebook_html_is_an_inline_styled_fragment_with_the_numbers():
+def test_notebook_html_is_a_scoped_fragment_with_the_numbers():
+    """Notebook HTML: the numbers, and a stylesheet whose every rule is scoped to the fragment's own ``.nd`` box."""
+    import re
+
     pytest.importorskip("rich")
     finding = Finding("class-collapse", "error", "output", "Accuracy 9.80% = 980/10000 images of digit 0",
                       {"accuracy": 0.098}, "fix the causes")
@@ -74,4 +77,8 @@ def test_notebook_html_is_an_inline_styled_fragment_with_the_numbers():
     assert "class-collapse" in html and "980/10000" in html and "fix the causes" in html
     report = Report([finding])
     page = report._repr_html_()
-    assert "980/10000" in page and "<style" not in page.lower() and "class=\"r" not in page
+    assert "980/10000" in page and page.startswith('<div class="nd">') and page.endswith("</div>")
+    for style in re.findall(r"<style>(.*?)</style>", page, flags=re.S):
+        rules = re.sub(r"@media[^{]*\{", "", style)  # the rules inside @media are checked like the others
+        selectors = [sel.strip() for block in re.findall(r"([^{}]+)\{[^{}]*\}", rules) for sel in block.split(",")]
+        assert selectors and all(sel.startswith((".nd", "body.nd")) for sel in selectors if sel), selectors

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -156,7 +157,7 @@ display(check_gradients(MLP((4, 3, 2), seed=0), rng.uniform(0, 1, (5, 4)), rng.i
 fig = Figure(); fig.add_subplot().plot([1, 2]); display(fig)
 """
     shown = [m["content"]["data"] for m in _run(kernel, code) if m["msg_type"] == "display_data"]
-    assert "summed-gradient" in shown[0]["text/html"] and "lr_factor=100" in shown[0]["text/html"]
+    assert "summed-gradient" in shown[0]["text/html"] and "lr_factor 100" in " ".join(_words(shown[0]["text/html"]))
     assert "W1" in shown[1]["text/html"] and "b2" in shown[1]["text/html"]
     assert "image/png" in shown[2]
 
@@ -195,10 +196,12 @@ def test_finding_html_has_the_same_content_as_the_terminal_and_escapes():
     f = Finding("constant-output", "error", "layer <2>", "same output for every input", {"spread": 5.45e-06},
                 fix="fix the causes", caused_by=("vanishing-gradients",), explanation="units are saturated")
     page = to_html(f)
-    for part in ("ERROR", "constant-output", "layer &lt;2&gt;", "spread=5.45e-06", "fix the causes",
+    words = " ".join(_words(page))
+    for part in ("ERROR", "constant-output", "layer <2>", "spread 5.45e-06", "fix the causes",
                  "vanishing-gradients", "units are saturated"):
-        assert part in page
-    assert "<2>" not in page
+        assert part in words
+    assert "<2>" not in page and "layer &lt;2&gt;" in page
+    assert page == f._repr_html_() == f._repr_mimebundle_()["text/html"]
 
 
 @pytest.mark.parametrize(
@@ -235,13 +238,13 @@ def test_live_view_is_the_class_watch_returns():
 
 def _words(page: str) -> list[str]:
     import html as _html
-    import re
 
     body = re.sub(r"<style.*?</style>|<title.*?</title>", " ", page, flags=re.S)
     return _html.unescape(re.sub(r"<[^>]+>", " ", body)).split()
 
 
 def test_report_html_in_a_notebook_has_the_terminal_content():
+    """The notebook shows the report's findings in the terminal's order, with the same numbers and tables."""
     from netdoctor.findings import Report
 
     report = Report(
@@ -252,9 +255,15 @@ def test_report_html_in_a_notebook_has_the_terminal_content():
         sections={"history": [{"epoch": 1, "loss": 2.35, "train_accuracy": 0.14}, {"epoch": 2, "loss": 2.0, "train_accuracy": 0.13}],
                   "confusion": {"labels": [0, 1], "matrix": [[3, 1], [0, 4]], "on": "test data"}},
     )
-    terminal = report.to_text(width=100).split()
-    assert _words(to_html(report, width=100)) == terminal
-    assert _words(report._repr_html_()) == terminal
+    terminal = report.to_text(width=100)
+    page = to_html(report)
+    assert page == report._repr_html_() and page.startswith('<div class="nd">')
+    codes = re.findall(r'data-code="([^"]+)"', page)
+    assert codes == report.codes() == sorted(codes, key=terminal.index)  # same order as the terminal
+    words = " ".join(_words(page))
+    for part in (report.verdict(), "MLP(784-30-10)", "saturation 0.9", "lr_factor 100", "2.35", "14.0%", "13.0%"):
+        assert part in words and part.split()[-1] in terminal
+    assert page.count("<table") >= 4  # settings, two evidence tables, history, confusion matrix
 
 
 def test_a_reused_view_starts_afresh():

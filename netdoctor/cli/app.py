@@ -122,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (never raises for user errors)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The command line as typed, for reports that must say how to reproduce them.
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE

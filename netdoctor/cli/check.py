@@ -7,6 +7,7 @@ this flow can be called from Python with a namespace of options.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -167,7 +168,7 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         baseline=(lambda: build_model(args, X_train.shape[1], n_classes)) if args.model else None,
     )
     report.context["seconds"] = round(time.perf_counter() - started, 2)
-    report.context["command"] = "netdoctor check"
+    report.context["command"] = shlex.join(["netdoctor", *getattr(args, "argv", ["check"])])
     if args.ignore:
         report = report.without(args.ignore)
     write_outputs(report, html=args.html, plots=args.plots)

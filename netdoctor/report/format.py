@@ -10,7 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["format_value", "sparkline", "pct", "num"]
+__all__ = ["format_value", "sparkline", "pct", "num", "cell"]
 
 _SPARKS = "▁▂▃▄▅▆▇█"
 
@@ -77,3 +77,16 @@ def num(value: Any) -> str:
     if value is None:
         return "-"
     return format_value(value)
+
+
+def cell(value: Any, as_pct: bool = False) -> str:
+    """A table cell of a live measurement: ``-`` when missing, the text of a non-number, else :func:`pct` or :func:`format_value`."""
+    if value is None or isinstance(value, bool):
+        return "-"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if not math.isfinite(v):
+        return str(v)
+    return pct(v) if as_pct else format_value(v)

@@ -12,13 +12,13 @@ and :func:`~netdoctor.report.plots.plot_gradients`. Re-exported by :mod:`netdoct
 
 from __future__ import annotations
 
-import html
 import math
 import time
 from collections.abc import Mapping
 from typing import Any
 
 from netdoctor.params import is_bias
+from netdoctor.report.format import cell
 from netdoctor.report.plots_backend import INSTALL_HINT, MissingExtra
 
 __all__ = ["watch", "LiveView"]
@@ -32,22 +32,6 @@ def _ipython_display():
     except ImportError:
         raise MissingExtra(f"the live view needs IPython, which is not installed; run: {INSTALL_HINT}") from None
     return get_ipython, display
-
-
-def _fmt(value: Any, pct: bool = False) -> str:
-    if value is None or isinstance(value, bool):
-        return "-"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return html.escape(str(value))
-    if not math.isfinite(v):
-        return str(v)
-    if pct:
-        return f"{100 * v:.1f}%"
-    from netdoctor.report.terminal import format_value
-
-    return format_value(v)
 
 
 class LiveView:
@@ -106,40 +90,16 @@ class LiveView:
                 "finished": self.finished}
 
     def _repr_html_(self) -> str:
-        from netdoctor.report.terminal import sparkline
+        from netdoctor.report.html import live_view_html
 
-        s = self.status()
-        done = s["step"] / s["total_steps"] if s["total_steps"] else 0.0
-        state = "done" if s["finished"] else "running"
-        out = [f'<div class="netdoctor-live"><b>{html.escape(self.title)}</b> ({state}): epoch '
-               f'{min(s["epoch"] + (0 if s["finished"] else 1), s["epochs"])}/{s["epochs"]}, step {s["step"]}/{s["total_steps"]} '
-               f'<progress value="{done:.3f}" max="1" style="width:12em"></progress> '
-               f'loss {_fmt(s["loss"])} <code>{html.escape(sparkline(self.recent))}</code>']
-        if s["note"]:
-            out.append(f'<div style="color:#b00">{html.escape(s["note"])}</div>')
-        if s["history"]:
-            cols = [(k, name) for k, name in (("loss", "loss"), ("train_accuracy", "train acc"), ("test_accuracy", "test acc"))
-                    if any(e.get(k) is not None for e in s["history"])]
-            out.append("<table><tr><th>epoch</th>" + "".join(f"<th>{name}</th>" for _, name in cols) + "</tr>")
-            for e in s["history"]:
-                cells = "".join(f"<td>{_fmt(e.get(k), k != 'loss')}</td>" for k, _ in cols)
-                out.append(f'<tr><td>{e.get("epoch")}</td>{cells}</tr>')
-            out.append("</table>")
-        if s["layers"]:
-            out.append('<table><tr><th>layer</th><th>act</th><th>saturated</th><th>dead</th><th>|grad|</th><th>upd/w</th></tr>')
-            for r in s["layers"]:
-                out.append(f'<tr><td>{html.escape(r["layer"])}</td><td>{html.escape(str(r["activation"]))}</td>'
-                           f'<td>{_fmt(r["saturation"], True)}</td><td>{_fmt(r["dead"], True)}</td>'
-                           f'<td>{_fmt(r["grad_norm"])}</td><td>{_fmt(r["update_ratio"])}</td></tr>')
-            out.append("</table>")
-        return "\n".join(out) + "</div>"
+        return live_view_html(self)
 
     def __repr__(self) -> str:
         s = self.status()
-        line = f"{self.title}: step {s['step']}/{s['total_steps']}, loss {_fmt(s['loss'])}"
+        line = f"{self.title}: step {s['step']}/{s['total_steps']}, loss {cell(s['loss'])}"
         if s["history"]:
             e = s["history"][-1]
-            line += f", epoch {e.get('epoch')} train {_fmt(e.get('train_accuracy'), True)} test {_fmt(e.get('test_accuracy'), True)}"
+            line += f", epoch {e.get('epoch')} train {cell(e.get('train_accuracy'), True)} test {cell(e.get('test_accuracy'), True)}"
         return line + (f" ({s['note']})" if s["note"] else "")
 
     def _draw(self, *, force: bool = False) -> None:

@@ -42,13 +42,14 @@ def _header(report):
     grid.add_column(style="bold", no_wrap=True)
     grid.add_column()
     ctx = report.context or {}
-    for key in ("data", "model", "training"):
+    # The command line as typed gets a row of its own: a shared report says how to reproduce it.
+    for key in ("command", "data", "model", "training"):
         if key in ctx and ctx[key] not in (None, ""):
             grid.add_row(key, Text(format_value(ctx[key]) if not isinstance(ctx[key], str) else ctx[key]))
     others = [
         f"{k}={format_value(v)}"
         for k, v in ctx.items()
-        if k not in ("data", "model", "training") and isinstance(v, (int, float, str, bool)) and len(str(v)) <= 40
+        if k not in ("command", "data", "model", "training") and isinstance(v, (int, float, str, bool)) and len(str(v)) <= 40
     ]
     if others:
         grid.add_row("context", Text(", ".join(others)))
