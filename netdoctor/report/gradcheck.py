@@ -81,7 +81,9 @@ def gradcheck_table(source: GradcheckResult | Mapping[str, Any]) -> GradcheckTab
     the problem when a tensor could not be compared at all.
     """
     section = source if isinstance(source, Mapping) else source.to_dict()
-    rows, failed, hints = [], [], []
+    rows: list[tuple[str, ...]] = []
+    failed: list[bool] = []
+    hints: list[str] = []
     for t in section.get("tensors") or []:
         name = str(t.get("name"))
         worst = (t.get("worst") or [None])[0]

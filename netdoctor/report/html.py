@@ -183,8 +183,8 @@ def _kv_table(items: Mapping[str, Any], *, caption: str = "", nested: bool = Fal
         keys: list[str] = []
         for v in inner:
             keys += [str(k) for k in v if str(k) not in keys]
-        rows = [[_esc(k)] + [_value_html(v.get(key, "")) for key in keys] for k, v in items.items()]
-        return _scroll(_table(["name", *keys], rows, caption=_esc(caption)), caption or "table")
+        grid = [[_esc(k)] + [_value_html(v.get(key, "")) for key in keys] for k, v in items.items()]
+        return _scroll(_table(["name", *keys], grid, caption=_esc(caption)), caption or "table")
     rows = "".join(f'<tr><th scope="row">{_esc(k)}</th><td>{_value_html(v)}</td></tr>' for k, v in items.items())
     cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
     table = f'<table class="{cls}">{cap}<tbody>{rows}</tbody></table>'
@@ -401,7 +401,7 @@ def _probe(section: Mapping[str, Any]) -> str:
                             "applied step / mean gradient": eff, "applied / lr": factor}
     weight = section.get("history_weight")
     text = f"Each step applied {eff:.3g} x the batch's mean gradient: lr {lr:g} x {factor:.3g}."
-    if _is_number(weight):
+    if isinstance(weight, (int, float)) and not isinstance(weight, bool):
         # Rounded to 2 decimals: the least-squares fit leaves ~1e-17 where the true weight is 0.
         rows["earlier gradients re-applied (weight)"] = round(weight, 2) + 0.0
         text += " Earlier steps' gradients re-applied with weight 0 means none, as it should be; 1 means every earlier gradient again."

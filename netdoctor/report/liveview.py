@@ -72,7 +72,7 @@ class LiveView:
         probes = self.monitor.probes if self.monitor is not None else []
         if probes:
             last = probes[-1]
-            upd = next((p["update_ratios"] for p in reversed(probes) if p.get("update_ratios")), {})
+            upd: dict[str, float] = next((p["update_ratios"] for p in reversed(probes) if p.get("update_ratios")), {})
             by_layer: dict[int, list[str]] = {}
             for name, l in (last.get("layer_of") or {}).items():
                 by_layer.setdefault(l, []).append(name)
@@ -83,7 +83,7 @@ class LiveView:
                 layers.append({
                     "layer": f"{layer['layer']} {layer['role']}", "activation": layer["activation"],
                     "saturation": layer["saturation"], "dead": layer["dead"], "tensor": w,
-                    "grad_norm": (last.get("grad_norms") or {}).get(w), "update_ratio": upd.get(w),
+                    "grad_norm": (last.get("grad_norms") or {}).get(w), "update_ratio": upd.get(w) if w else None,
                 })
         return {"step": self.step, "total_steps": self.total_steps, "epoch": len(self.epochs), "epochs": self.n_epochs,
                 "loss": self.last_loss, "history": list(self.epochs), "layers": layers, "note": self.note,

@@ -62,14 +62,14 @@ def plot_activations(source: Any = None, *, monitor: Any = None, width: float = 
     image = None
     for l in range(n_layers):
         ax_h, ax_s = axes[l]
-        first = next((p["layers"][l] for p in probes if len(p["layers"]) > l), {})
+        first: dict[str, Any] = next((p["layers"][l] for p in probes if len(p["layers"]) > l), {})
         kind, role = first.get("activation") or "?", first.get("role") or ""
         lo_all, hi_all, sat, dead = math.inf, -math.inf, [], []
         for i, p in enumerate(probes):
             layer = p["layers"][l] if len(p["layers"]) > l else {}
             hist = np.asarray(layer.get("hist") or [], dtype=float)
             # Records without hist_range: the bounds the monitor's histograms use for the activation.
-            rng = layer.get("hist_range") or ACTIVATION_BOUNDS.get(layer.get("activation"), (None, None))
+            rng = layer.get("hist_range") or ACTIVATION_BOUNDS.get(str(layer.get("activation"))) or (None, None)
             lo, hi = to_float(rng[0]), to_float(rng[1])
             sat.append(100 * to_float(layer.get("saturation")))
             dead.append(100 * to_float(layer.get("dead")))
@@ -140,7 +140,7 @@ def plot_gradients(source: Any = None, *, monitor: Any = None, width: float = 9.
         ax_u.set(title="Update / weight ratio (last measured step)", ylabel="||update|| / ||weights||")
         ax_u.legend(loc="best", fontsize="small")
         return fig
-    colors = {}
+    colors: dict[str, Any] = {}
     for ax, series in ((ax_g, grads), (ax_u, updates)):
         for name, (xs, ys) in series.items():
             # Biases dashed: they start at zero, so their ratios are large and not judged by the band.

@@ -35,11 +35,8 @@ def _layers_table(rows: Sequence[Mapping[str, Any]]):
     from rich.table import Table
 
     table = Table(box=box.SIMPLE_HEAD)
-    for name, justify in (
-        ("layer", "left"), ("act", "left"), ("units", "right"), ("sat", "right"),
-        ("dead", "right"), ("act std", "right"), ("|grad|", "right"), ("upd/w", "right"),
-    ):
-        table.add_column(name, justify=justify, no_wrap=True)
+    for name in ("layer", "act", "units", "sat", "dead", "act std", "|grad|", "upd/w"):
+        table.add_column(name, justify="left" if name in ("layer", "act") else "right", no_wrap=True)
     for r in rows:
         table.add_row(
             str(r.get("layer", "?")),
@@ -72,8 +69,9 @@ def _history(epochs: Sequence[Mapping[str, Any]]):
     spark.add_column(no_wrap=True)
     spark.add_column(no_wrap=True)
     spark.add_column(no_wrap=True)
-    series = (("loss", "loss", False), ("train_accuracy", "train acc", True), ("test_accuracy", "test acc", True),
-              ("eval_accuracy", "eval acc", True))
+    series: tuple[tuple[str, str, bool], ...] = (
+        ("loss", "loss", False), ("train_accuracy", "train acc", True), ("test_accuracy", "test acc", True),
+        ("eval_accuracy", "eval acc", True))
     series = tuple(s for s in series if any(e.get(s[0]) is not None for e in epochs))
     for key, label, pct in series:
         row = _series_line(label, [e.get(key) for e in epochs], pct)
@@ -84,7 +82,7 @@ def _history(epochs: Sequence[Mapping[str, Any]]):
     for _, name, _ in series:
         table.add_column(name, justify="right", no_wrap=True)
     # Long runs: show the first two and last three epochs; the sparkline has them all.
-    rows = list(epochs)
+    rows: list[Mapping[str, Any] | None] = list(epochs)
     if len(rows) > 8:
         rows = rows[:2] + [None] + rows[-3:]
     for e in rows:
