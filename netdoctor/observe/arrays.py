@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from netdoctor.buffers.reach import ATOMS, OPAQUE
+from netdoctor.buffers.roles import path_role
 
-__all__ = ["is_bias", "Path", "walk_arrays", "resolve", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
+__all__ = ["array_role", "is_bias", "Path", "walk_arrays", "resolve", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -38,6 +39,29 @@ def is_bias(text: str) -> bool:
     """Whether the last name in a path says bias (``biases[0]``, ``b1``, ``params['b2']``, ``layer.bias``)."""
     names = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)
     return bool(names) and bool(_BIAS.match(names[-1]))
+
+
+_CACHE = re.compile(r"^(x|xs|inputs?|out|outs|outputs?|z|zs|a|as_|h|hs|y_?hat|cache|caches|activations?|acts|"
+                    r"mask|pre|preact|logits|probs|p|scores|last_\w+|prev_\w+)$", re.I)
+"""Last names of arrays a layer keeps from its forward pass: caches, not parameters."""
+
+
+def array_role(text: str) -> str:
+    """``"param"``, ``"buffer"`` or ``"other"`` for a path; the last name decides when it says something.
+
+    ``layers[0].W`` is a parameter, ``layers[0].dW`` a buffer and ``layers[0].x``
+    a cache ("other"), although all three sit under ``layers``; otherwise the
+    roles of :func:`netdoctor.buffers.roles.path_role` apply.
+    """
+    names = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)
+    if names:
+        last = names[-1]
+        role = path_role(last)
+        if role != "other":
+            return role
+        if _CACHE.match(last) and len(names) > 1:
+            return "other"
+    return path_role(text)
 
 
 _SKIP_TYPES = (*OPAQUE, np.random.Generator, np.random.RandomState)

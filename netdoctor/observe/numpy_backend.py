@@ -36,10 +36,11 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.buffers.roles import is_constant, path_role
+from netdoctor.buffers.roles import is_constant
 from netdoctor.observe.arrays import (
     LR_NAME,
     Path,
+    array_role,
     fingerprint,
     is_bias,
     layer_chain,
@@ -59,6 +60,8 @@ RING = 512
 """Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
 DISCOVERY_UPDATES = 3
 """Parameter updates seen before the network is taken as found."""
+FROZEN_CALLS = 20
+"""Gradient computations without any parameter change after which discovery takes the parameters as frozen."""
 DISCOVERY_EVENTS = 20_000
 """Events scanned in full before discovery scans only every 16th event."""
 WINDOWS = 64
@@ -92,6 +95,7 @@ class _Func:
     calls: int = 0
     grad_returns: int = 0
     shapes: tuple = ()
+    ids: tuple = ()
 
 
 @dataclass
@@ -102,6 +106,7 @@ class Param:
     text: str
     shape: tuple[int, ...]
     idx: np.ndarray
+    fp_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     buffer: Path | None = None
     buffer_text: str = ""
     grad_key: tuple | None = None
@@ -180,6 +185,7 @@ class NumpyBackend:
         self.aliases: dict[str, set[str]] = {}
         self.stopped_because = ""
         self.train_labels_key: int | None = None
+        self.contrib_calls = 0
         self._constants: list = []
         self.mutated: dict[str, int] = {}
         self._grad_map: list[int | None] = []
@@ -352,7 +358,22 @@ class NumpyBackend:
             if arrays:
                 func.grad_returns += 1
                 func.shapes = tuple(a.shape for a in arrays)
+                func.ids = tuple(id(a) for a in arrays)
         self._scan(frame, call=False)
+        if (self.phase == "discover" and func is not None and func.grad_returns >= FROZEN_CALLS
+                and not self._param_events and self._gradients_for_named(func)):
+            self._finish_discovery(force=True)  # gradients keep coming, the parameters never move
+
+    def _gradients_for_named(self, func: _Func) -> bool:
+        """Whether ``func`` returns arrays shaped like named parameters that exist (and have not changed)."""
+        named = [st.shape for st in self._paths.values() if array_role(st.text) == "param"]
+        pool = list(func.shapes)
+        hits = 0
+        for shape in named:
+            if shape in pool:
+                pool.remove(shape)
+                hits += 1
+        return hits >= 2 and hits >= len(named) // 2
 
     def _scan(self, frame: FrameType | None, *, call: bool) -> None:
         """Fingerprint every array of every root; attribute changes to the code running in ``frame``."""
@@ -383,7 +404,7 @@ class NumpyBackend:
                     else:
                         st.rebound += 1
                     st.where[code] += 1
-                    if path_role(st.text) == "param":
+                    if array_role(st.text) == "param":
                         param_changed = True
             root.scan = now
         if param_changed:
@@ -393,7 +414,7 @@ class NumpyBackend:
 
     def _unnamed_ready(self) -> bool:
         """Without parameter names: parameters change least often (buffers change at every contribution)."""
-        if any(path_role(st.text) == "param" for st in self._paths.values()):
+        if any(array_role(st.text) == "param" for st in self._paths.values()):
             return False  # named parameters: wait for them to change
         counts = [st.changes for st in self._paths.values() if st.changes and self._param_like(st)]
         if not counts:
@@ -403,20 +424,20 @@ class NumpyBackend:
         return lo >= 3 and (hi >= 3 * lo or lo >= 300)
 
     def _param_like(self, st: _PathStats) -> bool:
-        role = path_role(st.text)
+        role = array_role(st.text)
         if role == "param":
             return True
         return self._unnamed_param(st)
 
     @staticmethod
     def _unnamed_param(st: _PathStats) -> bool:
-        return path_role(st.text) == "other" and len(st.shape) == 2 and min(st.shape) > 1 and not is_constant(st.text) and st.changes >= 1
+        return array_role(st.text) == "other" and len(st.shape) == 2 and min(st.shape) > 1 and not is_constant(st.text) and st.changes >= 1
 
-    def _finish_discovery(self) -> None:
-        # the root holding the most changing parameters is the network
+    def _finish_discovery(self, force: bool = False) -> None:
+        # the root holding the most changing parameters is the network (with force: the most named ones)
         best, best_score = None, (0, 0)
         for rid, root in self._roots.items():
-            changed = [st for (r, _), st in self._paths.items() if r == rid and st.changes and self._param_like(st)]
+            changed = [st for (r, _), st in self._paths.items() if r == rid and (st.changes or force) and self._param_like(st)]
             score = (len(changed), 0 if root.globals_root else 1)
             if score > best_score:
                 best, best_score = root, score
@@ -424,7 +445,8 @@ class NumpyBackend:
             return
         rid = id(best.obj)
         stats = {p: st for (r, p), st in self._paths.items() if r == rid}
-        named = [st.changes for st in stats.values() if path_role(st.text) == "param" and st.changes]
+        named = [st.changes for st in stats.values() if array_role(st.text) == "param" and st.changes]
+        has_named = any(array_role(st.text) == "param" for st in stats.values())
         if True:  # noqa: SIM108 - also for a named network: its buffers are told apart the same way
             counts = [st.changes for st in stats.values() if self._unnamed_param(st)]
             lo = float(np.median(named)) if named else min(counts, default=0)
@@ -432,7 +454,7 @@ class NumpyBackend:
                 # arrays accumulated into more often than the parameters change are buffers; without
                 # parameter names the least often changing arrays are the parameters
                 st.busy = self._unnamed_param(st) and st.changes > 3 * lo and st.inplace >= st.rebound
-                st.unnamed_param = not named and self._unnamed_param(st) and not st.busy
+                st.unnamed_param = not has_named and self._unnamed_param(st) and not st.busy
         updater = Counter()
         for st in stats.values():
             if st.changes and self._param_like(st) and not st.busy:
@@ -440,7 +462,7 @@ class NumpyBackend:
         self.updater = updater.most_common(1)[0][0] if updater else None
         params, buffers = [], []
         for p, st in stats.items():
-            role = path_role(st.text)
+            role = array_role(st.text)
             changed_in = set(st.where)
             if role == "buffer" or st.busy or (st.changes and self.updater not in changed_in and role != "param"):
                 buffers.append((p, st))
@@ -452,7 +474,10 @@ class NumpyBackend:
             return
         self.net_root = best
         for p, st in params:
-            self.params.append(Param(p, st.text, tuple(st.shape), sample_index(int(np.prod(st.shape)), COORDS, self.rng)))
+            idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
+            # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
+            fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
+            self.params.append(Param(p, st.text, tuple(st.shape), idx, fp))
         self.layout = layer_chain([prm.shape for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)])
         # buffers: paired with the parameter of the same shape, in order
         contrib = Counter()
@@ -475,7 +500,9 @@ class NumpyBackend:
             inplace = sum(st.inplace for _, st in buffers if self.contributor in st.where)
             rebound = sum(st.rebound for _, st in buffers if self.contributor in st.where)
             self.style = "accumulate" if inplace >= rebound else "overwrite"
-        else:
+        if self.style != "accumulate":
+            # gradients handed out by a function (``grads = backward(...)``) say more than the names they land in
+            self.net_root = best
             self._gradient_returner()
         self.phase = "watch"
         self._roots = {rid: best}
@@ -491,12 +518,12 @@ class NumpyBackend:
                 self._roles[f.code] = _PROBE
         self._probe_left: dict[CodeType, int] = {}
         self._fp = self._fingerprints()
-        self._P_prev = self._sample_params()
+        self._P_prev = self.P_first = self._sample_params()
         self._norms(first=True)
         self._constants = []
         for p, st in stats.items():
             a = resolve(best.obj, p)
-            if is_constant(st.text) and path_role(st.text) != "param" and isinstance(a, np.ndarray):
+            if is_constant(st.text) and array_role(st.text) != "param" and isinstance(a, np.ndarray):
                 idx = sample_index(a.size, 8, self.rng)
                 self._constants.append((p, st.text, idx, fingerprint(a, idx)))
         self.mutated: dict[str, int] = {}
@@ -504,8 +531,11 @@ class NumpyBackend:
     def _gradient_returner(self) -> None:
         """The function returning arrays shaped like the parameters (``backprop`` returning ``(nabla_b, nabla_w)``)."""
         shapes = [p.shape for p in self.params]
+        live = {id(a) for a in self._arrays() if a is not None}
         best, best_n = None, 0
         for f in self._funcs.values():
+            if f.grad_returns < 2 or live & set(f.ids):
+                continue  # a builder called once, or a function handing out the parameters themselves
             pool = list(f.shapes)
             n = 0
             for s in shapes:
@@ -536,7 +566,7 @@ class NumpyBackend:
     def _fingerprints(self) -> list[tuple[int, bytes]]:
         out = []
         for prm, a in zip(self.params, self._arrays()):
-            out.append(fingerprint(a, prm.idx[:3]) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else (0, b""))
+            out.append(fingerprint(a, prm.fp_idx) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else (0, b""))
         return out
 
     def _sample_params(self) -> np.ndarray:
@@ -625,47 +655,71 @@ class NumpyBackend:
                 self.norms_last[prm.text] = n
 
     def _find_lr(self, frame: FrameType | None) -> None:
+        self._find_lr_named(frame, strict=True)
+        if self.lr is None:
+            self._find_lr_named(frame, strict=False)
+
+    def _find_lr_named(self, frame: FrameType | None, *, strict: bool) -> None:
+        ok = (lambda k: LR_NAME.match(k) and k.lower() not in ("alpha", "rate")) if strict else LR_NAME.match
         f, depth = frame, 0
         while f is not None and depth < 4:
             for k, v in f.f_locals.items():
-                if LR_NAME.match(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+                if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
                     self.lr, self.lr_name = float(v), k
                     return
             me = f.f_locals.get("self")
             if me is not None:
                 for k, v in getattr(me, "__dict__", {}).items():
-                    if LR_NAME.match(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+                    if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
                         self.lr, self.lr_name = float(v), f"self.{k}"
                         return
             f, depth = f.f_back, depth + 1
         for k, v in (frame.f_globals.items() if frame is not None else ()):
-            if LR_NAME.match(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+            if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
                 self.lr, self.lr_name = float(v), k
                 return
 
+    def _alias_candidates(self) -> dict[int, str]:
+        """Lists, dicts and arrays of the network that are buffers or templates, by id -> path."""
+        root = self.net_root.obj
+        params = {id(a) for a in self._arrays() if a is not None}
+        param_heads = {id(resolve(root, p.path[:-1])) for p in self.params if len(p.path) > 1}
+        out: dict[int, str] = {}
+        frontier: list[tuple[tuple, Any]] = [((), root)]
+        for _ in range(2):
+            nxt = []
+            for path, obj in frontier:
+                items = (obj.items() if isinstance(obj, dict) else
+                         enumerate(obj[:64]) if isinstance(obj, list) else
+                         getattr(obj, "__dict__", {}).items() if not path else ())
+                for k, v in list(items):
+                    step = ("attr", k) if not path and not isinstance(obj, (dict, list)) else ("item", k)
+                    if isinstance(v, (list, dict, np.ndarray)) and id(v) not in params and id(v) not in param_heads:
+                        text = path_text((*path, step), self.net_root.prefix)
+                        if array_role(text) == "buffer" or is_constant(text):
+                            out.setdefault(id(v), text)
+                        if isinstance(v, (list, dict)):
+                            nxt.append(((*path, step), v))
+            frontier = nxt
+        return out
+
     def _aliases(self, frame: FrameType) -> None:
-        """Names in the running frames bound to the very buffer containers the network uses."""
+        """Local names in the running frames bound to the very buffers or templates the network keeps."""
         if self.updates > 3:
             return
-        root = self.net_root.obj
-        containers = {}
-        for prm in self.params:
-            if prm.buffer is not None and len(prm.buffer) > 1:
-                head = prm.buffer[:-1]
-                obj = resolve(root, head)
-                if isinstance(obj, (list, dict)):
-                    containers[id(obj)] = path_text(head, self.net_root.prefix)
+        candidates = self._alias_candidates()
         f, depth = frame, 0
-        while f is not None and depth < 4 and containers:
-            if self.tracer.user_code(f.f_code):
+        while f is not None and depth < 5 and candidates:
+            if self.tracer.user_code(f.f_code) and f.f_code.co_name != "<module>":
                 for k, v in f.f_locals.items():
-                    if id(v) in containers and k != "self":
-                        self.aliases.setdefault(containers[id(v)], set()).add(f"{k} (a local of {f.f_code.co_name}())")
+                    if k != "self" and id(v) in candidates and candidates[id(v)].split(".")[-1] != k:
+                        self.aliases.setdefault(candidates[id(v)], set()).add(f"{k} (a local of {f.f_code.co_name}())")
             f, depth = f.f_back, depth + 1
 
     # -- watching: gradient contributions and targets ---------------------------------
     def _contrib_call(self, frame: FrameType) -> None:
         self._window_calls += 1
+        self.contrib_calls += 1
         if self._fresh and self.style == "accumulate":
             B = self._sample_buffers()
             if B is not None and self._B_last is not None and self.windows and "B_end" in self.windows[-1] or (

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import ast
 import math
+import re
+import types
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,7 @@ from netdoctor.diagnosis.rules_training import (
 )
 from netdoctor.findings import Finding, Severity
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
+from netdoctor.observe.arrays import LR_NAME
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
 
 if TYPE_CHECKING:
@@ -65,7 +68,8 @@ def _head(text: str) -> str:
 
 
 def _attr_name(text: str) -> str:
-    return _head(text).split(".")[-1]
+    """The name code writes through: ``self.layers[0].dW`` -> ``dW``, ``params['W1']`` -> ``params``."""
+    return re.sub(r"\[[^\]]*\]", "", text).split(".")[-1]
 
 
 def _assign_lines(b: NumpyBackend, text: str, *, augmented: bool | None = None, value_has: str = "") -> list[Line]:
@@ -76,7 +80,7 @@ def _assign_lines(b: NumpyBackend, text: str, *, augmented: bool | None = None, 
             return False
         if augmented is False and isinstance(node, ast.AugAssign):
             return False
-        hit = any(t == name or t.endswith("." + name) or t.split("[")[0].endswith(name) for t in targets_text(node))
+        hit = any(_attr_name(t) == name for t in targets_text(node))
         if not hit:
             return False
         return not value_has or value_has in ast.unparse(getattr(node, "value", node))
@@ -91,7 +95,7 @@ def _update_lines(b: NumpyBackend) -> list[Line]:
 
     def pred(node: ast.AST, src: str) -> bool:
         targets = targets_text(node)
-        if not targets or not any(_head(t).split(".")[-1] in names or t in names for t in targets):
+        if not targets or not any(_attr_name(t) in names for t in targets):
             return False
         value = ast.unparse(getattr(node, "value", node))
         return (isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add))) or (bool(lr) and lr in value)
@@ -209,6 +213,7 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
     if b.aliases:
         pairs = sorted((c, sorted(n)[0].split(" ")[0], sorted(n)[0]) for c, n in b.aliases.items())
         lines = [l for c, alias, _ in pairs for l in _assign_lines(b, c, augmented=False, value_has=alias)]
+        lines += [l for c, alias, _ in pairs for l in _assign_lines(b, alias, augmented=False, value_has=_attr_name(c))]
         kept = carry is not None and carry["rho"] > 0.5
         said = " and ".join(f"`{c}` is `{a}`" for c, a, _ in pairs)
         first = pairs[0][0]
@@ -224,12 +229,22 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
                          "of have been accumulated into since): every update re-applies the sums of all earlier batches, "
                          "the weights grow each step until the units saturate and learning stops."),
         ))
-    if not b.net_root.globals_root:
-        for f in find_aliasing(b.net_root.obj):
-            paths = f.evidence.get("paths", [])
-            lines = [l for p in paths[:2] for l in _assign_lines(b, p, augmented=False)]
-            out.append(Finding(f.code, f.severity, where_text(lines, f.where), f.message.replace("`", "`self.", 1).replace("`self.self.", "`self."),
-                               {**f.evidence, "lines": [str(l) for l in lines]}, f.fix, f.caused_by, f.explanation))
+    root = b.net_root.obj
+    if b.net_root.globals_root:  # module globals: the arrays and lists, under their own names
+        root = types.SimpleNamespace(**{k: v for k, v in root.items() if isinstance(k, str) and not k.startswith("__")
+                                        and isinstance(v, (list, dict, tuple, np.ndarray))})
+    known = {c for c in b.aliases}
+    for f in find_aliasing(root):
+        paths = [p if b.net_root.globals_root else f"{b.net_root.prefix}.{p}" for p in f.evidence.get("paths", [])]
+        if any(_head(p) in known for p in paths):
+            continue
+        lines = [l for p in paths[:4] for l in _assign_lines(b, p, augmented=False)]
+        message = f.message
+        if not b.net_root.globals_root:
+            for p in sorted(f.evidence.get("paths", []), key=len, reverse=True):
+                message = message.replace(f"`{p}`", f"`{b.net_root.prefix}.{p}`")
+        out.append(Finding(f.code, f.severity, where_text(lines, " = ".join(paths)), message,
+                           {**f.evidence, "paths": paths, "lines": [str(l) for l in lines]}, f.fix, f.caused_by, f.explanation))
     return out
 
 
@@ -266,8 +281,10 @@ def _stale(b: NumpyBackend) -> Finding | None:
     if carry is None or not math.isfinite(carry["rho"]) or carry["windows"] < 2:
         return None
     rho = carry["rho"]
-    bufs = sorted({_head(p.buffer_text) for p in b.params if p.buffer is not None})
-    lines = [l for t in bufs for l in _assign_lines(b, t, augmented=False)]
+    bufs = sorted({p.buffer_text for p in b.params if p.buffer is not None})
+    lines = [l for t in bufs for l in _assign_lines(b, t, augmented=False)] + _update_lines(b)
+    lines += [l for t in bufs for l in _assign_lines(b, t, augmented=True)][:4]
+    lines = list(dict.fromkeys(lines))
     where = where_text(lines, ", ".join(bufs))
     if rho >= STALE_DECAY:
         how = (f"every update re-applies the gradients of all earlier batches at weight {rho:.2f} (1 = in full): the buffers hold, at "
@@ -330,7 +347,7 @@ def _summed(b: NumpyBackend) -> Finding | None:
     if b.style == "accumulate" and b.contributor is not None:
         bufs = {_attr_name(p.buffer_text) for p in b.params if p.buffer is not None}
         divided = find_lines(_files(b), lambda node, src: isinstance(node, ast.AugAssign) and "/" in ast.unparse(node.value)
-                             and any(_head(t).split(".")[-1] in bufs for t in targets_text(node)), within=b.contributor)
+                             and any(_attr_name(t) in bufs for t in targets_text(node)), within=b.contributor)
         if divided:
             return None  # each contribution is already divided (`buf += g / n`)
     lines = _update_lines(b)
@@ -348,24 +365,38 @@ def _summed(b: NumpyBackend) -> Finding | None:
 
 
 def _frozen(b: NumpyBackend) -> Finding | None:
-    if b.updates < 3:
+    if b.updates < 3 and b.contrib_calls < 10:
         return None
-    frozen = [p.text for p in b.params if b.changed[p.text] == 0]
-    moving = [p.text for p in b.params if b.changed[p.text] > 0]
-    if not frozen or not moving:
+    end = b._sample_params()
+    offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
+    same = [np.array_equal(end[offsets[i]:offsets[i + 1]], b.P_first[offsets[i]:offsets[i + 1]], equal_nan=True)
+            for i in range(len(b.params))]
+    frozen = [p.text for p, s in zip(b.params, same) if s and b.changed[p.text] == 0]
+    moving = [p.text for p, s in zip(b.params, same) if not s]
+    if not frozen or not (moving or b.contrib_calls >= 10):
         return None
-    lines = find_lines(_files(b), lambda node, src: bool(b.lr_name) and b.lr_name.split(".")[-1] in src
-                       and any(t.split("[")[0].split(".")[-1] not in {_attr_name(m) for m in moving} for t in targets_text(node)),
-                       within=b.updater, limit=3) if b.updater is not None else []
+    lines = find_lines(_files(b), lambda node, src: any(LR_NAME.match(n) for n in re.findall(r"[A-Za-z_]\w*", ast.unparse(
+                       getattr(node, "value", node)))) and any(isinstance(t, ast.Name) for t in _target_nodes(node)), limit=3)
     return Finding(
         "frozen-parameters", Severity.ERROR, ", ".join(frozen) + (f" ({where_text(lines, '')})" if lines else ""),
-        f"{', '.join(f'`{t}`' for t in frozen)} never changed in {b.updates} updates while {', '.join(f'`{t}`' for t in moving[:4])} did.",
-        {"frozen": frozen, "updated": moving, "updates": b.updates, "lines": [str(l) for l in lines]},
+        (f"{', '.join(f'`{t}`' for t in frozen)} never changed in {b.updates} updates while {', '.join(f'`{t}`' for t in moving[:4])} did."
+         if moving else f"none of the network's arrays ({', '.join(f'`{t}`' for t in frozen)}) changed in the {b.contrib_calls} "
+         f"gradient computations of {b.contributor.co_name if b.contributor else 'the program'}()."),
+        {"frozen": frozen, "updated": moving, "updates": b.updates, "gradient_computations": b.contrib_calls,
+         "lines": [str(l) for l in lines]},
         fix="write the update into the array the network computes with (`w -= lr * g` in place, or assign the new array back "
             "to the attribute/list entry); `w = w - lr * g` on a loop variable or a copy is dropped.",
         explanation="These arrays keep their initial values: their update is computed into a local name or a copy and then "
                     "thrown away, so their layers never learn.",
     )
+
+
+def _target_nodes(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.Assign):
+        return [e for t in node.targets for e in (t.elts if isinstance(t, (ast.Tuple, ast.List)) else [t])]
+    if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        return [node.target]
+    return []
 
 
 def _mutated(b: NumpyBackend) -> Finding | None:
