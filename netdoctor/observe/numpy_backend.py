@@ -87,6 +87,9 @@ class _PathStats:
     where: Counter = field(default_factory=Counter)
     busy: bool = False
     unnamed_param: bool = False
+    idx: np.ndarray | None = None
+    values: np.ndarray | None = None
+    ratios: list = field(default_factory=list)
 
 
 @dataclass
@@ -157,6 +160,8 @@ class NumpyBackend:
         self._fresh = True
         self.updates = 0
         self.windows: list[dict[str, Any]] = []
+        self.early: list[dict[str, Any]] = []
+        self.discovery_ratios: list[list[float]] = []
         self.lr: float | None = None
         self.lr_name = ""
         self.norms_first: dict[str, float] = {}
@@ -282,8 +287,6 @@ class NumpyBackend:
                 self.returns.setdefault(code, []).append(float(value))
         if role & _PROBE:
             self._probe_return(frame, value)
-        if role & _UPDATER:
-            self._check_update(frame)
 
     def _limits(self) -> None:
         o = self.options
@@ -395,9 +398,18 @@ class NumpyBackend:
                 if st is None:
                     st = self._paths[key] = _PathStats(a.shape, path_text(path, root.prefix))
                 st.shape = a.shape
+                if st.idx is None and array_role(st.text) == "param" and not is_bias(st.text) and a.ndim == 2:
+                    st.idx = sample_index(a.size, COORDS, self.rng)
+                    st.values = np.take(a, st.idx).astype(float)
                 if old is not None and old != fp:
                     if old[1] == fp[1]:
                         continue  # re-bound to an equal array: no change in value
+                    if st.idx is not None and len(st.ratios) < 8 and a.size > st.idx[-1]:
+                        now_values = np.take(a, st.idx).astype(float)
+                        with np.errstate(all="ignore"):
+                            n0 = float(np.linalg.norm(st.values))
+                            st.ratios.append(float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan"))
+                        st.values = now_values
                     st.changes += 1
                     if old[0] == fp[0]:
                         st.inplace += 1
@@ -504,6 +516,7 @@ class NumpyBackend:
             # gradients handed out by a function (``grads = backward(...)``) say more than the names they land in
             self.net_root = best
             self._gradient_returner()
+        self.discovery_ratios = [st.ratios for st in stats.values() if st.ratios and array_role(st.text) == "param"]
         self.phase = "watch"
         self._roots = {rid: best}
         self._paths = {}
@@ -625,6 +638,8 @@ class NumpyBackend:
         elif self._G_sum is not None:
             window["contrib"] = self._G_sum
         self.windows.append(window)
+        if len(self.early) < 10:
+            self.early.append(window)
         if len(self.windows) > WINDOWS:
             self.windows.pop(0)
         self._window_calls = self._window_rows = 0
@@ -664,18 +679,26 @@ class NumpyBackend:
         f, depth = frame, 0
         while f is not None and depth < 4:
             for k, v in f.f_locals.items():
-                if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+                if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
                     self.lr, self.lr_name = float(v), k
                     return
+            for v in list(f.f_locals.values()) + [getattr(f.f_locals.get("self"), k, None) for k in
+                                                   getattr(f.f_locals.get("self"), "__dict__", {})]:
+                if type(v).__name__ in ("Namespace", "SimpleNamespace") or (
+                        hasattr(v, "__dict__") and not isinstance(v, type) and self._user_class(v)):
+                    for k, x in vars(v).items():
+                        if ok(k) and isinstance(x, (float, int, np.floating)) and not isinstance(x, bool) and 0 < x < 1000:
+                            self.lr, self.lr_name = float(x), k
+                            return
             me = f.f_locals.get("self")
             if me is not None:
                 for k, v in getattr(me, "__dict__", {}).items():
-                    if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+                    if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
                         self.lr, self.lr_name = float(v), f"self.{k}"
                         return
             f, depth = f.f_back, depth + 1
         for k, v in (frame.f_globals.items() if frame is not None else ()):
-            if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 100:
+            if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
                 self.lr, self.lr_name = float(v), k
                 return
 
@@ -821,13 +844,14 @@ class NumpyBackend:
             return
         n_out = self.layout[1][-1]
         for name, v in frame.f_locals.items():
-            if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] > n_out:
+            if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == self.layout[1][0] + 1:
                 col = v[:, 0]
-                if np.all(col == np.round(col)) and col.min() >= 0 and col.max() < n_out:
+                if np.all(col == np.round(col)) and col.min() >= 0 and col.max() < n_out and len(np.unique(col)) > 1:
                     counts = np.bincount(col.astype(int), minlength=n_out)
                     self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
                     return
-            if isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu" and v.max(initial=0) < n_out:
+            if (isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu" and v.max(initial=0) < n_out
+                    and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
                 counts = np.bincount(v.astype(int), minlength=n_out)
                 self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
                 return

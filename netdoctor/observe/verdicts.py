@@ -38,12 +38,13 @@ from netdoctor.diagnosis.rules_training import (
     DEAD_WARN,
     EXPLODING_WEIGHT_GROWTH,
     LR_HIGH_UPDATE,
+    LR_LOW_UPDATE,
     SATURATION_ERROR,
     SATURATION_WARN,
 )
 from netdoctor.findings import Finding, Severity
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
-from netdoctor.observe.arrays import LR_NAME
+from netdoctor.observe.arrays import LR_NAME, is_bias
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
 
 if TYPE_CHECKING:
@@ -53,6 +54,11 @@ __all__ = ["findings_from", "sections_from", "FIT_OK", "MIN_SAMPLES"]
 
 FIT_OK = 0.2
 """Relative residual below which an update counts as read (the probe's threshold)."""
+LOW_LR_GRADIENT = 1e-2
+"""Mean gradient / weights at or above which tiny updates are the learning rate's fault (healthy runs: 0.01-0.8;
+runs that converged on constant targets: below 0.004)."""
+LR_FIRST_HUGE = 10.0
+"""A first update this many times the weights is too large on its own."""
 MIN_SAMPLES = 30
 """Targets seen before their spread over classes is judged."""
 
@@ -113,7 +119,7 @@ def findings_from(b: NumpyBackend) -> list[Finding]:
     if not b.params:
         return []
     out: list[Finding] = []
-    for rule in (_constant_targets, _aliased, _stale, _summed, _frozen, _mutated, _nonfinite, _exploding, _lr_high,
+    for rule in (_constant_targets, _aliased, _stale, _summed, _frozen, _mutated, _nonfinite, _exploding, _lr_high, _lr_low,
                  _saturation, _dead, _constant_output, _collapse):
         try:
             found = rule(b)
@@ -337,7 +343,7 @@ def _fits(b: NumpyBackend) -> list[dict[str, float]]:
 def _summed(b: NumpyBackend) -> Finding | None:
     if b.lr is None or b.style not in ("accumulate", "returns"):
         return None
-    fits = [f for f in _fits(b) if f["calls"] > 1]
+    fits = [f for f in _fits(b) if f["calls"] > 1 and f["rows"] == f["calls"]]  # one sample per contribution
     if len(fits) < 2:
         return None
     per_grad = float(np.median([f["c"] / b.lr for f in fits]))  # step per contributed gradient, in units of lr
@@ -431,7 +437,7 @@ def _nonfinite(b: NumpyBackend) -> Finding | None:
 def _exploding(b: NumpyBackend) -> Finding | None:
     best = (1.0, "")
     for p in b.params:
-        if len(p.shape) != 2:
+        if len(p.shape) != 2 or is_bias(p.text):
             continue
         n0, n1 = b.norms_first.get(p.text, 0.0), b.norms_last.get(p.text, 0.0)
         if n0 > 0 and math.isfinite(n1) and n1 / n0 > best[0]:
@@ -449,41 +455,106 @@ def _exploding(b: NumpyBackend) -> Finding | None:
     )
 
 
-def _update_ratios(b: NumpyBackend) -> list[float]:
+def _grad_ratios(b: NumpyBackend) -> list[float]:
+    """Per window, |mean contributed gradient| / |W| of the weight matrices (sampled entries)."""
     out = []
     offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
     for w in b.windows:
+        A = w.get("B_end") if b.style == "accumulate" else w.get("contrib")
+        W = w.get("w")
+        if A is None or W is None or not w["calls"]:
+            continue
+        r = []
+        for i, p in enumerate(b.params):
+            sl = slice(offsets[i], offsets[i + 1])
+            if len(p.shape) != 2 or is_bias(p.text) or not np.isfinite(A[sl]).all():
+                continue
+            wn = float(np.linalg.norm(W[sl]))
+            if wn > 0 and np.isfinite(wn):
+                r.append(float(np.linalg.norm(A[sl])) / w["calls"] / wn)
+        if r:
+            out.append(max(r))
+    return out
+
+
+def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
+    """Per window, the largest |Δ| / |W| over the weight matrices that moved (sampled entries)."""
+    out = []
+    offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
+    for w in b.early if early else b.windows:
         d, W = w.get("delta"), w.get("w")
         if d is None:
             continue
         r = []
         for i, p in enumerate(b.params):
-            if len(p.shape) != 2:
+            if len(p.shape) != 2 or is_bias(p.text):
                 continue
             sl = slice(offsets[i], offsets[i + 1])
             wn = float(np.linalg.norm(W[sl] - d[sl]))
-            if wn > 0 and np.isfinite(wn):
+            if wn > 0 and np.isfinite(wn) and np.any(d[sl]):
                 r.append(float(np.linalg.norm(d[sl])) / wn)
         if r:
             out.append(max(r))
     return out
 
 
+def _lr_lines(b: NumpyBackend) -> list[Line]:
+    """Where the learning rate's value is written (``LR = 0.0005``, ``default=10.0``), then where it is applied."""
+    lines: list[Line] = []
+    if b.lr is not None and b.lr_name:
+        name = b.lr_name.split(".")[-1]
+
+        def pred(node: ast.AST, src: str) -> bool:
+            consts = [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, (int, float))]
+            return name.lower() in src.lower() and any(not isinstance(c, bool) and abs(c - b.lr) <= 1e-12 * max(1.0, b.lr) for c in consts)
+
+        lines = find_lines(_files(b), pred, limit=3)
+    return lines + _update_lines(b)
+
+
 def _lr_high(b: NumpyBackend) -> Finding | None:
-    ratios = _update_ratios(b)
-    if len(ratios) < 2:
+    first = [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))]
+    ratios = [r for r in first + _update_ratios(b, early=True) if math.isfinite(r)][:5]
+    # The first steps of a small initialisation are legitimately large (up to ~1.3x the weights in healthy runs), so
+    # the median of the first five decides; one step of 10x the weights (after which the units are saturated or dead
+    # and the later steps are tiny) decides alone.
+    up = float(np.median(ratios)) if ratios else float("nan")
+    if ratios and ratios[0] > LR_FIRST_HUGE:
+        up = ratios[0]
+    diverged = b.nonfinite is not None and b.nonfinite.get("where") == "update"
+    if not (up > LR_HIGH_UPDATE or diverged):
         return None
-    up = float(np.median(ratios))
-    if not up > LR_HIGH_UPDATE:
-        return None
-    lines = _update_lines(b)
+    lines = _lr_lines(b)
+    what = (f"One update changes the weights by {100 * up:.0f}% of their size (median of the first {len(ratios)} updates seen); "
+            "healthy steps change them by ~0.1-3%." if math.isfinite(up) and up > LR_HIGH_UPDATE else
+            f"The weights became NaN or Inf at update {b.nonfinite['update']}.")
     return Finding(
-        "learning-rate-too-high", Severity.ERROR if up > 1 else Severity.WARNING, where_text(lines, "the update"),
-        f"One update changes the weights by {100 * up:.0f}% of their size (median of the last {len(ratios)} updates); healthy "
-        "steps change them by ~0.1-3%." + (f" ({b.lr_name}={b.lr:g})" if b.lr is not None else ""),
+        "learning-rate-too-high", Severity.ERROR if up > 1 or diverged else Severity.WARNING, where_text(lines, "the update"),
+        what + (f" ({b.lr_name}={b.lr:g})" if b.lr is not None else ""),
         {"update_ratio": up, "ratios": ratios, "lr": b.lr, "limit": LR_HIGH_UPDATE, "lines": [str(l) for l in lines]},
         fix="divide the learning rate by 10 (or average, not sum, the gradient over the batch).",
         explanation="An update that is a large fraction of the weights overshoots; the loss oscillates or grows and units saturate.",
+    )
+
+
+def _lr_low(b: NumpyBackend) -> Finding | None:
+    ups, grads = _update_ratios(b), _grad_ratios(b)
+    if len(ups) < 5 or len(grads) < 5:
+        return None
+    up, g = float(np.median(ups)), float(np.median(grads))
+    if not (up < LR_LOW_UPDATE and g >= LOW_LR_GRADIENT):
+        return None
+    lines = _lr_lines(b)
+    lr = f"{b.lr_name}={b.lr:g}" if b.lr is not None else "the learning rate"
+    factor = 10 ** max(1, round(math.log10(1e-2 / max(up, 1e-12))))
+    return Finding(
+        "learning-rate-too-low", Severity.WARNING, where_text(lines, "the update"),
+        f"One update changes the weights by only {up:.1e} of their size (median of {len(ups)} updates), although the "
+        f"gradient is {g:.2g} of the weights: with {lr} learning is too slow to see.",
+        {"update_ratio": up, "gradient_ratio": g, "lr": b.lr, "limit": LR_LOW_UPDATE, "lines": [str(l) for l in lines]},
+        fix=f"multiply {lr} by about {factor:g} (updates of 1e-3 to 1e-2 of the weights per step are typical).",
+        explanation="The gradient is healthy but the steps taken along it are tiny: the weights barely move in a few "
+                    "epochs, so the network looks as if it does not learn.",
     )
 
 
@@ -641,5 +712,8 @@ def sections_from(b: NumpyBackend) -> dict[str, Any]:
         "lr": b.lr,
         "step_per_gradient_over_lr": float(np.median([f["c"] / b.lr for f in fits])) if fits and b.lr else None,
         "buffer_carry_over": carry["rho"] if carry else None,
+        "update_over_weight": float(np.median(_update_ratios(b))) if _update_ratios(b) else None,
+        "first_updates_over_weight": [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))][:5],
+        "gradient_over_weight": float(np.median(_grad_ratios(b))) if _grad_ratios(b) else None,
     }
     return out
