@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.buffers.roles import is_constant
+from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.observe.arrays import (
     LR_NAME,
     Path,
@@ -191,6 +192,9 @@ class NumpyBackend:
         self.stopped_because = ""
         self.train_labels_key: int | None = None
         self.contrib_calls = 0
+        self._pending_T: np.ndarray | None = None
+        self._D_sum: np.ndarray | None = None
+        self._D_rows = 0
         self._constants: list = []
         self.mutated: dict[str, int] = {}
         self._grad_map: list[int | None] = []
@@ -642,6 +646,9 @@ class NumpyBackend:
             self.early.append(window)
         if len(self.windows) > WINDOWS:
             self.windows.pop(0)
+        if self._D_sum is not None:
+            window["dsum"], window["drows"] = self._D_sum, self._D_rows
+        self._D_sum, self._D_rows = None, 0
         self._window_calls = self._window_rows = 0
         self._G_sum = None
         self._close_segments()
@@ -756,7 +763,28 @@ class NumpyBackend:
             self.train_labels_key = id(back.f_code)
             self._labels_from(back, back.f_code)
 
+    def _errors_from_locals(self, frame: FrameType) -> None:
+        """Output error of the batch from the contributor's own forward pass: its probabilities or log-probabilities."""
+        T = self._pending_T
+        self._pending_T = None
+        n, c = T.shape
+        for v in frame.f_locals.values():
+            if not (isinstance(v, np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
+                continue
+            with np.errstate(all="ignore"):
+                if v.min() >= 0 and np.allclose(v.sum(axis=1), 1.0, atol=1e-6):
+                    P = v
+                elif v.max() <= 0 and np.allclose(np.exp(v).sum(axis=1), 1.0, atol=1e-6):
+                    P = np.exp(v)
+                else:
+                    continue
+            self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
+            self._D_rows += n
+            return
+
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
+        if self._pending_T is not None:
+            self._errors_from_locals(frame)
         if self.style in ("accumulate", "overwrite"):
             self._B_last = self._sample_buffers()
         elif self.style == "returns":
@@ -780,6 +808,8 @@ class NumpyBackend:
                     continue
                 self.target_arg = name
                 self._count_targets(rows, v)
+                if len(rows) > 1:
+                    self._pending_T = _one_hot(rows, n_out)
                 helper = self._helper_last.pop(id(v), None)
                 if helper is not None:
                     arg, fname, line, func = helper
@@ -808,12 +838,33 @@ class NumpyBackend:
                 self.target_values[key] = 1
 
     # -- watching: outputs, activations ------------------------------------------------
+    def _output_rows(self, value: Any) -> np.ndarray | None:
+        """The output rows (N, n_out) in a returned value: the array itself, or the last such array of a tuple."""
+        if not self.layout:
+            return None
+        seq = [value] if isinstance(value, np.ndarray) else list(value)[::-1] if isinstance(value, (tuple, list)) and len(value) <= 8 else []
+        for v in seq:
+            if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+                rows = _class_rows(v, self.layout[1][-1], self.layout[1][0], outputs=True)
+                if rows is not None and rows.size:
+                    return rows
+        return None
+
     def _forward_return(self, frame: FrameType, value: Any) -> None:
-        if not isinstance(value, np.ndarray) or not self.layout:
-            return
-        rows = _class_rows(value, self.layout[1][-1], self.layout[1][0], outputs=True)
+        rows = self._output_rows(value)
         if rows is None:
             return
+        T = self._pending_T
+        if T is not None and len(T) == len(rows) and len(rows) > 1:
+            self._pending_T = None
+            P = rows.astype(float)
+            if infer_kind(P, output=True) not in ("softmax", "sigmoid", "tanh"):
+                with np.errstate(all="ignore"):  # logits: the softmax a cross-entropy applies to them
+                    e = np.exp(P - P.max(axis=1, keepdims=True))
+                    P = e / e.sum(axis=1, keepdims=True)
+            with np.errstate(all="ignore"):
+                self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
+            self._D_rows += len(rows)
         if len(self.out_rows) < RING // 8 or self.events % 4 == 0:
             self.out_rows.append(rows[:64].astype(float))
             if sum(len(r) for r in self.out_rows) > RING:
@@ -905,8 +956,8 @@ class NumpyBackend:
         left = self._probe_left.get(code, 8) - 1
         self._probe_left[code] = left
         role = self._roles.get(code, 0)
-        if isinstance(value, np.ndarray) and self.layout:
-            rows = _class_rows(value, self.layout[1][-1], self.layout[1][0], outputs=True)
+        if self.layout:
+            rows = self._output_rows(value)
             if rows is not None and rows.size:
                 if self._helper_pending is not None and not self._probe_input and _code_like(rows):
                     self._roles[code] = (role & ~_PROBE) | _HELPER
@@ -949,6 +1000,15 @@ def _bounded(a: np.ndarray) -> bool:
         return False
     lo, hi = float(a.min()), float(a.max())
     return (lo >= -1.0 and hi <= 1.0) or lo >= 0.0
+
+
+def _one_hot(rows: np.ndarray, n: int) -> np.ndarray:
+    """Targets as (N, n) float rows: integer labels become one-hot rows."""
+    if rows.ndim == 1:
+        out = np.zeros((len(rows), n))
+        out[np.arange(len(rows)), rows.astype(int)] = 1.0
+        return out
+    return rows.astype(float)
 
 
 def _code_like(rows: np.ndarray) -> bool:

@@ -187,6 +187,11 @@ def _constant_targets(b: NumpyBackend) -> Finding | None:
         for l in list(lines):
             lines += find_lines(l.filename, lambda node, src: "255" in src and "/" in src,
                                 within=_code_named(b, l.function), limit=2)
+    if top == 0 and (distinct == 1 or len(classes) == 1):
+        # a label divided by 255 with the pixels gives int(label / 255) == 0: the lines that scale whole rows
+        lines += find_lines(_files(b), lambda node, src: bool(re.search(r"/=?\s*255", src)) and not re.search(r"\[\s*:?\s*,?\s*1\s*:", src)
+                            and not isinstance(node, ast.Return) or bool(re.search(r"/\s*255[^\]]*\[[^\]]*0\s*\]", src)), limit=3)
+        lines = list(dict.fromkeys(lines))
     if not causes:
         causes.append("usual causes: the label scaled with the pixels (`int(label / 255) == 0`), the label column cut off or "
                       "read from the wrong column, the target built from the wrong variable")
@@ -340,7 +345,63 @@ def _fits(b: NumpyBackend) -> list[dict[str, float]]:
     return out
 
 
+def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
+    """Per window of one batch: |gradient of the output bias| / |mean over the batch of (output - target)|.
+
+    For a mean loss the output-bias gradient is exactly that mean (softmax or
+    sigmoid with cross-entropy; a factor f' <= 1 for MSE through tanh/sigmoid),
+    so the ratio is <= ~1; for a summed loss it is the batch size times that.
+    """
+    n_out = b.layout[1][-1] if b.layout else 0
+    offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
+    k = next((i for i, p in enumerate(b.params) if int(np.prod(p.shape)) == n_out and (is_bias(p.text) or min(p.shape) == 1
+                                                                                    or len(p.shape) == 1)), None)
+    if k is None:
+        return []
+    out = []
+    seen = {w["update"] for w in b.windows}
+    for w in [w for w in b.early if w["update"] not in seen] + b.windows:  # the first batches too: later ones may overflow
+        A = w.get("B_end") if b.style == "accumulate" else w.get("contrib")
+        if A is None or w.get("dsum") is None or w["drows"] < 2:
+            continue
+        g = A[offsets[k]:offsets[k + 1]]
+        mean = w["dsum"] / w["drows"]
+        mn = float(np.linalg.norm(mean))
+        if np.isfinite(g).all() and mn > 0 and np.isfinite(mn):
+            out.append({"ratio": float(np.linalg.norm(g)) / mn, "rows": w["drows"]})
+    return out
+
+
+def _summed_batch(b: NumpyBackend) -> Finding | None:
+    sums = _batch_sums(b)
+    if len(sums) < 3:
+        return None
+    n = int(np.median([s["rows"] for s in sums]))
+    r = float(np.median([s["ratio"] for s in sums]))
+    if n < 8 or not 0.5 <= r / n <= 2.0:
+        return None
+    target = b.target_arg
+    lines = find_lines(_files(b), lambda node, src: bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src)) and (
+        isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) or " - " in src), within=b.contributor, limit=3)
+    lines += _update_lines(b)
+    return Finding(
+        "summed-gradient", Severity.WARNING, where_text(lines, "the gradient"),
+        f"the gradient {b.contributor.co_name if b.contributor else 'the program'}() computes for a batch of {n} rows is the sum "
+        f"over the rows, not the mean: the output-bias gradient is {r:.3g}x the batch mean of (output - target), ~{n}x "
+        f"what a mean loss gives, so each step is {n}x what the learning rate says.",
+        {"rows_per_batch": n, "bias_gradient_over_mean_error": r, "windows": len(sums), "lr": b.lr,
+         "lines": [str(l) for l in lines]},
+        fix=f"divide the output error by the batch size where it is computed (`delta = (P - Y) / len(Y)`), or use a "
+            f"learning rate {n}x smaller.",
+        explanation=f"A summed loss makes the gradient grow with the batch: with {n} rows every step is {n} times larger than "
+                    "the learning rate says, units saturate or die and the loss stalls or explodes.",
+    )
+
+
 def _summed(b: NumpyBackend) -> Finding | None:
+    batch = _summed_batch(b)
+    if batch is not None:
+        return batch
     if b.lr is None or b.style not in ("accumulate", "returns"):
         return None
     fits = [f for f in _fits(b) if f["calls"] > 1 and f["rows"] == f["calls"]]  # one sample per contribution
@@ -504,11 +565,14 @@ def _lr_lines(b: NumpyBackend) -> list[Line]:
     if b.lr is not None and b.lr_name:
         name = b.lr_name.split(".")[-1]
 
-        def pred(node: ast.AST, src: str) -> bool:
+        def value_here(node: ast.AST) -> bool:
             consts = [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, (int, float))]
-            return name.lower() in src.lower() and any(not isinstance(c, bool) and abs(c - b.lr) <= 1e-12 * max(1.0, b.lr) for c in consts)
+            return any(not isinstance(c, bool) and abs(c - b.lr) <= 1e-12 * max(1.0, b.lr) for c in consts)
 
-        lines = find_lines(_files(b), pred, limit=3)
+        lines = find_lines(_files(b), lambda node, src: name.lower() in src.lower() and value_here(node), limit=3)
+        # passed positionally (`net.SGD(data, 3, 10, 300.0)`): the literal alone, when it is not a common number
+        if not lines and b.lr not in (0.0, 1.0, 2.0, 10.0):
+            lines = find_lines(_files(b), lambda node, src: isinstance(node, ast.Expr) and value_here(node), limit=2)
     return lines + _update_lines(b)
 
 
