@@ -192,6 +192,10 @@ class NumpyBackend:
         self.stopped_because = ""
         self.train_labels_key: int | None = None
         self.contrib_calls = 0
+        self._views: dict[tuple, bytes] = {}
+        self._view_idx: dict[tuple, np.ndarray] = {}
+        self._view_bases: dict[int, np.ndarray] = {}
+        self.mutated_views: dict[int, dict[str, Any]] = {}
         self._pending_T: np.ndarray | None = None
         self._D_sum: np.ndarray | None = None
         self._D_rows = 0
@@ -793,6 +797,42 @@ class NumpyBackend:
                 self._G_sum = g if self._G_sum is None else self._G_sum + g
         self._activations(frame, value)
 
+    def _served_view(self, name: str, v: np.ndarray, frame: FrameType) -> None:
+        """Rows of a long-lived array handed to the contributor again must hold the same values as the first time."""
+        base = v
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        if base is v or base.size < 10 * v.size or v.size == 0:
+            return  # not a view, or a view of a temporary of its own size
+        key = (id(base), v.__array_interface__["data"][0] - base.__array_interface__["data"][0], v.shape, v.strides)
+        idx = self._view_idx.get(v.shape)
+        if idx is None:
+            idx = self._view_idx[v.shape] = sample_index(v.size, 64, self.rng)
+        values = np.take(v, idx).tobytes()
+        old = self._views.get(key)
+        if old is None:
+            if len(self._views) < 20_000 and (id(base) in self._view_bases or len(self._view_bases) < 8):
+                self._view_bases[id(base)] = base  # held: the id must not be reused while we compare
+                self._views[key] = values
+        elif old != values and id(base) not in self.mutated_views:
+            self.mutated_views[id(base)] = {"argument": name, "function": frame.f_code.co_name, "update": self.updates,
+                                            "shape": list(base.shape), "base": self._name_of(base, frame)}
+
+    def _name_of(self, a: np.ndarray, frame: FrameType | None) -> str:
+        """A name the program uses for array ``a`` (its globals, the network, the running frames), or ""."""
+        root = self.net_root.obj
+        for p, x in walk_arrays(root, globals_root=self.net_root.globals_root, max_depth=2, max_items=64):
+            if x is a:
+                return path_text(p, self.net_root.prefix)
+        f, depth = frame, 0
+        while f is not None and depth < 6:
+            for scope in (f.f_locals, f.f_globals):
+                for k, x in scope.items():
+                    if x is a:
+                        return k
+            f, depth = f.f_back, depth + 1
+        return ""
+
     def _targets_from(self, frame: FrameType) -> None:
         sizes = self.layout[1] if self.layout else None
         if not sizes:
@@ -800,6 +840,10 @@ class NumpyBackend:
         n_out, n_in = sizes[-1], sizes[0]
         code = frame.f_code
         loc = frame.f_locals
+        for name in code.co_varnames[: code.co_argcount]:
+            v = loc.get(name)
+            if isinstance(v, np.ndarray) and v.base is not None and self.contrib_calls % 4 == 1:
+                self._served_view(name, v, frame)
         for name in code.co_varnames[: code.co_argcount]:
             v = loc.get(name)
             if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
@@ -916,10 +960,19 @@ class NumpyBackend:
             return
         widths = self.layout[1][1:-1]
         found: dict[int, np.ndarray] = {}
-        for v in frame.f_locals.values():
+        skip = {id(a) for a in self._arrays()}
+        root = self.net_root.obj
+        skip |= {id(resolve(root, p.buffer)) for p in self.params if p.buffer is not None}
+        # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
+        values = [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
+        # layers that keep their output on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`)
+        if not self.net_root.globals_root:
+            values += [a for p, a in walk_arrays(root, max_depth=3, max_items=16)
+                       if array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")]
+        for v in values:
             seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
             for a in seq:
-                if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0:
+                if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
                     continue
                 for layer, w in enumerate(widths, start=1):
                     if layer in found and found[layer] is not None and _bounded(found[layer]):

@@ -466,7 +466,47 @@ def _target_nodes(node: ast.AST) -> list[ast.AST]:
     return []
 
 
+def _view_writes(b: NumpyBackend) -> list[Line]:
+    """In-place writes through a name bound to a slice or row of another array (``t = TABLE[k]; t *= 0.8``)."""
+    out: list[Line] = []
+    for filename in _files(b):
+        views: set[str] = set()
+
+        def bound(node: ast.AST, src: str, views=views) -> bool:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Subscript):
+                views.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            return False
+
+        find_lines(filename, bound, limit=1)
+        out += find_lines(filename, lambda node, src, views=views: isinstance(node, ast.AugAssign)
+                          and isinstance(node.target, ast.Name) and node.target.id in views, limit=4)
+    return out
+
+
+def _mutated_views(b: NumpyBackend) -> Finding | None:
+    if not b.mutated_views:
+        return None
+    seen = list(b.mutated_views.values())
+    first = seen[0]
+    name = first["base"] or f"the array behind `{first['argument']}`"
+    lines = _view_writes(b)
+    return Finding(
+        "mutated-constant", Severity.ERROR, where_text(lines, f"{first['function']}({first['argument']})"),
+        f"`{name}` {list(first['shape'])} changes while the program trains: the same rows of it were handed to "
+        f"{first['function']}() as `{first['argument']}` twice with different values (first seen at update {first['update']}).",
+        {"arrays": [s["base"] for s in seen], "argument": first["argument"], "function": first["function"],
+         "update": first["update"], "lines": [str(l) for l in lines]},
+        fix="work on a copy (`t = TABLE[k].copy()`, `xb = x[s:s + n] / 255.0`): an in-place operator on a row or slice "
+            "writes into the array it was taken from.",
+        explanation="A row or slice of a NumPy array is a view: `*=`, `+=` or `/=` on it changes the table or data set it "
+                    "came from, so every later use (the next epoch, the next sample of that class) sees modified values.",
+    )
+
+
 def _mutated(b: NumpyBackend) -> Finding | None:
+    views = _mutated_views(b)
+    if views is not None:
+        return views
     if not b.mutated:
         return None
     names = sorted(b.mutated)
