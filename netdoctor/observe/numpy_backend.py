@@ -719,6 +719,11 @@ class NumpyBackend:
         params = {id(a) for a in self._arrays() if a is not None}
         param_heads = {id(resolve(root, p.path[:-1])) for p in self.params if len(p.path) > 1}
         out: dict[int, str] = {}
+        for p in self.params:  # the containers of the buffers found, whatever their names
+            if p.buffer is not None and len(p.buffer) > 1:
+                head = resolve(root, p.buffer[:-1])
+                if isinstance(head, (list, dict)):
+                    out[id(head)] = path_text(p.buffer[:-1], self.net_root.prefix)
         frontier: list[tuple[tuple, Any]] = [((), root)]
         for _ in range(2):
             nxt = []
