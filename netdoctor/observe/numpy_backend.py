@@ -55,11 +55,11 @@ from netdoctor.observe.tracer import CallTracer, StopObserving
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
 
-COORDS = 128
+COORDS = 64
 """Sampled coordinates per array for update fits (enough for a 2-coefficient least squares to 1e-3)."""
 RING = 512
 """Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
-DISCOVERY_UPDATES = 3
+DISCOVERY_UPDATES = 2
 """Parameter updates seen before the network is taken as found."""
 FROZEN_CALLS = 20
 """Gradient computations without any parameter change after which discovery takes the parameters as frozen."""
@@ -192,6 +192,7 @@ class NumpyBackend:
         self.stopped_because = ""
         self.train_labels_key: int | None = None
         self.contrib_calls = 0
+        self._cache_paths: list | None = None
         self._views: dict[tuple, bytes] = {}
         self._view_idx: dict[tuple, np.ndarray] = {}
         self._view_bases: dict[int, np.ndarray] = {}
@@ -267,7 +268,7 @@ class NumpyBackend:
         if not role:
             return False
         self._limits()
-        if role & _CONTRIB or role & _FORWARD:
+        if role & (_CONTRIB | _PROBE) or (role & _FORWARD and self.events % 8 == 0):
             self._check_update(frame)
         if role & _CONTRIB:
             self._contrib_call(frame)
@@ -877,8 +878,10 @@ class NumpyBackend:
                 if len(self.target_values) < 64:
                     self.target_values.setdefault(np.asarray(r).tobytes(), 0)
             return
-        cls = np.argmax(rows, axis=1)
-        self.targets.update(cls.tolist())
+        if len(rows) == 1:
+            self.targets[int(np.argmax(rows[0]))] += 1
+        else:
+            self.targets.update(np.argmax(rows, axis=1).tolist())
         for r in rows[:4]:
             key = r.tobytes()
             if key in self.target_values:
@@ -920,9 +923,14 @@ class NumpyBackend:
                 self.out_rows.pop(0)
         caller = frame.f_back.f_code if frame.f_back is not None else None
         if caller is not None:
+            counts = self._eval_open.get(caller)
+            if counts is None:
+                counts = self._eval_open[caller] = Counter()
             with np.errstate(all="ignore"):
-                pred = np.argmax(rows, axis=1)
-            self._eval_open.setdefault(caller, Counter()).update(pred.tolist())
+                if len(rows) == 1:
+                    counts[int(np.argmax(rows[0]))] += 1
+                else:
+                    counts.update(np.argmax(rows, axis=1).tolist())
             self._roles[caller] = self._roles.get(caller, 0) | _EVALUATOR
             self._labels_from(frame.f_back, caller)
         if self.nonfinite is None and not np.isfinite(rows).all():
@@ -961,7 +969,7 @@ class NumpyBackend:
         if not self.layout or len(self.layout[1]) < 3:
             return
         n = self._act_calls = getattr(self, "_act_calls", 0) + 1
-        if n > 64 and n % 8:
+        if n > 64 and n % 16:
             return
         widths = self.layout[1][1:-1]
         found: dict[int, np.ndarray] = {}
@@ -972,8 +980,10 @@ class NumpyBackend:
         values = [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
         # layers that keep their output on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`)
         if not self.net_root.globals_root:
-            values += [a for p, a in walk_arrays(root, max_depth=3, max_items=16)
-                       if array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")]
+            if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
+                self._cache_paths = [p for p, _ in walk_arrays(root, max_depth=3, max_items=16)
+                                     if array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")]
+            values += [resolve(root, p) for p in self._cache_paths]
         for v in values:
             seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
             for a in seq:

@@ -58,6 +58,22 @@ def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef
             yield node
 
 
+_STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return)
+
+
+@functools.lru_cache(maxsize=64)
+def _index(filename: str) -> tuple[tuple[tuple[ast.AST, str], ...], tuple[tuple[str, int, int, int], ...]]:
+    """The file's statements with their source text, and its functions as (name, first line, def line, last line); parsed once."""
+    tree, _ = _parsed(filename)
+    if tree is None:
+        return (), ()
+    nodes = sorted((n for n in ast.walk(tree) if isinstance(n, _STATEMENTS)), key=lambda n: n.lineno)
+    statements = tuple((n, ast.unparse(n)) for n in nodes)
+    functions = tuple((f.name, min([f.lineno, *[d.lineno for d in f.decorator_list]]), f.lineno, f.end_lineno or f.lineno)
+                      for f in _functions(tree))
+    return statements, functions
+
+
 def function_lines(code: CodeType) -> tuple[int, int]:
     """First and last line of the function (or module) of ``code``."""
     tree, lines = _parsed(code.co_filename)
@@ -65,18 +81,17 @@ def function_lines(code: CodeType) -> tuple[int, int]:
         return code.co_firstlineno, code.co_firstlineno
     if code.co_name == "<module>":
         return 1, len(lines)
-    for node in _functions(tree):
-        first = min([node.lineno, *[d.lineno for d in node.decorator_list]])
-        if first == code.co_firstlineno and node.name == code.co_name:
-            return node.lineno, node.end_lineno or node.lineno
+    for name, first, lineno, last in _index(code.co_filename)[1]:
+        if first == code.co_firstlineno and name == code.co_name:
+            return lineno, last
     return code.co_firstlineno, code.co_firstlineno
 
 
-def _enclosing(tree: ast.AST, lineno: int) -> str:
+def _enclosing(filename: str, lineno: int) -> str:
     best = ""
-    for node in _functions(tree):
-        if node.lineno <= lineno <= (node.end_lineno or node.lineno):
-            best = node.name  # ast.walk is breadth first: inner functions come later
+    for name, _, first, last in _index(filename)[1]:
+        if first <= lineno <= last:
+            best = name  # ast.walk is breadth first: inner functions come later
     return best
 
 
@@ -98,13 +113,11 @@ def find_lines(filenames: list[str] | str, predicate: Callable[[ast.AST, str], b
         lo, hi = (1, len(lines)) if within is None or within.co_filename != filename else function_lines(within)
         if within is not None and within.co_filename != filename:
             continue
-        for node in ast.walk(tree):
-            if not isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return)):
-                continue
+        for node, text in _index(filename)[0]:
             if not lo <= node.lineno <= hi:
                 continue
-            if predicate(node, ast.unparse(node)):
-                out.append(Line(filename, node.lineno, lines[node.lineno - 1].strip(), _enclosing(tree, node.lineno)))
+            if predicate(node, text):
+                out.append(Line(filename, node.lineno, lines[node.lineno - 1].strip(), _enclosing(filename, node.lineno)))
     out.sort(key=lambda l: (l.filename, l.lineno))
     return out[:limit]
 
