@@ -30,8 +30,8 @@ import numpy as np
 
 from netdoctor.errors import InvalidArgument
 
-__all__ = ["Problem", "NotAnalytic", "central", "complex_step", "recheck", "directional", "slopes", "measured_noise",
-           "NOISE_FACTOR"]
+__all__ = ["Problem", "NotAnalytic", "central", "complex_step", "recheck", "directional", "slopes", "one_sided",
+           "measured_noise", "NOISE_FACTOR"]
 
 NOISE_FACTOR = 64.0
 """Roundoff of a loss is a few hundred ulps of |f| for sums over batches and layers;
@@ -227,6 +227,46 @@ def slopes(problem: Problem, analytic: list[np.ndarray], u: list[np.ndarray], ep
     finally:
         _set(problem, ks, saved)
     return np.array(out)
+
+
+def one_sided(problem: Problem, u: list[np.ndarray], eps: float, ks: list[int], f0: float) -> dict[str, float]:
+    """One-sided differences along ``u`` and the code's own slopes in the middle of each side.
+
+    With ``x+ = x + eps u`` and ``x- = x - eps u`` (as represented in the arrays' dtype),
+    ``forward = (f(x+) - f(x)) / eps`` and ``backward = (f(x) - f(x-)) / eps``. Where ``f``
+    is smooth on ``[x, x+]`` the forward difference is the mean slope over that segment, which
+    the midpoint rule gives as ``dot(g((x + x+) / 2), x+ - x) / eps`` up to
+    ``eps^2 / 24`` times the third derivative: ``code_forward``; likewise ``code_backward``
+    with the midpoint of ``[x-, x]``. A kink exactly at ``x`` (a relu unit at 0) leaves both
+    segments smooth, so a correct gradient matches each side although the two sides differ.
+
+    Returns:
+        dict with ``forward``, ``backward``, ``code_forward``, ``code_backward`` and ``noise``
+        (roundoff of a one-sided difference, ``64 eps |f| / eps``).
+    """
+    gradient = problem.gradient
+    if gradient is None:
+        raise InvalidArgument("one_sided() needs the problem's gradient function (Problem.gradient).")
+    saved = [problem.arrays[k].copy() for k in ks]
+    out: dict[str, float] = {}
+    f = [f0]
+    try:
+        for side, sign in (("forward", 1.0), ("backward", -1.0)):
+            end = [(s + sign * eps * d).astype(s.dtype) for s, d in zip(saved, u)]
+            mid = [(s + sign * eps / 2 * d).astype(s.dtype) for s, d in zip(saved, u)]
+            _set(problem, ks, end)
+            fe = problem.evaluate()
+            f.append(fe)
+            _set(problem, ks, mid)
+            grads = gradient()
+            g = [grads[k] for k in ks]
+            # Both as changes from x towards the far end, so float32 rounding of the points cancels.
+            out[side] = sign * (fe - f0) / eps
+            out[f"code_{side}"] = sign * _dot(g, end, saved) / eps
+    finally:
+        _set(problem, ks, saved)
+    out["noise"] = NOISE_FACTOR * problem.eps * max(max(abs(v) for v in f), problem.scale) / eps
+    return out
 
 
 def measured_noise(problem: Problem, u: list[np.ndarray], delta: float, ks: list[int]) -> float:

@@ -6,8 +6,11 @@ agreement to that noise. A failing central entry is measured again at ``h/10``
 (truncation error ``O(h^2)`` shrinks 100x; a kink farther than ``h/10`` leaves the
 step); if it still fails and its one-sided differences disagree while the
 analytic value lies between them, the step straddles a kink (relu, abs, max):
-the entry is *skipped* with that reason, never failed. A random direction is
-judged the same way (see :func:`_direction`): one that crosses a kink is skipped.
+the entry is *skipped* with that reason, never failed. A kink exactly at ``x``
+(zero inputs with zero biases put relu units on it) whose one-sided slopes disagree
+beyond noise is skipped when the code's gradient just off ``x`` matches each side
+(:func:`kink_at_x`). A random direction is judged the same way (see
+:func:`_direction`): one that crosses a kink is skipped.
 """
 
 from __future__ import annotations
@@ -16,13 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.gradients.engine import Problem, central, complex_step, directional, measured_noise, recheck, slopes
+from netdoctor.gradients.engine import (Problem, central, complex_step, directional, measured_noise, one_sided, recheck,
+                                        slopes)
 from netdoctor.gradients.hints import tensor_hint
 from netdoctor.gradients.options import Options, tolerances
 from netdoctor.gradients.result import CoordinateCheck, DirectionCheck, TensorCheck, rel_error
 
 __all__ = ["sample", "build_tensor", "coverage", "checked_note", "judge_per_coordinate", "judge_directional",
-           "kink_in_step", "MAX_RECHECKS"]
+           "kink_in_step", "kink_at_x", "MAX_RECHECKS"]
 
 MAX_RECHECKS = 32
 """Failing entries per tensor measured again at h/10 (each costs two evaluations)."""
@@ -193,8 +197,9 @@ def _central_entries(problem: Problem, k: int, idx: np.ndarray, a: np.ndarray, a
             )
             continue
         step = h * max(1.0, abs(float(arr.flat[idx[m]])))
-        skipped[m] = kink_in_step(problem, [analytic_k], [_unit(arr.shape, int(idx[m]))], step, [k],
-                                  gap=abs(a[m] - n[m]), rtol=rtol)
+        e = [_unit(arr.shape, int(idx[m]))]
+        skipped[m] = (kink_in_step(problem, [analytic_k], e, step, [k], gap=abs(a[m] - n[m]), rtol=rtol)
+                      or kink_at_x(problem, [analytic_k], e, step, [k], f0, rtol=rtol, atol=atol, sigma=sigma))
     return n, floor
 
 
@@ -243,6 +248,54 @@ def kink_in_step(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps
     return None
 
 
+def kink_at_x(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps: float, ks: list[int], f0: float, *,
+              rtol: float, atol: float, sigma: float = np.inf) -> str | None:
+    """Why the code's gradient at ``x`` has nothing to be compared with along ``u`` (a kink at ``x``), or None.
+
+    Let ``F(t) = f(x + t u)`` and ``c(t) = g(x + t u) . u`` the code's slope. With the
+    one-sided differences ``D+ = (F(s) - F(0)) / s``, ``D- = (F(0) - F(-s)) / s``
+    (:func:`one_sided`): where ``F`` is smooth on ``(0, s]`` the midpoint rule gives
+    ``D+ = c(s/2) + O(s^2)``, likewise ``D- = c(-s/2)``. At a kink at ``x`` (relu or
+    leaky relu units exactly at 0, e.g. zero inputs with zero biases) the value ``c(0)``
+    is a chain of subgradient conventions: when ``D+ != D-`` there is no derivative; and
+    even where the two sides agree (leaky'(0) = 1 in two layers while a negative weight
+    between them gives the slope 0.01 on both sides) the chain rule at ``x`` can differ
+    from the derivative. Neither is a bug of the code. So the step is skipped when the
+    code matches both sides just off ``x``,
+
+        |D+ - c(s/2)| <= tol   and   |D- - c(-s/2)| <= tol,
+
+    and ``x`` is a kink: ``|D+ - D-| > tol`` (no derivative) or the code's own slope jumps
+    at ``x`` (``|c(0) - c(+-s/2)| > tol`` on both sides; a smooth slope moves O(s) there).
+    ``tol = rtol max(|D+|, |D-|, |c(+-s/2)|, atol) + 2 noise``, ``noise`` the one-sided
+    difference's roundoff (``64 eps |f| / s``, or ``20 sigma / s`` from the measured
+    roundoff ``sigma`` where larger). A wrong slope in the backward pass or a factor on a
+    tensor breaks one of the two matches and is left to fail. Tried at ``s = eps, eps/10,
+    eps/100``: kinks of other samples near ``x`` (pre-activations of 1e-7) leave the
+    smaller steps.
+    """
+    if problem.gradient is None:
+        return None
+    c0 = sum(float(np.sum(gi.astype(np.float64) * d)) for gi, d in zip(g, u))
+    for step in (eps, eps / 10, eps / 100):
+        r = one_sided(problem, u, step, ks, f0)
+        noise = max(r["noise"], 20 * sigma / step) if sigma < np.inf else r["noise"]
+        fw, bw, cf, cb = r["forward"], r["backward"], r["code_forward"], r["code_backward"]
+        tol = rtol * max(abs(fw), abs(bw), abs(cf), abs(cb), atol) + 2 * noise
+        if abs(fw - cf) > tol or abs(bw - cb) > tol:
+            continue
+        where = {eps: "h", eps / 10: "h/10"}.get(step, "h/100")
+        if abs(fw - bw) > tol:
+            return (f"a kink at this point: the one-sided slopes differ (forward {fw:.3e}, backward {bw:.3e} over "
+                    f"{where}) and the gradient just off the kink matches each side ({cf:.3e}, {cb:.3e}); there is "
+                    "no derivative here to compare with")
+        if min(abs(c0 - cf), abs(c0 - cb)) > tol:
+            return (f"a kink at this point: the gradient is {c0:.3e} here but {cb:.3e} and {cf:.3e} at -{where}/2 "
+                    f"and +{where}/2, where it matches the one-sided slopes ({bw:.3e}, {fw:.3e}); a chain of "
+                    "subgradient conventions at units exactly on their kink (relu'(0), leaky_relu'(0))")
+    return None
+
+
 def judge_directional(
     problem: Problem, analytic: list[np.ndarray], problems: list[str | None], opts: Options,
     rng: np.random.Generator, *, h: float, dtype: str,
@@ -272,7 +325,8 @@ def _direction(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], ks: l
     ``h/10`` leaves the step; that verdict only counts while the roundoff, 10x larger
     there, stays below half the disagreement seen at ``h`` (a wrong gradient keeps its
     disagreement at every step). Otherwise :func:`kink_in_step` decides whether a kink
-    crossed by the step (a relu unit at or next to 0) explains the disagreement: then
+    crossed by the step (a relu unit at or next to 0) explains the disagreement, or
+    :func:`kink_at_x` finds one exactly at ``x`` with each side matching the code: then
     the loss has no derivative along this line to compare with and the direction is
     skipped. A wrong gradient still fails the other directions or, when every one is
     skipped, the per-entry pass.
@@ -300,5 +354,6 @@ def _direction(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], ks: l
     r2 = directional(problem, g, u, h / 10, ks)
     if 2 * r2["noise"] < gap and judge(r2) <= rtol:
         return DirectionCheck(seed, "model", r2["analytic"], r2["numeric"], judge(r2), ok=True)
-    why = kink_in_step(problem, g, u, h, ks, gap=gap, rtol=rtol)
+    why = (kink_in_step(problem, g, u, h, ks, gap=gap, rtol=rtol)
+           or kink_at_x(problem, g, u, h, ks, problem.evaluate(), rtol=rtol, atol=atol, sigma=sigma))
     return DirectionCheck(seed, "model", r["analytic"], r["numeric"], rel, ok=why is not None, skipped=why)
