@@ -199,7 +199,8 @@ def _central_entries(problem: Problem, k: int, idx: np.ndarray, a: np.ndarray, a
         step = h * max(1.0, abs(float(arr.flat[idx[m]])))
         e = [_unit(arr.shape, int(idx[m]))]
         skipped[m] = (kink_in_step(problem, [analytic_k], e, step, [k], gap=abs(a[m] - n[m]), rtol=rtol)
-                      or kink_at_x(problem, [analytic_k], e, step, [k], f0, rtol=rtol, atol=atol, sigma=sigma))
+                      or kink_at_x(problem, [analytic_k], e, step, [k], f0, gap=abs(a[m] - n[m]), rtol=rtol, atol=atol,
+                                   sigma=sigma))
     return n, floor
 
 
@@ -249,7 +250,7 @@ def kink_in_step(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps
 
 
 def kink_at_x(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps: float, ks: list[int], f0: float, *,
-              rtol: float, atol: float, sigma: float = np.inf) -> str | None:
+              gap: float, rtol: float, atol: float, sigma: float = np.inf) -> str | None:
     """Why the code's gradient at ``x`` has nothing to be compared with along ``u`` (a kink at ``x``), or None.
 
     Let ``F(t) = f(x + t u)`` and ``c(t) = g(x + t u) . u`` the code's slope. With the
@@ -260,13 +261,15 @@ def kink_at_x(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps: f
     is a chain of subgradient conventions: when ``D+ != D-`` there is no derivative; and
     even where the two sides agree (leaky'(0) = 1 in two layers while a negative weight
     between them gives the slope 0.01 on both sides) the chain rule at ``x`` can differ
-    from the derivative. Neither is a bug of the code. So the step is skipped when the
-    code matches both sides just off ``x``,
+    from the derivative. Neither is a bug of the code. So the step ``s`` is skipped when
+    the roundoff cannot explain the disagreement ``gap`` seen at ``eps`` (``2 noise < gap``),
+    the code matches both sides just off ``x``,
 
         |D+ - c(s/2)| <= tol   and   |D- - c(-s/2)| <= tol,
 
-    and ``x`` is a kink: ``|D+ - D-| > tol`` (no derivative) or the code's own slope jumps
-    at ``x`` (``|c(0) - c(+-s/2)| > tol`` on both sides; a smooth slope moves O(s) there).
+    and ``x`` is a kink: the sides differ, ``|D+ - D-| > 10 noise + tol``, or the code's
+    own slope jumps at ``x``: ``|c(0) - c(+-s/2)| > tol + |c(s/2) - c(-s/2)|`` on both
+    sides (a smooth slope moves as much between ``-s/2`` and ``s/2`` as from 0 to either).
     ``tol = rtol max(|D+|, |D-|, |c(+-s/2)|, atol) + 2 noise``, ``noise`` the one-sided
     difference's roundoff (``64 eps |f| / s``, or ``20 sigma / s`` from the measured
     roundoff ``sigma`` where larger). A wrong slope in the backward pass or a factor on a
@@ -280,16 +283,18 @@ def kink_at_x(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps: f
     for step in (eps, eps / 10, eps / 100):
         r = one_sided(problem, u, step, ks, f0)
         noise = max(r["noise"], 20 * sigma / step) if sigma < np.inf else r["noise"]
+        if 2 * noise >= gap:
+            break  # smaller steps only have more roundoff
         fw, bw, cf, cb = r["forward"], r["backward"], r["code_forward"], r["code_backward"]
         tol = rtol * max(abs(fw), abs(bw), abs(cf), abs(cb), atol) + 2 * noise
         if abs(fw - cf) > tol or abs(bw - cb) > tol:
             continue
         where = {eps: "h", eps / 10: "h/10"}.get(step, "h/100")
-        if abs(fw - bw) > tol:
+        if abs(fw - bw) > 10 * noise + tol:
             return (f"a kink at this point: the one-sided slopes differ (forward {fw:.3e}, backward {bw:.3e} over "
                     f"{where}) and the gradient just off the kink matches each side ({cf:.3e}, {cb:.3e}); there is "
                     "no derivative here to compare with")
-        if min(abs(c0 - cf), abs(c0 - cb)) > tol:
+        if min(abs(c0 - cf), abs(c0 - cb)) > tol + abs(cf - cb):
             return (f"a kink at this point: the gradient is {c0:.3e} here but {cb:.3e} and {cf:.3e} at -{where}/2 "
                     f"and +{where}/2, where it matches the one-sided slopes ({bw:.3e}, {fw:.3e}); a chain of "
                     "subgradient conventions at units exactly on their kink (relu'(0), leaky_relu'(0))")
@@ -355,5 +360,5 @@ def _direction(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], ks: l
     if 2 * r2["noise"] < gap and judge(r2) <= rtol:
         return DirectionCheck(seed, "model", r2["analytic"], r2["numeric"], judge(r2), ok=True)
     why = (kink_in_step(problem, g, u, h, ks, gap=gap, rtol=rtol)
-           or kink_at_x(problem, g, u, h, ks, problem.evaluate(), rtol=rtol, atol=atol, sigma=sigma))
+           or kink_at_x(problem, g, u, h, ks, problem.evaluate(), gap=gap, rtol=rtol, atol=atol, sigma=sigma))
     return DirectionCheck(seed, "model", r["analytic"], r["numeric"], rel, ok=why is not None, skipped=why)
