@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from netdoctor import MLP, check_gradients, gradcheck
-from netdoctor.nn.activations import ACTIVATIONS, LEAKY_SLOPE
+from netdoctor.nn.activations import LEAKY_SLOPE
 
 X = np.array([[0.25], [0.0]])
 Y = np.array([2, 0])

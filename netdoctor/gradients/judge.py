@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.gradients.engine import (Problem, central, complex_step, directional, measured_noise, one_sided, recheck,
-                                        slopes)
+from netdoctor.gradients.engine import Problem, central, complex_step, directional, measured_noise, one_sided, recheck, slopes
 from netdoctor.gradients.hints import tensor_hint
 from netdoctor.gradients.options import Options, tolerances
 from netdoctor.gradients.result import CoordinateCheck, DirectionCheck, TensorCheck, rel_error
