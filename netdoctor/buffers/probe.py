@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -37,7 +37,44 @@ from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.findings import Finding, Severity
 from netdoctor.protocol import TrainableModel
 
-__all__ = ["ProbeResult", "probe_training"]
+__all__ = ["ProbeResult", "ProbeStep", "UpdateEvidence", "probe_training"]
+
+
+class _StepRequired(TypedDict):
+    step: int
+    loss: float
+    """``loss(X, y)`` of the step's batch before its update."""
+    update_norm: float
+    """``||Δ_t||`` over all parameters."""
+    lr_grad_norm: float
+    """``lr ||g_t||``: what plain SGD's update norm would be."""
+
+
+class ProbeStep(_StepRequired, total=False):
+    """One watched step; the fit adds its coefficients when the update could be fitted."""
+
+    coefficients: list[float]
+    """``c_1 .. c_t`` of ``Δ_t ≈ -(c_1 g_1 + ... + c_t g_t)``."""
+    fit_residual: float
+
+
+class UpdateEvidence(TypedDict, total=False):
+    """The probe's summary numbers (:mod:`netdoctor.buffers.probe_fit`); the scalars become ``sections["probe"]``."""
+
+    lr: float
+    batch_size: int
+    fit_residual: list[float | None]
+    """Relative residual of each step's fit (None: not fitted)."""
+    per_tensor: dict[str, dict[str, float]]
+    """Step 1 per tensor: ``cos`` of Δ with -g and ``lr_factor``."""
+    lr_effective: float
+    lr_factor: float
+    """``lr_effective / lr``: 1 for a mean gradient, the batch size for a summed one."""
+    history: dict[int, list[float]]
+    """Step -> earlier coefficients relative to the newest."""
+    decay: float
+    history_weight: float
+    momentum_like: float
 
 
 @dataclass
@@ -55,8 +92,8 @@ class ProbeResult:
     """
 
     findings: list[Finding] = field(default_factory=list)
-    evidence: dict[str, Any] = field(default_factory=dict)
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    evidence: UpdateEvidence = field(default_factory=lambda: UpdateEvidence())
+    steps: list[ProbeStep] = field(default_factory=list)
     restored: bool = True
 
     def codes(self) -> list[str]:
@@ -148,7 +185,8 @@ def _run(work: Any, X: np.ndarray, y: np.ndarray, lr: float, bs: int, steps: int
     order = np.concatenate([rng.permutation(len(X)) for _ in range(math.ceil(steps * bs / len(X)))])
     static = find_aliasing(work)
     res = ProbeResult()
-    deltas, grads = [], []
+    deltas: list[dict[str, np.ndarray]] = []
+    grads: list[dict[str, np.ndarray]] = []
     side = _SideEffects()
     for t in range(1, steps + 1):
         idx = order[(t - 1) * bs: t * bs]
@@ -249,7 +287,7 @@ def _add_new_sharing(res: ProbeResult, work: Any, static: list[Finding]) -> None
                         for f in res.findings]
 
 
-def _frozen(frozen: list[str], grads, steps: int) -> Finding:
+def _frozen(frozen: list[str], grads: list[dict[str, np.ndarray]], steps: int) -> Finding:
     norms = {k: max(float(np.linalg.norm(g[k])) for g in grads) for k in frozen}
     zero = [k for k in frozen if norms[k] == 0]
     why = ("although the gradient is not zero" if not zero else

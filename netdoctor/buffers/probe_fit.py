@@ -131,7 +131,7 @@ def _read_history(res: ProbeResult, good: list[tuple[int, tuple[np.ndarray, floa
                   lr_eff: float, lr: float, stale_buffers: dict[str, float]) -> None:
     """Earlier coefficients relative to the newest: ``history``, ``decay``, ``history_weight``; a stale accumulator."""
     ev = res.evidence
-    hist = []
+    hist: list[tuple[int, np.ndarray]] = []
     for t, f in good:
         r = max((s for s in range(1, t + 1) if determined[s - 1]), default=0)  # last usable step
         if r >= 2 and f[0][r - 1] != 0:
@@ -206,7 +206,8 @@ def _tensors_apart(off: list[str], per: dict[str, dict[str, float]], factor: flo
     )
 
 
-def _stale(res, hist, lr_eff, lr, decay, stale_buffers) -> Finding:
+def _stale(res: ProbeResult, hist: list[tuple[int, np.ndarray]], lr_eff: float, lr: float, decay: float,
+           stale_buffers: dict[str, float]) -> Finding:
     t, h = hist[-1]
     where = ", ".join(sorted(stale_buffers)[:4]) or "train_step"
     growth = [r["update_norm"] / r["lr_grad_norm"] if r["lr_grad_norm"] else float("nan") for r in res.steps]
