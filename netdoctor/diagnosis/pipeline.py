@@ -1,22 +1,26 @@
 """Diagnose a network that does not learn: run every check, return one ranked Report.
 
-:func:`diagnose` runs, in order and each only as far as it is cheap:
+:func:`diagnose` reads as its stages, run in order and each only as far as it is cheap:
 
-1. a gradient check on a small batch (:mod:`netdoctor.gradients`);
-2. a static scan for shared buffers (:mod:`netdoctor.buffers.aliasing`);
-3. a dynamic probe of a few real updates on a copy (:mod:`netdoctor.buffers.probe`):
+1. ``_check_gradients``: a gradient check on a small batch (:mod:`netdoctor.gradients`);
+2. ``_scan_for_sharing``: a static scan for shared buffers (:mod:`netdoctor.buffers.aliasing`);
+3. ``_probe_updates``: a dynamic probe of a few real updates on a copy (:mod:`netdoctor.buffers.probe`):
    summed gradients, stale accumulators, frozen parameters;
-4. a short training run of a copy of the model with a
+4. ``_watch_training``: a short training run of a copy of the model with a
    :class:`~netdoctor.monitor.callback.TrainingMonitor` watching;
-5. the rules (:mod:`netdoctor.diagnosis.rules`) on what the monitor saw;
-6. confirming experiments (:mod:`netdoctor.diagnosis.experiments`): overfitting 16
-   examples, per-example independence, and for the reference MLP, re-running
-   with each prescribed fix to show before/after accuracy.
+5. ``_apply_rules``: the rules (:mod:`netdoctor.diagnosis.rules`) on what the monitor saw;
+6. ``_confirm_with_experiments``: confirming experiments (:mod:`netdoctor.diagnosis.experiments`):
+   overfitting 16 examples, per-example independence, and for the reference MLP,
+   re-running with each prescribed fix to show before/after accuracy;
+7. ``_compare_with_reference``: with ``baseline=``, the reference MLP trained the same way
+   (:mod:`netdoctor.diagnosis.reference`).
 
-The user's model is never modified: training and experiments run on deep
-copies (or, for models that cannot be copied, on the model itself with every
-array restored bit for bit afterwards). Ctrl-C returns the partial report.
-The callbacks added beside the monitor live in :mod:`netdoctor.diagnosis.callbacks`.
+The stages share one ``_Run`` (data, settings, the row generator, the report
+and the findings so far). The user's model is never modified: training and
+experiments run on deep copies (or, for models that cannot be copied, on the
+model itself with every array restored bit for bit afterwards). Ctrl-C
+returns the partial report. The callbacks added beside the monitor live in
+:mod:`netdoctor.diagnosis.callbacks`.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -42,7 +47,13 @@ from netdoctor.nn.threads import blas_threads, threads_for_model
 from netdoctor.nn.training import History
 from netdoctor.protocol import TrainableModel
 
+if TYPE_CHECKING:
+    from netdoctor.buffers.probe import ProbeResult
+    from netdoctor.gradients.result import GradcheckResult
+
 __all__ = ["diagnose"]
+
+T = TypeVar("T")
 
 PROBE_ROWS = 64
 """Rows in the monitor's probe batch: enough for stable shares, cheap enough for the 5% budget."""
@@ -66,7 +77,7 @@ def _validate(X, y, X_test, y_test, epochs, lr, batch_size) -> tuple[np.ndarray,
     return X, y.astype(np.intp, copy=False)
 
 
-def _guarded(name: str, notes: list[str], fn: Callable[[], Any]) -> Any:
+def _guarded(name: str, notes: list[str], fn: Callable[[], T]) -> T | None:
     """Run an optional check; a missing module or a protocol gap becomes a note, not a crash."""
     try:
         return fn()
@@ -138,10 +149,65 @@ def diagnose(
         the :class:`~netdoctor.findings.Report`, root causes first;
         ``partial=True`` when Ctrl-C cut it short.
     """
-    from netdoctor.nn.training import train
-
     X, y = _validate(X, y, X_test, y_test, epochs, lr, batch_size)
-    rng = np.random.default_rng(seed)
+    run = _start(model, X, y, X_test, y_test, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
+                 label_noun=label_noun, data=data)
+    # User models may draw from NumPy's global generator (dropout, shuffles): leave its state as found.
+    global_state = np.random.get_state()
+    # Small networks' products are faster on one BLAS thread, above all on a busy machine
+    # (netdoctor.nn.threads); the caller's thread counts come back in the finally below.
+    threads = contextlib.ExitStack()
+    threads.enter_context(blas_threads(threads_for_model(model, batch_size)))
+    try:
+        _check_gradients(run, enabled=gradcheck)
+        _scan_for_sharing(run)
+        if probe:
+            _probe_updates(run)
+        monitor, history = _watch_training(run, progress=progress, monitor_every=monitor_every)
+        _apply_rules(run, monitor, history)
+        if experiments and not run.report.partial:
+            _confirm_with_experiments(run)
+        if baseline is not None and not run.report.partial:
+            _compare_with_reference(run, baseline, monitor)
+    except KeyboardInterrupt:
+        run.report.partial = True
+    finally:
+        np.random.set_state(global_state)
+        threads.close()
+    run.report.add(link_causes(run.findings))
+    return run.report
+
+
+@dataclass
+class _Run:
+    """One diagnosis in progress: the model, the data and settings, and what the stages have found so far."""
+
+    model: TrainableModel
+    X: np.ndarray
+    y: np.ndarray
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    epochs: int
+    lr: float
+    batch_size: int
+    seed: int
+    rng: np.random.Generator
+    """Draws every row choice, in stage order (the same seed gives the same report)."""
+    n_classes: int
+    label_noun: str
+    report: Report
+    notes: list[str]
+    """Checks skipped and why (shown in the report header)."""
+    findings: list[Finding] = field(default_factory=list)
+    X_eval: np.ndarray | None = None
+    y_eval: np.ndarray | None = None
+    eval_name: str = ""
+    """The rows accuracy is judged on: the test data, else up to :data:`EVAL_ROWS` training rows."""
+
+
+def _start(model: TrainableModel, X: np.ndarray, y: np.ndarray, X_test: Any, y_test: Any, *, epochs: int, lr: float,
+           batch_size: int, seed: int, label_noun: str | None, data: Any) -> _Run:
+    """The report header (model, data, training settings) and the shared state of the stages."""
     n_classes = getattr(model, "n_classes", None) or int(max(y.max(), -1 if y_test is None else np.max(y_test)) + 1)
     if label_noun is None:
         label_noun = "images of digit" if X.shape[1] == 784 and n_classes == 10 else "rows labelled"
@@ -153,86 +219,109 @@ def diagnose(
     }, title="netdoctor diagnosis")
     if data is not None:
         report.sections["data"] = data
-    findings: list[Finding] = []
-    # User models may draw from NumPy's global generator (dropout, shuffles): leave its state as found.
-    global_state = np.random.get_state()
-    # Small networks' products are faster on one BLAS thread, above all on a busy machine
-    # (netdoctor.nn.threads); the caller's thread counts come back in the finally below.
-    threads = contextlib.ExitStack()
-    threads.enter_context(blas_threads(threads_for_model(model, batch_size)))
-    try:
-        small = rng.choice(len(X), size=min(GRADCHECK_ROWS, len(X)), replace=False)
-        if gradcheck:
-            from_gc = _guarded("gradient check", notes, lambda: _gradcheck(model, X[small], y[small], seed))
-            if from_gc is not None:
-                findings += list(from_gc.findings)
-                report.sections["gradcheck"] = from_gc.to_dict()
-        found = _guarded("aliasing scan", notes, lambda: _aliasing(model))
-        findings += found or []
-        if probe:
-            rows = rng.choice(len(X), size=min(len(X), 8 * batch_size), replace=False)
-            res = _guarded("training probe", notes, lambda: _probe(model, X[rows], y[rows], lr, batch_size, seed))
-            if res is not None:
-                seen = {(g.code, g.where) for g in findings}  # the static scan may have named the same sharing
-                findings += [f for f in res.findings if (f.code, f.where) not in seen]
-                report.sections["probe"] = {k: v for k, v in res.evidence.items() if not isinstance(v, (list, dict))}
-
-        probe_idx = rng.choice(len(X), size=min(PROBE_ROWS, len(X)), replace=False)
-        if X_test is not None:
-            X_eval, y_eval, eval_name = np.asarray(X_test), np.asarray(y_test, dtype=np.intp), "test data"
-        else:
-            ev_idx = rng.choice(len(X), size=min(EVAL_ROWS, len(X)), replace=False)
-            X_eval, y_eval, eval_name = X[ev_idx], y[ev_idx], "training data (no test set given)"
-        monitor = TrainingMonitor(X[probe_idx], y[probe_idx], X_eval=X_eval, y_eval=y_eval, eval_name=eval_name,
-                                  every=monitor_every, n_classes=n_classes)
-        callbacks = [monitor, _TestAccuracy(monitor)] + ([progress] if progress is not None else [])
-        if monitor_every is None:
-            callbacks.insert(1, _ProbeFloor(monitor, epochs * math.ceil(len(X) / batch_size)))
-        with scratch_copy(model) as work, np.errstate(all="ignore"):
-            history = train(work, X, y, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, callbacks=callbacks)
-        if history.interrupted and monitor.stopped is None:
-            report.partial = True
-        ev = collect_evidence(monitor, history, X=X, model=model, label_noun=label_noun)
-        findings += apply_rules(ev)
-        _fill_sections(report, monitor, history, ev)
-        report.context["monitor_overhead"] = round(monitor.overhead, 4) if math.isfinite(monitor.overhead) else None
-        if experiments and not report.partial:
-            from netdoctor.diagnosis.experiments import run_experiments
-
-            findings = run_experiments(model, X, y, findings, X_test=X_test, y_test=y_test, lr=lr, batch_size=batch_size,
-                                       seed=seed, report=report, notes=notes)
-        if baseline is not None and not report.partial:
-            ref = _guarded("baseline", notes, lambda: _baseline(baseline, X, y, X_eval, y_eval, epochs, lr, batch_size, seed))
-            report.sections["baseline"] = ref
-            user_acc = monitor.epochs[-1]["eval_accuracy"] if monitor.epochs else None
-            if ref is not None:
-                from netdoctor.diagnosis.reference import reference_comparison
-
-                found = reference_comparison(user_acc, ref, y_eval, present={f.code for f in findings},
-                                             epochs=epochs, lr=lr, batch_size=batch_size, on=eval_name)
-                findings += [found] if found is not None else []
-    except KeyboardInterrupt:
-        report.partial = True
-    finally:
-        np.random.set_state(global_state)
-        threads.close()
-    report.add(link_causes(findings))
-    return report
+    return _Run(model, X, y, X_test, y_test, epochs, lr, batch_size, seed, np.random.default_rng(seed), n_classes,
+                label_noun, report, notes)
 
 
-def _gradcheck(model, X, y, seed):
+def _check_gradients(run: _Run, *, enabled: bool) -> None:
+    """Stage 1: the gradient check on :data:`GRADCHECK_ROWS` rows (drawn even when disabled: later draws stay put)."""
+    small = run.rng.choice(len(run.X), size=min(GRADCHECK_ROWS, len(run.X)), replace=False)
+    if not enabled:
+        return
+    from_gc = _guarded("gradient check", run.notes, lambda: _gradcheck(run.model, run.X[small], run.y[small], run.seed))
+    if from_gc is not None:
+        run.findings += list(from_gc.findings)
+        run.report.sections["gradcheck"] = from_gc.to_dict()
+
+
+def _scan_for_sharing(run: _Run) -> None:
+    """Stage 2: the static scan for arrays that share memory."""
+    run.findings += _guarded("aliasing scan", run.notes, lambda: _aliasing(run.model)) or []
+
+
+def _probe_updates(run: _Run) -> None:
+    """Stage 3: a few real updates on a copy, fitted on the gradients (summed, stale, frozen, mismatched)."""
+    rows = run.rng.choice(len(run.X), size=min(len(run.X), 8 * run.batch_size), replace=False)
+    res = _guarded("training probe", run.notes,
+                   lambda: _probe(run.model, run.X[rows], run.y[rows], run.lr, run.batch_size, run.seed))
+    if res is None:
+        return
+    seen = {(g.code, g.where) for g in run.findings}  # the static scan may have named the same sharing
+    run.findings += [f for f in res.findings if (f.code, f.where) not in seen]
+    run.report.sections["probe"] = {k: v for k, v in res.evidence.items() if isinstance(v, (int, float, str, bool))}
+
+
+def _watch_training(run: _Run, *, progress: Any, monitor_every: int | None) -> tuple[TrainingMonitor, History]:
+    """Stage 4: train a copy with the monitor watching; the evaluation rows are chosen here."""
+    from netdoctor.nn.training import train
+
+    X, y, rng = run.X, run.y, run.rng
+    probe_idx = rng.choice(len(X), size=min(PROBE_ROWS, len(X)), replace=False)
+    if run.X_test is not None and run.y_test is not None:
+        run.X_eval, run.y_eval, run.eval_name = np.asarray(run.X_test), np.asarray(run.y_test, dtype=np.intp), "test data"
+    else:
+        ev_idx = rng.choice(len(X), size=min(EVAL_ROWS, len(X)), replace=False)
+        run.X_eval, run.y_eval, run.eval_name = X[ev_idx], y[ev_idx], "training data (no test set given)"
+    monitor = TrainingMonitor(X[probe_idx], y[probe_idx], X_eval=run.X_eval, y_eval=run.y_eval, eval_name=run.eval_name,
+                              every=monitor_every, n_classes=run.n_classes)
+    callbacks: list[Any] = [monitor, _TestAccuracy(monitor)] + ([progress] if progress is not None else [])
+    if monitor_every is None:
+        callbacks.insert(1, _ProbeFloor(monitor, run.epochs * math.ceil(len(X) / run.batch_size)))
+    with scratch_copy(run.model) as work, np.errstate(all="ignore"):
+        history = train(work, X, y, epochs=run.epochs, lr=run.lr, batch_size=run.batch_size, seed=run.seed,
+                        callbacks=callbacks)
+    if history.interrupted and monitor.stopped is None:
+        run.report.partial = True
+    return monitor, history
+
+
+def _apply_rules(run: _Run, monitor: TrainingMonitor, history: History) -> None:
+    """Stage 5: the rules on what the monitor saw; the measurement sections of the report."""
+    ev = collect_evidence(monitor, history, X=run.X, model=run.model, label_noun=run.label_noun)
+    run.findings += apply_rules(ev)
+    _fill_sections(run.report, monitor, history, ev)
+    run.report.context["monitor_overhead"] = round(monitor.overhead, 4) if math.isfinite(monitor.overhead) else None
+
+
+def _confirm_with_experiments(run: _Run) -> None:
+    """Stage 6: overfitting a tiny batch, per-example independence, zero inputs, the prescribed fixes re-run."""
+    from netdoctor.diagnosis.experiments import run_experiments
+
+    run.findings = run_experiments(run.model, run.X, run.y, run.findings, X_test=run.X_test, y_test=run.y_test, lr=run.lr,
+                                   batch_size=run.batch_size, seed=run.seed, report=run.report, notes=run.notes)
+
+
+def _compare_with_reference(run: _Run, baseline: Callable[[], Any], monitor: TrainingMonitor) -> None:
+    """Stage 7: the reference MLP trained the same way; its accuracy against the model's."""
+    X_eval, y_eval = run.X_eval, run.y_eval
+    if X_eval is None or y_eval is None:
+        return
+    ref = _guarded("baseline", run.notes, lambda: _baseline(baseline, run.X, run.y, X_eval, y_eval, run.epochs, run.lr,
+                                                            run.batch_size, run.seed))
+    run.report.sections["baseline"] = ref
+    if ref is None:
+        return
+    from netdoctor.diagnosis.reference import reference_comparison
+
+    user_acc = monitor.epochs[-1]["eval_accuracy"] if monitor.epochs else None
+    found = reference_comparison(user_acc, ref, y_eval, present={f.code for f in run.findings}, epochs=run.epochs,
+                                 lr=run.lr, batch_size=run.batch_size, on=run.eval_name)
+    run.findings += [found] if found is not None else []
+
+
+def _gradcheck(model: TrainableModel, X: np.ndarray, y: np.ndarray, seed: int) -> GradcheckResult:
     from netdoctor.gradients.check import check_gradients
 
     return check_gradients(model, X, y, seed=seed)
 
 
-def _aliasing(model):
+def _aliasing(model: TrainableModel) -> list[Finding]:
     from netdoctor.buffers.aliasing import find_aliasing
 
     return find_aliasing(model)
 
 
-def _probe(model, X, y, lr, batch_size, seed):
+def _probe(model: TrainableModel, X: np.ndarray, y: np.ndarray, lr: float, batch_size: int, seed: int) -> ProbeResult:
     from netdoctor.buffers.probe import probe_training
 
     return probe_training(model, X, y, lr=lr, batch_size=batch_size, seed=seed)
