@@ -20,17 +20,19 @@ X = np.array([[0.25], [0.0]])
 Y = np.array([2, 0])
 
 
-def _model(cls=MLP):
+def _model(cls=MLP, seed=4213110901):
     model = cls((1, 3, 5, 3), activation="leaky_relu", output_activation="leaky_relu", loss="mse", init="he",
-                dtype="float64", seed=4213110901)
+                dtype="float64", seed=seed)
     for p in model.params.values():
         p *= 1e-3
     return model
 
 
+@pytest.mark.parametrize("seed", [4213110901, 1467175556])
 @pytest.mark.parametrize("method", ["directional", "central", "auto"])
-def test_leaky_relu_net_with_units_on_the_kink_raises_no_mismatch(method):
-    model = _model()
+def test_leaky_relu_net_with_units_on_the_kink_raises_no_mismatch(method, seed):
+    """Seed 1467175556: b2[3]'s chain-rule value 8.87e-06 vs 9.09e-06 on both sides, a jump below the roundoff bound."""
+    model = _model(seed=seed)
     before = {k: v.tobytes() for k, v in model.params.items()}
     result = check_gradients(model, X, Y, method=method, seed=0)
     assert result.ok and not [f for f in result.findings if f.code == "gradient-mismatch"], result.summary()

@@ -267,8 +267,9 @@ def kink_at_x(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps: f
         |D+ - c(s/2)| <= tol   and   |D- - c(-s/2)| <= tol,
 
     and ``x`` is a kink: the sides differ, ``|D+ - D-| > 10 noise + tol``, or the code's
-    own slope jumps at ``x``: ``|c(0) - c(+-s/2)| > tol + |c(s/2) - c(-s/2)|`` on both
-    sides (a smooth slope moves as much between ``-s/2`` and ``s/2`` as from 0 to either).
+    own slope jumps at ``x``: ``|c(0) - c(+-s/2)| > rtol max(|c|, atol) + |c(s/2) - c(-s/2)|``
+    on both sides (a smooth slope moves as much between ``-s/2`` and ``s/2`` as from 0 to
+    either; code slopes have no finite-difference roundoff).
     ``tol = rtol max(|D+|, |D-|, |c(+-s/2)|, atol) + 2 noise``, ``noise`` the one-sided
     difference's roundoff (``64 eps |f| / s``, or ``20 sigma / s`` from the measured
     roundoff ``sigma`` where larger). A wrong slope in the backward pass or a factor on a
@@ -293,7 +294,8 @@ def kink_at_x(problem: Problem, g: list[np.ndarray], u: list[np.ndarray], eps: f
             return (f"a kink at this point: the one-sided slopes differ (forward {fw:.3e}, backward {bw:.3e} over "
                     f"{where}) and the gradient just off the kink matches each side ({cf:.3e}, {cb:.3e}); there is "
                     "no derivative here to compare with")
-        if min(abs(c0 - cf), abs(c0 - cb)) > tol + abs(cf - cb):
+        # The code's slopes carry no finite-difference roundoff: its jump is judged at rtol.
+        if min(abs(c0 - cf), abs(c0 - cb)) > rtol * max(abs(c0), abs(cf), abs(cb), atol) + abs(cf - cb):
             return (f"a kink at this point: the gradient is {c0:.3e} here but {cb:.3e} and {cf:.3e} at -{where}/2 "
                     f"and +{where}/2, where it matches the one-sided slopes ({bw:.3e}, {fw:.3e}); a chain of "
                     "subgradient conventions at units exactly on their kink (relu'(0), leaky_relu'(0))")
