@@ -18,6 +18,8 @@ Conventions (documented in docs/index.md):
 * ``<!-- skip: reason -->`` before a block skips it, with the reason shown.
 * ``<!-- setup: ... -->`` (any number of lines) before a python block runs
   hidden set-up code in the file's namespace first.
+* ``<!-- requires: torch -->`` before a block skips it, saying so, when the
+  module it names (an optional extra such as torch) is not installed.
 
 Commands and python blocks run in a temporary directory in which
 ``examples/`` of the checkout is visible, so docs can name example files but
@@ -58,6 +60,7 @@ class Block:
     exit_code: int | None = None
     skip: str | None = None
     setup: str = ""
+    requires: tuple[str, ...] = ()
     output_after: str | None = None  # the ```text block that follows, if any
 
     @property
@@ -67,7 +70,7 @@ class Block:
 
 
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<ticks>`{3,})\s*(?P<info>[^`]*)$")
-_COMMENT = re.compile(r"<!--\s*(exit|skip|setup)\s*:(.*?)-->", re.S)
+_COMMENT = re.compile(r"<!--\s*(exit|skip|setup|requires)\s*:(.*?)-->", re.S)
 
 
 def parse_blocks(path: Path) -> list[Block]:
@@ -102,6 +105,8 @@ def parse_blocks(path: Path) -> list[Block]:
                 block.exit_code = int(value)
             elif kind == "skip":
                 block.skip = value or "skipped in the docs"
+            elif kind == "requires":
+                block.requires += tuple(value.replace(",", " ").split())
             else:
                 block.setup = value + "\n" + block.setup
             tail = tail[:opening].rstrip()
@@ -213,6 +218,13 @@ def _check_shell(block: Block, workdir: Path) -> None:
 _NAMESPACES: dict[Path, tuple[dict, int, str | None]] = {}
 
 
+def missing_modules(block: Block) -> list[str]:
+    """The modules a block ``requires`` that cannot be imported here (optional extras)."""
+    import importlib.util
+
+    return [m for m in block.requires if importlib.util.find_spec(m) is None]
+
+
 def _exec_python(block: Block, ns: dict) -> None:
     if block.setup:
         exec(compile(block.setup, f"{block.id} (setup)", "exec"), ns)
@@ -236,7 +248,7 @@ def _check_python(block: Block, workdir: Path, monkeypatch) -> None:
     index = mine.index(block)
     # Run earlier blocks of the file first when this one is selected alone.
     for earlier in mine[done:index]:
-        if earlier.skip:
+        if earlier.skip or missing_modules(earlier):
             continue
         try:
             _exec_python(earlier, ns)
@@ -266,6 +278,8 @@ def test_doc_block(block: Block, workdir: Path, monkeypatch, request) -> None:
         request.config.addinivalue_line("markers", "netdoctor(**options): per-test gradient-check options")
     if block.skip:
         pytest.skip(f"{block.id}: {block.skip}")
+    if missing_modules(block):
+        pytest.skip(f"{block.id}: needs {', '.join(missing_modules(block))} (pip install 'netdoctor[torch]' for torch)")
     if block.lang in SHELL:
         _check_shell(block, workdir)
     else:
@@ -374,25 +388,28 @@ def test_parser_reads_annotations_commands_and_output_blocks(tmp_path):
         "```text\nverdict  No problems found.\n```\n\n"
         "<!-- skip: needs a GPU -->\n```python\nimport nothing\n```\n\n"
         "<!-- setup:\nx = 2\n-->\n```python\n>>> x + 1\n3\n```\n\n"
+        "<!-- requires: netdoctor_no_such_module -->\n```python\nimport netdoctor_no_such_module\n```\n\n"
         "```console\n$ pip install . && netdoctor check  # exit 0\nsome output\n$ python -m pytest -q\n```\n"
         "````markdown\n```python\nnested\n```\n````\n",
         encoding="utf-8",
     )
     b = parse_blocks(page)
-    assert [(x.lang, x.line) for x in b] == [("bash", 4), ("text", 8), ("python", 13), ("python", 20), ("console", 25),
-                                             ("markdown", 30)]
+    assert [(x.lang, x.line) for x in b] == [("bash", 4), ("text", 8), ("python", 13), ("python", 20), ("python", 26),
+                                             ("console", 30), ("markdown", 35)]
     assert b[0].exit_code == 1 and b[0].output_after == "verdict  No problems found.\n"
     assert commands(b[0]) == [(["netdoctor", "check", "--lr", "1", "--epochs", "1"], None, "netdoctor check --lr 1  --epochs 1")]
     assert b[2].skip == "needs a GPU" and b[3].setup.strip() == "x = 2" and b[3].skip is None
     ns: dict = {}
     _exec_python(b[3], ns)  # the doctest sees the setup's x
     assert ns["x"] == 2
+    assert b[4].requires == ("netdoctor_no_such_module",) and missing_modules(b[4]) == ["netdoctor_no_such_module"]
+    assert missing_modules(b[3]) == []
     bad = Block(page, 99, "python", ">>> 1 + 1\n3\n")
     with pytest.raises(AssertionError, match="doctest failed"):
         _exec_python(bad, {})
-    assert [(argv, exp) for argv, exp, _ in commands(b[4])] == [
+    assert [(argv, exp) for argv, exp, _ in commands(b[5])] == [
         (["pip", "install", "."], 0), (["netdoctor", "check"], 0), (["python", "-m", "pytest", "-q"], None)]
-    assert b[5].code == "```python\nnested\n```\n"
+    assert b[6].code == "```python\nnested\n```\n"
 
 
 def test_verdict_comparison_ignores_wrapping():
