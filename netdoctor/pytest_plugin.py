@@ -228,8 +228,9 @@ def _checker_class():
 def gradcheck(request: pytest.FixtureRequest):
     """Gradient assertions with this session's options and the test's ``netdoctor`` marker.
 
-    ``gradcheck(f, x, grad, **opts)`` checks a function's gradient,
-    ``gradcheck.model(model, X, y, **opts)`` a protocol model's; both return
+    ``gradcheck(f, x, grad, **opts)`` checks a function's gradient (``gradcheck(f, x)``
+    for PyTorch code: autograd gives the analytic side),
+    ``gradcheck.model(model, X, y, **opts)`` a protocol model's or an ``nn.Module``'s; both return
     the result when it passes and raise ``GradientMismatch`` otherwise.
     ``gradcheck.options`` shows the options in force for the running test.
     Session-scoped and stateless, so it works inside hypothesis ``@given`` tests.

@@ -104,11 +104,13 @@ def _finish(result: Any) -> Any:
     return result
 
 
-def assert_gradients_match(f: Callable[..., Any], x: Any, grad: Callable[..., Any], **opts: Any) -> Any:
+def assert_gradients_match(f: Callable[..., Any], x: Any, grad: Callable[..., Any] | None = None, **opts: Any) -> Any:
     """Assert that ``grad(x)`` is the gradient of the scalar function ``f`` at ``x``.
 
     Args:
-        f: ``f(x) -> float``; ``x`` is an array or a dict/list/tuple of arrays.
+        f: ``f(x) -> float``; ``x`` is an array or a dict/list/tuple of arrays. Or PyTorch
+            code (a function of tensors, an ``nn.Module``, an ``autograd.Function`` class):
+            then autograd gives the analytic side and ``grad`` is left out.
         x: the point; left exactly as found (``f`` and ``grad`` get copies).
         grad: ``grad(x)`` returning the analytic gradient in the structure of ``x``.
         **opts: ``method``, ``h``, ``rtol``, ``atol``, ``max_coords``, ``seed``,
@@ -146,9 +148,9 @@ def assert_model_gradients(model: Any, X: Any, y: Any, **opts: Any) -> Any:
 class GradientChecker:
     """The two assertions with preset options (what the pytest ``gradcheck`` fixture returns).
 
-    ``checker(f, x, grad)`` asserts a function's gradient and
-    ``checker.model(model, X, y)`` a model's; keyword arguments given to a
-    call override the preset ones.
+    ``checker(f, x, grad)`` asserts a function's gradient (``checker(f, x)`` for
+    PyTorch code) and ``checker.model(model, X, y)`` a model's (an ``nn.Module``
+    too); keyword arguments given to a call override the preset ones.
     """
 
     def __init__(self, **options: Any) -> None:
@@ -158,7 +160,7 @@ class GradientChecker:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
         return f"GradientChecker({opts})"
 
-    def __call__(self, f: Callable[..., Any], x: Any, grad: Callable[..., Any], **opts: Any) -> Any:
+    def __call__(self, f: Callable[..., Any], x: Any, grad: Callable[..., Any] | None = None, **opts: Any) -> Any:
         __tracebackhide__ = True
         return assert_gradients_match(f, x, grad, **{**self.options, **opts})
 

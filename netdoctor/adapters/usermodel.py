@@ -2,9 +2,11 @@
 
 The file is imported as a fresh module (its directory on ``sys.path`` only
 while importing), the factory is called, and the result is either a protocol
-model or a hand-written network that :func:`netdoctor.adapters.handwritten.adapt` can wrap
+model, a hand-written network that :func:`netdoctor.adapters.handwritten.adapt` can wrap
 (lists ``weights``/``biases`` and no ``params``: adapted automatically, and
-``model.notes`` says so).
+``model.notes`` says so), or a PyTorch ``nn.Module`` (alone or as
+``(module, optimizer[, loss_fn])``), wrapped by
+:func:`netdoctor.adapters.torch_model.adapt_module`.
 
 Errors read as one line: a missing file, a syntax error with file and line, an
 exception inside the user's code with the user's own frames
@@ -27,7 +29,10 @@ import numpy as np
 
 from netdoctor.errors import InvalidArgument, NetdoctorError, ProtocolError, UserCodeError
 
-__all__ = ["load_user_model", "verify_protocol", "require_protocol", "call_user", "user_frames"]
+__all__ = ["load_user_model", "verify_protocol", "require_protocol", "call_user", "user_frames", "TORCH_INSTALL"]
+
+TORCH_INSTALL = "pip install 'netdoctor[torch]'"
+"""How to get PyTorch support, for the one-line message when torch is missing."""
 
 _PKG_DIR = str(Path(__file__).resolve().parents[1])  # the netdoctor package: its frames are not the user's
 _LIB_DIRS = tuple(str(Path(p).resolve()) for p in {sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
@@ -123,6 +128,9 @@ def _import_file(path: Path) -> Any:
         raise UserCodeError(f"{_short(exc.filename or str(path))} line {exc.lineno}{col}: SyntaxError: {exc.msg}") from exc
     except Exception as exc:
         sys.modules.pop(name, None)
+        if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "torch":
+            raise UserCodeError(f"{path} imports torch, which is not installed here; install PyTorch support with "
+                                f"{TORCH_INSTALL}") from exc
         raise UserCodeError(f"importing {path} failed: {describe_user_error(exc)}") from exc
     finally:
         try:
@@ -157,6 +165,14 @@ def load_user_model(spec: str, **adapt_kwargs: Any) -> Any:
                        and getattr(v, "__module__", None) == module.__name__)
         raise InvalidArgument(f"{path} has no function {factory_name!r}; defined there: {', '.join(found) or 'nothing callable'}.")
     model = call_user(factory, what=f"{path}:{factory_name}()")
+    torch = sys.modules.get("torch")  # only a file that imported torch can return torch objects
+    if torch is not None and (isinstance(model, torch.nn.Module) or (
+            isinstance(model, tuple) and model and isinstance(model[0], torch.nn.Module))):
+        from netdoctor.adapters.torch_model import adapt_module
+
+        returned = type(model[0] if isinstance(model, tuple) else model).__name__
+        model = call_user(adapt_module, model, what="adapting the module")
+        model.notes.insert(0, f"adapted automatically: {path}:{factory_name}() returned a torch {returned}.")
     if not hasattr(model, "params") and isinstance(getattr(model, "weights", None), list) \
             and isinstance(getattr(model, "biases", None), list):
         from netdoctor.adapters.handwritten import adapt

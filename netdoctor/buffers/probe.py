@@ -201,9 +201,13 @@ def _run(work: Any, X: np.ndarray, y: np.ndarray, lr: float, bs: int, steps: int
                           "lr_grad_norm": lr * float(np.sqrt(sum(np.sum(v * v) for v in g.values())))})
     keys = list(deltas[0])
     frozen = [k for k in keys if all(not np.any(d[k]) for d in deltas) and deltas[0][k].size]
-    analyse_updates(res, deltas, grads, [k for k in keys if k not in frozen], lr, bs, side.stale_buffers)
+    rule = getattr(work, "update_rule", "sgd")
+    if rule == "sgd":
+        analyse_updates(res, deltas, grads, [k for k in keys if k not in frozen], lr, bs, side.stale_buffers)
+    else:  # Adam and kin divide by running gradient statistics: a step is no multiple of the gradient
+        res.evidence["update_rule"] = f"{rule}: updates not fitted as multiples of the gradient"
     if frozen:
-        res.findings.append(_frozen(frozen, grads, steps))
+        res.findings.append(_frozen(frozen, grads, steps, getattr(work, "frozen_reasons", None)))
     res.findings += [_mutated(path, ts) for path, ts in side.constants_changed.items()]
     if side.inputs_changed:
         res.findings.append(_inputs_mutated(sorted(set(side.inputs_changed))))
@@ -287,8 +291,23 @@ def _add_new_sharing(res: ProbeResult, work: Any, static: list[Finding]) -> None
                         for f in res.findings]
 
 
-def _frozen(frozen: list[str], grads: list[dict[str, np.ndarray]], steps: int) -> Finding:
+def _frozen(frozen: list[str], grads: list[dict[str, np.ndarray]], steps: int, reasons: Any = None) -> Finding:
     norms = {k: max(float(np.linalg.norm(g[k])) for g in grads) for k in frozen}
+    known = call_user(reasons, frozen, what="frozen_reasons") if callable(reasons) else {}
+    if known:
+        # The model knows why (a PyTorch module: requires_grad, the optimizer, a cut graph): group by reason.
+        groups: dict[tuple[str, str], list[str]] = {}
+        for k in frozen:
+            groups.setdefault(known.get(k, ("the update never changes it", "update it with its gradient")), []).append(k)
+        parts = [f"{', '.join(names)}: {why}" for (why, _), names in groups.items()]
+        return Finding(
+            "frozen-parameters", Severity.ERROR, ", ".join(frozen),
+            f"{', '.join(frozen)} did not change in {steps} training steps. " + "; ".join(parts) + ".",
+            {"steps": steps, "max_gradient_norm": norms, "reasons": {k: known[k][0] for k in frozen if k in known}},
+            fix="; ".join(dict.fromkeys(fix for _, fix in groups)) + ".",
+            explanation="A parameter learns only if the loss's gradient reaches it and the optimizer applies it; these "
+                        "keep their initial values, so the layers after them learn from fixed features.",
+        )
     zero = [k for k in frozen if norms[k] == 0]
     why = ("although the gradient is not zero" if not zero else
            f"and loss() reports an exactly zero gradient for {', '.join(zero)} (an in-place update that never "

@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--activation", default="tanh", choices=["tanh", "sigmoid", "relu", "leaky_relu", "identity"])
     model.add_argument("--output-activation", default=None, help="softmax for cross-entropy; with mse any activation (default: --activation)")
     model.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse"])
-    model.add_argument("--lr", type=_positive(float), default=0.1, help="learning rate (default 0.1)")
+    model.add_argument("--lr", type=_positive(float), default=None,
+                       help="learning rate (default 0.1, or the learning rate of the optimizer a PyTorch --model returns)")
     model.add_argument("--batch-size", type=_positive(int), default=32, help="mini-batch size (default 32)")
     model.add_argument("--epochs", type=_positive(int), default=3, help="epochs (default 3)")
     model.add_argument("--init", default="xavier", choices=["xavier", "he", "normal"])

@@ -18,7 +18,10 @@ from netdoctor.errors import InvalidArgument
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
-__all__ = ["run_check", "build_model"]
+__all__ = ["run_check", "build_model", "DEFAULT_LR"]
+
+DEFAULT_LR = 0.1
+"""``--lr`` when it is not given (and the model does not bring its own)."""
 
 
 class ProgressDisplay:
@@ -151,6 +154,8 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         # converted when it is used, and a float64 copy of 60,000 images
         # would cost 376 MB for a few per cent of speed.
 
+    # A PyTorch factory's optimizer carries the learning rate the user trains with.
+    args.lr = args.lr if args.lr is not None else (getattr(model, "lr", None) or DEFAULT_LR)
     report = diagnose(
         model,
         X_train,

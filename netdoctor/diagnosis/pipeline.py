@@ -237,6 +237,13 @@ def _check_gradients(run: _Run, *, enabled: bool) -> None:
 def _scan_for_sharing(run: _Run) -> None:
     """Stage 2: the static scan for arrays that share memory."""
     run.findings += _guarded("aliasing scan", run.notes, lambda: _aliasing(run.model)) or []
+    own = getattr(run.model, "__netdoctor_findings__", None)
+    if callable(own):  # what the model's adapter sees in it (a PyTorch module: double softmax)
+        # Its own generator: the run's draws (probe rows, monitor batch) stay what they are for every model.
+        small = np.random.default_rng(run.seed).choice(len(run.X), size=min(GRADCHECK_ROWS, len(run.X)), replace=False)
+        seen = {(g.code, g.where) for g in run.findings}
+        found = _guarded("model self-check", run.notes, lambda: own(run.X[small], run.y[small]))
+        run.findings += [f for f in found or [] if (f.code, f.where) not in seen]
 
 
 def _probe_updates(run: _Run) -> None:

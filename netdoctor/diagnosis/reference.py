@@ -41,7 +41,7 @@ COMPARABLE_GAP = 0.05
 
 USER_CODE = (
     "gradient-mismatch", "aliased-buffers", "stale-accumulator", "summed-gradient", "update-mismatch",
-    "frozen-parameters", "mutated-constant", "batch-leak", "cannot-overfit", "label-permutation",
+    "frozen-parameters", "mutated-constant", "batch-leak", "cannot-overfit", "label-permutation", "double-softmax",
 )
 """Codes that name a bug in the user's code (not in the data or the hyper-parameters)."""
 

@@ -12,10 +12,15 @@ Both compare the analytic gradient with a numerical one, entry by entry
 return a :class:`~netdoctor.gradients.result.GradcheckResult`. Parameters are
 restored bit for bit afterwards, also when the user's code raises; the global
 NumPy random state is never used. See ``docs/gradcheck.md``.
+
+Both accept PyTorch code too (torch functions, ``nn.Module`` s, custom
+``autograd.Function`` classes; autograd gives the analytic side): they hand
+it to :mod:`netdoctor.gradients.torch_check`, which is imported only then.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -32,6 +37,39 @@ from netdoctor.protocol import Model
 __all__ = [
     "gradcheck", "check_gradients", "GradcheckResult", "TensorCheck", "CoordinateCheck", "DirectionCheck", "rel_error",
 ]
+
+
+# -- PyTorch objects (recognised without importing torch) ------------------------------
+def _is_torch(*objs: Any) -> bool:
+    """True when any of ``objs`` is (or holds) a torch tensor, module or ``autograd.Function`` class.
+
+    Only a program that imported torch can pass torch objects, so torch is looked up
+    in ``sys.modules``, never imported here.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return False
+    for obj in objs:
+        items = list(obj.values()) if isinstance(obj, Mapping) else list(obj) if isinstance(obj, (list, tuple)) else [obj]
+        for o in items:
+            if isinstance(o, (torch.Tensor, torch.nn.Module)):
+                return True
+            if isinstance(o, type) and issubclass(o, torch.autograd.Function):
+                return True
+    return False
+
+
+def _torch_module(model: Any) -> tuple[Any, Any, bool | None] | None:
+    """``(module, loss_fn, train)`` for an ``nn.Module`` or a netdoctor-adapted one, else None."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    if isinstance(model, torch.nn.Module):
+        return model, None, None
+    inner = getattr(model, "__netdoctor_torch__", None)
+    if inner is not None:
+        return inner
+    return None
 
 
 # -- plain functions ---------------------------------------------------------------
@@ -123,7 +161,7 @@ def _copy_grads(grads: Any, names: list[str], shapes: list[tuple[int, ...]], wha
 def gradcheck(
     f: Callable[[Any], Any],
     x: Any,
-    grad: Callable[[Any], Any],
+    grad: Callable[[Any], Any] | None = None,
     *,
     method: GradcheckMethod = "auto",
     h: float | None = None,
@@ -136,10 +174,14 @@ def gradcheck(
     """Check ``grad`` against numerical derivatives of ``f`` at ``x``.
 
     Args:
-        f: scalar function ``f(x) -> float``.
+        f: scalar function ``f(x) -> float``; or PyTorch code: a function of tensors,
+            an ``nn.Module`` (its parameters that require grad are checked too) or a
+            custom ``torch.autograd.Function`` class (called through ``apply``).
         x: the point: an array of any shape, a number, or a dict / list / tuple of arrays.
-            Not modified: ``f`` and ``grad`` receive float64 copies.
-        grad: ``grad(x)`` returning arrays in the structure of ``x``.
+            Not modified: ``f`` and ``grad`` receive float64 copies. For PyTorch code
+            a tensor, or a tuple / list / dict of arguments (``f(*x)``, ``f(**x)``).
+        grad: ``grad(x)`` returning arrays in the structure of ``x``. Leave it out
+            for PyTorch code: autograd computes the analytic side.
         method: ``"auto"`` (central differences here), ``"central"``,
             ``"complex"`` (falls back to central, saying why, if ``f`` rejects
             complex input) or ``"directional"``.
@@ -160,6 +202,16 @@ def gradcheck(
     """
     opts = validate(method=method, h=h, rtol=rtol, atol=atol, max_coords=max_coords, seed=seed,
                     n_directions=n_directions)
+    if _is_torch(f, x):
+        if grad is not None:
+            raise InvalidArgument("grad is not used for PyTorch code: autograd computes the analytic gradient; "
+                                  "call gradcheck(f, x) without it.")
+        from netdoctor.gradients.torch_check import check_function
+
+        return check_function(f, x, opts, _run)
+    if grad is None:
+        raise InvalidArgument("grad is missing: pass grad(x) -> arrays like x (only PyTorch code gets its gradient "
+                              "from autograd).")
     if not callable(f) or not callable(grad):
         raise InvalidArgument("f and grad must be callables: f(x) -> float and grad(x) -> arrays like x.")
     names, arrays, rebuild, kind = _flatten(x)
@@ -207,6 +259,10 @@ def check_gradients(
 ) -> GradcheckResult:
     """Check a protocol model's gradients (``params`` + ``loss(X, y) -> (loss, grads)``).
 
+    An ``nn.Module`` is checked as ``cross_entropy(module(X), y)`` over its parameters
+    that require grad, on a float64 copy (see :mod:`netdoctor.gradients.torch_check`);
+    a module adapted by :func:`netdoctor.adapters.torch_model.adapt_module` with its own loss.
+
     For the reference :class:`~netdoctor.nn.mlp.MLP` every entry can be checked at
     once (see :mod:`netdoctor.gradients.mlp_fast`); other models are perturbed entry
     by entry in place. ``method="auto"`` picks the complex step for the MLP when
@@ -228,6 +284,14 @@ def check_gradients(
 
     opts = validate(method=method, h=h, rtol=rtol, atol=atol, max_coords=max_coords, seed=seed,
                     n_directions=n_directions)
+    torch_model = _torch_module(model)
+    if torch_model is not None:
+        from netdoctor.gradients.torch_check import check_module
+
+        module, loss_fn, train = torch_model
+        if len(X) != len(y):
+            raise InvalidArgument(f"X has {len(X)} rows but y has {len(y)} labels; they must match.")
+        return check_module(module, X, y, opts, _run, loss_fn=loss_fn, train=train)
     params = getattr(model, "params", None)
     if not isinstance(params, Mapping) or not params:
         raise ProtocolError(

@@ -30,7 +30,7 @@ import numpy as np
 
 from netdoctor.errors import InvalidArgument
 
-__all__ = ["Problem", "NotAnalytic", "central", "complex_step", "recheck", "directional", "slopes", "one_sided",
+__all__ = ["Problem", "NotAnalytic", "steps", "central", "complex_step", "recheck", "directional", "slopes", "one_sided",
            "measured_noise", "NOISE_FACTOR"]
 
 NOISE_FACTOR = 64.0
@@ -66,9 +66,11 @@ class Problem:
     subject: str = "the function"
     """Who computes the loss, for messages ("the model", "f")."""
     notes: list[str] = field(default_factory=list)
+    batched: Callable[[int, np.ndarray, float], dict[str, np.ndarray] | None] | None = None
+    """Optional :func:`central` for many entries at once (same result keys); None from it: evaluate one by one."""
 
 
-def _steps(x: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
+def steps(x: np.ndarray, h: float) -> tuple[np.ndarray, np.ndarray]:
     """Representable ``x + h_k`` and ``x - h_k`` with ``h_k = h * max(1, |x|)``."""
     hk = (h * np.maximum(1.0, np.abs(x))).astype(x.dtype)
     return x + hk, x - hk
@@ -81,10 +83,14 @@ def central(problem: Problem, k: int, idx: np.ndarray, h: float) -> dict[str, np
         dict with ``numeric``, ``noise`` (finite-difference roundoff estimate),
         ``fp``, ``fm`` (loss at ``x+``, ``x-``) and ``step`` (``x+ - x-``).
     """
+    if problem.batched is not None:
+        out = problem.batched(k, idx, h)
+        if out is not None:
+            return out
     # ndarray.flat writes through to the array, contiguous or not.
     flat = problem.arrays[k].flat
     old = np.array([flat[i] for i in idx], dtype=problem.arrays[k].dtype)
-    xp, xm = _steps(old, h)
+    xp, xm = steps(old, h)
     fp = np.empty(len(idx))
     fm = np.empty(len(idx))
     for m, i in enumerate(idx):
@@ -109,7 +115,7 @@ def recheck(problem: Problem, k: int, i: int, h: float, f0: float) -> dict[str, 
     """
     flat = problem.arrays[k].flat
     old = problem.arrays[k].dtype.type(flat[i])
-    xp, xm = _steps(np.asarray([old]), h)
+    xp, xm = steps(np.asarray([old]), h)
     try:
         flat[i] = xp[0]
         fp = problem.evaluate()

@@ -126,8 +126,8 @@ class TrainingMonitor:
     def _kinds(self, model: Model, acts: list[np.ndarray]) -> list[str]:
         names = self.layer_activations
         if names is None and hasattr(model, "layer_activations"):
-            names = list(model.layer_activations())
-            if getattr(model, "loss_name", None) == "cross_entropy":
+            names = list(model.layer_activations()) or None  # [] when the model cannot name them
+            if names and getattr(model, "loss_name", None) == "cross_entropy":
                 names[-1] = "softmax"
         if names is None or len(names) != len(acts):
             names = [infer_kind(a, output=i == len(acts) - 1) for i, a in enumerate(acts)]
