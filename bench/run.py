@@ -7,6 +7,7 @@ target is judged and nothing is written unless ``--out`` is given);
 ``--only NAME`` (repeatable) picks suites.
 
 Suites: ``train`` (:mod:`bench.bench_train`), ``load``, ``gradcheck``,
+``torch_gradcheck`` (PyTorch code against ``torch.autograd.gradcheck``),
 ``monitors``, ``torch_run`` (``bench/bench_<name>.py``, each ``run(small=False) -> rows``;
 a missing module gives a "skipped: not available" row) and ``check``
 (``netdoctor check`` end to end on a 60,000-row CSV, in a subprocess).
@@ -35,7 +36,7 @@ from bench import ROW_KEYS, Background, row  # noqa: E402
 
 __all__ = ["main", "run_suites", "normalise", "render_markdown", "machine_info", "SUITES"]
 
-SUITES = ("train", "load", "gradcheck", "monitors", "torch_run", "check")
+SUITES = ("train", "load", "gradcheck", "torch_gradcheck", "monitors", "torch_run", "check")
 DATA_DIR = Path(__file__).resolve().parent / "_data"
 DOC = ROOT / "docs" / "benchmarks.md"
 
