@@ -43,7 +43,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from netdoctor.errors import InvalidArgument, ProtocolError
-from netdoctor.findings import Finding
+from netdoctor.findings import Finding, Severity
 from netdoctor.monitor.layer_stats import as_rows, infer_kind
 
 __all__ = ["TorchModel", "adapt_module", "is_module_result"]
@@ -305,7 +305,9 @@ class TorchModel:
             for h in handles:
                 h.remove()
             self.module.train(was)
-        acts, names, last_act = [], [], None
+        acts: list[np.ndarray] = []
+        names: list[str | None] = []
+        last_act: str | None = None
         seen_param = False
         for mod, inp, _ in calls:
             if id(mod) in layered:
@@ -449,7 +451,7 @@ def _double_softmax(out: torch.Tensor, loss_fn: Callable, loss_name: str, owner:
     if isinstance(loss_fn, nn.BCEWithLogitsLoss) or loss_fn is F.binary_cross_entropy_with_logits:
         if lo >= 0.0 and hi <= 1.0 and out.numel() >= 16:
             return Finding(
-                "double-softmax", "error", f"{owner}.forward output -> {_name_of(loss_fn)}",
+                "double-softmax", Severity.ERROR, f"{owner}.forward output -> {_name_of(loss_fn)}",
                 f"Every value {owner}.forward returns lies in [{lo:.3g}, {hi:.3g}] on {rows} rows: sigmoid outputs, and "
                 f"{_name_of(loss_fn)} applies its own sigmoid, so the network is trained through two.",
                 {"rows": rows, "min": lo, "max": hi, "loss": _name_of(loss_fn)},
@@ -465,7 +467,7 @@ def _double_softmax(out: torch.Tensor, loss_fn: Callable, loss_name: str, owner:
     c = out.shape[1]
     if lo >= -PROB_TOL and hi <= 1 + PROB_TOL and float((sums - 1).abs().max()) <= PROB_TOL:
         return Finding(
-            "double-softmax", "error", f"{owner}.forward output -> {_name_of(loss_fn)}",
+            "double-softmax", Severity.ERROR, f"{owner}.forward output -> {_name_of(loss_fn)}",
             f"The values {owner}.forward returns are probabilities (in [0, 1], every one of {rows} rows sums to 1 "
             f"within {float((sums - 1).abs().max()):.1e}), and {_name_of(loss_fn)} applies log_softmax itself: the "
             "network is trained through two softmaxes.",
@@ -478,7 +480,7 @@ def _double_softmax(out: torch.Tensor, loss_fn: Callable, loss_name: str, owner:
         )
     if hi <= PROB_TOL and float(lse.abs().max()) <= PROB_TOL:
         return Finding(
-            "double-softmax", "info", f"{owner}.forward output -> {_name_of(loss_fn)}",
+            "double-softmax", Severity.INFO, f"{owner}.forward output -> {_name_of(loss_fn)}",
             f"The values {owner}.forward returns are log-probabilities (logsumexp of each of {rows} rows is 0 within "
             f"{float(lse.abs().max()):.1e}); {_name_of(loss_fn)} applies log_softmax again, which leaves them unchanged.",
             {"rows": rows, "max": hi, "max_logsumexp": float(lse.abs().max()), "classes": c},

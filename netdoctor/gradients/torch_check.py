@@ -36,7 +36,7 @@ from __future__ import annotations
 import copy
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -112,9 +112,9 @@ class TorchSubject:
         module: the working module whose ``nn.Linear`` layers may use output changes.
     """
 
-    def __init__(self, names: list[str], leaves: list[torch.Tensor], call: Callable[..., torch.Tensor],
+    def __init__(self, names: list[str], leaves: Sequence[torch.Tensor], call: Callable[..., torch.Tensor],
                  slots: list[tuple[str, Any]], module: nn.Module | None = None) -> None:
-        self.names, self.leaves, self.call, self.slots, self.module = names, leaves, call, slots, module
+        self.names, self.leaves, self.call, self.slots, self.module = names, list(leaves), call, slots, module
         self.arrays = [t.detach().numpy() for t in leaves]  # zero-copy: writes move the tensors
         self.none_grads: set[int] = set()
         self.shape_problems: dict[int, str] = {}
@@ -123,6 +123,8 @@ class TorchSubject:
         self._linear: dict[int, tuple[nn.Module, str]] = {}
         self._vmap_failed: str | None = None
         self._largest = 1
+        self.function_inputs: dict[int, int] = {}
+        """For a Function class: autograd's input position -> checked tensor (to name a wrong-shaped gradient)."""
 
     # -- plain evaluations -----------------------------------------------------------
     def value(self) -> float:
@@ -142,10 +144,10 @@ class TorchSubject:
                     grads = torch.autograd.grad(out, [self.leaves[k] for k in live], allow_unused=True)
                 break
             except RuntimeError as exc:
-                k = self._shape_problem(exc, live)
-                if k is None:
+                bad = self._shape_problem(exc, live)
+                if bad is None:
                     raise UserCodeError(describe_user_error(exc, "backward")) from exc
-                live.remove(k)
+                live.remove(bad)
             finally:
                 for k in self.shape_problems:
                     self.leaves[k].requires_grad_(True)
@@ -165,7 +167,7 @@ class TorchSubject:
         index = int(m[2])
         got = tuple(int(s) for s in m[3].split(",") if s.strip())
         # The index counts the Function's inputs; it names a checked tensor when those are our leaves.
-        k = self.function_inputs.get(index) if hasattr(self, "function_inputs") else None
+        k = self.function_inputs.get(index)
         if k is None or k not in live:
             return None
         shape = tuple(self.arrays[k].shape)
@@ -211,7 +213,7 @@ class TorchSubject:
             for h in handles:
                 h.remove()
         self._largest = max(sizes)
-        used = {}
+        used: dict[int, list[int]] = {}
         for k, t in enumerate(self.leaves):
             if id(t) in owners:
                 used.setdefault(id(t), []).append(k)
@@ -259,26 +261,30 @@ class TorchSubject:
         """
         rng = rng_from(20240)
         a, _ = self._capture(sub)
-        W, b = sub.weight, sub.bias
+        W: torch.Tensor = sub.weight  # type: ignore[assignment]
+        b: torch.Tensor | None = sub.bias  # type: ignore[assignment]
         U = torch.from_numpy(rng.standard_normal(tuple(W.shape))).to(W.dtype)
         u = torch.from_numpy(rng.standard_normal(tuple(b.shape))).to(b.dtype) if b is not None else None
-        eps = 1e-3 * (float(W.detach().abs().max()) + 1e-3)
+        # A large step: both sides are the same function of it, so only rounding separates them,
+        # while a second use of W separates them at first order.
+        eps = (1e-3 if W.dtype == torch.float64 else 3e-2) * (float(W.detach().abs().max()) + 1e-3)
         real, shortcut = [], []
-        saved = [t.detach().clone() for t in (W, b) if t is not None]
+        tensors = [W] if b is None else [W, b]
+        moves = [U] if u is None else [U, u]
+        saved = [t.detach().clone() for t in tensors]
         with torch.no_grad():
             for s in (eps, -eps):
-                W.add_(s * U)
-                if u is not None:
-                    b.add_(s * u)
+                for t, d in zip(tensors, moves):
+                    t.add_(s * d)
                 try:
                     real.append(self.value())
                 finally:
-                    for t, old in zip((W, b), saved):
+                    for t, old in zip(tensors, saved):
                         t.copy_(old)
                 dz = s * (a @ U.T) + (s * u if u is not None else 0.0)
                 shortcut.append(float(self._with_change(sub, dz, lambda: self.call(False, None, None))))
         d_real, d_short = real[0] - real[1], shortcut[0] - shortcut[1]
-        noise = 1e4 * self.eps() * max(abs(real[0]), abs(real[1]), 1.0)
+        noise = 4 * NOISE_FACTOR * self.eps() * max(abs(real[0]), abs(real[1]), 1.0)
         return abs(d_real - d_short) <= 1e-6 * max(abs(d_real), abs(d_short)) + noise
 
     def eps(self) -> float:
@@ -573,8 +579,8 @@ def _checked(make: Callable[[torch.dtype | None], TorchSubject], dtypes: set[tor
     except (InvalidArgument, ProtocolError):
         raise
     except Exception as exc:  # noqa: BLE001 - float64 copies refused (mixed dtypes): check the code as it is
-        exc = exc.__cause__ if isinstance(exc, UserCodeError) and exc.__cause__ is not None else exc
-        why = f"the code does not run on float64 copies ({_first_line(exc)})"
+        cause: BaseException = exc.__cause__ if isinstance(exc, UserCodeError) and exc.__cause__ is not None else exc
+        why = f"the code does not run on float64 copies ({_first_line(cause)})"
     subject = make(None)
     dtype = "float64" if subject.leaves[0].dtype == torch.float64 else "float32"
     if dtype == "float32":
