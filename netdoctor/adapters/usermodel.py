@@ -29,10 +29,7 @@ import numpy as np
 
 from netdoctor.errors import InvalidArgument, NetdoctorError, ProtocolError, UserCodeError
 
-__all__ = ["load_user_model", "verify_protocol", "require_protocol", "call_user", "user_frames", "TORCH_INSTALL"]
-
-TORCH_INSTALL = "pip install 'netdoctor[torch]'"
-"""How to get PyTorch support, for the one-line message when torch is missing."""
+__all__ = ["load_user_model", "verify_protocol", "require_protocol", "call_user", "user_frames"]
 
 _PKG_DIR = str(Path(__file__).resolve().parents[1])  # the netdoctor package: its frames are not the user's
 _LIB_DIRS = tuple(str(Path(p).resolve()) for p in {sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
@@ -129,8 +126,10 @@ def _import_file(path: Path) -> Any:
     except Exception as exc:
         sys.modules.pop(name, None)
         if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "torch":
+            from netdoctor.observe.torch_backend import INSTALL_HINT
+
             raise UserCodeError(f"{path} imports torch, which is not installed here; install PyTorch support with "
-                                f"{TORCH_INSTALL}") from exc
+                                f"{INSTALL_HINT}") from exc
         raise UserCodeError(f"importing {path} failed: {describe_user_error(exc)}") from exc
     finally:
         try:
