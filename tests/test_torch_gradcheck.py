@@ -287,3 +287,18 @@ def test_an_exception_in_the_users_forward_is_one_line():
 
     with pytest.raises(UserCodeError, match="RuntimeError"):
         gradcheck(broken, torch.zeros(3, 4, requires_grad=True))
+
+
+def test_the_side_by_side_bench_runs_small_and_compares_equal_work():
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    if str(root) not in sys.path:  # bench/ is not an installed package
+        sys.path.insert(0, str(root))
+    from bench.bench_torch_gradcheck import run
+
+    full, failing, float32 = run(small=True)
+    assert "ours ok=True" in full["note"] and "peer ok=True" in full["note"]  # both pass the correct module
+    assert failing["ours"] > 0 and "fc1" in failing["note"] and "Peer caught=True" in failing["note"]
+    assert float32["ours"] is True and float32["peer"] is False  # gradcheck's false alarm on float32
