@@ -153,3 +153,70 @@ def test_at_most_twelve_modules_at_the_top():
     for folder in folders:
         face = (PKG / folder / "__init__.py").read_text(encoding="utf-8")
         assert face.lstrip().startswith('"""'), f"netdoctor/{folder}/__init__.py has no docstring saying what lives there"
+
+
+MAX_FUNCTION_LINES = 60
+"""Lines of code in a function body (its docstring not counted) above which the docstring must say why."""
+
+
+def long_functions(source: str) -> list[tuple[str, int, int, str]]:
+    """``(name, first line, lines of code, docstring)`` of every function whose body exceeds :data:`MAX_FUNCTION_LINES`."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        doc = ast.get_docstring(node) or ""
+        body = node.body[1:] if doc and len(node.body) > 1 else node.body
+        lines = node.end_lineno - body[0].lineno + 1
+        if lines > MAX_FUNCTION_LINES:
+            out.append((node.name, node.lineno, lines, doc))
+    return out
+
+
+def test_long_functions_say_why_they_are_long():
+    unexplained = []
+    for path in sorted(PKG.rglob("*.py")):
+        for name, line, lines, doc in long_functions(path.read_text(encoding="utf-8")):
+            if not any(row.strip().startswith("Long because") for row in doc.splitlines()):
+                unexplained.append(f"{path.relative_to(PKG.parent)}:{line} {name} ({lines} lines)")
+    assert not unexplained, (f"functions over {MAX_FUNCTION_LINES} lines without a 'Long because ...' line in their "
+                             "docstring (split them into stages, or say why not): " + "; ".join(unexplained))
+
+
+def test_the_length_check_counts_code_not_docstrings():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_FUNCTION_LINES + 1))
+    doc = '    """Doc.\n\n' + "    more\n" * 30 + '    """\n'
+    long_code = f"def f():\n{body}\n"
+    long_doc = f"def g():\n{doc}    return 1\n"
+    explained = f'def h():\n    """Doc.\n\n    Long because it is a test.\n    """\n{body}\n'
+    assert [(n, lines) for n, _, lines, _ in long_functions(long_code)] == [("f", MAX_FUNCTION_LINES + 1)]
+    assert long_functions(long_doc) == []
+    assert "Long because it is a test." in long_functions(explained)[0][3]
+
+
+def string_severities(source: str) -> list[int]:
+    """Lines where ``Finding(...)`` gets its severity as a string literal instead of a ``Severity`` member."""
+    lines = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Finding":
+            given = [node.args[1]] if len(node.args) > 1 else [k.value for k in node.keywords if k.arg == "severity"]
+            values = [v for g in given for v in ([g.body, g.orelse] if isinstance(g, ast.IfExp) else [g])]
+            if any(isinstance(v, ast.Constant) and isinstance(v.value, str) for v in values):
+                lines.append(node.lineno)
+    return lines
+
+
+def test_findings_name_their_severity_with_the_enum():
+    found = [f"{path.relative_to(PKG.parent)}:{line}" for path in sorted(PKG.rglob("*.py"))
+             for line in string_severities(path.read_text(encoding="utf-8"))]
+    assert not found, "Finding(..., 'error', ...) with a string; use Severity.ERROR: " + ", ".join(found)
+    assert string_severities('Finding("x", "error", "w", "m")\nFinding("x", Severity.ERROR if a else "info", "w", "m")') == [1, 2]
+    assert string_severities('Finding("x", Severity.WARNING, "w", "m")') == []
+
+
+def test_ci_lints_type_checks_then_tests_and_stops_at_the_first_failure():
+    script = (PKG.parent / ".ci" / "run").read_text(encoding="utf-8")
+    steps = [line.strip() for line in script.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert "set -euo pipefail" in steps
+    order = [steps.index(step) for step in ("pip install -e '.[test]'", "ruff check .", "mypy", "python -m pytest -q")]
+    assert order == sorted(order), steps
