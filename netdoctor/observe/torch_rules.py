@@ -28,7 +28,7 @@ from netdoctor.diagnosis.rules_training import (
     SATURATION_WARN,
     VANISHING_RATIO,
 )
-from netdoctor.findings import Finding
+from netdoctor.findings import Finding, Severity
 from netdoctor.observe.torch_watch import _ADAPTIVE, TorchWatch
 
 __all__ = ["torch_findings", "RULES", "STALE_WEIGHT", "SOFTMAX_SHARE", "SUMMED_SCALE", "SUMMED_UPDATE", "ADAPTIVE_LR_HIGH", "MIN_ROWS"]
@@ -112,7 +112,7 @@ def rule_stale(w: TorchWatch) -> list[Finding]:
            else f"scaled by {wm:.2f} instead of emptied, so earlier gradients come back with weights {wm:.2f}, {wm * wm:.2f}, ...")
     share = statistics.median([shares[n] for n in hits])
     return [Finding(
-        "stale-accumulator", "error" if wm >= STALE_WEIGHT else "warning",
+        "stale-accumulator", Severity.ERROR if wm >= STALE_WEIGHT else Severity.WARNING,
         f"{_list(hits, 3)} at {w.backward_site or '?'}",
         f"Before each backward pass .grad of {_list(hits)} still holds the previous step's gradient (weight {wm:.2f}, "
         f"{share:.1f}x the size of the fresh gradient; measured on {n_meas} steps): the gradients are {how}.",
@@ -135,16 +135,16 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
     o = _main_opt(w)
     opt_site = o.created_at if o else None
 
-    def add(reason: str, name: str, severity: str, detail: str, fix: str, site: str | None) -> None:
+    def add(reason: str, name: str, severity: Severity, detail: str, fix: str, site: str | None) -> None:
         g = groups.setdefault(reason, {"names": [], "severity": severity, "detail": detail, "fix": fix, "site": site})
         g["names"].append(name)
-        if severity == "error":
-            g["severity"] = "error"
+        if severity == Severity.ERROR:
+            g["severity"] = Severity.ERROR
 
     if w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked:
         names = [n for n, pi in _param_items(w) if pi.in_optimizer and pi.requires_grad]
         groups["zero_grad_before_step"] = {
-            "names": names, "severity": "error", "site": o.step_site if o else None,
+            "names": names, "severity": Severity.ERROR, "site": o.step_site if o else None,
             "detail": f"their gradients are emptied between loss.backward() (at {w.backward_site}) and optimizer.step() "
                       f"on {w.cleared_before_step} of {w.cleared_checked} steps checked, so each step applies a zero gradient",
             "fix": "Call optimizer.zero_grad() before loss.backward() (or after optimizer.step()), not between them.",
@@ -156,36 +156,36 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
         got_grad = pi.grad_none < pi.sampled or cleared  # emptied before step(): the gradient was there
         if not pi.requires_grad:
             if pi.in_optimizer:
-                add("requires_grad", name, "error", "requires_grad=False although the optimizer was given it, so it never gets a gradient",
+                add("requires_grad", name, Severity.ERROR, "requires_grad=False although the optimizer was given it, so it never gets a gradient",
                     "Remove the requires_grad_(False) / requires_grad = False for these parameters (or do not pass them to the optimizer if freezing is intended).", None)
             else:
-                add("requires_grad_unused", name, "warning", "requires_grad=False and not in the optimizer (frozen on purpose, as in fine-tuning? then ignore this)",
+                add("requires_grad_unused", name, Severity.WARNING, "requires_grad=False and not in the optimizer (frozen on purpose, as in fine-tuning? then ignore this)",
                     "If they should learn: set requires_grad=True and pass them to the optimizer.", None)
         elif not pi.in_optimizer:
             if got_grad:
-                add("not_in_optimizer", name, "error", "not passed to the optimizer: its gradient is computed every step and thrown away",
+                add("not_in_optimizer", name, Severity.ERROR, "not passed to the optimizer: its gradient is computed every step and thrown away",
                     "Pass all parameters to the optimizer: torch.optim.SGD(model.parameters(), ...).", opt_site)
             else:
-                add("unused", name, "warning", "neither in the optimizer nor reached by any backward pass",
+                add("unused", name, Severity.WARNING, "neither in the optimizer nor reached by any backward pass",
                     "Remove the unused layer or use it in forward().", None)
         elif not got_grad:
             info = w.mods.get(pi.owner) if pi.owner is not None else None
             oname = (info.name or info.kind) if info is not None else "?"
             if info is None or (info.calls_grad == 0 and info.calls_nograd == 0):
-                add("never_called", name, "warning", f"{oname} is never called in a forward pass",
+                add("never_called", name, Severity.WARNING, f"{oname} is never called in a forward pass",
                     f"Use {oname} in forward() or remove it.", None)
             elif info.calls_grad == 0:
-                add(f"no_grad:{oname}", name, "error", f"{oname} always runs under torch.no_grad() (called at {info.site}), so autograd records nothing for it",
+                add(f"no_grad:{oname}", name, Severity.ERROR, f"{oname} always runs under torch.no_grad() (called at {info.site}), so autograd records nothing for it",
                     f"Remove the torch.no_grad() around {oname} in forward().", info.site)
             elif info.out_cut * 2 >= info.calls_grad:
-                add(f"cut_inside:{oname}", name, "error", f"{oname}'s output does not require grad: its forward uses .data or .detach() on its parameters",
+                add(f"cut_inside:{oname}", name, Severity.ERROR, f"{oname}'s output does not require grad: its forward uses .data or .detach() on its parameters",
                     f"Use the parameters themselves (self.weight, not self.weight.data) in {oname}'s computation.", info.site)
             else:
-                add(f"cut_after:{oname}", name, "error", f"{oname} runs with gradients on (called at {info.site}), but no gradient ever comes back to it: "
+                add(f"cut_after:{oname}", name, Severity.ERROR, f"{oname} runs with gradients on (called at {info.site}), but no gradient ever comes back to it: "
                     "its output is cut off on the way to the loss (.detach(), .data, .item() or a NumPy round trip)",
                     f"Remove the .detach()/.data between {oname}'s output and the loss.", info.site)
         elif pi.changed and not any(c for _, c in pi.changed) and _clear_gradient(pi) and not cleared:
-            add("not_changed", name, "warning", "has a gradient and is in the optimizer, yet the optimizer never changes it (learning rate 0 in its parameter group?)",
+            add("not_changed", name, Severity.WARNING, "has a gradient and is in the optimizer, yet the optimizer never changes it (learning rate 0 in its parameter group?)",
                 "Check the parameter group's learning rate and the optimizer's arguments.", None)
     out = []
     for reason, g in groups.items():
@@ -216,7 +216,7 @@ def rule_double_softmax(w: TorchWatch) -> list[Finding]:
             if share < SOFTMAX_SHARE:
                 continue
             out.append(Finding(
-                "double-softmax", "error", f"{name} at {site}",
+                "double-softmax", Severity.ERROR, f"{name} at {site}",
                 f"The values reaching binary_cross_entropy_with_logits at {site} all lie in [0, 1] ({rec['sigmoid']} of {checked} sampled batches; "
                 f"computed by {gfs}): they are sigmoid outputs, and the loss applies its own sigmoid, so the network is trained through two.",
                 {"share": share, "batches": checked, "grad_fn": rec["grad_fns"], "site": site, "limit": SOFTMAX_SHARE},
@@ -230,7 +230,7 @@ def rule_double_softmax(w: TorchWatch) -> list[Finding]:
         probs, logprobs = rec["probs"] / checked, rec["logprobs"] / checked
         if probs >= SOFTMAX_SHARE:
             out.append(Finding(
-                "double-softmax", "error", f"{name} at {site}",
+                "double-softmax", Severity.ERROR, f"{name} at {site}",
                 f"The values reaching cross_entropy at {site} are probabilities (every row in [0, 1] and summing to 1 in "
                 f"{rec['probs']} of {checked} sampled batches; computed by {gfs}), and cross_entropy applies log_softmax itself: "
                 "the network is trained through two softmaxes.",
@@ -241,7 +241,7 @@ def rule_double_softmax(w: TorchWatch) -> list[Finding]:
             ))
         elif logprobs >= SOFTMAX_SHARE:
             out.append(Finding(
-                "double-softmax", "info", f"{name} at {site}",
+                "double-softmax", Severity.INFO, f"{name} at {site}",
                 f"The values reaching cross_entropy at {site} are log-probabilities (all <= 0, logsumexp of every row 0 in {rec['logprobs']} of "
                 f"{checked} sampled batches; computed by {gfs}); cross_entropy applies log_softmax again, which leaves log-probabilities unchanged.",
                 {"share": logprobs, "batches": checked, "grad_fn": rec["grad_fns"], "site": site, "limit": SOFTMAX_SHARE},
@@ -255,13 +255,13 @@ def rule_double_softmax(w: TorchWatch) -> list[Finding]:
 def rule_modes(w: TorchWatch) -> list[Finding]:
     out = []
     if w.mode_checked_steps >= 2 and w.eval_steps * 2 >= w.mode_checked_steps:
-        rid = max(w.eval_roots, key=w.eval_roots.get)
+        rid = max(w.eval_roots, key=lambda r: w.eval_roots[r])
         info = w.mods.get(rid)
         mode, site = w.mode_sites.get(rid, (None, None))
         layers = [f"{n} ({d})" for n, d in (info.norm_layers if info else [])]
         eval_site = f" (model.eval() at {site}, never undone by model.train())" if mode is False and site else ""
         out.append(Finding(
-            "eval-mode-training", "error", f"{info.kind if info else 'model'}{' at ' + site if site else ''}",
+            "eval-mode-training", Severity.ERROR, f"{info.kind if info else 'model'}{' at ' + site if site else ''}",
             f"The model is in eval() mode on {w.eval_steps} of {w.mode_checked_steps} sampled optimizer steps{eval_site}: "
             f"{_list(layers, 4)} behave as at test time while it trains.",
             {"eval_steps": w.eval_steps, "steps_checked": w.mode_checked_steps, "layers": layers, "eval_site": site},
@@ -279,7 +279,7 @@ def rule_modes(w: TorchWatch) -> list[Finding]:
         else:
             continue
         out.append(Finding(
-            "train-mode-evaluation", "error", f"{info.kind if info else 'model'} at {site}",
+            "train-mode-evaluation", Severity.ERROR, f"{info.kind if info else 'model'} at {site}",
             f"The model is evaluated in train mode at {site} ({how}): {_list(layers, 4)} still act as in training.",
             {"site": site, "nograd_calls": rec["nograd"], "calls_without_backward": rec["grad"] if rec["backward"] == 0 else 0, "layers": layers},
             fix="Call model.eval() before evaluating (and model.train() before training again).",
@@ -314,7 +314,7 @@ def rule_summed(w: TorchWatch) -> list[Finding]:
     what = (f"one step moved {top[0]} by {100 * top[1]:.0f}% of its size" if top[0] and math.isfinite(top[1])
             else "the loss " + ("became non-finite" if w.nonfinite else "diverged"))
     return [Finding(
-        "summed-gradient", "warning", f"{name} at {site}",
+        "summed-gradient", Severity.WARNING, f"{name} at {site}",
         f"The gradient reaching {name} at {site} is {scale:.0f}x that of the batch-mean loss (batches of {rows:.0f} rows, "
         f"reduction {_list([repr(r) for r in reductions]) or '?'}): each {o.kind if o else 'optimizer'} step applies {eff} times the mean gradient, "
         f"and {what}.",
@@ -355,7 +355,7 @@ def rule_lr(w: TorchWatch) -> list[Finding]:
             what = (f"One of the first updates changes {name} by {100 * up:.0f}% of its size (healthy steps: 0.1-3%)"
                     if up > limit else f"The loss {'diverged' if diverged else 'became non-finite'} (first update of {name}: {100 * up:.1f}% of its size)")
             out.append(Finding(
-                "learning-rate-too-high", "error" if up > 1 or diverged or w.nonfinite else "warning",
+                "learning-rate-too-high", Severity.ERROR if up > 1 or diverged or w.nonfinite else Severity.WARNING,
                 f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
                 f"{what}; {o.kind if o else 'optimizer'} lr {lr}.",
                 {"update_ratio": up, "tensor": name, "ratios": ups, "lr": lr, "limit": limit, "diverged": diverged,
@@ -375,7 +375,7 @@ def rule_lr(w: TorchWatch) -> list[Finding]:
         first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
         if 0 < up < LR_LOW_UPDATE and last > 0.9 * first and not _vanishing(w):
             out.append(Finding(
-                "learning-rate-too-low", "warning", f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
+                "learning-rate-too-low", Severity.WARNING, f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
                 f"Updates change the weights by at most {up:.1e} of their size per step (median over the run, largest: {name}) "
                 f"with {o.kind if o else 'the optimizer'} lr {lr}, and the loss went only from {first:.4g} to {last:.4g}.",
                 {"update_ratio": up, "ratios": meds, "lr": lr, "limit": LR_LOW_UPDATE, "loss_first": first, "loss_last": last},
@@ -424,7 +424,7 @@ def rule_gradients(w: TorchWatch) -> list[Finding]:
         what = (f"the gradient of {n} grew {gg:.0f}x by step {s}" if gg > EXPLODING_GRAD_GROWTH
                 else f"the norm of {n} grew {wg:.0f}x by step {s}")
         out.append(Finding(
-            "exploding-gradients", "error", n, f"The updates blow up: {what} ({len(grow)} parameter tensor(s): {_list([g[0] for g in grow])}).",
+            "exploding-gradients", Severity.ERROR, n, f"The updates blow up: {what} ({len(grow)} parameter tensor(s): {_list([g[0] for g in grow])}).",
             {"tensor": n, "step": s, "weight_growth": wg, "grad_growth": gg, "tensors": [g[0] for g in grow],
              "limits": [EXPLODING_WEIGHT_GROWTH, EXPLODING_GRAD_GROWTH]},
             fix="Lower the learning rate; average (not sum) the loss over the batch; clear gradients every step; clip with "
@@ -435,7 +435,7 @@ def rule_gradients(w: TorchWatch) -> list[Finding]:
     if van:
         n, r, r0 = van[0]
         out.append(Finding(
-            "vanishing-gradients", "error", n,
+            "vanishing-gradients", Severity.ERROR, n,
             f"The gradient reaching {n} is {r:.1e} of its weights' size ({r0:.1e} at the start) while the loss is still high"
             f" ({len(van)} tensor(s): {_list([v[0] for v in van])}).",
             {"tensor": n, "grad_to_weight": r, "at_start": r0, "tensors": {v[0]: v[1] for v in van}, "limit": VANISHING_RATIO},
@@ -461,7 +461,7 @@ def _before_nonfinite(w: TorchWatch) -> bool:
 
 
 def rule_activations(w: TorchWatch) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     if not _before_nonfinite(w):
         return out
     last, first = w.act_last or {}, w.act_first or {}
@@ -480,7 +480,7 @@ def rule_activations(w: TorchWatch) -> list[Finding]:
         init = first.get(key, {}).get("dead")
         n = round(share * rec["units"])
         out.append(Finding(
-            "dead-units", "error" if share >= DEAD_ERROR else "warning", name,
+            "dead-units", Severity.ERROR if share >= DEAD_ERROR else Severity.WARNING, name,
             f"{n} of {rec['units']} {rec['kind']} units of {name} ({100 * share:.1f}%) never fire on the last {rec['rows']} training rows sampled"
             + (f" ({100 * init:.1f}% at the start)" if init is not None else "") + ".",
             {"dead": share, "dead_units": n, "units": rec["units"], "rows": rec["rows"], "at_start": init, "limit": DEAD_WARN,
@@ -494,7 +494,7 @@ def rule_activations(w: TorchWatch) -> list[Finding]:
         name = _act_name(w, key, rec)
         init = first.get(key, {}).get("saturation")
         out.append(Finding(
-            "saturated-activations", "error" if share >= SATURATION_ERROR else "warning", name,
+            "saturated-activations", Severity.ERROR if share >= SATURATION_ERROR else Severity.WARNING, name,
             f"{100 * share:.1f}% of the {rec['kind']} activations of {name} sit in the flat ends of the function on the last sampled steps"
             + (f" ({100 * init:.1f}% at the start)" if init is not None else "") + ".",
             {"saturation": share, "limit": SATURATION_WARN, "at_start": init, "units": rec["units"],
@@ -511,7 +511,7 @@ def _loss_site(w: TorchWatch) -> str | None:
 
 
 def rule_outputs(w: TorchWatch) -> list[Finding]:
-    out = []
+    out: list[Finding] = []
     if not _before_nonfinite(w):
         return out
     last = w.loss_last or {}
@@ -519,7 +519,7 @@ def rule_outputs(w: TorchWatch) -> list[Finding]:
     spread, scale = last.get("spread"), last.get("scale")
     if isinstance(spread, float) and isinstance(scale, float) and spread <= CONSTANT_SPREAD * max(1.0, scale):
         out.append(Finding(
-            "constant-output", "error", where,
+            "constant-output", Severity.ERROR, where,
             f"The network gives the same output for every input: the values reaching the loss vary by {spread:.2e} across the rows of a batch "
             f"(last {last.get('steps')} sampled steps).",
             {"output_spread": spread, "limit": CONSTANT_SPREAD * max(1.0, scale), "initial_spread": (w.loss_first or {}).get("spread")},
@@ -537,9 +537,10 @@ def rule_outputs(w: TorchWatch) -> list[Finding]:
         # Imbalanced data: predicting the 85% class 92% of the time is not a collapse.
         above_targets = t_share is None or share - t_share >= 0.1
         if total >= MIN_ROWS and share >= COLLAPSE_SHARE and binary_ok and above_targets:
-            acc = last.get("correct") / last.get("valid") if last.get("valid") else None
+            correct, valid = last.get("correct"), last.get("valid")
+            acc = correct / valid if correct is not None and valid else None
             out.append(Finding(
-                "class-collapse", "error", where,
+                "class-collapse", Severity.ERROR, where,
                 f"The network predicts class {top} for {100 * share:.1f}% of the last {total} training rows sampled"
                 + (f"; class {top} is {100 * t_share:.1f}% of their targets, and accuracy ({100 * acc:.1f}%) is about that share" if t_share is not None and acc is not None else "")
                 + ".",
@@ -562,7 +563,7 @@ def rule_targets(w: TorchWatch) -> list[Finding]:
     if len(present) == 1:
         k = present[0]
         return [Finding(
-            "constant-targets", "error", site,
+            "constant-targets", Severity.ERROR, site,
             f"Every target reaching {site} is class {k} ({counts[k]} rows in the sampled steps, {C} classes in the output): "
             "the targets do not follow the labels, so the network can only learn to answer {k}.".replace("{k}", str(k)),
             {"class": k, "rows": counts[k], "classes": C, "counts": counts},
@@ -573,7 +574,7 @@ def rule_targets(w: TorchWatch) -> list[Finding]:
         )]
     if C >= 4 and len(present) <= C // 2 and w.target_rows >= 20 * C:
         return [Finding(
-            "constant-targets", "warning", site,
+            "constant-targets", Severity.WARNING, site,
             f"Only {len(present)} of the {C} output classes ever appear among the {w.target_rows} targets sampled at {site} "
             f"(classes {present}).",
             {"present": present, "classes": C, "counts": counts, "rows": w.target_rows},
@@ -604,7 +605,7 @@ def rule_nonfinite(w: TorchWatch) -> list[Finding]:
         # The loss stayed finite (so far, or for good: NaN weights can still give a finite, constant output).
         loss = gn.get("loss")
         return [Finding(
-            "non-finite", "error", gn["grads"][0],
+            "non-finite", Severity.ERROR, gn["grads"][0],
             f"At step {gn['step']} the gradients of {_list(gn['grads'])} are non-finite while the loss "
             f"({loss:.4g}) is finite{_between(w, gn['grads'])}." if isinstance(loss, float) else
             f"At step {gn['step']} the gradients of {_list(gn['grads'])} are non-finite{_between(w, gn['grads'])}.",
@@ -638,7 +639,7 @@ def rule_nonfinite(w: TorchWatch) -> list[Finding]:
         what = "every module output and the loss input were finite: the loss computation itself overflowed"
         where = nf.get("site") or "loss"
     return [Finding(
-        "non-finite", "error", where,
+        "non-finite", Severity.ERROR, where,
         f"The loss became {nf['loss']} at step {step} ({nf['loss_fn']} at {nf.get('site')}); {what}.",
         {k: nf.get(k) for k in ("step", "loss", "loss_fn", "site", "module", "module_type", "module_site", "nonfinite_params",
                                  "nonfinite_params_all", "last_finite_loss", "input_nonfinite", "target_nonfinite") if k in nf},
@@ -654,7 +655,7 @@ def rule_batch_leak(w: TorchWatch) -> list[Finding]:
     if lk and lk.get("leak"):
         if lk["batchnorm"]:
             out.append(Finding(
-                "batch-leak", "info", f"{lk['module']} ({lk['module_type']})",
+                "batch-leak", Severity.INFO, f"{lk['module']} ({lk['module_type']})",
                 f"Examples of a batch interact through {lk['module']} ({lk['module_type']} in training mode): row 0's output changes "
                 f"by {lk['rel_diff']:.1e} (relative) when the other {lk['rows'] - 1} rows of its batch change. This is what batch norm does in training.",
                 dict(lk),
@@ -665,7 +666,7 @@ def rule_batch_leak(w: TorchWatch) -> list[Finding]:
         else:
             inside = f" (mixed by code in {lk['functional_in']}'s forward before it)" if lk.get("functional_in") else ""
             out.append(Finding(
-                "batch-leak", "error", f"{lk['module']} ({lk['module_type']})",
+                "batch-leak", Severity.ERROR, f"{lk['module']} ({lk['module_type']})",
                 f"Examples of a batch interact at {lk['module']} ({lk['module_type']}){inside}: row 0's output changes by {lk['rel_diff']:.1e} "
                 f"(relative) when only the other {lk['rows'] - 1} rows of its {lk['rows']}-row batch change.",
                 dict(lk),
@@ -675,7 +676,7 @@ def rule_batch_leak(w: TorchWatch) -> list[Finding]:
             ))
     for mm in w.shape_mismatch[:1]:
         out.append(Finding(
-            "batch-leak", "error", f"mse_loss at {mm['site']}",
+            "batch-leak", Severity.ERROR, f"mse_loss at {mm['site']}",
             f"mse_loss at {mm['site']} compares input {tuple(mm['input'])} with target {tuple(mm['target'])}, which broadcast to "
             f"{tuple(mm['broadcast'])}: every prediction is compared with every row's target.",
             dict(mm),
