@@ -253,7 +253,7 @@ def _last_hidden_mse(model, zs, extra, params, n, da, kink):
     dz = np.einsum("spj,jc->sjpc", da, params[f"W{L}"])
     zL = zs[L][n]
     k = _kinked(model.output_activation, zL, dz, (0, 3))
-    if k is not False:
+    if isinstance(k, np.ndarray):
         kink = kink | k.T
     dA = _act_diff(model.output_activation, zL, dz)
     dl = np.einsum("sjpc,pc->sjp", dA, extra[n]) + 0.5 * np.einsum("sjpc,sjpc->sjp", dA, dA)

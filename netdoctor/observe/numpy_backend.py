@@ -170,7 +170,7 @@ class NumpyBackend:
         self.changed: Counter = Counter()
         self.nonfinite: dict[str, Any] | None = None
         # targets, labels, outputs
-        self.targets = Counter()
+        self.targets: Counter[int] = Counter()
         self.target_values: dict[bytes, int] = {}
         self.target_samples = 0
         self.target_arg = ""
@@ -205,6 +205,13 @@ class NumpyBackend:
         self._grad_map: list[int | None] = []
         self._probe_left: dict[CodeType, int] = {}
 
+    @property
+    def root(self) -> _Root:
+        """The network's root; only read once discovery has found it (``params`` are non-empty then)."""
+        if self.net_root is None:
+            raise RuntimeError("the network's root is read before discovery found it")
+        return self.net_root
+
     # -- protocol -------------------------------------------------------------------
     def install(self) -> None:
         """Start watching calls of the user's code."""
@@ -236,9 +243,9 @@ class NumpyBackend:
         ctx: dict[str, Any] = {"observer": self.name}
         if self.params:
             if self.layout:
-                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.net_root.prefix or 'globals'}"
+                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.root.prefix or 'globals'}"
             else:
-                ctx["model"] = f"{len(self.params)} arrays in {self.net_root.prefix or 'globals'}"
+                ctx["model"] = f"{len(self.params)} arrays in {self.root.prefix or 'globals'}"
             ctx["training"] = f"{self.updates} updates observed" + (f", {self.lr_name}={self.lr:g}" if self.lr is not None else "")
         ctx["updates_observed"] = self.updates
         ctx["samples_observed"] = self.target_samples
@@ -413,7 +420,7 @@ class NumpyBackend:
                 if old is not None and old != fp:
                     if old[1] == fp[1]:
                         continue  # re-bound to an equal array: no change in value
-                    if st.idx is not None and len(st.ratios) < 8 and a.size > st.idx[-1]:
+                    if st.idx is not None and st.values is not None and len(st.ratios) < 8 and a.size > st.idx[-1]:
                         now_values = np.take(a, st.idx).astype(float)
                         with np.errstate(all="ignore"):
                             n0 = float(np.linalg.norm(st.values))
@@ -476,7 +483,7 @@ class NumpyBackend:
                 # parameter names the least often changing arrays are the parameters
                 st.busy = self._unnamed_param(st) and st.changes > 3 * lo and st.inplace >= st.rebound
                 st.unnamed_param = not has_named and self._unnamed_param(st) and not st.busy
-        updater = Counter()
+        updater: Counter[CodeType] = Counter()
         for st in stats.values():
             if st.changes and self._param_like(st) and not st.busy:
                 updater.update(st.where)
@@ -501,7 +508,7 @@ class NumpyBackend:
             self.params.append(Param(p, st.text, tuple(st.shape), idx, fp))
         self.layout = layer_chain([prm.shape for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)])
         # buffers: paired with the parameter of the same shape, in order
-        contrib = Counter()
+        contrib: Counter[CodeType] = Counter()
         for _, st in buffers:
             contrib.update({c: n for c, n in st.where.items() if c is not None})
         by_shape: dict[tuple, list[Param]] = {}
@@ -538,7 +545,7 @@ class NumpyBackend:
         for f in self._funcs.values():
             if f.code not in self._roles:
                 self._roles[f.code] = _PROBE
-        self._probe_left: dict[CodeType, int] = {}
+        self._probe_left = {}
         self._fp = self._fingerprints()
         self._P_prev = self.P_first = self._sample_params()
         self._norms(first=True)
@@ -548,7 +555,7 @@ class NumpyBackend:
             if is_constant(st.text) and array_role(st.text) != "param" and isinstance(a, np.ndarray):
                 idx = sample_index(a.size, 8, self.rng)
                 self._constants.append((p, st.text, idx, fingerprint(a, idx)))
-        self.mutated: dict[str, int] = {}
+        self.mutated = {}
 
     def _gradient_returner(self) -> None:
         """The function returning arrays shaped like the parameters (``backprop`` returning ``(nabla_b, nabla_w)``)."""
@@ -570,19 +577,19 @@ class NumpyBackend:
             return
         self.contributor, self.style = best.code, "returns"
         # returned array k -> parameter of that shape, in order
-        pool = {i: p.shape for i, p in enumerate(self.params)}
-        self._grad_map: list[int | None] = []
+        unmatched = {i: p.shape for i, p in enumerate(self.params)}
+        self._grad_map = []
         for s in best.shapes:
-            hit = next((i for i, ps in pool.items() if ps == s), None)
+            hit = next((i for i, ps in unmatched.items() if ps == s), None)
             if hit is not None:
-                del pool[hit]
+                del unmatched[hit]
             self._grad_map.append(hit)
         for i, prm in enumerate(self.params):
             prm.grad_key = (i,) if i in self._grad_map else None
 
     # -- watching: updates -----------------------------------------------------------
     def _arrays(self) -> list[np.ndarray | None]:
-        root = self.net_root.obj
+        root = self.root.obj
         return [resolve(root, prm.path) for prm in self.params]
 
     def _fingerprints(self) -> list[tuple[int, bytes]]:
@@ -599,7 +606,7 @@ class NumpyBackend:
 
     def _sample_buffers(self) -> np.ndarray | None:
         """Sampled buffer entries laid out like :meth:`_sample_params` (NaN for parameters without a buffer)."""
-        root = self.net_root.obj
+        root = self.root.obj
         parts = []
         for prm in self.params:
             b = resolve(root, prm.buffer) if prm.buffer is not None else None
@@ -668,7 +675,7 @@ class NumpyBackend:
         if self.options.net is None:
             self._aliases(frame)
         for p, text, idx, fp in self._constants:
-            a = resolve(self.net_root.obj, p)
+            a = resolve(self.root.obj, p)
             if text not in self.mutated and isinstance(a, np.ndarray) and a.size > idx[-1] and np.take(a, idx).tobytes() != fp[1]:
                 self.mutated[text] = self.updates
 
@@ -716,7 +723,7 @@ class NumpyBackend:
 
     def _alias_candidates(self) -> dict[int, str]:
         """Lists, dicts and arrays of the network that are buffers or templates, by id -> path."""
-        root = self.net_root.obj
+        root = self.root.obj
         params = {id(a) for a in self._arrays() if a is not None}
         param_heads = {id(resolve(root, p.path[:-1])) for p in self.params if len(p.path) > 1}
         out: dict[int, str] = {}
@@ -724,7 +731,7 @@ class NumpyBackend:
             if p.buffer is not None and len(p.buffer) > 1:
                 head = resolve(root, p.buffer[:-1])
                 if isinstance(head, (list, dict)):
-                    out[id(head)] = path_text(p.buffer[:-1], self.net_root.prefix)
+                    out[id(head)] = path_text(p.buffer[:-1], self.root.prefix)
         frontier: list[tuple[tuple, Any]] = [((), root)]
         for _ in range(2):
             nxt = []
@@ -735,7 +742,7 @@ class NumpyBackend:
                 for k, v in list(items):
                     step = ("attr", k) if not path and not isinstance(obj, (dict, list)) else ("item", k)
                     if isinstance(v, (list, dict, np.ndarray)) and id(v) not in params and id(v) not in param_heads:
-                        text = path_text((*path, step), self.net_root.prefix)
+                        text = path_text((*path, step), self.root.prefix)
                         if array_role(text) == "buffer" or is_constant(text):
                             out.setdefault(id(v), text)
                         if isinstance(v, (list, dict)):
@@ -748,7 +755,8 @@ class NumpyBackend:
         if self.updates > 3:
             return
         candidates = self._alias_candidates()
-        f, depth = frame, 0
+        f: FrameType | None = frame
+        depth = 0
         while f is not None and depth < 5 and candidates:
             if self.tracer.user_code(f.f_code) and f.f_code.co_name != "<module>":
                 for k, v in f.f_locals.items():
@@ -777,6 +785,8 @@ class NumpyBackend:
         """Output error of the batch from the contributor's own forward pass: its probabilities or log-probabilities."""
         T = self._pending_T
         self._pending_T = None
+        if T is None:
+            return  # no targets seen since the last batch
         n, c = T.shape
         for v in frame.f_locals.values():
             if not (isinstance(v, np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
@@ -826,10 +836,10 @@ class NumpyBackend:
 
     def _name_of(self, a: np.ndarray, frame: FrameType | None) -> str:
         """A name the program uses for array ``a`` (its globals, the network, the running frames), or ""."""
-        root = self.net_root.obj
-        for p, x in walk_arrays(root, globals_root=self.net_root.globals_root, max_depth=2, max_items=64):
+        root = self.root.obj
+        for p, x in walk_arrays(root, globals_root=self.root.globals_root, max_depth=2, max_items=64):
             if x is a:
-                return path_text(p, self.net_root.prefix)
+                return path_text(p, self.root.prefix)
         f, depth = frame, 0
         while f is not None and depth < 6:
             for scope in (f.f_locals, f.f_globals):
@@ -932,7 +942,8 @@ class NumpyBackend:
                 else:
                     counts.update(np.argmax(rows, axis=1).tolist())
             self._roles[caller] = self._roles.get(caller, 0) | _EVALUATOR
-            self._labels_from(frame.f_back, caller)
+            if frame.f_back is not None:
+                self._labels_from(frame.f_back, caller)
         if self.nonfinite is None and not np.isfinite(rows).all():
             self.nonfinite = {"update": self.updates, "arrays": ["the output"], "where": f"{frame.f_code.co_name}()"}
         self._activations(frame, value)
@@ -974,12 +985,12 @@ class NumpyBackend:
         widths = self.layout[1][1:-1]
         found: dict[int, np.ndarray] = {}
         skip = {id(a) for a in self._arrays()}
-        root = self.net_root.obj
+        root = self.root.obj
         skip |= {id(resolve(root, p.buffer)) for p in self.params if p.buffer is not None}
         # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
         values = [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
         # layers that keep their output on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`)
-        if not self.net_root.globals_root:
+        if not self.root.globals_root:
             if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
                 self._cache_paths = [p for p, _ in walk_arrays(root, max_depth=3, max_items=16)
                                      if array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")]
@@ -1007,6 +1018,8 @@ class NumpyBackend:
                 ring.pop(0)
 
     def _batch_axis_ok(self, a: np.ndarray, w: int) -> bool:
+        if self.layout is None:
+            return False  # no layer chain: nothing to say which axis is the batch
         axis = 0 if self.layout[0] == "columns" else 1
         return a.shape[axis] == w
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import importlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
-from netdoctor.findings import Report
+from netdoctor.findings import Finding, Report
 from netdoctor.observe.backend import BACKENDS
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.tracer import StopObserving
+
+if TYPE_CHECKING:
+    from netdoctor.diagnosis.sections import ReportSections
 
 __all__ = ["Observation", "observing", "NOTHING"]
 
@@ -93,7 +96,8 @@ class Observation:
         """Merge the backends' findings (causes linked as ``check`` links them), sections and context."""
         from netdoctor.diagnosis.rules import link_causes
 
-        findings, sections = [], {}
+        findings: list[Finding] = []
+        sections: dict[str, Any] = {}
         context: dict[str, Any] = {"command": "netdoctor run" if self.options.script else "netdoctor.observing"}
         if self.options.script:
             context["script"] = self.options.script
@@ -113,7 +117,9 @@ class Observation:
         if notes:
             context["notes"] = notes
         context["seconds"] = round(self.seconds, 2)
-        return Report(link_causes(findings), context, sections, title="netdoctor run", partial=self.partial)
+        # The observers' sections are rendered by key like check's, but their layer rows carry only the
+        # columns a program let them measure and they add an "observed" section; the renderers take both.
+        return Report(link_causes(findings), context, cast("ReportSections", sections), title="netdoctor run", partial=self.partial)
 
 
 def observing(net: Any = None, *, max_updates: int | None = None, max_seconds: float | None = None,

@@ -62,7 +62,7 @@ _STATEMENTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Return)
 
 
 @functools.lru_cache(maxsize=64)
-def _index(filename: str) -> tuple[tuple[tuple[ast.AST, str], ...], tuple[tuple[str, int, int, int], ...]]:
+def _index(filename: str) -> tuple[tuple[tuple[ast.stmt, str], ...], tuple[tuple[str, int, int, int], ...]]:
     """The file's statements with their source text, and its functions as (name, first line, def line, last line); parsed once."""
     tree, _ = _parsed(filename)
     if tree is None:

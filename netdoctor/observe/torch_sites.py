@@ -35,7 +35,7 @@ class UserSites:
 
     def user_frame(self, frame: FrameType | None = None) -> FrameType | None:
         """The innermost frame, from ``frame`` (default: the caller's) outwards, that is user code."""
-        f = frame if frame is not None else sys._getframe(1)
+        f: FrameType | None = frame if frame is not None else sys._getframe(1)
         cache = self._is_user
         while f is not None:
             code = f.f_code

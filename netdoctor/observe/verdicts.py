@@ -240,20 +240,20 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
                          "of have been accumulated into since): every update re-applies the sums of all earlier batches, "
                          "the weights grow each step until the units saturate and learning stops."),
         ))
-    root = b.net_root.obj
-    if b.net_root.globals_root:  # module globals: the arrays and lists, under their own names
+    root = b.root.obj
+    if b.root.globals_root:  # module globals: the arrays and lists, under their own names
         root = types.SimpleNamespace(**{k: v for k, v in root.items() if isinstance(k, str) and not k.startswith("__")
                                         and isinstance(v, (list, dict, tuple, np.ndarray))})
     known = {c for c in b.aliases}
     for f in find_aliasing(root):
-        paths = [p if b.net_root.globals_root else f"{b.net_root.prefix}.{p}" for p in f.evidence.get("paths", [])]
+        paths = [p if b.root.globals_root else f"{b.root.prefix}.{p}" for p in f.evidence.get("paths", [])]
         if any(_head(p) in known for p in paths):
             continue
         lines = [l for p in paths[:4] for l in _assign_lines(b, p, augmented=False)]
         message = f.message
-        if not b.net_root.globals_root:
+        if not b.root.globals_root:
             for p in sorted(f.evidence.get("paths", []), key=len, reverse=True):
-                message = message.replace(f"`{p}`", f"`{b.net_root.prefix}.{p}`")
+                message = message.replace(f"`{p}`", f"`{b.root.prefix}.{p}`")
         out.append(Finding(f.code, f.severity, where_text(lines, " = ".join(paths)), message,
                            {**f.evidence, "paths": paths, "lines": [str(l) for l in lines]}, f.fix, f.caused_by, f.explanation))
     return out
@@ -805,7 +805,7 @@ def sections_from(b: NumpyBackend) -> dict[str, Any]:
     fits = _fits(b)
     carry = _carry(b)
     out["observed"] = {
-        "network": b.net_root.prefix or "module globals",
+        "network": b.root.prefix or "module globals",
         "arrays": [f"{p.text} {list(p.shape)}" for p in b.params],
         "buffers": sorted({p.buffer_text for p in b.params if p.buffer is not None}),
         "style": b.style or "unknown",

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from hypothesis import strategies as st
 
-from netdoctor.nn.activations import ACTIVATIONS
+from netdoctor.nn.activations import ACTIVATIONS, ActivationName
 from netdoctor.nn.losses import LOSSES
 from netdoctor.nn.mlp import INITS, MLP
 from netdoctor.strategies.args import InvalidArgument, _check_int, _check_order, _fixed_or_range
@@ -152,6 +152,7 @@ def mlps(
         s = draw(sizes_st)
         act = draw(act_st)
         loss_name = draw(loss_st)
+        out: ActivationName | Literal["softmax"]
         if loss_name == "cross_entropy":
             out = "softmax"
         else:
