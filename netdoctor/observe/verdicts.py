@@ -231,7 +231,7 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
         out.append(Finding(
             "aliased-buffers", Severity.ERROR, where_text(lines, first),
             f"{said} (the same object): resetting a buffer by assigning it gives no fresh zeros"
-            + (f"; the buffers carry {carry['rho']:.2f} of their contents into the next batch" if kept else "") + ".",
+            + (f"; the buffers carry {carry['rho']:.2f} of their contents into the next batch" if kept and carry else "") + ".",
             {"buffers": {c: full for c, _, full in pairs}, "lines": [str(l) for l in lines],
              **({"carry_over": carry["rho"]} if carry else {})},
             fix=f"create fresh buffers at every reset: `{first} = [np.zeros(w.shape) for w in <the weights>]` "
@@ -478,8 +478,10 @@ def _view_writes(b: NumpyBackend) -> list[Line]:
             return False
 
         find_lines(filename, bound, limit=1)
-        out += find_lines(filename, lambda node, src, views=views: isinstance(node, ast.AugAssign)
-                          and isinstance(node.target, ast.Name) and node.target.id in views, limit=4)
+        def written(node: ast.AST, src: str, views: set[str] = views) -> bool:
+            return isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id in views
+
+        out += find_lines(filename, written, limit=4)
     return out
 
 
@@ -584,7 +586,7 @@ def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
     offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
     for w in b.early if early else b.windows:
         d, W = w.get("delta"), w.get("w")
-        if d is None:
+        if d is None or W is None:
             continue
         r = []
         for i, p in enumerate(b.params):
@@ -604,10 +606,11 @@ def _lr_lines(b: NumpyBackend) -> list[Line]:
     lines: list[Line] = []
     if b.lr is not None and b.lr_name:
         name = b.lr_name.split(".")[-1]
+        lr = b.lr
 
         def value_here(node: ast.AST) -> bool:
             consts = [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, (int, float))]
-            return any(not isinstance(c, bool) and abs(c - b.lr) <= 1e-12 * max(1.0, b.lr) for c in consts)
+            return any(not isinstance(c, bool) and abs(c - lr) <= 1e-12 * max(1.0, lr) for c in consts)
 
         lines = find_lines(_files(b), lambda node, src: name.lower() in src.lower() and value_here(node), limit=3)
         # passed positionally (`net.SGD(data, 3, 10, 300.0)`): the literal alone, when it is not a common number
@@ -629,9 +632,10 @@ def _lr_high(b: NumpyBackend) -> Finding | None:
     if not (up > LR_HIGH_UPDATE or diverged):
         return None
     lines = _lr_lines(b)
+    at_update = f" at update {b.nonfinite['update']}" if b.nonfinite else ""
     what = (f"One update changes the weights by {100 * up:.0f}% of their size (median of the first {len(ratios)} updates seen); "
             "healthy steps change them by ~0.1-3%." if math.isfinite(up) and up > LR_HIGH_UPDATE else
-            f"The weights became NaN or Inf at update {b.nonfinite['update']}.")
+            f"The weights became NaN or Inf{at_update}.")
     return Finding(
         "learning-rate-too-high", Severity.ERROR if up > 1 or diverged else Severity.WARNING, where_text(lines, "the update"),
         what + (f" ({b.lr_name}={b.lr:g})" if b.lr is not None else ""),
@@ -671,8 +675,9 @@ def _layers(b: NumpyBackend) -> list[dict[str, Any]]:
         kind = infer_kind(a)
         st = layer_stats(a, kind)
         first = np.concatenate(b.first_rows.get(layer, [a[:0]]))
-        st0 = layer_stats(first, kind) if len(first) >= 2 else {}
-        rows.append({"layer": layer, **st, "rows": int(len(a)), "at_start": st0.get("saturation"), "dead_at_start": st0.get("dead")})
+        st0 = layer_stats(first, kind) if len(first) >= 2 else None
+        rows.append({"layer": layer, **st, "rows": int(len(a)),
+                     "at_start": st0.get("saturation") if st0 else None, "dead_at_start": st0.get("dead") if st0 else None})
     return rows
 
 
