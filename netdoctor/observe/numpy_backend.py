@@ -127,6 +127,10 @@ class NumpyBackend:
         return True
 
     def __init__(self, options: ObserveOptions | None = None) -> None:
+        """Every piece of state the backend keeps between the program's calls, one line each.
+
+        Long because it is a list of declarations: splitting it would scatter where each attribute is introduced.
+        """
         self.options = options or ObserveOptions()
         self.rng = np.random.default_rng(0x6E6574)  # private: the program's generators are never touched
         self.tracer = CallTracer(self._on_call, self._on_return, is_user=self.options.is_user)
@@ -507,6 +511,16 @@ class NumpyBackend:
             fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
             self.params.append(Param(p, st.text, tuple(st.shape), idx, fp))
         self.layout = layer_chain([prm.shape for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)])
+        self._pair_buffers(buffers)
+        if self.style != "accumulate":
+            # gradients handed out by a function (``grads = backward(...)``) say more than the names they land in
+            self.net_root = best
+            self._gradient_returner()
+        self._start_watching(best, stats)
+
+    def _pair_buffers(self, buffers: list[tuple[Path, _PathStats]]) -> None:
+        """Each gradient buffer goes to the parameter of its shape (in name order); the function writing
+        most into them is the contributor, which accumulates (in place) or overwrites (rebinds)."""
         # buffers: paired with the parameter of the same shape, in order
         contrib: Counter[CodeType] = Counter()
         for _, st in buffers:
@@ -528,13 +542,13 @@ class NumpyBackend:
             inplace = sum(st.inplace for _, st in buffers if self.contributor in st.where)
             rebound = sum(st.rebound for _, st in buffers if self.contributor in st.where)
             self.style = "accumulate" if inplace >= rebound else "overwrite"
-        if self.style != "accumulate":
-            # gradients handed out by a function (``grads = backward(...)``) say more than the names they land in
-            self.net_root = best
-            self._gradient_returner()
+
+    def _start_watching(self, best: _Root, stats: dict[Path, _PathStats]) -> None:
+        """From discovery to watching: only the network's root is scanned now, functions get their roles,
+        and the parameters' first samples, norms and the constants' fingerprints are taken."""
         self.discovery_ratios = [st.ratios for st in stats.values() if st.ratios and array_role(st.text) == "param"]
         self.phase = "watch"
-        self._roots = {rid: best}
+        self._roots = {id(best.obj): best}
         self._paths = {}
         self._roles = {}
         if self.contributor is not None:

@@ -167,6 +167,10 @@ class TorchWatch:
 
     def __init__(self, sites: UserSites, *, every: int | None = EVERY, max_steps: int | None = None,
                  max_seconds: float | None = None) -> None:
+        """Every piece of state the watch keeps between the program's calls, one line each.
+
+        Long because it is a list of declarations: splitting it would scatter where each attribute is introduced.
+        """
         import torch
 
         self.torch = torch
