@@ -187,7 +187,12 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
         elif pi.changed and not any(c for _, c in pi.changed) and _clear_gradient(pi) and not cleared:
             add("not_changed", name, Severity.WARNING, "has a gradient and is in the optimizer, yet the optimizer never changes it (learning rate 0 in its parameter group?)",
                 "Check the parameter group's learning rate and the optimizer's arguments.", None)
-    out = []
+    return _frozen_findings(w, groups, opt_site)
+
+
+def _frozen_findings(w: TorchWatch, groups: dict[str, dict[str, Any]], opt_site: str | None) -> list[Finding]:
+    """One finding per reason the parameters grouped under it never learn."""
+    out: list[Finding] = []
     for reason, g in groups.items():
         site = g["site"]
         names = g["names"]

@@ -519,25 +519,36 @@ class TorchWatch:
                 gs.append(g.detach())
             slots.append((pi, len(gs) - 1 if g is not None else -1, id(p) in mine))
         if ws:
-            # One fused norm kernel per list and one host read for all of them.
-            norms = torch._foreach_norm(ws + gs)
-            values = torch.stack([n.float().to(norms[0].device) for n in norms]).tolist()
-            nw = len(ws)
-            for k, (pi, gk, _) in enumerate(slots):
-                _bounded_append(pi.norms, (self.steps, values[k], values[nw + gk] if gk >= 0 else math.nan))
-            if self.grad_nonfinite is None:
-                bad_g = [pi.name for pi, gk, _ in slots if gk >= 0 and not math.isfinite(values[nw + gk])]
-                bad_w = [pi.name for k, (pi, _, _) in enumerate(slots) if not math.isfinite(values[k])]
-                if bad_g or bad_w:
-                    last = self.loss_values[-1][1] if self.loss_values else None
-                    self.grad_nonfinite = {"step": self.steps, "grads": bad_g, "weights": bad_w, "loss": last}
-            if self._backward_since_step:
-                # A backward pass ran since the last step, yet every gradient this step applies is empty:
-                # something cleared them between backward() and step().
-                self.cleared_checked += 1
-                trained = [(pi, gk) for pi, gk, in_opt in slots if pi.requires_grad and in_opt]
-                if trained and all(gk < 0 or values[nw + gk] == 0 for _, gk in trained):
-                    self.cleared_before_step += 1
+            self._sample_norms(ws, gs, slots)
+        self._count_modes(mine)
+        if self.loss_values and self.loss_values[-1][0] == -1:
+            self.loss_values[-1] = (self.steps, self.loss_values[-1][1])
+
+    def _sample_norms(self, ws: list[Any], gs: list[Any], slots: list[tuple[ParamInfo, int, bool]]) -> None:
+        """||W|| and ||g|| of every sampled parameter (``slots``: its info, its gradient's index in ``gs``
+        or -1, whether this optimizer holds it); the first non-finite ones; gradients emptied before step()."""
+        # One fused norm kernel per list and one host read for all of them.
+        norms = self.torch._foreach_norm(ws + gs)
+        values = self.torch.stack([n.float().to(norms[0].device) for n in norms]).tolist()
+        nw = len(ws)
+        for k, (pi, gk, _) in enumerate(slots):
+            _bounded_append(pi.norms, (self.steps, values[k], values[nw + gk] if gk >= 0 else math.nan))
+        if self.grad_nonfinite is None:
+            bad_g = [pi.name for pi, gk, _ in slots if gk >= 0 and not math.isfinite(values[nw + gk])]
+            bad_w = [pi.name for k, (pi, _, _) in enumerate(slots) if not math.isfinite(values[k])]
+            if bad_g or bad_w:
+                last = self.loss_values[-1][1] if self.loss_values else None
+                self.grad_nonfinite = {"step": self.steps, "grads": bad_g, "weights": bad_w, "loss": last}
+        if self._backward_since_step:
+            # A backward pass ran since the last step, yet every gradient this step applies is empty:
+            # something cleared them between backward() and step().
+            self.cleared_checked += 1
+            trained = [(pi, gk) for pi, gk, in_opt in slots if pi.requires_grad and in_opt]
+            if trained and all(gk < 0 or values[nw + gk] == 0 for _, gk in trained):
+                self.cleared_before_step += 1
+
+    def _count_modes(self, mine: set[int]) -> None:
+        """Train/eval mode of the models holding the parameters ``mine`` (ids) this optimizer trains."""
         # Train/eval mode of the models this optimizer trains: dropout and batch norm frozen?
         for info, m in self.roots():
             if info.norm_layers and any(id(p) in mine for p in m.parameters()):
@@ -545,8 +556,6 @@ class TorchWatch:
                 if not m.training:
                     self.eval_steps += 1
                     self.eval_roots[id(m)] = self.eval_roots.get(id(m), 0) + 1
-        if self.loss_values and self.loss_values[-1][0] == -1:
-            self.loss_values[-1] = (self.steps, self.loss_values[-1][1])
 
     def _post_step(self, opt: Any, args: tuple, kwargs: dict) -> None:
         if self.busy:
