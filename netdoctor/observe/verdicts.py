@@ -141,6 +141,38 @@ def _train_labels(b: NumpyBackend) -> dict[str, Any]:
     return b.label_sets.get(b.train_labels_key, {}) if b.train_labels_key is not None else {}
 
 
+def _target_causes(b: NumpyBackend, ev: dict[str, Any], top: int, distinct: int, n_classes: int) -> tuple[list[str], list[Line]]:
+    """How the label reached the target builder: the causes its arguments show (a label divided by 255, always
+    below 1, never changing) and the lines that scale it; the helper's arguments go into ``ev``."""
+    causes = []
+    args = np.asarray(b.helper_args, dtype=float)
+    helper = b.target_helper.co_name if b.target_helper is not None else ""
+    lines: list[Line] = [Line(f, l, "", fn) for f, l, fn in b.helper_calls]
+    if args.size:
+        ev["helper_arguments"] = {"function": helper, "min": float(args.min()), "max": float(args.max()),
+                                  "distinct": int(len(np.unique(args))), "first": args[:5].tolist()}
+        scaled = args * 255.0
+        if args.max() < 1.0 and np.allclose(scaled, np.round(scaled), atol=1e-6) and np.unique(np.round(scaled)).size > 1:
+            causes.append(f"the label reaching {helper}() is the true label divided by 255 (values {args.min():.4g}..{args.max():.4g} "
+                          f"= 0..{int(round(args.max() * 255))}/255): it was scaled with the pixels, and int(label/255) is 0 for every digit")
+        elif args.max() < 1.0:
+            causes.append(f"the label reaching {helper}() is always below 1 ({args.min():.4g}..{args.max():.4g}), so int(label) is 0")
+        elif np.unique(args).size == 1:
+            causes.append(f"{helper}() is always called with {args[0]:g}: the target is built from a variable that does not change")
+        for l in list(lines):
+            lines += find_lines(l.filename, lambda node, src: "255" in src and "/" in src,
+                                within=_code_named(b, l.function), limit=2)
+    if top == 0 and (distinct == 1 or n_classes == 1):
+        # a label divided by 255 with the pixels gives int(label / 255) == 0: the lines that scale whole rows
+        lines += find_lines(_files(b), lambda node, src: bool(re.search(r"/=?\s*255", src)) and not re.search(r"\[\s*:?\s*,?\s*1\s*:", src)
+                            and not isinstance(node, ast.Return) or bool(re.search(r"/\s*255[^\]]*\[[^\]]*0\s*\]", src)), limit=3)
+        lines = list(dict.fromkeys(lines))
+    if not causes:
+        causes.append("usual causes: the label scaled with the pixels (`int(label / 255) == 0`), the label column cut off or "
+                      "read from the wrong column, the target built from the wrong variable")
+    return causes, lines
+
+
 def _constant_targets(b: NumpyBackend) -> Finding | None:
     n_out = b.layout[1][-1] if b.layout else 0
     seen = b.target_samples
@@ -168,33 +200,7 @@ def _constant_targets(b: NumpyBackend) -> Finding | None:
         ev["labels_from"] = f"{labels['name']} in {labels['function']}()"
         data = (f"; the labels in `{labels['name']}` ({labels['function']}()) are spread over {label_classes} classes "
                 f"({_label_text(labels['counts'])})")
-    # how the label reached the target builder
-    causes = []
-    args = np.asarray(b.helper_args, dtype=float)
-    helper = b.target_helper.co_name if b.target_helper is not None else ""
-    lines: list[Line] = [Line(f, l, "", fn) for f, l, fn in b.helper_calls]
-    if args.size:
-        ev["helper_arguments"] = {"function": helper, "min": float(args.min()), "max": float(args.max()),
-                                  "distinct": int(len(np.unique(args))), "first": args[:5].tolist()}
-        scaled = args * 255.0
-        if args.max() < 1.0 and np.allclose(scaled, np.round(scaled), atol=1e-6) and np.unique(np.round(scaled)).size > 1:
-            causes.append(f"the label reaching {helper}() is the true label divided by 255 (values {args.min():.4g}..{args.max():.4g} "
-                          f"= 0..{int(round(args.max() * 255))}/255): it was scaled with the pixels, and int(label/255) is 0 for every digit")
-        elif args.max() < 1.0:
-            causes.append(f"the label reaching {helper}() is always below 1 ({args.min():.4g}..{args.max():.4g}), so int(label) is 0")
-        elif np.unique(args).size == 1:
-            causes.append(f"{helper}() is always called with {args[0]:g}: the target is built from a variable that does not change")
-        for l in list(lines):
-            lines += find_lines(l.filename, lambda node, src: "255" in src and "/" in src,
-                                within=_code_named(b, l.function), limit=2)
-    if top == 0 and (distinct == 1 or len(classes) == 1):
-        # a label divided by 255 with the pixels gives int(label / 255) == 0: the lines that scale whole rows
-        lines += find_lines(_files(b), lambda node, src: bool(re.search(r"/=?\s*255", src)) and not re.search(r"\[\s*:?\s*,?\s*1\s*:", src)
-                            and not isinstance(node, ast.Return) or bool(re.search(r"/\s*255[^\]]*\[[^\]]*0\s*\]", src)), limit=3)
-        lines = list(dict.fromkeys(lines))
-    if not causes:
-        causes.append("usual causes: the label scaled with the pixels (`int(label / 255) == 0`), the label column cut off or "
-                      "read from the wrong column, the target built from the wrong variable")
+    causes, lines = _target_causes(b, ev, top, distinct, len(classes))
     where = where_text(lines, f"targets ({b.target_arg})")
     ev["lines"] = [str(l) for l in lines]
     return Finding(
