@@ -28,6 +28,17 @@ UPDATE_BAND = (1e-3, 3e-2)
 """Update/weight ratios of healthy steps (0.1% to 3% of the weights per update)."""
 
 
+def _column_edges(steps: Any) -> Any:
+    """Edges of the image columns, one per probe step: halfway between neighbouring probes (the outer ones
+    mirrored), so uneven probe spacing stays visible; a single probe gets a column of width 1."""
+    import numpy as np
+
+    if len(steps) > 1:
+        mid = (steps[1:] + steps[:-1]) / 2
+        return np.concatenate([[steps[0] - (mid[0] - steps[0])], mid, [steps[-1] + (steps[-1] - mid[-1])]])
+    return np.array([steps[0] - 0.5, steps[0] + 0.5])
+
+
 def plot_activations(source: Any = None, *, monitor: Any = None, width: float = 9.0) -> Any:
     """Per layer: activation histograms over training (left) and saturated/dead shares (right).
 
@@ -52,12 +63,7 @@ def plot_activations(source: Any = None, *, monitor: Any = None, width: float = 
         return empty_figure(fig, "no activation summaries (the model has no activations(X))")
     axes = fig.subplots(n_layers, 2, squeeze=False, gridspec_kw={"width_ratios": (3, 2)})
     steps = np.array([to_float(p.get("step")) for p in probes], dtype=float)
-    # Column edges halfway between probes, so uneven probe spacing stays visible.
-    if len(steps) > 1:
-        mid = (steps[1:] + steps[:-1]) / 2
-        edges = np.concatenate([[steps[0] - (mid[0] - steps[0])], mid, [steps[-1] + (steps[-1] - mid[-1])]])
-    else:
-        edges = np.array([steps[0] - 0.5, steps[0] + 0.5])
+    edges = _column_edges(steps)
     single = len(probes) == 1  # only the last probe: bars instead of a one-column image
     image = None
     for l in range(n_layers):
