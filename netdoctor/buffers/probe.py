@@ -75,6 +75,8 @@ class UpdateEvidence(TypedDict, total=False):
     decay: float
     history_weight: float
     momentum_like: float
+    update_rule: str
+    """Set only for adaptive optimizers (Adam and kin): why the steps were not fitted to the gradient."""
 
 
 @dataclass
