@@ -223,12 +223,23 @@ class Report(Renderable):
             return "Interrupted before any problem was seen; the numbers below are partial."
         if not self.findings:
             return "No problems found."
-        errors = self.failures
+        counts = self.severity_counts()
+        n = len(self.findings)
         root = self.root_cause()
         if root is not None:
-            return f"{len(errors)} problem(s) found; root cause: {root.code} ({root.message})"
+            return f"{n} finding{'s' * (n != 1)} ({counts}); root cause: {root.code} ({root.message})"
         worst = self.worst
-        return f"No errors; {len(self.findings)} note(s), first: {worst.code if worst else '?'}."
+        return f"No errors; {n} finding{'s' * (n != 1)} ({counts}), first: {worst.code if worst else '?'}."
+
+    def severity_counts(self) -> str:
+        """How many findings of each severity, in the words the finding list uses: ``"3 errors, 4 warnings"``."""
+        parts = []
+        for sev in Severity:
+            k = sum(1 for f in self.findings if f.severity is sev)
+            if k:
+                word = sev.value if k == 1 or sev is Severity.INFO else f"{sev.value}s"
+                parts.append(f"{k} {word}")
+        return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict with a ``schema_version``."""

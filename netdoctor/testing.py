@@ -104,15 +104,16 @@ def _finish(result: Any) -> Any:
     return result
 
 
-def assert_gradients_match(f: Callable[..., Any], x: Any, grad: Callable[..., Any] | None = None, **opts: Any) -> Any:
-    """Assert that ``grad(x)`` is the gradient of the scalar function ``f`` at ``x``.
+def assert_gradients_match(f: Callable[..., Any], x: Any, grad: Any = None, **opts: Any) -> Any:
+    """Assert that ``grad`` is the gradient of the scalar function ``f`` at ``x``.
 
     Args:
         f: ``f(x) -> float``; ``x`` is an array or a dict/list/tuple of arrays. Or PyTorch
             code (a function of tensors, an ``nn.Module``, an ``autograd.Function`` class):
             then autograd gives the analytic side and ``grad`` is left out.
         x: the point; left exactly as found (``f`` and ``grad`` get copies).
-        grad: ``grad(x)`` returning the analytic gradient in the structure of ``x``.
+        grad: ``grad(x)`` returning the analytic gradient in the structure of
+            ``x``, or the gradient's value at ``x`` itself (arrays shaped like ``x``).
         **opts: ``method``, ``h``, ``rtol``, ``atol``, ``max_coords``, ``seed``,
             ``n_directions`` (see :func:`netdoctor.gradients.gradcheck`).
 
@@ -160,7 +161,7 @@ class GradientChecker:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.options.items())
         return f"GradientChecker({opts})"
 
-    def __call__(self, f: Callable[..., Any], x: Any, grad: Callable[..., Any] | None = None, **opts: Any) -> Any:
+    def __call__(self, f: Callable[..., Any], x: Any, grad: Any = None, **opts: Any) -> Any:
         __tracebackhide__ = True
         return assert_gradients_match(f, x, grad, **{**self.options, **opts})
 

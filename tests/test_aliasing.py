@@ -213,3 +213,19 @@ def test_planted_share_is_always_found(attrs, buffer, how):
         # buffer on a parameter or another buffer is an error; on data it is a warning
         expected = Severity.WARNING if path_role(target) == "other" else Severity.ERROR
         assert any(f.severity is expected for f in found)
+
+
+def test_aliased_template_text_states_the_measured_weight_not_full_reapplication():
+    """The template buffer is scaled in place by lr=0.06 before it is applied: the probe measures earlier
+    gradients coming back with weight 0.06, and the aliased-buffers text says that, not 'every earlier gradient'."""
+    from netdoctor.diagnosis.pipeline import diagnose
+
+    rng = np.random.default_rng(0)
+    y = np.arange(400) % 4
+    X = rng.normal(0, 0.5, (400, 12)) + np.eye(4, 12)[y] * 2
+    report = diagnose(load("scaled_template", "assign-template"), X, y, epochs=1, experiments=False)
+    (f,) = [f for f in report.findings if f.code == "aliased-buffers" and "zero_W" in f.where]
+    weight = report.sections["probe"]["history_weight"]
+    assert 0.03 < weight < 0.1
+    assert "every update re-applies every earlier gradient" not in f.explanation
+    assert f"{weight:.2f}" in f.explanation and f.evidence["history_weight"] == weight

@@ -69,7 +69,19 @@ def test_unusual_but_valid_file_loads_exactly(name, label_column, tmp_path):
     ds = load(BAD / name, label_column=label_column, cache_dir=tmp_path)
     np.testing.assert_array_equal(ds.y, LABELS)
     assert ds.X.dtype == np.float32 and ds.y.dtype == np.int64
-    if "floats_scaled" in name:
+    if name.startswith(("ok_negative", "ok_value")):
+        # not 0..255 pixels: scaled per feature as the values need, never refused
+        raw = PIXELS.astype(np.float64)
+        raw[1, 2] = {"ok_negative_value.csv": -3, "ok_value_256.csv": 256, "ok_value_1000_5.csv": 1000.5}[name]
+        if ds.summary.scaling == "min-max":
+            expect = raw / raw.max(axis=0)
+        else:
+            sd = raw.std(axis=0)
+            expect = (raw - raw.mean(axis=0)) / np.where(sd > 0, sd, 1)
+            assert ds.summary.scaling == "standardise"
+        np.testing.assert_allclose(ds.X, expect, rtol=1e-5, atol=1e-5)
+        assert not ds.pixels_were_scaled and not ds.summary.already_scaled
+    elif "floats_scaled" in name:
         # written as repr(p / 255) in float64; float32 rounding differs by at most an ulp
         np.testing.assert_allclose(ds.X, PIXELS / 255, rtol=0, atol=1e-7)
         assert not ds.pixels_were_scaled and ds.summary.already_scaled

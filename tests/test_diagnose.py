@@ -463,3 +463,107 @@ def test_uncopyable_model_runs_every_experiment_and_is_restored():
     report = diagnose(model, X, y, epochs=1, batch_size=16, experiments=True)
     assert report.sections["experiments"]  # they ran (before the fix: TypeError, cannot pickle the lock)
     assert {k: v.tobytes() for k, v in model.params.items()} == before
+
+
+@needs_data
+@pytest.mark.parametrize("seed", range(4))
+def test_independence_check_is_silent_on_saturated_sigmoid_reference_mlp(seed):
+    """The issue's case: --init normal --sigma 5 --activation sigmoid on mnist_5k (saturated units,
+    derivatives ~1e-6) made finite differences of the batch loss look like a leak."""
+    from netdoctor.data import load
+
+    train, _ = load(f"{DATA}/mnist_5k.csv.gz").split(0.2, seed=0)
+    model = MLP((784, 64, 10), activation="sigmoid", init="normal", sigma=5, seed=0)
+    result = check_independence(model, train.X, train.y, seed=seed)
+    assert result["independent"] is not False, result
+
+
+@pytest.mark.parametrize("scale", [1e-5, 3e-7, 1e-9])
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_independence_check_is_silent_on_tiny_input_gradients(scale, dtype):
+    X, y = blobs(5, d=40, c=4)
+    model = MLP((40, 4), activation="identity", output_activation="softmax", seed=0, dtype=dtype)
+    model.params["W1"] *= model.params["W1"].dtype.type(scale / np.abs(model.params["W1"]).mean())
+    result = check_independence(model, X, y, seed=0)
+    assert result["independent"] is not False, result
+
+
+@pytest.mark.parametrize("cls", [BatchNormOverBatch, BroadcastLoss])
+def test_independence_check_finds_leaks_in_float32_too(cls):
+    X, y = blobs(2)
+    kw = {"loss": "mse", "output_activation": "identity"} if cls is BroadcastLoss else {}
+    model = cls((10, 6, 1 if cls is BroadcastLoss else 3), seed=0, dtype="float32", **kw)
+    y = (y == 1).astype(int) if cls is BroadcastLoss else y
+    assert check_independence(model, X, y, seed=0)["independent"] is False
+
+
+class Dropout(MLP):
+    """Hidden units dropped at random in every loss call: the loss is random, not leaky."""
+
+    def loss(self, X, y):
+        keep = np.random.default_rng().random(self.params["W1"].shape[1]) > 0.2
+        saved = self.params["W2"].copy()
+        self.params["W2"][~keep] = 0
+        try:
+            return super().loss(X, y)
+        finally:
+            self.params["W2"][...] = saved
+
+
+def test_independence_check_says_no_signal_on_a_random_loss():
+    X, y = blobs(2)
+    result = check_independence(Dropout((10, 6, 3), seed=0), X, y, seed=0)
+    assert result["independent"] is None and "random" in result.get("reason", "")
+
+
+class SaturatedSigmoidNet:
+    """A correct net (not the reference MLP): tanh hidden layer, sigmoid outputs, MSE on 0/1 targets, rows.
+
+    ``w_scale`` multiplies the initial weights: at 30 the hidden units and the output units start in the
+    flat ends of their functions, so 300 steps cannot fit 16 examples although gradient and update are right.
+    """
+
+    def __init__(self, sizes=(10, 12, 3), w_scale=30.0, seed=0):
+        rng = np.random.default_rng(seed)
+        self.params = {"W1": rng.normal(0, w_scale / np.sqrt(sizes[0]), sizes[:2]), "b1": np.zeros(sizes[1]),
+                       "W2": rng.normal(0, w_scale / np.sqrt(sizes[1]), sizes[1:]), "b2": np.zeros(sizes[2])}
+        self.n_classes = sizes[2]
+
+    def _forward(self, X):
+        h = np.tanh(X @ self.params["W1"] + self.params["b1"])
+        return h, 1 / (1 + np.exp(-(h @ self.params["W2"] + self.params["b2"])))
+
+    def loss(self, X, y):
+        n = len(X)
+        h, a = self._forward(X)
+        t = np.eye(self.n_classes)[y]
+        dz = (a - t) * a * (1 - a) / n
+        dh = dz @ self.params["W2"].T * (1 - h ** 2)
+        return float(0.5 * np.sum((a - t) ** 2) / n), {"W1": X.T @ dh, "b1": dh.sum(0), "W2": h.T @ dz, "b2": dz.sum(0)}
+
+    def predict(self, X):
+        return np.argmax(self._forward(X)[1], axis=1)
+
+    def activations(self, X):
+        return list(self._forward(X))
+
+    def train_step(self, X, y, lr):
+        value, g = self.loss(X, y)
+        for k, p in self.params.items():
+            p -= lr * g[k]
+        return value
+
+
+def test_cannot_overfit_on_verified_code_points_at_what_the_numbers_show():
+    X, y = blobs(7)
+    report = diagnose(SaturatedSigmoidNet(), X, y, epochs=1, lr=0.5, batch_size=16)
+    codes = report.codes()
+    (f,) = [f for f in report.findings if f.code == "cannot-overfit"]
+    assert "gradient-mismatch" not in codes and not set(codes) & {"stale-accumulator", "summed-gradient", "update-mismatch"}
+    text = " ".join((f.message, f.explanation, f.fix))
+    assert "bug in the update" not in text and "does not follow the gradient" not in text
+    assert f.severity.value == "warning"
+    assert "gradient check" in f.explanation and "update probe" in f.explanation
+    assert "saturat" in f.explanation and "%" in f.explanation
+    assert f.caused_by and set(f.caused_by) <= set(codes)
+    assert "saturated-activations" in codes and "saturated-activations" in f.caused_by

@@ -590,7 +590,7 @@ BAD_CALLS = [
     ("gradcheck(n_directions=0)", lambda: gradcheck(f_sin, np.ones(2), g_sin, n_directions=0), "n_directions"),
     ("gradcheck(x=[])", lambda: gradcheck(f_sin, np.array([]), g_sin), "no entries"),
     ("gradcheck(x=nan)", lambda: gradcheck(f_sin, np.array([np.nan]), g_sin), "nan or inf"),
-    ("gradcheck(f=None)", lambda: gradcheck(None, np.ones(2), g_sin), "callables"),
+    ("gradcheck(f=None)", lambda: gradcheck(None, np.ones(2), g_sin), "must be a callable"),
     ("check_gradients(X, y of other length)", lambda: check_gradients(_model(), XT, YT[:2]), "3 rows but y has 2"),
     ("check_gradients(h=0.02)", lambda: check_gradients(_model(), XT, YT, h=0.02), "too large"),
 ]
@@ -686,3 +686,39 @@ def test_series_and_exact_output_paths_give_the_same_numbers(output, monkeypatch
     exact = mlp_numeric(model, X, y, model.params, coords, method="central", h=1e-7)
     for k in model.params:
         np.testing.assert_allclose(series[k]["numeric"], exact[k]["numeric"], rtol=1e-9, atol=1e-13, err_msg=k)
+
+
+# -- the analytic gradient given as an array (its value at x) -----------------------------
+def test_gradient_given_as_an_array_is_checked_like_a_callable():
+    from netdoctor.testing import assert_gradients_match
+
+    rng = np.random.default_rng(3)
+    A = rng.normal(size=(4, 4))
+    x = rng.normal(size=4)
+
+    def f(v):
+        return float(np.sum(np.sin(A @ v)))
+
+    g = A.T @ np.cos(A @ x)  # the value at x, as users often have it in hand
+    for method in ("central", "complex", "directional"):
+        assert gradcheck(f, x, g, method=method).ok
+        assert gradcheck(f, x, g, method=method).ok == gradcheck(f, x, lambda v: A.T @ np.cos(A @ v), method=method).ok
+    assert_gradients_match(f, x, g)
+    assert_gradients_match(lambda p: f(p["w"]), {"w": x}, {"w": g})
+    assert_gradients_match(lambda p: f(p[0]) + float(p[1] ** 2), (x, np.array(1.5)), (g, 3.0))
+    bad = g.copy()
+    bad[2] += 0.5
+    with pytest.raises(GradientMismatch, match=r"\[2\]"):
+        assert_gradients_match(f, x, bad)
+    result = gradcheck(f, x, bad)
+    assert not result.ok and any("array" in n for n in result.notes)
+
+
+def test_gradient_array_of_the_wrong_shape_is_named_as_with_a_callable():
+    x = np.ones(3)
+    given, called = gradcheck(lambda v: float(v @ v), x, np.ones(4)), gradcheck(lambda v: float(v @ v), x, lambda v: np.ones(4))
+    assert not given.ok and given.tensors[0].problem == called.tensors[0].problem and "shape (4,)" in given.tensors[0].problem
+    with pytest.raises(ProtocolError, match="the gradient given"):
+        gradcheck(lambda p: float(p["w"] @ p["w"]), {"w": x}, [2 * x])
+    with pytest.raises(InvalidArgument, match="f must be"):
+        gradcheck(np.ones(3), x, 2 * x)

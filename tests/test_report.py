@@ -35,8 +35,8 @@ SNAPSHOT = """\
 data    mnist_5k.csv.gz: 5000 rows, 784 features, 10 classes
 model   MLP(784-30-10, tanh, mse)
 context seed=0, epochs=2
-verdict 2 problem(s) found; root cause: summed-gradient (The update applies the
-        batch sum of gradients, not the mean.)
+verdict 3 findings (2 errors, 1 warning); root cause: summed-gradient (The
+        update applies the batch sum of gradients, not the mean.)
 Findings (root causes first)
 
    #   finding                  what, evidence, fix

@@ -173,6 +173,7 @@ def test_vanishing_gradients_only_while_the_loss_is_high():
 @pytest.mark.parametrize("ratio, severity", [(0.5, "warning"), (2.0, "error")])
 def test_learning_rate_too_high(ratio, severity):
     ev = evidence(reduce="sum", batch_size=100)
+    ev["epochs"] = [{**e, "eval_accuracy": 0.15} for e in ev["epochs"]]  # a run that does not learn
     ev["probes"][1] = probe(1, up={"W1": ratio / 2, "W2": ratio})
     (f,) = [f for f in apply_rules(ev) if f.code == "learning-rate-too-high"]
     assert f.severity.value == severity and f.where == "W2"
@@ -342,3 +343,61 @@ def test_reference_comparison_majority_share_comes_from_the_labels():
     assert f.evidence["majority_label"] == 3 and f.evidence["majority_share"] == pytest.approx(0.7)
     assert f.severity.value == "warning"  # predicting '3' for everything, while the reference reaches 95%
     assert compare(0.72, 0.80, labels=y).severity.value == "info"  # the reference is not 20 points above 70% either
+
+
+def two_class_confusion(label_counts, a=3, b=7, share_a=0.8):
+    """Every row predicted as ``a`` or ``b`` (``share_a`` of each label's rows on ``a``)."""
+    C = len(label_counts)
+    cm = np.zeros((C, C), int)
+    for i, n in enumerate(label_counts):
+        k = int(round(n * share_a))
+        cm[i, a], cm[i, b] = k, n - k
+    return cm
+
+
+def test_partial_collapse_onto_two_classes_names_them_with_counts_and_shares():
+    cm = two_class_confusion(MNIST_TEST_COUNTS)
+    total, preds = cm.sum(), cm.sum(axis=0)
+    ev = evidence(epochs=[{"epoch": 3, "loss": 1.9, "eval_accuracy": np.trace(cm) / total, "confusion": cm.tolist()}])
+    (f,) = [f for f in apply_rules(ev) if f.code == "class-collapse"]
+    assert "2 of the 10 classes" in f.message
+    for label in (3, 7):
+        assert f"{label} for {preds[label]} ({100 * preds[label] / total:.1f}%)" in f.message
+    assert f.evidence["classes"] == [3, 7] and f.evidence["counts"] == [int(preds[3]), int(preds[7])]
+    assert f.severity.value == "error"
+
+
+def test_three_classes_of_four_is_not_a_collapse():
+    cm = healthy_confusion(n_per=200, acc=0.7, C=4)
+    cm[:, 3] = 0
+    cm[3, 0] = 200
+    ev = evidence(epochs=[{"epoch": 3, "loss": 0.6, "eval_accuracy": np.trace(cm) / cm.sum(), "confusion": cm.tolist()}],
+                  n_classes=4)
+    assert "class-collapse" not in codes(ev)
+
+
+def test_a_run_at_chance_level_is_an_error_even_when_every_other_finding_is_a_warning():
+    cm = np.full((10, 10), 10)  # right 10% of the time, predictions spread over every class
+    ev = evidence(epochs=[{"epoch": e, "loss": 7.0, "eval_accuracy": 0.1, "confusion": cm.tolist()} for e in (1, 2, 3)])
+    (f,) = [f for f in apply_rules(ev) if f.code == "no-learning"]
+    assert f.severity.value == "error" and "10.0%" in f.message
+    # a learning run, or one already named as a collapse, gets no such finding
+    assert "no-learning" not in codes(evidence())
+    cm = collapse_confusion(MNIST_TEST_COUNTS, 0)
+    ev = evidence(epochs=[{"epoch": 1, "loss": 2.0, "eval_accuracy": 0.098, "confusion": cm.tolist()}])
+    assert "class-collapse" in codes(ev) and "no-learning" not in codes(ev)
+
+
+def test_a_large_first_step_in_a_run_that_learns_is_not_too_high_a_learning_rate():
+    """The textbook network at eta 3.0: its first update changes a small weight matrix by 84%, and it reaches 90%."""
+    ev = evidence()
+    ev["probes"][1] = probe(1, up={"W1": 0.4, "W2": 0.84})
+    assert "learning-rate-too-high" not in codes(ev)
+    ev["epochs"] = [{**e, "eval_accuracy": 0.2} for e in ev["epochs"]]  # the same step in a run that does not learn
+    assert "learning-rate-too-high" in codes(ev)
+
+
+def test_reference_comparison_when_only_the_users_model_learns():
+    f = compare(0.905, 0.242)
+    assert f.severity.value == "info" and "does not learn with these settings either" not in f.message
+    assert f.message.startswith("Your model reached 90.5%") and "says nothing against your code" in f.message

@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     data.add_argument("--test", metavar="FILE", help="evaluate on this file instead of a held-out split")
     data.add_argument("--test-fraction", type=float, default=0.2, help="held-out share when --test is not given (default 0.2)")
     data.add_argument("--label-column", type=_label_column, default="auto", help="auto (default), first, last or a column number")
-    data.add_argument("--raw-pixels", action="store_true", help="hand raw 0..255 pixel values to the model (for models that scale their input themselves)")
+    data.add_argument("--raw-pixels", action="store_true", help="hand the raw values (0..255 pixels, unscaled features) to the model (for models that scale their input themselves)")
 
     model = check.add_argument_group("model and training")
     model.add_argument("--model", metavar="FILE.py:FACTORY", help="diagnose your own network: FACTORY() returns a protocol model (docs/protocol.md)")
@@ -87,8 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--output-activation", default=None, help="softmax for cross-entropy; with mse any activation (default: --activation)")
     model.add_argument("--loss", default="cross_entropy", choices=["cross_entropy", "mse"])
     model.add_argument("--lr", type=_positive(float), default=None,
-                       help="learning rate (default 0.1, or the learning rate of the optimizer a PyTorch --model returns)")
-    model.add_argument("--batch-size", type=_positive(int), default=32, help="mini-batch size (default 32)")
+                       help="learning rate (default: the --model's own lr/learning_rate/eta/alpha or its PyTorch optimizer's, else 0.1)")
+    model.add_argument("--batch-size", type=_positive(int), default=None,
+                       help="mini-batch size (default: the --model's own batch_size/mini_batch_size, else 32)")
     model.add_argument("--epochs", type=_positive(int), default=3, help="epochs (default 3)")
     model.add_argument("--init", default="xavier", choices=["xavier", "he", "normal"])
     model.add_argument("--sigma", type=_positive(float), default=1.0, help="standard deviation for --init normal (default 1)")

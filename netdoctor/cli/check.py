@@ -11,8 +11,6 @@ import shlex
 import time
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from netdoctor.errors import InvalidArgument
 
 if TYPE_CHECKING:
@@ -87,6 +85,19 @@ def build_model(args: Any, n_features: int, n_classes: int):
     )
 
 
+def _user_model_name(spec: str, model: Any) -> str:
+    """``SeedAdapter from models.py:seed``: the user's class (the adapted net's, if adapted) and factory."""
+    from pathlib import Path
+
+    from netdoctor.adapters.usermodel import _parse_spec
+    from netdoctor.buffers.reach import unwrap
+
+    path, factory = _parse_spec(spec)
+    inner = unwrap(model)
+    what = type(inner).__name__ if inner is model else f"{type(inner).__name__} (adapted, style {model.style!r})"
+    return f"{what} from {Path(path).name}:{factory}"
+
+
 def _load_data(args: Any):
     from netdoctor.data.loader import load, load_sample
 
@@ -95,7 +106,8 @@ def _load_data(args: Any):
     else:
         dataset = load(args.data, label_column=args.label_column)
     if args.test:
-        train, test = dataset, load(args.test, label_column=args.label_column)
+        # The test file goes on the training file's scale (the same offsets and divisors).
+        train, test = dataset, load(args.test, label_column=args.label_column, scaling=dataset.scaling)
         if test.X.shape[1] != train.X.shape[1]:
             raise InvalidArgument(
                 f"{args.test} has {test.X.shape[1]} features per row; the training data has {train.X.shape[1]}."
@@ -106,7 +118,7 @@ def _load_data(args: Any):
         train, test = dataset.split(args.test_fraction, seed=args.seed)
     # Hand back the summary, not the dataset: its arrays are copied into the
     # split and need not stay alive beside it.
-    return dataset.summary, dataset.pixels_were_scaled, train, test
+    return dataset.summary, dataset.scaling, train, test
 
 
 def write_outputs(report: Any, *, html: str | None = None, plots: str | None = None) -> None:
@@ -136,17 +148,19 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         from netdoctor.adapters.usermodel import load_user_model
 
         user_model = load_user_model(args.model)
-    summary, pixels_were_scaled, train, test = _load_data(args)
+    summary, scaling, train, test = _load_data(args)
     if not args.json:
         out.print(summary)
     X_train, X_test = train.X, test.X
-    if args.raw_pixels and pixels_were_scaled:
-        # The model scales its input itself: undo the loader's division by 255.
-        X_train, X_test = X_train * np.float32(255), X_test * np.float32(255)
-    n_classes = 10  # the loader accepts digit labels 0..9 only
+    if args.raw_pixels and scaling is not None:
+        # The model scales its input itself: undo the loader's scaling (a division by 255 for pixels).
+        X_train, X_test = scaling.undo(X_train), scaling.undo(X_test)
+    n_classes = max(10 if summary.kind == "images" else 2, int(max(train.y.max(), test.y.max())) + 1)
 
+    model_name = None
     if user_model is not None:
         model, label = user_model, "your model"
+        model_name = _user_model_name(args.model, user_model)
     else:
         model = build_model(args, X_train.shape[1], n_classes)
         label = "reference MLP"
@@ -154,8 +168,11 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         # converted when it is used, and a float64 copy of 60,000 images
         # would cost 376 MB for a few per cent of speed.
 
-    # A PyTorch factory's optimizer carries the learning rate the user trains with.
-    args.lr = args.lr if args.lr is not None else (getattr(model, "lr", None) or DEFAULT_LR)
+    from netdoctor.diagnosis.settings import resolve_settings
+
+    # Resolved here too (diagnose would do the same) so that the reference run
+    # of --model is trained with the settings the user's model declares.
+    settings = resolve_settings(model, lr=args.lr, batch_size=args.batch_size)
     report = diagnose(
         model,
         X_train,
@@ -163,8 +180,11 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         X_test=X_test,
         y_test=test.y,
         epochs=args.epochs,
-        lr=args.lr,
-        batch_size=args.batch_size,
+        lr=settings["lr"].value if args.lr is None else args.lr,
+        batch_size=settings["batch_size"].value if args.batch_size is None else args.batch_size,
+        given_as={"lr": "--lr" if args.lr is not None else settings["lr"].source,
+                  "batch_size": "--batch-size" if args.batch_size is not None else settings["batch_size"].source},
+        model_name=model_name,
         seed=args.seed,
         gradcheck=not args.no_gradcheck,
         experiments=not args.quick,

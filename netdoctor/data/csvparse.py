@@ -98,7 +98,8 @@ def _is_binary(chunk: bytes) -> bool:
 
 
 def _label_column(table, option, header, name, line0) -> int:
-    """Index of the label column: given, or the first/last column holding only digits 0..9."""
+    """Index of the label column: given, or the first/last column holding only digits 0..9
+    (else whole-number class labels 0..K-1, most of them present)."""
     ncols = table.shape[1]
     if option == "first":
         return 0
@@ -114,15 +115,25 @@ def _label_column(table, option, header, name, line0) -> int:
         v = table[:, c]
         return bool(np.all((v >= 0) & (v <= 9) & (v == np.rint(v))))
 
-    cands = [c for c in (0, ncols - 1) if digits_only(c)]
+    def class_labels(c: int) -> bool:
+        # Whole numbers 0..K-1 with most classes present: a label column of another data set
+        # (labels written 3.0000 parse to the same numbers), not a feature that happens to be whole.
+        v = table[:, c]
+        if not np.all((v >= 0) & (v == np.rint(v))) or v.max() > 9999:
+            return False
+        distinct = np.unique(v).size
+        return distinct >= 2 and 2 * distinct >= v.max() + 1
+
+    cands = [c for c in (0, ncols - 1) if digits_only(c)] or [c for c in (0, ncols - 1) if class_labels(c)]
     if not cands:
-        bad = [(c, int(np.flatnonzero(~((table[:, c] >= 0) & (table[:, c] <= 9)
-                                         & (table[:, c] == np.rint(table[:, c]))))[0]))
-               for c in (0, ncols - 1)]
+        bad = [(c, int(np.flatnonzero(~((table[:, c] >= 0) & (table[:, c] == np.rint(table[:, c]))))[0])
+                if not np.all((table[:, c] >= 0) & (table[:, c] == np.rint(table[:, c]))) else
+                int(np.argmax(table[:, c]))) for c in (0, ncols - 1)]
         where = " and ".join(f"line {line0 + r} column {c + 1} has {table[r, c]:g}"
                              for c, r in bad)
         raise DataFormatError(f"{name} has no label column: expected the first or last column "
-                              f"to hold only digits 0..9, but {where}")
+                              f"to hold whole-number class labels 0, 1, 2, ... (digits 0..9 for "
+                              f"MNIST), but {where}")
     if len(cands) == 2 and header is not None:
         named = [c for c in cands if re.search(r"label|target|class|digit|^y$", header[c], re.I)]
         cands = named or cands

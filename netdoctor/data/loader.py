@@ -1,8 +1,12 @@
-"""Load image-classification data (MNIST and alike) from CSV, IDX or ``.npz``.
+"""Load classification data (MNIST and alike, or any table of numeric features) from CSV, IDX or ``.npz``.
 
-``load(path)`` returns a :class:`Dataset`: ``X`` float32 ``(N, D)`` in [0, 1]
-and ``y`` int64 ``(N,)`` with digits 0..9. Pixels 0..255 are divided by 255;
-pixels already in [0, 1] are used as they are, and the summary says which.
+``load(path)`` returns a :class:`Dataset`: ``X`` float32 ``(N, D)`` on a
+scale networks train on, and ``y`` int64 ``(N,)`` class labels 0, 1, 2, ...
+(written ``3``, ``3.0`` or ``3.0000``). Features are any finite numbers,
+scaled as the values need (:mod:`netdoctor.data.scaling`): pixels 0..255 are
+divided by 255, values already in [0, 1] or otherwise small are used as they
+are, non-negative counts are min-max scaled and other real-valued features
+standardised; the summary says which.
 
 Formats, recognised by content first and name second:
 
@@ -32,6 +36,7 @@ import numpy as np
 from netdoctor.data import cache as datacache
 from netdoctor.data import idx
 from netdoctor.data.csvparse import read_csv
+from netdoctor.data.scaling import Scaling, choose_scaling
 from netdoctor.data.summary import DataSummary
 from netdoctor.data.summary import summarise as _summarise
 from netdoctor.errors import DataFormatError, InvalidArgument
@@ -44,12 +49,15 @@ class Dataset:
     """Images and labels ready for training.
 
     Attributes:
-        X: float32 ``(N, D)`` in [0, 1].
-        y: int64 ``(N,)`` digits 0..9.
-        summary: What the data looks like (counts, pixel range, scaling).
+        X: float32 ``(N, D)``, scaled (see ``scaling``).
+        y: int64 ``(N,)`` class labels 0, 1, 2, ...
+        summary: What the data looks like (counts, value range, scaling).
         source: The path it was loaded from (or a description).
         pixels_were_scaled: True if ``load`` divided the pixels by 255;
             False if they were already in [0, 1].
+        scaling: How the raw values became ``X`` (``None``: used as given);
+            ``load(test_file, scaling=train.scaling)`` puts a test file on the
+            training file's scale.
     """
 
     X: np.ndarray
@@ -57,6 +65,7 @@ class Dataset:
     summary: DataSummary
     source: str = ""
     pixels_were_scaled: bool = field(default=True)
+    scaling: Scaling | None = None
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -71,8 +80,9 @@ class Dataset:
         if X.ndim != 2:
             raise InvalidArgument(f"subset index {idx!r} must select rows; got X of shape {X.shape}")
         summary = _summarise(X, y, self.summary.pixel_min, self.summary.pixel_max,
-                             self.summary.already_scaled, source or self.source)
-        return Dataset(X, y, summary, source or self.source, self.pixels_were_scaled)
+                             self.summary.already_scaled, source or self.source, scaling=self.summary.scaling,
+                             scaling_note=self.summary.scaling_note, kind=self.summary.kind)
+        return Dataset(X, y, summary, source or self.source, self.pixels_were_scaled, self.scaling)
 
     def split(self, test_fraction: float = 0.2, *, seed: int = 0) -> tuple[Dataset, Dataset]:
         """Stratified, seeded train/test split.
@@ -114,19 +124,22 @@ def load_sample(*, cache: bool = False, cache_dir: str | os.PathLike | None = No
 
 
 def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bool = True,
-         cache_dir: str | os.PathLike | None = None) -> Dataset:
+         cache_dir: str | os.PathLike | None = None, scaling: Scaling | None = None) -> Dataset:
     """Load a data file into a :class:`Dataset`.
 
     Args:
         path: CSV / CSV.gz, either file of an IDX pair, or ``.npz``.
         label_column: CSV only: ``"auto"`` (first or last column, whichever
-            holds only digits 0..9), ``"first"``, ``"last"`` or a column index.
+            holds whole-number labels 0, 1, 2, ...), ``"first"``, ``"last"``
+            or a column index.
         cache: Reuse / store the parsed arrays in the cache directory.
         cache_dir: Cache location; default ``$NETDOCTOR_CACHE_DIR``, else
             ``$XDG_CACHE_HOME/netdoctor``, else ``~/.cache/netdoctor``.
+        scaling: apply this :class:`~netdoctor.data.scaling.Scaling` (the
+            training file's) instead of choosing one from this file's values.
 
     Returns:
-        The Dataset; ``X`` float32 (N, D) in [0, 1], ``y`` int64 (N,).
+        The Dataset; ``X`` float32 (N, D), ``y`` int64 (N,).
 
     Raises:
         DataFormatError: unreadable file or bad content (one line: file, place, expectation).
@@ -158,7 +171,7 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
             except DataFormatError:
                 table = None  # a damaged entry: parse the file again
             else:
-                return _make_dataset(table[:, :-1], table[:, -1], name)
+                return _make_dataset(table[:, :-1], table[:, -1], name, scaling)
     contents = [_read_bytes(f) for f in files]
     if len(files) == 2:
         pixels, labels, pixel_at, label_at = idx.read_idx_pair(contents[0], contents[1], files[0], files[1])
@@ -173,7 +186,7 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
     _check_values(pixels, labels, pixel_at, label_at)
     if key is not None:
         datacache.put(key, pixels, labels, cache_dir)
-    return _make_dataset(pixels, labels, name)
+    return _make_dataset(pixels, labels, name, scaling)
 
 
 def _nowhere(*_args) -> str:
@@ -217,32 +230,30 @@ def _read_bytes(name: str) -> bytes | bytearray:
     return raw
 
 
+MAX_LABEL = 9999
+"""Largest class label accepted: labels index classes 0..K-1, and a larger one is a value, not a class."""
+
+
 def _check_values(pixels, labels, pixel_at, label_at) -> None:
-    """Pixels finite and in 0..255; labels whole numbers 0..9. Names the first offender."""
+    """Features finite; labels whole numbers 0, 1, 2, ... however written. Names the first offender."""
     if pixels.dtype != np.uint8:
         bad = ~np.isfinite(pixels)
         if bad.any():
             r, c = np.argwhere(bad)[0]
-            raise DataFormatError(f"{pixel_at(r, c)} is {pixels[r, c]}; expected a pixel "
-                                  "value 0..255 (or 0..1)")
-        bad = (pixels < 0) | (pixels > 255)
-        if bad.any():
-            r, c = np.argwhere(bad)[0]
-            raise DataFormatError(f"{pixel_at(r, c)} has pixel value {pixels[r, c]:g}; expected "
-                                  "0..255 (or floats in [0, 1])")
+            raise DataFormatError(f"{pixel_at(r, c)} is {pixels[r, c]}; expected a finite number")
     if labels.dtype.kind == "f":
         bad = ~np.isfinite(labels) | (labels != np.rint(labels))
-        bad |= (labels < 0) | (labels > 9)
+        bad |= (labels < 0) | (labels > MAX_LABEL)
     else:
-        bad = (labels < 0) | (labels > 9)
+        bad = (labels < 0) | (labels > MAX_LABEL)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        raise DataFormatError(f"{label_at(r)} has label {labels[r]:g}; expected a whole "
-                              "number 0..9")
+        raise DataFormatError(f"{label_at(r)} has label {labels[r]:g}; expected a whole number 0, 1, 2, ... "
+                              f"(a class index up to {MAX_LABEL})")
 
 
-def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str) -> Dataset:
-    """Scale checked raw values into a Dataset: X = float32(pixels) / 255 unless max <= 1.
+def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str, scaling: Scaling | None = None) -> Dataset:
+    """Scale checked raw values into a Dataset (the scaling chosen from them, or the one given).
 
     The same arithmetic runs on fresh parses and cache hits, so both give
     bit-identical arrays. Both passes go block by block (``_ROWS_PER_BLOCK``
@@ -251,20 +262,37 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str) -> Datase
     """
     n = pixels.shape[0]
     blocks = [slice(i, i + _ROWS_PER_BLOCK) for i in range(0, n, _ROWS_PER_BLOCK)]
-    pmax = max((pixels[b].max() for b in blocks), default=0)
-    scale = bool(pmax > 1)
-    X = np.empty(pixels.shape, dtype=np.float32)
-    mins = []
-    for b in blocks:
-        p = pixels[b]
-        mins.append(p.min())  # brings the block into the cache for the conversion below
-        x = X[b]
-        x[...] = p
-        if scale:
-            x /= np.float32(255)
-    pmin = min(mins, default=0)
     y = np.asarray(labels).astype(np.int64)
-    return Dataset(X, y, _summarise(X, y, pmin, pmax, not scale, source), source, scale)
+    if scaling is None and pixels.dtype == np.uint8:
+        # Pixels 0..255 (the common case): one pre-pass for the maximum (the scale decision), then block by block.
+        pmax = max((pixels[b].max() for b in blocks), default=0)
+        scale = bool(pmax > 1)
+        X = np.empty(pixels.shape, dtype=np.float32)
+        mins = []
+        for b in blocks:
+            p = pixels[b]
+            mins.append(p.min())  # brings the block into the cache for the conversion below
+            x = X[b]
+            x[...] = p
+            if scale:
+                x /= np.float32(255)
+        pmin = min(mins, default=0)
+        chosen = Scaling("divide-255" if scale else "none", np.float32(0), np.float32(255 if scale else 1),
+                         float(pmin), float(pmax))
+        summary = _summarise(X, y, pmin, pmax, not scale, source, scaling=chosen.kind,
+                             scaling_note=chosen.describe("pixels"), kind="images")
+        return Dataset(X, y, summary, source, scale, chosen)
+    pmin = pixels.min() if n else 0
+    pmax = pixels.max() if n else 0
+    chosen = scaling if scaling is not None else choose_scaling(pixels)
+    X = chosen.apply(pixels)
+    pixels_like = chosen.kind == "divide-255" or (chosen.kind == "none" and pmin >= 0 and pmax <= 1)
+    noun = "pixels" if pixels_like else "values"
+    text = chosen.describe(noun) if scaling is None else (
+        f"{noun} {float(pmin):g}..{float(pmax):g}: put on the training data's scale ({chosen.kind})")
+    summary = _summarise(X, y, pmin, pmax, chosen.kind == "none", source, scaling=chosen.kind, scaling_note=text,
+                         kind="images" if pixels_like else "rows")
+    return Dataset(X, y, summary, source, chosen.kind == "divide-255", chosen)
 
 
 _ROWS_PER_BLOCK = 1024

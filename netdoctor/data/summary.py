@@ -35,9 +35,16 @@ class DataSummary(Renderable):
     pixel_max: float
     """Largest pixel value in the file, before scaling."""
     already_scaled: bool
-    """True if the file's pixels were already in [0, 1] and used as they are."""
+    """True if the file's values were used as they are (already in [0, 1], or otherwise small)."""
     source: str = ""
     """Where the data came from (the path given to ``load``)."""
+    scaling: str = ""
+    """How the values were scaled: ``none``, ``divide-255``, ``min-max`` or ``standardise``
+    (:mod:`netdoctor.data.scaling`); empty when not known."""
+    scaling_note: str = ""
+    """The scale found and what was done, in one line (``values 280.4..331.9: standardised per feature ...``)."""
+    kind: str = "images"
+    """``images`` (pixels) or ``rows`` (other features): how the summary names rows and labels."""
 
     @property
     def label_shares(self) -> dict[int, float]:
@@ -50,10 +57,14 @@ class DataSummary(Renderable):
                 "label_counts": {str(k): v for k, v in self.label_counts.items()},
                 "label_shares": {str(k): v for k, v in self.label_shares.items()},
                 "pixel_min": self.pixel_min, "pixel_max": self.pixel_max,
-                "already_scaled": self.already_scaled, "source": self.source}
+                "already_scaled": self.already_scaled, "source": self.source,
+                "scaling": self.scaling or ("none" if self.already_scaled else "divide-255"),
+                "scaling_text": self.scaling_text()}
 
     def scaling_text(self) -> str:
-        """How the pixels were scaled, e.g. ``pixels 0..255: divided by 255 to [0, 1]``."""
+        """How the values were scaled, e.g. ``pixels 0..255: divided by 255 to [0, 1]``."""
+        if self.scaling_note:
+            return self.scaling_note
         if self.already_scaled:
             return (f"pixels {self.pixel_min:g}..{self.pixel_max:g}: already in [0, 1], "
                     "used as they are")
@@ -64,18 +75,30 @@ class DataSummary(Renderable):
         name = os.path.basename(self.source) or "data"
         counts = "  ".join(f"{k}: {v} ({100 * s:.1f}%)"
                            for (k, v), s in zip(self.label_counts.items(), self.label_shares.values()))
-        return [f"{name}: {self.rows:,} images x {self.features:,} pixels",
-                self.scaling_text(), f"labels  {counts}"]
+        return [f"{name}: {self.size_text()}", self.scaling_text(), f"labels  {counts}"]
+
+    def size_text(self) -> str:
+        """``2,000 images x 784 pixels``, or ``400 rows x 4 features`` for data that are not images."""
+        if self.kind == "images":
+            return f"{self.rows:,} images x {self.features:,} pixels"
+        return f"{self.rows:,} rows x {self.features:,} features"
+
+    @property
+    def nouns(self) -> tuple[str, str]:
+        """How a table names a label and its rows: ``("digit", "images")`` or ``("label", "rows")``."""
+        return ("digit", "images") if self.kind == "images" else ("label", "rows")
 
 
-def summarise(X, y, pmin, pmax, already_scaled, source) -> DataSummary:
-    """The summary of checked data: ``X`` ``(N, D)``, ``y`` ``(N,)`` digits, raw pixel range.
+def summarise(X, y, pmin, pmax, already_scaled, source, *, scaling: str = "", scaling_note: str = "",
+              kind: str = "images") -> DataSummary:
+    """The summary of checked data: ``X`` ``(N, D)``, ``y`` ``(N,)`` labels, raw value range.
 
-    ``label_counts`` has a key for every digit 0..9 (more if a label exceeds 9),
-    zero for absent digits.
+    ``label_counts`` has a key for every digit 0..9 for images (more if a
+    label exceeds 9), for other data for every label 0..max; zero for absent ones.
     """
-    counts = np.bincount(y, minlength=10)
+    counts = np.bincount(y, minlength=10 if kind == "images" else 2)
     return DataSummary(rows=int(X.shape[0]), features=int(X.shape[1]),
                        label_counts={k: int(counts[k]) for k in range(counts.size)},
                        pixel_min=float(pmin), pixel_max=float(pmax),
-                       already_scaled=bool(already_scaled), source=source)
+                       already_scaled=bool(already_scaled), source=source, scaling=scaling,
+                       scaling_note=scaling_note, kind=kind)

@@ -38,6 +38,8 @@ class DataScale(TypedDict):
     x_max: float
     x_mean: float
     x_std: float
+    whole: bool
+    """Every value a whole number (0..255 pixels are, standardised features are not)."""
 
 
 class _EvidenceRequired(TypedDict):

@@ -26,8 +26,9 @@ returns the partial report. The callbacks added beside the monitor live in
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -120,10 +121,11 @@ def _layers_section(monitor: TrainingMonitor) -> list[LayerRow]:
 
 
 def diagnose(
-    model: TrainableModel, X: Any, y: Any, *, X_test: Any = None, y_test: Any = None, epochs: int = 3, lr: float = 0.1,
-    batch_size: int = 32, seed: int = 0, gradcheck: bool = True, probe: bool = True, experiments: bool = True,
+    model: TrainableModel, X: Any, y: Any, *, X_test: Any = None, y_test: Any = None, epochs: int = 3, lr: float | None = None,
+    batch_size: int | None = None, seed: int = 0, gradcheck: bool = True, probe: bool = True, experiments: bool = True,
     baseline: Callable[[], Any] | None = None, progress: Any = None, monitor_every: int | None = None,
-    data: Any = None, label_noun: str | None = None,
+    data: Any = None, label_noun: str | None = None, model_name: str | None = None,
+    given_as: Mapping[str, str] | None = None,
 ) -> Report:
     """Find out why ``model`` does not learn on ``(X, y)``.
 
@@ -133,7 +135,13 @@ def diagnose(
         X, y: training inputs (N, D) scaled to [0, 1] and integer labels (N,).
         X_test, y_test: held-out data; accuracy, confusion matrix and
             class-collapse are judged on it (else on up to 2,000 training rows).
-        epochs, lr, batch_size, seed: the training run to watch.
+        epochs, seed: the training run to watch.
+        lr, batch_size: the learning rate and batch size; None (the
+            default) takes the model's own (attributes ``lr``,
+            ``learning_rate``, ``eta``, ``alpha``; ``batch_size``,
+            ``mini_batch_size``, also on the net an adapter wraps), else 0.1
+            and 32 (:func:`netdoctor.diagnosis.settings.resolve_settings`).
+            The header says where each came from.
         gradcheck, probe, experiments: switch the slower parts off.
         baseline: a factory for a reference model trained the same way for
             comparison: its accuracy goes into ``sections["baseline"]`` and a
@@ -144,14 +152,25 @@ def diagnose(
         data: a data summary to show in the report (``sections["data"]``).
         label_noun: how messages name a label's rows; default "images of
             digit" for 784-feature, 10-class data, else "rows labelled".
+        model_name: how the header names the model (the CLI: ``"Net from
+            net.py:build"``); default its repr, or its class name when the
+            repr is the default ``<... object at 0x...>``.
+        given_as: how the header names given settings (``{"lr": "--lr"}``);
+            default ``"given"``.
 
     Returns:
         the :class:`~netdoctor.findings.Report`, root causes first;
         ``partial=True`` when Ctrl-C cut it short.
     """
+    from netdoctor.diagnosis.settings import resolve_settings
+
+    settings = resolve_settings(model, lr=lr, batch_size=batch_size)
+    settings = {k: dataclasses.replace(v, source=(given_as or {}).get(k, "given")) if v.source == "given" else v
+                for k, v in settings.items()}
+    lr, batch_size = float(settings["lr"].value), int(settings["batch_size"].value)
     X, y = _validate(X, y, X_test, y_test, epochs, lr, batch_size)
     run = _start(model, X, y, X_test, y_test, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
-                 label_noun=label_noun, data=data)
+                 label_noun=label_noun, data=data, settings=settings, model_name=model_name)
     # User models may draw from NumPy's global generator (dropout, shuffles): leave its state as found.
     global_state = np.random.get_state()
     # Small networks' products are faster on one BLAS thread, above all on a busy machine
@@ -166,7 +185,7 @@ def diagnose(
         monitor, history = _watch_training(run, progress=progress, monitor_every=monitor_every)
         _apply_rules(run, monitor, history)
         if experiments and not run.report.partial:
-            _confirm_with_experiments(run)
+            _confirm_with_experiments(run, monitor)
         if baseline is not None and not run.report.partial:
             _compare_with_reference(run, baseline, monitor)
     except KeyboardInterrupt:
@@ -206,15 +225,20 @@ class _Run:
 
 
 def _start(model: TrainableModel, X: np.ndarray, y: np.ndarray, X_test: Any, y_test: Any, *, epochs: int, lr: float,
-           batch_size: int, seed: int, label_noun: str | None, data: Any) -> _Run:
-    """The report header (model, data, training settings) and the shared state of the stages."""
+           batch_size: int, seed: int, label_noun: str | None, data: Any, settings: Mapping[str, Any],
+           model_name: str | None) -> _Run:
+    """The report header (model, data, training settings and their sources) and the shared state of the stages."""
+    from netdoctor.diagnosis.settings import describe_model
+
     n_classes = getattr(model, "n_classes", None) or int(max(y.max(), -1 if y_test is None else np.max(y_test)) + 1)
     if label_noun is None:
         label_noun = "images of digit" if X.shape[1] == 784 and n_classes == 10 else "rows labelled"
     notes: list[str] = []
     report = Report(context={
-        "model": repr(model), "data": f"{len(X)} x {X.shape[1]} training rows" + (f", {len(X_test)} test rows" if X_test is not None else ""),
-        "training": f"{epochs} epoch{'' if epochs == 1 else 's'}, lr {lr}, batch {batch_size}, seed {seed}",
+        "model": model_name or describe_model(model),
+        "data": f"{len(X)} x {X.shape[1]} training rows" + (f", {len(X_test)} test rows" if X_test is not None else ""),
+        "training": f"{epochs} epoch{'' if epochs == 1 else 's'}, {_said(settings)}, seed {seed}",
+        "settings": {k: v.to_dict() for k, v in settings.items()},
         "seed": seed, "n_classes": n_classes, "notes": notes,
     }, title="netdoctor diagnosis")
     if data is not None:
@@ -256,6 +280,7 @@ def _probe_updates(run: _Run) -> None:
     seen = {(g.code, g.where) for g in run.findings}  # the static scan may have named the same sharing
     run.findings += [f for f in res.findings if (f.code, f.where) not in seen]
     run.report.sections["probe"] = {k: v for k, v in res.evidence.items() if isinstance(v, (int, float, str, bool))}
+    run.findings = [_measured_sharing(f, run.report.sections["probe"]) for f in run.findings]
 
 
 def _watch_training(run: _Run, *, progress: Any, monitor_every: int | None) -> tuple[TrainingMonitor, History]:
@@ -286,16 +311,18 @@ def _apply_rules(run: _Run, monitor: TrainingMonitor, history: History) -> None:
     """Stage 5: the rules on what the monitor saw; the measurement sections of the report."""
     ev = collect_evidence(monitor, history, X=run.X, model=run.model, label_noun=run.label_noun)
     run.findings += apply_rules(ev)
+    run.findings = _summed_but_too_slow(run.findings, run.lr, run.batch_size)
     _fill_sections(run.report, monitor, history, ev)
     run.report.context["monitor_overhead"] = round(monitor.overhead, 4) if math.isfinite(monitor.overhead) else None
 
 
-def _confirm_with_experiments(run: _Run) -> None:
+def _confirm_with_experiments(run: _Run, monitor: TrainingMonitor) -> None:
     """Stage 6: overfitting a tiny batch, per-example independence, zero inputs, the prescribed fixes re-run."""
     from netdoctor.diagnosis.experiments import run_experiments
 
     run.findings = run_experiments(run.model, run.X, run.y, run.findings, X_test=run.X_test, y_test=run.y_test, lr=run.lr,
-                                   batch_size=run.batch_size, seed=run.seed, report=run.report, notes=run.notes)
+                                   batch_size=run.batch_size, seed=run.seed, report=run.report, notes=run.notes,
+                                   probes=monitor.probes)
 
 
 def _compare_with_reference(run: _Run, baseline: Callable[[], Any], monitor: TrainingMonitor) -> None:
@@ -314,6 +341,67 @@ def _compare_with_reference(run: _Run, baseline: Callable[[], Any], monitor: Tra
     found = reference_comparison(user_acc, ref, y_eval, present={f.code for f in run.findings}, epochs=run.epochs,
                                  lr=run.lr, batch_size=run.batch_size, on=run.eval_name)
     run.findings += [found] if found is not None else []
+
+
+def _said(settings: Mapping[str, Any]) -> str:
+    """``lr 0.001 (Net.eta), batch 1 (Net.mini_batch_size)``: each setting and where it came from."""
+    return ", ".join(f"{word} {settings[key].value:g} ({settings[key].source})"
+                     for key, word in (("lr", "lr"), ("batch_size", "batch")))
+
+
+def _summed_but_too_slow(findings: list[Finding], lr: float, batch_size: int) -> list[Finding]:
+    """A summed gradient beside a too-small step: average, but do not shrink the step further.
+
+    The usual prescription for a summed gradient (average it, or divide lr by
+    the batch size) makes each step ``batch_size`` times smaller; when the
+    monitors already find the step too small (``learning-rate-too-low``), that
+    would make it worse, so the fix keeps today's step instead.
+    """
+    codes = {f.code for f in findings}
+    if not {"summed-gradient", "learning-rate-too-low"} <= codes:
+        return findings
+    keep = lr * batch_size
+    fix = (f"average the accumulated gradient over the batch (`w -= lr / {batch_size} * sum_grad`) and raise lr to "
+           f"{keep:g} to keep today's step: the step is already too small (learning-rate-too-low), so do not lower it.")
+    return [dataclasses.replace(f, fix=fix) if f.code == "summed-gradient" else f for f in findings]
+
+
+def _measured_sharing(f: Finding, probe: Mapping[str, Any]) -> Finding:
+    """An ``aliased-buffers`` finding about a reset-by-assignment template, told with what the probe measured.
+
+    The static scan knows the sharing, not its effect: how much of the earlier
+    batches' gradients comes back in each update depends on what the code does
+    with the shared buffer (re-applied whole when it only accumulates; scaled
+    when the update multiplies the buffer in place). The probe's fit measures
+    that weight (``history_weight``, relative to the newest gradient) and its
+    per-step ``decay``; the explanation then states those numbers instead of
+    assuming full re-application.
+    """
+    weight, decay = probe.get("history_weight"), probe.get("decay")
+    paths = f.evidence.get("paths") or []
+    if (f.code != "aliased-buffers" or "by assignment" not in f.message or len(paths) < 2
+            or not isinstance(weight, (int, float)) or not math.isfinite(weight)):
+        return f
+    tpl = next((p for p in paths if "templ" in p.lower() or "zero" in p.lower()), paths[0])
+    upd = next(p for p in paths if p != tpl)
+    w = round(weight, 2) + 0.0
+    shared = (f"`{upd}` and `{tpl}` name the same object: accumulating into `{upd}` in place writes into `{tpl}`, and "
+              f"resetting by assignment re-binds `{upd}` to it, so what the earlier batches left in it stays. ")
+    if w >= 0.9:
+        effect = (f"The update probe measured the earlier gradients coming back with weight {w:.2f} relative to the newest: "
+                  "every update re-applies every earlier gradient, the weights grow each step until the units saturate "
+                  "and learning stops.")
+    elif w >= 0.01:
+        d = f", decaying by {decay:.2f} per step" if isinstance(decay, (int, float)) and math.isfinite(decay) else ""
+        effect = (f"The update probe measured the earlier gradients coming back with weight {w:.2f} relative to the newest"
+                  f"{d} (1 would be every earlier gradient re-applied in full): each update carries a {w:.2f} share of "
+                  "the earlier batches' gradients besides its own.")
+    else:
+        effect = (f"The update probe measured the earlier gradients coming back with weight {w:.2f} relative to the newest: "
+                  "in the steps probed the leftover barely changes the update, but any change to how the buffer is "
+                  "written or scaled makes it re-apply earlier batches.")
+    return dataclasses.replace(f, explanation=shared + effect,
+                               evidence={**f.evidence, "history_weight": weight, "decay": decay})
 
 
 def _gradcheck(model: TrainableModel, X: np.ndarray, y: np.ndarray, seed: int) -> GradcheckResult:

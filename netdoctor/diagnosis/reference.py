@@ -95,7 +95,11 @@ def reference_comparison(
             explanation="The reference MLP is trained exactly as your model was; if it learns and yours does not, the data "
             "and the learning rate, batch size and epochs are not what stops your model.",
         )
-    if not ref_learns:
+    if not ref_learns and user_accuracy >= majority_share + REFERENCE_LEARNS:
+        what = (f"Your model reached {_pct(user_accuracy)}, the reference MLP only {_pct(ref)} {same}: these settings "
+                "suit your model and not the reference, so the comparison says nothing against your code.")
+        fix = "Nothing to fix here."
+    elif not ref_learns:
         what = (f"the reference MLP reached only {_pct(ref)} (the most common label is {_pct(majority_share)} of the rows) "
                 f"and your model {_pct(user_accuracy)} {same}: the reference does not learn with these settings either, "
                 "so look at the data and the hyper-parameters first.")

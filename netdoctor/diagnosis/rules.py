@@ -30,8 +30,11 @@ import numpy as np
 
 from netdoctor.diagnosis.evidence import DataScale, EpochEvidence, Evidence
 from netdoctor.diagnosis.rules_outputs import (
+    COLLAPSE_FEW,
+    COLLAPSE_MISSED,
     COLLAPSE_SHARE,
     CONSTANT_SPREAD,
+    NO_LEARNING_MARGIN,
     PERMUTATION_MIN_DIAGONAL,
     PLATEAU_ACC,
     PLATEAU_LOSS,
@@ -39,6 +42,7 @@ from netdoctor.diagnosis.rules_outputs import (
     rule_class_collapse,
     rule_constant_output,
     rule_label_permutation,
+    rule_no_learning,
     rule_plateau,
 )
 from netdoctor.diagnosis.rules_training import (
@@ -76,8 +80,8 @@ __all__ = [
     # The rules and thresholds live in rules_training / rules_outputs; re-exported so that they keep this home.
     "rule_nonfinite", "rule_unscaled_inputs", "rule_bad_initial_loss", "rule_lr_high", "rule_lr_low", "rule_exploding",
     "rule_saturation", "rule_dead_units", "rule_vanishing", "rule_constant_output", "rule_class_collapse",
-    "rule_label_permutation", "rule_plateau",
-    "SATURATION_WARN", "SATURATION_ERROR", "DEAD_WARN", "DEAD_ERROR", "CONSTANT_SPREAD", "COLLAPSE_SHARE",
+    "rule_label_permutation", "rule_plateau", "rule_no_learning",
+    "SATURATION_WARN", "SATURATION_ERROR", "DEAD_WARN", "DEAD_ERROR", "CONSTANT_SPREAD", "COLLAPSE_SHARE", "COLLAPSE_FEW", "COLLAPSE_MISSED", "NO_LEARNING_MARGIN",
     "PERMUTATION_MIN_DIAGONAL", "PLATEAU_ACC", "PLATEAU_LOSS", "PLATEAU_MAX_ACC", "EXPLODING_WEIGHT_GROWTH",
     "EXPLODING_GRAD_GROWTH", "VANISHING_RATIO", "LR_HIGH_UPDATE", "LR_HIGH_DIVERGE", "LR_LOW_UPDATE", "INIT_LOSS_HIGH",
     "INIT_LOSS_LOW", "UNSCALED_MAX",
@@ -94,13 +98,17 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
     "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
     "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters", "non-finite"),
-    "learning-rate-too-low": ("vanishing-gradients",),
+    "learning-rate-too-low": ("vanishing-gradients", "frozen-parameters"),
     "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",
                         "mutated-constant"),
     "class-collapse": ("constant-output", "constant-targets", "batch-leak", "double-softmax"),
     "label-permutation": (),
     "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
                          "double-softmax", "frozen-parameters"),
+    "no-learning": ("accuracy-plateau", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
+                    "dead-units", "saturated-activations", "cannot-overfit", "batch-leak", "frozen-parameters",
+                    "gradient-mismatch", "update-mismatch", "stale-accumulator", "aliased-buffers", "mutated-constant",
+                    "double-softmax", "constant-targets"),
     # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch_rules): root causes of their own.
     "constant-targets": (),
     "double-softmax": (),
@@ -141,7 +149,8 @@ def collect_evidence(monitor: TrainingMonitor, history: History, *, X: np.ndarra
     }
     if X is not None and len(X):
         Xs = np.asarray(X[: 4096], dtype=float)
-        scale: DataScale = {"x_min": float(Xs.min()), "x_max": float(Xs.max()), "x_mean": float(Xs.mean()), "x_std": float(Xs.std())}
+        scale: DataScale = {"x_min": float(Xs.min()), "x_max": float(Xs.max()), "x_mean": float(Xs.mean()), "x_std": float(Xs.std()),
+                            "whole": bool(np.all(Xs == np.rint(Xs)))}
         ev["data"] = scale
     return ev
 
@@ -152,7 +161,7 @@ Rule = Callable[[Evidence], "Finding | None"]
 RULES: tuple[Rule, ...] = (
     rule_nonfinite, rule_unscaled_inputs, rule_bad_initial_loss, rule_lr_high, rule_lr_low, rule_exploding,
     rule_saturation, rule_dead_units, rule_vanishing, rule_constant_output, rule_class_collapse,
-    rule_label_permutation, rule_plateau,
+    rule_label_permutation, rule_plateau, rule_no_learning,
 )
 
 

@@ -43,6 +43,8 @@ LR_HIGH_UPDATE = 0.3
 """Update/weight ratio of one step above which the step is too large (healthy first steps ~2e-2)."""
 LR_HIGH_DIVERGE = 1.5
 """Last-epoch loss above this multiple of the initial loss means training diverged."""
+LR_HIGH_LEARNS = 0.5
+"""Final accuracy above which a large first step without divergence is not reported (the run learns)."""
 LR_LOW_UPDATE = 3e-4
 """Update/weight ratio below which learning is too slow to see in a few epochs."""
 INIT_LOSS_HIGH = 1.5
@@ -236,6 +238,11 @@ def rule_lr_high(ev: Evidence) -> Finding | None:
     diverged = bool(losses) and math.isfinite(init) and _f(losses[-1]) > LR_HIGH_DIVERGE * init
     if not (up > LR_HIGH_UPDATE or diverged or ev.get("nonfinite")):
         return None
+    accs = [e.get("eval_accuracy") for e in ev["epochs"] if e.get("eval_accuracy") is not None]
+    if not (diverged or ev.get("nonfinite")) and accs and accs[-1] > LR_HIGH_LEARNS:
+        # A large first step from small initial weights is harmless when the run then learns (the textbook
+        # network at eta 3 changes a weight matrix by 84% at step 1 and reaches 90%): not a finding.
+        return None
     eff = ev.get("lr")
     note = ""
     if ev.get("reduce") == "sum" and eff is not None and (bs := ev["batch_size"]) is not None:
@@ -271,11 +278,14 @@ def rule_unscaled_inputs(ev: Evidence) -> Finding | None:
     d = ev.get("data")
     if not d or max(abs(d["x_min"]), abs(d["x_max"])) <= UNSCALED_MAX:
         return None
+    pixels = d.get("whole", False) and d["x_min"] >= 0 and d["x_max"] <= 255
     return Finding(
         "unscaled-inputs", Severity.WARNING, "inputs",
         f"Input values span {d['x_min']:.4g}..{d['x_max']:.4g} (mean {d['x_mean']:.3g}); networks expect roughly [0, 1] or standardised inputs.",
         {**d, "limit": UNSCALED_MAX},
-        fix="Divide pixel values by 255 (or standardise each feature to mean 0, std 1).",
+        fix="Divide pixel values by 255 (or standardise each feature to mean 0, std 1)." if pixels else
+        "Standardise each feature (subtract its mean, divide by its standard deviation over the training rows) "
+        "and apply the same numbers to the test rows.",
         explanation="Large inputs make the first layer's pre-activations large: tanh/sigmoid saturate at once and the gradients "
         "of the first weights scale with the inputs, so one learning rate cannot suit all layers.",
     )

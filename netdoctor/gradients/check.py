@@ -180,8 +180,12 @@ def gradcheck(
         x: the point: an array of any shape, a number, or a dict / list / tuple of arrays.
             Not modified: ``f`` and ``grad`` receive float64 copies. For PyTorch code
             a tensor, or a tuple / list / dict of arguments (``f(*x)``, ``f(**x)``).
-        grad: ``grad(x)`` returning arrays in the structure of ``x``. Leave it out
-            for PyTorch code: autograd computes the analytic side.
+        grad: ``grad(x)`` returning arrays in the structure of ``x``, or those
+            arrays themselves (the analytic gradient's value at ``x``). Given
+            as values, a disagreement at a kink (relu, abs) cannot be told
+            from a wrong gradient, since the gradient is known at ``x`` only;
+            the result's notes say so. Leave it out for PyTorch code: autograd
+            computes the analytic side.
         method: ``"auto"`` (central differences here), ``"central"``,
             ``"complex"`` (falls back to central, saying why, if ``f`` rejects
             complex input) or ``"directional"``.
@@ -210,13 +214,15 @@ def gradcheck(
 
         return check_function(f, x, opts, _run)
     if grad is None:
-        raise InvalidArgument("grad is missing: pass grad(x) -> arrays like x (only PyTorch code gets its gradient "
-                              "from autograd).")
-    if not callable(f) or not callable(grad):
-        raise InvalidArgument("f and grad must be callables: f(x) -> float and grad(x) -> arrays like x.")
+        raise InvalidArgument("grad is missing: pass grad(x) -> arrays like x, or the gradient's value at x "
+                              "(only PyTorch code gets its gradient from autograd).")
+    if not callable(f):
+        raise InvalidArgument(f"f must be a callable f(x) -> float; got {type(f).__name__}.")
     names, arrays, rebuild, kind = _flatten(x)
     shapes = [a.shape for a in arrays]
     point = rebuild(arrays)  # the arrays inside are the live working copies
+    if not callable(grad):
+        return _check_value(f, grad, opts, names, arrays, shapes, rebuild, point, kind)
 
     def evaluate() -> float:
         return _scalar(_user(lambda: f(point), "f(x)"), "f(x)")
@@ -237,6 +243,30 @@ def gradcheck(
     chosen = "central" if opts.method == "auto" else opts.method
     with blas_threads(1):
         result = _run(problem, analytic, problems, f0, opts, chosen, [], batch_size=None, dtype="float64")
+    if opts.method == "auto":
+        result.notes.insert(0, checked_note("auto chose central differences", result.tensors, opts.max_coords,
+                                            "; pass method='complex' for exact derivatives of analytic functions."))
+    return result
+
+
+def _check_value(f, grad, opts, names, arrays, shapes, rebuild, point, kind) -> GradcheckResult:
+    """:func:`gradcheck` with the analytic gradient given as its value at ``x`` (arrays shaped like ``x``)."""
+    def evaluate() -> float:
+        return _scalar(_user(lambda: f(point), "f(x)"), "f(x)")
+
+    def evaluate_complex(k: int, carr: np.ndarray) -> complex:
+        values = list(arrays)
+        values[k] = carr
+        return f(rebuild(values))
+
+    f0 = evaluate()
+    analytic, problems = _copy_grads(grad, names, shapes, "the gradient given", kind)
+    # No gradient function: the kink analysis, which needs the gradient beside x, is not possible.
+    problem = Problem(names, arrays, evaluate, evaluate_complex, None, subject="f")
+    chosen = "central" if opts.method == "auto" else opts.method
+    result = _run(problem, analytic, problems, f0, opts, chosen, [], batch_size=None, dtype="float64")
+    result.notes.insert(0, "the gradient was given as an array (its value at x): a disagreement at a kink (relu, abs, "
+                           "max) cannot be told from a wrong gradient; pass grad as a function to have kinks recognised.")
     if opts.method == "auto":
         result.notes.insert(0, checked_note("auto chose central differences", result.tensors, opts.max_coords,
                                             "; pass method='complex' for exact derivatives of analytic functions."))

@@ -165,14 +165,14 @@ def data_summary_rich(summary: Any):
     from rich import box
     from rich.table import Table
 
-    table = Table(title=f"{os.path.basename(summary.source) or 'data'}: {summary.rows:,} images x "
-                        f"{summary.features:,} pixels", caption=summary.scaling_text(),
+    label, rows = summary.nouns
+    table = Table(title=f"{os.path.basename(summary.source) or 'data'}: {summary.size_text()}", caption=summary.scaling_text(),
                   box=box.SIMPLE_HEAD, padding=(0, 0), pad_edge=False, title_justify="left",
                   caption_justify="left")
-    table.add_column("digit", style="bold")
+    table.add_column(label, style="bold")
     for k in summary.label_counts:
         table.add_column(str(k), justify="right")
-    table.add_row("images", *(f"{v:,}" for v in summary.label_counts.values()))
+    table.add_row(rows, *(f"{v:,}" for v in summary.label_counts.values()))
     table.add_row("share", *(f"{100 * s:.1f}%" for s in summary.label_shares.values()))
     return table
 

@@ -10,9 +10,9 @@ import numpy as np
 
 
 class ColumnNet:
-    def __init__(self, sizes=(12, 6, 6, 6), lr=0.1, seed=3, bug=None):
+    def __init__(self, sizes=(12, 6, 6, 6), lr=0.1, seed=3, bug=None, batch_size=25):
         rng = np.random.default_rng(seed)
-        self.bug, self.lr = bug, lr
+        self.bug, self.lr, self.batch_size = bug, lr, batch_size
         self.weights = [rng.normal(0, 1 / np.sqrt(i), (o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
         self.biases = [rng.normal(0, 0.1, (o, 1)) for o in sizes[1:]]
         self.weight_templates = [np.zeros(w.shape) for w in self.weights]
@@ -26,7 +26,7 @@ class ColumnNet:
             self.bias_updates = self.bias_templates
         elif self.bug == "repeat":
             self.weight_updates = [np.zeros(w.shape) for w in self.weights]
-            self.bias_updates = [np.zeros((6, 1))] * 3
+            self.bias_updates = [np.zeros(self.biases[0].shape)] * len(self.biases)
         else:
             self.weight_updates = [np.zeros_like(w) for w in self.weights]
             self.bias_updates = [np.zeros_like(b) for b in self.biases]
@@ -57,7 +57,29 @@ class ColumnNet:
         self.reset()
 
 
-def build(bug=None):
+def build(bug=None, **kw):
     from netdoctor.adapters.handwritten import adapt
 
-    return adapt(ColumnNet(bug=bug), update="apply_updates", loss="mse", targets="pm1")
+    return adapt(ColumnNet(bug=bug, **kw), update="apply_updates", loss="mse", targets="pm1")
+
+
+MNIST = {"sizes": (784, 24, 24, 10), "lr": 0.1, "batch_size": 25}
+
+
+def mnist(bug=None, seed=None):
+    seed = _seed(3) if seed is None else seed
+    return build(bug, seed=seed, **MNIST)
+
+
+def _seed(default):
+    import os
+
+    return int(os.environ.get("USER_NET_SEED", default))
+
+
+def mnist_assign_template():
+    return mnist("assign-template")
+
+
+def mnist_summed():
+    return mnist("summed")

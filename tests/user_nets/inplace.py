@@ -8,9 +8,10 @@ import numpy as np
 
 
 class InPlaceNet:
-    def __init__(self, sizes=(12, 8, 4), seed=5, bug=None):
+    def __init__(self, sizes=(12, 8, 4), seed=5, bug=None, lr=0.01, batch_size=1):
         rng = np.random.default_rng(seed)
         self.bug = bug
+        self.lr, self.batch_size = lr, batch_size  # per-sample SGD
         self.W = [rng.normal(0, 1 / np.sqrt(i), (o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
         self.b = [np.zeros((o, 1)) for o in sizes[1:]]
 
@@ -38,8 +39,26 @@ class InPlaceNet:
                 delta = next_delta
 
 
-def build(bug=None):
+def build(bug=None, **kw):
     from netdoctor.adapters.handwritten import adapt
 
-    return adapt(InPlaceNet(bug=bug), weights="W", biases="b", style="inplace", step="train",
+    return adapt(InPlaceNet(bug=bug, **kw), weights="W", biases="b", style="inplace", step="train",
                  loss="mse", targets="pm1")
+
+
+MNIST = {"sizes": (784, 24, 10), "lr": 0.01, "batch_size": 1}
+
+
+def mnist(bug=None, seed=None):
+    seed = _seed(5) if seed is None else seed
+    return build(bug, seed=seed, **MNIST)
+
+
+def _seed(default):
+    import os
+
+    return int(os.environ.get("USER_NET_SEED", default))
+
+
+def mnist_frozen_bias():
+    return mnist("frozen-bias")

@@ -9,9 +9,10 @@ import numpy as np
 
 
 class MomentumNet:
-    def __init__(self, sizes=(12, 10, 4), mu=0.9, seed=2, bug=None):
+    def __init__(self, sizes=(12, 10, 4), mu=0.9, seed=2, bug=None, alpha=0.02, batch_size=64):
         rng = np.random.default_rng(seed)
         self.mu, self.bug = mu, bug
+        self.alpha, self.batch_size = alpha, batch_size
         self.params = {"W1": rng.normal(0, np.sqrt(2 / sizes[0]), sizes[:2]), "b1": np.full(sizes[1], 0.1),
                        "W2": rng.normal(0, np.sqrt(1 / sizes[1]), sizes[1:]), "b2": np.zeros(sizes[2])}
         if bug == "velocity-is-params":
@@ -54,5 +55,27 @@ class MomentumNet:
         return value
 
 
-def build(bug=None):
-    return MomentumNet(bug=bug)
+def build(bug=None, **kw):
+    return MomentumNet(bug=bug, **kw)
+
+
+MNIST = {"sizes": (784, 48, 10), "alpha": 0.02, "batch_size": 64}
+
+
+def mnist(bug=None, seed=None):
+    seed = _seed(2) if seed is None else seed
+    return build(bug, seed=seed, **MNIST)
+
+
+def _seed(default):
+    import os
+
+    return int(os.environ.get("USER_NET_SEED", default))
+
+
+def mnist_no_decay():
+    return mnist("no-decay")
+
+
+def mnist_velocity_is_params():
+    return mnist("velocity-is-params")

@@ -9,9 +9,10 @@ import numpy as np
 
 
 class LoopNet:
-    def __init__(self, sizes=(12, 8, 4), seed=1, bug=None):
+    def __init__(self, sizes=(12, 8, 4), seed=1, bug=None, learning_rate=0.1, batch_size=20):
         rng = np.random.default_rng(seed)
         self.bug = bug
+        self.learning_rate, self.batch_size = learning_rate, batch_size
         self.n_out = sizes[-1]
         self.params = {"W1": rng.normal(0, 1 / np.sqrt(sizes[0]), sizes[:2]), "b1": np.zeros(sizes[1]),
                        "W2": rng.normal(0, 1 / np.sqrt(sizes[1]), sizes[1:]), "b2": np.zeros(sizes[2])}
@@ -56,5 +57,27 @@ class LoopNet:
             p -= scale * acc[k]
 
 
-def build(bug=None):
-    return LoopNet(bug=bug)
+def build(bug=None, **kw):
+    return LoopNet(bug=bug, **kw)
+
+
+MNIST = {"sizes": (784, 32, 10), "learning_rate": 0.1, "batch_size": 20}
+
+
+def mnist(bug=None, seed=None):
+    seed = _seed(1) if seed is None else seed
+    return build(bug, seed=seed, **MNIST)
+
+
+def _seed(default):
+    import os
+
+    return int(os.environ.get("USER_NET_SEED", default))
+
+
+def mnist_stale():
+    return mnist("stale")
+
+
+def mnist_summed():
+    return mnist("summed")

@@ -9,9 +9,10 @@ import numpy as np
 
 
 class RowNet:
-    def __init__(self, sizes=(12, 8, 4), seed=0, bug=None):
+    def __init__(self, sizes=(12, 8, 4), seed=0, bug=None, lr=0.2, batch_size=16):
         rng = np.random.default_rng(seed)
         self.bug = bug
+        self.lr, self.batch_size = lr, batch_size  # the author's own settings
         self.params = {}
         for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
             self.params[f"W{l}"] = rng.normal(0.0, 1.0 / np.sqrt(n_in), (n_in, n_out))
@@ -65,5 +66,32 @@ class RowNet:
         return value
 
 
-def build(bug=None):
-    return RowNet(bug=bug)
+def build(bug=None, **kw):
+    return RowNet(bug=bug, **kw)
+
+
+MNIST = {"sizes": (784, 32, 10), "lr": 0.2, "batch_size": 16}
+"""The author's MNIST configuration: its own learning rate and batch size."""
+
+
+def mnist(bug=None, seed=None):
+    seed = _seed(0) if seed is None else seed
+    return build(bug, seed=seed, **MNIST)
+
+
+def _seed(default):
+    import os
+
+    return int(os.environ.get("USER_NET_SEED", default))
+
+
+def mnist_grad_view():
+    return mnist("grad-view")
+
+
+def mnist_frozen():
+    return mnist("frozen")
+
+
+def mnist_template():
+    return mnist("template")

@@ -13,13 +13,15 @@ def sigmoid(z):
 
 
 class Network:
-    def __init__(self, sizes=(12, 10, 4), seed=4, bug=None):
+    def __init__(self, sizes=(12, 10, 4), seed=4, bug=None, scaled_init=False):
         rng = np.random.default_rng(seed)
         self.num_layers = len(sizes)
         self.sizes = sizes
         self.bug = bug
         self.biases = [rng.standard_normal((y, 1)) for y in sizes[1:]]
-        self.weights = [rng.standard_normal((y, x)) for x, y in zip(sizes[:-1], sizes[1:])]
+        # the book's improved initialiser divides by sqrt(fan_in); the first chapter's does not
+        self.weights = [rng.standard_normal((y, x)) / (np.sqrt(x) if scaled_init else 1.0)
+                        for x, y in zip(sizes[:-1], sizes[1:])]
 
     def feedforward(self, a):
         for b, w in zip(self.biases, self.weights):
@@ -62,5 +64,23 @@ class Network:
         return (nabla_b, nabla_w)
 
 
-def build(bug=None):
-    return Network(bug=bug)
+def build(bug=None, **kw):
+    return Network(bug=bug, **kw)
+
+
+def mnist(bug=None, seed=None):
+    """The book's SGD(training_data, epochs, mini_batch_size=10, eta=3.0) settings, kept on the net."""
+    seed = _seed(4) if seed is None else seed
+    net = Network((784, 30, 10), seed=seed, bug=bug, scaled_init=True)
+    net.eta, net.mini_batch_size = 3.0, 10
+    return net
+
+
+def _seed(default):
+    import os
+
+    return int(os.environ.get("USER_NET_SEED", default))
+
+
+def mnist_frozen():
+    return mnist("frozen")
