@@ -181,7 +181,7 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         y_test=test.y,
         epochs=args.epochs,
         lr=settings["lr"].value if args.lr is None else args.lr,
-        batch_size=settings["batch_size"].value if args.batch_size is None else args.batch_size,
+        batch_size=int(settings["batch_size"].value) if args.batch_size is None else args.batch_size,
         given_as={"lr": "--lr" if args.lr is not None else settings["lr"].source,
                   "batch_size": "--batch-size" if args.batch_size is not None else settings["batch_size"].source},
         model_name=model_name,

@@ -159,7 +159,7 @@ def verify_fixes(model: Any, X, y, X_eval, y_eval, findings: Sequence[Finding], 
     by_code = {code: what for code, (what, *_rest) in plan.items()}
     for code, what in by_code.items():
         n = max(single[what])
-        r = {"change": what, "accuracy_before": before[n], "accuracy_after": single[what][n], "checked_epochs": n}
+        r: dict[str, Any] = {"change": what, "accuracy_before": before[n], "accuracy_after": single[what][n], "checked_epochs": n}
         if combined is not None and n in combined:
             r["accuracy_after_all_fixes"] = combined[n]
         verdict = _judge(_gain(r["accuracy_after"], r["accuracy_before"]), r["accuracy_before"])
@@ -178,10 +178,10 @@ def verify_fixes(model: Any, X, y, X_eval, y_eval, findings: Sequence[Finding], 
         results["all"] = {"change": ", ".join(together), "changes": list(changes), "accuracy_before": before[m], "accuracy_after": combined[m],
                           "checked_epochs": m, "fix_verdict": _judge(_gain(combined[m], before[m]), before[m])}
     for f in findings:
-        r = results.get(f.code)
-        if r is not None:
-            f = dataclasses.replace(f, evidence={**f.evidence, **{("fix_change" if k == "change" else k): v for k, v in r.items()}},
-                                    fix=_checked_fix(f.fix, r, results.get("all")))
+        found = results.get(f.code)
+        if found is not None:
+            f = dataclasses.replace(f, evidence={**f.evidence, **{("fix_change" if k == "change" else k): v for k, v in found.items()}},
+                                    fix=_checked_fix(f.fix, found, results.get("all")))
         out.append(f)
     return out, results
 
@@ -196,7 +196,7 @@ def _checked_fix(fix: str, r: dict[str, Any], combo: dict[str, Any] | None) -> s
         if combo is not None and combo["change"] != what and "accuracy_after_all_fixes" in r:
             text += f"; with all prescribed changes ({combo['change']}) {format_accuracy(r['accuracy_after_all_fixes'])}"
         return f"{fix} ({text})."
-    if verdict == "helps-combined":
+    if verdict == "helps-combined" and combo is not None:
         both = format_accuracy(r["accuracy_after_all_fixes"])
         alone = "worse" if _judge(_gain(r["accuracy_after"], r["accuracy_before"]), r["accuracy_before"]) == "worse" else "no better"
         return (f"{fix.rstrip('. ')}; the checks show it helps only together with the other prescribed changes: "

@@ -238,7 +238,7 @@ def rule_lr_high(ev: Evidence) -> Finding | None:
     diverged = bool(losses) and math.isfinite(init) and _f(losses[-1]) > LR_HIGH_DIVERGE * init
     if not (up > LR_HIGH_UPDATE or diverged or ev.get("nonfinite")):
         return None
-    accs = [e.get("eval_accuracy") for e in ev["epochs"] if e.get("eval_accuracy") is not None]
+    accs = [a for e in ev["epochs"] if (a := e.get("eval_accuracy")) is not None]
     if not (diverged or ev.get("nonfinite")) and accs and accs[-1] > LR_HIGH_LEARNS:
         # A large first step from small initial weights is harmless when the run then learns (the textbook
         # network at eta 3 changes a weight matrix by 84% at step 1 and reaches 90%): not a finding.

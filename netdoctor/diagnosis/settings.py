@@ -48,11 +48,11 @@ class Setting:
 
 
 def _usable_lr(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) and v > 0
+    return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(float(v)) and float(v) > 0
 
 
 def _usable_batch(v: Any) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 1
 
 
 def _own(model: Any, names: tuple[str, ...], usable) -> Setting | None:
@@ -63,7 +63,7 @@ def _own(model: Any, names: tuple[str, ...], usable) -> Setting | None:
                 v = getattr(obj, name, None)
             except Exception:  # noqa: BLE001 - a property of the user's that raises is not a setting
                 continue
-            if usable(v):
+            if v is not None and usable(v):
                 return Setting(v.item() if hasattr(v, "item") else v, f"{type(obj).__name__}.{name}")
     return None
 
