@@ -512,7 +512,7 @@ class Dropout(MLP):
 
 def test_independence_check_says_no_signal_on_a_random_loss():
     X, y = blobs(2)
-    result = check_independence(Dropout((10, 6, 3), seed=0), X, y, seed=0)
+    result = check_independence(Dropout((10, 32, 3), seed=0), X, y, seed=0)
     assert result["independent"] is None and "random" in result.get("reason", "")
 
 
