@@ -94,7 +94,8 @@ def _user_model_name(spec: str, model: Any) -> str:
 
     path, factory = _parse_spec(spec)
     inner = unwrap(model)
-    what = type(inner).__name__ if inner is model else f"{type(inner).__name__} (adapted, style {model.style!r})"
+    style = getattr(model, "style", None)  # hand-written nets adapted by adapt(); a PyTorch module's adapter has none
+    what = type(inner).__name__ if inner is model or style is None else f"{type(inner).__name__} (adapted, style {style!r})"
     return f"{what} from {Path(path).name}:{factory}"
 
 
