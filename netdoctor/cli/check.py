@@ -139,6 +139,29 @@ def write_outputs(report: Any, *, html: str | None = None, plots: str | None = N
         raise InvalidArgument(f"cannot write {exc.filename or html or plots}: {exc.strerror or exc}") from None
 
 
+def _choose_model(args: Any, user_model: Any, n_inputs: int, n_classes: int) -> tuple[Any, str, str | None]:
+    """The model to diagnose, its label in progress lines, and its name in the header (user models only)."""
+    if user_model is not None:
+        return user_model, "your model", _user_model_name(args.model, user_model)
+    # X stays float32 even for a float64 model: each mini-batch is converted
+    # when it is used, and a float64 copy of 60,000 images would cost 376 MB
+    # for a few per cent of speed.
+    return build_model(args, n_inputs, n_classes), "reference MLP", None
+
+
+def _print_outputs(report: Any, args: Any, out: Any) -> None:
+    """Write --html/--plots files, then the JSON or the terminal report."""
+    write_outputs(report, html=args.html, plots=args.plots)
+    if args.json:
+        print(report.to_json())
+        return
+    # The data summary was printed before training; the terminal report
+    # need not repeat it (the JSON and HTML reports keep it).
+    shown = report.sections.copy()
+    shown.pop("data", None)
+    out.print(dataclasses.replace(report, sections=shown))
+
+
 def run_check(args: Any, *, out: Any, err: Any) -> int:
     """Load, train with monitors, diagnose, print; returns the exit code."""
     from netdoctor.diagnosis.pipeline import diagnose
@@ -158,16 +181,7 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         X_train, X_test = scaling.undo(X_train), scaling.undo(X_test)
     n_classes = max(10 if summary.kind == "images" else 2, int(max(train.y.max(), test.y.max())) + 1)
 
-    model_name = None
-    if user_model is not None:
-        model, label = user_model, "your model"
-        model_name = _user_model_name(args.model, user_model)
-    else:
-        model = build_model(args, X_train.shape[1], n_classes)
-        label = "reference MLP"
-        # X stays float32 even for a float64 model: each mini-batch is
-        # converted when it is used, and a float64 copy of 60,000 images
-        # would cost 376 MB for a few per cent of speed.
+    model, label, model_name = _choose_model(args, user_model, X_train.shape[1], n_classes)
 
     from netdoctor.diagnosis.settings import resolve_settings
 
@@ -197,15 +211,7 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
     report.context["command"] = shlex.join(["netdoctor", *getattr(args, "argv", ["check"])])
     if args.ignore:
         report = report.without(args.ignore)
-    write_outputs(report, html=args.html, plots=args.plots)
-    if args.json:
-        print(report.to_json())
-    else:
-        # The data summary was printed before training; the terminal report
-        # need not repeat it (the JSON and HTML reports keep it).
-        shown = report.sections.copy()
-        shown.pop("data", None)
-        out.print(dataclasses.replace(report, sections=shown))
+    _print_outputs(report, args, out)
     if report.partial:
         return 130
     return 0 if report.ok else 1

@@ -114,6 +114,10 @@ def verify_fixes(model: Any, X, y, X_eval, y_eval, findings: Sequence[Finding], 
     or negative. Evidence: ``fix_change``, ``accuracy_before``,
     ``accuracy_after`` (and ``accuracy_after_all_fixes``) at
     ``checked_epochs``, and ``fix_verdict``.
+
+    Long because the plan, its one-epoch and longer runs, and the verdict per
+    finding share a dozen locals; it should become stages over one small state
+    object, as :func:`netdoctor.diagnosis.pipeline.diagnose` is.
     """
     codes = {f.code for f in findings}
     plan = _prescriptions(model, codes, lr, batch_size)
