@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import os
 import sys
 import sysconfig
 import traceback
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.errors import InvalidArgument, NetdoctorError, ProtocolError, UserCodeError
+from netdoctor.observe.source import short_path
 
 __all__ = ["load_user_model", "verify_protocol", "require_protocol", "call_user", "user_frames"]
 
@@ -43,14 +43,6 @@ _OPTIONAL = {
     "predict": "predict(X) -> labels (accuracy needs it)",
     "activations": "activations(X) -> per-layer arrays (saturation and dead-unit monitors need it)",
 }
-
-
-def _short(path: str) -> str:
-    try:
-        rel = os.path.relpath(path)
-    except ValueError:
-        return path
-    return path if rel.startswith("..") else rel
 
 
 def user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
@@ -73,8 +65,8 @@ def describe_user_error(exc: BaseException, what: str = "") -> str:
     if not frames:
         return f"{what} raised {head}" if what else head
     inner = frames[-1]
-    line = f"{_short(inner.filename)} line {inner.lineno} in {inner.name}: {head}"
-    callers = [f"{_short(f.filename)} line {f.lineno} in {f.name}" for f in frames[:-1]][-3:]
+    line = f"{short_path(inner.filename)} line {inner.lineno} in {inner.name}: {head}"
+    callers = [f"{short_path(f.filename)} line {f.lineno} in {f.name}" for f in frames[:-1]][-3:]
     if callers:
         line += f" (called from {' <- '.join(reversed(callers))})"
     return line
@@ -122,7 +114,7 @@ def _import_file(path: Path) -> Any:
     except SyntaxError as exc:
         sys.modules.pop(name, None)
         col = f", column {exc.offset}" if exc.offset else ""
-        raise UserCodeError(f"{_short(exc.filename or str(path))} line {exc.lineno}{col}: SyntaxError: {exc.msg}") from exc
+        raise UserCodeError(f"{short_path(exc.filename or str(path))} line {exc.lineno}{col}: SyntaxError: {exc.msg}") from exc
     except Exception as exc:
         sys.modules.pop(name, None)
         if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "torch":

@@ -221,9 +221,6 @@ def gradcheck(
     names, arrays, rebuild, kind = _flatten(x)
     shapes = [a.shape for a in arrays]
     point = rebuild(arrays)  # the arrays inside are the live working copies
-    if not callable(grad):
-        return _check_value(f, grad, opts, names, arrays, shapes, rebuild, point, kind)
-
     def evaluate() -> float:
         return _scalar(_user(lambda: f(point), "f(x)"), "f(x)")
 
@@ -233,40 +230,25 @@ def gradcheck(
         return f(rebuild(values))
 
     f0 = evaluate()
-    analytic, problems = _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
-                                     names, shapes, "grad(x)", kind)
-    def gradient() -> list[np.ndarray]:
-        return _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
-                           names, shapes, "grad(x)", kind)[0]
+    gradient: Callable[[], list[np.ndarray]] | None = None
+    if callable(grad):
+        analytic, problems = _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
+                                         names, shapes, "grad(x)", kind)
+
+        def gradient() -> list[np.ndarray]:
+            return _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
+                               names, shapes, "grad(x)", kind)[0]
+    else:
+        # Given as its value at x: without the gradient beside x the kink analysis is not possible.
+        analytic, problems = _copy_grads(grad, names, shapes, "the gradient given", kind)
 
     problem = Problem(names, arrays, evaluate, evaluate_complex, gradient, subject="f")
     chosen = "central" if opts.method == "auto" else opts.method
     with blas_threads(1):
         result = _run(problem, analytic, problems, f0, opts, chosen, [], batch_size=None, dtype="float64")
-    if opts.method == "auto":
-        result.notes.insert(0, checked_note("auto chose central differences", result.tensors, opts.max_coords,
-                                            "; pass method='complex' for exact derivatives of analytic functions."))
-    return result
-
-
-def _check_value(f, grad, opts, names, arrays, shapes, rebuild, point, kind) -> GradcheckResult:
-    """:func:`gradcheck` with the analytic gradient given as its value at ``x`` (arrays shaped like ``x``)."""
-    def evaluate() -> float:
-        return _scalar(_user(lambda: f(point), "f(x)"), "f(x)")
-
-    def evaluate_complex(k: int, carr: np.ndarray) -> complex:
-        values = list(arrays)
-        values[k] = carr
-        return f(rebuild(values))
-
-    f0 = evaluate()
-    analytic, problems = _copy_grads(grad, names, shapes, "the gradient given", kind)
-    # No gradient function: the kink analysis, which needs the gradient beside x, is not possible.
-    problem = Problem(names, arrays, evaluate, evaluate_complex, None, subject="f")
-    chosen = "central" if opts.method == "auto" else opts.method
-    result = _run(problem, analytic, problems, f0, opts, chosen, [], batch_size=None, dtype="float64")
-    result.notes.insert(0, "the gradient was given as an array (its value at x): a disagreement at a kink (relu, abs, "
-                           "max) cannot be told from a wrong gradient; pass grad as a function to have kinks recognised.")
+    if gradient is None:
+        result.notes.insert(0, "the gradient was given as an array (its value at x): a disagreement at a kink (relu, abs, "
+                               "max) cannot be told from a wrong gradient; pass grad as a function to have kinks recognised.")
     if opts.method == "auto":
         result.notes.insert(0, checked_note("auto chose central differences", result.tensors, opts.max_coords,
                                             "; pass method='complex' for exact derivatives of analytic functions."))
