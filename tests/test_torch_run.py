@@ -2,7 +2,7 @@
 
 Each script runs in this process once (as ``netdoctor run`` runs it: as
 ``__main__``, its folder first on ``sys.path``, its own ``sys.argv``), with
-:class:`~netdoctor.observe.torch_backend.TorchBackend` installed; the runs
+:class:`~netdoctor.observe.torch.backend.TorchBackend` installed; the runs
 are cached, so the table of expectations costs one run per script. The
 planted bugs must be named with their code, the parameter names and the
 user's line; healthy twins must stay free of errors; the programs' outputs
@@ -28,7 +28,7 @@ from netdoctor.findings import Report  # noqa: E402
 from netdoctor.observe import runner  # noqa: E402
 from netdoctor.observe.backend import Backend  # noqa: E402
 from netdoctor.observe.options import ObserveOptions  # noqa: E402
-from netdoctor.observe.torch_backend import TorchBackend  # noqa: E402
+from netdoctor.observe.torch.backend import TorchBackend  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "torch"
@@ -350,7 +350,7 @@ def test_the_backend_follows_the_protocol_and_applies_to_programs_importing_torc
 
 def test_without_torch_one_line_says_how_to_install_it():
     code = ("import sys; sys.modules['torch'] = None\n"
-            "from netdoctor.observe.torch_backend import TorchBackend\n"
+            "from netdoctor.observe.torch.backend import TorchBackend\n"
             "TorchBackend('x.py').install()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})

@@ -118,7 +118,7 @@ def _import_file(path: Path) -> Any:
     except Exception as exc:
         sys.modules.pop(name, None)
         if isinstance(exc, ModuleNotFoundError) and (exc.name or "").split(".")[0] == "torch":
-            from netdoctor.observe.torch_backend import INSTALL_HINT
+            from netdoctor.observe.torch.backend import INSTALL_HINT
 
             raise UserCodeError(f"{path} imports torch, which is not installed here; install PyTorch support with "
                                 f"{INSTALL_HINT}") from exc

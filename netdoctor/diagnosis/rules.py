@@ -109,7 +109,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
                     "dead-units", "saturated-activations", "cannot-overfit", "batch-leak", "frozen-parameters",
                     "gradient-mismatch", "update-mismatch", "stale-accumulator", "aliased-buffers", "mutated-constant",
                     "double-softmax", "constant-targets"),
-    # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch_rules): root causes of their own.
+    # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch.rules): root causes of their own.
     "constant-targets": (),
     "double-softmax": (),
     "eval-mode-training": (),

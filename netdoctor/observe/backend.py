@@ -19,6 +19,7 @@ Rules every backend keeps (the program must behave exactly as without us):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
@@ -64,8 +65,21 @@ class Backend(Protocol):
         ...
 
 
-BACKENDS: list[tuple[str, str]] = [
-    ("numpy", "netdoctor.observe.numpy_backend:NumpyBackend"),
-    ("torch", "netdoctor.observe.torch_backend:TorchBackend"),
+def _numpy_backend() -> Any:
+    from netdoctor.observe.numpy.backend import NumpyBackend
+
+    return NumpyBackend
+
+
+def _torch_backend() -> Any:
+    # imports only netdoctor's side; torch itself is imported when the backend is installed
+    from netdoctor.observe.torch.backend import TorchBackend
+
+    return TorchBackend
+
+
+BACKENDS: list[tuple[str, Callable[[], Any]]] = [
+    ("numpy", _numpy_backend),
+    ("torch", _torch_backend),
 ]
-"""Backends as ``(name, "module:Class")``, imported only when a program is observed (torch stays an extra)."""
+"""Backends as ``(name, loader)``: each loader imports its observer's class when a program is observed."""

@@ -7,7 +7,6 @@ whole script (:mod:`netdoctor.observe.runner`).
 
 from __future__ import annotations
 
-import importlib
 import time
 from typing import TYPE_CHECKING, Any, cast
 
@@ -28,12 +27,11 @@ NOTHING = ("nothing to observe: the program built no arrays that it updated whil
 
 def _load_backends(options: ObserveOptions, script: str, source: str, only: list[str] | None) -> list[Any]:
     out = []
-    for name, spec in BACKENDS:
+    for name, load in BACKENDS:
         if only is not None and name not in only:
             continue
-        module, _, cls_name = spec.partition(":")
         try:
-            cls = getattr(importlib.import_module(module), cls_name)
+            cls = load()
         except ImportError:
             continue  # an optional backend that is not written or whose library is not installed
         if cls.applies(script, source):

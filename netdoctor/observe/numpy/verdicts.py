@@ -1,6 +1,6 @@
 """Findings from what the NumPy observer recorded while the program ran.
 
-Each function reads the :class:`~netdoctor.observe.numpy_backend.NumpyBackend`
+Each function reads the :class:`~netdoctor.observe.numpy.backend.NumpyBackend`
 record and returns findings with the numbers seen and the user's file:line
 (:mod:`netdoctor.observe.source`). The update measurements are read from the
 sampled coordinates of each window between two updates:
@@ -44,11 +44,11 @@ from netdoctor.diagnosis.rules_training import (
 )
 from netdoctor.findings import Finding, Severity
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
-from netdoctor.observe.arrays import LR_NAME, is_bias
+from netdoctor.observe.numpy.arrays import LR_NAME, is_bias
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
 
 if TYPE_CHECKING:
-    from netdoctor.observe.numpy_backend import NumpyBackend
+    from netdoctor.observe.numpy.backend import NumpyBackend
 
 __all__ = ["findings_from", "sections_from", "FIT_OK", "MIN_SAMPLES"]
 

@@ -22,7 +22,7 @@ predictions as class counts and a few distinct values, activations of a
 sample of calls kept in fixed-size rings. Nothing of the program's is
 written, and its random generators are never drawn from.
 
-:mod:`netdoctor.observe.verdicts` turns what was recorded into findings.
+:mod:`netdoctor.observe.numpy.verdicts` turns what was recorded into findings.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ import numpy as np
 
 from netdoctor.buffers.roles import is_constant
 from netdoctor.monitor.layer_stats import infer_kind
-from netdoctor.observe.arrays import (
+from netdoctor.observe.numpy.arrays import (
     LR_NAME,
     Path,
     array_role,
@@ -231,14 +231,14 @@ class NumpyBackend:
         return self.phase == "watch" and self.updates >= 20 and self.target_samples >= 200
 
     def findings(self):
-        """What was seen (see :mod:`netdoctor.observe.verdicts`)."""
-        from netdoctor.observe.verdicts import findings_from
+        """What was seen (see :mod:`netdoctor.observe.numpy.verdicts`)."""
+        from netdoctor.observe.numpy.verdicts import findings_from
 
         return findings_from(self)
 
     def sections(self) -> dict[str, Any]:
         """Per-layer activations, predictions and update measurements for the report."""
-        from netdoctor.observe.verdicts import sections_from
+        from netdoctor.observe.numpy.verdicts import sections_from
 
         return sections_from(self)
 

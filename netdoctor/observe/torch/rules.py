@@ -1,4 +1,4 @@
-"""Findings from what :class:`~netdoctor.observe.torch_watch.TorchWatch` recorded.
+"""Findings from what :class:`~netdoctor.observe.torch.watch.TorchWatch` recorded.
 
 One function per finding code, each reading the watch's plain records and
 returning findings with the parameter names, the user's ``file:line`` and
@@ -29,7 +29,7 @@ from netdoctor.diagnosis.rules_training import (
     VANISHING_RATIO,
 )
 from netdoctor.findings import Finding, Severity
-from netdoctor.observe.torch_watch import _ADAPTIVE, TorchWatch
+from netdoctor.observe.torch.watch import _ADAPTIVE, TorchWatch
 
 __all__ = ["torch_findings", "RULES", "STALE_WEIGHT", "SOFTMAX_SHARE", "SUMMED_SCALE", "SUMMED_UPDATE", "ADAPTIVE_LR_HIGH", "MIN_ROWS"]
 

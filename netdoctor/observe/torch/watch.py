@@ -1,7 +1,7 @@
 """What the torch observer records while the user's PyTorch program trains.
 
 :class:`TorchWatch` installs PyTorch's own global hooks and records plain
-numbers; :mod:`netdoctor.observe.torch_rules` turns them into findings. Hooks:
+numbers; :mod:`netdoctor.observe.torch.rules` turns them into findings. Hooks:
 
 * a global module forward hook (every ``nn.Module`` call): discovers models
   (root modules with parameters), names parameters (``fc1.weight``), keeps a
@@ -48,7 +48,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from netdoctor.observe.torch_sites import UserSites
+from netdoctor.observe.torch.sites import UserSites
 
 __all__ = ["TorchWatch", "SAMPLE", "WINDOW", "DENSE_STEPS", "EVERY", "BUDGET"]
 
@@ -399,7 +399,7 @@ class TorchWatch:
         if grad_on and self.sample_now and not self.leak_tried and self.steps >= 1:
             self.leak_tried = True
             t0 = time.perf_counter()
-            from netdoctor.observe.torch_leak import probe_batch_leak
+            from netdoctor.observe.torch.leak import probe_batch_leak
 
             self.busy = True
             try:

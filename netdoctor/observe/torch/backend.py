@@ -1,8 +1,8 @@
 """The PyTorch observer of ``netdoctor run``: every ``nn.Module`` and optimizer the program creates.
 
 :class:`TorchBackend` implements :class:`netdoctor.observe.backend.Backend`.
-It applies to programs that import torch; :class:`~netdoctor.observe.torch_watch.TorchWatch`
-holds the hooks and the records, :mod:`netdoctor.observe.torch_rules` the
+It applies to programs that import torch; :class:`~netdoctor.observe.torch.watch.TorchWatch`
+holds the hooks and the records, :mod:`netdoctor.observe.torch.rules` the
 findings. torch is imported only when the backend is installed; without it,
 :func:`require_torch` says in one line how to install the extra.
 """
@@ -35,7 +35,7 @@ def require_torch() -> Any:
 
 
 class TorchBackend:
-    """Watch the PyTorch training the program does (see :mod:`netdoctor.observe.torch_watch`).
+    """Watch the PyTorch training the program does (see :mod:`netdoctor.observe.torch.watch`).
 
     Args:
         options: the observation's settings: which files are the user's (for
@@ -64,8 +64,8 @@ class TorchBackend:
 
     def install(self) -> None:
         require_torch()
-        from netdoctor.observe.torch_sites import UserSites
-        from netdoctor.observe.torch_watch import TorchWatch
+        from netdoctor.observe.torch.sites import UserSites
+        from netdoctor.observe.torch.watch import TorchWatch
 
         o = self.options
         self.watch = TorchWatch(UserSites(o.is_user), every=self.every, max_steps=o.max_updates, max_seconds=o.max_seconds)
@@ -82,7 +82,7 @@ class TorchBackend:
     def findings(self) -> list[Finding]:
         if self.watch is None:
             return []
-        from netdoctor.observe.torch_rules import torch_findings
+        from netdoctor.observe.torch.rules import torch_findings
 
         if self.watch.installed:
             self.watch.close_window()
@@ -92,7 +92,7 @@ class TorchBackend:
         w = self.watch
         if w is None:
             return {}
-        from netdoctor.observe.torch_rules import _act_name, _param_items
+        from netdoctor.observe.torch.rules import _act_name, _param_items
 
         rows: list[dict[str, Any]] = []
         for key, rec in (w.act_last or {}).items():
