@@ -22,17 +22,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared_files import MNIST_5K, ROOT
 
 from netdoctor.data import Dataset, csvparse, load, load_sample, sample_path
 from netdoctor.data import cache as datacache
 from netdoctor.data import loader as nd_data
 from netdoctor.data.cache import cache_directory
 from netdoctor.errors import DataFormatError, InvalidArgument
-
-ROOT = Path(__file__).resolve().parent.parent
-# shared/data beside the checkout, or beside a folder above it (git worktrees live deeper)
-MNIST_5K = next((d / "shared" / "data" / "mnist_5k.csv.gz" for d in ROOT.parents
-                 if (d / "shared" / "data" / "mnist_5k.csv.gz").exists()), ROOT.parent / "shared" / "data" / "mnist_5k.csv.gz")
 
 
 @pytest.fixture(autouse=True)

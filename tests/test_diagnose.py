@@ -6,13 +6,13 @@ import threading
 
 import numpy as np
 import pytest
+from shared_files import MNIST_5K, MNIST_TEST, have_real_data
 
 from netdoctor import MLP, InvalidArgument
 from netdoctor.diagnosis.experiments import check_independence, overfit_tiny_batch
 from netdoctor.diagnosis.pipeline import MIN_PROBES, diagnose
 
-DATA = "/work/shared/data"
-needs_data = pytest.mark.skipif(not os.path.exists(f"{DATA}/mnist_5k.csv.gz"), reason="real MNIST files not present")
+needs_data = pytest.mark.skipif(not have_real_data(), reason="real MNIST files not present")
 
 
 def blobs(seed, n=900, d=10, c=3):
@@ -26,7 +26,7 @@ def blobs(seed, n=900, d=10, c=3):
 def mnist():
     from netdoctor.data import load
 
-    train, test = load(f"{DATA}/mnist_5k.csv.gz"), load(f"{DATA}/mnist_test.csv.gz")
+    train, test = load(str(MNIST_5K)), load(str(MNIST_TEST))
     return train.X, train.y, test.X, test.y
 
 
@@ -472,7 +472,7 @@ def test_independence_check_is_silent_on_saturated_sigmoid_reference_mlp(seed):
     derivatives ~1e-6) made finite differences of the batch loss look like a leak."""
     from netdoctor.data import load
 
-    train, _ = load(f"{DATA}/mnist_5k.csv.gz").split(0.2, seed=0)
+    train, _ = load(str(MNIST_5K)).split(0.2, seed=0)
     model = MLP((784, 64, 10), activation="sigmoid", init="normal", sigma=5, seed=0)
     result = check_independence(model, train.X, train.y, seed=seed)
     assert result["independent"] is not False, result
