@@ -9,7 +9,8 @@ import pytest
 
 from netdoctor import MLP, InvalidArgument, ProtocolError, UserCodeError
 from netdoctor.adapters.handwritten import AdaptedNet
-from netdoctor.adapters.usermodel import call_user, load_user_model, require_protocol, verify_protocol
+from netdoctor.adapters.usermodel import load_user_model, require_protocol, verify_protocol
+from netdoctor.usercode import call_user
 
 ROOT = Path(__file__).resolve().parent.parent
 NETS = Path(__file__).resolve().parent / "user_nets"

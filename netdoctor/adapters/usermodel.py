@@ -18,21 +18,15 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import sys
-import sysconfig
-import traceback
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from netdoctor.errors import InvalidArgument, NetdoctorError, ProtocolError, UserCodeError
-from netdoctor.observe.source import short_path
+from netdoctor.errors import InvalidArgument, ProtocolError, UserCodeError
+from netdoctor.usercode import call_user, describe_user_error, short_path
 
-__all__ = ["load_user_model", "verify_protocol", "require_protocol", "call_user", "user_frames"]
-
-_PKG_DIR = str(Path(__file__).resolve().parents[1])  # the netdoctor package: its frames are not the user's
-_LIB_DIRS = tuple(str(Path(p).resolve()) for p in {sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
+__all__ = ["load_user_model", "verify_protocol", "require_protocol"]
 
 _REQUIRED = {
     "params": "a dict name -> NumPy array of the weights the model computes with",
@@ -43,46 +37,6 @@ _OPTIONAL = {
     "predict": "predict(X) -> labels (accuracy needs it)",
     "activations": "activations(X) -> per-layer arrays (saturation and dead-unit monitors need it)",
 }
-
-
-def user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
-    """The traceback frames of ``exc`` that are the user's code (not netdoctor, stdlib or packages)."""
-    frames = traceback.extract_tb(exc.__traceback__)
-    out = []
-    for f in frames:
-        p = str(Path(f.filename).resolve()) if not f.filename.startswith("<") else f.filename
-        if p.startswith(_PKG_DIR) or p.startswith(_LIB_DIRS) or p.startswith("<frozen"):
-            continue
-        out.append(f)
-    return out
-
-
-def describe_user_error(exc: BaseException, what: str = "") -> str:
-    """One line: innermost user frame, exception type and message, then the calling user frames."""
-    frames = user_frames(exc)
-    msg = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-    head = f"{type(exc).__name__}: {msg}" if msg else type(exc).__name__
-    if not frames:
-        return f"{what} raised {head}" if what else head
-    inner = frames[-1]
-    line = f"{short_path(inner.filename)} line {inner.lineno} in {inner.name}: {head}"
-    callers = [f"{short_path(f.filename)} line {f.lineno} in {f.name}" for f in frames[:-1]][-3:]
-    if callers:
-        line += f" (called from {' <- '.join(reversed(callers))})"
-    return line
-
-
-def call_user(fn: Callable, *args: Any, what: str = "", **kwargs: Any) -> Any:
-    """Call the user's code; its exceptions become :class:`UserCodeError` (one line, user frames).
-
-    netdoctor's own errors pass through unchanged.
-    """
-    try:
-        return fn(*args, **kwargs)
-    except NetdoctorError:
-        raise
-    except Exception as exc:  # the user's bug, reported in the user's terms
-        raise UserCodeError(describe_user_error(exc, what)) from exc
 
 
 def _parse_spec(spec: str) -> tuple[Path, str]:

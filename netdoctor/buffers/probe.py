@@ -28,7 +28,6 @@ from typing import Any, TypedDict
 
 import numpy as np
 
-from netdoctor.adapters.usermodel import call_user
 from netdoctor.buffers.aliasing import find_aliasing
 from netdoctor.buffers.probe_fit import FIT_OK, SCALE_TOL, STALE_DECAY, analyse_updates  # noqa: F401 - thresholds were defined here
 from netdoctor.buffers.reach import Reach, StateSnapshot, scratch_copy, unwrap
@@ -36,6 +35,7 @@ from netdoctor.buffers.roles import container, is_constant, is_template, path_ro
 from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.findings import Finding, Severity
 from netdoctor.protocol import TrainableModel
+from netdoctor.usercode import call_user
 
 __all__ = ["ProbeResult", "ProbeStep", "UpdateEvidence", "probe_training"]
 

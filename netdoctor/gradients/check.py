@@ -26,13 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.errors import InvalidArgument, ProtocolError, UserCodeError
+from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.gradients.engine import NotAnalytic, Problem
 from netdoctor.gradients.judge import checked_note, judge_directional, judge_per_coordinate
 from netdoctor.gradients.options import DEFAULT_MAX_COORDS, GradcheckMethod, validate
 from netdoctor.gradients.result import CoordinateCheck, DirectionCheck, GradcheckResult, TensorCheck, rel_error
 from netdoctor.nn.threads import blas_threads
 from netdoctor.protocol import Model
+from netdoctor.usercode import call_user
 
 __all__ = [
     "gradcheck", "check_gradients", "GradcheckResult", "TensorCheck", "CoordinateCheck", "DirectionCheck", "rel_error",
@@ -110,15 +111,6 @@ def _scalar(value: Any, what: str) -> float:
     if not np.isfinite(out):
         raise InvalidArgument(f"{what} returned {out}; gradients of a non-finite loss cannot be checked.")
     return out
-
-
-def _user(fn: Callable[[], Any], what: str) -> Any:
-    try:
-        return fn()
-    except (InvalidArgument, ProtocolError, UserCodeError):
-        raise
-    except Exception as exc:
-        raise UserCodeError(f"{what} raised {type(exc).__name__}: {exc}") from exc
 
 
 def _copy_grads(grads: Any, names: list[str], shapes: list[tuple[int, ...]], what: str,
@@ -222,7 +214,7 @@ def gradcheck(
     shapes = [a.shape for a in arrays]
     point = rebuild(arrays)  # the arrays inside are the live working copies
     def evaluate() -> float:
-        return _scalar(_user(lambda: f(point), "f(x)"), "f(x)")
+        return _scalar(call_user(f, point, what="f(x)"), "f(x)")
 
     def evaluate_complex(k: int, carr: np.ndarray) -> complex:
         values = list(arrays)
@@ -232,11 +224,11 @@ def gradcheck(
     f0 = evaluate()
     gradient: Callable[[], list[np.ndarray]] | None = None
     if callable(grad):
-        analytic, problems = _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
+        analytic, problems = _copy_grads(call_user(grad, rebuild([a.copy() for a in arrays]), what="grad(x)"),
                                          names, shapes, "grad(x)", kind)
 
         def gradient() -> list[np.ndarray]:
-            return _copy_grads(_user(lambda: grad(rebuild([a.copy() for a in arrays])), "grad(x)"),
+            return _copy_grads(call_user(grad, rebuild([a.copy() for a in arrays]), what="grad(x)"),
                                names, shapes, "grad(x)", kind)[0]
     else:
         # Given as its value at x: without the gradient beside x the kink analysis is not possible.
@@ -314,7 +306,7 @@ def check_gradients(
     if len(X) != len(y):
         raise InvalidArgument(f"X has {len(X)} rows but y has {len(y)} labels; they must match.")
     with blas_threads(1):  # a check's products are small: one thread is fastest (netdoctor.nn.threads)
-        return run_model_check(model, X, y, opts, _run, _copy_grads, _scalar, _user)
+        return run_model_check(model, X, y, opts, _run, _copy_grads, _scalar)
 
 
 # -- shared driver ---------------------------------------------------------------------

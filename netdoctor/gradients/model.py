@@ -28,6 +28,7 @@ from netdoctor.gradients.judge import build_tensor, checked_note, sample
 from netdoctor.gradients.options import Options, rng_from, tolerances
 from netdoctor.gradients.result import GradcheckResult
 from netdoctor.nn.mlp import MLP
+from netdoctor.usercode import call_user
 
 __all__ = ["run_model_check", "ParamSnapshot", "BATCHED_H"]
 
@@ -74,17 +75,17 @@ def _mlp_fast_ok(model: Any) -> bool:
     return isinstance(model, MLP)
 
 
-def run_model_check(model, X, y, opts: Options, run, copy_grads, scalar, user) -> GradcheckResult:
+def run_model_check(model, X, y, opts: Options, run, copy_grads, scalar) -> GradcheckResult:
     """See :func:`netdoctor.gradients.check_gradients` (this is its body)."""
     snap = ParamSnapshot(model)
     try:
-        return _check(model, X, y, opts, run, copy_grads, scalar, user, snap)
+        return _check(model, X, y, opts, run, copy_grads, scalar, snap)
     finally:
         snap.restore()
 
 
-def _call(model, X, y, scalar, user):
-    out = user(lambda: model.loss(X, y), "model.loss(X, y)")
+def _call(model, X, y, scalar):
+    out = call_user(model.loss, X, y, what="model.loss(X, y)")
     if not isinstance(out, tuple) or len(out) != 2:
         from netdoctor.errors import ProtocolError
 
@@ -110,20 +111,20 @@ class _AtThePoint:
     """Where the float32 note goes once the path is known (None: no note)."""
 
 
-def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckResult:
+def _check(model, X, y, opts, run, copy_grads, scalar, snap) -> GradcheckResult:
     """The stages: the loss at the point, then the batched MLP path when it applies, else entry-by-entry perturbation."""
     names = list(model.params)
     params = model.params
     shapes = [np.shape(params[n]) for n in names]
     notes: list[str] = []
-    at_point = _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, user, snap, notes)
+    at_point = _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, snap, notes)
     if _mlp_fast_ok(model) and opts.method != "directional" and all(p is None for p in at_point.problems):
         result = _mlp_fast(model, X, y, opts, at_point.f1, names, at_point.copies, notes, at_point.same_as, at_point.dtype)
         if result is not None:
             _note_float32(result, at_point.f32_note_at)
             return _mark_changed(result, at_point.changed, dict(zip(names, shapes)))
         notes.append("the batched MLP path was not used: the model's loss differs from the reference forward pass.")
-    problem = _perturbation_problem(model, X, y, params, names, shapes, at_point.dtype, copy_grads, scalar, user)
+    problem = _perturbation_problem(model, X, y, params, names, shapes, at_point.dtype, copy_grads, scalar)
     chosen = "central" if opts.method == "auto" else opts.method
     at = len(notes)
     result = run(problem, at_point.copies, at_point.problems, at_point.f1, opts, chosen, notes, batch_size=len(X),
@@ -134,7 +135,7 @@ def _check(model, X, y, opts, run, copy_grads, scalar, user, snap) -> GradcheckR
     return _mark_changed(result, at_point.changed, dict(zip(names, shapes)))
 
 
-def _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, user, snap, notes) -> _AtThePoint:
+def _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, snap, notes) -> _AtThePoint:
     """Call ``loss(X, y)`` twice at the point (float32 parameters as float64 copies when the model computes with them).
 
     Notes what the calls showed: the upcast, a loss that differs between
@@ -145,12 +146,12 @@ def _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, 
         # Copy to float64 and see whether the model computes with the copies.
         for n in names:
             params[n] = np.array(params[n], dtype=np.float64)
-    f1, g1 = _call(model, X, y, scalar, user)
+    f1, g1 = _call(model, X, y, scalar)
     copies1, problems = copy_grads(g1, names, shapes, "model.loss(X, y)")
     upcast, f32_note_at = False, None
     if low:
         upcast = all(np.asarray(g1[n]).dtype == np.float64 for n in names) and _copies_used(model, X, y, names, f1,
-                                                                                           scalar, user, opts)
+                                                                                           scalar, opts)
         if upcast:
             notes.append("float32 parameters were copied to float64 for the check (the model computes with them).")
         else:
@@ -158,10 +159,10 @@ def _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, 
                 params[k] = v
             # Which step, dtype and tolerances apply depends on the path taken below: noted once known.
             f32_note_at = len(notes)
-            f1, g1 = _call(model, X, y, scalar, user)
+            f1, g1 = _call(model, X, y, scalar)
             copies1, problems = copy_grads(g1, names, shapes, "model.loss(X, y)")
     objs1 = {n: g1[n] for n in names}
-    f2, g2 = _call(model, X, y, scalar, user)
+    f2, g2 = _call(model, X, y, scalar)
     copies2, _ = copy_grads(g2, names, shapes, "model.loss(X, y)")
     changed = {}
     for n, c1, c2 in zip(names, copies1, copies2):
@@ -178,7 +179,7 @@ def _at_the_point(model, X, y, params, names, shapes, opts, copy_grads, scalar, 
                        "float64" if (upcast or not low) else "float32", f32_note_at)
 
 
-def _perturbation_problem(model, X, y, params, names, shapes, dtype, copy_grads, scalar, user) -> Problem:
+def _perturbation_problem(model, X, y, params, names, shapes, dtype, copy_grads, scalar) -> Problem:
     """The loss as a function of the model's own arrays, perturbed in place (complex copies for the complex step)."""
     arrays = [params[n] for n in names]
     if isinstance(model, MLP):
@@ -187,7 +188,7 @@ def _perturbation_problem(model, X, y, params, names, shapes, dtype, copy_grads,
         def evaluate_complex(k, carr):
             return model.loss_value(X, y, params={**params, names[k]: carr})
     else:
-        evaluate = lambda: _call(model, X, y, scalar, user)[0]  # noqa: E731
+        evaluate = lambda: _call(model, X, y, scalar)[0]  # noqa: E731
 
         def evaluate_complex(k, carr):
             live = params[names[k]]
@@ -199,7 +200,7 @@ def _perturbation_problem(model, X, y, params, names, shapes, dtype, copy_grads,
     eps = float(np.finfo(np.float64 if dtype == "float64" else np.float32).eps)
 
     def gradient():
-        return copy_grads(_call(model, X, y, scalar, user)[1], names, shapes, "model.loss(X, y)")[0]
+        return copy_grads(_call(model, X, y, scalar)[1], names, shapes, "model.loss(X, y)")[0]
 
     return Problem(names, arrays, evaluate, evaluate_complex, gradient, eps=eps, scale=1.0, subject="the model")
 
@@ -235,7 +236,7 @@ def _note_float32(result: GradcheckResult, at: int | None) -> None:
     result.notes.insert(at, lead + text)
 
 
-def _copies_used(model, X, y, names, f1, scalar, user, opts) -> bool:
+def _copies_used(model, X, y, names, f1, scalar, opts) -> bool:
     """True when perturbing each float64 copy in ``model.params`` changes the loss."""
     rng = rng_from(12345)  # fixed private probe, independent of the user's seed
     for n in names:
@@ -244,7 +245,7 @@ def _copies_used(model, X, y, names, f1, scalar, user, opts) -> bool:
         scale = 1e-2 * (float(np.sqrt(np.mean(saved * saved))) + 1e-2)
         try:
             arr += scale * rng.standard_normal(arr.shape)
-            changed = _call(model, X, y, scalar, user)[0] != f1
+            changed = _call(model, X, y, scalar)[0] != f1
         finally:
             np.copyto(arr, saved)
         if not changed:

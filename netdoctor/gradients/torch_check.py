@@ -43,12 +43,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from netdoctor.adapters.usermodel import describe_user_error
-from netdoctor.errors import InvalidArgument, NetdoctorError, ProtocolError, UserCodeError
+from netdoctor.errors import InvalidArgument, ProtocolError, UserCodeError
 from netdoctor.gradients.engine import NOISE_FACTOR, Problem, steps
 from netdoctor.gradients.judge import checked_note
 from netdoctor.gradients.options import Options, rng_from
 from netdoctor.gradients.result import GradcheckResult
+from netdoctor.usercode import call_user, describe_user_error
 
 __all__ = ["check_function", "check_module", "is_function_class", "TorchSubject", "CHUNK_ELEMENTS"]
 
@@ -129,7 +129,7 @@ class TorchSubject:
     # -- plain evaluations -----------------------------------------------------------
     def value(self) -> float:
         with torch.no_grad():
-            return float(self._user(lambda: self.call(False, None, None), "evaluating the function"))
+            return float(call_user(self.call, False, None, None, what="evaluating the function"))
 
     def gradient(self) -> list[np.ndarray]:
         """Autograd's gradient at the current values: float64 copies, zeros where no gradient arrives."""
@@ -140,7 +140,7 @@ class TorchSubject:
                 self.leaves[k].requires_grad_(False)
             try:
                 with torch.enable_grad():
-                    out = self._user(lambda: self.call(False, None, None), "evaluating the function")
+                    out = call_user(self.call, False, None, None, what="evaluating the function")
                     grads = torch.autograd.grad(out, [self.leaves[k] for k in live], allow_unused=True)
                 break
             except RuntimeError as exc:
@@ -176,15 +176,6 @@ class TorchSubject:
                                   if len(got) == 2 and got == shape[::-1] else
                                   f"has shape {got}; {name} has shape {shape} (a sum over the wrong axis?)")
         return k
-
-    @staticmethod
-    def _user(fn: Callable[[], Any], what: str) -> Any:
-        try:
-            return fn()
-        except NetdoctorError:
-            raise
-        except Exception as exc:  # the user's code raised: one line naming the user's frames
-            raise UserCodeError(describe_user_error(exc, what)) from exc
 
     # -- the output-change shortcut for nn.Linear ----------------------------------------
     def find_linear_layers(self) -> None:

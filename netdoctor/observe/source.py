@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import ast
 import functools
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import CodeType
+
+from netdoctor.usercode import short_path
 
 __all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path"]
 
@@ -31,15 +32,6 @@ class Line:
 
     def __str__(self) -> str:
         return f"{short_path(self.filename)}:{self.lineno}"
-
-
-def short_path(filename: str) -> str:
-    """A path relative to the working directory when it is below it, else as given."""
-    try:
-        rel = os.path.relpath(filename)
-    except ValueError:
-        return filename
-    return filename if rel.startswith("..") else rel
 
 
 @functools.lru_cache(maxsize=64)
