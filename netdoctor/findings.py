@@ -14,7 +14,7 @@ import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -44,6 +44,8 @@ class Severity(str, enum.Enum):
 @dataclass(frozen=True)
 class Finding(Renderable):
     """One thing netdoctor saw, with the numbers behind it and what to do."""
+
+    render_kind: ClassVar[str] = "finding"
 
     code: str
     """Stable identifier, e.g. ``gradient-mismatch``; users grep and silence it."""
@@ -145,6 +147,8 @@ class Report(Renderable):
     ``baseline`` (the reference MLP's numbers), ...; every key and its type
     is in :class:`netdoctor.diagnosis.sections.ReportSections`.
     """
+
+    render_kind: ClassVar[str] = "report"
 
     findings: list[Finding] = field(default_factory=list)
     context: dict[str, Any] = field(default_factory=dict)

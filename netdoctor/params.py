@@ -1,4 +1,5 @@
-"""A model's parameters as named arrays: listing, copying, norms and update ratios.
+"""A model's parameters as named arrays: listing, copying, norms and update ratios,
+and the name of one entry (``W1[12, 3]``).
 
 ``model.params`` is a dict name -> array, or a list/tuple of arrays (named
 ``p0, p1, ...`` here). Some user models rebind their arrays at every update,
@@ -15,7 +16,14 @@ import numpy as np
 
 from netdoctor.errors import InvalidArgument
 
-__all__ = ["named_params", "copy_params", "norms", "update_ratios", "is_bias"]
+__all__ = ["format_index", "named_params", "copy_params", "norms", "update_ratios", "is_bias"]
+
+
+def format_index(name: str, index: tuple[int, ...]) -> str:
+    """``W1[12, 3]`` for a coordinate, ``b1[4]`` for a vector entry, ``x`` for a scalar."""
+    if not index:
+        return name
+    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
 
 
 def named_params(params: Any) -> dict[str, np.ndarray]:

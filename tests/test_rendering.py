@@ -1,14 +1,17 @@
-"""One rendering path: data classes import no renderer, one bridge, one gradient-check table everywhere."""
+"""One rendering path: data classes import no renderer, renderers import no data class (not even inside functions), one bridge, one gradient-check table everywhere."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 pytest.importorskip("rich")
 
-from test_layout import import_graph
+from test_layout import find_cycle, import_graph
 
+import netdoctor
 from netdoctor.data import load_sample
 from netdoctor.findings import Finding, Report
 from netdoctor.gradients import check_gradients
@@ -27,6 +30,89 @@ def test_data_classes_import_no_renderer(module):
     assert graph["netdoctor.report.bridge"] <= {"netdoctor.report"}
     reached = {m for m in graph[module] if m.startswith("netdoctor.report")}
     assert reached <= {"netdoctor.report", "netdoctor.report.bridge"}, reached
+
+
+RENDERER_MODULES = ("netdoctor.report.terminal", "netdoctor.report.sections", "netdoctor.report.gradcheck",
+                    "netdoctor.report.html", "netdoctor.report.format")
+
+
+PKG = Path(netdoctor.__file__).parent
+
+
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def every_import(path: Path, root: Path = PKG.parent) -> set[str]:
+    """The netdoctor modules a file under ``root`` imports anywhere, inside functions too (``TYPE_CHECKING`` blocks excluded)."""
+    import ast
+
+    def is_module(name: str) -> bool:
+        rel = Path(*name.split("."))
+        return (root / rel).with_suffix(".py").exists() or (root / rel / "__init__.py").exists()
+
+    me = _module_name(path, root)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    skipped = {id(n) for node in ast.walk(tree)
+               if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+               for stmt in node.body for n in ast.walk(stmt)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = me.split(".") if path.name == "__init__.py" else me.split(".")[:-1]
+                base = ".".join(anchor[: len(anchor) - (node.level - 1)] + ([base] if base else []))
+            names = [base] + [f"{base}.{a.name}" for a in node.names]
+        else:
+            continue
+        found |= {n for n in names if n.startswith("netdoctor") and is_module(n) and n != me}
+    return found
+
+
+def _deep_graph() -> dict[str, set[str]]:
+    return {_module_name(path, PKG.parent): every_import(path) for path in PKG.rglob("*.py")}
+
+
+def test_renderers_import_no_data_class_even_inside_functions():
+    """The renderers read what they are given: no data module (nor the package face that imports one) is imported back."""
+    graph = _deep_graph()
+    data = set(DATA_MODULES) | {"netdoctor"}
+    for module in RENDERER_MODULES + ("netdoctor.report.bridge",):
+        assert not graph[module] & data, (module, graph[module] & data)
+
+
+def test_no_import_circle_through_the_renderers_even_inside_functions():
+    graph = _deep_graph()
+    cycle = find_cycle(graph)
+    assert cycle is None or not any(m.startswith("netdoctor.report") or m in DATA_MODULES for m in cycle), cycle
+
+
+def test_the_deep_import_scan_sees_imports_inside_functions(tmp_path):
+    """The scan must be able to fail: an import inside a function (the old ``rich_view``) is found, a TYPE_CHECKING one not."""
+    src = tmp_path / "netdoctor" / "report" / "planted.py"
+    src.parent.mkdir(parents=True)
+    src.write_text("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from netdoctor.errors import InvalidArgument\n"
+                   "def f():\n    from netdoctor.findings import Report\n    return Report\n", encoding="utf-8")
+    for name in ("findings.py", "errors.py"):
+        (tmp_path / "netdoctor" / name).write_text("", encoding="utf-8")
+    assert every_import(src, tmp_path) == {"netdoctor.findings"}
+
+
+@pytest.mark.parametrize("kind", ["report", "finding", "gradcheck", "data"])
+def test_every_kind_has_a_renderer_in_every_medium(kind):
+    from netdoctor.report.bridge import RENDER_KINDS
+    from netdoctor.report.html import HTML_RENDERERS
+    from netdoctor.report.terminal import RICH_RENDERERS
+
+    assert kind in RENDER_KINDS and set(RICH_RENDERERS) == set(HTML_RENDERERS) == set(RENDER_KINDS)
+    kinds = {type(o).render_kind for o in _objects()}
+    assert kinds == set(RENDER_KINDS)
 
 
 def _result():

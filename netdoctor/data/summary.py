@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -23,6 +24,8 @@ __all__ = ["DataSummary", "summarise"]
 @dataclass(frozen=True)
 class DataSummary(Renderable):
     """What a loaded data set looks like, for reports and the CLI."""
+
+    render_kind: ClassVar[str] = "data"
 
     rows: int
     """Number of images N."""

@@ -1,11 +1,12 @@
 """What a gradient check saw: per-coordinate numbers, per-tensor verdicts, findings.
 
 Plain data, the findings they imply and the sentences those findings say
-(:func:`format_index`, ``TensorCheck.message``, ``DirectionCheck.line``). The
+(``TensorCheck.message``, ``DirectionCheck.line``). The
 tables (``summary()``, the terminal and notebook views through
 :class:`~netdoctor.report.bridge.Renderable`) live in
 :mod:`netdoctor.report.gradcheck`, imported when something is shown. The
-relative error used everywhere is symmetric::
+coordinate names come from :func:`~netdoctor.params.format_index`
+(re-exported here). The relative error used everywhere is symmetric::
 
     rel_error(a, n) = |a - n| / max(|a|, |n|, floor)
 
@@ -19,22 +20,16 @@ floor a 1e-9 gradient measured with 1e-11 of finite-difference noise would be a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from netdoctor.errors import GradientMismatch
 from netdoctor.findings import Finding, Severity, to_jsonable
+from netdoctor.params import format_index
 from netdoctor.report.bridge import Renderable
 
 __all__ = ["rel_error", "CoordinateCheck", "TensorCheck", "DirectionCheck", "GradcheckResult", "format_index"]
-
-
-def format_index(name: str, index: tuple[int, ...]) -> str:
-    """``W1[12, 3]`` for a coordinate, ``b1[4]`` for a vector entry, ``x`` for a scalar."""
-    if not index:
-        return name
-    return f"{name}[{', '.join(str(int(i)) for i in index)}]"
 
 
 def rel_error(a: Any, n: Any, floor: Any = 1e-8) -> np.ndarray:
@@ -159,6 +154,8 @@ class DirectionCheck:
 @dataclass
 class GradcheckResult(Renderable):
     """Outcome of :func:`netdoctor.gradients.gradcheck` or ``check_gradients``."""
+
+    render_kind: ClassVar[str] = "gradcheck"
 
     method: str
     """The method actually used: ``central``, ``complex`` or ``directional``."""

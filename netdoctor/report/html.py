@@ -30,12 +30,12 @@ import html
 import math
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from netdoctor.report.format import cell, format_value, num, pct
 
-__all__ = ["report_html", "fragment", "live_view_html", "STYLESHEET", "PALETTES"]
+__all__ = ["report_html", "fragment", "live_view_html", "HTML_RENDERERS", "STYLESHEET", "PALETTES"]
 
 # -- style ---------------------------------------------------------------------------------------
 PALETTES: dict[str, dict[str, str]] = {
@@ -575,9 +575,13 @@ def _now() -> str:
 
 
 def _version() -> str:
-    from netdoctor import __version__
+    """The installed netdoctor's version (from its metadata: importing the package here would close an import circle)."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    return __version__
+    try:
+        return version("netdoctor")
+    except PackageNotFoundError:
+        return "(version unknown: not installed)"
 
 
 def report_html(report: Any, *, plots: bool = True, monitor: Any = None, command: str | None = None,
@@ -639,28 +643,35 @@ def live_view_html(view: Any) -> str:
     return f'<div class="nd netdoctor-live"><style>{STYLESHEET}</style>{"".join(out)}</div>'
 
 
+def _report_fragment(report: Any) -> str:
+    return _body(report, figures={}, command=None, when=_now(), version=_version())
+
+
+HTML_RENDERERS: dict[str, Callable[[Any], str]] = {
+    "report": _report_fragment,
+    "finding": finding_html,
+    "gradcheck": gradcheck_html,
+    "data": data_summary_html,
+}
+"""The HTML renderer of each :data:`~netdoctor.report.bridge.RENDER_KINDS` kind (a data class's ``render_kind``)."""
+
+
 def fragment(obj: Any, *, width: int | None = None) -> str:
     """The notebook HTML of a Report, Finding, GradcheckResult or DataSummary (their ``_repr_html_``).
+
+    The renderer is the one of :data:`HTML_RENDERERS` registered for the
+    object's ``render_kind``; no data class is imported here.
 
     ``width`` is accepted for compatibility and ignored: the HTML reflows to its cell.
 
     Raises:
         InvalidArgument: for other objects.
     """
-    from netdoctor.data.summary import DataSummary
-    from netdoctor.errors import InvalidArgument
-    from netdoctor.findings import Finding, Report
-    from netdoctor.gradients.result import GradcheckResult
+    render = HTML_RENDERERS.get(getattr(type(obj), "render_kind", None) or "")
+    if render is None:
+        from netdoctor.errors import InvalidArgument
 
-    if isinstance(obj, Report):
-        inner = _body(obj, figures={}, command=None, when=_now(), version=_version())
-    elif isinstance(obj, Finding):
-        inner = finding_html(obj)
-    elif isinstance(obj, GradcheckResult):
-        inner = gradcheck_html(obj)
-    elif isinstance(obj, DataSummary):
-        inner = data_summary_html(obj)
-    else:
         raise InvalidArgument(f"netdoctor renders a Report, Finding, GradcheckResult or DataSummary as HTML, "
                               f"not a {type(obj).__name__}.")
+    inner = render(obj)
     return f'<div class="nd"><style>{STYLESHEET}</style>{inner}</div>'

@@ -4,8 +4,9 @@
 :class:`~netdoctor.findings.Finding`,
 :class:`~netdoctor.gradients.result.GradcheckResult` or
 :class:`~netdoctor.data.summary.DataSummary` returns (through
-:class:`~netdoctor.report.bridge.Renderable`); :func:`plain_text` is the same
-without colour. The HTML of the same objects is :mod:`netdoctor.report.html`.
+:class:`~netdoctor.report.bridge.Renderable`): the renderer of
+:data:`RICH_RENDERERS` registered for the object's ``render_kind``. No data
+class is imported here; :func:`plain_text` is the same without colour. The HTML of the same objects is :mod:`netdoctor.report.html`.
 
 The report reads top to bottom like a consultation: a header (what was
 examined and a one-line verdict), the findings root cause first (what we saw,
@@ -22,13 +23,15 @@ inside the functions only; the core never needs it.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Any
 
 # format_value and sparkline are re-exported: the notebook view and tests import them from here.
 from netdoctor.report.format import format_value, sparkline  # noqa: F401
-from netdoctor.report.sections import render_sections, titled
+from netdoctor.report.gradcheck import gradcheck_rich
+from netdoctor.report.sections import data_summary_rich, render_sections, titled
 
-__all__ = ["render_report", "report_text", "rich_view", "plain_text", "sparkline", "format_value"]
+__all__ = ["render_report", "report_text", "rich_view", "plain_text", "RICH_RENDERERS", "sparkline", "format_value"]
 
 _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -155,28 +158,30 @@ def report_text(report, width: int = 80) -> str:
     return plain_text(report, width)
 
 
+RICH_RENDERERS: dict[str, Callable[[Any], Any]] = {
+    "report": render_report,
+    "finding": render_finding,
+    "gradcheck": gradcheck_rich,
+    "data": data_summary_rich,
+}
+"""The rich renderer of each :data:`~netdoctor.report.bridge.RENDER_KINDS` kind (a data class's ``render_kind``)."""
+
+
 def rich_view(obj: Any) -> Any:
     """The rich renderable of a Report, Finding, GradcheckResult or DataSummary (their ``__rich__``).
+
+    The renderer is the one registered for the object's ``render_kind``; no
+    data class is imported here, so data and renderers never import each other.
 
     Raises:
         InvalidArgument: for other objects.
     """
-    from netdoctor.data.summary import DataSummary
-    from netdoctor.errors import InvalidArgument
-    from netdoctor.findings import Finding, Report
-    from netdoctor.gradients.result import GradcheckResult
-    from netdoctor.report.gradcheck import gradcheck_rich
-    from netdoctor.report.sections import data_summary_rich
+    render = RICH_RENDERERS.get(getattr(type(obj), "render_kind", None) or "")
+    if render is None:
+        from netdoctor.errors import InvalidArgument
 
-    if isinstance(obj, Report):
-        return render_report(obj)
-    if isinstance(obj, Finding):
-        return render_finding(obj)
-    if isinstance(obj, GradcheckResult):
-        return gradcheck_rich(obj)
-    if isinstance(obj, DataSummary):
-        return data_summary_rich(obj)
-    raise InvalidArgument(f"netdoctor renders a Report, Finding, GradcheckResult or DataSummary, not a {type(obj).__name__}.")
+        raise InvalidArgument(f"netdoctor renders a Report, Finding, GradcheckResult or DataSummary, not a {type(obj).__name__}.")
+    return render(obj)
 
 
 def plain_text(obj: Any, width: int = 80) -> str:
