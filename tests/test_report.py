@@ -39,28 +39,28 @@ verdict 3 findings (2 errors, 1 warning); root cause: summed-gradient (The
         update applies the batch sum of gradients, not the mean.)
 Findings (root causes first)
 
-   #   finding                  what, evidence, fix
+   #   finding                 what, evidence, fix
  ──────────────────────────────────────────────────────────────────────────────
-   1   ERROR                    The update applies the batch sum of gradients,
-       summed-gradient          not the mean.
-       @ train_step             evidence: ratio=100; batch_size=100
-                                why: The step is batch_size times larger than
-                                the learning rate says.
-                                fix: Divide the accumulated gradient by the
-                                batch size.
+   1   ERROR                   The update applies the batch sum of gradients,
+       summed-gradient         not the mean.
+       @ train_step            evidence: ratio=100; batch_size=100
+                               why: The step is batch_size times larger than
+                               the learning rate says.
+                               fix: Divide the accumulated gradient by the
+                               batch size.
 
-   2   WARNING                  97.0% of tanh units are saturated.
-       saturated-activations    evidence: saturation=0.97; limit=0.5
-       @ layer 1 (tanh)         fix: Lower the learning rate.
-                                caused by: summed-gradient
+   2   WARNING                 97.0% of tanh units are saturated.
+       saturated-activations   evidence: saturation=0.97; limit=0.5
+       @ layer 1 (tanh)        fix: Lower the learning rate.
+                               caused by: summed-gradient
 
-   3   ERROR                    Accuracy 9.80% = 980/10000 images of digit 0;
-       class-collapse           100.0% of predictions are 0.
-       @ output                 evidence: accuracy=0.098; label=0;
-                                share=0.098; predicted_share=1
-                                fix: Fix the root causes above.
-                                caused by: saturated-activations,
-                                summed-gradient
+   3   ERROR                   Accuracy 9.80% = 980/10000 images of digit 0;
+       class-collapse          100.0% of predictions are 0.
+       @ output                evidence: accuracy=0.098; label=0; share=0.098;
+                               predicted_share=1
+                               fix: Fix the root causes above.
+                               caused by: saturated-activations,
+                               summed-gradient
 
 
 Layers (last probe)
@@ -98,6 +98,10 @@ gradcheck
 ok              True
 worst_rel_error 1.20e-09
 checked         120
+
+────────────────────────────────────────────────────────────────────────────────
+verdict 3 findings (2 errors, 1 warning); root cause: summed-gradient (The
+        update applies the batch sum of gradients, not the mean.)
 """
 
 
@@ -206,3 +210,94 @@ def test_probe_and_baseline_sections_read_as_sentences():
     # A healthy probe's least-squares noise (1e-17) must not print as a number that looks like a finding.
     healthy = Report(sections={"probe": {"lr": 0.1, "lr_effective": 0.1, "lr_factor": 1.0, "history_weight": -4.3e-18}})
     assert "weight 0.00" in report_text(healthy, width=80)
+
+
+# -- the terminal report at 80, 120 and 200 columns -----------------------------------------------
+SCRIPT = "experiments/mnist_from_scratch/train_the_network_on_mnist.py:58"
+MODULE = "experiments/mnist_from_scratch/networks/two_layer_network.py:137"
+HOME_PATH = "/home/someone/mnist_from_scratch/networks/two_layer_network.py"
+WIDTHS = (80, 120, 200)
+
+
+def program_report():
+    """A ``netdoctor run`` report with long places: two file:line per finding, paths in the evidence."""
+    aliased = Finding("aliased-buffers", "error", f"{MODULE}, {SCRIPT}",
+                      "`self.weight_updates` and `self.weight_templates` are one list object.",
+                      {"lines": [MODULE, SCRIPT], "paths": ["self.weight_updates", "self.weight_templates"],
+                       "defined_in": HOME_PATH},
+                      fix="create fresh buffers at every reset", explanation="Resetting by assignment re-binds the name. " * 3)
+    lr = Finding("learning-rate-too-high", "warning", "train.py:12", "One update changes the weights by 33% of their size.",
+                 {"update_ratio": 0.33, "lines": ["train.py:12"]}, fix="divide the learning rate by 10",
+                 caused_by=("aliased-buffers",))
+    return Report([aliased, lr], context={"command": f"netdoctor run {SCRIPT.split(':')[0]} --epochs 3"},
+                  sections={"layers": sample_report().sections["layers"], "history": sample_report().sections["history"]})
+
+
+def _words(text: str) -> set[str]:
+    return {w.strip(",;[]") for w in text.split()}
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_place_and_evidence_path_stays_whole(width):
+    """file:line is never broken mid-name (it can be copied or clicked), nor is a path in the evidence."""
+    report = program_report()
+    text = report_text(report, width=width)
+    words = _words(text)
+    for place in (MODULE, SCRIPT, "train.py:12", HOME_PATH):
+        assert place in words or f"defined_in={place}" in words, (width, place, text)
+    assert max(map(len, text.splitlines())) <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_place_sits_under_the_finding_when_no_column_holds_it(width):
+    """The place is either in a left column as wide as its longest name or on its own line under the finding."""
+    lines = report_text(program_report(), width=width).splitlines()
+    at = [i for i, line in enumerate(lines) if f"@ {MODULE}" in line]
+    assert at, lines
+    title = lines[at[0] - 1]
+    assert "aliased-buffers" in title and "ERROR" in title  # the block: number, severity, code, then the place
+    assert lines[at[0]].strip().startswith(f"@ {MODULE}")
+
+
+def test_the_where_column_is_as_wide_as_its_longest_place():
+    """Short places keep the table at every width; its left column grows with the place, not a fixed 22 cells."""
+    place = "models/network.py:123"
+    report = Report([Finding("dead-units", "warning", place, "44 of 64 units do not vary.", {"dead": 0.69})])
+    for width in WIDTHS:
+        lines = report_text(report, width=width).splitlines()
+        row = next(line for line in lines if "@ " in line)
+        assert f"@ {place}" in row and "dead-units" not in row
+        text_column = row.index("@ ") + len(f"@ {place}")
+        header = next(line for line in lines if "what, evidence, fix" in line)
+        # padding between the columns: the text starts right after the longest place (longer than the old 22 cells)
+        assert len(f"@ {place}") > 22 and header.index("what, evidence, fix") - text_column in (2, 3), (width, lines)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_long_report_ends_with_its_verdict(width):
+    """The last screen of a long report shows the one-line verdict, not the last table."""
+    report = program_report()
+    lines = report_text(report, width=width).rstrip("\n").splitlines()
+    verdict_at = max(i for i, line in enumerate(lines) if line.startswith("verdict "))
+    assert verdict_at > len(lines) - 6 and verdict_at > 10
+    tail = " ".join(" ".join(lines[verdict_at:]).split())
+    assert tail == "verdict " + " ".join(report.verdict().split())
+    assert sum(line.startswith("verdict ") for line in lines) == 2  # at the top and at the end
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_terminal_has_no_trailing_spaces(width):
+    """What the CLI prints (a colour console, as ``netdoctor check`` and ``run`` use) ends no line with spaces."""
+    import io
+
+    from rich.console import Console
+
+    from netdoctor.data import load_sample
+
+    for obj in (program_report(), sample_report(), program_report().findings[0], load_sample().summary):
+        out = io.StringIO()
+        Console(file=out, width=width, force_terminal=True, color_system="truecolor", highlight=False,
+                soft_wrap=False).print(obj)
+        lines = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()
+        assert lines and all(line == line.rstrip() for line in lines), (type(obj).__name__, width)
+        assert max(map(len, lines)) <= width

@@ -59,24 +59,38 @@ def _header(report):
     notes = ctx.get("notes")
     if isinstance(notes, (list, tuple)) and notes:
         grid.add_row("notes", Text("; ".join(map(str, notes))))
-    verdict_style = "bold green" if report.ok and not report.partial else "bold red" if not report.ok else "bold yellow"
-    grid.add_row("verdict", Text(report.verdict(), style=verdict_style))
+    grid.add_row("verdict", _verdict_text(report))
     if report.partial:
         grid.add_row("note", Text("interrupted: partial report, only what was measured so far", style="yellow"))
     return grid
 
 
-def _finding_cells(f, present: set[str]):
-    """The two cells of a finding: severity, code and place; what, evidence, why, fix and causes."""
+def _verdict_grid(report):
+    """The verdict as a key/value row, as the header shows it (the report ends with it too)."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column()
+    grid.add_row("verdict", _verdict_text(report))
+    return grid
+
+
+def _verdict_text(report):
     from rich.text import Text
 
-    sev = f.severity.value
-    left = Text()
-    left.append(sev.upper(), style=_SEVERITY_STYLE.get(sev, ""))
-    left.append("\n" + f.code, style="bold")
-    if f.where:
-        left.append("\n@ " + f.where)
-    right = Text(f.message)
+    style = "bold green" if report.ok and not report.partial else "bold red" if not report.ok else "bold yellow"
+    return Text(report.verdict(), style=style)
+
+
+def _finding_text(f, present: set[str], *, where: bool):
+    """What, evidence, why, fix and causes of a finding (led by its place when ``where``)."""
+    from rich.text import Text
+
+    right = Text()
+    if where and f.where:
+        right.append("@ " + f.where + "\n")
+    right.append(f.message)
     if f.evidence:
         ev = "; ".join(f"{k}={format_value(v)}" for k, v in f.evidence.items())
         right.append("\nevidence: ", style="bold")
@@ -91,36 +105,115 @@ def _finding_cells(f, present: set[str]):
     if causes:
         right.append("\ncaused by: ", style="bold")
         right.append(", ".join(causes))
-    return left, right
+    return right
+
+
+def _longest_word(text: str) -> int:
+    """Cells of the longest run without a space: where the wrapper may not break a line."""
+    from rich.cells import cell_len
+
+    return max((cell_len(w) for w in text.split()), default=0)
+
+
+class FindingsView:
+    """Findings laid out for the console's width, every ``file:line`` and every evidence value kept whole.
+
+    Wide consoles get a table: number, then severity, code and place in a
+    column as wide as its longest unbreakable word (a ``file:line``, a code),
+    then what, evidence, why and fix. When a place or a word of the text does
+    not fit its column at this width (so that the wrapper would cut it), each
+    finding becomes a block instead: a title line with number, severity and
+    code, the place on a line of its own under it, and the text indented
+    below, in nearly the full width.
+    """
+
+    MIN_TEXT = 40
+    """The narrowest text column a table may leave: below it the blocks read better."""
+    TABLE_EDGES = 10
+    """Columns a findings table spends besides its left and text columns: edges, padding, the ``#`` column."""
+
+    def __init__(self, findings, present: set[str], *, numbered: bool = True) -> None:
+        self.findings = list(findings)
+        self.present = present
+        self.numbered = numbered
+
+    def left_width(self) -> int:
+        """Cells the left column needs: severity, code and every word of the place whole."""
+        from rich.cells import cell_len
+
+        # "@" and the first place stay on one line: the "@ " counts with the first word.
+        return max((max(len(f.severity.value), len(f.code), _longest_word(f.where),
+                        cell_len("@ " + (f.where.split() or [""])[0])) for f in self.findings), default=8)
+
+    def fits_table(self, width: int) -> bool:
+        left = self.left_width()
+        text = width - left - self.TABLE_EDGES
+        if left > width // 3 or text < self.MIN_TEXT:
+            return False
+        return all(_longest_word(_finding_text(f, self.present, where=False).plain) <= text for f in self.findings)
+
+    def _left(self, f):
+        from rich.text import Text
+
+        sev = f.severity.value
+        left = Text()
+        left.append(sev.upper(), style=_SEVERITY_STYLE.get(sev, ""))
+        left.append("\n" + f.code, style="bold")
+        if f.where:
+            left.append("\n@ " + f.where)
+        return left
+
+    def table(self):
+        from rich import box
+        from rich.table import Table
+
+        if self.numbered:
+            table = Table(box=box.SIMPLE_HEAD, show_lines=True, expand=True)
+            table.add_column("#", justify="right", no_wrap=True, width=2)
+        else:  # one finding on its own: no header, no number
+            table = Table.grid(padding=(0, 2), expand=True)
+        table.add_column("finding", width=self.left_width())
+        table.add_column("what, evidence, fix", ratio=1)
+        for i, f in enumerate(self.findings, start=1):
+            row = [self._left(f), _finding_text(f, self.present, where=False)]
+            table.add_row(*([str(i)] if self.numbered else []), *row)
+        return table
+
+    def blocks(self):
+        from rich.padding import Padding
+        from rich.text import Text
+
+        if self.numbered:
+            yield Text("")
+        for i, f in enumerate(self.findings, start=1):
+            sev = f.severity.value
+            title = Text()
+            if self.numbered:
+                title.append(f"{i:>2}  ")
+            title.append(sev.upper(), style=_SEVERITY_STYLE.get(sev, ""))
+            title.append("  " + f.code, style="bold")
+            yield title
+            yield Padding(_finding_text(f, self.present, where=True), (0, 0, 1, 4))
+
+    def __rich_console__(self, console, options):
+        if self.fits_table(options.max_width):
+            yield self.table()
+        else:
+            yield from self.blocks()
 
 
 def _findings_table(report):
-    from rich import box
-    from rich.table import Table
-
-    table = Table(box=box.SIMPLE_HEAD, show_lines=True, expand=True)
-    table.add_column("#", justify="right", no_wrap=True, width=2)
-    table.add_column("finding", width=22, overflow="fold")
-    table.add_column("what, evidence, fix", ratio=1)
     present = {f.code for f in report.findings}
-    for i, f in enumerate(report.findings, start=1):
-        table.add_row(str(i), *_finding_cells(f, present))
-    return titled("Findings (root causes first)", table)
+    return titled("Findings (root causes first)", FindingsView(report.findings, present))
 
 
 def render_finding(finding) -> Any:
-    """One finding on its own, laid out as a row of the report's findings table (every cause is named)."""
-    from rich.table import Table
-
-    table = Table.grid(padding=(0, 2), expand=True)
-    table.add_column(width=22, overflow="fold")
-    table.add_column(ratio=1)
-    table.add_row(*_finding_cells(finding, set(finding.caused_by)))
-    return table
+    """One finding on its own, laid out as in the report's findings (every cause is named)."""
+    return FindingsView([finding], set(finding.caused_by), numbered=False)
 
 
 def render_report(report) -> Any:
-    """The report as one rich renderable (a ``Group``): header, findings, sections."""
+    """The report as one rich renderable (a ``Group``): header, findings, sections, and the verdict again at the end."""
     from rich.console import Group
     from rich.rule import Rule
     from rich.text import Text
@@ -130,9 +223,13 @@ def render_report(report) -> Any:
         parts.append(_findings_table(report))
     else:
         parts.append(Text("No findings.", style="green"))
-    for piece in render_sections(report.sections or {}):
+    shown = list(render_sections(report.sections or {}))
+    for piece in shown:
         parts.append(Text(""))
         parts.append(piece)
+    if report.findings or shown:
+        # A long report ends where the reader's screen does: the verdict again, not the last table.
+        parts += [Text(""), Rule(style="dim"), _verdict_grid(report)]
     return Group(*parts)
 
 
@@ -167,6 +264,34 @@ RICH_RENDERERS: dict[str, Callable[[Any], Any]] = {
 """The rich renderer of each :data:`~netdoctor.report.bridge.RENDER_KINDS` kind (a data class's ``render_kind``)."""
 
 
+class Trimmed:
+    """A renderable printed without the spaces rich pads its lines with (tables, grids) at their ends.
+
+    Terminals copy those spaces along with the text, diffs show them and
+    ``less`` wraps on them; the plain-text export strips them too.
+    """
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.segment import Segment
+
+        for line in console.render_lines(self.inner, options, pad=False):
+            while line and not line[-1].control and not line[-1].text.strip():
+                line.pop()
+            if line and not line[-1].control:
+                last = line.pop()
+                line.append(Segment(last.text.rstrip(), last.style))
+            yield from line
+            yield Segment.line()
+
+    def __rich_measure__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        return Measurement.get(console, options, self.inner)
+
+
 def rich_view(obj: Any) -> Any:
     """The rich renderable of a Report, Finding, GradcheckResult or DataSummary (their ``__rich__``).
 
@@ -181,7 +306,7 @@ def rich_view(obj: Any) -> Any:
         from netdoctor.errors import InvalidArgument
 
         raise InvalidArgument(f"netdoctor renders a Report, Finding, GradcheckResult or DataSummary, not a {type(obj).__name__}.")
-    return render(obj)
+    return Trimmed(render(obj))
 
 
 def plain_text(obj: Any, width: int = 80) -> str:
