@@ -28,7 +28,7 @@ from netdoctor.findings import Report  # noqa: E402
 from netdoctor.observe import runner  # noqa: E402
 from netdoctor.observe.backend import Backend  # noqa: E402
 from netdoctor.observe.options import ObserveOptions  # noqa: E402
-from netdoctor.observe.torch.backend import TorchBackend  # noqa: E402
+from netdoctor.observe.torch.backend import TorchBackend, imports_torch  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "torch"
@@ -339,24 +339,47 @@ def test_uninstall_restores_every_hook_and_function():
     assert after == before
 
 
-def test_the_backend_follows_the_protocol_and_applies_to_programs_importing_torch():
+def test_the_backend_follows_the_protocol_and_applies_to_every_program():
+    # torch may be imported by any module of the program, so the script's own text does not decide.
     assert isinstance(TorchBackend(), Backend)
-    assert TorchBackend.applies("t.py", "import torch\n")
-    assert TorchBackend.applies("t.py", "from torch import nn\n")
-    assert TorchBackend.applies("t.py", "import numpy as np, torch\n")
-    assert not TorchBackend.applies("t.py", "import torchvision_like\nimport numpy\n")
-    assert not TorchBackend.applies("t.py", "# import torch is not needed here\nimport numpy\n")
+    assert TorchBackend.applies("t.py", "import torch\n") and TorchBackend.applies("t.py", "from model import Net\n")
+    assert imports_torch("import numpy as np, torch\n") and imports_torch("from torch import nn\n")
+    assert not imports_torch("import torchvision_like\nimport numpy\n")
+    assert not imports_torch("# import torch is not needed here\nimport numpy\n")
 
 
 def test_without_torch_one_line_says_how_to_install_it():
     code = ("import sys; sys.modules['torch'] = None\n"
-            "from netdoctor.observe.torch.backend import TorchBackend\n"
-            "TorchBackend('x.py').install()\n")
+            "from netdoctor.observe.torch.backend import require_torch\n"
+            "require_torch()\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert "pip install 'netdoctor[torch]'" in last and last.startswith("netdoctor.errors.NetdoctorError")
+
+
+def test_the_import_watch_hooks_torch_when_any_module_first_imports_it_and_only_then(tmp_path):
+    # In a fresh process (torch not imported yet): a finder at the front of sys.meta_path waits for the import.
+    code = textwrap.dedent("""
+        import sys
+        from netdoctor.observe.torch.backend import TorchBackend
+        b = TorchBackend("x.py")
+        b.install()
+        print("torch" in sys.modules, b.watch is None, sum(type(f).__name__ == "TorchImportWatch" for f in sys.meta_path))
+        import json  # another import: not ours
+        print(b.watch is None)
+        import torch
+        import torch.nn.functional as F
+        print(b.watch is not None and b.watch.installed, hasattr(F.cross_entropy, "__wrapped__"), type(torch.__spec__.loader).__name__)
+        print(sum(type(f).__name__ == "TorchImportWatch" for f in sys.meta_path), "exec_module" in vars(torch.__spec__.loader))
+        b.uninstall()
+        print(hasattr(F.cross_entropy, "__wrapped__"))
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:5] == ["False True 1", "True", "True True SourceFileLoader", "0 False", "False"]
 
 
 def test_netdoctor_run_on_a_pytorch_script_reports_and_exits_1(tmp_path):
@@ -605,3 +628,135 @@ def test_sensible_learning_rates_of_either_kind_are_not_flagged(tmp_path, optimi
     path = write_script(tmp_path, "train.py", f"import sys\nsys.path.insert(0, {str(EXAMPLES)!r})\n" + source)
     report, _ = run_script(path)
     assert report.ok and not by_code(report, "learning-rate-too-high") and not by_code(report, "learning-rate-too-low"), report.codes()
+
+
+# -- programs in styles nobody on the team wrote (issue 23) -------------------------------
+def quiet(report: Report) -> list[tuple[str, str]]:
+    """The errors and warnings of a report (a healthy program has none)."""
+    return [(f.code, f.message) for f in report.findings if f.severity.value in ("error", "warning")]
+
+
+PROJECT = {
+    "nd_project_model.py": """
+        import torch
+        from torch import nn
+
+
+        class MLP(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 32), nn.Linear(32, 6)
+
+            def forward(self, x):
+                return self.fc2(torch.relu(self.fc1(x)))
+    """,
+    "nd_project_loop.py": """
+        import torch.nn.functional as F
+
+
+        def train(model, opt, X, y, epochs):
+            for _ in range(epochs):
+                for i in range(0, len(X), 32):
+                    loss = F.cross_entropy(model(X[i:i + 32]), y[i:i + 32])
+                    loss.backward()
+                    opt.step()  # no zero_grad(): the gradients pile up
+            return loss.item()
+    """,
+    "nd_project_data.py": """
+        import torch
+
+
+        def make():
+            gen = torch.Generator().manual_seed(0)
+            X = torch.rand(256, 20, generator=gen)
+            return X, X[:, :5].sum(1).argsort().argsort() * 6 // 256
+
+
+        def optimizer(model):
+            return torch.optim.SGD(model.parameters(), lr=0.05)
+    """,
+    "train.py": """
+        import nd_project_data as data
+        from nd_project_loop import train
+        from nd_project_model import MLP
+
+        model = MLP()
+        X, y = data.make()
+        print("final loss", round(train(model, data.optimizer(model), X, y, 8), 3))
+    """,
+}
+
+
+def test_a_multi_file_project_whose_entry_script_never_imports_torch_is_observed(tmp_path):
+    for name, body in PROJECT.items():
+        write_script(tmp_path, name, body)
+    assert not imports_torch((tmp_path / "train.py").read_text())
+    out = tmp_path / "report.json"
+    # A fresh process: torch is first imported by nd_project_data, a module of the program.
+    proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), "--no-color", "train.py"],
+                          capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)})
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.startswith("final loss")
+    import json
+
+    report = json.loads(out.read_text())
+    first = report["findings"][0]
+    assert first["code"] == "stale-accumulator" and first["where"].endswith("nd_project_loop.py:9"), first
+    assert "fc1.weight" in first["message"] and report["context"]["model"].startswith("MLP (")
+
+
+def test_intentional_fine_tuning_is_a_note_not_a_warning(tmp_path):
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 6))
+        for p in model[0].parameters():  # the "pretrained" first layer stays as it is
+            p.requires_grad = False
+        opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=0.1, momentum=0.9)
+        for epoch in range(25):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                F.cross_entropy(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+    """)
+    assert quiet(report) == []
+    (f,) = by_code(report, "frozen-parameters")
+    assert f.severity.value == "info" and f.evidence["parameters"] == ["0.weight", "0.bias"] and "fine-tuning" in f.message
+
+
+@pytest.mark.parametrize("dropout", ["F.dropout(h, 0.3, training=self.training)", "F.dropout(h, 0.3)"])
+def test_functional_dropout_draws_the_same_masks_in_both_leak_probe_runs(tmp_path, dropout):
+    report = run_snippet(tmp_path, f"""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 64), nn.Linear(64, 6)
+
+            def forward(self, x):
+                h = F.relu(self.fc1(x))
+                h = {dropout}
+                return self.fc2(h)
+
+        model = Net()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for epoch in range(10):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                F.cross_entropy(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+    """, name=f"drop_{'training' in dropout}.py")
+    assert not by_code(report, "batch-leak"), report.codes()
+
+
+def test_a_zero_initialised_output_layer_is_neither_a_huge_update_nor_an_explosion(tmp_path):
+    # Step 1 moves only the output layer (the first layer's gradient is exactly 0 through the zero weights),
+    # and the output layer has no size to compare its first update with.
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 6))
+        nn.init.zeros_(model[2].weight)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(25):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                F.cross_entropy(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+    """)
+    assert quiet(report) == []

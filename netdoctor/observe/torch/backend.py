@@ -1,15 +1,27 @@
 """The PyTorch observer of ``netdoctor run``: every ``nn.Module`` and optimizer the program creates.
 
 :class:`TorchBackend` implements :class:`netdoctor.observe.backend.Backend`.
-It applies to programs that import torch; :class:`~netdoctor.observe.torch.watch.TorchWatch`
+It applies to every program: a program's entry script need not import torch
+itself (``train.py`` may import its model and loop from sibling modules).
+When torch is already imported the hooks go in at once; otherwise
+:class:`TorchImportWatch` (one entry on ``sys.meta_path``) waits for the
+first ``import torch`` by any module of the program and installs them as
+soon as torch has finished importing, before the importing module goes on.
+A program that never imports torch costs one string comparison per import
+and reports nothing from this backend. :class:`~netdoctor.observe.torch.watch.TorchWatch`
 holds the hooks and the records, :mod:`netdoctor.observe.torch.rules` the
-findings. torch is imported only when the backend is installed; without it,
+findings. netdoctor never imports torch itself for a run; without it,
 :func:`require_torch` says in one line how to install the extra.
 """
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.machinery
 import re
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from netdoctor.errors import NetdoctorError
@@ -18,7 +30,7 @@ from netdoctor.findings import Finding
 if TYPE_CHECKING:
     from netdoctor.observe.options import ObserveOptions
 
-__all__ = ["TorchBackend", "require_torch", "INSTALL_HINT"]
+__all__ = ["TorchBackend", "TorchImportWatch", "require_torch", "imports_torch", "INSTALL_HINT"]
 
 INSTALL_HINT = "pip install 'netdoctor[torch]'"
 
@@ -32,6 +44,68 @@ def require_torch() -> Any:
     except ImportError:
         raise NetdoctorError(f"this program uses PyTorch, which is not installed here; install it with {INSTALL_HINT}") from None
     return torch
+
+
+def imports_torch(source: str) -> bool:
+    """True when the text imports torch itself (``import torch``, ``from torch.nn import ...``)."""
+    return bool(_IMPORTS_TORCH.search(source or ""))
+
+
+class TorchImportWatch(importlib.abc.MetaPathFinder):
+    """Call ``on_import`` once, right after the first ``import torch`` of the program has finished.
+
+    A finder at the front of ``sys.meta_path`` that answers for ``torch``
+    only: it asks the finders behind it for the real spec and wraps that
+    spec's loader's ``exec_module`` for this one import, so the module object,
+    its ``__loader__`` and ``__spec__`` are the ones Python would have made.
+    If torch fails to import, nothing is called and the error is the program's.
+    """
+
+    def __init__(self, on_import: Callable[[ModuleType], None], name: str = "torch") -> None:
+        self.name = name
+        self.on_import = on_import
+        self.missing = False
+        """The program imported torch and it is not installed."""
+        self._asking = False
+
+    def start(self) -> None:
+        sys.meta_path.insert(0, self)
+
+    def stop(self) -> None:
+        if self in sys.meta_path:
+            sys.meta_path.remove(self)
+
+    def find_spec(self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+        if fullname != self.name or self._asking:
+            return None
+        self._asking = True
+        try:
+            spec = next((s for f in sys.meta_path if f is not self and hasattr(f, "find_spec")
+                         and (s := f.find_spec(fullname, path, target)) is not None), None)
+        finally:
+            self._asking = False
+        if spec is None:
+            self.missing = True  # the program's own import raises, as without us; the report says what to install
+        loader = spec.loader if spec is not None else None
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        # Not removed yet: importlib.util.find_spec("torch") (asked by libraries checking for torch) also lands here.
+        orig = loader.exec_module
+        watch = self
+
+        def exec_module(module: ModuleType) -> None:
+            try:
+                orig(module)
+            finally:
+                try:
+                    del loader.exec_module  # the instance attribute: the class's method is back
+                except AttributeError:
+                    pass
+            watch.stop()  # once: later imports of torch are look-ups in sys.modules
+            watch.on_import(module)
+
+        loader.exec_module = exec_module  # type: ignore[method-assign]
+        return spec
 
 
 class TorchBackend:
@@ -56,13 +130,32 @@ class TorchBackend:
         self.every = every
         self.min_steps = min_steps
         self.watch: Any = None
+        self._import_watch: TorchImportWatch | None = None
+        self.errors: list[str] = []
 
     @classmethod
     def applies(cls, script: str, source: str) -> bool:
-        """True when the program's text imports torch (``import torch``, ``from torch.nn import ...``)."""
-        return bool(_IMPORTS_TORCH.search(source or ""))
+        """Always: torch may be imported by any module of the program, not only by the script (see the module docstring)."""
+        return True
 
     def install(self) -> None:
+        """Hook torch now if the program's process has it already, else as soon as anything imports it."""
+        if sys.modules.get("torch") is not None:
+            self._install_watch()
+            return
+        if sys.modules.get("torch", False) is None:  # torch blocked (sys.modules["torch"] = None): nothing to watch
+            return
+        self._import_watch = TorchImportWatch(self._on_torch_import)
+        self._import_watch.start()
+
+    def _on_torch_import(self, _module: ModuleType) -> None:
+        # Runs inside the program's `import torch`: our failure must not become its ImportError.
+        try:
+            self._install_watch()
+        except Exception as exc:  # noqa: BLE001
+            self.errors.append(f"installing the PyTorch hooks: {type(exc).__name__}: {exc}")
+
+    def _install_watch(self) -> None:
         require_torch()
         from netdoctor.observe.torch.sites import UserSites
         from netdoctor.observe.torch.watch import TorchWatch
@@ -72,6 +165,8 @@ class TorchBackend:
         self.watch.install()
 
     def uninstall(self) -> None:
+        if self._import_watch is not None:
+            self._import_watch.stop()
         if self.watch is not None and self.watch.installed:
             self.watch.uninstall()
 
@@ -115,8 +210,14 @@ class TorchBackend:
 
     def context(self) -> dict[str, Any]:
         w = self.watch
+        iw = self._import_watch
         if w is None:
-            return {}
+            notes = [f"observer: {e}" for e in self.errors]
+            if iw is not None and iw.missing:
+                notes.append(f"PyTorch: the program imports torch, which is not installed here; install it with {INSTALL_HINT}")
+            return {"notes": notes} if notes else {}
+        if not w.mods and not w.opts:
+            return {}  # torch was imported but nothing of it ran: not a PyTorch run to describe
         models = []
         for info in w.mods.values():
             if info.parent or not info.has_params:

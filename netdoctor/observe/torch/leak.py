@@ -12,6 +12,13 @@ normalises over the batch) or anything else (a bug: normalisation over the
 batch axis, a reshape that mixes rows). When a module's input already
 differs, the mixing happened in functional code of its parent's forward.
 
+Randomness inside the forward pass that is not a module (``F.dropout(x, p,
+training=self.training)``, ``F.dropout(x, p)``, noise from ``torch.randn_like``)
+would make the two runs differ in row 0 by chance alone. Both runs therefore
+start from the same generator state (the same seed inside the fork), so
+row 0 draws the same mask in both: the two batches have the same shape, and
+row 0 comes first in each.
+
 The copy runs under ``torch.no_grad()`` inside ``torch.random.fork_rng``, so
 neither the user's model, its batch-norm running statistics, nor the random
 generator are touched.
@@ -24,8 +31,10 @@ import copy
 import io
 from typing import Any
 
-__all__ = ["probe_batch_leak", "LEAK_RTOL"]
+__all__ = ["probe_batch_leak", "LEAK_RTOL", "LEAK_SEED"]
 
+LEAK_SEED = 0x1EA4
+"""Seed of the generator at the start of each probe run (inside the fork: the program's generator is restored after)."""
 LEAK_RTOL = 1e-4
 """Relative change of row 0's output that counts as interaction (float32 rounding of a row is ~1e-7)."""
 
@@ -54,6 +63,33 @@ def _differs(a: list[Any], b: list[Any], torch: Any) -> float:
         d = float((x - y).abs().max()) if x.numel() else 0.0
         worst = max(worst, d / max(scale, 1e-12))
     return worst
+
+
+def _run_twice(clone: Any, batches: list[tuple], kwargs: dict, cuda: list[int], n: int) -> list[list[tuple[Any, list, list]]]:
+    """Per batch, (submodule, its row-0 inputs, its row-0 outputs) in completion order, from the same generator state."""
+    import torch
+
+    records: list[list[tuple[Any, list, list]]] = [[], []]
+    run = [0]
+
+    def capture(sub: Any, inp: tuple, out: Any) -> None:
+        records[run[0]].append((sub, _rows(inp, torch, n), _rows(out, torch, n)))
+
+    handles = [sub.register_forward_hook(capture) for sub in clone.modules()]
+    try:
+        with torch.random.fork_rng(devices=cuda), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+            for k, args in enumerate(batches):
+                run[0] = k
+                # The same draws in both runs (random masks are no interaction), on the generators forked above only.
+                torch.default_generator.manual_seed(LEAK_SEED)
+                for d in cuda:
+                    with torch.cuda.device(d):
+                        torch.cuda.manual_seed(LEAK_SEED)
+                clone(*args, **kwargs)
+    finally:
+        for h in handles:
+            h.remove()
+    return records
 
 
 def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, str]) -> dict[str, Any] | None:
@@ -98,21 +134,8 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
         if isinstance(sub, drop_type):
             sub.training = False  # set directly: Module.eval() is watched, and dropout noise is no interaction
         orig_names[id(sub)] = names.get(id(orig)) or name or type(orig).__name__
-    records: list[list[tuple[Any, list, list]]] = [[], []]
-    run = [0]
-
-    def capture(sub: Any, inp: tuple, out: Any) -> None:
-        records[run[0]].append((sub, _rows(inp, torch, n), _rows(out, torch, n)))
-
-    handles = [sub.register_forward_hook(capture) for sub in clone.modules()]
-    try:
-        with torch.random.fork_rng(devices=[]), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
-            for k, idx in enumerate((idx_a, idx_b)):
-                run[0] = k
-                clone(*batch(idx), **kwargs)
-    finally:
-        for h in handles:
-            h.remove()
+    cuda = sorted({t.device.index or 0 for t in tensors if t.device.type == "cuda"})
+    records = _run_twice(clone, [batch(idx_a), batch(idx_b)], kwargs, cuda, n)
     a, b = records
     if len(a) != len(b) or not a:
         return None

@@ -159,7 +159,8 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
                 add("requires_grad", name, Severity.ERROR, "requires_grad=False although the optimizer was given it, so it never gets a gradient",
                     "Remove the requires_grad_(False) / requires_grad = False for these parameters (or do not pass them to the optimizer if freezing is intended).", None)
             else:
-                add("requires_grad_unused", name, Severity.WARNING, "requires_grad=False and not in the optimizer (frozen on purpose, as in fine-tuning? then ignore this)",
+                # Both switched off and left out of the optimizer: a choice (fine-tuning), said as a note.
+                add("requires_grad_unused", name, Severity.INFO, "requires_grad=False and not in the optimizer: frozen on purpose, as in fine-tuning",
                     "If they should learn: set requires_grad=True and pass them to the optimizer.", None)
         elif not pi.in_optimizer:
             if got_grad:
@@ -339,6 +340,8 @@ def _weights(w: TorchWatch):
 def _first_weight_ratios(w: TorchWatch) -> dict[str, float]:
     out = {}
     for n, pi in _weights(w):
+        if not (pi.norms and pi.norms[0][1] > 0):
+            continue  # a zero-initialised tensor (an output layer started at 0): no size to compare its update with
         vals = [r for _, r in pi.ratios[:3] if math.isfinite(r)]
         if vals:
             out[n] = max(vals)
@@ -408,6 +411,22 @@ def _vanishing(w: TorchWatch) -> list[tuple[str, float, float]]:
     return out
 
 
+GRAD_FLOOR = 1e-2
+"""Gradient growth is measured from at least this share of the tensor's norm (of its layer's weight for a zero bias):
+||dL/dW|| / ||W|| ~ 1e-2 is a healthy step's gradient (VANISHING_RATIO's docstring), so growth by EXPLODING_GRAD_GROWTH
+from there means a gradient larger than the weights, while a first gradient near 0 (a bias at a symmetric start,
+constant targets already met) cannot make an ordinary gradient look like a 100x explosion."""
+
+
+def _start_norm(w: TorchWatch, pi: Any) -> float:
+    """The tensor's norm at its first sample; for a tensor that starts at 0 (a bias), that of its module's largest sibling."""
+    own = pi.norms[0][1] if pi.norms else 0.0
+    if math.isfinite(own) and own > 0:
+        return own
+    sib = [q.norms[0][1] for q in w.params.values() if q is not pi and q.owner == pi.owner and q.norms and math.isfinite(q.norms[0][1])]
+    return max(sib, default=0.0)
+
+
 def rule_gradients(w: TorchWatch) -> list[Finding]:
     out = []
     grow = []
@@ -416,6 +435,8 @@ def rule_gradients(w: TorchWatch) -> list[Finding]:
         if len(rows) < 2:
             continue
         w0, g0 = rows[0][1], next((gn for _, _, gn in rows if math.isfinite(gn) and gn > 0), math.nan)
+        # Growth from an almost-zero first gradient is no explosion: the start counts as at least a healthy gradient.
+        g0 = max(g0, GRAD_FLOOR * _start_norm(w, pi)) if math.isfinite(g0) else g0
         for s, wn, gn in rows[1:]:
             # Non-finite values are the non-finite rule's: growth is judged on finite norms only.
             wg = wn / w0 if w0 > 0 and math.isfinite(wn) else 1.0
