@@ -1,4 +1,13 @@
-"""Writing files so that a crash never leaves a truncated one behind."""
+"""Writing files so that a crash never leaves a truncated one behind, and never where it must not.
+
+A report goes to the path the user named: a regular file is replaced through
+a temporary file and an atomic rename; anything else (``/dev/null``, a FIFO,
+a terminal) is written in place, as ``open(path, "w")`` would; a symbolic
+link is followed (its target is written, the link stays). An existing file
+is replaced only when it is empty or a previous netdoctor report of the same
+kind: ``netdoctor run --json train.py other.py`` must not destroy
+``train.py``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +16,17 @@ import stat
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text"]
+from netdoctor.errors import InvalidArgument
+
+__all__ = ["atomic_write_bytes", "atomic_write_text", "check_report_path", "is_report", "write_report"]
+
+REPORT_MARKS = {
+    "json": (b"{", b'"schema_version"'),
+    "html": (b"<!doctype html", b'<meta name="generator" content="netdoctor'),
+}
+"""How a previous report of each kind starts: its first bytes and a mark within its first kilobytes."""
+
+_HEAD = 4096
 
 
 def _umask() -> int:
@@ -62,3 +81,80 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """:func:`atomic_write_bytes` for UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def is_report(path: str | os.PathLike, kind: str) -> bool:
+    """Whether ``path`` holds a netdoctor report of ``kind`` (``"json"`` or ``"html"``); only its head is read."""
+    start, mark = REPORT_MARKS[kind]
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(_HEAD)
+    except OSError:
+        return False
+    return head.lstrip().lower().startswith(start.lower()) and mark.lower() in head.lower()
+
+
+def _target(path: str | os.PathLike) -> str:
+    """The file a write to ``path`` lands in: a symbolic link's target, else ``path`` itself."""
+    return os.path.realpath(path) if os.path.islink(path) else os.fspath(path)
+
+
+def check_report_path(path: str | os.PathLike, kind: str, option: str) -> None:
+    """Fail at once, before any work, when a ``kind`` report could not or must not be written to ``path``.
+
+    Args:
+        path: where the user asked for the report.
+        kind: ``"json"`` or ``"html"``.
+        option: the flag that named it (``"--json"``), for the message.
+
+    Raises:
+        InvalidArgument: one line naming the path and the reason: a missing or
+            unwritable folder, a directory, or an existing file that is not an
+            empty file nor a previous netdoctor report of that kind.
+    """
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise InvalidArgument(f"cannot write {option} {path}: {exc.strerror or exc}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise InvalidArgument(f"cannot write {option} {path}: it is a directory; name a file, e.g. {os.path.join(path, 'report.' + kind)}")
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        if not os.access(path, os.W_OK):
+            raise InvalidArgument(f"cannot write {option} {path}: permission denied")
+        return  # a device or a FIFO: written in place
+    if st is not None and st.st_size and not is_report(path, kind):
+        raise InvalidArgument(f"{option} {path}: the file exists and is not a netdoctor {kind.upper()} report; "
+                              f"netdoctor replaces only its own reports (name a new file, or delete this one first)")
+    folder = os.path.dirname(os.path.abspath(_target(path)))
+    if not os.path.isdir(folder):
+        raise InvalidArgument(f"cannot write {option} {path}: no such directory {folder}")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidArgument(f"cannot write {option} {path}: permission denied in {folder}")
+
+
+def write_report(path: str | os.PathLike, text: str, kind: str) -> None:
+    """Write a ``kind`` report to ``path``: atomically for a regular file, in place for anything else.
+
+    A symbolic link is followed (the target is written, the link kept); a
+    device node or FIFO is opened and written as ``open(path, "w")`` would
+    (never replaced by a regular file); an existing regular file is replaced
+    only when it is empty or a previous report of the same kind.
+
+    Raises:
+        InvalidArgument: the file exists and is not a report of that kind.
+        OSError: the file could not be written.
+    """
+    data = text.encode("utf-8")
+    try:
+        st: os.stat_result | None = os.stat(path)
+    except FileNotFoundError:
+        st = None
+    if st is not None and not stat.S_ISREG(st.st_mode) and not stat.S_ISDIR(st.st_mode):
+        with open(path, "wb") as fh:
+            fh.write(data)
+        return
+    if st is not None and stat.S_ISREG(st.st_mode) and st.st_size and not is_report(path, kind):
+        check_report_path(path, kind, f"--{kind}")  # raises the one-line refusal
+    atomic_write_bytes(_target(path), data)

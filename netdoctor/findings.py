@@ -155,6 +155,9 @@ class Report(Renderable):
     sections: ReportSections = field(default_factory=_no_sections)
     title: str = "netdoctor report"
     partial: bool = False
+    failed: str = ""
+    """How the observed program failed (``"raised ValueError: bad row 3 (train.py:3)"``, ``"exited with status 3"``);
+    empty when it ended normally. The report of a failed program is never ``ok``."""
 
     def __post_init__(self) -> None:
         self.findings = _causal_order(list(self.findings))
@@ -172,12 +175,13 @@ class Report(Renderable):
             self.sections.copy(),
             self.title,
             self.partial,
+            self.failed,
         )
 
     @property
     def ok(self) -> bool:
-        """True when no finding has error severity."""
-        return not self.failures
+        """True when no finding has error severity (and the observed program did not fail)."""
+        return not self.failures and not self.failed
 
     @property
     def failures(self) -> list[Finding]:
@@ -222,7 +226,13 @@ class Report(Renderable):
         return [f.code for f in self.findings]
 
     def verdict(self) -> str:
-        """One line: what is wrong, root cause first, or that nothing is."""
+        """One line: what is wrong, root cause first, or that nothing is (never that, for a program that failed)."""
+        if self.failed:
+            seen = self._findings_verdict() if self.findings else "no problem was seen in what ran before it."
+            return f"The script {self.failed}; {seen}"
+        return self._findings_verdict()
+
+    def _findings_verdict(self) -> str:
         if self.partial and not self.findings:
             return "Interrupted before any problem was seen; the numbers below are partial."
         if not self.findings:
@@ -252,6 +262,7 @@ class Report(Renderable):
             "title": self.title,
             "ok": self.ok,
             "partial": self.partial,
+            "failed": self.failed,
             "verdict": self.verdict(),
             "findings": [f.to_dict() for f in self.findings],
             "context": to_jsonable(self.context),

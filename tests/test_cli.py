@@ -155,3 +155,60 @@ def test_user_model_diagnosis_is_reproducible(capsys):
         outputs.append(data)
     assert "aliased-buffers" in {f["code"] for f in outputs[0]["findings"]}
     assert outputs[0] == outputs[1]
+
+
+# -- --json FILE, one meaning in check and run (`-` is stdout) -------------------------------------
+QUICK = [*FAST, "--no-gradcheck", "--hidden", "8"]
+
+
+def test_json_dash_prints_json_on_stdout_without_a_note(tmp_path, capsys):
+    assert main(["check", str(tiny_csv(tmp_path / "t.csv")), *QUICK, "--json", "-"]) in (0, 1)
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["schema_version"] == 1
+    assert "deprecated" not in captured.err
+
+
+def test_json_file_writes_the_report_and_keeps_the_terminal_one(tmp_path, capsys):
+    assert main(["check", str(tiny_csv(tmp_path / "t.csv")), *QUICK, "--no-color", "--json", str(tmp_path / "r.json")]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "verdict" in out and not out.lstrip().startswith("{")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["context"]["command"].startswith("netdoctor check ") and report["context"]["command"].endswith("r.json")
+
+
+@pytest.mark.parametrize("form", ["flag-last", "flag-before-data"])
+def test_the_old_json_flag_still_prints_json_with_a_deprecation_note(tmp_path, capsys, form):
+    data = tiny_csv(tmp_path / "t.csv")
+    before = data.read_bytes()
+    argv = ["check", str(data), *QUICK, "--json"] if form == "flag-last" else ["check", "--json", str(data), *QUICK]
+    assert main(argv) in (0, 1)
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["sections"]["data"]["source"].endswith("t.csv")
+    assert "`--json` without a FILE is deprecated" in captured.err
+    assert data.read_bytes() == before
+
+
+def test_check_refuses_a_json_file_that_is_not_a_report_before_training(tmp_path):
+    victim = tmp_path / "victim.py"
+    victim.write_text("print('precious')\n")
+    proc = run_cli("check", str(tiny_csv(tmp_path / "t.csv")), *QUICK, "--json", str(victim))
+    assert proc.returncode == 2 and proc.stdout == "" and len(proc.stderr.splitlines()) == 1
+    assert victim.read_text() == "print('precious')\n"
+
+
+def test_ignore_knows_exactly_the_codes_of_the_findings_catalogue(capsys):
+    import re
+
+    from netdoctor.cli.app import FINDING_CODES
+
+    docs = Path(__file__).resolve().parents[1] / "docs" / "findings.md"
+    listed = set()
+    for line in docs.read_text().splitlines():
+        if line.startswith("| `"):
+            listed |= set(re.findall(r"`([a-z][a-z-]+)`", line.split("|")[1]))
+    assert set(FINDING_CODES) == listed
+    with pytest.raises(SystemExit) as exit_:
+        main(["check", "--ignore", "stale-accumulatr"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "--ignore stale-accumulatr: no such finding code" in err and "stale-accumulator" in err

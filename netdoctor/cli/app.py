@@ -19,10 +19,25 @@ from collections.abc import Sequence
 
 from netdoctor.errors import NetdoctorError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "parse", "build_parser", "FINDING_CODES"]
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as shells report it
+
+JSON_FLAG = "<--json without FILE>"
+"""``check --json`` given as a flag (its old meaning: JSON on stdout); kept working with a deprecation note."""
+
+FINDING_CODES = (
+    "accuracy-plateau", "aliased-buffers", "bad-initial-loss", "batch-leak", "cannot-overfit", "class-collapse",
+    "constant-output", "constant-targets", "dead-units", "double-softmax", "eval-mode-training",
+    "exploding-gradients", "frozen-parameters", "gradient-mismatch", "label-permutation",
+    "learning-rate-too-high", "learning-rate-too-low", "mutated-constant", "no-learning", "non-finite",
+    "reference-comparison", "saturated-activations", "stale-accumulator", "summed-gradient",
+    "train-mode-evaluation", "unscaled-inputs", "update-mismatch", "vanishing-gradients",
+)
+"""Every finding code (docs/findings.md lists each; a test keeps the two equal): what ``--ignore`` accepts."""
+
+_DATA_SUFFIXES = (".csv", ".gz", ".npz", ".idx", ".ubyte")
 
 
 def _hidden(text: str) -> list[int]:
@@ -36,11 +51,13 @@ def _hidden(text: str) -> list[int]:
 
 
 def _positive(kind):
+    what = "a whole number" if kind is int else "a number"
+
     def parse(text: str):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+            raise argparse.ArgumentTypeError(f"{text!r}: expected {what}, e.g. {'5' if kind is int else '0.5'}") from None
         if not value > 0:
             raise argparse.ArgumentTypeError(f"{text!r} must be positive")
         return value
@@ -99,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--dtype", default="float64", choices=["float64", "float32"])
 
     out = check.add_argument_group("output")
-    out.add_argument("--json", action="store_true", help="print the result as JSON (schema in docs/cli.md) instead of the report")
+    out.add_argument("--json", metavar="FILE", nargs="?", const=JSON_FLAG,
+                     help="write the report as JSON (schema in docs/cli.md) to FILE; `--json -` prints it on stdout instead of the report")
     out.add_argument("--html", metavar="FILE", help="also write the report as a standalone HTML file")
     out.add_argument("--plots", metavar="DIR", help="also write the plots as PNG files (needs matplotlib)")
     out.add_argument("--no-color", action="store_true", help="no colour (also when NO_COLOR is set)")
@@ -113,40 +131,96 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _console(args, stderr: bool = False):
+def _console(args, file):
+    """A rich console bound to ``file`` (the stream the command started with, not whatever ``sys.stdout`` is later)."""
     from rich.console import Console
 
     no_color = args.no_color or bool(os.environ.get("NO_COLOR"))
-    return Console(stderr=stderr, no_color=no_color, highlight=False, soft_wrap=False)
+    return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
+
+
+def _check_json(args, parser: argparse.ArgumentParser, stderr) -> None:
+    """Resolve ``check --json``: ``-`` is stdout, a FILE is written; the old flag form still means stdout."""
+    from netdoctor.fileio import is_report
+
+    value = args.json
+    if value is None or value == "-":
+        return
+    old = value == JSON_FLAG
+    if not old and args.data is None:
+        # `check --json data.csv` was the flag followed by the data: read it so, never overwrite the data.
+        exists = os.path.isfile(value)
+        old = (exists and not is_report(value, "json")) or (not exists and value.lower().endswith(_DATA_SUFFIXES))
+        if old:
+            args.data = value
+    if old:
+        args.json = "-"
+        print("netdoctor: note: `--json` without a FILE is deprecated; write `--json -` for JSON on stdout "
+              "(or `--json FILE` to keep the terminal report)", file=stderr)
+
+
+def _check_codes(codes: Sequence[str], parser: argparse.ArgumentParser) -> None:
+    unknown = [c for c in codes if c not in FINDING_CODES]
+    if unknown:
+        parser.error(f"--ignore {unknown[0]}: no such finding code; known codes: {', '.join(FINDING_CODES)}")
+
+
+def parse(argv: Sequence[str] | None = None, stderr=None) -> argparse.Namespace:
+    """The parsed command line, ``args.argv`` holding it as typed.
+
+    ``netdoctor run`` parses only its own options: everything after SCRIPT
+    (or ``-m MODULE``) is the script's, kept verbatim as ``python`` keeps it
+    (a leading ``--`` included).
+    """
+    from netdoctor.cli.run import split_run_argv
+
+    typed = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    script_args: list[str] | None = None
+    own = typed
+    if typed[:1] == ["run"]:
+        own, script_args = split_run_argv(typed)
+    args = parser.parse_args(own)
+    if script_args is not None:
+        args.args = script_args
+    # The command line as typed, for reports that must say how to reproduce them.
+    args.argv = typed
+    if args.command is not None:
+        _check_codes(args.ignore, parser)
+    if args.command == "check":
+        _check_json(args, parser, stderr or sys.stderr)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit code (never raises for user errors)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    # The command line as typed, for reports that must say how to reproduce them.
-    args.argv = list(sys.argv[1:] if argv is None else argv)
+    """Run the command line; returns the exit code (never raises for user errors).
+
+    The report goes to the stdout (and messages to the stderr) that the command
+    started with, even when the observed script re-binds or closes its own.
+    """
+    stdout, stderr = sys.stdout, sys.stderr
+    args = parse(argv, stderr)
     if args.command is None:
-        parser.print_help()
+        build_parser().print_help()
         return EXIT_USAGE
     try:
         if args.command == "run":
             from netdoctor.cli.run import run_run
 
-            return run_run(args, out=_console(args), err=_console(args, stderr=True))
+            return run_run(args, out=_console(args, stdout), err=_console(args, stderr))
         from netdoctor.cli.check import run_check
 
-        return run_check(args, out=_console(args), err=_console(args, stderr=True))
+        return run_check(args, out=_console(args, stdout), err=_console(args, stderr))
     except NetdoctorError as exc:
-        print(f"netdoctor: error: {exc}", file=sys.stderr)
+        print(f"netdoctor: error: {exc}", file=stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("netdoctor: interrupted", file=sys.stderr)
+        print("netdoctor: interrupted", file=stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
-        # The reader went away (`netdoctor check --json | head`): not our error.
+        # The reader went away (`netdoctor check --json - | head`): not our error.
         # Point stdout at devnull so the interpreter's final flush stays quiet.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        os.dup2(os.open(os.devnull, os.O_WRONLY), stdout.fileno())
         return EXIT_BROKEN_PIPE
 
 

@@ -7,6 +7,7 @@ this flow can be called from Python with a namespace of options.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shlex
 import time
 from typing import TYPE_CHECKING, Any
@@ -122,21 +123,47 @@ def _load_data(args: Any):
     return dataset.summary, dataset.scaling, train, test
 
 
-def write_outputs(report: Any, *, html: str | None = None, plots: str | None = None) -> None:
-    """Write the optional HTML report and PNG plots, each through an atomic rename."""
-    from netdoctor.fileio import atomic_write_text
+def check_outputs(*, json: str | None = None, html: str | None = None, plots: str | None = None) -> None:
+    """Fail at once (before any training or any script runs) when an output could not or must not be written.
 
+    Raises:
+        InvalidArgument: one line naming the flag, the path and the reason.
+    """
+    from netdoctor.fileio import check_report_path
+
+    if json and json != "-":
+        check_report_path(json, "json", "--json")
+    if html:
+        check_report_path(html, "html", "--html")
+    if plots and os.path.exists(plots) and not os.path.isdir(plots):
+        raise InvalidArgument(f"cannot write --plots {plots}: it is not a directory")
+
+
+def write_outputs(report: Any, *, json: str | None = None, html: str | None = None, plots: str | None = None) -> None:
+    """Write the JSON and HTML reports (see :func:`netdoctor.fileio.write_report`) and the PNG plots.
+
+    Raises:
+        InvalidArgument: one line naming the flag and the path that could not be written.
+    """
+    from netdoctor.fileio import write_report
+
+    flag, path = "", ""
     try:
+        if json and json != "-":
+            flag, path = "--json", json
+            write_report(json, report.to_json(), "json")
         if html:
             from netdoctor.report.html import report_html
 
-            atomic_write_text(html, report_html(report))
+            flag, path = "--html", html
+            write_report(html, report_html(report), "html")
         if plots:
             from netdoctor.report.plots import write_plots
 
+            flag, path = "--plots", plots
             write_plots(report, plots)
     except OSError as exc:
-        raise InvalidArgument(f"cannot write {exc.filename or html or plots}: {exc.strerror or exc}") from None
+        raise InvalidArgument(f"cannot write {flag} {path}: {exc.strerror or exc}") from None
 
 
 def _choose_model(args: Any, user_model: Any, n_inputs: int, n_classes: int) -> tuple[Any, str, str | None]:
@@ -150,16 +177,17 @@ def _choose_model(args: Any, user_model: Any, n_inputs: int, n_classes: int) -> 
 
 
 def _print_outputs(report: Any, args: Any, out: Any) -> None:
-    """Write --html/--plots files, then the JSON or the terminal report."""
-    write_outputs(report, html=args.html, plots=args.plots)
-    if args.json:
-        print(report.to_json())
-        return
-    # The data summary was printed before training; the terminal report
-    # need not repeat it (the JSON and HTML reports keep it).
-    shown = report.sections.copy()
-    shown.pop("data", None)
-    out.print(dataclasses.replace(report, sections=shown))
+    """The JSON (``--json -``) or the terminal report first, then the files: a file that cannot be written never costs the report."""
+    if args.json == "-":
+        out.file.write(report.to_json() + "\n")
+        out.file.flush()
+    else:
+        # The data summary was printed before training; the terminal report
+        # need not repeat it (the JSON and HTML reports keep it).
+        shown = report.sections.copy()
+        shown.pop("data", None)
+        out.print(dataclasses.replace(report, sections=shown))
+    write_outputs(report, json=args.json, html=args.html, plots=args.plots)
 
 
 def run_check(args: Any, *, out: Any, err: Any) -> int:
@@ -167,13 +195,14 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
     from netdoctor.diagnosis.pipeline import diagnose
 
     started = time.perf_counter()
+    check_outputs(json=args.json, html=args.html, plots=args.plots)
     user_model = None
     if args.model:  # fail on a bad --model before spending time on the data
         from netdoctor.adapters.usermodel import load_user_model
 
         user_model = load_user_model(args.model)
     summary, scaling, train, test = _load_data(args)
-    if not args.json:
+    if args.json != "-":
         out.print(summary)
     X_train, X_test = train.X, test.X
     if args.raw_pixels and scaling is not None:

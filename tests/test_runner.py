@@ -1,0 +1,240 @@
+"""``netdoctor run`` next to plain ``python``: the same program, the same output, status, files; a report that tells the truth.
+
+Each test writes a small program, runs it with ``python`` and with
+``netdoctor run``, and compares what a user (or CI) sees: stdout up to the
+report, stderr, the exit status and the files written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def _env() -> dict[str, str]:
+    return dict(os.environ, NO_COLOR="1", COLUMNS="100")
+
+
+# The installed command, as a user types it: `python -m netdoctor.cli` would put the user's folder (the
+# working directory) first on netdoctor's own import path, which the command never does.
+_COMMAND = Path(sys.executable).with_name("netdoctor" + (".exe" if os.name == "nt" else ""))
+NETDOCTOR = [str(_COMMAND)] if _COMMAND.exists() else [sys.executable, "-m", "netdoctor.cli"]
+
+
+def plain(cwd: Path, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, *argv], capture_output=True, text=True, cwd=cwd, env=_env(),
+                          timeout=120, input=stdin)
+
+
+def netdoctor(cwd: Path, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*NETDOCTOR, "run", *argv], capture_output=True, text=True,
+                          cwd=cwd, env=_env(), timeout=120, input=stdin)
+
+
+def script(folder: Path, name: str, text: str) -> str:
+    (folder / name).write_text(text)
+    return name
+
+
+# -- being python ------------------------------------------------------------------------------
+def test_script_arguments_are_kept_verbatim_a_leading_double_dash_included(tmp_path):
+    name = script(tmp_path, "args.py", "import sys\nprint(sys.argv)\n")
+    argv = [name, "--", "x", "--json", "y", "-m"]
+    want, got = plain(tmp_path, *argv), netdoctor(tmp_path, *argv)
+    assert want.stdout == "['args.py', '--', 'x', '--json', 'y', '-m']\n"
+    assert got.stdout.startswith(want.stdout) and got.returncode == want.returncode == 0
+
+
+def test_main_sees_builtins_as_a_module_and_a_fresh_namespace(tmp_path):
+    name = script(tmp_path, "b.py", "__builtins__.print(type(__builtins__).__name__, __name__, __package__, __spec__)\n")
+    want, got = plain(tmp_path, name), netdoctor(tmp_path, name)
+    assert want.stdout == "module __main__ None None\n"
+    assert got.stdout.startswith(want.stdout), got.stderr
+
+
+def test_a_latin1_file_with_a_coding_line_runs(tmp_path):
+    (tmp_path / "lat.py").write_bytes(b"# -*- coding: latin-1 -*-\nprint('caf\xe9', len('\xe9\xe8'))\n")
+    want, got = plain(tmp_path, "lat.py"), netdoctor(tmp_path, "lat.py")
+    assert want.stdout == "café 2\n" and got.stdout.startswith(want.stdout), got.stderr
+
+
+def test_a_folder_with_main_runs_as_python_runs_it(tmp_path):
+    (tmp_path / "app").mkdir()
+    script(tmp_path / "app", "__main__.py", "import sys, helper\nprint(__name__, helper.X, sys.argv, sys.path[0], __file__)\n")
+    script(tmp_path / "app", "helper.py", "X = 5\n")
+    want, got = plain(tmp_path, "app", "a", "--", "b"), netdoctor(tmp_path, "app", "a", "--", "b")
+    assert want.returncode == 0 and want.stdout.startswith("__main__ 5 ['app', 'a', '--', 'b'] ")
+    assert got.stdout.startswith(want.stdout), got.stderr
+
+
+def test_dash_m_runs_a_module_with_relative_imports(tmp_path):
+    (tmp_path / "proj").mkdir()
+    script(tmp_path / "proj", "__init__.py", "")
+    script(tmp_path / "proj", "helper.py", "X = 7\n")
+    script(tmp_path / "proj", "train.py", "import sys\nfrom .helper import X\nprint(__name__, __package__, X, sys.argv[1:])\n")
+    want, got = plain(tmp_path, "-m", "proj.train", "-v", "--"), netdoctor(tmp_path, "-m", "proj.train", "-v", "--")
+    assert want.stdout == "__main__ proj 7 ['-v', '--']\n"
+    assert got.stdout.startswith(want.stdout), got.stderr
+    missing = netdoctor(tmp_path, "-m", "proj.nope")
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "proj.nope" in missing.stderr
+
+
+def test_a_raised_keyboard_interrupt_prints_its_traceback_as_python_does(tmp_path):
+    name = script(tmp_path, "ki.py", "def stop():\n    raise KeyboardInterrupt\n\nprint('before')\nstop()\n")
+    want, got = plain(tmp_path, name), netdoctor(tmp_path, name)
+    assert want.stderr.startswith("Traceback") and want.stderr.rstrip().endswith("KeyboardInterrupt")
+    assert got.stderr == want.stderr
+    assert got.returncode == 130 and want.returncode in (-2, 130)  # python kills itself with SIGINT: a shell shows 130
+    assert "KeyboardInterrupt at ki.py:2" in got.stdout
+
+
+# -- the script's fate, in every medium ----------------------------------------------------------
+TRAINS_THEN = """
+import sys
+import numpy as np
+rng = np.random.default_rng(0)
+X = rng.normal(size=(64, 5)); y = (X[:, 0] > 0).astype(int)
+W = rng.normal(0, 0.3, (2, 5))
+
+def step(W, xb, yb):
+    P = np.exp(xb @ W.T); P /= P.sum(axis=1, keepdims=True)
+    W -= 0.1 * (P - np.eye(2)[yb]).T @ xb / len(xb)
+    return P
+
+for epoch in range(3):
+    for i in range(0, 64, 16):
+        step(W, X[i:i + 16], y[i:i + 16])
+print('trained')
+END
+"""
+
+
+@pytest.mark.parametrize("end, status, fate", [
+    ("raise ValueError('bad row 7\\nsecond line')", 1, "raised ValueError: bad row 7 (fails.py:{line})"),
+    ("sys.exit(3)", 3, "exited with status 3 (fails.py:{line})"),
+], ids=["raises", "sys-exit-3"])
+def test_a_failed_script_is_said_so_in_the_terminal_json_and_html_with_its_status(tmp_path, end, status, fate):
+    source = TRAINS_THEN.replace("END", end)
+    name = script(tmp_path, "fails.py", source)
+    fate = fate.format(line=source.splitlines().index(end) + 1)
+    want = plain(tmp_path, name)
+    got = netdoctor(tmp_path, "--json", "r.json", "--html", "r.html", name)
+    assert want.returncode == got.returncode == status
+    assert got.stderr == want.stderr  # the traceback (or nothing) exactly as python prints it
+    assert got.stdout.startswith(want.stdout)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["ok"] is False and report["failed"] == fate
+    assert report["verdict"].startswith(f"The script {fate}")
+    assert report["context"]["command"] == f"netdoctor run --json r.json --html r.html {name}"
+    text = " ".join(got.stdout.split())
+    assert f"The script {fate}" in text and "No problems found" not in got.stdout
+    page = (tmp_path / "r.html").read_text()
+    assert fate.split(" (")[0].replace("'", "&#x27;") in page and "No problems found" not in page
+    assert all(w in page for w in ("--json", "r.json", "--html", "r.html", name))
+
+
+def test_a_script_that_ends_well_is_not_called_failed(tmp_path):
+    name = script(tmp_path, "ok.py", TRAINS_THEN.replace("END", "sys.exit(0)"))
+    got = netdoctor(tmp_path, "--json", "r.json", name)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert got.returncode == 0 and report["failed"] == "" and report["ok"] is True, got.stdout
+
+
+# -- writing where it must not -------------------------------------------------------------------
+MARKS_RUN = "open('ran.txt', 'w').write('ran')\nprint('ran')\n"
+
+
+def test_json_over_a_file_that_is_not_a_report_is_refused_before_the_script_runs(tmp_path):
+    victim = tmp_path / "victim.py"
+    victim.write_text("print('precious')\n")
+    name = script(tmp_path, "train.py", MARKS_RUN)
+    got = netdoctor(tmp_path, "--json", "victim.py", name)
+    assert got.returncode == 2 and got.stdout == ""
+    assert got.stderr.count("\n") == 1 and "victim.py" in got.stderr and "Traceback" not in got.stderr
+    assert victim.read_text() == "print('precious')\n" and not (tmp_path / "ran.txt").exists()
+    html = netdoctor(tmp_path, "--html", "victim.py", name)
+    assert html.returncode == 2 and victim.read_text() == "print('precious')\n"
+
+
+def test_a_previous_report_is_replaced(tmp_path):
+    name = script(tmp_path, "train.py", MARKS_RUN)
+    for _ in range(2):
+        got = netdoctor(tmp_path, "--json", "r.json", "--html", "r.html", name)
+        assert got.returncode == 0, got.stderr
+    assert json.loads((tmp_path / "r.json").read_text())["schema_version"] == 1
+
+
+@pytest.mark.parametrize("flag", ["--json", "--html"])
+def test_an_output_in_a_missing_folder_fails_at_once_in_one_line(tmp_path, flag):
+    name = script(tmp_path, "train.py", MARKS_RUN)
+    got = netdoctor(tmp_path, flag, str(tmp_path / "no-such-dir" / "x.out"), name)
+    assert got.returncode == 2 and got.stdout == "" and not (tmp_path / "ran.txt").exists()
+    lines = got.stderr.splitlines()
+    assert len(lines) == 1 and "no-such-dir" in lines[0] and ".tmp" not in lines[0]
+
+
+def test_a_file_that_cannot_be_written_at_the_end_never_costs_the_terminal_report(tmp_path):
+    (tmp_path / "out").mkdir()
+    name = script(tmp_path, "cleans.py", "import shutil\nshutil.rmtree('out')\nprint('cleaned')\n")
+    got = netdoctor(tmp_path, "--json", "out/r.json", name)
+    assert got.returncode == 2
+    assert got.stdout.startswith("cleaned\n") and "verdict" in got.stdout
+    assert got.stderr.splitlines()[-1].startswith("netdoctor: error: cannot write --json out/r.json")
+
+
+def test_json_to_dev_null_leaves_dev_null_a_device(tmp_path):
+    import stat
+
+    before = os.stat(os.devnull)
+    name = script(tmp_path, "train.py", MARKS_RUN)
+    got = netdoctor(tmp_path, "--json", os.devnull, name)
+    after = os.stat(os.devnull)
+    assert got.returncode == 0, got.stderr
+    assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
+
+
+def test_a_script_that_rebinds_stdout_keeps_its_log_and_the_report_reaches_the_terminal(tmp_path):
+    name = script(tmp_path, "logs.py", "import sys\nprint('to terminal')\nsys.stdout = open('log.txt', 'w')\n"
+                                       "print('to log')\n")
+    want = plain(tmp_path, name)
+    log = (tmp_path / "log.txt").read_text()
+    got = netdoctor(tmp_path, name)
+    assert (tmp_path / "log.txt").read_text() == log == "to log\n"
+    assert got.stdout.startswith(want.stdout) and "verdict" in got.stdout and got.stderr == want.stderr
+
+
+def test_a_script_that_closes_stdout_gets_its_report_and_no_traceback(tmp_path):
+    name = script(tmp_path, "closes.py", "import sys\nprint('bye')\nsys.stdout.close()\n")
+    want, got = plain(tmp_path, name), netdoctor(tmp_path, name)
+    assert got.returncode == want.returncode == 0
+    assert got.stderr == want.stderr == ""
+    assert got.stdout.startswith("bye\n") and "verdict" in got.stdout
+
+
+@pytest.mark.parametrize("helper", ["html", "json", "rich"])
+def test_a_helper_module_named_like_a_library_does_not_break_the_report(tmp_path, helper):
+    script(tmp_path, f"{helper}.py", "MINE = 'the user\\'s own'\n")
+    name = script(tmp_path, "uses.py", f"import {helper}\nprint({helper}.MINE)\n")
+    want = plain(tmp_path, name)
+    got = netdoctor(tmp_path, "--html", "r.html", "--json", "r.json", name)
+    assert want.stdout == "the user's own\n" and got.stdout.startswith(want.stdout)
+    assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
+    assert (tmp_path / "r.html").read_text().lower().startswith("<!doctype html")
+    assert json.loads((tmp_path / "r.json").read_text())["ok"] is True
+
+
+# -- argument messages ----------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, says", [
+    (["--json", "x"], "the following arguments are required: SCRIPT\n"),
+    (["--max-updates", "1.5", "a.py"], "'1.5': expected a whole number"),
+    (["--max-seconds", "soon", "a.py"], "'soon': expected a number"),
+    (["--ignore", "no-such-code", "a.py"], "--ignore no-such-code: no such finding code; known codes: accuracy-plateau, "),
+], ids=["script-required", "max-updates-whole", "max-seconds-number", "ignore-unknown"])
+def test_bad_flags_say_what_was_expected(tmp_path, argv, says):
+    got = netdoctor(tmp_path, *argv)
+    assert got.returncode == 2 and says in got.stderr and "ARGS" not in got.stderr.splitlines()[-1], got.stderr
