@@ -39,6 +39,41 @@ SHOTS = {1280: 1100, 420: 1500}
 """Screenshot width -> height in CSS pixels: the first screen and a bit (verdict, settings, first findings)."""
 
 
+CLIPPED_CELLS = """
+for (const d of document.querySelectorAll('details')) d.open = true;  // folded tables are checked as opened
+const vw = document.documentElement.clientWidth;
+const out = [];
+for (const cell of document.querySelectorAll('td, th')) {
+  const why = [];
+  if (cell.scrollWidth > cell.clientWidth + 1) why.push(`content ${cell.scrollWidth} px in a cell of ${cell.clientWidth} px`);
+  // A grid of numbers may scroll inside its own box: bring the cell into view as a reader would, then look.
+  const box = cell.closest('.scroll');
+  if (box) cell.scrollIntoView({block: 'nearest', inline: 'nearest'});
+  const r = cell.getBoundingClientRect();
+  if (r.left < -0.5 || r.right > vw + 0.5) why.push(`cell at ${Math.round(r.left)}..${Math.round(r.right)} px, viewport ${vw} px`);
+  if (box) {
+    const b = box.getBoundingClientRect();
+    if (r.left < b.left - 0.5 || r.right > b.right + 0.5) why.push(`cut by its box at ${Math.round(b.left)}..${Math.round(b.right)} px`);
+    box.scrollLeft = 0;
+  }
+  if (why.length) out.push([cell.closest('table').className, cell.textContent.trim().slice(0, 60), why.join('; ')]);
+}
+window.scrollTo(0, 0);
+return out;
+"""
+"""``[table class, cell text, why]`` for every table cell that is clipped on the page shown (every ``<details>``
+opened first): content wider than
+the cell (``scrollWidth`` over ``clientWidth``), or a box outside the viewport or outside the scrolling box of a
+grid of numbers after that box is scrolled to it."""
+
+SCROLLING_WORDS = """
+return [...document.querySelectorAll('.scroll table.kv, .scroll table.evidence')].map(t => t.className)
+  .concat([...document.querySelectorAll('.wraps')].filter(b => b.scrollWidth > b.clientWidth + 1)
+          .map(b => `${b.className}: ${b.scrollWidth} px in ${b.clientWidth} px`));
+"""
+"""Tables of words (settings, evidence) in a scrolling box, or wider than their wrapping box: they must wrap."""
+
+
 def missing() -> str | None:
     """Why the browser tests cannot run here, or None when they can."""
     try:

@@ -358,3 +358,70 @@ def test_screenshots_in_docs_come_from_this_code(chromium, stalling, tmp_path):
         assert docs.exists() and docs.read_bytes()[16:24] == png[16:24]
     readme = Path(browser.ROOT, "README.md").read_text(encoding="utf-8")
     assert "docs/images/report-1280.png" in readme and "docs/images/report-420.png" in readme
+
+
+# -- no table cell clipped ------------------------------------------------------------------------------------
+LONG_PATH = ("/home/someone/projects/mnist_from_scratch/experiments/2026-12-05_a_long_directory_name/networks/"
+             "two_layer_network.py")
+
+
+def program_report() -> Report:
+    """A ``netdoctor run`` report with the long words real programs have: paths, attribute names, nested evidence."""
+    aliased = Finding(
+        "aliased-buffers", "error", f"{LONG_PATH}:137, train_the_network_on_mnist.py:58",
+        "`self.weight_updates_for_every_layer` and `self.weight_templates` are one list object.",
+        {"paths": ["self.weight_updates_for_every_layer", "self.weight_templates"],
+         "lines": [f"{LONG_PATH}:137", "train_the_network_on_mnist.py:58", "network.py:13", "network.py:45"],
+         "first_update": {"self.weight_templates_for_every_layer_of_the_network[0]": 1, "self.bias_templates[1]": 1},
+         "digest": "a" * 64, "defined_in": LONG_PATH, "ratio": 1.2345e-7, "shapes": [[30, 784], [10, 30]]},
+        fix="create fresh buffers: `self.weight_updates_for_every_layer = [np.zeros_like(w) for w in self.weights]`",
+        explanation="Resetting by assignment re-binds the name to the template. " * 4)
+    lr = Finding("learning-rate-too-high", "warning", "train.py:12", "One update changes the weights by 33%.",
+                 {"update_ratio": 0.33, "ratios": [2.089, 0.3277, 0.04723]}, caused_by=("aliased-buffers",))
+    context = {"command": f"netdoctor run {LONG_PATH} --data {LONG_PATH}.csv --epochs 3", "data": f"{LONG_PATH}.csv",
+               "model": "784 -> 30 -> 10 (columns), 4 arrays in self", "checksum": "b" * 80,
+               "settings": {"lr": {"value": 0.1, "source": "NetworkWithAVeryLongClassName.learning_rate_attribute"},
+                            "data_path": {"value": LONG_PATH, "source": "--data"}},
+               "notes": [f"loaded {LONG_PATH} with the label in column 0"]}
+    sections = {"observed": {"network": "self", "arrays": [f"self.weights[{i}] [30, 784]" for i in range(6)], "source": LONG_PATH},
+                "layers": [{"layer": "1 hidden", "activation": "tanh", "units": 30, "saturation": 0.97, "dead": 0.1,
+                            "act_std": 0.05, "grad_norm": 1.2e-7, "update_ratio": 3.1e-2}]}
+    return Report([aliased, lr], context=context, sections=sections)
+
+
+@pytest.fixture(scope="module")
+def program_page(tmp_path_factory):
+    path = tmp_path_factory.mktemp("program") / "program.html"
+    path.write_text(report_html(program_report(), plots=False), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("width", [1280, 420])
+@pytest.mark.parametrize("which", ["stalling", "program"])
+def test_browser_no_table_cell_is_clipped(chromium, stalling, program_page, which, width):
+    """Every cell's content fits the cell and its box lies in the viewport (a grid of numbers scrolled to it first)."""
+    page = stalling[0] if which == "stalling" else program_page
+    browser.show(chromium, page, width, 900)
+    assert chromium.execute_script("return document.querySelectorAll('td, th').length") > 20
+    clipped = chromium.execute_script(browser.CLIPPED_CELLS)
+    assert not clipped, clipped
+    # Tables of words (settings, evidence) wrap in place; only grids of numbers may scroll in a box of their own.
+    assert not chromium.execute_script(browser.SCROLLING_WORDS)
+
+
+def test_browser_clipping_check_finds_a_clipped_cell(chromium, tmp_path):
+    """The check can fail: a cell that cannot wrap, a table pushed past the edge, a scrolling box too narrow for a cell."""
+    style = "<style>body{margin:0;width:300px}td{padding:0}</style>"
+    page = tmp_path / "clipped.html"
+    page.write_text(
+        "<!DOCTYPE html><html><head><meta name='viewport' content='width=device-width'>" + style + "</head><body>"
+        "<table style='table-layout:fixed;width:200px'><tr><td id=a style='white-space:nowrap;overflow:hidden'>"
+        + "x" * 80 + "</td></tr></table>"
+        "<table style='margin-left:600px'><tr><td>past the right edge</td></tr></table>"
+        "<div class='scroll' style='overflow-x:auto;width:100px'><table style='width:500px;table-layout:fixed'><tr>"
+        "<td style='width:400px'>inside a box</td></tr></table></div></body></html>", encoding="utf-8")
+    browser.show(chromium, page, 420, 600)
+    found = chromium.execute_script(browser.CLIPPED_CELLS)
+    texts = {text: why for _, text, why in found}
+    assert "content" in texts["x" * 60] and "viewport" in texts["past the right edge"]
+    assert "cut by its box" in texts["inside a box"]

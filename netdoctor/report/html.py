@@ -16,7 +16,8 @@ matplotlib is installed). Long details fold away in ``<details>``.
 inside ``<div class="nd">`` with the same stylesheet, scoped to ``.nd``, so
 several outputs on one notebook page never disturb each other or the page.
 
-The layout is responsive (viewport tag, no fixed-width text, wide tables
+The layout is responsive (viewport tag, no fixed-width text; tables of
+words wrap, a long path anywhere, so no cell is cut; only grids of numbers
 scroll inside their own box) and meets WCAG AA contrast (>= 4.5:1) in the
 light and the dark colour scheme (``prefers-color-scheme``). Every piece of
 user text is escaped; backticks in messages and fixes become ``<code>``.
@@ -94,7 +95,11 @@ STYLESHEET = (
     ".nd td.num,.nd th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}"
     ".nd tr.bad td,.nd td.bad{color:var(--nd-error);font-weight:600}"
     ".nd td.diag{font-weight:700}"
-    ".nd table.kv th{white-space:nowrap}"
+    # Tables of words wrap inside their column, a long path or name anywhere rather than past the edge; a key
+    # keeps at least 12em (border box; 35vw on a phone) before it breaks, so short names never split (a nested
+    # table's keys excepted: they sit in a value cell).
+    ".nd .wraps{max-width:100%;margin:.4rem 0}.nd .wraps>table{max-width:100%}"
+    ".nd table.kv td,.nd table.kv th{overflow-wrap:anywhere}.nd table.kv tbody th{min-width:min(12em,35vw)}.nd table table.kv tbody th{min-width:0}"
     ".nd table table{font-size:inherit}.nd table table td,.nd table table th{padding:0 .4rem;border:0}"
     ".nd details{margin:.5rem 0}.nd summary{cursor:pointer;color:var(--nd-link)}"
     ".nd figure{margin:.8rem 0}.nd figure img{display:block;max-width:100%;height:auto;background:#fff;"
@@ -142,19 +147,31 @@ def _is_number(value: Any) -> bool:
 
 
 def _scroll(table: str, label: str) -> str:
-    """A table in its own horizontally scrolling box: wide tables never widen the page."""
-    cls = " evidence-box" if label == "Evidence" else ""
-    return f'<div class="scroll{cls}" role="region" aria-label="{_esc(label)}" tabindex="0">{table}</div>'
+    """A grid of numbers in its own horizontally scrolling box: a table that cannot wrap never widens the page.
+
+    Only for tables whose cells are numbers and short names (layers, epochs,
+    confusion matrix, gradient check, probe records): at 420 px their columns
+    do not fit side by side, and a number must not break. Tables of words
+    (settings, evidence, sections of names and values) wrap instead
+    (:func:`_wrapping`): every cell stays in view.
+    """
+    return f'<div class="scroll" role="region" aria-label="{_esc(label)}" tabindex="0">{table}</div>'
+
+
+def _wrapping(table: str, label: str) -> str:
+    """A table of words in a box as wide as the column it sits in: its cells wrap (``overflow-wrap:anywhere``)."""
+    cls = "wraps evidence-box" if label == "Evidence" else "wraps"
+    return f'<div class="{cls}">{table}</div>'
 
 
 def _table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str = "", numeric: Sequence[bool] = (),
-           row_class: Sequence[str] = (), row_header: bool = True) -> str:
+           row_class: Sequence[str] = (), row_header: bool = True, cls: str = "") -> str:
     """A ``<table>`` with a header row; cells are already HTML; ``numeric[i]`` right-aligns column i."""
     numeric = list(numeric) or [False] * len(columns)
     head = "".join(f'<th scope="col"{" class=num" if n else ""}>{_esc(c)}</th>' for c, n in zip(columns, numeric))
     body = []
     for i, row in enumerate(rows):
-        cls = f' class="{row_class[i]}"' if i < len(row_class) and row_class[i] else ""
+        tr = f' class="{row_class[i]}"' if i < len(row_class) and row_class[i] else ""
         cells = []
         for j, content in enumerate(row):
             attr = ' class="num"' if j < len(numeric) and numeric[j] else ""
@@ -162,9 +179,10 @@ def _table(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: st
                 cells.append(f'<th scope="row"{attr}>{content}</th>')
             else:
                 cells.append(f"<td{attr}>{content}</td>")
-        body.append(f"<tr{cls}>{''.join(cells)}</tr>")
+        body.append(f"<tr{tr}>{''.join(cells)}</tr>")
     cap = f"<caption>{caption}</caption>" if caption else ""
-    return f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    klass = f' class="{cls}"' if cls else ""
+    return f"<table{klass}>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
 def _value_html(value: Any) -> str:
@@ -184,11 +202,11 @@ def _kv_table(items: Mapping[str, Any], *, caption: str = "", nested: bool = Fal
         for v in inner:
             keys += [str(k) for k in v if str(k) not in keys]
         grid = [[_esc(k)] + [_value_html(v.get(key, "")) for key in keys] for k, v in items.items()]
-        return _scroll(_table(["name", *keys], grid, caption=_esc(caption)), caption or "table")
+        return _wrapping(_table(["name", *keys], grid, caption=_esc(caption), cls="kv"), caption or "table")
     rows = "".join(f'<tr><th scope="row">{_esc(k)}</th><td>{_value_html(v)}</td></tr>' for k, v in items.items())
     cap = f"<caption>{_esc(caption)}</caption>" if caption else ""
     table = f'<table class="{cls}">{cap}<tbody>{rows}</tbody></table>'
-    return table if nested else _scroll(table, caption or "table")
+    return table if nested else _wrapping(table, caption or "table")
 
 
 def _section(key: str, title: str, body: str) -> str:
@@ -466,7 +484,7 @@ def _section_body(key: str, value: Any, sections: Mapping[str, Any]) -> str:
         cols: list[str] = []
         for v in value:
             cols += [str(k) for k in v if str(k) not in cols]
-        return _scroll(_table(cols, [[_value_html(v.get(c)) for c in cols] for v in value], row_header=False), key)
+        return _wrapping(_table(cols, [[_value_html(v.get(c)) for c in cols] for v in value], row_header=False, cls="kv"), key)
     return f"<p>{_esc(format_value(value))}</p>"
 
 
