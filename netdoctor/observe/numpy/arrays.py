@@ -17,7 +17,7 @@ change.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ import numpy as np
 from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
 
-__all__ = ["array_role", "is_bias", "Path", "walk_arrays", "resolve", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
+__all__ = ["alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -132,6 +132,29 @@ def resolve(root: Any, path: Path) -> Any:
     except (AttributeError, LookupError, TypeError):
         return None
     return obj
+
+
+def alias_path(root: Any, path: Path, prefer: Callable[[str], bool]) -> Path:
+    """``path`` with its container reached under another name of the same parent when ``prefer`` likes that name.
+
+    ``self.weight_templates[0]`` becomes ``self.weight_updates[0]`` once the
+    program has bound both names to one list; only the step just above the
+    array is looked at (the container's own name). ``path`` itself when no
+    other name is preferred.
+    """
+    if len(path) < 2:
+        return path
+    parent, head = resolve(root, path[:-2]), resolve(root, path[:-1])
+    if head is None or parent is None:
+        return path
+    items = parent.items() if isinstance(parent, dict) else getattr(parent, "__dict__", {}).items()
+    kind = "item" if isinstance(parent, dict) else "attr"
+    for k, v in list(items):
+        if v is head and isinstance(k, str):
+            p = (*path[:-2], (kind, k), path[-1])
+            if p != path and prefer(path_text(p)):
+                return p
+    return path
 
 
 def path_text(path: Path, prefix: str = "") -> str:

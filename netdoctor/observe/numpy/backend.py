@@ -27,6 +27,7 @@ written, and its random generators are never drawn from.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections import Counter
@@ -41,6 +42,7 @@ from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.observe.numpy.arrays import (
     LR_NAME,
     Path,
+    alias_path,
     array_role,
     fingerprint,
     is_bias,
@@ -196,6 +198,11 @@ class NumpyBackend:
         self.stopped_because = ""
         self.train_labels_key: int | None = None
         self.contrib_calls = 0
+        self.still_updates = 0
+        """Updates seen only by the buffers they reset: their step moved no sampled weight."""
+        self._unrecorded = False
+        self.discovery_calls = 0
+        """Calls of the contributor made before it was known (while discovering): their samples were not seen."""
         self._cache_paths: list | None = None
         self._views: dict[tuple, bytes] = {}
         self._view_idx: dict[tuple, np.ndarray] = {}
@@ -208,6 +215,7 @@ class NumpyBackend:
         self.mutated: dict[str, int] = {}
         self._grad_map: list[int | None] = []
         self._probe_left: dict[CodeType, int] = {}
+        self._probe_inputs: dict[int, bool] = {}
 
     @property
     def root(self) -> _Root:
@@ -223,8 +231,14 @@ class NumpyBackend:
         self.tracer.install()
 
     def uninstall(self) -> None:
-        """Stop watching; the previous trace function is restored."""
+        """Stop watching; the previous trace function is restored. An update applied after the last call seen counts."""
         self.tracer.uninstall()
+        if self.phase == "watch" and self.tracer.failed is None and self.params:
+            try:
+                if not self._check_update(None):
+                    self._check_reset(None)
+            except Exception as exc:  # noqa: BLE001 - as in the tracer: our error is reported, never raised
+                self.tracer.failed = exc
 
     def verdict_ready(self) -> bool:
         """True once the network is found and enough updates were measured for the update findings."""
@@ -250,7 +264,15 @@ class NumpyBackend:
                 ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.root.prefix or 'globals'}"
             else:
                 ctx["model"] = f"{len(self.params)} arrays in {self.root.prefix or 'globals'}"
-            ctx["training"] = f"{self.updates} updates observed" + (f", {self.lr_name}={self.lr:g}" if self.lr is not None else "")
+            seen = f"{self.updates} updates observed"
+            if self.still_updates:
+                seen += f" ({self.still_updates} of them too small to change any sampled weight)"
+            if self.contrib_calls and self.target_samples:
+                # the gradient computations made while discovering, at the rows per computation seen since
+                trained = self.target_samples + round(self.discovery_calls * self.target_samples / self.contrib_calls)
+                seen += f", targets of {self.target_samples:,} of the {trained:,} samples trained on"
+                ctx["samples_trained"] = trained
+            ctx["training"] = seen + (f", {self.lr_name}={self.lr:g}" if self.lr is not None else "")
         ctx["updates_observed"] = self.updates
         ctx["samples_observed"] = self.target_samples
         notes = list(self.notes)
@@ -280,7 +302,8 @@ class NumpyBackend:
             return False
         self._limits()
         if role & (_CONTRIB | _PROBE) or (role & _FORWARD and self.events % 8 == 0):
-            self._check_update(frame)
+            if not self._check_update(frame) and role & _CONTRIB:
+                self._check_reset(frame)
         if role & _CONTRIB:
             self._contrib_call(frame)
         if role & _HELPER:
@@ -505,6 +528,8 @@ class NumpyBackend:
         if not params:
             return
         self.net_root = best
+        # the updates seen while discovering count too: each parameter array changed once per update
+        self.updates = max((st.changes for _, st in params), default=0)
         for p, st in params:
             idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
             # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
@@ -529,12 +554,17 @@ class NumpyBackend:
         for prm in self.params:
             by_shape.setdefault(prm.shape, []).append(prm)
         used: set[int] = set()
+        root = self.root.obj
         for p, st in sorted(buffers, key=lambda b: b[1].text):
             if is_constant(st.text):
-                continue
+                # a "template" accumulated into at every contribution is a buffer by what the program does
+                # with it (``self.updates = self.templates``): followed under the name the code writes through
+                if not (st.inplace and self.updater is not None and sum(n for c, n in st.where.items() if c != self.updater) >= 2):
+                    continue
+                p = alias_path(root, p, lambda text: not is_constant(text))
             for prm in by_shape.get(tuple(st.shape), []):
                 if id(prm) not in used and prm.buffer is None:
-                    prm.buffer, prm.buffer_text = p, st.text
+                    prm.buffer, prm.buffer_text = p, path_text(p, self.net_root.prefix if self.net_root else "")
                     used.add(id(prm))
                     break
         self.contributor = contrib.most_common(1)[0][0] if contrib and used else None
@@ -553,6 +583,8 @@ class NumpyBackend:
         self._roles = {}
         if self.contributor is not None:
             self._roles[self.contributor] = _CONTRIB
+            known = self._funcs.get(self.contributor)
+            self.discovery_calls = known.calls if known is not None else 0
         if self.updater is not None:
             self._roles[self.updater] = self._roles.get(self.updater, 0) | _UPDATER
         # functions given arrays: watched for gradients returned, outputs, targets
@@ -564,9 +596,10 @@ class NumpyBackend:
         self._P_prev = self.P_first = self._sample_params()
         self._norms(first=True)
         self._constants = []
+        buffers = {id(resolve(best.obj, prm.buffer)) for prm in self.params if prm.buffer is not None}
         for p, st in stats.items():
             a = resolve(best.obj, p)
-            if is_constant(st.text) and array_role(st.text) != "param" and isinstance(a, np.ndarray):
+            if is_constant(st.text) and array_role(st.text) != "param" and isinstance(a, np.ndarray) and id(a) not in buffers:
                 idx = sample_index(a.size, 8, self.rng)
                 self._constants.append((p, st.text, idx, fingerprint(a, idx)))
         self.mutated = {}
@@ -640,15 +673,48 @@ class NumpyBackend:
                 parts[i] = np.take(a, self.params[i].idx).astype(float)
         return np.concatenate(parts)
 
-    def _check_update(self, frame: FrameType) -> None:
+    def _check_update(self, frame: FrameType | None) -> bool:
+        """Whether the parameters changed since the last look (an update was applied): it is recorded then."""
         fp = self._fingerprints()
         if fp == self._fp:
-            return
+            return False
         changed = [prm.text for prm, a, b in zip(self.params, fp, self._fp) if a != b]
         self._fp = fp
         self._on_update(frame, changed)
+        return True
 
-    def _on_update(self, frame: FrameType, changed: list[str]) -> None:
+    def _check_reset(self, frame: FrameType | None) -> None:
+        """An update too small to move any sampled weight still resets (or rescales) the buffers it applied.
+
+        Between two contributions only the update touches accumulated buffers: when they come back as a
+        multiple ``k`` in [0, 1) of what the last contribution left (zeros, or scaled in place by the learning
+        rate), an update was applied whose step was below the weights' float resolution (vanishing gradients).
+        It is counted; no update window is recorded for it (it moved nothing to measure).
+        """
+        if self.style != "accumulate" or self._B_last is None or self._fresh:
+            return
+        B = self._sample_buffers()
+        if B is None:
+            return
+        last = self._B_last
+        ok = np.isfinite(last) & np.isfinite(B)
+        with np.errstate(all="ignore"):
+            norm = float(np.dot(last[ok], last[ok]))
+            if norm == 0.0:
+                return
+            k = float(np.dot(B[ok], last[ok])) / norm
+            if not (0.0 <= k < 1.0 - 1e-9) or float(np.linalg.norm(B[ok] - k * last[ok])) > 1e-6 * math.sqrt(norm):
+                return
+        self.updates += 1
+        self.still_updates += 1
+        self._unrecorded = True
+        self._window_calls = self._window_rows = 0
+        self._G_sum = None
+        self._D_sum, self._D_rows = None, 0
+        self._close_segments()
+        self._fresh = True
+
+    def _on_update(self, frame: FrameType | None, changed: list[str]) -> None:
         self.updates += 1
         self.changed.update(changed)
         P = self._sample_params()
@@ -686,7 +752,7 @@ class NumpyBackend:
             arrays = self._arrays()
             bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
             self.nonfinite = {"update": self.updates, "arrays": bad or changed, "where": "update"}
-        if self.options.net is None:
+        if self.options.net is None and frame is not None:
             self._aliases(frame)
         for p, text, idx, fp in self._constants:
             a = resolve(self.root.obj, p)
@@ -784,11 +850,11 @@ class NumpyBackend:
         self.contrib_calls += 1
         if self._fresh and self.style == "accumulate":
             B = self._sample_buffers()
-            if B is not None and self._B_last is not None and self.windows and "B_end" in self.windows[-1] or (
-                    B is not None and self.windows and self._B_last is not None):
+            if B is not None and self.windows and self._B_last is not None and not self._unrecorded:
                 self.windows[-1]["B_next_start"] = B
             self._B_start = B
         self._fresh = False
+        self._unrecorded = False
         self._targets_from(frame)
         back = frame.f_back
         if back is not None and id(back.f_code) not in self.label_sets:
@@ -1019,8 +1085,10 @@ class NumpyBackend:
                         continue
                     if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)):
                         found[layer] = a
-        for layer, a in found.items():
-            if not _bounded(a):
+        x = self._input_of(frame)
+        for layer, a in list(found.items()):
+            if not _bounded(a) or not self._computes_layer(layer, a, x if layer == 1 else found.get(layer - 1)):
+                del found[layer]
                 continue
             rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if self.layout[0] == "columns" else a)
             first = self.first_rows.setdefault(layer, [])
@@ -1030,6 +1098,58 @@ class NumpyBackend:
             ring.append(np.array(rows[:64], dtype=float))
             while sum(len(r) for r in ring) > RING:
                 ring.pop(0)
+
+    def _input_of(self, frame: FrameType) -> np.ndarray | None:
+        """The input sample(s) among the frame's arguments, laid out as the network's layout reads them, or None."""
+        if not self.layout:
+            return None
+        n_in = self.layout[1][0]
+        code = frame.f_code
+        for name in code.co_varnames[: code.co_argcount]:
+            v = frame.f_locals.get(name)
+            if isinstance(v, list) and len(v) == n_in:
+                try:
+                    v = np.asarray(v, dtype=float)
+                except (TypeError, ValueError):
+                    continue
+            if isinstance(v, np.ndarray) and v.ndim <= 2 and v.dtype.kind in "fiu" and n_in in v.shape:
+                if v.ndim == 1 or v.size == n_in:
+                    return v.reshape(-1, 1) if self.layout[0] == "columns" else v.reshape(1, -1)
+                if self._batch_axis_ok(v, n_in):
+                    return v
+        return None
+
+    def _computes_layer(self, layer: int, a: np.ndarray, prev: np.ndarray | None) -> bool:
+        """Whether ``a`` is what layer ``layer`` computes from ``prev``: an elementwise non-decreasing function of
+        ``W·prev + b`` (tanh, sigmoid, relu all are). A backpropagated delta has the layer's shape and is bounded too,
+        but is not ordered like the pre-activation. True when there is nothing to compare with (no input seen)."""
+        if prev is None or self.layout is None:
+            return True
+        weights = [prm for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)]
+        if layer > len(weights):
+            return True
+        root = self.root.obj
+        W = resolve(root, weights[layer - 1].path)
+        width = self.layout[1][layer]
+        b = next((resolve(root, prm.path) for prm in self.params if is_bias(prm.text) and int(np.prod(prm.shape)) == width), None)
+        if not isinstance(W, np.ndarray):
+            return True
+        cols = self.layout[0] == "columns"
+        try:
+            with np.errstate(all="ignore"):
+                pre = W @ prev if cols else prev @ W
+                if isinstance(b, np.ndarray):
+                    pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
+        except ValueError:
+            return True  # shapes that do not chain here: not this layer's input
+        if pre.size != a.size:
+            return True
+        p, v = pre.reshape(-1), a.reshape(pre.shape).reshape(-1)
+        if not (np.isfinite(p).all() and np.isfinite(v).all()) or p.size < 4:
+            return True
+        steps = np.diff(v[np.argsort(p, kind="stable")])
+        tol = 1e-9 * float(np.abs(v).max())  # relative to the array's own scale: a vanishing delta is still unordered
+        return float((steps < -tol).mean()) <= 0.1  # dropout masks break the order of a few units
 
     def _batch_axis_ok(self, a: np.ndarray, w: int) -> bool:
         if self.layout is None:
@@ -1041,25 +1161,28 @@ class NumpyBackend:
     def _probe_call(self, frame: FrameType) -> None:
         self._helper_call(frame)
         code = frame.f_code
-        self._probe_input = any(
-            isinstance(v, np.ndarray) and self.layout and self.layout[1][0] in v.shape
+        n_in = self.layout[1][0] if self.layout else -1
+        # an input sample: an array with the input's width, or a list of that length (pixels, or one-element rows)
+        self._probe_inputs[id(frame)] = any(
+            (isinstance(v, np.ndarray) and n_in in v.shape) or (isinstance(v, list) and len(v) == n_in)
             for v in (frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]))
 
     def _probe_return(self, frame: FrameType, value: Any) -> None:
         """Classify a function by what it returns: the output (forward), a target vector (helper), or nothing of interest."""
         code = frame.f_code
+        given_input = self._probe_inputs.pop(id(frame), False)  # per frame: a nested call must not answer for its caller
         left = self._probe_left.get(code, 8) - 1
         self._probe_left[code] = left
         role = self._roles.get(code, 0)
         if self.layout:
             rows = self._output_rows(value)
             if rows is not None and rows.size:
-                if self._helper_pending is not None and not self._probe_input and _code_like(rows):
+                if self._helper_pending is not None and not given_input and _code_like(rows):
                     self._roles[code] = (role & ~_PROBE) | _HELPER
                     self.target_helper = code
                     self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
                     return
-                if self._probe_input:
+                if given_input:
                     self._roles[code] = (role & ~_PROBE) | _FORWARD
                     self.forward.add(code)
                     self._forward_return(frame, value)
@@ -1070,15 +1193,14 @@ class NumpyBackend:
     # -- helpers that build targets ---------------------------------------------------
     _helper_pending: float | None = None
     _helper_site: tuple[str, int, str] = ("", 0, "")
-    _probe_input = False
 
     def _helper_call(self, frame: FrameType) -> None:
         code = frame.f_code
         arg = None
         for name in code.co_varnames[: code.co_argcount]:
-            v = frame.f_locals.get(name)
-            if isinstance(v, (int, float, np.number)) and not isinstance(v, bool):
-                arg = float(v)
+            v = _scalar(frame.f_locals.get(name))
+            if v is not None:
+                arg = v
                 break
         self._helper_pending = arg
         back = frame.f_back
@@ -1087,6 +1209,17 @@ class NumpyBackend:
 
 # roles of a watched function (bit flags)
 _CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = 1, 2, 4, 8, 16, 32
+
+
+def _scalar(v: Any) -> float | None:
+    """A number given as itself, or wrapped once: ``[0.0039]``, ``np.array([[3.0]])`` (a label popped off a row of columns)."""
+    if isinstance(v, (list, tuple)) and len(v) == 1:
+        v = v[0]
+    if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
+        v = v.reshape(())[()]
+    if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)):
+        return float(v)
+    return None
 
 
 def _bounded(a: np.ndarray) -> bool:
