@@ -760,3 +760,88 @@ def test_a_zero_initialised_output_layer_is_neither_a_huge_update_nor_an_explosi
                 opt.step()
     """)
     assert quiet(report) == []
+
+
+def test_functional_dropout_without_training_stays_on_at_evaluation(tmp_path):
+    report = run_snippet(tmp_path, """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 64), nn.Linear(64, 6)
+
+            def forward(self, x):
+                return self.fc2(F.dropout(F.relu(self.fc1(x)), 0.5))
+
+        model = Net()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        for epoch in range(5):
+            model.train()
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                F.cross_entropy(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+            model.eval()
+            with torch.no_grad():
+                print((model(X).argmax(1) == y).float().mean().item())
+    """)
+    (f,) = by_code(report, "train-mode-evaluation")
+    assert f.severity.value == "error" and f.where.startswith("dropout at ") and f.where.endswith("train.py:17")
+    assert f.evidence["eval_calls"] == 5 and "training=self.training" in f.fix
+    assert report.root_cause().code == "train-mode-evaluation"
+
+
+def test_step_before_backward_is_explained_as_what_it_is(tmp_path):
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(40):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X), y)
+            opt.step()
+            loss.backward()
+    """)
+    (f,) = by_code(report, "frozen-parameters")
+    assert f.evidence["reason"] == "step_before_backward" and f.severity.value == "error"
+    assert "train.py:16) runs before loss.backward() (at " in f.message and "train.py:17) on " in f.message
+    assert f.fix.startswith("Call loss.backward() before optimizer.step()")
+
+
+def test_a_loss_warning_names_the_programs_line_not_the_wrapper(tmp_path):
+    path = write_script(tmp_path, "warn.py", HEADER + textwrap.dedent("""
+        import warnings
+        model = nn.Linear(20, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            for step in range(3):
+                opt.zero_grad()
+                F.mse_loss(model(X), y.float()).backward()  # (256, 1) against (256,): broadcasts
+                opt.step()
+        print([(w.filename.rsplit("/", 1)[-1], w.lineno, w.category.__name__) for w in seen])
+    """))
+    _, plain = run_script(path, observed=False)
+    _, observed = run_script(path, observed=True)
+    assert plain == observed and "('warn.py', 18, 'UserWarning')" in plain
+
+
+def test_several_forward_passes_per_step_count_every_pass(tmp_path):
+    # Micro-batches: each backward frees its pass's activations, so the next pass's tensors can reuse their ids.
+    path = write_script(tmp_path, "micro.py", HEADER + textwrap.dedent("""
+        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        for step in range(12):
+            opt.zero_grad()
+            for k in range(4):
+                F.cross_entropy(model(X[k * 16:(k + 1) * 16]), y[k * 16:(k + 1) * 16]).backward()
+            opt.step()
+    """))
+    backend = TorchBackend(ObserveOptions(script=str(path)))
+    backend.install()
+    try:
+        with _as_main(path), contextlib.redirect_stdout(io.StringIO()):
+            runpy.run_path(str(path), run_name="__main__")
+    finally:
+        backend.uninstall()
+    (rec,) = backend.watch.act_last.values()
+    # 4 passes of 16 rows on each sampled step of the window.
+    assert rec["rows"] == 64 * backend.watch.loss_last["steps"]

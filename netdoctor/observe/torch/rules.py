@@ -130,6 +130,28 @@ def _clear_gradient(pi: Any) -> bool:
     return bool(rows) and all(math.isfinite(gn) and gn > 0 and (wn == 0 or gn / wn >= VANISHING_RATIO) for wn, gn in rows)
 
 
+def _cleared_group(w: TorchWatch, o: Any) -> tuple[str, dict[str, Any]] | None:
+    """Every parameter, when the gradients were empty at step() although a backward pass ran: in which order, and why."""
+    if w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked and w.step_before_backward * 2 >= w.cleared_before_step:
+        names = [n for n, pi in _param_items(w) if pi.in_optimizer and pi.requires_grad]
+        return "step_before_backward", {
+            "names": names, "severity": Severity.ERROR, "site": o.step_site if o else None,
+            "detail": f"optimizer.step() (at {o.step_site if o else '?'}) runs before loss.backward() (at {w.backward_site}) "
+                      f"on {w.step_before_backward} of {w.cleared_checked} steps checked: each step finds only the gradients "
+                      "zero_grad() emptied, and each backward pass's gradients are emptied before a step can apply them",
+            "fix": "Call loss.backward() before optimizer.step(): optimizer.zero_grad(); loss = ...; loss.backward(); optimizer.step().",
+        }
+    elif w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked:
+        names = [n for n, pi in _param_items(w) if pi.in_optimizer and pi.requires_grad]
+        return "zero_grad_before_step", {
+            "names": names, "severity": Severity.ERROR, "site": o.step_site if o else None,
+            "detail": f"their gradients are emptied between loss.backward() (at {w.backward_site}) and optimizer.step() "
+                      f"on {w.cleared_before_step} of {w.cleared_checked} steps checked, so each step applies a zero gradient",
+            "fix": "Call optimizer.zero_grad() before loss.backward() (or after optimizer.step()), not between them.",
+        }
+    return None
+
+
 def rule_frozen(w: TorchWatch) -> list[Finding]:
     groups: dict[str, dict[str, Any]] = {}
     o = _main_opt(w)
@@ -141,15 +163,10 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
         if severity == Severity.ERROR:
             g["severity"] = Severity.ERROR
 
-    if w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked:
-        names = [n for n, pi in _param_items(w) if pi.in_optimizer and pi.requires_grad]
-        groups["zero_grad_before_step"] = {
-            "names": names, "severity": Severity.ERROR, "site": o.step_site if o else None,
-            "detail": f"their gradients are emptied between loss.backward() (at {w.backward_site}) and optimizer.step() "
-                      f"on {w.cleared_before_step} of {w.cleared_checked} steps checked, so each step applies a zero gradient",
-            "fix": "Call optimizer.zero_grad() before loss.backward() (or after optimizer.step()), not between them.",
-        }
-    cleared = "zero_grad_before_step" in groups
+    cleared_group = _cleared_group(w, o)
+    if cleared_group is not None:
+        groups[cleared_group[0]] = cleared_group[1]
+    cleared = "zero_grad_before_step" in groups or "step_before_backward" in groups
     for name, pi in _param_items(w):
         if pi.sampled < 2:
             continue
@@ -291,6 +308,33 @@ def rule_modes(w: TorchWatch) -> list[Finding]:
             fix="Call model.eval() before evaluating (and model.train() before training again).",
             explanation="In train mode dropout zeroes random units in evaluation too, and batch norm uses the evaluation batch's own "
             "statistics (and overwrites its running statistics with them), so the measured accuracy is noisy and lower than the model's.",
+        ))
+    return out
+
+
+def rule_functional_dropout(w: TorchWatch) -> list[Finding]:
+    """``F.dropout`` that keeps dropping units while its model is in eval mode or evaluated under no_grad."""
+    out = []
+    for use in w.dropout.uses.values():
+        info = w.mods.get(use.root) if use.root is not None else None
+        model = info.kind if info else "the model"
+        if use.eval_calls:
+            how = (f"{use.eval_calls} of its {use.calls} calls ran while {model} was in eval mode: its training argument "
+                   "defaults to True, so model.eval() does not switch it off")
+            fix = f"Pass training=self.training to {use.function} (or use an nn.Dropout module, which model.eval() switches off)."
+        elif use.nograd_calls:
+            how = f"{use.nograd_calls} of its {use.calls} calls ran under torch.no_grad() with {model} in train mode"
+            fix = "Call model.eval() before evaluating (and model.train() before training again)."
+        else:
+            continue
+        out.append(Finding(
+            "train-mode-evaluation", Severity.ERROR, f"{use.function} at {use.site}",
+            f"{use.function}(p={use.p:g}) at {use.site} drops units during evaluation: {how}.",
+            {"site": use.site, "function": use.function, "p": use.p, "calls": use.calls, "eval_calls": use.eval_calls,
+             "nograd_calls": use.nograd_calls},
+            fix=fix,
+            explanation=f"Dropout at evaluation zeroes a random {100 * use.p:.0f}% of the units for every prediction, so the measured "
+            "accuracy is noisy and lower than the model's.",
         ))
     return out
 
@@ -713,7 +757,7 @@ def rule_batch_leak(w: TorchWatch) -> list[Finding]:
 
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
-    rule_nonfinite, rule_targets, rule_stale, rule_frozen, rule_double_softmax, rule_modes, rule_summed, rule_lr,
+    rule_nonfinite, rule_targets, rule_stale, rule_frozen, rule_double_softmax, rule_modes, rule_functional_dropout, rule_summed, rule_lr,
     rule_gradients, rule_activations, rule_outputs, rule_batch_leak,
 )
 

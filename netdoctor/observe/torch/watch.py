@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import math
+import sys
 import time
 import weakref
 from collections import deque
@@ -48,6 +49,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from netdoctor.observe.torch.calls import DROPOUTS, CallAs, FunctionalDropout
 from netdoctor.observe.torch.sites import UserSites
 
 __all__ = ["TorchWatch", "SAMPLE", "WINDOW", "DENSE_STEPS", "EVERY", "BUDGET"]
@@ -149,6 +151,17 @@ def _producer(fn: Any) -> str | None:
     return None
 
 
+def _may_warn(name: str, torch: Any, args: tuple, kwargs: dict) -> bool:
+    """Whether a loss call can warn: the legacy size_average / reduce arguments, or mse_loss with input and target of different sizes."""
+    if "size_average" in kwargs or "reduce" in kwargs:
+        return True
+    if name != "mse_loss":
+        return False  # the others raise on a size mismatch (or, for class indices, expect one)
+    x = args[0] if args else kwargs.get("input")
+    t = args[1] if len(args) > 1 else kwargs.get("target")
+    return isinstance(x, torch.Tensor) and isinstance(t, torch.Tensor) and x.shape != t.shape
+
+
 def _bounded_append(seq: list, item: Any, limit: int = 64) -> None:
     """Append, keeping the first item and thinning the rest to every second when ``limit`` is exceeded."""
     seq.append(item)
@@ -211,7 +224,8 @@ class TorchWatch:
         self._iter_cost = 0.0
         # forward pass state
         self._outputs: deque = deque(maxlen=512)
-        self._act_seen: dict[int, tuple[int, str]] = {}
+        self._act_seen: dict[int, tuple[Any, tuple[int, str]]] = {}
+        """id(tensor) -> (weak reference, statistics key): the reference tells a reused id from the same tensor."""
         # windows of statistics (tensors until closed)
         self.act_window: dict[tuple[int, str], dict] = {}
         self.act_first: dict[tuple[int, str], dict] | None = None
@@ -240,6 +254,13 @@ class TorchWatch:
         self.train_eval_sites: dict[str, dict] = {}
         self.leak: dict | None = None
         self.leak_tried = False
+        # calls on the program's behalf, functional dropout, step() before backward()
+        self.call_as = CallAs()
+        self.dropout = FunctionalDropout(self.sites.site, self._root_of, lambda: not self.busy and self.installed)
+        self.step_before_backward = 0
+        """Checked steps whose step() ran before the backward pass of the loss computed for them."""
+        self._loss_pending = False
+        """The latest sampled loss has not reached backward() yet."""
 
     # -- install / uninstall --------------------------------------------------
     def install(self) -> None:
@@ -254,6 +275,9 @@ class TorchWatch:
         self._handles.append(optim_mod.register_optimizer_step_post_hook(self._post_step))
         for name in _LOSSES:
             self._patch(F, name, self._wrap_loss(name, getattr(F, name)))
+        for name in DROPOUTS:
+            if name in F.__dict__:
+                self._patch(F, name, self.dropout.wrap(name, getattr(F, name), torch))
         self._patch(torch.nn.Module, "train", self._wrap_train(torch.nn.Module.train))
         self._patch(optim_mod.Optimizer, "__init__", self._wrap_opt_init(optim_mod.Optimizer.__init__))
         self._t_last_step = None
@@ -274,6 +298,7 @@ class TorchWatch:
         self._outputs.clear()
         self._act_seen.clear()
         self.installed = False
+        self.errors.extend(self.dropout.errors[: max(0, 10 - len(self.errors))])
         self.close_window(final=True)
 
     def _patch(self, owner: Any, name: str, new: Any) -> None:
@@ -422,10 +447,10 @@ class TorchWatch:
             if kind is not None:
                 cands.append((args[0], "in", kind))
         for t, role, kind in cands:
-            if id(t) in self._act_seen or t.dim() < 2 or t.shape[0] < 2:
+            if self._seen_key(t) is not None or t.dim() < 2 or t.shape[0] < 2:
                 continue
             key = (id(module), role)
-            self._act_seen[id(t)] = key
+            self._act_seen[id(t)] = (weakref.ref(t), key)
             a = t.detach()
             dims = [0, *range(2, a.dim())]
             rec = self.act_window.get(key)
@@ -441,6 +466,18 @@ class TorchWatch:
                 rec["sat"].append(((a < 0.01) | (a > 0.99)).float().mean())
             rec["std"].append(a.float().std())
             rec["rows"] += int(a.shape[0])
+
+    def _seen_key(self, t: Any) -> tuple[int, str] | None:
+        """The statistics key of a tensor already measured in this step (an id freed and reused by a new tensor is not)."""
+        hit = self._act_seen.get(id(t))
+        return hit[1] if hit is not None and hit[0]() is t else None
+
+    def _root_of(self, module: Any) -> int | None:
+        """id of the model (root module we know) containing ``module``."""
+        for _info, m in self.roots():
+            if m is module or any(s is module for s in m.modules()):
+                return id(m)
+        return None
 
     # -- optimizer --------------------------------------------------------------
     def _opt_params(self, opt: Any) -> list[Any]:
@@ -546,6 +583,9 @@ class TorchWatch:
             trained = [(pi, gk) for pi, gk, in_opt in slots if pi.requires_grad and in_opt]
             if trained and all(gk < 0 or values[nw + gk] == 0 for _, gk in trained):
                 self.cleared_before_step += 1
+                if self._loss_pending:
+                    # ...and the loss computed for this step has not been through backward() yet: step() comes first.
+                    self.step_before_backward += 1
 
     def _count_modes(self, mine: set[int]) -> None:
         """Train/eval mode of the models holding the parameters ``mine`` (ids) this optimizer trains."""
@@ -660,9 +700,15 @@ class TorchWatch:
 
     # -- losses -----------------------------------------------------------------
     def _wrap_loss(self, name: str, orig: Callable) -> Callable:
+        torch = self.torch
+
         @functools.wraps(orig)
         def loss(*args: Any, **kwargs: Any) -> Any:
-            out = orig(*args, **kwargs)
+            if _may_warn(name, torch, args, kwargs):
+                # PyTorch warns at its caller's line (stacklevel=2): make that the program's line, not this wrapper's.
+                out = self.call_as.call(sys._getframe(1), orig, args, kwargs)
+            else:
+                out = orig(*args, **kwargs)
             if not self.busy:
                 try:
                     self._on_loss(name, args, kwargs, out)
@@ -697,7 +743,7 @@ class TorchWatch:
         gf = _producer(x.grad_fn)
         if gf:
             rec["grad_fns"][gf] = rec["grad_fns"].get(gf, 0) + 1
-        key = self._act_seen.get(id(x))
+        key = self._seen_key(x)
         if key is not None:
             self.output_keys.add(key)
         xs = x.detach()
@@ -708,10 +754,22 @@ class TorchWatch:
         elif name == "mse_loss" and isinstance(t, torch.Tensor):
             self._regression(rec, xs, t, site)
         self._record_loss_value(out)
+        self._arm_loss_backward(out)
         if x.requires_grad and isinstance(t, torch.Tensor) and reduction != "none":
             self._arm_grad_scale(name, x, t, kwargs)
         self._outputs.clear()
         self._iter_cost += time.perf_counter() - t0
+
+    def _arm_loss_backward(self, out: Any) -> None:
+        """Note when this loss's backward pass runs (a step() before it applies no gradient of this loss)."""
+        if not out.requires_grad:
+            return
+        self._loss_pending = True
+
+        def done(_g: Any) -> None:
+            self._loss_pending = False
+
+        out.register_hook(done)
 
     def _record_loss_value(self, out: Any) -> None:
         v = float(out.detach().float().mean())
