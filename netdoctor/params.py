@@ -9,6 +9,7 @@ dicts around.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -61,6 +62,14 @@ def update_ratios(before: Mapping[str, np.ndarray], now: Mapping[str, np.ndarray
     }
 
 
+_BIAS = re.compile(r"^(b\d*|bias(es)?\d*|.*_b|.*bias.*|intercepts?_?)$", re.I)
+
+
 def is_bias(name: str) -> bool:
-    """Whether a tensor name looks like a bias (``b1``, ``layers.0.bias``): starts with b or contains "bias"."""
-    return name[:1].lower() == "b" or "bias" in name.lower()
+    """Whether the last name in a tensor's name or path says bias (``b1``, ``biases[0]``, ``params['b2']``, ``fc1.bias``).
+
+    The one test of "is this a bias" for every road (the monitors, the plots, the NumPy and PyTorch observers):
+    ``bn.weight`` and ``beta_weights`` are not biases, ``layer.bias`` and ``out_b`` are.
+    """
+    names = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", name)
+    return bool(names) and bool(_BIAS.match(names[-1]))

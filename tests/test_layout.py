@@ -14,6 +14,7 @@ import importlib
 import importlib.util
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 import netdoctor
@@ -220,3 +221,62 @@ def test_ci_lints_type_checks_then_tests_and_stops_at_the_first_failure():
     assert "set -euo pipefail" in steps
     order = [steps.index(step) for step in ("pip install -e '.[test]'", "ruff check .", "mypy", "python -m pytest -q")]
     assert order == sorted(order), steps
+
+
+# -- one judgement per finding code ------------------------------------------------------------------
+DOCS = PKG.parent / "docs" / "findings.md"
+
+NOT_YET_MOVED = {
+    "accuracy-plateau", "aliased-buffers", "bad-initial-loss", "batch-leak", "cannot-overfit", "constant-targets",
+    "double-softmax", "eval-mode-training", "exploding-gradients", "frozen-parameters", "gradient-mismatch",
+    "label-permutation", "learning-rate-too-high", "learning-rate-too-low", "mutated-constant", "no-learning",
+    "non-finite", "reference-comparison", "stale-accumulator", "summed-gradient", "train-mode-evaluation",
+    "unscaled-inputs", "update-mismatch", "vanishing-gradients",
+}
+"""Codes still decided where they were before the rules package (shrinks to empty as they move)."""
+
+
+def documented_codes() -> set[str]:
+    """Every code in the first column of a table of ``docs/findings.md``."""
+    codes: set[str] = set()
+    for line in DOCS.read_text(encoding="utf-8").splitlines():
+        if line.startswith("| `"):
+            codes.update(re.findall(r"`([a-z]+(?:-[a-z]+)+)`", line.split("|")[1]))
+    return codes
+
+
+def codes_built(source: str) -> set[str]:
+    """The codes of every ``Finding("code", ...)`` (or ``code="..."``) a source builds."""
+    out = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "Finding":
+            given = node.args[:1] or [k.value for k in node.keywords if k.arg == "code"]
+            out.update(g.value for g in given if isinstance(g, ast.Constant) and isinstance(g.value, str))
+    return out
+
+
+def finding_builders() -> dict[str, set[str]]:
+    """Code -> the modules that build a finding with it."""
+    built: dict[str, set[str]] = {}
+    for path in sorted(PKG.rglob("*.py")):
+        for code in codes_built(path.read_text(encoding="utf-8")):
+            built.setdefault(code, set()).add(_module_name(path))
+    return built
+
+
+def test_every_finding_code_is_decided_in_one_module_of_the_rules_package():
+    documented, built = documented_codes(), finding_builders()
+    assert len(documented) >= 25, sorted(documented)
+    assert set(built) <= documented, f"codes built but not in docs/findings.md: {sorted(set(built) - documented)}"
+    assert documented <= set(built), f"codes in docs/findings.md that nothing builds: {sorted(documented - set(built))}"
+    for code in sorted(documented):
+        once = len(built[code]) == 1 and next(iter(built[code])).startswith("netdoctor.rules.")
+        if code in NOT_YET_MOVED:
+            assert not once, f"{code} is now decided once ({built[code]}): take it off NOT_YET_MOVED"
+        else:
+            assert once, f"{code} is built in {sorted(built[code])}; it must be built once, in netdoctor/rules/"
+
+
+def test_the_code_counter_sees_positional_and_keyword_codes():
+    src = 'Finding("a-b", Severity.ERROR, "w", "m")\nFinding(code="c-d", severity=Severity.INFO)\nFinding(f.code, s)'
+    assert codes_built(src) == {"a-b", "c-d"}

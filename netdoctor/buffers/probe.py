@@ -29,7 +29,7 @@ from typing import Any, TypedDict
 import numpy as np
 
 from netdoctor.buffers.aliasing import find_aliasing
-from netdoctor.buffers.probe_fit import FIT_OK, SCALE_TOL, STALE_DECAY, analyse_updates  # noqa: F401 - thresholds were defined here
+from netdoctor.buffers.probe_fit import analyse_updates
 from netdoctor.buffers.reach import Reach, StateSnapshot, scratch_copy, unwrap
 from netdoctor.buffers.roles import container, is_constant, is_template, path_role
 from netdoctor.errors import InvalidArgument, ProtocolError

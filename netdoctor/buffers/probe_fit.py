@@ -24,19 +24,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from netdoctor.findings import Finding, Severity
+from netdoctor.rules.policy import FIT_OK, SCALE_TOL, STALE_DECAY
 
 if TYPE_CHECKING:
     from netdoctor.buffers.probe import ProbeResult
 
-__all__ = ["analyse_updates", "FIT_OK", "STALE_DECAY", "SCALE_TOL"]
-
-FIT_OK = 0.2
-"""Relative residual below which an update counts as a combination of gradients."""
-STALE_DECAY = 0.97
-"""History decay per step at or above which accumulation counts as stale (momentum 0.9 stays below)."""
-SCALE_TOL = 0.15
-"""Relative tolerance when comparing the effective learning rate with lr and lr * batch_size."""
-
+__all__ = ["analyse_updates"]
 
 def _flat(d: dict[str, np.ndarray], keys: list[str]) -> np.ndarray:
     return np.concatenate([np.asarray(d[k], dtype=float).ravel() for k in keys]) if keys else np.zeros(0)

@@ -7,21 +7,18 @@ stable code, the numbers it saw, a plain explanation and the fix. The
 thresholds are module constants; where each comes from is said next to it
 and the measured false-alarm rates on healthy runs are in ``docs/findings.md``.
 
-:data:`CAUSES` is the causal graph used for ranking: ``A: (B, C)`` means A is
-typically a consequence of B or C. :func:`link_causes` fills each finding's
-``caused_by`` with the nearest causes actually present, so the report shows
-root causes first (stale accumulator / summed gradient / learning rate ->
-exploding weights -> saturation -> vanishing gradients -> constant output ->
-class collapse -> plateau).
+:data:`CAUSES` and :func:`link_causes` (the causal graph and the linking that
+puts root causes first) live in :mod:`netdoctor.rules.causes`, the thresholds in
+:mod:`netdoctor.rules.policy`; both are re-exported here.
 
-The rules themselves live in :mod:`netdoctor.diagnosis.rules_training` (activations,
-gradients, updates) and :mod:`netdoctor.diagnosis.rules_outputs` (constant output,
-collapse, permutation, plateau); they are re-exported here.
+The rule functions of :mod:`netdoctor.diagnosis.rules_training` and
+:mod:`netdoctor.diagnosis.rules_outputs` turn this evidence into the typed
+records of :mod:`netdoctor.rules.evidence` and call the one rule per code in
+:mod:`netdoctor.rules`; they are re-exported here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -30,15 +27,6 @@ import numpy as np
 
 from netdoctor.diagnosis.evidence import DataScale, EpochEvidence, Evidence
 from netdoctor.diagnosis.rules_outputs import (
-    COLLAPSE_FEW,
-    COLLAPSE_MISSED,
-    COLLAPSE_SHARE,
-    CONSTANT_SPREAD,
-    NO_LEARNING_MARGIN,
-    PERMUTATION_MIN_DIAGONAL,
-    PLATEAU_ACC,
-    PLATEAU_LOSS,
-    PLATEAU_MAX_ACC,
     rule_class_collapse,
     rule_constant_output,
     rule_label_permutation,
@@ -46,19 +34,6 @@ from netdoctor.diagnosis.rules_outputs import (
     rule_plateau,
 )
 from netdoctor.diagnosis.rules_training import (
-    DEAD_ERROR,
-    DEAD_WARN,
-    EXPLODING_GRAD_GROWTH,
-    EXPLODING_WEIGHT_GROWTH,
-    INIT_LOSS_HIGH,
-    INIT_LOSS_LOW,
-    LR_HIGH_DIVERGE,
-    LR_HIGH_UPDATE,
-    LR_LOW_UPDATE,
-    SATURATION_ERROR,
-    SATURATION_WARN,
-    UNSCALED_MAX,
-    VANISHING_RATIO,
     rule_bad_initial_loss,
     rule_dead_units,
     rule_exploding,
@@ -70,6 +45,31 @@ from netdoctor.diagnosis.rules_training import (
     rule_vanishing,
 )
 from netdoctor.findings import Finding
+from netdoctor.rules.causes import CAUSES, link_causes
+from netdoctor.rules.policy import (
+    COLLAPSE_FEW,
+    COLLAPSE_MISSED,
+    COLLAPSE_SHARE,
+    CONSTANT_SPREAD,
+    DEAD_ERROR,
+    DEAD_WARN,
+    EXPLODING_GRAD_GROWTH,
+    EXPLODING_WEIGHT_GROWTH,
+    INIT_LOSS_HIGH,
+    INIT_LOSS_LOW,
+    LR_HIGH_DIVERGE,
+    LR_HIGH_UPDATE,
+    LR_LOW_UPDATE,
+    NO_LEARNING_MARGIN,
+    PERMUTATION_MIN_DIAGONAL,
+    PLATEAU_ACC,
+    PLATEAU_LOSS,
+    PLATEAU_MAX_ACC,
+    SATURATION_ERROR,
+    SATURATION_WARN,
+    UNSCALED_MAX,
+    VANISHING_RATIO,
+)
 
 if TYPE_CHECKING:
     from netdoctor.monitor.callback import TrainingMonitor
@@ -86,36 +86,6 @@ __all__ = [
     "EXPLODING_GRAD_GROWTH", "VANISHING_RATIO", "LR_HIGH_UPDATE", "LR_HIGH_DIVERGE", "LR_LOW_UPDATE", "INIT_LOSS_HIGH",
     "INIT_LOSS_LOW", "UNSCALED_MAX",
 ]
-
-CAUSES: dict[str, tuple[str, ...]] = {
-    "summed-gradient": ("stale-accumulator", "aliased-buffers"),
-    "stale-accumulator": ("aliased-buffers",),
-    "update-mismatch": ("aliased-buffers", "stale-accumulator", "summed-gradient"),
-    "learning-rate-too-high": ("summed-gradient", "stale-accumulator"),
-    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch"),
-    "non-finite": ("exploding-gradients", "learning-rate-too-high", "unscaled-inputs"),
-    "bad-initial-loss": ("unscaled-inputs",),
-    "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
-    "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
-    "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters", "non-finite"),
-    "learning-rate-too-low": ("vanishing-gradients", "frozen-parameters"),
-    "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",
-                        "mutated-constant"),
-    "class-collapse": ("constant-output", "constant-targets", "batch-leak", "double-softmax"),
-    "label-permutation": (),
-    "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
-                         "double-softmax", "frozen-parameters"),
-    "no-learning": ("accuracy-plateau", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
-                    "dead-units", "saturated-activations", "cannot-overfit", "batch-leak", "frozen-parameters",
-                    "gradient-mismatch", "update-mismatch", "stale-accumulator", "aliased-buffers", "mutated-constant",
-                    "double-softmax", "constant-targets"),
-    # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch.rules): root causes of their own.
-    "constant-targets": (),
-    "double-softmax": (),
-    "eval-mode-training": (),
-    "train-mode-evaluation": (),
-}
-
 
 def collect_evidence(monitor: TrainingMonitor, history: History, *, X: np.ndarray | None = None, model: Any = None,
                      label_noun: str = "rows labelled") -> Evidence:
@@ -163,46 +133,6 @@ RULES: tuple[Rule, ...] = (
     rule_saturation, rule_dead_units, rule_vanishing, rule_constant_output, rule_class_collapse,
     rule_label_permutation, rule_plateau, rule_no_learning,
 )
-
-
-def _ancestors(code: str) -> set[str]:
-    """Every code that can cause ``code``, directly or through others."""
-    seen: set[str] = set()
-    stack = list(CAUSES.get(code, ()))
-    while stack:
-        c = stack.pop()
-        if c not in seen:
-            seen.add(c)
-            stack.extend(CAUSES.get(c, ()))
-    return seen
-
-
-def link_causes(findings: Sequence[Finding]) -> list[Finding]:
-    """Set each finding's ``caused_by`` to the nearest causes in :data:`CAUSES` that are present.
-
-    Absent intermediate codes are walked through, so class-collapse links to
-    saturated-activations when constant-output was not reported; a cause that
-    is itself behind another linked cause is left out (saturation, not also
-    the stale accumulator behind it). Causes a finding already names are kept.
-    """
-    present = {f.code for f in findings}
-    out = []
-    for f in findings:
-        found: list[str] = []
-        seen, queue = {f.code}, list(CAUSES.get(f.code, ()))
-        while queue:
-            c = queue.pop(0)
-            if c in seen:
-                continue
-            seen.add(c)
-            if c in present:
-                found.append(c)
-            else:
-                queue.extend(CAUSES.get(c, ()))
-        found = [c for c in found if not any(c in _ancestors(d) for d in found if d != c)]
-        own = [c for c in f.caused_by if c in present and c != f.code and c not in found]
-        out.append(dataclasses.replace(f, caused_by=tuple(own + found)))
-    return out
 
 
 def apply_rules(ev: Evidence, *, rules: Sequence[Rule] = RULES) -> list[Finding]:

@@ -16,65 +16,18 @@ import numpy as np
 from netdoctor.diagnosis.evidence import EpochEvidence, Evidence
 from netdoctor.diagnosis.rules_training import _finite_probes
 from netdoctor.findings import Finding, Severity
+from netdoctor.rules.evidence import OutputSpread, Predictions
+from netdoctor.rules.outputs import class_collapse, collapsed_onto, constant_output
+from netdoctor.rules.policy import (
+    NO_LEARNING_MARGIN,
+    PERMUTATION_MIN_DIAGONAL,
+    PLATEAU_ACC,
+    PLATEAU_LOSS,
+    PLATEAU_MAX_ACC,
+    Framework,
+)
 
 __all__ = ["rule_constant_output", "rule_class_collapse", "rule_no_learning", "rule_label_permutation", "rule_plateau"]
-
-CONSTANT_SPREAD = 1e-4
-"""Output std across inputs, relative to max(1, mean |output|); healthy nets start at ~1e-2."""
-COLLAPSE_SHARE = 0.9
-"""Share of predictions on one label (or on a few, see :data:`COLLAPSE_FEW`) that counts as collapse."""
-COLLAPSE_FEW = 2
-"""At most this many labels (or a third of the classes, if more) receiving :data:`COLLAPSE_SHARE` of the
-predictions is a collapse onto a few classes, when the other labels' rows are :data:`COLLAPSE_MISSED` of the data."""
-COLLAPSE_MISSED = 0.3
-NO_LEARNING_MARGIN = 0.1
-"""An accuracy within this share of the gap between the majority label's share and 100% counts as chance
-(19% with ten balanced classes); healthy 1-3 epoch runs on the test data are far above it."""
-PERMUTATION_MIN_DIAGONAL = 0.5
-"""Mean row share on the permuted 'diagonal' for a confusion matrix to count as a permutation."""
-PLATEAU_ACC = 0.005
-"""Accuracy change (absolute) across the last epochs below which accuracy is flat."""
-PLATEAU_LOSS = 0.005
-"""Relative change of the mean step loss between the last two half-epochs that counts as flat."""
-PLATEAU_MAX_ACC = 0.5
-"""A flat curve above this accuracy is convergence, not a plateau worth a finding."""
-
-def rule_constant_output(ev: Evidence) -> Finding | None:
-    probes = _finite_probes(ev)
-    if not probes or "output_spread" not in probes[-1]:
-        return None
-    last = probes[-1]
-    spread, scale = last["output_spread"], max(1.0, last.get("output_scale", 0.0))
-    if spread > CONSTANT_SPREAD * scale:
-        return None
-    init = ev["initial"].get("output_spread")
-    since = f", {init:.3g} at initialisation" if isinstance(init, (int, float)) and math.isfinite(init) else ""
-    e = _last_eval(ev)
-    evidence = {"output_spread": spread, "limit": CONSTANT_SPREAD * scale, "initial_spread": init, "step": last["step"]}
-    what = f"The network gives the same output for every input (std across the probe batch {spread:.2e}{since})."
-    if e is not None:
-        cm = np.asarray(e["confusion"])
-        preds, total = cm.sum(axis=0), int(cm.sum())
-        used = int(np.count_nonzero(preds))
-        top = int(np.argmax(preds))
-        acc = float(np.trace(cm) / max(total, 1))
-        evidence.update({"classes_predicted": used, "top_label": top, "top_share": float(preds[top] / max(total, 1))})
-        if used > 1:
-            # The outputs differ by ~spread only: argmax still ranks those tiny differences, so the
-            # predictions need not be one label; say what they are instead of "the same output".
-            what = (f"The network's outputs are nearly the same for every input (std across the probe batch {spread:.2e}"
-                    f"{since}); argmax turns differences of that size into the predictions, which spread over {used} of "
-                    f"{len(preds)} classes ({100 * preds[top] / total:.0f}% on {top}) at {100 * acc:.1f}% accuracy "
-                    f"on the {ev['eval_name']}.")
-        elif total:
-            what = (f"The network gives the same output for every input (std across the probe batch {spread:.2e}{since}): "
-                    f"it predicts {top} for every row of the {ev['eval_name']}.")
-    return Finding(
-        "constant-output", Severity.ERROR, f"layer {len(last['layers'])} (output)", what, evidence,
-        fix="Fix the causes listed with it; the output itself is a symptom.",
-        explanation="When the hidden layers are saturated or dead, every input reaches the output layer as (nearly) the "
-        "same vector, so what the network answers no longer depends on what it sees.",
-    )
 
 
 def _last_eval(ev: Evidence) -> EpochEvidence | None:
@@ -82,83 +35,34 @@ def _last_eval(ev: Evidence) -> EpochEvidence | None:
     return eps[-1] if eps else None
 
 
-def _covering(preds: np.ndarray, share: float) -> list[int]:
-    """The fewest labels (most predicted first) that receive ``share`` of all predictions."""
-    order = np.argsort(-preds, kind="stable")
-    cum = np.cumsum(preds[order])
-    k = int(np.searchsorted(cum, share * cum[-1] - 1e-9)) + 1
-    return [int(c) for c in order[:k]]
-
-
-def _collapse(cm: np.ndarray) -> list[int] | None:
-    """The labels the predictions collapsed onto, or None.
-
-    One label with :data:`COLLAPSE_SHARE` of the predictions; or, with four
-    classes or more, at most :data:`COLLAPSE_FEW` (or a third of the classes)
-    receiving that share while the rows of the other labels, which can then
-    hardly be right, are at least :data:`COLLAPSE_MISSED` of the data.
-    """
-    preds, labels = cm.sum(axis=0), cm.sum(axis=1)
-    total = labels.sum()
-    if total == 0:
-        return None
-    few = _covering(preds, COLLAPSE_SHARE)
-    if len(few) == 1:
-        return few
-    C = int(np.count_nonzero(labels)) if np.count_nonzero(labels) >= 2 else len(cm)
-    missed = 1.0 - labels[few].sum() / total
-    if C >= 4 and len(few) <= max(COLLAPSE_FEW, C // 3) and missed >= COLLAPSE_MISSED:
-        return few
-    return None
-
-
-def rule_class_collapse(ev: Evidence) -> Finding | None:
+def _predictions(ev: Evidence) -> Predictions | None:
+    """The last epoch's predictions on the evaluation rows, from its confusion matrix."""
     e = _last_eval(ev)
     if e is None:
         return None
     cm = np.asarray(e["confusion"])
-    few = _collapse(cm)
-    if few is None:
-        return None
-    preds, labels = cm.sum(axis=0), cm.sum(axis=1)
-    total = int(labels.sum())
-    acc = float(np.trace(cm) / total)
-    noun = ev.get("label_noun", "rows labelled")
-    if len(few) > 1:
-        parts = [f"{c} for {int(preds[c])} ({100 * preds[c] / total:.1f}%)" for c in few]
-        listed = ", ".join(parts[:-1]) + f" and {parts[-1]}"
-        others = len(cm) - len(few)
-        missed = 1.0 - labels[few].sum() / total
-        return Finding(
-            "class-collapse", Severity.ERROR, f"output, epoch {e['epoch']}",
-            f"The network predicts only {len(few)} of the {len(cm)} classes: {listed} of the {total} rows of the "
-            f"{ev['eval_name']}; accuracy {100 * acc:.2f}%, and the {others} other classes ({100 * missed:.1f}% of the "
-            "rows) are almost never predicted.",
-            {"accuracy": acc, "classes": few, "counts": [int(preds[c]) for c in few],
-             "shares": [float(preds[c] / total) for c in few], "label_shares": [float(labels[c] / total) for c in few],
-             "total": total, "unpredicted_share": float(missed), "on": ev["eval_name"]},
-            fix="Fix the root causes listed above; a network that answers a few labels whatever the input has stopped "
-            "using most of its input.",
-            explanation="A trained classifier spreads its answers over the classes roughly as the labels are spread; "
-            "answers confined to a few classes mean the output barely depends on the input.",
-        )
-    top = few[0]
-    pred_share = preds[top] / total
-    share = labels[top] / total
     probes = _finite_probes(ev)
-    tied = probes[-1].get("tied_argmax", 0.0) if probes else 0.0
-    tie = (f" The output units are exactly equal for {100 * tied:.0f}% of the probe rows (all saturated at the same value), "
-           "and argmax of equal scores returns the first index: that is why the label is 0.") if top == 0 and tied > 0.5 else ""
-    return Finding(
-        "class-collapse", Severity.ERROR, f"output, epoch {e['epoch']}",
-        f"Accuracy {100 * acc:.2f}% = {int(labels[top])}/{total} {noun} {top}: the network predicts {top} for "
-        f"{100 * pred_share:.1f}% of the {ev['eval_name']}, so accuracy equals that label's share.",
-        {"accuracy": acc, "label": top, "label_count": int(labels[top]), "total": total, "label_share": share,
-         "predicted_share": pred_share, "tied_outputs": tied, "on": ev["eval_name"]},
-        fix="Fix the root causes listed above; a constant answer is what a network outputs when its inputs no longer reach the output.",
-        explanation="Accuracy stuck at exactly one label's share of the data is the signature of a constant prediction: the net "
-        "has stopped using its input." + tie,
-    )
+    return Predictions(
+        where=f"output, epoch {e['epoch']}", on=ev["eval_name"], predicted=tuple(int(c) for c in cm.sum(axis=0)),
+        framework=Framework.CHECK, labels=tuple(int(c) for c in cm.sum(axis=1)), correct=int(np.trace(cm)),
+        label_noun=ev.get("label_noun", "rows labelled"), tied_outputs=probes[-1].get("tied_argmax", 0.0) if probes else 0.0)
+
+
+def rule_constant_output(ev: Evidence) -> Finding | None:
+    probes = _finite_probes(ev)
+    if not probes or "output_spread" not in probes[-1]:
+        return None
+    last = probes[-1]
+    init = ev["initial"].get("output_spread")
+    return constant_output(OutputSpread(
+        where=f"layer {len(last['layers'])} (output)", spread=last["output_spread"], scale=last.get("output_scale", 0.0),
+        window="across the probe batch", framework=Framework.CHECK,
+        spread_at_start=init if isinstance(init, (int, float)) else None, predictions=_predictions(ev)))
+
+
+def rule_class_collapse(ev: Evidence) -> Finding | None:
+    p = _predictions(ev)
+    return class_collapse(p) if p is not None else None
 
 
 def rule_no_learning(ev: Evidence) -> Finding | None:
@@ -175,7 +79,9 @@ def rule_no_learning(ev: Evidence) -> Finding | None:
     cm = np.asarray(e["confusion"])
     labels = cm.sum(axis=1)
     total = labels.sum()
-    if total == 0 or np.count_nonzero(labels) < 2 or _collapse(cm) is not None or rule_label_permutation(ev) is not None:
+    p = _predictions(ev)
+    if (total == 0 or np.count_nonzero(labels) < 2 or p is None or collapsed_onto(p) is not None
+            or rule_label_permutation(ev) is not None):
         return None  # collapse and permuted labels say more than "did not learn" (and a permutation did learn)
     majority = float(labels.max() / total)
     acc = float(e["eval_accuracy"])

@@ -13,46 +13,44 @@ in ``docs/findings.md``. The helpers over probe records are shared with
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from typing import Any, Literal
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from netdoctor.diagnosis.evidence import Evidence
 from netdoctor.findings import Finding, Severity
 from netdoctor.monitor.records import LayerRecord, ProbeRecord
+from netdoctor.params import is_bias
+from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.evidence import GradientScale, LayerActivity, NonFinite, NormTrace
+from netdoctor.rules.policy import (
+    DEAD_ERROR,
+    DEAD_WARN,
+    EXPLODING_GRAD_GROWTH,
+    EXPLODING_WEIGHT_GROWTH,
+    INIT_LOSS_HIGH,
+    INIT_LOSS_LOW,
+    LR_HIGH_DIVERGE,
+    LR_HIGH_LEARNS,
+    LR_HIGH_UPDATE,
+    LR_LOW_UPDATE,
+    SATURATION_ERROR,
+    SATURATION_WARN,
+    UNSCALED_MAX,
+    VANISHING_RATIO,
+    Framework,
+)
+from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients
 
 __all__ = [
     "rule_nonfinite", "rule_unscaled_inputs", "rule_bad_initial_loss", "rule_lr_high", "rule_lr_low", "rule_exploding",
     "rule_saturation", "rule_dead_units", "rule_vanishing",
+    # thresholds: defined in netdoctor.rules.policy, re-exported for the old import paths
+    "DEAD_ERROR", "DEAD_WARN", "EXPLODING_GRAD_GROWTH", "EXPLODING_WEIGHT_GROWTH", "INIT_LOSS_HIGH", "INIT_LOSS_LOW",
+    "LR_HIGH_DIVERGE", "LR_HIGH_LEARNS", "LR_HIGH_UPDATE", "LR_LOW_UPDATE", "SATURATION_ERROR", "SATURATION_WARN",
+    "UNSCALED_MAX", "VANISHING_RATIO",
 ]
-
-# -- thresholds (see docs/findings.md for the healthy-run measurements) ------
-SATURATION_WARN = 0.5
-"""Share of hidden tanh/sigmoid entries in the flat ends; healthy runs stay below ~0.2."""
-SATURATION_ERROR = 0.9
-DEAD_WARN = 0.5
-"""Share of hidden units that never vary (or never fire) on the probe batch."""
-DEAD_ERROR = 0.95
-EXPLODING_WEIGHT_GROWTH = 10.0
-"""Weight norm growth (final / initial) that counts as exploding; healthy 3-epoch runs grow < 3x."""
-EXPLODING_GRAD_GROWTH = 100.0
-VANISHING_RATIO = 1e-4
-"""||dL/dW|| / ||W|| of the first weight tensor below which gradients have vanished (healthy ~1e-2)."""
-LR_HIGH_UPDATE = 0.3
-"""Update/weight ratio of one step above which the step is too large (healthy first steps ~2e-2)."""
-LR_HIGH_DIVERGE = 1.5
-"""Last-epoch loss above this multiple of the initial loss means training diverged."""
-LR_HIGH_LEARNS = 0.5
-"""Final accuracy above which a large first step without divergence is not reported (the run learns)."""
-LR_LOW_UPDATE = 3e-4
-"""Update/weight ratio below which learning is too slow to see in a few epochs."""
-INIT_LOSS_HIGH = 1.5
-"""Initial loss above this multiple of the expected ln C (or MSE expectation) means a bad start."""
-INIT_LOSS_LOW = 0.5
-UNSCALED_MAX = 10.0
-"""Largest |x| beyond which inputs are unscaled (0-255 pixels instead of [0, 1])."""
-
 
 def _f(x: Any) -> float:
     return float(x) if isinstance(x, (int, float, np.number)) and x is not None else math.nan
@@ -60,9 +58,9 @@ def _f(x: Any) -> float:
 
 # -- helpers over probes ----------------------------------------------------
 def _weights(names: Iterable[str]) -> list[str]:
-    """Weight-matrix names: tensors whose name does not look like a bias."""
-    out = [k for k in names if not k.lower().startswith(("b", "bias")) and "bias" not in k.lower()]
-    return out or list(names)
+    """Weight-matrix names: tensors that are not biases (all of them when every one is)."""
+    names = list(names)
+    return [k for k in names if not is_bias(k)] or names
 
 
 def _finite_probes(ev: Evidence) -> list[ProbeRecord]:
@@ -79,26 +77,14 @@ def rule_nonfinite(ev: Evidence) -> Finding | None:
     if not nf:
         return None
     step, layer = nf["step"], nf.get("layer")
-    where = f"step {step}" + (f", {nf['where']}" if nf.get("where") else "")
-    if nf.get("inputs_nonfinite"):
-        what = f"The input batch of step {step} contains NaN or Inf: the data, not the network, is broken."
-        fix = "Clean or impute the missing values in the data (np.isfinite(X).all() must hold)."
-    elif nf.get("exact"):
-        before = ", ".join(nf.get("tensors_before_step") or []) or "none"
-        first = f"layer {layer} is the first with non-finite activations" if layer else "every activation is finite: the loss itself overflows"
-        what = (f"The loss became {nf['loss']} at step {step}; with the weights that step started from, {first} "
-                f"(non-finite weights then: {before}). Training was stopped there.")
-        fix = "Lower the learning rate (try 10x smaller), average the gradient over the batch, scale inputs to [0, 1]; check exp/log in the loss for overflow."
-    else:
-        tensors = ", ".join(nf.get("tensors") or []) or "none yet"
-        what = (f"The loss became {nf['loss']} at step {step}; after that step's update the activations are non-finite "
-                f"from {nf.get('where')} on, and these parameters: {tensors}. Training was stopped there.")
-        fix = "Lower the learning rate (try 10x smaller), average the gradient over the batch, scale inputs to [0, 1]; check exp/log in the loss for overflow."
-    keys = ("step", "loss", "layer", "exact", "tensors", "tensors_before_step", "last_finite_loss")
-    return Finding(
-        "non-finite", Severity.ERROR, where, what, {k: nf.get(k) for k in keys if k in nf}, fix=fix,
-        explanation="Once one value overflows to Inf, Inf - Inf and 0 * Inf give NaN, and NaN spreads to every weight at the next update.",
-    )
+    origin = ("inputs" if nf.get("inputs_nonfinite") else ("layer" if layer else "loss") if nf.get("exact") else "parameters")
+    last = nf.get("last_finite_loss")
+    return non_finite(NonFinite(
+        origin=origin, step=step, where=f"step {step}" + (f", {nf['where']}" if nf.get("where") else ""),
+        framework=Framework.CHECK, loss=str(nf["loss"]), layer=f"layer {layer}" if layer else "",
+        tensors=tuple(nf.get("tensors") or ()),
+        tensors_before=tuple(nf.get("tensors_before_step") or ()) if nf.get("exact") else None, exact=nf.get("exact"),
+        last_finite_loss=last if isinstance(last, (int, float)) else None, stopped=True))
 
 
 def rule_bad_initial_loss(ev: Evidence) -> Finding | None:
@@ -120,78 +106,44 @@ def rule_bad_initial_loss(ev: Evidence) -> Finding | None:
     )
 
 
-def rule_saturation(ev: Evidence) -> Finding | None:
+def _activity(ev: Evidence) -> list[LayerActivity]:
+    """The hidden layers at the last finite probe, as the activation rules read them."""
     probes = _finite_probes(ev)
     if not probes:
-        return None
-    last = probes[-1]
-    worst = max(_hidden(last), key=lambda l: l["saturation"] or 0, default=None)
-    if worst is None or (worst["saturation"] or 0) < SATURATION_WARN:
-        return None
-    first = next((p["step"] for p in probes for l in _hidden(p) if (l["saturation"] or 0) >= SATURATION_WARN), last["step"])
-    init_sat = max((l["saturation"] or 0 for l in _hidden(probes[0])), default=0)
-    sat = worst["saturation"] or 0.0
-    return Finding(
-        "saturated-activations", Severity.ERROR if sat >= SATURATION_ERROR else Severity.WARNING, f"layer {worst['layer']} ({worst['activation']})",
-        f"{100 * sat:.1f}% of the {worst['activation']} activations in layer {worst['layer']} sit in the flat ends of the function "
-        f"(first seen at step {first}; {100 * init_sat:.1f}% at initialisation).",
-        {"saturation": sat, "limit": SATURATION_WARN, "first_step": first, "at_init": init_sat, "units": worst["units"]},
-        fix="Lower the (effective) learning rate; initialise with std sqrt(1/fan_in); scale inputs to [0, 1].",
-        explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer "
-        "and its weights stop changing.",
-    )
+        return []
+    first = {l["layer"]: l for l in _hidden(probes[0])}
+    out = []
+    for l in _hidden(probes[-1]):
+        seen = next((p["step"] for p in probes for k in _hidden(p)
+                     if k["layer"] == l["layer"] and (k["saturation"] or 0) >= SATURATION_WARN), None)
+        l0 = first.get(l["layer"])
+        out.append(LayerActivity(
+            where=f"layer {l['layer']} ({l['activation']})", layer=f"layer {l['layer']}", activation=l["activation"],
+            units=l["units"], saturation=l["saturation"], dead=l["dead"], window="across the probe batch",
+            framework=Framework.CHECK, first_seen=seen,
+            saturation_at_start=(l0["saturation"] or 0.0) if l0 is not None else None,
+            dead_at_start=None))
+    return out
+
+
+def rule_saturation(ev: Evidence) -> Finding | None:
+    return saturated_activations(_activity(ev))
 
 
 def rule_dead_units(ev: Evidence) -> Finding | None:
-    probes = _finite_probes(ev)
-    if not probes:
-        return None
-    last = probes[-1]
-    worst = max(_hidden(last), key=lambda l: l["dead"], default=None)
-    if worst is None or worst["dead"] < DEAD_WARN:
-        return None
-    dead = worst["dead"]
-    n = round(dead * worst["units"])
-    kind = "never fire" if worst["activation"] in ("relu", "leaky_relu") else "do not vary"
-    return Finding(
-        "dead-units", Severity.ERROR if dead >= DEAD_ERROR else Severity.WARNING, f"layer {worst['layer']} ({worst['activation']})",
-        f"{n} of {worst['units']} units in layer {worst['layer']} ({100 * dead:.1f}%) {kind} across the probe batch.",
-        {"dead": dead, "dead_units": n, "units": worst["units"], "limit": DEAD_WARN},
-        fix="Lower the learning rate; use He initialisation for relu, or leaky_relu; check the inputs reach the layer.",
-        explanation="A unit whose output is the same for every input carries no information and passes no gradient: "
-        "relu units pushed below zero by a large update never recover.",
-    )
-
-
-
-def _growth(probes: Sequence[ProbeRecord], key: Literal["weight_norms", "grad_norms"]) -> tuple[float, str, int]:
-    first, best = probes[0].get(key, {}), (1.0, "", 0)
-    for p in probes[1:]:
-        for k in _weights(p.get(key, {})):
-            v0, v = first.get(k, 0.0), p[key].get(k, 0.0)
-            if v0 > 0 and math.isfinite(v) and v / v0 > best[0]:
-                best = (v / v0, k, p["step"])
-    return best
+    return dead_units(_activity(ev))
 
 
 def rule_exploding(ev: Evidence) -> Finding | None:
     probes = ev["probes"]
     if len(probes) < 2:
         return None
-    wg, wname, wstep = _growth(probes, "weight_norms")
-    gg, gname, gstep = _growth(probes, "grad_norms")
-    if wg < EXPLODING_WEIGHT_GROWTH and gg < EXPLODING_GRAD_GROWTH:
-        return None
-    what = (f"the norm of {wname} grew {wg:.0f}x by step {wstep}" if wg >= EXPLODING_WEIGHT_GROWTH
-            else f"the gradient of {gname} grew {gg:.0f}x by step {gstep}")
-    return Finding(
-        "exploding-gradients", Severity.ERROR, wname if wg >= EXPLODING_WEIGHT_GROWTH else gname,
-        f"The updates blow up: {what}.",
-        {"weight_growth": wg, "weight_tensor": wname, "grad_growth": gg, "grad_tensor": gname, "limits": [EXPLODING_WEIGHT_GROWTH, EXPLODING_GRAD_GROWTH]},
-        fix="Lower the effective learning rate (lr x batch size if gradients are summed); average gradients over the batch; "
-        "reset gradient buffers every step; clip gradients.",
-        explanation="Each too-large step overshoots and makes the next gradient larger; weights grow until the activations saturate or overflow.",
-    )
+    names = list(dict.fromkeys(k for p in probes for k in p.get("weight_norms", {})))
+    weights = set(_weights(names))
+    traces = [NormTrace(
+        tensor=k, steps=tuple(p["step"] for p in probes), weight_norms=tuple(p.get("weight_norms", {}).get(k, 0.0) for p in probes),
+        grad_norms=tuple(p.get("grad_norms", {}).get(k, math.nan) for p in probes), is_weight=k in weights) for k in names]
+    return exploding_gradients(traces, Framework.CHECK)
 
 
 def _first_update(ev: Evidence) -> tuple[float, str, int]:
@@ -214,21 +166,12 @@ def rule_vanishing(ev: Evidence) -> Finding | None:
     if not probes:
         return None
     last, first = probes[-1], probes[0]
-    r = _grad_ratio(last)
-    loss, loss0 = _f(last.get("loss")), _f(first.get("loss"))
-    # Tiny gradients are fine once the loss is near zero (converged), not while it is high.
-    if not (r < VANISHING_RATIO) or not (loss > 0.2 * loss0):
+    name = next((k for k in _weights(last["grad_norms"]) if last["weight_norms"].get(k, 0) > 0), None)
+    if name is None:
         return None
-    name = next(k for k in _weights(last["grad_norms"]) if last["weight_norms"].get(k, 0) > 0)
-    return Finding(
-        "vanishing-gradients", Severity.ERROR, name,
-        f"The gradient reaching {name} is {r:.1e} of its weights' size (it was {_grad_ratio(first):.1e} at the start) "
-        f"while the loss is still {loss:.4g}.",
-        {"grad_to_weight": r, "at_start": _grad_ratio(first), "limit": VANISHING_RATIO, "loss": loss, "grad_norms": last["grad_norms"]},
-        fix="Remove the saturation or dead units that block the gradient (smaller effective learning rate, Xavier/He "
-        "initialisation, scaled inputs).",
-        explanation="The first layer learns from the gradient that survives the layers above; through saturated or dead units it is ~0.",
-    )
+    # The first weight matrix: it learns from whatever gradient survives every layer above it.
+    return vanishing_gradients([GradientScale(name, _grad_ratio(first), _grad_ratio(last), _f(first.get("loss")),
+                                              _f(last.get("loss")))], Framework.CHECK)
 
 
 def rule_lr_high(ev: Evidence) -> Finding | None:

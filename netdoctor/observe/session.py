@@ -92,7 +92,7 @@ class Observation:
 
     def build_report(self) -> Report:
         """Merge the backends' findings (causes linked as ``check`` links them), sections and context."""
-        from netdoctor.diagnosis.rules import link_causes
+        from netdoctor.rules.causes import link_causes
 
         findings: list[Finding] = []
         sections: dict[str, Any] = {}

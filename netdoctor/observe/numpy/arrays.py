@@ -24,6 +24,7 @@ import numpy as np
 
 from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
+from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
 __all__ = ["alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
 
@@ -31,15 +32,6 @@ Path = tuple[tuple[str, Any], ...]
 
 LR_NAME = re.compile(r"^(lr|eta|alpha|learn(ing)?_?rate|learnrate|step_?size|rate|l_rate|lrate)$", re.I)
 """Names under which programs pass their learning rate."""
-
-_BIAS = re.compile(r"^(b\d*|bias(es)?\d*|.*_b|.*bias.*|intercepts?_?)$", re.I)
-
-
-def is_bias(text: str) -> bool:
-    """Whether the last name in a path says bias (``biases[0]``, ``b1``, ``params['b2']``, ``layer.bias``)."""
-    names = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)
-    return bool(names) and bool(_BIAS.match(names[-1]))
-
 
 _CACHE = re.compile(r"^(x|xs|inputs?|out|outs|outputs?|z|zs|a|as_|h|hs|y_?hat|cache|caches|activations?|acts|"
                     r"mask|pre|preact|logits|probs|p|scores|last_\w+|prev_\w+)$", re.I)

@@ -31,36 +31,31 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from netdoctor.buffers.probe_fit import SCALE_TOL, STALE_DECAY
-from netdoctor.diagnosis.rules_outputs import COLLAPSE_SHARE, CONSTANT_SPREAD
-from netdoctor.diagnosis.rules_training import (
-    DEAD_ERROR,
-    DEAD_WARN,
-    EXPLODING_WEIGHT_GROWTH,
-    LR_HIGH_UPDATE,
-    LR_LOW_UPDATE,
-    SATURATION_ERROR,
-    SATURATION_WARN,
-)
 from netdoctor.findings import Finding, Severity
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
 from netdoctor.observe.numpy.arrays import LR_NAME, is_bias
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
+from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.evidence import InitScale, LayerActivity, OutputSpread, Predictions
+from netdoctor.rules.outputs import class_collapse, constant_output
+from netdoctor.rules.policy import (
+    EXPLODING_WEIGHT_GROWTH,
+    FIT_OK,
+    LOW_LR_GRADIENT,
+    LR_FIRST_HUGE,
+    LR_HIGH_UPDATE,
+    LR_LOW_UPDATE,
+    MIN_PREDICTIONS,
+    MIN_TARGETS,
+    SCALE_TOL,
+    STALE_DECAY,
+    Framework,
+)
 
 if TYPE_CHECKING:
     from netdoctor.observe.numpy.backend import NumpyBackend
 
-__all__ = ["findings_from", "sections_from", "FIT_OK", "MIN_SAMPLES"]
-
-FIT_OK = 0.2
-"""Relative residual below which an update counts as read (the probe's threshold)."""
-LOW_LR_GRADIENT = 1e-2
-"""Mean gradient / weights at or above which tiny updates are the learning rate's fault (healthy runs: 0.01-0.8;
-runs that converged on constant targets: below 0.004)."""
-LR_FIRST_HUGE = 10.0
-"""A first update this many times the weights is too large on its own."""
-MIN_SAMPLES = 30
-"""Targets seen before their spread over classes is judged."""
+__all__ = ["findings_from", "sections_from"]
 
 
 # -- source lines -------------------------------------------------------------------
@@ -176,7 +171,7 @@ def _target_causes(b: NumpyBackend, ev: dict[str, Any], top: int, distinct: int,
 def _constant_targets(b: NumpyBackend) -> Finding | None:
     n_out = b.layout[1][-1] if b.layout else 0
     seen = b.target_samples
-    if n_out < 2 or seen < max(MIN_SAMPLES, 3 * n_out):
+    if n_out < 2 or seen < max(MIN_TARGETS, 3 * n_out):
         return None
     classes = sorted(b.targets)
     distinct = len(b.target_values)
@@ -693,109 +688,63 @@ def _init_lines(b: NumpyBackend) -> list[Line]:
                       and any(n in src for n in names), limit=2)
 
 
+def _activity(b: NumpyBackend) -> list[LayerActivity]:
+    """The hidden layers' activations the program computed, as the activation rules read them."""
+    init = None
+    w = next((p for p in b.params if len(p.shape) == 2), None)
+    if w is not None and w.text in b.norms_first:
+        fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
+        init = InitScale(w.text, b.norms_first[w.text] / math.sqrt(np.prod(w.shape)), int(fan_in), where_text(_init_lines(b), ""))
+    return [LayerActivity(
+        where=f"layer {r['layer']} ({r['activation']})", layer=f"hidden layer {r['layer']}", activation=r["activation"],
+        units=r["units"], saturation=r.get("saturation"), dead=r.get("dead"),
+        window=f"over the last {r['rows']} samples the program computed", framework=Framework.NUMPY, rows=r["rows"],
+        saturation_at_start=r.get("at_start"), dead_at_start=r.get("dead_at_start"), init=init) for r in _layers(b)]
+
+
 def _saturation(b: NumpyBackend) -> Finding | None:
-    rows = [r for r in _layers(b) if r.get("saturation") is not None]
-    worst = max(rows, key=lambda r: r["saturation"], default=None)
-    if worst is None or worst["saturation"] < SATURATION_WARN:
-        return None
-    sat, start = worst["saturation"], worst.get("at_start")
-    lines: list[Line] = []
-    init = ""
-    if start is not None and start >= SATURATION_WARN:
-        lines = _init_lines(b)
-        w = next((p for p in b.params if len(p.shape) == 2), None)
-        if w is not None and w.text in b.norms_first:
-            fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
-            std = b.norms_first[w.text] / math.sqrt(np.prod(w.shape))
-            init = (f" It is there from the start ({100 * start:.0f}% in the first samples): `{w.text}` starts with std {std:.3g}, "
-                    f"{std * math.sqrt(fan_in):.0f}x the 1/sqrt(fan_in) = {1 / math.sqrt(fan_in):.3g} that keeps tanh in its linear range.")
-    return Finding(
-        "saturated-activations", Severity.ERROR if sat >= SATURATION_ERROR else Severity.WARNING,
-        f"layer {worst['layer']} ({worst['activation']})" + (f", {where_text(lines, '')}" if lines else ""),
-        f"{100 * sat:.1f}% of the {worst['activation']} activations of hidden layer {worst['layer']} the program computed sit in the "
-        f"flat ends of the function (last {worst['rows']} samples seen)." + init,
-        {"saturation": sat, "at_start": start, "units": worst["units"], "rows": worst["rows"], "limit": SATURATION_WARN,
-         "lines": [str(l) for l in lines]},
-        fix="initialise weights with std 1/sqrt(fan_in) (`np.random.randn(n_out, n_in) / np.sqrt(n_in)`), scale the inputs to "
-            "[0, 1], and keep the effective learning rate small.",
-        explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer "
-                    "and its weights stop changing.",
-    )
+    return saturated_activations(_activity(b))
 
 
 def _dead(b: NumpyBackend) -> Finding | None:
-    rows = _layers(b)
-    worst = max(rows, key=lambda r: r["dead"], default=None)
-    if worst is None or worst["dead"] < DEAD_WARN or worst["rows"] < 32:
-        return None
-    dead = worst["dead"]
-    n = round(dead * worst["units"])
-    kind = "never fire" if worst["activation"] in ("relu", "leaky_relu") else "do not vary"
-    return Finding(
-        "dead-units", Severity.ERROR if dead >= DEAD_ERROR else Severity.WARNING, f"layer {worst['layer']} ({worst['activation']})",
-        f"{n} of {worst['units']} units of hidden layer {worst['layer']} ({100 * dead:.0f}%) {kind} over the last {worst['rows']} samples seen.",
-        {"dead": dead, "dead_units": n, "units": worst["units"], "rows": worst["rows"], "limit": DEAD_WARN},
-        fix="lower the learning rate; use He initialisation for relu (std sqrt(2/fan_in)), or leaky relu.",
-        explanation="A unit whose output is the same for every input carries no information and passes no gradient.",
-    )
+    return dead_units(_activity(b))
 
 
 def _constant_output(b: NumpyBackend) -> Finding | None:
     if not b.out_rows:
         return None
     out = np.concatenate(b.out_rows)
-    if len(out) < 32 or not np.isfinite(out).all():
-        return None
-    spread = float(out.std(axis=0).max())
-    scale = max(1.0, float(np.abs(out).mean()))
-    if spread > CONSTANT_SPREAD * scale:
-        return None
     fwd = sorted(c.co_name for c in b.forward)
-    return Finding(
-        "constant-output", Severity.ERROR, f"{', '.join(f'{n}()' for n in fwd) or 'output'}",
-        f"The network gives the same output for every input: over the last {len(out)} outputs the program computed, the largest "
-        f"std across inputs is {spread:.2e}.",
-        {"output_spread": spread, "limit": CONSTANT_SPREAD * scale, "rows": int(len(out)), "mean_output": out.mean(axis=0)[:16].tolist()},
-        fix="fix the causes listed with it; the output itself is a symptom.",
-        explanation="When the targets do not depend on the input, or the hidden layers are saturated or dead, every input "
-                    "reaches the output as the same vector, so the network can only answer one thing.",
-    )
+    return constant_output(OutputSpread(
+        where=", ".join(f"{n}()" for n in fwd) or "output", spread=float(out.std(axis=0).max()),
+        scale=float(np.abs(out).mean()), window=f"over the last {len(out)} outputs the program computed",
+        framework=Framework.NUMPY, rows=int(len(out)), mean_output=tuple(out.mean(axis=0)[:16].tolist())))
 
 
-def _collapse(b: NumpyBackend) -> Finding | None:
-    segs = [s for s in b.eval_segments if sum(s["counts"].values()) >= 50]
+def _predictions(b: NumpyBackend) -> Predictions | None:
+    """The last evaluation the program ran over enough inputs, beside the labels of the same rows when it read them."""
+    segs = [s for s in b.eval_segments if sum(s["counts"].values()) >= MIN_PREDICTIONS]
     if not segs:
         return None
     seg = segs[-1]
     counts: Counter = seg["counts"]
     total = sum(counts.values())
-    top, n_top = counts.most_common(1)[0]
-    share = n_top / total
-    if share < COLLAPSE_SHARE:
-        return None
-    fn = seg["code"].co_name
-    ev: dict[str, Any] = {"predicted": top, "predicted_share": share, "evaluated": total, "in": f"{fn}()",
-                          "prediction_counts": dict(sorted(counts.items()))}
-    msg = f"The network predicts {top} for {100 * share:.1f}% of the {total:,} inputs {fn}() evaluated"
     labels = b.label_sets.get(id(seg["code"]), {})
-    if labels and labels.get("rows") == total and labels["counts"]:
-        n_k = labels["counts"][top] if top < len(labels["counts"]) else 0
-        acc = n_k / total
-        ev.update({"label_counts": labels["counts"], "class_share": acc, "labels_from": labels["name"]})
-        msg += (f": its accuracy there is the share of {top}s in `{labels['name']}`, {100 * acc:.2f}% = {n_k:,}/{total:,}"
-                if share == 1.0 else f"; {top}s are {100 * acc:.2f}% = {n_k:,}/{total:,} of `{labels['name']}`")
-        rets = b.returns.get(seg["code"], [])
-        if rets and share == 1.0 and (rets[-1] == n_k or abs(rets[-1] - acc) < 1e-9 or abs(rets[-1] - 100 * acc) < 1e-6):
-            msg += f" (what {fn}() returned: {rets[-1]:g})"
-            ev["returned"] = rets[-1]
-    return Finding(
-        "class-collapse", Severity.ERROR, f"{fn}()",
-        msg + ".",
-        ev,
-        fix="fix the root causes listed above; a constant answer is what a network gives when its training signal or its "
-            "inputs no longer vary.",
-        explanation="Accuracy equal to one class's share of the data is the signature of a constant prediction.",
-    )
+    known = bool(labels) and labels.get("rows") == total and bool(labels["counts"])
+    n = max([b.layout[1][-1] if b.layout else 0, max(counts) + 1] + ([len(labels["counts"])] if known else []))
+    fn = seg["code"].co_name
+    rets = b.returns.get(seg["code"], [])
+    return Predictions(
+        where=f"{fn}()", on=f"{total:,} inputs {fn}() evaluated", predicted=tuple(counts.get(k, 0) for k in range(n)),
+        framework=Framework.NUMPY,
+        labels=tuple(list(labels["counts"]) + [0] * (n - len(labels["counts"]))) if known else None,
+        labels_from=f"`{labels['name']}`" if known else "",
+        returned=float(rets[-1]) if rets and isinstance(rets[-1], (int, float, np.number)) else None)
+
+
+def _collapse(b: NumpyBackend) -> Finding | None:
+    p = _predictions(b)
+    return class_collapse(p) if p is not None else None
 
 
 # -- sections -----------------------------------------------------------------------

@@ -15,37 +15,29 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from netdoctor.diagnosis.rules_outputs import COLLAPSE_SHARE, CONSTANT_SPREAD
-from netdoctor.diagnosis.rules_training import (
-    DEAD_ERROR,
-    DEAD_WARN,
+from netdoctor.findings import Finding, Severity
+from netdoctor.observe.torch.watch import _ADAPTIVE, TorchWatch
+from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.causes import link_causes
+from netdoctor.rules.evidence import LayerActivity, OutputSpread, Predictions
+from netdoctor.rules.outputs import class_collapse, constant_output
+from netdoctor.rules.policy import (
+    ADAPTIVE_LR_HIGH,
     EXPLODING_GRAD_GROWTH,
     EXPLODING_WEIGHT_GROWTH,
     LR_HIGH_DIVERGE,
     LR_HIGH_UPDATE,
     LR_LOW_UPDATE,
-    SATURATION_ERROR,
-    SATURATION_WARN,
+    MIN_TARGET_ROWS,
+    SOFTMAX_SHARE,
+    STALE_WEIGHT,
+    SUMMED_SCALE,
+    SUMMED_UPDATE,
     VANISHING_RATIO,
+    Framework,
 )
-from netdoctor.findings import Finding, Severity
-from netdoctor.observe.torch.watch import _ADAPTIVE, TorchWatch
 
-__all__ = ["torch_findings", "RULES", "STALE_WEIGHT", "SOFTMAX_SHARE", "SUMMED_SCALE", "SUMMED_UPDATE", "ADAPTIVE_LR_HIGH", "MIN_ROWS"]
-
-STALE_WEIGHT = 0.5
-"""Weight with which the previous step's gradient is still in ``.grad`` at the next backward (cleared: exactly 0)."""
-SOFTMAX_SHARE = 0.9
-"""Share of sampled loss calls whose inputs are probabilities (rows in [0, 1] summing to 1) or log-probabilities."""
-SUMMED_SCALE = 2.0
-"""Gradient at the loss input / that of the mean-reduced loss above which the loss is summed (mean: exactly 1)."""
-SUMMED_UPDATE = 0.03
-"""A weight update/weight ratio above this (healthy SGD steps: 1e-4..1e-2) says the summed loss's step is too large."""
-ADAPTIVE_LR_HIGH = 1.0
-"""First-update/weight ratio above which an Adam-like optimizer's learning rate is too high (SGD: LR_HIGH_UPDATE)."""
-MIN_ROWS = 64
-"""Rows the loss must have seen before targets or predictions are judged."""
-
+__all__ = ["torch_findings", "RULES"]
 
 def _names(w: TorchWatch) -> dict[int, str]:
     return w.names()[0]
@@ -530,49 +522,27 @@ def _before_nonfinite(w: TorchWatch) -> bool:
     return not w.nonfinite or (w.loss_last or {}).get("end_step", 0) < w.nonfinite["step"]
 
 
-def rule_activations(w: TorchWatch) -> list[Finding]:
-    out: list[Finding] = []
-    if not _before_nonfinite(w):
-        return out
+def _activity(w: TorchWatch) -> list[LayerActivity]:
+    """The activations the program computed (per module output or activation input), as the activation rules read them."""
     last, first = w.act_last or {}, w.act_first or {}
-    dead, sat = [], []
+    out = []
     for key, rec in last.items():
-        if key in w.output_keys or rec["rows"] < 32:
+        if key in w.output_keys:
             continue
-        if rec.get("dead") is not None and rec["dead"] >= DEAD_WARN:
-            dead.append((rec["dead"], key, rec))
-        if rec.get("saturation") is not None and rec["saturation"] >= SATURATION_WARN:
-            sat.append((rec["saturation"], key, rec))
-    if dead:
-        dead.sort(key=lambda t: -t[0])
-        share, key, rec = dead[0]
         name = _act_name(w, key, rec)
-        init = first.get(key, {}).get("dead")
-        n = round(share * rec["units"])
-        out.append(Finding(
-            "dead-units", Severity.ERROR if share >= DEAD_ERROR else Severity.WARNING, name,
-            f"{n} of {rec['units']} {rec['kind']} units of {name} ({100 * share:.1f}%) never fire on the last {rec['rows']} training rows sampled"
-            + (f" ({100 * init:.1f}% at the start)" if init is not None else "") + ".",
-            {"dead": share, "dead_units": n, "units": rec["units"], "rows": rec["rows"], "at_start": init, "limit": DEAD_WARN,
-             "layers": {_act_name(w, k, r): d for d, k, r in dead}},
-            fix="Lower the learning rate; He initialisation (nn.init.kaiming_normal_) and zero or small positive biases; or leaky_relu.",
-            explanation="A relu unit whose input is negative for every example outputs 0 and passes no gradient back, so nothing can revive it.",
-        ))
-    if sat:
-        sat.sort(key=lambda t: -t[0])
-        share, key, rec = sat[0]
-        name = _act_name(w, key, rec)
-        init = first.get(key, {}).get("saturation")
-        out.append(Finding(
-            "saturated-activations", Severity.ERROR if share >= SATURATION_ERROR else Severity.WARNING, name,
-            f"{100 * share:.1f}% of the {rec['kind']} activations of {name} sit in the flat ends of the function on the last sampled steps"
-            + (f" ({100 * init:.1f}% at the start)" if init is not None else "") + ".",
-            {"saturation": share, "limit": SATURATION_WARN, "at_start": init, "units": rec["units"],
-             "layers": {_act_name(w, k, r): s for s, k, r in sat}},
-            fix="Initialise with std sqrt(1/fan_in) (PyTorch's default for nn.Linear, or nn.init.xavier_uniform_); scale inputs to [0, 1]; lower the learning rate.",
-            explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer and its weights stop changing.",
-        ))
+        start = first.get(key, {})
+        out.append(LayerActivity(
+            where=name, layer=name, activation=rec["kind"], units=rec["units"], saturation=rec.get("saturation"),
+            dead=rec.get("dead"), window=f"on the last {rec['rows']} training rows sampled", framework=Framework.TORCH,
+            rows=rec["rows"], saturation_at_start=start.get("saturation"), dead_at_start=start.get("dead")))
     return out
+
+
+def rule_activations(w: TorchWatch) -> list[Finding]:
+    if not _before_nonfinite(w):
+        return []
+    layers = _activity(w)
+    return [f for f in (dead_units(layers), saturated_activations(layers)) if f is not None]
 
 
 def _loss_site(w: TorchWatch) -> str | None:
@@ -581,50 +551,32 @@ def _loss_site(w: TorchWatch) -> str | None:
 
 
 def rule_outputs(w: TorchWatch) -> list[Finding]:
-    out: list[Finding] = []
     if not _before_nonfinite(w):
-        return out
+        return []
     last = w.loss_last or {}
     where = _loss_site(w) or "loss input"
+    out: list[Finding | None] = []
     spread, scale = last.get("spread"), last.get("scale")
-    if isinstance(spread, float) and isinstance(scale, float) and spread <= CONSTANT_SPREAD * max(1.0, scale):
-        out.append(Finding(
-            "constant-output", Severity.ERROR, where,
-            f"The network gives the same output for every input: the values reaching the loss vary by {spread:.2e} across the rows of a batch "
-            f"(last {last.get('steps')} sampled steps).",
-            {"output_spread": spread, "limit": CONSTANT_SPREAD * max(1.0, scale), "initial_spread": (w.loss_first or {}).get("spread")},
-            fix="Fix the causes listed with it; the output itself is a symptom.",
-            explanation="When the hidden layers are saturated or dead, or the targets never change, every input reaches the output as the same vector.",
-        ))
+    if isinstance(spread, float) and isinstance(scale, float):
+        out.append(constant_output(OutputSpread(
+            where=where, spread=spread, scale=scale,
+            window=f"across the rows of a batch reaching the loss (last {last.get('steps')} sampled steps)",
+            framework=Framework.TORCH, spread_at_start=(w.loss_first or {}).get("spread"))))
     preds, targets = last.get("pred_counts"), last.get("target_counts")
     if isinstance(preds, list) and len(preds) >= 2:
         total = sum(preds)
-        top = max(range(len(preds)), key=preds.__getitem__)
-        share = preds[top] / total if total else 0.0
-        t_share = (targets[top] / sum(targets)) if isinstance(targets, list) and sum(targets) else None
-        # Two classes: the majority class may well be 90% of the data, so only a complete collapse counts there.
-        binary_ok = len(preds) > 2 or (share >= 0.99 and (t_share is None or t_share <= COLLAPSE_SHARE))
-        # Imbalanced data: predicting the 85% class 92% of the time is not a collapse.
-        above_targets = t_share is None or share - t_share >= 0.1
-        if total >= MIN_ROWS and share >= COLLAPSE_SHARE and binary_ok and above_targets:
-            correct, valid = last.get("correct"), last.get("valid")
-            acc = correct / valid if correct is not None and valid else None
-            out.append(Finding(
-                "class-collapse", Severity.ERROR, where,
-                f"The network predicts class {top} for {100 * share:.1f}% of the last {total} training rows sampled"
-                + (f"; class {top} is {100 * t_share:.1f}% of their targets, and accuracy ({100 * acc:.1f}%) is about that share" if t_share is not None and acc is not None else "")
-                + ".",
-                {"label": top, "predicted_share": share, "target_share": t_share, "accuracy": acc, "rows": total, "limit": COLLAPSE_SHARE,
-                 "counts": preds},
-                fix="Fix the root causes listed with it; a constant answer is what a network gives when its input no longer reaches the output.",
-                explanation="Accuracy stuck at exactly one class's share of the data is the signature of a constant prediction: the network has stopped using its input.",
-            ))
-    return out
+        correct, valid = last.get("correct"), last.get("valid")
+        out.append(class_collapse(Predictions(
+            where=where, on=f"last {total} training rows sampled", predicted=tuple(preds), framework=Framework.TORCH,
+            labels=tuple(targets) if isinstance(targets, list) and len(targets) == len(preds) else None,
+            correct=correct if correct is not None and valid == total else None, label_noun="targets of class",
+            evaluated=False)))
+    return [f for f in out if f is not None]
 
 
 def rule_targets(w: TorchWatch) -> list[Finding]:
     tc = w.target_counts
-    if tc is None or w.target_rows < MIN_ROWS:
+    if tc is None or w.target_rows < MIN_TARGET_ROWS:
         return []
     counts = tc.tolist()
     C = len(counts)
@@ -763,9 +715,7 @@ RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
 
 
 def torch_findings(w: TorchWatch) -> list[Finding]:
-    """Every rule on the watch's records, causes linked (see :data:`netdoctor.diagnosis.rules.CAUSES`)."""
-    from netdoctor.diagnosis.rules import link_causes
-
+    """Every rule on the watch's records, causes linked (see :data:`netdoctor.rules.causes.CAUSES`)."""
     found: list[Finding] = []
     for rule in RULES:
         try:

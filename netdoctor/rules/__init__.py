@@ -1,0 +1,58 @@
+"""Every finding code decided and worded once, from typed evidence.
+
+The recorders (the training monitor of ``check``, the update probe, the NumPy
+and PyTorch observers of ``run``) measure and build the records of
+:mod:`netdoctor.rules.evidence`; one rule per finding code, grouped by concept,
+turns them into findings with one threshold (:mod:`netdoctor.rules.policy`),
+one severity policy and one sentence:
+
+* :mod:`~netdoctor.rules.activations`: ``saturated-activations``, ``dead-units``;
+* :mod:`~netdoctor.rules.outputs`: ``constant-output``, ``class-collapse``;
+* :mod:`~netdoctor.rules.stability`: ``non-finite``, ``exploding-gradients``, ``vanishing-gradients``;
+* :mod:`~netdoctor.rules.learning_rate`: ``learning-rate-too-high``, ``learning-rate-too-low``;
+* :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
+
+``docs/findings.md`` lists every code with the module that decides it
+(``grep -rn '"summed-gradient"' netdoctor/rules`` finds where one is decided).
+"""
+
+from typing import TYPE_CHECKING
+
+from netdoctor._lazy import lazy_face
+
+if TYPE_CHECKING:
+    from netdoctor.rules.activations import dead_units, saturated_activations
+    from netdoctor.rules.causes import CAUSES, link_causes
+    from netdoctor.rules.evidence import (
+        GradientScale,
+        InitScale,
+        LayerActivity,
+        NonFinite,
+        NormTrace,
+        OutputSpread,
+        Predictions,
+        UpdateSizes,
+    )
+    from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
+    from netdoctor.rules.outputs import class_collapse, constant_output
+    from netdoctor.rules.policy import Framework
+    from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients
+
+_EXPORTS = {
+    "Framework": "policy",
+    "CAUSES": "causes",
+    "link_causes": "causes",
+    **{name: "evidence" for name in ("GradientScale", "InitScale", "LayerActivity", "NonFinite", "NormTrace", "OutputSpread",
+                                     "Predictions", "UpdateSizes")},
+    "saturated_activations": "activations",
+    "dead_units": "activations",
+    "constant_output": "outputs",
+    "class_collapse": "outputs",
+    "non_finite": "stability",
+    "exploding_gradients": "stability",
+    "vanishing_gradients": "stability",
+    "learning_rate_too_high": "learning_rate",
+    "learning_rate_too_low": "learning_rate",
+}
+__all__ = list(_EXPORTS)
+__getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

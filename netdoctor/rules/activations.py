@@ -1,0 +1,102 @@
+"""Saturated activations and dead units: one rule each, from :class:`~netdoctor.rules.evidence.LayerActivity`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from netdoctor.findings import Finding
+from netdoctor.rules.evidence import LayerActivity
+from netdoctor.rules.policy import (
+    DEAD_ERROR,
+    DEAD_WARN,
+    MIN_ACTIVITY_ROWS,
+    SATURATION_ERROR,
+    SATURATION_WARN,
+    Framework,
+    severity_by_share,
+)
+
+__all__ = ["saturated_activations", "dead_units"]
+
+SATURATION_FIX = {
+    Framework.CHECK: "Lower the (effective) learning rate; initialise with std sqrt(1/fan_in); scale inputs to [0, 1].",
+    Framework.NUMPY: "Initialise weights with std 1/sqrt(fan_in) (`np.random.randn(n_out, n_in) / np.sqrt(n_in)`), scale the "
+                     "inputs to [0, 1], and keep the effective learning rate small.",
+    Framework.TORCH: "Initialise with std sqrt(1/fan_in) (PyTorch's default for nn.Linear, or nn.init.xavier_uniform_); scale "
+                     "inputs to [0, 1]; lower the learning rate.",
+}
+DEAD_FIX = {
+    Framework.CHECK: "Lower the learning rate; use He initialisation for relu, or leaky_relu; check the inputs reach the layer.",
+    Framework.NUMPY: "Lower the learning rate; use He initialisation for relu (std sqrt(2/fan_in)), or leaky relu.",
+    Framework.TORCH: "Lower the learning rate; He initialisation (nn.init.kaiming_normal_) and zero or small positive biases; "
+                     "or leaky_relu.",
+}
+RELU_LIKE = ("relu", "leaky_relu", "ReLU", "LeakyReLU")
+
+
+def _judged(layers: Sequence[LayerActivity]) -> list[LayerActivity]:
+    return [l for l in layers if l.rows is None or l.rows >= MIN_ACTIVITY_ROWS]
+
+
+def _start(share: float | None) -> str:
+    return f" ({100 * share:.1f}% at the start)" if share is not None and math.isfinite(share) else ""
+
+
+def saturated_activations(layers: Sequence[LayerActivity]) -> Finding | None:
+    """``saturated-activations``: the worst hidden layer with >= :data:`SATURATION_WARN` of its entries in the flat ends.
+
+    Severity: error from :data:`SATURATION_ERROR` on. The NumPy observer adds
+    the first weight matrix's starting scale when the saturation was there
+    from the start.
+    """
+    hit = [l for l in _judged(layers) if l.saturation is not None and l.saturation >= SATURATION_WARN]
+    if not hit:
+        return None
+    worst = max(hit, key=lambda l: l.saturation or 0.0)
+    sat = worst.saturation or 0.0
+    first = f"; first seen at step {worst.first_seen}" if worst.first_seen is not None else ""
+    init, where = "", worst.where
+    start = worst.saturation_at_start
+    if worst.init is not None and start is not None and start >= SATURATION_WARN:
+        i = worst.init
+        where += f", {i.site}" if i.site else ""
+        init = (f" It is there from the start: `{i.tensor}` starts with std {i.std:.3g}, {i.std * math.sqrt(i.fan_in):.0f}x the "
+                f"1/sqrt(fan_in) = {1 / math.sqrt(i.fan_in):.3g} that keeps tanh in its linear range.")
+    return Finding(
+        "saturated-activations", severity_by_share(sat, SATURATION_ERROR), where,
+        f"{100 * sat:.1f}% of the {worst.activation} activations of {worst.layer} sit in the flat ends of the function "
+        f"{worst.window}{first}{_start(start)}." + init,
+        {"saturation": sat, "limit": SATURATION_WARN, "at_start": start, "first_step": worst.first_seen, "units": worst.units,
+         "rows": worst.rows, "layers": {l.layer: l.saturation for l in hit},
+         **({"init_std": worst.init.std, "fan_in": worst.init.fan_in} if worst.init else {})},
+        fix=SATURATION_FIX[worst.framework],
+        explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer "
+        "and its weights stop changing.",
+    )
+
+
+def dead_units(layers: Sequence[LayerActivity]) -> Finding | None:
+    """``dead-units``: the worst hidden layer with >= :data:`DEAD_WARN` of its units never firing (relu) or never varying.
+
+    Severity: error from :data:`DEAD_ERROR` on.
+    """
+    hit = [l for l in _judged(layers) if l.dead is not None and l.dead >= DEAD_WARN]
+    if not hit:
+        return None
+    worst = max(hit, key=lambda l: l.dead or 0.0)
+    dead = worst.dead or 0.0
+    n = round(dead * worst.units)
+    relu = worst.activation in RELU_LIKE
+    kind = "never fire" if relu else "do not vary"
+    return Finding(
+        "dead-units", severity_by_share(dead, DEAD_ERROR), worst.where,
+        f"{n} of {worst.units} units of {worst.layer} ({worst.activation}, {100 * dead:.1f}%) {kind} {worst.window}"
+        f"{_start(worst.dead_at_start)}.",
+        {"dead": dead, "dead_units": n, "units": worst.units, "rows": worst.rows, "at_start": worst.dead_at_start,
+         "limit": DEAD_WARN, "layers": {l.layer: l.dead for l in hit}},
+        fix=DEAD_FIX[worst.framework],
+        explanation=("A relu unit whose input is negative for every example outputs 0 and passes no gradient back, so nothing "
+                     "can revive it." if relu else
+                     "A unit whose output is the same for every input carries no information and passes no gradient."),
+    )

@@ -1,0 +1,90 @@
+"""The causal graph between finding codes, and the linking that puts root causes first.
+
+:data:`CAUSES` is the graph used for ranking: ``A: (B, C)`` means A is
+typically a consequence of B or C. :func:`link_causes` fills each finding's
+``caused_by`` with the nearest causes actually present, so a report shows
+root causes first (stale accumulator / summed gradient / learning rate ->
+exploding weights -> saturation -> vanishing gradients -> constant output ->
+class collapse -> plateau). Every road (``check``, ``run`` on NumPy and on
+PyTorch) links with this one graph.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from netdoctor.findings import Finding
+
+__all__ = ["CAUSES", "link_causes"]
+
+CAUSES: dict[str, tuple[str, ...]] = {
+    "summed-gradient": ("stale-accumulator", "aliased-buffers"),
+    "stale-accumulator": ("aliased-buffers",),
+    "update-mismatch": ("aliased-buffers", "stale-accumulator", "summed-gradient"),
+    "learning-rate-too-high": ("summed-gradient", "stale-accumulator"),
+    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch"),
+    "non-finite": ("exploding-gradients", "learning-rate-too-high", "unscaled-inputs"),
+    "bad-initial-loss": ("unscaled-inputs",),
+    "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
+    "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
+    "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters", "non-finite"),
+    "learning-rate-too-low": ("vanishing-gradients", "frozen-parameters"),
+    "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",
+                        "mutated-constant"),
+    "class-collapse": ("constant-output", "constant-targets", "batch-leak", "double-softmax"),
+    "label-permutation": (),
+    "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
+                         "double-softmax", "frozen-parameters"),
+    "no-learning": ("accuracy-plateau", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
+                    "dead-units", "saturated-activations", "cannot-overfit", "batch-leak", "frozen-parameters",
+                    "gradient-mismatch", "update-mismatch", "stale-accumulator", "aliased-buffers", "mutated-constant",
+                    "double-softmax", "constant-targets"),
+    # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch.rules): root causes of their own.
+    "constant-targets": (),
+    "double-softmax": (),
+    "eval-mode-training": (),
+    "train-mode-evaluation": (),
+}
+
+
+def _ancestors(code: str) -> set[str]:
+    """Every code that can cause ``code``, directly or through others."""
+    seen: set[str] = set()
+    stack = list(CAUSES.get(code, ()))
+    while stack:
+        c = stack.pop()
+        if c not in seen:
+            seen.add(c)
+            stack.extend(CAUSES.get(c, ()))
+    return seen
+
+
+def link_causes(findings: Sequence[Finding]) -> list[Finding]:
+    """Set each finding's ``caused_by`` to the nearest causes in :data:`CAUSES` that are present.
+
+    Absent intermediate codes are walked through, so class-collapse links to
+    saturated-activations when constant-output was not reported; a cause that
+    is itself behind another linked cause is left out (saturation, not also
+    the stale accumulator behind it). Causes a finding already names are kept.
+    """
+    present = {f.code for f in findings}
+    out = []
+    for f in findings:
+        found: list[str] = []
+        seen, queue = {f.code}, list(CAUSES.get(f.code, ()))
+        while queue:
+            c = queue.pop(0)
+            if c in seen:
+                continue
+            seen.add(c)
+            if c in present:
+                found.append(c)
+            else:
+                queue.extend(CAUSES.get(c, ()))
+        found = [c for c in found if not any(c in _ancestors(d) for d in found if d != c)]
+        own = [c for c in f.caused_by if c in present and c != f.code and c not in found]
+        out.append(dataclasses.replace(f, caused_by=tuple(own + found)))
+    return out
+
+

@@ -1,0 +1,200 @@
+"""The typed evidence records the rules read.
+
+Each record is what one recorder measured, in plain numbers, and says where
+it was measured (``window``: "across the 64-row probe batch", "over the last
+640 samples the program computed"; ``site``: the user's ``file:line`` when
+known). Recorders build records; rules (one per finding code, in this
+package) turn them into findings. What differs between a NumPy and a PyTorch
+program (the spelling of a fix) comes in as :class:`~netdoctor.rules.policy.Framework`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from netdoctor.rules.policy import Framework
+
+__all__ = ["LayerActivity", "InitScale", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite",
+           "UpdateSizes"]
+
+
+@dataclass(frozen=True)
+class InitScale:
+    """How a weight matrix started: its entries' standard deviation and its fan-in."""
+
+    tensor: str
+    std: float
+    fan_in: int
+    site: str = ""
+    """The ``file:line`` where the weights are initialised, when known."""
+
+
+@dataclass(frozen=True)
+class LayerActivity:
+    """One hidden layer's activations over a window of rows."""
+
+    where: str
+    """The layer as the report places it (``layer 1 (tanh)``, ``fc1 (Linear)``, with ``file:line`` when known)."""
+    layer: str
+    """The layer as a sentence names it (``layer 1``, ``hidden layer 1``, ``fc1``)."""
+    activation: str
+    """The function: ``tanh``, ``sigmoid``, ``relu``, ``leaky_relu``, ``gelu`` ..."""
+    units: int
+    saturation: float | None
+    """Share of the entries in the flat ends (tanh |a| > 0.99; sigmoid outside [0.01, 0.99]); None for relu-like."""
+    dead: float | None
+    """Share of the units that never fire (relu family) or do not vary over the window."""
+    window: str
+    """Where the rows come from: ``across the probe batch``, ``over the last 640 samples seen``."""
+    framework: Framework
+    rows: int | None = None
+    """Rows in the window; None for the fixed probe batch of ``check``."""
+    saturation_at_start: float | None = None
+    dead_at_start: float | None = None
+    first_seen: int | None = None
+    """Step at which the saturation was first at or above the warning level."""
+    init: InitScale | None = None
+    """The first weight matrix's starting scale (the NumPy observer knows it)."""
+    others: dict[str, float] = field(default_factory=dict)
+    """The other layers' shares past the warning level, by name (evidence only)."""
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """What the network predicted over a window of rows, beside the labels (or targets) of the same rows when known."""
+
+    where: str
+    """Where the predictions were made (``output, epoch 3``, ``evaluate()``, ``cross_entropy at train.py:40``)."""
+    on: str
+    """The rows, as a sentence names them: ``test data``, ``10,000 inputs evaluate() evaluated``."""
+    predicted: tuple[int, ...]
+    """Rows predicted as each class (argmax of the output)."""
+    framework: Framework
+    labels: tuple[int, ...] | None = None
+    """Rows of each true label (or target class) among the same rows; None when not known."""
+    evaluated: bool = True
+    """An evaluation of the trained network (``check``'s epoch ends, the program's own evaluation); False for a window
+    of training batches, which early in a healthy run may still favour a few classes."""
+    labels_from: str = ""
+    """Where the labels come from (```y_test```), when that is worth saying."""
+    correct: int | None = None
+    """Rows predicted right, when known."""
+    label_noun: str = "rows labelled"
+    """How a sentence names a label's rows (``images of digit``)."""
+    tied_outputs: float | None = None
+    """Share of rows whose output units are exactly equal (argmax then returns index 0)."""
+    returned: float | None = None
+    """What the program's own evaluation last returned (NumPy ``run``): quoted when it is the collapsed label's share."""
+
+
+@dataclass(frozen=True)
+class OutputSpread:
+    """How much the network's output varies across the rows of a window."""
+
+    where: str
+    spread: float
+    """The largest standard deviation across rows of one output unit."""
+    scale: float
+    """Mean |output| (the spread is judged relative to max(1, scale))."""
+    window: str
+    """``across the probe batch``, ``over the last 640 outputs the program computed`` ..."""
+    framework: Framework
+    rows: int | None = None
+    spread_at_start: float | None = None
+    predictions: Predictions | None = None
+    """What the predictions were on the evaluation rows (``check``): says whether argmax still separates the outputs."""
+    mean_output: tuple[float, ...] | None = None
+
+
+@dataclass(frozen=True)
+class NormTrace:
+    """One parameter tensor's weight (and gradient) norms at the measured steps, in order."""
+
+    tensor: str
+    steps: tuple[int, ...]
+    weight_norms: tuple[float, ...]
+    grad_norms: tuple[float, ...] | None = None
+    is_weight: bool = True
+    """A weight matrix (not a bias): growth is judged on these first."""
+
+
+@dataclass(frozen=True)
+class GradientScale:
+    """|dL/dW| / |W| of one weight tensor at the first and the last measurement, with the loss at both."""
+
+    tensor: str
+    ratio_first: float
+    ratio_last: float
+    loss_first: float
+    loss_last: float
+
+
+@dataclass(frozen=True)
+class NonFinite:
+    """Where the first NaN or Inf appeared.
+
+    ``origin`` says what was located: ``inputs`` / ``targets`` (the data
+    hold NaN/Inf), ``layer`` (the first layer or module whose output is non-finite,
+    with finite parameters), ``parameters`` (an earlier update made them
+    non-finite), ``between`` (the code between the model and the loss),
+    ``loss`` (every activation finite: the loss itself overflowed) or
+    ``backward`` (gradients non-finite under a finite loss).
+    """
+
+    origin: str
+    step: int
+    where: str
+    framework: Framework
+    unit: str = "step"
+    """What ``step`` counts: ``step`` (optimizer steps) or ``update`` (updates a NumPy program applied)."""
+    loss: str | None = None
+    """The non-finite loss value (``nan``, ``inf``)."""
+    loss_site: str = ""
+    """The loss function and its line (``cross_entropy at train.py:40``)."""
+    layer: str = ""
+    """The first layer or module with non-finite output (``layer 2``, ``fc2 (Linear) at train.py:12``)."""
+    tensors: tuple[str, ...] = ()
+    """The non-finite parameters (or arrays)."""
+    tensors_before: tuple[str, ...] | None = None
+    """Parameters already non-finite when the failing step began (``check`` with its guard copy)."""
+    exact: bool | None = None
+    """The layer was located with the weights the failing step started from (``check``)."""
+    last_finite_loss: float | None = None
+    backward_between: tuple[str, str] | None = None
+    """(the module whose gradients stayed finite, the module whose did not): where the backward pass broke."""
+    stopped: bool = False
+    """Training was stopped at that step (``check``)."""
+    details: dict = field(default_factory=dict)
+    """Further numbers for the evidence."""
+
+
+@dataclass(frozen=True)
+class UpdateSizes:
+    """How large the updates were against the weights they changed, with what the run did after them."""
+
+    where: str
+    framework: Framework
+    first: tuple[float, ...]
+    """The first measured updates' largest |Δ| / |W| over the weight matrices, in order."""
+    tensor: str = ""
+    """The weight matrix the first (or typical) update changed most."""
+    first_step: int | None = None
+    typical: float | None = None
+    """Median |Δ| / |W| of the largest weight matrix over the run (None when too few updates were measured)."""
+    typical_count: int = 0
+    gradient: float | None = None
+    """Typical |g| / |W| of the weight matrices: a healthy gradient makes tiny updates the learning rate's fault."""
+    lr: float | str | None = None
+    lr_name: str = "lr"
+    optimizer: str = ""
+    """The optimizer's class (``SGD``), when it has one."""
+    adaptive: bool = False
+    """An Adam-like optimizer (its steps do not scale with the gradient)."""
+    loss_first: float | None = None
+    loss_last: float | None = None
+    weights_nonfinite: bool = False
+    """An update made the parameters NaN or Inf."""
+    accuracy: float | None = None
+    """The final accuracy, when the run evaluated one."""
+    summed_batch: int | None = None
+    """The batch size, when the model says its gradient is summed over the batch (not averaged)."""

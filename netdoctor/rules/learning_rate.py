@@ -1,0 +1,125 @@
+"""The step size: ``learning-rate-too-high`` and ``learning-rate-too-low``, one rule each, from
+:class:`~netdoctor.rules.evidence.UpdateSizes`."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+from netdoctor.findings import Finding, Severity
+from netdoctor.rules.evidence import UpdateSizes
+from netdoctor.rules.policy import (
+    ADAPTIVE_LR_HIGH,
+    LOW_LR_GRADIENT,
+    LR_FIRST_HUGE,
+    LR_HIGH_DIVERGE,
+    LR_HIGH_LEARNS,
+    LR_HIGH_UPDATE,
+    LR_LOW_LEARNS,
+    LR_LOW_LOSS_LEFT,
+    LR_LOW_UPDATE,
+)
+
+__all__ = ["learning_rate_too_high", "learning_rate_too_low", "first_update", "diverged"]
+
+
+def first_update(u: UpdateSizes) -> float:
+    """The size of the first updates: the median of the first five, or the first alone when it is
+    :data:`LR_FIRST_HUGE` times the weights (after such a step the units are saturated or dead and the later steps tiny).
+
+    The first steps from a small initialisation are legitimately large (up to ~1.3x the weights in healthy NumPy
+    runs), so one large step among five does not decide.
+    """
+    ratios = [r for r in u.first if math.isfinite(r)][:5]
+    if not ratios:
+        return math.nan
+    return ratios[0] if ratios[0] > LR_FIRST_HUGE else float(statistics.median(ratios))
+
+
+def diverged(u: UpdateSizes) -> bool:
+    """The loss ended above :data:`LR_HIGH_DIVERGE` times where it started."""
+    a, b = u.loss_first, u.loss_last
+    return a is not None and b is not None and math.isfinite(a) and math.isfinite(b) and b > LR_HIGH_DIVERGE * a
+
+
+def _lr(u: UpdateSizes) -> str:
+    if u.lr is None:
+        return u.optimizer or "the learning rate"
+    value = f"{u.lr:g}" if isinstance(u.lr, float) else str(u.lr)
+    return f"{u.optimizer + ' ' if u.optimizer else ''}{u.lr_name}={value}"
+
+
+def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
+    """``learning-rate-too-high``: the first updates change a weight matrix by more than :data:`LR_HIGH_UPDATE` of its
+    size (:data:`ADAPTIVE_LR_HIGH` for Adam-like optimizers), or the loss diverged, or an update made the weights
+    non-finite.
+
+    A large first step in a run that neither diverges nor goes non-finite and
+    ends above :data:`LR_HIGH_LEARNS` accuracy is not reported (the textbook
+    network at eta 3 changes a weight matrix by 84% at step 1 and reaches
+    90%). Severity: error above 1x the weights, on divergence or non-finite
+    weights; a warning otherwise.
+    """
+    up = first_update(u)
+    limit = ADAPTIVE_LR_HIGH if u.adaptive else LR_HIGH_UPDATE
+    div = diverged(u)
+    if not (up > limit or div or u.weights_nonfinite):
+        return None
+    if not (div or u.weights_nonfinite) and u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS:
+        return None
+    n = len([r for r in u.first if math.isfinite(r)][:5])
+    at = f", step {u.first_step}" if u.first_step is not None and n == 1 else ""
+    if up > limit:
+        what = (f"One update changes {u.tensor or 'the weights'} by {100 * up:.0f}% of its size "
+                f"({'the first measured update' if n == 1 else f'median of the first {n} updates'}{at}); healthy steps change "
+                "weights by ~0.1-3%.")
+    elif div:
+        what = f"The loss diverged ({u.loss_first:.4g} at the start, {u.loss_last:.4g} at the end)."
+    else:
+        what = "An update made the weights NaN or Inf."
+    note = f" ({_lr(u)})" if u.lr is not None else ""
+    if u.summed_batch and isinstance(u.lr, (int, float)):
+        note += (f" Gradients are summed over the batch, so the effective learning rate is {u.lr:g} x {u.summed_batch} = "
+                 f"{u.lr * u.summed_batch:g}.")
+    return Finding(
+        "learning-rate-too-high", Severity.ERROR if up > 1 or div or u.weights_nonfinite else Severity.WARNING, u.where,
+        what + note,
+        {"update_ratio": up, "ratios": list(u.first[:5]), "tensor": u.tensor or None, "step": u.first_step, "lr": u.lr,
+         "limit": limit, "diverged": div, "weights_nonfinite": u.weights_nonfinite, "loss_first": u.loss_first,
+         "loss_last": u.loss_last},
+        fix="Divide the learning rate by 10 (or average, not sum, the gradient over the batch).",
+        explanation="An update that is a large fraction of the weights overshoots the minimum; the loss oscillates or grows "
+        "and units saturate.",
+    )
+
+
+def learning_rate_too_low(u: UpdateSizes) -> Finding | None:
+    """``learning-rate-too-low`` (a warning): updates below :data:`LR_LOW_UPDATE` of the weights while the gradient is
+    healthy (>= :data:`LOW_LR_GRADIENT` of the weights, when measured) and the run does not learn (accuracy at most
+    :data:`LR_LOW_LEARNS`, or the loss still above :data:`LR_LOW_LOSS_LEFT` of its start)."""
+    up = u.typical if u.typical is not None else (u.first[0] if u.first else math.nan)
+    if not (0 < up < LR_LOW_UPDATE) or u.weights_nonfinite:
+        return None
+    if u.gradient is not None and not u.gradient >= LOW_LR_GRADIENT:
+        return None  # small gradients, small steps: not the learning rate's fault (vanishing, or converged)
+    if u.accuracy is not None and u.accuracy > LR_LOW_LEARNS:
+        return None
+    a, b = u.loss_first, u.loss_last
+    if u.accuracy is None and a is not None and b is not None and not b > LR_LOW_LOSS_LEFT * a:
+        return None  # the loss fell: the run learns, slowly or not
+    if u.accuracy is None and u.gradient is None and (a is None or b is None):
+        return None  # nothing says the run fails to learn
+    factor = 10 ** max(1, round(math.log10(1e-2 / max(up, 1e-12))))
+    how = f"median of {u.typical_count} updates" if u.typical is not None else "the first measured update"
+    grad = f", although the gradient is {u.gradient:.2g} of the weights" if u.gradient is not None else ""
+    loss = f", and the loss went only from {a:.4g} to {b:.4g}" if a is not None and b is not None else ""
+    return Finding(
+        "learning-rate-too-low", Severity.WARNING, u.where,
+        f"One update changes {u.tensor or 'the weights'} by only {up:.1e} of its size ({how}){grad}: with {_lr(u)} learning "
+        f"is too slow to see{loss}.",
+        {"update_ratio": up, "gradient_ratio": u.gradient, "tensor": u.tensor or None, "lr": u.lr, "limit": LR_LOW_UPDATE,
+         "accuracy": u.accuracy, "loss_first": a, "loss_last": b},
+        fix=f"Multiply the learning rate by about {factor:g} (updates of ~1e-3 to 1e-2 of the weights per step are typical).",
+        explanation="The gradient is healthy but the steps taken along it are tiny: the weights barely move in a few epochs, "
+        "so the network looks as if it does not learn.",
+    )

@@ -1,0 +1,139 @@
+"""One set of thresholds and one severity policy for every finding code.
+
+Every number a rule compares a measurement with lives here, next to where it
+comes from (the healthy-run measurements are in ``docs/findings.md``). The
+recorders of ``check`` (:mod:`netdoctor.monitor`), the update probe
+(:mod:`netdoctor.buffers.probe`) and the two observers of ``run``
+(:mod:`netdoctor.observe.numpy`, :mod:`netdoctor.observe.torch`) never compare
+with a threshold themselves: they hand their numbers to the rules in this
+package, which do.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from netdoctor.findings import Severity
+
+__all__ = ["Framework", "severity_by_share"]
+
+
+class Framework(enum.Enum):
+    """Whose code a fix is written for: the fix's spelling is data, the rule is the same."""
+
+    CHECK = "check"
+    """A model under ``netdoctor check`` (the reference MLP or a hand-written net: plain NumPy arrays)."""
+    NUMPY = "numpy"
+    """A NumPy program under ``netdoctor run``."""
+    TORCH = "torch"
+    """A PyTorch program (``run``) or module (``check --model``)."""
+
+
+def severity_by_share(share: float, error_at: float) -> Severity:
+    """The one severity policy for shares of a layer, a batch or a run: an error from ``error_at`` on, a warning below."""
+    return Severity.ERROR if share >= error_at else Severity.WARNING
+
+
+# -- activations (rules/activations.py) ---------------------------------------------------
+SATURATION_WARN = 0.5
+"""Share of hidden tanh/sigmoid entries in the flat ends; healthy runs stay below ~0.2."""
+SATURATION_ERROR = 0.9
+DEAD_WARN = 0.5
+"""Share of hidden units that never vary (or never fire) over the window."""
+DEAD_ERROR = 0.95
+MIN_ACTIVITY_ROWS = 32
+"""Rows a window of activations needs before its dead / saturated share is judged (a fixed probe batch is exempt)."""
+
+# -- outputs (rules/outputs.py) ------------------------------------------------------------
+CONSTANT_SPREAD = 1e-4
+"""Output std across inputs, relative to max(1, mean |output|); healthy nets start at ~1e-2."""
+COLLAPSE_SHARE = 0.9
+"""Share of predictions on one label (or on a few, see :data:`COLLAPSE_FEW`) that counts as collapse."""
+COLLAPSE_FEW = 2
+"""At most this many labels (or a third of the classes, if more) receiving :data:`COLLAPSE_SHARE` of the
+predictions is a collapse onto a few classes, when the other labels' rows are :data:`COLLAPSE_MISSED` of the data."""
+COLLAPSE_MISSED = 0.3
+COLLAPSE_ABOVE_TARGETS = 0.1
+"""When the targets' spread is known, the collapsed label's predicted share must exceed its share among the
+targets by this much (imbalanced data: predicting the 85% class 92% of the time is not a collapse)."""
+BINARY_COLLAPSE_SHARE = 0.99
+"""With two classes only a complete collapse counts (the majority class may well be 90% of the data)."""
+MIN_PREDICTIONS = 64
+"""Predictions a window needs before it is judged for collapse (a healthy PyTorch loop's first 40 steps
+sample fewer rows than this and can still favour one class)."""
+NO_LEARNING_MARGIN = 0.1
+"""An accuracy within this share of the gap between the majority label's share and 100% counts as chance
+(19% with ten balanced classes); healthy 1-3 epoch runs on the test data are far above it."""
+PERMUTATION_MIN_DIAGONAL = 0.5
+"""Mean row share on the permuted 'diagonal' for a confusion matrix to count as a permutation."""
+PLATEAU_ACC = 0.005
+"""Accuracy change (absolute) across the last epochs below which accuracy is flat."""
+PLATEAU_LOSS = 0.005
+"""Relative change of the mean step loss between the last two half-epochs that counts as flat."""
+PLATEAU_MAX_ACC = 0.5
+"""A flat curve above this accuracy is convergence, not a plateau worth a finding."""
+
+# -- stability (rules/stability.py) ----------------------------------------------------------
+EXPLODING_WEIGHT_GROWTH = 10.0
+"""Weight norm growth (final / initial) that counts as exploding; healthy 3-epoch runs grow < 3x."""
+EXPLODING_GRAD_GROWTH = 100.0
+VANISHING_RATIO = 1e-4
+"""||dL/dW|| / ||W|| of a weight tensor below which gradients have vanished (healthy ~1e-2)."""
+VANISHING_LOSS_LEFT = 0.2
+"""Tiny gradients count only while the loss is still above this share of its initial value (converged runs are fine)."""
+
+# -- learning rate (rules/updates.py) -----------------------------------------------------------
+LR_HIGH_UPDATE = 0.3
+"""Update/weight ratio of one step above which the step is too large (healthy first steps ~2e-2)."""
+ADAPTIVE_LR_HIGH = 1.0
+"""First-update/weight ratio above which an Adam-like optimizer's learning rate is too high: their first steps move
+every entry by about lr whatever the gradient, 30-50% of a small layer at lr 1e-2, a setting that trains well."""
+LR_FIRST_HUGE = 10.0
+"""A first update this many times the weights is too large on its own."""
+LR_HIGH_DIVERGE = 1.5
+"""A loss above this multiple of the initial loss at the end means training diverged."""
+LR_HIGH_LEARNS = 0.5
+"""Final accuracy above which a large first step without divergence is not reported (the run learns)."""
+LR_LOW_UPDATE = 3e-4
+"""Update/weight ratio below which learning is too slow to see in a few epochs."""
+LOW_LR_GRADIENT = 1e-2
+"""Mean gradient / weights at or above which tiny updates are the learning rate's fault (healthy runs: 0.01-0.8;
+runs that converged on constant targets: below 0.004)."""
+LR_LOW_LEARNS = 0.9
+"""Final accuracy above which small updates are not reported (the run learns)."""
+LR_LOW_LOSS_LEFT = 0.9
+"""Without accuracies: small updates count only while the loss stays above this share of its start."""
+
+# -- the update (rules/updates.py) -------------------------------------------------------------
+FIT_OK = 0.2
+"""Relative residual below which an update counts as read as a combination of gradients."""
+STALE_DECAY = 0.97
+"""Buffer carry-over (history weight) per update at or above which accumulation counts as stale (momentum 0.9 stays below)."""
+STALE_WEIGHT = 0.5
+"""Weight with which the previous step's gradient is still in ``.grad`` at the next backward: an error from here
+on (cleared: exactly 0); a warning from 0.05 (scaled, not emptied)."""
+STALE_SCALED = 0.05
+"""Carry-over below which what is left in a buffer is rounding or momentum-like noise, not a stale gradient."""
+SCALE_TOL = 0.15
+"""Relative tolerance when comparing the effective learning rate with lr and lr * batch_size."""
+SUMMED_BIAS_RATIO = (0.5, 2.0)
+"""Output-bias gradient / (batch size x batch mean of output - target) that says the loss is summed over the rows."""
+SUMMED_MIN_ROWS = 8
+"""Rows per batch below which a summed loss is not told apart from a mean."""
+SUMMED_SCALE = 2.0
+"""Gradient at the loss input / that of the mean-reduced loss above which the loss is summed (mean: exactly 1)."""
+SUMMED_UPDATE = 0.03
+"""A weight update/weight ratio above this (healthy SGD steps: 1e-4..1e-2) says the summed loss's step is too large."""
+
+# -- data and targets (rules/inputs.py, rules/targets.py) ---------------------------------------------
+UNSCALED_MAX = 10.0
+"""Largest |x| beyond which inputs are unscaled (0-255 pixels instead of [0, 1])."""
+INIT_LOSS_HIGH = 1.5
+"""Initial loss above this multiple of the expected ln C (or MSE expectation) means a bad start."""
+INIT_LOSS_LOW = 0.5
+MIN_TARGETS = 30
+"""Targets seen before their spread over classes is judged (and at least 3 per output class)."""
+MIN_TARGET_ROWS = 64
+"""Rows the loss must have seen before targets or predictions are judged (PyTorch loss calls)."""
+SOFTMAX_SHARE = 0.9
+"""Share of sampled loss calls whose inputs are probabilities (rows in [0, 1] summing to 1) or log-probabilities."""
