@@ -3,7 +3,8 @@
 Each reader takes the file's bytes and returns ``(pixels, labels, pixel_at,
 label_at)``: pixels ``(N, D)``, labels ``(N,)`` and two functions that turn a
 row (and column) into a location for error messages (a byte offset for IDX,
-``X[r, c]`` for npz). Range checks on the values happen in ``netdoctor.data``.
+``X[r, c]`` for npz; ``ref=True``, which asks the CSV reader for ``file:line:column``,
+gives the same text: these formats have no lines). Range checks on the values happen in ``netdoctor.data``.
 
 IDX (the original MNIST distribution format, all integers big-endian)::
 
@@ -184,10 +185,10 @@ def read_idx_pair(images: bytes | bytearray, labels: bytes | bytearray, images_n
                               "pixels; expected at least one non-empty image")
     size = img.dtype.itemsize
 
-    def pixel_at(r: int, c: int) -> str:
+    def pixel_at(r: int, c: int, *, ref: bool = False) -> str:
         return f"{images_name} byte offset {img_header + (r * d + c) * size:,} (image {r}, pixel {c})"
 
-    def label_at(r: int) -> str:
+    def label_at(r: int, *, ref: bool = False) -> str:
         return f"{labels_name} byte offset {lab_header + r * lab.dtype.itemsize:,} (label {r})"
 
     return img.reshape(n, d), lab, pixel_at, label_at
@@ -234,10 +235,10 @@ def read_npz(data: bytes | bytearray, name: str):
     shape = X.shape
     X = X.reshape(shape[0], -1)
 
-    def pixel_at(r: int, c: int) -> str:
+    def pixel_at(r: int, c: int, *, ref: bool = False) -> str:
         return f"{name} {xk}[{', '.join(map(str, np.unravel_index(r * X.shape[1] + c, shape)))}]"
 
-    def label_at(r: int) -> str:
+    def label_at(r: int, *, ref: bool = False) -> str:
         return f"{name} y[{r}]"
 
     return X, y, pixel_at, label_at

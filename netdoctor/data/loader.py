@@ -26,16 +26,19 @@ Parsed files are cached (see :mod:`netdoctor.data.cache`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from netdoctor.data import cache as datacache
 from netdoctor.data import idx
 from netdoctor.data.csvparse import read_csv
+from netdoctor.data.oddities import Oddities, find_oddities
 from netdoctor.data.scaling import Scaling, choose_scaling
 from netdoctor.data.summary import DataSummary
 from netdoctor.data.summary import summarise as _summarise
@@ -171,7 +174,10 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
             except DataFormatError:
                 table = None  # a damaged entry: parse the file again
             else:
-                return _make_dataset(table[:, :-1], table[:, -1], name, scaling)
+                odd = find_oddities(table[:, :-1], table[:, -1])
+                if not odd:
+                    return _make_dataset(table[:, :-1], table[:, -1], name, scaling)
+                # Odd values are named by their line and column: parse the file again for those places.
     contents = [_read_bytes(f) for f in files]
     if len(files) == 2:
         pixels, labels, pixel_at, label_at = idx.read_idx_pair(contents[0], contents[1], files[0], files[1])
@@ -186,7 +192,7 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
     _check_values(pixels, labels, pixel_at, label_at)
     if key is not None:
         datacache.put(key, pixels, labels, cache_dir)
-    return _make_dataset(pixels, labels, name, scaling)
+    return _make_dataset(pixels, labels, name, scaling, find_oddities(pixels, labels), (pixel_at, label_at))
 
 
 def _nowhere(*_args) -> str:
@@ -252,8 +258,14 @@ def _check_values(pixels, labels, pixel_at, label_at) -> None:
                               f"(a class index up to {MAX_LABEL})")
 
 
-def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str, scaling: Scaling | None = None) -> Dataset:
+def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str, scaling: Scaling | None = None,
+                  odd: Oddities | None = None, places: tuple[Any, Any] | None = None) -> Dataset:
     """Scale checked raw values into a Dataset (the scaling chosen from them, or the one given).
+
+    ``odd`` cells (:mod:`netdoctor.data.oddities`) do not choose the scaling:
+    it is the one the other cells call for, applied to every cell, and the
+    summary's notes name each odd cell and label by ``places`` (the reader's
+    ``pixel_at`` and ``label_at``).
 
     The same arithmetic runs on fresh parses and cache hits, so both give
     bit-identical arrays. Both passes go block by block (``_ROWS_PER_BLOCK``
@@ -280,19 +292,47 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str, scaling: 
         chosen = Scaling("divide-255" if scale else "none", np.float32(0), np.float32(255 if scale else 1),
                          float(pmin), float(pmax))
         summary = _summarise(X, y, pmin, pmax, not scale, source, scaling=chosen.kind,
-                             scaling_note=chosen.describe("pixels"), kind="images")
+                             scaling_note=chosen.describe("pixels"), kind="images", notes=_notes(odd, places, chosen, None))
         return Dataset(X, y, summary, source, scale, chosen)
     pmin = pixels.min() if n else 0
     pmax = pixels.max() if n else 0
-    chosen = scaling if scaling is not None else choose_scaling(pixels)
+    bulk = odd.bulk_mask(pixels) if odd is not None and scaling is None else None
+    if scaling is not None:
+        chosen = scaling
+    elif bulk is not None:
+        # The scaling every other cell calls for, with the range of the whole file.
+        chosen = dataclasses.replace(choose_scaling(bulk), raw_min=float(pmin), raw_max=float(pmax))
+    else:
+        chosen = choose_scaling(pixels)
     X = chosen.apply(pixels)
-    pixels_like = chosen.kind == "divide-255" or (chosen.kind == "none" and pmin >= 0 and pmax <= 1)
+    bulk_unit = odd is not None and odd.pattern == "unit"
+    pixels_like = chosen.kind == "divide-255" or (chosen.kind == "none" and ((pmin >= 0 and pmax <= 1) or bulk_unit))
     noun = "pixels" if pixels_like else "values"
     text = chosen.describe(noun) if scaling is None else (
         f"{noun} {float(pmin):g}..{float(pmax):g}: put on the training data's scale ({chosen.kind})")
+    if bulk is not None and odd is not None:
+        k = len(odd.cells)
+        text += f", as every cell but {k} ({'see the note' if k == 1 else 'see the notes'}) calls for"
     summary = _summarise(X, y, pmin, pmax, chosen.kind == "none", source, scaling=chosen.kind, scaling_note=text,
-                         kind="images" if pixels_like else "rows")
+                         kind="images" if pixels_like else "rows", notes=_notes(odd, places, chosen, scaling))
     return Dataset(X, y, summary, source, chosen.kind == "divide-255", chosen)
+
+
+_DONE = {"none": "used as they are", "divide-255": "divided by 255", "min-max": "min-max scaled per feature",
+         "standardise": "standardised per feature"}
+
+
+def _notes(odd: Oddities | None, places: tuple[Any, Any] | None, chosen: Scaling, given: Scaling | None) -> tuple[str, ...]:
+    """The data notes of odd cells and labels, each place as ``file:line:column``."""
+    if not odd or places is None:
+        return ()
+    pixel_at, label_at = places
+    done = _DONE[chosen.kind] if given is None else f"put on the training data's scale ({chosen.kind})"
+    k = len(odd.cells)
+    if k and chosen.kind in ("divide-255", "none"):
+        first = float(chosen.apply(np.array([[odd.values[0]]], dtype=np.float32))[0, 0])
+        done += f" like every other cell ({odd.values[0]:g} became {first:.4g})" if k == 1 else " like every other cell"
+    return tuple(odd.notes(lambda r, c: pixel_at(r, c, ref=True), lambda r: label_at(r, ref=True), scaled=done))
 
 
 _ROWS_PER_BLOCK = 1024

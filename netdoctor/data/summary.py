@@ -48,6 +48,9 @@ class DataSummary(Renderable):
     """The scale found and what was done, in one line (``values 280.4..331.9: standardised per feature ...``)."""
     kind: str = "images"
     """``images`` (pixels) or ``rows`` (other features): how the summary names rows and labels."""
+    notes: tuple[str, ...] = ()
+    """Values unlike all the others, one line each with its place ``file:line:column`` and what was done
+    (:mod:`netdoctor.data.oddities`): a pixel of -7 among 0..255, a label 12 among 0..9."""
 
     @property
     def label_shares(self) -> dict[int, float]:
@@ -62,7 +65,7 @@ class DataSummary(Renderable):
                 "pixel_min": self.pixel_min, "pixel_max": self.pixel_max,
                 "already_scaled": self.already_scaled, "source": self.source,
                 "scaling": self.scaling or ("none" if self.already_scaled else "divide-255"),
-                "scaling_text": self.scaling_text()}
+                "scaling_text": self.scaling_text(), "notes": list(self.notes)}
 
     def scaling_text(self) -> str:
         """How the values were scaled, e.g. ``pixels 0..255: divided by 255 to [0, 1]``."""
@@ -78,7 +81,8 @@ class DataSummary(Renderable):
         name = os.path.basename(self.source) or "data"
         counts = "  ".join(f"{k}: {v} ({100 * s:.1f}%)"
                            for (k, v), s in zip(self.label_counts.items(), self.label_shares.values()))
-        return [f"{name}: {self.size_text()}", self.scaling_text(), f"labels  {counts}"]
+        return [f"{name}: {self.size_text()}", self.scaling_text(), f"labels  {counts}",
+                *(f"note: {n}" for n in self.notes)]
 
     def size_text(self) -> str:
         """``2,000 images x 784 pixels``, or ``400 rows x 4 features`` for data that are not images."""
@@ -93,7 +97,7 @@ class DataSummary(Renderable):
 
 
 def summarise(X, y, pmin, pmax, already_scaled, source, *, scaling: str = "", scaling_note: str = "",
-              kind: str = "images") -> DataSummary:
+              kind: str = "images", notes: tuple[str, ...] = ()) -> DataSummary:
     """The summary of checked data: ``X`` ``(N, D)``, ``y`` ``(N,)`` labels, raw value range.
 
     ``label_counts`` has a key for every digit 0..9 for images (more if a
@@ -104,4 +108,4 @@ def summarise(X, y, pmin, pmax, already_scaled, source, *, scaling: str = "", sc
                        label_counts={k: int(counts[k]) for k in range(counts.size)},
                        pixel_min=float(pmin), pixel_max=float(pmax),
                        already_scaled=bool(already_scaled), source=source, scaling=scaling,
-                       scaling_note=scaling_note, kind=kind)
+                       scaling_note=scaling_note, kind=kind, notes=tuple(notes))

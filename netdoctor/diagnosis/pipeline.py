@@ -233,7 +233,7 @@ def _start(model: TrainableModel, X: np.ndarray, y: np.ndarray, X_test: Any, y_t
     n_classes = getattr(model, "n_classes", None) or int(max(y.max(), -1 if y_test is None else np.max(y_test)) + 1)
     if label_noun is None:
         label_noun = "images of digit" if X.shape[1] == 784 and n_classes == 10 else "rows labelled"
-    notes: list[str] = []
+    notes: list[str] = list(getattr(data, "notes", ()) or ())  # odd values in the data, at file:line:column
     report = Report(context={
         "model": model_name or describe_model(model),
         "data": f"{len(X)} x {X.shape[1]} training rows" + (f", {len(X_test)} test rows" if X_test is not None else ""),

@@ -340,8 +340,10 @@ def data_summary_html(summary: Any) -> str:
     # One row per digit: as narrow as a phone, as long as the settings beside it on a wide screen.
     table = _table(["digit", "images", "share"], [[_esc(k), f"{v:,}", pct(v / rows_n)] for k, v in counts.items()],
                    numeric=[False, True, True])
+    notes = "".join(f'<li><span class="label">Note:</span> {_esc(n)}</li>' for n in d.get("notes") or ())
     return (f"<p><b>{_esc(name)}</b>: {d.get('rows', 0):,} images x {d.get('features', 0):,} pixels</p>"
-            + _scroll(table, "data summary") + (f'<p class="muted">{_esc(scaling)}</p>' if scaling else ""))
+            + _scroll(table, "data summary") + (f'<p class="muted">{_esc(scaling)}</p>' if scaling else "")
+            + (f'<ul class="data-notes">{notes}</ul>' if notes else ""))
 
 
 def _layers(rows: Sequence[Mapping[str, Any]], probes: Sequence[Mapping[str, Any]]) -> str:

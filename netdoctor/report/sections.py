@@ -159,7 +159,10 @@ def _gradcheck(section: Mapping[str, Any]):
 
 
 def data_summary_rich(summary: Any):
-    """A :class:`~netdoctor.data.summary.DataSummary` as a compact table: one column per digit, rows for counts and shares."""
+    """A :class:`~netdoctor.data.summary.DataSummary` as a compact table: one column per digit, rows for counts and shares.
+
+    Its notes (odd cells and labels, each at ``file:line:column``) follow the table, one line each.
+    """
     import os
 
     from rich import box
@@ -174,7 +177,14 @@ def data_summary_rich(summary: Any):
         table.add_column(str(k), justify="right")
     table.add_row(rows, *(f"{v:,}" for v in summary.label_counts.values()))
     table.add_row("share", *(f"{100 * s:.1f}%" for s in summary.label_shares.values()))
-    return table
+    notes = tuple(getattr(summary, "notes", ()) or ())
+    if not notes:
+        return table
+    from rich.console import Group
+    from rich.text import Text
+
+    # Values unlike all the others, each with its file:line:column: below the table, in full.
+    return Group(table, *(Text.assemble(("note: ", "bold yellow"), n) for n in notes))
 
 
 def _probe(section: Mapping[str, Any]):
