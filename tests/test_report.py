@@ -301,3 +301,34 @@ def test_the_terminal_has_no_trailing_spaces(width):
         lines = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()
         assert lines and all(line == line.rstrip() for line in lines), (type(obj).__name__, width)
         assert max(map(len, lines)) <= width
+
+
+BLOCK_SNAPSHOT = """\
+─────────────────────────────── netdoctor report ───────────────────────────────
+command netdoctor run train.py
+verdict 1 finding (1 error); root cause: aliased-buffers (`self.updates` and
+        `self.templates` are one list object.)
+Findings (root causes first)
+
+ 1  ERROR  aliased-buffers
+    @ experiments/mnist/networks/two_layer_network.py:13, train.py:58
+    `self.updates` and `self.templates` are one list object.
+    evidence: lines=[experiments/mnist/networks/two_layer_network.py:13,
+    train.py:58]
+    fix: create fresh buffers at every reset.
+
+
+────────────────────────────────────────────────────────────────────────────────
+verdict 1 finding (1 error); root cause: aliased-buffers (`self.updates` and
+        `self.templates` are one list object.)
+"""
+
+
+def test_snapshot_of_a_place_too_long_for_a_column_width_80():
+    """At 80 columns a long file:line gets a line of its own under the finding, the text the width below it."""
+    place = "experiments/mnist/networks/two_layer_network.py:13"
+    report = Report([Finding("aliased-buffers", "error", f"{place}, train.py:58",
+                             "`self.updates` and `self.templates` are one list object.",
+                             {"lines": [place, "train.py:58"]}, fix="create fresh buffers at every reset.")],
+                    context={"command": "netdoctor run train.py"})
+    assert report_text(report, width=80) == BLOCK_SNAPSHOT
