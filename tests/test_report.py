@@ -332,3 +332,14 @@ def test_snapshot_of_a_place_too_long_for_a_column_width_80():
                              {"lines": [place, "train.py:58"]}, fix="create fresh buffers at every reset.")],
                     context={"command": "netdoctor run train.py"})
     assert report_text(report, width=80) == BLOCK_SNAPSHOT
+
+
+def test_the_header_shows_whatever_the_context_holds():
+    """Long values and lists get rows of their own instead of being dropped; settings are the training row's."""
+    script = "experiments/mnist_from_scratch/train_the_network_on_mnist.py"
+    report = Report(context={"script": script, "observer": "numpy", "arrays": ["W1", "b1", "W2", "b2"],
+                             "settings": {"lr": {"value": 0.1, "source": "--lr"}}, "empty": None})
+    lines = [" ".join(line.split()) for line in report_text(report, width=100).splitlines()]
+    assert f"script {script}" in lines and "arrays [W1, b1, W2, b2]" in lines
+    assert "context observer=numpy" in lines
+    assert not any(line.startswith(("settings", "empty")) for line in lines)

@@ -49,13 +49,21 @@ def _header(report):
     for key in ("command", "data", "model", "training"):
         if key in ctx and ctx[key] not in (None, ""):
             grid.add_row(key, Text(format_value(ctx[key]) if not isinstance(ctx[key], str) else ctx[key]))
-    others = [
-        f"{k}={format_value(v)}"
-        for k, v in ctx.items()
-        if k not in ("command", "data", "model", "training") and isinstance(v, (int, float, str, bool)) and len(str(v)) <= 40
-    ]
+    # Whatever else the context holds: short values on one "context" row, long ones (a script's path, a list)
+    # on a row of their own. ``settings`` is summed up in the training row (each source is in the HTML and JSON).
+    others, own_rows = [], []
+    for k, v in ctx.items():
+        if k in ("command", "data", "model", "training", "notes", "settings") or v is None or v == "":
+            continue
+        text = v if isinstance(v, str) else format_value(v)
+        if isinstance(v, (int, float, str, bool)) and len(text) <= 40:
+            others.append(f"{k}={text}")
+        else:
+            own_rows.append((str(k), text))
     if others:
         grid.add_row("context", Text(", ".join(others)))
+    for k, text in own_rows:
+        grid.add_row(k, Text(text))
     notes = ctx.get("notes")
     if isinstance(notes, (list, tuple)) and notes:
         grid.add_row("notes", Text("; ".join(map(str, notes))))
