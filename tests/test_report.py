@@ -343,3 +343,13 @@ def test_the_header_shows_whatever_the_context_holds():
     assert f"script {script}" in lines and "arrays [W1, b1, W2, b2]" in lines
     assert "context observer=numpy" in lines
     assert not any(line.startswith(("settings", "empty")) for line in lines)
+
+
+def test_short_codes_keep_the_column_titles_whole():
+    report = Report([Finding("x", "error", "w", "m")], context={"training": "3 epochs", "seed": 0}, sections={"a": "b"})
+    for width in WIDTHS:
+        text = report_text(report, width=width)
+        assert "…" not in text and "finding" in text
+        lines = text.splitlines()
+        # the closing verdict lines up with the header's
+        assert lines[-1].index("1 finding") == next(ln for ln in lines if ln.startswith("verdict")).index("1 finding")

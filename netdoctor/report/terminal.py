@@ -37,18 +37,16 @@ _SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 
 # -- pieces -----------------------------------------------------------------
-def _header(report):
-    from rich.table import Table
+def _header_rows(report) -> list[tuple[str, Any]]:
+    """The header's rows, key and value, before the verdict."""
     from rich.text import Text
 
-    grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column()
+    rows: list[tuple[str, Any]] = []
     ctx = report.context or {}
     # The command line as typed gets a row of its own: a shared report says how to reproduce it.
     for key in ("command", "data", "model", "training"):
         if key in ctx and ctx[key] not in (None, ""):
-            grid.add_row(key, Text(format_value(ctx[key]) if not isinstance(ctx[key], str) else ctx[key]))
+            rows.append((key, Text(format_value(ctx[key]) if not isinstance(ctx[key], str) else ctx[key])))
     # Whatever else the context holds: short values on one "context" row, long ones (a script's path, a list)
     # on a row of their own. ``settings`` is summed up in the training row (each source is in the HTML and JSON).
     others, own_rows = [], []
@@ -61,25 +59,40 @@ def _header(report):
         else:
             own_rows.append((str(k), text))
     if others:
-        grid.add_row("context", Text(", ".join(others)))
-    for k, text in own_rows:
-        grid.add_row(k, Text(text))
+        rows.append(("context", Text(", ".join(others))))
+    rows += [(k, Text(text)) for k, text in own_rows]
     notes = ctx.get("notes")
     if isinstance(notes, (list, tuple)) and notes:
-        grid.add_row("notes", Text("; ".join(map(str, notes))))
+        rows.append(("notes", Text("; ".join(map(str, notes)))))
+    return rows
+
+
+def _header(report):
+    from rich.text import Text
+
+    grid = _key_grid(report)
+    for key, value in _header_rows(report):
+        grid.add_row(key, value)
     grid.add_row("verdict", _verdict_text(report))
     if report.partial:
         grid.add_row("note", Text("interrupted: partial report, only what was measured so far", style="yellow"))
     return grid
 
 
-def _verdict_grid(report):
-    """The verdict as a key/value row, as the header shows it (the report ends with it too)."""
+def _key_grid(report):
+    """A two-column grid whose key column is as wide as the header's longest key (the closing verdict lines up)."""
     from rich.table import Table
 
+    width = max([len("verdict")] + [len(k) for k, _ in _header_rows(report)])
     grid = Table.grid(padding=(0, 1))
-    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(style="bold", no_wrap=True, min_width=width)
     grid.add_column()
+    return grid
+
+
+def _verdict_grid(report):
+    """The verdict as a key/value row, aligned as in the header (the report ends with it too)."""
+    grid = _key_grid(report)
     grid.add_row("verdict", _verdict_text(report))
     return grid
 
@@ -146,11 +159,11 @@ class FindingsView:
         self.numbered = numbered
 
     def left_width(self) -> int:
-        """Cells the left column needs: severity, code and every word of the place whole."""
+        """Cells the left column needs: its title, severity, code and every word of the place whole."""
         from rich.cells import cell_len
 
         # "@" and the first place stay on one line: the "@ " counts with the first word.
-        return max((max(len(f.severity.value), len(f.code), _longest_word(f.where),
+        return max((max(len("finding"), len(f.severity.value), len(f.code), _longest_word(f.where),
                         cell_len("@ " + (f.where.split() or [""])[0])) for f in self.findings), default=8)
 
     def fits_table(self, width: int) -> bool:
