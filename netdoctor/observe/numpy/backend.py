@@ -67,6 +67,8 @@ FROZEN_CALLS = 20
 """Gradient computations without any parameter change after which discovery takes the parameters as frozen."""
 DISCOVERY_EVENTS = 20_000
 """Events scanned in full before discovery scans only every 16th event."""
+CACHE_TRIES = 3
+"""Writes of an array judged before it is taken as not a cache (a cache is one at every forward pass)."""
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
 
@@ -93,6 +95,9 @@ class _PathStats:
     idx: np.ndarray | None = None
     values: np.ndarray | None = None
     ratios: list = field(default_factory=list)
+    cache: bool = False
+    cache_tries: int = 0
+    """Rewritten by the forward pass (an activation or pre-activation of a layer): neither a parameter nor a buffer."""
 
 
 @dataclass
@@ -102,6 +107,8 @@ class _Func:
     grad_returns: int = 0
     shapes: tuple = ()
     ids: tuple = ()
+    args: list = field(default_factory=list)
+    """The array (or list) arguments of the latest call, held by reference: the inputs a forward computed its caches from."""
 
 
 @dataclass
@@ -216,6 +223,11 @@ class NumpyBackend:
         self._grad_map: list[int | None] = []
         self._probe_left: dict[CodeType, int] = {}
         self._probe_inputs: dict[int, bool] = {}
+        self._probe_attrs: dict[int, dict[str, int]] = {}
+        self.cache_paths: list[Path] = []
+        """Arrays of the network's root that the forward pass rewrites (activations, pre-activations, its input)."""
+        self.output_attr: dict[CodeType, str] = {}
+        """Forwards that keep their output on ``self`` instead of returning it: the attribute's name."""
 
     @property
     def root(self) -> _Root:
@@ -301,7 +313,7 @@ class NumpyBackend:
         if not role:
             return False
         self._limits()
-        if role & (_CONTRIB | _PROBE) or (role & _FORWARD and self.events % 8 == 0):
+        if role & (_CONTRIB | _UPDATER | _PROBE) or (role & _FORWARD and self.events % 8 == 0):
             if not self._check_update(frame) and role & _CONTRIB:
                 self._check_reset(frame)
         if role & _CONTRIB:
@@ -321,6 +333,9 @@ class NumpyBackend:
         if role & _CONTRIB:
             self._contrib_return(frame, value)
         if role & _FORWARD:
+            stored = self.output_attr.get(code)
+            if value is None and stored:
+                value = getattr(frame.f_locals.get("self"), stored, None)
             self._forward_return(frame, value)
         if role & _HELPER:
             self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
@@ -377,6 +392,8 @@ class NumpyBackend:
         if func is None:
             func = self._funcs[code] = _Func(code)
         func.calls += 1
+        loc = frame.f_locals
+        func.args = [v for v in (loc.get(n) for n in code.co_varnames[: code.co_argcount]) if isinstance(v, (np.ndarray, list))]
         if self.options.net is not None:
             if self._explicit_root is None:
                 self._explicit(frame)
@@ -426,7 +443,7 @@ class NumpyBackend:
         if self.events > DISCOVERY_EVENTS and self.events % 16:
             return
         code = frame.f_code if frame is not None else None
-        param_changed = False
+        written: list[tuple[_PathStats, np.ndarray]] = []
         for rid, root in list(self._roots.items()):
             now: dict[Path, tuple[int, bytes]] = {}
             for path, a in walk_arrays(root.obj, globals_root=root.globals_root):
@@ -441,6 +458,8 @@ class NumpyBackend:
                 if st is None:
                     st = self._paths[key] = _PathStats(a.shape, path_text(path, root.prefix))
                 st.shape = a.shape
+                if old is None and not call and root.scan and st.cache_tries < CACHE_TRIES:
+                    written.append((st, a))  # a new array the returning function left behind: perhaps a cache
                 if st.idx is None and array_role(st.text) == "param" and not is_bias(st.text) and a.ndim == 2:
                     st.idx = sample_index(a.size, COORDS, self.rng)
                     st.values = np.take(a, st.idx).astype(float)
@@ -459,10 +478,11 @@ class NumpyBackend:
                     else:
                         st.rebound += 1
                     st.where[code] += 1
-                    if array_role(st.text) == "param":
-                        param_changed = True
+                    written.append((st, a))
             root.scan = now
-        if param_changed:
+        if written and not call and frame is not None:
+            self._caches_written(frame, written)
+        if any(array_role(st.text) == "param" and not st.cache for st, _ in written if st.changes):
             self._param_events += 1
         if self._param_events >= DISCOVERY_UPDATES or (self.events % 32 == 0 and self._unnamed_ready()):
             self._finish_discovery()
@@ -479,6 +499,8 @@ class NumpyBackend:
         return lo >= 3 and (hi >= 3 * lo or lo >= 300)
 
     def _param_like(self, st: _PathStats) -> bool:
+        if st.cache:
+            return False
         role = array_role(st.text)
         if role == "param":
             return True
@@ -486,7 +508,52 @@ class NumpyBackend:
 
     @staticmethod
     def _unnamed_param(st: _PathStats) -> bool:
-        return array_role(st.text) == "other" and len(st.shape) == 2 and min(st.shape) > 1 and not is_constant(st.text) and st.changes >= 1
+        return (array_role(st.text) == "other" and len(st.shape) == 2 and min(st.shape) > 1 and not is_constant(st.text)
+                and st.changes >= 1 and not st.cache)
+
+    def _caches_written(self, frame: FrameType, written: list[tuple[_PathStats, np.ndarray]]) -> None:
+        """Mark the arrays a returning function wrote that are what a layer computes from its input as caches.
+
+        A cache is an elementwise non-decreasing function of ``W·a + b`` (``a·W + b``) for a weight matrix ``W``
+        the program keeps, ``a`` the input the function was given or another array it wrote (the previous
+        layer's cache). Parameters and gradient buffers are not ordered like that. With batch size 1 a cache
+        has a bias's shape, and a parameter dict may hold caches (``params['A1']``): their names and shapes do
+        not tell, their values do. Judged at the writer's return, before an update moves the weights.
+        """
+        tested = [(st, a) for st, a in written if not st.cache and st.cache_tries < CACHE_TRIES and 5 <= a.size and a.ndim <= 2]
+        if not tested:
+            return
+        weights, biases = [], []
+        seen: set[int] = set()
+        for (rid, p), st in self._paths.items():
+            if st.cache:
+                continue
+            a = resolve(self._roots[rid].obj, p) if rid in self._roots else None
+            if not isinstance(a, np.ndarray) or id(a) in seen:
+                continue
+            seen.add(id(a))
+            if len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text) and array_role(st.text) != "buffer":
+                weights.append(a)
+            elif a.ndim == 1 or (a.ndim == 2 and min(a.shape) == 1):
+                biases.append(a)
+        code = frame.f_code
+        given = [frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]]
+        inputs = [x for x in map(_float_2d, given) if x is not None]
+        for st, a in tested:
+            st.cache_tries += 1
+            if any(a is g for g in given):
+                st.cache = True  # the very input the function was given, kept for the backward pass (``cache['A0'] = x``)
+        # layer by layer from the input: a cache is computed from the input or from a cache found before it
+        todo = [(st, a) for st, a in tested if not st.cache]
+        while todo and inputs:
+            found = [(st, a) for st, a in todo
+                     if _computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs)]
+            for st, a in found:
+                st.cache = True
+                inputs.append(a)
+            todo = [(st, a) for st, a in todo if not st.cache]
+            if not found:
+                break
 
     def _finish_discovery(self, force: bool = False) -> None:
         # the root holding the most changing parameters is the network (with force: the most named ones)
@@ -519,6 +586,8 @@ class NumpyBackend:
         for p, st in stats.items():
             role = array_role(st.text)
             changed_in = set(st.where)
+            if st.cache:
+                continue
             if role == "buffer" or st.busy or (st.changes and self.updater not in changed_in and role != "param"):
                 buffers.append((p, st))
             elif role == "param" or st.unnamed_param:
@@ -576,11 +645,16 @@ class NumpyBackend:
     def _start_watching(self, best: _Root, stats: dict[Path, _PathStats]) -> None:
         """From discovery to watching: only the network's root is scanned now, functions get their roles,
         and the parameters' first samples, norms and the constants' fingerprints are taken."""
-        self.discovery_ratios = [st.ratios for st in stats.values() if st.ratios and array_role(st.text) == "param"]
+        self.cache_paths = [p for p, st in stats.items() if st.cache]
+        kept = {prm.path for prm in self.params}  # the parameters found, not caches or buffers named like them
+        self.discovery_ratios = [st.ratios for p, st in stats.items() if st.ratios and p in kept and array_role(st.text) == "param"]
         self.phase = "watch"
         self._roots = {id(best.obj): best}
         self._paths = {}
         self._roles = {}
+        if self.contributor is None and self.updater is not None and self.updater.co_name != "<module>":
+            # gradients computed and applied inline (``train_step(x, y, lr)``): the updater is given the batch
+            self.contributor = self.updater
         if self.contributor is not None:
             self._roles[self.contributor] = _CONTRIB
             known = self._funcs.get(self.contributor)
@@ -857,9 +931,10 @@ class NumpyBackend:
         self._unrecorded = False
         self._targets_from(frame)
         back = frame.f_back
-        if back is not None and id(back.f_code) not in self.label_sets:
-            self.train_labels_key = id(back.f_code)
-            self._labels_from(back, back.f_code)
+        if back is not None:
+            if id(back.f_code) not in self.label_sets:
+                self._labels_from(back, back.f_code)
+            self.train_labels_key = id(back.f_code)  # also when an evaluation in the same function found them first
 
     def _errors_from_locals(self, frame: FrameType) -> None:
         """Output error of the batch from the contributor's own forward pass: its probabilities or log-probabilities."""
@@ -1069,6 +1144,8 @@ class NumpyBackend:
         skip |= {id(resolve(root, p.buffer)) for p in self.params if p.buffer is not None}
         # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
         values = [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
+        # the caches discovery saw the forward pass write (``params['A1']``, ``self.hidden``)
+        values += [resolve(root, p) for p in self.cache_paths]
         # layers that keep their output on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`)
         if not self.root.globals_root:
             if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
@@ -1163,14 +1240,24 @@ class NumpyBackend:
         code = frame.f_code
         n_in = self.layout[1][0] if self.layout else -1
         # an input sample: an array with the input's width, or a list of that length (pixels, or one-element rows)
-        self._probe_inputs[id(frame)] = any(
+        given = self._probe_inputs[id(frame)] = any(
             (isinstance(v, np.ndarray) and n_in in v.shape) or (isinstance(v, list) and len(v) == n_in)
             for v in (frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]))
+        me = frame.f_locals.get("self")
+        if given and me is not None and isinstance(getattr(me, "__dict__", None), dict):
+            # a forward may keep its output on the object instead of returning it: what it rebinds tells
+            self._probe_attrs[id(frame)] = {k: id(v) for k, v in vars(me).items() if isinstance(v, np.ndarray)}
 
     def _probe_return(self, frame: FrameType, value: Any) -> None:
         """Classify a function by what it returns: the output (forward), a target vector (helper), or nothing of interest."""
         code = frame.f_code
         given_input = self._probe_inputs.pop(id(frame), False)  # per frame: a nested call must not answer for its caller
+        before = self._probe_attrs.pop(id(frame), None)
+        if value is None and before is not None:
+            name = self._stored_output(frame, before)
+            if name:
+                self.output_attr[code] = name
+                value = getattr(frame.f_locals["self"], name)
         left = self._probe_left.get(code, 8) - 1
         self._probe_left[code] = left
         role = self._roles.get(code, 0)
@@ -1189,6 +1276,15 @@ class NumpyBackend:
                     return
         if left <= 0:
             self._roles[code] = role & ~_PROBE  # 0: ignored from now on
+
+    def _stored_output(self, frame: FrameType, before: dict[str, int]) -> str:
+        """The attribute a forward that returned nothing rebound to an array of output rows (``self.output``), or ""."""
+        me = frame.f_locals.get("self")
+        found = ""
+        for k, v in getattr(me, "__dict__", {}).items():
+            if isinstance(v, np.ndarray) and before.get(k) != id(v) and self._output_rows(v) is not None:
+                found = k  # the last one written in the object's order: layers' outputs come before the network's
+        return found
 
     # -- helpers that build targets ---------------------------------------------------
     _helper_pending: float | None = None
@@ -1209,6 +1305,58 @@ class NumpyBackend:
 
 # roles of a watched function (bit flags)
 _CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = 1, 2, 4, 8, 16, 32
+
+
+def _float_2d(v: Any) -> np.ndarray | None:
+    """An argument as a float array of at most 2 dimensions (a list of numbers or of one-element rows too), or None."""
+    if isinstance(v, list):
+        if not v or len(v) > 100_000:
+            return None
+        try:
+            v = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and 1 <= v.ndim <= 2 and v.size:
+        return v.astype(float, copy=False)
+    return None
+
+
+def _ordered_like(pre: np.ndarray, a: np.ndarray, tolerance: float = 0.1) -> bool:
+    """Whether ``a`` is an elementwise non-decreasing function of ``pre`` (same shape), up to a share of exceptions."""
+    p, v = pre.reshape(-1), a.reshape(-1)
+    if p.size != v.size or not (np.isfinite(p).all() and np.isfinite(v).all()):
+        return False
+    if float(np.ptp(p)) == 0.0:
+        return False
+    steps = np.diff(v[np.argsort(p, kind="stable")])
+    tol = 1e-9 * float(np.abs(v).max())
+    return float((steps < -tol).mean()) <= tolerance
+
+
+def _computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray]) -> bool:
+    """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``."""
+    with np.errstate(all="ignore"):
+        for W in weights:
+            for a in inputs:
+                if a is c:
+                    continue
+                if a.ndim == 1:
+                    a = a.reshape(-1, 1) if W.shape[1] == a.size else a.reshape(1, -1)
+                for pre in ((W @ a) if W.shape[1] == a.shape[0] else None, (a @ W) if a.shape[1] == W.shape[0] else None):
+                    if pre is None or pre.size != c.size:
+                        continue
+                    shaped = c.reshape(pre.shape)
+                    if _ordered_like(pre, shaped):
+                        return True
+                    for b in biases:
+                        if b.size in pre.shape and b.size != pre.size or b.size == pre.size:
+                            try:
+                                with_b = pre + (b.reshape(-1, 1) if b.size == pre.shape[0] else b.reshape(1, -1))
+                            except ValueError:
+                                continue
+                            if with_b.shape == pre.shape and _ordered_like(with_b, shaped):
+                                return True
+    return False
 
 
 def _scalar(v: Any) -> float | None:

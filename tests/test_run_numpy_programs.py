@@ -1,0 +1,144 @@
+"""``netdoctor run`` on small NumPy programs in the styles that discovery by names got wrong (issue 21).
+
+Each program in ``tests/numpy_programs/`` trains on synthetic blobs in about a
+second. A buggy variant differs from its healthy twin at lines marked
+``# BUG: code``; the report must name every marked code (at a marked line when
+the finding has lines) and the twin must be quiet at warning and error level.
+What the observer must have seen (updates, samples, the forward) is checked
+against what the program really does, counted from its own loop sizes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent / "numpy_programs"
+TIMEOUT = 300
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    expect: tuple[str, ...] = ()
+    """Codes the report must hold besides the ``# BUG:`` markers (consequences the bug really has)."""
+    updates: int | None = None
+    """The updates the program applies (from its loop sizes): all of them must be counted."""
+    samples: int | None = None
+    """The samples it trains on: the targets of at least 90% of them must have been seen."""
+    forward: bool = True
+    """The forward function must have been found (its predictions recorded)."""
+    context: dict = field(default_factory=dict, hash=False)
+
+    @property
+    def path(self) -> Path:
+        return HERE / f"{self.name}.py"
+
+    def bugs(self) -> dict[str, set[int]]:
+        out: dict[str, set[int]] = {}
+        for i, line in enumerate(self.path.read_text(encoding="utf-8").splitlines(), start=1):
+            for code in re.findall(r"# BUG: ([a-z-]+)", line):
+                out.setdefault(code, set()).add(i)
+        return out
+
+
+PROGRAMS = [
+    # a forward calling helper methods (self.sigmoid, self.softmax); 1,000 rows in batches of 20, 8 epochs
+    Program("helper_forward", updates=400, samples=8000),
+    Program("helper_forward_saturated", updates=400, samples=8000),
+    # a forward returning None, its output kept on self.output; batch size 1: the caches have the biases' shapes
+    Program("stored_output", updates=3000, samples=3000),
+    Program("stored_output_two_classes", updates=3000, samples=3000),
+    # one dict for the parameters and the forward's caches (params['A1'], params['Z2']), batch size 1
+    Program("params_dict_caches", updates=3000, samples=3000),
+    Program("params_dict_caches_dead", ("class-collapse",), updates=3000, samples=3000),
+]
+
+
+@dataclass
+class Observed:
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict
+    plain: subprocess.CompletedProcess
+
+
+_RUNS: dict[str, Observed] = {}
+_LOCK = threading.Lock()
+_TMP = Path(tempfile.mkdtemp(prefix="numpy_programs_"))
+
+
+def _observe(program: Program) -> Observed:
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NO_COLOR="1", COLUMNS="100")
+    env.pop("PYTHONPATH", None)
+    out = _TMP / f"{program.name}.json"
+    plain = subprocess.run([sys.executable, str(program.path)], cwd=_TMP, env=env, capture_output=True, text=True,
+                           timeout=TIMEOUT)
+    proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(program.path)],
+                          cwd=_TMP, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+    report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    return Observed(proc.returncode, proc.stdout, proc.stderr, report, plain)
+
+
+def observed(program: Program) -> Observed:
+    """The program's run under ``netdoctor run`` and its plain run (all programs run on first use, two at a time)."""
+    with _LOCK:
+        if not _RUNS:
+            with ThreadPoolExecutor(max_workers=2) as pool:
+                for p, result in zip(PROGRAMS, pool.map(_observe, PROGRAMS)):
+                    _RUNS[p.name] = result
+    return _RUNS[program.name]
+
+
+def _detail(o: Observed) -> str:
+    found = [(f["code"], f["severity"], f["where"], f["message"][:160]) for f in o.report.get("findings", [])]
+    return f"findings {found}\ncontext {o.report.get('context')}\n{o.stderr[-1500:]}"
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
+def test_buggy_programs_are_named_at_their_lines_and_healthy_twins_are_quiet(program):
+    o = observed(program)
+    assert o.report, _detail(o)
+    findings = o.report["findings"]
+    codes = {f["code"] for f in findings}
+    bugs = program.bugs()
+    if not bugs:
+        loud = [f for f in findings if f["severity"] in ("error", "warning")]
+        assert not loud and o.returncode == 0, _detail(o)
+        return
+    assert set(bugs) | set(program.expect) <= codes, _detail(o)
+    name = program.path.name
+    for code, lines in bugs.items():
+        said = {int(n) for f in findings if f["code"] == code for n in re.findall(rf"{re.escape(name)}:(\d+)", f["where"])}
+        if said:  # findings that name lines must name the bug's
+            assert said & lines, f"{code}: report says {sorted(said)}, the bug is on {sorted(lines)}\n" + _detail(o)
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
+def test_every_update_and_the_samples_are_observed(program):
+    o = observed(program)
+    ctx = o.report.get("context", {})
+    if program.updates is not None:
+        assert ctx.get("updates_observed") == program.updates, _detail(o)
+    if program.samples is not None:
+        assert 0.9 * program.samples <= ctx.get("samples_observed", 0) <= program.samples, _detail(o)
+    if program.forward:
+        assert o.report.get("sections", {}).get("observed", {}).get("forward"), _detail(o)
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
+def test_the_run_is_the_plain_run(program):
+    o = observed(program)
+    assert o.plain.returncode == 0 and o.stdout.startswith(o.plain.stdout), _detail(o)
+    assert o.stderr.startswith(o.plain.stderr)
