@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 # Re-exported: the live view is imported from here (watch, LiveView), as are the extra's error and hint.
-from netdoctor.report.liveview import LiveView, _ipython_display, watch  # noqa: F401
+from netdoctor.report.liveview import LiveView, ipython_display, watch  # noqa: F401
 from netdoctor.report.plots_backend import INSTALL_HINT, MissingExtra  # noqa: F401
 
 __all__ = ["watch", "LiveView", "to_html", "enable"]
@@ -56,7 +56,7 @@ def enable(shell: Any = None) -> None:
     Args:
         shell: the IPython shell (default: the running one; nothing happens outside IPython).
     """
-    get_ipython, _ = _ipython_display()
+    get_ipython, _ = ipython_display()
     shell = shell if shell is not None else get_ipython()
     if shell is None:
         return

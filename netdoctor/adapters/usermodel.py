@@ -39,7 +39,7 @@ _OPTIONAL = {
 }
 
 
-def _parse_spec(spec: str) -> tuple[Path, str]:
+def parse_spec(spec: str) -> tuple[Path, str]:
     if not isinstance(spec, str) or not spec.strip():
         raise InvalidArgument(f"model spec {spec!r} is empty; use 'path/to/file.py:factory'.")
     path, sep, factory = spec.rpartition(":")
@@ -102,7 +102,7 @@ def load_user_model(spec: str, **adapt_kwargs: Any) -> Any:
         UserCodeError: syntax error or exception in the user's file (user frames only).
         ProtocolError: the result is not a protocol model and cannot be adapted.
     """
-    path, factory_name = _parse_spec(spec)
+    path, factory_name = parse_spec(spec)
     module = _import_file(path)
     factory = getattr(module, factory_name, None)
     if not callable(factory):

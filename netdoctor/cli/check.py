@@ -90,10 +90,10 @@ def _user_model_name(spec: str, model: Any) -> str:
     """``SeedAdapter from models.py:seed``: the user's class (the adapted net's, if adapted) and factory."""
     from pathlib import Path
 
-    from netdoctor.adapters.usermodel import _parse_spec
+    from netdoctor.adapters.usermodel import parse_spec
     from netdoctor.buffers.reach import unwrap
 
-    path, factory = _parse_spec(spec)
+    path, factory = parse_spec(spec)
     inner = unwrap(model)
     style = getattr(model, "style", None)  # hand-written nets adapted by adapt(); a PyTorch module's adapter has none
     what = type(inner).__name__ if inner is model or style is None else f"{type(inner).__name__} (adapted, style {style!r})"

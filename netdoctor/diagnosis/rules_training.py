@@ -23,7 +23,8 @@ from netdoctor.findings import Finding, Severity
 from netdoctor.monitor.records import LayerRecord, ProbeRecord
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
-from netdoctor.rules.evidence import GradientScale, LayerActivity, NonFinite, NormTrace
+from netdoctor.rules.evidence import GradientScale, LayerActivity, NonFinite, NormTrace, UpdateSizes
+from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
 from netdoctor.rules.policy import (
     DEAD_ERROR,
     DEAD_WARN,
@@ -174,47 +175,28 @@ def rule_vanishing(ev: Evidence) -> Finding | None:
                                               _f(last.get("loss")))], Framework.CHECK)
 
 
-def rule_lr_high(ev: Evidence) -> Finding | None:
+def _update_sizes(ev: Evidence) -> UpdateSizes:
+    """The first measured update, the gradient at the last probe and how the run ended, as the learning-rate rules read them."""
     up, name, step = _first_update(ev)
     losses = [e.get("loss") for e in ev["epochs"] if e.get("loss") is not None]
-    init = _f(ev["initial"].get("loss"))
-    diverged = bool(losses) and math.isfinite(init) and _f(losses[-1]) > LR_HIGH_DIVERGE * init
-    if not (up > LR_HIGH_UPDATE or diverged or ev.get("nonfinite")):
-        return None
     accs = [a for e in ev["epochs"] if (a := e.get("eval_accuracy")) is not None]
-    if not (diverged or ev.get("nonfinite")) and accs and accs[-1] > LR_HIGH_LEARNS:
-        # A large first step from small initial weights is harmless when the run then learns (the textbook
-        # network at eta 3 changes a weight matrix by 84% at step 1 and reaches 90%): not a finding.
-        return None
-    eff = ev.get("lr")
-    note = ""
-    if ev.get("reduce") == "sum" and eff is not None and (bs := ev["batch_size"]) is not None:
-        note = f" Gradients are summed over the batch, so the effective learning rate is {eff} x {bs} = {eff * bs:g}."
-    return Finding(
-        "learning-rate-too-high", Severity.ERROR if up > 1 or diverged or ev.get("nonfinite") else Severity.WARNING, name or "optimizer",
-        f"One update changes {name} by {100 * up:.0f}% of its size (step {step}); healthy steps change weights by ~0.1-3%." + note
-        if math.isfinite(up) else "The loss diverged." + note,
-        {"update_ratio": up, "tensor": name, "step": step, "limit": LR_HIGH_UPDATE, "lr": ev.get("lr"), "diverged": diverged},
-        fix="Divide the learning rate by 10 (or average, not sum, the gradient over the batch).",
-        explanation="An update that is a large fraction of the weights overshoots the minimum; the loss oscillates or grows.",
-    )
+    probes = [p for p in _finite_probes(ev) if "grad_norms" in p]
+    nf = ev.get("nonfinite")
+    bs = ev["batch_size"]
+    return UpdateSizes(
+        where=name or "optimizer", framework=Framework.CHECK, first=(up,) if math.isfinite(up) else (), tensor=name,
+        first_step=step, gradient=_grad_ratio(probes[-1]) if probes else None, lr=ev.get("lr"),
+        loss_first=_f(ev["initial"].get("loss")), loss_last=_f(losses[-1]) if losses else None,
+        weights_nonfinite=nf is not None and not nf.get("inputs_nonfinite"), accuracy=accs[-1] if accs else None,
+        summed_batch=bs if ev.get("reduce") == "sum" and bs is not None else None)
+
+
+def rule_lr_high(ev: Evidence) -> Finding | None:
+    return learning_rate_too_high(_update_sizes(ev))
 
 
 def rule_lr_low(ev: Evidence) -> Finding | None:
-    up, name, step = _first_update(ev)
-    probes = [p for p in _finite_probes(ev) if "grad_norms" in p]
-    if not (up < LR_LOW_UPDATE) or not probes or not (_grad_ratio(probes[-1]) >= VANISHING_RATIO):
-        return None
-    accs = [a for e in ev["epochs"] if (a := e.get("eval_accuracy")) is not None]
-    if accs and accs[-1] > 0.9:
-        return None
-    return Finding(
-        "learning-rate-too-low", Severity.WARNING, name or "optimizer",
-        f"One update changes {name} by only {up:.1e} of its size although the gradient is healthy: learning is too slow to see.",
-        {"update_ratio": up, "tensor": name, "step": step, "limit": LR_LOW_UPDATE, "lr": ev.get("lr"), "accuracies": accs},
-        fix="Multiply the learning rate by 10 (updates of ~1e-3 to 1e-2 of the weights per step are typical).",
-        explanation="With updates this small the weights barely move in a few epochs, so the network looks as if it does not learn.",
-    )
+    return learning_rate_too_low(_update_sizes(ev))
 
 
 def rule_unscaled_inputs(ev: Evidence) -> Finding | None:

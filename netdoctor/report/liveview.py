@@ -24,7 +24,7 @@ from netdoctor.report.plots_backend import INSTALL_HINT, MissingExtra
 __all__ = ["watch", "LiveView"]
 
 
-def _ipython_display():
+def ipython_display():
     """IPython's ``get_ipython`` and ``display``; :class:`MissingExtra` naming the extra when IPython is missing."""
     try:
         from IPython import get_ipython
@@ -112,7 +112,7 @@ class LiveView:
 
     # -- training callback ----------------------------------------------------------
     def on_start(self, model: Any, run: Mapping[str, Any]) -> None:
-        get_ipython, display = _ipython_display()
+        get_ipython, display = ipython_display()
         # A view reused for a second run starts afresh (and gets a new output).
         self.epochs, self.recent, self.step, self.note, self.finished = [], [], 0, "", False
         self.last_loss, self.monitor, self._handle = math.nan, None, None
@@ -208,7 +208,7 @@ def watch(*, X_probe: Any = None, y_probe: Any = None, points: int = 40, interva
     """
     from netdoctor.errors import InvalidArgument
 
-    _ipython_display()
+    ipython_display()
     if not (interval >= 0 and math.isfinite(interval)):
         raise InvalidArgument(f"interval={interval} must be a number of seconds >= 0, e.g. 0.5.")
     if points < 1:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from netdoctor.rules.policy import Framework
 
 __all__ = ["LayerActivity", "InitScale", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite",
-           "UpdateSizes"]
+           "UpdateSizes", "CarryOver", "BatchScale"]
 
 
 @dataclass(frozen=True)
@@ -198,3 +198,69 @@ class UpdateSizes:
     """The final accuracy, when the run evaluated one."""
     summed_batch: int | None = None
     """The batch size, when the model says its gradient is summed over the batch (not averaged)."""
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    """How much of one update's gradients is still in the buffers when the next update's gradients arrive.
+
+    0 for buffers emptied after every update, 1 when the "reset" keeps
+    everything (every gradient is applied again at every later update), the
+    learning rate when the buffer is scaled in place by it.
+    """
+
+    where: str
+    framework: Framework
+    weight: float
+    """The carry-over (median over the measured windows)."""
+    windows: int
+    """Windows (updates, steps) it was measured on."""
+    buffers: tuple[str, ...] = ()
+    """The buffers (or parameters whose ``.grad``) that carry gradients over."""
+    momentum_possible: bool = True
+    """The program's own buffers might be momentum (a decaying buffer is healthy); False for PyTorch's ``.grad``."""
+    history_weight: float | None = None
+    """Mean weight of all earlier gradients in an update (the probe's fit): must exceed 1/2 for stale accumulation."""
+    lr: float | None = None
+    lr_name: str = "lr"
+    unit: str = "update"
+    step_site: str = ""
+    """Where the optimizer steps (PyTorch), for the fix."""
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchScale:
+    """How the applied step compares with the step a batch-mean gradient would give.
+
+    ``measured`` says how: ``probe`` (the probe's fitted step / lr),
+    ``contributions`` (the step per contributed per-sample gradient / lr, and
+    contributions per update), ``bias`` (output-bias gradient / the batch mean
+    of output - target) or ``loss-input`` (the gradient at the loss input /
+    that of the mean-reduced loss).
+    """
+
+    where: str
+    framework: Framework
+    measured: str
+    factor: float
+    """The measured ratio: about ``batch`` for a summed gradient, about 1 for a mean."""
+    batch: float
+    """Rows (or contributions) per step."""
+    windows: int = 1
+    lr: float | str | None = None
+    lr_name: str = "lr"
+    optimizer: str = ""
+    adaptive: bool = False
+    divided: bool = False
+    """Each contribution is already divided where it is added (``buf += g / n``)."""
+    first_update: float | None = None
+    """The largest first update / weight (``loss-input``: a summed loss must also move the weights visibly)."""
+    update_tensor: str = ""
+    blew_up: bool = False
+    """The loss diverged or went non-finite."""
+    function: str = ""
+    """The function that computes the gradient (``backprop``), or the loss (``cross_entropy at train.py:40``)."""
+    reduction: str = ""
+    """How the loss reduces over the batch, as the program asked (``'sum'``), when it says."""
+    details: dict = field(default_factory=dict)

@@ -45,8 +45,7 @@ def diverged(u: UpdateSizes) -> bool:
 def _lr(u: UpdateSizes) -> str:
     if u.lr is None:
         return u.optimizer or "the learning rate"
-    value = f"{u.lr:g}" if isinstance(u.lr, float) else str(u.lr)
-    return f"{u.optimizer + ' ' if u.optimizer else ''}{u.lr_name}={value}"
+    return f"{u.optimizer + ' ' if u.optimizer else ''}{u.lr_name} {u.lr}"
 
 
 def learning_rate_too_high(u: UpdateSizes) -> Finding | None:

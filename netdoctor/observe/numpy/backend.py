@@ -236,6 +236,15 @@ class NumpyBackend:
             raise RuntimeError("the network's root is read before discovery found it")
         return self.net_root
 
+    # -- a read-only view for the rules' evidence (observe/numpy/verdicts.py) -------------
+    def code_named(self, name: str) -> CodeType | None:
+        """A function of the program seen while observing, by its name (None when none was)."""
+        return next((code for code in list(self._roles) + list(self._funcs) if code.co_name == name), None)
+
+    def sampled_params(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(when watching began, now)``: the sampled entries of every parameter, laid out like ``params``."""
+        return self.P_first, self._sample_params()
+
     # -- protocol -------------------------------------------------------------------
     def install(self) -> None:
         """Start watching calls of the user's code."""

@@ -36,21 +36,18 @@ from netdoctor.monitor.layer_stats import infer_kind, layer_stats
 from netdoctor.observe.numpy.arrays import LR_NAME, is_bias
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
-from netdoctor.rules.evidence import InitScale, LayerActivity, OutputSpread, Predictions
+from netdoctor.rules.evidence import InitScale, LayerActivity, NonFinite, NormTrace, OutputSpread, Predictions, UpdateSizes
+from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
 from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
-    EXPLODING_WEIGHT_GROWTH,
     FIT_OK,
-    LOW_LR_GRADIENT,
-    LR_FIRST_HUGE,
-    LR_HIGH_UPDATE,
-    LR_LOW_UPDATE,
     MIN_PREDICTIONS,
     MIN_TARGETS,
     SCALE_TOL,
     STALE_DECAY,
     Framework,
 )
+from netdoctor.rules.stability import exploding_gradients, non_finite
 
 if TYPE_CHECKING:
     from netdoctor.observe.numpy.backend import NumpyBackend
@@ -156,7 +153,7 @@ def _target_causes(b: NumpyBackend, ev: dict[str, Any], top: int, distinct: int,
             causes.append(f"{helper}() is always called with {args[0]:g}: the target is built from a variable that does not change")
         for l in list(lines):
             lines += find_lines(l.filename, lambda node, src: "255" in src and "/" in src,
-                                within=_code_named(b, l.function), limit=2)
+                                within=b.code_named(l.function), limit=2)
     if top == 0 and (distinct == 1 or n_classes == 1):
         # a label divided by 255 with the pixels gives int(label / 255) == 0: the lines that scale whole rows
         lines += find_lines(_files(b), lambda node, src: bool(re.search(r"/=?\s*255", src)) and not re.search(r"\[\s*:?\s*,?\s*1\s*:", src)
@@ -208,13 +205,6 @@ def _constant_targets(b: NumpyBackend) -> Finding | None:
                      f"predicts class {top} for everything, and its accuracy is the share of class {top} in the data it is "
                      "evaluated on. " + "; ".join(causes) + "."),
     )
-
-
-def _code_named(b: NumpyBackend, name: str):
-    for code in list(b._roles) + list(b._funcs):
-        if code.co_name == name:
-            return code
-    return None
 
 
 def _aliased(b: NumpyBackend) -> list[Finding]:
@@ -435,9 +425,9 @@ def _summed(b: NumpyBackend) -> Finding | None:
 def _frozen(b: NumpyBackend) -> Finding | None:
     if b.updates < 3 and b.contrib_calls < 10:
         return None
-    end = b._sample_params()
+    start, end = b.sampled_params()
     offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
-    same = [np.array_equal(end[offsets[i]:offsets[i + 1]], b.P_first[offsets[i]:offsets[i + 1]], equal_nan=True)
+    same = [np.array_equal(end[offsets[i]:offsets[i + 1]], start[offsets[i]:offsets[i + 1]], equal_nan=True)
             for i in range(len(b.params))]
     frozen = [p.text for p, s in zip(b.params, same) if s and b.changed[p.text] == 0]
     moving = [p.text for p, s in zip(b.params, same) if not s]
@@ -529,34 +519,17 @@ def _nonfinite(b: NumpyBackend) -> Finding | None:
     if not nf:
         return None
     lines = _update_lines(b) if nf.get("where") == "update" else []
-    return Finding(
-        "non-finite", Severity.ERROR, where_text(lines, nf.get("where", "")),
-        f"{', '.join(nf['arrays'])} first held NaN or Inf at update {nf['update']}.",
-        dict(nf, lines=[str(l) for l in lines]),
-        fix="lower the learning rate (10x), average the gradient over the batch, scale the inputs to [0, 1]; check exp/log for overflow.",
-        explanation="Once one value overflows, Inf - Inf and 0 * Inf give NaN, and NaN spreads to every weight at the next update.",
-    )
+    return non_finite(NonFinite(
+        origin="parameters", step=nf["update"], where=where_text(lines, nf.get("where", "")), framework=Framework.NUMPY,
+        unit="update", tensors=tuple(nf["arrays"]), details={"arrays": nf["arrays"], "update": nf["update"],
+                                                             "lines": [str(l) for l in lines]}))
 
 
 def _exploding(b: NumpyBackend) -> Finding | None:
-    best = (1.0, "")
-    for p in b.params:
-        if len(p.shape) != 2 or is_bias(p.text):
-            continue
-        n0, n1 = b.norms_first.get(p.text, 0.0), b.norms_last.get(p.text, 0.0)
-        if n0 > 0 and math.isfinite(n1) and n1 / n0 > best[0]:
-            best = (n1 / n0, p.text)
-    growth, name = best
-    if growth < EXPLODING_WEIGHT_GROWTH:
-        return None
-    return Finding(
-        "exploding-gradients", Severity.ERROR, name,
-        f"The norm of `{name}` grew {growth:.0f}x over {b.updates} updates ({b.norms_first[name]:.3g} -> {b.norms_last[name]:.3g}).",
-        {"weight_growth": growth, "tensor": name, "initial_norm": b.norms_first[name], "final_norm": b.norms_last[name],
-         "limit": EXPLODING_WEIGHT_GROWTH},
-        fix="lower the effective learning rate; average gradients over the batch; reset the gradient buffers every update.",
-        explanation="Each too-large step overshoots and makes the next one larger; the weights grow until the activations saturate or overflow.",
-    )
+    traces = [NormTrace(p.text, (0, b.updates), (b.norms_first[p.text], b.norms_last.get(p.text, math.nan)),
+                        is_weight=len(p.shape) == 2 and not is_bias(p.text))
+              for p in b.params if p.text in b.norms_first]
+    return exploding_gradients(traces, Framework.NUMPY, unit="update")
 
 
 def _grad_ratios(b: NumpyBackend) -> list[float]:
@@ -620,51 +593,25 @@ def _lr_lines(b: NumpyBackend) -> list[Line]:
     return lines + _update_lines(b)
 
 
-def _lr_high(b: NumpyBackend) -> Finding | None:
+def _update_sizes(b: NumpyBackend) -> UpdateSizes:
+    """The first updates seen, the typical update and gradient over the windows, as the learning-rate rules read them."""
     first = [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))]
-    ratios = [r for r in first + _update_ratios(b, early=True) if math.isfinite(r)][:5]
-    # The first steps of a small initialisation are legitimately large (up to ~1.3x the weights in healthy runs), so
-    # the median of the first five decides; one step of 10x the weights (after which the units are saturated or dead
-    # and the later steps are tiny) decides alone.
-    up = float(np.median(ratios)) if ratios else float("nan")
-    if ratios and ratios[0] > LR_FIRST_HUGE:
-        up = ratios[0]
-    diverged = b.nonfinite is not None and b.nonfinite.get("where") == "update"
-    if not (up > LR_HIGH_UPDATE or diverged):
-        return None
-    lines = _lr_lines(b)
-    at_update = f" at update {b.nonfinite['update']}" if b.nonfinite else ""
-    what = (f"One update changes the weights by {100 * up:.0f}% of their size (median of the first {len(ratios)} updates seen); "
-            "healthy steps change them by ~0.1-3%." if math.isfinite(up) and up > LR_HIGH_UPDATE else
-            f"The weights became NaN or Inf{at_update}.")
-    return Finding(
-        "learning-rate-too-high", Severity.ERROR if up > 1 or diverged else Severity.WARNING, where_text(lines, "the update"),
-        what + (f" ({b.lr_name}={b.lr:g})" if b.lr is not None else ""),
-        {"update_ratio": up, "ratios": ratios, "lr": b.lr, "limit": LR_HIGH_UPDATE, "lines": [str(l) for l in lines]},
-        fix="divide the learning rate by 10 (or average, not sum, the gradient over the batch).",
-        explanation="An update that is a large fraction of the weights overshoots; the loss oscillates or grows and units saturate.",
-    )
+    ups, grads = _update_ratios(b), _grad_ratios(b)
+    enough = len(ups) >= 5 and len(grads) >= 5
+    return UpdateSizes(
+        where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
+        first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
+        typical=float(np.median(ups)) if enough else None, typical_count=len(ups),
+        gradient=float(np.median(grads)) if enough else None, lr=b.lr, lr_name=b.lr_name or "lr",
+        weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update")
+
+
+def _lr_high(b: NumpyBackend) -> Finding | None:
+    return learning_rate_too_high(_update_sizes(b))
 
 
 def _lr_low(b: NumpyBackend) -> Finding | None:
-    ups, grads = _update_ratios(b), _grad_ratios(b)
-    if len(ups) < 5 or len(grads) < 5:
-        return None
-    up, g = float(np.median(ups)), float(np.median(grads))
-    if not (up < LR_LOW_UPDATE and g >= LOW_LR_GRADIENT):
-        return None
-    lines = _lr_lines(b)
-    lr = f"{b.lr_name}={b.lr:g}" if b.lr is not None else "the learning rate"
-    factor = 10 ** max(1, round(math.log10(1e-2 / max(up, 1e-12))))
-    return Finding(
-        "learning-rate-too-low", Severity.WARNING, where_text(lines, "the update"),
-        f"One update changes the weights by only {up:.1e} of their size (median of {len(ups)} updates), although the "
-        f"gradient is {g:.2g} of the weights: with {lr} learning is too slow to see.",
-        {"update_ratio": up, "gradient_ratio": g, "lr": b.lr, "limit": LR_LOW_UPDATE, "lines": [str(l) for l in lines]},
-        fix=f"multiply {lr} by about {factor:g} (updates of 1e-3 to 1e-2 of the weights per step are typical).",
-        explanation="The gradient is healthy but the steps taken along it are tiny: the weights barely move in a few "
-                    "epochs, so the network looks as if it does not learn.",
-    )
+    return learning_rate_too_low(_update_sizes(b))
 
 
 def _layers(b: NumpyBackend) -> list[dict[str, Any]]:

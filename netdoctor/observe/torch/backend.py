@@ -187,13 +187,13 @@ class TorchBackend:
         w = self.watch
         if w is None:
             return {}
-        from netdoctor.observe.torch.rules import _act_name, _param_items
+        from netdoctor.observe.torch.rules import activation_name, param_items
 
         rows: list[dict[str, Any]] = []
         for key, rec in (w.act_last or {}).items():
-            rows.append({"layer": _act_name(w, key, rec), "activation": rec["kind"], "units": rec["units"],
+            rows.append({"layer": activation_name(w, key, rec), "activation": rec["kind"], "units": rec["units"],
                          "saturation": rec.get("saturation"), "dead": rec.get("dead"), "act_std": rec.get("std")})
-        for name, pi in _param_items(w):
+        for name, pi in param_items(w):
             if len(pi.shape) < 2:
                 continue
             gn = pi.norms[-1][2] if pi.norms else None

@@ -16,18 +16,15 @@ from collections.abc import Callable
 from typing import Any
 
 from netdoctor.findings import Finding, Severity
-from netdoctor.observe.torch.watch import _ADAPTIVE, TorchWatch
+from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
+from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.causes import link_causes
-from netdoctor.rules.evidence import LayerActivity, OutputSpread, Predictions
+from netdoctor.rules.evidence import GradientScale, LayerActivity, NonFinite, NormTrace, OutputSpread, Predictions, UpdateSizes
+from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
 from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
-    ADAPTIVE_LR_HIGH,
-    EXPLODING_GRAD_GROWTH,
-    EXPLODING_WEIGHT_GROWTH,
     LR_HIGH_DIVERGE,
-    LR_HIGH_UPDATE,
-    LR_LOW_UPDATE,
     MIN_TARGET_ROWS,
     SOFTMAX_SHARE,
     STALE_WEIGHT,
@@ -36,14 +33,15 @@ from netdoctor.rules.policy import (
     VANISHING_RATIO,
     Framework,
 )
+from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients
 
-__all__ = ["torch_findings", "RULES"]
+__all__ = ["torch_findings", "RULES", "param_items", "activation_name"]
 
 def _names(w: TorchWatch) -> dict[int, str]:
     return w.names()[0]
 
 
-def _param_items(w: TorchWatch):
+def param_items(w: TorchWatch):
     """(name, ParamInfo) in the models' parameter order (names are kept after the program has freed its model)."""
     if w.installed:
         w.names()
@@ -83,7 +81,7 @@ def _lr(o) -> Any:
 def rule_stale(w: TorchWatch) -> list[Finding]:
     hits, weights, shares = [], {}, {}
     n_meas = 0
-    for name, pi in _param_items(w):
+    for name, pi in param_items(w):
         ws = [a for a, _ in pi.stale if math.isfinite(a)]
         if len(ws) < 2:
             continue
@@ -125,7 +123,7 @@ def _clear_gradient(pi: Any) -> bool:
 def _cleared_group(w: TorchWatch, o: Any) -> tuple[str, dict[str, Any]] | None:
     """Every parameter, when the gradients were empty at step() although a backward pass ran: in which order, and why."""
     if w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked and w.step_before_backward * 2 >= w.cleared_before_step:
-        names = [n for n, pi in _param_items(w) if pi.in_optimizer and pi.requires_grad]
+        names = [n for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad]
         return "step_before_backward", {
             "names": names, "severity": Severity.ERROR, "site": o.step_site if o else None,
             "detail": f"optimizer.step() (at {o.step_site if o else '?'}) runs before loss.backward() (at {w.backward_site}) "
@@ -134,7 +132,7 @@ def _cleared_group(w: TorchWatch, o: Any) -> tuple[str, dict[str, Any]] | None:
             "fix": "Call loss.backward() before optimizer.step(): optimizer.zero_grad(); loss = ...; loss.backward(); optimizer.step().",
         }
     elif w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked:
-        names = [n for n, pi in _param_items(w) if pi.in_optimizer and pi.requires_grad]
+        names = [n for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad]
         return "zero_grad_before_step", {
             "names": names, "severity": Severity.ERROR, "site": o.step_site if o else None,
             "detail": f"their gradients are emptied between loss.backward() (at {w.backward_site}) and optimizer.step() "
@@ -159,7 +157,7 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
     if cleared_group is not None:
         groups[cleared_group[0]] = cleared_group[1]
     cleared = "zero_grad_before_step" in groups or "step_before_backward" in groups
-    for name, pi in _param_items(w):
+    for name, pi in param_items(w):
         if pi.sampled < 2:
             continue
         got_grad = pi.grad_none < pi.sampled or cleared  # emptied before step(): the gradient was there
@@ -206,7 +204,7 @@ def _frozen_findings(w: TorchWatch, groups: dict[str, dict[str, Any]], opt_site:
     for reason, g in groups.items():
         site = g["site"]
         names = g["names"]
-        trained = [n for n, pi in _param_items(w) if pi.in_optimizer and any(c for _, c in pi.changed)]
+        trained = [n for n, pi in param_items(w) if pi.in_optimizer and any(c for _, c in pi.changed)]
         out.append(Finding(
             "frozen-parameters", g["severity"], _list(names, 3) + (f" at {site}" if site else ""),
             f"{_list(names)} never learn: {g['detail']}." + (f" The optimizer updates {len(trained)} other parameter tensor(s)." if trained else ""),
@@ -342,7 +340,7 @@ def rule_summed(w: TorchWatch) -> list[Finding]:
     if scale < SUMMED_SCALE:
         return []
     o = _main_opt(w)
-    if o is not None and o.kind in _ADAPTIVE:
+    if o is not None and o.kind in ADAPTIVE_OPTIMIZERS:
         return []  # Adam-like steps divide by the gradient's own size: a constant factor does not change them
     ups = _first_weight_ratios(w)
     top = max(ups.items(), key=lambda kv: kv[1]) if ups else (None, math.nan)
@@ -370,7 +368,7 @@ def rule_summed(w: TorchWatch) -> list[Finding]:
 
 # -- learning rate, gradients -------------------------------------------------------
 def _weights(w: TorchWatch):
-    return [(n, pi) for n, pi in _param_items(w) if len(pi.shape) >= 2]
+    return [(n, pi) for n, pi in param_items(w) if len(pi.shape) >= 2]
 
 
 def _first_weight_ratios(w: TorchWatch) -> dict[str, float]:
@@ -384,132 +382,75 @@ def _first_weight_ratios(w: TorchWatch) -> dict[str, float]:
     return out
 
 
-def rule_lr(w: TorchWatch) -> list[Finding]:
-    ups = _first_weight_ratios(w)
+def _update_sizes(w: TorchWatch) -> UpdateSizes:
+    """Each weight tensor's update/weight ratios on the sampled steps, with the loss and the last window's accuracy."""
     o = _main_opt(w)
-    lr = _lr(o)
-    out = []
-    diverged = _diverged(w)
-    # Adam-like first steps move every entry by about lr whatever the gradient (m / sqrt(v) = sign(g)):
-    # 30-50% of a small layer's weights at lr 1e-2, a setting that trains well; only a step larger than the weights counts.
-    limit = ADAPTIVE_LR_HIGH if o is not None and o.kind in _ADAPTIVE else LR_HIGH_UPDATE
-    if ups:
-        name, up = max(ups.items(), key=lambda kv: kv[1])
-        if up > limit or diverged or (w.nonfinite and w.nonfinite.get("nonfinite_params_all")):
-            what = (f"One of the first updates changes {name} by {100 * up:.0f}% of its size (healthy steps: 0.1-3%)"
-                    if up > limit else f"The loss {'diverged' if diverged else 'became non-finite'} (first update of {name}: {100 * up:.1f}% of its size)")
-            out.append(Finding(
-                "learning-rate-too-high", Severity.ERROR if up > 1 or diverged or w.nonfinite else Severity.WARNING,
-                f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
-                f"{what}; {o.kind if o else 'optimizer'} lr {lr}.",
-                {"update_ratio": up, "tensor": name, "ratios": ups, "lr": lr, "limit": limit, "diverged": diverged,
-                 "losses": _losses(w)[:3] + _losses(w)[-3:]},
-                fix="Divide the learning rate by 10 (with a summed loss: by the batch size).",
-                explanation="An update that is a large fraction of the weights overshoots the minimum; the loss oscillates or grows.",
-            ))
-            return out
-    meds = {}
+    ups = _first_weight_ratios(w)
+    name = max(ups, key=lambda n: ups[n]) if ups else ""
+    by_step: dict[int, float] = {}
+    meds, count = {}, 0
     for n, pi in _weights(w):
+        for s, r in pi.ratios:
+            if math.isfinite(r):
+                by_step[s] = max(by_step.get(s, 0.0), r)
         vals = [r for _, r in pi.ratios if math.isfinite(r)]
         if len(vals) >= 8:
-            meds[n] = statistics.median(vals)
+            meds[n], count = statistics.median(vals), max(count, len(vals))
     vals = _losses(w)
-    if meds and len(vals) >= 8 and not w.nonfinite:
-        name, up = max(meds.items(), key=lambda kv: kv[1])
-        first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
-        if 0 < up < LR_LOW_UPDATE and last > 0.9 * first and not _vanishing(w):
-            out.append(Finding(
-                "learning-rate-too-low", Severity.WARNING, f"{name}{' at ' + o.step_site if o and o.step_site else ''}",
-                f"Updates change the weights by at most {up:.1e} of their size per step (median over the run, largest: {name}) "
-                f"with {o.kind if o else 'the optimizer'} lr {lr}, and the loss went only from {first:.4g} to {last:.4g}.",
-                {"update_ratio": up, "ratios": meds, "lr": lr, "limit": LR_LOW_UPDATE, "loss_first": first, "loss_last": last},
-                fix="Multiply the learning rate by 10 (updates of ~1e-3 to 1e-2 of the weights per step are typical for SGD).",
-                explanation="With updates this small the weights barely move in a few epochs, so the network looks as if it does not learn.",
-            ))
-    return out
+    last = w.loss_last or {}
+    correct, valid = last.get("correct"), last.get("valid")
+    typical = max(meds.items(), key=lambda kv: kv[1]) if meds and len(vals) >= 8 and not w.nonfinite and not _vanishing(w) else None
+    return UpdateSizes(
+        where=f"{typical[0] if typical else name}{' at ' + o.step_site if o and o.step_site else ''}", framework=Framework.TORCH,
+        first=tuple(by_step[s] for s in sorted(by_step)[:5]), tensor=typical[0] if typical else name,
+        typical=typical[1] if typical else None, typical_count=count, lr=_lr(o), optimizer=o.kind if o else "",
+        adaptive=o is not None and o.kind in ADAPTIVE_OPTIMIZERS,
+        loss_first=statistics.mean(vals[:3]) if len(vals) >= 6 else None,
+        loss_last=statistics.mean(vals[-3:]) if len(vals) >= 6 else None,
+        weights_nonfinite=bool(w.nonfinite and w.nonfinite.get("nonfinite_params_all")),
+        accuracy=correct / valid if isinstance(correct, (int, float)) and valid else None)
 
 
-def _vanishing(w: TorchWatch) -> list[tuple[str, float, float]]:
+def rule_lr(w: TorchWatch) -> list[Finding]:
+    u = _update_sizes(w)
+    high = learning_rate_too_high(u)
+    if high is not None:
+        return [high]
+    low = learning_rate_too_low(u) if u.typical is not None else None
+    return [low] if low is not None else []
+
+
+def _gradient_scales(w: TorchWatch) -> list[GradientScale]:
+    """|grad| / |W| of each weight tensor at its first and last sampled step, with the loss at the start and the end."""
     vals = _losses(w)
     if len(vals) < 4:
         return []
     first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
-    if not last > 0.2 * first:
-        return []  # tiny gradients at convergence are fine
     out = []
     for n, pi in _weights(w):
         rows = [(wn, gn) for _, wn, gn in pi.norms if math.isfinite(gn) and wn > 0]
         if len(rows) < 2 or pi.grad_none == pi.sampled:
             continue
-        r_last = rows[-1][1] / rows[-1][0]
-        if r_last < VANISHING_RATIO:
-            out.append((n, r_last, rows[0][1] / rows[0][0]))
+        out.append(GradientScale(n, rows[0][1] / rows[0][0], rows[-1][1] / rows[-1][0], first, last))
     return out
 
 
-GRAD_FLOOR = 1e-2
-"""Gradient growth is measured from at least this share of the tensor's norm (of its layer's weight for a zero bias):
-||dL/dW|| / ||W|| ~ 1e-2 is a healthy step's gradient (VANISHING_RATIO's docstring), so growth by EXPLODING_GRAD_GROWTH
-from there means a gradient larger than the weights, while a first gradient near 0 (a bias at a symmetric start,
-constant targets already met) cannot make an ordinary gradient look like a 100x explosion."""
-
-
-def _start_norm(w: TorchWatch, pi: Any) -> float:
-    """The tensor's norm at its first sample; for a tensor that starts at 0 (a bias), that of its module's largest sibling."""
-    own = pi.norms[0][1] if pi.norms else 0.0
-    if math.isfinite(own) and own > 0:
-        return own
-    sib = [q.norms[0][1] for q in w.params.values() if q is not pi and q.owner == pi.owner and q.norms and math.isfinite(q.norms[0][1])]
-    return max(sib, default=0.0)
+def _vanishing(w: TorchWatch) -> bool:
+    return vanishing_gradients(_gradient_scales(w), Framework.TORCH) is not None
 
 
 def rule_gradients(w: TorchWatch) -> list[Finding]:
-    out = []
-    grow = []
-    for n, pi in _param_items(w):
-        rows = [(s, wn, gn) for s, wn, gn in pi.norms]
-        if len(rows) < 2:
-            continue
-        w0, g0 = rows[0][1], next((gn for _, _, gn in rows if math.isfinite(gn) and gn > 0), math.nan)
-        # Growth from an almost-zero first gradient is no explosion: the start counts as at least a healthy gradient.
-        g0 = max(g0, GRAD_FLOOR * _start_norm(w, pi)) if math.isfinite(g0) else g0
-        for s, wn, gn in rows[1:]:
-            # Non-finite values are the non-finite rule's: growth is judged on finite norms only.
-            wg = wn / w0 if w0 > 0 and math.isfinite(wn) else 1.0
-            gg = gn / g0 if g0 > 0 and math.isfinite(gn) else 1.0
-            if wg > EXPLODING_WEIGHT_GROWTH or gg > EXPLODING_GRAD_GROWTH:
-                grow.append((n, s, wg, gg))
-                break
-    if grow:
-        grow.sort(key=lambda t: (t[1], "bias" in t[0]))
-        n, s, wg, gg = grow[0]
-        what = (f"the gradient of {n} grew {gg:.0f}x by step {s}" if gg > EXPLODING_GRAD_GROWTH
-                else f"the norm of {n} grew {wg:.0f}x by step {s}")
-        out.append(Finding(
-            "exploding-gradients", Severity.ERROR, n, f"The updates blow up: {what} ({len(grow)} parameter tensor(s): {_list([g[0] for g in grow])}).",
-            {"tensor": n, "step": s, "weight_growth": wg, "grad_growth": gg, "tensors": [g[0] for g in grow],
-             "limits": [EXPLODING_WEIGHT_GROWTH, EXPLODING_GRAD_GROWTH]},
-            fix="Lower the learning rate; average (not sum) the loss over the batch; clear gradients every step; clip with "
-            "torch.nn.utils.clip_grad_norm_.",
-            explanation="Each too-large step overshoots and makes the next gradient larger; weights grow until the activations saturate or overflow.",
-        ))
-    van = _vanishing(w)
-    if van:
-        n, r, r0 = van[0]
-        out.append(Finding(
-            "vanishing-gradients", Severity.ERROR, n,
-            f"The gradient reaching {n} is {r:.1e} of its weights' size ({r0:.1e} at the start) while the loss is still high"
-            f" ({len(van)} tensor(s): {_list([v[0] for v in van])}).",
-            {"tensor": n, "grad_to_weight": r, "at_start": r0, "tensors": {v[0]: v[1] for v in van}, "limit": VANISHING_RATIO},
-            fix="Remove what blocks the gradient: saturated or dead units (Xavier/He initialisation, smaller learning rate, relu "
-            "instead of sigmoid in deep stacks), or add normalisation / residual connections.",
-            explanation="The first layers learn from the gradient that survives the layers above; through saturated or dead units it is ~0.",
-        ))
-    return out
+    traces = []
+    for n, pi in param_items(w):
+        if len(pi.norms) >= 2:
+            traces.append(NormTrace(n, tuple(s for s, _, _ in pi.norms), tuple(wn for _, wn, _ in pi.norms),
+                                    tuple(gn for _, _, gn in pi.norms), is_weight=len(pi.shape) >= 2 and not is_bias(n)))
+    found = (exploding_gradients(traces, Framework.TORCH), vanishing_gradients(_gradient_scales(w), Framework.TORCH))
+    return [f for f in found if f is not None]
 
 
 # -- activations and outputs ----------------------------------------------------------
-def _act_name(w: TorchWatch, key: tuple[int, str], rec: dict) -> str:
+def activation_name(w: TorchWatch, key: tuple[int, str], rec: dict) -> str:
     info = w.mods.get(key[0])
     if info is None:
         return "?"
@@ -529,7 +470,7 @@ def _activity(w: TorchWatch) -> list[LayerActivity]:
     for key, rec in last.items():
         if key in w.output_keys:
             continue
-        name = _act_name(w, key, rec)
+        name = activation_name(w, key, rec)
         start = first.get(key, {})
         out.append(LayerActivity(
             where=name, layer=name, activation=rec["kind"], units=rec["units"], saturation=rec.get("saturation"),
@@ -606,18 +547,15 @@ def rule_targets(w: TorchWatch) -> list[Finding]:
     return []
 
 
-def _between(w: TorchWatch, bad: list[str]) -> str:
+def _between(w: TorchWatch, bad: list[str]) -> tuple[str, str] | None:
     """Where, in backward order, values went non-finite: after the last module (in forward order) whose parameters stayed finite."""
-    items = _param_items(w)
+    items = param_items(w)
     order = [n for n, _ in items]
     last_bad = max((order.index(n) for n in bad if n in order), default=-1)
     after = next((pi for n, pi in items[last_bad + 1:] if n not in bad), None) if last_bad >= 0 else None
     if after is None or after.owner not in w.mods:
-        return ""
-    mod_after = w.mods[after.owner].name or w.mods[after.owner].kind
-    mod_bad = order[last_bad].rsplit(".", 1)[0]
-    return (f"; {mod_after}'s gradients stayed finite, so the backward pass went non-finite between {mod_after} and {mod_bad} "
-            "(sqrt or log at 0, a division by 0, or torch.where over a branch that is NaN where it is not taken)")
+        return None
+    return w.mods[after.owner].name or w.mods[after.owner].kind, order[last_bad].rsplit(".", 1)[0]
 
 
 def rule_nonfinite(w: TorchWatch) -> list[Finding]:
@@ -626,49 +564,35 @@ def rule_nonfinite(w: TorchWatch) -> list[Finding]:
     if not nf and gn and gn["grads"]:
         # The loss stayed finite (so far, or for good: NaN weights can still give a finite, constant output).
         loss = gn.get("loss")
-        return [Finding(
-            "non-finite", Severity.ERROR, gn["grads"][0],
-            f"At step {gn['step']} the gradients of {_list(gn['grads'])} are non-finite while the loss "
-            f"({loss:.4g}) is finite{_between(w, gn['grads'])}." if isinstance(loss, float) else
-            f"At step {gn['step']} the gradients of {_list(gn['grads'])} are non-finite{_between(w, gn['grads'])}.",
-            {"step": gn["step"], "nonfinite_grads": gn["grads"], "nonfinite_weights": gn["weights"], "loss": loss,
-             "backward_site": w.backward_site},
-            fix="Make the backward pass finite where the forward pass is: clamp before sqrt/log/division (torch.sqrt(h.clamp_min(1e-12))), "
-            "and in torch.where compute the untaken branch on safe values.",
-            explanation="A NaN gradient makes the parameters NaN at the next update; from then on their layer outputs NaN "
-            "(or, through a comparison such as h > 0, a constant), and the network stops learning.",
-        )]
+        found = non_finite(NonFinite(
+            origin="backward", step=gn["step"], where=gn["grads"][0], framework=Framework.TORCH, tensors=tuple(gn["grads"]),
+            last_finite_loss=loss if isinstance(loss, float) else None, backward_between=_between(w, gn["grads"]),
+            details={"nonfinite_grads": gn["grads"], "nonfinite_weights": gn["weights"], "backward_site": w.backward_site}))
+        return [found] if found else []
     if not nf:
         return []
     step = nf["step"]
     bad_all = nf.get("nonfinite_params_all") or []
     mod, msite = nf.get("module"), nf.get("module_site")
+    common = {"step": step, "framework": Framework.TORCH, "loss": str(nf["loss"]), "loss_site": f"{nf['loss_fn']} at {nf.get('site')}",
+              "details": {k: nf.get(k) for k in ("loss_fn", "site", "module", "module_type", "module_site", "nonfinite_params",
+                                                  "nonfinite_params_all", "input_nonfinite", "target_nonfinite") if k in nf}}
+    last = nf.get("last_finite_loss")
+    last = last if isinstance(last, (int, float)) else None
     if bad_all:
-        what = (f"the parameters {_list(bad_all)} were already non-finite when step {step}'s forward pass ran: an earlier update "
-                f"(last finite loss {nf.get('last_finite_loss')}) made them so" + ("" if _diverged(w) else _between(w, bad_all)))
-        where = bad_all[0]
+        rec = NonFinite(origin="parameters", where=bad_all[0], tensors=tuple(bad_all), last_finite_loss=last,
+                        backward_between=None if _diverged(w) else _between(w, bad_all), **common)
     elif mod:
-        what = (f"the first module whose output is non-finite in that forward pass is {mod} ({nf['module_type']}"
-                + (f", called at {msite}" if msite else "") + "), with finite parameters: an operation inside it overflows, divides by zero or takes log/sqrt of a non-positive value")
-        where = f"{mod} ({nf['module_type']})" + (f" at {msite}" if msite else "")
+        place = f"{mod} ({nf['module_type']})" + (f" at {msite}" if msite else "")
+        rec = NonFinite(origin="layer", where=place, layer=place, last_finite_loss=last, **common)
     elif nf.get("input_nonfinite"):
-        what = "the values reaching the loss are non-finite although every module output was finite: the code between the model and the loss produced them"
-        where = nf.get("site") or "loss"
+        rec = NonFinite(origin="between", where=nf.get("site") or "loss", last_finite_loss=last, **common)
     elif nf.get("target_nonfinite"):
-        what = "the targets contain NaN or Inf"
-        where = nf.get("site") or "targets"
+        rec = NonFinite(origin="targets", where=nf.get("site") or "targets", last_finite_loss=last, **common)
     else:
-        what = "every module output and the loss input were finite: the loss computation itself overflowed"
-        where = nf.get("site") or "loss"
-    return [Finding(
-        "non-finite", Severity.ERROR, where,
-        f"The loss became {nf['loss']} at step {step} ({nf['loss_fn']} at {nf.get('site')}); {what}.",
-        {k: nf.get(k) for k in ("step", "loss", "loss_fn", "site", "module", "module_type", "module_site", "nonfinite_params",
-                                 "nonfinite_params_all", "last_finite_loss", "input_nonfinite", "target_nonfinite") if k in nf},
-        fix="Guard the operation that overflows (clamp before log/sqrt/division, use log_softmax / logsumexp); if the parameters "
-        "went non-finite: lower the learning rate, clip gradients, average the loss over the batch.",
-        explanation="Once one value is Inf, Inf - Inf and 0 * Inf give NaN, and NaN spreads to every weight at the next update.",
-    )]
+        rec = NonFinite(origin="loss", where=nf.get("site") or "loss", last_finite_loss=last, **common)
+    found = non_finite(rec)
+    return [found] if found else []
 
 
 def rule_batch_leak(w: TorchWatch) -> list[Finding]:
@@ -721,5 +645,5 @@ def torch_findings(w: TorchWatch) -> list[Finding]:
         try:
             found.extend(rule(w))
         except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
-            w._fail(rule.__name__, exc)
+            w.note_failure(rule.__name__, exc)
     return link_causes(found)

@@ -75,6 +75,8 @@ _ACT_FNS = {
 }
 _LOSSES = ("cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss")
 _ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adagrad", "Adadelta", "RMSprop", "SparseAdam", "Adafactor", "LBFGS")
+ADAPTIVE_OPTIMIZERS = _ADAPTIVE
+"""Optimizers whose steps do not scale with the gradient (Adam-like), by class name: public for the rules' evidence."""
 
 
 @dataclass
@@ -304,6 +306,10 @@ class TorchWatch:
     def _patch(self, owner: Any, name: str, new: Any) -> None:
         self._patched.append((owner, name, owner.__dict__[name]))
         setattr(owner, name, new)
+
+    def note_failure(self, where: str, exc: BaseException) -> None:
+        """Note an error of netdoctor's own (a rule that failed): reported, never raised into the program."""
+        self._fail(where, exc)
 
     def _fail(self, where: str, exc: BaseException) -> None:
         # Our bug must never become the user's: note it and keep the program running.
