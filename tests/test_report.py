@@ -353,3 +353,14 @@ def test_short_codes_keep_the_column_titles_whole():
         lines = text.splitlines()
         # the closing verdict lines up with the header's
         assert lines[-1].index("1 finding") == next(ln for ln in lines if ln.startswith("verdict")).index("1 finding")
+
+
+def test_a_path_that_fits_a_line_but_not_behind_its_name_starts_the_line():
+    """``defined_in=<74-character path>`` is one word wider than 76 cells: the path moves to its own line, whole."""
+    path = "/home/someone/projects/mnist_from_scratch/networks/two_layer_network_v2.py"
+    report = Report([Finding("aliased-buffers", "error", "network.py:13", "msg.",
+                             {"lines": ["network.py:13"], "defined_in": path, "n": 3})])
+    lines = report_text(report, width=80).splitlines()
+    assert f"    {path};" in lines and any(line.endswith("defined_in=") for line in lines)
+    assert max(map(len, lines)) <= 80
+    assert f"defined_in={path}" in report_text(report, width=200)  # where it fits, name and value stay together

@@ -104,8 +104,27 @@ def _verdict_text(report):
     return Text(report.verdict(), style=style)
 
 
-def _finding_text(f, present: set[str], *, where: bool):
-    """What, evidence, why, fix and causes of a finding (led by its place when ``where``)."""
+def _evidence(f, width: int | None) -> str:
+    """``name=value; ...``; within ``width`` cells, a value whose first word would not fit behind its name starts a line.
+
+    The wrapper breaks lines at spaces only: ``defined_in=/home/.../network.py`` is one word, and one longer
+    than the line would be cut mid-path where a line break after ``=`` keeps the path whole.
+    """
+    from rich.cells import cell_len
+
+    items = []
+    for k, v in f.evidence.items():
+        value = format_value(v)
+        first = (value.split() or [""])[0]
+        if width is not None and cell_len(f"{k}={first}") > width >= cell_len(first):
+            items.append(f"{k}=\n{value}")
+        else:
+            items.append(f"{k}={value}")
+    return "; ".join(items)
+
+
+def _finding_text(f, present: set[str], *, where: bool, width: int | None = None):
+    """What, evidence, why, fix and causes of a finding (led by its place when ``where``), for lines of ``width``."""
     from rich.text import Text
 
     right = Text()
@@ -113,9 +132,8 @@ def _finding_text(f, present: set[str], *, where: bool):
         right.append("@ " + f.where + "\n")
     right.append(f.message)
     if f.evidence:
-        ev = "; ".join(f"{k}={format_value(v)}" for k, v in f.evidence.items())
         right.append("\nevidence: ", style="bold")
-        right.append(ev)
+        right.append(_evidence(f, width))
     if f.explanation:
         right.append("\nwhy: ", style="bold")
         right.append(f.explanation)
@@ -200,7 +218,7 @@ class FindingsView:
             table.add_row(*([str(i)] if self.numbered else []), *row)
         return table
 
-    def blocks(self):
+    def blocks(self, width: int):
         from rich.padding import Padding
         from rich.text import Text
 
@@ -214,13 +232,13 @@ class FindingsView:
             title.append(sev.upper(), style=_SEVERITY_STYLE.get(sev, ""))
             title.append("  " + f.code, style="bold")
             yield title
-            yield Padding(_finding_text(f, self.present, where=True), (0, 0, 1, 4))
+            yield Padding(_finding_text(f, self.present, where=True, width=width - 4), (0, 0, 1, 4))
 
     def __rich_console__(self, console, options):
         if self.fits_table(options.max_width):
             yield self.table()
         else:
-            yield from self.blocks()
+            yield from self.blocks(options.max_width)
 
 
 def _findings_table(report):
