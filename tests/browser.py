@@ -3,7 +3,9 @@
 The tests in tests/test_html.py open the report of the stalling walk-through
 command (:data:`STALLING`) in Debian's Chromium, driven by selenium through
 Debian's chromedriver, exactly as a reader would at 1280 and 420 CSS pixels.
-The same code makes the screenshots that the README links:
+:data:`CLIPPED_CELLS` finds every table cell that is cut (content wider than
+the cell, or a box outside the viewport). The same code makes the
+screenshots that the README links:
 
     python tests/browser.py            # writes docs/images/report-1280.png and report-420.png
 
