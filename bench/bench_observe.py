@@ -1,64 +1,214 @@
 """What ``netdoctor run`` costs: plain ``python script.py`` against ``netdoctor run script.py``, side by side.
 
-Two programs of the user-script corpus, each run as a subprocess from the
-repository root, alternating plain and observed runs so that both see the
-same machine load:
+Each program runs as a subprocess, plainly and under ``netdoctor run --json
+FILE``, alternating (the order flips at every repeat) so that both sides see
+the same machine load. For each program the table gives the fastest wall
+time and the CPU time (user + system of the child) of each side, their
+ratios, the observed run's CPU / wall (above 1.0 means more than one core
+was busy; it must stay at most 1.1, or 1.1x the plain run's for a program
+whose own BLAS is threaded), and how many of the program's updates the observed run followed
+(the report header's ``updates_observed``, or ``optimizer_steps`` of the
+PyTorch observer, against the ``updates: N`` line
+the program prints last). A run that followed fewer than half of the
+program's updates did not really watch: its ratio does not count as cheap
+and is flagged ``NOT WATCHED``.
 
-* per-sample: ``examples/stalling_mnist/mnist_network_fixed.py`` (a Python
-  loop over samples, column vectors, buffers applied every 100 samples), on
-  the bundled sample, one epoch (target: observed <= 2x plain);
-* batched: ``tests/user_scripts/row_dict.py`` (row-major mini-batches of 32,
-  parameters in a dict) (target: observed <= 1.2x plain).
+The programs (``bench/programs/``, except the forum program):
 
-Wall time includes the interpreter start, the imports and reading the data,
-as a user sees it. The ratio of the fastest of ``--repeat`` runs is printed
-with the load average before and after. One BLAS thread, as on a shared
-machine.
+* ``forum``: the program of the forum post (``shared/seed/train.py``, a
+  per-sample loop with updates inline in ``train()``, 50 updates) on a
+  shuffled copy of ``shared/data/mnist_5k.csv.gz``, tested on 1,000 test rows;
+* ``per-sample class``: a class, column vectors, one update per sample;
+* ``mini-batch 10``: per-sample backprop summed over batches of 10, re-bound weights;
+* ``tiny batched``: 20-32-4, batch 30, functions and a parameter dict;
+* ``784-64-10 batched``: a class, batch 32, two epochs;
+* ``module-level loop``: globals and an inline per-sample loop, 20,000 updates;
+* ``torch Dataset``: a PyTorch MLP fed by its own ``Dataset`` (skipped without torch);
+* ``import torch`` and ``one line``: fixed costs (the one-line script is
+  judged by the seconds added, not by a ratio).
 
-    python bench/bench_observe.py [--repeat 3]
+MNIST rows come from ``shared/data/`` beside the repository (or above it,
+for worktrees); without it the programs use synthetic digits and the forum
+program is skipped. BLAS threads are left as the machine sets them: the
+observer must not add busy cores to a single-threaded program.
+
+    python bench/bench_observe.py [--repeat 3] [--only NAME]
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
+import json
 import os
+import resource
 import subprocess
 import sys
+import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = "netdoctor/data/mnist_sample.csv.gz"
-CASES = [
-    ("per-sample loop", ["examples/stalling_mnist/mnist_network_fixed.py", "--train", SAMPLE, "--test", SAMPLE, "--epochs", "1"], 2.0),
-    ("batched", ["tests/user_scripts/row_dict.py"], 1.2),
-]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench import optional_torch, shared_data  # noqa: E402
+
+__all__ = ["main", "Case", "cases"]
+
+PROGRAMS = ROOT / "bench" / "programs"
 
 
-def _wall(argv: list[str]) -> float:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NO_COLOR="1")
+@dataclass
+class Case:
+    """One program of the suite.
+
+    Attributes:
+        name: the row's label.
+        argv: the script and its arguments.
+        target: the largest acceptable observed/plain ratio (of wall and of CPU time).
+        updates: the program's real number of updates (None: read from its ``updates: N`` line).
+        added: judge the seconds added (<= ``target`` s) instead of the ratio.
+        skip: why the case cannot run here ("" when it can).
+    """
+
+    name: str
+    argv: list[str]
+    target: float
+    updates: int | None = None
+    added: bool = False
+    skip: str = ""
+    plain: list[tuple[float, float]] = field(default_factory=list)
+    observed: list[tuple[float, float]] = field(default_factory=list)
+    seen: list[int] = field(default_factory=list)
+    real: int | None = None
+
+
+def _prepare(tmp: Path) -> tuple[Path | None, Path | None, str]:
+    """The data folder (``X.npy``, ``y.npy``) and the forum program's CSVs; why they are missing, if they are."""
+    import numpy as np
+
+    train_gz, test_gz = shared_data("mnist_5k.csv.gz"), shared_data("mnist_test.csv.gz")
+    if not train_gz.exists() or not test_gz.exists():
+        return None, None, f"no {train_gz} (shared data not found beside the repository)"
+    with gzip.open(train_gz, "rt") as fh:
+        rows = np.loadtxt(fh, delimiter=",", dtype=np.int64)
+    rows = rows[np.random.default_rng(0).permutation(len(rows))]  # the file is sorted by label
+    np.save(tmp / "X.npy", rows[:, 1:].astype(np.uint8))
+    np.save(tmp / "y.npy", rows[:, 0].astype(np.uint8))
+    np.savetxt(tmp / "train.csv", rows, fmt="%d", delimiter=",")
+    with gzip.open(test_gz, "rt") as fh:
+        head = [next(fh) for _ in range(1000)]
+    (tmp / "test.csv").write_text("".join(head))
+    return tmp, tmp / "train.csv", ""
+
+
+def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
+    """The suite's programs, with their data arguments."""
+    folder = str(data) if data is not None else "-"
+    seed = shared_data("mnist_5k.csv.gz").parent.parent / "seed" / "train.py"
+    forum = Case("forum", [str(seed), str(forum_train), str(forum_train.parent / "test.csv") if forum_train else "", "1"],
+                 1.5, updates=50, skip="" if forum_train is not None and seed.exists() else why or f"no {seed}")
+    torch_skip = "" if optional_torch() is not None else "torch is not installed"
+    return [
+        forum,
+        Case("per-sample class", [str(PROGRAMS / "per_sample_class.py"), folder], 1.5),
+        Case("mini-batch 10", [str(PROGRAMS / "minibatch10.py"), folder], 1.5),
+        Case("tiny batched", [str(PROGRAMS / "tiny_batched.py")], 2.0),
+        Case("784-64-10 batched", [str(PROGRAMS / "mnist_batched.py"), folder], 1.2),
+        Case("module-level loop", [str(PROGRAMS / "module_loop.py")], 1.5),
+        Case("torch Dataset", [str(PROGRAMS / "torch_dataset.py"), folder], 1.3, skip=torch_skip),
+        Case("import torch", [str(PROGRAMS / "import_torch.py")], 1.1, updates=0, skip=torch_skip),
+        Case("one line", [str(PROGRAMS / "one_line.py")], 0.3, updates=0, added=True),
+    ]
+
+
+def _timed(argv: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system) and stdout of one child process."""
+    env = dict(os.environ, NO_COLOR="1")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
-    elapsed = time.perf_counter() - t0
+    proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} failed with {proc.returncode}:\n{proc.stderr[-2000:]}")
-    return elapsed
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, proc.stdout
+
+
+def _updates_line(stdout: str) -> int | None:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("updates: "):
+            return int(line.split()[1])
+    return None
+
+
+def measure(case: Case, repeat: int, tmp: Path) -> None:
+    """Run the case ``repeat`` times on each side, alternating which side goes first."""
+    report = tmp / "report.json"
+    cwd = Path(case.argv[0]).parent
+    for i in range(repeat):
+        sides = ["plain", "observed"] if i % 2 == 0 else ["observed", "plain"]
+        for side in sides:
+            if side == "plain":
+                wall, cpu, out = _timed([sys.executable, *case.argv], cwd)
+                case.plain.append((wall, cpu))
+                case.real = case.updates if case.updates is not None else _updates_line(out)
+            else:
+                report.unlink(missing_ok=True)
+                wall, cpu, _ = _timed([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(report), *case.argv], cwd)
+                case.observed.append((wall, cpu))
+                ctx = json.loads(report.read_text()).get("context", {}) if report.exists() else {}
+                case.seen.append(max(int(ctx.get(k, 0) or 0) for k in ("updates_observed", "optimizer_steps")))
+
+
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def render(case: Case) -> str:
+    """One table line: fastest wall and CPU of each side, ratios, CPU/wall of the observed run, updates followed."""
+    if case.skip:
+        return f"{case.name:18s} skipped: {case.skip}"
+    pw, pc = min(w for w, _ in case.plain), min(c for _, c in case.plain)
+    ow, oc = min(w for w, _ in case.observed), min(c for _, c in case.observed)
+    busy = max(c / w for w, c in case.observed)
+    seen = max(case.seen) if case.seen else 0
+    real = case.real or 0
+    updates = f"{seen}/{real}" if real else f"{seen}/-"
+    watched = real == 0 or seen * 2 >= real
+    if case.added:
+        verdict = "ok" if ow - pw <= case.target else "over"
+        return (f"{case.name:18s} {pw:7.2f} {ow:7.2f} {'+%.2f s' % (ow - pw):>8s} {pc:7.2f} {oc:7.2f} {'':>6s} {busy:5.2f} "
+                f"{updates:>11s}  +{case.target:g} s {verdict}")
+    rw, rc = ow / pw, oc / pc if pc > 0 else float("nan")
+    # the observer must not add busy cores: CPU/wall at most 1.1, or 1.1x the plain run's (a threaded BLAS of its own)
+    plain_busy = max(c / w for w, c in case.plain)
+    verdict = "ok" if max(rw, rc) <= case.target and busy <= 1.1 * max(1.0, plain_busy) else "over"
+    if not watched:
+        verdict = "NOT WATCHED"
+    return (f"{case.name:18s} {pw:7.2f} {ow:7.2f} {rw:7.2f}x {pc:7.2f} {oc:7.2f} {rc:5.2f}x {busy:5.2f} "
+            f"{updates:>11s}  {case.target:g}x {verdict}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", action="append", default=[], help="run only the programs whose name contains this; repeatable")
     args = ap.parse_args(argv)
-    print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(f"{'program':18s} {'plain s':>8s} {'run s':>8s} {'ratio':>6s} {'target':>6s}")
-    for name, script, target in CASES:
-        plain, observed = [], []
-        for _ in range(args.repeat):
-            plain.append(_wall([sys.executable, *script]))
-            observed.append(_wall([sys.executable, "-m", "netdoctor.cli", "run", "--json", os.devnull, *script]))
-        ratio = min(observed) / min(plain)
-        print(f"{name:18s} {min(plain):8.2f} {min(observed):8.2f} {ratio:6.2f} {target:6.1f}")
-    print(f"load average after:  {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="nd-bench-") as name:
+        tmp = Path(name)
+        data, forum_train, why = _prepare(tmp)
+        todo = [c for c in cases(data, forum_train, why) if not args.only or any(o in c.name for o in args.only)]
+        print(f"load average {_load()} (1/5/15 min) on {os.cpu_count()} cores; best of {args.repeat}, alternating")
+        print(f"{'program':18s} {'plain':>7s} {'run':>7s} {'wall':>8s} {'cpu':>7s} {'run cpu':>7s} {'cpu':>6s} {'cpu/w':>5s} "
+              f"{'updates':>11s}  target")
+        for case in todo:
+            if not case.skip:
+                measure(case, args.repeat, tmp)
+            print(f"{render(case)}   load {_load()}", flush=True)
     return 0
 
 

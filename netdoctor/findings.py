@@ -12,11 +12,10 @@ from __future__ import annotations
 import enum
 import json
 import math
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
-
-import numpy as np
 
 from netdoctor.report.bridge import Renderable
 
@@ -94,9 +93,10 @@ def to_jsonable(value: Any) -> Any:
         return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [to_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
+    np = sys.modules.get("numpy")  # not imported here: `netdoctor run` on a script without NumPy never loads it
+    if np is not None and isinstance(value, np.ndarray):
         return to_jsonable(value.tolist())
-    if isinstance(value, np.generic):
+    if np is not None and isinstance(value, np.generic):
         return to_jsonable(value.item())
     if isinstance(value, float) and not math.isfinite(value):
         return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
@@ -158,6 +158,9 @@ class Report(Renderable):
     failed: str = ""
     """How the observed program failed (``"raised ValueError: bad row 3 (train.py:3)"``, ``"exited with status 3"``);
     empty when it ended normally. The report of a failed program is never ``ok``."""
+    unobserved: str = ""
+    """Why too little was observed to judge the run ("" when enough was): the verdict says so instead of
+    "No problems found" (``netdoctor run`` then exits with 3)."""
 
     def __post_init__(self) -> None:
         self.findings = _causal_order(list(self.findings))
@@ -176,6 +179,7 @@ class Report(Renderable):
             self.title,
             self.partial,
             self.failed,
+            self.unobserved,
         )
 
     @property
@@ -235,6 +239,10 @@ class Report(Renderable):
     def _findings_verdict(self) -> str:
         if self.partial and not self.findings:
             return "Interrupted before any problem was seen; the numbers below are partial."
+        if self.unobserved and not self.failures:
+            return f"Not enough observed to judge: {self.unobserved}." + (
+                f" {len(self.findings)} finding{'s' * (len(self.findings) != 1)} ({self.severity_counts()}) from what was seen."
+                if self.findings else "")
         if not self.findings:
             return "No problems found."
         counts = self.severity_counts()
@@ -263,6 +271,7 @@ class Report(Renderable):
             "ok": self.ok,
             "partial": self.partial,
             "failed": self.failed,
+            "unobserved": self.unobserved,
             "verdict": self.verdict(),
             "findings": [f.to_dict() for f in self.findings],
             "context": to_jsonable(self.context),

@@ -136,3 +136,12 @@ def test_without_threadpoolctl_the_block_changes_nothing(monkeypatch, caller_use
     monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # import fails
     with threads.blas_threads(1):
         assert set(blas_counts()) == {2}
+
+
+def test_norm_one_thread_is_the_frobenius_norm():
+    from netdoctor.nn.threads import norm_one_thread
+
+    rng = np.random.default_rng(0)
+    for a in (rng.normal(size=(30, 784)), rng.normal(size=(7,)).astype(np.float32), rng.normal(size=(3, 4, 5))[:, ::2]):
+        assert np.isclose(norm_one_thread(a), np.linalg.norm(a.ravel()), rtol=1e-6)
+    assert norm_one_thread(np.zeros((2, 2))) == 0.0

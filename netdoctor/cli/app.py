@@ -139,6 +139,19 @@ def _console(args, file):
     return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
 
 
+class _LazyConsole:
+    """A rich console made on first use: ``netdoctor run`` imports rich after the script, not before it."""
+
+    def __init__(self, args, file) -> None:
+        self._make = lambda: _console(args, file)
+        self._console = None
+
+    def __getattr__(self, name: str):
+        if self._console is None:
+            self._console = self._make()
+        return getattr(self._console, name)
+
+
 def _check_json(args, parser: argparse.ArgumentParser, stderr) -> None:
     """Resolve ``check --json``: ``-`` is stdout, a FILE is written; the old flag form still means stdout."""
     from netdoctor.fileio import is_report
@@ -207,7 +220,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "run":
             from netdoctor.cli.run import run_run
 
-            return run_run(args, out=_console(args, stdout), err=_console(args, stderr))
+            return run_run(args, out=_LazyConsole(args, stdout), err=_LazyConsole(args, stderr))
         from netdoctor.cli.check import run_check
 
         return run_check(args, out=_console(args, stdout), err=_console(args, stderr))

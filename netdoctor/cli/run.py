@@ -9,8 +9,11 @@ cannot be written at the end costs an error line, never the terminal report.
 
 Exit codes (docs/run.md): the script's own status when it failed (the
 status it passed to ``sys.exit``, 1 when it raised, 130 after Ctrl-C);
-otherwise 1 when problems were found, 0 when nothing is wrong; 2 when
-netdoctor could not start it (a missing file, a syntax error, a bad flag).
+otherwise 1 when problems were found, 3 when too little was observed to
+judge (no network found, the observer stopped on an error of its own, too
+few updates followed: the verdict says which), 0 when nothing is wrong; 2
+when netdoctor could not start it (a missing file, a syntax error, a bad
+flag) or ``--net NAME`` names nothing in it (the line lists the names it has).
 """
 
 from __future__ import annotations
@@ -107,10 +110,13 @@ def _flush(stream: Any) -> None:
 
 
 def exit_status(result: Any, report: Any) -> int:
-    """The exit rule: the script's own status when it failed, else 1 for problems found, 0 for nothing wrong."""
+    """The exit rule: the script's own status when it failed, else 1 for problems found, 3 for too little
+    observed to judge, 0 for nothing wrong."""
     if result.exit_status:
         return int(result.exit_status)
-    return 0 if report.ok else 1
+    if not report.ok:
+        return 1
+    return 3 if report.unobserved else 0
 
 
 def run_run(args: Any, *, out: Any, err: Any) -> int:
@@ -127,6 +133,9 @@ def run_run(args: Any, *, out: Any, err: Any) -> int:
     result = run_script(args.script, list(args.args), options, module=getattr(args, "module", False))
     report = result.report
     report.context["command"] = shlex.join(["netdoctor", *args.argv])
+    missing = options.net_missing()
+    if missing and not result.exit_status:
+        raise InvalidArgument(missing)  # the script ran as always; nothing it has is called that
     if args.ignore:
         report = report.without(args.ignore)
     _flush(sys.stdout)

@@ -3,10 +3,19 @@
 :func:`observing` is the Python entry point (a context manager around the
 user's own loop); ``netdoctor run`` uses :class:`Observation` around the
 whole script (:mod:`netdoctor.observe.runner`).
+
+Honest silence: a report of a run in which too little was observed says so
+and why (:attr:`Report.unobserved <netdoctor.findings.Report>`), never "No
+problems found": no network was found, the observer stopped on an error of
+its own, a name given with ``--net`` does not exist, or only a few of the
+program's updates were followed. The observer's own numeric work after the
+run (the rules, the statistics) runs on one BLAS thread.
 """
 
 from __future__ import annotations
 
+import builtins
+import sys
 import time
 from typing import TYPE_CHECKING, Any, cast
 
@@ -18,17 +27,46 @@ from netdoctor.observe.tracer import StopObserving
 if TYPE_CHECKING:
     from netdoctor.diagnosis.sections import ReportSections
 
-__all__ = ["Observation", "observing", "NOTHING"]
+__all__ = ["Observation", "observing", "NOTHING", "MIN_UPDATES", "unobserved_reason"]
 
 NOTHING = ("nothing to observe: the program built no arrays that it updated while it ran "
            "(no network was found; name it with --net / observing(net) if it exists)")
 """The note of a run in which no backend found a network."""
 
+MIN_UPDATES = 2
+"""Updates of a network that must be followed before its training can be judged (one shows no trend)."""
+
+
+def unobserved_reason(context: dict[str, Any], notes: list[str], observed: bool) -> str:
+    """Why too little was observed to judge the run, in one sentence; "" when enough was.
+
+    Args:
+        context: the merged header facts of the backends (``updates_observed``,
+            ``updates_expected``, ``optimizer_steps``).
+        notes: the backends' notes (an observer's own error is one of them).
+        observed: whether any backend found a network.
+    """
+    failed = next((n for n in notes if "error of its own" in n), "")
+    if not observed:
+        return failed or ("no network was found: the program built no arrays that it updated while it ran, "
+                          "or it trained them where netdoctor could not follow")
+    seen = int(context.get("updates_observed") or 0) + int(context.get("optimizer_steps") or 0)
+    expected = context.get("updates_expected")
+    if isinstance(expected, int) and expected > 0 and 2 * seen < expected:
+        return f"{seen} of {expected} updates observed" + (f"; {failed}" if failed else "")
+    if seen < MIN_UPDATES:
+        return (f"only {seen} update{'s' * (seen != 1)} of the network observed, too few to judge its training"
+                + (f"; {failed}" if failed else ""))
+    return ""
+
 
 def _load_backends(options: ObserveOptions, script: str, source: str, only: list[str] | None) -> list[Any]:
-    out = []
+    out: list[Any] = []
     for name, load in BACKENDS:
         if only is not None and name not in only:
+            continue
+        if name == "numpy" and "numpy" not in sys.modules:
+            out.append(_WhenImported("numpy", load, options, script, source))
             continue
         try:
             cls = load()
@@ -37,6 +75,87 @@ def _load_backends(options: ObserveOptions, script: str, source: str, only: list
         if cls.applies(script, source):
             out.append(cls(options))
     return out
+
+
+class _WhenImported:
+    """A backend loaded and installed only once the program imports its library (NumPy).
+
+    Importing NumPy and the NumPy observer costs more than a short script
+    takes; a program that never imports NumPy has no arrays to watch. Until
+    the library is imported, ``builtins.__import__`` is wrapped to notice it
+    (the wrapper is gone once it has); the backend's tracer then starts from
+    inside the import and takes on the program's frames that are already
+    running (:meth:`netdoctor.observe.tracer.CallTracer.install`).
+    """
+
+    def __init__(self, library: str, load: Any, options: ObserveOptions, script: str, source: str) -> None:
+        self.name = library
+        self.library = library
+        self._load = load
+        self._args = (options, script, source)
+        self.backend: Any = None
+        self._original: Any = None
+        self._wrapper: Any = None
+        self.installed = False
+
+    def install(self) -> None:
+        self.installed = True
+        self._original = original = builtins.__import__
+        library = self.library
+        depth = [0]
+
+        def __import__(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - builtins.__import__'s signature
+            depth[0] += 1
+            try:
+                module = original(name, globals, locals, fromlist, level)
+            finally:
+                depth[0] -= 1
+            # once the outermost import is done: the library is then fully initialised
+            if depth[0] == 0 and library in sys.modules and self.backend is None and self.installed:
+                self._restore()
+                self._start()
+            return module
+
+        self._wrapper = __import__
+        builtins.__import__ = __import__
+
+    def _restore(self) -> None:
+        if self._wrapper is not None and builtins.__import__ is self._wrapper:
+            builtins.__import__ = self._original
+        self._wrapper = None
+
+    def _start(self) -> None:
+        options, script, source = self._args
+        try:
+            cls = self._load()
+        except ImportError:
+            return
+        if cls.applies(script, source):
+            self.backend = cls(options)
+            self.backend.install()
+
+    def uninstall(self) -> None:
+        self._restore()
+        self.installed = False
+        if self.backend is not None:
+            self.backend.uninstall()
+
+    def verdict_ready(self) -> bool:
+        return self.backend is not None and self.backend.verdict_ready()
+
+    def observer_seconds(self) -> float:
+        return self.backend.observer_seconds() if self.backend is not None and hasattr(self.backend, "observer_seconds") else 0.0
+
+    def findings(self) -> list[Finding]:
+        return self.backend.findings() if self.backend is not None else []
+
+    def sections(self) -> dict[str, Any]:
+        return self.backend.sections() if self.backend is not None else {}
+
+    def context(self) -> dict[str, Any]:
+        if self.backend is not None:
+            return self.backend.context()
+        return {"notes": [f"the program never imported {self.library}: no {self.library} arrays to observe"]}
 
 
 class Observation:
@@ -91,9 +210,19 @@ class Observation:
         return self._report
 
     def build_report(self) -> Report:
-        """Merge the backends' findings (causes linked as ``check`` links them), sections and context."""
-        from netdoctor.rules.causes import link_causes
+        """Merge the backends' findings (causes linked as ``check`` links them), sections and context.
 
+        The rules' statistics run on one BLAS thread: the observer's work never takes a core the program did
+        not ask for.
+        """
+        if "numpy" not in sys.modules:
+            return self._merge()  # no BLAS in the process: nothing to limit (and NumPy is not loaded for it)
+        from netdoctor.nn.threads import blas_threads
+
+        with blas_threads(1):
+            return self._merge()
+
+    def _merge(self) -> Report:
         findings: list[Finding] = []
         sections: dict[str, Any] = {}
         context: dict[str, Any] = {"command": "netdoctor run" if self.options.script else "netdoctor.observing"}
@@ -112,12 +241,24 @@ class Observation:
             notes.insert(0, NOTHING)
         if self.stopped:
             notes.append(self.stopped)
+        missing = self.options.net_missing()
+        unobserved = missing or unobserved_reason(context, notes, observed)
+        if missing:
+            notes.insert(0, missing)
         if notes:
             context["notes"] = notes
         context["seconds"] = round(self.seconds, 2)
+        spent = sum(b.observer_seconds() for b in self.backends if hasattr(b, "observer_seconds"))
+        if spent:
+            context["observer_seconds"] = round(spent, 2)
         # The observers' sections are rendered by key like check's, but their layer rows carry only the
         # columns a program let them measure and they add an "observed" section; the renderers take both.
-        return Report(link_causes(findings), context, cast("ReportSections", sections), title="netdoctor run", partial=self.partial)
+        if findings:
+            from netdoctor.rules.causes import link_causes
+
+            findings = link_causes(findings)
+        return Report(findings, context, cast("ReportSections", sections), title="netdoctor run",
+                      partial=self.partial, unobserved=unobserved)
 
 
 def observing(net: Any = None, *, max_updates: int | None = None, max_seconds: float | None = None,

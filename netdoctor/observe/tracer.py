@@ -1,4 +1,4 @@
-"""Call and return events of the user's own functions, and nothing else.
+"""Events of the user's own code, and nothing else: calls, returns, and loop heads of the frames that train.
 
 ``sys.settrace`` on every line would slow a NumPy training loop several
 times. :class:`CallTracer` installs a global trace function that answers, per
@@ -9,24 +9,62 @@ line events off (``frame.f_trace_lines = False``) and keeps only the
 ``return`` event. The cost is one dictionary lookup per Python call, and the
 handler's own work on the user's calls.
 
+Three more kinds of code are followed, because training lives there too:
+
+* **Loop heads** (``on_tick``). Module-level code (a script whose training
+  loop is not in a function) and a long-running function that calls the
+  user's functions many times (a ``train()`` applying updates inline) get
+  line events, and the handler hears of the lines that start a loop
+  iteration only (the targets of the code's backward jumps, found once per
+  code object with :mod:`dis`). After a tick, a frame that calls the user's
+  functions stops producing line events until one of them returns into it,
+  so a pure-Python inner loop (``for item in row: data.append(...)``) runs
+  at almost full speed; a frame that calls nothing keeps them (a module-level
+  loop of inline NumPy code is seen at every iteration).
+* **Threads**: ``threading.settrace`` too, so a ``threading.Thread`` started
+  by the program is traced like the main thread (handlers are called under
+  one lock; threads that were running before :meth:`CallTracer.install` are
+  not seen).
+* **Not imports of installed packages**: while a module that is not the
+  user's is being imported (``import torch``: hundreds of thousands of
+  Python calls), tracing is off in that thread. Python 3.11 runs *every*
+  instruction of every frame on a slower path while a trace function is set,
+  so returning ``None`` per call is not enough: ``builtins.__import__`` is
+  wrapped for the run, and the wrapper turns tracing off around the import
+  of a module that is not the user's (decided from where the top-level
+  package lives; cached per name). The user's own modules are imported
+  traced (their module-level code may train).
+
 A handler can stop the program (``--max-updates``, ``--max-seconds``) by
 raising :class:`StopObserving` from an event: Python then removes the trace
 function and the exception unwinds the program like any other. It derives
 from ``BaseException`` so that the program's ``except Exception`` does not
 swallow it.
+
+Other tools (a debugger's ``breakpoint()``) can set their own trace function;
+:meth:`CallTracer.suspend` and :meth:`CallTracer.resume` step aside for them
+and come back.
 """
 
 from __future__ import annotations
 
+import builtins
+import dis
 import os
 import sys
 import sysconfig
 import threading
+import time
 from collections.abc import Callable
+from importlib.machinery import PathFinder
 from types import CodeType, FrameType
 from typing import Any
 
-__all__ = ["CallTracer", "StopObserving", "is_user_file"]
+__all__ = ["Budget", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS"]
+
+FOLLOW_CALLS = 32
+"""Calls of the user's functions after which the calling frame is followed (loop-head ticks): a loop that calls
+the forward or the backward this often is a training loop, and may apply its updates inline."""
 
 
 class StopObserving(BaseException):  # noqa: N818 - a control-flow signal, like StopIteration
@@ -34,9 +72,14 @@ class StopObserving(BaseException):  # noqa: N818 - a control-flow signal, like 
 
 
 def _library_roots() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    roots = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
-    roots |= {sys.base_prefix, sys.prefix, sys.exec_prefix}
+    """Folders of the standard library, the installed packages and netdoctor itself.
+
+    Not ``sys.prefix``: a virtual environment made inside the project (``python -m venv .``) has the
+    project's folder as its prefix, and a script may live under the Python installation's prefix.
+    """
+    roots: set[str] = set()
+    for scheme_paths in (sysconfig.get_paths(), sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_exec_prefix})):
+        roots |= {scheme_paths.get(k, "") for k in ("stdlib", "platstdlib", "purelib", "platlib")}
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the netdoctor package
     roots.add(here)
     return tuple(sorted({os.path.normcase(os.path.abspath(r)) + os.sep for r in roots if r}))
@@ -49,53 +92,196 @@ def is_user_file(filename: str) -> bool:
     """True for a file of the user's program: not the standard library, an installed package or netdoctor.
 
     ``<string>``, ``<frozen ...>`` and other pseudo files are not the user's;
-    notebook cells (ipykernel writes them to real temporary files) are.
+    notebook cells (ipykernel writes them to real temporary files) are. A
+    script inside a project-local virtual environment's folder, or under the
+    Python installation's prefix, is the user's: only the library folders
+    themselves (``lib/python3.X``, ``site-packages``) are excluded.
     """
     if not filename or filename.startswith("<"):
         return False
     path = os.path.normcase(os.path.abspath(filename))
-    if "site-packages" in path or "dist-packages" in path:
+    parts = path.split(os.sep)
+    if "site-packages" in parts or "dist-packages" in parts:
         return False
-    # A virtualenv inside the project lives under sys.prefix: a script next to it is still the user's.
     return not any(path.startswith(root) for root in _LIBRARY_ROOTS)
 
 
+_clock = time.perf_counter
+_HEADS: dict[CodeType, frozenset[int]] = {}
+
+
+def loop_heads(code: CodeType) -> frozenset[int]:
+    """Lines where an iteration of one of ``code``'s loops starts: the targets of its backward jumps.
+
+    Python 3.11 reports a ``line`` event at each backward jump, so these are
+    the lines a frame passes once per iteration (a ``for`` statement, the
+    first line of a ``while`` body). Cached per code object.
+    """
+    heads = _HEADS.get(code)
+    if heads is None:
+        lines: dict[int, int] = {}
+        targets: list[int] = []
+        line = code.co_firstlineno
+        for ins in dis.get_instructions(code):
+            if ins.starts_line is not None:
+                line = ins.starts_line
+            lines[ins.offset] = line
+            if "JUMP_BACKWARD" in ins.opname or (ins.opname.startswith("JUMP") and isinstance(ins.argval, int) and ins.argval < ins.offset):
+                targets.append(ins.argval)
+        heads = _HEADS[code] = frozenset(lines[t] for t in targets if t in lines)
+    return heads
+
+
+class Budget:
+    """How much of the run the observer's own handlers took, and whether a deep check is affordable now.
+
+    The tracer adds the time of every handler call to :attr:`spent`. A
+    recorder counts every update with light counters and asks :meth:`deep`
+    before the expensive work (sampling parameters and buffers, activations,
+    statistics): the first :attr:`first` asks are granted, then one is granted
+    while the handlers' share of the elapsed time stays under :attr:`share`,
+    and at least one every :attr:`every` seconds, so a program with very fast
+    steps is deep-checked at a bounded rate instead of at every step.
+    """
+
+    def __init__(self, share: float = 0.05, first: int = 64, every: float = 1.0) -> None:
+        self.share = share
+        self.first = first
+        self.every = every
+        self.spent = 0.0
+        self.granted = 0
+        self.asked = 0
+        self.start = time.perf_counter()
+        self._last = self.start
+
+    def deep(self) -> bool:
+        """Whether to do the expensive work now (see the class docstring)."""
+        self.asked += 1
+        now = time.perf_counter()
+        if self.granted < self.first or self.spent <= self.share * (now - self.start) or now - self._last >= self.every:
+            self.granted += 1
+            self._last = now
+            return True
+        return False
+
+
+class _Followed:
+    """A frame that gets loop-head ticks: its heads, and whether it called the user's code since its last tick."""
+
+    __slots__ = ("frame", "heads", "called")
+
+    def __init__(self, frame: FrameType, heads: frozenset[int]) -> None:
+        self.frame = frame
+        self.heads = heads
+        self.called = False
+
+
 class CallTracer:
-    """Deliver call/return events of user code to ``on_call(frame)`` / ``on_return(frame, value)``.
+    """Deliver events of user code: ``on_call(frame)``, ``on_return(frame, value)``, ``on_tick(frame)``.
 
     Args:
         on_call: called with the new frame of a user function; returns False to
             not watch this frame's return (saves an event).
         on_return: called with the frame and the returned value (None also when
             the frame exits by an exception).
+        on_tick: called when a followed frame (module-level code, or a
+            function that called the user's functions :data:`FOLLOW_CALLS`
+            times, or one given to :meth:`follow`) starts a loop iteration.
+            None: no line events at all.
         is_user: file name -> whether it is the user's (default :func:`is_user_file`).
     """
 
     def __init__(self, on_call: Callable[[FrameType], bool], on_return: Callable[[FrameType, Any], None],
-                 *, is_user: Callable[[str], bool] = is_user_file) -> None:
+                 *, on_tick: Callable[[FrameType], None] | None = None,
+                 is_user: Callable[[str], bool] = is_user_file) -> None:
+        self._trace = self._global  # one bound method: `sys.gettrace() is self._trace` tells whether we are tracing
         self._on_call = on_call
         self._on_return = on_return
+        self._on_tick = on_tick
         self._is_user = is_user
         self._user_code: dict[CodeType, bool] = {}
+        self._ignored: set[CodeType] = set()
+        self._followed: dict[int, _Followed] = {}
+        self._callers: dict[int, int] = {}
         self._previous: Any = None
+        self._previous_threads: Any = None
+        self._lock = threading.Lock()
+        self._imports = _ImportGuard(self)
         self.failed: BaseException | None = None
         """The observer's own error, if one happened: tracing stopped there and the program ran on untouched."""
+        self.stop: StopObserving | None = None
+        """A stop raised in another thread than the main one: the main thread raises it at its next event."""
         self._thread: int | None = None
         self.installed = False
+        self.ticks = 0
+        """Loop-head ticks delivered (all followed frames)."""
+        self.budget = Budget()
+        """The handlers' time, and whether a deep check is affordable (see :class:`Budget`)."""
 
+    # -- installing ----------------------------------------------------------------
     def install(self) -> None:
-        """Start tracing new calls in the current thread (the previous trace function is kept to restore)."""
+        """Start tracing new calls in the current thread and in threads started from now on."""
+        self.budget = Budget()
         self._previous = sys.gettrace()
+        self._previous_threads = threading.gettrace()
         self._thread = threading.get_ident()
-        sys.settrace(self._global)
+        sys.settrace(self._trace)
+        threading.settrace(self._trace)
+        self._imports.install()
         self.installed = True
+        self._adopt(sys._getframe(1))
+
+    def _adopt(self, frame: FrameType | None) -> None:
+        """The user's frames already running when tracing starts (installed late, from inside the program):
+        announced to ``on_call`` outermost first, their returns and loops watched from here on."""
+        running = []
+        while frame is not None:
+            if self.user_code(frame.f_code):
+                running.append(frame)
+            frame = frame.f_back
+        for f in reversed(running):
+            f.f_trace = self._local
+            f.f_trace_lines = False
+            try:
+                self._on_call(f)
+            except Exception as exc:  # noqa: BLE001 - see _global
+                self._fail(exc)
+                return
+            if f.f_code.co_name == "<module>":
+                self.follow(f)
 
     def uninstall(self) -> None:
         """Stop tracing and put back whatever trace function was there before (a debugger, coverage)."""
-        if self.installed and threading.get_ident() == self._thread:
-            sys.settrace(self._previous)
+        if self.installed:
+            self._imports.uninstall()
+            if threading.gettrace() is self._trace:
+                threading.settrace(self._previous_threads)
+            if threading.get_ident() == self._thread:
+                sys.settrace(self._previous)
         self.installed = False
+        self._followed.clear()
+        self._callers.clear()
 
+    def suspend(self) -> Any:
+        """Stop tracing in the current thread until :meth:`resume` (for a debugger, or code known to be uninteresting).
+
+        Returns the trace function that was set (pass it to :meth:`resume`).
+        """
+        current = sys.gettrace()
+        if current is self._trace:
+            sys.settrace(None)
+        return current
+
+    def resume(self, previous: Any = None) -> None:
+        """Trace the current thread again after :meth:`suspend` (if the observation is still on)."""
+        if self.installed and self.failed is None and sys.gettrace() is None and (previous is None or previous is self._trace):
+            sys.settrace(self._trace)
+
+    def tracing(self) -> bool:
+        """Whether the current thread is traced by this tracer right now."""
+        return self.installed and sys.gettrace() is self._trace
+
+    # -- classification --------------------------------------------------------------
     def user_code(self, code: CodeType) -> bool:
         """Whether ``code`` belongs to the user's program (cached per code object)."""
         known = self._user_code.get(code)
@@ -103,6 +289,25 @@ class CallTracer:
             known = self._user_code[code] = self._is_user(code.co_filename)
         return known
 
+    def ignore(self, code: CodeType) -> None:
+        """Never deliver events of ``code`` again (classified as uninteresting: a ``Dataset.__getitem__``)."""
+        self._user_code[code] = False
+        self._ignored.add(code)
+
+    def follow(self, frame: FrameType) -> bool:
+        """Deliver loop-head ticks of this running user frame from now on; False when it has no loops."""
+        if self._on_tick is None or id(frame) in self._followed:
+            return id(frame) in self._followed
+        heads = loop_heads(frame.f_code)
+        if not heads:
+            return False
+        self._followed[id(frame)] = _Followed(frame, heads)
+        if frame.f_trace is None:
+            frame.f_trace = self._local
+        frame.f_trace_lines = True
+        return True
+
+    # -- events ------------------------------------------------------------------------
     def _global(self, frame: FrameType, event: str, arg: Any):
         if event != "call":
             return None
@@ -110,27 +315,173 @@ class CallTracer:
         known = self._user_code.get(code)
         if known is None:
             known = self.user_code(code)
-        if not known:
+        if not known or self.failed is not None:
+            if self.failed is not None and threading.get_ident() != self._thread:
+                sys.settrace(None)  # the error happened in another thread: this one stops too
             return None
+        if self.stop is not None and threading.get_ident() == self._thread:
+            stop, self.stop = self.stop, None
+            raise stop
         frame.f_trace_lines = False
-        try:
-            watch = self._on_call(frame)
-        except Exception as exc:  # noqa: BLE001 - our bug must never become the program's
-            self._fail(exc)
-            return None
-        return None if watch is False else self._local
-
-    def _local(self, frame: FrameType, event: str, arg: Any):
-        if event == "return" and self.failed is None:
+        back = frame.f_back
+        if back is not None and self._on_tick is not None:
+            self._count_caller(back)
+        with self._lock:
+            t0 = _clock()
             try:
-                self._on_return(frame, arg)
-            except Exception as exc:  # noqa: BLE001 - see _global
+                watch = self._on_call(frame)
+            except StopObserving as stop:
+                return self._stopped(stop)
+            except Exception as exc:  # noqa: BLE001 - our bug must never become the program's
                 self._fail(exc)
                 return None
+            finally:
+                self.budget.spent += _clock() - t0
+        if code.co_name == "<module>" and self._on_tick is not None:
+            self.follow(frame)  # module-level code: its loops are followed from the start
+            return self._local
+        return None if watch is False else self._local
+
+    def _count_caller(self, back: FrameType) -> None:
+        """A user function was called from ``back``: mark it for its next tick, follow it once it calls often."""
+        followed = self._followed.get(id(back))
+        if followed is not None:
+            followed.called = True
+            return
+        key = id(back)
+        n = self._callers.get(key, 0) + 1
+        self._callers[key] = n
+        if n >= FOLLOW_CALLS and self.user_code(back.f_code):
+            del self._callers[key]
+            if self.follow(back):
+                self._followed[key].called = True
+        elif len(self._callers) > 4096:
+            self._callers.clear()  # ids of frames long gone: counting restarts
+
+    def _local(self, frame: FrameType, event: str, arg: Any):
+        if event == "line":
+            followed = self._followed.get(id(frame))
+            if followed is None or followed.frame is not frame:
+                frame.f_trace_lines = False
+                return self._local
+            if frame.f_lineno in followed.heads:
+                self.ticks += 1
+                if followed.called:
+                    followed.called = False
+                    frame.f_trace_lines = False  # back on when a callee returns here
+                if self._on_tick is not None and self.failed is None:
+                    with self._lock:
+                        t0 = _clock()
+                        try:
+                            self._on_tick(frame)
+                        except StopObserving as stop:
+                            return self._stopped(stop)
+                        except Exception as exc:  # noqa: BLE001 - see _global
+                            self._fail(exc)
+                            return None
+                        finally:
+                            self.budget.spent += _clock() - t0
+            return self._local
+        if event == "return":
+            key = id(frame)
+            if self._followed.pop(key, None) is None:
+                self._callers.pop(key, None)
+            back = frame.f_back
+            if back is not None:
+                caller = self._followed.get(id(back))
+                if caller is not None and caller.frame is back:
+                    back.f_trace_lines = True  # lines until the caller's next loop head
+            if self.failed is None:
+                with self._lock:
+                    t0 = _clock()
+                    try:
+                        self._on_return(frame, arg)
+                    except StopObserving as stop:
+                        return self._stopped(stop)
+                    except Exception as exc:  # noqa: BLE001 - see _global
+                        self._fail(exc)
+                        return None
+                    finally:
+                        self.budget.spent += _clock() - t0
         return self._local
+
+    def _stopped(self, stop: StopObserving) -> None:
+        """A handler asked to end the program: raise it in the main thread; another thread only records it."""
+        if threading.get_ident() == self._thread:
+            raise stop
+        self.stop = stop
+        return None
 
     def _fail(self, exc: Exception) -> None:
         """Stop observing after an error of our own; the program continues as without us."""
         self.failed = exc
-        sys.settrace(self._previous)
+        if threading.get_ident() == self._thread:
+            sys.settrace(self._previous)
+        else:
+            sys.settrace(None)
+        self._imports.uninstall()
         self.installed = False
+
+
+class _ImportGuard:
+    """``builtins.__import__`` wrapped for the run: imports of modules that are not the user's run untraced.
+
+    The wrapper is transparent otherwise (same arguments, same result, same
+    exceptions); it is removed by :meth:`uninstall` only if nobody replaced it
+    in the meantime.
+    """
+
+    def __init__(self, tracer: CallTracer) -> None:
+        self.tracer = tracer
+        self.original: Any = None
+        self.user: dict[str, bool] = {}
+
+    def install(self) -> None:
+        if self.original is not None:
+            return
+        self.original = original = builtins.__import__
+        tracer = self.tracer
+        decide = self._user_module
+
+        def __import__(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - builtins.__import__'s own signature
+            if sys.gettrace() is not tracer._trace or decide(name, globals, level):
+                return original(name, globals, locals, fromlist, level)
+            sys.settrace(None)
+            try:
+                return original(name, globals, locals, fromlist, level)
+            finally:
+                if tracer.installed and tracer.failed is None:
+                    sys.settrace(tracer._trace)
+
+        self.wrapper = __import__
+        builtins.__import__ = __import__
+
+    def uninstall(self) -> None:
+        if self.original is not None and builtins.__import__ is self.wrapper:
+            builtins.__import__ = self.original
+        self.original = None
+
+    def _user_module(self, name: str, globals: Any, level: int) -> bool:
+        """Whether importing ``name`` may run the user's module-level code (then it stays traced)."""
+        if level:
+            importer = globals.get("__file__") if isinstance(globals, dict) else None
+            return isinstance(importer, str) and self.tracer._is_user(importer)
+        top = name.partition(".")[0]
+        known = self.user.get(top)
+        if known is None:
+            known = self.user[top] = self._top_is_user(top)
+        return known
+
+    def _top_is_user(self, top: str) -> bool:
+        module = sys.modules.get(top)
+        if module is not None:
+            where = getattr(module, "__file__", None) or next(iter(getattr(module, "__path__", []) or []), None)
+        else:
+            try:
+                spec = PathFinder.find_spec(top)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is None:
+                return False  # a built-in or frozen module, or one that does not exist
+            where = spec.origin if spec.origin not in (None, "namespace") else next(iter(spec.submodule_search_locations or []), None)
+        return isinstance(where, str) and self.tracer._is_user(where)

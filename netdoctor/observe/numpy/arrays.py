@@ -74,7 +74,11 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
     for _ in range(max_depth):
         nxt = []
         for path, obj in frontier:
-            for step, child in _children(obj, max_items, globals_root and not path):
+            try:
+                children = list(_children(obj, max_items, globals_root and not path))
+            except Exception:  # noqa: BLE001 - an object whose attribute lookups raise (NpzFile.f's bag raises on
+                continue  # `__class__`) holds no network the walk could follow
+            for step, child in children:
                 cid = id(child)
                 if cid in seen:
                     continue

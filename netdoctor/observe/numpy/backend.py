@@ -39,6 +39,7 @@ import numpy as np
 
 from netdoctor.buffers.roles import is_constant
 from netdoctor.monitor.layer_stats import infer_kind
+from netdoctor.nn.threads import norm_one_thread
 from netdoctor.observe.numpy.arrays import (
     LR_NAME,
     Path,
@@ -120,6 +121,7 @@ class Param:
     shape: tuple[int, ...]
     idx: np.ndarray
     fp_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    quick: tuple[int, ...] = ()
     buffer: Path | None = None
     buffer_text: str = ""
     grad_key: tuple | None = None
@@ -142,7 +144,7 @@ class NumpyBackend:
         """
         self.options = options or ObserveOptions()
         self.rng = np.random.default_rng(0x6E6574)  # private: the program's generators are never touched
-        self.tracer = CallTracer(self._on_call, self._on_return, is_user=self.options.is_user)
+        self.tracer = CallTracer(self._on_call, self._on_return, on_tick=self._on_tick, is_user=self.options.is_user)
         self.started = time.perf_counter()
         self.events = 0
         self.phase = "discover"
@@ -165,6 +167,7 @@ class NumpyBackend:
         self.style = ""
         self._roles: dict[CodeType, int] = {}
         self._fp: list[tuple[int, bytes]] = []
+        self._q: list[Any] = []
         self._P_prev: np.ndarray | None = None
         self._B_start: np.ndarray | None = None
         self._B_last: np.ndarray | None = None
@@ -228,6 +231,10 @@ class NumpyBackend:
         """Arrays of the network's root that the forward pass rewrites (activations, pre-activations, its input)."""
         self.output_attr: dict[CodeType, str] = {}
         """Forwards that keep their output on ``self`` instead of returning it: the attribute's name."""
+        self._deep = True
+        """Whether the current update window is watched in full (else only counted; see ``CallTracer.budget``)."""
+        self._prev_deep = False
+        self._deep_updates = 0
 
     @property
     def root(self) -> _Root:
@@ -260,6 +267,10 @@ class NumpyBackend:
                     self._check_reset(None)
             except Exception as exc:  # noqa: BLE001 - as in the tracer: our error is reported, never raised
                 self.tracer.failed = exc
+
+    def observer_seconds(self) -> float:
+        """Seconds the program spent in this observer's handlers (measured by its tracer)."""
+        return self.tracer.budget.spent
 
     def verdict_ready(self) -> bool:
         """True once the network is found and enough updates were measured for the update findings."""
@@ -355,6 +366,21 @@ class NumpyBackend:
         if role & _PROBE:
             self._probe_return(frame, value)
 
+    def _on_tick(self, frame: FrameType) -> None:
+        """A followed frame (module-level code, a function that keeps calling the user's functions) starts a loop
+        iteration: updates applied inline there, between calls or without any, are seen here."""
+        self.events += 1
+        if self.phase == "discover":
+            if self.options.net is not None and self._explicit_root is None:
+                self._explicit(frame)
+                if self._explicit_root is None:
+                    return
+                self._add_root(self._explicit_root, self.options.net if isinstance(self.options.net, str) else "net")
+            self._scan(frame, call=False)
+            return
+        self._limits()
+        self._check_update(frame)
+
     def _limits(self) -> None:
         o = self.options
         if o.max_updates is not None and self.updates >= o.max_updates:
@@ -378,22 +404,10 @@ class NumpyBackend:
         return False
 
     def _explicit(self, frame: FrameType) -> None:
-        net = self.options.net
-        if not isinstance(net, str):
-            self._explicit_root = net
-            return
-        head, *rest = net.split(".")
-        for f in (frame, frame.f_back):
-            if f is None:
-                continue
-            for scope in (f.f_locals, f.f_globals):
-                if head in scope:
-                    obj = scope[head]
-                    for attr in rest:
-                        obj = getattr(obj, attr, None)
-                    if obj is not None:
-                        self._explicit_root = obj
-                        return
+        found = self.options.net_root(frame)
+        if found is not None:
+            self._explicit_root, prefix, globals_root = found
+            self._add_root(self._explicit_root, prefix, globals_root)
 
     def _discover_call(self, frame: FrameType) -> None:
         code = frame.f_code
@@ -612,7 +626,7 @@ class NumpyBackend:
             idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
             # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
             fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
-            self.params.append(Param(p, st.text, tuple(st.shape), idx, fp))
+            self.params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3])))
         self.layout = layer_chain([prm.shape for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)])
         self._pair_buffers(buffers)
         if self.style != "accumulate":
@@ -676,6 +690,7 @@ class NumpyBackend:
                 self._roles[f.code] = _PROBE
         self._probe_left = {}
         self._fp = self._fingerprints()
+        self._q = self._quick()
         self._P_prev = self.P_first = self._sample_params()
         self._norms(first=True)
         self._constants = []
@@ -756,15 +771,50 @@ class NumpyBackend:
                 parts[i] = np.take(a, self.params[i].idx).astype(float)
         return np.concatenate(parts)
 
+    def _quick(self) -> list[Any]:
+        """Each parameter's identity and three of its fingerprint entries as Python floats (a few hundred
+        nanoseconds per array): a change here is what makes the full fingerprint worth taking."""
+        out: list[Any] = []
+        for prm, a in zip(self.params, self._arrays()):
+            if isinstance(a, np.ndarray) and a.size > prm.idx[-1]:
+                out.append(id(a))
+                out.extend(a.item(i) for i in prm.quick)
+            else:
+                out.append(None)
+        return out
+
     def _check_update(self, frame: FrameType | None) -> bool:
         """Whether the parameters changed since the last look (an update was applied): it is recorded then."""
+        q = self._quick()
+        if q == self._q:
+            return False
+        self._q = q
         fp = self._fingerprints()
         if fp == self._fp:
             return False
         changed = [prm.text for prm, a, b in zip(self.params, fp, self._fp) if a != b]
         self._fp = fp
-        self._on_update(frame, changed)
+        if self._deep:
+            self._on_update(frame, changed)
+        else:
+            self._count_update(changed)
+        # the next window: watched in full (sampled parameters, buffers, gradients) or only counted, at a bounded rate
+        self._prev_deep, self._deep = self._deep, self.tracer.budget.deep()
+        if self._deep and self._P_prev is None:
+            self._P_prev = self._sample_params()
         return True
+
+    def _count_update(self, changed: list[str]) -> None:
+        """An update of a window that was only counted: the light counters, and a fresh start for the next window."""
+        self.updates += 1
+        self.changed.update(changed)
+        self._P_prev = None
+        self._B_start = None
+        self._D_sum, self._D_rows = None, 0
+        self._window_calls = self._window_rows = 0
+        self._G_sum = None
+        self._close_segments()
+        self._fresh = True
 
     def _check_reset(self, frame: FrameType | None) -> None:
         """An update too small to move any sampled weight still resets (or rescales) the buffers it applied.
@@ -799,6 +849,7 @@ class NumpyBackend:
 
     def _on_update(self, frame: FrameType | None, changed: list[str]) -> None:
         self.updates += 1
+        self._deep_updates += 1
         self.changed.update(changed)
         P = self._sample_params()
         delta = P - self._P_prev if self._P_prev is not None else None
@@ -829,7 +880,7 @@ class NumpyBackend:
         self._close_segments()
         self._fresh = True
         self._B_last_prev = self._B_last
-        if self.updates in (1, 2, 4, 8) or self.updates % 16 == 0:
+        if self._deep_updates in (1, 2, 4, 8) or self._deep_updates % 16 == 0:
             self._norms(first=False)
         if self.nonfinite is None and not np.isfinite(P).all():
             arrays = self._arrays()
@@ -846,7 +897,7 @@ class NumpyBackend:
         for prm, a in zip(self.params, self._arrays()):
             if isinstance(a, np.ndarray):
                 with np.errstate(all="ignore"):
-                    n = float(np.linalg.norm(a))
+                    n = norm_one_thread(a)
                 if first:
                     self.norms_first[prm.text] = n
                 self.norms_last[prm.text] = n
@@ -931,10 +982,10 @@ class NumpyBackend:
     def _contrib_call(self, frame: FrameType) -> None:
         self._window_calls += 1
         self.contrib_calls += 1
-        if self._fresh and self.style == "accumulate":
+        if self._fresh and self.style == "accumulate" and (self._deep or self._prev_deep):
             B = self._sample_buffers()
-            if B is not None and self.windows and self._B_last is not None and not self._unrecorded:
-                self.windows[-1]["B_next_start"] = B
+            if B is not None and self.windows and self._B_last is not None and not self._unrecorded and self._prev_deep:
+                self.windows[-1]["B_next_start"] = B  # the window just recorded was the one before this
             self._B_start = B
         self._fresh = False
         self._unrecorded = False
@@ -967,6 +1018,12 @@ class NumpyBackend:
             return
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
+        if not self._deep:
+            self._pending_T = None
+            if self.style == "accumulate":
+                self._B_last = self._sample_buffers()  # what an update too small to move a weight resets (_check_reset)
+            self._activations(frame, value)
+            return
         if self._pending_T is not None:
             self._errors_from_locals(frame)
         if self.style in ("accumulate", "overwrite"):

@@ -1,0 +1,243 @@
+"""How ``netdoctor run`` follows a program: loop heads, module-level code, threads, imports, user files, honest silence.
+
+Each behaviour is checked on a small program of its own, run through
+``netdoctor run`` as a user would, or on the tracer directly; oracles are the
+program's own counts (it prints how many updates it made) and Python's own
+view of the source (``ast``).
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import json
+import os
+import subprocess
+import sys
+import sysconfig
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netdoctor.findings import Report
+from netdoctor.observe.session import unobserved_reason
+from netdoctor.observe.tracer import Budget, CallTracer, is_user_file, loop_heads
+
+
+def run_json(tmp_path: Path, source: str, *opts: str) -> tuple[subprocess.CompletedProcess, dict]:
+    script = tmp_path / "train.py"
+    script.write_text(textwrap.dedent(source))
+    out = tmp_path / "report.json"
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="100")
+    proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", *opts, "--json", str(out), str(script)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300)
+    return proc, (json.loads(out.read_text()) if out.exists() else {})
+
+
+def updates_made(proc: subprocess.CompletedProcess) -> int:
+    return int(next(line for line in proc.stdout.splitlines() if line.startswith("updates: ")).split()[1])
+
+
+# -- loop heads ------------------------------------------------------------------------------
+LOOPS = """
+total = 0
+for a in range(3):
+    x = 1
+    while x < 3:
+        x += 1
+    for b in []:
+        pass
+squares = [i * i for i in range(3)]
+while True:
+    total += 1
+    if total > 5:
+        break
+"""
+
+
+def test_loop_heads_are_the_for_lines_and_the_first_line_of_each_while_body():
+    tree = ast.parse(LOOPS)
+    expected = {n.lineno for n in ast.walk(tree) if isinstance(n, ast.For)}
+    expected |= {n.body[0].lineno for n in ast.walk(tree) if isinstance(n, ast.While)}
+    assert loop_heads(compile(LOOPS, "loops.py", "exec")) == expected
+
+
+def test_code_without_loops_has_no_heads():
+    assert loop_heads(compile("x = 1\ny = [i for i in range(3)]\n", "flat.py", "exec")) == frozenset()
+
+
+# -- module-level code, threads: every update followed ---------------------------------------------
+MODULE_LOOP = """
+import numpy as np
+rng = np.random.default_rng(0)
+X = rng.normal(size=(100, 6))
+T = np.eye(3)[rng.integers(0, 3, 100)]
+W1 = rng.normal(0, 0.3, (6, 8))
+W2 = rng.normal(0, 0.3, (8, 3))
+updates = 0
+for epoch in range(3):
+    for x, t in zip(X, T):
+        h = np.tanh(x @ W1)
+        d = h @ W2 - t
+        W2 -= 0.05 * np.outer(h, d)
+        W1 -= 0.05 * np.outer(x, (W2 @ d) * (1 - h ** 2))
+        updates += 1
+print(f"updates: {updates}")
+"""
+
+
+def test_a_module_level_training_loop_is_followed_at_every_update(tmp_path):
+    proc, report = run_json(tmp_path, MODULE_LOOP)
+    assert proc.returncode in (0, 1), proc.stderr
+    made, seen = updates_made(proc), report["context"]["updates_observed"]
+    assert made == 300
+    assert made - 2 <= seen <= made  # discovery takes the first two to find the network
+
+
+def test_a_module_level_net_given_by_name(tmp_path):
+    proc, report = run_json(tmp_path, MODULE_LOOP, "--net", "W1")
+    assert proc.returncode in (0, 1), proc.stderr
+    assert report["context"]["updates_observed"] >= 150
+
+
+def test_an_unknown_net_name_is_an_error_naming_the_names_that_exist(tmp_path):
+    proc, _ = run_json(tmp_path, MODULE_LOOP, "--net", "nosuchnet")
+    assert proc.returncode == 2
+    assert proc.stdout.startswith("updates: 300")  # the script itself ran as always
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert "--net nosuchnet" in lines[0] and "W1" in lines[0] and "W2" in lines[0]
+
+
+THREAD = """
+import threading
+import numpy as np
+
+def train(state):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(60, 5))
+    y = rng.integers(0, 2, 60)
+    for epoch in range(4):
+        for i in range(0, 60, 6):
+            state["updates"] += step(state["params"], X[i:i + 6], y[i:i + 6])
+
+def step(params, x, y):
+    p = 1 / (1 + np.exp(-(x @ params["W"] + params["b"])))
+    g = p - np.eye(2)[y]
+    params["W"] -= 0.1 * x.T @ g / len(x)
+    params["b"] -= 0.1 * g.mean(axis=0)
+    return 1
+
+state = {"params": {"W": np.zeros((5, 2)), "b": np.zeros(2)}, "updates": 0}
+worker = threading.Thread(target=train, args=(state,))
+worker.start()
+worker.join()
+print(f"updates: {state['updates']}")
+"""
+
+
+def test_training_in_a_thread_is_followed_as_in_the_main_thread(tmp_path):
+    (tmp_path / "threaded").mkdir()
+    (tmp_path / "main").mkdir()
+    proc, report = run_json(tmp_path / "threaded", THREAD)
+    assert proc.returncode in (0, 1), proc.stderr
+    twin = THREAD.replace("worker = threading.Thread(target=train, args=(state,))\nworker.start()\nworker.join()", "train(state)")
+    assert twin != THREAD
+    proc_main, report_main = run_json(tmp_path / "main", twin)
+    assert updates_made(proc) == updates_made(proc_main) == 40
+    seen = report["context"]["updates_observed"]
+    assert seen > 0 and seen == report_main["context"]["updates_observed"]
+
+
+NPZ = """
+import numpy as np
+np.savez("data.npz", X=np.random.default_rng(0).normal(size=(50, 4)), y=np.arange(50) % 2)
+data = np.load("data.npz")
+X, y = data["X"], data["y"]
+W = np.zeros((4, 2))
+updates = 0
+for epoch in range(5):
+    for i in range(0, 50, 10):
+        p = np.exp(X[i:i + 10] @ W)
+        p /= p.sum(axis=1, keepdims=True)
+        W -= 0.1 * X[i:i + 10].T @ (p - np.eye(2)[y[i:i + 10]]) / 10
+        updates += 1
+print(f"updates: {updates}")
+"""
+
+
+def test_a_global_npz_archive_does_not_stop_the_observer(tmp_path):
+    proc, report = run_json(tmp_path, NPZ)
+    assert proc.returncode in (0, 1, 3), proc.stderr
+    notes = " ".join(report["context"].get("notes", []))
+    assert "error of its own" not in notes, notes
+
+
+# -- honest silence -----------------------------------------------------------------------------
+def test_not_enough_observed_is_said_with_its_reason_and_never_as_no_problems():
+    report = Report([], {}, unobserved="1 of 50 updates observed")
+    assert report.verdict() == "Not enough observed to judge: 1 of 50 updates observed."
+    assert report.to_dict()["unobserved"] == "1 of 50 updates observed"
+
+
+@pytest.mark.parametrize(("context", "notes", "observed", "expected"), [
+    ({}, [], False, "no network was found"),
+    ({}, ["the observer stopped early on an error of its own (AttributeError: x at a.py:3)"], False, "error of its own"),
+    ({"model": "m", "updates_observed": 1, "updates_expected": 50}, [], True, "1 of 50 updates observed"),
+    ({"model": "m", "updates_observed": 1}, [], True, "only 1 update of the network observed"),
+    ({"model": "m", "updates_observed": 40, "updates_expected": 50}, [], True, ""),
+    ({"model": "m", "optimizer_steps": 30}, [], True, ""),
+], ids=["nothing", "own-error", "few-of-many", "one-update", "enough", "torch-steps"])
+def test_the_reason_for_too_little_observed(context, notes, observed, expected):
+    reason = unobserved_reason(context, notes, observed)
+    assert (expected in reason) if expected else reason == ""
+
+
+# -- which files are the user's; imports of installed packages untraced ---------------------------------
+def test_user_files_are_the_programs_not_the_libraries(tmp_path):
+    assert is_user_file(str(tmp_path / "train.py"))
+    assert is_user_file(os.path.join(sys.prefix, "train.py"))  # a project-local venv: the project is the prefix
+    assert is_user_file(os.path.join(sys.base_prefix, "project", "train.py"))  # under the installation's prefix
+    assert not is_user_file(os.__file__)
+    assert not is_user_file(np.__file__)
+    assert not is_user_file(os.path.join(sysconfig.get_paths()["purelib"], "pkg", "mod.py"))
+    assert not is_user_file(is_user_file.__code__.co_filename)  # netdoctor itself
+    assert not is_user_file("<string>")
+
+
+def test_imports_of_modules_that_are_not_the_users_run_untraced(tmp_path, monkeypatch):
+    (tmp_path / "installed").mkdir()
+    (tmp_path / "mine").mkdir()
+    probe = "import sys\nTRACE = sys.gettrace()\n"
+    (tmp_path / "installed" / "nd_probe_lib.py").write_text(probe)
+    (tmp_path / "mine" / "nd_probe_user.py").write_text(probe)
+    monkeypatch.syspath_prepend(str(tmp_path / "installed"))
+    monkeypatch.syspath_prepend(str(tmp_path / "mine"))
+    calls: list[str] = []
+    tracer = CallTracer(lambda f: calls.append(f.f_code.co_filename) is None, lambda f, v: None,
+                        is_user=lambda name: "mine" in name)
+    original = builtins.__import__
+    tracer.install()
+    try:
+        import nd_probe_lib  # noqa: F401 - imported for its side effect
+        import nd_probe_user  # noqa: F401
+    finally:
+        tracer.uninstall()
+    assert builtins.__import__ is original
+    assert sys.modules["nd_probe_lib"].TRACE is None
+    assert sys.modules["nd_probe_user"].TRACE is not None
+    assert any("nd_probe_user" in c for c in calls) and not any("nd_probe_lib" in c for c in calls)
+    for name in ("nd_probe_lib", "nd_probe_user"):
+        sys.modules.pop(name, None)
+
+
+# -- the observer's own budget ---------------------------------------------------------------------
+def test_deep_checks_are_granted_first_then_only_while_the_observer_is_cheap():
+    budget = Budget(share=0.1, first=3, every=1e9)
+    assert [budget.deep() for _ in range(3)] == [True, True, True]
+    budget.spent = 1e9  # the handlers took far more than 10% of the run so far
+    assert not any(budget.deep() for _ in range(10))
+    budget.spent = 0.0
+    assert budget.deep()
