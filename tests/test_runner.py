@@ -31,6 +31,10 @@ def plain(cwd: Path, *argv: str, stdin: str | None = None) -> subprocess.Complet
                           timeout=120, input=stdin)
 
 
+NOTHING_OBSERVED = 3
+"""The exit status of a script that ended without training anything netdoctor could observe (docs/run.md)."""
+
+
 def netdoctor(cwd: Path, *argv: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([*NETDOCTOR, "run", *argv], capture_output=True, text=True,
                           cwd=cwd, env=_env(), timeout=120, input=stdin)
@@ -47,7 +51,8 @@ def test_script_arguments_are_kept_verbatim_a_leading_double_dash_included(tmp_p
     argv = [name, "--", "x", "--json", "y", "-m"]
     want, got = plain(tmp_path, *argv), netdoctor(tmp_path, *argv)
     assert want.stdout == "['args.py', '--', 'x', '--json', 'y', '-m']\n"
-    assert got.stdout.startswith(want.stdout) and got.returncode == want.returncode == 0
+    # exit 3: a script that trains nothing ends as "not enough observed to judge" (docs/run.md, exit codes)
+    assert got.stdout.startswith(want.stdout) and want.returncode == 0 and got.returncode == NOTHING_OBSERVED
 
 
 def test_main_sees_builtins_as_a_module_and_a_fresh_namespace(tmp_path):
@@ -165,7 +170,7 @@ def test_a_previous_report_is_replaced(tmp_path):
     name = script(tmp_path, "train.py", MARKS_RUN)
     for _ in range(2):
         got = netdoctor(tmp_path, "--json", "r.json", "--html", "r.html", name)
-        assert got.returncode == 0, got.stderr
+        assert got.returncode == NOTHING_OBSERVED, got.stderr
     assert json.loads((tmp_path / "r.json").read_text())["schema_version"] == 1
 
 
@@ -194,7 +199,7 @@ def test_json_to_dev_null_leaves_dev_null_a_device(tmp_path):
     name = script(tmp_path, "train.py", MARKS_RUN)
     got = netdoctor(tmp_path, "--json", os.devnull, name)
     after = os.stat(os.devnull)
-    assert got.returncode == 0, got.stderr
+    assert got.returncode == NOTHING_OBSERVED, got.stderr
     assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
 
 
@@ -211,7 +216,7 @@ def test_a_script_that_rebinds_stdout_keeps_its_log_and_the_report_reaches_the_t
 def test_a_script_that_closes_stdout_gets_its_report_and_no_traceback(tmp_path):
     name = script(tmp_path, "closes.py", "import sys\nprint('bye')\nsys.stdout.close()\n")
     want, got = plain(tmp_path, name), netdoctor(tmp_path, name)
-    assert got.returncode == want.returncode == 0
+    assert want.returncode == 0 and got.returncode == NOTHING_OBSERVED
     assert got.stderr == want.stderr == ""
     assert got.stdout.startswith("bye\n") and "verdict" in got.stdout
 
@@ -223,7 +228,7 @@ def test_a_helper_module_named_like_a_library_does_not_break_the_report(tmp_path
     want = plain(tmp_path, name)
     got = netdoctor(tmp_path, "--html", "r.html", "--json", "r.json", name)
     assert want.stdout == "the user's own\n" and got.stdout.startswith(want.stdout)
-    assert got.returncode == 0 and "Traceback" not in got.stderr, got.stderr
+    assert got.returncode == NOTHING_OBSERVED and "Traceback" not in got.stderr, got.stderr
     assert (tmp_path / "r.html").read_text().lower().startswith("<!doctype html")
     assert json.loads((tmp_path / "r.json").read_text())["ok"] is True
 

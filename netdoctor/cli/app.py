@@ -140,15 +140,29 @@ def _console(args, file):
 
 
 class _LazyConsole:
-    """A rich console made on first use: ``netdoctor run`` imports rich after the script, not before it."""
+    """A rich console made on first use: ``netdoctor run`` imports rich after the script, not before it.
+
+    ``file`` (the stream it writes to) can be read and replaced before the console exists.
+    """
 
     def __init__(self, args, file) -> None:
-        self._make = lambda: _console(args, file)
+        self._args = args
+        self._file = file
         self._console = None
+
+    @property
+    def file(self):
+        return self._file if self._console is None else self._console.file
+
+    @file.setter
+    def file(self, stream) -> None:
+        self._file = stream
+        if self._console is not None:
+            self._console.file = stream
 
     def __getattr__(self, name: str):
         if self._console is None:
-            self._console = self._make()
+            self._console = _console(self._args, self._file)
         return getattr(self._console, name)
 
 
