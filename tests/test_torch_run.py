@@ -845,3 +845,150 @@ def test_several_forward_passes_per_step_count_every_pass(tmp_path):
     (rec,) = backend.watch.act_last.values()
     # 4 passes of 16 rows on each sampled step of the window.
     assert rec["rows"] == 64 * backend.watch.loss_last["steps"]
+
+
+BIG = """
+X = torch.rand(512, 20, generator=gen)
+y = X[:, :5].sum(1).argsort().argsort() * 6 // 512
+"""
+
+
+def train_loop(model: str = "model", opt: str = "opt", extra: str = "", shuffle: str = "perm = torch.randperm(512)",
+               rows: str = "perm[i:i + 32]", labels: str = "perm[i:i + 32]") -> str:
+    return textwrap.dedent(f"""
+        for epoch in range(15):
+            {shuffle}
+            for i in range(0, 512, 32):
+                {opt}.zero_grad()
+                F.cross_entropy({model}(X[{rows}]), y[{labels}]).backward()
+                {opt}.step(){extra}
+    """)
+
+
+def parts(*texts: str) -> str:
+    """Snippets indented each their own way, as one program."""
+    return "".join(textwrap.dedent(t) for t in texts)
+
+
+def test_a_throwaway_sanity_check_model_is_not_judged_and_models_are_told_apart(tmp_path):
+    report = run_snippet(tmp_path, parts(BIG, """
+        class MLP(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 64), nn.Linear(64, 6)
+
+            def forward(self, x):
+                return self.fc2(torch.relu(self.fc1(x)))
+
+        # Sanity check: a throwaway model must overfit one small batch at a high learning rate.
+        probe = MLP()
+        probe_opt = torch.optim.SGD(probe.parameters(), lr=3.0)
+        for step in range(30):
+            probe_opt.zero_grad()
+            F.cross_entropy(probe(X[:8]), y[:8]).backward()
+            probe_opt.step()
+        model = MLP()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    """) + train_loop())
+    assert quiet(report) == []
+    assert report.context["model"].startswith("MLP #2 (1,734 parameters, built at ") and "train.py:29" in report.context["model"]
+    (note,) = [n for n in report.context["notes"] if "MLP #1" in n]
+    assert "train.py:23 was trained for 30 optimizer steps and then replaced" in note
+
+
+def test_an_optimizer_holding_an_earlier_models_parameters_is_frozen_parameters(tmp_path):
+    body = parts(BIG, """
+        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))  # rebuilt: opt still holds the first
+    """)
+    report = run_snippet(tmp_path, body + train_loop())
+    f = report.root_cause()
+    assert f.code == "frozen-parameters" and f.severity.value == "error" and f.evidence["reason"] == "model_not_in_optimizer"
+    assert f.evidence["parameters"] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert "none of the parameters of Sequential, built at " in f.message and "holds 4 tensor(s) of no model the program calls" in f.message
+    # The twin that creates the optimizer after the last model: quiet.
+    fixed = run_snippet(tmp_path, body.replace("# rebuilt: opt still holds the first", "\nopt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)")
+                        + train_loop(), name="fixed.py")
+    assert quiet(fixed) == []
+
+
+@pytest.mark.parametrize("bug", [False, True])
+def test_plain_tensors_are_named_from_the_programs_variables(tmp_path, bug):
+    w1 = "(torch.randn(20, 64) * 0.2)" + ("  # bug: requires_grad_() forgotten" if bug else ".requires_grad_()")
+    report = run_snippet(tmp_path, parts(BIG, f"""
+        W1 = {w1}
+        b1 = torch.zeros(64, requires_grad=True)
+        W2 = (torch.randn(64, 6) * 0.1).requires_grad_()
+        b2 = torch.zeros(6, requires_grad=True)
+        opt = torch.optim.SGD([W1, b1, W2, b2], lr=0.1, momentum=0.9)
+
+
+        def net(x):
+            return torch.relu(x @ W1 + b1) @ W2 + b2
+    """) + train_loop(model="net"), name=f"plain_{bug}.py")
+    assert report.context["model"] == "tensors W1, b1, W2, b2 (1,734 parameters, no nn.Module)"
+    if not bug:
+        assert quiet(report) == []
+        return
+    (f,) = by_code(report, "frozen-parameters")
+    assert f.evidence["parameters"] == ["W1"] and f.evidence["reason"] == "requires_grad" and f.severity.value == "error"
+
+
+def test_features_and_labels_shuffled_independently_is_no_learning(tmp_path):
+    report = run_snippet(tmp_path, parts(BIG, """
+        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    """) + train_loop(shuffle="xi, yi = torch.randperm(512), torch.randperm(512)", rows="xi[i:i + 32]", labels="yi[i:i + 32]"))
+    f = report.root_cause()
+    assert f.code == "no-learning" and f.severity.value == "error", report.codes()
+    assert f.evidence["accuracy"] <= f.evidence["limit"] and f.evidence["rows"] >= 200 and "training batches" in f.message
+
+
+def test_a_per_epoch_schedule_stepped_every_batch_is_read_from_the_lr_history(tmp_path):
+    body = parts(BIG, """
+        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        sched = torch.optim.lr_scheduler.StepLR(opt, step_size=30, gamma=0.1)
+    """)
+    report = run_snippet(tmp_path, body + train_loop(extra="\n                sched.step()  # bug: a per-epoch schedule, every batch"))
+    (f,) = by_code(report, "learning-rate-too-low")
+    assert f.evidence["lr_start"] == 0.1 and f.evidence["lr_last"] < 1e-5 and f.evidence["share_of_steps"] > 0.4
+    assert "1.00 per optimizer step" in f.message and f.where.endswith("train.py:24")
+    # Cosine annealing to 0 over the whole run, stepped every batch on purpose: quiet.
+    cosine = body.replace("StepLR(opt, step_size=30, gamma=0.1)", "CosineAnnealingLR(opt, T_max=15 * 16)")
+    report = run_snippet(tmp_path, cosine + train_loop(extra="\n                sched.step()"), name="cosine.py")
+    assert quiet(report) == []
+
+
+def test_lbfgs_with_a_closure_is_judged_per_run_not_per_step(tmp_path):
+    prelude = f"import sys\nsys.path.insert(0, {str(EXAMPLES)!r})\n"
+    path = write_script(tmp_path, "lbfgs.py", prelude + textwrap.dedent("""
+        import torch
+        import torch.nn.functional as F
+        from torch import nn
+        from mnist_data import load
+
+        torch.manual_seed(0)
+        x_train, y_train, x_test, y_test = load()
+        model = nn.Sequential(nn.Linear(784, 32), nn.Tanh(), nn.Linear(32, 10))
+        opt = torch.optim.LBFGS(model.parameters(), lr=1, max_iter=20, history_size=10, line_search_fn="strong_wolfe")
+
+
+        def closure():
+            opt.zero_grad()
+            loss = F.cross_entropy(model(x_train), y_train) + 1e-3 * sum((p ** 2).sum() for p in model.parameters())
+            loss.backward()
+            return loss
+
+
+        for step in range(8):
+            loss = opt.step(closure)
+        with torch.no_grad():
+            print((model(x_test).argmax(1) == y_test).float().mean().item())
+    """))
+    report, out = run_script(path)
+    assert float(out.split()[-1]) > 0.9
+    assert quiet(report) == []
+    # The observer's share is of the whole step (L-BFGS runs its passes inside step()): a share, not 189%.
+    assert 0 < report.context["observer_share"] < 1

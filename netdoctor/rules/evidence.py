@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from netdoctor.rules.policy import Framework
 
-__all__ = ["LayerActivity", "InitScale", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite",
-           "UpdateSizes", "CarryOver", "BatchScale"]
+__all__ = ["LayerActivity", "InitScale", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory",
+           "UpdateSizes", "LearningRateHistory", "CarryOver", "BatchScale"]
 
 
 @dataclass(frozen=True)
@@ -116,6 +116,8 @@ class NormTrace:
     grad_norms: tuple[float, ...] | None = None
     is_weight: bool = True
     """A weight matrix (not a bias): growth is judged on these first."""
+    grad_floor: float = 0.0
+    """Gradient growth is measured from at least this norm (a first gradient near 0 is no start to grow from)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +168,22 @@ class NonFinite:
     """Training was stopped at that step (``check``)."""
     details: dict = field(default_factory=dict)
     """Further numbers for the evidence."""
+
+
+@dataclass(frozen=True)
+class LearningRateHistory:
+    """The learning rate an optimizer actually had, on the measured steps (largest over its parameter groups)."""
+
+    where: str
+    framework: Framework
+    steps: tuple[int, ...]
+    rates: tuple[float, ...]
+    total_steps: int
+    """Optimizer steps in the run."""
+    optimizer: str = ""
+    scheduler_site: str | None = None
+    """The line of the scheduler's ``step()`` calls, when a scheduler changed it."""
+    scheduler_steps: int = 0
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ import math
 import statistics
 
 from netdoctor.findings import Finding, Severity
-from netdoctor.rules.evidence import UpdateSizes
+from netdoctor.rules.evidence import LearningRateHistory, UpdateSizes
 from netdoctor.rules.policy import (
     ADAPTIVE_LR_HIGH,
     LOW_LR_GRADIENT,
+    LR_DECAYED,
+    LR_DECAYED_SHARE,
     LR_FIRST_HUGE,
     LR_HIGH_DIVERGE,
     LR_HIGH_LEARNS,
@@ -20,7 +22,7 @@ from netdoctor.rules.policy import (
     LR_LOW_UPDATE,
 )
 
-__all__ = ["learning_rate_too_high", "learning_rate_too_low", "first_update", "diverged"]
+__all__ = ["learning_rate_too_high", "learning_rate_too_low", "learning_rate_decayed", "first_update", "diverged"]
 
 
 def first_update(u: UpdateSizes) -> float:
@@ -121,4 +123,41 @@ def learning_rate_too_low(u: UpdateSizes) -> Finding | None:
         fix=f"Multiply the learning rate by about {factor:g} (updates of ~1e-3 to 1e-2 of the weights per step are typical).",
         explanation="The gradient is healthy but the steps taken along it are tiny: the weights barely move in a few epochs, "
         "so the network looks as if it does not learn.",
+    )
+
+
+def learning_rate_decayed(h: LearningRateHistory) -> Finding | None:
+    """``learning-rate-too-low`` (a warning) read from the learning rate itself: it fell below :data:`LR_DECAYED` of its
+    largest value and stayed there for at least :data:`LR_DECAYED_SHARE` of the optimizer's steps (typically a
+    per-epoch schedule stepped every batch)."""
+    if len(h.rates) < 3 or not max(h.rates) > 0:
+        return None
+    top = max(h.rates)
+    low = None
+    for s, v in zip(h.steps, h.rates):
+        if v < LR_DECAYED * top:
+            low = s if low is None else low
+        else:
+            low = None
+    if low is None:
+        return None
+    share = (h.total_steps - low + 1) / max(h.total_steps, 1)
+    if share < LR_DECAYED_SHARE:
+        return None
+    sched = ""
+    if h.scheduler_site:
+        per = h.scheduler_steps / max(h.total_steps, 1)
+        sched = (f"; scheduler.step() at {h.scheduler_site} ran {h.scheduler_steps} times, {per:.2f} per optimizer step"
+                 + (" (once per batch: a per-epoch schedule stepped every batch)" if per >= 0.5 else ""))
+    return Finding(
+        "learning-rate-too-low", Severity.WARNING, h.where,
+        f"The learning rate{' of ' + h.optimizer if h.optimizer else ''} fell from {top:g} to {h.rates[-1]:.1e} by step {low}: "
+        f"{100 * share:.0f}% of the {h.total_steps} optimizer steps ran at under {LR_DECAYED:g} of its largest value{sched}.",
+        {"lr_start": top, "lr_last": h.rates[-1], "decayed_at_step": low, "share_of_steps": share, "steps": h.total_steps,
+         "scheduler_site": h.scheduler_site, "scheduler_steps": h.scheduler_steps, "limit": LR_DECAYED,
+         "history": list(zip(h.steps, h.rates))[:3] + list(zip(h.steps, h.rates))[-3:]},
+        fix="Step a per-epoch scheduler once per epoch, after the loop over the batches (or count its step_size / T_max / "
+        "milestones in batches).",
+        explanation="With the learning rate ~0 the updates no longer move the weights: training stops where it was when the "
+        "rate collapsed, however many epochs follow.",
     )

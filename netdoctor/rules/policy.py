@@ -103,6 +103,11 @@ LR_LOW_LEARNS = 0.9
 """Final accuracy above which small updates are not reported (the run learns)."""
 LR_LOW_LOSS_LEFT = 0.9
 """Without accuracies: small updates count only while the loss stays above this share of its start."""
+LR_DECAYED = 1e-3
+"""A learning rate below this share of its largest value counts as decayed to ~0."""
+LR_DECAYED_SHARE = 0.25
+"""Share of the optimizer's steps run at a decayed rate that makes a schedule a finding (cosine and one-cycle
+schedules end near 0 for their last ~3% of steps only)."""
 
 # -- the update (rules/updates.py) -------------------------------------------------------------
 FIT_OK = 0.2

@@ -37,6 +37,7 @@ def _growth(t: NormTrace) -> tuple[float, float, int | None]:
     w0 = t.weight_norms[0] if t.weight_norms else 0.0
     gs = t.grad_norms or ()
     g0 = next((g for g in gs if math.isfinite(g) and g > 0), math.nan)
+    g0 = max(g0, t.grad_floor) if math.isfinite(g0) else g0
     wg = gg = 1.0
     first = None
     for i in range(1, len(t.steps)):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import math
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -219,10 +220,22 @@ class TorchBackend:
         if not w.mods and not w.opts:
             return {}  # torch was imported but nothing of it ran: not a PyTorch run to describe
         models = []
-        for info in w.mods.values():
-            if info.parent or not info.has_params:
+        judged = w.judged_roots()
+        several = sum(1 for i in w.mods.values() if i.has_params and not i.parent) > 1
+        for key, info in w.mods.items():
+            if info.parent or not info.has_params or (several and key not in judged and info.steps):
                 continue
-            models.append(f"{info.kind} ({info.nparams:,} parameters{', called at ' + info.site if info.site else ''})")
+            models.append(f"{w.label(info)} ({info.nparams:,} parameters"
+                          + (f", built at {info.built_at}" if info.built_at and several else "")
+                          + (f", called at {info.site}" if info.site else "") + ")")
+        if not models:
+            # Plain tensors with requires_grad=True trained by an optimizer, no nn.Module.
+            loose = [pi.name for pi in w.params.values() if pi.root is None and pi.in_optimizer and pi.name]
+            if loose:
+                n = sum(math.prod(pi.shape) for pi in w.params.values() if pi.root is None and pi.in_optimizer)
+                models.append(f"tensors {', '.join(loose[:8])}{' ...' if len(loose) > 8 else ''} ({n:,} parameters, no nn.Module)")
+        dropped = [f"{w.describe(i)} was trained for {i.steps} optimizer steps and then replaced by a model trained after it: "
+                   "its numbers are not judged" for i in w.discarded()]
         opts = []
         for o in w.opts.values():
             lrs = o.lrs[0][1] if o.lrs else None
@@ -240,6 +253,8 @@ class TorchBackend:
             ctx["model"] = models[0] if len(models) == 1 else models  # the session's sign that a network was observed
         else:
             ctx["notes"] = ["PyTorch: no nn.Module with parameters was called, so there was no PyTorch training to observe"]
+        if dropped:
+            ctx.setdefault("notes", []).extend(dropped)
         if w.errors:
             ctx.setdefault("notes", []).extend(f"observer: {e}" for e in w.errors)
         return ctx

@@ -20,12 +20,23 @@ from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.causes import link_causes
-from netdoctor.rules.evidence import GradientScale, LayerActivity, NonFinite, NormTrace, OutputSpread, Predictions, UpdateSizes
-from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
+from netdoctor.rules.evidence import (
+    GradientScale,
+    LayerActivity,
+    LearningRateHistory,
+    NonFinite,
+    NormTrace,
+    OutputSpread,
+    Predictions,
+    UpdateSizes,
+)
+from netdoctor.rules.learning_rate import learning_rate_decayed, learning_rate_too_high, learning_rate_too_low
 from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
+    COLLAPSE_SHARE,
     LR_HIGH_DIVERGE,
     MIN_TARGET_ROWS,
+    NO_LEARNING_MARGIN,
     SOFTMAX_SHARE,
     STALE_WEIGHT,
     SUMMED_SCALE,
@@ -45,7 +56,9 @@ def param_items(w: TorchWatch):
     """(name, ParamInfo) in the models' parameter order (names are kept after the program has freed its model)."""
     if w.installed:
         w.names()
-    items = sorted((pi for pi in w.params.values() if pi.name), key=lambda pi: pi.order)
+    judged = w.judged_roots()
+    # A model trained for a while and replaced by a later one (a sanity check) is not the model being judged.
+    items = sorted((pi for pi in w.params.values() if pi.name and (pi.root is None or pi.root in judged)), key=lambda pi: pi.order)
     return [(pi.name, pi) for pi in items]
 
 
@@ -54,7 +67,9 @@ def _list(names: list[str], limit: int = 6) -> str:
 
 
 def _losses(w: TorchWatch) -> list[float]:
-    return [v for _, v in w.loss_values if math.isfinite(v)]
+    """Finite loss values of the judged model's steps (not those of a model trained before it and dropped)."""
+    start = w.start_step()
+    return [v for s, v in w.loss_values if math.isfinite(v) and (s >= start or s == -1)]
 
 
 def _diverged(w: TorchWatch) -> bool:
@@ -142,10 +157,8 @@ def _cleared_group(w: TorchWatch, o: Any) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
-def rule_frozen(w: TorchWatch) -> list[Finding]:
-    groups: dict[str, dict[str, Any]] = {}
-    o = _main_opt(w)
-    opt_site = o.created_at if o else None
+def _grouper(groups: dict[str, dict[str, Any]]) -> Callable[[str, str, Severity, str, str, str | None], None]:
+    """``add(reason, name, severity, detail, fix, site)``: the parameter joins its reason's group (an error makes the group one)."""
 
     def add(reason: str, name: str, severity: Severity, detail: str, fix: str, site: str | None) -> None:
         g = groups.setdefault(reason, {"names": [], "severity": severity, "detail": detail, "fix": fix, "site": site})
@@ -153,24 +166,55 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
         if severity == Severity.ERROR:
             g["severity"] = Severity.ERROR
 
+    return add
+
+
+def _orphan_detail(w: TorchWatch, orphan: Any, o: Any) -> str:
+    """Why a model no optimizer holds never learns, and what the optimizer holds instead."""
+    held = 0
+    others: list[str] = []
+    if o is not None and (opt := o.ref()) is not None:
+        held = sum(len(g["params"]) for g in opt.param_groups)
+        others = [w.describe(w.mods[r]) for r in o.roots if r in w.mods]
+    what = (f"holds {held} tensor(s) of {', '.join(others)}" if others else
+            f"holds {held} tensor(s) of no model the program calls (a model built earlier and replaced?)")
+    return (f"none of the parameters of {w.describe(orphan)} is in any optimizer, although its output reaches backward() "
+            f"(gradients seen on {orphan.orphan_steps} sampled steps); the optimizer{' created at ' + o.created_at if o and o.created_at else ''} {what}")
+
+
+def rule_frozen(w: TorchWatch) -> list[Finding]:
+    groups: dict[str, dict[str, Any]] = {}
+    o = _main_opt(w)
+    opt_site = o.created_at if o else None
+    add = _grouper(groups)
+
     cleared_group = _cleared_group(w, o)
     if cleared_group is not None:
         groups[cleared_group[0]] = cleared_group[1]
     cleared = "zero_grad_before_step" in groups or "step_before_backward" in groups
+    orphans = any(i.orphan_steps and not i.steps for i in w.mods.values())
     for name, pi in param_items(w):
         if pi.sampled < 2:
             continue
+        if orphans and pi.root is None and pi.owner is None and pi.grad_none == pi.sampled:
+            continue  # the replaced model's tensors the optimizer still holds: said with the model no optimizer holds
         got_grad = pi.grad_none < pi.sampled or cleared  # emptied before step(): the gradient was there
         if not pi.requires_grad:
             if pi.in_optimizer:
                 add("requires_grad", name, Severity.ERROR, "requires_grad=False although the optimizer was given it, so it never gets a gradient",
                     "Remove the requires_grad_(False) / requires_grad = False for these parameters (or do not pass them to the optimizer if freezing is intended).", None)
             else:
-                # Both switched off and left out of the optimizer: a choice (fine-tuning), said as a note.
-                add("requires_grad_unused", name, Severity.INFO, "requires_grad=False and not in the optimizer: frozen on purpose, as in fine-tuning",
+                # Both switched off and left out of the optimizer: a choice (fine-tuning), said as a note unless the run does not learn.
+                add("requires_grad_unused", name, Severity.WARNING if rule_no_learning(w) else Severity.INFO,
+                    "requires_grad=False and not in the optimizer: frozen on purpose, as in fine-tuning",
                     "If they should learn: set requires_grad=True and pass them to the optimizer.", None)
         elif not pi.in_optimizer:
-            if got_grad:
+            orphan = w.mods.get(pi.root) if pi.root is not None else None
+            if orphan is not None and orphan.orphan_steps and not orphan.steps:
+                add("model_not_in_optimizer", name, Severity.ERROR, _orphan_detail(w, orphan, o),
+                    "Create the optimizer from the model that is trained, after the last `model = ...`: "
+                    "optimizer = torch.optim.SGD(model.parameters(), ...).", orphan.built_at or opt_site)
+            elif got_grad:
                 add("not_in_optimizer", name, Severity.ERROR, "not passed to the optimizer: its gradient is computed every step and thrown away",
                     "Pass all parameters to the optimizer: torch.optim.SGD(model.parameters(), ...).", opt_site)
             else:
@@ -371,8 +415,17 @@ def _weights(w: TorchWatch):
     return [(n, pi) for n, pi in param_items(w) if len(pi.shape) >= 2]
 
 
+def _closure_steps(w: TorchWatch) -> bool:
+    """The main optimizer's steps take a closure (L-BFGS): one step() is many iterations with a line search, so the
+    change of the weights over one step() is no per-update size and is not judged as one."""
+    o = _main_opt(w)
+    return o is not None and o.closure_steps * 2 >= o.steps
+
+
 def _first_weight_ratios(w: TorchWatch) -> dict[str, float]:
-    out = {}
+    out: dict[str, float] = {}
+    if _closure_steps(w):
+        return out
     for n, pi in _weights(w):
         if not (pi.norms and pi.norms[0][1] > 0):
             continue  # a zero-initialised tensor (an output layer started at 0): no size to compare its update with
@@ -389,7 +442,7 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
     name = max(ups, key=lambda n: ups[n]) if ups else ""
     by_step: dict[int, float] = {}
     meds, count = {}, 0
-    for n, pi in _weights(w):
+    for n, pi in _weights(w) if not _closure_steps(w) else []:
         for s, r in pi.ratios:
             if math.isfinite(r):
                 by_step[s] = max(by_step.get(s, 0.0), r)
@@ -411,11 +464,28 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
         accuracy=correct / valid if isinstance(correct, (int, float)) and valid else None)
 
 
+def _lr_history(w: TorchWatch) -> LearningRateHistory | None:
+    """The main optimizer's learning rate (largest over its groups) on the sampled steps, with the scheduler's line."""
+    o = _main_opt(w)
+    if o is None:
+        return None
+    hist = [(s, max(v for v in lrs if isinstance(v, (int, float)))) for s, lrs in o.lrs if any(isinstance(v, (int, float)) for v in lrs)]
+    site, calls = max(w.sched_sites.items(), key=lambda kv: kv[1]) if w.sched_sites else (None, 0)
+    return LearningRateHistory(
+        where=f"{o.kind} learning rate" + (f" at {site}" if site else ""), framework=Framework.TORCH,
+        steps=tuple(s for s, _ in hist), rates=tuple(float(v) for _, v in hist), total_steps=w.steps, optimizer=o.kind,
+        scheduler_site=site, scheduler_steps=calls)
+
+
 def rule_lr(w: TorchWatch) -> list[Finding]:
     u = _update_sizes(w)
     high = learning_rate_too_high(u)
     if high is not None:
         return [high]
+    hist = _lr_history(w)
+    decayed = learning_rate_decayed(hist) if hist is not None else None
+    if decayed is not None:
+        return [decayed]
     low = learning_rate_too_low(u) if u.typical is not None else None
     return [low] if low is not None else []
 
@@ -439,12 +509,32 @@ def _vanishing(w: TorchWatch) -> bool:
     return vanishing_gradients(_gradient_scales(w), Framework.TORCH) is not None
 
 
+GRAD_FLOOR = 1e-2
+"""Gradient growth is measured from at least this share of the tensor's norm (of its layer's largest tensor for a zero
+bias): ||dL/dW|| / ||W|| ~ 1e-2 is a healthy step's gradient (VANISHING_RATIO's docstring), so growth by
+EXPLODING_GRAD_GROWTH from there means a gradient larger than the weights, while a first gradient near 0 (a zero-
+initialised layer above it, constant targets already met) cannot make an ordinary gradient look like an explosion."""
+
+
+def _start_norm(w: TorchWatch, pi: Any) -> float:
+    """The tensor's norm at its first sample; for a tensor that starts at 0 (a bias), that of its module's largest tensor."""
+    own = pi.norms[0][1] if pi.norms else 0.0
+    if math.isfinite(own) and own > 0:
+        return own
+    sib = [q.norms[0][1] for q in w.params.values() if q is not pi and q.owner == pi.owner and q.norms and math.isfinite(q.norms[0][1])]
+    return max(sib, default=0.0)
+
+
 def rule_gradients(w: TorchWatch) -> list[Finding]:
     traces = []
+    closure = _closure_steps(w)
     for n, pi in param_items(w):
         if len(pi.norms) >= 2:
-            traces.append(NormTrace(n, tuple(s for s, _, _ in pi.norms), tuple(wn for _, wn, _ in pi.norms),
-                                    tuple(gn for _, _, gn in pi.norms), is_weight=len(pi.shape) >= 2 and not is_bias(n)))
+            # L-BFGS grows the weights over its many iterations per step() toward its solution: that is its convergence,
+            # so only gradient growth is judged there (the weight norms go in as constant).
+            wns = tuple(wn for _, wn, _ in pi.norms) if not closure else (pi.norms[0][1],) * len(pi.norms)
+            traces.append(NormTrace(n, tuple(s for s, _, _ in pi.norms), wns, tuple(gn for _, _, gn in pi.norms),
+                                    is_weight=len(pi.shape) >= 2 and not is_bias(n), grad_floor=GRAD_FLOOR * _start_norm(w, pi)))
     found = (exploding_gradients(traces, Framework.TORCH), vanishing_gradients(_gradient_scales(w), Framework.TORCH))
     return [f for f in found if f is not None]
 
@@ -632,9 +722,62 @@ def rule_batch_leak(w: TorchWatch) -> list[Finding]:
     return out
 
 
+# -- whether the run learns at all ----------------------------------------------------------
+NO_LEARNING_ROWS = 200
+"""Training rows in the last statistics window before its accuracy is judged."""
+
+
+def _accuracy_windows(w: TorchWatch) -> list[dict[str, Any]]:
+    """Closed statistics windows of the judged model with a training-batch accuracy (correct and valid counts)."""
+    start = w.start_step()
+    return [lw for lw in w.loss_windows if lw.get("end_step", 0) >= start and isinstance(lw.get("correct"), (int, float))
+            and isinstance(lw.get("valid"), (int, float)) and lw["valid"] > 0]
+
+
+def rule_no_learning(w: TorchWatch) -> list[Finding]:
+    wins = _accuracy_windows(w)
+    if len(wins) < 2:
+        return []
+    last, first = dict(wins[-1]), wins[0]
+    if last["valid"] < NO_LEARNING_ROWS:
+        # A short final window: judged together with the one before it.
+        prev = wins[-2]
+        for k in ("correct", "valid"):
+            last[k] = last[k] + prev[k]
+        for k in ("target_counts", "pred_counts"):
+            a, b = last.get(k), prev.get(k)
+            last[k] = [x + y for x, y in zip(a, b)] if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) else a
+        if len(wins) < 3:
+            return []  # the first window is the start to compare with, not part of the end
+    targets, preds = last.get("target_counts"), last.get("pred_counts")
+    if not (isinstance(targets, list) and isinstance(preds, list) and sum(targets) >= NO_LEARNING_ROWS and sum(preds)):
+        return []
+    if sum(1 for c in targets if c) < 2 or max(preds) / sum(preds) >= COLLAPSE_SHARE:
+        return []  # one class only (constant-targets) or one answer (class-collapse) say more
+    majority = max(targets) / sum(targets)
+    acc = last["correct"] / last["valid"]
+    limit = majority + max(NO_LEARNING_MARGIN * (1.0 - majority), 0.01)
+    if acc > limit:
+        return []
+    acc0 = first["correct"] / first["valid"]
+    where = _loss_site(w) or "training batches"
+    return [Finding(
+        "no-learning", Severity.ERROR, where,
+        f"After {last['end_step']} optimizer steps the accuracy on the training batches is {100 * acc:.1f}% (last {int(last['valid'])} "
+        f"rows sampled; {100 * acc0:.1f}% at the start), no better than always answering the most common class "
+        f"({100 * majority:.1f}% of the targets): the network did not learn.",
+        {"accuracy": acc, "accuracy_at_start": acc0, "majority_share": majority, "limit": limit, "rows": int(last["valid"]),
+         "steps": last["end_step"], "on": "training batches"},
+        fix="Fix the causes listed with it; if none is listed, check that each input is paired with its own label "
+        "(features and labels shuffled with one permutation) and that the updates move the weights.",
+        explanation="A network that learns anything beats the share of the most common class on the very batches it trains on; "
+        "at chance there, it has not used its input (inputs and labels unrelated, or updates that do nothing).",
+    )]
+
+
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
     rule_nonfinite, rule_targets, rule_stale, rule_frozen, rule_double_softmax, rule_modes, rule_functional_dropout, rule_summed, rule_lr,
-    rule_gradients, rule_activations, rule_outputs, rule_batch_leak,
+    rule_gradients, rule_activations, rule_outputs, rule_batch_leak, rule_no_learning,
 )
 
 

@@ -50,6 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netdoctor.observe.torch.calls import DROPOUTS, CallAs, FunctionalDropout
+from netdoctor.observe.torch.models import ModelBook
 from netdoctor.observe.torch.sites import UserSites
 
 __all__ = ["TorchWatch", "SAMPLE", "WINDOW", "DENSE_STEPS", "EVERY", "BUDGET"]
@@ -98,6 +99,16 @@ class ModInfo:
     """Calls with gradients on and trainable parameters whose output did not require grad (.data / .detach inside)."""
     norm_layers: list[tuple[str, str]] = field(default_factory=list)
     """For roots: dropout and batch-norm submodules as (name, description)."""
+    built_at: str | None = None
+    """The user's line that built it (``model = MLP()``), when it was built while we watched."""
+    seq: int = 1 << 30
+    """Construction number (orders models of one class)."""
+    first_step: int = 0
+    last_step: int = 0
+    steps: int = 0
+    """Optimizer steps that held some of its parameters (first and last of them)."""
+    orphan_steps: int = 0
+    """Sampled steps on which its parameters had gradients while no optimizer held any of them."""
 
 
 @dataclass
@@ -110,6 +121,8 @@ class ParamInfo:
     shape: tuple = ()
     owner: int | None = None
     """id of the module holding it directly."""
+    root: int | None = None
+    """id of the model it belongs to (None: a loose tensor given to an optimizer)."""
     order: int = 0
     before: Any = None
     g_sample: Any = None
@@ -136,6 +149,10 @@ class OptInfo:
     step_site: str | None = None
     steps: int = 0
     lrs: list = field(default_factory=list)
+    roots: list[int] = field(default_factory=list)
+    """ids of the models some of whose parameters it holds (found at its first step and on sampled steps)."""
+    closure_steps: int = 0
+    """Steps called with a closure (L-BFGS: one step runs many forward/backward passes and a line search)."""
 
 
 _VIEWS = ("View", "Reshape", "Unsqueeze", "Squeeze", "Clone", "Expand", "Permute", "Transpose", "Contiguous", "Alias", "ToCopy")
@@ -209,6 +226,11 @@ class TorchWatch:
         self.created_opts: dict[int, str | None] = {}
         self.mode_sites: dict[int, tuple[bool, str | None]] = {}
         self.param_owner: dict[int, int] = {}
+        self.book = ModelBook(self.sites.user_frame, lambda f: self.sites.name(f.f_code.co_filename, f.f_lineno))
+        self.sched_sites: dict[str, int] = {}
+        """User line of each ``scheduler.step()`` -> calls."""
+        self.loss_windows: list[dict[str, Any]] = []
+        """Every closed statistics window's loss-side numbers (bounded), with its end_step."""
         self._roots_version = 0
         self._names_cache: tuple[int, dict[int, str], dict[int, str]] | None = None
         # step bookkeeping
@@ -281,6 +303,11 @@ class TorchWatch:
             if name in F.__dict__:
                 self._patch(F, name, self.dropout.wrap(name, getattr(F, name), torch))
         self._patch(torch.nn.Module, "train", self._wrap_train(torch.nn.Module.train))
+        self._patch(torch.nn.Module, "__init__", self.book.wrap_init(torch.nn.Module.__init__, torch, lambda: not self.busy))
+        from torch.optim import lr_scheduler
+
+        if "step" in vars(lr_scheduler.LRScheduler):
+            self._patch(lr_scheduler.LRScheduler, "step", self._wrap_sched_step(lr_scheduler.LRScheduler.step))
         self._patch(optim_mod.Optimizer, "__init__", self._wrap_opt_init(optim_mod.Optimizer.__init__))
         self._t_last_step = None
         self._t_install = time.perf_counter()
@@ -334,11 +361,20 @@ class TorchWatch:
         mnames: dict[int, str] = {}
         roots = self.roots()
         for info, m in roots:
-            prefix = f"{info.kind}." if len(roots) > 1 else ""
+            prefix = f"{self.label(info).replace(' ', '')}." if len(roots) > 1 else ""
             for n, p in m.named_parameters():
                 pnames.setdefault(id(p), prefix + n)
             for n, sub in m.named_modules():
-                mnames.setdefault(id(sub), (prefix + n) if n else info.kind)
+                mnames.setdefault(id(sub), (prefix + n) if n else self.label(info))
+        # Tensors an optimizer trains outside any model: the program's own names for them.
+        for o in self.opts.values():
+            opt = o.ref()
+            if opt is None:
+                continue
+            for g, group in enumerate(opt.param_groups):
+                for k, p in enumerate(group["params"]):
+                    if id(p) not in pnames:
+                        pnames[id(p)] = self.book.loose.get(id(p)) or f"param_groups[{g}][{k}]"
         for k, (pid, n) in enumerate(pnames.items()):
             pi = self.params.get(pid)
             if pi is not None:
@@ -350,6 +386,40 @@ class TorchWatch:
         self._names_cache = (self._roots_version, pnames, mnames)
         return pnames, mnames
 
+    def label(self, info: ModInfo) -> str:
+        """``MLP``, or ``MLP #2`` when the program called several models of that class (numbered in construction order)."""
+        same = sorted((i.seq, k) for k, i in self.mods.items() if i.kind == info.kind and i.has_params and not i.parent)
+        if len(same) < 2:
+            return info.kind
+        mine = next((n for n, (_, k) in enumerate(same, 1) if self.mods[k] is info), 0)
+        return f"{info.kind} #{mine}"
+
+    def describe(self, info: ModInfo) -> str:
+        """``MLP #2, built at train.py:40`` (or ``called at`` when it was built before we watched)."""
+        where = f"built at {info.built_at}" if info.built_at else f"called at {info.site}" if info.site else ""
+        return self.label(info) + (f", {where}" if where else "")
+
+    def judged_roots(self) -> set[int]:
+        """Models whose numbers the rules judge: trained ones (minus those dropped for a later model) and untrained ones that got gradients."""
+        models = {k: i for k, i in self.mods.items() if i.has_params and not i.parent}
+        trained = {k: i for k, i in models.items() if i.steps}
+        out = {k for k, i in models.items() if i.orphan_steps and not i.steps}
+        for k, i in trained.items():
+            if not any(j.first_step > i.last_step for j in trained.values() if j is not i):
+                out.add(k)
+        return out
+
+    def discarded(self) -> list[ModInfo]:
+        """Models trained for a while and then replaced by a model trained after them (a sanity check, an earlier attempt)."""
+        judged = self.judged_roots()
+        return [i for k, i in self.mods.items() if i.steps and k not in judged]
+
+    def start_step(self) -> int:
+        """The first optimizer step of the models that are judged (earlier steps trained a model that was dropped)."""
+        judged = self.judged_roots()
+        firsts = [self.mods[k].first_step for k in judged if self.mods[k].steps]
+        return min(firsts) if firsts and self.discarded() else 0
+
     def module_name(self, key: int) -> str:
         info = self.mods.get(key)
         return self.names()[1].get(key) or (info.kind if info else "?")
@@ -358,6 +428,9 @@ class TorchWatch:
     def _discover(self, module: Any) -> ModInfo:
         torch = self.torch
         info = ModInfo(weakref.ref(module), type(module).__name__, site=self.sites.site())
+        built = self.book.of(module)
+        if built is not None:
+            info.built_at, info.seq = built.site, built.seq
         info.has_params = any(True for _ in module.parameters())
         for sub in module.modules():
             if sub is module:
@@ -495,9 +568,11 @@ class TorchWatch:
         try:
             now = time.perf_counter()
             if self._t_last_step is not None:
+                # Whole periods, step() included: L-BFGS runs its forward and backward passes inside step().
                 dt = now - self._t_last_step
                 self.train_time += dt
                 self._step_times.append(dt)
+            self._t_last_step = now
             self.steps += 1
             oi = self.opts.get(id(opt))
             if oi is None or oi.ref() is not opt:
@@ -505,6 +580,17 @@ class TorchWatch:
             if oi.step_site is None:
                 oi.step_site = self.sites.site()
             oi.steps += 1
+            if any(callable(a) for a in args) or callable(kwargs.get("closure")):  # args: (optimizer, closure) for opt.step(closure)
+                oi.closure_steps += 1
+            if oi.steps == 1:
+                oi.roots = self._roots_holding({id(p) for p in self._opt_params(opt)})
+                self.sample_now = True  # a new optimizer's first updates are measured, whenever it starts
+            for rid in oi.roots:
+                info = self.mods.get(rid)
+                if info is not None:
+                    info.first_step = info.first_step or self.steps
+                    info.last_step = self.steps
+                    info.steps += 1
             if self.sample_now:
                 t0 = time.perf_counter()
                 self._sample_pre(opt, oi)
@@ -512,6 +598,28 @@ class TorchWatch:
         except Exception as exc:  # noqa: BLE001
             self._fail("optimizer pre-step hook", exc)
         return None
+
+    def _roots_holding(self, pids: set[int]) -> list[int]:
+        """ids of the models some of whose parameters are in ``pids``."""
+        return [id(m) for _info, m in self.roots() if any(id(p) in pids for p in m.parameters())]
+
+    def _models_to_sample(self, oi: OptInfo, mine: set[int], in_any: set[int]) -> tuple[list[Any], dict[int, int]]:
+        """The parameters of the models this optimizer trains and of the models with gradients that no optimizer holds
+        (their ``orphan_steps`` counted), and id(param) -> id(model) for them; ``oi.roots`` refreshed."""
+        model_params = []
+        root_of: dict[int, int] = {}
+        oi.roots = []
+        for info, m in self.roots():
+            ps = list(m.parameters())
+            if any(id(p) in mine for p in ps):
+                oi.roots.append(id(m))
+            elif any(id(p) in in_any for p in ps) or not any(p.grad is not None for p in ps):
+                continue
+            else:
+                info.orphan_steps += 1
+            model_params.extend(ps)
+            root_of.update((id(p), id(m)) for p in ps)
+        return model_params, root_of
 
     def _sample_pre(self, opt: Any, oi: OptInfo) -> None:
         torch = self.torch
@@ -521,13 +629,10 @@ class TorchWatch:
         params = self._opt_params(opt)
         pnames, _ = self.names()
         in_any = {id(p) for o in self.opts.values() if (om := o.ref()) is not None for p in self._opt_params(om)}
-        # Every parameter of the models this optimizer trains, including those it was not given.
+        # Every parameter of the models this optimizer trains, including those it was not given, and of the
+        # models no optimizer holds a parameter of whose gradients are there (the optimizer holds another model's).
         mine = {id(p) for p in params}
-        model_params = []
-        for _info, m in self.roots():
-            ps = list(m.parameters())
-            if any(id(p) in mine for p in ps):
-                model_params.extend(ps)
+        model_params, root_of = self._models_to_sample(oi, mine, in_any)
         seen = set()
         ws: list[Any] = []
         gs: list[Any] = []
@@ -540,9 +645,10 @@ class TorchWatch:
             if pi is None or pi.ref() is not p:
                 n = p.numel()
                 idx = None if n <= SAMPLE else torch.linspace(0, n - 1, SAMPLE, device=p.device).long()
-                pi = self.params[id(p)] = ParamInfo(weakref.ref(p), idx, pnames.get(id(p)), tuple(p.shape), self.param_owner.get(id(p)),
-                                                    list(pnames).index(id(p)) if id(p) in pnames else 1 << 30)
+                pi = self.params[id(p)] = ParamInfo(weakref.ref(p), idx, pnames.get(id(p)), tuple(p.shape), owner=self.param_owner.get(id(p)),
+                                                    order=list(pnames).index(id(p)) if id(p) in pnames else 1 << 30)
             pi.in_optimizer = id(p) in in_any
+            pi.root = root_of.get(id(p), pi.root)
             pi.requires_grad = bool(p.requires_grad)
             pi.sampled += 1
             g = p.grad
@@ -618,10 +724,11 @@ class TorchWatch:
                 self._adapt(self._iter_cost + (time.perf_counter() - t0))
             self._iter_cost = 0.0
             self._backward_since_step = False
-            self.sample_now = self.steps < DENSE_STEPS or (self.steps + 1) % self.every == 0
+            oi = self.opts.get(id(opt))
+            self.sample_now = (self.steps < DENSE_STEPS or (self.steps + 1) % self.every == 0
+                               or (oi is not None and oi.steps < DENSE_STEPS))  # a later model's first steps too
             self._outputs.clear()
             self._act_seen.clear()
-            self._t_last_step = time.perf_counter()
         except Exception as exc:  # noqa: BLE001
             self._fail("optimizer post-step hook", exc)
         self._limits()
@@ -987,10 +1094,27 @@ class TorchWatch:
                 try:
                     watch.created_opts[id(opt)] = watch.sites.site()
                     watch.opts[id(opt)] = OptInfo(weakref.ref(opt), type(opt).__name__, watch.created_opts[id(opt)])
+                    watch.book.name_loose(watch.sites.user_frame(), watch.torch, watch._opt_params(opt))
+                    watch._roots_version += 1  # names now include its loose tensors
                 except Exception as exc:  # noqa: BLE001
                     watch._fail("Optimizer.__init__ wrapper", exc)
 
         return __init__
+
+    def _wrap_sched_step(self, orig: Callable) -> Callable:
+        watch = self
+
+        @functools.wraps(orig)
+        def step(sched: Any, *args: Any, **kwargs: Any) -> Any:
+            if not watch.busy and watch.installed and watch.steps:  # not the step() every scheduler's __init__ makes
+                try:
+                    site = watch.sites.site() or "?"
+                    watch.sched_sites[site] = watch.sched_sites.get(site, 0) + 1
+                except Exception as exc:  # noqa: BLE001
+                    watch._fail("LRScheduler.step wrapper", exc)
+            return orig(sched, *args, **kwargs)
+
+        return step
 
     # -- windows ------------------------------------------------------------------
     def close_window(self, final: bool = False) -> None:
@@ -1022,6 +1146,7 @@ class TorchWatch:
                 loss[k] = [x / n for x in val] if k in ("spread", "scale") and isinstance(val, list) else (val / n if k in ("spread", "scale") else val)
         loss["steps"] = self.window_steps
         loss["end_step"] = self.steps
+        _bounded_append(self.loss_windows, loss, limit=32)
         if self.act_first is None:
             self.act_first, self.loss_first = acts, loss
         self.act_last, self.loss_last = acts, loss
