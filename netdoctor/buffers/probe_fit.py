@@ -24,7 +24,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from netdoctor.findings import Finding, Severity
-from netdoctor.rules.policy import FIT_OK, SCALE_TOL, STALE_DECAY
+from netdoctor.rules.evidence import BatchScale, CarryOver
+from netdoctor.rules.policy import FIT_OK, SCALE_TOL, Framework
+from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
 if TYPE_CHECKING:
     from netdoctor.buffers.probe import ProbeResult
@@ -136,8 +138,15 @@ def _read_history(res: ProbeResult, good: list[tuple[int, tuple[np.ndarray, floa
     weight = float(np.mean([np.mean(h) for _, h in hist]))
     decay = float(np.median(last))
     ev.update({"decay": decay, "history_weight": weight})
-    if weight > 0.5 and decay >= STALE_DECAY:
-        res.findings.append(_stale(res, hist, lr_eff, lr, decay, stale_buffers))
+    t, h = hist[-1]
+    growth = [r["update_norm"] / r["lr_grad_norm"] if r["lr_grad_norm"] else float("nan") for r in res.steps]
+    stale = stale_accumulator(CarryOver(
+        where=", ".join(sorted(stale_buffers)[:4]) or "train_step", framework=Framework.CHECK, weight=decay, windows=len(hist),
+        buffers=tuple(sorted(stale_buffers)), history_weight=weight, lr=lr, unit="step",
+        details={"history": {s: v.tolist() for s, v in hist}, "decay": decay, "lr_effective": lr_eff,
+                 "update_over_lr_grad": growth, "buffers_not_empty_at_step_start": stale_buffers}))
+    if stale is not None:
+        res.findings.append(stale)
     elif weight > 0.2:
         ev["momentum_like"] = decay
 
@@ -166,15 +175,11 @@ def _scale_finding(lr_eff: float, lr: float, bs: int) -> Finding | None:
             fix="subtract the gradient: `w -= lr * grad`.",
             explanation="Moving along +g increases the loss; training diverges.",
         )
-    if bs > 1 and abs(factor / bs - 1) < SCALE_TOL:
-        return Finding(
-            "summed-gradient", Severity.WARNING, "train_step",
-            f"the batch gradient is summed, not averaged: each step is {factor:.3g}x lr (batch size {bs}).",
-            {"lr": lr, "lr_effective": lr_eff, "lr_factor": factor, "batch_size": bs},
-            fix=f"divide the accumulated gradient by the batch size (`w -= lr / {bs} * sum_grad`), or use lr={lr / bs:.3g}.",
-            explanation=f"Summing {bs} per-sample gradients makes the step {bs} times larger than lr says: with "
-                        "lr tuned for a mean gradient the weights jump, tanh/sigmoid units saturate and gradients vanish.",
-        )
+    summed = summed_gradient(BatchScale(
+        where="train_step", framework=Framework.CHECK, measured="probe", factor=factor, batch=bs, lr=lr,
+        details={"lr_effective": lr_eff, "batch_size": bs}))
+    if summed is not None:
+        return summed
     if abs(factor - 1) > SCALE_TOL:
         return Finding(
             "update-mismatch", Severity.WARNING, "train_step",
@@ -196,24 +201,4 @@ def _tensors_apart(off: list[str], per: dict[str, dict[str, float]], factor: flo
         fix="update every tensor with its own gradient and the same learning rate.",
         explanation="At the first step Δw should be -lr_eff·g for every tensor; these deviate in direction (cos) "
                     "or scale (lr_factor).",
-    )
-
-
-def _stale(res: ProbeResult, hist: list[tuple[int, np.ndarray]], lr_eff: float, lr: float, decay: float,
-           stale_buffers: dict[str, float]) -> Finding:
-    t, h = hist[-1]
-    where = ", ".join(sorted(stale_buffers)[:4]) or "train_step"
-    growth = [r["update_norm"] / r["lr_grad_norm"] if r["lr_grad_norm"] else float("nan") for r in res.steps]
-    return Finding(
-        "stale-accumulator", Severity.ERROR, where,
-        f"each update re-applies the gradients of all earlier steps: at step {t} the earlier batches' gradients "
-        f"enter with weights {', '.join(f'{v:.2f}' for v in h)} relative to the newest (1 = fully re-applied).",
-        {"history": {s: v.tolist() for s, v in hist}, "decay": decay, "lr_effective": lr_eff,
-         "update_over_lr_grad": growth, "buffers_not_empty_at_step_start": stale_buffers},
-        fix="empty the buffers after every update with fresh arrays: "
-            "`self.weight_updates = [np.zeros_like(w) for w in self.weights]` (or `u[...] = 0` for each buffer).",
-        explanation="A gradient buffer keeps its contents from one update to the next, so the step applied at step t "
-                    "is the sum g_1 + ... + g_t: it grows every step and keeps pushing in old directions. The "
-                    "weights grow without bound, tanh/sigmoid units saturate, gradients vanish and the output "
-                    "becomes constant.",
     )

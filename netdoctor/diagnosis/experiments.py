@@ -311,8 +311,9 @@ def _shown(f: Finding) -> str:
     e = f.evidence
     try:
         if f.code == "saturated-activations":
-            return (f"{f.where} is saturated: {100 * e['saturation']:.0f}% of its activations sit in the flat ends "
-                    f"({100 * e['at_init']:.0f}% at initialisation)")
+            start = e.get("at_start")
+            return (f"{f.where} is saturated: {100 * e['saturation']:.0f}% of its activations sit in the flat ends"
+                    + (f" ({100 * start:.0f}% at initialisation)" if start is not None else ""))
         if f.code == "bad-initial-loss":
             return f"the loss starts at {e['ratio']:.2f}x what an untrained network should show"
         if f.code == "dead-units":

@@ -10,6 +10,8 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.outputs`: ``constant-output``, ``class-collapse``;
 * :mod:`~netdoctor.rules.stability`: ``non-finite``, ``exploding-gradients``, ``vanishing-gradients``;
 * :mod:`~netdoctor.rules.learning_rate`: ``learning-rate-too-high``, ``learning-rate-too-low``;
+* :mod:`~netdoctor.rules.updates`: ``stale-accumulator``, ``summed-gradient``;
+* :mod:`~netdoctor.rules.targets`: ``constant-targets``;
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
 
 ``docs/findings.md`` lists every code with the module that decides it
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
     from netdoctor.rules.activations import dead_units, saturated_activations
     from netdoctor.rules.causes import CAUSES, link_causes
     from netdoctor.rules.evidence import (
+        BatchScale,
+        CarryOver,
         GradientScale,
         InitScale,
         LayerActivity,
@@ -31,19 +35,24 @@ if TYPE_CHECKING:
         NormTrace,
         OutputSpread,
         Predictions,
+        TargetBuilder,
+        TargetCounts,
         UpdateSizes,
     )
     from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
     from netdoctor.rules.outputs import class_collapse, constant_output
     from netdoctor.rules.policy import Framework
     from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients
+    from netdoctor.rules.targets import constant_targets
+    from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
 _EXPORTS = {
     "Framework": "policy",
     "CAUSES": "causes",
     "link_causes": "causes",
-    **{name: "evidence" for name in ("GradientScale", "InitScale", "LayerActivity", "NonFinite", "NormTrace", "OutputSpread",
-                                     "Predictions", "UpdateSizes")},
+    **{name: "evidence" for name in ("BatchScale", "CarryOver", "GradientScale", "InitScale", "LayerActivity", "NonFinite",
+                                     "NormTrace", "OutputSpread", "Predictions", "TargetBuilder", "TargetCounts",
+                                     "UpdateSizes")},
     "saturated_activations": "activations",
     "dead_units": "activations",
     "constant_output": "outputs",
@@ -53,6 +62,9 @@ _EXPORTS = {
     "vanishing_gradients": "stability",
     "learning_rate_too_high": "learning_rate",
     "learning_rate_too_low": "learning_rate",
+    "stale_accumulator": "updates",
+    "summed_gradient": "updates",
+    "constant_targets": "targets",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from netdoctor.rules.policy import Framework
 
-__all__ = ["LayerActivity", "InitScale", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory",
-           "UpdateSizes", "LearningRateHistory", "CarryOver", "BatchScale"]
+__all__ = ["LayerActivity", "InitScale", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite",
+           "UpdateSizes", "LearningRateHistory", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts"]
 
 
 @dataclass(frozen=True)
@@ -281,4 +281,31 @@ class BatchScale:
     """The function that computes the gradient (``backprop``), or the loss (``cross_entropy at train.py:40``)."""
     reduction: str = ""
     """How the loss reduces over the batch, as the program asked (``'sum'``), when it says."""
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TargetBuilder:
+    """The function that builds a target from a label (``vectorized_result(j)``) and the values it was called with."""
+
+    function: str
+    values: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class TargetCounts:
+    """The targets the network was trained on, counted per output class."""
+
+    where: str
+    framework: Framework
+    counts: tuple[int, ...]
+    """Targets of each output class (class index, or the argmax of a one-hot / probability target)."""
+    rows: int
+    distinct_vectors: int | None = None
+    """Distinct target vectors (NumPy: 1 means every target is the same vector)."""
+    target_vector: tuple[float, ...] | None = None
+    label_counts: tuple[int, ...] | None = None
+    """The labels of the data the program read, per class, when it read them."""
+    labels_from: str = ""
+    builder: TargetBuilder | None = None
     details: dict = field(default_factory=dict)

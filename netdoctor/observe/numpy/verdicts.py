@@ -36,18 +36,29 @@ from netdoctor.monitor.layer_stats import infer_kind, layer_stats
 from netdoctor.observe.numpy.arrays import LR_NAME, is_bias
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
-from netdoctor.rules.evidence import InitScale, LayerActivity, NonFinite, NormTrace, OutputSpread, Predictions, UpdateSizes
+from netdoctor.rules.evidence import (
+    BatchScale,
+    CarryOver,
+    InitScale,
+    LayerActivity,
+    NonFinite,
+    NormTrace,
+    OutputSpread,
+    Predictions,
+    TargetBuilder,
+    TargetCounts,
+    UpdateSizes,
+)
 from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
 from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
     FIT_OK,
     MIN_PREDICTIONS,
-    MIN_TARGETS,
-    SCALE_TOL,
-    STALE_DECAY,
     Framework,
 )
 from netdoctor.rules.stability import exploding_gradients, non_finite
+from netdoctor.rules.targets import constant_targets
+from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
 if TYPE_CHECKING:
     from netdoctor.observe.numpy.backend import NumpyBackend
@@ -125,86 +136,42 @@ def findings_from(b: NumpyBackend) -> list[Finding]:
     return out
 
 
-def _label_text(counts: list[int]) -> str:
-    return ", ".join(f"{k}: {n:,}" for k, n in enumerate(counts))
-
-
 def _train_labels(b: NumpyBackend) -> dict[str, Any]:
     return b.label_sets.get(b.train_labels_key, {}) if b.train_labels_key is not None else {}
 
 
-def _target_causes(b: NumpyBackend, ev: dict[str, Any], top: int, distinct: int, n_classes: int) -> tuple[list[str], list[Line]]:
-    """How the label reached the target builder: the causes its arguments show (a label divided by 255, always
-    below 1, never changing) and the lines that scale it; the helper's arguments go into ``ev``."""
-    causes = []
-    args = np.asarray(b.helper_args, dtype=float)
-    helper = b.target_helper.co_name if b.target_helper is not None else ""
+def _target_lines(b: NumpyBackend, top: int, one: bool) -> list[Line]:
+    """Where the targets are built: the calls of the target builder, the lines in it that divide by 255, and (one class 0)
+    the lines that scale whole rows by 255 (a label scaled with the pixels gives int(label / 255) == 0)."""
     lines: list[Line] = [Line(f, l, "", fn) for f, l, fn in b.helper_calls]
-    if args.size:
-        ev["helper_arguments"] = {"function": helper, "min": float(args.min()), "max": float(args.max()),
-                                  "distinct": int(len(np.unique(args))), "first": args[:5].tolist()}
-        scaled = args * 255.0
-        if args.max() < 1.0 and np.allclose(scaled, np.round(scaled), atol=1e-6) and np.unique(np.round(scaled)).size > 1:
-            causes.append(f"the label reaching {helper}() is the true label divided by 255 (values {args.min():.4g}..{args.max():.4g} "
-                          f"= 0..{int(round(args.max() * 255))}/255): it was scaled with the pixels, and int(label/255) is 0 for every digit")
-        elif args.max() < 1.0:
-            causes.append(f"the label reaching {helper}() is always below 1 ({args.min():.4g}..{args.max():.4g}), so int(label) is 0")
-        elif np.unique(args).size == 1:
-            causes.append(f"{helper}() is always called with {args[0]:g}: the target is built from a variable that does not change")
+    if b.helper_args:
         for l in list(lines):
             lines += find_lines(l.filename, lambda node, src: "255" in src and "/" in src,
                                 within=b.code_named(l.function), limit=2)
-    if top == 0 and (distinct == 1 or n_classes == 1):
-        # a label divided by 255 with the pixels gives int(label / 255) == 0: the lines that scale whole rows
+    if top == 0 and one:
         lines += find_lines(_files(b), lambda node, src: bool(re.search(r"/=?\s*255", src)) and not re.search(r"\[\s*:?\s*,?\s*1\s*:", src)
                             and not isinstance(node, ast.Return) or bool(re.search(r"/\s*255[^\]]*\[[^\]]*0\s*\]", src)), limit=3)
-        lines = list(dict.fromkeys(lines))
-    if not causes:
-        causes.append("usual causes: the label scaled with the pixels (`int(label / 255) == 0`), the label column cut off or "
-                      "read from the wrong column, the target built from the wrong variable")
-    return causes, lines
+    return list(dict.fromkeys(lines))
 
 
 def _constant_targets(b: NumpyBackend) -> Finding | None:
     n_out = b.layout[1][-1] if b.layout else 0
-    seen = b.target_samples
-    if n_out < 2 or seen < max(MIN_TARGETS, 3 * n_out):
+    if n_out < 2 or not b.targets:
         return None
-    classes = sorted(b.targets)
     distinct = len(b.target_values)
     labels = _train_labels(b)
-    label_classes = sum(1 for c in labels.get("counts", []) if c) if labels else None
-    few = len(classes) <= max(1, n_out // 4) or (label_classes is not None and label_classes >= 2 * max(1, len(classes)))
-    if not (distinct == 1 or few):
-        return None
-    top, top_n = b.targets.most_common(1)[0]
-    ev: dict[str, Any] = {"samples": seen, "target_classes": dict(sorted(b.targets.items())), "distinct_targets": distinct,
-                          "outputs": n_out, "argument": b.target_arg}
-    if distinct == 1:
-        vec = np.frombuffer(next(iter(b.target_values)), dtype=float)
-        ev["target"] = vec.tolist() if vec.size <= 16 else None
-    what = (f"all {seen:,} targets the program trained on are the same vector, the target of class {top}"
-            if distinct == 1 or len(classes) == 1 else
-            f"the {seen:,} targets the program trained on encode only {len(classes)} of {n_out} classes ({', '.join(map(str, classes))})")
-    data = ""
-    if labels:
-        ev["label_counts"] = labels["counts"]
-        ev["labels_from"] = f"{labels['name']} in {labels['function']}()"
-        data = (f"; the labels in `{labels['name']}` ({labels['function']}()) are spread over {label_classes} classes "
-                f"({_label_text(labels['counts'])})")
-    causes, lines = _target_causes(b, ev, top, distinct, len(classes))
-    where = where_text(lines, f"targets ({b.target_arg})")
-    ev["lines"] = [str(l) for l in lines]
-    return Finding(
-        "constant-targets", Severity.ERROR, where,
-        f"{what[0].upper()}{what[1:]}{data}.",
-        ev,
-        fix="build each target from the sample's own integer label before any scaling: take the label out first "
-            "(`label = int(row[0])`) and divide only the pixels (`row[1:] / 255`).",
-        explanation=("A network trained on one target vector learns to output that vector whatever the input: it then "
-                     f"predicts class {top} for everything, and its accuracy is the share of class {top} in the data it is "
-                     "evaluated on. " + "; ".join(causes) + "."),
-    )
+    top = b.targets.most_common(1)[0][0]
+    lines = _target_lines(b, top, distinct == 1 or len(b.targets) == 1)
+    vec = np.frombuffer(next(iter(b.target_values)), dtype=float) if distinct == 1 else None
+    return constant_targets(TargetCounts(
+        where=where_text(lines, f"targets ({b.target_arg})"), framework=Framework.NUMPY,
+        counts=tuple(b.targets.get(k, 0) for k in range(max(n_out, max(b.targets) + 1))), rows=b.target_samples,
+        distinct_vectors=distinct, target_vector=tuple(vec.tolist()) if vec is not None and vec.size <= 16 else None,
+        label_counts=tuple(labels["counts"]) if labels else None,
+        labels_from=f"`{labels['name']}` ({labels['function']}())" if labels else "",
+        builder=TargetBuilder(b.target_helper.co_name if b.target_helper is not None else "",
+                              tuple(float(v) for v in b.helper_args)) if len(b.helper_args) else None,
+        details={"argument": b.target_arg, "lines": [str(l) for l in lines]}))
 
 
 def _aliased(b: NumpyBackend) -> list[Finding]:
@@ -280,36 +247,17 @@ def _carry(b: NumpyBackend) -> dict[str, Any] | None:
 
 def _stale(b: NumpyBackend) -> Finding | None:
     carry = _carry(b)
-    if carry is None or not math.isfinite(carry["rho"]) or carry["windows"] < 2:
+    if carry is None:
         return None
-    rho = carry["rho"]
     bufs = sorted({p.buffer_text for p in b.params if p.buffer is not None})
     lines = [l for t in bufs for l in _assign_lines(b, t, augmented=False)] + _update_lines(b)
     lines += [l for t in bufs for l in _assign_lines(b, t, augmented=True)][:4]
     lines = list(dict.fromkeys(lines))
-    where = where_text(lines, ", ".join(bufs))
-    if rho >= STALE_DECAY:
-        how = (f"every update re-applies the gradients of all earlier batches at weight {rho:.2f} (1 = in full): the buffers hold, at "
-               f"the start of each batch, everything accumulated before")
-        ratios = [r for r in carry.get("start_over_contrib") or [] if math.isfinite(r)]
-        if ratios:
-            how += f" (at the first measured batch start, {ratios[0]:.3g}x that batch's own contribution)"
-    elif b.lr is not None and abs(rho / b.lr - 1) < SCALE_TOL and not 0.5 < rho < STALE_DECAY:
-        how = (f"the buffers are not emptied between updates but scaled by {rho:.3g} = {b.lr_name} each time: a batch's gradients "
-               f"come back in later updates with weights {rho:.2g}, {rho**2:.2g}, ...")
-    else:
-        return None  # a decaying buffer at another rate is momentum
-    return Finding(
-        "stale-accumulator", Severity.ERROR if rho >= STALE_DECAY else Severity.WARNING, where,
-        how + ".",
-        {"carry_over": rho, "windows": carry["windows"], "carry_per_window": carry.get("rhos"),
-         "start_over_contribution": carry.get("start_over_contrib"), "buffers": bufs, "lines": [str(l) for l in lines]},
-        fix="empty the buffers after every update with fresh arrays: `self.weight_updates = [np.zeros(w.shape) for w in self.weights]` "
-            "(or `buf[...] = 0` for each buffer).",
-        explanation="A gradient buffer that keeps its contents makes the step applied at update t the sum of the gradients of "
-                    "all batches so far: the steps grow and keep pushing in old directions, the weights grow, tanh/sigmoid "
-                    "units saturate and the output stops depending on the input.",
-    )
+    return stale_accumulator(CarryOver(
+        where=where_text(lines, ", ".join(bufs)), framework=Framework.NUMPY, weight=carry["rho"], windows=carry["windows"],
+        buffers=tuple(bufs), lr=b.lr, lr_name=b.lr_name or "lr", unit="update",
+        details={"carry_per_window": carry.get("rhos"), "start_over_contribution": carry.get("start_over_contrib"),
+                 "lines": [str(l) for l in lines]}))
 
 
 def _fits(b: NumpyBackend) -> list[dict[str, float]]:
@@ -363,63 +311,42 @@ def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
     return out
 
 
-def _summed_batch(b: NumpyBackend) -> Finding | None:
+def _summed_batch(b: NumpyBackend) -> BatchScale | None:
     sums = _batch_sums(b)
-    if len(sums) < 3:
-        return None
-    n = int(np.median([s["rows"] for s in sums]))
-    r = float(np.median([s["ratio"] for s in sums]))
-    if n < 8 or not 0.5 <= r / n <= 2.0:
+    if not sums:
         return None
     target = b.target_arg
     lines = find_lines(_files(b), lambda node, src: bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src)) and (
         isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) or " - " in src), within=b.contributor, limit=3)
     lines += _update_lines(b)
-    return Finding(
-        "summed-gradient", Severity.WARNING, where_text(lines, "the gradient"),
-        f"the gradient {b.contributor.co_name if b.contributor else 'the program'}() computes for a batch of {n} rows is the sum "
-        f"over the rows, not the mean: the output-bias gradient is {r:.3g}x the batch mean of (output - target), ~{n}x "
-        f"what a mean loss gives, so each step is {n}x what the learning rate says.",
-        {"rows_per_batch": n, "bias_gradient_over_mean_error": r, "windows": len(sums), "lr": b.lr,
-         "lines": [str(l) for l in lines]},
-        fix=f"divide the output error by the batch size where it is computed (`delta = (P - Y) / len(Y)`), or use a "
-            f"learning rate {n}x smaller.",
-        explanation=f"A summed loss makes the gradient grow with the batch: with {n} rows every step is {n} times larger than "
-                    "the learning rate says, units saturate or die and the loss stalls or explodes.",
-    )
+    return BatchScale(
+        where=where_text(lines, "the gradient"), framework=Framework.NUMPY, measured="bias",
+        factor=float(np.median([s["ratio"] for s in sums])), batch=int(np.median([s["rows"] for s in sums])),
+        windows=len(sums), lr=b.lr, lr_name=b.lr_name or "lr", function=b.contributor.co_name if b.contributor else "",
+        details={"lines": [str(l) for l in lines]})
 
 
-def _summed(b: NumpyBackend) -> Finding | None:
-    batch = _summed_batch(b)
-    if batch is not None:
-        return batch
+def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     if b.lr is None or b.style not in ("accumulate", "returns"):
         return None
     fits = [f for f in _fits(b) if f["calls"] > 1 and f["rows"] == f["calls"]]  # one sample per contribution
     if len(fits) < 2:
         return None
-    per_grad = float(np.median([f["c"] / b.lr for f in fits]))  # step per contributed gradient, in units of lr
-    n = int(np.median([f["calls"] for f in fits]))
-    if abs(per_grad - 1) >= SCALE_TOL or n < 2:
-        return None
+    divided = False
     if b.style == "accumulate" and b.contributor is not None:
         bufs = {_attr_name(p.buffer_text) for p in b.params if p.buffer is not None}
-        divided = find_lines(_files(b), lambda node, src: isinstance(node, ast.AugAssign) and "/" in ast.unparse(node.value)
-                             and any(_attr_name(t) in bufs for t in targets_text(node)), within=b.contributor)
-        if divided:
-            return None  # each contribution is already divided (`buf += g / n`)
+        divided = bool(find_lines(_files(b), lambda node, src: isinstance(node, ast.AugAssign) and "/" in ast.unparse(node.value)
+                                  and any(_attr_name(t) in bufs for t in targets_text(node)), within=b.contributor))
     lines = _update_lines(b)
-    return Finding(
-        "summed-gradient", Severity.WARNING, where_text(lines, "the update"),
-        f"the update applies the sum of the {n} gradients of each batch at {b.lr_name}={b.lr:g}, not their mean: each step is "
-        f"{n * per_grad:.3g}x what {b.lr_name} says.",
-        {"lr": b.lr, "lr_name": b.lr_name, "step_per_gradient_over_lr": per_grad, "contributions_per_update": n,
-         "lr_factor": n * per_grad, "windows": len(fits), "lines": [str(l) for l in lines]},
-        fix=f"divide by the batch size where the update is applied (`w -= {b.lr_name} / {n} * buffer`), or use "
-            f"{b.lr_name}={b.lr / n:.3g}.",
-        explanation=f"Adding {n} per-sample gradients and applying them at {b.lr_name} makes every step {n} times larger than "
-                    "the learning rate says: tanh/sigmoid units are pushed into their flat ends and the gradients vanish.",
-    )
+    return BatchScale(
+        where=where_text(lines, "the update"), framework=Framework.NUMPY, measured="contributions",
+        factor=float(np.median([f["c"] / b.lr for f in fits])), batch=int(np.median([f["calls"] for f in fits])),
+        windows=len(fits), lr=b.lr, lr_name=b.lr_name or "lr", divided=divided, details={"lines": [str(l) for l in lines]})
+
+
+def _summed(b: NumpyBackend) -> Finding | None:
+    # per batch (the output-bias gradient) first; then per-sample contributions
+    return summed_gradient(_summed_batch(b)) or summed_gradient(_summed_contributions(b))
 
 
 def _frozen(b: NumpyBackend) -> Finding | None:

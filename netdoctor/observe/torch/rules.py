@@ -21,6 +21,8 @@ from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.causes import link_causes
 from netdoctor.rules.evidence import (
+    BatchScale,
+    CarryOver,
     GradientScale,
     LayerActivity,
     LearningRateHistory,
@@ -28,6 +30,7 @@ from netdoctor.rules.evidence import (
     NormTrace,
     OutputSpread,
     Predictions,
+    TargetCounts,
     UpdateSizes,
 )
 from netdoctor.rules.learning_rate import learning_rate_decayed, learning_rate_too_high, learning_rate_too_low
@@ -35,16 +38,15 @@ from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
     COLLAPSE_SHARE,
     LR_HIGH_DIVERGE,
-    MIN_TARGET_ROWS,
     NO_LEARNING_MARGIN,
     SOFTMAX_SHARE,
-    STALE_WEIGHT,
-    SUMMED_SCALE,
-    SUMMED_UPDATE,
+    STALE_SCALED,
     VANISHING_RATIO,
     Framework,
 )
 from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients
+from netdoctor.rules.targets import constant_targets
+from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
 __all__ = ["torch_findings", "RULES", "param_items", "activation_name"]
 
@@ -94,6 +96,7 @@ def _lr(o) -> Any:
 
 # -- code bugs in the training loop -------------------------------------------------
 def rule_stale(w: TorchWatch) -> list[Finding]:
+    """What ``.grad`` still holds at the first backward pass after a step, per parameter (0 after zero_grad())."""
     hits, weights, shares = [], {}, {}
     n_meas = 0
     for name, pi in param_items(w):
@@ -101,32 +104,21 @@ def rule_stale(w: TorchWatch) -> list[Finding]:
         if len(ws) < 2:
             continue
         n_meas = max(n_meas, len(ws))
-        wm = statistics.median(ws)
-        weights[name] = wm
+        weights[name] = statistics.median(ws)
         shares[name] = statistics.median([s for a, s in pi.stale if math.isfinite(s)])
-        if wm >= STALE_WEIGHT * 0.1:
+        if weights[name] >= STALE_SCALED:
             hits.append(name)
     if not hits:
         return []
-    wm = statistics.median([weights[n] for n in hits])
-    if wm < 0.05:
-        return []
     o = _main_opt(w)
     step_site = o.step_site if o else None
-    how = ("never emptied: each backward pass adds to the sum of every earlier step's gradients" if wm >= 0.95
-           else f"scaled by {wm:.2f} instead of emptied, so earlier gradients come back with weights {wm:.2f}, {wm * wm:.2f}, ...")
-    share = statistics.median([shares[n] for n in hits])
-    return [Finding(
-        "stale-accumulator", Severity.ERROR if wm >= STALE_WEIGHT else Severity.WARNING,
-        f"{_list(hits, 3)} at {w.backward_site or '?'}",
-        f"Before each backward pass .grad of {_list(hits)} still holds the previous step's gradient (weight {wm:.2f}, "
-        f"{share:.1f}x the size of the fresh gradient; measured on {n_meas} steps): the gradients are {how}.",
-        {"weight": wm, "weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": w.backward_site,
-         "step_site": step_site, "parameters": hits},
-        fix=f"Call optimizer.zero_grad() once per step, before loss.backward() (or after optimizer.step() at {step_site or 'the step'}).",
-        explanation="PyTorch adds every backward pass into .grad; only zero_grad() empties it. Without it, step t applies "
-        "the sum of the gradients of steps 1..t, which grows every step and overshoots like a learning rate that keeps rising.",
-    )]
+    found = stale_accumulator(CarryOver(
+        where=f"{_list(hits, 3)} at {w.backward_site or '?'}", framework=Framework.TORCH,
+        weight=statistics.median([weights[n] for n in hits]), windows=n_meas, buffers=tuple(hits), momentum_possible=False,
+        unit="step", step_site=step_site or "",
+        details={"weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": w.backward_site,
+                 "step_site": step_site, "parameters": hits}))
+    return [found] if found else []
 
 
 def _clear_gradient(pi: Any) -> bool:
@@ -374,40 +366,25 @@ def rule_functional_dropout(w: TorchWatch) -> list[Finding]:
 
 
 def rule_summed(w: TorchWatch) -> list[Finding]:
-    if not w.grad_scale:
-        return []
+    """The gradient reaching the loss input against that of the batch-mean loss (a one-shot hook on sampled steps)."""
     scales = [s for _, s, _ in w.grad_scale if math.isfinite(s)]
     if not scales:
         return []
-    scale = statistics.median(scales)
-    rows = statistics.median([n for _, _, n in w.grad_scale])
-    if scale < SUMMED_SCALE:
-        return []
     o = _main_opt(w)
-    if o is not None and o.kind in ADAPTIVE_OPTIMIZERS:
-        return []  # Adam-like steps divide by the gradient's own size: a constant factor does not change them
     ups = _first_weight_ratios(w)
-    top = max(ups.items(), key=lambda kv: kv[1]) if ups else (None, math.nan)
-    if not (top[1] > SUMMED_UPDATE or w.nonfinite or _diverged(w)):
-        return []
+    top = max(ups.items(), key=lambda kv: kv[1]) if ups else ("", math.nan)
     name = w.grad_scale[0][0]
     site = next((s for (n, s) in w.loss_calls if n == name), None)
     reductions = {k: v for (n, s), rec in w.loss_calls.items() if n == name for k, v in rec["reductions"].items()}
     lr = _lr(o)
-    eff = f"lr {lr:g} x {scale:.0f} = {lr * scale:.3g}" if isinstance(lr, (int, float)) else f"{scale:.0f} x the learning rate"
-    what = (f"one step moved {top[0]} by {100 * top[1]:.0f}% of its size" if top[0] and math.isfinite(top[1])
-            else "the loss " + ("became non-finite" if w.nonfinite else "diverged"))
-    return [Finding(
-        "summed-gradient", Severity.WARNING, f"{name} at {site}",
-        f"The gradient reaching {name} at {site} is {scale:.0f}x that of the batch-mean loss (batches of {rows:.0f} rows, "
-        f"reduction {_list([repr(r) for r in reductions]) or '?'}): each {o.kind if o else 'optimizer'} step applies {eff} times the mean gradient, "
-        f"and {what}.",
-        {"scale": scale, "rows": rows, "reductions": reductions, "lr": lr, "effective_lr": lr * scale if isinstance(lr, (int, float)) else None,
-         "first_update_ratio": top[1], "tensor": top[0], "site": site, "limit": SUMMED_SCALE},
-        fix=f"Use reduction='mean' (the default), or divide the learning rate by the batch size ({rows:.0f}).",
-        explanation="A summed loss makes the gradient, and so the SGD step, grow with the batch size; a learning rate chosen "
-        "for the mean is then batch-size times too large.",
-    )]
+    found = summed_gradient(BatchScale(
+        where=f"{name} at {site}", framework=Framework.TORCH, measured="loss-input", factor=statistics.median(scales),
+        batch=statistics.median([n for _, _, n in w.grad_scale]), windows=len(scales), lr=lr,
+        optimizer=o.kind if o else "", adaptive=o is not None and o.kind in ADAPTIVE_OPTIMIZERS,
+        first_update=top[1] if math.isfinite(top[1]) else None, update_tensor=top[0],
+        blew_up=bool(w.nonfinite) or _diverged(w), function=f"{name} at {site}", reduction=_list([repr(r) for r in reductions]),
+        details={"reductions": reductions, "site": site}))
+    return [found] if found else []
 
 
 # -- learning rate, gradients -------------------------------------------------------
@@ -607,34 +584,11 @@ def rule_outputs(w: TorchWatch) -> list[Finding]:
 
 def rule_targets(w: TorchWatch) -> list[Finding]:
     tc = w.target_counts
-    if tc is None or w.target_rows < MIN_TARGET_ROWS:
+    if tc is None:
         return []
-    counts = tc.tolist()
-    C = len(counts)
-    present = [k for k, c in enumerate(counts) if c > 0]
-    site = _loss_site(w) or "loss"
-    if len(present) == 1:
-        k = present[0]
-        return [Finding(
-            "constant-targets", Severity.ERROR, site,
-            f"Every target reaching {site} is class {k} ({counts[k]} rows in the sampled steps, {C} classes in the output): "
-            "the targets do not follow the labels, so the network can only learn to answer {k}.".replace("{k}", str(k)),
-            {"class": k, "rows": counts[k], "classes": C, "counts": counts},
-            fix="Build the targets from the labels, untouched: not scaled with the pixels (label / 255 -> 0), not cut from the wrong column, "
-            "not from a variable that keeps one value.",
-            explanation="The usual causes: the label went through the pixel scaling (int(label / 255) is 0 for every digit), the label column "
-            "was cut off, or the target was built from the wrong variable.",
-        )]
-    if C >= 4 and len(present) <= C // 2 and w.target_rows >= 20 * C:
-        return [Finding(
-            "constant-targets", Severity.WARNING, site,
-            f"Only {len(present)} of the {C} output classes ever appear among the {w.target_rows} targets sampled at {site} "
-            f"(classes {present}).",
-            {"present": present, "classes": C, "counts": counts, "rows": w.target_rows},
-            fix="Check how targets are built from the labels (scaling, column, dtype casts) and that the data has every class.",
-            explanation="A network can only learn the classes its targets contain; the other outputs are pushed down for every input.",
-        )]
-    return []
+    found = constant_targets(TargetCounts(where=_loss_site(w) or "loss", framework=Framework.TORCH,
+                                          counts=tuple(int(c) for c in tc.tolist()), rows=int(w.target_rows)))
+    return [found] if found else []
 
 
 def _between(w: TorchWatch, bad: list[str]) -> tuple[str, str] | None:

@@ -1,0 +1,87 @@
+"""What the network is trained towards: ``constant-targets``, from :class:`~netdoctor.rules.evidence.TargetCounts`."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from netdoctor.findings import Finding, Severity
+from netdoctor.rules.evidence import TargetCounts
+from netdoctor.rules.policy import MIN_TARGET_ROWS, Framework
+
+__all__ = ["constant_targets", "target_causes"]
+
+FEW_ROWS_PER_CLASS = 20
+"""Rows per output class before "only a few classes ever appear" is judged (a shuffled data set shows them all)."""
+
+
+def target_causes(t: TargetCounts) -> list[str]:
+    """What the values reaching the target builder show: a label divided by 255, always below 1, never changing."""
+    b = t.builder
+    if b is None or not b.values:
+        return []
+    args = np.asarray(b.values, dtype=float)
+    name = b.function
+    scaled = args * 255.0
+    if args.max() < 1.0 and np.allclose(scaled, np.round(scaled), atol=1e-6) and np.unique(np.round(scaled)).size > 1:
+        return [f"the label reaching {name}() is the true label divided by 255 (values {args.min():.4g}..{args.max():.4g} "
+                f"= 0..{int(round(args.max() * 255))}/255): it was scaled with the pixels, and int(label/255) is 0 for every digit"]
+    if args.max() < 1.0:
+        return [f"the label reaching {name}() is always below 1 ({args.min():.4g}..{args.max():.4g}), so int(label) is 0"]
+    if np.unique(args).size == 1:
+        return [f"{name}() is always called with {args[0]:g}: the target is built from a variable that does not change"]
+    return []
+
+
+def constant_targets(t: TargetCounts | None) -> Finding | None:
+    """``constant-targets``: the targets the network is trained on do not follow the labels.
+
+    Judged from max(:data:`MIN_TARGET_ROWS`, 3 per output class) targets. An
+    error when every target is one class (or one vector), or when the labels
+    of the data the program read span at least twice as many classes as the
+    targets; a warning when, over :data:`FEW_ROWS_PER_CLASS` rows per class,
+    at most half of four or more output classes ever appear.
+    """
+    if t is None:
+        return None
+    C = len(t.counts)
+    present = [k for k, n in enumerate(t.counts) if n > 0]
+    if C < 2 or not present or t.rows < max(MIN_TARGET_ROWS, 3 * C):
+        return None
+    label_classes = sum(1 for n in t.label_counts if n) if t.label_counts else None
+    one = len(present) == 1 or t.distinct_vectors == 1
+    lost = label_classes is not None and label_classes >= 2 * len(present)
+    few = C >= 4 and len(present) <= C // 2 and t.rows >= FEW_ROWS_PER_CLASS * C
+    if not (one or lost or few):
+        return None
+    top = max(present, key=lambda k: t.counts[k])
+    if one:
+        what = (f"All {t.rows:,} targets the network trained on are the same vector, the target of class {top}"
+                if t.distinct_vectors == 1 else f"Every one of the {t.rows:,} targets the network trained on is class {top}")
+    else:
+        what = f"The {t.rows:,} targets the network trained on encode only {len(present)} of {C} classes ({', '.join(map(str, present))})"
+    if t.label_counts:
+        what += (f"; the labels in {t.labels_from or 'the data'} are spread over {label_classes} classes ("
+                 + ", ".join(f"{k}: {n:,}" for k, n in enumerate(t.label_counts)) + ")")
+    causes = target_causes(t) or ["usual causes: the label scaled with the pixels (`int(label / 255) == 0`), the label column "
+                                  "cut off or read from the wrong column, the target built from the wrong variable"]
+    evidence: dict = {"samples": t.rows, "target_classes": {str(k): t.counts[k] for k in present}, "outputs": C,
+                      "distinct_targets": t.distinct_vectors, "label_counts": list(t.label_counts) if t.label_counts else None,
+                      "labels_from": t.labels_from or None, **t.details}
+    if t.target_vector is not None:
+        evidence["target"] = list(t.target_vector)
+    if t.builder is not None and t.builder.values:
+        a = np.asarray(t.builder.values, dtype=float)
+        evidence["helper_arguments"] = {"function": t.builder.function, "min": float(a.min()), "max": float(a.max()),
+                                        "distinct": int(len(np.unique(a))), "first": a[:5].tolist()}
+    fix = ("Build each target from the sample's own integer label before any scaling: take the label out first "
+           "(`label = int(row[0])`) and divide only the pixels (`row[1:] / 255`)." if t.framework is Framework.NUMPY else
+           "Build the targets from the labels, untouched: not scaled with the pixels (label / 255 -> 0), not cut from the "
+           "wrong column, not from a variable that keeps one value; check that the data has every class.")
+    return Finding(
+        "constant-targets", Severity.ERROR if one or lost else Severity.WARNING, t.where, what + ".",
+        {k: v for k, v in evidence.items() if v is not None},
+        fix=fix,
+        explanation=(f"A network trained on targets of one class learns to answer class {top} whatever the input, and its "
+                     f"accuracy is the share of class {top} in the data it is evaluated on; it can only learn the classes its "
+                     "targets contain. " + "; ".join(causes) + "."),
+    )
