@@ -141,11 +141,30 @@ def test_damaged_cache_entry_is_ignored_and_rewritten(tmp_path):
 
 @pytest.mark.parametrize("failure", [KeyboardInterrupt, OSError], ids=["interrupt", "disk_full"])
 def test_failed_cache_write_leaves_no_partial_file(tmp_path, monkeypatch, failure):
-    def half_save(fh, arr, allow_pickle=False):
-        fh.write(b"\x93NUMPY\x01\x00 partial")
-        raise failure("stopped while writing the cache entry")
+    real_fdopen = os.fdopen
 
-    monkeypatch.setattr(np, "save", half_save)
+    class HalfFile:
+        """The entry's file: its first write lands (the header), the next one fails."""
+
+        def __init__(self, fh):
+            self.fh, self.writes = fh, 0
+
+        def write(self, data):
+            self.writes += 1
+            if self.writes > 1:
+                raise failure("stopped while writing the cache entry")
+            return self.fh.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.fh, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+    monkeypatch.setattr(datacache.os, "fdopen", lambda fd, mode="r": HalfFile(real_fdopen(fd, mode)))
     cache = tmp_path / "cache"
     if failure is KeyboardInterrupt:
         with pytest.raises(KeyboardInterrupt):

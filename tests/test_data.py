@@ -256,6 +256,21 @@ def test_cache_hit_is_identical_and_skips_parsing(tmp_path, monkeypatch):
     assert second.summary == first.summary and second.pixels_were_scaled
 
 
+def test_cache_keeps_labels_above_255(tmp_path, monkeypatch):
+    # Pixels 0..255 go into a uint8 entry; a class 300 must not wrap to 44 on the way.
+    rng = np.random.default_rng(11)
+    labels = np.arange(400) % 301  # classes 0..300, every one present
+    pixels = rng.integers(0, 256, size=(400, 6), dtype=np.uint8)
+    path = write_csv(tmp_path / "d.csv", pixels, labels)
+    cache = tmp_path / "c"
+    first = load(path, cache_dir=cache, label_column="first")
+    assert first.y.max() == 300
+    monkeypatch.setattr(nd_data, "_read_bytes", lambda name: pytest.fail("cache miss: the file was read again"))
+    second = load(path, cache_dir=cache, label_column="first")
+    np.testing.assert_array_equal(second.y, labels)
+    np.testing.assert_array_equal(second.X, first.X)
+
+
 def test_cache_is_invalidated_when_the_file_changes(tmp_path):
     pixels, labels = random_data(np.random.default_rng(10))
     path = write_csv(tmp_path / "d.csv", pixels, labels)
