@@ -30,17 +30,14 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import Background, optional_torch, row  # noqa: E402
+from bench import Background, optional_torch, row, shared_data  # noqa: E402
 
 __all__ = ["run"]
-
-SHARED = Path("/work/shared/data")
-
 
 def _data(torch, n: int):
     import numpy as np
 
-    path = SHARED / "mnist_5k.csv.gz"
+    path = shared_data("mnist_5k.csv.gz")
     if not path.exists():
         path = ROOT / "netdoctor" / "data" / "mnist_sample.csv.gz"
     rows = np.loadtxt(path, delimiter=",", dtype=np.float32)

@@ -41,7 +41,6 @@ from __future__ import annotations
 
 import functools
 import math
-import sys
 import time
 import weakref
 from collections import deque
@@ -50,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netdoctor.observe.torch.calls import DROPOUTS, CallAs, FunctionalDropout
+from netdoctor.observe.torch.losses import LOSSES, LossWatch, bounded_append
 from netdoctor.observe.torch.models import ModelBook
 from netdoctor.observe.torch.sites import UserSites
 
@@ -74,7 +74,6 @@ _ACT_FNS = {
     "HardtanhBackward0": "relu6", "HardtanhBackward1": "relu6", "TanhBackward0": "tanh", "SigmoidBackward0": "sigmoid",
     "GeluBackward0": "gelu", "SiluBackward0": "silu",
 }
-_LOSSES = ("cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss")
 _ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adagrad", "Adadelta", "RMSprop", "SparseAdam", "Adafactor", "LBFGS")
 ADAPTIVE_OPTIMIZERS = _ADAPTIVE
 """Optimizers whose steps do not scale with the gradient (Adam-like), by class name: public for the rules' evidence."""
@@ -155,39 +154,6 @@ class OptInfo:
     """Steps called with a closure (L-BFGS: one step runs many forward/backward passes and a line search)."""
 
 
-_VIEWS = ("View", "Reshape", "Unsqueeze", "Squeeze", "Clone", "Expand", "Permute", "Transpose", "Contiguous", "Alias", "ToCopy")
-
-
-def _producer(fn: Any) -> str | None:
-    """Name of the autograd op that computed a tensor, looking through reshapes (sigmoid, then .squeeze(1))."""
-    for _ in range(8):
-        if fn is None:
-            return None
-        name = type(fn).__name__
-        if not name.startswith(_VIEWS) or not fn.next_functions:
-            return name
-        fn = fn.next_functions[0][0]
-    return None
-
-
-def _may_warn(name: str, torch: Any, args: tuple, kwargs: dict) -> bool:
-    """Whether a loss call can warn: the legacy size_average / reduce arguments, or mse_loss with input and target of different sizes."""
-    if "size_average" in kwargs or "reduce" in kwargs:
-        return True
-    if name != "mse_loss":
-        return False  # the others raise on a size mismatch (or, for class indices, expect one)
-    x = args[0] if args else kwargs.get("input")
-    t = args[1] if len(args) > 1 else kwargs.get("target")
-    return isinstance(x, torch.Tensor) and isinstance(t, torch.Tensor) and x.shape != t.shape
-
-
-def _bounded_append(seq: list, item: Any, limit: int = 64) -> None:
-    """Append, keeping the first item and thinning the rest to every second when ``limit`` is exceeded."""
-    seq.append(item)
-    if len(seq) > limit:
-        del seq[1::2]
-
-
 class TorchWatch:
     """The hooks and the numbers they record (see the module docstring).
 
@@ -245,9 +211,9 @@ class TorchWatch:
         self._t_last_step: float | None = None
         self.train_time = 0.0
         self._step_times: deque = deque(maxlen=16)
-        self._iter_cost = 0.0
+        self.iter_cost = 0.0
         # forward pass state
-        self._outputs: deque = deque(maxlen=512)
+        self.outputs: deque = deque(maxlen=512)
         self._act_seen: dict[int, tuple[Any, tuple[int, str]]] = {}
         """id(tensor) -> (weak reference, statistics key): the reference tells a reused id from the same tensor."""
         # windows of statistics (tensors until closed)
@@ -255,20 +221,13 @@ class TorchWatch:
         self.act_first: dict[tuple[int, str], dict] | None = None
         self.act_last: dict[tuple[int, str], dict] | None = None
         self.output_keys: set[tuple[int, str]] = set()
-        self.loss_window: dict[str, Any] = {}
         self.loss_first: dict[str, Any] | None = None
         self.loss_last: dict[str, Any] | None = None
         self.window_steps = 0
         self.windows = 0
         # loss-side records
-        self.loss_calls: dict[tuple[str, str | None], dict] = {}
-        self.loss_values: list[tuple[int, float]] = []
-        self.target_counts: Any = None
-        self.target_rows = 0
-        self.grad_scale: list[tuple[str, float, int]] = []
-        self.shape_mismatch: list[dict] = []
-        self.nonfinite: dict | None = None
-        """The first non-finite loss: step, loss, the first module with a non-finite output, non-finite parameters."""
+        self.losses = LossWatch(self)
+        """What reaches the losses (see :mod:`netdoctor.observe.torch.losses`)."""
         self.grad_nonfinite: dict | None = None
         """The first sampled step whose gradients or weights are non-finite (also while the loss stays finite)."""
         # modes
@@ -283,8 +242,6 @@ class TorchWatch:
         self.dropout = FunctionalDropout(self.sites.site, self._root_of, lambda: not self.busy and self.installed)
         self.step_before_backward = 0
         """Checked steps whose step() ran before the backward pass of the loss computed for them."""
-        self._loss_pending = False
-        """The latest sampled loss has not reached backward() yet."""
 
     # -- install / uninstall --------------------------------------------------
     def install(self) -> None:
@@ -297,8 +254,8 @@ class TorchWatch:
         self._handles.append(module_mod.register_module_forward_hook(self._forward_hook, with_kwargs=True))
         self._handles.append(optim_mod.register_optimizer_step_pre_hook(self._pre_step))
         self._handles.append(optim_mod.register_optimizer_step_post_hook(self._post_step))
-        for name in _LOSSES:
-            self._patch(F, name, self._wrap_loss(name, getattr(F, name)))
+        for name in LOSSES:
+            self._patch(F, name, self.losses.wrap(name, getattr(F, name)))
         for name in DROPOUTS:
             if name in F.__dict__:
                 self._patch(F, name, self.dropout.wrap(name, getattr(F, name), torch))
@@ -324,7 +281,7 @@ class TorchWatch:
         for owner, name, orig in reversed(self._patched):
             setattr(owner, name, orig)
         self._patched.clear()
-        self._outputs.clear()
+        self.outputs.clear()
         self._act_seen.clear()
         self.installed = False
         self.errors.extend(self.dropout.errors[: max(0, 10 - len(self.errors))])
@@ -342,6 +299,35 @@ class TorchWatch:
         # Our bug must never become the user's: note it and keep the program running.
         if len(self.errors) < 10:
             self.errors.append(f"{where}: {type(exc).__name__}: {exc}")
+
+    # -- the loss side's records, as the rules read them ---------------------------------
+    @property
+    def loss_calls(self) -> dict[tuple[str, str | None], dict]:
+        return self.losses.loss_calls
+
+    @property
+    def loss_values(self) -> list[tuple[int, float]]:
+        return self.losses.loss_values
+
+    @property
+    def target_counts(self) -> Any:
+        return self.losses.target_counts
+
+    @property
+    def target_rows(self) -> int:
+        return self.losses.target_rows
+
+    @property
+    def grad_scale(self) -> list[tuple[str, float, int]]:
+        return self.losses.grad_scale
+
+    @property
+    def shape_mismatch(self) -> list[dict]:
+        return self.losses.shape_mismatch
+
+    @property
+    def nonfinite(self) -> dict | None:
+        return self.losses.nonfinite
 
     # -- names ----------------------------------------------------------------
     def roots(self) -> list[tuple[ModInfo, Any]]:
@@ -477,13 +463,13 @@ class TorchWatch:
                 else:
                     info.calls_nograd += 1
             if isinstance(output, torch.Tensor):
-                self._outputs.append((module, output))
+                self.outputs.append((module, output))
             if not info.parent and info.has_params:
                 self._root_call(info, module, args, kwargs, output, grad_on)
             if self.sample_now and grad_on:
                 t0 = time.perf_counter()
                 self._activations(module, args, output)
-                self._iter_cost += time.perf_counter() - t0
+                self.iter_cost += time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001 - never break the user's forward pass
             self._fail("forward hook", exc)
 
@@ -512,7 +498,7 @@ class TorchWatch:
                 self._fail("batch-leak probe", exc)
             finally:
                 self.busy = False
-            self._iter_cost += time.perf_counter() - t0
+            self.iter_cost += time.perf_counter() - t0
 
     def _activations(self, module: Any, args: tuple, output: Any) -> None:
         torch = self.torch
@@ -526,7 +512,7 @@ class TorchWatch:
             if kind is not None:
                 cands.append((args[0], "in", kind))
         for t, role, kind in cands:
-            if self._seen_key(t) is not None or t.dim() < 2 or t.shape[0] < 2:
+            if self.seen_key(t) is not None or t.dim() < 2 or t.shape[0] < 2:
                 continue
             key = (id(module), role)
             self._act_seen[id(t)] = (weakref.ref(t), key)
@@ -546,7 +532,7 @@ class TorchWatch:
             rec["std"].append(a.float().std())
             rec["rows"] += int(a.shape[0])
 
-    def _seen_key(self, t: Any) -> tuple[int, str] | None:
+    def seen_key(self, t: Any) -> tuple[int, str] | None:
         """The statistics key of a tensor already measured in this step (an id freed and reused by a new tensor is not)."""
         hit = self._act_seen.get(id(t))
         return hit[1] if hit is not None and hit[0]() is t else None
@@ -594,7 +580,7 @@ class TorchWatch:
             if self.sample_now:
                 t0 = time.perf_counter()
                 self._sample_pre(opt, oi)
-                self._iter_cost += time.perf_counter() - t0
+                self.iter_cost += time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001
             self._fail("optimizer pre-step hook", exc)
         return None
@@ -670,8 +656,8 @@ class TorchWatch:
         if ws:
             self._sample_norms(ws, gs, slots)
         self._count_modes(mine)
-        if self.loss_values and self.loss_values[-1][0] == -1:
-            self.loss_values[-1] = (self.steps, self.loss_values[-1][1])
+        if self.losses.loss_values and self.losses.loss_values[-1][0] == -1:
+            self.losses.loss_values[-1] = (self.steps, self.losses.loss_values[-1][1])
 
     def _sample_norms(self, ws: list[Any], gs: list[Any], slots: list[tuple[ParamInfo, int, bool]]) -> None:
         """||W|| and ||g|| of every sampled parameter (``slots``: its info, its gradient's index in ``gs``
@@ -681,12 +667,12 @@ class TorchWatch:
         values = self.torch.stack([n.float().to(norms[0].device) for n in norms]).tolist()
         nw = len(ws)
         for k, (pi, gk, _) in enumerate(slots):
-            _bounded_append(pi.norms, (self.steps, values[k], values[nw + gk] if gk >= 0 else math.nan))
+            bounded_append(pi.norms, (self.steps, values[k], values[nw + gk] if gk >= 0 else math.nan))
         if self.grad_nonfinite is None:
             bad_g = [pi.name for pi, gk, _ in slots if gk >= 0 and not math.isfinite(values[nw + gk])]
             bad_w = [pi.name for k, (pi, _, _) in enumerate(slots) if not math.isfinite(values[k])]
             if bad_g or bad_w:
-                last = self.loss_values[-1][1] if self.loss_values else None
+                last = self.losses.loss_values[-1][1] if self.losses.loss_values else None
                 self.grad_nonfinite = {"step": self.steps, "grads": bad_g, "weights": bad_w, "loss": last}
         if self._backward_since_step:
             # A backward pass ran since the last step, yet every gradient this step applies is empty:
@@ -695,7 +681,7 @@ class TorchWatch:
             trained = [(pi, gk) for pi, gk, in_opt in slots if pi.requires_grad and in_opt]
             if trained and all(gk < 0 or values[nw + gk] == 0 for _, gk in trained):
                 self.cleared_before_step += 1
-                if self._loss_pending:
+                if self.losses.pending:
                     # ...and the loss computed for this step has not been through backward() yet: step() comes first.
                     self.step_before_backward += 1
 
@@ -720,14 +706,14 @@ class TorchWatch:
                 self.window_steps += 1
                 if self.window_steps >= WINDOW:
                     self.close_window()
-                self.cost += self._iter_cost + (time.perf_counter() - t0)
-                self._adapt(self._iter_cost + (time.perf_counter() - t0))
-            self._iter_cost = 0.0
+                self.cost += self.iter_cost + (time.perf_counter() - t0)
+                self._adapt(self.iter_cost + (time.perf_counter() - t0))
+            self.iter_cost = 0.0
             self._backward_since_step = False
             oi = self.opts.get(id(opt))
             self.sample_now = (self.steps < DENSE_STEPS or (self.steps + 1) % self.every == 0
                                or (oi is not None and oi.steps < DENSE_STEPS))  # a later model's first steps too
-            self._outputs.clear()
+            self.outputs.clear()
             self._act_seen.clear()
         except Exception as exc:  # noqa: BLE001
             self._fail("optimizer post-step hook", exc)
@@ -772,8 +758,8 @@ class TorchWatch:
             values = torch.stack(ratios + changed).tolist()
             n = len(slots)
             for k, pi in enumerate(slots):
-                _bounded_append(pi.ratios, (self.steps, values[k]))
-                _bounded_append(pi.changed, (self.steps, bool(values[n + k])))
+                bounded_append(pi.ratios, (self.steps, values[k]))
+                bounded_append(pi.changed, (self.steps, bool(values[n + k])))
 
     def _arm_stale(self, p: Any, pi: ParamInfo) -> None:
         """One-shot hook for the next backward into ``p``: what does ``.grad`` hold before the fresh gradient is added?"""
@@ -810,264 +796,6 @@ class TorchWatch:
                 self._fail("gradient hook", exc)
 
         self._oneshot[id(pi)] = p.register_hook(hook)
-
-    # -- losses -----------------------------------------------------------------
-    def _wrap_loss(self, name: str, orig: Callable) -> Callable:
-        torch = self.torch
-
-        @functools.wraps(orig)
-        def loss(*args: Any, **kwargs: Any) -> Any:
-            if _may_warn(name, torch, args, kwargs):
-                # PyTorch warns at its caller's line (stacklevel=2): make that the program's line, not this wrapper's.
-                out = self.call_as.call(sys._getframe(1), orig, args, kwargs)
-            else:
-                out = orig(*args, **kwargs)
-            if not self.busy:
-                try:
-                    self._on_loss(name, args, kwargs, out)
-                except Exception as exc:  # noqa: BLE001
-                    self._fail(f"{name} wrapper", exc)
-            return out
-
-        return loss
-
-    def _on_loss(self, name: str, args: tuple, kwargs: dict, out: Any) -> None:
-        torch = self.torch
-        x = args[0] if args else kwargs.get("input")
-        t = args[1] if len(args) > 1 else kwargs.get("target")
-        if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor):
-            return
-        grad_on = torch.is_grad_enabled()
-        # Every call: is the loss finite? (one host read of a scalar)
-        if self.nonfinite is None:
-            od = out.detach()
-            if not (math.isfinite(od.item()) if od.numel() == 1 else bool(torch.isfinite(od).all())):
-                self._locate_nonfinite(name, x, t, out)
-        if not (self.sample_now and grad_on):
-            self._outputs.clear()
-            return
-        t0 = time.perf_counter()
-        site = self.sites.site()
-        reduction = kwargs.get("reduction", "mean")
-        rec = self.loss_calls.setdefault((name, site), {"calls": 0, "probs": 0, "logprobs": 0, "sigmoid": 0, "checked": 0,
-                                                        "grad_fns": {}, "reductions": {}, "rows": 0})
-        rec["calls"] += 1
-        rec["reductions"][reduction] = rec["reductions"].get(reduction, 0) + 1
-        gf = _producer(x.grad_fn)
-        if gf:
-            rec["grad_fns"][gf] = rec["grad_fns"].get(gf, 0) + 1
-        key = self._seen_key(x)
-        if key is not None:
-            self.output_keys.add(key)
-        xs = x.detach()
-        if name in ("cross_entropy", "nll_loss") and xs.dim() >= 1:
-            self._classification(name, rec, xs, t, kwargs)
-        elif name in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
-            self._binary(name, rec, xs, t)
-        elif name == "mse_loss" and isinstance(t, torch.Tensor):
-            self._regression(rec, xs, t, site)
-        self._record_loss_value(out)
-        self._arm_loss_backward(out)
-        if x.requires_grad and isinstance(t, torch.Tensor) and reduction != "none":
-            self._arm_grad_scale(name, x, t, kwargs)
-        self._outputs.clear()
-        self._iter_cost += time.perf_counter() - t0
-
-    def _arm_loss_backward(self, out: Any) -> None:
-        """Note when this loss's backward pass runs (a step() before it applies no gradient of this loss)."""
-        if not out.requires_grad:
-            return
-        self._loss_pending = True
-
-        def done(_g: Any) -> None:
-            self._loss_pending = False
-
-        out.register_hook(done)
-
-    def _record_loss_value(self, out: Any) -> None:
-        v = float(out.detach().float().mean())
-        # The step number is filled in by the next pre-step hook (-1 until then).
-        _bounded_append(self.loss_values, (-1, v), limit=256)
-        self._window_add("loss", v)
-
-    def _window_add(self, key: str, value: Any) -> None:
-        self.loss_window.setdefault(key, []).append(value)
-
-    def _classification(self, name: str, rec: dict, x: Any, t: Any, kwargs: dict) -> None:
-        torch = self.torch
-        if x.dim() == 1:
-            x = x[None]
-            t = t[None] if isinstance(t, torch.Tensor) and t.dim() == 0 else t
-        C = int(x.shape[1])
-        if x.dim() > 2:
-            x = x.movedim(1, -1).reshape(-1, C)
-        xf = x.float()
-        rows = int(xf.shape[0])
-        if rows < 1 or C < 2:
-            return
-        checks = []
-        if name == "cross_entropy":
-            probs = ((xf >= -1e-6).all() & (xf <= 1 + 1e-6).all() & ((xf.sum(1) - 1).abs() < 1e-3).all())
-            logprobs = ((xf <= 1e-6).all() & (torch.logsumexp(xf, 1).abs() < 1e-3).all())
-            checks = [probs.float(), logprobs.float()]
-        pred = xf.argmax(1)
-        tc = None
-        if isinstance(t, torch.Tensor):
-            if t.dtype.is_floating_point and t.dim() == x.dim() or (t.dtype.is_floating_point and t.dim() >= 2):
-                tt = t.detach().reshape(-1, C).argmax(1) if t.numel() == xf.numel() else None
-            else:
-                tt = t.detach().reshape(-1).long()
-            if tt is not None and tt.numel() == rows:
-                valid = (tt >= 0) & (tt < C)
-                tc = torch.bincount(tt[valid], minlength=C)[:C]
-                correct = ((pred == tt) & valid).sum()
-                self._window_tensor("correct", correct)
-                self._window_tensor("valid", valid.sum())
-                self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != C else self.target_counts + tc
-                self.target_rows += rows
-        self._window_tensor("pred_counts", torch.bincount(pred, minlength=C)[:C])
-        if tc is not None:
-            self._window_tensor("target_counts", tc)
-        if rows >= 2:
-            self._window_tensor("spread", xf.std(0).mean())
-            self._window_tensor("scale", xf.abs().mean())
-        if checks:
-            p, lp = torch.stack(checks).tolist()
-            rec["checked"] += 1
-            rec["probs"] += int(p)
-            rec["logprobs"] += int(lp)
-        rec["rows"] += rows
-        rec["classes"] = C
-
-    def _binary(self, name: str, rec: dict, x: Any, t: Any) -> None:
-        torch = self.torch
-        xf = x.float()
-        threshold = 0.5
-        if name == "binary_cross_entropy_with_logits":
-            in01 = bool(((xf >= 0) & (xf <= 1)).all()) and xf.numel() >= 8
-            rec["checked"] += 1
-            rec["sigmoid"] += int(in01)
-            # Probabilities passed as logits: the program means them as probabilities, so predict with 0.5.
-            threshold = 0.5 if in01 else 0.0
-        rows = int(xf.shape[0]) if xf.dim() else 1
-        rec["rows"] += rows
-        pred = (xf > threshold).long().reshape(-1)
-        self._window_tensor("pred_counts", torch.bincount(pred, minlength=2)[:2])
-        if isinstance(t, torch.Tensor) and t.numel() == xf.numel():
-            tt = (t.detach().reshape(-1) > 0.5).long()
-            tc = torch.bincount(tt, minlength=2)[:2]
-            self._window_tensor("target_counts", tc)
-            self._window_tensor("correct", (pred == tt).sum())
-            self._window_tensor("valid", torch.tensor(tt.numel()))
-            self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != 2 else self.target_counts + tc
-            self.target_rows += rows
-        if rows >= 2 and xf.dim() >= 1:
-            self._window_tensor("spread", xf.reshape(rows, -1).std(0).mean())
-            self._window_tensor("scale", xf.abs().mean())
-        rec["classes"] = 2
-
-    def _regression(self, rec: dict, x: Any, t: Any, site: str | None) -> None:
-        torch = self.torch
-        if x.shape != t.shape:
-            try:
-                bshape = torch.broadcast_shapes(x.shape, t.shape)
-            except RuntimeError:
-                bshape = None
-            if bshape is not None and len(self.shape_mismatch) < 5:
-                self.shape_mismatch.append({"input": list(x.shape), "target": list(t.shape), "broadcast": list(bshape), "site": site})
-        xf = x.float()
-        rows = int(xf.shape[0]) if xf.dim() else 1
-        rec["rows"] += rows
-        if xf.dim() == 2 and x.shape == t.shape and xf.shape[1] >= 2:
-            C = int(xf.shape[1])
-            tt = t.detach().float().argmax(1)
-            tc = torch.bincount(tt, minlength=C)[:C]
-            pred = xf.argmax(1)
-            self._window_tensor("pred_counts", torch.bincount(pred, minlength=C)[:C])
-            self._window_tensor("target_counts", tc)
-            self._window_tensor("correct", (pred == tt).sum())
-            self._window_tensor("valid", torch.tensor(rows))
-            self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != C else self.target_counts + tc
-            self.target_rows += rows
-            rec["classes"] = C
-        if rows >= 2:
-            self._window_tensor("spread", xf.reshape(rows, -1).std(0).mean())
-            self._window_tensor("scale", xf.abs().mean())
-
-    def _window_tensor(self, key: str, value: Any) -> None:
-        cur = self.loss_window.get(key)
-        if cur is None or (hasattr(cur, "shape") and hasattr(value, "shape") and cur.shape != value.shape):
-            self.loss_window[key] = value.detach().clone() if hasattr(value, "detach") else value
-            self.loss_window[key + "_n"] = 1
-        else:
-            self.loss_window[key] = cur + value
-            self.loss_window[key + "_n"] = self.loss_window.get(key + "_n", 0) + 1
-
-    def _arm_grad_scale(self, name: str, x: Any, t: Any, kwargs: dict) -> None:
-        """One-shot hook on the loss input: gradient arriving there / gradient of the mean-reduced loss."""
-        if kwargs.get("weight") is not None or kwargs.get("label_smoothing") or kwargs.get("pos_weight") is not None:
-            return
-        torch = self.torch
-        xs, ts = x.detach(), t.detach()
-
-        def hook(g: Any) -> None:
-            if self.busy:
-                return
-            try:
-                gf = g.detach().float()
-                xf = xs.float()
-                if name in ("cross_entropy", "nll_loss"):
-                    if ts.dtype.is_floating_point or xf.dim() != 2 or (ts < 0).any():
-                        return
-                    onehot = torch.zeros_like(xf).scatter_(1, ts.reshape(-1, 1).long(), 1.0)
-                    d = (torch.softmax(xf, 1) - onehot) if name == "cross_entropy" else -onehot
-                    n_mean = xf.shape[0]
-                elif name == "binary_cross_entropy_with_logits":
-                    d, n_mean = torch.sigmoid(xf) - ts.float().reshape(xf.shape), xf.numel()
-                elif name == "mse_loss" and ts.shape == xf.shape:
-                    d, n_mean = 2 * (xf - ts.float()), xf.numel()
-                else:
-                    return
-                factor = float(torch.dot(gf.reshape(-1), d.reshape(-1)) / torch.dot(d.reshape(-1), d.reshape(-1)).clamp_min(1e-30))
-                if len(self.grad_scale) < 64:
-                    self.grad_scale.append((name, factor * n_mean, int(xf.shape[0])))
-            except Exception as exc:  # noqa: BLE001
-                self._fail("loss-input hook", exc)
-
-        x.register_hook(hook)
-
-    def _locate_nonfinite(self, name: str, x: Any, t: Any, out: Any) -> None:
-        """The first module (in completion order) of this forward pass whose output is non-finite."""
-        torch = self.torch
-        pnames, mnames = self.names()
-        first = None
-        for module, o in list(self._outputs):
-            try:
-                if not bool(torch.isfinite(o.detach()).all()):
-                    first = module
-                    break
-            except Exception:  # noqa: BLE001 - non-float outputs
-                continue
-        rec: dict[str, Any] = {"step": self.steps + 1, "loss_fn": name, "loss": float(out.detach().float().mean()),
-                               "site": self.sites.site(), "last_finite_loss": next((v for _, v in reversed(self.loss_values) if math.isfinite(v)), None)}
-        if first is not None:
-            bad = [pnames.get(id(p), n) for n, p in first.named_parameters() if not bool(torch.isfinite(p.detach()).all())]
-            info = self.mods.get(id(first))
-            rec.update({"module": mnames.get(id(first)) or type(first).__name__, "module_type": type(first).__name__,
-                        "module_site": info.site if info else None, "nonfinite_params": bad})
-        else:
-            rec["module"] = None
-            rec["input_nonfinite"] = not bool(torch.isfinite(x.detach()).all())
-        if isinstance(t, torch.Tensor) and t.dtype.is_floating_point:
-            rec["target_nonfinite"] = not bool(torch.isfinite(t.detach()).all())
-        # Parameters already non-finite anywhere: then an earlier update, not this forward pass, broke them.
-        bad_params = []
-        for _info, m in self.roots():
-            for n, p in m.named_parameters():
-                if not bool(torch.isfinite(p.detach()).all()):
-                    bad_params.append(pnames.get(id(p), n))
-        rec["nonfinite_params_all"] = bad_params
-        self.nonfinite = rec
 
     # -- wrapped torch methods ---------------------------------------------------
     def _wrap_train(self, orig: Callable) -> Callable:
@@ -1119,7 +847,7 @@ class TorchWatch:
     # -- windows ------------------------------------------------------------------
     def close_window(self, final: bool = False) -> None:
         """Turn the current window's tensors into plain numbers; keep the first and the latest window."""
-        if not self.act_window and not self.loss_window:
+        if not self.act_window and not self.losses.window:
             return
         if final and self.act_last is not None and self.window_steps < WINDOW // 2:
             # A short tail has seen too few rows to say that a unit never fires.
@@ -1135,22 +863,22 @@ class TorchWatch:
                 out["std"] = float(self.torch.stack(rec["std"]).mean())
             acts[key] = out
         loss: dict[str, Any] = {}
-        for k, v in self.loss_window.items():
+        for k, v in self.losses.window.items():
             if k.endswith("_n"):
                 continue
             if k == "loss":
                 loss[k] = list(v)
             elif hasattr(v, "tolist"):
-                n = self.loss_window.get(k + "_n", 1)
+                n = self.losses.window.get(k + "_n", 1)
                 val = v.tolist()
                 loss[k] = [x / n for x in val] if k in ("spread", "scale") and isinstance(val, list) else (val / n if k in ("spread", "scale") else val)
         loss["steps"] = self.window_steps
         loss["end_step"] = self.steps
-        _bounded_append(self.loss_windows, loss, limit=32)
+        bounded_append(self.loss_windows, loss, limit=32)
         if self.act_first is None:
             self.act_first, self.loss_first = acts, loss
         self.act_last, self.loss_last = acts, loss
         self.windows += 1
         self.act_window = {}
-        self.loss_window = {}
+        self.losses.window = {}
         self.window_steps = 0

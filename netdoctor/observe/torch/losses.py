@@ -1,0 +1,345 @@
+"""What reaches the program's losses: :class:`LossWatch`, one part of :class:`~netdoctor.observe.torch.watch.TorchWatch`.
+
+``torch.nn.functional``'s losses (the loss modules call them) are wrapped:
+every call checks the loss is finite (and if not, locates the first module
+whose output was not); on sampled steps the values and targets reaching the
+loss are summarised (predictions and targets per class, probabilities or
+log-probabilities, the spread of the outputs, shape mismatches), the loss
+value is kept, and one-shot hooks measure the gradient scale at the loss
+input and whether the loss's backward pass ran before ``optimizer.step()``.
+The records are the ones named in :class:`LossWatch`; the watch shares its
+step bookkeeping (``sample_now``, ``steps``, the forward pass's outputs).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import sys
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netdoctor.observe.torch.watch import TorchWatch
+
+__all__ = ["LossWatch", "LOSSES", "producer", "bounded_append"]
+
+LOSSES = ("cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss")
+"""``torch.nn.functional`` losses that are wrapped."""
+
+_VIEWS = ("View", "Reshape", "Unsqueeze", "Squeeze", "Clone", "Expand", "Permute", "Transpose", "Contiguous", "Alias", "ToCopy")
+
+
+def producer(fn: Any) -> str | None:
+    """Name of the autograd op that computed a tensor, looking through reshapes (sigmoid, then .squeeze(1))."""
+    for _ in range(8):
+        if fn is None:
+            return None
+        name = type(fn).__name__
+        if not name.startswith(_VIEWS) or not fn.next_functions:
+            return name
+        fn = fn.next_functions[0][0]
+    return None
+
+
+def bounded_append(seq: list, item: Any, limit: int = 64) -> None:
+    """Append, keeping the first item and thinning the rest to every second when ``limit`` is exceeded."""
+    seq.append(item)
+    if len(seq) > limit:
+        del seq[1::2]
+
+
+def _may_warn(name: str, torch: Any, args: tuple, kwargs: dict) -> bool:
+    """Whether a loss call can warn: the legacy size_average / reduce arguments, or mse_loss with input and target of different sizes."""
+    if "size_average" in kwargs or "reduce" in kwargs:
+        return True
+    if name != "mse_loss":
+        return False  # the others raise on a size mismatch (or, for class indices, expect one)
+    x = args[0] if args else kwargs.get("input")
+    t = args[1] if len(args) > 1 else kwargs.get("target")
+    return isinstance(x, torch.Tensor) and isinstance(t, torch.Tensor) and x.shape != t.shape
+
+
+class LossWatch:
+    """The loss wrappers and their records.
+
+    Args:
+        watch: the :class:`~netdoctor.observe.torch.watch.TorchWatch` it belongs to (its step bookkeeping, names and sites).
+    """
+
+    def __init__(self, watch: TorchWatch) -> None:
+        self.w = watch
+        self.window: dict[str, Any] = {}
+        """Sums of the current statistics window (tensors until it closes), with ``KEY_n`` counts."""
+        self.loss_calls: dict[tuple[str, str | None], dict] = {}
+        """(loss function, user line) -> calls, reductions, autograd producers, probability checks, rows, classes."""
+        self.loss_values: list[tuple[int, float]] = []
+        """(optimizer step, loss) of sampled steps, bounded (the step is filled in by the next pre-step hook; -1 until then)."""
+        self.target_counts: Any = None
+        self.target_rows = 0
+        self.grad_scale: list[tuple[str, float, int]] = []
+        """(loss, gradient at its input / that of the mean-reduced loss, rows)."""
+        self.shape_mismatch: list[dict] = []
+        self.nonfinite: dict | None = None
+        """The first non-finite loss: step, loss, the first module with a non-finite output, non-finite parameters."""
+        self.pending = False
+        """The latest sampled loss has not reached backward() yet."""
+
+    def wrap(self, name: str, orig: Callable) -> Callable:
+        """``torch.nn.functional.NAME`` that also records what reaches it."""
+        torch = self.w.torch
+
+        @functools.wraps(orig)
+        def loss(*args: Any, **kwargs: Any) -> Any:
+            if _may_warn(name, torch, args, kwargs):
+                # PyTorch warns at its caller's line (stacklevel=2): make that the program's line, not this wrapper's.
+                out = self.w.call_as.call(sys._getframe(1), orig, args, kwargs)
+            else:
+                out = orig(*args, **kwargs)
+            if not self.w.busy:
+                try:
+                    self._on_loss(name, args, kwargs, out)
+                except Exception as exc:  # noqa: BLE001
+                    self.w.note_failure(f"{name} wrapper", exc)
+            return out
+
+        return loss
+
+    def _on_loss(self, name: str, args: tuple, kwargs: dict, out: Any) -> None:
+        torch = self.w.torch
+        x = args[0] if args else kwargs.get("input")
+        t = args[1] if len(args) > 1 else kwargs.get("target")
+        if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor):
+            return
+        grad_on = torch.is_grad_enabled()
+        # Every call: is the loss finite? (one host read of a scalar)
+        if self.nonfinite is None:
+            od = out.detach()
+            if not (math.isfinite(od.item()) if od.numel() == 1 else bool(torch.isfinite(od).all())):
+                self._locate_nonfinite(name, x, t, out)
+        if not (self.w.sample_now and grad_on):
+            self.w.outputs.clear()
+            return
+        t0 = time.perf_counter()
+        site = self.w.sites.site()
+        reduction = kwargs.get("reduction", "mean")
+        rec = self.loss_calls.setdefault((name, site), {"calls": 0, "probs": 0, "logprobs": 0, "sigmoid": 0, "checked": 0,
+                                                        "grad_fns": {}, "reductions": {}, "rows": 0})
+        rec["calls"] += 1
+        rec["reductions"][reduction] = rec["reductions"].get(reduction, 0) + 1
+        gf = producer(x.grad_fn)
+        if gf:
+            rec["grad_fns"][gf] = rec["grad_fns"].get(gf, 0) + 1
+        key = self.w.seen_key(x)
+        if key is not None:
+            self.w.output_keys.add(key)
+        xs = x.detach()
+        if name in ("cross_entropy", "nll_loss") and xs.dim() >= 1:
+            self._classification(name, rec, xs, t, kwargs)
+        elif name in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
+            self._binary(name, rec, xs, t)
+        elif name == "mse_loss" and isinstance(t, torch.Tensor):
+            self._regression(rec, xs, t, site)
+        self._record_loss_value(out)
+        self._arm_loss_backward(out)
+        if x.requires_grad and isinstance(t, torch.Tensor) and reduction != "none":
+            self._arm_grad_scale(name, x, t, kwargs)
+        self.w.outputs.clear()
+        self.w.iter_cost += time.perf_counter() - t0
+
+    def _arm_loss_backward(self, out: Any) -> None:
+        """Note when this loss's backward pass runs (a step() before it applies no gradient of this loss)."""
+        if not out.requires_grad:
+            return
+        self.pending = True
+
+        def done(_g: Any) -> None:
+            self.pending = False
+
+        out.register_hook(done)
+
+    def _record_loss_value(self, out: Any) -> None:
+        v = float(out.detach().float().mean())
+        # The step number is filled in by the next pre-step hook (-1 until then).
+        bounded_append(self.loss_values, (-1, v), limit=256)
+        self._window_add("loss", v)
+
+    def _window_add(self, key: str, value: Any) -> None:
+        self.window.setdefault(key, []).append(value)
+
+    def _classification(self, name: str, rec: dict, x: Any, t: Any, kwargs: dict) -> None:
+        torch = self.w.torch
+        if x.dim() == 1:
+            x = x[None]
+            t = t[None] if isinstance(t, torch.Tensor) and t.dim() == 0 else t
+        C = int(x.shape[1])
+        if x.dim() > 2:
+            x = x.movedim(1, -1).reshape(-1, C)
+        xf = x.float()
+        rows = int(xf.shape[0])
+        if rows < 1 or C < 2:
+            return
+        checks = []
+        if name == "cross_entropy":
+            probs = ((xf >= -1e-6).all() & (xf <= 1 + 1e-6).all() & ((xf.sum(1) - 1).abs() < 1e-3).all())
+            logprobs = ((xf <= 1e-6).all() & (torch.logsumexp(xf, 1).abs() < 1e-3).all())
+            checks = [probs.float(), logprobs.float()]
+        pred = xf.argmax(1)
+        tc = None
+        if isinstance(t, torch.Tensor):
+            if t.dtype.is_floating_point and t.dim() == x.dim() or (t.dtype.is_floating_point and t.dim() >= 2):
+                tt = t.detach().reshape(-1, C).argmax(1) if t.numel() == xf.numel() else None
+            else:
+                tt = t.detach().reshape(-1).long()
+            if tt is not None and tt.numel() == rows:
+                valid = (tt >= 0) & (tt < C)
+                tc = torch.bincount(tt[valid], minlength=C)[:C]
+                correct = ((pred == tt) & valid).sum()
+                self._window_tensor("correct", correct)
+                self._window_tensor("valid", valid.sum())
+                self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != C else self.target_counts + tc
+                self.target_rows += rows
+        self._window_tensor("pred_counts", torch.bincount(pred, minlength=C)[:C])
+        if tc is not None:
+            self._window_tensor("target_counts", tc)
+        if rows >= 2:
+            self._window_tensor("spread", xf.std(0).mean())
+            self._window_tensor("scale", xf.abs().mean())
+        if checks:
+            p, lp = torch.stack(checks).tolist()
+            rec["checked"] += 1
+            rec["probs"] += int(p)
+            rec["logprobs"] += int(lp)
+        rec["rows"] += rows
+        rec["classes"] = C
+
+    def _binary(self, name: str, rec: dict, x: Any, t: Any) -> None:
+        torch = self.w.torch
+        xf = x.float()
+        threshold = 0.5
+        if name == "binary_cross_entropy_with_logits":
+            in01 = bool(((xf >= 0) & (xf <= 1)).all()) and xf.numel() >= 8
+            rec["checked"] += 1
+            rec["sigmoid"] += int(in01)
+            # Probabilities passed as logits: the program means them as probabilities, so predict with 0.5.
+            threshold = 0.5 if in01 else 0.0
+        rows = int(xf.shape[0]) if xf.dim() else 1
+        rec["rows"] += rows
+        pred = (xf > threshold).long().reshape(-1)
+        self._window_tensor("pred_counts", torch.bincount(pred, minlength=2)[:2])
+        if isinstance(t, torch.Tensor) and t.numel() == xf.numel():
+            tt = (t.detach().reshape(-1) > 0.5).long()
+            tc = torch.bincount(tt, minlength=2)[:2]
+            self._window_tensor("target_counts", tc)
+            self._window_tensor("correct", (pred == tt).sum())
+            self._window_tensor("valid", torch.tensor(tt.numel()))
+            self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != 2 else self.target_counts + tc
+            self.target_rows += rows
+        if rows >= 2 and xf.dim() >= 1:
+            self._window_tensor("spread", xf.reshape(rows, -1).std(0).mean())
+            self._window_tensor("scale", xf.abs().mean())
+        rec["classes"] = 2
+
+    def _regression(self, rec: dict, x: Any, t: Any, site: str | None) -> None:
+        torch = self.w.torch
+        if x.shape != t.shape:
+            try:
+                bshape = torch.broadcast_shapes(x.shape, t.shape)
+            except RuntimeError:
+                bshape = None
+            if bshape is not None and len(self.shape_mismatch) < 5:
+                self.shape_mismatch.append({"input": list(x.shape), "target": list(t.shape), "broadcast": list(bshape), "site": site})
+        xf = x.float()
+        rows = int(xf.shape[0]) if xf.dim() else 1
+        rec["rows"] += rows
+        if xf.dim() == 2 and x.shape == t.shape and xf.shape[1] >= 2:
+            C = int(xf.shape[1])
+            tt = t.detach().float().argmax(1)
+            tc = torch.bincount(tt, minlength=C)[:C]
+            pred = xf.argmax(1)
+            self._window_tensor("pred_counts", torch.bincount(pred, minlength=C)[:C])
+            self._window_tensor("target_counts", tc)
+            self._window_tensor("correct", (pred == tt).sum())
+            self._window_tensor("valid", torch.tensor(rows))
+            self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != C else self.target_counts + tc
+            self.target_rows += rows
+            rec["classes"] = C
+        if rows >= 2:
+            self._window_tensor("spread", xf.reshape(rows, -1).std(0).mean())
+            self._window_tensor("scale", xf.abs().mean())
+
+    def _window_tensor(self, key: str, value: Any) -> None:
+        cur = self.window.get(key)
+        if cur is None or (hasattr(cur, "shape") and hasattr(value, "shape") and cur.shape != value.shape):
+            self.window[key] = value.detach().clone() if hasattr(value, "detach") else value
+            self.window[key + "_n"] = 1
+        else:
+            self.window[key] = cur + value
+            self.window[key + "_n"] = self.window.get(key + "_n", 0) + 1
+
+    def _arm_grad_scale(self, name: str, x: Any, t: Any, kwargs: dict) -> None:
+        """One-shot hook on the loss input: gradient arriving there / gradient of the mean-reduced loss."""
+        if kwargs.get("weight") is not None or kwargs.get("label_smoothing") or kwargs.get("pos_weight") is not None:
+            return
+        torch = self.w.torch
+        xs, ts = x.detach(), t.detach()
+
+        def hook(g: Any) -> None:
+            if self.w.busy:
+                return
+            try:
+                gf = g.detach().float()
+                xf = xs.float()
+                if name in ("cross_entropy", "nll_loss"):
+                    if ts.dtype.is_floating_point or xf.dim() != 2 or (ts < 0).any():
+                        return
+                    onehot = torch.zeros_like(xf).scatter_(1, ts.reshape(-1, 1).long(), 1.0)
+                    d = (torch.softmax(xf, 1) - onehot) if name == "cross_entropy" else -onehot
+                    n_mean = xf.shape[0]
+                elif name == "binary_cross_entropy_with_logits":
+                    d, n_mean = torch.sigmoid(xf) - ts.float().reshape(xf.shape), xf.numel()
+                elif name == "mse_loss" and ts.shape == xf.shape:
+                    d, n_mean = 2 * (xf - ts.float()), xf.numel()
+                else:
+                    return
+                factor = float(torch.dot(gf.reshape(-1), d.reshape(-1)) / torch.dot(d.reshape(-1), d.reshape(-1)).clamp_min(1e-30))
+                if len(self.grad_scale) < 64:
+                    self.grad_scale.append((name, factor * n_mean, int(xf.shape[0])))
+            except Exception as exc:  # noqa: BLE001
+                self.w.note_failure("loss-input hook", exc)
+
+        x.register_hook(hook)
+
+    def _locate_nonfinite(self, name: str, x: Any, t: Any, out: Any) -> None:
+        """The first module (in completion order) of this forward pass whose output is non-finite."""
+        torch = self.w.torch
+        pnames, mnames = self.w.names()
+        first = None
+        for module, o in list(self.w.outputs):
+            try:
+                if not bool(torch.isfinite(o.detach()).all()):
+                    first = module
+                    break
+            except Exception:  # noqa: BLE001 - non-float outputs
+                continue
+        rec: dict[str, Any] = {"step": self.w.steps + 1, "loss_fn": name, "loss": float(out.detach().float().mean()),
+                               "site": self.w.sites.site(), "last_finite_loss": next((v for _, v in reversed(self.loss_values) if math.isfinite(v)), None)}
+        if first is not None:
+            bad = [pnames.get(id(p), n) for n, p in first.named_parameters() if not bool(torch.isfinite(p.detach()).all())]
+            info = self.w.mods.get(id(first))
+            rec.update({"module": mnames.get(id(first)) or type(first).__name__, "module_type": type(first).__name__,
+                        "module_site": info.site if info else None, "nonfinite_params": bad})
+        else:
+            rec["module"] = None
+            rec["input_nonfinite"] = not bool(torch.isfinite(x.detach()).all())
+        if isinstance(t, torch.Tensor) and t.dtype.is_floating_point:
+            rec["target_nonfinite"] = not bool(torch.isfinite(t.detach()).all())
+        # Parameters already non-finite anywhere: then an earlier update, not this forward pass, broke them.
+        bad_params = []
+        for _info, m in self.w.roots():
+            for n, p in m.named_parameters():
+                if not bool(torch.isfinite(p.detach()).all()):
+                    bad_params.append(pnames.get(id(p), n))
+        rec["nonfinite_params_all"] = bad_params
+        self.nonfinite = rec
