@@ -244,3 +244,64 @@ def test_a_helper_module_named_like_a_library_does_not_break_the_report(tmp_path
 def test_bad_flags_say_what_was_expected(tmp_path, argv, says):
     got = netdoctor(tmp_path, *argv)
     assert got.returncode == 2 and says in got.stderr and "ARGS" not in got.stderr.splitlines()[-1], got.stderr
+
+
+# -- limits and control ---------------------------------------------------------------------------
+LOOPS = {
+    "module-level-loop": "import numpy as np\nW = np.zeros((4, 4))\nprint('started', flush=True)\nwhile True:\n"
+                         "    W = W + 0.01\n",
+    "sleep-loop": "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.05)\n",
+}
+
+
+@pytest.mark.parametrize("loop", list(LOOPS))
+def test_max_seconds_stops_a_loop_that_calls_no_function_of_the_user(tmp_path, loop):
+    name = script(tmp_path, "forever.py", LOOPS[loop])
+    got = netdoctor(tmp_path, "--max-seconds", "0.5", "--json", "r.json", name)  # without the stop: the 120 s timeout
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert got.returncode == 0 and got.stdout.startswith("started\n"), got.stderr
+    assert "stopped after 0.5 s (--max-seconds)" in report["context"]["notes"]
+    assert report["failed"] == "" and "Traceback" not in got.stderr
+
+
+def test_a_bare_except_that_swallows_the_stop_is_stopped_harder_and_reported(tmp_path):
+    name = script(tmp_path, "swallows.py", "import time\nprint('started', flush=True)\ncaught = 0\n\n"
+                                           "def step():\n    time.sleep(0.01)\n\nwhile True:\n    try:\n        step()\n"
+                                           "    except:\n        caught += 1\n")
+    got = netdoctor(tmp_path, "--max-seconds", "0.3", "--json", "r.json", name)
+    report = json.loads((tmp_path / "r.json").read_text())
+    notes = " ".join(report["context"]["notes"])
+    assert got.stdout.startswith("started\n") and "verdict" in got.stdout, got.stderr
+    assert "the program caught netdoctor's stop and ran on" in notes and "netdoctor ended the process" in notes
+
+
+def test_sigterm_gives_a_partial_report_and_the_status_of_a_terminated_program(tmp_path):
+    import signal
+    import time
+
+    source = TRAINS_THEN.replace("for epoch in range(3):", "open('started', 'w').close()\nwhile True:")
+    name = script(tmp_path, "long.py", source.replace("END", ""))
+    proc = subprocess.Popen([*NETDOCTOR, "run", "--json", "r.json", name], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=tmp_path, env=_env())
+    deadline = time.monotonic() + 60
+    while not (tmp_path / "started").exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert report["partial"] is True and report["failed"] == "was terminated by SIGTERM" and report["ok"] is False
+    assert "The script was terminated by SIGTERM" in " ".join(out.split())
+
+
+def test_breakpoint_stops_on_the_scripts_line_with_its_variables_as_under_python(tmp_path):
+    name = script(tmp_path, "debugged.py", "def helper(v):\n    return v * 2\n\n\ndef train():\n    secret = 41\n"
+                                           "    breakpoint()\n    result = helper(secret)\n    return result\n\n\n"
+                                           "print(train())\n")
+    commands = "p secret\nn\np result\nc\n"
+    want = plain(tmp_path, name, stdin=commands)
+    got = netdoctor(tmp_path, "--json", "r.json", name, stdin=commands)
+    assert "debugged.py(8)train()" in want.stdout and "(Pdb) 41\n" in want.stdout and "(Pdb) 82\n" in want.stdout
+    assert got.stdout.startswith(want.stdout), got.stdout[:800]
+    notes = json.loads((tmp_path / "r.json").read_text())["context"]["notes"]
+    assert any("a debugger took over at debugged.py:7" in n for n in notes)

@@ -121,16 +121,35 @@ def exit_status(result: Any, report: Any) -> int:
 
 def run_run(args: Any, *, out: Any, err: Any) -> int:
     """Run the script under observation, print its report; returns the exit code."""
-    from netdoctor.cli.check import check_outputs, write_outputs
+    from netdoctor.cli.check import check_outputs
     from netdoctor.observe.options import ObserveOptions
     from netdoctor.observe.runner import run_script
 
     if args.json == "-":
         raise InvalidArgument("--json -: stdout belongs to the script under `netdoctor run`; name a file, e.g. --json report.json")
     check_outputs(json=args.json, html=args.html, plots=args.plots)
-    out_fd, err_fd = _fileno(out), _fileno(err)
+    fds = (_fileno(out), _fileno(err))
+
+    def runaway(result: Any) -> None:
+        # The script catches every stop (a bare `except:` around its step): report, then end the process.
+        try:
+            code = _report(args, result, out, err, fds)
+        except InvalidArgument as exc:
+            print(f"netdoctor: error: {exc}", file=err.file)
+            code = 2
+        for stream in (sys.stdout, sys.stderr, out.file, err.file):
+            _flush(stream)
+        os._exit(code)
+
     options = ObserveOptions(net=args.net, max_updates=args.max_updates, max_seconds=args.max_seconds)
-    result = run_script(args.script, list(args.args), options, module=getattr(args, "module", False))
+    result = run_script(args.script, list(args.args), options, module=getattr(args, "module", False), on_runaway=runaway)
+    return _report(args, result, out, err, fds)
+
+
+def _report(args: Any, result: Any, out: Any, err: Any, fds: tuple[int | None, int | None]) -> int:
+    """The script's traceback (as Python prints it), the terminal report, then the files; returns the exit code."""
+    from netdoctor.cli.check import write_outputs
+
     report = result.report
     report.context["command"] = shlex.join(["netdoctor", *args.argv])
     missing = options.net_missing()
@@ -146,7 +165,7 @@ def run_run(args: Any, *, out: Any, err: Any) -> int:
         except (OSError, ValueError, AttributeError):
             pass
         _flush(sys.stderr)
-    shown = _usable(out, out_fd) or _usable(err, err_fd)
+    shown = _usable(out, fds[0]) or _usable(err, fds[1])
     if shown is not None:
         shown.print(report)
     write_outputs(report, json=args.json, html=args.html, plots=args.plots)

@@ -26,18 +26,21 @@ from __future__ import annotations
 import builtins
 import importlib.util
 import os
+import signal
 import sys
 import tokenize
 import traceback
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Report
+from netdoctor.observe.control import DebuggerWatch, Stopper, Termination, finish_stopper
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.session import Observation
-from netdoctor.observe.source import short_path
 from netdoctor.observe.tracer import is_user_file
+from netdoctor.usercode import short_path
 
 __all__ = ["RunResult", "Program", "run_script", "compile_script", "find_program"]
 
@@ -49,10 +52,11 @@ class RunResult:
     Attributes:
         report: the findings, root causes first (partial after Ctrl-C); its
             ``failed`` says how the program failed, if it did.
-        status: ``"finished"``, ``"raised"``, ``"interrupted"``, ``"stopped"`` or ``"exited"``.
+        status: ``"finished"``, ``"raised"``, ``"interrupted"``, ``"stopped"`` (a limit), ``"terminated"``
+            (SIGTERM: a partial report) or ``"exited"``.
         traceback: the program's traceback (its own frames only) when it raised or was interrupted, else "".
         exit_status: the status ``python`` would have exited with (0 when it ended normally,
-            1 when it raised, the ``sys.exit`` status, 130 after Ctrl-C).
+            1 when it raised, the ``sys.exit`` status, 130 after Ctrl-C, 143 after SIGTERM).
         fate: one line for the report when the program failed (``"raised ValueError: bad row (train.py:3)"``,
             ``"exited with status 3"``), else "".
     """
@@ -244,8 +248,107 @@ def _hide_shadowed_modules(folder: str) -> None:
             del sys.modules[name]
 
 
-def run_script(path: str, args: list[str], options: ObserveOptions | None = None, *, module: bool = False) -> RunResult:
+class _Run:
+    """One observed run of a program: what was changed for it (to put back), and the pieces that watch it."""
+
+    def __init__(self, program: Program, args: list[str], options: ObserveOptions,
+                 on_runaway: Callable[[RunResult], None] | None) -> None:
+        self.program = program
+        self.options = options
+        self.main = types.ModuleType("__main__")
+        self.main.__dict__.update({"__file__": program.filename, "__builtins__": builtins, "__spec__": program.spec,
+                                   "__loader__": getattr(program.spec, "loader", None),
+                                   "__package__": program.package, "__cached__": None})
+        self.saved_argv, self.saved_path, self.saved_main = sys.argv[:], sys.path[:], sys.modules.get("__main__")
+        self.saved_modules = dict(sys.modules)
+        self.args = args
+        self.obs = Observation(options, script=program.filename, source=program.source)
+        self.stopper = Stopper(options.max_seconds, on_runaway=self._runaway if on_runaway else None)
+        self.termination = Termination()
+        self.debugger = DebuggerWatch()
+        self.on_runaway = on_runaway
+        self.restored = False
+
+    def enter(self) -> None:
+        """Set up ``sys`` as ``python`` would for the program."""
+        sys.argv = [self.program.argv0, *self.args]
+        if sys.path:
+            sys.path[0] = self.program.path0
+        else:
+            sys.path.insert(0, self.program.path0)
+        sys.modules["__main__"] = self.main
+        _hide_shadowed_modules(self.program.path0)
+
+    def execute(self) -> None:
+        """Run the program under observation (its exceptions pass through; a stop of ours ends it quietly)."""
+        with self.obs:
+            self.stopper.start()
+            self.termination.install()
+            self.debugger.install()
+            try:
+                exec(self.program.code, self.main.__dict__)
+            finally:
+                self.release()
+
+    def release(self) -> None:
+        """Stop the watchers of the run (the timer, the SIGTERM handler, the debugger watch)."""
+        finish_stopper(self.stopper)
+        self.termination.uninstall()
+        self.debugger.uninstall()
+
+    def restore(self) -> None:
+        """Put ``sys`` back as it was before the run."""
+        if self.restored:
+            return
+        self.restored = True
+        sys.argv = self.saved_argv
+        sys.path[:] = self.saved_path
+        if self.saved_main is not None:
+            sys.modules["__main__"] = self.saved_main
+        _forget_user_modules(self.saved_modules)
+
+    def _runaway(self) -> None:
+        """The program caught every stop: end the observation here and hand the result over (the caller ends the process)."""
+        self.release()
+        self.obs.stopped = self.obs.stopped or self.stopper.reason
+        self.obs.stop()
+        self.restore()
+        if self.on_runaway is not None:
+            self.on_runaway(self.result("stopped", "", 0, ""))
+
+    def result(self, status: str, tb_text: str, exit_status: int, fate: str) -> RunResult:
+        """The run's result: how it ended, and the report with the notes on how it was stopped."""
+        if self.obs.stopped:
+            status = "stopped"
+        if self.termination.received:
+            status, exit_status, fate = "terminated", 128 + signal.SIGTERM, "was terminated by SIGTERM"
+        report = self.obs.report
+        report.failed = fate
+        report.partial = report.partial or self.termination.received
+        notes = [self.stopper.note()]
+        if self.stopper.reached and not self.obs.stopped and not self.stopper.caught:
+            notes.append(f"the --max-seconds limit ({self.options.max_seconds:g} s) was reached; the program caught "
+                         "the stop and ended by itself")
+        if self.debugger.took_over:
+            notes.append(f"a debugger took over at {self.debugger.took_over} (it set its own trace function): "
+                         "netdoctor's call tracing stepped aside there, so the program's calls after it were not observed")
+        if any(notes):
+            report.context.setdefault("notes", []).extend(n for n in notes if n)
+        return RunResult(report, status, tb_text, exit_status, fate)
+
+
+def run_script(path: str, args: list[str], options: ObserveOptions | None = None, *, module: bool = False,
+               on_runaway: Callable[[RunResult], None] | None = None) -> RunResult:
     """Run the program at ``path`` (a module name with ``module=True``) with ``args`` as ``__main__`` under observation.
+
+    Args:
+        path: the script, a folder with ``__main__.py``, or a module name.
+        args: the program's own arguments.
+        options: what the observers are told (the network, limits).
+        module: run ``path`` as ``python -m path`` does.
+        on_runaway: called with the result when the program catches every stop
+            (a bare ``except:`` around its work): it should report and end the
+            process, as nothing else will end the program. None: keep stopping it.
 
     Raises:
         InvalidArgument: the program could not be started (see :func:`find_program`).
@@ -254,24 +357,11 @@ def run_script(path: str, args: list[str], options: ObserveOptions | None = None
     script = program.filename
     options = options or ObserveOptions()
     options.script = path
-    main = types.ModuleType("__main__")
-    main.__dict__.update({"__file__": script, "__builtins__": builtins, "__spec__": program.spec,
-                          "__loader__": getattr(program.spec, "loader", None), "__package__": program.package,
-                          "__cached__": None})
-    saved_argv, saved_path, saved_main = sys.argv[:], sys.path[:], sys.modules.get("__main__")
-    saved_modules = dict(sys.modules)
-    sys.argv = [program.argv0, *args]
-    if sys.path:
-        sys.path[0] = program.path0
-    else:
-        sys.path.insert(0, program.path0)
-    sys.modules["__main__"] = main
-    _hide_shadowed_modules(program.path0)
-    obs = Observation(options, script=script, source=program.source)
+    run = _Run(program, args, options, on_runaway)
+    run.enter()
     status, tb_text, exit_status, fate = "finished", "", 0, ""
     try:
-        with obs:
-            exec(program.code, main.__dict__)
+        run.execute()
     except KeyboardInterrupt as exc:
         status, tb_text, exit_status = "interrupted", _own_traceback(exc, script), 130
         fate = f"was interrupted (KeyboardInterrupt at {_where(exc.__traceback__)})"
@@ -288,13 +378,5 @@ def run_script(path: str, args: list[str], options: ObserveOptions | None = None
         status, tb_text, exit_status = "raised", _own_traceback(exc, script), 1
         fate = describe_exception(exc)
     finally:
-        sys.argv = saved_argv
-        sys.path[:] = saved_path
-        if saved_main is not None:
-            sys.modules["__main__"] = saved_main
-        _forget_user_modules(saved_modules)
-    if obs.stopped:
-        status = "stopped"
-    report = obs.report
-    report.failed = fate
-    return RunResult(report, status, tb_text, exit_status, fate)
+        run.restore()
+    return run.result(status, tb_text, exit_status, fate)

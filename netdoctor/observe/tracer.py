@@ -58,7 +58,7 @@ import time
 from collections.abc import Callable
 from importlib.machinery import PathFinder
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, ClassVar
 
 __all__ = ["Budget", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS"]
 
@@ -69,6 +69,15 @@ the forward or the backward this often is a training loop, and may apply its upd
 
 class StopObserving(BaseException):  # noqa: N818 - a control-flow signal, like StopIteration
     """Raised inside the program to end it early (the verdict is clear, or a limit was reached)."""
+
+    listeners: ClassVar[list[Callable[[StopObserving], None]]] = []
+    """Called with every stop as it is raised: the runner checks that the program really ends (a bare
+    ``except:`` in the program can swallow a stop), see :mod:`netdoctor.observe.control`."""
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*args)
+        for listener in list(StopObserving.listeners):
+            listener(self)
 
 
 def _library_roots() -> tuple[str, ...]:
