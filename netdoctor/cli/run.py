@@ -133,7 +133,7 @@ def run_run(args: Any, *, out: Any, err: Any) -> int:
     def runaway(result: Any) -> None:
         # The script catches every stop (a bare `except:` around its step): report, then end the process.
         try:
-            code = _report(args, result, out, err, fds)
+            code = _report(args, result, out, err, fds, options.net_missing())
         except InvalidArgument as exc:
             print(f"netdoctor: error: {exc}", file=err.file)
             code = 2
@@ -143,16 +143,18 @@ def run_run(args: Any, *, out: Any, err: Any) -> int:
 
     options = ObserveOptions(net=args.net, max_updates=args.max_updates, max_seconds=args.max_seconds)
     result = run_script(args.script, list(args.args), options, module=getattr(args, "module", False), on_runaway=runaway)
-    return _report(args, result, out, err, fds)
+    return _report(args, result, out, err, fds, options.net_missing())
 
 
-def _report(args: Any, result: Any, out: Any, err: Any, fds: tuple[int | None, int | None]) -> int:
-    """The script's traceback (as Python prints it), the terminal report, then the files; returns the exit code."""
+def _report(args: Any, result: Any, out: Any, err: Any, fds: tuple[int | None, int | None], missing: str) -> int:
+    """The script's traceback (as Python prints it), the terminal report, then the files; returns the exit code.
+
+    ``missing``: the line for a ``--net`` name never found in the program ("" when found or not given).
+    """
     from netdoctor.cli.check import write_outputs
 
     report = result.report
     report.context["command"] = shlex.join(["netdoctor", *args.argv])
-    missing = options.net_missing()
     if missing and not result.exit_status:
         raise InvalidArgument(missing)  # the script ran as always; nothing it has is called that
     if args.ignore:
