@@ -35,7 +35,7 @@ class Program:
     updates: int | None = None
     """The updates the program applies (from its loop sizes): all of them must be counted."""
     samples: int | None = None
-    """The samples it trains on: the targets of at least 90% of them must have been seen."""
+    """The samples it trains on: the targets of at least 85% of them must have been seen (not those of discovery)."""
     forward: bool = True
     """The forward function must have been found (its predictions recorded)."""
     context: dict = field(default_factory=dict, hash=False)
@@ -62,6 +62,19 @@ PROGRAMS = [
     # one dict for the parameters and the forward's caches (params['A1'], params['Z2']), batch size 1
     Program("params_dict_caches", updates=3000, samples=3000),
     Program("params_dict_caches_dead", ("class-collapse",), updates=3000, samples=3000),
+    # textbook style: train() updates in place and returns nothing, query() answers; 3 epochs of 1,000 samples
+    Program("textbook_inline", updates=3000, samples=3000),
+    Program("textbook_inline_targets", updates=3000, samples=3000),
+    # an NpzFile kept in a module global (its attribute bag refuses every other name)
+    Program("npz_global", updates=400, samples=8000),
+    # a second dict of gradients in module globals, under the parameters' keys; 6 epochs of 32 batches
+    Program("global_grads", updates=192, samples=6000),
+    Program("global_grads_stale", ("exploding-gradients",), updates=192, samples=6000),
+    # weights rescaled once before training: not an update
+    Program("rescaled_once", updates=400, samples=8000),
+    # layer objects updating themselves, trained by a module-level loop whose variables rebind `layer`, `x`, `y`:
+    # the forward is that loop (not a function), and no function is given the targets
+    Program("layer_objects", updates=3000, forward=False),
 ]
 
 
@@ -132,7 +145,7 @@ def test_every_update_and_the_samples_are_observed(program):
     if program.updates is not None:
         assert ctx.get("updates_observed") == program.updates, _detail(o)
     if program.samples is not None:
-        assert 0.9 * program.samples <= ctx.get("samples_observed", 0) <= program.samples, _detail(o)
+        assert 0.85 * program.samples <= ctx.get("samples_observed", 0) <= program.samples, _detail(o)
     if program.forward:
         assert o.report.get("sections", {}).get("observed", {}).get("forward"), _detail(o)
 

@@ -18,7 +18,7 @@ from types import CodeType
 
 from netdoctor.usercode import short_path
 
-__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path"]
+__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names"]
 
 
 @dataclass(frozen=True)
@@ -42,6 +42,46 @@ def _parsed(filename: str) -> tuple[ast.Module | None, tuple[str, ...]]:
         return ast.parse(text, filename), tuple(text.splitlines())
     except (OSError, SyntaxError, ValueError):
         return None, ()
+
+
+@functools.lru_cache(maxsize=64)
+def loop_names(filename: str) -> frozenset[str]:
+    """Module-level names bound only inside the module's own loops (``for x, y in zip(...)``, ``for layer in net``,
+    ``grad = ...`` in the loop body): loop variables and per-step temporaries, never state that outlives a step.
+
+    A name also bound outside every loop (``W1 = ...`` before ``for ...: W1 -= ...``) is not one of them.
+    Functions and classes are not looked into (their names are their own).
+    """
+    tree, _ = _parsed(filename)
+    if tree is None:
+        return frozenset()
+    inside: set[str] = set()
+    outside: set[str] = set()
+
+    def bound(node: ast.AST) -> set[str]:
+        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+
+    def visit(stmts: list[ast.stmt], in_loop: bool) -> None:
+        for st in stmts:
+            names = inside if in_loop else outside
+            if isinstance(st, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(st.name)
+                continue
+            if isinstance(st, (ast.For, ast.AsyncFor)):
+                inside.update(bound(st.target))
+            blocks: list[list[ast.stmt]] = [b for b in (getattr(st, f, None) for f in ("body", "orelse", "finalbody"))
+                                            if isinstance(b, list) and b]
+            blocks += [h.body for h in getattr(st, "handlers", [])]
+            if not blocks:
+                names.update(bound(st))
+                continue
+            if isinstance(st, (ast.With, ast.AsyncWith)):
+                names.update(n for item in st.items if item.optional_vars is not None for n in bound(item.optional_vars))
+            for block in blocks:
+                visit(block, in_loop or isinstance(st, (ast.For, ast.AsyncFor, ast.While)))
+
+    visit(tree.body, False)
+    return frozenset(inside - outside)
 
 
 def _functions(tree: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:

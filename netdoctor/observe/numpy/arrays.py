@@ -59,7 +59,8 @@ def array_role(text: str) -> str:
 _SKIP_TYPES = (*OPAQUE, np.random.Generator, np.random.RandomState)
 
 
-def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, max_items: int = 64) -> Iterator[tuple[Path, np.ndarray]]:
+def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, max_items: int = 64,
+                skip: frozenset[str] = frozenset()) -> Iterator[tuple[Path, np.ndarray]]:
     """``(path, array)`` for every float array reachable from ``root`` (each array once, first path wins).
 
     Args:
@@ -68,6 +69,7 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
             functions and classes are skipped.
         max_depth: attribute/item levels followed.
         max_items: items looked at per list/dict (data sets kept as lists are sampled, not walked).
+        skip: names of a globals root not walked into (the module's loop variables and per-step temporaries).
     """
     seen: set[int] = {id(root)}
     frontier: list[tuple[Path, Any]] = [((), root)]
@@ -79,6 +81,8 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
             except Exception:  # noqa: BLE001 - an object whose attribute lookups raise (NpzFile.f's bag raises on
                 continue  # `__class__`) holds no network the walk could follow
             for step, child in children:
+                if not path and step[1] in skip:
+                    continue
                 cid = id(child)
                 if cid in seen:
                     continue
@@ -92,12 +96,25 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
         frontier = nxt
 
 
+def _skipped(obj: Any, types: tuple[type, ...]) -> bool:
+    """``isinstance(obj, types)``, and True for objects that refuse the question.
+
+    An abstract class's instance check reads ``obj.__class__``, which objects with their own
+    ``__getattribute__`` may refuse (NumPy's ``NpzFile.f`` raises AttributeError for every name not in the
+    archive): such objects are not walked into.
+    """
+    try:
+        return isinstance(obj, types)
+    except Exception:  # noqa: BLE001 - whatever the object's own attribute access raises
+        return True
+
+
 def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tuple[str, Any], Any]]:
-    if isinstance(obj, (*ATOMS, *_SKIP_TYPES, set, frozenset)):
+    if _skipped(obj, (*ATOMS, *_SKIP_TYPES, set, frozenset)):
         return
     if isinstance(obj, (list, tuple)):
         for i, v in enumerate(obj[:max_items]):
-            if not isinstance(v, ATOMS):
+            if not _skipped(v, ATOMS):
                 yield ("item", i), v
         return
     if isinstance(obj, dict):
@@ -106,7 +123,7 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
                 return
             if top_globals and (not isinstance(k, str) or k.startswith("__")):
                 continue
-            if isinstance(v, (*ATOMS, *_SKIP_TYPES)) or (top_globals and isinstance(v, type)):
+            if _skipped(v, (*ATOMS, *_SKIP_TYPES)) or (top_globals and isinstance(v, type)):
                 continue
             yield ("item", k), v
         return
@@ -115,7 +132,7 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
     d = getattr(obj, "__dict__", None)
     if isinstance(d, dict):
         for k, v in list(d.items()):
-            if not k.startswith("__") and not isinstance(v, (*ATOMS, *_SKIP_TYPES)):
+            if not k.startswith("__") and not _skipped(v, (*ATOMS, *_SKIP_TYPES)):
                 yield ("attr", k), v
 
 

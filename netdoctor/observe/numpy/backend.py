@@ -54,6 +54,7 @@ from netdoctor.observe.numpy.arrays import (
     walk_arrays,
 )
 from netdoctor.observe.options import ObserveOptions
+from netdoctor.observe.source import loop_names
 from netdoctor.observe.tracer import CallTracer, StopObserving
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
@@ -79,6 +80,8 @@ class _Root:
     obj: Any
     prefix: str
     globals_root: bool = False
+    skip: frozenset[str] = frozenset()
+    """Names of a globals root bound only inside the module's loops: loop variables, never parts of the network."""
     scan: dict[Path, tuple[int, bytes]] = field(default_factory=dict)
     idx: dict[Path, np.ndarray] = field(default_factory=dict)
 
@@ -96,6 +99,7 @@ class _PathStats:
     idx: np.ndarray | None = None
     values: np.ndarray | None = None
     ratios: list = field(default_factory=list)
+    """(function, |change| / |array|) of the first changes of a weight matrix (sampled entries)."""
     cache: bool = False
     cache_tries: int = 0
     """Rewritten by the forward pass (an activation or pre-activation of a layer): neither a parameter nor a buffer."""
@@ -209,6 +213,10 @@ class NumpyBackend:
         self.train_labels_key: int | None = None
         self.contrib_calls = 0
         self.still_updates = 0
+        self._moving: set[int] = set()
+        """The parameters the update in progress has moved so far (by index)."""
+        self._moved_updates = 0
+        self._updates_before = 0
         """Updates seen only by the buffers they reset: their step moved no sampled weight."""
         self._unrecorded = False
         self.discovery_calls = 0
@@ -393,7 +401,10 @@ class NumpyBackend:
     # -- discovery -------------------------------------------------------------------
     def _add_root(self, obj: Any, prefix: str, globals_root: bool = False) -> None:
         if id(obj) not in self._roots:
-            self._roots[id(obj)] = _Root(obj, prefix, globals_root)
+            skip: frozenset[str] = frozenset()
+            if globals_root and isinstance(obj.get("__file__"), str):
+                skip = loop_names(obj["__file__"])
+            self._roots[id(obj)] = _Root(obj, prefix, globals_root, skip)
 
     def _user_class(self, obj: Any) -> bool:
         for klass in type(obj).__mro__[:-1]:
@@ -469,7 +480,7 @@ class NumpyBackend:
         written: list[tuple[_PathStats, np.ndarray]] = []
         for rid, root in list(self._roots.items()):
             now: dict[Path, tuple[int, bytes]] = {}
-            for path, a in walk_arrays(root.obj, globals_root=root.globals_root):
+            for path, a in walk_arrays(root.obj, globals_root=root.globals_root, skip=root.skip):
                 idx = root.idx.get(path)
                 if idx is None or idx[-1] >= a.size:
                     idx = root.idx[path] = sample_index(a.size, 5, self.rng)
@@ -493,7 +504,7 @@ class NumpyBackend:
                         now_values = np.take(a, st.idx).astype(float)
                         with np.errstate(all="ignore"):
                             n0 = float(np.linalg.norm(st.values))
-                            st.ratios.append(float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan"))
+                            st.ratios.append((code, float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan")))
                         st.values = now_values
                     st.changes += 1
                     if old[0] == fp[0]:
@@ -578,6 +589,12 @@ class NumpyBackend:
             if not found:
                 break
 
+    def _moves_with_the_weights(self, st: _PathStats) -> bool:
+        """A vector changed by the update function and by nothing else (``layer.bias``, ``self.c``) is a parameter,
+        whatever it is called: buffers are also written where gradients are computed, caches by the forward."""
+        vector = len(st.shape) == 1 or (len(st.shape) == 2 and min(st.shape) == 1)
+        return vector and bool(st.changes) and self.updater is not None and set(st.where) == {self.updater} and not st.cache
+
     def _finish_discovery(self, force: bool = False) -> None:
         # the root holding the most changing parameters is the network (with force: the most named ones)
         best, best_score = None, (0, 0)
@@ -604,24 +621,28 @@ class NumpyBackend:
         for st in stats.values():
             if st.changes and self._param_like(st) and not st.busy:
                 updater.update(st.where)
-        self.updater = updater.most_common(1)[0][0] if updater else None
+        self.updater = _persistent_writer(updater, stats.values())
+        # arrays named like parameters that never change where the parameters do, beside a parameter of their
+        # shape that does (``grads['W1']`` next to ``params['W1']``), are what the update reads: buffers
+        moved = Counter(tuple(st.shape) for st in stats.values() if self.updater in st.where and self._param_like(st) and not st.busy)
         params, buffers = [], []
         for p, st in stats.items():
             role = array_role(st.text)
             changed_in = set(st.where)
             if st.cache:
                 continue
-            if role == "buffer" or st.busy or (st.changes and self.updater not in changed_in and role != "param"):
+            twin = role == "param" and st.changes and self.updater is not None and self.updater not in changed_in and moved[tuple(st.shape)]
+            if role == "buffer" or st.busy or twin or (st.changes and self.updater not in changed_in and role != "param"):
                 buffers.append((p, st))
-            elif role == "param" or st.unnamed_param:
+            elif role == "param" or st.unnamed_param or self._moves_with_the_weights(st):
                 if is_constant(st.text):
                     continue
                 params.append((p, st))
         if not params:
             return
         self.net_root = best
-        # the updates seen while discovering count too: each parameter array changed once per update
-        self.updates = max((st.changes for _, st in params), default=0)
+        # the updates seen while discovering count too: each parameter array changed once per update (by the updater)
+        self.updates = max((st.where.get(self.updater, 0) if self.updater is not None else st.changes for _, st in params), default=0)
         for p, st in params:
             idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
             # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
@@ -670,7 +691,9 @@ class NumpyBackend:
         and the parameters' first samples, norms and the constants' fingerprints are taken."""
         self.cache_paths = [p for p, st in stats.items() if st.cache]
         kept = {prm.path for prm in self.params}  # the parameters found, not caches or buffers named like them
-        self.discovery_ratios = [st.ratios for p, st in stats.items() if st.ratios and p in kept and array_role(st.text) == "param"]
+        # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
+        self.discovery_ratios = [rs for rs in ([r for c, r in st.ratios if c == self.updater] for p, st in stats.items()
+                                               if p in kept and array_role(st.text) == "param") if rs]
         self.phase = "watch"
         self._roots = {id(best.obj): best}
         self._paths = {}
@@ -691,6 +714,9 @@ class NumpyBackend:
         self._probe_left = {}
         self._fp = self._fingerprints()
         self._q = self._quick()
+        self._moving = set()
+        self._moved_updates = 0
+        self._updates_before = self.updates  # seen while discovering
         self._P_prev = self.P_first = self._sample_params()
         self._norms(first=True)
         self._constants = []
@@ -792,8 +818,16 @@ class NumpyBackend:
         fp = self._fingerprints()
         if fp == self._fp:
             return False
-        changed = [prm.text for prm, a, b in zip(self.params, fp, self._fp) if a != b]
+        moved = [i for i, (a, b) in enumerate(zip(fp, self._fp)) if a != b]
+        changed = [self.params[i].text for i in moved]
         self._fp = fp
+        # an update moves each parameter once: layers that update themselves one call each make one update,
+        # which ends when an array it moved moves again
+        if not self._moving or self._moving & set(moved):
+            self._moved_updates += 1
+            self._moving = set(moved)
+        else:
+            self._moving |= set(moved)
         if self._deep:
             self._on_update(frame, changed)
         else:
@@ -806,7 +840,7 @@ class NumpyBackend:
 
     def _count_update(self, changed: list[str]) -> None:
         """An update of a window that was only counted: the light counters, and a fresh start for the next window."""
-        self.updates += 1
+        self.updates = self._updates_before + self._moved_updates + self.still_updates
         self.changed.update(changed)
         self._P_prev = None
         self._B_start = None
@@ -838,8 +872,9 @@ class NumpyBackend:
             k = float(np.dot(B[ok], last[ok])) / norm
             if not (0.0 <= k < 1.0 - 1e-9) or float(np.linalg.norm(B[ok] - k * last[ok])) > 1e-6 * math.sqrt(norm):
                 return
-        self.updates += 1
         self.still_updates += 1
+        self._moving = set()
+        self.updates = self._updates_before + self._moved_updates + self.still_updates
         self._unrecorded = True
         self._window_calls = self._window_rows = 0
         self._G_sum = None
@@ -848,7 +883,7 @@ class NumpyBackend:
         self._fresh = True
 
     def _on_update(self, frame: FrameType | None, changed: list[str]) -> None:
-        self.updates += 1
+        self.updates = self._updates_before + self._moved_updates + self.still_updates
         self._deep_updates += 1
         self.changed.update(changed)
         P = self._sample_params()
@@ -954,6 +989,8 @@ class NumpyBackend:
                          enumerate(obj[:64]) if isinstance(obj, list) else
                          getattr(obj, "__dict__", {}).items() if not path else ())
                 for k, v in list(items):
+                    if not path and k in self.root.skip:
+                        continue  # a loop variable of the module's own loop
                     step = ("attr", k) if not path and not isinstance(obj, (dict, list)) else ("item", k)
                     if isinstance(v, (list, dict, np.ndarray)) and id(v) not in params and id(v) not in param_heads:
                         text = path_text((*path, step), self.root.prefix)
@@ -1058,7 +1095,7 @@ class NumpyBackend:
     def _name_of(self, a: np.ndarray, frame: FrameType | None) -> str:
         """A name the program uses for array ``a`` (its globals, the network, the running frames), or ""."""
         root = self.root.obj
-        for p, x in walk_arrays(root, globals_root=self.root.globals_root, max_depth=2, max_items=64):
+        for p, x in walk_arrays(root, globals_root=self.root.globals_root, max_depth=2, max_items=64, skip=self.root.skip):
             if x is a:
                 return path_text(p, self.root.prefix)
         f, depth = frame, 0
@@ -1085,8 +1122,8 @@ class NumpyBackend:
             v = loc.get(name)
             if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
                 rows = _class_rows(v, n_out, n_in)
-                if rows is None:
-                    continue
+                if rows is None or (rows.ndim == 2 and rows.dtype.kind == "f" and len(np.unique(rows)) > 3):
+                    continue  # a target row holds a code (one-hot, +-1, 0.01/0.99): a gradient has many values
                 self.target_arg = name
                 self._count_targets(rows, v)
                 if len(rows) > 1:
@@ -1371,6 +1408,25 @@ class NumpyBackend:
 
 # roles of a watched function (bit flags)
 _CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = 1, 2, 4, 8, 16, 32
+
+
+def _persistent_writer(writers: Counter, stats: Any) -> CodeType | None:
+    """The function that moves the parameters: of the functions writing parameter-like arrays about as often as the
+    busiest, the one whose writes change the arrays least relative to their size (parameters persist across
+    updates; gradients overwritten each step are new arrays every time)."""
+    if not writers:
+        return None
+    top = writers.most_common(1)[0][1]
+    candidates = [code for code, n in writers.items() if n * 2 >= top]
+    if len(candidates) == 1:
+        return candidates[0]
+
+    def change(code: CodeType) -> float:
+        rs = [r for st in stats if not st.cache for c, r in st.ratios if c == code and math.isfinite(r)]
+        return float(np.median(rs)) if rs else math.inf
+
+    best = min(candidates, key=change)
+    return best if math.isfinite(change(best)) else writers.most_common(1)[0][0]
 
 
 def _float_2d(v: Any) -> np.ndarray | None:
