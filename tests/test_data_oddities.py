@@ -186,12 +186,78 @@ def test_check_reports_the_odd_value_at_its_line_in_every_medium(tmp_path, monke
     assert code in (0, 1), err.getvalue()
     text = " ".join(out.getvalue().split())
     report = text[text.index("netdoctor diagnosis"):]  # the report itself, not only the summary before training
-    assert f"notes {path}:17:302 holds -7" in report
+    assert f"@ {path}:17:302" in report and f"{path}:17:302 holds -7" in report  # the finding's place and message
+    assert "odd-values" in report and "No problems found" not in report
     page = (tmp_path / "r.html").read_text()
     assert f"{path}:17:302 holds -7" in page
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
         main(["check", path, "--quick", "--no-gradcheck", "--epochs", "1", "--json", "-"])
     data = json.loads(out.getvalue())
-    assert any(f"{path}:17:302" in n for n in data["context"]["notes"])
+    [odd] = [f for f in data["findings"] if f["code"] == "odd-values"]
+    # -7 divided by 255 like every other pixel is an input of -0.027: worth a look, not an error.
+    assert odd["severity"] == "info" and odd["where"] == f"{path}:17:302"
+    [place] = odd["evidence"]["places"]
+    assert cell_at(place["where"]) == "-7" and place["value"] == -7
+    assert np.isclose(place["scaled"], np.float32(-7) / np.float32(255))
     assert any(f"{path}:17:302" in n for n in data["sections"]["data"]["notes"])
+
+
+def _check_json(args: list[str]) -> dict:
+    from netdoctor.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        main(["check", *args, "--quick", "--no-gradcheck", "--epochs", "1", "--json", "-"])
+    return json.loads(out.getvalue())
+
+
+def test_an_odd_label_is_a_warning_naming_the_classes_it_adds(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plant(tmp_path / "mnist.csv", {(40, 0): "12"})
+    data = _check_json(["mnist.csv"])
+    [odd] = [f for f in data["findings"] if f["code"] == "odd-values"]
+    assert odd["severity"] == "warning" and cell_at(odd["where"]) == "12"
+    ev = odd["evidence"]
+    assert ev["classes_added"] == [10, 11, 12] and ev["classes_without_rows"] == [10, 11]
+    assert data["context"]["n_classes"] == 13 and "No problems found" not in data["verdict"]
+
+
+def test_an_odd_cell_left_far_outside_the_others_range_is_a_warning(tmp_path, monkeypatch):
+    # Pixels already in [0, 1] are used as they are: a 300 reaches the network as 300.
+    monkeypatch.chdir(tmp_path)
+    rows = []
+    for line in sample_lines():
+        v = np.array(line.split(","), dtype=float)
+        rows.append(",".join([str(int(v[0]))] + [f"{p / 255:.4f}" for p in v[1:]]))
+    fields = rows[20].split(",")
+    fields[400] = "300"
+    rows[20] = ",".join(fields)
+    (tmp_path / "unit.csv").write_text("\n".join(rows) + "\n")
+    [odd] = [f for f in _check_json(["unit.csv"])["findings"] if f["code"] == "odd-values"]
+    assert odd["severity"] == "warning" and odd["where"] == "unit.csv:21:401"
+    assert odd["evidence"]["largest_scaled"] == 300 and odd["evidence"]["others"] == "a number in [0, 1]"
+
+
+def test_the_test_files_odd_values_are_shown_and_reported(tmp_path, monkeypatch):
+    from netdoctor.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    plant(tmp_path / "train.csv", {})
+    plant(tmp_path / "test.csv", {(5, 200): "300"}, n=100)
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
+        main(["check", "train.csv", "--test", "test.csv", "--quick", "--no-gradcheck", "--epochs", "1", "--no-color"])
+    before = out.getvalue().split("netdoctor diagnosis")[0]
+    assert "test.csv:6:201 holds 300" in " ".join(before.split())  # shown with the data, before training
+    data = _check_json(["train.csv", "--test", "test.csv"])
+    [odd] = [f for f in data["findings"] if f["code"] == "odd-values"]
+    assert odd["where"] == "test.csv:6:201" and "of the test file" in odd["message"]
+
+
+def test_healthy_files_have_no_odd_values_finding(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    plant(tmp_path / "train.csv", {})
+    plant(tmp_path / "test.csv", {}, n=100)
+    data = _check_json(["train.csv", "--test", "test.csv"])
+    assert "odd-values" not in [f["code"] for f in data["findings"]]

@@ -118,9 +118,9 @@ def _load_data(args: Any):
         if not 0.0 < args.test_fraction < 1.0:
             raise InvalidArgument(f"--test-fraction {args.test_fraction} must be between 0 and 1, e.g. 0.2.")
         train, test = dataset.split(args.test_fraction, seed=args.seed)
-    # Hand back the summary, not the dataset: its arrays are copied into the
+    # Hand back the summaries, not the dataset: its arrays are copied into the
     # split and need not stay alive beside it.
-    return dataset.summary, dataset.scaling, train, test
+    return dataset.summary, (test.summary if args.test else None), dataset.scaling, train, test
 
 
 def check_outputs(*, json: str | None = None, html: str | None = None, plots: str | None = None) -> None:
@@ -201,9 +201,13 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         from netdoctor.adapters.usermodel import load_user_model
 
         user_model = load_user_model(args.model)
-    summary, scaling, train, test = _load_data(args)
+    summary, test_summary, scaling, train, test = _load_data(args)
     if args.json != "-":
         out.print(summary)
+        if test_summary is not None and test_summary.notes:
+            # The test file's odd values (the training file's summary says nothing of them).
+            for note in test_summary.notes:
+                out.print(f"note ({args.test}): {note}", markup=False, highlight=False)
     X_train, X_test = train.X, test.X
     if args.raw_pixels and scaling is not None:
         # The model scales its input itself: undo the loader's scaling (a division by 255 for pixels).
@@ -234,6 +238,7 @@ def run_check(args: Any, *, out: Any, err: Any) -> int:
         experiments=not args.quick,
         progress=ProgressDisplay(err, label),
         data=summary,
+        test_data=test_summary,
         baseline=(lambda: build_model(args, X_train.shape[1], n_classes)) if args.model else None,
     )
     report.context["seconds"] = round(time.perf_counter() - started, 2)

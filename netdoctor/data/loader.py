@@ -40,7 +40,7 @@ import numpy as np
 from netdoctor.data import cache as datacache
 from netdoctor.data import idx
 from netdoctor.data.csvparse import read_csv
-from netdoctor.data.oddities import Oddities, find_oddities
+from netdoctor.data.oddities import Oddities, OddPlaces, find_oddities
 from netdoctor.data.scaling import Scaling, choose_scaling
 from netdoctor.data.summary import DataSummary
 from netdoctor.data.summary import summarise as _summarise
@@ -294,8 +294,9 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str, scaling: 
         pmin = min(mins, default=0)
         chosen = Scaling("divide-255" if scale else "none", np.float32(0), np.float32(255 if scale else 1),
                          float(pmin), float(pmax))
+        notes, where = _notes(odd, places, chosen, None, source, y, pixels.shape)
         summary = _summarise(X, y, pmin, pmax, not scale, source, scaling=chosen.kind,
-                             scaling_note=chosen.describe("pixels"), kind="images", notes=_notes(odd, places, chosen, None))
+                             scaling_note=chosen.describe("pixels"), kind="images", notes=notes, oddities=where)
         return Dataset(X, y, summary, source, scale, chosen)
     pmin = pixels.min() if n else 0
     pmax = pixels.max() if n else 0
@@ -317,8 +318,9 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str, scaling: 
     if bulk is not None and odd is not None:
         k = len(odd.cells)
         text += f", as every cell but {k} ({'see the note' if k == 1 else 'see the notes'}) calls for"
+    notes, where = _notes(odd, places, chosen, scaling, source, y, pixels.shape)
     summary = _summarise(X, y, pmin, pmax, chosen.kind == "none", source, scaling=chosen.kind, scaling_note=text,
-                         kind="images" if pixels_like else "rows", notes=_notes(odd, places, chosen, scaling))
+                         kind="images" if pixels_like else "rows", notes=notes, oddities=where)
     return Dataset(X, y, summary, source, chosen.kind == "divide-255", chosen)
 
 
@@ -352,17 +354,35 @@ _DONE = {"none": "used as they are", "divide-255": "divided by 255", "min-max": 
          "standardise": "standardised per feature"}
 
 
-def _notes(odd: Oddities | None, places: tuple[Any, Any] | None, chosen: Scaling, given: Scaling | None) -> tuple[str, ...]:
-    """The data notes of odd cells and labels, each place as ``file:line:column``."""
+def _notes(odd: Oddities | None, places: tuple[Any, Any] | None, chosen: Scaling, given: Scaling | None, source: str,
+           labels: np.ndarray, shape: tuple[int, int]) -> tuple[tuple[str, ...], OddPlaces | None]:
+    """The data notes of odd cells and labels, each place as ``file:line:column``, and the same as :class:`OddPlaces`."""
     if not odd or places is None:
-        return ()
+        return (), None
     pixel_at, label_at = places
     done = _DONE[chosen.kind] if given is None else f"put on the training data's scale ({chosen.kind})"
     k = len(odd.cells)
+    scaled = _scaled_cells(chosen, odd)
     if k and chosen.kind in ("divide-255", "none"):
-        first = float(chosen.apply(np.array([[odd.values[0]]], dtype=np.float32))[0, 0])
-        done += f" like every other cell ({odd.values[0]:g} became {first:.4g})" if k == 1 else " like every other cell"
-    return tuple(odd.notes(lambda r, c: pixel_at(r, c, ref=True), lambda r: label_at(r, ref=True), scaled=done))
+        done += f" like every other cell ({odd.values[0]:g} became {scaled[0]:.4g})" if k == 1 else " like every other cell"
+    notes = tuple(odd.notes(lambda r, c: pixel_at(r, c, ref=True), lambda r: label_at(r, ref=True), scaled=done))
+    where = odd.places(source, lambda r, c: pixel_at(r, c, ref=True), lambda r: label_at(r, ref=True), labels=labels,
+                       shape=shape, scaled_values=scaled, scaled=done)
+    return notes, where
+
+
+def _scaled_cells(chosen: Scaling, odd: Oddities) -> np.ndarray:
+    """The odd cells' values as the network sees them (float32 arithmetic of :meth:`Scaling.apply`)."""
+    if not odd.cells:
+        return np.zeros(0, np.float32)
+    cols = np.asarray([c for _, c in odd.cells])
+    x = np.asarray(odd.values, dtype=np.float32)
+    offset, scale = np.asarray(chosen.offset, np.float32), np.asarray(chosen.scale, np.float32)
+    if chosen.kind == "divide-255":
+        return x / np.float32(255)
+    if chosen.kind == "none":
+        return x
+    return (x - (offset[cols] if offset.ndim else offset)) / (scale[cols] if scale.ndim else scale)
 
 
 _ROWS_PER_BLOCK = 1024

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["Oddities", "find_oddities", "CELL_SHARE", "ROW_SHARE", "CLASS_SHARE"]
+__all__ = ["Oddities", "OddPlaces", "find_oddities", "CELL_SHARE", "ROW_SHARE", "CLASS_SHARE", "PLACES_KEPT"]
 
 CELL_SHARE = 1e-3
 """Largest share of cells that may break the pattern of the others and still be called odd (0.1%)."""
@@ -42,6 +42,8 @@ CLASS_SHARE = 0.05
 """A class with fewer rows than this share of the median class's rows is not well-populated."""
 SHOWN = 3
 """Places listed in a note; the others are counted."""
+PLACES_KEPT = 10
+"""Places kept, with their values, in :class:`OddPlaces` (the evidence of the ``odd-values`` finding)."""
 _ROWS_PER_BLOCK = 1024
 
 PATTERNS = {
@@ -49,6 +51,40 @@ PATTERNS = {
     "unit": "a number in [0, 1]",
 }
 """The patterns the bulk of the cells may follow, in words."""
+
+
+@dataclass(frozen=True)
+class OddPlaces:
+    """What a report says of a file's :class:`Oddities`: places named (``mnist.csv:17:301``), values, what was done.
+
+    Attributes:
+        source: the file.
+        pattern: what every other cell is, in words (``a whole number 0..255``); ``""`` without odd cells.
+        cells: ``(place, value, value after scaling)`` of the first :data:`PLACES_KEPT` odd cells, in file order.
+        cell_count, cell_rows: odd cells in all, and the rows holding them.
+        cells_total: every cell of the file.
+        largest_scaled: the largest ``|value after scaling|`` over every odd cell (what the network sees).
+        scaled: what was done to the odd cells (``divided by 255 like every other cell``).
+        labels: ``(place, label)`` of the first :data:`PLACES_KEPT` odd labels.
+        label_count: odd labels in all.
+        main_labels: every other row's label is 0..this.
+        class_rows: rows of each well-populated class: (fewest, most).
+        rows: rows of the file.
+    """
+
+    source: str
+    pattern: str = ""
+    cells: tuple[tuple[str, float, float], ...] = ()
+    cell_count: int = 0
+    cell_rows: int = 0
+    cells_total: int = 0
+    largest_scaled: float = 0.0
+    scaled: str = ""
+    labels: tuple[tuple[str, int], ...] = ()
+    label_count: int = 0
+    main_labels: int = -1
+    class_rows: tuple[int, int] = (0, 0)
+    rows: int = 0
 
 
 @dataclass(frozen=True)
@@ -83,6 +119,22 @@ class Oddities:
         r, c = np.asarray(self.cells).T
         bulk[r, c] = 0
         return bulk
+
+    def places(self, source: str, pixel_at: Callable[[int, int], str], label_at: Callable[[int], str], *,
+               labels: np.ndarray, shape: tuple[int, int], scaled_values: np.ndarray, scaled: str) -> OddPlaces:
+        """The :class:`OddPlaces` of a file: ``scaled_values`` are the odd cells after scaling, in :attr:`cells` order."""
+        y = np.asarray(labels).astype(np.int64)
+        counts = np.bincount(y[y <= self.main_labels]) if self.label_rows and self.main_labels >= 0 else np.zeros(0, int)
+        present = counts[counts > 0]
+        return OddPlaces(
+            source=source, pattern=PATTERNS.get(self.pattern, ""),
+            cells=tuple((pixel_at(r, c), v, float(x)) for (r, c), v, x in
+                        zip(self.cells[:PLACES_KEPT], self.values[:PLACES_KEPT], scaled_values[:PLACES_KEPT])),
+            cell_count=len(self.cells), cell_rows=len({r for r, _ in self.cells}), cells_total=int(shape[0] * shape[1]),
+            largest_scaled=float(np.max(np.abs(scaled_values))) if len(scaled_values) else 0.0, scaled=scaled,
+            labels=tuple((label_at(r), lab) for r, lab in zip(self.label_rows[:PLACES_KEPT], self.labels[:PLACES_KEPT])),
+            label_count=len(self.label_rows), main_labels=self.main_labels,
+            class_rows=(int(present.min()), int(present.max())) if present.size else (0, 0), rows=int(shape[0]))
 
     def notes(self, pixel_at: Callable[[int, int], str], label_at: Callable[[int], str], *,
               scaled: str = "") -> list[str]:

@@ -16,6 +16,7 @@ from typing import ClassVar
 
 import numpy as np
 
+from netdoctor.data.oddities import OddPlaces
 from netdoctor.report.bridge import Renderable
 
 __all__ = ["DataSummary", "summarise"]
@@ -51,6 +52,8 @@ class DataSummary(Renderable):
     notes: tuple[str, ...] = ()
     """Values unlike all the others, one line each with its place ``file:line:column`` and what was done
     (:mod:`netdoctor.data.oddities`): a pixel of -7 among 0..255, a label 12 among 0..9."""
+    oddities: OddPlaces | None = None
+    """The same values as data: places, values, what was done (the evidence of the ``odd-values`` finding)."""
 
     @property
     def label_shares(self) -> dict[int, float]:
@@ -97,7 +100,7 @@ class DataSummary(Renderable):
 
 
 def summarise(X, y, pmin, pmax, already_scaled, source, *, scaling: str = "", scaling_note: str = "",
-              kind: str = "images", notes: tuple[str, ...] = ()) -> DataSummary:
+              kind: str = "images", notes: tuple[str, ...] = (), oddities: OddPlaces | None = None) -> DataSummary:
     """The summary of checked data: ``X`` ``(N, D)``, ``y`` ``(N,)`` labels, raw value range.
 
     ``label_counts`` has a key for every digit 0..9 for images (more if a
@@ -108,4 +111,4 @@ def summarise(X, y, pmin, pmax, already_scaled, source, *, scaling: str = "", sc
                        label_counts={k: int(counts[k]) for k in range(counts.size)},
                        pixel_min=float(pmin), pixel_max=float(pmax),
                        already_scaled=bool(already_scaled), source=source, scaling=scaling,
-                       scaling_note=scaling_note, kind=kind, notes=tuple(notes))
+                       scaling_note=scaling_note, kind=kind, notes=tuple(notes), oddities=oddities)

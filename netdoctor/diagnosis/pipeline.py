@@ -125,7 +125,7 @@ def diagnose(
     batch_size: int | None = None, seed: int = 0, gradcheck: bool = True, probe: bool = True, experiments: bool = True,
     baseline: Callable[[], Any] | None = None, progress: Any = None, monitor_every: int | None = None,
     data: Any = None, label_noun: str | None = None, model_name: str | None = None,
-    given_as: Mapping[str, str] | None = None,
+    given_as: Mapping[str, str] | None = None, test_data: Any = None,
 ) -> Report:
     """Find out why ``model`` does not learn on ``(X, y)``.
 
@@ -149,7 +149,10 @@ def diagnose(
             (:mod:`netdoctor.diagnosis.reference`).
         progress: an extra training callback (the CLI's progress display).
         monitor_every: probe every k steps (default: adaptive, <= 1% of training time besides the start and end probes).
-        data: a data summary to show in the report (``sections["data"]``).
+        data: a data summary to show in the report (``sections["data"]``);
+            the values it names as odd (a pixel of -7 among 0..255, a label 12
+            among 0..9) become ``odd-values`` findings.
+        test_data: the test file's data summary, for its ``odd-values``.
         label_noun: how messages name a label's rows; default "images of
             digit" for 784-feature, 10-class data, else "rows labelled".
         model_name: how the header names the model (the CLI: ``"Net from
@@ -171,6 +174,7 @@ def diagnose(
     X, y = _validate(X, y, X_test, y_test, epochs, lr, batch_size)
     run = _start(model, X, y, X_test, y_test, epochs=epochs, lr=lr, batch_size=batch_size, seed=seed,
                  label_noun=label_noun, data=data, settings=settings, model_name=model_name)
+    run.findings += _odd_values([("training", data), ("test", test_data)])
     # User models may draw from NumPy's global generator (dropout, shuffles): leave its state as found.
     global_state = np.random.get_state()
     # Small networks' products are faster on one BLAS thread, above all on a busy machine
@@ -233,7 +237,8 @@ def _start(model: TrainableModel, X: np.ndarray, y: np.ndarray, X_test: Any, y_t
     n_classes = getattr(model, "n_classes", None) or int(max(y.max(), -1 if y_test is None else np.max(y_test)) + 1)
     if label_noun is None:
         label_noun = "images of digit" if X.shape[1] == 784 and n_classes == 10 else "rows labelled"
-    notes: list[str] = list(getattr(data, "notes", ()) or ())  # odd values in the data, at file:line:column
+    # Odd values in the data are odd-values findings; a summary without their record keeps its notes.
+    notes: list[str] = [] if getattr(data, "oddities", None) is not None else list(getattr(data, "notes", ()) or ())
     report = Report(context={
         "model": model_name or describe_model(model),
         "data": f"{len(X)} x {X.shape[1]} training rows" + (f", {len(X_test)} test rows" if X_test is not None else ""),
@@ -245,6 +250,19 @@ def _start(model: TrainableModel, X: np.ndarray, y: np.ndarray, X_test: Any, y_t
         report.sections["data"] = data
     return _Run(model, X, y, X_test, y_test, epochs, lr, batch_size, seed, np.random.default_rng(seed), n_classes,
                 label_noun, report, notes)
+
+
+def _odd_values(summaries: list[tuple[str, Any]]) -> list[Finding]:
+    """``odd-values`` of each data file: the loader named the places (``DataSummary.oddities``), the rule decides."""
+    from netdoctor.rules.evidence import OddValues
+    from netdoctor.rules.oddities import odd_values
+
+    found = []
+    for role, summary in summaries:
+        places = getattr(summary, "oddities", None)
+        if places is not None:
+            found += odd_values(OddValues(**dataclasses.asdict(places), scaling=summary.scaling_text(), role=role))
+    return found
 
 
 def _check_gradients(run: _Run, *, enabled: bool) -> None:

@@ -12,6 +12,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.learning_rate`: ``learning-rate-too-high``, ``learning-rate-too-low``;
 * :mod:`~netdoctor.rules.updates`: ``stale-accumulator``, ``summed-gradient``;
 * :mod:`~netdoctor.rules.targets`: ``constant-targets``;
+* :mod:`~netdoctor.rules.oddities`: ``odd-values`` (a data file's cells or labels unlike all the others);
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
 
 ``docs/findings.md`` lists every code with the module that decides it
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         LayerActivity,
         NonFinite,
         NormTrace,
+        OddValues,
         OutputSpread,
         Predictions,
         TargetBuilder,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
         UpdateSizes,
     )
     from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
+    from netdoctor.rules.oddities import odd_values
     from netdoctor.rules.outputs import class_collapse, constant_output
     from netdoctor.rules.policy import Framework
     from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients
@@ -51,7 +54,7 @@ _EXPORTS = {
     "CAUSES": "causes",
     "link_causes": "causes",
     **{name: "evidence" for name in ("BatchScale", "CarryOver", "GradientScale", "InitScale", "LayerActivity", "NonFinite",
-                                     "NormTrace", "OutputSpread", "Predictions", "TargetBuilder", "TargetCounts",
+                                     "NormTrace", "OddValues", "OutputSpread", "Predictions", "TargetBuilder", "TargetCounts",
                                      "UpdateSizes")},
     "saturated_activations": "activations",
     "dead_units": "activations",
@@ -65,6 +68,7 @@ _EXPORTS = {
     "stale_accumulator": "updates",
     "summed_gradient": "updates",
     "constant_targets": "targets",
+    "odd_values": "oddities",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from netdoctor.rules.policy import Framework
 
 __all__ = ["LayerActivity", "InitScale", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite",
-           "UpdateSizes", "LearningRateHistory", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts"]
+           "UpdateSizes", "LearningRateHistory", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues"]
 
 
 @dataclass(frozen=True)
@@ -309,3 +309,36 @@ class TargetCounts:
     labels_from: str = ""
     builder: TargetBuilder | None = None
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class OddValues:
+    """Cells and labels of a data file unlike all the others, named by place (the loader's ``OddPlaces``, as evidence).
+
+    ``cells`` are ``(file:line:column, value, value after scaling)`` and
+    ``labels`` ``(file:line:column, label)``, the first few in file order;
+    the counts cover all of them.
+    """
+
+    source: str
+    pattern: str = ""
+    """What every other cell is, in words (``a whole number 0..255``)."""
+    cells: tuple[tuple[str, float, float], ...] = ()
+    cell_count: int = 0
+    cell_rows: int = 0
+    cells_total: int = 0
+    largest_scaled: float = 0.0
+    """The largest |value after scaling| over every odd cell: what the network sees."""
+    scaled: str = ""
+    """What was done to the odd cells (``divided by 255 like every other cell``)."""
+    labels: tuple[tuple[str, int], ...] = ()
+    label_count: int = 0
+    main_labels: int = -1
+    """Every other row's label is 0..this."""
+    class_rows: tuple[int, int] = (0, 0)
+    """Rows of the well-populated classes: (fewest, most)."""
+    rows: int = 0
+    scaling: str = ""
+    """How the file's scaling was chosen, in one line (the data summary's)."""
+    role: str = "training"
+    """``training`` or ``test``: which file of the check."""
