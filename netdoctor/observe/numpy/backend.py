@@ -32,6 +32,7 @@ import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from types import CodeType, FrameType
 from typing import Any
 
@@ -53,9 +54,11 @@ from netdoctor.observe.numpy.arrays import (
     sample_index,
     walk_arrays,
 )
+from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.source import loop_names
 from netdoctor.observe.tracer import CallTracer, StopObserving
+from netdoctor.usercode import short_path
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
 
@@ -243,6 +246,7 @@ class NumpyBackend:
         """Whether the current update window is watched in full (else only counted; see ``CallTracer.budget``)."""
         self._prev_deep = False
         self._deep_updates = 0
+        self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
 
     @property
     def root(self) -> _Root:
@@ -286,9 +290,10 @@ class NumpyBackend:
 
     def findings(self):
         """What was seen (see :mod:`netdoctor.observe.numpy.verdicts`)."""
+        from netdoctor.observe.numpy.update_check import update_check_findings
         from netdoctor.observe.numpy.verdicts import findings_from
 
-        return findings_from(self)
+        return findings_from(self) + update_check_findings(self.update_checks.checks)
 
     def sections(self) -> dict[str, Any]:
         """Per-layer activations, predictions and update measurements for the report."""
@@ -315,7 +320,7 @@ class NumpyBackend:
             ctx["training"] = seen + (f", {self.lr_name}={self.lr:g}" if self.lr is not None else "")
         ctx["updates_observed"] = self.updates
         ctx["samples_observed"] = self.target_samples
-        notes = list(self.notes)
+        notes = list(self.notes) + self.update_checks.notes()
         failed = self.tracer.failed
         if failed is not None:
             import traceback
@@ -338,8 +343,9 @@ class NumpyBackend:
         role = self._roles.get(code)
         if role is None:
             role = self._roles[code] = _PROBE  # first seen after discovery: a few calls tell what it is
+        checking = self._update_check_call(frame, bool(role & _FORWARD))
         if not role:
-            return False
+            return checking
         self._limits()
         if role & (_CONTRIB | _UPDATER | _PROBE) or (role & _FORWARD and self.events % 8 == 0):
             if not self._check_update(frame) and role & _CONTRIB:
@@ -356,6 +362,8 @@ class NumpyBackend:
         if self.phase == "discover":
             self._discover_return(frame, value)
             return
+        if self.update_checks.window is not None:
+            self.update_checks.on_return(frame, value)
         code = frame.f_code
         role = self._roles.get(code, 0)
         if role & _CONTRIB:
@@ -388,6 +396,27 @@ class NumpyBackend:
             return
         self._limits()
         self._check_update(frame)
+
+    def _update_check_call(self, frame: FrameType, forward: bool) -> bool:
+        """Feed the update check (:mod:`netdoctor.observe.numpy.update_recorder`); True while it wants every return."""
+        checks = self.update_checks
+        if checks.window is not None:
+            checks.on_call(frame)  # may close it: the call handing the next batch can open the next window
+        if checks.window is None and self.params and self.layout and checks.wants(self.updates):
+            site = self.updater
+            checks.offer(frame, self._tracked, self.layout[1][0],
+                         f"{site.co_name}() at {short_path(site.co_filename)}:{site.co_firstlineno}" if site else "",
+                         root=self.root.obj)
+        if forward and checks.window is None:
+            checks.saw_forward(frame)
+        return checks.window is not None
+
+    def _tracked(self) -> list[TrackedArray]:
+        """The parameters and their buffers as the update check reads them (by path: rebinding is followed)."""
+        root = self.root.obj
+        return [TrackedArray(prm.text, partial(resolve, root, prm.path), is_bias(prm.text),
+                             partial(resolve, root, prm.buffer) if prm.buffer is not None else None)
+                for prm in self.params]
 
     def _limits(self) -> None:
         o = self.options

@@ -1,0 +1,565 @@
+"""Is the update a program applied the gradient of its own loss? Finite differences of its own forward.
+
+Given, for one update boundary of a running program,
+
+* ``forward()``: the program's own forward pass on the batch it just trained on,
+  computing with ``params`` (float64 working copies that this module perturbs
+  in place and always puts back; see :mod:`netdoctor.observe.numpy.replay`),
+* the targets of that batch and a loss: the program's own loss function when one
+  was found, else every loss its arithmetic could match (:func:`assumed_losses`:
+  squared error, cross-entropy on softmax, on probabilities or on log-softmax),
+* what the program applied, in as many readings as were seen (:class:`Applied`):
+  the gradient it returned, what it added to its buffers, the update divided by
+  nothing (``-(after - before)``; plain SGD gives ``lr`` times the gradient), or
+  arrays among the locals of the function that computed it,
+
+:func:`check_update` measures central differences of ``loss(forward())`` at
+sampled entries of every tensor (the step policy and the kink-aware judge of
+:mod:`netdoctor.gradients`), reads one factor per reading from the tensors that
+agree (the learning rate, a batch size, the ½ of a squared error: a factor
+shared by every tensor is not a mismatch) and judges every tensor against it.
+A tensor is right when one reading of it is that factor times the derivative;
+momentum, weight decay and clipping change the applied update but leave the
+gradient among the locals, so they are never a mismatch. What it returns is
+evidence (:class:`UpdateCheck`); :func:`update_check_findings` words it.
+
+Cost: the forward runs twice per sampled entry (``max_coords`` per tensor),
+and the outputs are cached so every candidate loss is judged from the same
+evaluations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from netdoctor.findings import Finding, Severity
+from netdoctor.gradients.engine import NOISE_FACTOR, Problem, steps
+from netdoctor.gradients.judge import judge_per_coordinate, sample
+from netdoctor.gradients.options import DEFAULT_H, Options, validate
+from netdoctor.gradients.result import TensorCheck
+from netdoctor.params import format_index
+
+__all__ = [
+    "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update",
+    "update_check_findings", "MAX_COORDS", "RATIO_TOL",
+]
+
+MAX_COORDS = 12
+"""Entries sampled per tensor: two forward passes each; a wrong backward pass is wrong almost everywhere."""
+RATIO_TOL = 1e-3
+"""Relative spread below which the ratios applied / numerical count as one factor (hand-written
+float64 gradients agree with central differences to ~1e-8; float32 arithmetic to ~1e-4)."""
+RTOL = 1e-4
+"""Per-entry tolerance of the judge: the applied quantity is often a difference of two stored
+arrays (buffer or weights after minus before), which loses a few digits to cancellation."""
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One reading of what the program applied, per tensor name (arrays the shapes of the parameters)."""
+
+    kind: str
+    """``"returned"``, ``"buffer"`` (added to the buffers during the call), ``"update"`` (``-(after - before)``
+    of the parameters) or ``"local"`` (an array among the locals of the function that computed it)."""
+    arrays: dict[str, np.ndarray]
+    where: str = ""
+    """file:line of the update or of the function that computed it."""
+    names: dict[str, str] = field(default_factory=dict)
+    """Tensor name -> what the program calls this array (``dW1``, ``self.weight_updates[0]``)."""
+
+
+@dataclass(frozen=True)
+class LossChoice:
+    """A loss of the forward's output: the program's own, or one its arithmetic may match."""
+
+    name: str
+    fn: Callable[[np.ndarray], float]
+    assumed: bool
+
+
+@dataclass(frozen=True)
+class TensorVerdict:
+    """One tensor: the reading compared, its ratio to the numerical gradient and the judge's verdict."""
+
+    name: str
+    kind: str
+    """The reading judged (see :class:`Applied`); the applied update when none matched."""
+    ratio: float
+    """Median of applied / numerical over the sampled entries (nan when the derivative is ~0 there)."""
+    spread: float
+    """Relative spread of those ratios (0 for an exact multiple)."""
+    ok: bool
+    check: TensorCheck
+    """The per-entry verdict against ``factor`` times the numerical gradient (worst entries, hint)."""
+    pattern: str = ""
+    """What the wrong entries look like (sign flipped, one scalar for the tensor, ...)."""
+    local_name: str = ""
+    """The program's own name of the array compared."""
+    bias: bool = False
+    source: str = ""
+    """Where the reading judged was computed (``backprop() at net.py:33``)."""
+
+
+@dataclass
+class UpdateCheck:
+    """Evidence: one update of the program checked against finite differences of its own forward."""
+
+    where: str
+    """file:line of the update (and of the function that computed it, when different)."""
+    loss: str
+    loss_assumed: bool
+    factor: float
+    """The factor shared by the tensors that agree, for the reading applied (lr, 1, a batch size...)."""
+    kind: str
+    """The reading ``factor`` belongs to."""
+    tensors: list[TensorVerdict] = field(default_factory=list)
+    coords: int = 0
+    """Entries compared over all tensors."""
+    evaluations: int = 0
+    """Forward passes run for this check."""
+    note: str = ""
+    """Why the check could not judge, or what was assumed."""
+    readings: list[str] = field(default_factory=list)
+    """The kinds of reading that were compared (the applied update first)."""
+    computed_in: str = ""
+    """The function (file:line) in which the program computed the update, when known."""
+    forward: str = ""
+    """The program's function that was run again as the forward (file:line)."""
+
+    @property
+    def ok(self) -> bool:
+        return all(t.ok for t in self.tensors)
+
+    @property
+    def failed(self) -> list[TensorVerdict]:
+        return [t for t in self.tensors if not t.ok]
+
+
+# -- losses ---------------------------------------------------------------------------------
+def _class_axis(out: np.ndarray, t: np.ndarray) -> int:
+    """The axis of ``out`` that holds the classes: a column vector's 0, else where the targets are one-hot."""
+    if out.ndim < 2:
+        return -1
+    if out.shape[1] == 1:
+        return 0
+    if out.shape[0] == 1:
+        return 1
+    if t.shape == out.shape:
+        if np.allclose(t.sum(axis=1), 1.0) and not np.allclose(t.sum(axis=0), 1.0):
+            return 1
+        if np.allclose(t.sum(axis=0), 1.0) and not np.allclose(t.sum(axis=1), 1.0):
+            return 0
+    return 1
+
+
+def _targets_like(out: np.ndarray, targets: Any) -> np.ndarray | None:
+    """The targets as an array of the output's shape (class indices become one-hot), or None."""
+    try:
+        t = np.asarray(targets, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    if t.shape == out.shape:
+        return t
+    if t.size == out.size:
+        return t.reshape(out.shape)
+    if out.ndim == 2 and t.size in out.shape and np.all(t == np.round(t)) and t.min() >= 0:
+        axis = 1 if out.shape[0] == t.size and t.size != out.shape[1] else 0 if out.shape[1] == t.size else 1
+        n_cls = out.shape[axis]
+        if t.max() >= n_cls:
+            return None
+        eye = np.eye(n_cls)[t.reshape(-1).astype(int)]
+        return eye if axis == 1 else eye.T
+    return None
+
+
+def assumed_losses(out: Any, targets: Any) -> list[LossChoice]:
+    """The losses the program's arithmetic could be the gradient of, for this output and these targets.
+
+    Squared error always (its sum, mean and ½ differ by a factor, which is not a mismatch);
+    cross-entropy on softmax of the output when the targets are one-hot (or class indices),
+    on the output itself when it is a probability vector, on log-softmax when it is one.
+    """
+    o = np.asarray(out, dtype=np.float64)
+    t = _targets_like(o, targets)
+    if t is None:
+        return []
+    def squared(y: np.ndarray, t: np.ndarray = t) -> float:
+        return float(np.sum((np.asarray(y, dtype=np.float64) - t) ** 2))
+
+    def ce_probabilities(y: np.ndarray, t: np.ndarray = t) -> float:
+        return float(-np.sum(t * np.log(np.asarray(y, dtype=np.float64))))
+
+    def ce_log_softmax(y: np.ndarray, t: np.ndarray = t) -> float:
+        return float(-np.sum(t * np.asarray(y, dtype=np.float64)))
+
+    out_losses = [LossChoice("squared error (assumed)", squared, True)]
+    axis = _class_axis(o, t)
+    onehot = bool(np.all((t == 0) | (t == 1)) and np.allclose(t.sum(axis=axis), 1.0))
+    if onehot and o.size > 1:
+        def ce_softmax(y: np.ndarray, t: np.ndarray = t, axis: int = axis) -> float:
+            z = np.asarray(y, dtype=np.float64)
+            z = z - z.max(axis=axis, keepdims=True)
+            return float(-np.sum(t * (z - np.log(np.exp(z).sum(axis=axis, keepdims=True)))))
+
+        out_losses.append(LossChoice("cross-entropy on softmax of the output (assumed)", ce_softmax, True))
+        if np.all(o > 0) and np.allclose(o.sum(axis=axis), 1.0, atol=1e-6):
+            out_losses.append(LossChoice("cross-entropy on the output probabilities (assumed)", ce_probabilities, True))
+        if np.all(o <= 0) and np.allclose(np.exp(o).sum(axis=axis), 1.0, atol=1e-6):
+            out_losses.append(LossChoice("cross-entropy on the log-softmax output (assumed)", ce_log_softmax, True))
+    return out_losses
+
+
+# -- finite differences of the forward, shared by every candidate loss -------------------------
+class _Outputs:
+    """The forward's outputs at ``x +- h_k e_i``, computed once and judged under every loss."""
+
+    def __init__(self, forward: Callable[[], Any], arrays: list[np.ndarray]) -> None:
+        self.forward = forward
+        self.arrays = arrays
+        self.cache: dict[tuple[int, float, bytes], tuple[list[np.ndarray], list[np.ndarray], np.ndarray]] = {}
+        self.evaluations = 0
+
+    def out(self) -> np.ndarray:
+        self.evaluations += 1
+        return np.array(self.forward(), dtype=np.float64)
+
+    def around(self, k: int, idx: np.ndarray, h: float) -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray]:
+        key = (k, h, idx.tobytes())
+        if key not in self.cache:
+            flat = self.arrays[k].reshape(-1)  # the working copies are contiguous float64
+            old = flat[idx].copy()
+            xp, xm = steps(old, h)
+            plus, minus = [], []
+            try:
+                for m, i in enumerate(idx):
+                    flat[i] = xp[m]
+                    plus.append(self.out())
+                    flat[i] = xm[m]
+                    minus.append(self.out())
+                    flat[i] = old[m]
+            finally:
+                flat[idx] = old
+            self.cache[key] = (plus, minus, xp - xm)
+        return self.cache[key]
+
+    def differences(self, loss: LossChoice) -> Callable[[int, np.ndarray, float], dict[str, np.ndarray]]:
+        """:func:`netdoctor.gradients.engine.central`'s result for ``loss``, from the cached outputs."""
+
+        def batched(k: int, idx: np.ndarray, h: float) -> dict[str, np.ndarray]:
+            plus, minus, step = self.around(k, idx, h)
+            fp = np.array([loss.fn(o) for o in plus])
+            fm = np.array([loss.fn(o) for o in minus])
+            noise = NOISE_FACTOR * np.finfo(np.float64).eps * np.maximum(np.abs(fp), np.abs(fm)) / step
+            return {"numeric": (fp - fm) / step, "noise": noise, "fp": fp, "fm": fm, "step": step}
+
+        return batched
+
+    def problem(self, names: list[str], arrays: list[np.ndarray], loss: LossChoice,
+                batched: Callable[[int, np.ndarray, float], dict[str, np.ndarray]]) -> Problem:
+        def evaluate() -> float:
+            return loss.fn(self.out())
+
+        return Problem(names=names, arrays=arrays, evaluate=evaluate, batched=batched, subject="the program's forward")
+
+
+# -- reading the ratios ---------------------------------------------------------------------
+def _ratio(a: np.ndarray, n: np.ndarray) -> tuple[float, float]:
+    """Median of ``a / n`` where the derivative is clearly nonzero, and the spread of those ratios."""
+    scale = max(float(np.abs(n).max(initial=0.0)), 1e-300)
+    big = np.abs(n) > 1e-6 * scale
+    if not big.any() or scale < 1e-12:
+        if np.all(a == 0):
+            return 1.0, 0.0  # both zero: nothing to disagree about
+        return math.nan, math.inf
+    r = a[big] / n[big]
+    med = float(np.median(r))
+    spread = float(np.max(np.abs(r - med)) / max(abs(med), 1e-300))
+    # Entries where the derivative is ~0 must be ~0 in the applied array too (a constant term is not a factor).
+    if (~big).any() and np.any(np.abs(a[~big]) > 1e-3 * abs(med) * scale + 1e-12):
+        spread = max(spread, 1.0)
+    return med, spread
+
+
+def _mode(values: list[float]) -> float:
+    """The value most others agree with to ``RATIO_TOL`` (ties: the last, the output side's tensor)."""
+    best, votes = math.nan, 0
+    for v in values:
+        if not math.isfinite(v) or v == 0:
+            continue
+        n = sum(1 for w in values if math.isfinite(w) and abs(w - v) <= 10 * RATIO_TOL * abs(v))
+        if n >= votes:
+            best, votes = v, n
+    return best
+
+
+@dataclass
+class _Reading:
+    """Ratios of every reading's arrays, per tensor, under one loss."""
+
+    loss: LossChoice
+    numeric: list[np.ndarray]
+    ratios: dict[tuple[int, str], tuple[float, float]]  # (reading, tensor) -> (ratio, spread)
+    factors: dict[int, float]
+    """Reading -> the factor its agreeing tensors share."""
+    explained: dict[str, int]  # tensor -> the reading that explains it
+
+
+def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.ndarray], h: float,
+          applied: Sequence[Applied]) -> _Reading:
+    batched = outputs.differences(loss)
+    numeric = [batched(k, idx[k], h)["numeric"] for k in range(len(names))]
+    ratios: dict[tuple[int, str], tuple[float, float]] = {}
+    factors: dict[int, float] = {}
+    for j, app in enumerate(applied):
+        for k, name in enumerate(names):
+            if name in app.arrays:
+                a = np.asarray(app.arrays[name], dtype=np.float64).reshape(-1)[idx[k]]
+                ratios[(j, name)] = _ratio(a, numeric[k])
+        factors[j] = _mode([ratios[(j, n)][0] for n in names if (j, n) in ratios and ratios[(j, n)][1] <= RATIO_TOL])
+    explained: dict[str, int] = {}
+    for name in names:
+        for j in range(len(applied)):
+            r = ratios.get((j, name))
+            c = factors.get(j, math.nan)
+            if r is None or not math.isfinite(c) or c <= 0:
+                continue
+            if r[1] <= RATIO_TOL and abs(r[0] - c) <= 10 * RATIO_TOL * abs(c):
+                explained[name] = j
+                break
+    return _Reading(loss, numeric, ratios, factors, explained)
+
+
+def _clipped(a_full: np.ndarray, n: np.ndarray, idx: np.ndarray) -> float | None:
+    """The bound (in the applied array's units) when it is a multiple of the derivative clipped by value
+    (``lr * np.clip(g, -c, c)``), else None.
+
+    Entries below the bound must be one multiple ``r > 0`` of the derivative (found from them; the
+    learning rate); entries at the bound (the largest magnitude of the whole tensor, hit by at least two
+    entries) must have the derivative's sign and a derivative at least ``bound / r``.
+    """
+    flat = a_full.reshape(-1)
+    bound = float(np.abs(flat).max(initial=0.0))
+    if bound == 0 or int(np.sum(np.abs(np.abs(flat) - bound) <= 1e-9 * bound)) < 2:
+        return None
+    a = flat[idx]
+    at = np.abs(np.abs(a) - bound) <= 1e-9 * bound
+    below = ~at & (np.abs(n) > 0)
+    if below.sum() >= 2:
+        r = float(np.median(a[below] / n[below]))
+        if r <= 0 or np.any(np.abs(a[below] - r * n[below]) > 1e-4 * np.maximum(np.abs(a[below]), 1e-12)):
+            return None
+    else:
+        # every sampled entry at the bound: the factor is not measurable, only the signs are
+        r = bound / float(np.min(np.abs(n[at]))) if at.any() and np.all(n[at] != 0) else 0.0
+        if r <= 0:
+            return None
+    clipped = np.all((np.sign(a[at]) == np.sign(n[at])) & (np.abs(n[at]) * r >= bound * (1 - 1e-6)))
+    return bound if clipped else None
+
+
+def _pattern(name: str, a: np.ndarray, ratio: float, spread: float, factor: float,
+             a_sample: np.ndarray | None = None, n: np.ndarray | None = None) -> str:
+    """What the wrong entries of one tensor look like, in words (``a_sample``, ``n``: applied and derivative
+    at the sampled entries)."""
+    if a.size > 1 and np.ptp(a) <= 1e-6 * np.abs(a).max():  # equal up to the rounding of w - lr * s
+        return (f"every entry of {name}'s update is the same number ({a.reshape(-1)[0]:.3g}): one scalar for the "
+                "whole tensor, not a gradient per weight")
+    if math.isfinite(ratio) and spread <= RATIO_TOL:
+        r = ratio / factor
+        if abs(r + 1) <= 10 * RATIO_TOL:
+            return f"{name}'s update has the sign of the gradient flipped (ratio -1): it climbs the loss"
+        return f"{name}'s update is {r:.4g}x the gradient while the other tensors get 1x: a factor wrong in this tensor only"
+    if n is not None and a_sample is not None:
+        both = (np.abs(n) > 0) & (np.abs(a_sample) > 0)
+        opposite = int(np.sum(both & (np.sign(a_sample) != np.sign(n))))
+        if both.sum() and opposite >= 0.75 * both.sum():
+            return (f"{name}'s update has the opposite sign of the derivative in {opposite} of {int(both.sum())} entries "
+                    "(it climbs the loss), and its size is off too: a sign flipped together with a wrong derivative "
+                    "(an activation's derivative taken for another activation)")
+    return (f"the ratio to the derivative varies across {name}: the derivative itself is wrong (an activation's "
+            "derivative missing or taken at the wrong point, the wrong layer's activations, or weights used after "
+            "their own update)")
+
+
+def check_update(
+    forward: Callable[[], Any],
+    params: dict[str, np.ndarray],
+    applied: Sequence[Applied],
+    losses: Sequence[LossChoice],
+    *,
+    where: str = "",
+    max_coords: int = MAX_COORDS,
+    h: float = DEFAULT_H,
+    seed: int = 0,
+    biases: Sequence[str] = (),
+) -> UpdateCheck:
+    """Check one update against finite differences of ``loss(forward())`` (see the module docstring).
+
+    Args:
+        forward: the program's forward on the batch, computing with the arrays of ``params``.
+        params: name -> float64 working copy; perturbed in place and restored exactly.
+        applied: the readings of what the program applied (at least one; tensors absent from a
+            reading are judged on the others).
+        losses: the program's own loss (one, ``assumed=False``), or the candidates of
+            :func:`assumed_losses`; the one most tensors agree with is taken.
+        where: file:line of the update, for messages.
+        max_coords: entries sampled per tensor. h: base step (scaled by ``max(1, |x|)``).
+        seed: the sampling generator's seed (private; the program's generators are never drawn from).
+        biases: names of the bias tensors (for the "only the biases are right" pattern).
+
+    Returns:
+        an :class:`UpdateCheck`; its ``note`` says why nothing was judged when that is so.
+    """
+    names = list(params)
+    arrays = [params[n] for n in names]
+    outputs = _Outputs(forward, arrays)
+    if not losses or not applied or not names:
+        why = "no loss to compare with" if not losses else "nothing applied was seen" if not applied else "no parameters"
+        return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
+    idx = [sample(a.size, max_coords, _entry_rng(seed, k)) for k, a in enumerate(arrays)]
+    readings = [_read(loss, outputs, names, idx, h, applied) for loss in losses]
+    best = max(readings, key=lambda r: len(r.explained))  # first wins ties: the program's own, or squared error
+    loss = best.loss
+    diffs = outputs.differences(loss)
+    if not any(np.any(np.abs(d["numeric"]) > 10 * d["noise"]) for d in (diffs(k, idx[k], h) for k in range(len(names)))):
+        return UpdateCheck(where, loss.name, loss.assumed, math.nan, "", coords=int(sum(len(i) for i in idx)),
+                           evaluations=outputs.evaluations,
+                           note="the loss did not move measurably at any sampled entry: the gradient has vanished "
+                                "(saturated units), nothing to compare")
+    # The reading the failures are judged on: the one most tensors agree with (a per-sample gradient
+    # returned inside a batch's window says more than the batch's update), the applied update on ties.
+    agree = {j: sum(1 for n in names if best.explained.get(n) == j) for j in range(len(applied))}
+    top = max(range(len(applied)), key=lambda j: (agree[j], -j))
+    primary = applied[top]
+    factor = best.factors.get(top, math.nan)
+    if not math.isfinite(factor) or factor <= 0:
+        # No tensor of that reading agrees: judge against the factor another reading found (or 1).
+        factor = next((f for f in best.factors.values() if math.isfinite(f) and f > 0), 1.0)
+    verdicts = _judge(outputs, names, idx, applied, best, top, factor, h=h, seed=seed, max_coords=max_coords,
+                      biases=set(biases))
+    failing = {v.name for v in verdicts if not v.ok}
+    bias_set = set(biases)
+    if failing and bias_set and failing.isdisjoint(bias_set) and len(failing) == len(set(names) - bias_set):
+        only = ("only the biases are right: the weights' gradients multiply the right deltas with the wrong "
+                "activations (or the wrong layer's)")
+        verdicts = [v if v.ok or "varies" not in v.pattern else TensorVerdict(
+            v.name, v.kind, v.ratio, v.spread, v.ok, v.check, only, v.local_name, v.bias, v.source) for v in verdicts]
+    note = ""
+    if loss.assumed:
+        note = f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
+    return UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
+                       coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
+                       readings=[a.kind for a in applied])
+
+
+def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: Sequence[Applied], best: _Reading,
+           top: int, factor: float, *, h: float, seed: int, max_coords: int, biases: set[str]) -> list[TensorVerdict]:
+    """Each tensor through the gradient judge (kink-aware, at the entries already evaluated) against its reading."""
+    arrays = outputs.arrays
+    loss = best.loss
+    primary = applied[top]
+    opts: Options = validate(method="central", h=h, rtol=RTOL, atol=None, max_coords=max_coords, seed=seed, n_directions=1)
+    differences = outputs.differences(loss)
+    f0 = loss.fn(outputs.out())
+    verdicts: list[TensorVerdict] = []
+    for k, name in enumerate(names):
+        j = best.explained.get(name)
+        if j is None:  # judged on the reading chosen above, or on the first applied one that has this tensor
+            j = top if name in primary.arrays else next(
+                (i for i, a in enumerate(applied) if name in a.arrays and a.kind != "local"), None)
+            if j is None or applied[j].kind == "local" and not any(name in a.arrays for a in applied if a.kind != "local"):
+                continue  # only a local of the tensor's shape was seen: a guess at what was applied, not judged
+        app = applied[j]
+        c = best.factors.get(j, math.nan) if name in best.explained else factor
+        c = c if math.isfinite(c) and c > 0 else factor
+        a_full = np.asarray(app.arrays[name], dtype=np.float64) / c
+
+        def batched_k(_k: int, i: np.ndarray, hh: float, k: int = k) -> dict[str, np.ndarray]:
+            return differences(k, i, hh)
+
+        one = outputs.problem([name], [arrays[k]], loss, batched_k)
+        # The same generator as the sampling above: the judge draws the same entries and finds them cached.
+        check = judge_per_coordinate(one, [a_full], [None], f0, opts, _entry_rng(seed, k), method="central", h=h,
+                                     dtype="float64", batch_size=None, same_as=None)[0]
+        ratio, spread = best.ratios.get((j, name), (math.nan, math.inf))
+        ok = name in best.explained or check.ok
+        n_k = differences(k, idx[k], h)["numeric"]
+        pattern = "" if ok else _pattern(name, np.asarray(app.arrays[name]), ratio, spread, factor,
+                                         a_full.reshape(-1)[idx[k]], n_k)
+        if not ok:
+            clip = _clipped(a_full, n_k, idx[k])
+            if clip is not None:  # clipping changes the update, not the gradient: not a mismatch
+                ok, pattern = True, f"clipped by value at +-{clip * c:.3g} (the update rule, not the gradient)"
+        verdicts.append(TensorVerdict(name, app.kind, ratio, spread, ok, check, pattern, app.names.get(name, ""),
+                                      name in biases, app.where))
+    return verdicts
+
+
+def _entry_rng(seed: int, k: int) -> np.random.Generator:
+    """The private generator that samples tensor ``k``'s entries (one per tensor, so a judge can draw them again)."""
+    return np.random.default_rng([seed, k])
+
+
+# -- words (moves to netdoctor/rules/ when that package lands) ---------------------------------------
+def update_check_findings(checks: Sequence[UpdateCheck]) -> list[Finding]:
+    """One ``gradient-mismatch`` for the tensors no checked update explains; nothing for a right program.
+
+    The finding points at the failing tensor nearest the output (errors flow backwards: it is the one to
+    fix first) and lists the others. Severity: error when the loss is the program's own; warning when it
+    was assumed and other tensors agree with it; info when it was assumed and no tensor agrees (the
+    program may minimise another loss).
+    """
+    judged = [c for c in checks if c.tensors]
+    failing = [c for c in judged if not c.ok]
+    if not failing:
+        return []
+    c = failing[0]
+    bad = c.failed
+    # parameters come in the program's order, input side first: the last failing weight is nearest the output
+    first = next((v for v in reversed(bad) if not v.bias), bad[-1])
+    w = first.check.worst[0] if first.check.worst else None
+    at = format_index(first.name, w.index) if w else first.name
+    loss = c.loss.replace(" (assumed)", "")
+    reading = {"returned": "the gradient returned", "buffer": "what was added to the buffer",
+               "update": "the update", "local": "the gradient computed"}
+    own = f" (`{first.local_name}`)" if first.local_name else ""
+    scaled = "" if abs(c.factor - 1) < 1e-9 else f"/{c.factor:.3g}"
+    numbers = (f"; worst {at}: {'update' if first.kind == 'update' else 'value'}{scaled} {w.analytic:.3e}, "
+               f"derivative {w.numeric:.3e}" if w else "")
+    others = [v.name for v in bad if v is not first]
+    agree = [v.name for v in c.tensors if v.ok]
+    severity = Severity.ERROR if not c.loss_assumed else Severity.WARNING if agree else Severity.INFO
+    whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
+    msg = (f"{reading.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "
+           f"{first.check.n_failed} of {first.check.n_checked} sampled entries disagree{numbers}"
+           + (f"; also {', '.join(others)}" if others else "") + ".")
+    again = sum(1 for d in judged if not d.ok)
+    where_lines = list(dict.fromkeys(x for x in (first.source, c.where) if x))
+    return [Finding(
+        "gradient-mismatch", severity, at, msg,
+        {"tensors": {v.name: {"reading": v.kind, "program_name": v.local_name, "ratio": v.ratio,
+                              "ratio_spread": v.spread, "n_checked": v.check.n_checked, "n_failed": v.check.n_failed,
+                              "worst": [x.to_dict() for x in v.check.worst[:3]], "pattern": v.pattern}
+                     for v in bad},
+         "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed,
+         "computed_by": first.source, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
+         "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords},
+        fix=(first.pattern or first.check.hint or "the backward pass of this tensor is wrong")
+        + "; re-derive it step by step from the loss and compare each intermediate with a finite difference "
+          "(netdoctor.gradcheck).",
+        explanation=(f"netdoctor ran the program's own forward ({c.forward or 'its forward'}) again on a copy of "
+                     f"the batch it had just trained on, moved sampled entries of each parameter by a small step "
+                     f"and measured how the loss changed. "
+                     + (f"{', '.join(agree)} moved by {c.factor:.3g}x those derivatives; " if agree else "")
+                     + f"{first.name} did not, so training follows another direction than the loss's"
+                     + (f" ({again} of {len(judged)} checked updates)" if len(judged) > 1 else "") + "."
+                     + (" The loss is assumed from the output and targets; if the program minimises another loss, "
+                        "this may be right for it." if c.loss_assumed else "")
+                     + (f" Computed by {where_lines[0]}" + (f", applied in {where_lines[1]}" if len(where_lines) > 1 else "")
+                        + "." if where_lines else "")),
+    )]

@@ -1,0 +1,732 @@
+"""Capture a few of a running program's training steps for :func:`~netdoctor.observe.numpy.update_check.check_update`.
+
+At a few chosen update counts (:data:`CHECK_AT`) the NumPy observer hands
+this recorder every call of the user's code. The first call that is handed
+the batch (an argument with the network's input width in its shape:
+``train_batch(x, y)``, ``backprop(x, y)``, ``predict(network, x)``) opens a
+*window*: the parameters and gradient buffers are copied, and the frame that
+made the call (the training loop) owns the window. Inside it:
+
+* every call handed an object of the batch is a candidate forward (its call
+  site is kept by reference: code, globals, arguments, closure);
+* a call handed a candidate's output and another array that returns a scalar
+  is the program's own loss; the other arrays handed with the output, and the
+  batch itself, are the candidate targets;
+* arrays shaped like the parameters that a call returns (a dict by key, else
+  by shape in order), or that sit among the locals of a returning function,
+  are readings of the gradient.
+
+The window closes when the loop's frame returns, when it hands the next batch
+(other objects) to a call, or when the batch is used from outside it (an
+evaluation). Then the parameters' change ``-(after - before)``, the buffers'
+change and the readings above go to the check, which runs the chosen forward
+again on copies (:mod:`netdoctor.observe.numpy.replay`): the output is the
+candidate's array whose class axis the targets fit most narrowly (an exact
+shape first), and the program's own output must come out again. Nothing of
+the program's is written; the recorder's time is counted in ``seconds``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import CodeType, FrameType
+from typing import Any
+
+import numpy as np
+
+from netdoctor.observe.numpy.arrays import path_text, walk_arrays
+from netdoctor.observe.numpy.replay import CallSite, Replay, arg_values, quietly
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, check_update
+from netdoctor.usercode import short_path
+
+__all__ = ["UpdateCheckRecorder", "CHECK_AT", "TrackedArray"]
+
+CHECK_AT = (1, 6, 40)
+"""Update counts after which a window opens: early (before saturation hides everything), a little
+later, and once training is under way. Three checks per run at most."""
+MAX_WINDOW_CALLS = 5_000
+"""User calls after which an open window is given up (a step that never comes)."""
+MAX_ATTEMPTS = 24
+"""Windows opened in all (one that saw nothing applied, e.g. an evaluation, is retried at the next call)."""
+
+
+@dataclass(frozen=True)
+class TrackedArray:
+    """A parameter (and its gradient buffer) as the observer found it: a name and a way to read it now."""
+
+    name: str
+    read: Callable[[], Any]
+    bias: bool = False
+    buffer: Callable[[], Any] | None = None
+
+
+@dataclass
+class _Candidate:
+    """A call handed the batch, copied when it was made, and what it returned (None until it returns)."""
+
+    site: CallSite
+    depth: int
+    replay: Replay | None = None
+    """The call on copies taken at the call (before the step): untracked arrays keep their values of then."""
+    outputs: list[tuple[int | None, np.ndarray, Any]] | None = None
+
+
+@dataclass
+class _Window:
+    owner: FrameType
+    """The frame that handed the batch (the training loop): its return, or its next batch, closes the window."""
+    params: list[TrackedArray]
+    before: list[np.ndarray]
+    objects: list[Any]
+    buffers_before: list[np.ndarray | None]
+    buffer_objects: list[Any]
+    work: dict[str, np.ndarray]
+    where: str
+    batch: dict[int, Any]
+    """id -> object: the arrays (and lists) of the batch as passed."""
+    width: int = 0
+    """The network's input width: an array with it in its shape is a batch of inputs."""
+    opened_at: int = 0
+    """The observer's update count when the window opened."""
+    computed_in: str = ""
+    candidates: dict[int, _Candidate] = field(default_factory=dict)
+    """Frame id -> a call handed the batch."""
+    returned_candidates: list[_Candidate] = field(default_factory=list)
+    losses: dict[int, tuple[CallSite, str, int]] = field(default_factory=dict)
+    """Frame id -> (call, name of the output argument, id of the output) of a possible loss, until it returns."""
+    loss: tuple[CallSite, str, int] | None = None
+    target_candidates: list[Any] = field(default_factory=list)
+    returned: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
+    locals_: list[tuple[str, dict[str, np.ndarray], dict[str, str]]] = field(default_factory=list)
+    shaped: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """(name, array, copy) of the arrays near the network shaped like a parameter (buffers the observer
+    did not pair), copied at the window's start."""
+    calls: int = 0
+
+
+class UpdateCheckRecorder:
+    """Chooses a few training steps, captures each as a window, checks it (see the module docstring)."""
+
+    def __init__(self, *, check_at: tuple[int, ...] = CHECK_AT, max_coords: int | None = None,
+                 updates: Callable[[], int] | None = None) -> None:
+        """Args: check_at: update counts after which a window opens. max_coords: entries per tensor.
+        updates: the observer's count of updates so far (a window spanning two updates is not judged)."""
+        self.updates = updates
+        self.check_at = check_at
+        self.max_coords = max_coords
+        self.checks: list[UpdateCheck] = []
+        self.skipped: list[str] = []
+        """Why a window could not be checked (one sentence each)."""
+        self.window: _Window | None = None
+        self.template: CallSite | None = None
+        """The last call of the observer's forward outside a window (references only): the forward of a
+        training step that computes its own forward inline (``predict`` used only to evaluate)."""
+        self.pending: tuple[_Window, list[Applied]] | None = None
+        """A step waiting for the program's forward to be seen (the first evaluation)."""
+        self.seconds = 0.0
+        self._next = 0
+        self._attempts = 0
+        self._no_forward: dict[CodeType, int] = {}
+        """Loop code -> its steps in which no call returned the output (an inline forward): after three, no
+        window opens there until the program's forward is seen elsewhere."""
+        self._quiet: dict[CodeType, int] = {}
+        """Loop code -> windows it owned in which nothing was applied (an evaluation loop: not opened again)."""
+
+    def notes(self) -> list[str]:
+        """What was checked, in one sentence (and why a window could not be, in another)."""
+        out = []
+        if self.checks:
+            coords = sorted({c.coords for c in self.checks})
+            loss = self.checks[0].loss
+            out.append(f"update check: {len(self.checks)} update(s) compared with finite differences of the program's "
+                       f"own forward ({'/'.join(map(str, coords))} sampled entries each; loss: {loss}; "
+                       f"{self.seconds:.2f} s)")
+        for why in dict.fromkeys(self.skipped):
+            out.append(f"update check not run: {why}")
+        return out
+
+    # -- opening -------------------------------------------------------------------------
+    def wants(self, updates: int) -> bool:
+        """Whether a window may open now (none open, a boundary reached, attempts left)."""
+        # one update early: the window opens at the next batch handed down and spans that whole step
+        return (self.window is None and self._next < len(self.check_at) and updates + 1 >= self.check_at[self._next]
+                and self._attempts < MAX_ATTEMPTS)
+
+    def offer(self, frame: FrameType, params: Callable[[], list[TrackedArray]], input_width: int, where: str = "",
+              root: Any = None) -> None:
+        """A call while :meth:`wants`: opens a window if it is handed the batch (``input_width`` in a shape).
+
+        ``root``: the network's root (``self``, a dict, a module's globals): arrays shaped like a parameter
+        found there are read as buffers too when the observer paired none with that parameter.
+        """
+        try:
+            self._offer(frame, params, input_width, where, root)
+        except Exception as exc:  # noqa: BLE001 - the check's own error: it stops, the observer goes on
+            self._broken(exc)
+
+    def _broken(self, exc: Exception) -> None:
+        self.window = self.pending = None
+        self._attempts = MAX_ATTEMPTS
+        self.skipped.append(f"the check stopped on an error of its own ({type(exc).__name__}: {exc})")
+
+    def _offer(self, frame: FrameType, tracked: Callable[[], list[TrackedArray]], input_width: int, where: str,
+               root: Any) -> None:
+        given = [v for v in arg_values(frame).values() if _arraylike(v)]
+        batch = {id(v): v for v in given if input_width in _shape(v)}
+        if not batch:
+            return
+        others = [v for v in given if id(v) not in batch]
+        # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
+        handed = [frame]
+        owner = frame.f_back
+        if owner is not None and (self._quiet.get(owner.f_code, 0) >= 2 or
+                                  self.template is None and self._no_forward.get(owner.f_code, 0) >= 3):
+            return
+        while owner is not None and len(handed) < 4 and any(id(v) in batch for v in arg_values(owner).values()):
+            given = [v for v in arg_values(owner).values() if _arraylike(v)]
+            batch.update({id(v): v for v in given if input_width in _shape(v)})
+            others += [v for v in given if id(v) not in batch]
+            handed.append(owner)
+            owner = owner.f_back
+        if owner is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            params = tracked()
+            objects = [p.read() for p in params]
+            if not params or not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in objects):
+                return
+            if not self._watch_return(owner) or self._quiet.get(owner.f_code, 0) >= 2:
+                return
+            buffer_objects = [p.buffer() if p.buffer is not None else None for p in params]
+            w = _Window(
+                owner=owner, params=params, objects=objects, before=[np.array(a, copy=True) for a in objects],
+                buffers_before=[np.array(b, copy=True) if isinstance(b, np.ndarray) else None for b in buffer_objects],
+                buffer_objects=buffer_objects, work={p.name: np.array(a, dtype=np.float64) for p, a in zip(params, objects)},
+                where=where, batch=batch, width=input_width, opened_at=self.updates() if self.updates else 0,
+                computed_in=f"{owner.f_code.co_name}() at {short_path(owner.f_code.co_filename)}:{owner.f_code.co_firstlineno}",
+            )
+            w.target_candidates = others + list(batch.values())
+            w.shaped = _shaped_arrays(root, objects)
+            self.window = w
+            for f in handed:
+                self._candidate(w, f)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def saw_forward(self, frame: FrameType) -> None:
+        """A call of the program's forward (as the observer found it) outside a window: the template."""
+        try:
+            self._saw_forward(frame)
+        except Exception as exc:  # noqa: BLE001 - the check's own error: it stops, the observer goes on
+            self._broken(exc)
+
+    def _saw_forward(self, frame: FrameType) -> None:
+        if self.window is not None:
+            return
+        self.template = CallSite.of(frame)
+        if self.pending is not None:
+            (w, applied), self.pending = self.pending, None
+            t0 = time.perf_counter()
+            try:
+                with quietly():
+                    self._check(w, applied)
+            except Exception as exc:  # noqa: BLE001 - see finish()
+                self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
+            finally:
+                self.seconds += time.perf_counter() - t0
+
+    def _watch_return(self, frame: FrameType) -> bool:
+        """Have the return of a running frame reach :meth:`on_return` (the observer may not watch it)."""
+        if frame.f_trace is not None:
+            return True  # the observer's tracer watches it and passes its return on
+        if frame.f_code.co_name == "<module>":
+            return True  # a script's module frame: its next batch or the end of the program closes the window
+
+        def local(f: FrameType, event: str, arg: Any) -> Any:
+            if event == "return" and self.window is not None and self.window.owner is f:
+                try:
+                    self.on_return(f, arg)
+                except Exception as exc:  # noqa: BLE001 - our error must never become the program's
+                    self.window = None
+                    self.skipped.append(f"the check failed ({type(exc).__name__}: {exc})")
+            return local
+
+        frame.f_trace = local
+        return True
+
+    def _candidate(self, w: _Window, frame: FrameType) -> None:
+        if len(w.candidates) + len(w.returned_candidates) >= 8:
+            return  # the first few calls handed the batch hold the forward
+        depth, f = 0, frame.f_back
+        while f is not None and f is not w.owner and depth < 16:
+            f, depth = f.f_back, depth + 1
+        site = CallSite.of(frame)
+        try:
+            replay = Replay(site, _work_by_id(w))
+        except Exception:  # noqa: BLE001 - an argument that cannot be copied: not a forward we can run again
+            return
+        w.candidates[id(frame)] = _Candidate(site, depth, replay)
+
+    # -- events inside a window ------------------------------------------------------------
+    def on_call(self, frame: FrameType) -> None:
+        """A call of the user's code while a window is open."""
+        try:
+            self._on_call(frame)
+        except Exception as exc:  # noqa: BLE001 - the check's own error: it stops, the observer goes on
+            self._broken(exc)
+
+    def _on_call(self, frame: FrameType) -> None:
+        w = self.window
+        if w is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            w.calls += 1
+            args = arg_values(frame)
+            handed = [v for v in args.values() if id(v) in w.batch]
+            new = [v for v in args.values() if _arraylike(v) and id(v) not in w.batch]
+            if frame.f_back is w.owner and handed == [] and any(w.width in _shape(v) for v in new):
+                self.finish()  # the loop hands the next batch
+                return
+            if handed and not _inside(frame, w.owner):
+                self.finish()  # the batch used from elsewhere
+                return
+            if w.calls > MAX_WINDOW_CALLS:
+                self.window = None
+                self.skipped.append("no update followed within 5,000 calls")
+                return
+            if handed:
+                self._candidate(w, frame)
+            outs = {id(o): o for c in w.returned_candidates for _, _, o in (c.outputs or [])}
+            out_name = next((k for k, v in args.items() if id(v) in outs), None)
+            if out_name is not None:
+                others = [v for k, v in args.items() if k != out_name and _arraylike(v)]
+                w.target_candidates[:0] = others
+                if others and w.loss is None:
+                    w.losses[id(frame)] = (CallSite.of(frame), out_name, id(args[out_name]))
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def on_return(self, frame: FrameType, value: Any) -> None:
+        """A return of the user's code while a window is open."""
+        try:
+            self._on_return(frame, value)
+        except Exception as exc:  # noqa: BLE001 - the check's own error: it stops, the observer goes on
+            self._broken(exc)
+
+    def _on_return(self, frame: FrameType, value: Any) -> None:
+        w = self.window
+        if w is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            if frame is w.owner:
+                self.finish()
+                return
+            cand = w.candidates.pop(id(frame), None)
+            if cand is not None:
+                objs = {id(a) for a in w.objects}
+                cand.outputs = [(i, a, o) for i, a, o in _returned_floats(value, keep=True) if id(o) not in objs]
+                if cand.outputs:
+                    w.returned_candidates.append(cand)
+            loss = w.losses.pop(id(frame), None)
+            if loss is not None and w.loss is None and _scalar(value):
+                w.loss = loss
+            shapes = {p.name: a.shape for p, a in zip(w.params, w.before)}
+            objs = {id(a) for a in w.objects}
+            got = _returned_by_name(value, shapes, objs) or _by_shape(_flat_arrays(value), shapes, objs)
+            code = frame.f_code
+            site = f"{code.co_name}() at {short_path(code.co_filename)}:{code.co_firstlineno}"
+            if got:
+                w.returned.append((site, got))
+            loc = {k: v for k, v in frame.f_locals.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+            names: dict[str, str] = {}
+            local = _locals_by_shape(loc, shapes, objs, _own_params(frame, w), names)
+            if local:
+                w.locals_.append((site, local, names))
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    # -- the check --------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Close the window: collect what was applied and check it on the copies."""
+        w = self.window
+        self.window = None
+        if w is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            applied = self._readings(w)
+            if not applied:  # nothing happened in this window (an evaluation): another opens at the next call
+                self._quiet[w.owner.f_code] = self._quiet.get(w.owner.f_code, 0) + 1
+                return
+            self._attempts += 1
+            if self.updates is not None and self.updates() - w.opened_at > 1:
+                return  # two steps inside one window: their sum belongs to no single batch; try again
+            self._owner_targets(w)
+            with quietly():
+                self._check(w, applied)
+        except Exception as exc:  # noqa: BLE001 - the program's code failed on our copies: no check, say why
+            self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _check(self, w: _Window, applied: list[Applied]) -> None:
+        by_id = _work_by_id(w)
+        choices = self._choices(w)
+        why = self._try(w, applied, by_id, choices)
+        if why is None:
+            return
+        if self.template is None:
+            if not choices:  # the step computes its forward inline: wait for the program's forward
+                self._no_forward[w.owner.f_code] = self._no_forward.get(w.owner.f_code, 0) + 1
+                self.pending = self.pending or (w, applied)
+            else:
+                self._skip(why)
+            return
+        template = self._template_choices(w, by_id)
+        if not template:
+            why = f"{self.template.code.co_name}() does not take the batch of {w.owner.f_code.co_name}()"
+        why = self._try(w, applied, by_id, template) if template else why
+        if why is not None:
+            self._skip(why)
+
+    def _skip(self, why: str) -> None:
+        """A step that could not be checked (said once in the notes); the next boundary is tried."""
+        self.skipped.append(why)
+        self._next += 1
+
+    def _try(self, w: _Window, applied: list[Applied], by_id: dict[int, np.ndarray],
+             choices: list[tuple[_Candidate, int | None, list[LossChoice]]]) -> str | None:
+        """Check with the first choice that reproduces the program's output and computes with every tensor;
+        None when one did, else why none could."""
+        why = "no call handed the batch returned an array"
+        for cand, pick, losses in choices:
+            replay = cand.replay or Replay(cand.site, by_id)
+
+            def forward(replay: Replay = replay, pick: int | None = pick) -> np.ndarray:
+                out = replay.call()
+                return np.asarray(out if pick is None else out[pick], dtype=np.float64)
+
+            mine = {i: c for i, c, _ in cand.outputs or []}
+            out0 = forward()
+            if not np.array_equal(out0, forward()):
+                why = f"{replay.name}() gives another output at every call (dropout or noise)"
+                continue
+            if cand.outputs is not None and (out0.shape != mine[pick].shape or
+                                             not np.allclose(out0, mine[pick], rtol=1e-5, atol=1e-7)):
+                why = f"{replay.name}() run again on copies does not reproduce the program's output"
+                continue
+            deaf = _deaf(forward, w.work)
+            if deaf:
+                why = f"{replay.name}() does not compute with {', '.join(deaf)}"
+                continue
+            check = check_update(forward, w.work, applied, losses, where=w.where or w.computed_in,
+                                 max_coords=self.max_coords or 12, seed=len(self.checks),
+                                 biases=[p.name for p in w.params if p.bias])
+            check.computed_in = w.computed_in
+            check.forward = f"{replay.name}() at {short_path(replay.where)}"
+            if not check.tensors:
+                self._skip(check.note)
+                return None
+            self.checks.append(check)
+            self._next += 1
+            return None
+        return why
+
+    def _template_choices(self, w: _Window, by_id: dict[int, np.ndarray]
+                          ) -> list[tuple[_Candidate, int | None, list[LossChoice]]]:
+        """The program's forward (seen elsewhere) on the step's batch: the input argument swapped for it."""
+        t = self.template
+        if t is None:
+            return []
+        swap = _substitute(t, list(w.batch.values()), w.width)
+        if swap is None:
+            return []
+        site = CallSite(t.code, t.globals, {**t.args, **swap}, t.free)
+        out = _returned_floats(Replay(site, by_id).call())
+        cand = _Candidate(site, 0, None)
+        found: list[tuple[int, int | None, list[LossChoice]]] = []
+        for i, a, _ in out:
+            for target in w.target_candidates:
+                if any(target is v for v in swap.values()):
+                    continue
+                losses = assumed_losses(a, target)
+                if losses:
+                    found.append((_class_width(a, target), i, losses))
+                    break
+        found.sort(key=lambda f: f[0])
+        return [(cand, i, losses) for _, i, losses in found[:2]]
+
+    def _choices(self, w: _Window) -> list[tuple[_Candidate, int | None, list[LossChoice]]]:
+        """(forward, index of its output, losses) to try, best first: the program's own loss, else the
+        output the targets fit most narrowly, outermost call first."""
+        out: list[tuple[int, int, _Candidate, int | None, list[LossChoice]]] = []
+        for cand in w.returned_candidates:
+            for i, a, o in cand.outputs or []:
+                if w.loss is not None and w.loss[2] == id(o):
+                    site, name, _ = w.loss
+                    out.append((-1, cand.depth, cand, i, [_own_loss(site, name)]))
+                    continue
+                for t in w.target_candidates:
+                    if isinstance(t, np.ndarray) and t is o:
+                        continue
+                    losses = assumed_losses(a, t)
+                    if losses:
+                        out.append((_class_width(a, t), cand.depth, cand, i, losses))
+                        break
+        out.sort(key=lambda c: (c[0], c[1]))
+        return [(c, i, losses) for _, _, c, i, losses in out[:4]]
+
+    def _owner_targets(self, w: _Window) -> None:
+        """Target-like arrays among the loop's own variables (``t`` in ``for x, t in ...``), after the handed ones."""
+        outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
+        shapes = {c.shape for cand in w.returned_candidates for _, c, _ in cand.outputs or []}
+        for v in list(w.owner.f_locals.values())[:512]:
+            if isinstance(v, np.ndarray) and v.shape in shapes and id(v) not in outs and _target_like(v):
+                w.target_candidates.append(v)
+
+    def _readings(self, w: _Window) -> list[Applied]:
+        now = [p.read() for p in w.params]
+        out: list[Applied] = []
+        moved = {p.name: -(np.asarray(a, dtype=np.float64) - b) for p, a, b in zip(w.params, now, w.before)
+                 if isinstance(a, np.ndarray) and a.shape == b.shape and not np.array_equal(a, b)}
+        if moved:
+            out.append(Applied("update", moved, w.where))
+        bufs: dict[str, np.ndarray] = {}
+        for p, obj, b0 in zip(w.params, w.buffer_objects, w.buffers_before):
+            if p.buffer is None or b0 is None:
+                continue
+            cur = p.buffer()
+            if not isinstance(cur, np.ndarray) or cur.shape != b0.shape:
+                continue
+            d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
+            if np.any(d):
+                bufs[p.name] = np.asarray(d, dtype=np.float64)
+        # arrays shaped like a parameter that the step changed: buffers, matched by shape in order
+        moved_ids = {id(a) for a in now}
+        changed = [(n, a, a - c) for n, a, c in w.shaped if id(a) not in moved_ids and a.shape == c.shape
+                   and not np.array_equal(a, c)]
+        for p, b in zip(w.params, w.before):
+            if p.name in bufs:
+                continue
+            hit = next((i for i, (_, a, _) in enumerate(changed) if a.shape == b.shape), None)
+            if hit is not None:
+                bufs[p.name] = np.asarray(changed.pop(hit)[2], dtype=np.float64)
+        if bufs:
+            out.append(Applied("buffer", bufs, w.computed_in))
+        if w.returned:
+            fn, got = max(w.returned, key=lambda r: len(r[1]))
+            out.append(Applied("returned", got, fn))
+        for fn, got, names in w.locals_:
+            out.append(Applied("local", got, fn, names))
+        return out
+
+
+# -- small helpers -------------------------------------------------------------------------------
+def _work_by_id(w: _Window) -> dict[int, np.ndarray]:
+    """The parameters as they were at the step's start and as they are now (a program may rebind them), both
+    mapped to the working copies, which hold the values the step's gradient belongs to."""
+    by_id = {id(a): w.work[p.name] for p, a in zip(w.params, w.objects)}
+    by_id.update({id(p.read()): w.work[p.name] for p in w.params})
+    return by_id
+
+
+def _own_loss(site: CallSite, out_name: str) -> LossChoice:
+    """The program's loss function, run on copies with another output in place of its own."""
+    replay = Replay(site, {})
+
+    def own(y: np.ndarray) -> float:
+        return float(np.asarray(replay.call({out_name: y}), dtype=np.float64).reshape(-1)[0])
+
+    return LossChoice(f"{replay.name}() at {short_path(replay.where)}", own, False)
+
+
+def _arraylike(v: Any) -> bool:
+    return isinstance(v, np.ndarray) or (isinstance(v, list) and 0 < len(v) <= 100_000)
+
+
+def _small(v: Any) -> bool:
+    """An array, or a list (the shape of either is read without converting anything)."""
+    return isinstance(v, (np.ndarray, list))
+
+
+def _shape(v: Any, depth: int = 0) -> tuple[int, ...]:
+    """The shape of an array, or of a list of numbers, lists or arrays read from its first element: O(1),
+    never converting (a list of 60,000 per-sample arrays is not turned into one array to be measured)."""
+    if isinstance(v, np.ndarray):
+        return tuple(v.shape)
+    if isinstance(v, (list, tuple)):
+        if not v:
+            return (0,)
+        first = v[0]
+        if depth < 2 and isinstance(first, (list, np.ndarray)) and not isinstance(first, tuple):
+            return (len(v), *_shape(first, depth + 1))
+        return (len(v),)
+    return ()
+
+
+def _target_like(v: np.ndarray) -> bool:
+    """Few distinct values (one-hot, +-1, 0.1/0.9 codes): what targets look like, unlike a delta or an output."""
+    return v.size > 0 and len(np.unique(v[: 64])) <= 3
+
+
+def _scalar(v: Any) -> bool:
+    return isinstance(v, (float, np.floating)) or (isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind == "f")
+
+
+def _inside(frame: FrameType, owner: FrameType) -> bool:
+    """Whether ``owner`` is among the frames that led to ``frame`` (sixteen levels up)."""
+    f, depth = frame.f_back, 0
+    while f is not None and depth < 16:
+        if f is owner:
+            return True
+        f, depth = f.f_back, depth + 1
+    return False
+
+
+def _returned_floats(value: Any, keep: bool = False) -> list[tuple[int | None, np.ndarray, Any]]:
+    """The float arrays a call returned: the value itself, or the elements of a short tuple (index, copy, object)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
+        return [(None, np.array(value, dtype=np.float64), value)]
+    if isinstance(value, (tuple, list)) and len(value) <= 8:
+        return [(i, np.array(v, dtype=np.float64), v) for i, v in enumerate(value)
+                if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size]
+    return []
+
+
+def _class_width(out: np.ndarray, targets: Any) -> int:
+    """The size of the output's class axis for these targets (smaller is likelier the output than a hidden layer)."""
+    if _shape(targets) == out.shape:
+        return 0  # the targets have the output's very shape
+    return int(min((s for s in out.shape if s > 1), default=out.size))
+
+
+def _flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        return [value] if value.dtype.kind == "f" else []
+    if depth < 2 and isinstance(value, (tuple, list)) and len(value) <= 64:
+        return [a for v in value for a in _flat_arrays(v, depth + 1)]
+    if depth < 2 and isinstance(value, dict) and len(value) <= 64:
+        return [a for v in value.values() for a in _flat_arrays(v, depth + 1)]
+    return []
+
+
+def _by_shape(arrays: list[np.ndarray], shapes: dict[str, tuple[int, ...]], exclude: set[int]) -> dict[str, np.ndarray]:
+    """Arrays matched to the parameters of their shape, in order (the program's own order of both)."""
+    pool = [a for a in arrays if id(a) not in exclude]
+    out: dict[str, np.ndarray] = {}
+    for name, shape in shapes.items():
+        hit = next((i for i, a in enumerate(pool) if a.shape == shape), None)
+        if hit is not None:
+            out[name] = np.array(pool.pop(hit), dtype=np.float64)
+    return out if len(out) >= max(1, len(shapes) // 2) else {}
+
+
+def _returned_by_name(value: Any, shapes: dict[str, tuple[int, ...]], exclude: set[int]) -> dict[str, np.ndarray]:
+    """A returned dict matched to the parameters by key (``grads['W1']`` or ``grads['dW1']`` for ``params['W1']``)."""
+    if not isinstance(value, dict):
+        return {}
+    out: dict[str, np.ndarray] = {}
+    for name, shape in shapes.items():
+        key = name.split("[")[-1].strip("'\"]") if "[" in name else name.split(".")[-1]
+        for k in (key, f"d{key}", f"grad_{key}"):
+            v = value.get(k)
+            if isinstance(v, np.ndarray) and v.shape == shape and id(v) not in exclude:
+                out[name] = np.array(v, dtype=np.float64)
+                break
+    return out if len(out) >= max(1, len(shapes) // 2) else {}
+
+
+def _own_params(frame: FrameType, w: _Window) -> set[str]:
+    """The parameters held by the frame's ``self`` (a layer object's backward sees only its own)."""
+    me = frame.f_locals.get("self")
+    if me is None or not hasattr(me, "__dict__"):
+        return set()
+    ids = {id(v) for v in vars(me).values() if isinstance(v, np.ndarray)}
+    return {p.name for p, a in zip(w.params, w.objects) if id(a) in ids}
+
+
+def _locals_by_shape(loc: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]], exclude: set[int],
+                     mine: set[str], names: dict[str, str]) -> dict[str, np.ndarray]:
+    """Locals shaped like a parameter (a name that reads like its gradient first), one per parameter."""
+    out: dict[str, np.ndarray] = {}
+    wanted = [n for n in shapes if not mine or n in mine]
+    taken: set[str] = set()
+    order = list(loc)
+    for name in wanted:
+        cands = [k for k, v in loc.items() if v.shape == shapes[name] and id(v) not in exclude and k not in taken
+                 and _affinity(k, "") >= 2]  # named like a gradient: dW, grad_w, weights_gradient, nabla_b
+        if not cands:
+            continue
+        tail = name.split(".")[-1].split("[")[0].strip("'\"]")
+        cands.sort(key=lambda k: (-_affinity(k, tail), order.index(k)))
+        k = cands[0]
+        taken.add(k)
+        out[name], names[name] = np.array(loc[k], dtype=np.float64), k
+    return out
+
+
+def _affinity(local: str, param: str) -> int:
+    """How much a local's name reads like the gradient of ``param`` (``dW1`` for ``W1``, ``grad_w`` for ``weights``)."""
+    lo, p = local.lower(), param.lower()
+    score = 0
+    if lo in (f"d{p}", f"grad_{p}", f"{p}_grad", f"d_{p}", f"g{p}", f"{p}_gradient", f"nabla_{p}"):
+        score += 4
+    if p and p[0] in lo:
+        score += 1
+    if "grad" in lo or lo.startswith("d"):
+        score += 2
+    if any(s in lo for s in ("delta", "err", "out", "cache", "velocity", "v_", "m_", "mom")):
+        score -= 2
+    return score
+
+
+def _shaped_arrays(root: Any, objects: list[Any]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Float arrays reachable from ``root`` (three levels) with a parameter's shape that are not parameters, copied."""
+    if root is None:
+        return []
+    shapes = {a.shape for a in objects}
+    ids = {id(a) for a in objects}
+    out: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for path, a in walk_arrays(root, globals_root=isinstance(root, dict) and "__name__" in root, max_depth=3):
+        if a.shape in shapes and id(a) not in ids and len(out) < 32:
+            out.append((path_text(path), a, a.copy()))
+    return out
+
+
+def _deaf(forward: Callable[[], np.ndarray], work: dict[str, np.ndarray]) -> list[str]:
+    """The working copies the forward does not read (it computes with other arrays): one NaN entry in a copy
+    it reads reaches its output (a small change would not: saturated units swallow it)."""
+    out = []
+    for name, a in work.items():
+        flat = a.reshape(-1)
+        old = float(flat[0])
+        try:
+            flat[0] = np.nan
+            if not np.isnan(forward()).any():
+                out.append(name)
+        finally:
+            flat[0] = old
+    return out
+
+
+def _substitute(site: CallSite, batch: list[Any], width: int) -> dict[str, Any] | None:
+    """The forward's input argument swapped for the step's batch (the same shape but for the batch axis,
+    the input ``width`` on the other)."""
+    if any(x is v for x in batch for v in site.args.values()):
+        return {}  # the forward was last called on this very batch: nothing to swap
+    for name, v in site.args.items():
+        if not (_arraylike(v) and _small(v)):
+            continue
+        shape = _shape(v)
+        for x in batch:
+            xs = _shape(x)
+            if len(xs) != 2 or len(shape) != 2 or x is v:
+                continue
+            if xs == shape and width in xs or xs[1] == shape[1] == width or xs[0] == shape[0] == width:
+                return {name: x}
+    return None

@@ -1,0 +1,246 @@
+"""The update check of ``netdoctor run``: applied updates against finite differences of the program's forward.
+
+Two layers. The engine (:func:`check_update`) on a small sigmoid network written here, with its
+gradient from the closed form and planted bugs: a right update is explained by one factor (the
+learning rate times the loss's own constant), a wrong tensor is named with its pattern, and update
+rules (momentum, weight decay, clipping) are not mismatches. Then whole programs in four styles
+(``tests/backprop_programs/``, one planted bug per variant and healthy twins) under ``netdoctor run``:
+every bug named on the tensor it sits in, no ``gradient-mismatch`` on a twin, and the check ran.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netdoctor.findings import Severity
+from netdoctor.observe.numpy.update_check import (
+    Applied,
+    LossChoice,
+    assumed_losses,
+    check_update,
+    update_check_findings,
+)
+
+HERE = Path(__file__).parent
+PROGRAMS = HERE / "backprop_programs"
+
+
+# -- the engine on a closed-form network -----------------------------------------------------------------
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def _net(seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    params = {"W1": rng.normal(size=(6, 5)), "b1": rng.normal(size=(6, 1)),
+              "W2": rng.normal(size=(3, 6)), "b2": rng.normal(size=(3, 1))}
+    x = rng.normal(size=(5, 4))  # four column samples
+    t = np.eye(3)[:, [0, 2, 1, 0]]
+    return params, x, t
+
+
+def _forward(P: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    h = _sigmoid(P["W1"] @ x + P["b1"])
+    return _sigmoid(P["W2"] @ h + P["b2"]), h
+
+
+def _gradient(P: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray, bug: str = "") -> dict[str, np.ndarray]:
+    """The gradient of 1/2 sum (out - t)^2, by hand (the closed form the engine must agree with)."""
+    out, h = _forward(P, x)
+    d2 = (out - t) * out * (1 - out)
+    d1 = (P["W2"].T @ d2) * h * (1 - h)
+    if bug == "skip-output-sigma":
+        d1 = (P["W2"].T @ (out - t)) * h * (1 - h)
+    g = {"W1": d1 @ x.T, "b1": d1.sum(axis=1, keepdims=True), "W2": d2 @ h.T, "b2": d2.sum(axis=1, keepdims=True)}
+    if bug == "sign":
+        g["W2"] = -g["W2"]
+    if bug == "scalar":
+        g["W1"] = np.full_like(g["W1"], np.sum(d1 * h[:, :1]))
+    return g
+
+
+def _check(applied: list[Applied], losses: list[LossChoice] | None = None, seed: int = 0):
+    P, x, t = _net(seed)
+    work = {k: v.copy() for k, v in P.items()}
+    losses = losses if losses is not None else assumed_losses(_forward(work, x)[0], t)
+    result = check_update(lambda: _forward(work, x)[0], work, applied, losses, biases=("b1", "b2"), where="net.py:9")
+    assert all(np.array_equal(work[k], P[k]) for k in P), "the working copies must come back exactly"
+    return result
+
+
+def test_a_right_update_is_explained_by_one_factor_the_learning_rate_times_the_losss_constant():
+    P, x, t = _net()
+    lr = 0.3
+    result = _check([Applied("update", {k: lr * g for k, g in _gradient(P, x, t).items()})])
+    assert result.ok and result.loss_assumed
+    # the assumed loss is sum (out - t)^2, the gradient is of half of it: the factor is lr / 2
+    assert result.factor == pytest.approx(lr / 2, rel=1e-6)
+    assert result.coords == sum(min(v.size, 12) for v in P.values())
+    assert update_check_findings([result]) == []
+
+
+def test_the_hidden_error_skipping_the_output_sigma_is_named_on_the_hidden_layer():
+    P, x, t = _net()
+    result = _check([Applied("returned", _gradient(P, x, t, "skip-output-sigma"))])
+    assert {v.name for v in result.failed} == {"W1", "b1"}
+    (finding,) = update_check_findings([result])
+    assert finding.code == "gradient-mismatch" and finding.where.startswith("W1[")
+    assert finding.severity == Severity.WARNING  # assumed loss, but W2 and b2 agree with it
+    assert set(finding.evidence["agree"]) == {"W2", "b2"}
+
+
+def test_a_sign_flip_on_one_tensor_is_a_mismatch_of_that_tensor_with_its_pattern():
+    P, x, t = _net()
+    result = _check([Applied("returned", _gradient(P, x, t, "sign"))])
+    (bad,) = result.failed
+    assert bad.name == "W2" and bad.ratio == pytest.approx(-result.factor, rel=1e-6)
+    assert "sign of the gradient flipped" in bad.pattern
+
+
+def test_one_scalar_for_a_whole_tensor_is_named_as_such():
+    P, x, t = _net()
+    result = _check([Applied("returned", _gradient(P, x, t, "scalar"))])
+    assert [v.name for v in result.failed] == ["W1"]
+    assert "same number" in result.failed[0].pattern
+
+
+def test_the_programs_own_loss_makes_the_finding_an_error():
+    P, x, t = _net()
+    own = LossChoice("cost() (net.py:3)", lambda y: 0.5 * float(np.sum((y - t) ** 2)), assumed=False)
+    result = _check([Applied("returned", _gradient(P, x, t, "skip-output-sigma"))], [own])
+    assert result.factor == pytest.approx(1.0, rel=1e-6)
+    (finding,) = update_check_findings([result])
+    assert finding.severity == Severity.ERROR and "own loss" in finding.message
+
+
+@pytest.mark.parametrize("rule", ["momentum", "weight-decay", "clip-value"])
+def test_update_rules_change_the_update_not_the_gradient(rule):
+    P, x, t = _net()
+    g = _gradient(P, x, t)
+    lr = 0.1
+    rng = np.random.default_rng(5)
+    if rule == "momentum":  # the velocity carries earlier steps; the gradient is among the locals
+        update = {k: lr * v + 0.9 * rng.normal(size=v.shape) * 1e-2 for k, v in g.items()}
+        applied = [Applied("update", update), Applied("local", g, names={k: f"d{k}" for k in g})]
+    elif rule == "weight-decay":
+        applied = [Applied("update", {k: lr * (v + 1e-3 * P[k]) for k, v in g.items()}), Applied("returned", g)]
+    else:  # np.clip(g, -c, c) with c hit by a few entries of W1
+        c = np.sort(np.abs(g["W1"]).ravel())[-3]
+        applied = [Applied("update", {k: lr * (np.clip(v, -c, c) if k == "W1" else v) for k, v in g.items()})]
+    result = _check(applied)
+    assert result.ok, [(v.name, v.check.message()) for v in result.failed]
+
+
+def test_class_index_targets_give_the_cross_entropies_and_squared_error():
+    out = np.log(np.full((5, 4), 0.25))  # log-softmax rows
+    names = [loss.name for loss in assumed_losses(out, np.array([0, 3, 1, 2, 0]))]
+    assert names[0].startswith("squared error")
+    assert any("softmax of the output" in n for n in names) and any("log-softmax" in n for n in names)
+    assert assumed_losses(out, np.array([0, 7, 1, 2, 0])) == []  # a label beyond the classes fits nothing
+
+
+def test_cross_entropy_on_softmax_matches_its_closed_form_gradient():
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(3, 4))
+    x = rng.normal(size=(6, 4))
+    y = np.array([0, 2, 1, 1, 0, 2])
+    work = {"W": W.copy()}
+    logits = x @ W.T
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    grad = (p - np.eye(3)[y]).T @ x / len(y)  # mean cross-entropy
+    result = check_update(lambda: x @ work["W"].T, work, [Applied("returned", {"W": grad})],
+                          assumed_losses(logits, y))
+    assert result.ok and "softmax" in result.loss
+    assert result.factor == pytest.approx(1 / len(y), rel=1e-6)  # summed loss assumed, mean gradient given
+
+
+# -- whole programs under netdoctor run -----------------------------------------------------------------
+CASES = {
+    # (program, variant): tensor the finding must name (prefix of ``where``), or None for a twin
+    ("column_class", ""): None,
+    ("column_class", "no-output-sigma"): "self.weights[1]",
+    ("column_class", "hidden-skips-output-sigma"): "self.weights[0]",
+    ("column_class", "summed"): None,
+    ("dict_notebook", ""): None,
+    ("dict_notebook", "scalar-gradient"): "params['W1']",
+    ("dict_notebook", "sign-flip"): "params['W1']",
+    ("dict_notebook", "momentum"): None,
+    ("dict_notebook", "weight-decay"): None,
+    ("layer_objects", ""): None,
+    ("layer_objects", "input-grad-after-step"): "weights",
+    ("layer_objects", "clip-value"): None,
+    ("layer_objects", "clip-norm"): None,
+    ("module_loop", ""): None,
+    ("module_loop", "stale-weights"): "W1",
+    ("module_loop", "summed"): None,
+}
+PATTERNS = {("dict_notebook", "scalar-gradient"): "same number", ("dict_notebook", "sign-flip"): "opposite sign"}
+
+
+def _run(case: tuple[str, str]) -> dict:
+    program, variant = case
+    out = Path(os.environ.get("TMPDIR", "/tmp")) / f"update_check_{os.getpid()}_{program}_{variant or 'healthy'}.json"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", NO_COLOR="1", COLUMNS="100")
+    env.pop("PYTHONPATH", None)
+    args = [sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(PROGRAMS / f"{program}.py")]
+    subprocess.run(args + ([variant] if variant else []), capture_output=True, text=True, env=env, timeout=300)
+    try:
+        return json.loads(out.read_text(encoding="utf-8"))
+    finally:
+        out.unlink(missing_ok=True)
+
+
+@cache
+def _reports() -> dict[tuple[str, str], dict]:
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(CASES, pool.map(_run, CASES)))
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=[f"{p}-{v or 'healthy'}" for p, v in CASES])
+def test_each_bug_is_named_on_its_tensor_and_no_twin_gets_a_mismatch(case):
+    report = _reports()[case]
+    notes = report.get("context", {}).get("notes", [])
+    assert any(n.startswith("update check:") for n in notes), notes  # the check ran: silence is earned
+    mismatches = [f for f in report["findings"] if f["code"] == "gradient-mismatch"]
+    tensor = CASES[case]
+    if tensor is None:
+        assert mismatches == [], mismatches
+        return
+    (finding,) = mismatches
+    assert tensor in finding["where"], finding["where"]
+    assert finding["severity"] == "error"  # each program has a loss function of its own
+    if case in PATTERNS:
+        assert PATTERNS[case] in finding["fix"], finding["fix"]
+
+
+# -- the forum program (shared/seed/, beside the repository) --------------------------------------------
+def test_the_forum_programs_backprop_is_not_called_a_mismatch(tmp_path):
+    from shared_files import MNIST_TEST, SEED, have_real_data, shuffled_train_csv
+
+    if not (have_real_data() and (SEED / "train.py").exists()):
+        pytest.skip("shared/ (MNIST data and the forum program) not beside the repository")
+    train = shuffled_train_csv(tmp_path, rows=1500)
+    test = tmp_path / "test.csv"
+    np.savetxt(test, np.loadtxt(MNIST_TEST, delimiter=",", max_rows=200), delimiter=",", fmt="%d")
+    out = tmp_path / "report.json"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NO_COLOR="1")
+    env.pop("PYTHONPATH", None)
+    subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(SEED / "train.py"),
+                    str(train), str(test), "1"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    codes = {f["code"] for f in report["findings"]}
+    # its backpropagation is the gradient of its squared error; what it applies differs in named ways
+    assert "gradient-mismatch" not in codes
+    assert {"summed-gradient", "aliased-buffers"} <= codes, codes
+    notes = report["context"].get("notes", [])
+    assert any(n.startswith("update check") for n in notes), notes  # checked, or why not (its tanh saturates)
