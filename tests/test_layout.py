@@ -171,7 +171,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("netdoctor.findings",),
     ("netdoctor.rules", "netdoctor.data"),
     ("netdoctor.buffers",),
-    ("netdoctor.gradients", "netdoctor.observe"),
+    ("netdoctor.gradients",),
+    ("netdoctor.observe",),  # run's update check measures with the gradient checker (observe.numpy.update_check)
     ("netdoctor.adapters",),
     ("netdoctor.diagnosis",),
     ("netdoctor",),
