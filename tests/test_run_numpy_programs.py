@@ -75,6 +75,10 @@ PROGRAMS = [
     # layer objects updating themselves, trained by a module-level loop whose variables rebind `layer`, `x`, `y`:
     # the forward is that loop (not a function), and no function is given the targets
     Program("layer_objects", updates=3000, forward=False),
+    # the same with a hidden block listed twice: `[Dense(16, 16), Tanh()] * 2` shares one layer object between the two
+    # places (its weights move twice per step); the healthy twin builds fresh layers in a comprehension
+    Program("layer_objects_shared", forward=False),
+    Program("layer_objects_deep", forward=False),
 ]
 
 

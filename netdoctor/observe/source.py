@@ -59,7 +59,17 @@ def loop_names(filename: str) -> frozenset[str]:
     outside: set[str] = set()
 
     def bound(node: ast.AST) -> set[str]:
-        return {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        """Names a statement binds in the module's scope (a comprehension's or lambda's variables are their own)."""
+        out: set[str] = set()
+        todo = [node]
+        while todo:
+            n = todo.pop()
+            if isinstance(n, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.Lambda)):
+                continue
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store):
+                out.add(n.id)
+            todo.extend(ast.iter_child_nodes(n))
+        return out
 
     def visit(stmts: list[ast.stmt], in_loop: bool) -> None:
         for st in stmts:
