@@ -13,6 +13,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.updates`: ``stale-accumulator``, ``summed-gradient``;
 * :mod:`~netdoctor.rules.targets`: ``constant-targets``;
 * :mod:`~netdoctor.rules.oddities`: ``odd-values`` (a data file's cells or labels unlike all the others);
+* :mod:`~netdoctor.rules.backprop`: ``gradient-mismatch`` of the updates ``netdoctor run`` checked;
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
 
 ``docs/findings.md`` lists every code with the module that decides it
@@ -25,6 +26,7 @@ from netdoctor._lazy import lazy_face
 
 if TYPE_CHECKING:
     from netdoctor.rules.activations import dead_units, saturated_activations
+    from netdoctor.rules.backprop import gradient_mismatch_in_updates
     from netdoctor.rules.causes import CAUSES, link_causes
     from netdoctor.rules.evidence import (
         BatchScale,
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
 _EXPORTS = {
     "Framework": "policy",
+    "gradient_mismatch_in_updates": "backprop",
     "CAUSES": "causes",
     "link_causes": "causes",
     **{name: "evidence" for name in ("BatchScale", "CarryOver", "GradientScale", "InitScale", "LayerActivity", "NonFinite",

@@ -290,10 +290,10 @@ class NumpyBackend:
 
     def findings(self):
         """What was seen (see :mod:`netdoctor.observe.numpy.verdicts`)."""
-        from netdoctor.observe.numpy.update_check import update_check_findings
         from netdoctor.observe.numpy.verdicts import findings_from
+        from netdoctor.rules.backprop import gradient_mismatch_in_updates
 
-        return findings_from(self) + update_check_findings(self.update_checks.checks)
+        return findings_from(self) + gradient_mismatch_in_updates(self.update_checks.checks)
 
     def sections(self) -> dict[str, Any]:
         """Per-layer activations, predictions and update measurements for the report."""

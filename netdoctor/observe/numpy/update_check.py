@@ -21,7 +21,8 @@ shared by every tensor is not a mismatch) and judges every tensor against it.
 A tensor is right when one reading of it is that factor times the derivative;
 momentum, weight decay and clipping change the applied update but leave the
 gradient among the locals, so they are never a mismatch. What it returns is
-evidence (:class:`UpdateCheck`); :func:`update_check_findings` words it.
+evidence (:class:`~netdoctor.rules.backprop.UpdateCheck`); the rule
+:func:`~netdoctor.rules.backprop.gradient_mismatch_in_updates` words it.
 
 Cost: the forward runs twice per sampled entry (``max_coords`` per tensor),
 and the outputs are cached so every candidate loss is judged from the same
@@ -37,16 +38,14 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.findings import Finding, Severity
 from netdoctor.gradients.engine import NOISE_FACTOR, Problem, steps
 from netdoctor.gradients.judge import judge_per_coordinate, sample
 from netdoctor.gradients.options import DEFAULT_H, Options, validate
 from netdoctor.gradients.result import TensorCheck
-from netdoctor.params import format_index
+from netdoctor.rules.backprop import TensorVerdict, UpdateCheck, WorstEntry
 
 __all__ = [
-    "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update",
-    "update_check_findings", "MAX_COORDS", "RATIO_TOL",
+    "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update", "MAX_COORDS", "RATIO_TOL",
 ]
 
 MAX_COORDS = 12
@@ -80,64 +79,6 @@ class LossChoice:
     name: str
     fn: Callable[[np.ndarray], float]
     assumed: bool
-
-
-@dataclass(frozen=True)
-class TensorVerdict:
-    """One tensor: the reading compared, its ratio to the numerical gradient and the judge's verdict."""
-
-    name: str
-    kind: str
-    """The reading judged (see :class:`Applied`); the applied update when none matched."""
-    ratio: float
-    """Median of applied / numerical over the sampled entries (nan when the derivative is ~0 there)."""
-    spread: float
-    """Relative spread of those ratios (0 for an exact multiple)."""
-    ok: bool
-    check: TensorCheck
-    """The per-entry verdict against ``factor`` times the numerical gradient (worst entries, hint)."""
-    pattern: str = ""
-    """What the wrong entries look like (sign flipped, one scalar for the tensor, ...)."""
-    local_name: str = ""
-    """The program's own name of the array compared."""
-    bias: bool = False
-    source: str = ""
-    """Where the reading judged was computed (``backprop() at net.py:33``)."""
-
-
-@dataclass
-class UpdateCheck:
-    """Evidence: one update of the program checked against finite differences of its own forward."""
-
-    where: str
-    """file:line of the update (and of the function that computed it, when different)."""
-    loss: str
-    loss_assumed: bool
-    factor: float
-    """The factor shared by the tensors that agree, for the reading applied (lr, 1, a batch size...)."""
-    kind: str
-    """The reading ``factor`` belongs to."""
-    tensors: list[TensorVerdict] = field(default_factory=list)
-    coords: int = 0
-    """Entries compared over all tensors."""
-    evaluations: int = 0
-    """Forward passes run for this check."""
-    note: str = ""
-    """Why the check could not judge, or what was assumed."""
-    readings: list[str] = field(default_factory=list)
-    """The kinds of reading that were compared (the applied update first)."""
-    computed_in: str = ""
-    """The function (file:line) in which the program computed the update, when known."""
-    forward: str = ""
-    """The program's function that was run again as the forward (file:line)."""
-
-    @property
-    def ok(self) -> bool:
-        return all(t.ok for t in self.tensors)
-
-    @property
-    def failed(self) -> list[TensorVerdict]:
-        return [t for t in self.tensors if not t.ok]
 
 
 # -- losses ---------------------------------------------------------------------------------
@@ -448,7 +389,8 @@ def check_update(
         only = ("only the biases are right: the weights' gradients multiply the right deltas with the wrong "
                 "activations (or the wrong layer's)")
         verdicts = [v if v.ok or "varies" not in v.pattern else TensorVerdict(
-            v.name, v.kind, v.ratio, v.spread, v.ok, v.check, only, v.local_name, v.bias, v.source) for v in verdicts]
+            v.name, v.kind, v.ratio, v.spread, v.ok, v.n_checked, v.n_failed, v.worst, v.hint, only, v.local_name,
+            v.bias, v.source) for v in verdicts]
     note = ""
     if loss.assumed:
         note = f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
@@ -495,71 +437,16 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
             clip = _clipped(a_full, n_k, idx[k])
             if clip is not None:  # clipping changes the update, not the gradient: not a mismatch
                 ok, pattern = True, f"clipped by value at +-{clip * c:.3g} (the update rule, not the gradient)"
-        verdicts.append(TensorVerdict(name, app.kind, ratio, spread, ok, check, pattern, app.names.get(name, ""),
-                                      name in biases, app.where))
+        verdicts.append(TensorVerdict(name, app.kind, ratio, spread, ok, check.n_checked, check.n_failed,
+                                      _worst(check), check.hint, pattern, app.names.get(name, ""), name in biases,
+                                      app.where))
     return verdicts
+
+
+def _worst(check: TensorCheck) -> tuple[WorstEntry, ...]:
+    return tuple(WorstEntry(c.index, c.analytic, c.numeric, c.rel_error) for c in check.worst[:3])
 
 
 def _entry_rng(seed: int, k: int) -> np.random.Generator:
     """The private generator that samples tensor ``k``'s entries (one per tensor, so a judge can draw them again)."""
     return np.random.default_rng([seed, k])
-
-
-# -- words (moves to netdoctor/rules/ when that package lands) ---------------------------------------
-def update_check_findings(checks: Sequence[UpdateCheck]) -> list[Finding]:
-    """One ``gradient-mismatch`` for the tensors no checked update explains; nothing for a right program.
-
-    The finding points at the failing tensor nearest the output (errors flow backwards: it is the one to
-    fix first) and lists the others. Severity: error when the loss is the program's own; warning when it
-    was assumed and other tensors agree with it; info when it was assumed and no tensor agrees (the
-    program may minimise another loss).
-    """
-    judged = [c for c in checks if c.tensors]
-    failing = [c for c in judged if not c.ok]
-    if not failing:
-        return []
-    c = failing[0]
-    bad = c.failed
-    # parameters come in the program's order, input side first: the last failing weight is nearest the output
-    first = next((v for v in reversed(bad) if not v.bias), bad[-1])
-    w = first.check.worst[0] if first.check.worst else None
-    at = format_index(first.name, w.index) if w else first.name
-    loss = c.loss.replace(" (assumed)", "")
-    reading = {"returned": "the gradient returned", "buffer": "what was added to the buffer",
-               "update": "the update", "local": "the gradient computed"}
-    own = f" (`{first.local_name}`)" if first.local_name else ""
-    scaled = "" if abs(c.factor - 1) < 1e-9 else f"/{c.factor:.3g}"
-    numbers = (f"; worst {at}: {'update' if first.kind == 'update' else 'value'}{scaled} {w.analytic:.3e}, "
-               f"derivative {w.numeric:.3e}" if w else "")
-    others = [v.name for v in bad if v is not first]
-    agree = [v.name for v in c.tensors if v.ok]
-    severity = Severity.ERROR if not c.loss_assumed else Severity.WARNING if agree else Severity.INFO
-    whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
-    msg = (f"{reading.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "
-           f"{first.check.n_failed} of {first.check.n_checked} sampled entries disagree{numbers}"
-           + (f"; also {', '.join(others)}" if others else "") + ".")
-    again = sum(1 for d in judged if not d.ok)
-    where_lines = list(dict.fromkeys(x for x in (first.source, c.where) if x))
-    return [Finding(
-        "gradient-mismatch", severity, at, msg,
-        {"tensors": {v.name: {"reading": v.kind, "program_name": v.local_name, "ratio": v.ratio,
-                              "ratio_spread": v.spread, "n_checked": v.check.n_checked, "n_failed": v.check.n_failed,
-                              "worst": [x.to_dict() for x in v.check.worst[:3]], "pattern": v.pattern}
-                     for v in bad},
-         "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed,
-         "computed_by": first.source, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
-         "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords},
-        fix=(first.pattern or first.check.hint or "the backward pass of this tensor is wrong")
-        + "; re-derive it step by step from the loss and compare each intermediate with a finite difference "
-          "(netdoctor.gradcheck).",
-        explanation=(f"netdoctor ran the program's own forward ({c.forward or 'its forward'}) again on a copy of "
-                     f"the batch it had just trained on, moved sampled entries of each parameter by a small step "
-                     f"and measured how the loss changed. "
-                     + (f"{', '.join(agree)} moved by {c.factor:.3g}x those derivatives; " if agree else "")
-                     + f"{first.name} did not, so training follows another direction than the loss's"
-                     + (f" ({again} of {len(judged)} checked updates)" if len(judged) > 1 else "") + "."
-                     + (" The loss is assumed from the output and targets; if the program minimises another loss, "
-                        "this may be right for it." if c.loss_assumed else "")
-                     + (f" Computed by {where_lines[0]}" + (f", applied in {where_lines[1]}" if len(where_lines) > 1 else "")
-                        + "." if where_lines else "")),
-    )]

@@ -1,0 +1,150 @@
+"""``gradient-mismatch`` in ``netdoctor run``: the program's applied updates against its own loss.
+
+The evidence records of the update check (:mod:`netdoctor.observe.numpy.update_check` measures them on
+the program's own forward, batch and loss, with the gradient judge) and the one rule that words them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from netdoctor.findings import Finding, Severity
+from netdoctor.params import format_index
+
+__all__ = ["WorstEntry", "TensorVerdict", "UpdateCheck", "gradient_mismatch_in_updates"]
+
+
+@dataclass(frozen=True)
+class WorstEntry:
+    """One sampled entry of a tensor: the applied value over the factor against the derivative."""
+
+    index: tuple[int, ...]
+    applied: float
+    derivative: float
+    rel_error: float
+
+
+@dataclass(frozen=True)
+class TensorVerdict:
+    """One tensor: the reading compared, its ratio to the numerical gradient and the judge's verdict."""
+
+    name: str
+    kind: str
+    """The reading judged: ``returned``, ``buffer``, ``update`` or ``local``
+    (:class:`netdoctor.observe.numpy.update_check.Applied`)."""
+    ratio: float
+    """Median of applied / numerical over the sampled entries (nan when the derivative is ~0 there)."""
+    spread: float
+    """Relative spread of those ratios (0 for an exact multiple)."""
+    ok: bool
+    n_checked: int
+    """Entries the judge compared (kinks skipped)."""
+    n_failed: int
+    worst: tuple[WorstEntry, ...] = ()
+    """Up to three entries with the largest error against ``factor`` times the derivative, worst first."""
+    hint: str | None = None
+    """The gradient judge's reading of the error pattern (constant ratio, transposed, ...)."""
+    pattern: str = ""
+    """What the wrong entries look like (sign flipped, one scalar for the tensor, ...)."""
+    local_name: str = ""
+    """The program's own name of the array compared."""
+    bias: bool = False
+    source: str = ""
+    """Where the reading judged was computed (``backprop() at net.py:33``)."""
+
+
+@dataclass
+class UpdateCheck:
+    """Evidence: one update of the program checked against finite differences of its own forward."""
+
+    where: str
+    """file:line of the update (and of the function that computed it, when different)."""
+    loss: str
+    loss_assumed: bool
+    factor: float
+    """The factor shared by the tensors that agree, for the reading applied (lr, 1, a batch size...)."""
+    kind: str
+    """The reading ``factor`` belongs to."""
+    tensors: list[TensorVerdict] = field(default_factory=list)
+    coords: int = 0
+    """Entries compared over all tensors."""
+    evaluations: int = 0
+    """Forward passes run for this check."""
+    note: str = ""
+    """Why the check could not judge, or what was assumed."""
+    readings: list[str] = field(default_factory=list)
+    """The kinds of reading that were compared (the applied update first)."""
+    computed_in: str = ""
+    """The function (file:line) in which the program computed the update, when known."""
+    forward: str = ""
+    """The program's function that was run again as the forward (file:line)."""
+
+    @property
+    def ok(self) -> bool:
+        return all(t.ok for t in self.tensors)
+
+    @property
+    def failed(self) -> list[TensorVerdict]:
+        return [t for t in self.tensors if not t.ok]
+
+
+# -- the rule -------------------------------------------------------------------------------------------
+def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]:
+    """One ``gradient-mismatch`` for the tensors no checked update explains; nothing for a right program.
+
+    The finding points at the failing tensor nearest the output (errors flow backwards: it is the one to
+    fix first) and lists the others. Severity: error when the loss is the program's own; warning when it
+    was assumed and other tensors agree with it; info when it was assumed and no tensor agrees (the
+    program may minimise another loss).
+    """
+    judged = [c for c in checks if c.tensors]
+    failing = [c for c in judged if not c.ok]
+    if not failing:
+        return []
+    c = failing[0]
+    bad = c.failed
+    # parameters come in the program's order, input side first: the last failing weight is nearest the output
+    first = next((v for v in reversed(bad) if not v.bias), bad[-1])
+    w = first.worst[0] if first.worst else None
+    at = format_index(first.name, w.index) if w else first.name
+    loss = c.loss.replace(" (assumed)", "")
+    reading = {"returned": "the gradient returned", "buffer": "what was added to the buffer",
+               "update": "the update", "local": "the gradient computed"}
+    own = f" (`{first.local_name}`)" if first.local_name else ""
+    scaled = "" if abs(c.factor - 1) < 1e-9 else f"/{c.factor:.3g}"
+    numbers = (f"; worst {at}: {'update' if first.kind == 'update' else 'value'}{scaled} {w.applied:.3e}, "
+               f"derivative {w.derivative:.3e}" if w else "")
+    others = [v.name for v in bad if v is not first]
+    agree = [v.name for v in c.tensors if v.ok]
+    severity = Severity.ERROR if not c.loss_assumed else Severity.WARNING if agree else Severity.INFO
+    whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
+    msg = (f"{reading.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "
+           f"{first.n_failed} of {first.n_checked} sampled entries disagree{numbers}"
+           + (f"; also {', '.join(others)}" if others else "") + ".")
+    again = sum(1 for d in judged if not d.ok)
+    where_lines = list(dict.fromkeys(x for x in (first.source, c.where) if x))
+    return [Finding(
+        "gradient-mismatch", severity, at, msg,
+        {"tensors": {v.name: {"reading": v.kind, "program_name": v.local_name, "ratio": v.ratio,
+                              "ratio_spread": v.spread, "n_checked": v.n_checked, "n_failed": v.n_failed,
+                              "worst": [{"index": list(x.index), "applied": x.applied, "derivative": x.derivative,
+                                        "rel_error": x.rel_error} for x in v.worst], "pattern": v.pattern}
+                     for v in bad},
+         "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed,
+         "computed_by": first.source, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
+         "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords},
+        fix=(first.pattern or first.hint or "the backward pass of this tensor is wrong")
+        + "; re-derive it step by step from the loss and compare each intermediate with a finite difference "
+          "(netdoctor.gradcheck).",
+        explanation=(f"netdoctor ran the program's own forward ({c.forward or 'its forward'}) again on a copy of "
+                     f"the batch it had just trained on, moved sampled entries of each parameter by a small step "
+                     f"and measured how the loss changed. "
+                     + (f"{', '.join(agree)} moved by {c.factor:.3g}x those derivatives; " if agree else "")
+                     + f"{first.name} did not, so training follows another direction than the loss's"
+                     + (f" ({again} of {len(judged)} checked updates)" if len(judged) > 1 else "") + "."
+                     + (" The loss is assumed from the output and targets; if the program minimises another loss, "
+                        "this may be right for it." if c.loss_assumed else "")
+                     + (f" Computed by {where_lines[0]}" + (f", applied in {where_lines[1]}" if len(where_lines) > 1 else "")
+                        + "." if where_lines else "")),
+    )]
