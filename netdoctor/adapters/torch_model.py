@@ -32,7 +32,6 @@ probe compares the two); the global torch random state is left as found.
 from __future__ import annotations
 
 import copy
-import math
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -43,8 +42,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from netdoctor.errors import InvalidArgument, ProtocolError
-from netdoctor.findings import Finding, Severity
+from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import as_rows, infer_kind
+from netdoctor.rules.evidence import LossInputs
+from netdoctor.rules.losses import double_softmax
 
 __all__ = ["TorchModel", "adapt_module", "is_module_result"]
 
@@ -347,8 +348,9 @@ class TorchModel:
         found = _double_softmax(out, self.loss_fn, self.loss_name, type(self.module).__name__)
         return [found] if found is not None else []
 
-    def frozen_reasons(self, names: list[str]) -> dict[str, tuple[str, str]]:
-        """Why each named parameter did not change in training: ``name -> (why, fix)``."""
+    def frozen_reasons(self, names: list[str]) -> dict[str, str]:
+        """Why each named parameter did not change in training: ``name -> reason`` (a key of
+        :data:`netdoctor.rules.frozen.FROZEN_REASONS`, which words it)."""
         params = dict(self.module.named_parameters())
         in_opt = ({id(p) for g in self.optimizer.param_groups for p in g["params"]} if self.optimizer is not None
                   else {id(p) for p in self.module.parameters()})
@@ -359,19 +361,16 @@ class TorchModel:
             if p is None:
                 continue
             if not p.requires_grad:
-                out[n] = ("requires_grad=False: autograd computes no gradient for them (frozen on purpose, as in "
-                          "fine-tuning? then ignore this)", "set requires_grad=True for parameters that should learn")
+                out[n] = "requires_grad_off"
             elif id(p) not in in_opt:
-                out[n] = ("not passed to the optimizer: their gradients are computed and thrown away",
-                          "pass every parameter to the optimizer: torch.optim.SGD(model.parameters(), lr=...)")
+                out[n] = "not_in_optimizer"
             elif n in unreached:
                 out[n] = unreached[n]
             else:
-                out[n] = ("their parameter group never moves them (learning rate 0?)",
-                          "check the learning rate of its parameter group")
+                out[n] = "not_changed"
         return out
 
-    def _unreached(self, names: list[str]) -> dict[str, tuple[str, str]]:
+    def _unreached(self, names: list[str]) -> dict[str, str]:
         """Parameters autograd gives no gradient: cut off (the loss depends on them) or unused (it does not)."""
         if not names or self._sample is None:
             return {}
@@ -388,13 +387,9 @@ class TorchModel:
                 if g is not None and bool(g.abs().sum() > 0):
                     continue
                 if self._moves_loss(params[n], Xt, yt):
-                    out[n] = ("the loss depends on them, but autograd brings them no gradient: the path to the loss is "
-                              "cut by .detach(), .data, torch.no_grad() or a NumPy round trip in forward()",
-                              "compute the forward pass with the tensors themselves (no .detach() or .data) and "
-                              "outside torch.no_grad()")
+                    out[n] = "cut"
                 else:
-                    out[n] = ("forward() never uses them (the loss does not change when they change)",
-                              "use the layer in forward() or remove it")
+                    out[n] = "never_used"
         finally:
             self.module.train(was)
         return out
@@ -443,50 +438,19 @@ class _Seeded:
 
 
 def _double_softmax(out: torch.Tensor, loss_fn: Callable, loss_name: str, owner: str) -> Finding | None:
-    """``double-softmax`` when the output reaching a softmax/sigmoid loss is already probabilities (or None)."""
+    """What reaches a softmax/sigmoid loss on the gradient-check batch, judged by :func:`netdoctor.rules.losses.double_softmax`."""
     if out.dim() != 2 or len(out) < 2 or not bool(torch.isfinite(out).all()):
         return None
     lo, hi = float(out.min()), float(out.max())
-    rows = len(out)
-    if isinstance(loss_fn, nn.BCEWithLogitsLoss) or loss_fn is F.binary_cross_entropy_with_logits:
-        if lo >= 0.0 and hi <= 1.0 and out.numel() >= 16:
-            return Finding(
-                "double-softmax", Severity.ERROR, f"{owner}.forward output -> {_name_of(loss_fn)}",
-                f"Every value {owner}.forward returns lies in [{lo:.3g}, {hi:.3g}] on {rows} rows: sigmoid outputs, and "
-                f"{_name_of(loss_fn)} applies its own sigmoid, so the network is trained through two.",
-                {"rows": rows, "min": lo, "max": hi, "loss": _name_of(loss_fn)},
-                fix="Return logits from forward() (drop the final sigmoid), or use nn.BCELoss on the probabilities.",
-                explanation="sigmoid(p) for p in [0, 1] lies in [0.5, 0.73]: the predicted probability can never leave "
-                            "that band, the loss cannot approach 0 and the gradient is squashed by two sigmoid slopes.",
-            )
+    logits_bce = isinstance(loss_fn, nn.BCEWithLogitsLoss) or loss_fn is F.binary_cross_entropy_with_logits
+    if not logits_bce and (loss_name != "cross_entropy" or out.shape[1] < 2):
         return None
-    if loss_name != "cross_entropy" or out.shape[1] < 2:
-        return None
-    sums = out.sum(dim=1)
-    lse = torch.logsumexp(out, dim=1)
-    c = out.shape[1]
-    if lo >= -PROB_TOL and hi <= 1 + PROB_TOL and float((sums - 1).abs().max()) <= PROB_TOL:
-        return Finding(
-            "double-softmax", Severity.ERROR, f"{owner}.forward output -> {_name_of(loss_fn)}",
-            f"The values {owner}.forward returns are probabilities (in [0, 1], every one of {rows} rows sums to 1 "
-            f"within {float((sums - 1).abs().max()):.1e}), and {_name_of(loss_fn)} applies log_softmax itself: the "
-            "network is trained through two softmaxes.",
-            {"rows": rows, "min": lo, "max": hi, "max_row_sum_error": float((sums - 1).abs().max()), "classes": c},
-            fix="Return the logits from forward() (drop the softmax) and keep the cross-entropy loss; apply softmax "
-                "only to read probabilities.",
-            explanation=f"softmax of values in [0, 1] is nearly uniform: the loss stays near ln {c} = {math.log(c):.2f} "
-                        "even for a perfect network and the gradient through the second softmax is small, so learning "
-                        "is slow and stalls early.",
-        )
-    if hi <= PROB_TOL and float(lse.abs().max()) <= PROB_TOL:
-        return Finding(
-            "double-softmax", Severity.INFO, f"{owner}.forward output -> {_name_of(loss_fn)}",
-            f"The values {owner}.forward returns are log-probabilities (logsumexp of each of {rows} rows is 0 within "
-            f"{float(lse.abs().max()):.1e}); {_name_of(loss_fn)} applies log_softmax again, which leaves them unchanged.",
-            {"rows": rows, "max": hi, "max_logsumexp": float(lse.abs().max()), "classes": c},
-            fix="Either return logits and keep the cross-entropy, or keep log_softmax and use nn.NLLLoss: the same loss, "
-                "the intent clearer.",
-            explanation="log_softmax is idempotent, so the loss is right; it costs a second pass and breaks as soon as "
-                        "someone swaps log_softmax for softmax.",
-        )
-    return None
+    sums_err = float((out.sum(dim=1) - 1).abs().max())
+    lse_err = float(torch.logsumexp(out, dim=1).abs().max())
+    return double_softmax(LossInputs(
+        where=f"{owner}.forward output -> {_name_of(loss_fn)}",
+        loss="binary_cross_entropy_with_logits" if logits_bce else "cross_entropy", batches=1, rows=len(out),
+        probabilities=int(lo >= -PROB_TOL and hi <= 1 + PROB_TOL and sums_err <= PROB_TOL),
+        log_probabilities=int(hi <= PROB_TOL and lse_err <= PROB_TOL), unit_interval=int(lo >= 0.0 and hi <= 1.0),
+        values=out.numel(), classes=out.shape[1], producer=f"{owner}.forward",
+        details={"min": lo, "max": hi, "max_row_sum_error": sums_err, "max_logsumexp": lse_err}))

@@ -25,6 +25,8 @@ import numpy as np
 from netdoctor.buffers.reach import OPAQUE, Reach, StateSnapshot, unwrap
 from netdoctor.buffers.roles import is_template, path_role
 from netdoctor.findings import Finding, Severity
+from netdoctor.rules.evidence import SharedMemory
+from netdoctor.rules.sharing import aliased_buffers, pair_severity
 
 __all__ = ["find_aliasing", "Reach", "StateSnapshot", "path_role"]
 
@@ -61,7 +63,9 @@ def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
             by_parent.setdefault(parent, []).append(label)
         for parent, labels in by_parent.items():
             if len(labels) > 1 and isinstance(reach.nodes[parent], (list, tuple)):
-                findings.append(_repeated(reach, parent, labels, target))
+                rep = _repeated(reach, parent, labels, target)
+                if rep is not None:
+                    findings.append(rep)
         if isinstance(target, (list, dict, np.ndarray)):
             # one path per list: repeats inside one list are reported above
             paths = list(dict.fromkeys(
@@ -93,93 +97,19 @@ def _describe(o: Any) -> dict[str, Any]:
     return d
 
 
-def _fresh(path: str, o: Any) -> str:
-    name = path.split("[")[0]
-    if isinstance(o, list):
-        src = "biases" if "bias" in name.lower() else "weights"
-        return f"`self.{name} = [np.zeros_like(w) for w in self.{src}]`"
-    if isinstance(o, dict):
-        return f"`self.{name} = {{k: np.zeros_like(v) for k, v in self.params.items()}}`"
-    return f"`self.{path} = <source>.copy()` (or `np.zeros_like(...)`)"
-
-
 def _same_object(paths: list[str], o: Any) -> Finding | None:
-    roles = {p: path_role(p) for p in paths}
-    buffers = [p for p in paths if roles[p] == "buffer"]
-    params = [p for p in paths if roles[p] == "param"]
-    if not buffers:
-        return None  # params dict vs self.W1, data references: sharing by construction
-    kind = type(o).__name__
-    names = " and ".join(f"`{p}`" for p in paths)
-    evidence = {"paths": paths, "roles": roles, **_describe(o)}
-    if params:
-        b, p = buffers[0], params[0]
-        return Finding(
-            "aliased-buffers", Severity.ERROR, " = ".join(paths),
-            f"the buffer `{b}` is the parameter `{p}` itself (one {kind}).",
-            evidence,
-            fix=f"give the buffer its own memory: {_fresh(b, o)}.",
-            explanation=(
-                f"Writing a gradient or update into `{b}` overwrites the weights in `{p}`, and every "
-                f"weight update changes the stored gradient: the step applied is not the gradient of the loss."
-            ),
-        )
-    if len(buffers) >= 2 and not any(is_template(p) for p in buffers):
-        a, b = buffers[:2]
-        return Finding(
-            "aliased-buffers", Severity.ERROR, " = ".join(paths),
-            f"{names} are one {kind} object: whatever is written into one lands in the other.",
-            evidence,
-            fix=f"give each its own arrays: {_fresh(b, o)}.",
-            explanation=(
-                f"`{a}` and `{b}` name the same {kind}: gradients or updates meant for "
-                f"one are added into the other, so both hold the mixed sum and every update applies it."
-            ),
-        )
-    if len(buffers) >= 2:
-        tpl = next(p for p in buffers if is_template(p))
-        upd = next(p for p in buffers if p != tpl)
-        return Finding(
-            "aliased-buffers", Severity.ERROR, " = ".join(paths),
-            f"{names} are one {kind} object: resetting `{upd}` by assignment gives no fresh zeros.",
-            evidence,
-            fix=f"create fresh buffers at every reset: {_fresh(upd, o)}, or copy the template "
-                f"(`[t.copy() for t in self.{tpl.split('[')[0]}]`).",
-            explanation=(
-                f"`{upd}` and `{tpl}` name the same {kind}. Accumulating into "
-                f"`{upd}` in place writes into `{tpl}` too, and resetting by assignment "
-                f"(`self.{upd} = self.{tpl}`) re-binds `{upd}` to that same {kind}, which then "
-                f"holds the sums of all earlier batches: every update re-applies every earlier "
-                f"gradient, the weights grow each step until the units saturate and learning stops."
-            ),
-        )
-    return Finding(
-        "aliased-buffers", Severity.WARNING, " = ".join(paths),
-        f"{names} are one {kind} object; if `{buffers[0]}` is written in place, the other name sees it.",
-        evidence,
-        fix=f"if they are meant to be separate, give `{buffers[0]}` its own copy: {_fresh(buffers[0], o)}.",
-        explanation="A gradient or update buffer shares its object with another attribute; in-place "
-                    "writes through one name change what the other name holds.",
-    )
+    return aliased_buffers(SharedMemory(
+        kind="same", paths=tuple(paths), roles=tuple((p, path_role(p)) for p in paths), object_type=type(o).__name__,
+        templates=tuple(p for p in paths if path_role(p) == "buffer" and is_template(p)), details=_describe(o)))
 
 
-def _repeated(reach: Reach, parent: int, labels: list[str], o: Any) -> Finding:
+def _repeated(reach: Reach, parent: int, labels: list[str], o: Any) -> Finding | None:
     container = reach.first[parent] or "<root>"
     paths = [reach.path(parent, l) for l in labels]
-    role = path_role(container)
-    sev = Severity.ERROR if role in ("buffer", "param") else Severity.WARNING
-    n = len(reach.nodes[parent])
-    return Finding(
-        "aliased-buffers", sev, " = ".join(paths),
-        f"`{container}` holds the same {type(o).__name__} {len(labels)} times ({', '.join(labels)}).",
-        {"paths": paths, "container": container, "container_length": n, **_describe(o)},
-        fix=f"build one object per entry: `[np.zeros(n) for _ in range({n})]` instead of `[np.zeros(n)] * {n}`.",
-        explanation=(
-            f"`[x] * {n}` repeats one object, it does not copy it: a write into `{paths[0]}` "
-            f"changes {', '.join(f'`{p}`' for p in paths[1:])} as well, so every layer reads "
-            f"and writes one shared buffer."
-        ),
-    )
+    return aliased_buffers(SharedMemory(
+        kind="repeated", paths=tuple(paths), roles=(), object_type=type(o).__name__, container=container,
+        container_role=path_role(container), container_length=len(reach.nodes[parent]), labels=tuple(labels),
+        details=_describe(o)))
 
 
 def _root_base(a: np.ndarray) -> Any:
@@ -197,13 +127,7 @@ def _bounds(a: np.ndarray) -> tuple[int, int]:
 
 
 def _pair_severity(a: str, b: str) -> Severity | None:
-    """How bad two overlapping arrays are, by role: a buffer on a parameter or buffer is an error."""
-    roles = sorted((path_role(a), path_role(b)))
-    if roles in (["buffer", "param"], ["buffer", "buffer"]):
-        return Severity.ERROR
-    if roles in (["buffer", "other"], ["param", "param"]):
-        return Severity.WARNING
-    return None  # data views, a flat vector behind its parameter views: sharing by construction
+    return pair_severity(path_role(a), path_role(b))
 
 
 def _overlapping(reach: Reach) -> list[Finding]:
@@ -244,21 +168,9 @@ def _overlapping(reach: Reach) -> list[Finding]:
     for ids in comps.values():
         ids = sorted(ids, key=lambda i: (path_role(reach.first[i]) != "buffer", reach.first[i]))
         paths = [reach.first[i] for i in ids]
-        roles = {p: path_role(p) for p in paths}
-        sevs = {_pair_severity(a, b) for a in paths for b in paths if a < b} - {None}
-        sev = Severity.ERROR if Severity.ERROR in sevs else Severity.WARNING
-        buf = next((p for p in paths if roles[p] == "buffer"), paths[0])
-        other = [p for p in paths if p != buf]
-        out.append(Finding(
-            "aliased-buffers", sev, " ~ ".join(paths),
-            f"`{buf}` shares memory with {', '.join(f'`{p}`' for p in other)} (a view or slice, not a copy).",
-            {"paths": paths, "roles": roles, "ids": [hex(i) for i in ids],
-             "shapes": [list(arrays[i].shape) for i in ids]},
-            fix=f"copy instead of slicing: `{buf.split('[')[0]} = <array>.copy()` (or `np.zeros_like(<array>)`); "
-                "`a[:]` and reshape give views.",
-            explanation=(
-                f"`{buf}` is a view into the same bytes as {', '.join(f'`{p}`' for p in other)}: writing a gradient "
-                "or update into one overwrites the other, so parameters or stored gradients change behind the code's back."
-            ),
-        ))
+        found = aliased_buffers(SharedMemory(
+            kind="overlap", paths=tuple(paths), roles=tuple((p, path_role(p)) for p in paths), object_type="ndarray",
+            details={"ids": [hex(i) for i in ids], "shapes": [list(arrays[i].shape) for i in ids]}))
+        if found is not None:
+            out.append(found)
     return out

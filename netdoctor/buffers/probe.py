@@ -22,6 +22,7 @@ model, the global NumPy random state and the data passed in are untouched.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
@@ -35,6 +36,10 @@ from netdoctor.buffers.roles import container, is_constant, is_template, path_ro
 from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.findings import Finding, Severity
 from netdoctor.protocol import TrainableModel
+from netdoctor.rules.evidence import FrozenGroup, FrozenParameters, Mutation
+from netdoctor.rules.frozen import frozen_parameters
+from netdoctor.rules.mutation import mutated_constant
+from netdoctor.rules.policy import Framework
 from netdoctor.usercode import call_user
 
 __all__ = ["ProbeResult", "ProbeStep", "UpdateEvidence", "probe_training"]
@@ -209,10 +214,15 @@ def _run(work: Any, X: np.ndarray, y: np.ndarray, lr: float, bs: int, steps: int
     else:  # Adam and kin divide by running gradient statistics: a step is no multiple of the gradient
         res.evidence["update_rule"] = f"{rule}: updates not fitted as multiples of the gradient"
     if frozen:
-        res.findings.append(_frozen(frozen, grads, steps, getattr(work, "frozen_reasons", None)))
-    res.findings += [_mutated(path, ts) for path, ts in side.constants_changed.items()]
+        res.findings += _frozen(frozen, grads, steps, getattr(work, "frozen_reasons", None))
+    for path, ts in side.constants_changed.items():
+        if (found := mutated_constant(Mutation(where=path, kind="constant", names=(path,), steps=tuple(sorted(set(ts))),
+                                               details={"path": path}))) is not None:
+            res.findings.append(found)
     if side.inputs_changed:
-        res.findings.append(_inputs_mutated(sorted(set(side.inputs_changed))))
+        if (found := mutated_constant(Mutation(where="train_step(X, y)", kind="inputs",
+                                               names=tuple(sorted(set(side.inputs_changed))), function="train_step"))) is not None:
+            res.findings.append(found)
     _add_new_sharing(res, work, static)
     return res
 
@@ -266,72 +276,35 @@ def _watched_step(work: Any, Xb: np.ndarray, yb: np.ndarray, lr: float, t: int, 
     return {k: np.asarray(p1[k], dtype=float) - p0[k] for k in p0}
 
 
-def _inputs_mutated(names: list[str]) -> Finding:
-    return Finding(
-        "mutated-constant", Severity.ERROR, "train_step(X, y)",
-        f"train_step modifies the {' and '.join(names)} it is given.",
-        {"arrays": names},
-        fix="work on a copy inside train_step (`X = X / 255.0`, not `X /= 255.0`).",
-        explanation="The caller's data changes with every pass, so later epochs train on different "
-                    "(e.g. repeatedly rescaled) inputs than the ones evaluated.",
-    )
-
-
 def _add_new_sharing(res: ProbeResult, work: Any, static: list[Finding]) -> None:
     """Report sharing that appeared during the steps, and link the update findings that sharing explains."""
     before = {f.where for f in static}
     for f in find_aliasing(work):
         if f.where not in before:
             ev = dict(f.evidence, appeared_during_training=True)
-            res.findings.insert(0, Finding(f.code, f.severity, f.where, f.message + " (appeared during training)",
-                                           ev, f.fix, f.caused_by, f.explanation))
+            res.findings.insert(0, dataclasses.replace(f, message=f.message + " (appeared during training)", evidence=ev))
     if (any(f.code == "aliased-buffers" and f.severity is Severity.ERROR for f in res.findings)
             or any(f.severity is Severity.ERROR for f in static)):
-        res.findings = [Finding(f.code, f.severity, f.where, f.message, f.evidence, f.fix,
-                                tuple(dict.fromkeys(f.caused_by + ("aliased-buffers",))), f.explanation)
+        res.findings = [dataclasses.replace(f, caused_by=tuple(dict.fromkeys(f.caused_by + ("aliased-buffers",))))
                         if f.code in ("stale-accumulator", "mutated-constant", "update-mismatch", "frozen-parameters") and f.where != "train_step(X, y)" else f
                         for f in res.findings]
 
 
-def _frozen(frozen: list[str], grads: list[dict[str, np.ndarray]], steps: int, reasons: Any = None) -> Finding:
+def _frozen(frozen: list[str], grads: list[dict[str, np.ndarray]], steps: int, reasons: Any = None) -> list[Finding]:
+    """Why each frozen parameter never changed: what the model says (``frozen_reasons``), else its gradient."""
     norms = {k: max(float(np.linalg.norm(g[k])) for g in grads) for k in frozen}
     known = call_user(reasons, frozen, what="frozen_reasons") if callable(reasons) else {}
-    if known:
-        # The model knows why (a PyTorch module: requires_grad, the optimizer, a cut graph): group by reason.
-        groups: dict[tuple[str, str], list[str]] = {}
-        for k in frozen:
-            groups.setdefault(known.get(k, ("the update never changes it", "update it with its gradient")), []).append(k)
-        parts = [f"{', '.join(names)}: {why}" for (why, _), names in groups.items()]
-        return Finding(
-            "frozen-parameters", Severity.ERROR, ", ".join(frozen),
-            f"{', '.join(frozen)} did not change in {steps} training steps. " + "; ".join(parts) + ".",
-            {"steps": steps, "max_gradient_norm": norms, "reasons": {k: known[k][0] for k in frozen if k in known}},
-            fix="; ".join(dict.fromkeys(fix for _, fix in groups)) + ".",
-            explanation="A parameter learns only if the loss's gradient reaches it and the optimizer applies it; these "
-                        "keep their initial values, so the layers after them learn from fixed features.",
-        )
-    zero = [k for k in frozen if norms[k] == 0]
-    why = ("although the gradient is not zero" if not zero else
-           f"and loss() reports an exactly zero gradient for {', '.join(zero)} (an in-place update that never "
-           "touches them, or a layer cut off from the loss)")
-    return Finding(
-        "frozen-parameters", Severity.ERROR, ", ".join(frozen),
-        f"{', '.join(frozen)} did not change in {steps} training steps {why}.",
-        {"steps": steps, "max_gradient_norm": norms},
-        fix="update the arrays the model computes with, in place (`w -= lr * g`, or `self.weights[i] = w - lr * g`); "
-            "`for w in self.weights: w = w - lr * g` only re-binds the loop variable.",
-        explanation="The update is applied to a copy (or not at all), so these weights keep their initial values "
-                    "and the layers they belong to never learn.",
-    )
-
-
-def _mutated(path: str, ts: list[int]) -> Finding:
-    return Finding(
-        "mutated-constant", Severity.ERROR, path,
-        f"`{path}` should stay constant but changed during training (steps {', '.join(map(str, sorted(set(ts))))}).",
-        {"path": path, "steps": sorted(set(ts))},
-        fix=f"never write into `{path}`: copy it where a fresh buffer is needed (`{path.split('[')[0]}` -> "
-            "`[t.copy() for t in ...]` or `np.zeros_like(...)`).",
-        explanation="A template, initial value or data array is being written to, usually because a buffer "
-                    "name is bound to it: every later 'reset' or use then starts from the modified contents.",
-    )
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for k in frozen:
+        said = known.get(k)
+        if isinstance(said, str):  # a reason key (netdoctor.rules.frozen.FROZEN_REASONS)
+            key = (said, "", "")
+        elif isinstance(said, tuple) and len(said) == 2:  # the model's own words: (why, fix)
+            key = ("model", str(said[0]), str(said[1]))
+        else:
+            key = ("zero_gradient" if norms[k] == 0 else "gradient_not_applied", "", "")
+        groups.setdefault(key, []).append(k)
+    return frozen_parameters(FrozenParameters(
+        framework=Framework.CHECK, steps=steps,
+        groups=tuple(FrozenGroup(tuple(names), reason, why=why, fix=fix) for (reason, why, fix), names in groups.items()),
+        details={"max_gradient_norm": norms}))

@@ -36,6 +36,8 @@ from netdoctor.buffers.reach import scratch_copy
 from netdoctor.diagnosis.fixes import format_accuracy, short_run, verify_fixes
 from netdoctor.diagnosis.sections import ExperimentLines
 from netdoctor.findings import Finding, Severity
+from netdoctor.rules.coupling import batch_leak
+from netdoctor.rules.evidence import BatchCoupling
 
 if TYPE_CHECKING:
     from netdoctor.findings import Report
@@ -254,19 +256,13 @@ def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Fin
         results["independence"] = ind
         if ind["independent"] is False:
             worst = max((r for r in ind["pairs"] if r["leak"]), key=lambda r: r["difference"] / r["rounding"])
-            findings.append(Finding(
-                "batch-leak", Severity.ERROR, f"inputs {worst['j']} and others in the batch",
-                f"The loss of one example depends on the other examples in its batch: replacing input {worst['j']} changes "
-                f"the summed loss of a {ind['batch']}-example batch by {worst['d_batch']:.6g} but of a 2-example batch by "
-                f"{worst['d_pair']:.6g} (difference {worst['difference']:.2g}; rounding allows {worst['rounding']:.2g}).",
-                {"rel_diff": worst["rel_diff"], "limit": worst["limit"], "difference": worst["difference"],
-                 "rounding": worst["rounding"], "batch": ind["batch"], "pairs": len(ind["pairs"])},
-                fix="Normalise over features, not over the batch axis; keep shapes (N, C) vs (N, C) in the loss (an (N,) minus (N, 1) "
-                "broadcasts to (N, N)); reduce the loss with a mean over examples only.",
-                explanation="With independent examples, replacing one input changes the summed loss by that example's own "
-                "change, whatever else is in the batch; here it depends on the batch. A leak makes every gradient a mix of "
-                "other examples' errors. (Batch normalisation in training mode couples examples on purpose.)",
-            ))
+            leak = batch_leak(BatchCoupling(
+                kind="loss", where=f"inputs {worst['j']} and others in the batch", rows=ind["batch"], change=worst["difference"],
+                limit=worst["rounding"], example=worst["j"], d_batch=worst["d_batch"], d_pair=worst["d_pair"],
+                details={"rel_diff": worst["rel_diff"], "limit": worst["limit"], "difference": worst["difference"],
+                         "rounding": worst["rounding"], "batch": ind["batch"], "pairs": len(ind["pairs"])}))
+            if leak is not None:
+                findings.append(leak)
     if not (hasattr(model, "train_step") and hasattr(model, "loss")):
         notes.append("overfit and zero-input experiments skipped: the model needs train_step and loss")
     else:

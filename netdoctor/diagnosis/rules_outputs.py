@@ -9,6 +9,7 @@ causes they are linked to are in :data:`netdoctor.diagnosis.rules.CAUSES`.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -17,9 +18,8 @@ from netdoctor.diagnosis.evidence import EpochEvidence, Evidence
 from netdoctor.diagnosis.rules_training import _finite_probes
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import OutputSpread, Predictions
-from netdoctor.rules.outputs import class_collapse, collapsed_onto, constant_output
+from netdoctor.rules.outputs import class_collapse, constant_output, no_learning
 from netdoctor.rules.policy import (
-    NO_LEARNING_MARGIN,
     PERMUTATION_MIN_DIAGONAL,
     PLATEAU_ACC,
     PLATEAU_LOSS,
@@ -66,40 +66,17 @@ def rule_class_collapse(ev: Evidence) -> Finding | None:
 
 
 def rule_no_learning(ev: Evidence) -> Finding | None:
-    """Error when the final accuracy is no better than always answering the most common label.
-
-    A run at chance level did not learn, whatever else was measured; without
-    this the report of such a run could consist of warnings only and the CLI
-    would exit 0. Not raised beside ``class-collapse``, which already says it
-    with the label and its share.
-    """
-    e = _last_eval(ev)
-    if e is None or e.get("eval_accuracy") is None:
+    """The last evaluation's accuracy against the most common label's share (see :func:`netdoctor.rules.outputs.no_learning`)."""
+    e, p = _last_eval(ev), _predictions(ev)
+    if e is None or p is None or e.get("eval_accuracy") is None:
         return None
-    cm = np.asarray(e["confusion"])
-    labels = cm.sum(axis=1)
-    total = labels.sum()
-    p = _predictions(ev)
-    if (total == 0 or np.count_nonzero(labels) < 2 or p is None or collapsed_onto(p) is not None
-            or rule_label_permutation(ev) is not None):
-        return None  # collapse and permuted labels say more than "did not learn" (and a permutation did learn)
-    majority = float(labels.max() / total)
-    acc = float(e["eval_accuracy"])
-    limit = majority + max(NO_LEARNING_MARGIN * (1.0 - majority), 0.01)
-    if acc > limit:
-        return None
-    accs = [x.get("eval_accuracy") for x in ev["epochs"] if x.get("eval_accuracy") is not None]
-    n = len(accs)
-    return Finding(
-        "no-learning", Severity.ERROR, f"{ev['eval_name']}, epoch {e['epoch']}",
-        f"After {n} epoch{'s' * (n != 1)} the accuracy on the {ev['eval_name']} is {100 * acc:.1f}%, no better than always "
-        f"answering the most common label ({100 * majority:.1f}% of the rows): the network did not learn.",
-        {"accuracy": acc, "accuracies": accs, "majority_share": majority, "limit": limit},
-        fix="Fix the causes listed with it; if none is listed, check that the learning rate is large enough for the "
-        "updates to move the weights (update/weight ratios of ~1e-3 per step) and that labels match their inputs.",
-        explanation="A network that learned anything beats the share of the most common label; one that does not has "
-        "not used its input, whatever the loss did.",
-    )
+    n = len([x for x in ev["epochs"] if x.get("eval_accuracy") is not None])
+    found = no_learning(dataclasses.replace(p, where=f"{ev['eval_name']}, epoch {e['epoch']}"),
+                        after=f"After {n} epoch{'s' * (n != 1)}", permuted=rule_label_permutation(ev) is not None)
+    if found is not None:  # the whole curve, for the report
+        accs = [x.get("eval_accuracy") for x in ev["epochs"] if x.get("eval_accuracy") is not None]
+        found = dataclasses.replace(found, evidence={**found.evidence, "accuracies": accs})
+    return found
 
 
 def rule_label_permutation(ev: Evidence) -> Finding | None:

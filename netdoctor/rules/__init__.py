@@ -7,13 +7,16 @@ turns them into findings with one threshold (:mod:`netdoctor.rules.policy`),
 one severity policy and one sentence:
 
 * :mod:`~netdoctor.rules.activations`: ``saturated-activations``, ``dead-units``;
-* :mod:`~netdoctor.rules.outputs`: ``constant-output``, ``class-collapse``;
+* :mod:`~netdoctor.rules.outputs`: ``constant-output``, ``class-collapse``, ``no-learning``;
 * :mod:`~netdoctor.rules.stability`: ``non-finite``, ``exploding-gradients``, ``vanishing-gradients``;
 * :mod:`~netdoctor.rules.learning_rate`: ``learning-rate-too-high``, ``learning-rate-too-low``;
 * :mod:`~netdoctor.rules.updates`: ``stale-accumulator``, ``summed-gradient``;
 * :mod:`~netdoctor.rules.targets`: ``constant-targets``;
 * :mod:`~netdoctor.rules.oddities`: ``odd-values`` (a data file's cells or labels unlike all the others);
 * :mod:`~netdoctor.rules.backprop`: ``gradient-mismatch`` of the updates ``netdoctor run`` checked;
+* :mod:`~netdoctor.rules.frozen`: ``frozen-parameters`` (one finding per reason of :data:`~netdoctor.rules.frozen.FROZEN_REASONS`);
+* :mod:`~netdoctor.rules.mutation`: ``mutated-constant``; :mod:`~netdoctor.rules.sharing`: ``aliased-buffers``;
+* :mod:`~netdoctor.rules.losses`: ``double-softmax``; :mod:`~netdoctor.rules.coupling`: ``batch-leak``;
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
 
 ``docs/findings.md`` lists every code with the module that decides it
@@ -28,25 +31,36 @@ if TYPE_CHECKING:
     from netdoctor.rules.activations import dead_units, saturated_activations
     from netdoctor.rules.backprop import gradient_mismatch_in_updates
     from netdoctor.rules.causes import CAUSES, link_causes
+    from netdoctor.rules.coupling import batch_leak
     from netdoctor.rules.evidence import (
+        BatchCoupling,
         BatchScale,
         CarryOver,
+        FrozenGroup,
+        FrozenParameters,
         GradientScale,
         InitScale,
         LayerActivity,
+        LossInputs,
+        Mutation,
         NonFinite,
         NormTrace,
         OddValues,
         OutputSpread,
         Predictions,
+        SharedMemory,
         TargetBuilder,
         TargetCounts,
         UpdateSizes,
     )
+    from netdoctor.rules.frozen import frozen_parameters
     from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
+    from netdoctor.rules.losses import double_softmax
+    from netdoctor.rules.mutation import mutated_constant
     from netdoctor.rules.oddities import odd_values
-    from netdoctor.rules.outputs import class_collapse, constant_output
+    from netdoctor.rules.outputs import class_collapse, constant_output, no_learning
     from netdoctor.rules.policy import Framework
+    from netdoctor.rules.sharing import aliased_buffers
     from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients
     from netdoctor.rules.targets import constant_targets
     from netdoctor.rules.updates import stale_accumulator, summed_gradient
@@ -56,9 +70,7 @@ _EXPORTS = {
     "gradient_mismatch_in_updates": "backprop",
     "CAUSES": "causes",
     "link_causes": "causes",
-    **{name: "evidence" for name in ("BatchScale", "CarryOver", "GradientScale", "InitScale", "LayerActivity", "NonFinite",
-                                     "NormTrace", "OddValues", "OutputSpread", "Predictions", "TargetBuilder", "TargetCounts",
-                                     "UpdateSizes")},
+    **{name: "evidence" for name in ("BatchCoupling", "BatchScale", "CarryOver", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "UpdateSizes")},
     "saturated_activations": "activations",
     "dead_units": "activations",
     "constant_output": "outputs",
@@ -72,6 +84,12 @@ _EXPORTS = {
     "summed_gradient": "updates",
     "constant_targets": "targets",
     "odd_values": "oddities",
+    "no_learning": "outputs",
+    "frozen_parameters": "frozen",
+    "mutated_constant": "mutation",
+    "aliased_buffers": "sharing",
+    "double_softmax": "losses",
+    "batch_leak": "coupling",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

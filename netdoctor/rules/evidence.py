@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 from netdoctor.rules.policy import Framework
 
-__all__ = ["LayerActivity", "InitScale", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite",
-           "UpdateSizes", "LearningRateHistory", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues"]
+__all__ = [
+    "InitScale", "LayerActivity", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters",
+]
 
 
 @dataclass(frozen=True)
@@ -342,3 +343,134 @@ class OddValues:
     """How the file's scaling was chosen, in one line (the data summary's)."""
     role: str = "training"
     """``training`` or ``test``: which file of the check."""
+
+
+@dataclass(frozen=True)
+class LossInputs:
+    """What reached a loss that applies its own softmax (sigmoid): how many of the batches checked held probabilities."""
+
+    where: str
+    loss: str
+    """``cross_entropy`` or ``binary_cross_entropy_with_logits`` (other losses are not judged)."""
+    batches: int
+    """Batches (loss calls) checked."""
+    rows: int
+    """Rows per batch (the largest seen)."""
+    probabilities: int = 0
+    """Batches whose every row lies in [0, 1] and sums to 1."""
+    log_probabilities: int = 0
+    """Batches whose values are all <= 0 with every row's logsumexp 0."""
+    unit_interval: int = 0
+    """Batches whose values all lie in [0, 1] (sigmoid outputs)."""
+    values: int = 0
+    """Values per batch (rows x outputs)."""
+    classes: int | None = None
+    producer: str = ""
+    """What computed the values (``SoftmaxBackward0``, ``Net.forward``)."""
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """An array the training code should only read, seen changing.
+
+    ``kind``: ``inputs`` (the ``X``/``y`` handed to ``train_step``), ``view``
+    (rows of a long-lived array handed to the gradient function twice with
+    different values) or ``constant`` (a template, initial value or data array).
+    """
+
+    where: str
+    kind: str
+    names: tuple[str, ...]
+    steps: tuple[int, ...] = ()
+    """When the change was seen."""
+    unit: str = "step"
+    function: str = ""
+    argument: str = ""
+    shape: tuple[int, ...] | None = None
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SharedMemory:
+    """Paths that reach one object (``same``), one object repeated in a container (``repeated``), or arrays whose bytes
+    overlap (``overlap``), with what each path's name says it holds."""
+
+    kind: str
+    paths: tuple[str, ...]
+    roles: tuple[tuple[str, str], ...]
+    """(path, role) pairs: ``param``, ``buffer`` or ``other``."""
+    object_type: str
+    """``list``, ``dict``, ``ndarray`` ..."""
+    where: str = ""
+    templates: tuple[str, ...] = ()
+    """The buffer paths whose names say template (a reset copies them)."""
+    container: str = ""
+    container_role: str = ""
+    container_length: int = 0
+    labels: tuple[str, ...] = ()
+    """The container entries that are the same object (``[0]``, ``[1]``)."""
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchCoupling:
+    """How one example's output or loss changed when only the other examples of its batch did.
+
+    ``kind``: ``loss`` (the summed-loss comparison of ``check``), ``module``
+    (the first module whose row-0 output changed), ``batchnorm`` (that module
+    is batch norm in training mode) or ``broadcast`` (input and target shapes
+    of the loss that broadcast to (N, N)).
+    """
+
+    kind: str
+    where: str
+    rows: int = 0
+    change: float = 0.0
+    """The change seen (relative change of row 0's output; for ``loss`` the difference of the two loss changes)."""
+    limit: float = 0.0
+    """What rounding allows (``loss``)."""
+    random: bool = False
+    """The loss itself is random (dropout): no verdict."""
+    example: int = 0
+    d_batch: float = 0.0
+    d_pair: float = 0.0
+    inside: str = ""
+    """The module in whose forward plain code mixed the rows (``module``)."""
+    shapes: tuple[tuple[int, ...], ...] = ()
+    """(input, target, broadcast) shapes (``broadcast``)."""
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FrozenGroup:
+    """Parameters that never changed for one reason (a key of :data:`netdoctor.rules.frozen.FROZEN_REASONS`)."""
+
+    names: tuple[str, ...]
+    reason: str
+    module: str = ""
+    """The module or layer the reason is about (``fc1``)."""
+    site: str = ""
+    """Where (``file:line`` of the module's call, the optimizer's creation, the step)."""
+    numbers: dict = field(default_factory=dict)
+    """What the reason's sentence quotes (steps checked, the backward pass's line ...)."""
+    why: str = ""
+    fix: str = ""
+    """The model's own words, when it says why (``frozen_reasons`` of the model protocol) instead of a reason key."""
+
+
+@dataclass(frozen=True)
+class FrozenParameters:
+    """What never learned, grouped by why, beside what did."""
+
+    framework: Framework
+    groups: tuple[FrozenGroup, ...]
+    updated: tuple[str, ...] = ()
+    """Tensors that did change."""
+    steps: int = 0
+    unit: str = "step"
+    site: str = ""
+    """Lines that apply the update, when known (NumPy)."""
+    learns: bool | None = None
+    """Whether the run learns (None: not judged); freezing on purpose is a note only in a run that learns."""
+    details: dict = field(default_factory=dict)

@@ -1,4 +1,4 @@
-"""What the network outputs: ``constant-output`` and ``class-collapse``, one rule each.
+"""What the network outputs: ``constant-output``, ``class-collapse`` and ``no-learning``, one rule each.
 
 Both are symptoms: the causes they are linked to are in
 :data:`netdoctor.rules.causes.CAUSES`.
@@ -21,9 +21,12 @@ from netdoctor.rules.policy import (
     CONSTANT_SPREAD,
     MIN_ACTIVITY_ROWS,
     MIN_PREDICTIONS,
+    NO_LEARNING_MARGIN,
+    NO_LEARNING_ROWS,
+    Framework,
 )
 
-__all__ = ["constant_output", "class_collapse", "collapsed_onto"]
+__all__ = ["constant_output", "class_collapse", "collapsed_onto", "no_learning"]
 
 SYMPTOM_FIX = "Fix the causes listed with it; the output itself is a symptom."
 COLLAPSE_FIX = ("Fix the root causes listed with it; a network that answers one label (or a few) whatever the input has "
@@ -177,4 +180,48 @@ def class_collapse(p: Predictions) -> Finding | None:
         "class-collapse", Severity.ERROR, p.where, msg + ".", ev, fix=COLLAPSE_FIX,
         explanation="Accuracy stuck at one label's share of the data is the signature of a constant prediction: the "
         "network has stopped using its input." + tie,
+    )
+
+
+NO_LEARNING_FIX = {
+    Framework.CHECK: "Fix the causes listed with it; if none is listed, check that the learning rate is large enough for the "
+                     "updates to move the weights (update/weight ratios of ~1e-3 per step) and that labels match their inputs.",
+    Framework.NUMPY: "Fix the causes listed with it; if none is listed, check that each input is paired with its own label and "
+                     "that the updates move the weights.",
+    Framework.TORCH: "Fix the causes listed with it; if none is listed, check that each input is paired with its own label "
+                     "(features and labels shuffled with one permutation) and that the updates move the weights.",
+}
+
+
+def no_learning(p: Predictions, *, after: str, start_accuracy: float | None = None, permuted: bool = False) -> Finding | None:
+    """``no-learning`` (an error): the accuracy is no better than always answering the most common label.
+
+    Within :data:`NO_LEARNING_MARGIN` of the gap between that label's share
+    and 100% (19% with ten balanced classes), over at least
+    :data:`NO_LEARNING_ROWS` rows with two labels or more. A run that did not
+    learn is an error even when every finding that explains it is a warning.
+    Not raised beside ``class-collapse`` (:func:`collapsed_onto`) or a label
+    permutation, which say more (and a permutation did learn).
+    """
+    if p.labels is None or p.correct is None or permuted or collapsed_onto(p) is not None:
+        return None
+    labels = np.asarray(p.labels, dtype=float)
+    total = labels.sum()
+    if total < NO_LEARNING_ROWS or np.count_nonzero(labels) < 2:
+        return None
+    majority = float(labels.max() / total)
+    acc = p.correct / total
+    limit = majority + max(NO_LEARNING_MARGIN * (1.0 - majority), 0.01)
+    if acc > limit:
+        return None
+    start = f" ({100 * start_accuracy:.1f}% at the start)" if start_accuracy is not None else ""
+    return Finding(
+        "no-learning", Severity.ERROR, p.where,
+        f"{after} the accuracy on the {p.on} is {100 * acc:.1f}%{start}, no better than always answering the most common "
+        f"label ({100 * majority:.1f}% of the rows): the network did not learn.",
+        {"accuracy": acc, "accuracy_at_start": start_accuracy, "majority_share": majority, "limit": limit, "rows": int(total),
+         "on": p.on},
+        fix=NO_LEARNING_FIX[p.framework],
+        explanation="A network that learned anything beats the share of the most common label; one that does not has not "
+        "used its input (inputs and labels unrelated, or updates that do nothing), whatever the loss did.",
     )

@@ -64,6 +64,8 @@ sample fewer rows than this and can still favour one class)."""
 NO_LEARNING_MARGIN = 0.1
 """An accuracy within this share of the gap between the majority label's share and 100% counts as chance
 (19% with ten balanced classes); healthy 1-3 epoch runs on the test data are far above it."""
+NO_LEARNING_ROWS = 200
+"""Rows (evaluated, or training rows in the last statistics window) before an accuracy is judged as chance."""
 PERMUTATION_MIN_DIAGONAL = 0.5
 """Mean row share on the permuted 'diagonal' for a confusion matrix to count as a permutation."""
 PLATEAU_ACC = 0.005

@@ -23,6 +23,7 @@ sampled coordinates of each window between two updates:
 from __future__ import annotations
 
 import ast
+import dataclasses
 import math
 import re
 import types
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from netdoctor.findings import Finding, Severity
+from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
 from netdoctor.observe.numpy.arrays import LR_NAME, is_bias
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
@@ -39,23 +40,30 @@ from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.evidence import (
     BatchScale,
     CarryOver,
+    FrozenGroup,
+    FrozenParameters,
     InitScale,
     LayerActivity,
+    Mutation,
     NonFinite,
     NormTrace,
     OutputSpread,
     Predictions,
+    SharedMemory,
     TargetBuilder,
     TargetCounts,
     UpdateSizes,
 )
+from netdoctor.rules.frozen import frozen_parameters
 from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
+from netdoctor.rules.mutation import mutated_constant
 from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
     FIT_OK,
     MIN_PREDICTIONS,
     Framework,
 )
+from netdoctor.rules.sharing import aliased_buffers
 from netdoctor.rules.stability import exploding_gradients, non_finite
 from netdoctor.rules.targets import constant_targets
 from netdoctor.rules.updates import stale_accumulator, summed_gradient
@@ -183,21 +191,14 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
         pairs = sorted((c, sorted(n)[0].split(" ")[0], sorted(n)[0]) for c, n in b.aliases.items())
         lines = [l for c, alias, _ in pairs for l in _assign_lines(b, c, augmented=False, value_has=alias)]
         lines += [l for c, alias, _ in pairs for l in _assign_lines(b, alias, augmented=False, value_has=_attr_name(c))]
-        kept = carry is not None and carry["rho"] > 0.5
-        said = " and ".join(f"`{c}` is `{a}`" for c, a, _ in pairs)
-        first = pairs[0][0]
-        out.append(Finding(
-            "aliased-buffers", Severity.ERROR, where_text(lines, first),
-            f"{said} (the same object): resetting a buffer by assigning it gives no fresh zeros"
-            + (f"; the buffers carry {carry['rho']:.2f} of their contents into the next batch" if kept and carry else "") + ".",
-            {"buffers": {c: full for c, _, full in pairs}, "lines": [str(l) for l in lines],
-             **({"carry_over": carry["rho"]} if carry else {})},
-            fix=f"create fresh buffers at every reset: `{first} = [np.zeros(w.shape) for w in <the weights>]` "
-                "(or copy the template: `[t.copy() for t in template]`).",
-            explanation=(f"The 'reset' re-binds `{first}` to a list that is the buffer itself (the zeros it was made "
-                         "of have been accumulated into since): every update re-applies the sums of all earlier batches, "
-                         "the weights grow each step until the units saturate and learning stops."),
-        ))
+        first, alias, _ = pairs[0]
+        found = aliased_buffers(SharedMemory(
+            kind="same", paths=(first, alias), roles=((first, "buffer"), (alias, "buffer")), object_type="list",
+            where=where_text(lines, first), templates=(alias,),
+            details={"buffers": {c: full for c, _, full in pairs}, "lines": [str(l) for l in lines],
+                     **({"carry_over": carry["rho"]} if carry else {})}))
+        if found is not None:
+            out.append(found)
     root = b.root.obj
     if b.root.globals_root:  # module globals: the arrays and lists, under their own names
         root = types.SimpleNamespace(**{k: v for k, v in root.items() if isinstance(k, str) and not k.startswith("__")
@@ -212,8 +213,8 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
         if not b.root.globals_root:
             for p in sorted(f.evidence.get("paths", []), key=len, reverse=True):
                 message = message.replace(f"`{p}`", f"`{b.root.prefix}.{p}`")
-        out.append(Finding(f.code, f.severity, where_text(lines, " = ".join(paths)), message,
-                           {**f.evidence, "paths": paths, "lines": [str(l) for l in lines]}, f.fix, f.caused_by, f.explanation))
+        out.append(dataclasses.replace(f, where=where_text(lines, " = ".join(paths)), message=message,
+                                       evidence={**f.evidence, "paths": paths, "lines": [str(l) for l in lines]}))
     return out
 
 
@@ -349,31 +350,25 @@ def _summed(b: NumpyBackend) -> Finding | None:
     return summed_gradient(_summed_batch(b)) or summed_gradient(_summed_contributions(b))
 
 
-def _frozen(b: NumpyBackend) -> Finding | None:
+def _frozen(b: NumpyBackend) -> list[Finding]:
     if b.updates < 3 and b.contrib_calls < 10:
-        return None
+        return []
     start, end = b.sampled_params()
     offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
     same = [np.array_equal(end[offsets[i]:offsets[i + 1]], start[offsets[i]:offsets[i + 1]], equal_nan=True)
             for i in range(len(b.params))]
-    frozen = [p.text for p, s in zip(b.params, same) if s and b.changed[p.text] == 0]
-    moving = [p.text for p, s in zip(b.params, same) if not s]
+    frozen = tuple(p.text for p, s in zip(b.params, same) if s and b.changed[p.text] == 0)
+    moving = tuple(p.text for p, s in zip(b.params, same) if not s)
     if not frozen or not (moving or b.contrib_calls >= 10):
-        return None
+        return []
     lines = find_lines(_files(b), lambda node, src: any(LR_NAME.match(n) for n in re.findall(r"[A-Za-z_]\w*", ast.unparse(
                        getattr(node, "value", node)))) and any(isinstance(t, ast.Name) for t in _target_nodes(node)), limit=3)
-    return Finding(
-        "frozen-parameters", Severity.ERROR, ", ".join(frozen) + (f" ({where_text(lines, '')})" if lines else ""),
-        (f"{', '.join(f'`{t}`' for t in frozen)} never changed in {b.updates} updates while {', '.join(f'`{t}`' for t in moving[:4])} did."
-         if moving else f"none of the network's arrays ({', '.join(f'`{t}`' for t in frozen)}) changed in the {b.contrib_calls} "
-         f"gradient computations of {b.contributor.co_name if b.contributor else 'the program'}()."),
-        {"frozen": frozen, "updated": moving, "updates": b.updates, "gradient_computations": b.contrib_calls,
-         "lines": [str(l) for l in lines]},
-        fix="write the update into the array the network computes with (`w -= lr * g` in place, or assign the new array back "
-            "to the attribute/list entry); `w = w - lr * g` on a loop variable or a copy is dropped.",
-        explanation="These arrays keep their initial values: their update is computed into a local name or a copy and then "
-                    "thrown away, so their layers never learn.",
-    )
+    group = (FrozenGroup(frozen, "update_dropped") if moving else
+             FrozenGroup(frozen, "nothing_changes", numbers={"calls": b.contrib_calls, "function": b.contributor.co_name
+                                                             if b.contributor else "the program"}))
+    return frozen_parameters(FrozenParameters(
+        framework=Framework.NUMPY, groups=(group,), updated=moving, steps=b.updates, unit="update",
+        site=where_text(lines, ""), details={"gradient_computations": b.contrib_calls, "lines": [str(l) for l in lines]}))
 
 
 def _target_nodes(node: ast.AST) -> list[ast.AST]:
@@ -403,42 +398,23 @@ def _view_writes(b: NumpyBackend) -> list[Line]:
     return out
 
 
-def _mutated_views(b: NumpyBackend) -> Finding | None:
-    if not b.mutated_views:
-        return None
-    seen = list(b.mutated_views.values())
-    first = seen[0]
-    name = first["base"] or f"the array behind `{first['argument']}`"
-    lines = _view_writes(b)
-    return Finding(
-        "mutated-constant", Severity.ERROR, where_text(lines, f"{first['function']}({first['argument']})"),
-        f"`{name}` {list(first['shape'])} changes while the program trains: the same rows of it were handed to "
-        f"{first['function']}() as `{first['argument']}` twice with different values (first seen at update {first['update']}).",
-        {"arrays": [s["base"] for s in seen], "argument": first["argument"], "function": first["function"],
-         "update": first["update"], "lines": [str(l) for l in lines]},
-        fix="work on a copy (`t = TABLE[k].copy()`, `xb = x[s:s + n] / 255.0`): an in-place operator on a row or slice "
-            "writes into the array it was taken from.",
-        explanation="A row or slice of a NumPy array is a view: `*=`, `+=` or `/=` on it changes the table or data set it "
-                    "came from, so every later use (the next epoch, the next sample of that class) sees modified values.",
-    )
-
-
 def _mutated(b: NumpyBackend) -> Finding | None:
-    views = _mutated_views(b)
-    if views is not None:
-        return views
+    if b.mutated_views:
+        seen = list(b.mutated_views.values())
+        first = seen[0]
+        lines = _view_writes(b)
+        return mutated_constant(Mutation(
+            where=where_text(lines, f"{first['function']}({first['argument']})"), kind="view",
+            names=tuple(s["base"] or f"the array behind `{s['argument']}`" for s in seen), steps=(first["update"],),
+            unit="update", function=first["function"], argument=first["argument"], shape=tuple(first["shape"]),
+            details={"lines": [str(l) for l in lines]}))
     if not b.mutated:
         return None
     names = sorted(b.mutated)
     lines = [l for t in names for l in _assign_lines(b, t, augmented=False)]
-    return Finding(
-        "mutated-constant", Severity.ERROR, where_text(lines, ", ".join(names)),
-        f"{', '.join(f'`{t}`' for t in names)} should stay constant but changed during training (first at update {min(b.mutated.values())}).",
-        {"arrays": names, "first_update": b.mutated, "lines": [str(l) for l in lines]},
-        fix="never write into a template or data array: copy it where a fresh buffer is needed (`[t.copy() for t in templates]`).",
-        explanation="A template, initial value or data array is being written to, usually because a buffer name is bound to "
-                    "it: every later 'reset' then starts from the modified contents.",
-    )
+    return mutated_constant(Mutation(
+        where=where_text(lines, ", ".join(names)), kind="constant", names=tuple(names), steps=(min(b.mutated.values()),),
+        unit="update", details={"first_update": b.mutated, "lines": [str(l) for l in lines]}))
 
 
 def _nonfinite(b: NumpyBackend) -> Finding | None:

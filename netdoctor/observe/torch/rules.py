@@ -20,12 +20,17 @@ from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.causes import link_causes
+from netdoctor.rules.coupling import batch_leak
 from netdoctor.rules.evidence import (
+    BatchCoupling,
     BatchScale,
     CarryOver,
+    FrozenGroup,
+    FrozenParameters,
     GradientScale,
     LayerActivity,
     LearningRateHistory,
+    LossInputs,
     NonFinite,
     NormTrace,
     OutputSpread,
@@ -33,13 +38,13 @@ from netdoctor.rules.evidence import (
     TargetCounts,
     UpdateSizes,
 )
+from netdoctor.rules.frozen import frozen_parameters
 from netdoctor.rules.learning_rate import learning_rate_decayed, learning_rate_too_high, learning_rate_too_low
-from netdoctor.rules.outputs import class_collapse, constant_output
+from netdoctor.rules.losses import double_softmax
+from netdoctor.rules.outputs import class_collapse, constant_output, no_learning
 from netdoctor.rules.policy import (
-    COLLAPSE_SHARE,
     LR_HIGH_DIVERGE,
-    NO_LEARNING_MARGIN,
-    SOFTMAX_SHARE,
+    NO_LEARNING_ROWS,
     STALE_SCALED,
     VANISHING_RATIO,
     Framework,
@@ -127,63 +132,43 @@ def _clear_gradient(pi: Any) -> bool:
     return bool(rows) and all(math.isfinite(gn) and gn > 0 and (wn == 0 or gn / wn >= VANISHING_RATIO) for wn, gn in rows)
 
 
-def _cleared_group(w: TorchWatch, o: Any) -> tuple[str, dict[str, Any]] | None:
+def _cleared_group(w: TorchWatch, o: Any) -> FrozenGroup | None:
     """Every parameter, when the gradients were empty at step() although a backward pass ran: in which order, and why."""
-    if w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked and w.step_before_backward * 2 >= w.cleared_before_step:
-        names = [n for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad]
-        return "step_before_backward", {
-            "names": names, "severity": Severity.ERROR, "site": o.step_site if o else None,
-            "detail": f"optimizer.step() (at {o.step_site if o else '?'}) runs before loss.backward() (at {w.backward_site}) "
-                      f"on {w.step_before_backward} of {w.cleared_checked} steps checked: each step finds only the gradients "
-                      "zero_grad() emptied, and each backward pass's gradients are emptied before a step can apply them",
-            "fix": "Call loss.backward() before optimizer.step(): optimizer.zero_grad(); loss = ...; loss.backward(); optimizer.step().",
-        }
-    elif w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked:
-        names = [n for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad]
-        return "zero_grad_before_step", {
-            "names": names, "severity": Severity.ERROR, "site": o.step_site if o else None,
-            "detail": f"their gradients are emptied between loss.backward() (at {w.backward_site}) and optimizer.step() "
-                      f"on {w.cleared_before_step} of {w.cleared_checked} steps checked, so each step applies a zero gradient",
-            "fix": "Call optimizer.zero_grad() before loss.backward() (or after optimizer.step()), not between them.",
-        }
-    return None
+    if not (w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked):
+        return None
+    names = tuple(n for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad)
+    reason = "step_before_backward" if w.step_before_backward * 2 >= w.cleared_before_step else "zero_grad_before_step"
+    return FrozenGroup(names, reason, site=(o.step_site if o else None) or "",
+                       numbers={"backward_site": w.backward_site, "cleared": w.cleared_before_step,
+                                "checked": w.cleared_checked, "before": w.step_before_backward})
 
 
-def _grouper(groups: dict[str, dict[str, Any]]) -> Callable[[str, str, Severity, str, str, str | None], None]:
-    """``add(reason, name, severity, detail, fix, site)``: the parameter joins its reason's group (an error makes the group one)."""
-
-    def add(reason: str, name: str, severity: Severity, detail: str, fix: str, site: str | None) -> None:
-        g = groups.setdefault(reason, {"names": [], "severity": severity, "detail": detail, "fix": fix, "site": site})
-        g["names"].append(name)
-        if severity == Severity.ERROR:
-            g["severity"] = Severity.ERROR
-
-    return add
-
-
-def _orphan_detail(w: TorchWatch, orphan: Any, o: Any) -> str:
-    """Why a model no optimizer holds never learns, and what the optimizer holds instead."""
+def _orphan_numbers(w: TorchWatch, orphan: Any, o: Any) -> dict[str, Any]:
+    """What the optimizer holds instead of a model no optimizer holds (for its sentence)."""
     held = 0
     others: list[str] = []
     if o is not None and (opt := o.ref()) is not None:
         held = sum(len(g["params"]) for g in opt.param_groups)
         others = [w.describe(w.mods[r]) for r in o.roots if r in w.mods]
-    what = (f"holds {held} tensor(s) of {', '.join(others)}" if others else
-            f"holds {held} tensor(s) of no model the program calls (a model built earlier and replaced?)")
-    return (f"none of the parameters of {w.describe(orphan)} is in any optimizer, although its output reaches backward() "
-            f"(gradients seen on {orphan.orphan_steps} sampled steps); the optimizer{' created at ' + o.created_at if o and o.created_at else ''} {what}")
+    return {"orphan_steps": orphan.orphan_steps, "created": f" created at {o.created_at}" if o and o.created_at else "",
+            "holds": (f"holds {held} tensor(s) of {', '.join(others)}" if others else
+                      f"holds {held} tensor(s) of no model the program calls (a model built earlier and replaced?)")}
 
 
 def rule_frozen(w: TorchWatch) -> list[Finding]:
-    groups: dict[str, dict[str, Any]] = {}
+    """Why each parameter that never changed never learned: a reason key per parameter, grouped."""
     o = _main_opt(w)
     opt_site = o.created_at if o else None
-    add = _grouper(groups)
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    numbers: dict[tuple[str, str, str], dict[str, Any]] = {}
+
+    def add(reason: str, name: str, module: str = "", site: str | None = None, **nums: Any) -> None:
+        key = (reason, module, site or "")
+        groups.setdefault(key, []).append(name)
+        numbers.setdefault(key, nums)
 
     cleared_group = _cleared_group(w, o)
-    if cleared_group is not None:
-        groups[cleared_group[0]] = cleared_group[1]
-    cleared = "zero_grad_before_step" in groups or "step_before_backward" in groups
+    cleared = cleared_group is not None
     orphans = any(i.orphan_steps and not i.steps for i in w.mods.values())
     for name, pi in param_items(w):
         if pi.sampled < 2:
@@ -192,112 +177,50 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
             continue  # the replaced model's tensors the optimizer still holds: said with the model no optimizer holds
         got_grad = pi.grad_none < pi.sampled or cleared  # emptied before step(): the gradient was there
         if not pi.requires_grad:
-            if pi.in_optimizer:
-                add("requires_grad", name, Severity.ERROR, "requires_grad=False although the optimizer was given it, so it never gets a gradient",
-                    "Remove the requires_grad_(False) / requires_grad = False for these parameters (or do not pass them to the optimizer if freezing is intended).", None)
-            else:
-                # Both switched off and left out of the optimizer: a choice (fine-tuning), said as a note unless the run does not learn.
-                add("requires_grad_unused", name, Severity.WARNING if rule_no_learning(w) else Severity.INFO,
-                    "requires_grad=False and not in the optimizer: frozen on purpose, as in fine-tuning",
-                    "If they should learn: set requires_grad=True and pass them to the optimizer.", None)
+            # Both switched off and left out of the optimizer: a choice (fine-tuning), unless the run does not learn.
+            add("requires_grad" if pi.in_optimizer else "requires_grad_unused", name)
         elif not pi.in_optimizer:
             orphan = w.mods.get(pi.root) if pi.root is not None else None
             if orphan is not None and orphan.orphan_steps and not orphan.steps:
-                add("model_not_in_optimizer", name, Severity.ERROR, _orphan_detail(w, orphan, o),
-                    "Create the optimizer from the model that is trained, after the last `model = ...`: "
-                    "optimizer = torch.optim.SGD(model.parameters(), ...).", orphan.built_at or opt_site)
+                add("model_not_in_optimizer", name, w.describe(orphan), orphan.built_at or opt_site, **_orphan_numbers(w, orphan, o))
             elif got_grad:
-                add("not_in_optimizer", name, Severity.ERROR, "not passed to the optimizer: its gradient is computed every step and thrown away",
-                    "Pass all parameters to the optimizer: torch.optim.SGD(model.parameters(), ...).", opt_site)
+                add("not_in_optimizer", name, site=opt_site)
             else:
-                add("unused", name, Severity.WARNING, "neither in the optimizer nor reached by any backward pass",
-                    "Remove the unused layer or use it in forward().", None)
+                add("unused", name)
         elif not got_grad:
             info = w.mods.get(pi.owner) if pi.owner is not None else None
             oname = (info.name or info.kind) if info is not None else "?"
             if info is None or (info.calls_grad == 0 and info.calls_nograd == 0):
-                add("never_called", name, Severity.WARNING, f"{oname} is never called in a forward pass",
-                    f"Use {oname} in forward() or remove it.", None)
+                add("never_called", name, oname)
             elif info.calls_grad == 0:
-                add(f"no_grad:{oname}", name, Severity.ERROR, f"{oname} always runs under torch.no_grad() (called at {info.site}), so autograd records nothing for it",
-                    f"Remove the torch.no_grad() around {oname} in forward().", info.site)
+                add("no_grad", name, oname, info.site)
             elif info.out_cut * 2 >= info.calls_grad:
-                add(f"cut_inside:{oname}", name, Severity.ERROR, f"{oname}'s output does not require grad: its forward uses .data or .detach() on its parameters",
-                    f"Use the parameters themselves (self.weight, not self.weight.data) in {oname}'s computation.", info.site)
+                add("cut_inside", name, oname, info.site)
             else:
-                add(f"cut_after:{oname}", name, Severity.ERROR, f"{oname} runs with gradients on (called at {info.site}), but no gradient ever comes back to it: "
-                    "its output is cut off on the way to the loss (.detach(), .data, .item() or a NumPy round trip)",
-                    f"Remove the .detach()/.data between {oname}'s output and the loss.", info.site)
+                add("cut_after", name, oname, info.site)
         elif pi.changed and not any(c for _, c in pi.changed) and _clear_gradient(pi) and not cleared:
-            add("not_changed", name, Severity.WARNING, "has a gradient and is in the optimizer, yet the optimizer never changes it (learning rate 0 in its parameter group?)",
-                "Check the parameter group's learning rate and the optimizer's arguments.", None)
-    return _frozen_findings(w, groups, opt_site)
-
-
-def _frozen_findings(w: TorchWatch, groups: dict[str, dict[str, Any]], opt_site: str | None) -> list[Finding]:
-    """One finding per reason the parameters grouped under it never learn."""
-    out: list[Finding] = []
-    for reason, g in groups.items():
-        site = g["site"]
-        names = g["names"]
-        trained = [n for n, pi in param_items(w) if pi.in_optimizer and any(c for _, c in pi.changed)]
-        out.append(Finding(
-            "frozen-parameters", g["severity"], _list(names, 3) + (f" at {site}" if site else ""),
-            f"{_list(names)} never learn: {g['detail']}." + (f" The optimizer updates {len(trained)} other parameter tensor(s)." if trained else ""),
-            {"parameters": names, "reason": reason.split(":")[0], "site": site, "updated": trained[:12],
-             "optimizer_created_at": opt_site},
-            fix=g["fix"],
-            explanation="A parameter learns only if the loss's gradient reaches it and the optimizer applies it; "
-            "these keep their initial values for the whole run, so the layers after them learn from fixed features.",
-        ))
-    return out
+            add("not_changed", name)
+    found = tuple(FrozenGroup(tuple(names), key[0], key[1], key[2], numbers[key]) for key, names in groups.items())
+    trained = tuple(n for n, pi in param_items(w) if pi.in_optimizer and any(c for _, c in pi.changed))
+    unused = any(key[0] == "requires_grad_unused" for key in groups)
+    return frozen_parameters(FrozenParameters(
+        framework=Framework.TORCH, groups=((cleared_group,) if cleared_group else ()) + found, updated=trained,
+        learns=not rule_no_learning(w) if unused else None, details={"optimizer_created_at": opt_site}))
 
 
 def rule_double_softmax(w: TorchWatch) -> list[Finding]:
     out = []
     for (name, site), rec in w.loss_calls.items():
-        checked = rec["checked"]
-        if checked < 1 or rec["rows"] < 8:
+        if rec["checked"] < 1 or rec["rows"] < 8:
             continue
-        gfs = ", ".join(sorted(rec["grad_fns"], key=rec["grad_fns"].get, reverse=True)[:2]) or "unknown"
-        if name == "binary_cross_entropy_with_logits":
-            share = rec["sigmoid"] / checked
-            if share < SOFTMAX_SHARE:
-                continue
-            out.append(Finding(
-                "double-softmax", Severity.ERROR, f"{name} at {site}",
-                f"The values reaching binary_cross_entropy_with_logits at {site} all lie in [0, 1] ({rec['sigmoid']} of {checked} sampled batches; "
-                f"computed by {gfs}): they are sigmoid outputs, and the loss applies its own sigmoid, so the network is trained through two.",
-                {"share": share, "batches": checked, "grad_fn": rec["grad_fns"], "site": site, "limit": SOFTMAX_SHARE},
-                fix="Remove the sigmoid at the end of forward() (pass logits), or use nn.BCELoss on the probabilities.",
-                explanation="sigmoid(p) for p in [0, 1] lies in [0.5, 0.73]: the predicted probability can never go below 0.5 or above 0.73, "
-                "the loss cannot approach 0 and the gradient is squashed by two sigmoid slopes.",
-            ))
-            continue
-        if name != "cross_entropy":
-            continue
-        probs, logprobs = rec["probs"] / checked, rec["logprobs"] / checked
-        if probs >= SOFTMAX_SHARE:
-            out.append(Finding(
-                "double-softmax", Severity.ERROR, f"{name} at {site}",
-                f"The values reaching cross_entropy at {site} are probabilities (every row in [0, 1] and summing to 1 in "
-                f"{rec['probs']} of {checked} sampled batches; computed by {gfs}), and cross_entropy applies log_softmax itself: "
-                "the network is trained through two softmaxes.",
-                {"share": probs, "batches": checked, "grad_fn": rec["grad_fns"], "site": site, "classes": rec.get("classes"), "limit": SOFTMAX_SHARE},
-                fix="Return the logits from forward() (drop the softmax) and keep nn.CrossEntropyLoss; apply softmax only to read probabilities.",
-                explanation=f"softmax of values in [0, 1] is nearly uniform: the loss stays close to ln C = {math.log(max(rec.get('classes') or 2, 2)):.2f} "
-                "even for a perfect network, and the gradient through the second softmax is small, so learning is slow and stalls early.",
-            ))
-        elif logprobs >= SOFTMAX_SHARE:
-            out.append(Finding(
-                "double-softmax", Severity.INFO, f"{name} at {site}",
-                f"The values reaching cross_entropy at {site} are log-probabilities (all <= 0, logsumexp of every row 0 in {rec['logprobs']} of "
-                f"{checked} sampled batches; computed by {gfs}); cross_entropy applies log_softmax again, which leaves log-probabilities unchanged.",
-                {"share": logprobs, "batches": checked, "grad_fn": rec["grad_fns"], "site": site, "limit": SOFTMAX_SHARE},
-                fix="Either return logits and keep cross_entropy, or keep log_softmax and use nll_loss: the result is the same, the intent clearer.",
-                explanation="log_softmax is idempotent (log_softmax(log_softmax(x)) = log_softmax(x)), so this computes the right loss; "
-                "it costs a second pass and breaks as soon as someone swaps log_softmax for softmax.",
-            ))
+        found = double_softmax(LossInputs(
+            where=f"{name} at {site}", loss=name, batches=rec["checked"], rows=rec["rows"], probabilities=rec["probs"],
+            log_probabilities=rec["logprobs"], unit_interval=rec["sigmoid"], values=rec["rows"] * max(1, rec.get("classes") or 1),
+            classes=rec.get("classes"),
+            producer=", ".join(sorted(rec["grad_fns"], key=rec["grad_fns"].get, reverse=True)[:2]) or "unknown",
+            details={"grad_fn": rec["grad_fns"], "site": site}))
+        if found is not None:
+            out.append(found)
     return out
 
 
@@ -640,47 +563,20 @@ def rule_nonfinite(w: TorchWatch) -> list[Finding]:
 
 
 def rule_batch_leak(w: TorchWatch) -> list[Finding]:
-    out = []
+    found = []
     lk = w.leak
     if lk and lk.get("leak"):
-        if lk["batchnorm"]:
-            out.append(Finding(
-                "batch-leak", Severity.INFO, f"{lk['module']} ({lk['module_type']})",
-                f"Examples of a batch interact through {lk['module']} ({lk['module_type']} in training mode): row 0's output changes "
-                f"by {lk['rel_diff']:.1e} (relative) when the other {lk['rows'] - 1} rows of its batch change. This is what batch norm does in training.",
-                dict(lk),
-                fix="Nothing to fix for training; evaluate with model.eval() so that it uses its running statistics.",
-                explanation="Batch norm normalises each feature with the mean and variance of the current batch, so every example's output "
-                "depends on the others while training; in eval mode it uses the running statistics and examples are independent.",
-            ))
-        else:
-            inside = f" (mixed by code in {lk['functional_in']}'s forward before it)" if lk.get("functional_in") else ""
-            out.append(Finding(
-                "batch-leak", Severity.ERROR, f"{lk['module']} ({lk['module_type']})",
-                f"Examples of a batch interact at {lk['module']} ({lk['module_type']}){inside}: row 0's output changes by {lk['rel_diff']:.1e} "
-                f"(relative) when only the other {lk['rows'] - 1} rows of its {lk['rows']}-row batch change.",
-                dict(lk),
-                fix="Normalise over the features (dim=1 / -1), not over the batch (dim=0); or use nn.BatchNorm1d / nn.LayerNorm.",
-                explanation="A prediction for one example must not depend on which other examples share its batch: the model then "
-                "behaves differently at test time, on a batch of one, or on a differently shuffled batch.",
-            ))
+        found.append(batch_leak(BatchCoupling(
+            kind="batchnorm" if lk["batchnorm"] else "module", where=f"{lk['module']} ({lk['module_type']})", rows=lk["rows"],
+            change=lk["rel_diff"], inside=lk.get("functional_in") or "", details=dict(lk))))
     for mm in w.shape_mismatch[:1]:
-        out.append(Finding(
-            "batch-leak", Severity.ERROR, f"mse_loss at {mm['site']}",
-            f"mse_loss at {mm['site']} compares input {tuple(mm['input'])} with target {tuple(mm['target'])}, which broadcast to "
-            f"{tuple(mm['broadcast'])}: every prediction is compared with every row's target.",
-            dict(mm),
-            fix="Give input and target the same shape (output.squeeze(1) or target.unsqueeze(1)).",
-            explanation="(N, 1) - (N,) broadcasts to (N, N): the loss averages all N x N pairs, so each row learns the mean target of the batch.",
-        ))
-    return out
+        found.append(batch_leak(BatchCoupling(
+            kind="broadcast", where=f"mse_loss at {mm['site']}",
+            shapes=(tuple(mm["input"]), tuple(mm["target"]), tuple(mm["broadcast"])), details=dict(mm))))
+    return [f for f in found if f is not None]
 
 
 # -- whether the run learns at all ----------------------------------------------------------
-NO_LEARNING_ROWS = 200
-"""Training rows in the last statistics window before its accuracy is judged."""
-
-
 def _accuracy_windows(w: TorchWatch) -> list[dict[str, Any]]:
     """Closed statistics windows of the judged model with a training-batch accuracy (correct and valid counts)."""
     start = w.start_step()
@@ -689,44 +585,29 @@ def _accuracy_windows(w: TorchWatch) -> list[dict[str, Any]]:
 
 
 def rule_no_learning(w: TorchWatch) -> list[Finding]:
+    """The last statistics window's training-batch accuracy (with the one before it when it is short)."""
     wins = _accuracy_windows(w)
     if len(wins) < 2:
         return []
     last, first = dict(wins[-1]), wins[0]
     if last["valid"] < NO_LEARNING_ROWS:
-        # A short final window: judged together with the one before it.
+        if len(wins) < 3:
+            return []  # the first window is the start to compare with, not part of the end
         prev = wins[-2]
         for k in ("correct", "valid"):
             last[k] = last[k] + prev[k]
         for k in ("target_counts", "pred_counts"):
             a, b = last.get(k), prev.get(k)
             last[k] = [x + y for x, y in zip(a, b)] if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) else a
-        if len(wins) < 3:
-            return []  # the first window is the start to compare with, not part of the end
     targets, preds = last.get("target_counts"), last.get("pred_counts")
-    if not (isinstance(targets, list) and isinstance(preds, list) and sum(targets) >= NO_LEARNING_ROWS and sum(preds)):
+    if not (isinstance(targets, list) and isinstance(preds, list) and len(targets) == len(preds) and sum(preds)
+            and sum(targets) == last["valid"]):
         return []
-    if sum(1 for c in targets if c) < 2 or max(preds) / sum(preds) >= COLLAPSE_SHARE:
-        return []  # one class only (constant-targets) or one answer (class-collapse) say more
-    majority = max(targets) / sum(targets)
-    acc = last["correct"] / last["valid"]
-    limit = majority + max(NO_LEARNING_MARGIN * (1.0 - majority), 0.01)
-    if acc > limit:
-        return []
-    acc0 = first["correct"] / first["valid"]
-    where = _loss_site(w) or "training batches"
-    return [Finding(
-        "no-learning", Severity.ERROR, where,
-        f"After {last['end_step']} optimizer steps the accuracy on the training batches is {100 * acc:.1f}% (last {int(last['valid'])} "
-        f"rows sampled; {100 * acc0:.1f}% at the start), no better than always answering the most common class "
-        f"({100 * majority:.1f}% of the targets): the network did not learn.",
-        {"accuracy": acc, "accuracy_at_start": acc0, "majority_share": majority, "limit": limit, "rows": int(last["valid"]),
-         "steps": last["end_step"], "on": "training batches"},
-        fix="Fix the causes listed with it; if none is listed, check that each input is paired with its own label "
-        "(features and labels shuffled with one permutation) and that the updates move the weights.",
-        explanation="A network that learns anything beats the share of the most common class on the very batches it trains on; "
-        "at chance there, it has not used its input (inputs and labels unrelated, or updates that do nothing).",
-    )]
+    found = no_learning(Predictions(
+        where=_loss_site(w) or "training batches", on=f"training batches (last {int(last['valid'])} rows sampled)",
+        predicted=tuple(preds), framework=Framework.TORCH, labels=tuple(targets), correct=int(last["correct"]),
+        evaluated=False), after=f"After {last['end_step']} optimizer steps", start_accuracy=first["correct"] / first["valid"])
+    return [found] if found else []
 
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (

@@ -1,0 +1,200 @@
+"""The rules package (netdoctor/rules/): one rule per finding code, fed typed evidence records.
+
+These tests drive the rules with hand-built records, so each decision is
+checked against numbers whose verdict is known in advance, and in particular
+the verdicts that changed when the three roads (check, run on NumPy, run on
+PyTorch) began sharing one rule per code.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from netdoctor.findings import Severity
+from netdoctor.params import is_bias
+from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.evidence import (
+    BatchScale,
+    CarryOver,
+    FrozenGroup,
+    FrozenParameters,
+    LayerActivity,
+    Predictions,
+    TargetCounts,
+    UpdateSizes,
+)
+from netdoctor.rules.frozen import FROZEN_REASONS, frozen_parameters
+from netdoctor.rules.learning_rate import first_update, learning_rate_too_high
+from netdoctor.rules.outputs import class_collapse, collapsed_onto, no_learning
+from netdoctor.rules.policy import (
+    DEAD_ERROR,
+    MIN_ACTIVITY_ROWS,
+    MIN_PREDICTIONS,
+    SATURATION_ERROR,
+    SATURATION_WARN,
+    Framework,
+    severity_by_share,
+)
+from netdoctor.rules.targets import constant_targets
+from netdoctor.rules.updates import stale_accumulator, summed_gradient
+
+
+def preds(predicted, labels=None, *, evaluated=True, correct=None, framework=Framework.NUMPY):
+    return Predictions(where="evaluate()", on="inputs", predicted=tuple(predicted), framework=framework,
+                       labels=None if labels is None else tuple(labels), correct=correct, evaluated=evaluated)
+
+
+# -- one severity policy ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("share, error_at, expected", [(0.5, 0.9, Severity.WARNING), (0.9, 0.9, Severity.ERROR),
+                                                      (0.99, 0.95, Severity.ERROR), (0.94, 0.95, Severity.WARNING)])
+def test_the_severity_policy_is_an_error_from_the_error_level_on(share, error_at, expected):
+    assert severity_by_share(share, error_at) is expected
+
+
+def layer(sat=None, dead=None, rows=None, act="tanh"):
+    return LayerActivity(where="layer 1 (tanh)", layer="layer 1", activation=act, units=30, saturation=sat, dead=dead,
+                         window="over the last rows", framework=Framework.NUMPY, rows=rows)
+
+
+def test_saturation_and_dead_units_share_the_thresholds_and_the_row_floor():
+    assert saturated_activations([layer(sat=SATURATION_WARN - 0.01, rows=100)]) is None
+    assert saturated_activations([layer(sat=SATURATION_WARN, rows=100)]).severity is Severity.WARNING
+    assert saturated_activations([layer(sat=SATURATION_ERROR, rows=100)]).severity is Severity.ERROR
+    # a window of a few rows is no verdict (the fixed probe batch of check, rows=None, is)
+    assert saturated_activations([layer(sat=1.0, rows=MIN_ACTIVITY_ROWS - 1)]) is None
+    assert saturated_activations([layer(sat=1.0)]) is not None
+    f = dead_units([layer(dead=DEAD_ERROR, rows=64, act="relu")])
+    assert f.severity is Severity.ERROR and "never fire" in f.message and "28 of 30 units" in f.message
+    assert "do not vary" in dead_units([layer(dead=0.6, rows=64, act="tanh")]).message
+
+
+# -- class collapse: decided one way for every road ------------------------------------------------------------------
+def test_collapse_needs_enough_predictions():
+    assert collapsed_onto(preds([MIN_PREDICTIONS, 0, 0])) == [0]
+    assert collapsed_onto(preds([MIN_PREDICTIONS - 1, 0, 0])) is None
+
+
+def test_predicting_the_majority_class_of_imbalanced_data_is_not_a_collapse():
+    # 92% predictions on a class that is 85% of the labels: within 10 points of its share
+    assert collapsed_onto(preds([920, 40, 40], labels=[850, 75, 75])) is None
+    assert collapsed_onto(preds([920, 40, 40], labels=[100, 450, 450])) == [0]
+
+
+def test_two_classes_collapse_only_completely():
+    assert collapsed_onto(preds([950, 50], labels=[500, 500])) is None
+    assert collapsed_onto(preds([995, 5], labels=[500, 500])) == [0]
+
+
+def test_a_few_classes_collapse_on_an_evaluation_not_on_a_training_window():
+    # the first 40 steps of a healthy PyTorch MNIST loop: 3 classes take every prediction, accuracy 8.8%
+    counts, targets = [904, 51, 69, 0, 0, 0, 0, 0, 0, 0], [84, 115, 91, 125, 100, 93, 106, 100, 110, 100]
+    assert collapsed_onto(preds(counts, targets, evaluated=False)) is None
+    assert collapsed_onto(preds(counts, targets, evaluated=True)) == [0, 2]
+
+
+def test_the_collapse_message_states_the_exact_signature_for_every_road():
+    labels = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+    f = class_collapse(preds([10000] + [0] * 9, labels))
+    assert "Accuracy 9.80% = 980/10000 rows labelled 0" in f.message and f.severity is Severity.ERROR
+    partial = class_collapse(preds([9500, 500] + [0] * 8, labels))
+    assert "predicts 0 for 95.0%" in partial.message and "Accuracy" not in partial.message
+
+
+def test_no_learning_is_not_said_beside_a_collapse_and_needs_rows():
+    at_chance = preds([100] * 10, [100] * 10, correct=100)
+    assert no_learning(at_chance, after="After 3 epochs").severity is Severity.ERROR
+    assert no_learning(preds([10] * 10, [10] * 10, correct=10), after="x") is None  # 100 rows: too few
+    collapsed = preds([1000] + [0] * 9, [100] * 10, correct=100)
+    assert collapsed_onto(collapsed) is not None and no_learning(collapsed, after="x") is None
+    learned = preds([100] * 10, [100] * 10, correct=900)
+    assert no_learning(learned, after="x") is None
+
+
+# -- the update ---------------------------------------------------------------------------------------------------
+def carry(weight, *, momentum_possible=True, lr=None, windows=5, framework=Framework.NUMPY):
+    return CarryOver(where="buffers", framework=framework, weight=weight, windows=windows, buffers=("dW",),
+                     momentum_possible=momentum_possible, lr=lr)
+
+
+def test_stale_accumulator_tells_a_forgotten_reset_from_momentum():
+    assert stale_accumulator(carry(1.0)).severity is Severity.ERROR
+    assert stale_accumulator(carry(0.9)) is None  # a user buffer decaying at 0.9 is momentum
+    grad = stale_accumulator(carry(0.6, momentum_possible=False, framework=Framework.TORCH))
+    assert grad.severity is Severity.ERROR and "zero_grad" in grad.fix  # .grad is never momentum
+    assert stale_accumulator(carry(0.1, momentum_possible=False, framework=Framework.TORCH)).severity is Severity.WARNING
+    assert stale_accumulator(carry(0.1, lr=0.1)).severity is Severity.WARNING  # scaled by lr, not emptied
+    assert stale_accumulator(carry(1.0, windows=1)) is None
+
+
+@pytest.mark.parametrize("scale, summed", [
+    (BatchScale("w", Framework.CHECK, "probe", factor=100.0, batch=100), True),
+    (BatchScale("w", Framework.CHECK, "probe", factor=1.0, batch=100), False),
+    (BatchScale("w", Framework.NUMPY, "contributions", factor=1.02, batch=10, windows=4), True),
+    (BatchScale("w", Framework.NUMPY, "contributions", factor=1.02, batch=10, windows=4, divided=True), False),
+    (BatchScale("w", Framework.NUMPY, "bias", factor=95.0, batch=100, windows=3), True),
+    (BatchScale("w", Framework.NUMPY, "bias", factor=0.9, batch=100, windows=3), False),
+    (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.2), True),
+    (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.2, adaptive=True), False),
+    (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.01), False),
+], ids=["probe-sum", "probe-mean", "contrib-sum", "contrib-divided", "bias-sum", "bias-mean", "torch-sum", "torch-adam",
+        "torch-small-step"])
+def test_summed_gradient_by_each_measurement(scale, summed):
+    found = summed_gradient(scale)
+    assert (found is not None) is summed
+    if found:
+        assert found.severity is Severity.WARNING and math.isclose(found.evidence["lr_factor"], found.evidence["batch"], rel_tol=0.2)
+
+
+def test_learning_rate_too_high_reads_the_median_of_the_first_updates():
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(1.3, 0.05, 0.04, 0.03, 0.03))
+    assert first_update(u) == pytest.approx(0.04) and learning_rate_too_high(u) is None
+    huge = UpdateSizes(where="w", framework=Framework.NUMPY, first=(12.0, 0.01, 0.01))
+    assert learning_rate_too_high(huge).severity is Severity.ERROR
+    learns = UpdateSizes(where="w", framework=Framework.TORCH, first=(0.5, 0.5, 0.5), accuracy=0.9)
+    assert learning_rate_too_high(learns) is None  # a large first step in a run that learns
+    adam = UpdateSizes(where="w", framework=Framework.TORCH, first=(0.5, 0.5, 0.5), adaptive=True)
+    assert learning_rate_too_high(adam) is None
+
+
+# -- targets and frozen parameters -------------------------------------------------------------------------------
+def test_constant_targets_one_class_is_an_error_few_classes_a_warning():
+    one = TargetCounts(where="t", framework=Framework.TORCH, counts=(640, 0, 0, 0, 0, 0, 0, 0, 0, 0), rows=640)
+    assert constant_targets(one).severity is Severity.ERROR
+    few = TargetCounts(where="t", framework=Framework.TORCH, counts=(75, 75, 0, 0, 0, 0, 0, 0, 0, 0), rows=150)
+    assert constant_targets(few) is None  # 15 rows per class: too few to say the others never come
+    few = TargetCounts(where="t", framework=Framework.TORCH, counts=(1000, 1000, 0, 0, 0, 0, 0, 0, 0, 0), rows=2000)
+    assert constant_targets(few).severity is Severity.WARNING
+    proof = TargetCounts(where="t", framework=Framework.NUMPY, counts=(1000, 1000, 0, 0, 0, 0, 0, 0, 0, 0), rows=2000,
+                         label_counts=(200,) * 10)
+    assert constant_targets(proof).severity is Severity.ERROR  # the data has ten labels, the targets two
+
+
+def test_every_frozen_reason_is_worded_and_one_finding_per_reason():
+    numbers = {"backward_site": "t.py:9", "cleared": 4, "checked": 5, "before": 0, "orphan_steps": 3, "created": "",
+               "holds": "holds 4 tensor(s) of MLP", "calls": 20, "function": "backprop"}
+    groups = tuple(FrozenGroup((f"p{i}",), reason, module="fc1", site="t.py:3", numbers=numbers)
+                   for i, reason in enumerate(FROZEN_REASONS))
+    found = frozen_parameters(FrozenParameters(Framework.TORCH, groups, updated=("fc2.weight",), steps=10))
+    assert [f.evidence["reason"] for f in found] == list(FROZEN_REASONS)
+    assert all("{" not in f.message and "{" not in f.fix for f in found)
+
+
+def test_frozen_on_purpose_is_a_note_unless_the_run_does_not_learn():
+    group = (FrozenGroup(("fc1.weight",), "requires_grad_unused"),)
+    (note,) = frozen_parameters(FrozenParameters(Framework.TORCH, group, learns=True))
+    (warn,) = frozen_parameters(FrozenParameters(Framework.TORCH, group, learns=False))
+    assert note.severity is Severity.INFO and warn.severity is Severity.WARNING
+
+
+def test_a_model_that_says_why_in_its_own_words_is_quoted():
+    group = (FrozenGroup(("w",), "model", why="the layer is frozen by design", fix="unfreeze it"),)
+    (f,) = frozen_parameters(FrozenParameters(Framework.CHECK, group, steps=5))
+    assert "frozen by design" in f.message and f.fix == "unfreeze it."
+
+
+@pytest.mark.parametrize("name, bias", [("b1", True), ("W1", False), ("fc1.bias", True), ("bn.weight", False),
+                                        ("biases[0]", True), ("params['b2']", True), ("beta", False), ("out_b", True)])
+def test_one_test_of_is_this_a_bias(name, bias):
+    assert is_bias(name) is bias
