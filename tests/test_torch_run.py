@@ -992,3 +992,43 @@ def test_lbfgs_with_a_closure_is_judged_per_run_not_per_step(tmp_path):
     assert quiet(report) == []
     # The observer's share is of the whole step (L-BFGS runs its passes inside step()): a share, not 189%.
     assert 0 < report.context["observer_share"] < 1
+
+
+def test_torch_compile_sees_nothing_of_the_observer(tmp_path):
+    # torch.compile traces through global module hooks and warns about them: ours must not show (a fresh process:
+    # Dynamo's caches are process-wide).
+    path = write_script(tmp_path, "comp.py", HEADER + textwrap.dedent("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 32), nn.Linear(32, 6)
+
+            def forward(self, x):
+                return self.fc2(F.relu(self.fc1(x)))
+
+        model = torch.compile(Net(), backend="eager")
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(20):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[:64]), y[:64])
+            loss.backward()
+            opt.step()
+        print(round(loss.item(), 4))
+    """))
+    driver = textwrap.dedent(f"""
+        import runpy, sys
+        from netdoctor.observe.options import ObserveOptions
+        from netdoctor.observe.session import Observation
+        sys.argv = [{str(path)!r}]
+        obs = Observation(ObserveOptions(script=sys.argv[0]), script=sys.argv[0], backends=["torch"])
+        with obs:
+            runpy.run_path(sys.argv[0], run_name="__main__")
+        print("notes:", obs.report.context.get("notes"), "model:", obs.report.context.get("model", "")[:15])
+    """)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    plain = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=tmp_path, env=env)
+    observed = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert observed.returncode == 0, observed.stderr
+    assert observed.stderr == plain.stderr == ""
+    out = observed.stdout.splitlines()
+    assert out[0] == plain.stdout.strip() and out[1] == "notes: None model: OptimizedModule"

@@ -92,6 +92,8 @@ class LossWatch:
 
         @functools.wraps(orig)
         def loss(*args: Any, **kwargs: Any) -> Any:
+            if self.w.compiling():
+                return orig(*args, **kwargs)  # traced by torch.compile: nothing of ours in its graph
             if _may_warn(name, torch, args, kwargs):
                 # PyTorch warns at its caller's line (stacklevel=2): make that the program's line, not this wrapper's.
                 out = self.w.call_as.call(sys._getframe(1), orig, args, kwargs)

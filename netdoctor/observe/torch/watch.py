@@ -154,6 +154,18 @@ class OptInfo:
     """Steps called with a closure (L-BFGS: one step runs many forward/backward passes and a line search)."""
 
 
+def _global_hooks_but(module_mod: Any, ours: int) -> Callable[[], bool]:
+    """``torch.nn.modules.module._has_any_global_hook`` that does not count netdoctor's forward hook ``ours``."""
+
+    def has_any_global_hook() -> bool:
+        m = module_mod
+        return bool(m._global_backward_pre_hooks or m._global_backward_hooks or m._global_forward_pre_hooks
+                    or any(k != ours for k in m._global_forward_hooks) or m._global_forward_hooks_always_called
+                    or any(k != ours for k in m._global_forward_hooks_with_kwargs))
+
+    return has_any_global_hook
+
+
 class TorchWatch:
     """The hooks and the numbers they record (see the module docstring).
 
@@ -239,7 +251,7 @@ class TorchWatch:
         self.leak_tried = False
         # calls on the program's behalf, functional dropout, step() before backward()
         self.call_as = CallAs()
-        self.dropout = FunctionalDropout(self.sites.site, self._root_of, lambda: not self.busy and self.installed)
+        self.dropout = FunctionalDropout(self.sites.site, self._root_of, lambda: not self.busy and self.installed and not self.compiling())
         self.step_before_backward = 0
         """Checked steps whose step() ran before the backward pass of the loss computed for them."""
 
@@ -251,7 +263,12 @@ class TorchWatch:
         from torch.nn.modules import module as module_mod
         from torch.optim import optimizer as optim_mod
 
-        self._handles.append(module_mod.register_module_forward_hook(self._forward_hook, with_kwargs=True))
+        # Never traced or compiled by torch.compile (called from a compiled region, it runs eagerly, as PyTorch's own
+        # hook machinery does there); inside the trace, compiling() makes it return at once.
+        forward = module_mod.register_module_forward_hook(torch.compiler.disable(self._forward_hook, recursive=True), with_kwargs=True)
+        self._handles.append(forward)
+        # torch.compile(module) warns about global module hooks at every call: ours is not the program's.
+        self._patch(module_mod, "_has_any_global_hook", _global_hooks_but(module_mod, forward.id))
         self._handles.append(optim_mod.register_optimizer_step_pre_hook(self._pre_step))
         self._handles.append(optim_mod.register_optimizer_step_post_hook(self._post_step))
         for name in LOSSES:
@@ -260,7 +277,7 @@ class TorchWatch:
             if name in F.__dict__:
                 self._patch(F, name, self.dropout.wrap(name, getattr(F, name), torch))
         self._patch(torch.nn.Module, "train", self._wrap_train(torch.nn.Module.train))
-        self._patch(torch.nn.Module, "__init__", self.book.wrap_init(torch.nn.Module.__init__, torch, lambda: not self.busy))
+        self._patch(torch.nn.Module, "__init__", self.book.wrap_init(torch.nn.Module.__init__, torch, lambda: not self.busy and not self.compiling()))
         from torch.optim import lr_scheduler
 
         if "step" in vars(lr_scheduler.LRScheduler):
@@ -286,6 +303,10 @@ class TorchWatch:
         self.installed = False
         self.errors.extend(self.dropout.errors[: max(0, 10 - len(self.errors))])
         self.close_window(final=True)
+
+    def compiling(self) -> bool:
+        """torch.compile is tracing (constant-folded by Dynamo, so code behind it is not traced)."""
+        return bool(self.torch.compiler.is_compiling())
 
     def _patch(self, owner: Any, name: str, new: Any) -> None:
         self._patched.append((owner, name, owner.__dict__[name]))
@@ -446,7 +467,8 @@ class TorchWatch:
 
     # -- hooks ------------------------------------------------------------------
     def _forward_hook(self, module: Any, args: tuple, kwargs: dict, output: Any) -> None:
-        if self.busy:
+        # Inside torch.compile's tracing the hook is a no-op Dynamo folds away: no graph breaks, no warnings of ours.
+        if self.busy or self.compiling():
             return
         try:
             info = self.mods.get(id(module))
@@ -803,7 +825,7 @@ class TorchWatch:
 
         @functools.wraps(orig)
         def train(module: Any, mode: bool = True) -> Any:
-            if not watch.busy and watch.installed:
+            if not watch.busy and watch.installed and not watch.compiling():
                 try:
                     watch.mode_sites[id(module)] = (bool(mode), watch.sites.site())
                 except Exception as exc:  # noqa: BLE001
