@@ -69,6 +69,22 @@ def test_callers_setting_is_restored_after_an_exception(caller_uses_two):
     assert set(blas_counts()) == {2}
 
 
+def test_an_imported_torch_runs_on_one_thread_and_gets_its_setting_back():
+    torch = pytest.importorskip("torch")
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with pytest.raises(KeyError):
+            with threads.blas_threads(1):
+                assert torch.get_num_threads() == 1
+                raise KeyError("inside")
+        assert torch.get_num_threads() == 2
+        with threads.blas_threads(None):
+            assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_none_leaves_the_setting_alone(caller_uses_two):
     with threads.blas_threads(None):
         assert set(blas_counts()) == {2}
