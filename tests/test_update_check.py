@@ -159,6 +159,42 @@ def test_cross_entropy_on_softmax_matches_its_closed_form_gradient():
     assert result.factor == pytest.approx(1 / len(y), rel=1e-6)  # summed loss assumed, mean gradient given
 
 
+# -- the replay: the program's call again, on copies ---------------------------------------------------
+class _Net:
+    def __init__(self) -> None:
+        self.W = np.ones((3, 4))
+        self.samples = [np.zeros((4, 1)) for _ in range(12_000)]  # a data set kept one array per sample
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        np.random.rand()  # draws from the global generator: the replay must put its state back
+        print("forward")  # the program's own output: swallowed in a replay
+        return self.W @ x
+
+
+def test_a_replay_computes_with_the_working_copy_and_leaves_the_program_alone(capsys):
+    from netdoctor.observe.numpy.replay import CallSite, Replay
+
+    net, sites = _Net(), []
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code is _Net.forward.__code__:
+            sites.append(CallSite.of(frame))
+
+    sys.settrace(tracer)
+    try:
+        net.forward(np.ones((4, 1)))
+    finally:
+        sys.settrace(None)
+    capsys.readouterr()
+    work = np.full((3, 4), 2.0)
+    state = np.random.get_state()[1].copy()
+    replay = Replay(sites[0], {id(net.W): work})
+    assert np.array_equal(replay.call(), np.full((3, 1), 8.0))  # 2 * 4 ones: the working copy, not W
+    assert np.array_equal(np.random.get_state()[1], state) and capsys.readouterr().out == ""
+    assert np.array_equal(net.W, np.ones((3, 4)))
+    assert replay.args["self"].samples is net.samples  # a long list of samples is shared, not copied
+
+
 # -- whole programs under netdoctor run -----------------------------------------------------------------
 CASES = {
     # (program, variant): tensor the finding must name (prefix of ``where``), or None for a twin

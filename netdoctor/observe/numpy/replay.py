@@ -29,11 +29,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CallSite", "Replay", "quietly", "arg_values", "BIG"]
+__all__ = ["CallSite", "Replay", "quietly", "arg_values", "BIG", "BIG_CONTAINER"]
 
 BIG = 100_000
 """Arrays with more entries than this that are not parameters (a data set on ``self``) are shared
 read-only instead of copied: a forward that wrote into one fails, and the check says it could not run."""
+BIG_CONTAINER = 10_000
+"""Lists, tuples and dicts longer than this (samples kept one array each) are shared, not copied."""
 
 
 _QUIET = [0]  # nesting depth of quietly(): the states are saved once, around a whole check
@@ -90,6 +92,9 @@ def _reach(obj: Any, params: set[int], depth: int = 0, seen: set[int] | None = N
 def _share_big(obj: Any, memo: dict[int, Any], params: set[int], depth: int = 0) -> None:
     """Put large non-parameter arrays reachable from ``obj`` into ``memo`` as read-only views (not copied)."""
     if depth > 3:
+        return
+    if isinstance(obj, (list, tuple, dict)) and len(obj) > BIG_CONTAINER and id(obj) not in memo:
+        memo[id(obj)] = obj  # a data set kept as a list of samples: shared, never copied (a forward only reads it)
         return
     if isinstance(obj, np.ndarray):
         if obj.size > BIG and id(obj) not in params and id(obj) not in memo:
@@ -167,7 +172,10 @@ class Replay:
             if isinstance(v, types.FunctionType) and v.__globals__ is g:
                 continue
             if not k.startswith("__") and not isinstance(v, (types.ModuleType, type)) and _reach(v, params):
-                new_g[k] = copy.deepcopy(v, memo)
+                try:
+                    new_g[k] = copy.deepcopy(v, memo)
+                except Exception:  # noqa: BLE001 - not copyable (holds a module, a file): shared; the caller
+                    pass  # checks that the forward still computes with the working copies
         for k, v in g.items():  # helpers of the same module read the copied globals too
             if isinstance(v, types.FunctionType) and v.__globals__ is g:
                 new_g[k] = types.FunctionType(v.__code__, new_g, v.__name__, v.__defaults__, v.__closure__)
