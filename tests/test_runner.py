@@ -305,3 +305,43 @@ def test_breakpoint_stops_on_the_scripts_line_with_its_variables_as_under_python
     assert got.stdout.startswith(want.stdout), got.stdout[:800]
     notes = json.loads((tmp_path / "r.json").read_text())["context"]["notes"]
     assert any("a debugger took over at debugged.py:7" in n for n in notes)
+
+
+def test_netdoctor_never_calls_the_programs_own_getattr_where_python_does_not(tmp_path):
+    name = script(tmp_path, "lazy.py", """
+import numpy as np
+calls = []
+
+class Layer:
+    __slots__ = ("W",)
+    def __init__(self, n):
+        self.W = np.full((n, n), 0.1)
+    def __getattr__(self, name):
+        calls.append(name)
+        raise AttributeError(name)
+
+class Net:
+    def __init__(self):
+        self.W = np.full((3, 4), 0.1)
+        self.layers = [Layer(3), Layer(3)]
+    def __getattr__(self, name):
+        calls.append(name)
+        raise AttributeError(name)
+    def step(self, x, y):
+        out = np.tanh(x @ self.W.T)
+        self.W -= 0.1 * (out - y).T @ x / len(x)
+        for layer in self.layers:
+            layer.W -= 0.01
+        return out
+
+rng = np.random.default_rng(0)
+net = Net()
+X = rng.normal(size=(64, 4)); Y = np.eye(3)[rng.integers(0, 3, 64)]
+for epoch in range(5):
+    for i in range(0, 64, 16):
+        net.step(X[i:i + 16], Y[i:i + 16])
+print("__getattr__ called for:", sorted(set(calls)))
+""")
+    want, got = plain(tmp_path, name), netdoctor(tmp_path, name)
+    assert want.stdout == "__getattr__ called for: []\n"
+    assert got.stdout.startswith(want.stdout), got.stdout[:300]

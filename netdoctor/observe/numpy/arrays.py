@@ -26,7 +26,7 @@ from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
-__all__ = ["alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
+__all__ = ["alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -127,21 +127,34 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
                 continue
             yield ("item", k), v
         return
-    if hasattr(obj, "__array__") or type(obj).__module__.split(".")[0] in ("torch", "pandas", "scipy"):
+    # Looked up on the type: the program's own __getattr__ must not run for a probe of ours (python never calls it here).
+    if hasattr(type(obj), "__array__") or type(obj).__module__.split(".")[0] in ("torch", "pandas", "scipy"):
         return  # foreign array types are another backend's business
-    d = getattr(obj, "__dict__", None)
+    d = own_dict(obj)
     if isinstance(d, dict):
         for k, v in list(d.items()):
             if not k.startswith("__") and not _skipped(v, (*ATOMS, *_SKIP_TYPES)):
                 yield ("attr", k), v
 
 
+def own_dict(obj: Any) -> Any:
+    """``obj.__dict__`` (None without one), read without running the program's ``__getattr__`` or ``__getattribute__``."""
+    try:
+        return object.__getattribute__(obj, "__dict__")
+    except (AttributeError, TypeError):
+        return None
+
+
 def resolve(root: Any, path: Path) -> Any:
-    """The object at ``path`` from ``root`` now, or None when the path no longer exists."""
+    """The object at ``path`` from ``root`` now, or None when the path no longer exists.
+
+    Attributes are read from the instance's ``__dict__`` (the paths come from
+    there), so no code of the program runs for it.
+    """
     obj = root
     try:
         for kind, key in path:
-            obj = getattr(obj, key) if kind == "attr" else obj[key]
+            obj = own_dict(obj)[key] if kind == "attr" else obj[key]
     except (AttributeError, LookupError, TypeError):
         return None
     return obj
@@ -160,7 +173,7 @@ def alias_path(root: Any, path: Path, prefer: Callable[[str], bool]) -> Path:
     parent, head = resolve(root, path[:-2]), resolve(root, path[:-1])
     if head is None or parent is None:
         return path
-    items = parent.items() if isinstance(parent, dict) else getattr(parent, "__dict__", {}).items()
+    items = parent.items() if isinstance(parent, dict) else (own_dict(parent) or {}).items()
     kind = "item" if isinstance(parent, dict) else "attr"
     for k, v in list(items):
         if v is head and isinstance(k, str):
