@@ -161,3 +161,21 @@ def test_norm_one_thread_is_the_frobenius_norm():
     for a in (rng.normal(size=(30, 784)), rng.normal(size=(7,)).astype(np.float32), rng.normal(size=(3, 4, 5))[:, ::2]):
         assert np.isclose(norm_one_thread(a), np.linalg.norm(a.ravel()), rtol=1e-6)
     assert norm_one_thread(np.zeros((2, 2))) == 0.0
+
+
+def test_one_blas_thread_sets_one_inside_and_puts_the_programs_count_back():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from netdoctor.nn.threads import one_blas_thread
+
+    def counts():
+        return [i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"]
+
+    with threadpool_limits(2, user_api="blas"):
+        before = counts()
+        with one_blas_thread():
+            assert set(counts()) <= {1}
+        assert counts() == before
+        with pytest.raises(ValueError), one_blas_thread():
+            raise ValueError("the block failed")
+        assert counts() == before

@@ -241,3 +241,50 @@ def test_deep_checks_are_granted_first_then_only_while_the_observer_is_cheap():
     assert not any(budget.deep() for _ in range(10))
     budget.spent = 0.0
     assert budget.deep()
+
+
+# -- PyTorch programs: the NumPy tracer only where NumPy training code exists ------------------------------
+TORCH_DATASET = """
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+class Rows(Dataset):
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+    def __len__(self):
+        return len(self.y)
+    def __getitem__(self, i):
+        return torch.from_numpy(self.X[i]), int(self.y[i])
+
+rng = np.random.default_rng(0)
+X = rng.normal(size=(1200, 8)).astype(np.float32)
+y = (X[:, 0] > 0).astype(int)
+torch.manual_seed(0)
+model = torch.nn.Linear(8, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+updates = 0
+for xb, yb in DataLoader(Rows(X, y), batch_size=40, shuffle=True):
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(xb), yb).backward()
+    opt.step()
+    updates += 1
+print(f"updates: {updates}")
+"""
+
+
+def test_a_pytorch_program_whose_functions_touch_no_numpy_array_is_left_to_the_pytorch_observer(tmp_path):
+    pytest.importorskip("torch")
+    proc, report = run_json(tmp_path, TORCH_DATASET)
+    assert proc.returncode in (0, 1), proc.stderr
+    notes = " ".join(report["context"].get("notes", []))
+    assert "NumPy observer stood down" in notes
+    assert report["context"]["optimizer_steps"] == updates_made(proc) == 30
+
+
+def test_numpy_training_beside_an_unused_torch_import_is_still_followed(tmp_path):
+    pytest.importorskip("torch")
+    proc, report = run_json(tmp_path, "import torch  # noqa: F401\n" + textwrap.dedent(MODULE_LOOP))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "stood down" not in " ".join(report["context"].get("notes", []))
+    assert report["context"]["updates_observed"] >= updates_made(proc) - 2

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SMALL_PRODUCT", "blas_threads", "threads_for", "threads_for_model", "norm_one_thread"]
+__all__ = ["SMALL_PRODUCT", "blas_threads", "one_blas_thread", "threads_for", "threads_for_model", "norm_one_thread"]
 
 SMALL_PRODUCT = 1 << 28
 """Multiply-adds (268 M, about 10 ms on one core) below which a product stays on one thread.
@@ -148,3 +148,30 @@ def norm_one_thread(a: np.ndarray) -> float:
     if flat.dtype.kind == "c":
         flat = np.abs(flat)
     return float(np.sqrt(np.einsum("i,i->", flat, flat)))
+
+
+_blas_pools: list[Any] | None = None
+
+
+@contextlib.contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """One BLAS thread for a short block of netdoctor's own products inside the user's running program.
+
+    :func:`blas_threads` re-reads every pool's state on entry (tens of microseconds); this keeps the BLAS
+    pools found once and only reads and sets their counts (a few microseconds), so it can guard a product
+    that ``netdoctor run``'s observer computes while the program runs. The program's counts are put back
+    on the way out; without threadpoolctl, or with one thread already, it does nothing.
+    """
+    global _blas_pools
+    if _blas_pools is None:
+        controller = _threadpool_controller()
+        _blas_pools = [] if controller is None else [c for c in controller.lib_controllers if c.user_api == "blas"]
+    saved = [(pool, pool.get_num_threads()) for pool in _blas_pools]
+    changed = [(pool, n) for pool, n in saved if n is not None and n > 1]
+    for pool, _ in changed:
+        pool.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for pool, n in changed:
+            pool.set_num_threads(n)

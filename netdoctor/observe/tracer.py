@@ -218,6 +218,8 @@ class CallTracer:
         self._imports = _ImportGuard(self)
         self.failed: BaseException | None = None
         """The observer's own error, if one happened: tracing stopped there and the program ran on untouched."""
+        self.stood_down = ""
+        """Why tracing stopped for good before the program ended (:meth:`stand_down`), or ""."""
         self.stop: StopObserving | None = None
         """A stop raised in another thread than the main one: the main thread raises it at its next event."""
         self._thread: int | None = None
@@ -286,6 +288,18 @@ class CallTracer:
         if self.installed and self.failed is None and sys.gettrace() is None and (previous is None or previous is self._trace):
             sys.settrace(self._trace)
 
+    def stand_down(self, reason: str) -> None:
+        """Stop tracing for good (every thread, imports too): the program's training is not this observer's to
+        watch (a PyTorch program whose functions touch no NumPy array). :attr:`stood_down` keeps the reason."""
+        self.stood_down = reason
+        self._imports.uninstall()
+        if threading.gettrace() is self._trace:
+            threading.settrace(self._previous_threads)
+        if sys.gettrace() is self._trace:
+            sys.settrace(self._previous if threading.get_ident() == self._thread else None)
+        self.installed = False
+        self._followed.clear()
+
     def tracing(self) -> bool:
         """Whether the current thread is traced by this tracer right now."""
         return self.installed and sys.gettrace() is self._trace
@@ -324,9 +338,9 @@ class CallTracer:
         known = self._user_code.get(code)
         if known is None:
             known = self.user_code(code)
-        if not known or self.failed is not None:
-            if self.failed is not None and threading.get_ident() != self._thread:
-                sys.settrace(None)  # the error happened in another thread: this one stops too
+        if not known or self.failed is not None or self.stood_down:
+            if (self.failed is not None or self.stood_down) and threading.get_ident() != self._thread:
+                sys.settrace(None)  # stopped from another thread: this one stops too
             return None
         if self.stop is not None and threading.get_ident() == self._thread:
             stop, self.stop = self.stop, None

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -40,7 +41,7 @@ import numpy as np
 
 from netdoctor.buffers.roles import is_constant
 from netdoctor.monitor.layer_stats import infer_kind
-from netdoctor.nn.threads import norm_one_thread
+from netdoctor.nn.threads import norm_one_thread, one_blas_thread
 from netdoctor.observe.numpy.arrays import (
     LR_NAME,
     Path,
@@ -70,6 +71,9 @@ DISCOVERY_UPDATES = 2
 """Parameter updates seen before the network is taken as found."""
 FROZEN_CALLS = 20
 """Gradient computations without any parameter change after which discovery takes the parameters as frozen."""
+STAND_DOWN_EVENTS = 1_000
+"""Calls of the user's functions without any NumPy parameter change after which a program that imported torch
+is left to the PyTorch observer (the NumPy tracer stands down)."""
 DISCOVERY_EVENTS = 20_000
 """Events scanned in full before discovery scans only every 16th event."""
 CACHE_TRIES = 3
@@ -321,6 +325,8 @@ class NumpyBackend:
         ctx["updates_observed"] = self.updates
         ctx["samples_observed"] = self.target_samples
         notes = list(self.notes) + self.update_checks.notes()
+        if self.tracer.stood_down:
+            notes.append(self.tracer.stood_down)
         failed = self.tracer.failed
         if failed is not None:
             import traceback
@@ -339,6 +345,9 @@ class NumpyBackend:
         self.user_files.add(code.co_filename)
         if self.phase == "discover":
             self._discover_call(frame)
+            if self.events >= STAND_DOWN_EVENTS and not self._param_events and "torch" in sys.modules:
+                self._stand_down()
+                return False
             return True
         role = self._roles.get(code)
         if role is None:
@@ -417,6 +426,12 @@ class NumpyBackend:
         return [TrackedArray(prm.text, partial(resolve, root, prm.path), is_bias(prm.text),
                              partial(resolve, root, prm.buffer) if prm.buffer is not None else None)
                 for prm in self.params]
+
+    def _stand_down(self) -> None:
+        """A PyTorch program whose functions changed no NumPy array in many calls: its training is the PyTorch
+        observer's; tracing every Python call (a ``Dataset.__getitem__`` per sample) would only slow it down."""
+        self.tracer.stand_down(f"the NumPy observer stood down after {self.events:,} calls of the program's functions "
+                               "changed no NumPy array (the program trains with PyTorch)")
 
     def _limits(self) -> None:
         o = self.options
@@ -1296,7 +1311,7 @@ class NumpyBackend:
                         found[layer] = a
         x = self._input_of(frame)
         for layer, a in list(found.items()):
-            if not _bounded(a) or not self._computes_layer(layer, a, x if layer == 1 else found.get(layer - 1)):
+            if not _bounded(a) or not self._layer_output(layer, a, x if layer == 1 else found.get(layer - 1)):
                 del found[layer]
                 continue
             rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if self.layout[0] == "columns" else a)
@@ -1327,6 +1342,12 @@ class NumpyBackend:
                 if self._batch_axis_ok(v, n_in):
                     return v
         return None
+
+    def _layer_output(self, layer: int, a: np.ndarray, prev: np.ndarray | None) -> bool:
+        """:meth:`_computes_layer` on one BLAS thread: the observer's product never takes a core the program did
+        not ask for (with two threads on a busy machine it also waits a scheduler slice for the second)."""
+        with one_blas_thread():
+            return self._computes_layer(layer, a, prev)
 
     def _computes_layer(self, layer: int, a: np.ndarray, prev: np.ndarray | None) -> bool:
         """Whether ``a`` is what layer ``layer`` computes from ``prev``: an elementwise non-decreasing function of
