@@ -1,0 +1,165 @@
+"""Run generated programs with plain ``python`` and under ``netdoctor run``, and judge the report against the label.
+
+A program is first proven to behave as its writer says *without netdoctor*
+(:func:`behaves`: a healthy twin learns, a bug has its effect), so that a
+writer's mistake is never blamed on the observer. Then :func:`judge` reads the
+JSON report of ``netdoctor run --json FILE``:
+
+* ``named``: the expected finding code is in the report (any severity);
+* ``first``: it is the first finding (the verdict's root cause);
+* ``quiet``: no finding of severity warning or error (what a healthy twin needs);
+* ``coverage``: the header's observed update count against the program's
+  real one; ``coverage_ok`` is False when fewer than half were observed and no
+  note of the report says so.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLE = ROOT / "netdoctor" / "data" / "mnist_sample.csv.gz"
+TIMEOUT = 600  # seconds per run: generous for a busy shared machine; a program takes ~1 s alone
+LEARNS = 0.6
+"""A healthy program ends at >= 60% test accuracy (chance: 10%)."""
+STALLS = 0.3
+"""A stalling program ends at <= 30%."""
+WORSE = 0.1
+"""A bug that makes learning worse ends >= 10 points below its healthy twin."""
+_ACC = re.compile(r"final test accuracy ([\w.]+)")
+
+
+@dataclass
+class Run:
+    """One run of a program: plain (``report`` empty) or under ``netdoctor run``."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    report: dict = field(default_factory=dict)
+
+    @property
+    def accuracy(self) -> float | None:
+        found = _ACC.findall(self.stdout)
+        return float(found[-1]) if found else None
+
+
+def write_data(folder: Path, n_rows: int, seed: int = 0) -> Path:
+    """``folder/data.csv``: ``n_rows`` rows of the bundled MNIST sample (label first, pixels 0-255), shuffled."""
+    path = folder / "data.csv"
+    if not path.exists():
+        with gzip.open(SAMPLE, "rt") as f:
+            rows = np.loadtxt(f, delimiter=",", dtype=np.int64)
+        rows = rows[np.random.default_rng(seed).permutation(len(rows))][:n_rows]
+        tmp = folder / "data.csv.part"
+        np.savetxt(tmp, rows, fmt="%d", delimiter=",")
+        tmp.replace(path)
+    return path
+
+
+def _env() -> dict[str, str]:
+    # One BLAS thread: programs run two at a time on a shared machine; their numbers do not depend on it.
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
+               NO_COLOR="1", COLUMNS="100")
+    env.pop("PYTHONPATH", None)
+    return env
+
+
+def run_plain(script: Path, *args: str, timeout: float = TIMEOUT) -> Run:
+    """``python SCRIPT ARGS`` in the script's folder."""
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, str(script), *args], cwd=script.parent, env=_env(), capture_output=True,
+                          text=True, timeout=timeout)
+    return Run(proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
+
+
+def run_observed(script: Path, *args: str, timeout: float = TIMEOUT) -> Run:
+    """``netdoctor run --json FILE SCRIPT ARGS`` in the script's folder; the report read from FILE."""
+    out = script.with_suffix(".report.json")
+    out.unlink(missing_ok=True)
+    started = time.perf_counter()
+    try:
+        proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(script), *args],
+                              cwd=script.parent, env=_env(), capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return Run(-1, "", f"netdoctor run: no end within {timeout:.0f} s", time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
+    return Run(proc.returncode, proc.stdout, proc.stderr, seconds, report)
+
+
+def behaves(behaviour: str, run: Run, twin: Run | None) -> tuple[bool, str]:
+    """Whether a plain run shows ``behaviour`` (learns, stalls, worse, differs); the reason when it does not."""
+    acc = run.accuracy
+    if run.returncode != 0 or "Traceback" in run.stderr:
+        return False, f"exit {run.returncode}: {run.stderr.strip().splitlines()[-1:] or ''}"
+    if acc is None:
+        return False, "printed no final accuracy"
+    twin_acc = twin.accuracy if twin is not None else None
+    if behaviour == "learns":
+        return acc >= LEARNS, f"accuracy {acc:.3f} < {LEARNS}"
+    if behaviour == "stalls":
+        return acc <= STALLS or math.isnan(acc), f"accuracy {acc:.3f} > {STALLS}"
+    if twin_acc is None:
+        return False, "no healthy twin to compare with"
+    if behaviour == "worse":
+        return math.isnan(acc) or acc <= twin_acc - WORSE, f"accuracy {acc:.3f}, twin {twin_acc:.3f}"
+    if behaviour == "differs":
+        return run.stdout != twin.stdout, "prints exactly what its twin prints"
+    raise ValueError(f"unknown behaviour {behaviour!r}")
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """What ``netdoctor run`` said about one program, against its label."""
+
+    expect: str | None
+    codes: tuple[tuple[str, str], ...]
+    """(code, severity) of every finding, in the report's order."""
+    named: bool
+    first: bool
+    quiet: bool
+    updates_real: int
+    updates_observed: int | None
+    coverage_ok: bool
+    notes: tuple[str, ...]
+    exit_code: int
+    faithful: bool
+    """The observed run's stdout starts with the plain run's."""
+
+    @property
+    def ok(self) -> bool:
+        """The label's demand: a bug named; a healthy program quiet at warning and error level."""
+        return (self.named if self.expect else self.quiet) and self.coverage_ok
+
+
+def judge(expect: str | None, updates: int, observed: Run, plain: Run) -> Judgement:
+    """Compare the report of ``observed`` with the label (``expect``: the code a bug must bring, None: healthy)."""
+    report = observed.report
+    findings = report.get("findings", [])
+    codes = tuple((f["code"], f["severity"]) for f in findings)
+    context = report.get("context", {})
+    notes = tuple(str(n) for n in (context.get("notes") or ()))
+    seen = context.get("updates_observed")
+    said = any(re.search(r"updat|observ", n, re.IGNORECASE) for n in notes) or bool(
+        re.search(r"not (?:observed|followed)|too little|of \d+ updates", str(report.get("verdict", "")), re.IGNORECASE))
+    coverage_ok = bool(report) and (said or (seen is not None and seen >= updates / 2))
+    return Judgement(
+        expect=expect, codes=codes,
+        named=expect is not None and any(c == expect for c, _ in codes),
+        first=expect is not None and bool(codes) and codes[0][0] == expect,
+        quiet=bool(report) and not any(s in ("error", "warning") for _, s in codes),
+        updates_real=updates, updates_observed=seen, coverage_ok=coverage_ok, notes=notes,
+        exit_code=observed.returncode, faithful=observed.stdout.startswith(plain.stdout))
