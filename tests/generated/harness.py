@@ -69,11 +69,13 @@ def write_data(folder: Path, n_rows: int, seed: int = 0) -> Path:
     return path
 
 
-def _env() -> dict[str, str]:
+def _env(observed: bool = False) -> dict[str, str]:
     # One BLAS thread: programs run two at a time on a shared machine; their numbers do not depend on it.
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0",
                NO_COLOR="1", COLUMNS="100")
     env.pop("PYTHONPATH", None)
+    if observed:  # the netdoctor of this checkout (a sweep may run from a snapshot of it)
+        env["PYTHONPATH"] = str(ROOT)
     return env
 
 
@@ -92,7 +94,7 @@ def run_observed(script: Path, *args: str, timeout: float = TIMEOUT) -> Run:
     started = time.perf_counter()
     try:
         proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(script), *args],
-                              cwd=script.parent, env=_env(), capture_output=True, text=True, timeout=timeout)
+                              cwd=script.parent, env=_env(observed=True), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return Run(-1, "", f"netdoctor run: no end within {timeout:.0f} s", time.perf_counter() - started)
     seconds = time.perf_counter() - started
