@@ -81,11 +81,20 @@ def run_group(group: list, folder: Path, data: Path, kind: str, timeout: float =
     return rows
 
 
+def _rows(kind: str) -> int:
+    """Rows of MNIST data the programs of ``kind`` read (training then test rows)."""
+    if kind == "torch":
+        from generated import torch_programs
+
+        return torch_programs.N_TRAIN + torch_programs.N_TEST
+    return numpy_programs.N_TRAIN + numpy_programs.N_TEST
+
+
 def sweep(programs: list, kind: str, workers: int, log=None, timeout: float = 300) -> list[dict]:
     folder = Path(tempfile.mkdtemp(prefix=f"netdoctor_sweep_{kind}_"))
     lock = threading.Lock()
     try:
-        data = write_data(folder, numpy_programs.N_TRAIN + numpy_programs.N_TEST)
+        data = write_data(folder, _rows(kind))
         out: list[dict] = []
 
         def one(group: list) -> list[dict]:

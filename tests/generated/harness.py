@@ -15,14 +15,19 @@ JSON report of ``netdoctor run --json FILE``:
 
 from __future__ import annotations
 
+import atexit
 import gzip
 import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -165,3 +170,63 @@ def judge(expect: str | None, updates: int, observed: Run, plain: Run) -> Judgem
         quiet=bool(report) and not any(s in ("error", "warning") for _, s in codes),
         updates_real=updates, updates_observed=seen, coverage_ok=coverage_ok, notes=notes,
         exit_code=observed.returncode, faithful=observed.stdout.startswith(plain.stdout))
+
+
+class Sample:
+    """Plain and observed runs of a fixed list of programs, each run once (two at a time) on first use.
+
+    ``programs`` are the writers' ``Program`` objects (``name``, ``source``,
+    ``style``, ``bug``); ``rows`` is how many data rows they read.
+    """
+
+    def __init__(self, programs: list, rows: int, prefix: str):
+        self.programs, self.rows, self.prefix = programs, rows, prefix
+        self._plain: dict[str, Run] = {}
+        self._observed: dict[str, Run] = {}
+        self._lock = threading.Lock()
+        self._tmp: Path | None = None
+
+    def _folder(self) -> Path:
+        if self._tmp is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix=self.prefix))
+            atexit.register(shutil.rmtree, self._tmp, ignore_errors=True)
+            write_data(self._tmp, self.rows)
+        return self._tmp
+
+    def _script(self, p) -> Path:
+        path = self._folder() / f"{p.name}.py"
+        path.write_text(p.source, encoding="utf-8")
+        return path
+
+    def plain(self, p) -> Run:
+        """The program's plain run (the first call runs every program, two at a time)."""
+        with self._lock:
+            if not self._plain:
+                data = str(self._folder() / "data.csv")
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    runs = pool.map(lambda q: run_plain(self._script(q), data), self.programs)
+                    self._plain.update(zip((q.name for q in self.programs), runs))
+        return self._plain[p.name]
+
+    def observed(self, p) -> Run:
+        """The program's run under ``netdoctor run --json FILE`` (the first call runs every program)."""
+        self.plain(p)
+        with self._lock:
+            if not self._observed:
+                data = str(self._folder() / "data.csv")
+                with ThreadPoolExecutor(max_workers=2) as pool:
+                    runs = pool.map(lambda q: run_observed(self._script(q), data), self.programs)
+                    self._observed.update(zip((q.name for q in self.programs), runs))
+        return self._observed[p.name]
+
+    def twin(self, p) -> Run:
+        """The plain run of ``p``'s healthy twin."""
+        return self.plain(next(q for q in self.programs if q.style == p.style and q.bug is None))
+
+
+def detail(p, o: Run) -> str:
+    """What a failing test shows: the program's label, the report's findings and header, its output, its source."""
+    findings = [(f["code"], f["severity"], f["where"]) for f in o.report.get("findings", [])]
+    return (f"{p.name} ({p.bug or 'healthy'}, {p.style.label}, lr {p.style.lr}, batch {p.style.batch_size}; "
+            f"bug lines {p.bug_lines}): findings {findings}\ncontext {o.report.get('context')}\n"
+            f"verdict {o.report.get('verdict')}\n{o.stdout[-1500:]}\n{o.stderr[-1500:]}\n--- program ---\n{p.source}")

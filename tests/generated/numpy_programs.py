@@ -694,7 +694,7 @@ class _Writer:
                 ["        train_set = train_data"] if s.data == "lists" else ["        X_train, y_train = train_data"])
             lines += ["        for epoch in range(epochs):"] + ["            " + e for e in epoch]
             lines += ["            " + report % acc_call]
-            lines += ["", "", "rng = np.random.default_rng(%d)" % s.seed, "model = Network(rng)",
+            lines += ["", "", f"rng = np.random.default_rng({s.seed})", "model = Network(rng)",
                       f"model.train({'train_set' if s.data == 'lists' else '(X_train, y_train)'}, rng)",
                       'print(f"final test accuracy {model.accuracy(X_test, y_test):.4f}")']
         elif s.place == "closure":
@@ -706,14 +706,14 @@ class _Writer:
             lines += ["", f"    def train({self.train_data_args()}):", "        for epoch in range(epochs):"]
             lines += ["            " + e for e in epoch] + ["            " + report % acc_call]
             lines += ["", "    return train, accuracy", "", "",
-                      "rng = np.random.default_rng(%d)" % s.seed, "train_model, accuracy = make_model(rng)",
+                      f"rng = np.random.default_rng({s.seed})", "train_model, accuracy = make_model(rng)",
                       f"train_model({self.train_data_args()})",
                       'print(f"final test accuracy {accuracy(X_test, y_test):.4f}")']
         elif s.place == "functions":
             lines += funcs + ["", "", self.sig("train", self.train_data_args() + ", rng"),
                               *self.globals_decl(epoch), "    for epoch in range(epochs):"]
             lines += ["        " + e for e in epoch] + ["        " + report % acc_call]
-            lines += ["", "", "def main():", "    rng = np.random.default_rng(%d)" % s.seed]
+            lines += ["", "", "def main():", f"    rng = np.random.default_rng({s.seed})"]
             if s.container == "globals":
                 lines += ["    global " + ", ".join(self.global_names())]
             lines += ["    " + x for x in self.init_lines()]
@@ -721,7 +721,7 @@ class _Writer:
                       f'    print(f"final test accuracy {{{acc_call}:.4f}}")', "", "",
                       'if __name__ == "__main__":', "    main()"]
         else:  # module level or a thread, the model in module globals
-            lines += ["rng = np.random.default_rng(%d)" % s.seed] + self.init_lines() + ["", ""] + funcs + ["", ""]
+            lines += [f"rng = np.random.default_rng({s.seed})"] + self.init_lines() + ["", ""] + funcs + ["", ""]
             if s.place == "module":
                 lines += ["for epoch in range(epochs):"] + ["    " + e for e in epoch] + ["    " + report % acc_call]
             else:

@@ -1,0 +1,375 @@
+"""A seeded writer of complete PyTorch training programs, each with one planted bug or none.
+
+Same contract as :mod:`generated.numpy_programs`: :func:`write` composes a
+classifier trained on a CSV of MNIST rows from a :class:`TorchStyle` and a bug
+of :data:`BUGS`; a buggy program and its healthy twin differ only at
+``Program.bug_lines``. The axes (:data:`AXES`):
+
+* ``model``: ``sequential`` (``nn.Sequential``), ``module`` (an ``nn.Module``
+  class with ``nn.Linear`` layers), ``functional`` (an ``nn.Module`` holding
+  ``nn.Parameter`` tensors, ``F.linear`` in its forward), ``tensors`` (plain
+  tensors with ``requires_grad`` and a forward function);
+* ``data``: ``tensors`` (index slices of a shuffled order), ``loader``
+  (``DataLoader`` over a ``TensorDataset``), ``dataset`` (a custom
+  ``Dataset`` class);
+* ``optim``: ``sgd``, ``momentum``, ``adam``, ``steplr`` (SGD with a per-epoch
+  ``StepLR``), ``lbfgs`` (``LBFGS`` with a closure, a few large batches);
+* ``loop``: ``epochs`` (epochs x batches), ``iterations`` (a fixed number of
+  steps drawing batches), ``sanity`` (a throwaway model first overfits one
+  batch, then the real model trains for epochs);
+* ``dropout``: ``none``, ``module`` (``nn.Dropout``), ``functional``
+  (``F.dropout(..., training=...)``);
+* ``finetune``: ``no``, ``yes`` (the first layer frozen on purpose:
+  ``requires_grad=False`` and left out of the optimizer).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from generated.numpy_programs import changed_lines
+
+AXES: dict[str, tuple[str, ...]] = {
+    "model": ("sequential", "module", "functional", "tensors"),
+    "data": ("tensors", "loader", "dataset"),
+    "optim": ("sgd", "momentum", "adam", "steplr", "lbfgs"),
+    "loop": ("epochs", "iterations", "sanity"),
+    "dropout": ("none", "module", "functional"),
+    "finetune": ("no", "yes"),
+}
+
+BUGS: dict[str, str] = {
+    "zero-grad-missing": "stale-accumulator",
+    "zero-grad-per-epoch": "stale-accumulator",
+    "softmax-into-ce": "double-softmax",
+    "stale-optimizer": "frozen-parameters",
+    "shuffled-labels": "no-learning",
+    "scheduler-every-batch": "learning-rate-too-low",
+    "dropout-at-eval": "train-mode-evaluation",
+    "step-before-backward": "frozen-parameters",
+    "requires-grad-false": "frozen-parameters",
+}
+"""Planted bug -> the finding code that names it (issue 23)."""
+
+BEHAVIOUR: dict[str | None, str] = {
+    None: "learns",
+    "zero-grad-missing": "worse",
+    "zero-grad-per-epoch": "worse",
+    "softmax-into-ce": "differs",
+    "stale-optimizer": "stalls",
+    "shuffled-labels": "stalls",
+    "scheduler-every-batch": "worse",
+    "dropout-at-eval": "differs",
+    "step-before-backward": "stalls",
+    "requires-grad-false": "differs",
+}
+
+N_TRAIN, N_TEST = 1000, 300
+
+
+@dataclass(frozen=True)
+class TorchStyle:
+    """One choice per axis of :data:`AXES`, plus the program's own settings."""
+
+    model: str = "module"
+    data: str = "loader"
+    optim: str = "sgd"
+    loop: str = "epochs"
+    dropout: str = "none"
+    finetune: str = "no"
+    lr: float = 0.1
+    batch_size: int = 32
+    hidden: int = 64
+    epochs: int = 3
+    seed: int = 0
+
+    def axes(self) -> dict[str, str]:
+        return {axis: getattr(self, axis) for axis in AXES}
+
+    @property
+    def label(self) -> str:
+        return "/".join(getattr(self, axis) for axis in AXES)
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    style: TorchStyle
+    bug: str | None
+    variant: str
+    source: str
+    updates: int
+    samples: int
+    bug_lines: tuple[int, ...]
+
+    @property
+    def expect(self) -> str | None:
+        return BUGS[self.bug] if self.bug else None
+
+    @property
+    def behaviour(self) -> str:
+        return BEHAVIOUR[self.bug]
+
+
+def valid(style: TorchStyle) -> bool:
+    if style.model == "sequential" and style.dropout == "functional":
+        return False
+    if style.model == "tensors" and style.dropout == "module":
+        return False
+    if style.optim == "lbfgs" and style.loop == "iterations":
+        return False
+    return True
+
+
+def applicable(style: TorchStyle, bug: str | None) -> bool:
+    if bug is None:
+        return True
+    if bug in ("zero-grad-missing", "step-before-backward"):
+        return style.optim != "lbfgs"
+    if bug == "zero-grad-per-epoch":
+        return style.optim != "lbfgs" and style.loop != "iterations"
+    if bug == "scheduler-every-batch":
+        return style.optim == "steplr" and style.loop != "iterations"
+    if bug == "dropout-at-eval":
+        return style.dropout == "functional"
+    if bug == "requires-grad-false":
+        return style.finetune == "no"
+    return True
+
+
+_LR = {"sgd": 0.1, "momentum": 0.02, "adam": 0.002, "steplr": 0.15, "lbfgs": 0.5}
+
+
+def sample_style(seed: int, **fixed) -> TorchStyle:
+    rnd = random.Random(f"torch-{seed}")
+    for _ in range(1000):
+        choice = {axis: rnd.choice(values) for axis, values in AXES.items()}
+        choice.update({k: v for k, v in fixed.items() if k in AXES})
+        lbfgs = choice["optim"] == "lbfgs"
+        style = TorchStyle(**choice, lr=float(fixed.get("lr", _LR[choice["optim"]])),
+                           batch_size=int(fixed.get("batch_size", 250 if lbfgs else rnd.choice((16, 32, 64)))),
+                           hidden=int(fixed.get("hidden", rnd.choice((32, 64, 100)))),
+                           epochs=int(fixed.get("epochs", 3)), seed=seed)
+        if valid(style):
+            return style
+    raise ValueError(f"no valid style with {fixed}")
+
+
+def steps_per_epoch(style: TorchStyle) -> int:
+    return -(-N_TRAIN // style.batch_size)
+
+
+def updates_of(style: TorchStyle) -> int:
+    """Optimizer steps of the real model (the throwaway model of a sanity check not counted)."""
+    return style.epochs * steps_per_epoch(style)
+
+
+class _Writer:
+    def __init__(self, style: TorchStyle, bug: str | None):
+        self.s, self.bug = style, bug
+
+    def is_bug(self, bug: str) -> bool:
+        return self.bug == bug
+
+    # the model -----------------------------------------------------------------------------------------
+    def model_lines(self) -> list[str]:
+        s, H = self.s, "hidden"
+        soft = self.is_bug("softmax-into-ce")
+        if s.model == "sequential":
+            layers = ["nn.Linear(784, hidden)", "nn.ReLU()"] + (["nn.Dropout(0.5)"] if s.dropout == "module" else []) + [
+                "nn.Linear(hidden, 10)"] + (["nn.Softmax(dim=1)"] if soft else [])
+            return ["def make_model():", "    return nn.Sequential(" + ", ".join(layers) + ")", "", ""]
+        drop = {"none": [], "module": ["        h = self.drop(h)"],
+                "functional": ["        h = F.dropout(h, 0.5)" if self.is_bug("dropout-at-eval")
+                               else "        h = F.dropout(h, 0.5, training=self.training)"]}[s.dropout]
+        if s.model == "module":
+            out = ["class Net(nn.Module):", "    def __init__(self):", "        super().__init__()",
+                   f"        self.fc1 = nn.Linear(784, {H})", f"        self.fc2 = nn.Linear({H}, 10)"]
+            if s.dropout == "module":
+                out.append("        self.drop = nn.Dropout(0.5)")
+            out += ["", "    def forward(self, x):", "        h = torch.relu(self.fc1(x))", *drop]
+            out.append("        return F.softmax(self.fc2(h), dim=1)" if soft else "        return self.fc2(h)")
+            return out + ["", "", "def make_model():", "    return Net()", "", ""]
+        if s.model == "functional":
+            out = ["class Net(nn.Module):", "    def __init__(self):", "        super().__init__()",
+                   f"        self.w1 = nn.Parameter(torch.randn({H}, 784) / 784 ** 0.5)",
+                   f"        self.b1 = nn.Parameter(torch.zeros({H}))",
+                   f"        self.w2 = nn.Parameter(torch.randn(10, {H}) / {H} ** 0.5)",
+                   "        self.b2 = nn.Parameter(torch.zeros(10))"]
+            if s.dropout == "module":
+                out.append("        self.drop = nn.Dropout(0.5)")
+            out += ["", "    def forward(self, x):", "        h = F.relu(F.linear(x, self.w1, self.b1))", *drop]
+            out.append("        return F.softmax(F.linear(h, self.w2, self.b2), dim=1)" if soft
+                       else "        return F.linear(h, self.w2, self.b2)")
+            return out + ["", "", "def make_model():", "    return Net()", "", ""]
+        # plain tensors: the "model" is a list of tensors and a function
+        out = ["def make_model():", f"    w1 = (torch.randn(784, {H}) / 784 ** 0.5).requires_grad_()",
+               f"    b1 = torch.zeros({H}, requires_grad=True)",
+               f"    w2 = (torch.randn({H}, 10) / {H} ** 0.5).requires_grad_()",
+               "    b2 = torch.zeros(10, requires_grad=True)", "    return [w1, b1, w2, b2]", "", "",
+               "def forward(params, x, training=True):", "    w1, b1, w2, b2 = params", "    h = torch.relu(x @ w1 + b1)"]
+        if s.dropout == "functional":
+            out.append("    h = F.dropout(h, 0.5)" if self.is_bug("dropout-at-eval")
+                       else "    h = F.dropout(h, 0.5, training=training)")
+        out.append("    return F.softmax(h @ w2 + b2, dim=1)" if soft else "    return h @ w2 + b2")
+        return out + ["", ""]
+
+    def call(self, model: str, x: str, training: bool = True) -> str:
+        if self.s.model == "tensors":
+            return f"forward({model}, {x})" if training else f"forward({model}, {x}, training=False)"
+        return f"{model}({x})"
+
+    def trainable(self, model: str) -> str:
+        """The expression handed to the optimizer."""
+        s = self.s
+        if s.model == "tensors":
+            return f"{model}[2:]" if s.finetune == "yes" else model
+        if s.finetune == "yes":
+            first = {"sequential": f"{model}[0]", "module": f"{model}.fc1"}.get(s.model)
+            if first:
+                return f"[p for p in {model}.parameters() if p.requires_grad]"
+            return f"[{model}.w2, {model}.b2]"
+        return f"{model}.parameters()"
+
+    def freeze_lines(self, model: str) -> list[str]:
+        s = self.s
+        if s.finetune == "yes":
+            if s.model == "tensors":
+                return [f"for p in {model}[:2]:", "    p.requires_grad_(False)"]
+            first = {"sequential": f"{model}[0].parameters()", "module": f"{model}.fc1.parameters()",
+                     "functional": f"({model}.w1, {model}.b1)"}[s.model]
+            return [f"for p in {first}:", "    p.requires_grad_(False)"]
+        if self.is_bug("requires-grad-false"):
+            if s.model == "tensors":
+                return [f"{model}[0].requires_grad_(False)"]
+            first = {"sequential": f"{model}[0].weight", "module": f"{model}.fc1.weight", "functional": f"{model}.w1"}[s.model]
+            return [f"{first}.requires_grad_(False)"]
+        return []
+
+    def optimizer_lines(self, model: str, opt: str = "optimizer") -> list[str]:
+        s, params = self.s, self.trainable(model)
+        o = {"sgd": f"torch.optim.SGD({params}, lr=lr)", "momentum": f"torch.optim.SGD({params}, lr=lr, momentum=0.9)",
+             "adam": f"torch.optim.Adam({params}, lr=lr)", "steplr": f"torch.optim.SGD({params}, lr=lr)",
+             "lbfgs": f"torch.optim.LBFGS({params}, lr=lr, max_iter=5, history_size=10)"}[s.optim]
+        out = [f"{opt} = {o}"]
+        if s.optim == "steplr" and opt == "optimizer":
+            out.append("scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.7)")
+        return out
+
+    # data ------------------------------------------------------------------------------------------------
+    def data_lines(self) -> list[str]:
+        s = self.s
+        out = ['rows = np.loadtxt(sys.argv[1], delimiter=",", dtype=np.float32)',
+               "x_all = torch.from_numpy(rows[:, 1:] / 255.0)", "y_all = torch.from_numpy(rows[:, 0]).long()",
+               "x_train, y_train = x_all[:n_train], y_all[:n_train]", "x_test, y_test = x_all[n_train:], y_all[n_train:]",
+               "perm = torch.randperm(n_train)",
+               "x_train, y_train = x_train[perm], y_train[torch.randperm(n_train)]" if self.is_bug("shuffled-labels")
+               else "x_train, y_train = x_train[perm], y_train[perm]"]
+        if s.data == "dataset":
+            out += ["", "", "class Digits(Dataset):", "    def __init__(self, x, y):", "        self.x, self.y = x, y", "",
+                    "    def __len__(self):", "        return len(self.y)", "", "    def __getitem__(self, i):",
+                    "        return self.x[i], self.y[i]", "", "",
+                    "loader = DataLoader(Digits(x_train, y_train), batch_size=batch_size, shuffle=True)"]
+        elif s.data == "loader":
+            out += ["loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True)"]
+        else:
+            out += ["", "", "def batches():", "    order = torch.randperm(n_train)", "    for i in range(0, n_train, batch_size):",
+                    "        idx = order[i:i + batch_size]", "        yield x_train[idx], y_train[idx]"]
+        return out + ["", ""]
+
+    def batches(self) -> str:
+        return "batches()" if self.s.data == "tensors" else "loader"
+
+    # a step ------------------------------------------------------------------------------------------------
+    def step_lines(self, model: str, opt: str = "optimizer") -> list[str]:
+        s = self.s
+        out = self.call(model, "xb")
+        if s.optim == "lbfgs":
+            return ["def closure():", f"    {opt}.zero_grad()", f"    loss = F.cross_entropy({out}, yb)", "    loss.backward()",
+                    "    return loss", "", f"loss = {opt}.step(closure)"]
+        zero = [] if (self.is_bug("zero-grad-missing") or self.is_bug("zero-grad-per-epoch")) and opt == "optimizer" \
+            else [f"{opt}.zero_grad()"]
+        lines = zero + [f"loss = F.cross_entropy({out}, yb)"]
+        if self.is_bug("step-before-backward") and opt == "optimizer":
+            return lines + [f"{opt}.step()", "loss.backward()"]
+        return lines + ["loss.backward()", f"{opt}.step()"]
+
+    def evaluate_lines(self) -> list[str]:
+        s = self.s
+        train_mode = [] if s.model == "tensors" else ["    model.eval()"]
+        back = [] if s.model == "tensors" else ["    model.train()"]
+        return ["def evaluate():", *train_mode, "    with torch.no_grad():",
+                f"        pred = {self.call('model', 'x_test', training=False)}.argmax(dim=1)", *back,
+                "    return (pred == y_test).float().mean().item()", "", ""]
+
+    def program(self) -> list[str]:
+        s = self.s
+        imports = ["import sys", "", "import numpy as np", "import torch", "import torch.nn.functional as F",
+                   "from torch import nn"]
+        if s.data == "dataset":
+            imports.append("from torch.utils.data import DataLoader, Dataset")
+        elif s.data == "loader":
+            imports.append("from torch.utils.data import DataLoader, TensorDataset")
+        lines = imports + ["", f"torch.manual_seed({s.seed})", f"lr = {s.lr}", f"batch_size = {s.batch_size}",
+                           f"hidden = {s.hidden}", f"epochs = {s.epochs}", f"n_train = {N_TRAIN}", ""]
+        lines += self.data_lines() + self.model_lines()
+        if s.loop == "sanity":  # overfit one batch with a throwaway model first
+            lines += ["probe = make_model()", *self.optimizer_lines("probe", "probe_opt"),
+                      f"xb, yb = next(iter({self.batches()}))", "for _ in range(20):"]
+            lines += ["    " + x for x in self.step_lines("probe", "probe_opt")]
+            lines += ['print(f"sanity check: one batch overfit to loss {loss.item():.4f}")', ""]
+        lines += ["model = make_model()", *self.freeze_lines("model"), *self.optimizer_lines("model")]
+        if self.is_bug("stale-optimizer"):
+            lines.append("model = make_model()")
+        lines += ["", ""] + self.evaluate_lines()
+        if s.model != "tensors":
+            lines.append("model.train()")
+        if s.loop == "iterations":
+            lines += ["stream = iter(" + self.batches() + ")", f"for it in range(epochs * {steps_per_epoch(s)}):",
+                      "    try:", "        xb, yb = next(stream)", "    except StopIteration:",
+                      f"        stream = iter({self.batches()})", "        xb, yb = next(stream)"]
+            lines += ["    " + x for x in self.step_lines("model")]
+            lines += [f"    if (it + 1) % {steps_per_epoch(s)} == 0:",
+                      '        print(f"epoch {(it + 1) // STEPS}: loss {loss.item():.4f}, test accuracy {evaluate():.4f}")'
+                      .replace("STEPS", str(steps_per_epoch(s)))]
+            if s.optim == "steplr":
+                lines.insert(len(lines) - 1, "        scheduler.step()")
+        else:
+            lines.append("for epoch in range(epochs):")
+            if self.is_bug("zero-grad-per-epoch"):
+                lines.append("    optimizer.zero_grad()")
+            lines.append(f"    for xb, yb in {self.batches()}:")
+            lines += ["        " + x for x in self.step_lines("model")]
+            if s.optim == "steplr":
+                lines.append("        scheduler.step()" if self.is_bug("scheduler-every-batch") else "    scheduler.step()")
+            lines.append('    print(f"epoch {epoch + 1}: loss {loss.item():.4f}, test accuracy {evaluate():.4f}")')
+        lines.append('print(f"final test accuracy {evaluate():.4f}")')
+        return lines
+
+
+def write(style: TorchStyle, bug: str | None = None, variant: str | None = None) -> Program:
+    """The program of ``style`` with ``bug`` planted (None: the healthy twin)."""
+    if not valid(style):
+        raise ValueError(f"invalid style {style}")
+    if not applicable(style, bug):
+        raise ValueError(f"{bug} cannot be planted in {style.label}")
+    lines = _Writer(style, bug).program()
+    marked = changed_lines(_Writer(style, None).program(), lines) if bug else ()
+    name = f"pt{style.seed:04d}_{bug or 'healthy'}"
+    return Program(name, style, bug, variant or "", "\n".join(lines) + "\n", updates_of(style),
+                   style.epochs * N_TRAIN, marked)
+
+
+def plan(n_styles: int, bugs_per_style: int = 2, start: int = 0, bugs: tuple[str, ...] = tuple(BUGS)) -> list[Program]:
+    """``n_styles`` styles, each as its healthy twin followed by ``bugs_per_style`` bugs (least used first)."""
+    used = dict.fromkeys(bugs, 0)
+    out: list[Program] = []
+    for seed in range(start, start + n_styles):
+        style = sample_style(seed)
+        out.append(write(style))
+        fits = sorted((b for b in bugs if applicable(style, b)), key=lambda b: (used[b], random.Random(f"{seed}{b}").random()))
+        for bug in fits[:bugs_per_style]:
+            used[bug] += 1
+            out.append(write(style, bug))
+    return out

@@ -1,0 +1,125 @@
+"""``netdoctor run`` on a fixed sample of generated NumPy training programs (tests/generated/numpy_programs.py).
+
+The sample is six styles (each as its healthy twin plus one or two planted
+bugs, 17 programs) chosen so that every bug and every value of every style
+axis appears at least once. Every program is first run with plain ``python``
+and must behave as its writer says (a healthy twin learns; a bug has its
+effect), so that a writer's mistake is never blamed on the observer. Then
+``netdoctor run --json FILE`` must name each bug, stay quiet (no warning, no
+error) on each healthy twin, and observe at least half of the program's real
+updates or say that it did not.
+
+What the observers cannot do yet is marked ``xfail(strict=True)`` per (bug,
+style) cell, with what the report said: a fix flips the mark and the suite says
+so. The large sweep is ``python bench/sweep.py`` (rates in docs/reliability.md).
+"""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from generated.harness import Sample, behaves, detail, judge
+from generated.numpy_programs import AXES, BUGS, N_TEST, N_TRAIN, Program, applicable, plan, sample_style, valid, write
+
+SAMPLE: dict[int, tuple[str, ...]] = {
+    33: ("frozen-parameters", "mutated-constant"),
+    96: ("saturating-init", "lr-too-high"),
+    1: ("aliased-buffers", "lr-too-low"),
+    174: ("summed-gradient", "sign-flip"),
+    144: ("stale-accumulator", "missing-derivative"),
+    170: ("constant-targets",),
+}
+"""Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
+
+PROGRAMS: list[Program] = [p for seed, bugs in SAMPLE.items() for p in (write(sample_style(seed)),
+                                                                         *(write(sample_style(seed), b) for b in bugs))]
+
+KNOWN: dict[tuple[int, str | None], str] = {}
+"""(style seed, bug or None) -> what netdoctor run says instead (measured on main): a fix makes the test XPASS."""
+KNOWN_COVERAGE: dict[tuple[int, str | None], str] = {}
+"""The same for the observed-update count."""
+
+
+def _param(p: Program, known: dict):
+    reason = known.get((p.style.seed, p.bug))
+    return pytest.param(p, id=f"{p.name}-{p.style.label.replace('/', '-')}",
+                        marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else [])
+
+
+# -- the writer ----------------------------------------------------------------------------------------------
+
+
+def test_the_sample_covers_every_bug_and_every_axis_value():
+    bugs = {p.bug for p in PROGRAMS if p.bug}
+    assert bugs == set(BUGS)
+    for axis, values in AXES.items():
+        seen = {getattr(p.style, axis) for p in PROGRAMS}
+        assert seen == set(values), f"{axis}: {sorted(set(values) - seen)} not in the sample"
+
+
+@pytest.mark.parametrize("seed", range(0, 400, 7))
+def test_every_drawn_style_is_valid_and_writes_a_program_that_compiles(seed):
+    style = sample_style(seed)
+    assert valid(style)
+    for bug in (None, *BUGS):
+        if applicable(style, bug):
+            p = write(style, bug)
+            ast.parse(p.source)
+            assert p.updates > 0 and p.samples == style.epochs * N_TRAIN
+
+
+def test_the_writer_is_deterministic():
+    assert write(sample_style(5), "sign-flip").source == write(sample_style(5), "sign-flip").source
+    assert sample_style(5) != sample_style(6)
+
+
+@pytest.mark.parametrize("p", [p for p in PROGRAMS if p.bug], ids=lambda p: p.name)
+def test_a_bug_differs_from_its_twin_only_at_a_few_lines(p):
+    assert p.bug_lines, f"{p.name} is identical to its twin"
+    assert len(p.bug_lines) <= 8, f"{p.name} differs from its twin at lines {p.bug_lines}"
+
+
+def test_inapplicable_bugs_and_invalid_styles_are_refused():
+    style = sample_style(0)
+    with pytest.raises(ValueError):
+        write(style.__class__(grads="returned", reset="-"), "stale-accumulator")
+    with pytest.raises(ValueError):
+        write(style.__class__(place="class", container="globals"))
+
+
+def test_the_plan_plants_every_bug_and_keeps_a_twin_per_style():
+    programs = plan(30)
+    assert {p.bug for p in programs if p.bug} == set(BUGS)
+    assert sum(p.bug is None for p in programs) == 30
+
+
+# -- plain runs, then netdoctor run ----------------------------------------------------------------------------
+
+RUNS = Sample(PROGRAMS, N_TRAIN + N_TEST, "generated_numpy_")
+
+
+@pytest.mark.parametrize("p", PROGRAMS, ids=lambda p: p.name)
+def test_the_plain_run_behaves_as_labelled(p):
+    run = RUNS.plain(p)
+    ok, why = behaves(p.behaviour, run, RUNS.twin(p))
+    assert ok, f"{p.name} should {p.behaviour}: {why}\n{run.stdout[-800:]}\n{run.stderr[-800:]}\n{p.source}"
+
+
+@pytest.mark.parametrize("p", [_param(p, KNOWN) for p in PROGRAMS])
+def test_netdoctor_run_names_the_bug_or_stays_quiet(p):
+    o = RUNS.observed(p)
+    j = judge(p.expect, p.updates, o, RUNS.plain(p))
+    assert o.report, detail(p, o)
+    assert j.faithful, f"{p.name}: the program's output under netdoctor run differs from its plain output"
+    if p.bug:
+        assert j.named, detail(p, o)
+    else:
+        assert j.quiet, detail(p, o)
+
+
+@pytest.mark.parametrize("p", [_param(p, KNOWN_COVERAGE) for p in PROGRAMS])
+def test_the_header_counts_the_updates_or_says_it_saw_too_few(p):
+    o = RUNS.observed(p)
+    j = judge(p.expect, p.updates, o, RUNS.plain(p))
+    assert j.coverage_ok, f"{p.name}: {j.updates_observed} of {p.updates} updates observed, notes {j.notes}\n" + detail(p, o)
