@@ -75,7 +75,7 @@ def run_group(group: list, folder: Path, data: Path, kind: str, timeout: float =
                      "codes": j.codes, "named": j.named, "first": j.first, "quiet": j.quiet,
                      "updates": p.updates, "observed": j.updates_observed, "coverage_ok": j.coverage_ok,
                      "notes": list(j.notes), "exit": j.exit_code, "faithful": j.faithful,
-                     "verdict": observed.report.get("verdict"), "timeout": observed.returncode == -1, "plain_s": round(plain.seconds, 2),
+                     "verdict": observed.report.get("verdict"), "timeout": j.timed_out, "plain_s": round(plain.seconds, 2),
                      "observed_s": round(observed.seconds, 2), "bug_lines": list(p.bug_lines)})
         script.with_suffix(".report.json").unlink(missing_ok=True)
     return rows
@@ -175,7 +175,12 @@ def render(rows: list[dict], kind: str, header: str) -> str:
     if slow:
         lines.append(f"Wall time observed/plain, median {slow[len(slow) // 2]:.1f}x (max {slow[-1]:.1f}x; the machine "
                      "was shared, so only the ratio means anything).")
-    unfaithful = [r["name"] for r in valid if not r["faithful"]]
+    timeouts = [r for r in valid if r.get("timeout")]
+    if timeouts:
+        lines.append(f"`netdoctor run` did not end within the time limit on {len(timeouts)} programs (counted as misses or "
+                     "alarms): " + ", ".join(f"{r['name']} ({'/'.join(r['axes'].values())}, plain {r['plain_s']:.0f} s)"
+                                             for r in timeouts[:8]) + ".")
+    unfaithful = [r["name"] for r in valid if not r["faithful"] and not r.get("timeout")]
     if unfaithful:
         lines.append(f"Output not faithful to the plain run (stdout differs): {len(unfaithful)}: {', '.join(unfaithful[:10])}.")
     if broken:

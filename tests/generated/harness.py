@@ -42,6 +42,8 @@ STALLS = 0.3
 """A stalling program ends at <= 30%."""
 WORSE = 0.1
 """A bug that makes learning worse ends >= 10 points below its healthy twin."""
+TIMED_OUT = -1
+"""The return code of a run stopped at the time limit."""
 _ACC = re.compile(r"final test accuracy ([\w.]+)")
 
 
@@ -101,7 +103,7 @@ def run_observed(script: Path, *args: str, timeout: float = TIMEOUT) -> Run:
         proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(script), *args],
                               cwd=script.parent, env=_env(observed=True), capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
-        return Run(-1, "", f"netdoctor run: no end within {timeout:.0f} s", time.perf_counter() - started)
+        return Run(TIMED_OUT, "", f"netdoctor run: no end within {timeout:.0f} s", time.perf_counter() - started)
     seconds = time.perf_counter() - started
     report = json.loads(out.read_text(encoding="utf-8")) if out.exists() else {}
     return Run(proc.returncode, proc.stdout, proc.stderr, seconds, report)
@@ -144,7 +146,9 @@ class Judgement:
     notes: tuple[str, ...]
     exit_code: int
     faithful: bool
-    """The observed run's stdout starts with the plain run's."""
+    """The observed run's stdout starts with the plain run's (True when it timed out: nothing to compare)."""
+    timed_out: bool
+    """``netdoctor run`` did not end within the harness's time limit."""
 
     @property
     def ok(self) -> bool:
@@ -169,7 +173,8 @@ def judge(expect: str | None, updates: int, observed: Run, plain: Run) -> Judgem
         first=expect is not None and bool(codes) and codes[0][0] == expect,
         quiet=bool(report) and not any(s in ("error", "warning") for _, s in codes),
         updates_real=updates, updates_observed=seen, coverage_ok=coverage_ok, notes=notes,
-        exit_code=observed.returncode, faithful=observed.stdout.startswith(plain.stdout))
+        exit_code=observed.returncode, timed_out=observed.returncode == TIMED_OUT,
+        faithful=observed.returncode == TIMED_OUT or observed.stdout.startswith(plain.stdout))
 
 
 class Sample:
