@@ -224,9 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--save", metavar="FILE", help="append the raw rows as JSON lines")
     parser.add_argument("--load", metavar="FILE", help="render rows saved by --save instead of running")
     parser.add_argument("--write", action="store_true", help="write the tables into docs/reliability.md")
+    parser.add_argument("--note", help="when and on what the rows were measured (default: now, this checkout's commit, "
+                        "the load average)")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    note = machine_note()
+    note = args.note or machine_note()
     if args.load:
         rows = [json.loads(line) for line in Path(args.load).read_text().splitlines() if line.strip()]
     else:
@@ -243,11 +245,12 @@ def main(argv: list[str] | None = None) -> int:
             if log is not None:
                 log.close()
     minutes = (time.perf_counter() - started) / 60
+    took = f"{minutes:.0f} min in all" if not args.load else "rendered from saved rows"
     parts = [BEGIN, ""]
     for kind, title in (("numpy", "NumPy programs"), ("torch", "PyTorch programs")):
         mine = [r for r in rows if r["kind"] == kind]
         if mine:
-            parts += [render(mine, kind, f"**{title}** ({note}; `python bench/sweep.py`, {minutes:.0f} min in all):"),
+            parts += [render(mine, kind, f"**{title}** ({note}; `python bench/sweep.py`, {took}):"),
                       "", "Failing examples:", "", examples(mine) or "- none", ""]
     parts.append(END)
     text = "\n".join(parts)
