@@ -178,7 +178,8 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
             else:
                 odd = find_oddities(table[:, :-1], table[:, -1])
                 if not odd:
-                    return _make_dataset(table[:, :-1], table[:, -1], name, scaling)
+                    with _small_pages():
+                        return _make_dataset(table[:, :-1], table[:, -1], name, scaling)
                 # Odd values are named by their line and column: parse the file again for those places.
     contents = [_read_bytes(f) for f in files]
     if len(files) == 2:
@@ -194,7 +195,7 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
     _check_values(pixels, labels, pixel_at, label_at)
     if key is not None:
         datacache.put(key, pixels, labels, cache_dir)
-    with _small_pages():  # a fresh parse: see _small_pages (a cache hit keeps NumPy's huge pages: faster there)
+    with _small_pages():
         return _make_dataset(pixels, labels, name, scaling, find_oddities(pixels, labels), (pixel_at, label_at))
 
 
@@ -330,14 +331,16 @@ def _small_pages() -> Iterator[None]:
     NumPy advises huge pages for large arrays (``madvise(MADV_HUGEPAGE)``);
     with Linux's default ``transparent_hugepage/defrag = madvise`` a fault in
     such memory compacts memory to find a free 2 MiB page when none is at
-    hand. Right after a parse (the file's bytes and the parser's chunks just
-    freed) the first writes to a 60,000 x 784 float32 ``X`` cost 0.4-0.6 s
-    of system time against 0.18 s with ordinary pages (measured side by
-    side, load average 19 on 2 cores); a pass over ``X`` in training
-    batches is 7 ms slower per epoch. A cache hit is the other way round
-    (0.07 s of CPU with huge pages, 0.11 s without), so only the parse path
-    uses this. NumPy's own switch (what ``NUMPY_MADVISE_HUGEPAGE=0`` sets)
-    is put back when the block ends; without it this does nothing.
+    hand. On a busy machine (load average 19-21 on 2 cores, measured side by
+    side) the first writes to a 60,000 x 784 float32 ``X`` then cost 0.4-0.6 s
+    of system time after a parse against 0.18 s with ordinary pages, and a
+    cache hit in a fresh process took 1.3-1.5 s against 0.57-0.73 s (CPU
+    0.15-0.38 s against 0.13 s). Only a process that frees and reallocates
+    ``X`` in a loop finds its own huge pages free again (0.07 s against
+    0.11 s of CPU). A pass over ``X`` in training batches is 7 ms slower per
+    epoch with ordinary pages. NumPy's own switch (what
+    ``NUMPY_MADVISE_HUGEPAGE=0`` sets) is put back when the block ends;
+    without it this does nothing.
     """
     multiarray = getattr(np, "_core", None) or getattr(np, "core", None)  # NumPy 2 / NumPy 1
     switch = getattr(getattr(multiarray, "multiarray", None), "_set_madvise_hugepage", None)
