@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from netdoctor.findings import Finding, Severity
-from netdoctor.rules.evidence import BatchScale, CarryOver
-from netdoctor.rules.policy import FIT_OK, SCALE_TOL, Framework
+from netdoctor.findings import Finding
+from netdoctor.rules.evidence import BatchScale, CarryOver, UpdateFit
+from netdoctor.rules.fit import update_mismatch
+from netdoctor.rules.policy import FIT_OK, Framework
 from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
 if TYPE_CHECKING:
@@ -62,7 +63,10 @@ def analyse_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], grads
     per = ev["per_tensor"] = _first_step_per_tensor(deltas[0], grads[0], live, lr)
     if not good:
         if any(f is not None for f in fits):
-            res.findings.append(_not_the_gradient(live, per, ev["fit_residual"]))
+            found = update_mismatch(UpdateFit(kind="fit", where="train_step", per_tensor=per, live=tuple(live),
+                                              residuals=tuple(ev["fit_residual"])))
+            if found is not None:
+                res.findings.append(found)
         return
     # A coefficient is only meaningful when its gradient is not negligible next to the others
     # (saturated nets end with |g_t| ~ 1e-7 |g_1|; least squares then returns noise for c_t).
@@ -81,9 +85,10 @@ def analyse_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], grads
     # Tensors whose step is below the rounding of their weights carry no signal about direction.
     # (float64 weights of order 1 round at ~1e-16; a step of 1e-12 is resolved to ~1e-4.)
     measurable = [k for k in live if lr * abs(factor) * np.linalg.norm(grads[0][k]) > 1e-12]
-    off = [k for k in measurable if not (per[k]["cos"] > 0.95 and abs(per[k]["lr_factor"] / factor - 1) < SCALE_TOL)]
-    if off and len(off) < len(live):
-        res.findings.append(_tensors_apart(off, per, factor))
+    apart = update_mismatch(UpdateFit(kind="tensors", where="train_step", lr=lr, lr_effective=lr_eff, per_tensor=per,
+                                      measurable=tuple(measurable), live=tuple(live)))
+    if apart is not None:
+        res.findings.append(apart)
 
 
 def _fit_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], G_all: list[np.ndarray],
@@ -151,54 +156,12 @@ def _read_history(res: ProbeResult, good: list[tuple[int, tuple[np.ndarray, floa
         ev["momentum_like"] = decay
 
 
-def _not_the_gradient(live: list[str], per: dict[str, dict[str, float]], residuals: list[float | None]) -> Finding:
-    worst = sorted(live, key=lambda k: per[k]["cos"] if per[k]["cos"] == per[k]["cos"] else 2)[:4]
-    return Finding(
-        "update-mismatch", Severity.ERROR, ", ".join(worst),
-        "the change train_step applies is not a multiple of the gradient loss() returns.",
-        {"fit_residual": residuals, "per_tensor": {k: per[k] for k in worst}},
-        fix="apply exactly `w -= lr * grad` with the gradient of the loss being minimised "
-            "(check signs, which buffer is applied, and that every tensor is updated with its own gradient).",
-        explanation="Δw is compared with -lr·g from the model's own loss(); cosines well below 1 mean the "
-                    "step follows something else (a different loss, a stale or wrong buffer, an adaptive optimizer).",
-    )
-
-
 def _scale_finding(lr_eff: float, lr: float, bs: int) -> Finding | None:
-    """The step's size against the lr passed: uphill, ``batch_size`` times (summed), or another factor."""
-    factor = lr_eff / lr
-    if factor <= 0:
-        return Finding(
-            "update-mismatch", Severity.ERROR, "train_step",
-            f"the update goes up the gradient (effective learning rate {lr_eff:.3g} for lr={lr:g}).",
-            {"lr_effective": lr_eff, "lr": lr},
-            fix="subtract the gradient: `w -= lr * grad`.",
-            explanation="Moving along +g increases the loss; training diverges.",
-        )
+    """The step's size against the lr passed: ``summed-gradient`` when it is ``batch_size`` times, else ``update-mismatch``."""
     summed = summed_gradient(BatchScale(
-        where="train_step", framework=Framework.CHECK, measured="probe", factor=factor, batch=bs, lr=lr,
+        where="train_step", framework=Framework.CHECK, measured="probe", factor=lr_eff / lr, batch=bs, lr=lr,
         details={"lr_effective": lr_eff, "batch_size": bs}))
-    if summed is not None:
+    if summed is not None and lr_eff > 0:
         return summed
-    if abs(factor - 1) > SCALE_TOL:
-        return Finding(
-            "update-mismatch", Severity.WARNING, "train_step",
-            f"the step is {factor:.3g}x the lr passed to train_step.",
-            {"lr": lr, "lr_effective": lr_eff, "lr_factor": factor, "batch_size": bs},
-            fix="use the lr argument as given (`w -= lr * grad` with the mean-over-batch gradient).",
-            explanation="The update is proportional to the gradient but with another step size than the one "
-                        "requested; a learning-rate search or schedule then means something else than intended.",
-        )
-    return None
+    return update_mismatch(UpdateFit(kind="scale", where="train_step", lr=lr, lr_effective=lr_eff, batch=bs))
 
-
-def _tensors_apart(off: list[str], per: dict[str, dict[str, float]], factor: float) -> Finding:
-    bad = any(per[k]["cos"] < 0.5 for k in off)
-    return Finding(
-        "update-mismatch", Severity.ERROR if bad else Severity.WARNING, ", ".join(off),
-        f"{', '.join(off)} {'is' if len(off) == 1 else 'are'} updated differently from the other tensors.",
-        {"per_tensor": {k: per[k] for k in off}, "lr_factor": factor},
-        fix="update every tensor with its own gradient and the same learning rate.",
-        explanation="At the first step Δw should be -lr_eff·g for every tensor; these deviate in direction (cos) "
-                    "or scale (lr_factor).",
-    )

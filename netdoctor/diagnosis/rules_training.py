@@ -19,11 +19,12 @@ from typing import Any
 import numpy as np
 
 from netdoctor.diagnosis.evidence import Evidence
-from netdoctor.findings import Finding, Severity
+from netdoctor.findings import Finding
 from netdoctor.monitor.records import LayerRecord, ProbeRecord
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
-from netdoctor.rules.evidence import GradientScale, LayerActivity, NonFinite, NormTrace, UpdateSizes
+from netdoctor.rules.evidence import GradientScale, InitialLoss, InputRange, LayerActivity, NonFinite, NormTrace, UpdateSizes
+from netdoctor.rules.inputs import bad_initial_loss, unscaled_inputs
 from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
 from netdoctor.rules.policy import (
     DEAD_ERROR,
@@ -90,21 +91,7 @@ def rule_nonfinite(ev: Evidence) -> Finding | None:
 
 def rule_bad_initial_loss(ev: Evidence) -> Finding | None:
     init = ev["initial"]
-    loss, expected = _f(init.get("loss")), _f(init.get("expected"))
-    if not (math.isfinite(loss) and math.isfinite(expected) and expected > 0):
-        return None
-    ratio = loss / expected
-    if INIT_LOSS_LOW <= ratio <= INIT_LOSS_HIGH:
-        return None
-    return Finding(
-        "bad-initial-loss", Severity.WARNING, "initialisation",
-        f"The loss before training is {loss:.4g}, {ratio:.2f}x the {expected:.4g} an untrained network should show.",
-        {"initial_loss": loss, "expected": expected, "ratio": ratio, "limits": [INIT_LOSS_LOW, INIT_LOSS_HIGH]},
-        fix="Initialise weights with std sqrt(1/fan_in) (Xavier/He) and biases with 0; scale inputs to [0, 1].",
-        explanation="With small random weights every class gets about the same score, so the loss starts at ln C (cross-entropy) "
-        "or the target-encoding expectation (MSE). Far above it, the first layers already produce extreme values: the "
-        "initial weights are too large or the inputs unscaled.",
-    )
+    return bad_initial_loss(InitialLoss(_f(init.get("loss")), _f(init.get("expected"))))
 
 
 def _activity(ev: Evidence) -> list[LayerActivity]:
@@ -201,16 +188,6 @@ def rule_lr_low(ev: Evidence) -> Finding | None:
 
 def rule_unscaled_inputs(ev: Evidence) -> Finding | None:
     d = ev.get("data")
-    if not d or max(abs(d["x_min"]), abs(d["x_max"])) <= UNSCALED_MAX:
+    if not d:
         return None
-    pixels = d.get("whole", False) and d["x_min"] >= 0 and d["x_max"] <= 255
-    return Finding(
-        "unscaled-inputs", Severity.WARNING, "inputs",
-        f"Input values span {d['x_min']:.4g}..{d['x_max']:.4g} (mean {d['x_mean']:.3g}); networks expect roughly [0, 1] or standardised inputs.",
-        {**d, "limit": UNSCALED_MAX},
-        fix="Divide pixel values by 255 (or standardise each feature to mean 0, std 1)." if pixels else
-        "Standardise each feature (subtract its mean, divide by its standard deviation over the training rows) "
-        "and apply the same numbers to the test rows.",
-        explanation="Large inputs make the first layer's pre-activations large: tanh/sigmoid saturate at once and the gradients "
-        "of the first weights scale with the inputs, so one learning rate cannot suit all layers.",
-    )
+    return unscaled_inputs(InputRange(d["x_min"], d["x_max"], d["x_mean"], d["x_std"], bool(d.get("whole", False))))

@@ -17,6 +17,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.frozen`: ``frozen-parameters`` (one finding per reason of :data:`~netdoctor.rules.frozen.FROZEN_REASONS`);
 * :mod:`~netdoctor.rules.mutation`: ``mutated-constant``; :mod:`~netdoctor.rules.sharing`: ``aliased-buffers``;
 * :mod:`~netdoctor.rules.losses`: ``double-softmax``; :mod:`~netdoctor.rules.coupling`: ``batch-leak``;
+* :mod:`~netdoctor.rules.inputs`: ``unscaled-inputs``, ``bad-initial-loss``; :mod:`~netdoctor.rules.fit`: ``update-mismatch``;
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
 
 ``docs/findings.md`` lists every code with the module that decides it
@@ -39,8 +40,11 @@ if TYPE_CHECKING:
         FrozenGroup,
         FrozenParameters,
         GradientScale,
+        InitialLoss,
         InitScale,
+        InputRange,
         LayerActivity,
+        LearningRateHistory,
         LossInputs,
         Mutation,
         NonFinite,
@@ -51,9 +55,12 @@ if TYPE_CHECKING:
         SharedMemory,
         TargetBuilder,
         TargetCounts,
+        UpdateFit,
         UpdateSizes,
     )
+    from netdoctor.rules.fit import update_mismatch
     from netdoctor.rules.frozen import frozen_parameters
+    from netdoctor.rules.inputs import bad_initial_loss, unscaled_inputs
     from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
     from netdoctor.rules.losses import double_softmax
     from netdoctor.rules.mutation import mutated_constant
@@ -70,7 +77,7 @@ _EXPORTS = {
     "gradient_mismatch_in_updates": "backprop",
     "CAUSES": "causes",
     "link_causes": "causes",
-    **{name: "evidence" for name in ("BatchCoupling", "BatchScale", "CarryOver", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "UpdateSizes")},
+    **{name: "evidence" for name in ("BatchCoupling", "BatchScale", "CarryOver", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "UpdateFit", "UpdateSizes")},
     "saturated_activations": "activations",
     "dead_units": "activations",
     "constant_output": "outputs",
@@ -90,6 +97,9 @@ _EXPORTS = {
     "aliased_buffers": "sharing",
     "double_softmax": "losses",
     "batch_leak": "coupling",
+    "unscaled_inputs": "inputs",
+    "bad_initial_loss": "inputs",
+    "update_mismatch": "fit",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from netdoctor.rules.policy import Framework
 
 __all__ = [
-    "InitScale", "LayerActivity", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters",
+    "InitScale", "LayerActivity", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss",
 ]
 
 
@@ -474,3 +474,46 @@ class FrozenParameters:
     learns: bool | None = None
     """Whether the run learns (None: not judged); freezing on purpose is a note only in a run that learns."""
     details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UpdateFit:
+    """How the change ``train_step`` applies reads against the model's own gradient (the update probe's fit).
+
+    ``kind``: ``fit`` (no step is a combination of the gradients: the
+    residuals), ``scale`` (the fitted step per gradient against the lr
+    passed) or ``tensors`` (the first step per tensor: its cosine with -g and
+    its own lr factor, beside the overall factor).
+    """
+
+    kind: str
+    where: str
+    lr: float = 0.0
+    lr_effective: float = 0.0
+    batch: int = 0
+    per_tensor: dict = field(default_factory=dict)
+    """name -> {"cos": cosine of the step with -g, "lr_factor": the tensor's step / (lr g)}."""
+    measurable: tuple[str, ...] = ()
+    """Tensors whose step is above the rounding of their weights (the others carry no signal about direction)."""
+    live: tuple[str, ...] = ()
+    residuals: tuple[float | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class InputRange:
+    """Range and moments of (a sample of) the training inputs."""
+
+    x_min: float
+    x_max: float
+    x_mean: float
+    x_std: float
+    whole: bool = False
+    """Every value a whole number (0..255 pixels are, standardised features are not)."""
+
+
+@dataclass(frozen=True)
+class InitialLoss:
+    """The loss before training beside what an untrained network should show (ln C for cross-entropy, ...)."""
+
+    loss: float
+    expected: float
