@@ -1032,3 +1032,15 @@ def test_torch_compile_sees_nothing_of_the_observer(tmp_path):
     assert observed.stderr == plain.stderr == ""
     out = observed.stdout.splitlines()
     assert out[0] == plain.stdout.strip() and out[1] == "notes: None model: OptimizedModule"
+
+
+def test_a_loss_raising_in_the_program_shows_no_netdoctor_frame(tmp_path):
+    path = write_script(tmp_path, "raises.py", HEADER + textwrap.dedent("""
+        model = nn.Linear(20, 6)
+        loss = F.cross_entropy(model(X), y[:10])  # 256 rows against 10 targets
+    """))
+    with contextlib.redirect_stdout(io.StringIO()):
+        result = runner.run_script(str(path), [], ObserveOptions())
+    assert result.status == "raised" and ("ValueError" in result.traceback or "RuntimeError" in result.traceback)
+    assert 'raises.py", line 12' in result.traceback and "netdoctor" not in result.traceback.replace(str(tmp_path), "")
+    assert "torch/nn/functional.py" in result.traceback

@@ -198,7 +198,16 @@ def _own_traceback(exc: BaseException, script: str) -> str:
     tb = exc.__traceback__
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script:
         tb = tb.tb_next
-    return "".join(traceback.format_exception(type(exc), exc, tb))
+    te = traceback.TracebackException(type(exc), exc, tb)
+    # netdoctor's own wrappers between the program's frames and the library's (the loss wrappers of the PyTorch
+    # observer) are not the program's: Python would not show them.
+    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+    for part in (te, te.__cause__, te.__context__):
+        if part is not None:
+            kept = [f for f in part.stack if not os.path.abspath(f.filename).startswith(package)]
+            if len(kept) != len(part.stack):
+                part.stack = traceback.StackSummary.from_list(kept)
+    return "".join(te.format())
 
 
 def _forget_user_modules(before: dict[str, types.ModuleType]) -> None:
