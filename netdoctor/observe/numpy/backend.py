@@ -55,6 +55,18 @@ from netdoctor.observe.numpy.arrays import (
     sample_index,
     walk_arrays,
 )
+from netdoctor.observe.numpy.roles import (
+    Role,
+    bounded,
+    class_rows,
+    code_like,
+    computed_by_layer,
+    flat_arrays,
+    float_2d,
+    one_hot,
+    persistent_writer,
+    scalar_of,
+)
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.source import loop_names
@@ -62,6 +74,9 @@ from netdoctor.observe.tracer import CallTracer, StopObserving
 from netdoctor.usercode import short_path
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
+
+_CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = (Role.CONTRIB, Role.FORWARD, Role.HELPER, Role.UPDATER,
+                                                             Role.EVALUATOR, Role.PROBE)
 
 COORDS = 64
 """Sampled coordinates per array for update fits (enough for a 2-coefficient least squares to 1e-3)."""
@@ -495,7 +510,7 @@ class NumpyBackend:
     def _discover_return(self, frame: FrameType, value: Any) -> None:
         func = self._funcs.get(frame.f_code)
         if func is not None and value is not None:
-            arrays = _flat_arrays(value)
+            arrays = flat_arrays(value)
             if arrays:
                 func.grad_returns += 1
                 func.shapes = tuple(a.shape for a in arrays)
@@ -616,7 +631,7 @@ class NumpyBackend:
                 biases.append(a)
         code = frame.f_code
         given = [frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]]
-        inputs = [x for x in map(_float_2d, given) if x is not None]
+        inputs = [x for x in map(float_2d, given) if x is not None]
         for st, a in tested:
             st.cache_tries += 1
             if any(a is g for g in given):
@@ -625,7 +640,7 @@ class NumpyBackend:
         todo = [(st, a) for st, a in tested if not st.cache]
         while todo and inputs:
             found = [(st, a) for st, a in todo
-                     if _computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs)]
+                     if computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs)]
             for st, a in found:
                 st.cache = True
                 inputs.append(a)
@@ -665,7 +680,7 @@ class NumpyBackend:
         for st in stats.values():
             if st.changes and self._param_like(st) and not st.busy:
                 updater.update(st.where)
-        self.updater = _persistent_writer(updater, stats.values())
+        self.updater = persistent_writer(updater, stats.values())
         # arrays named like parameters that never change where the parameters do, beside a parameter of their
         # shape that does (``grads['W1']`` next to ``params['W1']``), are what the update reads: buffers
         moved = Counter(tuple(st.shape) for st in stats.values() if self.updater in st.where and self._param_like(st) and not st.busy)
@@ -832,7 +847,7 @@ class NumpyBackend:
         return np.concatenate(parts) if parts else None
 
     def _sample_returned(self, value: Any) -> np.ndarray | None:
-        arrays = _flat_arrays(value)
+        arrays = flat_arrays(value)
         if len(arrays) != len(self._grad_map):
             return None
         parts = [np.full(len(p.idx), np.nan) for p in self.params]
@@ -1165,13 +1180,13 @@ class NumpyBackend:
         for name in code.co_varnames[: code.co_argcount]:
             v = loc.get(name)
             if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
-                rows = _class_rows(v, n_out, n_in)
+                rows = class_rows(v, n_out, n_in)
                 if rows is None or (rows.ndim == 2 and rows.dtype.kind == "f" and len(np.unique(rows)) > 3):
                     continue  # a target row holds a code (one-hot, +-1, 0.01/0.99): a gradient has many values
                 self.target_arg = name
                 self._count_targets(rows, v)
                 if len(rows) > 1:
-                    self._pending_T = _one_hot(rows, n_out)
+                    self._pending_T = one_hot(rows, n_out)
                 helper = self._helper_last.pop(id(v), None)
                 if helper is not None:
                     arg, fname, line, func = helper
@@ -1209,7 +1224,7 @@ class NumpyBackend:
         seq = [value] if isinstance(value, np.ndarray) else list(value)[::-1] if isinstance(value, (tuple, list)) and len(value) <= 8 else []
         for v in seq:
             if isinstance(v, np.ndarray) and v.dtype.kind == "f":
-                rows = _class_rows(v, self.layout[1][-1], self.layout[1][0], outputs=True)
+                rows = class_rows(v, self.layout[1][-1], self.layout[1][0], outputs=True)
                 if rows is not None and rows.size:
                     return rows
         return None
@@ -1305,13 +1320,13 @@ class NumpyBackend:
                 if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
                     continue
                 for layer, w in enumerate(widths, start=1):
-                    if layer in found and found[layer] is not None and _bounded(found[layer]):
+                    if layer in found and found[layer] is not None and bounded(found[layer]):
                         continue
                     if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)):
                         found[layer] = a
         x = self._input_of(frame)
         for layer, a in list(found.items()):
-            if not _bounded(a) or not self._layer_output(layer, a, x if layer == 1 else found.get(layer - 1)):
+            if not bounded(a) or not self._layer_output(layer, a, x if layer == 1 else found.get(layer - 1)):
                 del found[layer]
                 continue
             rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if self.layout[0] == "columns" else a)
@@ -1417,7 +1432,7 @@ class NumpyBackend:
         if self.layout:
             rows = self._output_rows(value)
             if rows is not None and rows.size:
-                if self._helper_pending is not None and not given_input and _code_like(rows):
+                if self._helper_pending is not None and not given_input and code_like(rows):
                     self._roles[code] = (role & ~_PROBE) | _HELPER
                     self.target_helper = code
                     self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
@@ -1447,146 +1462,10 @@ class NumpyBackend:
         code = frame.f_code
         arg = None
         for name in code.co_varnames[: code.co_argcount]:
-            v = _scalar(frame.f_locals.get(name))
+            v = scalar_of(frame.f_locals.get(name))
             if v is not None:
                 arg = v
                 break
         self._helper_pending = arg
         back = frame.f_back
         self._helper_site = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name) if back is not None else ("", 0, "")
-
-
-# roles of a watched function (bit flags)
-_CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = 1, 2, 4, 8, 16, 32
-
-
-def _persistent_writer(writers: Counter, stats: Any) -> CodeType | None:
-    """The function that moves the parameters: of the functions writing parameter-like arrays about as often as the
-    busiest, the one whose writes change the arrays least relative to their size (parameters persist across
-    updates; gradients overwritten each step are new arrays every time)."""
-    if not writers:
-        return None
-    top = writers.most_common(1)[0][1]
-    candidates = [code for code, n in writers.items() if n * 2 >= top]
-    if len(candidates) == 1:
-        return candidates[0]
-
-    def change(code: CodeType) -> float:
-        rs = [r for st in stats if not st.cache for c, r in st.ratios if c == code and math.isfinite(r)]
-        return float(np.median(rs)) if rs else math.inf
-
-    best = min(candidates, key=change)
-    return best if math.isfinite(change(best)) else writers.most_common(1)[0][0]
-
-
-def _float_2d(v: Any) -> np.ndarray | None:
-    """An argument as a float array of at most 2 dimensions (a list of numbers or of one-element rows too), or None."""
-    if isinstance(v, list):
-        if not v or len(v) > 100_000:
-            return None
-        try:
-            v = np.asarray(v, dtype=float)
-        except (TypeError, ValueError):
-            return None
-    if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and 1 <= v.ndim <= 2 and v.size:
-        return v.astype(float, copy=False)
-    return None
-
-
-def _ordered_like(pre: np.ndarray, a: np.ndarray, tolerance: float = 0.1) -> bool:
-    """Whether ``a`` is an elementwise non-decreasing function of ``pre`` (same shape), up to a share of exceptions."""
-    p, v = pre.reshape(-1), a.reshape(-1)
-    if p.size != v.size or not (np.isfinite(p).all() and np.isfinite(v).all()):
-        return False
-    if float(np.ptp(p)) == 0.0:
-        return False
-    steps = np.diff(v[np.argsort(p, kind="stable")])
-    tol = 1e-9 * float(np.abs(v).max())
-    return float((steps < -tol).mean()) <= tolerance
-
-
-def _computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray]) -> bool:
-    """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``."""
-    with np.errstate(all="ignore"):
-        for W in weights:
-            for a in inputs:
-                if a is c:
-                    continue
-                if a.ndim == 1:
-                    a = a.reshape(-1, 1) if W.shape[1] == a.size else a.reshape(1, -1)
-                for pre in ((W @ a) if W.shape[1] == a.shape[0] else None, (a @ W) if a.shape[1] == W.shape[0] else None):
-                    if pre is None or pre.size != c.size:
-                        continue
-                    shaped = c.reshape(pre.shape)
-                    if _ordered_like(pre, shaped):
-                        return True
-                    for b in biases:
-                        if b.size in pre.shape and b.size != pre.size or b.size == pre.size:
-                            try:
-                                with_b = pre + (b.reshape(-1, 1) if b.size == pre.shape[0] else b.reshape(1, -1))
-                            except ValueError:
-                                continue
-                            if with_b.shape == pre.shape and _ordered_like(with_b, shaped):
-                                return True
-    return False
-
-
-def _scalar(v: Any) -> float | None:
-    """A number given as itself, or wrapped once: ``[0.0039]``, ``np.array([[3.0]])`` (a label popped off a row of columns)."""
-    if isinstance(v, (list, tuple)) and len(v) == 1:
-        v = v[0]
-    if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
-        v = v.reshape(())[()]
-    if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)):
-        return float(v)
-    return None
-
-
-def _bounded(a: np.ndarray) -> bool:
-    """Values that look like an activation's output (bounded or non-negative), not a pre-activation."""
-    if not np.isfinite(a).all():
-        return False
-    lo, hi = float(a.min()), float(a.max())
-    return (lo >= -1.0 and hi <= 1.0) or lo >= 0.0
-
-
-def _one_hot(rows: np.ndarray, n: int) -> np.ndarray:
-    """Targets as (N, n) float rows: integer labels become one-hot rows."""
-    if rows.ndim == 1:
-        out = np.zeros((len(rows), n))
-        out[np.arange(len(rows)), rows.astype(int)] = 1.0
-        return out
-    return rows.astype(float)
-
-
-def _code_like(rows: np.ndarray) -> bool:
-    """Rows that encode a class: one-hot, or +-1 / 0-1 codes with a single largest entry."""
-    vals = np.unique(rows)
-    return len(vals) <= 3 and bool(np.all(np.isin(vals, (-1.0, 0.0, 1.0)))) and bool(np.all((rows == rows.max(axis=1, keepdims=True)).sum(axis=1) == 1))
-
-
-def _flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
-    if isinstance(value, np.ndarray):
-        return [value] if value.dtype.kind == "f" else []
-    if depth >= 2:
-        return []
-    if isinstance(value, (list, tuple)):
-        return [a for v in value[:32] for a in _flat_arrays(v, depth + 1)]
-    if isinstance(value, dict):
-        return [a for v in list(value.values())[:32] for a in _flat_arrays(v, depth + 1)]
-    return []
-
-
-def _class_rows(v: np.ndarray, n_out: int, n_in: int, *, outputs: bool = False) -> np.ndarray | None:
-    """Per-sample rows of a target/output array with ``n_out`` classes: (N, n_out), or (N,) integer labels."""
-    if n_out == n_in or n_out < 2:
-        return None
-    if v.ndim == 2 and v.shape[1] == n_out and v.shape[0] != n_out:
-        return v
-    if v.ndim == 2 and v.shape[0] == n_out:
-        return v.T
-    if v.ndim == 1 and v.shape[0] == n_out:
-        return v.reshape(1, -1)
-    if not outputs and v.ndim == 1 and v.dtype.kind in "iu" and v.size and v.min() >= 0 and v.max() < n_out:
-        return v
-    return None

@@ -1,0 +1,168 @@
+"""What the arrays and functions of a program are, told from what they do (the NumPy observer's role tests).
+
+Pure functions of arrays and values, no state: the observer (:mod:`netdoctor.observe.numpy.backend`) calls
+them while it discovers the network (which arrays are forward caches, which function moves the
+parameters) and while it watches (targets, outputs, activations).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections import Counter
+from types import CodeType
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Role", "persistent_writer", "float_2d", "ordered_like", "computed_by_layer", "scalar_of", "bounded",
+           "one_hot", "code_like", "flat_arrays", "class_rows"]
+
+
+class Role(enum.IntFlag):
+    """What a watched function of the program does (a function may do several)."""
+
+    CONTRIB = 1
+    """Computes gradients: accumulates into buffers, overwrites them, returns them, or applies them inline."""
+    FORWARD = 2
+    """Given an input sample, returns (or keeps on ``self``) the output rows."""
+    HELPER = 4
+    """Builds a target vector from a label."""
+    UPDATER = 8
+    """Moves the parameters."""
+    EVALUATOR = 16
+    """Calls the forward and reads its predictions."""
+    PROBE = 32
+    """Not known yet: a few calls tell what it is."""
+
+
+def persistent_writer(writers: Counter, stats: Any) -> CodeType | None:
+    """The function that moves the parameters: of the functions writing parameter-like arrays about as often as the
+    busiest, the one whose writes change the arrays least relative to their size (parameters persist across
+    updates; gradients overwritten each step are new arrays every time)."""
+    if not writers:
+        return None
+    top = writers.most_common(1)[0][1]
+    candidates = [code for code, n in writers.items() if n * 2 >= top]
+    if len(candidates) == 1:
+        return candidates[0]
+
+    def change(code: CodeType) -> float:
+        rs = [r for st in stats if not st.cache for c, r in st.ratios if c == code and math.isfinite(r)]
+        return float(np.median(rs)) if rs else math.inf
+
+    best = min(candidates, key=change)
+    return best if math.isfinite(change(best)) else writers.most_common(1)[0][0]
+
+
+def float_2d(v: Any) -> np.ndarray | None:
+    """An argument as a float array of at most 2 dimensions (a list of numbers or of one-element rows too), or None."""
+    if isinstance(v, list):
+        if not v or len(v) > 100_000:
+            return None
+        try:
+            v = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and 1 <= v.ndim <= 2 and v.size:
+        return v.astype(float, copy=False)
+    return None
+
+
+def ordered_like(pre: np.ndarray, a: np.ndarray, tolerance: float = 0.1) -> bool:
+    """Whether ``a`` is an elementwise non-decreasing function of ``pre`` (same shape), up to a share of exceptions."""
+    p, v = pre.reshape(-1), a.reshape(-1)
+    if p.size != v.size or not (np.isfinite(p).all() and np.isfinite(v).all()):
+        return False
+    if float(np.ptp(p)) == 0.0:
+        return False
+    steps = np.diff(v[np.argsort(p, kind="stable")])
+    tol = 1e-9 * float(np.abs(v).max())
+    return float((steps < -tol).mean()) <= tolerance
+
+
+def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray]) -> bool:
+    """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``."""
+    with np.errstate(all="ignore"):
+        for W in weights:
+            for a in inputs:
+                if a is c:
+                    continue
+                if a.ndim == 1:
+                    a = a.reshape(-1, 1) if W.shape[1] == a.size else a.reshape(1, -1)
+                for pre in ((W @ a) if W.shape[1] == a.shape[0] else None, (a @ W) if a.shape[1] == W.shape[0] else None):
+                    if pre is None or pre.size != c.size:
+                        continue
+                    shaped = c.reshape(pre.shape)
+                    if ordered_like(pre, shaped):
+                        return True
+                    for b in biases:
+                        if b.size in pre.shape and b.size != pre.size or b.size == pre.size:
+                            try:
+                                with_b = pre + (b.reshape(-1, 1) if b.size == pre.shape[0] else b.reshape(1, -1))
+                            except ValueError:
+                                continue
+                            if with_b.shape == pre.shape and ordered_like(with_b, shaped):
+                                return True
+    return False
+
+
+def scalar_of(v: Any) -> float | None:
+    """A number given as itself, or wrapped once: ``[0.0039]``, ``np.array([[3.0]])`` (a label popped off a row of columns)."""
+    if isinstance(v, (list, tuple)) and len(v) == 1:
+        v = v[0]
+    if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
+        v = v.reshape(())[()]
+    if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)):
+        return float(v)
+    return None
+
+
+def bounded(a: np.ndarray) -> bool:
+    """Values that look like an activation's output (bounded or non-negative), not a pre-activation."""
+    if not np.isfinite(a).all():
+        return False
+    lo, hi = float(a.min()), float(a.max())
+    return (lo >= -1.0 and hi <= 1.0) or lo >= 0.0
+
+
+def one_hot(rows: np.ndarray, n: int) -> np.ndarray:
+    """Targets as (N, n) float rows: integer labels become one-hot rows."""
+    if rows.ndim == 1:
+        out = np.zeros((len(rows), n))
+        out[np.arange(len(rows)), rows.astype(int)] = 1.0
+        return out
+    return rows.astype(float)
+
+
+def code_like(rows: np.ndarray) -> bool:
+    """Rows that encode a class: one-hot, or +-1 / 0-1 codes with a single largest entry."""
+    vals = np.unique(rows)
+    return len(vals) <= 3 and bool(np.all(np.isin(vals, (-1.0, 0.0, 1.0)))) and bool(np.all((rows == rows.max(axis=1, keepdims=True)).sum(axis=1) == 1))
+
+
+def flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
+    if isinstance(value, np.ndarray):
+        return [value] if value.dtype.kind == "f" else []
+    if depth >= 2:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [a for v in value[:32] for a in flat_arrays(v, depth + 1)]
+    if isinstance(value, dict):
+        return [a for v in list(value.values())[:32] for a in flat_arrays(v, depth + 1)]
+    return []
+
+
+def class_rows(v: np.ndarray, n_out: int, n_in: int, *, outputs: bool = False) -> np.ndarray | None:
+    """Per-sample rows of a target/output array with ``n_out`` classes: (N, n_out), or (N,) integer labels."""
+    if n_out == n_in or n_out < 2:
+        return None
+    if v.ndim == 2 and v.shape[1] == n_out and v.shape[0] != n_out:
+        return v
+    if v.ndim == 2 and v.shape[0] == n_out:
+        return v.T
+    if v.ndim == 1 and v.shape[0] == n_out:
+        return v.reshape(1, -1)
+    if not outputs and v.ndim == 1 and v.dtype.kind in "iu" and v.size and v.min() >= 0 and v.max() < n_out:
+        return v
+    return None
