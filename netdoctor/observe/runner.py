@@ -193,20 +193,30 @@ def describe_exception(exc: BaseException) -> str:
     return f"raised {type(exc).__name__}{': ' + message if message else ''} ({_where(exc.__traceback__)})"
 
 
+_NETDOCTOR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+"""The netdoctor package's folder: its frames (a loss wrapper, a hook) are not in the program's traceback."""
+
+
+def _without_ours(te: traceback.TracebackException, seen: set[int]) -> None:
+    """Drop netdoctor's frames from ``te`` and the exceptions it chains to (as plain ``python`` would show them)."""
+    if id(te) in seen:
+        return
+    seen.add(id(te))
+    te.stack = traceback.StackSummary.from_list(
+        [f for f in te.stack if not os.path.abspath(f.filename).startswith(_NETDOCTOR)])
+    for chained in (te.__cause__, te.__context__):
+        if chained is not None:
+            _without_ours(chained, seen)
+
+
 def _own_traceback(exc: BaseException, script: str) -> str:
-    """The traceback from the script's first frame on (netdoctor's and the runner's frames are dropped)."""
+    """The traceback as ``python`` prints it: from the script's first frame on, without netdoctor's frames
+    (the runner's, or a wrapper of ours that the program's call went through)."""
     tb = exc.__traceback__
     while tb is not None and os.path.abspath(tb.tb_frame.f_code.co_filename) != script:
         tb = tb.tb_next
     te = traceback.TracebackException(type(exc), exc, tb)
-    # netdoctor's own wrappers between the program's frames and the library's (the loss wrappers of the PyTorch
-    # observer) are not the program's: Python would not show them.
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
-    for part in (te, te.__cause__, te.__context__):
-        if part is not None:
-            kept = [f for f in part.stack if not os.path.abspath(f.filename).startswith(package)]
-            if len(kept) != len(part.stack):
-                part.stack = traceback.StackSummary.from_list(kept)
+    _without_ours(te, set())
     return "".join(te.format())
 
 
