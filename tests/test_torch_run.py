@@ -1044,3 +1044,27 @@ def test_a_loss_raising_in_the_program_shows_no_netdoctor_frame(tmp_path):
     assert result.status == "raised" and ("ValueError" in result.traceback or "RuntimeError" in result.traceback)
     assert 'raises.py", line 12' in result.traceback and "netdoctor" not in result.traceback.replace(str(tmp_path), "")
     assert "torch/nn/functional.py" in result.traceback
+
+
+def test_other_recorders_can_listen_to_the_forward_passes_of_sampled_steps(tmp_path):
+    path = write_script(tmp_path, "listen.py", HEADER + textwrap.dedent("""
+        model = nn.Sequential(nn.Linear(20, 16), nn.ReLU(), nn.Linear(16, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(40):
+            opt.zero_grad()
+            F.cross_entropy(model(X), y).backward()
+            opt.step()
+    """))
+    backend = TorchBackend(ObserveOptions(script=str(path)))
+    backend.install()
+    seen: list[tuple[str, tuple]] = []
+    backend.watch.forward_listeners.append(lambda m, args, kwargs, out: seen.append((type(m).__name__, tuple(out.shape))))
+    try:
+        with _as_main(path), contextlib.redirect_stdout(io.StringIO()):
+            runpy.run_path(str(path), run_name="__main__")
+    finally:
+        backend.uninstall()
+    # 4 module calls per forward pass, on the sampled steps only (6 dense + every 16th of the 40).
+    sampled = backend.watch.sampled_steps
+    assert seen[:4] == [("Linear", (256, 16)), ("ReLU", (256, 16)), ("Linear", (256, 6)), ("Sequential", (256, 6))]
+    assert len(seen) == 4 * sampled and 6 < sampled < 40

@@ -252,6 +252,10 @@ class TorchWatch:
         # calls on the program's behalf, functional dropout, step() before backward()
         self.call_as = CallAs()
         self.dropout = FunctionalDropout(self.sites.site, self._root_of, lambda: not self.busy and self.installed and not self.compiling())
+        self.forward_listeners: list[Callable[[Any, tuple, dict, Any], None]] = []
+        """Called as ``fn(module, args, kwargs, output)`` for every module call of a sampled step with gradients on
+        (other recorders, e.g. a check of custom autograd Functions against finite differences, plug in here; ``busy``
+        is not set for them: one that runs the model itself sets it, as the batch-leak probe does)."""
         self.step_before_backward = 0
         """Checked steps whose step() ran before the backward pass of the loss computed for them."""
 
@@ -491,6 +495,8 @@ class TorchWatch:
             if self.sample_now and grad_on:
                 t0 = time.perf_counter()
                 self._activations(module, args, output)
+                for listen in self.forward_listeners:
+                    listen(module, args, kwargs, output)
                 self.iter_cost += time.perf_counter() - t0
         except Exception as exc:  # noqa: BLE001 - never break the user's forward pass
             self._fail("forward hook", exc)
