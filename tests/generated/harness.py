@@ -42,6 +42,9 @@ STALLS = 0.3
 """A stalling program ends at <= 30%."""
 WORSE = 0.1
 """A bug that makes learning worse ends >= 10 points below its healthy twin."""
+SAYS_TOO_FEW = re.compile(r"not enough observed|too (?:few|little)|not followed|of [\d,]+ updates|updates? (?:were )?not",
+                          re.IGNORECASE)
+"""A note or verdict saying that not every update was observed ("Not enough observed to judge", "40 of 800 updates")."""
 TIMED_OUT = -1
 """The return code of a run stopped at the time limit."""
 _ACC = re.compile(r"final test accuracy ([\w.]+)")
@@ -163,9 +166,10 @@ def judge(expect: str | None, updates: int, observed: Run, plain: Run) -> Judgem
     codes = tuple((f["code"], f["severity"]) for f in findings)
     context = report.get("context", {})
     notes = tuple(str(n) for n in (context.get("notes") or ()))
-    seen = context.get("updates_observed")
-    said = any(re.search(r"updat|observ", n, re.IGNORECASE) for n in notes) or bool(
-        re.search(r"not (?:observed|followed)|too little|of \d+ updates", str(report.get("verdict", "")), re.IGNORECASE))
+    # NumPy runs count updates; PyTorch runs count optimizer steps (the larger one is this run's count)
+    counts = [context[k] for k in ("updates_observed", "optimizer_steps") if isinstance(context.get(k), int)]
+    seen = max(counts) if counts else None
+    said = bool(SAYS_TOO_FEW.search(" ".join((*notes, str(report.get("verdict", ""))))))
     coverage_ok = bool(report) and (said or (seen is not None and seen >= updates / 2))
     return Judgement(
         expect=expect, codes=codes,
