@@ -18,6 +18,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.mutation`: ``mutated-constant``; :mod:`~netdoctor.rules.sharing`: ``aliased-buffers``;
 * :mod:`~netdoctor.rules.losses`: ``double-softmax``; :mod:`~netdoctor.rules.coupling`: ``batch-leak``;
 * :mod:`~netdoctor.rules.inputs`: ``unscaled-inputs``, ``bad-initial-loss``; :mod:`~netdoctor.rules.fit`: ``update-mismatch``;
+* :mod:`~netdoctor.rules.accuracy`: ``label-permutation``, ``accuracy-plateau``;
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
 
 ``docs/findings.md`` lists every code with the module that decides it
@@ -29,14 +30,17 @@ from typing import TYPE_CHECKING
 from netdoctor._lazy import lazy_face
 
 if TYPE_CHECKING:
+    from netdoctor.rules.accuracy import accuracy_plateau, label_permutation
     from netdoctor.rules.activations import dead_units, saturated_activations
     from netdoctor.rules.backprop import gradient_mismatch_in_updates
     from netdoctor.rules.causes import CAUSES, link_causes
     from netdoctor.rules.coupling import batch_leak
     from netdoctor.rules.evidence import (
+        AccuracyTrace,
         BatchCoupling,
         BatchScale,
         CarryOver,
+        Confusion,
         FrozenGroup,
         FrozenParameters,
         GradientScale,
@@ -77,7 +81,7 @@ _EXPORTS = {
     "gradient_mismatch_in_updates": "backprop",
     "CAUSES": "causes",
     "link_causes": "causes",
-    **{name: "evidence" for name in ("BatchCoupling", "BatchScale", "CarryOver", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "UpdateFit", "UpdateSizes")},
+    **{name: "evidence" for name in ("AccuracyTrace", "BatchCoupling", "BatchScale", "CarryOver", "Confusion", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "UpdateFit", "UpdateSizes")},
     "saturated_activations": "activations",
     "dead_units": "activations",
     "constant_output": "outputs",
@@ -100,6 +104,8 @@ _EXPORTS = {
     "unscaled_inputs": "inputs",
     "bad_initial_loss": "inputs",
     "update_mismatch": "fit",
+    "label_permutation": "accuracy",
+    "accuracy_plateau": "accuracy",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from netdoctor.rules.policy import Framework
 
 __all__ = [
-    "InitScale", "LayerActivity", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss",
+    "InitScale", "LayerActivity", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace",
 ]
 
 
@@ -517,3 +517,22 @@ class InitialLoss:
 
     loss: float
     expected: float
+
+
+@dataclass(frozen=True)
+class Confusion:
+    """The confusion matrix of an evaluation: rows true labels, columns predicted."""
+
+    where: str
+    on: str
+    """The rows evaluated (``test data``)."""
+    matrix: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class AccuracyTrace:
+    """The accuracies of the evaluations in order, with the loss of every step and the steps per epoch."""
+
+    accuracies: tuple[float, ...]
+    step_losses: tuple[float, ...]
+    steps_per_epoch: int
