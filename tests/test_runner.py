@@ -248,8 +248,10 @@ def test_bad_flags_say_what_was_expected(tmp_path, argv, says):
 
 # -- limits and control ---------------------------------------------------------------------------
 LOOPS = {
-    "module-level-loop": "print('started', flush=True)\nimport numpy as np\nW = np.zeros((4, 4))\nwhile True:\n"
-                         "    W = W + 0.01\n",
+    # no array persists across iterations: nothing to judge, only the stop (an array that grows each step is
+    # followed since module-level loops are, and judged as a weight)
+    "module-level-loop": "print('started', flush=True)\nimport numpy as np\nn = 0\nwhile True:\n"
+                         "    n = n + int(np.ones(2).sum())\n",
     "sleep-loop": "import time\nprint('started', flush=True)\nwhile True:\n    time.sleep(0.05)\n",
 }
 
