@@ -154,14 +154,15 @@ class OptInfo:
     """Steps called with a closure (L-BFGS: one step runs many forward/backward passes and a line search)."""
 
 
-def _global_hooks_but(module_mod: Any, ours: int) -> Callable[[], bool]:
-    """``torch.nn.modules.module._has_any_global_hook`` that does not count netdoctor's forward hook ``ours``."""
+def _global_hooks_but(module_mod: Any, hook_id: Callable[[], int]) -> Callable[[], bool]:
+    """``torch.nn.modules.module._has_any_global_hook`` that does not count netdoctor's forward hook (its id now)."""
 
     def has_any_global_hook() -> bool:
         m = module_mod
+        ours = hook_id()
         return bool(m._global_backward_pre_hooks or m._global_backward_hooks or m._global_forward_pre_hooks
                     or any(k != ours for k in m._global_forward_hooks) or m._global_forward_hooks_always_called
-                    or any(k != ours for k in m._global_forward_hooks_with_kwargs))
+                    or any(k != ours and k in m._global_forward_hooks for k in m._global_forward_hooks_with_kwargs))
 
     return has_any_global_hook
 
@@ -256,6 +257,8 @@ class TorchWatch:
         """Called as ``fn(module, args, kwargs, output)`` for every module call of a sampled step with gradients on
         (other recorders, e.g. a check of custom autograd Functions against finite differences, plug in here; ``busy``
         is not set for them: one that runs the model itself sets it, as the batch-leak probe does)."""
+        self._forward_handle: Any = None
+        self._compile_seen = False
         self.step_before_backward = 0
         """Checked steps whose step() ran before the backward pass of the loss computed for them."""
 
@@ -267,12 +270,10 @@ class TorchWatch:
         from torch.nn.modules import module as module_mod
         from torch.optim import optimizer as optim_mod
 
-        # Never traced or compiled by torch.compile (called from a compiled region, it runs eagerly, as PyTorch's own
-        # hook machinery does there); inside the trace, compiling() makes it return at once.
-        forward = module_mod.register_module_forward_hook(torch.compiler.disable(self._forward_hook, recursive=True), with_kwargs=True)
-        self._handles.append(forward)
+        self._forward_handle = module_mod.register_module_forward_hook(self._forward_hook, with_kwargs=True)
         # torch.compile(module) warns about global module hooks at every call: ours is not the program's.
-        self._patch(module_mod, "_has_any_global_hook", _global_hooks_but(module_mod, forward.id))
+        self._patch(module_mod, "_has_any_global_hook", _global_hooks_but(module_mod, lambda: self._forward_handle.id))
+        self._patch(torch, "compile", self._wrap_compile(torch.compile))
         self._handles.append(optim_mod.register_optimizer_step_pre_hook(self._pre_step))
         self._handles.append(optim_mod.register_optimizer_step_post_hook(self._post_step))
         for name in LOSSES:
@@ -293,6 +294,10 @@ class TorchWatch:
 
     def uninstall(self) -> None:
         """Remove every hook and restore every wrapped function, in reverse order."""
+        self._forward_handle.remove()
+        from torch.nn.modules import module as module_mod
+
+        module_mod._global_forward_hooks_with_kwargs.pop(self._forward_handle.id, None)  # remove() leaves it behind
         for h in self._handles:
             h.remove()
         self._handles.clear()
@@ -307,6 +312,30 @@ class TorchWatch:
         self.installed = False
         self.errors.extend(self.dropout.errors[: max(0, 10 - len(self.errors))])
         self.close_window(final=True)
+
+    def _wrap_compile(self, orig: Callable) -> Callable:
+        """``torch.compile`` that first makes the forward hook one Dynamo never traces (``model.compile()`` calls it too).
+
+        Only then: ``torch.compiler.disable`` costs ~0.1 ms per call, too much for every module call of every program.
+        """
+        watch = self
+
+        @functools.wraps(orig)
+        def compile(*args: Any, **kwargs: Any) -> Any:
+            if watch.installed and not watch._compile_seen:
+                watch._compile_seen = True
+                try:
+                    from torch.nn.modules import module as module_mod
+
+                    watch._forward_handle.remove()
+                    module_mod._global_forward_hooks_with_kwargs.pop(watch._forward_handle.id, None)  # remove() leaves it
+                    hook = watch.torch.compiler.disable(watch._forward_hook, recursive=True)
+                    watch._forward_handle = module_mod.register_module_forward_hook(hook, with_kwargs=True)
+                except Exception as exc:  # noqa: BLE001
+                    watch._fail("torch.compile wrapper", exc)
+            return orig(*args, **kwargs)
+
+        return compile
 
     def compiling(self) -> bool:
         """torch.compile is tracing (constant-folded by Dynamo, so code behind it is not traced)."""
