@@ -309,6 +309,20 @@ def test_breakpoint_stops_on_the_scripts_line_with_its_variables_as_under_python
     assert any("a debugger took over at debugged.py:7" in n for n in notes)
 
 
+def test_code_that_puts_the_trace_function_back_is_no_debugger(tmp_path):
+    # torch.compile saves sys.gettrace(), clears it while it compiles a frame and sets it back: what it sets
+    # back is netdoctor's own tracer, so nothing took over and tracing goes on
+    name = script(tmp_path, "restores.py", "import sys\n\nimport numpy  # the NumPy observer traces once it is imported\n\n\n"
+                                           "def compile_like():\n    saved = sys.gettrace()\n"
+                                           "    sys.settrace(None)\n    sys.settrace(saved)\n\n\n"
+                                           "for _ in range(3):\n    compile_like()\nprint('done')\n")
+    want = plain(tmp_path, name)
+    got = netdoctor(tmp_path, "--json", "r.json", name)
+    assert got.stdout.startswith(want.stdout) and want.stdout == "done\n"
+    notes = json.loads((tmp_path / "r.json").read_text())["context"]["notes"]
+    assert not any("debugger" in n for n in notes), notes
+
+
 def test_netdoctor_never_calls_the_programs_own_getattr_where_python_does_not(tmp_path):
     name = script(tmp_path, "lazy.py", """
 import numpy as np

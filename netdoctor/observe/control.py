@@ -234,7 +234,10 @@ class DebuggerWatch:
 
     def _settrace(self, function: Any) -> None:
         caller = sys._getframe(1)
-        if function is not None and not caller.f_code.co_filename.startswith(_NETDOCTOR):
+        # Code that saves the trace function and puts it back (torch.compile does, around compiling a frame)
+        # hands netdoctor's own tracer back: that is no debugger taking over.
+        ours = getattr(function, "__module__", "") or ""
+        if function is not None and not ours.startswith("netdoctor.") and not caller.f_code.co_filename.startswith(_NETDOCTOR):
             frame: FrameType | None = caller
             user = ""
             while frame is not None:
