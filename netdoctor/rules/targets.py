@@ -83,5 +83,10 @@ def constant_targets(t: TargetCounts | None) -> Finding | None:
         fix=fix,
         explanation=(f"A network trained on targets of one class learns to answer class {top} whatever the input, and its "
                      f"accuracy is the share of class {top} in the data it is evaluated on; it can only learn the classes its "
-                     "targets contain. " + "; ".join(causes) + "."),
+                     "targets contain. " + _sentence("; ".join(causes)) + "."),
     )
+
+
+def _sentence(text: str) -> str:
+    """``text`` as the start of a sentence: its first letter capitalised, the rest (code, names) untouched."""
+    return text[:1].upper() + text[1:]
