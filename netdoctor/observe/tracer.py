@@ -62,6 +62,9 @@ from typing import Any, ClassVar
 
 __all__ = ["Budget", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS"]
 
+_FAILED = object()
+"""What :meth:`CallTracer._deliver` returns when the handler stopped or failed (a handler may return None)."""
+
 FOLLOW_CALLS = 32
 """Calls of the user's functions after which the calling frame is followed (loop-head ticks): a loop that calls
 the forward or the backward this often is a training loop, and may apply its updates inline."""
@@ -349,17 +352,9 @@ class CallTracer:
         back = frame.f_back
         if back is not None and self._on_tick is not None:
             self._count_caller(back)
-        with self._lock:
-            t0 = _clock()
-            try:
-                watch = self._on_call(frame)
-            except StopObserving as stop:
-                return self._stopped(stop)
-            except Exception as exc:  # noqa: BLE001 - our bug must never become the program's
-                self._fail(exc)
-                return None
-            finally:
-                self.budget.spent += _clock() - t0
+        watch = self._deliver(self._on_call, frame)
+        if watch is _FAILED:
+            return None
         if code.co_name == "<module>" and self._on_tick is not None:
             self.follow(frame)  # module-level code: its loops are followed from the start
             return self._local
@@ -392,18 +387,8 @@ class CallTracer:
                 if followed.called:
                     followed.called = False
                     frame.f_trace_lines = False  # back on when a callee returns here
-                if self._on_tick is not None and self.failed is None:
-                    with self._lock:
-                        t0 = _clock()
-                        try:
-                            self._on_tick(frame)
-                        except StopObserving as stop:
-                            return self._stopped(stop)
-                        except Exception as exc:  # noqa: BLE001 - see _global
-                            self._fail(exc)
-                            return None
-                        finally:
-                            self.budget.spent += _clock() - t0
+                if self._on_tick is not None and self.failed is None and self._deliver(self._on_tick, frame) is _FAILED:
+                    return None
             return self._local
         if event == "return":
             key = id(frame)
@@ -414,19 +399,28 @@ class CallTracer:
                 caller = self._followed.get(id(back))
                 if caller is not None and caller.frame is back:
                     back.f_trace_lines = True  # lines until the caller's next loop head
-            if self.failed is None:
-                with self._lock:
-                    t0 = _clock()
-                    try:
-                        self._on_return(frame, arg)
-                    except StopObserving as stop:
-                        return self._stopped(stop)
-                    except Exception as exc:  # noqa: BLE001 - see _global
-                        self._fail(exc)
-                        return None
-                    finally:
-                        self.budget.spent += _clock() - t0
+            if self.failed is None and self._deliver(self._on_return, frame, arg) is _FAILED:
+                return None
         return self._local
+
+    def _deliver(self, handler: Callable[..., Any], *args: Any) -> Any:
+        """``handler(*args)`` under the handlers' lock, its time charged to :attr:`budget`.
+
+        Returns what the handler returned, or :data:`_FAILED` when it asked to stop the program from another
+        thread or failed on an error of its own (the trace function then returns None). A stop asked in the main
+        thread is raised from here into the program.
+        """
+        with self._lock:
+            t0 = _clock()
+            try:
+                return handler(*args)
+            except StopObserving as stop:
+                self._stopped(stop)
+            except Exception as exc:  # noqa: BLE001 - our bug must never become the program's
+                self._fail(exc)
+            finally:
+                self.budget.spent += _clock() - t0
+        return _FAILED
 
     def _stopped(self, stop: StopObserving) -> None:
         """A handler asked to end the program: raise it in the main thread; another thread only records it."""
