@@ -19,6 +19,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.losses`: ``double-softmax``; :mod:`~netdoctor.rules.coupling`: ``batch-leak``;
 * :mod:`~netdoctor.rules.inputs`: ``unscaled-inputs``, ``bad-initial-loss``; :mod:`~netdoctor.rules.fit`: ``update-mismatch``;
 * :mod:`~netdoctor.rules.accuracy`: ``label-permutation``, ``accuracy-plateau``;
+* :mod:`~netdoctor.rules.modes`: ``eval-mode-training``, ``train-mode-evaluation`` (PyTorch's train/eval modes);
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
 
 ``docs/findings.md`` lists every code with the module that decides it
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
     from netdoctor.rules.inputs import bad_initial_loss, unscaled_inputs
     from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
     from netdoctor.rules.losses import double_softmax
+    from netdoctor.rules.modes import eval_mode_training, train_mode_evaluation
     from netdoctor.rules.mutation import mutated_constant
     from netdoctor.rules.oddities import odd_values
     from netdoctor.rules.outputs import class_collapse, constant_output, no_learning
@@ -106,6 +108,8 @@ _EXPORTS = {
     "update_mismatch": "fit",
     "label_permutation": "accuracy",
     "accuracy_plateau": "accuracy",
+    "eval_mode_training": "modes",
+    "train_mode_evaluation": "modes",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

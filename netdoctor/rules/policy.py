@@ -75,6 +75,15 @@ PLATEAU_LOSS = 0.005
 PLATEAU_MAX_ACC = 0.5
 """A flat curve above this accuracy is convergence, not a plateau worth a finding."""
 
+# -- modes (rules/modes.py, PyTorch only) -----------------------------------------------------
+EVAL_MODE_STEPS = 2
+"""Sampled optimizer steps with the model's mode read before ``eval-mode-training`` is judged."""
+EVAL_MODE_SHARE = 0.5
+"""Share of those steps in eval mode that makes it a finding (a healthy loop evaluates between epochs and switches back)."""
+UNLEARNED_EVALUATIONS = 2
+"""Forward passes of a train-mode model never followed by a backward pass that count as evaluations (one may be a
+shape check)."""
+
 # -- stability (rules/stability.py) ----------------------------------------------------------
 EXPLODING_WEIGHT_GROWTH = 10.0
 """Weight norm growth (final / initial) that counts as exploding; healthy 3-epoch runs grow < 3x."""

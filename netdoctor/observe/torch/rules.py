@@ -15,7 +15,7 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from netdoctor.findings import Finding, Severity
+from netdoctor.findings import Finding
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
@@ -41,6 +41,7 @@ from netdoctor.rules.evidence import (
 from netdoctor.rules.frozen import frozen_parameters
 from netdoctor.rules.learning_rate import learning_rate_decayed, learning_rate_too_high, learning_rate_too_low
 from netdoctor.rules.losses import double_softmax
+from netdoctor.rules.modes import DropoutCalls, ModeSteps, TrainModeForwards, eval_mode_training, train_mode_evaluation
 from netdoctor.rules.outputs import class_collapse, constant_output, no_learning
 from netdoctor.rules.policy import (
     LR_HIGH_DIVERGE,
@@ -225,67 +226,34 @@ def rule_double_softmax(w: TorchWatch) -> list[Finding]:
 
 
 def rule_modes(w: TorchWatch) -> list[Finding]:
+    """The model's mode on the sampled steps and its train-mode evaluations, as records for :mod:`netdoctor.rules.modes`."""
     out = []
-    if w.mode_checked_steps >= 2 and w.eval_steps * 2 >= w.mode_checked_steps:
+    if w.eval_roots:
         rid = max(w.eval_roots, key=lambda r: w.eval_roots[r])
         info = w.mods.get(rid)
         mode, site = w.mode_sites.get(rid, (None, None))
-        layers = [f"{n} ({d})" for n, d in (info.norm_layers if info else [])]
-        eval_site = f" (model.eval() at {site}, never undone by model.train())" if mode is False and site else ""
-        out.append(Finding(
-            "eval-mode-training", Severity.ERROR, f"{info.kind if info else 'model'}{' at ' + site if site else ''}",
-            f"The model is in eval() mode on {w.eval_steps} of {w.mode_checked_steps} sampled optimizer steps{eval_site}: "
-            f"{_list(layers, 4)} behave as at test time while it trains.",
-            {"eval_steps": w.eval_steps, "steps_checked": w.mode_checked_steps, "layers": layers, "eval_site": site},
-            fix="Call model.train() before the training loop (and again after each evaluation that called model.eval()).",
-            explanation="In eval mode dropout drops nothing (no regularisation) and batch norm normalises with its running "
-            "statistics, which it then never updates; the network trains as a different function from the one it is meant to be.",
-        ))
+        out.append(eval_mode_training(ModeSteps(
+            model=info.kind if info else "model", eval_steps=w.eval_steps, steps_checked=w.mode_checked_steps,
+            layers=tuple(f"{n} ({d})" for n, d in (info.norm_layers if info else [])), mode_site=site,
+            left_in_eval=mode is False)))
     for site, rec in w.train_eval_sites.items():
         info = w.mods.get(rec["root"])
-        layers = [f"{n} ({d})" for n, d in (info.norm_layers if info else [])]
-        if rec["nograd"] >= 1:
-            how = f"{rec['nograd']} forward pass(es) under torch.no_grad()"
-        elif rec["grad"] >= 2 and rec["backward"] == 0:
-            how = f"{rec['grad']} forward pass(es) never followed by a backward pass"
-        else:
-            continue
-        out.append(Finding(
-            "train-mode-evaluation", Severity.ERROR, f"{info.kind if info else 'model'} at {site}",
-            f"The model is evaluated in train mode at {site} ({how}): {_list(layers, 4)} still act as in training.",
-            {"site": site, "nograd_calls": rec["nograd"], "calls_without_backward": rec["grad"] if rec["backward"] == 0 else 0, "layers": layers},
-            fix="Call model.eval() before evaluating (and model.train() before training again).",
-            explanation="In train mode dropout zeroes random units in evaluation too, and batch norm uses the evaluation batch's own "
-            "statistics (and overwrites its running statistics with them), so the measured accuracy is noisy and lower than the model's.",
-        ))
-    return out
+        out.append(train_mode_evaluation(TrainModeForwards(
+            model=info.kind if info else "model", site=site,
+            layers=tuple(f"{n} ({d})" for n, d in (info.norm_layers if info else [])),
+            nograd_calls=rec["nograd"], grad_calls=rec["grad"], backward_calls=rec["backward"])))
+    return [f for f in out if f is not None]
 
 
 def rule_functional_dropout(w: TorchWatch) -> list[Finding]:
-    """``F.dropout`` that keeps dropping units while its model is in eval mode or evaluated under no_grad."""
+    """``F.dropout`` calls, as records: :func:`netdoctor.rules.modes.train_mode_evaluation` judges those made in evaluation."""
     out = []
     for use in w.dropout.uses.values():
         info = w.mods.get(use.root) if use.root is not None else None
-        model = info.kind if info else "the model"
-        if use.eval_calls:
-            how = (f"{use.eval_calls} of its {use.calls} calls ran while {model} was in eval mode: its training argument "
-                   "defaults to True, so model.eval() does not switch it off")
-            fix = f"Pass training=self.training to {use.function} (or use an nn.Dropout module, which model.eval() switches off)."
-        elif use.nograd_calls:
-            how = f"{use.nograd_calls} of its {use.calls} calls ran under torch.no_grad() with {model} in train mode"
-            fix = "Call model.eval() before evaluating (and model.train() before training again)."
-        else:
-            continue
-        out.append(Finding(
-            "train-mode-evaluation", Severity.ERROR, f"{use.function} at {use.site}",
-            f"{use.function}(p={use.p:g}) at {use.site} drops units during evaluation: {how}.",
-            {"site": use.site, "function": use.function, "p": use.p, "calls": use.calls, "eval_calls": use.eval_calls,
-             "nograd_calls": use.nograd_calls},
-            fix=fix,
-            explanation=f"Dropout at evaluation zeroes a random {100 * use.p:.0f}% of the units for every prediction, so the measured "
-            "accuracy is noisy and lower than the model's.",
-        ))
-    return out
+        out.append(train_mode_evaluation(DropoutCalls(
+            function=use.function, site=use.site, p=use.p, calls=use.calls, eval_calls=use.eval_calls,
+            nograd_calls=use.nograd_calls, model=info.kind if info else "the model")))
+    return [f for f in out if f is not None]
 
 
 def rule_summed(w: TorchWatch) -> list[Finding]:
