@@ -84,6 +84,16 @@ UNLEARNED_EVALUATIONS = 2
 """Forward passes of a train-mode model never followed by a backward pass that count as evaluations (one may be a
 shape check)."""
 
+# -- the reference comparison (rules/reference.py, check --model) -------------------------------------
+REFERENCE_GAP = 0.20
+"""Accuracy gap (reference minus user, absolute) that puts the problem in the user's code."""
+NEAR_MAJORITY = 0.03
+"""User accuracy within this of the majority label's share counts as 'predicts one label'."""
+REFERENCE_LEARNS = 0.20
+"""The reference must beat the majority share by this much for the comparison to blame the user's code."""
+COMPARABLE_GAP = 0.05
+"""Gap below which the two runs count as comparable (seed-to-seed spread of 3-epoch MNIST runs is ~1-3 points)."""
+
 # -- stability (rules/stability.py) ----------------------------------------------------------
 EXPLODING_WEIGHT_GROWTH = 10.0
 """Weight norm growth (final / initial) that counts as exploding; healthy 3-epoch runs grow < 3x."""
