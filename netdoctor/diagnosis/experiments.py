@@ -35,9 +35,10 @@ from netdoctor.buffers.reach import scratch_copy
 # verify_fixes is re-exported: it is part of this module's public API.
 from netdoctor.diagnosis.fixes import format_accuracy, short_run, verify_fixes
 from netdoctor.diagnosis.sections import ExperimentLines
-from netdoctor.findings import Finding, Severity
+from netdoctor.findings import Finding
 from netdoctor.rules.coupling import batch_leak
 from netdoctor.rules.evidence import BatchCoupling
+from netdoctor.rules.overfit import TinyBatchFit, TinyBatchTry, cannot_overfit, fits
 
 if TYPE_CHECKING:
     from netdoctor.findings import Report
@@ -49,8 +50,6 @@ __all__ = [
 
 OVERFIT_ROWS = 16
 OVERFIT_STEPS = 300
-OVERFIT_LOSS_SHARE = 0.05
-"""Loss below this share of the starting loss (with every example right) counts as fitted."""
 ROUNDING_ULPS = 256
 """Rounding allowed between two batch totals, in units of eps times their size: measured on healthy MLPs
 (sigmoid N(0, 25), relu, tanh, float64 and float32) the two agree to < 0.4 eps; leaks differ by > 1e-3."""
@@ -142,7 +141,7 @@ def overfit_tiny_batch(model: Any, X: np.ndarray, y: np.ndarray, *, lr: float, r
                 work.train_step(Xs, ys, rate)
             end = float(work.loss(Xs, ys)[0])
             acc = float(np.mean(np.asarray(work.predict(Xs)).reshape(-1) == ys)) if hasattr(work, "predict") else math.nan
-        ok = math.isfinite(end) and end <= OVERFIT_LOSS_SHARE * start and (math.isnan(acc) or acc == 1.0)
+        ok = fits(TinyBatchTry(lr=rate, start_loss=start, late_loss=late, end_loss=end, accuracy=acc))
         tries.append({"lr": rate, "start_loss": start, "late_loss": late, "end_loss": end, "accuracy": acc, "fitted": bool(ok)})
         if ok:
             return {"fitted": True, "lr": rate, "rows": len(idx), "steps": steps, "tries": tries}
@@ -268,8 +267,8 @@ def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Fin
     else:
         fit = overfit_tiny_batch(model, X, y, lr=lr, seed=seed)
         results["overfit_16"] = fit
-        if not fit["fitted"]:
-            findings.append(_cannot_overfit(model, fit, lr, findings, report, probes))
+        if (found := cannot_overfit(_tiny_batch_fit(model, fit, report, probes), findings)) is not None:
+            findings.append(found)
         elif fit["lr"] != lr:
             findings = [dataclasses.replace(f, evidence={**f.evidence, "overfit_16": f"fits at lr {fit['lr']:g}, not at {lr:g}"})
                         if f.code == "learning-rate-too-high" else f for f in findings]
@@ -288,117 +287,25 @@ def run_experiments(model: Any, X: np.ndarray, y: np.ndarray, findings: list[Fin
     return findings
 
 
-def _tries(fit: OverfitResult) -> dict[str, Any]:
-    t = fit["tries"]
-    return {"rates": [x["lr"] for x in t], "loss_end_over_start": [x["end_loss"] / x["start_loss"] if x["start_loss"] else None for x in t],
-            "accuracy": [x["accuracy"] for x in t], "steps": fit["steps"], "limit": OVERFIT_LOSS_SHARE}
-
-
-CODE_BUGS = ("gradient-mismatch", "stale-accumulator", "summed-gradient", "update-mismatch", "frozen-parameters",
-             "aliased-buffers", "mutated-constant", "batch-leak")
-"""Findings that name a bug in the code that computes or applies the update."""
-CONFIGURATION = ("saturated-activations", "bad-initial-loss", "dead-units", "vanishing-gradients", "learning-rate-too-low",
-                 "learning-rate-too-high", "unscaled-inputs", "exploding-gradients")
-"""Findings about the configuration (initialisation, scale, learning rate) that can stop a correct net fitting."""
-
-
-def _shown(f: Finding) -> str:
-    """What a configuration finding measured, as a clause."""
-    e = f.evidence
-    try:
-        if f.code == "saturated-activations":
-            start = e.get("at_start")
-            return (f"{f.where} is saturated: {100 * e['saturation']:.0f}% of its activations sit in the flat ends"
-                    + (f" ({100 * start:.0f}% at initialisation)" if start is not None else ""))
-        if f.code == "bad-initial-loss":
-            return f"the loss starts at {e['ratio']:.2f}x what an untrained network should show"
-        if f.code == "dead-units":
-            return f"{e['dead_units']} of {e['units']} units in {f.where} are dead"
-        if f.code == "vanishing-gradients":
-            return f"the gradient reaching {f.where} is {e['grad_to_weight']:.1e} of its weights' size"
-        if f.code == "learning-rate-too-low":
-            return f"one update changes {e['tensor']} by only {e['update_ratio']:.1e} of its size"
-        if f.code == "learning-rate-too-high":
-            return f"one update changes {e['tensor']} by {100 * e['update_ratio']:.0f}% of its size"
-        if f.code == "unscaled-inputs":
-            return f"the inputs span {e['x_min']:.4g}..{e['x_max']:.4g}"
-    except (KeyError, TypeError, ValueError):
-        pass
-    return f.message.rstrip(".")
-
-
-def _output_saturation(probes: Sequence[Mapping[str, Any]]) -> str | None:
-    """'the output layer starts with 100% of its sigmoid values in the flat ends', when the first probe shows it."""
-    if not probes:
-        return None
-    out = [l for l in probes[0].get("layers", []) if l.get("role") == "output" and l.get("saturation") is not None]
-    if out and out[-1]["saturation"] >= 0.5:
-        return (f"the output layer starts saturated, {100 * out[-1]['saturation']:.0f}% of its {out[-1]['activation']} "
-                "values in the flat ends, where their derivative is ~0")
-    return None
-
-
-def _code_verified(findings: Sequence[Finding], report: Any) -> str | None:
-    """'the gradient check (...) and the update probe (...)' when both ran and found nothing, else None."""
-    sections = getattr(report, "sections", {}) or {}
-    gc, probe = sections.get("gradcheck"), sections.get("probe")
-    if not gc or not gc.get("ok") or probe is None or any(f.code in CODE_BUGS for f in findings):
-        return None
-    worst = gc.get("worst_rel_error")
-    gc_text = f"worst relative error {worst:.1e}" if isinstance(worst, (int, float)) else "no entry disagrees"
-    return f"the gradient check ({gc_text}) and the update probe (each step applies lr x the mean gradient) agree"
-
-
-def _cannot_overfit(model: Any, fit: OverfitResult, lr: float, findings: Sequence[Finding] = (), report: Any = None,
-                    probes: Sequence[Mapping[str, Any]] = ()) -> Finding:
-    """The ``cannot-overfit`` finding, explained by what this run measured.
-
-    When the gradient check and the update probe found the code right (or the
-    model is the reference MLP, whose update is known right), it is a warning
-    that names what the monitors show (saturation, initial loss, dead units,
-    vanishing gradients, learning rate, input scale, a saturated output
-    layer, a loss still falling) and links to those findings; otherwise an
-    error pointing at the update code.
-    """
+def _tiny_batch_fit(model: Any, fit: OverfitResult, report: Any, probes: Sequence[Mapping[str, Any]]) -> TinyBatchFit:
+    """The experiment's record for :func:`netdoctor.rules.overfit.cannot_overfit`, with what the diagnosis knows of the code."""
     from netdoctor.nn.mlp import MLP
 
-    best = min(fit["tries"], key=lambda t: t["end_loss"] / t["start_loss"] if t["start_loss"] else math.inf)
-    rates = ", ".join(f"{t['lr']:g}" for t in fit["tries"])
-    what = (f"The network cannot fit {fit['rows']} examples in {fit['steps']} steps at lr {rates} "
-            f"(best: loss {best['start_loss']:.4g} -> {best['end_loss']:.4g} at lr {best['lr']:g}).")
-    present = {f.code: f for f in findings}
-    causes = tuple(c for c in CONFIGURATION if c in present)
-    bugs = tuple(c for c in CODE_BUGS if c in present)
-    verified = "the reference MLP's gradient and update are known to be right" if type(model) is MLP else _code_verified(findings, report)
-    if verified is None:
-        return Finding(
-            "cannot-overfit", Severity.ERROR, f"{fit['rows']} training examples", what, _tries(fit),
-            fix="Look for a bug in the update (buffers never reset, summed gradients, wrong sign), not for better hyper-parameters."
-            if bugs or report is None else "Run the gradient check and the update probe (they were skipped or could not run) "
-            "to tell a bug in the update from a configuration problem.",
-            explanation="Any correct network memorises a handful of examples; failing at every learning rate points at the "
-            "code that computes or applies the update" + (f", and {', '.join(bugs)} {'was' if len(bugs) == 1 else 'were'} found."
-                                                           if bugs else "."),
-            caused_by=bugs + causes,
-        )
-    shown = [_shown(present[c]) for c in causes]
-    if (sat := _output_saturation(probes)) is not None:
-        shown.append(sat)
-    late, end = best.get("late_loss"), best["end_loss"]
-    if isinstance(late, float) and math.isfinite(late) and late > 0 and (late - end) / late > 0.01:
-        shown.append(f"at lr {best['lr']:g} the loss was still falling ({100 * (late - end) / late:.0f}% over the last "
-                     f"{fit['steps'] // 10} steps): the steps are too small or too few")
-    because = ("; ".join(shown) if shown else
-               "no monitor shows a cause: the network may be too small for these examples, or learn too slowly at these rates")
-    return Finding(
-        "cannot-overfit", Severity.WARNING, f"{fit['rows']} training examples", what, _tries(fit),
-        fix="Fix what the linked findings show (initialise with std sqrt(1/fan_in) so units start in their linear range, "
-        "scale the inputs, adjust the learning rate)." if shown else
-        "Try a wider network or more steps at a larger learning rate on these few examples.",
-        explanation=f"The gradient and the update are right ({verified}), so what stops the fit is what the numbers "
-        f"show: {because}.",
-        caused_by=causes,
-    )
+    sections = getattr(report, "sections", {}) or {}
+    gc = sections.get("gradcheck")
+    out = [layer for layer in (probes[0].get("layers", []) if probes else [])
+           if layer.get("role") == "output" and layer.get("saturation") is not None]
+    worst = gc.get("worst_rel_error") if gc else None
+    return TinyBatchFit(
+        rows=fit["rows"], steps=fit["steps"],
+        tries=tuple(TinyBatchTry(lr=t["lr"], start_loss=t["start_loss"], late_loss=t["late_loss"], end_loss=t["end_loss"],
+                               accuracy=t["accuracy"]) for t in fit["tries"]),
+        reference_model=type(model) is MLP, checks_ran=report is not None,
+        gradcheck_ok=bool(gc.get("ok")) if gc else None,
+        gradcheck_worst=float(worst) if isinstance(worst, (int, float)) else None,
+        probe_ran=sections.get("probe") is not None,
+        output_saturation=float(out[-1]["saturation"]) if out else None,
+        output_activation=str(out[-1].get("activation", "")) if out else "")
 
 
 _VERDICT_WORDS = {"helps": "helps", "helps-combined": "helps only with the others", "worse": "worse",

@@ -19,6 +19,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.losses`: ``double-softmax``; :mod:`~netdoctor.rules.coupling`: ``batch-leak``;
 * :mod:`~netdoctor.rules.inputs`: ``unscaled-inputs``, ``bad-initial-loss``; :mod:`~netdoctor.rules.fit`: ``update-mismatch``;
 * :mod:`~netdoctor.rules.accuracy`: ``label-permutation``, ``accuracy-plateau``;
+* :mod:`~netdoctor.rules.overfit`: ``cannot-overfit`` (``check``'s tiny-batch experiment);
 * :mod:`~netdoctor.rules.reference`: ``reference-comparison`` (``check --model`` against the reference MLP);
 * :mod:`~netdoctor.rules.modes`: ``eval-mode-training``, ``train-mode-evaluation`` (PyTorch's train/eval modes);
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
@@ -73,6 +74,7 @@ if TYPE_CHECKING:
     from netdoctor.rules.mutation import mutated_constant
     from netdoctor.rules.oddities import odd_values
     from netdoctor.rules.outputs import class_collapse, constant_output, no_learning
+    from netdoctor.rules.overfit import TinyBatchFit, cannot_overfit
     from netdoctor.rules.policy import Framework
     from netdoctor.rules.reference import ReferenceRun, reference_comparison
     from netdoctor.rules.sharing import aliased_buffers
@@ -112,6 +114,8 @@ _EXPORTS = {
     "accuracy_plateau": "accuracy",
     "eval_mode_training": "modes",
     "ReferenceRun": "reference",
+    "TinyBatchFit": "overfit",
+    "cannot_overfit": "overfit",
     "reference_comparison": "reference",
     "train_mode_evaluation": "modes",
 }

@@ -84,6 +84,10 @@ UNLEARNED_EVALUATIONS = 2
 """Forward passes of a train-mode model never followed by a backward pass that count as evaluations (one may be a
 shape check)."""
 
+# -- the tiny-batch experiment (rules/overfit.py, check) --------------------------------------------
+OVERFIT_LOSS_SHARE = 0.05
+"""Loss on the 16 memorised rows below this share of its start (with every row right) counts as fitted."""
+
 # -- the reference comparison (rules/reference.py, check --model) -------------------------------------
 REFERENCE_GAP = 0.20
 """Accuracy gap (reference minus user, absolute) that puts the problem in the user's code."""
