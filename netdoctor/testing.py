@@ -72,7 +72,7 @@ def format_mismatch(result: Any, *, max_rows: int = 5) -> str:
     by_name = {t.name: t for t in result.tensors}
     # Output layer first: an error there flows backwards into every earlier
     # layer's gradient, so the first block is the one to fix first.
-    order = getattr(result, "_failing_order", lambda: [t.name for t in result.tensors if not t.ok])()
+    order = result.failing_order()
     for t in (by_name[n] for n in order):
         lines.append(t.message())
         if t.problem is None and t.worst:

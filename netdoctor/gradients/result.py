@@ -1,7 +1,8 @@
 """What a gradient check saw: per-coordinate numbers, per-tensor verdicts, findings.
 
-Plain data, the findings they imply and the sentences those findings say
-(``TensorCheck.message``, ``DirectionCheck.line``). The
+Plain data, handed to :mod:`netdoctor.rules.backprop` as typed evidence
+(``evidence()``), which decides and words the ``gradient-mismatch`` findings
+(``findings``, ``TensorCheck.message``). The
 tables (``summary()``, the terminal and notebook views through
 :class:`~netdoctor.report.bridge.Renderable`) live in
 :mod:`netdoctor.report.gradcheck`, imported when something is shown. The
@@ -25,9 +26,18 @@ from typing import Any, ClassVar
 import numpy as np
 
 from netdoctor.errors import GradientMismatch
-from netdoctor.findings import Finding, Severity, to_jsonable
+from netdoctor.findings import Finding, to_jsonable
 from netdoctor.params import format_index
 from netdoctor.report.bridge import Renderable
+from netdoctor.rules.backprop import (
+    CheckedDirection,
+    CheckedEntry,
+    CheckedTensor,
+    GradientComparison,
+    gradient_mismatch_in_gradients,
+    output_first,
+    tensor_sentence,
+)
 
 __all__ = ["rel_error", "CoordinateCheck", "TensorCheck", "DirectionCheck", "GradcheckResult", "format_index"]
 
@@ -112,17 +122,16 @@ class TensorCheck:
             "problem": self.problem,
         }
 
+    def evidence(self) -> CheckedTensor:
+        """This tensor's record for :mod:`netdoctor.rules.backprop`."""
+        return CheckedTensor(
+            name=self.name, n_checked=self.n_checked, n_failed=self.n_failed, max_rel_error=self.max_rel_error,
+            limit=self.limit, worst=tuple(CheckedEntry(c.index, c.analytic, c.numeric, c.rel_error) for c in self.worst),
+            hint=self.hint, problem=self.problem)
+
     def message(self) -> str:
-        """One sentence: ``gradient of W1 disagrees at 3 of 784 entries (0.4%); worst ...``."""
-        if self.problem is not None:
-            return f"gradient of {self.name}: {self.problem}"
-        share = 100.0 * self.n_failed / max(self.n_checked, 1)
-        w = self.worst[0]
-        return (
-            f"gradient of {self.name} disagrees at {self.n_failed} of {self.n_checked} entries ({share:.1f}%); "
-            f"worst {format_index(self.name, w.index)}: analytic {w.analytic:.2e}, numeric {w.numeric:.2e}, "
-            f"rel_error {w.rel_error:.1e} > limit {self.limit:.0e}."
-        )
+        """One sentence: ``gradient of W1 disagrees at 3 of 784 entries (0.4%); worst ...`` (the rule's wording)."""
+        return tensor_sentence(self.evidence())
 
 
 @dataclass(frozen=True)
@@ -190,77 +199,21 @@ class GradcheckResult(Renderable):
         return float(max(vals)) if vals else 0.0
 
     # -- findings ------------------------------------------------------------
+    def evidence(self) -> GradientComparison:
+        """The comparison as the record that :func:`netdoctor.rules.backprop.gradient_mismatch_in_gradients` judges."""
+        return GradientComparison(
+            method=self.method, h=self.h, rtol=self.rtol, tensors=tuple(t.evidence() for t in self.tensors),
+            directions=tuple(CheckedDirection(d.seed, d.scope, d.analytic, d.numeric, d.rel_error, d.ok, d.skipped)
+                             for d in self.directions))
+
     @property
     def findings(self) -> list[Finding]:
         """One ``gradient-mismatch`` error per failing tensor (and per failing direction not localised)."""
-        out: list[Finding] = []
-        order = self._failing_order()
-        for t in self.failed:
-            where = format_index(t.name, t.worst[0].index) if (t.worst and t.problem is None) else t.name
-            evidence: dict[str, Any] = {
-                "tensor": t.name,
-                "n_checked": t.n_checked,
-                "n_failed": t.n_failed,
-                "max_rel_error": t.max_rel_error,
-                "limit": t.limit,
-                "h": self.h,
-                "method": self.method,
-            }
-            if t.worst:
-                w = t.worst[0]
-                evidence.update(index=list(w.index), analytic=w.analytic, numeric=w.numeric, rel_error=w.rel_error)
-            explanation = (
-                "The gradient your code returns is not the derivative of the loss it returns, so training "
-                "follows the wrong direction or the wrong step size."
-            )
-            if order and len(order) > 1:
-                explanation += (
-                    f" Failing tensors from the output backwards: {', '.join(order)}; errors flow backwards, "
-                    f"so fix {order[0]} first and check again."
-                )
-            out.append(
-                Finding(
-                    code="gradient-mismatch",
-                    severity=Severity.ERROR,
-                    where=where,
-                    message=t.message(),
-                    evidence=evidence,
-                    fix=t.hint or "Re-derive the backward pass of this tensor step by step and compare each "
-                    "intermediate with a finite difference.",
-                    explanation=explanation,
-                )
-            )
-        localised = {t.name for t in self.failed}
-        for d in self.directions:
-            if not d.ok and not localised and d.scope not in localised:
-                out.append(
-                    Finding(
-                        code="gradient-mismatch",
-                        severity=Severity.ERROR,
-                        where=d.scope,
-                        message=(
-                            f"directional derivative (direction seed {d.seed}) disagrees: analytic "
-                            f"{d.analytic:.3e}, numeric {d.numeric:.3e}, rel_error {d.rel_error:.1e} > limit {self.rtol:.0e}."
-                        ),
-                        evidence=d.to_dict() | {"limit": self.rtol, "h": self.h},
-                        fix="Run a per-coordinate check (method='central') to find the tensor and entries.",
-                        explanation="The gradient is not the derivative of the loss along a random direction.",
-                    )
-                )
-                break
-        return out
+        return gradient_mismatch_in_gradients(self.evidence())
 
-    def _failing_order(self) -> list[str]:
+    def failing_order(self) -> list[str]:
         """Failing tensor names, output layer first (by trailing layer number, else reverse order)."""
-        names = [t.name for t in self.tensors]
-
-        def key(name: str) -> tuple[int, int]:
-            # "W2" and "b2" belong to layer 2; names without a number keep dict order.
-            tail = name[len(name.rstrip("0123456789")):]
-            layer = int(tail) if tail else names.index(name)
-            return (-layer, names.index(name))
-
-        return sorted((t.name for t in self.failed), key=key)
+        return output_first([t.name for t in self.tensors], [t.name for t in self.failed])
 
     # -- export / display ------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

@@ -1,18 +1,27 @@
-"""``gradient-mismatch`` in ``netdoctor run``: the program's applied updates against its own loss.
+"""``gradient-mismatch``: a gradient that is not the derivative of the loss, from either of its two measurements.
 
-The evidence records of the update check (:mod:`netdoctor.observe.numpy.update_check` measures them on
-the program's own forward, batch and loss, with the gradient judge) and the one rule that words them.
+* ``netdoctor run``: the program's applied updates against its own loss. The evidence records of the update
+  check (:mod:`netdoctor.observe.numpy.update_check` measures them on the program's own forward, batch and
+  loss, with the gradient judge), worded by :func:`gradient_mismatch_in_updates`.
+* ``gradcheck`` and ``check``'s gradient stage: the returned gradient against finite differences of the
+  returned loss, per tensor and along random directions (:class:`GradientComparison`, which
+  :class:`netdoctor.gradients.result.GradcheckResult` hands over), worded by
+  :func:`gradient_mismatch_in_gradients`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from netdoctor.findings import Finding, Severity
 from netdoctor.params import format_index
 
-__all__ = ["WorstEntry", "TensorVerdict", "UpdateCheck", "gradient_mismatch_in_updates"]
+__all__ = [
+    "WorstEntry", "TensorVerdict", "UpdateCheck", "gradient_mismatch_in_updates",
+    "CheckedEntry", "CheckedTensor", "CheckedDirection", "GradientComparison", "gradient_mismatch_in_gradients",
+]
 
 
 @dataclass(frozen=True)
@@ -148,3 +157,128 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
                      + (f" Computed by {where_lines[0]}" + (f", applied in {where_lines[1]}" if len(where_lines) > 1 else "")
                         + "." if where_lines else "")),
     )]
+
+
+# -- the gradient checker's comparison (gradcheck, check's gradient stage) ---------------------------------
+@dataclass(frozen=True)
+class CheckedEntry:
+    """One entry of a tensor: the gradient the code returned against the finite-difference derivative."""
+
+    index: tuple[int, ...]
+    analytic: float
+    numeric: float
+    rel_error: float
+
+
+@dataclass(frozen=True)
+class CheckedTensor:
+    """Evidence: one parameter tensor's returned gradient, compared entry by entry by the gradient checker."""
+
+    name: str
+    n_checked: int
+    n_failed: int
+    max_rel_error: float
+    limit: float
+    """The rtol the entries were judged against (per-dtype tolerances, docs/gradcheck.md)."""
+    worst: tuple[CheckedEntry, ...] = ()
+    """The entries with the largest relative error, worst first."""
+    hint: str | None = None
+    """The judge's reading of the error pattern (constant ratio, transposed, ...)."""
+    problem: str | None = None
+    """A failure that is not about values (wrong shape, changing between calls)."""
+
+    @property
+    def ok(self) -> bool:
+        return self.n_failed == 0 and self.problem is None
+
+
+@dataclass(frozen=True)
+class CheckedDirection:
+    """Evidence: the gradient's dot product with one seeded random direction against the loss's slope along it."""
+
+    seed: int
+    scope: str
+    """``model`` (all tensors at once) or a tensor name."""
+    analytic: float
+    numeric: float
+    rel_error: float
+    ok: bool
+    skipped: str | None = None
+    """Why the direction was not judged (the line crosses a kink)."""
+
+
+@dataclass(frozen=True)
+class GradientComparison:
+    """Evidence: a gradient check of the code's returned gradient against finite differences of its own loss."""
+
+    method: str
+    """``central``, ``complex`` or ``directional``."""
+    h: float
+    rtol: float
+    tensors: tuple[CheckedTensor, ...]
+    """Every tensor checked, in the model's order."""
+    directions: tuple[CheckedDirection, ...] = ()
+
+
+def tensor_sentence(t: CheckedTensor) -> str:
+    """One sentence: ``gradient of W1 disagrees at 3 of 784 entries (0.4%); worst ...``."""
+    if t.problem is not None:
+        return f"gradient of {t.name}: {t.problem}"
+    share = 100.0 * t.n_failed / max(t.n_checked, 1)
+    w = t.worst[0]
+    return (
+        f"gradient of {t.name} disagrees at {t.n_failed} of {t.n_checked} entries ({share:.1f}%); "
+        f"worst {format_index(t.name, w.index)}: analytic {w.analytic:.2e}, numeric {w.numeric:.2e}, "
+        f"rel_error {w.rel_error:.1e} > limit {t.limit:.0e}."
+    )
+
+
+def output_first(names: Sequence[str], failing: Sequence[str]) -> list[str]:
+    """The failing tensor names, output layer first (by trailing layer number, else reverse order)."""
+
+    def key(name: str) -> tuple[int, int]:
+        # "W2" and "b2" belong to layer 2; names without a number keep dict order.
+        tail = name[len(name.rstrip("0123456789")):]
+        layer = int(tail) if tail else names.index(name)
+        return (-layer, names.index(name))
+
+    return sorted(failing, key=key)
+
+
+def gradient_mismatch_in_gradients(c: GradientComparison) -> list[Finding]:
+    """One ``gradient-mismatch`` error per failing tensor, and one for a failing direction no tensor localises."""
+    out: list[Finding] = []
+    failed = [t for t in c.tensors if not t.ok]
+    order = output_first([t.name for t in c.tensors], [t.name for t in failed])
+    for t in failed:
+        where = format_index(t.name, t.worst[0].index) if (t.worst and t.problem is None) else t.name
+        evidence: dict[str, Any] = {"tensor": t.name, "n_checked": t.n_checked, "n_failed": t.n_failed,
+                                    "max_rel_error": t.max_rel_error, "limit": t.limit, "h": c.h, "method": c.method}
+        if t.worst:
+            w = t.worst[0]
+            evidence.update(index=list(w.index), analytic=w.analytic, numeric=w.numeric, rel_error=w.rel_error)
+        explanation = ("The gradient your code returns is not the derivative of the loss it returns, so training "
+                       "follows the wrong direction or the wrong step size.")
+        if len(order) > 1:
+            explanation += (f" Failing tensors from the output backwards: {', '.join(order)}; errors flow backwards, "
+                            f"so fix {order[0]} first and check again.")
+        out.append(Finding(
+            code="gradient-mismatch", severity=Severity.ERROR, where=where, message=tensor_sentence(t), evidence=evidence,
+            fix=t.hint or "Re-derive the backward pass of this tensor step by step and compare each "
+            "intermediate with a finite difference.",
+            explanation=explanation,
+        ))
+    localised = {t.name for t in failed}
+    for d in c.directions:
+        if not d.ok and not localised and d.scope not in localised:
+            out.append(Finding(
+                code="gradient-mismatch", severity=Severity.ERROR, where=d.scope,
+                message=(f"directional derivative (direction seed {d.seed}) disagrees: analytic "
+                         f"{d.analytic:.3e}, numeric {d.numeric:.3e}, rel_error {d.rel_error:.1e} > limit {c.rtol:.0e}."),
+                evidence={"seed": d.seed, "scope": d.scope, "analytic": d.analytic, "numeric": d.numeric,
+                          "rel_error": d.rel_error, "ok": d.ok, "skipped": d.skipped, "limit": c.rtol, "h": c.h},
+                fix="Run a per-coordinate check (method='central') to find the tensor and entries.",
+                explanation="The gradient is not the derivative of the loss along a random direction.",
+            ))
+            break
+    return out
