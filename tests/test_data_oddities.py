@@ -266,21 +266,24 @@ def test_healthy_files_have_no_odd_values_finding(tmp_path, monkeypatch):
 
 def test_the_odd_values_rule_from_records_alone():
     """The rule's severity policy and wording, driven by evidence records (no file, no training)."""
+    from netdoctor.data.oddities import OddPlaces
     from netdoctor.rules.evidence import OddValues
     from netdoctor.rules.oddities import odd_values
 
     assert odd_values(None) == []
     cells = tuple((f"d.csv:{i + 2}:5", 300.0, 300.0 / 255) for i in range(5))
-    quiet = OddValues("d.csv", "a whole number 0..255", cells, cell_count=7, cell_rows=7, cells_total=7840,
-                      largest_scaled=10.0, scaled="divided by 255 like every other cell", scaling="pixels 0..300: ...")
+    quiet = OddValues(OddPlaces("d.csv", "a whole number 0..255", cells, cell_count=7, cell_rows=7, cells_total=7840,
+                                largest_scaled=10.0, scaled="divided by 255 like every other cell"),
+                      scaling="pixels 0..300: ...")
     [f] = odd_values(quiet)
     assert f.code == "odd-values" and f.severity.value == "info" and f.where == "d.csv:2:5"
     assert "and 4 more cells" in f.message and "7 of the file's 7,840 cells break" in f.explanation
     assert len(f.evidence["places"]) == 5 and f.evidence["odd_cells"] == 7
-    loud = dataclasses.replace(quiet, largest_scaled=10.5, role="test")
+    loud = dataclasses.replace(quiet, places=dataclasses.replace(quiet.places, largest_scaled=10.5), role="test")
     [f] = odd_values(loud)
     assert f.severity.value == "warning" and "of the test file" in f.message and "10.5" in f.explanation
-    labels = OddValues("d.csv", labels=(("d.csv:9:1", 13),), label_count=1, main_labels=9, class_rows=(40, 60), rows=501)
+    labels = OddValues(OddPlaces("d.csv", labels=(("d.csv:9:1", 13),), label_count=1, main_labels=9, class_rows=(40, 60),
+                                 rows=501))
     [f] = odd_values(labels)
     assert f.severity.value == "warning" and f.evidence["classes_added"] == [10, 11, 12, 13]
     assert f.evidence["classes_without_rows"] == [10, 11, 12] and "14 classes instead of 10" in f.explanation

@@ -169,7 +169,8 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("netdoctor.monitor",),
     ("netdoctor.report",),
     ("netdoctor.findings",),
-    ("netdoctor.rules", "netdoctor.data"),
+    ("netdoctor.data",),  # the loader's records (OddPlaces) are evidence the rules hold
+    ("netdoctor.rules",),
     ("netdoctor.buffers",),
     ("netdoctor.gradients",),
     ("netdoctor.observe",),  # run's update check measures with the gradient checker (observe.numpy.update_check)

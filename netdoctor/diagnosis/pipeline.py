@@ -261,7 +261,7 @@ def _odd_values(summaries: list[tuple[str, Any]]) -> list[Finding]:
     for role, summary in summaries:
         places = getattr(summary, "oddities", None)
         if places is not None:
-            found += odd_values(OddValues(**dataclasses.asdict(places), scaling=summary.scaling_text(), role=role))
+            found += odd_values(OddValues(places, scaling=summary.scaling_text(), role=role))
     return found
 
 

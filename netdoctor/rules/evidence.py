@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from netdoctor.data.oddities import OddPlaces
 from netdoctor.rules.policy import Framework
 
 __all__ = [
@@ -314,31 +315,10 @@ class TargetCounts:
 
 @dataclass(frozen=True)
 class OddValues:
-    """Cells and labels of a data file unlike all the others, named by place (the loader's ``OddPlaces``, as evidence).
+    """Cells and labels of a data file unlike all the others: the loader's :class:`~netdoctor.data.oddities.OddPlaces`
+    (places named ``file:line:column``, values, counts, what was done), and how the file's scaling was chosen."""
 
-    ``cells`` are ``(file:line:column, value, value after scaling)`` and
-    ``labels`` ``(file:line:column, label)``, the first few in file order;
-    the counts cover all of them.
-    """
-
-    source: str
-    pattern: str = ""
-    """What every other cell is, in words (``a whole number 0..255``)."""
-    cells: tuple[tuple[str, float, float], ...] = ()
-    cell_count: int = 0
-    cell_rows: int = 0
-    cells_total: int = 0
-    largest_scaled: float = 0.0
-    """The largest |value after scaling| over every odd cell: what the network sees."""
-    scaled: str = ""
-    """What was done to the odd cells (``divided by 255 like every other cell``)."""
-    labels: tuple[tuple[str, int], ...] = ()
-    label_count: int = 0
-    main_labels: int = -1
-    """Every other row's label is 0..this."""
-    class_rows: tuple[int, int] = (0, 0)
-    """Rows of the well-populated classes: (fewest, most)."""
-    rows: int = 0
+    places: OddPlaces
     scaling: str = ""
     """How the file's scaling was chosen, in one line (the data summary's)."""
     role: str = "training"

@@ -41,59 +41,60 @@ def odd_values(ev: OddValues | None) -> list[Finding]:
     """``odd-values``: a few cells or labels of a data file unlike all the others, named at ``file:line:column``."""
     if ev is None:
         return []
+    odd = ev.places
     found = []
     of_file = "" if ev.role == "training" else f" of the {ev.role} file"
-    if ev.cell_count:
-        k = ev.cell_count
-        place, value, _ = ev.cells[0]
-        loud = ev.largest_scaled > UNSCALED_MAX
-        shown = _listed([f"{p} holds {v:g}" for p, v, _ in ev.cells], k, "cell")
-        became = "; ".join(f"{v:g} -> {x:.4g}" for _, v, x in ev.cells[:SHOWN])
+    if odd.cell_count:
+        k = odd.cell_count
+        place, value, _ = odd.cells[0]
+        loud = odd.largest_scaled > UNSCALED_MAX
+        shown = _listed([f"{p} holds {v:g}" for p, v, _ in odd.cells], k, "cell")
+        became = "; ".join(f"{v:g} -> {x:.4g}" for _, v, x in odd.cells[:SHOWN])
         found.append(Finding(
             "odd-values", Severity.WARNING if loud else Severity.INFO, place,
-            f"{shown}, but every other cell{of_file} is {ev.pattern}.",
-            {"places": [{"where": p, "value": v, "scaled": x} for p, v, x in ev.cells], "odd_cells": k,
-             "rows_with_odd_cells": ev.cell_rows, "cells": ev.cells_total, "others": ev.pattern,
-             "scaling": ev.scaling, "largest_scaled": ev.largest_scaled, "limit": UNSCALED_MAX},
+            f"{shown}, but every other cell{of_file} is {odd.pattern}.",
+            {"places": [{"where": p, "value": v, "scaled": x} for p, v, x in odd.cells], "odd_cells": k,
+             "rows_with_odd_cells": odd.cell_rows, "cells": odd.cells_total, "others": odd.pattern,
+             "scaling": ev.scaling, "largest_scaled": odd.largest_scaled, "limit": UNSCALED_MAX},
             fix=(f"Look at {place} in the file: correct the value if it is a typo, or drop the row"
-                 + (f" (and the {ev.cell_rows - 1} other rows listed in the evidence)" if ev.cell_rows > 1 else "")
+                 + (f" (and the {odd.cell_rows - 1} other rows listed in the evidence)" if odd.cell_rows > 1 else "")
                  + "; if such values are real, scale the file yourself and say so."),
             explanation=(
-                f"{k} of the file's {ev.cells_total:,} cells {'breaks' if k == 1 else 'break'} the pattern every other "
+                f"{k} of the file's {odd.cells_total:,} cells {'breaks' if k == 1 else 'break'} the pattern every other "
                 "cell follows, so "
                 f"{'it was' if k == 1 else 'they were'} not allowed to choose the scaling (one such value would "
                 f"otherwise decide how every column is scaled): {ev.scaling}. The odd "
-                f"{'cell was' if k == 1 else 'cells were'} {ev.scaled}{'' if 'became' in ev.scaled else f' ({became})'}, so the "
+                f"{'cell was' if k == 1 else 'cells were'} {odd.scaled}{'' if 'became' in odd.scaled else f' ({became})'}, so the "
                 "network sees "
-                + (f"an input of {ev.largest_scaled:.4g}, beyond the |x| <= {UNSCALED_MAX:g} inputs train on: it "
+                + (f"an input of {odd.largest_scaled:.4g}, beyond the |x| <= {UNSCALED_MAX:g} inputs train on: it "
                    "dominates its row's first layer." if loud else
-                   f"{'a value' if k == 1 else 'values'} within |x| <= {ev.largest_scaled:.3g}, near the others' range: "
+                   f"{'a value' if k == 1 else 'values'} within |x| <= {odd.largest_scaled:.3g}, near the others' range: "
                    "harmless to training, but a sign that the file was edited or exported wrongly there.")),
         ))
-    if ev.label_count:
-        n = ev.label_count
-        place, label = ev.labels[0]
-        top = max(lab for _, lab in ev.labels)
-        added = f"class {top}" if top == ev.main_labels + 1 else f"classes {ev.main_labels + 1}..{top}"
-        seen = {lab for _, lab in ev.labels}
-        empty = [c for c in range(ev.main_labels + 1, top) if c not in seen] if n == len(ev.labels) else []
-        fewest, most = ev.class_rows
+    if odd.label_count:
+        n = odd.label_count
+        place, label = odd.labels[0]
+        top = max(lab for _, lab in odd.labels)
+        added = f"class {top}" if top == odd.main_labels + 1 else f"classes {odd.main_labels + 1}..{top}"
+        seen = {lab for _, lab in odd.labels}
+        empty = [c for c in range(odd.main_labels + 1, top) if c not in seen] if n == len(odd.labels) else []
+        fewest, most = odd.class_rows
         found.append(Finding(
             "odd-values", Severity.WARNING, place,
-            f"{_listed([f'{p} has label {lab}' for p, lab in ev.labels], n, 'row')}, but every other row's "
-            f"label{of_file} is 0..{ev.main_labels}.",
-            {"places": [{"where": p, "label": lab} for p, lab in ev.labels], "odd_labels": n, "rows": ev.rows,
-             "other_labels": f"0..{ev.main_labels}", "rows_per_other_class": f"{fewest}..{most}",
-             "classes_added": list(range(ev.main_labels + 1, top + 1)), "classes_without_rows": empty},
+            f"{_listed([f'{p} has label {lab}' for p, lab in odd.labels], n, 'row')}, but every other row's "
+            f"label{of_file} is 0..{odd.main_labels}.",
+            {"places": [{"where": p, "label": lab} for p, lab in odd.labels], "odd_labels": n, "rows": odd.rows,
+             "other_labels": f"0..{odd.main_labels}", "rows_per_other_class": f"{fewest}..{most}",
+             "classes_added": list(range(odd.main_labels + 1, top + 1)), "classes_without_rows": empty},
             fix=(f"Correct the label at {place} if it is a typo (or drop the row"
-                 f"{'s' if n > 1 else ''}); keep it only if {added} {'is' if top == ev.main_labels + 1 else 'are'} "
+                 f"{'s' if n > 1 else ''}); keep it only if {added} {'is' if top == odd.main_labels + 1 else 'are'} "
                  "real and will get many more rows."),
             explanation=(
-                f"Labels are kept as given, so {added} {'was' if top == ev.main_labels + 1 else 'were'} added to the "
+                f"Labels are kept as given, so {added} {'was' if top == odd.main_labels + 1 else 'were'} added to the "
                 f"output layer for {n} row{'s' * (n != 1)}"
                 + (f" ({', '.join(map(str, empty))} with no rows at all)" if empty else "")
-                + f", while every class 0..{ev.main_labels} has {fewest:,} to {most:,} rows: the data asks for "
-                f"{top + 1} classes instead of {ev.main_labels + 1}, and a class seen {n} time{'s' * (n != 1)} "
+                + f", while every class 0..{odd.main_labels} has {fewest:,} to {most:,} rows: the data asks for "
+                f"{top + 1} classes instead of {odd.main_labels + 1}, and a class seen {n} time{'s' * (n != 1)} "
                 "cannot be learnt."),
         ))
     return found
