@@ -19,9 +19,13 @@ import pkgutil
 import re
 from pathlib import Path
 
+import pytest
+
 import netdoctor
 
 PKG = Path(netdoctor.__file__).parent
+LAYOUT_SIZES = pytest.StashKey[list]()
+"""Where the size check leaves its lines for the end of the run (tests/conftest.py prints them)."""
 
 
 def _all_modules() -> list[str]:
@@ -275,6 +279,79 @@ def test_the_length_check_counts_code_not_docstrings():
     assert [(n, lines) for n, _, lines, _ in long_functions(long_code)] == [("f", MAX_FUNCTION_LINES + 1)]
     assert long_functions(long_doc) == []
     assert "Long because it is a test." in long_functions(explained)[0][3]
+
+
+MAX_CLASS_LINES = 300
+"""Lines of a class (its docstring not counted) above which its docstring must say why it is one class."""
+
+BEING_SPLIT = {
+    "NumpyBackend": "observe/numpy/backend.py: discovery moves into modules of its own (the NumPy observer's work)",
+    "TorchWatch": "observe/torch/watch.py: split into classes with one job each (the PyTorch observer's work)",
+    "UpdateCheckRecorder": "observe/numpy/update_recorder.py: its window records become types (the NumPy rules' work)",
+}
+"""Oversized classes whose split is under way, each with where and by whom; the set only shrinks: the test fails
+when one of them is no longer oversized and still listed."""
+
+
+def sizes(source: str) -> list[tuple[str, str, int, int, str]]:
+    """``(kind, qualified name, first line, lines of code, docstring)`` of every class and function (docstrings not counted)."""
+    out = []
+
+    def visit(nodes, prefix: str) -> None:
+        for node in nodes:
+            if isinstance(node, (ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+                doc = ast.get_docstring(node) or ""
+                body = node.body[1:] if doc and len(node.body) > 1 else node.body
+                kind = "class" if isinstance(node, ast.ClassDef) else "function"
+                out.append((kind, prefix + node.name, node.lineno, node.end_lineno - body[0].lineno + 1, doc))
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, (ast.If, ast.Try, ast.With, ast.For, ast.While)):
+                visit([n for field in ("body", "orelse", "finalbody", "handlers") for n in getattr(node, field, [])], prefix)
+            elif isinstance(node, ast.ExceptHandler):
+                visit(node.body, prefix)
+
+    visit(ast.parse(source).body, "")
+    return out
+
+
+def package_sizes() -> list[tuple[str, str, str, int, str]]:
+    """``(kind, name, file:line, lines, docstring)`` over the package, largest first."""
+    rows = [(kind, name, f"{path.relative_to(PKG.parent)}:{line}", lines, doc) for path in sorted(PKG.rglob("*.py"))
+            for kind, name, line, lines, doc in sizes(path.read_text(encoding="utf-8"))]
+    return sorted(rows, key=lambda r: -r[3])
+
+
+def oversized_classes(rows) -> list[str]:
+    """Classes over :data:`MAX_CLASS_LINES` whose docstring has no ``Long because`` line, and not being split."""
+    return [f"{where} {name} ({lines} lines)" for kind, name, where, lines, doc in rows
+            if kind == "class" and lines > MAX_CLASS_LINES and name not in BEING_SPLIT
+            and not any(row.strip().startswith("Long because") for row in doc.splitlines())]
+
+
+def test_large_classes_say_why_they_are_one_class(request):
+    rows = package_sizes()
+    largest = {kind: next(r for r in rows if r[0] == kind) for kind in ("class", "function")}
+    over = [f"{name} {lines}" for kind, name, _, lines, _ in rows if kind == "class" and lines > MAX_CLASS_LINES]
+    # shown at the end of the run (tests/conftest.py): the largest class and function, and every class over the limit
+    request.config.stash[LAYOUT_SIZES] = (
+        [f"largest {kind}: {name} ({lines} lines, {where})" for kind, (_, name, where, lines, _) in largest.items()]
+        + [f"classes over {MAX_CLASS_LINES} lines: {', '.join(over) or 'none'}"])
+    unexplained = oversized_classes(rows)
+    assert not unexplained, (f"classes over {MAX_CLASS_LINES} lines without a 'Long because ...' line in their docstring "
+                             "(split them into classes with one job each, or say why not): " + "; ".join(unexplained))
+    sizes_by_name = {name: lines for kind, name, _, lines, _ in rows if kind == "class"}
+    done = sorted(name for name in BEING_SPLIT if sizes_by_name.get(name, 0) <= MAX_CLASS_LINES)
+    assert not done, f"no longer over {MAX_CLASS_LINES} lines: take {done} off BEING_SPLIT"
+
+
+def test_the_class_size_check_finds_a_long_class_and_accepts_a_reason():
+    body = "\n".join(f"    x{i} = {i}" for i in range(MAX_CLASS_LINES + 1))
+    plain = f'class Big:\n    """Doc."""\n{body}\n'
+    said = f'class Said:\n    """Doc.\n\n    Long because it is a test.\n    """\n{body}\n'
+    rows = [("class", name, "x.py:1", lines, doc) for kind, name, _, lines, doc in sizes(plain + said) if kind == "class"]
+    assert [(name, lines) for _, name, _, lines, _ in rows] == [("Big", MAX_CLASS_LINES + 1), ("Said", MAX_CLASS_LINES + 1)]
+    assert [name for _, name, *_ in sizes("class A:\n    def f(self):\n        def g():\n            pass\n")] == ["A", "A.f", "A.f.g"]
+    assert oversized_classes(rows) == [f"x.py:1 Big ({MAX_CLASS_LINES + 1} lines)"]
 
 
 def string_severities(source: str) -> list[int]:

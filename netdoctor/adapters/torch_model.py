@@ -41,18 +41,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from netdoctor.adapters.torch_layers import layer_activations
 from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.findings import Finding
-from netdoctor.monitor.layer_stats import as_rows, infer_kind
 from netdoctor.rules.evidence import LossInputs
 from netdoctor.rules.losses import double_softmax
 
 __all__ = ["TorchModel", "adapt_module", "is_module_result"]
 
-_ACTIVATIONS = {nn.Tanh: "tanh", nn.ReLU: "relu", nn.Sigmoid: "sigmoid", nn.LeakyReLU: "leaky_relu",
-                nn.Identity: "identity", nn.Softmax: "softmax", nn.ReLU6: "relu", nn.ELU: "unknown",
-                nn.GELU: "unknown", nn.SiLU: "unknown", nn.Softplus: "unknown"}
-"""Activation modules the monitors know by name (saturation and dead-unit rules depend on it)."""
 _ADAPTIVE = (torch.optim.Adam, torch.optim.AdamW, torch.optim.RMSprop, torch.optim.Adagrad, torch.optim.Adadelta,
              torch.optim.Adamax, torch.optim.NAdam, torch.optim.RAdam)
 PROB_TOL = 1e-4
@@ -279,55 +275,12 @@ class TorchModel:
         return out.argmax(dim=1).numpy() if out.dim() == 2 else (out.reshape(-1) > 0).long().numpy()
 
     # -- layers ----------------------------------------------------------------------------
-    def _layered(self) -> list[nn.Module]:
-        """Leaf modules that own parameters (Linear, Conv, ...), in registration order."""
-        return [m for m in self.module.modules() if next(m.children(), None) is None and
-                any(True for _ in m.parameters(recurse=False))]
-
     def activations(self, X: Any) -> list[np.ndarray]:
-        """Per-layer activations in eval mode: inputs of the 2nd, 3rd, ... parametrised modules, then the output.
-
-        The output is the loss's view of it: softmax of the logits for cross-entropy.
-        """
-        layered = set(map(id, self._layered()))
-        calls: list[tuple[nn.Module, Any, Any]] = []
-
-        def hook(mod, inp, out):
-            calls.append((mod, inp[0] if inp and isinstance(inp[0], torch.Tensor) else None, out))
-
-        leaves = [m for m in self.module.modules() if next(m.children(), None) is None]
-        handles = [m.register_forward_hook(hook) for m in leaves]
-        was = self.module.training
-        self.module.eval()
-        try:
-            with torch.no_grad():
-                out = self._forward(self._X(X))
-        finally:
-            for h in handles:
-                h.remove()
-            self.module.train(was)
-        acts: list[np.ndarray] = []
-        names: list[str | None] = []
-        last_act: str | None = None
-        seen_param = False
-        for mod, inp, _ in calls:
-            if id(mod) in layered:
-                if seen_param and inp is not None:
-                    acts.append(inp.detach().to(torch.float64).numpy().copy())
-                    names.append(last_act)
-                seen_param, last_act = True, None
-            elif type(mod) in _ACTIVATIONS:
-                last_act = _ACTIVATIONS[type(mod)]
-        final = out.detach().to(torch.float64)
-        if self.loss_name == "cross_entropy" and final.dim() == 2:
-            final = torch.softmax(final, dim=1)
-            names.append("softmax")
-        else:
-            names.append(last_act)
-        acts.append(final.numpy().copy())
-        # Functional activations (torch.relu in forward) leave no module to name them: read them off the values.
-        self._act_names = [n if n not in (None, "unknown") else infer_kind(as_rows(a, len(a)), output=i == len(acts) - 1)
-                           for i, (n, a) in enumerate(zip(names, acts))]
+        """Per-layer activations in eval mode: inputs of the 2nd, 3rd, ... parametrised modules, then the output
+        (the loss's view of it: softmax of the logits for cross-entropy); see :func:`~netdoctor.adapters.torch_layers.layer_activations`."""
+        Xt = self._X(X)
+        acts, self._act_names = layer_activations(self.module, lambda: self._forward(Xt),
+                                                  cross_entropy=self.loss_name == "cross_entropy")
         return acts
 
     def layer_activations(self) -> list[str]:
