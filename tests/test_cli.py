@@ -185,7 +185,17 @@ def test_the_old_json_flag_still_prints_json_with_a_deprecation_note(tmp_path, c
     captured = capsys.readouterr()
     assert json.loads(captured.out)["sections"]["data"]["source"].endswith("t.csv")
     assert "`--json` without a FILE is deprecated" in captured.err
+    assert ("is read as the DATA" in captured.err) == (form == "flag-before-data")
     assert data.read_bytes() == before
+
+
+def test_check_json_on_an_existing_file_without_data_reads_it_as_data_and_leaves_it_alone(tmp_path):
+    victim = tmp_path / "victim.py"
+    victim.write_text("print('precious')\n")
+    proc = run_cli("check", "--json", str(victim), *QUICK)
+    assert proc.returncode == 2 and victim.read_text() == "print('precious')\n"
+    note, error = proc.stderr.splitlines()
+    assert f"{victim} is read as the DATA" in note and error.startswith("netdoctor: error: ") and "victim.py" in error
 
 
 def test_check_refuses_a_json_file_that_is_not_a_report_before_training(tmp_path):

@@ -182,8 +182,9 @@ def _check_json(args, parser: argparse.ArgumentParser, stderr) -> None:
             args.data = value
     if old:
         args.json = "-"
+        read_as = "" if value == JSON_FLAG else f" ({value} is read as the DATA: it is not a netdoctor JSON report)"
         print("netdoctor: note: `--json` without a FILE is deprecated; write `--json -` for JSON on stdout "
-              "(or `--json FILE` to keep the terminal report)", file=stderr)
+              f"(or `--json FILE` to keep the terminal report){read_as}", file=stderr)
 
 
 def _check_codes(codes: Sequence[str], parser: argparse.ArgumentParser) -> None:
