@@ -42,8 +42,6 @@ KNOWN: dict[tuple[int, str | None], str] = {
                             "0 of 75 updates observed (on main f0e7282 it named aliased-buffers)",
     (1, "lr-too-low"): "the same style: no network found, 0 of 75 updates observed (on main f0e7282 it named "
                        "learning-rate-too-low)",
-    (174, None): "module-level loop, lists of arrays, batched sigmoid + softmax CE at lr 0.8 (learns to 79%): a false "
-                 "learning-rate-too-high warning",
     (174, "summed-gradient"): "module-level loop, batched: learning-rate-too-high (error) and saturation instead of "
                               "summed-gradient",
     (174, "sign-flip"): "the output delta's sign flipped: learning-rate-too-high and exploding-gradients, "

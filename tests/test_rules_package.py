@@ -26,7 +26,7 @@ from netdoctor.rules.evidence import (
     UpdateSizes,
 )
 from netdoctor.rules.frozen import FROZEN_REASONS, frozen_parameters
-from netdoctor.rules.learning_rate import first_update, learning_rate_too_high
+from netdoctor.rules.learning_rate import first_update, learning_rate_too_high, settled
 from netdoctor.rules.outputs import class_collapse, collapsed_onto, no_learning
 from netdoctor.rules.policy import (
     DEAD_ERROR,
@@ -138,8 +138,12 @@ def test_stale_accumulator_tells_a_forgotten_reset_from_momentum():
     (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.2), True),
     (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.2, adaptive=True), False),
     (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.01), False),
+    (BatchScale("w", Framework.NUMPY, "update", factor=25.0, batch=25), True),
+    (BatchScale("w", Framework.NUMPY, "update", factor=50.0, batch=25), True),  # a sum of squared errors without 1/2
+    (BatchScale("w", Framework.NUMPY, "update", factor=2.0, batch=25), False),  # a mean squared error without 1/2
+    (BatchScale("w", Framework.NUMPY, "update", factor=4.0, batch=4), False),  # too few rows to tell
 ], ids=["probe-sum", "probe-mean", "contrib-sum", "contrib-divided", "bias-sum", "bias-mean", "torch-sum", "torch-adam",
-        "torch-small-step"])
+        "torch-small-step", "update-sum", "update-sum-2x", "update-mean", "update-few-rows"])
 def test_summed_gradient_by_each_measurement(scale, summed):
     found = summed_gradient(scale)
     assert (found is not None) is summed
@@ -156,6 +160,20 @@ def test_learning_rate_too_high_reads_the_median_of_the_first_updates():
     assert learning_rate_too_high(learns) is None  # a large first step in a run that learns
     adam = UpdateSizes(where="w", framework=Framework.TORCH, first=(0.5, 0.5, 0.5), adaptive=True)
     assert learning_rate_too_high(adam) is None
+
+
+@pytest.mark.parametrize("first, typical, accuracy, fires", [
+    ((0.41, 0.63, 0.41, 0.23, 0.20), 0.115, None, False),  # a small init's first steps, then 11% a step: settles
+    ((0.41, 0.63, 0.41, 0.23, 0.20), 0.45, None, True),  # the steps stay large
+    ((0.41, 0.63, 0.41, 0.23, 0.20), None, None, True),  # too few updates to say: the first steps decide
+    ((0.41, 0.63, 0.41, 0.23, 0.20), 0.115, 0.12, True),  # settled, but the run is known not to learn
+    ((40.5, 14.9, 0.98, 0.56, 0.19), 0.1, None, True),  # 40x the weights at once: not a first step that settles
+    ((1.8, 1.5, 1.6, 1.2, 1.1), 0.1, None, True),  # each first step larger than the weights
+])
+def test_a_large_first_step_that_settles_is_not_a_learning_rate_too_high(first, typical, accuracy, fires):
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=first, typical=typical, typical_count=40, accuracy=accuracy)
+    assert (learning_rate_too_high(u) is not None) is fires
+    assert settled(u, 0.3) is (typical is not None and typical < 0.3 and accuracy is None and max(first) < 1)
 
 
 # -- targets and frozen parameters -------------------------------------------------------------------------------

@@ -72,6 +72,14 @@ PROGRAMS = [
     Program("global_grads_stale", ("exploding-gradients",), updates=192, samples=6000),
     # weights rescaled once before training: not an update
     Program("rescaled_once", updates=400, samples=8000),
+    # [W, b] pairs in a list, gradients returned as the same nested lists, the step written back with p[...] = ...;
+    # the summed variant drops the 1/batch of the output error (each step 25x what lr says): the update check measures it
+    Program("returned_layers", updates=320, samples=8000),
+    Program("returned_layers_summed"),
+    # the output compared with the target by a function of its own; the backward is handed only that error, so the
+    # targets are read from the call handed the output; the scaled variant reads the label from the scaled rows
+    Program("compared_targets", updates=2400, samples=2400),
+    Program("compared_targets_scaled", updates=2400, samples=2400),
     # layer objects updating themselves, trained by a module-level loop whose variables rebind `layer`, `x`, `y`:
     # the forward is that loop (not a function), and no function is given the targets
     Program("layer_objects", updates=3000, forward=False),

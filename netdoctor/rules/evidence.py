@@ -256,8 +256,10 @@ class BatchScale:
     ``measured`` says how: ``probe`` (the probe's fitted step / lr),
     ``contributions`` (the step per contributed per-sample gradient / lr, and
     contributions per update), ``bias`` (output-bias gradient / the batch mean
-    of output - target) or ``loss-input`` (the gradient at the loss input /
-    that of the mean-reduced loss).
+    of output - target), ``update`` (the update check's factor against the
+    batch's summed loss, per row: about 1 for a mean, the batch size for a
+    sum) or ``loss-input`` (the gradient at the loss input / that of the
+    mean-reduced loss).
     """
 
     where: str

@@ -148,6 +148,9 @@ SCALE_TOL = 0.15
 """Relative tolerance when comparing the effective learning rate with lr and lr * batch_size."""
 SUMMED_BIAS_RATIO = (0.5, 2.0)
 """Output-bias gradient / (batch size x batch mean of output - target) that says the loss is summed over the rows."""
+SUMMED_STEP_RATIO = (0.5, 2.5)
+"""Step per row (the update check's factor against the batch's summed loss, times the rows) / batch size that says the
+step is the sum over the rows: 1 for a sum (2 for a squared error without its 1/2), at most 2 / batch size for a mean."""
 SUMMED_MIN_ROWS = 8
 """Rows per batch below which a summed loss is not told apart from a mean."""
 SUMMED_SCALE = 2.0

@@ -14,6 +14,7 @@ from netdoctor.rules.policy import (
     SUMMED_BIAS_RATIO,
     SUMMED_MIN_ROWS,
     SUMMED_SCALE,
+    SUMMED_STEP_RATIO,
     SUMMED_UPDATE,
     Framework,
 )
@@ -73,6 +74,10 @@ def is_summed(s: BatchScale) -> bool:
         # the fitted step per gradient is lr x batch (probe) or lr per contribution with >= 2 contributions
         target = s.batch if s.measured == "probe" else 1.0
         return s.batch >= 2 and not s.divided and abs(s.factor / target - 1) < SCALE_TOL
+    if s.measured == "update":
+        # the update check's factor per row: ~1 (or 2) for the batch mean, ~batch (or 2 x batch) for the sum
+        lo, hi = SUMMED_STEP_RATIO
+        return s.batch >= SUMMED_MIN_ROWS and lo <= s.factor / s.batch <= hi
     if s.measured == "bias":
         # mean loss: the output-bias gradient is the batch mean of (output - target), times f' <= 1 for MSE
         lo, hi = SUMMED_BIAS_RATIO
@@ -94,6 +99,13 @@ def summed_gradient(s: BatchScale | None) -> Finding | None:
     elif s.measured == "contributions":
         how = (f"the update applies the sum of the {n:.0f} gradients of each batch at {lr}, not their mean: each step is "
                f"{step:.3g}x what {s.lr_name} says")
+    elif s.measured == "update":
+        loss = s.details.get("loss", "the loss")
+        per_row = " (of 1/2 (y - t)^2 per row)" if loss.startswith("squared") else ""
+        how = (f"the step applied to a batch of {n:.0f} rows is {s.factor:.3g}x the step of the batch's mean gradient{per_row} "
+               f"(measured against finite differences of {loss} on the program's own forward"
+               + (f", {s.function}" if s.function else "") + f"): the gradient is summed over the rows, not averaged, "
+               f"so each step is ~{n:.0f}x what {lr} says")
     elif s.measured == "bias":
         how = (f"the gradient {s.function or 'the program'}() computes for a batch of {n:.0f} rows is the sum over the rows, "
                f"not the mean: the output-bias gradient is {s.factor:.3g}x the batch mean of (output - target), ~{n:.0f}x what "
@@ -108,7 +120,7 @@ def summed_gradient(s: BatchScale | None) -> Finding | None:
                f"{n:.0f} rows" + (f", reduction {s.reduction}" if s.reduction else "") + f"): each {s.optimizer or 'optimizer'} step applies {eff} times the mean gradient, and {what}")
     if s.framework is Framework.TORCH:
         fix = f"Use reduction='mean' (the default), or divide the learning rate by the batch size ({n:.0f})."
-    elif s.measured == "bias":
+    elif s.measured in ("bias", "update"):
         fix = (f"Divide the output error by the batch size where it is computed (`delta = (P - Y) / len(Y)`), or use a "
                f"learning rate {n:.0f}x smaller.")
     else:

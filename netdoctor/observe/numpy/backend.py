@@ -64,6 +64,7 @@ from netdoctor.observe.numpy.roles import (
     flat_arrays,
     float_2d,
     one_hot,
+    one_top,
     persistent_writer,
     scalar_of,
 )
@@ -249,6 +250,9 @@ class NumpyBackend:
         self._view_bases: dict[int, np.ndarray] = {}
         self.mutated_views: dict[int, dict[str, Any]] = {}
         self._pending_T: np.ndarray | None = None
+        self._out_id: int | None = None
+        """id of the output array the forward returned last: a call handed it compares it with the targets."""
+        self._targets_compared = False
         self._D_sum: np.ndarray | None = None
         self._D_rows = 0
         self._constants: list = []
@@ -368,6 +372,8 @@ class NumpyBackend:
         if role is None:
             role = self._roles[code] = _PROBE  # first seen after discovery: a few calls tell what it is
         checking = self._update_check_call(frame, bool(role & _FORWARD))
+        if self._out_id is not None and not role & (_CONTRIB | _FORWARD) and self._targets_by_comparison():
+            self._compared(frame)
         if not role:
             return checking
         self._limits()
@@ -1181,8 +1187,8 @@ class NumpyBackend:
             v = loc.get(name)
             if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
                 rows = class_rows(v, n_out, n_in)
-                if rows is None or (rows.ndim == 2 and rows.dtype.kind == "f" and len(np.unique(rows)) > 3):
-                    continue  # a target row holds a code (one-hot, +-1, 0.01/0.99): a gradient has many values
+                if rows is None or (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows))):
+                    continue  # a target row holds a code (one-hot, +-1, 0.01/0.99): a gradient has many values, or none top
                 self.target_arg = name
                 self._count_targets(rows, v)
                 if len(rows) > 1:
@@ -1195,6 +1201,35 @@ class NumpyBackend:
                     if len(self.helper_calls) < 4 and (fname, line, func) not in self.helper_calls:
                         self.helper_calls.append((fname, line, func))
                 return
+
+    def _targets_by_comparison(self) -> bool:
+        """Whether targets are read from the calls handed the forward's output: the gradient's function was never
+        handed any (its argument is a backpropagated delta; the program compares output and targets elsewhere)."""
+        return self.contrib_calls >= 8 and (not self.target_arg or self._targets_compared)
+
+    def _compared(self, frame: FrameType) -> None:
+        """A call handed the forward's last output (``backward(layers, t, out)``, ``loss(out, t)``): its other
+        arguments that encode a class per row are the targets the output is compared with."""
+        code = frame.f_code
+        loc = frame.f_locals
+        names = code.co_varnames[: code.co_argcount]
+        out_id, self._out_id = self._out_id, None  # one comparison per output
+        if not any(id(loc.get(n)) == out_id for n in names):
+            self._out_id = out_id
+            return
+        sizes = self.layout[1] if self.layout else None
+        if not sizes:
+            return
+        for name in names:
+            v = loc.get(name)
+            if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or id(v) == out_id:
+                continue
+            rows = class_rows(v, sizes[-1], sizes[0])
+            if rows is None or rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)):
+                continue
+            self.target_arg, self._targets_compared = name, True
+            self._count_targets(rows, v)
+            return
 
     def _count_targets(self, rows: np.ndarray, v: np.ndarray) -> None:
         self._window_rows += len(rows)
@@ -1233,6 +1268,8 @@ class NumpyBackend:
         rows = self._output_rows(value)
         if rows is None:
             return
+        self._out_id = next((id(v) for v in ([value] if isinstance(value, np.ndarray) else value) if isinstance(v, np.ndarray)
+                             and v.size == rows.size), None)
         T = self._pending_T
         if T is not None and len(T) == len(rows) and len(rows) > 1:
             self._pending_T = None

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["Role", "persistent_writer", "float_2d", "ordered_like", "computed_by_layer", "scalar_of", "bounded",
-           "one_hot", "code_like", "flat_arrays", "class_rows"]
+           "one_hot", "code_like", "one_top", "flat_arrays", "class_rows"]
 
 
 class Role(enum.IntFlag):
@@ -139,6 +139,16 @@ def code_like(rows: np.ndarray) -> bool:
     """Rows that encode a class: one-hot, or +-1 / 0-1 codes with a single largest entry."""
     vals = np.unique(rows)
     return len(vals) <= 3 and bool(np.all(np.isin(vals, (-1.0, 0.0, 1.0)))) and bool(np.all((rows == rows.max(axis=1, keepdims=True)).sum(axis=1) == 1))
+
+
+def one_top(rows: np.ndarray) -> bool:
+    """Every row names one class: a single entry at the row's largest value (one-hot, +-1, 0.01/0.99 codes).
+
+    A backpropagated delta of dead or saturated units (rows of zeros, or with the largest value shared) has the few
+    distinct values of a code but names no class.
+    """
+    top = rows.max(axis=1, keepdims=True)
+    return bool(np.all((rows == top).sum(axis=1) == 1))
 
 
 def flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:

@@ -41,7 +41,7 @@ from netdoctor.observe.numpy.replay import CallSite, Replay, arg_values, quietly
 from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, check_update
 from netdoctor.usercode import short_path
 
-__all__ = ["UpdateCheckRecorder", "CHECK_AT", "TrackedArray"]
+__all__ = ["UpdateCheckRecorder", "CHECK_AT", "CheckedStep", "TrackedArray"]
 
 CHECK_AT = (1, 6, 40)
 """Update counts after which a window opens: early (before saturation hides everything), a little
@@ -60,6 +60,16 @@ class TrackedArray:
     read: Callable[[], Any]
     bias: bool = False
     buffer: Callable[[], Any] | None = None
+
+
+@dataclass(frozen=True)
+class CheckedStep:
+    """One checked update with the batch it was computed on: what the rules read the step's scale from
+    (a factor of the batch size in a step meant for the batch mean is ``summed-gradient``)."""
+
+    check: UpdateCheck
+    rows: int
+    """Samples in the batch the step was computed on (1 for one sample)."""
 
 
 @dataclass
@@ -117,6 +127,8 @@ class UpdateCheckRecorder:
         self.check_at = check_at
         self.max_coords = max_coords
         self.checks: list[UpdateCheck] = []
+        self.steps: list[CheckedStep] = []
+        """Each check of :attr:`checks` with the rows of the batch it was made on."""
         self.skipped: list[str] = []
         """Why a window could not be checked (one sentence each)."""
         self.window: _Window | None = None
@@ -433,6 +445,7 @@ class UpdateCheckRecorder:
                 self._skip(check.note)
                 return None
             self.checks.append(check)
+            self.steps.append(CheckedStep(check, _rows(w)))
             self._next += 1
             return None
         return why
@@ -527,6 +540,12 @@ class UpdateCheckRecorder:
 
 
 # -- small helpers -------------------------------------------------------------------------------
+def _rows(w: _Window) -> int:
+    """Samples in the window's batch: the size of an input array (or list) over the network's input width."""
+    sizes = [int(np.prod(shape)) // w.width for shape in map(_shape, w.batch.values()) if w.width and w.width in shape]
+    return max(sizes, default=0)
+
+
 def _work_by_id(w: _Window) -> dict[int, np.ndarray]:
     """The parameters as they were at the step's start and as they are now (a program may rebind them), both
     mapped to the working copies, which hold the values the step's gradient belongs to."""

@@ -152,14 +152,46 @@ def _target_lines(b: NumpyBackend, top: int, one: bool) -> list[Line]:
     """Where the targets are built: the calls of the target builder, the lines in it that divide by 255, and (one class 0)
     the lines that scale whole rows by 255 (a label scaled with the pixels gives int(label / 255) == 0)."""
     lines: list[Line] = [Line(f, l, "", fn) for f, l, fn in b.helper_calls]
+    scaled = []
     if b.helper_args:
         for l in list(lines):
-            lines += find_lines(l.filename, lambda node, src: "255" in src and "/" in src,
-                                within=b.code_named(l.function), limit=2)
-    if top == 0 and one:
-        lines += find_lines(_files(b), lambda node, src: bool(re.search(r"/=?\s*255", src)) and not re.search(r"\[\s*:?\s*,?\s*1\s*:", src)
-                            and not isinstance(node, ast.Return) or bool(re.search(r"/\s*255[^\]]*\[[^\]]*0\s*\]", src)), limit=3)
+            scaled += find_lines(l.filename, lambda node, src: "255" in src and "/" in src,
+                                 within=b.code_named(l.function), limit=2)
+    lines += scaled
+    if top == 0 and one and not scaled:
+        # the scaling that reached the label is not beside the target builder's call: any that divides whole rows,
+        # except in the functions that only evaluate (their pixels never become targets)
+        evaluators = {(s["code"].co_filename, s["code"].co_name) for s in b.eval_segments}
+        if b.contributor is not None:
+            evaluators.discard((b.contributor.co_filename, b.contributor.co_name))
+        found = [l for l in find_lines(
+            _files(b), lambda node, src: bool(re.search(r"/=?\s*255", src)) and not re.search(r"\[\s*:?\s*,?\s*1\s*:", src)
+            and not isinstance(node, ast.Return) or bool(re.search(r"/\s*255[^\]]*\[[^\]]*0\s*\]", src)), limit=6)
+            if (l.filename, l.function) not in evaluators][:3]
+        lines += found + _label_reads(b, found)
     return list(dict.fromkeys(lines))
+
+
+def _label_reads(b: NumpyBackend, scalings: list[Line]) -> list[Line]:
+    """Lines that read column 0 (the label) of an array the ``scalings`` bound (``rows = table / 255`` then
+    ``int(rows[i, 0])``): where a scaled label becomes a target."""
+    names: set[str] = set()
+
+    def bound(node: ast.AST, src: str) -> bool:
+        names.update(t.id for t in _target_nodes(node) if isinstance(t, ast.Name))
+        return False
+
+    for l in scalings:
+        at = l.lineno
+
+        def on_line(node: ast.AST, src: str, at: int = at) -> bool:
+            return getattr(node, "lineno", 0) == at and bound(node, src)
+
+        find_lines(l.filename, on_line, limit=1)
+    if not names:
+        return []
+    pattern = re.compile(r"\b(" + "|".join(map(re.escape, sorted(names))) + r")\s*\[([^\]]*,\s*)?0\s*\]")
+    return [l for l in find_lines(_files(b), lambda node, src: bool(pattern.search(src)), limit=6) if l not in scalings][:2]
 
 
 def _constant_targets(b: NumpyBackend) -> Finding | None:
@@ -312,14 +344,19 @@ def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
     return out
 
 
+def _error_lines(b: NumpyBackend) -> list[Line]:
+    """Where the gradient's function computes the output error from the targets (``d = out - t``), then the update."""
+    target = b.target_arg
+    lines = find_lines(_files(b), lambda node, src: bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src)) and (
+        isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) or " - " in src), within=b.contributor, limit=3)
+    return lines + _update_lines(b)
+
+
 def _summed_batch(b: NumpyBackend) -> BatchScale | None:
     sums = _batch_sums(b)
     if not sums:
         return None
-    target = b.target_arg
-    lines = find_lines(_files(b), lambda node, src: bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src)) and (
-        isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) or " - " in src), within=b.contributor, limit=3)
-    lines += _update_lines(b)
+    lines = _error_lines(b)
     return BatchScale(
         where=where_text(lines, "the gradient"), framework=Framework.NUMPY, measured="bias",
         factor=float(np.median([s["ratio"] for s in sums])), batch=int(np.median([s["rows"] for s in sums])),
@@ -345,9 +382,40 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
         windows=len(fits), lr=b.lr, lr_name=b.lr_name or "lr", divided=divided, details={"lines": [str(l) for l in lines]})
 
 
+def _summed_checked(b: NumpyBackend) -> BatchScale | None:
+    """The step of the checked updates against the gradient of the batch's summed loss (the update check's factor).
+
+    The assumed losses are sums over the batch's rows (squared error ``sum((y - t)**2)``, cross-entropy
+    ``-sum(t log p)``), so the factor per row ``q`` is about 1 for a step of the batch mean (2 for a mean squared
+    error without its 1/2) and about the batch size ``n`` (or ``2n``) for the sum. Only checks in which every
+    tensor agreed on one factor count; the program's own loss is left out (its reduction is unknown).
+    """
+    lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else None
+    qs, rows = [], []
+    for step in b.update_checks.steps:
+        c = step.check
+        if not c.tensors or not c.ok or not c.loss_assumed or step.rows < 2 or not math.isfinite(c.factor) or c.factor <= 0:
+            continue
+        if c.kind == "update" and lr is None:
+            continue
+        s = c.factor / lr if c.kind == "update" and lr is not None else c.factor
+        qs.append(s * step.rows * (2.0 if c.loss.startswith("squared") else 1.0))
+        rows.append(step.rows)
+    if not qs:
+        return None
+    lines = _error_lines(b)
+    c = b.update_checks.steps[0].check
+    return BatchScale(
+        where=where_text(lines, "the update"), framework=Framework.NUMPY, measured="update",
+        factor=float(np.median(qs)), batch=int(np.median(rows)), windows=len(qs), lr=b.lr, lr_name=b.lr_name or "lr",
+        function=c.forward, details={"per_row_factors": qs, "loss": c.loss.replace(" (assumed)", ""),
+                                     "lines": [str(l) for l in lines]})
+
+
 def _summed(b: NumpyBackend) -> Finding | None:
-    # per batch (the output-bias gradient) first; then per-sample contributions
-    return summed_gradient(_summed_batch(b)) or summed_gradient(_summed_contributions(b))
+    # per batch (the output-bias gradient, the update check's factor) first; then per-sample contributions
+    return (summed_gradient(_summed_batch(b)) or summed_gradient(_summed_checked(b))
+            or summed_gradient(_summed_contributions(b)))
 
 
 def _frozen(b: NumpyBackend) -> list[Finding]:
