@@ -21,6 +21,7 @@ from netdoctor.errors import (
     UserCodeError,
 )
 from netdoctor.findings import Finding, Report, Severity
+from netdoctor.report import bridge as _bridge  # noqa: F401 - installs the renderers the results display through
 
 __version__ = "0.1.0"
 

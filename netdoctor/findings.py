@@ -2,9 +2,9 @@
 
 A check returns :class:`Finding` objects; :class:`Report` holds them, root
 causes first, together with the context they were measured in. Both display
-through :class:`~netdoctor.report.bridge.Renderable` (rich's ``__rich__`` and
-Jupyter's ``_repr_mimebundle_``), which imports the renderers of
-:mod:`netdoctor.report` only when something is shown.
+through :class:`~netdoctor.display.Renderable` (rich's ``__rich__`` and
+Jupyter's ``_repr_mimebundle_``) and the renderers installed there; this
+module imports none of :mod:`netdoctor.report`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from netdoctor.report.bridge import Renderable
+from netdoctor.display import MEDIA, Renderable
 
 if TYPE_CHECKING:
     from netdoctor.diagnosis.sections import ReportSections
@@ -303,9 +303,7 @@ class Report(Renderable):
 
     def to_text(self, width: int = 80) -> str:
         """Plain text rendering (no colour) at ``width`` columns."""
-        from netdoctor.report.terminal import report_text
-
-        return report_text(self, width=width)
+        return MEDIA.get("text")(self, width)
 
     def __str__(self) -> str:
         return self.to_text()
@@ -316,6 +314,4 @@ class Report(Renderable):
         See :func:`netdoctor.report.plots.plot_report`; ``monitor`` (a training
         monitor or :func:`netdoctor.notebook.watch` view) adds curves over training.
         """
-        from netdoctor.report.plots import plot_report
-
-        return plot_report(self, monitor=monitor)
+        return MEDIA.get("plots")(self, monitor=monitor)

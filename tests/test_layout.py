@@ -167,7 +167,7 @@ def test_deferred_imports_are_followed_into_functions_and_methods(tmp_path):
 
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("netdoctor.errors", "netdoctor._lazy"),
+    ("netdoctor.errors", "netdoctor._lazy", "netdoctor.display"),
     ("netdoctor.params", "netdoctor.protocol", "netdoctor.usercode", "netdoctor.fileio"),
     ("netdoctor.nn",),
     ("netdoctor.monitor",),
@@ -240,6 +240,37 @@ def test_at_most_twelve_modules_at_the_top():
     for folder in folders:
         face = (PKG / folder / "__init__.py").read_text(encoding="utf-8")
         assert face.lstrip().startswith('"""'), f"netdoctor/{folder}/__init__.py has no docstring saying what lives there"
+
+
+def renderable_modules() -> set[str]:
+    """Modules that define a class mixing in ``Renderable`` (the data classes people look at)."""
+    found = set()
+    for path in PKG.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(ast.unparse(b).split(".")[-1] == "Renderable" for b in node.bases):
+                found.add(_module_name(path))
+    return found
+
+
+def cross_imports(graph: dict[str, set[str]], data: set[str]) -> list[str]:
+    """Each import between a data module and a renderer (a module of ``netdoctor.report``), either way."""
+    def renderer(m: str) -> bool:
+        return m == "netdoctor.report" or m.startswith("netdoctor.report.")
+
+    return sorted([f"{a} imports {b}" for a in data for b in graph.get(a, ()) if renderer(b)]
+                  + [f"{a} imports {b}" for a in graph if renderer(a) for b in graph[a] if b in data])
+
+
+def test_data_classes_and_renderers_do_not_import_each_other():
+    """Not even inside functions: both sides meet in netdoctor.display, and the package's face plugs the renderers in."""
+    data = renderable_modules()
+    assert {"netdoctor.findings", "netdoctor.gradients.result", "netdoctor.data.summary"} <= data, data
+    crossing = cross_imports(import_graph(deferred=True), data)
+    assert not crossing, "data classes and renderers must not import each other: " + "; ".join(crossing)
+    planted = {"netdoctor.findings": {"netdoctor.report.terminal"}, "netdoctor.report.html": {"netdoctor.data.summary"},
+               "netdoctor.report.format": {"netdoctor.errors"}}
+    assert cross_imports(planted, {"netdoctor.findings", "netdoctor.data.summary"}) == [
+        "netdoctor.findings imports netdoctor.report.terminal", "netdoctor.report.html imports netdoctor.data.summary"]
 
 
 MAX_FUNCTION_LINES = 60

@@ -13,10 +13,10 @@ from test_layout import find_cycle, import_graph
 
 import netdoctor
 from netdoctor.data import load_sample
+from netdoctor.display import Renderable
 from netdoctor.findings import Finding, Report
 from netdoctor.gradients import check_gradients
 from netdoctor.nn.mlp import MLP
-from netdoctor.report.bridge import Renderable
 from netdoctor.report.gradcheck import GRADCHECK_COLUMNS, gradcheck_table
 from netdoctor.report.terminal import plain_text, report_text
 
@@ -25,11 +25,11 @@ DATA_MODULES = ("netdoctor.findings", "netdoctor.gradients.result", "netdoctor.d
 
 @pytest.mark.parametrize("module", DATA_MODULES)
 def test_data_classes_import_no_renderer(module):
-    """At import time a data module reaches netdoctor.report only through the bridge (which imports nothing)."""
-    graph = import_graph()
-    assert graph["netdoctor.report.bridge"] <= {"netdoctor.report"}
-    reached = {m for m in graph[module] if m.startswith("netdoctor.report")}
-    assert reached <= {"netdoctor.report", "netdoctor.report.bridge"}, reached
+    """Not even inside functions: a data module reaches only the display protocol, never netdoctor.report."""
+    graph = import_graph(deferred=True)
+    assert "netdoctor.display" in graph[module]
+    assert not {m for m in graph[module] if m.startswith("netdoctor.report")}, graph[module]
+    assert graph["netdoctor.display"] == set()
 
 
 RENDERER_MODULES = ("netdoctor.report.terminal", "netdoctor.report.sections", "netdoctor.report.gradcheck",
@@ -83,7 +83,7 @@ def test_renderers_import_no_data_class_even_inside_functions():
     """The renderers read what they are given: no data module (nor the package face that imports one) is imported back."""
     graph = _deep_graph()
     data = set(DATA_MODULES) | {"netdoctor"}
-    for module in RENDERER_MODULES + ("netdoctor.report.bridge",):
+    for module in RENDERER_MODULES + ("netdoctor.report.bridge", "netdoctor.display"):
         assert not graph[module] & data, (module, graph[module] & data)
 
 
@@ -106,7 +106,7 @@ def test_the_deep_import_scan_sees_imports_inside_functions(tmp_path):
 
 @pytest.mark.parametrize("kind", ["report", "finding", "gradcheck", "data"])
 def test_every_kind_has_a_renderer_in_every_medium(kind):
-    from netdoctor.report.bridge import RENDER_KINDS
+    from netdoctor.display import RENDER_KINDS
     from netdoctor.report.html import HTML_RENDERERS
     from netdoctor.report.terminal import RICH_RENDERERS
 

@@ -2,8 +2,8 @@
 
 :class:`DataSummary` is plain data (``to_dict``, ``lines``); it displays as a
 table in the terminal and in notebooks through
-:class:`~netdoctor.report.bridge.Renderable` (the renderers are imported when
-it is shown).
+:class:`~netdoctor.display.Renderable` (the renderers are installed there; this
+module imports none of them).
 :func:`netdoctor.data.load` attaches one to every :class:`~netdoctor.data.Dataset`;
 it is imported from :mod:`netdoctor.data`, its public home.
 """
@@ -17,7 +17,7 @@ from typing import ClassVar
 import numpy as np
 
 from netdoctor.data.oddities import OddPlaces
-from netdoctor.report.bridge import Renderable
+from netdoctor.display import Renderable
 
 __all__ = ["DataSummary", "summarise"]
 

@@ -3,9 +3,9 @@
 Plain data, handed to :mod:`netdoctor.rules.backprop` as typed evidence
 (``evidence()``), which decides and words the ``gradient-mismatch`` findings
 (``findings``, ``TensorCheck.message``). The
-tables (``summary()``, the terminal and notebook views through
-:class:`~netdoctor.report.bridge.Renderable`) live in
-:mod:`netdoctor.report.gradcheck`, imported when something is shown. The
+tables (``summary()``, the terminal and notebook views) display through
+:class:`~netdoctor.display.Renderable`, whose renderers live in
+:mod:`netdoctor.report.gradcheck`; this module imports none of them. The
 coordinate names come from :func:`~netdoctor.params.format_index`
 (re-exported here). The relative error used everywhere is symmetric::
 
@@ -25,10 +25,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from netdoctor.display import MEDIA, Renderable
 from netdoctor.errors import GradientMismatch
 from netdoctor.findings import Finding, to_jsonable
 from netdoctor.params import format_index
-from netdoctor.report.bridge import Renderable
 from netdoctor.rules.backprop import (
     CheckedDirection,
     CheckedEntry,
@@ -244,9 +244,7 @@ class GradcheckResult(Renderable):
 
     def summary(self) -> str:
         """Multi-line plain text: verdict, then per tensor a compact table of its worst entries and the hint."""
-        from netdoctor.report.gradcheck import result_summary
-
-        return result_summary(self)
+        return MEDIA.get("summary")(self)
 
     def __str__(self) -> str:
         return self.summary()

@@ -3,9 +3,9 @@
 One renderer per medium: ``terminal`` (rich and plain text; ``sections``
 lays out the report's measurement sections), ``html`` (notebook fragments
 and the standalone page of ``--html``); JSON is ``Report.to_json()``.
-``bridge`` is the one mixin through which the data classes reach them
-(each names its ``render_kind``, each medium keeps one renderer per kind and
-imports no data class),
+``bridge`` installs them into the display protocol of :mod:`netdoctor.display`,
+through which the data classes show (each names its ``render_kind``; each
+medium keeps one renderer per kind; neither side imports the other),
 ``format`` the short forms of numbers, ``gradcheck`` the gradient-check
 table that every medium shows; ``plots*`` draw with matplotlib (an extra)
 and ``liveview`` keeps a notebook cell up to date while training runs.

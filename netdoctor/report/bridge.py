@@ -1,52 +1,55 @@
-"""The one bridge between netdoctor's data classes and the media that show them.
+"""Where the renderers of each medium plug into the display protocol (:mod:`netdoctor.display`).
 
-:class:`Renderable` is mixed into every data class that people look at
-(:class:`~netdoctor.findings.Finding`, :class:`~netdoctor.findings.Report`,
-:class:`~netdoctor.gradients.result.GradcheckResult`,
-:class:`~netdoctor.data.summary.DataSummary`). It gives them rich's protocol
-(``__rich__``) and Jupyter's (``_repr_mimebundle_``, ``_repr_html_``), the way
-rich's ``JupyterMixin`` does.
-
-Each data class names its kind (``render_kind``: ``report``, ``finding``,
-``gradcheck``, ``data``); each medium keeps one renderer per kind
-(:data:`netdoctor.report.terminal.RICH_RENDERERS`,
-:data:`netdoctor.report.html.HTML_RENDERERS`) and looks the kind up. So the
-import arrows point one way only: data classes reach the renderers (lazily,
-from the methods below) and the renderers never import a data class; they
-read the objects they are given by their fields. Nothing is imported at
-module level, so the data classes stay plain data and ``import netdoctor``
-never pulls rich.
+:func:`install` puts one function per medium into :data:`netdoctor.display.MEDIA`; the data
+classes display through it and never import a renderer. Each function imports its renderer
+when something is first shown, so importing this module (the package's face does) pulls
+neither rich nor matplotlib. Each medium keeps one renderer per ``render_kind``
+(:data:`netdoctor.report.terminal.RICH_RENDERERS`, :data:`netdoctor.report.html.HTML_RENDERERS`)
+and reads the objects it is given by their fields.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
-__all__ = ["Renderable", "RENDER_KINDS"]
+from netdoctor.display import MEDIA, RENDER_KINDS, Renderable
 
-RENDER_KINDS = ("report", "finding", "gradcheck", "data")
-"""The kinds of renderable netdoctor results; every medium has a renderer for each."""
+__all__ = ["install", "Renderable", "RENDER_KINDS"]
 
 
-class Renderable:
-    """Mixin: terminal (``__rich__``), plain text and notebook display through the renderer of ``render_kind``."""
+def _rich(obj: Any) -> Any:
+    from netdoctor.report.terminal import rich_view
 
-    __slots__ = ()
+    return rich_view(obj)
 
-    render_kind: ClassVar[str] = ""
-    """Which renderer of each medium shows this class: one of :data:`RENDER_KINDS`."""
 
-    def __rich__(self) -> Any:
-        from netdoctor.report.terminal import rich_view
+def _html(obj: Any) -> str:
+    from netdoctor.report.html import fragment
 
-        return rich_view(self)
+    return fragment(obj)
 
-    def _repr_html_(self) -> str:
-        from netdoctor.report.html import fragment
 
-        return fragment(self)
+def _text(obj: Any, width: int = 80) -> str:
+    from netdoctor.report.terminal import plain_text
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
-        from netdoctor.report.terminal import plain_text
+    return plain_text(obj, width)
 
-        return {"text/plain": plain_text(self), "text/html": self._repr_html_()}
+
+def _summary(obj: Any) -> str:
+    from netdoctor.report.gradcheck import result_summary
+
+    return result_summary(obj)
+
+
+def _plots(obj: Any, **options: Any) -> dict[str, Any]:
+    from netdoctor.report.plots import plot_report
+
+    return plot_report(obj, **options)
+
+
+def install() -> None:
+    """Install this package's renderer of every medium into :data:`netdoctor.display.MEDIA`."""
+    MEDIA.rich, MEDIA.html, MEDIA.text, MEDIA.summary, MEDIA.plots = _rich, _html, _text, _summary, _plots
+
+
+install()

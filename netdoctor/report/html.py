@@ -12,7 +12,7 @@ section as a real table with its plot beside it (PNG data URIs, when
 matplotlib is installed). Long details fold away in ``<details>``.
 
 :func:`fragment` is what ``_repr_html_`` of every netdoctor result returns
-(through :class:`~netdoctor.report.bridge.Renderable`): the same markup
+(through :class:`~netdoctor.display.Renderable`): the same markup
 inside ``<div class="nd">`` with the same stylesheet, scoped to ``.nd``, so
 several outputs on one notebook page never disturb each other or the page.
 
@@ -673,7 +673,7 @@ HTML_RENDERERS: dict[str, Callable[[Any], str]] = {
     "gradcheck": gradcheck_html,
     "data": data_summary_html,
 }
-"""The HTML renderer of each :data:`~netdoctor.report.bridge.RENDER_KINDS` kind (a data class's ``render_kind``)."""
+"""The HTML renderer of each :data:`~netdoctor.display.RENDER_KINDS` kind (a data class's ``render_kind``)."""
 
 
 def fragment(obj: Any, *, width: int | None = None) -> str:

@@ -4,7 +4,7 @@
 :class:`~netdoctor.findings.Finding`,
 :class:`~netdoctor.gradients.result.GradcheckResult` or
 :class:`~netdoctor.data.summary.DataSummary` returns (through
-:class:`~netdoctor.report.bridge.Renderable`): the renderer of
+:class:`~netdoctor.display.Renderable`): the renderer of
 :data:`RICH_RENDERERS` registered for the object's ``render_kind``. No data
 class is imported here; :func:`plain_text` is the same without colour. The HTML of the same objects is :mod:`netdoctor.report.html`.
 
@@ -300,7 +300,7 @@ RICH_RENDERERS: dict[str, Callable[[Any], Any]] = {
     "gradcheck": gradcheck_rich,
     "data": data_summary_rich,
 }
-"""The rich renderer of each :data:`~netdoctor.report.bridge.RENDER_KINDS` kind (a data class's ``render_kind``)."""
+"""The rich renderer of each :data:`~netdoctor.display.RENDER_KINDS` kind (a data class's ``render_kind``)."""
 
 
 class Trimmed:
