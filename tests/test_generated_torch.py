@@ -34,10 +34,7 @@ SAMPLE: dict[int, tuple[str, ...]] = {
 PROGRAMS: list[Program] = [p for seed, bugs in SAMPLE.items() for p in (write(sample_style(seed)),
                                                                          *(write(sample_style(seed), b) for b in bugs))]
 
-KNOWN: dict[tuple[int, str | None], str] = {
-    (266, "shuffled-labels"): "labels shuffled apart from their images (test accuracy at chance): no finding; "
-                              "PyTorch runs have no no-learning judgement yet",
-}
+KNOWN: dict[tuple[int, str | None], str] = {}
 """(style seed, bug or None) -> what netdoctor run says instead, measured on main 27dc6bc (09:35-09:58 UTC): a
 fix makes the test XPASS, and then its mark goes."""
 KNOWN_COVERAGE: dict[tuple[int, str | None], str] = {}

@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import re
 import runpy
 import subprocess
 import sys
@@ -393,6 +394,11 @@ def test_netdoctor_run_on_a_pytorch_script_reports_and_exits_1(tmp_path):
     report = json.loads(out.read_text())
     assert report["findings"][0]["code"] == "stale-accumulator"
     assert report["findings"][0]["where"].endswith("forgot_zero_grad.py:17")
+    # The header describes the PyTorch observation, not the NumPy observer that found no network beside it.
+    ctx = report["context"]
+    assert ctx["observer"] == "torch" and "updates_observed" not in ctx, ctx
+    steps = ctx["optimizer_steps"]
+    assert ctx["training"].startswith(f"{steps:,} of {steps:,} optimizer steps observed") and f"{ctx['sampled_steps']:,} of them" in ctx["training"]
 
 
 def test_stop_after_max_updates_optimizer_steps(tmp_path):
@@ -945,6 +951,63 @@ def test_features_and_labels_shuffled_independently_is_no_learning(tmp_path):
     assert f.evidence["accuracy"] <= f.evidence["limit"] and f.evidence["rows"] >= 200 and "training batches" in f.message
 
 
+DATASET = """
+from torch.utils.data import DataLoader, Dataset
+
+
+class Pairs(Dataset):
+    def __init__(self, X, y, shift):
+        self.X, self.y, self.shift = X, y, shift
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.X[i], self.y[(i + self.shift) % len(self.y)]
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(20, 64), nn.Linear(64, 6)
+
+    def forward(self, x):
+        return F.log_softmax(self.fc2(torch.tanh(self.fc1(x))), dim=1)
+
+
+model = Net()
+opt = torch.optim.Adam(model.parameters(), lr=LR)
+loader = DataLoader(Pairs(X, y, SHIFT), batch_size=32, shuffle=True)
+for epoch in range(EPOCHS):
+    for xb, yb in loader:
+        opt.zero_grad()
+        F.nll_loss(model(xb), yb).backward()
+        opt.step()
+"""
+
+
+def test_labels_paired_with_other_rows_in_a_dataset_are_no_learning_within_a_short_run(tmp_path):
+    # A Dataset that hands out the label of another row (off by 37): 3 epochs, 48 optimizer steps, nll_loss on
+    # log_softmax. Only 7 of them are sampled; the judgement reads the counters of every step.
+    body = parts(BIG, DATASET).replace("EPOCHS", "3").replace("LR", "1e-2")
+    report = run_snippet(tmp_path, body.replace("SHIFT", "37"))
+    f = report.root_cause()
+    assert f.code == "no-learning" and f.severity.value == "error", report.codes()
+    assert f.evidence["accuracy"] <= f.evidence["limit"] and f.evidence["rows"] >= 200
+    assert f.evidence["weights_moved"] >= 0.1 and re.search(r"optimizer steps \d+-48 \(", f.message)
+    fixed = run_snippet(tmp_path, body.replace("SHIFT", "0"), name="fixed.py")
+    assert quiet(fixed) == []
+
+
+def test_a_run_whose_weights_have_hardly_moved_is_not_judged_as_not_learning(tmp_path):
+    # SGD at lr 1e-4: still at chance after 48 steps, but the weights moved by ~0.1% of their size: too early to say
+    # that the network does not learn (the learning rate may well be too low; that is another finding).
+    body = parts(BIG, DATASET).replace("EPOCHS", "3").replace("torch.optim.Adam(model.parameters(), lr=LR)",
+                                                              "torch.optim.SGD(model.parameters(), lr=1e-4)")
+    report = run_snippet(tmp_path, body.replace("SHIFT", "37"))
+    assert "no-learning" not in report.codes()
+
+
 def test_a_per_epoch_schedule_stepped_every_batch_is_read_from_the_lr_history(tmp_path):
     body = parts(BIG, """
         model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))
@@ -959,6 +1022,18 @@ def test_a_per_epoch_schedule_stepped_every_batch_is_read_from_the_lr_history(tm
     cosine = body.replace("StepLR(opt, step_size=30, gamma=0.1)", "CosineAnnealingLR(opt, T_max=15 * 16)")
     report = run_snippet(tmp_path, cosine + train_loop(extra="\n                sched.step()"), name="cosine.py")
     assert quiet(report) == []
+
+
+def test_a_learning_rate_driven_to_zero_is_the_root_cause_of_a_collapse():
+    # A per-epoch schedule stepped every batch freezes the network while it still answers a few classes.
+    from netdoctor.findings import Finding, Severity
+    from netdoctor.rules.causes import link_causes
+
+    found = link_causes([Finding("class-collapse", Severity.ERROR, "cross_entropy", "m"),
+                         Finding("learning-rate-too-low", Severity.WARNING, "SGD learning rate", "m")])
+    report = Report(found)
+    assert report.codes() == ["learning-rate-too-low", "class-collapse"]
+    assert report.root_cause().code == "learning-rate-too-low"
 
 
 def test_lbfgs_with_a_closure_is_judged_per_run_not_per_step(tmp_path):
@@ -1031,7 +1106,45 @@ def test_torch_compile_sees_nothing_of_the_observer(tmp_path):
     assert observed.returncode == 0, observed.stderr
     assert observed.stderr == plain.stderr == ""
     out = observed.stdout.splitlines()
-    assert out[0] == plain.stdout.strip() and out[1] == "notes: None model: OptimizedModule"
+    assert out[0] == plain.stdout.strip() and out[1] == "notes: None model: Net (torch.comp"
+
+
+def test_netdoctor_run_of_a_compiled_model_is_as_quiet_as_python_and_names_the_model(tmp_path):
+    # Every backend, as `netdoctor run` installs them: Dynamo must not trace the NumPy tracer's handlers (it logged an
+    # InternalTorchDynamoError on the program's stderr and stopped that observer), and the batch-leak probe must not
+    # make Dynamo compile a copy of the model (that was counted in the sampled steps: observer_share 0.20).
+    path = write_script(tmp_path, "comp.py", HEADER + textwrap.dedent("""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 32), nn.Linear(32, 6)
+
+            def forward(self, x):
+                return self.fc2(F.relu(self.fc1(x)))
+
+        model = torch.compile(Net(), backend="eager")
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for step in range(40):
+            opt.zero_grad()
+            loss = F.cross_entropy(model(X[:64]), y[:64])
+            loss.backward()
+            opt.step()
+        print(round(loss.item(), 4))
+    """))
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    out = tmp_path / "report.json"
+    plain = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, cwd=tmp_path, env=env)
+    observed = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), "--no-color", str(path)],
+                              capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert observed.stderr == plain.stderr == "", observed.stderr[-2000:]
+    assert observed.stdout.startswith(plain.stdout)
+    import json
+
+    ctx = json.loads(out.read_text())["context"]
+    assert ctx["model"].startswith("Net (torch.compile) (870 parameters")
+    assert not any("error of its own" in n for n in ctx.get("notes", [])), ctx.get("notes")
+    # 8 of 40 tiny steps sampled: a share of ~0.2 on a quiet machine; compiling the probe's copy took seconds (> 1).
+    assert 0 < ctx["observer_share"] < 0.5, ctx
 
 
 def test_a_loss_raising_in_the_program_shows_no_netdoctor_frame(tmp_path):

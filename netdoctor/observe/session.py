@@ -230,13 +230,19 @@ class Observation:
             context["script"] = self.options.script
         notes: list[str] = []
         observed = False
+        contexts = []
         for b in self.backends:
             findings.extend(b.findings())
             sections.update(b.sections())
             ctx = dict(b.context())
             notes.extend(ctx.pop("notes", []))
             observed = observed or "model" in ctx
-            context.update(ctx)
+            contexts.append(ctx)
+        for ctx in contexts:
+            # Beside a backend that found the network, one that found none adds only its notes: the header
+            # describes the observation that happened (a PyTorch run is not "observer=numpy, 0 updates").
+            if "model" in ctx or not observed:
+                context.update(ctx)
         if not observed:
             notes.insert(0, NOTHING)
         if self.stopped:

@@ -32,7 +32,9 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "learning-rate-too-low": ("vanishing-gradients", "frozen-parameters"),
     "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",
                         "mutated-constant"),
-    "class-collapse": ("constant-output", "constant-targets", "batch-leak", "double-softmax"),
+    # A learning rate driven to ~0 (a per-epoch schedule stepped every batch) freezes the network early, while it still
+    # answers a few classes: the rate is the root cause.
+    "class-collapse": ("constant-output", "constant-targets", "batch-leak", "double-softmax", "learning-rate-too-low"),
     "label-permutation": (),
     "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
                          "double-softmax", "frozen-parameters"),

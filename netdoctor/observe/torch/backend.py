@@ -242,6 +242,9 @@ class TorchBackend:
             lr = lrs[0] if lrs and len(set(map(str, lrs))) == 1 else lrs
             opts.append(f"{o.kind}(lr={lr}){' created at ' + o.created_at if o.created_at else ''}, {o.steps} steps")
         ctx: dict[str, Any] = {
+            "observer": "torch",
+            "training": f"{w.steps:,} of {w.steps:,} optimizer steps observed (every step() call, through PyTorch's "
+                        f"optimizer hooks), {w.sampled_steps:,} of them measured in depth",
             "backend": "torch",
             "models": models,
             "optimizers": opts,

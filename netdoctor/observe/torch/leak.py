@@ -122,6 +122,9 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
     def batch(idx: Any) -> tuple:
         return tuple(a.detach()[idx.to(a.device)].clone() if isinstance(a, torch.Tensor) else a for a in args)
 
+    # A torch.compile'd model (OptimizedModule) is probed through the module it wraps, and a copy of a model compiled
+    # in place (model.compile()) runs uncompiled: a probe must not make Dynamo compile a second model.
+    module = getattr(module, "_orig_mod", module) if type(module).__name__ == "OptimizedModule" else module
     clone = copy.deepcopy(module)
     bn_type = torch.nn.modules.batchnorm._BatchNorm
     drop_type = torch.nn.modules.dropout._DropoutNd
@@ -131,6 +134,8 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
             d = getattr(sub, attr, None)
             if d is not None:
                 d.clear()
+        if getattr(sub, "_compiled_call_impl", None) is not None:
+            sub._compiled_call_impl = None
         if isinstance(sub, drop_type):
             sub.training = False  # set directly: Module.eval() is watched, and dropout noise is no interaction
         orig_names[id(sub)] = names.get(id(orig)) or name or type(orig).__name__

@@ -120,6 +120,8 @@ class LossWatch:
             od = out.detach()
             if not (math.isfinite(od.item()) if od.numel() == 1 else bool(torch.isfinite(od).all())):
                 self._locate_nonfinite(name, x, t, out)
+        if grad_on and name in ("cross_entropy", "nll_loss"):
+            self.w.counts.add(x, t, self.w.steps + 1)  # every step: light counters (see netdoctor.observe.torch.counts)
         if not (self.w.sample_now and grad_on):
             self.w.outputs.clear()
             return

@@ -10,12 +10,14 @@ constants here, with where each comes from.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import statistics
 from collections.abc import Callable
 from typing import Any
 
 from netdoctor.findings import Finding
+from netdoctor.observe.torch.counts import Segment
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
@@ -545,37 +547,81 @@ def rule_batch_leak(w: TorchWatch) -> list[Finding]:
 
 
 # -- whether the run learns at all ----------------------------------------------------------
-def _accuracy_windows(w: TorchWatch) -> list[dict[str, Any]]:
-    """Closed statistics windows of the judged model with a training-batch accuracy (correct and valid counts)."""
-    start = w.start_step()
-    return [lw for lw in w.loss_windows if lw.get("end_step", 0) >= start and isinstance(lw.get("correct"), (int, float))
-            and isinstance(lw.get("valid"), (int, float)) and lw["valid"] > 0]
+def _gather(segments: list[Segment], rows: int) -> Segment | None:
+    """The segments merged in order until they hold ``rows`` rows (all of them if they hold fewer)."""
+    out = None
+    for s in segments:
+        out = s if out is None else out.merged(s)
+        if out.rows >= rows:
+            break
+    return out
+
+
+def run_ends(w: TorchWatch) -> tuple[Segment, Segment] | None:
+    """(the start, the end) of the judged model's training, from the counters of every step (not sampled steps alone).
+
+    The end is the second half of its optimizer steps, stretched back towards the start until it holds
+    :data:`NO_LEARNING_ROWS` rows; the start, its first segments holding as many (or all before the end).
+    """
+    segs = w.counts.since(w.start_step())
+    if len(segs) < 2:
+        return None
+    mid = (segs[0].first + segs[-1].last) / 2
+    k = next((i for i, s in enumerate(segs) if s.first >= mid), len(segs) - 1)
+    k = max(k, 1)
+    end = _gather(segs[k:], 1 << 62)
+    while end is not None and end.rows < NO_LEARNING_ROWS and k > 1:
+        k -= 1
+        end = segs[k].merged(end)
+    start = _gather(segs[:k], NO_LEARNING_ROWS)
+    return (start, end) if start is not None and end is not None else None
+
+
+NO_LEARNING_MOVED = 0.05
+"""A run is judged as not learning only once its weights have moved: some weight tensor of the judged model ends at
+least this far from where it started (``||W - W_start|| / ||W_start||``, on the sampled entries). Updates that do
+nothing are then not what keeps it at chance. Measured: a 784-512-512-10 MLP under SGD at lr 0.01 is still at
+chance after 40 steps of 128 rows (drift 0.023; 0.06 after 100 steps, by then at 23% and rising), while features
+and labels shuffled apart keep generated MLPs at chance with drifts of 0.14-0.33 (SGD, momentum, L-BFGS, 12-209
+steps) and 0.64 (Adam)."""
+RISING_SE = 3.0
+"""An end accuracy more than this many standard errors above the start's is a run still learning (slowly), not one
+at chance: a slow healthy run climbs (9% -> 22% over 80 steps), a shuffled one stays within a few points."""
+
+
+def still_rising(start: Segment, end: Segment) -> bool:
+    """The end's training-batch accuracy is significantly above the start's (binomial standard errors)."""
+    if not start.rows or not end.rows:
+        return False
+    a, b = start.correct / start.rows, end.correct / end.rows
+    p = (start.correct + end.correct) / (start.rows + end.rows)
+    se = math.sqrt(max(p * (1 - p), 1e-12) * (1 / start.rows + 1 / end.rows))
+    return b - a > RISING_SE * se
+
+
+def weights_moved(w: TorchWatch) -> float | None:
+    """The largest drift of a weight tensor of the judged model from its first sampled step to its last (None: not known)."""
+    vals = [pi.drift[-1][1] for _, pi in _weights(w) if pi.drift and math.isfinite(pi.drift[-1][1])]
+    return max(vals) if vals else None
 
 
 def rule_no_learning(w: TorchWatch) -> list[Finding]:
-    """The last statistics window's training-batch accuracy (with the one before it when it is short)."""
-    wins = _accuracy_windows(w)
-    if len(wins) < 2:
+    """The training-batch accuracy at the end of the run against always answering the most common label, once the
+    weights have moved by :data:`NO_LEARNING_MOVED` (before that a run may simply not have learned *yet*), and not
+    while it is still climbing from its start (:func:`still_rising`)."""
+    ends = run_ends(w)
+    moved = weights_moved(w)
+    if ends is None or moved is None or moved < NO_LEARNING_MOVED or still_rising(*ends):
         return []
-    last, first = dict(wins[-1]), wins[0]
-    if last["valid"] < NO_LEARNING_ROWS:
-        if len(wins) < 3:
-            return []  # the first window is the start to compare with, not part of the end
-        prev = wins[-2]
-        for k in ("correct", "valid"):
-            last[k] = last[k] + prev[k]
-        for k in ("target_counts", "pred_counts"):
-            a, b = last.get(k), prev.get(k)
-            last[k] = [x + y for x, y in zip(a, b)] if isinstance(a, list) and isinstance(b, list) and len(a) == len(b) else a
-    targets, preds = last.get("target_counts"), last.get("pred_counts")
-    if not (isinstance(targets, list) and isinstance(preds, list) and len(targets) == len(preds) and sum(preds)
-            and sum(targets) == last["valid"]):
-        return []
+    start, end = ends
     found = no_learning(Predictions(
-        where=_loss_site(w) or "training batches", on=f"training batches (last {int(last['valid'])} rows sampled)",
-        predicted=tuple(preds), framework=Framework.TORCH, labels=tuple(targets), correct=int(last["correct"]),
-        evaluated=False), after=f"After {last['end_step']} optimizer steps", start_accuracy=first["correct"] / first["valid"])
-    return [found] if found else []
+        where=_loss_site(w) or "training batches",
+        on=f"training batches of optimizer steps {end.first}-{end.last} ({end.rows:,} rows)",
+        predicted=tuple(end.predicted()), framework=Framework.TORCH, labels=tuple(end.labels()), correct=end.correct,
+        evaluated=False), after=f"After {end.last} optimizer steps", start_accuracy=start.correct / start.rows if start.rows else None)
+    if found is None:
+        return []
+    return [dataclasses.replace(found, evidence={**found.evidence, "weights_moved": moved})]
 
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netdoctor.observe.torch.calls import DROPOUTS, CallAs, FunctionalDropout
+from netdoctor.observe.torch.counts import StepCounts
 from netdoctor.observe.torch.losses import LOSSES, LossWatch, bounded_append
 from netdoctor.observe.torch.models import ModelBook
 from netdoctor.observe.torch.sites import UserSites
@@ -74,6 +75,8 @@ _ACT_FNS = {
     "HardtanhBackward0": "relu6", "HardtanhBackward1": "relu6", "TanhBackward0": "tanh", "SigmoidBackward0": "sigmoid",
     "GeluBackward0": "gelu", "SiluBackward0": "silu",
 }
+_COMPILED = "_orig_mod."
+"""The prefix torch.compile's OptimizedModule puts before the names of the model it wraps (left out of ours)."""
 _ADAPTIVE = ("Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adagrad", "Adadelta", "RMSprop", "SparseAdam", "Adafactor", "LBFGS")
 ADAPTIVE_OPTIMIZERS = _ADAPTIVE
 """Optimizers whose steps do not scale with the gradient (Adam-like), by class name: public for the rules' evidence."""
@@ -134,6 +137,10 @@ class ParamInfo:
     """(step, update/weight ratio tensor) of sampled steps, bounded."""
     norms: list = field(default_factory=list)
     """(step, weight norm, grad norm) of sampled steps, bounded."""
+    first: Any = None
+    """The sampled entries at its first sampled step (the start the drift is measured from)."""
+    drift: list = field(default_factory=list)
+    """(step, ||W - W_first|| / ||W_first|| over the sampled entries) of sampled steps, bounded."""
     stale: deque = field(default_factory=lambda: deque(maxlen=32))
     """(weight of the previous step's gradient in .grad before this backward, |before| / |fresh|)."""
 
@@ -241,6 +248,8 @@ class TorchWatch:
         # loss-side records
         self.losses = LossWatch(self)
         """What reaches the losses (see :mod:`netdoctor.observe.torch.losses`)."""
+        self.counts = StepCounts(torch)
+        """Every training step's predictions against its labels (see :mod:`netdoctor.observe.torch.counts`)."""
         self.grad_nonfinite: dict | None = None
         """The first sampled step whose gradients or weights are non-finite (also while the loss stays finite)."""
         # modes
@@ -333,6 +342,15 @@ class TorchWatch:
                     watch._forward_handle = module_mod.register_module_forward_hook(hook, with_kwargs=True)
                 except Exception as exc:  # noqa: BLE001
                     watch._fail("torch.compile wrapper", exc)
+                try:
+                    # Every frame of netdoctor's runs as Python, never traced by Dynamo: the NumPy tracer's handlers
+                    # are called from inside compiled frames, and Dynamo compiling them failed on our objects'
+                    # guards (an InternalTorchDynamoError logged on the program's stderr).
+                    from torch._dynamo import trace_rules
+
+                    trace_rules.add("netdoctor")
+                except Exception as exc:  # noqa: BLE001 - a private API of PyTorch's that may move
+                    watch._fail("torch.compile wrapper (Dynamo skip list)", exc)
             return orig(*args, **kwargs)
 
         return compile
@@ -403,9 +421,9 @@ class TorchWatch:
         for info, m in roots:
             prefix = f"{self.label(info).replace(' ', '')}." if len(roots) > 1 else ""
             for n, p in m.named_parameters():
-                pnames.setdefault(id(p), prefix + n)
+                pnames.setdefault(id(p), prefix + n.removeprefix(_COMPILED))
             for n, sub in m.named_modules():
-                mnames.setdefault(id(sub), (prefix + n) if n else self.label(info))
+                mnames.setdefault(id(sub), (prefix + n.removeprefix(_COMPILED)) if n and n != _COMPILED[:-1] else self.label(info))
         # Tensors an optimizer trains outside any model: the program's own names for them.
         for o in self.opts.values():
             opt = o.ref()
@@ -467,7 +485,10 @@ class TorchWatch:
     # -- discovery ------------------------------------------------------------
     def _discover(self, module: Any) -> ModInfo:
         torch = self.torch
-        info = ModInfo(weakref.ref(module), type(module).__name__, site=self.sites.site())
+        kind = type(module).__name__
+        if kind == "OptimizedModule" and hasattr(module, "_orig_mod"):
+            kind = f"{type(module._orig_mod).__name__} (torch.compile)"
+        info = ModInfo(weakref.ref(module), kind, site=self.sites.site())
         built = self.book.of(module)
         if built is not None:
             info.built_at, info.seq = built.site, built.seq
@@ -548,9 +569,11 @@ class TorchWatch:
             t0 = time.perf_counter()
             from netdoctor.observe.torch.leak import probe_batch_leak
 
+            # After torch.compile, the probe's copy runs eagerly: Dynamo compiling it would cost the program seconds.
+            probe = self.torch.compiler.disable(probe_batch_leak, recursive=True) if self._compile_seen else probe_batch_leak
             self.busy = True
             try:
-                self.leak = probe_batch_leak(module, args, kwargs, self.names()[1])
+                self.leak = probe(module, args, kwargs, self.names()[1])
             except Exception as exc:  # noqa: BLE001 - a module we cannot copy or re-run is simply not probed
                 self._fail("batch-leak probe", exc)
             finally:
@@ -758,6 +781,7 @@ class TorchWatch:
         try:
             t0 = time.perf_counter()
             if self.sample_now:
+                self.counts.close(self.steps)
                 self._sample_post(opt)
                 self.sampled_steps += 1
                 self.window_steps += 1
@@ -798,7 +822,7 @@ class TorchWatch:
 
     def _sample_post(self, opt: Any) -> None:
         torch = self.torch
-        ratios, changed, slots = [], [], []
+        ratios, changed, drifts, slots = [], [], [], []
         for p in self._opt_params(opt):
             pi = self.params.get(id(p))
             if pi is None or pi.before is None:
@@ -808,15 +832,19 @@ class TorchWatch:
             delta = (after - pi.before).float()
             ratios.append(torch.linalg.vector_norm(delta) / torch.linalg.vector_norm(pi.before.float()).clamp_min(1e-30))
             changed.append((delta != 0).any().float())
+            if pi.first is None:
+                pi.first = pi.before
+            drifts.append(torch.linalg.vector_norm((after - pi.first).float()) / torch.linalg.vector_norm(pi.first.float()).clamp_min(1e-30))
             slots.append(pi)
             self._arm_stale(p, pi)
             pi.before = None
         if slots:
-            values = torch.stack(ratios + changed).tolist()
+            values = torch.stack(ratios + changed + drifts).tolist()
             n = len(slots)
             for k, pi in enumerate(slots):
                 bounded_append(pi.ratios, (self.steps, values[k]))
                 bounded_append(pi.changed, (self.steps, bool(values[n + k])))
+                bounded_append(pi.drift, (self.steps, values[2 * n + k]))
 
     def _arm_stale(self, p: Any, pi: ParamInfo) -> None:
         """One-shot hook for the next backward into ``p``: what does ``.grad`` hold before the fresh gradient is added?"""
@@ -904,6 +932,7 @@ class TorchWatch:
     # -- windows ------------------------------------------------------------------
     def close_window(self, final: bool = False) -> None:
         """Turn the current window's tensors into plain numbers; keep the first and the latest window."""
+        self.counts.close(self.steps)
         if not self.act_window and not self.losses.window:
             return
         if final and self.act_last is not None and self.window_steps < WINDOW // 2:

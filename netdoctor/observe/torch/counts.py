@@ -1,0 +1,118 @@
+"""Light counters on every training step: what the network predicted against the labels it was trained on.
+
+The statistics of :class:`~netdoctor.observe.torch.losses.LossWatch` are
+taken on sampled steps only; whether the run learns at all needs more rows
+than those give a short run (96 optimizer steps sample 12 of them). So the
+classification losses with integer class targets, called with gradients on,
+add their batches to a confusion matrix (labels x predictions, one
+``index_add_`` on the tensor's device, no host read) until it holds
+:data:`SEGMENT_ROWS` rows, and the matrix is read and restarted at each
+sampled step, where the watch reads its other numbers: :class:`StepCounts`
+keeps one :class:`Segment` per stretch of steps between two sampled ones. The rules read the training-batch accuracy and the
+label counts of any stretch of the run from them (the end of the run against
+the share of its most common label: ``no-learning``).
+
+Cost: an argmax, an add, a comparison, a ``where`` and an ``index_add_`` per
+counted loss call, for at most :data:`SEGMENT_ROWS` rows per segment (one or
+two steps in 16 at batch 128).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Segment", "StepCounts", "SEGMENTS", "SEGMENT_ROWS"]
+
+SEGMENT_ROWS = 256
+"""Rows counted per segment at most: the later steps of a long stretch are not counted (their cost is saved; a
+judgement over the end of the run needs a few hundred rows, and every segment adds up to this many)."""
+SEGMENTS = 64
+"""Segments kept; beyond it, neighbours are merged pairwise (the first one stays alone: the start of the run)."""
+
+
+@dataclass
+class Segment:
+    """The training batches of optimizer steps ``first`` to ``last``: labels x predictions."""
+
+    first: int
+    last: int
+    confusion: list[list[int]]
+    """``confusion[label][predicted]``: rows of that label predicted as that class."""
+
+    @property
+    def rows(self) -> int:
+        return sum(map(sum, self.confusion))
+
+    @property
+    def correct(self) -> int:
+        return sum(row[k] for k, row in enumerate(self.confusion))
+
+    def labels(self) -> list[int]:
+        return [sum(row) for row in self.confusion]
+
+    def predicted(self) -> list[int]:
+        return [sum(col) for col in zip(*self.confusion)]
+
+    def merged(self, other: Segment) -> Segment:
+        return Segment(min(self.first, other.first), max(self.last, other.last),
+                       [[a + b for a, b in zip(r, s)] for r, s in zip(self.confusion, other.confusion)])
+
+
+class StepCounts:
+    """Counts of every training loss call's predictions against its labels (see the module docstring)."""
+
+    def __init__(self, torch: Any) -> None:
+        self.torch = torch
+        self.classes = 0
+        """Classes of the loss counted (the first classification loss seen; another width is not counted)."""
+        self._acc: Any = None
+        """Flat ``classes * classes`` counts since the last segment closed (a tensor on the loss's device)."""
+        self._first: int | None = None
+        self._rows = 0
+        self._ones: Any = None
+        self.segments: list[Segment] = []
+
+    def add(self, x: Any, t: Any, step: int) -> None:
+        """One loss call: ``x`` the scores (N, C), ``t`` the class indices (N,); ``step`` the optimizer step it is for."""
+        if self._rows >= SEGMENT_ROWS:
+            return
+        torch = self.torch
+        if x.dim() != 2 or not isinstance(t, torch.Tensor) or t.dim() != 1 or t.dtype != torch.long or t.device != x.device:
+            return
+        n, C = int(x.shape[0]), int(x.shape[1])
+        if n != int(t.shape[0]) or C < 2:
+            return
+        if self.classes != C:
+            if self.classes:
+                return  # a second head: the first one is the one counted
+            self.classes = C
+        if self._acc is None or self._acc.device != x.device:
+            self._acc = torch.zeros(C * C + 1, dtype=torch.long, device=x.device)
+        if self._ones is None or self._ones.device != x.device or self._ones.shape[0] < n:
+            self._ones = torch.ones(max(n, 256), dtype=torch.long, device=x.device)
+        if self._first is None:
+            self._first = step
+        self._rows += n
+        idx = x.detach().argmax(1).add_(t, alpha=C)  # label * C + predicted
+        # ignore_index rows (negative labels) go to the spare last slot; no host read, no error on a GPU.
+        self._acc.index_add_(0, torch.where(t.ge(0), idx, C * C), self._ones[:n])
+
+    def close(self, step: int) -> None:
+        """End the current segment at optimizer step ``step`` (one host read)."""
+        if self._acc is None or self._first is None:
+            return
+        C = self.classes
+        flat = self._acc[: C * C].tolist()
+        self._acc.zero_()
+        first, self._first, self._rows = self._first, None, 0
+        if not any(flat):
+            return
+        self.segments.append(Segment(first, max(step, first), [flat[r * C:(r + 1) * C] for r in range(C)]))
+        if len(self.segments) > SEGMENTS:
+            head, rest = self.segments[0], self.segments[1:]
+            self.segments = [head] + [rest[k].merged(rest[k + 1]) if k + 1 < len(rest) else rest[k] for k in range(0, len(rest), 2)]
+
+    def since(self, step: int) -> list[Segment]:
+        """The segments that begin at optimizer step ``step`` or later."""
+        return [s for s in self.segments if s.first >= step]
