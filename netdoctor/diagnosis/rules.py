@@ -1,11 +1,10 @@
-"""Rules: the evidence a monitored training run left behind -> findings.
+"""``check``'s road to the rules: the evidence a monitored training run left behind -> findings.
 
-Each rule reads the plain-data *evidence* dict that :func:`collect_evidence`
+Each function here reads the plain-data *evidence* dict that :func:`collect_evidence`
 builds from a :class:`~netdoctor.monitor.callback.TrainingMonitor` and the training
-:class:`~netdoctor.nn.training.History`, and returns at most one finding with a
-stable code, the numbers it saw, a plain explanation and the fix. The
-thresholds are module constants; where each comes from is said next to it
-and the measured false-alarm rates on healthy runs are in ``docs/findings.md``.
+:class:`~netdoctor.nn.training.History`, turns it into typed records and hands them to the
+one rule of each code in :mod:`netdoctor.rules`, which decides and words the finding (the
+measured false-alarm rates on healthy runs are in ``docs/findings.md``).
 
 :data:`CAUSES` and :func:`link_causes` (the causal graph and the linking that
 puts root causes first) live in :mod:`netdoctor.rules.causes`, the thresholds in

@@ -4,9 +4,9 @@ Each rule reads the plain-data evidence dict of
 :func:`netdoctor.diagnosis.rules.collect_evidence` and returns at most one
 :class:`~netdoctor.findings.Finding` (or None): non-finite values, unscaled
 inputs, a bad initial loss, too large or too small learning rate, exploding
-and vanishing gradients, saturated activations and dead units. The
-thresholds are module constants; the healthy-run measurements behind them are
-in ``docs/findings.md``. The helpers over probe records are shared with
+and vanishing gradients, saturated activations and dead units, each by handing typed
+records to its rule in :mod:`netdoctor.rules` (thresholds in :mod:`netdoctor.rules.policy`;
+the healthy-run measurements behind them are in ``docs/findings.md``). The helpers over probe records are shared with
 :mod:`netdoctor.diagnosis.rules_outputs`.
 """
 
