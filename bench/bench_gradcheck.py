@@ -77,8 +77,8 @@ def _bad_tanh_backward(da, z, a):
 class BrokenTanhMLP(MLP):
     """The reference MLP with a wrong hidden tanh derivative (forward untouched)."""
 
-    def _act(self, l):
-        act = super()._act(l)
+    def layer_activation(self, l):
+        act = super().layer_activation(l)
         if l < self.n_layers and act.name == "tanh":
             t = ACTIVATIONS["tanh"]
             return Activation("tanh", t.forward, _bad_tanh_backward, t.low, t.high, t.has_kink, t.analytic)

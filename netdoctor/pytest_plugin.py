@@ -162,15 +162,14 @@ def pytest_configure(config: pytest.Config) -> None:
     from netdoctor import testing
     recorder = _Recorder()
     config.stash[_RECORDER] = recorder
-    testing._listeners.append(recorder)
+    testing.add_listener(recorder)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     recorder = config.stash.get(_RECORDER, None)
     if recorder is not None:
         from netdoctor import testing
-        if recorder in testing._listeners:
-            testing._listeners.remove(recorder)
+        testing.remove_listener(recorder)
 
 
 def _marker_settings(node: pytest.Item) -> dict[str, Any]:
@@ -243,8 +242,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     from netdoctor import testing
     # The innermost session's recorder (pytester may nest sessions in one process).
-    if testing._listeners and isinstance(testing._listeners[-1], _Recorder):
-        testing._listeners[-1].failed_tests.add(report.nodeid)
+    listener = testing.current_listener()
+    if isinstance(listener, _Recorder):
+        listener.failed_tests.add(report.nodeid)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:

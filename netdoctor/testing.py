@@ -42,6 +42,22 @@ OPTION_NAMES = ("method", "h", "rtol", "atol", "max_coords", "seed", "n_directio
 _listeners: list[Callable[[Any, str], None]] = []
 
 
+def add_listener(listener: Callable[[Any, str], None]) -> None:
+    """Hear every check as ``listener(result, test id)`` until :func:`remove_listener` (the innermost one only)."""
+    _listeners.append(listener)
+
+
+def remove_listener(listener: Callable[[Any, str], None]) -> None:
+    """Stop ``listener`` hearing the checks (nothing happens when it is not listening)."""
+    if listener in _listeners:
+        _listeners.remove(listener)
+
+
+def current_listener() -> Callable[[Any, str], None] | None:
+    """The listener that hears the checks now (the last added), or None."""
+    return _listeners[-1] if _listeners else None
+
+
 def _notify(result: Any) -> None:
     if _listeners:
         test = os.environ.get("PYTEST_CURRENT_TEST", "").rsplit(" (", 1)[0]

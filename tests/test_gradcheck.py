@@ -102,7 +102,7 @@ def test_no_false_alarms_on_the_reference_mlp(sizes, activation, loss, n, sigma,
     central = check_gradients(model, X, y, method="central", max_coords=None)
     assert central.ok, central.summary()
     assert central.worst_rel_error <= 1e-6
-    if all(model._act(l).analytic for l in range(1, model.n_layers + 1)):
+    if all(model.layer_activation(l).analytic for l in range(1, model.n_layers + 1)):
         cx = check_gradients(model, X, y, method="complex", max_coords=None)
         assert cx.method == "complex" and cx.ok, cx.summary()
         if sigma <= 1.0:

@@ -52,8 +52,8 @@ def test_the_skipped_entry_is_the_one_whose_chain_rule_value_differs():
 class WrongLeakySlope(MLP):
     """A hand-written backward that uses 0.1 for the leaky slope (the forward uses 0.01)."""
 
-    def _act(self, l):
-        act = super()._act(l)
+    def layer_activation(self, l):
+        act = super().layer_activation(l)
         if act.name != "leaky_relu":
             return act
         assert LEAKY_SLOPE != 0.1

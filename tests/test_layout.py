@@ -227,6 +227,56 @@ def test_no_module_imports_a_private_name_of_another_package():
     assert private_imports("from netdoctor.report.sections import _KNOWN", "netdoctor.report.html") == []
 
 
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_definitions(source: str) -> set[str]:
+    """Private names a module defines: ``self._x`` / ``cls._x`` attributes, methods, module-level names and functions."""
+    tree = ast.parse(source)
+    out = {n.attr for n in ast.walk(tree) if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Store)
+           and isinstance(n.value, ast.Name) and n.value.id in ("self", "cls") and _private(n.attr)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ClassDef):
+            out |= {f.name for f in node.body if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef)) and _private(f.name)}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and _private(node.name):
+            out.add(node.name)
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        out |= {t.id for t in targets if isinstance(t, ast.Name) and _private(t.id)}
+    return out
+
+
+def private_attribute_reads(sources: dict[str, str]) -> list[str]:
+    """``module:line obj._name`` wherever a module reads a private name (``obj._x``, not ``self._x``) that only other
+    modules of the package define: one module reaching into another's insides."""
+    defined: dict[str, set[str]] = {}
+    for module, source in sources.items():
+        for name in private_definitions(source):
+            defined.setdefault(name, set()).add(module)
+    out = []
+    for module, source in sorted(sources.items()):
+        for node in ast.walk(ast.parse(source)):
+            if not (isinstance(node, ast.Attribute) and _private(node.attr)):
+                continue
+            if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
+                continue
+            owners = defined.get(node.attr)
+            if owners and module not in owners:
+                out.append(f"{module}:{node.lineno} {ast.unparse(node)} (defined in {', '.join(sorted(owners))})")
+    return out
+
+
+def test_no_module_reads_the_private_names_of_another():
+    sources = {_module_name(p): p.read_text(encoding="utf-8") for p in sorted(PKG.rglob("*.py"))}
+    found = private_attribute_reads(sources)
+    assert not found, "private names read across modules (give them a public name): " + "; ".join(found)
+    planted = {"a": "class A:\n    def __init__(self):\n        self._x = 1\n    def _m(self):\n        return self._x\n"
+                    "_STATE = []\n",
+               "b": "def f(a, mod):\n    return a._x, a._m(), mod._STATE, a.public\n"}
+    assert sorted(row.split(" (")[0] for row in private_attribute_reads(planted)) == ["b:2 a._m", "b:2 a._x", "b:2 mod._STATE"]
+
+
 def test_the_cycle_finder_finds_a_planted_circle():
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": set()}
     assert find_cycle(graph) == ["a", "b", "c", "a"]

@@ -168,7 +168,7 @@ def mlp_forward_loss(model: MLP, X: np.ndarray, y: np.ndarray, params: dict[str,
         if l == L and model.loss_name == "cross_entropy":
             a = z
         else:
-            a = model._act(l).forward(z)
+            a = model.layer_activation(l).forward(z)
         acts.append(a)
     n = len(X)
     if model.loss_name == "cross_entropy":

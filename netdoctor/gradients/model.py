@@ -283,7 +283,7 @@ def _mlp_fast(model: MLP, X, y, opts, f1, names, analytic, notes, same_as, dtype
     ref = mlp_forward_loss(model, X64, y_int, p64)[0]
     if abs(ref - f1) > 1e-9 * max(1.0, abs(ref)):
         return None
-    analytic_ok = all(model._act(l).analytic for l in range(1, model.n_layers + 1))
+    analytic_ok = all(model.layer_activation(l).analytic for l in range(1, model.n_layers + 1))
     method = opts.method
     if method == "auto":
         method = "complex" if analytic_ok else "central"

@@ -146,7 +146,8 @@ class MLP:
         """Width of the output layer."""
         return self.sizes[-1]
 
-    def _act(self, l: int):
+    def layer_activation(self, l: int):
+        """The activation of layer ``l`` (1-based; the output layer is ``n_layers``): its forward, backward and kinks."""
         if l == self.n_layers and self.loss_name == "mse":
             return ACTIVATIONS[self.output_activation]
         return ACTIVATIONS[self.activation]
@@ -182,7 +183,7 @@ class MLP:
             if l == self.n_layers and self.loss_name == "cross_entropy":
                 cache.append((a, z, z))
                 return z, cache
-            out = self._act(l).forward(z)
+            out = self.layer_activation(l).forward(z)
             cache.append((a, z, out))
             a = out
         return a, cache
@@ -206,7 +207,7 @@ class MLP:
         for l in range(self.n_layers, 0, -1):
             a_in, z, a_out = cache[l - 1]
             if not (l == self.n_layers and self.loss_name == "cross_entropy"):
-                d = self._act(l).backward(d, z, a_out)
+                d = self.layer_activation(l).backward(d, z, a_out)
             grads[f"W{l}"] = a_in.T @ d
             grads[f"b{l}"] = d.sum(axis=0)
             if l > 1:

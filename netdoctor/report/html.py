@@ -652,7 +652,7 @@ def live_view_html(view: Any) -> str:
         rows = [[_esc(e.get("epoch"))] + [_esc(cell(e.get(k), k != "loss")) for k, _ in cols] for e in s["history"]]
         out.append(_scroll(_table(["epoch", *[n for _, n in cols]], rows, numeric=[True] * (len(cols) + 1)), "epochs"))
     if s["layers"]:
-        n = len(view._probe_data[0]) if view._probe_data[0] is not None else 0
+        n = len(view.probe_data[0]) if view.probe_data[0] is not None else 0
         rows = [[_esc(r["layer"]), _esc(r["activation"]), cell(r["saturation"], True), cell(r["dead"], True),
                  _esc(cell(r["grad_norm"])), _esc(cell(r["update_ratio"]))] for r in s["layers"]]
         out.append(_scroll(_table(["layer", "activation", "saturated", "dead", "|grad W|", "upd/w"], rows,

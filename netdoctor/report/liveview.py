@@ -50,7 +50,7 @@ class LiveView:
         self.title = title
         self.interval = interval
         self.points = points
-        self._probe_data = (X_probe, y_probe)
+        self.probe_data = (X_probe, y_probe)
         self._display = display
         self.monitor: Any = None
         self.epochs: list[dict[str, Any]] = []
@@ -118,7 +118,7 @@ class LiveView:
         self.last_loss, self.monitor, self._handle = math.nan, None, None
         self.total_steps = int(run["epochs"] * run["steps_per_epoch"])
         self.n_epochs = int(run["epochs"])
-        X_probe, y_probe = self._probe_data
+        X_probe, y_probe = self.probe_data
         if X_probe is not None:
             from netdoctor.monitor.callback import TrainingMonitor
 
