@@ -50,17 +50,10 @@ def rel_error(a: Any, n: Any, floor: Any = 1e-8) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class CoordinateCheck:
-    """One checked entry of one tensor."""
+class CoordinateCheck(CheckedEntry):
+    """One checked entry of one tensor: the rules' :class:`~netdoctor.rules.backprop.CheckedEntry` (index,
+    analytic, numeric, symmetric relative error as in the module docstring), and why it was skipped."""
 
-    index: tuple[int, ...]
-    """Position in the tensor."""
-    analytic: float
-    """The gradient the code under test returned."""
-    numeric: float
-    """The finite-difference (or complex-step) derivative."""
-    rel_error: float
-    """Symmetric relative error (see module docstring)."""
     skipped_reason: str | None = None
     """Why this entry is not judged (a kink within the step), else None."""
 
@@ -126,7 +119,7 @@ class TensorCheck:
         """This tensor's record for :mod:`netdoctor.rules.backprop`."""
         return CheckedTensor(
             name=self.name, n_checked=self.n_checked, n_failed=self.n_failed, max_rel_error=self.max_rel_error,
-            limit=self.limit, worst=tuple(CheckedEntry(c.index, c.analytic, c.numeric, c.rel_error) for c in self.worst),
+            limit=self.limit, worst=tuple(self.worst),
             hint=self.hint, problem=self.problem)
 
     def message(self) -> str:

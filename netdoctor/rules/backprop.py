@@ -165,9 +165,13 @@ class CheckedEntry:
     """One entry of a tensor: the gradient the code returned against the finite-difference derivative."""
 
     index: tuple[int, ...]
+    """Position in the tensor."""
     analytic: float
+    """The gradient the code under test returned."""
     numeric: float
+    """The finite-difference (or complex-step) derivative."""
     rel_error: float
+    """Symmetric relative error ``|a - n| / max(|a|, |n|, floor)``."""
 
 
 @dataclass(frozen=True)
