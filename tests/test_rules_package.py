@@ -20,13 +20,14 @@ from netdoctor.rules.evidence import (
     CarryOver,
     FrozenGroup,
     FrozenParameters,
+    InitScale,
     LayerActivity,
     Predictions,
     TargetCounts,
     UpdateSizes,
 )
 from netdoctor.rules.frozen import FROZEN_REASONS, frozen_parameters
-from netdoctor.rules.learning_rate import first_update, learning_rate_too_high, settled
+from netdoctor.rules.learning_rate import first_update, learning_rate_too_high, learning_rate_too_low, settled
 from netdoctor.rules.outputs import class_collapse, collapsed_onto, no_learning
 from netdoctor.rules.policy import (
     DEAD_ERROR,
@@ -70,7 +71,17 @@ def test_saturation_and_dead_units_share_the_thresholds_and_the_row_floor():
     assert "do not vary" in dead_units([layer(dead=0.6, rows=64, act="tanh")]).message
 
 
-# -- class collapse: decided one way for every road ------------------------------------------------------------------
+@pytest.mark.parametrize("after, says", [(0, "starts with std 1"), (3, "after 3 updates `W1` has std 1")])
+def test_the_starting_scale_is_only_called_the_start_when_measured_before_any_update(after, says):
+    init = InitScale("W1", 1.0, 784, after=after)
+    sat = LayerActivity(where="layer 1 (tanh)", layer="layer 1", activation="tanh", units=30, saturation=0.95, dead=None,
+                        window="over the last rows", framework=Framework.NUMPY, rows=100, saturation_at_start=0.9, init=init)
+    found = saturated_activations([sat])
+    assert says in found.message and "28x the 1/sqrt(fan_in)" in found.message
+    assert ("starts with" in found.message) is (after == 0)
+
+
+
 def test_collapse_needs_enough_predictions():
     assert collapsed_onto(preds([MIN_PREDICTIONS, 0, 0])) == [0]
     assert collapsed_onto(preds([MIN_PREDICTIONS - 1, 0, 0])) is None
@@ -176,7 +187,23 @@ def test_a_large_first_step_that_settles_is_not_a_learning_rate_too_high(first, 
     assert settled(u, 0.3) is (typical is not None and typical < 0.3 and accuracy is None and max(first) < 1)
 
 
-# -- targets and frozen parameters -------------------------------------------------------------------------------
+@pytest.mark.parametrize("typical, steps, gradient, fires", [
+    (3.4e-4, 75, 0.27, True),  # above the per-step limit, but 75 such steps move the weights by 2.5% at most
+    (3.4e-4, 4000, 0.27, False),  # the same steps, 4,000 of them: 136% of the weights, nothing says it stalls
+    (1e-4, 4000, 0.27, True),  # below the per-step limit: as before
+    (3.4e-4, 75, 1e-3, False),  # tiny gradients: the steps are small because the gradient is
+    (3.4e-4, 10, 0.27, False),  # too few updates to judge the whole run
+])
+def test_learning_rate_too_low_from_the_total_movement_of_the_run(typical, steps, gradient, fires):
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(typical,), typical=typical, typical_count=60, steps=steps,
+                    gradient=gradient)
+    found = learning_rate_too_low(u)
+    assert (found is not None) is fires
+    if found is not None and typical * steps < 0.05:
+        assert f"{100 * typical * steps:.2g}% of their size" in found.message
+
+
+
 def test_constant_targets_one_class_is_an_error_few_classes_a_warning():
     one = TargetCounts(where="t", framework=Framework.TORCH, counts=(640, 0, 0, 0, 0, 0, 0, 0, 0, 0), rows=640)
     assert constant_targets(one).severity is Severity.ERROR

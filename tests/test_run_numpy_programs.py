@@ -80,6 +80,15 @@ PROGRAMS = [
     # targets are read from the call handed the output; the scaled variant reads the label from the scaled rows
     Program("compared_targets", updates=2400, samples=2400),
     Program("compared_targets_scaled", updates=2400, samples=2400),
+    # parameters on a small object, gradients returned by name, the step written with np.subtract(p, lr * g, out=p);
+    # the slow variant's learning rate is 1000x smaller (all its updates move the weights by ~2%)
+    Program("ufunc_out", updates=100, samples=5000),
+    Program("ufunc_out_slow", updates=100, samples=5000),
+    # a module-level while loop over a batch pointer, the step applied inside step() where it is computed, the output kept
+    # on a cache object (not yet found as the forward); the summed variant drops the 1/batch of the output error (read
+    # beside the output-bias update / lr)
+    Program("while_inline", updates=120, samples=4800, forward=False),
+    Program("while_inline_summed", forward=False),
     # layer objects updating themselves, trained by a module-level loop whose variables rebind `layer`, `x`, `y`:
     # the forward is that loop (not a function), and no function is given the targets
     Program("layer_objects", updates=3000, forward=False),

@@ -61,15 +61,21 @@ def saturated_activations(layers: Sequence[LayerActivity]) -> Finding | None:
     if worst.init is not None and start is not None and start >= SATURATION_WARN:
         i = worst.init
         where += f", {i.site}" if i.site else ""
-        init = (f" It is there from the start: `{i.tensor}` starts with std {i.std:.3g}, {i.std * math.sqrt(i.fan_in):.0f}x the "
-                f"1/sqrt(fan_in) = {1 / math.sqrt(i.fan_in):.3g} that keeps tanh in its linear range.")
+        if i.after:  # measured once training had begun: what the weights were then, not how they started
+            init = (f" It is there from the first updates observed: after {i.after} update{'s' if i.after > 1 else ''} "
+                    f"`{i.tensor}` has std {i.std:.3g}, ")
+        else:
+            init = f" It is there from the start: `{i.tensor}` starts with std {i.std:.3g}, "
+        init += (f"{i.std * math.sqrt(i.fan_in):.0f}x the 1/sqrt(fan_in) = {1 / math.sqrt(i.fan_in):.3g} that keeps tanh in "
+                 "its linear range.")
     return Finding(
         "saturated-activations", severity_by_share(sat, SATURATION_ERROR), where,
         f"{100 * sat:.1f}% of the {worst.activation} activations of {worst.layer} sit in the flat ends of the function "
         f"{worst.window}{first}{_start(start)}." + init,
         {"saturation": sat, "limit": SATURATION_WARN, "at_start": start, "first_step": worst.first_seen, "units": worst.units,
          "rows": worst.rows, "layers": {l.layer: l.saturation for l in hit},
-         **({"init_std": worst.init.std, "fan_in": worst.init.fan_in} if worst.init else {})},
+         **({"init_std": worst.init.std, "fan_in": worst.init.fan_in, "init_after_updates": worst.init.after}
+            if worst.init else {})},
         fix=SATURATION_FIX[worst.framework],
         explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer "
         "and its weights stop changing.",

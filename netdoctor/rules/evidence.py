@@ -29,6 +29,8 @@ class InitScale:
     fan_in: int
     site: str = ""
     """The ``file:line`` where the weights are initialised, when known."""
+    after: int = 0
+    """Updates applied before the weights were measured (0: their initial values)."""
 
 
 @dataclass(frozen=True)
@@ -202,6 +204,9 @@ class UpdateSizes:
     typical: float | None = None
     """Median |Δ| / |W| of the largest weight matrix over the run (None when too few updates were measured)."""
     typical_count: int = 0
+    steps: int | None = None
+    """The updates the run applied (as observed), when counted: ``typical`` times ``steps`` bounds how far the weights
+    moved over the whole run."""
     gradient: float | None = None
     """Typical |g| / |W| of the weight matrices: a healthy gradient makes tiny updates the learning rate's fault."""
     lr: float | str | None = None

@@ -19,6 +19,8 @@ from netdoctor.rules.policy import (
     LR_HIGH_UPDATE,
     LR_LOW_LEARNS,
     LR_LOW_LOSS_LEFT,
+    LR_LOW_MIN_STEPS,
+    LR_LOW_TOTAL,
     LR_LOW_UPDATE,
 )
 
@@ -114,11 +116,13 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
 
 
 def learning_rate_too_low(u: UpdateSizes) -> Finding | None:
-    """``learning-rate-too-low`` (a warning): updates below :data:`LR_LOW_UPDATE` of the weights while the gradient is
+    """``learning-rate-too-low`` (a warning): updates below :data:`LR_LOW_UPDATE` of the weights (or so small that all
+    the run's updates together move the weights by under :data:`LR_LOW_TOTAL` of their size) while the gradient is
     healthy (>= :data:`LOW_LR_GRADIENT` of the weights, when measured) and the run does not learn (accuracy at most
     :data:`LR_LOW_LEARNS`, or the loss still above :data:`LR_LOW_LOSS_LEFT` of its start)."""
     up = u.typical if u.typical is not None else (u.first[0] if u.first else math.nan)
-    if not (0 < up < LR_LOW_UPDATE) or u.weights_nonfinite:
+    total = up * u.steps if u.typical is not None and u.steps is not None and u.steps >= LR_LOW_MIN_STEPS else math.nan
+    if not (0 < up < LR_LOW_UPDATE or 0 < total < LR_LOW_TOTAL) or u.weights_nonfinite:
         return None
     if u.gradient is not None and not u.gradient >= LOW_LR_GRADIENT:
         return None  # small gradients, small steps: not the learning rate's fault (vanishing, or converged)
@@ -133,12 +137,15 @@ def learning_rate_too_low(u: UpdateSizes) -> Finding | None:
     how = f"median of {u.typical_count} updates" if u.typical is not None else "the first measured update"
     grad = f", although the gradient is {u.gradient:.2g} of the weights" if u.gradient is not None else ""
     loss = f", and the loss went only from {a:.4g} to {b:.4g}" if a is not None and b is not None else ""
+    if math.isfinite(total):
+        loss += f"; over all {u.steps:,} updates the weights moved by at most {100 * total:.2g}% of their size"
     return Finding(
         "learning-rate-too-low", Severity.WARNING, u.where,
         f"One update changes {u.tensor or 'the weights'} by only {up:.1e} of its size ({how}){grad}: with {_lr(u)} learning "
         f"is too slow to see{loss}.",
         {"update_ratio": up, "gradient_ratio": u.gradient, "tensor": u.tensor or None, "lr": u.lr, "limit": LR_LOW_UPDATE,
-         "accuracy": u.accuracy, "loss_first": a, "loss_last": b},
+         "accuracy": u.accuracy, "loss_first": a, "loss_last": b, "steps": u.steps,
+         "total_movement": total if math.isfinite(total) else None},
         fix=f"Multiply the learning rate by about {factor:g} (updates of ~1e-3 to 1e-2 of the weights per step are typical).",
         explanation="The gradient is healthy but the steps taken along it are tiny: the weights barely move in a few epochs, "
         "so the network looks as if it does not learn.",

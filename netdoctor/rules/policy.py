@@ -127,6 +127,11 @@ runs that converged on constant targets: below 0.004)."""
 LR_LOW_LEARNS = 0.9
 """Final accuracy above which small updates are not reported (the run learns)."""
 LR_LOW_LOSS_LEFT = 0.9
+LR_LOW_TOTAL = 0.05
+"""Typical update/weight ratio x the updates of the run below which the weights cannot have moved by more than this
+share of their size over the whole run (healthy generated NumPy runs: 0.5-9; a learning rate 1000x too small: 0.007-0.03)."""
+LR_LOW_MIN_STEPS = 20
+"""Updates a run must have applied before its total movement is judged."""
 """Without accuracies: small updates count only while the loss stays above this share of its start."""
 LR_DECAYED = 1e-3
 """A learning rate below this share of its largest value counts as decayed to ~0."""

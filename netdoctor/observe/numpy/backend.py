@@ -240,6 +240,8 @@ class NumpyBackend:
         """The parameters the update in progress has moved so far (by index)."""
         self._moved_updates = 0
         self._updates_before = 0
+        self.norms_first_at = 0
+        """Updates applied before ``norms_first`` was measured (those of discovery)."""
         """Updates seen only by the buffers they reset: their step moved no sampled weight."""
         self._unrecorded = False
         self.discovery_calls = 0
@@ -251,6 +253,8 @@ class NumpyBackend:
         self.mutated_views: dict[int, dict[str, Any]] = {}
         self._pending_T: np.ndarray | None = None
         self._out_id: int | None = None
+        self._pending_raw: np.ndarray | None = None
+        """The batch's targets as the program wrote them (0.01/0.99 codes), beside their one-hot ``_pending_T``."""
         """id of the output array the forward returned last: a call handed it compares it with the targets."""
         self._targets_compared = False
         self._D_sum: np.ndarray | None = None
@@ -784,6 +788,7 @@ class NumpyBackend:
         self._updates_before = self.updates  # seen while discovering
         self._P_prev = self.P_first = self._sample_params()
         self._norms(first=True)
+        self.norms_first_at = self.updates
         self._constants = []
         buffers = {id(resolve(best.obj, prm.buffer)) for prm in self.params if prm.buffer is not None}
         for p, st in stats.items():
@@ -1105,9 +1110,12 @@ class NumpyBackend:
         if T is None:
             return  # no targets seen since the last batch
         n, c = T.shape
+        raw = self._pending_raw
         for v in frame.f_locals.values():
             if not (isinstance(v, np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
                 continue
+            if raw is not None and np.array_equal(v, raw) or np.array_equal(v, T):
+                continue  # the targets themselves (0.005/0.955 codes sum to 1 like probabilities)
             with np.errstate(all="ignore"):
                 if v.min() >= 0 and np.allclose(v.sum(axis=1), 1.0, atol=1e-6):
                     P = v
@@ -1118,6 +1126,11 @@ class NumpyBackend:
             self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
             self._D_rows += n
             return
+        E = _linear_error(frame.f_locals, self._pending_raw)
+        self._pending_raw = None
+        if E is not None:
+            self._D_sum = E.sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
+            self._D_rows += n
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
         if not self._deep:
@@ -1193,6 +1206,7 @@ class NumpyBackend:
                 self._count_targets(rows, v)
                 if len(rows) > 1:
                     self._pending_T = one_hot(rows, n_out)
+                    self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
                 helper = self._helper_last.pop(id(v), None)
                 if helper is not None:
                     arg, fname, line, func = helper
@@ -1506,3 +1520,36 @@ class NumpyBackend:
         self._helper_pending = arg
         back = frame.f_back
         self._helper_site = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name) if back is not None else ("", 0, "")
+
+
+def _linear_error(loc: dict[str, Any], targets: np.ndarray | None) -> np.ndarray | None:
+    """``output - targets`` of a linear output among a function's locals: the local ``O`` (the targets' shape) for
+    which another local is an exact multiple of ``O - targets`` (the output error a squared error backpropagates,
+    ``d = (out - t) / n`` or ``d = out - t``); None when no such pair is there."""
+    if targets is None:
+        return None
+    if targets.shape[0] != targets.shape[1]:  # a column layout keeps the targets as (classes, rows)
+        for t in (targets, targets.T):
+            E = _linear_error_as(loc, t)
+            if E is not None:
+                return E if t is targets else E.T
+        return None
+    return _linear_error_as(loc, targets)
+
+
+def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | None:
+    same = [v for v in list(loc.values())[:64] if isinstance(v, np.ndarray) and v.shape == targets.shape
+            and v.dtype.kind == "f" and v is not targets and np.isfinite(v).all()]
+    for o in same:
+        with np.errstate(all="ignore"):
+            E = o - targets
+            ee = float(np.sum(E * E))
+            if ee == 0 or not math.isfinite(ee):
+                continue
+            for d in same:
+                if d is o:
+                    continue
+                k = float(np.sum(d * E)) / ee
+                if k != 0 and float(np.linalg.norm(d - k * E)) <= 1e-9 * max(float(np.linalg.norm(d)), 1e-300):
+                    return E
+    return None

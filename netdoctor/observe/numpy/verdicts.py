@@ -332,8 +332,12 @@ def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
         return []
     out = []
     seen = {w["update"] for w in b.windows}
+    lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else None
+    whole = len(b.params[k].idx) == n_out  # every entry of the output bias is sampled
     for w in [w for w in b.early if w["update"] not in seen] + b.windows:  # the first batches too: later ones may overflow
         A = w.get("B_end") if b.style == "accumulate" else w.get("contrib")
+        if A is None and lr is not None and whole and w.get("delta") is not None:
+            A = w["delta"] / lr  # applied inline: plain SGD moves the bias by lr x its gradient
         if A is None or w.get("dsum") is None or w["drows"] < 2:
             continue
         g = A[offsets[k]:offsets[k + 1]]
@@ -388,7 +392,8 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
     The assumed losses are sums over the batch's rows (squared error ``sum((y - t)**2)``, cross-entropy
     ``-sum(t log p)``), so the factor per row ``q`` is about 1 for a step of the batch mean (2 for a mean squared
     error without its 1/2) and about the batch size ``n`` (or ``2n``) for the sum. Only checks in which every
-    tensor agreed on one factor count; the program's own loss is left out (its reduction is unknown).
+    tensor agreed on one factor, carried by two tensors or more with a weight matrix among them, count; the program's
+    own loss is left out (its reduction is unknown).
     """
     lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else None
     qs, rows = [], []
@@ -397,6 +402,12 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
         if not c.tensors or not c.ok or not c.loss_assumed or step.rows < 2 or not math.isfinite(c.factor) or c.factor <= 0:
             continue
         if c.kind == "update" and lr is None:
+            continue
+        # the factor must be carried by the weights: a tensor whose gradient and update are both zero (dead units) is
+        # read as ratio 1 with no spread (update_check._ratio) and agrees with any factor; it carries none
+        carried = [t for t in c.tensors if math.isfinite(t.ratio) and abs(t.ratio - c.factor) <= 1e-2 * c.factor
+                   and (t.ratio, t.spread) != (1.0, 0.0)]
+        if len(carried) < 2 or all(t.bias for t in carried):
             continue
         s = c.factor / lr if c.kind == "update" and lr is not None else c.factor
         qs.append(s * step.rows * (2.0 if c.loss.startswith("squared") else 1.0))
@@ -568,12 +579,16 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     """The first updates seen, the typical update and gradient over the windows, as the learning-rate rules read them."""
     first = [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))]
     ups, grads = _update_ratios(b), _grad_ratios(b)
-    enough = len(ups) >= 5 and len(grads) >= 5
+    gradient = float(np.median(grads)) if len(grads) >= 5 else None
+    if gradient is None and len(ups) >= 5 and isinstance(b.lr, (int, float)) and b.lr > 0 and not grads:
+        # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient
+        gradient = float(np.median(ups)) / b.lr
+    enough = len(ups) >= 5 and gradient is not None
     return UpdateSizes(
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
-        typical=float(np.median(ups)) if enough else None, typical_count=len(ups),
-        gradient=float(np.median(grads)) if enough else None, lr=b.lr, lr_name=b.lr_name or "lr",
+        typical=float(np.median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
+        gradient=gradient if enough else None, lr=b.lr, lr_name=b.lr_name or "lr",
         weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update")
 
 
@@ -612,7 +627,8 @@ def _activity(b: NumpyBackend) -> list[LayerActivity]:
     w = next((p for p in b.params if len(p.shape) == 2), None)
     if w is not None and w.text in b.norms_first:
         fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
-        init = InitScale(w.text, b.norms_first[w.text] / math.sqrt(np.prod(w.shape)), int(fan_in), where_text(_init_lines(b), ""))
+        init = InitScale(w.text, b.norms_first[w.text] / math.sqrt(np.prod(w.shape)), int(fan_in), where_text(_init_lines(b), ""),
+                         after=b.norms_first_at)
     return [LayerActivity(
         where=f"layer {r['layer']} ({r['activation']})", layer=f"hidden layer {r['layer']}", activation=r["activation"],
         units=r["units"], saturation=r.get("saturation"), dead=r.get("dead"),
