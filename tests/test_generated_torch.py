@@ -1,6 +1,6 @@
 """``netdoctor run`` on a fixed sample of generated PyTorch training programs (tests/generated/torch_programs.py).
 
-Five styles (each as its healthy twin plus one or two planted bugs, 14
+Seven styles (each as its healthy twin plus up to two planted bugs, 17
 programs) chosen so that every bug of issue 23 and every value of every style
 axis appears at least once. As for the NumPy sample: each program must first
 behave as labelled under plain ``python``; then ``netdoctor run --json FILE``
@@ -28,6 +28,8 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     295: ("zero-grad-missing", "stale-optimizer"),
     266: ("step-before-backward", "shuffled-labels"),
     264: ("requires-grad-false",),
+    200: (),  # cosine annealing to 0 over the run, stepped every batch: quiet
+    203: ("scheduler-every-batch",),  # a per-epoch ExponentialLR
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 
