@@ -27,7 +27,7 @@ from typing import Any
 
 # Re-exported: the live view is imported from here (watch, LiveView), as are the extra's error and hint.
 from netdoctor.report.liveview import LiveView, ipython_display, watch  # noqa: F401
-from netdoctor.report.plots_backend import INSTALL_HINT, MissingExtra  # noqa: F401
+from netdoctor.report.plots.backend import INSTALL_HINT, MissingExtra  # noqa: F401
 
 __all__ = ["watch", "LiveView", "to_html", "enable"]
 

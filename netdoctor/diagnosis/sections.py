@@ -7,7 +7,7 @@ The sections stay plain dicts and lists at run time (``Report.to_dict`` and
 * ``history``: :class:`HistoryRow` per epoch;
 * ``layers``: :class:`LayerRow` per layer, from the last probe;
 * ``probes``: every probe, compacted for the plots
-  (:func:`netdoctor.report.plots_probes.compact_probes`);
+  (:func:`netdoctor.report.plots.probes.compact_probes`);
 * ``confusion`` / ``predictions``: :class:`ConfusionSection` / :class:`PredictionsSection`
   at the last epoch end;
 * ``experiments``: one line of text per confirming experiment;

@@ -7,7 +7,7 @@ and the standalone page of ``--html``); JSON is ``Report.to_json()``.
 through which the data classes show (each names its ``render_kind``; each
 medium keeps one renderer per kind; neither side imports the other),
 ``format`` the short forms of numbers, ``gradcheck`` the gradient-check
-table that every medium shows; ``plots*`` draw with matplotlib (an extra)
+table that every medium shows; ``plots/`` draws with matplotlib (an extra)
 and ``liveview`` keeps a notebook cell up to date while training runs.
 """
 

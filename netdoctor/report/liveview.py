@@ -19,7 +19,7 @@ from typing import Any
 
 from netdoctor.params import is_bias
 from netdoctor.report.format import cell
-from netdoctor.report.plots_backend import INSTALL_HINT, MissingExtra
+from netdoctor.report.plots.backend import INSTALL_HINT, MissingExtra
 
 __all__ = ["watch", "LiveView"]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 from netdoctor.monitor.layer_stats import ACTIVATION_BOUNDS
 from netdoctor.params import is_bias
-from netdoctor.report.plots_backend import empty_figure, matplotlib_figure
-from netdoctor.report.plots_probes import probe_records, tensor_series, to_float
+from netdoctor.report.plots.backend import empty_figure, matplotlib_figure
+from netdoctor.report.plots.probes import probe_records, tensor_series, to_float
 
 __all__ = ["plot_activations", "plot_gradients", "UPDATE_BAND"]
 

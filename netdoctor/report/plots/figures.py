@@ -1,37 +1,4 @@
-"""Plots of a diagnosis with matplotlib: one function per picture, each returning a Figure.
-
-* :func:`plot_history`: loss and accuracy per epoch (chance level marked);
-* :func:`plot_activations`: per layer, the activation histogram at every probe
-  over training (a column per probe; mass piling up in the top and bottom
-  rows is saturation) beside the saturated and dead shares;
-* :func:`plot_gradients`: per tensor, the gradient norm and the update/weight
-  ratio ``||W_after - W_before|| / ||W_before||`` over training, with the
-  healthy band of update ratios shaded;
-* :func:`plot_confusion`: the confusion matrix (rows true, columns predicted);
-* :func:`plot_gradcheck`: the gradient check's relative error per tensor
-  against its limit.
-
-Every function takes a :class:`~netdoctor.findings.Report`, the dict of
-``Report.to_dict()`` (e.g. a saved ``netdoctor check --json``) or its
-``sections``. The curves over training come from the monitor's probes: pass
-``monitor=`` (a :class:`~netdoctor.monitor.callback.TrainingMonitor`, the live view of
-:func:`netdoctor.notebook.watch`, or a list of probe records), else the
-report's ``sections["probes"]`` when present; without either only the last
-probe (``sections["layers"]``) is drawn.
-
-Figures are built with :class:`matplotlib.figure.Figure`, not pyplot: no global
-figure registry, no backend switch, nothing shown behind the caller's back.
-matplotlib is an optional extra (``pip install 'netdoctor[notebook]'``) and is
-imported only when a plot is made.
-
-The pieces live in :mod:`netdoctor.report.plots_training` (the plots over
-training), :mod:`netdoctor.report.plots_probes` (reading reports and probe records)
-and :mod:`netdoctor.report.plots_backend` (the matplotlib extra); their public names
-are re-exported here.
-
-``python -m netdoctor.report.plots REPORT.json DIR`` draws the plots of a saved JSON
-report into DIR.
-"""
+"""The plots of one report, one function per picture (see :mod:`netdoctor.report.plots`), and ``write_plots``."""
 
 from __future__ import annotations
 
@@ -42,16 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from netdoctor.errors import NetdoctorError
+from netdoctor.report.plots.backend import empty_figure, figure_png, matplotlib_figure
+from netdoctor.report.plots.probes import context_of, probe_records, sections_of, to_float
+from netdoctor.report.plots.training import plot_activations, plot_gradients
 
-# Re-exported: notebook, run and users import these from here.
-from netdoctor.report.plots_backend import INSTALL_HINT, MissingExtra, empty_figure, figure_png, matplotlib_figure  # noqa: F401
-from netdoctor.report.plots_probes import compact_probes, context_of, probe_records, sections_of, to_float
-from netdoctor.report.plots_training import UPDATE_BAND, plot_activations, plot_gradients  # noqa: F401
-
-__all__ = [
-    "MissingExtra", "compact_probes", "probe_records", "plot_history", "plot_activations", "plot_gradients", "plot_confusion",
-    "plot_gradcheck", "plot_report", "write_plots", "main",
-]
+__all__ = ["plot_history", "plot_confusion", "plot_gradcheck", "plot_report", "write_plots", "main"]
 
 _ERR_FLOOR = 1e-17
 """Relative errors of exactly zero are drawn here on the log axis."""
@@ -222,6 +184,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.stdout.write("".join(f"{p}\n" for p in paths))
     return 0
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
