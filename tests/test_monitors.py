@@ -72,8 +72,11 @@ def test_non_finite_activations_are_flagged_not_crashing():
         (np.maximum(np.linspace(-2, 2, 40), 0).reshape(10, 4), False, "relu"),
         (np.full((5, 4), 0.25), True, "softmax"),
         (np.linspace(-5, 5, 40).reshape(10, 4), False, "unknown"),
+        # a sigmoid of huge pre-activations: exp overflows (exact 0s) and underflows (exact 1s): not relu
+        (np.repeat([0.0, 1e-300, 0.3, 1.0 - 1e-16, 1.0], 8).reshape(10, 4), False, "sigmoid"),
+        (np.minimum(np.maximum(np.linspace(-2, 0.9, 40), 0), 1).reshape(10, 4), False, "relu"),
     ],
-    ids=["tanh", "sigmoid", "relu", "softmax", "unbounded"],
+    ids=["tanh", "sigmoid", "relu", "softmax", "unbounded", "saturated-sigmoid", "relu-below-1"],
 )
 def test_infer_kind(values, output, kind):
     assert infer_kind(values, output=output) == kind

@@ -40,6 +40,8 @@ def infer_kind(a: np.ndarray, *, output: bool = False) -> str:
     lo, hi = float(a.min()), float(a.max())
     if output and lo >= 0 and hi <= 1 and a.shape[1] > 1 and np.allclose(a.sum(axis=1), 1.0, atol=1e-6):
         return "softmax"
+    if lo >= 0 and hi == 1.0 and np.mean(a == 1.0) > 0.01:
+        return "sigmoid"  # exactly 1 is a sigmoid saturated high (exp(-z) underflows); its exact zeros are not relu's
     if lo >= 0 and np.mean(a == 0) > 0.05:
         return "relu"
     if lo >= -1 and hi <= 1 and lo < 0:

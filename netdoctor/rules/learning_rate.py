@@ -93,8 +93,10 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     at = f", step {u.first_step}" if u.first_step is not None and n == 1 else ""
     if up > limit:
         what = (f"One update changes {u.tensor or 'the weights'} by {100 * up:.0f}% of its size "
-                f"({'the first measured update' if n == 1 else f'median of the first {n} updates'}{at}); healthy steps change "
-                "weights by ~0.1-3%.")
+                f"({'the first measured update' if n == 1 else f'median of the first {n} updates'}{at}"
+                + (f"; later a median {100 * u.typical:.2g}% over {u.typical_count} updates"
+                   if u.typical is not None and math.isfinite(u.typical) else "")
+                + "); healthy steps change weights by ~0.1-3%.")
     elif div:
         what = f"The loss diverged ({u.loss_first:.4g} at the start, {u.loss_last:.4g} at the end)."
     else:
@@ -106,7 +108,8 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     return Finding(
         "learning-rate-too-high", Severity.ERROR if up > 1 or div or u.weights_nonfinite else Severity.WARNING, u.where,
         what + note,
-        {"update_ratio": up, "ratios": list(u.first[:5]), "tensor": u.tensor or None, "step": u.first_step, "lr": u.lr,
+        {"update_ratio": up, "ratios": list(u.first[:5]), "typical_ratio": u.typical, "tensor": u.tensor or None,
+         "step": u.first_step, "lr": u.lr,
          "limit": limit, "diverged": div, "weights_nonfinite": u.weights_nonfinite, "loss_first": u.loss_first,
          "loss_last": u.loss_last},
         fix="Divide the learning rate by 10 (or average, not sum, the gradient over the batch).",
