@@ -2,6 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
+from hypothesis import settings
+
+# CI replays the same generated examples on every run (derandomize), so that a landing is never
+# blocked by an example nobody has seen before; local runs keep searching, and what they find
+# becomes an @example of its test.
+settings.register_profile("ci", derandomize=True, database=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
+
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     """The package's largest class and function, when tests/test_layout.py measured them in this run."""
