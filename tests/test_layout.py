@@ -367,7 +367,6 @@ MAX_CLASS_LINES = 300
 
 BEING_SPLIT = {
     "NumpyBackend": "observe/numpy/backend.py: discovery moves into modules of its own (the NumPy observer's work)",
-    "TorchWatch": "observe/torch/watch.py: split into classes with one job each (the PyTorch observer's work)",
     "UpdateCheckRecorder": ("observe/numpy/update_recorder.py: window recording apart from step checking, once the update "
                             "check's own changes to it have landed"),
 }

@@ -848,9 +848,9 @@ def test_several_forward_passes_per_step_count_every_pass(tmp_path):
             runpy.run_path(str(path), run_name="__main__")
     finally:
         backend.uninstall()
-    (rec,) = backend.watch.act_last.values()
+    (rec,) = backend.watch.stats.act_last.values()
     # 4 passes of 16 rows on each sampled step of the window.
-    assert rec["rows"] == 64 * backend.watch.loss_last["steps"]
+    assert rec["rows"] == 64 * backend.watch.stats.loss_last["steps"]
 
 
 BIG = """

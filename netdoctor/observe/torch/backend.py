@@ -173,7 +173,7 @@ class TorchBackend:
 
     def verdict_ready(self) -> bool:
         w = self.watch
-        return bool(w is not None and w.steps >= self.min_steps and w.windows >= 2 and (w.leak_tried or not w.roots()))
+        return bool(w is not None and w.steps >= self.min_steps and w.stats.closed >= 2 and (w.forward.leak_tried or not w.models.roots()))
 
     def findings(self) -> list[Finding]:
         if self.watch is None:
@@ -191,7 +191,7 @@ class TorchBackend:
         from netdoctor.observe.torch.rules import activation_name, param_items
 
         rows: list[dict[str, Any]] = []
-        for key, rec in (w.act_last or {}).items():
+        for key, rec in (w.stats.act_last or {}).items():
             rows.append({"layer": activation_name(w, key, rec), "activation": rec["kind"], "units": rec["units"],
                          "saturation": rec.get("saturation"), "dead": rec.get("dead"), "act_std": rec.get("std")})
         for name, pi in param_items(w):
@@ -203,10 +203,10 @@ class TorchBackend:
         out: dict[str, Any] = {}
         if rows:
             out["layers"] = rows
-        preds = (w.loss_last or {}).get("pred_counts")
+        preds = (w.stats.loss_last or {}).get("pred_counts")
         if isinstance(preds, list) and sum(preds):
             out["predictions"] = {"counts": preds, "labels": list(range(len(preds))),
-                                  "on": f"training batches of the last {w.loss_last.get('steps')} sampled steps"}
+                                  "on": f"training batches of the last {w.stats.loss_last.get('steps')} sampled steps"}
         return out
 
     def context(self) -> dict[str, Any]:
@@ -217,15 +217,15 @@ class TorchBackend:
             if iw is not None and iw.missing:
                 notes.append(f"PyTorch: the program imports torch, which is not installed here; install it with {INSTALL_HINT}")
             return {"notes": notes} if notes else {}
-        if not w.mods and not w.opts:
+        if not w.models.mods and not w.opts:
             return {}  # torch was imported but nothing of it ran: not a PyTorch run to describe
         models = []
-        judged = w.judged_roots()
-        several = sum(1 for i in w.mods.values() if i.has_params and not i.parent) > 1
-        for key, info in w.mods.items():
+        judged = w.models.judged_roots()
+        several = sum(1 for i in w.models.mods.values() if i.has_params and not i.parent) > 1
+        for key, info in w.models.mods.items():
             if info.parent or not info.has_params or (several and key not in judged and info.steps):
                 continue
-            models.append(f"{w.label(info)} ({info.nparams:,} parameters"
+            models.append(f"{w.models.label(info)} ({info.nparams:,} parameters"
                           + (f", built at {info.built_at}" if info.built_at and several else "")
                           + (f", called at {info.site}" if info.site else "") + ")")
         if not models:
@@ -234,8 +234,8 @@ class TorchBackend:
             if loose:
                 n = sum(math.prod(pi.shape) for pi in w.params.values() if pi.root is None and pi.in_optimizer)
                 models.append(f"tensors {', '.join(loose[:8])}{' ...' if len(loose) > 8 else ''} ({n:,} parameters, no nn.Module)")
-        dropped = [f"{w.describe(i)} was trained for {i.steps} optimizer steps and then replaced by a model trained after it: "
-                   "its numbers are not judged" for i in w.discarded()]
+        dropped = [f"{w.models.describe(i)} was trained for {i.steps} optimizer steps and then replaced by a model trained after it: "
+                   "its numbers are not judged" for i in w.models.discarded()]
         opts = []
         for o in w.opts.values():
             lrs = o.lrs[0][1] if o.lrs else None

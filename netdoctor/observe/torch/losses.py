@@ -123,7 +123,7 @@ class LossWatch:
         if grad_on and name in ("cross_entropy", "nll_loss"):
             self.w.counts.add(x, t, self.w.steps + 1)  # every step: light counters (see netdoctor.observe.torch.counts)
         if not (self.w.sample_now and grad_on):
-            self.w.outputs.clear()
+            self.w.forward.outputs.clear()
             return
         t0 = time.perf_counter()
         site = self.w.sites.site()
@@ -135,9 +135,9 @@ class LossWatch:
         gf = producer(x.grad_fn)
         if gf:
             rec["grad_fns"][gf] = rec["grad_fns"].get(gf, 0) + 1
-        key = self.w.seen_key(x)
+        key = self.w.forward.seen_key(x)
         if key is not None:
-            self.w.output_keys.add(key)
+            self.w.forward.output_keys.add(key)
         xs = x.detach()
         if name in ("cross_entropy", "nll_loss") and xs.dim() >= 1:
             self._classification(name, rec, xs, t, kwargs)
@@ -149,7 +149,7 @@ class LossWatch:
         self._arm_loss_backward(out)
         if x.requires_grad and isinstance(t, torch.Tensor) and reduction != "none":
             self._arm_grad_scale(name, x, t, kwargs)
-        self.w.outputs.clear()
+        self.w.forward.outputs.clear()
         self.w.iter_cost += time.perf_counter() - t0
 
     def _arm_loss_backward(self, out: Any) -> None:
@@ -318,9 +318,9 @@ class LossWatch:
     def _locate_nonfinite(self, name: str, x: Any, t: Any, out: Any) -> None:
         """The first module (in completion order) of this forward pass whose output is non-finite."""
         torch = self.w.torch
-        pnames, mnames = self.w.names()
+        pnames, mnames = self.w.models.names()
         first = None
-        for module, o in list(self.w.outputs):
+        for module, o in list(self.w.forward.outputs):
             try:
                 if not bool(torch.isfinite(o.detach()).all()):
                     first = module
@@ -331,7 +331,7 @@ class LossWatch:
                                "site": self.w.sites.site(), "last_finite_loss": next((v for _, v in reversed(self.loss_values) if math.isfinite(v)), None)}
         if first is not None:
             bad = [pnames.get(id(p), n) for n, p in first.named_parameters() if not bool(torch.isfinite(p.detach()).all())]
-            info = self.w.mods.get(id(first))
+            info = self.w.models.mods.get(id(first))
             rec.update({"module": mnames.get(id(first)) or type(first).__name__, "module_type": type(first).__name__,
                         "module_site": info.site if info else None, "nonfinite_params": bad})
         else:
@@ -341,7 +341,7 @@ class LossWatch:
             rec["target_nonfinite"] = not bool(torch.isfinite(t.detach()).all())
         # Parameters already non-finite anywhere: then an earlier update, not this forward pass, broke them.
         bad_params = []
-        for _info, m in self.w.roots():
+        for _info, m in self.w.models.roots():
             for n, p in m.named_parameters():
                 if not bool(torch.isfinite(p.detach()).all()):
                     bad_params.append(pnames.get(id(p), n))

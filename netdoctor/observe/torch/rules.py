@@ -59,14 +59,14 @@ from netdoctor.rules.updates import stale_accumulator, summed_gradient
 __all__ = ["torch_findings", "RULES", "param_items", "activation_name"]
 
 def _names(w: TorchWatch) -> dict[int, str]:
-    return w.names()[0]
+    return w.models.names()[0]
 
 
 def param_items(w: TorchWatch):
     """(name, ParamInfo) in the models' parameter order (names are kept after the program has freed its model)."""
     if w.installed:
-        w.names()
-    judged = w.judged_roots()
+        w.models.names()
+    judged = w.models.judged_roots()
     # A model trained for a while and replaced by a later one (a sanity check) is not the model being judged.
     items = sorted((pi for pi in w.params.values() if pi.name and (pi.root is None or pi.root in judged)), key=lambda pi: pi.order)
     return [(pi.name, pi) for pi in items]
@@ -78,8 +78,8 @@ def _list(names: list[str], limit: int = 6) -> str:
 
 def _losses(w: TorchWatch) -> list[float]:
     """Finite loss values of the judged model's steps (not those of a model trained before it and dropped)."""
-    start = w.start_step()
-    return [v for s, v in w.loss_values if math.isfinite(v) and (s >= start or s == -1)]
+    start = w.models.start_step()
+    return [v for s, v in w.losses.loss_values if math.isfinite(v) and (s >= start or s == -1)]
 
 
 def _diverged(w: TorchWatch) -> bool:
@@ -121,10 +121,10 @@ def rule_stale(w: TorchWatch) -> list[Finding]:
     o = _main_opt(w)
     step_site = o.step_site if o else None
     found = stale_accumulator(CarryOver(
-        where=f"{_list(hits, 3)} at {w.backward_site or '?'}", framework=Framework.TORCH,
+        where=f"{_list(hits, 3)} at {w.sampler.backward_site or '?'}", framework=Framework.TORCH,
         weight=statistics.median([weights[n] for n in hits]), windows=n_meas, buffers=tuple(hits), momentum_possible=False,
         unit="step", step_site=step_site or "",
-        details={"weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": w.backward_site,
+        details={"weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": w.sampler.backward_site,
                  "step_site": step_site, "parameters": hits}))
     return [found] if found else []
 
@@ -137,13 +137,13 @@ def _clear_gradient(pi: Any) -> bool:
 
 def _cleared_group(w: TorchWatch, o: Any) -> FrozenGroup | None:
     """Every parameter, when the gradients were empty at step() although a backward pass ran: in which order, and why."""
-    if not (w.cleared_before_step >= 2 and w.cleared_before_step * 2 >= w.cleared_checked):
+    if not (w.sampler.cleared_before_step >= 2 and w.sampler.cleared_before_step * 2 >= w.sampler.cleared_checked):
         return None
     names = tuple(n for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad)
-    reason = "step_before_backward" if w.step_before_backward * 2 >= w.cleared_before_step else "zero_grad_before_step"
+    reason = "step_before_backward" if w.sampler.step_before_backward * 2 >= w.sampler.cleared_before_step else "zero_grad_before_step"
     return FrozenGroup(names, reason, site=(o.step_site if o else None) or "",
-                       numbers={"backward_site": w.backward_site, "cleared": w.cleared_before_step,
-                                "checked": w.cleared_checked, "before": w.step_before_backward})
+                       numbers={"backward_site": w.sampler.backward_site, "cleared": w.sampler.cleared_before_step,
+                                "checked": w.sampler.cleared_checked, "before": w.sampler.step_before_backward})
 
 
 def _orphan_numbers(w: TorchWatch, orphan: Any, o: Any) -> dict[str, Any]:
@@ -152,7 +152,7 @@ def _orphan_numbers(w: TorchWatch, orphan: Any, o: Any) -> dict[str, Any]:
     others: list[str] = []
     if o is not None and (opt := o.ref()) is not None:
         held = sum(len(g["params"]) for g in opt.param_groups)
-        others = [w.describe(w.mods[r]) for r in o.roots if r in w.mods]
+        others = [w.models.describe(w.models.mods[r]) for r in o.roots if r in w.models.mods]
     return {"orphan_steps": orphan.orphan_steps, "created": f" created at {o.created_at}" if o and o.created_at else "",
             "holds": (f"holds {held} tensor(s) of {', '.join(others)}" if others else
                       f"holds {held} tensor(s) of no model the program calls (a model built earlier and replaced?)")}
@@ -172,7 +172,7 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
 
     cleared_group = _cleared_group(w, o)
     cleared = cleared_group is not None
-    orphans = any(i.orphan_steps and not i.steps for i in w.mods.values())
+    orphans = any(i.orphan_steps and not i.steps for i in w.models.mods.values())
     for name, pi in param_items(w):
         if pi.sampled < 2:
             continue
@@ -183,15 +183,15 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
             # Both switched off and left out of the optimizer: a choice (fine-tuning), unless the run does not learn.
             add("requires_grad" if pi.in_optimizer else "requires_grad_unused", name)
         elif not pi.in_optimizer:
-            orphan = w.mods.get(pi.root) if pi.root is not None else None
+            orphan = w.models.mods.get(pi.root) if pi.root is not None else None
             if orphan is not None and orphan.orphan_steps and not orphan.steps:
-                add("model_not_in_optimizer", name, w.describe(orphan), orphan.built_at or opt_site, **_orphan_numbers(w, orphan, o))
+                add("model_not_in_optimizer", name, w.models.describe(orphan), orphan.built_at or opt_site, **_orphan_numbers(w, orphan, o))
             elif got_grad:
                 add("not_in_optimizer", name, site=opt_site)
             else:
                 add("unused", name)
         elif not got_grad:
-            info = w.mods.get(pi.owner) if pi.owner is not None else None
+            info = w.models.mods.get(pi.owner) if pi.owner is not None else None
             oname = (info.name or info.kind) if info is not None else "?"
             if info is None or (info.calls_grad == 0 and info.calls_nograd == 0):
                 add("never_called", name, oname)
@@ -213,7 +213,7 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
 
 def rule_double_softmax(w: TorchWatch) -> list[Finding]:
     out = []
-    for (name, site), rec in w.loss_calls.items():
+    for (name, site), rec in w.losses.loss_calls.items():
         if rec["checked"] < 1 or rec["rows"] < 8:
             continue
         found = double_softmax(LossInputs(
@@ -232,14 +232,14 @@ def rule_modes(w: TorchWatch) -> list[Finding]:
     out = []
     if w.eval_roots:
         rid = max(w.eval_roots, key=lambda r: w.eval_roots[r])
-        info = w.mods.get(rid)
-        mode, site = w.mode_sites.get(rid, (None, None))
+        info = w.models.mods.get(rid)
+        mode, site = w.calls.mode_sites.get(rid, (None, None))
         out.append(eval_mode_training(ModeSteps(
             model=info.kind if info else "model", eval_steps=w.eval_steps, steps_checked=w.mode_checked_steps,
             layers=tuple(f"{n} ({d})" for n, d in (info.norm_layers if info else [])), mode_site=site,
             left_in_eval=mode is False)))
-    for site, rec in w.train_eval_sites.items():
-        info = w.mods.get(rec["root"])
+    for site, rec in w.forward.train_eval_sites.items():
+        info = w.models.mods.get(rec["root"])
         out.append(train_mode_evaluation(TrainModeForwards(
             model=info.kind if info else "model", site=site,
             layers=tuple(f"{n} ({d})" for n, d in (info.norm_layers if info else [])),
@@ -251,7 +251,7 @@ def rule_functional_dropout(w: TorchWatch) -> list[Finding]:
     """``F.dropout`` calls, as records: :func:`netdoctor.rules.modes.train_mode_evaluation` judges those made in evaluation."""
     out = []
     for use in w.dropout.uses.values():
-        info = w.mods.get(use.root) if use.root is not None else None
+        info = w.models.mods.get(use.root) if use.root is not None else None
         out.append(train_mode_evaluation(DropoutCalls(
             function=use.function, site=use.site, p=use.p, calls=use.calls, eval_calls=use.eval_calls,
             nograd_calls=use.nograd_calls, model=info.kind if info else "the model")))
@@ -260,22 +260,22 @@ def rule_functional_dropout(w: TorchWatch) -> list[Finding]:
 
 def rule_summed(w: TorchWatch) -> list[Finding]:
     """The gradient reaching the loss input against that of the batch-mean loss (a one-shot hook on sampled steps)."""
-    scales = [s for _, s, _ in w.grad_scale if math.isfinite(s)]
+    scales = [s for _, s, _ in w.losses.grad_scale if math.isfinite(s)]
     if not scales:
         return []
     o = _main_opt(w)
     ups = _first_weight_ratios(w)
     top = max(ups.items(), key=lambda kv: kv[1]) if ups else ("", math.nan)
-    name = w.grad_scale[0][0]
-    site = next((s for (n, s) in w.loss_calls if n == name), None)
-    reductions = {k: v for (n, s), rec in w.loss_calls.items() if n == name for k, v in rec["reductions"].items()}
+    name = w.losses.grad_scale[0][0]
+    site = next((s for (n, s) in w.losses.loss_calls if n == name), None)
+    reductions = {k: v for (n, s), rec in w.losses.loss_calls.items() if n == name for k, v in rec["reductions"].items()}
     lr = _lr(o)
     found = summed_gradient(BatchScale(
         where=f"{name} at {site}", framework=Framework.TORCH, measured="loss-input", factor=statistics.median(scales),
-        batch=statistics.median([n for _, _, n in w.grad_scale]), windows=len(scales), lr=lr,
+        batch=statistics.median([n for _, _, n in w.losses.grad_scale]), windows=len(scales), lr=lr,
         optimizer=o.kind if o else "", adaptive=o is not None and o.kind in ADAPTIVE_OPTIMIZERS,
         first_update=top[1] if math.isfinite(top[1]) else None, update_tensor=top[0],
-        blew_up=bool(w.nonfinite) or _diverged(w), function=f"{name} at {site}", reduction=_list([repr(r) for r in reductions]),
+        blew_up=bool(w.losses.nonfinite) or _diverged(w), function=f"{name} at {site}", reduction=_list([repr(r) for r in reductions]),
         details={"reductions": reductions, "site": site}))
     return [found] if found else []
 
@@ -320,9 +320,9 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
         if len(vals) >= 8:
             meds[n], count = statistics.median(vals), max(count, len(vals))
     vals = _losses(w)
-    last = w.loss_last or {}
+    last = w.stats.loss_last or {}
     correct, valid = last.get("correct"), last.get("valid")
-    typical = max(meds.items(), key=lambda kv: kv[1]) if meds and len(vals) >= 8 and not w.nonfinite and not _vanishing(w) else None
+    typical = max(meds.items(), key=lambda kv: kv[1]) if meds and len(vals) >= 8 and not w.losses.nonfinite and not _vanishing(w) else None
     return UpdateSizes(
         where=f"{typical[0] if typical else name}{' at ' + o.step_site if o and o.step_site else ''}", framework=Framework.TORCH,
         first=tuple(by_step[s] for s in sorted(by_step)[:5]), tensor=typical[0] if typical else name,
@@ -330,7 +330,7 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
         adaptive=o is not None and o.kind in ADAPTIVE_OPTIMIZERS,
         loss_first=statistics.mean(vals[:3]) if len(vals) >= 6 else None,
         loss_last=statistics.mean(vals[-3:]) if len(vals) >= 6 else None,
-        weights_nonfinite=bool(w.nonfinite and w.nonfinite.get("nonfinite_params_all")),
+        weights_nonfinite=bool(w.losses.nonfinite and w.losses.nonfinite.get("nonfinite_params_all")),
         accuracy=correct / valid if isinstance(correct, (int, float)) and valid else None)
 
 
@@ -340,7 +340,7 @@ def _lr_history(w: TorchWatch) -> LearningRateHistory | None:
     if o is None:
         return None
     hist = [(s, max(v for v in lrs if isinstance(v, (int, float)))) for s, lrs in o.lrs if any(isinstance(v, (int, float)) for v in lrs)]
-    site, calls = max(w.sched_sites.items(), key=lambda kv: kv[1]) if w.sched_sites else (None, 0)
+    site, calls = max(w.calls.sched_sites.items(), key=lambda kv: kv[1]) if w.calls.sched_sites else (None, 0)
     return LearningRateHistory(
         where=f"{o.kind} learning rate" + (f" at {site}" if site else ""), framework=Framework.TORCH,
         steps=tuple(s for s, _ in hist), rates=tuple(float(v) for _, v in hist), total_steps=w.steps, optimizer=o.kind,
@@ -411,7 +411,7 @@ def rule_gradients(w: TorchWatch) -> list[Finding]:
 
 # -- activations and outputs ----------------------------------------------------------
 def activation_name(w: TorchWatch, key: tuple[int, str], rec: dict) -> str:
-    info = w.mods.get(key[0])
+    info = w.models.mods.get(key[0])
     if info is None:
         return "?"
     name = info.name or info.kind
@@ -420,15 +420,15 @@ def activation_name(w: TorchWatch, key: tuple[int, str], rec: dict) -> str:
 
 def _before_nonfinite(w: TorchWatch) -> bool:
     """False when the latest statistics window saw non-finite values (its dead units and spreads are NaN artefacts)."""
-    return not w.nonfinite or (w.loss_last or {}).get("end_step", 0) < w.nonfinite["step"]
+    return not w.losses.nonfinite or (w.stats.loss_last or {}).get("end_step", 0) < w.losses.nonfinite["step"]
 
 
 def _activity(w: TorchWatch) -> list[LayerActivity]:
     """The activations the program computed (per module output or activation input), as the activation rules read them."""
-    last, first = w.act_last or {}, w.act_first or {}
+    last, first = w.stats.act_last or {}, w.stats.act_first or {}
     out = []
     for key, rec in last.items():
-        if key in w.output_keys:
+        if key in w.forward.output_keys:
             continue
         name = activation_name(w, key, rec)
         start = first.get(key, {})
@@ -447,14 +447,14 @@ def rule_activations(w: TorchWatch) -> list[Finding]:
 
 
 def _loss_site(w: TorchWatch) -> str | None:
-    calls = sorted(w.loss_calls.items(), key=lambda kv: -kv[1]["rows"])
+    calls = sorted(w.losses.loss_calls.items(), key=lambda kv: -kv[1]["rows"])
     return f"{calls[0][0][0]} at {calls[0][0][1]}" if calls else None
 
 
 def rule_outputs(w: TorchWatch) -> list[Finding]:
     if not _before_nonfinite(w):
         return []
-    last = w.loss_last or {}
+    last = w.stats.loss_last or {}
     where = _loss_site(w) or "loss input"
     out: list[Finding | None] = []
     spread, scale = last.get("spread"), last.get("scale")
@@ -462,7 +462,7 @@ def rule_outputs(w: TorchWatch) -> list[Finding]:
         out.append(constant_output(OutputSpread(
             where=where, spread=spread, scale=scale,
             window=f"across the rows of a batch reaching the loss (last {last.get('steps')} sampled steps)",
-            framework=Framework.TORCH, spread_at_start=(w.loss_first or {}).get("spread"))))
+            framework=Framework.TORCH, spread_at_start=(w.stats.loss_first or {}).get("spread"))))
     preds, targets = last.get("pred_counts"), last.get("target_counts")
     if isinstance(preds, list) and len(preds) >= 2:
         total = sum(preds)
@@ -476,11 +476,11 @@ def rule_outputs(w: TorchWatch) -> list[Finding]:
 
 
 def rule_targets(w: TorchWatch) -> list[Finding]:
-    tc = w.target_counts
+    tc = w.losses.target_counts
     if tc is None:
         return []
     found = constant_targets(TargetCounts(where=_loss_site(w) or "loss", framework=Framework.TORCH,
-                                          counts=tuple(int(c) for c in tc.tolist()), rows=int(w.target_rows)))
+                                          counts=tuple(int(c) for c in tc.tolist()), rows=int(w.losses.target_rows)))
     return [found] if found else []
 
 
@@ -490,21 +490,21 @@ def _between(w: TorchWatch, bad: list[str]) -> tuple[str, str] | None:
     order = [n for n, _ in items]
     last_bad = max((order.index(n) for n in bad if n in order), default=-1)
     after = next((pi for n, pi in items[last_bad + 1:] if n not in bad), None) if last_bad >= 0 else None
-    if after is None or after.owner not in w.mods:
+    if after is None or after.owner not in w.models.mods:
         return None
-    return w.mods[after.owner].name or w.mods[after.owner].kind, order[last_bad].rsplit(".", 1)[0]
+    return w.models.mods[after.owner].name or w.models.mods[after.owner].kind, order[last_bad].rsplit(".", 1)[0]
 
 
 def rule_nonfinite(w: TorchWatch) -> list[Finding]:
-    nf = w.nonfinite
-    gn = w.grad_nonfinite
+    nf = w.losses.nonfinite
+    gn = w.sampler.grad_nonfinite
     if not nf and gn and gn["grads"]:
         # The loss stayed finite (so far, or for good: NaN weights can still give a finite, constant output).
         loss = gn.get("loss")
         found = non_finite(NonFinite(
             origin="backward", step=gn["step"], where=gn["grads"][0], framework=Framework.TORCH, tensors=tuple(gn["grads"]),
             last_finite_loss=loss if isinstance(loss, float) else None, backward_between=_between(w, gn["grads"]),
-            details={"nonfinite_grads": gn["grads"], "nonfinite_weights": gn["weights"], "backward_site": w.backward_site}))
+            details={"nonfinite_grads": gn["grads"], "nonfinite_weights": gn["weights"], "backward_site": w.sampler.backward_site}))
         return [found] if found else []
     if not nf:
         return []
@@ -534,12 +534,12 @@ def rule_nonfinite(w: TorchWatch) -> list[Finding]:
 
 def rule_batch_leak(w: TorchWatch) -> list[Finding]:
     found = []
-    lk = w.leak
+    lk = w.forward.leak
     if lk and lk.get("leak"):
         found.append(batch_leak(BatchCoupling(
             kind="batchnorm" if lk["batchnorm"] else "module", where=f"{lk['module']} ({lk['module_type']})", rows=lk["rows"],
             change=lk["rel_diff"], inside=lk.get("functional_in") or "", details=dict(lk))))
-    for mm in w.shape_mismatch[:1]:
+    for mm in w.losses.shape_mismatch[:1]:
         found.append(batch_leak(BatchCoupling(
             kind="broadcast", where=f"mse_loss at {mm['site']}",
             shapes=(tuple(mm["input"]), tuple(mm["target"]), tuple(mm["broadcast"])), details=dict(mm))))
@@ -563,7 +563,7 @@ def run_ends(w: TorchWatch) -> tuple[Segment, Segment] | None:
     The end is the second half of its optimizer steps, stretched back towards the start until it holds
     :data:`NO_LEARNING_ROWS` rows; the start, its first segments holding as many (or all before the end).
     """
-    segs = w.counts.since(w.start_step())
+    segs = w.counts.since(w.models.start_step())
     if len(segs) < 2:
         return None
     mid = (segs[0].first + segs[-1].last) / 2

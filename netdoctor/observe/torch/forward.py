@@ -1,0 +1,159 @@
+"""What the program's forward passes do: :class:`ForwardRecorder`, one part of :class:`~netdoctor.observe.torch.watch.TorchWatch`.
+
+A global module forward hook sees every ``nn.Module`` call: it discovers
+modules (through the watch's :class:`~netdoctor.observe.torch.registry.ModelRegistry`),
+counts calls with and without gradients and outputs cut from the graph,
+keeps a reference to each output of the current forward pass (to name the
+first non-finite one), and on sampled steps records activation statistics
+(relu never firing, tanh/sigmoid in their flat ends) into the current
+statistics window. A model called in train mode is followed to its backward
+pass (evaluation in train mode), and the batch-leak probe runs once, on a
+copy, at the first sampled training call after a step. Other recorders
+listen through the watch's ``forward_listeners``.
+"""
+
+from __future__ import annotations
+
+import time
+import weakref
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from netdoctor.observe.torch.records import ModInfo
+
+if TYPE_CHECKING:
+    from netdoctor.observe.torch.watch import TorchWatch
+
+__all__ = ["ForwardRecorder", "ACTIVATIONS"]
+
+# grad_fn class name -> activation kind, for activations computed functionally (F.relu) or by modules.
+ACTIVATIONS = {
+    "ReluBackward0": "relu", "ReluBackward1": "relu", "ThresholdBackward0": "relu", "ThresholdBackward1": "relu",
+    "HardtanhBackward0": "relu6", "HardtanhBackward1": "relu6", "TanhBackward0": "tanh", "SigmoidBackward0": "sigmoid",
+    "GeluBackward0": "gelu", "SiluBackward0": "silu",
+}
+
+
+class ForwardRecorder:
+    """The forward hook and what it records (see the module docstring).
+
+    Args:
+        watch: the :class:`~netdoctor.observe.torch.watch.TorchWatch` it belongs to (its step bookkeeping and models).
+    """
+
+    def __init__(self, watch: TorchWatch) -> None:
+        self.w = watch
+        self.outputs: deque = deque(maxlen=512)
+        """(module, output) of the current forward pass, in completion order."""
+        self._act_seen: dict[int, tuple[Any, tuple[int, str]]] = {}
+        """id(tensor) -> (weak reference, statistics key): the reference tells a reused id from the same tensor."""
+        self.act_window: dict[tuple[int, str], dict] = {}
+        """The current statistics window's activation sums (tensors until the watch closes the window)."""
+        self.output_keys: set[tuple[int, str]] = set()
+        """Statistics keys of tensors that reached a loss (outputs, not hidden activations)."""
+        self.train_eval_sites: dict[str, dict] = {}
+        """User line of a model call in train mode -> calls under no_grad, with grad, and how many reached backward()."""
+        self.leak: dict | None = None
+        self.leak_tried = False
+
+    def end_step(self) -> None:
+        """A step ended: its outputs and measured tensors are no longer this forward pass's."""
+        self.outputs.clear()
+        self._act_seen.clear()
+
+    def hook(self, module: Any, args: tuple, kwargs: dict, output: Any) -> None:
+        # Inside torch.compile's tracing the hook is a no-op Dynamo folds away: no graph breaks, no warnings of ours.
+        if self.w.busy or self.w.compiling():
+            return
+        try:
+            info = self.w.models.mods.get(id(module))
+            if info is None or info.ref() is not module:
+                info = self.w.models.discover(module)
+            torch = self.w.torch
+            grad_on = torch.is_grad_enabled()
+            if info.has_params:
+                if grad_on:
+                    info.calls_grad += 1
+                    if (isinstance(output, torch.Tensor) and not output.requires_grad
+                            and any(p.requires_grad for p in module.parameters(recurse=False))):
+                        info.out_cut += 1
+                else:
+                    info.calls_nograd += 1
+            if isinstance(output, torch.Tensor):
+                self.outputs.append((module, output))
+            if not info.parent and info.has_params:
+                self._root_call(info, module, args, kwargs, output, grad_on)
+            if self.w.sample_now and grad_on:
+                t0 = time.perf_counter()
+                self._activations(module, args, output)
+                for listen in self.w.forward_listeners:
+                    listen(module, args, kwargs, output)
+                self.w.iter_cost += time.perf_counter() - t0
+        except Exception as exc:  # noqa: BLE001 - never break the user's forward pass
+            self.w.note_failure("forward hook", exc)
+
+    def _root_call(self, info: ModInfo, module: Any, args: tuple, kwargs: dict, output: Any, grad_on: bool) -> None:
+        if info.norm_layers and module.training:
+            site = self.w.sites.site() or info.site or "?"
+            rec = self.train_eval_sites.setdefault(site, {"nograd": 0, "grad": 0, "backward": 0, "root": id(module)})
+            if not grad_on:
+                rec["nograd"] += 1
+            else:
+                rec["grad"] += 1
+                if isinstance(output, self.w.torch.Tensor) and output.requires_grad and rec["backward"] == 0:
+                    # One-shot: does this training-mode forward pass ever reach a backward pass?
+                    def seen(_g: Any, rec: dict = rec) -> None:
+                        rec["backward"] += 1
+                    output.register_hook(seen)
+        if grad_on and self.w.sample_now and not self.leak_tried and self.w.steps >= 1:
+            self.leak_tried = True
+            t0 = time.perf_counter()
+            from netdoctor.observe.torch.leak import probe_batch_leak
+
+            # After torch.compile, the probe's copy runs eagerly: Dynamo compiling it would cost the program seconds.
+            probe = self.w.torch.compiler.disable(probe_batch_leak, recursive=True) if self.w.compile_seen else probe_batch_leak
+            self.w.busy = True
+            try:
+                self.leak = probe(module, args, kwargs, self.w.models.names()[1])
+            except Exception as exc:  # noqa: BLE001 - a module we cannot copy or re-run is simply not probed
+                self.w.note_failure("batch-leak probe", exc)
+            finally:
+                self.w.busy = False
+            self.w.iter_cost += time.perf_counter() - t0
+
+    def _activations(self, module: Any, args: tuple, output: Any) -> None:
+        torch = self.w.torch
+        cands = []
+        if isinstance(output, torch.Tensor) and output.grad_fn is not None and not any(True for _ in module.children()):
+            kind = ACTIVATIONS.get(type(output.grad_fn).__name__)
+            if kind is not None and not any(True for _ in module.parameters(recurse=False)):
+                cands.append((output, "out", kind))
+        if args and isinstance(args[0], torch.Tensor) and args[0].grad_fn is not None and not any(True for _ in module.children()):
+            kind = ACTIVATIONS.get(type(args[0].grad_fn).__name__)
+            if kind is not None:
+                cands.append((args[0], "in", kind))
+        for t, role, kind in cands:
+            if self.seen_key(t) is not None or t.dim() < 2 or t.shape[0] < 2:
+                continue
+            key = (id(module), role)
+            self._act_seen[id(t)] = (weakref.ref(t), key)
+            a = t.detach()
+            dims = [0, *range(2, a.dim())]
+            rec = self.act_window.get(key)
+            if rec is None:
+                rec = self.act_window[key] = {"module": weakref.ref(module), "kind": kind, "units": int(a.shape[1]),
+                                              "fired": None, "sat": [], "std": [], "rows": 0}
+            if kind in ("relu", "relu6", "gelu", "silu"):
+                fired = a.amax(dim=dims) > 0
+                rec["fired"] = fired if rec["fired"] is None else (rec["fired"] | fired)
+            elif kind == "tanh":
+                rec["sat"].append((a.abs() > 0.99).float().mean())
+            elif kind == "sigmoid":
+                rec["sat"].append(((a < 0.01) | (a > 0.99)).float().mean())
+            rec["std"].append(a.float().std())
+            rec["rows"] += int(a.shape[0])
+
+    def seen_key(self, t: Any) -> tuple[int, str] | None:
+        """The statistics key of a tensor already measured in this step (an id freed and reused by a new tensor is not)."""
+        hit = self._act_seen.get(id(t))
+        return hit[1] if hit is not None and hit[0]() is t else None

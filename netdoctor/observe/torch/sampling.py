@@ -1,0 +1,217 @@
+"""What a sampled optimizer step does to the parameters: :class:`ParameterSampler`, one part of :class:`~netdoctor.observe.torch.watch.TorchWatch`.
+
+Before a sampled ``step()``: the norms of every parameter of the models the
+optimizer trains (and of models whose gradients no optimizer holds), a fixed
+sample of at most :data:`~netdoctor.observe.torch.watch.SAMPLE` entries of
+each tensor and of its gradient; the first non-finite gradient or weight;
+gradients emptied between ``backward()`` and ``step()``. After it: the
+update against the weights, whether anything changed, how far the weights
+are from where they started, and one-shot hooks on the parameters for the
+next backward pass (``.grad`` at that moment is what earlier steps left in
+it: a gradient never emptied). The records are :class:`~netdoctor.observe.torch.records.ParamInfo`.
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from netdoctor.observe.torch.losses import bounded_append
+from netdoctor.observe.torch.records import OptInfo, ParamInfo
+
+if TYPE_CHECKING:
+    from netdoctor.observe.torch.watch import TorchWatch
+
+__all__ = ["ParameterSampler", "opt_params", "SAMPLE"]
+
+SAMPLE = 4096
+"""Entries per parameter kept before/after a sampled step (evenly spaced; all for smaller tensors)."""
+
+
+def opt_params(opt: Any) -> list[Any]:
+    """Every tensor an optimizer holds, over its parameter groups."""
+    return [p for g in opt.param_groups for p in g["params"]]
+
+
+class ParameterSampler:
+    """The parameters' side of sampled optimizer steps (see the module docstring).
+
+    Args:
+        watch: the :class:`~netdoctor.observe.torch.watch.TorchWatch` it belongs to (its step count, models and records).
+    """
+
+    def __init__(self, watch: TorchWatch) -> None:
+        self.w = watch
+        self._oneshot: dict[int, Any] = {}
+        self.grad_nonfinite: dict | None = None
+        """The first sampled step whose gradients or weights are non-finite (also while the loss stays finite)."""
+        self.backward_site: str | None = None
+        """The user's line of the first backward pass seen by a parameter hook."""
+        self.backward_since_step = False
+        self.cleared_before_step = 0
+        """Sampled steps whose trained gradients were all empty although a backward pass ran since the last step."""
+        self.cleared_checked = 0
+        self.step_before_backward = 0
+        """Checked steps whose step() ran before the backward pass of the loss computed for them."""
+
+    def remove_hooks(self) -> None:
+        for h in list(self._oneshot.values()):
+            h.remove()
+        self._oneshot.clear()
+
+    def before_step(self, opt: Any, oi: OptInfo) -> set[int]:
+        """Before a sampled ``step()``: norms and samples of the parameters it trains and of the models beside them;
+        the ids of the parameters this optimizer holds."""
+        torch = self.w.torch
+        params = opt_params(opt)
+        pnames, _ = self.w.models.names()
+        in_any = {id(p) for o in self.w.opts.values() if (om := o.ref()) is not None for p in opt_params(om)}
+        # Every parameter of the models this optimizer trains, including those it was not given, and of the
+        # models no optimizer holds a parameter of whose gradients are there (the optimizer holds another model's).
+        mine = {id(p) for p in params}
+        model_params, root_of = self._models_to_sample(oi, mine, in_any)
+        seen = set()
+        ws: list[Any] = []
+        gs: list[Any] = []
+        slots: list[tuple[ParamInfo, int, bool]] = []
+        for p in [*params, *model_params]:
+            if id(p) in seen:
+                continue
+            seen.add(id(p))
+            pi = self.w.params.get(id(p))
+            if pi is None or pi.ref() is not p:
+                n = p.numel()
+                idx = None if n <= SAMPLE else torch.linspace(0, n - 1, SAMPLE, device=p.device).long()
+                pi = self.w.params[id(p)] = ParamInfo(weakref.ref(p), idx, pnames.get(id(p)), tuple(p.shape), owner=self.w.models.param_owner.get(id(p)),
+                                                    order=list(pnames).index(id(p)) if id(p) in pnames else 1 << 30)
+            pi.in_optimizer = id(p) in in_any
+            pi.root = root_of.get(id(p), pi.root)
+            pi.requires_grad = bool(p.requires_grad)
+            pi.sampled += 1
+            g = p.grad
+            if g is None:
+                pi.grad_none += 1
+            w = p.detach()
+            if id(p) in mine:
+                flat = w.reshape(-1)
+                pi.before = (flat if pi.idx is None else flat[pi.idx]).clone()
+                if g is not None:
+                    gf = g.detach().reshape(-1)
+                    pi.g_sample = (gf if pi.idx is None else gf[pi.idx]).clone()
+                else:
+                    pi.g_sample = None
+            ws.append(w)
+            if g is not None:
+                gs.append(g.detach())
+            slots.append((pi, len(gs) - 1 if g is not None else -1, id(p) in mine))
+        if ws:
+            self._norms(ws, gs, slots)
+        return mine
+
+    def _models_to_sample(self, oi: OptInfo, mine: set[int], in_any: set[int]) -> tuple[list[Any], dict[int, int]]:
+        """The parameters of the models this optimizer trains and of the models with gradients that no optimizer holds
+        (their ``orphan_steps`` counted), and id(param) -> id(model) for them; ``oi.roots`` refreshed."""
+        model_params = []
+        root_of: dict[int, int] = {}
+        oi.roots = []
+        for info, m in self.w.models.roots():
+            ps = list(m.parameters())
+            if any(id(p) in mine for p in ps):
+                oi.roots.append(id(m))
+            elif any(id(p) in in_any for p in ps) or not any(p.grad is not None for p in ps):
+                continue
+            else:
+                info.orphan_steps += 1
+            model_params.extend(ps)
+            root_of.update((id(p), id(m)) for p in ps)
+        return model_params, root_of
+
+    def _norms(self, ws: list[Any], gs: list[Any], slots: list[tuple[ParamInfo, int, bool]]) -> None:
+        """||W|| and ||g|| of every sampled parameter (``slots``: its info, its gradient's index in ``gs``
+        or -1, whether this optimizer holds it); the first non-finite ones; gradients emptied before step()."""
+        # One fused norm kernel per list and one host read for all of them.
+        norms = self.w.torch._foreach_norm(ws + gs)
+        values = self.w.torch.stack([n.float().to(norms[0].device) for n in norms]).tolist()
+        nw = len(ws)
+        for k, (pi, gk, _) in enumerate(slots):
+            bounded_append(pi.norms, (self.w.steps, values[k], values[nw + gk] if gk >= 0 else math.nan))
+        if self.grad_nonfinite is None:
+            bad_g = [pi.name for pi, gk, _ in slots if gk >= 0 and not math.isfinite(values[nw + gk])]
+            bad_w = [pi.name for k, (pi, _, _) in enumerate(slots) if not math.isfinite(values[k])]
+            if bad_g or bad_w:
+                last = self.w.losses.loss_values[-1][1] if self.w.losses.loss_values else None
+                self.grad_nonfinite = {"step": self.w.steps, "grads": bad_g, "weights": bad_w, "loss": last}
+        if self.backward_since_step:
+            # A backward pass ran since the last step, yet every gradient this step applies is empty:
+            # something cleared them between backward() and step().
+            self.cleared_checked += 1
+            trained = [(pi, gk) for pi, gk, in_opt in slots if pi.requires_grad and in_opt]
+            if trained and all(gk < 0 or values[nw + gk] == 0 for _, gk in trained):
+                self.cleared_before_step += 1
+                if self.w.losses.pending:
+                    # ...and the loss computed for this step has not been through backward() yet: step() comes first.
+                    self.step_before_backward += 1
+
+    def after_step(self, opt: Any) -> None:
+        """After a sampled ``step()``: the update against the weights, the drift from the start; stale-gradient hooks armed."""
+        torch = self.w.torch
+        ratios, changed, drifts, slots = [], [], [], []
+        for p in opt_params(opt):
+            pi = self.w.params.get(id(p))
+            if pi is None or pi.before is None:
+                continue
+            flat = p.detach().reshape(-1)
+            after = flat if pi.idx is None else flat[pi.idx]
+            delta = (after - pi.before).float()
+            ratios.append(torch.linalg.vector_norm(delta) / torch.linalg.vector_norm(pi.before.float()).clamp_min(1e-30))
+            changed.append((delta != 0).any().float())
+            if pi.first is None:
+                pi.first = pi.before
+            drifts.append(torch.linalg.vector_norm((after - pi.first).float()) / torch.linalg.vector_norm(pi.first.float()).clamp_min(1e-30))
+            slots.append(pi)
+            self._arm_stale(p, pi)
+            pi.before = None
+        if slots:
+            values = torch.stack(ratios + changed + drifts).tolist()
+            n = len(slots)
+            for k, pi in enumerate(slots):
+                bounded_append(pi.ratios, (self.w.steps, values[k]))
+                bounded_append(pi.changed, (self.w.steps, bool(values[n + k])))
+                bounded_append(pi.drift, (self.w.steps, values[2 * n + k]))
+
+    def _arm_stale(self, p: Any, pi: ParamInfo) -> None:
+        """One-shot hook for the next backward into ``p``: what does ``.grad`` hold before the fresh gradient is added?"""
+        if not p.requires_grad or id(p) in self._oneshot:
+            return
+        g_prev = pi.g_sample
+        p_ref = weakref.ref(p)
+
+        def hook(fresh: Any, p_ref: Any = p_ref, pi: ParamInfo = pi, g_prev: Any = g_prev) -> None:
+            h = self._oneshot.pop(id(pi), None)
+            if h is not None:
+                h.remove()
+            if self.w.busy:
+                return
+            self.backward_since_step = True
+            try:
+                if self.backward_site is None:
+                    self.backward_site = self.w.sites.site()
+                param = p_ref()
+                before = None if param is None else param.grad
+                if before is None or g_prev is None:
+                    pi.stale.append((0.0, 0.0) if before is None else (math.nan, math.nan))
+                    return
+                bf = before.detach().reshape(-1)
+                ff = fresh.detach().reshape(-1)
+                bs = (bf if pi.idx is None else bf[pi.idx]).float()
+                fs = (ff if pi.idx is None else ff[pi.idx]).float()
+                gp = g_prev.float()
+                torch = self.w.torch
+                w = torch.dot(bs, gp) / torch.dot(gp, gp).clamp_min(1e-30)
+                share = torch.linalg.vector_norm(bs) / torch.linalg.vector_norm(fs).clamp_min(1e-30)
+                pi.stale.append(tuple(torch.stack([w, share]).tolist()))
+            except Exception as exc:  # noqa: BLE001
+                self.w.note_failure("gradient hook", exc)
+
+        self._oneshot[id(pi)] = p.register_hook(hook)
