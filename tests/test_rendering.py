@@ -173,3 +173,20 @@ def test_narrow_terminals_list_the_worst_entries_whole_under_the_table():
         for row in table.rows:
             assert any(row[-1] in line for line in lines), (width, row[-1])
     assert "worst entry per tensor" in plain_text(r, width=80) and "worst entry per tensor" not in plain_text(r, width=140)
+
+
+def test_importing_netdoctor_installs_every_medium_without_loading_rich():
+    import subprocess
+    import sys
+
+    code = ("import sys, netdoctor\nfrom netdoctor.display import MEDIA\n"
+            "print(sorted(k for k, v in vars(MEDIA).items() if v is None), 'rich' in sys.modules, 'matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "False", "False"]
+
+
+def test_a_medium_that_is_not_installed_says_so():
+    from netdoctor.display import Media
+
+    with pytest.raises(RuntimeError, match="no html renderer is installed"):
+        Media().get("html")
