@@ -25,12 +25,21 @@ The programs (``bench/programs/``, except the forum program):
 * ``module-level loop``: globals and an inline per-sample loop, 20,000 updates;
 * ``torch Dataset``: a PyTorch MLP fed by its own ``Dataset`` (skipped without torch);
 * ``import torch`` and ``one line``: fixed costs (the one-line script is
-  judged by the seconds added, not by a ratio).
+  judged by the seconds added, not by a ratio);
+* ``generated NNNN``: healthy twins of the generated programs of
+  ``tests/generated/`` (:data:`GENERATED` seeds: a thread over a dict with
+  caches reading its data as lists, functions over globals per sample, a
+  class over a dict with caches, a layer-object program with buffers), on
+  the bundled MNIST sample. They train for well under a second, so their
+  ratios are mostly the observer's fixed cost of finding the network.
 
 MNIST rows come from ``shared/data/`` beside the repository (or above it,
 for worktrees); without it the programs use synthetic digits and the forum
 program is skipped. BLAS threads are left as the machine sets them: the
-observer must not add busy cores to a single-threaded program.
+observer must not add busy cores to a single-threaded program. The children
+may write bytecode caches (``PYTHONDONTWRITEBYTECODE`` is dropped) and one
+untimed observed run goes first, so that netdoctor's own modules load as
+they do from an installed package instead of being compiled at every run.
 
     python bench/bench_observe.py [--repeat 3] [--only NAME]
 """
@@ -58,6 +67,8 @@ from bench import optional_torch, shared_data  # noqa: E402
 __all__ = ["main", "Case", "cases"]
 
 PROGRAMS = ROOT / "bench" / "programs"
+GENERATED = (101, 107, 109, 102)
+"""Seeds of the generated styles in the suite (their healthy twins)."""
 
 
 @dataclass
@@ -104,6 +115,26 @@ def _prepare(tmp: Path) -> tuple[Path | None, Path | None, str]:
     return tmp, tmp / "train.csv", ""
 
 
+def _generated(tmp: Path) -> list[Case]:
+    """Healthy twins of a few generated programs, written into ``tmp`` with their data file."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from generated import numpy_programs
+        from generated.harness import write_data
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    folder = tmp / "generated"
+    folder.mkdir(exist_ok=True)
+    data = write_data(folder, numpy_programs.N_TRAIN + numpy_programs.N_TEST)
+    out = []
+    for seed in GENERATED:
+        program = numpy_programs.write(numpy_programs.sample_style(seed))
+        script = folder / f"{program.name}.py"
+        script.write_text(program.source)
+        out.append(Case(f"generated {seed}", [str(script), str(data)], 1.5, updates=program.updates))
+    return out
+
+
 def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
     """The suite's programs, with their data arguments."""
     folder = str(data) if data is not None else "-"
@@ -124,9 +155,15 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
     ]
 
 
+def _env() -> dict[str, str]:
+    env = dict(os.environ, NO_COLOR="1")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # netdoctor's modules load from their caches, as when installed
+    return env
+
+
 def _timed(argv: list[str], cwd: Path) -> tuple[float, float, str]:
     """Wall seconds, CPU seconds (user + system) and stdout of one child process."""
-    env = dict(os.environ, NO_COLOR="1")
+    env = _env()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
@@ -201,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="nd-bench-") as name:
         tmp = Path(name)
         data, forum_train, why = _prepare(tmp)
-        todo = [c for c in cases(data, forum_train, why) if not args.only or any(o in c.name for o in args.only)]
+        todo = [c for c in cases(data, forum_train, why) + _generated(tmp)
+                if not args.only or any(o in c.name for o in args.only)]
+        # untimed: the first run writes the bytecode caches of netdoctor's modules
+        subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(tmp / "warm.json"),
+                        str(PROGRAMS / "one_line.py")], env=_env(), capture_output=True, timeout=600)
         print(f"load average {_load()} (1/5/15 min) on {os.cpu_count()} cores; best of {args.repeat}, alternating")
         print(f"{'program':18s} {'plain':>7s} {'run':>7s} {'wall':>8s} {'cpu':>7s} {'run cpu':>7s} {'cpu':>6s} {'cpu/w':>5s} "
               f"{'updates':>11s}  target")

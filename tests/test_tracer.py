@@ -23,7 +23,7 @@ import pytest
 
 from netdoctor.findings import Report
 from netdoctor.observe.session import unobserved_reason
-from netdoctor.observe.tracer import Budget, CallTracer, is_user_file, loop_heads
+from netdoctor.observe.tracer import EXPRESSION_SCOPES, FOLLOW_CALLS, Budget, CallTracer, is_user_file, loop_heads
 
 
 def run_json(tmp_path: Path, source: str, *opts: str) -> tuple[subprocess.CompletedProcess, dict]:
@@ -231,6 +231,64 @@ def test_imports_of_modules_that_are_not_the_users_run_untraced(tmp_path, monkey
     assert any("nd_probe_user" in c for c in calls) and not any("nd_probe_lib" in c for c in calls)
     for name in ("nd_probe_lib", "nd_probe_user"):
         sys.modules.pop(name, None)
+
+
+def _comprehensions_and_a_generator(n):
+    rows = [[i, i + 1] for i in range(n)]
+    flat = {v for row in rows for v in row}
+    table = {i: v for i, v in enumerate(sorted(flat))}
+    return sum(v * v for v in table.values()) + sum(_squares(n))
+
+
+def _squares(n):
+    for i in range(n):
+        yield i * i
+
+
+def test_comprehensions_and_generator_expressions_are_not_followed_as_calls():
+    """Python 3.11 gives each comprehension a frame and resumes a generator expression once per item: none of them is
+    a function of the program, and each event would cost the observer as much as a call of the forward. A generator
+    function of the program's own is followed (one call event per resumption, as Python reports it)."""
+    calls: list[str] = []
+    tracer = CallTracer(lambda f: calls.append(f.f_code.co_name) is None, lambda f, v: None,
+                        is_user=lambda name: name == __file__)
+    tracer.install()
+    try:
+        total = _comprehensions_and_a_generator(20)
+    finally:
+        tracer.uninstall()
+    assert total == sum(v * v for v in range(21)) + sum(i * i for i in range(20))
+    assert calls.count("_comprehensions_and_a_generator") == 1
+    assert calls.count("_squares") == 21  # started once, resumed for each of its 20 items and for the end
+    assert not EXPRESSION_SCOPES & set(calls), calls
+
+
+def _called_in_a_loop():
+    return 1
+
+
+def _loop_calling(n):
+    total = 0
+    for _ in range(n):
+        total += _called_in_a_loop()
+    return total
+
+
+def test_a_followed_loop_keeps_its_ticks_when_the_handler_does_not_watch_its_callees_returns():
+    """After a tick, a followed frame that called the user's code has no line events until a callee returns into it;
+    a callee whose return the handler declined must still give them back, or the loop's later iterations (and the
+    updates applied inline there) go unseen."""
+    ticks: list[int] = []
+    tracer = CallTracer(lambda f: f.f_code.co_name != "_called_in_a_loop", lambda f, v: None,
+                        on_tick=lambda f: ticks.append(f.f_lineno) if f.f_code.co_name == "_loop_calling" else None,
+                        is_user=lambda name: name == __file__)
+    tracer.install()
+    try:
+        assert _loop_calling(100) == 100
+    finally:
+        tracer.uninstall()
+    # followed from its FOLLOW_CALLS-th call on: a tick at every later iteration
+    assert len(ticks) >= 100 - FOLLOW_CALLS, len(ticks)
 
 
 # -- the observer's own budget ---------------------------------------------------------------------

@@ -21,6 +21,9 @@ Three more kinds of code are followed, because training lives there too:
   so a pure-Python inner loop (``for item in row: data.append(...)``) runs
   at almost full speed; a frame that calls nothing keeps them (a module-level
   loop of inline NumPy code is seen at every iteration).
+* **Not comprehensions**: a list, set or dict comprehension or a generator
+  expression is part of an expression of its function, though Python 3.11
+  runs it in a frame of its own (:data:`EXPRESSION_SCOPES`).
 * **Threads**: ``threading.settrace`` too, so a ``threading.Thread`` started
   by the program is traced like the main thread (handlers are called under
   one lock; threads that were running before :meth:`CallTracer.install` are
@@ -60,7 +63,8 @@ from importlib.machinery import PathFinder
 from types import CodeType, FrameType
 from typing import Any, ClassVar
 
-__all__ = ["Budget", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS"]
+__all__ = ["Budget", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS", "EXPRESSION_SCOPES",
+           "caller_of"]
 
 _FAILED = object()
 """What :meth:`CallTracer._deliver` returns when the handler stopped or failed (a handler may return None)."""
@@ -68,6 +72,28 @@ _FAILED = object()
 FOLLOW_CALLS = 32
 """Calls of the user's functions after which the calling frame is followed (loop-head ticks): a loop that calls
 the forward or the backward this often is a training loop, and may apply its updates inline."""
+
+
+EXPRESSION_SCOPES = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
+"""Code objects of comprehensions and generator expressions: parts of an expression, never followed as calls.
+
+Python 3.11 runs each comprehension in a frame of its own (3.12 inlines them,
+PEP 709), and a generator expression's frame is resumed, with a ``call``
+event, for every item it yields. A program that reads its data with
+``[float(v) for v in line.split(",")]`` or sums with ``sum(x * x for x in
+row)`` would hand the observer one event per row or per item, each as costly
+as a call of the forward. The functions they call are still followed (their
+caller is then the comprehension's frame, as the traceback shows it).
+"""
+
+
+def caller_of(frame: FrameType) -> FrameType | None:
+    """The frame of the function that called ``frame``: its caller, or the function around the comprehension or
+    generator expression that called it (``[forward(x) for x in X]`` is called by the function with that line)."""
+    back = frame.f_back
+    while back is not None and back.f_code.co_name in EXPRESSION_SCOPES:
+        back = back.f_back
+    return back
 
 
 class StopObserving(BaseException):  # noqa: N818 - a control-flow signal, like StopIteration
@@ -207,6 +233,7 @@ class CallTracer:
                  *, on_tick: Callable[[FrameType], None] | None = None,
                  is_user: Callable[[str], bool] = is_user_file) -> None:
         self._trace = self._global  # one bound method: `sys.gettrace() is self._trace` tells whether we are tracing
+        self._quiet_trace = self._quiet  # the same for frames whose return only matters to a followed caller
         self._on_call = on_call
         self._on_return = on_return
         self._on_tick = on_tick
@@ -309,10 +336,13 @@ class CallTracer:
 
     # -- classification --------------------------------------------------------------
     def user_code(self, code: CodeType) -> bool:
-        """Whether ``code`` belongs to the user's program (cached per code object)."""
+        """Whether ``code`` is a function (or module) of the user's program to follow (cached per code object).
+
+        Comprehensions and generator expressions are not (:data:`EXPRESSION_SCOPES`), even in the user's files.
+        """
         known = self._user_code.get(code)
         if known is None:
-            known = self._user_code[code] = self._is_user(code.co_filename)
+            known = self._user_code[code] = code.co_name not in EXPRESSION_SCOPES and self._is_user(code.co_filename)
         return known
 
     def ignore(self, code: CodeType) -> None:
@@ -328,7 +358,7 @@ class CallTracer:
         if not heads:
             return False
         self._followed[id(frame)] = _Followed(frame, heads)
-        if frame.f_trace is None:
+        if frame.f_trace is None or frame.f_trace is self._quiet_trace:
             frame.f_trace = self._local
         frame.f_trace_lines = True
         return True
@@ -349,23 +379,28 @@ class CallTracer:
             stop, self.stop = self.stop, None
             raise stop
         frame.f_trace_lines = False
-        back = frame.f_back
-        if back is not None and self._on_tick is not None:
-            self._count_caller(back)
+        back = caller_of(frame)  # a call from a comprehension counts for the function around it
+        followed_caller = back is not None and self._on_tick is not None and self._count_caller(back)
         watch = self._deliver(self._on_call, frame)
         if watch is _FAILED:
             return None
         if code.co_name == "<module>" and self._on_tick is not None:
             self.follow(frame)  # module-level code: its loops are followed from the start
             return self._local
-        return None if watch is False else self._local
+        if watch is False:
+            # the handler does not want this return, but a followed caller gets its line events back from it
+            return self._quiet_trace if followed_caller else None
+        return self._local
 
-    def _count_caller(self, back: FrameType) -> None:
-        """A user function was called from ``back``: mark it for its next tick, follow it once it calls often."""
+    def _count_caller(self, back: FrameType) -> bool:
+        """A user function was called from ``back``: mark it for its next tick, follow it once it calls often.
+
+        Returns whether ``back`` is followed (now).
+        """
         followed = self._followed.get(id(back))
         if followed is not None:
             followed.called = True
-            return
+            return True
         key = id(back)
         n = self._callers.get(key, 0) + 1
         self._callers[key] = n
@@ -373,8 +408,27 @@ class CallTracer:
             del self._callers[key]
             if self.follow(back):
                 self._followed[key].called = True
+                return True
         elif len(self._callers) > 4096:
             self._callers.clear()  # ids of frames long gone: counting restarts
+        return False
+
+    def _lines_back(self, frame: FrameType) -> None:
+        """``frame`` returns: its followed caller gets line events until its next loop head."""
+        back = caller_of(frame)
+        if back is not None:
+            caller = self._followed.get(id(back))
+            if caller is not None and caller.frame is back:
+                back.f_trace_lines = True
+
+    def _quiet(self, frame: FrameType, event: str, arg: Any):
+        """Local trace of a callee of a followed frame whose return the handler does not want."""
+        if event == "return":
+            key = id(frame)
+            if self._followed.pop(key, None) is None:
+                self._callers.pop(key, None)
+            self._lines_back(frame)
+        return self._quiet_trace
 
     def _local(self, frame: FrameType, event: str, arg: Any):
         if event == "line":
@@ -394,11 +448,7 @@ class CallTracer:
             key = id(frame)
             if self._followed.pop(key, None) is None:
                 self._callers.pop(key, None)
-            back = frame.f_back
-            if back is not None:
-                caller = self._followed.get(id(back))
-                if caller is not None and caller.frame is back:
-                    back.f_trace_lines = True  # lines until the caller's next loop head
+            self._lines_back(frame)  # lines until the caller's next loop head
             if self.failed is None and self._deliver(self._on_return, frame, arg) is _FAILED:
                 return None
         return self._local

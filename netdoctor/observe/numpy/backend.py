@@ -71,7 +71,7 @@ from netdoctor.observe.numpy.roles import (
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.source import loop_names
-from netdoctor.observe.tracer import CallTracer, StopObserving
+from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of
 from netdoctor.usercode import short_path
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
@@ -515,7 +515,7 @@ class NumpyBackend:
                 v = loc.get(name)
                 if isinstance(v, dict) and any(isinstance(x, np.ndarray) and x.dtype.kind == "f" for x in list(v.values())[:32]):
                     self._add_root(v, name)
-        self._scan(frame.f_back, call=True)
+        self._scan(caller_of(frame), call=True)  # changes made in a comprehension are its function's
 
     def _discover_return(self, frame: FrameType, value: Any) -> None:
         func = self._funcs.get(frame.f_code)
@@ -1097,7 +1097,7 @@ class NumpyBackend:
         self._fresh = False
         self._unrecorded = False
         self._targets_from(frame)
-        back = frame.f_back
+        back = caller_of(frame)
         if back is not None:
             if id(back.f_code) not in self.label_sets:
                 self._labels_from(back, back.f_code)
@@ -1299,7 +1299,8 @@ class NumpyBackend:
             self.out_rows.append(rows[:64].astype(float))
             if sum(len(r) for r in self.out_rows) > RING:
                 self.out_rows.pop(0)
-        caller = frame.f_back.f_code if frame.f_back is not None else None
+        back = caller_of(frame)  # an evaluation written as a comprehension is the function around it
+        caller = back.f_code if back is not None else None
         if caller is not None:
             counts = self._eval_open.get(caller)
             if counts is None:
@@ -1310,8 +1311,8 @@ class NumpyBackend:
                 else:
                     counts.update(np.argmax(rows, axis=1).tolist())
             self._roles[caller] = self._roles.get(caller, 0) | _EVALUATOR
-            if frame.f_back is not None:
-                self._labels_from(frame.f_back, caller)
+            if back is not None:
+                self._labels_from(back, caller)
         if self.nonfinite is None and not np.isfinite(rows).all():
             self.nonfinite = {"update": self.updates, "arrays": ["the output"], "where": f"{frame.f_code.co_name}()"}
         self._activations(frame, value)
@@ -1518,7 +1519,7 @@ class NumpyBackend:
                 arg = v
                 break
         self._helper_pending = arg
-        back = frame.f_back
+        back = caller_of(frame)
         self._helper_site = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name) if back is not None else ("", 0, "")
 
 
