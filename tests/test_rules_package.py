@@ -23,6 +23,7 @@ from netdoctor.rules.evidence import (
     InitScale,
     LayerActivity,
     Predictions,
+    TargetBuilder,
     TargetCounts,
     UpdateSizes,
 )
@@ -38,7 +39,7 @@ from netdoctor.rules.policy import (
     Framework,
     severity_by_share,
 )
-from netdoctor.rules.targets import constant_targets
+from netdoctor.rules.targets import constant_targets, target_causes
 from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
 
@@ -202,6 +203,20 @@ def test_learning_rate_too_low_from_the_total_movement_of_the_run(typical, steps
     if found is not None and typical * steps < 0.05:
         assert f"{100 * typical * steps:.2g}% of their size" in found.message
 
+
+# -- targets and frozen parameters -------------------------------------------------------------------------------
+@pytest.mark.parametrize("values, says", [
+    ((3 / 255, 0.0, 7 / 255, 9 / 255), "the true label divided by 255 (values 0..0.03529 = 0..9/255)"),
+    ((0.0, 0.0, 0.0), "always called with 0: the target is built from a value that does not change (a label divided"),
+    ((4.0, 4.0), "always called with 4: the target is built from a value that does not change."),
+    ((0.2, 0.5, 0.7), "always below 1 (0.2..0.7), so int(label) is 0"),
+    ((1.0, 3.0), None),
+])
+def test_what_reaches_the_target_builder_is_said_as_measured(values, says):
+    t = TargetCounts(where="t", framework=Framework.NUMPY, counts=(640,) + (0,) * 9, rows=640,
+                     builder=TargetBuilder("target_for", values))
+    causes = target_causes(t)
+    assert (causes == []) if says is None else (says in causes[0] + "."), causes
 
 
 def test_constant_targets_one_class_is_an_error_few_classes_a_warning():

@@ -89,6 +89,10 @@ PROGRAMS = [
     # beside the output-bias update / lr)
     Program("while_inline", updates=120, samples=4800, forward=False),
     Program("while_inline_summed", forward=False),
+    # the target a softened row of a code table picked by a helper; the mutated variant softens the table's row in place
+    # (a view), so each use of a class weakens its code further
+    Program("helper_codes", updates=2400, samples=2400),
+    Program("helper_codes_mutated", updates=2400, samples=2400),
     # layer objects updating themselves, trained by a module-level loop whose variables rebind `layer`, `x`, `y`:
     # the forward is that loop (not a function), and no function is given the targets
     Program("layer_objects", updates=3000, forward=False),

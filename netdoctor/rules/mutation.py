@@ -34,10 +34,11 @@ def mutated_constant(m: Mutation | None) -> Finding | None:
     when = f" (first seen at {m.unit} {min(m.steps)})" if m.steps else ""
     if m.kind == "view":
         shape = f" {list(m.shape)}" if m.shape else ""
+        how = f"handed to {m.function}() as `{m.argument}`" if m.argument else f"returned by {m.function}()"
         return Finding(
             "mutated-constant", Severity.ERROR, m.where,
-            f"{_quoted(m.names[:1])}{shape} changes while the program trains: the same rows of it were handed to "
-            f"{m.function}() as `{m.argument}` twice with different values{when}.", ev,
+            f"{_quoted(m.names[:1])}{shape} changes while the program trains: the same rows of it were {how} twice with "
+            f"different values{when}.", ev,
             fix="Work on a copy (`t = TABLE[k].copy()`, `xb = x[s:s + n] / 255.0`): an in-place operator on a row or slice "
             "writes into the array it was taken from.",
             explanation="A row or slice of a NumPy array is a view: `*=`, `+=` or `/=` on it changes the table or data set it "

@@ -25,10 +25,12 @@ def target_causes(t: TargetCounts) -> list[str]:
     if args.max() < 1.0 and np.allclose(scaled, np.round(scaled), atol=1e-6) and np.unique(np.round(scaled)).size > 1:
         return [f"the label reaching {name}() is the true label divided by 255 (values {args.min():.4g}..{args.max():.4g} "
                 f"= 0..{int(round(args.max() * 255))}/255): it was scaled with the pixels, and int(label/255) is 0 for every digit"]
+    if np.unique(args).size == 1:
+        why = (" (a label divided by 255 before it is cast to int, or a pixel column read as the label, is 0 for every row)"
+               if args[0] == 0 else "")
+        return [f"{name}() is always called with {args[0]:g}: the target is built from a value that does not change{why}"]
     if args.max() < 1.0:
         return [f"the label reaching {name}() is always below 1 ({args.min():.4g}..{args.max():.4g}), so int(label) is 0"]
-    if np.unique(args).size == 1:
-        return [f"{name}() is always called with {args[0]:g}: the target is built from a variable that does not change"]
     return []
 
 

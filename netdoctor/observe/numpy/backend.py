@@ -409,6 +409,8 @@ class NumpyBackend:
             self._forward_return(frame, value)
         if role & _HELPER:
             self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
+            if isinstance(value, np.ndarray) and value.base is not None and self.events % 2 == 0:
+                self._served_view("", value, frame, table=2)  # a row of a table returned again: the same values
         if role & _EVALUATOR:
             self._close_segments(code)
             if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
@@ -1149,12 +1151,15 @@ class NumpyBackend:
                 self._G_sum = g if self._G_sum is None else self._G_sum + g
         self._activations(frame, value)
 
-    def _served_view(self, name: str, v: np.ndarray, frame: FrameType) -> None:
-        """Rows of a long-lived array handed to the contributor again must hold the same values as the first time."""
+    def _served_view(self, name: str, v: np.ndarray, frame: FrameType, *, table: int = 10) -> None:
+        """Rows of a long-lived array handed to the contributor again must hold the same values as the first time.
+
+        ``table``: how many times the view's size the array behind it must be (a view of a temporary of about its own
+        size is no table); a target helper's code table has only as many rows as classes."""
         base = v
         while isinstance(base.base, np.ndarray):
             base = base.base
-        if base is v or base.size < 10 * v.size or v.size == 0:
+        if base is v or base.size < table * v.size or v.size == 0:
             return  # not a view, or a view of a temporary of its own size
         key = (id(base), v.__array_interface__["data"][0] - base.__array_interface__["data"][0], v.shape, v.strides)
         idx = self._view_idx.get(v.shape)

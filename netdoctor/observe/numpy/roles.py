@@ -136,9 +136,13 @@ def one_hot(rows: np.ndarray, n: int) -> np.ndarray:
 
 
 def code_like(rows: np.ndarray) -> bool:
-    """Rows that encode a class: one-hot, or +-1 / 0-1 codes with a single largest entry."""
+    """Rows that encode a class: one-hot, +-1, or softened codes (0.005/0.955, 0.01/0.99): a single largest entry
+    per row and one value for all the others, at most three values in all."""
     vals = np.unique(rows)
-    return len(vals) <= 3 and bool(np.all(np.isin(vals, (-1.0, 0.0, 1.0)))) and bool(np.all((rows == rows.max(axis=1, keepdims=True)).sum(axis=1) == 1))
+    if len(vals) > 3 or len(vals) < 2 or not one_top(rows):
+        return False
+    off = np.where(rows == rows.max(axis=1, keepdims=True), np.nan, rows)
+    return bool(np.all(np.nanmax(off, axis=1) == np.nanmin(off, axis=1))) if rows.shape[1] > 1 else True
 
 
 def one_top(rows: np.ndarray) -> bool:

@@ -484,7 +484,8 @@ def _mutated(b: NumpyBackend) -> Finding | None:
         lines = _view_writes(b)
         return mutated_constant(Mutation(
             where=where_text(lines, f"{first['function']}({first['argument']})"), kind="view",
-            names=tuple(s["base"] or f"the array behind `{s['argument']}`" for s in seen), steps=(first["update"],),
+            names=tuple(s["base"] or (f"the array behind `{s['argument']}`" if s["argument"] else
+                                      f"the array {s['function']}() returns rows of") for s in seen), steps=(first["update"],),
             unit="update", function=first["function"], argument=first["argument"], shape=tuple(first["shape"]),
             details={"lines": [str(l) for l in lines]}))
     if not b.mutated:
