@@ -88,6 +88,9 @@ class UpdateCheck:
     """The function (file:line) in which the program computed the update, when known."""
     forward: str = ""
     """The program's function that was run again as the forward (file:line)."""
+    climbs: bool = False
+    """The whole update is ``-factor`` times the derivative in every tensor that agrees on a factor: gradient
+    ascent (the output error's sign flipped), whatever loss among the assumed ones the program meant."""
 
     @property
     def ok(self) -> bool:
@@ -103,9 +106,11 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
     """One ``gradient-mismatch`` for the tensors no checked update explains; nothing for a right program.
 
     The finding points at the failing tensor nearest the output (errors flow backwards: it is the one to
-    fix first) and lists the others. Severity: error when the loss is the program's own; warning when it
-    was assumed and other tensors agree with it; info when it was assumed and no tensor agrees (the
-    program may minimise another loss).
+    fix first) and lists the others. Severity: error when the loss is the program's own, or when the
+    whole update climbs the loss (every tensor moved by one negative multiple of its derivative: gradient
+    ascent, whichever of the assumed losses was meant); warning when the loss was assumed and other
+    tensors agree with it; info when it was assumed and no tensor agrees (the program may minimise
+    another loss).
     """
     judged = [c for c in checks if c.tensors]
     failing = [c for c in judged if not c.ok]
@@ -126,11 +131,17 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
                f"derivative {w.derivative:.3e}" if w else "")
     others = [v.name for v in bad if v is not first]
     agree = [v.name for v in c.tensors if v.ok]
-    severity = Severity.ERROR if not c.loss_assumed else Severity.WARNING if agree else Severity.INFO
+    severity = (Severity.ERROR if not c.loss_assumed or c.climbs else Severity.WARNING if agree
+                else Severity.INFO)
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
-    msg = (f"{reading.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "
-           f"{first.n_failed} of {first.n_checked} sampled entries disagree{numbers}"
-           + (f"; also {', '.join(others)}" if others else "") + ".")
+    if c.climbs:
+        flipped = [v.name for v in bad]
+        msg = (f"the update climbs {whose}: {', '.join(flipped)} each moved by -{c.factor:.3g}x the derivative "
+               f"(the learning rate with the sign flipped: gradient ascent){numbers}.")
+    else:
+        msg = (f"{reading.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "
+               f"{first.n_failed} of {first.n_checked} sampled entries disagree{numbers}"
+               + (f"; also {', '.join(others)}" if others else "") + ".")
     again = sum(1 for d in judged if not d.ok)
     where_lines = list(dict.fromkeys(x for x in (first.source, c.where) if x))
     return [Finding(
@@ -140,17 +151,20 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
                               "worst": [{"index": list(x.index), "applied": x.applied, "derivative": x.derivative,
                                         "rel_error": x.rel_error} for x in v.worst], "pattern": v.pattern}
                      for v in bad},
-         "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed,
+         "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed, "climbs": c.climbs,
          "computed_by": first.source, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
          "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords},
-        fix=(first.pattern or first.hint or "the backward pass of this tensor is wrong")
-        + "; re-derive it step by step from the loss and compare each intermediate with a finite difference "
-          "(netdoctor.gradcheck).",
+        fix=("flip the sign of the output error where the backward pass starts (out - t, not t - out), or of the "
+             "step (W -= lr * dW, not +=); then every tensor descends" if c.climbs else
+             (first.pattern or first.hint or "the backward pass of this tensor is wrong")
+             + "; re-derive it step by step from the loss and compare each intermediate with a finite difference "
+               "(netdoctor.gradcheck)."),
         explanation=(f"netdoctor ran the program's own forward ({c.forward or 'its forward'}) again on a copy of "
                      f"the batch it had just trained on, moved sampled entries of each parameter by a small step "
                      f"and measured how the loss changed. "
                      + (f"{', '.join(agree)} moved by {c.factor:.3g}x those derivatives; " if agree else "")
-                     + f"{first.name} did not, so training follows another direction than the loss's"
+                     + ("Every tensor moved against them, so each step makes the loss larger, not smaller"
+                        if c.climbs else f"{first.name} did not, so training follows another direction than the loss's")
                      + (f" ({again} of {len(judged)} checked updates)" if len(judged) > 1 else "") + "."
                      + (" The loss is assumed from the output and targets; if the program minimises another loss, "
                         "this may be right for it." if c.loss_assumed else "")

@@ -436,8 +436,8 @@ class NumpyBackend:
     def _update_check_call(self, frame: FrameType, forward: bool) -> bool:
         """Feed the update check (:mod:`netdoctor.observe.numpy.update_recorder`); True while it wants every return."""
         checks = self.update_checks
-        if checks.window is not None:
-            checks.on_call(frame)  # may close it: the call handing the next batch can open the next window
+        if checks.busy:
+            checks.on_call(frame)  # may close a window: the call handing the next batch can open the next one
         if checks.window is None and self.params and self.layout and checks.wants(self.updates):
             site = self.updater
             checks.offer(frame, self._tracked, self.layout[1][0],

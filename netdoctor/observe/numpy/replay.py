@@ -1,14 +1,23 @@
 """A call of the program's own function, run again on copies: its forward pass with parameters we may perturb.
 
 At a call event the frame holds the function's arguments. :class:`Replay`
-keeps a deep copy of them (and of the closure cells and of the module
-globals that lead to a parameter), in which every parameter array is
-replaced by a float64 working copy that the caller owns (``copy.deepcopy``
-with a memo that maps the parameter's id to its copy). Calling the replay
-runs the same code object on those copies: the program's arrays are never
-written, its random generators never drawn from (the global NumPy and
-``random`` states are saved and put back; generators kept in objects are
-copied), and whatever the function prints is swallowed.
+keeps a copy of them (and of the closure cells), in which every parameter
+array is replaced by a float64 working copy that the caller owns (a memo that
+maps the parameter's id to its copy). The module's globals are copied when
+the replayed code first reads each one (:class:`_CopiedGlobals`), and the
+module's own functions are rebuilt on those copies, so a forward that keeps
+its caches on a global object (``state.out = z2``) writes into a copy.
+Calling the replay runs the same code object on those copies: the program's
+arrays are never written, its random generators never drawn from (the global
+NumPy and ``random`` states are saved and put back; generators kept in
+objects are copied), and whatever the function prints is swallowed.
+
+The copies are made by :func:`clone`, not ``copy.deepcopy``: deepcopy looks
+``__deepcopy__``, ``__reduce_ex__`` and ``__setstate__`` up on each instance,
+which runs a program's own ``__getattr__`` (a side effect the program would
+see). :func:`clone` copies arrays and plain containers, and instances of
+classes written in Python through their ``__dict__`` and slots, without
+asking the instance anything.
 
 A replay runs inside a trace callback, where Python does not trace, so the
 observer never sees its own calls.
@@ -18,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import enum
 import io
 import random
 import types
@@ -29,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CallSite", "Replay", "quietly", "arg_values", "BIG", "BIG_CONTAINER"]
+__all__ = ["CallSite", "Replay", "quietly", "arg_values", "clone", "Path", "float_arrays", "read_path", "BIG",
+           "BIG_CONTAINER"]
 
 BIG = 100_000
 """Arrays with more entries than this that are not parameters (a data set on ``self``) are shared
@@ -37,6 +48,9 @@ read-only instead of copied: a forward that wrote into one fails, and the check 
 BIG_CONTAINER = 10_000
 """Lists, tuples and dicts longer than this (samples kept one array each) are shared, not copied."""
 
+Path = tuple[tuple[str, Any], ...]
+"""Where a value sits, from a call's point of view: ``(("arg", "self"), ("attr", "out"))``,
+``(("global", "params"), ("key", "A2"))``, ``(("global", "layers"), ("item", 1), ("attr", "a"))``."""
 
 _QUIET = [0]  # nesting depth of quietly(): the states are saved once, around a whole check
 
@@ -70,46 +84,212 @@ def _readonly(a: np.ndarray) -> np.ndarray:
     return v
 
 
-def _reach(obj: Any, params: set[int], depth: int = 0, seen: set[int] | None = None) -> bool:
-    """Whether a parameter is reachable from ``obj`` (containers and instance attributes, a few levels)."""
-    seen = set() if seen is None else seen
-    if id(obj) in params:
-        return True
-    if depth > 3 or id(obj) in seen or isinstance(obj, (str, bytes, int, float, complex, bool, type, types.ModuleType)):
-        return False
-    seen.add(id(obj))
-    if isinstance(obj, dict):
-        items: list[Any] = list(obj.values())[:256]
-    elif isinstance(obj, (list, tuple)):
-        items = list(obj[:256])
-    elif hasattr(obj, "__dict__") and not callable(obj):
-        items = list(vars(obj).values())[:256]
-    else:
-        return False
-    return any(_reach(v, params, depth + 1, seen) for v in items)
+_ATOMIC = (type(None), bool, int, float, complex, str, bytes, range, slice, type(Ellipsis), types.CodeType,
+           types.BuiltinFunctionType, types.ModuleType, type, np.dtype, np.generic, enum.Enum, frozenset)
+"""Values that are never copied: immutable, or a module, a class, a builtin (an enum member keeps its identity)."""
+_HEAP = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python (not one of C's)
 
 
-def _share_big(obj: Any, memo: dict[int, Any], params: set[int], depth: int = 0) -> None:
-    """Put large non-parameter arrays reachable from ``obj`` into ``memo`` as read-only views (not copied)."""
-    if depth > 3:
-        return
-    if isinstance(obj, (list, tuple, dict)) and len(obj) > BIG_CONTAINER and id(obj) not in memo:
-        memo[id(obj)] = obj  # a data set kept as a list of samples: shared, never copied (a forward only reads it)
-        return
-    if isinstance(obj, np.ndarray):
-        if obj.size > BIG and id(obj) not in params and id(obj) not in memo:
-            memo[id(obj)] = _readonly(obj)
-        return
-    if isinstance(obj, dict):
-        values: list[Any] = list(obj.values())[:256]
-    elif isinstance(obj, (list, tuple)):
-        values = list(obj[:256])
-    elif hasattr(obj, "__dict__") and not isinstance(obj, (type, types.ModuleType)) and not callable(obj):
-        values = list(vars(obj).values())[:256]
-    else:
-        return
-    for v in values:
-        _share_big(v, memo, params, depth + 1)
+def _plain_class(t: type) -> bool:
+    """Whether instances of ``t`` are copied attribute by attribute: every class of its MRO but ``object``
+    is written in Python (a subclass of ``list`` or of a C type is copied by ``copy.deepcopy``)."""
+    return t.__mro__[-1] is object and all(c.__flags__ & _HEAP for c in t.__mro__[:-1])
+
+
+def _slots(t: type) -> list[str]:
+    out: list[str] = []
+    for c in t.__mro__[:-1]:
+        s = vars(c).get("__slots__", ())
+        out += [s] if isinstance(s, str) else [n for n in s if n not in ("__dict__", "__weakref__")]
+    return out
+
+
+def clone(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None = None, copied: Any = None) -> Any:
+    """A copy of ``x`` for a replay, reusing ``memo`` (id -> copy: parameters mapped to working copies).
+
+    Arrays are copied (over :data:`BIG` entries and not in ``memo``: shared read-only); lists, tuples,
+    dicts and sets element by element (over :data:`BIG_CONTAINER` items: shared); instances of classes
+    written in Python by ``object.__new__`` and their ``__dict__`` and slots, never asking the instance
+    (its ``__getattr__`` is never run); functions of the module whose globals are ``globals_`` rebuilt
+    on ``copied`` (the replay's globals), with their closure cells copied; bound methods on a copy of
+    their object. Anything else is given to ``copy.deepcopy`` (generators, ``random.Random``), and shared
+    when that fails (a file, a lock).
+    """
+    i = id(x)
+    if i in memo:
+        return memo[i]
+    t = type(x)
+    if isinstance(x, _ATOMIC):
+        return x
+    memo.setdefault(id(memo), []).append(x)  # the original stays alive while the memo lives: its id is not reused
+    if t is np.ndarray:
+        if x.size > BIG:
+            y: Any = x.view()
+            y.flags.writeable = False
+        elif x.dtype.kind == "O":
+            y = np.empty_like(x)
+            memo[i] = y
+            for k, v in enumerate(x.reshape(-1)):
+                y.reshape(-1)[k] = clone(v, memo, globals_, copied)
+            return y
+        else:
+            y = x.copy()
+        memo[i] = y
+        return y
+    if t in (list, dict, set, tuple) and len(x) > BIG_CONTAINER:
+        memo[i] = x  # a data set kept as a list of samples: shared, never copied (a forward only reads it)
+        return x
+    if t is list:
+        y = []
+        memo[i] = y
+        if all(type(v) in (float, int, bool, str) for v in x):
+            y.extend(x)
+        else:
+            y.extend(clone(v, memo, globals_, copied) for v in x)
+        return y
+    if t is tuple:
+        y = tuple(clone(v, memo, globals_, copied) for v in x)
+        return memo.setdefault(i, y)
+    if t is dict:
+        y = {}
+        memo[i] = y
+        for k, v in x.items():
+            y[k] = clone(v, memo, globals_, copied)
+        return y
+    if t is set:
+        y = set()
+        memo[i] = y
+        y.update(clone(v, memo, globals_, copied) for v in x)
+        return y
+    if t is types.FunctionType:
+        return _clone_function(x, memo, globals_, copied)
+    if t is types.MethodType:
+        y = types.MethodType(clone(x.__func__, memo, globals_, copied), clone(x.__self__, memo, globals_, copied))
+        memo[i] = y
+        return y
+    if t is types.CellType:
+        y = types.CellType()
+        memo[i] = y
+        try:
+            y.cell_contents = clone(x.cell_contents, memo, globals_, copied)
+        except ValueError:  # an empty cell
+            pass
+        return y
+    if _plain_class(t):
+        y = object.__new__(t)
+        memo[i] = y
+        try:
+            d = object.__getattribute__(x, "__dict__")
+        except AttributeError:
+            d = None
+        if d is not None:
+            object.__getattribute__(y, "__dict__").update({k: clone(v, memo, globals_, copied) for k, v in d.items()})
+        for name in _slots(t):
+            try:
+                object.__setattr__(y, name, clone(object.__getattribute__(x, name), memo, globals_, copied))
+            except AttributeError:
+                pass  # a slot never set
+        return y
+    try:
+        y = copy.deepcopy(x)
+    except Exception:  # noqa: BLE001 - not copyable (a file, a lock): shared; the caller checks that the
+        y = x  # forward still computes with the working copies
+    memo[i] = y
+    return y
+
+
+def _clone_function(f: types.FunctionType, memo: dict[int, Any], globals_: dict[str, Any] | None,
+                    copied: Any) -> types.FunctionType:
+    """A function of the replayed module (its globals are ``globals_``), or a closure, on the copies."""
+    ours = globals_ is not None and f.__globals__ is globals_
+    if not ours and not f.__closure__:
+        return f  # a library's function: shared
+    cells = tuple(clone(c, memo, globals_, copied) for c in f.__closure__) if f.__closure__ else None
+    y = types.FunctionType(f.__code__, copied if ours else f.__globals__, f.__name__, f.__defaults__, cells)
+    y.__kwdefaults__ = f.__kwdefaults__
+    y.__dict__.update(f.__dict__)
+    memo[id(f)] = y
+    return y
+
+
+class _CopiedGlobals(dict[str, Any]):
+    """A module's globals for a replay: each name copied (:func:`clone`) the first time the code reads it.
+
+    Python reads the globals of a function through ``__getitem__`` when they are not exactly a ``dict``;
+    a name missing here and in the module falls through to the builtins. Writes (``global x; x = ...``)
+    land here, never in the module.
+    """
+
+    def __init__(self, module: dict[str, Any], memo: dict[int, Any]) -> None:
+        super().__init__()
+        self.module = module
+        self.memo = memo
+        for k in ("__name__", "__builtins__", "__file__", "__spec__", "__package__"):
+            if k in module:
+                dict.__setitem__(self, k, module[k])
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return dict.__getitem__(self, key)
+        except KeyError:
+            pass
+        v = self.module[key]  # KeyError: not a global of the module; Python then looks in the builtins
+        y = clone(v, self.memo, self.module, self)
+        dict.__setitem__(self, key, y)
+        return y
+
+    def get(self, key: str, default: Any = None) -> Any:
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def __contains__(self, key: object) -> bool:
+        return dict.__contains__(self, key) or key in self.module
+
+
+def _children(v: Any) -> list[tuple[tuple[str, Any], Any]]:
+    """The (step, value) pairs one level below ``v`` (a short dict or sequence, an instance's attributes)."""
+    t = type(v)
+    if t is dict and len(v) <= 64:
+        return [(("key", k), x) for k, x in v.items() if type(k) in (str, int)]
+    if t in (list, tuple) and len(v) <= 64:
+        return [(("item", i), x) for i, x in enumerate(v)]
+    if isinstance(v, _ATOMIC) or isinstance(v, (types.FunctionType, types.MethodType)) or not _plain_class(t):
+        return []
+    try:
+        d = object.__getattribute__(v, "__dict__")
+    except AttributeError:
+        return []
+    return [(("attr", k), x) for k, x in list(d.items())[:64]]
+
+
+def float_arrays(roots: dict[tuple[str, str], Any], depth: int = 3, limit: int = 4096) -> dict[Path, np.ndarray]:
+    """Every float array within ``depth`` steps of ``roots`` (dict and list items, attributes of instances of
+    classes written in Python: never asking an object anything), by path; each array once, at its first path."""
+    out: dict[Path, np.ndarray] = {}
+    seen: set[int] = set()
+    stack: list[tuple[Path, Any, int]] = [((root,), v, 0) for root, v in reversed(roots.items())]
+    while stack and len(out) < limit:
+        path, v, d = stack.pop()
+        if id(v) in seen:
+            continue
+        seen.add(id(v))
+        if type(v) is np.ndarray:
+            if v.dtype.kind == "f":
+                out[path] = v
+            continue
+        if d < depth:
+            stack.extend((path + (step,), x, d + 1) for step, x in reversed(_children(v)))
+    return out
+
+
+def read_path(root: Any, steps: Path) -> Any:
+    """The value at ``steps`` below ``root`` (raises LookupError or AttributeError when it is not there)."""
+    v = root
+    for kind, key in steps:
+        v = object.__getattribute__(v, key) if kind == "attr" else v[key]
+    return v
 
 
 @dataclass(frozen=True)
@@ -120,6 +300,13 @@ class CallSite:
     globals: dict[str, Any]
     args: dict[str, Any]
     free: dict[str, Any]
+
+    def roots(self) -> dict[tuple[str, str], Any]:
+        """Its arguments and its module's data globals (not modules, classes or functions), as path roots."""
+        out: dict[tuple[str, str], Any] = {("arg", k): v for k, v in self.args.items()}
+        out.update({("global", k): v for k, v in list(self.globals.items())[:1024]
+                    if not k.startswith("__") and not isinstance(v, (type, types.ModuleType, types.FunctionType))})
+        return out
 
     @classmethod
     def of(cls, frame: FrameType) -> CallSite:
@@ -149,9 +336,12 @@ class Replay:
         work: id of a parameter array -> the working copy to compute with instead.
         replace: argument name -> another value (copied too), e.g. the batch a step trained on.
 
+    The copies keep the originals alive (:func:`clone`'s memo is by id), so a replay may be kept
+    while the program runs on.
+
     Raises:
-        Exception: anything ``copy.deepcopy`` raises on an argument it cannot copy (the caller
-            takes that as "this call cannot be replayed").
+        RecursionError: an argument nested too deeply to copy (the caller takes that as "this call
+            cannot be replayed").
     """
 
     def __init__(self, site: CallSite, work: dict[int, np.ndarray], replace: dict[str, Any] | None = None) -> None:
@@ -159,34 +349,32 @@ class Replay:
         self.code: CodeType = code
         self.where = f"{code.co_filename}:{code.co_firstlineno}"
         self.name = code.co_name
-        params = set(work)
         memo: dict[int, Any] = dict(work)
+        self.memo = memo
+        self.globals = _CopiedGlobals(site.globals, memo)
         bound = {**site.args, **(replace or {})}
-        _share_big((bound, site.free), memo, params)
-        self.args: dict[str, Any] = copy.deepcopy(bound, memo)
-        cells = tuple(types.CellType(copy.deepcopy(site.free[k], memo)) if k in site.free else types.CellType()
-                      for k in code.co_freevars)
-        g = site.globals
-        new_g = dict(g)
-        for k, v in g.items():
-            if isinstance(v, types.FunctionType) and v.__globals__ is g:
-                continue
-            if not k.startswith("__") and not isinstance(v, (types.ModuleType, type)) and _reach(v, params):
-                try:
-                    new_g[k] = copy.deepcopy(v, memo)
-                except Exception:  # noqa: BLE001 - not copyable (holds a module, a file): shared; the caller
-                    pass  # checks that the forward still computes with the working copies
-        for k, v in g.items():  # helpers of the same module read the copied globals too
-            if isinstance(v, types.FunctionType) and v.__globals__ is g:
-                new_g[k] = types.FunctionType(v.__code__, new_g, v.__name__, v.__defaults__, v.__closure__)
-                new_g[k].__kwdefaults__ = v.__kwdefaults__
-        self.fn = types.FunctionType(code, new_g, code.co_name, None, cells or None)
+        self.args: dict[str, Any] = {k: clone(v, memo, site.globals, self.globals) for k, v in bound.items()}
+        cells = tuple(types.CellType(clone(site.free[k], memo, site.globals, self.globals)) if k in site.free
+                      else types.CellType() for k in code.co_freevars)
+        self.fn = types.FunctionType(code, self.globals, code.co_name, None, cells or None)
         self.positional = code.co_argcount
         n = code.co_argcount + code.co_kwonlyargcount
         self.names = list(code.co_varnames[:n])
         self.star = code.co_varnames[n] if code.co_flags & CO_VARARGS else None
         n += 1 if self.star else 0
         self.starstar = code.co_varnames[n] if code.co_flags & CO_VARKEYWORDS else None
+
+    def roots(self) -> dict[tuple[str, str], Any]:
+        """The copies' path roots: the copied arguments and the globals copied so far (see :meth:`CallSite.roots`)."""
+        out: dict[tuple[str, str], Any] = {("arg", k): v for k, v in self.args.items()}
+        out.update({("global", k): v for k, v in dict.items(self.globals)
+                    if not k.startswith("__") and not isinstance(v, (type, types.ModuleType, types.FunctionType))})
+        return out
+
+    def read(self, path: Path) -> Any:
+        """The value at ``path`` among the copies (after :meth:`call`: where the forward stored its output)."""
+        (kind, name), steps = path[0], path[1:]
+        return read_path(self.args[name] if kind == "arg" else self.globals[name], steps)
 
     def call(self, replace: dict[str, Any] | None = None) -> Any:
         """Run the function on its copied arguments (``replace``: argument name -> another value)."""

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,8 @@ from netdoctor.gradients.result import TensorCheck
 from netdoctor.rules.backprop import TensorVerdict, UpdateCheck, WorstEntry
 
 __all__ = [
-    "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update", "MAX_COORDS", "RATIO_TOL",
+    "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update", "climbing", "MAX_COORDS",
+    "RATIO_TOL",
 ]
 
 MAX_COORDS = 12
@@ -248,6 +249,13 @@ class _Reading:
     factors: dict[int, float]
     """Reading -> the factor its agreeing tensors share."""
     explained: dict[str, int]  # tensor -> the reading that explains it
+    flipped: list[str] = field(default_factory=list)
+    """Tensors whose applied update is one common *negative* multiple of the derivative: the update climbs the loss."""
+
+    @property
+    def score(self) -> int:
+        """How many tensors this loss accounts for, as a descent or as a whole update with its sign flipped."""
+        return max(len(self.explained), len(self.flipped))
 
 
 def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.ndarray], h: float,
@@ -267,12 +275,24 @@ def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.nd
         for j in range(len(applied)):
             r = ratios.get((j, name))
             c = factors.get(j, math.nan)
-            if r is None or not math.isfinite(c) or c <= 0:
+            # a negative factor explains a gradient (its sign is the program's convention: t - out added with
+            # W += lr * g), never the update itself (that climbs the loss: see ``flipped``)
+            if r is None or not math.isfinite(c) or c == 0 or c < 0 and applied[j].kind == "update":
                 continue
             if r[1] <= RATIO_TOL and abs(r[0] - c) <= 10 * RATIO_TOL * abs(c):
                 explained[name] = j
                 break
-    return _Reading(loss, numeric, ratios, factors, explained)
+    # The applied update itself one negative factor times the derivative: gradient ascent (the output
+    # error's sign flipped). Only the update counts: a returned "gradient" of the negated loss that the
+    # program adds (``W += lr * g``) is a descent, and its update says so.
+    flipped: list[str] = []
+    for j, app in enumerate(applied):
+        c = factors.get(j, math.nan)
+        if app.kind == "update" and math.isfinite(c) and c < 0:
+            flipped = [n for n in names if (j, n) in ratios and ratios[(j, n)][1] <= RATIO_TOL
+                       and abs(ratios[(j, n)][0] - c) <= 10 * RATIO_TOL * abs(c)]
+            break
+    return _Reading(loss, numeric, ratios, factors, explained, flipped)
 
 
 def _clipped(a_full: np.ndarray, n: np.ndarray, idx: np.ndarray) -> float | None:
@@ -364,7 +384,7 @@ def check_update(
         return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
     idx = [sample(a.size, max_coords, _entry_rng(seed, k)) for k, a in enumerate(arrays)]
     readings = [_read(loss, outputs, names, idx, h, applied) for loss in losses]
-    best = max(readings, key=lambda r: len(r.explained))  # first wins ties: the program's own, or squared error
+    best = max(readings, key=lambda r: r.score)  # first wins ties: the program's own, or squared error
     loss = best.loss
     diffs = outputs.differences(loss)
     if not any(np.any(np.abs(d["numeric"]) > 10 * d["noise"]) for d in (diffs(k, idx[k], h) for k in range(len(names)))):
@@ -376,9 +396,17 @@ def check_update(
     # returned inside a batch's window says more than the batch's update), the applied update on ties.
     agree = {j: sum(1 for n in names if best.explained.get(n) == j) for j in range(len(applied))}
     top = max(range(len(applied)), key=lambda j: (agree[j], -j))
+    # The update itself one negative multiple of the derivative in most tensors: it climbs the loss, whatever
+    # the gradients computed on the way say (a returned t - out "gradient" subtracted is still a climb).
+    climbs = len(best.flipped) >= max(1, (len(names) + 1) // 2)
+    if climbs:  # every tensor judged on the update, against the size of its own (negative) factor
+        top = next(j for j, a in enumerate(applied) if a.kind == "update")
+        best = _Reading(best.loss, best.numeric, best.ratios, best.factors, {}, best.flipped)
     primary = applied[top]
     factor = best.factors.get(top, math.nan)
-    if not math.isfinite(factor) or factor <= 0:
+    if climbs:
+        factor = -factor
+    elif not math.isfinite(factor) or factor == 0 or factor < 0 and primary.kind == "update":
         # No tensor of that reading agrees: judge against the factor another reading found (or 1).
         factor = next((f for f in best.factors.values() if math.isfinite(f) and f > 0), 1.0)
     verdicts = _judge(outputs, names, idx, applied, best, top, factor, h=h, seed=seed, max_coords=max_coords,
@@ -396,7 +424,18 @@ def check_update(
         note = f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
     return UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                        coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
-                       readings=[a.kind for a in applied])
+                       readings=[a.kind for a in applied],
+                       climbs=climbs)
+
+
+def climbing(check: UpdateCheck) -> UpdateCheck:
+    """``check`` (a gradient that was one negative factor times the derivative, its sign the program's
+    convention) once the program was seen *subtracting* it: the whole update climbs the loss."""
+    verdicts = [TensorVerdict(v.name, v.kind, v.ratio, v.spread, False, v.n_checked, v.n_checked,
+                              tuple(WorstEntry(w.index, -w.applied, w.derivative, 1.0) for w in v.worst), v.hint,
+                              f"{v.name}'s step has the sign of the gradient flipped (ratio -1): it climbs the loss",
+                              v.local_name, v.bias, v.source) if v.ratio < 0 else v for v in check.tensors]
+    return replace(check, factor=-check.factor, tensors=verdicts, climbs=True)
 
 
 def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: Sequence[Applied], best: _Reading,
@@ -418,7 +457,7 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
                 continue  # only a local of the tensor's shape was seen: a guess at what was applied, not judged
         app = applied[j]
         c = best.factors.get(j, math.nan) if name in best.explained else factor
-        c = c if math.isfinite(c) and c > 0 else factor
+        c = c if math.isfinite(c) and c != 0 else factor
         a_full = np.asarray(app.arrays[name], dtype=np.float64) / c
 
         def batched_k(_k: int, i: np.ndarray, hh: float, k: int = k) -> dict[str, np.ndarray]:

@@ -31,14 +31,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from types import CodeType, FrameType
 from typing import Any
 
 import numpy as np
 
 from netdoctor.observe.numpy.arrays import path_text, walk_arrays
-from netdoctor.observe.numpy.replay import CallSite, Replay, arg_values, quietly
-from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, check_update
+from netdoctor.observe.numpy.replay import CallSite, Path, Replay, arg_values, float_arrays, quietly
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, check_update, climbing
 from netdoctor.usercode import short_path
 
 __all__ = ["UpdateCheckRecorder", "CHECK_AT", "CheckedStep", "TrackedArray"]
@@ -72,6 +73,11 @@ class CheckedStep:
     """Samples in the batch the step was computed on (1 for one sample)."""
 
 
+Pick = int | None | Path
+"""Where a forward's output is: the value returned (None), its element ``i`` (a tuple), or a path where the
+call stored it (:data:`~netdoctor.observe.numpy.replay.Path`)."""
+
+
 @dataclass
 class _Candidate:
     """A call handed the batch, copied when it was made, and what it returned (None until it returns)."""
@@ -80,7 +86,11 @@ class _Candidate:
     depth: int
     replay: Replay | None = None
     """The call on copies taken at the call (before the step): untracked arrays keep their values of then."""
-    outputs: list[tuple[int | None, np.ndarray, Any]] | None = None
+    outputs: list[tuple[Pick, np.ndarray, Any]] | None = None
+    """(where in what it returned or stored, a copy, the object) of each float array it gave."""
+    before: dict[Path, int] = field(default_factory=dict)
+    """Path -> id of the float arrays near the call at its start (what a forward that returns nothing rebinds
+    is where it stored its output: ``self.out``, ``params['A2']``, ``state.out``)."""
 
 
 @dataclass
@@ -108,12 +118,58 @@ class _Window:
     """Frame id -> (call, name of the output argument, id of the output) of a possible loss, until it returns."""
     loss: tuple[CallSite, str, int] | None = None
     target_candidates: list[Any] = field(default_factory=list)
+    owner_targets: list[np.ndarray] = field(default_factory=list)
+    """Target-like arrays among the loop's locals when it last handed the batch down (``t`` of this step: by
+    the time the window closes, the loop may have rebound ``t`` to the next step's targets)."""
     returned: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
     locals_: list[tuple[str, dict[str, np.ndarray], dict[str, str]]] = field(default_factory=list)
     shaped: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
     """(name, array, copy) of the arrays near the network shaped like a parameter (buffers the observer
     did not pair), copied at the window's start."""
     calls: int = 0
+    buffer_sources: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    """Tensor name -> how to read the buffer its "buffer" reading came from (for a :class:`_SignWatch`)."""
+
+
+MAX_WATCH_CALLS = 5_000
+"""User calls a :class:`_SignWatch` waits for the update before it gives up."""
+
+
+@dataclass
+class _SignWatch:
+    """Which way a program applies its buffers, for a check whose buffers held one negative multiple of the
+    gradient (``t - out`` accumulated): added (a descent) or subtracted (a climb).
+
+    At each user call until the parameters move, a fixed sample of every buffer's entries is read (the
+    buffer may be emptied right after the update, before the next call); the first change of the
+    parameters is then compared with the buffers as they were at the call before it.
+    """
+
+    check: int
+    """Index of the check in :attr:`UpdateCheckRecorder.checks`."""
+    params: list[TrackedArray]
+    sources: list[Callable[[], Any]]
+    idx: list[np.ndarray]
+    base: list[np.ndarray]
+    last: list[np.ndarray | None]
+    calls: int = 0
+
+    def step(self) -> bool | None:
+        """True: the buffers were subtracted; False: added; None: no update yet (or nothing to tell)."""
+        self.calls += 1
+        now = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(self.params, self.idx)]
+        if all(np.array_equal(a, b) for a, b in zip(now, self.base)):
+            for k, (src, i) in enumerate(zip(self.sources, self.idx)):
+                buf = src()
+                self.last[k] = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if isinstance(buf, np.ndarray) else None
+            return None
+        step = np.concatenate([b - a for a, b, g in zip(now, self.base, self.last) if g is not None])
+        grad = np.concatenate([g for g in self.last if g is not None]) if any(g is not None for g in self.last) else step[:0]
+        norm = float(np.linalg.norm(step) * np.linalg.norm(grad))
+        if norm == 0:
+            return None
+        cos = float(step @ grad) / norm
+        return True if cos > 0.9 else False if cos < -0.9 else None
 
 
 class UpdateCheckRecorder:
@@ -136,6 +192,8 @@ class UpdateCheckRecorder:
         """The last call of the observer's forward outside a window (references only): the forward of a
         training step that computes its own forward inline (``predict`` used only to evaluate)."""
         self.pending: tuple[_Window, list[Applied]] | None = None
+        self.watch: _SignWatch | None = None
+        """Which way the buffers of the last check are applied, while that is not known (see :class:`_SignWatch`)."""
         """A step waiting for the program's forward to be seen (the first evaluation)."""
         self.seconds = 0.0
         self._next = 0
@@ -143,6 +201,8 @@ class UpdateCheckRecorder:
         self._no_forward: dict[CodeType, int] = {}
         """Loop code -> its steps in which no call returned the output (an inline forward): after three, no
         window opens there until the program's forward is seen elsewhere."""
+        self._stores: dict[CodeType, list[Path]] = {}
+        """Forward code -> where it stored its output (learned from a call handed a batch)."""
         self._quiet: dict[CodeType, int] = {}
         """Loop code -> windows it owned in which nothing was applied (an evaluation loop: not opened again)."""
 
@@ -280,7 +340,8 @@ class UpdateCheckRecorder:
             replay = Replay(site, _work_by_id(w))
         except Exception:  # noqa: BLE001 - an argument that cannot be copied: not a forward we can run again
             return
-        w.candidates[id(frame)] = _Candidate(site, depth, replay)
+        before = {path: id(a) for path, a in float_arrays(site.roots()).items()}
+        w.candidates[id(frame)] = _Candidate(site, depth, replay, before=before)
 
     # -- events inside a window ------------------------------------------------------------
     def on_call(self, frame: FrameType) -> None:
@@ -291,6 +352,8 @@ class UpdateCheckRecorder:
             self._broken(exc)
 
     def _on_call(self, frame: FrameType) -> None:
+        if self.watch is not None:
+            self._watch_step()
         w = self.window
         if w is None:
             return
@@ -312,6 +375,8 @@ class UpdateCheckRecorder:
                 return
             if handed:
                 self._candidate(w, frame)
+                if frame.f_back is w.owner:
+                    w.owner_targets = _targets_among(w.owner)
             outs = {id(o): o for c in w.returned_candidates for _, _, o in (c.outputs or [])}
             out_name = next((k for k, v in args.items() if id(v) in outs), None)
             if out_name is not None:
@@ -321,6 +386,41 @@ class UpdateCheckRecorder:
                     w.losses[id(frame)] = (CallSite.of(frame), out_name, id(args[out_name]))
         finally:
             self.seconds += time.perf_counter() - t0
+
+    @property
+    def busy(self) -> bool:
+        """Whether every call of the user's code should reach :meth:`on_call` (a window or a watch is open)."""
+        return self.window is not None or self.watch is not None
+
+    def _watch_step(self) -> None:
+        watch = self.watch
+        if watch is None:
+            return
+        t0 = time.perf_counter()
+        try:
+            subtracted = watch.step()
+            if subtracted is None and watch.calls < MAX_WATCH_CALLS:
+                return
+            self.watch = None
+            if subtracted:
+                old = self.checks[watch.check]
+                self.checks[watch.check] = new = climbing(old)
+                self.steps = [CheckedStep(new, st.rows) if st.check is old else st for st in self.steps]
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+    def _start_watch(self, w: _Window, check: UpdateCheck) -> None:
+        """After a check whose buffers were a negative multiple of the gradient and no update was seen."""
+        names = [v.name for v in check.tensors if v.kind == "buffer" and v.name in w.buffer_sources]
+        if not names or "update" in check.readings or not check.ok or not check.factor < 0:
+            return
+        params = [p for p in w.params if p.name in names]
+        rng = np.random.default_rng(len(self.checks))
+        idx = [rng.choice(a.size, min(a.size, 64), replace=False) for a in (np.asarray(p.read()) for p in params)]
+        base = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(params, idx)]
+        self.watch = _SignWatch(len(self.checks) - 1, params, [w.buffer_sources[p.name] for p in params], idx, base,
+                                [None] * len(params))
+        self.watch.step()
 
     def on_return(self, frame: FrameType, value: Any) -> None:
         """A return of the user's code while a window is open."""
@@ -341,7 +441,14 @@ class UpdateCheckRecorder:
             cand = w.candidates.pop(id(frame), None)
             if cand is not None:
                 objs = {id(a) for a in w.objects}
-                cand.outputs = [(i, a, o) for i, a, o in _returned_floats(value, keep=True) if id(o) not in objs]
+                outputs: list[tuple[Pick, np.ndarray, Any]] = [
+                    (i, a, o) for i, a, o in _returned_floats(value, keep=True) if id(o) not in objs]
+                if not outputs:  # a forward that stores its output instead of returning it
+                    stored = _rebound(cand, w)
+                    outputs = [(path, np.array(a, dtype=np.float64), a) for path, a in stored]
+                    if stored:
+                        self._stores[cand.site.code] = [path for path, _ in stored]
+                cand.outputs = outputs
                 if cand.outputs:
                     w.returned_candidates.append(cand)
             loss = w.losses.pop(id(frame), None)
@@ -412,16 +519,15 @@ class UpdateCheckRecorder:
         self._next += 1
 
     def _try(self, w: _Window, applied: list[Applied], by_id: dict[int, np.ndarray],
-             choices: list[tuple[_Candidate, int | None, list[LossChoice]]]) -> str | None:
+             choices: list[tuple[_Candidate, Pick, list[LossChoice]]]) -> str | None:
         """Check with the first choice that reproduces the program's output and computes with every tensor;
         None when one did, else why none could."""
         why = "no call handed the batch returned an array"
         for cand, pick, losses in choices:
             replay = cand.replay or Replay(cand.site, by_id)
 
-            def forward(replay: Replay = replay, pick: int | None = pick) -> np.ndarray:
-                out = replay.call()
-                return np.asarray(out if pick is None else out[pick], dtype=np.float64)
+            def forward(replay: Replay = replay, pick: Pick = pick) -> np.ndarray:
+                return _pick(replay, replay.call(), pick)
 
             mine = {i: c for i, c, _ in cand.outputs or []}
             out0 = forward()
@@ -446,12 +552,13 @@ class UpdateCheckRecorder:
                 return None
             self.checks.append(check)
             self.steps.append(CheckedStep(check, _rows(w)))
+            self._start_watch(w, check)
             self._next += 1
             return None
         return why
 
     def _template_choices(self, w: _Window, by_id: dict[int, np.ndarray]
-                          ) -> list[tuple[_Candidate, int | None, list[LossChoice]]]:
+                          ) -> list[tuple[_Candidate, Pick, list[LossChoice]]]:
         """The program's forward (seen elsewhere) on the step's batch: the input argument swapped for it."""
         t = self.template
         if t is None:
@@ -460,9 +567,24 @@ class UpdateCheckRecorder:
         if swap is None:
             return []
         site = CallSite(t.code, t.globals, {**t.args, **swap}, t.free)
-        out = _returned_floats(Replay(site, by_id).call())
+        replay = Replay(site, by_id)
+        value = replay.call()
+        out: list[tuple[Pick, np.ndarray, Any]] = list(_returned_floats(value))
+        if not out:  # it stores its output: where a call handed a batch stored it, else what a second call rebinds
+            paths = self._stores.get(t.code)
+            if paths is None:
+                before = {path: id(a) for path, a in float_arrays(replay.roots()).items()}
+                replay.call()
+                paths = [path for path, a in float_arrays(replay.roots()).items() if before.get(path) != id(a)]
+            for path in paths:
+                try:
+                    a = replay.read(path)
+                except (LookupError, AttributeError, TypeError):
+                    continue
+                if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                    out.append((path, np.array(a, dtype=np.float64), a))
         cand = _Candidate(site, 0, None)
-        found: list[tuple[int, int | None, list[LossChoice]]] = []
+        found: list[tuple[int, Pick, list[LossChoice]]] = []
         for i, a, _ in out:
             for target in w.target_candidates:
                 if any(target is v for v in swap.values()):
@@ -474,32 +596,39 @@ class UpdateCheckRecorder:
         found.sort(key=lambda f: f[0])
         return [(cand, i, losses) for _, i, losses in found[:2]]
 
-    def _choices(self, w: _Window) -> list[tuple[_Candidate, int | None, list[LossChoice]]]:
-        """(forward, index of its output, losses) to try, best first: the program's own loss, else the
-        output the targets fit most narrowly, outermost call first."""
-        out: list[tuple[int, int, _Candidate, int | None, list[LossChoice]]] = []
+    def _choices(self, w: _Window) -> list[tuple[_Candidate, Pick, list[LossChoice]]]:
+        """(forward, where its output is, losses) to try, best first: the program's own loss, else an output
+        paired with targets that look like targets (one-hot, class indices) rather than another array the
+        program handed along (a hidden layer's cache), the class axis they fit most narrowly, outermost call first."""
+        out: list[tuple[tuple[int, int, int], _Candidate, Pick, list[LossChoice]]] = []
+        targetish = {id(t): _targetish(t) for t in w.target_candidates}
         for cand in w.returned_candidates:
             for i, a, o in cand.outputs or []:
                 if w.loss is not None and w.loss[2] == id(o):
                     site, name, _ = w.loss
-                    out.append((-1, cand.depth, cand, i, [_own_loss(site, name)]))
+                    out.append(((-1, -1, cand.depth), cand, i, [_own_loss(site, name)]))
                     continue
+                best: tuple[tuple[int, int, int], list[LossChoice]] | None = None
                 for t in w.target_candidates:
                     if isinstance(t, np.ndarray) and t is o:
                         continue
+                    key = (0 if targetish[id(t)] else 1, _class_width(a, t), cand.depth)
+                    if best is not None and key >= best[0]:
+                        continue
                     losses = assumed_losses(a, t)
                     if losses:
-                        out.append((_class_width(a, t), cand.depth, cand, i, losses))
-                        break
-        out.sort(key=lambda c: (c[0], c[1]))
-        return [(c, i, losses) for _, _, c, i, losses in out[:4]]
+                        best = (key, losses)
+                if best is not None:
+                    out.append((best[0], cand, i, best[1]))
+        out.sort(key=lambda c: c[0])
+        return [(c, i, losses) for _, c, i, losses in out[:4]]
 
     def _owner_targets(self, w: _Window) -> None:
         """Target-like arrays among the loop's own variables (``t`` in ``for x, t in ...``), after the handed ones."""
         outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
         shapes = {c.shape for cand in w.returned_candidates for _, c, _ in cand.outputs or []}
-        for v in list(w.owner.f_locals.values())[:512]:
-            if isinstance(v, np.ndarray) and v.shape in shapes and id(v) not in outs and _target_like(v):
+        for v in w.owner_targets or _targets_among(w.owner):
+            if v.shape in shapes and id(v) not in outs:
                 w.target_candidates.append(v)
 
     def _readings(self, w: _Window) -> list[Applied]:
@@ -519,6 +648,7 @@ class UpdateCheckRecorder:
             d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
             if np.any(d):
                 bufs[p.name] = np.asarray(d, dtype=np.float64)
+                w.buffer_sources[p.name] = p.buffer
         # arrays shaped like a parameter that the step changed: buffers, matched by shape in order
         moved_ids = {id(a) for a in now}
         changed = [(n, a, a - c) for n, a, c in w.shaped if id(a) not in moved_ids and a.shape == c.shape
@@ -528,7 +658,9 @@ class UpdateCheckRecorder:
                 continue
             hit = next((i for i, (_, a, _) in enumerate(changed) if a.shape == b.shape), None)
             if hit is not None:
-                bufs[p.name] = np.asarray(changed.pop(hit)[2], dtype=np.float64)
+                _, a, d = changed.pop(hit)
+                bufs[p.name] = np.asarray(d, dtype=np.float64)
+                w.buffer_sources[p.name] = partial(_same, a)
         if bufs:
             out.append(Applied("buffer", bufs, w.computed_in))
         if w.returned:
@@ -564,6 +696,39 @@ def _own_loss(site: CallSite, out_name: str) -> LossChoice:
     return LossChoice(f"{replay.name}() at {short_path(replay.where)}", own, False)
 
 
+def _same(a: Any) -> Any:
+    return a
+
+
+def _pick(replay: Replay, value: Any, pick: Pick) -> np.ndarray:
+    """The output of a replayed forward: what it returned, an element of it, or what it stored at a path."""
+    if pick is None:
+        out = value
+    elif isinstance(pick, int):
+        out = value[pick]
+    else:
+        out = replay.read(pick)
+    return np.asarray(out, dtype=np.float64)
+
+
+def _rebound(cand: _Candidate, w: _Window) -> list[tuple[Path, np.ndarray]]:
+    """The float arrays a returning call rebound near it (not parameters, not the batch): where it stored its output."""
+    skip = {id(a) for a in w.objects} | set(w.batch)
+    return [(path, a) for path, a in float_arrays(cand.site.roots()).items()
+            if cand.before.get(path) != id(a) and id(a) not in skip]
+
+
+def _targets_among(frame: FrameType) -> list[np.ndarray]:
+    """Target-like float arrays among a frame's variables (a module's: its globals), at most 64."""
+    out = []
+    for v in list(frame.f_locals.values())[:512]:
+        if isinstance(v, np.ndarray) and v.size <= 100_000 and _target_like(v):
+            out.append(v)
+            if len(out) >= 64:
+                break
+    return out
+
+
 def _arraylike(v: Any) -> bool:
     return isinstance(v, np.ndarray) or (isinstance(v, list) and 0 < len(v) <= 100_000)
 
@@ -590,7 +755,22 @@ def _shape(v: Any, depth: int = 0) -> tuple[int, ...]:
 
 def _target_like(v: np.ndarray) -> bool:
     """Few distinct values (one-hot, +-1, 0.1/0.9 codes): what targets look like, unlike a delta or an output."""
-    return v.size > 0 and len(np.unique(v[: 64])) <= 3
+    return v.size > 0 and len(np.unique(v.reshape(-1)[:256])) <= 3
+
+
+def _targetish(v: Any) -> bool:
+    """Targets as a loss compares them: few distinct values (:func:`_target_like`) or class indices."""
+    if isinstance(v, list):
+        if not v or len(v) > 100_000 or not all(isinstance(x, (int, float, np.number, list)) for x in v[:16]):
+            return False
+        try:
+            v = np.asarray(v[:256], dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+    if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf" or v.size == 0:
+        return False
+    head = v.reshape(-1)[:256]
+    return _target_like(v) or bool(np.all(head == np.round(head)) and head.min() >= 0)
 
 
 def _scalar(v: Any) -> bool:
