@@ -118,83 +118,99 @@ def clone(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None = None, 
     i = id(x)
     if i in memo:
         return memo[i]
-    t = type(x)
     if isinstance(x, _ATOMIC):
         return x
     memo.setdefault(id(memo), []).append(x)  # the original stays alive while the memo lives: its id is not reused
+    t = type(x)
     if t is np.ndarray:
-        if x.size > BIG:
-            y: Any = x.view()
-            y.flags.writeable = False
-        elif x.dtype.kind == "O":
-            y = np.empty_like(x)
-            memo[i] = y
-            for k, v in enumerate(x.reshape(-1)):
-                y.reshape(-1)[k] = clone(v, memo, globals_, copied)
-            return y
-        else:
-            y = x.copy()
-        memo[i] = y
-        return y
-    if t in (list, dict, set, tuple) and len(x) > BIG_CONTAINER:
-        memo[i] = x  # a data set kept as a list of samples: shared, never copied (a forward only reads it)
-        return x
-    if t is list:
-        y = []
-        memo[i] = y
-        if all(type(v) in (float, int, bool, str) for v in x):
-            y.extend(x)
-        else:
-            y.extend(clone(v, memo, globals_, copied) for v in x)
-        return y
-    if t is tuple:
-        y = tuple(clone(v, memo, globals_, copied) for v in x)
-        return memo.setdefault(i, y)
-    if t is dict:
-        y = {}
-        memo[i] = y
-        for k, v in x.items():
-            y[k] = clone(v, memo, globals_, copied)
-        return y
-    if t is set:
-        y = set()
-        memo[i] = y
-        y.update(clone(v, memo, globals_, copied) for v in x)
-        return y
-    if t is types.FunctionType:
-        return _clone_function(x, memo, globals_, copied)
-    if t is types.MethodType:
-        y = types.MethodType(clone(x.__func__, memo, globals_, copied), clone(x.__self__, memo, globals_, copied))
-        memo[i] = y
-        return y
-    if t is types.CellType:
-        y = types.CellType()
-        memo[i] = y
-        try:
-            y.cell_contents = clone(x.cell_contents, memo, globals_, copied)
-        except ValueError:  # an empty cell
-            pass
-        return y
+        return _clone_array(x, memo, globals_, copied)
+    if t in (list, tuple, dict, set):
+        return _clone_container(x, memo, globals_, copied)
+    if t in (types.FunctionType, types.MethodType, types.CellType):
+        return _clone_callable(x, memo, globals_, copied)
     if _plain_class(t):
-        y = object.__new__(t)
-        memo[i] = y
-        try:
-            d = object.__getattribute__(x, "__dict__")
-        except AttributeError:
-            d = None
-        if d is not None:
-            object.__getattribute__(y, "__dict__").update({k: clone(v, memo, globals_, copied) for k, v in d.items()})
-        for name in _slots(t):
-            try:
-                object.__setattr__(y, name, clone(object.__getattribute__(x, name), memo, globals_, copied))
-            except AttributeError:
-                pass  # a slot never set
-        return y
+        return _clone_instance(x, memo, globals_, copied)
     try:
         y = copy.deepcopy(x)
     except Exception:  # noqa: BLE001 - not copyable (a file, a lock): shared; the caller checks that the
         y = x  # forward still computes with the working copies
     memo[i] = y
+    return y
+
+
+def _clone_array(x: np.ndarray, memo: dict[int, Any], globals_: dict[str, Any] | None, copied: Any) -> np.ndarray:
+    if x.size > BIG:
+        y = x.view()
+        y.flags.writeable = False
+    elif x.dtype.kind == "O":
+        y = np.empty_like(x)
+        memo[id(x)] = y
+        flat = y.reshape(-1)
+        for k, v in enumerate(x.reshape(-1)):
+            flat[k] = clone(v, memo, globals_, copied)
+    else:
+        y = x.copy()
+    memo[id(x)] = y
+    return y
+
+
+def _clone_container(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None, copied: Any) -> Any:
+    i = id(x)
+    if len(x) > BIG_CONTAINER:
+        memo[i] = x  # a data set kept as a list of samples: shared, never copied (a forward only reads it)
+        return x
+    t = type(x)
+    if t is tuple:
+        return memo.setdefault(i, tuple(clone(v, memo, globals_, copied) for v in x))
+    if t is dict:
+        d: dict[Any, Any] = {}
+        memo[i] = d
+        for k, v in x.items():
+            d[k] = clone(v, memo, globals_, copied)
+        return d
+    if t is list:
+        lst: list[Any] = []
+        memo[i] = lst
+        atoms = all(type(v) in (float, int, bool, str) for v in x)  # a row of numbers: copied at C speed
+        lst.extend(x if atoms else (clone(v, memo, globals_, copied) for v in x))
+        return lst
+    st: set[Any] = set()
+    memo[i] = st
+    st.update(clone(v, memo, globals_, copied) for v in x)
+    return st
+
+
+def _clone_callable(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None, copied: Any) -> Any:
+    if type(x) is types.FunctionType:
+        return _clone_function(x, memo, globals_, copied)
+    if type(x) is types.MethodType:
+        y: Any = types.MethodType(clone(x.__func__, memo, globals_, copied), clone(x.__self__, memo, globals_, copied))
+        memo[id(x)] = y
+        return y
+    y = types.CellType()
+    memo[id(x)] = y
+    try:
+        y.cell_contents = clone(x.cell_contents, memo, globals_, copied)
+    except ValueError:  # an empty cell
+        pass
+    return y
+
+
+def _clone_instance(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None, copied: Any) -> Any:
+    t = type(x)
+    y = object.__new__(t)
+    memo[id(x)] = y
+    try:
+        d = object.__getattribute__(x, "__dict__")
+    except AttributeError:
+        d = None
+    if d is not None:
+        object.__getattribute__(y, "__dict__").update({k: clone(v, memo, globals_, copied) for k, v in d.items()})
+    for name in _slots(t):
+        try:
+            object.__setattr__(y, name, clone(object.__getattribute__(x, name), memo, globals_, copied))
+        except AttributeError:
+            pass  # a slot never set
     return y
 
 
