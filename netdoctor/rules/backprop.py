@@ -3,6 +3,9 @@
 * ``netdoctor run``: the program's applied updates against its own loss. The evidence records of the update
   check (:mod:`netdoctor.observe.numpy.update_check` measures them on the program's own forward, batch and
   loss, with the gradient judge), worded by :func:`gradient_mismatch_in_updates`.
+* ``netdoctor run`` on PyTorch programs: the hand-written backward of custom ``autograd.Function`` s against
+  finite differences of the module that runs them (:class:`ModuleBackwardCheck`, measured by
+  :mod:`netdoctor.observe.torch.backward_check`), worded by :func:`gradient_mismatch_in_modules`.
 * ``gradcheck`` and ``check``'s gradient stage: the returned gradient against finite differences of the
   returned loss, per tensor and along random directions (:class:`GradientComparison`, which
   :class:`netdoctor.gradients.result.GradcheckResult` hands over), worded by
@@ -21,6 +24,7 @@ from netdoctor.params import format_index
 __all__ = [
     "WorstEntry", "TensorVerdict", "UpdateCheck", "gradient_mismatch_in_updates",
     "CheckedEntry", "CheckedTensor", "CheckedDirection", "GradientComparison", "gradient_mismatch_in_gradients",
+    "ModuleBackwardCheck", "gradient_mismatch_in_modules",
 ]
 
 
@@ -299,4 +303,62 @@ def gradient_mismatch_in_gradients(c: GradientComparison) -> list[Finding]:
                 explanation="The gradient is not the derivative of the loss along a random direction.",
             ))
             break
+    return out
+
+
+# -- hand-written backward code in a PyTorch program (netdoctor run) ------------------------------------------
+@dataclass(frozen=True)
+class ModuleBackwardCheck:
+    """Evidence: a module whose forward runs custom autograd Functions, its autograd gradient (through their
+    hand-written backward) against finite differences of the module on a float64 copy."""
+
+    module: str
+    """The module's name in the model (``net.act1``)."""
+    functions: tuple[str, ...]
+    """The custom Functions found in its forward (``MyReLU``)."""
+    defined: str
+    """file:line of the first one's ``backward``."""
+    comparison: GradientComparison | None
+    """The gradient checker's comparison; None when the module could not be checked (``note`` says why)."""
+    coords: int = 0
+    """Entries compared over all tensors."""
+    surrogate: tuple[str, ...] = ()
+    """Tensors whose finite differences are ~0 at every sampled entry while the backward passes a gradient: a
+    flat forward (rounding, sign) with a surrogate gradient on purpose (straight-through), not a mismatch."""
+    note: str = ""
+
+
+def gradient_mismatch_in_modules(checks: Sequence[ModuleBackwardCheck]) -> list[Finding]:
+    """One ``gradient-mismatch`` error per checked module whose gradient disagrees (surrogate tensors aside)."""
+    out: list[Finding] = []
+    for c in checks:
+        if c.comparison is None:
+            continue
+        bad = [t for t in c.comparison.tensors if not t.ok and t.name not in c.surrogate]
+        if not bad:
+            continue
+        order = output_first([t.name for t in c.comparison.tensors], [t.name for t in bad])
+        first = next(t for t in bad if t.name == order[0])
+        where = format_index(first.name, first.worst[0].index) if first.worst and first.problem is None else first.name
+        fns = ", ".join(c.functions)
+        kind = "custom autograd Function" + ("s" if len(c.functions) > 1 else "")
+        out.append(Finding(
+            "gradient-mismatch", Severity.ERROR, f"{c.module}: {where}",
+            f"the backward of {fns} ({kind}, backward at {c.defined}) in {c.module} is not the derivative of its "
+            f"forward: {tensor_sentence(first)}"
+            + (f" Also {', '.join(t.name for t in bad if t is not first)}." if len(bad) > 1 else ""),
+            {"module": c.module, "functions": list(c.functions), "backward_at": c.defined, "method": c.comparison.method,
+             "h": c.comparison.h, "limit": c.comparison.rtol, "entries_checked": c.coords,
+             "tensors": {t.name: {"n_checked": t.n_checked, "n_failed": t.n_failed, "max_rel_error": t.max_rel_error,
+                                  "worst": [{"index": list(e.index), "analytic": e.analytic, "numeric": e.numeric,
+                                             "rel_error": e.rel_error} for e in t.worst[:3]]} for t in bad}},
+            fix=(first.hint + "; " if first.hint else "")
+            + f"re-derive {c.functions[0]}.backward: it must return grad_output times the derivative of forward at "
+              f"the saved inputs, one gradient per input; check it alone with netdoctor.gradcheck({c.functions[0]}, x).",
+            explanation=(f"netdoctor copied {c.module} to float64 (eval mode), ran it on the inputs of a training step, "
+                         f"and compared autograd's gradient of sum(r * output), which goes through the hand-written "
+                         f"backward, with central differences of the forward at {c.coords} sampled entries. "
+                         f"Built-in operations differentiate themselves; this backward is written by hand, and "
+                         f"training follows it."),
+        ))
     return out

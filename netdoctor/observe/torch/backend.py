@@ -131,6 +131,8 @@ class TorchBackend:
         self.every = every
         self.min_steps = min_steps
         self.watch: Any = None
+        self.backward_check: Any = None
+        """Custom autograd Functions against finite differences (:mod:`netdoctor.observe.torch.backward_check`)."""
         self._import_watch: TorchImportWatch | None = None
         self.errors: list[str] = []
 
@@ -163,6 +165,10 @@ class TorchBackend:
 
         o = self.options
         self.watch = TorchWatch(UserSites(o.is_user), every=self.every, max_steps=o.max_updates, max_seconds=o.max_seconds)
+        from netdoctor.observe.torch.backward_check import BackwardCheck
+
+        self.backward_check = BackwardCheck(self.watch)
+        self.watch.forward_listeners.append(self.backward_check.listen)
         self.watch.install()
 
     def uninstall(self) -> None:
@@ -182,7 +188,9 @@ class TorchBackend:
 
         if self.watch.installed:
             self.watch.close_window()
-        return torch_findings(self.watch)
+        from netdoctor.rules.backprop import gradient_mismatch_in_modules
+
+        return gradient_mismatch_in_modules(self.backward_check.records) + torch_findings(self.watch)
 
     def sections(self) -> dict[str, Any]:
         w = self.watch
@@ -260,4 +268,6 @@ class TorchBackend:
             ctx.setdefault("notes", []).extend(dropped)
         if w.errors:
             ctx.setdefault("notes", []).extend(f"observer: {e}" for e in w.errors)
+        if models and self.backward_check is not None:
+            ctx.setdefault("notes", []).extend(self.backward_check.notes())
         return ctx
