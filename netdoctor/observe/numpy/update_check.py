@@ -123,7 +123,8 @@ def assumed_losses(out: Any, targets: Any) -> list[LossChoice]:
     """The losses the program's arithmetic could be the gradient of, for this output and these targets.
 
     Squared error always (its sum, mean and ½ differ by a factor, which is not a mismatch);
-    cross-entropy on softmax of the output when the targets are one-hot (or class indices),
+    cross-entropy on softmax of the output when the targets are one-hot, class indices or another
+    distribution over the classes (soft targets),
     on the output itself when it is a probability vector, on log-softmax when it is one.
     """
     o = np.asarray(out, dtype=np.float64)
@@ -141,7 +142,8 @@ def assumed_losses(out: Any, targets: Any) -> list[LossChoice]:
 
     out_losses = [LossChoice("squared error (assumed)", squared, True)]
     axis = _class_axis(o, t)
-    onehot = bool(np.all((t == 0) | (t == 1)) and np.allclose(t.sum(axis=axis), 1.0))
+    # one-hot, or soft targets that are a distribution over the classes (0.955 / 0.005 codes, label smoothing)
+    onehot = bool(np.all(t >= 0) and np.allclose(t.sum(axis=axis), 1.0))
     if onehot and o.size > 1:
         def ce_softmax(y: np.ndarray, t: np.ndarray = t, axis: int = axis) -> float:
             z = np.asarray(y, dtype=np.float64)

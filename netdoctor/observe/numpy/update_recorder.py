@@ -196,6 +196,8 @@ class UpdateCheckRecorder:
         """Which way the buffers of the last check are applied, while that is not known (see :class:`_SignWatch`)."""
         """A step waiting for the program's forward to be seen (the first evaluation)."""
         self.seconds = 0.0
+        self.offers = 0
+        """Calls offered while a window could open (none: the observer never knew the input width)."""
         self._next = 0
         self._attempts = 0
         self._no_forward: dict[CodeType, int] = {}
@@ -217,6 +219,14 @@ class UpdateCheckRecorder:
                        f"{self.seconds:.2f} s)")
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check not run: {why}")
+        if self.pending is not None:
+            out.append("update check not run: the step computed its forward inline and the program's forward "
+                       "function was not called elsewhere before the run ended")
+        elif not out and self.updates is not None and self.updates() > 0:
+            # silence would read as "checked, nothing wrong": say why nothing was compared
+            out.append("update check not run: " + ("no call of the training step was handed a batch of the "
+                       "network's inputs" if self.offers else "the network's input width is not known (its "
+                       "layers were not found in order)"))
         return out
 
     # -- opening -------------------------------------------------------------------------
@@ -233,6 +243,7 @@ class UpdateCheckRecorder:
         ``root``: the network's root (``self``, a dict, a module's globals): arrays shaped like a parameter
         found there are read as buffers too when the observer paired none with that parameter.
         """
+        self.offers += 1
         try:
             self._offer(frame, params, input_width, where, root)
         except Exception as exc:  # noqa: BLE001 - the check's own error: it stops, the observer goes on
@@ -281,6 +292,7 @@ class UpdateCheckRecorder:
                 computed_in=f"{owner.f_code.co_name}() at {short_path(owner.f_code.co_filename)}:{owner.f_code.co_firstlineno}",
             )
             w.target_candidates = others + list(batch.values())
+            w.owner_targets = _targets_among(owner)  # this step's t, before the loop computes the next one
             w.shaped = _shaped_arrays(root, objects)
             self.window = w
             for f in handed:
