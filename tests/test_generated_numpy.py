@@ -42,8 +42,6 @@ KNOWN: dict[tuple[int, str | None], str] = {
                             "0 of 75 updates observed (on main f0e7282 it named aliased-buffers)",
     (1, "lr-too-low"): "the same style: no network found, 0 of 75 updates observed (on main f0e7282 it named "
                        "learning-rate-too-low)",
-    (174, "summed-gradient"): "module-level loop, batched: learning-rate-too-high (error) and saturation instead of "
-                              "summed-gradient",
     (144, "stale-accumulator"): "closure over a dict with gradient buffers: no network found, 0 of 60 updates observed",
     (144, "missing-derivative"): "closure, hidden relu mask missing from the backward: no network found, 0 of 60 updates",
     (170, "constant-targets"): "layer objects, batch size 1, the label read from a pixel column: only class-collapse",
