@@ -1036,6 +1036,24 @@ def test_a_learning_rate_driven_to_zero_is_the_root_cause_of_a_collapse():
     assert report.root_cause().code == "learning-rate-too-low"
 
 
+def test_weights_that_grow_while_the_loss_falls_are_no_explosion_but_a_growing_gradient_still_is():
+    # A linear head on fixed features under Adam at 1e-2 (generated style 308): 10x weight growth, gradient 1.2x, loss
+    # 2.3 -> 0.5. The same weights with the loss rising, or with the gradient grown 150x, are an explosion.
+    from netdoctor.rules.evidence import NormTrace
+    from netdoctor.rules.policy import Framework
+    from netdoctor.rules.stability import exploding_gradients
+
+    steps, weights = (1, 100, 200, 252), (1.84, 6.0, 12.0, 18.6)
+    head = NormTrace("fc2.weight", steps, weights, (0.9, 1.0, 1.05, 1.05), loss_start=2.3, loss_end=0.5)
+    assert exploding_gradients([head], Framework.TORCH) is None
+    rising = NormTrace("fc2.weight", steps, weights, (0.9, 1.0, 1.05, 1.05), loss_start=2.3, loss_end=2.4)
+    assert exploding_gradients([rising], Framework.TORCH).evidence["weight_growth"] > 10
+    unknown = NormTrace("fc2.weight", steps, weights, (0.9, 1.0, 1.05, 1.05))
+    assert exploding_gradients([unknown], Framework.TORCH) is not None
+    grads = NormTrace("fc2.weight", steps, weights, (0.9, 9.0, 90.0, 135.0), loss_start=2.3, loss_end=0.5)
+    assert exploding_gradients([grads], Framework.TORCH).evidence["grad_growth"] == pytest.approx(150)
+
+
 def test_lbfgs_with_a_closure_is_judged_per_run_not_per_step(tmp_path):
     prelude = f"import sys\nsys.path.insert(0, {str(EXAMPLES)!r})\n"
     path = write_script(tmp_path, "lbfgs.py", prelude + textwrap.dedent("""

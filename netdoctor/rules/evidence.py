@@ -122,6 +122,9 @@ class NormTrace:
     """A weight matrix (not a bias): growth is judged on these first."""
     grad_floor: float = 0.0
     """Gradient growth is measured from at least this norm (a first gradient near 0 is no start to grow from)."""
+    loss_start: float | None = None
+    loss_end: float | None = None
+    """The run's loss at its start and its end (means of a few measurements), when the recorder knows them."""
 
 
 @dataclass(frozen=True)

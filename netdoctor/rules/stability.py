@@ -9,6 +9,7 @@ from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import GradientScale, NonFinite, NormTrace
 from netdoctor.rules.policy import (
     EXPLODING_GRAD_GROWTH,
+    EXPLODING_LOSS_FELL,
     EXPLODING_WEIGHT_GROWTH,
     VANISHING_LOSS_LEFT,
     VANISHING_RATIO,
@@ -40,9 +41,13 @@ def _growth(t: NormTrace) -> tuple[float, float, int | None]:
     g0 = max(g0, t.grad_floor) if math.isfinite(g0) else g0
     wg = gg = 1.0
     first = None
+    # Weights that grow while the loss falls are converging (logits scaling up), not blowing up: their growth alone is
+    # not judged then; a gradient that grows still is.
+    converging = (t.loss_start is not None and t.loss_end is not None and t.loss_start > 0
+                  and t.loss_end <= EXPLODING_LOSS_FELL * t.loss_start)
     for i in range(1, len(t.steps)):
         # Non-finite values are the non-finite rule's: growth is judged on finite norms only.
-        w = t.weight_norms[i] / w0 if w0 > 0 and math.isfinite(t.weight_norms[i]) else 1.0
+        w = t.weight_norms[i] / w0 if w0 > 0 and math.isfinite(t.weight_norms[i]) and not converging else 1.0
         g = gs[i] / g0 if i < len(gs) and g0 > 0 and math.isfinite(gs[i]) else 1.0
         wg, gg = max(wg, w), max(gg, g)
         if first is None and (w >= EXPLODING_WEIGHT_GROWTH or g >= EXPLODING_GRAD_GROWTH):

@@ -398,13 +398,16 @@ def _start_norm(w: TorchWatch, pi: Any) -> float:
 def rule_gradients(w: TorchWatch) -> list[Finding]:
     traces = []
     closure = _closure_steps(w)
+    vals = _losses(w)
+    loss_start, loss_end = (statistics.mean(vals[:3]), statistics.mean(vals[-3:])) if len(vals) >= 6 else (None, None)
     for n, pi in param_items(w):
         if len(pi.norms) >= 2:
             # L-BFGS grows the weights over its many iterations per step() toward its solution: that is its convergence,
             # so only gradient growth is judged there (the weight norms go in as constant).
             wns = tuple(wn for _, wn, _ in pi.norms) if not closure else (pi.norms[0][1],) * len(pi.norms)
             traces.append(NormTrace(n, tuple(s for s, _, _ in pi.norms), wns, tuple(gn for _, _, gn in pi.norms),
-                                    is_weight=len(pi.shape) >= 2 and not is_bias(n), grad_floor=GRAD_FLOOR * _start_norm(w, pi)))
+                                    is_weight=len(pi.shape) >= 2 and not is_bias(n), grad_floor=GRAD_FLOOR * _start_norm(w, pi),
+                                    loss_start=loss_start, loss_end=loss_end))
     found = (exploding_gradients(traces, Framework.TORCH), vanishing_gradients(_gradient_scales(w), Framework.TORCH))
     return [f for f in found if f is not None]
 
