@@ -257,6 +257,11 @@ class NumpyBackend:
         """The batch's targets as the program wrote them (0.01/0.99 codes), beside their one-hot ``_pending_T``."""
         """id of the output array the forward returned last: a call handed it compares it with the targets."""
         self._targets_compared = False
+        self._compare_left = 0
+        """Calls after the forward's output that may still be the comparison (then it is looked for again at the next
+        output); a program that compares inline never pays for more than a few calls per output."""
+        self._compare_misses = 0
+        """Outputs after which no call was handed the output: after 64 of them, comparisons are no longer looked for."""
         self._D_sum: np.ndarray | None = None
         self._D_rows = 0
         self._constants: list = []
@@ -1234,7 +1239,11 @@ class NumpyBackend:
         names = code.co_varnames[: code.co_argcount]
         out_id, self._out_id = self._out_id, None  # one comparison per output
         if not any(id(loc.get(n)) == out_id for n in names):
-            self._out_id = out_id
+            self._compare_left -= 1
+            if self._compare_left > 0:
+                self._out_id = out_id
+            else:
+                self._compare_misses += 1
             return
         sizes = self.layout[1] if self.layout else None
         if not sizes:
@@ -1287,8 +1296,10 @@ class NumpyBackend:
         rows = self._output_rows(value)
         if rows is None:
             return
-        self._out_id = next((id(v) for v in ([value] if isinstance(value, np.ndarray) else value) if isinstance(v, np.ndarray)
-                             and v.size == rows.size), None)
+        if self._compare_misses < 64:
+            self._out_id = next((id(v) for v in ([value] if isinstance(value, np.ndarray) else value)
+                                 if isinstance(v, np.ndarray) and v.size == rows.size), None)
+            self._compare_left = 8
         T = self._pending_T
         if T is not None and len(T) == len(rows) and len(rows) > 1:
             self._pending_T = None

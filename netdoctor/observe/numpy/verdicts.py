@@ -161,7 +161,8 @@ def _target_lines(b: NumpyBackend, top: int, one: bool) -> list[Line]:
     if top == 0 and one and not scaled:
         # the scaling that reached the label is not beside the target builder's call: any that divides whole rows,
         # except in the functions that only evaluate (their pixels never become targets)
-        evaluators = {(s["code"].co_filename, s["code"].co_name) for s in b.eval_segments}
+        evaluators = {(s["code"].co_filename, s["code"].co_name) for s in b.eval_segments
+                      if id(s["code"]) != b.train_labels_key}  # the training loop may evaluate too: not excluded
         if b.contributor is not None:
             evaluators.discard((b.contributor.co_filename, b.contributor.co_name))
         found = [l for l in find_lines(
