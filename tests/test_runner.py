@@ -365,3 +365,17 @@ print("__getattr__ called for:", sorted(set(calls)))
     assert called.startswith("__getattr__ called for: [") and "__array__" not in called and "__dict__" not in called
     # nor do the update check's copies of its objects (observe/numpy/replay.py copies without asking them)
     assert called == want.stdout.rstrip("\n")
+
+
+def test_a_script_without_numpy_is_run_and_reported_without_loading_numpy_or_the_rules(tmp_path):
+    """The fixed cost of ``netdoctor run``: a program that never imports NumPy has no arrays to watch, and neither
+    the NumPy observer, NumPy itself (about 0.1 s of CPU), the rules nor PyTorch are loaded to say so."""
+    (tmp_path / "hello.py").write_text('print("hello")\n')
+    probe = ("import sys\nfrom netdoctor.cli import main\n"
+             "status = main(['run', '--json', 'report.json', 'hello.py'])\n"
+             "print('LOADED', status, sorted(m for m in ('numpy', 'netdoctor.rules', 'torch') if m in sys.modules))\n")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, NO_COLOR="1"))
+    assert proc.stdout.startswith("hello\n"), proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "LOADED 3 []", proc.stdout + proc.stderr
+    assert json.loads((tmp_path / "report.json").read_text())["unobserved"]

@@ -8,8 +8,9 @@ hints and the notes. :func:`gradcheck_rich` lays it out with rich (the
 standalone result and the report's section alike) and
 :mod:`netdoctor.report.html` as an HTML table, so the two cannot drift.
 :func:`result_summary` is the plain text of ``GradcheckResult.summary()``.
-Only the entry names (:func:`netdoctor.params.format_index`) are imported at module level, rich only inside
-:func:`gradcheck_rich`, and no data class at all: a result is read by its fields.
+Nothing heavy is imported at module level (a report without a gradient check, ``netdoctor run`` of a script
+without NumPy, must not load NumPy for it): the entry names (:func:`netdoctor.params.format_index`) when an entry
+is shown, rich only inside :func:`gradcheck_rich`, and no data class at all: a result is read by its fields.
 """
 
 from __future__ import annotations
@@ -17,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-from netdoctor.params import format_index
 
 if TYPE_CHECKING:  # only for annotations: the result module is plain data
     from netdoctor.gradients.result import GradcheckResult
@@ -54,6 +53,8 @@ def _e(value: Any, spec: str) -> str:
 
 
 def _index(name: str, index: Sequence[int]) -> str:
+    from netdoctor.params import format_index  # NumPy comes with it: not for a report that shows no entry
+
     return format_index(name, tuple(index))
 
 

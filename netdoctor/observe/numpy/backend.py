@@ -76,8 +76,10 @@ from netdoctor.usercode import short_path
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
 
-_CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = (Role.CONTRIB, Role.FORWARD, Role.HELPER, Role.UPDATER,
-                                                             Role.EVALUATOR, Role.PROBE)
+# plain ints in the handlers: an IntFlag's ``&`` and ``|`` run Python code of the enum module (about 1 us each, several
+# per event)
+_CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = (int(Role.CONTRIB), int(Role.FORWARD), int(Role.HELPER),
+                                                             int(Role.UPDATER), int(Role.EVALUATOR), int(Role.PROBE))
 
 COORDS = 64
 """Sampled coordinates per array for update fits (enough for a 2-coefficient least squares to 1e-3)."""
@@ -96,6 +98,9 @@ CACHE_TRIES = 3
 """Writes of an array judged before it is taken as not a cache (a cache is one at every forward pass)."""
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
+ACTIVATION_EVERY = 0.002
+"""Seconds between two activation samples after the first 64 calls (each costs about 0.1-0.2 ms: the layer's
+product and an ordering test); a per-sample program with 1 ms steps is still sampled at every 16th call."""
 
 
 @dataclass
@@ -278,6 +283,7 @@ class NumpyBackend:
         """Whether the current update window is watched in full (else only counted; see ``CallTracer.budget``)."""
         self._prev_deep = False
         self._deep_updates = 0
+        self._act_last = 0.0
         self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
 
     @property
@@ -1214,7 +1220,7 @@ class NumpyBackend:
                     continue  # a target row holds a code (one-hot, +-1, 0.01/0.99): a gradient has many values, or none top
                 self.target_arg = name
                 self._count_targets(rows, v)
-                if len(rows) > 1:
+                if len(rows) > 1 and self._deep:  # the output error is recorded for deep windows only
                     self._pending_T = one_hot(rows, n_out)
                     self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
                 helper = self._helper_last.pop(id(v), None)
@@ -1301,7 +1307,7 @@ class NumpyBackend:
                                  if isinstance(v, np.ndarray) and v.size == rows.size), None)
             self._compare_left = 8
         T = self._pending_T
-        if T is not None and len(T) == len(rows) and len(rows) > 1:
+        if T is not None and len(T) == len(rows) and len(rows) > 1 and self._deep:  # kept for deep windows only
             self._pending_T = None
             P = rows.astype(float)
             if infer_kind(P, output=True) not in ("softmax", "sigmoid", "tanh"):
@@ -1367,6 +1373,10 @@ class NumpyBackend:
         n = self._act_calls = getattr(self, "_act_calls", 0) + 1
         if n > 64 and n % 16:
             return
+        now = time.perf_counter()  # not process_time(): a system call, where a loaded machine takes the core away
+        if n > 64 and now - self._act_last < ACTIVATION_EVERY:
+            return  # bounded rate: a step of a small net is shorter than the check that an array is a layer's output
+        self._act_last = now
         widths = self.layout[1][1:-1]
         found: dict[int, np.ndarray] = {}
         skip = {id(a) for a in self._arrays()}
