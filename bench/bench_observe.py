@@ -41,7 +41,13 @@ may write bytecode caches (``PYTHONDONTWRITEBYTECODE`` is dropped) and one
 untimed observed run goes first, so that netdoctor's own modules load as
 they do from an installed package instead of being compiled at every run.
 
-    python bench/bench_observe.py [--repeat 3] [--only NAME]
+    python bench/bench_observe.py [--repeat 3] [--only NAME] [--against FOLDER]
+
+``--against FOLDER`` adds a third side, the program under the ``netdoctor``
+of another checkout (``FOLDER/netdoctor``, e.g. an export of an earlier
+commit), in the same alternation: a change is measured before and after
+side by side, under the same load, and the last column gives the CPU time
+of this checkout's observed run over that one's (below 1.0: cheaper now).
 """
 
 from __future__ import annotations
@@ -94,6 +100,8 @@ class Case:
     observed: list[tuple[float, float]] = field(default_factory=list)
     seen: list[int] = field(default_factory=list)
     real: int | None = None
+    against: list[tuple[float, float]] = field(default_factory=list)
+    against_seen: list[int] = field(default_factory=list)
 
 
 def _prepare(tmp: Path) -> tuple[Path | None, Path | None, str]:
@@ -161,9 +169,11 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _timed(argv: list[str], cwd: Path) -> tuple[float, float, str]:
-    """Wall seconds, CPU seconds (user + system) and stdout of one child process."""
+def _timed(argv: list[str], cwd: Path, root: Path | None = None) -> tuple[float, float, str]:
+    """Wall seconds, CPU seconds (user + system) and stdout of one child process (netdoctor from ``root`` if given)."""
     env = _env()
+    if root is not None:
+        env["PYTHONPATH"] = str(root)
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=1800)
@@ -182,23 +192,25 @@ def _updates_line(stdout: str) -> int | None:
     return None
 
 
-def measure(case: Case, repeat: int, tmp: Path) -> None:
+def measure(case: Case, repeat: int, tmp: Path, against: Path | None = None) -> None:
     """Run the case ``repeat`` times on each side, alternating which side goes first."""
     report = tmp / "report.json"
     cwd = Path(case.argv[0]).parent
     for i in range(repeat):
-        sides = ["plain", "observed"] if i % 2 == 0 else ["observed", "plain"]
-        for side in sides:
+        sides = ["plain", "observed"] + (["against"] if against is not None else [])
+        for side in (sides if i % 2 == 0 else sides[::-1]):
             if side == "plain":
                 wall, cpu, out = _timed([sys.executable, *case.argv], cwd)
                 case.plain.append((wall, cpu))
                 case.real = case.updates if case.updates is not None else _updates_line(out)
-            else:
-                report.unlink(missing_ok=True)
-                wall, cpu, _ = _timed([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(report), *case.argv], cwd)
-                case.observed.append((wall, cpu))
-                ctx = json.loads(report.read_text()).get("context", {}) if report.exists() else {}
-                case.seen.append(max(int(ctx.get(k, 0) or 0) for k in ("updates_observed", "optimizer_steps")))
+                continue
+            report.unlink(missing_ok=True)
+            wall, cpu, _ = _timed([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(report), *case.argv], cwd,
+                                  ROOT if side == "observed" else against)
+            ctx = json.loads(report.read_text()).get("context", {}) if report.exists() else {}
+            seen = max(int(ctx.get(k, 0) or 0) for k in ("updates_observed", "optimizer_steps"))
+            (case.observed if side == "observed" else case.against).append((wall, cpu))
+            (case.seen if side == "observed" else case.against_seen).append(seen)
 
 
 def _load() -> str:
@@ -226,29 +238,39 @@ def render(case: Case) -> str:
     verdict = "ok" if max(rw, rc) <= case.target and busy <= 1.1 * max(1.0, plain_busy) else "over"
     if not watched:
         verdict = "NOT WATCHED"
-    return (f"{case.name:18s} {pw:7.2f} {ow:7.2f} {rw:7.2f}x {pc:7.2f} {oc:7.2f} {rc:5.2f}x {busy:5.2f} "
+    line = (f"{case.name:18s} {pw:7.2f} {ow:7.2f} {rw:7.2f}x {pc:7.2f} {oc:7.2f} {rc:5.2f}x {busy:5.2f} "
             f"{updates:>11s}  {case.target:g}x {verdict}")
+    if case.against:
+        ac = min(c for _, c in case.against)
+        line += f"   against: cpu {ac:.2f} ({ac / pc:.2f}x plain), {max(case.against_seen)} updates; now/then {oc / ac:.2f}"
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", action="append", default=[], help="run only the programs whose name contains this; repeatable")
+    ap.add_argument("--against", type=Path, help="a folder holding another netdoctor/ to compare with, side by side")
     args = ap.parse_args(argv)
+    if args.against is not None and not (args.against / "netdoctor" / "__init__.py").is_file():
+        ap.error(f"--against {args.against}: no netdoctor/__init__.py there; give the folder that holds netdoctor/")
     with tempfile.TemporaryDirectory(prefix="nd-bench-") as name:
         tmp = Path(name)
         data, forum_train, why = _prepare(tmp)
         todo = [c for c in cases(data, forum_train, why) + _generated(tmp)
                 if not args.only or any(o in c.name for o in args.only)]
         # untimed: the first run writes the bytecode caches of netdoctor's modules
-        subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(tmp / "warm.json"),
-                        str(PROGRAMS / "one_line.py")], env=_env(), capture_output=True, timeout=600)
+        for root in (ROOT, args.against):
+            if root is not None:
+                subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(tmp / "warm.json"),
+                                str(PROGRAMS / "one_line.py")], env=dict(_env(), PYTHONPATH=str(root)),
+                               capture_output=True, timeout=600)
         print(f"load average {_load()} (1/5/15 min) on {os.cpu_count()} cores; best of {args.repeat}, alternating")
         print(f"{'program':18s} {'plain':>7s} {'run':>7s} {'wall':>8s} {'cpu':>7s} {'run cpu':>7s} {'cpu':>6s} {'cpu/w':>5s} "
               f"{'updates':>11s}  target")
         for case in todo:
             if not case.skip:
-                measure(case, args.repeat, tmp)
+                measure(case, args.repeat, tmp, args.against)
             print(f"{render(case)}   load {_load()}", flush=True)
     return 0
 

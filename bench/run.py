@@ -65,6 +65,13 @@ loading rows read that set written as a 110 MB CSV (label first, as
 `mnist_train.csv`), and a 168 MB CSV of seeded uniform 0..255 pixels (mostly
 three-digit fields, the parser's worst case).
 
+What `netdoctor run` costs a program (plain `python script.py` against
+`netdoctor run script.py`, wall and CPU time side by side, with the updates
+the observer followed) is a suite of its own, `python
+bench/bench_observe.py`, because each of its rows is a pair of whole
+processes; its latest figures, with the load they were taken at, are in
+[run.md](run.md#overhead).
+
 ## Physical floors
 
 Training a dense network is, to first order, three matrix products per layer
