@@ -140,8 +140,11 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
     if c.climbs:
         flipped = [v.name for v in bad]
-        msg = (f"the update climbs {whose}: {', '.join(flipped)} each moved by -{c.factor:.3g}x the derivative "
-               f"(the learning rate with the sign flipped: gradient ascent){numbers}.")
+        moved = (f"each moved by -{c.factor:.3g}x the derivative (the learning rate with the sign flipped"
+                 if c.kind == "update" else
+                 f"{'whose buffers hold' if c.kind == 'buffer' else 'whose gradients are'} -{c.factor:.3g}x the "
+                 f"derivative, subtracted by the program (the sign flipped")
+        msg = f"the update climbs {whose}: {', '.join(flipped)} {moved}: gradient ascent){numbers}."
     else:
         msg = (f"{reading.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "
                f"{first.n_failed} of {first.n_checked} sampled entries disagree{numbers}"

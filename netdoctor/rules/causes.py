@@ -22,7 +22,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "summed-gradient": ("stale-accumulator", "aliased-buffers"),
     "stale-accumulator": ("aliased-buffers",),
     "update-mismatch": ("aliased-buffers", "stale-accumulator", "summed-gradient"),
-    "learning-rate-too-high": ("summed-gradient", "stale-accumulator"),
+    "learning-rate-too-high": ("summed-gradient", "stale-accumulator", "gradient-mismatch"),
     "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch"),
     "non-finite": ("exploding-gradients", "learning-rate-too-high", "unscaled-inputs"),
     "bad-initial-loss": ("unscaled-inputs",),

@@ -407,7 +407,7 @@ class NumpyBackend:
         if self.phase == "discover":
             self._discover_return(frame, value)
             return
-        if self.update_checks.window is not None:
+        if self.update_checks.busy:
             self.update_checks.on_return(frame, value)
         code = frame.f_code
         role = self._roles.get(code, 0)
@@ -456,7 +456,7 @@ class NumpyBackend:
                          root=self.root.obj)
         if forward and checks.window is None:
             checks.saw_forward(frame)
-        return checks.window is not None
+        return checks.busy
 
     def _tracked(self) -> list[TrackedArray]:
         """The parameters and their buffers as the update check reads them (by path: rebinding is followed)."""

@@ -122,6 +122,8 @@ class _Window:
     """Target-like arrays among the loop's locals when it last handed the batch down (``t`` of this step: by
     the time the window closes, the loop may have rebound ``t`` to the next step's targets)."""
     returned: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
+    returned_codes: dict[str, CodeType] = field(default_factory=dict)
+    """Site text -> the code of the function that returned a gradient there (for a :class:`_SignWatch`)."""
     locals_: list[tuple[str, dict[str, np.ndarray], dict[str, str]]] = field(default_factory=list)
     shaped: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
     """(name, array, copy) of the arrays near the network shaped like a parameter (buffers the observer
@@ -142,7 +144,10 @@ class _SignWatch:
 
     At each user call until the parameters move, a fixed sample of every buffer's entries is read (the
     buffer may be emptied right after the update, before the next call); the first change of the
-    parameters is then compared with the buffers as they were at the call before it.
+    parameters is then compared with the buffers as they were at the call before it. For gradients
+    *returned* per sample (``code``: the function that returns them) the program sums them where nothing
+    tracks them: the returns are summed here instead, from the first update on, and the second update
+    (a whole batch after the first) is compared with that sum.
     """
 
     check: int
@@ -153,23 +158,45 @@ class _SignWatch:
     base: list[np.ndarray]
     last: list[np.ndarray | None]
     calls: int = 0
+    code: CodeType | None = None
+    """The function whose returned gradients are summed (None: buffers are read)."""
+    summing: bool = False
+    """Returned gradients: the first update was seen, the returns since are summed into ``last``."""
+
+    def returned(self, got: dict[str, np.ndarray]) -> None:
+        """A return of :attr:`code` with the gradients matched to the parameters by name or shape."""
+        if not self.summing:
+            return
+        for k, (p, i) in enumerate(zip(self.params, self.idx)):
+            g = got.get(p.name)
+            if g is not None:
+                prev = self.last[k]
+                entries = np.asarray(g, dtype=np.float64).reshape(-1)[i]
+                self.last[k] = entries if prev is None else prev + entries
 
     def step(self) -> bool | None:
-        """True: the buffers were subtracted; False: added; None: no update yet (or nothing to tell)."""
+        """True: the buffers (returned gradients) were subtracted; False: added, or the step does not tell;
+        None: no update yet."""
         self.calls += 1
         now = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(self.params, self.idx)]
-        if all(np.array_equal(a, b) for a, b in zip(now, self.base)):
+        moved = not all(np.array_equal(a, b) for a, b in zip(now, self.base))
+        if self.code is not None:  # returned gradients, summed here between two updates
+            if moved and not self.summing:  # the end of a batch begun before the watch: sum the next whole one
+                self.base, self.summing, self.last = now, True, [None] * len(self.params)
+                return None
+            return self._sign(now) if moved else None
+        if not moved:
             for k, (src, i) in enumerate(zip(self.sources, self.idx)):
                 buf = src()
                 self.last[k] = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if isinstance(buf, np.ndarray) else None
             return None
+        return self._sign(now)
+
+    def _sign(self, now: list[np.ndarray]) -> bool | None:
         step = np.concatenate([b - a for a, b, g in zip(now, self.base, self.last) if g is not None])
         grad = np.concatenate([g for g in self.last if g is not None]) if any(g is not None for g in self.last) else step[:0]
         norm = float(np.linalg.norm(step) * np.linalg.norm(grad))
-        if norm == 0:
-            return None
-        cos = float(step @ grad) / norm
-        return True if cos > 0.9 else False if cos < -0.9 else None
+        return norm > 0 and float(step @ grad) / norm > 0.9  # plain SGD: +-1; anything else tells nothing
 
 
 class UpdateCheckRecorder:
@@ -422,16 +449,24 @@ class UpdateCheckRecorder:
             self.seconds += time.perf_counter() - t0
 
     def _start_watch(self, w: _Window, check: UpdateCheck) -> None:
-        """After a check whose buffers were a negative multiple of the gradient and no update was seen."""
+        """After a check whose buffers or returned gradients were a negative multiple of the gradient and no
+        update was seen (which way they are applied is not known yet)."""
+        if "update" in check.readings or not check.ok or not check.factor < 0:
+            return
         names = [v.name for v in check.tensors if v.kind == "buffer" and v.name in w.buffer_sources]
-        if not names or "update" in check.readings or not check.ok or not check.factor < 0:
+        code = None
+        if not names:
+            sites = {v.source for v in check.tensors if v.kind == "returned"}
+            code = next((w.returned_codes[x] for x in sites if x in w.returned_codes), None)
+            names = [v.name for v in check.tensors if v.kind == "returned"] if code is not None else []
+        if not names:
             return
         params = [p for p in w.params if p.name in names]
         rng = np.random.default_rng(len(self.checks))
         idx = [rng.choice(a.size, min(a.size, 64), replace=False) for a in (np.asarray(p.read()) for p in params)]
         base = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(params, idx)]
-        self.watch = _SignWatch(len(self.checks) - 1, params, [w.buffer_sources[p.name] for p in params], idx, base,
-                                [None] * len(params))
+        sources = [w.buffer_sources[p.name] for p in params] if code is None else []
+        self.watch = _SignWatch(len(self.checks) - 1, params, sources, idx, base, [None] * len(params), code=code)
         self.watch.step()
 
     def on_return(self, frame: FrameType, value: Any) -> None:
@@ -442,6 +477,10 @@ class UpdateCheckRecorder:
             self._broken(exc)
 
     def _on_return(self, frame: FrameType, value: Any) -> None:
+        watch = self.watch
+        if watch is not None and watch.code is frame.f_code and watch.summing:
+            shapes = {p.name: np.shape(p.read()) for p in watch.params}
+            watch.returned(_returned_by_name(value, shapes, set()) or _by_shape(_flat_arrays(value), shapes, set()))
         w = self.window
         if w is None:
             return
@@ -473,6 +512,7 @@ class UpdateCheckRecorder:
             site = f"{code.co_name}() at {short_path(code.co_filename)}:{code.co_firstlineno}"
             if got:
                 w.returned.append((site, got))
+                w.returned_codes[site] = code
             loc = {k: v for k, v in frame.f_locals.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
             names: dict[str, str] = {}
             local = _locals_by_shape(loc, shapes, objs, _own_params(frame, w), names)
