@@ -3,7 +3,7 @@
 Two layers. The engine (:func:`check_update`) on a small sigmoid network written here, with its
 gradient from the closed form and planted bugs: a right update is explained by one factor (the
 learning rate times the loss's own constant), a wrong tensor is named with its pattern, and update
-rules (momentum, weight decay, clipping) are not mismatches. Then whole programs in four styles
+rules (momentum, weight decay, clipping) are not mismatches. Then whole programs in five styles
 (``tests/backprop_programs/``, one planted bug per variant and healthy twins) under ``netdoctor run``:
 every bug named on the tensor it sits in, no ``gradient-mismatch`` on a twin, and the check ran.
 """
@@ -195,6 +195,47 @@ def test_a_replay_computes_with_the_working_copy_and_leaves_the_program_alone(ca
     assert replay.args["self"].samples is net.samples  # a long list of samples is shared, not copied
 
 
+class _State:
+    def __getattr__(self, name: str):  # the program's own hook: a copy must not ask it anything
+        _STATE_ASKED.append(name)
+        raise AttributeError(name)
+
+
+_STATE_ASKED: list[str] = []
+_W = np.ones((2, 3))
+_STATE = _State()
+_STATE.out = np.zeros((2, 1))
+
+
+def _stores(x: np.ndarray) -> None:
+    _STATE.out = _W @ x  # a forward that keeps its output on a global object and returns nothing
+
+
+def test_a_replayed_forward_writes_into_copies_and_its_output_is_read_where_it_stored_it():
+    from netdoctor.observe.numpy.replay import CallSite, Replay, float_arrays
+
+    _STATE_ASKED.clear()  # (pytest's collection asks module objects for __test__)
+    sites = []
+
+    def tracer(frame, event, arg):
+        if event == "call" and frame.f_code is _stores.__code__:
+            sites.append(CallSite.of(frame))
+
+    sys.settrace(tracer)
+    try:
+        _stores(np.ones((3, 1)))
+    finally:
+        sys.settrace(None)
+    program_out = _STATE.out
+    before = {p: id(a) for p, a in float_arrays(sites[0].roots()).items()}
+    assert (("global", "_STATE"), ("attr", "out")) in before
+    replay = Replay(sites[0], {id(_W): np.full((2, 3), 2.0)})
+    assert replay.call() is None
+    assert np.array_equal(replay.read((("global", "_STATE"), ("attr", "out"))), np.full((2, 1), 6.0))
+    assert _STATE.out is program_out and np.array_equal(program_out, np.full((2, 1), 3.0))  # the program's, untouched
+    assert _STATE_ASKED == []
+
+
 # -- whole programs under netdoctor run -----------------------------------------------------------------
 CASES = {
     # (program, variant): tensor the finding must name (prefix of ``where``), or None for a twin
@@ -214,8 +255,11 @@ CASES = {
     ("module_loop", ""): None,
     ("module_loop", "stale-weights"): "W1",
     ("module_loop", "summed"): None,
+    ("delta_rule", ""): None,
+    ("delta_rule", "ascent"): "W2",
 }
-PATTERNS = {("dict_notebook", "scalar-gradient"): "same number", ("dict_notebook", "sign-flip"): "opposite sign"}
+PATTERNS = {("dict_notebook", "scalar-gradient"): "same number", ("dict_notebook", "sign-flip"): "opposite sign",
+            ("delta_rule", "ascent"): "flip the sign of the output error"}
 
 
 def _run(case: tuple[str, str]) -> dict:

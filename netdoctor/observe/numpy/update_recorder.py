@@ -245,7 +245,7 @@ class UpdateCheckRecorder:
                        f"own forward ({'/'.join(map(str, coords))} sampled entries each; loss: {loss}; "
                        f"{self.seconds:.2f} s)")
         for why in dict.fromkeys(self.skipped):
-            out.append(f"update check not run: {why}")
+            out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
         if self.pending is not None:
             out.append("update check not run: the step computed its forward inline and the program's forward "
                        "function was not called elsewhere before the run ended")
@@ -400,8 +400,9 @@ class UpdateCheckRecorder:
         try:
             w.calls += 1
             args = arg_values(frame)
-            handed = [v for v in args.values() if id(v) in w.batch]
-            new = [v for v in args.values() if _arraylike(v) and id(v) not in w.batch]
+            keys = {_batch_key(b) for b in w.batch.values()}
+            handed = [v for v in args.values() if id(v) in w.batch or _batch_key(v) in keys]
+            new = [v for v in args.values() if _arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys]
             if frame.f_back is w.owner and handed == [] and any(w.width in _shape(v) for v in new):
                 self.finish()  # the loop hands the next batch
                 return
@@ -416,6 +417,8 @@ class UpdateCheckRecorder:
                 self._candidate(w, frame)
                 if frame.f_back is w.owner:
                     w.owner_targets = _targets_among(w.owner)
+                # the other arrays handed along with the batch (``errors(x, t)``, ``backprop(x, y)``): targets
+                w.target_candidates += [v for v in new if id(v) not in {id(t) for t in w.target_candidates}][:4]
             outs = {id(o): o for c in w.returned_candidates for _, _, o in (c.outputs or [])}
             out_name = next((k for k, v in args.items() if id(v) in outs), None)
             if out_name is not None:
@@ -746,6 +749,14 @@ def _own_loss(site: CallSite, out_name: str) -> LossChoice:
         return float(np.asarray(replay.call({out_name: y}), dtype=np.float64).reshape(-1)[0])
 
     return LossChoice(f"{replay.name}() at {short_path(replay.where)}", own, False)
+
+
+def _batch_key(v: Any) -> tuple[Any, ...]:
+    """What makes two objects the same batch: the same list, or arrays over the same memory with the same
+    shape (``data[i]`` evaluated twice gives two view objects of one sample)."""
+    if isinstance(v, np.ndarray):
+        return (v.__array_interface__["data"][0], v.shape, v.strides, v.dtype.str)
+    return (id(v),)
 
 
 def _same(a: Any) -> Any:
