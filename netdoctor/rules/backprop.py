@@ -106,6 +106,26 @@ class UpdateCheck:
 
 
 # -- the rule -------------------------------------------------------------------------------------------
+_READING = {"returned": "the gradient returned", "buffer": "what was added to the buffer", "update": "the update",
+            "local": "the gradient computed"}
+
+
+def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: str) -> str:
+    """The finding's message: the whole update climbing the loss, or one tensor that is not its derivative."""
+    bad = c.failed
+    if c.climbs:
+        moved = (f"each moved by -{c.factor:.3g}x the derivative (the learning rate with the sign flipped"
+                 if c.kind == "update" else
+                 f"{'whose buffers hold' if c.kind == 'buffer' else 'whose gradients are'} -{c.factor:.3g}x the "
+                 f"derivative, subtracted by the program (the sign flipped")
+        return f"the update climbs {whose}: {', '.join(v.name for v in bad)} {moved}: gradient ascent){numbers}."
+    own = f" (`{first.local_name}`)" if first.local_name else ""
+    others = [v.name for v in bad if v is not first]
+    return (f"{_READING.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "
+            f"{first.n_failed} of {first.n_checked} sampled entries disagree{numbers}"
+            + (f"; also {', '.join(others)}" if others else "") + ".")
+
+
 def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]:
     """One ``gradient-mismatch`` for the tensors no checked update explains; nothing for a right program.
 
@@ -127,28 +147,14 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
     w = first.worst[0] if first.worst else None
     at = format_index(first.name, w.index) if w else first.name
     loss = c.loss.replace(" (assumed)", "")
-    reading = {"returned": "the gradient returned", "buffer": "what was added to the buffer",
-               "update": "the update", "local": "the gradient computed"}
-    own = f" (`{first.local_name}`)" if first.local_name else ""
     scaled = "" if abs(c.factor - 1) < 1e-9 else f"/{c.factor:.3g}"
     numbers = (f"; worst {at}: {'update' if first.kind == 'update' else 'value'}{scaled} {w.applied:.3e}, "
                f"derivative {w.derivative:.3e}" if w else "")
-    others = [v.name for v in bad if v is not first]
     agree = [v.name for v in c.tensors if v.ok]
     severity = (Severity.ERROR if not c.loss_assumed or c.climbs else Severity.WARNING if agree
                 else Severity.INFO)
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
-    if c.climbs:
-        flipped = [v.name for v in bad]
-        moved = (f"each moved by -{c.factor:.3g}x the derivative (the learning rate with the sign flipped"
-                 if c.kind == "update" else
-                 f"{'whose buffers hold' if c.kind == 'buffer' else 'whose gradients are'} -{c.factor:.3g}x the "
-                 f"derivative, subtracted by the program (the sign flipped")
-        msg = f"the update climbs {whose}: {', '.join(flipped)} {moved}: gradient ascent){numbers}."
-    else:
-        msg = (f"{reading.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "
-               f"{first.n_failed} of {first.n_checked} sampled entries disagree{numbers}"
-               + (f"; also {', '.join(others)}" if others else "") + ".")
+    msg = _update_sentence(c, first, whose, numbers)
     again = sum(1 for d in judged if not d.ok)
     where_lines = list(dict.fromkeys(x for x in (first.source, c.where) if x))
     return [Finding(
