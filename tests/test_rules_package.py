@@ -72,13 +72,15 @@ def test_saturation_and_dead_units_share_the_thresholds_and_the_row_floor():
     assert "do not vary" in dead_units([layer(dead=0.6, rows=64, act="tanh")]).message
 
 
-@pytest.mark.parametrize("after, says", [(0, "starts with std 1"), (3, "after 3 updates `W1` has std 1")])
-def test_the_starting_scale_is_only_called_the_start_when_measured_before_any_update(after, says):
+@pytest.mark.parametrize("after, says, start", [(0, "starts with std 1", "(90.0% at the start)"),
+                                               (3, "after 3 updates `W1` has std 1", "(90.0% after the first 3 updates)")])
+def test_the_starting_scale_is_only_called_the_start_when_measured_before_any_update(after, says, start):
     init = InitScale("W1", 1.0, 784, after=after)
     sat = LayerActivity(where="layer 1 (tanh)", layer="layer 1", activation="tanh", units=30, saturation=0.95, dead=None,
-                        window="over the last rows", framework=Framework.NUMPY, rows=100, saturation_at_start=0.9, init=init)
+                        window="over the last rows", framework=Framework.NUMPY, rows=100, saturation_at_start=0.9, init=init,
+                        start_after=after)
     found = saturated_activations([sat])
-    assert says in found.message and "28x the 1/sqrt(fan_in)" in found.message
+    assert says in found.message and "28x the 1/sqrt(fan_in)" in found.message and start in found.message
     assert ("starts with" in found.message) is (after == 0)
 
 

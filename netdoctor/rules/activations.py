@@ -39,8 +39,12 @@ def _judged(layers: Sequence[LayerActivity]) -> list[LayerActivity]:
     return [l for l in layers if l.rows is None or l.rows >= MIN_ACTIVITY_ROWS]
 
 
-def _start(share: float | None) -> str:
-    return f" ({100 * share:.1f}% at the start)" if share is not None and math.isfinite(share) else ""
+def _start(share: float | None, after: int = 0) -> str:
+    if share is None or not math.isfinite(share):
+        return ""
+    if not after:
+        return f" ({100 * share:.1f}% at the start)"
+    return f" ({100 * share:.1f}% after the first {after} updates)" if after > 1 else f" ({100 * share:.1f}% after the first update)"
 
 
 def saturated_activations(layers: Sequence[LayerActivity]) -> Finding | None:
@@ -71,7 +75,7 @@ def saturated_activations(layers: Sequence[LayerActivity]) -> Finding | None:
     return Finding(
         "saturated-activations", severity_by_share(sat, SATURATION_ERROR), where,
         f"{100 * sat:.1f}% of the {worst.activation} activations of {worst.layer} sit in the flat ends of the function "
-        f"{worst.window}{first}{_start(start)}." + init,
+        f"{worst.window}{first}{_start(start, worst.start_after)}." + init,
         {"saturation": sat, "limit": SATURATION_WARN, "at_start": start, "first_step": worst.first_seen, "units": worst.units,
          "rows": worst.rows, "layers": {l.layer: l.saturation for l in hit},
          **({"init_std": worst.init.std, "fan_in": worst.init.fan_in, "init_after_updates": worst.init.after}
@@ -98,7 +102,7 @@ def dead_units(layers: Sequence[LayerActivity]) -> Finding | None:
     return Finding(
         "dead-units", severity_by_share(dead, DEAD_ERROR), worst.where,
         f"{n} of {worst.units} units of {worst.layer} ({worst.activation}, {100 * dead:.1f}%) {kind} {worst.window}"
-        f"{_start(worst.dead_at_start)}.",
+        f"{_start(worst.dead_at_start, worst.start_after)}.",
         {"dead": dead, "dead_units": n, "units": worst.units, "rows": worst.rows, "at_start": worst.dead_at_start,
          "limit": DEAD_WARN, "layers": {l.layer: l.dead for l in hit}},
         fix=DEAD_FIX[worst.framework],

@@ -55,6 +55,8 @@ class LayerActivity:
     """Rows in the window; None for the fixed probe batch of ``check``."""
     saturation_at_start: float | None = None
     dead_at_start: float | None = None
+    start_after: int = 0
+    """Updates applied before the "at the start" rows were computed (0: before any update)."""
     first_seen: int | None = None
     """Step at which the saturation was first at or above the warning level."""
     init: InitScale | None = None

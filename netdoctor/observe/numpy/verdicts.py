@@ -635,7 +635,8 @@ def _activity(b: NumpyBackend) -> list[LayerActivity]:
         where=f"layer {r['layer']} ({r['activation']})", layer=f"hidden layer {r['layer']}", activation=r["activation"],
         units=r["units"], saturation=r.get("saturation"), dead=r.get("dead"),
         window=f"over the last {r['rows']} samples the program computed", framework=Framework.NUMPY, rows=r["rows"],
-        saturation_at_start=r.get("at_start"), dead_at_start=r.get("dead_at_start"), init=init) for r in _layers(b)]
+        saturation_at_start=r.get("at_start"), dead_at_start=r.get("dead_at_start"), init=init,
+        start_after=b.norms_first_at) for r in _layers(b)]
 
 
 def _saturation(b: NumpyBackend) -> Finding | None:
