@@ -35,19 +35,9 @@ SAMPLE: dict[int, tuple[str, ...]] = {
 PROGRAMS: list[Program] = [p for seed, bugs in SAMPLE.items() for p in (write(sample_style(seed)),
                                                                          *(write(sample_style(seed), b) for b in bugs))]
 
-KNOWN: dict[tuple[int, str | None], str] = {
-    (33, "frozen-parameters"): "thread, forward caches in the params dict, inline updates per sample: no network found, "
-                               "0 of 800 updates observed",
-    (1, "aliased-buffers"): "functions over module globals, per-sample buffers reset from templates: no network found, "
-                            "0 of 75 updates observed (on main f0e7282 it named aliased-buffers)",
-    (1, "lr-too-low"): "the same style: no network found, 0 of 75 updates observed (on main f0e7282 it named "
-                       "learning-rate-too-low)",
-    (144, "stale-accumulator"): "closure over a dict with gradient buffers: no network found, 0 of 60 updates observed",
-    (144, "missing-derivative"): "closure, hidden relu mask missing from the backward: no network found, 0 of 60 updates",
-    (170, "constant-targets"): "layer objects, batch size 1, the label read from a pixel column: only class-collapse",
-}
-"""(style seed, bug or None) -> what netdoctor run says instead, measured on main 05f21ae (10:01-10:09 UTC, load
-average 10-17 on 2 cores): a fix makes the test XPASS, and then its mark goes."""
+KNOWN: dict[tuple[int, str | None], str] = {}
+"""(style seed, bug or None) -> what netdoctor run says instead (none with discovery by behaviour over main 96423cc, 12:57 UTC): a fix makes the
+test XPASS, and then its mark goes."""
 KNOWN_COVERAGE: dict[tuple[int, str | None], str] = {}
 """The same for the observed-update count."""
 

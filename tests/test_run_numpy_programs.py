@@ -100,6 +100,13 @@ PROGRAMS = [
     # places (its weights move twice per step); the healthy twin builds fresh layers in a comprehension
     Program("layer_objects_shared", forward=False),
     Program("layer_objects_deep", forward=False),
+    # a closure over a list of layer dicts (reached through closure cells only); 8 epochs of 40 batches of 25 rows.
+    # The frozen twin's update never moves anything: found from the gradients computed for the layers' arrays
+    Program("closure_layers", updates=320, samples=8000),
+    Program("closure_layers_frozen"),
+    # the weights are locals of main(), rebound inline by a loop that calls no function of the program
+    Program("inline_main", updates=400, forward=False),
+    Program("inline_main_lr_too_high", updates=400, forward=False),
 ]
 
 

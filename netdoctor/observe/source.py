@@ -18,7 +18,7 @@ from types import CodeType
 
 from netdoctor.usercode import short_path
 
-__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names"]
+__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names", "function_loop_names"]
 
 
 @dataclass(frozen=True)
@@ -55,6 +55,24 @@ def loop_names(filename: str) -> frozenset[str]:
     tree, _ = _parsed(filename)
     if tree is None:
         return frozenset()
+    return _bound_only_in_loops(tree.body)
+
+
+@functools.lru_cache(maxsize=256)
+def function_loop_names(filename: str, firstlineno: int) -> frozenset[str]:
+    """The same as :func:`loop_names` for the body of the function defined at ``firstlineno`` (its first line,
+    decorators included, as ``code.co_firstlineno`` says): its loop variables and per-step temporaries."""
+    tree, _ = _parsed(filename)
+    if tree is None:
+        return frozenset()
+    for node in _functions(tree):
+        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+        if first == firstlineno:
+            return _bound_only_in_loops(node.body)
+    return frozenset()
+
+
+def _bound_only_in_loops(body: list[ast.stmt]) -> frozenset[str]:
     inside: set[str] = set()
     outside: set[str] = set()
 
@@ -90,7 +108,7 @@ def loop_names(filename: str) -> frozenset[str]:
             for block in blocks:
                 visit(block, in_loop or isinstance(st, (ast.For, ast.AsyncFor, ast.While)))
 
-    visit(tree.body, False)
+    visit(body, False)
     return frozenset(inside - outside)
 
 

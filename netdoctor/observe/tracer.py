@@ -206,12 +206,13 @@ class Budget:
 class _Followed:
     """A frame that gets loop-head ticks: its heads, and whether it called the user's code since its last tick."""
 
-    __slots__ = ("frame", "heads", "called")
+    __slots__ = ("frame", "heads", "called", "ticked")
 
     def __init__(self, frame: FrameType, heads: frozenset[int]) -> None:
         self.frame = frame
         self.heads = heads
         self.called = False
+        self.ticked = False
 
 
 class CallTracer:
@@ -440,7 +441,9 @@ class CallTracer:
                 self.ticks += 1
                 if followed.called:
                     followed.called = False
-                    frame.f_trace_lines = False  # back on when a callee returns here
+                    if followed.ticked:  # calls made before its first loop (``args = parse(argv)``) do not count
+                        frame.f_trace_lines = False  # back on when a callee returns here
+                followed.ticked = True
                 if self._on_tick is not None and self.failed is None and self._deliver(self._on_tick, frame) is _FAILED:
                     return None
             return self._local

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from types import FrameType
 from typing import Any
 
 import numpy as np
@@ -26,7 +27,7 @@ from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
-__all__ = ["alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
+__all__ = ["Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -57,6 +58,31 @@ def array_role(text: str) -> str:
 
 
 _SKIP_TYPES = (*OPAQUE, np.random.Generator, np.random.RandomState)
+
+
+class Containers(dict):
+    """Several containers of one network under the names the program gives them (``weights``, ``biases``,
+    ``grad_w``): a root whose paths start with the container's name, so ``weights[0]`` reads as the program writes it."""
+
+
+class FrameLocals:
+    """The local variables of a running function as a root: ``("item", name)`` steps, only the arrays bound
+    directly to a name (the containers it holds are roots of their own).
+
+    Read through ``frame.f_locals`` at every look, so a function that rebinds its arrays (``W = W - lr * dW``)
+    is followed through the new objects while it runs; after it returned, the last values it held.
+    """
+
+    __slots__ = ("frame",)
+
+    def __init__(self, frame: FrameType) -> None:
+        self.frame = frame
+
+    def __getitem__(self, name: str) -> Any:
+        return self.frame.f_locals[name]
+
+    def arrays(self) -> list[tuple[str, np.ndarray]]:
+        return [(k, v) for k, v in list(self.frame.f_locals.items()) if isinstance(v, np.ndarray)]
 
 
 def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, max_items: int = 64,
@@ -110,9 +136,15 @@ def _skipped(obj: Any, types: tuple[type, ...]) -> bool:
 
 
 def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tuple[str, Any], Any]]:
+    if isinstance(obj, FrameLocals):
+        for k, v in obj.arrays():
+            yield ("item", k), v
+        return
     if _skipped(obj, (*ATOMS, *_SKIP_TYPES, set, frozenset)):
         return
     if isinstance(obj, (list, tuple)):
+        if len(obj) > 8 and isinstance(obj[0], ATOMS) and isinstance(obj[-1], ATOMS):
+            return  # a row of numbers (a data set kept as lists): no array to find, and walking it costs
         for i, v in enumerate(obj[:max_items]):
             if not _skipped(v, ATOMS):
                 yield ("item", i), v

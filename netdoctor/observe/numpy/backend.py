@@ -3,16 +3,14 @@
 Two phases, both driven by the call/return events of the user's own
 functions (:class:`~netdoctor.observe.tracer.CallTracer`):
 
-*Discovery.* At every event the float arrays reachable from the candidate
-roots (``self`` objects of the user's classes, module globals, dicts and
-lists passed as arguments) are fingerprinted; each change is attributed to
-the function that was executing (the caller for a call event, the returning
-function for a return event). After a few updates this tells which arrays are
-the parameters (named like weights, or moved between calls outside the
-forward pass), which are gradient buffers (changed inside the function that
-is given the targets), which function contributes gradients (into buffers or
-by returning arrays shaped like the parameters), which computes the output,
-and which builds the targets.
+*Discovery* (:mod:`netdoctor.observe.numpy.discovery`, classified by
+:mod:`netdoctor.observe.numpy.classify`): at the events of the user's code,
+the float arrays reachable from the frames that run (``self``, module
+globals, containers handed around or closed over, a long-running function's
+locals) are fingerprinted and each change is attributed to the function that
+made it, until the parameters, buffers, caches and the functions that train
+are told apart by what they do. :mod:`netdoctor.observe.numpy.sampler` has the
+loops of long-running functions followed meanwhile.
 
 *Watching.* Only the events of those functions are handled, with cheap work:
 parameter fingerprints at each contributor call (an update is a change),
@@ -32,7 +30,6 @@ import os
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from functools import partial
 from types import CodeType, FrameType
 from typing import Any
@@ -45,32 +42,20 @@ from netdoctor.nn.threads import norm_one_thread, one_blas_thread
 from netdoctor.observe.numpy.arrays import (
     LR_NAME,
     Path,
-    alias_path,
     array_role,
     fingerprint,
     is_bias,
-    layer_chain,
     path_text,
     resolve,
     sample_index,
     walk_arrays,
 )
-from netdoctor.observe.numpy.roles import (
-    Role,
-    bounded,
-    class_rows,
-    code_like,
-    computed_by_layer,
-    flat_arrays,
-    float_2d,
-    one_hot,
-    one_top,
-    persistent_writer,
-    scalar_of,
-)
+from netdoctor.observe.numpy.discovery import Discovery
+from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
+from netdoctor.observe.numpy.roles import Role, bounded, class_rows, code_like, flat_arrays, one_hot, one_top, scalar_of
+from netdoctor.observe.numpy.sampler import LongRunningFrames
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
-from netdoctor.observe.source import loop_names
 from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of
 from netdoctor.usercode import short_path
 
@@ -81,82 +66,16 @@ __all__ = ["NumpyBackend", "COORDS", "RING"]
 _CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = (int(Role.CONTRIB), int(Role.FORWARD), int(Role.HELPER),
                                                              int(Role.UPDATER), int(Role.EVALUATOR), int(Role.PROBE))
 
-COORDS = 64
-"""Sampled coordinates per array for update fits (enough for a 2-coefficient least squares to 1e-3)."""
 RING = 512
 """Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
-DISCOVERY_UPDATES = 2
-"""Parameter updates seen before the network is taken as found."""
-FROZEN_CALLS = 20
-"""Gradient computations without any parameter change after which discovery takes the parameters as frozen."""
 STAND_DOWN_EVENTS = 1_000
 """Calls of the user's functions without any NumPy parameter change after which a program that imported torch
 is left to the PyTorch observer (the NumPy tracer stands down)."""
-DISCOVERY_EVENTS = 20_000
-"""Events scanned in full before discovery scans only every 16th event."""
-CACHE_TRIES = 3
-"""Writes of an array judged before it is taken as not a cache (a cache is one at every forward pass)."""
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
 ACTIVATION_EVERY = 0.002
 """Seconds between two activation samples after the first 64 calls (each costs about 0.1-0.2 ms: the layer's
 product and an ordering test); a per-sample program with 1 ms steps is still sampled at every 16th call."""
-
-
-@dataclass
-class _Root:
-    obj: Any
-    prefix: str
-    globals_root: bool = False
-    skip: frozenset[str] = frozenset()
-    """Names of a globals root bound only inside the module's loops: loop variables, never parts of the network."""
-    scan: dict[Path, tuple[int, bytes]] = field(default_factory=dict)
-    idx: dict[Path, np.ndarray] = field(default_factory=dict)
-
-
-@dataclass
-class _PathStats:
-    shape: tuple[int, ...]
-    text: str
-    changes: int = 0
-    inplace: int = 0
-    rebound: int = 0
-    where: Counter = field(default_factory=Counter)
-    busy: bool = False
-    unnamed_param: bool = False
-    idx: np.ndarray | None = None
-    values: np.ndarray | None = None
-    ratios: list = field(default_factory=list)
-    """(function, |change| / |array|) of the first changes of a weight matrix (sampled entries)."""
-    cache: bool = False
-    cache_tries: int = 0
-    """Rewritten by the forward pass (an activation or pre-activation of a layer): neither a parameter nor a buffer."""
-
-
-@dataclass
-class _Func:
-    code: CodeType
-    calls: int = 0
-    grad_returns: int = 0
-    shapes: tuple = ()
-    ids: tuple = ()
-    args: list = field(default_factory=list)
-    """The array (or list) arguments of the latest call, held by reference: the inputs a forward computed its caches from."""
-
-
-@dataclass
-class Param:
-    """One array of the network, followed by its path."""
-
-    path: Path
-    text: str
-    shape: tuple[int, ...]
-    idx: np.ndarray
-    fp_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
-    quick: tuple[int, ...] = ()
-    buffer: Path | None = None
-    buffer_text: str = ""
-    grad_key: tuple | None = None
 
 
 class NumpyBackend:
@@ -182,15 +101,18 @@ class NumpyBackend:
         self.phase = "discover"
         self.user_files: set[str] = set()
         self.notes: list[str] = []
-        # discovery
-        self._roots: dict[int, _Root] = {}
-        self._paths: dict[tuple[int, Path], _PathStats] = {}
-        self._funcs: dict[CodeType, _Func] = {}
-        self._param_events = 0
-        self._last_param_change: dict[tuple[int, Path], int] = {}
-        self._explicit_root: Any = None
+        self.sampler = LongRunningFrames(self.tracer)
+        """Has the loops of long-running functions followed while discovering (a ``main()`` training inline)."""
+        self.discovery = Discovery(self.options, self.tracer, self.rng)
+        """Finds the network (see :mod:`netdoctor.observe.numpy.discovery`); its tables are dropped once it has."""
+        self._funcs: dict[CodeType, FuncStats] = {}
+        self._contrib_caller: FrameType | None = None
+        self.frozen = False
+        """The network was found as frozen: its arrays never moved while gradients were computed for them."""
+        self.phase_ended_at_end = False
+        """Discovery ended only when the program did (every gradient computation was seen while discovering)."""
         # watching
-        self.net_root: _Root | None = None
+        self.net_root: Root | None = None
         self.params: list[Param] = []
         self.layout: tuple[str, list[int]] | None = None
         self.contributor: CodeType | None = None
@@ -287,7 +209,7 @@ class NumpyBackend:
         self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
 
     @property
-    def root(self) -> _Root:
+    def root(self) -> Root:
         """The network's root; only read once discovery has found it (``params`` are non-empty then)."""
         if self.net_root is None:
             raise RuntimeError("the network's root is read before discovery found it")
@@ -307,10 +229,18 @@ class NumpyBackend:
         """Start watching calls of the user's code."""
         self.started = time.perf_counter()
         self.tracer.install()
+        self.sampler.start()
 
     def uninstall(self) -> None:
         """Stop watching; the previous trace function is restored. An update applied after the last call seen counts."""
+        self.sampler.stop()
         self.tracer.uninstall()
+        if self.phase == "discover" and self.tracer.failed is None:
+            found = self.discovery.at_end()  # parameters that never moved in a run too short to tell before
+            if found is not None:
+                self._start_watching(found)
+                self.contrib_calls = found.discovery_calls  # the gradient computations were all seen while discovering
+                self.phase_ended_at_end = True
         if self.phase == "watch" and self.tracer.failed is None and self.params:
             try:
                 if not self._check_update(None):
@@ -344,9 +274,9 @@ class NumpyBackend:
         ctx: dict[str, Any] = {"observer": self.name}
         if self.params:
             if self.layout:
-                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.root.prefix or 'globals'}"
+                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.root.place}"
             else:
-                ctx["model"] = f"{len(self.params)} arrays in {self.root.prefix or 'globals'}"
+                ctx["model"] = f"{len(self.params)} arrays in {self.root.place}"
             seen = f"{self.updates} updates observed"
             if self.still_updates:
                 seen += f" ({self.still_updates} of them too small to change any sampled weight)"
@@ -359,6 +289,10 @@ class NumpyBackend:
         ctx["updates_observed"] = self.updates
         ctx["samples_observed"] = self.target_samples
         notes = list(self.notes) + self.update_checks.notes()
+        if self.frozen and self.updates == 0:
+            computed = self.contrib_calls + (0 if self.phase_ended_at_end else self.discovery_calls)
+            notes.append(f"updates not observed: the network's arrays never moved in the {computed:,} gradient computations "
+                         "seen (found from the gradients computed for them)")
         if self.tracer.stood_down:
             notes.append(self.tracer.stood_down)
         failed = self.tracer.failed
@@ -378,8 +312,16 @@ class NumpyBackend:
         code = frame.f_code
         self.user_files.add(code.co_filename)
         if self.phase == "discover":
-            self._discover_call(frame)
-            if self.events >= STAND_DOWN_EVENTS and not self._param_events and "torch" in sys.modules:
+            back = caller_of(frame)
+            if (back is not None and back.f_code.co_name == "<module>" and code not in self.discovery.functions
+                    and self.tracer.user_code(back.f_code)):
+                # an entry point called by the script's own code (``main()``): it may train inline, calling nothing
+                # the tracer hears of; its loops are followed from the start (once: later calls are not)
+                self.tracer.follow(frame)
+            found = self.discovery.on_call(frame)
+            if found is not None:
+                self._start_watching(found)
+            elif self.events >= STAND_DOWN_EVENTS and not self.discovery.param_events and "torch" in sys.modules:
                 self._stand_down()
                 return False
             return True
@@ -405,7 +347,9 @@ class NumpyBackend:
 
     def _on_return(self, frame: FrameType, value: Any) -> None:
         if self.phase == "discover":
-            self._discover_return(frame, value)
+            found = self.discovery.on_return(frame, value)
+            if found is not None:
+                self._start_watching(found)
             return
         if self.update_checks.busy:
             self.update_checks.on_return(frame, value)
@@ -434,12 +378,9 @@ class NumpyBackend:
         iteration: updates applied inline there, between calls or without any, are seen here."""
         self.events += 1
         if self.phase == "discover":
-            if self.options.net is not None and self._explicit_root is None:
-                self._explicit(frame)
-                if self._explicit_root is None:
-                    return
-                self._add_root(self._explicit_root, self.options.net if isinstance(self.options.net, str) else "net")
-            self._scan(frame, call=False)
+            found = self.discovery.on_tick(frame)
+            if found is not None:
+                self._start_watching(found)
             return
         self._limits()
         self._check_update(frame)
@@ -480,323 +421,37 @@ class NumpyBackend:
             self.stopped_because = f"stopped after {o.max_seconds:g} s (--max-seconds)"
             raise StopObserving(self.stopped_because)
 
-    # -- discovery -------------------------------------------------------------------
-    def _add_root(self, obj: Any, prefix: str, globals_root: bool = False) -> None:
-        if id(obj) not in self._roots:
-            skip: frozenset[str] = frozenset()
-            if globals_root and isinstance(obj.get("__file__"), str):
-                skip = loop_names(obj["__file__"])
-            self._roots[id(obj)] = _Root(obj, prefix, globals_root, skip)
-
-    def _user_class(self, obj: Any) -> bool:
-        for klass in type(obj).__mro__[:-1]:
-            for v in vars(klass).values():
-                fn = getattr(v, "__code__", None)
-                if fn is not None and self.tracer.user_code(fn):
-                    return True
-        return False
-
-    def _explicit(self, frame: FrameType) -> None:
-        found = self.options.net_root(frame)
-        if found is not None:
-            self._explicit_root, prefix, globals_root = found
-            self._add_root(self._explicit_root, prefix, globals_root)
-
-    def _discover_call(self, frame: FrameType) -> None:
-        code = frame.f_code
-        func = self._funcs.get(code)
-        if func is None:
-            func = self._funcs[code] = _Func(code)
-        func.calls += 1
-        loc = frame.f_locals
-        func.args = [v for v in (loc.get(n) for n in code.co_varnames[: code.co_argcount]) if isinstance(v, (np.ndarray, list))]
-        if self.options.net is not None:
-            if self._explicit_root is None:
-                self._explicit(frame)
-                if self._explicit_root is None:
-                    return
-                self._add_root(self._explicit_root, self.options.net if isinstance(self.options.net, str) else "net")
-        else:
-            loc = frame.f_locals
-            me = loc.get("self")
-            if me is not None and code.co_argcount and code.co_varnames[0] == "self" and self._user_class(me):
-                self._add_root(me, "self")
-            g = frame.f_globals
-            if g.get("__name__") == "__main__" or self.tracer.user_code(code):
-                self._add_root(g, "", globals_root=True)
-            for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]:
-                v = loc.get(name)
-                if isinstance(v, dict) and any(isinstance(x, np.ndarray) and x.dtype.kind == "f" for x in list(v.values())[:32]):
-                    self._add_root(v, name)
-        self._scan(caller_of(frame), call=True)  # changes made in a comprehension are its function's
-
-    def _discover_return(self, frame: FrameType, value: Any) -> None:
-        func = self._funcs.get(frame.f_code)
-        if func is not None and value is not None:
-            arrays = flat_arrays(value)
-            if arrays:
-                func.grad_returns += 1
-                func.shapes = tuple(a.shape for a in arrays)
-                func.ids = tuple(id(a) for a in arrays)
-        self._scan(frame, call=False)
-        if (self.phase == "discover" and func is not None and func.grad_returns >= FROZEN_CALLS
-                and not self._param_events and self._gradients_for_named(func)):
-            self._finish_discovery(force=True)  # gradients keep coming, the parameters never move
-
-    def _gradients_for_named(self, func: _Func) -> bool:
-        """Whether ``func`` returns arrays shaped like named parameters that exist (and have not changed)."""
-        named = [st.shape for st in self._paths.values() if array_role(st.text) == "param"]
-        pool = list(func.shapes)
-        hits = 0
-        for shape in named:
-            if shape in pool:
-                pool.remove(shape)
-                hits += 1
-        return hits >= 2 and hits >= len(named) // 2
-
-    def _scan(self, frame: FrameType | None, *, call: bool) -> None:
-        """Fingerprint every array of every root; attribute changes to the code running in ``frame``."""
-        if self.events > DISCOVERY_EVENTS and self.events % 16:
-            return
-        code = frame.f_code if frame is not None else None
-        written: list[tuple[_PathStats, np.ndarray]] = []
-        for rid, root in list(self._roots.items()):
-            now: dict[Path, tuple[int, bytes]] = {}
-            for path, a in walk_arrays(root.obj, globals_root=root.globals_root, skip=root.skip):
-                idx = root.idx.get(path)
-                if idx is None or idx[-1] >= a.size:
-                    idx = root.idx[path] = sample_index(a.size, 5, self.rng)
-                fp = fingerprint(a, idx)
-                now[path] = fp
-                old = root.scan.get(path)
-                key = (rid, path)
-                st = self._paths.get(key)
-                if st is None:
-                    st = self._paths[key] = _PathStats(a.shape, path_text(path, root.prefix))
-                st.shape = a.shape
-                if old is None and not call and root.scan and st.cache_tries < CACHE_TRIES:
-                    written.append((st, a))  # a new array the returning function left behind: perhaps a cache
-                if st.idx is None and array_role(st.text) == "param" and not is_bias(st.text) and a.ndim == 2:
-                    st.idx = sample_index(a.size, COORDS, self.rng)
-                    st.values = np.take(a, st.idx).astype(float)
-                if old is not None and old != fp:
-                    if old[1] == fp[1]:
-                        continue  # re-bound to an equal array: no change in value
-                    if st.idx is not None and st.values is not None and len(st.ratios) < 8 and a.size > st.idx[-1]:
-                        now_values = np.take(a, st.idx).astype(float)
-                        with np.errstate(all="ignore"):
-                            n0 = float(np.linalg.norm(st.values))
-                            st.ratios.append((code, float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan")))
-                        st.values = now_values
-                    st.changes += 1
-                    if old[0] == fp[0]:
-                        st.inplace += 1
-                    else:
-                        st.rebound += 1
-                    st.where[code] += 1
-                    written.append((st, a))
-            root.scan = now
-        if written and not call and frame is not None:
-            self._caches_written(frame, written)
-        if any(array_role(st.text) == "param" and not st.cache for st, _ in written if st.changes):
-            self._param_events += 1
-        if self._param_events >= DISCOVERY_UPDATES or (self.events % 32 == 0 and self._unnamed_ready()):
-            self._finish_discovery()
-
-    def _unnamed_ready(self) -> bool:
-        """Without parameter names: parameters change least often (buffers change at every contribution)."""
-        if any(array_role(st.text) == "param" for st in self._paths.values()):
-            return False  # named parameters: wait for them to change
-        counts = [st.changes for st in self._paths.values() if st.changes and self._param_like(st)]
-        if not counts:
-            return False
-        lo, hi = min(counts), max(counts)
-        # two rates (parameters, buffers), or one rate for long enough (one function does everything)
-        return lo >= 3 and (hi >= 3 * lo or lo >= 300)
-
-    def _param_like(self, st: _PathStats) -> bool:
-        if st.cache:
-            return False
-        role = array_role(st.text)
-        if role == "param":
-            return True
-        return self._unnamed_param(st)
-
-    @staticmethod
-    def _unnamed_param(st: _PathStats) -> bool:
-        return (array_role(st.text) == "other" and len(st.shape) == 2 and min(st.shape) > 1 and not is_constant(st.text)
-                and st.changes >= 1 and not st.cache)
-
-    def _caches_written(self, frame: FrameType, written: list[tuple[_PathStats, np.ndarray]]) -> None:
-        """Mark the arrays a returning function wrote that are what a layer computes from its input as caches.
-
-        A cache is an elementwise non-decreasing function of ``W·a + b`` (``a·W + b``) for a weight matrix ``W``
-        the program keeps, ``a`` the input the function was given or another array it wrote (the previous
-        layer's cache). Parameters and gradient buffers are not ordered like that. With batch size 1 a cache
-        has a bias's shape, and a parameter dict may hold caches (``params['A1']``): their names and shapes do
-        not tell, their values do. Judged at the writer's return, before an update moves the weights.
-        """
-        tested = [(st, a) for st, a in written if not st.cache and st.cache_tries < CACHE_TRIES and 5 <= a.size and a.ndim <= 2]
-        if not tested:
-            return
-        weights, biases = [], []
-        seen: set[int] = set()
-        for (rid, p), st in self._paths.items():
-            if st.cache:
-                continue
-            a = resolve(self._roots[rid].obj, p) if rid in self._roots else None
-            if not isinstance(a, np.ndarray) or id(a) in seen:
-                continue
-            seen.add(id(a))
-            if len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text) and array_role(st.text) != "buffer":
-                weights.append(a)
-            elif a.ndim == 1 or (a.ndim == 2 and min(a.shape) == 1):
-                biases.append(a)
-        code = frame.f_code
-        given = [frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]]
-        inputs = [x for x in map(float_2d, given) if x is not None]
-        for st, a in tested:
-            st.cache_tries += 1
-            if any(a is g for g in given):
-                st.cache = True  # the very input the function was given, kept for the backward pass (``cache['A0'] = x``)
-        # layer by layer from the input: a cache is computed from the input or from a cache found before it
-        todo = [(st, a) for st, a in tested if not st.cache]
-        while todo and inputs:
-            found = [(st, a) for st, a in todo
-                     if computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs)]
-            for st, a in found:
-                st.cache = True
-                inputs.append(a)
-            todo = [(st, a) for st, a in todo if not st.cache]
-            if not found:
-                break
-
-    def _moves_with_the_weights(self, st: _PathStats) -> bool:
-        """A vector changed by the update function and by nothing else (``layer.bias``, ``self.c``) is a parameter,
-        whatever it is called: buffers are also written where gradients are computed, caches by the forward."""
-        vector = len(st.shape) == 1 or (len(st.shape) == 2 and min(st.shape) == 1)
-        return vector and bool(st.changes) and self.updater is not None and set(st.where) == {self.updater} and not st.cache
-
-    def _finish_discovery(self, force: bool = False) -> None:
-        # the root holding the most changing parameters is the network (with force: the most named ones)
-        best, best_score = None, (0, 0)
-        for rid, root in self._roots.items():
-            changed = [st for (r, _), st in self._paths.items() if r == rid and (st.changes or force) and self._param_like(st)]
-            score = (len(changed), 0 if root.globals_root else 1)
-            if score > best_score:
-                best, best_score = root, score
-        if best is None:
-            return
-        rid = id(best.obj)
-        stats = {p: st for (r, p), st in self._paths.items() if r == rid}
-        named = [st.changes for st in stats.values() if array_role(st.text) == "param" and st.changes]
-        has_named = any(array_role(st.text) == "param" for st in stats.values())
-        if True:  # noqa: SIM108 - also for a named network: its buffers are told apart the same way
-            counts = [st.changes for st in stats.values() if self._unnamed_param(st)]
-            lo = float(np.median(named)) if named else min(counts, default=0)
-            for st in stats.values():
-                # arrays accumulated into more often than the parameters change are buffers; without
-                # parameter names the least often changing arrays are the parameters
-                st.busy = self._unnamed_param(st) and st.changes > 3 * lo and st.inplace >= st.rebound
-                st.unnamed_param = not has_named and self._unnamed_param(st) and not st.busy
-        updater: Counter[CodeType] = Counter()
-        for st in stats.values():
-            if st.changes and self._param_like(st) and not st.busy:
-                updater.update(st.where)
-        self.updater = persistent_writer(updater, stats.values())
-        # arrays named like parameters that never change where the parameters do, beside a parameter of their
-        # shape that does (``grads['W1']`` next to ``params['W1']``), are what the update reads: buffers
-        moved = Counter(tuple(st.shape) for st in stats.values() if self.updater in st.where and self._param_like(st) and not st.busy)
-        params, buffers = [], []
-        for p, st in stats.items():
-            role = array_role(st.text)
-            changed_in = set(st.where)
-            if st.cache:
-                continue
-            twin = role == "param" and st.changes and self.updater is not None and self.updater not in changed_in and moved[tuple(st.shape)]
-            if role == "buffer" or st.busy or twin or (st.changes and self.updater not in changed_in and role != "param"):
-                buffers.append((p, st))
-            elif role == "param" or st.unnamed_param or self._moves_with_the_weights(st):
-                if is_constant(st.text):
-                    continue
-                params.append((p, st))
-        if not params:
-            return
-        self.net_root = best
-        # the updates seen while discovering count too: each parameter array changed once per update (by the updater)
-        self.updates = max((st.where.get(self.updater, 0) if self.updater is not None else st.changes for _, st in params), default=0)
-        for p, st in params:
-            idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
-            # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
-            fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
-            self.params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3])))
-        self.layout = layer_chain([prm.shape for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)])
-        self._pair_buffers(buffers)
-        if self.style != "accumulate":
-            # gradients handed out by a function (``grads = backward(...)``) say more than the names they land in
-            self.net_root = best
-            self._gradient_returner()
-        self._start_watching(best, stats)
-
-    def _pair_buffers(self, buffers: list[tuple[Path, _PathStats]]) -> None:
-        """Each gradient buffer goes to the parameter of its shape (in name order); the function writing
-        most into them is the contributor, which accumulates (in place) or overwrites (rebinds)."""
-        # buffers: paired with the parameter of the same shape, in order
-        contrib: Counter[CodeType] = Counter()
-        for _, st in buffers:
-            contrib.update({c: n for c, n in st.where.items() if c is not None})
-        by_shape: dict[tuple, list[Param]] = {}
-        for prm in self.params:
-            by_shape.setdefault(prm.shape, []).append(prm)
-        used: set[int] = set()
-        root = self.root.obj
-        for p, st in sorted(buffers, key=lambda b: b[1].text):
-            if is_constant(st.text):
-                # a "template" accumulated into at every contribution is a buffer by what the program does
-                # with it (``self.updates = self.templates``): followed under the name the code writes through
-                if not (st.inplace and self.updater is not None and sum(n for c, n in st.where.items() if c != self.updater) >= 2):
-                    continue
-                p = alias_path(root, p, lambda text: not is_constant(text))
-            for prm in by_shape.get(tuple(st.shape), []):
-                if id(prm) not in used and prm.buffer is None:
-                    prm.buffer, prm.buffer_text = p, path_text(p, self.net_root.prefix if self.net_root else "")
-                    used.add(id(prm))
-                    break
-        self.contributor = contrib.most_common(1)[0][0] if contrib and used else None
-        if self.contributor is not None:
-            inplace = sum(st.inplace for _, st in buffers if self.contributor in st.where)
-            rebound = sum(st.rebound for _, st in buffers if self.contributor in st.where)
-            self.style = "accumulate" if inplace >= rebound else "overwrite"
-
-    def _start_watching(self, best: _Root, stats: dict[Path, _PathStats]) -> None:
-        """From discovery to watching: only the network's root is scanned now, functions get their roles,
-        and the parameters' first samples, norms and the constants' fingerprints are taken."""
-        self.cache_paths = [p for p, st in stats.items() if st.cache]
-        kept = {prm.path for prm in self.params}  # the parameters found, not caches or buffers named like them
-        # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
-        self.discovery_ratios = [rs for rs in ([r for c, r in st.ratios if c == self.updater] for p, st in stats.items()
-                                               if p in kept and array_role(st.text) == "param") if rs]
+    # -- from discovery to watching ---------------------------------------------------
+    def _start_watching(self, net: Network) -> None:
+        """Only the network's root is scanned now, functions get their roles, and the parameters' first samples,
+        norms and the constants' fingerprints are taken."""
+        self.net_root = best = net.root
+        self.params = net.params
+        self.layout = net.layout
+        self.updater, self.contributor, self.style = net.updater, net.contributor, net.style
+        self._grad_map = net.grad_map
+        self.cache_paths = net.cache_paths
+        self.discovery_ratios = net.discovery_ratios
+        self.updates = net.updates
+        self.discovery_calls = net.discovery_calls
+        self._funcs = net.functions
+        self.frozen = net.frozen
+        self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
+        self.sampler.stop()
         self.phase = "watch"
-        self._roots = {id(best.obj): best}
-        self._paths = {}
         self._roles = {}
-        if self.contributor is None and self.updater is not None and self.updater.co_name != "<module>":
-            # gradients computed and applied inline (``train_step(x, y, lr)``): the updater is given the batch
-            self.contributor = self.updater
         if self.contributor is not None:
             self._roles[self.contributor] = _CONTRIB
-            known = self._funcs.get(self.contributor)
-            self.discovery_calls = known.calls if known is not None else 0
         if self.updater is not None:
             self._roles[self.updater] = self._roles.get(self.updater, 0) | _UPDATER
         # functions given arrays: watched for gradients returned, outputs, targets
-        for f in self._funcs.values():
-            if f.code not in self._roles:
-                self._roles[f.code] = _PROBE
+        for code in self._funcs:
+            if code not in self._roles:
+                self._roles[code] = _PROBE
         self._probe_left = {}
         self._fp = self._fingerprints()
         self._q = self._quick()
-        self._moving = set()
+        self._moving = set(net.moved)
         self._moved_updates = 0
         self._updates_before = self.updates  # seen while discovering
         self._P_prev = self.P_first = self._sample_params()
@@ -804,42 +459,12 @@ class NumpyBackend:
         self.norms_first_at = self.updates
         self._constants = []
         buffers = {id(resolve(best.obj, prm.buffer)) for prm in self.params if prm.buffer is not None}
-        for p, st in stats.items():
+        for p, text in net.constants:
             a = resolve(best.obj, p)
-            if is_constant(st.text) and array_role(st.text) != "param" and isinstance(a, np.ndarray) and id(a) not in buffers:
+            if isinstance(a, np.ndarray) and id(a) not in buffers:
                 idx = sample_index(a.size, 8, self.rng)
-                self._constants.append((p, st.text, idx, fingerprint(a, idx)))
+                self._constants.append((p, text, idx, fingerprint(a, idx)))
         self.mutated = {}
-
-    def _gradient_returner(self) -> None:
-        """The function returning arrays shaped like the parameters (``backprop`` returning ``(nabla_b, nabla_w)``)."""
-        shapes = [p.shape for p in self.params]
-        live = {id(a) for a in self._arrays() if a is not None}
-        best, best_n = None, 0
-        for f in self._funcs.values():
-            if f.grad_returns < 2 or live & set(f.ids):
-                continue  # a builder called once, or a function handing out the parameters themselves
-            pool = list(f.shapes)
-            n = 0
-            for s in shapes:
-                if s in pool:
-                    pool.remove(s)
-                    n += 1
-            if n >= max(1, (len(shapes) + 1) // 2) and n > best_n and f.code != self.updater:
-                best, best_n = f, n
-        if best is None:
-            return
-        self.contributor, self.style = best.code, "returns"
-        # returned array k -> parameter of that shape, in order
-        unmatched = {i: p.shape for i, p in enumerate(self.params)}
-        self._grad_map = []
-        for s in best.shapes:
-            hit = next((i for i, ps in unmatched.items() if ps == s), None)
-            if hit is not None:
-                del unmatched[hit]
-            self._grad_map.append(hit)
-        for i, prm in enumerate(self.params):
-            prm.grad_key = (i,) if i in self._grad_map else None
 
     # -- watching: updates -----------------------------------------------------------
     def _arrays(self) -> list[np.ndarray | None]:
@@ -1036,7 +661,7 @@ class NumpyBackend:
             for v in list(f.f_locals.values()) + [getattr(f.f_locals.get("self"), k, None) for k in
                                                    getattr(f.f_locals.get("self"), "__dict__", {})]:
                 if type(v).__name__ in ("Namespace", "SimpleNamespace") or (
-                        hasattr(v, "__dict__") and not isinstance(v, type) and self._user_class(v)):
+                        hasattr(v, "__dict__") and not isinstance(v, type) and self.discovery.user_class(v)):
                     for k, x in vars(v).items():
                         if ok(k) and isinstance(x, (float, int, np.floating)) and not isinstance(x, bool) and 0 < x < 1000:
                             self.lr, self.lr_name = float(x), k
@@ -1089,14 +714,20 @@ class NumpyBackend:
         if self.updates > 3:
             return
         candidates = self._alias_candidates()
+        frames: list[FrameType] = []
         f: FrameType | None = frame
-        depth = 0
-        while f is not None and depth < 5 and candidates:
-            if self.tracer.user_code(f.f_code) and f.f_code.co_name != "<module>":
+        while f is not None and len(frames) < 5:
+            frames.append(f)
+            f = f.f_back
+        # the function that handed out the last batch may have returned already (the update was seen at a loop head
+        # of its caller): its locals are still those it trained with
+        if self._contrib_caller is not None and all(g is not self._contrib_caller for g in frames):
+            frames.append(self._contrib_caller)
+        for f in frames:
+            if candidates and self.tracer.user_code(f.f_code) and f.f_code.co_name != "<module>":
                 for k, v in f.f_locals.items():
                     if k != "self" and id(v) in candidates and candidates[id(v)].split(".")[-1] != k:
                         self.aliases.setdefault(candidates[id(v)], set()).add(f"{k} (a local of {f.f_code.co_name}())")
-            f, depth = f.f_back, depth + 1
 
     # -- watching: gradient contributions and targets ---------------------------------
     def _contrib_call(self, frame: FrameType) -> None:
@@ -1111,6 +742,8 @@ class NumpyBackend:
         self._unrecorded = False
         self._targets_from(frame)
         back = caller_of(frame)
+        if back is not None and self.updates <= 3:
+            self._contrib_caller = back  # for the aliases of the first updates (see _aliases)
         if back is not None:
             if id(back.f_code) not in self.label_sets:
                 self._labels_from(back, back.f_code)

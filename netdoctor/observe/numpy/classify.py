@@ -1,0 +1,391 @@
+"""What the arrays discovery saw are, from what they did: parameters, buffers, caches, and the functions that train.
+
+:class:`Classifier` reads the tables :class:`~netdoctor.observe.numpy.discovery.Discovery` filled (roots, the
+statistics of each array path, the functions seen) and returns the :class:`~netdoctor.observe.numpy.network.Network`:
+
+* a *parameter* persists and is moved by the update: of the arrays of its shape that change, the least often
+  (a buffer accumulates several times per update), by a step rather than by all of its size (a gradient
+  overwritten at each update is new every time);
+* a *buffer* is what the update reads: busier than the parameter of its shape, or written where the gradients
+  are computed; the function writing most into them is the contributor;
+* *frozen* parameters (``force``) never moved while the program kept computing arrays of their shapes;
+* :func:`mark_caches` tells a forward pass's caches while discovery runs: an elementwise non-decreasing
+  function of ``W·a + b``, or the input stored again.
+
+Names only break ties (a container named like gradients is not the network when the behaviour cannot tell).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from types import CodeType, FrameType
+
+import numpy as np
+
+from netdoctor.buffers.roles import is_constant
+from netdoctor.observe.numpy.arrays import (
+    Containers,
+    FrameLocals,
+    Path,
+    alias_path,
+    array_role,
+    is_bias,
+    layer_chain,
+    path_text,
+    resolve,
+    sample_index,
+)
+from netdoctor.observe.numpy.network import (
+    CACHE_TRIES,
+    COORDS,
+    FuncStats,
+    Network,
+    Param,
+    PathStats,
+    Root,
+    param_like,
+    unnamed_param,
+)
+from netdoctor.observe.numpy.roles import computed_by_layer, float_2d, persistent_writer
+
+__all__ = ["Classifier", "mark_caches"]
+
+
+def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats], frame: FrameType,
+            written: list[tuple[PathStats, np.ndarray, bool]]) -> None:
+    """Mark the arrays a returning function wrote that are what a layer computes from its input as caches.
+
+    A cache is an elementwise non-decreasing function of ``W·a + b`` (``a·W + b``) for a weight matrix ``W``
+    the program keeps, ``a`` the input the function was given or another array it wrote (the previous
+    layer's cache). Parameters and gradient buffers are not ordered like that. With batch size 1 a cache
+    has a bias's shape, and a parameter dict may hold caches (``params['A1']``): their names and shapes do
+    not tell, their values do. Judged at the writer's return, before an update moves the weights.
+    """
+    tested = [(st, a, rebound) for st, a, rebound in written
+              if not st.cache and st.cache_tries < CACHE_TRIES and 5 <= a.size and a.ndim <= 2]
+    if not tested:
+        return
+    weights, biases = [], []
+    seen: set[int] = set()
+    code = frame.f_code
+    for (rid, p), st in paths.items():
+        if st.cache or (code in st.where and st.inplace):
+            continue  # what the function itself accumulated into (gradients) is not a layer it computes with
+        a = resolve(roots[rid].obj, p) if rid in roots else None
+        if not isinstance(a, np.ndarray) or id(a) in seen:
+            continue
+        seen.add(id(a))
+        if len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text) and array_role(st.text) != "buffer":
+            weights.append(a)
+        elif a.ndim == 1 or (a.ndim == 2 and min(a.shape) == 1):
+            biases.append(a)
+    given = [frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]]
+    inputs = [x for x in map(float_2d, given) if x is not None]
+    for st, a, rebound in tested:
+        st.cache_tries += 1
+        if rebound and any(a is g for g in given):
+            # the very input the function was given, stored (``cache['A0'] = x``); an array the function was
+            # given and changed in place is being updated (``sgd(p, g, lr)``), not cached
+            st.cache = True
+    # layer by layer from the input: a cache is computed from the input or from a cache found before it
+    todo = [(st, a) for st, a, _ in tested if not st.cache]
+    while todo and inputs:
+        found = [(st, a) for st, a in todo
+                 if computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs)]
+        for st, a in found:
+            st.cache = True
+            inputs.append(a)
+        todo = [(st, a) for st, a in todo if not st.cache]
+        if not found:
+            break
+
+
+class Classifier:
+    """The network in the tables of one discovery (see the module docstring)."""
+
+    def __init__(self, roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats],
+                 functions: dict[CodeType, FuncStats], rng: np.random.Generator) -> None:
+        self.roots = roots
+        self.paths = paths
+        self.functions = functions
+        self.rng = rng
+        self.buffer_containers: set[str] = set()
+        """Names of merged containers whose arrays are all buffers (see :meth:`_best_root`)."""
+
+    def network(self, force: bool = False) -> Network | None:
+        """The network, or None when no root holds arrays that behave like parameters.
+
+        Args:
+            force: the parameters never moved: take the persistent arrays that gradients are computed for.
+        """
+        best, stats = self._best_root(force)
+        if best is None:
+            return None
+        params, buffers, updater = self._split(stats, force)
+        if not params:
+            return None
+        return self._network(best, stats, params, buffers, updater, force)
+
+    def _best_root(self, force: bool) -> tuple[Root | None, dict[Path, PathStats]]:
+        """The root holding the most parameters, with the other containers its training writes into.
+
+        Without ``force``: parameters are the arrays that change, least often of the arrays of their shape (a
+        buffer of the same shape in another container is written at every contribution), and by a small part
+        of their size (a gradient overwritten at every step changes by all of it). With ``force``: the arrays
+        gradients are computed for. A network spread over several containers the program hands around
+        (``train(weights, biases, grad_w, grad_b)``) is one root of all of them.
+        """
+        shapes = self._gradient_shapes() if force else Counter()
+        moving = self._moving_params() if not force else set()
+        best, best_score = None, (0, 0, 0, 0)
+        for rid, root in self.roots.items():
+            if root.replaced:
+                continue
+            mine = [(k, st) for k, st in self.paths.items() if k[0] == rid]
+            if force:
+                hits = [st for _, st in mine if self._frozen_like(st, shapes)]
+            else:
+                hits = [st for k, st in mine if k in moving]
+            # matrices decide; between equals, a container named like gradients is not the network (a tie broken
+            # by a name), then the most arrays, then a container over the module's globals
+            score = (sum(len(st.shape) == 2 and min(st.shape) > 1 for st in hits), 0 if array_role(root.prefix) == "buffer" else 1,
+                     len(hits), 0 if root.globals_root or isinstance(root.obj, FrameLocals) else 1)
+            if hits and score > best_score:
+                best, best_score = root, score
+        if best is None:
+            return None, {}
+        rid = next(k for k, r in self.roots.items() if r is best)
+        stats = {p: st for (r, p), st in self.paths.items() if r == rid}
+        if best.globals_root or isinstance(best.obj, FrameLocals) or not best.prefix:
+            return best, stats
+        # the containers beside it that training writes into (lists of biases, gradient dicts), by their names
+        # (written by the same function as its parameters, or holding matrices of their shapes written in place:
+        # gradient buffers; a data set shuffled in place holds vectors and rows, not matrices of a layer's shape)
+        writers = {c for st in stats.values() if st.changes for c in st.where}
+        matrices = {tuple(st.shape) for st in stats.values() if st.changes and not st.cache and len(st.shape) == 2 and min(st.shape) > 1}
+        group = {best.prefix: best.obj}
+        held = {fp[0] for fp in best.scan.values()}  # the arrays already in (a container reached twice is taken once)
+        for r, root in self.roots.items():
+            if (r == rid or root.globals_root or isinstance(root.obj, FrameLocals) or not root.prefix or root.prefix in group
+                    or root.replaced):
+                continue
+            arrays = {fp[0] for fp in root.scan.values()}
+            if arrays & held:
+                continue
+            if any(k[0] == r and st.changes and not st.cache and (writers & set(st.where) or (tuple(st.shape) in matrices and st.inplace))
+                   for k, st in self.paths.items()):
+                group[root.prefix] = root.obj
+                held |= arrays
+        if len(group) == 1:
+            return best, stats
+        merged = Root(Containers(group), "")
+        ids = {r: root.prefix for r, root in self.roots.items() if root.prefix in group and root.obj is group[root.prefix]}
+        stats = {(("item", ids[r]), *p): st for (r, p), st in self.paths.items() if r in ids}
+        # a container beside the parameters that holds a matrix of a layer's shape which started at zero and changes
+        # (``grad_w``, a momentum's ``velocity``) holds what the update reads: none of its arrays is a parameter
+        for r, name in ids.items():
+            if name != best.prefix and any(k[0] == r and st.changes and st.started_zero and tuple(st.shape) in matrices
+                                           for k, st in self.paths.items()):
+                self.buffer_containers.add(name)
+        return merged, stats
+
+    def _moving_params(self) -> set[tuple[int | str, Path]]:
+        """Arrays that changed like parameters: not caches, and not busier than another array of their shape that
+        changed (a buffer accumulates several times per update), nor changed by much more of their size than it
+        (a gradient overwritten at each update is a new array every time; a parameter moves by a step)."""
+        changed = {k: st for k, st in self.paths.items() if st.changes and param_like(st)}
+        by_shape: dict[tuple, list[PathStats]] = {}
+        for st in changed.values():
+            by_shape.setdefault(tuple(st.shape), []).append(st)
+
+        def step(st: PathStats) -> float:
+            rs = [r for _, r in st.ratios if math.isfinite(r)]
+            return float(np.median(rs)) if rs else math.nan
+
+        out = set()
+        for k, st in changed.items():
+            others = [o for o in by_shape[tuple(st.shape)] if o is not st]
+            if any(o.changes * 2 < st.changes for o in others):
+                continue  # written at least twice as often as an array of its shape: a buffer
+            if st.started_zero and len(st.shape) == 2 and min(st.shape) > 1 and any(not o.started_zero for o in others):
+                continue  # a matrix that started at zero beside one that did not: an accumulator, not a layer
+            mine = step(st)
+            if any(o.changes <= 2 * st.changes and not o.started_zero and math.isfinite(step(o)) and math.isfinite(mine)
+                   and mine > 4 * step(o) for o in others):
+                continue  # as often (or less), but each change replaces it, where one of its shape moves by a step
+                # (not compared with an accumulator that starts at zero: its relative changes say nothing)
+            out.add(k)
+        return out
+
+    def _gradient_shapes(self) -> Counter:
+        """Shapes of the arrays the busiest gradient computation handled (returned, written, or in its locals)."""
+        func = max(self.functions.values(), key=lambda f: f.grad_calls, default=None)
+        out: Counter = Counter()
+        if func is not None and func.grad_calls:
+            out.update(tuple(s) for s in func.shapes)
+            out.update(func.grad_shapes)
+        out.update(tuple(st.shape) for st in self.paths.values() if st.changes and not st.cache)
+        return out
+
+    def _frozen_like(self, st: PathStats, shapes: Counter) -> bool:
+        if st.changes or st.cache or is_constant(st.text) or array_role(st.text) == "buffer":
+            return False
+        if st.started_zero and len(st.shape) == 2 and min(st.shape) > 1:
+            return False  # a matrix of zeros that never moves is a gradient buffer or a template, not a layer
+        return tuple(st.shape) in shapes or array_role(st.text) == "param"
+
+    def _split(self, stats: dict[Path, PathStats], force: bool) -> tuple[list[tuple[Path, PathStats]], list[tuple[Path, PathStats]], CodeType | None]:
+        """Parameters and buffers of the chosen root, and the function that moves the parameters."""
+        named = [st.changes for st in stats.values() if array_role(st.text) == "param" and st.changes]
+        has_named = any(array_role(st.text) == "param" for st in stats.values())
+        counts = [st.changes for st in stats.values() if unnamed_param(st)]
+        lo = float(np.median(named)) if named else min(counts, default=0)
+        moving = {id(self.paths[k]) for k in self._moving_params()} if not force else set()
+        for st in stats.values():
+            # arrays accumulated into more often than the parameters change are buffers; without
+            # parameter names the least often changing arrays are the parameters
+            st.busy = unnamed_param(st) and st.changes > 3 * lo and st.inplace >= st.rebound
+            # busier than an array of their shape, or replaced at each change: buffers, whatever their names
+            st.busy = st.busy or bool(not force and st.changes and param_like(st) and id(st) not in moving)
+            st.unnamed_param = not has_named and unnamed_param(st) and not st.busy
+        writers: Counter[CodeType] = Counter()
+        for st in stats.values():
+            if st.changes and param_like(st) and not st.busy:
+                writers.update(st.where)
+        updater = persistent_writer(writers, stats.values())
+        # arrays named like parameters that never change where the parameters do, beside a parameter of their
+        # shape that does (``grads['W1']`` next to ``params['W1']``), are what the update reads: buffers
+        moved = Counter(tuple(st.shape) for st in stats.values() if updater in st.where and param_like(st) and not st.busy)
+        shapes = self._gradient_shapes() if force else Counter()
+        params, buffers = [], []
+        for p, st in stats.items():
+            role = array_role(st.text)
+            if st.cache:
+                continue
+            twin = role == "param" and st.changes and updater is not None and updater not in st.where and moved[tuple(st.shape)]
+            held_apart = bool(p) and p[0][1] in self.buffer_containers
+            if role == "buffer" or st.busy or twin or held_apart or (st.changes and updater not in st.where and role != "param"):
+                buffers.append((p, st))
+            elif role == "param" or st.unnamed_param or self._moves_with_the_weights(st, updater) or (
+                    force and self._frozen_like(st, shapes)):
+                if is_constant(st.text):
+                    continue
+                params.append((p, st))
+        if force:
+            # only arrays a layer chain can be made of: a data set or a lookup table that never moves is not frozen
+            params = [(p, st) for p, st in params if not st.changes]
+            chain = layer_chain([tuple(st.shape) for _, st in params if len(st.shape) == 2 and not is_bias(st.text)])
+            if chain is None:
+                return [], buffers, updater
+        return params, buffers, updater
+
+    @staticmethod
+    def _moves_with_the_weights(st: PathStats, updater: CodeType | None) -> bool:
+        """A vector changed by the update function and by nothing else (``layer.bias``, ``self.c``) is a parameter,
+        whatever it is called: buffers are also written where gradients are computed, caches by the forward."""
+        vector = len(st.shape) == 1 or (len(st.shape) == 2 and min(st.shape) == 1)
+        return vector and bool(st.changes) and updater is not None and set(st.where) == {updater} and not st.cache
+
+    def _network(self, best: Root, stats: dict[Path, PathStats], found: list[tuple[Path, PathStats]],
+                 buffers: list[tuple[Path, PathStats]], updater: CodeType | None, force: bool) -> Network:
+        # the updates seen while discovering count too: each parameter array changed once per update (by the updater)
+        updates = max((st.where.get(updater, 0) if updater is not None else st.changes for _, st in found), default=0)
+        params = []
+        for p, st in found:
+            idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
+            # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
+            fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
+            params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3])))
+        layout = layer_chain([prm.shape for prm in params if len(prm.shape) == 2 and not is_bias(prm.text)])
+        contributor, style = self._pair_buffers(best, params, buffers, updater)
+        grad_map: list[int | None] = []
+        if style != "accumulate":
+            # gradients handed out by a function (``grads = backward(...)``) say more than the names they land in
+            returner = self._gradient_returner(best, params, updater)
+            if returner is not None:
+                contributor, style, grad_map = returner
+        if contributor is None and updater is not None and updater.co_name != "<module>":
+            # gradients computed and applied inline (``train_step(x, y, lr)``): the updater is given the batch
+            contributor = updater
+        if contributor is None and force:
+            busiest = max(self.functions.values(), key=lambda f: f.grad_calls, default=None)
+            contributor = busiest.code if busiest is not None and busiest.grad_calls else None
+        kept = {prm.path for prm in params}  # the parameters found, not caches or buffers named like them
+        # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
+        ratios = [rs for rs in ([r for c, r in st.ratios if c == updater] for p, st in stats.items()
+                                if p in kept and array_role(st.text) == "param" and len(st.shape) == 2
+                                and min(st.shape) > 1 and not is_bias(st.text)) if rs]
+        buffer_paths = {prm.buffer for prm in params if prm.buffer is not None}
+        constants = [(p, st.text) for p, st in stats.items()
+                     if is_constant(st.text) and array_role(st.text) != "param" and p not in buffer_paths]
+        known = self.functions.get(contributor) if contributor is not None else None
+        return Network(
+            root=best, params=params, layout=layout, updater=updater, contributor=contributor, style=style,
+            grad_map=grad_map, cache_paths=[p for p, st in stats.items() if st.cache], discovery_ratios=ratios,
+            updates=updates, discovery_calls=known.calls if known is not None else 0, constants=constants,
+            functions=dict(self.functions), frozen=force,
+            moved=frozenset(i for i, (_, st) in enumerate(found)
+                            if (st.where.get(updater, 0) if updater is not None else st.changes) >= max(updates, 1)))
+
+    def _pair_buffers(self, best: Root, params: list[Param], buffers: list[tuple[Path, PathStats]],
+                      updater: CodeType | None) -> tuple[CodeType | None, str]:
+        """Each gradient buffer goes to the parameter of its shape (in name order); the function writing
+        most into them is the contributor, which accumulates (in place) or overwrites (rebinds)."""
+        contrib: Counter[CodeType] = Counter()
+        for _, st in buffers:
+            contrib.update({c: n for c, n in st.where.items() if c is not None})
+        by_shape: dict[tuple, list[Param]] = {}
+        for prm in params:
+            by_shape.setdefault(prm.shape, []).append(prm)
+        used: set[int] = set()
+        for p, st in sorted(buffers, key=lambda b: b[1].text):
+            if is_constant(st.text):
+                # a "template" accumulated into at every contribution is a buffer by what the program does
+                # with it (``self.updates = self.templates``): followed under the name the code writes through
+                if not (st.inplace and updater is not None and sum(n for c, n in st.where.items() if c != updater) >= 2):
+                    continue
+                p = alias_path(best.obj, p, lambda text: not is_constant(text))
+            for prm in by_shape.get(tuple(st.shape), []):
+                if id(prm) not in used and prm.buffer is None:
+                    prm.buffer, prm.buffer_text = p, path_text(p, best.prefix)
+                    used.add(id(prm))
+                    break
+        contributor = contrib.most_common(1)[0][0] if contrib and used else None
+        style = ""
+        if contributor is not None:
+            inplace = sum(st.inplace for _, st in buffers if contributor in st.where)
+            rebound = sum(st.rebound for _, st in buffers if contributor in st.where)
+            style = "accumulate" if inplace >= rebound else "overwrite"
+        return contributor, style
+
+    def _gradient_returner(self, best: Root, params: list[Param],
+                           updater: CodeType | None) -> tuple[CodeType, str, list[int | None]] | None:
+        """The function returning arrays shaped like the parameters (``backprop`` returning ``(nabla_b, nabla_w)``)."""
+        shapes = [p.shape for p in params]
+        live = {id(resolve(best.obj, p.path)) for p in params}
+        found, best_n = None, 0
+        for f in self.functions.values():
+            if f.grad_returns < 2 or live & set(f.ids):
+                continue  # a builder called once, or a function handing out the parameters themselves
+            pool = list(f.shapes)
+            n = 0
+            for s in shapes:
+                if s in pool:
+                    pool.remove(s)
+                    n += 1
+            if n >= max(1, (len(shapes) + 1) // 2) and n > best_n and f.code != updater:
+                found, best_n = f, n
+        if found is None:
+            return None
+        # returned array k -> parameter of that shape, in order
+        unmatched = {i: p.shape for i, p in enumerate(params)}
+        grad_map: list[int | None] = []
+        for s in found.shapes:
+            hit = next((i for i, ps in unmatched.items() if ps == s), None)
+            if hit is not None:
+                del unmatched[hit]
+            grad_map.append(hit)
+        for i, prm in enumerate(params):
+            prm.grad_key = (i,) if i in grad_map else None
+        return found.code, "returns", grad_map

@@ -1,0 +1,384 @@
+"""Finding the network of a NumPy program from what the program does with its arrays (the events' side).
+
+The NumPy observer (:mod:`netdoctor.observe.numpy.backend`) hands every
+call, return and loop-head tick of the user's code to :class:`Discovery`
+until it returns a :class:`Network`.
+
+*Where the arrays live.* Roots are taken from the frames that run: the
+``self`` of the user's classes, the module globals of the user's modules, the
+containers (dicts, lists, tuples, objects of the user's classes) a function is
+given or reaches through its closure cells, and the arrays bound directly to
+the local names of a long-running function (a ``main()`` or ``train()`` whose
+loop the tracer follows). Loop variables and per-step temporaries (names
+bound only inside a loop) are never roots.
+
+*What each array is, from behaviour.* At each event the float arrays of the
+roots are fingerprinted (identity and five sampled entries) and each change
+is attributed to the function running. The full walk of a root's containers
+(which arrays exist, and under which path) is redone at a bounded rate; in
+between only the known paths are looked at, so one event costs a few
+microseconds per array however large the program's other data is. Then:
+
+* a *cache* is rewritten by the forward pass: an elementwise non-decreasing
+  function of ``W·a + b`` for a weight ``W`` the program keeps and ``a`` the
+  input (or an earlier cache), or the input itself stored again;
+* a *parameter* persists and is moved by the update: least often of the
+  arrays that change, by the function whose writes change it least relative
+  to its size;
+* a *buffer* is what the update reads: written more often than the
+  parameters (accumulated into), or where gradients are computed;
+* *frozen* parameters never move, while the program keeps computing arrays
+  of their shapes (gradients returned, accumulated into buffers, or held in
+  the locals of the function that computes them) for them.
+
+Names only break ties (a parameter dict named ``grads`` is a buffer when
+both readings fit the behaviour).
+"""
+
+from __future__ import annotations
+
+import sys
+from types import CodeType, FrameType, FunctionType
+from typing import Any
+
+import numpy as np
+
+from netdoctor.observe.numpy.arrays import (
+    FrameLocals,
+    Path,
+    array_role,
+    fingerprint,
+    path_text,
+    resolve,
+    sample_index,
+    walk_arrays,
+)
+from netdoctor.observe.numpy.classify import Classifier, mark_caches
+from netdoctor.observe.numpy.network import CACHE_TRIES, COORDS, FuncStats, Network, PathStats, Root, param_like
+from netdoctor.observe.numpy.roles import flat_arrays
+from netdoctor.observe.options import ObserveOptions
+from netdoctor.observe.source import function_loop_names, loop_names
+from netdoctor.observe.tracer import CallTracer, caller_of
+
+__all__ = ["Discovery", "FROZEN_CALLS"]
+
+DISCOVERY_UPDATES = 2
+"""Parameter updates seen before the network is taken as found."""
+FROZEN_CALLS = 150
+"""Gradient computations without any parameter change after which discovery takes the parameters as frozen
+(a per-sample program with mini-batches of up to 100 or more has applied its first update well before; a run too
+short for this is judged when it ends, :meth:`Discovery.at_end`)."""
+DISCOVERY_EVENTS = 20_000
+"""Events scanned in full before discovery scans only every 16th event."""
+WALK_EVERY = 32
+"""Scans between two full walks of a root's containers (the first :data:`WALK_FIRST` scans all walk)."""
+WALK_FIRST = 64
+ZERO_START_EVENTS = 2_000
+"""Events (after the first change of a parameter-like array) after which parameters that all started at zero (logistic regression) are taken as they are."""
+MAX_ROOTS = 64
+"""Roots kept at most (containers handed around are roots; a program passing new lists every step makes many)."""
+
+
+class Discovery:
+    """Roots, array paths and functions seen while looking for the network (see the module docstring).
+
+    One class, because every event updates the same three tables (roots, path statistics, functions) and the
+    classification reads all three at once; it ends with :meth:`finish`, and the observer keeps only the
+    :class:`Network` it returns.
+    """
+
+    def __init__(self, options: ObserveOptions, tracer: CallTracer, rng: np.random.Generator) -> None:
+        self.options = options
+        self.tracer = tracer
+        self.rng = rng
+        self.events = 0
+        self.scans = 0
+        self.roots: dict[int | str, Root] = {}
+        self.paths: dict[tuple[int | str, Path], PathStats] = {}
+        self.functions: dict[CodeType, FuncStats] = {}
+        self.param_events = 0
+        """Scans at which a parameter-like array changed."""
+        self.explicit_root: Any = None
+        self.found: Network | None = None
+        self._classes: dict[type, bool] = {}
+        self._first_param_event = 0
+
+    # -- events ------------------------------------------------------------------------
+    def on_call(self, frame: FrameType) -> Network | None:
+        self.events += 1
+        code = frame.f_code
+        func = self.functions.get(code)
+        if func is None:
+            func = self.functions[code] = FuncStats(code)
+        func.calls += 1
+        loc = frame.f_locals
+        n_args = code.co_argcount + code.co_kwonlyargcount
+        func.args = [v for v in (loc.get(n) for n in code.co_varnames[: code.co_argcount]) if isinstance(v, (np.ndarray, list))]
+        if self.options.net is not None:
+            if not self._explicit(frame):
+                return None
+        else:
+            me = loc.get("self")
+            if me is not None and code.co_argcount and code.co_varnames[0] == "self" and self.user_class(me):
+                self._add_root(me, "self")
+            g = frame.f_globals
+            if g.get("__name__") == "__main__" or self.tracer.user_code(code):
+                self._add_root(g, "", globals_root=True)
+            # containers the function is given or reaches through its closure: parameter dicts, lists of
+            # arrays, layer objects (``train(weights, biases)``, ``def forward(x): ... params["W1"]``)
+            for name in (*code.co_varnames[:n_args], *code.co_freevars):
+                v = loc.get(name)
+                if name != "self" and self._holds_arrays(v):
+                    self._name_root(name, v)
+        self._scan(caller_of(frame), call=True)  # changes made in a comprehension are its function's
+        return self.found
+
+    def on_return(self, frame: FrameType, value: Any) -> Network | None:
+        self.events += 1
+        func = self.functions.get(frame.f_code)
+        if func is not None and value is not None:
+            arrays = flat_arrays(value)
+            if arrays:
+                func.grad_returns += 1
+                func.shapes = tuple(a.shape for a in arrays)
+                func.ids = tuple(id(a) for a in arrays)
+        written = self._scan(frame, call=False)
+        if self.found is None and func is not None and not self.param_events:
+            self._gradients_computed(func, frame, value, written)
+            if func.grad_calls >= FROZEN_CALLS:
+                self.finish(force=True)  # gradients keep coming, the parameters never move
+        return self.found
+
+    def on_tick(self, frame: FrameType) -> Network | None:
+        """A followed frame starts a loop iteration: its locals become a root (a ``main()`` training inline)."""
+        self.events += 1
+        if self.options.net is not None:
+            if not self._explicit(frame):
+                return None
+        elif frame.f_code.co_name != "<module>":
+            # one root per function: the latest of its frames that ticked (a function followed at every call does
+            # not add a root per call)
+            code = frame.f_code
+            key = f"{code.co_filename}:{code.co_firstlineno}"
+            root = self.roots.get(key)
+            if root is None:
+                skip = function_loop_names(code.co_filename, code.co_firstlineno)
+                self._add_root(FrameLocals(frame), "", skip=skip, key=key)
+            elif isinstance(root.obj, FrameLocals) and root.obj.frame is not frame:
+                root.obj = FrameLocals(frame)
+        written = self._scan(frame, call=False)
+        func = self.functions.get(frame.f_code)
+        if self.found is None and func is not None and not self.param_events and frame.f_code.co_name != "<module>":
+            # a loop computing gradients inline (``dW1 = x.T @ dh`` in a ``main()``): one computation per iteration
+            self._gradients_computed(func, frame, None, written)
+            if func.grad_calls >= FROZEN_CALLS:
+                self.finish(force=True)
+        return self.found
+
+    def at_end(self) -> Network | None:
+        """The program ended while discovering: parameters that never moved while gradients were computed for them
+        (a run too short for :data:`FROZEN_CALLS`)."""
+        if self.found is None and not self.param_events and max((f.grad_calls for f in self.functions.values()), default=0) >= 10:
+            self.finish(force=True)
+        return self.found
+
+    # -- roots -------------------------------------------------------------------------
+    def _name_root(self, name: str, obj: Any) -> None:
+        """A container under a name the program's functions receive or close over: one root per name, whose object
+        is the latest one seen (a gradient dict built anew at every step is the same root, rebound)."""
+        root = self.roots.get(name)
+        if root is None:
+            self._add_root(obj, name, key=name)
+        elif root.obj is not obj and not any(r.obj is obj for r in self.roots.values()):
+            root.obj = obj
+            root.replaced += 1
+
+    def _add_root(self, obj: Any, prefix: str, globals_root: bool = False, skip: frozenset[str] = frozenset(),
+                  key: int | str | None = None) -> None:
+        key = id(obj) if key is None else key
+        if key in self.roots or len(self.roots) >= MAX_ROOTS:
+            return
+        if globals_root and isinstance(obj.get("__file__"), str):
+            skip = loop_names(obj["__file__"])
+        self.roots[key] = Root(obj, prefix, globals_root, skip)
+
+    def user_class(self, obj: Any) -> bool:
+        """An object of a class the program defines (with methods, or an empty ``class Net: pass``)."""
+        kind = type(obj)
+        known = self._classes.get(kind)
+        if known is None:
+            known = self._classes[kind] = self._defined_by_user(kind)
+        return known
+
+    def _defined_by_user(self, kind: type) -> bool:
+        for klass in kind.__mro__[:-1]:
+            for v in vars(klass).values():
+                # Python functions only: a compiled extension's methods carry relative file names ("numpy/random/...")
+                if isinstance(v, FunctionType) and self.tracer.user_code(v.__code__):
+                    return True
+        module = sys.modules.get(getattr(kind, "__module__", "") or "")
+        where = getattr(module, "__file__", None)
+        return isinstance(where, str) and self.options.is_user(where)
+
+    def _holds_arrays(self, v: Any) -> bool:
+        """A dict, list or tuple with a float array among its first items (or in their items: a list of layers,
+        a tuple of dicts), or an object of the user's classes: a place a network can live."""
+        if isinstance(v, dict):
+            items = list(v.values())[:32]
+        elif isinstance(v, (list, tuple)):
+            items = list(v[:32])
+        elif v is not None and not isinstance(v, (np.ndarray, type)) and hasattr(type(v), "__dict__") and self.user_class(v):
+            return True
+        else:
+            return False
+        for x in items:
+            if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+                return True
+            inner = list(x.values())[:8] if isinstance(x, dict) else list(x[:8]) if isinstance(x, (list, tuple)) else (
+                list(vars(x).values())[:16] if hasattr(x, "__dict__") and not isinstance(x, type) and self.user_class(x) else [])
+            if any(isinstance(y, np.ndarray) and y.dtype.kind == "f" for y in inner):
+                return True
+        return False
+
+    def _explicit(self, frame: FrameType) -> bool:
+        """``--net``: the one root, once its name is seen."""
+        if self.explicit_root is None:
+            found = self.options.net_root(frame)
+            if found is None:
+                return False
+            self.explicit_root, prefix, globals_root = found
+            self._add_root(self.explicit_root, prefix, globals_root)
+        return True
+
+    # -- scanning ----------------------------------------------------------------------
+    def _arrays_of(self, root: Root, walk: bool) -> list[tuple[Path, np.ndarray]]:
+        if walk or root.paths is None:
+            found = list(walk_arrays(root.obj, globals_root=root.globals_root, skip=root.skip))
+            root.paths = [p for p, _ in found]
+            return found
+        out = []
+        for p in root.paths:
+            a = resolve(root.obj, p)
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
+                out.append((p, a))
+        return out
+
+    def _scan(self, frame: FrameType | None, *, call: bool) -> list[tuple[PathStats, np.ndarray, bool]]:
+        """Fingerprint every array of every root; attribute changes to the code running in ``frame``.
+
+        Returns what the running function wrote: ``(stats, array, rebound)`` for each changed or new array.
+        """
+        if self.found is not None or (self.events > DISCOVERY_EVENTS and self.events % 16):
+            return []
+        self.scans += 1
+        walk = self.scans <= WALK_FIRST or self.scans % WALK_EVERY == 0
+        code = frame.f_code if frame is not None else None
+        written: list[tuple[PathStats, np.ndarray, bool]] = []
+        for rid, root in list(self.roots.items()):
+            now: dict[Path, tuple[int, bytes]] = {}
+            for path, a in self._arrays_of(root, walk):
+                idx = root.idx.get(path)
+                if idx is None or idx[-1] >= a.size:
+                    idx = root.idx[path] = sample_index(a.size, 5, self.rng)
+                fp = fingerprint(a, idx)
+                now[path] = fp
+                old = root.scan.get(path)
+                key = (rid, path)
+                st = self.paths.get(key)
+                if st is None:
+                    st = self.paths[key] = PathStats(a.shape, path_text(path, root.prefix), started_zero=not np.any(np.take(a, idx)))
+                st.shape = a.shape
+                if old is None and not call and root.scan and st.cache_tries < CACHE_TRIES:
+                    written.append((st, a, True))  # a new array the returning function left behind: perhaps a cache
+                if st.idx is None and a.size >= 2:
+                    st.idx = sample_index(a.size, COORDS, self.rng)
+                    st.values = np.take(a, st.idx).astype(float)
+                if old is not None and old != fp:
+                    if old[1] == fp[1]:
+                        continue  # re-bound to an equal array: no change in value
+                    if st.idx is not None and st.values is not None and len(st.ratios) < 8 and a.size > st.idx[-1]:
+                        now_values = np.take(a, st.idx).astype(float)
+                        with np.errstate(all="ignore"):
+                            n0 = float(np.linalg.norm(st.values))
+                            st.ratios.append((code, float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan")))
+                        st.values = now_values
+                    st.changes += 1
+                    if old[0] == fp[0]:
+                        st.inplace += 1
+                    else:
+                        st.rebound += 1
+                    st.where[code] += 1
+                    written.append((st, a, old[0] != fp[0]))
+            root.scan = now
+        if written and not call and frame is not None:
+            mark_caches(self.roots, self.paths, frame, written)
+        if any(array_role(st.text) == "param" and not st.cache for st, _, _ in written if st.changes):
+            self.param_events += 1
+            if self.param_events == 1:
+                self._first_param_event = self.events
+        if (self.param_events >= DISCOVERY_UPDATES and self._weights_moved()) or (self.events % 32 == 0 and self._unnamed_ready()):
+            self.finish()
+        return written
+
+    def _weights_moved(self) -> bool:
+        """Whether the arrays that changed so far can tell parameters from buffers.
+
+        An array must have changed at two updates (its second step is measured relative to its size: a gradient
+        replaced at each step changes by all of it, a parameter by a step). A matrix that started at zero and changes is a gradient buffer accumulating (or a zero-initialised
+        layer): while one does, the weights may not have moved yet (a per-sample program updates once per
+        mini-batch), so discovery waits until a matrix that did not start at zero has changed at two updates, or
+        for :data:`ZERO_START_EVENTS` events (a network whose weights all start at zero).
+        """
+        def matrix(st: PathStats) -> bool:
+            return len(st.shape) == 2 and min(st.shape) > 1 and not st.cache
+
+        stats = list(self.paths.values())
+        if self.events - self._first_param_event > ZERO_START_EVENTS:
+            return True
+        if not any(st.changes >= DISCOVERY_UPDATES and param_like(st) for st in stats):
+            return False  # no array seen at two updates: no step to compare a replaced gradient with
+        accumulating = {tuple(st.shape) for st in stats if st.changes and st.started_zero and matrix(st)}
+        # a layer of such a shape that has not moved at two updates yet: it may be the parameter, the zeros its buffer
+        return not any(tuple(st.shape) in accumulating and not st.started_zero and matrix(st) and st.changes < DISCOVERY_UPDATES
+                       for st in stats)
+
+    def _unnamed_ready(self) -> bool:
+        """Without parameter names: parameters change least often (buffers change at every contribution)."""
+        if any(array_role(st.text) == "param" for st in self.paths.values()):
+            return False  # named parameters: wait for them to change
+        counts = [st.changes for st in self.paths.values() if st.changes and param_like(st)]
+        if not counts:
+            return False
+        lo, hi = min(counts), max(counts)
+        # two rates (parameters, buffers), or one rate for long enough (one function does everything)
+        return lo >= 3 and (hi >= 3 * lo or lo >= 300)
+
+    # -- frozen parameters: gradients computed for arrays that never move ------------------
+    def _gradients_computed(self, func: FuncStats, frame: FrameType, value: Any,
+                            written: list[tuple[PathStats, np.ndarray, bool]]) -> None:
+        """Count a return at which ``func`` had computed arrays shaped like at least two persistent arrays, one of
+        them a matrix: returned, written into the roots (buffers) or held in its locals (applied inline)."""
+        persistent = {tuple(st.shape) for st in self.paths.values() if not st.changes and not st.cache}
+        if not persistent or not any(len(s) == 2 for s in persistent):
+            return
+        computed = flat_arrays(value) + [a for _, a, _ in written]
+        if frame.f_code.co_name != "<module>":
+            computed += [v for v in list(frame.f_locals.values()) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+        kept = {fp[0] for root in self.roots.values() for fp in root.scan.values()}  # the roots' own arrays
+        shapes = {tuple(a.shape) for a in computed if id(a) not in kept} & persistent
+        if len(shapes) >= 2 and any(len(s) == 2 and min(s) > 1 for s in shapes):
+            func.grad_calls += 1
+            func.grad_shapes |= shapes
+
+    # -- the network -------------------------------------------------------------------
+
+    def finish(self, force: bool = False) -> Network | None:
+        """Classify what was seen (:class:`~netdoctor.observe.numpy.classify.Classifier`); sets and returns
+        :attr:`found` when a network was found.
+
+        Args:
+            force: the parameters never moved: take the persistent arrays that gradients are computed for.
+        """
+        if self.found is None:
+            self.found = Classifier(self.roots, self.paths, self.functions, self.rng).network(force)
+        return self.found

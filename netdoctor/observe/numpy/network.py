@@ -1,0 +1,151 @@
+"""The records of NumPy discovery: where arrays live, what each did, and the network found.
+
+:mod:`netdoctor.observe.numpy.discovery` fills :class:`Root`, :class:`PathStats` and :class:`FuncStats` while the
+program runs; :mod:`netdoctor.observe.numpy.classify` turns them into a :class:`Network`, whose :class:`Param`
+records the observer (:mod:`netdoctor.observe.numpy.backend`) follows from then on.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from types import CodeType
+from typing import Any
+
+import numpy as np
+
+from netdoctor.buffers.roles import is_constant
+from netdoctor.observe.numpy.arrays import Containers, FrameLocals, Path, array_role
+
+__all__ = ["CACHE_TRIES", "COORDS", "FuncStats", "Network", "Param", "PathStats", "Root", "param_like", "unnamed_param"]
+
+COORDS = 64
+"""Sampled coordinates per array for update fits (enough for a 2-coefficient least squares to 1e-3)."""
+CACHE_TRIES = 3
+"""Writes of an array judged before it is taken as not a cache (a cache is one at every forward pass)."""
+
+
+@dataclass
+class Root:
+    """Where arrays are found: an object, a dict, a module's globals, or a running function's locals."""
+
+    obj: Any
+    prefix: str
+    globals_root: bool = False
+    skip: frozenset[str] = frozenset()
+    """Names bound only inside loops (of the module, or of the function whose locals these are): loop variables
+    and per-step temporaries, never parts of the network."""
+    scan: dict[Path, tuple[int, bytes]] = field(default_factory=dict)
+    idx: dict[Path, np.ndarray] = field(default_factory=dict)
+    paths: list[Path] | None = None
+    """The arrays' paths found by the last full walk (looked at between walks)."""
+    replaced: int = 0
+    """Times the name this root stands for was bound to a new container (a tuple or dict of gradients built anew
+    at every step): such a root cannot be followed once discovery ends, so it is never the network's."""
+
+    @property
+    def place(self) -> str:
+        """Where the arrays live, for the report's header: ``params``, ``weights, biases``, ``globals``, ``the locals of main()``."""
+        if isinstance(self.obj, Containers):
+            return ", ".join(self.obj)
+        if isinstance(self.obj, FrameLocals):
+            return f"the locals of {self.obj.frame.f_code.co_name}()"
+        return self.prefix or "globals"
+
+
+@dataclass
+class PathStats:
+    """What one array path did while discovering."""
+
+    shape: tuple[int, ...]
+    text: str
+    changes: int = 0
+    inplace: int = 0
+    rebound: int = 0
+    where: Counter = field(default_factory=Counter)
+    busy: bool = False
+    unnamed_param: bool = False
+    idx: np.ndarray | None = None
+    values: np.ndarray | None = None
+    ratios: list = field(default_factory=list)
+    """(function, |change| / |array|) of the first changes of a 2-D array (sampled entries)."""
+    cache: bool = False
+    """Rewritten by the forward pass (an activation or pre-activation of a layer): neither a parameter nor a buffer."""
+    cache_tries: int = 0
+    started_zero: bool = False
+    """All its sampled entries were zero when first seen: a buffer (or a zero-initialised layer) before training."""
+
+
+@dataclass
+class FuncStats:
+    """What one function of the program did while discovering."""
+
+    code: CodeType
+    calls: int = 0
+    grad_returns: int = 0
+    shapes: tuple = ()
+    ids: tuple = ()
+    args: list = field(default_factory=list)
+    """The array (or list) arguments of the latest call, held by reference."""
+    grad_calls: int = 0
+    """Returns at which it had computed arrays shaped like the network's persistent arrays (gradients)."""
+    grad_shapes: set[tuple[int, ...]] = field(default_factory=set)
+    """The shapes of those arrays."""
+
+
+@dataclass
+class Param:
+    """One array of the network, followed by its path."""
+
+    path: Path
+    text: str
+    shape: tuple[int, ...]
+    idx: np.ndarray
+    fp_idx: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
+    quick: tuple[int, ...] = ()
+    buffer: Path | None = None
+    buffer_text: str = ""
+    grad_key: tuple | None = None
+
+
+@dataclass
+class Network:
+    """What discovery found: the network's root and arrays, and the functions that train it."""
+
+    root: Root
+    params: list[Param]
+    layout: tuple[str, list[int]] | None
+    updater: CodeType | None
+    """The function that moves the parameters (None when they never moved)."""
+    contributor: CodeType | None
+    """The function that computes the gradients (into buffers, returned, or applied inline)."""
+    style: str
+    """``accumulate`` / ``overwrite`` (buffers), ``returns`` (gradients returned), or "" (applied inline)."""
+    grad_map: list[int | None]
+    """For ``returns``: returned array k -> index of its parameter."""
+    cache_paths: list[Path]
+    discovery_ratios: list[list[float]]
+    updates: int
+    """Updates applied while discovering (each parameter array changed once per update by the updater)."""
+    discovery_calls: int
+    """Calls of the contributor made while discovering (their samples were not seen)."""
+    constants: list[tuple[Path, str]]
+    """Arrays of the root that training must not write (templates, data), by path."""
+    functions: dict[CodeType, FuncStats]
+    frozen: bool = False
+    """Found as frozen: nothing moved while the program kept computing gradients for these arrays."""
+    moved: frozenset[int] = frozenset()
+    """Parameters (by index) that the update in progress when discovery ended has moved: when it moves the
+    others next, that is still the same update."""
+
+
+def param_like(st: PathStats) -> bool:
+    """Named like a parameter, or a matrix that changed without a name saying otherwise; never a cache."""
+    if st.cache:
+        return False
+    return array_role(st.text) == "param" or unnamed_param(st)
+
+def unnamed_param(st: PathStats) -> bool:
+    """A matrix (both sides > 1) that changed, named neither like a parameter nor like a buffer or a constant."""
+    return (array_role(st.text) == "other" and len(st.shape) == 2 and min(st.shape) > 1 and not is_constant(st.text)
+            and st.changes >= 1 and not st.cache)
