@@ -292,13 +292,34 @@ def test_a_followed_loop_keeps_its_ticks_when_the_handler_does_not_watch_its_cal
 
 
 # -- the observer's own budget ---------------------------------------------------------------------
-def test_deep_checks_are_granted_first_then_only_while_the_observer_is_cheap():
-    budget = Budget(share=0.1, first=3, every=1e9)
-    assert [budget.deep() for _ in range(3)] == [True, True, True]
-    budget.spent = 1e9  # the handlers took far more than 10% of the run so far
-    assert not any(budget.deep() for _ in range(10))
-    budget.spent = 0.0
-    assert budget.deep()
+def test_deep_checks_follow_a_schedule_in_update_counts():
+    budget = Budget(first=8, per_doubling=4)
+    granted = [n for n in range(1, 129) if budget.deep()]
+    # all of the first 8 windows, then 4 per doubling of the count, in pairs of consecutive windows, evenly spread
+    assert granted[:8] == list(range(1, 8)) + [8]
+    for start in (8, 16, 32, 64):
+        inside = [n for n in granted if start <= n < 2 * start]
+        assert len(inside) == 4, (start, inside)
+        assert inside[1] == inside[0] + 1 and inside[3] == inside[2] + 1
+        assert inside[2] - inside[0] == start // 2
+    assert budget.asked == 128 and budget.granted == len(granted)
+
+
+def test_the_schedule_ignores_the_clock_and_the_handlers_time():
+    """What is deep-checked is a function of the update count only: no clock, no share of elapsed time."""
+    quick, slow = Budget(), Budget()
+    slow.spent = 1e9  # the handlers took far longer (a loaded machine): nothing changes
+    answers = [quick.deep() for _ in range(3000)]
+    assert answers == [slow.deep() for _ in range(3000)]
+    # the total grows with the logarithm of the count: a long run is not checked at every step
+    assert 150 < sum(answers) < 200
+
+
+@pytest.mark.parametrize("kwargs", [dict(first=0), dict(per_doubling=3), dict(first=4, per_doubling=8)],
+                         ids=["first=0", "per_doubling=3", "first=4-per_doubling=8"])
+def test_a_schedule_that_cannot_pair_its_windows_is_refused(kwargs):
+    with pytest.raises(ValueError):
+        Budget(**kwargs)
 
 
 # -- PyTorch programs: the NumPy tracer only where NumPy training code exists ------------------------------

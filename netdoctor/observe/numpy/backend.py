@@ -288,6 +288,7 @@ class NumpyBackend:
             ctx["training"] = seen + (f", {self.lr_name}={self.lr:g}" if self.lr is not None else "")
         ctx["updates_observed"] = self.updates
         ctx["samples_observed"] = self.target_samples
+        ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
         notes = list(self.notes) + self.update_checks.notes()
         if self.frozen and self.updates == 0:
             computed = self.contrib_calls + (0 if self.phase_ended_at_end else self.discovery_calls)
