@@ -10,7 +10,8 @@ its caches on a global object (``state.out = z2``) writes into a copy.
 Calling the replay runs the same code object on those copies: the program's
 arrays are never written, its random generators never drawn from (the global
 NumPy and ``random`` states are saved and put back; generators kept in
-objects are copied), and whatever the function prints is swallowed.
+objects are copied), and whatever the function prints is swallowed (in the replaying thread only:
+the program's other threads keep printing).
 
 The copies are made by :func:`clone`, not ``copy.deepcopy``: deepcopy looks
 ``__deepcopy__``, ``__reduce_ex__`` and ``__setstate__`` up on each instance,
@@ -28,8 +29,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import enum
-import io
 import random
+import sys
+import threading
 import types
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -68,14 +70,47 @@ def quietly() -> Iterator[None]:
     np_state = np.random.get_state()
     py_state = random.getstate()
     _QUIET[0] += 1
+    me = threading.get_ident()
+    out, err = _MutedFor(sys.stdout, me), _MutedFor(sys.stderr, me)
+    sys.stdout, sys.stderr = out, err
     try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), \
-                np.errstate(all="ignore"):
+        with np.errstate(all="ignore"):
             yield
     finally:
         _QUIET[0] -= 1
+        # Put the streams back unless the program rebound them meanwhile (another thread's choice wins).
+        if sys.stdout is out:
+            sys.stdout = out.stream
+        if sys.stderr is err:
+            sys.stderr = err.stream
         np.random.set_state(np_state)
         random.setstate(py_state)
+
+
+class _MutedFor:
+    """``sys.stdout``/``sys.stderr`` while one thread replays: that thread's writes are dropped, every other
+    thread of the program writes through to the stream as before (``contextlib.redirect_stdout`` would
+    swallow them too: the stream is one for the whole process)."""
+
+    def __init__(self, stream: Any, thread: int) -> None:
+        self.stream = stream
+        self.thread = thread
+
+    def write(self, text: str) -> int:
+        if threading.get_ident() == self.thread or self.stream is None:  # None: print() had dropped it too
+            return len(text)
+        return self.stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        if threading.get_ident() != self.thread and self.stream is not None:
+            self.stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
 
 
 def _readonly(a: np.ndarray) -> np.ndarray:
