@@ -23,7 +23,7 @@ import pytest
 
 from netdoctor.findings import Report
 from netdoctor.observe.session import unobserved_reason
-from netdoctor.observe.tracer import EXPRESSION_SCOPES, FOLLOW_CALLS, Budget, CallTracer, is_user_file, loop_heads
+from netdoctor.observe.tracer import EXPRESSION_SCOPES, FOLLOW_CALLS, Budget, CallTracer, is_user_file, loop_heads, sampled
 
 
 def run_json(tmp_path: Path, source: str, *opts: str) -> tuple[subprocess.CompletedProcess, dict]:
@@ -313,6 +313,16 @@ def test_the_schedule_ignores_the_clock_and_the_handlers_time():
     assert answers == [slow.deep() for _ in range(3000)]
     # the total grows with the logarithm of the count: a long run is not checked at every step
     assert 150 < sum(answers) < 200
+
+
+def test_recurring_work_is_sampled_by_count_thinning_per_doubling():
+    done = [n for n in range(1, 4097) if sampled(n, first=64, per_doubling=32, stride=16)]
+    assert done[:64] == list(range(1, 65))
+    # every 16th while that gives at most 32 per doubling, then 32 per doubling evenly spread
+    assert [n for n in done if 64 < n < 128] == [80, 96, 112]
+    for start in (512, 1024, 2048):
+        inside = [n for n in done if start <= n < 2 * start]
+        assert len(inside) == 32 and len({b - a for a, b in zip(inside, inside[1:])}) == 1, (start, inside)
 
 
 @pytest.mark.parametrize("kwargs", [dict(first=0), dict(per_doubling=3), dict(first=4, per_doubling=8)],

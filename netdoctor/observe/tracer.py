@@ -63,7 +63,7 @@ from importlib.machinery import PathFinder
 from types import CodeType, FrameType
 from typing import Any, ClassVar
 
-__all__ = ["Budget", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS", "EXPRESSION_SCOPES",
+__all__ = ["Budget", "sampled", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS", "EXPRESSION_SCOPES",
            "caller_of"]
 
 _FAILED = object()
@@ -170,6 +170,24 @@ def loop_heads(code: CodeType) -> frozenset[int]:
     return heads
 
 
+def _stretch(n: int, first: int) -> int:
+    """The start of the doubling stretch ``[first * 2**k, first * 2**(k+1))`` that holds ``n >= first``."""
+    return first << ((n // first).bit_length() - 1)
+
+
+def sampled(n: int, *, first: int = 64, per_doubling: int = 32, stride: int = 16) -> bool:
+    """Whether the ``n``-th (1-based) of a recurring piece of work is done: a schedule in counts, never in time.
+
+    All of the first ``first``, then every ``stride``-th, thinning to ``per_doubling`` evenly spread over each
+    doubling of the count: ``sampled`` work on a run of ``N`` events costs ``O(log N)`` past the start, and the
+    same program samples the same events on a loaded machine or a fast one (see :class:`Budget`).
+    """
+    if n <= first:
+        return True
+    start = _stretch(n, first)
+    return (n - start) % max(stride, start // per_doubling) == 0
+
+
 class Budget:
     """Which update windows get the expensive checks: a schedule in update counts, never in time.
 
@@ -204,7 +222,7 @@ class Budget:
         """Whether the window after the ``n``-th update (1-based) is deep."""
         if n < self.first:
             return True
-        start = self.first << ((n // self.first).bit_length() - 1)  # the doubling stretch [start, 2 start) holding n
+        start = _stretch(n, self.first)
         stride = 2 * start // self.per_doubling
         return (n - start) % stride < 2
 

@@ -56,7 +56,7 @@ from netdoctor.observe.numpy.roles import Role, bounded, class_rows, code_like, 
 from netdoctor.observe.numpy.sampler import LongRunningFrames
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
-from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of
+from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, sampled
 from netdoctor.usercode import short_path
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
@@ -73,9 +73,6 @@ STAND_DOWN_EVENTS = 1_000
 is left to the PyTorch observer (the NumPy tracer stands down)."""
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
-ACTIVATION_EVERY = 0.002
-"""Seconds between two activation samples after the first 64 calls (each costs about 0.1-0.2 ms: the layer's
-product and an ordering test); a per-sample program with 1 ms steps is still sampled at every 16th call."""
 
 
 class NumpyBackend:
@@ -205,7 +202,6 @@ class NumpyBackend:
         """Whether the current update window is watched in full (else only counted; see ``CallTracer.budget``)."""
         self._prev_deep = False
         self._deep_updates = 0
-        self._act_last = 0.0
         self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
 
     @property
@@ -1005,12 +1001,8 @@ class NumpyBackend:
         if not self.layout or len(self.layout[1]) < 3:
             return
         n = self._act_calls = getattr(self, "_act_calls", 0) + 1
-        if n > 64 and n % 16:
-            return
-        now = time.perf_counter()  # not process_time(): a system call, where a loaded machine takes the core away
-        if n > 64 and now - self._act_last < ACTIVATION_EVERY:
-            return  # bounded rate: a step of a small net is shorter than the check that an array is a layer's output
-        self._act_last = now
+        if not sampled(n):
+            return  # bounded in counts, not time: a small net's step is shorter than the check of its layers' outputs
         widths = self.layout[1][1:-1]
         found: dict[int, np.ndarray] = {}
         skip = {id(a) for a in self._arrays()}
