@@ -260,3 +260,22 @@ def test_a_model_that_says_why_in_its_own_words_is_quoted():
                                         ("biases[0]", True), ("params['b2']", True), ("beta", False), ("out_b", True)])
 def test_one_test_of_is_this_a_bias(name, bias):
     assert is_bias(name) is bias
+
+
+def test_a_layer_frozen_on_purpose_beside_trained_ones_is_no_cause_of_no_learning():
+    """Fine-tuning with shuffled labels: the frozen backbone is context; no-learning is the root cause."""
+    from netdoctor.findings import Finding, Report
+    from netdoctor.rules.causes import link_causes
+
+    def frozen(updated: list[str]) -> Finding:
+        return Finding("frozen-parameters", Severity.WARNING, "0.weight", "0.weight never learn.",
+                       {"reason": "requires_grad_unused", "updated": updated,
+                        "on_purpose": bool(updated)})
+
+    stalled = Finding("no-learning", Severity.ERROR, "training batches", "accuracy at chance.")
+    beside_trained = Report(link_causes([frozen(["2.weight", "2.bias"]), stalled]))
+    assert beside_trained.root_cause().code == "no-learning"
+    assert beside_trained.findings[0].code == "no-learning"
+    # Everything frozen: nothing else could learn, so the freezing is the cause.
+    all_frozen = Report(link_causes([frozen([]), stalled]))
+    assert all_frozen.root_cause().code == "frozen-parameters"

@@ -68,9 +68,12 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
     Absent intermediate codes are walked through, so class-collapse links to
     saturated-activations when constant-output was not reported; a cause that
     is itself behind another linked cause is left out (saturation, not also
-    the stale accumulator behind it). Causes a finding already names are kept.
+    the stale accumulator behind it). Causes a finding already names are kept. A finding whose
+    evidence says ``on_purpose`` is no one's cause.
     """
-    present = {f.code for f in findings}
+    # A choice the program made on purpose (a layer frozen for fine-tuning beside others that train) is
+    # context, not a cause: it does not explain why the trained layers learn nothing.
+    present = {f.code for f in findings if not f.evidence.get("on_purpose")}
     out = []
     for f in findings:
         found: list[str] = []

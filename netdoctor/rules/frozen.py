@@ -89,7 +89,8 @@ def _one(f: FrozenParameters, g: FrozenGroup) -> Finding:
     return Finding(
         "frozen-parameters", severity, where, f"{_names(g.names)} never learn: {detail}.{others}",
         {"parameters": list(g.names), "reason": g.reason, "site": g.site or None, "updated": list(f.updated[:12]),
-         "steps": f.steps, **f.details, **g.numbers},
+         "steps": f.steps, "on_purpose": g.reason == "requires_grad_unused" and bool(f.updated), **f.details,
+         **g.numbers},
         fix=fix if fix.endswith(".") else fix + ".",
         explanation="A parameter learns only if the loss's gradient reaches it and the optimizer applies it; these keep "
         "their initial values for the whole run, so the layers after them learn from fixed features.",
