@@ -1,8 +1,8 @@
 """``netdoctor run`` on a fixed sample of generated NumPy training programs (tests/generated/numpy_programs.py).
 
-The sample is six styles (each as its healthy twin plus one or two planted
-bugs, 17 programs) chosen so that every bug and every value of every style
-axis appears at least once. Every program is first run with plain ``python``
+The sample is seven styles (each as its healthy twin plus up to two planted
+bugs, 18 programs) chosen so that every bug and every value of every style
+axis appears at least once, plus a healthy twin that once had a false alarm. Every program is first run with plain ``python``
 and must behave as its writer says (a healthy twin learns; a bug has its
 effect), so that a writer's mistake is never blamed on the observer. Then
 ``netdoctor run --json FILE`` must name each bug, stay quiet (no warning, no
@@ -29,6 +29,7 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     174: ("summed-gradient", "sign-flip"),
     144: ("stale-accumulator", "missing-derivative"),
     170: ("constant-targets",),
+    326: (),  # module-level `for p, g in zip(...)`: the loop variables are no alias of the buffers
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 

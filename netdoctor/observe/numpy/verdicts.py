@@ -234,8 +234,10 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
             out.append(found)
     root = b.root.obj
     if b.root.globals_root:  # module globals: the arrays and lists, under their own names
+        # the module's loop variables (`for p, g in zip(params, grads)`) are bound to the network's arrays by the
+        # loop itself: never parts of the network, never an alias of what they point at
         root = types.SimpleNamespace(**{k: v for k, v in root.items() if isinstance(k, str) and not k.startswith("__")
-                                        and isinstance(v, (list, dict, tuple, np.ndarray))})
+                                        and k not in b.root.skip and isinstance(v, (list, dict, tuple, np.ndarray))})
     known = {c for c in b.aliases}
     for f in find_aliasing(root):
         paths = [p if b.root.globals_root else f"{b.root.prefix}.{p}" for p in f.evidence.get("paths", [])]
