@@ -74,6 +74,9 @@ class Script:
     """Codes a diagnosis must report."""
     forbid: tuple[str, ...] = ()
     """Codes a diagnosis must not report."""
+    tolerate: tuple[str, ...] = ()
+    """Codes a healthy script is known to get although it learns: a false alarm of netdoctor's (a gap, not a
+    choice; the note says why), neither expected nor forbidden until it is fixed."""
     accuracy: str | None = None
     """Regex of the accuracy it prints per epoch: one group (a fraction, or a percentage when the group is
     followed by ``%``) or two (correct, total)."""
@@ -227,7 +230,7 @@ SCRIPTS: list[Script] = [
     Script("tests/user_scripts/no_network.py", "special", "runs", network=False, note="arrays, but no network and no training"),
     Script("tests/user_scripts/argv_writes_file.py", "special", "learns", args=("{tmp}/summary.json", "--epochs", "2", "--seed", "3"),
            lr=0.5, batch_size=20, accuracy=r"accuracy ([\d.]+)",
-           forbid=tuple(c for c in PROBLEMS if c != "learning-rate-too-high"),
+           forbid=tuple(c for c in PROBLEMS if c != "learning-rate-too-high"), tolerate=("learning-rate-too-high",),
            note="its parameters are locals of main(), whose loop calls none of the program's functions (followed since "
                 "the observer looks at long-running frames); its first steps from a 0.01-scale init change W by 31-96% "
                 "(median 45%), which learning-rate-too-high reads as too high (a warning) although it learns to 85%. "
