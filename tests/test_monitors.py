@@ -179,6 +179,30 @@ def test_adaptive_budget_keeps_probes_rare():
     assert few.wall_seconds > few.monitor_seconds > 0
 
 
+def test_default_schedule_is_a_count_not_a_clock(monkeypatch):
+    # The probes fall at the same steps whatever the clock says: a probe priced at a
+    # thousand seconds (a machine slowed to a crawl while it ran) changes nothing.
+    from netdoctor.monitor import callback
+
+    X, y = blobs(2, n=2000)
+
+    def steps_probed(clock=None):
+        if clock is not None:
+            monkeypatch.setattr(callback.time, "perf_counter", clock)
+        mon = TrainingMonitor(X[:128], y[:128], budget=0.5)
+        h = train(MLP((8, 16, 3), seed=0), X, y, epochs=2, lr=0.1, batch_size=4, callbacks=[mon])
+        monkeypatch.undo()
+        return [p["step"] for p in mon.probes], h.steps
+
+    ticks = iter(range(0, 10**9, 1000))
+    quiet, steps = steps_probed()
+    crawling, _ = steps_probed(lambda: float(next(ticks)))
+    assert crawling == quiet
+    # A probe of 128 rows at batch 4 costs 1.25 * 32 = 40 steps; half the time for probes: every 80 steps.
+    # The start, the step after the first update, every 80th step and the end.
+    assert quiet == [0, 1, *range(80, steps, 80), steps]
+
+
 class ColumnNet:
     """Column convention: activations are (units, N)."""
 

@@ -121,7 +121,11 @@ def test_plain_gradcheck_gives_the_setting_back(caller_uses_two):
     assert res.ok and set(blas_counts()) == {2}
 
 
-def test_diagnose_of_a_small_net_runs_single_threaded_and_restores(caller_uses_two):
+@pytest.mark.parametrize(("sizes", "rows"), [((6, 5, 3), 64), ((1024, 1024, 3), 300)],
+                         ids=["small net", "products above the 2-thread threshold"])
+def test_diagnose_runs_single_threaded_and_restores(caller_uses_two, sizes, rows):
+    # netdoctor's own work takes one core, whatever the size of its products (a 300 x 1024 x 1024
+    # product, 314 M multiply-adds, is above threads.SMALL_PRODUCT, where a caller's code may use two).
     seen = []
 
     class Watch:
@@ -130,8 +134,10 @@ def test_diagnose_of_a_small_net_runs_single_threaded_and_restores(caller_uses_t
                 seen.extend(blas_counts())
 
     rng = np.random.default_rng(1)
-    X, y = rng.random((64, 6)), rng.integers(0, 3, 64)
-    diagnose(MLP((6, 5, 3), seed=0), X, y, epochs=1, batch_size=16, gradcheck=False, probe=False,
+    X, y = rng.random((rows, sizes[0])), rng.integers(0, 3, rows)
+    model = MLP(sizes, seed=0)
+    assert sizes[0] < 100 or threads.threads_for_model(model, rows) is None
+    diagnose(model, X, y, epochs=1, batch_size=rows // 4 if sizes[0] < 100 else rows, gradcheck=False, probe=False,
              experiments=False, progress=Watch())
     assert set(seen) == {1}
     assert set(blas_counts()) == {2}

@@ -4,7 +4,7 @@
   record, so the monitor's one prediction pass replaces the test evaluation
   ``train(X_test=...)`` would do;
 * :class:`_ProbeFloor` adds evenly spaced probes on short runs, where the
-  monitor's 1% time budget allows only the first and last.
+  monitor's 1% budget (a probe every 1,000 steps or more) allows only the first and last.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ __all__ = ["MIN_PROBES"]
 
 MIN_PROBES = 16
 """Probes spread evenly over training at least (besides the monitor's own), so the plots over
-training have columns to show on short runs, where the monitor's 1% time budget allows two or three."""
+training have columns to show on short runs, where the monitor's 1% budget allows two or three."""
 
 
 class _TestAccuracy:
@@ -43,7 +43,7 @@ class _TestAccuracy:
 class _ProbeFloor:
     """Probes at evenly spaced steps when the monitor has not probed near them itself.
 
-    The monitor's adaptive schedule keeps its time under 1% of training, which
+    The monitor's count schedule keeps its probes near 1% of training, which
     on a run of a few seconds means the start and the end only; a diagnosis can
     afford :data:`MIN_PROBES` more (~1 ms each), and the activation and
     gradient plots need them. The parameters are copied one step before each

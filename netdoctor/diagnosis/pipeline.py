@@ -44,7 +44,7 @@ from netdoctor.diagnosis.sections import BaselineSection, HistoryRow, LayerRow
 from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Finding, Report
 from netdoctor.monitor.callback import TrainingMonitor
-from netdoctor.nn.threads import blas_threads, threads_for_model
+from netdoctor.nn.threads import blas_threads
 from netdoctor.nn.training import History
 from netdoctor.protocol import TrainableModel
 
@@ -148,7 +148,7 @@ def diagnose(
             ``reference-comparison`` finding compares it with the model's
             (:mod:`netdoctor.diagnosis.reference`).
         progress: an extra training callback (the CLI's progress display).
-        monitor_every: probe every k steps (default: adaptive, <= 1% of training time besides the start and end probes).
+        monitor_every: probe every k steps (default: the monitor's count schedule, about 1% of training time besides the start and end probes).
         data: a data summary to show in the report (``sections["data"]``);
             the values it names as odd (a pixel of -7 among 0..255, a label 12
             among 0..9) become ``odd-values`` findings.
@@ -177,10 +177,12 @@ def diagnose(
     run.findings += _odd_values([("training", data), ("test", test_data)])
     # User models may draw from NumPy's global generator (dropout, shuffles): leave its state as found.
     global_state = np.random.get_state()
-    # Small networks' products are faster on one BLAS thread, above all on a busy machine
-    # (netdoctor.nn.threads); the caller's thread counts come back in the finally below.
+    # netdoctor's own work runs on one BLAS thread: beside other busy processes a second
+    # thread waits a scheduler slice for its core at every product (netdoctor.nn.threads),
+    # and a diagnosis must not take cores the machine's other work is using. The caller's
+    # thread counts come back in the finally below.
     threads = contextlib.ExitStack()
-    threads.enter_context(blas_threads(threads_for_model(model, batch_size)))
+    threads.enter_context(blas_threads(1))
     try:
         _check_gradients(run, enabled=gradcheck)
         _scan_for_sharing(run)

@@ -12,8 +12,10 @@ machine, and only on products large enough to split.
 So netdoctor picks the count for the work at hand (:func:`threads_for`): one
 thread when every product of a training step is below :data:`SMALL_PRODUCT`
 multiply-adds (every MLP up to 784-512-512-10 at batch 100 is, and so is every
-gradient check), else the caller's setting untouched. :func:`blas_threads`
-applies it for a block and restores the caller's counts on the way out,
+gradient check), else the caller's setting untouched. A diagnosis
+(``diagnose``, ``netdoctor check``) runs on one thread whatever its sizes: it
+is netdoctor's own work, and must not take a second core from whatever else the
+machine is running. :func:`blas_threads` applies a count for a block and restores the caller's counts on the way out,
 normally or by an exception; the user's code outside the block never runs
 with our setting.
 
