@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from generated import numpy_programs  # noqa: E402
-from generated.harness import behaves, judge, run_observed, run_plain, write_data  # noqa: E402
+from generated.harness import behaves, judge, place, run_observed, run_plain, write_data  # noqa: E402
 
 BEGIN, END = "<!-- generated-sweep:begin -->", "<!-- generated-sweep:end -->"
 DETECT, QUIET = 0.95, 0.99
@@ -60,8 +60,7 @@ def run_group(group: list, folder: Path, data: Path, kind: str, timeout: float =
     """Plain and observed runs of one style's programs; one result row per program."""
     rows, twin_plain = [], None
     for p in group:
-        script = folder / f"{p.name}.py"
-        script.write_text(p.source, encoding="utf-8")
+        script = place(p, folder)
         plain = run_plain(script, str(data))
         if p.bug is None:
             twin_plain = plain

@@ -1,6 +1,6 @@
 """``netdoctor run`` on a fixed sample of generated PyTorch training programs (tests/generated/torch_programs.py).
 
-Seven styles (each as its healthy twin plus up to two planted bugs, 17
+Eight styles (each as its healthy twin plus up to two planted bugs, 18
 programs) chosen so that every bug of issue 23 and every value of every style
 axis appears at least once. As for the NumPy sample: each program must first
 behave as labelled under plain ``python``; then ``netdoctor run --json FILE``
@@ -30,6 +30,7 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     264: ("requires-grad-false",),
     200: (),  # cosine annealing to 0 over the run, stepped every batch: quiet
     203: ("scheduler-every-batch",),  # a per-epoch ExponentialLR
+    221: (),  # a multi-file project with a custom Dataset (the entry script never imports torch)
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 

@@ -89,6 +89,18 @@ def _env(observed: bool = False) -> dict[str, str]:
     return env
 
 
+def place(p, folder: Path) -> Path:
+    """Write program ``p`` (a writer's ``Program``) into ``folder``; the path of its entry script.
+
+    A program with sibling modules (``p.place``: a multi-file project) goes into a folder of its own.
+    """
+    if hasattr(p, "place"):
+        return p.place(folder)
+    path = folder / f"{p.name}.py"
+    path.write_text(p.source, encoding="utf-8")
+    return path
+
+
 def run_plain(script: Path, *args: str, timeout: float = TIMEOUT) -> Run:
     """``python SCRIPT ARGS`` in the script's folder."""
     started = time.perf_counter()
@@ -203,9 +215,7 @@ class Sample:
         return self._tmp
 
     def _script(self, p) -> Path:
-        path = self._folder() / f"{p.name}.py"
-        path.write_text(p.source, encoding="utf-8")
-        return path
+        return place(p, self._folder())
 
     def plain(self, p) -> Run:
         """The program's plain run (the first call runs every program, two at a time)."""
@@ -238,4 +248,5 @@ def detail(p, o: Run) -> str:
     findings = [(f["code"], f["severity"], f["where"]) for f in o.report.get("findings", [])]
     return (f"{p.name} ({p.bug or 'healthy'}, {p.style.label}, lr {p.style.lr}, batch {p.style.batch_size}; "
             f"bug lines {p.bug_lines}): findings {findings}\ncontext {o.report.get('context')}\n"
-            f"verdict {o.report.get('verdict')}\n{o.stdout[-1500:]}\n{o.stderr[-1500:]}\n--- program ---\n{p.source}")
+            f"verdict {o.report.get('verdict')}\n{o.stdout[-1500:]}\n{o.stderr[-1500:]}\n--- program ---\n{p.source}"
+            + "".join(f"--- {name} ---\n{text}" for name, text in getattr(p, "modules", ())))

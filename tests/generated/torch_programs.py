@@ -11,7 +11,10 @@ of :data:`BUGS`; a buggy program and its healthy twin differ only at
   tensors with ``requires_grad`` and a forward function);
 * ``data``: ``tensors`` (index slices of a shuffled order), ``loader``
   (``DataLoader`` over a ``TensorDataset``), ``dataset`` (a custom
-  ``Dataset`` class);
+  ``Dataset`` class indexing the training tensors), ``samples`` (a custom
+  ``Dataset`` over NumPy arrays whose ``__getitem__`` builds one sample: a new
+  float tensor and a Python ``int`` label, batched by the ``DataLoader``'s
+  collate);
 * ``optim``: ``sgd``, ``momentum``, ``adam``, ``sched`` (SGD with a learning
   rate schedule, ``schedule`` of the style: a per-epoch ``StepLR`` or
   ``ExponentialLR``, or a ``CosineAnnealingLR`` down to 0 over the whole run
@@ -24,23 +27,43 @@ of :data:`BUGS`; a buggy program and its healthy twin differ only at
   (``F.dropout(..., training=...)``);
 * ``finetune``: ``no``, ``yes`` (the first layer "pretrained" as centred
   templates of training images and frozen on purpose: ``requires_grad=False``
-  and left out of the optimizer).
+  and left out of the optimizer);
+* ``project``: ``script`` (one file), ``package`` (a multi-file project: the
+  entry script never imports torch itself; settings, data, model and the
+  training loop, inside a ``train()`` function, are sibling modules it
+  imports, written beside it from :attr:`Program.modules`).
+
+The last two draws come from streams of their own (``data="samples"`` in a
+quarter of the styles, replacing the first draw), so that the programs of
+seeds written before them keep their other axes. :func:`plan` spreads the bugs
+evenly over consecutive seeds (a round-robin offset by the seed) and draws the
+style so that both of its bugs can be planted.
 """
 
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from generated.numpy_programs import changed_lines
 
-AXES: dict[str, tuple[str, ...]] = {
+_FIRST_DRAW: dict[str, tuple[str, ...]] = {
     "model": ("sequential", "module", "functional", "tensors"),
     "data": ("tensors", "loader", "dataset"),
     "optim": ("sgd", "momentum", "adam", "sched", "lbfgs"),
     "loop": ("epochs", "iterations", "sanity"),
     "dropout": ("none", "module", "functional"),
     "finetune": ("no", "yes"),
+}
+"""The axes drawn from the style's first stream, with the values they had when it was written (unchanged, so that
+the seeds' draws stay as they were)."""
+AXES: dict[str, tuple[str, ...]] = {
+    **_FIRST_DRAW,
+    "data": ("tensors", "loader", "dataset", "samples"),
+    "project": ("script", "package"),
 }
 
 BUGS: dict[str, str] = {
@@ -89,6 +112,7 @@ class TorchStyle:
     seed: int = 0
     schedule: str = "step"
     """With ``optim="sched"``: one of :data:`SCHEDULES`."""
+    project: str = "script"
 
     def axes(self) -> dict[str, str]:
         out = {axis: getattr(self, axis) for axis in AXES}
@@ -111,6 +135,21 @@ class Program:
     updates: int
     samples: int
     bug_lines: tuple[int, ...]
+    """Lines that differ from the healthy twin: of ``source``, or of the project's files in the order of
+    ``(source, *modules)`` taken as one text."""
+    modules: tuple[tuple[str, str], ...] = ()
+    """A multi-file project's sibling modules as (file name, text), written beside the entry script (``source``)."""
+
+    def place(self, folder: Path) -> Path:
+        """Write the program into ``folder`` (a project: into ``folder/name/``); the entry script's path."""
+        if self.modules:
+            folder = folder / self.name
+            folder.mkdir(exist_ok=True)
+            for name, text in self.modules:
+                (folder / name).write_text(text, encoding="utf-8")
+        script = folder / f"{self.name}.py"
+        script.write_text(self.source, encoding="utf-8")
+        return script
 
     @property
     def expect(self) -> str | None:
@@ -152,10 +191,17 @@ SCHEDULES = ("step", "exponential", "cosine")
 """The schedules of ``optim="sched"`` (drawn from a stream of their own: the other axes' draws stay as they were)."""
 
 
-def sample_style(seed: int, **fixed) -> TorchStyle:
+def sample_style(seed: int, require: Callable[[TorchStyle], bool] | None = None, **fixed) -> TorchStyle:
+    """The style of ``seed``: the first valid draw (that ``require`` accepts) of its streams; ``fixed`` axes or settings win."""
     rnd = random.Random(f"torch-{seed}")
+    # Streams of their own, one draw per attempt: a seed whose first draw was valid keeps its other axes. The schedule
+    # is the stream's first draw on every attempt (as it was before these streams), unless ``require`` asks for more.
+    schedules, datas = random.Random(f"torch-schedule-{seed}"), random.Random(f"torch-data-{seed}")
+    projects = random.Random(f"torch-project-{seed}")
     for _ in range(1000):
-        choice = {axis: rnd.choice(values) for axis, values in AXES.items()}
+        choice = {axis: rnd.choice(values) for axis, values in _FIRST_DRAW.items()}
+        choice["data"] = "samples" if datas.random() < 0.25 else choice["data"]
+        choice["project"] = projects.choice(AXES["project"])
         choice.update({k: v for k, v in fixed.items() if k in AXES})
         lbfgs = choice["optim"] == "lbfgs"
         # Fine-tuning trains the last layer alone on the frozen first layer's features (100 templates): it needs a
@@ -167,8 +213,9 @@ def sample_style(seed: int, **fixed) -> TorchStyle:
                            batch_size=int(fixed.get("batch_size", batch_size)),
                            hidden=int(fixed.get("hidden", 100 if finetune else hidden)),
                            epochs=int(fixed.get("epochs", 4 if finetune else 3)), seed=seed,
-                           schedule=str(fixed.get("schedule", random.Random(f"torch-schedule-{seed}").choice(SCHEDULES))))
-        if valid(style):
+                           schedule=str(fixed.get("schedule", (schedules if require else random.Random(
+                               f"torch-schedule-{seed}")).choice(SCHEDULES))))
+        if valid(style) and (require is None or require(style)):
             return style
     raise ValueError(f"no valid style with {fixed}")
 
@@ -298,6 +345,13 @@ class _Writer:
                     "    def __len__(self):", "        return len(self.y)", "", "    def __getitem__(self, i):",
                     "        return self.x[i], self.y[i]", "", "",
                     "loader = DataLoader(Digits(x_train, y_train), batch_size=batch_size, shuffle=True)"]
+        elif s.data == "samples":
+            out += ["", "", "class Digits(Dataset):",
+                    '    """One training sample per item, built when asked: its pixels as a new tensor, its label an int."""',
+                    "", "    def __init__(self, x, y):", "        self.pixels, self.labels = x.numpy(), y.numpy()", "",
+                    "    def __len__(self):", "        return len(self.labels)", "", "    def __getitem__(self, i):",
+                    "        x = torch.tensor(self.pixels[i], dtype=torch.float32)", "        return x, int(self.labels[i])",
+                    "", "", "loader = DataLoader(Digits(x_train, y_train), batch_size=batch_size, shuffle=True)"]
         elif s.data == "loader":
             out += ["loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True)"]
         else:
@@ -330,17 +384,24 @@ class _Writer:
                 f"        pred = {self.call('model', 'x_test', training=False)}.argmax(dim=1)", *back,
                 "    return (pred == y_test).float().mean().item()", "", ""]
 
-    def program(self) -> list[str]:
+    def imports(self) -> list[str]:
         s = self.s
-        imports = ["import sys", "", "import numpy as np", "import torch", "import torch.nn.functional as F",
-                   "from torch import nn"]
-        if s.data == "dataset":
-            imports.append("from torch.utils.data import DataLoader, Dataset")
+        out = ["import sys", "", "import numpy as np", "import torch", "import torch.nn.functional as F", "from torch import nn"]
+        if s.data in ("dataset", "samples"):
+            out.append("from torch.utils.data import DataLoader, Dataset")
         elif s.data == "loader":
-            imports.append("from torch.utils.data import DataLoader, TensorDataset")
-        lines = imports + ["", f"torch.manual_seed({s.seed})", f"lr = {s.lr}", f"batch_size = {s.batch_size}",
-                           f"hidden = {s.hidden}", f"epochs = {s.epochs}", f"n_train = {N_TRAIN}", ""]
-        lines += self.data_lines() + self.model_lines()
+            out.append("from torch.utils.data import DataLoader, TensorDataset")
+        return out
+
+    def settings(self) -> list[str]:
+        s = self.s
+        return [f"lr = {s.lr}", f"batch_size = {s.batch_size}", f"hidden = {s.hidden}", f"epochs = {s.epochs}",
+                f"n_train = {N_TRAIN}"]
+
+    def training_lines(self) -> list[str]:
+        """The sanity check, the model and its optimizer, the evaluation and the loop (module level in a script)."""
+        s = self.s
+        lines: list[str] = []
         if s.loop == "sanity":  # overfit one batch with a throwaway model first
             lines += ["probe = make_model()", *self.optimizer_lines("probe", "probe_opt"),
                       f"xb, yb = next(iter({self.batches()}))", "for _ in range(20):"]
@@ -377,6 +438,42 @@ class _Writer:
         lines.append('print(f"final test accuracy {evaluate():.4f}")')
         return lines
 
+    def program(self) -> list[str]:
+        """The one-file program."""
+        lines = self.imports() + ["", f"torch.manual_seed({self.s.seed})", *self.settings(), ""]
+        return lines + self.data_lines() + self.model_lines() + self.training_lines()
+
+    def project(self) -> list[tuple[str, list[str]]]:
+        """The multi-file project: (file name, lines), the entry script (which never imports torch) first.
+
+        The same statements as :meth:`program` in the same order (its output is the script's), split as a project
+        splits them: ``settings.py`` (plain Python), ``datasets.py`` (seeds torch and loads the data on import),
+        ``models.py`` and ``engine.py`` (the training, inside ``train()``: its names are locals and closures).
+        """
+        s = self.s
+        imports = self.imports()
+        data, model, body = self.data_lines(), self.model_lines(), self.training_lines()
+        text = "\n".join(body)
+
+        def used(names: list[str]) -> str:
+            return ", ".join(n for n in names if re.search(rf"\b{n}\b", text))
+
+        data_names = ["batches", "loader", "x_test", "x_train", "y_test"]
+        model_names = ["forward", "make_model"]
+        engine = ["import torch", "import torch.nn.functional as F", "",
+                  f"from datasets import {used(data_names)}", f"from models import {used(model_names)}",
+                  f"from settings import {used(['epochs', 'hidden', 'lr'])}", "", "",
+                  "def train():", *("    " + x if x else "" for i, x in enumerate(body) if x or (i and body[i - 1]))]
+        entry = ['"""Train the digit classifier on the CSV file named by the first argument."""', "",
+                 "from engine import train", "", 'if __name__ == "__main__":', "    train()"]
+        return [("entry", entry),
+                ("settings.py", ["seed = " + str(s.seed), *self.settings()]),
+                ("datasets.py", [*(x for x in imports if "nn" not in x), "",
+                                 "from settings import batch_size, n_train, seed", "", "torch.manual_seed(seed)", *data]),
+                ("models.py", ["import torch", "import torch.nn.functional as F", "from torch import nn", "",
+                               "from settings import hidden", "", "", *model]),
+                ("engine.py", engine)]
+
 
 def write(style: TorchStyle, bug: str | None = None, variant: str | None = None) -> Program:
     """The program of ``style`` with ``bug`` planted (None: the healthy twin)."""
@@ -384,22 +481,35 @@ def write(style: TorchStyle, bug: str | None = None, variant: str | None = None)
         raise ValueError(f"invalid style {style}")
     if not applicable(style, bug):
         raise ValueError(f"{bug} cannot be planted in {style.label}")
-    lines = _Writer(style, bug).program()
-    marked = changed_lines(_Writer(style, None).program(), lines) if bug else ()
     name = f"pt{style.seed:04d}_{bug or 'healthy'}"
-    return Program(name, style, bug, variant or "", "\n".join(lines) + "\n", updates_of(style),
-                   style.epochs * N_TRAIN, marked)
+
+    def files(b: str | None) -> list[tuple[str, list[str]]]:
+        w = _Writer(style, b)
+        return w.project() if style.project == "package" else [("entry", w.program())]
+
+    mine = files(bug)
+    marked = changed_lines([x for _, f in files(None) for x in f], [x for _, f in mine for x in f]) if bug else ()
+    text = {n: "\n".join(f).rstrip("\n") + "\n" for n, f in mine}
+    return Program(name, style, bug, variant or "", text.pop("entry"), updates_of(style), style.epochs * N_TRAIN,
+                   marked, tuple(text.items()))
+
+
+def _pair(seed: int, bugs: tuple[str, ...], k: int) -> tuple[str, ...]:
+    """The ``k`` bugs of style ``seed`` in a round-robin over ``bugs``: consecutive seeds take consecutive bugs."""
+    return tuple(bugs[(seed * k + i) % len(bugs)] for i in range(k))
 
 
 def plan(n_styles: int, bugs_per_style: int = 2, start: int = 0, bugs: tuple[str, ...] = tuple(BUGS)) -> list[Program]:
-    """``n_styles`` styles, each as its healthy twin followed by ``bugs_per_style`` bugs (least used first)."""
-    used = dict.fromkeys(bugs, 0)
+    """``n_styles`` styles, each as its healthy twin followed by ``bugs_per_style`` bugs.
+
+    The bugs go round-robin over the seeds (every run of ``len(bugs)`` consecutive seeds plants each bug
+    ``bugs_per_style`` times), and each style is its seed's first draw in which both of its bugs can be
+    planted: a bug that fits few styles (a per-epoch schedule stepped every batch) is planted as often as the others.
+    """
     out: list[Program] = []
     for seed in range(start, start + n_styles):
-        style = sample_style(seed)
+        mine = _pair(seed, bugs, min(bugs_per_style, len(bugs)))
+        style = sample_style(seed, require=lambda st, mine=mine: all(applicable(st, b) for b in mine))
         out.append(write(style))
-        fits = sorted((b for b in bugs if applicable(style, b)), key=lambda b: (used[b], random.Random(f"{seed}{b}").random()))
-        for bug in fits[:bugs_per_style]:
-            used[bug] += 1
-            out.append(write(style, bug))
+        out += [write(style, bug) for bug in mine]
     return out
