@@ -100,6 +100,14 @@ PROGRAMS = [
     # places (its weights move twice per step); the healthy twin builds fresh layers in a comprehension
     Program("layer_objects_shared", forward=False),
     Program("layer_objects_deep", forward=False),
+    # the first Dense layer of that list initialised N(0, 1): the Tanh object after it saturates (its output is read
+    # where the next layer keeps its input)
+    Program("layer_objects_saturated", updates=3000, forward=False),
+    # a relu net in module globals trained in a thread, each gradient applied inline by sgd(W1, dW1, lr), the forward's
+    # caches kept on a module-level object; a blank border of inputs makes whole rows of dW1 exact zeros (a gradient of
+    # the hidden layer's width, not its activations). The dead twin's hidden biases start at -20: no unit ever fires
+    Program("thread_inline_relu", updates=252, forward=False),
+    Program("thread_inline_relu_dead", ("frozen-parameters",), updates=252, forward=False),
     # a closure over a list of layer dicts (reached through closure cells only); 8 epochs of 40 batches of 25 rows.
     # The frozen twin's update never moves anything: found from the gradients computed for the layers' arrays
     Program("closure_layers", updates=320, samples=8000),

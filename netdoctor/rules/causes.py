@@ -28,6 +28,9 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "bad-initial-loss": ("unscaled-inputs",),
     "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
     "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
+    # A layer whose relu units never fire gets exactly zero gradients: its weights, and those of the layer after it,
+    # never move although the update is applied to them.
+    "frozen-parameters": ("dead-units",),
     "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters", "non-finite"),
     "learning-rate-too-low": ("vanishing-gradients", "frozen-parameters"),
     "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",

@@ -998,41 +998,51 @@ class NumpyBackend:
         self.label_sets[key] = {}
 
     def _activations(self, frame: FrameType, value: Any) -> None:
+        """Record the hidden layers' outputs the running frame can see, each checked against the layer's input.
+
+        Candidates are the frame's locals, what it returns, the caches discovery saw the forward write and the arrays
+        the network's layer objects keep; for each hidden layer, the first candidate of its width that is what the
+        layer computes from an input batch seen nearby (:meth:`_computes_layer`) is its activation. A backpropagated
+        delta or a gradient of the layer's width is bounded too, but is not ordered like the pre-activation.
+        """
         if not self.layout or len(self.layout[1]) < 3:
             return
         n = self._act_calls = getattr(self, "_act_calls", 0) + 1
         if not sampled(n):
             return  # bounded in counts, not time: a small net's step is shorter than the check of its layers' outputs
         widths = self.layout[1][1:-1]
-        found: dict[int, np.ndarray] = {}
         skip = {id(a) for a in self._arrays()}
         root = self.root.obj
         skip |= {id(resolve(root, p.buffer)) for p in self.params if p.buffer is not None}
         # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
         values = [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
+        values.append(value)
         # the caches discovery saw the forward pass write (``params['A1']``, ``self.hidden``)
         values += [resolve(root, p) for p in self.cache_paths]
         # layers that keep their output on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`)
-        if not self.root.globals_root:
-            if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
-                self._cache_paths = [p for p, _ in walk_arrays(root, max_depth=3, max_items=16)
-                                     if array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")]
-            values += [resolve(root, p) for p in self._cache_paths]
+        if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
+            self._cache_paths = self._kept_paths()
+        values += [resolve(root, p) for p in self._cache_paths]
+        candidates: dict[int, list[np.ndarray]] = {}
         for v in values:
             seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
             for a in seq:
                 if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
                     continue
                 for layer, w in enumerate(widths, start=1):
-                    if layer in found and found[layer] is not None and bounded(found[layer]):
-                        continue
-                    if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)):
-                        found[layer] = a
-        x = self._input_of(frame)
-        for layer, a in list(found.items()):
-            if not bounded(a) or not self._layer_output(layer, a, x if layer == 1 else found.get(layer - 1)):
-                del found[layer]
+                    if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)) and len(candidates.setdefault(layer, [])) < 8:
+                        if all(a is not c for c in candidates[layer]) and bounded(a):
+                            candidates[layer].append(a)
+        if not candidates:
+            return
+        inputs = self._inputs_near(frame)
+        found: dict[int, np.ndarray] = {}
+        for layer in sorted(candidates):
+            prev = inputs if layer == 1 else [found[layer - 1]] if layer - 1 in found else []
+            a = next((c for c in candidates[layer] if self._layer_output(layer, c, prev)), None)
+            if a is None:
                 continue
+            found[layer] = a
             rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if self.layout[0] == "columns" else a)
             first = self.first_rows.setdefault(layer, [])
             if sum(len(r) for r in first) < 64:
@@ -1042,37 +1052,89 @@ class NumpyBackend:
             while sum(len(r) for r in ring) > RING:
                 ring.pop(0)
 
-    def _input_of(self, frame: FrameType) -> np.ndarray | None:
-        """The input sample(s) among the frame's arguments, laid out as the network's layout reads them, or None."""
-        if not self.layout:
+    def _kept_paths(self) -> list[Path]:
+        """Paths of the arrays the network's objects keep beside their parameters (``layers[0].a``, a Tanh layer's
+        ``self.y``, ``net.hidden``): the root walked a few levels, or, for a module's globals, the objects holding
+        the parameters and the lists of layer objects they sit in."""
+        root = self.root
+
+        def kept(p: Path) -> bool:
+            return array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")
+
+        if not root.globals_root:
+            return [p for p, _ in walk_arrays(root.obj, max_depth=3, max_items=16) if kept(p)]
+        heads: dict[Path, None] = {}
+        for prm in self.params:
+            for cut in (1, 2):  # the layer object, and the list of layer objects it is an item of
+                if len(prm.path) > cut:
+                    heads.setdefault(prm.path[:-cut])
+        out: dict[Path, None] = {}
+        for head in heads:
+            obj = resolve(root.obj, head)
+            if obj is None or isinstance(obj, np.ndarray):
+                continue
+            for p, _ in walk_arrays(obj, max_depth=2, max_items=16):
+                if kept((*head, *p)):
+                    out.setdefault((*head, *p))
+        return list(out)
+
+    def _inputs_near(self, frame: FrameType) -> list[np.ndarray]:
+        """Batches of the network's input that the running frame and up to three of its callers hold (its arguments
+        first), laid out as the network's layout reads them: a layer's backward is called by a function that holds
+        the batch, an update helper by the step that computed the gradients."""
+        out: list[np.ndarray] = []
+        first = self._input_of(frame)
+        if first is not None:
+            out.append(first)
+        f: FrameType | None = frame
+        depth = 0
+        while f is not None and depth < 4 and len(out) < 8:
+            for v in list(f.f_locals.values())[:128]:
+                x = self._as_input(v)
+                if x is not None and all(x is not y and (x.base is None or x.base is not y.base) for y in out):
+                    out.append(x)
+            f, depth = f.f_back, depth + 1
+        return out
+
+    def _as_input(self, v: Any) -> np.ndarray | None:
+        """``v`` as a batch of the network's inputs laid out as the layout reads them, or None."""
+        if self.layout is None:
             return None
         n_in = self.layout[1][0]
-        code = frame.f_code
-        for name in code.co_varnames[: code.co_argcount]:
-            v = frame.f_locals.get(name)
-            if isinstance(v, list) and len(v) == n_in:
-                try:
-                    v = np.asarray(v, dtype=float)
-                except (TypeError, ValueError):
-                    continue
-            if isinstance(v, np.ndarray) and v.ndim <= 2 and v.dtype.kind in "fiu" and n_in in v.shape:
-                if v.ndim == 1 or v.size == n_in:
-                    return v.reshape(-1, 1) if self.layout[0] == "columns" else v.reshape(1, -1)
-                if self._batch_axis_ok(v, n_in):
-                    return v
+        if isinstance(v, list) and len(v) == n_in:
+            try:
+                v = np.asarray(v, dtype=float)
+            except (TypeError, ValueError):
+                return None
+        if isinstance(v, np.ndarray) and v.ndim <= 2 and v.dtype.kind in "fiu" and n_in in v.shape:
+            if v.ndim == 1 or v.size == n_in:
+                return v.reshape(-1, 1) if self.layout[0] == "columns" else v.reshape(1, -1)
+            if self._batch_axis_ok(v, n_in):
+                return v
         return None
 
-    def _layer_output(self, layer: int, a: np.ndarray, prev: np.ndarray | None) -> bool:
+    def _input_of(self, frame: FrameType) -> np.ndarray | None:
+        """The input sample(s) among the frame's arguments, laid out as the network's layout reads them, or None."""
+        code = frame.f_code
+        for name in code.co_varnames[: code.co_argcount]:
+            x = self._as_input(frame.f_locals.get(name))
+            if x is not None:
+                return x
+        return None
+
+    def _layer_output(self, layer: int, a: np.ndarray, prev: list[np.ndarray]) -> bool:
         """:meth:`_computes_layer` on one BLAS thread: the observer's product never takes a core the program did
         not ask for (with two threads on a busy machine it also waits a scheduler slice for the second)."""
         with one_blas_thread():
             return self._computes_layer(layer, a, prev)
 
-    def _computes_layer(self, layer: int, a: np.ndarray, prev: np.ndarray | None) -> bool:
-        """Whether ``a`` is what layer ``layer`` computes from ``prev``: an elementwise non-decreasing function of
-        ``W·prev + b`` (tanh, sigmoid, relu all are). A backpropagated delta has the layer's shape and is bounded too,
-        but is not ordered like the pre-activation. True when there is nothing to compare with (no input seen)."""
-        if prev is None or self.layout is None:
+    def _computes_layer(self, layer: int, a: np.ndarray, prev: list[np.ndarray]) -> bool:
+        """Whether ``a`` is what layer ``layer`` computes from one of the input batches ``prev``: an elementwise
+        non-decreasing function of ``W·prev + b`` (tanh, sigmoid, relu all are). A backpropagated delta has the
+        layer's shape and is bounded too, but is not ordered like the pre-activation; a gradient of the layer's
+        weights has another number of rows than the batch. True only when there is nothing to compare with (no
+        input seen, the layer's weights not resolved)."""
+        if not prev or self.layout is None:
             return True
         weights = [prm for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)]
         if layer > len(weights):
@@ -1084,21 +1146,24 @@ class NumpyBackend:
         if not isinstance(W, np.ndarray):
             return True
         cols = self.layout[0] == "columns"
-        try:
-            with np.errstate(all="ignore"):
-                pre = W @ prev if cols else prev @ W
-                if isinstance(b, np.ndarray):
-                    pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
-        except ValueError:
-            return True  # shapes that do not chain here: not this layer's input
-        if pre.size != a.size:
-            return True
-        p, v = pre.reshape(-1), a.reshape(pre.shape).reshape(-1)
-        if not (np.isfinite(p).all() and np.isfinite(v).all()) or p.size < 4:
-            return True
-        steps = np.diff(v[np.argsort(p, kind="stable")])
-        tol = 1e-9 * float(np.abs(v).max())  # relative to the array's own scale: a vanishing delta is still unordered
-        return float((steps < -tol).mean()) <= 0.1  # dropout masks break the order of a few units
+        for x in prev:
+            try:
+                with np.errstate(all="ignore"):
+                    pre = W @ x if cols else x @ W
+                    if isinstance(b, np.ndarray):
+                        pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
+            except ValueError:
+                continue  # shapes that do not chain here: not this layer's input
+            if pre.size != a.size:
+                continue  # another batch
+            p, v = pre.reshape(-1), a.reshape(pre.shape).reshape(-1)
+            if not (np.isfinite(p).all() and np.isfinite(v).all()) or p.size < 4:
+                return True
+            steps = np.diff(v[np.argsort(p, kind="stable")])
+            tol = 1e-9 * float(np.abs(v).max())  # relative to the array's own scale: a vanishing delta is still unordered
+            if float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
+                return True
+        return False
 
     def _batch_axis_ok(self, a: np.ndarray, w: int) -> bool:
         if self.layout is None:
