@@ -333,3 +333,39 @@ def test_the_forum_programs_backprop_checked_where_its_gradient_lives(tmp_path):
     assert "gradient-mismatch" not in {f["code"] for f in report["findings"]}
     notes = report["context"].get("notes", [])
     assert any(n.startswith("update check: ") and "update(s) compared" in n for n in notes), notes
+
+
+# -- a trainer in closure cells (tests/backprop_programs/closure_cells.py) --------------------------------
+CLOSURE = ("", "ascent", "no-tanh-derivative", "summed")
+
+
+@cache
+def _closure_reports() -> dict[str, dict]:
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(CLOSURE, pool.map(_run, [("closure_cells", v) for v in CLOSURE])))
+
+
+@pytest.mark.parametrize("variant", CLOSURE, ids=[v or "healthy" for v in CLOSURE])
+def test_a_trainer_in_closure_cells_is_checked_on_the_output_it_stored_and_the_step_it_applied(variant):
+    """The forward stores its output in a dict held by a closure cell, the targets reach only the gradient
+    function (not the forward: it keeps the batch in that dict), and the loop hands each parameter to a helper
+    that applies the step: the window spans the whole step and the update is compared with the output's
+    cross-entropy (the program has no loss function: the finding is a warning)."""
+    report = _closure_reports()[variant]
+    notes = report.get("context", {}).get("notes", [])
+    assert any(n.startswith("update check: 3 update(s) compared") for n in notes), notes
+    assert not any(n.startswith("update check not run") for n in notes), notes
+    by_code = {f["code"]: f for f in report["findings"]}
+    if variant == "":
+        assert [f for f in report["findings"] if f["severity"] != "info"] == [], report["findings"]
+    elif variant == "ascent":
+        f = by_code["gradient-mismatch"]
+        assert f["severity"] == "error" and f["evidence"]["climbs"], f
+        assert f["evidence"]["factor"] == pytest.approx(0.5 / 25, rel=1e-6)  # the learning rate of the mean
+    elif variant == "no-tanh-derivative":
+        f = by_code["gradient-mismatch"]
+        assert f["where"].startswith("theta['W1']") and not f["evidence"]["climbs"], f
+    else:
+        f = by_code["summed-gradient"]
+        assert f["evidence"]["lr_factor"] == 25 and f["evidence"]["batch"] == 25, f["evidence"]
+        assert "gradient-mismatch" not in by_code

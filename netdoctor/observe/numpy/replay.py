@@ -52,7 +52,8 @@ BIG_CONTAINER = 10_000
 
 Path = tuple[tuple[str, Any], ...]
 """Where a value sits, from a call's point of view: ``(("arg", "self"), ("attr", "out"))``,
-``(("global", "params"), ("key", "A2"))``, ``(("global", "layers"), ("item", 1), ("attr", "a"))``."""
+``(("global", "params"), ("key", "A2"))``, ``(("global", "layers"), ("item", 1), ("attr", "a"))``,
+``(("free", "state"), ("attr", "out"))`` (a closure's cell)."""
 
 _QUIET = [0]  # nesting depth of quietly(): the states are saved once, around a whole check
 
@@ -335,6 +336,11 @@ def float_arrays(roots: dict[tuple[str, str], Any], depth: int = 3, limit: int =
     return out
 
 
+def _code_like(v: Any) -> bool:
+    """A module, a class or a function: not data a forward stores its output in."""
+    return isinstance(v, (type, types.ModuleType, types.FunctionType))
+
+
 def read_path(root: Any, steps: Path) -> Any:
     """The value at ``steps`` below ``root`` (raises LookupError or AttributeError when it is not there)."""
     v = root
@@ -353,10 +359,12 @@ class CallSite:
     free: dict[str, Any]
 
     def roots(self) -> dict[tuple[str, str], Any]:
-        """Its arguments and its module's data globals (not modules, classes or functions), as path roots."""
+        """Its arguments, its closure's values and its module's data globals (not modules, classes or functions),
+        as path roots."""
         out: dict[tuple[str, str], Any] = {("arg", k): v for k, v in self.args.items()}
+        out.update({("free", k): v for k, v in self.free.items() if not _code_like(v)})
         out.update({("global", k): v for k, v in list(self.globals.items())[:1024]
-                    if not k.startswith("__") and not isinstance(v, (type, types.ModuleType, types.FunctionType))})
+                    if not k.startswith("__") and not _code_like(v)})
         return out
 
     @classmethod
@@ -407,6 +415,7 @@ class Replay:
         self.args: dict[str, Any] = {k: clone(v, memo, site.globals, self.globals) for k, v in bound.items()}
         cells = tuple(types.CellType(clone(site.free[k], memo, site.globals, self.globals)) if k in site.free
                       else types.CellType() for k in code.co_freevars)
+        self.cells: dict[str, types.CellType] = dict(zip(code.co_freevars, cells))
         self.fn = types.FunctionType(code, self.globals, code.co_name, None, cells or None)
         self.positional = code.co_argcount
         n = code.co_argcount + code.co_kwonlyargcount
@@ -418,14 +427,23 @@ class Replay:
     def roots(self) -> dict[tuple[str, str], Any]:
         """The copies' path roots: the copied arguments and the globals copied so far (see :meth:`CallSite.roots`)."""
         out: dict[tuple[str, str], Any] = {("arg", k): v for k, v in self.args.items()}
+        for k, cell in self.cells.items():
+            try:
+                v = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            if not _code_like(v):
+                out[("free", k)] = v
         out.update({("global", k): v for k, v in dict.items(self.globals)
-                    if not k.startswith("__") and not isinstance(v, (type, types.ModuleType, types.FunctionType))})
+                    if not k.startswith("__") and not _code_like(v)})
         return out
 
     def read(self, path: Path) -> Any:
         """The value at ``path`` among the copies (after :meth:`call`: where the forward stored its output)."""
         (kind, name), steps = path[0], path[1:]
-        return read_path(self.args[name] if kind == "arg" else self.globals[name], steps)
+        root = (self.args[name] if kind == "arg" else self.cells[name].cell_contents if kind == "free"
+                else self.globals[name])
+        return read_path(root, steps)
 
     def call(self, replace: dict[str, Any] | None = None) -> Any:
         """Run the function on its copied arguments (``replace``: argument name -> another value)."""

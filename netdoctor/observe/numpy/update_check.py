@@ -34,12 +34,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from netdoctor.gradients.engine import NOISE_FACTOR, Problem, steps
-from netdoctor.gradients.judge import judge_per_coordinate, sample
+from netdoctor.gradients.judge import judge_per_coordinate
 from netdoctor.gradients.options import DEFAULT_H, Options, validate
 from netdoctor.gradients.result import TensorCheck
 from netdoctor.rules.backprop import TensorVerdict, UpdateCheck, WorstEntry
@@ -212,10 +212,16 @@ class _Outputs:
 
 
 # -- reading the ratios ---------------------------------------------------------------------
-def _ratio(a: np.ndarray, n: np.ndarray) -> tuple[float, float]:
-    """Median of ``a / n`` where the derivative is clearly nonzero, and the spread of those ratios."""
+def _ratio(a: np.ndarray, n: np.ndarray, noise: np.ndarray | None = None) -> tuple[float, float]:
+    """Median of ``a / n`` where the derivative is clearly nonzero, and the spread of those ratios.
+
+    ``noise``: the rounding noise of each central difference (``64 eps |f| / step``); an entry whose
+    derivative is within a hundred times of it (saturated units: a derivative of 1e-10 on a loss of 2)
+    has a ratio off by up to a percent and gives no factor; it must only agree within its noise.
+    """
+    noise = np.zeros_like(n) if noise is None else noise
     scale = max(float(np.abs(n).max(initial=0.0)), 1e-300)
-    big = np.abs(n) > 1e-6 * scale
+    big = (np.abs(n) > 1e-6 * scale) & (np.abs(n) > 100 * noise)
     if not big.any() or scale < 1e-12:
         if np.all(a == 0):
             return 1.0, 0.0  # both zero: nothing to disagree about
@@ -224,7 +230,8 @@ def _ratio(a: np.ndarray, n: np.ndarray) -> tuple[float, float]:
     med = float(np.median(r))
     spread = float(np.max(np.abs(r - med)) / max(abs(med), 1e-300))
     # Entries where the derivative is ~0 must be ~0 in the applied array too (a constant term is not a factor).
-    if (~big).any() and np.any(np.abs(a[~big]) > 1e-3 * abs(med) * scale + 1e-12):
+    rest = ~big
+    if rest.any() and np.any(np.abs(a[rest] - med * n[rest]) > abs(med) * (1e-3 * scale + 100 * noise[rest]) + 1e-12):
         spread = max(spread, 1.0)
     return med, spread
 
@@ -263,14 +270,15 @@ class _Reading:
 def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.ndarray], h: float,
           applied: Sequence[Applied]) -> _Reading:
     batched = outputs.differences(loss)
-    numeric = [batched(k, idx[k], h)["numeric"] for k in range(len(names))]
+    diffs = [batched(k, idx[k], h) for k in range(len(names))]
+    numeric = [d["numeric"] for d in diffs]
     ratios: dict[tuple[int, str], tuple[float, float]] = {}
     factors: dict[int, float] = {}
     for j, app in enumerate(applied):
         for k, name in enumerate(names):
             if name in app.arrays:
                 a = np.asarray(app.arrays[name], dtype=np.float64).reshape(-1)[idx[k]]
-                ratios[(j, name)] = _ratio(a, numeric[k])
+                ratios[(j, name)] = _ratio(a, numeric[k], diffs[k]["noise"])
         factors[j] = _mode([ratios[(j, n)][0] for n in names if (j, n) in ratios and ratios[(j, n)][1] <= RATIO_TOL])
     explained: dict[str, int] = {}
     for name in names:
@@ -384,7 +392,8 @@ def check_update(
     if not losses or not applied or not names:
         why = "no loss to compare with" if not losses else "nothing applied was seen" if not applied else "no parameters"
         return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
-    idx = [sample(a.size, max_coords, _entry_rng(seed, k)) for k, a in enumerate(arrays)]
+    idx = [_entries(a.size, max_coords, _entry_rng(seed, k), [r.arrays[n] for r in applied if n in r.arrays])
+           for k, (n, a) in enumerate(zip(names, arrays))]
     readings = [_read(loss, outputs, names, idx, h, applied) for loss in losses]
     best = max(readings, key=lambda r: r.score)  # first wins ties: the program's own, or squared error
     loss = best.loss
@@ -466,8 +475,9 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
             return differences(k, i, hh)
 
         one = outputs.problem([name], [arrays[k]], loss, batched_k)
-        # The same generator as the sampling above: the judge draws the same entries and finds them cached.
-        check = judge_per_coordinate(one, [a_full], [None], f0, opts, _entry_rng(seed, k), method="central", h=h,
+        # The judge draws the entries sampled above and finds them cached.
+        check = judge_per_coordinate(one, [a_full], [None], f0, opts, cast(np.random.Generator, _Chosen(idx[k])),
+                                     method="central", h=h,
                                      dtype="float64", batch_size=None, same_as=None)[0]
         ratio, spread = best.ratios.get((j, name), (math.nan, math.inf))
         ok = name in best.explained or check.ok
@@ -486,6 +496,40 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
 
 def _worst(check: TensorCheck) -> tuple[WorstEntry, ...]:
     return tuple(WorstEntry(c.index, c.analytic, c.numeric, c.rel_error) for c in check.worst[:3])
+
+
+def _entries(size: int, max_coords: int, rng: np.random.Generator, readings: list[np.ndarray]) -> np.ndarray:
+    """Sorted flat indices of one tensor to compare: three in four among the entries some reading moved, the
+    rest anywhere.
+
+    A weight whose input is a constant 0 (an MNIST border pixel, a dead unit) has a zero derivative and a zero
+    update: an entry there agrees with every factor and says nothing, and in MNIST's first layer most entries
+    are such. The entries drawn anywhere keep an update that leaves moving entries alone in view.
+    """
+    if size <= max_coords:
+        return np.arange(size)
+    moved = np.zeros(size, dtype=bool)
+    for r in readings:
+        a = np.asarray(r).reshape(-1)
+        if a.size == size:  # 1e-72 (a saturated unit's gradient) moves nothing measurable
+            mag = np.abs(np.where(np.isfinite(a), a, 0.0))
+            moved |= mag > 1e-6 * mag.max(initial=0.0)
+    where = np.flatnonzero(moved)
+    n_moved = min(len(where), max_coords - max_coords // 4)
+    picked = rng.choice(where, size=n_moved, replace=False) if n_moved else where[:0]
+    rest = np.setdiff1d(np.arange(size), picked, assume_unique=True)
+    extra = rng.choice(rest, size=max_coords - n_moved, replace=False)
+    return np.sort(np.concatenate([picked, extra]).astype(np.intp))
+
+
+class _Chosen:
+    """Stands in for a generator where the gradient judge samples: it draws the entries chosen already."""
+
+    def __init__(self, idx: np.ndarray) -> None:
+        self.idx = idx
+
+    def choice(self, a: int, size: int | None = None, replace: bool = False, **_: Any) -> np.ndarray:
+        return self.idx
 
 
 def _entry_rng(seed: int, k: int) -> np.random.Generator:

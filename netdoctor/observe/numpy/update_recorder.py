@@ -193,8 +193,10 @@ class _SignWatch:
         return self._sign(now)
 
     def _sign(self, now: list[np.ndarray]) -> bool | None:
-        step = np.concatenate([b - a for a, b, g in zip(now, self.base, self.last) if g is not None])
-        grad = np.concatenate([g for g in self.last if g is not None]) if any(g is not None for g in self.last) else step[:0]
+        # only the tensors that moved: a loop applying its update tensor by tensor is seen after the first
+        pairs = [(b - a, g) for a, b, g in zip(now, self.base, self.last) if g is not None and not np.array_equal(a, b)]
+        step = np.concatenate([s for s, _ in pairs]) if pairs else np.zeros(0)
+        grad = np.concatenate([g for _, g in pairs]) if pairs else step[:0]
         norm = float(np.linalg.norm(step) * np.linalg.norm(grad))
         return norm > 0 and float(step @ grad) / norm > 0.9  # plain SGD: +-1; anything else tells nothing
 
@@ -286,6 +288,11 @@ class UpdateCheckRecorder:
         given = [v for v in arg_values(frame).values() if _arraylike(v)]
         batch = {id(v): v for v in given if input_width in _shape(v)}
         if not batch:
+            return
+        # a call handed a parameter (``sgd(W1, dW1, lr)``, ``step(p, g)``) applies the update: what it is handed
+        # with the input width in its shape is that parameter or its gradient, not a batch
+        network = {id(x) for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)}
+        if any(id(v) in network for v in given):
             return
         others = [v for v in given if id(v) not in batch]
         # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
@@ -403,7 +410,8 @@ class UpdateCheckRecorder:
             keys = {_batch_key(b) for b in w.batch.values()}
             handed = [v for v in args.values() if id(v) in w.batch or _batch_key(v) in keys]
             new = [v for v in args.values() if _arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys]
-            if frame.f_back is w.owner and handed == [] and any(w.width in _shape(v) for v in new):
+            if (frame.f_back is w.owner and handed == [] and any(w.width in _shape(v) for v in new)
+                    and not _hands_network(w, new)):
                 self.finish()  # the loop hands the next batch
                 return
             if handed and not _inside(frame, w.owner):
@@ -413,6 +421,12 @@ class UpdateCheckRecorder:
                 self.window = None
                 self.skipped.append("no update followed within 5,000 calls")
                 return
+            if not handed and frame.f_back is w.owner:
+                # arrays the loop hands to a call without the batch (``grads(eye[:, y])``) with the shape of an
+                # output seen: targets handed where the batch is not (the forward keeps it in a cache)
+                shapes = {a.shape for c in w.returned_candidates for _, a, _ in c.outputs or []}
+                w.target_candidates += [v for v in new if isinstance(v, np.ndarray) and v.shape in shapes
+                                        and _targetish(v) and all(v is not t for t in w.target_candidates)][:4]
             if handed:
                 self._candidate(w, frame)
                 if frame.f_back is w.owner:
@@ -731,6 +745,15 @@ def _rows(w: _Window) -> int:
     """Samples in the window's batch: the size of an input array (or list) over the network's input width."""
     sizes = [int(np.prod(shape)) // w.width for shape in map(_shape, w.batch.values()) if w.width and w.width in shape]
     return max(sizes, default=0)
+
+
+def _hands_network(w: _Window, values: list[Any]) -> bool:
+    """Whether ``values`` hold a parameter or its buffer: a call that applies the update (``sgd(W1, gW1, lr)``,
+    ``step(p, g)``), whose arrays with the input width in their shape are not the next batch."""
+    ids = {id(a) for a in w.objects} | {id(b) for b in w.buffer_objects if b is not None}
+    ids |= {id(p.read()) for p in w.params} | {id(a) for _, a, _ in w.shaped}
+    ids |= {id(p.buffer()) for p in w.params if p.buffer is not None}
+    return any(id(v) in ids for v in values)
 
 
 def _work_by_id(w: _Window) -> dict[int, np.ndarray]:
