@@ -377,3 +377,114 @@ def test_numpy_training_beside_an_unused_torch_import_is_still_followed(tmp_path
     assert proc.returncode in (0, 1), proc.stderr
     assert "stood down" not in " ".join(report["context"].get("notes", []))
     assert report["context"]["updates_observed"] >= updates_made(proc) - 2
+
+
+def _touch(i: int) -> int:
+    """A function of the program's (this file is the user's): each call is an event of the NumPy tracer."""
+    return i + 1
+
+
+def test_the_numpy_tracer_stands_down_at_the_first_pytorch_optimizer_step():
+    """An inline PyTorch loop calls few of the program's functions, so counting calls would keep the NumPy tracer
+    (and Python's slower traced path for all of torch's own Python code) on for the whole run: it stands down as
+    soon as the PyTorch observer has seen the first optimizer step, and hears of no call after it."""
+    torch = pytest.importorskip("torch")
+    from netdoctor.observe.options import ObserveOptions
+    from netdoctor.observe.session import Observation
+
+    obs = Observation(ObserveOptions())
+    (numpy_side,) = [b for b in obs.backends if b.name == "numpy"]
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 2)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+    with obs:
+        for i in range(20):
+            _touch(i)
+        before = numpy_side.events
+        traced_before = numpy_side.tracer.tracing()
+        for _ in range(3):
+            opt.zero_grad()
+            torch.nn.functional.cross_entropy(model(x), y).backward()
+            opt.step()
+        at_step = numpy_side.events
+        for i in range(200):
+            _touch(i)
+        traced_after = numpy_side.tracer.tracing()
+    assert before >= 20 and traced_before
+    assert numpy_side.tracer.stood_down.startswith("the NumPy observer stood down at the first PyTorch optimizer step (SGD.step()")
+    assert not traced_after and numpy_side.events == at_step  # none of the 200 later calls was delivered
+    assert obs.report.context["optimizer_steps"] == 3
+
+
+def test_numpy_arrays_trained_before_the_first_pytorch_step_keep_the_numpy_tracer_on():
+    """The stand-down is for programs in which no NumPy array was seen being trained: a NumPy network whose
+    weights already moved is still followed after a PyTorch step."""
+    torch = pytest.importorskip("torch")
+    from netdoctor.observe.options import ObserveOptions
+    from netdoctor.observe.session import Observation
+
+    rng = np.random.default_rng(0)
+    X, Y = rng.normal(size=(64, 3)), rng.normal(size=(64, 1))
+    net = {"W": rng.normal(size=(3, 1)) * 0.1}
+    model = torch.nn.Linear(3, 1)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+
+    def grad(params: dict, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return x.T @ (x @ params["W"] - y) / len(x)
+
+    def update(params: dict, g: np.ndarray) -> None:
+        params["W"] -= 0.1 * g
+
+    obs = Observation(ObserveOptions())
+    (numpy_side,) = [b for b in obs.backends if b.name == "numpy"]
+    with obs:
+        for i in range(0, 64, 8):
+            update(net, grad(net, X[i:i + 8], Y[i:i + 8]))
+        opt.zero_grad()
+        torch.nn.functional.mse_loss(model(torch.from_numpy(X).float()), torch.from_numpy(Y).float()).backward()
+        opt.step()
+        traced_after = numpy_side.tracer.tracing()
+    assert not numpy_side.tracer.stood_down and traced_after
+
+
+TORCH_ONLY = """
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+class Rows(Dataset):
+    def __init__(self, X, y):
+        self.X, self.y = X, y
+    def __len__(self):
+        return len(self.y)
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
+
+torch.manual_seed(0)
+X = torch.randn(400, 8)
+y = (X[:, 0] > 0).long()
+model = torch.nn.Linear(8, 2)
+opt = torch.optim.SGD(model.parameters(), lr=0.1)
+updates = 0
+for xb, yb in DataLoader(Rows(X, y), batch_size=20):
+    opt.zero_grad()
+    torch.nn.functional.cross_entropy(model(xb), yb).backward()
+    opt.step()
+    updates += 1
+print(f"updates: {updates}")
+"""
+
+
+def test_a_program_that_never_imports_numpy_itself_gets_no_numpy_tracer(tmp_path):
+    """``import torch`` imports NumPy, but the program has no NumPy code of its own: the NumPy observer is never
+    installed, so its per-sample ``__getitem__`` runs untraced from the first batch on."""
+    pytest.importorskip("torch")
+    proc, report = run_json(tmp_path, TORCH_ONLY)
+    assert proc.returncode in (0, 1), proc.stderr
+    notes = " ".join(report["context"].get("notes", []))
+    assert "the program never imported numpy itself" in notes and "stood down" not in notes
+    assert report["context"]["observer"] == "torch" and report["context"]["optimizer_steps"] == updates_made(proc) == 20
+    # the same program importing NumPy itself gets the NumPy observer, which stands down at the first step
+    proc, report = run_json(tmp_path, "import numpy as np  # noqa: F401\n" + TORCH_ONLY)
+    notes = " ".join(report["context"].get("notes", []))
+    assert "stood down at the first PyTorch optimizer step" in notes and "never imported numpy" not in notes

@@ -74,18 +74,32 @@ def _load_backends(options: ObserveOptions, script: str, source: str, only: list
             continue  # an optional backend that is not written or whose library is not installed
         if cls.applies(script, source):
             out.append(cls(options))
+    _connect(out)
     return out
 
 
+def _connect(backends: list[Any]) -> None:
+    """A PyTorch program's training, once the PyTorch observer recognises it (its first optimizer step), is that
+    observer's: the NumPy observer is told, and stands down unless it has seen NumPy arrays being trained."""
+    torch = next((b for b in backends if b.name == "torch"), None)
+    numpy = next((b for b in backends if b.name == "numpy"), None)
+    if torch is not None and numpy is not None:
+        torch.training_listeners.append(numpy.other_training)
+
+
 class _WhenImported:
-    """A backend loaded and installed only once the program imports its library (NumPy).
+    """A backend loaded and installed only once the program imports its library (NumPy) itself.
 
     Importing NumPy and the NumPy observer costs more than a short script
-    takes; a program that never imports NumPy has no arrays to watch. Until
-    the library is imported, ``builtins.__import__`` is wrapped to notice it
-    (the wrapper is gone once it has); the backend's tracer then starts from
-    inside the import and takes on the program's frames that are already
-    running (:meth:`netdoctor.observe.tracer.CallTracer.install`).
+    takes; a program that never imports NumPy has no arrays to watch. A
+    library that only an installed package imports (``import torch`` and
+    ``import pandas`` import NumPy) is not the program's: the program has no
+    NumPy training code of its own. Until one of the program's own modules
+    (a file of the user's) imports the library, ``builtins.__import__`` is
+    wrapped to notice it (the wrapper is gone once it has); the backend's
+    tracer then starts when that outermost import has finished and takes on
+    the program's frames that are already running
+    (:meth:`netdoctor.observe.tracer.CallTracer.install`).
     """
 
     def __init__(self, library: str, load: Any, options: ObserveOptions, script: str, source: str) -> None:
@@ -97,21 +111,28 @@ class _WhenImported:
         self._original: Any = None
         self._wrapper: Any = None
         self.installed = False
+        self.training_elsewhere = ""
+        """Another observer recognised the program's training before the library was imported (told on start)."""
 
     def install(self) -> None:
         self.installed = True
         self._original = original = builtins.__import__
-        library = self.library
+        library, dotted = self.library, self.library + "."
+        is_user = self._args[0].is_user
         depth = [0]
+        wanted = [False]
 
         def __import__(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - builtins.__import__'s signature
+            if not wanted[0] and not level and (name == library or name.startswith(dotted)):
+                importer = globals.get("__file__") if isinstance(globals, dict) else None
+                wanted[0] = isinstance(importer, str) and is_user(importer)  # the program's own import of the library
             depth[0] += 1
             try:
                 module = original(name, globals, locals, fromlist, level)
             finally:
                 depth[0] -= 1
             # once the outermost import is done: the library is then fully initialised
-            if depth[0] == 0 and library in sys.modules and self.backend is None and self.installed:
+            if depth[0] == 0 and wanted[0] and library in sys.modules and self.backend is None and self.installed:
                 self._restore()
                 self._start()
             return module
@@ -133,6 +154,15 @@ class _WhenImported:
         if cls.applies(script, source):
             self.backend = cls(options)
             self.backend.install()
+            if self.training_elsewhere:
+                self.backend.other_training(self.training_elsewhere)
+
+    def other_training(self, what: str) -> None:
+        """Another observer recognised the program's training (see :func:`_connect`)."""
+        if self.backend is not None:
+            self.backend.other_training(what)
+        else:
+            self.training_elsewhere = what
 
     def uninstall(self) -> None:
         self._restore()
@@ -142,6 +172,10 @@ class _WhenImported:
 
     def verdict_ready(self) -> bool:
         return self.backend is not None and self.backend.verdict_ready()
+
+    @property
+    def network_found(self) -> bool:
+        return self.backend is not None and self.backend.network_found
 
     def observer_seconds(self) -> float:
         return self.backend.observer_seconds() if self.backend is not None and hasattr(self.backend, "observer_seconds") else 0.0
@@ -155,7 +189,7 @@ class _WhenImported:
     def context(self) -> dict[str, Any]:
         if self.backend is not None:
             return self.backend.context()
-        return {"notes": [f"the program never imported {self.library}: no {self.library} arrays to observe"]}
+        return {"notes": [f"the program never imported {self.library} itself: no {self.library} training code to observe"]}
 
 
 class Observation:
@@ -215,8 +249,10 @@ class Observation:
         The rules' statistics run on one BLAS thread: the observer's work never takes a core the program did
         not ask for.
         """
-        if "numpy" not in sys.modules:
-            return self._merge()  # no BLAS in the process: nothing to limit (and NumPy is not loaded for it)
+        if "numpy" not in sys.modules or not any(b.name == "numpy" and b.network_found for b in self.backends):
+            # No BLAS in the process, or no NumPy network to judge (a PyTorch run's rules use torch): nothing to limit
+            # (threadpoolctl's scan of the loaded libraries alone costs tens of milliseconds beside torch).
+            return self._merge()
         from netdoctor.nn.threads import blas_threads
 
         with blas_threads(1):

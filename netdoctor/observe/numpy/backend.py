@@ -252,8 +252,21 @@ class NumpyBackend:
         """True once the network is found and enough updates were measured for the update findings."""
         return self.phase == "watch" and self.updates >= 20 and self.target_samples >= 200
 
+    @property
+    def network_found(self) -> bool:
+        """Whether discovery found a network (else there is nothing to judge, and the rules are not even imported)."""
+        return bool(self.params)
+
+    def other_training(self, what: str) -> None:
+        """Another observer recognised the program's training (``what``: its first PyTorch optimizer step): unless
+        NumPy arrays were seen being trained, the NumPy tracer stands down at once (see :meth:`_stand_down`)."""
+        if self.phase == "discover" and not self.discovery.param_events and self.tracer.installed:
+            self._stand_down(what)
+
     def findings(self):
         """What was seen (see :mod:`netdoctor.observe.numpy.verdicts`)."""
+        if not self.network_found:
+            return []
         from netdoctor.observe.numpy.verdicts import findings_from
         from netdoctor.rules.backprop import gradient_mismatch_in_updates
 
@@ -261,6 +274,8 @@ class NumpyBackend:
 
     def sections(self) -> dict[str, Any]:
         """Per-layer activations, predictions and update measurements for the report."""
+        if not self.network_found:
+            return {}
         from netdoctor.observe.numpy.verdicts import sections_from
 
         return sections_from(self)
@@ -319,7 +334,7 @@ class NumpyBackend:
             if found is not None:
                 self._start_watching(found)
             elif self.events >= STAND_DOWN_EVENTS and not self.discovery.param_events and "torch" in sys.modules:
-                self._stand_down()
+                self._stand_down(f"the {self.events:,}th call of the program's functions")
                 return False
             return True
         role = self._roles.get(code)
@@ -403,11 +418,11 @@ class NumpyBackend:
                              partial(resolve, root, prm.buffer) if prm.buffer is not None else None)
                 for prm in self.params]
 
-    def _stand_down(self) -> None:
-        """A PyTorch program whose functions changed no NumPy array in many calls: its training is the PyTorch
-        observer's; tracing every Python call (a ``Dataset.__getitem__`` per sample) would only slow it down."""
-        self.tracer.stand_down(f"the NumPy observer stood down after {self.events:,} calls of the program's functions "
-                               "changed no NumPy array (the program trains with PyTorch)")
+    def _stand_down(self, after: str) -> None:
+        """A PyTorch program in which no NumPy array was seen being trained (``after``: by when): its training is the
+        PyTorch observer's; tracing every Python call (a ``Dataset.__getitem__`` per sample) would only slow it down."""
+        self.tracer.stand_down(f"the NumPy observer stood down at {after}: none of the {self.events:,} calls of the "
+                               "program's functions seen until then changed a NumPy array (the program trains with PyTorch)")
 
     def _limits(self) -> None:
         o = self.options

@@ -135,6 +135,9 @@ class TorchBackend:
         """Custom autograd Functions against finite differences (:mod:`netdoctor.observe.torch.backward_check`)."""
         self._import_watch: TorchImportWatch | None = None
         self.errors: list[str] = []
+        self.training_listeners: list[Callable[[str], None]] = []
+        """Told once the program's first optimizer step has run (see :attr:`TorchWatch.training_listeners
+        <netdoctor.observe.torch.watch.TorchWatch.training_listeners>`)."""
 
     @classmethod
     def applies(cls, script: str, source: str) -> bool:
@@ -169,6 +172,7 @@ class TorchBackend:
 
         self.backward_check = BackwardCheck(self.watch)
         self.watch.forward_listeners.append(self.backward_check.listen)
+        self.watch.training_listeners = self.training_listeners
         self.watch.install()
 
     def uninstall(self) -> None:

@@ -167,6 +167,9 @@ class TorchWatch:
         self._forward_handle: Any = None
         self.compile_seen = False
         """The program called torch.compile (the forward hook is then one Dynamo never traces)."""
+        self.training_listeners: list[Callable[[str], None]] = []
+        """Called once, as ``fn(what)``, after the program's first optimizer step: its training is recognised as
+        PyTorch's (the session tells the NumPy observer, which then stands down)."""
 
     # -- install / uninstall --------------------------------------------------
     def install(self) -> None:
@@ -346,9 +349,18 @@ class TorchWatch:
             self.sample_now = (self.steps < DENSE_STEPS or (self.steps + 1) % self.every == 0
                                or (oi is not None and oi.steps < DENSE_STEPS))  # a later model's first steps too
             self.forward.end_step()
+            if self.steps == 1:
+                self._recognised(opt)
         except Exception as exc:  # noqa: BLE001
             self._fail("optimizer post-step hook", exc)
         self._limits()
+
+    def _recognised(self, opt: Any) -> None:
+        """The first optimizer step has run: tell :attr:`training_listeners` (once)."""
+        oi = self.opts.get(id(opt))
+        where = f" at {oi.step_site}" if oi is not None and oi.step_site else ""
+        for listen in self.training_listeners:
+            listen(f"the first PyTorch optimizer step ({type(opt).__name__}.step(){where})")
 
     def _limits(self) -> None:
         """End the program (``--max-updates`` / ``--max-seconds``) by raising StopObserving out of ``optimizer.step()``."""
