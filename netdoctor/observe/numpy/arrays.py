@@ -27,7 +27,7 @@ from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
-__all__ = ["Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "sample_index", "layer_chain", "LR_NAME"]
+__all__ = ["Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "entries", "sample_index", "layer_chain", "LR_NAME"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -235,9 +235,19 @@ def sample_index(size: int, k: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(size, size=k, replace=False))
 
 
+def entries(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """The entries of ``a`` at flat (C-order) positions ``idx``, as ``np.take(a, idx)`` gives them, without a copy of ``a``.
+
+    ``np.take`` without an axis ravels first, and ravelling a view that is not contiguous copies all of it
+    (``X[:, 1:]`` of a 1000x785 data set: 6 MB and 1.4 ms per look, for 5 entries); the flat iterator reads
+    only the entries asked for (0.3 us).
+    """
+    return a.flat[idx]
+
+
 def fingerprint(a: np.ndarray, idx: np.ndarray) -> tuple[int, bytes]:
     """Identity and the bytes of a few entries: equal fingerprints mean (almost surely) an unchanged array."""
-    return id(a), np.take(a, idx).tobytes()
+    return id(a), a.flat[idx].tobytes()
 
 
 def layer_chain(shapes: list[tuple[int, ...]]) -> tuple[str, list[int]] | None:

@@ -43,6 +43,7 @@ from netdoctor.observe.numpy.arrays import (
     LR_NAME,
     Path,
     array_role,
+    entries,
     fingerprint,
     is_bias,
     path_text,
@@ -492,7 +493,7 @@ class NumpyBackend:
     def _sample_params(self) -> np.ndarray:
         parts = []
         for prm, a in zip(self.params, self._arrays()):
-            parts.append(np.take(a, prm.idx).astype(float) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
+            parts.append(entries(a, prm.idx).astype(float) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
         return np.concatenate(parts) if parts else np.zeros(0)
 
     def _sample_buffers(self) -> np.ndarray | None:
@@ -502,7 +503,7 @@ class NumpyBackend:
         for prm in self.params:
             b = resolve(root, prm.buffer) if prm.buffer is not None else None
             if isinstance(b, np.ndarray) and b.size > prm.idx[-1]:
-                parts.append(np.take(b, prm.idx).astype(float))
+                parts.append(entries(b, prm.idx).astype(float))
             else:
                 parts.append(np.full(len(prm.idx), np.nan))
         return np.concatenate(parts) if parts else None
@@ -514,7 +515,7 @@ class NumpyBackend:
         parts = [np.full(len(p.idx), np.nan) for p in self.params]
         for a, i in zip(arrays, self._grad_map):
             if i is not None and a.shape == self.params[i].shape:
-                parts[i] = np.take(a, self.params[i].idx).astype(float)
+                parts[i] = entries(a, self.params[i].idx).astype(float)
         return np.concatenate(parts)
 
     def _quick(self) -> list[Any]:
@@ -645,7 +646,7 @@ class NumpyBackend:
             self._aliases(frame)
         for p, text, idx, fp in self._constants:
             a = resolve(self.root.obj, p)
-            if text not in self.mutated and isinstance(a, np.ndarray) and a.size > idx[-1] and np.take(a, idx).tobytes() != fp[1]:
+            if text not in self.mutated and isinstance(a, np.ndarray) and a.size > idx[-1] and entries(a, idx).tobytes() != fp[1]:
                 self.mutated[text] = self.updates
 
     def _norms(self, first: bool) -> None:
@@ -821,7 +822,7 @@ class NumpyBackend:
         idx = self._view_idx.get(v.shape)
         if idx is None:
             idx = self._view_idx[v.shape] = sample_index(v.size, 64, self.rng)
-        values = np.take(v, idx).tobytes()
+        values = entries(v, idx).tobytes()
         old = self._views.get(key)
         if old is None:
             if len(self._views) < 20_000 and (id(base) in self._view_bases or len(self._view_bases) < 8):

@@ -47,6 +47,7 @@ from netdoctor.observe.numpy.arrays import (
     FrameLocals,
     Path,
     array_role,
+    entries,
     fingerprint,
     path_text,
     resolve,
@@ -286,18 +287,18 @@ class Discovery:
                 key = (rid, path)
                 st = self.paths.get(key)
                 if st is None:
-                    st = self.paths[key] = PathStats(a.shape, path_text(path, root.prefix), started_zero=not np.any(np.take(a, idx)))
+                    st = self.paths[key] = PathStats(a.shape, path_text(path, root.prefix), started_zero=not np.any(entries(a, idx)))
                 st.shape = a.shape
                 if old is None and not call and root.scan and st.cache_tries < CACHE_TRIES:
                     written.append((st, a, True))  # a new array the returning function left behind: perhaps a cache
                 if st.idx is None and a.size >= 2:
                     st.idx = sample_index(a.size, COORDS, self.rng)
-                    st.values = np.take(a, st.idx).astype(float)
+                    st.values = entries(a, st.idx).astype(float)
                 if old is not None and old != fp:
                     if old[1] == fp[1]:
                         continue  # re-bound to an equal array: no change in value
                     if st.idx is not None and st.values is not None and len(st.ratios) < 8 and a.size > st.idx[-1]:
-                        now_values = np.take(a, st.idx).astype(float)
+                        now_values = entries(a, st.idx).astype(float)
                         with np.errstate(all="ignore"):
                             n0 = float(np.linalg.norm(st.values))
                             st.ratios.append((code, float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan")))
