@@ -369,3 +369,26 @@ def test_a_trainer_in_closure_cells_is_checked_on_the_output_it_stored_and_the_s
         f = by_code["summed-gradient"]
         assert f["evidence"]["lr_factor"] == 25 and f["evidence"]["batch"] == 25, f["evidence"]
         assert "gradient-mismatch" not in by_code
+
+
+# -- a run that diverges: the update count stops, and the header says so ------------------------------------
+@pytest.mark.parametrize("variant", ["", "ascent"], ids=["healthy", "ascent"])
+def test_a_run_whose_weights_became_nan_says_from_which_update_on_the_count_stopped(variant):
+    """diverging.py makes 200 steps. Ascending, its weights are NaN within a few dozen, and a NaN weight stays NaN:
+    the steps after that move nothing the count can see. The header says from which update on and why (issue 21:
+    no run that saw fewer than half the updates without a note); the healthy twin counts all 200 and says nothing."""
+    from generated.harness import SAYS_TOO_FEW
+
+    report = _run(("diverging", variant))
+    ctx = report["context"]
+    stopped = [n for n in ctx.get("notes", []) if "updates were not counted" in n]
+    if variant == "":
+        assert ctx["updates_observed"] == 200 and stopped == [], ctx
+        assert [f["code"] for f in report["findings"]] == []
+        return
+    assert ctx["updates_observed"] < 100
+    (note,) = stopped
+    assert note.startswith(f"from update {ctx['updates_observed']} on, updates were not counted: the weights became "
+                           "non-finite (self.W1, self.b1, self.W2, ...: NaN or Inf first seen at update "), note
+    assert SAYS_TOO_FEW.search(note)
+    assert {"gradient-mismatch", "non-finite"} <= {f["code"] for f in report["findings"]}

@@ -306,6 +306,9 @@ class NumpyBackend:
             computed = self.contrib_calls + (0 if self.phase_ended_at_end else self.discovery_calls)
             notes.append(f"updates not observed: the network's arrays never moved in the {computed:,} gradient computations "
                          "seen (found from the gradients computed for them)")
+        stopped = self._counting_stopped()
+        if stopped:
+            notes.append(stopped)
         if self.tracer.stood_down:
             notes.append(self.tracer.stood_down)
         failed = self.tracer.failed
@@ -318,6 +321,23 @@ class NumpyBackend:
         if notes:
             ctx["notes"] = notes
         return ctx
+
+    def _counting_stopped(self) -> str:
+        """Why the update count may be short of the program's: weights that are NaN or Inf stay so under any
+        update (``nan - lr * g`` is ``nan``), so an update after that moves nothing the count can see."""
+        nf = self.nonfinite
+        if nf is None or not self.params or self.updates - int(nf["update"]) > 2:
+            return ""  # none, or the count went on past it (some weights still finite and moving)
+        with np.errstate(all="ignore"):
+            bad = [prm.text for prm, a in zip(self.params, self._arrays())
+                   if isinstance(a, np.ndarray) and a.dtype.kind in "fc" and not np.isfinite(a).all()]
+        if not bad:
+            return ""
+        return (f"from update {self.updates:,} on, updates were not counted: the weights became non-finite "
+                f"({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}: NaN or Inf first seen at update {nf['update']:,} in "
+                f"{'the weights' if nf.get('where') == 'update' else 'the output of ' + str(nf.get('where'))}), and a NaN weight "
+                "stays NaN, "
+                "so a later update changes nothing to see; the program may have made more")
 
     # -- events --------------------------------------------------------------------
     def _on_call(self, frame: FrameType) -> bool:
