@@ -902,6 +902,32 @@ def test_a_throwaway_sanity_check_model_is_not_judged_and_models_are_told_apart(
     assert "train.py:23 was trained for 30 optimizer steps and then replaced" in note
 
 
+@pytest.mark.parametrize("bug", ["zero-grad-missing", "step-before-backward"])
+def test_after_a_sanity_check_model_the_finding_names_the_judged_models_backward_line(tmp_path, bug):
+    # The throwaway model's backward pass (line 18) runs first; the bug is in the trained model's loop (line 26).
+    step = "opt.step()\n                loss.backward()" if bug == "step-before-backward" else "loss.backward()\n                opt.step()"
+    zero = "" if bug == "zero-grad-missing" else "opt.zero_grad()"
+    report = run_snippet(tmp_path, parts(BIG, """
+        probe = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))
+        probe_opt = torch.optim.SGD(probe.parameters(), lr=0.5)
+        for step in range(30):
+            probe_opt.zero_grad()
+            F.cross_entropy(probe(X[:8]), y[:8]).backward()
+            probe_opt.step()
+        model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))
+        opt = torch.optim.SGD(model.parameters(), lr=0.05)
+        for epoch in range(10):
+            for i in range(0, 512, 32):
+                ZERO
+                loss = F.cross_entropy(model(X[i:i + 32]), y[i:i + 32])
+                STEP
+    """.replace("ZERO", zero).replace("STEP", step)))
+    f = report.root_cause()
+    assert f.code == ("frozen-parameters" if bug == "step-before-backward" else "stale-accumulator"), report.findings
+    assert f.evidence["backward_site"].endswith(f"train.py:{27 if bug == 'step-before-backward' else 26}"), f.evidence
+    assert "train.py:18" not in f.where + f.message
+
+
 def test_an_optimizer_holding_an_earlier_models_parameters_is_frozen_parameters(tmp_path):
     body = parts(BIG, """
         model = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))

@@ -106,6 +106,7 @@ def _lr(o) -> Any:
 def rule_stale(w: TorchWatch) -> list[Finding]:
     """What ``.grad`` still holds at the first backward pass after a step, per parameter (0 after zero_grad())."""
     hits, weights, shares = [], {}, {}
+    hit_infos = []
     n_meas = 0
     for name, pi in param_items(w):
         ws = [a for a, _ in pi.stale if math.isfinite(a)]
@@ -116,15 +117,17 @@ def rule_stale(w: TorchWatch) -> list[Finding]:
         shares[name] = statistics.median([s for a, s in pi.stale if math.isfinite(s)])
         if weights[name] >= STALE_SCALED:
             hits.append(name)
+            hit_infos.append(pi)
     if not hits:
         return []
     o = _main_opt(w)
     step_site = o.step_site if o else None
+    backward_site = w.sampler.backward_site_of(hit_infos)
     found = stale_accumulator(CarryOver(
-        where=f"{_list(hits, 3)} at {w.sampler.backward_site or '?'}", framework=Framework.TORCH,
+        where=f"{_list(hits, 3)} at {backward_site or '?'}", framework=Framework.TORCH,
         weight=statistics.median([weights[n] for n in hits]), windows=n_meas, buffers=tuple(hits), momentum_possible=False,
         unit="step", step_site=step_site or "",
-        details={"weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": w.sampler.backward_site,
+        details={"weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": backward_site,
                  "step_site": step_site, "parameters": hits}))
     return [found] if found else []
 
@@ -139,10 +142,11 @@ def _cleared_group(w: TorchWatch, o: Any) -> FrozenGroup | None:
     """Every parameter, when the gradients were empty at step() although a backward pass ran: in which order, and why."""
     if not (w.sampler.cleared_before_step >= 2 and w.sampler.cleared_before_step * 2 >= w.sampler.cleared_checked):
         return None
-    names = tuple(n for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad)
+    trained = [(n, pi) for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad]
+    names = tuple(n for n, _ in trained)
     reason = "step_before_backward" if w.sampler.step_before_backward * 2 >= w.sampler.cleared_before_step else "zero_grad_before_step"
     return FrozenGroup(names, reason, site=(o.step_site if o else None) or "",
-                       numbers={"backward_site": w.sampler.backward_site, "cleared": w.sampler.cleared_before_step,
+                       numbers={"backward_site": w.sampler.backward_site_of([pi for _, pi in trained]), "cleared": w.sampler.cleared_before_step,
                                 "checked": w.sampler.cleared_checked, "before": w.sampler.step_before_backward})
 
 

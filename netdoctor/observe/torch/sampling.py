@@ -48,12 +48,23 @@ class ParameterSampler:
         """The first sampled step whose gradients or weights are non-finite (also while the loss stays finite)."""
         self.backward_site: str | None = None
         """The user's line of the first backward pass seen by a parameter hook."""
+        self.backward_sites: dict[int | None, tuple[int, str | None]] = {}
+        """Per model (id of its root; None: loose tensors): (step, the user's line) of the latest sampled backward pass
+        into its parameters. A throwaway model trained first (a sanity check) has a line of its own: the judged model's
+        findings name the line of its own backward pass, not the first one of the run."""
         self.backward_since_step = False
         self.cleared_before_step = 0
         """Sampled steps whose trained gradients were all empty although a backward pass ran since the last step."""
         self.cleared_checked = 0
         self.step_before_backward = 0
         """Checked steps whose step() ran before the backward pass of the loss computed for them."""
+
+    def backward_site_of(self, params: list[ParamInfo]) -> str | None:
+        """The user's line of the backward pass into ``params`` (of the first of them whose model was seen), else the run's first."""
+        for pi in params:
+            if (seen := self.backward_sites.get(pi.root)) is not None and seen[1]:
+                return seen[1]
+        return self.backward_site
 
     def remove_hooks(self) -> None:
         for h in list(self._oneshot.values()):
@@ -195,8 +206,12 @@ class ParameterSampler:
                 return
             self.backward_since_step = True
             try:
-                if self.backward_site is None:
-                    self.backward_site = self.w.sites.site()
+                seen = self.backward_sites.get(pi.root)
+                if seen is None or seen[0] != self.w.steps:  # one look at the stack per model and sampled step
+                    site = self.w.sites.site()
+                    self.backward_sites[pi.root] = (self.w.steps, site)
+                    if self.backward_site is None:
+                        self.backward_site = site
                 param = p_ref()
                 before = None if param is None else param.grad
                 if before is None or g_prev is None:
