@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import ast
 
+import generated.numpy_programs as writer
 import pytest
-from generated.harness import Sample, behaves, detail, judge
-from generated.numpy_programs import AXES, BUGS, N_TEST, N_TRAIN, Program, applicable, plan, sample_style, valid, write
+from generated.harness import sample_tests
+from generated.numpy_programs import BUGS, N_TRAIN, applicable, sample_style, valid, write
 
 SAMPLE: dict[int, tuple[str, ...]] = {
     33: ("frozen-parameters", "mutated-constant"),
@@ -33,9 +34,6 @@ SAMPLE: dict[int, tuple[str, ...]] = {
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 
-PROGRAMS: list[Program] = [p for seed, bugs in SAMPLE.items() for p in (write(sample_style(seed)),
-                                                                         *(write(sample_style(seed), b) for b in bugs))]
-
 KNOWN: dict[tuple[int, str | None], str] = {}
 """(style seed, bug or None) -> what netdoctor run says instead (none with discovery by behaviour over main 96423cc, 12:57 UTC): a fix makes the
 test XPASS, and then its mark goes."""
@@ -43,21 +41,12 @@ KNOWN_COVERAGE: dict[tuple[int, str | None], str] = {}
 """The same for the observed-update count."""
 
 
-def _param(p: Program, known: dict):
-    reason = known.get((p.style.seed, p.bug))
-    return pytest.param(p, id=f"{p.name}-{p.style.label.replace('/', '-')}",
-                        marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else [])
+# The sample's coverage of bugs and axes, the plan, the plain runs and netdoctor run's verdicts and coverage:
+# the tests every generated sample runs (generated.harness.sample_tests), here on the NumPy writer's programs.
+PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, "generated_numpy_")
 
 
 # -- the writer ----------------------------------------------------------------------------------------------
-
-
-def test_the_sample_covers_every_bug_and_every_axis_value():
-    bugs = {p.bug for p in PROGRAMS if p.bug}
-    assert bugs == set(BUGS)
-    for axis, values in AXES.items():
-        seen = {getattr(p.style, axis) for p in PROGRAMS}
-        assert seen == set(values), f"{axis}: {sorted(set(values) - seen)} not in the sample"
 
 
 @pytest.mark.parametrize("seed", range(0, 400, 7))
@@ -88,40 +77,3 @@ def test_inapplicable_bugs_and_invalid_styles_are_refused():
         write(style.__class__(grads="returned", reset="-"), "stale-accumulator")
     with pytest.raises(ValueError):
         write(style.__class__(place="class", container="globals"))
-
-
-def test_the_plan_plants_every_bug_and_keeps_a_twin_per_style():
-    programs = plan(30)
-    assert {p.bug for p in programs if p.bug} == set(BUGS)
-    assert sum(p.bug is None for p in programs) == 30
-
-
-# -- plain runs, then netdoctor run ----------------------------------------------------------------------------
-
-RUNS = Sample(PROGRAMS, N_TRAIN + N_TEST, "generated_numpy_")
-
-
-@pytest.mark.parametrize("p", PROGRAMS, ids=lambda p: p.name)
-def test_the_plain_run_behaves_as_labelled(p):
-    run = RUNS.plain(p)
-    ok, why = behaves(p.behaviour, run, RUNS.twin(p))
-    assert ok, f"{p.name} should {p.behaviour}: {why}\n{run.stdout[-800:]}\n{run.stderr[-800:]}\n{p.source}"
-
-
-@pytest.mark.parametrize("p", [_param(p, KNOWN) for p in PROGRAMS])
-def test_netdoctor_run_names_the_bug_or_stays_quiet(p):
-    o = RUNS.observed(p)
-    j = judge(p.expect, p.updates, o, RUNS.plain(p))
-    assert o.report, detail(p, o)
-    assert j.faithful, f"{p.name}: the program's output under netdoctor run differs from its plain output"
-    if p.bug:
-        assert j.named, detail(p, o)
-    else:
-        assert j.quiet, detail(p, o)
-
-
-@pytest.mark.parametrize("p", [_param(p, KNOWN_COVERAGE) for p in PROGRAMS])
-def test_the_header_counts_the_updates_or_says_it_saw_too_few(p):
-    o = RUNS.observed(p)
-    j = judge(p.expect, p.updates, o, RUNS.plain(p))
-    assert j.coverage_ok, f"{p.name}: {j.updates_observed} of {p.updates} updates observed, notes {j.notes}\n" + detail(p, o)

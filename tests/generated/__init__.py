@@ -10,7 +10,8 @@ twin that differs from it only at the bug.
 * :mod:`generated.numpy_programs` writes NumPy programs;
 * :mod:`generated.torch_programs` writes PyTorch programs;
 * :mod:`generated.harness` runs a program with plain ``python`` and under
-  ``netdoctor run --json FILE`` and judges the report against the label.
+  ``netdoctor run --json FILE`` and judges the report against the label; its
+  ``sample_tests`` defines the tests both fixed samples run.
 
 ``tests/test_generated_numpy.py`` and ``tests/test_generated_torch.py`` run a
 fixed small sample in CI; ``python bench/sweep.py`` runs the large sweep.

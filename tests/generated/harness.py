@@ -250,3 +250,77 @@ def detail(p, o: Run) -> str:
             f"bug lines {p.bug_lines}): findings {findings}\ncontext {o.report.get('context')}\n"
             f"verdict {o.report.get('verdict')}\n{o.stdout[-1500:]}\n{o.stderr[-1500:]}\n--- program ---\n{p.source}"
             + "".join(f"--- {name} ---\n{text}" for name, text in getattr(p, "modules", ())))
+
+
+def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], known: dict, known_coverage: dict,
+                 prefix: str) -> tuple[list, Sample]:
+    """Define the five tests every fixed sample of generated programs runs, in the test module of ``namespace``.
+
+    ``writer`` is the program writer's module (:mod:`generated.numpy_programs`,
+    :mod:`generated.torch_programs`), ``sample`` maps a style seed to the bugs
+    planted in it (each style also runs as its healthy twin), ``known`` and
+    ``known_coverage`` map ``(style seed, bug or None)`` to what netdoctor
+    says instead: those cells are ``xfail(strict=True)``, so a fix makes them
+    XPASS and then their entry goes. The tests, defined once here for both
+    writers and collected in each module under their own names:
+
+    * the sample plants every bug and shows every value of every style axis;
+    * the writer's ``plan`` plants every bug and keeps a twin per style;
+    * each program behaves as labelled under plain ``python``;
+    * ``netdoctor run`` names each bug and stays quiet on each healthy twin,
+      with the program's output unchanged;
+    * the header counts at least half of the real updates or says it saw too few.
+
+    Returns:
+        ``(programs, runs)``: the sample's programs and their :class:`Sample`.
+    """
+    import pytest
+
+    programs = [p for seed, bugs in sample.items()
+                for p in (writer.write(writer.sample_style(seed)), *(writer.write(writer.sample_style(seed), b) for b in bugs))]
+    runs = Sample(programs, writer.N_TRAIN + writer.N_TEST, prefix)
+
+    def cell(p, marks: dict):
+        reason = marks.get((p.style.seed, p.bug))
+        return pytest.param(p, id=f"{p.name}-{p.style.label.replace('/', '-')}",
+                            marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else [])
+
+    def test_the_sample_covers_every_bug_and_every_axis_value():
+        assert {p.bug for p in programs if p.bug} == set(writer.BUGS)
+        for axis, values in writer.AXES.items():
+            seen = {getattr(p.style, axis) for p in programs}
+            assert seen == set(values), f"{axis}: {sorted(set(values) - seen)} not in the sample"
+
+    def test_the_plan_plants_every_bug_and_keeps_a_twin_per_style():
+        planned = writer.plan(30)
+        assert {p.bug for p in planned if p.bug} == set(writer.BUGS)
+        assert sum(p.bug is None for p in planned) == 30
+
+    @pytest.mark.parametrize("p", programs, ids=lambda p: p.name)
+    def test_the_plain_run_behaves_as_labelled(p):
+        run = runs.plain(p)
+        ok, why = behaves(p.behaviour, run, runs.twin(p))
+        assert ok, f"{p.name} should {p.behaviour}: {why}\n{run.stdout[-800:]}\n{run.stderr[-800:]}\n{p.source}"
+
+    @pytest.mark.parametrize("p", [cell(p, known) for p in programs])
+    def test_netdoctor_run_names_the_bug_or_stays_quiet(p):
+        o = runs.observed(p)
+        j = judge(p.expect, p.updates, o, runs.plain(p))
+        assert o.report, detail(p, o)
+        assert j.faithful, f"{p.name}: the program's output under netdoctor run differs from its plain output"
+        if p.bug:
+            assert j.named, detail(p, o)
+        else:
+            assert j.quiet, detail(p, o)
+
+    @pytest.mark.parametrize("p", [cell(p, known_coverage) for p in programs])
+    def test_the_header_counts_the_updates_or_says_it_saw_too_few(p):
+        o = runs.observed(p)
+        j = judge(p.expect, p.updates, o, runs.plain(p))
+        assert j.coverage_ok, f"{p.name}: {j.updates_observed} of {p.updates} updates observed, notes {j.notes}\n" + detail(p, o)
+
+    for test in (test_the_sample_covers_every_bug_and_every_axis_value, test_the_plan_plants_every_bug_and_keeps_a_twin_per_style,
+                 test_the_plain_run_behaves_as_labelled, test_netdoctor_run_names_the_bug_or_stays_quiet,
+                 test_the_header_counts_the_updates_or_says_it_saw_too_few):
+        namespace[test.__name__] = test
+    return programs, runs
