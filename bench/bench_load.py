@@ -10,6 +10,11 @@ integers 0..255, one image per line), written once under ``bench/_data/``
 * ``random``: seeded uniform 0..255 pixels (about 168 MB, mostly three-digit
   fields: the parser's worst case).
 
+and the real files a user has: the bundled ``mnist_sample.csv.gz`` (2,000
+rows) and ``shared/data/mnist_test.csv.gz`` (the 10,000 MNIST test images, when
+that folder is beside the checkout), each as it is (gzip: netdoctor and
+``np.loadtxt`` both decompress it) and decompressed under ``bench/_data/``.
+
 Timed in one process, on the same file, in interleaved rounds (the order
 rotates every round, so a change of machine load hits every method):
 
@@ -26,7 +31,9 @@ rotates every round, so a change of machine load hits every method):
   optional peers (skipped when not installed; pyarrow parses on all cores).
 
 Ratios compare the fastest round of each method (the least disturbed one on a
-shared machine); the notes give the medians. Peak memory is traced with
+shared machine); the notes give the medians, the same ratio in CPU time (the
+process's user + system time of each call: what other processes on the
+machine change least) and the load average. Peak memory is traced with
 ``tracemalloc`` in a separate untimed call.
 
 Usage::
@@ -38,7 +45,9 @@ Usage::
 
 from __future__ import annotations
 
+import gzip
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -52,7 +61,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench import row  # noqa: E402
+from bench import row, shared_data  # noqa: E402
 from netdoctor.data import cache as datacache  # noqa: E402
 from netdoctor.data import loader as nd_data  # noqa: E402
 
@@ -162,15 +171,19 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
         }
         floors = {"read": lambda: _read(path), "alloc": fresh_float32}
         times: dict[str, list[float]] = {k: [] for k in [*floors, *methods]}
+        cpu: dict[str, list[float]] = {k: [] for k in [*floors, *methods]}
         names = list(methods)
+        load_before = os.getloadavg()[0]
         for r in range(repeats):
             order = names[r % len(names):] + names[:r % len(names)]
             for name in [*floors, *order, *floors]:  # the floors before and after each round
                 fn = methods.get(name) or floors[name]
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 out = fn()
                 times[name].append(time.perf_counter() - t0)
+                cpu[name].append(time.process_time() - c0)
                 del out
+        load = f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
         peaks = {k: _peak_mb(methods[k]) for k in ("first", "first+write", "cached")}
         written = sorted(Path(cache_dir).glob("fresh-*/*.npy"))
         wrote_each = len(written) == len(times["first+write"]) + 1  # every timed call and the traced one
@@ -178,10 +191,13 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
     med = {k: statistics.median(v) for k, v in times.items()}
     size_mb = path.stat().st_size / 1e6
     base = best["np.loadtxt"]
-    where = f"{n:,} x 785 CSV, {size_mb:.0f} MB, {how}"
+    where = f"{n:,} x 785 CSV, {size_mb:.3g} MB, {how}"
 
     def spread(k):
         return f"fastest of {len(times[k])} {min(times[k]):.3g} s, median {med[k]:.3g} s"
+
+    def in_cpu(k):
+        return f"in CPU time {min(cpu['np.loadtxt']) / min(cpu[k]):.1f}x ({min(cpu[k]):.3g} s against {min(cpu['np.loadtxt']):.3g} s)"
 
     rows.append(row(f"load CSV ({kind}): read() of the file, the floor", "-", "(floor)", ours=best["read"], unit="s",
                     note=f"{where}; plain open().read(), timed before and after every round: {spread('read')}"))
@@ -190,7 +206,7 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
         f"load CSV ({kind}): netdoctor first load (parse, check, scale to float32)", "np.loadtxt(path, delimiter=',')",
         ">= 4x np.loadtxt", ours=best["first"], peer=base, ratio=ratio, unit="s", floor=best["read"],
         met=(ratio >= 4) if judged else None,
-        note=(f"{where}; ours {spread('first')}; np.loadtxt {spread('np.loadtxt')}; "
+        note=(f"{where}; ours {spread('first')}; np.loadtxt {spread('np.loadtxt')}; {in_cpu('first')}; {load}; "
               f"ours at {best['first'] / best['read']:.1f}x the read() floor; peak traced memory {peaks['first']:.0f} MB "
               f"= {peaks['first'] / arrays_mb:.2f}x the returned arrays")))
     ratio = base / best["first+write"]
@@ -199,6 +215,7 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
         "np.loadtxt(path, delimiter=',')", ">= 8x np.loadtxt", ours=best["first+write"], peer=base, ratio=ratio,
         unit="s", floor=best["read"], met=(ratio >= 8) if (judged and wrote_each) else None,
         note=(f"{where}; each call into an empty cache directory; ours {spread('first+write')}; "
+              f"{in_cpu('first+write')}; {load}; "
               f"the entry costs {best['first+write'] / best['first'] - 1:+.0%} over the first load without cache "
               f"(fastest rounds); peak traced memory {peaks['first+write']:.0f} MB"
               + ("" if wrote_each else "; NOT JUDGED: not every call wrote its entry"))))
@@ -207,7 +224,8 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
         f"load CSV ({kind}): netdoctor cached reload", "np.loadtxt(path, delimiter=',')", ">= 50x np.loadtxt",
         ours=best["cached"], peer=base, ratio=ratio, unit="s", floor=best["alloc"],
         met=(ratio >= 50) if (judged and cached_entry) else None,
-        note=(f"{where}; ours {spread('cached')}" + ("" if cached_entry else "; NOT JUDGED: no cache entry was written")
+        note=(f"{where}; ours {spread('cached')}; {in_cpu('cached')}; {load}"
+              + ("" if cached_entry else "; NOT JUDGED: no cache entry was written")
               + f"; a memory-mapped uint8 table converted to float32 block by block; floor: a new float32 array of "
               f"X's shape {shape} written once ({spread('alloc')}), ours at {best['cached'] / best['alloc']:.1f}x "
               f"it; peak traced memory {peaks['cached']:.0f} MB")))
@@ -221,22 +239,55 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
     return rows
 
 
+def real_files(directory: Path = DATA_DIR) -> list[tuple[str, Path, str, int]]:
+    """The real MNIST files: ``(kind, path, how, rows)``, each gzip file as it is and decompressed (once) beside the others."""
+    from netdoctor.data.loader import sample_path
+
+    found = [("sample", sample_path(), "the bundled sample: 2,000 real MNIST images, 200 per digit", 2000)]
+    test = shared_data("mnist_test.csv.gz")
+    if test.exists():
+        found.append(("mnist_test", test, "shared/data: the 10,000 MNIST test images", 10_000))
+    out = []
+    for kind, gz, how, n in found:
+        plain = directory / gz.name.removesuffix(".gz")
+        if not plain.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            tmp = plain.with_suffix(".tmp")
+            with gzip.open(gz, "rb") as src, open(tmp, "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            os.replace(tmp, plain)
+        out += [(f"{kind}.csv.gz", gz, f"{how}, gzip-compressed as shipped", n), (f"{kind}.csv", plain, f"{how}, decompressed", n)]
+    return out
+
+
 def run(small: bool = False, full: bool = False) -> list[dict]:
-    """Rows for the real-digit and the random CSV (1,000 rows and one round with ``small``; 5 rounds with ``full``)."""
+    """Rows for the real-digit and the random CSV (1,000 rows and one round with ``small``; 5 rounds with ``full``),
+    then for the real MNIST files (the bundled sample, and the test set where ``shared/data`` is found)."""
     n = 1000 if small else 60_000
     repeats = 1 if small else (5 if full else 3)
     rows = []
     for kind in ("real", "random"):
         path, how = make_csv(n, kind)
         rows += _compare(kind, path, how, n, repeats, judged=not small)
+    if not small:
+        for kind, path, how, rows_in in real_files():
+            wait = path.stat().st_mtime_ns + datacache.SETTLE_NS - time.time_ns()
+            if wait > 0:  # a file just decompressed: the cache takes it once it has settled
+                time.sleep(wait / 1e9 + 0.1)
+            rows += _compare(kind, path, how, rows_in, repeats, judged=True)
     return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     small = "--small" in (argv if argv is not None else sys.argv[1:])
+    sys.stdout.write(f"load average (1, 5, 15 min) before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     for r in run(small=small):
         ratio = f"{r['ratio']:.2f}x" if r["ratio"] else "-"
-        sys.stdout.write(f"{r['what']:<80} {r['ours']!s:>10.6} {ratio:>8} {r['target']:<18} {r['met']}\n")
+        ours = f"{r['ours']:.4g}" if isinstance(r["ours"], float) else "-"
+        sys.stdout.write(f"{r['what']:<80} {ours:>10} {ratio:>8} {r['target']:<18} {r['met']}\n")
+        if "CPU time" in r["note"]:
+            sys.stdout.write("    " + "; ".join(p for p in r["note"].split("; ") if "CPU time" in p or "load average" in p) + "\n")
+    sys.stdout.write(f"load average (1, 5, 15 min) after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
     return 0
 
 

@@ -195,6 +195,51 @@ def test_fast_parser_agrees_with_loadtxt_on_every_field_width(monkeypatch, chunk
     np.testing.assert_array_equal(got, expected)
 
 
+def _csv_variants() -> dict[str, bytes]:
+    rng = np.random.default_rng(11)
+    rows = [",".join(map(str, r)) for r in rng.integers(0, 256, (120, 29)).tolist()]
+    plain = "\n".join(rows).encode()
+    return {
+        "plain": plain + b"\n",
+        "no final newline": plain,
+        "header and BOM": b"\xef\xbb\xbflabel," + ",".join(f"p{i}" for i in range(28)).encode() + b"\n" + plain + b"\n",
+        "CRLF": plain.replace(b"\n", b"\r\n") + b"\r\n",
+        "trailing blank lines": plain + b"\n\n \n\r\n\n",
+        "a real number in the last row": plain + b"\n" + rows[0].encode().replace(b",", b",0.5,", 1) + b"\n",
+        "a word in the last row": plain + b"\n" + rows[0].encode().replace(b",", b",x,", 1)[: len(rows[0])] + b"\n",
+        "a short last row": plain + b"\n1,2,3\n",
+    }
+
+
+@pytest.mark.parametrize("chunk", [97, 1 << 17])
+@pytest.mark.parametrize("variant", list(_csv_variants()))
+def test_a_file_parsed_as_it_is_read_equals_the_file_parsed_whole(tmp_path, monkeypatch, chunk, variant):
+    # load() parses a plain CSV block by block as it reads it (read_csv_stream) and hands whatever that
+    # declines to read_csv on the whole bytes: the arrays, the places and the errors must be the same.
+    text = _csv_variants()[variant]
+    monkeypatch.setattr(csvparse, "_CHUNK", chunk)
+    path = tmp_path / "d.csv"
+    path.write_bytes(text)
+    try:
+        whole = csvparse.read_csv(text, str(path), "auto")
+    except DataFormatError as exc:
+        with pytest.raises(DataFormatError) as got:
+            load(path, cache=False)
+        assert str(got.value) == str(exc)
+        return
+    with open(path, "rb", buffering=0) as fh:
+        streamed = csvparse.read_csv_stream(fh, str(path), "auto")
+    declined = variant.startswith("a real number")
+    assert (streamed is None) == declined
+    for got in ([] if streamed is None else [streamed]):
+        np.testing.assert_array_equal(got[0], whole[0])
+        np.testing.assert_array_equal(got[1], whole[1])
+        assert got[2](3, 4) == whole[2](3, 4) and got[3](5) == whole[3](5)
+    ds = load(path, cache=False)
+    np.testing.assert_array_equal(ds.y, whole[1])
+    assert ds.X.shape == whole[0].shape
+
+
 @pytest.mark.parametrize("text", [b"1,256\n", b"1,1000\n", b"1,0001\n", b"1,,2\n", b",1,2\n", b"1,2,\n",
                                   b"1,2\n\n3,4\n", b"1,2\n3\n", b"1,2\n3,4,5\n", b"1,-2\n", b"1,2.0\n",
                                   b"1, 2\n", b"1;2\n", b"1,2\r3,4\n"])

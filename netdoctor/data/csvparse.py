@@ -24,13 +24,15 @@ first bad line for the message. Every problem raises
 from __future__ import annotations
 
 import io
+import os
 import re
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from netdoctor.errors import DataFormatError, InvalidArgument
 
-__all__ = ["read_csv"]
+__all__ = ["read_csv", "read_csv_stream"]
 
 _CHUNK = 1 << 17  # bytes per chunk: the ~12 byte-sized temporaries fit the L2 cache
 _PAD = 3  # commas before each chunk: every field then has three bytes before its end
@@ -40,6 +42,53 @@ _NUMBER = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*|\s*[-+]?(nan
 
 def read_csv(data: bytes | bytearray, name: str, label_column):
     """Parse CSV bytes into ``(pixels (N, D), labels (N,), pixel_at, label_at)``."""
+    start, end, header, line0 = _rows_start(data, name)
+    table = _parse_uint8(data, start, end)
+    if table is None:
+        table = _parse_general(data, start, end, name, line0)
+    return _columns(table, header, name, line0, label_column)
+
+
+def read_csv_stream(fh: BinaryIO, name: str, label_column):
+    """:func:`read_csv` of an open binary file, read block by block; None where it does not apply.
+
+    The fast path (whole numbers 0..255) parses each block as it is read into
+    one reused buffer, so the file's bytes are never held whole: for a
+    110 MB CSV that buffer was as costly as the parse on a machine where fresh
+    memory is expensive (a VM handing free pages back to its host). Anything
+    else (a binary or empty file, one line, any row the fast path declines, a
+    read error) returns None, and the caller reads the whole file and calls
+    :func:`read_csv`, which parses it or names the problem: both give the same
+    arrays and the same errors.
+    """
+    head = bytearray()
+    while b"\n" not in head:
+        more = fh.read(_CHUNK)
+        if not more:
+            return None  # one line or none: the whole-file reader
+        head += more
+    if head[:6] == b"\x93NUMPY" or head[:4] == b"PK\x03\x04" or head[:2] == b"\x1f\x8b":
+        return None
+    try:
+        start, _, header, line0 = _rows_start(head, name)
+    except DataFormatError:
+        return None
+    try:
+        size = os.fstat(fh.fileno()).st_size
+    except (OSError, AttributeError, io.UnsupportedOperation):
+        return None
+    table = _parse_blocks(fh, memoryview(head)[start:], size)
+    if table is None:
+        return None
+    return _columns(table, header, name, line0, label_column)
+
+
+def _rows_start(data, name: str) -> tuple[int, int, list[str] | None, int]:
+    """Where the rows start and end in ``data`` (BOM, header and trailing blank lines aside), the header, the first row's line.
+
+    Raises:
+        DataFormatError: an empty file, semicolons, binary bytes, a header without rows.
+    """
     start = 3 if data[:3] == b"\xef\xbb\xbf" else 0
     end = len(data)
     while end > start and data[end - 1] in b" \t\r\n\x00":
@@ -66,9 +115,11 @@ def read_csv(data: bytes | bytearray, name: str, label_column):
         if start >= end:
             raise DataFormatError(f"{name} has a header row but no data rows; expected "
                                   "one image per line after it")
-    table = _parse_uint8(data, start, end)
-    if table is None:
-        table = _parse_general(data, start, end, name, line0)
+    return start, end, header, line0
+
+
+def _columns(table: np.ndarray, header: list[str] | None, name: str, line0: int, label_column):
+    """The parsed table as ``(pixels, labels, pixel_at, label_at)``: the label column found, the others the pixels."""
     if header is not None and len(header) != table.shape[1]:
         raise DataFormatError(f"{name} line 1 (header) names {len(header)} columns but the "
                               f"data rows have {table.shape[1]}; expected one name per column")
@@ -125,7 +176,7 @@ def _label_column(table, option, header, name, line0) -> int:
         if not np.all((v >= 0) & (v == np.rint(v))) or v.max() > 9999:
             return False
         distinct = np.unique(v).size
-        return distinct >= 2 and 2 * distinct >= v.max() + 1
+        return distinct >= 2 and 2 * distinct >= int(v.max()) + 1  # int: a uint8 255 + 1 would wrap to 0
 
     def varies(c: int) -> bool:
         return bool(np.any(table[:, c] != table[0, c]))
@@ -156,40 +207,126 @@ def _label_column(table, option, header, name, line0) -> int:
 
 
 def _parse_uint8(data, start: int, end: int) -> np.ndarray | None:
-    """Whole numbers 0..255, commas, LF or CRLF only: vectorised parse, else None.
+    """Whole numbers 0..255, commas, LF or CRLF only: vectorised parse of ``data[start:end]``, else None."""
+    return _parse_blocks(_ViewReader(memoryview(data)[start:end]), b"", end - start)
 
-    The bytes go through one reused buffer in chunks of whole lines (about
-    :data:`_CHUNK` bytes), so every temporary of :func:`_parse_chunk` stays in
-    the CPU cache and the peak memory is the file plus the table.
+
+def _parse_blocks(fh: Any, head, size: int) -> np.ndarray | None:
+    """The fast parse of ``head`` (bytes already read) and then of the rest of ``fh``, else None.
+
+    ``size`` is the bytes of ``head`` and the rest together (or more): every
+    field takes at least two bytes, so the table has at most
+    ``size // (2 * columns) + 1`` rows, and the blocks' values are written
+    straight into a table of that many rows (the pages of the rows never
+    written are never touched), without a copy per block and a concatenation.
+
+    The bytes go through one reused buffer in blocks of whole lines (about
+    :data:`_CHUNK` bytes, read straight into it), so every temporary of
+    :func:`_parse_chunk` stays in the CPU cache and the peak memory is the
+    table. Trailing blank lines at the end are dropped; a line without its
+    final newline gets one.
     """
-    parts: list[np.ndarray] = []
-    pos = start
-    buf = np.empty(_CHUNK + (1 << 16) + _PAD, np.uint8)
-    buf[:_PAD] = ord(",")
-    while pos < end:
-        stop = min(pos + _CHUNK, end)
-        if stop < end:
-            nl = data.find(b"\n", stop, end)
-            stop = end if nl < 0 else nl + 1
-        n = stop - pos
-        if n + _PAD + 1 > buf.size:  # a line longer than the spare room
-            buf = np.empty(n + _PAD + 1, np.uint8)
-            buf[:_PAD] = ord(",")
-        c = buf[:_PAD + n]
-        c[_PAD:] = np.frombuffer(data, np.uint8, count=n, offset=pos)
-        if c[-1] != 10:  # the last line of a file without a final newline
-            c = buf[:_PAD + n + 1]
-            c[-1] = 10
-        part = _parse_chunk(c)
-        if part is None or (parts and part.shape[1] != parts[0].shape[1]):
+    room = max(_CHUNK, len(head))
+    s = _Scratch(room)
+    buf = s.bytes
+    filled = _PAD + len(head)
+    buf[_PAD:filled] = np.frombuffer(head, np.uint8)
+    eof = False
+    table: np.ndarray | None = None
+    done = 0
+    while True:
+        while not eof and filled < _PAD + room:
+            try:
+                n = fh.readinto(buf.data[filled:_PAD + room])
+            except OSError:
+                return None
+            eof = not n
+            filled += n or 0
+        if eof:
+            stop = filled
+            while stop > _PAD and buf[stop - 1] in _BLANK:
+                stop -= 1
+            if stop == _PAD:
+                break
+            buf[stop] = 10  # the last line of a file without a final newline
+            cut = stop + 1
+        else:
+            cut = _after_last_newline(buf, _PAD, filled)
+            if not cut:  # a line longer than the room: a bigger buffer
+                room *= 2
+                bigger = _Scratch(room)
+                bigger.bytes[:filled] = buf[:filled]
+                s, buf = bigger, bigger.bytes
+                continue
+        part = _parse_chunk(buf[:cut], s)
+        if part is None or (table is not None and part.shape[1] != table.shape[1]):
             return None
-        parts.append(part)
-        pos = stop
-    return parts[0] if len(parts) == 1 else np.concatenate(parts)
+        if table is None:
+            table = np.empty((size // (2 * part.shape[1]) + 1, part.shape[1]), np.uint8)
+        if done + len(part) > len(table):  # the file grew while it was read
+            table = np.concatenate([table[:done], np.empty((done + len(part), table.shape[1]), np.uint8)])
+        table[done:done + len(part)] = part  # uint16 values checked <= 255: the cast keeps them
+        done += len(part)
+        if eof:
+            break
+        rest = filled - cut
+        buf[_PAD:_PAD + rest] = buf[cut:filled]  # the next block's start (numpy copies overlapping ranges safely)
+        filled = _PAD + rest
+    return None if table is None else table[:done]
 
 
-def _parse_chunk(c: np.ndarray) -> np.ndarray | None:
-    """Whole lines as bytes -> uint8 table, or None if not plain 0..255 CSV.
+_BLANK = frozenset(b" \t\r\n\x00")
+
+
+def _after_last_newline(buf: np.ndarray, lo: int, hi: int) -> int:
+    """The index just past the last newline of ``buf[lo:hi]``, 0 if there is none (it is nearly always in the last 8 KiB)."""
+    for start in (max(lo, hi - 8192), lo):
+        found = np.flatnonzero(buf[start:hi] == 10)
+        if found.size:
+            return start + int(found[-1]) + 1
+    return 0
+
+
+class _ViewReader:
+    """``readinto`` over bytes already in memory (``io.BytesIO`` would copy them first)."""
+
+    def __init__(self, view: memoryview) -> None:
+        self.view, self.pos = view, 0
+
+    def readinto(self, out: memoryview) -> int:
+        n = min(len(out), len(self.view) - self.pos)
+        out[:n] = self.view[self.pos:self.pos + n]
+        self.pos += n
+        return n
+
+
+class _Scratch:
+    """The working arrays of :func:`_parse_chunk` for blocks of up to ``size`` bytes, allocated once per file.
+
+    ``bytes`` is the read buffer itself: ``_PAD`` commas, then the block, then
+    room for a final newline.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        n = size + _PAD + 1  # + 1: a final newline where the file has none
+        self.bytes = np.empty(n, np.uint8)
+        self.bytes[:_PAD] = ord(",")
+        self.digit = np.empty(n, np.uint8)
+        self.is_digit = np.empty(n, bool)
+        self.is_nl = np.empty(n, bool)
+        self.is_sep = np.empty(n, bool)
+        self.bad = np.empty(n, bool)
+        self.other = np.empty(n, bool)
+        self.wide = np.empty(n, np.uint16)
+        self.value = np.empty(n, np.uint16)
+
+
+def _parse_chunk(c: np.ndarray, s: _Scratch | None = None) -> np.ndarray | None:
+    """Whole lines as bytes -> ``(rows, ncols)`` table of values 0..255, or None if not plain 0..255 CSV.
+
+    The table is uint16 and lives in ``s`` (or a new scratch): the caller
+    copies it before the next block.
 
     ``c[:_PAD]`` are commas put before the data (so every field has three
     bytes before its end) and ``c[-1]`` is a newline. With ``x`` the digit
@@ -201,47 +338,58 @@ def _parse_chunk(c: np.ndarray) -> np.ndarray | None:
     gathering at the separators), then the separators' sums are kept. The
     rules that make it exact are checked on bytes too: only digits, commas
     and newlines; no empty field; no run of four digits; the kept sums <= 255.
+    Every operation writes into the arrays of ``s`` (see :class:`_Scratch`).
     """
-    cr = np.flatnonzero(c == 13)
-    if cr.size:
-        if np.any(c[cr + 1] != 10):
-            return None
-        c = np.delete(c, cr)
+    if s is None or s.size + _PAD + 1 < c.size:
+        s = _Scratch(c.size)
     n = c.size
-    is_nl = c == 10
-    sep = c == 44
+    is_nl, sep, other = s.is_nl[:n], s.is_sep[:n], s.other[:n]
+    np.equal(c, 10, out=is_nl)
+    np.equal(c, 44, out=sep)
     sep |= is_nl
-    d = c - np.uint8(48)  # wraps to >= 10 for any non-digit byte
-    dig = d < 10
+    d, dig = s.digit[:n], s.is_digit[:n]
+    np.subtract(c, np.uint8(48), out=d)  # wraps to >= 10 for any non-digit byte
+    np.less(d, np.uint8(10), out=dig)
     if np.count_nonzero(dig) + np.count_nonzero(sep) != n:  # disjoint sets that must cover every byte
-        return None
-    bad = dig[3:] & dig[2:-1]  # four digits in a row
+        # Another byte: CRLF line ends are parsed without their CRs; anything else is not for this parser.
+        cr = np.flatnonzero(np.equal(c, 13, out=other))
+        if not cr.size or np.any(c[cr + 1] != 10):  # c ends with a newline: cr + 1 is in range
+            return None
+        return _parse_chunk(np.delete(c, cr), s)
+    bad, pair = s.bad[:n - 3], other[:n - 3]
+    np.logical_and(dig[3:], dig[2:-1], out=bad)  # four digits in a row
     bad &= dig[1:-2]
     bad &= dig[:-3]
-    bad |= sep[_PAD:] & sep[_PAD - 1:-1]  # an empty field: a separator right after one (or at the start)
+    np.logical_and(sep[_PAD:], sep[_PAD - 1:-1], out=pair)  # an empty field: a separator right after one
+    bad |= pair
     if bad.any():
         return None
-    d *= dig  # digit values, 0 at separators
-    x = d.astype(np.uint16)
-    v = np.empty(n, np.uint16)
+    dig8 = dig.view(np.uint8)  # 0/1 bytes: uint8 arithmetic instead of a mixed bool loop
+    d *= dig8  # digit values, 0 at separators
+    x = s.wide[:n]
+    x[...] = d
+    v = s.value[:n]
     v[:3] = 0
     w = v[3:]
-    np.multiply(d[:-3], dig[1:-2], out=d[:-3])  # the hundreds digit only inside the field
+    np.multiply(d[:-3], dig8[1:-2], out=d[:-3])  # the hundreds digit only inside the field
     w[...] = d[:-3]  # (same-type arithmetic below: mixed uint8/uint16 loops are 2-3x slower)
     w *= np.uint16(10)
     w += x[1:-2]
     w *= np.uint16(10)
     w += x[2:-1]
     sep[:_PAD] = False
-    ends = np.flatnonzero(sep)  # one gather per field from here on
-    values = v.take(ends)
+    at = np.flatnonzero(sep)  # one gather per field from here on
+    fields = at.size
+    # x is spent: its room takes the fields' values (mode="wrap": an unbuffered take; every index is in range)
+    values = v.take(at, out=s.wide[:fields], mode="wrap")
     if values.max() > 255:
         return None
-    row_ends = np.flatnonzero(is_nl.take(ends))
-    ncols = int(row_ends[0]) + 1
-    if row_ends.size * ncols != values.size or np.any(np.diff(row_ends) != ncols):
+    rows = np.count_nonzero(is_nl)
+    ncols = fields // rows
+    # ``rows`` newlines among the fields and every ncols-th field one of them: each line has ncols fields.
+    if rows * ncols != fields or not is_nl[at[ncols - 1::ncols]].all():
         return None
-    return values.astype(np.uint8).reshape(row_ends.size, ncols)
+    return values.reshape(rows, ncols)
 
 
 def _parse_general(data, start: int, end: int, name: str, line0: int) -> np.ndarray:

@@ -39,7 +39,7 @@ import numpy as np
 
 from netdoctor.data import cache as datacache
 from netdoctor.data import idx
-from netdoctor.data.csvparse import read_csv
+from netdoctor.data.csvparse import read_csv, read_csv_stream
 from netdoctor.data.oddities import Oddities, OddPlaces, find_oddities
 from netdoctor.data.scaling import Scaling, choose_scaling
 from netdoctor.data.summary import DataSummary
@@ -181,17 +181,21 @@ def load(path: str | os.PathLike, *, label_column: str | int = "auto", cache: bo
                     with _small_pages():
                         return _make_dataset(table[:, :-1], table[:, -1], name, scaling)
                 # Odd values are named by their line and column: parse the file again for those places.
-    contents = [_read_bytes(f) for f in files]
-    if len(files) == 2:
-        pixels, labels, pixel_at, label_at = idx.read_idx_pair(contents[0], contents[1], files[0], files[1])
-    elif contents[0][:6] == b"\x93NUMPY":
-        raise DataFormatError(f"{name} is a single .npy array without labels; expected an .npz "
-                              "with X and y (np.savez(path, X=X, y=y)) or a CSV")
-    elif contents[0][:4] == b"PK\x03\x04" or name.lower().endswith(".npz"):
-        pixels, labels, pixel_at, label_at = idx.read_npz(contents[0], name)
+    streamed = _stream_csv(name, label_column) if len(files) == 1 and not name.lower().endswith(".npz") else None
+    if streamed is not None:
+        pixels, labels, pixel_at, label_at = streamed
     else:
-        pixels, labels, pixel_at, label_at = read_csv(contents[0], name, label_column)
-    del contents
+        contents = [_read_bytes(f) for f in files]
+        if len(files) == 2:
+            pixels, labels, pixel_at, label_at = idx.read_idx_pair(contents[0], contents[1], files[0], files[1])
+        elif contents[0][:6] == b"\x93NUMPY":
+            raise DataFormatError(f"{name} is a single .npy array without labels; expected an .npz "
+                                  "with X and y (np.savez(path, X=X, y=y)) or a CSV")
+        elif contents[0][:4] == b"PK\x03\x04" or name.lower().endswith(".npz"):
+            pixels, labels, pixel_at, label_at = idx.read_npz(contents[0], name)
+        else:
+            pixels, labels, pixel_at, label_at = read_csv(contents[0], name, label_column)
+        del contents
     _check_values(pixels, labels, pixel_at, label_at)
     if key is not None:
         datacache.put(key, pixels, labels, cache_dir)
@@ -222,6 +226,20 @@ def _check_file(name: str) -> None:
     if not os.access(name, os.R_OK):
         raise DataFormatError(f"{name} is not readable (permission denied); expected a file "
                               "you can read")
+
+
+def _stream_csv(name: str, label_column: str | int):
+    """A plain CSV of whole numbers 0..255 parsed as it is read (:func:`~netdoctor.data.csvparse.read_csv_stream`).
+
+    None for anything else (gzip, IDX, .npz, other numbers, a file that cannot
+    be read): :func:`load` then reads the whole file, which parses it or names
+    the problem, so either way the result and the errors are the same.
+    """
+    try:
+        with open(name, "rb", buffering=0) as fh:  # unbuffered: blocks are read straight into the parser's buffer
+            return read_csv_stream(fh, name, label_column)
+    except OSError:
+        return None
 
 
 def _read_bytes(name: str) -> bytes | bytearray:
