@@ -424,6 +424,15 @@ class Replay:
         n += 1 if self.star else 0
         self.starstar = code.co_varnames[n] if code.co_flags & CO_VARKEYWORDS else None
 
+    def warm(self) -> None:
+        """Copy now the module globals the function's own code names (``net`` in ``net.W1 @ x``), instead of at
+        their first read: a replay made at a call and run after the program's step then computes with what
+        the call saw, also in arrays no one told it were parameters (they moved with the step)."""
+        for name in self.code.co_names:
+            v = dict.get(self.globals.module, name)
+            if v is not None and not _code_like(v) and not isinstance(v, types.BuiltinFunctionType):
+                self.globals[name]
+
     def roots(self) -> dict[tuple[str, str], Any]:
         """The copies' path roots: the copied arguments and the globals copied so far (see :meth:`CallSite.roots`)."""
         out: dict[tuple[str, str], Any] = {("arg", k): v for k, v in self.args.items()}

@@ -54,6 +54,8 @@ MAX_COORDS = 12
 RATIO_TOL = 1e-3
 """Relative spread below which the ratios applied / numerical count as one factor (hand-written
 float64 gradients agree with central differences to ~1e-8; float32 arithmetic to ~1e-4)."""
+SILENT = (1.0, 0.0)
+"""The (ratio, spread) of a tensor whose derivative and applied array are zero at every sampled entry."""
 RTOL = 1e-4
 """Per-entry tolerance of the judge: the applied quantity is often a difference of two stored
 arrays (buffer or weights after minus before), which loses a few digits to cancellation."""
@@ -224,7 +226,7 @@ def _ratio(a: np.ndarray, n: np.ndarray, noise: np.ndarray | None = None) -> tup
     big = (np.abs(n) > 1e-6 * scale) & (np.abs(n) > 100 * noise)
     if not big.any() or scale < 1e-12:
         if np.all(a == 0):
-            return 1.0, 0.0  # both zero: nothing to disagree about
+            return SILENT  # both zero: nothing to disagree about
         return math.nan, math.inf
     r = a[big] / n[big]
     med = float(np.median(r))
@@ -260,6 +262,8 @@ class _Reading:
     explained: dict[str, int]  # tensor -> the reading that explains it
     flipped: list[str] = field(default_factory=list)
     """Tensors whose applied update is one common *negative* multiple of the derivative: the update climbs the loss."""
+    silent: list[str] = field(default_factory=list)
+    """Tensors explained only because nothing moved at their sampled entries (:data:`SILENT`)."""
 
     @property
     def score(self) -> int:
@@ -279,11 +283,16 @@ def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.nd
             if name in app.arrays:
                 a = np.asarray(app.arrays[name], dtype=np.float64).reshape(-1)[idx[k]]
                 ratios[(j, name)] = _ratio(a, numeric[k], diffs[k]["noise"])
-        factors[j] = _mode([ratios[(j, n)][0] for n in names if (j, n) in ratios and ratios[(j, n)][1] <= RATIO_TOL])
+        # a tensor whose derivative and applied array are both zero at every sampled entry agrees with any
+        # factor: it has no vote (a dead layer's three zero tensors outvoted the output bias's learning rate)
+        factors[j] = _mode([ratios[(j, n)][0] for n in names if (j, n) in ratios and ratios[(j, n)][1] <= RATIO_TOL
+                            and ratios[(j, n)] != SILENT])
     explained: dict[str, int] = {}
     for name in names:
         for j in range(len(applied)):
             r = ratios.get((j, name))
+            if r == SILENT:
+                continue
             c = factors.get(j, math.nan)
             # a negative factor explains a gradient (its sign is the program's convention: t - out added with
             # W += lr * g), never the update itself (that climbs the loss: see ``flipped``)
@@ -295,6 +304,14 @@ def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.nd
     # The applied update itself one negative factor times the derivative: gradient ascent (the output
     # error's sign flipped). Only the update counts: a returned "gradient" of the negated loss that the
     # program adds (``W += lr * g``) is a descent, and its update says so.
+    silent: list[str] = []
+    votes = {j: sum(1 for v in explained.values() if v == j) for j in range(len(applied))}
+    for name in names:  # explained by silence: by the reading the others agree with
+        by = max((j for j in range(len(applied)) if ratios.get((j, name)) == SILENT
+                  and math.isfinite(factors.get(j, math.nan))), key=lambda j: votes[j], default=None)
+        if name not in explained and by is not None:
+            explained[name] = by
+            silent.append(name)
     flipped: list[str] = []
     for j, app in enumerate(applied):
         c = factors.get(j, math.nan)
@@ -302,7 +319,7 @@ def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.nd
             flipped = [n for n in names if (j, n) in ratios and ratios[(j, n)][1] <= RATIO_TOL
                        and abs(ratios[(j, n)][0] - c) <= 10 * RATIO_TOL * abs(c)]
             break
-    return _Reading(loss, numeric, ratios, factors, explained, flipped)
+    return _Reading(loss, numeric, ratios, factors, explained, flipped, silent)
 
 
 def _clipped(a_full: np.ndarray, n: np.ndarray, idx: np.ndarray) -> float | None:
@@ -405,7 +422,7 @@ def check_update(
                                 "(saturated units), nothing to compare")
     # The reading the failures are judged on: the one most tensors agree with (a per-sample gradient
     # returned inside a batch's window says more than the batch's update), the applied update on ties.
-    agree = {j: sum(1 for n in names if best.explained.get(n) == j) for j in range(len(applied))}
+    agree = {j: sum(1 for n in names if best.explained.get(n) == j and n not in best.silent) for j in range(len(applied))}
     top = max(range(len(applied)), key=lambda j: (agree[j], -j))
     # The update itself one negative multiple of the derivative in most tensors: it climbs the loss, whatever
     # the gradients computed on the way say (a returned t - out "gradient" subtracted is still a climb).

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.nn.threads import blas_threads
 from netdoctor.observe.numpy.arrays import path_text, walk_arrays
 from netdoctor.observe.numpy.replay import CallSite, Path, Replay, arg_values, float_arrays, quietly
 from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, check_update, climbing
@@ -249,8 +250,9 @@ class UpdateCheckRecorder:
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
         if self.pending is not None:
-            out.append("update check not run: the step computed its forward inline and the program's forward "
-                       "function was not called elsewhere before the run ended")
+            why = ("the step computed its forward inline and the program's forward function was not called elsewhere "
+                   "before the run ended")
+            out.append(f"update check: a later step not compared ({why})" if self.checks else f"update check not run: {why}")
         elif not out and self.updates is not None and self.updates() > 0:
             # silence would read as "checked, nothing wrong": say why nothing was compared
             out.append("update check not run: " + ("no call of the training step was handed a batch of the "
@@ -291,8 +293,15 @@ class UpdateCheckRecorder:
             return
         # a call handed a parameter (``sgd(W1, dW1, lr)``, ``step(p, g)``) applies the update: what it is handed
         # with the input width in its shape is that parameter or its gradient, not a batch
-        network = {id(x) for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)}
+        arrays = [x for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)]
+        network = {id(x) for x in arrays}
         if any(id(v) in network for v in given):
+            return
+        # the list that holds the weights (``forward(weights, biases, x)``) or arrays of their shapes (gradients,
+        # zeros to reset them with) has their shape, not a batch's
+        shapes = {x.shape for x in arrays if isinstance(x, np.ndarray)}
+        batch = {i: v for i, v in batch.items() if not _holds(v, network, shapes)}
+        if not batch:
             return
         others = [v for v in given if id(v) not in batch]
         # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
@@ -303,7 +312,7 @@ class UpdateCheckRecorder:
             return
         while owner is not None and len(handed) < 4 and any(id(v) in batch for v in arg_values(owner).values()):
             given = [v for v in arg_values(owner).values() if _arraylike(v)]
-            batch.update({id(v): v for v in given if input_width in _shape(v)})
+            batch.update({id(v): v for v in given if input_width in _shape(v) and not _holds(v, network, shapes)})
             others += [v for v in given if id(v) not in batch]
             handed.append(owner)
             owner = owner.f_back
@@ -349,7 +358,7 @@ class UpdateCheckRecorder:
             (w, applied), self.pending = self.pending, None
             t0 = time.perf_counter()
             try:
-                with quietly():
+                with quietly(), blas_threads(1):  # our own products: one thread (a busy machine stalls a second)
                     self._check(w, applied)
             except Exception as exc:  # noqa: BLE001 - see finish()
                 self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
@@ -384,6 +393,7 @@ class UpdateCheckRecorder:
         site = CallSite.of(frame)
         try:
             replay = Replay(site, _work_by_id(w))
+            replay.warm()
         except Exception:  # noqa: BLE001 - an argument that cannot be copied: not a forward we can run again
             return
         before = {path: id(a) for path, a in float_arrays(site.roots()).items()}
@@ -555,7 +565,7 @@ class UpdateCheckRecorder:
             if self.updates is not None and self.updates() - w.opened_at > 1:
                 return  # two steps inside one window: their sum belongs to no single batch; try again
             self._owner_targets(w)
-            with quietly():
+            with quietly(), blas_threads(1):  # our own products: one thread (a busy machine stalls a second)
                 self._check(w, applied)
         except Exception as exc:  # noqa: BLE001 - the program's code failed on our copies: no check, say why
             self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
@@ -563,6 +573,12 @@ class UpdateCheckRecorder:
             self.seconds += time.perf_counter() - t0
 
     def _check(self, w: _Window, applied: list[Applied]) -> None:
+        bad = [name for name, a in w.work.items() if not np.isfinite(a).all()]
+        if bad:  # a derivative at NaN is NaN: nothing to compare (the run diverged before this step was seen)
+            self._skip(f"{', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''} held NaN or Inf already when the step "
+                       f"after update {w.opened_at:,} was seen: no derivative to compare with")
+            self._attempts = MAX_ATTEMPTS  # NaN stays NaN: no later step can be compared either
+            return
         by_id = _work_by_id(w)
         choices = self._choices(w)
         why = self._try(w, applied, by_id, choices)
@@ -752,6 +768,14 @@ def _rows(w: _Window) -> int:
     """Samples in the window's batch: the size of an input array (or list) over the network's input width."""
     sizes = [int(np.prod(shape)) // w.width for shape in map(_shape, w.batch.values()) if w.width and w.width in shape]
     return max(sizes, default=0)
+
+
+def _holds(v: Any, ids: set[int], shapes: set[tuple[int, ...]]) -> bool:
+    """Whether ``v`` is a list or tuple with one of the arrays ``ids`` among its first 64 items, or whose first
+    item is an array of one of ``shapes`` (a sample of a batch is never shaped like a weight matrix)."""
+    if not isinstance(v, (list, tuple)) or not v:
+        return False
+    return any(id(x) in ids for x in v[:64]) or (isinstance(v[0], np.ndarray) and v[0].shape in shapes)
 
 
 def _hands_network(w: _Window, values: list[Any]) -> bool:

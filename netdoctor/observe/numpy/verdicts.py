@@ -410,7 +410,10 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
         # read as ratio 1 with no spread (update_check._ratio) and agrees with any factor; it carries none
         carried = [t for t in c.tensors if math.isfinite(t.ratio) and abs(t.ratio - c.factor) <= 1e-2 * c.factor
                    and (t.ratio, t.spread) != (1.0, 0.0)]
-        if len(carried) < 2 or all(t.bias for t in carried):
+        # every unit dead (a summed step blows the weights up within a few updates): only the output bias still
+        # moves, and it alone carries the factor; with any other tensor measurable, two must agree, a weight among them
+        silent = all((t.ratio, t.spread) == (1.0, 0.0) for t in c.tensors if t not in carried)
+        if not carried or not silent and (len(carried) < 2 or all(t.bias for t in carried)):
             continue
         s = c.factor / lr if c.kind == "update" and lr is not None else c.factor
         qs.append(s * step.rows * (2.0 if c.loss.startswith("squared") else 1.0))
