@@ -379,9 +379,16 @@ class CallTracer:
         return known
 
     def ignore(self, code: CodeType) -> None:
-        """Never deliver events of ``code`` again (classified as uninteresting: a ``Dataset.__getitem__``)."""
+        """Deliver no more events of ``code`` (classified as uninteresting: a ``Dataset.__getitem__``, an activation
+        function): its frames then run untraced, as a library's do, and it is no longer :meth:`user_code`."""
         self._user_code[code] = False
         self._ignored.add(code)
+
+    def heed(self, code: CodeType) -> None:
+        """Deliver the events of an ignored ``code`` again (from its next call on; a running frame stays untraced)."""
+        if code in self._ignored:
+            self._ignored.discard(code)
+            del self._user_code[code]
 
     def follow(self, frame: FrameType) -> bool:
         """Deliver loop-head ticks of this running user frame from now on; False when it has no loops."""

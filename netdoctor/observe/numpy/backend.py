@@ -57,7 +57,7 @@ from netdoctor.observe.numpy.roles import Role, bounded, class_rows, code_like, 
 from netdoctor.observe.numpy.sampler import LongRunningFrames
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
-from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, sampled
+from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, loop_heads, sampled
 from netdoctor.usercode import short_path
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
@@ -138,7 +138,11 @@ class NumpyBackend:
         self.changed: Counter = Counter()
         self.nonfinite: dict[str, Any] | None = None
         # targets, labels, outputs
-        self.targets: Counter[int] = Counter()
+        self._targets_one: Counter[int] = Counter()
+        """Classes of the target vectors counted one at a time (see :attr:`targets`)."""
+        self._targets_tally: np.ndarray | None = None
+        """Classes of the targets counted a batch at a time, as one count per class (see :attr:`targets`)."""
+        self._labels_valued: set[int] = set()
         self.target_values: dict[bytes, int] = {}
         self.target_samples = 0
         self.target_arg = ""
@@ -152,6 +156,8 @@ class NumpyBackend:
         self.rows: dict[int, list[np.ndarray]] = {}
         self.kinds: dict[int, str] = {}
         self.out_rows: list[np.ndarray] = []
+        self._out_rows_n = 0
+        """Rows held in ``out_rows`` (a running count: summing the ring at every output would cost a loop over it)."""
         self.predictions: dict[CodeType, Counter] = {}
         self.eval_segments: list[dict[str, Any]] = []
         self._eval_open: dict[CodeType, Counter] = {}
@@ -203,7 +209,37 @@ class NumpyBackend:
         """Whether the current update window is watched in full (else only counted; see ``CallTracer.budget``)."""
         self._prev_deep = False
         self._deep_updates = 0
+        self._quick_plan: list[tuple[Path, tuple[int, ...], int]] = []
+        """Per parameter: its path, the entries :meth:`_quick` reads, the largest sampled position (plain ints)."""
+        self._forward_calls = 0
+        self._forward_returns = 0
+        self._helper_returns = 0
+        """Counts of the calls and returns of the functions with these roles: what is sampled among them is decided by
+        these counts (never by ``events``, which also counts loop-head ticks and the calls of unclassified code)."""
+        self._where = ""
+        """The updater as the update check names it (``train() at file.py:12``), once."""
+        self._target_codes: dict[bytes, int] = {}
+        """One target vector's bytes (dtype, shape and values) -> its class, or -1 when it encodes none: a per-sample
+        program hands the same few target vectors over and over, each is decoded once."""
         self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
+
+    @property
+    def targets(self) -> Counter[int]:
+        """How many of the targets the program trained on encode each class (every target seen is counted)."""
+        out = Counter(self._targets_one)
+        if self._targets_tally is not None:
+            present = np.flatnonzero(self._targets_tally)
+            out.update(dict(zip(present.tolist(), self._targets_tally[present].tolist())))
+        return out
+
+    def _tally(self, counts: np.ndarray) -> None:
+        """Add a batch's per-class counts (``np.bincount`` of its classes) to :attr:`targets`."""
+        if self._targets_tally is None or len(self._targets_tally) < len(counts):
+            old = self._targets_tally
+            self._targets_tally = np.zeros(len(counts), dtype=np.int64)
+            if old is not None:
+                self._targets_tally[: len(old)] += old
+        self._targets_tally[: len(counts)] += counts
 
     @property
     def root(self) -> Root:
@@ -365,9 +401,13 @@ class NumpyBackend:
         if self._out_id is not None and not role & (_CONTRIB | _FORWARD) and self._targets_by_comparison():
             self._compared(frame)
         if not role:
+            if not checking and self._ignorable(code):
+                self.tracer.ignore(code)  # its calls cost what a library's do from now on
             return checking
         self._limits()
-        if role & (_CONTRIB | _UPDATER | _PROBE) or (role & _FORWARD and self.events % 8 == 0):
+        if role & _FORWARD:
+            self._forward_calls += 1
+        if role & (_CONTRIB | _UPDATER | _PROBE) or (role & _FORWARD and self._forward_calls % 8 == 0):
             if not self._check_update(frame) and role & _CONTRIB:
                 self._check_reset(frame)
         if role & _CONTRIB:
@@ -397,7 +437,8 @@ class NumpyBackend:
             self._forward_return(frame, value)
         if role & _HELPER:
             self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
-            if isinstance(value, np.ndarray) and value.base is not None and self.events % 2 == 0:
+            self._helper_returns += 1
+            if isinstance(value, np.ndarray) and value.base is not None and self._helper_returns % 2 == 0:
                 self._served_view("", value, frame, table=2)  # a row of a table returned again: the same values
         if role & _EVALUATOR:
             self._close_segments(code)
@@ -418,6 +459,19 @@ class NumpyBackend:
         self._limits()
         self._check_update(frame)
 
+    def _ignorable(self, code: CodeType) -> bool:
+        """Whether a function found to have no role (probed, see :meth:`_probe_return`) can run untraced from now on.
+
+        Its calls matter only to the update check (while a check may still open: the call handed the batch, the
+        calls in its window), to the targets read from comparisons (a ``loss(out, t)`` of no other role), and as
+        loop-head ticks when it loops: none of these may still need it. Decided by what was observed, never by time.
+        """
+        checks = self.update_checks
+        if checks.busy or checks.wants(sys.maxsize) or loop_heads(code):
+            return False
+        return not (self._compare_misses < 64 and self.contributor is not None
+                    and (self.contrib_calls < 8 or self._targets_by_comparison()))
+
     def _update_check_call(self, frame: FrameType, forward: bool) -> bool:
         """Feed the update check (:mod:`netdoctor.observe.numpy.update_recorder`); True while it wants every return."""
         checks = self.update_checks
@@ -425,10 +479,14 @@ class NumpyBackend:
             checks.on_call(frame)  # may close a window: the call handing the next batch can open the next one
         if checks.window is None and self.params and self.layout and checks.wants(self.updates):
             site = self.updater
-            checks.offer(frame, self._tracked, self.layout[1][0],
-                         f"{site.co_name}() at {short_path(site.co_filename)}:{site.co_firstlineno}" if site else "",
-                         root=self.root.obj)
-        if forward and checks.window is None:
+            if site is not None and not self._where:
+                self._where = f"{site.co_name}() at {short_path(site.co_filename)}:{site.co_firstlineno}"
+            checks.offer(frame, self._tracked, self.layout[1][0], self._where, root=self.root.obj)
+        # the forward's call site is the check's template for a step that computes its forward inline: the last one
+        # before a window opens is the one used, so it is taken from two updates before a window may open (and while
+        # a check waits for it), not at every forward call of the run
+        if forward and checks.window is None and (checks.pending is not None or checks.template is None
+                                                  or checks.wants(self.updates + 2)):
             checks.saw_forward(frame)
         return checks.busy
 
@@ -483,6 +541,7 @@ class NumpyBackend:
                 self._roles[code] = _PROBE
         self._probe_left = {}
         self._fp = self._fingerprints()
+        self._quick_plan = [(prm.path, tuple(int(i) for i in prm.quick), int(prm.idx[-1])) for prm in self.params]
         self._q = self._quick()
         self._moving = set(net.moved)
         self._moved_updates = 0
@@ -542,12 +601,17 @@ class NumpyBackend:
         """Each parameter's identity and three of its fingerprint entries as Python floats (a few hundred
         nanoseconds per array): a change here is what makes the full fingerprint worth taking."""
         out: list[Any] = []
-        for prm, a in zip(self.params, self._arrays()):
-            if isinstance(a, np.ndarray) and a.size > prm.idx[-1]:
-                out.append(id(a))
-                out.extend(a.item(i) for i in prm.quick)
+        append = out.append
+        root = self.root.obj
+        for path, quick, last in self._quick_plan:
+            a = resolve(root, path)
+            if isinstance(a, np.ndarray) and a.size > last:
+                append(id(a))
+                item = a.item
+                for i in quick:
+                    append(item(i))
             else:
-                out.append(None)
+                append(None)
         return out
 
     def _check_update(self, frame: FrameType | None) -> bool:
@@ -881,14 +945,41 @@ class NumpyBackend:
         for name in code.co_varnames[: code.co_argcount]:
             v = loc.get(name)
             if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
-                rows = class_rows(v, n_out, n_in)
-                if rows is None or (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows))):
-                    continue  # a target row holds a code (one-hot, +-1, 0.01/0.99): a gradient has many values, or none top
-                self.target_arg = name
-                self._count_targets(rows, v)
-                if len(rows) > 1 and self._deep:  # the output error is recorded for deep windows only
-                    self._pending_T = one_hot(rows, n_out)
-                    self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
+                if v.size == n_out and v.ndim <= 2 and n_out != n_in:
+                    # one target vector (a per-sample program): decoded once per distinct vector
+                    key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
+                    top = self._target_codes.get(key)
+                    if top is None:
+                        rows = class_rows(v, n_out, n_in)
+                        top = -1 if rows is None or not _encodes_classes(rows) else int(np.argmax(rows[0]))
+                        if len(self._target_codes) < 4096:
+                            self._target_codes[key] = top
+                    if top < 0:
+                        continue
+                    self.target_arg = name
+                    self._count_one_target(top, v)
+                elif v.ndim == 1 and v.dtype.kind in "iu" and n_out != n_in and n_out >= 2:
+                    # a batch of integer labels: bincount both counts them and checks them (0 <= label < n_out)
+                    try:
+                        counts = np.bincount(v.astype(np.intp, copy=False), minlength=n_out)
+                    except ValueError:
+                        continue  # a negative label
+                    if len(counts) != n_out:
+                        continue
+                    self.target_arg = name
+                    self._count_labels(v, counts)
+                    if len(v) > 1 and self._deep:  # the output error is recorded for deep windows only
+                        self._pending_T = one_hot(v, n_out)
+                        self._pending_raw = None
+                else:
+                    rows = class_rows(v, n_out, n_in)
+                    if rows is None or not _encodes_classes(rows):
+                        continue
+                    self.target_arg = name
+                    self._count_targets(rows, v)
+                    if len(rows) > 1 and self._deep:  # the output error is recorded for deep windows only
+                        self._pending_T = one_hot(rows, n_out)
+                        self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
                 helper = self._helper_last.pop(id(v), None)
                 if helper is not None:
                     arg, fname, line, func = helper
@@ -931,19 +1022,40 @@ class NumpyBackend:
             self._count_targets(rows, v)
             return
 
+    def _count_labels(self, labels: np.ndarray, counts: np.ndarray) -> None:
+        """A batch of integer labels (``counts``: their ``np.bincount``)."""
+        self._window_rows += len(labels)
+        self.target_samples += len(labels)
+        self._tally(counts)
+        present = np.flatnonzero(counts)[:8]  # the distinct values, as the labels' own dtype writes them
+        if len(self.target_values) < 64 and not self._labels_valued.issuperset(present.tolist()):
+            for r in present.tolist():
+                self._labels_valued.add(r)
+                if len(self.target_values) < 64:
+                    self.target_values.setdefault(np.asarray(labels.dtype.type(r)).tobytes(), 0)
+
+    def _count_one_target(self, top: int, v: np.ndarray) -> None:
+        """One target vector of class ``top`` (:meth:`_count_targets` of a single row, without its array work)."""
+        self._window_rows += 1
+        self.target_samples += 1
+        self._targets_one[top] += 1
+        key = v.tobytes()  # one row: the bytes of the row itself, whichever way the vector stands
+        if key in self.target_values:
+            self.target_values[key] += 1
+        elif len(self.target_values) < 64:
+            self.target_values[key] = 1
+
     def _count_targets(self, rows: np.ndarray, v: np.ndarray) -> None:
+        n_out = self.layout[1][-1] if self.layout else 0
+        if rows.ndim == 1:  # integer labels
+            self._count_labels(rows, np.bincount(rows.astype(np.intp, copy=False), minlength=n_out))
+            return
         self._window_rows += len(rows)
         self.target_samples += len(rows)
-        if rows.ndim == 1:  # integer labels
-            self.targets.update(rows.astype(int).tolist())
-            for r in np.unique(rows)[:8]:
-                if len(self.target_values) < 64:
-                    self.target_values.setdefault(np.asarray(r).tobytes(), 0)
-            return
         if len(rows) == 1:
-            self.targets[int(np.argmax(rows[0]))] += 1
+            self._targets_one[int(np.argmax(rows[0]))] += 1
         else:
-            self.targets.update(np.argmax(rows, axis=1).tolist())
+            self._tally(np.bincount(np.argmax(rows, axis=1), minlength=n_out))
         for r in rows[:4]:
             key = r.tobytes()
             if key in self.target_values:
@@ -983,10 +1095,13 @@ class NumpyBackend:
             with np.errstate(all="ignore"):
                 self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
             self._D_rows += len(rows)
-        if len(self.out_rows) < RING // 8 or self.events % 4 == 0:
-            self.out_rows.append(rows[:64].astype(float))
-            if sum(len(r) for r in self.out_rows) > RING:
-                self.out_rows.pop(0)
+        self._forward_returns += 1
+        if len(self.out_rows) < RING // 8 or self._forward_returns % 4 == 0:
+            kept = rows[:64].astype(float)
+            self.out_rows.append(kept)
+            self._out_rows_n += len(kept)
+            if self._out_rows_n > RING:
+                self._out_rows_n -= len(self.out_rows.pop(0))
         back = caller_of(frame)  # an evaluation written as a comprehension is the function around it
         caller = back.f_code if back is not None else None
         if caller is not None:
@@ -997,8 +1112,12 @@ class NumpyBackend:
                 if len(rows) == 1:
                     counts[int(np.argmax(rows[0]))] += 1
                 else:
-                    counts.update(np.argmax(rows, axis=1).tolist())
-            self._roles[caller] = self._roles.get(caller, 0) | _EVALUATOR
+                    seen = np.bincount(np.argmax(rows, axis=1), minlength=rows.shape[1])
+                    present = np.flatnonzero(seen)
+                    counts.update(dict(zip(present.tolist(), seen[present].tolist())))
+            if not self._roles.get(caller, 0) & _EVALUATOR:
+                self._roles[caller] = self._roles.get(caller, 0) | _EVALUATOR
+                self.tracer.heed(caller)  # its returns (an accuracy) are wanted now
             if back is not None:
                 self._labels_from(back, caller)
         if self.nonfinite is None and not np.isfinite(rows).all():
@@ -1274,6 +1393,12 @@ class NumpyBackend:
         self._helper_pending = arg
         back = caller_of(frame)
         self._helper_site = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name) if back is not None else ("", 0, "")
+
+
+def _encodes_classes(rows: np.ndarray) -> bool:
+    """Whether target rows (from :func:`class_rows`) hold a code per row (one-hot, +-1, 0.01/0.99) or integer
+    labels: a gradient has many values, or no single top entry per row."""
+    return not (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)))
 
 
 def _linear_error(loc: dict[str, Any], targets: np.ndarray | None) -> np.ndarray | None:
