@@ -24,6 +24,7 @@ The programs (``bench/programs/``, except the forum program):
 * ``784-64-10 batched``: a class, batch 32, two epochs;
 * ``module-level loop``: globals and an inline per-sample loop, 20,000 updates;
 * ``torch Dataset``: a PyTorch MLP fed by its own ``Dataset`` (skipped without torch);
+* ``torch project``: the same in four files (``torch_project/``) whose entry script never imports torch;
 * ``import torch`` and ``one line``: fixed costs (the one-line script is
   judged by the seconds added, not by a ratio);
 * ``generated NNNN``: healthy twins of the generated programs of
@@ -158,6 +159,7 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
         Case("784-64-10 batched", [str(PROGRAMS / "mnist_batched.py"), folder], 1.2),
         Case("module-level loop", [str(PROGRAMS / "module_loop.py")], 1.5),
         Case("torch Dataset", [str(PROGRAMS / "torch_dataset.py"), folder], 1.3, skip=torch_skip),
+        Case("torch project", [str(PROGRAMS / "torch_project" / "train.py"), folder], 1.3, skip=torch_skip),
         Case("import torch", [str(PROGRAMS / "import_torch.py")], 1.1, updates=0, skip=torch_skip),
         Case("one line", [str(PROGRAMS / "one_line.py")], 0.3, updates=0, added=True),
     ]

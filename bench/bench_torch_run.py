@@ -16,11 +16,20 @@ the repeats. ``ratio`` is plain / observed (bigger is better; 1.0 = free);
 the target is observation <= 10% of a step, i.e. ratio >= 1/1.1.
 The losses of both sides are compared too: observation must not change them.
 
-``python bench/bench_torch_run.py [--small]`` prints the rows.
+The rows give CPU and wall ratios, how many optimizer steps the report
+header says were observed (and measured in depth), and the load average.
+
+``python bench/bench_torch_run.py [--small] [--repeat N]`` prints these rows,
+then the whole-run rows of PyTorch programs from
+:mod:`bench.bench_observe` (``import torch``, a custom ``Dataset``, a
+project whose entry script never imports torch), each plainly and under
+``netdoctor run``, alternating: every PyTorch figure of the run-overhead
+suite from one command.
 """
 
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -45,8 +54,12 @@ def _data(torch, n: int):
     return torch.from_numpy(rows[:, 1:] / 255.0), torch.from_numpy(rows[:, 0]).long(), path.name
 
 
-def _train(torch, X, y, steps: int, batch: int, observed: list[str] | None | bool) -> tuple[float, list[float], dict]:
-    """CPU seconds of ``steps`` training steps, the losses, and the observer's context.
+def _load() -> str:
+    return "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _train(torch, X, y, steps: int, batch: int, observed: list[str] | None | bool) -> tuple[tuple[float, float], list[float], dict]:
+    """(CPU, wall) seconds of ``steps`` training steps, the losses, and the observer's context.
 
     ``observed``: False for the plain loop, None for every backend that applies, or a list of backend names.
     """
@@ -66,7 +79,7 @@ def _train(torch, X, y, steps: int, batch: int, observed: list[str] | None | boo
     losses = []
     n = len(X)
     try:
-        t0 = time.process_time()
+        t0, w0 = time.process_time(), time.perf_counter()
         for s in range(steps):
             i = (s * batch) % (n - batch)
             opt.zero_grad()
@@ -74,7 +87,7 @@ def _train(torch, X, y, steps: int, batch: int, observed: list[str] | None | boo
             loss.backward()
             opt.step()
             losses.append(loss.item())
-        t = time.process_time() - t0
+        t = (time.process_time() - t0, time.perf_counter() - w0)
     finally:
         if obs is not None:
             obs.stop()
@@ -98,7 +111,7 @@ def run(small: bool = False) -> list[dict]:
     X, y, source = _data(torch, 2000 if small else 5000)
     old_threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    times: dict[str, list[float]] = {"plain": [], "torch": [], "all": []}
+    times: dict[str, list[tuple[float, float]]] = {"plain": [], "torch": [], "all": []}
     same = {"torch": True, "all": True}
     ctx: dict[str, dict] = {}
     sides = [("plain", False), *((k, b) for k, b, _ in configs)]
@@ -117,24 +130,47 @@ def run(small: bool = False) -> list[dict]:
                     same[k] = same[k] and losses[k] == losses["plain"]
     finally:
         torch.set_num_threads(old_threads)
-    plain = statistics.median(times["plain"])
+    plain = statistics.median(t for t, _ in times["plain"])
+    plain_wall = statistics.median(w for _, w in times["plain"])
     rows = []
     for k, _, _ in configs:
-        obs, c = statistics.median(times[k]), ctx[k]
+        obs, c = statistics.median(t for t, _ in times[k]), ctx[k]
+        wall = statistics.median(w for _, w in times[k])
         ratio = plain / obs
         share = f"{c.get('observer_share'):.1%}" if isinstance(c.get("observer_share"), float) else "?"
-        note = (f"{steps} steps x {repeats} repeats, rotated, process CPU time, 1 torch thread, data {source}; "
-                f"per step {1000 * plain / steps:.2f} ms plain, {1000 * obs / steps:.2f} ms observed "
-                f"({100 * (obs / plain - 1):+.1f}%); backends installed: {', '.join(c.get('backends') or [])}; "
-                f"{c.get('sampled_steps')} of {c.get('optimizer_steps')} steps sampled, the PyTorch observer's own timing of its "
-                f"sampled work: {share} of the training time; losses identical with and without: {same[k]}; "
-                f"findings on this healthy loop: {c.get('codes') or 'none'}; other processes used "
-                f"{'?' if bg.share is None else f'{100 * bg.share:.0f}%'} of the CPUs")
+        stood = next((n for n in c.get("notes", []) if "stood down" in n), "")
+        note = (f"{steps} steps x {repeats} repeats, rotated, medians, 1 torch thread, data {source}; "
+                f"per step {1000 * plain / steps:.2f} ms CPU plain, {1000 * obs / steps:.2f} ms observed "
+                f"({100 * (obs / plain - 1):+.1f}%; wall {wall / plain_wall:.3f}x); observed {c.get('optimizer_steps')} of "
+                f"{steps} optimizer steps, {c.get('sampled_steps')} of them measured in depth; backends installed: "
+                f"{', '.join(c.get('backends') or [])}; {'the NumPy observer stood down at the first step; ' if 'first PyTorch' in stood else ''}"
+                f"the PyTorch observer's own timing of its sampled work: {share} of the training time; losses identical "
+                f"with and without: {same[k]}; findings on this healthy loop: {c.get('codes') or 'none'}; load average "
+                f"{_load()}, other processes used {'?' if bg.share is None else f'{100 * bg.share:.0f}%'} of the CPUs")
         rows.append(row(whats[k], "the same loop without observation", target, ours=obs / steps, peer=plain / steps, ratio=ratio,
                         unit="s/step", met=None if small else (ratio >= 1 / 1.1 and same[k]), note=note))
     return rows
 
 
+def main(argv: list[str] | None = None) -> int:
+    """Print the per-step rows, then the whole-run rows of the PyTorch programs of :mod:`bench.bench_observe`."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--small", action="store_true", help="a quick check: 40 steps x 2 repeats, one repeat of each program")
+    ap.add_argument("--repeat", type=int, default=3, help="repeats of each whole program, alternating (default 3)")
+    args = ap.parse_args(argv)
+    print(f"load average {_load()} (1/5/15 min) on {os.cpu_count()} cores")
+    for r in run(small=args.small):
+        ratio = "-" if r["ratio"] is None else f"{r['ratio']:.3f}"
+        print(f"{r['what']}\n  plain/observed CPU per step {ratio}, met {r['met']}: {r['note']}", flush=True)
+    if optional_torch() is None:
+        return 0
+    from bench import bench_observe
+
+    print("\nwhole programs, plain against `netdoctor run`:")
+    return bench_observe.main(["--only", "torch", "--repeat", str(1 if args.small else args.repeat)])
+
+
 if __name__ == "__main__":
-    for r in run(small="--small" in sys.argv):
-        print(f"{r['what']}\n  ratio {r['ratio']:.3f}, met {r['met']}: {r['note']}")
+    raise SystemExit(main())

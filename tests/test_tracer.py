@@ -484,7 +484,40 @@ def test_a_program_that_never_imports_numpy_itself_gets_no_numpy_tracer(tmp_path
     notes = " ".join(report["context"].get("notes", []))
     assert "the program never imported numpy itself" in notes and "stood down" not in notes
     assert report["context"]["observer"] == "torch" and report["context"]["optimizer_steps"] == updates_made(proc) == 20
-    # the same program importing NumPy itself gets the NumPy observer, which stands down at the first step
-    proc, report = run_json(tmp_path, "import numpy as np  # noqa: F401\n" + TORCH_ONLY)
+    # the same program importing NumPy itself (already loaded by torch) gets the NumPy observer, which stands down at
+    # the first step
+    proc, report = run_json(tmp_path, TORCH_ONLY.replace("import torch\n", "import torch\nimport numpy as np  # noqa: F401\n", 1))
     notes = " ".join(report["context"].get("notes", []))
     assert "stood down at the first PyTorch optimizer step" in notes and "never imported numpy" not in notes
+
+
+@pytest.mark.parametrize("change", ["no-add", "add-raises"])
+def test_a_torch_without_dynamos_skip_list_api_gets_a_note_not_an_error(monkeypatch, change):
+    """``torch._dynamo.trace_rules.add`` is private: a torch without it (or where it fails) leaves a note in the
+    report, and the program's ``torch.compile`` goes on as without netdoctor."""
+    torch = pytest.importorskip("torch")
+    from torch._dynamo import trace_rules
+
+    from netdoctor.observe.options import ObserveOptions
+    from netdoctor.observe.session import Observation
+
+    if change == "no-add":
+        monkeypatch.delattr(trace_rules, "add")
+    else:
+        def add(_name: str) -> None:
+            raise TypeError("a changed signature")
+
+        monkeypatch.setattr(trace_rules, "add", add)
+    obs = Observation(ObserveOptions(), backends=["torch"])
+    with obs:
+        model = torch.nn.Linear(3, 2)
+        compiled = torch.compile(model, backend="eager")
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for _ in range(2):
+            opt.zero_grad()
+            compiled(torch.ones(4, 3)).sum().backward()
+            opt.step()
+    notes = obs.report.context.get("notes", [])
+    expected = "has no torch._dynamo.trace_rules.add" if change == "no-add" else "could not put its own frames on Dynamo's skip list (TypeError: a changed signature)"
+    assert any(expected in n for n in notes), notes
+    assert not any(n.startswith("observer:") for n in notes), notes

@@ -119,16 +119,28 @@ class _WhenImported:
         self._original = original = builtins.__import__
         library, dotted = self.library, self.library + "."
         is_user = self._args[0].is_user
+        users: dict[str, bool] = {}
         depth = [0]
         wanted = [False]
 
         def __import__(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002 - builtins.__import__'s signature
-            if not wanted[0] and not level and (name == library or name.startswith(dotted)):
-                importer = globals.get("__file__") if isinstance(globals, dict) else None
-                wanted[0] = isinstance(importer, str) and is_user(importer)  # the program's own import of the library
+            importer = globals.get("__file__") if isinstance(globals, dict) else None
+            mine = isinstance(importer, str) and (users[importer] if importer in users else users.setdefault(importer, is_user(importer)))
+            if mine and not level and (name == library or name.startswith(dotted)):
+                wanted[0] = True  # the program's own import of the library
             depth[0] += 1
             try:
-                module = original(name, globals, locals, fromlist, level)
+                if mine or builtins.__import__ is not wrapper:
+                    module = original(name, globals, locals, fromlist, level)
+                else:
+                    # An installed package importing (torch's own 15,000 imports): none of them is the program's, so
+                    # they run with the original __import__ (a program's thread importing meanwhile is not seen).
+                    builtins.__import__ = original
+                    try:
+                        module = original(name, globals, locals, fromlist, level)
+                    finally:
+                        if self.installed and builtins.__import__ is original and self._wrapper is wrapper:
+                            builtins.__import__ = wrapper
             finally:
                 depth[0] -= 1
             # once the outermost import is done: the library is then fully initialised
@@ -137,7 +149,7 @@ class _WhenImported:
                 self._start()
             return module
 
-        self._wrapper = __import__
+        self._wrapper = wrapper = __import__
         builtins.__import__ = __import__
 
     def _restore(self) -> None:

@@ -186,8 +186,9 @@ class TorchBackend:
         return bool(w is not None and w.steps >= self.min_steps and w.stats.closed >= 2 and (w.forward.leak_tried or not w.models.roots()))
 
     def findings(self) -> list[Finding]:
-        if self.watch is None:
-            return []
+        w = self.watch
+        if w is None or not (w.models.mods or w.opts or w.losses.loss_calls or w.losses.nonfinite):
+            return []  # torch imported, nothing of it ran: no rules to import
         from netdoctor.observe.torch.rules import torch_findings
 
         if self.watch.installed:
@@ -270,6 +271,8 @@ class TorchBackend:
             ctx["notes"] = ["PyTorch: no nn.Module with parameters was called, so there was no PyTorch training to observe"]
         if dropped:
             ctx.setdefault("notes", []).extend(dropped)
+        if w.notes:
+            ctx.setdefault("notes", []).extend(w.notes)
         if w.errors:
             ctx.setdefault("notes", []).extend(f"observer: {e}" for e in w.errors)
         if models and self.backward_check is not None:

@@ -66,7 +66,7 @@ from netdoctor.observe.torch.sites import UserSites
 from netdoctor.observe.torch.windows import WINDOW, StatisticsWindows
 from netdoctor.observe.torch.wrappers import ProgramCalls
 
-__all__ = ["TorchWatch", "SAMPLE", "WINDOW", "DENSE_STEPS", "EVERY", "BUDGET"]
+__all__ = ["TorchWatch", "dynamo_skips_netdoctor", "SAMPLE", "WINDOW", "DENSE_STEPS", "EVERY", "BUDGET"]
 
 DENSE_STEPS = 6
 """The first optimizer steps are all sampled (first updates, stale gradients, early non-finite values)."""
@@ -93,6 +93,30 @@ def _global_hooks_but(module_mod: Any, hook_id: Callable[[], int]) -> Callable[[
                     or any(k != ours and k in m._global_forward_hooks for k in m._global_forward_hooks_with_kwargs))
 
     return has_any_global_hook
+
+
+def dynamo_skips_netdoctor() -> str:
+    """Put netdoctor's files on Dynamo's skip list; "" when done, else a note saying why not.
+
+    Every frame of netdoctor's must run as plain Python, never traced by Dynamo: the NumPy tracer's handlers are
+    called from inside compiled frames, and Dynamo compiling them failed on our objects' guards (an
+    InternalTorchDynamoError logged on the program's stderr). PyTorch has no public API for a skip list:
+    ``torch._dynamo.trace_rules.add`` is private (present from 2.2 to at least 2.13) and may move, so a torch
+    without it degrades to a note in the report, never an error in the program.
+    """
+    try:
+        from torch._dynamo import trace_rules
+    except Exception as exc:  # noqa: BLE001 - a private module of PyTorch's: any failure to import it is only a note
+        return f"PyTorch: netdoctor could not put its own frames on Dynamo's skip list (torch._dynamo.trace_rules: {type(exc).__name__}: {exc})"
+    add = getattr(trace_rules, "add", None)
+    if not callable(add):
+        return ("PyTorch: this torch has no torch._dynamo.trace_rules.add, so netdoctor's own frames are not on Dynamo's "
+                "skip list: Dynamo may trace them while it compiles the program's model")
+    try:
+        add("netdoctor")
+    except Exception as exc:  # noqa: BLE001 - a private API of PyTorch's that may change its contract
+        return f"PyTorch: netdoctor could not put its own frames on Dynamo's skip list ({type(exc).__name__}: {exc})"
+    return ""
 
 
 class TorchWatch:
@@ -125,6 +149,8 @@ class TorchWatch:
         self._handles: list[Any] = []
         self._patched: list[tuple[Any, str, Any]] = []
         self.errors: list[str] = []
+        self.notes: list[str] = []
+        """What the report should say about how the observation went (not an error of ours)."""
         # discovered objects
         self.params: dict[int, ParamInfo] = {}
         self.opts: dict[int, OptInfo] = {}
@@ -239,15 +265,9 @@ class TorchWatch:
                     watch._forward_handle = module_mod.register_module_forward_hook(hook, with_kwargs=True)
                 except Exception as exc:  # noqa: BLE001
                     watch._fail("torch.compile wrapper", exc)
-                try:
-                    # Every frame of netdoctor's runs as Python, never traced by Dynamo: the NumPy tracer's handlers
-                    # are called from inside compiled frames, and Dynamo compiling them failed on our objects'
-                    # guards (an InternalTorchDynamoError logged on the program's stderr).
-                    from torch._dynamo import trace_rules
-
-                    trace_rules.add("netdoctor")
-                except Exception as exc:  # noqa: BLE001 - a private API of PyTorch's that may move
-                    watch._fail("torch.compile wrapper (Dynamo skip list)", exc)
+                missing = dynamo_skips_netdoctor()
+                if missing:
+                    watch.notes.append(missing)
             return orig(*args, **kwargs)
 
         return compile
@@ -364,8 +384,6 @@ class TorchWatch:
 
     def _limits(self) -> None:
         """End the program (``--max-updates`` / ``--max-seconds``) by raising StopObserving out of ``optimizer.step()``."""
-        from netdoctor.observe.tracer import StopObserving
-
         if self.max_steps is not None and self.steps >= self.max_steps:
             self.stopped_because = f"stopped after {self.steps} optimizer steps (--max-updates)"
         elif self.max_seconds is not None and time.perf_counter() - self._t_install > self.max_seconds:
@@ -373,6 +391,8 @@ class TorchWatch:
         else:
             return
         self.close_window(final=True)
+        from netdoctor.observe.tracer import StopObserving  # here: an import statement at every step costs a call
+
         raise StopObserving(self.stopped_because)
 
     def _adapt(self, cost: float) -> None:
