@@ -454,6 +454,75 @@ def test_split_rejects_bad_fractions(fraction):
         ds.split(fraction)
 
 
+def _files_for_split(folder: Path) -> dict[str, Path]:
+    rng = np.random.default_rng(21)
+    pixels, labels = random_data(rng, n=300, d=20)
+    odd = pixels.copy()
+    odd[7, 3] = 0  # written as -7 below: one odd cell among whole numbers 0..255
+    real = rng.normal(300.0, 20.0, (300, 6))
+    counts = rng.integers(0, 40, (300, 6))
+    counts[0] = 0
+    files = {
+        "pixels 0..255": write_csv(folder / "pixels.csv", pixels, labels),
+        "gzip, header, label last": write_csv(folder / "last.csv.gz", pixels, labels, label="last", header=True),
+        "an odd cell": write_csv(folder / "odd.csv", odd, labels, fmt=lambda v: str(v)),
+        "real-valued (standardised)": write_csv(folder / "real.csv", real, labels, fmt=lambda v: f"{v:.4f}"),
+        "counts (min-max)": write_csv(folder / "counts.csv", counts, labels),
+        "values in [0, 1]": write_csv(folder / "unit.csv", pixels / 255.0, labels, fmt=lambda v: f"{v:.6f}"),
+    }
+    text = files["an odd cell"].read_text().splitlines()
+    text[7] = text[7].replace(",0,", ",-7,", 1) if ",0," in text[7] else text[7]
+    files["an odd cell"].write_text("\n".join(text) + "\n")
+    return files
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["parsed", "from the cache"])
+def test_load_split_is_load_then_split(tmp_path, monkeypatch, cached):
+    # netdoctor check loads a file straight into its split (no copy of the whole X): the same arrays,
+    # scale and summaries as load(path).split(), for every kind of scaling, odd cells, a cache hit.
+    from netdoctor.data import load_split
+
+    monkeypatch.setattr(datacache, "_clock_ns", lambda: time.time_ns() + 10 * datacache.SETTLE_NS)  # files settled
+    for kind, path in _files_for_split(tmp_path).items():
+        cache_dir = tmp_path / f"cache-{path.name}"
+        if cached:
+            load(path, cache_dir=cache_dir)  # writes the entry the calls below hit
+        whole = load(path, cache_dir=cache_dir)
+        for fraction, seed in ((0.2, 0), (0.35, 7)):
+            expected = whole.split(fraction, seed=seed)
+            train, test, summary = load_split(path, fraction, seed=seed, cache_dir=cache_dir)
+            assert summary.to_dict() == whole.summary.to_dict(), kind
+            assert summary.notes == whole.summary.notes and summary.oddities == whole.summary.oddities, kind
+            for got, want in zip((train, test), expected):
+                np.testing.assert_array_equal(got.X, want.X, err_msg=kind)
+                assert got.X.dtype == want.X.dtype == np.float32 and got.X.flags.c_contiguous, kind
+                np.testing.assert_array_equal(got.y, want.y, err_msg=kind)
+                assert got.summary.to_dict() == want.summary.to_dict(), kind
+                assert (got.source, got.pixels_were_scaled) == (want.source, want.pixels_were_scaled), kind
+                assert got.scaling.describe() == want.scaling.describe(), kind
+                np.testing.assert_array_equal(got.scaling.offset, want.scaling.offset)
+                np.testing.assert_array_equal(got.scaling.scale, want.scaling.scale)
+
+
+def test_a_cache_hit_on_real_valued_features_is_the_parse(tmp_path, monkeypatch):
+    # The entry keeps the parser's float64 values: stored as float32, a hit standardised
+    # rounded values (another mean and deviation) and X differed from the parse in the last bits.
+    monkeypatch.setattr(datacache, "_clock_ns", lambda: time.time_ns() + 10 * datacache.SETTLE_NS)
+    path = _files_for_split(tmp_path)["real-valued (standardised)"]
+    parsed = load(path, cache_dir=tmp_path / "cache")
+    hit = load(path, cache_dir=tmp_path / "cache")
+    assert list((tmp_path / "cache").glob("*.npy"))
+    np.testing.assert_array_equal(hit.X, parsed.X)
+    assert hit.summary.to_dict() == parsed.summary.to_dict()
+
+
+def test_load_split_refuses_a_bad_fraction_before_reading(tmp_path):
+    from netdoctor.data import load_split
+
+    with pytest.raises(InvalidArgument, match="test_fraction="):
+        load_split(tmp_path / "missing.csv", 1.5)
+
+
 def test_subset_keeps_rows_and_recounts():
     ds = load_sample()
     part = ds.subset(ds.y == 3)

@@ -122,26 +122,27 @@ def _user_model_name(spec: str, model: Any) -> str:
 
 
 def _load_data(args: Any):
-    from netdoctor.data.loader import load, load_sample
+    from netdoctor.data.loader import load, load_sample, load_split, sample_path
 
-    if args.data is None:
-        dataset = load_sample()
-    else:
-        dataset = load(args.data, label_column=args.label_column)
     if args.test:
+        dataset = load_sample() if args.data is None else load(args.data, label_column=args.label_column)
         # The test file goes on the training file's scale (the same offsets and divisors).
         train, test = dataset, load(args.test, label_column=args.label_column, scaling=dataset.scaling)
         if test.X.shape[1] != train.X.shape[1]:
             raise InvalidArgument(
                 f"{args.test} has {test.X.shape[1]} features per row; the training data has {train.X.shape[1]}."
             )
+        return dataset.summary, test.summary, dataset.scaling, train, test
+    if not 0.0 < args.test_fraction < 1.0:
+        raise InvalidArgument(f"--test-fraction {args.test_fraction} must be between 0 and 1, e.g. 0.2.")
+    # Loaded straight into its split (Dataset.split's rows, without a copy of the whole file's X);
+    # the summary is the whole file's.
+    if args.data is None:
+        train, test, summary = load_split(sample_path(), args.test_fraction, seed=args.seed, label_column="first",
+                                          cache=False)
     else:
-        if not 0.0 < args.test_fraction < 1.0:
-            raise InvalidArgument(f"--test-fraction {args.test_fraction} must be between 0 and 1, e.g. 0.2.")
-        train, test = dataset.split(args.test_fraction, seed=args.seed)
-    # Hand back the summaries, not the dataset: its arrays are copied into the
-    # split and need not stay alive beside it.
-    return dataset.summary, (test.summary if args.test else None), dataset.scaling, train, test
+        train, test, summary = load_split(args.data, args.test_fraction, seed=args.seed, label_column=args.label_column)
+    return summary, None, train.scaling, train, test
 
 
 def check_outputs(*, json: str | None = None, html: str | None = None, plots: str | None = None) -> None:

@@ -1,7 +1,8 @@
 """Image-classification data: CSV, IDX and ``.npz`` files, a cache, a summary.
 
-:func:`load` returns a :class:`Dataset`; :func:`load_sample` the bundled
-2,000 MNIST digits (see ``README.md`` in this folder for their licence).
+:func:`load` returns a :class:`Dataset`; :func:`load_split` a file's
+stratified train/test split, as ``load(path).split()`` gives it without the
+whole file's copy; :func:`load_sample` the bundled 2,000 MNIST digits (see ``README.md`` in this folder for their licence).
 Inside: ``csvparse``, ``idx`` (binary formats), ``cache`` and ``summary``.
 """
 
@@ -10,13 +11,15 @@ from typing import TYPE_CHECKING
 from netdoctor._lazy import lazy_face
 
 if TYPE_CHECKING:
-    from netdoctor.data.loader import Dataset, load, load_sample, sample_path
+    from netdoctor.data.loader import Dataset, load, load_sample, load_split, sample_path, split_indices
     from netdoctor.data.summary import DataSummary, summarise
 
 _EXPORTS = {
     "Dataset": "loader",
     "load": "loader",
     "load_sample": "loader",
+    "load_split": "loader",
+    "split_indices": "loader",
     "sample_path": "loader",
     "DataSummary": "summary",
     "summarise": "summary",

@@ -2,8 +2,9 @@
 
 One entry is one ``.npy`` file holding the raw table ``(N, D + 1)``: the
 pixels as read (``uint8`` when they are whole numbers 0..255, else
-``float32``) with the label in the last column. Scaling to [0, 1] happens
-after the cache, so a hit returns exactly what a fresh parse would.
+``float64``, what the parser returns) with the label in the last column.
+Scaling to [0, 1] happens after the cache, so a hit returns exactly what a
+fresh parse would.
 
 The key hashes the loader options, a format version and, for every file read
 (an IDX pair is two files), its absolute path, device, inode, size,
@@ -48,7 +49,7 @@ import numpy as np
 __all__ = ["cache_directory", "cache_key", "get", "put"]
 
 #: Bump when the entry layout, the key or the parser's output changes.
-FORMAT_VERSION = "2"
+FORMAT_VERSION = "3"
 
 SETTLE_NS = 2 * 10**9
 """A file is cached only once its newest timestamp is this old (2 s: FAT's resolution)."""
@@ -128,7 +129,7 @@ def get(key: str, cache_dir: str | os.PathLike | None = None) -> np.ndarray | No
         table = np.load(path, mmap_mode="r", allow_pickle=False)
     except Exception:  # noqa: BLE001 - a damaged entry is a miss, whatever np.load says
         return None
-    if table.ndim != 2 or table.shape[1] < 2 or table.dtype not in (np.uint8, np.float32):
+    if table.ndim != 2 or table.shape[1] < 2 or table.dtype not in (np.uint8, np.float64):
         return None
     return table
 
@@ -138,8 +139,10 @@ def put(key: str, pixels: np.ndarray, labels: np.ndarray,
     """Store ``pixels`` (N, D) and ``labels`` (N,) under ``key``; True if written.
 
     Pixels that are whole numbers 0..255 with labels up to 255 are stored as
-    ``uint8`` (4x smaller than float32, and the fast reload path); anything
-    else as ``float32``.
+    ``uint8`` (8x smaller, and the fast reload path); anything else as
+    ``float64``, the parser's own type: a float32 entry rounded the values, so
+    a cache hit chose another scaling than the parse (a standardised feature's
+    mean and deviation, and every value of ``X``, differed in the last bits).
     The entry is streamed to its temporary file :data:`_BLOCK_BYTES` at a
     time: the ``(N, D + 1)`` table is never built in memory (for 60,000
     MNIST rows that copy cost as much as writing the file).
@@ -152,7 +155,7 @@ def put(key: str, pixels: np.ndarray, labels: np.ndarray,
     # Labels go in the same table: uint8 only when they fit too (a class 300 would wrap to 44).
     small_labels = labels.size == 0 or int(labels.max()) <= 255
     dtype = np.dtype(np.uint8 if small_labels and (pixels.dtype == np.uint8 or all(_bytes_only(pixels[b]) for b in blocks))
-                     else np.float32)
+                     else np.float64)
     header = {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n, d + 1)}
     # Not fileio.atomic_write_bytes: that takes finished bytes, so the table would be held
     # twice; here the rows stream into the temporary file through one small buffer. A
