@@ -211,6 +211,8 @@ class NumpyBackend:
         self._deep_updates = 0
         self._quick_plan: list[tuple[Path, tuple[int, ...], int]] = []
         """Per parameter: its path, the entries :meth:`_quick` reads, the largest sampled position (plain ints)."""
+        self._tracked_list: list[TrackedArray] | None = None
+        self._tracked_for: list[Param] | None = None
         self._forward_calls = 0
         self._forward_returns = 0
         self._helper_returns = 0
@@ -491,11 +493,17 @@ class NumpyBackend:
         return checks.busy
 
     def _tracked(self) -> list[TrackedArray]:
-        """The parameters and their buffers as the update check reads them (by path: rebinding is followed)."""
-        root = self.root.obj
-        return [TrackedArray(prm.text, partial(resolve, root, prm.path), is_bias(prm.text),
-                             partial(resolve, root, prm.buffer) if prm.buffer is not None else None)
-                for prm in self.params]
+        """The parameters and their buffers as the update check reads them (by path: rebinding is followed).
+
+        Built once per network (the update check asks at every call handed a batch); a fresh list each time.
+        """
+        if self._tracked_list is None or self._tracked_for is not self.params:
+            root = self.root.obj
+            self._tracked_for = self.params
+            self._tracked_list = [TrackedArray(prm.text, partial(resolve, root, prm.path), is_bias(prm.text),
+                                               partial(resolve, root, prm.buffer) if prm.buffer is not None else None)
+                                  for prm in self.params]
+        return list(self._tracked_list)
 
     def _stand_down(self, after: str) -> None:
         """A PyTorch program in which no NumPy array was seen being trained (``after``: by when): its training is the
