@@ -13,7 +13,7 @@ import enum
 import json
 import math
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -107,14 +107,33 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+def _explaining_errors(findings: Sequence[Finding]) -> set[str]:
+    """The codes of the present findings that an error finding traces back to through ``caused_by``, transitively."""
+    by_code: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_code.setdefault(f.code, []).append(f)
+    explains: set[str] = set()
+    todo = [c for f in findings if f.severity is Severity.ERROR for c in f.caused_by]
+    while todo:
+        code = todo.pop()
+        if code in explains or code not in by_code:
+            continue
+        explains.add(code)
+        todo.extend(c for f in by_code[code] for c in f.caused_by)
+    return explains
+
+
 def _causal_order(findings: list[Finding]) -> list[Finding]:
     """Root causes first: a finding comes after every present finding it is caused by.
 
-    Ties keep severity order (error, warning, info), then the order found.
-    Cycles, should a rule table ever create one, are broken by that same order.
+    Ties keep severity order (error, warning, info), then, among warnings and notes, one that an error traces
+    back to (through ``caused_by``) before one that explains no error, so that a warning named as the root cause
+    is listed first; then the order found. Cycles, should a rule table ever create one, are broken by that same order.
     """
     present = {f.code for f in findings}
-    base = sorted(range(len(findings)), key=lambda i: (findings[i].severity.rank, i))
+    explains = _explaining_errors(findings)
+    base = sorted(range(len(findings)), key=lambda i: (findings[i].severity.rank,
+                                                       findings[i].severity is not Severity.ERROR and findings[i].code not in explains, i))
     placed: list[Finding] = []
     placed_codes: set[str] = set()
     remaining = [findings[i] for i in base]
@@ -206,24 +225,13 @@ class Report(Renderable):
         ``summed-gradient`` that explains an error outranks the error itself.
         None when there is no error.
         """
-        errors = self.failures
-        if not errors:
+        if not self.failures:
             return None
-        by_code: dict[str, list[Finding]] = {}
-        for f in self.findings:
-            by_code.setdefault(f.code, []).append(f)
-        explains: set[str] = set()
-        todo = [c for f in errors for c in f.caused_by]
-        while todo:
-            code = todo.pop()
-            if code in explains or code not in by_code:
-                continue
-            explains.add(code)
-            todo.extend(c for f in by_code[code] for c in f.caused_by)
+        explains = _explaining_errors(self.findings)
         for f in self.findings:
             if f.severity is Severity.ERROR or f.code in explains:
                 return f
-        return errors[0]
+        return self.failures[0]
 
     def codes(self) -> list[str]:
         """Finding codes in report order."""

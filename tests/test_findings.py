@@ -32,6 +32,19 @@ def test_unrelated_warning_is_not_named_root_cause():
     assert report.root_cause().code == "gradient-mismatch"
 
 
+def test_a_warning_that_explains_an_error_comes_first_among_warnings_as_the_verdict_says():
+    # A layer frozen on purpose (a warning found first, explaining nothing) beside the learning rate driven to zero
+    # (a warning that explains the error): the list starts with the finding the verdict names.
+    report = Report([
+        F("frozen-parameters", "warning"),
+        F("learning-rate-too-low", "warning"),
+        F("no-learning", caused_by=("learning-rate-too-low",)),
+        F("dead-units", "info"),
+    ])
+    assert report.codes() == ["learning-rate-too-low", "no-learning", "frozen-parameters", "dead-units"]
+    assert report.findings[0] is report.root_cause()
+
+
 def test_cycles_do_not_hang_and_keep_every_finding():
     report = Report([F("a", caused_by=("b",)), F("b", caused_by=("a",))])
     assert sorted(report.codes()) == ["a", "b"]
