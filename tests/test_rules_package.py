@@ -176,6 +176,15 @@ def test_learning_rate_too_high_reads_the_median_of_the_first_updates():
     assert learning_rate_too_high(adam) is None
 
 
+def test_a_huge_step_among_the_first_five_decides_wherever_it_falls():
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(0.20, 32.5, 12.0, 0.09, 0.006), typical=0.02, typical_count=40)
+    assert first_update(u) == pytest.approx(32.5)
+    f = learning_rate_too_high(u)
+    assert f.severity is Severity.ERROR and "by 3250% of its size (update 2 of the first 5 measured;" in f.message
+    calm = UpdateSizes(where="w", framework=Framework.NUMPY, first=(0.20, 9.5, 0.1, 0.09, 0.006))
+    assert first_update(calm) == pytest.approx(0.1)  # 9.5x is not huge on its own: the median decides
+
+
 @pytest.mark.parametrize("first, typical, accuracy, fires", [
     ((0.41, 0.63, 0.41, 0.23, 0.20), 0.115, None, False),  # a small init's first steps, then 11% a step: settles
     ((0.41, 0.63, 0.41, 0.23, 0.20), 0.45, None, True),  # the steps stay large
@@ -183,6 +192,9 @@ def test_learning_rate_too_high_reads_the_median_of_the_first_updates():
     ((0.41, 0.63, 0.41, 0.23, 0.20), 0.115, 0.12, True),  # settled, but the run is known not to learn
     ((40.5, 14.9, 0.98, 0.56, 0.19), 0.1, None, True),  # 40x the weights at once: not a first step that settles
     ((1.8, 1.5, 1.6, 1.2, 1.1), 0.1, None, True),  # each first step larger than the weights
+    ((0.96, 0.61, 0.31, 0.45, 0.43), 0.089, None, False),  # logistic regression from a 0.01-scale init: none over 1x
+    ((8.6, 0.05, 0.53, 0.87, 7.0), 1.3e-6, None, True),  # two steps 7-9x the weights, then the sigmoids are saturated
+    ((0.20, 32.5, 12.0, 0.09, 0.006), 0.02, None, True),  # one sample per update: the second moves W by 32x
 ])
 def test_a_large_first_step_that_settles_is_not_a_learning_rate_too_high(first, typical, accuracy, fires):
     u = UpdateSizes(where="w", framework=Framework.NUMPY, first=first, typical=typical, typical_count=40, accuracy=accuracy)

@@ -108,6 +108,10 @@ PROGRAMS = [
     # the hidden layer's width, not its activations). The dead twin's hidden biases start at -20: no unit ever fires
     Program("thread_inline_relu", updates=252, forward=False),
     Program("thread_inline_relu_dead", ("frozen-parameters",), updates=252, forward=False),
+    # a module-level loop over a table's rows, forward, error and update all inline (no function computes gradients), the
+    # +-1 target code built by a helper; the scaled variant reads the label from the scaled table: every target is class 0
+    Program("module_codes", updates=3000, samples=3000, forward=False),
+    Program("module_codes_scaled", updates=3000, samples=3000, forward=False),
     # a closure over a list of layer dicts (reached through closure cells only); 8 epochs of 40 batches of 25 rows.
     # The frozen twin's update never moves anything: found from the gradients computed for the layers' arrays
     Program("closure_layers", updates=320, samples=8000),

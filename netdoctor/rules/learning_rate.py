@@ -28,16 +28,28 @@ __all__ = ["learning_rate_too_high", "learning_rate_too_low", "learning_rate_dec
 
 
 def first_update(u: UpdateSizes) -> float:
-    """The size of the first updates: the median of the first five, or the first alone when it is
+    """The size of the first updates: the median of the first five, or the largest of them when one is
     :data:`LR_FIRST_HUGE` times the weights (after such a step the units are saturated or dead and the later steps tiny).
 
     The first steps from a small initialisation are legitimately large (up to ~1.3x the weights in healthy NumPy
-    runs), so one large step among five does not decide.
+    runs), so one large step among five does not decide; a step ten times the weights does, wherever it falls among
+    the first five (with one sample per update, the first sample may happen to move the weights little).
     """
+    return _first_steps(u)[0]
+
+
+def _first_steps(u: UpdateSizes) -> tuple[float, str]:
+    """:func:`first_update` and what it is: ``"median of the first 5 updates"``, ``"the first measured update"``, ..."""
     ratios = [r for r in u.first if math.isfinite(r)][:5]
     if not ratios:
-        return math.nan
-    return ratios[0] if ratios[0] > LR_FIRST_HUGE else float(statistics.median(ratios))
+        return math.nan, ""
+    huge = [i for i, r in enumerate(ratios) if r > LR_FIRST_HUGE]
+    if huge:
+        i = max(huge, key=lambda k: ratios[k])
+        return ratios[i], "the first measured update" if i == 0 else f"update {i + 1} of the first {len(ratios)} measured"
+    if len(ratios) == 1:
+        return ratios[0], "the first measured update"
+    return float(statistics.median(ratios)), f"median of the first {len(ratios)} updates"
 
 
 def diverged(u: UpdateSizes) -> bool:
@@ -58,8 +70,12 @@ def settled(u: UpdateSizes, limit: float) -> bool:
     """
     up = first_update(u)
     known_to_fail = u.accuracy is not None and u.accuracy <= LR_HIGH_LEARNS
+    # a small initialisation has one step near the weights' size, then the weights are larger than the steps; two of
+    # the first five larger than the weights are a rate that keeps overshooting (the later steps are small only
+    # because the units it saturated or killed pass no gradient)
+    overshoots = sum(r > 1.0 for r in [r for r in u.first if math.isfinite(r)][:5])
     return (up <= 1.0 and u.typical is not None and math.isfinite(u.typical) and u.typical <= limit
-            and not known_to_fail)
+            and not known_to_fail and overshoots <= 1)
 
 
 def _lr(u: UpdateSizes) -> str:
@@ -80,7 +96,7 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     settle below the limit (:func:`settled`). Severity: error above 1x the weights, on divergence or non-finite
     weights; a warning otherwise.
     """
-    up = first_update(u)
+    up, which = _first_steps(u)
     limit = ADAPTIVE_LR_HIGH if u.adaptive else LR_HIGH_UPDATE
     div = diverged(u)
     if not (up > limit or div or u.weights_nonfinite):
@@ -89,11 +105,10 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         return None
     if settled(u, limit) and not (div or u.weights_nonfinite):
         return None
-    n = len([r for r in u.first if math.isfinite(r)][:5])
-    at = f", step {u.first_step}" if u.first_step is not None and n == 1 else ""
+    at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
     if up > limit:
         what = (f"One update changes {u.tensor or 'the weights'} by {100 * up:.0f}% of its size "
-                f"({'the first measured update' if n == 1 else f'median of the first {n} updates'}{at}"
+                f"({which}{at}"
                 + (f"; later a median {100 * u.typical:.2g}% over {u.typical_count} updates"
                    if u.typical is not None and math.isfinite(u.typical) else "")
                 + "); healthy steps change weights by ~0.1-3%.")

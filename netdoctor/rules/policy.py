@@ -118,7 +118,7 @@ ADAPTIVE_LR_HIGH = 1.0
 """First-update/weight ratio above which an Adam-like optimizer's learning rate is too high: their first steps move
 every entry by about lr whatever the gradient, 30-50% of a small layer at lr 1e-2, a setting that trains well."""
 LR_FIRST_HUGE = 10.0
-"""A first update this many times the weights is too large on its own."""
+"""An update among the first five this many times the weights is too large on its own."""
 LR_HIGH_DIVERGE = 1.5
 """A loss above this multiple of the initial loss at the end means training diverged."""
 LR_HIGH_LEARNS = 0.5

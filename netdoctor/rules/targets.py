@@ -75,8 +75,8 @@ def constant_targets(t: TargetCounts | None) -> Finding | None:
         a = np.asarray(t.builder.values, dtype=float)
         evidence["helper_arguments"] = {"function": t.builder.function, "min": float(a.min()), "max": float(a.max()),
                                         "distinct": int(len(np.unique(a))), "first": a[:5].tolist()}
-    fix = ("Build each target from the sample's own integer label before any scaling: take the label out first "
-           "(`label = int(row[0])`) and divide only the pixels (`row[1:] / 255`)." if t.framework is Framework.NUMPY else
+    fix = ("Build each target from the sample's own integer label, read from the label column and taken out before any "
+           "scaling (`label = int(row[0])`, then divide only the pixels: `row[1:] / 255`)." if t.framework is Framework.NUMPY else
            "Build the targets from the labels, untouched: not scaled with the pixels (label / 255 -> 0), not cut from the "
            "wrong column, not from a variable that keeps one value; check that the data has every class.")
     return Finding(

@@ -30,6 +30,7 @@ import os
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from functools import partial
 from types import CodeType, FrameType
 from typing import Any
@@ -74,6 +75,26 @@ STAND_DOWN_EVENTS = 1_000
 is left to the PyTorch observer (the NumPy tracer stands down)."""
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
+
+
+@dataclass
+class BuiltTargets:
+    """The class codes the program's target builder returned (a function given a label that returns a one-hot or
+    softened code row: ``target_for(label)``), tallied apart from the targets handed to the training step: they
+    stand for the targets trained on when no call of the step was seen handed any (the step's function only applies
+    the update, ``sgd(W, dW, lr)``; the loss is computed inline)."""
+
+    counts: Counter = field(default_factory=Counter)
+    """Rows per class (the code's largest entry)."""
+    values: dict[bytes, int] = field(default_factory=dict)
+    """Distinct code rows (at most 64), with how often each was seen."""
+    samples: int = 0
+    args: list[float] = field(default_factory=list)
+    """The labels the builder was given (its scalar argument), at most 512."""
+    calls: list[tuple[str, int, str]] = field(default_factory=list)
+    """Where the builder was called from: (file, line, function), at most 4."""
+    codes: dict[bytes, int] = field(default_factory=dict)
+    """One returned vector's bytes (dtype, shape, values) -> its class, or -1 when it encodes none (decoded once)."""
 
 
 class NumpyBackend:
@@ -150,6 +171,8 @@ class NumpyBackend:
         self.helper_args: list[float] = []
         self.helper_calls: list[tuple[str, int, str]] = []
         self._helper_last: dict[int, tuple[float | None, str, int, str]] = {}
+        self.built_targets = BuiltTargets()
+        """What the target builder returned, taken as the targets when the training step was never handed any."""
         self.label_sets: dict[int, dict[str, Any]] = {}
         self.input_mutations: list[str] = []
         self.first_rows: dict[int, list[np.ndarray]] = {}
@@ -282,6 +305,7 @@ class NumpyBackend:
                     self._check_reset(None)
             except Exception as exc:  # noqa: BLE001 - as in the tracer: our error is reported, never raised
                 self.tracer.failed = exc
+        self._adopt_built_targets()
 
     def observer_seconds(self) -> float:
         """Seconds the program spent in this observer's handlers (measured by its tracer)."""
@@ -440,6 +464,7 @@ class NumpyBackend:
         if role & _HELPER:
             self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
             self._helper_returns += 1
+            self._built_target(value)
             if isinstance(value, np.ndarray) and value.base is not None and self._helper_returns % 2 == 0:
                 self._served_view("", value, frame, table=2)  # a row of a table returned again: the same values
         if role & _EVALUATOR:
@@ -1071,6 +1096,50 @@ class NumpyBackend:
             elif len(self.target_values) < 64:
                 self.target_values[key] = 1
 
+    def _built_target(self, value: Any) -> None:
+        """Tally a code row the target builder returned, while the training step has not been seen handed targets."""
+        if self.target_samples or not isinstance(value, np.ndarray) or not self.layout or value.dtype.kind != "f":
+            return
+        n_out, n_in = self.layout[1][-1], self.layout[1][0]
+        built = self.built_targets
+        if value.size == n_out and value.ndim <= 2:
+            # one target vector (a per-sample program): decoded once per distinct vector
+            key = f"{value.dtype.str}{value.shape}".encode() + value.tobytes()
+            top = built.codes.get(key)
+            if top is None:
+                rows = class_rows(value, n_out, n_in)
+                top = int(np.argmax(rows[0])) if rows is not None and rows.ndim == 2 and code_like(rows) else -1
+                if len(built.codes) < 4096:
+                    built.codes[key] = top
+            if top < 0:
+                return
+            built.samples += 1
+            built.counts[top] += 1
+            vec = value.tobytes()
+            if vec in built.values or len(built.values) < 64:
+                built.values[vec] = built.values.get(vec, 0) + 1
+        else:
+            rows = class_rows(value, n_out, n_in)
+            if rows is None or rows.ndim != 2 or not code_like(rows):
+                return
+            built.samples += len(rows)
+            _tally_rows(rows, built.counts, built.values)
+        if self._helper_pending is not None and len(built.args) < 512:
+            built.args.append(self._helper_pending)
+        if len(built.calls) < 4 and self._helper_site not in built.calls and self._helper_site[0]:
+            built.calls.append(self._helper_site)
+
+    def _adopt_built_targets(self) -> None:
+        """At the end: when no call of the training step was handed targets, those the target builder returned are
+        the targets trained on (the step applies the update only; the output error is computed inline)."""
+        built = self.built_targets
+        if self.target_samples or not built.samples:
+            return
+        self._targets_one, self._targets_tally = Counter(built.counts), None
+        self.target_values, self.target_samples = built.values, built.samples
+        self.target_arg = ""
+        self.helper_args, self.helper_calls = list(built.args), list(built.calls)
+
     # -- watching: outputs, activations ------------------------------------------------
     def _output_rows(self, value: Any) -> np.ndarray | None:
         """The output rows (N, n_out) in a returned value: the array itself, or the last such array of a tuple."""
@@ -1368,6 +1437,7 @@ class NumpyBackend:
                     self._roles[code] = (role & ~_PROBE) | _HELPER
                     self.target_helper = code
                     self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
+                    self._built_target(value)
                     return
                 if given_input:
                     self._roles[code] = (role & ~_PROBE) | _FORWARD
@@ -1407,6 +1477,26 @@ def _encodes_classes(rows: np.ndarray) -> bool:
     """Whether target rows (from :func:`class_rows`) hold a code per row (one-hot, +-1, 0.01/0.99) or integer
     labels: a gradient has many values, or no single top entry per row."""
     return not (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)))
+
+
+def _tally_rows(rows: np.ndarray, counts: Counter, values: dict[bytes, int]) -> None:
+    """Count target rows by class (integer labels, or code rows by their largest entry) and keep a few distinct rows."""
+    if rows.ndim == 1:  # integer labels
+        counts.update(rows.astype(int).tolist())
+        for r in np.unique(rows)[:8]:
+            if len(values) < 64:
+                values.setdefault(np.asarray(r).tobytes(), 0)
+        return
+    if len(rows) == 1:
+        counts[int(np.argmax(rows[0]))] += 1
+    else:
+        counts.update(np.argmax(rows, axis=1).tolist())
+    for r in rows[:4]:
+        key = r.tobytes()
+        if key in values:
+            values[key] += 1
+        elif len(values) < 64:
+            values[key] = 1
 
 
 def _linear_error(loc: dict[str, Any], targets: np.ndarray | None) -> np.ndarray | None:

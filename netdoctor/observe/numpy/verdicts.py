@@ -152,6 +152,7 @@ def _target_lines(b: NumpyBackend, top: int, one: bool) -> list[Line]:
     """Where the targets are built: the calls of the target builder, the lines in it that divide by 255, and (one class 0)
     the lines that scale whole rows by 255 (a label scaled with the pixels gives int(label / 255) == 0)."""
     lines: list[Line] = [Line(f, l, "", fn) for f, l, fn in b.helper_calls]
+    lines += _label_sources(b, lines)
     scaled = []
     if b.helper_args:
         for l in list(lines):
@@ -171,6 +172,53 @@ def _target_lines(b: NumpyBackend, top: int, one: bool) -> list[Line]:
             if (l.filename, l.function) not in evaluators][:3]
         lines += found + _label_reads(b, found)
     return list(dict.fromkeys(lines))
+
+
+def _label_sources(b: NumpyBackend, calls: list[Line]) -> list[Line]:
+    """Where the value handed to the target builder is bound: the assignments of the array or name in the builder
+    call's argument (``target_for(y_train[j])`` -> ``y_train = data[:n, 1]``; through a comprehension's iterable,
+    ``[target_for(label) for label in y_train[idx]]`` -> ``y_train``)."""
+    helper = b.target_helper.co_name if b.target_helper is not None else ""
+    if not helper:
+        return []
+    out: list[Line] = []
+    for call in calls[:2]:
+        names: set[str] = set()
+
+        def at_call(node: ast.AST, src: str, at: int = call.lineno, names: set[str] = names) -> bool:
+            if getattr(node, "lineno", 0) != at:
+                return False
+            comps = {g.target.id: g.iter for c in ast.walk(node) if isinstance(c, ast.comprehension)
+                     for g in [c] if isinstance(g.target, ast.Name)}
+            for c in ast.walk(node):
+                if isinstance(c, ast.Call) and (getattr(c.func, "id", None) == helper or getattr(c.func, "attr", None) == helper):
+                    for arg in c.args[:1]:
+                        base = _base_name(comps.get(arg.id, arg) if isinstance(arg, ast.Name) else arg)
+                        if base is not None:
+                            names.add(base)
+            return False
+
+        def binds(node: ast.AST, src: str, names: set[str] = names) -> bool:
+            return isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id in names for t in _target_nodes(node))
+
+        find_lines(call.filename, at_call, limit=1)
+        if names:
+            out += find_lines(call.filename, binds, limit=2)
+    return out
+
+
+def _base_name(node: ast.AST) -> str | None:
+    """The name an expression reads its value from: ``y_train[idx]`` -> ``y_train``, ``row[0]`` -> ``row``."""
+    while isinstance(node, (ast.Subscript, ast.Call)):
+        if isinstance(node, ast.Subscript):
+            node = node.value
+        elif isinstance(node.func, ast.Attribute):  # y.astype(int) -> y
+            node = node.func.value
+        elif node.args:  # int(row[0]) -> row
+            node = node.args[0]
+        else:
+            return None
+    return node.id if isinstance(node, ast.Name) else None
 
 
 def _label_reads(b: NumpyBackend, scalings: list[Line]) -> list[Line]:
@@ -205,7 +253,7 @@ def _constant_targets(b: NumpyBackend) -> Finding | None:
     lines = _target_lines(b, top, distinct == 1 or len(b.targets) == 1)
     vec = np.frombuffer(next(iter(b.target_values)), dtype=float) if distinct == 1 else None
     return constant_targets(TargetCounts(
-        where=where_text(lines, f"targets ({b.target_arg})"), framework=Framework.NUMPY,
+        where=where_text(lines, f"targets ({b.target_arg})" if b.target_arg else "targets"), framework=Framework.NUMPY,
         counts=tuple(b.targets.get(k, 0) for k in range(max(n_out, max(b.targets) + 1))), rows=b.target_samples,
         distinct_vectors=distinct, target_vector=tuple(vec.tolist()) if vec is not None and vec.size <= 16 else None,
         label_counts=tuple(labels["counts"]) if labels else None,
