@@ -12,23 +12,31 @@ what its names say (:func:`netdoctor.buffers.roles.path_role`).
 Sharing by construction is not reported: a ``params`` dict holding the very
 arrays that ``self.W1`` names, read-only data, immutable tuples.
 
+While a program runs, :func:`second_names` answers the question by identity
+alone: which of the objects a network keeps as its gradient buffers is reached
+under a second name within one scope the program keeps (the network's object,
+a module's globals, the locals of a function that stays on the stack), as
+``grad_w[0] = zero_w[0]`` or ``self.gradW = self.zeroW`` leave them.
+
 ``Reach``, ``StateSnapshot`` and ``path_role`` are re-exported here, where
 they used to live.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from netdoctor.buffers.reach import OPAQUE, Reach, StateSnapshot, unwrap
+from netdoctor.buffers.reach import ATOMS, OPAQUE, Reach, StateSnapshot, unwrap
 from netdoctor.buffers.roles import is_template, path_role
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import SharedMemory
 from netdoctor.rules.sharing import aliased_buffers, pair_severity
 
-__all__ = ["find_aliasing", "Reach", "StateSnapshot", "path_role"]
+__all__ = ["find_aliasing", "second_names", "SecondName", "Reach", "StateSnapshot", "path_role"]
 
 
 # -- the scan ----------------------------------------------------------------
@@ -174,3 +182,87 @@ def _overlapping(reach: Reach) -> list[Finding]:
         if found is not None:
             out.append(found)
     return out
+
+
+# -- second names of live objects, by identity ----------------------------------------------
+@dataclass(frozen=True)
+class SecondName:
+    """One object a network keeps (a gradient buffer, or the list or dict holding them) reached under a second name."""
+
+    path: str
+    """The object as the network names it (``grad_w[0]``, ``self.weight_updates``)."""
+    other: str
+    """The second name, as its scope names it (``zero_w[0]``, ``self.weight_templates``, ``noWeightChange``)."""
+    scope: str
+    """Where both names live: ``module globals``, ``the locals of train()``, the network's own name."""
+    object_type: str
+    """``ndarray``, ``list``, ``dict``."""
+
+
+def second_names(scope: Any, targets: Mapping[int, str], *, prefix: str = "", skip: Collection[str] = (),
+                 max_depth: int = 3, max_items: int = 64) -> dict[int, list[str]]:
+    """The paths from ``scope`` that reach each target object, for the targets reached by two paths or more.
+
+    A breadth-first walk through dicts, lists, tuples and objects' own attributes (never through an array, a
+    module, a function or a class, and never by running the program's ``__getattr__``); each object is entered
+    once, and every further edge into a target is kept: an object reached under two names of one scope is one
+    object with two names, whatever the names say.
+
+    Args:
+        scope: a mapping of names (a module's globals, a function's locals) or an object (paths start with
+            ``prefix``).
+        targets: ``id(object) -> name`` of the objects asked about (the objects must be alive: ids are compared).
+        prefix: the name of an object scope (``net``, ``self``).
+        skip: top-level names of a mapping left out (loop variables and per-step temporaries).
+        max_depth: levels followed below the scope.
+        max_items: items looked at per list or dict (a data set kept as a list is sampled, not walked).
+
+    Returns:
+        ``id -> [path, path, ...]`` (first found first) for every target reached at least twice.
+    """
+    found: dict[int, list[str]] = {}
+    seen: set[int] = {id(scope)}
+    if isinstance(scope, Mapping):
+        top = [(str(k), v) for k, v in list(scope.items())
+               if isinstance(k, str) and not k.startswith("__") and k not in skip]
+    else:
+        top = [(f"{prefix}.{k}" if prefix else k, v) for k, v in _attributes(scope)]
+    frontier = top
+    for _ in range(max_depth + 1):
+        nxt: list[tuple[str, Any]] = []
+        for path, obj in frontier:
+            oid = id(obj)
+            if oid in targets:
+                found.setdefault(oid, []).append(path)
+            if oid in seen or _leaf(obj):
+                continue
+            seen.add(oid)
+            nxt.extend(_named_children(path, obj, max_items))
+        frontier = nxt
+    return {oid: paths for oid, paths in found.items() if len(paths) > 1}
+
+
+def _leaf(obj: Any) -> bool:
+    try:
+        return isinstance(obj, (np.ndarray, np.random.Generator, np.random.RandomState, *ATOMS, *OPAQUE, set, frozenset))
+    except Exception:  # noqa: BLE001 - an object whose __class__ lookup raises (NpzFile.f) is not walked into
+        return True
+
+
+def _attributes(obj: Any) -> list[tuple[str, Any]]:
+    """An object's own attributes, read from its ``__dict__`` without running the program's attribute hooks."""
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except (AttributeError, TypeError):
+        return []
+    return [(k, v) for k, v in list(d.items()) if isinstance(k, str) and not k.startswith("__")] if isinstance(d, dict) else []
+
+
+def _named_children(path: str, obj: Any, max_items: int) -> list[tuple[str, Any]]:
+    if isinstance(obj, (list, tuple)):
+        if len(obj) > 8 and isinstance(obj[0], ATOMS) and isinstance(obj[-1], ATOMS):
+            return []  # a row of numbers (a data set kept as lists): nothing a buffer could be
+        return [(f"{path}[{i}]", v) for i, v in enumerate(obj[:max_items])]
+    if isinstance(obj, dict):
+        return [(f"{path}[{k!r}]", v) for k, v in list(obj.items())[:max_items]]
+    return [(f"{path}.{k}", v) for k, v in _attributes(obj)]

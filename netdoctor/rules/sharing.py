@@ -9,6 +9,8 @@ and says it once.
 
 from __future__ import annotations
 
+import math
+
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import SharedMemory
 
@@ -81,26 +83,54 @@ def aliased_buffers(s: SharedMemory) -> Finding | None:
                          "so both hold the mixed sum and every update applies it."),
         )
     if len(buffers) >= 2:
-        tpl = templates[0]
-        upd = next(p for p in buffers if p != tpl)
-        carry = s.details.get("carry_over")
-        kept = f"; the buffers carry {carry:.2f} of their contents into the next batch" if isinstance(carry, float) and carry > 0.5 else ""
-        return Finding(
-            "aliased-buffers", Severity.ERROR, where,
-            f"{names} are one {kind} object: resetting `{upd}` by assignment gives no fresh zeros{kept}.", ev,
-            fix=f"Create fresh buffers at every reset: {_fresh(upd, kind)}, or copy the template "
-            f"(`[t.copy() for t in {tpl.split('[')[0] if '.' in tpl else 'self.' + tpl.split('[')[0]}]`).",
-            explanation=(f"`{upd}` and `{tpl}` name the same {kind}. Accumulating into `{upd}` in place writes into `{tpl}` "
-                         f"too, and resetting by assignment re-binds `{upd}` to that same {kind}, which then holds the sums of "
-                         "all earlier batches: every update re-applies every earlier gradient, the weights grow each step "
-                         "until the units saturate and learning stops."),
-        )
+        return _reset_to_template(s, ev, names, buffers, templates[0], where)
     return Finding(
         "aliased-buffers", Severity.WARNING, where,
         f"{names} are one {kind} object; if `{buffers[0]}` is written in place, the other name sees it.", ev,
         fix=f"If they are meant to be separate, give `{buffers[0]}` its own copy: {_fresh(buffers[0], kind)}.",
         explanation="A gradient or update buffer shares its object with another attribute; in-place writes through one name "
         "change what the other name holds.",
+    )
+
+
+def _zeros_like(upd: str, tpl: str, kind: str) -> str:
+    """The reset written with fresh zeros shaped like the template (the template itself may hold sums by now)."""
+    if kind == "list":
+        return f"`{upd} = [np.zeros_like(t) for t in {tpl}]`"
+    if kind == "dict":
+        return f"`{upd} = {{k: np.zeros_like(v) for k, v in {tpl}.items()}}`"
+    if kind == "ndarray":
+        return f"`{upd} = np.zeros_like({tpl})`"
+    return _fresh(upd, kind)
+
+
+def _reset_to_template(s: SharedMemory, ev: dict, names: str, buffers: list[str], tpl: str, where: str) -> Finding:
+    """A buffer re-bound to a template at its reset: one object under both names, so the reset keeps the sums."""
+    upd = next(p for p in buffers if p != tpl)
+    kind = s.object_type
+    measured_pairs = s.details.get("pairs")  # the observer's: full paths, as the program writes them
+    pairs = dict(measured_pairs or {upd: tpl})
+    more = [f"`{a}` = `{o}`" for a, o in pairs.items() if a != upd][:3]
+    also = f" (also {', '.join(more)})" if more else ""
+    found = s.details.get("carry_over")
+    carry = float(found) if isinstance(found, float) and math.isfinite(found) else None
+    windows = s.details.get("carry_windows")
+    over = f" over {windows} updates" if isinstance(windows, int) else ""
+    kept = f"; the buffers start each window with {carry:.2f} of what they held (measured{over})" if carry is not None and carry > 0.05 else ""
+    if carry is not None and carry >= 0.9:
+        then = "every update applies again, in full, the gradients of all earlier updates."
+    elif carry is not None and carry > 0.05:
+        then = f"every update applies again the earlier gradients, kept at weight {carry:.2f} from one update to the next."
+    else:
+        then = "it then holds the sums of all earlier batches, and the next window adds its gradients onto those instead of onto zeros."
+    return Finding(
+        "aliased-buffers", Severity.ERROR, where,
+        f"{names} are one {kind} object{also}: resetting `{upd}` by assignment gives no fresh zeros{kept}.", ev,
+        fix=f"Reset with fresh zeros: {_zeros_like(upd, tpl, kind) if measured_pairs else _fresh(upd, kind)} (or "
+        f"`{upd}[...] = 0` where it is an array); a template the buffer was bound to holds the sums by now, so copying "
+        "it would not help.",
+        explanation=(f"`{upd}` and `{tpl}` name the same {kind}. Accumulating into `{upd}` in place writes into `{tpl}` "
+                     f"too, and the reset re-binds `{upd}` to that same {kind}, which holds what was accumulated: {then}"),
     )
 
 

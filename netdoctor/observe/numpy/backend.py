@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.buffers.roles import is_constant
 from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.nn.threads import norm_one_thread, one_blas_thread
 from netdoctor.observe.numpy.arrays import (
@@ -56,6 +55,7 @@ from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
 from netdoctor.observe.numpy.roles import Role, bounded, class_rows, code_like, flat_arrays, one_hot, one_top, scalar_of
 from netdoctor.observe.numpy.sampler import LongRunningFrames
+from netdoctor.observe.numpy.sharing import SharedBuffers
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, loop_heads, sampled
@@ -125,7 +125,6 @@ class NumpyBackend:
         self.discovery = Discovery(self.options, self.tracer, self.rng)
         """Finds the network (see :mod:`netdoctor.observe.numpy.discovery`); its tables are dropped once it has."""
         self._funcs: dict[CodeType, FuncStats] = {}
-        self._contrib_caller: FrameType | None = None
         self.frozen = False
         """The network was found as frozen: its arrays never moved while gradients were computed for them."""
         self.phase_ended_at_end = False
@@ -185,7 +184,8 @@ class NumpyBackend:
         self.eval_segments: list[dict[str, Any]] = []
         self._eval_open: dict[CodeType, Counter] = {}
         self.returns: dict[CodeType, list[float]] = {}
-        self.aliases: dict[str, set[str]] = {}
+        self.sharing = SharedBuffers(self.tracer.user_code)
+        """Buffers found to be one object with a second name the program keeps (a template they are reset to)."""
         self.stopped_because = ""
         self.train_labels_key: int | None = None
         self.contrib_calls = 0
@@ -759,8 +759,6 @@ class NumpyBackend:
             arrays = self._arrays()
             bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
             self.nonfinite = {"update": self.updates, "arrays": bad or changed, "where": "update"}
-        if self.options.net is None and frame is not None:
-            self._aliases(frame)
         for p, text, idx, fp in self._constants:
             a = resolve(self.root.obj, p)
             if text not in self.mutated and isinstance(a, np.ndarray) and a.size > idx[-1] and entries(a, idx).tobytes() != fp[1]:
@@ -808,57 +806,6 @@ class NumpyBackend:
                 self.lr, self.lr_name = float(v), k
                 return
 
-    def _alias_candidates(self) -> dict[int, str]:
-        """Lists, dicts and arrays of the network that are buffers or templates, by id -> path."""
-        root = self.root.obj
-        params = {id(a) for a in self._arrays() if a is not None}
-        param_heads = {id(resolve(root, p.path[:-1])) for p in self.params if len(p.path) > 1}
-        out: dict[int, str] = {}
-        for p in self.params:  # the containers of the buffers found, whatever their names
-            if p.buffer is not None and len(p.buffer) > 1:
-                head = resolve(root, p.buffer[:-1])
-                if isinstance(head, (list, dict)):
-                    out[id(head)] = path_text(p.buffer[:-1], self.root.prefix)
-        frontier: list[tuple[tuple, Any]] = [((), root)]
-        for _ in range(2):
-            nxt = []
-            for path, obj in frontier:
-                items = (obj.items() if isinstance(obj, dict) else
-                         enumerate(obj[:64]) if isinstance(obj, list) else
-                         getattr(obj, "__dict__", {}).items() if not path else ())
-                for k, v in list(items):
-                    if not path and k in self.root.skip:
-                        continue  # a loop variable of the module's own loop
-                    step = ("attr", k) if not path and not isinstance(obj, (dict, list)) else ("item", k)
-                    if isinstance(v, (list, dict, np.ndarray)) and id(v) not in params and id(v) not in param_heads:
-                        text = path_text((*path, step), self.root.prefix)
-                        if array_role(text) == "buffer" or is_constant(text):
-                            out.setdefault(id(v), text)
-                        if isinstance(v, (list, dict)):
-                            nxt.append(((*path, step), v))
-            frontier = nxt
-        return out
-
-    def _aliases(self, frame: FrameType) -> None:
-        """Local names in the running frames bound to the very buffers or templates the network keeps."""
-        if self.updates > 3:
-            return
-        candidates = self._alias_candidates()
-        frames: list[FrameType] = []
-        f: FrameType | None = frame
-        while f is not None and len(frames) < 5:
-            frames.append(f)
-            f = f.f_back
-        # the function that handed out the last batch may have returned already (the update was seen at a loop head
-        # of its caller): its locals are still those it trained with
-        if self._contrib_caller is not None and all(g is not self._contrib_caller for g in frames):
-            frames.append(self._contrib_caller)
-        for f in frames:
-            if candidates and self.tracer.user_code(f.f_code) and f.f_code.co_name != "<module>":
-                for k, v in f.f_locals.items():
-                    if k != "self" and id(v) in candidates and candidates[id(v)].split(".")[-1] != k:
-                        self.aliases.setdefault(candidates[id(v)], set()).add(f"{k} (a local of {f.f_code.co_name}())")
-
     # -- watching: gradient contributions and targets ---------------------------------
     def _contrib_call(self, frame: FrameType) -> None:
         self._window_calls += 1
@@ -868,12 +815,12 @@ class NumpyBackend:
             if B is not None and self.windows and self._B_last is not None and not self._unrecorded and self._prev_deep:
                 self.windows[-1]["B_next_start"] = B  # the window just recorded was the one before this
             self._B_start = B
+        if self._fresh and self.sharing.pending(self.updates):
+            self.sharing.at_window_start(frame, self.root, self.params, self.cache_paths, self.updates)
         self._fresh = False
         self._unrecorded = False
         self._targets_from(frame)
         back = caller_of(frame)
-        if back is not None and self.updates <= 3:
-            self._contrib_caller = back  # for the aliases of the first updates (see _aliases)
         if back is not None:
             if id(back.f_code) not in self.label_sets:
                 self._labels_from(back, back.f_code)

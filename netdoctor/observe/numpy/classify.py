@@ -333,8 +333,6 @@ class Classifier:
         """Each gradient buffer goes to the parameter of its shape (in name order); the function writing
         most into them is the contributor, which accumulates (in place) or overwrites (rebinds)."""
         contrib: Counter[CodeType] = Counter()
-        for _, st in buffers:
-            contrib.update({c: n for c, n in st.where.items() if c is not None})
         by_shape: dict[tuple, list[Param]] = {}
         for prm in params:
             by_shape.setdefault(prm.shape, []).append(prm)
@@ -350,6 +348,9 @@ class Classifier:
                 if id(prm) not in used and prm.buffer is None:
                     prm.buffer, prm.buffer_text = p, path_text(p, best.prefix)
                     used.add(id(prm))
+                    # only the buffers of a parameter's shape say who computes the gradients: a lookup table written
+                    # in place by the target helper (``t = EYE[k]; t *= 0.95``) is no gradient buffer
+                    contrib.update({c: n for c, n in st.where.items() if c is not None})
                     break
         contributor = contrib.most_common(1)[0][0] if contrib and used else None
         style = ""

@@ -69,6 +69,7 @@ from netdoctor.rules.targets import constant_targets
 from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
 if TYPE_CHECKING:
+    from netdoctor.buffers.aliasing import SecondName
     from netdoctor.observe.numpy.backend import NumpyBackend
 
 __all__ = ["findings_from", "sections_from"]
@@ -263,30 +264,71 @@ def _constant_targets(b: NumpyBackend) -> Finding | None:
         details={"argument": b.target_arg, "lines": [str(l) for l in lines]}))
 
 
+def _rebinds(node: ast.AST, a: str, o: str) -> str:
+    """Whether an assignment binds one of the names ``a``, ``o`` to what the other holds (``grad_w[0] = zero_w[0]``,
+    ``self.gradW = self.zeroW``, ``dW1, db1 = ZERO_W1, ZERO_b1``, ``a = b = [...]``): the name bound (the buffer the
+    assignment "resets"), or "" (names as :func:`_attr_name` reads them)."""
+    if not isinstance(node, ast.Assign):
+        return ""
+    if len(node.targets) > 1 and {a, o} <= {_attr_name(ast.unparse(t)) for t in node.targets}:
+        return a
+    pairs: list[tuple[ast.expr, ast.expr]] = []
+    for t in node.targets:
+        if isinstance(t, (ast.Tuple, ast.List)) and isinstance(node.value, (ast.Tuple, ast.List)) and len(t.elts) == len(node.value.elts):
+            pairs += zip(t.elts, node.value.elts)
+        else:
+            pairs.append((t, node.value))
+    for t, v in pairs:
+        bound, source = _attr_name(ast.unparse(t)), _attr_name(ast.unparse(v))
+        if isinstance(v, (ast.Name, ast.Attribute, ast.Subscript)) and {bound, source} == {a, o}:
+            return bound
+    return ""
+
+
+def _shared(b: NumpyBackend, carry: dict[str, Any] | None) -> Finding | None:
+    """Buffers seen to be one object with a second name (a template they are re-bound to), at the lines that bind them."""
+    pairs: list[tuple[str, str, SecondName]] = []
+    lines: list[Line] = []
+    for s in b.sharing.found.values():
+        a, o = _attr_name(s.path), _attr_name(s.other)
+        bound: list[str] = []
+
+        def binds(node: ast.AST, src: str, a: str = a, o: str = o, bound: list[str] = bound) -> bool:
+            name = _rebinds(node, a, o)
+            bound.extend([name] if name else [])
+            return bool(name)
+
+        at = find_lines(_files(b), binds, limit=8)
+        if at:  # the program binds one name to the other (not two names built together): the one bound is reset
+            pairs.append((s.path, s.other, s) if Counter(bound).most_common(1)[0][0] == a else (s.other, s.path, s))
+            lines += at
+    if not pairs:
+        return None
+    upd, tpl, first = pairs[0]
+    lines = sorted(dict.fromkeys(lines), key=lambda l: (l.filename, l.lineno))
+    return aliased_buffers(SharedMemory(
+        kind="same", paths=(upd, tpl), roles=((upd, "buffer"), (tpl, "buffer")),
+        object_type=first.object_type, where=where_text(lines, f"{upd} = {tpl}"), templates=(tpl,),
+        details={"pairs": {u: t for u, t, _ in pairs}, "scope": first.scope, "first_update": b.sharing.first_update,
+                 "lines": [str(l) for l in lines],
+                 **({"carry_over": carry["rho"], "carry_windows": carry["windows"]} if carry else {})}))
+
+
 def _aliased(b: NumpyBackend) -> list[Finding]:
     from netdoctor.buffers.aliasing import find_aliasing
 
     out: list[Finding] = []
-    carry = _carry(b)
-    if b.aliases:
-        pairs = sorted((c, sorted(n)[0].split(" ")[0], sorted(n)[0]) for c, n in b.aliases.items())
-        lines = [l for c, alias, _ in pairs for l in _assign_lines(b, c, augmented=False, value_has=alias)]
-        lines += [l for c, alias, _ in pairs for l in _assign_lines(b, alias, augmented=False, value_has=_attr_name(c))]
-        first, alias, _ = pairs[0]
-        found = aliased_buffers(SharedMemory(
-            kind="same", paths=(first, alias), roles=((first, "buffer"), (alias, "buffer")), object_type="list",
-            where=where_text(lines, first), templates=(alias,),
-            details={"buffers": {c: full for c, _, full in pairs}, "lines": [str(l) for l in lines],
-                     **({"carry_over": carry["rho"]} if carry else {})}))
-        if found is not None:
-            out.append(found)
+    found = _shared(b, _carry(b))
+    known: set[str] = set()
+    if found is not None:
+        out.append(found)
+        known = {_head(p) for pair in found.evidence["pairs"].items() for p in pair}
     root = b.root.obj
     if b.root.globals_root:  # module globals: the arrays and lists, under their own names
         # the module's loop variables (`for p, g in zip(params, grads)`) are bound to the network's arrays by the
         # loop itself: never parts of the network, never an alias of what they point at
         root = types.SimpleNamespace(**{k: v for k, v in root.items() if isinstance(k, str) and not k.startswith("__")
                                         and k not in b.root.skip and isinstance(v, (list, dict, tuple, np.ndarray))})
-    known = {c for c in b.aliases}
     for f in find_aliasing(root):
         paths = [p if b.root.globals_root else f"{b.root.prefix}.{p}" for p in f.evidence.get("paths", [])]
         if any(_head(p) in known for p in paths):

@@ -1,0 +1,147 @@
+"""Gradient buffers that are one object with something else the program keeps, seen while it trains.
+
+A "reset" that re-binds a buffer to a kept object (``grad_w[0] = zero_w[0]``,
+``self.weight_updates = self.weight_templates``, ``dW1 = ZERO_W1``) leaves two
+names on one object: the accumulation writes into the template, and the next
+"reset" hands back the sums. What gives it away is behaviour, not names: at the
+start of a window (the first gradient computation after an update) the
+buffers still hold what they held, and the object behind a buffer, or behind
+the list or dict holding the buffers, is reached under a second name of one
+scope the program keeps.
+
+The scopes looked at are the ones that hold the window: the network's own
+root, the module globals of the program's frames on the stack, and the locals
+of the program's functions that called the gradient computation (``train()``,
+``main()``, a closure's ``train()``, ``update_mini_batch()`` whose local
+``nabla_b`` is the buffer of the batch), each less its loop variables. A
+helper's argument (``def sgd(p, g)``) or the gradient function's own locals are
+never among them: those frames are not on the stack when a window starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any
+
+import numpy as np
+
+from netdoctor.buffers.aliasing import SecondName, second_names
+from netdoctor.observe.numpy.arrays import FrameLocals, Path, path_text, resolve, walk_arrays
+from netdoctor.observe.numpy.network import Param, Root
+from netdoctor.observe.source import function_loop_names, loop_names
+
+__all__ = ["SharedBuffers", "SCANS"]
+
+SCANS = 4
+"""Looks at most (each walks a few scopes, ~1 ms): the first windows that start with a buffer still full."""
+WINDOWS = 32
+"""Window starts after an update at which the buffers are read for a look (each reads a few arrays)."""
+DEPTH = 12
+"""Frames of the stack looked at, from the gradient function's caller up."""
+
+
+class SharedBuffers:
+    """Records which of the network's buffers are one object with a second name (see the module's docstring).
+
+    The buffers are the arrays the observer paired with the parameters, and the arrays beside the parameters,
+    shaped like one of them and not one of them, that the program keeps on the network (a sum of returned
+    gradients accumulated into ``self.zero_w`` through a local ``nabla_w``); never a forward cache.
+
+    Args:
+        user_code: whether a code object is the program's own (the tracer's test).
+    """
+
+    def __init__(self, user_code: Callable[[CodeType], bool]) -> None:
+        self.user_code = user_code
+        self.found: dict[str, SecondName] = {}
+        """The buffer's (or its container's) path -> the second name found for it."""
+        self.first_update: int | None = None
+        """The update after which a second name was first found."""
+        self.scans = 0
+        self.windows = 0
+
+    def pending(self, updates: int) -> bool:
+        """Whether a window that starts now is worth reading: after an update, while looks are left and none found."""
+        return updates >= 1 and self.scans < SCANS and self.windows < WINDOWS and not self.found
+
+    def at_window_start(self, frame: FrameType, root: Root, params: list[Param], caches: list[Path], updates: int) -> None:
+        """At the first gradient computation of a window (``frame``): when a buffer still holds something (a reset that
+        gave fresh zeros shares nothing worth a look), look for second names."""
+        self.windows += 1
+        targets, arrays = _targets(root, params, caches)
+        if targets and any(np.any(a) for a in arrays):
+            self.look(frame, root, targets, updates)
+
+    def look(self, frame: FrameType, root: Root, targets: dict[int, tuple[str, Any]], updates: int) -> None:
+        """Second names of ``targets`` (id -> (path, object)) in every scope that holds the window."""
+        self.scans += 1
+        names = {oid: path for oid, (path, _) in targets.items()}
+        for name, scope, prefix, skip in self._scopes(root, self._stack(frame)):
+            for oid, paths in second_names(scope, names, prefix=prefix, skip=skip).items():
+                own, obj = targets[oid]
+                others = [p for p in paths if p != own]
+                if own not in self.found and others and _holds_something(obj):
+                    self.found[own] = SecondName(own, others[0], name, type(obj).__name__)
+                    self.first_update = self.first_update if self.first_update is not None else updates
+
+    def _stack(self, frame: FrameType) -> list[FrameType]:
+        out: list[FrameType] = []
+        f = frame.f_back
+        while f is not None and len(out) < DEPTH:
+            if self.user_code(f.f_code):
+                out.append(f)
+            f = f.f_back
+        return out
+
+    def _scopes(self, root: Root, stack: list[FrameType]) -> list[tuple[str, Any, str, frozenset[str]]]:
+        """``(name, scope, prefix, skipped names)`` of every scope that outlives a step, each once."""
+        out: list[tuple[str, Any, str, frozenset[str]]] = []
+        seen: set[int] = set()
+        obj = root.obj
+        if isinstance(obj, FrameLocals):
+            obj = dict(obj.frame.f_locals)
+        name = "module globals" if root.globals_root else (f"`{root.prefix}`" if root.prefix else "the network's containers")
+        out.append((name, obj, root.prefix, root.skip))
+        seen.add(id(root.obj))
+        for f in stack:
+            g = f.f_globals
+            if id(g) not in seen:
+                seen.add(id(g))
+                out.append(("module globals", g, "", loop_names(str(g.get("__file__", "")))))
+            if f.f_code.co_name != "<module>":
+                code = f.f_code
+                out.append((f"the locals of {code.co_name}()", dict(f.f_locals), "",
+                            function_loop_names(code.co_filename, code.co_firstlineno)))
+        return out
+
+
+def _holds_something(obj: Any) -> bool:
+    """An array, or a list or dict of arrays, not all zeros: what a window starts from when the reset kept it."""
+    if isinstance(obj, np.ndarray):
+        return bool(np.any(obj))
+    values = obj.values() if isinstance(obj, dict) else obj
+    return any(isinstance(v, np.ndarray) and np.any(v) for v in list(values))
+
+
+def _targets(root: Root, params: list[Param], caches: list[Path]) -> tuple[dict[int, tuple[str, Any]], list[np.ndarray]]:
+    """``id -> (path, object)`` of each buffer array and of the list or dict that holds it, and the buffer arrays."""
+    out: dict[int, tuple[str, Any]] = {}
+    arrays: list[np.ndarray] = []
+    paths = [p.buffer for p in params if p.buffer is not None]
+    shapes = {p.shape for p in params}
+    kept = {id(resolve(root.obj, p.path)) for p in params} | {id(resolve(root.obj, c)) for c in caches}
+    for path, a in walk_arrays(root.obj, globals_root=root.globals_root, max_depth=3, skip=root.skip):
+        if a.shape in shapes and id(a) not in kept and path not in paths:
+            paths.append(path)
+    for path in paths:
+        b = resolve(root.obj, path)
+        if not isinstance(b, np.ndarray) or id(b) in out:
+            continue
+        arrays.append(b)
+        out[id(b)] = (path_text(path, root.prefix), b)
+        if len(path) > 1:
+            head = resolve(root.obj, path[:-1])
+            if isinstance(head, (list, dict)):
+                out.setdefault(id(head), (path_text(path[:-1], root.prefix), head))
+    return out, arrays
