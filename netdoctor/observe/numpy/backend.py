@@ -389,7 +389,8 @@ class NumpyBackend:
         update (``nan - lr * g`` is ``nan``), so an update after that moves nothing the count can see."""
         nf = self.nonfinite
         if nf is None or not self.params or self.updates - int(nf["update"]) > 2:
-            return ""  # none, or the count went on past it (some weights still finite and moving)
+            # none, or the count went on past it (some weights still finite and moving)
+            return self._gradients_after_last_update()
         with np.errstate(all="ignore"):
             bad = [prm.text for prm, a in zip(self.params, self._arrays())
                    if isinstance(a, np.ndarray) and a.dtype.kind in "fc" and not np.isfinite(a).all()]
@@ -400,6 +401,24 @@ class NumpyBackend:
                 f"{'the weights' if nf.get('where') == 'update' else 'the output of ' + str(nf.get('where'))}), and a NaN weight "
                 "stays NaN, "
                 "so a later update changes nothing to see; the program may have made more")
+
+    def _gradients_after_last_update(self) -> str:
+        """Gradients computed after the last update counted, many times as many as an update took before: the
+        program went on stepping, and its steps stopped changing the weights (too small for their float
+        resolution once they grew large, or zero)."""
+        per = [w["calls"] for w in self.windows if w.get("calls")]
+        typical = float(np.median(per)) if per else 0.0
+        after = self._window_calls
+        if self.contributor is None or not per or after < 10 or after <= 3 * typical:
+            return ""
+        grown = {k: self.norms_last[k] / v for k, v in self.norms_first.items() if v > 0 and k in self.norms_last}
+        worst = max(grown, key=lambda k: grown[k], default=None)
+        why = (f"the weights grew to norm {self.norms_last[worst]:.3g} ({worst}, {grown[worst]:.3g}x its first), where "
+               "a step below their float resolution changes nothing" if worst is not None and grown[worst] > 1e3 else
+               "the steps it applied changed no sampled weight (zero, or below the weights' float resolution)")
+        return (f"from update {self.updates:,} on, updates were not counted: {self.contributor.co_name}(), which "
+                f"computes the gradient, ran {after:,} times after it ({typical:g} per update before) and {why}; the "
+                "program may have made more updates")
 
     # -- events --------------------------------------------------------------------
     def _on_call(self, frame: FrameType) -> bool:

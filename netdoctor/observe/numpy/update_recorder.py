@@ -676,14 +676,17 @@ class UpdateCheckRecorder:
                 if isinstance(a, np.ndarray) and a.dtype.kind == "f":
                     out.append((path, np.array(a, dtype=np.float64), a))
         cand = _Candidate(site, 0, None)
-        found: list[tuple[int, Pick, list[LossChoice]]] = []
+        found: list[tuple[tuple[int, int], Pick, list[LossChoice]]] = []
+        # targets that look like targets first (one-hot, class indices), as in _choices: a hidden layer's cache
+        # handed to the backward has a hidden output's very shape
+        targets = sorted(w.target_candidates, key=lambda t: not _targetish(t))
         for i, a, _ in out:
-            for target in w.target_candidates:
+            for target in targets:
                 if any(target is v for v in swap.values()):
                     continue
                 losses = assumed_losses(a, target)
                 if losses:
-                    found.append((_class_width(a, target), i, losses))
+                    found.append(((0 if _targetish(target) else 1, _class_width(a, target)), i, losses))
                     break
         found.sort(key=lambda f: f[0])
         return [(cand, i, losses) for _, i, losses in found[:2]]

@@ -464,8 +464,16 @@ def _summed_batch(b: NumpyBackend) -> BatchScale | None:
 def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     if b.lr is None or b.style not in ("accumulate", "returns"):
         return None
-    fits = [f for f in _fits(b) if f["calls"] > 1 and f["rows"] == f["calls"]]  # one sample per contribution
-    if len(fits) < 2:
+    every = _fits(b)
+    fits = [f for f in every if f["calls"] > 1 and f["rows"] == f["calls"]]  # one sample per contribution
+    # one gradient per update over the run (or in most windows): the windows with two are updates the count missed
+    # in between (a module-level loop's inline step seen late), not batches summed
+    if len(fits) < 2 or np.median([f["calls"] for f in every]) <= 1 or b.contrib_calls <= 1.5 * b.updates:
+        return None
+    # a layer object's backward method, called once per layer for one sample: as many calls per update as layers
+    code = b.contributor
+    layers = sum(1 for p in b.params if not is_bias(p.text))
+    if code is not None and code.co_argcount and code.co_varnames[0] == "self" and all(f["calls"] == layers for f in fits):
         return None
     divided = False
     if b.style == "accumulate" and b.contributor is not None:
