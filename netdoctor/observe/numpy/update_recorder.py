@@ -185,6 +185,9 @@ class _SignWatch:
             if moved and not self.summing:  # the end of a batch begun before the watch: sum the next whole one
                 self.base, self.summing, self.last = now, True, [None] * len(self.params)
                 return None
+            if moved and all(g is None for g in self.last):  # the same update, applied tensor by tensor
+                self.base = now
+                return None
             return self._sign(now) if moved else None
         if not moved:
             for k, (src, i) in enumerate(zip(self.sources, self.idx)):
