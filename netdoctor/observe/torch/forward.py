@@ -55,6 +55,11 @@ class ForwardRecorder:
         """User line of a model call in train mode -> calls under no_grad, with grad, and how many reached backward()."""
         self.leak: dict | None = None
         self.leak_tried = False
+        torch = watch.torch
+        self._mods = watch.models.mods
+        self._is_compiling = torch.compiler.is_compiling
+        self._grad_enabled = torch.is_grad_enabled
+        self._tensor = torch.Tensor
 
     def end_step(self) -> None:
         """A step ended: its outputs and measured tensors are no longer this forward pass's."""
@@ -62,28 +67,30 @@ class ForwardRecorder:
         self._act_seen.clear()
 
     def hook(self, module: Any, args: tuple, kwargs: dict, output: Any) -> None:
+        # Called for every module call of the program (a deep model makes a hundred per step): the names it needs are
+        # bound once in __init__ (each attribute chain or extra call here costs every step that much per module).
         # Inside torch.compile's tracing the hook is a no-op Dynamo folds away: no graph breaks, no warnings of ours.
-        if self.w.busy or self.w.compiling():
+        w = self.w
+        if w.busy or self._is_compiling():
             return
         try:
-            info = self.w.models.mods.get(id(module))
+            info = self._mods.get(id(module))
             if info is None or info.ref() is not module:
-                info = self.w.models.discover(module)
-            torch = self.w.torch
-            grad_on = torch.is_grad_enabled()
+                info = w.models.discover(module)
+            grad_on = self._grad_enabled()
+            tensor = isinstance(output, self._tensor)
             if info.has_params:
                 if grad_on:
                     info.calls_grad += 1
-                    if (isinstance(output, torch.Tensor) and not output.requires_grad
-                            and any(p.requires_grad for p in module.parameters(recurse=False))):
+                    if tensor and not output.requires_grad and any(p.requires_grad for p in module.parameters(recurse=False)):
                         info.out_cut += 1
                 else:
                     info.calls_nograd += 1
-            if isinstance(output, torch.Tensor):
+            if tensor:
                 self.outputs.append((module, output))
-            if not info.parent and info.has_params:
+            if info.has_params and not info.parent:
                 self._root_call(info, module, args, kwargs, output, grad_on)
-            if self.w.sample_now and grad_on:
+            if grad_on and w.sample_now:
                 t0 = time.perf_counter()
                 self._activations(module, args, output)
                 for listen in self.w.forward_listeners:

@@ -29,6 +29,17 @@ SAMPLE = 4096
 """Entries per parameter kept before/after a sampled step (evenly spaced; all for smaller tensors)."""
 
 
+def _sample(t: Any, idx: Any) -> Any:
+    """A copy of the entries ``idx`` of ``t`` flattened (all of them when ``idx`` is None)."""
+    flat = t.reshape(-1)
+    return flat.clone() if idx is None else flat.index_select(0, idx)
+
+
+def _wide(t: Any) -> Any:
+    """``t`` itself in float32 or float64, else as float32 (a float16 norm overflows at 65,504)."""
+    return t if t.dtype.itemsize >= 4 and t.is_floating_point() else t.float()
+
+
 def opt_params(opt: Any) -> list[Any]:
     """Every tensor an optimizer holds, over its parameter groups."""
     return [p for g in opt.param_groups for p in g["params"]]
@@ -105,13 +116,8 @@ class ParameterSampler:
                 pi.grad_none += 1
             w = p.detach()
             if id(p) in mine:
-                flat = w.reshape(-1)
-                pi.before = (flat if pi.idx is None else flat[pi.idx]).clone()
-                if g is not None:
-                    gf = g.detach().reshape(-1)
-                    pi.g_sample = (gf if pi.idx is None else gf[pi.idx]).clone()
-                else:
-                    pi.g_sample = None
+                pi.before = _sample(w, pi.idx)
+                pi.g_sample = _sample(g.detach(), pi.idx) if g is not None else None
             ws.append(w)
             if g is not None:
                 gs.append(g.detach())
@@ -165,31 +171,41 @@ class ParameterSampler:
                     self.step_before_backward += 1
 
     def after_step(self, opt: Any) -> None:
-        """After a sampled ``step()``: the update against the weights, the drift from the start; stale-gradient hooks armed."""
+        """After a sampled ``step()``: the update against the weights, the drift from the start; stale-gradient hooks armed.
+
+        The arithmetic runs on all parameters at once (``torch._foreach_*``: a few kernels and one host read per
+        step, whatever the number of parameters), in the parameters' own dtype (a float64 update smaller than
+        float32's resolution still counts as a change), norms in at least float32.
+        """
         torch = self.w.torch
-        ratios, changed, drifts, slots = [], [], [], []
+        slots, afters, befores, firsts = [], [], [], []
         for p in opt_params(opt):
             pi = self.w.params.get(id(p))
             if pi is None or pi.before is None:
                 continue
-            flat = p.detach().reshape(-1)
-            after = flat if pi.idx is None else flat[pi.idx]
-            delta = (after - pi.before).float()
-            ratios.append(torch.linalg.vector_norm(delta) / torch.linalg.vector_norm(pi.before.float()).clamp_min(1e-30))
-            changed.append((delta != 0).any().float())
             if pi.first is None:
                 pi.first = pi.before
-            drifts.append(torch.linalg.vector_norm((after - pi.first).float()) / torch.linalg.vector_norm(pi.first.float()).clamp_min(1e-30))
+            flat = p.detach().reshape(-1)
+            afters.append(flat if pi.idx is None else flat.index_select(0, pi.idx))
+            befores.append(pi.before)
+            firsts.append(pi.first)
             slots.append(pi)
             self._arm_stale(p, pi)
             pi.before = None
-        if slots:
-            values = torch.stack(ratios + changed + drifts).tolist()
-            n = len(slots)
-            for k, pi in enumerate(slots):
-                bounded_append(pi.ratios, (self.w.steps, values[k]))
-                bounded_append(pi.changed, (self.w.steps, bool(values[n + k])))
-                bounded_append(pi.drift, (self.w.steps, values[2 * n + k]))
+        if not slots:
+            return
+        deltas = [_wide(d) for d in torch._foreach_sub(afters, befores)]
+        moves = [_wide(d) for d in torch._foreach_sub(afters, firsts)]
+        norms = (torch._foreach_norm(deltas) + torch._foreach_norm([_wide(b) for b in befores])
+                 + torch._foreach_norm(deltas, ord=math.inf) + torch._foreach_norm(moves) + torch._foreach_norm([_wide(f) for f in firsts]))
+        device = norms[0].device
+        values = torch.stack([v.double().to(device) for v in norms]).tolist()
+        n = len(slots)
+        for k, pi in enumerate(slots):
+            step, before, largest, first = values[k], values[n + k], values[2 * n + k], values[4 * n + k]
+            bounded_append(pi.ratios, (self.w.steps, step / max(before, 1e-30) if before == before else math.nan))
+            bounded_append(pi.changed, (self.w.steps, not largest == 0))  # a NaN change is a change
+            bounded_append(pi.drift, (self.w.steps, values[3 * n + k] / max(first, 1e-30) if first == first else math.nan))
 
     def _arm_stale(self, p: Any, pi: ParamInfo) -> None:
         """One-shot hook for the next backward into ``p``: what does ``.grad`` hold before the fresh gradient is added?"""
