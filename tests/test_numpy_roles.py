@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.roles import one_top
+from netdoctor.observe.numpy.roles import is_reset, one_top, ordered_by_sample, ordered_like, proportional_to
 
 
 @pytest.mark.parametrize("rows, coded", [
@@ -18,3 +18,73 @@ from netdoctor.observe.numpy.roles import one_top
 ])
 def test_one_top_tells_target_codes_from_deltas_with_few_values(rows, coded):
     assert one_top(rows) is coded
+
+
+# -- steps of an update rule (proportional_to), resets (is_reset), softmax caches (ordered_by_sample) ---------------
+def _entries(rng, n=64):
+    return rng.normal(0, 1, n)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("lr", [1e-4, 0.05, 1.25])
+def test_a_step_of_sgd_is_found_proportional_to_the_gradient_it_read(dtype, lr):
+    rng = np.random.default_rng(0)
+    W = (rng.normal(0, 1, (30, 20)) * 3).astype(dtype)
+    g = rng.normal(0, 1, (30, 20)).astype(dtype)
+    other = rng.normal(0, 1, (30, 20)).astype(dtype)
+    idx = np.sort(rng.choice(W.size, 64, replace=False))
+    old = np.take(W, idx).astype(float)
+    W -= dtype(lr) * g  # the program's own rounding, in its own precision
+    new = np.take(W, idx).astype(float)
+    cands = [np.take(other, idx).astype(float), np.take(g, idx).astype(float)]
+    hit = proportional_to(old, new, cands, float(np.finfo(dtype).eps))
+    assert hit is not None and hit[0] == 1
+    # the factor is the step's: minus the learning rate (to the rounding of a step 1e-4 of the weights in float32)
+    assert hit[1] == pytest.approx(-lr, rel=1e-9 if dtype is np.float64 else 1e-2)
+
+
+def test_a_momentum_step_reads_the_velocity_not_the_gradient():
+    rng = np.random.default_rng(1)
+    p, v, g = _entries(rng), _entries(rng) * 0.01, _entries(rng)
+    v_new = 0.9 * v - 0.1 * g
+    hit = proportional_to(p, p + v_new, [g, v_new], 2.2e-16)
+    assert hit is not None and hit[0] == 1 and hit[1] == pytest.approx(1.0)  # p += v
+    assert proportional_to(p, p + v_new, [g, v], 2.2e-16) is None  # neither the gradient nor the old velocity
+
+
+@pytest.mark.parametrize("change", ["rescale", "reset", "unrelated", "two_steps"])
+def test_changes_that_are_no_step_of_an_update_rule(change):
+    rng = np.random.default_rng(2)
+    old, g, g2 = _entries(rng), _entries(rng), _entries(rng)
+    new = {"rescale": 30 * old,  # W *= 30 before training: a multiple of itself
+           "reset": np.zeros_like(old),  # g[...] = 0: a multiple of itself too
+           "unrelated": _entries(rng),  # a cache rewritten by the next batch
+           "two_steps": old - 0.1 * g - 0.1 * g2}[change]  # two updates between looks: no single array read
+    assert proportional_to(old, new, [g, g2, old.copy()], 2.2e-16) is None
+
+
+def test_a_proportion_needs_three_nonzero_entries():
+    old = np.ones(64)
+    g = np.zeros(64)
+    g[[3, 9]] = [1.0, -2.0]
+    assert proportional_to(old, old - 0.1 * g, [g], 2.2e-16) is None
+    g[20] = 0.5
+    assert proportional_to(old, old - 0.1 * g, [g], 2.2e-16) == (0, pytest.approx(-0.1))
+
+
+def test_a_reset_is_a_change_to_zeros_from_values():
+    assert is_reset(np.array([0.0, 2.0, -1.0]), np.zeros(3))
+    assert not is_reset(np.zeros(3), np.zeros(3))  # a buffer that stayed empty
+    assert not is_reset(np.zeros(3), np.array([0.0, 0.1, 0.0]))  # a zero-initialised bias after its first step
+
+
+def test_a_softmax_is_ordered_like_its_logits_sample_by_sample_and_a_delta_is_not():
+    rng = np.random.default_rng(3)
+    z = rng.normal(0, 2, (16, 10))
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = e / e.sum(axis=1, keepdims=True)
+    assert ordered_by_sample(z, p)  # batch first
+    assert ordered_by_sample(z.T, p.T)  # batch last (columns)
+    assert not ordered_like(z, p)  # across samples a softmax is not one elementwise function of its logits
+    t = np.eye(10)[rng.integers(0, 10, 16)]
+    assert not ordered_by_sample(z, p - t)  # the output's delta breaks the order at the target's entry

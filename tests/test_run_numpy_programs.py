@@ -38,6 +38,10 @@ class Program:
     """The samples it trains on: the targets of at least 85% of them must have been seen (not those of discovery)."""
     forward: bool = True
     """The forward function must have been found (its predictions recorded)."""
+    arrays: int | None = None
+    """The network's arrays: exactly its parameters (no gradient, velocity or cache taken as one)."""
+    layers: str = ""
+    """The layer widths the header must give (``12 -> 9 -> 3``), from the input on."""
     context: dict = field(default_factory=dict, hash=False)
 
     @property
@@ -119,6 +123,18 @@ PROGRAMS = [
     # the weights are locals of main(), rebound inline by a loop that calls no function of the program
     Program("inline_main", updates=400, forward=False),
     Program("inline_main_lr_too_high", updates=400, forward=False),
+    # roles from behaviour: one dict holds the weights and the forward's results under names that say nothing
+    # (``pre``, ``act``, ``probs``), gradients accumulate per sample in a second dict on the object under the weights'
+    # keys and a momentum's velocities in a third; held-out forwards every 4 steps rewrite the results with no update
+    Program("state_dicts", updates=248, arrays=4),
+    # gradients returned as a dict under the weights' own keys (W1, b1, ...), kept on the object before the step reads it
+    Program("class_slopes", updates=240, samples=4800, arrays=4),
+    Program("class_slopes_sign", arrays=4),
+    # (weights, bias) tuples in a list, replaced by new tuples at each step; the frozen twin builds them and drops them
+    Program("tuple_layers", updates=160, samples=4000, arrays=4),
+    Program("tuple_layers_frozen", arrays=4),
+    # the parameter dict lists the output layer first (its matrices also chain the other way round, as columns)
+    Program("reversed_dict", updates=150, samples=3000, arrays=4, layers="12 -> 9 -> 3 (rows)"),
 ]
 
 
@@ -174,6 +190,8 @@ def test_buggy_programs_are_named_at_their_lines_and_healthy_twins_are_quiet(pro
         loud = [f for f in findings if f["severity"] in ("error", "warning")]
         assert not loud and o.returncode == 0, _detail(o)
         return
+    if "frozen-parameters" in bugs:  # the gradients computed for arrays that never moved are what was observed
+        assert not o.report.get("unobserved"), _detail(o)
     assert set(bugs) | set(program.expect) <= codes, _detail(o)
     name = program.path.name
     for code, lines in bugs.items():
@@ -192,6 +210,9 @@ def test_every_update_and_the_samples_are_observed(program):
         assert 0.85 * program.samples <= ctx.get("samples_observed", 0) <= program.samples, _detail(o)
     if program.forward:
         assert o.report.get("sections", {}).get("observed", {}).get("forward"), _detail(o)
+    if program.arrays is not None:
+        assert re.search(rf"\b{program.arrays} arrays in ", ctx.get("model", "")), _detail(o)
+    assert ctx.get("model", "").startswith(program.layers), _detail(o)
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)

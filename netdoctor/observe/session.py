@@ -35,6 +35,9 @@ NOTHING = ("nothing to observe: the program built no arrays that it updated whil
 
 MIN_UPDATES = 2
 """Updates of a network that must be followed before its training can be judged (one shows no trend)."""
+FROZEN_COMPUTATIONS = 10
+"""Gradient computations of a network whose arrays never moved after which the run is judged (frozen parameters are
+what was observed, not too little)."""
 
 
 def unobserved_reason(context: dict[str, Any], notes: list[str], observed: bool) -> str:
@@ -42,7 +45,7 @@ def unobserved_reason(context: dict[str, Any], notes: list[str], observed: bool)
 
     Args:
         context: the merged header facts of the backends (``updates_observed``,
-            ``updates_expected``, ``optimizer_steps``).
+            ``updates_expected``, ``optimizer_steps``, ``gradient_computations`` of a network that never moved).
         notes: the backends' notes (an observer's own error is one of them).
         observed: whether any backend found a network.
     """
@@ -54,7 +57,7 @@ def unobserved_reason(context: dict[str, Any], notes: list[str], observed: bool)
     expected = context.get("updates_expected")
     if isinstance(expected, int) and expected > 0 and 2 * seen < expected:
         return f"{seen} of {expected} updates observed" + (f"; {failed}" if failed else "")
-    if seen < MIN_UPDATES:
+    if seen < MIN_UPDATES and int(context.get("gradient_computations") or 0) < FROZEN_COMPUTATIONS:
         return (f"only {seen} update{'s' * (seen != 1)} of the network observed, too few to judge its training"
                 + (f"; {failed}" if failed else ""))
     return ""

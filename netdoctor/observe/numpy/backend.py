@@ -278,6 +278,12 @@ class NumpyBackend:
         """A function of the program seen while observing, by its name (None when none was)."""
         return next((code for code in list(self._roles) + list(self._funcs) if code.co_name == name), None)
 
+    @property
+    def gradient_computations(self) -> int:
+        """Calls of the contributor seen in all, those made while discovering included (a network found as frozen is
+        found from them)."""
+        return self.contrib_calls + (0 if self.phase_ended_at_end else self.discovery_calls)
+
     def sampled_params(self) -> tuple[np.ndarray, np.ndarray]:
         """``(when watching began, now)``: the sampled entries of every parameter, laid out like ``params``."""
         return self.P_first, self._sample_params()
@@ -365,7 +371,8 @@ class NumpyBackend:
         ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
         notes = list(self.notes) + self.update_checks.notes()
         if self.frozen and self.updates == 0:
-            computed = self.contrib_calls + (0 if self.phase_ended_at_end else self.discovery_calls)
+            computed = self.gradient_computations
+            ctx["gradient_computations"] = computed  # what was observed of a network that never moved
             notes.append(f"updates not observed: the network's arrays never moved in the {computed:,} gradient computations "
                          "seen (found from the gradients computed for them)")
         stopped = self._counting_stopped()

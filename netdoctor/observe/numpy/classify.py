@@ -3,11 +3,14 @@
 :class:`Classifier` reads the tables :class:`~netdoctor.observe.numpy.discovery.Discovery` filled (roots, the
 statistics of each array path, the functions seen) and returns the :class:`~netdoctor.observe.numpy.network.Network`:
 
-* a *parameter* persists and is moved by the update: of the arrays of its shape that change, the least often
-  (a buffer accumulates several times per update), by a step rather than by all of its size (a gradient
-  overwritten at each update is new every time);
-* a *buffer* is what the update reads: busier than the parameter of its shape, or written where the gradients
-  are computed; the function writing most into them is the contributor;
+* a *parameter* persists and is moved by the update: first by behaviour, moved by steps of an update rule
+  (:attr:`~netdoctor.observe.numpy.network.PathStats.stepped`); otherwise, of the arrays of its shape that change,
+  the least often (a buffer accumulates several times per update), by a step rather than by all of its size (a
+  gradient overwritten at each update is new every time);
+* a *buffer* is what the update reads: first by behaviour, what another array's steps read or what is reset after
+  the update (:attr:`~netdoctor.observe.numpy.network.PathStats.read_by_update`); otherwise busier than the
+  parameter of its shape, or written where the gradients are computed; the function writing most into them is the
+  contributor;
 * *frozen* parameters (``force``) never moved while the program kept computing arrays of their shapes;
 * :func:`mark_caches` tells a forward pass's caches while discovery runs: an elementwise non-decreasing
   function of ``W·a + b``, or the input stored again.
@@ -17,8 +20,10 @@ Names only break ties (a container named like gradients is not the network when 
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
+from collections.abc import Iterable
 from types import CodeType, FrameType
 
 import numpy as np
@@ -62,8 +67,10 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
     has a bias's shape, and a parameter dict may hold caches (``params['A1']``): their names and shapes do
     not tell, their values do. Judged at the writer's return, before an update moves the weights.
     """
+    # rewritten, not changed in place: what is added to in place (``g += dW``, ``b -= lr * db``) is summed or
+    # stepped, and a delta of one sample is ordered like its layer's pre-activation often enough to pass for a cache
     tested = [(st, a, rebound) for st, a, rebound in written
-              if not st.cache and st.cache_tries < CACHE_TRIES and 5 <= a.size and a.ndim <= 2]
+              if rebound and not st.cache and st.cache_tries < CACHE_TRIES and 5 <= a.size and a.ndim <= 2]
     if not tested:
         return
     weights, biases = [], []
@@ -89,7 +96,9 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
             # given and changed in place is being updated (``sgd(p, g, lr)``), not cached
             st.cache = True
     # layer by layer from the input: a cache is computed from the input or from a cache found before it
-    todo = [(st, a) for st, a, _ in tested if not st.cache]
+    # a constant array first seen (``b1 = np.zeros(h)`` left by an initialiser) is ordered like anything: it is not
+    # judged before the function that wrote it rewrites it (a layer all of whose units are dead is, at every pass)
+    todo = [(st, a) for st, a, _ in tested if not st.cache and (st.changes or st.rewrites or np.ptp(a) > 0)]
     while todo and inputs:
         found = [(st, a) for st, a in todo
                  if computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs)]
@@ -99,6 +108,64 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
         todo = [(st, a) for st, a in todo if not st.cache]
         if not found:
             break
+
+
+def chain_orders(shapes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
+    """The orders (permutations of up to 6 matrices) in which the matrices chain as layers (:func:`layer_chain`)."""
+    if len(shapes) > 6:
+        return []
+    return [order for order in itertools.permutations(range(len(shapes))) if layer_chain([shapes[k] for k in order])]
+
+
+def _input_width(shapes: list[tuple[int, ...]], order: tuple[int, ...]) -> int:
+    layout = layer_chain([shapes[k] for k in order])
+    return layout[1][0] if layout is not None else -1
+
+
+def input_widths(functions: Iterable[FuncStats], found: list[tuple[Path, PathStats]]) -> set[int]:
+    """The sizes of the arrays (or lists of numbers) the program's functions were last handed (a batch of inputs
+    ``(N, D)`` or ``(D, N)``, one sample), leaving out those of the parameters' shapes (an update helper handed
+    ``(p, g)``)."""
+    kept = {tuple(st.shape) for _, st in found}
+    given = [float_2d(a) for f in functions if f.calls >= 2 for a in f.args[:8]]
+    return {d for a in given if a is not None and a.shape not in kept and a.reshape(-1).shape not in kept for d in a.shape}
+
+
+def in_layer_order(found: list[tuple[Path, PathStats]], input_widths: set[int]) -> list[tuple[Path, PathStats]]:
+    """The parameters with their weight matrices in the order the layers chain, each followed by its bias.
+
+    The first layer's matrix multiplies the network's input: the program's order is kept when its matrices chain
+    from a matrix as wide as the inputs handed to the program's functions (``input_widths``), or when nothing tells
+    (``W1, b1, W2, b2``). Otherwise (``{"W2": ..., "W1": ...}`` chains too, read as columns, but from the output
+    end) the matrices are put in the order in which they chain from that width, or in the one order that chains.
+    """
+    mats = [i for i, (_, st) in enumerate(found) if len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text)]
+    shapes = [tuple(found[i][1].shape) for i in mats]
+    if len(mats) < 2:
+        return found
+    orders = chain_orders(shapes)
+    mine = tuple(range(len(mats)))
+    # from a matrix as wide as the inputs handed to the program's functions, else any order that chains
+    best = [order for order in orders if _input_width(shapes, order) in input_widths] or orders
+    if mine in best or (len(best) != 1 and mine in orders):
+        return found  # the program's order chains (from the input, as far as that was seen)
+    if len(best) != 1:
+        return found  # no chain, or several and nothing to tell them apart: the program's order stays
+    order = best[0]
+    chain = [mats[k] for k in order]
+    out: list[tuple[Path, PathStats]] = []
+    taken: set[int] = set()
+    layout = layer_chain([shapes[k] for k in order])
+    widths = layout[1][1:] if layout is not None else []
+    for i, width in zip(chain, widths):
+        out.append(found[i])
+        taken.add(i)
+        bias = next((j for j, (_, st) in enumerate(found) if j not in taken and j not in mats
+                     and int(np.prod(st.shape)) == width), None)
+        if bias is not None:
+            out.append(found[bias])
+            taken.add(bias)
+    return out + [f for j, f in enumerate(found) if j not in taken]
 
 
 class Classifier:
@@ -143,6 +210,8 @@ class Classifier:
             if root.replaced:
                 continue
             mine = [(k, st) for k, st in self.paths.items() if k[0] == rid]
+            if force and isinstance(root.obj, FrameLocals) and getattr(self.functions.get(root.obj.frame.f_code), "calls", 0) > 1:
+                continue  # the locals of a function called at every step are its temporaries, rebuilt per call
             if force:
                 hits = [st for _, st in mine if self._frozen_like(st, shapes)]
             else:
@@ -253,15 +322,22 @@ class Classifier:
         for st in stats.values():
             if st.changes and param_like(st) and not st.busy:
                 writers.update(st.where)
-        updater = persistent_writer(writers, stats.values())
+        # frozen parameters: nothing moves them (what changed meanwhile is caches and buffers, written by the
+        # forward and the gradient's functions, none of which is an update)
+        updater = persistent_writer(writers, stats.values()) if not force else None
         # arrays named like parameters that never change where the parameters do, beside a parameter of their
         # shape that does (``grads['W1']`` next to ``params['W1']``), are what the update reads: buffers
         moved = Counter(tuple(st.shape) for st in stats.values() if updater in st.where and param_like(st) and not st.busy)
         shapes = self._gradient_shapes() if force else Counter()
-        params, buffers = [], []
+        params: list[tuple[Path, PathStats]] = []
+        buffers: list[tuple[Path, PathStats]] = []
         for p, st in stats.items():
             role = array_role(st.text)
             if st.cache:
+                continue
+            # behaviour first: what a step read or what is reset is a buffer, what steps move is a parameter
+            if st.read_by_update or (st.stepped and not force and not is_constant(st.text)):
+                (buffers if st.read_by_update else params).append((p, st))
                 continue
             twin = role == "param" and st.changes and updater is not None and updater not in st.where and moved[tuple(st.shape)]
             held_apart = bool(p) and p[0][1] in self.buffer_containers
@@ -275,8 +351,8 @@ class Classifier:
         if force:
             # only arrays a layer chain can be made of: a data set or a lookup table that never moves is not frozen
             params = [(p, st) for p, st in params if not st.changes]
-            chain = layer_chain([tuple(st.shape) for _, st in params if len(st.shape) == 2 and not is_bias(st.text)])
-            if chain is None:
+            mats = [tuple(st.shape) for _, st in params if len(st.shape) == 2 and not is_bias(st.text)]
+            if layer_chain(mats) is None and not chain_orders(mats):
                 return [], buffers, updater
         return params, buffers, updater
 
@@ -291,6 +367,7 @@ class Classifier:
                  buffers: list[tuple[Path, PathStats]], updater: CodeType | None, force: bool) -> Network:
         # the updates seen while discovering count too: each parameter array changed once per update (by the updater)
         updates = max((st.where.get(updater, 0) if updater is not None else st.changes for _, st in found), default=0)
+        found = in_layer_order(found, input_widths(self.functions.values(), found))
         params = []
         for p, st in found:
             idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
@@ -337,7 +414,9 @@ class Classifier:
         for prm in params:
             by_shape.setdefault(prm.shape, []).append(prm)
         used: set[int] = set()
-        for p, st in sorted(buffers, key=lambda b: b[1].text):
+        # what the gradient's functions write first (accumulated into, overwritten): a velocity the update alone
+        # writes (``v = mu * v - lr * g``) is read by the step too, but it is not where the gradients go
+        for p, st in sorted(buffers, key=lambda b: (set(b[1].where) <= {updater}, b[1].text)):
             if is_constant(st.text):
                 # a "template" accumulated into at every contribution is a buffer by what the program does
                 # with it (``self.updates = self.templates``): followed under the name the code writes through

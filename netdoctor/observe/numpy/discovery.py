@@ -19,20 +19,33 @@ is attributed to the function running. The full walk of a root's containers
 between only the known paths are looked at, so one event costs a few
 microseconds per array however large the program's other data is. Then:
 
-* a *cache* is rewritten by the forward pass: an elementwise non-decreasing
-  function of ``W·a + b`` for a weight ``W`` the program keeps and ``a`` the
-  input (or an earlier cache), or the input itself stored again;
-* a *parameter* persists and is moved by the update: least often of the
-  arrays that change, by the function whose writes change it least relative
-  to its size;
-* a *buffer* is what the update reads: written more often than the
-  parameters (accumulated into), or where gradients are computed;
+* a *step* is a change proportional to another array the step could read
+  (``p -= lr * g``: the gradient, a buffer, a velocity; in the roots, in the
+  running function's locals, or returned last), and not to the array's own
+  old values (``W *= 30``, a reset); adding a temporary as it is
+  (``g += dW``) is accumulating, not a step. All arrays of one shape are
+  sampled at the same entries, so that a step and what it read compare entry
+  by entry;
+* a *cache* is rewritten by the forward pass: a non-decreasing function of
+  ``W·a + b`` (elementwise, or sample by sample like a softmax) for a weight
+  ``W`` the program keeps and ``a`` the input (or an earlier cache), or the
+  input itself stored again; never a parameter, and its rewrites (an
+  evaluation pass included) are no updates;
+* a *parameter* persists and is moved by steps of the update rule, whatever
+  its name; without steps to go by: least often of the arrays that change, by
+  the function whose writes change it least relative to its size;
+* a *buffer* is what the update reads (an array another array's steps are
+  proportional to) or what is reset to zero after it, whatever its name; else
+  written more often than the parameters (accumulated into), or where
+  gradients are computed;
 * *frozen* parameters never move, while the program keeps computing arrays
   of their shapes (gradients returned, accumulated into buffers, or held in
   the locals of the function that computes them) for them.
 
 Names only break ties (a parameter dict named ``grads`` is a buffer when
-both readings fit the behaviour).
+both readings fit the behaviour): ``grads['b1']`` beside ``params['b1']`` is
+a buffer because the step of ``params['b1']`` reads it, not because of its
+name.
 """
 
 from __future__ import annotations
@@ -55,13 +68,14 @@ from netdoctor.observe.numpy.arrays import (
     walk_arrays,
 )
 from netdoctor.observe.numpy.classify import Classifier, mark_caches
-from netdoctor.observe.numpy.network import CACHE_TRIES, COORDS, FuncStats, Network, PathStats, Root, param_like
+from netdoctor.observe.numpy.network import CACHE_TRIES, FuncStats, Network, PathStats, Root, param_like
 from netdoctor.observe.numpy.roles import flat_arrays
+from netdoctor.observe.numpy.steps import Steps, moved_like_a_parameter
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.source import function_loop_names, loop_names
 from netdoctor.observe.tracer import CallTracer, caller_of
 
-__all__ = ["Discovery", "FROZEN_CALLS"]
+__all__ = ["Discovery", "FROZEN_CALLS", "count_gradients", "step_values", "weights_moved"]
 
 DISCOVERY_UPDATES = 2
 """Parameter updates seen before the network is taken as found."""
@@ -76,8 +90,58 @@ WALK_EVERY = 32
 WALK_FIRST = 64
 ZERO_START_EVENTS = 2_000
 """Events (after the first change of a parameter-like array) after which parameters that all started at zero (logistic regression) are taken as they are."""
+FINGERPRINT = 16
+"""Entries an array's fingerprint reads: a gradient of a batch of one image is nonzero at a tenth of a first
+layer's entries (the pixels the image lights, the units it activates), so 5 entries missed most of its changes."""
 MAX_ROOTS = 64
 """Roots kept at most (containers handed around are roots; a program passing new lists every step makes many)."""
+
+
+def step_values(st: PathStats, a: np.ndarray, idx: np.ndarray, code: CodeType | None) -> np.ndarray:
+    """The sampled values of a changed array now; the size of its first changes relative to the array's is kept."""
+    now_values = entries(a, idx).astype(float)
+    if len(st.ratios) < 8 and st.values is not None:
+        with np.errstate(all="ignore"):
+            n0 = float(np.linalg.norm(st.values))
+            st.ratios.append((code, float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan")))
+    return now_values
+
+
+def count_gradients(func: FuncStats, frame: FrameType, value: Any, written: list[tuple[PathStats, np.ndarray, bool]],
+                    paths: dict[tuple[int | str, Path], PathStats], roots: dict[int | str, Root]) -> None:
+    """Count a return at which ``func`` had computed arrays shaped like at least two persistent arrays, one of
+    them a matrix: returned, written into the roots (buffers) or held in its locals (applied inline)."""
+    persistent = {tuple(st.shape) for st in paths.values() if not st.changes and not st.cache}
+    if not persistent or not any(len(s) == 2 for s in persistent):
+        return
+    computed = flat_arrays(value) + [a for _, a, _ in written]
+    if frame.f_code.co_name != "<module>":
+        computed += [v for v in list(frame.f_locals.values()) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+    kept = {fp[0] for root in roots.values() for fp in root.scan.values()}  # the roots' own arrays
+    shapes = {tuple(a.shape) for a in computed if id(a) not in kept} & persistent
+    if len(shapes) >= 2 and any(len(s) == 2 and min(s) > 1 for s in shapes):
+        func.grad_calls += 1
+        func.grad_shapes |= shapes
+
+
+def weights_moved(stats: list[PathStats]) -> bool:
+    """Whether the arrays that changed so far can tell parameters from buffers.
+
+    An array must have changed at two updates (its second step is measured relative to its size: a gradient
+    replaced at each step changes by all of it, a parameter by a step). A matrix that started at zero and changes is a
+    gradient buffer accumulating (or a zero-initialised layer): while one does, the weights may not have moved yet (a
+    per-sample program updates once per mini-batch), so discovery waits until a matrix that did not start at zero has
+    changed at two updates (or for :data:`ZERO_START_EVENTS` events: a network whose weights all start at zero).
+    """
+    def matrix(st: PathStats) -> bool:
+        return len(st.shape) == 2 and min(st.shape) > 1 and not st.cache
+
+    if not any(st.changes >= DISCOVERY_UPDATES and param_like(st) for st in stats):
+        return False  # no array seen at two updates: no step to compare a replaced gradient with
+    accumulating = {tuple(st.shape) for st in stats if st.changes and st.started_zero and matrix(st)}
+    # a layer of such a shape that has not moved at two updates yet: it may be the parameter, the zeros its buffer
+    return not any(tuple(st.shape) in accumulating and not st.started_zero and matrix(st) and st.changes < DISCOVERY_UPDATES
+                   for st in stats)
 
 
 class Discovery:
@@ -103,6 +167,10 @@ class Discovery:
         self.found: Network | None = None
         self._classes: dict[type, bool] = {}
         self._first_param_event = 0
+        self.steps = Steps(rng)
+        """Tells the steps of an update rule among the arrays' changes (see :mod:`netdoctor.observe.numpy.steps`)."""
+        self._frozen = True
+        self._frozen_at = -16
 
     # -- events ------------------------------------------------------------------------
     def on_call(self, frame: FrameType) -> Network | None:
@@ -140,12 +208,13 @@ class Discovery:
         if func is not None and value is not None:
             arrays = flat_arrays(value)
             if arrays:
+                self.steps.returned(arrays)
                 func.grad_returns += 1
                 func.shapes = tuple(a.shape for a in arrays)
                 func.ids = tuple(id(a) for a in arrays)
         written = self._scan(frame, call=False)
-        if self.found is None and func is not None and not self.param_events:
-            self._gradients_computed(func, frame, value, written)
+        if self.found is None and func is not None and self._still_frozen():
+            count_gradients(func, frame, value, written, self.paths, self.roots)
             if func.grad_calls >= FROZEN_CALLS:
                 self.finish(force=True)  # gradients keep coming, the parameters never move
         return self.found
@@ -169,9 +238,9 @@ class Discovery:
                 root.obj = FrameLocals(frame)
         written = self._scan(frame, call=False)
         func = self.functions.get(frame.f_code)
-        if self.found is None and func is not None and not self.param_events and frame.f_code.co_name != "<module>":
+        if self.found is None and func is not None and frame.f_code.co_name != "<module>" and self._still_frozen():
             # a loop computing gradients inline (``dW1 = x.T @ dh`` in a ``main()``): one computation per iteration
-            self._gradients_computed(func, frame, None, written)
+            count_gradients(func, frame, None, written, self.paths, self.roots)
             if func.grad_calls >= FROZEN_CALLS:
                 self.finish(force=True)
         return self.found
@@ -179,9 +248,21 @@ class Discovery:
     def at_end(self) -> Network | None:
         """The program ended while discovering: parameters that never moved while gradients were computed for them
         (a run too short for :data:`FROZEN_CALLS`)."""
-        if self.found is None and not self.param_events and max((f.grad_calls for f in self.functions.values()), default=0) >= 10:
+        if (self.found is None and max((f.grad_calls for f in self.functions.values()), default=0) >= 10
+                and self._still_frozen(now=True)):
             self.finish(force=True)
         return self.found
+
+    def _still_frozen(self, now: bool = False) -> bool:
+        """Whether no array has moved like a parameter yet: no change at all, or changes only of caches and of what
+        the update reads or empties (a gradient accumulated into a buffer and reset while the weights never move is
+        a frozen network's training, not its update). Looked at again every 16 events (or ``now``)."""
+        if not self.param_events:
+            return True
+        if now or self.events - self._frozen_at >= 16:
+            self._frozen_at = self.events
+            self._frozen = not any(moved_like_a_parameter(st) for st in self.paths.values())
+        return self._frozen
 
     # -- roots -------------------------------------------------------------------------
     def _name_root(self, name: str, obj: Any) -> None:
@@ -275,12 +356,13 @@ class Discovery:
         walk = self.scans <= WALK_FIRST or self.scans % WALK_EVERY == 0
         code = frame.f_code if frame is not None else None
         written: list[tuple[PathStats, np.ndarray, bool]] = []
+        moved: list[tuple[PathStats, np.ndarray, np.ndarray]] = []
         for rid, root in list(self.roots.items()):
             now: dict[Path, tuple[int, bytes]] = {}
             for path, a in self._arrays_of(root, walk):
                 idx = root.idx.get(path)
                 if idx is None or idx[-1] >= a.size:
-                    idx = root.idx[path] = sample_index(a.size, 5, self.rng)
+                    idx = root.idx[path] = sample_index(a.size, FINGERPRINT, self.rng)
                 fp = fingerprint(a, idx)
                 now[path] = fp
                 old = root.scan.get(path)
@@ -291,18 +373,21 @@ class Discovery:
                 st.shape = a.shape
                 if old is None and not call and root.scan and st.cache_tries < CACHE_TRIES:
                     written.append((st, a, True))  # a new array the returning function left behind: perhaps a cache
-                if st.idx is None and a.size >= 2:
-                    st.idx = sample_index(a.size, COORDS, self.rng)
+                resampled = a.size >= 2 and (st.values is None or st.idx is not self.steps.index(a.shape))
+                if resampled:  # (again when its shape changed: a cache of the training batch, then of a test set)
+                    st.idx = self.steps.index(a.shape)
                     st.values = entries(a, st.idx).astype(float)
+                st.obj = fp[0]
                 if old is not None and old != fp:
                     if old[1] == fp[1]:
-                        continue  # re-bound to an equal array: no change in value
-                    if st.idx is not None and st.values is not None and len(st.ratios) < 8 and a.size > st.idx[-1]:
-                        now_values = entries(a, st.idx).astype(float)
-                        with np.errstate(all="ignore"):
-                            n0 = float(np.linalg.norm(st.values))
-                            st.ratios.append((code, float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan")))
-                        st.values = now_values
+                        # re-bound to an equal array: no change in value, but rewritten (the forward rebuilding the
+                        # all-zero output of a dead layer is writing a cache)
+                        if not call and st.cache_tries < CACHE_TRIES:
+                            st.rewrites += 1
+                            written.append((st, a, True))
+                        continue
+                    if st.idx is not None and st.values is not None and not resampled:
+                        moved.append((st, a, step_values(st, a, st.idx, code)))
                     st.changes += 1
                     if old[0] == fp[0]:
                         st.inplace += 1
@@ -313,35 +398,17 @@ class Discovery:
             root.scan = now
         if written and not call and frame is not None:
             mark_caches(self.roots, self.paths, frame, written)
-        if any(array_role(st.text) == "param" and not st.cache for st, _, _ in written if st.changes):
+        if moved:
+            self.steps.judge(moved, self.paths.values(), frame)
+        if any(moved_like_a_parameter(st) for st, _, _ in written):
             self.param_events += 1
             if self.param_events == 1:
                 self._first_param_event = self.events
-        if (self.param_events >= DISCOVERY_UPDATES and self._weights_moved()) or (self.events % 32 == 0 and self._unnamed_ready()):
+        if ((self.param_events >= DISCOVERY_UPDATES and (self.events - self._first_param_event > ZERO_START_EVENTS
+                                                         or weights_moved(list(self.paths.values()))))
+                or (self.events % 32 == 0 and self._unnamed_ready())):
             self.finish()
         return written
-
-    def _weights_moved(self) -> bool:
-        """Whether the arrays that changed so far can tell parameters from buffers.
-
-        An array must have changed at two updates (its second step is measured relative to its size: a gradient
-        replaced at each step changes by all of it, a parameter by a step). A matrix that started at zero and changes is a gradient buffer accumulating (or a zero-initialised
-        layer): while one does, the weights may not have moved yet (a per-sample program updates once per
-        mini-batch), so discovery waits until a matrix that did not start at zero has changed at two updates, or
-        for :data:`ZERO_START_EVENTS` events (a network whose weights all start at zero).
-        """
-        def matrix(st: PathStats) -> bool:
-            return len(st.shape) == 2 and min(st.shape) > 1 and not st.cache
-
-        stats = list(self.paths.values())
-        if self.events - self._first_param_event > ZERO_START_EVENTS:
-            return True
-        if not any(st.changes >= DISCOVERY_UPDATES and param_like(st) for st in stats):
-            return False  # no array seen at two updates: no step to compare a replaced gradient with
-        accumulating = {tuple(st.shape) for st in stats if st.changes and st.started_zero and matrix(st)}
-        # a layer of such a shape that has not moved at two updates yet: it may be the parameter, the zeros its buffer
-        return not any(tuple(st.shape) in accumulating and not st.started_zero and matrix(st) and st.changes < DISCOVERY_UPDATES
-                       for st in stats)
 
     def _unnamed_ready(self) -> bool:
         """Without parameter names: parameters change least often (buffers change at every contribution)."""
@@ -355,22 +422,6 @@ class Discovery:
         return lo >= 3 and (hi >= 3 * lo or lo >= 300)
 
     # -- frozen parameters: gradients computed for arrays that never move ------------------
-    def _gradients_computed(self, func: FuncStats, frame: FrameType, value: Any,
-                            written: list[tuple[PathStats, np.ndarray, bool]]) -> None:
-        """Count a return at which ``func`` had computed arrays shaped like at least two persistent arrays, one of
-        them a matrix: returned, written into the roots (buffers) or held in its locals (applied inline)."""
-        persistent = {tuple(st.shape) for st in self.paths.values() if not st.changes and not st.cache}
-        if not persistent or not any(len(s) == 2 for s in persistent):
-            return
-        computed = flat_arrays(value) + [a for _, a, _ in written]
-        if frame.f_code.co_name != "<module>":
-            computed += [v for v in list(frame.f_locals.values()) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
-        kept = {fp[0] for root in self.roots.values() for fp in root.scan.values()}  # the roots' own arrays
-        shapes = {tuple(a.shape) for a in computed if id(a) not in kept} & persistent
-        if len(shapes) >= 2 and any(len(s) == 2 and min(s) > 1 for s in shapes):
-            func.grad_calls += 1
-            func.grad_shapes |= shapes
-
     # -- the network -------------------------------------------------------------------
 
     def finish(self, force: bool = False) -> Network | None:

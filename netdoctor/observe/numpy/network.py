@@ -74,6 +74,43 @@ class PathStats:
     cache_tries: int = 0
     started_zero: bool = False
     """All its sampled entries were zero when first seen: a buffer (or a zero-initialised layer) before training."""
+    obj: int = 0
+    """``id`` of the array the path held at the latest scan (two paths to one array are one array)."""
+    steps: int = 0
+    """Changes that were a step of an update rule: the moved amount proportional to another array the step could
+    read (``p -= lr * g``: a gradient, a buffer, a velocity), and not to the array's own value (``W *= 30``, a reset)."""
+    rewrites: int = 0
+    """Times it was rebound to an array of equal values (not a change; the forward rebuilding a constant cache)."""
+    accumulations: int = 0
+    """Changes that added another array as it is (``g += dW``): a gradient summed into a buffer, not a step."""
+    read_by: list[PathStats] = field(default_factory=list)
+    """The arrays whose steps were proportional to this one's values (the first few): what an update reads (a
+    gradient buffer, a momentum's velocity) is never a parameter. Read as :attr:`read`, because an array may be
+    found to be a cache after its change looked like a step (``Z2 = W2 @ A1 + b2`` with ``A1`` all zero)."""
+    resets: int = 0
+    """Changes that set it back to zero from nonzero values (``g[...] = 0``, ``g = np.zeros_like(g)``): a buffer."""
+
+    @property
+    def read(self) -> int:
+        """Steps of arrays that are not caches that read this one (see :attr:`read_by`)."""
+        return sum(not r.cache for r in self.read_by)
+
+    @property
+    def read_by_update(self) -> bool:
+        """What the update reads or what is emptied after it (see :attr:`read`, :attr:`resets`): a buffer by behaviour.
+
+        Not an array every change of which (two or more) was a step itself: that is a parameter, whatever moved in
+        proportion to it (a cache that copies a bias, ``Z2 = W2 @ A1 + b2`` with ``A1`` all zero)."""
+        if self.resets:
+            return True
+        return bool(self.read) and not (self.changes >= 2 and self.steps >= self.changes)
+
+    @property
+    def stepped(self) -> bool:
+        """Moved by an update rule at most of its changes, and never read by another array's step nor reset: a
+        parameter by behaviour. (Adam's first moment starts at zero, so its first change is a multiple of the
+        gradient; its later ones mix the old moment in, and it is not taken for a parameter.)"""
+        return self.steps >= 1 and 2 * self.steps >= self.changes and not self.read_by_update and not self.cache
 
 
 @dataclass
@@ -140,12 +177,14 @@ class Network:
 
 
 def param_like(st: PathStats) -> bool:
-    """Named like a parameter, or a matrix that changed without a name saying otherwise; never a cache."""
-    if st.cache:
+    """Moved by an update rule (:attr:`PathStats.stepped`), or else named like a parameter, or a matrix that changed
+    without a name saying otherwise; never a cache, nor what an update reads or what is reset after it (behaviour
+    decides before names: ``grads['b1']`` is a buffer when the step of ``params['b1']`` reads it)."""
+    if st.cache or st.read_by_update:
         return False
-    return array_role(st.text) == "param" or unnamed_param(st)
+    return st.stepped or array_role(st.text) == "param" or unnamed_param(st)
 
 def unnamed_param(st: PathStats) -> bool:
     """A matrix (both sides > 1) that changed, named neither like a parameter nor like a buffer or a constant."""
     return (array_role(st.text) == "other" and len(st.shape) == 2 and min(st.shape) > 1 and not is_constant(st.text)
-            and st.changes >= 1 and not st.cache)
+            and st.changes >= 1 and not st.cache and not st.read_by_update)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Role", "persistent_writer", "float_2d", "ordered_like", "computed_by_layer", "scalar_of", "bounded",
+__all__ = ["Role", "persistent_writer", "proportional_to", "is_reset", "float_2d", "ordered_like", "ordered_by_sample", "computed_by_layer", "scalar_of", "bounded",
            "one_hot", "code_like", "one_top", "flat_arrays", "class_rows"]
 
 
@@ -55,6 +55,42 @@ def persistent_writer(writers: Counter, stats: Any) -> CodeType | None:
     return best if math.isfinite(change(best)) else writers.most_common(1)[0][0]
 
 
+def proportional_to(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray],
+                    eps: float) -> tuple[int, float] | None:
+    """Which candidate the change ``new - old`` is a multiple of, and the factor (``p -= lr * g``: the step reads
+    ``g``, the factor is ``-lr``; ``g += dW`` accumulates: the factor is 1), or None.
+
+    All arrays are the same sampled entries of arrays of one shape. A change that is a multiple of the array's own
+    old values (``W *= 30``, a reset to zero) is no step of an update rule, and a candidate must have at least three
+    nonzero entries (so that a proportion is a fact, not a coincidence of one or two numbers). The tolerance is the
+    rounding of ``p - lr * g`` in the array's precision: ``eps`` of the values, ``1e-6`` of the step.
+    """
+    with np.errstate(all="ignore"):
+        d = new - old
+        nd = float(np.linalg.norm(d))
+        if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3:
+            return None
+        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (float(np.linalg.norm(old)) + float(np.linalg.norm(new)))
+        oo = float(np.dot(old, old))
+        if oo > 0 and float(np.linalg.norm(d - (float(np.dot(d, old)) / oo) * old)) <= tol:
+            return None  # rescaled or reset: a multiple of itself
+        for i, g in enumerate(candidates):
+            if np.count_nonzero(g) < 3:
+                continue
+            gg = float(np.dot(g, g))
+            if not math.isfinite(gg) or gg == 0.0:
+                continue
+            c = float(np.dot(d, g)) / gg
+            if c != 0.0 and float(np.linalg.norm(d - c * g)) <= tol:
+                return i, c
+    return None
+
+
+def is_reset(old: np.ndarray, new: np.ndarray) -> bool:
+    """Set back to zero from nonzero values (at the sampled entries): what is emptied after an update."""
+    return new.size >= 2 and not np.any(new) and bool(np.any(old))
+
+
 def float_2d(v: Any) -> np.ndarray | None:
     """An argument as a float array of at most 2 dimensions (a list of numbers or of one-element rows too), or None."""
     if isinstance(v, list):
@@ -81,8 +117,26 @@ def ordered_like(pre: np.ndarray, a: np.ndarray, tolerance: float = 0.1) -> bool
     return float((steps < -tol).mean()) <= tolerance
 
 
+def ordered_by_sample(pre: np.ndarray, a: np.ndarray) -> bool:
+    """Whether ``a`` is, sample by sample, a non-decreasing function of ``pre`` (same 2-D shape): a softmax of the
+    layer's output, in every row (batch first) or in every column (batch last), without exception. A backpropagated
+    delta (``out - t``) breaks the order at the target's entry of nearly every sample."""
+    if pre.ndim != 2 or pre.shape != a.shape or not (np.isfinite(pre).all() and np.isfinite(a).all()):
+        return False
+    tol = 1e-9 * float(np.abs(a).max(initial=0.0))
+    for p, v in ((pre, a), (pre.T, a.T)):
+        if p.shape[1] < 3 or not np.all(np.ptp(p, axis=1) > 0):
+            continue
+        order = np.argsort(p, axis=1, kind="stable")
+        steps = np.diff(np.take_along_axis(v, order, axis=1), axis=1)
+        if not np.any(steps < -tol) and np.any(steps > tol):
+            return True
+    return False
+
+
 def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray]) -> bool:
-    """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``."""
+    """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``
+    (applied elementwise, or sample by sample like a softmax)."""
     with np.errstate(all="ignore"):
         for W in weights:
             for a in inputs:
@@ -94,7 +148,7 @@ def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.
                     if pre is None or pre.size != c.size:
                         continue
                     shaped = c.reshape(pre.shape)
-                    if ordered_like(pre, shaped):
+                    if ordered_like(pre, shaped) or ordered_by_sample(pre, shaped):
                         return True
                     for b in biases:
                         if b.size in pre.shape and b.size != pre.size or b.size == pre.size:
@@ -102,7 +156,7 @@ def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.
                                 with_b = pre + (b.reshape(-1, 1) if b.size == pre.shape[0] else b.reshape(1, -1))
                             except ValueError:
                                 continue
-                            if with_b.shape == pre.shape and ordered_like(with_b, shaped):
+                            if with_b.shape == pre.shape and (ordered_like(with_b, shaped) or ordered_by_sample(with_b, shaped)):
                                 return True
     return False
 

@@ -534,7 +534,9 @@ def _summed(b: NumpyBackend) -> Finding | None:
 
 
 def _frozen(b: NumpyBackend) -> list[Finding]:
-    if b.updates < 3 and b.contrib_calls < 10:
+    # a network found as frozen was found from the gradient computations seen while discovering: they count
+    calls = b.gradient_computations if b.frozen else b.contrib_calls
+    if b.updates < 3 and calls < 10:
         return []
     start, end = b.sampled_params()
     offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
@@ -542,16 +544,16 @@ def _frozen(b: NumpyBackend) -> list[Finding]:
             for i in range(len(b.params))]
     frozen = tuple(p.text for p, s in zip(b.params, same) if s and b.changed[p.text] == 0)
     moving = tuple(p.text for p, s in zip(b.params, same) if not s)
-    if not frozen or not (moving or b.contrib_calls >= 10):
+    if not frozen or not (moving or calls >= 10):
         return []
     lines = find_lines(_files(b), lambda node, src: any(LR_NAME.match(n) for n in re.findall(r"[A-Za-z_]\w*", ast.unparse(
                        getattr(node, "value", node)))) and any(isinstance(t, ast.Name) for t in _target_nodes(node)), limit=3)
     group = (FrozenGroup(frozen, "update_dropped") if moving else
-             FrozenGroup(frozen, "nothing_changes", numbers={"calls": b.contrib_calls, "function": b.contributor.co_name
+             FrozenGroup(frozen, "nothing_changes", numbers={"calls": calls, "function": b.contributor.co_name
                                                              if b.contributor else "the program"}))
     return frozen_parameters(FrozenParameters(
         framework=Framework.NUMPY, groups=(group,), updated=moving, steps=b.updates, unit="update",
-        site=where_text(lines, ""), details={"gradient_computations": b.contrib_calls, "lines": [str(l) for l in lines]}))
+        site=where_text(lines, ""), details={"gradient_computations": calls, "lines": [str(l) for l in lines]}))
 
 
 def _target_nodes(node: ast.AST) -> list[ast.AST]:

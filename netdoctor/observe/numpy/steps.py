@@ -1,0 +1,107 @@
+"""Steps of an update rule, told from the changes of a program's arrays (the behaviour NumPy discovery reads roles from).
+
+:class:`~netdoctor.observe.numpy.discovery.Discovery` hands :class:`Steps` the arrays that changed since its last
+scan. A *step* is a change proportional to another array the step could read (``p -= lr * g``: a gradient, a
+buffer, a velocity): the values another array of the roots had at the last scan or has now (a gradient buffer,
+emptied right after the update or not), an array in the running function's locals (``W1 -= lr * dW1``,
+``sgd(p, g, lr)``), or one a function returned last (``grads = backward(...)``). Adding a temporary as it is
+(``g += dW``) is accumulating a gradient, not a step; a change to a multiple of the array's own values (``W *= 30``)
+is neither; a change back to zero is a reset. What a step read is marked
+(:attr:`~netdoctor.observe.numpy.network.PathStats.read_by`): what an update reads is a gradient or a buffer, whatever
+its name, and an array moved by steps is a parameter, whatever its name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from types import FrameType
+
+import numpy as np
+
+from netdoctor.observe.numpy.arrays import array_role, entries, sample_index
+from netdoctor.observe.numpy.network import COORDS, PathStats
+from netdoctor.observe.numpy.roles import is_reset, proportional_to
+
+__all__ = ["Steps", "moved_like_a_parameter"]
+
+RETURNED_SHAPES = 64
+"""Shapes of returned arrays kept at most (a few matter, the parameters'; a program may return arrays of every size)."""
+
+
+def moved_like_a_parameter(st: PathStats) -> bool:
+    """Changed, and neither a cache nor what an update reads or empties: moved by steps, or named like a parameter."""
+    return bool(st.changes) and not st.cache and not st.read_by_update and (st.stepped or array_role(st.text) == "param")
+
+
+class Steps:
+    """The sampled entries shared by every array of one shape, the arrays functions returned last, and the judge of
+    each change (see the module docstring)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+        self._idx: dict[tuple[int, ...], np.ndarray] = {}
+        self._returned: dict[tuple[int, ...], np.ndarray] = {}
+
+    def index(self, shape: tuple[int, ...]) -> np.ndarray:
+        """The sampled entries of every array of ``shape``: the same places, so that a step and the gradient it read
+        compare entry by entry."""
+        idx = self._idx.get(shape)
+        if idx is None:
+            idx = self._idx[shape] = sample_index(int(np.prod(shape)), COORDS, self.rng)
+        return idx
+
+    def returned(self, arrays: list[np.ndarray]) -> None:
+        """Float arrays a function of the program returned: the latest of each shape may be what a step reads."""
+        if len(self._returned) > RETURNED_SHAPES:
+            self._returned.clear()
+        for a in arrays[:8]:
+            self._returned[a.shape] = a
+
+    def judge(self, moved: list[tuple[PathStats, np.ndarray, np.ndarray]], paths: Iterable[PathStats],
+              frame: FrameType | None) -> None:
+        """Tell, for each array that changed (``(stats, array, its sampled values now)``), whether the change was a
+        step, an accumulation or a reset, and mark what each step read; ``paths`` are every array discovery follows
+        (their ``values`` are those of the last scan), ``frame`` the function running."""
+        paths = list(paths)
+        shapes = {st.shape for st, _, _ in moved}
+        pools: dict[tuple[int, ...], list[tuple[PathStats | None, int, np.ndarray]]] = {s: [] for s in shapes}
+        for st in paths:
+            if st.shape in shapes and st.values is not None and st.idx is not None and len(st.values) == len(st.idx):
+                pools[st.shape].append((st, st.obj, st.values))  # the values at the last scan
+        for st, a, now_values in moved:
+            pools[st.shape].append((st, id(a), now_values))
+        extra = list(self._returned.values()) + (list(frame.f_locals.values())[:256] if frame is not None else [])
+        for v in extra:
+            if isinstance(v, np.ndarray) and v.shape in shapes and v.dtype.kind == "f":
+                pools[v.shape].append((None, id(v), entries(v, self.index(v.shape)).astype(float)))
+        readers: dict[int, list[PathStats]] = {}
+        resets: set[int] = set()
+        for st, a, now_values in moved:
+            old_values = st.values
+            st.values = now_values
+            if old_values is None or len(old_values) != len(now_values) or st.cache:
+                continue  # (a cache is rewritten by the forward, never stepped)
+            if is_reset(old_values, now_values):
+                st.resets += 1
+                resets.add(st.obj)
+                continue
+            pool = [(other, values) for other, obj, values in pools[st.shape] if obj != id(a) and other is not st]
+            hit = proportional_to(old_values, now_values, [values for _, values in pool], float(np.finfo(a.dtype).eps))
+            if hit is None:
+                continue
+            read, copy = pool[hit[0]][0], abs(hit[1] - 1.0) <= 1e-9
+            if copy and read is None:
+                st.accumulations += 1  # ``g += dW``, a gradient just computed (``p += v`` adds a velocity kept: a step)
+            elif copy and not np.any(old_values):
+                continue  # filled from zeros with another array's values (``Z2 = W2 @ A1 + b2`` with A1 all zero)
+            else:
+                st.steps += 1
+                if read is not None and not read.cache:
+                    readers.setdefault(read.obj, []).append(st)
+        # one array under two paths (``self.grads`` and the module's ``model.grads``) is one array: a path whose
+        # sampled entries missed the change is what the update reads (or what was reset) too
+        for st in paths:
+            if st.obj in readers and len(st.read_by) < 8:
+                st.read_by.extend(r for r in readers[st.obj] if not any(r is x for x in st.read_by))
+            if st.obj in resets and not st.resets:
+                st.resets += 1
