@@ -97,6 +97,36 @@ class BuiltTargets:
     """One returned vector's bytes (dtype, shape, values) -> its class, or -1 when it encodes none (decoded once)."""
 
 
+class _Tally:
+    """Counts per class, of single rows (a Counter) and of batches (their ``np.bincount``, added into one array):
+    a batch is counted with a few array operations instead of a Python loop over its rows."""
+
+    __slots__ = ("one", "many")
+
+    def __init__(self) -> None:
+        self.one: Counter[int] = Counter()
+        self.many: np.ndarray | None = None
+
+    def add(self, counts: np.ndarray) -> None:
+        """Add a batch's counts per class (``np.bincount`` of its classes)."""
+        if self.many is None or len(self.many) < len(counts):
+            old, self.many = self.many, np.zeros(len(counts), dtype=np.int64)
+            if old is not None:
+                self.many[: len(old)] += old
+        self.many[: len(counts)] += counts
+
+    def __bool__(self) -> bool:
+        return bool(self.one) or (self.many is not None and bool(self.many.any()))
+
+    def counter(self) -> Counter[int]:
+        """Every class counted, with its count (classes never seen are absent)."""
+        out = Counter(self.one)
+        if self.many is not None:
+            present = np.flatnonzero(self.many)
+            out.update(dict(zip(present.tolist(), self.many[present].tolist())))
+        return out
+
+
 class NumpyBackend:
     """Observer of NumPy training code (see the module docstring)."""
 
@@ -158,10 +188,8 @@ class NumpyBackend:
         self.changed: Counter = Counter()
         self.nonfinite: dict[str, Any] | None = None
         # targets, labels, outputs
-        self._targets_one: Counter[int] = Counter()
-        """Classes of the target vectors counted one at a time (see :attr:`targets`)."""
-        self._targets_tally: np.ndarray | None = None
-        """Classes of the targets counted a batch at a time, as one count per class (see :attr:`targets`)."""
+        self._targets = _Tally()
+        """The classes of the targets (see :attr:`targets`)."""
         self._labels_valued: set[int] = set()
         self.target_values: dict[bytes, int] = {}
         self.target_samples = 0
@@ -182,7 +210,7 @@ class NumpyBackend:
         """Rows held in ``out_rows`` (a running count: summing the ring at every output would cost a loop over it)."""
         self.predictions: dict[CodeType, Counter] = {}
         self.eval_segments: list[dict[str, Any]] = []
-        self._eval_open: dict[CodeType, Counter] = {}
+        self._eval_open: dict[CodeType, _Tally] = {}
         self.returns: dict[CodeType, list[float]] = {}
         self.sharing = SharedBuffers(self.tracer.user_code)
         """Buffers found to be one object with a second name the program keeps (a template they are reset to)."""
@@ -251,20 +279,13 @@ class NumpyBackend:
     @property
     def targets(self) -> Counter[int]:
         """How many of the targets the program trained on encode each class (every target seen is counted)."""
-        out = Counter(self._targets_one)
-        if self._targets_tally is not None:
-            present = np.flatnonzero(self._targets_tally)
-            out.update(dict(zip(present.tolist(), self._targets_tally[present].tolist())))
-        return out
+        return self._targets.counter()
 
-    def _tally(self, counts: np.ndarray) -> None:
-        """Add a batch's per-class counts (``np.bincount`` of its classes) to :attr:`targets`."""
-        if self._targets_tally is None or len(self._targets_tally) < len(counts):
-            old = self._targets_tally
-            self._targets_tally = np.zeros(len(counts), dtype=np.int64)
-            if old is not None:
-                self._targets_tally[: len(old)] += old
-        self._targets_tally[: len(counts)] += counts
+    def _settle(self) -> None:
+        """The evaluation segments' class counts as the rules read them (``counts``, a Counter), from their tallies."""
+        for seg in self.eval_segments:
+            if "counts" not in seg:
+                seg["counts"] = seg["tally"].counter()
 
     @property
     def root(self) -> Root:
@@ -339,6 +360,7 @@ class NumpyBackend:
         from netdoctor.observe.numpy.verdicts import findings_from
         from netdoctor.rules.backprop import gradient_mismatch_in_updates
 
+        self._settle()
         return findings_from(self) + gradient_mismatch_in_updates(self.update_checks.checks)
 
     def sections(self) -> dict[str, Any]:
@@ -347,6 +369,7 @@ class NumpyBackend:
             return {}
         from netdoctor.observe.numpy.verdicts import sections_from
 
+        self._settle()
         return sections_from(self)
 
     def context(self) -> dict[str, Any]:
@@ -1032,7 +1055,7 @@ class NumpyBackend:
         """A batch of integer labels (``counts``: their ``np.bincount``)."""
         self._window_rows += len(labels)
         self.target_samples += len(labels)
-        self._tally(counts)
+        self._targets.add(counts)
         present = np.flatnonzero(counts)[:8]  # the distinct values, as the labels' own dtype writes them
         if len(self.target_values) < 64 and not self._labels_valued.issuperset(present.tolist()):
             for r in present.tolist():
@@ -1044,7 +1067,7 @@ class NumpyBackend:
         """One target vector of class ``top`` (:meth:`_count_targets` of a single row, without its array work)."""
         self._window_rows += 1
         self.target_samples += 1
-        self._targets_one[top] += 1
+        self._targets.one[top] += 1
         key = v.tobytes()  # one row: the bytes of the row itself, whichever way the vector stands
         if key in self.target_values:
             self.target_values[key] += 1
@@ -1059,9 +1082,9 @@ class NumpyBackend:
         self._window_rows += len(rows)
         self.target_samples += len(rows)
         if len(rows) == 1:
-            self._targets_one[int(np.argmax(rows[0]))] += 1
+            self._targets.one[int(np.argmax(rows[0]))] += 1
         else:
-            self._tally(np.bincount(np.argmax(rows, axis=1), minlength=n_out))
+            self._targets.add(np.bincount(np.argmax(rows, axis=1), minlength=n_out))
         for r in rows[:4]:
             key = r.tobytes()
             if key in self.target_values:
@@ -1108,7 +1131,8 @@ class NumpyBackend:
         built = self.built_targets
         if self.target_samples or not built.samples:
             return
-        self._targets_one, self._targets_tally = Counter(built.counts), None
+        self._targets = _Tally()
+        self._targets.one.update(built.counts)
         self.target_values, self.target_samples = built.values, built.samples
         self.target_arg = ""
         self.helper_args, self.helper_calls = list(built.args), list(built.calls)
@@ -1157,14 +1181,12 @@ class NumpyBackend:
         if caller is not None:
             counts = self._eval_open.get(caller)
             if counts is None:
-                counts = self._eval_open[caller] = Counter()
+                counts = self._eval_open[caller] = _Tally()
             with np.errstate(all="ignore"):
                 if len(rows) == 1:
-                    counts[int(np.argmax(rows[0]))] += 1
+                    counts.one[int(np.argmax(rows[0]))] += 1
                 else:
-                    seen = np.bincount(np.argmax(rows, axis=1), minlength=rows.shape[1])
-                    present = np.flatnonzero(seen)
-                    counts.update(dict(zip(present.tolist(), seen[present].tolist())))
+                    counts.add(np.bincount(np.argmax(rows, axis=1), minlength=rows.shape[1]))
             if not self._roles.get(caller, 0) & _EVALUATOR:
                 self._roles[caller] = self._roles.get(caller, 0) | _EVALUATOR
                 self.tracer.heed(caller)  # its returns (an accuracy) are wanted now
@@ -1177,8 +1199,8 @@ class NumpyBackend:
     def _close_segments(self, only: CodeType | None = None) -> None:
         for caller in list(self._eval_open) if only is None else [only]:
             counts = self._eval_open.pop(caller, None)
-            if counts and sum(counts.values()) > 0:
-                self.eval_segments.append({"code": caller, "counts": counts, "update": self.updates})
+            if counts:  # its Counter is made when the rules read it (_settle)
+                self.eval_segments.append({"code": caller, "tally": counts, "update": self.updates})
                 if len(self.eval_segments) > 32:
                     self.eval_segments.pop(0)
 
