@@ -45,8 +45,9 @@ class SharedBuffers:
     """Records which of the network's buffers are one object with a second name (see the module's docstring).
 
     The buffers are the arrays the observer paired with the parameters, and the arrays beside the parameters,
-    shaped like one of them and not one of them, that the program keeps on the network (a sum of returned
-    gradients accumulated into ``self.zero_w`` through a local ``nabla_w``); never a forward cache.
+    shaped like one of them and not one of them, that the program writes in place between two window starts (a
+    sum of returned gradients accumulated into ``self.zero_w`` through a local ``nabla_w``); never a forward cache,
+    never the gradients a function returns (new arrays at every call, never written again).
 
     Args:
         user_code: whether a code object is the program's own (the tracer's test).
@@ -60,6 +61,9 @@ class SharedBuffers:
         """The update after which a second name was first found."""
         self.scans = 0
         self.windows = 0
+        self._seen: dict[int, tuple[np.ndarray, bytes]] = {}
+        """The arrays beside the parameters at the last window start, with a few of their entries (held, so that
+        their ids stay theirs): one whose entries changed since was written in place."""
 
     def pending(self, updates: int) -> bool:
         """Whether a window that starts now is worth reading: after an update, while looks are left and none found."""
@@ -69,7 +73,15 @@ class SharedBuffers:
         """At the first gradient computation of a window (``frame``): when a buffer still holds something (a reset that
         gave fresh zeros shares nothing worth a look), look for second names."""
         self.windows += 1
-        targets, arrays = _targets(root, params, caches)
+        paired = [p.buffer for p in params if p.buffer is not None]
+        seen, self._seen = self._seen, {}
+        written = []
+        for path, a in _beside(root, params, caches, paired):
+            now = np.take(a, np.linspace(0, a.size - 1, min(16, a.size)).astype(int)).tobytes()
+            self._seen[id(a)] = (a, now)
+            if id(a) in seen and seen[id(a)][1] != now:
+                written.append(path)
+        targets, arrays = _targets(root, paired + written)
         if targets and any(np.any(a) for a in arrays):
             self.look(frame, root, targets, updates)
 
@@ -124,16 +136,19 @@ def _holds_something(obj: Any) -> bool:
     return any(isinstance(v, np.ndarray) and np.any(v) for v in list(values))
 
 
-def _targets(root: Root, params: list[Param], caches: list[Path]) -> tuple[dict[int, tuple[str, Any]], list[np.ndarray]]:
+def _beside(root: Root, params: list[Param], caches: list[Path], paired: list[Path]) -> list[tuple[Path, np.ndarray]]:
+    """The arrays of the network's root shaped like a parameter that are neither a parameter, a forward cache nor a
+    paired buffer."""
+    shapes = {p.shape for p in params}
+    kept = {id(resolve(root.obj, p.path)) for p in params} | {id(resolve(root.obj, c)) for c in caches}
+    return [(path, a) for path, a in walk_arrays(root.obj, globals_root=root.globals_root, max_depth=3, skip=root.skip)
+            if a.shape in shapes and a.size and id(a) not in kept and path not in paired]
+
+
+def _targets(root: Root, paths: list[Path]) -> tuple[dict[int, tuple[str, Any]], list[np.ndarray]]:
     """``id -> (path, object)`` of each buffer array and of the list or dict that holds it, and the buffer arrays."""
     out: dict[int, tuple[str, Any]] = {}
     arrays: list[np.ndarray] = []
-    paths = [p.buffer for p in params if p.buffer is not None]
-    shapes = {p.shape for p in params}
-    kept = {id(resolve(root.obj, p.path)) for p in params} | {id(resolve(root.obj, c)) for c in caches}
-    for path, a in walk_arrays(root.obj, globals_root=root.globals_root, max_depth=3, skip=root.skip):
-        if a.shape in shapes and id(a) not in kept and path not in paths:
-            paths.append(path)
     for path in paths:
         b = resolve(root.obj, path)
         if not isinstance(b, np.ndarray) or id(b) in out:

@@ -588,6 +588,12 @@ def _mutated(b: NumpyBackend) -> Finding | None:
         seen = list(b.mutated_views.values())
         first = seen[0]
         lines = _view_writes(b)
+        # the writes in the function that handed the rows out first (a helper's `t = EYE[k]; t *= 0.95`), then where
+        # the array written is made (`EYE = np.eye(10)`): both places
+        lines = [l for l in lines if l.function == first["function"]] + [l for l in lines if l.function != first["function"]]
+        base = first["base"]
+        if base and re.fullmatch(r"[A-Za-z_][\w.]*", base):
+            lines += [l for l in _assign_lines(b, base, augmented=False) if l not in lines][:1]
         return mutated_constant(Mutation(
             where=where_text(lines, f"{first['function']}({first['argument']})"), kind="view",
             names=tuple(s["base"] or (f"the array behind `{s['argument']}`" if s["argument"] else
