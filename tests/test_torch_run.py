@@ -946,6 +946,34 @@ def test_an_optimizer_holding_an_earlier_models_parameters_is_frozen_parameters(
 
 
 @pytest.mark.parametrize("bug", [False, True])
+def test_an_optimizer_holding_tensors_the_program_then_replaced_is_frozen_parameters(tmp_path, bug):
+    # Plain tensors in a dict, re-initialised after the optimizer was made (a reset after a trial run): backward()
+    # reaches the new tensors, the optimizer holds the old ones. Its twin makes the optimizer after the reset.
+    make_opt = "opt = torch.optim.SGD(params.values(), lr=0.1, momentum=0.9)"
+    body = parts(BIG, f"""
+        def init():
+            return {{"W1": (torch.randn(20, 64) * 0.2).requires_grad_(), "b1": torch.zeros(64, requires_grad=True),
+                    "W2": (torch.randn(64, 6) * 0.2).requires_grad_(), "b2": torch.zeros(6, requires_grad=True)}}
+
+        def net(x):
+            return torch.relu(x @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
+
+        params = init()
+        {make_opt if bug else ""}
+        params = init()  # reset before the real run
+        {"" if bug else make_opt}
+    """)
+    report = run_snippet(tmp_path, body + train_loop(model="net"))
+    if not bug:
+        assert quiet(report) == []
+        return
+    f = report.root_cause()
+    assert f.code == "frozen-parameters" and f.severity.value == "error" and f.evidence["reason"] == "tensors_not_in_optimizer"
+    assert f.evidence["parameters"] == ["params['W1']", "params['W2']", "params['b1']", "params['b2']"]
+    assert f.evidence["stale"] == 4 and "the optimizer (created at " in f.message and "train.py:22) holds 4 other" in f.message
+
+
+@pytest.mark.parametrize("bug", [False, True])
 def test_plain_tensors_are_named_from_the_programs_variables(tmp_path, bug):
     w1 = "(torch.randn(20, 64) * 0.2)" + ("  # bug: requires_grad_() forgotten" if bug else ".requires_grad_()")
     report = run_snippet(tmp_path, parts(BIG, f"""

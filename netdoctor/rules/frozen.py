@@ -36,6 +36,11 @@ FROZEN_REASONS: dict[str, tuple[Severity, str, str]] = {
                                "backward() (gradients seen on {orphan_steps} sampled steps); the optimizer{created} {holds}",
                                "Create the optimizer from the model that is trained, after the last `model = ...`: "
                                "optimizer = torch.optim.SGD(model.parameters(), ...)."),
+    "tensors_not_in_optimizer": (E, "backward() reaches them (on {unheld_steps} sampled steps), but no optimizer holds them, "
+                                 "so their gradients are thrown away; the optimizer{created} holds {stale} other tensor(s), "
+                                 "which no backward pass reaches (tensors made before these and then replaced?)",
+                                 "Create the optimizer from the tensors the loss is computed with, after the last assignment "
+                                 "to them: optimizer = torch.optim.SGD([w1, b1, ...], lr=...)."),
     "not_in_optimizer": (E, "not passed to the optimizer: their gradients are computed and thrown away",
                          "Pass every parameter to the optimizer: torch.optim.SGD(model.parameters(), lr=...)."),
     "unused": (W, "neither in the optimizer nor reached by any backward pass", "Remove the unused layer or use it in forward()."),

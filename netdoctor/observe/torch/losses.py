@@ -85,6 +85,9 @@ class LossWatch:
         """The first non-finite loss: step, loss, the first module with a non-finite output, non-finite parameters."""
         self.pending = False
         """The latest sampled loss has not reached backward() yet."""
+        self.backward_fn: Any = None
+        """The autograd node of the latest sampled loss that went through backward() (its graph, whose saved tensors
+        backward() has freed, names the tensors that the backward pass reached)."""
 
     def wrap(self, name: str, orig: Callable) -> Callable:
         """``torch.nn.functional.NAME`` that also records what reaches it."""
@@ -157,9 +160,11 @@ class LossWatch:
         if not out.requires_grad:
             return
         self.pending = True
+        fn = out.grad_fn
 
         def done(_g: Any) -> None:
             self.pending = False
+            self.backward_fn = fn
 
         out.register_hook(done)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import statistics
 from collections.abc import Callable
 from typing import Any
@@ -177,10 +178,18 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
     cleared_group = _cleared_group(w, o)
     cleared = cleared_group is not None
     orphans = any(i.orphan_steps and not i.steps for i in w.models.mods.values())
+    unheld = sorted((u for u in w.sampler.unheld.values() if u.steps >= 2),
+                    key=lambda u: [int(x) if x.isdigit() else x for x in re.split(r"(\d+)", u.name)])
+    stale = [n for n, pi in param_items(w) if pi.root is None and pi.owner is None and pi.sampled >= 2 and pi.grad_none == pi.sampled]
+    if unheld and stale:
+        # Plain tensors rebuilt after the optimizer was made from the first ones: the optimizer's never get a gradient.
+        for u in unheld:
+            add("tensors_not_in_optimizer", u.name, unheld_steps=max(v.steps for v in unheld), stale=len(stale),
+                created=f" (created at {o.created_at})" if o and o.created_at else "")
     for name, pi in param_items(w):
         if pi.sampled < 2:
             continue
-        if orphans and pi.root is None and pi.owner is None and pi.grad_none == pi.sampled:
+        if (orphans or (unheld and stale)) and pi.root is None and pi.owner is None and pi.grad_none == pi.sampled:
             continue  # the replaced model's tensors the optimizer still holds: said with the model no optimizer holds
         got_grad = pi.grad_none < pi.sampled or cleared  # emptied before step(): the gradient was there
         if not pi.requires_grad:

@@ -14,16 +14,19 @@ it: a gradient never emptied). The records are :class:`~netdoctor.observe.torch.
 from __future__ import annotations
 
 import math
+import sys
 import weakref
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from netdoctor.observe.torch.losses import bounded_append
+from netdoctor.observe.torch.models import tensor_names
 from netdoctor.observe.torch.records import OptInfo, ParamInfo
 
 if TYPE_CHECKING:
     from netdoctor.observe.torch.watch import TorchWatch
 
-__all__ = ["ParameterSampler", "opt_params", "SAMPLE"]
+__all__ = ["ParameterSampler", "Unheld", "autograd_leaves", "opt_params", "SAMPLE"]
 
 SAMPLE = 4096
 """Entries per parameter kept before/after a sampled step (evenly spaced; all for smaller tensors)."""
@@ -38,6 +41,36 @@ def _sample(t: Any, idx: Any) -> Any:
 def _wide(t: Any) -> Any:
     """``t`` itself in float32 or float64, else as float32 (a float16 norm overflows at 65,504)."""
     return t if t.dtype.itemsize >= 4 and t.is_floating_point() else t.float()
+
+
+@dataclass
+class Unheld:
+    """A tensor outside any model that backward() reaches and no optimizer holds."""
+
+    ref: Any
+    name: str
+    shape: tuple
+    order: int
+    steps: int = 0
+    """Sampled steps on which it was found."""
+
+
+def autograd_leaves(fn: Any, limit: int = 20000) -> list[Any]:
+    """The leaf tensors (``AccumulateGrad`` nodes) reachable from the autograd node ``fn``; at most ``limit`` nodes visited."""
+    out: list[Any] = []
+    seen: set[int] = set()
+    stack = [fn]
+    while stack and len(seen) < limit:
+        node = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        var = getattr(node, "variable", None)
+        if var is not None:
+            out.append(var)
+            continue
+        stack.extend(n for n, _ in node.next_functions)
+    return out
 
 
 def opt_params(opt: Any) -> list[Any]:
@@ -69,6 +102,10 @@ class ParameterSampler:
         self.cleared_checked = 0
         self.step_before_backward = 0
         """Checked steps whose step() ran before the backward pass of the loss computed for them."""
+        self.unheld: dict[int, Unheld] = {}
+        """Tensors outside any model that the sampled losses' backward passes reach and no optimizer holds, found on
+        sampled steps at which a tensor the optimizer holds had no gradient (an optimizer built from tensors that the
+        program then replaced)."""
 
     def backward_site_of(self, params: list[ParamInfo]) -> str | None:
         """The user's line of the backward pass into ``params`` (of the first of them whose model was seen), else the run's first."""
@@ -124,7 +161,28 @@ class ParameterSampler:
             slots.append((pi, len(gs) - 1 if g is not None else -1, id(p) in mine))
         if ws:
             self._norms(ws, gs, slots)
+        if any(p.requires_grad and p.grad is None for p in params):
+            self._find_unheld(in_any)
         return mine
+
+    def _find_unheld(self, in_any: set[int]) -> None:
+        """The leaf tensors of the latest sampled backward pass's graph that no optimizer holds and no model owns, named as the
+        user's frame that steps names them (only when a tensor the optimizer holds went without a gradient)."""
+        fn = self.w.losses.backward_fn
+        if fn is None:
+            return
+        owner = self.w.models.param_owner
+        found = [t for t in autograd_leaves(fn) if id(t) not in in_any and id(t) not in owner and t.requires_grad]
+        if not found:
+            return
+        fresh = {id(t) for t in found if id(t) not in self.unheld or self.unheld[id(t)].ref() is not t}
+        names = tensor_names(self.w.sites.user_frame(sys._getframe(1)), self.w.torch, fresh) if fresh else {}
+        for t in found:
+            u = self.unheld.get(id(t))
+            if u is None or u.ref() is not t:
+                u = self.unheld[id(t)] = Unheld(weakref.ref(t), names.get(id(t)) or f"a tensor of shape {tuple(t.shape)}",
+                                                tuple(t.shape), len(self.unheld))
+            u.steps += 1
 
     def _models_to_sample(self, oi: OptInfo, mine: set[int], in_any: set[int]) -> tuple[list[Any], dict[int, int]]:
         """The parameters of the models this optimizer trains and of the models with gradients that no optimizer holds
