@@ -1241,15 +1241,16 @@ class NumpyBackend:
         skip = {id(a) for a in self._arrays()}
         root = self.root.obj
         skip |= {id(resolve(root, p.buffer)) for p in self.params if p.buffer is not None}
-        # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
-        values = [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
-        values.append(value)
-        # the caches discovery saw the forward pass write (``params['A1']``, ``self.hidden``)
-        values += [resolve(root, p) for p in self.cache_paths]
-        # layers that keep their output on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`)
+        # the caches discovery saw the forward pass write (``params['A1']``, ``self.hidden``) first, then the arrays
+        # layers keep on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`), what the frame returns, and
+        # its locals last (a backward's locals hold deltas of the layer's width)
+        values = [resolve(root, p) for p in self.cache_paths]
         if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
             self._cache_paths = self._kept_paths()
         values += [resolve(root, p) for p in self._cache_paths]
+        values.append(value)
+        # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
+        values += [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
         candidates: dict[int, list[np.ndarray]] = {}
         for v in values:
             seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
@@ -1386,8 +1387,15 @@ class NumpyBackend:
             p, v = pre.reshape(-1), a.reshape(pre.shape).reshape(-1)
             if not (np.isfinite(p).all() and np.isfinite(v).all()) or p.size < 4:
                 return True
-            steps = np.diff(v[np.argsort(p, kind="stable")])
+            if np.allclose(v, p, rtol=1e-6, atol=1e-12):
+                continue  # the pre-activation itself (a layer object's cached z, small enough to look bounded)
             tol = 1e-9 * float(np.abs(v).max())  # relative to the array's own scale: a vanishing delta is still unordered
+            pos = p > 0
+            if bool(np.any(pos & (v < -tol))) or (pos.any() and float(np.mean(v[pos] <= tol)) > 0.5):
+                # tanh, sigmoid, relu and their kin are > 0 where the pre-activation is (dropout zeroes a share of
+                # them): neither a relu-gated delta (either sign there) nor a buffer of zeros is such an output
+                continue
+            steps = np.diff(v[np.argsort(p, kind="stable")])
             if float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
                 return True
         return False
