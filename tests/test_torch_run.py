@@ -902,6 +902,34 @@ def test_a_throwaway_sanity_check_model_is_not_judged_and_models_are_told_apart(
     assert "train.py:23 was trained for 30 optimizer steps and then replaced" in note
 
 
+def test_of_two_models_of_one_class_trained_side_by_side_the_finding_names_the_one_and_its_optimizer(tmp_path):
+    # Two MLPs trained together, each by its own optimizer (an ensemble); the second's first layer is frozen by mistake.
+    report = run_snippet(tmp_path, parts(BIG, """
+        class MLP(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 64), nn.Linear(64, 6)
+
+            def forward(self, x):
+                return self.fc2(torch.relu(self.fc1(x)))
+
+        first, second = MLP(), MLP()
+        second.fc1.weight.requires_grad_(False)
+        opt_first = torch.optim.SGD(first.parameters(), lr=0.1, momentum=0.9)
+        opt_second = torch.optim.SGD(second.parameters(), lr=0.1, momentum=0.9)
+        for epoch in range(10):
+            for i in range(0, 512, 32):
+                for net, opt in ((first, opt_first), (second, opt_second)):
+                    opt.zero_grad()
+                    F.cross_entropy(net(X[i:i + 32]), y[i:i + 32]).backward()
+                    opt.step()
+    """))
+    f = report.root_cause()
+    assert f.code == "frozen-parameters" and f.evidence["parameters"] == ["MLP#2.fc1.weight"], report.findings
+    assert f.evidence["optimizer_created_at"].endswith("train.py:25"), f.evidence  # opt_second, not opt_first (line 24)
+    assert [g.code for g in report.findings if g.severity.value != "info"] == ["frozen-parameters"]
+
+
 @pytest.mark.parametrize("bug", ["zero-grad-missing", "step-before-backward"])
 def test_after_a_sanity_check_model_the_finding_names_the_judged_models_backward_line(tmp_path, bug):
     # The throwaway model's backward pass (line 18) runs first; the bug is in the trained model's loop (line 26).

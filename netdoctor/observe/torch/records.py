@@ -65,6 +65,8 @@ class ParamInfo:
     sampled: int = 0
     grad_none: int = 0
     in_optimizer: bool = False
+    held_by: str | None = None
+    """Where the optimizer that holds it was created (the latest sampled one)."""
     requires_grad: bool = True
     changed: list = field(default_factory=list)
     ratios: list = field(default_factory=list)

@@ -194,7 +194,10 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
         got_grad = pi.grad_none < pi.sampled or cleared  # emptied before step(): the gradient was there
         if not pi.requires_grad:
             # Both switched off and left out of the optimizer: a choice (fine-tuning), unless the run does not learn.
-            add("requires_grad" if pi.in_optimizer else "requires_grad_unused", name)
+            if pi.in_optimizer:  # the optimizer given them (of several, not necessarily the one that steps most)
+                add("requires_grad", name, optimizer_created_at=pi.held_by or opt_site)
+            else:
+                add("requires_grad_unused", name)
         elif not pi.in_optimizer:
             orphan = w.models.mods.get(pi.root) if pi.root is not None else None
             if orphan is not None and orphan.orphan_steps and not orphan.steps:

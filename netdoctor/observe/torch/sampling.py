@@ -153,6 +153,7 @@ class ParameterSampler:
                 pi.grad_none += 1
             w = p.detach()
             if id(p) in mine:
+                pi.held_by = oi.created_at
                 pi.before = _sample(w, pi.idx)
                 pi.g_sample = _sample(g.detach(), pi.idx) if g is not None else None
             ws.append(w)
