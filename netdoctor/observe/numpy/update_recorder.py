@@ -28,9 +28,10 @@ the program's is written; the recorder's time is counted in ``seconds``.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from types import CodeType, FrameType
 from typing import Any
@@ -163,11 +164,18 @@ class _SignWatch:
     """The function whose returned gradients are summed (None: buffers are read)."""
     summing: bool = False
     """Returned gradients: the first update was seen, the returns since are summed into ``last``."""
+    contributions: int = 0
+    """Gradients that went into ``last`` (returns summed, or calls after which the buffers had changed)."""
+    scale: float = math.nan
+    """The step over what it applied: ``(base - now) . last / |last|^2`` (the learning rate, over the batch
+    size when the program divides)."""
 
     def returned(self, got: dict[str, np.ndarray]) -> None:
         """A return of :attr:`code` with the gradients matched to the parameters by name or shape."""
         if not self.summing:
             return
+        if any(got.get(p.name) is not None for p in self.params):
+            self.contributions += 1
         for k, (p, i) in enumerate(zip(self.params, self.idx)):
             g = got.get(p.name)
             if g is not None:
@@ -190,9 +198,15 @@ class _SignWatch:
                 return None
             return self._sign(now) if moved else None
         if not moved:
+            changed = False
             for k, (src, i) in enumerate(zip(self.sources, self.idx)):
                 buf = src()
-                self.last[k] = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if isinstance(buf, np.ndarray) else None
+                new = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if isinstance(buf, np.ndarray) else None
+                prev = self.last[k]
+                changed |= new is not None and (prev is None or not np.array_equal(new, prev))
+                self.last[k] = new
+            if changed:
+                self.contributions += 1
             return None
         return self._sign(now)
 
@@ -202,6 +216,8 @@ class _SignWatch:
         step = np.concatenate([s for s, _ in pairs]) if pairs else np.zeros(0)
         grad = np.concatenate([g for _, g in pairs]) if pairs else step[:0]
         norm = float(np.linalg.norm(step) * np.linalg.norm(grad))
+        if norm > 0 and math.isfinite(norm):
+            self.scale = float(step @ grad) / float(grad @ grad)
         return norm > 0 and float(step @ grad) / norm > 0.9  # plain SGD: +-1; anything else tells nothing
 
 
@@ -471,17 +487,25 @@ class UpdateCheckRecorder:
             if subtracted is None and watch.calls < MAX_WATCH_CALLS:
                 return
             self.watch = None
-            if subtracted:
-                old = self.checks[watch.check]
+            old = self.checks[watch.check]
+            if subtracted and old.factor < 0:
                 self.checks[watch.check] = new = climbing(old)
                 self.steps = [CheckedStep(new, st.rows) if st.check is old else st for st in self.steps]
+            elif subtracted and watch.contributions >= 2 and math.isfinite(watch.scale) and watch.scale > 0:
+                # per-sample gradients checked one by one, applied together: the step of the whole batch against
+                # the derivative of its summed loss, for summed-gradient (never a mismatch: not in ``checks``)
+                k = watch.scale
+                whole = replace(old, factor=old.factor * k, kind="update",
+                                tensors=[replace(t, ratio=t.ratio * k) for t in old.tensors])
+                self.steps.append(CheckedStep(whole, watch.contributions))
         finally:
             self.seconds += time.perf_counter() - t0
 
     def _start_watch(self, w: _Window, check: UpdateCheck) -> None:
-        """After a check whose buffers or returned gradients were a negative multiple of the gradient and no
-        update was seen (which way they are applied is not known yet)."""
-        if "update" in check.readings or not check.ok or not check.factor < 0:
+        """After a check whose buffers or returned gradients were a negative multiple of the gradient, or one
+        sample's, and no update was seen (which way, and at what scale, they are applied is not known yet)."""
+        # a negative factor: which way it is applied; one sample's gradient: how the batch's are applied
+        if "update" in check.readings or not check.ok or not (check.factor < 0 or check.factor > 0 and _rows(w) == 1):
             return
         names = [v.name for v in check.tensors if v.kind == "buffer" and v.name in w.buffer_sources]
         code = None
