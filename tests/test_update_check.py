@@ -392,3 +392,27 @@ def test_a_run_whose_weights_became_nan_says_from_which_update_on_the_count_stop
                            "non-finite (self.W1, self.b1, self.W2, ...: NaN or Inf first seen at update "), note
     assert SAYS_TOO_FEW.search(note)
     assert {"gradient-mismatch", "non-finite"} <= {f["code"] for f in report["findings"]}
+
+
+# -- one sample at a time, gradients accumulated and applied per mini-batch (outer_products.py) -------------------
+@pytest.mark.parametrize("variant", ["", "summed", "ascent"], ids=["healthy", "summed", "ascent"])
+def test_per_sample_gradients_are_followed_to_the_update_that_applies_the_batch(variant):
+    """Each sample is a 1-D vector handed with its class index (an int: the target), its gradient added into a dict
+    of buffers; an update inline in the module applies them per mini-batch of 16. The check compares one sample's
+    buffer increment, then follows the buffers to the update: their scale there measures the batch (summed: 16x
+    the mean's step), their direction tells a step added from one subtracted."""
+    report = _run(("outer_products", variant))
+    notes = report.get("context", {}).get("notes", [])
+    assert any(n.startswith("update check: ") and "compared" in n for n in notes), notes
+    by_code = {f["code"]: f for f in report["findings"]}
+    if variant == "":
+        assert [f for f in report["findings"] if f["severity"] != "info"] == [], report["findings"]
+    elif variant == "summed":
+        f = by_code["summed-gradient"]
+        assert f["evidence"]["measured"] == "update" and f["evidence"]["batch"] == 16, f["evidence"]
+        assert f["evidence"]["lr_factor"] == pytest.approx(16, rel=0.05)
+        assert "gradient-mismatch" not in by_code
+    else:
+        f = by_code["gradient-mismatch"]
+        assert f["severity"] == "error" and f["evidence"]["climbs"], f
+        assert "added by the program" in f["message"] and f["fix"].startswith("subtract the step"), f

@@ -95,6 +95,9 @@ class UpdateCheck:
     climbs: bool = False
     """The whole update is ``-factor`` times the derivative in every tensor that agrees on a factor: gradient
     ascent (the output error's sign flipped), whatever loss among the assumed ones the program meant."""
+    added: bool = False
+    """The climb comes from the program *adding* gradients that are the derivative (``W += lr * dW``), not from
+    subtracting a negative multiple of it."""
 
     @property
     def ok(self) -> bool:
@@ -114,10 +117,11 @@ def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: 
     """The finding's message: the whole update climbing the loss, or one tensor that is not its derivative."""
     bad = c.failed
     if c.climbs:
+        held = 'whose buffers hold' if c.kind == 'buffer' else 'whose gradients are'
         moved = (f"each moved by -{c.factor:.3g}x the derivative (the learning rate with the sign flipped"
                  if c.kind == "update" else
-                 f"{'whose buffers hold' if c.kind == 'buffer' else 'whose gradients are'} -{c.factor:.3g}x the "
-                 f"derivative, subtracted by the program (the sign flipped")
+                 f"{held} {c.factor:.3g}x the derivative, added by the program (the sign flipped" if c.added else
+                 f"{held} -{c.factor:.3g}x the derivative, subtracted by the program (the sign flipped")
         return f"the update climbs {whose}: {', '.join(v.name for v in bad)} {moved}: gradient ascent){numbers}."
     own = f" (`{first.local_name}`)" if first.local_name else ""
     others = [v.name for v in bad if v is not first]
@@ -167,7 +171,9 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
          "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed, "climbs": c.climbs,
          "computed_by": first.source, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
          "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords},
-        fix=("flip the sign of the output error where the backward pass starts (out - t, not t - out), or of the "
+        fix=("subtract the step where the gradients are applied (W -= lr * dW, not W += lr * dW): they are the "
+             "derivative of the loss; then every tensor descends" if c.climbs and c.added else
+             "flip the sign of the output error where the backward pass starts (out - t, not t - out), or of the "
              "step (W -= lr * dW, not +=); then every tensor descends" if c.climbs else
              (first.pattern or first.hint or "the backward pass of this tensor is wrong")
              + "; re-derive it step by step from the loss and compare each intermediate with a finite difference "

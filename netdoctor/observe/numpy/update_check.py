@@ -109,6 +109,9 @@ def _targets_like(out: np.ndarray, targets: Any) -> np.ndarray | None:
         return None
     if t.shape == out.shape:
         return t
+    if out.ndim == 1 and t.ndim == 0 and out.size > 1:  # one sample's class index, for its 1-D output
+        k = float(t)
+        return np.eye(out.size)[int(k)] if k == round(k) and 0 <= k < out.size else None
     if t.size == out.size:
         return t.reshape(out.shape)
     if out.ndim == 2 and t.size in out.shape and np.all(t == np.round(t)) and t.min() >= 0:

@@ -165,7 +165,11 @@ class _SignWatch:
     summing: bool = False
     """Returned gradients: the first update was seen, the returns since are summed into ``last``."""
     contributions: int = 0
-    """Gradients that went into ``last`` (returns summed, or calls after which the buffers had changed)."""
+    """Gradients that went into ``last`` (returns summed, or events after which the buffers had changed)."""
+    align: bool = False
+    """Buffers measured for their scale: from one update to the next (a whole batch), not from the watch's start."""
+    cos: float = math.nan
+    """The cosine of the step (``base - now``) and what it applied: +1 subtracted, -1 added."""
     scale: float = math.nan
     """The step over what it applied: ``(base - now) . last / |last|^2`` (the learning rate, over the batch
     size when the program divides)."""
@@ -198,17 +202,29 @@ class _SignWatch:
                 return None
             return self._sign(now) if moved else None
         if not moved:
-            changed = False
-            for k, (src, i) in enumerate(zip(self.sources, self.idx)):
-                buf = src()
-                new = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if isinstance(buf, np.ndarray) else None
-                prev = self.last[k]
-                changed |= new is not None and (prev is None or not np.array_equal(new, prev))
-                self.last[k] = new
-            if changed:
+            if self._read_buffers():
                 self.contributions += 1
             return None
+        if self.align and (not self.summing or self.contributions == 0):
+            # the first update (or the same one, applied tensor by tensor): measure the next whole batch, from
+            # the buffers as the update left them (emptied, or rebound to zeros)
+            if not self.summing:
+                self.contributions = 0  # those of the batch under way when the watch began
+            self.base, self.summing = now, True
+            self._read_buffers()
+            return None
         return self._sign(now)
+
+    def _read_buffers(self) -> bool:
+        """Read the sampled buffer entries into ``last``; whether they changed since the last read."""
+        changed = False
+        for k, (src, i) in enumerate(zip(self.sources, self.idx)):
+            buf = src()
+            new = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if isinstance(buf, np.ndarray) else None
+            prev = self.last[k]
+            changed |= new is not None and (prev is None or not np.array_equal(new, prev))
+            self.last[k] = new
+        return changed
 
     def _sign(self, now: list[np.ndarray]) -> bool | None:
         # only the tensors that moved: a loop applying its update tensor by tensor is seen after the first
@@ -218,6 +234,7 @@ class _SignWatch:
         norm = float(np.linalg.norm(step) * np.linalg.norm(grad))
         if norm > 0 and math.isfinite(norm):
             self.scale = float(step @ grad) / float(grad @ grad)
+            self.cos = float(step @ grad) / norm
         return norm > 0 and float(step @ grad) / norm > 0.9  # plain SGD: +-1; anything else tells nothing
 
 
@@ -322,7 +339,8 @@ class UpdateCheckRecorder:
         batch = {i: v for i, v in batch.items() if not _holds(v, network, shapes)}
         if not batch:
             return
-        others = [v for v in given if id(v) not in batch]
+        # a class index handed with one sample (``accumulate(x, label)``) is a target too
+        others = [v for v in given if id(v) not in batch] + [v for v in arg_values(frame).values() if _label(v)]
         # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
         handed = [frame]
         owner = frame.f_back
@@ -488,8 +506,12 @@ class UpdateCheckRecorder:
                 return
             self.watch = None
             old = self.checks[watch.check]
-            if subtracted and old.factor < 0:
-                self.checks[watch.check] = new = climbing(old)
+            if subtracted and old.factor < 0 or old.factor > 0 and watch.cos < -0.9:
+                # a negative multiple subtracted, or one sample's gradient added (``W += lr * dW``): a climb
+                flipped = old if old.factor < 0 else replace(
+                    old, factor=-old.factor, tensors=[replace(t, ratio=-t.ratio, worst=tuple(
+                        replace(x, applied=-x.applied) for x in t.worst)) for t in old.tensors])
+                self.checks[watch.check] = new = replace(climbing(flipped), added=old.factor > 0)
                 self.steps = [CheckedStep(new, st.rows) if st.check is old else st for st in self.steps]
             elif subtracted and watch.contributions >= 2 and math.isfinite(watch.scale) and watch.scale > 0:
                 # per-sample gradients checked one by one, applied together: the step of the whole batch against
@@ -520,7 +542,8 @@ class UpdateCheckRecorder:
         idx = [rng.choice(a.size, min(a.size, 64), replace=False) for a in (np.asarray(p.read()) for p in params)]
         base = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(params, idx)]
         sources = [w.buffer_sources[p.name] for p in params] if code is None else []
-        self.watch = _SignWatch(len(self.checks) - 1, params, sources, idx, base, [None] * len(params), code=code)
+        self.watch = _SignWatch(len(self.checks) - 1, params, sources, idx, base, [None] * len(params), code=code,
+                                align=check.factor > 0)
         self.watch.step()
 
     def on_return(self, frame: FrameType, value: Any) -> None:
@@ -535,6 +558,9 @@ class UpdateCheckRecorder:
         if watch is not None and watch.code is frame.f_code and watch.summing:
             shapes = {p.name: np.shape(p.read()) for p in watch.params}
             watch.returned(_returned_by_name(value, shapes, set()) or _by_shape(_flat_arrays(value), shapes, set()))
+        elif watch is not None and watch.code is None and watch.align:
+            self._watch_step()  # the buffers as the returning call left them: the batch's last sample is added
+            # after the loop's last call (an update written inline reads them with no call in between)
         w = self.window
         if w is None:
             return
@@ -907,6 +933,8 @@ def _target_like(v: np.ndarray) -> bool:
 
 def _targetish(v: Any) -> bool:
     """Targets as a loss compares them: few distinct values (:func:`_target_like`) or class indices."""
+    if _label(v):
+        return True
     if isinstance(v, list):
         if not v or len(v) > 100_000 or not all(isinstance(x, (int, float, np.number, list)) for x in v[:16]):
             return False
@@ -918,6 +946,11 @@ def _targetish(v: Any) -> bool:
         return False
     head = v.reshape(-1)[:256]
     return _target_like(v) or bool(np.all(head == np.round(head)) and head.min() >= 0)
+
+
+def _label(v: Any) -> bool:
+    """A class index: a Python or NumPy integer (not a bool)."""
+    return bool(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and 0 <= v < 100_000)
 
 
 def _scalar(v: Any) -> bool:
