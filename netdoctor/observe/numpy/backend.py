@@ -1375,6 +1375,8 @@ class NumpyBackend:
             return True
         cols = self.layout[0] == "columns"
         for x in prev:
+            if x.ndim == 2 and W.ndim == 2 and not self._chains_to(W, x, b, cols, a.size):
+                continue  # shapes that do not chain, or another batch: told from the shapes, without the product
             try:
                 with np.errstate(all="ignore"):
                     pre = W @ x if cols else x @ W
@@ -1399,6 +1401,21 @@ class NumpyBackend:
             if float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
                 return True
         return False
+
+    @staticmethod
+    def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int) -> bool:
+        """Whether ``W @ x`` (``x @ W`` for rows), plus the bias, is defined and has ``size`` entries, from the shapes
+        alone: an input seen nearby may be the whole data set (a module's ``X``, 5000x784), whose product with the
+        first layer's weights costs more than the step being watched."""
+        if (W.shape[1] != x.shape[0]) if cols else (x.shape[1] != W.shape[0]):
+            return False
+        shape: tuple[int, ...] = (W.shape[0], x.shape[1]) if cols else (x.shape[0], W.shape[1])
+        if isinstance(b, np.ndarray):
+            try:
+                shape = np.broadcast_shapes(shape, (b.size, 1) if cols else (1, b.size))
+            except ValueError:
+                return False
+        return math.prod(shape) == size
 
     def _batch_axis_ok(self, a: np.ndarray, w: int) -> bool:
         if self.layout is None:
