@@ -41,6 +41,10 @@ PROGRAMS = [
     "closure_template_aliased",
     "module_zip",
     "module_zip_aliased",
+    # gradients returned per sample and summed where the batch is trained, into a local bound to a list the network
+    # keeps (`total = self.store`): the function that binds the second name is the gradient function itself
+    "returned_store",
+    "returned_store_aliased",
 ]
 
 

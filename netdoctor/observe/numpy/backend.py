@@ -905,6 +905,8 @@ class NumpyBackend:
             self._D_rows += n
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
+        if self.sharing.pending(self.updates):
+            self.sharing.at_return(frame, self.root, self.updates)
         if not self._deep:
             self._pending_T = None
             if self.style == "accumulate":

@@ -14,8 +14,10 @@ root, the module globals of the program's frames on the stack, and the locals
 of the program's functions that called the gradient computation (``train()``,
 ``main()``, a closure's ``train()``, ``update_mini_batch()`` whose local
 ``nabla_b`` is the buffer of the batch), each less its loop variables. A
-helper's argument (``def sgd(p, g)``) or the gradient function's own locals are
-never among them: those frames are not on the stack when a window starts.
+helper's argument (``def sgd(p, g)``) is never among them: that frame is not on
+the stack when a window starts. The gradient function's own locals are looked
+at when it returns, and only in a window that started with its buffers full
+(``total = self.store`` bound and summed into where the gradients are computed).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ class SharedBuffers:
         """The update after which a second name was first found."""
         self.scans = 0
         self.windows = 0
+        self._stale: list[Path] = []
+        """The buffers of a window that started with something in them, until the gradient function returns."""
         self._seen: dict[int, tuple[np.ndarray, bytes]] = {}
         """The arrays beside the parameters at the last window start, with a few of their entries (held, so that
         their ids stay theirs): one whose entries changed since was written in place."""
@@ -84,22 +88,33 @@ class SharedBuffers:
         targets, arrays = _targets(root, paired + written)
         if targets and any(np.any(a) for a in arrays):
             self.look(frame, root, targets, updates)
+            self._stale = paired + written  # looked at again when the gradient function returns (see at_return)
 
-    def look(self, frame: FrameType, root: Root, targets: dict[int, tuple[str, Any]], updates: int) -> None:
-        """Second names of ``targets`` (id -> (path, object)) in every scope that holds the window."""
+    def at_return(self, frame: FrameType, root: Root, updates: int) -> None:
+        """When the gradient function of a window that started full returns: its own locals too (the function that
+        binds ``total = self.store`` and adds every sample's gradients into ``total`` is the gradient function)."""
+        paths, self._stale = self._stale, []
+        if paths and not self.found and self.scans < SCANS:
+            targets, _ = _targets(root, paths)
+            self.look(frame, root, targets, updates, own=True)
+
+    def look(self, frame: FrameType, root: Root, targets: dict[int, tuple[str, Any]], updates: int, *,
+             own: bool = False) -> None:
+        """Second names of ``targets`` (id -> (path, object)) in every scope that holds the window (``own``: the locals
+        of ``frame`` itself too)."""
         self.scans += 1
         names = {oid: path for oid, (path, _) in targets.items()}
-        for name, scope, prefix, skip in self._scopes(root, self._stack(frame)):
+        for name, scope, prefix, skip in self._scopes(root, self._stack(frame if own else frame.f_back)):
             for oid, paths in second_names(scope, names, prefix=prefix, skip=skip).items():
-                own, obj = targets[oid]
-                others = [p for p in paths if p != own]
-                if own not in self.found and others and _holds_something(obj):
-                    self.found[own] = SecondName(own, others[0], name, type(obj).__name__)
+                path, obj = targets[oid]
+                others = [p for p in paths if p != path]
+                if path not in self.found and others and _holds_something(obj):
+                    self.found[path] = SecondName(path, others[0], name, type(obj).__name__)
                     self.first_update = self.first_update if self.first_update is not None else updates
 
-    def _stack(self, frame: FrameType) -> list[FrameType]:
+    def _stack(self, frame: FrameType | None) -> list[FrameType]:
         out: list[FrameType] = []
-        f = frame.f_back
+        f = frame
         while f is not None and len(out) < DEPTH:
             if self.user_code(f.f_code):
                 out.append(f)
