@@ -185,10 +185,14 @@ class TorchBackend:
         w = self.watch
         return bool(w is not None and w.steps >= self.min_steps and w.stats.closed >= 2 and (w.forward.leak_tried or not w.models.roots()))
 
-    def findings(self) -> list[Finding]:
+    def _nothing_ran(self) -> bool:
+        """torch was not imported, or nothing of it ran (no module, optimizer or loss): no rules to import."""
         w = self.watch
-        if w is None or not (w.models.mods or w.opts or w.losses.loss_calls or w.losses.nonfinite):
-            return []  # torch imported, nothing of it ran: no rules to import
+        return w is None or not (w.models.mods or w.opts or w.losses.loss_calls or w.losses.nonfinite)
+
+    def findings(self) -> list[Finding]:
+        if self._nothing_ran():
+            return []
         from netdoctor.observe.torch.rules import torch_findings
 
         if self.watch.installed:
@@ -199,7 +203,7 @@ class TorchBackend:
 
     def sections(self) -> dict[str, Any]:
         w = self.watch
-        if w is None:
+        if w is None or self._nothing_ran():
             return {}
         from netdoctor.observe.torch.rules import activation_name, param_items
 
