@@ -12,6 +12,7 @@ and random numbers must be identical with and without observation.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import os
 import re
@@ -1116,6 +1117,23 @@ def test_a_learning_rate_driven_to_zero_is_the_root_cause_of_a_collapse():
     report = Report(found)
     assert report.codes() == ["learning-rate-too-low", "class-collapse"]
     assert report.root_cause().code == "learning-rate-too-low"
+
+
+def test_a_collapsed_learning_rate_between_sparse_samples_is_dated_where_it_crossed_not_where_it_was_next_seen():
+    # StepLR(gamma=0.8) stepped every batch for 48 steps, the rate read on sampled steps only (generated style 632):
+    # it fell under 1e-3 of its start at step 32 (17 of 48 steps, 35%), first seen under it at step 44 (10%).
+    from netdoctor.rules.evidence import LearningRateHistory
+    from netdoctor.rules.learning_rate import learning_rate_decayed
+    from netdoctor.rules.policy import Framework
+
+    steps = (1, 2, 3, 4, 5, 6, 12, 28, 44)
+    h = LearningRateHistory(where="SGD learning rate", framework=Framework.TORCH, steps=steps,
+                            rates=tuple(0.15 * 0.8 ** (s - 1) for s in steps), total_steps=48, optimizer="SGD",
+                            scheduler_site="train.py:9", scheduler_steps=48)
+    f = learning_rate_decayed(h)
+    assert f is not None and f.evidence["decayed_at_step"] == 32 and f.evidence["share_of_steps"] == 17 / 48
+    # A rate that stays at 1e-2 of its start is not collapsed, however sparse the samples.
+    assert learning_rate_decayed(dataclasses.replace(h, rates=tuple(max(r, 0.0015) for r in h.rates))) is None
 
 
 def test_weights_that_grow_while_the_loss_falls_are_no_explosion_but_a_growing_gradient_still_is():

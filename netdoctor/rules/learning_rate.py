@@ -178,11 +178,19 @@ def learning_rate_decayed(h: LearningRateHistory) -> Finding | None:
         return None
     top = max(h.rates)
     low = None
+    prev: tuple[int, float] | None = None
     for s, v in zip(h.steps, h.rates):
         if v < LR_DECAYED * top:
-            low = s if low is None else low
+            if low is None:
+                low = s
+                if prev is not None and prev[1] > 0 and v > 0 and s - prev[0] > 1:
+                    # Sampled steps are sparse: between the last one above the limit and this one the rate fell
+                    # geometrically (as step and exponential schedules make it fall); the step where it crossed.
+                    t = math.log(LR_DECAYED * top / prev[1]) / math.log(v / prev[1])
+                    low = min(s, max(prev[0] + 1, math.ceil(prev[0] + t * (s - prev[0]))))
         else:
             low = None
+        prev = (s, v)
     if low is None:
         return None
     share = (h.total_steps - low + 1) / max(h.total_steps, 1)

@@ -93,5 +93,7 @@ class OptInfo:
     lrs: list = field(default_factory=list)
     roots: list[int] = field(default_factory=list)
     """ids of the models some of whose parameters it holds (found at its first step and on sampled steps)."""
+    first_step: int = 0
+    """The run's step count at this optimizer's first step (a throwaway model's optimizer may step before it)."""
     closure_steps: int = 0
     """Steps called with a closure (L-BFGS: one step runs many forward/backward passes and a line search)."""

@@ -351,15 +351,20 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
 
 
 def _lr_history(w: TorchWatch) -> LearningRateHistory | None:
-    """The main optimizer's learning rate (largest over its groups) on the sampled steps, with the scheduler's line."""
+    """The main optimizer's learning rate (largest over its groups) on the sampled steps, with the scheduler's line.
+
+    Steps are counted in the optimizer's own steps: a sanity check's optimizer stepping first must not dilute the share
+    of the judged optimizer's steps that ran at a collapsed rate."""
     o = _main_opt(w)
     if o is None:
         return None
-    hist = [(s, max(v for v in lrs if isinstance(v, (int, float)))) for s, lrs in o.lrs if any(isinstance(v, (int, float)) for v in lrs)]
+    base = max(o.first_step - 1, 0)
+    hist = [(s - base, max(v for v in lrs if isinstance(v, (int, float)))) for s, lrs in o.lrs
+            if any(isinstance(v, (int, float)) for v in lrs)]
     site, calls = max(w.calls.sched_sites.items(), key=lambda kv: kv[1]) if w.calls.sched_sites else (None, 0)
     return LearningRateHistory(
         where=f"{o.kind} learning rate" + (f" at {site}" if site else ""), framework=Framework.TORCH,
-        steps=tuple(s for s, _ in hist), rates=tuple(float(v) for _, v in hist), total_steps=w.steps, optimizer=o.kind,
+        steps=tuple(s for s, _ in hist), rates=tuple(float(v) for _, v in hist), total_steps=o.steps, optimizer=o.kind,
         scheduler_site=site, scheduler_steps=calls)
 
 

@@ -315,6 +315,7 @@ class TorchWatch:
             if any(callable(a) for a in args) or callable(kwargs.get("closure")):  # args: (optimizer, closure) for opt.step(closure)
                 oi.closure_steps += 1
             if oi.steps == 1:
+                oi.first_step = self.steps
                 oi.roots = self.models.roots_holding({id(p) for p in opt_params(opt)})
                 self.sample_now = True  # a new optimizer's first updates are measured, whenever it starts
             for rid in oi.roots:
