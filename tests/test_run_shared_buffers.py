@@ -45,6 +45,10 @@ PROGRAMS = [
     # keeps (`total = self.store`): the function that binds the second name is the gradient function itself
     "returned_store",
     "returned_store_aliased",
+    # a data table shuffled in place every epoch is not a mutated constant (the same rows in another order); the
+    # mutated twin rescales the batch, a view of the table, in place in the step (`x *= 0.9`)
+    "shuffled_rows",
+    "shuffled_rows_mutated",
 ]
 
 

@@ -55,7 +55,7 @@ from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
 from netdoctor.observe.numpy.roles import Role, bounded, class_rows, code_like, flat_arrays, one_hot, one_top, scalar_of
 from netdoctor.observe.numpy.sampler import LongRunningFrames
-from netdoctor.observe.numpy.sharing import SharedBuffers
+from netdoctor.observe.numpy.sharing import SharedBuffers, row_set, same_rows
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, loop_heads, sampled
@@ -233,6 +233,8 @@ class NumpyBackend:
         self._view_idx: dict[tuple, np.ndarray] = {}
         self._view_bases: dict[int, np.ndarray] = {}
         self.mutated_views: dict[int, dict[str, Any]] = {}
+        self._row_sets: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+        """Per array whose rows are compared: its rows as a set (see :func:`row_set`), when first seen."""
         self._pending_T: np.ndarray | None = None
         self._out_id: int | None = None
         self._pending_raw: np.ndarray | None = None
@@ -637,7 +639,7 @@ class NumpyBackend:
             a = resolve(best.obj, p)
             if isinstance(a, np.ndarray) and id(a) not in buffers:
                 idx = sample_index(a.size, 8, self.rng)
-                self._constants.append((p, text, idx, fingerprint(a, idx)))
+                self._constants.append((p, text, idx, fingerprint(a, idx), row_set(a)))
         self.mutated = {}
 
     # -- watching: updates -----------------------------------------------------------
@@ -808,9 +810,13 @@ class NumpyBackend:
             arrays = self._arrays()
             bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
             self.nonfinite = {"update": self.updates, "arrays": bad or changed, "where": "update"}
-        for p, text, idx, fp in self._constants:
+        for i, (p, text, idx, fp, rows) in enumerate(self._constants):
             a = resolve(self.root.obj, p)
             if text not in self.mutated and isinstance(a, np.ndarray) and a.size > idx[-1] and entries(a, idx).tobytes() != fp[1]:
+                if rows is not None and same_rows(rows, row_set(a)):
+                    # the same rows in another order (shuffled in place): nothing was written into them
+                    self._constants[i] = (p, text, idx, (fp[0], entries(a, idx).tobytes()), rows)
+                    continue
                 self.mutated[text] = self.updates
 
     def _norms(self, first: bool) -> None:
@@ -941,9 +947,17 @@ class NumpyBackend:
         old = self._views.get(key)
         if old is None:
             if len(self._views) < 20_000 and (id(base) in self._view_bases or len(self._view_bases) < 8):
+                if id(base) not in self._view_bases:
+                    self._row_sets[id(base)] = row_set(base)
                 self._view_bases[id(base)] = base  # held: the id must not be reused while we compare
                 self._views[key] = values
         elif old != values and id(base) not in self.mutated_views:
+            now = row_set(base)
+            if now is not None and same_rows(self._row_sets.get(id(base)), now):
+                # the same rows in another order (a data set shuffled in place between epochs): nothing was written
+                # into them; its positions are compared afresh from here
+                self._views = {k: b for k, b in self._views.items() if k[0] != id(base)}
+                return
             self.mutated_views[id(base)] = {"argument": name, "function": frame.f_code.co_name, "update": self.updates,
                                             "shape": list(base.shape), "base": self._name_of(base, frame)}
 

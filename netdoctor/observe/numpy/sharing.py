@@ -33,7 +33,7 @@ from netdoctor.observe.numpy.arrays import FrameLocals, Path, path_text, resolve
 from netdoctor.observe.numpy.network import Param, Root
 from netdoctor.observe.source import function_loop_names, loop_names
 
-__all__ = ["SharedBuffers", "SCANS"]
+__all__ = ["SharedBuffers", "SCANS", "row_set", "same_rows"]
 
 SCANS = 4
 """Looks at most (each walks a few scopes, ~1 ms): the first windows that start with a buffer still full."""
@@ -175,3 +175,25 @@ def _targets(root: Root, paths: list[Path]) -> tuple[dict[int, tuple[str, Any]],
             if isinstance(head, (list, dict)):
                 out.setdefault(id(head), (path_text(path[:-1], root.prefix), head))
     return out, arrays
+
+
+ROW_SET_LIMIT = 50_000_000
+"""Entries of an array up to which its rows are summarised as a set (60,000 MNIST rows of 785: 47 million)."""
+
+
+def row_set(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """An array's rows as a set, whatever their order: the sorted row sums and the sorted row sums of squares (None
+    for a vector or a huge array). A shuffle keeps both; writing into a row (``/= 255``, ``*= 0.95``, a shrink towards
+    the row's mean) changes at least one."""
+    if a.ndim < 2 or a.size > ROW_SET_LIMIT or a.dtype.kind not in "fiu":
+        return None
+    rows = a.reshape(len(a), -1).astype(np.float64)
+    with np.errstate(all="ignore"):
+        return np.sort(rows.sum(axis=1)), np.sort((rows * rows).sum(axis=1))
+
+
+def same_rows(a: tuple[np.ndarray, np.ndarray] | None, b: tuple[np.ndarray, np.ndarray] | None) -> bool:
+    """Whether two :func:`row_set` summaries are one set of rows (to rounding)."""
+    if a is None or b is None:
+        return False
+    return all(x.shape == y.shape and np.allclose(x, y, rtol=1e-9, atol=1e-12, equal_nan=True) for x, y in zip(a, b))

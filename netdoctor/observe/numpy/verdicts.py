@@ -588,6 +588,14 @@ def _mutated(b: NumpyBackend) -> Finding | None:
         seen = list(b.mutated_views.values())
         first = seen[0]
         lines = _view_writes(b)
+        code = b.code_named(first["function"]) if first["argument"] else None
+        if code is not None:  # an in-place operator on the argument itself (`def step(x, ...): x *= 0.9`)
+            arg = first["argument"]
+
+            def on_argument(node: ast.AST, src: str) -> bool:
+                return isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name) and node.target.id == arg
+
+            lines = find_lines(code.co_filename, on_argument, within=code, limit=2) + lines
         # the writes in the function that handed the rows out first (a helper's `t = EYE[k]; t *= 0.95`), then where
         # the array written is made (`EYE = np.eye(10)`): both places
         lines = [l for l in lines if l.function == first["function"]] + [l for l in lines if l.function != first["function"]]
