@@ -521,3 +521,127 @@ def test_a_torch_without_dynamos_skip_list_api_gets_a_note_not_an_error(monkeypa
     expected = "has no torch._dynamo.trace_rules.add" if change == "no-add" else "could not put its own frames on Dynamo's skip list (TypeError: a changed signature)"
     assert any(expected in n for n in notes), notes
     assert not any(n.startswith("observer:") for n in notes), notes
+
+
+# -- the observer's own cost -----------------------------------------------------------------------
+def test_an_ignored_function_runs_untraced_until_it_is_heeded():
+    calls: list[str] = []
+    tracer = CallTracer(lambda f: calls.append(f.f_code.co_name) is None, lambda f, v: None,
+                        is_user=lambda name: name == __file__)
+    tracer.install()
+    try:
+        _called_in_a_loop()
+        tracer.ignore(_called_in_a_loop.__code__)
+        _called_in_a_loop()
+        ignored = tracer.user_code(_called_in_a_loop.__code__)
+        tracer.heed(_called_in_a_loop.__code__)
+        _called_in_a_loop()
+    finally:
+        tracer.uninstall()
+    assert calls.count("_called_in_a_loop") == 2 and not ignored
+    assert tracer.user_code(_called_in_a_loop.__code__)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.arange(1000 * 785, dtype=float).reshape(1000, 785)[:, 1:],  # a column slice: not contiguous
+    lambda: np.asfortranarray(np.arange(60.0).reshape(6, 10)),
+    lambda: np.arange(60.0).reshape(6, 10).T,
+    lambda: np.arange(100.0)[::3],
+    lambda: np.arange(24, dtype=np.float32).reshape(2, 3, 4)[:, ::2, 1:],
+], ids=["column-slice", "fortran", "transposed", "strided-1d", "3d-view"])
+def test_sampled_entries_are_np_takes_without_a_copy_of_the_array(make):
+    """Fingerprints and sampled entries read a few flat (C-order) positions: ``np.take`` gives them too, but ravels a
+    non-contiguous array first, copying all of it at every look."""
+    import tracemalloc
+
+    from netdoctor.observe.numpy.arrays import entries, fingerprint, sample_index
+
+    a = make()
+    idx = sample_index(a.size, 5, np.random.default_rng(0))
+    assert np.array_equal(entries(a, idx), np.take(a, idx))
+    assert fingerprint(a, idx) == (id(a), np.take(a, idx).tobytes())
+    peaks = []
+    for read in (entries, np.take):
+        tracemalloc.start()
+        try:
+            read(a, idx)
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    assert peaks[0] < 65536, peaks
+    if a.nbytes > 1_000_000:  # the column slice: np.take copies all of its 6 MB
+        assert peaks[1] > a.nbytes // 2, peaks
+
+
+def _sig(z):
+    return 1 / (1 + np.exp(-z))
+
+
+class _PerSample:
+    def __init__(self):
+        rng = np.random.default_rng(0)
+        self.W1, self.b1 = rng.normal(0, 0.5, (8, 4)), np.zeros((8, 1))
+        self.W2, self.b2 = rng.normal(0, 0.5, (3, 8)), np.zeros((3, 1))
+
+    def forward(self, x):
+        h = _sig(self.W1 @ x + self.b1)
+        return h, _sig(self.W2 @ h + self.b2)
+
+    def backprop(self, x, t):
+        h, out = self.forward(x)
+        d2 = (out - t) * out * (1 - out)
+        d1 = (self.W2.T @ d2) * h * (1 - h)
+        return d1 @ x.T, d1, d2 @ h.T, d2
+
+    def train(self, X, Y, lr):
+        eye = np.eye(3)
+        for x, y in zip(X, Y):
+            gW1, gb1, gW2, gb2 = self.backprop(x.reshape(-1, 1), eye[y].reshape(-1, 1))
+            self.W1 -= lr * gW1
+            self.b1 -= lr * gb1
+            self.W2 -= lr * gW2
+            self.b2 -= lr * gb2
+        return len(Y)
+
+
+def test_a_function_with_no_role_runs_untraced_once_nothing_needs_its_calls():
+    """An activation function called at every layer of every sample has no role of its own: after the update checks,
+    its calls cost what a library's do, while every update is still followed."""
+    from netdoctor.observe.options import ObserveOptions
+    from netdoctor.observe.session import Observation
+
+    rng = np.random.default_rng(1)
+    Y = rng.integers(0, 3, 900)
+    X = np.eye(3, 4)[Y] * 2 + rng.normal(0, 0.3, (900, 4))
+    obs = Observation(ObserveOptions())
+    (numpy_side,) = [b for b in obs.backends if b.name == "numpy"]
+    with obs:
+        net = _PerSample()
+        made = net.train(X, Y, 0.5)
+    assert made == 900
+    assert obs.report.context["updates_observed"] == 900
+    backend = numpy_side.backend if hasattr(numpy_side, "backend") else numpy_side
+    assert not backend.tracer.user_code(_sig.__code__)  # ignored: its later calls were never delivered
+    assert backend.tracer.user_code(_PerSample.backprop.__code__)
+
+
+@pytest.mark.parametrize("cols", [True, False], ids=["columns", "rows"])
+def test_a_layers_product_is_ruled_out_from_its_shapes_as_the_product_itself_would(cols):
+    """The activation check skips an input whose product with the layer's weights (plus the bias) could not have the
+    candidate's size, without computing it; the oracle is the product itself."""
+    from netdoctor.observe.numpy.backend import NumpyBackend
+
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        W = np.zeros(tuple(rng.integers(1, 5, 2)))
+        x = np.zeros(tuple(rng.integers(1, 5, 2)))
+        b = np.zeros(int(rng.integers(1, 5))) if rng.random() < 0.7 else None
+        size = int(rng.integers(1, 17))
+        try:
+            pre = W @ x if cols else x @ W
+            if b is not None:
+                pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
+            expected = pre.size == size
+        except ValueError:
+            expected = False
+        assert NumpyBackend._chains_to(W, x, b, cols, size) == expected, (W.shape, x.shape, None if b is None else b.size, size)
