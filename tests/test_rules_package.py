@@ -247,7 +247,7 @@ def test_constant_targets_one_class_is_an_error_few_classes_a_warning():
 
 def test_every_frozen_reason_is_worded_and_one_finding_per_reason():
     numbers = {"backward_site": "t.py:9", "cleared": 4, "checked": 5, "before": 0, "orphan_steps": 3, "created": "",
-               "holds": "holds 4 tensor(s) of MLP", "calls": 20, "function": "backprop"}
+               "holds": "holds 4 tensor(s) of MLP", "calls": 20, "function": "backprop", "unheld_steps": 17, "stale": 4}
     groups = tuple(FrozenGroup((f"p{i}",), reason, module="fc1", site="t.py:3", numbers=numbers)
                    for i, reason in enumerate(FROZEN_REASONS))
     found = frozen_parameters(FrozenParameters(Framework.TORCH, groups, updated=("fc2.weight",), steps=10))
