@@ -128,3 +128,36 @@ def test_the_fixed_program_gets_no_code_bug_finding(fixed):
     assert codes == ["saturated-activations"], codes
     assert report["context"]["updates_observed"] == 50
     assert observed.returncode == 0
+
+
+LAUNCHER = """import sys
+from netdoctor.cli import main
+sys.exit(main())
+"""
+
+
+@pytest.fixture(scope="module")
+def test_2000(csvs) -> Path:
+    """2,000 test rows: where the old period put the discovery's last look on another function (500 did not)."""
+    path = csvs[0].parent / "test2000.csv"
+    np.savetxt(path, np.loadtxt(MNIST_TEST, delimiter=",", max_rows=2000), delimiter=",", fmt="%d")
+    return path
+
+
+def test_the_findings_do_not_depend_on_how_netdoctor_was_started(csvs, test_2000):
+    """The installed ``netdoctor`` command is a script file that calls the command line: its frame is one more
+    user-looking frame, and one more event, before the program's. What is observed must not move with it (a period
+    counted over all events once put the discovery's last look on another function: the predictions were read on
+    ``backpropagation()`` (1 row) instead of ``accuracy()``, and class-collapse came and went)."""
+    train = csvs[0]
+    launcher = train.parent / "netdoctor_launcher.py"
+    launcher.write_text(LAUNCHER, encoding="utf-8")
+    reports = []
+    for start in (["-m", "netdoctor.cli"], [str(launcher)]):
+        report = train.parent / f"report_started_{len(reports)}.json"
+        _run([*start, "run", "--json", str(report), str(SEED / "train.py"), str(train), str(test_2000), "1"], train.parent)
+        reports.append(json.loads(report.read_text(encoding="utf-8")))
+    direct, launched = reports
+    assert [f["code"] for f in launched["findings"]] == [f["code"] for f in direct["findings"]]
+    assert launched["sections"].get("predictions") == direct["sections"].get("predictions")
+    assert launched["context"]["updates_observed"] == direct["context"]["updates_observed"]

@@ -158,6 +158,8 @@ class Discovery:
         self.rng = rng
         self.events = 0
         self.scans = 0
+        self._kind_events: dict[tuple[CodeType | None, bool], int] = {}
+        """Events per kind (see :meth:`_scan`)."""
         self.roots: dict[int | str, Root] = {}
         self.paths: dict[tuple[int | str, Path], PathStats] = {}
         self.functions: dict[CodeType, FuncStats] = {}
@@ -350,7 +352,14 @@ class Discovery:
 
         Returns what the running function wrote: ``(stats, array, rebound)`` for each changed or new array.
         """
-        if self.found is not None or (self.events > DISCOVERY_EVENTS and self.events % 16):
+        if self.found is not None:
+            return []
+        # periods are counted per kind of event (the code it happens in, call or not), not over all events: a period
+        # over all events lands on whichever event the program's cycle puts there, and one event more anywhere
+        # before (a launcher script's frame, an extra call) moves it onto another function
+        kind = (frame.f_code if frame is not None else None, call)
+        n = self._kind_events[kind] = self._kind_events.get(kind, 0) + 1
+        if self.events > DISCOVERY_EVENTS and n % 16:
             return []
         self.scans += 1
         walk = self.scans <= WALK_FIRST or self.scans % WALK_EVERY == 0
@@ -406,7 +415,7 @@ class Discovery:
                 self._first_param_event = self.events
         if ((self.param_events >= DISCOVERY_UPDATES and (self.events - self._first_param_event > ZERO_START_EVENTS
                                                          or weights_moved(list(self.paths.values()))))
-                or (self.events % 32 == 0 and self._unnamed_ready())):
+                or (n % 32 == 0 and self._unnamed_ready())):
             self.finish()
         return written
 
