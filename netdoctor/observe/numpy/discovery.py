@@ -347,19 +347,24 @@ class Discovery:
                 out.append((p, a))
         return out
 
+    def _count_kind(self, frame: FrameType | None, call: bool) -> int:
+        """This event's number among the events of its kind (the code it happens in, call or not).
+
+        The periods of :meth:`_scan` are counted per kind, not over all events: a period over all events lands on
+        whichever event the program's cycle puts there, and one event more anywhere before (a launcher script's
+        frame, an extra call) moves it onto another function.
+        """
+        kind = (frame.f_code if frame is not None else None, call)
+        n = self._kind_events[kind] = self._kind_events.get(kind, 0) + 1
+        return n
+
     def _scan(self, frame: FrameType | None, *, call: bool) -> list[tuple[PathStats, np.ndarray, bool]]:
         """Fingerprint every array of every root; attribute changes to the code running in ``frame``.
 
         Returns what the running function wrote: ``(stats, array, rebound)`` for each changed or new array.
         """
-        if self.found is not None:
-            return []
-        # periods are counted per kind of event (the code it happens in, call or not), not over all events: a period
-        # over all events lands on whichever event the program's cycle puts there, and one event more anywhere
-        # before (a launcher script's frame, an extra call) moves it onto another function
-        kind = (frame.f_code if frame is not None else None, call)
-        n = self._kind_events[kind] = self._kind_events.get(kind, 0) + 1
-        if self.events > DISCOVERY_EVENTS and n % 16:
+        n = self._count_kind(frame, call)
+        if self.found is not None or (self.events > DISCOVERY_EVENTS and n % 16):
             return []
         self.scans += 1
         walk = self.scans <= WALK_FIRST or self.scans % WALK_EVERY == 0
@@ -413,9 +418,8 @@ class Discovery:
             self.param_events += 1
             if self.param_events == 1:
                 self._first_param_event = self.events
-        if ((self.param_events >= DISCOVERY_UPDATES and (self.events - self._first_param_event > ZERO_START_EVENTS
-                                                         or weights_moved(list(self.paths.values()))))
-                or (n % 32 == 0 and self._unnamed_ready())):
+        if (n % 32 == 0 and self._unnamed_ready()) or (self.param_events >= DISCOVERY_UPDATES and (
+                self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
             self.finish()
         return written
 
