@@ -712,11 +712,12 @@ class NumpyBackend:
         self._fp = fp
         # an update moves each parameter once: layers that update themselves one call each make one update,
         # which ends when an array it moved moves again
-        if not self._moving or self._moving & set(moved):
-            self._moved_updates += 1
-            self._moving = set(moved)
-        else:
+        if self._moving and not self._moving & set(moved):
             self._moving |= set(moved)
+            self._continue_update(changed)
+            return True
+        self._moved_updates += 1
+        self._moving = set(moved)
         if self._deep:
             self._on_update(frame, changed)
         else:
@@ -726,6 +727,28 @@ class NumpyBackend:
         if self._deep and self._P_prev is None:
             self._P_prev = self._sample_params()
         return True
+
+    def _continue_update(self, changed: list[str]) -> None:
+        """The rest of an update applied tensor by tensor (``sgd(W1, g1)``, then ``sgd(b1, gb1)``, ...): part of the
+        window its first tensor closed, not a window of its own. The budget is asked once per update, so that a
+        deep window is one whole update and the next window's start is sampled after it (the buffers' carry-over)."""
+        self.changed.update(changed)
+        if not (self._deep or self._prev_deep):
+            return
+        P = self._sample_params()
+        last = self.windows[-1] if self.windows else None
+        if self._prev_deep and last is not None and "delta" in last and self._P_prev is not None:
+            last["delta"] = last["delta"] + (P - self._P_prev)  # the window's step: every tensor's share of it
+            last["w"] = P
+        self._P_prev = P
+        self._note_nonfinite(P, changed)
+
+    def _note_nonfinite(self, P: np.ndarray, changed: list[str]) -> None:
+        """The first update after which a sampled parameter is NaN or Inf (which arrays, from the whole arrays)."""
+        if self.nonfinite is None and not np.isfinite(P).all():
+            arrays = self._arrays()
+            bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
+            self.nonfinite = {"update": self.updates, "arrays": bad or changed, "where": "update"}
 
     def _count_update(self, changed: list[str]) -> None:
         """An update of a window that was only counted: the light counters, and a fresh start for the next window."""
@@ -806,10 +829,7 @@ class NumpyBackend:
         self._B_last_prev = self._B_last
         if self._deep_updates in (1, 2, 4, 8) or self._deep_updates % 16 == 0:
             self._norms(first=False)
-        if self.nonfinite is None and not np.isfinite(P).all():
-            arrays = self._arrays()
-            bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
-            self.nonfinite = {"update": self.updates, "arrays": bad or changed, "where": "update"}
+        self._note_nonfinite(P, changed)
         for i, (p, text, idx, fp, rows) in enumerate(self._constants):
             a = resolve(self.root.obj, p)
             if text not in self.mutated and isinstance(a, np.ndarray) and a.size > idx[-1] and entries(a, idx).tobytes() != fp[1]:
