@@ -112,6 +112,11 @@ PROGRAMS = [
     # the hidden layer's width, not its activations). The dead twin's hidden biases start at -20: no unit ever fires
     Program("thread_inline_relu", updates=252, forward=False),
     Program("thread_inline_relu_dead", ("frozen-parameters",), updates=252, forward=False),
+    # a class trained one sample at a time, its update applied tensor by tensor (net.apply("W1", lr), ...) from buffers
+    # on the object; the stale twin never empties them (each tensor's step is part of one update: the deep windows are
+    # whole updates, so the buffers' carry-over is measured)
+    Program("per_tensor_single", updates=1000, forward=False),
+    Program("per_tensor_single_stale", updates=1000, forward=False),
     # a module-level loop over a table's rows, forward, error and update all inline (no function computes gradients), the
     # +-1 target code built by a helper; the scaled variant reads the label from the scaled table: every target is class 0
     Program("module_codes", updates=3000, samples=3000, forward=False),
