@@ -140,6 +140,11 @@ PROGRAMS = [
     Program("tuple_layers_frozen", arrays=4),
     # the parameter dict lists the output layer first (its matrices also chain the other way round, as columns)
     Program("reversed_dict", updates=150, samples=3000, arrays=4, layers="12 -> 9 -> 3 (rows)"),
+    # the forward's results in a dict on the object that starts empty and that the first forward fills, after 1,200
+    # module-level loop iterations reading the rows (the object is found long after discovery began); 5 epochs of 100
+    # batches. The sign variant steps the output layer up its gradient
+    Program("late_cache_dict", updates=500, samples=5000, arrays=2, layers="14 -> 20 -> 4 (rows)"),
+    Program("late_cache_dict_sign", arrays=2),
 ]
 
 

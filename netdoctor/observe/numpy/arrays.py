@@ -86,7 +86,7 @@ class FrameLocals:
 
 
 def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, max_items: int = 64,
-                skip: frozenset[str] = frozenset()) -> Iterator[tuple[Path, np.ndarray]]:
+                skip: frozenset[str] = frozenset(), containers: list[Any] | None = None) -> Iterator[tuple[Path, np.ndarray]]:
     """``(path, array)`` for every float array reachable from ``root`` (each array once, first path wins).
 
     Args:
@@ -96,6 +96,8 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
         max_depth: attribute/item levels followed.
         max_items: items looked at per list/dict (data sets kept as lists are sampled, not walked).
         skip: names of a globals root not walked into (the module's loop variables and per-step temporaries).
+        containers: when given, the dicts and objects walked into are appended to it (in walk order; not the lists,
+            which a program loading its data grows at every row).
     """
     seen: set[int] = {id(root)}
     frontier: list[tuple[Path, Any]] = [((), root)]
@@ -119,6 +121,8 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
                         yield p, child
                 else:
                     nxt.append((p, child))
+                    if containers is not None and not isinstance(child, (list, tuple, FrameLocals, *ATOMS)):
+                        containers.append(child)
         frontier = nxt
 
 

@@ -62,6 +62,7 @@ from netdoctor.observe.numpy.arrays import (
     array_role,
     entries,
     fingerprint,
+    own_dict,
     path_text,
     resolve,
     sample_index,
@@ -93,6 +94,8 @@ ZERO_START_EVENTS = 2_000
 FINGERPRINT = 16
 """Entries an array's fingerprint reads: a gradient of a batch of one image is nonzero at a tenth of a first
 layer's entries (the pixels the image lights, the units it activates), so 5 entries missed most of its changes."""
+MAX_HOLDERS = 64
+"""Containers of a root looked at for a new item at every scan (see :meth:`Discovery._arrays_of`)."""
 MAX_ROOTS = 64
 """Roots kept at most (containers handed around are roots; a program passing new lists every step makes many)."""
 
@@ -142,6 +145,17 @@ def weights_moved(stats: list[PathStats]) -> bool:
     # a layer of such a shape that has not moved at two updates yet: it may be the parameter, the zeros its buffer
     return not any(tuple(st.shape) in accumulating and not st.started_zero and matrix(st) and st.changes < DISCOVERY_UPDATES
                    for st in stats)
+
+
+def _items(obj: Any) -> int:
+    """How many items (a dict, list or tuple) or attributes (an object) the container itself holds; -1 for a
+    function's locals (read only by a walk)."""
+    if isinstance(obj, (dict, list, tuple)):
+        return len(obj)
+    if isinstance(obj, FrameLocals):
+        return -1
+    d = own_dict(obj)
+    return len(d) if isinstance(d, dict) else -1
 
 
 class Discovery:
@@ -336,9 +350,22 @@ class Discovery:
 
     # -- scanning ----------------------------------------------------------------------
     def _arrays_of(self, root: Root, walk: bool) -> list[tuple[Path, np.ndarray]]:
-        if walk or root.paths is None:
-            found = list(walk_arrays(root.obj, globals_root=root.globals_root, skip=root.skip))
+        """The arrays of ``root``: walked in full during its first :data:`WALK_FIRST` scans (a root found late, such
+        as a closure's dict first handed over when training starts, is no different from one found at the start),
+        when the container itself gained or lost an item, or at the periodic walk; else the known paths."""
+        if walk or root.paths is None or root.walks < WALK_FIRST or any(_items(c) != n for c, n in root.sizes):
+            walked: list[Any] = []
+            found = list(walk_arrays(root.obj, globals_root=root.globals_root, skip=root.skip, containers=walked))
             root.paths = [p for p, _ in found]
+            root.walks += 1
+            # the containers that hold arrays first (``params`` gaining ``params['A1']``), then the others (an empty
+            # ``self.cache = {}`` the first forward fills)
+            holders = {id(root.obj): root.obj}
+            for c in [resolve(root.obj, p[:-1]) for p, _ in found[:MAX_HOLDERS]] + walked:
+                if len(holders) >= MAX_HOLDERS:
+                    break
+                holders.setdefault(id(c), c)
+            root.sizes = [(c, n) for c, n in ((c, _items(c)) for c in holders.values()) if n >= 0]
             return found
         out = []
         for p in root.paths:

@@ -39,6 +39,12 @@ class Root:
     idx: dict[Path, np.ndarray] = field(default_factory=dict)
     paths: list[Path] | None = None
     """The arrays' paths found by the last full walk (looked at between walks)."""
+    walks: int = 0
+    """Full walks of this root so far (a root found late is walked at each of its first scans too)."""
+    sizes: list[tuple[Any, int]] = field(default_factory=list)
+    """The root and the containers holding its arrays, with their numbers of items (or attributes) at the last walk:
+    a new key (``params['A1'] = h`` written by the first forward) is walked at once, at the return of the function
+    that wrote it, not at the next periodic walk."""
     replaced: int = 0
     """Times the name this root stands for was bound to a new container (a tuple or dict of gradients built anew
     at every step): such a root cannot be followed once discovery ends, so it is never the network's."""
