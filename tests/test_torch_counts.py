@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from netdoctor.observe.torch.counts import SEGMENT_ROWS, SEGMENTS, StepCounts  # noqa: E402
+from netdoctor.observe.torch.counts import SEGMENT_ROWS, SEGMENTS, Segment, StepCounts  # noqa: E402
+from netdoctor.observe.torch.rules import chance_level, label_entropy, still_rising  # noqa: E402
 
 
 def confusion(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
@@ -72,3 +75,42 @@ def test_segments_beyond_the_limit_are_merged_pairwise_keeping_the_first_and_eve
     assert len(counts.segments) <= SEGMENTS and counts.segments[0].first == counts.segments[0].last == 1
     assert sum(s.rows for s in counts.segments) == 10 * (SEGMENTS + 2)
     assert counts.segments[-1].last == SEGMENTS + 2
+
+
+def _segment(first: int, last: int, labels: list[int], correct: int) -> Segment:
+    """A confusion matrix with ``labels[k]`` rows of class k, ``correct`` of them (taken from the first classes) right."""
+    K = len(labels)
+    rows = []
+    left = correct
+    for k, n in enumerate(labels):
+        hit = min(n, left)
+        left -= hit
+        row = [0] * K
+        row[k] += hit
+        row[(k + 1) % K] += n - hit
+        rows.append(row)
+    return Segment(first, last, rows)
+
+
+def test_chance_is_the_most_common_labels_share_and_its_binomial_standard_error():
+    seg = _segment(1, 10, [60, 50, 74, 43, 52, 52, 51, 50, 53, 43], 80)
+    chance, se = chance_level(seg)
+    assert chance == pytest.approx(74 / 528)
+    assert se == pytest.approx(math.sqrt(chance * (1 - chance) / 528))
+    assert chance_level(_segment(1, 2, [100, 100], 10))[0] == pytest.approx(0.5)
+    # The entropy of the labels is the cross-entropy of answering their shares: ln K when balanced.
+    assert label_entropy(_segment(1, 2, [30] * 10, 3)) == pytest.approx(math.log(10))
+    p = torch.tensor([60, 50, 74, 43, 52, 52, 51, 50, 53, 43]) / 528.0
+    assert label_entropy(seg) == pytest.approx(float(-(p * p.log()).sum()), rel=1e-6)
+
+
+def test_climbing_from_an_unlucky_start_back_to_chance_is_not_still_learning():
+    # Generated style 632, features and labels shuffled apart: 7.0% on the first 256 rows, 15.2% on the last 528,
+    # whose most common label is 14.0% of them. Above the start by 3.2 standard errors, within one of chance.
+    start = _segment(22, 25, [26] * 9 + [22], 18)
+    end = _segment(49, 68, [60, 50, 74, 43, 52, 52, 51, 50, 53, 43], 80)
+    assert not still_rising(start, end)
+    # A slow learner at 25% on the same rows has left chance behind (7.5 standard errors): still learning.
+    assert still_rising(start, _segment(49, 68, [60, 50, 74, 43, 52, 52, 51, 50, 53, 43], 132))
+    # ... but not when it started as high (no climb).
+    assert not still_rising(_segment(22, 25, [26] * 9 + [22], 64), _segment(49, 68, [60, 50, 74, 43, 52, 52, 51, 50, 53, 43], 132))

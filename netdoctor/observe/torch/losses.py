@@ -132,8 +132,13 @@ class LossWatch:
         site = self.w.sites.site()
         reduction = kwargs.get("reduction", "mean")
         rec = self.loss_calls.setdefault((name, site), {"calls": 0, "probs": 0, "logprobs": 0, "sigmoid": 0, "checked": 0,
-                                                        "grad_fns": {}, "reductions": {}, "rows": 0})
+                                                        "grad_fns": {}, "reductions": {}, "rows": 0, "roots": {},
+                                                        "first_step": self.w.steps + 1})
         rec["calls"] += 1
+        rec["last_step"] = self.w.steps + 1
+        root = self._model_of(x)
+        if root is not None:
+            rec["roots"][root] = rec["roots"].get(root, 0) + 1
         rec["reductions"][reduction] = rec["reductions"].get(reduction, 0) + 1
         gf = producer(x.grad_fn)
         if gf:
@@ -154,6 +159,18 @@ class LossWatch:
             self._arm_grad_scale(name, x, t, kwargs)
         self.w.forward.outputs.clear()
         self.w.iter_cost += time.perf_counter() - t0
+
+    def _model_of(self, x: Any) -> int | None:
+        """id of the model whose forward pass produced the loss input ``x`` (the model called last in this pass when
+        ``x`` is computed after it, ``F.softmax(model(xb))``); None without a module (plain tensors)."""
+        mods, last = self.w.models.mods, None
+        for module, out in reversed(self.w.forward.outputs):
+            info = mods.get(id(module))
+            if out is x:
+                return id(module) if info is not None and info.has_params and not info.parent else self.w.models.root_of(module)
+            if last is None and info is not None and info.has_params and not info.parent:
+                last = id(module)
+        return last
 
     def _arm_loss_backward(self, out: Any) -> None:
         """Note when this loss's backward pass runs (a step() before it applies no gradient of this loss)."""

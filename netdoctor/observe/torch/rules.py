@@ -227,20 +227,53 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
         learns=not rule_no_learning(w) if unused else None, details={"optimizer_created_at": opt_site}))
 
 
+def _loss_model(w: TorchWatch, rec: dict) -> int | None:
+    """The model whose output reached a loss call site most often (None: plain tensors, or not seen)."""
+    roots: dict[int, int] = rec.get("roots") or {}
+    return max(roots.items(), key=lambda kv: kv[1])[0] if roots else None
+
+
 def rule_double_softmax(w: TorchWatch) -> list[Finding]:
-    out = []
+    """Probabilities into a loss that applies its own softmax, per call site; a site that trained only a model dropped
+    for a later one (a sanity check's throwaway model) is said in the evidence of the judged model's finding, not as a
+    finding of its own."""
+    judged, start = w.models.judged_roots(), w.models.start_step()
+    several = sum(1 for i in w.models.mods.values() if i.has_params and not i.parent) > 1
+    found: list[tuple[Finding, dict, int | None]] = []
     for (name, site), rec in w.losses.loss_calls.items():
         if rec["checked"] < 1 or rec["rows"] < 8:
             continue
-        found = double_softmax(LossInputs(
-            where=f"{name} at {site}", loss=name, batches=rec["checked"], rows=rec["rows"], probabilities=rec["probs"],
+        root = _loss_model(w, rec)
+        info = w.models.mods.get(root) if root is not None else None
+        model = w.models.describe(info) if info is not None else None
+        f = double_softmax(LossInputs(
+            where=f"{name} at {site}" + (f" ({model})" if several and model else ""), loss=name, batches=rec["checked"],
+            rows=rec["rows"], probabilities=rec["probs"],
             log_probabilities=rec["logprobs"], unit_interval=rec["sigmoid"], values=rec["rows"] * max(1, rec.get("classes") or 1),
             classes=rec.get("classes"),
             producer=", ".join(sorted(rec["grad_fns"], key=rec["grad_fns"].get, reverse=True)[:2]) or "unknown",
-            details={"grad_fn": rec["grad_fns"], "site": site}))
-        if found is not None:
-            out.append(found)
-    return out
+            details={"grad_fn": rec["grad_fns"], "site": site, "model": model}))
+        if f is not None:
+            found.append((f, rec, root))
+    if len(found) < 2:
+        return [f for f, _, _ in found]
+
+    def judged_site(rec: dict, root: int | None) -> bool:
+        return root in judged if root is not None else rec.get("last_step", 0) >= start
+
+    # The judged model's site first (then the one trained last); the dropped models' sites go into its evidence.
+    found.sort(key=lambda x: (judged_site(x[1], x[2]), x[1].get("last_step", 0)), reverse=True)
+    main: list[tuple[Finding, dict, int | None]] = []
+    for x in [x for x in found if judged_site(x[1], x[2])] or found[:1]:
+        if not any(m[2] == x[2] for m in main):  # one finding per model (models trained side by side keep theirs)
+            main.append(x)
+    rest = [x for x in found if all(x is not m for m in main)]
+    if not rest:
+        return [f for f, _, _ in main]
+    also = [{"where": f.where, "model": f.evidence.get("model"), "steps": [r.get("first_step"), r.get("last_step")],
+             "severity": f.severity.value} for f, r, _ in rest]
+    first = main[0][0]
+    return [dataclasses.replace(first, evidence={**first.evidence, "also_seen": also})] + [f for f, _, _ in main[1:]]
 
 
 def rule_modes(w: TorchWatch) -> list[Finding]:
@@ -609,18 +642,56 @@ chance after 40 steps of 128 rows (drift 0.023; 0.06 after 100 steps, by then at
 and labels shuffled apart keep generated MLPs at chance with drifts of 0.14-0.33 (SGD, momentum, L-BFGS, 12-209
 steps) and 0.64 (Adam)."""
 RISING_SE = 3.0
-"""An end accuracy more than this many standard errors above the start's is a run still learning (slowly), not one
-at chance: a slow healthy run climbs (9% -> 22% over 80 steps), a shuffled one stays within a few points."""
+"""Standard errors by which the end's accuracy must beat both the start's and chance to count as a run still
+learning (slowly): a slow healthy run climbs (9% -> 22% over 80 steps) and leaves chance behind; a shuffled one
+wobbles by a few points around it (7% -> 15% over 48 steps of a generated program, against 13% for the most common
+label of the same rows: a start below chance is no baseline to climb from)."""
+LOSS_BELOW_CHANCE = 0.05
+"""A cross-entropy at the end of the run more than this share below its chance value (the entropy of the end's
+labels: the loss of the best answer that ignores the input, ln K for K balanced classes) is a network fitting
+something. Measured on the end of 48-step runs: features and labels shuffled apart 2.28-2.32 against 2.29-2.30
+(within 1%); a healthy run at 15-20% training accuracy already below 2.1 (9% under)."""
+
+
+def chance_level(seg: Segment) -> tuple[float, float]:
+    """(the accuracy of always answering the most common label of ``seg``'s rows, at least 1/K; its binomial
+    standard error over those rows)."""
+    labels = seg.labels()
+    n = max(seg.rows, 1)
+    chance = max(max(labels) / n, 1 / max(len(labels), 1))
+    return chance, math.sqrt(chance * (1 - chance) / n)
+
+
+def label_entropy(seg: Segment) -> float:
+    """The entropy of ``seg``'s labels (nats): the cross-entropy of the best answer that ignores the input."""
+    n = max(seg.rows, 1)
+    return -sum(c / n * math.log(c / n) for c in seg.labels() if c)
 
 
 def still_rising(start: Segment, end: Segment) -> bool:
-    """The end's training-batch accuracy is significantly above the start's (binomial standard errors)."""
+    """The end's training-batch accuracy is significantly above the start's *and* above chance (binomial standard
+    errors, :data:`RISING_SE`): climbing back to chance from an unlucky start is no learning."""
     if not start.rows or not end.rows:
         return False
     a, b = start.correct / start.rows, end.correct / end.rows
     p = (start.correct + end.correct) / (start.rows + end.rows)
     se = math.sqrt(max(p * (1 - p), 1e-12) * (1 / start.rows + 1 / end.rows))
-    return b - a > RISING_SE * se
+    chance, chance_se = chance_level(end)
+    return b - a > RISING_SE * se and b - chance > RISING_SE * chance_se
+
+
+def end_loss(w: TorchWatch, end: Segment) -> float | None:
+    """The mean classification loss on the sampled steps of ``end`` (the last three sampled if none fall in it), when
+    every sampled loss call was a batch-mean ``cross_entropy`` or ``nll_loss`` (None otherwise: no chance value)."""
+    calls = w.losses.loss_calls
+    if not calls or any(name not in ("cross_entropy", "nll_loss") or set(rec["reductions"]) != {"mean"}
+                        for (name, _), rec in calls.items()):
+        return None
+    start = w.models.start_step()
+    vals = [(s, v) for s, v in w.losses.loss_values if math.isfinite(v) and (s >= start or s == -1)]
+    inside = [v for s, v in vals if s >= end.first - 1 or s == -1]
+    inside = inside if len(inside) >= 2 else [v for _, v in vals[-3:]]
+    return statistics.mean(inside) if inside else None
 
 
 def weights_moved(w: TorchWatch) -> float | None:
@@ -631,13 +702,17 @@ def weights_moved(w: TorchWatch) -> float | None:
 
 def rule_no_learning(w: TorchWatch) -> list[Finding]:
     """The training-batch accuracy at the end of the run against always answering the most common label, once the
-    weights have moved by :data:`NO_LEARNING_MOVED` (before that a run may simply not have learned *yet*), and not
-    while it is still climbing from its start (:func:`still_rising`)."""
+    weights have moved by :data:`NO_LEARNING_MOVED` (before that a run may simply not have learned *yet*); not while
+    it is still climbing above chance (:func:`still_rising`), nor while its cross-entropy is clearly below the chance
+    value (:data:`LOSS_BELOW_CHANCE`)."""
     ends = run_ends(w)
     moved = weights_moved(w)
     if ends is None or moved is None or moved < NO_LEARNING_MOVED or still_rising(*ends):
         return []
     start, end = ends
+    loss, loss_chance = end_loss(w, end), label_entropy(end)
+    if loss is not None and loss < (1 - LOSS_BELOW_CHANCE) * loss_chance:
+        return []
     found = no_learning(Predictions(
         where=_loss_site(w) or "training batches",
         on=f"training batches of optimizer steps {end.first}-{end.last} ({end.rows:,} rows)",
@@ -645,7 +720,10 @@ def rule_no_learning(w: TorchWatch) -> list[Finding]:
         evaluated=False), after=f"After {end.last} optimizer steps", start_accuracy=start.correct / start.rows if start.rows else None)
     if found is None:
         return []
-    return [dataclasses.replace(found, evidence={**found.evidence, "weights_moved": moved})]
+    chance, chance_se = chance_level(end)
+    return [dataclasses.replace(found, evidence={
+        **found.evidence, "weights_moved": moved, "chance": chance, "chance_standard_error": chance_se,
+        "classes": len(end.labels()), "loss_at_end": loss, "loss_at_chance": loss_chance})]
 
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
