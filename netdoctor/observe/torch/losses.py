@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from netdoctor.observe.torch.watch import TorchWatch
 
-__all__ = ["LossWatch", "LOSSES", "producer", "bounded_append"]
+__all__ = ["LossWatch", "LOSSES", "producer", "bounded_append", "model_of"]
 
 LOSSES = ("cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss")
 """``torch.nn.functional`` losses that are wrapped."""
@@ -59,6 +59,19 @@ def _may_warn(name: str, torch: Any, args: tuple, kwargs: dict) -> bool:
     x = args[0] if args else kwargs.get("input")
     t = args[1] if len(args) > 1 else kwargs.get("target")
     return isinstance(x, torch.Tensor) and isinstance(t, torch.Tensor) and x.shape != t.shape
+
+
+def model_of(w: TorchWatch, x: Any) -> int | None:
+    """id of the model whose forward pass produced the loss input ``x`` (the model called last in this pass when ``x``
+    is computed after it, ``F.softmax(model(xb))``); None without a module (plain tensors)."""
+    mods, last = w.models.mods, None
+    for module, out in reversed(w.forward.outputs):
+        info = mods.get(id(module))
+        if out is x:
+            return id(module) if info is not None and info.has_params and not info.parent else w.models.root_of(module)
+        if last is None and info is not None and info.has_params and not info.parent:
+            last = id(module)
+    return last
 
 
 class LossWatch:
@@ -136,7 +149,7 @@ class LossWatch:
                                                         "first_step": self.w.steps + 1})
         rec["calls"] += 1
         rec["last_step"] = self.w.steps + 1
-        root = self._model_of(x)
+        root = model_of(self.w, x)
         if root is not None:
             rec["roots"][root] = rec["roots"].get(root, 0) + 1
         rec["reductions"][reduction] = rec["reductions"].get(reduction, 0) + 1
@@ -159,18 +172,6 @@ class LossWatch:
             self._arm_grad_scale(name, x, t, kwargs)
         self.w.forward.outputs.clear()
         self.w.iter_cost += time.perf_counter() - t0
-
-    def _model_of(self, x: Any) -> int | None:
-        """id of the model whose forward pass produced the loss input ``x`` (the model called last in this pass when
-        ``x`` is computed after it, ``F.softmax(model(xb))``); None without a module (plain tensors)."""
-        mods, last = self.w.models.mods, None
-        for module, out in reversed(self.w.forward.outputs):
-            info = mods.get(id(module))
-            if out is x:
-                return id(module) if info is not None and info.has_params and not info.parent else self.w.models.root_of(module)
-            if last is None and info is not None and info.has_params and not info.parent:
-                last = id(module)
-        return last
 
     def _arm_loss_backward(self, out: Any) -> None:
         """Note when this loss's backward pass runs (a step() before it applies no gradient of this loss)."""
