@@ -34,7 +34,7 @@ from netdoctor.errors import DataFormatError, InvalidArgument
 __all__ = ["read_csv", "read_csv_stream"]
 
 _CHUNK = 1 << 17  # bytes per chunk: the ~12 byte-sized temporaries fit the L2 cache
-_PAD = 3  # commas before each chunk: every field then has three bytes before its end
+_PAD = 4  # commas before each chunk: every field has three bytes before its end, and the data starts on an even byte
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x0c\x0e-\x1f]")
 _NUMBER = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*|\s*[-+]?(nan|inf)\s*", re.I)
 
@@ -166,15 +166,19 @@ def _label_column(table, option, header, name, line0) -> int:
                                   f"{name}; use 0..{ncols - 1} or -1")
         return int(option) % ncols
 
+    def whole(v: np.ndarray) -> bool:
+        # uint8 (the fast parser's table) is whole and >= 0 already: np.rint would make float16 of it, slowly
+        return v.dtype == np.uint8 or bool(np.all((v >= 0) & (v == np.rint(v))))
+
     def digits_only(c: int) -> bool:
         v = table[:, c]
-        return bool(np.all((v >= 0) & (v <= 9) & (v == np.rint(v))))
+        return bool(v.max() <= 9) and whole(v)
 
     def class_labels(c: int) -> bool:
         # Whole numbers 0..K-1 with most classes present: a label column of another data set
         # (labels written 3.0000 parse to the same numbers), not a feature that happens to be whole.
         v = table[:, c]
-        if not np.all((v >= 0) & (v == np.rint(v))) or v.max() > 9999:
+        if not whole(v) or v.max() > 9999:
             return False
         distinct = np.unique(v).size
         return distinct >= 2 and 2 * distinct >= int(v.max()) + 1  # int: a uint8 255 + 1 would wrap to 0
@@ -305,91 +309,122 @@ class _Scratch:
     """The working arrays of :func:`_parse_chunk` for blocks of up to ``size`` bytes, allocated once per file.
 
     ``bytes`` is the read buffer itself: ``_PAD`` commas, then the block, then
-    room for a final newline.
+    room for a final newline and for one byte that rounds the block up to whole
+    byte pairs.
     """
 
     def __init__(self, size: int) -> None:
         self.size = size
-        n = size + _PAD + 1  # + 1: a final newline where the file has none
+        n = size + _PAD + 2  # + 1: a final newline where the file has none; + 1: whole pairs
         self.bytes = np.empty(n, np.uint8)
         self.bytes[:_PAD] = ord(",")
         self.digit = np.empty(n, np.uint8)
         self.is_digit = np.empty(n, bool)
         self.is_nl = np.empty(n, bool)
         self.is_sep = np.empty(n, bool)
-        self.bad = np.empty(n, bool)
-        self.other = np.empty(n, bool)
-        self.wide = np.empty(n, np.uint16)
-        self.value = np.empty(n, np.uint16)
+        self.ok = np.empty(n, bool)
+        self.two = np.empty(n, bool)
+        self.near = np.empty(n, np.uint8)
+        self.values = np.empty(n // 2, np.uint16)
+        self.wide = np.empty(n // 2, np.uint16)
+        self.tens = np.empty(n, np.uint8)
+        self.hundreds = np.empty(n, np.uint8)
+        self.pair = np.empty(n // 2, bool)
 
 
 def _parse_chunk(c: np.ndarray, s: _Scratch | None = None) -> np.ndarray | None:
     """Whole lines as bytes -> ``(rows, ncols)`` table of values 0..255, or None if not plain 0..255 CSV.
 
-    The table is uint16 and lives in ``s`` (or a new scratch): the caller
-    copies it before the next block.
+    The table is uint16 whose low byte is the value (the high byte is not
+    cleared); it lives in ``s`` and the caller casts it into its uint8 table
+    before the next block.
 
     ``c[:_PAD]`` are commas put before the data (so every field has three
-    bytes before its end) and ``c[-1]`` is a newline. With ``x`` the digit
-    value of each byte (0 for a separator), the field that ends at separator
-    ``p`` is ``100 x[p-3] [p-2 is a digit] + 10 x[p-2] + x[p-1]``: the missing
-    digits of a short field are separators and add 0, and the mask keeps a
-    digit of the previous field out. That sum is formed for *every* byte with
-    shifted contiguous slices (SIMD passes over bytes, ~50x cheaper than
-    gathering at the separators), then the separators' sums are kept. The
-    rules that make it exact are checked on bytes too: only digits, commas
-    and newlines; no empty field; no run of four digits; the kept sums <= 255.
-    Every operation writes into the arrays of ``s`` (see :class:`_Scratch`).
+    bytes before its end, and the data starts on an even byte) and ``c[-1]``
+    is a newline. With ``x`` the digit value of each byte (0 for a separator),
+    the field that ends at separator ``p`` is ``100 x[p-3] [p-2 is a digit] +
+    10 x[p-2] + x[p-1]``: the missing digits of a short field are separators
+    and add 0, and the mask keeps a digit of the previous field out. That sum
+    is formed for *every* byte with shifted contiguous slices (SIMD passes over
+    bytes), in uint8: the tens and units ``t = 10 x[p-2] + x[p-1]`` (<= 99) and
+    the hundreds digit ``h`` apart, both zeroed off the separators, so a field
+    over 255 is caught without a wider type (``h > 2``, or ``64 h + t >= 184``).
+
+    Gathering the fields is the one step that is not a SIMD pass
+    (``np.flatnonzero`` writes one index per element it scans, ~1 ns each).
+    A field takes at least two bytes (a digit and its separator), so each
+    aligned byte pair holds at most one separator: the scan runs over pairs,
+    half the elements, and the pair's two value bytes (one of them the zero
+    of a non-separator) are gathered as one uint16 and OR-ed.
+
+    The rules that make it exact are checked on bytes: only digits, commas and
+    newlines; no empty field (two separators in a row); no run of four digits
+    (every four bytes hold a separator); the fields <= 255; each line the same
+    number of fields. Every pass writes into the arrays of ``s`` (see
+    :class:`_Scratch`).
     """
-    if s is None or s.size + _PAD + 1 < c.size:
+    if s is None or s.size + _PAD + 2 < c.size:
         s = _Scratch(c.size)
     n = c.size
-    is_nl, sep, other = s.is_nl[:n], s.is_sep[:n], s.other[:n]
-    np.equal(c, 10, out=is_nl)
-    np.equal(c, 44, out=sep)
-    sep |= is_nl
-    d, dig = s.digit[:n], s.is_digit[:n]
+    n2 = n + (n & 1)  # whole byte pairs: the last one gets a zero byte
+    d, dig, nl, sep, ok = s.digit[:n], s.is_digit[:n], s.is_nl[:n2], s.is_sep[:n2], s.ok[:n]
     np.subtract(c, np.uint8(48), out=d)  # wraps to >= 10 for any non-digit byte
     np.less(d, np.uint8(10), out=dig)
-    if np.count_nonzero(dig) + np.count_nonzero(sep) != n:  # disjoint sets that must cover every byte
+    np.equal(c, 10, out=nl[:n])
+    np.equal(c, 44, out=sep[:n])
+    sep[:n] |= nl[:n]
+    np.logical_or(dig, sep[:n], out=ok)
+    if not ok.all():
         # Another byte: CRLF line ends are parsed without their CRs; anything else is not for this parser.
-        cr = np.flatnonzero(np.equal(c, 13, out=other))
+        cr = np.flatnonzero(np.equal(c, 13, out=ok))
         if not cr.size or np.any(c[cr + 1] != 10):  # c ends with a newline: cr + 1 is in range
             return None
         return _parse_chunk(np.delete(c, cr), s)
-    bad, pair = s.bad[:n - 3], other[:n - 3]
-    np.logical_and(dig[3:], dig[2:-1], out=bad)  # four digits in a row
-    bad &= dig[1:-2]
-    bad &= dig[:-3]
-    np.logical_and(sep[_PAD:], sep[_PAD - 1:-1], out=pair)  # an empty field: a separator right after one
-    bad |= pair
-    if bad.any():
+    s8, g8 = sep[:n].view(np.uint8), dig.view(np.uint8)
+    two = s.two[:n - 1]
+    np.logical_and(sep[_PAD:n], sep[_PAD - 1:n - 1], out=two[:n - _PAD])
+    if two[:n - _PAD].any():  # two separators in a row: an empty field (the pad's own commas aside)
         return None
-    dig8 = dig.view(np.uint8)  # 0/1 bytes: uint8 arithmetic instead of a mixed bool loop
-    d *= dig8  # digit values, 0 at separators
-    x = s.wide[:n]
-    x[...] = d
-    v = s.value[:n]
-    v[:3] = 0
-    w = v[3:]
-    np.multiply(d[:-3], dig8[1:-2], out=d[:-3])  # the hundreds digit only inside the field
-    w[...] = d[:-3]  # (same-type arithmetic below: mixed uint8/uint16 loops are 2-3x slower)
-    w *= np.uint16(10)
-    w += x[1:-2]
-    w *= np.uint16(10)
-    w += x[2:-1]
+    np.logical_and(dig[1:], dig[:-1], out=two)  # two digits in a row
+    four = s.ok[:n - 3]
+    np.logical_and(two[2:], two[:-2], out=four)
+    if four.any():  # four digits in a row
+        return None
+    d *= g8  # digit values, 0 at separators
+    t, h = s.tens[:n2], s.hundreds[:n]
+    t[:2] = 0
+    np.multiply(d[:-2], np.uint8(10), out=t[2:n])
+    t[2:n] += d[1:-1]  # t[p] = 10 x[p-2] + x[p-1]
+    h[:3] = 0
+    np.multiply(d[:-3], g8[1:-2], out=h[3:])  # the hundreds digit only inside the field
+    h *= s8
+    t[:n] *= s8  # both only at separators
+    # A field over 255 has a hundreds digit over 2, or 2 and tens and units over 55: with h <= 2, 64 h + t >= 184.
+    if h.max() > 2:
+        return None
+    near = s.near[:n]
+    np.multiply(h, np.uint8(64), out=near)
+    near += t[:n]
+    if near.max() >= 184:
+        return None
+    h *= np.uint8(100)
+    t[:n] += h  # the fields' values at their separators (<= 255 checked), 0 elsewhere
+    t[n:] = 0
+    sep[n:] = False
+    nl[n:] = False
     sep[:_PAD] = False
-    at = np.flatnonzero(sep)  # one gather per field from here on
+    pair = s.pair[:n2 // 2]
+    np.not_equal(sep.view(np.uint16), 0, out=pair)
+    at = np.flatnonzero(pair)  # the byte pair of each field's separator
     fields = at.size
-    # x is spent: its room takes the fields' values (mode="wrap": an unbuffered take; every index is in range)
-    values = v.take(at, out=s.wide[:fields], mode="wrap")
-    if values.max() > 255:
-        return None
-    rows = np.count_nonzero(is_nl)
+    rows = np.count_nonzero(nl)
     ncols = fields // rows
     # ``rows`` newlines among the fields and every ncols-th field one of them: each line has ncols fields.
-    if rows * ncols != fields or not is_nl[at[ncols - 1::ncols]].all():
+    if rows * ncols != fields or not nl.view(np.uint16)[at[ncols - 1::ncols]].all():
         return None
+    # (value, 0) or (0, value) byte pairs; mode="wrap": an unbuffered take (every index is in range)
+    values = t.view(np.uint16).take(at, out=s.values[:fields], mode="wrap")
+    values |= np.right_shift(values, 8, out=s.wide[:fields])
     return values.reshape(rows, ncols)
 
 
