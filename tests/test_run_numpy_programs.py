@@ -145,6 +145,18 @@ PROGRAMS = [
     # batches. The sign variant steps the output layer up its gradient
     Program("late_cache_dict", updates=500, samples=5000, arrays=2, layers="14 -> 20 -> 4 (rows)"),
     Program("late_cache_dict_sign", arrays=2),
+    # the parameters a list in a closure cell, replaced by a new list at every step (``nonlocal params``): followed
+    # through the cell; 5 epochs of 56 batches. The summed variant drops the 1/batch of the output error
+    Program("closure_rebound", updates=280, samples=4480, arrays=4, layers="16 -> 20 -> 4 (rows)"),
+    Program("closure_rebound_summed", arrays=4),
+    # all-zero arrays under the weights' keys (``self.blank['W1']``) copied into the gradient sums to empty them: a
+    # template, not a parameter; 4 epochs of 100 steps. The aliased variant binds the sums to the blanks
+    Program("blank_reset", updates=400, arrays=4, layers="12 -> 16 -> 4 (columns)"),
+    Program("blank_reset_aliased", arrays=4),
+    # layer objects keeping a copy of their input (``self.a_in``, a matrix named like nothing) and a bias of shape
+    # (1, n) named ``c``; 4 epochs of 200 batches. The stale variant never empties the weight sums
+    Program("layer_inputs", updates=800, arrays=4, layers="10 -> 14 -> 3 (rows)"),
+    Program("layer_inputs_stale", arrays=4),
 ]
 
 

@@ -27,7 +27,7 @@ from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
-__all__ = ["Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "entries", "sample_index", "layer_chain", "LR_NAME"]
+__all__ = ["Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "entries", "sample_index", "layer_chain", "LR_NAME"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -85,6 +85,27 @@ class FrameLocals:
         return [(k, v) for k, v in list(self.frame.f_locals.items()) if isinstance(v, np.ndarray)]
 
 
+class Cell:
+    """A closure cell as a root: the container in it now, whatever the program rebinds the name to
+    (``nonlocal params; params = [p - lr * g for ...]`` puts a new list in the cell at every step). Paths are those of
+    the container (``("item", 0)``); :func:`resolve` and :func:`walk_arrays` read through it."""
+
+    __slots__ = ("cell",)
+
+    def __init__(self, cell: Any) -> None:
+        self.cell = cell
+
+    @property
+    def contents(self) -> Any:
+        try:
+            return self.cell.cell_contents
+        except ValueError:  # an empty cell (the name deleted)
+            return None
+
+    def __getitem__(self, key: Any) -> Any:
+        return self.contents[key]
+
+
 def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, max_items: int = 64,
                 skip: frozenset[str] = frozenset(), containers: list[Any] | None = None) -> Iterator[tuple[Path, np.ndarray]]:
     """``(path, array)`` for every float array reachable from ``root`` (each array once, first path wins).
@@ -99,6 +120,8 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
         containers: when given, the dicts and objects walked into are appended to it (in walk order; not the lists,
             which a program loading its data grows at every row).
     """
+    if isinstance(root, Cell):
+        root = root.contents
     seen: set[int] = {id(root)}
     frontier: list[tuple[Path, Any]] = [((), root)]
     for _ in range(max_depth):
@@ -140,6 +163,8 @@ def _skipped(obj: Any, types: tuple[type, ...]) -> bool:
 
 
 def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tuple[str, Any], Any]]:
+    if isinstance(obj, Cell):
+        obj = obj.contents
     if isinstance(obj, FrameLocals):
         for k, v in obj.arrays():
             yield ("item", k), v
@@ -190,6 +215,8 @@ def resolve(root: Any, path: Path) -> Any:
     obj = root
     try:
         for kind, key in path:
+            if isinstance(obj, Cell):
+                obj = obj.contents
             obj = own_dict(obj)[key] if kind == "attr" else obj[key]
     except (AttributeError, LookupError, TypeError):
         return None

@@ -45,7 +45,6 @@ from netdoctor.observe.numpy.arrays import (
     array_role,
     entries,
     fingerprint,
-    is_bias,
     path_text,
     resolve,
     sample_index,
@@ -576,7 +575,7 @@ class NumpyBackend:
         if self._tracked_list is None or self._tracked_for is not self.params:
             root = self.root.obj
             self._tracked_for = self.params
-            self._tracked_list = [TrackedArray(prm.text, partial(resolve, root, prm.path), is_bias(prm.text),
+            self._tracked_list = [TrackedArray(prm.text, partial(resolve, root, prm.path), prm.bias,
                                                partial(resolve, root, prm.buffer) if prm.buffer is not None else None)
                                   for prm in self.params]
         return list(self._tracked_list)
@@ -1400,13 +1399,13 @@ class NumpyBackend:
         input seen, the layer's weights not resolved)."""
         if not prev or self.layout is None:
             return True
-        weights = [prm for prm in self.params if len(prm.shape) == 2 and not is_bias(prm.text)]
+        weights = [prm for prm in self.params if len(prm.shape) == 2 and not prm.bias]
         if layer > len(weights):
             return True
         root = self.root.obj
         W = resolve(root, weights[layer - 1].path)
         width = self.layout[1][layer]
-        b = next((resolve(root, prm.path) for prm in self.params if is_bias(prm.text) and int(np.prod(prm.shape)) == width), None)
+        b = next((resolve(root, prm.path) for prm in self.params if prm.bias and int(np.prod(prm.shape)) == width), None)
         if not isinstance(W, np.ndarray):
             return True
         cols = self.layout[0] == "columns"

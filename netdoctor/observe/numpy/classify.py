@@ -91,9 +91,10 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
     inputs = [x for x in map(float_2d, given) if x is not None]
     for st, a, rebound in tested:
         st.cache_tries += 1
-        if rebound and any(a is g for g in given):
-            # the very input the function was given, stored (``cache['A0'] = x``); an array the function was
-            # given and changed in place is being updated (``sgd(p, g, lr)``), not cached
+        if rebound and (any(a is g for g in given) or any(same_values(a, x) for x in inputs)):
+            # the input the function was given, stored (``cache['A0'] = x``), or a copy or reshape of it
+            # (``self.a_in = x.reshape(1, -1)``); an array the function was given and changed in place is being
+            # updated (``sgd(p, g, lr)``), not cached
             st.cache = True
     # layer by layer from the input: a cache is computed from the input or from a cache found before it
     # a constant array first seen (``b1 = np.zeros(h)`` left by an initialiser) is ordered like anything: it is not
@@ -108,6 +109,14 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
         todo = [(st, a) for st, a in todo if not st.cache]
         if not found:
             break
+
+
+def same_values(a: np.ndarray, x: np.ndarray) -> bool:
+    """Whether ``a`` holds the values of ``x`` in the same order, whatever its shape (a copy or a reshape of it)."""
+    if a.size != x.size or float(np.ptp(x)) == 0.0:
+        return False  # (an input of one value everywhere is equal to any constant array of its size)
+    with np.errstate(all="ignore"):
+        return bool(np.array_equal(a.reshape(-1), x.reshape(-1)))
 
 
 def chain_orders(shapes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:
@@ -168,6 +177,24 @@ def in_layer_order(found: list[tuple[Path, PathStats]], input_widths: set[int]) 
     return out + [f for j, f in enumerate(found) if j not in taken]
 
 
+def moves_with_the_weights(st: PathStats, updater: CodeType | None) -> bool:
+    """A vector changed by the update function and by nothing else (``layer.bias``, ``self.c``) is a parameter,
+    whatever it is called: buffers are also written where gradients are computed, caches by the forward."""
+    vector = len(st.shape) == 1 or (len(st.shape) == 2 and min(st.shape) == 1)
+    return vector and bool(st.changes) and updater is not None and set(st.where) == {updater} and not st.cache
+
+
+def gradient_shapes(functions: dict[CodeType, FuncStats], paths: dict[tuple[int | str, Path], PathStats]) -> Counter:
+    """Shapes of the arrays the busiest gradient computation handled (returned, written, or in its locals)."""
+    func = max(functions.values(), key=lambda f: f.grad_calls, default=None)
+    out: Counter = Counter()
+    if func is not None and func.grad_calls:
+        out.update(tuple(s) for s in func.shapes)
+        out.update(func.grad_shapes)
+    out.update(tuple(st.shape) for st in paths.values() if st.changes and not st.cache)
+    return out
+
+
 class Classifier:
     """The network in the tables of one discovery (see the module docstring)."""
 
@@ -203,7 +230,7 @@ class Classifier:
         gradients are computed for. A network spread over several containers the program hands around
         (``train(weights, biases, grad_w, grad_b)``) is one root of all of them.
         """
-        shapes = self._gradient_shapes() if force else Counter()
+        shapes = gradient_shapes(self.functions, self.paths) if force else Counter()
         moving = self._moving_params() if not force else set()
         best, best_score = None, (0, 0, 0, 0)
         for rid, root in self.roots.items():
@@ -287,16 +314,6 @@ class Classifier:
             out.add(k)
         return out
 
-    def _gradient_shapes(self) -> Counter:
-        """Shapes of the arrays the busiest gradient computation handled (returned, written, or in its locals)."""
-        func = max(self.functions.values(), key=lambda f: f.grad_calls, default=None)
-        out: Counter = Counter()
-        if func is not None and func.grad_calls:
-            out.update(tuple(s) for s in func.shapes)
-            out.update(func.grad_shapes)
-        out.update(tuple(st.shape) for st in self.paths.values() if st.changes and not st.cache)
-        return out
-
     def _frozen_like(self, st: PathStats, shapes: Counter) -> bool:
         if st.changes or st.cache or is_constant(st.text) or array_role(st.text) == "buffer":
             return False
@@ -328,12 +345,16 @@ class Classifier:
         # arrays named like parameters that never change where the parameters do, beside a parameter of their
         # shape that does (``grads['W1']`` next to ``params['W1']``), are what the update reads: buffers
         moved = Counter(tuple(st.shape) for st in stats.values() if updater in st.where and param_like(st) and not st.busy)
-        shapes = self._gradient_shapes() if force else Counter()
+        shapes = gradient_shapes(self.functions, self.paths) if force else Counter()
         params: list[tuple[Path, PathStats]] = []
         buffers: list[tuple[Path, PathStats]] = []
+        # shapes of the arrays that moved like parameters: an all-zero array of such a shape that never changed
+        # (``self.blank['W1']`` copied into the sums to empty them) is a template, whatever its name
+        # (one of them moved at two updates: a parameter of that update would have moved since)
+        stepping = {tuple(st.shape) for st in stats.values() if st.changes >= 2 and (st.stepped or id(st) in moving)}
         for p, st in stats.items():
             role = array_role(st.text)
-            if st.cache:
+            if st.cache or (not force and not st.changes and st.started_zero and tuple(st.shape) in stepping):
                 continue
             # behaviour first: what a step read or what is reset is a buffer, what steps move is a parameter
             if st.read_by_update or (st.stepped and not force and not is_constant(st.text)):
@@ -343,7 +364,7 @@ class Classifier:
             held_apart = bool(p) and p[0][1] in self.buffer_containers
             if role == "buffer" or st.busy or twin or held_apart or (st.changes and updater not in st.where and role != "param"):
                 buffers.append((p, st))
-            elif role == "param" or st.unnamed_param or self._moves_with_the_weights(st, updater) or (
+            elif role == "param" or st.unnamed_param or moves_with_the_weights(st, updater) or (
                     force and self._frozen_like(st, shapes)):
                 if is_constant(st.text):
                     continue
@@ -356,13 +377,6 @@ class Classifier:
                 return [], buffers, updater
         return params, buffers, updater
 
-    @staticmethod
-    def _moves_with_the_weights(st: PathStats, updater: CodeType | None) -> bool:
-        """A vector changed by the update function and by nothing else (``layer.bias``, ``self.c``) is a parameter,
-        whatever it is called: buffers are also written where gradients are computed, caches by the forward."""
-        vector = len(st.shape) == 1 or (len(st.shape) == 2 and min(st.shape) == 1)
-        return vector and bool(st.changes) and updater is not None and set(st.where) == {updater} and not st.cache
-
     def _network(self, best: Root, stats: dict[Path, PathStats], found: list[tuple[Path, PathStats]],
                  buffers: list[tuple[Path, PathStats]], updater: CodeType | None, force: bool) -> Network:
         # the updates seen while discovering count too: each parameter array changed once per update (by the updater)
@@ -374,7 +388,16 @@ class Classifier:
             # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
             fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
             params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3])))
-        layout = layer_chain([prm.shape for prm in params if len(prm.shape) == 2 and not is_bias(prm.text)])
+        mats: list[tuple[int, ...]] = [prm.shape for prm in params if len(prm.shape) == 2 and not is_bias(prm.text)]
+        layout = layer_chain(mats)
+        if layout is None:
+            # a row or column beside the matrices (``self.c`` of shape (1, n)) is a bias when they chain without it
+            layout = layer_chain([s for s in mats if min(s) > 1])
+            rows_apart = layout is not None
+        else:
+            rows_apart = False
+        for prm in params:
+            prm.bias = is_bias(prm.text) or len(prm.shape) == 1 or (rows_apart and len(prm.shape) == 2 and min(prm.shape) == 1)
         contributor, style = self._pair_buffers(best, params, buffers, updater)
         grad_map: list[int | None] = []
         if style != "accumulate":

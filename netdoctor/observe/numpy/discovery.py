@@ -50,6 +50,7 @@ name.
 
 from __future__ import annotations
 
+import gc
 import sys
 from types import CodeType, FrameType, FunctionType
 from typing import Any
@@ -57,6 +58,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.observe.numpy.arrays import (
+    Cell,
     FrameLocals,
     Path,
     array_role,
@@ -147,15 +149,81 @@ def weights_moved(stats: list[PathStats]) -> bool:
                    for st in stats)
 
 
+def _held(obj: Any) -> Any:
+    """A root's container now (what its closure cell holds, for a :class:`Cell`)."""
+    return obj.contents if isinstance(obj, Cell) else obj
+
+
+def _cell_of(frame: FrameType, name: str) -> Any:
+    """The closure cell through which the function running in ``frame`` reads ``name`` (None when not found).
+
+    A frame does not hold its function: the function objects of its code are looked up among the code's referrers
+    (once per name: a scan of the objects the collector tracks), the one whose cell holds what the frame sees.
+    """
+    code = frame.f_code
+    if name not in code.co_freevars:
+        return None
+    i = code.co_freevars.index(name)
+    value = frame.f_locals.get(name)
+    for f in gc.get_referrers(code):
+        if isinstance(f, FunctionType) and f.__code__ is code and f.__closure__ is not None and i < len(f.__closure__):
+            cell = f.__closure__[i]
+            try:
+                if cell.cell_contents is value:
+                    return cell
+            except ValueError:  # an empty cell
+                continue
+    return None
+
+
 def _items(obj: Any) -> int:
     """How many items (a dict, list or tuple) or attributes (an object) the container itself holds; -1 for a
     function's locals (read only by a walk)."""
+    obj = _held(obj)
     if isinstance(obj, (dict, list, tuple)):
         return len(obj)
     if isinstance(obj, FrameLocals):
         return -1
     d = own_dict(obj)
     return len(d) if isinstance(d, dict) else -1
+
+
+def root_arrays(root: Root, walk: bool) -> list[tuple[Path, np.ndarray]]:
+    """The arrays of a root of :class:`Discovery`: walked in full during its first :data:`WALK_FIRST` scans (a root
+    found late, such as a closure's dict first handed over when training starts, is no different from one found at
+    the start), when one of its containers gained or lost an item, or at the periodic walk; else the known paths."""
+    if walk or root.paths is None or root.walks < WALK_FIRST or any(_items(c) != n for c, n in root.sizes):
+        walked: list[Any] = []
+        found = list(walk_arrays(root.obj, globals_root=root.globals_root, skip=root.skip, containers=walked))
+        root.paths = [p for p, _ in found]
+        root.walks += 1
+        # the containers that hold arrays first (``params`` gaining ``params['A1']``), then the others (an empty
+        # ``self.cache = {}`` the first forward fills)
+        holders = {id(root.obj): root.obj}
+        for c in [resolve(root.obj, p[:-1]) for p, _ in found[:MAX_HOLDERS]] + walked:
+            if len(holders) >= MAX_HOLDERS:
+                break
+            holders.setdefault(id(c), c)
+        root.sizes = [(c, n) for c, n in ((c, _items(c)) for c in holders.values()) if n >= 0]
+        return found
+    out = []
+    for p in root.paths:
+        a = resolve(root.obj, p)
+        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
+            out.append((p, a))
+    return out
+
+
+def unnamed_ready(stats: list[PathStats]) -> bool:
+    """Without parameter names: parameters change least often (buffers change at every contribution)."""
+    if any(array_role(st.text) == "param" for st in stats):
+        return False  # named parameters: wait for them to change
+    counts = [st.changes for st in stats if st.changes and param_like(st)]
+    if not counts:
+        return False
+    lo, hi = min(counts), max(counts)
+    # two rates (parameters, buffers), or one rate for long enough (one function does everything)
+    return lo >= 3 and (hi >= 3 * lo or lo >= 300)
 
 
 class Discovery:
@@ -187,6 +255,8 @@ class Discovery:
         """Tells the steps of an update rule among the arrays' changes (see :mod:`netdoctor.observe.numpy.steps`)."""
         self._frozen = True
         self._frozen_at = -16
+        self._no_cell: set[str] = set()
+        """Closed-over names whose closure cell was looked for and not found (looked for once)."""
 
     # -- events ------------------------------------------------------------------------
     def on_call(self, frame: FrameType) -> Network | None:
@@ -211,15 +281,30 @@ class Discovery:
                 self._add_root(g, "", globals_root=True)
             # containers the function is given or reaches through its closure: parameter dicts, lists of
             # arrays, layer objects (``train(weights, biases)``, ``def forward(x): ... params["W1"]``)
-            for name in (*code.co_varnames[:n_args], *code.co_freevars):
+            for name in code.co_varnames[:n_args]:
                 v = loc.get(name)
                 if name != "self" and self._holds_arrays(v):
                     self._name_root(name, v)
+            self._closure_roots(frame)
         self._scan(caller_of(frame), call=True)  # changes made in a comprehension are its function's
         return self.found
 
+    def _closure_roots(self, frame: FrameType) -> None:
+        """The containers a function reaches through its closure cells, as roots named like the cells; at its call,
+        and again at its return: a function that binds a new container to a cell (``nonlocal params``) has its change
+        seen at its own return, attributed to it."""
+        if not frame.f_code.co_freevars:
+            return
+        loc = frame.f_locals
+        for name in frame.f_code.co_freevars:
+            v = loc.get(name)
+            if self._holds_arrays(v):
+                self._name_root(name, v, frame)
+
     def on_return(self, frame: FrameType, value: Any) -> Network | None:
         self.events += 1
+        if self.options.net is None and self.found is None:
+            self._closure_roots(frame)
         func = self.functions.get(frame.f_code)
         if func is not None and value is not None:
             arrays = flat_arrays(value)
@@ -281,13 +366,23 @@ class Discovery:
         return self._frozen
 
     # -- roots -------------------------------------------------------------------------
-    def _name_root(self, name: str, obj: Any) -> None:
+    def _name_root(self, name: str, obj: Any, frame: FrameType | None = None) -> None:
         """A container under a name the program's functions receive or close over: one root per name, whose object
-        is the latest one seen (a gradient dict built anew at every step is the same root, rebound)."""
+        is the latest one seen (a gradient dict built anew at every step is the same root, rebound).
+
+        A name a function closes over (``frame`` given) that is bound to a new container is followed through its
+        closure cell from then on (``nonlocal params; params = [p - lr * g ...]``): the root is the cell, not one of
+        the lists it held, so it can be followed once discovery ends.
+        """
         root = self.roots.get(name)
         if root is None:
             self._add_root(obj, name, key=name)
-        elif root.obj is not obj and not any(r.obj is obj for r in self.roots.values()):
+        elif _held(root.obj) is not obj and not any(_held(r.obj) is obj for r in self.roots.values()):
+            cell = _cell_of(frame, name) if frame is not None and name not in self._no_cell else None
+            if cell is not None:
+                root.obj = Cell(cell)
+                return
+            self._no_cell.add(name)
             root.obj = obj
             root.replaced += 1
 
@@ -349,31 +444,6 @@ class Discovery:
         return True
 
     # -- scanning ----------------------------------------------------------------------
-    def _arrays_of(self, root: Root, walk: bool) -> list[tuple[Path, np.ndarray]]:
-        """The arrays of ``root``: walked in full during its first :data:`WALK_FIRST` scans (a root found late, such
-        as a closure's dict first handed over when training starts, is no different from one found at the start),
-        when the container itself gained or lost an item, or at the periodic walk; else the known paths."""
-        if walk or root.paths is None or root.walks < WALK_FIRST or any(_items(c) != n for c, n in root.sizes):
-            walked: list[Any] = []
-            found = list(walk_arrays(root.obj, globals_root=root.globals_root, skip=root.skip, containers=walked))
-            root.paths = [p for p, _ in found]
-            root.walks += 1
-            # the containers that hold arrays first (``params`` gaining ``params['A1']``), then the others (an empty
-            # ``self.cache = {}`` the first forward fills)
-            holders = {id(root.obj): root.obj}
-            for c in [resolve(root.obj, p[:-1]) for p, _ in found[:MAX_HOLDERS]] + walked:
-                if len(holders) >= MAX_HOLDERS:
-                    break
-                holders.setdefault(id(c), c)
-            root.sizes = [(c, n) for c, n in ((c, _items(c)) for c in holders.values()) if n >= 0]
-            return found
-        out = []
-        for p in root.paths:
-            a = resolve(root.obj, p)
-            if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
-                out.append((p, a))
-        return out
-
     def _count_kind(self, frame: FrameType | None, call: bool) -> int:
         """This event's number among the events of its kind (the code it happens in, call or not).
 
@@ -400,7 +470,7 @@ class Discovery:
         moved: list[tuple[PathStats, np.ndarray, np.ndarray]] = []
         for rid, root in list(self.roots.items()):
             now: dict[Path, tuple[int, bytes]] = {}
-            for path, a in self._arrays_of(root, walk):
+            for path, a in root_arrays(root, walk):
                 idx = root.idx.get(path)
                 if idx is None or idx[-1] >= a.size:
                     idx = root.idx[path] = sample_index(a.size, FINGERPRINT, self.rng)
@@ -445,21 +515,10 @@ class Discovery:
             self.param_events += 1
             if self.param_events == 1:
                 self._first_param_event = self.events
-        if (n % 32 == 0 and self._unnamed_ready()) or (self.param_events >= DISCOVERY_UPDATES and (
+        if (n % 32 == 0 and unnamed_ready(list(self.paths.values()))) or (self.param_events >= DISCOVERY_UPDATES and (
                 self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
             self.finish()
         return written
-
-    def _unnamed_ready(self) -> bool:
-        """Without parameter names: parameters change least often (buffers change at every contribution)."""
-        if any(array_role(st.text) == "param" for st in self.paths.values()):
-            return False  # named parameters: wait for them to change
-        counts = [st.changes for st in self.paths.values() if st.changes and param_like(st)]
-        if not counts:
-            return False
-        lo, hi = min(counts), max(counts)
-        # two rates (parameters, buffers), or one rate for long enough (one function does everything)
-        return lo >= 3 and (hi >= 3 * lo or lo >= 300)
 
     # -- frozen parameters: gradients computed for arrays that never move ------------------
     # -- the network -------------------------------------------------------------------

@@ -149,6 +149,9 @@ class Param:
     buffer: Path | None = None
     buffer_text: str = ""
     grad_key: tuple | None = None
+    bias: bool = False
+    """A layer's bias: named so, a vector, or a row or column beside the layer matrices (``self.c`` of shape
+    ``(1, n)``), not one of the matrices the layers chain through."""
 
 
 @dataclass

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.buffers.aliasing import SecondName, second_names
-from netdoctor.observe.numpy.arrays import FrameLocals, Path, path_text, resolve, walk_arrays
+from netdoctor.observe.numpy.arrays import Cell, FrameLocals, Path, path_text, resolve, walk_arrays
 from netdoctor.observe.numpy.network import Param, Root
 from netdoctor.observe.source import function_loop_names, loop_names
 
@@ -126,6 +126,8 @@ class SharedBuffers:
         out: list[tuple[str, Any, str, frozenset[str]]] = []
         seen: set[int] = set()
         obj = root.obj
+        if isinstance(obj, Cell):
+            obj = obj.contents
         if isinstance(obj, FrameLocals):
             obj = dict(obj.frame.f_locals)
         name = "module globals" if root.globals_root else (f"`{root.prefix}`" if root.prefix else "the network's containers")

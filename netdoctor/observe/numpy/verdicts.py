@@ -34,7 +34,7 @@ import numpy as np
 
 from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
-from netdoctor.observe.numpy.arrays import LR_NAME, is_bias
+from netdoctor.observe.numpy.arrays import LR_NAME, Cell
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.evidence import (
@@ -324,6 +324,8 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
         out.append(found)
         known = {_head(p) for pair in found.evidence["pairs"].items() for p in pair}
     root = b.root.obj
+    if isinstance(root, Cell):  # a closure cell: the container in it now
+        root = root.contents
     if b.root.globals_root:  # module globals: the arrays and lists, under their own names
         # the module's loop variables (`for p, g in zip(params, grads)`) are bound to the network's arrays by the
         # loop itself: never parts of the network, never an alias of what they point at
@@ -419,7 +421,7 @@ def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
     """
     n_out = b.layout[1][-1] if b.layout else 0
     offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
-    k = next((i for i, p in enumerate(b.params) if int(np.prod(p.shape)) == n_out and (is_bias(p.text) or min(p.shape) == 1
+    k = next((i for i, p in enumerate(b.params) if int(np.prod(p.shape)) == n_out and (p.bias or min(p.shape) == 1
                                                                                     or len(p.shape) == 1)), None)
     if k is None:
         return []
@@ -472,7 +474,7 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
         return None
     # a layer object's backward method, called once per layer for one sample: as many calls per update as layers
     code = b.contributor
-    layers = sum(1 for p in b.params if not is_bias(p.text))
+    layers = sum(1 for p in b.params if not p.bias)
     if code is not None and code.co_argcount and code.co_varnames[0] == "self" and all(f["calls"] == layers for f in fits):
         return None
     divided = False
@@ -630,7 +632,7 @@ def _nonfinite(b: NumpyBackend) -> Finding | None:
 
 def _exploding(b: NumpyBackend) -> Finding | None:
     traces = [NormTrace(p.text, (0, b.updates), (b.norms_first[p.text], b.norms_last.get(p.text, math.nan)),
-                        is_weight=len(p.shape) == 2 and not is_bias(p.text))
+                        is_weight=len(p.shape) == 2 and not p.bias)
               for p in b.params if p.text in b.norms_first]
     return exploding_gradients(traces, Framework.NUMPY, unit="update")
 
@@ -647,7 +649,7 @@ def _grad_ratios(b: NumpyBackend) -> list[float]:
         r = []
         for i, p in enumerate(b.params):
             sl = slice(offsets[i], offsets[i + 1])
-            if len(p.shape) != 2 or is_bias(p.text) or not np.isfinite(A[sl]).all():
+            if len(p.shape) != 2 or p.bias or not np.isfinite(A[sl]).all():
                 continue
             wn = float(np.linalg.norm(W[sl]))
             if wn > 0 and np.isfinite(wn):
@@ -667,7 +669,7 @@ def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
             continue
         r = []
         for i, p in enumerate(b.params):
-            if len(p.shape) != 2 or is_bias(p.text):
+            if len(p.shape) != 2 or p.bias:
                 continue
             sl = slice(offsets[i], offsets[i + 1])
             wn = float(np.linalg.norm(W[sl] - d[sl]))
