@@ -18,7 +18,20 @@ are counted and listed apart, never blamed on the observer.
 
 ``python bench/sweep.py --numpy 125`` (125 styles x 4 programs = 500 NumPy
 programs), ``--torch 40``, ``--write`` replaces the generated-sweep part of
-docs/reliability.md, ``--save FILE`` keeps the raw rows as JSON lines.
+docs/reliability.md, ``--save FILE`` keeps the raw rows as JSON lines and
+``--load FILE`` renders them again. ``--bugs healthy`` runs the healthy twins
+alone (a quick false-alarm sweep; ``--bugs sign-flip,healthy`` any subset: the
+twin of a chosen bug still runs plain, as its yardstick), and ``--plain-only``
+runs every program with plain ``python`` alone and prints the writer problems
+(a check of the writers that needs no netdoctor).
+
+Each row records what it was measured on: the commit of the netdoctor that
+observed it (``--commit``, or the environment variable
+``NETDOCTOR_SWEEP_COMMIT`` in a snapshot made by ``git archive``, where git
+knows no commit; else this checkout's ``HEAD``, marked ``-dirty`` when its
+``netdoctor/`` has uncommitted changes), the time (UTC), the load average at
+the program's end and the number of programs run at a time. ``--load``
+renders what the rows say, not the checkout's commit.
 """
 
 from __future__ import annotations
@@ -44,6 +57,10 @@ from generated import numpy_programs  # noqa: E402
 from generated.harness import behaves, judge, place, run_observed, run_plain, write_data  # noqa: E402
 
 BEGIN, END = "<!-- generated-sweep:begin -->", "<!-- generated-sweep:end -->"
+COMMIT_ENV = "NETDOCTOR_SWEEP_COMMIT"
+"""The commit measured, for a snapshot that git does not know (``git archive``); ``--commit`` wins."""
+HEALTHY = "healthy"
+"""The name ``--bugs`` gives the healthy twins."""
 DETECT, QUIET = 0.95, 0.99
 """The acceptance of issues 21 and 23: each bug named in >= 95% of its programs, >= 99% of healthy twins quiet."""
 
@@ -56,8 +73,14 @@ def _group(programs: list) -> list[list]:
     return [sorted(g, key=lambda p: p.bug is not None) for g in groups.values()]
 
 
-def run_group(group: list, folder: Path, data: Path, kind: str, timeout: float = 300) -> list[dict]:
-    """Plain and observed runs of one style's programs; one result row per program."""
+def run_group(group: list, folder: Path, data: Path, kind: str, timeout: float = 300, *, judged=lambda p: True,
+              stamp: dict | None = None) -> list[dict]:
+    """Plain and observed runs of one style's programs; one result row per program.
+
+    The healthy twin (first) always runs plain: it is the yardstick of its bugs' behaviour. A program runs under
+    ``netdoctor run`` only when ``judged(p)``; the row of one that does not has ``judged`` False and no verdict.
+    ``stamp`` (commit, workers) goes into every row, with the time and the load average at the program's end.
+    """
     rows, twin_plain = [], None
     for p in group:
         script = place(p, folder)
@@ -65,18 +88,23 @@ def run_group(group: list, folder: Path, data: Path, kind: str, timeout: float =
         if p.bug is None:
             twin_plain = plain
         ok, why = behaves(p.behaviour, plain, twin_plain)
-        observed = run_observed(script, str(data), timeout=timeout)
-        j = judge(p.expect, p.updates, observed, plain)
-        rows.append({"kind": kind, "name": p.name, "seed": p.style.seed, "bug": p.bug, "variant": p.variant,
-                     "expect": p.expect, "axes": p.style.axes(), "lr": p.style.lr, "batch_size": p.style.batch_size,
-                     "behaves": ok, "why": "" if ok else why, "accuracy": plain.accuracy,
-                     "twin_accuracy": twin_plain.accuracy if twin_plain else None,
-                     "codes": j.codes, "named": j.named, "first": j.first, "quiet": j.quiet,
-                     "updates": p.updates, "observed": j.updates_observed, "coverage_ok": j.coverage_ok,
-                     "notes": list(j.notes), "exit": j.exit_code, "faithful": j.faithful,
-                     "verdict": observed.report.get("verdict"), "timeout": j.timed_out, "plain_s": round(plain.seconds, 2),
-                     "observed_s": round(observed.seconds, 2), "bug_lines": list(p.bug_lines)})
-        script.with_suffix(".report.json").unlink(missing_ok=True)
+        row = {"kind": kind, "name": p.name, "seed": p.style.seed, "bug": p.bug, "variant": p.variant,
+               "expect": p.expect, "behaviour": p.behaviour, "axes": p.style.axes(), "lr": p.style.lr, "batch_size": p.style.batch_size,
+               "behaves": ok, "why": "" if ok else why, "accuracy": plain.accuracy,
+               "twin_accuracy": twin_plain.accuracy if twin_plain else None, "updates": p.updates,
+               "plain_s": round(plain.seconds, 2), "bug_lines": list(p.bug_lines), "judged": bool(judged(p))}
+        if row["judged"]:
+            observed = run_observed(script, str(data), timeout=timeout)
+            j = judge(p.expect, p.updates, observed, plain)
+            row.update({"codes": j.codes, "named": j.named, "first": j.first, "quiet": j.quiet,
+                        "observed": j.updates_observed, "coverage_ok": j.coverage_ok, "notes": list(j.notes),
+                        "exit": j.exit_code, "faithful": j.faithful, "verdict": observed.report.get("verdict"),
+                        "timeout": j.timed_out, "observed_s": round(observed.seconds, 2)})
+            script.with_suffix(".report.json").unlink(missing_ok=True)
+        row.update(stamp or {})
+        row["date"] = f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M:%S}"
+        row["load"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+        rows.append(row)
     return rows
 
 
@@ -89,7 +117,11 @@ def _rows(kind: str) -> int:
     return numpy_programs.N_TRAIN + numpy_programs.N_TEST
 
 
-def sweep(programs: list, kind: str, workers: int, log=None, timeout: float = 300) -> list[dict]:
+def sweep(programs: list, kind: str, workers: int, log=None, timeout: float = 300, *, judged=lambda p: True,
+          commit: str | None = None) -> list[dict]:
+    """Run ``programs`` (``workers`` styles at a time) and return their rows; each row also goes to ``log`` (JSON lines)
+    as soon as its style is done. ``judged`` and the stamp: see :func:`run_group`."""
+    stamp = {"commit": commit or measured_commit(), "workers": workers}
     folder = Path(tempfile.mkdtemp(prefix=f"netdoctor_sweep_{kind}_"))
     lock = threading.Lock()
     try:
@@ -97,7 +129,7 @@ def sweep(programs: list, kind: str, workers: int, log=None, timeout: float = 30
         out: list[dict] = []
 
         def one(group: list) -> list[dict]:
-            rows = run_group(group, folder, data, kind, timeout)
+            rows = run_group(group, folder, data, kind, timeout, judged=judged, stamp=stamp)
             with lock:
                 for r in rows:
                     out.append(r)
@@ -122,14 +154,16 @@ def _pct(k: int, n: int) -> str:
 
 
 def render(rows: list[dict], kind: str, header: str) -> str:
-    """The markdown tables of one sweep (``kind``: numpy or torch)."""
-    valid = [r for r in rows if r["behaves"]]
+    """The markdown tables of one sweep (``kind``: numpy or torch): rates over the programs run under ``netdoctor run``
+    (a twin run plain only as its bugs' yardstick is not among them), writer problems over all."""
     broken = [r for r in rows if not r["behaves"]]
+    rows = [r for r in rows if r.get("judged", True)]
+    valid = [r for r in rows if r["behaves"]]
     healthy = [r for r in valid if r["bug"] is None]
     buggy = [r for r in valid if r["bug"] is not None]
     lines = [header, ""]
-    lines += [f"{len(rows)} programs ({len(rows) - sum(r['bug'] is not None for r in rows)} healthy twins); "
-              f"{len(broken)} did not behave as labelled under plain `python` (writer problems, left out of the rates "
+    lines += [f"{len(rows)} programs ({len(rows) - sum(r['bug'] is not None for r in rows)} healthy twins) run under "
+              f"`netdoctor run`; {len(broken)} did not behave as labelled under plain `python` (writer problems, left out of the rates "
               "below and listed at the end).", ""]
     lines += ["| bug | expected code | programs | named | ranked first |", "|---|---|---|---|---|"]
     for bug in sorted({r["bug"] for r in buggy}):
@@ -192,7 +226,7 @@ def render(rows: list[dict], kind: str, header: str) -> str:
 def examples(rows: list[dict], n: int = 5) -> str:
     """A few failing programs, one per bug where possible: style, bug, what netdoctor said."""
     out, seen = [], set()
-    fails = [r for r in rows if r["behaves"] and ((r["bug"] and not r["named"]) or (r["bug"] is None and not r["quiet"]))]
+    fails = [r for r in rows if r.get("judged", True) and r["behaves"] and ((r["bug"] and not r["named"]) or (r["bug"] is None and not r["quiet"]))]
     for r in fails:
         if r["bug"] in seen:
             continue
@@ -206,11 +240,115 @@ def examples(rows: list[dict], n: int = 5) -> str:
     return "\n".join(out)
 
 
-def machine_note() -> str:
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
-    return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, commit `{commit}`, load average "
-            f"{load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f} on {os.cpu_count()} cores")
+def measured_commit() -> str:
+    """This checkout's commit (short), ``-dirty`` when ``netdoctor/`` has uncommitted changes; from
+    ``NETDOCTOR_SWEEP_COMMIT`` when set (a ``git archive`` snapshot, unknown to git); ``unknown`` when neither says."""
+    if os.environ.get(COMMIT_ENV):
+        return os.environ[COMMIT_ENV]
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0 or not head.stdout.strip():
+        return "unknown"
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no", "--", "netdoctor"],
+                           capture_output=True, text=True).stdout.strip()
+    return head.stdout.strip() + ("-dirty" if dirty else "")
+
+
+def _span(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.1f}" if round(lo, 1) == round(hi, 1) else f"{lo:.1f}-{hi:.1f}"
+
+
+def rows_note(rows: list[dict]) -> str:
+    """When, on what commit and under what load ``rows`` were measured, as the rows say (not as this checkout is)."""
+    commits = collections.Counter(r.get("commit") or "not recorded" for r in rows)
+    said = ", ".join(f"`{c}`" + (f" ({k} programs)" if len(commits) > 1 else "") for c, k in commits.most_common())
+    dates = sorted(r["date"] for r in rows if r.get("date"))
+    when = (f"{dates[0][:16]}-{dates[-1][11:16] if dates[-1][:10] == dates[0][:10] else dates[-1][:16]} UTC" if dates
+            else "time not recorded")
+    loads = [r["load"] for r in rows if isinstance(r.get("load"), (int, float))]
+    load = f"load average {_span(loads)} (1 min, at each program's end)" if loads else "load not recorded"
+    workers = sorted({r["workers"] for r in rows if r.get("workers")})
+    at_a_time = f", {' or '.join(map(str, workers))} program(s) at a time" if workers else ""
+    return f"commit {said}, {when}, {load}{at_a_time}"
+
+
+def render_plain(rows: list[dict], kind: str, header: str) -> str:
+    """The writer check of one sweep (``--plain-only``): programs whose plain run is not as labelled, by bug and by axis
+    value, and the margins of those that are (a healthy twin's accuracy; a worse bug's distance below its twin)."""
+    broken = [r for r in rows if not r["behaves"]]
+    lines = [header, "", f"{len(rows)} programs run with plain `python` ({sum(r['bug'] is None for r in rows)} healthy "
+             f"twins): {len(broken)} did not behave as labelled (writer problems).", "",
+             "| bug | behaviour | programs | not as labelled | margin (worst, median) |", "|---|---|---|---|---|"]
+    for bug in sorted({r["bug"] for r in rows}, key=lambda b: (b is not None, b or "")):
+        rs = [r for r in rows if r["bug"] == bug]
+        margins = sorted(m for m in (_margin(r) for r in rs) if m is not None)
+        shown = f"{margins[0]:+.3f}, {margins[len(margins) // 2]:+.3f}" if margins else "-"
+        lines.append(f"| {bug or HEALTHY} | {_behaviour(rs[0])} | {len(rs)} | "
+                     f"{_pct(sum(not r['behaves'] for r in rs), len(rs))} | {shown} |")
+    cells = collections.Counter((axis, value) for r in broken for axis, value in r["axes"].items())
+    totals = collections.Counter((axis, value) for r in rows for axis, value in r["axes"].items())
+    if cells:
+        lines += ["", "Writer problems by axis value (most first): " + "; ".join(
+            f"{axis}={value} {k} of {totals[axis, value]}" for (axis, value), k in cells.most_common(12)) + "."]
+        lines += ["", "Writer problems: " + "; ".join(
+            f"{r['name']} ({'/'.join(r['axes'].values())}, lr {r['lr']}, batch {r['batch_size']}: {r['why']})"
+            for r in broken[:30]) + ("; ..." if len(broken) > 30 else "") + "."]
+    seconds = sorted(r["plain_s"] for r in rows)
+    lines += ["", f"Plain run wall time: median {seconds[len(seconds) // 2]:.1f} s, max {seconds[-1]:.1f} s."]
+    return "\n".join(lines)
+
+
+def _behaviour(r: dict) -> str:
+    """What the row's program should show under plain ``python`` (rows saved before it was recorded: the writer's)."""
+    return r.get("behaviour") or _writer(r["kind"]).BEHAVIOUR.get(r["bug"], "?")
+
+
+def _margin(r: dict) -> float | None:
+    """How far a behaving program is from the edge of its label (positive: inside; None: no numeric edge)."""
+    from generated.harness import LEARNS, STALLS, WORSE
+
+    acc, twin = r.get("accuracy"), r.get("twin_accuracy")
+    if acc is None or acc != acc:
+        return None
+    b = _behaviour(r)
+    if b == "learns":
+        return acc - LEARNS
+    if b == "stalls":
+        return STALLS - acc
+    if b == "worse" and twin is not None:
+        return twin - WORSE - acc
+    return None
+
+
+def selected(programs: list, bugs: set[str] | None) -> tuple[list, object]:
+    """The programs of a sweep limited to ``bugs`` (bug names, ``healthy`` for the twins; None: all), and the
+    predicate of those judged under ``netdoctor run``. A chosen bug's twin stays (run plain, its yardstick)."""
+    if bugs is None:
+        return programs, lambda p: True
+    keep = {p.style.seed for p in programs if (p.bug or HEALTHY) in bugs}
+    return [p for p in programs if p.style.seed in keep and (p.bug is None or p.bug in bugs)], \
+        lambda p: (p.bug or HEALTHY) in bugs
+
+
+def _bug_names(text: str, kinds: list[str]) -> set[str]:
+    """``--bugs a,b``: the names checked against the writers of the sweep's kinds."""
+    known = {HEALTHY}
+    for kind in kinds:
+        known |= set(_writer(kind).BUGS)
+    names = {n.strip() for n in text.split(",") if n.strip()}
+    unknown = sorted(names - known)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"--bugs {text!r}: unknown {', '.join(unknown) or 'empty list'}; "
+                                         f"known: {', '.join(sorted(known))}")
+    return names
+
+
+def _writer(kind: str):
+    if kind == "torch":
+        from generated import torch_programs
+
+        return torch_programs
+    return numpy_programs
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -220,26 +358,35 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", type=int, default=0, help="first style seed")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300, help="seconds a netdoctor run may take (then: a failure)")
+    parser.add_argument("--bugs", metavar="NAMES", help="only these planted bugs (comma-separated writer names; "
+                        f"'{HEALTHY}' for the healthy twins, e.g. --bugs {HEALTHY} for a quick false-alarm sweep)")
+    parser.add_argument("--plain-only", action="store_true", help="run the programs with plain python only and print "
+                        "the writer problems (no netdoctor run)")
+    parser.add_argument("--commit", help=f"the commit measured (default: ${COMMIT_ENV}, else this checkout's HEAD)")
     parser.add_argument("--save", metavar="FILE", help="append the raw rows as JSON lines")
     parser.add_argument("--load", metavar="FILE", help="render rows saved by --save instead of running")
     parser.add_argument("--write", action="store_true", help="write the tables into docs/reliability.md")
-    parser.add_argument("--note", help="when and on what the rows were measured (default: now, this checkout's commit, "
-                        "the load average)")
+    parser.add_argument("--note", help="when and on what the rows were measured (default: what the rows record: commit, "
+                        "time, load average)")
     args = parser.parse_args(argv)
+    kinds = [k for k, n in (("numpy", args.numpy), ("torch", args.torch)) if n]
+    try:
+        bugs = _bug_names(args.bugs, kinds or ["numpy", "torch"]) if args.bugs else None
+    except argparse.ArgumentTypeError as e:
+        parser.error(str(e))
+    if args.write and args.plain_only:
+        parser.error("--write takes netdoctor's rates; --plain-only measures none")
     started = time.perf_counter()
-    note = args.note or machine_note()
     if args.load:
         rows = [json.loads(line) for line in Path(args.load).read_text().splitlines() if line.strip()]
     else:
         rows = []
         log = open(args.save, "a", encoding="utf-8") if args.save else None
         try:
-            if args.numpy:
-                rows += sweep(numpy_programs.plan(args.numpy, start=args.start), "numpy", args.workers, log, args.timeout)
-            if args.torch:
-                from generated import torch_programs
-
-                rows += sweep(torch_programs.plan(args.torch, start=args.start), "torch", args.workers, log, args.timeout)
+            for kind in kinds:
+                programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start), bugs)
+                rows += sweep(programs, kind, args.workers, log, args.timeout,
+                              judged=(lambda p: False) if args.plain_only else judged, commit=args.commit)
         finally:
             if log is not None:
                 log.close()
@@ -248,9 +395,13 @@ def main(argv: list[str] | None = None) -> int:
     parts = [BEGIN, ""]
     for kind, title in (("numpy", "NumPy programs"), ("torch", "PyTorch programs")):
         mine = [r for r in rows if r["kind"] == kind]
-        if mine:
-            parts += [render(mine, kind, f"**{title}** ({note}; `python bench/sweep.py`, {took}):"),
-                      "", "Failing examples:", "", examples(mine) or "- none", ""]
+        if not mine:
+            continue
+        header = f"**{title}** ({args.note or rows_note(mine)}; `python bench/sweep.py`, {took}):"
+        if not any(r.get("judged", True) for r in mine):
+            parts += [render_plain(mine, kind, header), ""]
+        else:
+            parts += [render(mine, kind, header), "", "Failing examples:", "", examples(mine) or "- none", ""]
     parts.append(END)
     text = "\n".join(parts)
     print(text)
