@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import io
+import json
 import math
 import os
 import re
@@ -360,6 +361,28 @@ def test_without_torch_one_line_says_how_to_install_it():
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert "pip install 'netdoctor[torch]'" in last and last.startswith("netdoctor.errors.NetdoctorError")
+
+
+def test_the_rules_are_not_imported_while_the_program_trains(tmp_path):
+    # The hooks' fixed cost: the backward check's evidence type lives in netdoctor.rules.backprop, whose import took
+    # 20-40 ms at every hook install; it is imported where a check runs, the rules after the program.
+    (tmp_path / "train.py").write_text(textwrap.dedent("""\
+        import sys
+        import torch
+        from torch import nn
+        m = nn.Linear(3, 2)
+        opt = torch.optim.SGD(m.parameters(), lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            m(torch.ones(4, 3)).sum().backward()
+            opt.step()
+        print("LOADED", sorted(k for k in sys.modules if k.startswith("netdoctor.rules")))
+        """))
+    probe = "from netdoctor.cli import main\nmain(['run', '--json', 'report.json', 'train.py'])\n"
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, NO_COLOR="1"))
+    assert "LOADED []" in proc.stdout.splitlines(), proc.stdout + proc.stderr
+    assert json.loads((tmp_path / "report.json").read_text())["context"]["optimizer_steps"] == 3
 
 
 def test_the_import_watch_hooks_torch_when_any_module_first_imports_it_and_only_then(tmp_path):

@@ -31,9 +31,10 @@ import inspect
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from netdoctor.rules.backprop import ModuleBackwardCheck
+if TYPE_CHECKING:  # imported where a check runs: the rules' import cost 20-40 ms at every hook install
+    from netdoctor.rules.backprop import ModuleBackwardCheck
 
 __all__ = ["BackwardCheck", "MAX_CHECKS", "MAX_COORDS", "LOOK_STEPS"]
 
@@ -159,6 +160,7 @@ class BackwardCheck:
     def _check(self, module: Any, args: tuple, kwargs: dict, functions: tuple[str, ...], defined: str
                ) -> ModuleBackwardCheck:
         from netdoctor.gradients import gradcheck
+        from netdoctor.rules.backprop import ModuleBackwardCheck
 
         name = self.watch.names()[1].get(id(module), type(module).__name__)
         if kwargs:
