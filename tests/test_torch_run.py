@@ -1049,6 +1049,38 @@ def test_an_optimizer_holding_an_earlier_models_parameters_is_frozen_parameters(
     assert quiet(fixed) == []
 
 
+def test_after_a_sanity_check_a_model_no_optimizer_holds_is_the_judged_one_and_the_throwaway_is_not_judged(tmp_path):
+    # The sanity check trains only the throwaway model's head (its first layer gets gradients no optimizer applies: by
+    # design, and not this program's bug); then the optimizer is made for one model and another is trained. Generated
+    # style 640 said frozen-parameters twice, the first about the throwaway model's first layer: it was still judged,
+    # because the model that replaced it was trained by no optimizer.
+    body = parts(BIG, """
+        def build():
+            return nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 6))
+
+
+        probe = build()
+        probe_opt = torch.optim.Adam(probe[2].parameters(), lr=1e-2)
+        for _ in range(20):
+            probe_opt.zero_grad()
+            F.cross_entropy(probe(X[:16]), y[:16]).backward()
+            probe_opt.step()
+        model = build()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+        model = build()  # rebuilt: opt still holds the one before
+    """)
+    report = run_snippet(tmp_path, body + train_loop())
+    (f,) = [g for g in report.findings if g.severity.value != "info"]
+    assert f.code == "frozen-parameters" and f.evidence["reason"] == "model_not_in_optimizer", report.findings
+    assert f.evidence["parameters"] == ["Sequential#2.0.weight", "Sequential#2.0.bias", "Sequential#2.2.weight",
+                                        "Sequential#2.2.bias"], f.evidence
+    assert "Sequential #2, built at " in f.message and "train.py:15 is in any optimizer" in f.message, f.message
+    fixed = run_snippet(tmp_path, body.replace("# rebuilt: opt still holds the one before",
+                                               "\nopt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)")
+                        + train_loop(), name="fixed.py")
+    assert quiet(fixed) == []
+
+
 @pytest.mark.parametrize("bug", [False, True])
 def test_an_optimizer_holding_tensors_the_program_then_replaced_is_frozen_parameters(tmp_path, bug):
     # Plain tensors in a dict, re-initialised after the optimizer was made (a reset after a trial run): backward()

@@ -45,6 +45,8 @@ class ModInfo:
     """Optimizer steps that held some of its parameters (first and last of them)."""
     orphan_steps: int = 0
     """Sampled steps on which its parameters had gradients while no optimizer held any of them."""
+    orphan_first: int = 0
+    """The first of those steps (a model no optimizer holds can replace one that was trained before it)."""
 
 
 @dataclass

@@ -109,8 +109,10 @@ class ModelRegistry:
         models = {k: i for k, i in self.mods.items() if i.has_params and not i.parent}
         trained = {k: i for k, i in models.items() if i.steps}
         out = {k for k, i in models.items() if i.orphan_steps and not i.steps}
+        # A later model replaces an earlier one whether an optimizer trains it or (the bug) none holds it.
+        starts = [j.first_step for j in trained.values()] + [models[k].orphan_first for k in out]
         for k, i in trained.items():
-            if not any(j.first_step > i.last_step for j in trained.values() if j is not i):
+            if not any(s > i.last_step for s in starts):
                 out.add(k)
         return out
 
@@ -122,7 +124,7 @@ class ModelRegistry:
     def start_step(self) -> int:
         """The first optimizer step of the models that are judged (earlier steps trained a model that was dropped)."""
         judged = self.judged_roots()
-        firsts = [self.mods[k].first_step for k in judged if self.mods[k].steps]
+        firsts = [self.mods[k].first_step or self.mods[k].orphan_first for k in judged]
         return min(firsts) if firsts and self.discarded() else 0
 
     def module_name(self, key: int) -> str:

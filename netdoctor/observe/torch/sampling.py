@@ -199,6 +199,7 @@ class ParameterSampler:
                 continue
             else:
                 info.orphan_steps += 1
+                info.orphan_first = info.orphan_first or self.w.steps
             model_params.extend(ps)
             root_of.update((id(p), id(m)) for p in ps)
         return model_params, root_of
