@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.roles import is_reset, one_top, ordered_by_sample, ordered_like, proportional_to
+from netdoctor.observe.numpy.roles import is_reset, one_top, ordered_by_sample, ordered_like, proportional_to, rises_with
 
 
 @pytest.mark.parametrize("rows, coded", [
@@ -88,3 +88,53 @@ def test_a_softmax_is_ordered_like_its_logits_sample_by_sample_and_a_delta_is_no
     assert not ordered_like(z, p)  # across samples a softmax is not one elementwise function of its logits
     t = np.eye(10)[rng.integers(0, 10, 16)]
     assert not ordered_by_sample(z, p - t)  # the output's delta breaks the order at the target's entry
+
+
+# -- activations computed before the weights moved (rises_with) ---------------------------------------------------
+def _layer(rng, scale, n=32, n_in=784, width=48):
+    """A batch of MNIST-like inputs (columns, most pixels 0) through W ~ N(0, scale²), its pre-activation."""
+    x = rng.random((n_in, n)) * (rng.random((n_in, n)) < 0.2)
+    W = rng.normal(0.0, scale, (width, n_in))
+    return x, W, W @ x
+
+
+def _stepped(rng, x, W, lr):
+    """The weights after one step of a real backward pass through tanh (cross-entropy on a softmax head)."""
+    h = np.tanh(W @ x)
+    W2 = rng.normal(0.0, 1 / np.sqrt(W.shape[0]), (10, W.shape[0]))
+    z2 = W2 @ h
+    e = np.exp(z2 - z2.max(axis=0))
+    t = np.eye(10)[:, rng.integers(0, 10, x.shape[1])]
+    d2 = (e / e.sum(axis=0) - t) / x.shape[1]
+    dz1 = (W2.T @ d2) * (1 - h ** 2)
+    return W - lr * dz1 @ x.T, dz1, W2.T @ d2
+
+
+@pytest.mark.parametrize("scale, lr", [(1.0, 0.2), (1.0, 1.25), (1 / np.sqrt(784), 0.5)])
+@pytest.mark.parametrize("f", [np.tanh, lambda z: 1 / (1 + np.exp(-z)), lambda z: np.maximum(z, 0)], ids=["tanh", "sigmoid", "relu"])
+def test_an_activation_of_weights_one_step_old_rises_with_the_new_pre_activation_and_a_delta_does_not(scale, lr, f):
+    rng = np.random.default_rng(3)
+    x, W, pre = _layer(rng, scale)
+    a = f(pre)  # the forward pass, then an update applied before the output is looked at
+    W_new, dz, dh = _stepped(rng, x, W, lr)
+    p = W_new @ x
+    assert not ordered_like(p, a)  # the step broke the exact order (entries within float noise of ±1, or near 0)
+    assert rises_with(p.ravel(), a.ravel())
+    for delta in (dz, dh, dh * (pre > 0), rng.normal(size=a.shape)):
+        assert not rises_with(p.ravel(), delta.ravel())
+
+
+@pytest.mark.parametrize("width", [24, 48])
+def test_one_sample_of_a_saturated_layer_rises_with_its_pre_activation(width):
+    rng = np.random.default_rng(4)
+    x, W, pre = _layer(rng, 1.0, n=1, width=width)
+    a = np.tanh(pre)
+    p = (W + rng.normal(0, 0.01, W.shape)) @ x
+    assert rises_with(p.ravel(), a.ravel())
+    misses = sum(rises_with(p.ravel(), rng.normal(size=width)) for _ in range(200))
+    assert misses <= 2  # a delta of one sample: at most 1% by chance
+
+
+def test_a_constant_or_too_short_array_does_not_rise():
+    assert not rises_with(np.arange(8.0), np.ones(8))
+    assert not rises_with(np.arange(6.0), np.arange(6.0))

@@ -107,6 +107,16 @@ PROGRAMS = [
     # the first Dense layer of that list initialised N(0, 1): the Tanh object after it saturates (its output is read
     # where the next layer keeps its input)
     Program("layer_objects_saturated", updates=3000, forward=False),
+    # the activation a layer object of its own (`Tanh` after `Linear`) in a dict of named layers, run by a module-level
+    # loop; the optimizer object is the root found: the Tanh output is read where the layer objects keep it (self.y)
+    # and checked against the batch the first Linear keeps (self.x). The saturated twin draws N(0, 1) for 160 inputs
+    Program("activation_objects", updates=200, forward=False),
+    Program("activation_objects_saturated", updates=200, forward=False),
+    # everything inline at module level, one (D, 1) column at a time, each layer updated before the delta below it is
+    # computed: the sigmoid outputs are read at the loop's iterations, one update after they were computed (their
+    # order against the moved weights' pre-activation holds only up to noise)
+    Program("inline_columns", updates=3000, forward=False),
+    Program("inline_columns_saturated", updates=3000, forward=False),
     # a relu net in module globals trained in a thread, each gradient applied inline by sgd(W1, dW1, lr), the forward's
     # caches kept on a module-level object; a blank border of inputs makes whole rows of dW1 exact zeros (a gradient of
     # the hidden layer's width, not its activations). The dead twin's hidden biases start at -20: no unit ever fires

@@ -51,7 +51,7 @@ def saturated_activations(layers: Sequence[LayerActivity]) -> Finding | None:
     """``saturated-activations``: the worst hidden layer with >= :data:`SATURATION_WARN` of its entries in the flat ends.
 
     Severity: error from :data:`SATURATION_ERROR` on. The NumPy observer adds
-    the first weight matrix's starting scale when the saturation was there
+    the starting scale of the weights that feed the layer when the saturation was there
     from the start.
     """
     hit = [l for l in _judged(layers) if l.saturation is not None and l.saturation >= SATURATION_WARN]
@@ -70,8 +70,8 @@ def saturated_activations(layers: Sequence[LayerActivity]) -> Finding | None:
                     f"`{i.tensor}` has std {i.std:.3g}, ")
         else:
             init = f" It is there from the start: `{i.tensor}` starts with std {i.std:.3g}, "
-        init += (f"{i.std * math.sqrt(i.fan_in):.0f}x the 1/sqrt(fan_in) = {1 / math.sqrt(i.fan_in):.3g} that keeps tanh in "
-                 "its linear range.")
+        init += (f"{i.std * math.sqrt(i.fan_in):.0f}x the 1/sqrt(fan_in) = {1 / math.sqrt(i.fan_in):.3g} that keeps "
+                 f"{worst.activation} in its linear range.")
     return Finding(
         "saturated-activations", severity_by_share(sat, SATURATION_ERROR), where,
         f"{100 * sat:.1f}% of the {worst.activation} activations of {worst.layer} sit in the flat ends of the function "

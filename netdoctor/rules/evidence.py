@@ -60,7 +60,7 @@ class LayerActivity:
     first_seen: int | None = None
     """Step at which the saturation was first at or above the warning level."""
     init: InitScale | None = None
-    """The first weight matrix's starting scale (the NumPy observer knows it)."""
+    """The starting scale of the weights that feed the layer (the NumPy observer knows it)."""
     others: dict[str, float] = field(default_factory=dict)
     """The other layers' shares past the warning level, by name (evidence only)."""
 

@@ -32,7 +32,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
-from types import CodeType, FrameType
+from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 import numpy as np
@@ -52,7 +52,17 @@ from netdoctor.observe.numpy.arrays import (
 )
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
-from netdoctor.observe.numpy.roles import Role, bounded, class_rows, code_like, flat_arrays, one_hot, one_top, scalar_of
+from netdoctor.observe.numpy.roles import (
+    Role,
+    bounded,
+    class_rows,
+    code_like,
+    flat_arrays,
+    one_hot,
+    one_top,
+    rises_with,
+    scalar_of,
+)
 from netdoctor.observe.numpy.sampler import LongRunningFrames
 from netdoctor.observe.numpy.sharing import SharedBuffers, row_set, same_rows
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
@@ -74,6 +84,13 @@ STAND_DOWN_EVENTS = 1_000
 is left to the PyTorch observer (the NumPy tracer stands down)."""
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
+MOVED_SIGNS = 0.05
+"""Share of the entries with a positive pre-activation that a layer's output may have below 0 when the weights moved
+since the forward pass (entries near 0 cross it; a delta has about half)."""
+STALE_PRE_ACTIVATION = 0.05
+"""Mean distance from the pre-activation (over its spread) below which an array that follows it only up to noise is
+taken for the pre-activation itself, cached by the forward before the weights moved (a tanh in its linear range is
+as near: not saturated either way)."""
 
 
 @dataclass
@@ -228,6 +245,12 @@ class NumpyBackend:
         self.discovery_calls = 0
         """Calls of the contributor made before it was known (while discovering): their samples were not seen."""
         self._cache_paths: list | None = None
+        self._act_calls = 0
+        """Looks at the hidden layers' outputs asked for by returns of the forward and the gradient's function."""
+        self._act_ticks = 0
+        """Looks asked for by loop iterations of followed frames (a forward written inline has no return to look at)."""
+        self._user_classes: dict[type, bool] = {}
+        """Classes seen holding arrays, by whether the program's own files define them."""
         self._views: dict[tuple, bytes] = {}
         self._view_idx: dict[tuple, np.ndarray] = {}
         self._view_bases: dict[int, np.ndarray] = {}
@@ -535,6 +558,9 @@ class NumpyBackend:
             return
         self._limits()
         self._check_update(frame)
+        self._act_ticks += 1
+        if sampled(self._act_ticks):  # a forward written inline in the loop: its outputs are among the frame's locals
+            self._record_activations(frame, None)
 
     def _ignorable(self, code: CodeType) -> bool:
         """Whether a function found to have no role (probed, see :meth:`_probe_return`) can run untraced from now on.
@@ -1262,16 +1288,22 @@ class NumpyBackend:
     def _activations(self, frame: FrameType, value: Any) -> None:
         """Record the hidden layers' outputs the running frame can see, each checked against the layer's input.
 
-        Candidates are the frame's locals, what it returns, the caches discovery saw the forward write and the arrays
-        the network's layer objects keep; for each hidden layer, the first candidate of its width that is what the
-        layer computes from an input batch seen nearby (:meth:`_computes_layer`) is its activation. A backpropagated
-        delta or a gradient of the layer's width is bounded too, but is not ordered like the pre-activation.
+        Asked at returns of the forward and of the gradient's function, and (:meth:`_on_tick`) at loop iterations of
+        followed frames, where a forward written inline keeps its outputs among the locals. Candidates are the frame's
+        locals, what it returns, the caches discovery saw the forward write and the arrays the network's layer objects
+        keep; for each hidden layer, the candidate of its width that is what the layer computes from an input batch
+        seen nearby (:meth:`_output_among`) is its activation. A backpropagated delta or a gradient of the layer's
+        width is bounded too, but is not ordered like the pre-activation.
         """
+        self._act_calls += 1
+        if sampled(self._act_calls):  # bounded in counts, not time: a small net's step is shorter than the check
+            self._record_activations(frame, value)
+
+    def _record_activations(self, frame: FrameType, value: Any) -> None:
+        """:meth:`_activations`, every time asked."""
         if not self.layout or len(self.layout[1]) < 3:
             return
-        n = self._act_calls = getattr(self, "_act_calls", 0) + 1
-        if not sampled(n):
-            return  # bounded in counts, not time: a small net's step is shorter than the check of its layers' outputs
+        n = self._act_calls + self._act_ticks
         widths = self.layout[1][1:-1]
         skip = {id(a) for a in self._arrays()}
         root = self.root.obj
@@ -1286,6 +1318,8 @@ class NumpyBackend:
         values.append(value)
         # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
         values += [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
+        kept = self._kept_by_objects(frame)
+        values += kept
         candidates: dict[int, list[np.ndarray]] = {}
         for v in values:
             seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
@@ -1294,15 +1328,15 @@ class NumpyBackend:
                     continue
                 for layer, w in enumerate(widths, start=1):
                     if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)) and len(candidates.setdefault(layer, [])) < 8:
-                        if all(a is not c for c in candidates[layer]) and bounded(a):
+                        if all(a is not c for c in candidates[layer]) and bounded(a) and not _mask(a):
                             candidates[layer].append(a)
         if not candidates:
             return
-        inputs = self._inputs_near(frame)
+        inputs = self._inputs_near(frame, kept)
         found: dict[int, np.ndarray] = {}
         for layer in sorted(candidates):
             prev = inputs if layer == 1 else [found[layer - 1]] if layer - 1 in found else []
-            a = next((c for c in candidates[layer] if self._layer_output(layer, c, prev)), None)
+            a = self._output_among(layer, candidates[layer], prev)
             if a is None:
                 continue
             found[layer] = a
@@ -1314,6 +1348,56 @@ class NumpyBackend:
             ring.append(np.array(rows[:64], dtype=float))
             while sum(len(r) for r in ring) > RING:
                 ring.pop(0)
+
+    def _output_among(self, layer: int, candidates: list[np.ndarray], prev: list[np.ndarray]) -> np.ndarray | None:
+        """The first candidate that is exactly layer ``layer``'s output; else, of those that follow its pre-activation
+        up to noise (the weights moved since), the farthest from the pre-activation (a stale cached pre-activation
+        is nearest), when it is farther than :data:`STALE_PRE_ACTIVATION`; else None."""
+        best, best_far = None, STALE_PRE_ACTIVATION
+        for c in candidates:
+            far = self._layer_output(layer, c, prev)
+            if far == math.inf:
+                return c
+            if far is not None and far > best_far:
+                best, best_far = c, far
+        return best
+
+    def _kept_by_objects(self, frame: FrameType) -> list[np.ndarray]:
+        """Arrays kept on the program's own objects that the frame and up to three of its callers hold, themselves or
+        in a small dict, list or tuple (a layer's ``self.x``, a ``Tanh`` object's ``self.y``, the layers of
+        ``net = {"fc1": ..., "act1": ...}``): a layer object's input and output that no walk from the network's root
+        reaches (the root found may be an optimizer's list of parameters). Names that read as gradients are left
+        out, as for the frame's locals."""
+        out: list[np.ndarray] = []
+        seen: set[int] = set()
+        f: FrameType | None = frame
+        depth = 0
+        while f is not None and depth < 4:
+            for v in list(f.f_locals.values())[:128]:
+                if isinstance(v, (dict, list, tuple)):
+                    if len(v) > 16:
+                        continue
+                    objs = list(v.values()) if isinstance(v, dict) else list(v)
+                else:
+                    objs = [v]
+                for o in objs:
+                    attrs = getattr(o, "__dict__", None)
+                    if (not isinstance(attrs, dict) or id(o) in seen or isinstance(o, (type, ModuleType))
+                            or not self._users_class(type(o))):
+                        continue
+                    seen.add(id(o))
+                    out += [x for k, x in list(attrs.items())[:32] if isinstance(x, np.ndarray)
+                            and array_role(k) != "buffer" and not k.startswith("grad")]
+            f, depth = f.f_back, depth + 1
+        return out
+
+    def _users_class(self, cls: type) -> bool:
+        """Whether ``cls`` is defined in one of the program's own files (cached per class)."""
+        known = self._user_classes.get(cls)
+        if known is None:
+            filename = getattr(sys.modules.get(cls.__module__), "__file__", None)
+            known = self._user_classes[cls] = isinstance(filename, str) and self.options.is_user(filename)
+        return known
 
     def _kept_paths(self) -> list[Path]:
         """Paths of the arrays the network's objects keep beside their parameters (``layers[0].a``, a Tanh layer's
@@ -1341,10 +1425,11 @@ class NumpyBackend:
                     out.setdefault((*head, *p))
         return list(out)
 
-    def _inputs_near(self, frame: FrameType) -> list[np.ndarray]:
+    def _inputs_near(self, frame: FrameType, kept: list[np.ndarray] = []) -> list[np.ndarray]:  # noqa: B006 - read only
         """Batches of the network's input that the running frame and up to three of its callers hold (its arguments
-        first), laid out as the network's layout reads them: a layer's backward is called by a function that holds
-        the batch, an update helper by the step that computed the gradients."""
+        first), then those among ``kept`` (arrays the program's objects keep: a layer object's ``self.x``), laid out
+        as the network's layout reads them: a layer's backward is called by a function that holds the batch, an
+        update helper by the step that computed the gradients."""
         out: list[np.ndarray] = []
         first = self._input_of(frame)
         if first is not None:
@@ -1354,9 +1439,13 @@ class NumpyBackend:
         while f is not None and depth < 4 and len(out) < 8:
             for v in list(f.f_locals.values())[:128]:
                 x = self._as_input(v)
-                if x is not None and all(x is not y and (x.base is None or x.base is not y.base) for y in out):
+                if x is not None and all(not _same_view(x, y) for y in out):
                     out.append(x)
             f, depth = f.f_back, depth + 1
+        for v in kept:
+            x = self._as_input(v)
+            if x is not None and len(out) < 8 and all(not _same_view(x, y) for y in out):
+                out.append(x)
         return out
 
     def _as_input(self, v: Any) -> np.ndarray | None:
@@ -1385,30 +1474,44 @@ class NumpyBackend:
                 return x
         return None
 
-    def _layer_output(self, layer: int, a: np.ndarray, prev: list[np.ndarray]) -> bool:
+    def _layer_output(self, layer: int, a: np.ndarray, prev: list[np.ndarray]) -> float | None:
         """:meth:`_computes_layer` on one BLAS thread: the observer's product never takes a core the program did
         not ask for (with two threads on a busy machine it also waits a scheduler slice for the second)."""
         with one_blas_thread():
             return self._computes_layer(layer, a, prev)
 
-    def _computes_layer(self, layer: int, a: np.ndarray, prev: list[np.ndarray]) -> bool:
-        """Whether ``a`` is what layer ``layer`` computes from one of the input batches ``prev``: an elementwise
-        non-decreasing function of ``W·prev + b`` (tanh, sigmoid, relu all are). A backpropagated delta has the
-        layer's shape and is bounded too, but is not ordered like the pre-activation; a gradient of the layer's
-        weights has another number of rows than the batch. True only when there is nothing to compare with (no
-        input seen, the layer's weights not resolved)."""
+    def _computes_layer(self, layer: int, a: np.ndarray, prev: list[np.ndarray]) -> float | None:
+        """How well ``a`` is what layer ``layer`` computes from one of the input batches ``prev``: an elementwise
+        non-decreasing function of ``W·prev + b`` (tanh, sigmoid, relu all are).
+
+        A backpropagated delta has the layer's shape and is bounded too, but is not ordered like the pre-activation;
+        a gradient of the layer's weights has another number of rows than the batch. The weights may have moved
+        since the forward pass that computed ``a`` (an update applied inline before ``a`` is looked at: a module-level
+        loop, an update inside backward or in a helper the step calls per tensor); in a saturated layer even a small
+        step reorders the entries that sit within float noise of ±1, and where the pre-activation is near 0 it may
+        flip their sign. Such an output still rises with the pre-activation up to that noise
+        (:func:`~netdoctor.observe.numpy.roles.rises_with`).
+
+        Returns:
+            None when ``a`` is not this layer's output; ``math.inf`` when it is exactly (ordered like the
+            pre-activation of the weights as they are now), or when there is nothing to compare with (no input
+            seen, the layer's weights not resolved); else, for an output ordered only up to noise, its mean distance
+            from the pre-activation over the pre-activation's spread: the pre-activation itself, cached by the
+            forward and now stale, is the nearest such array.
+        """
         if not prev or self.layout is None:
-            return True
+            return math.inf
         weights = [prm for prm in self.params if len(prm.shape) == 2 and not prm.bias]
         if layer > len(weights):
-            return True
+            return math.inf
         root = self.root.obj
         W = resolve(root, weights[layer - 1].path)
         width = self.layout[1][layer]
         b = next((resolve(root, prm.path) for prm in self.params if prm.bias and int(np.prod(prm.shape)) == width), None)
         if not isinstance(W, np.ndarray):
-            return True
+            return math.inf
         cols = self.layout[0] == "columns"
+        loose: float | None = None
         for x in prev:
             if x.ndim == 2 and W.ndim == 2 and not self._chains_to(W, x, b, cols, a.size):
                 continue  # shapes that do not chain, or another batch: told from the shapes, without the product
@@ -1423,19 +1526,24 @@ class NumpyBackend:
                 continue  # another batch
             p, v = pre.reshape(-1), a.reshape(pre.shape).reshape(-1)
             if not (np.isfinite(p).all() and np.isfinite(v).all()) or p.size < 4:
-                return True
+                return math.inf
             if np.allclose(v, p, rtol=1e-6, atol=1e-12):
                 continue  # the pre-activation itself (a layer object's cached z, small enough to look bounded)
             tol = 1e-9 * float(np.abs(v).max())  # relative to the array's own scale: a vanishing delta is still unordered
             pos = p > 0
-            if bool(np.any(pos & (v < -tol))) or (pos.any() and float(np.mean(v[pos] <= tol)) > 0.5):
+            wrong = float(np.mean(v[pos] < -tol)) if pos.any() else 0.0
+            if wrong > MOVED_SIGNS or (pos.any() and float(np.mean(v[pos] <= tol)) > 0.5):
                 # tanh, sigmoid, relu and their kin are > 0 where the pre-activation is (dropout zeroes a share of
                 # them): neither a relu-gated delta (either sign there) nor a buffer of zeros is such an output
                 continue
             steps = np.diff(v[np.argsort(p, kind="stable")])
-            if float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
-                return True
-        return False
+            if not wrong and float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
+                return math.inf
+            if rises_with(p, v):
+                spread = float(p.std())
+                far = float(np.abs(v - p).mean()) / spread if spread > 0 else 0.0
+                loose = far if loose is None else max(loose, far)
+        return loose
 
     @staticmethod
     def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int) -> bool:
@@ -1526,6 +1634,20 @@ class NumpyBackend:
         self._helper_pending = arg
         back = caller_of(frame)
         self._helper_site = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name) if back is not None else ("", 0, "")
+
+
+def _mask(a: np.ndarray) -> bool:
+    """Whether ``a`` holds exact 0s and 1s and nothing else: a relu's derivative or a dropout mask, ordered like the
+    pre-activation but no layer's output (a sigmoid is never exactly 0; a dead relu layer is all 0s)."""
+    zero = a == 0
+    return bool(zero.any() and (zero | (a == 1)).all() and not zero.all())
+
+
+def _same_view(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``x`` and ``y`` show the same entries (one array, or two views of the same memory, shape and strides):
+    a sample sliced from the data set (``X[j:j + 1]``) shares its base with the data set but is another input."""
+    return x is y or (x.shape == y.shape and x.strides == y.strides
+                      and x.__array_interface__["data"][0] == y.__array_interface__["data"][0])
 
 
 def _encodes_classes(rows: np.ndarray) -> bool:

@@ -71,6 +71,7 @@ from netdoctor.rules.updates import stale_accumulator, summed_gradient
 if TYPE_CHECKING:
     from netdoctor.buffers.aliasing import SecondName
     from netdoctor.observe.numpy.backend import NumpyBackend
+    from netdoctor.observe.numpy.network import Param
 
 __all__ = ["findings_from", "sections_from"]
 
@@ -738,25 +739,41 @@ def _layers(b: NumpyBackend) -> list[dict[str, Any]]:
     return rows
 
 
-def _init_lines(b: NumpyBackend) -> list[Line]:
+def _init_lines(b: NumpyBackend, w: Param) -> list[Line]:
+    """Where weight ``w`` is drawn at random: a statement calling ``randn``/``normal``/``uniform``/``rand`` that names it
+    (its key or attribute: ``W1`` of ``params['W1']``, ``W`` of ``layers[0].W``, as a whole word), else one naming the
+    container of the network's weights (a list of ``[W, b]`` pairs has no name of its own)."""
+    key = re.findall(r"\['([^']+)'\]|\.(\w+)", w.text)
+    name = next((k or a for k, a in reversed(key)), "") if key else w.text if w.text.isidentifier() else ""
+    drawn = ("randn", "normal", "uniform", "rand(")
+    if name:
+        word = re.compile(rf"\b{re.escape(name)}\b")
+        lines = find_lines(_files(b), lambda node, src: any(k in src for k in drawn) and bool(word.search(src)), limit=2)
+        if lines:
+            return lines
     names = {_attr_name(p.text) for p in b.params if len(p.shape) == 2}
-    return find_lines(_files(b), lambda node, src: any(k in src for k in ("randn", "normal", "uniform", "rand("))
-                      and any(n in src for n in names), limit=2)
+    return find_lines(_files(b), lambda node, src: any(k in src for k in drawn) and any(n in src for n in names), limit=2)
+
+
+def _init_scale(b: NumpyBackend, layer: int) -> InitScale | None:
+    """How the weights of hidden layer ``layer`` (1-based) were when watching began: std, fan-in, where drawn."""
+    weights = [p for p in b.params if len(p.shape) == 2 and not p.bias]
+    w = weights[layer - 1] if len(weights) >= layer else None
+    if w is None or w.text not in b.norms_first:
+        return None
+    fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
+    return InitScale(w.text, b.norms_first[w.text] / math.sqrt(np.prod(w.shape)), int(fan_in),
+                     where_text(_init_lines(b, w), ""), after=b.norms_first_at)
 
 
 def _activity(b: NumpyBackend) -> list[LayerActivity]:
-    """The hidden layers' activations the program computed, as the activation rules read them."""
-    init = None
-    w = next((p for p in b.params if len(p.shape) == 2), None)
-    if w is not None and w.text in b.norms_first:
-        fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
-        init = InitScale(w.text, b.norms_first[w.text] / math.sqrt(np.prod(w.shape)), int(fan_in), where_text(_init_lines(b), ""),
-                         after=b.norms_first_at)
+    """The hidden layers' activations the program computed, as the activation rules read them (each with the
+    starting scale of the weights that feed it)."""
     return [LayerActivity(
         where=f"layer {r['layer']} ({r['activation']})", layer=f"hidden layer {r['layer']}", activation=r["activation"],
         units=r["units"], saturation=r.get("saturation"), dead=r.get("dead"),
         window=f"over the last {r['rows']} samples the program computed", framework=Framework.NUMPY, rows=r["rows"],
-        saturation_at_start=r.get("at_start"), dead_at_start=r.get("dead_at_start"), init=init,
+        saturation_at_start=r.get("at_start"), dead_at_start=r.get("dead_at_start"), init=_init_scale(b, r["layer"]),
         start_after=b.norms_first_at) for r in _layers(b)]
 
 
