@@ -167,6 +167,11 @@ PROGRAMS = [
     # (1, n) named ``c``; 4 epochs of 200 batches. The stale variant never empties the weight sums
     Program("layer_inputs", updates=800, arrays=4, layers="10 -> 14 -> 3 (rows)"),
     Program("layer_inputs_stale", arrays=4),
+    # a module-level loop, one sample per step, the output error computed by an encoder's method on a row of its code
+    # table, the step applied tensor by tensor with a literal learning rate; the mutated twin computes the error in place
+    # on the row (a view), writing every prediction into the table
+    Program("lookup_rows", updates=1200, arrays=4, forward=False),
+    Program("lookup_rows_mutated", arrays=4, forward=False),
 ]
 
 

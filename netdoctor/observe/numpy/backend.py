@@ -291,6 +291,7 @@ class NumpyBackend:
         self._forward_calls = 0
         self._forward_returns = 0
         self._helper_returns = 0
+        self._view_returns = 0
         """Counts of the calls and returns of the functions with these roles: what is sampled among them is decided by
         these counts (never by ``events``, which also counts loop-head ticks and the calls of unclassified code)."""
         self._where = ""
@@ -540,6 +541,14 @@ class NumpyBackend:
             self._built_target(value)
             if isinstance(value, np.ndarray) and value.base is not None and self._helper_returns % 2 == 0:
                 self._served_view("", value, frame, table=2)  # a row of a table returned again: the same values
+        elif role & (_CONTRIB | _UPDATER | _PROBE) and not role & _FORWARD and isinstance(value, np.ndarray) and (
+                value.base is not None):
+            # rows of a long-lived table returned by any other function of the program (a target helper taken for the
+            # step because it runs while the parameters move, an output error computed on a row in place): the same
+            # rows must come back with the same values
+            self._view_returns += 1
+            if self._view_returns % 2 == 0:
+                self._served_view("", value, frame, table=2)
         if role & _EVALUATOR:
             self._close_segments(code)
             if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
@@ -993,6 +1002,8 @@ class NumpyBackend:
         if old is None:
             if len(self._views) < 20_000 and (id(base) in self._view_bases or len(self._view_bases) < 8):
                 if id(base) not in self._view_bases:
+                    if self._network_array(base):
+                        return  # a parameter, buffer or cache: written by training, no table
                     self._row_sets[id(base)] = row_set(base)
                 self._view_bases[id(base)] = base  # held: the id must not be reused while we compare
                 self._views[key] = values
@@ -1005,6 +1016,12 @@ class NumpyBackend:
                 return
             self.mutated_views[id(base)] = {"argument": name, "function": frame.f_code.co_name, "update": self.updates,
                                             "shape": list(base.shape), "base": self._name_of(base, frame)}
+
+    def _network_array(self, a: np.ndarray) -> bool:
+        """Whether ``a`` is a parameter, a gradient buffer or a forward cache of the network (arrays training writes)."""
+        root = self.root.obj
+        paths = [prm.path for prm in self.params] + [prm.buffer for prm in self.params if prm.buffer is not None]
+        return any(resolve(root, p) is a for p in paths + list(self.cache_paths or ()))
 
     def _name_of(self, a: np.ndarray, frame: FrameType | None) -> str:
         """A name the program uses for array ``a`` (its globals, the network, the running frames), or ""."""
