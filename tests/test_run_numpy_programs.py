@@ -172,6 +172,11 @@ PROGRAMS = [
     # on the row (a view), writing every prediction into the table
     Program("lookup_rows", updates=1200, arrays=4, forward=False),
     Program("lookup_rows_mutated", arrays=4, forward=False),
+    # [W, b] pairs on a model object, gradients returned by a function, applied with a literal step size (`W -= 0.5 * dW`,
+    # no variable holds the learning rate): the rate the steps apply is measured; 1000x too small, 120x too large
+    Program("literal_rate", updates=400, samples=8000, arrays=4),
+    Program("literal_rate_slow", updates=400, samples=8000, arrays=4),
+    Program("literal_rate_fast", arrays=4),
 ]
 
 
@@ -257,3 +262,17 @@ def test_the_run_is_the_plain_run(program):
     o = observed(program)
     assert o.plain.returncode == 0 and o.stdout.startswith(o.plain.stdout), _detail(o)
     assert o.stderr.startswith(o.plain.stderr)
+
+
+@pytest.mark.parametrize("name, rate", [("literal_rate", 0.5), ("literal_rate_slow", 0.0005), ("literal_rate_fast", 60.0)])
+def test_a_literal_learning_rate_is_measured_from_the_steps(name, rate):
+    """No variable holds the learning rate: the one the steps applied (each change over the dW it read) is given, and
+    the learning-rate finding points at the lines that apply it."""
+    program = next(p for p in PROGRAMS if p.name == name)
+    o = observed(program)
+    assert f"learning rate {rate:.4g} (measured: each step over dW)" in o.report["context"]["training"], _detail(o)
+    step = next(i for i, line in enumerate(program.path.read_text(encoding="utf-8").splitlines(), start=1)
+                if "W -= " in line)
+    for f in o.report["findings"]:
+        if f["code"].startswith("learning-rate"):
+            assert f"{name}.py:{step}" in f["where"] and f"{rate:.4g}" in f["message"], _detail(o)

@@ -216,6 +216,9 @@ class UpdateSizes:
     """Typical |g| / |W| of the weight matrices: a healthy gradient makes tiny updates the learning rate's fault."""
     lr: float | str | None = None
     lr_name: str = "lr"
+    lr_measured: bool = False
+    """``lr`` was measured from the steps (the change over the array each step read; no variable holds it): ``lr_name``
+    is then that array's name."""
     optimizer: str = ""
     """The optimizer's class (``SGD``), when it has one."""
     adaptive: bool = False

@@ -81,6 +81,8 @@ def settled(u: UpdateSizes, limit: float) -> bool:
 def _lr(u: UpdateSizes) -> str:
     if u.lr is None:
         return u.optimizer or "the learning rate"
+    if u.lr_measured and isinstance(u.lr, float):
+        return f"a learning rate of {u.lr:.4g} (measured: each step over {u.lr_name or 'the gradient it read'})"
     return f"{u.optimizer + ' ' if u.optimizer else ''}{u.lr_name} {u.lr}"
 
 
@@ -116,7 +118,7 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         what = f"The loss diverged ({u.loss_first:.4g} at the start, {u.loss_last:.4g} at the end)."
     else:
         what = "An update made the weights NaN or Inf."
-    note = f" ({_lr(u)})" if u.lr is not None else ""
+    note = f" ({_lr(u)})" if u.lr is not None and not u.lr_measured else f" The steps applied {_lr(u)}." if u.lr is not None else ""
     if u.summed_batch and isinstance(u.lr, (int, float)):
         note += (f" Gradients are summed over the batch, so the effective learning rate is {u.lr:g} x {u.summed_batch} = "
                  f"{u.lr * u.summed_batch:g}.")

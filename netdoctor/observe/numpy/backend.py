@@ -199,6 +199,11 @@ class NumpyBackend:
         self.discovery_ratios: list[list[float]] = []
         self.lr: float | None = None
         self.lr_name = ""
+        self.lr_measured: float | None = None
+        """The learning rate the parameters' steps applied while discovering (their change over the array each step
+        read, :meth:`Steps.step_size <netdoctor.observe.numpy.steps.Steps.step_size>`), whatever its spelling."""
+        self.lr_read = ""
+        """What those steps read, as the program names it (``dW1``), when it has a name."""
         self.norms_first: dict[str, float] = {}
         self.norms_last: dict[str, float] = {}
         self.changed: Counter = Counter()
@@ -413,7 +418,11 @@ class NumpyBackend:
                 trained = self.target_samples + round(self.discovery_calls * self.target_samples / self.contrib_calls)
                 seen += f", targets of {self.target_samples:,} of the {trained:,} samples trained on"
                 ctx["samples_trained"] = trained
-            ctx["training"] = seen + (f", {self.lr_name}={self.lr:g}" if self.lr is not None else "")
+            if self.lr is not None:
+                seen += f", {self.lr_name}={self.lr:g}"
+            elif self.lr_measured is not None:  # no variable holds it: what the steps applied
+                seen += f", learning rate {self.lr_measured:.4g} (measured: each step over {self.lr_read or 'the array it read'})"
+            ctx["training"] = seen
         ctx["updates_observed"] = self.updates
         ctx["samples_observed"] = self.target_samples
         ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
@@ -645,6 +654,9 @@ class NumpyBackend:
         self.discovery_calls = net.discovery_calls
         self._funcs = net.functions
         self.frozen = net.frozen
+        steps = self.discovery.steps
+        self.lr_measured = steps.step_size(prm.text for prm in net.params)
+        self.lr_read = next((steps.read[prm.text] for prm in net.params if prm.text in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
         self.sampler.stop()
         self.phase = "watch"

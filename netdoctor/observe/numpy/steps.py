@@ -13,6 +13,7 @@ its name, and an array moved by steps is a parameter, whatever its name.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from types import FrameType
 
@@ -41,6 +42,11 @@ class Steps:
         self.rng = rng
         self._idx: dict[tuple[int, ...], np.ndarray] = {}
         self._returned: dict[tuple[int, ...], np.ndarray] = {}
+        self.rates: dict[str, list[float]] = {}
+        """Array -> the step size of each of its steps: ``-(change / what the step read)``, the learning rate the step
+        applied (``W -= 0.1 * dW``: 0.1), whatever its spelling (a variable, a literal, an argument)."""
+        self.read: dict[str, str] = {}
+        """Array -> what its last step read, as the program names it (``dW1``, ``grads['W1']``), when it has a name."""
 
     def index(self, shape: tuple[int, ...]) -> np.ndarray:
         """The sampled entries of every array of ``shape``: the same places, so that a step and the gradient it read
@@ -49,6 +55,16 @@ class Steps:
         if idx is None:
             idx = self._idx[shape] = sample_index(int(np.prod(shape)), COORDS, self.rng)
         return idx
+
+    def step_size(self, arrays: Iterable[str]) -> float | None:
+        """The learning rate the steps of ``arrays`` (the parameters, by their text) applied: the median of the step
+        sizes measured on them, or None when no step was a descent by a multiple of an array it read (an update
+        computed from temporaries only, ``W -= 0.1 * (x.T @ d)``, or an adaptive rule).
+
+        One number for the whole network: rates that differ between the arrays or over the steps (a per-layer rate,
+        a schedule) give their median, what a typical step applied."""
+        rates = [r for t in arrays for r in self.rates.get(t, ()) if math.isfinite(r)]
+        return float(np.median(rates)) if rates else None
 
     def returned(self, arrays: list[np.ndarray]) -> None:
         """Float arrays a function of the program returned: the latest of each shape may be what a step reads."""
@@ -70,10 +86,14 @@ class Steps:
                 pools[st.shape].append((st, st.obj, st.values))  # the values at the last scan
         for st, a, now_values in moved:
             pools[st.shape].append((st, id(a), now_values))
-        extra = list(self._returned.values()) + (list(frame.f_locals.values())[:256] if frame is not None else [])
-        for v in extra:
+        extra = [("", v) for v in self._returned.values()] + (
+            list(frame.f_locals.items())[:256] if frame is not None else [])
+        names: dict[int, str] = {}
+        for k, v in extra:
             if isinstance(v, np.ndarray) and v.shape in shapes and v.dtype.kind == "f":
                 pools[v.shape].append((None, id(v), entries(v, self.index(v.shape)).astype(float)))
+                if k:
+                    names.setdefault(id(v), k)
         readers: dict[int, list[PathStats]] = {}
         resets: set[int] = set()
         for st, a, now_values in moved:
@@ -85,11 +105,19 @@ class Steps:
                 st.resets += 1
                 resets.add(st.obj)
                 continue
-            pool = [(other, values) for other, obj, values in pools[st.shape] if obj != id(a) and other is not st]
-            hit = proportional_to(old_values, now_values, [values for _, values in pool], float(np.finfo(a.dtype).eps))
+            pool = [(other, obj, values) for other, obj, values in pools[st.shape] if obj != id(a) and other is not st]
+            hit = proportional_to(old_values, now_values, [values for _, _, values in pool], float(np.finfo(a.dtype).eps))
             if hit is None:
                 continue
-            read, copy = pool[hit[0]][0], abs(hit[1] - 1.0) <= 1e-9
+            read, read_obj, _ = pool[hit[0]]
+            copy = abs(hit[1] - 1.0) <= 1e-9
+            if hit[1] < 0 and abs(hit[1] + 1.0) > 1e-9 and len(self.rates.get(st.text, ())) < 64:
+                # a descent by a multiple of what it read: that multiple is the learning rate the step applied (an
+                # array subtracted as it is, ``p -= v``, is a velocity or an update computed elsewhere: no rate)
+                self.rates.setdefault(st.text, []).append(-hit[1])
+                named = read.text if read is not None else names.get(read_obj, "")
+                if named:
+                    self.read[st.text] = named
             if copy and read is None:
                 st.accumulations += 1  # ``g += dW``, a gradient just computed (``p += v`` adds a velocity kept: a step)
             elif copy and not np.any(old_values):

@@ -696,7 +696,17 @@ def _lr_lines(b: NumpyBackend) -> list[Line]:
         # passed positionally (`net.SGD(data, 3, 10, 300.0)`): the literal alone, when it is not a common number
         if not lines and b.lr not in (0.0, 1.0, 2.0, 10.0):
             lines = find_lines(_files(b), lambda node, src: isinstance(node, ast.Expr) and value_here(node), limit=2)
-    return lines + _update_lines(b)
+    elif b.lr is None and b.lr_measured is not None:
+        # no variable holds it: the steps that apply it as a literal (`W -= 0.5 * dW`), measured to 1e-6
+        rate = b.lr_measured
+
+        def literal_here(node: ast.AST) -> bool:
+            consts = [c.value for c in ast.walk(node) if isinstance(c, ast.Constant) and isinstance(c.value, (int, float))]
+            return any(not isinstance(c, bool) and c > 0 and abs(c - rate) <= 1e-6 * rate for c in consts)
+
+        lines = find_lines(_files(b), lambda node, src: isinstance(node, (ast.AugAssign, ast.Assign, ast.Expr))
+                           and literal_here(node), limit=3)
+    return lines + [l for l in _update_lines(b) if l not in lines]
 
 
 def _update_sizes(b: NumpyBackend) -> UpdateSizes:
@@ -704,16 +714,19 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     first = [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))]
     ups, grads = _update_ratios(b), _grad_ratios(b)
     gradient = float(np.median(grads)) if len(grads) >= 5 else None
-    if gradient is None and len(ups) >= 5 and isinstance(b.lr, (int, float)) and b.lr > 0 and not grads:
+    # no variable holds the learning rate (``W -= 0.1 * dW``): the one the steps were measured to apply
+    measured = b.lr is None and b.lr_measured is not None
+    lr = b.lr_measured if measured else b.lr
+    if gradient is None and len(ups) >= 5 and isinstance(lr, (int, float)) and lr > 0 and not grads:
         # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient
-        gradient = float(np.median(ups)) / b.lr
+        gradient = float(np.median(ups)) / lr
     enough = len(ups) >= 5 and gradient is not None
     return UpdateSizes(
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
         typical=float(np.median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
-        gradient=gradient if enough else None, lr=b.lr, lr_name=b.lr_name or "lr",
-        weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update")
+        gradient=gradient if enough else None, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
+        lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update")
 
 
 def _lr_high(b: NumpyBackend) -> Finding | None:
