@@ -177,6 +177,10 @@ PROGRAMS = [
     Program("literal_rate", updates=400, samples=8000, arrays=4),
     Program("literal_rate_slow", updates=400, samples=8000, arrays=4),
     Program("literal_rate_fast", arrays=4),
+    # parameters and momentum velocities in two dicts on the object (v = mu * v - lr * g; p += v); the frozen twin applies
+    # the step to a local name only: the velocities still move (a decay and a multiple of the gradient), the weights never
+    Program("momentum_dict", updates=240, samples=6000, arrays=4),
+    Program("momentum_dict_frozen", arrays=4),
 ]
 
 

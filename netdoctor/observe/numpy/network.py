@@ -95,6 +95,10 @@ class PathStats:
     found to be a cache after its change looked like a step (``Z2 = W2 @ A1 + b2`` with ``A1`` all zero)."""
     resets: int = 0
     """Changes that set it back to zero from nonzero values (``g[...] = 0``, ``g = np.zeros_like(g)``): a buffer."""
+    decays: int = 0
+    """Changes that kept a share of its own values and added a multiple of another array (``v = 0.9 * v - lr * g``,
+    ``m = b1 * m + (1 - b1) * g``): a momentum's velocity or a moving average, a buffer (see
+    :func:`~netdoctor.observe.numpy.steps.decayed_toward`)."""
 
     @property
     def read(self) -> int:
@@ -107,7 +111,7 @@ class PathStats:
 
         Not an array every change of which (two or more) was a step itself: that is a parameter, whatever moved in
         proportion to it (a cache that copies a bias, ``Z2 = W2 @ A1 + b2`` with ``A1`` all zero)."""
-        if self.resets:
+        if self.resets or self.decays:
             return True
         return bool(self.read) and not (self.changes >= 2 and self.steps >= self.changes)
 

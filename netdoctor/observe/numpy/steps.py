@@ -23,10 +23,42 @@ from netdoctor.observe.numpy.arrays import array_role, entries, sample_index
 from netdoctor.observe.numpy.network import COORDS, PathStats
 from netdoctor.observe.numpy.roles import is_reset, proportional_to
 
-__all__ = ["Steps", "moved_like_a_parameter"]
+__all__ = ["DECAY", "Steps", "decayed_toward", "moved_like_a_parameter"]
 
 RETURNED_SHAPES = 64
 """Shapes of returned arrays kept at most (a few matter, the parameters'; a program may return arrays of every size)."""
+
+
+DECAY = 0.005
+"""The least share of its own values a change must take away to be a decay (``v = mu * v + ...`` with ``mu <= 0.995``):
+weight decay takes ``lr * lambda`` (1e-4 to 1e-6 of the weights per step), a velocity or a moving average 0.1 to 0.01."""
+
+
+def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray], eps: float) -> int | None:
+    """Which candidate the change is a multiple of once a share of the array's own old values is taken away
+    (``new = mu * old + c * g``, ``0 <= mu <= 1 - DECAY``, ``c != 0``): a momentum's velocity, Adam's first moment, a
+    moving average of the weights; None when no candidate gives an exact fit (least squares over the sampled
+    entries, within the rounding of the arithmetic, as :func:`~netdoctor.observe.numpy.roles.proportional_to`)."""
+    if not candidates:
+        return None
+    with np.errstate(all="ignore"):
+        d = new - old
+        nd = float(np.linalg.norm(d))
+        if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(old) < 3 or len(old) < 4:
+            return None
+        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (float(np.linalg.norm(old)) + float(np.linalg.norm(new)))
+        G = np.stack(candidates)  # every candidate at once: the 2x2 normal equations of d ~ a * old + c * g
+        gg, go, gd = np.einsum("ij,ij->i", G, G), G @ old, G @ d
+        oo, od = float(old @ old), float(old @ d)
+        det = oo * gg - go * go
+        a = (gg * od - go * gd) / det
+        c = (oo * gd - go * od) / det
+        ok = (np.count_nonzero(G, axis=1) >= 3) & np.isfinite(a) & np.isfinite(c) & (c != 0)
+        ok &= (a >= -1.0 - 1e-9) & (a <= -DECAY) & (det > 1e-12 * oo * gg)
+        for i in np.flatnonzero(ok):
+            if float(np.linalg.norm(d - a[i] * old - c[i] * G[i])) <= tol:
+                return int(i)
+    return None
 
 
 def moved_like_a_parameter(st: PathStats) -> bool:
@@ -106,8 +138,11 @@ class Steps:
                 resets.add(st.obj)
                 continue
             pool = [(other, obj, values) for other, obj, values in pools[st.shape] if obj != id(a) and other is not st]
-            hit = proportional_to(old_values, now_values, [values for _, _, values in pool], float(np.finfo(a.dtype).eps))
+            eps = float(np.finfo(a.dtype).eps)
+            hit = proportional_to(old_values, now_values, [values for _, _, values in pool], eps)
             if hit is None:
+                if decayed_toward(old_values, now_values, [values for _, _, values in pool], eps) is not None:
+                    st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
                 continue
             read, read_obj, _ = pool[hit[0]]
             copy = abs(hit[1] - 1.0) <= 1e-9
