@@ -181,6 +181,12 @@ PROGRAMS = [
     # the step to a local name only: the velocities still move (a decay and a multiple of the gradient), the weights never
     Program("momentum_dict", updates=240, samples=6000, arrays=4),
     Program("momentum_dict_frozen", arrays=4),
+    # Adam from scratch, its moments in two lists on an optimizer object, the gradients a tuple returned by backward():
+    # quiet; the sign-flipped twin climbs (its steps follow the flipped gradient's signs); the summed twin learns as
+    # well (Adam divides the scale out): quiet, with a note
+    Program("adam_scratch", updates=228, samples=7200, arrays=4),
+    Program("adam_scratch_sign", arrays=4),
+    Program("adam_scratch_summed", updates=228, samples=7200, arrays=4),
 ]
 
 
@@ -280,3 +286,12 @@ def test_a_literal_learning_rate_is_measured_from_the_steps(name, rate):
     for f in o.report["findings"]:
         if f["code"].startswith("learning-rate"):
             assert f"{name}.py:{step}" in f["where"] and f"{rate:.4g}" in f["message"], _detail(o)
+
+
+def test_an_adaptive_rule_is_not_judged_as_plain_sgd():
+    """Adam's steps are ~ m / sqrt(v), not a multiple of the gradient: its moments are buffers (not parameters, not a
+    stale accumulator), and a gradient summed over the batch, which its division cancels, is a note, not a finding."""
+    o = observed(next(p for p in PROGRAMS if p.name == "adam_scratch_summed"))
+    notes = " ".join(o.report["context"]["notes"])
+    assert "32x the batch mean" in notes and "adaptive" in notes, _detail(o)
+    assert o.report["sections"]["observed"]["buffers"] == [f"self.m[{i}]" for i in range(4)], _detail(o)

@@ -204,6 +204,9 @@ class NumpyBackend:
         read, :meth:`Steps.step_size <netdoctor.observe.numpy.steps.Steps.step_size>`), whatever its spelling."""
         self.lr_read = ""
         """What those steps read, as the program names it (``dW1``), when it has a name."""
+        self.adaptive: float | None = None
+        """The median size per entry of the parameters' steps when they followed an adaptive rule while discovering
+        (each step elementwise proportional to ``m / sqrt(v)`` of two buffers: Adam), else None."""
         self.norms_first: dict[str, float] = {}
         self.norms_last: dict[str, float] = {}
         self.changed: Counter = Counter()
@@ -656,6 +659,8 @@ class NumpyBackend:
         self.frozen = net.frozen
         steps = self.discovery.steps
         self.lr_measured = steps.step_size(prm.text for prm in net.params)
+        self.adaptive = steps.adaptive_size(prm.text for prm in net.params)
+        self.update_checks.adaptive = self.adaptive is not None
         self.lr_read = next((steps.read[prm.text] for prm in net.params if prm.text in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
         self.sampler.stop()

@@ -440,6 +440,8 @@ class Classifier:
         # what the gradient's functions write first (accumulated into, overwritten): a velocity the update alone
         # writes (``v = mu * v - lr * g``) is read by the step too, but it is not where the gradients go
         for p, st in sorted(buffers, key=lambda b: (set(b[1].where) <= {updater}, b[1].text)):
+            if st.decays > st.accumulations:
+                continue  # a velocity or a moment (decays and takes in the gradient): the update rule's, not the gradient's
             if is_constant(st.text):
                 # a "template" accumulated into at every contribution is a buffer by what the program does
                 # with it (``self.updates = self.templates``): followed under the name the code writes through

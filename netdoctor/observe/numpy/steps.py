@@ -23,7 +23,7 @@ from netdoctor.observe.numpy.arrays import array_role, entries, sample_index
 from netdoctor.observe.numpy.network import COORDS, PathStats
 from netdoctor.observe.numpy.roles import is_reset, proportional_to
 
-__all__ = ["DECAY", "Steps", "decayed_toward", "moved_like_a_parameter"]
+__all__ = ["ADAPTIVE_FIT", "DECAY", "Steps", "adaptive_step", "decayed_toward", "moved_like_a_parameter"]
 
 RETURNED_SHAPES = 64
 """Shapes of returned arrays kept at most (a few matter, the parameters'; a program may return arrays of every size)."""
@@ -37,8 +37,10 @@ weight decay takes ``lr * lambda`` (1e-4 to 1e-6 of the weights per step), a vel
 def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray], eps: float) -> int | None:
     """Which candidate the change is a multiple of once a share of the array's own old values is taken away
     (``new = mu * old + c * g``, ``0 <= mu <= 1 - DECAY``, ``c != 0``): a momentum's velocity, Adam's first moment, a
-    moving average of the weights; None when no candidate gives an exact fit (least squares over the sampled
-    entries, within the rounding of the arithmetic, as :func:`~netdoctor.observe.numpy.roles.proportional_to`)."""
+    moving average of the weights; or of a candidate's square (``v = b2 * v + (1 - b2) * g**2``, Adam's second
+    moment, any ``0 <= b2 < 1``: no parameter moves by a square); None when no candidate gives an exact fit (least
+    squares over the sampled entries, within the rounding of the arithmetic, as
+    :func:`~netdoctor.observe.numpy.roles.proportional_to`). A square's index is ``len(candidates) + i``."""
     if not candidates:
         return None
     with np.errstate(all="ignore"):
@@ -47,17 +49,54 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
         if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(old) < 3 or len(old) < 4:
             return None
         tol = (1e-6 + 8 * eps) * nd + 8 * eps * (float(np.linalg.norm(old)) + float(np.linalg.norm(new)))
-        G = np.stack(candidates)  # every candidate at once: the 2x2 normal equations of d ~ a * old + c * g
+        G = np.stack(candidates)
+        G = np.concatenate([G, G * G])  # every candidate and its square at once: the 2x2 normal equations of d ~ a * old + c * g
         gg, go, gd = np.einsum("ij,ij->i", G, G), G @ old, G @ d
         oo, od = float(old @ old), float(old @ d)
         det = oo * gg - go * go
         a = (gg * od - go * gd) / det
         c = (oo * gd - go * od) / det
         ok = (np.count_nonzero(G, axis=1) >= 3) & np.isfinite(a) & np.isfinite(c) & (c != 0)
-        ok &= (a >= -1.0 - 1e-9) & (a <= -DECAY) & (det > 1e-12 * oo * gg)
+        least = np.where(np.arange(len(G)) < len(candidates), DECAY, 1e-9)
+        ok &= (a >= -1.0 - 1e-9) & (a <= -least) & (det > 1e-12 * oo * gg)
         for i in np.flatnonzero(ok):
             if float(np.linalg.norm(d - a[i] * old - c[i] * G[i])) <= tol:
                 return int(i)
+    return None
+
+
+ADAPTIVE_FIT = 1e-2
+"""Relative residual of ``change ~ k * m / sqrt(v)`` below which a step is adaptive: Adam's ``eps`` (1e-8 against a
+``sqrt(v)`` of 1e-5 or more) and its bias corrections (one factor per step) leave it well below; a sampled entry
+whose ``v`` is 0 moves by 0."""
+
+
+def adaptive_step(old: np.ndarray, new: np.ndarray,
+                  candidates: list[tuple[PathStats, np.ndarray]]) -> tuple[PathStats, PathStats] | None:
+    """The two arrays ``(m, v)`` whose elementwise ``m / sqrt(v)`` the change is a multiple of (``p -= lr * m_hat /
+    (sqrt(v_hat) + eps)``: Adam's first and second moments; ``v`` never negative), or None.
+
+    A step proportional to no single array but to such a ratio is an adaptive rule: its size per entry is about the
+    learning rate whatever the gradient's scale, so it is neither judged nor measured as plain SGD."""
+    with np.errstate(all="ignore"):
+        d = new - old
+        nd = float(np.linalg.norm(d))
+        if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3:
+            return None
+        for sv, v in candidates:
+            if not (np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))):
+                continue
+            root = np.sqrt(v)
+            for sm, m in candidates:
+                if sm is sv or np.count_nonzero(m) < 3:
+                    continue
+                r = np.where(root > 0, m / np.where(root > 0, root, 1.0), 0.0)
+                rr = float(r @ r)
+                if rr == 0.0 or not math.isfinite(rr):
+                    continue
+                k = float(d @ r) / rr
+                if k != 0.0 and float(np.linalg.norm(d - k * r)) <= ADAPTIVE_FIT * nd:
+                    return sm, sv
     return None
 
 
@@ -77,6 +116,9 @@ class Steps:
         self.rates: dict[str, list[float]] = {}
         """Array -> the step size of each of its steps: ``-(change / what the step read)``, the learning rate the step
         applied (``W -= 0.1 * dW``: 0.1), whatever its spelling (a variable, a literal, an argument)."""
+        self.adaptive: dict[str, list[float]] = {}
+        """Array -> the median size per entry of each of its steps that was elementwise proportional to ``m / sqrt(v)``
+        of two arrays it read (Adam, RMSprop with a momentum): an adaptive rule (see :func:`adaptive_step`)."""
         self.read: dict[str, str] = {}
         """Array -> what its last step read, as the program names it (``dW1``, ``grads['W1']``), when it has a name."""
 
@@ -97,6 +139,12 @@ class Steps:
         a schedule) give their median, what a typical step applied."""
         rates = [r for t in arrays for r in self.rates.get(t, ()) if math.isfinite(r)]
         return float(np.median(rates)) if rates else None
+
+    def adaptive_size(self, arrays: Iterable[str]) -> float | None:
+        """The median size per entry of the adaptive steps of ``arrays`` (the parameters, by their text), or None when
+        none of their steps was adaptive (see :func:`adaptive_step`)."""
+        sizes = [x for t in arrays for x in self.adaptive.get(t, ()) if math.isfinite(x)]
+        return float(np.median(sizes)) if sizes else None
 
     def returned(self, arrays: list[np.ndarray]) -> None:
         """Float arrays a function of the program returned: the latest of each shape may be what a step reads."""
@@ -143,6 +191,13 @@ class Steps:
             if hit is None:
                 if decayed_toward(old_values, now_values, [values for _, _, values in pool], eps) is not None:
                     st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
+                    continue
+                moments = adaptive_step(old_values, now_values, [(o, v) for o, _, v in pool if o is not None][:16])
+                if moments is not None:  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
+                    st.steps += 1
+                    self.adaptive.setdefault(st.text, []).append(float(np.median(np.abs(now_values - old_values))))
+                    for m in moments:
+                        readers.setdefault(m.obj, []).append(st)
                 continue
             read, read_obj, _ = pool[hit[0]]
             copy = abs(hit[1] - 1.0) <= 1e-9

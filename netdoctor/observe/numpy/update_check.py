@@ -388,6 +388,7 @@ def check_update(
     h: float = DEFAULT_H,
     seed: int = 0,
     biases: Sequence[str] = (),
+    adaptive: bool = False,
 ) -> UpdateCheck:
     """Check one update against finite differences of ``loss(forward())`` (see the module docstring).
 
@@ -402,6 +403,9 @@ def check_update(
         max_coords: entries sampled per tensor. h: base step (scaled by ``max(1, |x|)``).
         seed: the sampling generator's seed (private; the program's generators are never drawn from).
         biases: names of the bias tensors (for the "only the biases are right" pattern).
+        adaptive: the update rule is adaptive (Adam-like: each step ~ ``m / sqrt(v)``): the parameters' change is
+            no multiple of the derivative, so it is not judged as one; only its direction tells whether a gradient
+            of the opposite sign (a negative factor) is subtracted (a climb) or added (see :func:`_direction`).
 
     Returns:
         an :class:`UpdateCheck`; its ``note`` says why nothing was judged when that is so.
@@ -409,6 +413,12 @@ def check_update(
     names = list(params)
     arrays = [params[n] for n in names]
     outputs = _Outputs(forward, arrays)
+    update = next((a for a in applied if a.kind == "update"), None) if adaptive else None
+    if adaptive:
+        applied = [a for a in applied if a.kind != "update"]
+        if not applied and update is not None:
+            return UpdateCheck(where, "", True, math.nan, "", note="not checked: the update rule is adaptive (each step "
+                               "~ m / sqrt(v)) and no gradient array was seen, only the update")
     if not losses or not applied or not names:
         why = "no loss to compare with" if not losses else "nothing applied was seen" if not applied else "no parameters"
         return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
@@ -453,10 +463,32 @@ def check_update(
     note = ""
     if loss.assumed:
         note = f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
-    return UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
-                       coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
-                       readings=[a.kind for a in applied],
-                       climbs=climbs)
+    check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
+                        coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
+                        readings=[a.kind for a in applied], climbs=climbs)
+    if update is not None and check.ok and factor < 0:
+        # a gradient of the opposite sign (t - out): an adaptive step taken along it climbs the loss when it moves
+        # the weights up the derivative's slope
+        cos = _direction(update, [diffs(k, idx[k], h)["numeric"] for k in range(len(names))], names, idx)
+        if cos < -DIRECTION:
+            check = replace(climbing(check), note=f"the adaptive steps move up the loss's slope (cosine {cos:.2f} with "
+                                                  "the derivative)")
+    return check
+
+
+DIRECTION = 0.2
+"""|cosine| between an adaptive update and the derivative above which its direction tells descent from climb (a
+step ~ m / sqrt(v) follows the gradient's signs, not its proportions: healthy ones measure 0.5 to 0.9)."""
+
+
+def _direction(update: Applied, numeric: list[np.ndarray], names: list[str], idx: list[np.ndarray]) -> float:
+    """The cosine between the update applied (``-(after - before)``) and the derivative, over the sampled entries of
+    every tensor: positive for a descent, negative for a climb."""
+    a = np.concatenate([np.asarray(update.arrays[n], dtype=np.float64).reshape(-1)[i] if n in update.arrays
+                        else np.zeros(len(i)) for n, i in zip(names, idx)])
+    g = np.concatenate(numeric)
+    norm = float(np.linalg.norm(a) * np.linalg.norm(g))
+    return float(a @ g) / norm if norm > 0 and math.isfinite(norm) else 0.0
 
 
 def climbing(check: UpdateCheck) -> UpdateCheck:

@@ -261,6 +261,9 @@ class UpdateCheckRecorder:
         self.watch: _SignWatch | None = None
         """Which way the buffers of the last check are applied, while that is not known (see :class:`_SignWatch`)."""
         """A step waiting for the program's forward to be seen (the first evaluation)."""
+        self.adaptive = False
+        """The program's update rule is adaptive (Adam-like: each step ~ m / sqrt(v)): the parameters' change is no
+        multiple of the gradient, only its direction is compared (see :func:`check_update`)."""
         self.seconds = 0.0
         self.offers = 0
         """Calls offered while a window could open (none: the observer never knew the input width)."""
@@ -689,7 +692,7 @@ class UpdateCheckRecorder:
                 continue
             check = check_update(forward, w.work, applied, losses, where=w.where or w.computed_in,
                                  max_coords=self.max_coords or 12, seed=len(self.checks),
-                                 biases=[p.name for p in w.params if p.bias])
+                                 biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive)
             check.computed_in = w.computed_in
             check.forward = f"{replay.name}() at {short_path(replay.where)}"
             if not check.tensors:

@@ -531,6 +531,19 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
 
 
 def _summed(b: NumpyBackend) -> Finding | None:
+    if b.adaptive is not None:
+        # an adaptive step divides the gradient's scale out (m / sqrt(v)): a sum over the batch moves the weights as
+        # far as the mean would, so it is no finding; said when the update check measured it
+        sums = _summed_checked(b)
+        if sums is not None and sums.factor >= 2:
+            b.notes.append(f"the gradient is about {sums.factor:.3g}x the batch mean (summed over the rows, not "
+                           "averaged); the update rule is adaptive (each step ~ m / sqrt(v)), which divides that "
+                           "scale out: the steps are as large as with the mean")
+        return None
+    return _summed_any(b)
+
+
+def _summed_any(b: NumpyBackend) -> Finding | None:
     # per batch (the output-bias gradient, the update check's factor) first; then per-sample contributions
     return (summed_gradient(_summed_batch(b)) or summed_gradient(_summed_checked(b))
             or summed_gradient(_summed_contributions(b)))
@@ -721,7 +734,12 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient
         gradient = float(np.median(ups)) / lr
     enough = len(ups) >= 5 and gradient is not None
+    adaptive = ""
+    if b.adaptive is not None:  # not plain SGD: no rate relates the step to the gradient; the step per entry is known
+        adaptive = f"an adaptive rule (each step ~ m / sqrt(v), {b.adaptive:.2g} per entry)"
+        lr, measured = b.lr, False
     return UpdateSizes(
+        optimizer=adaptive, adaptive=b.adaptive is not None,
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
         typical=float(np.median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
