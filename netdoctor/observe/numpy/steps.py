@@ -153,12 +153,12 @@ class Steps:
         for a in arrays[:8]:
             self._returned[a.shape] = a
 
-    def judge(self, moved: list[tuple[PathStats, np.ndarray, np.ndarray]], paths: Iterable[PathStats],
-              frame: FrameType | None) -> None:
-        """Tell, for each array that changed (``(stats, array, its sampled values now)``), whether the change was a
-        step, an accumulation or a reset, and mark what each step read; ``paths`` are every array discovery follows
-        (their ``values`` are those of the last scan), ``frame`` the function running."""
-        paths = list(paths)
+    def _pools(self, moved: list[tuple[PathStats, np.ndarray, np.ndarray]], paths: list[PathStats],
+               frame: FrameType | None) -> tuple[dict[tuple[int, ...], list[tuple[PathStats | None, int, np.ndarray]]],
+                                               dict[int, str]]:
+        """Per shape that moved, what a step could have read: ``(stats or None, id, sampled values)`` of every
+        followed array (as at the last scan), of the moved ones now, of the arrays returned last and of the running
+        function's locals; and the locals' names by id."""
         shapes = {st.shape for st, _, _ in moved}
         pools: dict[tuple[int, ...], list[tuple[PathStats | None, int, np.ndarray]]] = {s: [] for s in shapes}
         for st in paths:
@@ -174,6 +174,15 @@ class Steps:
                 pools[v.shape].append((None, id(v), entries(v, self.index(v.shape)).astype(float)))
                 if k:
                     names.setdefault(id(v), k)
+        return pools, names
+
+    def judge(self, moved: list[tuple[PathStats, np.ndarray, np.ndarray]], paths: Iterable[PathStats],
+              frame: FrameType | None) -> None:
+        """Tell, for each array that changed (``(stats, array, its sampled values now)``), whether the change was a
+        step, an accumulation or a reset, and mark what each step read; ``paths`` are every array discovery follows
+        (their ``values`` are those of the last scan), ``frame`` the function running."""
+        paths = list(paths)
+        pools, names = self._pools(moved, paths, frame)
         readers: dict[int, list[PathStats]] = {}
         resets: set[int] = set()
         for st, a, now_values in moved:

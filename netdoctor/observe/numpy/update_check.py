@@ -413,12 +413,11 @@ def check_update(
     names = list(params)
     arrays = [params[n] for n in names]
     outputs = _Outputs(forward, arrays)
-    update = next((a for a in applied if a.kind == "update"), None) if adaptive else None
-    if adaptive:
-        applied = [a for a in applied if a.kind != "update"]
-        if not applied and update is not None:
-            return UpdateCheck(where, "", True, math.nan, "", note="not checked: the update rule is adaptive (each step "
-                               "~ m / sqrt(v)) and no gradient array was seen, only the update")
+    # an adaptive rule's change is no multiple of the derivative: it is not a reading, only its direction counts
+    update, applied = _split_update(applied) if adaptive else (None, list(applied))
+    if update is not None and not applied:
+        return UpdateCheck(where, "", True, math.nan, "", note="not checked: the update rule is adaptive (each step "
+                           "~ m / sqrt(v)) and no gradient array was seen, only the update")
     if not losses or not applied or not names:
         why = "no loss to compare with" if not losses else "nothing applied was seen" if not applied else "no parameters"
         return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
@@ -469,16 +468,29 @@ def check_update(
     if update is not None and check.ok and factor < 0:
         # a gradient of the opposite sign (t - out): an adaptive step taken along it climbs the loss when it moves
         # the weights up the derivative's slope
-        cos = _direction(update, [diffs(k, idx[k], h)["numeric"] for k in range(len(names))], names, idx)
-        if cos < -DIRECTION:
-            check = replace(climbing(check), note=f"the adaptive steps move up the loss's slope (cosine {cos:.2f} with "
-                                                  "the derivative)")
+        check = _adaptive_climb(check, update, [diffs(k, idx[k], h)["numeric"] for k in range(len(names))], names, idx)
     return check
 
 
 DIRECTION = 0.2
 """|cosine| between an adaptive update and the derivative above which its direction tells descent from climb (a
 step ~ m / sqrt(v) follows the gradient's signs, not its proportions: healthy ones measure 0.5 to 0.9)."""
+
+
+def _split_update(applied: Sequence[Applied]) -> tuple[Applied | None, list[Applied]]:
+    """The update reading (``-(after - before)``) apart from the others."""
+    return next((a for a in applied if a.kind == "update"), None), [a for a in applied if a.kind != "update"]
+
+
+def _adaptive_climb(check: UpdateCheck, update: Applied, numeric: list[np.ndarray], names: list[str],
+                    idx: list[np.ndarray]) -> UpdateCheck:
+    """``check`` (gradients a negative multiple of the derivative) as a climb when the adaptive update moved the
+    weights up the derivative's slope (see :data:`DIRECTION`), else as it is."""
+    cos = _direction(update, numeric, names, idx)
+    if cos >= -DIRECTION:
+        return check
+    return replace(climbing(check), note=f"the adaptive steps move up the loss's slope (cosine {cos:.2f} with the "
+                                         "derivative)")
 
 
 def _direction(update: Applied, numeric: list[np.ndarray], names: list[str], idx: list[np.ndarray]) -> float:
