@@ -1074,7 +1074,7 @@ def test_after_a_sanity_check_a_model_no_optimizer_holds_is_the_judged_one_and_t
     assert f.code == "frozen-parameters" and f.evidence["reason"] == "model_not_in_optimizer", report.findings
     assert f.evidence["parameters"] == ["Sequential#2.0.weight", "Sequential#2.0.bias", "Sequential#2.2.weight",
                                         "Sequential#2.2.bias"], f.evidence
-    assert "Sequential #2, built at " in f.message and "train.py:15 is in any optimizer" in f.message, f.message
+    assert "Sequential #2, built at " in f.message and "train.py:26 is in any optimizer" in f.message, f.message  # model = build(), not build()'s return
     fixed = run_snippet(tmp_path, body.replace("# rebuilt: opt still holds the one before",
                                                "\nopt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)")
                         + train_loop(), name="fixed.py")

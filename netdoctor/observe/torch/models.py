@@ -16,6 +16,7 @@ when a module or an optimizer is created, never per step.
 from __future__ import annotations
 
 import functools
+import linecache
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,6 +62,11 @@ def tensor_names(frame: FrameType | None, torch: Any, wanted: set[int]) -> dict[
     return out
 
 
+def _returns_at(frame: FrameType) -> bool:
+    """The frame's current line is a ``return`` statement (read from the source; False when it cannot be read)."""
+    return linecache.getline(frame.f_code.co_filename, frame.f_lineno).lstrip().startswith("return ")
+
+
 class ModelBook:
     """Construction sites of modules and the program's names for loose tensors.
 
@@ -101,6 +107,12 @@ class ModelBook:
         # Out of the model's own __init__ (super().__init__(), self.fc1 = nn.Linear(...)): to the line that built the model.
         while f is not None and f.f_code.co_name == "__init__" and isinstance(f.f_locals.get("self"), torch.nn.Module):
             f = self.user_frame(f.f_back) if f.f_back is not None else None
+        # Out of a factory (def make_model(): return Net()): to the line that called it, where the model gets its name.
+        while f is not None and f.f_back is not None and f.f_code.co_name != "<module>" and _returns_at(f):
+            outer = self.user_frame(f.f_back)
+            if outer is None:
+                break
+            f = outer
         self._seq += 1
         self.built[id(module)] = Built(weakref.ref(module), self.site_of(f) if f is not None else None, self._seq)
 
