@@ -184,6 +184,20 @@ def moves_with_the_weights(st: PathStats, updater: CodeType | None) -> bool:
     return vector and bool(st.changes) and updater is not None and set(st.where) == {updater} and not st.cache
 
 
+def moved_beside(st: PathStats, layers: list[PathStats]) -> bool:
+    """A vector as wide as a side of a layer matrix that moved, changed in place no more often than those matrices,
+    that no step read, nothing reset and no forward rewrote: a bias moved beside the weights (``self.s1 -= lr *
+    dh.sum(axis=0)`` inline, where a helper moves the matrices), whatever it is called and whoever moves it. A
+    gradient buffer is read by the update or emptied after it, or written more often than the weights."""
+    vector = len(st.shape) == 1 or (len(st.shape) == 2 and min(st.shape) == 1)
+    if not vector or not st.changes or st.cache or st.read or st.resets or st.busy or not layers:
+        return False
+    width = int(np.prod(st.shape))
+    # moved in place (``-=``): a vector rebound at every change is as often a forward's result not recognised as one
+    return (any(width in m.shape for m in layers) and st.changes <= max(m.changes for m in layers)
+            and st.rewrites == 0 and st.inplace >= st.changes)
+
+
 def gradient_shapes(functions: dict[CodeType, FuncStats], paths: dict[tuple[int | str, Path], PathStats]) -> Counter:
     """Shapes of the arrays the busiest gradient computation handled (returned, written, or in its locals)."""
     func = max(functions.values(), key=lambda f: f.grad_calls, default=None)
@@ -352,6 +366,9 @@ class Classifier:
         # (``self.blank['W1']`` copied into the sums to empty them) is a template, whatever its name
         # (one of them moved at two updates: a parameter of that update would have moved since)
         stepping = {tuple(st.shape) for st in stats.values() if st.changes >= 2 and (st.stepped or id(st) in moving)}
+        # the matrices that moved like layers, for the vectors moved beside them (biases moved inline)
+        layers = [st for st in stats.values() if st.changes and len(st.shape) == 2 and min(st.shape) > 1
+                  and (st.stepped or id(st) in moving)]
         for p, st in stats.items():
             role = array_role(st.text)
             if st.cache or (not force and not st.changes and st.started_zero and tuple(st.shape) in stepping):
@@ -362,9 +379,11 @@ class Classifier:
                 continue
             twin = role == "param" and st.changes and updater is not None and updater not in st.where and moved[tuple(st.shape)]
             held_apart = bool(p) and p[0][1] in self.buffer_containers
-            if role == "buffer" or st.busy or twin or held_apart or (st.changes and updater not in st.where and role != "param"):
+            beside = not force and moved_beside(st, layers)
+            if role == "buffer" or st.busy or twin or held_apart or (
+                    st.changes and updater not in st.where and role != "param" and not beside):
                 buffers.append((p, st))
-            elif role == "param" or st.unnamed_param or moves_with_the_weights(st, updater) or (
+            elif role == "param" or st.unnamed_param or moves_with_the_weights(st, updater) or beside or (
                     force and self._frozen_like(st, shapes)):
                 if is_constant(st.text):
                     continue
