@@ -1,0 +1,85 @@
+"""Parts of NumPy discovery told from behaviour (netdoctor/observe/numpy/discovery.py, classify.py, arrays.py).
+
+The whole observer runs on the small programs of ``tests/numpy_programs/``; these tests pin the parts one by one:
+a closure cell followed through rebinding, a copy of the input taken as a cache, a bias moved beside the weights.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from netdoctor.observe.numpy.arrays import Cell, resolve, walk_arrays
+from netdoctor.observe.numpy.classify import moved_beside, same_values
+from netdoctor.observe.numpy.discovery import _cell_of
+from netdoctor.observe.numpy.network import PathStats
+
+
+def _closure():
+    params = [np.ones((3, 2)), np.zeros(2)]
+
+    def step(lr):
+        nonlocal params
+        params = [p - lr for p in params]
+
+    def reads():  # a function that closes over ``params`` and hands out its own frame
+        return params, sys._getframe()
+
+    return step, reads
+
+
+def test_a_root_in_a_closure_cell_follows_the_list_the_program_binds_to_it():
+    step, reads = _closure()
+    root = Cell(step.__closure__[0])
+    before = dict(walk_arrays(root))
+    assert set(before) == {(("item", 0),), (("item", 1),)}
+    step(0.5)
+    after = resolve(root, (("item", 0),))
+    assert after is not before[(("item", 0),)]  # the new list's array, not the one held when the root was made
+    np.testing.assert_array_equal(after, np.full((3, 2), 0.5))
+    assert dict(walk_arrays(root))[(("item", 1),)] is reads()[0][1]
+
+
+def test_the_cell_of_a_running_closure_is_found_from_its_frame():
+    step, reads = _closure()
+    _, frame = reads()
+    assert _cell_of(frame, "params") is reads.__closure__[0]
+    assert _cell_of(frame, "nothing") is None
+
+
+@pytest.mark.parametrize("make, cached", [
+    (lambda x: x.copy(), True),
+    (lambda x: x.reshape(1, -1), True),
+    (lambda x: np.array(x.tolist()), True),
+    (lambda x: x * 2.0, False),
+    (lambda x: x[::-1].copy(), False),
+])
+def test_a_copy_or_reshape_of_the_input_holds_its_values(make, cached):
+    x = np.random.default_rng(0).normal(0, 1, 12)
+    assert same_values(make(x), x) is cached
+
+
+def test_an_input_of_one_value_is_not_matched_by_every_constant_array():
+    assert not same_values(np.zeros(6), np.zeros(6))
+
+
+def _stats(shape, changes, **kw):
+    st = PathStats(shape, "x")
+    st.changes, st.where = changes, Counter()
+    for k, v in kw.items():
+        setattr(st, k, v)
+    return st
+
+
+def test_a_vector_moved_in_place_beside_the_layers_is_a_bias_and_a_buffer_is_not():
+    layer = _stats((18, 24), 2, steps=2, inplace=2)
+    assert moved_beside(_stats((24,), 2, inplace=2), [layer])  # once per update, in place, as wide as the layer
+    assert moved_beside(_stats((1, 24), 1, inplace=1), [layer])
+    assert not moved_beside(_stats((24,), 9, inplace=9), [layer])  # busier than the weights: accumulated into
+    assert not moved_beside(_stats((24,), 2, inplace=2, resets=1), [layer])  # emptied after the update
+    assert not moved_beside(_stats((24,), 2, rebound=2), [layer])  # rebound at every change (a forward's result)
+    assert not moved_beside(_stats((7,), 2, inplace=2), [layer])  # no layer of its width
+    assert not moved_beside(_stats((24,), 2, inplace=2), [])
