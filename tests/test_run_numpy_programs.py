@@ -187,10 +187,15 @@ PROGRAMS = [
     Program("adam_scratch", updates=228, samples=7200, arrays=4),
     Program("adam_scratch_sign", arrays=4),
     Program("adam_scratch_summed", updates=228, samples=7200, arrays=4),
+    Program("adam_scratch_added", updates=228, samples=7200, arrays=4),
     # the matrices moved by a helper (descend(self.k1, dk1, lr)), the shifts (biases named like nothing) inline by the
     # method that calls it; 5 epochs of 50 batches. The sign variant moves the output shifts up their gradient
     Program("split_update", updates=250, arrays=4, layers="18 -> 24 -> 5 (rows)"),
     Program("split_update_sign", arrays=4),
+    # the gradients one sample at a time, summed by the loop into local arrays, the Adam step once per batch; the sign
+    # variant is found by watching the next batch's step against the summed returns (an adaptive step's direction)
+    Program("adam_per_sample", updates=228, samples=7200, arrays=4),
+    Program("adam_per_sample_sign", arrays=4),
 ]
 
 

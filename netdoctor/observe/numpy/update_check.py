@@ -45,7 +45,7 @@ from netdoctor.gradients.result import TensorCheck
 from netdoctor.rules.backprop import TensorVerdict, UpdateCheck, WorstEntry
 
 __all__ = [
-    "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update", "climbing", "MAX_COORDS",
+    "DIRECTION", "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update", "climbing", "MAX_COORDS",
     "RATIO_TOL",
 ]
 

@@ -41,7 +41,15 @@ import numpy as np
 from netdoctor.nn.threads import blas_threads
 from netdoctor.observe.numpy.arrays import path_text, walk_arrays
 from netdoctor.observe.numpy.replay import CallSite, Path, Replay, arg_values, float_arrays, quietly
-from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, check_update, climbing
+from netdoctor.observe.numpy.update_check import (
+    DIRECTION,
+    Applied,
+    LossChoice,
+    UpdateCheck,
+    assumed_losses,
+    check_update,
+    climbing,
+)
 from netdoctor.usercode import short_path
 
 __all__ = ["UpdateCheckRecorder", "CHECK_AT", "CheckedStep", "TrackedArray"]
@@ -167,6 +175,10 @@ class _SignWatch:
     contributions: int = 0
     """Gradients that went into ``last`` (returns summed, or events after which the buffers had changed)."""
     align: bool = False
+    adaptive: bool = False
+    """The update rule is adaptive (each step ~ m / sqrt(v)): its steps follow the gradients' signs, not their
+    proportions, so a cosine above :data:`~netdoctor.observe.numpy.update_check.DIRECTION` tells subtracted (and the
+    scale tells nothing)."""
     """Buffers measured for their scale: from one update to the next (a whole batch), not from the watch's start."""
     cos: float = math.nan
     """The cosine of the step (``base - now``) and what it applied: +1 subtracted, -1 added."""
@@ -235,7 +247,8 @@ class _SignWatch:
         if norm > 0 and math.isfinite(norm):
             self.scale = float(step @ grad) / float(grad @ grad)
             self.cos = float(step @ grad) / norm
-        return norm > 0 and float(step @ grad) / norm > 0.9  # plain SGD: +-1; anything else tells nothing
+        least = DIRECTION if self.adaptive else 0.9  # plain SGD: +-1; anything else tells nothing
+        return norm > 0 and float(step @ grad) / norm > least
 
 
 class UpdateCheckRecorder:
@@ -516,7 +529,8 @@ class UpdateCheckRecorder:
                         replace(x, applied=-x.applied) for x in t.worst)) for t in old.tensors])
                 self.checks[watch.check] = new = replace(climbing(flipped), added=old.factor > 0)
                 self.steps = [CheckedStep(new, st.rows) if st.check is old else st for st in self.steps]
-            elif subtracted and watch.contributions >= 2 and math.isfinite(watch.scale) and watch.scale > 0:
+            elif (subtracted and watch.contributions >= 2 and math.isfinite(watch.scale) and watch.scale > 0
+                  and not watch.adaptive):
                 # per-sample gradients checked one by one, applied together: the step of the whole batch against
                 # the derivative of its summed loss, for summed-gradient (never a mismatch: not in ``checks``)
                 k = watch.scale
@@ -546,7 +560,7 @@ class UpdateCheckRecorder:
         base = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(params, idx)]
         sources = [w.buffer_sources[p.name] for p in params] if code is None else []
         self.watch = _SignWatch(len(self.checks) - 1, params, sources, idx, base, [None] * len(params), code=code,
-                                align=check.factor > 0)
+                                align=check.factor > 0, adaptive=self.adaptive)
         self.watch.step()
 
     def on_return(self, frame: FrameType, value: Any) -> None:
