@@ -1081,6 +1081,40 @@ def test_after_a_sanity_check_a_model_no_optimizer_holds_is_the_judged_one_and_t
     assert quiet(fixed) == []
 
 
+def test_the_growing_gradient_of_a_model_no_optimizer_holds_is_no_explosion(tmp_path):
+    # optimizer.zero_grad() empties only the tensors the optimizer holds: the re-initialised model's .grad adds one
+    # batch's gradient per step, for 640 steps. That is the missing optimizer (generated style 712 said
+    # exploding-gradients first), not updates that blow up: nothing updates these weights.
+    body = parts(BIG, """
+        from torch.utils.data import DataLoader, TensorDataset
+
+
+        class Classifier(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.hidden = nn.Linear(20, 48)
+                self.out = nn.Linear(48, 6)
+
+            def forward(self, x):
+                return self.out(F.gelu(self.hidden(x)))
+
+
+        model = Classifier()
+        optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+        model = Classifier()  # re-initialised to start clean: the optimizer still holds the first one
+        loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+        for epoch in range(40):
+            for xb, yb in loader:
+                optimizer.zero_grad()
+                loss = F.cross_entropy(model(xb), yb)
+                loss.backward()
+                optimizer.step()
+    """)
+    report = run_snippet(tmp_path, body)
+    assert [(f.code, f.severity.value) for f in report.findings if f.severity.value != "info"] == [("frozen-parameters", "error")]
+    assert report.root_cause().evidence["reason"] == "model_not_in_optimizer"
+
+
 @pytest.mark.parametrize("bug", [False, True])
 def test_an_optimizer_holding_tensors_the_program_then_replaced_is_frozen_parameters(tmp_path, bug):
     # Plain tensors in a dict, re-initialised after the optimizer was made (a reset after a trial run): backward()

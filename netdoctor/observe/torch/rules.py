@@ -423,7 +423,7 @@ def _gradient_scales(w: TorchWatch) -> list[GradientScale]:
     out = []
     for n, pi in _weights(w):
         rows = [(wn, gn) for _, wn, gn in pi.norms if math.isfinite(gn) and wn > 0]
-        if len(rows) < 2 or pi.grad_none == pi.sampled:
+        if len(rows) < 2 or pi.grad_none == pi.sampled or not pi.in_optimizer:
             continue
         out.append(GradientScale(n, rows[0][1] / rows[0][0], rows[-1][1] / rows[-1][0], first, last))
     return out
@@ -455,7 +455,9 @@ def rule_gradients(w: TorchWatch) -> list[Finding]:
     vals = _losses(w)
     loss_start, loss_end = (statistics.mean(vals[:3]), statistics.mean(vals[-3:])) if len(vals) >= 6 else (None, None)
     for n, pi in param_items(w):
-        if len(pi.norms) >= 2:
+        # A tensor no optimizer holds: its gradient is never applied, nor emptied by optimizer.zero_grad(), so it grows
+        # by one batch's gradient per step (the optimizer left holding an earlier model's tensors): frozen-parameters.
+        if len(pi.norms) >= 2 and pi.in_optimizer:
             # L-BFGS grows the weights over its many iterations per step() toward its solution: that is its convergence,
             # so only gradient growth is judged there (the weight norms go in as constant).
             wns = tuple(wn for _, wn, _ in pi.norms) if not closure else (pi.norms[0][1],) * len(pi.norms)
