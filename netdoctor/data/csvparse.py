@@ -362,6 +362,9 @@ def _parse_chunk(c: np.ndarray, s: _Scratch | None = None) -> np.ndarray | None:
     (every four bytes hold a separator); the fields <= 255; each line the same
     number of fields. Every pass writes into the arrays of ``s`` (see
     :class:`_Scratch`).
+
+    Long because the passes are one pipeline over the same scratch arrays:
+    split, each stage would take and return half a dozen views of them.
     """
     if s is None or s.size + _PAD + 2 < c.size:
         s = _Scratch(c.size)

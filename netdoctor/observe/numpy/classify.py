@@ -210,7 +210,11 @@ def gradient_shapes(functions: dict[CodeType, FuncStats], paths: dict[tuple[int 
 
 
 class Classifier:
-    """The network in the tables of one discovery (see the module docstring)."""
+    """The network in the tables of one discovery (see the module docstring).
+
+    Long because every method reads the same four tables (roots, paths, functions, buffer containers) to decide
+    one role: split, each part would carry all four.
+    """
 
     def __init__(self, roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats],
                  functions: dict[CodeType, FuncStats], rng: np.random.Generator) -> None:
