@@ -196,6 +196,10 @@ PROGRAMS = [
     # variant is found by watching the next batch's step against the summed returns (an adaptive step's direction)
     Program("adam_per_sample", updates=228, samples=7200, arrays=4),
     Program("adam_per_sample_sign", arrays=4),
+    # RMSprop by hand: the running mean of squared gradients in a dict beside the parameters, the gradients a dict
+    # returned by a method; the fast twin's learning rate is 1000x too large
+    Program("rmsprop_dict", updates=240, samples=6000, arrays=4),
+    Program("rmsprop_dict_fast", arrays=4),
 ]
 
 
@@ -306,3 +310,10 @@ def test_an_adaptive_rule_is_not_judged_as_plain_sgd():
     assert "32x the batch mean" in notes and "adaptive" in notes, _detail(o)
     seen = o.report["sections"]["observed"]
     assert seen["buffers"] == [] and seen["contributor"] == "backward()", _detail(o)
+
+
+def test_an_adaptive_rule_is_named_with_its_step_per_entry():
+    """RMSprop's steps are ~ g / sqrt(cache): the learning-rate finding says so, with the step per entry it measured."""
+    o = observed(next(p for p in PROGRAMS if p.name == "rmsprop_dict_fast"))
+    high = [f for f in o.report["findings"] if f["code"] == "learning-rate-too-high"]
+    assert high and "an adaptive rule (each step ~ m / sqrt(v)" in high[0]["message"], _detail(o)

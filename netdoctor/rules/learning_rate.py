@@ -118,7 +118,8 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         what = f"The loss diverged ({u.loss_first:.4g} at the start, {u.loss_last:.4g} at the end)."
     else:
         what = "An update made the weights NaN or Inf."
-    note = f" ({_lr(u)})" if u.lr is not None and not u.lr_measured else f" The steps applied {_lr(u)}." if u.lr is not None else ""
+    note = (f" ({_lr(u)})" if u.lr is not None and not u.lr_measured else f" The steps applied {_lr(u)}." if u.lr is not None
+            else f" ({u.optimizer})" if u.optimizer else "")
     if u.summed_batch and isinstance(u.lr, (int, float)):
         note += (f" Gradients are summed over the batch, so the effective learning rate is {u.lr:g} x {u.summed_batch} = "
                  f"{u.lr * u.summed_batch:g}.")

@@ -71,10 +71,12 @@ ADAPTIVE_FIT = 1e-2
 whose ``v`` is 0 moves by 0."""
 
 
-def adaptive_step(old: np.ndarray, new: np.ndarray,
-                  candidates: list[tuple[PathStats, np.ndarray]]) -> tuple[PathStats, PathStats] | None:
+def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathStats | None, np.ndarray]]
+                  ) -> tuple[PathStats | None, PathStats] | None:
     """The two arrays ``(m, v)`` whose elementwise ``m / sqrt(v)`` the change is a multiple of (``p -= lr * m_hat /
-    (sqrt(v_hat) + eps)``: Adam's first and second moments; ``v`` never negative), or None.
+    (sqrt(v_hat) + eps)``: Adam's first and second moments; ``p -= lr * g / (sqrt(cache) + eps)``: RMSprop's gradient
+    and running square), or None. ``v`` is never negative and is an array the program keeps (its stats are known);
+    ``m`` may be a gradient just computed (no stats: None).
 
     A step proportional to no single array but to such a ratio is an adaptive rule: its size per entry is about the
     learning rate whatever the gradient's scale, so it is neither judged nor measured as plain SGD."""
@@ -84,7 +86,7 @@ def adaptive_step(old: np.ndarray, new: np.ndarray,
         if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3:
             return None
         for sv, v in candidates:
-            if not (np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))):
+            if sv is None or not (np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))):
                 continue
             root = np.sqrt(v)
             for sm, m in candidates:
@@ -201,12 +203,13 @@ class Steps:
                 if decayed_toward(old_values, now_values, [values for _, _, values in pool], eps) is not None:
                     st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
                     continue
-                moments = adaptive_step(old_values, now_values, [(o, v) for o, _, v in pool if o is not None][:16])
+                moments = adaptive_step(old_values, now_values, [(o, v) for o, _, v in pool][:24])
                 if moments is not None:  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
                     st.steps += 1
                     self.adaptive.setdefault(st.text, []).append(float(np.median(np.abs(now_values - old_values))))
                     for m in moments:
-                        readers.setdefault(m.obj, []).append(st)
+                        if m is not None:
+                            readers.setdefault(m.obj, []).append(st)
                 continue
             read, read_obj, _ = pool[hit[0]]
             copy = abs(hit[1] - 1.0) <= 1e-9
