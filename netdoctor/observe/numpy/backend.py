@@ -257,6 +257,8 @@ class NumpyBackend:
         """Looks at the hidden layers' outputs asked for by returns of the forward and the gradient's function."""
         self._act_ticks = 0
         """Looks asked for by loop iterations of followed frames (a forward written inline has no return to look at)."""
+        self._act_by_calls = False
+        """Whether a look asked for by a return found a layer's output (loop iterations are then not looked at)."""
         self._user_classes: dict[type, bool] = {}
         """Classes seen holding arrays, by whether the program's own files define them."""
         self._views: dict[tuple, bytes] = {}
@@ -579,9 +581,10 @@ class NumpyBackend:
             return
         self._limits()
         self._check_update(frame)
-        self._act_ticks += 1
-        if sampled(self._act_ticks):  # a forward written inline in the loop: its outputs are among the frame's locals
-            self._record_activations(frame, None)
+        if not self._act_by_calls:  # a forward written inline in the loop: its outputs are among the frame's locals
+            self._act_ticks += 1
+            if sampled(self._act_ticks):
+                self._record_activations(frame, None)
 
     def _ignorable(self, code: CodeType) -> bool:
         """Whether a function found to have no role (probed, see :meth:`_probe_return`) can run untraced from now on.
@@ -1330,13 +1333,13 @@ class NumpyBackend:
         width is bounded too, but is not ordered like the pre-activation.
         """
         self._act_calls += 1
-        if sampled(self._act_calls):  # bounded in counts, not time: a small net's step is shorter than the check
-            self._record_activations(frame, value)
+        if sampled(self._act_calls) and self._record_activations(frame, value):  # bounded in counts, not time
+            self._act_by_calls = True
 
-    def _record_activations(self, frame: FrameType, value: Any) -> None:
-        """:meth:`_activations`, every time asked."""
+    def _record_activations(self, frame: FrameType, value: Any) -> bool:
+        """:meth:`_activations`, every time asked; whether a layer's output was found."""
         if not self.layout or len(self.layout[1]) < 3:
-            return
+            return False
         n = self._act_calls + self._act_ticks
         widths = self.layout[1][1:-1]
         skip = {id(a) for a in self._arrays()}
@@ -1365,7 +1368,7 @@ class NumpyBackend:
                         if all(a is not c for c in candidates[layer]) and bounded(a) and not _mask(a):
                             candidates[layer].append(a)
         if not candidates:
-            return
+            return False
         inputs = self._inputs_near(frame, kept)
         found: dict[int, np.ndarray] = {}
         for layer in sorted(candidates):
@@ -1382,14 +1385,16 @@ class NumpyBackend:
             ring.append(np.array(rows[:64], dtype=float))
             while sum(len(r) for r in ring) > RING:
                 ring.pop(0)
+        return bool(found)
 
     def _output_among(self, layer: int, candidates: list[np.ndarray], prev: list[np.ndarray]) -> np.ndarray | None:
         """The first candidate that is exactly layer ``layer``'s output; else, of those that follow its pre-activation
         up to noise (the weights moved since), the farthest from the pre-activation (a stale cached pre-activation
         is nearest), when it is farther than :data:`STALE_PRE_ACTIVATION`; else None."""
         best, best_far = None, STALE_PRE_ACTIVATION
+        pres: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # one product and one sort per input, not per candidate
         for c in candidates:
-            far = self._layer_output(layer, c, prev)
+            far = self._layer_output(layer, c, prev, pres)
             if far == math.inf:
                 return c
             if far is not None and far > best_far:
@@ -1508,13 +1513,15 @@ class NumpyBackend:
                 return x
         return None
 
-    def _layer_output(self, layer: int, a: np.ndarray, prev: list[np.ndarray]) -> float | None:
+    def _layer_output(self, layer: int, a: np.ndarray, prev: list[np.ndarray],
+                      pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None) -> float | None:
         """:meth:`_computes_layer` on one BLAS thread: the observer's product never takes a core the program did
         not ask for (with two threads on a busy machine it also waits a scheduler slice for the second)."""
         with one_blas_thread():
-            return self._computes_layer(layer, a, prev)
+            return self._computes_layer(layer, a, prev, pres)
 
-    def _computes_layer(self, layer: int, a: np.ndarray, prev: list[np.ndarray]) -> float | None:
+    def _computes_layer(self, layer: int, a: np.ndarray, prev: list[np.ndarray],
+                        pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None) -> float | None:
         """How well ``a`` is what layer ``layer`` computes from one of the input batches ``prev``: an elementwise
         non-decreasing function of ``W·prev + b`` (tanh, sigmoid, relu all are).
 
@@ -1525,6 +1532,9 @@ class NumpyBackend:
         step reorders the entries that sit within float noise of ±1, and where the pre-activation is near 0 it may
         flip their sign. Such an output still rises with the pre-activation up to that noise
         (:func:`~netdoctor.observe.numpy.roles.rises_with`).
+
+        ``pres`` keeps each input's pre-activation and its order for the next candidate (by the input's id: the
+        inputs are held by ``prev`` meanwhile).
 
         Returns:
             None when ``a`` is not this layer's output; ``math.inf`` when it is exactly (ordered like the
@@ -1549,13 +1559,23 @@ class NumpyBackend:
         for x in prev:
             if x.ndim == 2 and W.ndim == 2 and not self._chains_to(W, x, b, cols, a.size):
                 continue  # shapes that do not chain, or another batch: told from the shapes, without the product
-            try:
-                with np.errstate(all="ignore"):
-                    pre = W @ x if cols else x @ W
-                    if isinstance(b, np.ndarray):
-                        pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
-            except ValueError:
-                continue  # shapes that do not chain here: not this layer's input
+            known: tuple[np.ndarray, np.ndarray] | None
+            if pres is not None and id(x) in pres:
+                known = pres[id(x)]
+            else:
+                try:
+                    with np.errstate(all="ignore"):
+                        pre = W @ x if cols else x @ W
+                        if isinstance(b, np.ndarray):
+                            pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
+                    known = (pre, np.argsort(pre.reshape(-1), kind="stable"))
+                except ValueError:
+                    known = None  # shapes that do not chain here: not this layer's input
+                if pres is not None:
+                    pres[id(x)] = known
+            if known is None:
+                continue
+            pre, order = known
             if pre.size != a.size:
                 continue  # another batch
             p, v = pre.reshape(-1), a.reshape(pre.shape).reshape(-1)
@@ -1570,10 +1590,10 @@ class NumpyBackend:
                 # tanh, sigmoid, relu and their kin are > 0 where the pre-activation is (dropout zeroes a share of
                 # them): neither a relu-gated delta (either sign there) nor a buffer of zeros is such an output
                 continue
-            steps = np.diff(v[np.argsort(p, kind="stable")])
+            steps = np.diff(v[order])
             if not wrong and float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
                 return math.inf
-            if rises_with(p, v):
+            if rises_with(p, v, order=order):
                 spread = float(p.std())
                 far = float(np.abs(v - p).mean()) / spread if spread > 0 else 0.0
                 loose = far if loose is None else max(loose, far)

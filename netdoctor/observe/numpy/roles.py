@@ -124,7 +124,7 @@ def ordered_like(pre: np.ndarray, a: np.ndarray, tolerance: float = 0.1) -> bool
     return float((steps < -tol).mean()) <= tolerance
 
 
-def rises_with(pre: np.ndarray, a: np.ndarray) -> bool:
+def rises_with(pre: np.ndarray, a: np.ndarray, *, order: np.ndarray | None = None) -> bool:
     """Whether ``a`` rises with ``pre`` up to noise (both flat, same size, at least 16 entries): the means of ``a`` over
     equal-count bins of ``pre``'s order never fall by more than :data:`BIN_FALL` of their range and explain at least
     :data:`BIN_SHARE` of ``a``'s variance.
@@ -132,13 +132,14 @@ def rises_with(pre: np.ndarray, a: np.ndarray) -> bool:
     An activation computed from weights that moved since ``pre`` was (an update applied between the forward pass and
     the look) does: its entries move a little against ``pre``, the bins' means barely, where :func:`ordered_like`
     fails on a saturated layer whose entries sit within float noise of ±1. A delta or gradient unrelated to ``pre``
-    does not: its bins' means explain about ``bins / n`` of its variance. One sort, one ``reduceat``.
+    does not: its bins' means explain about ``bins / n`` of its variance. One sort (``order``: ``pre``'s, when the
+    caller has it), one ``reduceat``.
     """
     n = pre.size
     bins = max(4, min(16, n // 6))
     if n < 16 or a.size != n:
         return False
-    vs = a[np.argsort(pre, kind="stable")].astype(float)
+    vs = a[np.argsort(pre, kind="stable") if order is None else order].astype(float)
     edges = (np.arange(bins) * n) // bins
     counts = np.diff(np.append(edges, n))
     means = np.add.reduceat(vs, edges) / counts
