@@ -5,6 +5,9 @@ What ``netdoctor run`` looks at in depth is scheduled in update counts
 runs twice under ``netdoctor run``, once as it is and once with every handler
 call of the observer slowed by a busy wait (what a loaded or slow machine does
 to it), and both reports must agree on the findings and on what was observed.
+Which frames are followed is decided from the stack and from counts
+(:meth:`netdoctor.observe.tracer.CallTracer.entry`): a program that sleeps in
+its loop is observed as the same program that does not.
 """
 
 from __future__ import annotations
@@ -89,3 +92,61 @@ def test_the_forum_program_is_judged_alike_when_the_observer_is_slowed(tmp_path)
     slow = _seen(_observed(tmp_path, 50e-6, *map(Path, args[:1]), *args[1:]))
     assert quick == slow
     assert quick["updates_observed"] == 10
+
+
+THREAD_INLINE = """
+import sys
+import threading
+import time
+
+import numpy as np
+
+PAUSE = float(sys.argv[1])
+
+
+def train():
+    rng = np.random.default_rng(6)
+    C, D, N = 5, 24, 1200
+    centers = rng.normal(0, 1, (C, D)) * 0.6
+    y = rng.integers(0, C, N)
+    X = centers[y] + rng.normal(0, 1, (N, D))
+    eye = np.eye(C)
+    W1 = rng.normal(0, 1, (D, 16)) / np.sqrt(D)
+    W2 = rng.normal(0, 1, (16, C)) / 4.0
+    updates = 0
+    for epoch in range(4):
+        order = rng.permutation(1000)
+        for i in range(0, 1000, 20):
+            rows = order[i:i + 20]
+            x, t = X[rows], eye[y[rows]]
+            h = np.tanh(x @ W1)
+            z = h @ W2
+            p = np.exp(z - z.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            dz = (p - t) / len(x)
+            dh = (dz @ W2.T) * (1 - h ** 2)
+            W2 -= 0.5 * h.T @ dz
+            W1 -= 0.5 * x.T @ dh
+            updates += 1
+            if PAUSE:
+                time.sleep(PAUSE)
+        print(f"epoch {epoch}: accuracy {np.mean(np.argmax(np.tanh(X[1000:] @ W1) @ W2, axis=1) == y[1000:]):.3f}")
+    print(f"updates: {updates}")
+
+
+worker = threading.Thread(target=train)
+worker.start()
+worker.join()
+"""
+"""Inline training in a thread's target, calling none of the program's functions: the tracer hears of the target at
+its call only, so whether its loop is followed must be decided there (a timer that looked at the stacks every 50 ms
+followed it from 0.1 s on: all 200 updates of a slowed run, none of a quick one)."""
+
+
+def test_a_loop_that_sleeps_is_observed_as_the_same_loop_that_does_not(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(THREAD_INLINE, encoding="utf-8")
+    quick = _observed(tmp_path, 0.0, script, "0")
+    slow = _observed(tmp_path, 0.0, script, "0.002")
+    assert _seen(quick) == _seen(slow)
+    assert quick["context"]["updates_observed"] >= 200 - 2  # discovery takes the first two to find the network

@@ -16,6 +16,8 @@ import subprocess
 import sys
 import sysconfig
 import textwrap
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +25,17 @@ import pytest
 
 from netdoctor.findings import Report
 from netdoctor.observe.session import unobserved_reason
-from netdoctor.observe.tracer import EXPRESSION_SCOPES, FOLLOW_CALLS, Budget, CallTracer, is_user_file, loop_heads, sampled
+from netdoctor.observe.tracer import (
+    EXPRESSION_SCOPES,
+    FOLLOW_CALLS,
+    LAUNCHERS,
+    Budget,
+    CallTracer,
+    is_user_file,
+    loop_heads,
+    runs_program,
+    sampled,
+)
 
 
 def run_json(tmp_path: Path, source: str, *opts: str) -> tuple[subprocess.CompletedProcess, dict]:
@@ -290,6 +302,117 @@ def test_a_followed_loop_keeps_its_ticks_when_the_handler_does_not_watch_its_cal
     # followed from its FOLLOW_CALLS-th call on: a tick at every later iteration
     assert len(ticks) >= 100 - FOLLOW_CALLS, len(ticks)
 
+
+
+# -- entry functions: followed from their call, by the stack and by counts, never by a clock ------------------------
+def _inline_loop(n, pause):
+    """Trains inline: a loop that calls none of the user's functions (the tracer hears of it once, at its call)."""
+    total = 0.0
+    for i in range(n):
+        total += i
+        if pause:
+            time.sleep(pause)
+    return total
+
+
+def _short_loop(x):
+    for _ in range(2):  # a step looping over two layers: brief
+        x += 1
+    return x
+
+
+def _long_loop(n):
+    total = 0
+    for i in range(n):  # an epoch's loop
+        total += i
+    return total
+
+
+def _batches(n):
+    for i in range(n):  # loops, and yields a batch per iteration
+        yield i, i + 1
+
+
+ENTRIES = compile("""
+for i in range(20):
+    _short_loop(i)
+for k in range(3):
+    _long_loop(200)
+for b in _batches(50):
+    pass
+""", __file__, "exec")
+"""Module-level code of this file's (a script's loop calling a step, an epoch function and a batch generator)."""
+
+
+def _ticks_in_a_thread(target, *args) -> tuple[dict[str, int], list[int]]:
+    """Loop-head ticks per function of ``target(*args)`` run as a thread's target under a tracer; and the number of
+    threads the program saw before and after."""
+    ticks: dict[str, int] = {}
+    seen: list[int] = []
+
+    def tick(frame):
+        ticks[frame.f_code.co_name] = ticks.get(frame.f_code.co_name, 0) + 1
+
+    tracer = CallTracer(lambda f: True, lambda f, v: None, on_tick=tick, is_user=lambda name: name == __file__)
+    tracer.install()
+    try:
+        seen.append(len(threading.enumerate()))
+        worker = threading.Thread(target=target, args=args)
+        worker.start()
+        worker.join()
+        seen.append(len(threading.enumerate()))
+    finally:
+        tracer.uninstall()
+    return ticks, seen
+
+
+def test_a_threads_target_that_calls_nothing_is_followed_from_its_call_whatever_the_time_it_takes():
+    """What is followed is a function of the program's execution only: the same loop, run quickly or slowed down
+    (sleeping in its loop, as a loaded machine slows it), gets the same ticks, one per iteration from the first; the
+    observer starts no thread the program could see."""
+    quick, threads = _ticks_in_a_thread(_inline_loop, 50, 0.0)
+    slow, _ = _ticks_in_a_thread(_inline_loop, 50, 0.004)
+    assert quick == slow
+    assert quick["_inline_loop"] >= 50, quick
+    assert threads[0] == threads[1]  # before the worker started and after it ended: no thread of netdoctor's
+
+
+def test_entry_functions_later_calls_are_followed_when_a_call_looped_long_and_generators_are_not_entries():
+    ticks, _ = _ticks_in_a_thread(exec, ENTRIES, {"_short_loop": _short_loop, "_long_loop": _long_loop,
+                                                  "_batches": _batches})
+    assert ticks.get("_short_loop", 0) <= 3, ticks  # its first call only (two iterations); 19 more calls untraced
+    assert ticks["_long_loop"] >= 3 * 200, ticks  # every call: the first one looped past FOLLOW_CALLS
+    assert "_batches" not in ticks, ticks
+    assert ticks["<module>"] >= 20 + 3 + 50, ticks
+
+
+def _program_started_late(calls: list) -> None:
+    """The program's own frame, in which the tracer starts (as when the program imports NumPy)."""
+    # builtins as handlers: a handler of this file would be one more call of the user's code
+    tracer = CallTracer(calls.append, max, is_user=__file__.__eq__)
+    tracer.install()
+    tracer.uninstall()
+
+
+@runs_program
+def _runner(program, *args):
+    """Stands for netdoctor's runner: what lies below its frame started netdoctor."""
+    return program(*args)
+
+
+def _launcher(calls: list) -> None:
+    """Stands for the installed ``netdoctor`` script: a file outside every library folder that calls the runner."""
+    _runner(_program_started_late, calls)
+
+
+def test_netdoctors_launcher_is_not_the_users_code():
+    calls: list = []
+    _launcher(calls)
+    assert [f.f_code.co_name for f in calls] == ["_program_started_late"]  # not _launcher, not this test
+    console = os.path.normcase(os.path.abspath(os.path.join(sysconfig.get_paths()["scripts"], "netdoctor")))
+    assert console in LAUNCHERS
+    assert not any(is_user_file(path) for path in LAUNCHERS)
+    assert is_user_file(os.path.join(sysconfig.get_paths()["scripts"], "train.py"))  # only netdoctor's own
 
 # -- the observer's own budget ---------------------------------------------------------------------
 def test_deep_checks_follow_a_schedule_in_update_counts():

@@ -39,7 +39,7 @@ from netdoctor.findings import Report
 from netdoctor.observe.control import DebuggerWatch, Stopper, Termination, finish_stopper
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.session import Observation
-from netdoctor.observe.tracer import is_user_file
+from netdoctor.observe.tracer import is_user_file, runs_program
 from netdoctor.usercode import short_path
 
 __all__ = ["RunResult", "Program", "run_script", "compile_script", "find_program"]
@@ -298,6 +298,7 @@ class _Run:
         sys.modules["__main__"] = self.main
         _hide_shadowed_modules(self.program.path0)
 
+    @runs_program  # the frames below this one started netdoctor: never the program's
     def execute(self) -> None:
         """Run the program under observation (its exceptions pass through; a stop of ours ends it quietly)."""
         with self.obs:

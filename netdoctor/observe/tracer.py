@@ -11,16 +11,29 @@ handler's own work on the user's calls.
 
 Three more kinds of code are followed, because training lives there too:
 
-* **Loop heads** (``on_tick``). Module-level code (a script whose training
-  loop is not in a function) and a long-running function that calls the
-  user's functions many times (a ``train()`` applying updates inline) get
-  line events, and the handler hears of the lines that start a loop
-  iteration only (the targets of the code's backward jumps, found once per
-  code object with :mod:`dis`). After a tick, a frame that calls the user's
-  functions stops producing line events until one of them returns into it,
-  so a pure-Python inner loop (``for item in row: data.append(...)``) runs
-  at almost full speed; a frame that calls nothing keeps them (a module-level
-  loop of inline NumPy code is seen at every iteration).
+* **Loop heads** (``on_tick``). Three kinds of frames get line events, and
+  the handler hears of the lines that start a loop iteration only (the
+  targets of the code's backward jumps, found once per code object with
+  :mod:`dis`): module-level code (a script whose training loop is not in a
+  function); an *entry function* (a ``main()``, a thread's target, a
+  closure called by the script, a function a library's command-line runner
+  calls: no function of the user's below it on the stack), from its call on,
+  since it may train inline calling nothing but NumPy (see
+  :meth:`CallTracer.entry`); and a function that has called the user's
+  functions :data:`FOLLOW_CALLS` times (a ``train()`` calling ``forward()``
+  and applying updates inline). All three are decided from the program's
+  execution alone (where a frame sits, how often it called), never from a
+  clock, so a slow or loaded machine follows the same frames from the same
+  iteration. After a tick, a frame that calls the user's functions stops
+  producing line events until one of them returns into it, so a pure-Python
+  inner loop (``for item in row: data.append(...)``) runs at almost full
+  speed; a frame that calls nothing keeps them (a module-level loop of
+  inline NumPy code is seen at every iteration).
+* **Not netdoctor's launcher**: the frames below the one that runs the
+  program (:func:`runs_program`: the installed ``netdoctor`` script, ``runpy``
+  of ``python -m``, a test calling the command line) are never the
+  program's, and the ``netdoctor`` script itself is no file of the user's
+  (:func:`is_user_file`).
 * **Not comprehensions**: a list, set or dict comprehension or a generator
   expression is part of an expression of its function, though Python 3.11
   runs it in a frame of its own (:data:`EXPRESSION_SCOPES`).
@@ -61,17 +74,40 @@ import time
 from collections.abc import Callable
 from importlib.machinery import PathFinder
 from types import CodeType, FrameType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 __all__ = ["Budget", "sampled", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS", "EXPRESSION_SCOPES",
-           "caller_of"]
+           "caller_of", "runs_program", "LAUNCHERS"]
 
 _FAILED = object()
 """What :meth:`CallTracer._deliver` returns when the handler stopped or failed (a handler may return None)."""
 
 FOLLOW_CALLS = 32
 """Calls of the user's functions after which the calling frame is followed (loop-head ticks): a loop that calls
-the forward or the backward this often is a training loop, and may apply its updates inline."""
+the forward or the backward this often is a training loop, and may apply its updates inline. Also the ticks of one
+call of an entry function after which its later calls are followed too (:meth:`CallTracer.entry`)."""
+
+_RESUMED = 0x20 | 0x80 | 0x100 | 0x200
+"""``co_flags`` of generators and coroutines (``inspect.CO_GENERATOR``, ``CO_COROUTINE``, ``CO_ITERABLE_COROUTINE``,
+``CO_ASYNC_GENERATOR``): their frames are resumed, with a ``call`` event, at every item; a batch generator
+(``for x, t in batches(X, Y):``) yields, it does not train."""
+
+_PROGRAM_RUNNERS: set[CodeType] = set()
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def runs_program(function: _F) -> _F:
+    """Mark ``function`` as netdoctor's own runner of the user's program (a decorator).
+
+    The frames below a frame of ``function`` are whatever started netdoctor:
+    the installed ``netdoctor`` script, ``runpy`` of ``python -m
+    netdoctor.cli``, a test calling the command line in-process. They are
+    never the program's: the tracer neither announces them as running user
+    code when it starts late (:meth:`CallTracer.install`) nor counts them as
+    the program's functions below an entry function (:meth:`CallTracer.entry`).
+    """
+    _PROGRAM_RUNNERS.add(function.__code__)
+    return function
 
 
 EXPRESSION_SCOPES = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
@@ -126,6 +162,27 @@ def _library_roots() -> tuple[str, ...]:
 _LIBRARY_ROOTS = _library_roots()
 
 
+def _launchers() -> frozenset[str]:
+    """The ``netdoctor`` console scripts pip writes into the environment's scripts folders (``bin/``, ``Scripts\\``).
+
+    A console script is a small Python file outside every library folder, so by its place alone it would be the
+    user's; it is netdoctor's.
+    """
+    folders = set()
+    for scheme_paths in (sysconfig.get_paths(), sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_exec_prefix})):
+        folders.add(scheme_paths.get("scripts", ""))
+    try:
+        folders.add(sysconfig.get_paths(scheme=sysconfig.get_preferred_scheme("user")).get("scripts", ""))
+    except (KeyError, AttributeError):  # no user scheme (Python 3.9 has no get_preferred_scheme)
+        pass
+    names = ("netdoctor", "netdoctor.exe", "netdoctor-script.py")
+    return frozenset(os.path.normcase(os.path.abspath(os.path.join(f, n))) for f in folders if f for n in names)
+
+
+LAUNCHERS = _launchers()
+"""Paths of the installed ``netdoctor`` command: never files of the user's (:func:`is_user_file`)."""
+
+
 def is_user_file(filename: str) -> bool:
     """True for a file of the user's program: not the standard library, an installed package or netdoctor.
 
@@ -133,13 +190,14 @@ def is_user_file(filename: str) -> bool:
     notebook cells (ipykernel writes them to real temporary files) are. A
     script inside a project-local virtual environment's folder, or under the
     Python installation's prefix, is the user's: only the library folders
-    themselves (``lib/python3.X``, ``site-packages``) are excluded.
+    themselves (``lib/python3.X``, ``site-packages``) are excluded, and the
+    installed ``netdoctor`` command (:data:`LAUNCHERS`).
     """
     if not filename or filename.startswith("<"):
         return False
     path = os.path.normcase(os.path.abspath(filename))
     parts = path.split(os.sep)
-    if "site-packages" in parts or "dist-packages" in parts:
+    if "site-packages" in parts or "dist-packages" in parts or path in LAUNCHERS:
         return False
     return not any(path.startswith(root) for root in _LIBRARY_ROOTS)
 
@@ -236,15 +294,89 @@ class Budget:
 
 
 class _Followed:
-    """A frame that gets loop-head ticks: its heads, and whether it called the user's code since its last tick."""
+    """A frame that gets loop-head ticks: its heads, whether it called the user's code since its last tick, and its
+    ticks counted when it was followed as an entry function (:meth:`CallTracer.entry`), else -1."""
 
-    __slots__ = ("frame", "heads", "called", "ticked")
+    __slots__ = ("frame", "heads", "called", "ticked", "entry_ticks")
 
     def __init__(self, frame: FrameType, heads: frozenset[int]) -> None:
         self.frame = frame
         self.heads = heads
         self.called = False
         self.ticked = False
+        self.entry_ticks = -1
+
+
+_COUNTED, _FOLLOWED = 1, 2
+"""What :meth:`_Entries.wanted` answers for an entry function's call besides 0 (not followed): followed with its
+ticks counted (its code's first entry call), or followed (a code of which a call looped long)."""
+
+
+class _Entries:
+    """Entry functions: which calls of the user's functions are followed from the start (:meth:`CallTracer.entry`).
+
+    An entry function has no function of the user's below it on the stack
+    (down to netdoctor's runner, :func:`runs_program`): a ``main()`` or a
+    closure the script calls, a thread's target, a function a library's
+    command-line runner calls. It may train inline, calling nothing but
+    NumPy, so the tracer would hear of it once, at its call: its loops are
+    followed from the start. Its code's first such call is followed; a later
+    one only if a followed call of it ticked :data:`FOLLOW_CALLS` times (an
+    epoch's loop: ``for epoch in range(E): train_epoch()``), not when it
+    looped briefly (``for x in X: step(x)`` where ``step`` loops over two
+    layers). Generators and coroutines are not entries (they are resumed,
+    with a call event, at every item). Decided from the stack and from
+    counts only, never from a clock.
+    """
+
+    __slots__ = ("user_code", "known", "base")
+
+    def __init__(self, user_code: Callable[[CodeType], bool]) -> None:
+        self.user_code = user_code
+        self.known: dict[CodeType, bool] = {}
+        """Codes seen: whether their later entry calls are followed (a call of theirs looped long)."""
+        self.base: tuple[FrameType | None, bool] = (None, False)
+        """The last module-level caller asked about and whether no user function lies below it (the ``<module>`` of
+        a script whose loop calls ``step(x)`` asks at every call; the frames below a running frame do not change,
+        and a module's frame holds nothing its module does not)."""
+
+    def wanted(self, frame: FrameType, back: FrameType | None) -> int:
+        """Whether the new frame of a user function is followed: 0 (no), :data:`_COUNTED` or :data:`_FOLLOWED`.
+
+        Args:
+            frame: the new frame (a user function's, with loops or not).
+            back: its caller (:func:`caller_of`), or None for the outermost frame running when tracing starts.
+        """
+        code = frame.f_code
+        known = self.known.get(code)
+        if known is False:
+            return 0
+        if known is None and (code.co_flags & _RESUMED or not loop_heads(code)):
+            self.known[code] = False
+            return 0
+        if not self._below_no_function(back):
+            return 0
+        if known:
+            return _FOLLOWED
+        self.known[code] = False  # until a followed call of it loops long
+        return _COUNTED
+
+    def _below_no_function(self, back: FrameType | None) -> bool:
+        """Whether no frame from ``back`` down to netdoctor's runner is a user function's (module-level code and
+        library frames may be)."""
+        base, answer = self.base
+        if base is back and back is not None:
+            return answer
+        f = back
+        answer = True
+        while f is not None and f.f_code not in _PROGRAM_RUNNERS:
+            if f.f_code.co_name != "<module>" and self.user_code(f.f_code):
+                answer = False
+                break
+            f = f.f_back
+        if back is not None and back.f_code.co_name == "<module>":
+            self.base = (back, answer)
+        return answer
 
 
 class CallTracer:
@@ -255,10 +387,10 @@ class CallTracer:
             not watch this frame's return (saves an event).
         on_return: called with the frame and the returned value (None also when
             the frame exits by an exception).
-        on_tick: called when a followed frame (module-level code, or a
-            function that called the user's functions :data:`FOLLOW_CALLS`
-            times, or one given to :meth:`follow`) starts a loop iteration.
-            None: no line events at all.
+        on_tick: called when a followed frame (module-level code, an entry
+            function (:meth:`entry`), a function that called the user's
+            functions :data:`FOLLOW_CALLS` times, or one given to
+            :meth:`follow`) starts a loop iteration. None: no line events at all.
         is_user: file name -> whether it is the user's (default :func:`is_user_file`).
     """
 
@@ -275,6 +407,7 @@ class CallTracer:
         self._ignored: set[CodeType] = set()
         self._followed: dict[int, _Followed] = {}
         self._callers: dict[int, int] = {}
+        self._entries = _Entries(self.user_code)
         self._previous: Any = None
         self._previous_threads: Any = None
         self._lock = threading.Lock()
@@ -307,12 +440,15 @@ class CallTracer:
 
     def _adopt(self, frame: FrameType | None) -> None:
         """The user's frames already running when tracing starts (installed late, from inside the program):
-        announced to ``on_call`` outermost first, their returns and loops watched from here on."""
+        announced to ``on_call`` outermost first, their returns and loops watched from here on. The loops followed
+        are those of module-level code and of the outermost user function (an entry function, :meth:`entry`).
+        Frames below netdoctor's runner (:func:`runs_program`) are its launcher's, not the program's."""
         running = []
-        while frame is not None:
+        while frame is not None and frame.f_code not in _PROGRAM_RUNNERS:
             if self.user_code(frame.f_code):
                 running.append(frame)
             frame = frame.f_back
+        entry_found = False
         for f in reversed(running):
             f.f_trace = self._local
             f.f_trace_lines = False
@@ -321,8 +457,12 @@ class CallTracer:
             except Exception as exc:  # noqa: BLE001 - see _global
                 self._fail(exc)
                 return
-            if f.f_code.co_name == "<module>":
+            code = f.f_code
+            if code.co_name == "<module>":
                 self.follow(f)
+            elif not entry_found:
+                entry_found = True
+                self.entry(f, None)
 
     def uninstall(self) -> None:
         """Stop tracing and put back whatever trace function was there before (a debugger, coverage)."""
@@ -335,6 +475,7 @@ class CallTracer:
         self.installed = False
         self._followed.clear()
         self._callers.clear()
+        self._entries.base = (None, False)
 
     def suspend(self) -> Any:
         """Stop tracing in the current thread until :meth:`resume` (for a debugger, or code known to be uninteresting).
@@ -362,6 +503,7 @@ class CallTracer:
             sys.settrace(self._previous if threading.get_ident() == self._thread else None)
         self.installed = False
         self._followed.clear()
+        self._entries.base = (None, False)
 
     def tracing(self) -> bool:
         """Whether the current thread is traced by this tracer right now."""
@@ -403,6 +545,15 @@ class CallTracer:
         frame.f_trace_lines = True
         return True
 
+    def entry(self, frame: FrameType, back: FrameType | None) -> bool:
+        """Follow the new frame of a user function from its call if it is an entry function (:class:`_Entries`)."""
+        wanted = self._entries.wanted(frame, back)
+        if not wanted or not self.follow(frame):
+            return False
+        if wanted == _COUNTED:
+            self._followed[id(frame)].entry_ticks = 0
+        return True
+
     # -- events ------------------------------------------------------------------------
     def _global(self, frame: FrameType, event: str, arg: Any):
         if event != "call":
@@ -426,6 +577,8 @@ class CallTracer:
             return None
         if code.co_name == "<module>" and self._on_tick is not None:
             self.follow(frame)  # module-level code: its loops are followed from the start
+            return self._local
+        if self._on_tick is not None and self._entries.known.get(code) is not False and self.entry(frame, back):
             return self._local
         if watch is False:
             # the handler does not want this return, but a followed caller gets its line events back from it
@@ -478,6 +631,10 @@ class CallTracer:
                 return self._local
             if frame.f_lineno in followed.heads:
                 self.ticks += 1
+                if followed.entry_ticks >= 0:
+                    followed.entry_ticks += 1
+                    if followed.entry_ticks == FOLLOW_CALLS:
+                        self._entries.known[frame.f_code] = True  # it loops long: its later calls are followed too
                 if followed.called:
                     followed.called = False
                     if followed.ticked:  # calls made before its first loop (``args = parse(argv)``) do not count

@@ -9,8 +9,9 @@ the float arrays reachable from the frames that run (``self``, module
 globals, containers handed around or closed over, a long-running function's
 locals) are fingerprinted and each change is attributed to the function that
 made it, until the parameters, buffers, caches and the functions that train
-are told apart by what they do. :mod:`netdoctor.observe.numpy.sampler` has the
-loops of long-running functions followed meanwhile.
+are told apart by what they do. The tracer follows the loops of the functions
+that may train inline meanwhile (module-level code, entry functions, frequent
+callers: :class:`~netdoctor.observe.tracer.CallTracer`).
 
 *Watching.* Only the events of those functions are handled, with cheap work:
 parameter fingerprints at each contributor call (an update is a change),
@@ -63,7 +64,6 @@ from netdoctor.observe.numpy.roles import (
     rises_with,
     scalar_of,
 )
-from netdoctor.observe.numpy.sampler import LongRunningFrames
 from netdoctor.observe.numpy.sharing import SharedBuffers, row_set, same_rows
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.options import ObserveOptions
@@ -166,8 +166,6 @@ class NumpyBackend:
         self.phase = "discover"
         self.user_files: set[str] = set()
         self.notes: list[str] = []
-        self.sampler = LongRunningFrames(self.tracer)
-        """Has the loops of long-running functions followed while discovering (a ``main()`` training inline)."""
         self.discovery = Discovery(self.options, self.tracer, self.rng)
         """Finds the network (see :mod:`netdoctor.observe.numpy.discovery`); its tables are dropped once it has."""
         self._funcs: dict[CodeType, FuncStats] = {}
@@ -349,11 +347,9 @@ class NumpyBackend:
         """Start watching calls of the user's code."""
         self.started = time.perf_counter()
         self.tracer.install()
-        self.sampler.start()
 
     def uninstall(self) -> None:
         """Stop watching; the previous trace function is restored. An update applied after the last call seen counts."""
-        self.sampler.stop()
         self.tracer.uninstall()
         if self.phase == "discover" and self.tracer.failed is None:
             found = self.discovery.at_end()  # parameters that never moved in a run too short to tell before
@@ -495,12 +491,6 @@ class NumpyBackend:
         code = frame.f_code
         self.user_files.add(code.co_filename)
         if self.phase == "discover":
-            back = caller_of(frame)
-            if (back is not None and back.f_code.co_name == "<module>" and code not in self.discovery.functions
-                    and self.tracer.user_code(back.f_code)):
-                # an entry point called by the script's own code (``main()``): it may train inline, calling nothing
-                # the tracer hears of; its loops are followed from the start (once: later calls are not)
-                self.tracer.follow(frame)
             found = self.discovery.on_call(frame)
             if found is not None:
                 self._start_watching(found)
@@ -666,7 +656,6 @@ class NumpyBackend:
         self.update_checks.adaptive = self.adaptive is not None
         self.lr_read = next((steps.read[prm.text] for prm in net.params if prm.text in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
-        self.sampler.stop()
         self.phase = "watch"
         self._roles = {}
         if self.contributor is not None:
