@@ -363,6 +363,29 @@ def test_without_torch_one_line_says_how_to_install_it():
     assert "pip install 'netdoctor[torch]'" in last and last.startswith("netdoctor.errors.NetdoctorError")
 
 
+def test_a_long_run_is_sampled_less_often_from_step_1024(tmp_path):
+    # The fixed schedule: steps 1-6, then every 16th, every 32nd once step 1,024 is reached (64th from 4,096, ...):
+    # a sampled step costs milliseconds, so a long run's sampled steps grow like the square root of its steps.
+    (tmp_path / "train.py").write_text(textwrap.dedent("""\
+        import torch
+        from torch import nn
+        torch.manual_seed(0)
+        m = nn.Linear(3, 2)
+        opt = torch.optim.SGD(m.parameters(), lr=0.01)
+        X, y = torch.randn(8, 3), torch.tensor([0, 1] * 4)
+        for _ in range(1100):
+            opt.zero_grad()
+            nn.functional.cross_entropy(m(X), y).backward()
+            opt.step()
+        """))
+    probe = "from netdoctor.cli import main\nmain(['run', '--json', 'report.json', 'train.py'])\n"
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, NO_COLOR="1", OMP_NUM_THREADS="1"))
+    ctx = json.loads((tmp_path / "report.json").read_text())["context"]
+    expected = {*range(1, 7), *range(16, 1024, 16), *range(1024, 1101, 32)}
+    assert ctx["optimizer_steps"] == 1100 and ctx["sampled_steps"] == len(expected) == 72, (ctx, proc.stderr[-2000:])
+
+
 def test_the_rules_are_not_imported_while_the_program_trains(tmp_path):
     # The hooks' fixed cost: the backward check's evidence type lives in netdoctor.rules.backprop, whose import took
     # 20-40 ms at every hook install; it is imported where a check runs, the rules after the program.

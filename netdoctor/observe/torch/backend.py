@@ -116,7 +116,8 @@ class TorchBackend:
         options: the observation's settings: which files are the user's (for
             ``file:line``), ``max_updates`` (optimizer steps) and ``max_seconds``
             after which the program is stopped. A path is taken as the script's.
-        every: statistics on every ``every``-th optimizer step after the first 6 (None: adapt to the time budget).
+        every: statistics on every ``every``-th optimizer step after the first 6, less often from step 1,024 on
+            (:data:`~netdoctor.observe.torch.watch.GROW_AFTER`; None: adapt to the time budget).
         min_steps: optimizer steps after which :meth:`verdict_ready` may say yes.
     """
 

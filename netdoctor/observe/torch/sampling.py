@@ -209,7 +209,7 @@ class ParameterSampler:
         or -1, whether this optimizer holds it); the first non-finite ones; gradients emptied before step()."""
         # One fused norm kernel per list and one host read for all of them.
         norms = self.w.torch._foreach_norm(ws + gs)
-        values = self.w.torch.stack([n.float().to(norms[0].device) for n in norms]).tolist()
+        values = self._host(norms, self.w.torch.float32)
         nw = len(ws)
         for k, (pi, gk, _) in enumerate(slots):
             bounded_append(pi.norms, (self.w.steps, values[k], values[nw + gk] if gk >= 0 else math.nan))
@@ -256,16 +256,27 @@ class ParameterSampler:
             return
         deltas = [_wide(d) for d in torch._foreach_sub(afters, befores)]
         moves = [_wide(d) for d in torch._foreach_sub(afters, firsts)]
-        norms = (torch._foreach_norm(deltas) + torch._foreach_norm([_wide(b) for b in befores])
-                 + torch._foreach_norm(deltas, ord=math.inf) + torch._foreach_norm(moves) + torch._foreach_norm([_wide(f) for f in firsts]))
-        device = norms[0].device
-        values = torch.stack([v.double().to(device) for v in norms]).tolist()
+        # One call per norm order (the same kernel per tensor as one call per list: the same values).
+        norms = (torch._foreach_norm([*deltas, *(_wide(b) for b in befores), *moves, *(_wide(f) for f in firsts)])
+                 + torch._foreach_norm(deltas, ord=math.inf))
+        values = self._host(norms, torch.float64)
         n = len(slots)
         for k, pi in enumerate(slots):
-            step, before, largest, first = values[k], values[n + k], values[2 * n + k], values[4 * n + k]
+            step, before, move, first, largest = (values[j * n + k] for j in range(5))
             bounded_append(pi.ratios, (self.w.steps, step / max(before, 1e-30) if before == before else math.nan))
             bounded_append(pi.changed, (self.w.steps, not largest == 0))  # a NaN change is a change
-            bounded_append(pi.drift, (self.w.steps, values[3 * n + k] / max(first, 1e-30) if first == first else math.nan))
+            bounded_append(pi.drift, (self.w.steps, move / max(first, 1e-30) if first == first else math.nan))
+
+    def _host(self, norms: Any, dtype: Any) -> list[float]:
+        """The scalar tensors ``norms`` as Python floats of ``dtype``'s precision, in one host read: stacked as they are
+        when they share a dtype that ``dtype`` holds exactly and a device (one kernel), else each made ``dtype`` on the
+        first one's device first (a kernel more each)."""
+        torch = self.w.torch
+        first = norms[0]
+        exact = first.dtype == dtype or (first.dtype == torch.float32 and dtype == torch.float64)
+        if exact and all(v.dtype == first.dtype and v.device == first.device for v in norms):
+            return torch.stack(norms).tolist()
+        return torch.stack([v.to(first.device, dtype) for v in norms]).tolist()
 
     def _arm_stale(self, p: Any, pi: ParamInfo) -> None:
         """One-shot hook for the next backward into ``p``: what does ``.grad`` hold before the fresh gradient is added?"""

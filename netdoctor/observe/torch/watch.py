@@ -38,7 +38,8 @@ raises; the program would not behave as without us.
 
 Cost: the per-step work is a few dictionary look-ups per module call and one
 finiteness check of the loss; statistics are computed on sampled steps only
-(the first :data:`DENSE_STEPS`, then every :data:`EVERY`-th step) and kept as
+(the first :data:`DENSE_STEPS`, then every :data:`EVERY`-th step, less often from
+:data:`GROW_AFTER` on) and kept as
 tensors until a window of :data:`WINDOW` sampled steps closes, so host syncs
 are rare. Everything of ours that could draw random numbers runs inside
 ``torch.random.fork_rng`` (the batch-leak probe), and nothing the program
@@ -66,12 +67,16 @@ from netdoctor.observe.torch.sites import UserSites
 from netdoctor.observe.torch.windows import WINDOW, StatisticsWindows
 from netdoctor.observe.torch.wrappers import ProgramCalls
 
-__all__ = ["TorchWatch", "dynamo_skips_netdoctor", "SAMPLE", "WINDOW", "DENSE_STEPS", "EVERY", "BUDGET"]
+__all__ = ["TorchWatch", "dynamo_skips_netdoctor", "SAMPLE", "WINDOW", "DENSE_STEPS", "EVERY", "GROW_AFTER", "BUDGET"]
 
 DENSE_STEPS = 6
 """The first optimizer steps are all sampled (first updates, stale gradients, early non-finite values)."""
 EVERY = 16
 """After the dense start, every EVERY-th step is sampled (a fixed schedule: the same run gives the same report)."""
+GROW_AFTER = 1024
+"""From this optimizer step on, the interval doubles each time the step count quadruples (every 32nd step from 1,024,
+every 64th from 4,096, ...): a sampled step costs a few ms (full norms of every parameter and gradient), so a long run's
+sampled steps grow like the square root of its steps, not in proportion (a fixed schedule still)."""
 BUDGET = 0.03
 """With ``every=None``: share of the training time the sampled measurements may take (the interval adapts to it)."""
 MIN_EVERY = 5
@@ -367,7 +372,7 @@ class TorchWatch:
             self.iter_cost = 0.0
             self.sampler.backward_since_step = False
             oi = self.opts.get(id(opt))
-            self.sample_now = (self.steps < DENSE_STEPS or (self.steps + 1) % self.every == 0
+            self.sample_now = (self.steps < DENSE_STEPS or (self.steps + 1) % self._interval() == 0
                                or (oi is not None and oi.steps < DENSE_STEPS))  # a later model's first steps too
             self.forward.end_step()
             if self.steps == 1:
@@ -375,6 +380,14 @@ class TorchWatch:
         except Exception as exc:  # noqa: BLE001
             self._fail("optimizer post-step hook", exc)
         self._limits()
+
+    def _interval(self) -> int:
+        """Steps between sampled ones for the next step: :attr:`every`, doubled per quadrupling from :data:`GROW_AFTER`
+        (a fixed ``every`` only: the adaptive one follows its time budget)."""
+        interval, grown = self.every, GROW_AFTER
+        while self.fixed_every and self.steps + 1 >= grown:
+            interval, grown = 2 * interval, 4 * grown
+        return interval
 
     def _recognised(self, opt: Any) -> None:
         """The first optimizer step has run: tell :attr:`training_listeners` (once)."""
