@@ -62,6 +62,12 @@ def test_a_copy_or_reshape_of_the_input_holds_its_values(make, cached):
     assert same_values(make(x), x) is cached
 
 
+def test_a_batch_of_rows_kept_as_columns_holds_the_input_s_values():
+    x = np.random.default_rng(1).normal(0, 1, (4, 6))
+    assert same_values(x.T.copy(), x)
+    assert not same_values(x.reshape(6, 4) * -1.0, x)
+
+
 def test_an_input_of_one_value_is_not_matched_by_every_constant_array():
     assert not same_values(np.zeros(6), np.zeros(6))
 

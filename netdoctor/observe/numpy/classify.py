@@ -11,6 +11,10 @@ statistics of each array path, the functions seen) and returns the :class:`~netd
   the update (:attr:`~netdoctor.observe.numpy.network.PathStats.read_by_update`); otherwise busier than the
   parameter of its shape, or written where the gradients are computed; the function writing most into them is the
   contributor;
+* a *bias* moved beside the weights (:func:`moved_beside`): a vector as wide as a layer, moved in place as often
+  as the layers and read by no step, whatever its name and whoever moves it;
+* a *template* is an all-zero array that never moves beside parameters of its shape that do (``self.blank['W1']``
+  copied into the gradient sums to empty them): neither a parameter nor a buffer;
 * *frozen* parameters (``force``) never moved while the program kept computing arrays of their shapes;
 * :func:`mark_caches` tells a forward pass's caches while discovery runs: an elementwise non-decreasing
   function of ``W·a + b``, or the input stored again.
@@ -112,11 +116,14 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
 
 
 def same_values(a: np.ndarray, x: np.ndarray) -> bool:
-    """Whether ``a`` holds the values of ``x`` in the same order, whatever its shape (a copy or a reshape of it)."""
+    """Whether ``a`` holds the values of ``x`` in the same order, whatever its shape (a copy or a reshape of it), or
+    is its transpose."""
     if a.size != x.size or float(np.ptp(x)) == 0.0:
         return False  # (an input of one value everywhere is equal to any constant array of its size)
     with np.errstate(all="ignore"):
-        return bool(np.array_equal(a.reshape(-1), x.reshape(-1)))
+        # (or transposed: a batch of rows kept as columns, ``self.a_in = x.T``)
+        return bool(np.array_equal(a.reshape(-1), x.reshape(-1)) or (x.ndim == 2 and a.shape == x.T.shape
+                                                                     and np.array_equal(a, x.T)))
 
 
 def chain_orders(shapes: list[tuple[int, ...]]) -> list[tuple[int, ...]]:

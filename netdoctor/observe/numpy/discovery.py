@@ -7,17 +7,20 @@ until it returns a :class:`Network`.
 *Where the arrays live.* Roots are taken from the frames that run: the
 ``self`` of the user's classes, the module globals of the user's modules, the
 containers (dicts, lists, tuples, objects of the user's classes) a function is
-given or reaches through its closure cells, and the arrays bound directly to
-the local names of a long-running function (a ``main()`` or ``train()`` whose
-loop the tracer follows). Loop variables and per-step temporaries (names
-bound only inside a loop) are never roots.
+given or reaches through its closure cells (the cell itself once the program
+binds a new container to it: ``nonlocal params; params = [...]``), and the
+arrays bound directly to the local names of a long-running function (a
+``main()`` or ``train()`` whose loop the tracer follows). Loop variables and
+per-step temporaries (names bound only inside a loop) are never roots.
 
 *What each array is, from behaviour.* At each event the float arrays of the
 roots are fingerprinted (identity and five sampled entries) and each change
 is attributed to the function running. The full walk of a root's containers
-(which arrays exist, and under which path) is redone at a bounded rate; in
-between only the known paths are looked at, so one event costs a few
-microseconds per array however large the program's other data is. Then:
+(which arrays exist, and under which path) is redone during the root's first
+scans, whenever one of its containers gains an item (the first forward writing
+``params['A1']``) and otherwise at a bounded rate; in between only the known
+paths are looked at, so one event costs a few microseconds per array however
+large the program's other data is. Then:
 
 * a *step* is a change proportional to another array the step could read
   (``p -= lr * g``: the gradient, a buffer, a velocity; in the roots, in the
@@ -29,11 +32,14 @@ microseconds per array however large the program's other data is. Then:
 * a *cache* is rewritten by the forward pass: a non-decreasing function of
   ``W·a + b`` (elementwise, or sample by sample like a softmax) for a weight
   ``W`` the program keeps and ``a`` the input (or an earlier cache), or the
-  input itself stored again; never a parameter, and its rewrites (an
-  evaluation pass included) are no updates;
+  input itself stored again (a copy or a reshape of it too); never a
+  parameter, and its rewrites (an evaluation pass included) are no updates;
 * a *parameter* persists and is moved by steps of the update rule, whatever
   its name; without steps to go by: least often of the arrays that change, by
-  the function whose writes change it least relative to its size;
+  the function whose writes change it least relative to its size; a vector as
+  wide as a layer, moved in place as often as the layers (by whatever
+  function) and read by no step, is that layer's bias; an all-zero array that
+  never moves beside moving parameters of its shape is a template;
 * a *buffer* is what the update reads (an array another array's steps are
   proportional to) or what is reset to zero after it, whatever its name; else
   written more often than the parameters (accumulated into), or where
