@@ -317,3 +317,4 @@ def test_an_adaptive_rule_is_named_with_its_step_per_entry():
     o = observed(next(p for p in PROGRAMS if p.name == "rmsprop_dict_fast"))
     high = [f for f in o.report["findings"] if f["code"] == "learning-rate-too-high"]
     assert high and "an adaptive rule (each step ~ m / sqrt(v)" in high[0]["message"], _detail(o)
+    assert "an adaptive update rule (each step ~ m / sqrt(v)" in o.report["context"]["training"], _detail(o)

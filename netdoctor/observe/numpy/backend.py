@@ -423,6 +423,8 @@ class NumpyBackend:
                 seen += f", {self.lr_name}={self.lr:g}"
             elif self.lr_measured is not None:  # no variable holds it: what the steps applied
                 seen += f", learning rate {self.lr_measured:.4g} (measured: each step over {self.lr_read or 'the array it read'})"
+            if self.adaptive is not None:
+                seen += f", an adaptive update rule (each step ~ m / sqrt(v): {self.adaptive:.2g} per entry)"
             ctx["training"] = seen
         ctx["updates_observed"] = self.updates
         ctx["samples_observed"] = self.target_samples
