@@ -20,7 +20,7 @@ import ast
 
 import generated.numpy_programs as writer
 import pytest
-from generated.harness import sample_tests
+from generated.harness import fingerprint, fingerprint_elsewhere, sample_tests
 from generated.numpy_programs import BUGS, N_TRAIN, applicable, sample_style, valid, write
 
 SAMPLE: dict[int, tuple[str, ...]] = {
@@ -63,6 +63,10 @@ def test_every_drawn_style_is_valid_and_writes_a_program_that_compiles(seed):
 def test_the_writer_is_deterministic():
     assert write(sample_style(5), "sign-flip").source == write(sample_style(5), "sign-flip").source
     assert sample_style(5) != sample_style(6)
+
+
+def test_a_seed_writes_the_same_programs_in_another_process_with_other_string_hashes():
+    assert fingerprint_elsewhere("generated.numpy_programs", 12, 800, "12345") == fingerprint(writer, 12, 800)
 
 
 @pytest.mark.parametrize("p", [p for p in PROGRAMS if p.bug], ids=lambda p: p.name)

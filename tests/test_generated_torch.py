@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("torch")
 
 import generated.torch_programs as writer  # noqa: E402
-from generated.harness import sample_tests  # noqa: E402
+from generated.harness import fingerprint, fingerprint_elsewhere, sample_tests  # noqa: E402
 from generated.torch_programs import BUGS, applicable, sample_style, valid, write  # noqa: E402
 
 SAMPLE: dict[int, tuple[str, ...]] = {
@@ -58,3 +58,7 @@ def test_every_drawn_style_is_valid_and_writes_a_program_that_compiles(seed):
             assert p.updates > 0
             assert (p.bug_lines != ()) == (bug is not None), f"{p.name}: bug lines {p.bug_lines}"
             assert len(p.bug_lines) <= 6, f"{p.name} differs from its twin at lines {p.bug_lines}"
+
+
+def test_a_seed_writes_the_same_programs_in_another_process_with_other_string_hashes():
+    assert fingerprint_elsewhere("generated.torch_programs", 12, 700, "12345") == fingerprint(writer, 12, 700)

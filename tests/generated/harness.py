@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import atexit
 import gzip
+import hashlib
 import json
 import math
 import os
@@ -241,6 +242,25 @@ class Sample:
     def twin(self, p) -> Run:
         """The plain run of ``p``'s healthy twin."""
         return self.plain(next(q for q in self.programs if q.style == p.style and q.bug is None))
+
+
+def fingerprint(writer, n_styles: int, start: int) -> str:
+    """A hash of every file of every program ``writer.plan(n_styles, start=start)`` writes."""
+    h = hashlib.sha256()
+    for p in writer.plan(n_styles, start=start):
+        for text in (p.name, p.source, *(t for pair in getattr(p, "modules", ()) for t in pair)):
+            h.update(text.encode("utf-8") + b"\0")
+    return h.hexdigest()
+
+
+def fingerprint_elsewhere(module: str, n_styles: int, start: int, hash_seed: str) -> str:
+    """:func:`fingerprint` computed by a fresh interpreter with ``PYTHONHASHSEED=hash_seed`` (``module``: e.g.
+    ``generated.numpy_programs``): a seed must write the same program in every process and on every machine."""
+    code = (f"import importlib, sys; sys.path.insert(0, {str(ROOT / 'tests')!r}); from generated.harness import fingerprint; "
+            f"print(fingerprint(importlib.import_module({module!r}), {n_styles}, {start}))")
+    env = dict(_env(), PYTHONHASHSEED=hash_seed)
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True,
+                          timeout=TIMEOUT).stdout.strip()
 
 
 def detail(p, o: Run) -> str:
