@@ -84,6 +84,18 @@ def test_the_starting_scale_is_only_called_the_start_when_measured_before_any_up
     assert ("starts with" in found.message) is (after == 0)
 
 
+@pytest.mark.parametrize("act", ["tanh", "sigmoid"])
+def test_the_starting_scale_names_the_layers_own_activation_and_the_line_of_its_weights(act):
+    init = InitScale("weights[0]", 1.0, 196, site="prog.py:13")
+    sat = LayerActivity(where=f"layer 1 ({act})", layer="hidden layer 1", activation=act, units=32, saturation=0.62,
+                        dead=None, window="over the last rows", framework=Framework.NUMPY, rows=236,
+                        saturation_at_start=0.62, init=init)
+    found = saturated_activations([sat])
+    assert f"14x the 1/sqrt(fan_in) = 0.0714 that keeps {act} in its linear range" in found.message
+    assert found.where == f"layer 1 ({act}), prog.py:13"
+    assert found.evidence["init_std"] == 1.0 and found.evidence["fan_in"] == 196
+
+
 
 def test_collapse_needs_enough_predictions():
     assert collapsed_onto(preds([MIN_PREDICTIONS, 0, 0])) == [0]
