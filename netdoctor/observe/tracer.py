@@ -578,7 +578,9 @@ class CallTracer:
         if code.co_name == "<module>" and self._on_tick is not None:
             self.follow(frame)  # module-level code: its loops are followed from the start
             return self._local
-        if self._on_tick is not None and self._entries.known.get(code) is not False and self.entry(frame, back):
+        if (self._on_tick is not None and self._entries.known.get(code) is not False
+                and (back is None or back.f_code.co_name == "<module>" or not self._user_code.get(back.f_code))
+                and self.entry(frame, back)):  # a call from a function of the user's is no entry: asked cheaply
             return self._local
         if watch is False:
             # the handler does not want this return, but a followed caller gets its line events back from it
