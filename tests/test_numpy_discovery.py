@@ -89,3 +89,10 @@ def test_a_vector_moved_in_place_beside_the_layers_is_a_bias_and_a_buffer_is_not
     assert not moved_beside(_stats((24,), 2, rebound=2), [layer])  # rebound at every change (a forward's result)
     assert not moved_beside(_stats((7,), 2, inplace=2), [layer])  # no layer of its width
     assert not moved_beside(_stats((24,), 2, inplace=2), [])
+
+
+def test_a_class_code_rewritten_in_place_for_each_sample_is_a_target_not_a_bias():
+    layer = _stats((24, 10), 3, steps=3, inplace=3)
+    one_hot = _stats((10,), 3, inplace=3, values=np.eye(10)[4])
+    assert not moved_beside(one_hot, [layer])
+    assert moved_beside(_stats((10,), 3, inplace=3, values=np.linspace(-0.1, 0.1, 10)), [layer])

@@ -56,7 +56,7 @@ from netdoctor.observe.numpy.network import (
     param_like,
     unnamed_param,
 )
-from netdoctor.observe.numpy.roles import computed_by_layer, float_2d, persistent_writer
+from netdoctor.observe.numpy.roles import code_like, computed_by_layer, float_2d, persistent_writer
 
 __all__ = ["Classifier", "mark_caches"]
 
@@ -200,6 +200,8 @@ def moved_beside(st: PathStats, layers: list[PathStats]) -> bool:
     if not vector or not st.changes or st.cache or st.read or st.resets or st.busy or not layers:
         return False
     width = int(np.prod(st.shape))
+    if st.values is not None and st.values.size == width and code_like(st.values.reshape(1, -1)):
+        return False  # a class code rewritten in place for each sample (``t[:] = 0; t[label] = 1``): a target
     # moved in place (``-=``): a vector rebound at every change is as often a forward's result not recognised as one
     return (any(width in m.shape for m in layers) and st.changes <= max(m.changes for m in layers)
             and st.rewrites == 0 and st.inplace >= st.changes)
