@@ -416,3 +416,33 @@ def test_per_sample_gradients_are_followed_to_the_update_that_applies_the_batch(
         f = by_code["gradient-mismatch"]
         assert f["severity"] == "error" and f["evidence"]["climbs"], f
         assert "added by the program" in f["message"] and f["fix"].startswith("subtract the step"), f
+
+
+def test_a_call_site_that_opened_no_window_is_offered_once_per_update():
+    """The recorder's entry test (the observer offers it every call of the program while a check may open): a call
+    site (this function called from that one) whose offer opened no window is not looked at again until the update
+    count moves; another call site is looked at, and at the next update the first one is again."""
+    from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
+
+    W = np.zeros((4, 3))
+    updates = [1]
+    rec = UpdateCheckRecorder(updates=lambda: updates[0])
+    params = [TrackedArray("W", lambda: W)]
+
+    def act(z):  # handed no batch of width 4: no window
+        rec.offer(sys._getframe(), lambda: list(params), 4)
+
+    def loop(n):
+        for _ in range(n):
+            act(np.ones(3))
+
+    def other():
+        act(np.ones(3))
+
+    loop(50)
+    assert rec.offers == 1 and rec.window is None
+    other()
+    assert rec.offers == 2  # act() called from other(): another site
+    updates[0] = 2
+    loop(50)
+    assert rec.offers == 3

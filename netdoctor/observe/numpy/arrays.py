@@ -271,14 +271,16 @@ def entries(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
 
     ``np.take`` without an axis ravels first, and ravelling a view that is not contiguous copies all of it
     (``X[:, 1:]`` of a 1000x785 data set: 6 MB and 1.4 ms per look, for 5 entries); the flat iterator reads
-    only the entries asked for (0.3 us).
+    only the entries asked for (0.3 us). A C-contiguous array is read through its flat view (``ravel`` copies
+    nothing there), twice as fast as the flat iterator (1.0 against 2.3 us for 16 entries): the observer reads
+    its parameters' entries at every update.
     """
-    return a.flat[idx]
+    return a.ravel()[idx] if a.flags.c_contiguous else a.flat[idx]
 
 
 def fingerprint(a: np.ndarray, idx: np.ndarray) -> tuple[int, bytes]:
     """Identity and the bytes of a few entries: equal fingerprints mean (almost surely) an unchanged array."""
-    return id(a), a.flat[idx].tobytes()
+    return id(a), (a.ravel()[idx] if a.flags.c_contiguous else a.flat[idx]).tobytes()
 
 
 def layer_chain(shapes: list[tuple[int, ...]]) -> tuple[str, list[int]] | None:

@@ -246,8 +246,8 @@ class Discovery:
         self.rng = rng
         self.events = 0
         self.scans = 0
-        self._kind_events: dict[tuple[CodeType | None, bool], int] = {}
-        """Events per kind (see :meth:`_scan`)."""
+        self._kind_events: dict[tuple[int, bool], int] = {}
+        """Events per kind (see :meth:`_scan`), by code id (a module's code object hashes all it defines: 8-12 us)."""
         self.roots: dict[int | str, Root] = {}
         self.paths: dict[tuple[int | str, Path], PathStats] = {}
         self.functions: dict[CodeType, FuncStats] = {}
@@ -344,8 +344,8 @@ class Discovery:
             elif isinstance(root.obj, FrameLocals) and root.obj.frame is not frame:
                 root.obj = FrameLocals(frame)
         written = self._scan(frame, call=False)
-        func = self.functions.get(frame.f_code)
-        if self.found is None and func is not None and frame.f_code.co_name != "<module>" and self._still_frozen():
+        func = self.functions.get(frame.f_code) if frame.f_code.co_name != "<module>" else None  # (never hash a module's code)
+        if self.found is None and func is not None and self._still_frozen():
             # a loop computing gradients inline (``dW1 = x.T @ dh`` in a ``main()``): one computation per iteration
             count_gradients(func, frame, None, written, self.paths, self.roots)
             if func.grad_calls >= FROZEN_CALLS:
@@ -457,7 +457,7 @@ class Discovery:
         whichever event the program's cycle puts there, and one event more anywhere before (a launcher script's
         frame, an extra call) moves it onto another function.
         """
-        kind = (frame.f_code if frame is not None else None, call)
+        kind = (id(frame.f_code) if frame is not None else 0, call)
         n = self._kind_events[kind] = self._kind_events.get(kind, 0) + 1
         return n
 
@@ -480,9 +480,10 @@ class Discovery:
                 idx = root.idx.get(path)
                 if idx is None or idx[-1] >= a.size:
                     idx = root.idx[path] = sample_index(a.size, FINGERPRINT, self.rng)
-                fp = fingerprint(a, idx)
-                now[path] = fp
+                fp = now[path] = fingerprint(a, idx)
                 old = root.scan.get(path)
+                if old == fp:
+                    continue  # the same object with the same entries: its statistics were brought up to date when seen
                 key = (rid, path)
                 st = self.paths.get(key)
                 if st is None:

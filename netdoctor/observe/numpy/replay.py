@@ -376,14 +376,28 @@ class CallSite:
                    {k: loc[k] for k in code.co_freevars if k in loc})
 
 
-def _arg_names(code: CodeType) -> list[str]:
+_ARG_NAMES: dict[int, tuple[CodeType, tuple[str, ...]]] = {}
+
+
+def _arg_names(code: CodeType) -> tuple[str, ...]:
+    """The names of ``code``'s parameters, ``*args`` and ``**kwargs`` included (cached per code object: the
+    observer asks at every call of the program's functions while an update check may open). Keyed by id, the code
+    object kept beside its names so that the id is never reused: a module's code object hashes its nested code
+    objects at every lookup (8-12 us in CPython 3.11)."""
+    known = _ARG_NAMES.get(id(code))
+    if known is not None:
+        return known[1]
     n = code.co_argcount + code.co_kwonlyargcount
-    names = list(code.co_varnames[:n])
+    found = list(code.co_varnames[:n])
     if code.co_flags & CO_VARARGS:
-        names.append(code.co_varnames[n])
+        found.append(code.co_varnames[n])
         n += 1
     if code.co_flags & CO_VARKEYWORDS:
-        names.append(code.co_varnames[n])
+        found.append(code.co_varnames[n])
+    if len(_ARG_NAMES) >= 65536:
+        _ARG_NAMES.clear()
+    names = tuple(found)
+    _ARG_NAMES[id(code)] = (code, names)
     return names
 
 

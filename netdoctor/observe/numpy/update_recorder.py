@@ -289,6 +289,10 @@ class UpdateCheckRecorder:
         """Forward code -> where it stored its output (learned from a call handed a batch)."""
         self._quiet: dict[CodeType, int] = {}
         """Loop code -> windows it owned in which nothing was applied (an evaluation loop: not opened again)."""
+        self._declined: dict[tuple[int, int], tuple[int, bool]] = {}
+        """(called code, calling code) -> (update count, whether no template was known) when an offer from that call
+        site opened no window: the site is not offered again until the count moves (see :meth:`offer`). Keyed by the
+        code objects' ids: a module's code object hashes its nested code objects at every lookup (8-12 us)."""
 
     def notes(self) -> list[str]:
         """What was checked, in one sentence (and why a window could not be, in another)."""
@@ -326,11 +330,25 @@ class UpdateCheckRecorder:
         ``root``: the network's root (``self``, a dict, a module's globals): arrays shaped like a parameter
         found there are read as buffers too when the observer paired none with that parameter.
         """
+        # "Not now" from counts, before any array is touched: a call site (this code called from that code) whose
+        # offer opened no window is declined until the update count moves (or a template forward is first seen,
+        # which ends a wait for one). Between two updates a site hands the same kind of arguments to the same loop
+        # (``tanh(z)`` never the batch; ``feedforward(x)`` inside a loop whose windows saw nothing applied), so its
+        # answer would be the same; a per-sample program makes thousands of such calls per update.
+        back = frame.f_back
+        site = (id(frame.f_code), id(back.f_code) if back is not None else 0)
+        now = (self.updates() if self.updates is not None else self.offers, self.template is None)
+        if self._declined.get(site) == now:
+            return
         self.offers += 1
         try:
             self._offer(frame, params, input_width, where, root)
         except Exception as exc:  # noqa: BLE001 - the check's own error: it stops, the observer goes on
             self._broken(exc)
+        if self.window is None:
+            if len(self._declined) >= 4096:
+                self._declined.clear()  # sites of a program with very many functions: the answers are asked again
+            self._declined[site] = now
 
     def _broken(self, exc: Exception) -> None:
         self.window = self.pending = None
