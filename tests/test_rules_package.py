@@ -8,6 +8,7 @@ PyTorch) began sharing one rule per code.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import pytest
@@ -152,6 +153,13 @@ def test_stale_accumulator_tells_a_forgotten_reset_from_momentum():
     assert stale_accumulator(carry(0.1, momentum_possible=False, framework=Framework.TORCH)).severity is Severity.WARNING
     assert stale_accumulator(carry(0.1, lr=0.1)).severity is Severity.WARNING  # scaled by lr, not emptied
     assert stale_accumulator(carry(1.0, windows=1)) is None
+
+
+def test_stale_accumulator_is_not_said_of_buffers_each_write_replaces():
+    """Carry-over 1 is a buffer still holding the last gradients at the next start; its next write replacing them
+    (measured) carries nothing into a step, adding to them (measured, or not measured) does."""
+    assert stale_accumulator(dataclasses.replace(carry(1.0), overwritten=True)) is None
+    assert stale_accumulator(dataclasses.replace(carry(1.0), overwritten=False)).severity is Severity.ERROR
 
 
 @pytest.mark.parametrize("scale, summed", [

@@ -200,6 +200,15 @@ PROGRAMS = [
     # returned by a method; the fast twin's learning rate is 1000x too large
     Program("rmsprop_dict", updates=240, samples=6000, arrays=4),
     Program("rmsprop_dict_fast", arrays=4),
+    # gradient buffers made once and overwritten in place at every step (``gW[...] = ...``, ``gW[:] = ...``,
+    # ``np.copyto``, ``np.dot(..., out=gW)``, a dict's ``grads['W1'][...] = ...``): they still hold the last gradients
+    # when the next step starts, but the next write replaces them: no stale accumulator. The stale twin adds (``+=``)
+    Program("overwrite_buffers", updates=200, forward=False, arrays=4),
+    Program("overwrite_slices", updates=200, forward=False, arrays=4),
+    Program("overwrite_copyto", updates=200, forward=False, arrays=4),
+    Program("overwrite_out", updates=200, forward=False, arrays=4),
+    Program("overwrite_dict", updates=200, samples=5000, arrays=4),
+    Program("overwrite_buffers_stale", forward=False, arrays=4),
 ]
 
 
@@ -310,6 +319,17 @@ def test_an_adaptive_rule_is_not_judged_as_plain_sgd():
     assert "32x the batch mean" in notes and "adaptive" in notes, _detail(o)
     seen = o.report["sections"]["observed"]
     assert seen["buffers"] == [] and seen["contributor"] == "backward()", _detail(o)
+
+
+@pytest.mark.parametrize("name, added, replaced", [("overwrite_buffers", 0, 3), ("overwrite_out", 0, 3),
+                                                   ("overwrite_dict", 0, 3), ("overwrite_buffers_stale", 3, 0)])
+def test_what_the_gradient_write_does_is_measured(name, added, replaced):
+    """Buffers holding the last gradients at the next step's start are carried over only when the next write adds to
+    them: the gradient function run again with emptied buffers gives its own contribution, and the program's buffers
+    after the call are the old values plus it (added) or it alone (replaced)."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    writes = o.report["sections"]["observed"]["buffer_writes"]
+    assert (writes["added"], writes["replaced"]) == (added, replaced), _detail(o)
 
 
 def test_an_adaptive_rule_is_named_with_its_step_per_entry():

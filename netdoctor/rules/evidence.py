@@ -254,6 +254,9 @@ class CarryOver:
     """The program's own buffers might be momentum (a decaying buffer is healthy); False for PyTorch's ``.grad``."""
     history_weight: float | None = None
     """Mean weight of all earlier gradients in an update (the probe's fit): must exceed 1/2 for stale accumulation."""
+    overwritten: bool | None = None
+    """What the gradient function's write did, measured (its call run again with emptied buffers): True when each
+    write replaced what the buffers held (``gW[...] = x.T @ g``), False when one added to it, None unmeasured."""
     lr: float | None = None
     lr_name: str = "lr"
     unit: str = "update"

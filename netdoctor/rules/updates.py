@@ -32,9 +32,10 @@ def stale_accumulator(c: CarryOver | None) -> Finding | None:
     Error: never emptied (carry-over >= :data:`STALE_DECAY`; >= :data:`STALE_WEIGHT` where the buffer cannot be
     momentum, as PyTorch's ``.grad``). Warning: scaled instead of emptied (carry-over equal to the learning rate
     within :data:`SCALE_TOL`, or >= :data:`STALE_SCALED` where the buffer cannot be momentum). A buffer that decays
-    at another rate is momentum: not a finding.
+    at another rate is momentum: not a finding. Nor is a buffer that still holds the last gradients when the next
+    window starts but whose next write replaces them (:attr:`CarryOver.overwritten`): nothing is carried into a step.
     """
-    if c is None or c.windows < 2 or not math.isfinite(c.weight):
+    if c is None or c.windows < 2 or not math.isfinite(c.weight) or c.overwritten:
         return None
     w = c.weight
     if c.history_weight is not None and not c.history_weight > 0.5:

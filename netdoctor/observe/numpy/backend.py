@@ -66,6 +66,7 @@ from netdoctor.observe.numpy.roles import (
 )
 from netdoctor.observe.numpy.sharing import SharedBuffers, row_set, same_rows
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
+from netdoctor.observe.numpy.writes import BufferWrites
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, loop_heads, sampled
 from netdoctor.usercode import short_path
@@ -240,6 +241,7 @@ class NumpyBackend:
         """ids of the functions given the role ``_EVALUATOR`` (the test of :meth:`_forward_return`, without a hash)."""
         self.returns: dict[CodeType, list[float]] = {}
         self.sharing = SharedBuffers(self.tracer.user_code)
+        self.writes = BufferWrites()  # whether the gradient function adds to its buffers or replaces them
         """Buffers found to be one object with a second name the program keeps (a template they are reset to)."""
         self.stopped_because = ""
         self.train_labels_key: int | None = None
@@ -722,6 +724,15 @@ class NumpyBackend:
                 parts.append(np.full(len(prm.idx), np.nan))
         return np.concatenate(parts) if parts else None
 
+    def _buffer_arrays(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Each float buffer array now, with its parameter's sampled positions (one array under two paths once)."""
+        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        for prm in self.params:
+            b = resolve(self.root.obj, prm.buffer) if prm.buffer is not None else None
+            if isinstance(b, np.ndarray) and b.dtype.kind == "f" and b.size > prm.idx[-1]:
+                out.setdefault(id(b), (b, prm.idx))
+        return list(out.values())
+
     def _sample_returned(self, value: Any) -> np.ndarray | None:
         arrays = flat_arrays(value)
         if len(arrays) != len(self._grad_map):
@@ -941,6 +952,8 @@ class NumpyBackend:
             if B is not None and self.windows and self._B_last is not None and not self._unrecorded and self._prev_deep:
                 self.windows[-1]["B_next_start"] = B  # the window just recorded was the one before this
             self._B_start = B
+        if self.style == "accumulate" and not self.writes.done:
+            self.writes.at_call(frame, self._buffer_arrays())
         if self._fresh and self.sharing.pending(self.updates):
             self.sharing.at_window_start(frame, self.root, self.params, self.cache_paths, self.updates)
         self._fresh = False
@@ -984,6 +997,8 @@ class NumpyBackend:
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
         if self.sharing.pending(self.updates):
             self.sharing.at_return(frame, self.root, self.updates)
+        if self.writes.waiting:
+            self.writes.at_return(frame, self._buffer_arrays())
         if not self._deep:
             self._pending_T = None
             if self.style == "accumulate":

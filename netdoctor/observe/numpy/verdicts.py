@@ -384,8 +384,9 @@ def _stale(b: NumpyBackend) -> Finding | None:
     lines = list(dict.fromkeys(lines))
     return stale_accumulator(CarryOver(
         where=where_text(lines, ", ".join(bufs)), framework=Framework.NUMPY, weight=carry["rho"], windows=carry["windows"],
-        buffers=tuple(bufs), lr=b.lr, lr_name=b.lr_name or "lr", unit="update",
+        buffers=tuple(bufs), overwritten=b.writes.overwritten, lr=b.lr, lr_name=b.lr_name or "lr", unit="update",
         details={"carry_per_window": carry.get("rhos"), "start_over_contribution": carry.get("start_over_contrib"),
+                 "writes_added_replaced": [b.writes.accumulated, b.writes.replaced],
                  "lines": [str(l) for l in lines]}))
 
 
@@ -882,6 +883,8 @@ def sections_from(b: NumpyBackend) -> dict[str, Any]:
         "lr": b.lr,
         "step_per_gradient_over_lr": float(np.median([f["c"] / b.lr for f in fits])) if fits and b.lr else None,
         "buffer_carry_over": carry["rho"] if carry else None,
+        "buffer_writes": ({"added": b.writes.accumulated, "replaced": b.writes.replaced, "unmeasured": b.writes.unmeasured}
+                          if b.style == "accumulate" else None),
         "update_over_weight": float(np.median(_update_ratios(b))) if _update_ratios(b) else None,
         "first_updates_over_weight": [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))][:5],
         "gradient_over_weight": float(np.median(_grad_ratios(b))) if _grad_ratios(b) else None,
