@@ -208,6 +208,8 @@ PROGRAMS = [
     Program("overwrite_copyto", updates=200, forward=False, arrays=4),
     Program("overwrite_out", updates=200, forward=False, arrays=4),
     Program("overwrite_dict", updates=200, samples=5000, arrays=4),
+    # the same buffers stepped through (parameter, buffer) pairs an optimizer collected once (``p -= lr * g``)
+    Program("overwrite_pairs", updates=200, forward=False, arrays=4),
     Program("overwrite_buffers_stale", forward=False, arrays=4),
 ]
 
