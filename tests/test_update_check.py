@@ -446,3 +446,35 @@ def test_a_call_site_that_opened_no_window_is_offered_once_per_update():
     updates[0] = 2
     loop(50)
     assert rec.offers == 3
+
+
+def test_the_update_check_stops_looking_once_chances_in_a_row_compared_nothing():
+    """A window wanted at every update and none opening (no call handed a batch): after ``GIVE_UP_AFTER`` updates in a
+    row the check stops for good (``wants`` False even for the last boundary, so the observer can stop tracing what
+    it followed only for it), and its note says so; a step waiting for the program's forward holds it back."""
+    from netdoctor.observe.numpy.update_recorder import GIVE_UP_AFTER, TrackedArray, UpdateCheckRecorder
+
+    W = np.zeros((4, 3))
+    for waiting in (False, True):
+        updates = [0]
+        rec = UpdateCheckRecorder(updates=lambda updates=updates: updates[0])
+        params = [TrackedArray("W", lambda: W)]
+        if waiting:
+            rec.pending = (None, [])  # type: ignore[assignment]
+
+        def act(z, rec=rec, params=params):  # handed no batch of width 4: no window
+            rec.offer(sys._getframe(), lambda: list(params), 4)
+
+        for u in range(GIVE_UP_AFTER):
+            updates[0] = u
+            act(np.ones(3))
+            assert rec.wants(u) and not rec.done, (u, rec.done)
+        updates[0] = GIVE_UP_AFTER
+        act(np.ones(3))
+        if waiting:
+            assert rec.wants(GIVE_UP_AFTER) and not rec.done
+            continue
+        assert not rec.wants(GIVE_UP_AFTER) and not rec.wants(sys.maxsize)
+        rec.pending = None
+        (note,) = [n for n in rec.notes() if "stopped looking" in n]
+        assert f"at update {GIVE_UP_AFTER}" in note and "0 step(s) compared in all" in note, note

@@ -61,6 +61,9 @@ MAX_WINDOW_CALLS = 5_000
 """User calls after which an open window is given up (a step that never comes)."""
 MAX_ATTEMPTS = 24
 """Windows opened in all (one that saw nothing applied, e.g. an evaluation, is retried at the next call)."""
+GIVE_UP_AFTER = 8
+"""Chances in a row that compared nothing (a window closed unchecked, an update passed while a window was wanted and
+none opened) after which the update check stops looking for good (see :meth:`UpdateCheckRecorder.offer`)."""
 
 
 @dataclass(frozen=True)
@@ -282,6 +285,14 @@ class UpdateCheckRecorder:
         """Calls offered while a window could open (none: the observer never knew the input width)."""
         self._next = 0
         self._attempts = 0
+        self.done = ""
+        """Why the check stopped looking for windows before its budget was spent (empty while it looks): from then on
+        :meth:`wants` is False, no template is taken and the observer stops tracing functions it followed only for it."""
+        self._fruitless = 0
+        """Chances in a row that compared nothing (see :data:`GIVE_UP_AFTER`)."""
+        self._chance_at = -1
+        self._opened = False
+        """A window opened since the update count :attr:`_chance_at` was last seen moving."""
         self._no_forward: dict[CodeType, int] = {}
         """Loop code -> its steps in which no call returned the output (an inline forward): after three, no
         window opens there until the program's forward is seen elsewhere."""
@@ -314,6 +325,8 @@ class UpdateCheckRecorder:
             out.append("update check not run: " + ("no call of the training step was handed a batch of the "
                        "network's inputs" if self.offers else "the network's input width is not known (its "
                        "layers were not found in order)"))
+        if self.done:
+            out.append(f"update check {self.done}; {len(self.checks)} step(s) compared in all")
         return out
 
     # -- opening -------------------------------------------------------------------------
@@ -321,7 +334,7 @@ class UpdateCheckRecorder:
         """Whether a window may open now (none open, a boundary reached, attempts left)."""
         # one update early: the window opens at the next batch handed down and spans that whole step
         return (self.window is None and self._next < len(self.check_at) and updates + 1 >= self.check_at[self._next]
-                and self._attempts < MAX_ATTEMPTS)
+                and self._attempts < MAX_ATTEMPTS and not self.done)
 
     def offer(self, frame: FrameType, params: Callable[[], list[TrackedArray]], input_width: int, where: str = "",
               root: Any = None) -> None:
@@ -338,6 +351,10 @@ class UpdateCheckRecorder:
         back = frame.f_back
         site = (id(frame.f_code), id(back.f_code) if back is not None else 0)
         now = (self.updates() if self.updates is not None else self.offers, self.template is None)
+        if now[0] != self._chance_at:
+            self._new_chance(now[0])
+            if self.done:
+                return
         if self._declined.get(site) == now:
             return
         self.offers += 1
@@ -349,6 +366,21 @@ class UpdateCheckRecorder:
             if len(self._declined) >= 4096:
                 self._declined.clear()  # sites of a program with very many functions: the answers are asked again
             self._declined[site] = now
+
+    def _new_chance(self, updates: int) -> None:
+        """The update count moved while a window was wanted: an update during which none opened compared nothing.
+        After :data:`GIVE_UP_AFTER` such chances in a row (windows closed unchecked counted too), the check stops
+        looking: what it compared stays. Never while a step waits for the program's forward (``pending``), a sign
+        watch is open, or windows are held back until the program's forward is first seen (an evaluation may call it
+        late): the check would still compare there. Decided from counts, never time."""
+        if self._chance_at >= 0 and not self._opened:
+            self._fruitless += 1
+        self._chance_at, self._opened = updates, False
+        waiting = self.template is None and any(n >= 3 for n in self._no_forward.values())
+        if (self._fruitless >= GIVE_UP_AFTER and self.window is None and self.pending is None and self.watch is None
+                and not waiting):
+            self.done = (f"it stopped looking at update {updates:,}: the last {self._fruitless} chances in a row (windows "
+                         "closed unchecked, updates during which no window could open) compared nothing")
 
     def _broken(self, exc: Exception) -> None:
         self.window = self.pending = None
@@ -409,6 +441,7 @@ class UpdateCheckRecorder:
             w.owner_targets = _targets_among(owner)  # this step's t, before the loop computes the next one
             w.shaped = _shaped_arrays(root, objects)
             self.window = w
+            self._opened = True
             for f in handed:
                 self._candidate(w, f)
         finally:
@@ -501,6 +534,7 @@ class UpdateCheckRecorder:
             if w.calls > MAX_WINDOW_CALLS:
                 self.window = None
                 self.skipped.append("no update followed within 5,000 calls")
+                self._fruitless += 1
                 return
             if not handed and frame.f_back is w.owner:
                 # arrays the loop hands to a call without the batch (``grads(eye[:, y])``) with the shape of an
@@ -648,9 +682,11 @@ class UpdateCheckRecorder:
             applied = self._readings(w)
             if not applied:  # nothing happened in this window (an evaluation): another opens at the next call
                 self._quiet[w.owner.f_code] = self._quiet.get(w.owner.f_code, 0) + 1
+                self._fruitless += 1
                 return
             self._attempts += 1
             if self.updates is not None and self.updates() - w.opened_at > 1:
+                self._fruitless += 1
                 return  # two steps inside one window: their sum belongs to no single batch; try again
             self._owner_targets(w)
             with quietly(), blas_threads(1):  # our own products: one thread (a busy machine stalls a second)
@@ -690,6 +726,7 @@ class UpdateCheckRecorder:
         """A step that could not be checked (said once in the notes); the next boundary is tried."""
         self.skipped.append(why)
         self._next += 1
+        self._fruitless += 1
 
     def _try(self, w: _Window, applied: list[Applied], by_id: dict[int, np.ndarray],
              choices: list[tuple[_Candidate, Pick, list[LossChoice]]]) -> str | None:
@@ -732,6 +769,7 @@ class UpdateCheckRecorder:
                 return None
             self.checks.append(check)
             self.steps.append(CheckedStep(check, _rows(w)))
+            self._fruitless = 0
             self._start_watch(w, check)
             self._next += 1
             return None
