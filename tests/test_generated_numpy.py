@@ -31,6 +31,10 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     144: ("stale-accumulator", "missing-derivative"),
     170: ("constant-targets",),
     326: (),  # module-level `for p, g in zip(...)`: the loop variables are no alias of the buffers
+    # a closure training per sample on columns, its target helper's row (a view of the code table) reshaped into a column:
+    # the helper fits no target layout, so on main ea72a2f it went untraced and the row smoothed in place was
+    # never compared (no finding at all)
+    666: ("mutated-constant",),
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 

@@ -75,8 +75,9 @@ __all__ = ["NumpyBackend", "COORDS", "RING"]
 
 # plain ints in the handlers: an IntFlag's ``&`` and ``|`` run Python code of the enum module (about 1 us each, several
 # per event)
-_CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE = (int(Role.CONTRIB), int(Role.FORWARD), int(Role.HELPER),
-                                                             int(Role.UPDATER), int(Role.EVALUATOR), int(Role.PROBE))
+_CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE, _TABLE = (
+    int(Role.CONTRIB), int(Role.FORWARD), int(Role.HELPER), int(Role.UPDATER), int(Role.EVALUATOR), int(Role.PROBE),
+    int(Role.TABLE))
 
 RING = 512
 """Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
@@ -554,7 +555,7 @@ class NumpyBackend:
             self._built_target(value)
             if isinstance(value, np.ndarray) and value.base is not None and self._helper_returns % 2 == 0:
                 self._served_view("", value, frame, table=2)  # a row of a table returned again: the same values
-        elif role & (_CONTRIB | _UPDATER | _PROBE) and not role & _FORWARD and isinstance(value, np.ndarray) and (
+        elif role & (_CONTRIB | _UPDATER | _PROBE | _TABLE) and not role & _FORWARD and isinstance(value, np.ndarray) and (
                 value.base is not None):
             # rows of a long-lived table returned by any other function of the program (a target helper taken for the
             # step because it runs while the parameters move, an output error computed on a row in place): the same
@@ -1050,6 +1051,13 @@ class NumpyBackend:
                 return
             self.mutated_views[id(base)] = {"argument": name, "function": frame.f_code.co_name, "update": self.updates,
                                             "shape": list(base.shape), "base": self._name_of(base, frame)}
+
+    def _table_row(self, v: np.ndarray) -> bool:
+        """Whether ``v`` is a view of a long-lived array at least twice its size that is not the network's."""
+        base = v.base
+        while isinstance(base, np.ndarray) and isinstance(base.base, np.ndarray):
+            base = base.base
+        return isinstance(base, np.ndarray) and v.size > 0 and base.size >= 2 * v.size and not self._network_array(base)
 
     def _network_array(self, a: np.ndarray) -> bool:
         """Whether ``a`` is a parameter, a gradient buffer or a forward cache of the network (arrays training writes)."""
@@ -1681,8 +1689,12 @@ class NumpyBackend:
                     self.forward.add(code)
                     self._forward_return(frame, value)
                     return
+        if isinstance(value, np.ndarray) and self._table_row(value):
+            # a row of a code table (a target helper whose row fits no layout: (10,) against (10, 1) outputs): kept
+            # watched, so that a row written in place is seen when it comes back (mutated-constant)
+            self._roles[code] = role | _TABLE
         if left <= 0:
-            self._roles[code] = role & ~_PROBE  # 0: ignored from now on
+            self._roles[code] = self._roles[code] & ~_PROBE  # 0: ignored from now on
 
     def _stored_output(self, frame: FrameType, before: dict[str, int]) -> str:
         """The attribute a forward that returned nothing rebound to an array of output rows (``self.output``), or ""."""

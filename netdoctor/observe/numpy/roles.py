@@ -41,6 +41,8 @@ class Role(enum.IntFlag):
     """Calls the forward and reads its predictions."""
     PROBE = 32
     """Not known yet: a few calls tell what it is."""
+    TABLE = 64
+    """Returns rows (views) of a long-lived array that is not the network's: the same rows must come back unchanged."""
 
 
 def persistent_writer(writers: Counter, stats: Any) -> CodeType | None:
