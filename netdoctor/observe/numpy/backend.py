@@ -1021,10 +1021,8 @@ class NumpyBackend:
 
         ``table``: how many times the view's size the array behind it must be (a view of a temporary of about its own
         size is no table); a target helper's code table has only as many rows as classes."""
-        base = v
-        while isinstance(base.base, np.ndarray):
-            base = base.base
-        if base is v or base.size < table * v.size or v.size == 0:
+        base = self._table_under(v, table)
+        if base is None:
             return  # not a view, or a view of a temporary of its own size
         # the view's place in the table: its address less the table's (``ctypes.data``, 2 us, against 4.5 us for each
         # ``__array_interface__`` dict)
@@ -1052,12 +1050,21 @@ class NumpyBackend:
             self.mutated_views[id(base)] = {"argument": name, "function": frame.f_code.co_name, "update": self.updates,
                                             "shape": list(base.shape), "base": self._name_of(base, frame)}
 
+    @staticmethod
+    def _table_under(v: np.ndarray, table: int) -> np.ndarray | None:
+        """The array at the root of view ``v`` when it holds at least ``table`` times ``v``'s entries (a table, not a
+        temporary of about ``v``'s own size), else None (``v`` is no view, or is empty)."""
+        base = v
+        while isinstance(base.base, np.ndarray):
+            base = base.base
+        if base is v or v.size == 0 or base.size < table * v.size:
+            return None
+        return base
+
     def _table_row(self, v: np.ndarray) -> bool:
         """Whether ``v`` is a view of a long-lived array at least twice its size that is not the network's."""
-        base = v.base
-        while isinstance(base, np.ndarray) and isinstance(base.base, np.ndarray):
-            base = base.base
-        return isinstance(base, np.ndarray) and v.size > 0 and base.size >= 2 * v.size and not self._network_array(base)
+        base = self._table_under(v, 2)
+        return base is not None and not self._network_array(base)
 
     def _network_array(self, a: np.ndarray) -> bool:
         """Whether ``a`` is a parameter, a gradient buffer or a forward cache of the network (arrays training writes)."""
