@@ -144,6 +144,20 @@ def test_2000(csvs) -> Path:
     return path
 
 
+def test_the_fixed_program_gets_no_code_bug_finding_when_the_network_is_found_in_the_middle_of_a_step(csvs, test_2000):
+    """With 2,000 test rows the discovery ends in the middle of a sample's backpropagation(): a window opened there
+    saw only the calls after its start (the pre-activation ``feedforward2()`` instead of the forward's output), and the
+    fixed program's right gradient was called a mismatch of ``self.weights[1]``. Windows open at a step's start."""
+    train = csvs[0]
+    report = train.parent / "report_fixed_2000.json"
+    observed = _run(["-m", "netdoctor.cli", "run", "--json", str(report), str(SEED / "train.py"), str(train),
+                     str(test_2000), "1", "--fixed"], train.parent)
+    found = json.loads(report.read_text(encoding="utf-8"))
+    assert [f["code"] for f in found["findings"]] == ["saturated-activations"], found["findings"]
+    assert any("update check: 3 update(s) compared" in n for n in found["context"]["notes"]), found["context"]["notes"]
+    assert observed.returncode == 0
+
+
 def test_the_findings_do_not_depend_on_how_netdoctor_was_started(csvs, test_2000):
     """The installed ``netdoctor`` command is a script file that calls the command line: its frame is one more
     user-looking frame, and one more event, before the program's. What is observed must not move with it (a period

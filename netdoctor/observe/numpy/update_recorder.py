@@ -419,7 +419,7 @@ class UpdateCheckRecorder:
             others += [v for v in given if id(v) not in batch]
             handed.append(owner)
             owner = owner.f_back
-        if owner is None:
+        if owner is None or any(_under_way(f) for f in handed[1:]):
             return
         t0 = time.perf_counter()
         try:
@@ -973,6 +973,16 @@ def _targets_among(frame: FrameType) -> list[np.ndarray]:
             if len(out) >= 64:
                 break
     return out
+
+
+def _under_way(frame: FrameType) -> bool:
+    """Whether a frame that was handed the batch has computed arrays of its own already (a float array among its
+    locals that is none of its arguments): a step under way when the update check began looking (the observer found
+    the network in the middle of it). A window opened there would miss what the step computed before (its forward
+    among it) and pair the gradient with an inner call's output (a pre-activation): it opens at the next step."""
+    args = {id(v) for v in arg_values(frame).values()}
+    return any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and id(v) not in args
+               for v in list(frame.f_locals.values())[:256])
 
 
 def _arraylike(v: Any) -> bool:
