@@ -576,6 +576,35 @@ def test_load_split_is_load_then_split(tmp_path, monkeypatch, cached):
                 np.testing.assert_array_equal(got.scaling.scale, want.scaling.scale)
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["pixels 0..255", "pixels 0 and 1"])
+def test_the_range_and_the_scale_are_the_whole_files_when_x_is_built_block_by_block(tmp_path, monkeypatch, binary):
+    # X is converted block by block, each block's range read on the way (divided by 255 first, converted
+    # again if no pixel is over 1): the range, the scale and every value must be the whole file's.
+    from netdoctor.data import load_split, split_indices
+
+    monkeypatch.setattr(nd_data, "_ROWS_PER_BLOCK", 7)
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(1, 2 if binary else 200, (50, 9)).astype(np.uint8)
+    pixels[41, 2] = 0  # the extremes in late blocks
+    pixels[33, 5] = 1 if binary else 255
+    labels = rng.integers(0, 10, 50)
+    path = write_csv(tmp_path / "d.csv", pixels, labels)
+    ds = load(path, cache=False)
+    assert_loaded(ds, pixels, labels)
+    assert (ds.summary.pixel_min, ds.summary.pixel_max, ds.pixels_were_scaled) == (0.0, 1.0 if binary else 255.0, not binary)
+    train, test, summary = load_split(path, 0.3, cache=False)
+    assert summary.to_dict() == ds.summary.to_dict()
+    order = np.concatenate(split_indices(labels, 0.3))
+    np.testing.assert_array_equal(np.concatenate([train.X, test.X]), expected_X(pixels)[order])
+
+
+@pytest.mark.parametrize("rows", [[0] * 10, list(range(9)), [-1, *range(1, 10)], [*range(9), 10]], ids=repr)
+def test_rows_of_a_split_must_take_every_row_once(rows):
+    pixels, labels = random_data(np.random.default_rng(1), n=10)
+    with pytest.raises(InvalidArgument, match="each once"):
+        nd_data._make_dataset(pixels, labels, "x", rows=lambda y: np.array(rows))
+
+
 def test_a_cache_hit_on_real_valued_features_is_the_parse(tmp_path, monkeypatch):
     # The entry keeps the parser's float64 values: stored as float32, a hit standardised
     # rounded values (another mean and deviation) and X differed from the parse in the last bits.

@@ -339,33 +339,38 @@ def _make_dataset(pixels: np.ndarray, labels: np.ndarray, source: str, scaling: 
 
     With ``rows``, ``X`` holds the rows in the order ``rows(y)`` gives (every
     row once) and ``y`` stays in the file's order: the scaling and the summary
-    are the whole file's. The same arithmetic runs on fresh parses and cache hits,
-    and on all rows or some, so all give bit-identical arrays. Both passes go block by block (``_ROWS_PER_BLOCK``
-    rows): the float32 block is divided while it is still in the CPU cache,
-    instead of converting 188 MB and then reading and writing it all again.
+    are the whole file's (``rows`` must take every row once, so the rows' range is
+    the file's). The same arithmetic runs on fresh parses and cache hits, and on
+    all rows or some, so all give bit-identical arrays. Pixels 0..255 go block
+    by block (``_ROWS_PER_BLOCK`` rows) in one pass: each block is read once
+    from memory for its range and its conversion, and the float32 block is
+    divided while it is still in the CPU cache, instead of converting 188 MB
+    and then reading and writing it all again.
     """
     n = pixels.shape[0]
     blocks = [slice(i, i + _ROWS_PER_BLOCK) for i in range(0, n, _ROWS_PER_BLOCK)]
     y = np.asarray(labels).astype(np.int64)
     picked = None if rows is None else np.asarray(rows(y), dtype=np.intp)
-    if picked is not None and picked.size != n:
-        raise InvalidArgument(f"rows must order all {n} rows (the summary counts them); got {picked.size}")
+    if picked is not None and (picked.size != n or (n and not (0 <= picked.min() <= picked.max() < n
+                                                               and np.bincount(picked, minlength=n).max() == 1))):
+        raise InvalidArgument(f"rows must order all {n} rows, each once (the summary counts them); got {picked.size} "
+                              "indices")
     if scaling is None and pixels.dtype == np.uint8:
-        # Pixels 0..255 (the common case): one pre-pass for the maximum (the scale decision), then block by block.
-        pmax = max((pixels[b].max() for b in blocks), default=0)
-        scale = bool(pmax > 1)
+        # Pixels 0..255 (the common case): block by block, each block read once from memory for its smallest and
+        # largest value and its conversion (divided by 255 unless every pixel is 0 or 1: then converted again).
         X = np.empty(pixels.shape if picked is None else (picked.size, pixels.shape[1]), dtype=np.float32)
-        mins = []
-        for b in (blocks if picked is None else [slice(i, i + _ROWS_PER_BLOCK) for i in range(0, picked.size, _ROWS_PER_BLOCK)]):
-            p = pixels[b] if picked is None else pixels[picked[b]]
-            mins.append(p.min())  # brings the block into the cache for the conversion below
+        parts: list[Any] = blocks if picked is None else [picked[b] for b in blocks]  # the rows of each block of X
+        pmin, pmax = (255, 0) if n else (0, 0)
+        for b, rows_b in zip(blocks, parts):
+            p = pixels[rows_b]
+            pmin, pmax = min(pmin, p.min()), max(pmax, p.max())  # every row once: the whole file's range
             x = X[b]
             x[...] = p
-            if scale:
-                x /= np.float32(255)
-        if picked is not None:  # the smallest value of the whole file, not of the rows picked
-            mins = [pixels[b].min() for b in blocks]
-        pmin = min(mins, default=0)
+            x /= np.float32(255)
+        scale = bool(pmax > 1)
+        if not scale:
+            for b, rows_b in zip(blocks, parts):
+                X[b] = pixels[rows_b]
         chosen = Scaling("divide-255" if scale else "none", np.float32(0), np.float32(255 if scale else 1),
                          float(pmin), float(pmax))
         notes, where = _notes(odd, places, chosen, None, source, y, pixels.shape)
