@@ -42,6 +42,9 @@ class Program:
     """The network's arrays: exactly its parameters (no gradient, velocity or cache taken as one)."""
     layers: str = ""
     """The layer widths the header must give (``12 -> 9 -> 3``), from the input on."""
+    checked: bool = False
+    """The update check compared the steps it tried, and no step was left uncompared (a twin's silence about gradients
+    is earned)."""
     context: dict = field(default_factory=dict, hash=False)
 
     @property
@@ -216,6 +219,12 @@ PROGRAMS = [
     # the same buffers stepped through (parameter, buffer) pairs an optimizer collected once (``p -= lr * g``)
     Program("overwrite_pairs", updates=200, forward=False, arrays=4),
     Program("overwrite_buffers_stale", forward=False, arrays=4),
+    # a Sequential of layer objects called through __call__ (x = layer(x)), each keeping self.input and self.output, a
+    # backward over reversed(self.layers) leaving the gradients on the layers, an optimizer stepping the (layer, name)
+    # slots it collected; the targets soft (0.7 one-hot + 0.3 a teacher's softmax: a distribution with many values). The
+    # sign variant hands the backward t - p
+    Program("sequential_soft", updates=152, arrays=4, layers="30 -> 24 -> 5 (rows)", checked=True),
+    Program("sequential_soft_sign", arrays=4, checked=True),
 ]
 
 
@@ -294,6 +303,9 @@ def test_every_update_and_the_samples_are_observed(program):
     if program.arrays is not None:
         assert re.search(rf"\b{program.arrays} arrays in ", ctx.get("model", "")), _detail(o)
     assert ctx.get("model", "").startswith(program.layers), _detail(o)
+    if program.checked:  # every step it tried was compared
+        checks = [n for n in ctx.get("notes", []) if n.startswith("update check")]
+        assert checks and all(re.match(r"update check: \d+ update\(s\) compared", n) for n in checks), _detail(o)
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)

@@ -806,9 +806,10 @@ class UpdateCheckRecorder:
         # targets that look like targets first (one-hot, class indices), as in _choices: a hidden layer's cache
         # handed to the backward has a hidden output's very shape
         targets = sorted(w.target_candidates, key=lambda t: not _targetish(t))
+        computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}  # never a target (_choices)
         for i, a, _ in out:
             for target in targets:
-                if any(target is v for v in swap.values()):
+                if any(target is v for v in swap.values()) or id(target) in computed:
                     continue
                 losses = assumed_losses(a, target)
                 if losses:
@@ -823,6 +824,8 @@ class UpdateCheckRecorder:
         program handed along (a hidden layer's cache), the class axis they fit most narrowly, outermost call first."""
         out: list[tuple[tuple[int, int, int], _Candidate, Pick, list[LossChoice]]] = []
         targetish = {id(t): _targetish(t) for t in w.target_candidates}
+        # what a forward computed is never a target (a layer's cache handed to its backward: ``act_prime(z, a)``)
+        computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
         for cand in w.returned_candidates:
             for i, a, o in cand.outputs or []:
                 if w.loss is not None and w.loss[2] == id(o):
@@ -831,7 +834,7 @@ class UpdateCheckRecorder:
                     continue
                 best: tuple[tuple[int, int, int], list[LossChoice]] | None = None
                 for t in w.target_candidates:
-                    if isinstance(t, np.ndarray) and t is o:
+                    if isinstance(t, np.ndarray) and id(t) in computed:
                         continue
                     key = (0 if targetish[id(t)] else 1, _class_width(a, t), cand.depth)
                     if best is not None and key >= best[0]:
@@ -1010,8 +1013,24 @@ def _shape(v: Any, depth: int = 0) -> tuple[int, ...]:
 
 
 def _target_like(v: np.ndarray) -> bool:
-    """Few distinct values (one-hot, +-1, 0.1/0.9 codes): what targets look like, unlike a delta or an output."""
-    return v.size > 0 and len(np.unique(v.reshape(-1)[:256])) <= 3
+    """Few distinct values (one-hot, +-1, 0.1/0.9 codes) or a distribution over the classes per sample (one-hot
+    smoothed toward a prior): what targets look like, unlike a delta or a hidden layer. A softmax output is a
+    distribution too: the callers keep the forward's own outputs apart."""
+    return v.size > 0 and (len(np.unique(v.reshape(-1)[:256])) <= 3 or _distribution(v))
+
+
+def _distribution(v: np.ndarray) -> bool:
+    """Non-negative entries that sum to 1 along the class axis of every sample (the first 64 samples are read)."""
+    if v.dtype.kind != "f" or v.ndim > 2 or v.size < 2:
+        return False
+    if v.ndim == 1:
+        return v.size <= 1000 and bool(v.min() >= 0) and abs(float(v.sum()) - 1.0) <= 1e-6
+    for axis in (0, 1):
+        if 1 < v.shape[axis] <= 1000:
+            head = v[:, :64] if axis == 0 else v[:64]
+            if head.min() >= 0 and np.allclose(head.sum(axis=axis), 1.0, rtol=0, atol=1e-6):
+                return True
+    return False
 
 
 def _targetish(v: Any) -> bool:
