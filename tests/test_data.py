@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from shared_files import MNIST_5K, ROOT
 
@@ -293,6 +293,8 @@ def test_a_cell_the_fast_parser_cannot_take_is_read_or_named_like_the_whole_file
     # columns or more: a first line with half its cells not numbers is a header.)
     cells, newline, end = text
     r, c = where[0] % len(cells), where[1] % (len(cells[0]) - 1) + 1  # a pixel cell: the label column stays digits
+    # The file's very last cell loses its trailing spaces with the trailing blank lines ("7 " is then 7).
+    assume(not (bad.endswith(" ") and (r, c) == (len(cells) - 1, len(cells[r]) - 1)))
     cells[r][c] = bad
     data = _csv_bytes(cells, newline, end)
     with pytest.MonkeyPatch.context() as mp:
