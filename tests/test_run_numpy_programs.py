@@ -296,6 +296,9 @@ def test_every_update_and_the_samples_are_observed(program):
     ctx = o.report.get("context", {})
     if program.updates is not None:
         assert ctx.get("updates_observed") == program.updates, _detail(o)
+        # the program's own count, read from its loops: right whenever it is said (a loop it cannot read says so)
+        assert ctx.get("updates_expected") in (None, program.updates), _detail(o)
+        assert ctx.get("updates_expected") is not None or ctx.get("loops", "").startswith("not read: "), _detail(o)
     if program.samples is not None:
         assert 0.85 * program.samples <= ctx.get("samples_observed", 0) <= program.samples, _detail(o)
     if program.forward:

@@ -18,7 +18,8 @@ from types import CodeType
 
 from netdoctor.usercode import short_path
 
-__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names", "function_loop_names"]
+__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names", "function_loop_names",
+           "enclosing_loops"]
 
 
 @dataclass(frozen=True)
@@ -197,3 +198,34 @@ def targets_text(node: ast.AST) -> list[str]:
     if isinstance(node, (ast.AugAssign, ast.AnnAssign)):
         return [ast.unparse(node.target)]
     return []
+
+
+@functools.lru_cache(maxsize=1024)
+def _loops(filename: str, firstlineno: int, name: str, lineno: int) -> tuple[ast.For | ast.While, ...]:
+    tree, _ = _parsed(filename)
+    if tree is None:
+        return ()
+    body: list[ast.stmt] | None = tree.body if name == "<module>" else None
+    if body is None:
+        for node in _functions(tree):
+            if node.name == name and min([node.lineno, *(d.lineno for d in node.decorator_list)]) == firstlineno:
+                body = node.body
+                break
+    out: list[ast.For | ast.While] = []
+    while body:
+        inner = next((st for st in body if st.lineno <= lineno <= (st.end_lineno or st.lineno)), None)
+        if inner is None or isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            break
+        if isinstance(inner, (ast.For, ast.While)):
+            out.append(inner)
+        blocks = [b for b in (getattr(inner, f, None) for f in ("body", "orelse", "finalbody")) if isinstance(b, list)]
+        blocks += [h.body for h in getattr(inner, "handlers", [])]
+        blocks += [c.body for c in getattr(inner, "cases", [])]
+        body = next((b for b in blocks if b and b[0].lineno <= lineno <= (b[-1].end_lineno or b[-1].lineno)), None)
+    return tuple(out)
+
+
+def enclosing_loops(code: CodeType, lineno: int) -> tuple[ast.For | ast.While, ...]:
+    """The ``for`` and ``while`` statements of ``code``'s own body (a function's, or a module's top level) around
+    line ``lineno``, outer first; a loop whose header is at ``lineno`` is one of them. Parsed once per file."""
+    return _loops(code.co_filename, code.co_firstlineno, code.co_name, lineno)

@@ -40,6 +40,7 @@ import numpy as np
 
 from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.nn.threads import norm_one_thread, one_blas_thread
+from netdoctor.observe.loops import Coverage, LoopProgress
 from netdoctor.observe.numpy.arrays import (
     LR_NAME,
     Path,
@@ -316,6 +317,8 @@ class NumpyBackend:
         """One target vector's bytes (dtype, shape and values) -> its class, or -1 when it encodes none: a per-sample
         program hands the same few target vectors over and over, each is decoded once."""
         self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
+        self.progress = LoopProgress(self.tracer.user_code)
+        """The loops around the updates, read at a few of them: the program's own update count (the header's "of M")."""
 
     @property
     def targets(self) -> Counter[int]:
@@ -419,8 +422,12 @@ class NumpyBackend:
                 ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.root.place}"
             else:
                 ctx["model"] = f"{len(self.params)} arrays in {self.root.place}"
-            seen = f"{self.updates} updates observed"
-            if self.still_updates:
+            expected = self._coverage().expected
+            seen = (f"{self.updates} updates observed" if expected is None or self.updates > expected
+                    else f"{self.updates} of {expected} updates observed")
+            if self.frozen and self.updates:
+                seen += " (steps of zero: none moved a weight; counted from the gradient buffers each one emptied)"
+            elif self.still_updates:
                 seen += f" ({self.still_updates} of them too small to change any sampled weight)"
             if self.contrib_calls and self.target_samples:
                 # the gradient computations made while discovering, at the rows per computation seen since
@@ -435,6 +442,7 @@ class NumpyBackend:
                 seen += f", an adaptive update rule (each step ~ m / sqrt(v): {self.adaptive:.2g} per entry)"
             ctx["training"] = seen
         ctx["updates_observed"] = self.updates
+        ctx.update(self._expected())
         ctx["samples_observed"] = self.target_samples
         ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
         notes = list(self.notes) + self.update_checks.notes()
@@ -446,6 +454,10 @@ class NumpyBackend:
         stopped = self._counting_stopped()
         if stopped:
             notes.append(stopped)
+        if self.params and self.updates:
+            coverage = self._coverage()
+            if coverage.note:
+                notes.append(coverage.note)
         if self.tracer.stood_down:
             notes.append(self.tracer.stood_down)
         failed = self.tracer.failed
@@ -458,6 +470,20 @@ class NumpyBackend:
         if notes:
             ctx["notes"] = notes
         return ctx
+
+    def _coverage(self) -> Coverage:
+        """The updates observed against the program's own count, read from its loops (see
+        :meth:`LoopProgress.coverage <netdoctor.observe.loops.LoopProgress.coverage>`)."""
+        cut = bool(self.stopped_because or self.tracer.failed is not None or self.tracer.stood_down)
+        return self.progress.coverage(self.updates, cut=cut)
+
+    def _expected(self) -> dict[str, Any]:
+        """``updates_expected`` (the program's own update count, when the observation is held against it) and
+        ``loops`` (what it was read from, or why it was not)."""
+        if not self.params:
+            return {}
+        coverage = self._coverage()
+        return {"updates_expected": coverage.expected, "loops": coverage.loops}
 
     def _counting_stopped(self) -> str:
         """Why the update count may be short of the program's: weights that are NaN or Inf stay so under any
@@ -695,6 +721,10 @@ class NumpyBackend:
                 idx = sample_index(a.size, 8, self.rng)
                 self._constants.append((p, text, idx, fingerprint(a, idx), row_set(a)))
         self.mutated = {}
+        if net.frozen and self.style == "accumulate":
+            # found at the return of a gradient computation: what it left in the buffers is what the next (zero) step
+            # empties, which is then counted like every later one (see _check_reset)
+            self._B_last, self._fresh = self._sample_buffers(), False
 
     # -- watching: updates -----------------------------------------------------------
     def _arrays(self) -> list[np.ndarray | None]:
@@ -785,6 +815,7 @@ class NumpyBackend:
             self._on_update(frame, changed)
         else:
             self._count_update(changed)
+        self.progress.at_update(frame, self.updates)
         # the next window: watched in full (sampled parameters, buffers, gradients) or only counted, at a bounded rate
         self._prev_deep, self._deep = self._deep, self.tracer.budget.deep()
         if self._deep and self._P_prev is None:
@@ -850,6 +881,7 @@ class NumpyBackend:
         self.still_updates += 1
         self._moving = set()
         self.updates = self._updates_before + self._moved_updates + self.still_updates
+        self.progress.at_update(frame, self.updates)
         self._unrecorded = True
         self._window_calls = self._window_rows = 0
         self._G_sum = None
@@ -948,6 +980,7 @@ class NumpyBackend:
     def _contrib_call(self, frame: FrameType) -> None:
         self._window_calls += 1
         self.contrib_calls += 1
+        self.progress.at_gradient(frame, self.updates)
         if self._fresh and self.style == "accumulate" and (self._deep or self._prev_deep):
             B = self._sample_buffers()
             if B is not None and self.windows and self._B_last is not None and not self._unrecorded and self._prev_deep:

@@ -413,6 +413,10 @@ class Classifier:
                  buffers: list[tuple[Path, PathStats]], updater: CodeType | None, force: bool) -> Network:
         # the updates seen while discovering count too: each parameter array changed once per update (by the updater)
         updates = max((st.where.get(updater, 0) if updater is not None else st.changes for _, st in found), default=0)
+        if force:
+            # frozen: no parameter moved, but each step still emptied the gradient buffers it applied (a step of zero
+            # is a step the program made)
+            updates = max((st.resets for _, st in buffers), default=0)
         found = in_layer_order(found, input_widths(self.functions.values(), found))
         params = []
         for p, st in found:

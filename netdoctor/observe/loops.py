@@ -1,0 +1,509 @@
+"""How many updates a program makes, read from the loops around them while it runs.
+
+netdoctor cannot know a program's update count in advance, but the loops
+around its updates say it. At an update, every frame of the program on the
+stack sits inside some ``for`` loops; for each loop this module reads, from
+the frame's locals and without running any code of the program's:
+
+* how long it is: the length of what it iterates (``range(epochs)``,
+  ``range(0, len(X), batch_size)``, an array's rows, a list, ``zip`` and
+  ``enumerate`` of those), evaluated on the frame's values with a few safe
+  operations only (names, attributes of plain objects, ``len``, integer
+  arithmetic: never a call of the program's functions or a property);
+* how far it has come: the loop variable's position in what the loop
+  iterates (the value of a ``range``, the row of the array the variable is a
+  view of, the position of the item in a list or of the index in a
+  permutation).
+
+Outer loop first, the loops give the fraction of their work done when the
+update was seen (:func:`fraction`). Between two updates the updates counted
+over the fraction of the loops' work done is the program's own update count
+(:meth:`LoopProgress.estimate`): one update every 100 of 5,000 rows in one
+epoch is 50, whatever the update, the batching or the names. Decided from
+what the program does: a loop inside the update (over the layers) or one
+that restarts at every update (over a batch's samples) only adds a fraction
+below one update, and a loop that cannot be read (a ``while``, a generator)
+ends the chain there. Where the loops around the updates cannot be read, no
+estimate is made and :attr:`LoopProgress.unknown` says why.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import types
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import CodeType, FrameType
+from typing import Any
+
+import numpy as np
+
+from netdoctor.observe.source import enclosing_loops, short_path
+from netdoctor.observe.tracer import EXPRESSION_SCOPES, sampled
+
+__all__ = ["Coverage", "Estimate", "LoopPlace", "LoopProgress", "fraction", "loops_at"]
+
+MAX_SEARCH = 1_000_000
+"""Items of a list or array searched for the loop variable's position (a capture is rare; a list this long is not)."""
+CAPTURES = 48
+"""Captures kept at most (the first ones, then a sampled few per doubling of the update count)."""
+
+
+class _Unknown(Exception):
+    """An expression this module does not evaluate (it could run the program's code, or it is not a loop's size)."""
+
+
+@dataclass(frozen=True)
+class LoopPlace:
+    """One ``for`` loop around an update, as seen at one moment."""
+
+    key: tuple[str, int]
+    """The loop's file and the line of its ``for``."""
+    length: int | None
+    """Items the loop iterates in all (None: not readable)."""
+    index: int | None
+    """Items it has started (0-based position of the current item; None: not readable)."""
+    text: str
+    """The loop's header as written (``for start in range(0, len(X), batch_size)``)."""
+
+    def __str__(self) -> str:
+        return f"{short_path(self.key[0])}:{self.key[1]}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The program's own update count, read from its loops."""
+
+    updates: int
+    loops: tuple[LoopPlace, ...]
+    """The loops it was read from, outer first (as seen at the last capture used)."""
+    per_iteration: float
+    """Updates per iteration of the innermost of those loops (1/100: an update every 100 samples)."""
+
+    def text(self) -> str:
+        """``range(1, epochs + 1) at train.py:27 (1), file at network.py:49 (5,000), one update every 100``."""
+        parts = [f"{p.text} at {p} ({p.length:,})" for p in self.loops]
+        rate = self.per_iteration
+        if rate > 0 and abs(1 / rate - round(1 / rate)) < 0.05 and rate < 0.95:
+            parts.append(f"one update every {round(1 / rate):,} iterations")
+        elif abs(rate - 1) >= 0.05:
+            parts.append(f"{rate:.3g} updates per iteration")
+        return ", ".join(parts)
+
+
+def fraction(places: list[LoopPlace] | tuple[LoopPlace, ...]) -> tuple[float, int]:
+    """The fraction of the loops' work done (outer loop first) and how many loops it reads.
+
+    ``(epoch 2 of 4, batch 10 of 20)`` is ``(2 + 10/20) / 4 = 0.625``. It stops at the first loop whose length or
+    position cannot be read: what lies inside it is a fraction of one of its iterations.
+    """
+    total, scale, depth = 0.0, 1.0, 0
+    for p in places:
+        if not p.length or p.index is None or not 0 <= p.index <= p.length:
+            break
+        scale /= p.length
+        total += p.index * scale
+        depth += 1
+    return total, depth
+
+
+def loops_at(frame: FrameType, user_code: Callable[[CodeType], bool]) -> tuple[LoopPlace, ...]:
+    """The ``for`` loops of the program around where ``frame`` runs, outer first, through every caller of the
+    program's (a library's frames between them, a thread's ``run()``, are passed over)."""
+    frames = []
+    f: FrameType | None = frame
+    while f is not None:
+        code = f.f_code
+        if code.co_name not in EXPRESSION_SCOPES and user_code(code):
+            frames.append(f)
+        f = f.f_back
+    out: list[LoopPlace] = []
+    for f in reversed(frames):
+        line = f.f_lineno
+        for node in enclosing_loops(f.f_code, line):
+            out.append(_place(node, f, line))
+    return tuple(out)
+
+
+def _place(node: ast.For | ast.While, frame: FrameType, line: int) -> LoopPlace:
+    key = (frame.f_code.co_filename, node.lineno)
+    if not isinstance(node, ast.For):
+        return LoopPlace(key, None, None, "while " + ast.unparse(node.test))
+    target = ast.unparse(node.target)
+    text = f"for {target[1:-1] if isinstance(node.target, ast.Tuple) and target.startswith('(') else target} in {ast.unparse(node.iter)}"
+    scope = _Scope(frame)
+    try:
+        length: int | None = scope.length(node.iter)
+    except _Unknown:
+        length = None
+    except Exception:  # noqa: BLE001 - a value of the program's that does not behave: the loop is not read
+        length = None
+    try:
+        index: int | None = scope.position(node.iter, node.target)
+    except _Unknown:
+        index = None
+    except Exception:  # noqa: BLE001 - as above
+        index = None
+    if line == node.lineno and length is not None:
+        # at the loop's head: the variable still holds the item before (or nothing at the first iteration); the
+        # iteration starting is the next. Past the end it is the loop ending, or a stale variable of the loop's last
+        # run starting again: not told apart, so not read
+        index = 0 if index is None and not scope.bound(node.target) else (None if index is None else index + 1)
+        if index is not None and index >= length:
+            index = None
+    return LoopPlace(key, length, index, text)
+
+
+_SAFE_BUILTINS = {"range": range, "len": len, "zip": zip, "enumerate": enumerate, "reversed": reversed,
+                  "min": min, "max": max, "int": int, "abs": abs, "list": list, "tuple": tuple, "sorted": sorted}
+_SEQUENCES = (list, tuple, range, str, bytes, dict)
+_SCALARS = (int, float, complex, bool, str, bytes, np.generic, type(None))
+
+
+class _Scope:
+    """Evaluates the few expressions a loop's header is made of, on one frame's values, without running the
+    program's code (see the module docstring)."""
+
+    def __init__(self, frame: FrameType) -> None:
+        self.locals = frame.f_locals
+        self.globals = frame.f_globals
+
+    # -- values ----------------------------------------------------------------------------
+    def bound(self, target: ast.expr) -> bool:
+        name = target.elts[0] if isinstance(target, ast.Tuple) and target.elts else target
+        return isinstance(name, ast.Name) and name.id in self.locals
+
+    def value(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+            return node.value
+        if isinstance(node, ast.Name):
+            for space in (self.locals, self.globals):
+                if node.id in space:
+                    return space[node.id]
+            if node.id in _SAFE_BUILTINS:
+                return _SAFE_BUILTINS[node.id]
+            raise _Unknown(node.id)
+        if isinstance(node, ast.Attribute):
+            return self._attribute(self.value(node.value), node.attr)
+        if isinstance(node, ast.Subscript):
+            base = self.value(node.value)
+            if not (type(base) in _SEQUENCES or isinstance(base, np.ndarray)):
+                raise _Unknown("subscript")
+            return base[self._index(node.slice)]
+        if isinstance(node, ast.BinOp):
+            a, b = self.value(node.left), self.value(node.right)
+            if not (_number(a) and _number(b)):
+                raise _Unknown("arithmetic")
+            return _ARITHMETIC[type(node.op)](a, b)
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+            v = self.value(node.operand)
+            if not _number(v):
+                raise _Unknown("negation")
+            return -v
+        if isinstance(node, ast.Call) and not node.keywords:
+            fn = self.value(node.func)
+            if fn is len:
+                (arg,) = node.args
+                return self.length(arg)
+            if fn in (min, max, int, abs):
+                args = [self.value(a) for a in node.args]
+                if not args or not all(_number(a) for a in args):
+                    raise _Unknown("call")
+                return fn(*args)
+        raise _Unknown(type(node).__name__)
+
+    def _index(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.Slice):
+            parts = [None if p is None else self.value(p) for p in (node.lower, node.upper, node.step)]
+            if not all(p is None or isinstance(p, (int, np.integer)) for p in parts):
+                raise _Unknown("slice")
+            return slice(*parts)
+        if isinstance(node, ast.Tuple):
+            return tuple(self._index(e) for e in node.elts)
+        v = self.value(node)
+        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+            raise _Unknown("index")
+        return v
+
+    @staticmethod
+    def _attribute(base: Any, attr: str) -> Any:
+        if isinstance(base, types.ModuleType):
+            space = vars(base)
+        elif isinstance(base, np.ndarray):
+            if attr not in ("shape", "size", "ndim", "T"):
+                raise _Unknown(attr)
+            return getattr(base, attr)
+        else:
+            try:
+                space = object.__getattribute__(base, "__dict__")
+            except AttributeError:
+                raise _Unknown(attr) from None
+            if not isinstance(space, dict):
+                raise _Unknown(attr)
+        if attr not in space:
+            raise _Unknown(attr)
+        return space[attr]
+
+    # -- lengths and positions --------------------------------------------------------------
+    def length(self, node: ast.expr) -> int:
+        """Items the iterable ``node`` yields."""
+        if isinstance(node, ast.Call) and not node.keywords:
+            fn = self._callee(node.func)
+            if fn is range or fn is np.arange:
+                return len(self._range(node))
+            if fn is zip:
+                return min(self.length(a) for a in node.args)
+            if fn in (enumerate, reversed, list, tuple, sorted, np.array, np.asarray):
+                return self.length(node.args[0])
+            raise _Unknown("call")
+        v = self.value(node)
+        if type(v) in _SEQUENCES:
+            return len(v)
+        if isinstance(v, np.ndarray) and v.ndim >= 1:
+            return int(v.shape[0])
+        raise _Unknown("iterable")
+
+    def _callee(self, node: ast.expr) -> Any:
+        try:
+            return self.value(node)
+        except _Unknown:
+            return None
+
+    def _range(self, node: ast.Call) -> range:
+        args = [self.value(a) for a in node.args]
+        if not args or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            raise _Unknown("range")
+        return range(*(int(a) for a in args))
+
+    def position(self, it: ast.expr, target: ast.expr) -> int:
+        """The position of the loop variable ``target``'s current item in the iterable ``it``."""
+        if isinstance(it, ast.Call) and not it.keywords:
+            fn = self._callee(it.func)
+            if fn is range or fn is np.arange:
+                v = self._target_value(target)
+                r = self._range(it)
+                if not isinstance(v, (int, np.integer)) or int(v) not in r:
+                    raise _Unknown("range item")
+                return r.index(int(v))
+            if fn is enumerate and isinstance(target, ast.Tuple) and len(target.elts) == 2:
+                start = self.value(it.args[1]) if len(it.args) > 1 else 0
+                v = self._target_value(target.elts[0])
+                if isinstance(v, (int, np.integer)) and isinstance(start, int):
+                    return int(v) - start
+                return self.position(it.args[0], target.elts[1])
+            if fn is zip and isinstance(target, ast.Tuple) and len(target.elts) == len(it.args):
+                for arg, elt in zip(it.args, target.elts):
+                    try:
+                        return self.position(arg, elt)
+                    except _Unknown:
+                        continue
+            raise _Unknown("call")
+        return _item_position(self.value(it), self._target_value(target), isinstance(target, ast.Tuple))
+
+    def _target_value(self, target: ast.expr) -> Any:
+        if isinstance(target, ast.Tuple) and target.elts:
+            target = target.elts[0]  # unpacked items: found by their first part
+        if not isinstance(target, ast.Name) or target.id not in self.locals:
+            raise _Unknown("target")
+        return self.locals[target.id]
+
+
+def _item_position(seq: Any, item: Any, unpacked: bool) -> int:
+    """Where ``item`` (or, ``unpacked``, the first part of an item) sits in ``seq``: the row an array view starts at,
+    the one place an equal scalar or the same object is."""
+    if isinstance(seq, np.ndarray) and seq.ndim >= 1 and len(seq) <= MAX_SEARCH:
+        if unpacked:
+            raise _Unknown("unpacked rows")
+        if isinstance(item, np.ndarray) and item.shape == seq.shape[1:] and seq.ndim >= 2 and seq.strides[0]:
+            offset = item.__array_interface__["data"][0] - seq.__array_interface__["data"][0]
+            i, rest = divmod(offset, seq.strides[0])
+            if not rest and 0 <= i < len(seq) and np.shares_memory(item, seq[i]):
+                return int(i)
+            raise _Unknown("a row of another array")
+        if seq.ndim == 1 and isinstance(item, (int, float, np.integer, np.floating)):
+            found = np.flatnonzero(seq == item)
+            if len(found) == 1:
+                return int(found[0])
+        raise _Unknown("array item")
+    if type(seq) in (list, tuple) and len(seq) <= MAX_SEARCH:
+        if unpacked:
+            hits = [k for k, v in enumerate(seq) if type(v) in (list, tuple) and v and v[0] is item]
+            if len(hits) == 1 or (hits and not isinstance(item, _SCALARS)):
+                return hits[0]
+        elif isinstance(item, _SCALARS):
+            hits = [k for k, v in enumerate(seq) if type(v) is type(item) and v == item]
+            if len(hits) == 1:
+                return hits[0]
+        else:
+            for k, v in enumerate(seq):
+                if v is item:
+                    return k
+    raise _Unknown("item")
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+_ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b, ast.Div: lambda a, b: a / b,
+}
+
+
+class _Capture:
+    __slots__ = ("updates", "places")
+
+    def __init__(self, updates: int, places: tuple[LoopPlace, ...]) -> None:
+        self.updates = updates
+        self.places = places
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """What the header says of the program's update count (see :meth:`LoopProgress.coverage`)."""
+
+    expected: int | None
+    """The program's update count, when the observation can be held against it (the header's "N of M")."""
+    loops: str
+    """The loops it was read from (or why it was not: ``not read: ...``), for the header's ``loops`` row."""
+    note: str = ""
+    """Said when fewer than half of the updates were observed."""
+
+
+class LoopProgress:
+    """The loops around a program's updates, read at a few updates and gradient computations.
+
+    :meth:`estimate` is the program's update count; :meth:`coverage` holds the updates observed against it.
+
+    Args:
+        user_code: whether a code object is the program's (the tracer's answer).
+    """
+
+    def __init__(self, user_code: Callable[[CodeType], bool]) -> None:
+        self.user_code = user_code
+        self.captures: list[_Capture] = []
+        self.last: _Capture | None = None
+        """The latest capture, at an update or a gradient computation: how far the loops got while observed."""
+        self.asked = 0
+        self.computations = 0
+        self._total: int | None = None
+        """The estimate at the latest capture: near its end the loops are read more often (the last updates tell
+        whether the loops ran to their end)."""
+
+    def at_update(self, frame: FrameType | None, updates: int) -> None:
+        """An update was seen (``updates``: the count with it) at ``frame``: its loops are read at a schedule in
+        update counts (all of the first, then a few per doubling)."""
+        self.asked += 1
+        near = self._total is not None and updates >= 0.85 * self._total and self.asked % max(1, self._total // 200) == 0
+        if frame is None or not (near or sampled(self.asked, first=16, per_doubling=8, stride=8)):
+            return
+        places = loops_at(frame, self.user_code)
+        if not places:
+            return
+        if len(self.captures) >= CAPTURES:
+            self.captures.pop(len(self.captures) // 2)  # keep the first and the latest ones
+        self.last = capture = _Capture(updates, places)
+        self.captures.append(capture)
+        est = self.estimate()
+        self._total = est.updates if est is not None else None
+
+    def at_gradient(self, frame: FrameType, updates: int) -> None:
+        """A gradient computation starts at ``frame``: where the loops are (read at a schedule in computations), so
+        that loops that went on while no update was counted are seen to have."""
+        self.computations += 1
+        if sampled(self.computations, first=4, per_doubling=8, stride=8):
+            places = loops_at(frame, self.user_code)
+            if places:
+                self.last = _Capture(updates, places)
+
+    @property
+    def unknown(self) -> str:
+        """Why no estimate was made ("" when one was)."""
+        if self.estimate() is not None:
+            return ""
+        if not self.captures:
+            return "no loop of the program's was seen around its updates"
+        last = self.captures[-1].places
+        unread = next((p for p in last if not p.length or p.index is None), None)
+        if unread is not None:
+            what = "its length" if not unread.length else "how far it has come"
+            return f"the loop around the updates at {unread} ({unread.text}) does not tell {what}"
+        return "the loops around the updates did not advance between the updates seen"
+
+    def estimate(self) -> Estimate | None:
+        """The program's update count: the updates between two captures over the fraction of the loops' work done
+        between them, the median over pairs of captures half the captures apart (None when the loops do not tell).
+
+        The loops read must hold the updates: at most one update per iteration of the innermost one read (an
+        epoch loop read around an unreadable loop over the samples says nothing of the updates in an epoch)."""
+        caps = self.captures
+        if len(caps) < 2:
+            return None
+        half = max(1, len(caps) // 2)
+        pairs = list(zip(caps, caps[half:]))
+        found: list[tuple[float, int, _Capture]] = []
+        for a, b in pairs:
+            depth = min(_common(a.places, b.places), fraction(a.places)[1], fraction(b.places)[1])
+            fa, fb = fraction(a.places[:depth])[0], fraction(b.places[:depth])[0]
+            if depth == 0 or b.updates <= a.updates or fb <= fa:
+                continue
+            found.append(((b.updates - a.updates) / (fb - fa), depth, b))
+        if not found or 2 * len(found) < len(pairs):
+            return None
+        found.sort(key=lambda t: t[0])
+        m, depth, b = found[len(found) // 2]
+        if not math.isfinite(m) or m < 1:
+            return None
+        places = b.places[:depth]
+        iterations = math.prod(p.length or 1 for p in places)
+        if m > 1.05 * iterations:
+            return None
+        # a program updates at a steady rate of its loops: one update per iteration, or every k-th (an update every
+        # 100 samples); a measured rate near one of these is that rate (updates the observer missed, a short last
+        # batch, lower it a little)
+        k = round(iterations / m)
+        if k >= 1 and abs(m * k / iterations - 1) <= 0.1:
+            m = iterations / k
+        return Estimate(updates=round(m), loops=places, per_iteration=m / iterations)
+
+    def coverage(self, observed: int, *, cut: bool) -> Coverage:
+        """The updates ``observed`` against the program's own count.
+
+        Args:
+            observed: the updates counted.
+            cut: the observation ended before the program did (a limit stopped it, the observer failed or stood
+                down): the loops did not run to their end while observed.
+
+        The count is held against the loops' total when the loops were seen to their end, when the observation was
+        cut, or when the loops went on well past the updates counted (updates the program made that were not
+        counted). Loops last seen where the count says (a program that leaves its loop early, ``break`` on a
+        target accuracy, looks the same as one not followed after its last update seen) are described, not held
+        against it.
+        """
+        est = self.estimate()
+        if est is None:
+            return Coverage(None, f"not read: {self.unknown}")
+        loops = est.text()
+        # the furthest the loops were seen (a capture after an inner loop ended reads only the loops outside it)
+        seen = [*self.captures, *([self.last] if self.last is not None else [])]
+        reached = max((fraction(c.places[:_common(c.places, est.loops)])[0] * est.updates for c in seen), default=0.0)
+        if cut or reached >= 0.9 * est.updates or reached > 1.5 * observed + 2:
+            note = (f"only {observed:,} of the {est.updates:,} updates the program's loops make were observed (see "
+                    "loops): the rest were not followed" if 2 * observed < est.updates else "")
+            return Coverage(est.updates, loops, note)
+        note = (f"{observed:,} updates observed; the program's loops allow {est.updates:,} (see loops), and were last "
+                f"seen at about update {round(reached):,}: the program left them early, or was not followed after that"
+                if 2 * observed < est.updates else "")
+        return Coverage(None, loops + f"; last seen at about update {round(reached):,}", note)
+
+
+def _common(a: tuple[LoopPlace, ...], b: tuple[LoopPlace, ...]) -> int:
+    """Loops the two captures share, from the outer one (the same ``for`` of the same length)."""
+    n = 0
+    for p, q in zip(a, b):
+        if p.key != q.key or p.length != q.length:
+            break
+        n += 1
+    return n

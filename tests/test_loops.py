@@ -1,0 +1,224 @@
+"""The update count a program's loops make (netdoctor.observe.loops), against the count the program really makes.
+
+Each program below calls ``update()`` where a training program would apply
+its step; ``update()`` counts the calls (the oracle) and hands the frame to a
+:class:`LoopProgress`, as the NumPy observer does at each update it sees.
+"""
+
+from __future__ import annotations
+
+import runpy
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netdoctor.observe.loops import LoopPlace, LoopProgress, fraction, loops_at
+
+
+def _place(index: int | None, length: int | None, line: int = 1) -> LoopPlace:
+    return LoopPlace(("f.py", line), length, index, "for ...")
+
+
+def test_the_fraction_reads_the_loops_outer_first_and_stops_at_the_first_unread_one():
+    assert fraction([_place(2, 4), _place(10, 20)]) == (pytest.approx((2 + 10 / 20) / 4), 2)
+    assert fraction([_place(1, 3), _place(None, 20), _place(5, 10)]) == (pytest.approx(1 / 3), 1)
+    assert fraction([_place(0, None)]) == (0.0, 0)
+
+
+def _run(tmp_path: Path, source: str, stop_after: int | None = None) -> tuple[int, LoopProgress]:
+    """Run ``source`` (which calls ``update()``); the updates it made and the progress read at them."""
+    path = tmp_path / "prog.py"
+    path.write_text(textwrap.dedent(source), encoding="utf-8")
+    progress = LoopProgress(lambda code: code.co_filename == str(path))
+    made = [0]
+
+    class Stop(Exception):
+        pass
+
+    def update():
+        made[0] += 1
+        progress.at_update(sys._getframe(1), made[0])
+        if stop_after is not None and made[0] >= stop_after:
+            raise Stop
+
+    try:
+        runpy.run_path(str(path), init_globals={"update": update, "np": np, "threading": threading})
+    except Stop:
+        pass
+    return made[0], progress
+
+
+PROGRAMS = {
+    # epochs of mini-batches over an array's rows, in a function
+    "function": """
+        X = np.zeros((403, 5))
+        def train(X, epochs, bs):
+            for epoch in range(epochs):
+                for start in range(0, len(X), bs):
+                    update()
+        train(X, 7, 20)
+        """,
+    # module level: one sample at a time through a permutation, per-sample loop inside a batch
+    "module": """
+        rng = np.random.default_rng(0)
+        n, bs = 300, 16
+        for epoch in range(3):
+            order = rng.permutation(n)
+            for start in range(0, n, bs):
+                idx = order[start:start + bs]
+                for j in idx:
+                    pass
+                update()
+        """,
+    # a method that walks an array's rows and updates every 50 of them (the forum program's train())
+    "class": """
+        class Net:
+            def train(self, data, every):
+                count = 0
+                for row in data:
+                    count += 1
+                    if count % every == 0:
+                        for n in range(2):
+                            update() if n == 0 else None
+        net = Net()
+        for epoch in range(1, 4):
+            net.train(np.zeros((1000, 3)), 50)
+        """,
+    # a closure over a list of (x, y) pairs, zipped with their labels
+    "closure": """
+        def make():
+            data = [np.zeros(3) + k for k in range(90)]
+            labels = list(range(90))
+            def train(epochs):
+                for e in range(epochs):
+                    for x, y in zip(data, labels):
+                        update()
+            return train
+        make()(4)
+        """,
+    # a thread's target, enumerate over lists of batches
+    "thread": """
+        batches = [np.zeros((8, 3)) for _ in range(25)]
+        def train():
+            for epoch in range(6):
+                for i, b in enumerate(batches):
+                    update()
+        t = threading.Thread(target=train)
+        t.start()
+        t.join()
+        """,
+}
+
+
+@pytest.mark.parametrize("name", list(PROGRAMS))
+def test_the_update_count_read_from_the_loops_is_the_programs(tmp_path, name):
+    made, progress = _run(tmp_path, PROGRAMS[name])
+    est = progress.estimate()
+    assert est is not None, progress.unknown
+    assert est.updates == made
+    coverage = progress.coverage(made, cut=False)
+    assert coverage.expected == made and not coverage.note
+
+
+def test_a_run_stopped_early_is_held_against_the_whole_count(tmp_path):
+    made, progress = _run(tmp_path, PROGRAMS["function"], stop_after=60)
+    assert made == 60
+    coverage = progress.coverage(made, cut=True)
+    assert coverage.expected == 7 * 21
+    assert "only 60 of the 147 updates" in coverage.note
+
+
+def test_a_loop_left_early_is_described_not_held_against_the_count(tmp_path):
+    made, progress = _run(tmp_path, """
+        for epoch in range(100):
+            for start in range(0, 200, 10):
+                update()
+            if epoch == 9:
+                break
+        """)
+    assert made == 200
+    coverage = progress.coverage(made, cut=False)
+    assert coverage.expected is None
+    assert "allow 2,000" in coverage.note and "left them early, or was not followed" in coverage.note
+
+
+def test_updates_not_counted_while_the_loops_went_on_are_said(tmp_path):
+    # the observer counts only the first 30 updates (weights that stopped moving), the loops' positions at the
+    # gradient computations after that show the program went on
+    path = tmp_path / "prog.py"
+    path.write_text(textwrap.dedent("""
+        for epoch in range(5):
+            for start in range(0, 400, 20):
+                gradient()
+                update()
+        """), encoding="utf-8")
+    progress = LoopProgress(lambda code: code.co_filename == str(path))
+    made = [0]
+
+    def update():
+        made[0] += 1
+        if made[0] <= 30:
+            progress.at_update(sys._getframe(1), made[0])
+
+    def gradient():
+        progress.at_gradient(sys._getframe(1), min(made[0], 30))
+
+    runpy.run_path(str(path), init_globals={"update": update, "gradient": gradient})
+    coverage = progress.coverage(30, cut=False)
+    assert coverage.expected == 100 and "only 30 of the 100 updates" in coverage.note
+
+
+@pytest.mark.parametrize("source, why", [
+    ("""
+        def batches():
+            yield from range(40)
+        for b in batches():
+            update()
+        """, "does not tell its length"),
+    ("""
+        epoch = 0
+        while epoch < 30:
+            update()
+            epoch += 1
+        """, "while epoch < 30"),
+    # an epoch loop is read, the loop over the samples inside it is not: no count (not 1 update per epoch)
+    ("""
+        rng = np.random.default_rng(0)
+        for epoch in range(4):
+            for i in rng.permutation(50):
+                update()
+        """, "for i in rng.permutation(50)"),
+], ids=["generator", "while", "unread-inner-loop"])
+def test_no_count_is_made_when_the_loops_do_not_tell(tmp_path, source, why):
+    _, progress = _run(tmp_path, source)
+    assert progress.estimate() is None
+    assert why in progress.unknown
+    assert progress.coverage(10, cut=True).expected is None
+
+
+def test_reading_the_loops_runs_none_of_the_programs_code(tmp_path):
+    path = tmp_path / "prog.py"
+    path.write_text(textwrap.dedent("""
+        class Data:
+            calls = 0
+            def __len__(self):
+                Data.calls += 1
+                return 5
+            @property
+            def n(self):
+                Data.calls += 1
+                return 5
+        data = Data()
+        for i in range(len(data)):
+            for j in range(data.n):
+                seen.append(loops_at(sys._getframe(), lambda c: c.co_filename == __file__))
+        """), encoding="utf-8")
+    seen: list = []
+    runpy.run_path(str(path), init_globals={"seen": seen, "loops_at": loops_at, "sys": sys})
+    places = seen[-1]
+    assert [p.length for p in places] == [None, None]  # len() of a user object and a property: not called
+    assert runpy.run_path(str(path), init_globals={"seen": [], "loops_at": loops_at, "sys": sys})["Data"].calls == 6  # the program's own calls only
