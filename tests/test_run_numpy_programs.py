@@ -42,6 +42,9 @@ class Program:
     """The network's arrays: exactly its parameters (no gradient, velocity or cache taken as one)."""
     layers: str = ""
     """The layer widths the header must give (``12 -> 9 -> 3``), from the input on."""
+    missed: str = ""
+    """A known miss of the report (a bug not named, a healthy run not judged): its test is a strict xfail, so a fix
+    makes it XPASS and then this goes."""
     checked: bool = False
     """The update check compared the steps it tried, and no step was left uncompared (a twin's silence about gradients
     is earned)."""
@@ -225,6 +228,54 @@ PROGRAMS = [
     # sign variant hands the backward t - p
     Program("sequential_soft", updates=152, arrays=4, layers="30 -> 24 -> 5 (rows)", checked=True),
     Program("sequential_soft_sign", arrays=4, checked=True),
+    # -- styles the generator does not write, each written as an outsider would (issue 21) --
+    # the forward returns a tuple (hidden, probabilities), read as predict(x)[1]; the sign twin flips the output error
+    Program("tuple_forward", updates=320, samples=8000, arrays=4),
+    Program("tuple_forward_sign", arrays=4),
+    # batches handed as (rows, integer labels), the one-hot made inside the loss, which returns the logits' gradient;
+    # the summed twin drops the loss's / len(y) (each step 40x what lr says: the weights blow up)
+    Program("onehot_loss", updates=360, samples=14400, arrays=4),
+    Program("onehot_loss_summed", arrays=4, missed="learning-rate-too-high and the blow-up named, not the summed gradient"),
+    # an optimizer object handed the layer objects, steps every layer with weights; zero_grad() empties the sums the
+    # layers accumulate into (the stale twin never calls it). The targets are compared inline: samples not counted yet
+    Program("optimizer_layers", updates=180, arrays=4),
+    Program("optimizer_layers_stale", arrays=4),
+    # dataclass layers trained one (1, D) row at a time, the forward returning the list of every layer's output; the
+    # derivative twin flips the sign of the tanh derivative in the backward pass
+    Program("dataclass_layers", updates=4800, forward=False, arrays=4),
+    Program("dataclass_layers_derivative", forward=False, arrays=4, missed="no finding"),
+    # parameters a tuple passed through pure functions (params = step(params, grads, lr)), a local of main()
+    Program("pure_params", forward=False, missed="no network found: the tuple a local of main() rebinds at every step is not followed"),
+    Program("pure_params_frozen", arrays=4),
+    # np.einsum for the forward and the backward, a dict built by a comprehension, Xavier-uniform initialisation; the
+    # fast twin's learning rate is 300x too large
+    Program("einsum_rows", updates=228, samples=7200, arrays=4),
+    Program("einsum_rows_fast", arrays=4, missed="the blow-up and the saturation named, not the learning rate"),
+    # float32 throughout, the weights class attributes of a class never instantiated (Net.W1 -= ...); the saturated
+    # twin draws the first layer N(0, 9)
+    Program("float32_all", forward=False, missed="no network found: class attributes are not followed"),
+    Program("float32_all_saturated", forward=False, missed="no network found: class attributes are not followed"),
+    # a generator function yields the mini-batches, scaling a view of the shuffled data set; the mutated twin scales
+    # the view in place, so each pass (the test rows go through it too) divides by 255 again
+    Program("yield_batches", updates=320, arrays=4),
+    Program("yield_batches_mutated", arrays=4, missed="class-collapse and dead-units named, not the mutated data"),
+    # early stopping on a validation split, the best weights copied aside and restored at the end (a rebinding that is
+    # no update); the slow twin's learning rate is 10,000x too small
+    Program("early_stop", samples=10000, arrays=4),
+    Program("early_stop_slow", arrays=4),
+    # inverted dropout masks from a default_rng, per-sample sums refilled from zero templates; the dead twin starts the
+    # hidden biases at -8 (no relu unit ever fires)
+    Program("dropout_masks", updates=375, samples=6000, arrays=4),
+    Program("dropout_masks_dead", forward=False, missed="frozen-parameters named, the network taken with the sums, not dead units"),
+    # He initialisation, two relu layers as [W, b] lists walked by index, the targets built inline at module level; the
+    # constant twin writes T[:, y] = 1 (every row all ones)
+    Program("he_multihot", updates=300, arrays=6),
+    Program("he_multihot_constant", arrays=6, missed="the blow-up named, not the constant targets built inline"),
+    # images and labels in two files, loaded by a function; per-sample sigmoid training inline at module level; the
+    # scaled twin divides the labels by 255 with the pixels (every label 0). Only 12 of the 4,000 updates are observed
+    # (the module-level loop calls sigmoid(); inlined, 1,003) and the loop over rng.permutation(1000) is not read: quiet
+    Program("labels_file", forward=False),
+    Program("labels_file_scaled", forward=False, missed="no finding"),
 ]
 
 
@@ -270,7 +321,9 @@ def _detail(o: Observed) -> str:
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
-def test_buggy_programs_are_named_at_their_lines_and_healthy_twins_are_quiet(program):
+def test_buggy_programs_are_named_at_their_lines_and_healthy_twins_are_quiet(program, request):
+    if program.missed:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=program.missed))
     o = observed(program)
     assert o.report, _detail(o)
     findings = o.report["findings"]

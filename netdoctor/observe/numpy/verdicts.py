@@ -81,6 +81,12 @@ def _files(b: NumpyBackend) -> list[str]:
     return sorted(b.user_files)
 
 
+def _value(node: ast.AST) -> ast.AST:
+    """The value a statement assigns or returns, else the statement itself (``W: np.ndarray`` in a dataclass and a
+    bare ``return`` have a ``value`` of None)."""
+    return getattr(node, "value", None) or node
+
+
 def _head(text: str) -> str:
     """``self.weight_updates[0]`` -> ``self.weight_updates``; ``params['W1']`` -> ``params``."""
     return text.split("[")[0]
@@ -102,7 +108,7 @@ def _assign_lines(b: NumpyBackend, text: str, *, augmented: bool | None = None, 
         hit = any(_attr_name(t) == name for t in targets_text(node))
         if not hit:
             return False
-        return not value_has or value_has in ast.unparse(getattr(node, "value", node))
+        return not value_has or value_has in ast.unparse(_value(node))
 
     return find_lines(_files(b), pred)
 
@@ -116,7 +122,7 @@ def _update_lines(b: NumpyBackend) -> list[Line]:
         targets = targets_text(node)
         if not targets or not any(_attr_name(t) in names for t in targets):
             return False
-        value = ast.unparse(getattr(node, "value", node))
+        value = ast.unparse(_value(node))
         return (isinstance(node, ast.AugAssign) and isinstance(node.op, (ast.Sub, ast.Add))) or (bool(lr) and lr in value)
 
     lines = find_lines(_files(b), pred)
@@ -564,7 +570,7 @@ def _frozen(b: NumpyBackend) -> list[Finding]:
     if not frozen or not (moving or calls >= 10):
         return []
     lines = find_lines(_files(b), lambda node, src: any(LR_NAME.match(n) for n in re.findall(r"[A-Za-z_]\w*", ast.unparse(
-                       getattr(node, "value", node)))) and any(isinstance(t, ast.Name) for t in _target_nodes(node)), limit=3)
+                       _value(node)))) and any(isinstance(t, ast.Name) for t in _target_nodes(node)), limit=3)
     group = (FrozenGroup(frozen, "update_dropped") if moving else
              FrozenGroup(frozen, "nothing_changes", numbers={"calls": calls, "function": b.contributor.co_name
                                                              if b.contributor else "the program"}))
