@@ -227,7 +227,12 @@ PROGRAMS = [
     # slots it collected; the targets soft (0.7 one-hot + 0.3 a teacher's softmax: a distribution with many values). The
     # sign variant hands the backward t - p
     Program("sequential_soft", updates=152, arrays=4, layers="30 -> 24 -> 5 (rows)", checked=True),
-    Program("sequential_soft_sign", arrays=4, checked=True),
+    Program("sequential_soft_sign", arrays=4),
+    # no function computes the forward: train() chains the layer objects itself (h = layer.forward(h)), so does the
+    # evaluation; the update check replays the chain of calls, each handed the one before's output. The derivative
+    # variant's sigmoid backward drops the (1 - a) factor
+    Program("chained_layers", updates=216, arrays=6, layers="18 -> 14 -> 10 -> 4 (rows)", forward=False, checked=True),
+    Program("chained_layers_derivative", arrays=6, forward=False),
     # -- styles the generator does not write, each written as an outsider would (issue 21) --
     # the forward returns a tuple (hidden, probabilities), read as predict(x)[1]; the sign twin flips the output error
     Program("tuple_forward", updates=320, samples=8000, arrays=4),

@@ -41,8 +41,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["CallSite", "Replay", "quietly", "arg_values", "clone", "Path", "float_arrays", "read_path", "BIG",
-           "BIG_CONTAINER"]
+__all__ = ["CallSite", "Replay", "Chain", "Pick", "picked", "quietly", "arg_values", "clone", "Path", "float_arrays",
+           "read_path", "BIG", "BIG_CONTAINER"]
 
 BIG = 100_000
 """Arrays with more entries than this that are not parameters (a data set on ``self``) are shared
@@ -54,6 +54,10 @@ Path = tuple[tuple[str, Any], ...]
 """Where a value sits, from a call's point of view: ``(("arg", "self"), ("attr", "out"))``,
 ``(("global", "params"), ("key", "A2"))``, ``(("global", "layers"), ("item", 1), ("attr", "a"))``,
 ``(("free", "state"), ("attr", "out"))`` (a closure's cell)."""
+
+Pick = int | None | Path
+"""Where a call's output is: the value returned (None), its element ``i`` (a tuple), or a path where the call stored
+it (:data:`Path`)."""
 
 _QUIET = [0]  # nesting depth of quietly(): the states are saved once, around a whole check
 
@@ -485,3 +489,51 @@ def arg_values(frame: FrameType) -> dict[str, Any]:
     """The arguments bound in ``frame`` at its call event, by name."""
     loc = frame.f_locals
     return {k: loc[k] for k in _arg_names(frame.f_code) if k in loc}
+
+
+def picked(replay: Replay | Chain, value: Any, pick: Pick) -> Any:
+    """The output of a replayed call: what it returned, an element of it, or what it stored at a path (as it is)."""
+    if pick is None:
+        return value
+    if isinstance(pick, int):
+        return value[pick]
+    return replay.read(pick)
+
+
+class Chain:
+    """Calls of the program's run one after the other, each handed what the one before it gave: a forward that no
+    single function computes (``for layer in layers: x = layer.forward(x)`` written in the training loop itself).
+
+    Args:
+        links: the first call (run on its own copied arguments), then ``(replay, argument, pick)``: a call whose
+            ``argument`` is replaced by the previous call's output at ``pick``.
+
+    Each link is a :class:`Replay` made when the program made that call, all on the same working copies of the
+    parameters; :meth:`read` reads where the last call stored its output.
+    """
+
+    def __init__(self, first: Replay, links: list[tuple[Replay, str, Pick]]) -> None:
+        self.first = first
+        self.links = links
+        last = links[-1][0] if links else first
+        self.last = last
+        self.code = last.code
+        self.name = last.name
+        self.where = last.where
+
+    def __len__(self) -> int:
+        return 1 + len(self.links)
+
+    def call(self, replace: dict[str, Any] | None = None) -> Any:
+        """Run the calls in turn (``replace`` goes to the first) and return what the last returned."""
+        value = self.first.call(replace)
+        prev: Replay = self.first
+        with quietly():
+            for replay, arg, pick in self.links:
+                value = replay.call({arg: picked(prev, value, pick)})
+                prev = replay
+        return value
+
+    def read(self, path: Path) -> Any:
+        """The value at ``path`` among the last call's copies (where it stored its output)."""
+        return self.last.read(path)

@@ -40,7 +40,17 @@ import numpy as np
 
 from netdoctor.nn.threads import blas_threads
 from netdoctor.observe.numpy.arrays import path_text, walk_arrays
-from netdoctor.observe.numpy.replay import CallSite, Path, Replay, arg_values, float_arrays, quietly
+from netdoctor.observe.numpy.replay import (
+    CallSite,
+    Chain,
+    Path,
+    Pick,
+    Replay,
+    arg_values,
+    float_arrays,
+    picked,
+    quietly,
+)
 from netdoctor.observe.numpy.update_check import (
     DIRECTION,
     Applied,
@@ -86,9 +96,8 @@ class CheckedStep:
     """Samples in the batch the step was computed on (1 for one sample)."""
 
 
-Pick = int | None | Path
-"""Where a forward's output is: the value returned (None), its element ``i`` (a tuple), or a path where the
-call stored it (:data:`~netdoctor.observe.numpy.replay.Path`)."""
+MAX_LINKS = 16
+"""Calls a chained forward (:class:`~netdoctor.observe.numpy.replay.Chain`) may hold: the layers of a deep network."""
 
 
 @dataclass
@@ -97,8 +106,14 @@ class _Candidate:
 
     site: CallSite
     depth: int
-    replay: Replay | None = None
-    """The call on copies taken at the call (before the step): untracked arrays keep their values of then."""
+    replay: Replay | Chain | None = None
+    """The call on copies taken at the call (before the step): untracked arrays keep their values of then. A
+    :class:`~netdoctor.observe.numpy.replay.Chain` when the call was handed another candidate's output by the same
+    caller (a layer's forward in the loop ``for layer in layers: x = layer.forward(x)``): the calls up to it."""
+    caller: int = 0
+    """id of the frame that made the call."""
+    fed: bool = False
+    """Its output was handed on to the next call of a chain: an inner layer's, not the network's."""
     outputs: list[tuple[Pick, np.ndarray, Any]] | None = None
     """(where in what it returned or stored, a copy, the object) of each float array it gave."""
     before: dict[Path, int] = field(default_factory=dict)
@@ -488,9 +503,14 @@ class UpdateCheckRecorder:
         frame.f_trace = local
         return True
 
-    def _candidate(self, w: _Window, frame: FrameType) -> None:
-        if len(w.candidates) + len(w.returned_candidates) >= 8:
+    def _candidate(self, w: _Window, frame: FrameType, feeds: tuple[_Candidate, Pick, str] | None = None) -> None:
+        """Keep a call handed the batch (or, ``feeds``: handed the output of such a call at ``pick`` as argument
+        ``arg`` by the same caller, a link of a chain) as a candidate forward."""
+        if feeds is None and sum(1 for c in (*w.candidates.values(), *w.returned_candidates)
+                                 if not isinstance(c.replay, Chain)) >= 8:
             return  # the first few calls handed the batch hold the forward
+        if feeds is not None and isinstance(feeds[0].replay, Chain) and len(feeds[0].replay) >= MAX_LINKS:
+            return
         depth, f = 0, frame.f_back
         while f is not None and f is not w.owner and depth < 16:
             f, depth = f.f_back, depth + 1
@@ -501,7 +521,15 @@ class UpdateCheckRecorder:
         except Exception:  # noqa: BLE001 - an argument that cannot be copied: not a forward we can run again
             return
         before = {path: id(a) for path, a in float_arrays(site.roots()).items()}
-        w.candidates[id(frame)] = _Candidate(site, depth, replay, before=before)
+        chained: Replay | Chain = replay
+        if feeds is not None:
+            prev, pick, arg = feeds
+            if isinstance(prev.replay, Chain):
+                chained = Chain(prev.replay.first, [*prev.replay.links, (replay, arg, pick)])
+            elif prev.replay is not None:
+                chained = Chain(prev.replay, [(replay, arg, pick)])
+            prev.fed = True
+        w.candidates[id(frame)] = _Candidate(site, depth, chained, caller=id(frame.f_back), before=before)
 
     # -- events inside a window ------------------------------------------------------------
     def on_call(self, frame: FrameType) -> None:
@@ -550,6 +578,8 @@ class UpdateCheckRecorder:
                 w.target_candidates += [v for v in new if id(v) not in {id(t) for t in w.target_candidates}][:4]
             outs = {id(o): o for c in w.returned_candidates for _, _, o in (c.outputs or [])}
             out_name = next((k for k, v in args.items() if id(v) in outs), None)
+            if out_name is not None and not handed:
+                self._link(w, frame, args, out_name)
             if out_name is not None:
                 others = [v for k, v in args.items() if k != out_name and _arraylike(v)]
                 w.target_candidates[:0] = others
@@ -557,6 +587,19 @@ class UpdateCheckRecorder:
                     w.losses[id(frame)] = (CallSite.of(frame), out_name, id(args[out_name]))
         finally:
             self.seconds += time.perf_counter() - t0
+
+    def _link(self, w: _Window, frame: FrameType, args: dict[str, Any], out_name: str) -> None:
+        """A call handed a candidate's output and no other array, by the frame that made that candidate's call: the
+        next layer of a forward that the caller chains (``for layer in layers: x = layer.forward(x)``)."""
+        if any(_arraylike(v) for k, v in args.items() if k != out_name) or frame.f_back is None:
+            return  # another array beside it (``loss(t, out)``, ``grad(out, t)``): not a layer of the forward
+        caller = id(frame.f_back)
+        given = args[out_name]
+        for cand in reversed(w.returned_candidates):
+            pick = next((i for i, _, o in cand.outputs or [] if o is given), False)
+            if pick is not False and cand.caller == caller:
+                self._candidate(w, frame, (cand, pick, out_name))
+                return
 
     @property
     def busy(self) -> bool:
@@ -736,7 +779,7 @@ class UpdateCheckRecorder:
         for cand, pick, losses in choices:
             replay = cand.replay or Replay(cand.site, by_id)
 
-            def forward(replay: Replay = replay, pick: Pick = pick) -> np.ndarray:
+            def forward(replay: Replay | Chain = replay, pick: Pick = pick) -> np.ndarray:
                 return _pick(replay, replay.call(), pick)
 
             mine = {i: c for i, c, _ in cand.outputs or []}
@@ -764,6 +807,9 @@ class UpdateCheckRecorder:
                                  biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive)
             check.computed_in = w.computed_in
             check.forward = f"{replay.name}() at {short_path(replay.where)}"
+            if isinstance(replay, Chain):
+                check.forward = (f"{len(replay)} calls chained by {w.computed_in.split(' at ')[0]}, from "
+                                 f"{replay.first.name}() at {short_path(replay.first.where)} to {check.forward}")
             if not check.tensors:
                 self._skip(check.note)
                 return None
@@ -822,7 +868,7 @@ class UpdateCheckRecorder:
         """(forward, where its output is, losses) to try, best first: the program's own loss, else an output
         paired with targets that look like targets (one-hot, class indices) rather than another array the
         program handed along (a hidden layer's cache), the class axis they fit most narrowly, outermost call first."""
-        out: list[tuple[tuple[int, int, int], _Candidate, Pick, list[LossChoice]]] = []
+        out: list[tuple[tuple[int, int, int, bool], _Candidate, Pick, list[LossChoice]]] = []
         targetish = {id(t): _targetish(t) for t in w.target_candidates}
         # what a forward computed is never a target (a layer's cache handed to its backward: ``act_prime(z, a)``)
         computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
@@ -830,13 +876,14 @@ class UpdateCheckRecorder:
             for i, a, o in cand.outputs or []:
                 if w.loss is not None and w.loss[2] == id(o):
                     site, name, _ = w.loss
-                    out.append(((-1, -1, cand.depth), cand, i, [_own_loss(site, name)]))
+                    out.append(((-1, -1, cand.depth, cand.fed), cand, i, [_own_loss(site, name)]))
                     continue
-                best: tuple[tuple[int, int, int], list[LossChoice]] | None = None
+                best: tuple[tuple[int, int, int, bool], list[LossChoice]] | None = None
                 for t in w.target_candidates:
                     if isinstance(t, np.ndarray) and id(t) in computed:
                         continue
-                    key = (0 if targetish[id(t)] else 1, _class_width(a, t), cand.depth)
+                    # a chain's inner link (its output handed on) after the link that ends it
+                    key = (0 if targetish[id(t)] else 1, _class_width(a, t), cand.depth, cand.fed)
                     if best is not None and key >= best[0]:
                         continue
                     losses = assumed_losses(a, t)
@@ -949,15 +996,9 @@ def _same(a: Any) -> Any:
     return a
 
 
-def _pick(replay: Replay, value: Any, pick: Pick) -> np.ndarray:
-    """The output of a replayed forward: what it returned, an element of it, or what it stored at a path."""
-    if pick is None:
-        out = value
-    elif isinstance(pick, int):
-        out = value[pick]
-    else:
-        out = replay.read(pick)
-    return np.asarray(out, dtype=np.float64)
+def _pick(replay: Replay | Chain, value: Any, pick: Pick) -> np.ndarray:
+    """The output of a replayed forward (see :func:`~netdoctor.observe.numpy.replay.picked`), as float64."""
+    return np.asarray(picked(replay, value, pick), dtype=np.float64)
 
 
 def _rebound(cand: _Candidate, w: _Window) -> list[tuple[Path, np.ndarray]]:
