@@ -51,6 +51,18 @@ Three more kinds of code are followed, because training lives there too:
   package lives; cached per name). The user's own modules are imported
   traced (their module-level code may train).
 
+**The call filter.** Where netdoctor's C extension was built (CPython 3.11, a
+C compiler at install time), the trace function is a ``CallFilter`` of
+``netdoctor/observe/_ctrace.c``, installed with ``PyEval_SetTrace``: a call of
+code already classified as not the user's (each such code object carries a
+mark the filter reads) ends in C, without a Python call; every other event
+goes to the same Python functions, with the same results, as under
+``sys.settrace`` (the filter does what CPython's trampoline does). The
+program sees the filter object as ``sys.gettrace()``, and
+``sys.settrace(sys.gettrace())`` keeps tracing. Elsewhere, or with the
+environment variable ``NETDOCTOR_PURE_TRACER=1``, ``sys.settrace`` runs the
+same Python functions directly (:data:`COMPILED`).
+
 A handler can stop the program (``--max-updates``, ``--max-seconds``) by
 raising :class:`StopObserving` from an event: Python then removes the trace
 function and the exception unwinds the program like any other. It derives
@@ -78,6 +90,32 @@ from typing import Any, ClassVar, TypeVar
 
 __all__ = ["Budget", "sampled", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS", "EXPRESSION_SCOPES",
            "caller_of", "runs_program", "LAUNCHERS"]
+
+PURE_ENV = "NETDOCTOR_PURE_TRACER"
+"""An environment variable: set to anything but "" or "0", every :class:`CallTracer` made from then on is the
+pure-Python one (the compiled call filter stays unused)."""
+
+
+def _call_filter() -> Any:
+    """The compiled call filter's class, or None where the extension is absent, from another build or unsupported."""
+    try:
+        from netdoctor.observe import _ctrace
+    except ImportError:
+        return None
+    if getattr(_ctrace, "API", None) != 1 or not getattr(_ctrace, "SUPPORTED", False):
+        return None  # a stale build left beside newer sources, or a Python whose frames it does not know
+    return _ctrace.CallFilter
+
+
+_CALL_FILTER = _call_filter()
+COMPILED = _CALL_FILTER is not None
+"""Whether the compiled call filter can be used here (see the module docstring); :envvar:`NETDOCTOR_PURE_TRACER`
+can still turn it off."""
+
+
+def _use_compiled() -> bool:
+    return COMPILED and os.environ.get(PURE_ENV, "") in ("", "0")
+
 
 _FAILED = object()
 """What :meth:`CallTracer._deliver` returns when the handler stopped or failed (a handler may return None)."""
@@ -397,12 +435,11 @@ class CallTracer:
     def __init__(self, on_call: Callable[[FrameType], bool], on_return: Callable[[FrameType, Any], None],
                  *, on_tick: Callable[[FrameType], None] | None = None,
                  is_user: Callable[[str], bool] = is_user_file) -> None:
-        self._trace = self._global  # one bound method: `sys.gettrace() is self._trace` tells whether we are tracing
-        self._quiet_trace = self._quiet  # the same for frames whose return only matters to a followed caller
-        self._on_call = on_call
-        self._on_return = on_return
-        self._on_tick = on_tick
-        self._is_user = is_user
+        self._filter = _CALL_FILTER(self._global) if _use_compiled() else None  # its marks: _user_code's False
+        self._trace: Any = self._filter or self._global  # one object: `sys.gettrace() is self._trace` while tracing
+        self.compiled = self._filter is not None  # whether the C filter ends other calls (else sys.settrace alone)
+        self._quiet_trace = self._quiet  # one bound method for frames whose return only matters to a followed caller
+        self._on_call, self._on_return, self._on_tick, self._is_user = on_call, on_return, on_tick, is_user
         self._user_code: dict[CodeType, bool] = {}
         self._ignored: set[CodeType] = set()
         self._followed: dict[int, _Followed] = {}
@@ -518,6 +555,8 @@ class CallTracer:
         known = self._user_code.get(code)
         if known is None:
             known = self._user_code[code] = code.co_name not in EXPRESSION_SCOPES and self._is_user(code.co_filename)
+            if not known and self._filter:
+                self._filter.skip(code)
         return known
 
     def ignore(self, code: CodeType) -> None:
@@ -525,12 +564,16 @@ class CallTracer:
         function): its frames then run untraced, as a library's do, and it is no longer :meth:`user_code`."""
         self._user_code[code] = False
         self._ignored.add(code)
+        if self._filter:
+            self._filter.skip(code)
 
     def heed(self, code: CodeType) -> None:
         """Deliver the events of an ignored ``code`` again (from its next call on; a running frame stays untraced)."""
         if code in self._ignored:
             self._ignored.discard(code)
             del self._user_code[code]
+            if self._filter:
+                self._filter.unskip(code)
 
     def follow(self, frame: FrameType) -> bool:
         """Deliver loop-head ticks of this running user frame from now on; False when it has no loops."""

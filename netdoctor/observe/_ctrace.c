@@ -1,0 +1,314 @@
+/* The call filter under netdoctor's tracer (netdoctor/observe/tracer.py): a trace function in C.
+ *
+ * `sys.settrace(f)` makes CPython call the Python function `f` at the call of
+ * every Python function, the standard library's and NumPy's included, even
+ * when `f` answers None at once. A CallFilter is installed with
+ * `PyEval_SetTrace` instead and decides in C, from a mark the Python side
+ * leaves in the code object (its "extra" slot, PEP 523), whether a call can
+ * interest the tracer at all: a call of code marked as not the user's (a
+ * library's, a comprehension, a function classified as uninteresting) ends
+ * here. Every other event goes where `sys.settrace` would send it: a call to
+ * the Python trace function given to the filter (CallTracer._global), any
+ * other event (line, return, exception, opcode) to the frame's own local
+ * trace function `frame.f_trace`, with the result stored back as
+ * `frame.f_trace` exactly as CPython's trampoline (sysmodule.c,
+ * trace_trampoline and call_trampoline) does. So the Python side sees the
+ * same events, in the same order, as under `sys.settrace`.
+ *
+ * `sys.gettrace()` returns the filter object. It is callable like a Python
+ * trace function: `sys.settrace(sys.gettrace())` (code that saves and
+ * restores the trace function) or `threading.settrace(filter)` (a new
+ * thread) installs CPython's trampoline around it, and its first call event
+ * puts the filter itself back with `PyEval_SetTrace` (as coverage.py's
+ * CTracer does).
+ *
+ * The frame layout is CPython 3.11's (internal/pycore_frame.h): other versions
+ * build a module whose SUPPORTED is False, and netdoctor uses its pure-Python
+ * tracer there (3.12 and later would rather use sys.monitoring).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+#include <structmember.h>
+
+#define CTRACE_API 1 /* bumped when the Python side's expectations change (tracer.py checks it) */
+
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
+#define CTRACE_SUPPORTED 1
+#include <internal/pycore_frame.h> /* struct _frame: f_trace, f_fast_as_locals */
+
+static Py_ssize_t extra_index = -1; /* our slot in every code object's co_extra */
+static PyObject *event_names[8];    /* "call", "exception", "line", "return", ..., "opcode" (PyTrace_*) */
+static unsigned long next_serial = 1;
+
+typedef struct {
+    PyObject_HEAD
+    PyObject *call; /* the Python trace function that hears call events of unmarked code */
+    uintptr_t mark; /* what this filter writes in a skipped code object's extra slot */
+} CallFilter;
+
+static int
+skipped(CallFilter *self, PyCodeObject *code)
+{
+    void *extra = NULL;
+    if (_PyCode_GetExtra((PyObject *)code, extra_index, &extra) < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return (uintptr_t)extra == self->mark;
+}
+
+/* What CPython's trampoline does with a Python trace function's answer: call it, the frame's locals synced as
+ * call_trampoline syncs them, and keep a non-None result as the frame's local trace function. */
+static int
+deliver(PyObject *callback, PyFrameObject *frame, int what, PyObject *arg)
+{
+    if (frame->f_fast_as_locals && PyFrame_FastToLocalsWithError(frame) < 0) {
+        goto failed;
+    }
+    PyObject *args[3] = {(PyObject *)frame, event_names[what], arg != NULL ? arg : Py_None};
+    Py_INCREF(callback); /* the callback may replace frame->f_trace, its only owner */
+    PyObject *result = PyObject_Vectorcall(callback, args, 3, NULL);
+    Py_DECREF(callback);
+    PyFrame_LocalsToFast(frame, 1);
+    if (result == NULL) {
+        goto failed;
+    }
+    if (result != Py_None) {
+        Py_XSETREF(frame->f_trace, result);
+    }
+    else {
+        Py_DECREF(result);
+    }
+    return 0;
+failed:
+    /* as sys.settrace's trampoline: tracing stops in this thread, the exception goes on into the program */
+    PyEval_SetTrace(NULL, NULL);
+    Py_CLEAR(frame->f_trace);
+    return -1;
+}
+
+static int
+filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
+{
+    CallFilter *self = (CallFilter *)obj;
+    PyObject *callback;
+    if (what == PyTrace_CALL) {
+        PyCodeObject *code = PyFrame_GetCode(frame);
+        int skip = skipped(self, code);
+        Py_DECREF(code);
+        if (skip) {
+            return 0;
+        }
+        callback = self->call;
+    }
+    else {
+        callback = frame->f_trace;
+    }
+    if (callback == NULL || what < 0 || what > PyTrace_OPCODE) {
+        return 0;
+    }
+    return deliver(callback, frame, what, arg);
+}
+
+static PyObject *
+filter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"call", NULL};
+    PyObject *call;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:CallFilter", kwlist, &call)) {
+        return NULL;
+    }
+    if (!PyCallable_Check(call)) {
+        PyErr_SetString(PyExc_TypeError, "CallFilter(call): call must be a trace function");
+        return NULL;
+    }
+    CallFilter *self = (CallFilter *)type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    Py_INCREF(call);
+    self->call = call;
+    /* odd values: never a pointer, never NULL (no mark); one per filter, so that a filter ignores another's marks */
+    self->mark = (uintptr_t)(next_serial++) * 2 + 1;
+    return (PyObject *)self;
+}
+
+static int
+filter_traverse(CallFilter *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->call);
+    return 0;
+}
+
+static int
+filter_clear(CallFilter *self)
+{
+    Py_CLEAR(self->call);
+    return 0;
+}
+
+static void
+filter_dealloc(CallFilter *self)
+{
+    PyObject_GC_UnTrack(self);
+    filter_clear(self);
+    Py_TYPE(self)->tp_free((PyObject *)self);
+}
+
+/* Called as a Python trace function: CPython's trampoline runs us (sys.settrace(filter), a new thread after
+ * threading.settrace(filter)). Put the filter itself in its place and answer this call as it would have. */
+static PyObject *
+filter_call(CallFilter *self, PyObject *args, PyObject *kwds)
+{
+    PyObject *frame, *event, *arg;
+    if (!PyArg_ParseTuple(args, "O!UO:CallFilter", &PyFrame_Type, &frame, &event, &arg)) {
+        return NULL;
+    }
+    PyEval_SetTrace(filter_trace, (PyObject *)self);
+    if (PyUnicode_CompareWithASCIIString(event, "call") != 0) {
+        Py_RETURN_NONE;
+    }
+    PyCodeObject *code = PyFrame_GetCode((PyFrameObject *)frame);
+    int skip = skipped(self, code);
+    Py_DECREF(code);
+    if (skip) {
+        Py_RETURN_NONE;
+    }
+    return PyObject_CallFunctionObjArgs(self->call, frame, event, arg, NULL);
+}
+
+static int
+set_mark(CallFilter *self, PyObject *code, uintptr_t mark)
+{
+    if (!PyCode_Check(code)) {
+        PyErr_Format(PyExc_TypeError, "expected a code object, got %.100s", Py_TYPE(code)->tp_name);
+        return -1;
+    }
+    return _PyCode_SetExtra(code, extra_index, (void *)mark);
+}
+
+static PyObject *
+filter_skip(CallFilter *self, PyObject *code)
+{
+    if (set_mark(self, code, self->mark) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+filter_unskip(CallFilter *self, PyObject *code)
+{
+    if (!PyCode_Check(code)) {
+        PyErr_Format(PyExc_TypeError, "expected a code object, got %.100s", Py_TYPE(code)->tp_name);
+        return NULL;
+    }
+    if (skipped(self, (PyCodeObject *)code) && set_mark(self, code, 0) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+filter_skips(CallFilter *self, PyObject *code)
+{
+    if (!PyCode_Check(code)) {
+        PyErr_Format(PyExc_TypeError, "expected a code object, got %.100s", Py_TYPE(code)->tp_name);
+        return NULL;
+    }
+    return PyBool_FromLong(skipped(self, (PyCodeObject *)code));
+}
+
+static PyObject *
+filter_install(CallFilter *self, PyObject *unused)
+{
+    PyEval_SetTrace(filter_trace, (PyObject *)self);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef filter_methods[] = {
+    {"skip", (PyCFunction)filter_skip, METH_O, "skip(code): calls of code end in C from now on (not the user's)."},
+    {"unskip", (PyCFunction)filter_unskip, METH_O, "unskip(code): calls of code reach the Python trace function again."},
+    {"skips", (PyCFunction)filter_skips, METH_O, "skips(code) -> whether calls of code end in C."},
+    {"install", (PyCFunction)filter_install, METH_NOARGS,
+     "install(): this filter is the current thread's trace function (PyEval_SetTrace)."},
+    {NULL},
+};
+
+static PyMemberDef filter_members[] = {
+    {"call", T_OBJECT, offsetof(CallFilter, call), READONLY, "The Python trace function of unskipped calls."},
+    {NULL},
+};
+
+static PyTypeObject CallFilterType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "netdoctor.observe._ctrace.CallFilter",
+    .tp_doc = PyDoc_STR("CallFilter(call): a trace function in C that ends the calls of skipped code objects and "
+                        "passes every other event on as sys.settrace(call) would."),
+    .tp_basicsize = sizeof(CallFilter),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+    .tp_new = filter_new,
+    .tp_dealloc = (destructor)filter_dealloc,
+    .tp_traverse = (traverseproc)filter_traverse,
+    .tp_clear = (inquiry)filter_clear,
+    .tp_call = (ternaryfunc)filter_call,
+    .tp_methods = filter_methods,
+    .tp_members = filter_members,
+};
+#else
+#define CTRACE_SUPPORTED 0
+#endif
+
+static struct PyModuleDef ctrace_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "netdoctor.observe._ctrace",
+    .m_doc = "The call filter under netdoctor's tracer (CPython 3.11; SUPPORTED says whether this build has it).",
+    .m_size = -1,
+};
+
+PyMODINIT_FUNC
+PyInit__ctrace(void)
+{
+    PyObject *module = PyModule_Create(&ctrace_module);
+    if (module == NULL) {
+        return NULL;
+    }
+    if (PyModule_AddIntConstant(module, "API", CTRACE_API) < 0 ||
+        PyModule_AddIntConstant(module, "SUPPORTED", CTRACE_SUPPORTED) < 0) {
+        goto error;
+    }
+#if CTRACE_SUPPORTED
+    static const char *names[8] = {"call", "exception", "line", "return", "c_call", "c_exception", "c_return", "opcode"};
+    for (int i = 0; i < 8; i++) {
+        if (event_names[i] == NULL && (event_names[i] = PyUnicode_InternFromString(names[i])) == NULL) {
+            goto error;
+        }
+    }
+    if (extra_index < 0 && (extra_index = _PyEval_RequestCodeExtraIndex(NULL)) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "no code object extra slot left");
+        goto error;
+    }
+    if (PyType_Ready(&CallFilterType) < 0) {
+        goto error;
+    }
+    /* filter.__module__, as a Python function has one: netdoctor's debugger watch (observe/control.py) tells its
+     * own trace function from a debugger's by it, when a new thread installs the filter with sys.settrace */
+    PyObject *name = PyUnicode_FromString("netdoctor.observe._ctrace");
+    if (name == NULL || PyDict_SetItemString(CallFilterType.tp_dict, "__module__", name) < 0) {
+        Py_XDECREF(name);
+        goto error;
+    }
+    Py_DECREF(name);
+    PyType_Modified(&CallFilterType);
+    Py_INCREF(&CallFilterType);
+    if (PyModule_AddObject(module, "CallFilter", (PyObject *)&CallFilterType) < 0) {
+        Py_DECREF(&CallFilterType);
+        goto error;
+    }
+#endif
+    return module;
+error:
+    Py_DECREF(module);
+    return NULL;
+}

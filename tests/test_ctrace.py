@@ -1,0 +1,231 @@
+"""The compiled call filter under the tracer (``netdoctor/observe/_ctrace.c``) against the pure-Python tracer.
+
+The oracle is the pure-Python tracer itself (``NETDOCTOR_PURE_TRACER=1``):
+the same program must hand the handlers the same events in the same order,
+and ``netdoctor run`` must write the same report (minus its timings), with
+either. The filter must also behave as ``sys.settrace`` does for the program
+(``sys.gettrace()``, saving and restoring the trace function, threads, an
+exception raised by a handler). CI sets ``NETDOCTOR_REQUIRE_CTRACE=1``, so a
+build that silently failed to compile the filter fails here instead of
+testing the fallback twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from netdoctor.observe import tracer as tracer_module
+from netdoctor.observe.tracer import COMPILED, PURE_ENV, CallTracer, StopObserving
+
+needs_filter = pytest.mark.skipif(not COMPILED, reason="the compiled call filter is not built here (pure-Python tracer only)")
+PROGRAM = {"_leaf", "_raises", "_items", "_work", "_in_thread", "_program"}
+"""The functions of the program below (its calls are what the tests compare)."""
+KINDS = [pytest.param(True, id="compiled", marks=needs_filter), pytest.param(False, id="pure")]
+TIMINGS = ("command", "seconds", "observer_seconds")
+"""The report's context fields that differ between two runs of one program (its command line and its timings)."""
+
+
+def test_the_compiled_filter_is_built_where_it_is_required():
+    if os.environ.get("NETDOCTOR_REQUIRE_CTRACE", "") not in ("", "0"):
+        assert COMPILED, "NETDOCTOR_REQUIRE_CTRACE is set but netdoctor.observe._ctrace was not built or not usable"
+
+
+def _tracer(compiled: bool, monkeypatch, on_call, on_return, **kw) -> CallTracer:
+    monkeypatch.setenv(PURE_ENV, "" if compiled else "1")
+    tracer = CallTracer(on_call, on_return, is_user=lambda name: name == __file__, **kw)
+    assert tracer.compiled is compiled
+    return tracer
+
+
+def _recording(calls: list[str]):
+    """An ``on_call`` that lists the calls of the program's functions (the test's own lambdas are the user's too)."""
+    return lambda f: (f.f_code.co_name in PROGRAM and calls.append(f.f_code.co_name)) is None
+
+
+# -- a program with every kind of event ---------------------------------------------------------------------------
+def _leaf(x):
+    return x + 1
+
+
+def _raises(x):
+    if x % 7 == 0:
+        raise ValueError(x)
+    return _leaf(x)
+
+
+def _items(n):
+    for i in range(n):
+        yield _leaf(i)
+
+
+def _work(n):
+    import json as js  # an import in the program's code: a library's calls, untraced
+
+    total = 0
+    for i in range(n):
+        try:
+            total += _raises(i)
+        except ValueError:
+            total -= 1
+        total += sum(_leaf(v) for v in [i, i])  # a generator expression calling the program's function
+        total += len(js.dumps([i]))  # a library function calling library functions
+    for v in _items(5):
+        total += v
+    return total
+
+
+def _in_thread(n, out):
+    out.append(_work(n))
+
+
+def _program(n: int) -> int:
+    out: list[int] = []
+    t = threading.Thread(target=_in_thread, args=(n, out))
+    t.start()
+    t.join()
+    return _work(n) + out[0]
+
+
+def _events(compiled: bool, monkeypatch) -> tuple[list[tuple], int]:
+    """What the handlers hear of the program's functions (the test's own frames are adopted and heard of too)."""
+    events: list[tuple] = []
+
+    def on_call(frame):
+        if frame.f_code.co_name not in PROGRAM:
+            return False
+        events.append(("call", frame.f_code.co_name, frame.f_lineno, threading.current_thread() is threading.main_thread()))
+        return frame.f_code.co_name != "_leaf"  # declined returns: the filter must not hand them on either
+
+    def on_tick(frame):
+        if frame.f_code.co_name in PROGRAM:
+            events.append(("tick", frame.f_code.co_name, frame.f_lineno))
+
+    tracer = _tracer(compiled, monkeypatch, on_call, lambda f, v: events.append(("return", f.f_code.co_name, v)), on_tick=on_tick)
+    tracer.install()
+    try:
+        result = _program(60)
+    finally:
+        tracer.uninstall()
+    return events, result
+
+
+def test_the_filter_hands_on_the_same_events_as_the_pure_tracer(monkeypatch):
+    if not COMPILED:
+        pytest.skip("the compiled call filter is not built here")
+    compiled, result_c = _events(True, monkeypatch)
+    pure, result_p = _events(False, monkeypatch)
+    assert result_c == result_p == _program(60)
+    assert compiled == pure
+    assert PROGRAM == {e[1] for e in pure}  # the oracle saw every kind of call
+    assert any(e[0] == "tick" for e in pure) and any(e[0] == "call" and not e[3] for e in pure)  # loops, the thread
+
+
+@pytest.mark.parametrize("compiled", KINDS)
+def test_ignored_code_is_skipped_by_this_tracer_only_and_heeded_again(compiled, monkeypatch):
+    calls: list[str] = []
+    tracer = _tracer(compiled, monkeypatch, _recording(calls), lambda f, v: None)
+    other = _tracer(compiled, monkeypatch, lambda f: True, lambda f, v: None)
+    tracer.ignore(_leaf.__code__)
+    assert not tracer.user_code(_leaf.__code__) and other.user_code(_leaf.__code__)  # marks are per tracer
+    tracer.install()
+    try:
+        _raises(1)
+        tracer.heed(_leaf.__code__)
+        _raises(2)
+    finally:
+        tracer.uninstall()
+    assert calls == ["_raises", "_raises", "_leaf"]
+
+
+@pytest.mark.parametrize("compiled", KINDS)
+def test_the_program_sees_the_tracer_as_its_trace_function_and_can_restore_it(compiled, monkeypatch):
+    """Code that saves the trace function and puts it back (``torch.compile`` does) must leave the program traced."""
+    calls: list[str] = []
+    tracer = _tracer(compiled, monkeypatch, _recording(calls), lambda f, v: None)
+    tracer.install()
+    try:
+        seen = sys.gettrace()
+        sys.settrace(None)
+        _leaf(1)  # untraced
+        sys.settrace(seen)
+        _leaf(2)
+        _leaf(3)
+        after = sys.gettrace()
+    finally:
+        tracer.uninstall()
+    assert seen is tracer._trace and after is tracer._trace and tracer.tracing() is False
+    assert calls.count("_leaf") == 2
+
+
+@pytest.mark.parametrize("compiled", KINDS)
+def test_a_stop_raised_by_a_handler_ends_the_program_and_its_tracing(compiled, monkeypatch):
+    def on_call(frame):
+        if frame.f_code.co_name == "_raises":
+            raise StopObserving("enough")
+        return True
+
+    tracer = _tracer(compiled, monkeypatch, on_call, lambda f, v: None)
+    tracer.install()
+    try:
+        with pytest.raises(StopObserving, match="enough"):
+            _work(3)
+        assert sys.gettrace() is None  # as under sys.settrace: the exception took the trace function with it
+    finally:
+        tracer.uninstall()
+
+
+def test_the_pure_tracer_is_chosen_by_the_environment_variable(monkeypatch):
+    monkeypatch.setenv(PURE_ENV, "1")
+    assert not CallTracer(lambda f: True, lambda f, v: None).compiled
+    monkeypatch.setenv(PURE_ENV, "0")
+    assert CallTracer(lambda f: True, lambda f, v: None).compiled is COMPILED
+    assert tracer_module._use_compiled() is COMPILED
+
+
+# -- whole programs under `netdoctor run`, both ways ---------------------------------------------------------------
+PROGRAMS = Path(__file__).resolve().parent / "numpy_programs"
+# Programs whose report is the same from run to run (layer_inputs_stale's count of samples trained is not: it differs
+# between two runs of the pure tracer, 152 to 229, so it cannot tell the tracers apart)
+RUN_BOTH = [
+    "textbook_inline",  # updates inline in a train() method, per sample
+    "smoothed_codes_mutated",  # a thread, per-sample column vectors, a code table mutated in place (findings)
+    "late_cache_dict_sign",  # a module-level loop, a forward's dict filled late, one layer stepped up its gradient
+    "global_grads_stale",  # a second dict of gradients in module globals, never emptied (findings)
+    "layer_objects",  # layer objects with buffers
+    "inline_main",  # main() rebinding its local weights inline, calling no function of the program
+]
+
+
+def _run(name: str, compiled: bool, tmp: Path) -> tuple[int, str, dict]:
+    out = tmp / f"{name}-{'compiled' if compiled else 'pure'}.json"
+    env = dict(os.environ, NO_COLOR="1", COLUMNS="100", **{PURE_ENV: "" if compiled else "1"})
+    proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(PROGRAMS / f"{name}.py")],
+                          capture_output=True, text=True, env=env, cwd=tmp, timeout=300)
+    report = json.loads(out.read_text()) if out.exists() else {}
+    context = report.get("context", {})
+    for key in TIMINGS:
+        context.pop(key, None)
+    context["notes"] = [re.sub(r"\d+\.\d+ s\b", "- s", note) for note in context.get("notes", [])]  # the update check's time
+    return proc.returncode, proc.stdout.partition(" netdoctor run ")[0], report  # the program's own output
+
+
+@needs_filter
+def test_netdoctor_run_reports_the_same_with_the_filter_and_without(tmp_path):
+    with ThreadPoolExecutor(2) as pool:
+        runs = {(name, compiled): pool.submit(_run, name, compiled, tmp_path) for name in RUN_BOTH for compiled in (True, False)}
+        results = {key: future.result() for key, future in runs.items()}
+    for name in RUN_BOTH:
+        code_c, stdout_c, report_c = results[name, True]
+        code_p, stdout_p, report_p = results[name, False]
+        assert report_p.get("context", {}).get("updates_observed"), name  # the oracle run really watched
+        assert (code_c, stdout_c) == (code_p, stdout_p), name
+        assert report_c == report_p, name
