@@ -36,6 +36,7 @@ __all__ = ["read_csv", "read_csv_stream"]
 _CHUNK = 1 << 17  # bytes per chunk: the ~12 byte-sized temporaries fit the L2 cache
 _PAD = 4  # commas before each chunk: every field has three bytes before its end, and the data starts on an even byte
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x0c\x0e-\x1f]")
+_WHOLE_NUMBERS = re.compile(rb"\d+(?:,\d+)*")
 _NUMBER = re.compile(rb"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*|\s*[-+]?(nan|inf)\s*", re.I)
 
 
@@ -109,8 +110,9 @@ def _rows_start(data, name: str) -> tuple[int, int, list[str] | None, int]:
         raise DataFormatError(f"{name} line 1 holds binary (non-text) bytes; expected a text "
                               "CSV, a gzip-compressed CSV, an IDX pair or an .npz")
     fields = first.split(b",")
-    # A header is mostly names; a data row with one bad cell is reported, not skipped.
-    if 2 * sum(_NUMBER.fullmatch(f) is None for f in fields) >= len(fields):
+    # A header is mostly names; a data row with one bad cell is reported, not skipped. (A line of
+    # whole numbers, the usual first row, is no header: one regex call instead of one per field.)
+    if _WHOLE_NUMBERS.fullmatch(first) is None and 2 * sum(_NUMBER.fullmatch(f) is None for f in fields) >= len(fields):
         header = [f.strip().strip(b'"').decode("utf-8", "replace") for f in first.split(b",")]
         start, line0 = first_end + 1, 2
         if start >= end:
