@@ -10,6 +10,8 @@ from setuptools import Extension, setup
 EXTENSIONS = [
     # The call filter under `netdoctor run`'s tracer (netdoctor/observe/tracer.py; NETDOCTOR_PURE_TRACER=1 turns it off).
     Extension("netdoctor.observe._ctrace", ["netdoctor/observe/_ctrace.c"], optional=True),
+    # The CSV scan under netdoctor.data.load (netdoctor/data/csvparse.py; NETDOCTOR_PURE_CSV=1 turns it off).
+    Extension("netdoctor.data._csvscan", ["netdoctor/data/_csvscan.c"], optional=True),
 ]
 
 setup(ext_modules=EXTENSIONS)

@@ -27,6 +27,9 @@ rotates every round, so a change of machine load hits every method):
 * ``netdoctor.data.load(path)`` into an empty cache directory: the first load a
   new user waits for, writing the cache entry too (judged: >= 8x ``np.loadtxt``);
 * ``netdoctor.data.load(path)`` with a warm cache: the second load;
+* where the compiled scan is built (``netdoctor/data/_csvscan.c``), the first
+  load writing the cache once more with the NumPy parser
+  (``NETDOCTOR_PURE_CSV=1``): what a user without a C compiler waits for;
 * ``pandas.read_csv(path, header=None)`` and ``pyarrow.csv.read_csv`` as
   optional peers (skipped when not installed; pyarrow parses on all cores).
 
@@ -45,6 +48,7 @@ Usage::
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import shutil
@@ -53,6 +57,7 @@ import sys
 import tempfile
 import time
 import tracemalloc
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -63,6 +68,7 @@ if str(ROOT) not in sys.path:
 
 from bench import row, shared_data  # noqa: E402
 from netdoctor.data import cache as datacache  # noqa: E402
+from netdoctor.data import csvparse  # noqa: E402
 from netdoctor.data import loader as nd_data  # noqa: E402
 
 DATA_DIR = Path(__file__).resolve().parent / "_data"
@@ -143,8 +149,23 @@ def _peers(path: Path) -> dict:
     return out
 
 
+@contextlib.contextmanager
+def _numpy_parser() -> Iterator[None]:
+    """The NumPy parser for the block's loads, as where the compiled scan was not built."""
+    was = os.environ.get("NETDOCTOR_PURE_CSV")
+    os.environ["NETDOCTOR_PURE_CSV"] = "1"
+    try:
+        yield
+    finally:
+        if was is None:
+            del os.environ["NETDOCTOR_PURE_CSV"]
+        else:
+            os.environ["NETDOCTOR_PURE_CSV"] = was
+
+
 def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool) -> list[dict]:
     rows = []
+    compiled = csvparse.compiled_scan() is not None
     with tempfile.TemporaryDirectory(prefix="netdoctor-bench-cache-") as cache_dir:
         first = nd_data.load(path, cache_dir=cache_dir)  # warms the page cache and the parse cache
         cached_entry = any(Path(cache_dir).glob("*.npy"))
@@ -162,13 +183,19 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
         def first_writing():  # a first load that writes its entry, into an empty cache directory each time
             return nd_data.load(path, cache_dir=Path(cache_dir) / f"fresh-{next(fresh)}")
 
+        def first_writing_numpy():  # the same with the NumPy parser, the fallback where the compiled scan is not built
+            with _numpy_parser():
+                return nd_data.load(path, cache_dir=Path(cache_dir) / f"numpy-{next(fresh)}")
+
         methods = {
             "np.loadtxt": lambda: np.loadtxt(path, delimiter=","),
             "first": lambda: nd_data.load(path, cache=False),
             "first+write": first_writing,
             "cached": lambda: nd_data.load(path, cache_dir=cache_dir),
-            **_peers(path),
+            **({"first+write, NumPy parser": first_writing_numpy} if compiled else {}),
         }
+        peers = _peers(path)
+        methods.update(peers)
         floors = {"read": lambda: _read(path), "alloc": fresh_float32}
         times: dict[str, list[float]] = {k: [] for k in [*floors, *methods]}
         cpu: dict[str, list[float]] = {k: [] for k in [*floors, *methods]}
@@ -191,7 +218,8 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
     med = {k: statistics.median(v) for k, v in times.items()}
     size_mb = path.stat().st_size / 1e6
     base = best["np.loadtxt"]
-    where = f"{n:,} x 785 CSV, {size_mb:.3g} MB, {how}"
+    where = (f"{n:,} x 785 CSV, {size_mb:.3g} MB, {how}; parser: "
+             + ("the compiled scan" if compiled else "NumPy (the compiled scan is not built here)"))
 
     def spread(k):
         return f"fastest of {len(times[k])} {min(times[k]):.3g} s, median {med[k]:.3g} s"
@@ -229,12 +257,19 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
               + f"; a memory-mapped uint8 table converted to float32 block by block; floor: a new float32 array of "
               f"X's shape {shape} written once ({spread('alloc')}), ours at {best['cached'] / best['alloc']:.1f}x "
               f"it; peak traced memory {peaks['cached']:.0f} MB")))
-    for name in names[4:]:
+    if compiled:
+        rows.append(row(
+            f"load CSV ({kind}): the same first load with the NumPy parser (the fallback where no compiler was found)",
+            "np.loadtxt(path, delimiter=',')", "(fallback, for context)", ours=best["first+write, NumPy parser"],
+            peer=base, ratio=base / best["first+write, NumPy parser"], unit="s", floor=best["read"],
+            note=(f"{where}; each call into an empty cache directory; NETDOCTOR_PURE_CSV=1; "
+                  f"{spread('first+write, NumPy parser')}; {in_cpu('first+write, NumPy parser')}; {load}")))
+    for name in peers:
         rows.append(row(
             f"load CSV ({kind}): netdoctor first load vs {name.split(' (')[0]}", name, "(peer, for context)",
             ours=best["first"], peer=best[name], ratio=best[name] / best["first"], unit="s", floor=best["read"],
             note=f"{where}; peer {spread(name)}; ours {spread('first')}"))
-    if len(names) == 4:
+    if not peers:
         rows.append(row(f"load CSV ({kind}): pandas / pyarrow peers", note="skipped: neither pandas nor pyarrow is installed"))
     return rows
 

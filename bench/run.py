@@ -146,37 +146,71 @@ about as much) and equal within noise at 784-30-10 and 784-512-512-10, so
 it was not kept; the step stays as simple as the maths it implements.
 ## Loading a CSV: where the time goes
 
-The first load of the 110 MB, 60,000-row CSV (parse, check, scale to
-float32, write the cache entry) was taken apart on 2026-12-05, CPU time
-(user + system) of one process, side by side in one run, load average 17-18
-on 2 cores: `np.loadtxt(path, delimiter=",")` takes 1.58 s. Ours takes
-0.37 s (4.3x; 0.41 s, 3.9x, before this round's parser), of which
+The first load of a CSV that writes the cache entry (parse, check, scale to
+float32, write the entry: what a new user waits for) was measured on
+2026-12-05 with `bench/bench_load.py` and side by side in fresh processes
+(the old checkout, the NumPy parser of now, the compiled scan of now and
+`np.loadtxt(path, delimiter=",")` in turn, 2-5 rounds, fastest of 5 calls
+each, 2 for `np.loadtxt`), CPU time (user + system), load average 14-19 on 2
+cores; "the bench" is `bench/bench_load.py`'s fastest of 3 interleaved rounds:
 
-| part | CPU | what it is |
-|---|---|---|
-| parse | 0.25 s | ~27 SIMD passes over each 128 KB block (classify bytes, check the fields, form the values) and one gather of the fields |
-| `X`, 60,000 x 784 float32 | 0.10 s | 0.03 s converting and dividing, 0.07 s of system time faulting in 188 MB of fresh pages |
-| cache entry | 0.02 s | the uint8 table, 47 MB |
-| the rest | 0.01 s | label column, checks, summary |
+| file | `np.loadtxt` | before (main a27e72e) | NumPy parser now | compiled scan now |
+|---|---|---|---|---|
+| 60,000 rows, real digits with jitter (110 MB), 5 rounds | 1.54-1.68 s | 0.37-0.40 s (3.8-4.5x) | 0.37-0.45 s | 0.18-0.27 s (5.8-8.7x, median 7.9x; the bench 8.5x, 9.3x in wall time) |
+| 60,000 rows, uniform 0..255 (168 MB), 2 rounds | 1.89-1.90 s | 0.47-0.49 s (3.9-4.0x) | 0.48-0.50 s | 0.23 s (8.1-8.2x; the bench 9.0x) |
+| the 10,000 MNIST test images (18 MB), 2 rounds | 0.23 s | 0.051-0.055 s (4.3-4.6x) | 0.052-0.060 s | 0.025-0.033 s (7.0-9.4x; the bench 10.9x) |
+| the bundled sample, decompressed (2,000 rows), the bench | 0.037 s | - | 0.012 s (3.2x) | 0.005 s (7.5x; 13.4x in wall time) |
+| the sample and the test set gzip-compressed, the bench | 0.045 s, 0.25 s | - | 2.6x, 3.1x | 4.1x, 5.0x |
 
-so 8x `np.loadtxt` (0.20 s) would leave 0.07 s for the parse, 2.2 GB/s or
-0.6 ns a byte. In NumPy each pass over a block costs about 0.035 ns a byte
-(4-6 us per 128 KB, the block in the L2 cache), and gathering the fields
-cannot be a SIMD pass: `np.flatnonzero` writes one index per element it
-scans (about 0.7 ns each), boolean indexing copies run by run (worse on
-alternating masks) and `np.repeat`, `np.compress` and a scatter with
-`cumsum` are no faster. The parser scans byte *pairs* (a field takes at
-least two bytes, so an aligned pair holds at most one separator: half the
-elements of a byte scan, 40 us instead of 78 us per block) and gathers each
+Where the compiled scan's time goes for the 110 MB file (six loads in one
+process, `getrusage` around each stage, load average 18.4): user time is
+steady, system time (page faults, copies from and to the page cache) varies
+threefold on this shared VM and makes the spread above.
+
+| part | user | system | what it is |
+|---|---|---|---|
+| parse | 0.029-0.044 s | 0.025-0.096 s | `readinto` of 128 KB blocks into one reused buffer; one pass over each, 32 bytes at a time, straight into the uint8 table (the scan alone: 1.8 GB/s) |
+| `X`, 60,000 x 784 float32 | 0.020-0.042 s | 0.067-0.189 s | 46,000 faults on 188 MB of fresh pages; converting and dividing in one ufunc pass per block of 1,024 rows |
+| cache entry | 0.000-0.015 s | 0.006-0.103 s | the uint8 table, 47 MB, written 256 KB at a time |
+| the whole load | 0.055-0.085 s | 0.126-0.317 s | |
+
+So 8x holds with the compiled scan when the machine's page faults are
+cheap, and not in every round on this VM: `X`'s fresh pages alone take a
+third to a whole of the 0.19 s that 8x leaves. Tried and not kept: `madvise(MADV_POPULATE_WRITE)` on `X` (the call
+itself costs the faults it saves), huge pages for `X` (0.03-0.34 s in fresh
+processes, median worse than small pages: see `loader._small_pages`), 1 MB
+blocks (no change), a special case for runs of `0,` (slower on data with
+noise). Gzip-compressed files stay near 5x: zlib alone takes 0.038 s of the
+test set's 0.25 s in `np.loadtxt`, a ceiling of 6.6x.
+
+The compiled scan is `netdoctor/data/_csvscan.c`, an optional extension
+that `pip install` builds where a C compiler exists. For each block it forms,
+in byte lanes, the value of the field that ends at every byte
+(`100 x3 + 10 x2 + x1`, the digits of the field before a separator, a short
+field's missing digits masked out; the hundreds clamped so nothing crosses a
+lane) and compresses the values at the separators into the table with
+`pshufb`, 32 bytes at a time with AVX2, 16 with SSSE3, byte by byte
+elsewhere (chosen at import from the CPU). It declines exactly what the
+NumPy parser declines (a 4-digit field, a value over 255, an empty field,
+any other byte, lines of unequal length), and `read_csv` then reads the
+numbers or names the bad cell. The NumPy parser stays the fallback where
+nothing was compiled, or with `NETDOCTOR_PURE_CSV=1`; the tests run every
+oracle (the `csv` module, `np.loadtxt`, one bad field at every offset of a
+group, the ten kinds of bad cell named by file, line and column) on the NumPy
+parser and on the compiled scan at each width.
+
+Why the NumPy parser cannot reach 8x on this machine: 8x (0.20 s) leaves
+about 0.07 s for the parse, 0.6 ns a byte. In NumPy each pass over a block
+costs about 0.035 ns a byte (4-6 us per 128 KB, the block in the L2 cache),
+and gathering the fields cannot be a SIMD pass: `np.flatnonzero` writes one
+index per element it scans (about 0.7 ns each), boolean indexing copies run
+by run and `np.repeat`, `np.compress` and a scatter with `cumsum` are no
+faster. The NumPy parser scans byte *pairs* (a field takes at least two
+bytes, so an aligned pair holds at most one separator) and gathers each
 pair's value as one uint16; the passes left are classifying the bytes (7),
 the field-width checks (5), the values and the check that they are <= 255
-(12). Other routes measured slower: `np.fromstring(text, sep=",")` parses
-9.7 ns a field (0.076 s for the 10,000-row test set against 0.045 s), and
-the per-field gathers of three digits cost 4 ns a field. The 8x of the
-target is therefore not reached by a single-threaded NumPy parser on this
-machine; the same table in other files: the MNIST test set as CSV 4.2x in
-CPU time, gzip-compressed 3.2x (decompression is common to both), the
-bundled sample 2.8x.
+(12): 0.25 s for the 110 MB file. `np.fromstring(text, sep=",")` parses
+9.7 ns a field; per-field gathers of three digits cost 4 ns a field.
 """
 
 

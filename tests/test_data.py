@@ -7,6 +7,7 @@ they were already in [0, 1]) and y the labels.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import importlib.util
@@ -89,6 +90,40 @@ def assert_loaded(ds, pixels, labels):
     np.testing.assert_array_equal(ds.y, labels)
     assert ds.summary.rows == len(labels) and ds.summary.features == pixels.shape[1]
     assert ds.summary.label_counts == {k: int((labels == k).sum()) for k in range(10)}
+
+
+PARSERS = ["numpy", "compiled, byte by byte", "compiled, 16 bytes at a time", "compiled, 32 bytes at a time"]
+
+
+@contextlib.contextmanager
+def csv_parser(kind: str):
+    """Parse plain 0..255 CSVs with the NumPy parser, or with the compiled scan, byte by byte or in groups of bytes.
+
+    The compiled scan (netdoctor/data/_csvscan.c) is optional: where it was not
+    built, its cases skip (the NumPy parser is then the one in use); so do the
+    group widths this CPU has no instructions for (16: SSSE3, 32: AVX2).
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        if kind == "numpy":
+            mp.setenv("NETDOCTOR_PURE_CSV", "1")
+            yield
+            return
+        mp.delenv("NETDOCTOR_PURE_CSV", raising=False)
+        if csvparse.compiled_scan() is None:
+            # CI builds it (.ci/run sets NETDOCTOR_REQUIRE_CSVSCAN=1): there a missing scan fails instead.
+            assert os.environ.get("NETDOCTOR_REQUIRE_CSVSCAN", "") in ("", "0"), \
+                "NETDOCTOR_REQUIRE_CSVSCAN is set but netdoctor.data._csvscan was not built"
+            pytest.skip("the compiled CSV scan is not built here")
+        from netdoctor.data import _csvscan
+
+        width = int(kind.split()[1]) if "at a time" in kind else 0
+        was = _csvscan.group_width(width)
+        try:
+            if _csvscan.group_width() != width:
+                pytest.skip(f"this CPU cannot scan {width} bytes at a time")
+            yield
+        finally:
+            _csvscan.group_width(was)
 
 
 # --- round trips ---------------------------------------------------------------------
@@ -179,8 +214,9 @@ def test_chunk_boundaries_do_not_change_the_result(tmp_path, monkeypatch):
     assert_loaded(chunked, pixels, labels)
 
 
+@pytest.mark.parametrize("parser", PARSERS)
 @pytest.mark.parametrize("chunk", [97, 1 << 17])
-def test_fast_parser_agrees_with_loadtxt_on_every_field_width(monkeypatch, chunk):
+def test_fast_parser_agrees_with_loadtxt_on_every_field_width(monkeypatch, chunk, parser):
     # Values of 1, 2 and 3 digits side by side (leading zeros too), lines of unequal length,
     # no final newline: the byte arithmetic must give what a reference parser gives.
     rng = np.random.default_rng(7)
@@ -189,7 +225,8 @@ def test_fast_parser_agrees_with_loadtxt_on_every_field_width(monkeypatch, chunk
     cells = [[f"{v:03d}" if (i + j) % 17 == 0 else str(v) for j, v in enumerate(r)] for i, r in enumerate(table.tolist())]
     data = "\n".join(",".join(r) for r in cells).encode()
     monkeypatch.setattr(csvparse, "_CHUNK", chunk)
-    got = csvparse._parse_uint8(data, 0, len(data))
+    with csv_parser(parser):
+        got = csvparse._parse_uint8(data, 0, len(data))
     expected = np.loadtxt(io.StringIO(data.decode()), delimiter=",", dtype=np.int64)
     assert got is not None and got.dtype == np.uint8
     np.testing.assert_array_equal(got, expected)
@@ -211,13 +248,19 @@ def _csv_variants() -> dict[str, bytes]:
     }
 
 
+@pytest.mark.parametrize("parser", PARSERS)
 @pytest.mark.parametrize("chunk", [97, 1 << 17])
 @pytest.mark.parametrize("variant", list(_csv_variants()))
-def test_a_file_parsed_as_it_is_read_equals_the_file_parsed_whole(tmp_path, monkeypatch, chunk, variant):
+def test_a_file_parsed_as_it_is_read_equals_the_file_parsed_whole(tmp_path, monkeypatch, chunk, variant, parser):
     # load() parses a plain CSV block by block as it reads it (read_csv_stream) and hands whatever that
     # declines to read_csv on the whole bytes: the arrays, the places and the errors must be the same.
     text = _csv_variants()[variant]
     monkeypatch.setattr(csvparse, "_CHUNK", chunk)
+    with csv_parser(parser):
+        _compare_stream_and_whole(tmp_path, text, variant)
+
+
+def _compare_stream_and_whole(tmp_path, text, variant):
     path = tmp_path / "d.csv"
     path.write_bytes(text)
     try:
@@ -262,16 +305,17 @@ def _csv_bytes(cells, newline, end) -> bytes:
     return (newline.join(",".join(r) for r in cells) + end).encode()
 
 
+@pytest.mark.parametrize("parser", PARSERS)
 @settings(max_examples=80, deadline=None)
 @given(text=csv_texts(), chunk=st.integers(8, 300))
-def test_fast_parser_equals_the_csv_module_on_any_widths_and_line_ends(text, chunk):
+def test_fast_parser_equals_the_csv_module_on_any_widths_and_line_ends(text, chunk, parser):
     # Oracle: the standard library's csv reader and int(); blocks cut anywhere (chunk bytes).
     import csv
 
     cells, newline, end = text
     data = _csv_bytes(cells, newline, end)
     expected = np.array([[int(v) for v in r] for r in csv.reader(io.StringIO(data.decode())) if r and any(f.strip() for f in r)])
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, csv_parser(parser):
         mp.setattr(csvparse, "_CHUNK", chunk)
         got = csvparse._parse_uint8(data, 0, len(data.rstrip(b" \r\n")))
     assert got is not None and got.dtype == np.uint8
@@ -283,11 +327,12 @@ _BAD_CELLS = {"1.5": "number", "-3": "number", "256": "number", "1000": "number"
               "": "empty", "x": "word", " 7": "number", "7 ": "number", "4;5": "word"}
 
 
+@pytest.mark.parametrize("parser", PARSERS)
 @pytest.mark.parametrize("bad", list(_BAD_CELLS), ids=repr)
 @settings(max_examples=12, deadline=None)
 @given(text=csv_texts(min_cols=4), where=st.tuples(st.integers(0, 10**6), st.integers(1, 10**6)), chunk=st.integers(8, 300))
 def test_a_cell_the_fast_parser_cannot_take_is_read_or_named_like_the_whole_file_parser(tmp_path_factory, text, bad, where,
-                                                                                       chunk):
+                                                                                       chunk, parser):
     # One planted cell that is not a plain 0..255 field: the fast parser declines it (never a wrong number);
     # load() then gives np.loadtxt's numbers, or the one-line error naming that line and column. (Four
     # columns or more: a first line with half its cells not numbers is a header.)
@@ -297,9 +342,13 @@ def test_a_cell_the_fast_parser_cannot_take_is_read_or_named_like_the_whole_file
     assume(not (bad.endswith(" ") and (r, c) == (len(cells) - 1, len(cells[r]) - 1)))
     cells[r][c] = bad
     data = _csv_bytes(cells, newline, end)
-    with pytest.MonkeyPatch.context() as mp:
+    with pytest.MonkeyPatch.context() as mp, csv_parser(parser):
         mp.setattr(csvparse, "_CHUNK", chunk)
         assert csvparse._parse_uint8(data, 0, len(data.rstrip(b" \r\n"))) is None
+        _read_or_named(tmp_path_factory, data, cells, bad, r, c)
+
+
+def _read_or_named(tmp_path_factory, data, cells, bad, r, c):
     path = tmp_path_factory.mktemp("bad") / "d.csv"
     path.write_bytes(data)
     if _BAD_CELLS[bad] == "number":
@@ -317,9 +366,42 @@ def test_a_cell_the_fast_parser_cannot_take_is_read_or_named_like_the_whole_file
 @pytest.mark.parametrize("text", [b"1,256\n", b"1,1000\n", b"1,0001\n", b"1,,2\n", b",1,2\n", b"1,2,\n",
                                   b"1,2\n\n3,4\n", b"1,2\n3\n", b"1,2\n3,4,5\n", b"1,-2\n", b"1,2.0\n",
                                   b"1, 2\n", b"1;2\n", b"1,2\r3,4\n"])
-def test_fast_parser_declines_what_it_cannot_parse_exactly(text):
+@pytest.mark.parametrize("parser", PARSERS)
+def test_fast_parser_declines_what_it_cannot_parse_exactly(text, parser):
     # None hands the bytes to the general parser, which reads or names the problem.
-    assert csvparse._parse_uint8(text, 0, len(text)) is None
+    with csv_parser(parser):
+        assert csvparse._parse_uint8(text, 0, len(text)) is None
+
+
+@pytest.mark.parametrize("parser", PARSERS)
+@pytest.mark.parametrize("bad", [b"256", b"300", b"999", b"1000", b"0001", b"", b"-2", b"2.0", b" 2", b"2 ", b"2\r3", b"x",
+                                 b"2;3"], ids=repr)
+def test_one_bad_field_in_long_lines_is_declined_wherever_it_falls(parser, bad):
+    # Lines long enough for the 16-byte groups of the compiled scan, the bad field at every offset of a group.
+    fields = [b"7", b"1", b"22", b"203", b"0", b"255", b"9", b"64"] * 5
+    line = b",".join(fields) + b"\n"
+    with csv_parser(parser):
+        assert np.array_equal(csvparse._parse_uint8(line * 3, 0, 3 * len(line)), np.array([[int(f) for f in fields]] * 3))
+        for i in range(1, len(fields)):
+            bad_line = b",".join(fields[:i] + [bad] + fields[i + 1:]) + b"\n"
+            for text in (line * 3 + bad_line + line, bad_line * 2):
+                assert csvparse._parse_uint8(text, 0, len(text)) is None, (i, text)
+
+
+def test_the_compiled_scan_is_switched_off_by_the_environment_and_checks_its_arguments(monkeypatch):
+    monkeypatch.setenv("NETDOCTOR_PURE_CSV", "1")
+    assert csvparse.compiled_scan() is None
+    monkeypatch.setenv("NETDOCTOR_PURE_CSV", "0")
+    scan = csvparse.compiled_scan()
+    if scan is None:
+        pytest.skip("the compiled CSV scan is not built here")
+    out = bytearray(8)
+    assert scan(b",,,1,22\n", 3, out, 0) == (1, 2) and list(out[:2]) == [1, 22]
+    assert scan(b",,,1,22\n", 3, out, 3) == -1  # lines of 2 fields where 3 were asked for
+    assert scan(b",,,1,22\n", 3, bytearray(1), 0) == -2  # no room for both values
+    for src, start in ((b"1,2\n", 0), (b",1,2\n", 1), (b"12,3,4\n", 3)):  # the 3 bytes before start: not digits
+        with pytest.raises(ValueError, match="3 bytes"):
+            scan(src, start, out, 0)
 
 
 def test_auto_label_column_sees_through_constant_corner_pixels(tmp_path):
@@ -348,11 +430,13 @@ def test_bad_label_column_argument(tmp_path, bad):
         load(path, label_column=bad, cache=False)
 
 
-def test_matches_np_loadtxt_on_real_mnist():
+@pytest.mark.parametrize("parser", PARSERS)
+def test_matches_np_loadtxt_on_real_mnist(parser):
     if not MNIST_5K.exists():
         pytest.skip("shared MNIST data not present")
     table = np.loadtxt(gzip.open(MNIST_5K), delimiter=",", dtype=np.uint8)
-    assert_loaded(load(MNIST_5K, cache=False), table[:, 1:], table[:, 0])
+    with csv_parser(parser):
+        assert_loaded(load(MNIST_5K, cache=False), table[:, 1:], table[:, 0])
 
 
 # --- cache ---------------------------------------------------------------------------
