@@ -97,7 +97,8 @@ def run_group(group: list, folder: Path, data: Path, kind: str, timeout: float =
             observed = run_observed(script, str(data), timeout=timeout)
             j = judge(p.expect, p.updates, observed, plain)
             row.update({"codes": j.codes, "named": j.named, "first": j.first, "quiet": j.quiet,
-                        "observed": j.updates_observed, "coverage_ok": j.coverage_ok, "notes": list(j.notes),
+                        "observed": j.updates_observed, "expected": j.updates_expected, "coverage_ok": j.coverage_ok,
+                        "notes": list(j.notes),
                         "exit": j.exit_code, "faithful": j.faithful, "verdict": observed.report.get("verdict"),
                         "timeout": j.timed_out, "observed_s": round(observed.seconds, 2)})
             script.with_suffix(".report.json").unlink(missing_ok=True)
@@ -204,6 +205,12 @@ def render(rows: list[dict], kind: str, header: str) -> str:
               + (" (by place: " + ", ".join(f"{k} {v}" for k, v in collections.Counter(
                   r["axes"].get("place", r["axes"].get("model", "?")) for r in short).most_common()) + ")" if short else "")
               + "."]
+    said = [r for r in valid if r.get("expected") is not None]
+    wrong = [r for r in said if r["expected"] != r["updates"]]
+    if "expected" in (valid[0] if valid else {}):
+        lines.append(f"The program's own update count (read from its loops) is said on {len(said)} of {len(valid)} runs, "
+                     f"the real count on {len(said) - len(wrong)}" + (": wrong on " + ", ".join(
+                         f"{r['name']} ({r['expected']} for {r['updates']})" for r in wrong[:8]) if wrong else "") + ".")
     slow = sorted(r["observed_s"] / max(r["plain_s"], 1e-3) for r in valid)
     if slow:
         lines.append(f"Wall time observed/plain, median {slow[len(slow) // 2]:.1f}x (max {slow[-1]:.1f}x; the machine "

@@ -87,6 +87,9 @@ def test_every_update_is_counted_and_the_samples_trained_on_are_said(buggy):
     assert ctx["samples_trained"] == 5000 and 4000 <= ctx["samples_observed"] <= 5000, ctx
     assert f"targets of {ctx['samples_observed']:,} of the 5,000 samples trained on" in ctx["training"]
     assert "50 updates observed" in observed.stdout
+    # the program's own count, read from its loops: 5,000 rows walked once, one update every 100 of them
+    assert ctx["updates_expected"] == 50 and ctx["training"].startswith("50 of 50 updates observed"), ctx
+    assert "for row in file at " in ctx["loops"] and "one update every 100 iterations" in ctx["loops"], ctx
 
 
 def test_constant_targets_is_the_root_cause_with_the_lines_of_the_scaling_and_the_pop(buggy):

@@ -154,6 +154,10 @@ PROGRAMS = [
     # (weights, bias) tuples in a list, replaced by new tuples at each step; the frozen twin builds them and drops them
     Program("tuple_layers", updates=160, samples=4000, arrays=4),
     Program("tuple_layers_frozen", arrays=4),
+    # a network object in a module global and a module constant of the output bias's shape (class weights) that only
+    # an error helper reads: never a parameter, also when nothing moves (the frozen twin rebinds its loop variable)
+    Program("class_weights", updates=270, arrays=4),
+    Program("class_weights_frozen", arrays=4),
     # the parameter dict lists the output layer first (its matrices also chain the other way round, as columns)
     Program("reversed_dict", updates=150, samples=3000, arrays=4, layers="12 -> 9 -> 3 (rows)"),
     # the forward's results in a dict on the object that starts empty and that the first forward fills, after 1,200

@@ -424,7 +424,8 @@ class LoopProgress:
         if self.estimate() is not None:
             return ""
         if not self.captures:
-            return "no loop of the program's was seen around its updates"
+            return ("no update was seen (the loops are read at the updates)" if not self.asked else
+                    "no loop of the program's was seen around its updates")
         last = self.captures[-1].places
         unread = next((p for p in last if not p.length or p.index is None), None)
         if unread is not None:

@@ -158,6 +158,8 @@ class Judgement:
     quiet: bool
     updates_real: int
     updates_observed: int | None
+    updates_expected: int | None
+    """The program's own update count as the header says it (read from its loops), None when not said."""
     coverage_ok: bool
     notes: tuple[str, ...]
     exit_code: int
@@ -190,6 +192,7 @@ def judge(expect: str | None, updates: int, observed: Run, plain: Run) -> Judgem
         first=expect is not None and bool(codes) and codes[0][0] == expect,
         quiet=bool(report) and not any(s in ("error", "warning") for _, s in codes),
         updates_real=updates, updates_observed=seen, coverage_ok=coverage_ok, notes=notes,
+        updates_expected=context.get("updates_expected") if isinstance(context.get("updates_expected"), int) else None,
         exit_code=observed.returncode, timed_out=observed.returncode == TIMED_OUT,
         faithful=observed.returncode == TIMED_OUT or observed.stdout.startswith(plain.stdout))
 
@@ -338,6 +341,8 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
         o = runs.observed(p)
         j = judge(p.expect, p.updates, o, runs.plain(p))
         assert j.coverage_ok, f"{p.name}: {j.updates_observed} of {p.updates} updates observed, notes {j.notes}\n" + detail(p, o)
+        # the program's own count, read from its loops, is the real one whenever the header says it
+        assert j.updates_expected in (None, p.updates), detail(p, o)
 
     for test in (test_the_sample_covers_every_bug_and_every_axis_value, test_the_plan_plants_every_bug_and_keeps_a_twin_per_style,
                  test_the_plain_run_behaves_as_labelled, test_netdoctor_run_names_the_bug_or_stays_quiet,

@@ -446,11 +446,15 @@ class NumpyBackend:
         ctx["samples_observed"] = self.target_samples
         ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
         notes = list(self.notes) + self.update_checks.notes()
-        if self.frozen and self.updates == 0:
+        if self.frozen:
             computed = self.gradient_computations
             ctx["gradient_computations"] = computed  # what was observed of a network that never moved
-            notes.append(f"updates not observed: the network's arrays never moved in the {computed:,} gradient computations "
-                         "seen (found from the gradients computed for them)")
+            if self.updates == 0 or ctx.get("updates_expected") is None:
+                # steps of zero are counted only from the buffers they empty: without them, or without the loops to
+                # hold the count against, the steps were not (all) seen
+                counted = f"; {self.updates:,} of its steps were seen emptying the gradient buffers" if self.updates else ""
+                notes.append(f"updates not observed: the network's arrays never moved in the {computed:,} gradient "
+                             f"computations seen (found from the gradients computed for them){counted}")
         stopped = self._counting_stopped()
         if stopped:
             notes.append(stopped)

@@ -24,11 +24,15 @@ Names only break ties (a container named like gradients is not the network when 
 
 from __future__ import annotations
 
+import dis
+import functools
 import itertools
 import math
+import types
 from collections import Counter
 from collections.abc import Iterable
 from types import CodeType, FrameType
+from typing import Any
 
 import numpy as np
 
@@ -57,8 +61,9 @@ from netdoctor.observe.numpy.network import (
     unnamed_param,
 )
 from netdoctor.observe.numpy.roles import code_like, computed_by_layer, float_2d, persistent_writer
+from netdoctor.observe.tracer import EXPRESSION_SCOPES
 
-__all__ = ["Classifier", "mark_caches"]
+__all__ = ["Classifier", "global_reads", "mark_caches", "read_beside_weights"]
 
 
 def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats], frame: FrameType,
@@ -218,6 +223,50 @@ def gradient_shapes(functions: dict[CodeType, FuncStats], paths: dict[tuple[int 
     return out
 
 
+@functools.lru_cache(maxsize=1024)
+def global_reads(code: CodeType) -> frozenset[str]:
+    """The global names ``code`` reads (its comprehensions' too: Python 3.11 runs them as code of their own)."""
+    out = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+    for c in code.co_consts:
+        if isinstance(c, CodeType) and c.co_name in EXPRESSION_SCOPES:
+            out |= global_reads(c)
+    return frozenset(n for n in out if isinstance(n, str))
+
+
+def read_beside_weights(params: list[tuple[Path, PathStats]], functions: dict[CodeType, FuncStats],
+                        space: dict[str, Any]) -> list[tuple[Path, PathStats]]:
+    """Frozen candidates without the module globals that no function of the program reads beside the weights.
+
+    A frozen network is found from arrays that never move and have the shapes of the gradients computed; a module
+    constant of a bias's shape (``PRIOR``, the class frequencies a target helper mixes into the targets) fits that
+    too. What tells it apart is what the program does with it: the functions that read a frozen layer's weights
+    (the forward, the backward) read its bias, and no function that reads the constant reads a weight matrix.
+    The weights of an object held in a global (``model.W1``, ``model.layers[0].W``) are read by its class's
+    methods too (as ``self``). Module-level code reads every global, so it tells nothing; where only module-level
+    code reads the weights (training written inline at module level), the candidates are kept as they are.
+
+    Args:
+        params: the candidates, paths from the module's globals ``space``.
+        functions: the program's functions seen while discovering.
+    """
+    readers: dict[str, set[CodeType]] = {}
+    for code in functions:
+        if code.co_name != "<module>":
+            for name in global_reads(code):
+                readers.setdefault(name, set()).add(code)
+    weights = {str(p[0][1]) for p, st in params if p and len(st.shape) == 2 and min(st.shape) > 1}
+    beside = set().union(*(readers.get(w, set()) for w in weights))
+    for w in weights:
+        holder = space.get(w)
+        if not isinstance(holder, (np.ndarray, dict, list, tuple, types.ModuleType, type)) and holder is not None:
+            methods = {f.__code__ for cls in type(holder).__mro__[:-1] for f in vars(cls).values()
+                       if isinstance(f, types.FunctionType)}
+            beside |= methods & functions.keys()
+    if not beside:
+        return params
+    return [(p, st) for p, st in params if len(p) != 1 or readers.get(str(p[0][1]), set()) & beside]
+
+
 class Classifier:
     """The network in the tables of one discovery (see the module docstring).
 
@@ -244,6 +293,8 @@ class Classifier:
         if best is None:
             return None
         params, buffers, updater = self._split(stats, force)
+        if force and best.globals_root:
+            params = read_beside_weights(params, self.functions, best.obj)
         if not params:
             return None
         return self._network(best, stats, params, buffers, updater, force)
