@@ -128,10 +128,9 @@ def loops_at(frame: FrameType, user_code: Callable[[CodeType], bool]) -> tuple[L
 
 def _place(node: ast.For | ast.While, frame: FrameType, line: int) -> LoopPlace:
     key = (frame.f_code.co_filename, node.lineno)
+    text = _header(node, frame.f_code.co_filename)
     if not isinstance(node, ast.For):
-        return LoopPlace(key, None, None, "while " + ast.unparse(node.test))
-    target = ast.unparse(node.target)
-    text = f"for {target[1:-1] if isinstance(node.target, ast.Tuple) and target.startswith('(') else target} in {ast.unparse(node.iter)}"
+        return LoopPlace(key, None, None, text)
     scope = _Scope(frame)
     try:
         length: int | None = scope.length(node.iter)
@@ -153,6 +152,26 @@ def _place(node: ast.For | ast.While, frame: FrameType, line: int) -> LoopPlace:
         if index is not None and index >= length:
             index = None
     return LoopPlace(key, length, index, text)
+
+
+_HEADERS: dict[tuple[str, int, int], str] = {}
+
+
+def _header(node: ast.For | ast.While, filename: str) -> str:
+    """``for x, y in zip(X, Y)``, ``while epoch < 6``: the loop's header as written (once per loop: the parsed trees
+    are kept, see :func:`netdoctor.observe.source.enclosing_loops`)."""
+    where = (filename, node.lineno, node.col_offset)
+    text = _HEADERS.get(where)
+    if text is None:
+        if isinstance(node, ast.While):
+            text = "while " + ast.unparse(node.test)
+        else:
+            target = ast.unparse(node.target)
+            if isinstance(node.target, ast.Tuple) and target.startswith("("):
+                target = target[1:-1]
+            text = f"for {target} in {ast.unparse(node.iter)}"
+        text = _HEADERS[where] = text
+    return text
 
 
 _SAFE_BUILTINS = {"range": range, "len": len, "zip": zip, "enumerate": enumerate, "reversed": reversed,
@@ -406,14 +425,15 @@ class LoopProgress:
             self.captures.pop(len(self.captures) // 2)  # keep the first and the latest ones
         self.last = capture = _Capture(updates, places)
         self.captures.append(capture)
-        est = self.estimate()
-        self._total = est.updates if est is not None else None
+        if len(self.captures) % 4 == 0:  # the estimate is asked again now and then, not at every capture
+            est = self.estimate()
+            self._total = est.updates if est is not None else None
 
     def at_gradient(self, frame: FrameType, updates: int) -> None:
         """A gradient computation starts at ``frame``: where the loops are (read at a schedule in computations), so
         that loops that went on while no update was counted are seen to have."""
         self.computations += 1
-        if sampled(self.computations, first=4, per_doubling=8, stride=8):
+        if sampled(self.computations, first=4, per_doubling=4, stride=8):
             places = loops_at(frame, self.user_code)
             if places:
                 self.last = _Capture(updates, places)
