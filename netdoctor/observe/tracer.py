@@ -331,6 +331,53 @@ class Budget:
         return False
 
 
+class _UserCode:
+    """Which code objects are the user's program's to follow (:meth:`user_code`), and which it stopped following
+    (:meth:`ignore`, :meth:`heed`); the compiled call filter, if any, marks every code that is not, so that its calls
+    end in C."""
+
+    __slots__ = ("is_user", "filter", "known", "codes", "ignored")
+
+    def __init__(self, is_user: Callable[[str], bool], call_filter: Any) -> None:
+        self.is_user = is_user
+        self.filter = call_filter
+        self.known: dict[int, bool] = {}
+        """By id: a function's code object hashes its bytecode and constants at every lookup."""
+        self.codes: dict[int, CodeType] = {}
+        """Every code classified, kept alive, so that no id in :attr:`known` (or :attr:`_Entries.known`) is reused."""
+        self.ignored: set[CodeType] = set()
+
+    def user_code(self, code: CodeType) -> bool:
+        """Whether ``code`` is a function (or module) of the user's program to follow (cached per code object).
+
+        Comprehensions and generator expressions are not (:data:`EXPRESSION_SCOPES`), even in the user's files.
+        """
+        known = self.known.get(id(code))
+        if known is None:
+            known = self.known[id(code)] = code.co_name not in EXPRESSION_SCOPES and self.is_user(code.co_filename)
+            self.codes[id(code)] = code
+            if not known and self.filter:
+                self.filter.skip(code)
+        return known
+
+    def ignore(self, code: CodeType) -> None:
+        """Deliver no more events of ``code`` (classified as uninteresting: a ``Dataset.__getitem__``, an activation
+        function): its frames then run untraced, as a library's do, and it is no longer :meth:`user_code`."""
+        self.known[id(code)] = False
+        self.codes[id(code)] = code
+        self.ignored.add(code)
+        if self.filter:
+            self.filter.skip(code)
+
+    def heed(self, code: CodeType) -> None:
+        """Deliver the events of an ignored ``code`` again (from its next call on; a running frame stays untraced)."""
+        if code in self.ignored:
+            self.ignored.discard(code)
+            del self.known[id(code)]
+            if self.filter:
+                self.filter.unskip(code)
+
+
 class _Followed:
     """A frame that gets loop-head ticks: its heads, whether it called the user's code since its last tick, and its
     ticks counted when it was followed as an entry function (:meth:`CallTracer.entry`), else -1."""
@@ -371,8 +418,9 @@ class _Entries:
 
     def __init__(self, user_code: Callable[[CodeType], bool]) -> None:
         self.user_code = user_code
-        self.known: dict[CodeType, bool] = {}
-        """Codes seen: whether their later entry calls are followed (a call of theirs looped long)."""
+        self.known: dict[int, bool] = {}
+        """Codes seen, by id: whether their later entry calls are followed (a call of theirs looped long). Every such
+        code is the user's, kept alive by :attr:`_UserCode.codes`, so an id is never reused."""
         self.base: tuple[FrameType | None, bool] = (None, False)
         """The last module-level caller asked about and whether no user function lies below it (the ``<module>`` of
         a script whose loop calls ``step(x)`` asks at every call; the frames below a running frame do not change,
@@ -386,17 +434,17 @@ class _Entries:
             back: its caller (:func:`caller_of`), or None for the outermost frame running when tracing starts.
         """
         code = frame.f_code
-        known = self.known.get(code)
+        known = self.known.get(id(code))
         if known is False:
             return 0
         if known is None and (code.co_flags & _RESUMED or not loop_heads(code)):
-            self.known[code] = False
+            self.known[id(code)] = False
             return 0
         if not self._below_no_function(back):
             return 0
         if known:
             return _FOLLOWED
-        self.known[code] = False  # until a followed call of it loops long
+        self.known[id(code)] = False  # until a followed call of it loops long
         return _COUNTED
 
     def _below_no_function(self, back: FrameType | None) -> bool:
@@ -430,18 +478,21 @@ class CallTracer:
             functions :data:`FOLLOW_CALLS` times, or one given to
             :meth:`follow`) starts a loop iteration. None: no line events at all.
         is_user: file name -> whether it is the user's (default :func:`is_user_file`).
+
+    ``user_code(code)``, ``ignore(code)`` and ``heed(code)`` classify code objects (:class:`_UserCode`).
     """
 
     def __init__(self, on_call: Callable[[FrameType], bool], on_return: Callable[[FrameType, Any], None],
                  *, on_tick: Callable[[FrameType], None] | None = None,
                  is_user: Callable[[str], bool] = is_user_file) -> None:
-        self._filter = _CALL_FILTER(self._global) if _use_compiled() else None  # its marks: _user_code's False
+        self._filter = _CALL_FILTER(self._global) if _use_compiled() else None  # marks: _UserCode's False
         self._trace: Any = self._filter or self._global  # one object: `sys.gettrace() is self._trace` while tracing
         self.compiled = self._filter is not None  # whether the C filter ends other calls (else sys.settrace alone)
         self._quiet_trace = self._quiet  # one bound method for frames whose return only matters to a followed caller
         self._on_call, self._on_return, self._on_tick, self._is_user = on_call, on_return, on_tick, is_user
-        self._user_code: dict[CodeType, bool] = {}
-        self._ignored: set[CodeType] = set()
+        self._classes = _UserCode(is_user, self._filter)
+        self._user_code = self._classes.known  # read at every call event
+        self.user_code, self.ignore, self.heed = self._classes.user_code, self._classes.ignore, self._classes.heed
         self._followed: dict[int, _Followed] = {}
         self._callers: dict[int, int] = {}
         self._entries = _Entries(self.user_code)
@@ -546,35 +597,6 @@ class CallTracer:
         """Whether the current thread is traced by this tracer right now."""
         return self.installed and sys.gettrace() is self._trace
 
-    # -- classification --------------------------------------------------------------
-    def user_code(self, code: CodeType) -> bool:
-        """Whether ``code`` is a function (or module) of the user's program to follow (cached per code object).
-
-        Comprehensions and generator expressions are not (:data:`EXPRESSION_SCOPES`), even in the user's files.
-        """
-        known = self._user_code.get(code)
-        if known is None:
-            known = self._user_code[code] = code.co_name not in EXPRESSION_SCOPES and self._is_user(code.co_filename)
-            if not known and self._filter:
-                self._filter.skip(code)
-        return known
-
-    def ignore(self, code: CodeType) -> None:
-        """Deliver no more events of ``code`` (classified as uninteresting: a ``Dataset.__getitem__``, an activation
-        function): its frames then run untraced, as a library's do, and it is no longer :meth:`user_code`."""
-        self._user_code[code] = False
-        self._ignored.add(code)
-        if self._filter:
-            self._filter.skip(code)
-
-    def heed(self, code: CodeType) -> None:
-        """Deliver the events of an ignored ``code`` again (from its next call on; a running frame stays untraced)."""
-        if code in self._ignored:
-            self._ignored.discard(code)
-            del self._user_code[code]
-            if self._filter:
-                self._filter.unskip(code)
-
     def follow(self, frame: FrameType) -> bool:
         """Deliver loop-head ticks of this running user frame from now on; False when it has no loops."""
         if self._on_tick is None or id(frame) in self._followed:
@@ -602,7 +624,7 @@ class CallTracer:
         if event != "call":
             return None
         code = frame.f_code
-        known = self._user_code.get(code)
+        known = self._user_code.get(id(code))
         if known is None:
             known = self.user_code(code)
         if not known or self.failed is not None or self.stood_down:
@@ -613,7 +635,9 @@ class CallTracer:
             stop, self.stop = self.stop, None
             raise stop
         frame.f_trace_lines = False
-        back = caller_of(frame)  # a call from a comprehension counts for the function around it
+        back = frame.f_back
+        if back is not None and back.f_code.co_name in EXPRESSION_SCOPES:
+            back = caller_of(frame)  # a call from a comprehension counts for the function around it
         followed_caller = back is not None and self._on_tick is not None and self._count_caller(back)
         watch = self._deliver(self._on_call, frame)
         if watch is _FAILED:
@@ -621,8 +645,8 @@ class CallTracer:
         if code.co_name == "<module>" and self._on_tick is not None:
             self.follow(frame)  # module-level code: its loops are followed from the start
             return self._local
-        if (self._on_tick is not None and self._entries.known.get(code) is not False
-                and (back is None or back.f_code.co_name == "<module>" or not self._user_code.get(back.f_code))
+        if (self._on_tick is not None and self._entries.known.get(id(code)) is not False
+                and (back is None or back.f_code.co_name == "<module>" or not self._user_code.get(id(back.f_code)))
                 and self.entry(frame, back)):  # a call from a function of the user's is no entry: asked cheaply
             return self._local
         if watch is False:
@@ -679,7 +703,7 @@ class CallTracer:
                 if followed.entry_ticks >= 0:
                     followed.entry_ticks += 1
                     if followed.entry_ticks == FOLLOW_CALLS:
-                        self._entries.known[frame.f_code] = True  # it loops long: its later calls are followed too
+                        self._entries.known[id(frame.f_code)] = True  # it loops long: its later calls are followed too
                 if followed.called:
                     followed.called = False
                     if followed.ticked:  # calls made before its first loop (``args = parse(argv)``) do not count
