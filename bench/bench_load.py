@@ -218,8 +218,8 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
     med = {k: statistics.median(v) for k, v in times.items()}
     size_mb = path.stat().st_size / 1e6
     base = best["np.loadtxt"]
-    where = (f"{n:,} x 785 CSV, {size_mb:.3g} MB, {how}; parser: "
-             + ("the compiled scan" if compiled else "NumPy (the compiled scan is not built here)"))
+    file_is = f"{n:,} x 785 CSV, {size_mb:.3g} MB, {how}"
+    where = f"{file_is}; parser: " + ("the compiled scan" if compiled else "NumPy (the compiled scan is not built here)")
 
     def spread(k):
         return f"fastest of {len(times[k])} {min(times[k]):.3g} s, median {med[k]:.3g} s"
@@ -262,7 +262,7 @@ def _compare(kind: str, path: Path, how: str, n: int, repeats: int, judged: bool
             f"load CSV ({kind}): the same first load with the NumPy parser (the fallback where no compiler was found)",
             "np.loadtxt(path, delimiter=',')", "(fallback, for context)", ours=best["first+write, NumPy parser"],
             peer=base, ratio=base / best["first+write, NumPy parser"], unit="s", floor=best["read"],
-            note=(f"{where}; each call into an empty cache directory; NETDOCTOR_PURE_CSV=1; "
+            note=(f"{file_is}; parser: NumPy (NETDOCTOR_PURE_CSV=1); each call into an empty cache directory; "
                   f"{spread('first+write, NumPy parser')}; {in_cpu('first+write, NumPy parser')}; {load}")))
     for name in peers:
         rows.append(row(

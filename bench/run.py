@@ -152,15 +152,21 @@ float32, write the entry: what a new user waits for) was measured on
 (the old checkout, the NumPy parser of now, the compiled scan of now and
 `np.loadtxt(path, delimiter=",")` in turn, 2-5 rounds, fastest of 5 calls
 each, 2 for `np.loadtxt`), CPU time (user + system), load average 14-19 on 2
-cores; "the bench" is `bench/bench_load.py`'s fastest of 3 interleaved rounds:
+cores:
 
 | file | `np.loadtxt` | before (main a27e72e) | NumPy parser now | compiled scan now |
 |---|---|---|---|---|
-| 60,000 rows, real digits with jitter (110 MB), 5 rounds | 1.54-1.68 s | 0.37-0.40 s (3.8-4.5x) | 0.37-0.45 s | 0.18-0.27 s (5.8-8.7x, median 7.9x; the bench 8.5x, 9.3x in wall time) |
-| 60,000 rows, uniform 0..255 (168 MB), 2 rounds | 1.89-1.90 s | 0.47-0.49 s (3.9-4.0x) | 0.48-0.50 s | 0.23 s (8.1-8.2x; the bench 9.0x) |
-| the 10,000 MNIST test images (18 MB), 2 rounds | 0.23 s | 0.051-0.055 s (4.3-4.6x) | 0.052-0.060 s | 0.025-0.033 s (7.0-9.4x; the bench 10.9x) |
-| the bundled sample, decompressed (2,000 rows), the bench | 0.037 s | - | 0.012 s (3.2x) | 0.005 s (7.5x; 13.4x in wall time) |
-| the sample and the test set gzip-compressed, the bench | 0.045 s, 0.25 s | - | 2.6x, 3.1x | 4.1x, 5.0x |
+| 60,000 rows, real digits with jitter (110 MB), 5 rounds | 1.54-1.68 s | 0.37-0.40 s (3.8-4.5x) | 0.37-0.45 s | 0.18-0.27 s (5.8-8.7x, median 7.9x) |
+| the same, the bench | 1.60 s | - | 0.39 s (4.1x) | 0.19 s (8.4x; 8.6x in wall time) |
+| 60,000 rows, uniform 0..255 (168 MB), 2 rounds | 1.89-1.90 s | 0.47-0.49 s (3.9-4.0x) | 0.48-0.50 s | 0.23 s (8.1-8.2x) |
+| the same, the bench | 1.88 s | - | 0.47 s (4.0x) | 0.21 s (8.9x; 10.1x in wall time) |
+| the 10,000 MNIST test images (18 MB), 2 rounds | 0.23 s | 0.051-0.055 s (4.3-4.6x) | 0.052-0.060 s | 0.025-0.033 s (7.0-9.4x) |
+| the same, the bench | 0.23 s | - | 0.053 s (4.4x) | 0.021 s (10.9x; 10.6x in wall time) |
+| the bundled sample, decompressed (2,000 rows), the bench | 0.038 s | - | 0.011 s (3.5x) | 0.0042 s (9.0x; 12.7x in wall time) |
+| the sample and the test set gzip-compressed, the bench | 0.047 s, 0.26 s | - | 2.9x, 3.3x | 4.7x, 5.4x |
+
+The bench rows are `bench/bench_load.py` on main 48d4f66 (fastest of 3
+interleaved rounds, load average 14-16); the rounds were taken just before.
 
 Where the compiled scan's time goes for the 110 MB file (six loads in one
 process, `getrusage` around each stage, load average 18.4): user time is
@@ -176,11 +182,11 @@ threefold on this shared VM and makes the spread above.
 
 So 8x holds with the compiled scan when the machine's page faults are
 cheap, and not in every round on this VM: `X`'s fresh pages alone take a
-third to a whole of the 0.19 s that 8x leaves. Tried and not kept: `madvise(MADV_POPULATE_WRITE)` on `X` (the call
-itself costs the faults it saves), huge pages for `X` (0.03-0.34 s in fresh
-processes, median worse than small pages: see `loader._small_pages`), 1 MB
-blocks (no change), a special case for runs of `0,` (slower on data with
-noise). Gzip-compressed files stay near 5x: zlib alone takes 0.038 s of the
+third to a whole of the 0.19 s that 8x leaves. Tried and not kept:
+`madvise(MADV_POPULATE_WRITE)` on `X` (the call itself costs the faults it
+saves), huge pages for `X` (0.03-0.34 s in fresh processes, median worse
+than small pages: see `loader._small_pages`), 1 MB blocks (no change), a
+special case for runs of `0,` (slower on data with noise). Gzip-compressed files stay near 5x: zlib alone takes 0.038 s of the
 test set's 0.25 s in `np.loadtxt`, a ceiling of 6.6x.
 
 The compiled scan is `netdoctor/data/_csvscan.c`, an optional extension
