@@ -111,6 +111,16 @@ PROGRAMS = {
         t.start()
         t.join()
         """,
+    # enumerate from 1 (the only keyword a loop's size does not depend on), an update every 30 items
+    "enumerate-start": """
+        data = [np.zeros(2) for _ in range(120)]
+        def train():
+            for epoch in range(3):
+                for i, x in enumerate(data, start=1):
+                    if i % 30 == 0:
+                        update()
+        train()
+        """,
 }
 
 

@@ -156,6 +156,18 @@ def test_max_updates_stops_the_script_early(tmp_path):
     code, report, proc = report_of(tmp_path, SCRIPTS / "percol.py", opts=("--max-updates", "5"))
     assert "epoch 1" not in proc.stdout  # stopped inside the first epoch
     assert any("--max-updates" in n for n in report["context"]["notes"])
+    # 3 epochs of 600 samples, an update every 20: the run followed 5 of the program's 90 updates, too few to judge
+    ctx = report["context"]
+    assert ctx["updates_expected"] == 90 and ctx["training"].startswith("5 of 90 updates observed"), ctx
+    assert any("only 5 of the 90 updates the program's loops make were observed" in n for n in ctx["notes"]), ctx
+    assert code == 3 and report["verdict"].startswith("Not enough observed to judge: 5 of 90 updates observed"), report
+
+
+def test_the_programs_own_update_count_is_read_from_its_loops(tmp_path):
+    code, report, _ = report_of(tmp_path, SCRIPTS / "percol.py")
+    ctx = report["context"]
+    assert code == 0 and ctx["training"].startswith("90 of 90 updates observed"), ctx
+    assert "enumerate(data, start=1) at " in ctx["loops"] and "one update every 20 iterations" in ctx["loops"], ctx
 
 
 def test_ctrl_c_gives_the_partial_report_and_130(tmp_path):

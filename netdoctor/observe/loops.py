@@ -121,6 +121,8 @@ def loops_at(frame: FrameType, user_code: Callable[[CodeType], bool]) -> tuple[L
     out: list[LoopPlace] = []
     for f in reversed(frames):
         line = f.f_lineno
+        if line is None:  # between two lines of its code: no loop can be told
+            continue
         for node in enclosing_loops(f.f_code, line):
             out.append(_place(node, f, line))
     return tuple(out)
@@ -267,7 +269,7 @@ class _Scope:
     # -- lengths and positions --------------------------------------------------------------
     def length(self, node: ast.expr) -> int:
         """Items the iterable ``node`` yields."""
-        if isinstance(node, ast.Call) and not node.keywords:
+        if isinstance(node, ast.Call) and _plain_call(node):
             fn = self._callee(node.func)
             if fn is range or fn is np.arange:
                 return len(self._range(node))
@@ -297,7 +299,7 @@ class _Scope:
 
     def position(self, it: ast.expr, target: ast.expr) -> int:
         """The position of the loop variable ``target``'s current item in the iterable ``it``."""
-        if isinstance(it, ast.Call) and not it.keywords:
+        if isinstance(it, ast.Call) and _plain_call(it):
             fn = self._callee(it.func)
             if fn is range or fn is np.arange:
                 v = self._target_value(target)
@@ -306,7 +308,8 @@ class _Scope:
                     raise _Unknown("range item")
                 return r.index(int(v))
             if fn is enumerate and isinstance(target, ast.Tuple) and len(target.elts) == 2:
-                start = self.value(it.args[1]) if len(it.args) > 1 else 0
+                start = self.value(it.args[1]) if len(it.args) > 1 else (
+                    self.value(it.keywords[0].value) if it.keywords else 0)
                 v = self._target_value(target.elts[0])
                 if isinstance(v, (int, np.integer)) and isinstance(start, int):
                     return int(v) - start
@@ -359,6 +362,12 @@ def _item_position(seq: Any, item: Any, unpacked: bool) -> int:
                 if v is item:
                     return k
     raise _Unknown("item")
+
+
+def _plain_call(node: ast.Call) -> bool:
+    """A call without keywords, or ``enumerate(x, start=1)``: the only keyword a loop's size does not depend on."""
+    return not node.keywords or (len(node.keywords) == 1 and node.keywords[0].arg == "start"
+                                 and isinstance(node.func, ast.Name) and node.func.id == "enumerate")
 
 
 def _number(v: Any) -> bool:
@@ -418,7 +427,7 @@ class LoopProgress:
         near = self._total is not None and updates >= 0.85 * self._total and self.asked % max(1, self._total // 200) == 0
         if frame is None or not (near or sampled(self.asked, first=16, per_doubling=8, stride=8)):
             return
-        places = loops_at(frame, self.user_code)
+        places = _read(frame, self.user_code)
         if not places:
             return
         if len(self.captures) >= CAPTURES:
@@ -434,7 +443,7 @@ class LoopProgress:
         that loops that went on while no update was counted are seen to have."""
         self.computations += 1
         if sampled(self.computations, first=4, per_doubling=4, stride=8):
-            places = loops_at(frame, self.user_code)
+            places = _read(frame, self.user_code)
             if places:
                 self.last = _Capture(updates, places)
 
@@ -518,6 +527,15 @@ class LoopProgress:
                 f"seen at about update {round(reached):,}: the program left them early, or was not followed after that"
                 if 2 * observed < est.updates else "")
         return Coverage(None, loops + f"; last seen at about update {round(reached):,}", note)
+
+
+def _read(frame: FrameType, user_code: Callable[[CodeType], bool]) -> tuple[LoopPlace, ...]:
+    """:func:`loops_at`, or nothing when the program's source or values do not let the loops be read (the count is
+    a description of the run: it never stops the observation)."""
+    try:
+        return loops_at(frame, user_code)
+    except Exception:  # noqa: BLE001 - a file changed under the run, an AST this module does not know
+        return ()
 
 
 def _common(a: tuple[LoopPlace, ...], b: tuple[LoopPlace, ...]) -> int:
