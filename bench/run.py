@@ -167,6 +167,12 @@ cores:
 
 The bench rows are `bench/bench_load.py` on main 48d4f66 (fastest of 3
 interleaved rounds, load average 14-16); the rounds were taken just before.
+Both time loads after the first of their process. The very first load of a
+fresh process (what `netdoctor check --data` does) pays more system time:
+six fresh processes on the 110 MB file took 0.23-0.32 s of CPU against
+`np.loadtxt`'s 1.61-1.84 s in fresh processes beside them (5.4-7.4x, load
+average 15.5-16.3), with the same user time (0.07-0.08 s) and 0.13-0.32 s of
+system time.
 
 Where the compiled scan's time goes for the 110 MB file (six loads in one
 process, `getrusage` around each stage, load average 18.4): user time is
