@@ -16,9 +16,10 @@ ending before separator ``p`` is ``x[p-1] + 10 x[p-2] + 100 x[p-3]`` (``x``
 the digit values, a digit of the previous field masked out), formed for all
 bytes at once with shifted slices and then kept at the separators. Where the
 optional compiled scan was built (``netdoctor/data/_csvscan.c``, see
-:func:`compiled_scan`), it does the same in one pass over each chunk, 16 bytes
-at a time, straight into the table; it declines exactly what the NumPy
-parser declines, and the tests hold both to the same oracles.
+:func:`compiled_scan`), it does the same in one pass over each chunk, 32 or 16
+bytes at a time (AVX2, SSSE3; byte by byte on other CPUs), straight into the
+table; it declines exactly what the NumPy parser declines, and the tests hold
+both to the same oracles.
 Anything else (floats, signs, spaces, errors)
 goes to ``np.loadtxt``, and if that fails a line-by-line Python scan finds the
 first bad line for the message. Every problem raises
@@ -313,6 +314,8 @@ def _add_block(block: np.ndarray, s: _Scratch, scan: Callable[[Any, int, Any, in
         table = np.concatenate([table[:done], np.empty((max(len(part), len(table)), table.shape[1]), np.uint8)])
     table[done:done + len(part)] = part  # uint16 values checked <= 255: the cast keeps them
     return table, done + len(part)
+
+
 _DECLINE, _NO_ROOM = -1, -2  # what the compiled scan returns instead of (rows, columns)
 
 
