@@ -12,7 +12,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.arrays import Cell, resolve, walk_arrays
+from netdoctor.observe.numpy.arrays import Cell, FrameLocals, resolve, walk_arrays
 from netdoctor.observe.numpy.classify import moved_beside, same_values
 from netdoctor.observe.numpy.discovery import _cell_of
 from netdoctor.observe.numpy.network import PathStats
@@ -96,3 +96,40 @@ def test_a_class_code_rewritten_in_place_for_each_sample_is_a_target_not_a_bias(
     one_hot = _stats((10,), 3, inplace=3, values=np.eye(10)[4])
     assert not moved_beside(one_hot, [layer])
     assert moved_beside(_stats((10,), 3, inplace=3, values=np.linspace(-0.1, 0.1, 10)), [layer])
+
+
+class _Weights:  # a class used as a namespace: its weights are class attributes (``_Weights.W -= lr * dW``)
+    W = np.ones((3, 2))
+    b = np.zeros(2)
+    rate = 0.1
+
+
+def test_the_class_attributes_of_a_module_s_own_class_are_walked_from_its_globals():
+    found = dict(walk_arrays(globals(), globals_root=True))
+    assert found[(("item", "_Weights"), ("attr", "W"))] is _Weights.W
+    assert found[(("item", "_Weights"), ("attr", "b"))] is _Weights.b
+    # a class of another module (numpy's) is no network of the program's
+    assert not any(path[0] == ("item", "Counter") for path in found)
+    assert resolve(globals(), (("item", "_Weights"), ("attr", "W"))) is _Weights.W
+
+
+def _pure_training(steps: int):
+    params = (np.ones((3, 2)), np.zeros(2))
+    listed, mixed = [np.ones(4)], (np.ones(4), 3)
+    for _ in range(steps):
+        params = tuple(p - 0.5 for p in params)  # a new tuple of new arrays at every step
+        yield sys._getframe(), listed, mixed
+
+
+def test_a_tuple_of_arrays_bound_to_a_local_name_is_followed_through_its_rebinding():
+    run = _pure_training(3)
+    frame, _, _ = next(run)
+    root = FrameLocals(frame)
+    paths = set(dict(walk_arrays(root)))
+    assert {(("item", "params"), ("item", 0)), (("item", "params"), ("item", 1)), (("item", "listed"), ("item", 0))} <= paths
+    assert not any(p[0] == ("item", "mixed") for p in paths)  # not only arrays: a root of its own, if any
+    first = resolve(root, (("item", "params"), ("item", 0)))
+    next(run)
+    now = resolve(root, (("item", "params"), ("item", 0)))
+    assert now is not first  # read through the name: the new tuple's array
+    np.testing.assert_array_equal(now, np.zeros((3, 2)))

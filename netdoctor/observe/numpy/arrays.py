@@ -67,7 +67,9 @@ class Containers(dict):
 
 class FrameLocals:
     """The local variables of a running function as a root: ``("item", name)`` steps, only the arrays bound
-    directly to a name (the containers it holds are roots of their own).
+    directly to a name and the tuples and lists of nothing but arrays the function binds itself (``params =
+    step(params, grads, lr)`` binds a new tuple at every step: followed through the name); the containers it is
+    handed and the others it holds are roots of their own.
 
     Read through ``frame.f_locals`` at every look, so a function that rebinds its arrays (``W = W - lr * dW``)
     is followed through the new objects while it runs; after it returned, the last values it held.
@@ -81,8 +83,12 @@ class FrameLocals:
     def __getitem__(self, name: str) -> Any:
         return self.frame.f_locals[name]
 
-    def arrays(self) -> list[tuple[str, np.ndarray]]:
-        return [(k, v) for k, v in list(self.frame.f_locals.items()) if isinstance(v, np.ndarray)]
+    def arrays(self) -> list[tuple[str, Any]]:
+        code = self.frame.f_code
+        given = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]  # containers handed in: roots of their own
+        return [(k, v) for k, v in list(self.frame.f_locals.items()) if isinstance(v, np.ndarray) or (
+            isinstance(v, (tuple, list)) and 0 < len(v) <= 64 and k not in given
+            and all(isinstance(a, np.ndarray) for a in v))]
 
 
 class Cell:
@@ -169,6 +175,11 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
         for k, v in obj.arrays():
             yield ("item", k), v
         return
+    if isinstance(obj, type):  # a class of the program's module, reached from its globals: its class attributes
+        for k, v in list(vars(obj).items()):
+            if not k.startswith("__") and not _skipped(v, (*ATOMS, *_SKIP_TYPES)):
+                yield ("attr", k), v
+        return
     if _skipped(obj, (*ATOMS, *_SKIP_TYPES, set, frozenset)):
         return
     if isinstance(obj, (list, tuple)):
@@ -184,7 +195,10 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
                 return
             if top_globals and (not isinstance(k, str) or k.startswith("__")):
                 continue
-            if _skipped(v, (*ATOMS, *_SKIP_TYPES)) or (top_globals and isinstance(v, type)):
+            if top_globals and isinstance(v, type) and v.__module__ == obj.get("__name__"):
+                yield ("item", k), v  # the module's own class: weights may be its class attributes (Net.W1 -= ...)
+                continue
+            if _skipped(v, (*ATOMS, *_SKIP_TYPES)):
                 continue
             yield ("item", k), v
         return

@@ -551,6 +551,8 @@ class NumpyBackend:
         self._limits()
         if role & _FORWARD:
             self._forward_calls += 1
+            if self._forward_calls % 4 == 1:
+                self._forward_inputs(frame)
         if role & (_CONTRIB | _UPDATER | _PROBE) or (role & _FORWARD and self._forward_calls % 8 == 0):
             if not self._check_update(frame) and role & _CONTRIB:
                 self._check_reset(frame)
@@ -1086,6 +1088,17 @@ class NumpyBackend:
                 return
             self.mutated_views[id(base)] = {"argument": name, "function": frame.f_code.co_name, "update": self.updates,
                                             "shape": list(base.shape), "base": self._name_of(base, frame)}
+
+    def _forward_inputs(self, frame: FrameType) -> None:
+        """Rows of a data set handed to the forward as a view (``forward(X[s:s + 20])``, the batches a generator
+        slices from the data) must hold the same values whenever they come back: a training loop written inline
+        hands its data to no gradient function, and a batch scaled in place (``x /= 255``) rewrites the data set."""
+        code = frame.f_code
+        loc = frame.f_locals
+        for name in code.co_varnames[: code.co_argcount]:
+            v = loc.get(name)
+            if isinstance(v, np.ndarray) and v.base is not None and v.dtype.kind == "f":
+                self._served_view(name, v, frame)
 
     @staticmethod
     def _table_under(v: np.ndarray, table: int) -> np.ndarray | None:

@@ -561,12 +561,15 @@ class Classifier:
             if f.grad_returns < 2 or live & set(f.ids):
                 continue  # a builder called once, or a function handing out the parameters themselves
             pool = list(f.shapes)
-            n = 0
+            n = matrices = 0
             for s in shapes:
                 if s in pool:
                     pool.remove(s)
                     n += 1
-            if n >= max(1, (len(shapes) + 1) // 2) and n > best_n and f.code != updater:
+                    matrices += len(s) == 2 and min(s) > 1
+            # at least one weight matrix among them: a forward run on one sample at a time returns rows shaped like the
+            # biases ((1, 18), (1, 4)), never a matrix of the weights' shape
+            if n >= max(1, (len(shapes) + 1) // 2) and matrices and n > best_n and f.code != updater:
                 found, best_n = f, n
         if found is None:
             return None

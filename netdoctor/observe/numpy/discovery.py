@@ -5,12 +5,14 @@ call, return and loop-head tick of the user's code to :class:`Discovery`
 until it returns a :class:`Network`.
 
 *Where the arrays live.* Roots are taken from the frames that run: the
-``self`` of the user's classes, the module globals of the user's modules, the
+``self`` of the user's classes, the module globals of the user's modules (and
+the class attributes of the classes those modules define: ``Net.W1 -= ...``), the
 containers (dicts, lists, tuples, objects of the user's classes) a function is
 given or reaches through its closure cells (the cell itself once the program
 binds a new container to it: ``nonlocal params; params = [...]``), and the
 arrays bound directly to the local names of a long-running function (a
-``main()`` or ``train()`` whose loop the tracer follows). Loop variables and
+``main()`` or ``train()`` whose loop the tracer follows), or in a tuple or
+list of arrays bound to one (``params = step(params, grads, lr)``). Loop variables and
 per-step temporaries (names bound only inside a loop) are never roots.
 
 *What each array is, from behaviour.* At each event the float arrays of the

@@ -65,6 +65,9 @@ class SharedBuffers:
         self.windows = 0
         self._stale: list[Path] = []
         """The buffers of a window that started with something in them, until the gradient function returns."""
+        self._stale_objects: dict[int, Any] = {}
+        """The objects those buffers were at the window's start (held: their ids must not be reused during the call); a
+        buffer the call rebinds is a new array."""
         self._seen: dict[int, tuple[np.ndarray, bytes]] = {}
         """The arrays beside the parameters at the last window start, with a few of their entries (held, so that
         their ids stay theirs): one whose entries changed since was written in place."""
@@ -89,13 +92,18 @@ class SharedBuffers:
         if targets and any(np.any(a) for a in arrays):
             self.look(frame, root, targets, updates)
             self._stale = paired + written  # looked at again when the gradient function returns (see at_return)
+            self._stale_objects = {oid: obj for oid, (_, obj) in targets.items()}
 
     def at_return(self, frame: FrameType, root: Root, updates: int) -> None:
         """When the gradient function of a window that started full returns: its own locals too (the function that
         binds ``total = self.store`` and adds every sample's gradients into ``total`` is the gradient function)."""
         paths, self._stale = self._stale, []
+        held, self._stale_objects = self._stale_objects, {}
         if paths and not self.found and self.scans < SCANS:
             targets, _ = _targets(root, paths)
+            # only buffers still the objects they were when the window started: one the call rebound to an array it
+            # computed (``layer.db = e``) shares that array with the local that computed it, which dies with the call
+            targets = {oid: t for oid, t in targets.items() if held.get(oid) is t[1]}
             self.look(frame, root, targets, updates, own=True)
 
     def look(self, frame: FrameType, root: Root, targets: dict[int, tuple[str, Any]], updates: int, *,
