@@ -134,6 +134,24 @@ def test_the_update_count_read_from_the_loops_is_the_programs(tmp_path, name):
     assert coverage.expected == made and not coverage.note
 
 
+def test_progress_bars_yield_what_they_wrap(tmp_path, monkeypatch):
+    # a stand-in for tqdm (told by the module that defines the callee): trange(n) is a range, tqdm(x) yields x's items
+    (tmp_path / "tqdm.py").write_text("def tqdm(iterable, desc=None, **kw):\n    yield from iterable\n\n\n"
+                                      "def trange(*args, **kw):\n    return tqdm(range(*args), **kw)\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "tqdm", raising=False)
+    made, progress = _run(tmp_path, """
+        from tqdm import tqdm, trange
+        batches = [np.zeros((4, 2)) for _ in range(30)]
+        for epoch in trange(3, desc="epochs"):
+            for b in tqdm(batches, leave=False):
+                update()
+        """)
+    est = progress.estimate()
+    assert made == 90 and est is not None and est.updates == 90, progress.unknown
+    assert [p.text for p in est.loops] == ["for epoch in trange(3, desc='epochs')", "for b in tqdm(batches, leave=False)"]
+
+
 def test_a_run_stopped_early_is_held_against_the_whole_count(tmp_path):
     made, progress = _run(tmp_path, PROGRAMS["function"], stop_after=60)
     assert made == 60

@@ -267,8 +267,22 @@ class _Scope:
         return space[attr]
 
     # -- lengths and positions --------------------------------------------------------------
+    def _progress_bar(self, node: ast.expr) -> tuple[str, ast.Call] | None:
+        """``("range", call)`` for ``trange(n)``, ``("items", call)`` for ``tqdm(batches, desc=...)``: a progress bar
+        (tqdm's, told by the module that defines the callee) yields the items of what it is given, or of the range."""
+        if not (isinstance(node, ast.Call) and node.args):
+            return None
+        fn = self._callee(node.func)
+        module = getattr(fn, "__module__", None) or ""
+        if not (module == "tqdm" or module.startswith("tqdm.")):
+            return None
+        return ("range" if str(getattr(fn, "__name__", "")).endswith("range") else "items"), node
+
     def length(self, node: ast.expr) -> int:
         """Items the iterable ``node`` yields."""
+        bar = self._progress_bar(node)
+        if bar is not None:
+            return len(self._range(bar[1])) if bar[0] == "range" else self.length(bar[1].args[0])
         if isinstance(node, ast.Call) and _plain_call(node):
             fn = self._callee(node.func)
             if fn is range or fn is np.arange:
@@ -299,8 +313,11 @@ class _Scope:
 
     def position(self, it: ast.expr, target: ast.expr) -> int:
         """The position of the loop variable ``target``'s current item in the iterable ``it``."""
-        if isinstance(it, ast.Call) and _plain_call(it):
-            fn = self._callee(it.func)
+        bar = self._progress_bar(it)
+        if bar is not None and bar[0] == "items":
+            return self.position(bar[1].args[0], target)
+        if isinstance(it, ast.Call) and (bar is not None or _plain_call(it)):
+            fn = range if bar is not None else self._callee(it.func)
             if fn is range or fn is np.arange:
                 v = self._target_value(target)
                 r = self._range(it)

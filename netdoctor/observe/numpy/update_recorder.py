@@ -31,8 +31,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from functools import partial
+from dataclasses import dataclass, replace
 from types import CodeType, FrameType
 from typing import Any
 
@@ -56,9 +55,23 @@ from netdoctor.observe.numpy.update_check import (
     Applied,
     LossChoice,
     UpdateCheck,
-    assumed_losses,
     check_update,
     climbing,
+)
+from netdoctor.observe.numpy.update_window import (
+    Candidate,
+    TrackedArray,
+    Window,
+    add_owner_targets,
+    applied_readings,
+    arraylike,
+    forward_choices,
+    is_label,
+    returned_floats,
+    shape_of,
+    targetish,
+    targets_among,
+    template_choices,
 )
 from netdoctor.usercode import short_path
 
@@ -77,16 +90,6 @@ none opened) after which the update check stops looking for good (see :meth:`Upd
 
 
 @dataclass(frozen=True)
-class TrackedArray:
-    """A parameter (and its gradient buffer) as the observer found it: a name and a way to read it now."""
-
-    name: str
-    read: Callable[[], Any]
-    bias: bool = False
-    buffer: Callable[[], Any] | None = None
-
-
-@dataclass(frozen=True)
 class CheckedStep:
     """One checked update with the batch it was computed on: what the rules read the step's scale from
     (a factor of the batch size in a step meant for the batch mean is ``summed-gradient``)."""
@@ -98,67 +101,6 @@ class CheckedStep:
 
 MAX_LINKS = 16
 """Calls a chained forward (:class:`~netdoctor.observe.numpy.replay.Chain`) may hold: the layers of a deep network."""
-
-
-@dataclass
-class _Candidate:
-    """A call handed the batch, copied when it was made, and what it returned (None until it returns)."""
-
-    site: CallSite
-    depth: int
-    replay: Replay | Chain | None = None
-    """The call on copies taken at the call (before the step): untracked arrays keep their values of then. A
-    :class:`~netdoctor.observe.numpy.replay.Chain` when the call was handed another candidate's output by the same
-    caller (a layer's forward in the loop ``for layer in layers: x = layer.forward(x)``): the calls up to it."""
-    caller: int = 0
-    """id of the frame that made the call."""
-    fed: bool = False
-    """Its output was handed on to the next call of a chain: an inner layer's, not the network's."""
-    outputs: list[tuple[Pick, np.ndarray, Any]] | None = None
-    """(where in what it returned or stored, a copy, the object) of each float array it gave."""
-    before: dict[Path, int] = field(default_factory=dict)
-    """Path -> id of the float arrays near the call at its start (what a forward that returns nothing rebinds
-    is where it stored its output: ``self.out``, ``params['A2']``, ``state.out``)."""
-
-
-@dataclass
-class _Window:
-    owner: FrameType
-    """The frame that handed the batch (the training loop): its return, or its next batch, closes the window."""
-    params: list[TrackedArray]
-    before: list[np.ndarray]
-    objects: list[Any]
-    buffers_before: list[np.ndarray | None]
-    buffer_objects: list[Any]
-    work: dict[str, np.ndarray]
-    where: str
-    batch: dict[int, Any]
-    """id -> object: the arrays (and lists) of the batch as passed."""
-    width: int = 0
-    """The network's input width: an array with it in its shape is a batch of inputs."""
-    opened_at: int = 0
-    """The observer's update count when the window opened."""
-    computed_in: str = ""
-    candidates: dict[int, _Candidate] = field(default_factory=dict)
-    """Frame id -> a call handed the batch."""
-    returned_candidates: list[_Candidate] = field(default_factory=list)
-    losses: dict[int, tuple[CallSite, str, int]] = field(default_factory=dict)
-    """Frame id -> (call, name of the output argument, id of the output) of a possible loss, until it returns."""
-    loss: tuple[CallSite, str, int] | None = None
-    target_candidates: list[Any] = field(default_factory=list)
-    owner_targets: list[np.ndarray] = field(default_factory=list)
-    """Target-like arrays among the loop's locals when it last handed the batch down (``t`` of this step: by
-    the time the window closes, the loop may have rebound ``t`` to the next step's targets)."""
-    returned: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
-    returned_codes: dict[str, CodeType] = field(default_factory=dict)
-    """Site text -> the code of the function that returned a gradient there (for a :class:`_SignWatch`)."""
-    locals_: list[tuple[str, dict[str, np.ndarray], dict[str, str]]] = field(default_factory=list)
-    shaped: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
-    """(name, array, copy) of the arrays near the network shaped like a parameter (buffers the observer
-    did not pair), copied at the window's start."""
-    calls: int = 0
-    buffer_sources: dict[str, Callable[[], Any]] = field(default_factory=dict)
-    """Tensor name -> how to read the buffer its "buffer" reading came from (for a :class:`_SignWatch`)."""
 
 
 MAX_WATCH_CALLS = 5_000
@@ -284,11 +226,11 @@ class UpdateCheckRecorder:
         """Each check of :attr:`checks` with the rows of the batch it was made on."""
         self.skipped: list[str] = []
         """Why a window could not be checked (one sentence each)."""
-        self.window: _Window | None = None
+        self.window: Window | None = None
         self.template: CallSite | None = None
         """The last call of the observer's forward outside a window (references only): the forward of a
         training step that computes its own forward inline (``predict`` used only to evaluate)."""
-        self.pending: tuple[_Window, list[Applied]] | None = None
+        self.pending: tuple[Window, list[Applied]] | None = None
         self.watch: _SignWatch | None = None
         """Which way the buffers of the last check are applied, while that is not known (see :class:`_SignWatch`)."""
         """A step waiting for the program's forward to be seen (the first evaluation)."""
@@ -404,8 +346,8 @@ class UpdateCheckRecorder:
 
     def _offer(self, frame: FrameType, tracked: Callable[[], list[TrackedArray]], input_width: int, where: str,
                root: Any) -> None:
-        given = [v for v in arg_values(frame).values() if _arraylike(v)]
-        batch = {id(v): v for v in given if input_width in _shape(v)}
+        given = [v for v in arg_values(frame).values() if arraylike(v)]
+        batch = {id(v): v for v in given if input_width in shape_of(v)}
         if not batch:
             return
         # a call handed a parameter (``sgd(W1, dW1, lr)``, ``step(p, g)``) applies the update: what it is handed
@@ -421,7 +363,7 @@ class UpdateCheckRecorder:
         if not batch:
             return
         # a class index handed with one sample (``accumulate(x, label)``) is a target too
-        others = [v for v in given if id(v) not in batch] + [v for v in arg_values(frame).values() if _label(v)]
+        others = [v for v in given if id(v) not in batch] + [v for v in arg_values(frame).values() if is_label(v)]
         # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
         handed = [frame]
         owner = frame.f_back
@@ -429,8 +371,8 @@ class UpdateCheckRecorder:
                                   self.template is None and self._no_forward.get(owner.f_code, 0) >= 3):
             return
         while owner is not None and len(handed) < 4 and any(id(v) in batch for v in arg_values(owner).values()):
-            given = [v for v in arg_values(owner).values() if _arraylike(v)]
-            batch.update({id(v): v for v in given if input_width in _shape(v) and not _holds(v, network, shapes)})
+            given = [v for v in arg_values(owner).values() if arraylike(v)]
+            batch.update({id(v): v for v in given if input_width in shape_of(v) and not _holds(v, network, shapes)})
             others += [v for v in given if id(v) not in batch]
             handed.append(owner)
             owner = owner.f_back
@@ -445,7 +387,7 @@ class UpdateCheckRecorder:
             if not self._watch_return(owner) or self._quiet.get(owner.f_code, 0) >= 2:
                 return
             buffer_objects = [p.buffer() if p.buffer is not None else None for p in params]
-            w = _Window(
+            w = Window(
                 owner=owner, params=params, objects=objects, before=[np.array(a, copy=True) for a in objects],
                 buffers_before=[np.array(b, copy=True) if isinstance(b, np.ndarray) else None for b in buffer_objects],
                 buffer_objects=buffer_objects, work={p.name: np.array(a, dtype=np.float64) for p, a in zip(params, objects)},
@@ -453,7 +395,7 @@ class UpdateCheckRecorder:
                 computed_in=f"{owner.f_code.co_name}() at {short_path(owner.f_code.co_filename)}:{owner.f_code.co_firstlineno}",
             )
             w.target_candidates = others + list(batch.values())
-            w.owner_targets = _targets_among(owner)  # this step's t, before the loop computes the next one
+            w.owner_targets = targets_among(owner)  # this step's t, before the loop computes the next one
             w.shaped = _shaped_arrays(root, objects)
             self.window = w
             self._opened = True
@@ -503,7 +445,7 @@ class UpdateCheckRecorder:
         frame.f_trace = local
         return True
 
-    def _candidate(self, w: _Window, frame: FrameType, feeds: tuple[_Candidate, Pick, str] | None = None) -> None:
+    def _candidate(self, w: Window, frame: FrameType, feeds: tuple[Candidate, Pick, str] | None = None) -> None:
         """Keep a call handed the batch (or, ``feeds``: handed the output of such a call at ``pick`` as argument
         ``arg`` by the same caller, a link of a chain) as a candidate forward."""
         if feeds is None and sum(1 for c in (*w.candidates.values(), *w.returned_candidates)
@@ -529,7 +471,7 @@ class UpdateCheckRecorder:
             elif prev.replay is not None:
                 chained = Chain(prev.replay, [(replay, arg, pick)])
             prev.fed = True
-        w.candidates[id(frame)] = _Candidate(site, depth, chained, caller=id(frame.f_back), before=before)
+        w.candidates[id(frame)] = Candidate(site, depth, chained, caller=id(frame.f_back), before=before)
 
     # -- events inside a window ------------------------------------------------------------
     def on_call(self, frame: FrameType) -> None:
@@ -551,8 +493,8 @@ class UpdateCheckRecorder:
             args = arg_values(frame)
             keys = {_batch_key(b) for b in w.batch.values()}
             handed = [v for v in args.values() if id(v) in w.batch or _batch_key(v) in keys]
-            new = [v for v in args.values() if _arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys]
-            if (frame.f_back is w.owner and handed == [] and any(w.width in _shape(v) for v in new)
+            new = [v for v in args.values() if arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys]
+            if (frame.f_back is w.owner and handed == [] and any(w.width in shape_of(v) for v in new)
                     and not _hands_network(w, new)):
                 self.finish()  # the loop hands the next batch
                 return
@@ -569,11 +511,11 @@ class UpdateCheckRecorder:
                 # output seen: targets handed where the batch is not (the forward keeps it in a cache)
                 shapes = {a.shape for c in w.returned_candidates for _, a, _ in c.outputs or []}
                 w.target_candidates += [v for v in new if isinstance(v, np.ndarray) and v.shape in shapes
-                                        and _targetish(v) and all(v is not t for t in w.target_candidates)][:4]
+                                        and targetish(v) and all(v is not t for t in w.target_candidates)][:4]
             if handed:
                 self._candidate(w, frame)
                 if frame.f_back is w.owner:
-                    w.owner_targets = _targets_among(w.owner)
+                    w.owner_targets = targets_among(w.owner)
                 # the other arrays handed along with the batch (``errors(x, t)``, ``backprop(x, y)``): targets
                 w.target_candidates += [v for v in new if id(v) not in {id(t) for t in w.target_candidates}][:4]
             outs = {id(o): o for c in w.returned_candidates for _, _, o in (c.outputs or [])}
@@ -581,17 +523,17 @@ class UpdateCheckRecorder:
             if out_name is not None and not handed:
                 self._link(w, frame, args, out_name)
             if out_name is not None:
-                others = [v for k, v in args.items() if k != out_name and _arraylike(v)]
+                others = [v for k, v in args.items() if k != out_name and arraylike(v)]
                 w.target_candidates[:0] = others
                 if others and w.loss is None:
                     w.losses[id(frame)] = (CallSite.of(frame), out_name, id(args[out_name]))
         finally:
             self.seconds += time.perf_counter() - t0
 
-    def _link(self, w: _Window, frame: FrameType, args: dict[str, Any], out_name: str) -> None:
+    def _link(self, w: Window, frame: FrameType, args: dict[str, Any], out_name: str) -> None:
         """A call handed a candidate's output and no other array, by the frame that made that candidate's call: the
         next layer of a forward that the caller chains (``for layer in layers: x = layer.forward(x)``)."""
-        if any(_arraylike(v) for k, v in args.items() if k != out_name) or frame.f_back is None:
+        if any(arraylike(v) for k, v in args.items() if k != out_name) or frame.f_back is None:
             return  # another array beside it (``loss(t, out)``, ``grad(out, t)``): not a layer of the forward
         caller = id(frame.f_back)
         given = args[out_name]
@@ -635,7 +577,7 @@ class UpdateCheckRecorder:
         finally:
             self.seconds += time.perf_counter() - t0
 
-    def _start_watch(self, w: _Window, check: UpdateCheck) -> None:
+    def _start_watch(self, w: Window, check: UpdateCheck) -> None:
         """After a check whose buffers or returned gradients were a negative multiple of the gradient, or one
         sample's, and no update was seen (which way, and at what scale, they are applied is not known yet)."""
         # a negative factor: which way it is applied; one sample's gradient: how the batch's are applied
@@ -685,7 +627,7 @@ class UpdateCheckRecorder:
             if cand is not None:
                 objs = {id(a) for a in w.objects}
                 outputs: list[tuple[Pick, np.ndarray, Any]] = [
-                    (i, a, o) for i, a, o in _returned_floats(value, keep=True) if id(o) not in objs]
+                    (i, a, o) for i, a, o in returned_floats(value, keep=True) if id(o) not in objs]
                 if not outputs:  # a forward that stores its output instead of returning it
                     stored = _rebound(cand, w)
                     outputs = [(path, np.array(a, dtype=np.float64), a) for path, a in stored]
@@ -722,7 +664,7 @@ class UpdateCheckRecorder:
             return
         t0 = time.perf_counter()
         try:
-            applied = self._readings(w)
+            applied = applied_readings(w)
             if not applied:  # nothing happened in this window (an evaluation): another opens at the next call
                 self._quiet[w.owner.f_code] = self._quiet.get(w.owner.f_code, 0) + 1
                 self._fruitless += 1
@@ -731,7 +673,7 @@ class UpdateCheckRecorder:
             if self.updates is not None and self.updates() - w.opened_at > 1:
                 self._fruitless += 1
                 return  # two steps inside one window: their sum belongs to no single batch; try again
-            self._owner_targets(w)
+            add_owner_targets(w)
             with quietly(), blas_threads(1):  # our own products: one thread (a busy machine stalls a second)
                 self._check(w, applied)
         except Exception as exc:  # noqa: BLE001 - the program's code failed on our copies: no check, say why
@@ -739,7 +681,7 @@ class UpdateCheckRecorder:
         finally:
             self.seconds += time.perf_counter() - t0
 
-    def _check(self, w: _Window, applied: list[Applied]) -> None:
+    def _check(self, w: Window, applied: list[Applied]) -> None:
         bad = [name for name, a in w.work.items() if not np.isfinite(a).all()]
         if bad:  # a derivative at NaN is NaN: nothing to compare (the run diverged before this step was seen)
             self._skip(f"{', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''} held NaN or Inf already when the step "
@@ -747,7 +689,7 @@ class UpdateCheckRecorder:
             self._attempts = MAX_ATTEMPTS  # NaN stays NaN: no later step can be compared either
             return
         by_id = _work_by_id(w)
-        choices = self._choices(w)
+        choices = forward_choices(w)
         why = self._try(w, applied, by_id, choices)
         if why is None:
             return
@@ -758,7 +700,7 @@ class UpdateCheckRecorder:
             else:
                 self._skip(why)
             return
-        template = self._template_choices(w, by_id)
+        template = template_choices(self.template, self._stores, w, by_id)
         if not template:
             why = f"{self.template.code.co_name}() does not take the batch of {w.owner.f_code.co_name}()"
         why = self._try(w, applied, by_id, template) if template else why
@@ -771,8 +713,8 @@ class UpdateCheckRecorder:
         self._next += 1
         self._fruitless += 1
 
-    def _try(self, w: _Window, applied: list[Applied], by_id: dict[int, np.ndarray],
-             choices: list[tuple[_Candidate, Pick, list[LossChoice]]]) -> str | None:
+    def _try(self, w: Window, applied: list[Applied], by_id: dict[int, np.ndarray],
+             choices: list[tuple[Candidate, Pick, list[LossChoice]]]) -> str | None:
         """Check with the first choice that reproduces the program's output and computes with every tensor;
         None when one did, else why none could."""
         why = "no call handed the batch returned an array"
@@ -821,131 +763,11 @@ class UpdateCheckRecorder:
             return None
         return why
 
-    def _template_choices(self, w: _Window, by_id: dict[int, np.ndarray]
-                          ) -> list[tuple[_Candidate, Pick, list[LossChoice]]]:
-        """The program's forward (seen elsewhere) on the step's batch: the input argument swapped for it."""
-        t = self.template
-        if t is None:
-            return []
-        swap = _substitute(t, list(w.batch.values()), w.width)
-        if swap is None:
-            return []
-        site = CallSite(t.code, t.globals, {**t.args, **swap}, t.free)
-        replay = Replay(site, by_id)
-        value = replay.call()
-        out: list[tuple[Pick, np.ndarray, Any]] = list(_returned_floats(value))
-        if not out:  # it stores its output: where a call handed a batch stored it, else what a second call rebinds
-            paths = self._stores.get(t.code)
-            if paths is None:
-                before = {path: id(a) for path, a in float_arrays(replay.roots()).items()}
-                replay.call()
-                paths = [path for path, a in float_arrays(replay.roots()).items() if before.get(path) != id(a)]
-            for path in paths:
-                try:
-                    a = replay.read(path)
-                except (LookupError, AttributeError, TypeError):
-                    continue
-                if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-                    out.append((path, np.array(a, dtype=np.float64), a))
-        cand = _Candidate(site, 0, None)
-        found: list[tuple[tuple[int, int], Pick, list[LossChoice]]] = []
-        # targets that look like targets first (one-hot, class indices), as in _choices: a hidden layer's cache
-        # handed to the backward has a hidden output's very shape
-        targets = sorted(w.target_candidates, key=lambda t: not _targetish(t))
-        computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}  # never a target (_choices)
-        for i, a, _ in out:
-            for target in targets:
-                if any(target is v for v in swap.values()) or id(target) in computed:
-                    continue
-                losses = assumed_losses(a, target)
-                if losses:
-                    found.append(((0 if _targetish(target) else 1, _class_width(a, target)), i, losses))
-                    break
-        found.sort(key=lambda f: f[0])
-        return [(cand, i, losses) for _, i, losses in found[:2]]
-
-    def _choices(self, w: _Window) -> list[tuple[_Candidate, Pick, list[LossChoice]]]:
-        """(forward, where its output is, losses) to try, best first: the program's own loss, else an output
-        paired with targets that look like targets (one-hot, class indices) rather than another array the
-        program handed along (a hidden layer's cache), the class axis they fit most narrowly, outermost call first."""
-        out: list[tuple[tuple[int, int, int, bool], _Candidate, Pick, list[LossChoice]]] = []
-        targetish = {id(t): _targetish(t) for t in w.target_candidates}
-        # what a forward computed is never a target (a layer's cache handed to its backward: ``act_prime(z, a)``)
-        computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
-        for cand in w.returned_candidates:
-            for i, a, o in cand.outputs or []:
-                if w.loss is not None and w.loss[2] == id(o):
-                    site, name, _ = w.loss
-                    out.append(((-1, -1, cand.depth, cand.fed), cand, i, [_own_loss(site, name)]))
-                    continue
-                best: tuple[tuple[int, int, int, bool], list[LossChoice]] | None = None
-                for t in w.target_candidates:
-                    if isinstance(t, np.ndarray) and id(t) in computed:
-                        continue
-                    # a chain's inner link (its output handed on) after the link that ends it
-                    key = (0 if targetish[id(t)] else 1, _class_width(a, t), cand.depth, cand.fed)
-                    if best is not None and key >= best[0]:
-                        continue
-                    losses = assumed_losses(a, t)
-                    if losses:
-                        best = (key, losses)
-                if best is not None:
-                    out.append((best[0], cand, i, best[1]))
-        out.sort(key=lambda c: c[0])
-        return [(c, i, losses) for _, c, i, losses in out[:4]]
-
-    def _owner_targets(self, w: _Window) -> None:
-        """Target-like arrays among the loop's own variables (``t`` in ``for x, t in ...``), after the handed ones."""
-        outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
-        shapes = {c.shape for cand in w.returned_candidates for _, c, _ in cand.outputs or []}
-        for v in w.owner_targets or _targets_among(w.owner):
-            if v.shape in shapes and id(v) not in outs:
-                w.target_candidates.append(v)
-
-    def _readings(self, w: _Window) -> list[Applied]:
-        now = [p.read() for p in w.params]
-        out: list[Applied] = []
-        moved = {p.name: -(np.asarray(a, dtype=np.float64) - b) for p, a, b in zip(w.params, now, w.before)
-                 if isinstance(a, np.ndarray) and a.shape == b.shape and not np.array_equal(a, b)}
-        if moved:
-            out.append(Applied("update", moved, w.where))
-        bufs: dict[str, np.ndarray] = {}
-        for p, obj, b0 in zip(w.params, w.buffer_objects, w.buffers_before):
-            if p.buffer is None or b0 is None:
-                continue
-            cur = p.buffer()
-            if not isinstance(cur, np.ndarray) or cur.shape != b0.shape:
-                continue
-            d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
-            if np.any(d):
-                bufs[p.name] = np.asarray(d, dtype=np.float64)
-                w.buffer_sources[p.name] = p.buffer
-        # arrays shaped like a parameter that the step changed: buffers, matched by shape in order
-        moved_ids = {id(a) for a in now}
-        changed = [(n, a, a - c) for n, a, c in w.shaped if id(a) not in moved_ids and a.shape == c.shape
-                   and not np.array_equal(a, c)]
-        for p, b in zip(w.params, w.before):
-            if p.name in bufs:
-                continue
-            hit = next((i for i, (_, a, _) in enumerate(changed) if a.shape == b.shape), None)
-            if hit is not None:
-                _, a, d = changed.pop(hit)
-                bufs[p.name] = np.asarray(d, dtype=np.float64)
-                w.buffer_sources[p.name] = partial(_same, a)
-        if bufs:
-            out.append(Applied("buffer", bufs, w.computed_in))
-        if w.returned:
-            fn, got = max(w.returned, key=lambda r: len(r[1]))
-            out.append(Applied("returned", got, fn))
-        for fn, got, names in w.locals_:
-            out.append(Applied("local", got, fn, names))
-        return out
-
 
 # -- small helpers -------------------------------------------------------------------------------
-def _rows(w: _Window) -> int:
+def _rows(w: Window) -> int:
     """Samples in the window's batch: the size of an input array (or list) over the network's input width."""
-    sizes = [int(np.prod(shape)) // w.width for shape in map(_shape, w.batch.values()) if w.width and w.width in shape]
+    sizes = [int(np.prod(shape)) // w.width for shape in map(shape_of, w.batch.values()) if w.width and w.width in shape]
     return max(sizes, default=0)
 
 
@@ -957,7 +779,7 @@ def _holds(v: Any, ids: set[int], shapes: set[tuple[int, ...]]) -> bool:
     return any(id(x) in ids for x in v[:64]) or (isinstance(v[0], np.ndarray) and v[0].shape in shapes)
 
 
-def _hands_network(w: _Window, values: list[Any]) -> bool:
+def _hands_network(w: Window, values: list[Any]) -> bool:
     """Whether ``values`` hold a parameter or its buffer: a call that applies the update (``sgd(W1, gW1, lr)``,
     ``step(p, g)``), whose arrays with the input width in their shape are not the next batch."""
     ids = {id(a) for a in w.objects} | {id(b) for b in w.buffer_objects if b is not None}
@@ -966,22 +788,12 @@ def _hands_network(w: _Window, values: list[Any]) -> bool:
     return any(id(v) in ids for v in values)
 
 
-def _work_by_id(w: _Window) -> dict[int, np.ndarray]:
+def _work_by_id(w: Window) -> dict[int, np.ndarray]:
     """The parameters as they were at the step's start and as they are now (a program may rebind them), both
     mapped to the working copies, which hold the values the step's gradient belongs to."""
     by_id = {id(a): w.work[p.name] for p, a in zip(w.params, w.objects)}
     by_id.update({id(p.read()): w.work[p.name] for p in w.params})
     return by_id
-
-
-def _own_loss(site: CallSite, out_name: str) -> LossChoice:
-    """The program's loss function, run on copies with another output in place of its own."""
-    replay = Replay(site, {})
-
-    def own(y: np.ndarray) -> float:
-        return float(np.asarray(replay.call({out_name: y}), dtype=np.float64).reshape(-1)[0])
-
-    return LossChoice(f"{replay.name}() at {short_path(replay.where)}", own, False)
 
 
 def _batch_key(v: Any) -> tuple[Any, ...]:
@@ -992,31 +804,16 @@ def _batch_key(v: Any) -> tuple[Any, ...]:
     return (id(v),)
 
 
-def _same(a: Any) -> Any:
-    return a
-
-
 def _pick(replay: Replay | Chain, value: Any, pick: Pick) -> np.ndarray:
     """The output of a replayed forward (see :func:`~netdoctor.observe.numpy.replay.picked`), as float64."""
     return np.asarray(picked(replay, value, pick), dtype=np.float64)
 
 
-def _rebound(cand: _Candidate, w: _Window) -> list[tuple[Path, np.ndarray]]:
+def _rebound(cand: Candidate, w: Window) -> list[tuple[Path, np.ndarray]]:
     """The float arrays a returning call rebound near it (not parameters, not the batch): where it stored its output."""
     skip = {id(a) for a in w.objects} | set(w.batch)
     return [(path, a) for path, a in float_arrays(cand.site.roots()).items()
             if cand.before.get(path) != id(a) and id(a) not in skip]
-
-
-def _targets_among(frame: FrameType) -> list[np.ndarray]:
-    """Target-like float arrays among a frame's variables (a module's: its globals), at most 64."""
-    out = []
-    for v in list(frame.f_locals.values())[:512]:
-        if isinstance(v, np.ndarray) and v.size <= 100_000 and _target_like(v):
-            out.append(v)
-            if len(out) >= 64:
-                break
-    return out
 
 
 def _under_way(frame: FrameType) -> bool:
@@ -1027,73 +824,6 @@ def _under_way(frame: FrameType) -> bool:
     args = {id(v) for v in arg_values(frame).values()}
     return any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and id(v) not in args
                for v in list(frame.f_locals.values())[:256])
-
-
-def _arraylike(v: Any) -> bool:
-    return isinstance(v, np.ndarray) or (isinstance(v, list) and 0 < len(v) <= 100_000)
-
-
-def _small(v: Any) -> bool:
-    """An array, or a list (the shape of either is read without converting anything)."""
-    return isinstance(v, (np.ndarray, list))
-
-
-def _shape(v: Any, depth: int = 0) -> tuple[int, ...]:
-    """The shape of an array, or of a list of numbers, lists or arrays read from its first element: O(1),
-    never converting (a list of 60,000 per-sample arrays is not turned into one array to be measured)."""
-    if isinstance(v, np.ndarray):
-        return tuple(v.shape)
-    if isinstance(v, (list, tuple)):
-        if not v:
-            return (0,)
-        first = v[0]
-        if depth < 2 and isinstance(first, (list, np.ndarray)) and not isinstance(first, tuple):
-            return (len(v), *_shape(first, depth + 1))
-        return (len(v),)
-    return ()
-
-
-def _target_like(v: np.ndarray) -> bool:
-    """Few distinct values (one-hot, +-1, 0.1/0.9 codes) or a distribution over the classes per sample (one-hot
-    smoothed toward a prior): what targets look like, unlike a delta or a hidden layer. A softmax output is a
-    distribution too: the callers keep the forward's own outputs apart."""
-    return v.size > 0 and (len(np.unique(v.reshape(-1)[:256])) <= 3 or _distribution(v))
-
-
-def _distribution(v: np.ndarray) -> bool:
-    """Non-negative entries that sum to 1 along the class axis of every sample (the first 64 samples are read)."""
-    if v.dtype.kind != "f" or v.ndim > 2 or v.size < 2:
-        return False
-    if v.ndim == 1:
-        return v.size <= 1000 and bool(v.min() >= 0) and abs(float(v.sum()) - 1.0) <= 1e-6
-    for axis in (0, 1):
-        if 1 < v.shape[axis] <= 1000:
-            head = v[:, :64] if axis == 0 else v[:64]
-            if head.min() >= 0 and np.allclose(head.sum(axis=axis), 1.0, rtol=0, atol=1e-6):
-                return True
-    return False
-
-
-def _targetish(v: Any) -> bool:
-    """Targets as a loss compares them: few distinct values (:func:`_target_like`) or class indices."""
-    if _label(v):
-        return True
-    if isinstance(v, list):
-        if not v or len(v) > 100_000 or not all(isinstance(x, (int, float, np.number, list)) for x in v[:16]):
-            return False
-        try:
-            v = np.asarray(v[:256], dtype=np.float64)
-        except (TypeError, ValueError):
-            return False
-    if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf" or v.size == 0:
-        return False
-    head = v.reshape(-1)[:256]
-    return _target_like(v) or bool(np.all(head == np.round(head)) and head.min() >= 0)
-
-
-def _label(v: Any) -> bool:
-    """A class index: a Python or NumPy integer (not a bool)."""
-    return bool(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and 0 <= v < 100_000)
 
 
 def _scalar(v: Any) -> bool:
@@ -1108,23 +838,6 @@ def _inside(frame: FrameType, owner: FrameType) -> bool:
             return True
         f, depth = f.f_back, depth + 1
     return False
-
-
-def _returned_floats(value: Any, keep: bool = False) -> list[tuple[int | None, np.ndarray, Any]]:
-    """The float arrays a call returned: the value itself, or the elements of a short tuple (index, copy, object)."""
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
-        return [(None, np.array(value, dtype=np.float64), value)]
-    if isinstance(value, (tuple, list)) and len(value) <= 8:
-        return [(i, np.array(v, dtype=np.float64), v) for i, v in enumerate(value)
-                if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size]
-    return []
-
-
-def _class_width(out: np.ndarray, targets: Any) -> int:
-    """The size of the output's class axis for these targets (smaller is likelier the output than a hidden layer)."""
-    if _shape(targets) == out.shape:
-        return 0  # the targets have the output's very shape
-    return int(min((s for s in out.shape if s > 1), default=out.size))
 
 
 def _flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
@@ -1163,7 +876,7 @@ def _returned_by_name(value: Any, shapes: dict[str, tuple[int, ...]], exclude: s
     return out if len(out) >= max(1, len(shapes) // 2) else {}
 
 
-def _own_params(frame: FrameType, w: _Window) -> set[str]:
+def _own_params(frame: FrameType, w: Window) -> set[str]:
     """The parameters held by the frame's ``self`` (a layer object's backward sees only its own)."""
     me = frame.f_locals.get("self")
     if me is None or not hasattr(me, "__dict__"):
@@ -1236,19 +949,3 @@ def _deaf(forward: Callable[[], np.ndarray], work: dict[str, np.ndarray]) -> lis
     return out
 
 
-def _substitute(site: CallSite, batch: list[Any], width: int) -> dict[str, Any] | None:
-    """The forward's input argument swapped for the step's batch (the same shape but for the batch axis,
-    the input ``width`` on the other)."""
-    if any(x is v for x in batch for v in site.args.values()):
-        return {}  # the forward was last called on this very batch: nothing to swap
-    for name, v in site.args.items():
-        if not (_arraylike(v) and _small(v)):
-            continue
-        shape = _shape(v)
-        for x in batch:
-            xs = _shape(x)
-            if len(xs) != 2 or len(shape) != 2 or x is v:
-                continue
-            if xs == shape and width in xs or xs[1] == shape[1] == width or xs[0] == shape[0] == width:
-                return {name: x}
-    return None

@@ -1,0 +1,352 @@
+"""One window of the update check: the calls of one training step, and what they tell.
+
+A :class:`Window` holds what :class:`~netdoctor.observe.numpy.update_recorder.UpdateCheckRecorder` saw while one
+training step ran: the parameters before it, the batch, the calls handed the batch (:class:`Candidate` forwards,
+run again on copies by :mod:`netdoctor.observe.numpy.replay`), the arrays that may be the targets, the gradients
+returned or left among a function's locals. When the window closes, :func:`applied_readings` says what the step
+applied (the update, the buffers' change, the gradients returned or among the locals) and :func:`forward_choices`
+(or :func:`template_choices`, with the program's forward seen elsewhere) which forward, output and loss to compare it
+with. Nothing here reads the program's frames but :func:`targets_among`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from types import CodeType, FrameType
+from typing import Any
+
+import numpy as np
+
+from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, float_arrays
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, assumed_losses
+from netdoctor.usercode import short_path
+
+__all__ = ["TrackedArray", "Candidate", "Window", "applied_readings", "forward_choices", "template_choices",
+           "add_owner_targets", "targets_among", "targetish", "is_label", "returned_floats", "arraylike", "shape_of"]
+
+
+@dataclass(frozen=True)
+class TrackedArray:
+    """A parameter (and its gradient buffer) as the observer found it: a name and a way to read it now."""
+
+    name: str
+    read: Callable[[], Any]
+    bias: bool = False
+    buffer: Callable[[], Any] | None = None
+
+
+@dataclass
+class Candidate:
+    """A call handed the batch (or a chain of calls from it), copied when it was made, and what it returned (None until
+    it returns)."""
+
+    site: CallSite
+    depth: int
+    replay: Replay | Chain | None = None
+    """The call on copies taken at the call (before the step): untracked arrays keep their values of then. A
+    :class:`~netdoctor.observe.numpy.replay.Chain` when the call was handed another candidate's output by the same
+    caller (a layer's forward in the loop ``for layer in layers: x = layer.forward(x)``): the calls up to it."""
+    caller: int = 0
+    """id of the frame that made the call."""
+    fed: bool = False
+    """Its output was handed on to the next call of a chain: an inner layer's, not the network's."""
+    outputs: list[tuple[Pick, np.ndarray, Any]] | None = None
+    """(where in what it returned or stored, a copy, the object) of each float array it gave."""
+    before: dict[Path, int] = field(default_factory=dict)
+    """Path -> id of the float arrays near the call at its start (what a forward that returns nothing rebinds
+    is where it stored its output: ``self.out``, ``params['A2']``, ``state.out``)."""
+
+
+@dataclass
+class Window:
+    """What the recorder saw of one training step, from the call handed its batch to the next batch."""
+
+    owner: FrameType
+    """The frame that handed the batch (the training loop): its return, or its next batch, closes the window."""
+    params: list[TrackedArray]
+    before: list[np.ndarray]
+    objects: list[Any]
+    buffers_before: list[np.ndarray | None]
+    buffer_objects: list[Any]
+    work: dict[str, np.ndarray]
+    where: str
+    batch: dict[int, Any]
+    """id -> object: the arrays (and lists) of the batch as passed."""
+    width: int = 0
+    """The network's input width: an array with it in its shape is a batch of inputs."""
+    opened_at: int = 0
+    """The observer's update count when the window opened."""
+    computed_in: str = ""
+    candidates: dict[int, Candidate] = field(default_factory=dict)
+    """Frame id -> a call handed the batch."""
+    returned_candidates: list[Candidate] = field(default_factory=list)
+    losses: dict[int, tuple[CallSite, str, int]] = field(default_factory=dict)
+    """Frame id -> (call, name of the output argument, id of the output) of a possible loss, until it returns."""
+    loss: tuple[CallSite, str, int] | None = None
+    target_candidates: list[Any] = field(default_factory=list)
+    owner_targets: list[np.ndarray] = field(default_factory=list)
+    """Target-like arrays among the loop's locals when it last handed the batch down (``t`` of this step: by
+    the time the window closes, the loop may have rebound ``t`` to the next step's targets)."""
+    returned: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
+    returned_codes: dict[str, CodeType] = field(default_factory=dict)
+    """Site text -> the code of the function that returned a gradient there (for the recorder's sign watch)."""
+    locals_: list[tuple[str, dict[str, np.ndarray], dict[str, str]]] = field(default_factory=list)
+    shaped: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """(name, array, copy) of the arrays near the network shaped like a parameter (buffers the observer
+    did not pair), copied at the window's start."""
+    calls: int = 0
+    buffer_sources: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    """Tensor name -> how to read the buffer its "buffer" reading came from (for the recorder's sign watch)."""
+
+
+def applied_readings(w: Window) -> list[Applied]:
+    now = [p.read() for p in w.params]
+    out: list[Applied] = []
+    moved = {p.name: -(np.asarray(a, dtype=np.float64) - b) for p, a, b in zip(w.params, now, w.before)
+             if isinstance(a, np.ndarray) and a.shape == b.shape and not np.array_equal(a, b)}
+    if moved:
+        out.append(Applied("update", moved, w.where))
+    bufs: dict[str, np.ndarray] = {}
+    for p, obj, b0 in zip(w.params, w.buffer_objects, w.buffers_before):
+        if p.buffer is None or b0 is None:
+            continue
+        cur = p.buffer()
+        if not isinstance(cur, np.ndarray) or cur.shape != b0.shape:
+            continue
+        d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
+        if np.any(d):
+            bufs[p.name] = np.asarray(d, dtype=np.float64)
+            w.buffer_sources[p.name] = p.buffer
+    # arrays shaped like a parameter that the step changed: buffers, matched by shape in order
+    moved_ids = {id(a) for a in now}
+    changed = [(n, a, a - c) for n, a, c in w.shaped if id(a) not in moved_ids and a.shape == c.shape
+               and not np.array_equal(a, c)]
+    for p, b in zip(w.params, w.before):
+        if p.name in bufs:
+            continue
+        hit = next((i for i, (_, a, _) in enumerate(changed) if a.shape == b.shape), None)
+        if hit is not None:
+            _, a, d = changed.pop(hit)
+            bufs[p.name] = np.asarray(d, dtype=np.float64)
+            w.buffer_sources[p.name] = partial(_same, a)
+    if bufs:
+        out.append(Applied("buffer", bufs, w.computed_in))
+    if w.returned:
+        fn, got = max(w.returned, key=lambda r: len(r[1]))
+        out.append(Applied("returned", got, fn))
+    for fn, got, names in w.locals_:
+        out.append(Applied("local", got, fn, names))
+    return out
+
+
+def forward_choices(w: Window) -> list[tuple[Candidate, Pick, list[LossChoice]]]:
+    """(forward, where its output is, losses) to try, best first: the program's own loss, else an output
+    paired with targets that look like targets (one-hot, class indices) rather than another array the
+    program handed along (a hidden layer's cache), the class axis they fit most narrowly, outermost call first."""
+    out: list[tuple[tuple[int, int, int, bool], Candidate, Pick, list[LossChoice]]] = []
+    looks = {id(t): targetish(t) for t in w.target_candidates}
+    # what a forward computed is never a target (a layer's cache handed to its backward: ``act_prime(z, a)``)
+    computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
+    for cand in w.returned_candidates:
+        for i, a, o in cand.outputs or []:
+            if w.loss is not None and w.loss[2] == id(o):
+                site, name, _ = w.loss
+                out.append(((-1, -1, cand.depth, cand.fed), cand, i, [_own_loss(site, name)]))
+                continue
+            best: tuple[tuple[int, int, int, bool], list[LossChoice]] | None = None
+            for t in w.target_candidates:
+                if isinstance(t, np.ndarray) and id(t) in computed:
+                    continue
+                # a chain's inner link (its output handed on) after the link that ends it
+                key = (0 if looks[id(t)] else 1, _class_width(a, t), cand.depth, cand.fed)
+                if best is not None and key >= best[0]:
+                    continue
+                losses = assumed_losses(a, t)
+                if losses:
+                    best = (key, losses)
+            if best is not None:
+                out.append((best[0], cand, i, best[1]))
+    out.sort(key=lambda c: c[0])
+    return [(c, i, losses) for _, c, i, losses in out[:4]]
+
+
+def template_choices(template: CallSite | None, stores: dict[CodeType, list[Path]], w: Window,
+                      by_id: dict[int, np.ndarray]) -> list[tuple[Candidate, Pick, list[LossChoice]]]:
+    """The program's forward (seen elsewhere) on the step's batch: the input argument swapped for it."""
+    t = template
+    if t is None:
+        return []
+    swap = _substitute(t, list(w.batch.values()), w.width)
+    if swap is None:
+        return []
+    site = CallSite(t.code, t.globals, {**t.args, **swap}, t.free)
+    replay = Replay(site, by_id)
+    value = replay.call()
+    out: list[tuple[Pick, np.ndarray, Any]] = list(returned_floats(value))
+    if not out:  # it stores its output: where a call handed a batch stored it, else what a second call rebinds
+        paths = stores.get(t.code)
+        if paths is None:
+            before = {path: id(a) for path, a in float_arrays(replay.roots()).items()}
+            replay.call()
+            paths = [path for path, a in float_arrays(replay.roots()).items() if before.get(path) != id(a)]
+        for path in paths:
+            try:
+                a = replay.read(path)
+            except (LookupError, AttributeError, TypeError):
+                continue
+            if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+                out.append((path, np.array(a, dtype=np.float64), a))
+    cand = Candidate(site, 0, None)
+    found: list[tuple[tuple[int, int], Pick, list[LossChoice]]] = []
+    # targets that look like targets first (one-hot, class indices), as in forward_choices: a hidden layer's cache
+    # handed to the backward has a hidden output's very shape
+    targets = sorted(w.target_candidates, key=lambda t: not targetish(t))
+    computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}  # never a target (forward_choices)
+    for i, a, _ in out:
+        for target in targets:
+            if any(target is v for v in swap.values()) or id(target) in computed:
+                continue
+            losses = assumed_losses(a, target)
+            if losses:
+                found.append(((0 if targetish(target) else 1, _class_width(a, target)), i, losses))
+                break
+    found.sort(key=lambda f: f[0])
+    return [(cand, i, losses) for _, i, losses in found[:2]]
+
+
+def add_owner_targets(w: Window) -> None:
+    """Target-like arrays among the loop's own variables (``t`` in ``for x, t in ...``), after the handed ones."""
+    outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
+    shapes = {c.shape for cand in w.returned_candidates for _, c, _ in cand.outputs or []}
+    for v in w.owner_targets or targets_among(w.owner):
+        if v.shape in shapes and id(v) not in outs:
+            w.target_candidates.append(v)
+
+
+def _own_loss(site: CallSite, out_name: str) -> LossChoice:
+    """The program's loss function, run on copies with another output in place of its own."""
+    replay = Replay(site, {})
+
+    def own(y: np.ndarray) -> float:
+        return float(np.asarray(replay.call({out_name: y}), dtype=np.float64).reshape(-1)[0])
+
+    return LossChoice(f"{replay.name}() at {short_path(replay.where)}", own, False)
+
+
+def _same(a: Any) -> Any:
+    return a
+
+
+def _substitute(site: CallSite, batch: list[Any], width: int) -> dict[str, Any] | None:
+    """The forward's input argument swapped for the step's batch (the same shape but for the batch axis,
+    the input ``width`` on the other)."""
+    if any(x is v for x in batch for v in site.args.values()):
+        return {}  # the forward was last called on this very batch: nothing to swap
+    for name, v in site.args.items():
+        if not (arraylike(v) and _small(v)):
+            continue
+        shape = shape_of(v)
+        for x in batch:
+            xs = shape_of(x)
+            if len(xs) != 2 or len(shape) != 2 or x is v:
+                continue
+            if xs == shape and width in xs or xs[1] == shape[1] == width or xs[0] == shape[0] == width:
+                return {name: x}
+    return None
+
+
+def _class_width(out: np.ndarray, targets: Any) -> int:
+    """The size of the output's class axis for these targets (smaller is likelier the output than a hidden layer)."""
+    if shape_of(targets) == out.shape:
+        return 0  # the targets have the output's very shape
+    return int(min((s for s in out.shape if s > 1), default=out.size))
+
+
+def targets_among(frame: FrameType) -> list[np.ndarray]:
+    """Target-like float arrays among a frame's variables (a module's: its globals), at most 64."""
+    out = []
+    for v in list(frame.f_locals.values())[:512]:
+        if isinstance(v, np.ndarray) and v.size <= 100_000 and _target_like(v):
+            out.append(v)
+            if len(out) >= 64:
+                break
+    return out
+
+
+def targetish(v: Any) -> bool:
+    """Targets as a loss compares them: few distinct values (:func:`_target_like`) or class indices."""
+    if is_label(v):
+        return True
+    if isinstance(v, list):
+        if not v or len(v) > 100_000 or not all(isinstance(x, (int, float, np.number, list)) for x in v[:16]):
+            return False
+        try:
+            v = np.asarray(v[:256], dtype=np.float64)
+        except (TypeError, ValueError):
+            return False
+    if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf" or v.size == 0:
+        return False
+    head = v.reshape(-1)[:256]
+    return _target_like(v) or bool(np.all(head == np.round(head)) and head.min() >= 0)
+
+
+def _target_like(v: np.ndarray) -> bool:
+    """Few distinct values (one-hot, +-1, 0.1/0.9 codes) or a distribution over the classes per sample (one-hot
+    smoothed toward a prior): what targets look like, unlike a delta or a hidden layer. A softmax output is a
+    distribution too: the callers keep the forward's own outputs apart."""
+    return v.size > 0 and (len(np.unique(v.reshape(-1)[:256])) <= 3 or _distribution(v))
+
+
+def _distribution(v: np.ndarray) -> bool:
+    """Non-negative entries that sum to 1 along the class axis of every sample (the first 64 samples are read)."""
+    if v.dtype.kind != "f" or v.ndim > 2 or v.size < 2:
+        return False
+    if v.ndim == 1:
+        return v.size <= 1000 and bool(v.min() >= 0) and abs(float(v.sum()) - 1.0) <= 1e-6
+    for axis in (0, 1):
+        if 1 < v.shape[axis] <= 1000:
+            head = v[:, :64] if axis == 0 else v[:64]
+            if head.min() >= 0 and np.allclose(head.sum(axis=axis), 1.0, rtol=0, atol=1e-6):
+                return True
+    return False
+
+
+def is_label(v: Any) -> bool:
+    """A class index: a Python or NumPy integer (not a bool)."""
+    return bool(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and 0 <= v < 100_000)
+
+
+def returned_floats(value: Any, keep: bool = False) -> list[tuple[int | None, np.ndarray, Any]]:
+    """The float arrays a call returned: the value itself, or the elements of a short tuple (index, copy, object)."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
+        return [(None, np.array(value, dtype=np.float64), value)]
+    if isinstance(value, (tuple, list)) and len(value) <= 8:
+        return [(i, np.array(v, dtype=np.float64), v) for i, v in enumerate(value)
+                if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size]
+    return []
+
+
+def arraylike(v: Any) -> bool:
+    return isinstance(v, np.ndarray) or (isinstance(v, list) and 0 < len(v) <= 100_000)
+
+
+def _small(v: Any) -> bool:
+    """An array, or a list (the shape of either is read without converting anything)."""
+    return isinstance(v, (np.ndarray, list))
+
+
+def shape_of(v: Any, depth: int = 0) -> tuple[int, ...]:
+    """The shape of an array, or of a list of numbers, lists or arrays read from its first element: O(1),
+    never converting (a list of 60,000 per-sample arrays is not turned into one array to be measured)."""
+    if isinstance(v, np.ndarray):
+        return tuple(v.shape)
+    if isinstance(v, (list, tuple)):
+        if not v:
+            return (0,)
+        first = v[0]
+        if depth < 2 and isinstance(first, (list, np.ndarray)) and not isinstance(first, tuple):
+            return (len(v), *shape_of(first, depth + 1))
+        return (len(v),)
+    return ()
