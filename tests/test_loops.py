@@ -220,7 +220,15 @@ def test_updates_not_counted_while_the_loops_went_on_are_said(tmp_path):
             for i in rng.permutation(50):
                 update()
         """, "for i in rng.permutation(50)"),
-], ids=["generator", "while", "unread-inner-loop"])
+    # the loop variable bound again in the body (row = list(row / 255)): its item, and so its place, is gone
+    ("""
+        data = np.zeros((60, 3))
+        for epoch in range(3):
+            for row in data:
+                row = list(row / 255)
+                update()
+        """, "(for row in data) does not tell how far it has come (its body binds `row` again)"),
+], ids=["generator", "while", "unread-inner-loop", "rebound-variable"])
 def test_no_count_is_made_when_the_loops_do_not_tell(tmp_path, source, why):
     _, progress = _run(tmp_path, source)
     assert progress.estimate() is None

@@ -66,6 +66,8 @@ class LoopPlace:
     """Items it has started (0-based position of the current item; None: not readable)."""
     text: str
     """The loop's header as written (``for start in range(0, len(X), batch_size)``)."""
+    rebound: str = ""
+    """The loop variable the loop's body binds again (``row = list(row / 255)``): its item is gone, so is its place."""
 
     def __str__(self) -> str:
         return f"{short_path(self.key[0])}:{self.key[1]}"
@@ -153,7 +155,21 @@ def _place(node: ast.For | ast.While, frame: FrameType, line: int) -> LoopPlace:
         index = 0 if index is None and not scope.bound(node.target) else (None if index is None else index + 1)
         if index is not None and index >= length:
             index = None
-    return LoopPlace(key, length, index, text)
+    return LoopPlace(key, length, index, text, _rebound(node, frame.f_code.co_filename) if index is None else "")
+
+
+_REBOUND: dict[tuple[str, int, int], str] = {}
+
+
+def _rebound(node: ast.For, filename: str) -> str:
+    """The first of the loop's variables that its body assigns again ("" when none does)."""
+    where = (filename, node.lineno, node.col_offset)
+    found = _REBOUND.get(where)
+    if found is None:
+        names = {n.id for n in ast.walk(node.target) if isinstance(n, ast.Name)}
+        stores = (n.id for st in node.body for n in ast.walk(st) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+        found = _REBOUND[where] = next((n for n in stores if n in names), "")
+    return found
 
 
 _HEADERS: dict[tuple[str, int, int], str] = {}
@@ -472,11 +488,12 @@ class LoopProgress:
         if not self.captures:
             return ("no update was seen (the loops are read at the updates)" if not self.asked else
                     "no loop of the program's was seen around its updates")
-        last = self.captures[-1].places
-        unread = next((p for p in last if not p.length or p.index is None), None)
+        # the latest reading with a loop that does not tell (the last update may be seen after its loops ended)
+        unread = next((p for c in reversed(self.captures) for p in c.places if not p.length or p.index is None), None)
         if unread is not None:
             what = "its length" if not unread.length else "how far it has come"
-            return f"the loop around the updates at {unread} ({unread.text}) does not tell {what}"
+            why = f" (its body binds `{unread.rebound}` again)" if unread.length and unread.rebound else ""
+            return f"the loop around the updates at {unread} ({unread.text}) does not tell {what}{why}"
         return "the loops around the updates did not advance between the updates seen"
 
     def estimate(self) -> Estimate | None:
