@@ -303,6 +303,30 @@ def test_a_followed_loop_keeps_its_ticks_when_the_handler_does_not_watch_its_cal
     assert len(ticks) >= 100 - FOLLOW_CALLS, len(ticks)
 
 
+def test_a_followed_loop_keeps_its_ticks_when_a_callee_it_called_is_ignored():
+    """The handler ignores the callee at one of its calls (an activation function with no role): its later calls run
+    untraced and never return into the loop, so the loop's line events must not wait for them (a module-level loop
+    calling sigmoid() was followed for 12 of its 4,000 iterations)."""
+    ticks: list[int] = []
+    tracer: CallTracer
+
+    def on_call(frame):
+        if frame.f_code.co_name == "_called_in_a_loop" and len(ticks) > 10:
+            tracer.ignore(frame.f_code)
+            return False
+        return True
+
+    tracer = CallTracer(on_call, lambda f, v: None,
+                        on_tick=lambda f: ticks.append(f.f_lineno) if f.f_code.co_name == "_loop_calling" else None,
+                        is_user=lambda name: name == __file__)
+    tracer.install()
+    try:
+        assert _loop_calling(100) == 100
+    finally:
+        tracer.uninstall()
+    assert len(ticks) >= 100 - FOLLOW_CALLS, len(ticks)
+
+
 
 # -- entry functions: followed from their call, by the stack and by counts, never by a clock ------------------------
 def _inline_loop(n, pause):
