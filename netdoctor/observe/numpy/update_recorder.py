@@ -253,6 +253,9 @@ class UpdateCheckRecorder:
         self._no_forward: dict[CodeType, int] = {}
         """Loop code -> its steps in which no call returned the output (an inline forward): after three, no
         window opens there until the program's forward is seen elsewhere."""
+        self._held: dict[tuple[int, str], tuple[tuple[int, ...], bytes]] = {}
+        """(object id, attribute) -> (shape, sampled entries) of an array with the input width that an object handed to a
+        call held at its last offer (see :meth:`_held_batch`)."""
         self._stores: dict[CodeType, list[Path]] = {}
         """Forward code -> where it stored its output (learned from a call handed a batch)."""
         self._quiet: dict[CodeType, int] = {}
@@ -348,8 +351,12 @@ class UpdateCheckRecorder:
                root: Any) -> None:
         given = [v for v in arg_values(frame).values() if arraylike(v)]
         batch = {id(v): v for v in given if input_width in shape_of(v)}
-        if not batch:
-            return
+        held: tuple[Any, str] | None = None
+        if not batch:  # the batch set on an object the call is handed (``net.inputs = X[idx]; net.forward()``)?
+            found = self._held_batch(frame, input_width, tracked)
+            if found is None:
+                return
+            held, batch = (found[0], found[1]), {id(found[2]): found[2]}
         # a call handed a parameter (``sgd(W1, dW1, lr)``, ``step(p, g)``) applies the update: what it is handed
         # with the input width in its shape is that parameter or its gradient, not a batch
         arrays = [x for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)]
@@ -395,6 +402,10 @@ class UpdateCheckRecorder:
                 computed_in=f"{owner.f_code.co_name}() at {short_path(owner.f_code.co_filename)}:{owner.f_code.co_firstlineno}",
             )
             w.target_candidates = others + list(batch.values())
+            if held is not None:
+                w.held = held
+                w.held_targets = _held_targets(held[0], batch, shapes)
+                w.target_candidates += [v for _, v in w.held_targets]
             w.owner_targets = targets_among(owner)  # this step's t, before the loop computes the next one
             w.shaped = _shaped_arrays(root, objects)
             self.window = w
@@ -403,6 +414,33 @@ class UpdateCheckRecorder:
                 self._candidate(w, f)
         finally:
             self.seconds += time.perf_counter() - t0
+
+    def _held_batch(self, frame: FrameType, width: int, tracked: Callable[[], list[TrackedArray]]
+                    ) -> tuple[Any, str, np.ndarray] | None:
+        """An array with the input width in its shape that an object the call is handed holds (``net.inputs =
+        X[idx]; net.forward()``), whose entries changed since this call site was last offered: the batch, set on the
+        object by the loop. A data set kept there does not change; parameters and arrays of their shapes (gradients)
+        are never a batch."""
+        objects = [v for v in arg_values(frame).values() if _attrs(v)]
+        if not objects:
+            return None
+        arrays = [x for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)]
+        ids = {id(x) for x in arrays}
+        shapes = {x.shape for x in arrays if isinstance(x, np.ndarray)}
+        if len(self._held) > 4096:
+            self._held.clear()
+        found: tuple[Any, str, np.ndarray] | None = None
+        for obj in objects[:4]:
+            for name, v in list(_attrs(obj).items())[:64]:
+                if (not isinstance(v, np.ndarray) or v.dtype.kind != "f" or width not in v.shape or id(v) in ids
+                        or v.shape in shapes or v.size > 1_000_000):
+                    continue
+                key = (id(obj), name)
+                mark = (v.shape, v.reshape(-1)[:: max(1, v.size // 64)][:64].tobytes())
+                last, self._held[key] = self._held.get(key), mark
+                if found is None and last is not None and last != mark:
+                    found = (obj, name, v)
+        return found
 
     def saw_forward(self, frame: FrameType) -> None:
         """A call of the program's forward (as the observer found it) outside a window: the template."""
@@ -497,6 +535,9 @@ class UpdateCheckRecorder:
             if (frame.f_back is w.owner and handed == [] and any(w.width in shape_of(v) for v in new)
                     and not _hands_network(w, new)):
                 self.finish()  # the loop hands the next batch
+                return
+            if w.held is not None and frame.f_back is w.owner and id(_attrs(w.held[0]).get(w.held[1])) not in w.batch:
+                self.finish()  # the loop set the next batch on the object
                 return
             if handed and not _inside(frame, w.owner):
                 self.finish()  # the batch used from elsewhere
@@ -670,6 +711,7 @@ class UpdateCheckRecorder:
                 self._fruitless += 1
                 return
             self._attempts += 1
+            _drop_output_slots(w)
             if self.updates is not None and self.updates() - w.opened_at > 1:
                 self._fruitless += 1
                 return  # two steps inside one window: their sum belongs to no single batch; try again
@@ -949,3 +991,32 @@ def _deaf(forward: Callable[[], np.ndarray], work: dict[str, np.ndarray]) -> lis
     return out
 
 
+_HEAP = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python
+
+
+def _attrs(v: Any) -> dict[str, Any]:
+    """The attributes of an instance of a class written in Python (read without asking the instance), else empty."""
+    if not type(v).__flags__ & _HEAP or isinstance(v, (type, np.ndarray, list, tuple, dict)):
+        return {}
+    try:
+        d = object.__getattribute__(v, "__dict__")
+    except AttributeError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _held_targets(obj: Any, batch: dict[int, Any], shapes: set[tuple[int, ...]]) -> list[tuple[str, np.ndarray]]:
+    """Target-like arrays the object that holds the batch holds beside it (``net.targets``), by attribute."""
+    return [(name, v) for name, v in list(_attrs(obj).items())[:64]
+            if isinstance(v, np.ndarray) and id(v) not in batch and v.shape not in shapes and targetish(v)][:8]
+
+
+def _drop_output_slots(w: Window) -> None:
+    """Take back the held object's arrays whose attribute a forward of the window rebound to its output (``self.probs``
+    held the last step's probabilities when the window opened: an output slot, not the targets)."""
+    if w.held is None or not w.held_targets:
+        return
+    computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
+    now = _attrs(w.held[0])
+    slots = {id(v) for name, v in w.held_targets if id(now.get(name)) in computed}
+    w.target_candidates = [t for t in w.target_candidates if id(t) not in slots]

@@ -97,6 +97,11 @@ class Window:
     """(name, array, copy) of the arrays near the network shaped like a parameter (buffers the observer
     did not pair), copied at the window's start."""
     calls: int = 0
+    held: tuple[Any, str] | None = None
+    """(object, attribute) where the loop set the batch, when no call was handed it (``net.inputs = X[idx]``): the
+    window closes when the loop sets the next one there."""
+    held_targets: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    """Target-like arrays that object held beside the batch when the window opened, by attribute."""
     buffer_sources: dict[str, Callable[[], Any]] = field(default_factory=dict)
     """Tensor name -> how to read the buffer its "buffer" reading came from (for the recorder's sign watch)."""
 
