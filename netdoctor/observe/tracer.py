@@ -687,7 +687,9 @@ class CallTracer:
 
     def _lines_back(self, frame: FrameType) -> None:
         """``frame`` returns: its followed caller gets line events until its next loop head."""
-        back = caller_of(frame)
+        back = frame.f_back
+        if back is not None and back.f_code.co_name in EXPRESSION_SCOPES:
+            back = caller_of(frame)  # (the function call only where a comprehension is between: at every return)
         if back is not None:
             caller = self._followed.get(id(back))
             if caller is not None and caller.frame is back:
@@ -738,16 +740,18 @@ class CallTracer:
         thread or failed on an error of its own (the trace function then returns None). A stop asked in the main
         thread is raised from here into the program.
         """
-        with self._lock:
-            t0 = _clock()
-            try:
-                return handler(*args)
-            except StopObserving as stop:
-                self._stopped(stop)
-            except Exception as exc:  # noqa: BLE001 - our bug must never become the program's
-                self._fail(exc)
-            finally:
-                self.budget.spent += _clock() - t0
+        lock = self._lock
+        lock.acquire()  # not `with`: its __enter__ and __exit__ cost 0.1 us more per event (0.90 -> 0.78 us in all)
+        t0 = _clock()
+        try:
+            return handler(*args)
+        except StopObserving as stop:
+            self._stopped(stop)
+        except Exception as exc:  # noqa: BLE001 - our bug must never become the program's
+            self._fail(exc)
+        finally:
+            self.budget.spent += _clock() - t0
+            lock.release()
         return _FAILED
 
     def _stopped(self, stop: StopObserving) -> None:
