@@ -83,7 +83,17 @@ def proportional_to(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarra
         oo = float(np.dot(old, old))
         if oo > 0 and float(np.linalg.norm(d - (float(np.dot(d, old)) / oo) * old)) <= tol:
             return None  # rescaled or reset: a multiple of itself
-        for i, g in enumerate(candidates):
+        if not candidates:
+            return None
+        near = range(len(candidates))
+        if all(g.shape == d.shape for g in candidates):
+            # every candidate's residual at once, with twice the tolerance (rounding apart, a fit is a fit both ways);
+            # the few that pass are decided one by one, in order, as they always were
+            G = np.stack(candidates)
+            gg_all = np.einsum("ij,ij->i", G, G)
+            near = np.flatnonzero(np.linalg.norm(d - ((G @ d) / gg_all)[:, None] * G, axis=1) <= 2 * tol).tolist()
+        for i in near:
+            g = candidates[i]
             if np.count_nonzero(g) < 3:
                 continue
             gg = float(np.dot(g, g))

@@ -59,7 +59,9 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
         ok = (np.count_nonzero(G, axis=1) >= 3) & np.isfinite(a) & np.isfinite(c) & (c != 0)
         least = np.where(np.arange(len(G)) < len(candidates), DECAY, 1e-9)
         ok &= (a >= -1.0 - 1e-9) & (a <= -least) & (det > 1e-12 * oo * gg)
-        for i in np.flatnonzero(ok):
+        # the residuals at once with twice the tolerance, then the few near a fit decided one by one, in order
+        near = ok & (np.linalg.norm(d - a[:, None] * old - c[:, None] * G, axis=1) <= 2 * tol)
+        for i in np.flatnonzero(near):
             if float(np.linalg.norm(d - a[i] * old - c[i] * G[i])) <= tol:
                 return int(i)
     return None
@@ -85,14 +87,28 @@ def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathS
         nd = float(np.linalg.norm(d))
         if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3:
             return None
+        usable = [i for i, (_, m) in enumerate(candidates) if np.count_nonzero(m) >= 3]
+        if not usable:
+            return None
+        same = all(m.shape == d.shape for _, m in candidates)
+        M = np.stack([candidates[i][1] for i in usable]) if same else None
         for sv, v in candidates:
             if sv is None or not (np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))):
                 continue
             root = np.sqrt(v)
-            for sm, m in candidates:
-                if sm is sv or np.count_nonzero(m) < 3:
+            if M is not None:
+                # every m at once: r = m / sqrt(v), d ~ k * r, with twice the tolerance; then each one near a fit
+                # decided as it always was, in the candidates' order
+                R = np.where(root > 0, M / np.where(root > 0, root, 1.0), 0.0)
+                k_all = (R @ d) / np.einsum("ij,ij->i", R, R)
+                near = np.flatnonzero(np.linalg.norm(d - k_all[:, None] * R, axis=1) <= 2 * ADAPTIVE_FIT * nd).tolist()
+                rows = [(usable[j], R[j]) for j in near]
+            else:
+                rows = [(i, np.where(root > 0, candidates[i][1] / np.where(root > 0, root, 1.0), 0.0)) for i in usable]
+            for i, r in rows:
+                sm = candidates[i][0]
+                if sm is sv:
                     continue
-                r = np.where(root > 0, m / np.where(root > 0, root, 1.0), 0.0)
                 rr = float(r @ r)
                 if rr == 0.0 or not math.isfinite(rr):
                     continue
