@@ -183,6 +183,31 @@ def test_a_stop_raised_by_a_handler_ends_the_program_and_its_tracing(compiled, m
         tracer.uninstall()
 
 
+@pytest.mark.parametrize("compiled", KINDS)
+def test_an_error_of_the_observers_own_stops_observing_and_the_program_runs_on(compiled, monkeypatch):
+    """Our bug must never become the program's: the program's result is what it is without us, the error is kept,
+    and the trace function that was there before (here none, or a debugger's) is back."""
+    calls: list[str] = []
+
+    def on_call(frame):
+        if frame.f_code.co_name == "_raises" and len(calls) > 3:
+            raise RuntimeError("the observer's own bug")
+        if frame.f_code.co_name in PROGRAM:
+            calls.append(frame.f_code.co_name)
+        return True
+
+    tracer = _tracer(compiled, monkeypatch, on_call, lambda f, v: None)
+    tracer.install()
+    try:
+        result = _work(30)
+        after = sys.gettrace()
+    finally:
+        tracer.uninstall()
+    assert result == _work(30)
+    assert isinstance(tracer.failed, RuntimeError) and after is None
+    assert len(calls) == 4  # nothing was heard after the error
+
+
 def test_the_pure_tracer_is_chosen_by_the_environment_variable(monkeypatch):
     monkeypatch.setenv(PURE_ENV, "1")
     assert not CallTracer(lambda f: True, lambda f, v: None).compiled
