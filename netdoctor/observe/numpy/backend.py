@@ -71,6 +71,7 @@ from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.numpy.writes import BufferWrites
 from netdoctor.observe.options import ObserveOptions
+from netdoctor.observe.source import function_loop_names, loop_names
 from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, loop_heads, sampled
 from netdoctor.usercode import short_path
 
@@ -256,6 +257,11 @@ class NumpyBackend:
         """The batch's targets as the program wrote them (0.01/0.99 codes), beside their one-hot ``_pending_T``."""
         """id of the output array the forward returned last: a call handed it compares it with the targets."""
         self._targets_compared = False
+        self._inline_names: dict[CodeType, frozenset[str]] = {}
+        """Per followed code: the names its loops bind (loop variables, per-step temporaries), where a loop that
+        compares output and targets inline keeps its targets (:meth:`_inline_targets`)."""
+        self._inline_at = 0
+        """The update count when targets were last read at a loop head."""
         self._compare_left = 0
         """Calls after the forward's output that may still be the comparison (then it is looked for again at the next
         output); a program that compares inline never pays for more than a few calls per output."""
@@ -599,6 +605,9 @@ class NumpyBackend:
             return
         self._limits()
         self._check_update(frame)
+        if self.updates > self._inline_at and not self.target_arg:  # an update since the last loop head: its targets
+            self._inline_at = self.updates
+            self._inline_targets(frame)
         if not self._act_by_calls:  # a forward written inline in the loop: its outputs are among the frame's locals
             self._act_ticks += 1
             if sampled(self._act_ticks):
@@ -1220,6 +1229,40 @@ class NumpyBackend:
             self.target_arg, self._targets_compared = name, True
             self._count_targets(rows, v)
             return
+
+    def _inline_targets(self, frame: FrameType) -> None:
+        """At a loop head after an update, when no call was ever handed the targets (the loop computes the output
+        error inline: ``t = np.zeros(C); t[y[i]] = 1``, ``for x, y in batches(...)``): the targets among the names the
+        loop binds. A class code per row (two values a row: one-hot, +-1, 0.01/0.99) or integer labels below the
+        output's width; never an output or an error (their rows have as many values as entries)."""
+        sizes = self.layout[1] if self.layout else None
+        if not sizes or sizes[-1] < 2:
+            return
+        code = frame.f_code
+        names = self._inline_names.get(code)
+        if names is None:
+            names = self._inline_names[code] = (loop_names(code.co_filename) if code.co_name == "<module>" else
+                                                function_loop_names(code.co_filename, code.co_firstlineno))
+        loc = frame.f_locals
+        n_out, n_in = sizes[-1], sizes[0]
+        for name in names:
+            v = loc.get(name)
+            if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or n_out == n_in:
+                continue
+            if v.ndim == 1 and v.dtype.kind in "iu" and v.size != n_out:
+                counts = np.bincount(v.astype(np.intp, copy=False), minlength=n_out) if v.min() >= 0 else None
+                if counts is not None and len(counts) == n_out:
+                    self._count_labels(v, counts)
+                    return
+                continue
+            rows = class_rows(v, n_out, n_in)
+            if rows is None or rows.dtype.kind != "f" or rows.ndim != 2:
+                continue
+            low, high = rows.min(axis=1), rows.max(axis=1)
+            two = ((rows == low[:, None]) | (rows == high[:, None])).all() and bool((high > low).all())
+            if two and one_top(rows):
+                self._count_targets(rows, v)
+                return
 
     def _count_labels(self, labels: np.ndarray, counts: np.ndarray) -> None:
         """A batch of integer labels (``counts``: their ``np.bincount``)."""
