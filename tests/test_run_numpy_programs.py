@@ -258,7 +258,7 @@ PROGRAMS = [
     # dataclass layers trained one (1, D) row at a time, the forward returning the list of every layer's output; the
     # derivative twin flips the sign of the tanh derivative in the backward pass
     Program("dataclass_layers", updates=4800, forward=False, arrays=4),
-    Program("dataclass_layers_derivative", forward=False, arrays=4, missed="no finding"),
+    Program("dataclass_layers_derivative", forward=False, arrays=4),
     # parameters a tuple passed through pure functions (params = step(params, grads, lr)), a local of main()
     Program("pure_params", updates=400, samples=8000, arrays=4, missed=(
         "learning-rate-too-high error on a run that learns (94%): W2's first steps are 137%, 263%, 91% of it, then 2.5%")),

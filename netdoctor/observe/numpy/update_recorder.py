@@ -531,7 +531,8 @@ class UpdateCheckRecorder:
             args = arg_values(frame)
             keys = {_batch_key(b) for b in w.batch.values()}
             handed = [v for v in args.values() if id(v) in w.batch or _batch_key(v) in keys]
-            new = [v for v in args.values() if arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys]
+            new = [v for v in args.values() if arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys
+                   and not _carries(w, v)]
             if (frame.f_back is w.owner and handed == [] and any(w.width in shape_of(v) for v in new)
                     and not _hands_network(w, new)):
                 self.finish()  # the loop hands the next batch
@@ -549,9 +550,12 @@ class UpdateCheckRecorder:
                 return
             if not handed and frame.f_back is w.owner:
                 # arrays the loop hands to a call without the batch (``grads(eye[:, y])``) with the shape of an
-                # output seen: targets handed where the batch is not (the forward keeps it in a cache)
+                # output seen, or its entries in another shape (a (C,) one-hot for a (1, C) row): targets handed where
+                # the batch is not (the forward keeps it in a cache)
                 shapes = {a.shape for c in w.returned_candidates for _, a, _ in c.outputs or []}
-                w.target_candidates += [v for v in new if isinstance(v, np.ndarray) and v.shape in shapes
+                sizes = {a.size for c in w.returned_candidates for _, a, _ in c.outputs or [] if 1 in a.shape}
+                w.target_candidates += [v for v in new if isinstance(v, np.ndarray)
+                                        and (v.shape in shapes or v.ndim == 1 and v.size in sizes)
                                         and targetish(v) and all(v is not t for t in w.target_candidates)][:4]
             if handed:
                 self._candidate(w, frame)
@@ -668,7 +672,7 @@ class UpdateCheckRecorder:
             if cand is not None:
                 objs = {id(a) for a in w.objects}
                 outputs: list[tuple[Pick, np.ndarray, Any]] = [
-                    (i, a, o) for i, a, o in returned_floats(value, keep=True) if id(o) not in objs]
+                    (i, a, o) for i, a, o in returned_floats(value, keep=True) if id(o) not in objs and id(o) not in w.batch]
                 if not outputs:  # a forward that stores its output instead of returning it
                     stored = _rebound(cand, w)
                     outputs = [(path, np.array(a, dtype=np.float64), a) for path, a in stored]
@@ -1003,6 +1007,15 @@ def _attrs(v: Any) -> dict[str, Any]:
     except AttributeError:
         return {}
     return d if isinstance(d, dict) else {}
+
+
+def _carries(w: Window, v: Any) -> bool:
+    """Whether ``v`` is a list or tuple holding the window's batch or a forward's output among its first 64 items (the
+    list of every layer's output a forward returned, ``[x, h, out]``): this step's arrays, not the next batch."""
+    if not isinstance(v, (list, tuple)):
+        return False
+    outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
+    return any(id(x) in w.batch or id(x) in outs for x in v[:64])
 
 
 def _held_targets(obj: Any, batch: dict[int, Any], shapes: set[tuple[int, ...]]) -> list[tuple[str, np.ndarray]]:
