@@ -184,9 +184,9 @@ PROGRAMS = [
     Program("lookup_rows_mutated", arrays=4, forward=False),
     # per-sample column vectors in a thread, targets from a function returning a row of a module-level code table smoothed
     # toward the class prior; the mutated twin smooths the table's own row (a view), in place. The forward returns a
-    # tuple (hidden, probabilities) and is not recognised as the forward yet (forward=False: a known gap)
-    Program("smoothed_codes", arrays=4, forward=False),
-    Program("smoothed_codes_mutated", arrays=4, forward=False),
+    # tuple (hidden, probabilities), read as predict(x)[1]: its last array is the output
+    Program("smoothed_codes", arrays=4),
+    Program("smoothed_codes_mutated", arrays=4),
     # [W, b] pairs on a model object, gradients returned by a function, applied with a literal step size (`W -= 0.5 * dW`,
     # no variable holds the learning rate): the rate the steps apply is measured; 1000x too small, 120x too large
     Program("literal_rate", updates=400, samples=8000, arrays=4),
