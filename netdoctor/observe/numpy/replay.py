@@ -7,11 +7,15 @@ maps the parameter's id to its copy). The module's globals are copied when
 the replayed code first reads each one (:class:`_CopiedGlobals`), and the
 module's own functions are rebuilt on those copies, so a forward that keeps
 its caches on a global object (``state.out = z2``) writes into a copy.
-Calling the replay runs the same code object on those copies: the program's
-arrays are never written, its random generators never drawn from (the global
-NumPy and ``random`` states are saved and put back; generators kept in
-objects are copied), and whatever the function prints is swallowed (in the replaying thread only:
-the program's other threads keep printing).
+Calling the replay runs the same code object on those copies, inside
+:func:`netdoctor.observe.isolation.quietly`: the program's arrays are never
+written, its random generators never drawn from (the global NumPy and
+``random`` states are put back; generators kept in objects are copied), its
+prints and log records are dropped, and a write to a file or another change
+outside the copies stops the replay before it happens. An object that cannot
+be copied is given a stand-in (an open file: a sink; a generator: one that
+refuses to be read), so a replay never writes the program's files nor takes
+its next batch.
 
 The copies are made by :func:`clone`, not ``copy.deepcopy``: deepcopy looks
 ``__deepcopy__``, ``__reduce_ex__`` and ``__setstate__`` up on each instance,
@@ -26,20 +30,17 @@ observer never sees its own calls.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import enum
-import random
-import sys
-import threading
 import types
-from collections.abc import Iterator
 from dataclasses import dataclass
 from inspect import CO_VARARGS, CO_VARKEYWORDS
 from types import CodeType, FrameType
 from typing import Any
 
 import numpy as np
+
+from netdoctor.observe.isolation import kept, namespaces_of, quietly, shared, stand_in
 
 __all__ = ["CallSite", "Replay", "Chain", "Pick", "picked", "quietly", "arg_values", "clone", "Path", "float_arrays",
            "read_path", "BIG", "BIG_CONTAINER"]
@@ -58,65 +59,6 @@ Path = tuple[tuple[str, Any], ...]
 Pick = int | None | Path
 """Where a call's output is: the value returned (None), its element ``i`` (a tuple), or a path where the call stored
 it (:data:`Path`)."""
-
-_QUIET = [0]  # nesting depth of quietly(): the states are saved once, around a whole check
-
-
-@contextlib.contextmanager
-def quietly() -> Iterator[None]:
-    """Run the program's code with its prints swallowed and the global random states put back afterwards.
-
-    Re-entrant: inside an outer ``quietly()`` it costs nothing (saving the states takes ~0.5 ms, more
-    than a small forward pass).
-    """
-    if _QUIET[0]:
-        yield
-        return
-    np_state = np.random.get_state()
-    py_state = random.getstate()
-    _QUIET[0] += 1
-    me = threading.get_ident()
-    out, err = _MutedFor(sys.stdout, me), _MutedFor(sys.stderr, me)
-    sys.stdout, sys.stderr = out, err
-    try:
-        with np.errstate(all="ignore"):
-            yield
-    finally:
-        _QUIET[0] -= 1
-        # Put the streams back unless the program rebound them meanwhile (another thread's choice wins).
-        if sys.stdout is out:
-            sys.stdout = out.stream
-        if sys.stderr is err:
-            sys.stderr = err.stream
-        np.random.set_state(np_state)
-        random.setstate(py_state)
-
-
-class _MutedFor:
-    """``sys.stdout``/``sys.stderr`` while one thread replays: that thread's writes are dropped, every other
-    thread of the program writes through to the stream as before (``contextlib.redirect_stdout`` would
-    swallow them too: the stream is one for the whole process)."""
-
-    def __init__(self, stream: Any, thread: int) -> None:
-        self.stream = stream
-        self.thread = thread
-
-    def write(self, text: str) -> int:
-        if threading.get_ident() == self.thread or self.stream is None:  # None: print() had dropped it too
-            return len(text)
-        return self.stream.write(text)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def flush(self) -> None:
-        if threading.get_ident() != self.thread and self.stream is not None:
-            self.stream.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.stream, name)
-
 
 def _readonly(a: np.ndarray) -> np.ndarray:
     v = a.view()
@@ -152,8 +94,9 @@ def clone(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None = None, 
     written in Python by ``object.__new__`` and their ``__dict__`` and slots, never asking the instance
     (its ``__getattr__`` is never run); functions of the module whose globals are ``globals_`` rebuilt
     on ``copied`` (the replay's globals), with their closure cells copied; bound methods on a copy of
-    their object. Anything else is given to ``copy.deepcopy`` (generators, ``random.Random``), and shared
-    when that fails (a file, a lock).
+    their object; loggers shared (silenced while replaying). Anything else is given to ``copy.deepcopy``
+    (``random.Random``, a NumPy ``Generator``), and replaced by :func:`~netdoctor.observe.isolation.stand_in`
+    when that fails (a file: a sink; a generator: refuses to be read; a lock: shared).
     """
     i = id(x)
     if i in memo:
@@ -169,11 +112,14 @@ def clone(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None = None, 
     if t in (types.FunctionType, types.MethodType, types.CellType):
         return _clone_callable(x, memo, globals_, copied)
     if _plain_class(t):
+        if shared(x):  # a logger: silenced while replaying, never copied
+            memo[i] = x
+            return x
         return _clone_instance(x, memo, globals_, copied)
     try:
         y = copy.deepcopy(x)
-    except Exception:  # noqa: BLE001 - not copyable (a file, a lock): shared; the caller checks that the
-        y = x  # forward still computes with the working copies
+    except Exception:  # noqa: BLE001 - not copyable: a file becomes a sink, a generator refuses to be read, anything
+        y = stand_in(x)  # else (a lock) is shared; the caller checks that the forward computes with the working copies
     memo[i] = y
     return y
 
@@ -197,8 +143,11 @@ def _clone_array(x: np.ndarray, memo: dict[int, Any], globals_: dict[str, Any] |
 def _clone_container(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None, copied: Any) -> Any:
     i = id(x)
     if len(x) > BIG_CONTAINER:
-        memo[i] = x  # a data set kept as a list of samples: shared, never copied (a forward only reads it)
-        return x
+        # a data set kept as a list of samples: its items shared, never copied (a forward only reads them); the
+        # container itself copied at C speed, so an append (losses.append(loss)) lands in the copy
+        y = x if type(x) is tuple else type(x)(x)
+        memo[i] = y
+        return y
     t = type(x)
     if t is tuple:
         return memo.setdefault(i, tuple(clone(v, memo, globals_, copied) for v in x))
@@ -441,6 +390,8 @@ class Replay:
         self.star = code.co_varnames[n] if code.co_flags & CO_VARARGS else None
         n += 1 if self.star else 0
         self.starstar = code.co_varnames[n] if code.co_flags & CO_VARKEYWORDS else None
+        # the program's classes and other modules, which are not copied: names they rebind are put back
+        self.namespaces = namespaces_of(site.globals, [*bound.values(), *site.free.values()])
 
     def warm(self) -> None:
         """Copy now the module globals the function's own code names (``net`` in ``net.W1 @ x``), instead of at
@@ -481,7 +432,7 @@ class Replay:
             pos += list(args.get(self.star, ()))
         if self.starstar:
             kw.update(args.get(self.starstar, {}))
-        with quietly():
+        with quietly(), kept(self.namespaces):
             return self.fn(*pos, **kw)
 
 

@@ -33,6 +33,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from netdoctor.observe.isolation import kept, namespaces_of, quietly
+
 if TYPE_CHECKING:  # imported where a check runs: the rules' import cost 20-40 ms at every hook install
     from netdoctor.rules.backprop import ModuleBackwardCheck
 
@@ -168,7 +170,9 @@ class BackwardCheck:
         self.watch.busy = True  # our calls of the copy are not the program's
         try:
             work = copy.deepcopy(module).eval()  # dropout off: a random forward has no finite differences
-            result = gradcheck(work, tuple(args), max_coords=MAX_COORDS, seed=0)
+            # what the copy's forward prints, logs, writes or draws never reaches the program (observe.isolation)
+            with self.watch.torch.random.fork_rng(devices=[]), quietly(), kept(namespaces_of({}, list(work.modules()))):
+                result = gradcheck(work, tuple(args), max_coords=MAX_COORDS, seed=0)
         except Exception as exc:  # noqa: BLE001 - a module we cannot copy or run again is not checked
             return ModuleBackwardCheck(name, functions, defined, None,
                                        note=f"could not be run again on a copy ({type(exc).__name__}: {exc})")

@@ -19,17 +19,21 @@ start from the same generator state (the same seed inside the fork), so
 row 0 draws the same mask in both: the two batches have the same shape, and
 row 0 comes first in each.
 
-The copy runs under ``torch.no_grad()`` inside ``torch.random.fork_rng``, so
-neither the user's model, its batch-norm running statistics, nor the random
-generator are touched.
+The copy runs under ``torch.no_grad()`` inside ``torch.random.fork_rng`` and
+:func:`netdoctor.observe.isolation.quietly`, so neither the user's model, its
+batch-norm running statistics, the random generators (torch's, NumPy's,
+Python's), its output nor its files are touched.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
+import random
 from typing import Any
+
+import numpy as np
+
+from netdoctor.observe.isolation import kept, namespaces_of, quietly
 
 __all__ = ["probe_batch_leak", "LEAK_RTOL", "LEAK_SEED"]
 
@@ -77,11 +81,19 @@ def _run_twice(clone: Any, batches: list[tuple], kwargs: dict, cuda: list[int], 
 
     handles = [sub.register_forward_hook(capture) for sub in clone.modules()]
     try:
-        with torch.random.fork_rng(devices=cuda), torch.no_grad(), contextlib.redirect_stdout(io.StringIO()):
+        # quietly(): the copy's prints and log records dropped, NumPy's and Python's random states put back, files
+        # never written; kept(): a counter the forward keeps on its class or module is as the program left it
+        with torch.random.fork_rng(devices=cuda), torch.no_grad(), quietly(), \
+                kept(namespaces_of({}, list(clone.modules()))):
+            np_state, py_state = np.random.get_state(), random.getstate()
             for k, args in enumerate(batches):
                 run[0] = k
-                # The same draws in both runs (random masks are no interaction), on the generators forked above only.
+                # The same draws in both runs (random masks are no interaction), on the generators forked above only;
+                # NumPy's and Python's global states too (noise drawn with np.random in a forward: quietly() puts them
+                # back after both runs)
                 torch.default_generator.manual_seed(LEAK_SEED)
+                np.random.set_state(np_state)
+                random.setstate(py_state)
                 for d in cuda:
                     with torch.cuda.device(d):
                         torch.cuda.manual_seed(LEAK_SEED)

@@ -1,0 +1,172 @@
+"""``netdoctor run`` is indistinguishable from ``python`` for programs whose functions touch the world.
+
+The NumPy observer runs some of the program's functions again on copies (the update check's forward, the buffer
+check's gradient function). Each program in ``tests/side_effect_programs/`` is healthy and does, inside those
+functions, what a second run would repeat: append to module-level lists, count calls in a global, on ``self`` and
+on the class, write log files (opened per call, opened once, through ``logging``), draw from the global random
+states and from generators it keeps, take its next batch from a generator. Each runs plainly and under
+``netdoctor run`` in folders of its own; its stdout, stderr and every file it wrote must be the plain run's, byte
+for byte (the report comes after the program's output).
+"""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import logging
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from netdoctor.observe.isolation import OutsideEffect, kept, namespaces_of, quietly, stand_in
+
+HERE = Path(__file__).resolve().parent / "side_effect_programs"
+TIMEOUT = 300
+
+
+UPDATE_CHECK = r"update check: \d+ update\(s\) compared"
+
+
+@dataclass(frozen=True)
+class Program:
+    name: str
+    checked: str = ""
+    """What the notes must say the replaying checks did (they still run, the effects kept away from the program)."""
+    torch: bool = False
+
+
+PROGRAMS = [
+    Program("counters", UPDATE_CHECK),
+    Program("log_files", UPDATE_CHECK),
+    Program("random_draws"),  # dropout: 'another output at every call', said as such
+    Program("batch_stream", UPDATE_CHECK),  # the buffer check's replays of accumulate() must not take a shift
+    # the batch-leak probe and the check of the hand-written backward run copies of the model
+    Program("torch_forward", r"backward check: 1 module\(s\) with custom autograd Functions \(Relu\) compared",
+            torch=True),
+]
+
+
+def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NO_COLOR="1",
+               COLUMNS="100")
+    env.pop("PYTHONPATH", None)
+    return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
+
+
+def _files(folder: Path, skip: set[str]) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.is_file() and p.name not in skip}
+
+
+@pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
+def test_the_observed_run_writes_prints_and_draws_what_the_plain_run_does(program, tmp_path):
+    if program.torch:
+        pytest.importorskip("torch")
+    plain_dir, seen_dir = tmp_path / "plain", tmp_path / "observed"
+    for d in (plain_dir, seen_dir):
+        d.mkdir()
+        shutil.copy(HERE / f"{program.name}.py", d)
+    script = f"{program.name}.py"
+    plain = _run([sys.executable, script], plain_dir)
+    seen = _run([sys.executable, "-m", "netdoctor.cli", "run", "--json", "report.json", script], seen_dir)
+    assert plain.returncode == 0, plain.stderr[-2000:]
+    report = json.loads((seen_dir / "report.json").read_text(encoding="utf-8"))
+    detail = f"context {report.get('context')}\n{seen.stderr[-1500:]}"
+    assert seen.returncode == 0, detail
+    assert seen.stdout.startswith(plain.stdout), detail
+    assert seen.stderr.startswith(plain.stderr), detail
+    assert _files(seen_dir, {"report.json"}) == _files(plain_dir, set()), detail
+    loud = [f for f in report["findings"] if f["severity"] in ("error", "warning")]
+    assert not loud, detail
+    notes = report["context"].get("notes", [])
+    assert not [n for n in notes if "OutsideEffect" in n], detail  # every effect kept away, no check refused
+    if program.checked:
+        assert any(re.match(program.checked, n) for n in notes), detail
+
+
+# -- the pieces, one by one ---------------------------------------------------------------------------------------
+
+def test_a_file_opened_for_writing_is_a_sink_or_refused_and_never_created(tmp_path):
+    target = tmp_path / "written.txt"
+    with quietly():
+        with open(target, "a") as f:  # the program's open(): a sink
+            f.write("dropped")
+        np.save(tmp_path / "x.npy", np.zeros(3))  # a library's open() too
+        with pytest.raises(OutsideEffect, match="other.txt"):  # io.open, os.open: refused before the file exists
+            (tmp_path / "other.txt").write_text("refused")
+        with pytest.raises(OutsideEffect, match="raw"):
+            os.open(tmp_path / "raw", os.O_WRONLY | os.O_CREAT)
+        with pytest.raises(OutsideEffect, match="removes"):
+            os.remove(tmp_path / "missing")
+    assert list(tmp_path.iterdir()) == []
+    with open(target, "w") as f:  # outside a replay, as before
+        f.write("ok")
+    with quietly():
+        with open(target) as f:  # reading is no effect
+            assert f.read() == "ok"
+    assert builtins.open is io.open  # put back
+
+
+def test_log_records_of_the_replay_are_dropped_and_the_logger_works_after(tmp_path):
+    stream = io.StringIO()
+    log = logging.getLogger("netdoctor-test-side-effects")
+    handler = logging.StreamHandler(stream)
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        with quietly():
+            log.info("from the replay")
+        log.info("from the program")
+    finally:
+        log.removeHandler(handler)
+    assert stream.getvalue() == "from the program\n"
+
+
+def test_random_states_come_back_bit_for_bit():
+    np.random.seed(5)
+    random.seed(5)
+    with quietly():
+        np.random.rand(7)
+        random.random()
+    after = np.random.rand(), random.random()
+    np.random.seed(5)
+    random.seed(5)
+    assert after == (np.random.rand(), random.random())
+
+
+def test_stand_ins_keep_files_and_generators_of_the_program_out_of_reach(tmp_path):
+    def gen():
+        yield from range(3)
+
+    g = gen()
+    refused = stand_in(g)
+    with pytest.raises(OutsideEffect, match="generator"):
+        next(refused)
+    assert next(g) == 0  # the program's generator was not advanced
+    with open(tmp_path / "log.txt", "w") as f:
+        sink = stand_in(f)
+        print("dropped", file=sink)
+        with pytest.raises(OutsideEffect):
+            sink.read()
+    assert (tmp_path / "log.txt").read_text() == ""
+
+
+class _Counted:
+    calls = 0
+
+
+def test_names_rebound_on_a_class_or_module_are_put_back():
+    spaces = namespaces_of({"__name__": __name__, "Counted": _Counted}, [])
+    assert _Counted in spaces
+    with kept(spaces):
+        _Counted.calls += 1
+        _Counted.extra = 1  # type: ignore[attr-defined]
+    assert _Counted.calls == 0 and not hasattr(_Counted, "extra")
