@@ -7,7 +7,12 @@
  * leaves in the code object (its "extra" slot, PEP 523), whether a call can
  * interest the tracer at all: a call of code marked as not the user's (a
  * library's, a comprehension, a function classified as uninteresting) ends
- * here. Every other event goes where `sys.settrace` would send it: a call to
+ * here. A line event of a frame whose local trace function is the tracer's
+ * CallTracer._local, at a line that starts no loop iteration of its code (the
+ * code's loop heads, registered by the Python side as a bitmap in a second
+ * extra slot), ends here too: _local does nothing with such a line in a frame
+ * it follows (a module-level loop has a line event at every line of its body,
+ * and only its loop heads matter). Every other event goes where `sys.settrace` would send it: a call to
  * the Python trace function given to the filter (CallTracer._global), any
  * other event (line, return, exception, opcode) to the frame's own local
  * trace function `frame.f_trace`, with the result stored back as
@@ -31,21 +36,61 @@
 #include <frameobject.h>
 #include <structmember.h>
 
-#define CTRACE_API 1 /* bumped when the Python side's expectations change (tracer.py checks it) */
+#define CTRACE_API 2 /* bumped when the Python side's expectations change (tracer.py checks it) */
 
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #define CTRACE_SUPPORTED 1
 #include <internal/pycore_frame.h> /* struct _frame: f_trace, f_fast_as_locals */
 
-static Py_ssize_t extra_index = -1; /* our slot in every code object's co_extra */
+static Py_ssize_t extra_index = -1; /* our slot in every code object's co_extra: a filter's skip mark */
+static Py_ssize_t heads_index = -1; /* a second one: the code's loop heads, a bytes bitmap of line numbers (owned) */
 static PyObject *event_names[8];    /* "call", "exception", "line", "return", ..., "opcode" (PyTrace_*) */
 static unsigned long next_serial = 1;
 
 typedef struct {
     PyObject_HEAD
-    PyObject *call; /* the Python trace function that hears call events of unmarked code */
-    uintptr_t mark; /* what this filter writes in a skipped code object's extra slot */
+    PyObject *call;  /* the Python trace function that hears call events of unmarked code */
+    PyObject *local; /* a bound method: the local trace function whose line events away from loop heads end here */
+    uintptr_t mark;  /* what this filter writes in a skipped code object's extra slot */
 } CallFilter;
+
+static void
+free_heads(void *extra)
+{
+    Py_XDECREF((PyObject *)extra);
+}
+
+/* Whether a line event of this frame can end here: its local trace function is the filter's `local` (the same
+ * function bound to the same tracer), its code has loop heads registered, and the line is none of them. */
+static int
+away_from_heads(CallFilter *self, PyFrameObject *frame, PyObject *callback)
+{
+    if (self->local == NULL || !PyMethod_Check(callback) ||
+        PyMethod_GET_FUNCTION(callback) != PyMethod_GET_FUNCTION(self->local) ||
+        PyMethod_GET_SELF(callback) != PyMethod_GET_SELF(self->local)) {
+        return 0;
+    }
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    void *extra = NULL;
+    int got = _PyCode_GetExtra((PyObject *)code, heads_index, &extra);
+    Py_DECREF(code);
+    if (got < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    if (extra == NULL) {
+        return 0;
+    }
+    int line = frame->f_lineno; /* set by CPython before it calls a trace function */
+    if (line <= 0) {
+        return 0;
+    }
+    Py_ssize_t byte = line >> 3;
+    if (byte >= PyBytes_GET_SIZE((PyObject *)extra)) {
+        return 1;
+    }
+    return !(((const unsigned char *)PyBytes_AS_STRING((PyObject *)extra))[byte] & (1 << (line & 7)));
+}
 
 static int
 skipped(CallFilter *self, PyCodeObject *code)
@@ -104,6 +149,9 @@ filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     }
     else {
         callback = frame->f_trace;
+        if (callback != NULL && what == PyTrace_LINE && away_from_heads(self, frame, callback)) {
+            return 0;
+        }
     }
     if (callback == NULL || what < 0 || what > PyTrace_OPCODE) {
         return 0;
@@ -114,13 +162,20 @@ filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 static PyObject *
 filter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"call", NULL};
-    PyObject *call;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O:CallFilter", kwlist, &call)) {
+    static char *kwlist[] = {"call", "local", NULL};
+    PyObject *call, *local = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:CallFilter", kwlist, &call, &local)) {
         return NULL;
     }
     if (!PyCallable_Check(call)) {
         PyErr_SetString(PyExc_TypeError, "CallFilter(call): call must be a trace function");
+        return NULL;
+    }
+    if (local == Py_None) {
+        local = NULL;
+    }
+    if (local != NULL && !PyMethod_Check(local)) {
+        PyErr_SetString(PyExc_TypeError, "CallFilter(call, local): local must be a bound method");
         return NULL;
     }
     CallFilter *self = (CallFilter *)type->tp_alloc(type, 0);
@@ -129,6 +184,8 @@ filter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     }
     Py_INCREF(call);
     self->call = call;
+    Py_XINCREF(local);
+    self->local = local;
     /* odd values: never a pointer, never NULL (no mark); one per filter, so that a filter ignores another's marks */
     self->mark = (uintptr_t)(next_serial++) * 2 + 1;
     return (PyObject *)self;
@@ -138,6 +195,7 @@ static int
 filter_traverse(CallFilter *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->call);
+    Py_VISIT(self->local);
     return 0;
 }
 
@@ -145,6 +203,7 @@ static int
 filter_clear(CallFilter *self)
 {
     Py_CLEAR(self->call);
+    Py_CLEAR(self->local);
     return 0;
 }
 
@@ -220,6 +279,72 @@ filter_skips(CallFilter *self, PyObject *code)
     return PyBool_FromLong(skipped(self, (PyCodeObject *)code));
 }
 
+/* heads(code, lines): register the lines where an iteration of one of code's loops starts (any filter's registration
+ * serves every filter: the heads are the code's own). Once per code object; later calls change nothing. */
+static PyObject *
+filter_heads(CallFilter *self, PyObject *args)
+{
+    PyObject *code, *lines;
+    if (!PyArg_ParseTuple(args, "O!O:heads", &PyCode_Type, &code, &lines)) {
+        return NULL;
+    }
+    void *extra = NULL;
+    if (_PyCode_GetExtra(code, heads_index, &extra) < 0) {
+        return NULL;
+    }
+    if (extra != NULL) {
+        Py_RETURN_NONE;
+    }
+    long top = 0;
+    PyObject *it = PyObject_GetIter(lines);
+    if (it == NULL) {
+        return NULL;
+    }
+    PyObject *item;
+    PyObject *seen = PyList_New(0);
+    if (seen == NULL) {
+        Py_DECREF(it);
+        return NULL;
+    }
+    while ((item = PyIter_Next(it)) != NULL) {
+        long line = PyLong_AsLong(item);
+        if (line == -1 && PyErr_Occurred()) {
+            Py_DECREF(item);
+            break;
+        }
+        if (line > 0 && line < (1L << 24)) {
+            top = line > top ? line : top;
+            if (PyList_Append(seen, item) < 0) {
+                Py_DECREF(item);
+                break;
+            }
+        }
+        Py_DECREF(item);
+    }
+    Py_DECREF(it);
+    if (PyErr_Occurred()) {
+        Py_DECREF(seen);
+        return NULL;
+    }
+    PyObject *bitmap = PyBytes_FromStringAndSize(NULL, (top >> 3) + 1);
+    if (bitmap == NULL) {
+        Py_DECREF(seen);
+        return NULL;
+    }
+    unsigned char *bits = (unsigned char *)PyBytes_AS_STRING(bitmap);
+    memset(bits, 0, (top >> 3) + 1);
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(seen); i++) {
+        long line = PyLong_AsLong(PyList_GET_ITEM(seen, i));
+        bits[line >> 3] |= (unsigned char)(1 << (line & 7));
+    }
+    Py_DECREF(seen);
+    if (_PyCode_SetExtra(code, heads_index, bitmap) < 0) { /* the code object owns it from here (free_heads) */
+        Py_DECREF(bitmap);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 filter_install(CallFilter *self, PyObject *unused)
 {
@@ -231,6 +356,8 @@ static PyMethodDef filter_methods[] = {
     {"skip", (PyCFunction)filter_skip, METH_O, "skip(code): calls of code end in C from now on (not the user's)."},
     {"unskip", (PyCFunction)filter_unskip, METH_O, "unskip(code): calls of code reach the Python trace function again."},
     {"skips", (PyCFunction)filter_skips, METH_O, "skips(code) -> whether calls of code end in C."},
+    {"heads", (PyCFunction)filter_heads, METH_VARARGS,
+     "heads(code, lines): the lines where code's loop iterations start; its other line events end in C."},
     {"install", (PyCFunction)filter_install, METH_NOARGS,
      "install(): this filter is the current thread's trace function (PyEval_SetTrace)."},
     {NULL},
@@ -238,6 +365,8 @@ static PyMethodDef filter_methods[] = {
 
 static PyMemberDef filter_members[] = {
     {"call", T_OBJECT, offsetof(CallFilter, call), READONLY, "The Python trace function of unskipped calls."},
+    {"local", T_OBJECT, offsetof(CallFilter, local), READONLY,
+     "The local trace function whose line events away from loop heads end in C (or None)."},
     {NULL},
 };
 
@@ -284,6 +413,10 @@ PyInit__ctrace(void)
         if (event_names[i] == NULL && (event_names[i] = PyUnicode_InternFromString(names[i])) == NULL) {
             goto error;
         }
+    }
+    if (heads_index < 0 && (heads_index = _PyEval_RequestCodeExtraIndex(free_heads)) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "no code object extra slot left");
+        goto error;
     }
     if (extra_index < 0 && (extra_index = _PyEval_RequestCodeExtraIndex(NULL)) < 0) {
         PyErr_SetString(PyExc_RuntimeError, "no code object extra slot left");

@@ -1,6 +1,6 @@
 """The call filter under netdoctor's tracer, compiled from ``_ctrace.c`` (optional: see ``tracer.py``)."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from types import CodeType, FrameType
 from typing import Any
 
@@ -10,13 +10,16 @@ SUPPORTED: int
 """1 where this build has :class:`CallFilter` (CPython 3.11), else 0."""
 
 class CallFilter:
-    """A trace function in C: calls of skipped code end there; every other event goes on as ``sys.settrace(call)``
-    would send it (a call to ``call``, other events to the frame's ``f_trace``)."""
+    """A trace function in C: calls of skipped code end there, and line events of frames traced by ``local`` away
+    from their code's registered loop heads; every other event goes on as ``sys.settrace(call)`` would send it (a
+    call to ``call``, other events to the frame's ``f_trace``)."""
 
     call: Callable[[FrameType, str, Any], Any]
-    def __init__(self, call: Callable[[FrameType, str, Any], Any]) -> None: ...
+    local: Callable[[FrameType, str, Any], Any] | None
+    def __init__(self, call: Callable[[FrameType, str, Any], Any], local: Callable[[FrameType, str, Any], Any] | None = None) -> None: ...
     def __call__(self, frame: FrameType, event: str, arg: Any) -> Any: ...
     def skip(self, code: CodeType) -> None: ...
     def unskip(self, code: CodeType) -> None: ...
     def skips(self, code: CodeType) -> bool: ...
+    def heads(self, code: CodeType, lines: Iterable[int]) -> None: ...
     def install(self) -> None: ...

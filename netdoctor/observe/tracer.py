@@ -55,7 +55,10 @@ Three more kinds of code are followed, because training lives there too:
 C compiler at install time), the trace function is a ``CallFilter`` of
 ``netdoctor/observe/_ctrace.c``, installed with ``PyEval_SetTrace``: a call of
 code already classified as not the user's (each such code object carries a
-mark the filter reads) ends in C, without a Python call; every other event
+mark the filter reads) ends in C, without a Python call, and so does a line
+event of a followed frame at a line that starts no loop iteration (the
+code's loop heads are registered with the filter when a frame of it is first
+followed; :meth:`CallTracer._local` does nothing with such lines); every other event
 goes to the same Python functions, with the same results, as under
 ``sys.settrace`` (the filter does what CPython's trampoline does). The
 program sees the filter object as ``sys.gettrace()``, and
@@ -102,7 +105,7 @@ def _call_filter() -> Any:
         from netdoctor.observe import _ctrace
     except ImportError:
         return None
-    if getattr(_ctrace, "API", None) != 1 or not getattr(_ctrace, "SUPPORTED", False):
+    if getattr(_ctrace, "API", None) != 2 or not getattr(_ctrace, "SUPPORTED", False):
         return None  # a stale build left beside newer sources, or a Python whose frames it does not know
     return _ctrace.CallFilter
 
@@ -485,7 +488,7 @@ class CallTracer:
     def __init__(self, on_call: Callable[[FrameType], bool], on_return: Callable[[FrameType, Any], None],
                  *, on_tick: Callable[[FrameType], None] | None = None,
                  is_user: Callable[[str], bool] = is_user_file) -> None:
-        self._filter = _CALL_FILTER(self._global) if _use_compiled() else None  # marks: _UserCode's False
+        self._filter = _CALL_FILTER(self._global, self._local) if _use_compiled() else None  # marks: _UserCode's False
         self._trace: Any = self._filter or self._global  # one object: `sys.gettrace() is self._trace` while tracing
         self.compiled = self._filter is not None  # whether the C filter ends other calls (else sys.settrace alone)
         self._quiet_trace = self._quiet  # one bound method for frames whose return only matters to a followed caller
@@ -614,6 +617,8 @@ class CallTracer:
         heads = loop_heads(frame.f_code)
         if not heads:
             return False
+        if self._filter:
+            self._filter.heads(frame.f_code, heads)  # its other line events end in C: _local ignores them here
         self._followed[id(frame)] = _Followed(frame, heads)
         if frame.f_trace is None or frame.f_trace is self._quiet_trace:
             frame.f_trace = self._local
