@@ -262,6 +262,10 @@ class NumpyBackend:
         compares output and targets inline keeps its targets (:meth:`_inline_targets`)."""
         self._inline_at = 0
         """The update count when targets were last read at a loop head."""
+        self._inline_name = ""
+        """The name the loop keeps its targets under, once found (only it is read from then on)."""
+        self._inline_tries = 0
+        """Loop heads looked at without finding targets (the look stops after :data:`INLINE_TRIES`)."""
         self._compare_left = 0
         """Calls after the forward's output that may still be the comparison (then it is looked for again at the next
         output); a program that compares inline never pays for more than a few calls per output."""
@@ -1236,7 +1240,7 @@ class NumpyBackend:
         loop binds. A class code per row (two values a row: one-hot, +-1, 0.01/0.99) or integer labels below the
         output's width; never an output or an error (their rows have as many values as entries)."""
         sizes = self.layout[1] if self.layout else None
-        if not sizes or sizes[-1] < 2:
+        if not sizes or sizes[-1] < 2 or (not self._inline_name and self._inline_tries >= INLINE_TRIES):
             return
         code = frame.f_code
         names = self._inline_names.get(code)
@@ -1245,13 +1249,30 @@ class NumpyBackend:
                                                 function_loop_names(code.co_filename, code.co_firstlineno))
         loc = frame.f_locals
         n_out, n_in = sizes[-1], sizes[0]
-        for name in names:
+        self._inline_tries += not self._inline_name
+        for name in (self._inline_name,) if self._inline_name in names else sorted(names):
             v = loc.get(name)
             if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or n_out == n_in:
+                continue
+            if v.size == n_out and v.ndim <= 2 and v.dtype.kind == "f":
+                # one target vector (a per-sample loop): decoded once per distinct vector, as a handed one is
+                key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
+                top = self._target_codes.get(key)
+                if top is None:
+                    lo, hi = float(v.min()), float(v.max())
+                    two = hi > lo and bool(((v == lo) | (v == hi)).all()) and int((v == hi).sum()) == 1
+                    top = int(np.argmax(v)) if two else -1
+                    if top >= 0 and len(self._target_codes) < 4096:  # codes only: an output never comes back
+                        self._target_codes[key] = top
+                if top >= 0:
+                    self._inline_name = name
+                    self._count_one_target(top, v)
+                    return
                 continue
             if v.ndim == 1 and v.dtype.kind in "iu" and v.size != n_out:
                 counts = np.bincount(v.astype(np.intp, copy=False), minlength=n_out) if v.min() >= 0 else None
                 if counts is not None and len(counts) == n_out:
+                    self._inline_name = name
                     self._count_labels(v, counts)
                     return
                 continue
@@ -1261,6 +1282,7 @@ class NumpyBackend:
             low, high = rows.min(axis=1), rows.max(axis=1)
             two = ((rows == low[:, None]) | (rows == high[:, None])).all() and bool((high > low).all())
             if two and one_top(rows):
+                self._inline_name = name
                 self._count_targets(rows, v)
                 return
 
@@ -1818,6 +1840,11 @@ class NumpyBackend:
         self._helper_pending = arg
         back = caller_of(frame)
         self._helper_site = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name) if back is not None else ("", 0, "")
+
+
+INLINE_TRIES = 64
+"""Loop heads after an update at which a loop's names are looked at for targets before the look stops (a loop keeping
+its targets under no name of its own: ``T[idx]`` written into the expression)."""
 
 
 def _mask(a: np.ndarray) -> bool:
