@@ -681,6 +681,11 @@ class CallTracer:
         key = id(back)
         n = self._callers.get(key, 0) + 1
         self._callers[key] = n
+        if n == 1 and back.f_trace is None:
+            # its return drops its count: a later frame at the same address must not inherit it (observation
+            # would depend on memory layout: what the process allocated before)
+            back.f_trace_lines = False
+            back.f_trace = self._quiet_trace
         if n >= FOLLOW_CALLS and self.user_code(back.f_code):
             del self._callers[key]
             if self.follow(back):
