@@ -170,3 +170,18 @@ def test_names_rebound_on_a_class_or_module_are_put_back():
         _Counted.calls += 1
         _Counted.extra = 1  # type: ignore[attr-defined]
     assert _Counted.calls == 0 and not hasattr(_Counted, "extra")
+
+
+def test_a_warning_of_the_replay_does_not_hide_the_programs_own(tmp_path):
+    """Python shows a warning once per place; one ignored during a replay is not marked as shown."""
+    script = tmp_path / "warns.py"
+    script.write_text("import warnings\n"
+                      "from netdoctor.observe.isolation import quietly\n"
+                      "def f():\n"
+                      "    warnings.warn('shown once', UserWarning)\n"
+                      "with quietly():\n"
+                      "    f()\n"
+                      "f()\n"
+                      "f()\n", encoding="utf-8")
+    out = _run([sys.executable, str(script)], tmp_path)
+    assert out.returncode == 0 and out.stderr.count("UserWarning: shown once") == 1, out.stderr

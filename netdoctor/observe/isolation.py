@@ -16,9 +16,13 @@ calls are made:
   them (``logging.Logger.handle``, for the duration of the call);
 - a file it opens for writing with ``open`` is a sink that drops what is
   written (``builtins.open``, for the duration of the call, in that thread);
+- warnings are ignored (not marked as shown: the program's own warning at the
+  same place still shows), NumPy's floating-point ones not even issued
+  (``np.errstate``); a warning another thread of the program issues during
+  the call is ignored too (the filters are one for the process);
 - anything else that would change the world outside the process's memory (a
-  file opened for writing by ``io.open`` or ``os.open``, a file removed or renamed, a directory made,
-  a process started, a socket connected) raises :class:`OutsideEffect` before it
+  file opened for writing by ``io.open`` or ``os.open``, a file removed or
+  renamed, a directory made, a process started, a socket connected) raises :class:`OutsideEffect` before it
   happens, from an audit hook (:func:`sys.addaudithook`) that looks at the
   calling thread only: the caller's check then says it could not run that call.
 
@@ -27,10 +31,6 @@ open file by a sink that takes writes and drops them, a generator or another
 iterator by one that refuses to be read (a read would take the program's next
 item), instead of being shared with the program.
 
-Known gap: a warning issued by a library during such a call (``warnings.warn``
-with the "default" action) marks its location as shown, so the program's own
-warning at that location is not shown later; NumPy's floating-point warnings are
-not issued at all (``np.errstate``).
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ import sys
 import sysconfig
 import threading
 import types
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,9 +122,14 @@ def quietly() -> Iterator[None]:
     logger = _silence_logging(me)
     real_open = builtins.open
     sandbox = _sandboxed_open(real_open, me)
+    ignored = ("ignore", None, Warning, None, 0)
+    filters: list[Any] = warnings.filters  # type: ignore[assignment]  # typeshed: a Sequence; it is the list
     _STATE["depth"] += 1
     sys.stdout, sys.stderr = out, err
     builtins.open = sandbox
+    # In place, not warnings.catch_warnings(): that bumps the filters' version on the way out, which forgets every
+    # "shown once" of the program (its warnings would show again). An ignored warning is not marked as shown.
+    filters.insert(0, ignored)
     _STATE["thread"] = me
     try:
         with np.errstate(all="ignore"):
@@ -138,6 +144,10 @@ def quietly() -> Iterator[None]:
             sys.stderr = err.stream
         if builtins.open is sandbox:
             builtins.open = real_open
+        for k, f in enumerate(filters):
+            if f is ignored:
+                del filters[k]
+                break
         if logger is not None:
             logger[0].handle = logger[1]
         np.random.set_state(np_state)

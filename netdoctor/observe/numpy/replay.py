@@ -210,8 +210,10 @@ def _clone_function(f: types.FunctionType, memo: dict[int, Any], globals_: dict[
     if not ours and not f.__closure__:
         return f  # a library's function: shared
     cells = tuple(clone(c, memo, globals_, copied) for c in f.__closure__) if f.__closure__ else None
-    y = types.FunctionType(f.__code__, copied if ours else f.__globals__, f.__name__, f.__defaults__, cells)
-    y.__kwdefaults__ = f.__kwdefaults__
+    # defaults copied too: a stream kept as one (def note(msg, out=sys.stdout)) becomes a sink, a list one a copy
+    defaults = clone(f.__defaults__, memo, globals_, copied) if f.__defaults__ else None
+    y = types.FunctionType(f.__code__, copied if ours else f.__globals__, f.__name__, defaults, cells)
+    y.__kwdefaults__ = clone(f.__kwdefaults__, memo, globals_, copied) if f.__kwdefaults__ else None
     y.__dict__.update(f.__dict__)
     memo[id(f)] = y
     return y
