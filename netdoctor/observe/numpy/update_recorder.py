@@ -385,6 +385,12 @@ class UpdateCheckRecorder:
             owner = owner.f_back
         if owner is None or any(_under_way(f) for f in handed[1:]):
             return
+        self._open(owner, handed, batch, others, held, shapes, tracked, where, input_width, root)
+
+    def _open(self, owner: FrameType, handed: list[FrameType], batch: dict[int, Any], others: list[Any],
+              held: tuple[Any, str] | None, shapes: set[tuple[int, ...]], tracked: Callable[[], list[TrackedArray]],
+              where: str, input_width: int, root: Any) -> None:
+        """Open a window at ``owner``, the frame that handed the batch down (``handed``: it and the calls below it)."""
         t0 = time.perf_counter()
         try:
             params = tracked()
