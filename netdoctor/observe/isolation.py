@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import functools
 import io
 import os
 import random
@@ -289,8 +290,11 @@ _LIBRARY_DIRS = tuple({os.path.realpath(sysconfig.get_paths()[k]) + os.sep for k
 
 def _programs(path: Any) -> bool:
     """Whether a module at ``path`` is the program's own (not the standard library's, not an installed package's)."""
-    if not isinstance(path, str):
-        return False
+    return isinstance(path, str) and _programs_path(path)
+
+
+@functools.lru_cache(maxsize=4096)
+def _programs_path(path: str) -> bool:  # cached: realpath costs a system call per part of the path
     real = os.path.realpath(path)
     return not (real.startswith(_LIBRARY_DIRS) or f"{os.sep}site-packages{os.sep}" in real
                 or f"{os.sep}dist-packages{os.sep}" in real)
