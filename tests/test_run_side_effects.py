@@ -185,3 +185,16 @@ def test_a_warning_of_the_replay_does_not_hide_the_programs_own(tmp_path):
                       "f()\n", encoding="utf-8")
     out = _run([sys.executable, str(script)], tmp_path)
     assert out.returncode == 0 and out.stderr.count("UserWarning: shown once") == 1, out.stderr
+
+
+def test_the_observers_blas_thread_control_leaves_the_programs_environment_alone(tmp_path):
+    """threadpoolctl's import sets KMP_DUPLICATE_LIB_OK: the program must not find it in os.environ afterwards."""
+    pytest.importorskip("threadpoolctl")
+    code = ("import os\nfrom netdoctor.nn.threads import blas_threads\nwith blas_threads(1):\n    pass\n"
+            "print(os.environ.get('KMP_DUPLICATE_LIB_OK'))\n")
+    env = dict(os.environ)
+    env.pop("KMP_DUPLICATE_LIB_OK", None)
+    env.pop("PYTHONPATH", None)
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=TIMEOUT)
+    assert out.returncode == 0 and out.stdout == "None\n", out.stderr

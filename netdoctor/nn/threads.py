@@ -38,6 +38,7 @@ entered and put back as they were when it is left.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -60,11 +61,18 @@ def _threadpool_controller():
     """One ``threadpoolctl.ThreadpoolController`` (finding the libraries costs ~20 ms), or None."""
     global _controller
     if _controller is None:
+        # threadpoolctl's import sets KMP_DUPLICATE_LIB_OK in os.environ: a program observed by netdoctor run would
+        # find it there, so it goes again once the libraries are found (unless it was set before)
+        had = "KMP_DUPLICATE_LIB_OK" in os.environ
         try:
             from threadpoolctl import ThreadpoolController
+
+            _controller = ThreadpoolController()
         except ImportError:  # an optional speed-up: without it the caller's setting stays
             return None
-        _controller = ThreadpoolController()
+        finally:
+            if not had:
+                os.environ.pop("KMP_DUPLICATE_LIB_OK", None)
     return _controller
 
 
