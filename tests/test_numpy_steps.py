@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.steps import decayed_toward
+from netdoctor.observe.numpy.steps import combined_step, decayed_toward
 
 EPS = float(np.finfo(np.float64).eps)
 
@@ -40,3 +40,42 @@ def test_a_second_moment_is_a_decay_toward_the_square_of_the_gradient(arrays, b2
     v, g, other = arrays
     v = v * v  # a second moment is never negative
     assert decayed_toward(v, b2 * v + (1 - b2) * g * g, [other, g], EPS) == 2 + 1  # the square of candidate 1
+
+
+@pytest.mark.parametrize("mu", [0.5, 0.9, 0.99])
+def test_a_nesterov_step_is_a_combination_of_the_new_velocity_and_the_gradient(arrays, mu):
+    p, g, v = arrays
+    other = np.random.default_rng(1).normal(size=p.size)
+    lr = 0.05
+    v_new = mu * v - lr * g
+    # p += mu * v - lr * g, with v already updated: candidates (another array, the gradient, the new velocity)
+    i, j, a, c = combined_step(p, p + mu * v_new - lr * g, [other, g, v_new], EPS)
+    assert (i, j) == (1, 2) and (a, c) == pytest.approx((-lr, mu))
+    # its other spelling p += -mu * v_prev + (1 + mu) * v: the velocity before and after
+    i, j, a, c = combined_step(p, p - mu * v + (1 + mu) * v_new, [other, v, v_new], EPS)
+    assert (i, j) == (1, 2) and (a, c) == pytest.approx((-mu, 1 + mu))
+    assert combined_step(p, p + mu * v_new - lr * g, [other, g], EPS) is None  # the velocity not among them
+
+
+@pytest.mark.parametrize("wd", [1e-5, 1e-4, 5e-3 / 0.1 * 0.99])
+def test_weight_decay_written_on_the_parameter_reads_the_gradient_and_its_own_values(arrays, wd):
+    w, g, other = arrays
+    lr = 0.1
+    assert combined_step(w, w - lr * (g + wd * w), [other, g], EPS)[:2] == (1, -1)  # L2 in the step
+    assert combined_step(w, w * (1 - lr * wd) - lr * g, [g, other], EPS)[:2] == (0, -1)  # decoupled
+
+
+@pytest.mark.parametrize("new", [
+    pytest.param(lambda w, g, o: w + 0.01 * (g - w), id="an-average-following-g"),  # ema = 0.99 ema + 0.01 g
+    pytest.param(lambda w, g, o: 0.9 * w - 0.1 * g, id="a-velocity"),  # a decay (decayed_toward), not a step
+    pytest.param(lambda w, g, o: w - 0.1 * g + 0.2 * o ** 2, id="a-square"),
+    pytest.param(lambda w, g, o: w - 0.1 * g - 0.01 * o - 0.3 * w ** 3, id="three-arrays"),
+])
+def test_what_is_no_step_reading_two_arrays(arrays, new):
+    w, g, o = arrays
+    assert combined_step(w, new(w, g, o), [g, o], EPS) is None
+
+
+def test_collinear_candidates_are_no_pair(arrays):
+    w, g, _ = arrays
+    assert combined_step(w, w - 0.1 * g, [g, 2 * g], EPS) is None  # one array twice: a plain step, not a pair

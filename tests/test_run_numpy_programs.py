@@ -294,6 +294,34 @@ PROGRAMS = [
     # The targets are built inline (t[y[i]] = 1): read among the names the loop binds, at its heads after an update
     Program("labels_file", updates=4000, samples=4000, forward=False),
     Program("labels_file_scaled", updates=4000, samples=4000, forward=False),
+    # update rules written by hand (issue 21). Nesterov momentum on a dict of velocities (p += mu * v - lr * g): the step
+    # reads two arrays, and the biases, which start at zero like the velocities, are told from them one update later;
+    # the sign twin is named from the steps' direction (each is no multiple of its batch's gradient)
+    Program("nesterov_dict", updates=240, samples=6000, arrays=4),
+    Program("nesterov_dict_sign", arrays=4),
+    # Nesterov in its other spelling (p += -mu * v_prev + (1 + mu) * v) at module level over [W, b] pairs in a list
+    Program("nesterov_lookahead", updates=200, samples=4000, arrays=4),
+    Program("nesterov_lookahead_sign", arrays=4),
+    # L2 weight decay added into the returned gradients of the matrices before the step; the summed twin drops 1/batch
+    Program("l2_in_gradient", updates=240, samples=6000, arrays=4),
+    Program("l2_in_gradient_summed", arrays=4),
+    # decoupled weight decay (W *= 1 - lr * wd; W -= lr * dW) on column samples
+    Program("decoupled_decay", updates=270, samples=5400, arrays=4),
+    Program("decoupled_decay_sign", arrays=4),
+    # gradients clipped by their global norm before the step (most steps clipped); the sign twin flips the hidden error
+    Program("clip_global_norm", updates=300, samples=4800, arrays=4),
+    Program("clip_global_norm_sign", arrays=4),
+    # a learning rate halved every two epochs times a 1/t factor, one sample per step
+    Program("lr_schedules", updates=3600, samples=3600, arrays=4),
+    Program("lr_schedules_sign", arrays=4),
+    # AdaGrad (cache += g * g; p -= lr * g / (sqrt(cache) + eps)) over lists
+    Program("adagrad_lists", updates=180, samples=5400, arrays=4),
+    Program("adagrad_lists_sign", arrays=4),
+    # one sample per step at module level, the cross-entropy's output error (probs - onehot) computed inline and handed
+    # to backward() where the targets are not: it stands for the targets it was computed from (taken as the targets
+    # itself, a squared error on it read the right update as a climb); the sign twin climbs the cross-entropy
+    Program("inline_error", updates=2400, arrays=4),
+    Program("inline_error_sign", arrays=4),
 ]
 
 

@@ -159,6 +159,56 @@ def test_cross_entropy_on_softmax_matches_its_closed_form_gradient():
     assert result.factor == pytest.approx(1 / len(y), rel=1e-6)  # summed loss assumed, mean gradient given
 
 
+def _softmax_sample(seed: int = 4) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray]:
+    """One sample through a softmax layer: (parameters, input, probabilities, its one-hot target)."""
+    rng = np.random.default_rng(seed)
+    P = {"W": rng.normal(size=(4, 6)), "b": rng.normal(size=4)}
+    x = rng.normal(size=6)
+    z = P["W"] @ x + P["b"]
+    p = np.exp(z - z.max())
+    return P, x, p / p.sum(), np.eye(4)[2]
+
+
+def _softmax_out(P: dict[str, np.ndarray], x: np.ndarray) -> np.ndarray:
+    z = P["W"] @ x + P["b"]
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def test_an_output_error_handed_along_stands_for_the_targets_it_was_computed_from():
+    """A per-sample loop computes the cross-entropy's output error inline (``err = probs - onehot``) and hands it to
+    its backward: taken as the targets, the squared error on the probabilities has a derivative that is exactly
+    ``-2 p_y`` times the cross-entropy's (the softmax's Jacobian maps the one-hot target onto ``-p_y (p - t)``), so the
+    right update read as a climb. The output minus the error is the one-hot target the program used."""
+    from netdoctor.observe.numpy.update_window import target_rank
+
+    P, x, p, onehot = _softmax_sample()
+    err = p - onehot
+    lr = 0.05
+    applied = [Applied("update", {"W": lr * np.outer(err, x), "b": lr * err})]
+    work = {k: v.copy() for k, v in P.items()}
+    trap = check_update(lambda: _softmax_out(work, x), work, applied, assumed_losses(p, err))
+    assert trap.climbs and abs(trap.factor) == pytest.approx(lr / (2 * p[2]), rel=1e-6)
+    tier, targets = target_rank(err, p)
+    assert tier == 1 and np.array_equal(targets, onehot)
+    assert target_rank(onehot - p, p)[1].tolist() == onehot.tolist()  # t - out, the other sign
+    right = check_update(lambda: _softmax_out(work, x), work, applied, assumed_losses(p, targets))
+    assert right.ok and not right.climbs and "cross-entropy" in right.loss
+    assert right.factor == pytest.approx(lr, rel=1e-6)
+
+
+@pytest.mark.parametrize("guessed, severity", [(False, Severity.ERROR), (True, Severity.INFO)])
+def test_a_climb_against_an_assumed_loss_is_an_error_only_when_its_targets_look_like_targets(guessed, severity):
+    P, x, p, onehot = _softmax_sample()
+    lr = 0.05
+    applied = [Applied("update", {"W": -lr * np.outer(p - onehot, x), "b": -lr * (p - onehot)})]  # gradient ascent
+    work = {k: v.copy() for k, v in P.items()}
+    result = check_update(lambda: _softmax_out(work, x), work, applied, assumed_losses(p, onehot, guessed=guessed))
+    assert result.climbs and result.targets_guessed is guessed
+    (finding,) = update_check_findings([result])
+    assert finding.severity == severity
+
+
 # -- the replay: the program's call again, on copies ---------------------------------------------------
 class _Net:
     def __init__(self) -> None:

@@ -98,6 +98,9 @@ class UpdateCheck:
     added: bool = False
     """The climb comes from the program *adding* gradients that are the derivative (``W += lr * dW``), not from
     subtracting a negative multiple of it."""
+    targets_guessed: bool = False
+    """The assumed loss compares the output with an array that looks like no targets (see
+    :attr:`~netdoctor.observe.numpy.update_check.LossChoice.guessed`): a climb is then not known to be one."""
 
     @property
     def ok(self) -> bool:
@@ -136,7 +139,8 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
     The finding points at the failing tensor nearest the output (errors flow backwards: it is the one to
     fix first) and lists the others. Severity: error when the loss is the program's own, or when the
     whole update climbs the loss (every tensor moved by one negative multiple of its derivative: gradient
-    ascent, whichever of the assumed losses was meant); warning when the loss was assumed and other
+    ascent, whichever of the assumed losses was meant, compared with targets that look like targets); warning
+    when the loss was assumed and other
     tensors agree with it; info when it was assumed and no tensor agrees (the program may minimise
     another loss).
     """
@@ -155,7 +159,9 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
     numbers = (f"; worst {at}: {'update' if first.kind == 'update' else 'value'}{scaled} {w.applied:.3e}, "
                f"derivative {w.derivative:.3e}" if w else "")
     agree = [v.name for v in c.tensors if v.ok]
-    severity = (Severity.ERROR if not c.loss_assumed or c.climbs else Severity.WARNING if agree
+    # a climb is a fact of the loss assumed when its targets are targets; against an array that only has their shape
+    # (an output error handed along, a cache), the direction is a guess too
+    severity = (Severity.ERROR if not c.loss_assumed or c.climbs and not c.targets_guessed else Severity.WARNING if agree
                 else Severity.INFO)
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
     msg = _update_sentence(c, first, whose, numbers)

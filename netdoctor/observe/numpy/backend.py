@@ -695,6 +695,7 @@ class NumpyBackend:
         self.lr_measured = steps.step_size(prm.text for prm in net.params)
         self.adaptive = steps.adaptive_size(prm.text for prm in net.params)
         self.update_checks.adaptive = self.adaptive is not None
+        self.update_checks.momentum = steps.momentum(prm.text for prm in net.params)
         self.lr_read = next((steps.read[prm.text] for prm in net.params if prm.text in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
         self.phase = "watch"

@@ -151,6 +151,9 @@ def weights_moved(stats: list[PathStats]) -> bool:
 
     if not any(st.changes >= DISCOVERY_UPDATES and param_like(st) for st in stats):
         return False  # no array seen at two updates: no step to compare a replaced gradient with
+    if any(st.undecided and st.changes - st.undecided < DISCOVERY_UPDATES and st.changes <= DISCOVERY_UPDATES
+           and not st.cache for st in stats):
+        return False  # a change the numbers could not judge (arrays that started at zero): one more update judges it
     accumulating = {tuple(st.shape) for st in stats if st.changes and st.started_zero and matrix(st)}
     # a layer of such a shape that has not moved at two updates yet: it may be the parameter, the zeros its buffer
     return not any(tuple(st.shape) in accumulating and not st.started_zero and matrix(st) and st.changes < DISCOVERY_UPDATES

@@ -99,6 +99,10 @@ class PathStats:
     """Changes that kept a share of its own values and added a multiple of another array (``v = 0.9 * v - lr * g``,
     ``m = b1 * m + (1 - b1) * g``): a momentum's velocity or a moving average, a buffer (see
     :func:`~netdoctor.observe.numpy.steps.decayed_toward`)."""
+    undecided: int = 0
+    """Changes the numbers could not judge: it started at zero and its values before were a multiple of another array
+    the change could read (a bias and its velocity, at their second update: both lie in the span of the first two
+    gradients, so any change of one is a combination of the others). Discovery waits for a change it can judge."""
 
     @property
     def read(self) -> int:

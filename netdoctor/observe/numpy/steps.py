@@ -23,7 +23,7 @@ from netdoctor.observe.numpy.arrays import array_role, entries, sample_index
 from netdoctor.observe.numpy.network import COORDS, PathStats
 from netdoctor.observe.numpy.roles import is_reset, proportional_to
 
-__all__ = ["ADAPTIVE_FIT", "DECAY", "Steps", "adaptive_step", "decayed_toward", "moved_like_a_parameter"]
+__all__ = ["ADAPTIVE_FIT", "DECAY", "Steps", "adaptive_step", "combined_step", "decayed_toward", "moved_like_a_parameter"]
 
 RETURNED_SHAPES = 64
 """Shapes of returned arrays kept at most (a few matter, the parameters'; a program may return arrays of every size)."""
@@ -64,6 +64,55 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
         for i in np.flatnonzero(near):
             if float(np.linalg.norm(d - a[i] * old - c[i] * G[i])) <= tol:
                 return int(i)
+    return None
+
+
+def _multiple_of_one(old: np.ndarray, candidates: list[np.ndarray], eps: float) -> bool:
+    """Whether ``old`` (three nonzero entries or more) is a multiple of one candidate (another array the program
+    keeps), within rounding."""
+    with np.errstate(all="ignore"):
+        if np.count_nonzero(old) < 3:
+            return False
+        tol = (1e-6 + 8 * eps) * float(np.linalg.norm(old))
+        for g in candidates:
+            gg = float(g @ g)
+            if gg > 0 and math.isfinite(gg) and float(np.linalg.norm(old - (float(old @ g) / gg) * g)) <= tol:
+                return True
+    return False
+
+
+def combined_step(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray], eps: float
+                  ) -> tuple[int, int, float, float] | None:
+    """The two candidates ``(i, j)`` the change is an exact combination of, with their factors (``new - old = a * X_i
+    + c * X_j``), or None: a step that reads two arrays. Nesterov's momentum ``p += mu * v - lr * g`` (the velocity
+    just updated and the gradient), or its other spelling ``p += -mu * v_prev + (1 + mu) * v``; weight decay written
+    on the parameter, ``p -= lr * (g + wd * p)`` or ``p *= 1 - lr * wd; p -= lr * g``, reads the gradient and the
+    array's own values (``j == -1``: ``old``), of which it may take only a small share away (``0 < -c <``
+    :data:`DECAY`: more is a velocity's decay, see :func:`decayed_toward`), never by the other's factor
+    (``d = k * (g - old)`` is an average that follows ``g``, not a step). Least squares over the sampled entries,
+    exact within the rounding of the arithmetic (as :func:`~netdoctor.observe.numpy.roles.proportional_to`); the
+    candidates must have three nonzero entries and the pair must not be (nearly) collinear."""
+    with np.errstate(all="ignore"):
+        d = new - old
+        nd = float(np.linalg.norm(d))
+        if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3 or len(d) < 3 or not candidates:
+            return None
+        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (float(np.linalg.norm(old)) + float(np.linalg.norm(new)))
+        G = np.concatenate([np.stack(candidates), old[None]])  # the array's own values last (index -1)
+        usable = (np.count_nonzero(G, axis=1) >= 3) & np.isfinite(G).all(axis=1)
+        gram, gd = G @ G.T, G @ d
+        i, j = np.triu_indices(len(G), k=1)
+        gii, gjj, gij = gram[i, i], gram[j, j], gram[i, j]
+        det = gii * gjj - gij * gij
+        a = (gjj * gd[i] - gij * gd[j]) / det
+        c = (gii * gd[j] - gij * gd[i]) / det
+        ok = usable[i] & usable[j] & (det > 1e-9 * gii * gjj) & np.isfinite(a) & np.isfinite(c) & (a != 0) & (c != 0)
+        own = j == len(G) - 1  # (candidate i, the array's own values): weight decay, a small share taken away
+        ok &= ~own | ((c < 0) & (c > -DECAY) & (np.abs(a + c) > 1e-3 * np.abs(a)))
+        for k in np.flatnonzero(ok):
+            if float(np.linalg.norm(d - a[k] * G[i[k]] - c[k] * G[j[k]])) <= tol:
+                jj = -1 if own[k] else int(j[k])
+                return int(i[k]), jj, float(a[k]), float(c[k])
     return None
 
 
@@ -137,6 +186,8 @@ class Steps:
         self.adaptive: dict[str, list[float]] = {}
         """Array -> the median size per entry of each of its steps that was elementwise proportional to ``m / sqrt(v)``
         of two arrays it read (Adam, RMSprop with a momentum): an adaptive rule (see :func:`adaptive_step`)."""
+        self.reads: dict[str, list[PathStats]] = {}
+        """Array -> the followed arrays its steps read (the first few), to tell a velocity among them afterwards."""
         self.read: dict[str, str] = {}
         """Array -> what its last step read, as the program names it (``dW1``, ``grads['W1']``), when it has a name."""
 
@@ -163,6 +214,20 @@ class Steps:
         none of their steps was adaptive (see :func:`adaptive_step`)."""
         sizes = [x for t in arrays for x in self.adaptive.get(t, ()) if math.isfinite(x)]
         return float(np.median(sizes)) if sizes else None
+
+    def momentum(self, arrays: Iterable[str]) -> bool:
+        """Whether the steps of ``arrays`` (the parameters, by their text) read a velocity: an array that decays
+        (``v = mu * v - lr * g``; ``p += v`` or Nesterov's ``p += mu * v - lr * g``). Such a step is no multiple of
+        the gradient of its own batch; only its direction follows it."""
+        return any(r.decays for t in arrays for r in self.reads.get(t, ()))
+
+    def _reading(self, st: PathStats, read: PathStats | None) -> None:
+        """``st`` stepped reading ``read`` (a followed array, or None: a temporary)."""
+        if read is None:
+            return
+        seen = self.reads.setdefault(st.text, [])
+        if len(seen) < 8 and not any(r is read for r in seen):
+            seen.append(read)
 
     def returned(self, arrays: list[np.ndarray]) -> None:
         """Float arrays a function of the program returned: the latest of each shape may be what a step reads."""
@@ -216,8 +281,22 @@ class Steps:
             eps = float(np.finfo(a.dtype).eps)
             hit = proportional_to(old_values, now_values, [values for _, _, values in pool], eps)
             if hit is None:
+                if st.started_zero and _multiple_of_one(old_values, [v for other, _, v in pool if other is not None], eps):
+                    # started at zero like another array the program keeps, and still a multiple of it (a bias and its
+                    # velocity after one update): its own values carry nothing of their own, a decay is a combination
+                    st.undecided += 1
+                    continue
                 if decayed_toward(old_values, now_values, [values for _, _, values in pool], eps) is not None:
                     st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
+                    continue
+                pair = combined_step(old_values, now_values, [values for _, _, values in pool[:32]], eps)
+                if pair is not None:  # p += mu * v - lr * g (Nesterov), p -= lr * (g + wd * p): a step reading two arrays
+                    st.steps += 1
+                    for k in pair[:2]:
+                        read = pool[k][0] if k >= 0 else None
+                        if read is not None and not read.cache:
+                            readers.setdefault(read.obj, []).append(st)
+                            self._reading(st, read)
                     continue
                 moments = adaptive_step(old_values, now_values, [(o, v) for o, _, v in pool][:24])
                 if moments is not None:  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
@@ -242,8 +321,11 @@ class Steps:
                 continue  # filled from zeros with another array's values (``Z2 = W2 @ A1 + b2`` with A1 all zero)
             else:
                 st.steps += 1
-                if read is not None and not read.cache:
+                # a first step from zeros that read another array started at zero says nothing of who reads whom: a
+                # velocity and a bias that both start at zero are both multiples of the first gradient (and of each other)
+                if read is not None and not read.cache and (np.any(old_values) or not read.started_zero):
                     readers.setdefault(read.obj, []).append(st)
+                    self._reading(st, read)
         # one array under two paths (``self.grads`` and the module's ``model.grads``) is one array: a path whose
         # sampled entries missed the change is what the update reads (or what was reset) too
         for st in paths:

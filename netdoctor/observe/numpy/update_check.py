@@ -82,6 +82,9 @@ class LossChoice:
     name: str
     fn: Callable[[np.ndarray], float]
     assumed: bool
+    guessed: bool = False
+    """The targets it compares are an array handed along with the batch that looks like no targets (not one-hot,
+    class indices, codes or a distribution over the classes): which way the loss goes is not known either."""
 
 
 # -- losses ---------------------------------------------------------------------------------
@@ -124,8 +127,9 @@ def _targets_like(out: np.ndarray, targets: Any) -> np.ndarray | None:
     return None
 
 
-def assumed_losses(out: Any, targets: Any) -> list[LossChoice]:
-    """The losses the program's arithmetic could be the gradient of, for this output and these targets.
+def assumed_losses(out: Any, targets: Any, *, guessed: bool = False) -> list[LossChoice]:
+    """The losses the program's arithmetic could be the gradient of, for this output and these targets
+    (``guessed``: the targets look like no targets, see :attr:`LossChoice.guessed`).
 
     Squared error always (its sum, mean and ½ differ by a factor, which is not a mismatch);
     cross-entropy on softmax of the output when the targets are one-hot, class indices or another
@@ -145,7 +149,7 @@ def assumed_losses(out: Any, targets: Any) -> list[LossChoice]:
     def ce_log_softmax(y: np.ndarray, t: np.ndarray = t) -> float:
         return float(-np.sum(t * np.asarray(y, dtype=np.float64)))
 
-    out_losses = [LossChoice("squared error (assumed)", squared, True)]
+    out_losses = [LossChoice("squared error (assumed)", squared, True, guessed)]
     axis = _class_axis(o, t)
     # one-hot, or soft targets that are a distribution over the classes (0.955 / 0.005 codes, label smoothing)
     onehot = bool(np.all(t >= 0) and np.allclose(t.sum(axis=axis), 1.0))
@@ -155,11 +159,13 @@ def assumed_losses(out: Any, targets: Any) -> list[LossChoice]:
             z = z - z.max(axis=axis, keepdims=True)
             return float(-np.sum(t * (z - np.log(np.exp(z).sum(axis=axis, keepdims=True)))))
 
-        out_losses.append(LossChoice("cross-entropy on softmax of the output (assumed)", ce_softmax, True))
+        out_losses.append(LossChoice("cross-entropy on softmax of the output (assumed)", ce_softmax, True, guessed))
         if np.all(o > 0) and np.allclose(o.sum(axis=axis), 1.0, atol=1e-6):
-            out_losses.append(LossChoice("cross-entropy on the output probabilities (assumed)", ce_probabilities, True))
+            out_losses.append(LossChoice("cross-entropy on the output probabilities (assumed)", ce_probabilities, True,
+                                         guessed))
         if np.all(o <= 0) and np.allclose(np.exp(o).sum(axis=axis), 1.0, atol=1e-6):
-            out_losses.append(LossChoice("cross-entropy on the log-softmax output (assumed)", ce_log_softmax, True))
+            out_losses.append(LossChoice("cross-entropy on the log-softmax output (assumed)", ce_log_softmax, True,
+                                         guessed))
     return out_losses
 
 
@@ -403,7 +409,8 @@ def check_update(
         max_coords: entries sampled per tensor. h: base step (scaled by ``max(1, |x|)``).
         seed: the sampling generator's seed (private; the program's generators are never drawn from).
         biases: names of the bias tensors (for the "only the biases are right" pattern).
-        adaptive: the update rule is adaptive (Adam-like: each step ~ ``m / sqrt(v)``): the parameters' change is
+        adaptive: the update rule is adaptive (Adam-like: each step ~ ``m / sqrt(v)``) or reads a velocity (momentum,
+            Nesterov: each step a decayed sum of gradients): the parameters' change is
             no multiple of the derivative, so it is not judged as one; only its direction tells whether a gradient
             of the opposite sign (a negative factor) is subtracted (a climb) or added (see :func:`_direction`).
 
@@ -416,8 +423,9 @@ def check_update(
     # an adaptive rule's change is no multiple of the derivative: it is not a reading, only its direction counts
     update, applied = _split_update(applied) if adaptive else (None, list(applied))
     if update is not None and not applied:
-        return UpdateCheck(where, "", True, math.nan, "", note="not checked: the update rule is adaptive (each step "
-                           "~ m / sqrt(v)) and no gradient array was seen, only the update")
+        return UpdateCheck(where, "", True, math.nan, "", note="not checked: each step of the update rule is no "
+                           "multiple of its batch's gradient (adaptive, or with momentum) and no gradient array was "
+                           "seen, only the update")
     if not losses or not applied or not names:
         why = "no loss to compare with" if not losses else "nothing applied was seen" if not applied else "no parameters"
         return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
@@ -464,7 +472,7 @@ def check_update(
         note = f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
-                        readings=[a.kind for a in applied], climbs=climbs)
+                        readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed)
     if update is not None and check.ok and factor < 0:
         # a gradient of the opposite sign (t - out): an adaptive step taken along it climbs the loss when it moves
         # the weights up the derivative's slope
@@ -489,7 +497,7 @@ def _adaptive_climb(check: UpdateCheck, update: Applied, numeric: list[np.ndarra
     cos = _direction(update, numeric, names, idx)
     if cos >= -DIRECTION:
         return check
-    return replace(climbing(check), note=f"the adaptive steps move up the loss's slope (cosine {cos:.2f} with the "
+    return replace(climbing(check), note=f"the steps move up the loss's slope (cosine {cos:.2f} with the "
                                          "derivative)")
 
 

@@ -207,7 +207,8 @@ class _SignWatch:
         if norm > 0 and math.isfinite(norm):
             self.scale = float(step @ grad) / float(grad @ grad)
             self.cos = float(step @ grad) / norm
-        least = DIRECTION if self.adaptive else 0.9  # plain SGD: +-1; anything else tells nothing
+        # plain SGD: +-1; anything else tells nothing. Adaptive and momentum steps follow the gradient's direction only
+        least = DIRECTION if self.adaptive else 0.9
         return norm > 0 and float(step @ grad) / norm > least
 
 
@@ -235,6 +236,9 @@ class UpdateCheckRecorder:
         """Which way the buffers of the last check are applied, while that is not known (see :class:`_SignWatch`)."""
         """A step waiting for the program's forward to be seen (the first evaluation)."""
         self.adaptive = False
+        self.momentum = False
+        """The program's steps read a velocity (momentum, Nesterov): a step is no multiple of its batch's gradient;
+        which way the gradients are applied is told from its direction only, as for an adaptive rule."""
         """The program's update rule is adaptive (Adam-like: each step ~ m / sqrt(v)): the parameters' change is no
         multiple of the gradient, only its direction is compared (see :func:`check_update`)."""
         self.seconds = 0.0
@@ -648,7 +652,7 @@ class UpdateCheckRecorder:
         base = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(params, idx)]
         sources = [w.buffer_sources[p.name] for p in params] if code is None else []
         self.watch = _SignWatch(len(self.checks) - 1, params, sources, idx, base, [None] * len(params), code=code,
-                                align=check.factor > 0, adaptive=self.adaptive)
+                                align=check.factor > 0, adaptive=self.adaptive or self.momentum)
         self.watch.step()
 
     def on_return(self, frame: FrameType, value: Any) -> None:
@@ -798,7 +802,7 @@ class UpdateCheckRecorder:
                 continue
             check = check_update(forward, w.work, applied, losses, where=w.where or w.computed_in,
                                  max_coords=self.max_coords or 12, seed=len(self.checks),
-                                 biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive)
+                                 biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive or self.momentum)
             check.computed_in = w.computed_in
             check.forward = f"{replay.name}() at {short_path(replay.where)}"
             if isinstance(replay, Chain):
@@ -824,10 +828,13 @@ def _rows(w: Window) -> int:
 
 
 def _holds(v: Any, ids: set[int], shapes: set[tuple[int, ...]]) -> bool:
-    """Whether ``v`` is a list or tuple with one of the arrays ``ids`` among its first 64 items, or whose first
-    item is an array of one of ``shapes`` (a sample of a batch is never shaped like a weight matrix)."""
+    """Whether ``v`` is a list or tuple with one of the arrays ``ids`` among its first 64 items (or among theirs: a list
+    of ``[W, b]`` pairs), or whose first item is an array of one of ``shapes`` (a sample of a batch is never shaped
+    like a weight matrix)."""
     if not isinstance(v, (list, tuple)) or not v:
         return False
+    if any(isinstance(x, (list, tuple)) and any(id(y) in ids for y in x[:8]) for x in v[:64]):
+        return True  # the network's [W, b] pairs (``forward(layers, x)``)
     return any(id(x) in ids for x in v[:64]) or (isinstance(v[0], np.ndarray) and v[0].shape in shapes)
 
 

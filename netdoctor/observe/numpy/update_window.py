@@ -24,7 +24,8 @@ from netdoctor.observe.numpy.update_check import Applied, LossChoice, assumed_lo
 from netdoctor.usercode import short_path
 
 __all__ = ["TrackedArray", "Candidate", "Window", "applied_readings", "forward_choices", "template_choices",
-           "add_owner_targets", "targets_among", "targetish", "is_label", "returned_floats", "arraylike", "shape_of"]
+           "add_owner_targets", "targets_among", "targetish", "target_rank", "is_label", "returned_floats", "arraylike",
+           "shape_of"]
 
 
 @dataclass(frozen=True)
@@ -148,10 +149,10 @@ def applied_readings(w: Window) -> list[Applied]:
 
 def forward_choices(w: Window) -> list[tuple[Candidate, Pick, list[LossChoice]]]:
     """(forward, where its output is, losses) to try, best first: the program's own loss, else an output
-    paired with targets that look like targets (one-hot, class indices) rather than another array the
-    program handed along (a hidden layer's cache), the class axis they fit most narrowly, outermost call first."""
+    paired with targets that look like targets (one-hot, class indices, distributions; then the output's error,
+    see :func:`target_rank`) rather than another array the program handed along (a hidden layer's cache), the class
+    axis they fit most narrowly, outermost call first."""
     out: list[tuple[tuple[int, int, int, bool], Candidate, Pick, list[LossChoice]]] = []
-    looks = {id(t): targetish(t) for t in w.target_candidates}
     # what a forward computed is never a target (a layer's cache handed to its backward: ``act_prime(z, a)``)
     computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
     for cand in w.returned_candidates:
@@ -161,14 +162,15 @@ def forward_choices(w: Window) -> list[tuple[Candidate, Pick, list[LossChoice]]]
                 out.append(((-1, -1, cand.depth, cand.fed), cand, i, [_own_loss(site, name)]))
                 continue
             best: tuple[tuple[int, int, int, bool], list[LossChoice]] | None = None
-            for t in w.target_candidates:
-                if isinstance(t, np.ndarray) and id(t) in computed:
+            for candidate in w.target_candidates:
+                if isinstance(candidate, np.ndarray) and id(candidate) in computed:
                     continue
+                tier, t = target_rank(candidate, a)
                 # a chain's inner link (its output handed on) after the link that ends it
-                key = (0 if looks[id(t)] else 1, _class_width(a, t), cand.depth, cand.fed)
+                key = (tier, _class_width(a, t), cand.depth, cand.fed)
                 if best is not None and key >= best[0]:
                     continue
-                losses = assumed_losses(a, t)
+                losses = assumed_losses(a, t, guessed=tier >= 3)
                 if losses:
                     best = (key, losses)
             if best is not None:
@@ -207,15 +209,14 @@ def template_choices(template: CallSite | None, stores: dict[CodeType, list[Path
     found: list[tuple[tuple[int, int], Pick, list[LossChoice]]] = []
     # targets that look like targets first (one-hot, class indices), as in forward_choices: a hidden layer's cache
     # handed to the backward has a hidden output's very shape
-    targets = sorted(w.target_candidates, key=lambda t: not targetish(t))
     computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}  # never a target (forward_choices)
     for i, a, _ in out:
-        for target in targets:
-            if any(target is v for v in swap.values()) or id(target) in computed:
-                continue
-            losses = assumed_losses(a, target)
+        ranked = sorted((target_rank(t, a) for t in w.target_candidates
+                         if not any(t is v for v in swap.values()) and id(t) not in computed), key=lambda r: r[0])
+        for tier, target in ranked:
+            losses = assumed_losses(a, target, guessed=tier >= 3)
             if losses:
-                found.append(((0 if targetish(target) else 1, _class_width(a, target)), i, losses))
+                found.append(((tier, _class_width(a, target)), i, losses))
                 break
     found.sort(key=lambda f: f[0])
     return [(cand, i, losses) for _, i, losses in found[:2]]
@@ -316,6 +317,29 @@ def _distribution(v: np.ndarray) -> bool:
             if head.min() >= 0 and np.allclose(head.sum(axis=axis), 1.0, rtol=0, atol=1e-6):
                 return True
     return False
+
+
+def target_rank(v: Any, out: np.ndarray) -> tuple[int, Any]:
+    """How much ``v`` looks like the targets of output ``out`` (lower is likelier), and the targets it stands for:
+    0 target-like (:func:`targetish`: one-hot, codes, class indices, a distribution over the classes); 1 or 2 the
+    output's *error*, an array of the output's shape whose difference from the output has few values (1: ``probs -
+    onehot``, ``t - out``) or is a distribution (2), handed along where the targets are not (a per-sample loop
+    computing it inline): it stands for those targets; 3 anything else.
+
+    Taken as targets itself, an output error gives a squared error whose derivative is exactly a negative multiple of
+    the cross-entropy's (the Jacobian of the softmax maps the one-hot target onto ``-p_y (p - t)``): every right update
+    would read as a climb."""
+    if targetish(v):
+        return 0, v
+    if not isinstance(v, np.ndarray) or v.dtype.kind != "f" or v.shape != out.shape or v.size < 2:
+        return 3, v
+    derived = [np.round(out - sign * v, 12) for sign in (1.0, -1.0)]
+    derived = [t for t in derived if 2 <= len(np.unique(t.reshape(-1)[:256]))]
+    few = next((t for t in derived if len(np.unique(t.reshape(-1)[:256])) <= 3), None)
+    if few is not None:
+        return 1, few
+    soft = next((t for t in derived if _distribution(t)), None)
+    return (2, soft) if soft is not None else (3, v)
 
 
 def is_label(v: Any) -> bool:
