@@ -205,6 +205,17 @@ def test_a_huge_step_among_the_first_five_decides_wherever_it_falls():
     assert first_update(calm) == pytest.approx(0.1)  # 9.5x is not huge on its own: the median decides
 
 
+def test_two_of_the_first_steps_larger_than_the_weights_are_not_hidden_by_the_median():
+    """A rate 100x too high moves the weights by 5.5x and 1.9x at its first two updates, then the relus it killed pass
+    little gradient (5.5%, 20%, 7%): the median of the five (20%) said nothing."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(5.55, 1.94, 0.055, 0.199, 0.074), steps=800)
+    assert first_update(u) == pytest.approx(1.94)
+    f = learning_rate_too_high(u)
+    assert f.severity is Severity.ERROR and "by 194% of its size (2 of the first 5 measured updates larger" in f.message
+    one = UpdateSizes(where="w", framework=Framework.NUMPY, first=(5.55, 0.9, 0.055, 0.199, 0.074), steps=800)
+    assert first_update(one) == pytest.approx(0.199)  # one step over the weights' size: a small init's first step
+
+
 @pytest.mark.parametrize("first, typical, accuracy, fires", [
     ((0.41, 0.63, 0.41, 0.23, 0.20), 0.115, None, False),  # a small init's first steps, then 11% a step: settles
     ((0.41, 0.63, 0.41, 0.23, 0.20), 0.45, None, True),  # the steps stay large

@@ -33,7 +33,8 @@ def first_update(u: UpdateSizes) -> float:
 
     The first steps from a small initialisation are legitimately large (up to ~1.3x the weights in healthy NumPy
     runs), so one large step among five does not decide; a step ten times the weights does, wherever it falls among
-    the first five (with one sample per update, the first sample may happen to move the weights little).
+    the first five (with one sample per update, the first sample may happen to move the weights little), and so do two
+    steps larger than the weights (the smaller of the two).
     """
     return _first_steps(u)[0]
 
@@ -47,6 +48,12 @@ def _first_steps(u: UpdateSizes) -> tuple[float, str]:
     if huge:
         i = max(huge, key=lambda k: ratios[k])
         return ratios[i], "the first measured update" if i == 0 else f"update {i + 1} of the first {len(ratios)} measured"
+    # two of the first five larger than the weights themselves: a rate that keeps overshooting (a small initialisation
+    # takes one such step, see settled()); the later steps may be small only because the units it saturated or killed
+    # pass no gradient, so the median of the five would hide it. The smaller of the two largest decides.
+    over = sorted((r for r in ratios if r > 1.0), reverse=True)
+    if len(over) >= 2:
+        return over[1], f"{len(over)} of the first {len(ratios)} measured updates larger than the weights"
     if len(ratios) == 1:
         return ratios[0], "the first measured update"
     return float(statistics.median(ratios)), f"median of the first {len(ratios)} updates"
