@@ -1,5 +1,5 @@
-"""A module-level loop, one sample per step: forward() returns the hidden layer and the softmax probabilities, the
-output error of the cross-entropy (probs - onehot) is computed inline and handed to backward() with the sample (the
+"""A module-level loop, one (1, D) row per step: forward() returns the hidden layer and the softmax probabilities, the
+output error of the cross-entropy (probs - onehot) is computed inline and handed to backward() with the row (the
 targets themselves are handed to no function), and the step is applied inline. Tanh hidden layer; synthetic blobs.
 """
 import numpy as np
@@ -13,8 +13,8 @@ def forward(x):
 
 
 def backward(x, h, err):
-    dh = (W2 @ err) * (1 - h ** 2)
-    return np.outer(x, dh), dh, np.outer(h, err), err
+    dh = (err @ W2.T) * (1 - h ** 2)
+    return x.T @ dh, dh.sum(axis=0), h.T @ err, err.sum(axis=0)
 
 
 rng = np.random.default_rng(42)
@@ -30,9 +30,10 @@ b2 = np.zeros(C)
 lr = 0.05
 for epoch in range(4):
     for i in rng.permutation(600):
-        h, probs = forward(X[i])
+        x = X[i:i + 1]
+        h, probs = forward(x)
         err = probs - onehot[labels[i]]
-        dW1, db1, dW2, db2 = backward(X[i], h, err)
+        dW1, db1, dW2, db2 = backward(x, h, err)
         W1 -= lr * dW1
         b1 -= lr * db1
         W2 -= lr * dW2

@@ -259,6 +259,31 @@ class Steps:
                     names.setdefault(id(v), k)
         return pools, names
 
+    def _no_single_array(self, st: PathStats, old_values: np.ndarray, now_values: np.ndarray,
+                         pool: list[tuple[PathStats | None, int, np.ndarray]], eps: float,
+                         readers: dict[int, list[PathStats]]) -> None:
+        """A change that is no multiple of one array it could read: undecided, a decay, a step reading two arrays or
+        an adaptive step (or none of them)."""
+        values = [v for _, _, v in pool]
+        if st.started_zero and _multiple_of_one(old_values, [v for other, _, v in pool if other is not None], eps):
+            # started at zero like another array the program keeps, and still a multiple of it (a bias and its velocity
+            # after one update): its own values carry nothing of their own, a decay is a combination too
+            st.undecided += 1
+        elif decayed_toward(old_values, now_values, values, eps) is not None:
+            st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
+        elif (pair := combined_step(old_values, now_values, values[:32], eps)) is not None:
+            st.steps += 1  # p += mu * v - lr * g (Nesterov), p -= lr * (g + wd * p): a step reading two arrays
+            for read in (pool[k][0] for k in pair[:2] if k >= 0):
+                if read is not None and not read.cache:
+                    readers.setdefault(read.obj, []).append(st)
+                    self._reading(st, read)
+        elif (moments := adaptive_step(old_values, now_values, [(o, v) for o, _, v in pool][:24])) is not None:
+            st.steps += 1  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
+            self.adaptive.setdefault(st.text, []).append(float(np.median(np.abs(now_values - old_values))))
+            for m in moments:
+                if m is not None:
+                    readers.setdefault(m.obj, []).append(st)
+
     def judge(self, moved: list[tuple[PathStats, np.ndarray, np.ndarray]], paths: Iterable[PathStats],
               frame: FrameType | None) -> None:
         """Tell, for each array that changed (``(stats, array, its sampled values now)``), whether the change was a
@@ -281,30 +306,7 @@ class Steps:
             eps = float(np.finfo(a.dtype).eps)
             hit = proportional_to(old_values, now_values, [values for _, _, values in pool], eps)
             if hit is None:
-                if st.started_zero and _multiple_of_one(old_values, [v for other, _, v in pool if other is not None], eps):
-                    # started at zero like another array the program keeps, and still a multiple of it (a bias and its
-                    # velocity after one update): its own values carry nothing of their own, a decay is a combination
-                    st.undecided += 1
-                    continue
-                if decayed_toward(old_values, now_values, [values for _, _, values in pool], eps) is not None:
-                    st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
-                    continue
-                pair = combined_step(old_values, now_values, [values for _, _, values in pool[:32]], eps)
-                if pair is not None:  # p += mu * v - lr * g (Nesterov), p -= lr * (g + wd * p): a step reading two arrays
-                    st.steps += 1
-                    for k in pair[:2]:
-                        read = pool[k][0] if k >= 0 else None
-                        if read is not None and not read.cache:
-                            readers.setdefault(read.obj, []).append(st)
-                            self._reading(st, read)
-                    continue
-                moments = adaptive_step(old_values, now_values, [(o, v) for o, _, v in pool][:24])
-                if moments is not None:  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
-                    st.steps += 1
-                    self.adaptive.setdefault(st.text, []).append(float(np.median(np.abs(now_values - old_values))))
-                    for m in moments:
-                        if m is not None:
-                            readers.setdefault(m.obj, []).append(st)
+                self._no_single_array(st, old_values, now_values, pool, eps, readers)
                 continue
             read, read_obj, _ = pool[hit[0]]
             copy = abs(hit[1] - 1.0) <= 1e-9

@@ -423,9 +423,8 @@ def check_update(
     # an adaptive rule's change is no multiple of the derivative: it is not a reading, only its direction counts
     update, applied = _split_update(applied) if adaptive else (None, list(applied))
     if update is not None and not applied:
-        return UpdateCheck(where, "", True, math.nan, "", note="not checked: each step of the update rule is no "
-                           "multiple of its batch's gradient (adaptive, or with momentum) and no gradient array was "
-                           "seen, only the update")
+        return UpdateCheck(where, "", True, math.nan, "", note="not checked: a step of the rule (adaptive, or with "
+                           "momentum) is no multiple of its batch's gradient, and only the update was seen")
     if not losses or not applied or not names:
         why = "no loss to compare with" if not losses else "nothing applied was seen" if not applied else "no parameters"
         return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
