@@ -243,6 +243,9 @@ PROGRAMS = [
     # derivative variant's sigmoid layer drops the (1 - a) factor. A forward handed no argument is not found as the forward yet
     Program("held_batch", updates=200, arrays=4, layers="16 -> 12 -> 4 (rows)", forward=False, checked=True),
     Program("held_batch_derivative", arrays=4, forward=False),
+    # the same, its batch bound to net.inputs / net.targets: rebinding a data name is no write (a false
+    # mutated-constant error until the constants' identity was held)
+    Program("held_inputs", updates=200, arrays=4, layers="16 -> 12 -> 4 (rows)", forward=False, checked=True),
     # -- styles the generator does not write, each written as an outsider would (issue 21) --
     # the forward returns a tuple (hidden, probabilities), read as predict(x)[1]; the sign twin flips the output error
     Program("tuple_forward", updates=320, samples=8000, arrays=4),
