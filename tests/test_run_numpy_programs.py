@@ -247,6 +247,14 @@ PROGRAMS = [
     # mutated-constant error until the constants' identity was held)
     Program("held_inputs", updates=200, arrays=4, layers="16 -> 12 -> 4 (rows)", forward=False, checked=True),
     # -- styles the generator does not write, each written as an outsider would (issue 21) --
+    # the parameters handed to a gradient function beside the batch (dW1, db1, dW2, db2 = gradients(W1, b1, W2, b2, x, t)),
+    # the step applied inline by the caller, in train() and at module level: a call handed parameters and the batch
+    # computes the gradients (a window opens there) where one handed a parameter and its gradient applies them. The
+    # sign twins flip the output error
+    Program("args_gradients", updates=320, samples=8000, arrays=4, layers="14 -> 10 -> 4 (rows)", checked=True),
+    Program("args_gradients_sign", arrays=4),
+    Program("module_args", updates=320, samples=8000, arrays=4, layers="14 -> 10 -> 4 (rows)", checked=True),
+    Program("module_args_sign", arrays=4),
     # the forward returns a tuple (hidden, probabilities), read as predict(x)[1]; the sign twin flips the output error
     Program("tuple_forward", updates=320, samples=8000, arrays=4),
     Program("tuple_forward_sign", arrays=4),

@@ -361,20 +361,23 @@ class UpdateCheckRecorder:
             if found is None:
                 return
             held, batch = (found[0], found[1]), {id(found[2]): found[2]}
-        # a call handed a parameter (``sgd(W1, dW1, lr)``, ``step(p, g)``) applies the update: what it is handed
-        # with the input width in its shape is that parameter or its gradient, not a batch
         arrays = [x for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)]
         network = {id(x) for x in arrays}
+        shapes = {x.shape for x in arrays if isinstance(x, np.ndarray)}
         if any(id(v) in network for v in given):
-            return
+            # a call handed a parameter either applies the update (``sgd(W1, dW1, lr)``, ``step(p, g)``: what it is
+            # handed with the input width in its shape is that parameter or its gradient) or computes the gradients
+            # from the batch handed beside it (``gradients(W1, b1, W2, b2, x, t)``): only an array of no parameter's
+            # shape is a batch there
+            batch = {i: v for i, v in batch.items() if id(v) not in network and shape_of(v) not in shapes}
         # the list that holds the weights (``forward(weights, biases, x)``) or arrays of their shapes (gradients,
         # zeros to reset them with) has their shape, not a batch's
-        shapes = {x.shape for x in arrays if isinstance(x, np.ndarray)}
         batch = {i: v for i, v in batch.items() if not _holds(v, network, shapes)}
         if not batch:
             return
         # a class index handed with one sample (``accumulate(x, label)``) is a target too
-        others = [v for v in given if id(v) not in batch] + [v for v in arg_values(frame).values() if is_label(v)]
+        others = [v for v in given if id(v) not in batch and id(v) not in network] + [
+            v for v in arg_values(frame).values() if is_label(v)]
         # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
         handed = [frame]
         owner = frame.f_back
@@ -543,8 +546,7 @@ class UpdateCheckRecorder:
             handed = [v for v in args.values() if id(v) in w.batch or _batch_key(v) in keys]
             new = [v for v in args.values() if arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys
                    and not _carries(w, v)]
-            if (frame.f_back is w.owner and handed == [] and any(w.width in shape_of(v) for v in new)
-                    and not _hands_network(w, new)):
+            if frame.f_back is w.owner and handed == [] and _next_batch(w, new):
                 self.finish()  # the loop hands the next batch
                 return
             if w.held is not None and frame.f_back is w.owner and id(_attrs(w.held[0]).get(w.held[1])) not in w.batch:
@@ -838,13 +840,19 @@ def _holds(v: Any, ids: set[int], shapes: set[tuple[int, ...]]) -> bool:
     return any(id(x) in ids for x in v[:64]) or (isinstance(v[0], np.ndarray) and v[0].shape in shapes)
 
 
-def _hands_network(w: Window, values: list[Any]) -> bool:
-    """Whether ``values`` hold a parameter or its buffer: a call that applies the update (``sgd(W1, gW1, lr)``,
-    ``step(p, g)``), whose arrays with the input width in their shape are not the next batch."""
+def _next_batch(w: Window, values: list[Any]) -> bool:
+    """Whether ``values`` (arrays a call of the window's owner is handed) hold the next batch: an array with the input
+    width in its shape that is no parameter, buffer or array of a parameter's shape. A call handed a parameter either
+    applies the update (``sgd(W1, gW1, lr)``, ``step(p, g)``: its arrays with the input width are a parameter or its
+    gradient) or computes the next step's gradients from the batch handed beside it (``gradients(W1, b1, W2, b2, x,
+    t)``)."""
     ids = {id(a) for a in w.objects} | {id(b) for b in w.buffer_objects if b is not None}
     ids |= {id(p.read()) for p in w.params} | {id(a) for _, a, _ in w.shaped}
     ids |= {id(p.buffer()) for p in w.params if p.buffer is not None}
-    return any(id(v) in ids for v in values)
+    if not any(id(v) in ids for v in values):
+        return any(w.width in shape_of(v) for v in values)
+    shapes = {a.shape for a in w.before}
+    return any(w.width in shape_of(v) and id(v) not in ids and shape_of(v) not in shapes for v in values)
 
 
 def _work_by_id(w: Window) -> dict[int, np.ndarray]:
