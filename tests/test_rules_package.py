@@ -216,6 +216,34 @@ def test_two_of_the_first_steps_larger_than_the_weights_are_not_hidden_by_the_me
     assert first_update(one) == pytest.approx(0.199)  # one step over the weights' size: a small init's first step
 
 
+@pytest.mark.parametrize("first, growth, gradient, typical, accuracy, fires", [
+    # tests/numpy_programs/pure_params: 137%, 263%, 123% of W2, then 2.5% a step; the weights grew 1.8x, the gradient
+    # still 5% of them: a start that settled (the run learns to 94%)
+    ((1.37, 2.63, 1.23, 0.075, 0.092), 1.83, 0.05, 0.025, None, False),
+    ((0.43, 0.72, 1.17, 1.45, 1.68), 1.26, 0.097, 0.029, None, False),  # float32_all: an oscillation that damps
+    ((1.37, 2.63, 1.23, 0.075, 0.092), 18.0, 0.05, 0.025, None, True),  # the weights blew up 18x
+    ((1.37, 2.63, 1.23, 0.075, 0.092), 1.83, 8e-4, 0.025, None, True),  # the units it saturated pass no gradient
+    ((1.37, 2.63, 1.23, 0.075, 0.092), None, 0.05, 0.025, None, True),  # growth not measured: the first steps decide
+    ((1.37, 2.63, 1.23, 0.075, 0.092), 1.83, None, 0.025, None, True),  # gradient not measured
+    ((1.37, 12.6, 1.23, 0.075, 0.092), 1.83, 0.05, 0.025, None, True),  # one step 12x the weights
+    ((1.37, 2.63, 1.23, 0.075, 0.092), 1.83, 0.05, 0.45, None, True),  # the steps stay large
+    ((1.37, 2.63, 1.23, 0.075, 0.092), 1.83, 0.05, 0.025, 0.1, True),  # known not to learn
+    ((1.37, 2.63, 1.23, 0.075, 0.092), math.inf, 0.05, 0.025, None, True),  # weights went non-finite
+])
+def test_first_steps_over_the_weights_settle_when_the_weights_did_not_blow_up(first, growth, gradient, typical, accuracy,
+                                                                              fires):
+    """Steps larger than the weights at the start are a rate too high when the later steps stay large, or when the
+    later steps are small because the weights blew up (np1016 on seeds 1000-1124: 5.1x, 2.8x, 4.0x, then 0.5%, the
+    weights 18x their size, a gradient of 8e-4 of them); not when the weights stayed their size and pass gradient."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=first, typical=typical, typical_count=60,
+                    gradient=gradient, growth=growth, accuracy=accuracy)
+    f = learning_rate_too_high(u)
+    assert (f is not None) is fires
+    assert settled(u, 0.3) is not fires
+    if fires:
+        assert f.severity is Severity.ERROR
+
+
 @pytest.mark.parametrize("first, typical, accuracy, fires", [
     ((0.41, 0.63, 0.41, 0.23, 0.20), 0.115, None, False),  # a small init's first steps, then 11% a step: settles
     ((0.41, 0.63, 0.41, 0.23, 0.20), 0.45, None, True),  # the steps stay large

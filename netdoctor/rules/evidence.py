@@ -214,6 +214,9 @@ class UpdateSizes:
     moved over the whole run."""
     gradient: float | None = None
     """Typical |g| / |W| of the weight matrices: a healthy gradient makes tiny updates the learning rate's fault."""
+    growth: float | None = None
+    """The largest growth of a weight matrix's norm over the watched run (last / first; inf when it went non-finite),
+    when measured: a rate that overshot blows the weights up, a small start taking its first large steps does not."""
     lr: float | str | None = None
     lr_name: str = "lr"
     lr_measured: bool = False

@@ -119,6 +119,12 @@ ADAPTIVE_LR_HIGH = 1.0
 every entry by about lr whatever the gradient, 30-50% of a small layer at lr 1e-2, a setting that trains well."""
 LR_FIRST_HUGE = 10.0
 """An update among the first five this many times the weights is too large on its own."""
+LR_SETTLED_GROWTH = 5.0
+"""Growth of a weight matrix's norm over the run up to which first steps larger than the weights (below
+:data:`LR_FIRST_HUGE`) count as a start that settled, when the later steps are below the limit and the gradient
+still flows: healthy NumPy runs grow their weight matrices 1.0-2.8x (``pure_params``: first steps 1.4x, 2.6x, 1.2x
+the weights, then 2.5%); a learning rate 100x too high whose later steps are small grew them 18-170x (its units
+saturated or dead, passing a gradient of 0-8e-4 of the weights; seeds 1000-1124)."""
 LR_HIGH_DIVERGE = 1.5
 """A loss above this multiple of the initial loss at the end means training diverged."""
 LR_HIGH_LEARNS = 0.5

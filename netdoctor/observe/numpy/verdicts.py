@@ -741,6 +741,10 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient
         gradient = float(np.median(ups)) / lr
     enough = len(ups) >= 5 and gradient is not None
+    # how far the weight matrices' norms grew while watched (from the end of discovery): inf when one went non-finite
+    grown = [b.norms_last[p.text] / b.norms_first[p.text] for p in b.params
+             if len(p.shape) == 2 and not p.bias and b.norms_first.get(p.text, 0) > 0 and p.text in b.norms_last]
+    growth = max((g if math.isfinite(g) else math.inf for g in grown), default=None)
     adaptive = ""
     if b.adaptive is not None:  # not plain SGD: no rate relates the step to the gradient; the step per entry is known
         adaptive = f"an adaptive rule (each step ~ m / sqrt(v), {b.adaptive:.2g} per entry)"
@@ -750,7 +754,7 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
         typical=float(np.median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
-        gradient=gradient if enough else None, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
+        gradient=gradient if enough else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
         lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update")
 
 
