@@ -17,6 +17,7 @@ change.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
@@ -27,7 +28,7 @@ from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
-__all__ = ["Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "entries", "sample_index", "layer_chain", "LR_NAME"]
+__all__ = ["Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "fingerprint", "entries", "sample_index", "layer_chain", "LR_NAME", "weak"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -290,6 +291,18 @@ def entries(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     its parameters' entries at every update.
     """
     return a.ravel()[idx] if a.flags.c_contiguous else a.flat[idx]
+
+
+def weak(obj: Any) -> Callable[[], Any]:
+    """A reference to ``obj`` that is true to its identity: ``weak(obj)() is obj`` while it lives, and never another
+    object once it is freed. An ``id()`` kept after the object died is the address of whatever is allocated there next
+    (a temporary output's address is the next batch's), so state keyed by the id of a short-lived array answers for an
+    array it never saw. Arrays and plain objects are referenced weakly (the program's refcounts, ``ndarray.resize``
+    included, stay its own); what refuses a weak reference (a tuple, a list) is held."""
+    try:
+        return weakref.ref(obj)
+    except TypeError:
+        return lambda: obj
 
 
 def fingerprint(a: np.ndarray, idx: np.ndarray) -> tuple[int, bytes]:

@@ -31,6 +31,7 @@ import os
 import sys
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from types import CodeType, FrameType, ModuleType
@@ -52,6 +53,7 @@ from netdoctor.observe.numpy.arrays import (
     resolve,
     sample_index,
     walk_arrays,
+    weak,
 )
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
@@ -196,7 +198,7 @@ class NumpyBackend:
         self.target_helper: CodeType | None = None
         self.helper_args: list[float] = []
         self.helper_calls: list[tuple[str, int, str]] = []
-        self._helper_last: dict[int, tuple[float | None, str, int, str]] = {}
+        self._helper_last: dict[int, tuple[Callable[[], Any], float | None, str, int, str]] = {}
         self.built_targets = BuiltTargets()
         """What the target builder returned, taken as the targets when the training step was never handed any."""
         self.label_sets: dict[int, dict[str, Any]] = {}
@@ -252,10 +254,12 @@ class NumpyBackend:
         self._row_sets: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
         """Per array whose rows are compared: its rows as a set (see :func:`row_set`), when first seen."""
         self._pending_T: np.ndarray | None = None
-        self._out_id: int | None = None
+        self._out: Callable[[], Any] | None = None
+        """The output array the forward returned last, weakly (see :func:`weak`): a call handed it compares it with the
+        targets. Never its id: a temporary output freed before the next call leaves its address to the next array
+        (the batch sliced for the next step), and a match by address counted targets no output was compared with."""
         self._pending_raw: np.ndarray | None = None
         """The batch's targets as the program wrote them (0.01/0.99 codes), beside their one-hot ``_pending_T``."""
-        """id of the output array the forward returned last: a call handed it compares it with the targets."""
         self._targets_compared = False
         self._inline_names: dict[CodeType, frozenset[str]] = {}
         """Per followed code: the names its loops bind (loop variables, per-step temporaries), where a loop that
@@ -278,7 +282,7 @@ class NumpyBackend:
         self._grad_map: list[int | None] = []
         self._probe_left: dict[CodeType, int] = {}
         self._probe_inputs: dict[int, bool] = {}
-        self._probe_attrs: dict[int, dict[str, int]] = {}
+        self._probe_attrs: dict[int, dict[str, Callable[[], Any]]] = {}
         self.cache_paths: list[Path] = []
         """Arrays of the network's root that the forward pass rewrites (activations, pre-activations, its input)."""
         self.output_attr: dict[CodeType, str] = {}
@@ -538,7 +542,7 @@ class NumpyBackend:
         if role is None:
             role = self._roles[code] = _PROBE  # first seen after discovery: a few calls tell what it is
         checking = self._update_check_call(frame, bool(role & _FORWARD))
-        if self._out_id is not None and not role & (_CONTRIB | _FORWARD) and self._targets_by_comparison():
+        if self._out is not None and not role & (_CONTRIB | _FORWARD) and self._targets_by_comparison():
             self._compared(frame)
         if not role:
             if not checking and self._ignorable(code):
@@ -578,7 +582,7 @@ class NumpyBackend:
                 value = getattr(frame.f_locals.get("self"), stored, None)
             self._forward_return(frame, value)
         if role & _HELPER:
-            self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
+            self._helper_last[id(value)] = (weak(value), self._helper_pending, *self._helper_site)
             self._helper_returns += 1
             self._built_target(value)
             if isinstance(value, np.ndarray) and value.base is not None and self._helper_returns % 2 == 0:
@@ -1202,8 +1206,8 @@ class NumpyBackend:
                         self._pending_T = one_hot(rows, n_out)
                         self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
                 helper = self._helper_last.pop(id(v), None)
-                if helper is not None:
-                    arg, fname, line, func = helper
+                if helper is not None and helper[0]() is v:  # the helper's own return, not an array at its old address
+                    _, arg, fname, line, func = helper
                     if arg is not None and len(self.helper_args) < 512:
                         self.helper_args.append(arg)
                     if len(self.helper_calls) < 4 and (fname, line, func) not in self.helper_calls:
@@ -1221,11 +1225,15 @@ class NumpyBackend:
         code = frame.f_code
         loc = frame.f_locals
         names = code.co_varnames[: code.co_argcount]
-        out_id, self._out_id = self._out_id, None  # one comparison per output
-        if not any(id(loc.get(n)) == out_id for n in names):
+        ref, self._out = self._out, None  # one comparison per output
+        out = ref() if ref is not None else None
+        if out is None:  # freed before any call was handed it: compared inline, if at all
+            self._compare_misses += 1
+            return
+        if not any(loc.get(n) is out for n in names):
             self._compare_left -= 1
             if self._compare_left > 0:
-                self._out_id = out_id
+                self._out = ref
             else:
                 self._compare_misses += 1
             return
@@ -1234,7 +1242,7 @@ class NumpyBackend:
             return
         for name in names:
             v = loc.get(name)
-            if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or id(v) == out_id:
+            if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or v is out:
                 continue
             rows = class_rows(v, sizes[-1], sizes[0])
             if rows is None or rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)):
@@ -1403,8 +1411,9 @@ class NumpyBackend:
         if rows is None:
             return
         if self._compare_misses < 64:
-            self._out_id = id(value) if isinstance(value, np.ndarray) else next(
-                (id(v) for v in value if isinstance(v, np.ndarray) and v.size == rows.size), None)
+            out = value if isinstance(value, np.ndarray) else next(
+                (v for v in value if isinstance(v, np.ndarray) and v.size == rows.size), None)
+            self._out = weak(out) if out is not None else None
             self._compare_left = 8
         T = self._pending_T
         if T is not None and len(T) == len(rows) and len(rows) > 1 and self._deep:  # kept for deep windows only
@@ -1789,7 +1798,7 @@ class NumpyBackend:
         me = frame.f_locals.get("self")
         if given and me is not None and isinstance(getattr(me, "__dict__", None), dict):
             # a forward may keep its output on the object instead of returning it: what it rebinds tells
-            self._probe_attrs[id(frame)] = {k: id(v) for k, v in vars(me).items() if isinstance(v, np.ndarray)}
+            self._probe_attrs[id(frame)] = {k: weak(v) for k, v in vars(me).items() if isinstance(v, np.ndarray)}
 
     def _probe_return(self, frame: FrameType, value: Any) -> None:
         """Classify a function by what it returns: the output (forward), a target vector (helper), or nothing of interest."""
@@ -1810,7 +1819,7 @@ class NumpyBackend:
                 if self._helper_pending is not None and not given_input and code_like(rows):
                     self._roles[code] = (role & ~_PROBE) | _HELPER
                     self.target_helper = code
-                    self._helper_last[id(value)] = (self._helper_pending, *self._helper_site)
+                    self._helper_last[id(value)] = (weak(value), self._helper_pending, *self._helper_site)
                     self._built_target(value)
                     return
                 if given_input:
@@ -1825,12 +1834,12 @@ class NumpyBackend:
         if left <= 0:
             self._roles[code] = self._roles[code] & ~_PROBE  # 0: ignored from now on
 
-    def _stored_output(self, frame: FrameType, before: dict[str, int]) -> str:
+    def _stored_output(self, frame: FrameType, before: dict[str, Callable[[], Any]]) -> str:
         """The attribute a forward that returned nothing rebound to an array of output rows (``self.output``), or ""."""
         me = frame.f_locals.get("self")
         found = ""
         for k, v in getattr(me, "__dict__", {}).items():
-            if isinstance(v, np.ndarray) and before.get(k) != id(v) and self._output_rows(v) is not None:
+            if isinstance(v, np.ndarray) and (k not in before or before[k]() is not v) and self._output_rows(v) is not None:
                 found = k  # the last one written in the object's order: layers' outputs come before the network's
         return found
 

@@ -555,10 +555,10 @@ class Classifier:
                            updater: CodeType | None) -> tuple[CodeType, str, list[int | None]] | None:
         """The function returning arrays shaped like the parameters (``backprop`` returning ``(nabla_b, nabla_w)``)."""
         shapes = [p.shape for p in params]
-        live = {id(resolve(best.obj, p.path)) for p in params}
+        live = {id(resolve(best.obj, p.path)) for p in params}  # held by the program's objects: these ids are theirs
         found, best_n = None, 0
         for f in self.functions.values():
-            if f.grad_returns < 2 or live & set(f.ids):
+            if f.grad_returns < 2 or any(id(a) in live for a in (r() for r in f.returned) if a is not None):
                 continue  # a builder called once, or a function handing out the parameters themselves
             pool = list(f.shapes)
             n = matrices = 0

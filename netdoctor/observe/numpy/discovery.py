@@ -77,6 +77,7 @@ from netdoctor.observe.numpy.arrays import (
     resolve,
     sample_index,
     walk_arrays,
+    weak,
 )
 from netdoctor.observe.numpy.classify import Classifier, mark_caches
 from netdoctor.observe.numpy.network import CACHE_TRIES, FuncStats, Network, PathStats, Root, param_like
@@ -323,7 +324,7 @@ class Discovery:
                 self.steps.returned(arrays)
                 func.grad_returns += 1
                 func.shapes = tuple(a.shape for a in arrays)
-                func.ids = tuple(id(a) for a in arrays)
+                func.returned = tuple(weak(a) for a in arrays)
         written = self._scan(frame, call=False)
         if self.found is None and func is not None and self._still_frozen():
             count_gradients(func, frame, value, written, self.paths, self.roots)

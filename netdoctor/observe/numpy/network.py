@@ -135,7 +135,8 @@ class FuncStats:
     calls: int = 0
     grad_returns: int = 0
     shapes: tuple = ()
-    ids: tuple = ()
+    returned: tuple = ()
+    """Weak references to the arrays of its latest return (:func:`weak`): their ids would outlive them."""
     args: list = field(default_factory=list)
     """The array (or list) arguments of the latest call, held by reference."""
     grad_calls: int = 0
