@@ -283,6 +283,11 @@ PROGRAMS = [
     # twin draws the first layer N(0, 9). The forward is written inline in train_batch(): no forward function
     Program("float32_all", updates=560, samples=11200, forward=False, arrays=4),
     Program("float32_all_saturated", forward=False, arrays=4),
+    # a 0.01 x N(0, 1) initialisation, tanh and softmax, a dict of parameters stepped in place: the weights grow ~30x
+    # from their tiny start to a normal size while the run learns (100%)
+    Program("tiny_init", updates=240, samples=6000, arrays=4, missed=(
+        "exploding-gradients error on a run that learns (100%): W2's norm grew 33x (0.089 -> 2.93, entries ~0.37 for a "
+        "fan-in of 16), a tiny start reaching a normal size, judged by its growth alone (the loss is not known)")),
     # a generator function yields the mini-batches, scaling a view of the shuffled data set; the mutated twin scales
     # the view in place, so each pass (the test rows go through it too) divides by 255 again
     Program("yield_batches", updates=320, samples=11200, arrays=4),
