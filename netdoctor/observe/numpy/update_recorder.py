@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.nn.threads import blas_threads
-from netdoctor.observe.numpy.arrays import path_text, walk_arrays
+from netdoctor.observe.numpy.arrays import path_text, walk_arrays, weak
 from netdoctor.observe.numpy.replay import (
     CallSite,
     Chain,
@@ -513,7 +513,7 @@ class UpdateCheckRecorder:
             replay.warm()
         except Exception:  # noqa: BLE001 - an argument that cannot be copied: not a forward we can run again
             return
-        before = {path: id(a) for path, a in float_arrays(site.roots()).items()}
+        before = {path: weak(a) for path, a in float_arrays(site.roots()).items()}
         chained: Replay | Chain = replay
         if feeds is not None:
             prev, pick, arg = feeds
@@ -880,7 +880,7 @@ def _rebound(cand: Candidate, w: Window) -> list[tuple[Path, np.ndarray]]:
     """The float arrays a returning call rebound near it (not parameters, not the batch): where it stored its output."""
     skip = {id(a) for a in w.objects} | set(w.batch)
     return [(path, a) for path, a in float_arrays(cand.site.roots()).items()
-            if cand.before.get(path) != id(a) and id(a) not in skip]
+            if (path not in cand.before or cand.before[path]() is not a) and id(a) not in skip]
 
 
 def _under_way(frame: FrameType) -> bool:

@@ -55,8 +55,9 @@ class Candidate:
     """Its output was handed on to the next call of a chain: an inner layer's, not the network's."""
     outputs: list[tuple[Pick, np.ndarray, Any]] | None = None
     """(where in what it returned or stored, a copy, the object) of each float array it gave."""
-    before: dict[Path, int] = field(default_factory=dict)
-    """Path -> id of the float arrays near the call at its start (what a forward that returns nothing rebinds
+    before: dict[Path, Callable[[], Any]] = field(default_factory=dict)
+    """Path -> weak reference (:func:`~netdoctor.observe.numpy.arrays.weak`; an id would be the next array's once the
+    call frees the old one) to the float arrays near the call at its start (what a forward that returns nothing rebinds
     is where it stored its output: ``self.out``, ``params['A2']``, ``state.out``)."""
 
 
