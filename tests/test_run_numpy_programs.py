@@ -240,12 +240,13 @@ PROGRAMS = [
     # no call is handed the batch: the loop sets net.xb and net.tb and calls net.forward(), net.backward(), net.update()
     # with no array; the window opens at the call handed the object whose array with the input width changed, and
     # closes when the loop sets the next one. net.probs holds the last step's probabilities beside the targets. The
-    # derivative variant's sigmoid layer drops the (1 - a) factor. A forward handed no argument is not found as the forward yet
-    Program("held_batch", updates=200, arrays=4, layers="16 -> 12 -> 4 (rows)", forward=False, checked=True),
-    Program("held_batch_derivative", arrays=4, forward=False),
+    # derivative variant's sigmoid layer drops the (1 - a) factor. The forward, handed no argument, is the method that
+    # runs while the object holds the batch and stores the output rows (net.probs)
+    Program("held_batch", updates=200, arrays=4, layers="16 -> 12 -> 4 (rows)", checked=True),
+    Program("held_batch_derivative", arrays=4),
     # the same, its batch bound to net.inputs / net.targets: rebinding a data name is no write (a false
     # mutated-constant error until the constants' identity was held)
-    Program("held_inputs", updates=200, arrays=4, layers="16 -> 12 -> 4 (rows)", forward=False, checked=True),
+    Program("held_inputs", updates=200, arrays=4, layers="16 -> 12 -> 4 (rows)", checked=True),
     # -- styles the generator does not write, each written as an outsider would (issue 21) --
     # the parameters handed to a gradient function beside the batch (dW1, db1, dW2, db2 = gradients(W1, b1, W2, b2, x, t)),
     # the step applied inline by the caller, in train() and at module level: a call handed parameters and the batch

@@ -1796,9 +1796,22 @@ class NumpyBackend:
             (isinstance(v, np.ndarray) and n_in in v.shape) or (isinstance(v, list) and len(v) == n_in)
             for v in (frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]))
         me = frame.f_locals.get("self")
+        if not given and not code.co_argcount - 1 and isinstance(getattr(me, "__dict__", None), dict):
+            # a method handed nothing (``net.forward()``): the batch the loop set on the object (``net.xb = X[idx]``),
+            # an array with the input width of no parameter's shape, stands for the argument
+            given = self._probe_inputs[id(frame)] = self._holds_batch(me, n_in)
         if given and me is not None and isinstance(getattr(me, "__dict__", None), dict):
             # a forward may keep its output on the object instead of returning it: what it rebinds tells
             self._probe_attrs[id(frame)] = {k: weak(v) for k, v in vars(me).items() if isinstance(v, np.ndarray)}
+
+    def _holds_batch(self, obj: Any, width: int) -> bool:
+        """Whether ``obj`` keeps among its first 64 attributes a float array with ``width`` in its shape that is no
+        parameter and has no parameter's shape (a batch set on it)."""
+        arrays = [t.read() for t in self._tracked()]
+        ids = {id(a) for a in arrays}
+        shapes = {a.shape for a in arrays if isinstance(a, np.ndarray)}
+        return any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and width in v.shape and id(v) not in ids
+                   and v.shape not in shapes for v in list(vars(obj).values())[:64])
 
     def _probe_return(self, frame: FrameType, value: Any) -> None:
         """Classify a function by what it returns: the output (forward), a target vector (helper), or nothing of interest."""
