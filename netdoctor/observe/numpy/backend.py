@@ -729,8 +729,7 @@ class NumpyBackend:
         for p, text in net.constants:
             a = resolve(best.obj, p)
             if isinstance(a, np.ndarray) and id(a) not in buffers:
-                idx = sample_index(a.size, 8, self.rng)
-                self._constants.append((p, text, idx, fingerprint(a, idx), row_set(a), a))
+                self._constants.append(self._watched_constant(p, text, a))
         self.mutated = {}
         if net.frozen and self.style == "accumulate":
             # found at the return of a gradient computation: what it left in the buffers is what the next (zero) step
@@ -939,22 +938,27 @@ class NumpyBackend:
         if self._deep_updates in (1, 2, 4, 8) or self._deep_updates % 16 == 0:
             self._norms(first=False)
         self._note_nonfinite(P, moved)
-        for i, (p, text, idx, fp, rows, held) in enumerate(self._constants):
+        for i, (p, text, idx, seen, rows, held) in enumerate(self._constants):
             a = resolve(self.root.obj, p)
             if text in self.mutated or not isinstance(a, np.ndarray):
                 continue
             if a is not held:
                 # the name was bound to another array (``net.inputs = X[idx]`` at every step): nothing was written
-                # into the one it held, so the new one is watched from now on (held, so its id is never reused)
-                idx = sample_index(a.size, 8, self.rng)
-                self._constants[i] = (p, text, idx, fingerprint(a, idx), row_set(a), a)
+                # into the one it held, so the new one is watched from now on
+                self._constants[i] = self._watched_constant(p, text, a)
                 continue
-            if a.size > idx[-1] and entries(a, idx).tobytes() != fp[1]:
+            if a.size > idx[-1] and entries(a, idx).tobytes() != seen:
                 if rows is not None and same_rows(rows, row_set(a)):
                     # the same rows in another order (shuffled in place): nothing was written into them
-                    self._constants[i] = (p, text, idx, (fp[0], entries(a, idx).tobytes()), rows, held)
+                    self._constants[i] = (p, text, idx, entries(a, idx).tobytes(), rows, held)
                     continue
                 self.mutated[text] = self.updates
+
+    def _watched_constant(self, p: Path, text: str, a: np.ndarray) -> tuple:
+        """What a constant's watch keeps: its path and name, a few sampled entries and their bytes, its rows (to tell a
+        shuffle from a write), and the array itself (held: identity by ``is``, never by a reusable id)."""
+        idx = sample_index(a.size, 8, self.rng)
+        return (p, text, idx, entries(a, idx).tobytes(), row_set(a), a)
 
     def _norms(self, first: bool) -> None:
         for prm, a in zip(self.params, self._arrays()):
