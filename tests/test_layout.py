@@ -366,7 +366,8 @@ MAX_CLASS_LINES = 300
 """Lines of a class (its docstring not counted) above which its docstring must say why it is one class."""
 
 BEING_SPLIT = {
-    "NumpyBackend": "observe/numpy/backend.py: discovery moves into modules of its own (the NumPy observer's work)",
+    "NumpyBackend": ("observe/numpy/backend.py: what it records while watching is in updates, targets, outputs, "
+                     "activations and views; its state (__init__), the events and the report's context remain"),
     "UpdateCheckRecorder": ("observe/numpy/update_recorder.py: what a closed window tells is in update_window.py; the sign "
                             "watch and the step checking are next"),
 }

@@ -26,54 +26,87 @@ written, and its random generators are never drawn from.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
-from types import CodeType, FrameType, ModuleType
+from types import CodeType, FrameType
 from typing import Any
 
 import numpy as np
 
-from netdoctor.monitor.layer_stats import infer_kind
-from netdoctor.nn.threads import norm_one_thread, one_blas_thread
 from netdoctor.observe.loops import Coverage, LoopProgress
-from netdoctor.observe.numpy.arrays import (
-    LR_NAME,
-    FrameLocals,
-    Path,
-    array_role,
-    entries,
-    fingerprint,
-    path_text,
-    resolve,
-    sample_index,
-    walk_arrays,
-    weak,
+from netdoctor.observe.numpy.activations import (
+    RING,
+    _activations,
+    _as_input,
+    _batch_axis_ok,
+    _chains_to,
+    _computes_layer,
+    _input_of,
+    _inputs_near,
+    _kept_by_objects,
+    _kept_paths,
+    _output_among,
+    _record_activations,
+    _users_class,
 )
+from netdoctor.observe.numpy.arrays import Path, resolve, weak
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
-from netdoctor.observe.numpy.roles import (
-    Role,
-    bounded,
-    class_rows,
-    code_like,
-    flat_arrays,
-    one_hot,
-    one_top,
-    rises_with,
-    scalar_of,
+from netdoctor.observe.numpy.outputs import (
+    _close_segments,
+    _forward_return,
+    _helper_call,
+    _holds_batch,
+    _output_nonfinite,
+    _output_rows,
+    _probe_call,
+    _probe_return,
+    _stored_output,
 )
-from netdoctor.observe.numpy.sharing import SharedBuffers, row_set, same_rows
+from netdoctor.observe.numpy.roles import Role
+from netdoctor.observe.numpy.sharing import SharedBuffers
 from netdoctor.observe.numpy.tallies import ClassTally
+from netdoctor.observe.numpy.targets import (
+    BuiltTargets,
+    _adopt_built_targets,
+    _built_target,
+    _compared,
+    _count_labels,
+    _count_one_target,
+    _count_targets,
+    _errors_from_locals,
+    _inline_targets,
+    _labels_from,
+    _targets_by_comparison,
+    _targets_from,
+)
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
+from netdoctor.observe.numpy.updates import (
+    _arrays,
+    _buffer_arrays,
+    _check_reset,
+    _check_update,
+    _continue_update,
+    _count_update,
+    _find_lr,
+    _find_lr_named,
+    _fingerprints,
+    _norms,
+    _note_nonfinite,
+    _on_update,
+    _quick,
+    _sample_buffers,
+    _sample_params,
+    _sample_returned,
+    _watched_constant,
+)
+from netdoctor.observe.numpy.views import _forward_inputs, _name_of, _network_array, _served_view, _table_row, _table_under
 from netdoctor.observe.numpy.writes import BufferWrites
 from netdoctor.observe.options import ObserveOptions
-from netdoctor.observe.source import function_loop_names, loop_names
 from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, loop_heads, sampled
 from netdoctor.usercode import short_path
 
@@ -85,46 +118,88 @@ _CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE, _TABLE = (
     int(Role.CONTRIB), int(Role.FORWARD), int(Role.HELPER), int(Role.UPDATER), int(Role.EVALUATOR), int(Role.PROBE),
     int(Role.TABLE))
 
-RING = 512
-"""Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
 STAND_DOWN_EVENTS = 1_000
 """Calls of the user's functions without any NumPy parameter change after which a program that imported torch
 is left to the PyTorch observer (the NumPy tracer stands down)."""
-WINDOWS = 64
-"""Update windows kept in full (sampled vectors); older ones only in running summaries."""
-MOVED_SIGNS = 0.05
-"""Share of the entries with a positive pre-activation that a layer's output may have below 0 when the weights moved
-since the forward pass (entries near 0 cross it; a delta has about half)."""
-STALE_PRE_ACTIVATION = 0.05
-"""Mean distance from the pre-activation (over its spread) below which an array that follows it only up to noise is
-taken for the pre-activation itself, cached by the forward before the weights moved (a tanh in its linear range is
-as near: not saturated either way)."""
-
-
-@dataclass
-class BuiltTargets:
-    """The class codes the program's target builder returned (a function given a label that returns a one-hot or
-    softened code row: ``target_for(label)``), tallied apart from the targets handed to the training step: they
-    stand for the targets trained on when no call of the step was seen handed any (the step's function only applies
-    the update, ``sgd(W, dW, lr)``; the loss is computed inline)."""
-
-    counts: Counter = field(default_factory=Counter)
-    """Rows per class (the code's largest entry)."""
-    values: dict[bytes, int] = field(default_factory=dict)
-    """Distinct code rows (at most 64), with how often each was seen."""
-    samples: int = 0
-    args: list[float] = field(default_factory=list)
-    """The labels the builder was given (its scalar argument), at most 512."""
-    calls: list[tuple[str, int, str]] = field(default_factory=list)
-    """Where the builder was called from: (file, line, function), at most 4."""
-    codes: dict[bytes, int] = field(default_factory=dict)
-    """One returned vector's bytes (dtype, shape, values) -> its class, or -1 when it encodes none (decoded once)."""
 
 
 class NumpyBackend:
-    """Observer of NumPy training code (see the module docstring)."""
+    """Observer of NumPy training code (see the module docstring).
+
+    Its state is declared in :meth:`__init__`; the events and the step from discovery to watching are here, the work
+    of each kind of record in a module of its own: the updates (:mod:`~netdoctor.observe.numpy.updates`),
+    the targets and labels (:mod:`~netdoctor.observe.numpy.targets`), the forward's outputs and the probing of
+    functions not yet known (:mod:`~netdoctor.observe.numpy.outputs`), the hidden layers' activations
+    (:mod:`~netdoctor.observe.numpy.activations`) and the rows of data tables handed around
+    (:mod:`~netdoctor.observe.numpy.views`): functions of the backend (``self: NumpyBackend``), bound below as its
+    methods under their own names.
+    """
 
     name = "numpy"
+
+    # -- the work of each kind of record, one module each (see the class docstring) ---------------------------
+    # updates: observe/numpy/updates.py
+    _arrays = _arrays
+    _fingerprints = _fingerprints
+    _sample_params = _sample_params
+    _sample_buffers = _sample_buffers
+    _buffer_arrays = _buffer_arrays
+    _sample_returned = _sample_returned
+    _quick = _quick
+    _check_update = _check_update
+    _continue_update = _continue_update
+    _note_nonfinite = _note_nonfinite
+    _count_update = _count_update
+    _check_reset = _check_reset
+    _on_update = _on_update
+    _watched_constant = _watched_constant
+    _norms = _norms
+    _find_lr = _find_lr
+    _find_lr_named = _find_lr_named
+    # targets and labels: observe/numpy/targets.py
+    _targets_from = _targets_from
+    _targets_by_comparison = _targets_by_comparison
+    _compared = _compared
+    _inline_targets = _inline_targets
+    _count_labels = _count_labels
+    _count_one_target = _count_one_target
+    _count_targets = _count_targets
+    _built_target = _built_target
+    _adopt_built_targets = _adopt_built_targets
+    _labels_from = _labels_from
+    _errors_from_locals = _errors_from_locals
+    # the forward's outputs, functions not yet known, helpers that build targets: observe/numpy/outputs.py
+    _helper_pending: float | None = None
+    _helper_site: tuple[str, int, str] = ("", 0, "")
+    _output_rows = _output_rows
+    _forward_return = _forward_return
+    _output_nonfinite = _output_nonfinite
+    _close_segments = _close_segments
+    _probe_call = _probe_call
+    _holds_batch = _holds_batch
+    _probe_return = _probe_return
+    _stored_output = _stored_output
+    _helper_call = _helper_call
+    # the hidden layers' activations: observe/numpy/activations.py
+    _activations = _activations
+    _record_activations = _record_activations
+    _output_among = _output_among
+    _kept_by_objects = _kept_by_objects
+    _users_class = _users_class
+    _kept_paths = _kept_paths
+    _inputs_near = _inputs_near
+    _as_input = _as_input
+    _input_of = _input_of
+    _computes_layer = _computes_layer
+    _chains_to = staticmethod(_chains_to)
+    _batch_axis_ok = _batch_axis_ok
+    # rows of data tables: observe/numpy/views.py
+    _served_view = _served_view
+    _forward_inputs = _forward_inputs
+    _table_under = staticmethod(_table_under)
+    _table_row = _table_row
+    _network_array = _network_array
+    _name_of = _name_of
 
     @classmethod
     def applies(cls, script: str, source: str) -> bool:
@@ -736,272 +811,6 @@ class NumpyBackend:
             # empties, which is then counted like every later one (see _check_reset)
             self._B_last, self._fresh = self._sample_buffers(), False
 
-    # -- watching: updates -----------------------------------------------------------
-    def _arrays(self) -> list[np.ndarray | None]:
-        root = self.root.obj
-        return [resolve(root, prm.path) for prm in self.params]
-
-    def _fingerprints(self, arrays: list[Any] | None = None) -> list[tuple[int, bytes]]:
-        """Each parameter's fingerprint (``arrays``: the parameters as resolved just now, if they were)."""
-        out = []
-        for prm, a, (_, _, last) in zip(self.params, self._arrays() if arrays is None else arrays, self._quick_plan):
-            out.append(fingerprint(a, prm.fp_idx) if isinstance(a, np.ndarray) and a.size > last else (0, b""))
-        return out
-
-    def _sample_params(self) -> np.ndarray:
-        parts = []
-        for prm, a in zip(self.params, self._arrays()):
-            parts.append(entries(a, prm.idx).astype(float) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
-        return np.concatenate(parts) if parts else np.zeros(0)
-
-    def _sample_buffers(self) -> np.ndarray | None:
-        """Sampled buffer entries laid out like :meth:`_sample_params` (NaN for parameters without a buffer)."""
-        root = self.root.obj
-        parts = []
-        for prm in self.params:
-            b = resolve(root, prm.buffer) if prm.buffer is not None else None
-            if isinstance(b, np.ndarray) and b.size > prm.idx[-1]:
-                parts.append(entries(b, prm.idx).astype(float))
-            else:
-                parts.append(np.full(len(prm.idx), np.nan))
-        return np.concatenate(parts) if parts else None
-
-    def _buffer_arrays(self) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Each float buffer array now, with its parameter's sampled positions (one array under two paths once)."""
-        out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
-        for prm in self.params:
-            b = resolve(self.root.obj, prm.buffer) if prm.buffer is not None else None
-            if isinstance(b, np.ndarray) and b.dtype.kind == "f" and b.size > prm.idx[-1]:
-                out.setdefault(id(b), (b, prm.idx))
-        return list(out.values())
-
-    def _sample_returned(self, value: Any) -> np.ndarray | None:
-        arrays = flat_arrays(value)
-        if len(arrays) != len(self._grad_map):
-            return None
-        parts = [np.full(len(p.idx), np.nan) for p in self.params]
-        for a, i in zip(arrays, self._grad_map):
-            if i is not None and a.shape == self.params[i].shape:
-                parts[i] = entries(a, self.params[i].idx).astype(float)
-        return np.concatenate(parts)
-
-    def _quick(self) -> list[Any]:
-        """Each parameter's identity and three of its fingerprint entries as Python floats (a few hundred
-        nanoseconds per array): a change here is what makes the full fingerprint worth taking."""
-        out: list[Any] = []
-        append = out.append
-        root = self.root.obj
-        if type(root) is FrameLocals:
-            root = root.frame.f_locals  # one copy of a running function's locals for all (each read copies them all)
-        self._quick_arrays = arrays = [resolve(root, path) for path, _, _ in self._quick_plan]
-        for a, (_, quick, last) in zip(arrays, self._quick_plan):
-            if isinstance(a, np.ndarray) and a.size > last:
-                append(id(a))
-                item = a.item
-                for i in quick:
-                    append(item(i))
-            else:
-                append(None)
-        return out
-
-    def _check_update(self, frame: FrameType | None) -> bool:
-        """Whether the parameters changed since the last look (an update was applied): it is recorded then."""
-        q = self._quick()
-        if q == self._q:
-            return False
-        self._q = q
-        fp = self._fingerprints(self._quick_arrays)
-        if fp == self._fp:
-            return False
-        moved = {i for i, (a, b) in enumerate(zip(fp, self._fp)) if a != b}
-        self._fp = fp
-        counts = self._changed_n
-        for i in moved:
-            counts[i] += 1
-        # an update moves each parameter once: layers that update themselves one call each make one update,
-        # which ends when an array it moved moves again
-        if self._moving and not self._moving & moved:
-            self._moving |= moved
-            self._continue_update(moved)
-            return True
-        self._moved_updates += 1
-        self._moving = moved
-        if self._deep:
-            self._on_update(frame, moved)
-        else:
-            self._count_update()
-        self.progress.at_update(frame, self.updates)
-        # the next window: watched in full (sampled parameters, buffers, gradients) or only counted, at a bounded rate
-        self._prev_deep, self._deep = self._deep, self.tracer.budget.deep()
-        if self._deep and self._P_prev is None:
-            self._P_prev = self._sample_params()
-        return True
-
-    def _continue_update(self, moved: set[int]) -> None:
-        """The rest of an update applied tensor by tensor (``sgd(W1, g1)``, then ``sgd(b1, gb1)``, ...): part of the
-        window its first tensor closed, not a window of its own. The budget is asked once per update, so that a
-        deep window is one whole update and the next window's start is sampled after it (the buffers' carry-over)."""
-        if not (self._deep or self._prev_deep):
-            return
-        P = self._sample_params()
-        last = self.windows[-1] if self.windows else None
-        if self._prev_deep and last is not None and "delta" in last and self._P_prev is not None:
-            last["delta"] = last["delta"] + (P - self._P_prev)  # the window's step: every tensor's share of it
-            last["w"] = P
-        self._P_prev = P
-        self._note_nonfinite(P, moved)
-
-    def _note_nonfinite(self, P: np.ndarray, moved: set[int]) -> None:
-        """The first update after which a sampled parameter is NaN or Inf (which arrays, from the whole arrays)."""
-        if self.nonfinite is None and not np.isfinite(P).all():
-            arrays = self._arrays()
-            bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
-            self.nonfinite = {"update": self.updates, "arrays": bad or [self.params[i].text for i in sorted(moved)],
-                              "where": "update"}
-
-    def _count_update(self) -> None:
-        """An update of a window that was only counted: the light counters, and a fresh start for the next window."""
-        self.updates = self._updates_before + self._moved_updates + self.still_updates
-        self._P_prev = None
-        self._B_start = None
-        self._D_sum, self._D_rows = None, 0
-        self._window_calls = self._window_rows = 0
-        self._G_sum = None
-        self._close_segments()
-        self._fresh = True
-
-    def _check_reset(self, frame: FrameType | None) -> None:
-        """An update too small to move any sampled weight still resets (or rescales) the buffers it applied.
-
-        Between two contributions only the update touches accumulated buffers: when they come back as a
-        multiple ``k`` in [0, 1) of what the last contribution left (zeros, or scaled in place by the learning
-        rate), an update was applied whose step was below the weights' float resolution (vanishing gradients).
-        It is counted; no update window is recorded for it (it moved nothing to measure).
-        """
-        if self.style != "accumulate" or self._B_last is None or self._fresh:
-            return
-        B = self._sample_buffers()
-        if B is None:
-            return
-        last = self._B_last
-        ok = np.isfinite(last) & np.isfinite(B)
-        with np.errstate(all="ignore"):
-            norm = float(np.dot(last[ok], last[ok]))
-            if norm == 0.0:
-                return
-            k = float(np.dot(B[ok], last[ok])) / norm
-            if not (0.0 <= k < 1.0 - 1e-9) or float(np.linalg.norm(B[ok] - k * last[ok])) > 1e-6 * math.sqrt(norm):
-                return
-        self.still_updates += 1
-        self._moving = set()
-        self.updates = self._updates_before + self._moved_updates + self.still_updates
-        self.progress.at_update(frame, self.updates)
-        self._unrecorded = True
-        self._window_calls = self._window_rows = 0
-        self._G_sum = None
-        self._D_sum, self._D_rows = None, 0
-        self._close_segments()
-        self._fresh = True
-
-    def _on_update(self, frame: FrameType | None, moved: set[int]) -> None:
-        self.updates = self._updates_before + self._moved_updates + self.still_updates
-        self._deep_updates += 1
-        P = self._sample_params()
-        delta = P - self._P_prev if self._P_prev is not None else None
-        self._P_prev = P
-        if self.lr is None:
-            self._find_lr(frame)
-        window: dict[str, Any] = {"update": self.updates, "calls": self._window_calls, "rows": self._window_rows}
-        if delta is not None:
-            window["delta"] = delta
-            window["w"] = P
-        if self.style == "accumulate" and self._B_last is not None and self._B_start is not None:
-            window["B_start"], window["B_end"] = self._B_start, self._B_last
-            window["contrib"] = self._B_last - self._B_start
-        elif self.style == "overwrite" and self._B_last is not None:
-            window["contrib"] = self._B_last
-        elif self._G_sum is not None:
-            window["contrib"] = self._G_sum
-        self.windows.append(window)
-        if len(self.early) < 10:
-            self.early.append(window)
-        if len(self.windows) > WINDOWS:
-            self.windows.pop(0)
-        if self._D_sum is not None:
-            window["dsum"], window["drows"] = self._D_sum, self._D_rows
-        self._D_sum, self._D_rows = None, 0
-        self._window_calls = self._window_rows = 0
-        self._G_sum = None
-        self._close_segments()
-        self._fresh = True
-        self._B_last_prev = self._B_last
-        if self._deep_updates in (1, 2, 4, 8) or self._deep_updates % 16 == 0:
-            self._norms(first=False)
-        self._note_nonfinite(P, moved)
-        for i, (p, text, idx, seen, rows, held) in enumerate(self._constants):
-            a = resolve(self.root.obj, p)
-            if text in self.mutated or not isinstance(a, np.ndarray):
-                continue
-            if a is not held:
-                # the name was bound to another array (``net.inputs = X[idx]`` at every step): nothing was written
-                # into the one it held, so the new one is watched from now on
-                self._constants[i] = self._watched_constant(p, text, a)
-                continue
-            if a.size > idx[-1] and entries(a, idx).tobytes() != seen:
-                if rows is not None and same_rows(rows, row_set(a)):
-                    # the same rows in another order (shuffled in place): nothing was written into them
-                    self._constants[i] = (p, text, idx, entries(a, idx).tobytes(), rows, held)
-                    continue
-                self.mutated[text] = self.updates
-
-    def _watched_constant(self, p: Path, text: str, a: np.ndarray) -> tuple:
-        """What a constant's watch keeps: its path and name, a few sampled entries and their bytes, its rows (to tell a
-        shuffle from a write), and the array itself (held: identity by ``is``, never by a reusable id)."""
-        idx = sample_index(a.size, 8, self.rng)
-        return (p, text, idx, entries(a, idx).tobytes(), row_set(a), a)
-
-    def _norms(self, first: bool) -> None:
-        for prm, a in zip(self.params, self._arrays()):
-            if isinstance(a, np.ndarray):
-                with np.errstate(all="ignore"):
-                    n = norm_one_thread(a)
-                if first:
-                    self.norms_first[prm.text] = n
-                self.norms_last[prm.text] = n
-
-    def _find_lr(self, frame: FrameType | None) -> None:
-        self._find_lr_named(frame, strict=True)
-        if self.lr is None:
-            self._find_lr_named(frame, strict=False)
-
-    def _find_lr_named(self, frame: FrameType | None, *, strict: bool) -> None:
-        ok = (lambda k: LR_NAME.match(k) and k.lower() not in ("alpha", "rate")) if strict else LR_NAME.match
-        f, depth = frame, 0
-        while f is not None and depth < 4:
-            for k, v in f.f_locals.items():
-                if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
-                    self.lr, self.lr_name = float(v), k
-                    return
-            for v in list(f.f_locals.values()) + [getattr(f.f_locals.get("self"), k, None) for k in
-                                                   getattr(f.f_locals.get("self"), "__dict__", {})]:
-                if type(v).__name__ in ("Namespace", "SimpleNamespace") or (
-                        hasattr(v, "__dict__") and not isinstance(v, type) and self.discovery.user_class(v)):
-                    for k, x in vars(v).items():
-                        if ok(k) and isinstance(x, (float, int, np.floating)) and not isinstance(x, bool) and 0 < x < 1000:
-                            self.lr, self.lr_name = float(x), k
-                            return
-            me = f.f_locals.get("self")
-            if me is not None:
-                for k, v in getattr(me, "__dict__", {}).items():
-                    if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
-                        self.lr, self.lr_name = float(v), f"self.{k}"
-                        return
-            f, depth = f.f_back, depth + 1
-        for k, v in (frame.f_globals.items() if frame is not None else ()):
-            if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
-                self.lr, self.lr_name = float(v), k
-                return
-
     # -- watching: gradient contributions and targets ---------------------------------
     def _contrib_call(self, frame: FrameType) -> None:
         self._window_calls += 1
@@ -1025,35 +834,6 @@ class NumpyBackend:
                 self._labels_from(back, back.f_code)
             self.train_labels_key = id(back.f_code)  # also when an evaluation in the same function found them first
 
-    def _errors_from_locals(self, frame: FrameType) -> None:
-        """Output error of the batch from the contributor's own forward pass: its probabilities or log-probabilities."""
-        T = self._pending_T
-        self._pending_T = None
-        if T is None:
-            return  # no targets seen since the last batch
-        n, c = T.shape
-        raw = self._pending_raw
-        for v in frame.f_locals.values():
-            if not (isinstance(v, np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
-                continue
-            if raw is not None and np.array_equal(v, raw) or np.array_equal(v, T):
-                continue  # the targets themselves (0.005/0.955 codes sum to 1 like probabilities)
-            with np.errstate(all="ignore"):
-                if v.min() >= 0 and np.allclose(v.sum(axis=1), 1.0, atol=1e-6):
-                    P = v
-                elif v.max() <= 0 and np.allclose(np.exp(v).sum(axis=1), 1.0, atol=1e-6):
-                    P = np.exp(v)
-                else:
-                    continue
-            self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
-            self._D_rows += n
-            return
-        E = _linear_error(frame.f_locals, self._pending_raw)
-        self._pending_raw = None
-        if E is not None:
-            self._D_sum = E.sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
-            self._D_rows += n
-
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
         if self.sharing.pending(self.updates):
             self.sharing.at_return(frame, self.root, self.updates)
@@ -1075,881 +855,4 @@ class NumpyBackend:
                 self._G_sum = g if self._G_sum is None else self._G_sum + g
         self._activations(frame, value)
 
-    def _served_view(self, name: str, v: np.ndarray, frame: FrameType, *, table: int = 10) -> None:
-        """Rows of a long-lived array handed to the contributor again must hold the same values as the first time.
 
-        ``table``: how many times the view's size the array behind it must be (a view of a temporary of about its own
-        size is no table); a target helper's code table has only as many rows as classes."""
-        base = self._table_under(v, table)
-        if base is None:
-            return  # not a view, or a view of a temporary of its own size
-        # the view's place in the table: its address less the table's (``ctypes.data``, 2 us, against 4.5 us for each
-        # ``__array_interface__`` dict; a table held already has its address kept)
-        start = self._base_data[id(base)] if self._view_bases.get(id(base)) is base else base.ctypes.data
-        key = (id(base), v.ctypes.data - start, v.shape, v.strides)
-        idx = self._view_idx.get(v.shape)
-        if idx is None:
-            idx = self._view_idx[v.shape] = sample_index(v.size, 64, self.rng)
-        values = entries(v, idx).tobytes()
-        old = self._views.get(key)
-        if old is None:
-            if len(self._views) < 20_000 and (id(base) in self._view_bases or len(self._view_bases) < 8):
-                if id(base) not in self._view_bases:
-                    if self._network_array(base):
-                        return  # a parameter, buffer or cache: written by training, no table
-                    self._row_sets[id(base)] = row_set(base)
-                self._view_bases[id(base)] = base  # held: the id must not be reused while we compare
-                self._base_data[id(base)] = start
-                self._views[key] = values
-        elif old != values and id(base) not in self.mutated_views:
-            now = row_set(base)
-            if now is not None and same_rows(self._row_sets.get(id(base)), now):
-                # the same rows in another order (a data set shuffled in place between epochs): nothing was written
-                # into them; its positions are compared afresh from here
-                self._views = {k: b for k, b in self._views.items() if k[0] != id(base)}
-                return
-            self.mutated_views[id(base)] = {"argument": name, "function": frame.f_code.co_name, "update": self.updates,
-                                            "shape": list(base.shape), "base": self._name_of(base, frame)}
-
-    def _forward_inputs(self, frame: FrameType) -> None:
-        """Rows of a data set handed to the forward as a view (``forward(X[s:s + 20])``, the batches a generator
-        slices from the data) must hold the same values whenever they come back: a training loop written inline
-        hands its data to no gradient function, and a batch scaled in place (``x /= 255``) rewrites the data set."""
-        code = frame.f_code
-        loc = frame.f_locals
-        for name in code.co_varnames[: code.co_argcount]:
-            v = loc.get(name)
-            if isinstance(v, np.ndarray) and v.base is not None and v.dtype.kind == "f":
-                self._served_view(name, v, frame)
-
-    @staticmethod
-    def _table_under(v: np.ndarray, table: int) -> np.ndarray | None:
-        """The array at the root of view ``v`` when it holds at least ``table`` times ``v``'s entries (a table, not a
-        temporary of about ``v``'s own size), else None (``v`` is no view, or is empty)."""
-        base = v
-        while isinstance(base.base, np.ndarray):
-            base = base.base
-        if base is v or v.size == 0 or base.size < table * v.size:
-            return None
-        return base
-
-    def _table_row(self, v: np.ndarray) -> bool:
-        """Whether ``v`` is a view of a long-lived array at least twice its size that is not the network's."""
-        base = self._table_under(v, 2)
-        return base is not None and not self._network_array(base)
-
-    def _network_array(self, a: np.ndarray) -> bool:
-        """Whether ``a`` is a parameter, a gradient buffer or a forward cache of the network (arrays training writes)."""
-        root = self.root.obj
-        paths = [prm.path for prm in self.params] + [prm.buffer for prm in self.params if prm.buffer is not None]
-        return any(resolve(root, p) is a for p in paths + list(self.cache_paths or ()))
-
-    def _name_of(self, a: np.ndarray, frame: FrameType | None) -> str:
-        """A name the program uses for array ``a`` (its globals, the network, the running frames), or ""."""
-        root = self.root.obj
-        for p, x in walk_arrays(root, globals_root=self.root.globals_root, max_depth=2, max_items=64, skip=self.root.skip):
-            if x is a:
-                return path_text(p, self.root.prefix)
-        f, depth = frame, 0
-        while f is not None and depth < 6:
-            for scope in (f.f_locals, f.f_globals):
-                for k, x in scope.items():
-                    if x is a:
-                        return k
-            f, depth = f.f_back, depth + 1
-        return ""
-
-    def _targets_from(self, frame: FrameType) -> None:
-        sizes = self.layout[1] if self.layout else None
-        if not sizes:
-            return
-        n_out, n_in = sizes[-1], sizes[0]
-        code = frame.f_code
-        loc = frame.f_locals
-        if self.contrib_calls % 4 == 1:
-            for name in code.co_varnames[: code.co_argcount]:
-                v = loc.get(name)
-                if isinstance(v, np.ndarray) and v.base is not None:
-                    self._served_view(name, v, frame)
-        for name in code.co_varnames[: code.co_argcount]:
-            v = loc.get(name)
-            if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
-                if v.size == n_out and v.ndim <= 2 and n_out != n_in:
-                    # one target vector (a per-sample program): decoded once per distinct vector
-                    key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
-                    top = self._target_codes.get(key)
-                    if top is None:
-                        rows = class_rows(v, n_out, n_in)
-                        top = -1 if rows is None or not _encodes_classes(rows) else int(np.argmax(rows[0]))
-                        if len(self._target_codes) < 4096:
-                            self._target_codes[key] = top
-                    if top < 0:
-                        continue
-                    self.target_arg = name
-                    self._count_one_target(top, v)
-                elif v.ndim == 1 and v.dtype.kind in "iu" and n_out != n_in and n_out >= 2:
-                    # a batch of integer labels: bincount both counts them and checks them (0 <= label < n_out)
-                    try:
-                        counts = np.bincount(v.astype(np.intp, copy=False), minlength=n_out)
-                    except ValueError:
-                        continue  # a negative label
-                    if len(counts) != n_out:
-                        continue
-                    self.target_arg = name
-                    self._count_labels(v, counts)
-                    if len(v) > 1 and self._deep:  # the output error is recorded for deep windows only
-                        self._pending_T = one_hot(v, n_out)
-                        self._pending_raw = None
-                else:
-                    rows = class_rows(v, n_out, n_in)
-                    if rows is None or not _encodes_classes(rows):
-                        continue
-                    self.target_arg = name
-                    self._count_targets(rows, v)
-                    if len(rows) > 1 and self._deep:  # the output error is recorded for deep windows only
-                        self._pending_T = one_hot(rows, n_out)
-                        self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
-                helper = self._helper_last.pop(id(v), None)
-                if helper is not None and helper[0]() is v:  # the helper's own return, not an array at its old address
-                    _, arg, fname, line, func = helper
-                    if arg is not None and len(self.helper_args) < 512:
-                        self.helper_args.append(arg)
-                    if len(self.helper_calls) < 4 and (fname, line, func) not in self.helper_calls:
-                        self.helper_calls.append((fname, line, func))
-                return
-
-    def _targets_by_comparison(self) -> bool:
-        """Whether targets are read from the calls handed the forward's output: the gradient's function was never
-        handed any (its argument is a backpropagated delta; the program compares output and targets elsewhere)."""
-        return self.contrib_calls >= 8 and (not self.target_arg or self._targets_compared)
-
-    def _compared(self, frame: FrameType) -> None:
-        """A call handed the forward's last output (``backward(layers, t, out)``, ``loss(out, t)``): its other
-        arguments that encode a class per row are the targets the output is compared with."""
-        code = frame.f_code
-        loc = frame.f_locals
-        names = code.co_varnames[: code.co_argcount]
-        ref, self._out = self._out, None  # one comparison per output
-        out = ref() if ref is not None else None
-        if out is None:  # freed before any call was handed it: compared inline, if at all
-            self._compare_misses += 1
-            return
-        if not any(loc.get(n) is out for n in names):
-            self._compare_left -= 1
-            if self._compare_left > 0:
-                self._out = ref
-            else:
-                self._compare_misses += 1
-            return
-        sizes = self.layout[1] if self.layout else None
-        if not sizes:
-            return
-        for name in names:
-            v = loc.get(name)
-            if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or v is out:
-                continue
-            rows = class_rows(v, sizes[-1], sizes[0])
-            if rows is None or rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)):
-                continue
-            self.target_arg, self._targets_compared = name, True
-            self._count_targets(rows, v)
-            return
-
-    def _inline_targets(self, frame: FrameType) -> None:
-        """At a loop head after an update, when no call was ever handed the targets (the loop computes the output
-        error inline: ``t = np.zeros(C); t[y[i]] = 1``, ``for x, y in batches(...)``): the targets among the names the
-        loop binds. A class code per row (two values a row: one-hot, +-1, 0.01/0.99) or integer labels below the
-        output's width; never an output or an error (their rows have as many values as entries)."""
-        sizes = self.layout[1] if self.layout else None
-        if not sizes or sizes[-1] < 2 or (not self._inline_name and self._inline_tries >= INLINE_TRIES):
-            return
-        code = frame.f_code
-        names = self._inline_names.get(code)
-        if names is None:
-            names = self._inline_names[code] = (loop_names(code.co_filename) if code.co_name == "<module>" else
-                                                function_loop_names(code.co_filename, code.co_firstlineno))
-        loc = frame.f_locals
-        n_out, n_in = sizes[-1], sizes[0]
-        self._inline_tries += not self._inline_name
-        for name in (self._inline_name,) if self._inline_name in names else sorted(names):
-            v = loc.get(name)
-            if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or n_out == n_in:
-                continue
-            if v.size == n_out and v.ndim <= 2 and v.dtype.kind == "f":
-                # one target vector (a per-sample loop): decoded once per distinct vector, as a handed one is
-                key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
-                top = self._target_codes.get(key)
-                if top is None:
-                    lo, hi = float(v.min()), float(v.max())
-                    two = hi > lo and bool(((v == lo) | (v == hi)).all()) and int((v == hi).sum()) == 1
-                    top = int(np.argmax(v)) if two else -1
-                    if top >= 0 and len(self._target_codes) < 4096:  # codes only: an output never comes back
-                        self._target_codes[key] = top
-                if top >= 0:
-                    self._inline_name = name
-                    self._count_one_target(top, v)
-                    return
-                continue
-            if v.ndim == 1 and v.dtype.kind in "iu" and v.size != n_out:
-                counts = np.bincount(v.astype(np.intp, copy=False), minlength=n_out) if v.min() >= 0 else None
-                if counts is not None and len(counts) == n_out:
-                    self._inline_name = name
-                    self._count_labels(v, counts)
-                    return
-                continue
-            rows = class_rows(v, n_out, n_in)
-            if rows is None or rows.dtype.kind != "f" or rows.ndim != 2:
-                continue
-            low, high = rows.min(axis=1), rows.max(axis=1)
-            two = ((rows == low[:, None]) | (rows == high[:, None])).all() and bool((high > low).all())
-            if two and one_top(rows):
-                self._inline_name = name
-                self._count_targets(rows, v)
-                return
-
-    def _count_labels(self, labels: np.ndarray, counts: np.ndarray) -> None:
-        """A batch of integer labels (``counts``: their ``np.bincount``)."""
-        n = len(labels)
-        self._window_rows += n
-        self.target_samples += n
-        self._targets.add_counts(counts, n)
-        if len(self.target_values) >= 64 or len(self._labels_valued) >= len(counts):
-            return  # every value a label can take (0 <= label < len(counts)) was seen already
-        present = counts.nonzero()[0][:8]  # the distinct values, as the labels' own dtype writes them
-        if not self._labels_valued.issuperset(present.tolist()):
-            for r in present.tolist():
-                self._labels_valued.add(r)
-                if len(self.target_values) < 64:
-                    self.target_values.setdefault(np.asarray(labels.dtype.type(r)).tobytes(), 0)
-
-    def _count_one_target(self, top: int, v: np.ndarray) -> None:
-        """One target vector of class ``top`` (:meth:`_count_targets` of a single row, without its array work)."""
-        self._window_rows += 1
-        self.target_samples += 1
-        self._targets.add_one(top)
-        key = v.tobytes()  # one row: the bytes of the row itself, whichever way the vector stands
-        if key in self.target_values:
-            self.target_values[key] += 1
-        elif len(self.target_values) < 64:
-            self.target_values[key] = 1
-
-    def _count_targets(self, rows: np.ndarray, v: np.ndarray) -> None:
-        n_out = self.layout[1][-1] if self.layout else 0
-        if rows.ndim == 1:  # integer labels
-            self._count_labels(rows, np.bincount(rows.astype(np.intp, copy=False), minlength=n_out))
-            return
-        self._window_rows += len(rows)
-        self.target_samples += len(rows)
-        if len(rows) == 1:
-            self._targets.add_one(int(np.argmax(rows[0])))
-        else:
-            self._targets.add_rows(rows)  # counted with the other batches, when read
-        for r in rows[:4]:
-            key = r.tobytes()
-            if key in self.target_values:
-                self.target_values[key] += 1
-            elif len(self.target_values) < 64:
-                self.target_values[key] = 1
-
-    def _built_target(self, value: Any) -> None:
-        """Tally a code row the target builder returned, while the training step has not been seen handed targets."""
-        if self.target_samples or not isinstance(value, np.ndarray) or not self.layout or value.dtype.kind != "f":
-            return
-        n_out, n_in = self.layout[1][-1], self.layout[1][0]
-        built = self.built_targets
-        if value.size == n_out and value.ndim <= 2:
-            # one target vector (a per-sample program): decoded once per distinct vector
-            key = f"{value.dtype.str}{value.shape}".encode() + value.tobytes()
-            top = built.codes.get(key)
-            if top is None:
-                rows = class_rows(value, n_out, n_in)
-                top = int(np.argmax(rows[0])) if rows is not None and rows.ndim == 2 and code_like(rows) else -1
-                if len(built.codes) < 4096:
-                    built.codes[key] = top
-            if top < 0:
-                return
-            built.samples += 1
-            built.counts[top] += 1
-            vec = value.tobytes()
-            if vec in built.values or len(built.values) < 64:
-                built.values[vec] = built.values.get(vec, 0) + 1
-        else:
-            rows = class_rows(value, n_out, n_in)
-            if rows is None or rows.ndim != 2 or not code_like(rows):
-                return
-            built.samples += len(rows)
-            _tally_rows(rows, built.counts, built.values)
-        if self._helper_pending is not None and len(built.args) < 512:
-            built.args.append(self._helper_pending)
-        if len(built.calls) < 4 and self._helper_site not in built.calls and self._helper_site[0]:
-            built.calls.append(self._helper_site)
-
-    def _adopt_built_targets(self) -> None:
-        """At the end: when no call of the training step was handed targets, those the target builder returned are
-        the targets trained on (the step applies the update only; the output error is computed inline)."""
-        built = self.built_targets
-        if self.target_samples or not built.samples:
-            return
-        self._targets = ClassTally()
-        self._targets.one.update(built.counts)
-        self._targets.rows = sum(built.counts.values())
-        self.target_values, self.target_samples = built.values, built.samples
-        self.target_arg = ""
-        self.helper_args, self.helper_calls = list(built.args), list(built.calls)
-
-    # -- watching: outputs, activations ------------------------------------------------
-    def _output_rows(self, value: Any) -> np.ndarray | None:
-        """The output rows (N, n_out) in a returned value: the array itself, or the last such array of a tuple."""
-        if not self.layout:
-            return None
-        seq = [value] if isinstance(value, np.ndarray) else list(value)[::-1] if isinstance(value, (tuple, list)) and len(value) <= 8 else []
-        for v in seq:
-            if isinstance(v, np.ndarray) and v.dtype.kind == "f":
-                rows = class_rows(v, self.layout[1][-1], self.layout[1][0], outputs=True)
-                if rows is not None and rows.size:
-                    return rows
-        return None
-
-    def _forward_return(self, frame: FrameType, value: Any) -> None:
-        rows = self._output_rows(value)
-        if rows is None:
-            return
-        if self._compare_misses < 64:
-            out = value if isinstance(value, np.ndarray) else next(
-                (v for v in value if isinstance(v, np.ndarray) and v.size == rows.size), None)
-            self._out = weak(out) if out is not None else None
-            self._compare_left = 8
-        T = self._pending_T
-        if T is not None and len(T) == len(rows) and len(rows) > 1 and self._deep:  # kept for deep windows only
-            self._pending_T = None
-            P = rows.astype(float)
-            if infer_kind(P, output=True) not in ("softmax", "sigmoid", "tanh"):
-                with np.errstate(all="ignore"):  # logits: the softmax a cross-entropy applies to them
-                    e = np.exp(P - P.max(axis=1, keepdims=True))
-                    P = e / e.sum(axis=1, keepdims=True)
-            with np.errstate(all="ignore"):
-                self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
-            self._D_rows += len(rows)
-        self._forward_returns += 1
-        if len(self.out_rows) < RING // 8 or self._forward_returns % 4 == 0:
-            kept = rows[:64].astype(float)
-            self.out_rows.append(kept)
-            self._out_rows_n += len(kept)
-            if self._out_rows_n > RING:
-                self._out_rows_n -= len(self.out_rows.pop(0))
-        back = caller_of(frame)  # an evaluation written as a comprehension is the function around it
-        caller = back.f_code if back is not None else None
-        if caller is not None:
-            key = id(caller)
-            open_ = self._eval_open.get(key)
-            if open_ is None:
-                open_ = self._eval_open[key] = (caller, ClassTally(), self.updates, frame.f_code.co_name)
-            # counted when read, and checked for NaN when the segment closes (:meth:`_close_segments`): a segment pushed
-            # out of the ring is never counted (a copy, 0.6 us, against 6 us for argmax, bincount and an add)
-            open_[1].add_rows(rows)
-            if key not in self._evaluators:
-                self._evaluators.add(key)
-                self._roles[caller] = self._roles.get(caller, 0) | _EVALUATOR
-                self.tracer.heed(caller)  # its returns (an accuracy) are wanted now
-            if back is not None:
-                self._labels_from(back, caller)
-        elif self.nonfinite is None and not np.isfinite(rows).all():
-            self._output_nonfinite(self.updates, frame.f_code.co_name)
-        self._activations(frame, value)
-
-    def _output_nonfinite(self, update: int, forward: str) -> None:
-        """The forward's output held NaN or Inf (``update``: the updates counted when it was returned)."""
-        self.nonfinite = {"update": update, "arrays": ["the output"], "where": f"{forward}()"}
-
-    def _close_segments(self, only: CodeType | None = None) -> None:
-        for key in list(self._eval_open) if only is None else [id(only)]:
-            open_ = self._eval_open.pop(key, None)
-            if open_ is None:
-                continue
-            caller, counts, opened, forward = open_
-            if counts:  # its Counter is made when the rules read it (_settle)
-                if self.nonfinite is None and not counts.finite():
-                    self._output_nonfinite(opened, forward)
-                self.eval_segments.append({"code": caller, "tally": counts, "update": self.updates})
-                if len(self.eval_segments) > 32:
-                    self.eval_segments.pop(0)
-
-    def _labels_from(self, frame: FrameType, caller: CodeType) -> None:
-        """A labelled data array (a label column of small integers) in the caller's locals: its label counts."""
-        key = id(caller)
-        if key in self.label_sets or not self.layout:
-            return
-        n_out = self.layout[1][-1]
-        for name, v in frame.f_locals.items():
-            if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == self.layout[1][0] + 1:
-                col = v[:, 0]
-                if np.all(col == np.round(col)) and col.min() >= 0 and col.max() < n_out and len(np.unique(col)) > 1:
-                    counts = np.bincount(col.astype(int), minlength=n_out)
-                    self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
-                    return
-            if (isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu" and v.max(initial=0) < n_out
-                    and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
-                counts = np.bincount(v.astype(int), minlength=n_out)
-                self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
-                return
-        self.label_sets[key] = {}
-
-    def _activations(self, frame: FrameType, value: Any) -> None:
-        """Record the hidden layers' outputs the running frame can see, each checked against the layer's input.
-
-        Asked at returns of the forward and of the gradient's function, and (:meth:`_on_tick`) at loop iterations of
-        followed frames, where a forward written inline keeps its outputs among the locals. Candidates are the frame's
-        locals, what it returns, the caches discovery saw the forward write and the arrays the network's layer objects
-        keep; for each hidden layer, the candidate of its width that is what the layer computes from an input batch
-        seen nearby (:meth:`_output_among`) is its activation. A backpropagated delta or a gradient of the layer's
-        width is bounded too, but is not ordered like the pre-activation.
-        """
-        self._act_calls += 1
-        if sampled(self._act_calls) and self._record_activations(frame, value):  # bounded in counts, not time
-            self._act_by_calls = True
-
-    def _record_activations(self, frame: FrameType, value: Any) -> bool:
-        """:meth:`_activations`, every time asked; whether a layer's output was found."""
-        if not self.layout or len(self.layout[1]) < 3:
-            return False
-        n = self._act_calls + self._act_ticks
-        widths = self.layout[1][1:-1]
-        skip = {id(a) for a in self._arrays()}
-        root = self.root.obj
-        skip |= {id(resolve(root, p.buffer)) for p in self.params if p.buffer is not None}
-        # the caches discovery saw the forward pass write (``params['A1']``, ``self.hidden``) first, then the arrays
-        # layers keep on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`), what the frame returns, and
-        # its locals last (a backward's locals hold deltas of the layer's width)
-        values = [resolve(root, p) for p in self.cache_paths]
-        if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
-            self._cache_paths = self._kept_paths()
-        values += [resolve(root, p) for p in self._cache_paths]
-        values.append(value)
-        # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
-        values += [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
-        kept = self._kept_by_objects(frame)
-        values += kept
-        candidates: dict[int, list[np.ndarray]] = {}
-        for v in values:
-            seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
-            for a in seq:
-                if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
-                    continue
-                for layer, w in enumerate(widths, start=1):
-                    if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)) and len(candidates.setdefault(layer, [])) < 8:
-                        if all(a is not c for c in candidates[layer]) and bounded(a) and not _mask(a):
-                            candidates[layer].append(a)
-        if not candidates:
-            return False
-        inputs = self._inputs_near(frame, kept)
-        found: dict[int, np.ndarray] = {}
-        for layer in sorted(candidates):
-            prev = inputs if layer == 1 else [found[layer - 1]] if layer - 1 in found else []
-            a = self._output_among(layer, candidates[layer], prev)
-            if a is None:
-                continue
-            found[layer] = a
-            rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if self.layout[0] == "columns" else a)
-            first = self.first_rows.setdefault(layer, [])
-            if sum(len(r) for r in first) < 64:
-                first.append(np.array(rows[:64], dtype=float))
-            ring = self.rows.setdefault(layer, [])
-            ring.append(np.array(rows[:64], dtype=float))
-            while sum(len(r) for r in ring) > RING:
-                ring.pop(0)
-        return bool(found)
-
-    def _output_among(self, layer: int, candidates: list[np.ndarray], prev: list[np.ndarray]) -> np.ndarray | None:
-        """The first candidate that is exactly layer ``layer``'s output; else, of those that follow its pre-activation
-        up to noise (the weights moved since), the farthest from the pre-activation (a stale cached pre-activation
-        is nearest), when it is farther than :data:`STALE_PRE_ACTIVATION`; else None.
-
-        The products run on one BLAS thread: the observer's work never takes a core the program did not ask for
-        (with two threads on a busy machine it also waits a scheduler slice for the second). The count is set once for
-        all the candidates: setting a BLAS's threads back costs about as much as a product of a 784-64 layer."""
-        best, best_far = None, STALE_PRE_ACTIVATION
-        pres: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # one product and one sort per input, not per candidate
-        with one_blas_thread():
-            for c in candidates:
-                far = self._computes_layer(layer, c, prev, pres)
-                if far == math.inf:
-                    return c
-                if far is not None and far > best_far:
-                    best, best_far = c, far
-        return best
-
-    def _kept_by_objects(self, frame: FrameType) -> list[np.ndarray]:
-        """Arrays kept on the program's own objects that the frame and up to three of its callers hold, themselves or
-        in a small dict, list or tuple (a layer's ``self.x``, a ``Tanh`` object's ``self.y``, the layers of
-        ``net = {"fc1": ..., "act1": ...}``): a layer object's input and output that no walk from the network's root
-        reaches (the root found may be an optimizer's list of parameters). Names that read as gradients are left
-        out, as for the frame's locals."""
-        out: list[np.ndarray] = []
-        seen: set[int] = set()
-        f: FrameType | None = frame
-        depth = 0
-        while f is not None and depth < 4:
-            for v in list(f.f_locals.values())[:128]:
-                if isinstance(v, (dict, list, tuple)):
-                    if len(v) > 16:
-                        continue
-                    objs = list(v.values()) if isinstance(v, dict) else list(v)
-                else:
-                    objs = [v]
-                for o in objs:
-                    attrs = getattr(o, "__dict__", None)
-                    if (not isinstance(attrs, dict) or id(o) in seen or isinstance(o, (type, ModuleType))
-                            or not self._users_class(type(o))):
-                        continue
-                    seen.add(id(o))
-                    out += [x for k, x in list(attrs.items())[:32] if isinstance(x, np.ndarray)
-                            and array_role(k) != "buffer" and not k.startswith("grad")]
-            f, depth = f.f_back, depth + 1
-        return out
-
-    def _users_class(self, cls: type) -> bool:
-        """Whether ``cls`` is defined in one of the program's own files (cached per class)."""
-        known = self._user_classes.get(cls)
-        if known is None:
-            filename = getattr(sys.modules.get(cls.__module__), "__file__", None)
-            known = self._user_classes[cls] = isinstance(filename, str) and self.options.is_user(filename)
-        return known
-
-    def _kept_paths(self) -> list[Path]:
-        """Paths of the arrays the network's objects keep beside their parameters (``layers[0].a``, a Tanh layer's
-        ``self.y``, ``net.hidden``): the root walked a few levels, or, for a module's globals, the objects holding
-        the parameters and the lists of layer objects they sit in."""
-        root = self.root
-
-        def kept(p: Path) -> bool:
-            return array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")
-
-        if not root.globals_root:
-            return [p for p, _ in walk_arrays(root.obj, max_depth=3, max_items=16) if kept(p)]
-        heads: dict[Path, None] = {}
-        for prm in self.params:
-            for cut in (1, 2):  # the layer object, and the list of layer objects it is an item of
-                if len(prm.path) > cut:
-                    heads.setdefault(prm.path[:-cut])
-        out: dict[Path, None] = {}
-        for head in heads:
-            obj = resolve(root.obj, head)
-            if obj is None or isinstance(obj, np.ndarray):
-                continue
-            for p, _ in walk_arrays(obj, max_depth=2, max_items=16):
-                if kept((*head, *p)):
-                    out.setdefault((*head, *p))
-        return list(out)
-
-    def _inputs_near(self, frame: FrameType, kept: list[np.ndarray] = []) -> list[np.ndarray]:  # noqa: B006 - read only
-        """Batches of the network's input that the running frame and up to three of its callers hold (its arguments
-        first), then those among ``kept`` (arrays the program's objects keep: a layer object's ``self.x``), laid out
-        as the network's layout reads them: a layer's backward is called by a function that holds the batch, an
-        update helper by the step that computed the gradients."""
-        out: list[np.ndarray] = []
-        first = self._input_of(frame)
-        if first is not None:
-            out.append(first)
-        f: FrameType | None = frame
-        depth = 0
-        while f is not None and depth < 4 and len(out) < 8:
-            for v in list(f.f_locals.values())[:128]:
-                x = self._as_input(v)
-                if x is not None and all(not _same_view(x, y) for y in out):
-                    out.append(x)
-            f, depth = f.f_back, depth + 1
-        for v in kept:
-            x = self._as_input(v)
-            if x is not None and len(out) < 8 and all(not _same_view(x, y) for y in out):
-                out.append(x)
-        return out
-
-    def _as_input(self, v: Any) -> np.ndarray | None:
-        """``v`` as a batch of the network's inputs laid out as the layout reads them, or None."""
-        if self.layout is None:
-            return None
-        n_in = self.layout[1][0]
-        if isinstance(v, list) and len(v) == n_in:
-            try:
-                v = np.asarray(v, dtype=float)
-            except (TypeError, ValueError):
-                return None
-        if isinstance(v, np.ndarray) and v.ndim <= 2 and v.dtype.kind in "fiu" and n_in in v.shape:
-            if v.ndim == 1 or v.size == n_in:
-                return v.reshape(-1, 1) if self.layout[0] == "columns" else v.reshape(1, -1)
-            if self._batch_axis_ok(v, n_in):
-                return v
-        return None
-
-    def _input_of(self, frame: FrameType) -> np.ndarray | None:
-        """The input sample(s) among the frame's arguments, laid out as the network's layout reads them, or None."""
-        code = frame.f_code
-        for name in code.co_varnames[: code.co_argcount]:
-            x = self._as_input(frame.f_locals.get(name))
-            if x is not None:
-                return x
-        return None
-
-    def _computes_layer(self, layer: int, a: np.ndarray, prev: list[np.ndarray],
-                        pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None) -> float | None:
-        """How well ``a`` is what layer ``layer`` computes from one of the input batches ``prev``: an elementwise
-        non-decreasing function of ``W·prev + b`` (tanh, sigmoid, relu all are).
-
-        A backpropagated delta has the layer's shape and is bounded too, but is not ordered like the pre-activation;
-        a gradient of the layer's weights has another number of rows than the batch. The weights may have moved
-        since the forward pass that computed ``a`` (an update applied inline before ``a`` is looked at: a module-level
-        loop, an update inside backward or in a helper the step calls per tensor); in a saturated layer even a small
-        step reorders the entries that sit within float noise of ±1, and where the pre-activation is near 0 it may
-        flip their sign. Such an output still rises with the pre-activation up to that noise
-        (:func:`~netdoctor.observe.numpy.roles.rises_with`).
-
-        ``pres`` keeps each input's pre-activation and its order for the next candidate (by the input's id: the
-        inputs are held by ``prev`` meanwhile).
-
-        Returns:
-            None when ``a`` is not this layer's output; ``math.inf`` when it is exactly (ordered like the
-            pre-activation of the weights as they are now), or when there is nothing to compare with (no input
-            seen, the layer's weights not resolved); else, for an output ordered only up to noise, its mean distance
-            from the pre-activation over the pre-activation's spread: the pre-activation itself, cached by the
-            forward and now stale, is the nearest such array.
-        """
-        if not prev or self.layout is None:
-            return math.inf
-        weights = [prm for prm in self.params if len(prm.shape) == 2 and not prm.bias]
-        if layer > len(weights):
-            return math.inf
-        root = self.root.obj
-        W = resolve(root, weights[layer - 1].path)
-        width = self.layout[1][layer]
-        b = next((resolve(root, prm.path) for prm in self.params if prm.bias and int(np.prod(prm.shape)) == width), None)
-        if not isinstance(W, np.ndarray):
-            return math.inf
-        cols = self.layout[0] == "columns"
-        loose: float | None = None
-        for x in prev:
-            if x.ndim == 2 and W.ndim == 2 and not self._chains_to(W, x, b, cols, a.size):
-                continue  # shapes that do not chain, or another batch: told from the shapes, without the product
-            known: tuple[np.ndarray, np.ndarray] | None
-            if pres is not None and id(x) in pres:
-                known = pres[id(x)]
-            else:
-                try:
-                    with np.errstate(all="ignore"):
-                        pre = W @ x if cols else x @ W
-                        if isinstance(b, np.ndarray):
-                            pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
-                    known = (pre, np.argsort(pre.reshape(-1), kind="stable"))
-                except ValueError:
-                    known = None  # shapes that do not chain here: not this layer's input
-                if pres is not None:
-                    pres[id(x)] = known
-            if known is None:
-                continue
-            pre, order = known
-            if pre.size != a.size:
-                continue  # another batch
-            p, v = pre.reshape(-1), a.reshape(pre.shape).reshape(-1)
-            if not (np.isfinite(p).all() and np.isfinite(v).all()) or p.size < 4:
-                return math.inf
-            if np.allclose(v, p, rtol=1e-6, atol=1e-12):
-                continue  # the pre-activation itself (a layer object's cached z, small enough to look bounded)
-            tol = 1e-9 * float(np.abs(v).max())  # relative to the array's own scale: a vanishing delta is still unordered
-            pos = p > 0
-            wrong = float(np.mean(v[pos] < -tol)) if pos.any() else 0.0
-            if wrong > MOVED_SIGNS or (pos.any() and float(np.mean(v[pos] <= tol)) > 0.5):
-                # tanh, sigmoid, relu and their kin are > 0 where the pre-activation is (dropout zeroes a share of
-                # them): neither a relu-gated delta (either sign there) nor a buffer of zeros is such an output
-                continue
-            steps = np.diff(v[order])
-            if not wrong and float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
-                return math.inf
-            if rises_with(p, v, order=order):
-                spread = float(p.std())
-                far = float(np.abs(v - p).mean()) / spread if spread > 0 else 0.0
-                loose = far if loose is None else max(loose, far)
-        return loose
-
-    @staticmethod
-    def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int) -> bool:
-        """Whether ``W @ x`` (``x @ W`` for rows), plus the bias, is defined and has ``size`` entries, from the shapes
-        alone: an input seen nearby may be the whole data set (a module's ``X``, 5000x784), whose product with the
-        first layer's weights costs more than the step being watched."""
-        if (W.shape[1] != x.shape[0]) if cols else (x.shape[1] != W.shape[0]):
-            return False
-        shape: tuple[int, ...] = (W.shape[0], x.shape[1]) if cols else (x.shape[0], W.shape[1])
-        if isinstance(b, np.ndarray):
-            try:
-                shape = np.broadcast_shapes(shape, (b.size, 1) if cols else (1, b.size))
-            except ValueError:
-                return False
-        return math.prod(shape) == size
-
-    def _batch_axis_ok(self, a: np.ndarray, w: int) -> bool:
-        if self.layout is None:
-            return False  # no layer chain: nothing to say which axis is the batch
-        axis = 0 if self.layout[0] == "columns" else 1
-        return a.shape[axis] == w
-
-    # -- functions not yet known: a few calls tell what they are --------------------
-    def _probe_call(self, frame: FrameType) -> None:
-        self._helper_call(frame)
-        code = frame.f_code
-        n_in = self.layout[1][0] if self.layout else -1
-        # an input sample: an array with the input's width, or a list of that length (pixels, or one-element rows)
-        given = self._probe_inputs[id(frame)] = any(
-            (isinstance(v, np.ndarray) and n_in in v.shape) or (isinstance(v, list) and len(v) == n_in)
-            for v in (frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]))
-        me = frame.f_locals.get("self")
-        if not given and not code.co_argcount - 1 and isinstance(getattr(me, "__dict__", None), dict):
-            # a method handed nothing (``net.forward()``): the batch the loop set on the object (``net.xb = X[idx]``),
-            # an array with the input width of no parameter's shape, stands for the argument
-            given = self._probe_inputs[id(frame)] = self._holds_batch(me, n_in)
-        if given and me is not None and isinstance(getattr(me, "__dict__", None), dict):
-            # a forward may keep its output on the object instead of returning it: what it rebinds tells
-            self._probe_attrs[id(frame)] = {k: weak(v) for k, v in vars(me).items() if isinstance(v, np.ndarray)}
-
-    def _holds_batch(self, obj: Any, width: int) -> bool:
-        """Whether ``obj`` keeps among its first 64 attributes a float array with ``width`` in its shape that is no
-        parameter and has no parameter's shape (a batch set on it)."""
-        arrays = [t.read() for t in self._tracked()]
-        ids = {id(a) for a in arrays}
-        shapes = {a.shape for a in arrays if isinstance(a, np.ndarray)}
-        return any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and width in v.shape and id(v) not in ids
-                   and v.shape not in shapes for v in list(vars(obj).values())[:64])
-
-    def _probe_return(self, frame: FrameType, value: Any) -> None:
-        """Classify a function by what it returns: the output (forward), a target vector (helper), or nothing of interest."""
-        code = frame.f_code
-        given_input = self._probe_inputs.pop(id(frame), False)  # per frame: a nested call must not answer for its caller
-        before = self._probe_attrs.pop(id(frame), None)
-        if value is None and before is not None:
-            name = self._stored_output(frame, before)
-            if name:
-                self.output_attr[code] = name
-                value = getattr(frame.f_locals["self"], name)
-        left = self._probe_left.get(code, 8) - 1
-        self._probe_left[code] = left
-        role = self._roles.get(code, 0)
-        if self.layout:
-            rows = self._output_rows(value)
-            if rows is not None and rows.size:
-                if self._helper_pending is not None and not given_input and code_like(rows):
-                    self._roles[code] = (role & ~_PROBE) | _HELPER
-                    self.target_helper = code
-                    self._helper_last[id(value)] = (weak(value), self._helper_pending, *self._helper_site)
-                    self._built_target(value)
-                    return
-                if given_input:
-                    self._roles[code] = (role & ~_PROBE) | _FORWARD
-                    self.forward.add(code)
-                    self._forward_return(frame, value)
-                    return
-        if isinstance(value, np.ndarray) and self._table_row(value):
-            # a row of a code table (a target helper whose row fits no layout: (10,) against (10, 1) outputs): kept
-            # watched, so that a row written in place is seen when it comes back (mutated-constant)
-            self._roles[code] = role | _TABLE
-        if left <= 0:
-            self._roles[code] = self._roles[code] & ~_PROBE  # 0: ignored from now on
-
-    def _stored_output(self, frame: FrameType, before: dict[str, Callable[[], Any]]) -> str:
-        """The attribute a forward that returned nothing rebound to an array of output rows (``self.output``), or ""."""
-        me = frame.f_locals.get("self")
-        found = ""
-        for k, v in getattr(me, "__dict__", {}).items():
-            if isinstance(v, np.ndarray) and (k not in before or before[k]() is not v) and self._output_rows(v) is not None:
-                found = k  # the last one written in the object's order: layers' outputs come before the network's
-        return found
-
-    # -- helpers that build targets ---------------------------------------------------
-    _helper_pending: float | None = None
-    _helper_site: tuple[str, int, str] = ("", 0, "")
-
-    def _helper_call(self, frame: FrameType) -> None:
-        code = frame.f_code
-        arg = None
-        for name in code.co_varnames[: code.co_argcount]:
-            v = scalar_of(frame.f_locals.get(name))
-            if v is not None:
-                arg = v
-                break
-        self._helper_pending = arg
-        back = caller_of(frame)
-        self._helper_site = (back.f_code.co_filename, back.f_lineno, back.f_code.co_name) if back is not None else ("", 0, "")
-
-
-INLINE_TRIES = 64
-"""Loop heads after an update at which a loop's names are looked at for targets before the look stops (a loop keeping
-its targets under no name of its own: ``T[idx]`` written into the expression)."""
-
-
-def _mask(a: np.ndarray) -> bool:
-    """Whether ``a`` holds exact 0s and 1s and nothing else: a relu's derivative or a dropout mask, ordered like the
-    pre-activation but no layer's output (a sigmoid is never exactly 0; a dead relu layer is all 0s)."""
-    zero = a == 0
-    return bool(zero.any() and (zero | (a == 1)).all() and not zero.all())
-
-
-def _same_view(x: np.ndarray, y: np.ndarray) -> bool:
-    """Whether ``x`` and ``y`` show the same entries (one array, or two views of the same memory, shape and strides):
-    a sample sliced from the data set (``X[j:j + 1]``) shares its base with the data set but is another input."""
-    return x is y or (x.shape == y.shape and x.strides == y.strides
-                      and x.__array_interface__["data"][0] == y.__array_interface__["data"][0])
-
-
-def _encodes_classes(rows: np.ndarray) -> bool:
-    """Whether target rows (from :func:`class_rows`) hold a code per row (one-hot, +-1, 0.01/0.99) or integer
-    labels: a gradient has many values, or no single top entry per row."""
-    return not (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)))
-
-
-def _tally_rows(rows: np.ndarray, counts: Counter, values: dict[bytes, int]) -> None:
-    """Count target rows by class (integer labels, or code rows by their largest entry) and keep a few distinct rows."""
-    if rows.ndim == 1:  # integer labels
-        counts.update(rows.astype(int).tolist())
-        for r in np.unique(rows)[:8]:
-            if len(values) < 64:
-                values.setdefault(np.asarray(r).tobytes(), 0)
-        return
-    if len(rows) == 1:
-        counts[int(np.argmax(rows[0]))] += 1
-    else:
-        counts.update(np.argmax(rows, axis=1).tolist())
-    for r in rows[:4]:
-        key = r.tobytes()
-        if key in values:
-            values[key] += 1
-        elif len(values) < 64:
-            values[key] = 1
-
-
-def _linear_error(loc: dict[str, Any], targets: np.ndarray | None) -> np.ndarray | None:
-    """``output - targets`` of a linear output among a function's locals: the local ``O`` (the targets' shape) for
-    which another local is an exact multiple of ``O - targets`` (the output error a squared error backpropagates,
-    ``d = (out - t) / n`` or ``d = out - t``); None when no such pair is there."""
-    if targets is None:
-        return None
-    if targets.shape[0] != targets.shape[1]:  # a column layout keeps the targets as (classes, rows)
-        for t in (targets, targets.T):
-            E = _linear_error_as(loc, t)
-            if E is not None:
-                return E if t is targets else E.T
-        return None
-    return _linear_error_as(loc, targets)
-
-
-def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | None:
-    same = [v for v in list(loc.values())[:64] if isinstance(v, np.ndarray) and v.shape == targets.shape
-            and v.dtype.kind == "f" and v is not targets and np.isfinite(v).all()]
-    for o in same:
-        with np.errstate(all="ignore"):
-            E = o - targets
-            ee = float(np.sum(E * E))
-            if ee == 0 or not math.isfinite(ee):
-                continue
-            for d in same:
-                if d is o:
-                    continue
-                k = float(np.sum(d * E)) / ee
-                if k != 0 and float(np.linalg.norm(d - k * E)) <= 1e-9 * max(float(np.linalg.norm(d)), 1e-300):
-                    return E
-    return None

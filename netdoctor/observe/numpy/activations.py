@@ -1,0 +1,357 @@
+"""The hidden layers' activations: among the arrays a running frame can see, each layer's output is the one that is
+what the layer computes from an input batch seen nearby (ordered like its pre-activation); sampled rows kept in rings.
+
+Mixed into :class:`~netdoctor.observe.numpy.backend.NumpyBackend` (its state is declared there).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from types import FrameType, ModuleType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from netdoctor.nn.threads import one_blas_thread
+from netdoctor.observe.numpy.arrays import Path, array_role, path_text, resolve, walk_arrays
+from netdoctor.observe.numpy.roles import bounded, rises_with
+from netdoctor.observe.tracer import sampled
+
+if TYPE_CHECKING:
+    from netdoctor.observe.numpy.backend import NumpyBackend
+
+RING = 512
+"""Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
+
+
+MOVED_SIGNS = 0.05
+"""Share of the entries with a positive pre-activation that a layer's output may have below 0 when the weights moved
+since the forward pass (entries near 0 cross it; a delta has about half)."""
+
+
+STALE_PRE_ACTIVATION = 0.05
+"""Mean distance from the pre-activation (over its spread) below which an array that follows it only up to noise is
+taken for the pre-activation itself, cached by the forward before the weights moved (a tanh in its linear range is
+as near: not saturated either way)."""
+
+
+def _mask(a: np.ndarray) -> bool:
+    """Whether ``a`` holds exact 0s and 1s and nothing else: a relu's derivative or a dropout mask, ordered like the
+    pre-activation but no layer's output (a sigmoid is never exactly 0; a dead relu layer is all 0s)."""
+    zero = a == 0
+    return bool(zero.any() and (zero | (a == 1)).all() and not zero.all())
+
+
+def _same_view(x: np.ndarray, y: np.ndarray) -> bool:
+    """Whether ``x`` and ``y`` show the same entries (one array, or two views of the same memory, shape and strides):
+    a sample sliced from the data set (``X[j:j + 1]``) shares its base with the data set but is another input."""
+    return x is y or (x.shape == y.shape and x.strides == y.strides
+                      and x.__array_interface__["data"][0] == y.__array_interface__["data"][0])
+
+
+def _activations(self: NumpyBackend, frame: FrameType, value: Any) -> None:
+    """Record the hidden layers' outputs the running frame can see, each checked against the layer's input.
+
+    Asked at returns of the forward and of the gradient's function, and (:meth:`_on_tick`) at loop iterations of
+    followed frames, where a forward written inline keeps its outputs among the locals. Candidates are the frame's
+    locals, what it returns, the caches discovery saw the forward write and the arrays the network's layer objects
+    keep; for each hidden layer, the candidate of its width that is what the layer computes from an input batch
+    seen nearby (:meth:`_output_among`) is its activation. A backpropagated delta or a gradient of the layer's
+    width is bounded too, but is not ordered like the pre-activation.
+    """
+    self._act_calls += 1
+    if sampled(self._act_calls) and self._record_activations(frame, value):  # bounded in counts, not time
+        self._act_by_calls = True
+
+
+def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> bool:
+    """:meth:`_activations`, every time asked; whether a layer's output was found."""
+    if not self.layout or len(self.layout[1]) < 3:
+        return False
+    n = self._act_calls + self._act_ticks
+    widths = self.layout[1][1:-1]
+    skip = {id(a) for a in self._arrays()}
+    root = self.root.obj
+    skip |= {id(resolve(root, p.buffer)) for p in self.params if p.buffer is not None}
+    # the caches discovery saw the forward pass write (``params['A1']``, ``self.hidden``) first, then the arrays
+    # layers keep on themselves (`self.H = sigmoid(...)`, a Tanh layer's `self.y`), what the frame returns, and
+    # its locals last (a backward's locals hold deltas of the layer's width)
+    values = [resolve(root, p) for p in self.cache_paths]
+    if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
+        self._cache_paths = self._kept_paths()
+    values += [resolve(root, p) for p in self._cache_paths]
+    values.append(value)
+    # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
+    values += [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
+    kept = self._kept_by_objects(frame)
+    values += kept
+    candidates: dict[int, list[np.ndarray]] = {}
+    for v in values:
+        seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
+        for a in seq:
+            if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
+                continue
+            for layer, w in enumerate(widths, start=1):
+                if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)) and len(candidates.setdefault(layer, [])) < 8:
+                    if all(a is not c for c in candidates[layer]) and bounded(a) and not _mask(a):
+                        candidates[layer].append(a)
+    if not candidates:
+        return False
+    inputs = self._inputs_near(frame, kept)
+    found: dict[int, np.ndarray] = {}
+    for layer in sorted(candidates):
+        prev = inputs if layer == 1 else [found[layer - 1]] if layer - 1 in found else []
+        a = self._output_among(layer, candidates[layer], prev)
+        if a is None:
+            continue
+        found[layer] = a
+        rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if self.layout[0] == "columns" else a)
+        first = self.first_rows.setdefault(layer, [])
+        if sum(len(r) for r in first) < 64:
+            first.append(np.array(rows[:64], dtype=float))
+        ring = self.rows.setdefault(layer, [])
+        ring.append(np.array(rows[:64], dtype=float))
+        while sum(len(r) for r in ring) > RING:
+            ring.pop(0)
+    return bool(found)
+
+
+def _output_among(self: NumpyBackend, layer: int, candidates: list[np.ndarray], prev: list[np.ndarray]) -> np.ndarray | None:
+    """The first candidate that is exactly layer ``layer``'s output; else, of those that follow its pre-activation
+    up to noise (the weights moved since), the farthest from the pre-activation (a stale cached pre-activation
+    is nearest), when it is farther than :data:`STALE_PRE_ACTIVATION`; else None.
+
+    The products run on one BLAS thread: the observer's work never takes a core the program did not ask for
+    (with two threads on a busy machine it also waits a scheduler slice for the second). The count is set once for
+    all the candidates: setting a BLAS's threads back costs about as much as a product of a 784-64 layer."""
+    best, best_far = None, STALE_PRE_ACTIVATION
+    pres: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # one product and one sort per input, not per candidate
+    with one_blas_thread():
+        for c in candidates:
+            far = self._computes_layer(layer, c, prev, pres)
+            if far == math.inf:
+                return c
+            if far is not None and far > best_far:
+                best, best_far = c, far
+    return best
+
+
+def _kept_by_objects(self: NumpyBackend, frame: FrameType) -> list[np.ndarray]:
+    """Arrays kept on the program's own objects that the frame and up to three of its callers hold, themselves or
+    in a small dict, list or tuple (a layer's ``self.x``, a ``Tanh`` object's ``self.y``, the layers of
+    ``net = {"fc1": ..., "act1": ...}``): a layer object's input and output that no walk from the network's root
+    reaches (the root found may be an optimizer's list of parameters). Names that read as gradients are left
+    out, as for the frame's locals."""
+    out: list[np.ndarray] = []
+    seen: set[int] = set()
+    f: FrameType | None = frame
+    depth = 0
+    while f is not None and depth < 4:
+        for v in list(f.f_locals.values())[:128]:
+            if isinstance(v, (dict, list, tuple)):
+                if len(v) > 16:
+                    continue
+                objs = list(v.values()) if isinstance(v, dict) else list(v)
+            else:
+                objs = [v]
+            for o in objs:
+                attrs = getattr(o, "__dict__", None)
+                if (not isinstance(attrs, dict) or id(o) in seen or isinstance(o, (type, ModuleType))
+                        or not self._users_class(type(o))):
+                    continue
+                seen.add(id(o))
+                out += [x for k, x in list(attrs.items())[:32] if isinstance(x, np.ndarray)
+                        and array_role(k) != "buffer" and not k.startswith("grad")]
+        f, depth = f.f_back, depth + 1
+    return out
+
+
+def _users_class(self: NumpyBackend, cls: type) -> bool:
+    """Whether ``cls`` is defined in one of the program's own files (cached per class)."""
+    known = self._user_classes.get(cls)
+    if known is None:
+        filename = getattr(sys.modules.get(cls.__module__), "__file__", None)
+        known = self._user_classes[cls] = isinstance(filename, str) and self.options.is_user(filename)
+    return known
+
+
+def _kept_paths(self: NumpyBackend) -> list[Path]:
+    """Paths of the arrays the network's objects keep beside their parameters (``layers[0].a``, a Tanh layer's
+    ``self.y``, ``net.hidden``): the root walked a few levels, or, for a module's globals, the objects holding
+    the parameters and the lists of layer objects they sit in."""
+    root = self.root
+
+    def kept(p: Path) -> bool:
+        return array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")
+
+    if not root.globals_root:
+        return [p for p, _ in walk_arrays(root.obj, max_depth=3, max_items=16) if kept(p)]
+    heads: dict[Path, None] = {}
+    for prm in self.params:
+        for cut in (1, 2):  # the layer object, and the list of layer objects it is an item of
+            if len(prm.path) > cut:
+                heads.setdefault(prm.path[:-cut])
+    out: dict[Path, None] = {}
+    for head in heads:
+        obj = resolve(root.obj, head)
+        if obj is None or isinstance(obj, np.ndarray):
+            continue
+        for p, _ in walk_arrays(obj, max_depth=2, max_items=16):
+            if kept((*head, *p)):
+                out.setdefault((*head, *p))
+    return list(out)
+
+
+def _inputs_near(self: NumpyBackend, frame: FrameType, kept: list[np.ndarray] = []) -> list[np.ndarray]:  # noqa: B006 - read only
+    """Batches of the network's input that the running frame and up to three of its callers hold (its arguments
+    first), then those among ``kept`` (arrays the program's objects keep: a layer object's ``self.x``), laid out
+    as the network's layout reads them: a layer's backward is called by a function that holds the batch, an
+    update helper by the step that computed the gradients."""
+    out: list[np.ndarray] = []
+    first = self._input_of(frame)
+    if first is not None:
+        out.append(first)
+    f: FrameType | None = frame
+    depth = 0
+    while f is not None and depth < 4 and len(out) < 8:
+        for v in list(f.f_locals.values())[:128]:
+            x = self._as_input(v)
+            if x is not None and all(not _same_view(x, y) for y in out):
+                out.append(x)
+        f, depth = f.f_back, depth + 1
+    for v in kept:
+        x = self._as_input(v)
+        if x is not None and len(out) < 8 and all(not _same_view(x, y) for y in out):
+            out.append(x)
+    return out
+
+
+def _as_input(self: NumpyBackend, v: Any) -> np.ndarray | None:
+    """``v`` as a batch of the network's inputs laid out as the layout reads them, or None."""
+    if self.layout is None:
+        return None
+    n_in = self.layout[1][0]
+    if isinstance(v, list) and len(v) == n_in:
+        try:
+            v = np.asarray(v, dtype=float)
+        except (TypeError, ValueError):
+            return None
+    if isinstance(v, np.ndarray) and v.ndim <= 2 and v.dtype.kind in "fiu" and n_in in v.shape:
+        if v.ndim == 1 or v.size == n_in:
+            return v.reshape(-1, 1) if self.layout[0] == "columns" else v.reshape(1, -1)
+        if self._batch_axis_ok(v, n_in):
+            return v
+    return None
+
+
+def _input_of(self: NumpyBackend, frame: FrameType) -> np.ndarray | None:
+    """The input sample(s) among the frame's arguments, laid out as the network's layout reads them, or None."""
+    code = frame.f_code
+    for name in code.co_varnames[: code.co_argcount]:
+        x = self._as_input(frame.f_locals.get(name))
+        if x is not None:
+            return x
+    return None
+
+
+def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np.ndarray],
+                    pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None) -> float | None:
+    """How well ``a`` is what layer ``layer`` computes from one of the input batches ``prev``: an elementwise
+    non-decreasing function of ``W·prev + b`` (tanh, sigmoid, relu all are).
+
+    A backpropagated delta has the layer's shape and is bounded too, but is not ordered like the pre-activation;
+    a gradient of the layer's weights has another number of rows than the batch. The weights may have moved
+    since the forward pass that computed ``a`` (an update applied inline before ``a`` is looked at: a module-level
+    loop, an update inside backward or in a helper the step calls per tensor); in a saturated layer even a small
+    step reorders the entries that sit within float noise of ±1, and where the pre-activation is near 0 it may
+    flip their sign. Such an output still rises with the pre-activation up to that noise
+    (:func:`~netdoctor.observe.numpy.roles.rises_with`).
+
+    ``pres`` keeps each input's pre-activation and its order for the next candidate (by the input's id: the
+    inputs are held by ``prev`` meanwhile).
+
+    Returns:
+        None when ``a`` is not this layer's output; ``math.inf`` when it is exactly (ordered like the
+        pre-activation of the weights as they are now), or when there is nothing to compare with (no input
+        seen, the layer's weights not resolved); else, for an output ordered only up to noise, its mean distance
+        from the pre-activation over the pre-activation's spread: the pre-activation itself, cached by the
+        forward and now stale, is the nearest such array.
+    """
+    if not prev or self.layout is None:
+        return math.inf
+    weights = [prm for prm in self.params if len(prm.shape) == 2 and not prm.bias]
+    if layer > len(weights):
+        return math.inf
+    root = self.root.obj
+    W = resolve(root, weights[layer - 1].path)
+    width = self.layout[1][layer]
+    b = next((resolve(root, prm.path) for prm in self.params if prm.bias and int(np.prod(prm.shape)) == width), None)
+    if not isinstance(W, np.ndarray):
+        return math.inf
+    cols = self.layout[0] == "columns"
+    loose: float | None = None
+    for x in prev:
+        if x.ndim == 2 and W.ndim == 2 and not self._chains_to(W, x, b, cols, a.size):
+            continue  # shapes that do not chain, or another batch: told from the shapes, without the product
+        known: tuple[np.ndarray, np.ndarray] | None
+        if pres is not None and id(x) in pres:
+            known = pres[id(x)]
+        else:
+            try:
+                with np.errstate(all="ignore"):
+                    pre = W @ x if cols else x @ W
+                    if isinstance(b, np.ndarray):
+                        pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
+                known = (pre, np.argsort(pre.reshape(-1), kind="stable"))
+            except ValueError:
+                known = None  # shapes that do not chain here: not this layer's input
+            if pres is not None:
+                pres[id(x)] = known
+        if known is None:
+            continue
+        pre, order = known
+        if pre.size != a.size:
+            continue  # another batch
+        p, v = pre.reshape(-1), a.reshape(pre.shape).reshape(-1)
+        if not (np.isfinite(p).all() and np.isfinite(v).all()) or p.size < 4:
+            return math.inf
+        if np.allclose(v, p, rtol=1e-6, atol=1e-12):
+            continue  # the pre-activation itself (a layer object's cached z, small enough to look bounded)
+        tol = 1e-9 * float(np.abs(v).max())  # relative to the array's own scale: a vanishing delta is still unordered
+        pos = p > 0
+        wrong = float(np.mean(v[pos] < -tol)) if pos.any() else 0.0
+        if wrong > MOVED_SIGNS or (pos.any() and float(np.mean(v[pos] <= tol)) > 0.5):
+            # tanh, sigmoid, relu and their kin are > 0 where the pre-activation is (dropout zeroes a share of
+            # them): neither a relu-gated delta (either sign there) nor a buffer of zeros is such an output
+            continue
+        steps = np.diff(v[order])
+        if not wrong and float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
+            return math.inf
+        if rises_with(p, v, order=order):
+            spread = float(p.std())
+            far = float(np.abs(v - p).mean()) / spread if spread > 0 else 0.0
+            loose = far if loose is None else max(loose, far)
+    return loose
+
+
+def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int) -> bool:
+    """Whether ``W @ x`` (``x @ W`` for rows), plus the bias, is defined and has ``size`` entries, from the shapes
+    alone: an input seen nearby may be the whole data set (a module's ``X``, 5000x784), whose product with the
+    first layer's weights costs more than the step being watched."""
+    if (W.shape[1] != x.shape[0]) if cols else (x.shape[1] != W.shape[0]):
+        return False
+    shape: tuple[int, ...] = (W.shape[0], x.shape[1]) if cols else (x.shape[0], W.shape[1])
+    if isinstance(b, np.ndarray):
+        try:
+            shape = np.broadcast_shapes(shape, (b.size, 1) if cols else (1, b.size))
+        except ValueError:
+            return False
+    return math.prod(shape) == size
+
+
+def _batch_axis_ok(self: NumpyBackend, a: np.ndarray, w: int) -> bool:
+    if self.layout is None:
+        return False  # no layer chain: nothing to say which axis is the batch
+    axis = 0 if self.layout[0] == "columns" else 1
+    return a.shape[axis] == w

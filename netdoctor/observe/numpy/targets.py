@@ -1,0 +1,404 @@
+"""The targets the NumPy observer's network trains on: read from the calls handed them, from the calls handed the
+forward's output, from the names a loop binds, or from what a target builder returns; counted by class, with the
+labels of the data sets and the output error of the batch.
+
+Mixed into :class:`~netdoctor.observe.numpy.backend.NumpyBackend` (its state is declared there).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from types import CodeType, FrameType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from netdoctor.observe.numpy.roles import class_rows, code_like, one_hot, one_top
+from netdoctor.observe.numpy.tallies import ClassTally
+from netdoctor.observe.source import function_loop_names, loop_names
+
+if TYPE_CHECKING:
+    from netdoctor.observe.numpy.backend import NumpyBackend
+
+@dataclass
+class BuiltTargets:
+    """The class codes the program's target builder returned (a function given a label that returns a one-hot or
+    softened code row: ``target_for(label)``), tallied apart from the targets handed to the training step: they
+    stand for the targets trained on when no call of the step was seen handed any (the step's function only applies
+    the update, ``sgd(W, dW, lr)``; the loss is computed inline)."""
+
+    counts: Counter = field(default_factory=Counter)
+    """Rows per class (the code's largest entry)."""
+    values: dict[bytes, int] = field(default_factory=dict)
+    """Distinct code rows (at most 64), with how often each was seen."""
+    samples: int = 0
+    args: list[float] = field(default_factory=list)
+    """The labels the builder was given (its scalar argument), at most 512."""
+    calls: list[tuple[str, int, str]] = field(default_factory=list)
+    """Where the builder was called from: (file, line, function), at most 4."""
+    codes: dict[bytes, int] = field(default_factory=dict)
+    """One returned vector's bytes (dtype, shape, values) -> its class, or -1 when it encodes none (decoded once)."""
+
+
+INLINE_TRIES = 64
+"""Loop heads after an update at which a loop's names are looked at for targets before the look stops (a loop keeping
+its targets under no name of its own: ``T[idx]`` written into the expression)."""
+
+
+def _encodes_classes(rows: np.ndarray) -> bool:
+    """Whether target rows (from :func:`class_rows`) hold a code per row (one-hot, +-1, 0.01/0.99) or integer
+    labels: a gradient has many values, or no single top entry per row."""
+    return not (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)))
+
+
+def _tally_rows(rows: np.ndarray, counts: Counter, values: dict[bytes, int]) -> None:
+    """Count target rows by class (integer labels, or code rows by their largest entry) and keep a few distinct rows."""
+    if rows.ndim == 1:  # integer labels
+        counts.update(rows.astype(int).tolist())
+        for r in np.unique(rows)[:8]:
+            if len(values) < 64:
+                values.setdefault(np.asarray(r).tobytes(), 0)
+        return
+    if len(rows) == 1:
+        counts[int(np.argmax(rows[0]))] += 1
+    else:
+        counts.update(np.argmax(rows, axis=1).tolist())
+    for r in rows[:4]:
+        key = r.tobytes()
+        if key in values:
+            values[key] += 1
+        elif len(values) < 64:
+            values[key] = 1
+
+
+def _linear_error(loc: dict[str, Any], targets: np.ndarray | None) -> np.ndarray | None:
+    """``output - targets`` of a linear output among a function's locals: the local ``O`` (the targets' shape) for
+    which another local is an exact multiple of ``O - targets`` (the output error a squared error backpropagates,
+    ``d = (out - t) / n`` or ``d = out - t``); None when no such pair is there."""
+    if targets is None:
+        return None
+    if targets.shape[0] != targets.shape[1]:  # a column layout keeps the targets as (classes, rows)
+        for t in (targets, targets.T):
+            E = _linear_error_as(loc, t)
+            if E is not None:
+                return E if t is targets else E.T
+        return None
+    return _linear_error_as(loc, targets)
+
+
+def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | None:
+    same = [v for v in list(loc.values())[:64] if isinstance(v, np.ndarray) and v.shape == targets.shape
+            and v.dtype.kind == "f" and v is not targets and np.isfinite(v).all()]
+    for o in same:
+        with np.errstate(all="ignore"):
+            E = o - targets
+            ee = float(np.sum(E * E))
+            if ee == 0 or not math.isfinite(ee):
+                continue
+            for d in same:
+                if d is o:
+                    continue
+                k = float(np.sum(d * E)) / ee
+                if k != 0 and float(np.linalg.norm(d - k * E)) <= 1e-9 * max(float(np.linalg.norm(d)), 1e-300):
+                    return E
+    return None
+
+
+def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
+    sizes = self.layout[1] if self.layout else None
+    if not sizes:
+        return
+    n_out, n_in = sizes[-1], sizes[0]
+    code = frame.f_code
+    loc = frame.f_locals
+    if self.contrib_calls % 4 == 1:
+        for name in code.co_varnames[: code.co_argcount]:
+            v = loc.get(name)
+            if isinstance(v, np.ndarray) and v.base is not None:
+                self._served_view(name, v, frame)
+    for name in code.co_varnames[: code.co_argcount]:
+        v = loc.get(name)
+        if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
+            if v.size == n_out and v.ndim <= 2 and n_out != n_in:
+                # one target vector (a per-sample program): decoded once per distinct vector
+                key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
+                top = self._target_codes.get(key)
+                if top is None:
+                    rows = class_rows(v, n_out, n_in)
+                    top = -1 if rows is None or not _encodes_classes(rows) else int(np.argmax(rows[0]))
+                    if len(self._target_codes) < 4096:
+                        self._target_codes[key] = top
+                if top < 0:
+                    continue
+                self.target_arg = name
+                self._count_one_target(top, v)
+            elif v.ndim == 1 and v.dtype.kind in "iu" and n_out != n_in and n_out >= 2:
+                # a batch of integer labels: bincount both counts them and checks them (0 <= label < n_out)
+                try:
+                    counts = np.bincount(v.astype(np.intp, copy=False), minlength=n_out)
+                except ValueError:
+                    continue  # a negative label
+                if len(counts) != n_out:
+                    continue
+                self.target_arg = name
+                self._count_labels(v, counts)
+                if len(v) > 1 and self._deep:  # the output error is recorded for deep windows only
+                    self._pending_T = one_hot(v, n_out)
+                    self._pending_raw = None
+            else:
+                rows = class_rows(v, n_out, n_in)
+                if rows is None or not _encodes_classes(rows):
+                    continue
+                self.target_arg = name
+                self._count_targets(rows, v)
+                if len(rows) > 1 and self._deep:  # the output error is recorded for deep windows only
+                    self._pending_T = one_hot(rows, n_out)
+                    self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
+            helper = self._helper_last.pop(id(v), None)
+            if helper is not None and helper[0]() is v:  # the helper's own return, not an array at its old address
+                _, arg, fname, line, func = helper
+                if arg is not None and len(self.helper_args) < 512:
+                    self.helper_args.append(arg)
+                if len(self.helper_calls) < 4 and (fname, line, func) not in self.helper_calls:
+                    self.helper_calls.append((fname, line, func))
+            return
+
+
+def _targets_by_comparison(self: NumpyBackend) -> bool:
+    """Whether targets are read from the calls handed the forward's output: the gradient's function was never
+    handed any (its argument is a backpropagated delta; the program compares output and targets elsewhere)."""
+    return self.contrib_calls >= 8 and (not self.target_arg or self._targets_compared)
+
+
+def _compared(self: NumpyBackend, frame: FrameType) -> None:
+    """A call handed the forward's last output (``backward(layers, t, out)``, ``loss(out, t)``): its other
+    arguments that encode a class per row are the targets the output is compared with."""
+    code = frame.f_code
+    loc = frame.f_locals
+    names = code.co_varnames[: code.co_argcount]
+    ref, self._out = self._out, None  # one comparison per output
+    out = ref() if ref is not None else None
+    if out is None:  # freed before any call was handed it: compared inline, if at all
+        self._compare_misses += 1
+        return
+    if not any(loc.get(n) is out for n in names):
+        self._compare_left -= 1
+        if self._compare_left > 0:
+            self._out = ref
+        else:
+            self._compare_misses += 1
+        return
+    sizes = self.layout[1] if self.layout else None
+    if not sizes:
+        return
+    for name in names:
+        v = loc.get(name)
+        if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or v is out:
+            continue
+        rows = class_rows(v, sizes[-1], sizes[0])
+        if rows is None or rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)):
+            continue
+        self.target_arg, self._targets_compared = name, True
+        self._count_targets(rows, v)
+        return
+
+
+def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
+    """At a loop head after an update, when no call was ever handed the targets (the loop computes the output
+    error inline: ``t = np.zeros(C); t[y[i]] = 1``, ``for x, y in batches(...)``): the targets among the names the
+    loop binds. A class code per row (two values a row: one-hot, +-1, 0.01/0.99) or integer labels below the
+    output's width; never an output or an error (their rows have as many values as entries)."""
+    sizes = self.layout[1] if self.layout else None
+    if not sizes or sizes[-1] < 2 or (not self._inline_name and self._inline_tries >= INLINE_TRIES):
+        return
+    code = frame.f_code
+    names = self._inline_names.get(code)
+    if names is None:
+        names = self._inline_names[code] = (loop_names(code.co_filename) if code.co_name == "<module>" else
+                                            function_loop_names(code.co_filename, code.co_firstlineno))
+    loc = frame.f_locals
+    n_out, n_in = sizes[-1], sizes[0]
+    self._inline_tries += not self._inline_name
+    for name in (self._inline_name,) if self._inline_name in names else sorted(names):
+        v = loc.get(name)
+        if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or n_out == n_in:
+            continue
+        if v.size == n_out and v.ndim <= 2 and v.dtype.kind == "f":
+            # one target vector (a per-sample loop): decoded once per distinct vector, as a handed one is
+            key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
+            top = self._target_codes.get(key)
+            if top is None:
+                lo, hi = float(v.min()), float(v.max())
+                two = hi > lo and bool(((v == lo) | (v == hi)).all()) and int((v == hi).sum()) == 1
+                top = int(np.argmax(v)) if two else -1
+                if top >= 0 and len(self._target_codes) < 4096:  # codes only: an output never comes back
+                    self._target_codes[key] = top
+            if top >= 0:
+                self._inline_name = name
+                self._count_one_target(top, v)
+                return
+            continue
+        if v.ndim == 1 and v.dtype.kind in "iu" and v.size != n_out:
+            counts = np.bincount(v.astype(np.intp, copy=False), minlength=n_out) if v.min() >= 0 else None
+            if counts is not None and len(counts) == n_out:
+                self._inline_name = name
+                self._count_labels(v, counts)
+                return
+            continue
+        rows = class_rows(v, n_out, n_in)
+        if rows is None or rows.dtype.kind != "f" or rows.ndim != 2:
+            continue
+        low, high = rows.min(axis=1), rows.max(axis=1)
+        two = ((rows == low[:, None]) | (rows == high[:, None])).all() and bool((high > low).all())
+        if two and one_top(rows):
+            self._inline_name = name
+            self._count_targets(rows, v)
+            return
+
+
+def _count_labels(self: NumpyBackend, labels: np.ndarray, counts: np.ndarray) -> None:
+    """A batch of integer labels (``counts``: their ``np.bincount``)."""
+    n = len(labels)
+    self._window_rows += n
+    self.target_samples += n
+    self._targets.add_counts(counts, n)
+    if len(self.target_values) >= 64 or len(self._labels_valued) >= len(counts):
+        return  # every value a label can take (0 <= label < len(counts)) was seen already
+    present = counts.nonzero()[0][:8]  # the distinct values, as the labels' own dtype writes them
+    if not self._labels_valued.issuperset(present.tolist()):
+        for r in present.tolist():
+            self._labels_valued.add(r)
+            if len(self.target_values) < 64:
+                self.target_values.setdefault(np.asarray(labels.dtype.type(r)).tobytes(), 0)
+
+
+def _count_one_target(self: NumpyBackend, top: int, v: np.ndarray) -> None:
+    """One target vector of class ``top`` (:meth:`_count_targets` of a single row, without its array work)."""
+    self._window_rows += 1
+    self.target_samples += 1
+    self._targets.add_one(top)
+    key = v.tobytes()  # one row: the bytes of the row itself, whichever way the vector stands
+    if key in self.target_values:
+        self.target_values[key] += 1
+    elif len(self.target_values) < 64:
+        self.target_values[key] = 1
+
+
+def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray) -> None:
+    n_out = self.layout[1][-1] if self.layout else 0
+    if rows.ndim == 1:  # integer labels
+        self._count_labels(rows, np.bincount(rows.astype(np.intp, copy=False), minlength=n_out))
+        return
+    self._window_rows += len(rows)
+    self.target_samples += len(rows)
+    if len(rows) == 1:
+        self._targets.add_one(int(np.argmax(rows[0])))
+    else:
+        self._targets.add_rows(rows)  # counted with the other batches, when read
+    for r in rows[:4]:
+        key = r.tobytes()
+        if key in self.target_values:
+            self.target_values[key] += 1
+        elif len(self.target_values) < 64:
+            self.target_values[key] = 1
+
+
+def _built_target(self: NumpyBackend, value: Any) -> None:
+    """Tally a code row the target builder returned, while the training step has not been seen handed targets."""
+    if self.target_samples or not isinstance(value, np.ndarray) or not self.layout or value.dtype.kind != "f":
+        return
+    n_out, n_in = self.layout[1][-1], self.layout[1][0]
+    built = self.built_targets
+    if value.size == n_out and value.ndim <= 2:
+        # one target vector (a per-sample program): decoded once per distinct vector
+        key = f"{value.dtype.str}{value.shape}".encode() + value.tobytes()
+        top = built.codes.get(key)
+        if top is None:
+            rows = class_rows(value, n_out, n_in)
+            top = int(np.argmax(rows[0])) if rows is not None and rows.ndim == 2 and code_like(rows) else -1
+            if len(built.codes) < 4096:
+                built.codes[key] = top
+        if top < 0:
+            return
+        built.samples += 1
+        built.counts[top] += 1
+        vec = value.tobytes()
+        if vec in built.values or len(built.values) < 64:
+            built.values[vec] = built.values.get(vec, 0) + 1
+    else:
+        rows = class_rows(value, n_out, n_in)
+        if rows is None or rows.ndim != 2 or not code_like(rows):
+            return
+        built.samples += len(rows)
+        _tally_rows(rows, built.counts, built.values)
+    if self._helper_pending is not None and len(built.args) < 512:
+        built.args.append(self._helper_pending)
+    if len(built.calls) < 4 and self._helper_site not in built.calls and self._helper_site[0]:
+        built.calls.append(self._helper_site)
+
+
+def _adopt_built_targets(self: NumpyBackend) -> None:
+    """At the end: when no call of the training step was handed targets, those the target builder returned are
+    the targets trained on (the step applies the update only; the output error is computed inline)."""
+    built = self.built_targets
+    if self.target_samples or not built.samples:
+        return
+    self._targets = ClassTally()
+    self._targets.one.update(built.counts)
+    self._targets.rows = sum(built.counts.values())
+    self.target_values, self.target_samples = built.values, built.samples
+    self.target_arg = ""
+    self.helper_args, self.helper_calls = list(built.args), list(built.calls)
+
+
+def _labels_from(self: NumpyBackend, frame: FrameType, caller: CodeType) -> None:
+    """A labelled data array (a label column of small integers) in the caller's locals: its label counts."""
+    key = id(caller)
+    if key in self.label_sets or not self.layout:
+        return
+    n_out = self.layout[1][-1]
+    for name, v in frame.f_locals.items():
+        if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == self.layout[1][0] + 1:
+            col = v[:, 0]
+            if np.all(col == np.round(col)) and col.min() >= 0 and col.max() < n_out and len(np.unique(col)) > 1:
+                counts = np.bincount(col.astype(int), minlength=n_out)
+                self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
+                return
+        if (isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu" and v.max(initial=0) < n_out
+                and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
+            counts = np.bincount(v.astype(int), minlength=n_out)
+            self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
+            return
+    self.label_sets[key] = {}
+
+
+def _errors_from_locals(self: NumpyBackend, frame: FrameType) -> None:
+    """Output error of the batch from the contributor's own forward pass: its probabilities or log-probabilities."""
+    T = self._pending_T
+    self._pending_T = None
+    if T is None:
+        return  # no targets seen since the last batch
+    n, c = T.shape
+    raw = self._pending_raw
+    for v in frame.f_locals.values():
+        if not (isinstance(v, np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
+            continue
+        if raw is not None and np.array_equal(v, raw) or np.array_equal(v, T):
+            continue  # the targets themselves (0.005/0.955 codes sum to 1 like probabilities)
+        with np.errstate(all="ignore"):
+            if v.min() >= 0 and np.allclose(v.sum(axis=1), 1.0, atol=1e-6):
+                P = v
+            elif v.max() <= 0 and np.allclose(np.exp(v).sum(axis=1), 1.0, atol=1e-6):
+                P = np.exp(v)
+            else:
+                continue
+        self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
+        self._D_rows += n
+        return
+    E = _linear_error(frame.f_locals, self._pending_raw)
+    self._pending_raw = None
+    if E is not None:
+        self._D_sum = E.sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
+        self._D_rows += n

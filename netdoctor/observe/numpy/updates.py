@@ -1,0 +1,306 @@
+"""Updates of the NumPy observer's network: each one seen (a change of the parameters' fingerprints), counted, and
+in a sampled window recorded in full (the step, the gradients that made it, the buffers), with the learning rate the
+program names and the constants it must not write.
+
+Mixed into :class:`~netdoctor.observe.numpy.backend.NumpyBackend` (its state is declared there).
+"""
+
+from __future__ import annotations
+
+import math
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from netdoctor.nn.threads import norm_one_thread
+from netdoctor.observe.numpy.arrays import LR_NAME, FrameLocals, Path, entries, fingerprint, resolve, sample_index
+from netdoctor.observe.numpy.roles import flat_arrays
+from netdoctor.observe.numpy.sharing import row_set, same_rows
+
+if TYPE_CHECKING:
+    from netdoctor.observe.numpy.backend import NumpyBackend
+
+WINDOWS = 64
+"""Update windows kept in full (sampled vectors); older ones only in running summaries."""
+
+
+def _arrays(self: NumpyBackend) -> list[np.ndarray | None]:
+    root = self.root.obj
+    return [resolve(root, prm.path) for prm in self.params]
+
+
+def _fingerprints(self: NumpyBackend, arrays: list[Any] | None = None) -> list[tuple[int, bytes]]:
+    """Each parameter's fingerprint (``arrays``: the parameters as resolved just now, if they were)."""
+    out = []
+    for prm, a, (_, _, last) in zip(self.params, self._arrays() if arrays is None else arrays, self._quick_plan):
+        out.append(fingerprint(a, prm.fp_idx) if isinstance(a, np.ndarray) and a.size > last else (0, b""))
+    return out
+
+
+def _sample_params(self: NumpyBackend) -> np.ndarray:
+    parts = []
+    for prm, a in zip(self.params, self._arrays()):
+        parts.append(entries(a, prm.idx).astype(float) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
+    return np.concatenate(parts) if parts else np.zeros(0)
+
+
+def _sample_buffers(self: NumpyBackend) -> np.ndarray | None:
+    """Sampled buffer entries laid out like :meth:`_sample_params` (NaN for parameters without a buffer)."""
+    root = self.root.obj
+    parts = []
+    for prm in self.params:
+        b = resolve(root, prm.buffer) if prm.buffer is not None else None
+        if isinstance(b, np.ndarray) and b.size > prm.idx[-1]:
+            parts.append(entries(b, prm.idx).astype(float))
+        else:
+            parts.append(np.full(len(prm.idx), np.nan))
+    return np.concatenate(parts) if parts else None
+
+
+def _buffer_arrays(self: NumpyBackend) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Each float buffer array now, with its parameter's sampled positions (one array under two paths once)."""
+    out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for prm in self.params:
+        b = resolve(self.root.obj, prm.buffer) if prm.buffer is not None else None
+        if isinstance(b, np.ndarray) and b.dtype.kind == "f" and b.size > prm.idx[-1]:
+            out.setdefault(id(b), (b, prm.idx))
+    return list(out.values())
+
+
+def _sample_returned(self: NumpyBackend, value: Any) -> np.ndarray | None:
+    arrays = flat_arrays(value)
+    if len(arrays) != len(self._grad_map):
+        return None
+    parts = [np.full(len(p.idx), np.nan) for p in self.params]
+    for a, i in zip(arrays, self._grad_map):
+        if i is not None and a.shape == self.params[i].shape:
+            parts[i] = entries(a, self.params[i].idx).astype(float)
+    return np.concatenate(parts)
+
+
+def _quick(self: NumpyBackend) -> list[Any]:
+    """Each parameter's identity and three of its fingerprint entries as Python floats (a few hundred
+    nanoseconds per array): a change here is what makes the full fingerprint worth taking."""
+    out: list[Any] = []
+    append = out.append
+    root = self.root.obj
+    if type(root) is FrameLocals:
+        root = root.frame.f_locals  # one copy of a running function's locals for all (each read copies them all)
+    self._quick_arrays = arrays = [resolve(root, path) for path, _, _ in self._quick_plan]
+    for a, (_, quick, last) in zip(arrays, self._quick_plan):
+        if isinstance(a, np.ndarray) and a.size > last:
+            append(id(a))
+            item = a.item
+            for i in quick:
+                append(item(i))
+        else:
+            append(None)
+    return out
+
+
+def _check_update(self: NumpyBackend, frame: FrameType | None) -> bool:
+    """Whether the parameters changed since the last look (an update was applied): it is recorded then."""
+    q = self._quick()
+    if q == self._q:
+        return False
+    self._q = q
+    fp = self._fingerprints(self._quick_arrays)
+    if fp == self._fp:
+        return False
+    moved = {i for i, (a, b) in enumerate(zip(fp, self._fp)) if a != b}
+    self._fp = fp
+    counts = self._changed_n
+    for i in moved:
+        counts[i] += 1
+    # an update moves each parameter once: layers that update themselves one call each make one update,
+    # which ends when an array it moved moves again
+    if self._moving and not self._moving & moved:
+        self._moving |= moved
+        self._continue_update(moved)
+        return True
+    self._moved_updates += 1
+    self._moving = moved
+    if self._deep:
+        self._on_update(frame, moved)
+    else:
+        self._count_update()
+    self.progress.at_update(frame, self.updates)
+    # the next window: watched in full (sampled parameters, buffers, gradients) or only counted, at a bounded rate
+    self._prev_deep, self._deep = self._deep, self.tracer.budget.deep()
+    if self._deep and self._P_prev is None:
+        self._P_prev = self._sample_params()
+    return True
+
+
+def _continue_update(self: NumpyBackend, moved: set[int]) -> None:
+    """The rest of an update applied tensor by tensor (``sgd(W1, g1)``, then ``sgd(b1, gb1)``, ...): part of the
+    window its first tensor closed, not a window of its own. The budget is asked once per update, so that a
+    deep window is one whole update and the next window's start is sampled after it (the buffers' carry-over)."""
+    if not (self._deep or self._prev_deep):
+        return
+    P = self._sample_params()
+    last = self.windows[-1] if self.windows else None
+    if self._prev_deep and last is not None and "delta" in last and self._P_prev is not None:
+        last["delta"] = last["delta"] + (P - self._P_prev)  # the window's step: every tensor's share of it
+        last["w"] = P
+    self._P_prev = P
+    self._note_nonfinite(P, moved)
+
+
+def _note_nonfinite(self: NumpyBackend, P: np.ndarray, moved: set[int]) -> None:
+    """The first update after which a sampled parameter is NaN or Inf (which arrays, from the whole arrays)."""
+    if self.nonfinite is None and not np.isfinite(P).all():
+        arrays = self._arrays()
+        bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
+        self.nonfinite = {"update": self.updates, "arrays": bad or [self.params[i].text for i in sorted(moved)],
+                          "where": "update"}
+
+
+def _count_update(self: NumpyBackend) -> None:
+    """An update of a window that was only counted: the light counters, and a fresh start for the next window."""
+    self.updates = self._updates_before + self._moved_updates + self.still_updates
+    self._P_prev = None
+    self._B_start = None
+    self._D_sum, self._D_rows = None, 0
+    self._window_calls = self._window_rows = 0
+    self._G_sum = None
+    self._close_segments()
+    self._fresh = True
+
+
+def _check_reset(self: NumpyBackend, frame: FrameType | None) -> None:
+    """An update too small to move any sampled weight still resets (or rescales) the buffers it applied.
+
+    Between two contributions only the update touches accumulated buffers: when they come back as a
+    multiple ``k`` in [0, 1) of what the last contribution left (zeros, or scaled in place by the learning
+    rate), an update was applied whose step was below the weights' float resolution (vanishing gradients).
+    It is counted; no update window is recorded for it (it moved nothing to measure).
+    """
+    if self.style != "accumulate" or self._B_last is None or self._fresh:
+        return
+    B = self._sample_buffers()
+    if B is None:
+        return
+    last = self._B_last
+    ok = np.isfinite(last) & np.isfinite(B)
+    with np.errstate(all="ignore"):
+        norm = float(np.dot(last[ok], last[ok]))
+        if norm == 0.0:
+            return
+        k = float(np.dot(B[ok], last[ok])) / norm
+        if not (0.0 <= k < 1.0 - 1e-9) or float(np.linalg.norm(B[ok] - k * last[ok])) > 1e-6 * math.sqrt(norm):
+            return
+    self.still_updates += 1
+    self._moving = set()
+    self.updates = self._updates_before + self._moved_updates + self.still_updates
+    self.progress.at_update(frame, self.updates)
+    self._unrecorded = True
+    self._window_calls = self._window_rows = 0
+    self._G_sum = None
+    self._D_sum, self._D_rows = None, 0
+    self._close_segments()
+    self._fresh = True
+
+
+def _on_update(self: NumpyBackend, frame: FrameType | None, moved: set[int]) -> None:
+    self.updates = self._updates_before + self._moved_updates + self.still_updates
+    self._deep_updates += 1
+    P = self._sample_params()
+    delta = P - self._P_prev if self._P_prev is not None else None
+    self._P_prev = P
+    if self.lr is None:
+        self._find_lr(frame)
+    window: dict[str, Any] = {"update": self.updates, "calls": self._window_calls, "rows": self._window_rows}
+    if delta is not None:
+        window["delta"] = delta
+        window["w"] = P
+    if self.style == "accumulate" and self._B_last is not None and self._B_start is not None:
+        window["B_start"], window["B_end"] = self._B_start, self._B_last
+        window["contrib"] = self._B_last - self._B_start
+    elif self.style == "overwrite" and self._B_last is not None:
+        window["contrib"] = self._B_last
+    elif self._G_sum is not None:
+        window["contrib"] = self._G_sum
+    self.windows.append(window)
+    if len(self.early) < 10:
+        self.early.append(window)
+    if len(self.windows) > WINDOWS:
+        self.windows.pop(0)
+    if self._D_sum is not None:
+        window["dsum"], window["drows"] = self._D_sum, self._D_rows
+    self._D_sum, self._D_rows = None, 0
+    self._window_calls = self._window_rows = 0
+    self._G_sum = None
+    self._close_segments()
+    self._fresh = True
+    if self._deep_updates in (1, 2, 4, 8) or self._deep_updates % 16 == 0:
+        self._norms(first=False)
+    self._note_nonfinite(P, moved)
+    for i, (p, text, idx, seen, rows, held) in enumerate(self._constants):
+        a = resolve(self.root.obj, p)
+        if text in self.mutated or not isinstance(a, np.ndarray):
+            continue
+        if a is not held:
+            # the name was bound to another array (``net.inputs = X[idx]`` at every step): nothing was written
+            # into the one it held, so the new one is watched from now on
+            self._constants[i] = self._watched_constant(p, text, a)
+            continue
+        if a.size > idx[-1] and entries(a, idx).tobytes() != seen:
+            if rows is not None and same_rows(rows, row_set(a)):
+                # the same rows in another order (shuffled in place): nothing was written into them
+                self._constants[i] = (p, text, idx, entries(a, idx).tobytes(), rows, held)
+                continue
+            self.mutated[text] = self.updates
+
+
+def _watched_constant(self: NumpyBackend, p: Path, text: str, a: np.ndarray) -> tuple:
+    """What a constant's watch keeps: its path and name, a few sampled entries and their bytes, its rows (to tell a
+    shuffle from a write), and the array itself (held: identity by ``is``, never by a reusable id)."""
+    idx = sample_index(a.size, 8, self.rng)
+    return (p, text, idx, entries(a, idx).tobytes(), row_set(a), a)
+
+
+def _norms(self: NumpyBackend, first: bool) -> None:
+    for prm, a in zip(self.params, self._arrays()):
+        if isinstance(a, np.ndarray):
+            with np.errstate(all="ignore"):
+                n = norm_one_thread(a)
+            if first:
+                self.norms_first[prm.text] = n
+            self.norms_last[prm.text] = n
+
+
+def _find_lr(self: NumpyBackend, frame: FrameType | None) -> None:
+    self._find_lr_named(frame, strict=True)
+    if self.lr is None:
+        self._find_lr_named(frame, strict=False)
+
+
+def _find_lr_named(self: NumpyBackend, frame: FrameType | None, *, strict: bool) -> None:
+    ok = (lambda k: LR_NAME.match(k) and k.lower() not in ("alpha", "rate")) if strict else LR_NAME.match
+    f, depth = frame, 0
+    while f is not None and depth < 4:
+        for k, v in f.f_locals.items():
+            if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
+                self.lr, self.lr_name = float(v), k
+                return
+        for v in list(f.f_locals.values()) + [getattr(f.f_locals.get("self"), k, None) for k in
+                                               getattr(f.f_locals.get("self"), "__dict__", {})]:
+            if type(v).__name__ in ("Namespace", "SimpleNamespace") or (
+                    hasattr(v, "__dict__") and not isinstance(v, type) and self.discovery.user_class(v)):
+                for k, x in vars(v).items():
+                    if ok(k) and isinstance(x, (float, int, np.floating)) and not isinstance(x, bool) and 0 < x < 1000:
+                        self.lr, self.lr_name = float(x), k
+                        return
+        me = f.f_locals.get("self")
+        if me is not None:
+            for k, v in getattr(me, "__dict__", {}).items():
+                if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
+                    self.lr, self.lr_name = float(v), f"self.{k}"
+                    return
+        f, depth = f.f_back, depth + 1
+    for k, v in (frame.f_globals.items() if frame is not None else ()):
+        if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
+            self.lr, self.lr_name = float(v), k
+            return
