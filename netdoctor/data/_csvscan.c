@@ -288,6 +288,17 @@ static PyMethodDef methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
+/* The stamp of this file that setup.py compiles in (NETDOCTOR_SOURCE, the first 16 hex digits of its SHA-256): the
+ * module's SOURCE, which netdoctor/_lazy.py compares with the source beside the built part. A build without it (not
+ * made by setup.py) has SOURCE "" and is not used where its source is at hand. */
+#define NETDOCTOR_STR(x) #x
+#define NETDOCTOR_XSTR(x) NETDOCTOR_STR(x)
+#ifdef NETDOCTOR_SOURCE
+#define NETDOCTOR_SOURCE_TEXT NETDOCTOR_XSTR(NETDOCTOR_SOURCE)
+#else
+#define NETDOCTOR_SOURCE_TEXT ""
+#endif
+
 static struct PyModuleDef module = {
     PyModuleDef_HEAD_INIT, "_csvscan", "One-pass parser of CSV blocks of whole numbers 0..255.", -1, methods,
     NULL, NULL, NULL, NULL,
@@ -311,5 +322,10 @@ PyInit__csvscan(void)
         width_max = __builtin_cpu_supports("avx2") ? 32 : 16;
     width = width_max;
 #endif
-    return PyModule_Create(&module);
+    PyObject *made = PyModule_Create(&module);
+    if (made != NULL && PyModule_AddStringConstant(made, "SOURCE", NETDOCTOR_SOURCE_TEXT) < 0) {
+        Py_DECREF(made);
+        return NULL;
+    }
+    return made;
 }

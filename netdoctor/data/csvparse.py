@@ -28,7 +28,6 @@ first bad line for the message. Every problem raises
 
 from __future__ import annotations
 
-import importlib
 import io
 import os
 import re
@@ -37,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import compiled_part
 from netdoctor.errors import DataFormatError, InvalidArgument
 
 __all__ = ["read_csv", "read_csv_stream"]
@@ -323,14 +323,14 @@ def compiled_scan() -> Callable[[Any, int, Any, int], Any] | None:
     """The compiled one-pass scan (``netdoctor/data/_csvscan.c``), or None where it was not built or is switched off.
 
     ``NETDOCTOR_PURE_CSV=1`` in the environment switches it off: the NumPy
-    parser then does the same work (the tests run both on the same inputs).
+    parser then does the same work (the tests run both on the same inputs). A scan built from another version of
+    ``_csvscan.c`` than the one beside it is not used (:func:`~netdoctor._lazy.compiled_part`; with
+    ``NETDOCTOR_REQUIRE_CSVSCAN`` set it fails instead).
     """
     if os.environ.get("NETDOCTOR_PURE_CSV", "") not in ("", "0"):
         return None
-    try:
-        return importlib.import_module("netdoctor.data._csvscan").scan
-    except ImportError:
-        return None
+    part = compiled_part("netdoctor.data._csvscan", "NETDOCTOR_REQUIRE_CSVSCAN")
+    return part.scan if part is not None else None
 
 
 def _scan_first(scan: Callable[[Any, int, Any, int], Any], block: np.ndarray, s: _Scratch) -> np.ndarray | None:

@@ -38,6 +38,17 @@
 
 #define CTRACE_API 2 /* bumped when the Python side's expectations change (tracer.py checks it) */
 
+/* The stamp of this file that setup.py compiles in (NETDOCTOR_SOURCE, the first 16 hex digits of its SHA-256): the
+ * module's SOURCE, which netdoctor/_lazy.py compares with the source beside the built part. A build without it (not
+ * made by setup.py) has SOURCE "" and is not used where its source is at hand. */
+#define NETDOCTOR_STR(x) #x
+#define NETDOCTOR_XSTR(x) NETDOCTOR_STR(x)
+#ifdef NETDOCTOR_SOURCE
+#define NETDOCTOR_SOURCE_TEXT NETDOCTOR_XSTR(NETDOCTOR_SOURCE)
+#else
+#define NETDOCTOR_SOURCE_TEXT ""
+#endif
+
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #define CTRACE_SUPPORTED 1
 #include <internal/pycore_frame.h> /* struct _frame: f_trace, f_fast_as_locals */
@@ -404,7 +415,8 @@ PyInit__ctrace(void)
         return NULL;
     }
     if (PyModule_AddIntConstant(module, "API", CTRACE_API) < 0 ||
-        PyModule_AddIntConstant(module, "SUPPORTED", CTRACE_SUPPORTED) < 0) {
+        PyModule_AddIntConstant(module, "SUPPORTED", CTRACE_SUPPORTED) < 0 ||
+        PyModule_AddStringConstant(module, "SOURCE", NETDOCTOR_SOURCE_TEXT) < 0) {
         goto error;
     }
 #if CTRACE_SUPPORTED

@@ -8,6 +8,8 @@ API: int
 """The interface's version: ``tracer.py`` uses a build whose API it knows, and its pure-Python tracer otherwise."""
 SUPPORTED: int
 """1 where this build has :class:`CallFilter` (CPython 3.11), else 0."""
+SOURCE: str
+"""The stamp of the ``_ctrace.c`` it was built from (``netdoctor._lazy.source_stamp``; "" when not built by setup.py)."""
 
 class CallFilter:
     """A trace function in C: calls of skipped code end there, and line events of frames traced by ``local`` away

@@ -91,6 +91,8 @@ from importlib.machinery import PathFinder
 from types import CodeType, FrameType
 from typing import Any, ClassVar, TypeVar
 
+from netdoctor._lazy import compiled_part
+
 __all__ = ["Budget", "sampled", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS", "EXPRESSION_SCOPES",
            "caller_of", "runs_program", "LAUNCHERS"]
 
@@ -99,11 +101,16 @@ PURE_ENV = "NETDOCTOR_PURE_TRACER"
 pure-Python one (the compiled call filter stays unused)."""
 
 
+REQUIRE_ENV = "NETDOCTOR_REQUIRE_CTRACE"
+"""An environment variable: set (to anything but "" or "0"), a compiled call filter built from another version of
+``_ctrace.c`` than the one beside it fails the import instead of leaving the pure-Python tracer in its place (CI)."""
+
+
 def _call_filter() -> Any:
-    """The compiled call filter's class, or None where the extension is absent, from another build or unsupported."""
-    try:
-        from netdoctor.observe import _ctrace
-    except ImportError:
+    """The compiled call filter's class, or None where the extension is absent, built from another version of its
+    source (see :func:`~netdoctor._lazy.compiled_part`) or unsupported."""
+    _ctrace = compiled_part("netdoctor.observe._ctrace", REQUIRE_ENV)
+    if _ctrace is None:
         return None
     if getattr(_ctrace, "API", None) != 2 or not getattr(_ctrace, "SUPPORTED", False):
         return None  # a stale build left beside newer sources, or a Python whose frames it does not know
