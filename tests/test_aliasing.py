@@ -157,6 +157,23 @@ def test_state_snapshot_restores_bindings_and_bytes():
     assert list(m.d) == ["a"] and m.count == 1 and rng.bit_generator.state == before
 
 
+def test_root_array_is_where_every_view_of_one_array_leads():
+    from netdoctor.buffers.reach import root_array
+
+    X = np.arange(60.0).reshape(6, 10).copy()  # owns its memory (a reshape is a view of the arange)
+    views = [X[1:], X[::2][1:], X.T, X.reshape(60)[5:], X[2].view(np.int64)]
+    for v in views:
+        root = root_array(v)
+        assert root.base is None and np.shares_memory(root, v)
+        assert root is root_array(X) is X
+    assert root_array(X.copy()) is not X
+    windows = np.lib.stride_tricks.sliding_window_view(X, 3, axis=1)  # stride tricks keep a base that is no array
+    assert root_array(windows) is windows
+    raw = bytearray(80)
+    flat = np.frombuffer(raw)  # the root is the array that views the foreign buffer, not the buffer
+    assert root_array(flat[2:][::2]) is flat and flat.base is not None
+
+
 def test_reach_samples_long_lists():
     m = net(samples=[np.zeros(2) for _ in range(1000)])
     r = Reach(m)

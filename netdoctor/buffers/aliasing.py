@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.buffers.reach import ATOMS, OPAQUE, Reach, StateSnapshot, unwrap
+from netdoctor.buffers.reach import ATOMS, OPAQUE, Reach, StateSnapshot, root_array, unwrap
 from netdoctor.buffers.roles import is_template, path_role
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import SharedMemory
@@ -121,8 +121,8 @@ def _repeated(reach: Reach, parent: int, labels: list[str], o: Any) -> Finding |
 
 
 def _root_base(a: np.ndarray) -> Any:
-    while isinstance(a.base, np.ndarray):
-        a = a.base
+    """The object that owns ``a``'s memory: its root array, or the buffer that array views (``np.frombuffer``)."""
+    a = root_array(a)
     return a.base if a.base is not None else a
 
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from netdoctor.buffers.aliasing import find_aliasing
 from netdoctor.buffers.probe_fit import analyse_updates
-from netdoctor.buffers.reach import Reach, StateSnapshot, scratch_copy, unwrap
+from netdoctor.buffers.reach import Reach, StateSnapshot, root_array, scratch_copy, unwrap
 from netdoctor.buffers.roles import container, is_constant, is_template, path_role
 from netdoctor.errors import InvalidArgument, ProtocolError
 from netdoctor.findings import Finding, Severity
@@ -164,10 +164,7 @@ def _has_views(model: Any) -> bool:
     arrays = Reach(unwrap(model)).arrays().values()
     groups: dict[int, list[np.ndarray]] = {}
     for a in arrays:
-        base = a
-        while isinstance(base.base, np.ndarray):
-            base = base.base
-        group = groups.setdefault(id(base), [])
+        group = groups.setdefault(id(root_array(a)), [])
         if any(np.may_share_memory(b, a) for b in group):
             return True
         group.append(a)

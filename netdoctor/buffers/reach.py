@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Reach", "StateSnapshot", "unwrap", "scratch_copy", "MAX_ITEMS", "OPAQUE"]
+__all__ = ["Reach", "StateSnapshot", "unwrap", "scratch_copy", "root_array", "MAX_ITEMS", "OPAQUE"]
 
 ATOMS = (str, bytes, int, float, complex, bool, type(None), np.generic, range, slice, np.dtype)
 """Values with nothing inside worth walking."""
@@ -41,6 +41,18 @@ def unwrap(model: Any) -> Any:
     """The user's own network behind an adapted model (the model itself otherwise)."""
     inner = getattr(model, "__netdoctor_wrapped__", None)
     return model if inner is None else inner
+
+
+def root_array(a: np.ndarray) -> np.ndarray:
+    """The array at the root of view ``a``: ``.base`` followed while it is an array (``a`` itself when it owns its
+    memory, or views a buffer that is no array: ``np.frombuffer``, and the views stride tricks make).
+
+    Every view of one array leads to the same root: the one walk over bases that the aliasing scan, the training
+    probe and ``netdoctor run``'s watch of data tables group arrays by.
+    """
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return a
 
 
 class Reach:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from netdoctor.buffers.reach import root_array
 from netdoctor.observe.numpy.arrays import entries, path_text, resolve, sample_index, walk_arrays
 from netdoctor.observe.numpy.sharing import row_set, same_rows
 
@@ -70,9 +71,7 @@ def _forward_inputs(self: NumpyBackend, frame: FrameType) -> None:
 def _table_under(v: np.ndarray, table: int) -> np.ndarray | None:
     """The array at the root of view ``v`` when it holds at least ``table`` times ``v``'s entries (a table, not a
     temporary of about ``v``'s own size), else None (``v`` is no view, or is empty)."""
-    base = v
-    while isinstance(base.base, np.ndarray):
-        base = base.base
+    base = root_array(v)
     if base is v or v.size == 0 or base.size < table * v.size:
         return None
     return base
