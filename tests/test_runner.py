@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -232,6 +233,63 @@ def test_a_helper_module_named_like_a_library_does_not_break_the_report(tmp_path
     assert got.returncode == NOTHING_OBSERVED and "Traceback" not in got.stderr, got.stderr
     assert (tmp_path / "r.html").read_text().lower().startswith("<!doctype html")
     assert json.loads((tmp_path / "r.json").read_text())["ok"] is True
+
+
+TRAINS = """import numpy as np
+rng = np.random.default_rng(0)
+X, y = rng.normal(size=(256, 20)), rng.integers(0, 4, 256)
+W1, b1, W2, b2 = rng.normal(0, 0.3, (20, 16)), np.zeros(16), rng.normal(0, 0.3, (16, 4)), np.zeros(4)
+
+
+def forward(x):
+    h = np.tanh(x @ W1 + b1)
+    z = h @ W2 + b2
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return h, e / e.sum(axis=1, keepdims=True)
+
+
+def backward(x, t, h, p):
+    d = (p - np.eye(4)[t]) / len(x)
+    dh = (d @ W2.T) * (1 - h ** 2)
+    return x.T @ dh, dh.sum(axis=0), h.T @ d, d.sum(axis=0)
+
+
+for epoch in range(10):
+    for i in range(0, 256, 32):
+        x, t = X[i:i + 32], y[i:i + 32]
+        h, p = forward(x)
+        for P, G in zip((W1, b1, W2, b2), backward(x, t, h, p)):
+            P -= 0.5 * G
+print("trained")
+"""
+"""A small batched NumPy program: 80 updates of a 20-16-4 tanh network."""
+
+
+def test_a_script_beside_a_copy_of_netdoctor_is_watched_by_the_running_netdoctor_alone(tmp_path):
+    # a script in a folder that holds a netdoctor package (the root of a checkout): the observer's own imports while
+    # the program runs must not come from that copy, which would run as the program's code (traced and watched)
+    beside, alone = tmp_path / "checkout", tmp_path / "alone"
+    (beside / "netdoctor").mkdir(parents=True)
+    alone.mkdir()
+    (beside / "netdoctor" / "__init__.py").write_text(
+        "import pathlib\npathlib.Path(__file__).with_name('IMPORTED').write_text('yes')\n"
+        "raise ImportError('the copy beside the script was imported')\n")
+    reports = []
+    for folder in (beside, alone):
+        name = script(folder, "train.py", TRAINS)
+        want = plain(folder, name)
+        got = netdoctor(folder, "--json", "r.json", name)
+        assert want.stdout == "trained\n" and got.stdout.startswith(want.stdout), got.stdout
+        assert got.stderr == want.stderr == "", got.stderr
+        reports.append(json.loads((folder / "r.json").read_text()))
+    assert not (beside / "netdoctor" / "IMPORTED").exists()
+    context = [{k: v for k, v in r["context"].items() if k not in ("command", "seconds", "observer_seconds")} for r in reports]
+    for c in context:  # the update check's note ends in its time
+        c["notes"] = [re.sub(r"[\d.]+ s\)$", "s)", note) for note in c.get("notes", [])]
+    assert context[0]["updates_observed"] == 80, context[0]
+    assert not any("stopped early" in note for note in context[0].get("notes", [])), context[0]["notes"]
+    assert context[0] == context[1]
+    assert reports[0]["findings"] == reports[1]["findings"]
 
 
 # -- argument messages ----------------------------------------------------------------------------

@@ -245,6 +245,10 @@ def _startup_modules() -> set[str]:
     return set(proc.stdout.split())
 
 
+_OWN_PACKAGE = __name__.partition(".")[0]
+"""The top-level package of the running netdoctor (never hidden from it, see :func:`_hide_shadowed_modules`)."""
+
+
 def _hide_shadowed_modules(folder: str) -> None:
     """Take out of ``sys.modules`` the modules netdoctor imported that the program's own files shadow.
 
@@ -253,8 +257,13 @@ def _hide_shadowed_modules(folder: str) -> None:
     ``rich``) before, and the script must not get it. Modules that ``python``
     itself imports at start-up stay (the script would get those too). They all
     come back after the run (:func:`_forget_user_modules`).
+
+    netdoctor's own package always stays, even where the script's folder holds a copy of it (a script in the root of
+    a netdoctor checkout): the observer imports its own modules while the program runs (rules, recorders), and taken
+    out, they would come from that copy, as the user's code: traced and watched like the program's own, by a second
+    observer of different classes. A program there that imports ``netdoctor`` gets the running one.
     """
-    tops = {name.partition(".")[0] for name in sys.modules} - {"__main__"}
+    tops = {name.partition(".")[0] for name in sys.modules} - {"__main__", _OWN_PACKAGE}
     shadowed = [top for top in tops if os.path.isfile(os.path.join(folder, top + ".py"))
                 or os.path.isfile(os.path.join(folder, top, "__init__.py"))]
     if not shadowed:
