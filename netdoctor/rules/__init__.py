@@ -10,6 +10,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.outputs`: ``constant-output``, ``class-collapse``, ``no-learning``;
 * :mod:`~netdoctor.rules.stability`: ``non-finite``, ``exploding-gradients``, ``vanishing-gradients``;
 * :mod:`~netdoctor.rules.learning_rate`: ``learning-rate-too-high``, ``learning-rate-too-low``;
+* :mod:`~netdoctor.rules.learning`: whether the run learns (no code of its own: the rules above read it);
 * :mod:`~netdoctor.rules.updates`: ``stale-accumulator``, ``summed-gradient``;
 * :mod:`~netdoctor.rules.targets`: ``constant-targets``;
 * :mod:`~netdoctor.rules.oddities`: ``odd-values`` (a data file's cells or labels unlike all the others);
@@ -62,12 +63,14 @@ if TYPE_CHECKING:
         SharedMemory,
         TargetBuilder,
         TargetCounts,
+        TrainingCurve,
         UpdateFit,
         UpdateSizes,
     )
     from netdoctor.rules.fit import update_mismatch
     from netdoctor.rules.frozen import frozen_parameters
     from netdoctor.rules.inputs import bad_initial_loss, unscaled_inputs
+    from netdoctor.rules.learning import learns, learns_well
     from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
     from netdoctor.rules.losses import double_softmax
     from netdoctor.rules.modes import eval_mode_training, train_mode_evaluation
@@ -87,7 +90,7 @@ _EXPORTS = {
     "gradient_mismatch_in_updates": "backprop",
     "CAUSES": "causes",
     "link_causes": "causes",
-    **{name: "evidence" for name in ("AccuracyTrace", "BatchCoupling", "BatchScale", "CarryOver", "Confusion", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "UpdateFit", "UpdateSizes")},
+    **{name: "evidence" for name in ("AccuracyTrace", "BatchCoupling", "BatchScale", "CarryOver", "Confusion", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "TrainingCurve", "UpdateFit", "UpdateSizes")},
     "saturated_activations": "activations",
     "dead_units": "activations",
     "constant_output": "outputs",
@@ -97,6 +100,8 @@ _EXPORTS = {
     "vanishing_gradients": "stability",
     "learning_rate_too_high": "learning_rate",
     "learning_rate_too_low": "learning_rate",
+    "learns": "learning",
+    "learns_well": "learning",
     "stale_accumulator": "updates",
     "summed_gradient": "updates",
     "constant_targets": "targets",

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from netdoctor.findings import Finding
-from netdoctor.rules.evidence import LayerActivity
+from netdoctor.findings import Finding, Severity
+from netdoctor.rules.evidence import LayerActivity, TrainingCurve
+from netdoctor.rules.learning import curve_evidence, curve_text, learns_well
 from netdoctor.rules.policy import (
     DEAD_ERROR,
     DEAD_WARN,
@@ -47,12 +48,13 @@ def _start(share: float | None, after: int = 0) -> str:
     return f" ({100 * share:.1f}% after the first {after} updates)" if after > 1 else f" ({100 * share:.1f}% after the first update)"
 
 
-def saturated_activations(layers: Sequence[LayerActivity]) -> Finding | None:
+def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCurve | None = None) -> Finding | None:
     """``saturated-activations``: the worst hidden layer with >= :data:`SATURATION_WARN` of its entries in the flat ends.
 
-    Severity: error from :data:`SATURATION_ERROR` on. The NumPy observer adds
-    the starting scale of the weights that feed the layer when the saturation was there
-    from the start.
+    Severity: error from :data:`SATURATION_ERROR` on; info in a run whose training
+    accuracy (``curve``) rises close to all right (:func:`~netdoctor.rules.learning.learns_well`):
+    the saturation costs it little. The NumPy observer adds the starting scale of
+    the weights that feed the layer when the saturation was there from the start.
     """
     hit = [l for l in _judged(layers) if l.saturation is not None and l.saturation >= SATURATION_WARN]
     if not hit:
@@ -72,14 +74,19 @@ def saturated_activations(layers: Sequence[LayerActivity]) -> Finding | None:
             init = f" It is there from the start: `{i.tensor}` starts with std {i.std:.3g}, "
         init += (f"{i.std * math.sqrt(i.fan_in):.0f}x the 1/sqrt(fan_in) = {1 / math.sqrt(i.fan_in):.3g} that keeps "
                  f"{worst.activation} in its linear range.")
+    well = learns_well(curve)
+    seen = ""
+    if curve is not None:
+        seen = (f" The run learns all the same: {curve_text(curve)}." if well else
+                f" The run's {curve_text(curve)}.")
     return Finding(
-        "saturated-activations", severity_by_share(sat, SATURATION_ERROR), where,
+        "saturated-activations", Severity.INFO if well else severity_by_share(sat, SATURATION_ERROR), where,
         f"{100 * sat:.1f}% of the {worst.activation} activations of {worst.layer} sit in the flat ends of the function "
-        f"{worst.window}{first}{_start(start, worst.start_after)}." + init,
+        f"{worst.window}{first}{_start(start, worst.start_after)}." + init + seen,
         {"saturation": sat, "limit": SATURATION_WARN, "at_start": start, "first_step": worst.first_seen, "units": worst.units,
          "rows": worst.rows, "layers": {l.layer: l.saturation for l in hit},
          **({"init_std": worst.init.std, "fan_in": worst.init.fan_in, "init_after_updates": worst.init.after}
-            if worst.init else {})},
+            if worst.init else {}), **curve_evidence(curve)},
         fix=SATURATION_FIX[worst.framework],
         explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer "
         "and its weights stop changing.",

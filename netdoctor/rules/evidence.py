@@ -16,7 +16,7 @@ from netdoctor.data.oddities import OddPlaces
 from netdoctor.rules.policy import Framework
 
 __all__ = [
-    "InitScale", "LayerActivity", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace",
+    "InitScale", "LayerActivity", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace", "TrainingCurve",
 ]
 
 
@@ -130,6 +130,31 @@ class NormTrace:
 
 
 @dataclass(frozen=True)
+class TrainingCurve:
+    """How often the network's own outputs named the class of the targets they were trained toward, on the training
+    batches of an early and a late window of the run (``netdoctor run`` on NumPy: the outputs and targets the program
+    itself compared). Says whether the run learns without an evaluation of the program's own."""
+
+    where: str
+    """The forward whose outputs were compared (``forward()``)."""
+    early: float
+    early_rows: int
+    early_updates: tuple[int, int]
+    """The updates the program had applied at the window's first and last rows."""
+    late: float
+    late_rows: int
+    late_updates: tuple[int, int]
+    chance: float
+    """The share of the most frequent class among the late window's targets: what answering one class scores."""
+    loss_early: float | None = None
+    loss_late: float | None = None
+    loss: str = ""
+    """What the losses are (``cross-entropy``: of the output probabilities), "" when not known."""
+    classes: int = 0
+    """The output's width (answering 1/classes for every class scores a cross-entropy of log(classes))."""
+
+
+@dataclass(frozen=True)
 class GradientScale:
     """|dL/dW| / |W| of one weight tensor at the first and the last measurement, with the loss at both."""
 
@@ -234,6 +259,8 @@ class UpdateSizes:
     """The final accuracy, when the run evaluated one."""
     summed_batch: int | None = None
     """The batch size, when the model says its gradient is summed over the batch (not averaged)."""
+    curve: TrainingCurve | None = None
+    """The training accuracy early and late, when the recorder paired outputs with their targets."""
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ import statistics
 
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import LearningRateHistory, UpdateSizes
+from netdoctor.rules.learning import curve_evidence, curve_text, learns
 from netdoctor.rules.policy import (
     ADAPTIVE_LR_HIGH,
     LOW_LR_GRADIENT,
@@ -117,7 +118,7 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     div = diverged(u)
     if not (up > limit or div or u.weights_nonfinite):
         return None
-    if not (div or u.weights_nonfinite) and u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS:
+    if not (div or u.weights_nonfinite) and (u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS or learns(u.curve)):
         return None
     if settled(u, limit) and not (div or u.weights_nonfinite):
         return None
@@ -137,13 +138,15 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     if u.summed_batch and isinstance(u.lr, (int, float)):
         note += (f" Gradients are summed over the batch, so the effective learning rate is {u.lr:g} x {u.summed_batch} = "
                  f"{u.lr * u.summed_batch:g}.")
+    if u.curve is not None:
+        note += f" The run's {curve_text(u.curve)}."
     return Finding(
         "learning-rate-too-high", Severity.ERROR if up > 1 or div or u.weights_nonfinite else Severity.WARNING, u.where,
         what + note,
         {"update_ratio": up, "ratios": list(u.first[:5]), "typical_ratio": u.typical, "tensor": u.tensor or None,
          "step": u.first_step, "lr": u.lr,
          "limit": limit, "diverged": div, "weights_nonfinite": u.weights_nonfinite, "loss_first": u.loss_first,
-         "loss_last": u.loss_last},
+         "loss_last": u.loss_last, **curve_evidence(u.curve)},
         fix="Divide the learning rate by 10 (or average, not sum, the gradient over the batch).",
         explanation="An update that is a large fraction of the weights overshoots the minimum; the loss oscillates or grows "
         "and units saturate.",
@@ -161,7 +164,7 @@ def learning_rate_too_low(u: UpdateSizes) -> Finding | None:
         return None
     if u.gradient is not None and not u.gradient >= LOW_LR_GRADIENT:
         return None  # small gradients, small steps: not the learning rate's fault (vanishing, or converged)
-    if u.accuracy is not None and u.accuracy > LR_LOW_LEARNS:
+    if u.accuracy is not None and u.accuracy > LR_LOW_LEARNS or learns(u.curve):
         return None
     a, b = u.loss_first, u.loss_last
     if u.accuracy is None and a is not None and b is not None and not b > LR_LOW_LOSS_LEFT * a:
@@ -174,13 +177,15 @@ def learning_rate_too_low(u: UpdateSizes) -> Finding | None:
     loss = f", and the loss went only from {a:.4g} to {b:.4g}" if a is not None and b is not None else ""
     if math.isfinite(total):
         loss += f"; over all {u.steps:,} updates the weights moved by at most {100 * total:.2g}% of their size"
+    if u.curve is not None:
+        loss += f"; the run's {curve_text(u.curve)}"
     return Finding(
         "learning-rate-too-low", Severity.WARNING, u.where,
         f"One update changes {u.tensor or 'the weights'} by only {up:.1e} of its size ({how}){grad}: with {_lr(u)} learning "
         f"is too slow to see{loss}.",
         {"update_ratio": up, "gradient_ratio": u.gradient, "tensor": u.tensor or None, "lr": u.lr, "limit": LR_LOW_UPDATE,
          "accuracy": u.accuracy, "loss_first": a, "loss_last": b, "steps": u.steps,
-         "total_movement": total if math.isfinite(total) else None},
+         "total_movement": total if math.isfinite(total) else None, **curve_evidence(u.curve)},
         fix=f"Multiply the learning rate by about {factor:g} (updates of ~1e-3 to 1e-2 of the weights per step are typical).",
         explanation="The gradient is healthy but the steps taken along it are tiny: the weights barely move in a few epochs, "
         "so the network looks as if it does not learn.",

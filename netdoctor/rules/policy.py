@@ -98,6 +98,20 @@ REFERENCE_LEARNS = 0.20
 COMPARABLE_GAP = 0.05
 """Gap below which the two runs count as comparable (seed-to-seed spread of 3-epoch MNIST runs is ~1-3 points)."""
 
+# -- does the run learn (rules/learning.py) -----------------------------------------------------
+LEARNS_SHARE = 0.5
+"""A run learns when its late training accuracy covers at least this share of the way from chance (the most frequent
+class's share of the targets) to every row right: ``tiny_init`` (4 classes) goes from 27% to 100%; a learning rate
+100x too high stays at 10-18% on 10 classes. Weight growth alone is no explosion in such a run."""
+LEARNS_WELL_SHARE = 0.8
+"""The stricter bar under which a saturation share stays a warning: ``pure_params`` (3 classes, 61% of its sigmoids
+saturated) reaches 94%, 0.91 of the way; a saturating initialisation of 10 classes trains to about 0.5-0.8 of it."""
+LEARNS_ERROR_FELL = 0.75
+"""... and its share of training rows wrong must have fallen to at most this share of the early window's: a stale
+accumulator (``global_grads_stale``) holds 78% -> 75% while its weights blow up and its units saturate."""
+LEARNS_MIN_ROWS = 64
+"""Training rows each window needs before the run is said to learn."""
+
 # -- stability (rules/stability.py) ----------------------------------------------------------
 EXPLODING_WEIGHT_GROWTH = 10.0
 """Weight norm growth (final / initial) that counts as exploding; healthy 3-epoch runs grow < 3x."""

@@ -6,7 +6,8 @@ import math
 from collections.abc import Sequence
 
 from netdoctor.findings import Finding, Severity
-from netdoctor.rules.evidence import GradientScale, NonFinite, NormTrace
+from netdoctor.rules.evidence import GradientScale, NonFinite, NormTrace, TrainingCurve
+from netdoctor.rules.learning import curve_evidence, curve_text, learns
 from netdoctor.rules.policy import (
     EXPLODING_GRAD_GROWTH,
     EXPLODING_LOSS_FELL,
@@ -33,8 +34,9 @@ EXPLODING_FIX = {
 }
 
 
-def _growth(t: NormTrace) -> tuple[float, float, int | None]:
-    """(largest weight growth, largest gradient growth, first step past a limit) against the first finite norms."""
+def _growth(t: NormTrace, learning: bool = False) -> tuple[float, float, int | None]:
+    """(largest weight growth, largest gradient growth, first step past a limit) against the first finite norms.
+    ``learning``: the run's training accuracy rose well above chance (weight growth alone is then not judged)."""
     w0 = t.weight_norms[0] if t.weight_norms else 0.0
     gs = t.grad_norms or ()
     g0 = next((g for g in gs if math.isfinite(g) and g > 0), math.nan)
@@ -43,8 +45,10 @@ def _growth(t: NormTrace) -> tuple[float, float, int | None]:
     first = None
     # Weights that grow while the loss falls are converging (logits scaling up), not blowing up: their growth alone is
     # not judged then; a gradient that grows still is.
-    converging = (t.loss_start is not None and t.loss_end is not None and t.loss_start > 0
-                  and t.loss_end <= EXPLODING_LOSS_FELL * t.loss_start)
+    # So are weights that grow while the training accuracy rises well above chance: a small initialisation growing to
+    # its working size (``tiny_init``: 33x from 0.01 x N(0, 1) while it learns to 100%).
+    converging = learning or (t.loss_start is not None and t.loss_end is not None and t.loss_start > 0
+                              and t.loss_end <= EXPLODING_LOSS_FELL * t.loss_start)
     for i in range(1, len(t.steps)):
         # Non-finite values are the non-finite rule's: growth is judged on finite norms only.
         w = t.weight_norms[i] / w0 if w0 > 0 and math.isfinite(t.weight_norms[i]) and not converging else 1.0
@@ -55,15 +59,19 @@ def _growth(t: NormTrace) -> tuple[float, float, int | None]:
     return wg, gg, first
 
 
-def exploding_gradients(traces: Sequence[NormTrace], framework: Framework, *, unit: str = "step") -> Finding | None:
+def exploding_gradients(traces: Sequence[NormTrace], framework: Framework, *, unit: str = "step",
+                        curve: TrainingCurve | None = None) -> Finding | None:
     """``exploding-gradients``: a weight tensor's norm grew >= :data:`EXPLODING_WEIGHT_GROWTH` x or its gradient's
     >= :data:`EXPLODING_GRAD_GROWTH` x. Always an error.
 
     Weight matrices are judged (biases only when there is no weight matrix);
-    the tensor that crossed first is named, with every other that did.
+    the tensor that crossed first is named, with every other that did. Weight
+    growth is not judged while the loss falls to half its start or the training
+    accuracy (``curve``) rises well above chance (:func:`~netdoctor.rules.learning.learns`).
     """
     judged = [t for t in traces if t.is_weight and len(t.steps) >= 2] or [t for t in traces if len(t.steps) >= 2]
-    grown = [(first, t, wg, gg) for t in judged for wg, gg, first in [_growth(t)] if first is not None]
+    learning = learns(curve)
+    grown = [(first, t, wg, gg) for t in judged for wg, gg, first in [_growth(t, learning)] if first is not None]
     if not grown:
         return None
     grown.sort(key=lambda g: (g[0], -max(g[2], g[3] / EXPLODING_GRAD_GROWTH * EXPLODING_WEIGHT_GROWTH)))
@@ -74,12 +82,13 @@ def exploding_gradients(traces: Sequence[NormTrace], framework: Framework, *, un
         what = f"the gradient of {t.tensor} grew {gg:.0f}x"
     what += f", past the limit at {unit} {step}"
     others = [g[1].tensor for g in grown[1:]]
+    seen = f"; {curve_text(curve)}" if curve is not None else ""
     return Finding(
         "exploding-gradients", Severity.ERROR, t.tensor,
-        f"The updates blow up: {what}" + (f"; also {_list(others)}" if others else "") + ".",
+        f"The updates blow up: {what}" + (f"; also {_list(others)}" if others else "") + seen + ".",
         {"tensor": t.tensor, "step": step, "weight_growth": wg, "grad_growth": gg, "tensors": [g[1].tensor for g in grown],
          "initial_norm": t.weight_norms[0], "largest_norm": max(t.weight_norms),
-         "limits": [EXPLODING_WEIGHT_GROWTH, EXPLODING_GRAD_GROWTH]},
+         "limits": [EXPLODING_WEIGHT_GROWTH, EXPLODING_GRAD_GROWTH], **curve_evidence(curve)},
         fix=EXPLODING_FIX[framework],
         explanation="Each too-large step overshoots and makes the next gradient larger; weights grow until the activations "
         "saturate or overflow.",

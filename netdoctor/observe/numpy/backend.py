@@ -55,6 +55,7 @@ from netdoctor.observe.numpy.activations import (
 )
 from netdoctor.observe.numpy.arrays import Path, resolve, weak
 from netdoctor.observe.numpy.discovery import Discovery
+from netdoctor.observe.numpy.learning import TrainingAccuracy
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
 from netdoctor.observe.numpy.outputs import (
     _close_segments,
@@ -283,6 +284,8 @@ class NumpyBackend:
         self.kinds: dict[int, str] = {}
         self.out_rows: list[np.ndarray] = []
         self._out_rows_n = 0
+        self.learning = TrainingAccuracy()
+        """The forward's outputs paired with their step's targets, early and late: the training accuracy."""
         """Rows held in ``out_rows`` (a running count: summing the ring at every output would cost a loop over it)."""
         self.predictions: dict[CodeType, Counter] = {}
         self.eval_segments: list[dict[str, Any]] = []
@@ -515,6 +518,10 @@ class NumpyBackend:
                 seen += f", learning rate {self.lr_measured:.4g} (measured: each step over {self.lr_read or 'the array it read'})"
             if self.adaptive is not None:
                 seen += f", an adaptive update rule (each step ~ m / sqrt(v): {self.adaptive:.2g} per entry)"
+            curve = self.learning.curve("the forward")
+            if curve is not None:  # the outputs against their own step's targets: does the run learn
+                seen += (f"; training accuracy {100 * curve.early:.0f}% -> {100 * curve.late:.0f}% (first "
+                         f"{curve.early_rows:,}, last {curve.late_rows:,} rows; one class for all: {100 * curve.chance:.0f}%)")
             ctx["training"] = seen
         ctx["updates_observed"] = self.updates
         ctx.update(self._expected())

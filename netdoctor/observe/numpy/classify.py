@@ -500,9 +500,9 @@ class Classifier:
             contributor = busiest.code if busiest is not None and busiest.grad_calls else None
         kept = {prm.path for prm in params}  # the parameters found, not caches or buffers named like them
         # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
+        # (the weight matrices among the parameters found by their behaviour, whatever their names: P['w_in'] too)
         ratios = [rs for rs in ([r for c, r in st.ratios if c == updater] for p, st in stats.items()
-                                if p in kept and array_role(st.text) == "param" and len(st.shape) == 2
-                                and min(st.shape) > 1 and not is_bias(st.text)) if rs]
+                                if p in kept and len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text)) if rs]
         buffer_paths = {prm.buffer for prm in params if prm.buffer is not None}
         constants = [(p, st.text) for p, st in stats.items()
                      if is_constant(st.text) and array_role(st.text) != "param" and p not in buffer_paths]

@@ -62,6 +62,7 @@ def _forward_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
             self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
         self._D_rows += len(rows)
     self._forward_returns += 1
+    self.learning.output(rows, self.updates)
     if len(self.out_rows) < RING // 8 or self._forward_returns % 4 == 0:
         kept = rows[:64].astype(float)
         self.out_rows.append(kept)

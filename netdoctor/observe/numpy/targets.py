@@ -237,14 +237,14 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
                     self._target_codes[key] = top
             if top >= 0:
                 self._inline_name = name
-                self._count_one_target(top, v)
+                self._count_one_target(top, v, at=self.updates - 1)
                 return
             continue
         if v.ndim == 1 and v.dtype.kind in "iu" and v.size != n_out:
             counts = np.bincount(v.astype(np.intp, copy=False), minlength=n_out) if v.min() >= 0 else None
             if counts is not None and len(counts) == n_out:
                 self._inline_name = name
-                self._count_labels(v, counts)
+                self._count_labels(v, counts, at=self.updates - 1)
                 return
             continue
         rows = class_rows(v, n_out, n_in)
@@ -254,13 +254,15 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
         two = ((rows == low[:, None]) | (rows == high[:, None])).all() and bool((high > low).all())
         if two and one_top(rows):
             self._inline_name = name
-            self._count_targets(rows, v)
+            self._count_targets(rows, v, at=self.updates - 1)
             return
 
 
-def _count_labels(self: NumpyBackend, labels: np.ndarray, counts: np.ndarray) -> None:
-    """A batch of integer labels (``counts``: their ``np.bincount``)."""
+def _count_labels(self: NumpyBackend, labels: np.ndarray, counts: np.ndarray, *, at: int | None = None) -> None:
+    """A batch of integer labels (``counts``: their ``np.bincount``). ``at``: the updates applied before the step they
+    belong to (read at a loop head after its update: one fewer than counted now)."""
     n = len(labels)
+    self.learning.targets(labels, self.updates if at is None else at)
     self._window_rows += n
     self.target_samples += n
     self._targets.add_counts(counts, n)
@@ -274,8 +276,9 @@ def _count_labels(self: NumpyBackend, labels: np.ndarray, counts: np.ndarray) ->
                 self.target_values.setdefault(np.asarray(labels.dtype.type(r)).tobytes(), 0)
 
 
-def _count_one_target(self: NumpyBackend, top: int, v: np.ndarray) -> None:
+def _count_one_target(self: NumpyBackend, top: int, v: np.ndarray, *, at: int | None = None) -> None:
     """One target vector of class ``top`` (:meth:`_count_targets` of a single row, without its array work)."""
+    self.learning.targets(top, self.updates if at is None else at)
     self._window_rows += 1
     self.target_samples += 1
     self._targets.add_one(top)
@@ -286,11 +289,12 @@ def _count_one_target(self: NumpyBackend, top: int, v: np.ndarray) -> None:
         self.target_values[key] = 1
 
 
-def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray) -> None:
+def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: int | None = None) -> None:
     n_out = self.layout[1][-1] if self.layout else 0
     if rows.ndim == 1:  # integer labels
-        self._count_labels(rows, np.bincount(rows.astype(np.intp, copy=False), minlength=n_out))
+        self._count_labels(rows, np.bincount(rows.astype(np.intp, copy=False), minlength=n_out), at=at)
         return
+    self.learning.targets(rows, self.updates if at is None else at)
     self._window_rows += len(rows)
     self.target_samples += len(rows)
     if len(rows) == 1:

@@ -52,6 +52,7 @@ from netdoctor.rules.evidence import (
     SharedMemory,
     TargetBuilder,
     TargetCounts,
+    TrainingCurve,
     UpdateSizes,
 )
 from netdoctor.rules.frozen import frozen_parameters
@@ -651,11 +652,19 @@ def _nonfinite(b: NumpyBackend) -> Finding | None:
                                                              "lines": [str(l) for l in lines]}))
 
 
+def _curve(b: NumpyBackend) -> TrainingCurve | None:
+    """The training accuracy early and late (see :mod:`netdoctor.observe.numpy.learning`), when enough was paired."""
+    fwd = sorted(f"{c.co_name}()" for c in b.forward)
+    return b.learning.curve(", ".join(fwd) or "the forward")
+
+
 def _exploding(b: NumpyBackend) -> Finding | None:
+    c = _curve(b)
+    losses = (c.loss_early, c.loss_late) if c is not None and c.loss else (None, None)
     traces = [NormTrace(p.text, (0, b.updates), (b.norms_first[p.text], b.norms_last.get(p.text, math.nan)),
-                        is_weight=len(p.shape) == 2 and not p.bias)
+                        is_weight=len(p.shape) == 2 and not p.bias, loss_start=losses[0], loss_end=losses[1])
               for p in b.params if p.text in b.norms_first]
-    return exploding_gradients(traces, Framework.NUMPY, unit="update")
+    return exploding_gradients(traces, Framework.NUMPY, unit="update", curve=c)
 
 
 def _grad_ratios(b: NumpyBackend) -> list[float]:
@@ -755,7 +764,8 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
         typical=float(np.median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
         gradient=gradient if enough else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
-        lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update")
+        lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update",
+        curve=_curve(b))
 
 
 def _lr_high(b: NumpyBackend) -> Finding | None:
@@ -820,7 +830,7 @@ def _activity(b: NumpyBackend) -> list[LayerActivity]:
 
 
 def _saturation(b: NumpyBackend) -> Finding | None:
-    return saturated_activations(_activity(b))
+    return saturated_activations(_activity(b), curve=_curve(b))
 
 
 def _dead(b: NumpyBackend) -> Finding | None:
@@ -898,5 +908,6 @@ def sections_from(b: NumpyBackend) -> dict[str, Any]:
         "update_over_weight": float(np.median(_update_ratios(b))) if _update_ratios(b) else None,
         "first_updates_over_weight": [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))][:5],
         "gradient_over_weight": float(np.median(_grad_ratios(b))) if _grad_ratios(b) else None,
+        "training_accuracy": dataclasses.asdict(curve) if (curve := _curve(b)) is not None else None,
     }
     return out

@@ -1,0 +1,136 @@
+"""Does the run learn: the accuracy (and, for probability outputs, the cross-entropy) of the network's own outputs on
+the training batches the program hands it, early in the run and late.
+
+The observer already sees, per training step, the forward's output rows and the targets the program compares them
+with (handed to the gradient's function, to a loss, or bound by an inline loop). :class:`TrainingAccuracy` pairs the
+two when they belong to the same step (read between the same two updates, with as many rows) and keeps copies of the
+pairs in two bounded windows: the first :data:`EARLY_ROWS` rows paired, and the last :data:`LATE_ROWS`. Nothing is
+counted on arrival (a copy of each batch, as :class:`~netdoctor.observe.numpy.tallies.ClassTally` does): the argmax,
+the comparison and the loss are computed once, over each window, when the rules read them.
+
+An output with no targets of its step (an evaluation, a forward whose targets are never seen) is never paired: a
+pending output or target is dropped once an update separates it from its partner.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+import numpy as np
+
+from netdoctor.rules.evidence import TrainingCurve
+
+__all__ = ["TrainingAccuracy", "EARLY_ROWS", "LATE_ROWS", "MIN_CURVE_ROWS"]
+
+EARLY_ROWS = 256
+"""Training rows (outputs paired with their targets) of the early window: the first ones seen."""
+LATE_ROWS = 512
+"""Training rows of the late window: the last ones seen."""
+MIN_CURVE_ROWS = 32
+"""Rows each window needs before an accuracy is read from it."""
+
+Truth = int | np.ndarray
+"""The targets of a step: one class (a per-sample program's target vector, decoded), integer labels (N,), or code
+rows (N, C) whose largest entry is the class."""
+
+
+def _rows(t: Truth) -> int:
+    return 1 if isinstance(t, int) else len(t)
+
+
+def _classes(t: Truth) -> np.ndarray:
+    if isinstance(t, int):
+        return np.array([t])
+    return t if t.ndim == 1 else t.argmax(axis=1)
+
+
+class TrainingAccuracy:
+    """Pairs of the forward's output rows and their step's targets, in an early and a late window (see the module)."""
+
+    __slots__ = ("_out", "_out_at", "_truth", "_truth_at", "early", "early_rows", "late", "late_rows", "pairs",
+                 "first_update", "last_update")
+
+    def __init__(self) -> None:
+        self._out: np.ndarray | None = None
+        self._out_at = -1
+        self._truth: Truth | None = None
+        self._truth_at = -1
+        self.early: list[tuple[int, np.ndarray, Truth]] = []
+        """(update, output rows (N, C), targets) of the early window, in order."""
+        self.early_rows = 0
+        self.late: deque[tuple[int, np.ndarray, Truth]] = deque()
+        self.late_rows = 0
+        self.pairs = 0
+        """Rows paired over the run."""
+
+    def output(self, rows: np.ndarray, update: int) -> None:
+        """The forward returned (or stored) output rows (N, C), ``update`` updates into the run. Copied: the program may
+        write into its output after (``probs[range(n), y] -= 1``)."""
+        t = self._truth
+        if t is not None and self._truth_at == update and _rows(t) == len(rows):
+            self._truth = None
+            self._keep(update, rows.astype(float), t)
+            return
+        self._out, self._out_at = rows.astype(float), update
+
+    def targets(self, truth: Truth, update: int) -> None:
+        """The targets of a step (see :data:`Truth`; arrays are copied), read ``update`` updates into the run."""
+        out = self._out
+        if out is not None and self._out_at == update and len(out) == _rows(truth):
+            self._out = None
+            self._keep(update, out, truth if isinstance(truth, int) else np.array(truth))
+            return
+        self._truth, self._truth_at = (truth if isinstance(truth, int) else np.array(truth)), update
+
+    def _keep(self, update: int, out: np.ndarray, truth: Truth) -> None:
+        n = len(out)
+        self.pairs += n
+        if self.early_rows < EARLY_ROWS:
+            self.early.append((update, out, truth))
+            self.early_rows += n
+            return
+        self.late.append((update, out, truth))
+        self.late_rows += n
+        while self.late_rows - len(self.late[0][1]) >= LATE_ROWS:
+            self.late_rows -= len(self.late.popleft()[1])
+
+    def curve(self, where: str) -> TrainingCurve | None:
+        """The two windows' accuracies (and cross-entropies, when every output row is a probability distribution), or
+        None when either window holds fewer than :data:`MIN_CURVE_ROWS` rows. ``where``: the forward, as the report
+        names it."""
+        late = list(self.late) if self.late_rows >= MIN_CURVE_ROWS else []
+        if not late and self.early_rows >= 2 * MIN_CURVE_ROWS:
+            # a short run: its first half early, its second half late
+            half = len(self.early) // 2
+            early, late = self.early[:half], self.early[half:]
+        else:
+            early = self.early
+        if sum(len(c[1]) for c in early) < MIN_CURVE_ROWS or sum(len(c[1]) for c in late) < MIN_CURVE_ROWS:
+            return None
+        acc0, loss0, _, n0 = _window(early)
+        acc1, loss1, truth1, n1 = _window(late)
+        kind = ("cross-entropy" if loss0 is not None and loss1 is not None and (math.isfinite(loss0) or math.isfinite(loss1))
+                else "")
+        chance = float(np.bincount(truth1).max()) / len(truth1)
+        return TrainingCurve(
+            where=where, early=acc0, early_rows=n0, early_updates=(early[0][0], early[-1][0]),
+            late=acc1, late_rows=n1, late_updates=(late[0][0], late[-1][0]), chance=chance,
+            loss_early=loss0 if kind else None, loss_late=loss1 if kind else None, loss=kind,
+            classes=int(early[0][1].shape[1]))
+
+
+def _window(chunks: list[tuple[int, np.ndarray, Truth]]) -> tuple[float, float | None, np.ndarray, int]:
+    """(accuracy, mean cross-entropy or None, the target classes, rows) over a window's pairs."""
+    out = np.concatenate([c[1] for c in chunks])
+    truth = np.concatenate([_classes(c[2]) for c in chunks]).astype(np.intp, copy=False)
+    with np.errstate(all="ignore"):
+        right = out.argmax(axis=1) == truth
+        loss = None
+        finite = bool(np.isfinite(out).all())
+        if finite and out.shape[1] > 1 and out.min() >= 0 and np.allclose(out.sum(axis=1), 1.0, atol=1e-6):
+            p = out[np.arange(len(out)), np.minimum(truth, out.shape[1] - 1)]
+            loss = float(-np.log(np.maximum(p, 1e-300)).mean())
+        elif not finite:
+            loss = float("nan")  # outputs that went NaN or Inf: no loss to fall (the rules read nan as not falling)
+    return float(right.mean()), loss, truth, len(out)

@@ -1,0 +1,66 @@
+"""Whether a run learns, read from :class:`~netdoctor.rules.evidence.TrainingCurve`: the rules of the learning rate,
+of exploding weights and of saturation ask it before they blame a run that reaches high training accuracy.
+
+No finding code of its own: :func:`learns` and :func:`learns_well` are the one place the bar is set, and
+:func:`curve_text` the one sentence every finding that read the curve states.
+"""
+
+from __future__ import annotations
+
+import math
+
+from netdoctor.rules.evidence import TrainingCurve
+from netdoctor.rules.policy import LEARNS_ERROR_FELL, LEARNS_MIN_ROWS, LEARNS_SHARE, LEARNS_WELL_SHARE
+
+__all__ = ["learns", "learns_well", "curve_text", "curve_evidence"]
+
+
+def _covered(c: TrainingCurve) -> float:
+    """How far the late accuracy went from chance toward every row right (0: chance, 1: all right; <= 0 when all
+    targets are one class: answering it is no learning)."""
+    if c.chance >= 1.0:
+        return 0.0
+    return (c.late - c.chance) / (1.0 - c.chance)
+
+
+def _enough(c: TrainingCurve | None) -> bool:
+    return c is not None and c.early_rows >= LEARNS_MIN_ROWS // 2 and c.late_rows >= LEARNS_MIN_ROWS
+
+
+def learns(c: TrainingCurve | None) -> bool:
+    """The late training accuracy covers at least :data:`LEARNS_SHARE` of the way from chance to all right, and the
+    share of rows wrong fell to at most :data:`LEARNS_ERROR_FELL` of the early window's: the run is still getting
+    better, not holding (or losing) what its first steps reached while its weights blow up."""
+    return (_enough(c) and c is not None and _covered(c) >= LEARNS_SHARE
+            and 1.0 - c.late <= LEARNS_ERROR_FELL * (1.0 - c.early) and not _worse_than_uniform(c))
+
+
+def _worse_than_uniform(c: TrainingCurve) -> bool:
+    """The late cross-entropy, when known, is above log(classes), what answering 1/classes for every class scores: the
+    right answers are outweighed by confidently wrong ones (a learning rate 300x too high: 72% right at a
+    cross-entropy of 46, ``einsum_rows_fast``)."""
+    return (bool(c.loss) and c.classes >= 2 and c.loss_late is not None
+            and not c.loss_late <= math.log(c.classes))
+
+
+def learns_well(c: TrainingCurve | None) -> bool:
+    """:func:`learns` by the stricter bar :data:`LEARNS_WELL_SHARE`."""
+    return learns(c) and c is not None and _covered(c) >= LEARNS_WELL_SHARE
+
+
+def curve_text(c: TrainingCurve) -> str:
+    """``training accuracy 31% -> 100% (first 256 -> last 512 training rows of forward(); chance 27%)``."""
+    loss = (f", {c.loss} {c.loss_early:.3g} -> {c.loss_late:.3g}"
+            if c.loss and c.loss_early is not None and c.loss_late is not None else "")
+    return (f"training accuracy {100 * c.early:.0f}% -> {100 * c.late:.0f}%{loss} (the outputs of {c.where} on the "
+            f"first {c.early_rows:,} and the last {c.late_rows:,} training rows seen, updates {c.early_updates[0]}-"
+            f"{c.early_updates[1]} and {c.late_updates[0]}-{c.late_updates[1]}; one class for all scores "
+            f"{100 * c.chance:.0f}%)")
+
+
+def curve_evidence(c: TrainingCurve | None) -> dict:
+    """The curve's numbers for a finding's evidence (empty without a curve)."""
+    if c is None:
+        return {}
+    return {"training_accuracy_early": c.early, "training_accuracy_late": c.late, "training_chance": c.chance,
+            "training_rows": [c.early_rows, c.late_rows], "training_loss": [c.loss_early, c.loss_late] if c.loss else None}

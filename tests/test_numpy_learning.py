@@ -1,0 +1,252 @@
+"""Does the run learn: the training accuracy of ``netdoctor run`` on NumPy programs (``observe/numpy/learning.py``),
+against the same accuracy counted independently, and the rules that read it (``rules/learning.py``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netdoctor.findings import Severity
+from netdoctor.observe.numpy.learning import EARLY_ROWS, LATE_ROWS, TrainingAccuracy
+from netdoctor.rules.activations import saturated_activations
+from netdoctor.rules.evidence import LayerActivity, NormTrace, TrainingCurve
+from netdoctor.rules.learning import learns, learns_well
+from netdoctor.rules.policy import Framework
+from netdoctor.rules.stability import exploding_gradients
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _steps(rng: np.random.Generator, n_steps: int, batch: int, classes: int):
+    """Per step: logits (batch, classes) and integer labels (batch,)."""
+    return [(rng.normal(size=(batch, classes)) * 3, rng.integers(0, classes, batch)) for _ in range(n_steps)]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.integers(2, 12), st.integers(1, 120), st.integers(0, 2**32 - 1),
+       st.sampled_from(["labels", "rows", "one"]))
+def test_the_accuracy_and_cross_entropy_equal_those_counted_row_by_row(batch, classes, n_steps, seed, kind):
+    rng = np.random.default_rng(seed)
+    if kind == "one":
+        batch = 1
+    steps = _steps(rng, n_steps, batch, classes)
+    rec = TrainingAccuracy()
+    for u, (z, y) in enumerate(steps):
+        p = _softmax(z)
+        truth = int(y[0]) if kind == "one" else y.copy() if kind == "labels" else np.eye(classes)[y] * 0.98 + 0.01
+        if u % 2:  # output first (forward, then the loss handed the targets), or targets first (step(x, t) calls forward)
+            rec.output(p, u)
+            rec.targets(truth, u)
+        else:
+            rec.targets(truth, u)
+            rec.output(p, u)
+        p[:] = 0.0  # the program writes into its output after: the recorder kept a copy
+        if isinstance(truth, np.ndarray):
+            truth[:] = 0
+    c = rec.curve("forward()")
+    rows = n_steps * batch
+    if rows < 64:
+        return  # a window of fewer than 32 rows: no curve (tested below)
+    assert c is not None
+    # the oracle: the windows' steps, counted row by row in a Python loop, the loss by log-sum-exp of the logits
+    early_steps = [s for u, s in enumerate(steps) if c.early_updates[0] <= u <= c.early_updates[1]]
+    late_steps = [s for u, s in enumerate(steps) if c.late_updates[0] <= u <= c.late_updates[1]]
+
+    def oracle(chosen):
+        right = n = 0
+        loss = 0.0
+        for z, y in chosen:
+            for row, label in zip(z, y):
+                right += int(np.argmax(row) == label)
+                loss += float(np.log(np.sum(np.exp(row - row.max()))) + row.max() - row[label])
+                n += 1
+        return right / n, loss / n, n
+
+    a0, l0, n0 = oracle(early_steps)
+    a1, l1, n1 = oracle(late_steps)
+    assert (c.early_rows, c.late_rows) == (n0, n1)
+    assert c.early == pytest.approx(a0) and c.late == pytest.approx(a1)
+    assert c.loss == "cross-entropy"
+    assert c.loss_early == pytest.approx(l0, rel=1e-9) and c.loss_late == pytest.approx(l1, rel=1e-9)
+    late_labels = np.concatenate([y for _, y in late_steps])
+    assert c.chance == pytest.approx(np.bincount(late_labels).max() / len(late_labels))
+
+
+def test_the_windows_are_the_first_and_the_last_rows_and_stay_bounded():
+    rng = np.random.default_rng(1)
+    rec = TrainingAccuracy()
+    for u in range(5000):
+        z, y = rng.normal(size=(10, 4)), rng.integers(0, 4, 10)
+        rec.targets(y, u)
+        rec.output(z, u)
+    c = rec.curve("f()")
+    assert c is not None
+    assert c.early_updates == (0, EARLY_ROWS // 10 - 1 + (EARLY_ROWS % 10 > 0))
+    assert c.late_updates[1] == 4999 and LATE_ROWS <= c.late_rows < LATE_ROWS + 10
+    assert len(rec.early) + len(rec.late) <= (EARLY_ROWS + LATE_ROWS) // 10 + 2
+    assert rec.pairs == 50_000
+
+
+def test_an_output_without_targets_of_its_step_is_never_paired():
+    rec = TrainingAccuracy()
+    eye = np.eye(3)
+    for u in range(0, 80, 2):
+        rec.targets(np.array([0, 1, 2, 0]), u)
+        rec.output(eye[[0, 1, 2, 0]], u)  # right
+        rec.output(eye[[1, 2, 0]], u)  # an evaluation of 3 rows after the step: no targets with 3 rows
+        rec.output(eye[[1, 2, 0, 1]], u + 1)  # an output after an update whose targets are never read
+        rec.targets(np.array([2, 2, 2, 2]), u + 3)  # targets two updates on: the output waiting is not theirs
+    c = rec.curve("f()")
+    assert c is not None and c.early == 1.0 and c.late == 1.0
+    assert rec.pairs == 160
+
+
+def test_too_few_rows_give_no_curve():
+    rec = TrainingAccuracy()
+    for u in range(60):
+        rec.targets(u % 3, u)
+        rec.output(np.eye(3)[[u % 3]], u)
+    assert rec.curve("f()") is None  # 30 rows a window
+
+
+def _curve(early: float, late: float, chance: float, rows: int = 512) -> TrainingCurve:
+    return TrainingCurve("forward()", early, 256, (0, 10), late, rows, (300, 320), chance)
+
+
+@pytest.mark.parametrize(("early", "late", "chance", "learns_", "well"), [
+    (0.27, 1.00, 0.27, True, True),    # tiny_init
+    (0.39, 0.93, 0.34, True, True),    # pure_params
+    (0.10, 0.60, 0.12, True, False),   # a saturating initialisation: learns, worse than it could
+    (0.10, 0.15, 0.12, False, False),  # a learning rate 100x too high
+    (1.00, 1.00, 1.00, False, False),  # every target one class: answering it is no learning
+    (0.95, 0.50, 0.10, False, False),  # it fell: no learning run
+    (0.78, 0.75, 0.22, False, False),  # a stale accumulator holding what its first steps reached (global_grads_stale)
+    (0.80, 0.98, 0.25, True, True),    # a fast learner, most of it in the early window
+])
+def test_a_run_learns_when_its_late_accuracy_goes_well_past_chance(early, late, chance, learns_, well):
+    c = _curve(early, late, chance)
+    assert learns(c) is learns_ and learns_well(c) is well
+    assert not learns(_curve(early, late, chance, rows=20))  # too few rows to say
+    assert not learns(None)
+
+
+def test_a_run_whose_cross_entropy_ends_above_a_uniform_guess_does_not_learn():
+    # einsum_rows_fast (a learning rate 300x too high, 4 classes): 58% -> 72% right, cross-entropy 90 -> 46
+    fast = TrainingCurve("forward()", 0.58, 256, (2, 11), 0.72, 528, (210, 227), 0.27, 90.4, 46.4, "cross-entropy", 4)
+    assert not learns(fast)
+    healthy = TrainingCurve("forward()", 0.58, 256, (2, 11), 0.72, 528, (210, 227), 0.27, 1.2, 0.7, "cross-entropy", 4)
+    assert learns(healthy)
+    assert not learns(dataclasses.replace(healthy, loss_late=float("nan")))
+
+
+def test_weights_that_grow_in_a_run_that_learns_are_no_explosion_but_a_growing_gradient_is():
+    trace = NormTrace("W2", (0, 240), (0.089, 2.93), grad_norms=None)
+    found = exploding_gradients([trace], Framework.NUMPY, unit="update", curve=_curve(0.1, 0.15, 0.12))
+    assert found is not None and "training accuracy 10% -> 15%" in found.message
+    assert exploding_gradients([trace], Framework.NUMPY, unit="update", curve=_curve(0.27, 1.0, 0.27)) is None
+    grad = NormTrace("W2", (0, 1, 2), (1.0, 1.1, 1.2), grad_norms=(1.0, 5.0, 500.0))
+    assert exploding_gradients([grad], Framework.NUMPY, unit="update", curve=_curve(0.27, 1.0, 0.27)) is not None
+
+
+def test_saturation_in_a_run_that_learns_well_is_info_and_says_the_accuracy():
+    layer = LayerActivity(where="layer 1 (sigmoid)", layer="hidden layer 1", activation="sigmoid", units=12,
+                          saturation=0.61, dead=None, window="over the last 500 samples", framework=Framework.NUMPY, rows=500)
+    assert saturated_activations([layer]).severity is Severity.WARNING
+    info = saturated_activations([layer], curve=_curve(0.39, 0.93, 0.34))
+    assert info.severity is Severity.INFO and "93%" in info.message
+    warned = saturated_activations([layer], curve=_curve(0.10, 0.60, 0.12))
+    assert warned.severity is Severity.WARNING and "60%" in warned.message
+
+
+# -- end to end: a program that counts its own training accuracy ------------------------------------------------------
+PROGRAM = textwrap.dedent('''
+    """Softmax regression with one hidden relu layer, integer labels, batches of 16; it prints, per step, how many of
+    its batch's rows its own output classified right (computed before the step's update)."""
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    C, D, N = 5, 12, 960
+    centers = rng.normal(0, 1.2, (C, D))
+    y_all = rng.integers(0, C, N)
+    X = centers[y_all] + rng.normal(0, 1.0, (N, D))
+
+
+    class Model:
+        def __init__(self):
+            self.W1 = rng.normal(0, 1, (D, 24)) * np.sqrt(2 / D)
+            self.b1 = np.zeros(24)
+            self.W2 = rng.normal(0, 1, (24, C)) * np.sqrt(1 / 24)
+            self.b2 = np.zeros(C)
+
+        def probabilities(self, x):
+            self.h = np.maximum(0, x @ self.W1 + self.b1)
+            z = self.h @ self.W2 + self.b2
+            e = np.exp(z - z.max(axis=1, keepdims=True))
+            return e / e.sum(axis=1, keepdims=True)
+
+        def train_step(self, x, y, lr):
+            p = self.probabilities(x)
+            right = int((p.argmax(axis=1) == y).sum())
+            d = p.copy()
+            d[np.arange(len(y)), y] -= 1
+            d /= len(y)
+            dh = d @ self.W2.T * (self.h > 0)
+            self.W2 -= lr * self.h.T @ d
+            self.b2 -= lr * d.sum(axis=0)
+            self.W1 -= lr * x.T @ dh
+            self.b1 -= lr * dh.sum(axis=0)
+            return right
+
+
+    model = Model()
+    step = 0
+    for epoch in range(4):
+        order = rng.permutation(N)
+        for s in range(0, N, 16):
+            idx = order[s:s + 16]
+            right = model.train_step(X[idx], y_all[idx], 0.05)
+            print(f"step {step} right {right} of {len(idx)}")
+            step += 1
+''')
+
+
+def test_the_accuracy_reported_is_the_one_the_program_counts_itself(tmp_path: Path):
+    script = tmp_path / "counts_itself.py"
+    script.write_text(PROGRAM, encoding="utf-8")
+    out = tmp_path / "report.json"
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NO_COLOR="1")
+    env.pop("PYTHONPATH", None)
+    proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(script)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    report = json.loads(out.read_text(encoding="utf-8"))
+    c = report["sections"]["observed"]["training_accuracy"]
+    assert c is not None, proc.stdout[-2000:] + proc.stderr[-2000:]
+    counts = {}
+    for line in proc.stdout.splitlines():
+        if line.startswith("step "):
+            _, step, _, right, _, n = line.split()
+            counts[int(step)] = (int(right), int(n))
+
+    def own(first: int, last: int) -> tuple[float, int]:
+        chosen = [counts[s] for s in range(first, last + 1)]
+        return sum(r for r, _ in chosen) / sum(n for _, n in chosen), sum(n for _, n in chosen)
+
+    for window in ("early", "late"):
+        acc, rows = own(*c[f"{window}_updates"])
+        assert c[f"{window}_rows"] == rows, (window, c)
+        assert c[window] == pytest.approx(acc), (window, c)
+    assert c["late"] > 0.8 and not [f for f in report["findings"] if f["severity"] in ("error", "warning")]
+    assert "training accuracy" in report["context"]["training"]
