@@ -59,6 +59,12 @@ def constant_targets(t: TargetCounts | None) -> Finding | None:
     if one:
         what = (f"All {t.rows:,} targets the network trained on are the same vector, the target of class {top}"
                 if t.distinct_vectors == 1 else f"Every one of the {t.rows:,} targets the network trained on is class {top}")
+        vec = t.target_vector
+        if t.distinct_vectors == 1 and vec is not None and sum(v == max(vec) for v in vec) > 1:
+            # (``T[:, y] = 1`` marks every class of the batch in every row): no class code at all
+            what = (f"All {t.rows:,} targets the network trained on are the same vector, "
+                    f"({', '.join(f'{v:g}' for v in vec)}), which names no single class (its largest value at "
+                    f"{sum(v == max(vec) for v in vec)} of {C} classes)")
     else:
         what = f"The {t.rows:,} targets the network trained on encode only {len(present)} of {C} classes ({', '.join(map(str, present))})"
     if t.label_counts:

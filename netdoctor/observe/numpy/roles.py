@@ -245,6 +245,16 @@ def code_like(rows: np.ndarray) -> bool:
     return bool(np.all(np.nanmax(off, axis=1) == np.nanmin(off, axis=1))) if rows.shape[1] > 1 else True
 
 
+def multi_hot(rows: np.ndarray) -> bool:
+    """Rows of 0s and 1s with at least one 1 each, some with several: a target written ``T[:, y] = 1`` (every row a 1
+    at every class of its batch) or a multi-label target. Its argmax is the first class it marks; it names no single
+    class when it marks several, and all-ones rows are one vector for every sample (constant targets)."""
+    if rows.ndim != 2 or rows.dtype.kind != "f" or rows.shape[1] < 2:
+        return False
+    ones = rows == 1.0
+    return bool((ones | (rows == 0.0)).all() and ones.any(axis=1).all() and (ones.sum(axis=1) > 1).any())
+
+
 def one_top(rows: np.ndarray) -> bool:
     """Every row names one class: a single entry at the row's largest value (one-hot, +-1, 0.01/0.99 codes).
 

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from netdoctor.observe.numpy.roles import class_rows, code_like, one_hot, one_top
+from netdoctor.observe.numpy.roles import class_rows, code_like, multi_hot, one_hot, one_top
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.source import function_loop_names, loop_names
 
@@ -49,8 +49,10 @@ its targets under no name of its own: ``T[idx]`` written into the expression).""
 
 def _encodes_classes(rows: np.ndarray) -> bool:
     """Whether target rows (from :func:`class_rows`) hold a code per row (one-hot, +-1, 0.01/0.99) or integer
-    labels: a gradient has many values, or no single top entry per row."""
-    return not (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)))
+    labels, or 0/1 rows marking several classes (:func:`multi_hot`): a gradient has many values, or no single top
+    entry per row."""
+    return not (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows))) or (
+        multi_hot(rows))
 
 
 def _tally_rows(rows: np.ndarray, counts: Counter, values: dict[bytes, int]) -> None:
@@ -153,7 +155,7 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                     continue
                 self.target_arg = name
                 self._count_targets(rows, v)
-                if len(rows) > 1 and self._deep:  # the output error is recorded for deep windows only
+                if len(rows) > 1 and self._deep and (rows.ndim == 1 or one_top(rows)):  # deep windows only
                     self._pending_T = one_hot(rows, n_out)
                     self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
             helper = self._helper_last.pop(id(v), None)
@@ -252,7 +254,7 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
             continue
         low, high = rows.min(axis=1), rows.max(axis=1)
         two = ((rows == low[:, None]) | (rows == high[:, None])).all() and bool((high > low).all())
-        if two and one_top(rows):
+        if two and one_top(rows) or multi_hot(rows):
             self._inline_name = name
             self._count_targets(rows, v, at=self.updates - 1)
             return
