@@ -23,7 +23,11 @@ docs/reliability.md, ``--save FILE`` keeps the raw rows as JSON lines and
 alone (a quick false-alarm sweep; ``--bugs sign-flip,healthy`` any subset: the
 twin of a chosen bug still runs plain, as its yardstick), and ``--plain-only``
 runs every program with plain ``python`` alone and prints the writer problems
-(a check of the writers that needs no netdoctor).
+(a check of the writers that needs no netdoctor). ``--extended`` draws the NumPy
+styles with the writer's extended axes too (how the loop walks the data, the
+optimizer, depth, initialisation, dtype: ``EXTENDED_AXES``); the axes of
+``AXES`` are drawn exactly as without it, and the tables gain rows per extended
+axis value.
 
 Each row records what it was measured on: the commit of the netdoctor that
 observed it (``--commit``, or the environment variable
@@ -178,19 +182,20 @@ def render(rows: list[dict], kind: str, header: str) -> str:
     lines += ["", f"Healthy twins quiet (no warning, no error): {_pct(sum(r['quiet'] for r in healthy), len(healthy))} "
               f"(target >= {QUIET:.0%}). False alarms by code (twins on which it fired): "
               + (", ".join(f"`{c}` {k}" for c, k in alarms.most_common()) or "none") + ".", ""]
-    axes = list(rows[0]["axes"]) if rows else []
+    # every axis any row has (rows of extended styles add theirs; an axis a row lacks counts for none of its values)
+    axes = list(dict.fromkeys(a for r in rows for a in r["axes"]))
     lines += ["| axis | value | bugs named | healthy quiet |", "|---|---|---|---|"]
     for axis in axes:
-        for value in sorted({r["axes"][axis] for r in valid}):
-            b = [r for r in buggy if r["axes"][axis] == value]
-            h = [r for r in healthy if r["axes"][axis] == value]
+        for value in sorted({r["axes"][axis] for r in valid if axis in r["axes"]}):
+            b = [r for r in buggy if r["axes"].get(axis) == value]
+            h = [r for r in healthy if r["axes"].get(axis) == value]
             lines.append(f"| {axis} | {value} | {_pct(sum(r['named'] for r in b), len(b))} | "
                          f"{_pct(sum(r['quiet'] for r in h), len(h))} |")
     cells = []
     for bug in {r["bug"] for r in buggy}:
         for axis in axes:
-            for value in {r["axes"][axis] for r in buggy}:
-                rs = [r for r in buggy if r["bug"] == bug and r["axes"][axis] == value]
+            for value in {r["axes"][axis] for r in buggy if axis in r["axes"]}:
+                rs = [r for r in buggy if r["bug"] == bug and r["axes"].get(axis) == value]
                 if len(rs) >= 3:
                     cells.append((sum(r["named"] for r in rs) / len(rs), -len(rs), bug, axis, value, len(rs)))
     cells.sort()
@@ -367,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=300, help="seconds a netdoctor run may take (then: a failure)")
     parser.add_argument("--bugs", metavar="NAMES", help="only these planted bugs (comma-separated writer names; "
                         f"'{HEALTHY}' for the healthy twins, e.g. --bugs {HEALTHY} for a quick false-alarm sweep)")
+    parser.add_argument("--extended", action="store_true", help="NumPy styles with the writer's extended axes too "
+                        "(loop, shuffle, optimizer, depth, init, dtype; programs named npx...)")
     parser.add_argument("--plain-only", action="store_true", help="run the programs with plain python only and print "
                         "the writer problems (no netdoctor run)")
     parser.add_argument("--commit", help=f"the commit measured (default: ${COMMIT_ENV}, else this checkout's HEAD)")
@@ -391,7 +398,8 @@ def main(argv: list[str] | None = None) -> int:
         log = open(args.save, "a", encoding="utf-8") if args.save else None
         try:
             for kind in kinds:
-                programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start), bugs)
+                more = {"extended": True} if args.extended and kind == "numpy" else {}
+                programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start, **more), bugs)
                 rows += sweep(programs, kind, args.workers, log, args.timeout,
                               judged=(lambda p: False) if args.plain_only else judged, commit=args.commit)
         finally:

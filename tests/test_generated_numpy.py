@@ -12,6 +12,11 @@ updates or say that it did not.
 What the observers cannot do yet is marked ``xfail(strict=True)`` per (bug,
 style) cell, with what the report said: a fix flips the mark and the suite says
 so. The large sweep is ``python bench/sweep.py`` (rates in docs/reliability.md).
+
+Four more styles are drawn with the writer's extended axes (how the loop walks
+the data, momentum, a third layer, Xavier/He initialisation, float32:
+``EXTENDED_SAMPLE``), with their own strict xfails; the base styles must stay
+exactly what they were, since sweeps of different rounds are compared on them.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import ast
 import generated.numpy_programs as writer
 import pytest
 from generated.harness import fingerprint, fingerprint_elsewhere, sample_tests
-from generated.numpy_programs import BUGS, N_TRAIN, applicable, sample_style, valid, write
+from generated.numpy_programs import AXES, BUGS, N_TRAIN, applicable, sample_style, valid, write
 
 SAMPLE: dict[int, tuple[str, ...]] = {
     33: ("frozen-parameters", "mutated-constant"),
@@ -44,10 +49,31 @@ test XPASS, and then its mark goes."""
 KNOWN_COVERAGE: dict[tuple[int, str | None], str] = {}
 """The same for the observed-update count."""
 
+EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
+    # a thread over module globals, per sample, the gradient applied inside the backward by a zip loop with momentum
+    # (a velocity per parameter), 3 layers, He init, float32, `for j in np.random.permutation(n)`
+    482: ("frozen-parameters", "sign-flip"),
+    # a closure over a parameter dict, per sample from a `yield` generator, 3 layers
+    317: ("missing-derivative", "constant-targets"),
+    # a class keeping its caches in the parameter dict, batches by a `while` counter, momentum in a helper, float32
+    172: ("summed-gradient", "lr-too-high"),
+    # module level, parameter lists, buffers emptied in place, momentum applied directly, float32
+    212: ("stale-accumulator", "saturating-init"),
+}
+"""Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, extended=True)`` (programs ``npx...``)."""
+KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {
+    (172, "summed-gradient"): "main ddb84da: gradient-mismatch (warning: the step is read as a buffer added to, value/1 7.2e-01 "
+    "against the derivative -5.8: the velocity mixes past gradients), learning-rate-too-high and saturation, no summed-gradient",
+}
+"""(style seed, bug or None) -> what netdoctor run says instead, for the extended styles."""
+KNOWN_EXTENDED_COVERAGE: dict[tuple[int, str | None], str] = {}
+"""The same for the observed-update count of the extended styles."""
+
 
 # The sample's coverage of bugs and axes, the plan, the plain runs and netdoctor run's verdicts and coverage:
 # the tests every generated sample runs (generated.harness.sample_tests), here on the NumPy writer's programs.
-PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, "generated_numpy_")
+PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, "generated_numpy_",
+                              extended=(EXTENDED_SAMPLE, KNOWN_EXTENDED, KNOWN_EXTENDED_COVERAGE))
 
 
 # -- the writer ----------------------------------------------------------------------------------------------
@@ -85,3 +111,42 @@ def test_inapplicable_bugs_and_invalid_styles_are_refused():
         write(style.__class__(grads="returned", reset="-"), "stale-accumulator")
     with pytest.raises(ValueError):
         write(style.__class__(place="class", container="globals"))
+
+
+def test_the_base_styles_write_the_programs_they_wrote_before_the_extended_axes():
+    # sweeps of different rounds are compared on the same seeds: the base writer's programs are pinned (this hash is
+    # that of main ddb84da's writer, before the extended axes, on the same seeds)
+    assert fingerprint(writer, 40, 1000) == "8da45046ecb674da99d7ecf82821d7dacf046deb3dfa5b27828f02a79717a773"
+
+
+@pytest.mark.parametrize("seed", range(0, 400, 7))
+def test_an_extended_style_draws_the_base_axes_as_the_base_style_does(seed):
+    base, ext = sample_style(seed), sample_style(seed, extended=True)
+    assert ext.extended and not base.extended
+    assert {a: getattr(ext, a) for a in AXES} == {a: getattr(base, a) for a in AXES}
+    assert (ext.batch_size, ext.hidden) == (base.batch_size, base.hidden)
+    assert ext.lr == (round(base.lr * (1 - ext.mu), 6) if ext.optimizer == "momentum" else base.lr)
+    assert ext.epochs >= base.epochs
+    assert list(ext.axes())[: len(AXES)] == list(AXES) and len(ext.axes()) == len(AXES) + len(writer.EXTENDED_AXES)
+
+
+@pytest.mark.parametrize("seed", range(0, 400, 7))
+def test_every_extended_style_writes_programs_that_compile(seed):
+    style = sample_style(seed, extended=True)
+    assert valid(style)
+    for bug in (None, *BUGS):
+        if applicable(style, bug):
+            p = write(style, bug)
+            ast.parse(p.source)
+            assert p.name.startswith("npx") and p.updates > 0
+            assert not bug or 0 < len(p.bug_lines) <= 8, (p.name, p.bug_lines)
+
+
+def test_extended_axes_can_be_fixed_and_the_permutation_loop_counts_its_batches():
+    style = sample_style(3, extended=True, loop="permutation", optimizer="momentum", depth="3", batching="batched",
+                         batch_size=32)
+    assert (style.loop, style.optimizer, style.depth, style.batch_size) == ("permutation", "momentum", "3", 32)
+    source = write(style).source
+    assert "np.array_split(" in source and "mu = " in source and "hidden2 = " in source
+    # np.array_split(order, 400 // 32): 12 batches of 33-34 rows per epoch, not ceil(400 / 32) = 13
+    assert write(style).updates == style.epochs * 12

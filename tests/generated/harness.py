@@ -276,7 +276,7 @@ def detail(p, o: Run) -> str:
 
 
 def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], known: dict, known_coverage: dict,
-                 prefix: str) -> tuple[list, Sample]:
+                 prefix: str, extended: tuple[dict[int, tuple[str, ...]], dict, dict] | None = None) -> tuple[list, Sample]:
     """Define the five tests every fixed sample of generated programs runs, in the test module of ``namespace``.
 
     ``writer`` is the program writer's module (:mod:`generated.numpy_programs`,
@@ -284,7 +284,9 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
     planted in it (each style also runs as its healthy twin), ``known`` and
     ``known_coverage`` map ``(style seed, bug or None)`` to what netdoctor
     says instead: those cells are ``xfail(strict=True)``, so a fix makes them
-    XPASS and then their entry goes. The tests, defined once here for both
+    XPASS and then their entry goes. ``extended`` is the same three for styles
+    drawn with the writer's extended axes (``sample_style(seed, extended=True)``,
+    ``EXTENDED_AXES``), whose values the sample must then show too. The tests, defined once here for both
     writers and collected in each module under their own names:
 
     * the sample plants every bug and shows every value of every style axis;
@@ -299,11 +301,17 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
     """
     import pytest
 
-    programs = [p for seed, bugs in sample.items()
-                for p in (writer.write(writer.sample_style(seed)), *(writer.write(writer.sample_style(seed), b) for b in bugs))]
+    def drawn(seeds: dict[int, tuple[str, ...]], **how) -> list:
+        return [p for seed, bugs in seeds.items() for style in (writer.sample_style(seed, **how),)
+                for p in (writer.write(style), *(writer.write(style, b) for b in bugs))]
+
+    ext_sample, ext_known, ext_coverage = extended or ({}, {}, {})
+    programs = drawn(sample) + drawn(ext_sample, extended=True)
     runs = Sample(programs, writer.N_TRAIN + writer.N_TEST, prefix)
 
-    def cell(p, marks: dict):
+    def cell(p, coverage: bool):
+        extended = getattr(p.style, "extended", False)
+        marks = (ext_coverage if extended else known_coverage) if coverage else (ext_known if extended else known)
         reason = marks.get((p.style.seed, p.bug))
         return pytest.param(p, id=f"{p.name}-{p.style.label.replace('/', '-')}",
                             marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else [])
@@ -313,6 +321,10 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
         for axis, values in writer.AXES.items():
             seen = {getattr(p.style, axis) for p in programs}
             assert seen == set(values), f"{axis}: {sorted(set(values) - seen)} not in the sample"
+        if ext_sample:
+            for axis, values in writer.EXTENDED_AXES.items():
+                seen = {p.style.axes()[axis] for p in programs if p.style.extended}
+                assert seen == set(values), f"{axis}: {sorted(set(values) - seen)} not in the extended sample"
 
     def test_the_plan_plants_every_bug_and_keeps_a_twin_per_style():
         planned = writer.plan(30)
@@ -325,7 +337,7 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
         ok, why = behaves(p.behaviour, run, runs.twin(p))
         assert ok, f"{p.name} should {p.behaviour}: {why}\n{run.stdout[-800:]}\n{run.stderr[-800:]}\n{p.source}"
 
-    @pytest.mark.parametrize("p", [cell(p, known) for p in programs])
+    @pytest.mark.parametrize("p", [cell(p, coverage=False) for p in programs])
     def test_netdoctor_run_names_the_bug_or_stays_quiet(p):
         o = runs.observed(p)
         j = judge(p.expect, p.updates, o, runs.plain(p))
@@ -336,7 +348,7 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
         else:
             assert j.quiet, detail(p, o)
 
-    @pytest.mark.parametrize("p", [cell(p, known_coverage) for p in programs])
+    @pytest.mark.parametrize("p", [cell(p, coverage=True) for p in programs])
     def test_the_header_counts_the_updates_or_says_it_saw_too_few(p):
         o = runs.observed(p)
         j = judge(p.expect, p.updates, o, runs.plain(p))
