@@ -53,7 +53,7 @@ from netdoctor.observe.numpy.activations import (
     _record_activations,
     _users_class,
 )
-from netdoctor.observe.numpy.arrays import Path, resolve, weak
+from netdoctor.observe.numpy.arrays import Path, path_reader, resolve, weak
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.learning import TrainingAccuracy
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
@@ -100,6 +100,7 @@ from netdoctor.observe.numpy.updates import (
     _note_nonfinite,
     _on_update,
     _quick,
+    _quick_moved,
     _sample_buffers,
     _sample_params,
     _sample_returned,
@@ -147,6 +148,7 @@ class NumpyBackend:
     _buffer_arrays = _buffer_arrays
     _sample_returned = _sample_returned
     _quick = _quick
+    _quick_moved = _quick_moved
     _check_update = _check_update
     _continue_update = _continue_update
     _note_nonfinite = _note_nonfinite
@@ -237,7 +239,7 @@ class NumpyBackend:
         self.style = ""
         self._roles: dict[CodeType, int] = {}
         self._fp: list[tuple[int, bytes]] = []
-        self._q: list[Any] = []
+        self._q: list[tuple[Any, ...] | None] = []
         self._P_prev: np.ndarray | None = None
         self._B_start: np.ndarray | None = None
         self._B_last: np.ndarray | None = None
@@ -369,8 +371,10 @@ class NumpyBackend:
         """Whether the current update window is watched in full (else only counted; see ``CallTracer.budget``)."""
         self._prev_deep = False
         self._deep_updates = 0
-        self._quick_plan: list[tuple[Path, tuple[int, ...], int]] = []
-        """Per parameter: its path, the entries :meth:`_quick` reads, the largest sampled position (plain ints)."""
+        self._quick_plan: list[tuple[Callable[[Any], Any], int, int, int, int, np.ndarray]] = []
+        """Per parameter: its path's reader (:func:`~netdoctor.observe.numpy.arrays.path_reader`), the three entries
+        :meth:`_quick` reads (the last repeated for an array of fewer), the largest sampled position (plain ints), the
+        fingerprint's positions."""
         self._quick_arrays: list[Any] = []
         """The parameters as :meth:`_quick` resolved them last (its fingerprints are taken from these)."""
         self._tracked_list: list[TrackedArray] | None = None
@@ -796,9 +800,12 @@ class NumpyBackend:
             if code not in self._roles:
                 self._roles[code] = _PROBE
         self._probe_left = {}
-        self._quick_plan = [(prm.path, tuple(int(i) for i in prm.quick), int(prm.idx[-1])) for prm in self.params]
+        self._quick_plan = []
+        for prm in self.params:
+            i, j, k = (int(n) for n in (prm.quick + prm.quick[-1:] * 2)[:3])
+            self._quick_plan.append((path_reader(prm.path), i, j, k, int(prm.idx[-1]), prm.fp_idx))
         self._fp = self._fingerprints()
-        self._q = self._quick()
+        self._quick()
         self._changed_n = [0] * len(self.params)
         self._moving = set(net.moved)
         self._moved_updates = 0

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
 
+LR_TRIES = 16
+"""Deep update windows in which a variable holding the learning rate is looked for, all of the first ones; later only at
+every doubling of their count (a program without one paid 0.1 ms at every deep window of its run)."""
+
 
 def _arrays(self: NumpyBackend) -> list[np.ndarray | None]:
     root = self.root.obj
@@ -32,10 +36,8 @@ def _arrays(self: NumpyBackend) -> list[np.ndarray | None]:
 
 def _fingerprints(self: NumpyBackend, arrays: list[Any] | None = None) -> list[tuple[int, bytes]]:
     """Each parameter's fingerprint (``arrays``: the parameters as resolved just now, if they were)."""
-    out = []
-    for prm, a, (_, _, last) in zip(self.params, self._arrays() if arrays is None else arrays, self._quick_plan):
-        out.append(fingerprint(a, prm.fp_idx) if isinstance(a, np.ndarray) and a.size > last else (0, b""))
-    return out
+    return [fingerprint(a, idx) if isinstance(a, np.ndarray) and a.size > last else (0, b"")
+            for a, (*_, last, idx) in zip(self._arrays() if arrays is None else arrays, self._quick_plan)]
 
 
 def _sample_params(self: NumpyBackend) -> np.ndarray:
@@ -79,32 +81,41 @@ def _sample_returned(self: NumpyBackend, value: Any) -> np.ndarray | None:
     return np.concatenate(parts)
 
 
-def _quick(self: NumpyBackend) -> list[Any]:
-    """Each parameter's identity and three of its fingerprint entries as Python floats (a few hundred
-    nanoseconds per array): a change here is what makes the full fingerprint worth taking."""
-    out: list[Any] = []
-    append = out.append
+def _quick(self: NumpyBackend) -> None:
+    """Take each parameter as it is now (:attr:`_quick_arrays`) and three of its fingerprint entries as Python floats
+    (:attr:`_q`; None for what is no array of its size): what :func:`_quick_moved` compares with."""
     root = self.root.obj
     if type(root) is FrameLocals:
         root = root.frame.f_locals  # one copy of a running function's locals for all (each read copies them all)
-    self._quick_arrays = arrays = [resolve(root, path) for path, _, _ in self._quick_plan]
-    for a, (_, quick, last) in zip(arrays, self._quick_plan):
-        if isinstance(a, np.ndarray) and a.size > last:
-            append(id(a))
-            item = a.item
-            for i in quick:
-                append(item(i))
-        else:
-            append(None)
-    return out
+    self._quick_arrays = arrays = []
+    self._q = seen = []
+    for read, i, j, k, last, _ in self._quick_plan:
+        a = read(root)
+        arrays.append(a)
+        seen.append((a.item(i), a.item(j), a.item(k)) if isinstance(a, np.ndarray) and a.size > last else None)
+
+
+def _quick_moved(self: NumpyBackend) -> bool:
+    """Whether a parameter was rebound or one of its quick entries changed since :func:`_quick` (taken again then):
+    what makes the full fingerprint worth taking. Asked at every loop head and gradient computation, so it stops at the
+    first difference and builds nothing while nothing moved (an array held since the last look is the same object of
+    the same size: held, it cannot be resized in place). A NaN entry never equals itself: the fingerprint's bytes
+    decide then."""
+    root = self.root.obj
+    if type(root) is FrameLocals:
+        root = root.frame.f_locals
+    for (read, i, j, k, _, _), held, seen in zip(self._quick_plan, self._quick_arrays, self._q):
+        a = read(root)
+        if a is not held or (seen is not None and (a.item(i), a.item(j), a.item(k)) != seen):
+            self._quick()
+            return True
+    return False
 
 
 def _check_update(self: NumpyBackend, frame: FrameType | None) -> bool:
     """Whether the parameters changed since the last look (an update was applied): it is recorded then."""
-    q = self._quick()
-    if q == self._q:
+    if not self._quick_moved():
         return False
-    self._q = q
     fp = self._fingerprints(self._quick_arrays)
     if fp == self._fp:
         return False
@@ -209,8 +220,9 @@ def _on_update(self: NumpyBackend, frame: FrameType | None, moved: set[int]) -> 
     P = self._sample_params()
     delta = P - self._P_prev if self._P_prev is not None else None
     self._P_prev = P
-    if self.lr is None:
-        self._find_lr(frame)
+    n = self._deep_updates
+    if self.lr is None and (n <= LR_TRIES or n & (n - 1) == 0):
+        self._find_lr(frame)  # a walk of four frames' locals: the first windows, then at every doubling
     window: dict[str, Any] = {"update": self.updates, "calls": self._window_calls, "rows": self._window_rows}
     if delta is not None:
         window["delta"] = delta

@@ -1,0 +1,84 @@
+"""The NumPy observer finds a hidden layer's output among the arrays it sees, on the first samples of a large batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netdoctor.observe.options import ObserveOptions
+from netdoctor.observe.session import Observation
+
+
+class _Batched:
+    """A 30-40-3 tanh net trained on batches of 200 (the activation check compares 26 samples of each)."""
+
+    def __init__(self, cols: bool) -> None:
+        rng = np.random.default_rng(0)
+        self.cols = cols
+        self.W1, self.W2 = rng.normal(0, 0.3, (30, 40)), rng.normal(0, 0.3, (40, 3))
+        if cols:
+            self.W1, self.W2 = self.W1.T.copy(), self.W2.T.copy()
+        self.b1, self.b2 = np.zeros(40), np.zeros(3)
+        self.seen: list[np.ndarray] = []
+
+    def forward(self, x):
+        if self.cols:
+            h = np.tanh(self.W1 @ x + self.b1[:, None])
+            z = self.W2 @ h + self.b2[:, None]
+            e = np.exp(z - z.max(axis=0))
+            self.seen.append(h.T.copy())
+            return h, e / e.sum(axis=0)
+        h = np.tanh(x @ self.W1 + self.b1)
+        z = h @ self.W2 + self.b2
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        self.seen.append(h.copy())
+        return h, e / e.sum(axis=1, keepdims=True)
+
+    def backward(self, x, y, h, p):
+        n = len(y)
+        if self.cols:
+            dz = p.copy()
+            dz[y, np.arange(n)] -= 1
+            dh = (self.W2.T @ dz) * (1 - h ** 2) / n
+            return dh @ x.T, dh.sum(1), dz @ h.T / n, dz.sum(1) / n
+        dz = p.copy()
+        dz[np.arange(n), y] -= 1
+        dh = (dz @ self.W2.T) * (1 - h ** 2) / n
+        return x.T @ dh, dh.sum(0), h.T @ dz / n, dz.sum(0) / n
+
+    def train(self, X, Y, lr, batch):
+        updates = 0
+        for _ in range(3):
+            for i in range(0, len(Y), batch):
+                x, y = X[i:i + batch], Y[i:i + batch]
+                x = x.T if self.cols else x
+                h, p = self.forward(x)
+                gW1, gb1, gW2, gb2 = self.backward(x, y, h, p)
+                self.W1 -= lr * gW1
+                self.b1 -= lr * gb1
+                self.W2 -= lr * gW2
+                self.b2 -= lr * gb2
+                updates += 1
+        return updates
+
+
+@pytest.mark.parametrize("cols", [False, True], ids=["rows", "columns"])
+def test_a_hidden_layers_output_is_found_in_large_batches(cols):
+    """Each activation the observer keeps is the first rows of one the program computed: found by comparing the
+    candidate's leading samples with the layer's pre-activation (the product costs the same for any batch size)."""
+    rng = np.random.default_rng(1)
+    Y = rng.integers(0, 3, 2000)
+    X = rng.normal(0, 1, (3, 30))[Y] + rng.normal(0, 1, (2000, 30))
+    obs = Observation(ObserveOptions())
+    (numpy_side,) = [b for b in obs.backends if b.name == "numpy"]
+    with obs:
+        net = _Batched(cols)
+        made = net.train(X, Y, 0.5, 200)
+    assert made == 30
+    assert obs.report.context["updates_observed"] == 30
+    backend = numpy_side.backend if hasattr(numpy_side, "backend") else numpy_side
+    kept = backend.rows.get(1, [])
+    assert kept, "no activation of the hidden layer was found"
+    for rows in kept:
+        assert rows.shape == (64, 40)
+        assert any(np.array_equal(rows, h[:64]) for h in net.seen), "a kept activation is no output the program computed"

@@ -1,0 +1,83 @@
+"""Reading the program's arrays by path (``netdoctor.observe.numpy.arrays``): the fast readers agree with ``resolve``."""
+
+from __future__ import annotations
+
+import types
+
+import numpy as np
+import pytest
+
+from netdoctor.observe.numpy.arrays import Cell, path_reader, resolve
+
+
+class _Net:
+    def __init__(self) -> None:
+        self.W = np.ones((2, 3))
+        self.layers = [{"W": np.zeros(4)}]
+
+
+class _Loud:
+    """A class whose attribute access runs code: the readers must not run it (they read ``__dict__``)."""
+
+    def __init__(self) -> None:
+        self.W = np.ones(2)
+
+    def __getattribute__(self, name):  # noqa: D105
+        raise AssertionError(f"the program's __getattribute__ ran for {name!r}")
+
+
+def _cell(value):
+    def inner():
+        return value
+
+    return Cell(inner.__closure__[0])
+
+
+ROOTS = {
+    "dict": {"W1": np.ones(3), "b1": np.zeros(3), 0: np.arange(4.0)},
+    "object": _Net(),
+    "cell of a dict": _cell({"W1": np.ones(2)}),
+    "cell of a list": _cell([np.ones(2), np.zeros(2)]),
+    "list": [np.ones(2), {"W": np.zeros(2)}],
+    "namespace": types.SimpleNamespace(W=np.ones(5)),
+    "dict subclass": type("Params", (dict,), {})(W1=np.ones(2)),
+    "none": None,
+    "array": np.ones(3),
+}
+
+PATHS = [
+    (("item", "W1"),), (("item", "b1"),), (("item", 0),), (("item", 1),), (("item", "missing"),),
+    (("attr", "W"),), (("attr", "layers"),), (("attr", "missing"),),
+    (("attr", "layers"), ("item", 0), ("item", "W")), (("item", 1), ("item", "W")), (("item", 0), ("attr", "W")),
+    (),
+]
+
+
+@pytest.mark.parametrize("root", list(ROOTS), ids=list(ROOTS))
+def test_a_path_reader_reads_what_resolve_reads(root):
+    """The oracle is :func:`resolve`: the same object (or None) for every path from every kind of root, and no code
+    of the program runs."""
+    obj = ROOTS[root]
+    for path in PATHS:
+        got, want = path_reader(path)(obj), resolve(obj, path)
+        assert got is want or (isinstance(want, np.generic) and got == want), (root, path)  # an entry: a new scalar
+
+
+def test_a_path_reader_runs_no_code_of_the_program():
+    """An attribute is read from the instance's ``__dict__``: a class whose attribute access runs code is not asked."""
+    loud = _Loud()
+    assert path_reader((("attr", "W"),))(loud) is object.__getattribute__(loud, "__dict__")["W"]
+    assert path_reader((("attr", "missing"),))(loud) is None
+
+
+def test_a_path_reader_follows_rebinding():
+    """A reader made once reads the object bound now, not the one bound when it was made."""
+    params = {"W1": np.ones(2)}
+    net = _Net()
+    read_item, read_attr = path_reader((("item", "W1"),)), path_reader((("attr", "W"),))
+    params["W1"] = new_item = params["W1"] - 1.0
+    net.W = new_attr = net.W * 2.0
+    assert read_item(params) is new_item
+    assert read_attr(net) is new_attr
+    del net.W
+    assert read_attr(net) is None
