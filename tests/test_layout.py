@@ -368,8 +368,6 @@ MAX_CLASS_LINES = 300
 BEING_SPLIT = {
     "NumpyBackend": ("observe/numpy/backend.py: what it records while watching is in updates, targets, outputs, "
                      "activations and views; its state (__init__), the events and the report's context remain"),
-    "UpdateCheckRecorder": ("observe/numpy/update_recorder.py: what a closed window tells is in update_window.py; the sign "
-                            "watch and the step checking are next"),
 }
 """Oversized classes whose split is under way, each with where and by whom; the set only shrinks: the test fails
 when one of them is no longer oversized and still listed."""

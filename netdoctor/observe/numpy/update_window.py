@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 
 from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, float_arrays
-from netdoctor.observe.numpy.update_check import Applied, LossChoice, assumed_losses
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses
 from netdoctor.usercode import short_path
 
 __all__ = ["TrackedArray", "Candidate", "Window", "applied_readings", "forward_choices", "template_choices",
            "add_owner_targets", "targets_among", "targetish", "target_rank", "is_label", "returned_floats", "arraylike",
-           "shape_of"]
+           "shape_of", "CheckedStep", "batch_rows", "work_by_id", "attrs_of"]
 
 
 @dataclass(frozen=True)
@@ -380,3 +380,41 @@ def shape_of(v: Any, depth: int = 0) -> tuple[int, ...]:
             return (len(v), *shape_of(first, depth + 1))
         return (len(v),)
     return ()
+
+
+@dataclass(frozen=True)
+class CheckedStep:
+    """One checked update with the batch it was computed on: what the rules read the step's scale from
+    (a factor of the batch size in a step meant for the batch mean is ``summed-gradient``)."""
+
+    check: UpdateCheck
+    rows: int
+    """Samples in the batch the step was computed on (1 for one sample)."""
+
+
+def batch_rows(w: Window) -> int:
+    """Samples in the window's batch: the size of an input array (or list) over the network's input width."""
+    sizes = [int(np.prod(shape)) // w.width for shape in map(shape_of, w.batch.values()) if w.width and w.width in shape]
+    return max(sizes, default=0)
+
+
+def work_by_id(w: Window) -> dict[int, np.ndarray]:
+    """The parameters as they were at the step's start and as they are now (a program may rebind them), both
+    mapped to the working copies, which hold the values the step's gradient belongs to."""
+    by_id = {id(a): w.work[p.name] for p, a in zip(w.params, w.objects)}
+    by_id.update({id(p.read()): w.work[p.name] for p in w.params})
+    return by_id
+
+
+_HEAP = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python
+
+
+def attrs_of(v: Any) -> dict[str, Any]:
+    """The attributes of an instance of a class written in Python (read without asking the instance), else empty."""
+    if not type(v).__flags__ & _HEAP or isinstance(v, (type, np.ndarray, list, tuple, dict)):
+        return {}
+    try:
+        d = object.__getattribute__(v, "__dict__")
+    except AttributeError:
+        return {}
+    return d if isinstance(d, dict) else {}

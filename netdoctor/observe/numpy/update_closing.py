@@ -1,0 +1,206 @@
+"""Closing an update check's window and checking it: what the step applied, compared with finite differences of the
+program's own forward run again on copies (the first candidate forward that reproduces the program's output and
+computes with every tensor). A step that computed its forward inline waits for the program's forward to be called
+elsewhere (:func:`saw_forward`: the template).
+
+Functions of :class:`~netdoctor.observe.numpy.update_recorder.UpdateCheckRecorder` (its state is declared there), bound
+in it as its methods.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from netdoctor.nn.threads import blas_threads
+from netdoctor.observe.numpy.replay import CallSite, Chain, Pick, Replay, picked, quietly
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, check_update
+from netdoctor.observe.numpy.update_opening import MAX_ATTEMPTS
+from netdoctor.observe.numpy.update_window import (
+    Candidate,
+    CheckedStep,
+    Window,
+    add_owner_targets,
+    applied_readings,
+    attrs_of,
+    batch_rows,
+    forward_choices,
+    template_choices,
+    work_by_id,
+)
+from netdoctor.usercode import short_path
+
+if TYPE_CHECKING:
+    from netdoctor.observe.numpy.update_recorder import UpdateCheckRecorder
+
+
+def _deaf(forward: Callable[[], np.ndarray], work: dict[str, np.ndarray]) -> list[str]:
+    """The working copies the forward does not read (it computes with other arrays): one NaN entry in a copy
+    it reads reaches its output (a small change would not: saturated units swallow it)."""
+    out = []
+    for name, a in work.items():
+        flat = a.reshape(-1)
+        old = float(flat[0])
+        try:
+            flat[0] = np.nan
+            if not np.isnan(forward()).any():
+                out.append(name)
+        finally:
+            flat[0] = old
+    return out
+
+
+def _pick(replay: Replay | Chain, value: Any, pick: Pick) -> np.ndarray:
+    """The output of a replayed forward (see :func:`~netdoctor.observe.numpy.replay.picked`), as float64."""
+    return np.asarray(picked(replay, value, pick), dtype=np.float64)
+
+
+def _drop_output_slots(w: Window) -> None:
+    """Take back the held object's arrays whose attribute a forward of the window rebound to its output (``self.probs``
+    held the last step's probabilities when the window opened: an output slot, not the targets)."""
+    if w.held is None or not w.held_targets:
+        return
+    computed = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
+    now = attrs_of(w.held[0])
+    slots = {id(v) for name, v in w.held_targets if id(now.get(name)) in computed}
+    w.target_candidates = [t for t in w.target_candidates if id(t) not in slots]
+
+
+def finish(self: UpdateCheckRecorder) -> None:
+    """Close the window: collect what was applied and check it on the copies."""
+    w = self.window
+    self.window = None
+    if w is None:
+        return
+    t0 = time.perf_counter()
+    try:
+        applied = applied_readings(w)
+        if not applied:  # nothing happened in this window (an evaluation): another opens at the next call
+            self._quiet[w.owner.f_code] = self._quiet.get(w.owner.f_code, 0) + 1
+            self._fruitless += 1
+            return
+        self._attempts += 1
+        _drop_output_slots(w)
+        if self.updates is not None and self.updates() - w.opened_at > 1:
+            self._fruitless += 1
+            return  # two steps inside one window: their sum belongs to no single batch; try again
+        add_owner_targets(w)
+        with quietly(), blas_threads(1):  # our own products: one thread (a busy machine stalls a second)
+            self._check(w, applied)
+    except Exception as exc:  # noqa: BLE001 - the program's code failed on our copies: no check, say why
+        self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
+    finally:
+        self.seconds += time.perf_counter() - t0
+
+
+def _check(self: UpdateCheckRecorder, w: Window, applied: list[Applied]) -> None:
+    bad = [name for name, a in w.work.items() if not np.isfinite(a).all()]
+    if bad:  # a derivative at NaN is NaN: nothing to compare (the run diverged before this step was seen)
+        self._skip(f"{', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''} held NaN or Inf already when the step "
+                   f"after update {w.opened_at:,} was seen: no derivative to compare with")
+        self._attempts = MAX_ATTEMPTS  # NaN stays NaN: no later step can be compared either
+        return
+    by_id = work_by_id(w)
+    choices = forward_choices(w)
+    why = self._try(w, applied, by_id, choices)
+    if why is None:
+        return
+    if self.template is None:
+        if not choices:  # the step computes its forward inline: wait for the program's forward
+            self._no_forward[w.owner.f_code] = self._no_forward.get(w.owner.f_code, 0) + 1
+            self.pending = self.pending or (w, applied)
+        else:
+            self._skip(why)
+        return
+    template = template_choices(self.template, self._stores, w, by_id)
+    if not template:
+        why = f"{self.template.code.co_name}() does not take the batch of {w.owner.f_code.co_name}()"
+    why = self._try(w, applied, by_id, template) if template else why
+    if why is not None:
+        self._skip(why)
+
+
+def _skip(self: UpdateCheckRecorder, why: str) -> None:
+    """A step that could not be checked (said once in the notes); the next boundary is tried."""
+    self.skipped.append(why)
+    self._next += 1
+    self._fruitless += 1
+
+
+def _try(self: UpdateCheckRecorder, w: Window, applied: list[Applied], by_id: dict[int, np.ndarray],
+         choices: list[tuple[Candidate, Pick, list[LossChoice]]]) -> str | None:
+    """Check with the first choice that reproduces the program's output and computes with every tensor;
+    None when one did, else why none could."""
+    why = "no call handed the batch returned an array"
+    for cand, pick, losses in choices:
+        replay = cand.replay or Replay(cand.site, by_id)
+
+        def forward(replay: Replay | Chain = replay, pick: Pick = pick) -> np.ndarray:
+            return _pick(replay, replay.call(), pick)
+
+        mine = {i: c for i, c, _ in cand.outputs or []}
+        kept = {name: a.copy() for name, a in w.work.items()}
+        out0 = forward()
+        again = forward()
+        if not all(np.array_equal(a, kept[name], equal_nan=True) for name, a in w.work.items()):
+            for name, a in w.work.items():  # a training step run again updated the working copies: undone
+                a[...] = kept[name]
+            why = f"{replay.name}() writes into the parameters it computes with (a training step, not a forward)"
+            continue
+        if not np.array_equal(out0, again):
+            why = f"{replay.name}() gives another output at every call (dropout or noise)"
+            continue
+        if cand.outputs is not None and (out0.shape != mine[pick].shape or
+                                         not np.allclose(out0, mine[pick], rtol=1e-5, atol=1e-7)):
+            why = f"{replay.name}() run again on copies does not reproduce the program's output"
+            continue
+        deaf = _deaf(forward, w.work)
+        if deaf:
+            why = f"{replay.name}() does not compute with {', '.join(deaf)}"
+            continue
+        check = check_update(forward, w.work, applied, losses, where=w.where or w.computed_in,
+                             max_coords=self.max_coords or 12, seed=len(self.checks),
+                             biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive or self.momentum)
+        check.computed_in = w.computed_in
+        check.forward = f"{replay.name}() at {short_path(replay.where)}"
+        if isinstance(replay, Chain):
+            check.forward = (f"{len(replay)} calls chained by {w.computed_in.split(' at ')[0]}, from "
+                             f"{replay.first.name}() at {short_path(replay.first.where)} to {check.forward}")
+        if not check.tensors:
+            self._skip(check.note)
+            return None
+        self.checks.append(check)
+        self.steps.append(CheckedStep(check, batch_rows(w)))
+        self._fruitless = 0
+        self._start_watch(w, check)
+        self._next += 1
+        return None
+    return why
+
+
+def saw_forward(self: UpdateCheckRecorder, frame: FrameType) -> None:
+    """A call of the program's forward (as the observer found it) outside a window: the template."""
+    try:
+        self._saw_forward(frame)
+    except Exception as exc:  # noqa: BLE001 - the check's own error: it stops, the observer goes on
+        self._broken(exc)
+
+
+def _saw_forward(self: UpdateCheckRecorder, frame: FrameType) -> None:
+    if self.window is not None:
+        return
+    self.template = CallSite.of(frame)
+    if self.pending is not None:
+        (w, applied), self.pending = self.pending, None
+        t0 = time.perf_counter()
+        try:
+            with quietly(), blas_threads(1):  # our own products: one thread (a busy machine stalls a second)
+                self._check(w, applied)
+        except Exception as exc:  # noqa: BLE001 - see finish()
+            self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
+        finally:
+            self.seconds += time.perf_counter() - t0

@@ -1,0 +1,225 @@
+"""Opening an update check's window: a call handed the batch (or an object holding it) while the recorder wants a
+window; the frame that handed the batch down owns the window, and the parameters and buffers are copied.
+
+Functions of :class:`~netdoctor.observe.numpy.update_recorder.UpdateCheckRecorder` (its state is declared there), bound
+in it as its methods; when a window may open at all is decided from update counts (:data:`GIVE_UP_AFTER`,
+:data:`MAX_ATTEMPTS`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from netdoctor.observe.numpy.arrays import path_text, walk_arrays
+from netdoctor.observe.numpy.replay import arg_values
+from netdoctor.observe.numpy.update_window import (
+    TrackedArray,
+    Window,
+    arraylike,
+    attrs_of,
+    is_label,
+    shape_of,
+    targetish,
+    targets_among,
+)
+from netdoctor.usercode import short_path
+
+if TYPE_CHECKING:
+    from netdoctor.observe.numpy.update_recorder import UpdateCheckRecorder
+
+
+MAX_ATTEMPTS = 24
+"""Windows opened in all (one that saw nothing applied, e.g. an evaluation, is retried at the next call)."""
+
+
+GIVE_UP_AFTER = 8
+"""Chances in a row that compared nothing (a window closed unchecked, an update passed while a window was wanted and
+none opened) after which the update check stops looking for good (see :meth:`UpdateCheckRecorder.offer`)."""
+
+
+def _holds(v: Any, ids: set[int], shapes: set[tuple[int, ...]]) -> bool:
+    """Whether ``v`` is a list or tuple with one of the arrays ``ids`` among its first 64 items (or among theirs: a list
+    of ``[W, b]`` pairs), or whose first item is an array of one of ``shapes`` (a sample of a batch is never shaped
+    like a weight matrix)."""
+    if not isinstance(v, (list, tuple)) or not v:
+        return False
+    if any(isinstance(x, (list, tuple)) and any(id(y) in ids for y in x[:8]) for x in v[:64]):
+        return True  # the network's [W, b] pairs (``forward(layers, x)``)
+    return any(id(x) in ids for x in v[:64]) or (isinstance(v[0], np.ndarray) and v[0].shape in shapes)
+
+
+def _under_way(frame: FrameType) -> bool:
+    """Whether a frame that was handed the batch has computed arrays of its own already (a float array among its
+    locals that is none of its arguments): a step under way when the update check began looking (the observer found
+    the network in the middle of it). A window opened there would miss what the step computed before (its forward
+    among it) and pair the gradient with an inner call's output (a pre-activation): it opens at the next step."""
+    args = {id(v) for v in arg_values(frame).values()}
+    return any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and id(v) not in args
+               for v in list(frame.f_locals.values())[:256])
+
+
+def _held_targets(obj: Any, batch: dict[int, Any], shapes: set[tuple[int, ...]]) -> list[tuple[str, np.ndarray]]:
+    """Target-like arrays the object that holds the batch holds beside it (``net.targets``), by attribute."""
+    return [(name, v) for name, v in list(attrs_of(obj).items())[:64]
+            if isinstance(v, np.ndarray) and id(v) not in batch and v.shape not in shapes and targetish(v)][:8]
+
+
+def _shaped_arrays(root: Any, objects: list[Any]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Float arrays reachable from ``root`` (three levels) with a parameter's shape that are not parameters, copied."""
+    if root is None:
+        return []
+    shapes = {a.shape for a in objects}
+    ids = {id(a) for a in objects}
+    out: list[tuple[str, np.ndarray, np.ndarray]] = []
+    for path, a in walk_arrays(root, globals_root=isinstance(root, dict) and "__name__" in root, max_depth=3):
+        if a.shape in shapes and id(a) not in ids and len(out) < 32:
+            out.append((path_text(path), a, a.copy()))
+    return out
+
+
+def _new_chance(self: UpdateCheckRecorder, updates: int) -> None:
+    """The update count moved while a window was wanted: an update during which none opened compared nothing.
+    After :data:`GIVE_UP_AFTER` such chances in a row (windows closed unchecked counted too), the check stops
+    looking: what it compared stays. Never while a step waits for the program's forward (``pending``), a sign
+    watch is open, or windows are held back until the program's forward is first seen (an evaluation may call it
+    late): the check would still compare there. Decided from counts, never time."""
+    if self._chance_at >= 0 and not self._opened:
+        self._fruitless += 1
+    self._chance_at, self._opened = updates, False
+    waiting = self.template is None and any(n >= 3 for n in self._no_forward.values())
+    if (self._fruitless >= GIVE_UP_AFTER and self.window is None and self.pending is None and self.watch is None
+            and not waiting):
+        self.done = (f"it stopped looking at update {updates:,}: the last {self._fruitless} chances in a row (windows "
+                     "closed unchecked, updates during which no window could open) compared nothing")
+
+
+def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], list[TrackedArray]], input_width: int, where: str,
+           root: Any) -> None:
+    given = [v for v in arg_values(frame).values() if arraylike(v)]
+    batch = {id(v): v for v in given if input_width in shape_of(v)}
+    held: tuple[Any, str] | None = None
+    if not batch:  # the batch set on an object the call is handed (``net.inputs = X[idx]; net.forward()``)?
+        found = self._held_batch(frame, input_width, tracked)
+        if found is None:
+            return
+        held, batch = (found[0], found[1]), {id(found[2]): found[2]}
+    arrays = [x for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)]
+    network = {id(x) for x in arrays}
+    shapes = {x.shape for x in arrays if isinstance(x, np.ndarray)}
+    if any(id(v) in network for v in given):
+        # a call handed a parameter either applies the update (``sgd(W1, dW1, lr)``, ``step(p, g)``: what it is
+        # handed with the input width in its shape is that parameter or its gradient) or computes the gradients
+        # from the batch handed beside it (``gradients(W1, b1, W2, b2, x, t)``): only an array of no parameter's
+        # shape is a batch there
+        batch = {i: v for i, v in batch.items() if id(v) not in network and shape_of(v) not in shapes}
+    # the list that holds the weights (``forward(weights, biases, x)``) or arrays of their shapes (gradients,
+    # zeros to reset them with) has their shape, not a batch's
+    batch = {i: v for i, v in batch.items() if not _holds(v, network, shapes)}
+    if not batch:
+        return
+    # a class index handed with one sample (``accumulate(x, label)``) is a target too
+    others = [v for v in given if id(v) not in batch and id(v) not in network] + [
+        v for v in arg_values(frame).values() if is_label(v)]
+    # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
+    handed = [frame]
+    owner = frame.f_back
+    if owner is not None and (self._quiet.get(owner.f_code, 0) >= 2 or
+                              self.template is None and self._no_forward.get(owner.f_code, 0) >= 3):
+        return
+    while owner is not None and len(handed) < 4 and any(id(v) in batch for v in arg_values(owner).values()):
+        given = [v for v in arg_values(owner).values() if arraylike(v)]
+        batch.update({id(v): v for v in given if input_width in shape_of(v) and not _holds(v, network, shapes)})
+        others += [v for v in given if id(v) not in batch]
+        handed.append(owner)
+        owner = owner.f_back
+    if owner is None or any(_under_way(f) for f in handed[1:]):
+        return
+    self._open(owner, handed, batch, others, held, shapes, tracked, where, input_width, root)
+
+
+def _open(self: UpdateCheckRecorder, owner: FrameType, handed: list[FrameType], batch: dict[int, Any], others: list[Any],
+          held: tuple[Any, str] | None, shapes: set[tuple[int, ...]], tracked: Callable[[], list[TrackedArray]],
+          where: str, input_width: int, root: Any) -> None:
+    """Open a window at ``owner``, the frame that handed the batch down (``handed``: it and the calls below it)."""
+    t0 = time.perf_counter()
+    try:
+        params = tracked()
+        objects = [p.read() for p in params]
+        if not params or not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in objects):
+            return
+        if not self._watch_return(owner) or self._quiet.get(owner.f_code, 0) >= 2:
+            return
+        buffer_objects = [p.buffer() if p.buffer is not None else None for p in params]
+        w = Window(
+            owner=owner, params=params, objects=objects, before=[np.array(a, copy=True) for a in objects],
+            buffers_before=[np.array(b, copy=True) if isinstance(b, np.ndarray) else None for b in buffer_objects],
+            buffer_objects=buffer_objects, work={p.name: np.array(a, dtype=np.float64) for p, a in zip(params, objects)},
+            where=where, batch=batch, width=input_width, opened_at=self.updates() if self.updates else 0,
+            computed_in=f"{owner.f_code.co_name}() at {short_path(owner.f_code.co_filename)}:{owner.f_code.co_firstlineno}",
+        )
+        w.target_candidates = others + list(batch.values())
+        if held is not None:
+            w.held = held
+            w.held_targets = _held_targets(held[0], batch, shapes)
+            w.target_candidates += [v for _, v in w.held_targets]
+        w.owner_targets = targets_among(owner)  # this step's t, before the loop computes the next one
+        w.shaped = _shaped_arrays(root, objects)
+        self.window = w
+        self._opened = True
+        for f in handed:
+            self._candidate(w, f)
+    finally:
+        self.seconds += time.perf_counter() - t0
+
+
+def _held_batch(self: UpdateCheckRecorder, frame: FrameType, width: int, tracked: Callable[[], list[TrackedArray]]
+                ) -> tuple[Any, str, np.ndarray] | None:
+    """An array with the input width in its shape that an object the call is handed holds (``net.inputs =
+    X[idx]; net.forward()``), whose entries changed since this call site was last offered: the batch, set on the
+    object by the loop. A data set kept there does not change; parameters and arrays of their shapes (gradients)
+    are never a batch."""
+    objects = [v for v in arg_values(frame).values() if attrs_of(v)]
+    if not objects:
+        return None
+    arrays = [x for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)]
+    ids = {id(x) for x in arrays}
+    shapes = {x.shape for x in arrays if isinstance(x, np.ndarray)}
+    if len(self._held) > 4096:
+        self._held.clear()
+    found: tuple[Any, str, np.ndarray] | None = None
+    for obj in objects[:4]:
+        for name, v in list(attrs_of(obj).items())[:64]:
+            if (not isinstance(v, np.ndarray) or v.dtype.kind != "f" or width not in v.shape or id(v) in ids
+                    or v.shape in shapes or v.size > 1_000_000):
+                continue
+            key = (id(obj), name)
+            mark = (v.shape, v.reshape(-1)[:: max(1, v.size // 64)][:64].tobytes())
+            last, self._held[key] = self._held.get(key), mark
+            if found is None and last is not None and last != mark:
+                found = (obj, name, v)
+    return found
+
+
+def _watch_return(self: UpdateCheckRecorder, frame: FrameType) -> bool:
+    """Have the return of a running frame reach :meth:`on_return` (the observer may not watch it)."""
+    if frame.f_trace is not None:
+        return True  # the observer's tracer watches it and passes its return on
+    if frame.f_code.co_name == "<module>":
+        return True  # a script's module frame: its next batch or the end of the program closes the window
+
+    def local(f: FrameType, event: str, arg: Any) -> Any:
+        if event == "return" and self.window is not None and self.window.owner is f:
+            try:
+                self.on_return(f, arg)
+            except Exception as exc:  # noqa: BLE001 - our error must never become the program's
+                self.window = None
+                self.skipped.append(f"the check failed ({type(exc).__name__}: {exc})")
+        return local
+
+    frame.f_trace = local
+    return True
