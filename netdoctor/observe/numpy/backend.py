@@ -550,16 +550,23 @@ class NumpyBackend:
                 notes.append(coverage.note)
         if self.tracer.stood_down:
             notes.append(self.tracer.stood_down)
-        failed = self.tracer.failed
-        if failed is not None:
-            import traceback
-
-            last = traceback.extract_tb(failed.__traceback__)[-1]
-            notes.append(f"the observer stopped early on an error of its own ({type(failed).__name__}: {failed} at "
-                         f"{os.path.basename(last.filename)}:{last.lineno}); the program ran on unobserved")
+        failed = self._failure()
+        if failed:
+            notes.append(failed)
         if notes:
             ctx["notes"] = notes
         return ctx
+
+    def _failure(self) -> str:
+        """The note of an observer that stopped early on an error of its own (where it was raised), or ""."""
+        failed = self.tracer.failed
+        if failed is None:
+            return ""
+        import traceback
+
+        last = traceback.extract_tb(failed.__traceback__)[-1]
+        return (f"the observer stopped early on an error of its own ({type(failed).__name__}: {failed} at "
+                f"{os.path.basename(last.filename)}:{last.lineno}); the program ran on unobserved")
 
     def _coverage(self) -> Coverage:
         """The updates observed against the program's own count, read from its loops (see
