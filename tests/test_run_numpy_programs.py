@@ -262,7 +262,12 @@ PROGRAMS = [
     # batches handed as (rows, integer labels), the one-hot made inside the loss, which returns the logits' gradient;
     # the summed twin drops the loss's / len(y) (each step 40x what lr says: the weights blow up)
     Program("onehot_loss", updates=360, samples=14400, arrays=4),
-    Program("onehot_loss_summed", arrays=4, missed="learning-rate-too-high and the blow-up named, not the summed gradient"),
+    # (the summed twin is named from the output bias's step against the batch mean of softmax(logits) - one-hot, read
+    # where the loss is handed the output and the labels)
+    Program("onehot_loss_summed", arrays=4),
+    # independent sigmoid outputs trained by a binary cross-entropy of the program's own, handed the probabilities and
+    # the one-hot targets; backward() is handed only its gradient, in a closure over a state object: quiet
+    Program("sigmoid_bce", updates=300, samples=7800, arrays=4),
     # an optimizer object handed the layer objects, steps every layer with weights; zero_grad() empties the sums the
     # layers accumulate into (the stale twin never calls it). The targets are compared inline: samples not counted yet
     Program("optimizer_layers", updates=180, arrays=4),

@@ -341,6 +341,9 @@ class NumpyBackend:
         self._pending_raw: np.ndarray | None = None
         """The batch's targets as the program wrote them (0.01/0.99 codes), beside their one-hot ``_pending_T``."""
         self._targets_compared = False
+        self.comparer: CodeType | None = None
+        """The function handed the forward's output and its targets (``loss(out, y)``), when the targets were read there:
+        where the program computes its output error."""
         self._inline_names: dict[CodeType, frozenset[str]] = {}
         """Per followed code: the names its loops bind (loop variables, per-step temporaries), where a loop that
         compares output and targets inline keeps its targets (:meth:`_inline_targets`)."""

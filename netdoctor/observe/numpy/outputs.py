@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.observe.numpy.activations import RING
 from netdoctor.observe.numpy.arrays import weak
 from netdoctor.observe.numpy.roles import Role, class_rows, code_like, scalar_of
 from netdoctor.observe.numpy.tallies import ClassTally
+from netdoctor.observe.numpy.targets import add_output_error
 from netdoctor.observe.tracer import caller_of
 
 if TYPE_CHECKING:
@@ -53,14 +53,7 @@ def _forward_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
     T = self._pending_T
     if T is not None and len(T) == len(rows) and len(rows) > 1 and self._deep:  # kept for deep windows only
         self._pending_T = None
-        P = rows.astype(float)
-        if infer_kind(P, output=True) not in ("softmax", "sigmoid", "tanh"):
-            with np.errstate(all="ignore"):  # logits: the softmax a cross-entropy applies to them
-                e = np.exp(P - P.max(axis=1, keepdims=True))
-                P = e / e.sum(axis=1, keepdims=True)
-        with np.errstate(all="ignore"):
-            self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
-        self._D_rows += len(rows)
+        add_output_error(self, rows, T)
     self._forward_returns += 1
     self.learning.output(rows, self.updates)
     if len(self.out_rows) < RING // 8 or self._forward_returns % 4 == 0:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.observe.numpy.roles import class_rows, code_like, multi_hot, one_hot, one_top
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.source import function_loop_names, loop_names
@@ -202,9 +203,30 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
         rows = class_rows(v, sizes[-1], sizes[0])
         if rows is None or rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)):
             continue
-        self.target_arg, self._targets_compared = name, True
+        self.target_arg, self._targets_compared, self.comparer = name, True, code
         self._count_targets(rows, v)
+        out_rows = self._output_rows(out) if self._deep else None
+        if out_rows is not None and len(out_rows) == len(rows) > 1 and (rows.ndim == 1 or one_top(rows)) and (
+                "exp" in code.co_names or infer_kind(out_rows, output=True) in ("softmax", "sigmoid")):
+            # the output and its targets, compared by a call of their own (``loss(out, y)``): the batch's output
+            # error, as a gradient's function handed the targets gives it (the output bias's step is read against it).
+            # Only for probabilities, or logits the call itself exponentiates (a softmax or sigmoid cross-entropy):
+            # the error of a squared loss on a linear output is no softmax's
+            add_output_error(self, out_rows, one_hot(rows, sizes[-1]))
         return
+
+
+def add_output_error(self: NumpyBackend, rows: np.ndarray, T: np.ndarray) -> None:
+    """Add one batch's output error to the window's sum: the output rows (N, C) as probabilities (a softmax of them
+    when they are logits, as a cross-entropy applies it) less their one-hot targets ``T`` (N, C)."""
+    P = rows.astype(float)
+    if infer_kind(P, output=True) not in ("softmax", "sigmoid", "tanh"):
+        with np.errstate(all="ignore"):  # logits: the softmax a cross-entropy applies to them
+            e = np.exp(P - P.max(axis=1, keepdims=True))
+            P = e / e.sum(axis=1, keepdims=True)
+    with np.errstate(all="ignore"):
+        self._D_sum = (P - T).sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
+    self._D_rows += len(rows)
 
 
 def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:

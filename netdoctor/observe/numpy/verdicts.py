@@ -457,6 +457,14 @@ def _error_lines(b: NumpyBackend) -> list[Line]:
     target = b.target_arg
     lines = find_lines(_files(b), lambda node, src: bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src)) and (
         isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) or " - " in src), within=b.contributor, limit=3)
+    if not lines and b.comparer is not None:
+        # the error computed where the output meets its targets (``return loss, p - onehot`` in ``loss(out, y)``):
+        # the difference it returns, or a line subtracting with the targets' name
+        def error_here(node: ast.AST, src: str) -> bool:
+            sub = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub) for n in ast.walk(node))
+            return sub and (isinstance(node, ast.Return) or bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src)))
+
+        lines = find_lines(_files(b), error_here, within=b.comparer, limit=3)
     return lines + _update_lines(b)
 
 
