@@ -21,8 +21,10 @@ from netdoctor.errors import NetdoctorError, UserCodeError
 
 __all__ = ["call_user", "describe_user_error", "user_frames", "short_path"]
 
-_PKG_DIR = str(Path(__file__).resolve().parent)  # the netdoctor package: its frames are not the user's
-_LIB_DIRS = tuple(str(Path(p).resolve()) for p in {sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
+_PKG_DIR = os.path.join(str(Path(__file__).resolve().parent), "")  # the netdoctor package: its frames are not the user's
+_LIB_DIRS = tuple(os.path.join(str(Path(p).resolve()), "") for p in {sysconfig.get_paths()[k] for k in ("stdlib", "purelib", "platlib")})
+"""Folders whose files are not the user's, each ending in a separator: ``.../netdoctor_demo/train.py`` beside the
+package is the user's."""
 
 
 def short_path(filename: str) -> str:
@@ -40,7 +42,7 @@ def user_frames(exc: BaseException) -> list[traceback.FrameSummary]:
     out = []
     for f in frames:
         p = str(Path(f.filename).resolve()) if not f.filename.startswith("<") else f.filename
-        if p.startswith(_PKG_DIR) or p.startswith(_LIB_DIRS) or p.startswith("<frozen"):
+        if p.startswith(_PKG_DIR) or p.startswith(_LIB_DIRS) or p.startswith("<frozen"):  # folders: each ends in a separator
             continue
         out.append(f)
     return out

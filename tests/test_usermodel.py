@@ -170,3 +170,17 @@ def test_failed_automatic_adaptation_says_what_to_do(tmp_path):
     """)
     with pytest.raises(ProtocolError, match=r"adapting it automatically failed: .*backprop.*docs/adapter\.md"):
         load_user_model(f"{p}:build")
+
+
+def test_a_folder_named_like_the_package_beside_it_holds_the_users_frames():
+    # ``netdoctor_demo/`` beside the installed ``netdoctor/`` package (a checkout's examples): its frames are the user's
+    import netdoctor
+    from netdoctor.usercode import user_frames
+
+    beside = Path(netdoctor.__file__).resolve().parent.parent / "netdoctor_demo" / "train.py"
+    namespace: dict = {}
+    exec(compile("def step():\n    raise ValueError('in the user code')\n", str(beside), "exec"), namespace)
+    with pytest.raises(ValueError) as info:
+        namespace["step"]()
+    assert [f.filename for f in user_frames(info.value)] == [__file__, str(beside)]
+    assert user_frames(info.value)[-1].name == "step"
