@@ -59,11 +59,26 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     172: ("summed-gradient", "lr-too-high"),
     # module level, parameter lists, buffers emptied in place, momentum applied directly, float32
     212: ("stale-accumulator", "saturating-init"),
+    # misses and false alarms of the extended sweep on seeds 1000-1011 (main ddb84da), each with momentum:
+    # functions over a parameter dict, per sample by `for j in rng.permutation(n)`, 3 tanh layers (24 and 24 units)
+    1009: ("lr-too-high",),
+    # a class over Dense layers, per sample, the update inside the backward (zip loop with momentum), sigmoid with an
+    # unscaled uniform(-1, 1) first layer
+    1016: ("saturating-init",),
+    # functions over parameter lists, per sample, the update inside the backward (zip with momentum), 3 tanh layers
+    1022: (),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, extended=True)`` (programs ``npx...``)."""
 KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {
     (172, "summed-gradient"): "main ddb84da: gradient-mismatch (warning: the step is read as a buffer added to, value/1 7.2e-01 "
     "against the derivative -5.8: the velocity mixes past gradients), learning-rate-too-high and saturation, no summed-gradient",
+    (1009, None): "main ddb84da: a false dead-units error: 'hidden layer 2 (relu)', 24 of 24 units never fire, act std 0, in a "
+    "network of two tanh layers that learns to 84%",
+    (1009, "lr-too-high"): "main ddb84da: only saturated-activations (96.7% of layer 1), no learning-rate-too-high (lr 0.24 with "
+    "momentum 0.9, per sample)",
+    (1016, "saturating-init"): "main ddb84da: no finding (accuracy 61% against its twin's 80%); npx1019 alike: 41% of its "
+    "sigmoid units saturated at the last probe, under the 50% limit",
+    (1022, None): "main ddb84da: a false gradient-mismatch warning (momentum applied inside the backward)",
 }
 """(style seed, bug or None) -> what netdoctor run says instead, for the extended styles."""
 KNOWN_EXTENDED_COVERAGE: dict[tuple[int, str | None], str] = {}
