@@ -5,7 +5,9 @@ styles their authors thought of. The writers here compose whole training
 programs from style choices (where the training code lives, containers, data
 layout, where the output goes, how gradients travel, batching, loss,
 activation, ...) and plant one bug or none; every buggy program has a healthy
-twin that differs from it only at the bug.
+twin that differs from it only at the bug. The NumPy writer's extended styles
+(``sample_style(seed, extended=True)``) add how the loop walks the data, the
+optimizer, depth, initialisation and dtype, and leave the base styles as they were.
 
 * :mod:`generated.numpy_programs` writes NumPy programs;
 * :mod:`generated.torch_programs` writes PyTorch programs;
