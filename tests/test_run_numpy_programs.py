@@ -304,7 +304,10 @@ PROGRAMS = [
     # inverted dropout masks from a default_rng, per-sample sums refilled from zero templates; the dead twin starts the
     # hidden biases at -8 (no relu unit ever fires)
     Program("dropout_masks", updates=375, samples=6000, arrays=4),
-    Program("dropout_masks_dead", forward=False, missed="frozen-parameters named, the network taken with the sums, not dead units"),
+    # (the dead twin: only the output bias moves; discovery waits for the update that reads the sums before it tells
+    # the stepped bias from the bias sum, and takes no zero sum or template beside a layer that did not move; the
+    # inverted dropout mask, 0 or 1/keep, is no layer's output)
+    Program("dropout_masks_dead", forward=False),
     # He initialisation, two relu layers as [W, b] lists walked by index, the targets built inline at module level; the
     # constant twin writes T[:, y] = 1 (every row all ones: 0/1 rows marking several classes are read as targets too)
     Program("he_multihot", updates=300, samples=9000, arrays=6),

@@ -55,10 +55,16 @@ def _leading_samples(x: np.ndarray, a: np.ndarray, W: np.ndarray, cols: bool) ->
 
 
 def _mask(a: np.ndarray) -> bool:
-    """Whether ``a`` holds exact 0s and 1s and nothing else: a relu's derivative or a dropout mask, ordered like the
-    pre-activation but no layer's output (a sigmoid is never exactly 0; a dead relu layer is all 0s)."""
+    """Whether ``a`` holds exact 0s and one positive value and nothing else: a relu's derivative (0/1) or a dropout
+    mask (0 and 1/keep: an inverted dropout's 1.25), ordered like the pre-activation but no layer's output (a sigmoid
+    is never exactly 0; a relu layer's entries that fire differ; a dead relu layer is all 0s)."""
     zero = a == 0
-    return bool(zero.any() and (zero | (a == 1)).all() and not zero.all())
+    if not zero.any() or zero.all():
+        return False
+    top = a.max()
+    at_top = a == top
+    # (two or more entries at one positive value: a relu output whose only firing unit is its largest is no mask)
+    return bool(top > 0 and (zero | at_top).all() and (top == 1 or at_top.sum() >= 2))
 
 
 def _same_view(x: np.ndarray, y: np.ndarray) -> bool:

@@ -152,6 +152,11 @@ def weights_moved(stats: list[PathStats]) -> bool:
 
     if not any(st.changes >= DISCOVERY_UPDATES and param_like(st) for st in stats):
         return False  # no array seen at two updates: no step to compare a replaced gradient with
+    if not any(st.changes and param_like(st) and (matrix(st) or not st.started_zero) for st in stats):
+        # only vectors that started at zero changed (an output bias and the sum it is stepped by, in a network whose
+        # other layers pass no gradient): which of them is summed into and which is stepped shows only at an update
+        # (the step reads the sum); wait for one, or for a matrix to move
+        return False
     if any(st.undecided and st.changes - st.undecided < DISCOVERY_UPDATES and st.changes <= DISCOVERY_UPDATES
            and not st.cache for st in stats):
         return False  # a change the numbers could not judge (arrays that started at zero): one more update judges it

@@ -245,6 +245,15 @@ def code_like(rows: np.ndarray) -> bool:
     return bool(np.all(np.nanmax(off, axis=1) == np.nanmin(off, axis=1))) if rows.shape[1] > 1 else True
 
 
+def soft_targets(rows: np.ndarray) -> bool:
+    """Rows of non-negative entries summing to 1, each with a single largest entry: smoothed or distilled targets
+    (``0.9 * one_hot + 0.1 * prior``), as many distinct values as classes. An output of probabilities looks the same:
+    only an array the output is compared with is read as targets by this."""
+    if rows.ndim != 2 or rows.dtype.kind != "f" or rows.shape[1] < 2 or not np.isfinite(rows).all():
+        return False
+    return bool((rows >= 0).all() and np.allclose(rows.sum(axis=1), 1.0, atol=1e-6) and one_top(rows))
+
+
 def multi_hot(rows: np.ndarray) -> bool:
     """Rows of 0s and 1s with at least one 1 each, some with several: a target written ``T[:, y] = 1`` (every row a 1
     at every class of its batch) or a multi-label target. Its argmax is the first class it marks; it names no single

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from netdoctor.monitor.layer_stats import infer_kind
-from netdoctor.observe.numpy.roles import class_rows, code_like, multi_hot, one_hot, one_top
+from netdoctor.observe.numpy.roles import class_rows, code_like, multi_hot, one_hot, one_top, soft_targets
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.source import function_loop_names, loop_names
 
@@ -201,8 +201,9 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
         if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or v is out:
             continue
         rows = class_rows(v, sizes[-1], sizes[0])
-        if rows is None or rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)):
-            continue
+        if rows is None or rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)) and not (
+                soft_targets(rows) and not _same_values(rows, self._output_rows(out))):
+            continue  # (smoothed targets, compared with the output, are targets too: not the output's own copy)
         self.target_arg, self._targets_compared, self.comparer = name, True, code
         self._count_targets(rows, v)
         out_rows = self._output_rows(out) if self._deep else None
@@ -212,8 +213,13 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
             # error, as a gradient's function handed the targets gives it (the output bias's step is read against it).
             # Only for probabilities, or logits the call itself exponentiates (a softmax or sigmoid cross-entropy):
             # the error of a squared loss on a linear output is no softmax's
-            add_output_error(self, out_rows, one_hot(rows, sizes[-1]))
+            add_output_error(self, out_rows, rows.astype(float) if rows.ndim == 2 and soft_targets(rows)
+                             else one_hot(rows, sizes[-1]))
         return
+
+
+def _same_values(a: np.ndarray, b: np.ndarray | None) -> bool:
+    return b is not None and np.array_equal(a, b)
 
 
 def add_output_error(self: NumpyBackend, rows: np.ndarray, T: np.ndarray) -> None:
