@@ -49,7 +49,7 @@ class TrainingAccuracy:
     """Pairs of the forward's output rows and their step's targets, in an early and a late window (see the module)."""
 
     __slots__ = ("_out", "_out_at", "_truth", "_truth_at", "early", "early_rows", "late", "late_rows", "pairs",
-                 "first_update", "last_update")
+                 "_curve")
 
     def __init__(self) -> None:
         self._out: np.ndarray | None = None
@@ -63,6 +63,8 @@ class TrainingAccuracy:
         self.late_rows = 0
         self.pairs = 0
         """Rows paired over the run."""
+        self._curve: tuple[int, str, TrainingCurve | None] | None = None
+        """The last curve read, with the pairs and the name it was read at (the rules read it several times)."""
 
     def output(self, rows: np.ndarray, update: int) -> None:
         """The forward returned (or stored) output rows (N, C), ``update`` updates into the run. Copied: the program may
@@ -99,6 +101,13 @@ class TrainingAccuracy:
         """The two windows' accuracies (and cross-entropies, when every output row is a probability distribution), or
         None when either window holds fewer than :data:`MIN_CURVE_ROWS` rows. ``where``: the forward, as the report
         names it."""
+        if self._curve is not None and self._curve[:2] == (self.pairs, where):
+            return self._curve[2]
+        c = self._read(where)
+        self._curve = (self.pairs, where, c)
+        return c
+
+    def _read(self, where: str) -> TrainingCurve | None:
         late = list(self.late) if self.late_rows >= MIN_CURVE_ROWS else []
         if not late and self.early_rows >= 2 * MIN_CURVE_ROWS:
             # a short run: its first half early, its second half late
