@@ -69,6 +69,9 @@ PROGRAMS = [
     # a forward returning None, its output kept on self.output; batch size 1: the caches have the biases' shapes
     Program("stored_output", updates=3000, samples=3000),
     Program("stored_output_two_classes", updates=3000, samples=3000),
+    # the softmax output kept in a cache dict after calls to layer helpers, read back by a backward handed that dict;
+    # of the output bias's shape (6, 1): a forward cache, never a buffer aliased with that local (np1306's false error)
+    Program("stored_softmax", updates=240, forward=False),
     # one dict for the parameters and the forward's caches (params['A1'], params['Z2']), batch size 1
     Program("params_dict_caches", updates=3000, samples=3000),
     Program("params_dict_caches_dead", ("class-collapse",), updates=3000, samples=3000),
@@ -196,6 +199,9 @@ PROGRAMS = [
     # the step to a local name only: the velocities still move (a decay and a multiple of the gradient), the weights never
     Program("momentum_dict", updates=240, samples=6000, arrays=4),
     Program("momentum_dict_frozen", arrays=4),
+    # the velocity takes the gradient in with the sign that climbs (v = mu * v + lr * g; p += v): the gradients are right,
+    # the rule is gradient ascent, named at the velocity's line
+    Program("momentum_dict_ascent", arrays=4),
     # Adam from scratch, its moments in two lists on an optimizer object, the gradients a tuple returned by backward():
     # quiet; the sign-flipped twin climbs (its steps follow the flipped gradient's signs); the summed twin learns as
     # well (Adam divides the scale out): quiet, with a note

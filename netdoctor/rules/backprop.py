@@ -98,6 +98,10 @@ class UpdateCheck:
     added: bool = False
     """The climb comes from the program *adding* gradients that are the derivative (``W += lr * dW``), not from
     subtracting a negative multiple of it."""
+    velocity: str = ""
+    """The climb comes through a velocity the steps add (``v = mu * v + lr * g; p += v``): the gradients are the
+    derivative, the velocity takes them in with the sign that climbs. Its name and line (``self.vel['W1'] at
+    net.py:27``)."""
     targets_guessed: bool = False
     """The assumed loss compares the output with an array that looks like no targets (see
     :attr:`~netdoctor.observe.numpy.update_check.LossChoice.guessed`): a climb is then not known to be one."""
@@ -121,6 +125,10 @@ def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: 
     bad = c.failed
     if c.climbs:
         held = 'whose buffers hold' if c.kind == 'buffer' else 'whose gradients are'
+        if c.velocity:
+            return (f"the update climbs {whose}: {', '.join(v.name for v in bad)} {held} {c.factor:.3g}x the "
+                    f"derivative, and the velocity {c.velocity} takes them in with the sign that climbs (each step "
+                    f"adds them to the weights: gradient ascent){numbers}.")
         moved = (f"each moved by -{c.factor:.3g}x the derivative (the learning rate with the sign flipped"
                  if c.kind == "update" else
                  f"{held} {c.factor:.3g}x the derivative, added by the program (the sign flipped" if c.added else
@@ -167,8 +175,9 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
     msg = _update_sentence(c, first, whose, numbers)
     again = sum(1 for d in judged if not d.ok)
     where_lines = list(dict.fromkeys(x for x in (first.source, c.where) if x))
+    velocity_line = c.velocity.rpartition(" at ")[2] if c.climbs and " at " in c.velocity else ""
     return [Finding(
-        "gradient-mismatch", severity, at, msg,
+        "gradient-mismatch", severity, velocity_line or at, msg,
         {"tensors": {v.name: {"reading": v.kind, "program_name": v.local_name, "ratio": v.ratio,
                               "ratio_spread": v.spread, "n_checked": v.n_checked, "n_failed": v.n_failed,
                               "worst": [{"index": list(x.index), "applied": x.applied, "derivative": x.derivative,
@@ -176,8 +185,12 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
                      for v in bad},
          "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed, "climbs": c.climbs,
          "computed_by": first.source, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
-         "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords},
-        fix=("subtract the step where the gradients are applied (W -= lr * dW, not W += lr * dW): they are the "
+         "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords,
+         **({"velocity": c.velocity} if c.velocity else {})},
+        fix=("take the gradient into the velocity with the opposite sign (v = mu * v - lr * g with p += v, or "
+             "v = mu * v + lr * g with p -= v): the gradients are the derivative of the loss; then every tensor "
+             "descends" if c.climbs and c.velocity else
+             "subtract the step where the gradients are applied (W -= lr * dW, not W += lr * dW): they are the "
              "derivative of the loss; then every tensor descends" if c.climbs and c.added else
              "flip the sign of the output error where the backward pass starts (out - t, not t - out), or of the "
              "step (W -= lr * dW, not +=); then every tensor descends" if c.climbs else
@@ -188,7 +201,9 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
                      f"the batch it had just trained on, moved sampled entries of each parameter by a small step "
                      f"and measured how the loss changed. "
                      + (f"{', '.join(agree)} moved by {c.factor:.3g}x those derivatives; " if agree else "")
-                     + ("Every tensor moved against them, so each step makes the loss larger, not smaller"
+                     + (f"The velocity {c.velocity} takes those gradients in with the sign that climbs, so each "
+                        "step makes the loss larger, not smaller" if c.climbs and c.velocity else
+                        "Every tensor moved against them, so each step makes the loss larger, not smaller"
                         if c.climbs else f"{first.name} did not, so training follows another direction than the loss's")
                      + (f" ({again} of {len(judged)} checked updates)" if len(judged) > 1 else "") + "."
                      + (" The loss is assumed from the output and targets; if the program minimises another loss, "

@@ -70,6 +70,7 @@ from netdoctor.observe.numpy.outputs import (
 )
 from netdoctor.observe.numpy.roles import Role
 from netdoctor.observe.numpy.sharing import SharedBuffers
+from netdoctor.observe.numpy.steps import velocity_text
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import (
     BuiltTargets,
@@ -796,6 +797,8 @@ class NumpyBackend:
         self.adaptive = steps.adaptive_size(prm.text for prm in net.params)
         self.update_checks.adaptive = self.adaptive is not None
         self.update_checks.momentum = steps.momentum(prm.text for prm in net.params)
+        sign = steps.momentum_sign(prm.text for prm in net.params)
+        self.update_checks.momentum_sign, self.update_checks.velocity = (sign[0], velocity_text(sign[1])) if sign else (None, "")
         self.lr_read = next((steps.read[prm.text] for prm in net.params if prm.text in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
         self.phase = "watch"

@@ -60,7 +60,7 @@ from netdoctor.observe.numpy.network import (
     param_like,
     unnamed_param,
 )
-from netdoctor.observe.numpy.roles import code_like, computed_by_layer, float_2d, persistent_writer
+from netdoctor.observe.numpy.roles import code_like, computed_by_layer, float_2d, layer_sums, normalised_from, persistent_writer
 from netdoctor.observe.tracer import EXPRESSION_SCOPES
 
 __all__ = ["Classifier", "global_reads", "mark_caches", "read_beside_weights"]
@@ -83,10 +83,16 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
     if not tested:
         return
     weights, biases = [], []
+    caches: dict[int, np.ndarray] = {}
     seen: set[int] = set()
     code = frame.f_code
     for (rid, p), st in paths.items():
-        if st.cache or (code in st.where and st.inplace):
+        if st.cache:
+            a = resolve(roots[rid].obj, p) if rid in roots else None
+            if isinstance(a, np.ndarray):
+                caches[id(a)] = a
+            continue
+        if code in st.where and st.inplace:
             continue  # what the function itself accumulated into (gradients) is not a layer it computes with
         a = resolve(roots[rid].obj, p) if rid in roots else None
         if not isinstance(a, np.ndarray) or id(a) in seen:
@@ -118,6 +124,19 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
         todo = [(st, a) for st, a in todo if not st.cache]
         if not found:
             break
+    # a cache kept under a second name (the next layer's ``self.x`` is the previous layer's output), and the output a
+    # forward keeps after calls of its own (``self.out = softmax(z2)``, ``cache['out'] = softmax(dense(h))``): exactly
+    # the softmax of a cache or of a layer's sum over one, never an ordering (a delta ``out - t`` is ordered like its
+    # pre-activation whenever the target's entry is the smallest)
+    caches.update((id(a), a) for st, a, _ in tested if st.cache)
+    for st, a in todo:
+        if id(a) in caches:
+            st.cache = True
+            continue
+        with np.errstate(all="ignore"):
+            sums = itertools.chain(((z, False) for z in caches.values() if z.size == a.size),
+                                   layer_sums(weights, list(caches.values()), biases, a.size, skip=a))
+            st.cache = any(normalised_from(a, z) for z, _ in sums)
 
 
 def same_values(a: np.ndarray, x: np.ndarray) -> bool:

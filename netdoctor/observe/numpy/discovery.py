@@ -525,7 +525,7 @@ class Discovery:
                     st.where[code] += 1
                     written.append((st, a, old[0] != fp[0]))
             root.scan = now
-        if written and not call and frame is not None:
+        if written and frame is not None:
             mark_caches(self.roots, self.paths, frame, written)
         if moved:
             self.steps.judge(moved, self.paths.values(), frame)

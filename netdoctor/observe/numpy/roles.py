@@ -10,12 +10,13 @@ from __future__ import annotations
 import enum
 import math
 from collections import Counter
+from collections.abc import Iterator
 from types import CodeType
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Role", "persistent_writer", "proportional_to", "is_reset", "float_2d", "ordered_like", "rises_with", "ordered_by_sample", "computed_by_layer", "scalar_of", "bounded",
+__all__ = ["Role", "persistent_writer", "proportional_to", "is_reset", "float_2d", "ordered_like", "rises_with", "ordered_by_sample", "computed_by_layer", "layer_sums", "normalised_from", "scalar_of", "bounded",
            "one_hot", "code_like", "one_top", "flat_arrays", "class_rows"]
 
 
@@ -180,30 +181,58 @@ def ordered_by_sample(pre: np.ndarray, a: np.ndarray) -> bool:
     return False
 
 
+def layer_sums(weights: list[np.ndarray], inputs: list[np.ndarray], biases: list[np.ndarray], size: int,
+               skip: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, bool]]:
+    """``W @ a`` and ``a @ W`` of ``size`` entries for every weight matrix and input that fit, each followed by its sums
+    with the biases that fit: ``(sum, with a bias)``. ``skip``: an array that is not one of the inputs (the one judged)."""
+    for W in weights:
+        for a in inputs:
+            if a is skip:
+                continue
+            if a.ndim == 1:
+                a = a.reshape(-1, 1) if W.shape[1] == a.size else a.reshape(1, -1)
+            for pre in ((W @ a) if W.shape[1] == a.shape[0] else None, (a @ W) if a.shape[1] == W.shape[0] else None):
+                if pre is None or pre.size != size:
+                    continue
+                yield pre, False
+                for b in biases:
+                    if b.size in pre.shape and b.size != pre.size or b.size == pre.size:
+                        try:
+                            with_b = pre + (b.reshape(-1, 1) if b.size == pre.shape[0] else b.reshape(1, -1))
+                        except ValueError:
+                            continue
+                        if with_b.shape == pre.shape:
+                            yield with_b, True
+
+
 def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray]) -> bool:
     """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``
     (applied elementwise, or sample by sample like a softmax)."""
     with np.errstate(all="ignore"):
-        for W in weights:
-            for a in inputs:
-                if a is c:
-                    continue
-                if a.ndim == 1:
-                    a = a.reshape(-1, 1) if W.shape[1] == a.size else a.reshape(1, -1)
-                for pre in ((W @ a) if W.shape[1] == a.shape[0] else None, (a @ W) if a.shape[1] == W.shape[0] else None):
-                    if pre is None or pre.size != c.size:
-                        continue
-                    shaped = c.reshape(pre.shape)
-                    if ordered_like(pre, shaped) or ordered_by_sample(pre, shaped):
-                        return True
-                    for b in biases:
-                        if b.size in pre.shape and b.size != pre.size or b.size == pre.size:
-                            try:
-                                with_b = pre + (b.reshape(-1, 1) if b.size == pre.shape[0] else b.reshape(1, -1))
-                            except ValueError:
-                                continue
-                            if with_b.shape == pre.shape and (ordered_like(with_b, shaped) or ordered_by_sample(with_b, shaped)):
-                                return True
+        for pre, _ in layer_sums(weights, inputs, biases, c.size, skip=c):
+            shaped = c.reshape(pre.shape)
+            if ordered_like(pre, shaped) or ordered_by_sample(pre, shaped):
+                return True
+    return False
+
+
+def normalised_from(c: np.ndarray, z: np.ndarray) -> bool:
+    """Whether ``c`` is the softmax or the log-softmax of ``z`` (same size, at least 2 classes) over one of its axes,
+    to rounding: the output a forward keeps beside its last pre-activation (``self.out = softmax(z2)``), which is not
+    ``g(W @ a + b)`` of the arrays written with it. Exact, not an ordering: a delta ``out - t`` is not one (its target
+    entry is negative), however its entries are ordered."""
+    if c is z or c.size != z.size or c.size < 2 or c.dtype.kind != "f" or z.dtype.kind != "f":
+        return False
+    z = z.reshape(c.shape) if z.shape != c.shape else z
+    with np.errstate(all="ignore"):
+        for axis in range(c.ndim):
+            if c.shape[axis] < 2:
+                continue
+            shifted = z - z.max(axis=axis, keepdims=True)
+            log_p = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+            tol = 1e-6 if c.dtype == np.float64 else 1e-3
+            if np.allclose(c, np.exp(log_p), rtol=tol, atol=tol * 1e-3) or np.allclose(c, log_p, rtol=tol, atol=tol):
+                return True
     return False
 
 

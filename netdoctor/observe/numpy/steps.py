@@ -14,16 +14,19 @@ its name, and an array moved by steps is a parameter, whatever its name.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
-from types import FrameType
+from dataclasses import dataclass
+from types import CodeType, FrameType
 
 import numpy as np
 
 from netdoctor.observe.numpy.arrays import array_role, entries, sample_index
 from netdoctor.observe.numpy.network import COORDS, PathStats
 from netdoctor.observe.numpy.roles import is_reset, proportional_to
+from netdoctor.observe.source import find_lines, targets_text
 
-__all__ = ["ADAPTIVE_FIT", "DECAY", "Steps", "adaptive_step", "combined_step", "decayed_toward", "moved_like_a_parameter"]
+__all__ = ["ADAPTIVE_FIT", "DECAY", "Steps", "Velocity", "adaptive_step", "combined_step", "decayed_toward", "intake", "moved_like_a_parameter", "velocity_text"]
 
 RETURNED_SHAPES = 64
 """Shapes of returned arrays kept at most (a few matter, the parameters'; a program may return arrays of every size)."""
@@ -65,6 +68,37 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
             if float(np.linalg.norm(d - a[i] * old - c[i] * G[i])) <= tol:
                 return int(i)
     return None
+
+
+def intake(old: np.ndarray, new: np.ndarray, g: np.ndarray) -> float:
+    """The factor ``c`` of ``new = mu * old + c * g`` (least squares over the sampled entries): what a velocity
+    :func:`decayed_toward` ``g`` takes in of it (``v = mu * v - lr * g``: ``-lr``)."""
+    with np.errstate(all="ignore"):
+        d = new - old
+        oo, gg, og = float(old @ old), float(g @ g), float(old @ g)
+        det = oo * gg - og * og
+        return (oo * float(g @ d) - og * float(old @ d)) / det if det > 0 and math.isfinite(det) else math.nan
+
+
+@dataclass(frozen=True)
+class Velocity:
+    """A velocity's intake, seen while discovering: ``v = mu * v + c * g`` with ``g`` an array a function of the program
+    returned (the gradients it computed), in the function ``code``."""
+
+    text: str
+    """The velocity as the program reaches it (``self.vel['W1']``)."""
+    c: float
+    code: CodeType | None
+
+
+def velocity_text(v: Velocity) -> str:
+    """The velocity and the line of the function it was seen in that assigns it (``self.vel['W1'] at net.py:27``)."""
+    name = re.sub(r"\[[^\]]*\]", "", v.text).split(".")[-1]
+    if v.code is None or not name:
+        return v.text
+    lines = find_lines(v.code.co_filename, lambda node, src: any(
+        re.sub(r"\[[^\]]*\]", "", t).split(".")[-1] == name for t in targets_text(node)), within=v.code, limit=1)
+    return f"{v.text} at {lines[0]}" if lines else v.text
 
 
 def _multiple_of_one(old: np.ndarray, candidates: list[np.ndarray], eps: float) -> bool:
@@ -190,6 +224,11 @@ class Steps:
         """Array -> the followed arrays its steps read (the first few), to tell a velocity among them afterwards."""
         self.read: dict[str, str] = {}
         """Array -> what its last step read, as the program names it (``dW1``, ``grads['W1']``), when it has a name."""
+        self.velocities: dict[str, Velocity] = {}
+        """Velocity -> its intake of a returned gradient (see :meth:`momentum_sign`)."""
+        self.via: dict[str, tuple[float, str]] = {}
+        """Array -> the factor of its last step that was a multiple of one followed array, and that array's text
+        (``p += v``: ``(1.0, 'v')``)."""
 
     def index(self, shape: tuple[int, ...]) -> np.ndarray:
         """The sampled entries of every array of ``shape``: the same places, so that a step and the gradient it read
@@ -220,6 +259,25 @@ class Steps:
         (``v = mu * v - lr * g``; ``p += v`` or Nesterov's ``p += mu * v - lr * g``). Such a step is no multiple of
         the gradient of its own batch; only its direction follows it."""
         return any(r.decays for t in arrays for r in self.reads.get(t, ()))
+
+    def momentum_sign(self, arrays: Iterable[str]) -> tuple[float, Velocity] | None:
+        """Which way the steps of ``arrays`` (the parameters, by their text) move along the gradients the program
+        returned, through a velocity: ``p += s * v`` with ``v = mu * v + c * g`` moves ``p`` by ``s * c * g`` per
+        step and by ``s * c / (1 - mu) * g`` in the long run. The sign of ``s * c`` (-1 for a descent along a gradient
+        of the loss, ``v = mu * v - lr * g; p += v``, +1 for a climb) and the velocity of the first parameter; None
+        when no step read a velocity that took in a returned array, or when the parameters disagree."""
+        signs: list[float] = []
+        first: Velocity | None = None
+        for t in arrays:
+            via = self.via.get(t)
+            v = self.velocities.get(via[1]) if via is not None else None
+            if via is None or v is None or not math.isfinite(via[0] * v.c) or via[0] * v.c == 0:
+                continue
+            signs.append(math.copysign(1.0, via[0] * v.c))
+            first = first or v
+        if not signs or first is None or len(set(signs)) > 1:
+            return None
+        return signs[0], first
 
     def _reading(self, st: PathStats, read: PathStats | None) -> None:
         """``st`` stepped reading ``read`` (a followed array, or None: a temporary)."""
@@ -261,7 +319,7 @@ class Steps:
 
     def _no_single_array(self, st: PathStats, old_values: np.ndarray, now_values: np.ndarray,
                          pool: list[tuple[PathStats | None, int, np.ndarray]], eps: float,
-                         readers: dict[int, list[PathStats]]) -> None:
+                         readers: dict[int, list[PathStats]], returned: set[int], frame: FrameType | None) -> None:
         """A change that is no multiple of one array it could read: undecided, a decay, a step reading two arrays or
         an adaptive step (or none of them)."""
         values = [v for _, _, v in pool]
@@ -269,8 +327,11 @@ class Steps:
             # started at zero like another array the program keeps, and still a multiple of it (a bias and its velocity
             # after one update): its own values carry nothing of their own, a decay is a combination too
             st.undecided += 1
-        elif decayed_toward(old_values, now_values, values, eps) is not None:
+        elif (k := decayed_toward(old_values, now_values, values, eps)) is not None:
             st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
+            if k < len(values) and pool[k][1] in returned and frame is not None:
+                # what it takes in of the gradients a function returned (``v = mu * v - lr * g``: -lr)
+                self.velocities[st.text] = Velocity(st.text, intake(old_values, now_values, values[k]), frame.f_code)
         elif (pair := combined_step(old_values, now_values, values[:32], eps)) is not None:
             st.steps += 1  # p += mu * v - lr * g (Nesterov), p -= lr * (g + wd * p): a step reading two arrays
             for read in (pool[k][0] for k in pair[:2] if k >= 0):
@@ -293,6 +354,8 @@ class Steps:
         pools, names = self._pools(moved, paths, frame)
         readers: dict[int, list[PathStats]] = {}
         resets: set[int] = set()
+        # the gradients a function returned, and the locals that are those arrays (``for k, g in grads.items()``)
+        returned = {id(v) for v in self._returned.values()}
         for st, a, now_values in moved:
             old_values = st.values
             st.values = now_values
@@ -306,9 +369,11 @@ class Steps:
             eps = float(np.finfo(a.dtype).eps)
             hit = proportional_to(old_values, now_values, [values for _, _, values in pool], eps)
             if hit is None:
-                self._no_single_array(st, old_values, now_values, pool, eps, readers)
+                self._no_single_array(st, old_values, now_values, pool, eps, readers, returned, frame)
                 continue
             read, read_obj, _ = pool[hit[0]]
+            if read is not None:
+                self.via[st.text] = (hit[1], read.text)
             copy = abs(hit[1] - 1.0) <= 1e-9
             if hit[1] < 0 and abs(hit[1] + 1.0) > 1e-9 and len(self.rates.get(st.text, ())) < 64:
                 # a descent by a multiple of what it read: that multiple is the learning rate the step applied (an

@@ -395,6 +395,8 @@ def check_update(
     seed: int = 0,
     biases: Sequence[str] = (),
     adaptive: bool = False,
+    along: float | None = None,
+    velocity: str = "",
 ) -> UpdateCheck:
     """Check one update against finite differences of ``loss(forward())`` (see the module docstring).
 
@@ -413,6 +415,10 @@ def check_update(
             Nesterov: each step a decayed sum of gradients): the parameters' change is
             no multiple of the derivative, so it is not judged as one; only its direction tells whether a gradient
             of the opposite sign (a negative factor) is subtracted (a climb) or added (see :func:`_direction`).
+        along: for a momentum rule, the sign of the steps along the gradients the program returned, measured exactly
+            while discovering (:meth:`~netdoctor.observe.numpy.steps.Steps.momentum_sign`: -1 when ``p += v`` with
+            ``v = mu * v - lr * g``); with the returned gradients a positive multiple of the derivative, +1 is a climb.
+        velocity: the velocity's name and line, for the finding.
 
     Returns:
         an :class:`UpdateCheck`; its ``note`` says why nothing was judged when that is so.
@@ -472,6 +478,13 @@ def check_update(
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
                         readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed)
+    if update is not None and check.ok and along is not None and along > 0 and primary.kind in ("returned", "local") \
+            and factor > 0:
+        # the gradients are right (a positive multiple of the derivative), but the velocity takes them in with the sign
+        # that moves the weights along them: every step climbs, whatever a single step's direction says (a healthy
+        # heavy ball overshooting a valley also moves up the slope for a step or two). (Gradients of the opposite
+        # sign taken in by a right velocity are the gradients' error, told by the direction below.)
+        return _velocity_climb(check, velocity)
     if update is not None and check.ok and factor < 0:
         # a gradient of the opposite sign (t - out): an adaptive step taken along it climbs the loss when it moves
         # the weights up the derivative's slope
@@ -498,6 +511,15 @@ def _adaptive_climb(check: UpdateCheck, update: Applied, numeric: list[np.ndarra
         return check
     return replace(climbing(check), note=f"the steps move up the loss's slope (cosine {cos:.2f} with the "
                                          "derivative)")
+
+
+def _velocity_climb(check: UpdateCheck, velocity: str) -> UpdateCheck:
+    """``check`` (every gradient a multiple of the derivative) once the velocity is known to add them to the weights:
+    every tensor climbs, through the velocity."""
+    verdicts = [TensorVerdict(v.name, v.kind, v.ratio, v.spread, False, v.n_checked, v.n_checked, v.worst, v.hint,
+                              f"{v.name} moves along its derivative: the velocity takes the gradient in with the sign "
+                              "that climbs", v.local_name, v.bias, v.source) for v in check.tensors]
+    return replace(check, tensors=verdicts, climbs=True, added=True, velocity=velocity)
 
 
 def _direction(update: Applied, numeric: list[np.ndarray], names: list[str], idx: list[np.ndarray]) -> float:

@@ -164,7 +164,8 @@ def _try(self: UpdateCheckRecorder, w: Window, applied: list[Applied], by_id: di
             continue
         check = check_update(forward, w.work, applied, losses, where=w.where or w.computed_in,
                              max_coords=self.max_coords or 12, seed=len(self.checks),
-                             biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive or self.momentum)
+                             biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive or self.momentum,
+                             along=self.momentum_sign, velocity=self.velocity)
         check.computed_in = w.computed_in
         check.forward = f"{replay.name}() at {short_path(replay.where)}"
         if isinstance(replay, Chain):

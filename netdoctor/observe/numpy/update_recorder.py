@@ -130,6 +130,11 @@ class UpdateCheckRecorder:
         which way the gradients are applied is told from its direction only, as for an adaptive rule."""
         """The program's update rule is adaptive (Adam-like: each step ~ m / sqrt(v)): the parameters' change is no
         multiple of the gradient, only its direction is compared (see :func:`check_update`)."""
+        self.momentum_sign: float | None = None
+        """Which way the steps move along the returned gradients through a velocity, measured while discovering
+        (:meth:`~netdoctor.observe.numpy.steps.Steps.momentum_sign`), or None."""
+        self.velocity = ""
+        """That velocity's name and line (``self.vel['W1'] at net.py:27``)."""
         self.seconds = 0.0
         self.offers = 0
         """Calls offered while a window could open (none: the observer never knew the input width)."""
