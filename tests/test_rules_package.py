@@ -33,6 +33,7 @@ from netdoctor.rules.learning_rate import first_update, learning_rate_too_high, 
 from netdoctor.rules.outputs import class_collapse, collapsed_onto, no_learning
 from netdoctor.rules.policy import (
     DEAD_ERROR,
+    LR_LOW_TOTAL,
     MIN_ACTIVITY_ROWS,
     MIN_PREDICTIONS,
     SATURATION_ERROR,
@@ -261,8 +262,21 @@ def test_a_large_first_step_that_settles_is_not_a_learning_rate_too_high(first, 
     assert settled(u, 0.3) is (typical is not None and typical < 0.3 and accuracy is None and max(first) < 1)
 
 
+@pytest.mark.parametrize("gradient, fires", [
+    (1.04e-3, True),  # np0802 (lr 100x): 4.5x, then 47-84%, then 0.66% a step, the sigmoids 99% flat: no gradient left
+    (0.05, False),  # the same start, its units still passing 5% of the weights: a small initialisation's first step
+    (None, False),  # gradient not measured: nothing says the later steps are small for want of one
+])
+def test_one_step_over_the_weights_then_no_gradient_is_not_a_start_that_settled(gradient, fires):
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(4.48, 0.47, 0.84, 0.83, 0.61), typical=0.0066,
+                    typical_count=64, gradient=gradient)
+    assert (learning_rate_too_high(u) is not None) is fires
+    assert settled(u, 0.3) is not fires
+
+
 @pytest.mark.parametrize("typical, steps, gradient, fires", [
     (3.4e-4, 75, 0.27, True),  # above the per-step limit, but 75 such steps move the weights by 2.5% at most
+    (3.54e-4, 200, 0.28, True),  # np1063 (lr 1.25 / 1000): 200 such steps, 7% at most
     (3.4e-4, 4000, 0.27, False),  # the same steps, 4,000 of them: 136% of the weights, nothing says it stalls
     (1e-4, 4000, 0.27, True),  # below the per-step limit: as before
     (3.4e-4, 75, 1e-3, False),  # tiny gradients: the steps are small because the gradient is
@@ -273,7 +287,7 @@ def test_learning_rate_too_low_from_the_total_movement_of_the_run(typical, steps
                     gradient=gradient)
     found = learning_rate_too_low(u)
     assert (found is not None) is fires
-    if found is not None and typical * steps < 0.05:
+    if found is not None and typical * steps < LR_LOW_TOTAL:
         assert f"{100 * typical * steps:.2g}% of their size" in found.message
 
 

@@ -84,9 +84,12 @@ def settled(u: UpdateSizes, limit: float) -> bool:
     known_to_fail = u.accuracy is not None and u.accuracy <= LR_HIGH_LEARNS
     if not (ratios and u.typical is not None and math.isfinite(u.typical) and u.typical <= limit and not known_to_fail):
         return False
-    # a small initialisation has one step near the weights' size, then the weights are larger than the steps
+    # a small initialisation has one step near the weights' size, then the weights are larger than the steps; not a
+    # step larger than the weights after which the units pass (almost) no gradient: the later steps are small because
+    # that step saturated or killed them (np0802: 4.5x, then 47-84%, then 0.7% a step with 99% of the sigmoids flat
+    # and a gradient of 1e-3 of the weights)
     if first_update(u) <= 1.0 and sum(r > 1.0 for r in ratios) <= 1:
-        return True
+        return not (max(ratios) > 1.0 and u.gradient is not None and u.gradient < LOW_LR_GRADIENT)
     # two or more steps larger than the weights: a rate that keeps overshooting, unless what it did to the weights
     # says otherwise (they did not blow up, and their units still pass gradient)
     return (max(ratios) <= LR_FIRST_HUGE and u.growth is not None and u.growth <= LR_SETTLED_GROWTH

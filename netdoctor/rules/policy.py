@@ -151,9 +151,11 @@ runs that converged on constant targets: below 0.004)."""
 LR_LOW_LEARNS = 0.9
 """Final accuracy above which small updates are not reported (the run learns)."""
 LR_LOW_LOSS_LEFT = 0.9
-LR_LOW_TOTAL = 0.05
+LR_LOW_TOTAL = 0.15
 """Typical update/weight ratio x the updates of the run below which the weights cannot have moved by more than this
-share of their size over the whole run (healthy generated NumPy runs: 0.5-9; a learning rate 1000x too small: 0.007-0.03)."""
+share of their size over the whole run (healthy generated NumPy runs: 0.5-9; a learning rate 1000x too small: 0.007-0.07,
+the most where the base rate is large and the run long: np1063, lr 1.25 / 1000 over 200 updates of 3.5e-4 each). Near
+the geometric middle of the two ranges, 3x under the healthy least."""
 LR_LOW_MIN_STEPS = 20
 """Updates a run must have applied before its total movement is judged."""
 """Without accuracies: small updates count only while the loss stays above this share of its start."""
