@@ -100,6 +100,8 @@ def _new_chance(self: UpdateCheckRecorder, updates: int) -> None:
 
 def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], list[TrackedArray]], input_width: int, where: str,
            root: Any) -> None:
+    if _owner_declines(self, frame.f_back):
+        return  # told from the caller alone, before any argument is read (a per-sample step offers at every call)
     given = [v for v in arg_values(frame).values() if arraylike(v)]
     batch = {id(v): v for v in given if input_width in shape_of(v)}
     held: tuple[Any, str] | None = None
@@ -128,9 +130,6 @@ def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], li
     # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
     handed = [frame]
     owner = frame.f_back
-    if owner is not None and (self._quiet.get(owner.f_code, 0) >= 2 or
-                              self.template is None and self._no_forward.get(owner.f_code, 0) >= 3):
-        return
     while owner is not None and len(handed) < 4 and any(id(v) in batch for v in arg_values(owner).values()):
         given = [v for v in arg_values(owner).values() if arraylike(v)]
         batch.update({id(v): v for v in given if input_width in shape_of(v) and not _holds(v, network, shapes)})
@@ -140,6 +139,15 @@ def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], li
     if owner is None or any(_under_way(f) for f in handed[1:]):
         return
     self._open(owner, handed, batch, others, held, shapes, tracked, where, input_width, root)
+
+
+def _owner_declines(self: UpdateCheckRecorder, owner: FrameType | None) -> bool:
+    """Whether a window that ``owner`` (the caller of a call offered) would own cannot open now: two of its windows
+    saw nothing applied, or three computed no forward while no forward of the program's was seen to replay (the
+    first of them waits as ``pending``; the next could only wait too)."""
+    if owner is None or not (self._quiet or self._no_forward):
+        return False  # (asked first: a lookup hashes the code object, 8-12 us for a module's)
+    return self._quiet.get(owner.f_code, 0) >= 2 or self.template is None and self._no_forward.get(owner.f_code, 0) >= 3
 
 
 def _open(self: UpdateCheckRecorder, owner: FrameType, handed: list[FrameType], batch: dict[int, Any], others: list[Any],
