@@ -62,8 +62,8 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     # misses and false alarms of the extended sweep on seeds 1000-1011 (main ddb84da), each with momentum:
     # functions over a parameter dict, per sample by `for j in rng.permutation(n)`, 3 tanh layers (24 and 24 units)
     1009: ("lr-too-high",),
-    # a class over Dense layers, per sample, the update inside the backward (zip loop with momentum), sigmoid with an
-    # unscaled uniform(-1, 1) first layer
+    # a class over Dense layers, per sample, the update inside the backward (zip loop with momentum), sigmoid, Xavier
+    # uniform (its saturating-init: a limit of sqrt(6), the fan-in dropped)
     1016: ("saturating-init",),
     # functions over parameter lists, per sample, the update inside the backward (zip with momentum), 3 tanh layers
     1022: (),
@@ -76,8 +76,6 @@ KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {
     "network of two tanh layers that learns to 84%",
     (1009, "lr-too-high"): "main ddb84da: only saturated-activations (96.7% of layer 1), no learning-rate-too-high (lr 0.24 with "
     "momentum 0.9, per sample)",
-    (1016, "saturating-init"): "main ddb84da: no finding (accuracy 61% against its twin's 80%); npx1019 alike: 41% of its "
-    "sigmoid units saturated at the last probe, under the 50% limit",
     (1022, None): "main ddb84da: a false gradient-mismatch warning (momentum applied inside the backward)",
 }
 """(style seed, bug or None) -> what netdoctor run says instead, for the extended styles."""
