@@ -121,6 +121,68 @@ PROGRAMS = {
                         update()
         train()
         """,
+    # the loops' iterators, read from the frames' value stacks: what a header does not tell
+    "permutation": """
+        rng = np.random.default_rng(0)
+        def train():
+            for epoch in range(4):
+                for i in rng.permutation(50):
+                    update()
+        train()
+        """,
+    "np-random-permutation": """
+        np.random.seed(0)
+        X = np.zeros((64, 3))
+        for epoch in range(3):
+            for k, i in enumerate(np.random.permutation(len(X))):
+                x = X[i]
+                update()
+        """,
+    "array-split": """
+        order = np.arange(203)
+        def train(epochs):
+            for epoch in range(epochs):
+                for idx in np.array_split(order, 203 // 10):
+                    update()
+        train(5)
+        """,
+    "batch-generator": """
+        X, Y = np.zeros((130, 4)), np.zeros((130, 2))
+        def batches(X, Y, size):
+            for start in range(0, len(X), size):
+                yield X[start:start + size], Y[start:start + size]
+        class Trainer:
+            def fit(self, epochs):
+                for epoch in range(epochs):
+                    for xb, yb in batches(X, Y, 16):
+                        update()
+        Trainer().fit(3)
+        """,
+    "while-counter": """
+        def train(n_steps):
+            step = 0
+            while step < n_steps:
+                update()
+                step += 1
+        epoch = 1
+        while epoch <= 3:
+            epoch += 1
+            train(40)
+        """,
+    "zip-rows": """
+        X, Y = np.zeros((75, 4)), np.zeros((75, 2))
+        for epoch in range(2):
+            for x, y in zip(X, Y):
+                update()
+        """,
+    # the loop variable bound again in the body (row = list(row / 255)): the iterator still tells its place
+    "rebound-variable": """
+        data = np.zeros((60, 3))
+        for epoch in range(3):
+            for row in data:
+                row = list(row / 255)
+                update()
+        """,
 }
 
 
@@ -206,29 +268,32 @@ def test_updates_not_counted_while_the_loops_went_on_are_said(tmp_path):
             yield from range(40)
         for b in batches():
             update()
-        """, "does not tell its length"),
+        """, "does not tell its length (it iterates a generator with no loop of its own around its yield)"),
     ("""
         epoch = 0
-        while epoch < 30:
+        while True:
             update()
             epoch += 1
-        """, "while epoch < 30"),
-    # an epoch loop is read, the loop over the samples inside it is not: no count (not 1 update per epoch)
+            if epoch == 30:
+                break
+        """, "(while True) does not tell its length (it runs until a `break`)"),
+    # an iterator of the program's own class: its state is not read (reading it could run its code)
     ("""
-        rng = np.random.default_rng(0)
-        for epoch in range(4):
-            for i in rng.permutation(50):
-                update()
-        """, "for i in rng.permutation(50)"),
-    # the loop variable bound again in the body (row = list(row / 255)): its item, and so its place, is gone
-    ("""
-        data = np.zeros((60, 3))
+        class Batches:
+            def __init__(self, n):
+                self.i, self.n = 0, n
+            def __iter__(self):
+                return self
+            def __next__(self):
+                self.i += 1
+                if self.i > self.n:
+                    raise StopIteration
+                return self.i
         for epoch in range(3):
-            for row in data:
-                row = list(row / 255)
+            for b in Batches(20):
                 update()
-        """, "(for row in data) does not tell how far it has come (its body binds `row` again)"),
-], ids=["generator", "while", "unread-inner-loop", "rebound-variable"])
+        """, "(for b in Batches(20)) does not tell its length (it iterates a Batches object, whose state is not read"),
+], ids=["generator", "while-true", "iterator-class"])
 def test_no_count_is_made_when_the_loops_do_not_tell(tmp_path, source, why):
     _, progress = _run(tmp_path, source)
     assert progress.estimate() is None
@@ -256,5 +321,6 @@ def test_reading_the_loops_runs_none_of_the_programs_code(tmp_path):
     seen: list = []
     runpy.run_path(str(path), init_globals={"seen": seen, "loops_at": loops_at, "sys": sys})
     places = seen[-1]
-    assert [p.length for p in places] == [None, None]  # len() of a user object and a property: not called
+    # len() of a user object and a property are not called: the ranges' iterators tell what they were given
+    assert [(p.length, p.index) for p in places] == [(5, 4), (5, 4)]
     assert runpy.run_path(str(path), init_globals={"seen": [], "loops_at": loops_at, "sys": sys})["Data"].calls == 6  # the program's own calls only

@@ -352,6 +352,12 @@ PROGRAMS = [
     # itself, a squared error on it read the right update as a climb); the sign twin climbs the cross-entropy
     Program("inline_error", updates=2400, arrays=4),
     Program("inline_error_sign", arrays=4),
+    # loops whose headers do not tell their size, read from their iterators (issue 21's counts): a while loop counting
+    # epochs around batches from a generator over a fresh permutation (6 epochs of 24 batches)
+    Program("while_generator", updates=144, samples=3600, arrays=4),
+    # np.array_split of a fresh permutation, 6 epochs of 40 chunks; once every hinge margin is met the steps are zero,
+    # seen from the buffers the step binds afresh (see test_steps_of_zero_after_the_margins_are_met_are_counted)
+    Program("hinge_buffers", arrays=4),
 ]
 
 
@@ -491,3 +497,13 @@ def test_an_adaptive_rule_is_named_with_its_step_per_entry():
     high = [f for f in o.report["findings"] if f["code"] == "learning-rate-too-high"]
     assert high and "an adaptive rule (each step ~ m / sqrt(v)" in high[0]["message"], _detail(o)
     assert "an adaptive update rule (each step ~ m / sqrt(v)" in o.report["context"]["training"], _detail(o)
+
+
+def test_steps_of_zero_after_the_margins_are_met_are_counted():
+    # hinge_buffers makes 240 steps, all but a few of them zero (the hinge's gradient once every margin is met): they
+    # are updates the program made, told by the gradient buffers it binds afresh after each; the step that discovery
+    # was still looking at when it ended may go uncounted
+    o = observed(next(p for p in PROGRAMS if p.name == "hinge_buffers"))
+    ctx = o.report["context"]
+    assert ctx["updates_expected"] == 240 and 236 <= ctx["updates_observed"] <= 240, _detail(o)
+    assert "too small to change any sampled weight" in ctx["training"], _detail(o)

@@ -39,7 +39,8 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.observe.source import enclosing_loops, short_path
+from netdoctor.observe.source import enclosing_loops, short_path, statements_before
+from netdoctor.observe.stack import stack_values
 from netdoctor.observe.tracer import EXPRESSION_SCOPES, sampled
 
 __all__ = ["Coverage", "Estimate", "LoopPlace", "LoopProgress", "fraction", "loops_at"]
@@ -68,6 +69,8 @@ class LoopPlace:
     """The loop's header as written (``for start in range(0, len(X), batch_size)``)."""
     rebound: str = ""
     """The loop variable the loop's body binds again (``row = list(row / 255)``): its item is gone, so is its place."""
+    why: str = ""
+    """Why its length or position is not read, where that is known (``it runs until a `break```)."""
 
     def __str__(self) -> str:
         return f"{short_path(self.key[0])}:{self.key[1]}"
@@ -111,8 +114,9 @@ def fraction(places: list[LoopPlace] | tuple[LoopPlace, ...]) -> tuple[float, in
 
 
 def loops_at(frame: FrameType, user_code: Callable[[CodeType], bool]) -> tuple[LoopPlace, ...]:
-    """The ``for`` loops of the program around where ``frame`` runs, outer first, through every caller of the
-    program's (a library's frames between them, a thread's ``run()``, are passed over)."""
+    """The loops of the program around where ``frame`` runs, outer first, through every caller of the program's (a
+    library's frames between them, a thread's ``run()``, are passed over); a loop over a generator of the program's is
+    read as the loops of the generator's own code that yield its items."""
     frames = []
     f: FrameType | None = frame
     while f is not None:
@@ -122,19 +126,103 @@ def loops_at(frame: FrameType, user_code: Callable[[CodeType], bool]) -> tuple[L
         f = f.f_back
     out: list[LoopPlace] = []
     for f in reversed(frames):
-        line = f.f_lineno
-        if line is None:  # between two lines of its code: no loop can be told
-            continue
-        for node in enclosing_loops(f.f_code, line):
-            out.append(_place(node, f, line))
+        out += _frame_places(f, user_code, 0)
     return tuple(out)
 
 
-def _place(node: ast.For | ast.While, frame: FrameType, line: int) -> LoopPlace:
+_NOT_STARTED = object()
+"""Stands for the iterator of a loop whose iterable is still being computed (at its header, before it starts)."""
+GENERATOR_DEPTH = 4
+"""Generators of the program followed into at most (a generator looping over another one's items, ...)."""
+
+
+def _frame_places(f: FrameType, user_code: Callable[[CodeType], bool], depth: int) -> list[LoopPlace]:
+    line = f.f_lineno
+    if line is None:  # between two lines of its code: no loop can be told
+        return []
+    nodes = enclosing_loops(f.f_code, line)
+    if not nodes:
+        return []
+    fors = [n for n in nodes if isinstance(n, ast.For)]
+    iterators = iter(_loop_iterators(f, fors, line) or [None] * len(fors))
+    out: list[LoopPlace] = []
+    for node in nodes:
+        if isinstance(node, ast.While):
+            out.append(_while_place(node, f, line))
+            continue
+        it = next(iterators)
+        inner = _generator_frame(it, user_code) if depth < GENERATOR_DEPTH else None
+        if inner is not None:
+            places = _frame_places(inner, user_code, depth + 1)
+            out += places or [LoopPlace((f.f_code.co_filename, node.lineno), None, None,
+                                        _header(node, f.f_code.co_filename),
+                                        why="it iterates a generator with no loop of its own around its yield")]
+            continue
+        out.append(_place(node, f, line, it))
+    return out
+
+
+def _is_iterator(v: Any) -> bool:
+    return any("__next__" in vars(k) for k in type(v).__mro__)
+
+
+def _loop_iterators(frame: FrameType, fors: list[ast.For], line: int) -> list[Any] | None:
+    """The iterators of the ``for`` loops ``fors`` of ``frame`` (outer first), from its value stack (see
+    :mod:`netdoctor.observe.stack`); None when they cannot be told apart from the other values there."""
+    values = stack_values(frame)
+    if values is None:
+        return None
+    found = [v for v in values if _is_iterator(v)]
+    if len(found) == len(fors):
+        return found
+    if len(found) == len(fors) - 1 and fors[-1].lineno == line:
+        return [*found, _NOT_STARTED]  # the innermost loop's iterable is being computed: it has not started
+    return None
+
+
+def _generator_frame(it: Any, user_code: Callable[[CodeType], bool]) -> FrameType | None:
+    """The suspended frame of a generator of the program's that a loop iterates (None for anything else)."""
+    if not isinstance(it, types.GeneratorType) or not user_code(it.gi_code):
+        return None
+    frame = it.gi_frame
+    return frame if frame is not None and not it.gi_running else None
+
+
+_SEQUENCE_ITERATORS: tuple[type, ...] = (type(iter(range(1))), type(iter([])), type(iter(())), type(iter(np.zeros(1))))
+"""A range's, a list's, a tuple's iterator, and the one of any sequence (an array's rows)."""
+
+
+def _iterated(it: Any) -> tuple[int | None, int | None, str]:
+    """``(length, items handed out, why)`` of a loop's iterator: a range's, a list's, a tuple's or an array's
+    (``rng.permutation(n)``, ``np.array_split(...)``), and ``enumerate`` and ``zip`` of those; read from the iterator's
+    own state (``__reduce__`` of the builtin types: no code of the program's runs), None where it does not tell."""
+    kind = type(it)
+    if kind in _SEQUENCE_ITERATORS:
+        state = it.__reduce__()
+        if len(state) < 3 or not state[1]:
+            return None, None, "its iterator has ended"
+        seq, given = state[1][0], state[2]
+        if type(seq) in (range, list, tuple):
+            return len(seq), int(given), ""
+        if isinstance(seq, np.ndarray) and seq.ndim >= 1:
+            return int(seq.shape[0]), int(given), ""
+        return None, int(given), f"it iterates a {type(seq).__name__} object, whose length is not read"
+    if kind is enumerate:
+        return _iterated(it.__reduce__()[1][0])
+    if kind is zip:
+        parts = [_iterated(p) for p in it.__reduce__()[1]]
+        lengths = [p[0] for p in parts]
+        given = next((p[1] for p in parts if p[1] is not None), None)
+        why = next((p[2] for p in parts if p[2]), "")
+        return (None if not lengths or None in lengths else min(lengths)), given, why  # type: ignore[type-var]
+    if isinstance(it, types.GeneratorType):
+        return None, None, "it iterates a generator of a library, or one that has ended"
+    return None, None, f"it iterates a {kind.__name__} object, whose state is not read without running its code"
+
+
+def _place(node: ast.For, frame: FrameType, line: int, it: Any = None) -> LoopPlace:
     key = (frame.f_code.co_filename, node.lineno)
     text = _header(node, frame.f_code.co_filename)
-    if not isinstance(node, ast.For):
-        return LoopPlace(key, None, None, text)
     scope = _Scope(frame)
     try:
         length: int | None = scope.length(node.iter)
@@ -142,20 +230,97 @@ def _place(node: ast.For | ast.While, frame: FrameType, line: int) -> LoopPlace:
         length = None
     except Exception:  # noqa: BLE001 - a value of the program's that does not behave: the loop is not read
         length = None
+    at_head = line == node.lineno
+    why = ""
+    if it is _NOT_STARTED:
+        # at its header, its iterable being computed: the loop starts now
+        return LoopPlace(key, length, 0 if length else None, text)
+    if it is not None:
+        n, given, why = _iterated(it)
+        if n is not None:
+            length = n
+        if given is not None and length is not None:
+            # in the body the current item is the last handed out; at the header the next one starts
+            index: int | None = given if at_head else given - 1
+            if index is not None and not 0 <= index < length:
+                index = None
+            return LoopPlace(key, length, index, text, why=why)
     try:
-        index: int | None = scope.position(node.iter, node.target)
+        index = scope.position(node.iter, node.target)
     except _Unknown:
         index = None
     except Exception:  # noqa: BLE001 - as above
         index = None
-    if line == node.lineno and length is not None:
+    if at_head and length is not None:
         # at the loop's head: the variable still holds the item before (or nothing at the first iteration); the
         # iteration starting is the next. Past the end it is the loop ending, or a stale variable of the loop's last
         # run starting again: not told apart, so not read
         index = 0 if index is None and not scope.bound(node.target) else (None if index is None else index + 1)
         if index is not None and index >= length:
             index = None
-    return LoopPlace(key, length, index, text, _rebound(node, frame.f_code.co_filename) if index is None else "")
+    return LoopPlace(key, length, index, text, _rebound(node, frame.f_code.co_filename) if index is None else "", why)
+
+
+_COUNTERS: dict[tuple[str, int, int], tuple[str, int, int, bool, int] | str] = {}
+
+
+def _counter(node: ast.While, filename: str) -> tuple[str, int, int, bool, int] | str:
+    """``(name, start, step, inclusive, line of the step)`` of a ``while`` loop that counts a variable up to a bound
+    (``i = 0`` before it, ``while i < n:``, ``i += 1`` in its body), or why it is not one."""
+    where = (filename, node.lineno, node.col_offset)
+    found = _COUNTERS.get(where)
+    if found is not None:
+        return found
+    found = "its test is not a counter compared with a bound (`i < n`, with `i += 1` in its body)"
+    test = node.test
+    if isinstance(test, ast.Constant) and test.value:
+        found = "it runs until a `break`"
+    elif (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], (ast.Lt, ast.LtE))
+          and isinstance(test.left, ast.Name)):
+        name = test.left.id
+        steps = [st for st in node.body if isinstance(st, ast.AugAssign) and isinstance(st.target, ast.Name)
+                 and st.target.id == name and isinstance(st.op, ast.Add) and isinstance(st.value, ast.Constant)
+                 and type(st.value.value) is int and st.value.value > 0]
+        stores = [n for st in node.body for n in ast.walk(st) if isinstance(n, ast.Name) and n.id == name
+                  and isinstance(n.ctx, ast.Store)]
+        start = next((st for st in statements_before(filename, node.lineno) if isinstance(st, ast.Assign)
+                      and any(isinstance(t, ast.Name) and t.id == name for t in st.targets)), None)
+        if len(steps) == 1 and len(stores) == 1 and start is not None:
+            value = start.value
+            if len(start.targets) == 1 and isinstance(value, ast.Constant) and type(value.value) is int:
+                step = steps[0]
+                size = int(step.value.value) if isinstance(step.value, ast.Constant) else 1  # type: ignore[arg-type]
+                found = (name, value.value, size, isinstance(test.ops[0], ast.LtE), step.end_lineno or step.lineno)
+            else:
+                found = f"`{name}` does not start at a number written before it"
+    _COUNTERS[where] = found
+    return found
+
+
+def _while_place(node: ast.While, frame: FrameType, line: int) -> LoopPlace:
+    """A ``while`` loop read as the ``for`` loop over ``range(start, bound, step)`` it counts."""
+    filename = frame.f_code.co_filename
+    key, text = (filename, node.lineno), _header(node, filename)
+    counter = _counter(node, filename)
+    if isinstance(counter, str):
+        return LoopPlace(key, None, None, text, why=counter)
+    name, start, step, inclusive, step_line = counter
+    try:
+        bound = _Scope(frame).value(node.test.comparators[0])  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - _Unknown, or a value of the program's that does not behave
+        return LoopPlace(key, None, None, text, why="its bound is not read")
+    value = frame.f_locals.get(name)
+    if not (_number(bound) and isinstance(value, (int, np.integer)) and not isinstance(value, bool)):
+        return LoopPlace(key, None, None, text, why="its bound or its counter is not a number")
+    length = max(0, math.floor((bound - start) / step) + 1 if inclusive else math.ceil((bound - start) / step))
+    done, rest = divmod(int(value) - start, step)
+    if rest:
+        return LoopPlace(key, length, None, text, why=f"`{name}` is not at one of its steps")
+    # the iteration under way: the counter still holds its start until the body's step has run
+    index: int | None = done if line == node.lineno or line <= step_line else done - 1
+    if index is not None and not 0 <= index < length:
+        index = None
+    return LoopPlace(key, length, index, text)
 
 
 _REBOUND: dict[tuple[str, int, int], str] = {}
@@ -492,7 +657,8 @@ class LoopProgress:
         unread = next((p for c in reversed(self.captures) for p in c.places if not p.length or p.index is None), None)
         if unread is not None:
             what = "its length" if not unread.length else "how far it has come"
-            why = f" (its body binds `{unread.rebound}` again)" if unread.length and unread.rebound else ""
+            why = f" (its body binds `{unread.rebound}` again)" if unread.length and unread.rebound else (
+                f" ({unread.why})" if unread.why else "")
             return f"the loop around the updates at {unread} ({unread.text}) does not tell {what}{why}"
         return "the loops around the updates did not advance between the updates seen"
 
@@ -548,7 +714,11 @@ class LoopProgress:
         """
         est = self.estimate()
         if est is None:
-            return Coverage(None, f"not read: {self.unknown}")
+            why = self.unknown
+            if observed and not self.asked:
+                why = (f"the {observed:,} updates counted were all seen while the network was being found, where its "
+                       "loops are not read")
+            return Coverage(None, f"not read: {why}")
         loops = est.text()
         # the furthest the loops were seen (a capture after an inner loop ended reads only the loops outside it)
         seen = [*self.captures, *([self.last] if self.last is not None else [])]

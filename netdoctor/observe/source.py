@@ -19,7 +19,7 @@ from types import CodeType
 from netdoctor.usercode import short_path
 
 __all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names", "function_loop_names",
-           "enclosing_loops"]
+           "enclosing_loops", "statements_before"]
 
 
 @dataclass(frozen=True)
@@ -229,3 +229,31 @@ def enclosing_loops(code: CodeType, lineno: int) -> tuple[ast.For | ast.While, .
     """The ``for`` and ``while`` statements of ``code``'s own body (a function's, or a module's top level) around
     line ``lineno``, outer first; a loop whose header is at ``lineno`` is one of them. Parsed once per file."""
     return _loops(code.co_filename, code.co_firstlineno, code.co_name, lineno)
+
+
+@functools.lru_cache(maxsize=256)
+def statements_before(filename: str, lineno: int) -> tuple[ast.stmt, ...]:
+    """The statements that run before the statement at ``lineno`` in its block and in the blocks around it, nearest
+    first, up to the body of the function (or module) that holds it (a ``while`` loop's counter is set there)."""
+    tree, _ = _parsed(filename)
+    if tree is None:
+        return ()
+    levels: list[list[ast.stmt]] = []
+    body: list[ast.stmt] | None = tree.body
+    while body:
+        i = next((k for k, st in enumerate(body) if st.lineno <= lineno <= (st.end_lineno or st.lineno)), None)
+        if i is None:
+            return ()
+        inner = body[i]
+        if inner.lineno == lineno:
+            levels.append(body[:i])
+            break
+        if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            levels, body = [], inner.body  # a scope of its own: what ran outside it is not its
+            continue
+        levels.append(body[:i])
+        blocks = [b for b in (getattr(inner, f, None) for f in ("body", "orelse", "finalbody")) if isinstance(b, list)]
+        blocks += [h.body for h in getattr(inner, "handlers", [])]
+        blocks += [c.body for c in getattr(inner, "cases", [])]
+        body = next((b for b in blocks if b and b[0].lineno <= lineno <= (b[-1].end_lineno or b[-1].lineno)), None)
+    return tuple(st for level in reversed(levels) for st in reversed(level))

@@ -90,6 +90,7 @@ from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRec
 from netdoctor.observe.numpy.updates import (
     _arrays,
     _buffer_arrays,
+    _buffers_replaced,
     _check_reset,
     _check_update,
     _continue_update,
@@ -97,6 +98,7 @@ from netdoctor.observe.numpy.updates import (
     _find_lr,
     _find_lr_named,
     _fingerprints,
+    _hold_buffers,
     _norms,
     _note_nonfinite,
     _on_update,
@@ -155,6 +157,8 @@ class NumpyBackend:
     _note_nonfinite = _note_nonfinite
     _count_update = _count_update
     _check_reset = _check_reset
+    _hold_buffers = _hold_buffers
+    _buffers_replaced = _buffers_replaced
     _on_update = _on_update
     _watched_constant = _watched_constant
     _norms = _norms
@@ -244,6 +248,8 @@ class NumpyBackend:
         self._P_prev: np.ndarray | None = None
         self._B_start: np.ndarray | None = None
         self._B_last: np.ndarray | None = None
+        self._B_held: list[Callable[[], Any]] | None = None
+        """The buffers as the last contribution left them, when it left them at zero (:meth:`_buffers_replaced`)."""
         self._G_sum: np.ndarray | None = None
         self._window_calls = 0
         self._window_rows = 0
@@ -610,6 +616,10 @@ class NumpyBackend:
         resolution once they grew large, or zero)."""
         per = [w["calls"] for w in self.windows if w.get("calls")]
         typical = float(np.median(per)) if per else 0.0
+        if not per and self._updates_before:
+            # every update counted was seen while discovering: the computations made until discovery ended are an
+            # upper bound of those an update took
+            per, typical = [self.discovery_calls], self.discovery_calls / self._updates_before
         after = self._window_calls
         if self.contributor is None or not per or after < 10 or after <= 3 * typical:
             return ""
@@ -618,9 +628,12 @@ class NumpyBackend:
         why = (f"the weights grew to norm {self.norms_last[worst]:.3g} ({worst}, {grown[worst]:.3g}x its first), where "
                "a step below their float resolution changes nothing" if worst is not None and grown[worst] > 1e3 else
                "the steps it applied changed no sampled weight (zero, or below the weights' float resolution)")
+        coverage = self._coverage()
+        unread = (f"; its own count could not be read from its loops ({coverage.loops})" if coverage.expected is None
+                  else "")
         return (f"from update {self.updates:,} on, updates were not counted: {self.contributor.co_name}(), which "
-                f"computes the gradient, ran {after:,} times after it ({typical:g} per update before) and {why}; the "
-                "program may have made more updates")
+                f"computes the gradient, ran {after:,} times after it ({typical:.3g} per update before) and {why}; the "
+                f"program may have made more updates{unread}")
 
     # -- events --------------------------------------------------------------------
     def _on_call(self, frame: FrameType) -> bool:
@@ -870,12 +883,15 @@ class NumpyBackend:
             self._pending_T = None
             if self.style == "accumulate":
                 self._B_last = self._sample_buffers()  # what an update too small to move a weight resets (_check_reset)
+                self._hold_buffers()
             self._activations(frame, value)
             return
         if self._pending_T is not None:
             self._errors_from_locals(frame)
         if self.style in ("accumulate", "overwrite"):
             self._B_last = self._sample_buffers()
+            if self.style == "accumulate":
+                self._hold_buffers()
         elif self.style == "returns":
             g = self._sample_returned(value)
             if g is not None:

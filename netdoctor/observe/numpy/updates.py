@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from netdoctor.nn.threads import norm_one_thread
-from netdoctor.observe.numpy.arrays import LR_NAME, FrameLocals, Path, entries, fingerprint, resolve, sample_index
+from netdoctor.observe.numpy.arrays import LR_NAME, FrameLocals, Path, entries, fingerprint, resolve, sample_index, weak
 from netdoctor.observe.numpy.roles import flat_arrays
 from netdoctor.observe.numpy.sharing import row_set, same_rows
 
@@ -198,10 +198,14 @@ def _check_reset(self: NumpyBackend, frame: FrameType | None) -> None:
     with np.errstate(all="ignore"):
         norm = float(np.dot(last[ok], last[ok]))
         if norm == 0.0:
-            return
-        k = float(np.dot(B[ok], last[ok])) / norm
-        if not (0.0 <= k < 1.0 - 1e-9) or float(np.linalg.norm(B[ok] - k * last[ok])) > 1e-6 * math.sqrt(norm):
-            return
+            # a step of zero (no gradient reached the sampled entries: dead units, a blown-up network) empties
+            # nothing to see; a reset that binds fresh zero arrays to every buffer is still seen
+            if not self._buffers_replaced() or B[ok].any():
+                return
+        else:
+            k = float(np.dot(B[ok], last[ok])) / norm
+            if not (0.0 <= k < 1.0 - 1e-9) or float(np.linalg.norm(B[ok] - k * last[ok])) > 1e-6 * math.sqrt(norm):
+                return
     self.still_updates += 1
     self._moving = set()
     self.updates = self._updates_before + self._moved_updates + self.still_updates
@@ -212,6 +216,27 @@ def _check_reset(self: NumpyBackend, frame: FrameType | None) -> None:
     self._D_sum, self._D_rows = None, 0
     self._close_segments()
     self._fresh = True
+
+
+def _hold_buffers(self: NumpyBackend) -> None:
+    """The buffers a contribution left at zero at every sampled entry, held by weak reference (see
+    :func:`_buffers_replaced`); nothing is held otherwise."""
+    B = self._B_last
+    self._B_held = None
+    if B is not None and not B[np.isfinite(B)].any():
+        root = self.root.obj
+        self._B_held = [weak(resolve(root, prm.buffer)) for prm in self.params if prm.buffer is not None]
+
+
+def _buffers_replaced(self: NumpyBackend) -> bool:
+    """Whether every buffer the last contribution left at zero is another array now: the program binds fresh
+    buffers at its update (``grad_w[0] = np.zeros_like(weights[0])``), so a step of zero was applied."""
+    held = self._B_held
+    if not held:
+        return False
+    root = self.root.obj
+    now = [resolve(root, prm.buffer) for prm in self.params if prm.buffer is not None]
+    return len(now) == len(held) and all(isinstance(a, np.ndarray) and ref() is not a for ref, a in zip(held, now))
 
 
 def _on_update(self: NumpyBackend, frame: FrameType | None, moved: set[int]) -> None:
