@@ -188,7 +188,7 @@ PROGRAMS = [
     # per-sample column vectors in a thread, targets from a function returning a row of a module-level code table smoothed
     # toward the class prior; the mutated twin smooths the table's own row (a view), in place. The forward returns a
     # tuple (hidden, probabilities), read as predict(x)[1]: its last array is the output
-    Program("smoothed_codes", arrays=4),
+    Program("smoothed_codes", updates=3000, arrays=4),
     Program("smoothed_codes_mutated", arrays=4),
     # [W, b] pairs on a model object, gradients returned by a function, applied with a literal step size (`W -= 0.5 * dW`,
     # no variable holds the learning rate): the rate the steps apply is measured; 1000x too small, 120x too large
@@ -305,8 +305,8 @@ PROGRAMS = [
     Program("yield_batches_mutated", arrays=4),
     # early stopping on a validation split, the best weights copied aside and restored at the end (a rebinding that is
     # no update); the slow twin's learning rate is 10,000x too small
-    Program("early_stop", samples=10000, arrays=4),
-    Program("early_stop_slow", arrays=4),
+    Program("early_stop", updates=200, samples=10000, arrays=4),
+    Program("early_stop_slow", updates=800, arrays=4),
     # inverted dropout masks from a default_rng, per-sample sums refilled from zero templates; the dead twin starts the
     # hidden biases at -8 (no relu unit ever fires)
     Program("dropout_masks", updates=375, samples=6000, arrays=4),
@@ -433,7 +433,9 @@ def test_every_update_and_the_samples_are_observed(program):
         assert ctx.get("updates_observed") == program.updates, _detail(o)
         # the program's own count, read from its loops: right whenever it is said (a loop it cannot read says so)
         assert ctx.get("updates_expected") in (None, program.updates), _detail(o)
-        assert ctx.get("updates_expected") is not None or ctx.get("loops", "").startswith("not read: "), _detail(o)
+        # (or the loops were left early: early stopping, described and not held against the count)
+        assert ctx.get("updates_expected") is not None or ctx.get("loops", "").startswith("not read: ") or (
+            "last seen at about update" in ctx.get("loops", "")), _detail(o)
     if program.samples is not None:
         assert 0.85 * program.samples <= ctx.get("samples_observed", 0) <= program.samples, _detail(o)
     if program.forward:

@@ -645,6 +645,13 @@ class LoopProgress:
             if places:
                 self.last = _Capture(updates, places)
 
+    def outside_loops(self, frame: FrameType | None) -> bool:
+        """Whether ``frame`` runs outside every loop of the program (None: the program has ended), while the updates
+        read so far all ran inside loops: what happens there is not a training step (early stopping's restore)."""
+        if not self.captures:
+            return False
+        return frame is None or not _read(frame, self.user_code)
+
     @property
     def unknown(self) -> str:
         """Why no estimate was made ("" when one was)."""

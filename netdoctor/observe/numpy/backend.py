@@ -104,6 +104,7 @@ from netdoctor.observe.numpy.updates import (
     _on_update,
     _quick,
     _quick_moved,
+    _restored,
     _sample_buffers,
     _sample_params,
     _sample_returned,
@@ -154,6 +155,7 @@ class NumpyBackend:
     _quick_moved = _quick_moved
     _check_update = _check_update
     _continue_update = _continue_update
+    _restored = _restored
     _note_nonfinite = _note_nonfinite
     _count_update = _count_update
     _check_reset = _check_reset
@@ -313,6 +315,10 @@ class NumpyBackend:
         self.train_labels_key: int | None = None
         self.contrib_calls = 0
         self.still_updates = 0
+        self._states: dict[int, int] = {}
+        """A hash of the parameters' fingerprint bytes after each change -> the update that left them so."""
+        self.restores: list[tuple[int, int]] = []
+        """``(after update, back to update)``: the parameters set back to values they had before (not counted)."""
         self._moving: set[int] = set()
         """The parameters the update in progress has moved so far (by index)."""
         self._moved_updates = 0
@@ -551,6 +557,11 @@ class NumpyBackend:
                 counted = f"; {self.updates:,} of its steps were seen emptying the gradient buffers" if self.updates else ""
                 notes.append(f"updates not observed: the network's arrays never moved in the {computed:,} gradient "
                              f"computations seen (found from the gradients computed for them){counted}")
+        for after, back in self.restores[:3]:
+            notes.append(f"after update {after:,} the weights were set back to the values they had after update "
+                         f"{back:,} (saved weights restored): not counted as an update" if back < after else
+                         f"after update {after:,} the weights were bound to copies of their own values outside the "
+                         "training loops (saved weights restored): not counted as an update")
         stopped = self._counting_stopped()
         if stopped:
             notes.append(stopped)

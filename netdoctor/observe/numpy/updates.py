@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
+RESTORE_GAP = 3
+"""Updates back at least, for parameters that hold again an earlier update's values to be saved weights put back (a
+step that undoes the one before, a toggle, is still a step)."""
+MAX_STATES = 200_000
+"""Parameter states remembered for :data:`RESTORE_GAP` (a hash each; later ones are not)."""
 
 LR_TRIES = 16
 """Deep update windows in which a variable holding the learning rate is looked for, all of the first ones; later only at
@@ -121,6 +126,16 @@ def _check_update(self: NumpyBackend, frame: FrameType | None) -> bool:
         return False
     moved = {i for i, (a, b) in enumerate(zip(fp, self._fp)) if a != b}
     self._fp = fp
+    state = hash(b"".join(b for _, b in fp))
+    back = self._states.get(state)
+    if back is not None and (self.updates - back >= RESTORE_GAP
+                             or (back == self.updates and self.progress.outside_loops(frame))):
+        # values of an earlier update again; or the latest update's values in other arrays (a copy bound back) where
+        # no loop of the program's runs, while its updates ran inside loops
+        self._restored(back)
+        return True
+    if len(self._states) < MAX_STATES:
+        self._states[state] = self.updates + (0 if self._moving and not self._moving & moved else 1)
     counts = self._changed_n
     for i in moved:
         counts[i] += 1
@@ -131,7 +146,9 @@ def _check_update(self: NumpyBackend, frame: FrameType | None) -> bool:
         self._continue_update(moved)
         return True
     self._moved_updates += 1
-    self._moving = moved
+    # arrays seen moving together across two updates (the last tensor of one, the first of the next, with no look
+    # between them): the ones that moved before start the new update, the others ended the old one
+    self._moving = moved & self._moving if self._moving and moved - self._moving else moved
     if self._deep:
         self._on_update(frame, moved)
     else:
@@ -142,6 +159,16 @@ def _check_update(self: NumpyBackend, frame: FrameType | None) -> bool:
     if self._deep and self._P_prev is None:
         self._P_prev = self._sample_params()
     return True
+
+
+def _restored(self: NumpyBackend, back: int) -> None:
+    """The sampled parameters hold again the values they had after update ``back``: saved weights put back (early
+    stopping's best weights restored after its loop), not a step of training. Not counted, and the next step is
+    measured from here."""
+    self.restores.append((self.updates, back))
+    self._moving = set()
+    if self._P_prev is not None:
+        self._P_prev = self._sample_params()
 
 
 def _continue_update(self: NumpyBackend, moved: set[int]) -> None:
