@@ -357,7 +357,7 @@ PROGRAMS = [
     Program("while_generator", updates=144, samples=3600, arrays=4),
     # np.array_split of a fresh permutation, 6 epochs of 40 chunks; once every hinge margin is met the steps are zero,
     # seen from the buffers the step binds afresh (see test_steps_of_zero_after_the_margins_are_met_are_counted)
-    Program("hinge_buffers", arrays=4),
+    Program("hinge_buffers", arrays=4, forward=False),
 ]
 
 

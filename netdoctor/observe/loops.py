@@ -596,6 +596,14 @@ class Coverage:
     """The loops it was read from (or why it was not: ``not read: ...``), for the header's ``loops`` row."""
     note: str = ""
     """Said when fewer than half of the updates were observed."""
+    before: int = 0
+    """Updates made before watching began that were not counted then, from where the loops were (at most
+    :data:`UNSEEN_BEFORE`; the header counts them and says so)."""
+
+
+UNSEEN_BEFORE = 2
+"""Updates at most that the loops' position when the network was found may add to the count: the first update or two,
+made before the network's arrays were known (more would be a guess about a start the observer did not follow)."""
 
 
 class LoopProgress:
@@ -615,6 +623,8 @@ class LoopProgress:
         self.asked = 0
         self.computations = 0
         self._total: int | None = None
+        self.start: _Capture | None = None
+        """The loops when the network was found, and the updates counted until then."""
         """The estimate at the latest capture: near its end the loops are read more often (the last updates tell
         whether the loops ran to their end)."""
 
@@ -635,6 +645,24 @@ class LoopProgress:
         if len(self.captures) % 4 == 0:  # the estimate is asked again now and then, not at every capture
             est = self.estimate()
             self._total = est.updates if est is not None else None
+
+    def at_start(self, frame: FrameType, updates: int) -> None:
+        """Watching begins at ``frame``, with ``updates`` counted until then (see :meth:`made_before`)."""
+        places = _read(frame, self.user_code)
+        if places:
+            self.start = _Capture(updates, places)
+
+    def made_before(self, est: Estimate) -> int | None:
+        """Updates the program had made when watching began: where its loops were then, at the rate ``est`` measured
+        since (rounded down: an update under way then is not one yet). None when the loops then were not those."""
+        s = self.start
+        depth = len(est.loops)
+        if s is None or _common(s.places, est.loops) < depth:
+            return None
+        done, read = fraction(s.places[:depth])
+        if read < depth:
+            return None
+        return math.floor(done * est.updates + 1e-9)
 
     def at_gradient(self, frame: FrameType, updates: int) -> None:
         """A gradient computation starts at ``frame``: where the loops are (read at a schedule in computations), so
@@ -727,17 +755,21 @@ class LoopProgress:
                        "loops are not read")
             return Coverage(None, f"not read: {why}")
         loops = est.text()
+        made = self.made_before(est)
+        before = made - self.start.updates if made is not None and self.start is not None else 0
+        before = before if 0 < before <= UNSEEN_BEFORE else 0
+        observed += before
         # the furthest the loops were seen (a capture after an inner loop ended reads only the loops outside it)
         seen = [*self.captures, *([self.last] if self.last is not None else [])]
         reached = max((fraction(c.places[:_common(c.places, est.loops)])[0] * est.updates for c in seen), default=0.0)
         if cut or reached >= 0.9 * est.updates or reached > 1.5 * observed + 2:
             note = (f"only {observed:,} of the {est.updates:,} updates the program's loops make were observed (see "
                     "loops): the rest were not followed" if 2 * observed < est.updates else "")
-            return Coverage(est.updates, loops, note)
+            return Coverage(est.updates, loops, note, before)
         note = (f"{observed:,} updates observed; the program's loops allow {est.updates:,} (see loops), and were last "
                 f"seen at about update {round(reached):,}: the program left them early, or was not followed after that"
                 if 2 * observed < est.updates else "")
-        return Coverage(None, loops + f"; last seen at about update {round(reached):,}", note)
+        return Coverage(None, loops + f"; last seen at about update {round(reached):,}", note, before)
 
 
 def _read(frame: FrameType, user_code: Callable[[CodeType], bool]) -> tuple[LoopPlace, ...]:

@@ -520,18 +520,27 @@ class NumpyBackend:
                 ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.root.place}"
             else:
                 ctx["model"] = f"{len(self.params)} arrays in {self.root.place}"
-            expected = self._coverage().expected
-            seen = (f"{self.updates} updates observed" if expected is None or self.updates > expected
-                    else f"{self.updates} of {expected} updates observed")
+            coverage = self._coverage()
+            expected, total = coverage.expected, self.updates + coverage.before
+            seen = (f"{total} updates observed" if expected is None or total > expected
+                    else f"{total} of {expected} updates observed")
+            said = []
             if self.frozen and self.updates:
-                seen += " (steps of zero: none moved a weight; counted from the gradient buffers each one emptied)"
+                said.append("steps of zero: none moved a weight; counted from the gradient buffers each one emptied")
             elif self.still_updates:
-                seen += f" ({self.still_updates} of them too small to change any sampled weight)"
-            if self.contrib_calls and self.target_samples:
-                # the gradient computations made while discovering, at the rows per computation seen since
-                trained = self.target_samples + round(self.discovery_calls * self.target_samples / self.contrib_calls)
-                seen += f", targets of {self.target_samples:,} of the {trained:,} samples trained on"
-                ctx["samples_trained"] = trained
+                said.append(f"{self.still_updates} of them too small to change any sampled weight")
+            if coverage.before:
+                said.append(f"{coverage.before} made before the network was found and not seen there, counted from "
+                            "where its loops were then")
+            if said:
+                seen += f" ({'; '.join(said)})"
+            trained = self._samples_trained()
+            if trained is not None:
+                ctx["samples_trained"] = trained[0]
+                seen += (f", targets of {self.target_samples:,} of {'the' if trained[1] else 'about'} "
+                         f"{trained[0]:,} samples trained on")
+            elif self.target_samples:
+                seen += f", targets of {self.target_samples:,} samples seen"
             if self.lr is not None:
                 seen += f", {self.lr_name}={self.lr:g}"
             elif self.lr_measured is not None:  # no variable holds it: what the steps applied
@@ -543,7 +552,7 @@ class NumpyBackend:
                 seen += (f"; training accuracy {100 * curve.early:.0f}% -> {100 * curve.late:.0f}% (first "
                          f"{curve.early_rows:,}, last {curve.late_rows:,} rows; one class for all: {100 * curve.chance:.0f}%)")
             ctx["training"] = seen
-        ctx["updates_observed"] = self.updates
+        ctx["updates_observed"] = self.updates + (self._coverage().before if self.params else 0)
         ctx.update(self._expected())
         ctx["samples_observed"] = self.target_samples
         ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
@@ -588,6 +597,25 @@ class NumpyBackend:
         last = traceback.extract_tb(failed.__traceback__)[-1]
         return (f"the observer stopped early on an error of its own ({type(failed).__name__}: {failed} at "
                 f"{os.path.basename(last.filename)}:{last.lineno}); the program ran on unobserved")
+
+    def _samples_trained(self) -> tuple[int, bool] | None:
+        """``(samples, exact)``: the samples the program trained on, from its gradient computations (those made while
+        discovering included) and the rows each was handed, where the targets of every computation of a window were
+        seen; exact when every window's computations were handed the same rows (None: too few targets seen)."""
+        calls = self.gradient_computations
+        # (not the window under way when discovery ended: its first computations were counted there, their targets
+        # may have been read here)
+        per = [(w["rows"], w["calls"]) for w in self.windows
+               if w.get("calls") and w.get("rows") and w["update"] > self._updates_before + 1]
+        if not calls or not self.target_samples:
+            return None
+        if per:
+            if len({r / c for r, c in per}) == 1 and per[0][0] % per[0][1] == 0:
+                return calls * (per[0][0] // per[0][1]), True
+            return round(calls * sum(r for r, _ in per) / sum(c for _, c in per)), False
+        if self.target_samples < 0.9 * self.contrib_calls:
+            return None  # targets seen at few of the computations: their rows say nothing of the others'
+        return round(calls * self.target_samples / self.contrib_calls), False
 
     def _coverage(self) -> Coverage:
         """The updates observed against the program's own count, read from its loops (see
@@ -654,7 +682,7 @@ class NumpyBackend:
         if self.phase == "discover":
             found = self.discovery.on_call(frame)
             if found is not None:
-                self._start_watching(found)
+                self._start_watching(found, frame)
             elif self.events >= STAND_DOWN_EVENTS and not self.discovery.param_events and "torch" in sys.modules:
                 self._stand_down(f"the {self.events:,}th call of the program's functions")
                 return False
@@ -689,7 +717,7 @@ class NumpyBackend:
         if self.phase == "discover":
             found = self.discovery.on_return(frame, value)
             if found is not None:
-                self._start_watching(found)
+                self._start_watching(found, frame)
             return
         if self.update_checks.busy:
             self.update_checks.on_return(frame, value)
@@ -730,7 +758,7 @@ class NumpyBackend:
         if self.phase == "discover":
             found = self.discovery.on_tick(frame)
             if found is not None:
-                self._start_watching(found)
+                self._start_watching(found, frame)
             return
         self._limits()
         self._check_update(frame)
@@ -802,9 +830,10 @@ class NumpyBackend:
             raise StopObserving(self.stopped_because)
 
     # -- from discovery to watching ---------------------------------------------------
-    def _start_watching(self, net: Network) -> None:
+    def _start_watching(self, net: Network, frame: FrameType | None = None) -> None:
         """Only the network's root is scanned now, functions get their roles, and the parameters' first samples,
-        norms and the constants' fingerprints are taken."""
+        norms and the constants' fingerprints are taken (``frame``: where the program is, whose loops say how far it
+        has come)."""
         self.net_root = best = net.root
         self.params = net.params
         self.layout = net.layout
@@ -814,6 +843,8 @@ class NumpyBackend:
         self.discovery_ratios = net.discovery_ratios
         self.updates = net.updates
         self.discovery_calls = net.discovery_calls
+        if frame is not None:
+            self.progress.at_start(frame, net.updates)
         self._funcs = net.functions
         self.frozen = net.frozen
         steps = self.discovery.steps
