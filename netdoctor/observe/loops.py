@@ -623,6 +623,8 @@ class LoopProgress:
         self.asked = 0
         self.computations = 0
         self._total: int | None = None
+        self._unsteady: float | None = None
+        """Updates per iteration of the loops read, when the last estimate found no steady rate (one per k iterations)."""
         self.start: _Capture | None = None
         """The loops when the network was found, and the updates counted until then."""
         """The estimate at the latest capture: near its end the loops are read more often (the last updates tell
@@ -685,6 +687,9 @@ class LoopProgress:
         """Why no estimate was made ("" when one was)."""
         if self.estimate() is not None:
             return ""
+        if self._unsteady is not None:
+            return (f"the updates seen came at {self._unsteady:.3g} per iteration of the loops around them, no steady "
+                    "rate (one every k iterations): updates were missed, or the loops do not hold them as they seem to")
         if not self.captures:
             return ("no update was seen (the loops are read at the updates)" if not self.asked else
                     "no loop of the program's was seen around its updates")
@@ -703,6 +708,7 @@ class LoopProgress:
 
         The loops read must hold the updates: at most one update per iteration of the innermost one read (an
         epoch loop read around an unreadable loop over the samples says nothing of the updates in an epoch)."""
+        self._unsteady = None
         caps = self.captures
         if len(caps) < 2:
             return None
@@ -729,8 +735,12 @@ class LoopProgress:
         # 100 samples); a measured rate near one of these is that rate (updates the observer missed, a short last
         # batch, lower it a little)
         k = round(iterations / m)
-        if k >= 1 and abs(m * k / iterations - 1) <= 0.1:
-            m = iterations / k
+        if not (k >= 1 and abs(m * k / iterations - 1) <= 0.1):
+            # no steady rate: updates missed at random (steps that changed no sampled entry), or loops that do not
+            # hold the updates the way they seem to; the count is not claimed
+            self._unsteady = m / iterations
+            return None
+        m = iterations / k
         return Estimate(updates=round(m), loops=places, per_iteration=m / iterations)
 
     def coverage(self, observed: int, *, cut: bool) -> Coverage:

@@ -520,38 +520,7 @@ class NumpyBackend:
                 ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.root.place}"
             else:
                 ctx["model"] = f"{len(self.params)} arrays in {self.root.place}"
-            coverage = self._coverage()
-            expected, total = coverage.expected, self.updates + coverage.before
-            seen = (f"{total} updates observed" if expected is None or total > expected
-                    else f"{total} of {expected} updates observed")
-            said = []
-            if self.frozen and self.updates:
-                said.append("steps of zero: none moved a weight; counted from the gradient buffers each one emptied")
-            elif self.still_updates:
-                said.append(f"{self.still_updates} of them too small to change any sampled weight")
-            if coverage.before:
-                said.append(f"{coverage.before} made before the network was found and not seen there, counted from "
-                            "where its loops were then")
-            if said:
-                seen += f" ({'; '.join(said)})"
-            trained = self._samples_trained()
-            if trained is not None:
-                ctx["samples_trained"] = trained[0]
-                seen += (f", targets of {self.target_samples:,} of {'the' if trained[1] else 'about'} "
-                         f"{trained[0]:,} samples trained on")
-            elif self.target_samples:
-                seen += f", targets of {self.target_samples:,} samples seen"
-            if self.lr is not None:
-                seen += f", {self.lr_name}={self.lr:g}"
-            elif self.lr_measured is not None:  # no variable holds it: what the steps applied
-                seen += f", learning rate {self.lr_measured:.4g} (measured: each step over {self.lr_read or 'the array it read'})"
-            if self.adaptive is not None:
-                seen += f", an adaptive update rule (each step ~ m / sqrt(v): {self.adaptive:.2g} per entry)"
-            curve = self.learning.curve("the forward")
-            if curve is not None:  # the outputs against their own step's targets: does the run learn
-                seen += (f"; training accuracy {100 * curve.early:.0f}% -> {100 * curve.late:.0f}% (first "
-                         f"{curve.early_rows:,}, last {curve.late_rows:,} rows; one class for all: {100 * curve.chance:.0f}%)")
-            ctx["training"] = seen
+            ctx["training"] = self._training(ctx)
         ctx["updates_observed"] = self.updates + (self._coverage().before if self.params else 0)
         ctx.update(self._expected())
         ctx["samples_observed"] = self.target_samples
@@ -598,24 +567,60 @@ class NumpyBackend:
         return (f"the observer stopped early on an error of its own ({type(failed).__name__}: {failed} at "
                 f"{os.path.basename(last.filename)}:{last.lineno}); the program ran on unobserved")
 
+    def _training(self, ctx: dict[str, Any]) -> str:
+        """The header's ``training`` row: the updates observed (of the program's own count), the samples whose targets
+        were seen (of those trained on: put into ``ctx["samples_trained"]``), the learning rate."""
+        coverage = self._coverage()
+        expected, total = coverage.expected, self.updates + coverage.before
+        seen = (f"{total} updates observed" if expected is None or total > expected
+                else f"{total} of {expected} updates observed")
+        said = []
+        if self.frozen and self.updates:
+            said.append("steps of zero: none moved a weight; counted from the gradient buffers each one emptied")
+        elif self.still_updates:
+            said.append(f"{self.still_updates} of them too small to change any sampled weight")
+        if coverage.before:
+            said.append(f"{coverage.before} made before the network was found and not seen there, counted from "
+                        "where its loops were then")
+        if said:
+            seen += f" ({'; '.join(said)})"
+        trained = self._samples_trained()
+        if trained is not None:
+            ctx["samples_trained"] = trained[0]
+            seen += (f", targets of {self.target_samples:,} of {'the' if trained[1] else 'about'} "
+                     f"{trained[0]:,} samples trained on")
+        elif self.target_samples:
+            seen += f", targets of {self.target_samples:,} samples seen"
+        if self.lr is not None:
+            seen += f", {self.lr_name}={self.lr:g}"
+        elif self.lr_measured is not None:  # no variable holds it: what the steps applied
+            seen += f", learning rate {self.lr_measured:.4g} (measured: each step over {self.lr_read or 'the array it read'})"
+        if self.adaptive is not None:
+            seen += f", an adaptive update rule (each step ~ m / sqrt(v): {self.adaptive:.2g} per entry)"
+        curve = self.learning.curve("the forward")
+        if curve is not None:  # the outputs against their own step's targets: does the run learn
+            seen += (f"; training accuracy {100 * curve.early:.0f}% -> {100 * curve.late:.0f}% (first "
+                     f"{curve.early_rows:,}, last {curve.late_rows:,} rows; one class for all: {100 * curve.chance:.0f}%)")
+        return seen
+
     def _samples_trained(self) -> tuple[int, bool] | None:
         """``(samples, exact)``: the samples the program trained on, from its gradient computations (those made while
-        discovering included) and the rows each was handed, where the targets of every computation of a window were
-        seen; exact when every window's computations were handed the same rows (None: too few targets seen)."""
+        discovering included) and the rows each was handed (from the windows whose targets were seen); exact when
+        every window's computations were handed the same rows. None when the targets of fewer than 90% of the
+        computations watched were seen: the rows of the others are not known."""
         calls = self.gradient_computations
         # (not the window under way when discovery ended: its first computations were counted there, their targets
         # may have been read here)
         per = [(w["rows"], w["calls"]) for w in self.windows
                if w.get("calls") and w.get("rows") and w["update"] > self._updates_before + 1]
-        if not calls or not self.target_samples:
+        if not calls or not self.target_samples or not self.contrib_calls:
             return None
-        if per:
-            if len({r / c for r, c in per}) == 1 and per[0][0] % per[0][1] == 0:
-                return calls * (per[0][0] // per[0][1]), True
-            return round(calls * sum(r for r, _ in per) / sum(c for _, c in per)), False
-        if self.target_samples < 0.9 * self.contrib_calls:
-            return None  # targets seen at few of the computations: their rows say nothing of the others'
-        return round(calls * self.target_samples / self.contrib_calls), False
+        rate = sum(r for r, _ in per) / sum(c for _, c in per) if per else self.target_samples / self.contrib_calls
+        if self.target_samples < 0.9 * self.contrib_calls * rate:
+            return None
+        if per and len({r / c for r, c in per}) == 1 and per[0][0] % per[0][1] == 0:
+            return calls * (per[0][0] // per[0][1]), True
+        return round(calls * rate), False
 
     def _coverage(self) -> Coverage:
         """The updates observed against the program's own count, read from its loops (see

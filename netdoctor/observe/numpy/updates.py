@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 WINDOWS = 64
 """Update windows kept in full (sampled vectors); older ones only in running summaries."""
 RESTORE_GAP = 3
-"""Updates back at least, for parameters that hold again an earlier update's values to be saved weights put back (a
-step that undoes the one before, a toggle, is still a step)."""
+"""Updates back at least, for parameters that hold again an earlier update's values outside the training loops to be
+saved weights put back (a step that undoes the one before, a toggle, is still a step)."""
 MAX_STATES = 200_000
 """Parameter states remembered for :data:`RESTORE_GAP` (a hash each; later ones are not)."""
 
@@ -128,10 +128,11 @@ def _check_update(self: NumpyBackend, frame: FrameType | None) -> bool:
     self._fp = fp
     state = hash(b"".join(b for _, b in fp))
     back = self._states.get(state)
-    if back is not None and (self.updates - back >= RESTORE_GAP
-                             or (back == self.updates and self.progress.outside_loops(frame))):
-        # values of an earlier update again; or the latest update's values in other arrays (a copy bound back) where
-        # no loop of the program's runs, while its updates ran inside loops
+    if (back is not None and (self.updates - back >= RESTORE_GAP or back == self.updates)
+            and self.progress.outside_loops(frame)):
+        # values of an earlier update again (or the latest update's values in other arrays: a copy bound back), where
+        # no loop of the program's runs while its updates ran inside loops. Inside the loops a state may come back
+        # (an output bias stepped onto the target of each sample: a few distinct values) and is a step
         self._restored(back)
         return True
     if len(self._states) < MAX_STATES:
