@@ -293,7 +293,15 @@ def test_updates_not_counted_while_the_loops_went_on_are_said(tmp_path):
             for b in Batches(20):
                 update()
         """, "(for b in Batches(20)) does not tell its length (it iterates a Batches object, whose state is not read"),
-], ids=["generator", "while-true", "iterator-class"])
+    # updates missed at random (steps that changed no sampled entry): the rate is no steady one, no count is claimed
+    ("""
+        rng = np.random.default_rng(3)
+        for epoch in range(3):
+            for i in range(200):
+                if rng.random() < 0.7:
+                    update()
+        """, "no steady rate"),
+], ids=["generator", "while-true", "iterator-class", "unsteady"])
 def test_no_count_is_made_when_the_loops_do_not_tell(tmp_path, source, why):
     _, progress = _run(tmp_path, source)
     assert progress.estimate() is None
