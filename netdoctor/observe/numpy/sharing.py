@@ -17,7 +17,9 @@ of the program's functions that called the gradient computation (``train()``,
 helper's argument (``def sgd(p, g)``) is never among them: that frame is not on
 the stack when a window starts. The gradient function's own locals are looked
 at when it returns, and only in a window that started with its buffers full
-(``total = self.store`` bound and summed into where the gradients are computed).
+(``total = self.store`` bound and summed into where the gradients are computed),
+for the buffers it wrote into: an array it only reads (a forward's output kept
+on ``self.out`` and read back, ``out = self.out``) is no sum of its gradients.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ class SharedBuffers:
         self._stale_objects: dict[int, Any] = {}
         """The objects those buffers were at the window's start (held: their ids must not be reused during the call); a
         buffer the call rebinds is a new array."""
+        self._stale_bytes: dict[int, bytes] = {}
+        """A few entries of each of those buffer arrays at the window's start: one the call did not write into is no
+        sum of its gradients (a forward cache read back, ``out = self.out``)."""
         self._seen: dict[int, tuple[np.ndarray, bytes]] = {}
         """The arrays beside the parameters at the last window start, with a few of their entries (held, so that
         their ids stay theirs): one whose entries changed since was written in place."""
@@ -84,7 +89,7 @@ class SharedBuffers:
         seen, self._seen = self._seen, {}
         written = []
         for path, a in _beside(root, params, caches, paired):
-            now = np.take(a, np.linspace(0, a.size - 1, min(16, a.size)).astype(int)).tobytes()
+            now = _sampled(a)
             self._seen[id(a)] = (a, now)
             if id(a) in seen and seen[id(a)][1] != now:
                 written.append(path)
@@ -93,13 +98,18 @@ class SharedBuffers:
             self.look(frame, root, targets, updates)
             self._stale = paired + written  # looked at again when the gradient function returns (see at_return)
             self._stale_objects = {oid: obj for oid, (_, obj) in targets.items()}
+            self._stale_bytes = {id(a): _sampled(a) for a in arrays}
 
     def at_return(self, frame: FrameType, root: Root, updates: int) -> None:
         """When the gradient function of a window that started full returns: its own locals too (the function that
         binds ``total = self.store`` and adds every sample's gradients into ``total`` is the gradient function)."""
         paths, self._stale = self._stale, []
         held, self._stale_objects = self._stale_objects, {}
+        start, self._stale_bytes = self._stale_bytes, {}
         if paths and not self.found and self.scans < SCANS:
+            # only buffers the call summed into, in place: the gradient function's own locals name what it reads too
+            paths = [p for p in paths if isinstance(a := resolve(root.obj, p), np.ndarray) and id(a) in start
+                     and _sampled(a) != start[id(a)]]
             targets, _ = _targets(root, paths)
             # only buffers still the objects they were when the window started: one the call rebound to an array it
             # computed (``layer.db = e``) shares that array with the local that computed it, which dies with the call
@@ -151,6 +161,11 @@ class SharedBuffers:
                 out.append((f"the locals of {code.co_name}()", dict(f.f_locals), "",
                             function_loop_names(code.co_filename, code.co_firstlineno)))
         return out
+
+
+def _sampled(a: np.ndarray) -> bytes:
+    """Up to 16 entries of ``a``, evenly spaced: enough to tell an array written since."""
+    return np.take(a, np.linspace(0, a.size - 1, min(16, a.size)).astype(int)).tobytes() if a.size else b""
 
 
 def _holds_something(obj: Any) -> bool:
