@@ -180,6 +180,9 @@ class Report(Renderable):
     unobserved: str = ""
     """Why too little was observed to judge the run ("" when enough was): the verdict says so instead of
     "No problems found" (``netdoctor run`` then exits with 3)."""
+    unjudged: str = ""
+    """What the rules could not judge in a run that was observed (its targets never seen): a verdict without findings
+    says so instead of a bare "No problems found" (the exit status stays that of the findings)."""
 
     def __post_init__(self) -> None:
         self.findings = _causal_order(list(self.findings))
@@ -199,6 +202,7 @@ class Report(Renderable):
             self.partial,
             self.failed,
             self.unobserved,
+            self.unjudged,
         )
 
     @property
@@ -252,7 +256,7 @@ class Report(Renderable):
                 f" {len(self.findings)} finding{'s' * (len(self.findings) != 1)} ({self.severity_counts()}) from what was seen."
                 if self.findings else "")
         if not self.findings:
-            return "No problems found."
+            return f"No problems found in what was observed; {self.unjudged}." if self.unjudged else "No problems found."
         counts = self.severity_counts()
         n = len(self.findings)
         root = self.root_cause()
@@ -280,6 +284,7 @@ class Report(Renderable):
             "partial": self.partial,
             "failed": self.failed,
             "unobserved": self.unobserved,
+            "unjudged": self.unjudged,
             "verdict": self.verdict(),
             "findings": [f.to_dict() for f in self.findings],
             "context": to_jsonable(self.context),

@@ -130,6 +130,10 @@ def test_text_has_no_escape_codes_and_fits_width():
 
 def test_empty_and_partial_reports():
     assert "No problems found." in report_text(Report())
+    # an observed run whose targets were never seen: no bare all-clear
+    unjudged = Report(unjudged="the targets it trained on were never seen")
+    assert unjudged.verdict() == "No problems found in what was observed; the targets it trained on were never seen."
+    assert unjudged.to_dict()["unjudged"] and unjudged.without(["x"]).unjudged == unjudged.unjudged
     text = report_text(Report(partial=True))
     assert "Interrupted" in text and "partial" in text
 

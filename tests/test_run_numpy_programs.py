@@ -438,6 +438,10 @@ def test_every_update_and_the_samples_are_observed(program):
             "last seen at about update" in ctx.get("loops", "")), _detail(o)
     if program.samples is not None:
         assert 0.85 * program.samples <= ctx.get("samples_observed", 0) <= program.samples, _detail(o)
+    if ctx.get("updates_observed") and not ctx.get("samples_observed") and not o.report["findings"]:
+        # updates seen, no target: the rules that need the targets had nothing to judge, which the verdict says
+        assert o.report["verdict"].startswith("No problems found in what was observed; the targets it trained on "
+                                              "were never seen"), _detail(o)
     if program.forward:
         assert o.report.get("sections", {}).get("observed", {}).get("forward"), _detail(o)
     if program.arrays is not None:

@@ -27,7 +27,7 @@ from netdoctor.observe.tracer import StopObserving
 if TYPE_CHECKING:
     from netdoctor.diagnosis.sections import ReportSections
 
-__all__ = ["Observation", "observing", "NOTHING", "MIN_UPDATES", "unobserved_reason"]
+__all__ = ["Observation", "observing", "NOTHING", "MIN_UPDATES", "unobserved_reason", "unjudged_reason"]
 
 NOTHING = ("nothing to observe: the program built no arrays that it updated while it ran "
            "(no network was found; name it with --net / observing(net) if it exists)")
@@ -60,6 +60,20 @@ def unobserved_reason(context: dict[str, Any], notes: list[str], observed: bool)
     if seen < MIN_UPDATES and int(context.get("gradient_computations") or 0) < FROZEN_COMPUTATIONS:
         return (f"only {seen} update{'s' * (seen != 1)} of the network observed, too few to judge its training"
                 + (f"; {failed}" if failed else ""))
+    return ""
+
+
+def unjudged_reason(context: dict[str, Any]) -> str:
+    """What a run observed well enough to judge could not be judged on, in one clause; "" when nothing.
+
+    A NumPy run whose updates were observed while no target it trained on was seen (compared with the output inside a
+    function the observer does not read, or only held on an attribute): the rules that compare the output with its
+    targets had nothing to compare.
+    """
+    updates = int(context.get("updates_observed") or 0)
+    if context.get("observer") == "numpy" and updates and not context.get("samples_observed"):
+        return (f"the targets it trained on were never seen in the {updates:,} updates observed, so the rules that "
+                "compare the output with its targets (constant or scaled targets, the output's error) could not run")
     return ""
 
 
@@ -315,7 +329,8 @@ class Observation:
 
             findings = link_causes(findings)
         return Report(findings, context, cast("ReportSections", sections), title="netdoctor run",
-                      partial=self.partial, unobserved=unobserved)
+                      partial=self.partial, unobserved=unobserved,
+                      unjudged="" if unobserved else unjudged_reason(context))
 
 
 def observing(net: Any = None, *, max_updates: int | None = None, max_seconds: float | None = None,
