@@ -448,11 +448,7 @@ class Classifier:
         # shapes of the arrays that moved like parameters: an all-zero array of such a shape that never changed
         # (``self.blank['W1']`` copied into the sums to empty them) is a template, whatever its name
         # (one of them moved at two updates: a parameter of that update would have moved since)
-        stepping = {tuple(st.shape) for st in stats.values() if st.changes >= 2 and (st.stepped or id(st) in moving)}
-        # ... and so is one beside an array of its shape that did not start at zero and did not move either (its
-        # layer frozen: ``acc['W1']`` and ``zeros['W1']`` beside a dead layer's ``net['W1']``)
-        stepping |= {tuple(st.shape) for st in stats.values() if not st.changes and not st.started_zero and not st.cache
-                     and param_like(st)}
+        stepping = _template_shapes(stats, moving)
         # the matrices that moved like layers, for the vectors moved beside them (biases moved inline)
         layers = [st for st in stats.values() if st.changes and len(st.shape) == 2 and min(st.shape) > 1
                   and (st.stepped or id(st) in moving)]
@@ -607,3 +603,13 @@ class Classifier:
         for i, prm in enumerate(params):
             prm.grad_key = (i,) if i in grad_map else None
         return found.code, "returns", grad_map
+
+
+def _template_shapes(stats: dict[Path, PathStats], moving: set[int]) -> set[tuple[int, ...]]:
+    """Shapes at which an all-zero array that never changed is a template (see ``Classifier._split``)."""
+    stepping = {tuple(st.shape) for st in stats.values() if st.changes >= 2 and (st.stepped or id(st) in moving)}
+    # ... and so is one beside an array of its shape that did not start at zero and did not move either (its
+    # layer frozen: ``acc['W1']`` and ``zeros['W1']`` beside a dead layer's ``net['W1']``)
+    stepping |= {tuple(st.shape) for st in stats.values() if not st.changes and not st.started_zero and not st.cache
+                 and param_like(st)}
+    return stepping

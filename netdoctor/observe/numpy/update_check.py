@@ -383,6 +383,19 @@ def _pattern(name: str, a: np.ndarray, ratio: float, spread: float, factor: floa
             "their own update)")
 
 
+
+def _only_biases_right(verdicts: list[TensorVerdict], names: list[str], biases: set[str]) -> list[TensorVerdict]:
+    """The verdicts, with the pattern of every failing weight whose ratio varies told as "only the biases are
+    right" when all the weights fail and no bias does."""
+    failing = {v.name for v in verdicts if not v.ok}
+    if not (failing and biases and failing.isdisjoint(biases) and len(failing) == len(set(names) - biases)):
+        return verdicts
+    only = ("only the biases are right: the weights' gradients multiply the right deltas with the wrong "
+            "activations (or the wrong layer's)")
+    return [v if v.ok or "varies" not in v.pattern else TensorVerdict(
+        v.name, v.kind, v.ratio, v.spread, v.ok, v.n_checked, v.n_failed, v.worst, v.hint, only, v.local_name,
+        v.bias, v.source) for v in verdicts]
+
 def check_update(
     forward: Callable[[], Any],
     params: dict[str, np.ndarray],
@@ -464,17 +477,9 @@ def check_update(
         factor = next((f for f in best.factors.values() if math.isfinite(f) and f > 0), 1.0)
     verdicts = _judge(outputs, names, idx, applied, best, top, factor, h=h, seed=seed, max_coords=max_coords,
                       biases=set(biases))
-    failing = {v.name for v in verdicts if not v.ok}
-    bias_set = set(biases)
-    if failing and bias_set and failing.isdisjoint(bias_set) and len(failing) == len(set(names) - bias_set):
-        only = ("only the biases are right: the weights' gradients multiply the right deltas with the wrong "
-                "activations (or the wrong layer's)")
-        verdicts = [v if v.ok or "varies" not in v.pattern else TensorVerdict(
-            v.name, v.kind, v.ratio, v.spread, v.ok, v.n_checked, v.n_failed, v.worst, v.hint, only, v.local_name,
-            v.bias, v.source) for v in verdicts]
-    note = ""
-    if loss.assumed:
-        note = f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
+    verdicts = _only_biases_right(verdicts, names, set(biases))
+    note = (f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
+            if loss.assumed else "")
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
                         readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed)

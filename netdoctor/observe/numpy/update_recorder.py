@@ -84,6 +84,8 @@ class UpdateCheckRecorder:
     closing and checking it (:mod:`~netdoctor.observe.numpy.update_closing`) and the watch of which way a checked step's
     buffers are applied (:mod:`~netdoctor.observe.numpy.update_sign`) are functions of the recorder (``self:
     UpdateCheckRecorder``) in modules of their own, bound below as its methods under their own names.
+
+    Long because its constructor declares, each with its docstring, the state those three modules share.
     """
 
     # -- opening, closing and the sign watch, one module each (see the class docstring) ----------------------
@@ -121,20 +123,19 @@ class UpdateCheckRecorder:
         """The last call of the observer's forward outside a window (references only): the forward of a
         training step that computes its own forward inline (``predict`` used only to evaluate)."""
         self.pending: tuple[Window, list[Applied]] | None = None
+        """A step waiting for the program's forward to be seen (the first evaluation)."""
         self.watch: SignWatch | None = None
         """Which way the buffers of the last check are applied, while that is not known (see :class:`SignWatch`)."""
-        """A step waiting for the program's forward to be seen (the first evaluation)."""
         self.adaptive = False
+        """The program's update rule is adaptive (Adam-like: each step ~ m / sqrt(v)): the parameters' change is no
+        multiple of the gradient, only its direction is compared (see :func:`check_update`)."""
         self.momentum = False
         """The program's steps read a velocity (momentum, Nesterov): a step is no multiple of its batch's gradient;
         which way the gradients are applied is told from its direction only, as for an adaptive rule."""
-        """The program's update rule is adaptive (Adam-like: each step ~ m / sqrt(v)): the parameters' change is no
-        multiple of the gradient, only its direction is compared (see :func:`check_update`)."""
         self.momentum_sign: float | None = None
-        """Which way the steps move along the returned gradients through a velocity, measured while discovering
-        (:meth:`~netdoctor.observe.numpy.steps.Steps.momentum_sign`), or None."""
         self.velocity = ""
-        """That velocity's name and line (``self.vel['W1'] at net.py:27``)."""
+        """Which way the steps move along the returned gradients through a velocity, measured while discovering
+        (:meth:`~netdoctor.observe.numpy.steps.Steps.momentum_sign`), or None; and that velocity's name and line."""
         self.seconds = 0.0
         self.offers = 0
         """Calls offered while a window could open (none: the observer never knew the input width)."""
