@@ -146,6 +146,72 @@ def test_ignored_code_is_skipped_by_this_tracer_only_and_heeded_again(compiled, 
     assert calls == ["_raises", "_raises", "_leaf"]
 
 
+def _loops(n: int) -> int:
+    total = 0
+    for i in range(n):  # the outer head
+        total += _leaf(i)
+        for j in range(3):  # an inner head, 4 ticks per outer iteration
+            total += j
+    return total
+
+
+def _held_events(compiled: bool, monkeypatch, mute: bool) -> list[tuple]:
+    """Calls and ticks heard from ``_loops(8)``, followed from its call: ``_leaf`` held from the 3rd call heard on (the
+    inner head muted while held, if ``mute``), released at the 3rd outer tick heard while held."""
+    events: list[tuple] = []
+    outer, inner = _loops.__code__.co_firstlineno + 2, _loops.__code__.co_firstlineno + 4
+
+    def on_call(frame):
+        if frame.f_code.co_name in PROGRAM:
+            events.append(("call", frame.f_code.co_name, tracer.holding))
+        if frame.f_code is _loops.__code__:
+            tracer.follow(frame)
+        return frame.f_code.co_name in PROGRAM
+
+    def on_tick(frame):
+        events.append(("tick", frame.f_lineno, tracer.holding))
+        if not tracer.holding and events.count(("call", "_leaf", False)) == 3 and not any(e[-1] for e in events):
+            tracer.hold([_leaf.__code__])
+            if mute:
+                tracer.mute({(id(_loops.__code__), inner)})
+        elif tracer.holding and events.count(("tick", outer, True)) == 3:
+            tracer.release()
+
+    PROGRAM.add("_loops")
+    try:
+        tracer = _tracer(compiled, monkeypatch, on_call, lambda f, v: None, on_tick=on_tick)
+        tracer.install()
+        try:
+            assert _loops(8) == sum(i + 1 + 3 for i in range(8))
+        finally:
+            tracer.uninstall()
+    finally:
+        PROGRAM.discard("_loops")
+    return events
+
+
+@pytest.mark.parametrize("compiled", KINDS)
+@pytest.mark.parametrize("mute", [False, True], ids=["all-heads", "muted"])
+def test_held_code_runs_untraced_and_its_caller_keeps_ticking_until_released(compiled, mute, monkeypatch):
+    """The update windows only counted: a held function's calls are not heard, its caller's loop heads still tick at
+    every iteration (an update applied there is seen), muted heads only while held; released, calls are heard again."""
+    events = _held_events(compiled, monkeypatch, mute)
+    outer, inner = _loops.__code__.co_firstlineno + 2, _loops.__code__.co_firstlineno + 4
+    held = [e for e in events if e[-1]]
+    assert ("call", "_leaf", True) not in events  # never heard while held
+    assert [e for e in held if e[:2] == ("tick", outer)] == [("tick", outer, True)] * 3  # each held iteration's head
+    assert bool([e for e in held if e[:2] == ("tick", inner)]) is not mute  # 4 ticks per iteration, or muted
+    calls = [i for i, e in enumerate(events) if e[:2] == ("call", "_leaf")]
+    first, last = events.index(held[0]), events.index(held[-1])
+    assert len([i for i in calls if i < first]) == 3 and [i for i in calls if i > last]  # heard before and after
+
+
+@needs_filter
+def test_the_filter_and_the_pure_tracer_hold_and_mute_alike(monkeypatch):
+    for mute in (False, True):
+        assert _held_events(True, monkeypatch, mute) == _held_events(False, monkeypatch, mute)
+
+
 @pytest.mark.parametrize("compiled", KINDS)
 def test_the_program_sees_the_tracer_as_its_trace_function_and_can_restore_it(compiled, monkeypatch):
     """Code that saves the trace function and puts it back (``torch.compile`` does) must leave the program traced."""

@@ -818,6 +818,40 @@ def test_a_function_with_no_role_runs_untraced_once_nothing_needs_its_calls():
     assert backend.tracer.user_code(_PerSample.backprop.__code__)
 
 
+def _accuracy(net, X, Y):
+    return float(np.mean([np.argmax(net.forward(x.reshape(-1, 1))[1]) == y for x, y in zip(X, Y)]))
+
+
+def test_windows_only_counted_run_the_step_untraced_and_an_evaluation_after_them_is_heard():
+    """Past the first deep windows, the per-sample step's forward and backprop run untraced in the windows only counted:
+    every update is still counted, the header says the targets were read in the deep windows alone, and an evaluation
+    after training (a function of its own calling the forward per row) is heard in full."""
+    from netdoctor.observe.options import ObserveOptions
+    from netdoctor.observe.session import Observation
+
+    rng = np.random.default_rng(1)
+    Y = rng.integers(0, 3, 1200)
+    X = np.eye(3, 4)[Y] * 2 + rng.normal(0, 0.3, (1200, 4))
+    obs = Observation(ObserveOptions())
+    (numpy_side,) = [b for b in obs.backends if b.name == "numpy"]
+    with obs:
+        net = _PerSample()
+        made = net.train(X[:900], Y[:900], 0.5)
+        acc = _accuracy(net, X[900:], Y[900:])
+    assert made == 900 and acc > 0.9
+    ctx = obs.report.context
+    assert ctx["updates_observed"] == 900
+    backend = numpy_side.backend if hasattr(numpy_side, "backend") else numpy_side
+    held = backend.held_updates
+    assert 600 < held < 900 - ctx["windows_sampled"] + 2  # the deep windows were all traced
+    assert ctx["samples_observed"] < 900 - held + 8  # targets read in the windows traced only
+    assert f"read in {900 - held:,} of the 900 update windows" in ctx["training"]
+    assert 850 <= ctx["samples_trained"] <= 950
+    backend._settle()
+    evaluated = [seg for seg in backend.eval_segments if seg["code"] is _accuracy.__code__]
+    assert sum(sum(seg["counts"].values()) for seg in evaluated) == 300  # every row the evaluation predicted
+
+
 @pytest.mark.parametrize("cols", [True, False], ids=["columns", "rows"])
 def test_a_layers_product_is_ruled_out_from_its_shapes_as_the_product_itself_would(cols):
     """The activation check skips an input whose product with the layer's weights (plus the bias) could not have the

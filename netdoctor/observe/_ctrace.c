@@ -36,7 +36,7 @@
 #include <frameobject.h>
 #include <structmember.h>
 
-#define CTRACE_API 2 /* bumped when the Python side's expectations change (tracer.py checks it) */
+#define CTRACE_API 3 /* bumped when the Python side's expectations change (tracer.py checks it) */
 
 /* The stamp of this file that setup.py compiles in (NETDOCTOR_SOURCE, the first 16 hex digits of its SHA-256): the
  * module's SOURCE, which netdoctor/_lazy.py compares with the source beside the built part. A build without it (not
@@ -55,6 +55,7 @@
 
 static Py_ssize_t extra_index = -1; /* our slot in every code object's co_extra: a filter's skip mark */
 static Py_ssize_t heads_index = -1; /* a second one: the code's loop heads, a bytes bitmap of line numbers (owned) */
+static Py_ssize_t muted_index = -1; /* a third: loop heads whose line events end here while a filter is holding (owned) */
 static PyObject *event_names[8];    /* "call", "exception", "line", "return", ..., "opcode" (PyTrace_*) */
 static unsigned long next_serial = 1;
 
@@ -63,6 +64,7 @@ typedef struct {
     PyObject *call;  /* the Python trace function that hears call events of unmarked code */
     PyObject *local; /* a bound method: the local trace function whose line events away from loop heads end here */
     uintptr_t mark;  /* what this filter writes in a skipped code object's extra slot */
+    char holding;    /* while set, line events at a code's muted loop heads end here too (CallTracer.hold) */
 } CallFilter;
 
 static void
@@ -71,8 +73,23 @@ free_heads(void *extra)
     Py_XDECREF((PyObject *)extra);
 }
 
+/* Whether `line` is set in the bytes bitmap `extra` (NULL: no bitmap). */
+static int
+bit_set(void *extra, int line)
+{
+    if (extra == NULL || line <= 0) {
+        return 0;
+    }
+    Py_ssize_t byte = line >> 3;
+    if (byte >= PyBytes_GET_SIZE((PyObject *)extra)) {
+        return 0;
+    }
+    return (((const unsigned char *)PyBytes_AS_STRING((PyObject *)extra))[byte] & (1 << (line & 7))) != 0;
+}
+
 /* Whether a line event of this frame can end here: its local trace function is the filter's `local` (the same
- * function bound to the same tracer), its code has loop heads registered, and the line is none of them. */
+ * function bound to the same tracer), its code has loop heads registered, and the line is none of them, or, while
+ * the filter is holding, one of the heads muted for its code. */
 static int
 away_from_heads(CallFilter *self, PyFrameObject *frame, PyObject *callback)
 {
@@ -96,11 +113,21 @@ away_from_heads(CallFilter *self, PyFrameObject *frame, PyObject *callback)
     if (line <= 0) {
         return 0;
     }
-    Py_ssize_t byte = line >> 3;
-    if (byte >= PyBytes_GET_SIZE((PyObject *)extra)) {
+    if (!bit_set(extra, line)) {
         return 1;
     }
-    return !(((const unsigned char *)PyBytes_AS_STRING((PyObject *)extra))[byte] & (1 << (line & 7)));
+    if (!self->holding) {
+        return 0;
+    }
+    void *muted = NULL;
+    code = PyFrame_GetCode(frame);
+    got = _PyCode_GetExtra((PyObject *)code, muted_index, &muted);
+    Py_DECREF(code);
+    if (got < 0) {
+        PyErr_Clear();
+        return 0;
+    }
+    return bit_set(muted, line);
 }
 
 static int
@@ -290,22 +317,10 @@ filter_skips(CallFilter *self, PyObject *code)
     return PyBool_FromLong(skipped(self, (PyCodeObject *)code));
 }
 
-/* heads(code, lines): register the lines where an iteration of one of code's loops starts (any filter's registration
- * serves every filter: the heads are the code's own). Once per code object; later calls change nothing. */
+/* A bytes bitmap of the line numbers in the iterable `lines` (bit `line & 7` of byte `line >> 3`), or NULL. */
 static PyObject *
-filter_heads(CallFilter *self, PyObject *args)
+line_bitmap(PyObject *lines)
 {
-    PyObject *code, *lines;
-    if (!PyArg_ParseTuple(args, "O!O:heads", &PyCode_Type, &code, &lines)) {
-        return NULL;
-    }
-    void *extra = NULL;
-    if (_PyCode_GetExtra(code, heads_index, &extra) < 0) {
-        return NULL;
-    }
-    if (extra != NULL) {
-        Py_RETURN_NONE;
-    }
     long top = 0;
     PyObject *it = PyObject_GetIter(lines);
     if (it == NULL) {
@@ -349,7 +364,51 @@ filter_heads(CallFilter *self, PyObject *args)
         bits[line >> 3] |= (unsigned char)(1 << (line & 7));
     }
     Py_DECREF(seen);
+    return bitmap;
+}
+
+/* heads(code, lines): register the lines where an iteration of one of code's loops starts (any filter's registration
+ * serves every filter: the heads are the code's own). Once per code object; later calls change nothing. */
+static PyObject *
+filter_heads(CallFilter *self, PyObject *args)
+{
+    PyObject *code, *lines;
+    if (!PyArg_ParseTuple(args, "O!O:heads", &PyCode_Type, &code, &lines)) {
+        return NULL;
+    }
+    void *extra = NULL;
+    if (_PyCode_GetExtra(code, heads_index, &extra) < 0) {
+        return NULL;
+    }
+    if (extra != NULL) {
+        Py_RETURN_NONE;
+    }
+    PyObject *bitmap = line_bitmap(lines);
+    if (bitmap == NULL) {
+        return NULL;
+    }
     if (_PyCode_SetExtra(code, heads_index, bitmap) < 0) { /* the code object owns it from here (free_heads) */
+        Py_DECREF(bitmap);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+/* mute(code, lines): while the filter is holding, line events at these loop heads of code end here (replaces what an
+ * earlier call muted; empty lines: none). */
+static PyObject *
+filter_mute(CallFilter *self, PyObject *args)
+{
+    PyObject *code, *lines;
+    if (!PyArg_ParseTuple(args, "O!O:mute", &PyCode_Type, &code, &lines)) {
+        return NULL;
+    }
+    PyObject *bitmap = line_bitmap(lines);
+    if (bitmap == NULL) {
+        return NULL;
+    }
+    /* owned by the code object from here; the one it replaces is released by CPython with free_heads */
+    if (_PyCode_SetExtra(code, muted_index, bitmap) < 0) {
         Py_DECREF(bitmap);
         return NULL;
     }
@@ -369,6 +428,8 @@ static PyMethodDef filter_methods[] = {
     {"skips", (PyCFunction)filter_skips, METH_O, "skips(code) -> whether calls of code end in C."},
     {"heads", (PyCFunction)filter_heads, METH_VARARGS,
      "heads(code, lines): the lines where code's loop iterations start; its other line events end in C."},
+    {"mute", (PyCFunction)filter_mute, METH_VARARGS,
+     "mute(code, lines): while holding, line events at these loop heads of code end in C too."},
     {"install", (PyCFunction)filter_install, METH_NOARGS,
      "install(): this filter is the current thread's trace function (PyEval_SetTrace)."},
     {NULL},
@@ -378,6 +439,7 @@ static PyMemberDef filter_members[] = {
     {"call", T_OBJECT, offsetof(CallFilter, call), READONLY, "The Python trace function of unskipped calls."},
     {"local", T_OBJECT, offsetof(CallFilter, local), READONLY,
      "The local trace function whose line events away from loop heads end in C (or None)."},
+    {"holding", T_BOOL, offsetof(CallFilter, holding), 0, "While true, line events at muted loop heads end in C."},
     {NULL},
 };
 
@@ -425,6 +487,10 @@ PyInit__ctrace(void)
         if (event_names[i] == NULL && (event_names[i] = PyUnicode_InternFromString(names[i])) == NULL) {
             goto error;
         }
+    }
+    if (muted_index < 0 && (muted_index = _PyEval_RequestCodeExtraIndex(free_heads)) < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "no code object extra slot left");
+        goto error;
     }
     if (heads_index < 0 && (heads_index = _PyEval_RequestCodeExtraIndex(free_heads)) < 0) {
         PyErr_SetString(PyExc_RuntimeError, "no code object extra slot left");

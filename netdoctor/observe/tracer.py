@@ -112,7 +112,7 @@ def _call_filter() -> Any:
     _ctrace = compiled_part("netdoctor.observe._ctrace", REQUIRE_ENV)
     if _ctrace is None:
         return None
-    if getattr(_ctrace, "API", None) != 2 or not getattr(_ctrace, "SUPPORTED", False):
+    if getattr(_ctrace, "API", None) != 3 or not getattr(_ctrace, "SUPPORTED", False):
         return None  # a stale build left beside newer sources, or a Python whose frames it does not know
     return _ctrace.CallFilter
 
@@ -295,46 +295,75 @@ def sampled(n: int, *, first: int = 64, per_doubling: int = 32, stride: int = 16
 
 
 class Budget:
-    """Which update windows get the expensive checks: a schedule in update counts, never in time.
+    """Which update windows get the expensive checks: a schedule in counts, never in time.
 
     A recorder counts every update with light counters and asks :meth:`deep`
-    once per update, before the expensive work of the next window (sampling
-    parameters and buffers, activations, statistics). The answer depends on
-    how many updates were asked about, nothing else: the first :attr:`first`
-    windows are all deep, then :attr:`per_doubling` windows per doubling of
-    the update count, in pairs of consecutive windows (a buffer's carry-over
-    is read across two windows) spread evenly over the stretch. A run of
-    ``N`` updates is deep-checked ``first + per_doubling * log2(N / first)``
-    times: 122 of 800, 194 of 20,000. So the same program gets the same
-    windows checked, and the same findings, on a loaded machine or a fast
-    one; the observer's cost stays bounded by the count, not by a clock.
+    once per update, before the expensive work of the next window (tracing the
+    step's forward and gradient functions, sampling parameters and buffers,
+    activations, targets, statistics), telling it the work of the window that
+    ended (its gradient computations, when they were counted). The answer
+    depends on those counts, nothing else. The first :attr:`first` windows are
+    all deep while their work stays below :attr:`first_work` (64 windows of
+    one sample each; 10 windows of 100 samples each); then, from the window
+    where that start ended, :attr:`per_doubling` windows per doubling of the
+    update count (fewer in proportion when the start ended early: big
+    windows), in pairs of consecutive windows (a buffer's carry-over is read
+    across two windows) spread evenly over the stretch. A run of ``N`` updates
+    of one sample each is deep-checked ``first + per_doubling * log2(N /
+    first)`` times: 122 of 800, 194 of 20,000. So the same program gets the
+    same windows checked, and the same findings, on a loaded machine or a fast
+    one; the observer's cost stays bounded by the counts, not by a clock.
 
     :attr:`spent` is the handlers' wall time, for the report only (never for
     a decision: it grows with the machine's load).
     """
 
-    def __init__(self, first: int = 64, per_doubling: int = 16) -> None:
+    def __init__(self, first: int = 64, per_doubling: int = 16, first_work: float = 1024) -> None:
         if first < 1 or per_doubling < 2 or per_doubling % 2 or first < per_doubling:
             raise ValueError(f"Budget(first={first}, per_doubling={per_doubling}): need first >= per_doubling >= 2, "
                              "per_doubling even (windows come in pairs)")
         self.first = first
         self.per_doubling = per_doubling
+        self.first_work = first_work
         self.spent = 0.0
         self.granted = 0
         """Deep windows granted (the first window, before any update, is deep too and not counted here)."""
         self.asked = 0
+        self.work = 0.0
+        """The work of the windows asked about (measured, or as much as the measured ones had on average)."""
+        self._measured = (0, 0.0)
+        self._start: tuple[int, int] | None = None
+        """Where the start ended: the update count from which the schedule spaces its pairs, and its pairs per
+        doubling."""
 
     def scheduled(self, n: int) -> bool:
-        """Whether the window after the ``n``-th update (1-based) is deep."""
-        if n < self.first:
+        """Whether the window after the ``n``-th update (1-based) is deep, once the start has ended (before: all)."""
+        if self._start is None:
             return True
-        start = _stretch(n, self.first)
-        stride = 2 * start // self.per_doubling
-        return (n - start) % stride < 2
+        start, per = self._start
+        if n < start:
+            return True
+        base = _stretch(n, start)
+        stride = max(2, 2 * base // per)
+        return (n - base) % stride < 2
 
-    def deep(self) -> bool:
-        """An update happened: whether the next window gets the expensive work (see the class docstring)."""
+    def deep(self, work: float | None = None) -> bool:
+        """An update happened: whether the next window gets the expensive work (see the class docstring).
+
+        Args:
+            work: the gradient computations of the window that ended, when they were counted (None: as many as the
+                measured windows had on average, 1 before any).
+        """
         self.asked += 1
+        n, total = self._measured
+        if work is not None:
+            self._measured = (n + 1, total + work)
+        else:
+            work = total / n if n else 1.0
+        self.work += max(1.0, work)
+        if self._start is None and not (self.asked < self.first and self.work < self.first_work):
+            per = max(2, (self.per_doubling * self.asked // self.first) & ~1)
+            self._start = (self.asked, min(per, self.per_doubling))
         if self.scheduled(self.asked):
             self.granted += 1
             return True
@@ -346,7 +375,7 @@ class _UserCode:
     (:meth:`ignore`, :meth:`heed`); the compiled call filter, if any, marks every code that is not, so that its calls
     end in C."""
 
-    __slots__ = ("is_user", "filter", "known", "codes", "ignored")
+    __slots__ = ("is_user", "filter", "known", "codes", "ignored", "paused")
 
     def __init__(self, is_user: Callable[[str], bool], call_filter: Any) -> None:
         self.is_user = is_user
@@ -356,6 +385,8 @@ class _UserCode:
         self.codes: dict[int, CodeType] = {}
         """Every code classified, kept alive, so that no id in :attr:`known` (or :attr:`_Entries.known`) is reused."""
         self.ignored: set[CodeType] = set()
+        self.paused: list[CodeType] = []
+        """The codes :meth:`pause` made untraced, until :meth:`resume` (never ignored ones: they stay ignored)."""
 
     def user_code(self, code: CodeType) -> bool:
         """Whether ``code`` is a function (or module) of the user's program to follow (cached per code object).
@@ -381,11 +412,37 @@ class _UserCode:
 
     def heed(self, code: CodeType) -> None:
         """Deliver the events of an ignored ``code`` again (from its next call on; a running frame stays untraced)."""
+        if code in self.paused and code not in self.ignored:
+            self.paused.remove(code)  # heeded now, and for good: traced again at once
+            self.known[id(code)] = True
+            if self.filter:
+                self.filter.unskip(code)
+            return
         if code in self.ignored:
             self.ignored.discard(code)
             del self.known[id(code)]
             if self.filter:
                 self.filter.unskip(code)
+
+    def pause(self, codes: list[CodeType]) -> None:
+        """Calls of ``codes`` (the user's, not ignored) run untraced until :meth:`resume`: as a library's, in C where the
+        call filter is built (a running frame of theirs keeps its local trace function, so its return is still heard)."""
+        for code in codes:
+            if self.known.get(id(code)) is True and code not in self.paused:
+                self.known[id(code)] = False
+                self.paused.append(code)
+                if self.filter:
+                    self.filter.skip(code)
+
+    def resume(self) -> None:
+        """The codes :meth:`pause` made untraced are traced again from their next call."""
+        for code in self.paused:
+            if code in self.ignored:
+                continue  # ignored while paused: it stays so
+            self.known[id(code)] = True
+            if self.filter:
+                self.filter.unskip(code)
+        self.paused = []
 
 
 class _Followed:
@@ -522,6 +579,14 @@ class CallTracer:
         """Loop-head ticks delivered (all followed frames)."""
         self.budget = Budget()
         """The handlers' time, and whether a deep check is affordable (see :class:`Budget`)."""
+        self.holding = False
+        """Whether some of the user's codes run untraced for now (:meth:`hold`)."""
+        self._muted: set[tuple[int, int]] = set()
+        """Loop heads that do not tick while :attr:`holding` (:meth:`mute`)."""
+        self._muted_codes: list[CodeType] = []
+        self.keep_lines = False
+        """Followed frames keep their line events at loop heads after calling the user's functions, as while
+        :attr:`holding` (set by the handler: a window that was held and released keeps ticking at the same heads)."""
 
     def ignore(self, code: CodeType) -> None:
         """Deliver no more events of ``code`` (:meth:`_UserCode.ignore`). A followed frame that called it since its
@@ -531,6 +596,62 @@ class CallTracer:
         self._classes.ignore(code)
         for followed in list(self._followed.values()):
             followed.called = False
+
+    def hold(self, codes: list[CodeType]) -> None:
+        """Run the calls of ``codes`` untraced until :meth:`release` (:meth:`_UserCode.pause`): the forward and gradient
+        functions of an update window the observer only counts. While they are held, a followed frame keeps its line events
+        at its loop heads (its callees' returns, which would turn them back on, are not heard), so every update is
+        still seen there."""
+        self._classes.pause(codes)
+        self.holding = bool(self._classes.paused)
+        if self._filter:
+            self._filter.holding = self.holding
+        self._lines_on()
+
+    def mute(self, heads: set[tuple[int, int]], *, add: bool = False) -> None:
+        """While :attr:`holding`, the loop heads ``heads`` (``(id of the code, line)``) of the followed frames' codes tick
+        no more (their line events end in C where the call filter is built): the step's heads between two updates,
+        once the handler knows at which of them each update is seen. Replaces what an earlier call muted, or adds to
+        it (``add``)."""
+        self._muted = self._muted | set(heads) if add else set(heads)
+        if self._filter:
+            codes = {id(f.frame.f_code): f.frame.f_code for f in self._followed.values()}
+            codes.update((id(code), code) for code in self._muted_codes)
+            for key, code in codes.items():
+                if not add or any(c == key for c, _ in heads):
+                    lines = sorted(line for c, line in self._muted if c == key)
+                    self._filter.mute(code, lines)
+                    if lines:
+                        self._muted_codes.append(code)
+
+    def _unmute(self) -> None:
+        """No head muted any more (the marks are the code objects', not this tracer's: another tracer must not find
+        them)."""
+        self._muted = set()
+        if self._filter:
+            for code in self._muted_codes:
+                self._filter.mute(code, ())
+        self._muted_codes = []
+
+    def release(self, *, keep_lines: bool = False) -> None:
+        """Trace the codes of :meth:`hold` again from their next call; with ``keep_lines``, followed frames keep
+        ticking at their loop heads as while held, until the handler sets :attr:`keep_lines` back (a loop head first
+        seen while held ticks in the windows after it too)."""
+        if self.holding:
+            self._classes.resume()
+            self.holding = False
+            if self._filter:
+                self._filter.holding = False
+        if keep_lines:
+            self.keep_lines = True
+            self._lines_on()
+
+    def _lines_on(self) -> None:
+        """Every followed frame gets its line events back now (one that called a user function since its last loop
+        head had them off, waiting for a return a held function will not deliver)."""
+        for followed in list(self._followed.values()):
+            followed.called = False
+            followed.frame.f_trace_lines = True
 
     # -- installing ----------------------------------------------------------------
 
@@ -580,6 +701,8 @@ class CallTracer:
                 threading.settrace(self._previous_threads)
             if threading.get_ident() == self._thread:
                 sys.settrace(self._previous)
+        self.release()
+        self._unmute()
         self.installed = False
         self._followed.clear()
         self._callers.clear()
@@ -728,6 +851,8 @@ class CallTracer:
                 frame.f_trace_lines = False
                 return self._local
             if frame.f_lineno in followed.heads:
+                if self.holding and self._muted and (id(frame.f_code), frame.f_lineno) in self._muted:
+                    return self._local  # (the compiled filter ends these in C)
                 self.ticks += 1
                 if followed.entry_ticks >= 0:
                     followed.entry_ticks += 1
@@ -735,7 +860,7 @@ class CallTracer:
                         self._entries.known[id(frame.f_code)] = True  # it loops long: its later calls are followed too
                 if followed.called:
                     followed.called = False
-                    if followed.ticked:  # calls made before its first loop (``args = parse(argv)``) do not count
+                    if followed.ticked and not (self.holding or self.keep_lines):  # calls made before its first loop (``args = parse(argv)``) do not count
                         frame.f_trace_lines = False  # back on when a callee returns here
                 followed.ticked = True
                 if self._on_tick is not None and self.failed is None and self._deliver(self._on_tick, frame) is _FAILED:

@@ -55,6 +55,7 @@ from netdoctor.observe.numpy.activations import (
 )
 from netdoctor.observe.numpy.arrays import Path, path_reader, resolve, weak
 from netdoctor.observe.numpy.discovery import Discovery
+from netdoctor.observe.numpy.holding import StepHold
 from netdoctor.observe.numpy.learning import TrainingAccuracy
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
 from netdoctor.observe.numpy.outputs import (
@@ -406,6 +407,8 @@ class NumpyBackend:
         self._target_codes: dict[bytes, int] = {}
         """One target vector's bytes (dtype, shape and values) -> its class, or -1 when it encodes none: a per-sample
         program hands the same few target vectors over and over, each is decoded once."""
+        self.hold = StepHold(self.tracer)
+        """Which windows run the step's forward and gradient functions untraced (see :meth:`_next_window`)."""
         self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
         self.progress = LoopProgress(self.tracer.user_code)
         """The loops around the updates, read at a few of them: the program's own update count (the header's "of M")."""
@@ -414,6 +417,11 @@ class NumpyBackend:
     def changed(self) -> Counter[str]:
         """How many of the updates observed moved each parameter (by its text; parameters never moved are absent)."""
         return Counter({prm.text: n for prm, n in zip(self.params, self._changed_n) if n})
+
+    @property
+    def held_updates(self) -> int:
+        """Updates counted while the gradient function ran untraced (its calls in their windows not seen)."""
+        return self.hold.held_updates if self.contributor is not None and self.contributor in self.hold.held_codes else 0
 
     @property
     def targets(self) -> Counter[int]:
@@ -589,6 +597,9 @@ class NumpyBackend:
             ctx["samples_trained"] = trained[0]
             seen += (f", targets of {self.target_samples:,} of {'the' if trained[1] else 'about'} "
                      f"{trained[0]:,} samples trained on")
+            held = self.hold.held_updates
+            if held and not self.hold.targets_held:  # (targets read elsewhere than in the held functions: all counted)
+                seen += f" (read in {self.updates - held:,} of the {self.updates:,} update windows, the others counted only)"
         elif self.target_samples:
             seen += f", targets of {self.target_samples:,} samples seen"
         if self.lr is not None:
@@ -613,6 +624,9 @@ class NumpyBackend:
         # may have been read here)
         per = [(w["rows"], w["calls"]) for w in self.windows
                if w.get("calls") and w.get("rows") and w["update"] > self._updates_before + 1]
+        if self.held_updates:  # the windows whose step ran untraced: as many computations as the others had
+            every = [w["calls"] for w in self.windows if w.get("calls")]
+            calls += round(self.held_updates * float(np.median(every))) if every else 0
         if not calls or not self.target_samples or not self.contrib_calls:
             return None
         rate = sum(r for r, _ in per) / sum(c for _, c in per) if per else self.target_samples / self.contrib_calls
@@ -692,6 +706,7 @@ class NumpyBackend:
                 self._stand_down(f"the {self.events:,}th call of the program's functions")
                 return False
             return True
+        self.hold.call(code)
         role = self._roles.get(code)
         if role is None:
             role = self._roles[code] = _PROBE  # first seen after discovery: a few calls tell what it is
@@ -765,6 +780,11 @@ class NumpyBackend:
             if found is not None:
                 self._start_watching(found, frame)
             return
+        hold = self.hold
+        if not hold.recording:
+            hold.ticks += 1  # (the fast way of a window neither deep nor held: StepHold.tick's count alone)
+        elif not hold.tick(frame):
+            return  # a loop head of the held step between two updates
         self._limits()
         self._check_update(frame)
         if self.updates > self._inline_at and not self.target_arg:  # an update since the last loop head: its targets
@@ -833,6 +853,27 @@ class NumpyBackend:
         if o.max_seconds is not None and self.events % 64 == 0 and time.perf_counter() - self.started > o.max_seconds:
             self.stopped_because = f"stopped after {o.max_seconds:g} s (--max-seconds)"
             raise StopObserving(self.stopped_because)
+
+    def _next_window(self) -> None:
+        """An update was counted: the next window is deep (everything traced) or only counted, its step's forward and
+        gradient functions then held untraced (:class:`~netdoctor.observe.numpy.holding.StepHold`)."""
+        hold = self.hold
+        if self._deep or hold.recording or hold.step:
+            hold.next(self._deep, self._holdable)  # (else nothing to hold and nothing to count: StepHold.next's fast way)
+
+    def _holdable(self) -> list[CodeType]:
+        """The step's forward and gradient functions, when their calls may go unheard in a window only counted: its
+        updates are seen without them (the function that applies them, never held, is heard at every step) and nothing
+        still waits for their calls (the update check, the buffers' second names). Not in a program that accumulates
+        into buffers: a step too small to move a weight is counted there from the buffers the gradient function's
+        next call finds emptied."""
+        checks = self.update_checks
+        if (self.style == "accumulate" or checks.busy or checks.window is not None or checks.wants(self.updates)
+                or self.sharing.pending(self.updates) or not self.hold.heard(self.updater)):
+            return []
+        updater = self.updater
+        return [code for code, role in self._roles.items()
+                if role & (_CONTRIB | _FORWARD) and not role & (_UPDATER | _PROBE | _HELPER) and code is not updater]
 
     # -- from discovery to watching ---------------------------------------------------
     def _start_watching(self, net: Network, frame: FrameType | None = None) -> None:

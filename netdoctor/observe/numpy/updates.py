@@ -150,15 +150,19 @@ def _check_update(self: NumpyBackend, frame: FrameType | None) -> bool:
     # arrays seen moving together across two updates (the last tensor of one, the first of the next, with no look
     # between them): the ones that moved before start the new update, the others ended the old one
     self._moving = moved & self._moving if self._moving and moved - self._moving else moved
+    # the window's gradient computations, when all were heard: the budget's measure of a deep window's work
+    work = self.hold.work(self._window_calls)
     if self._deep:
         self._on_update(frame, moved)
     else:
         self._count_update()
+    self.hold.ended(self.target_samples)
     self.progress.at_update(frame, self.updates)
     # the next window: watched in full (sampled parameters, buffers, gradients) or only counted, at a bounded rate
-    self._prev_deep, self._deep = self._deep, self.tracer.budget.deep()
+    self._prev_deep, self._deep = self._deep, self.tracer.budget.deep(work)
     if self._deep and self._P_prev is None:
         self._P_prev = self._sample_params()
+    self._next_window()
     return True
 
 

@@ -487,7 +487,8 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     fits = [f for f in every if f["calls"] > 1 and f["rows"] == f["calls"]]  # one sample per contribution
     # one gradient per update over the run (or in most windows): the windows with two are updates the count missed
     # in between (a module-level loop's inline step seen late), not batches summed
-    if len(fits) < 2 or np.median([f["calls"] for f in every]) <= 1 or b.contrib_calls <= 1.5 * b.updates:
+    # (the updates whose windows ran untraced made calls nobody counted: b.held_updates)
+    if len(fits) < 2 or np.median([f["calls"] for f in every]) <= 1 or b.contrib_calls <= 1.5 * (b.updates - b.held_updates):
         return None
     # a layer object's backward method, called once per layer for one sample: as many calls per update as layers
     code = b.contributor
