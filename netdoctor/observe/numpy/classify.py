@@ -392,9 +392,11 @@ class Classifier:
         for st in changed.values():
             by_shape.setdefault(tuple(st.shape), []).append(st)
 
-        def step(st: PathStats) -> float:
+        # each array's median relative change, once (every pair of arrays of one shape compares them)
+        steps: dict[int, float] = {}
+        for st in changed.values():
             rs = [r for _, r in st.ratios if math.isfinite(r)]
-            return float(np.median(rs)) if rs else math.nan
+            steps[id(st)] = float(np.median(rs)) if rs else math.nan
 
         out = set()
         for k, st in changed.items():
@@ -403,9 +405,9 @@ class Classifier:
                 continue  # written at least twice as often as an array of its shape: a buffer
             if st.started_zero and len(st.shape) == 2 and min(st.shape) > 1 and any(not o.started_zero for o in others):
                 continue  # a matrix that started at zero beside one that did not: an accumulator, not a layer
-            mine = step(st)
-            if any(o.changes <= 2 * st.changes and not o.started_zero and math.isfinite(step(o)) and math.isfinite(mine)
-                   and mine > 4 * step(o) for o in others):
+            mine = steps[id(st)]
+            if any(o.changes <= 2 * st.changes and not o.started_zero and math.isfinite(steps[id(o)]) and math.isfinite(mine)
+                   and mine > 4 * steps[id(o)] for o in others):
                 continue  # as often (or less), but each change replaces it, where one of its shape moves by a step
                 # (not compared with an accumulator that starts at zero: its relative changes say nothing)
             out.add(k)

@@ -143,7 +143,11 @@ def combined_step(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray]
         ok = usable[i] & usable[j] & (det > 1e-9 * gii * gjj) & np.isfinite(a) & np.isfinite(c) & (a != 0) & (c != 0)
         own = j == len(G) - 1  # (candidate i, the array's own values): weight decay, a small share taken away
         ok &= ~own | ((c < 0) & (c > -DECAY) & (np.abs(a + c) > 1e-3 * np.abs(a)))
-        for k in np.flatnonzero(ok):
+        # the residuals of every usable pair at once with twice the tolerance, then the few near a fit decided one by
+        # one, in order (as :func:`decayed_toward`)
+        ks = np.flatnonzero(ok)
+        res = np.linalg.norm(d - a[ks, None] * G[i[ks]] - c[ks, None] * G[j[ks]], axis=1)
+        for k in ks[res <= 2 * tol]:
             if float(np.linalg.norm(d - a[k] * G[i[k]] - c[k] * G[j[k]])) <= tol:
                 jj = -1 if own[k] else int(j[k])
                 return int(i[k]), jj, float(a[k]), float(c[k])
