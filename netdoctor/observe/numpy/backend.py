@@ -872,8 +872,11 @@ class NumpyBackend:
                 or self.sharing.pending(self.updates) or not self.hold.heard(self.updater)):
             return []
         updater = self.updater
-        return [code for code, role in self._roles.items()
+        held = [code for code, role in self._roles.items()
                 if role & (_CONTRIB | _FORWARD) and not role & (_UPDATER | _PROBE | _HELPER) and code is not updater]
+        # the gradient function among them, or nothing: a forward held alone (the step that computes the gradient
+        # also applies it) would leave the training accuracy's late rows to windows spread over the run
+        return held if self.contributor in held else []
 
     # -- from discovery to watching ---------------------------------------------------
     def _start_watching(self, net: Network, frame: FrameType | None = None) -> None:
