@@ -858,7 +858,7 @@ class NumpyBackend:
         """An update was counted: the next window is deep (everything traced) or only counted, its step's forward and
         gradient functions then held untraced (:class:`~netdoctor.observe.numpy.holding.StepHold`)."""
         hold = self.hold
-        if self._deep or hold.recording or hold.step:
+        if self._deep or hold.recording or (hold.step and not hold.refused):
             hold.next(self._deep, self._holdable)  # (else nothing to hold and nothing to count: StepHold.next's fast way)
 
     def _holdable(self) -> list[CodeType]:

@@ -40,7 +40,8 @@ class StepHold:
     """
 
     __slots__ = ("tracer", "window", "prev", "step", "ticks", "typical", "whole", "prev_whole", "any", "foreign",
-                 "update_heads", "held_updates", "recording", "targets_at", "targets_held", "held_codes")
+                 "update_heads", "held_updates", "recording", "targets_at", "targets_held", "held_codes",
+                 "refused")
 
     def __init__(self, tracer: CallTracer) -> None:
         self.tracer = tracer
@@ -65,6 +66,8 @@ class StepHold:
         happens between two of their ticks, so a held window looks for it there alone from then on."""
         self.held_updates = 0
         """Updates whose window ended with the step's functions held: counted, their samples not read."""
+        self.refused = False
+        """Whether the last window only counted had nothing to hold (asked again after the next deep window)."""
         self.held_codes: list[CodeType] = []
         """The codes held in the last held window."""
         self.targets_at = 0
@@ -170,11 +173,12 @@ class StepHold:
         self.whole = self.any = holding
         if deep:
             tracer.release()
-            self.whole = False
+            self.whole = self.refused = False
             return
-        if holding or not self.step:
+        if holding or not self.step or self.refused:
             return
         held = holdable()
+        self.refused = not held
         if held:
             self.held_codes = held
             tracer.hold(held)
