@@ -593,15 +593,15 @@ class NumpyBackend:
         if said:
             seen += f" ({'; '.join(said)})"
         trained = self._samples_trained()
+        held = self.hold.held_updates  # (targets read elsewhere than in the held functions: all counted)
+        sampled = (f" (read in {self.updates - held:,} of the {self.updates:,} update windows, the others counted only)"
+                   if held and not self.hold.targets_held else "")
         if trained is not None:
             ctx["samples_trained"] = trained[0]
             seen += (f", targets of {self.target_samples:,} of {'the' if trained[1] else 'about'} "
-                     f"{trained[0]:,} samples trained on")
-            held = self.hold.held_updates
-            if held and not self.hold.targets_held:  # (targets read elsewhere than in the held functions: all counted)
-                seen += f" (read in {self.updates - held:,} of the {self.updates:,} update windows, the others counted only)"
+                     f"{trained[0]:,} samples trained on{sampled}")
         elif self.target_samples:
-            seen += f", targets of {self.target_samples:,} samples seen"
+            seen += f", targets of {self.target_samples:,} samples seen{sampled}"
         if self.lr is not None:
             seen += f", {self.lr_name}={self.lr:g}"
         elif self.lr_measured is not None:  # no variable holds it: what the steps applied
@@ -629,7 +629,10 @@ class NumpyBackend:
             calls += round(self.held_updates * float(np.median(every))) if every else 0
         if not calls or not self.target_samples or not self.contrib_calls:
             return None
-        rate = sum(r for r, _ in per) / sum(c for _, c in per) if per else self.target_samples / self.contrib_calls
+        # with steps held, the rows per computation of all the computations heard: a window where the hold began or
+        # ended heard the computation of a step whose targets ran held, or the targets of one it did not hear
+        rate = (sum(r for r, _ in per) / sum(c for _, c in per) if per and not self.held_updates
+                else self.target_samples / self.contrib_calls)
         if self.target_samples < 0.9 * self.contrib_calls * rate:
             return None
         if per and len({r / c for r, c in per}) == 1 and per[0][0] % per[0][1] == 0:
