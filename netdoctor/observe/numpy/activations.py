@@ -1,7 +1,8 @@
 """The hidden layers' activations: among the arrays a running frame can see, each layer's output is the one that is
 what the layer computes from an input batch seen nearby (ordered like its pre-activation); sampled rows kept in rings.
 
-Mixed into :class:`~netdoctor.observe.numpy.backend.NumpyBackend` (its state is declared there).
+Functions of ``self: NumpyBackend``, bound in :class:`~netdoctor.observe.numpy.backend.NumpyBackend` under their own
+names (not a mixin: mypy checks their bodies against the class, whose state is declared there).
 """
 
 from __future__ import annotations

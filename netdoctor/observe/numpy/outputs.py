@@ -1,7 +1,8 @@
 """The forward's outputs (class counts per evaluation segment, the output error, NaN in the output) and the probing of
 functions first seen after discovery: a few calls tell a forward, a target helper or a table's row from the rest.
 
-Mixed into :class:`~netdoctor.observe.numpy.backend.NumpyBackend` (its state is declared there).
+Functions of ``self: NumpyBackend``, bound in :class:`~netdoctor.observe.numpy.backend.NumpyBackend` under their own
+names (not a mixin: mypy checks their bodies against the class, whose state is declared there).
 """
 
 from __future__ import annotations

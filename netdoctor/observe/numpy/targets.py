@@ -2,7 +2,8 @@
 forward's output, from the names a loop binds, or from what a target builder returns; counted by class, with the
 labels of the data sets and the output error of the batch.
 
-Mixed into :class:`~netdoctor.observe.numpy.backend.NumpyBackend` (its state is declared there).
+Functions of ``self: NumpyBackend``, bound in :class:`~netdoctor.observe.numpy.backend.NumpyBackend` under their own
+names (not a mixin: mypy checks their bodies against the class, whose state is declared there).
 """
 
 from __future__ import annotations

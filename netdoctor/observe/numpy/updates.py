@@ -2,7 +2,8 @@
 in a sampled window recorded in full (the step, the gradients that made it, the buffers), with the learning rate the
 program names and the constants it must not write.
 
-Mixed into :class:`~netdoctor.observe.numpy.backend.NumpyBackend` (its state is declared there).
+Functions of ``self: NumpyBackend``, bound in :class:`~netdoctor.observe.numpy.backend.NumpyBackend` under their own
+names (not a mixin: mypy checks their bodies against the class, whose state is declared there).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Rows of the program's data tables handed around as views (a batch ``X[s:s + 20]``, a target helper's code row):
 the same rows must come back with the same values, or the program wrote into its data (mutated-constant).
 
-Mixed into :class:`~netdoctor.observe.numpy.backend.NumpyBackend` (its state is declared there).
+Functions of ``self: NumpyBackend``, bound in :class:`~netdoctor.observe.numpy.backend.NumpyBackend` under their own
+names (not a mixin: mypy checks their bodies against the class, whose state is declared there).
 """
 
 from __future__ import annotations
