@@ -133,3 +133,34 @@ def test_a_tuple_of_arrays_bound_to_a_local_name_is_followed_through_its_rebindi
     now = resolve(root, (("item", "params"), ("item", 0)))
     assert now is not first  # read through the name: the new tuple's array
     np.testing.assert_array_equal(now, np.zeros((3, 2)))
+
+
+class _CountedList(list):
+    """A list that counts how often its items are read in order (a walk that goes into it iterates it)."""
+
+    reads = 0
+
+    def __iter__(self):
+        type(self).reads += 1
+        return super().__iter__()
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            type(self).reads += 1
+        return super().__getitem__(i)
+
+
+@pytest.mark.parametrize("row", [lambda i: [float(i)], lambda i: [float(i)] * 5, lambda i: (i, 0.5, 1.0)],
+                         ids=["one-element rows", "rows of floats", "tuples of numbers"])
+def test_a_data_set_kept_as_a_table_of_number_lists_is_not_walked_into(row):
+    # a program reading its CSV as lists keeps ``[([[v] for v in pixels], label), ...]`` beside its weights: every walk
+    # of its globals would visit 64 x 64 one-element lists; the arrays beside the table are found all the same
+    table = _CountedList(row(i) for i in range(784))
+    W = np.ones((3, 2))
+    _CountedList.reads = 0
+    found = dict(walk_arrays({"train_set": [(table, 3), (table, 4)], "params": {"W": W}}))
+    assert found == {(("item", "params"), ("item", "W")): W}
+    assert _CountedList.reads == 0  # (the table's first and last rows are read, none of its items iterated)
+    # a short list of small lists (``[[W1, b1], [W2, b2]]``-like containers of arrays) is walked as before
+    nested = [[np.zeros(2)], [1.0], [2.0]]
+    assert set(dict(walk_arrays(nested))) == {(("item", 0), ("item", 0))}

@@ -75,6 +75,7 @@ class Reach:
         self.first: dict[int, str] = {id(root): ""}
         self.edges: dict[int, list[tuple[int, str]]] = {id(root): []}
         self.truncated = False
+        nodes, first, edges = self.nodes, self.first, self.edges
         frontier = [(root, 0)]
         while frontier:  # breadth first: the first path is a shortest one
             nxt = []
@@ -82,16 +83,22 @@ class Reach:
                 if depth >= max_depth:
                     self.truncated = self.truncated or bool(list(_children(obj, 1)))
                     continue
+                # one id() per object: with an audit hook installed (a replay's isolation), every id() call runs it
+                oid = id(obj)
+                base = first[oid]
                 for label, child in _children(obj, max_items):
                     if label is None:
                         self.truncated = True
                         continue
                     cid = id(child)
-                    self.edges.setdefault(cid, []).append((id(obj), label))
-                    if cid not in self.nodes:
-                        self.nodes[cid] = child
-                        self.first[cid] = _join(self.first[id(obj)], label)
-                        nxt.append((child, depth + 1))
+                    seen = edges.get(cid)
+                    if seen is not None:
+                        seen.append((oid, label))
+                        continue
+                    edges[cid] = [(oid, label)]
+                    nodes[cid] = child
+                    first[cid] = _join(base, label)
+                    nxt.append((child, depth + 1))
             frontier = nxt
 
     def path(self, parent_id: int, label: str) -> str:

@@ -170,6 +170,17 @@ def _skipped(obj: Any, types: tuple[type, ...]) -> bool:
         return True
 
 
+_ATOM_TYPES = frozenset(t for t in ATOMS if isinstance(t, type))
+"""The exact types of :data:`ATOMS`: a set lookup tells most items of a list before the instance check does."""
+
+
+def _numbers(v: Any) -> bool:
+    """A number, or a list or tuple of numbers (its first and last items are: a row of a data set kept as lists)."""
+    if type(v) in _ATOM_TYPES or isinstance(v, ATOMS):
+        return True
+    return type(v) in (list, tuple) and len(v) > 0 and isinstance(v[0], ATOMS) and isinstance(v[-1], ATOMS)
+
+
 def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tuple[str, Any], Any]]:
     if isinstance(obj, Cell):
         obj = obj.contents
@@ -185,10 +196,12 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
     if _skipped(obj, (*ATOMS, *_SKIP_TYPES, set, frozenset)):
         return
     if isinstance(obj, (list, tuple)):
-        if len(obj) > 8 and isinstance(obj[0], ATOMS) and isinstance(obj[-1], ATOMS):
-            return  # a row of numbers (a data set kept as lists): no array to find, and walking it costs
+        if len(obj) > 8 and _numbers(obj[0]) and _numbers(obj[-1]):
+            # a row of numbers, or a table of such rows (a data set kept as lists: ``[[v] for v in sample]``, a list
+            # of pixel rows): no array to find, and walking it costs (64 x 64 items at every walk of a root)
+            return
         for i, v in enumerate(obj[:max_items]):
-            if not _skipped(v, ATOMS):
+            if type(v) not in _ATOM_TYPES and not _skipped(v, ATOMS):
                 yield ("item", i), v
         return
     if isinstance(obj, dict):
