@@ -42,7 +42,21 @@ may write bytecode caches (``PYTHONDONTWRITEBYTECODE`` is dropped) and one
 untimed observed run goes first, so that netdoctor's own modules load as
 they do from an installed package instead of being compiled at every run.
 
-    python bench/bench_observe.py [--repeat 3] [--only NAME] [--against FOLDER]
+    python bench/bench_observe.py [--repeat 3] [--only NAME] [--against FOLDER] [--no-short]
+
+*What is fixed and what is per step.* Each program with a shorter variant
+(:attr:`Case.short`: the same program with fewer epochs) is also run that
+way, plainly and observed, in the same alternation. Time against updates is
+then a line for each side: its slope is the cost of one more update and its
+intercept the fixed cost (start-up, finding the network, the first deep
+windows, the report). The columns after the headline ratios give, from the
+CPU times: ``step`` the plain program's time per update (which target of
+issue 25 applies: <= 1.2x for batched nets whose step takes >= 1 ms, <= 2x
+for tiny ones), ``per step`` the observed slope over the plain one (what a
+long run of the program would cost), and ``fixed`` the CPU seconds the
+observer adds once (the observed intercept minus the plain one). The
+headline ratios stay those of the whole run: they are what a user feels.
+``--no-short`` skips the shorter runs.
 
 ``--against FOLDER`` adds a third side, the program under the ``netdoctor``
 of another checkout (``FOLDER/netdoctor``, e.g. an export of an earlier
@@ -58,6 +72,7 @@ import gzip
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -89,6 +104,8 @@ class Case:
         updates: the program's real number of updates (None: read from its ``updates: N`` line).
         added: judge the seconds added (<= ``target`` s) instead of the ratio.
         skip: why the case cannot run here ("" when it can).
+        short: the same program with fewer updates, for the per-step cost: ``(old, new)``, a text replaced once in
+            the script (``("range(5)", "range(2)")``), or a script already written; None: no shorter run.
     """
 
     name: str
@@ -97,12 +114,17 @@ class Case:
     updates: int | None = None
     added: bool = False
     skip: str = ""
+    short: tuple[str, str] | Path | None = None
     plain: list[tuple[float, float]] = field(default_factory=list)
     observed: list[tuple[float, float]] = field(default_factory=list)
     seen: list[int] = field(default_factory=list)
     real: int | None = None
     against: list[tuple[float, float]] = field(default_factory=list)
     against_seen: list[int] = field(default_factory=list)
+    short_argv: list[str] | None = None
+    short_updates: int | None = None
+    short_plain: list[tuple[float, float]] = field(default_factory=list)
+    short_observed: list[tuple[float, float]] = field(default_factory=list)
 
 
 def _prepare(tmp: Path) -> tuple[Path | None, Path | None, str]:
@@ -137,11 +159,38 @@ def _generated(tmp: Path) -> list[Case]:
     data = write_data(folder, numpy_programs.N_TRAIN + numpy_programs.N_TEST)
     out = []
     for seed in GENERATED:
-        program = numpy_programs.write(numpy_programs.sample_style(seed))
+        style = numpy_programs.sample_style(seed)
+        program = numpy_programs.write(style)
         script = folder / f"{program.name}.py"
         script.write_text(program.source)
-        out.append(Case(f"generated {seed}", [str(script), str(data)], 1.5, updates=program.updates))
+        short = None
+        if style.epochs > 1:  # the same program, one epoch
+            brief = numpy_programs.write(numpy_programs.sample_style(seed, epochs=1))
+            short = folder / f"{brief.name}_short.py"
+            short.write_text(brief.source)
+        out.append(Case(f"generated {seed}", [str(script), str(data)], 1.5, updates=program.updates, short=short))
     return out
+
+
+def _shorten(case: Case, tmp: Path) -> None:
+    """Write the case's shorter variant (see :attr:`Case.short`) and set :attr:`Case.short_argv`."""
+    if case.short is None or case.skip:
+        return
+    script = Path(case.argv[0])
+    if isinstance(case.short, Path):
+        case.short_argv = [str(case.short), *case.argv[1:]]
+        return
+    old, new = case.short
+    text = script.read_text()
+    if text.count(old) != 1:
+        raise SystemExit(f"{script}: the shorter variant replaces {old!r}, found {text.count(old)} times; expected once")
+    folder = tmp / "short" / script.parent.name
+    folder.mkdir(parents=True, exist_ok=True)
+    for helper in script.parent.glob("_*.py"):  # the program's own helpers (``_data.py``) beside it
+        shutil.copy(helper, folder / helper.name)
+    short = folder / script.name
+    short.write_text(text.replace(old, new))
+    case.short_argv = [str(short), *case.argv[1:]]
 
 
 def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
@@ -153,12 +202,15 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
     torch_skip = "" if optional_torch() is not None else "torch is not installed"
     return [
         forum,
-        Case("per-sample class", [str(PROGRAMS / "per_sample_class.py"), folder], 1.5),
-        Case("mini-batch 10", [str(PROGRAMS / "minibatch10.py"), folder], 1.5),
-        Case("tiny batched", [str(PROGRAMS / "tiny_batched.py")], 2.0),
-        Case("784-64-10 batched", [str(PROGRAMS / "mnist_batched.py"), folder], 1.2),
-        Case("module-level loop", [str(PROGRAMS / "module_loop.py")], 1.5),
-        Case("torch Dataset", [str(PROGRAMS / "torch_dataset.py"), folder], 1.3, skip=torch_skip),
+        Case("per-sample class", [str(PROGRAMS / "per_sample_class.py"), folder], 1.5, short=("range(3)", "range(1)")),
+        Case("mini-batch 10", [str(PROGRAMS / "minibatch10.py"), folder], 1.5,
+             short=("net.sgd(data, 3, 10, 3.0)", "net.sgd(data, 1, 10, 3.0)")),
+        Case("tiny batched", [str(PROGRAMS / "tiny_batched.py")], 2.0,
+             short=("train(params, 300, 30, 0.1)", "train(params, 100, 30, 0.1)")),
+        Case("784-64-10 batched", [str(PROGRAMS / "mnist_batched.py"), folder], 1.2, short=("range(5)", "range(2)")),
+        Case("module-level loop", [str(PROGRAMS / "module_loop.py")], 1.5, short=("range(40)", "range(10)")),
+        Case("torch Dataset", [str(PROGRAMS / "torch_dataset.py"), folder], 1.3, skip=torch_skip,
+             short=("range(2)", "range(1)")),
         Case("torch project", [str(PROGRAMS / "torch_project" / "train.py"), folder], 1.3, skip=torch_skip),
         Case("import torch", [str(PROGRAMS / "import_torch.py")], 1.1, updates=0, skip=torch_skip),
         Case("one line", [str(PROGRAMS / "one_line.py")], 0.3, updates=0, added=True),
@@ -195,12 +247,25 @@ def _updates_line(stdout: str) -> int | None:
 
 
 def measure(case: Case, repeat: int, tmp: Path, against: Path | None = None) -> None:
-    """Run the case ``repeat`` times on each side, alternating which side goes first."""
+    """Run the case ``repeat`` times on each side, alternating which side goes first (the shorter variant's sides
+    among them)."""
     report = tmp / "report.json"
     cwd = Path(case.argv[0]).parent
     for i in range(repeat):
         sides = ["plain", "observed"] + (["against"] if against is not None else [])
+        sides += ["short plain", "short observed"] if case.short_argv is not None else []
         for side in (sides if i % 2 == 0 else sides[::-1]):
+            if side.startswith("short"):
+                argv = case.short_argv or []
+                if side == "short plain":
+                    wall, cpu, out = _timed([sys.executable, *argv], Path(argv[0]).parent)
+                    case.short_updates = _updates_line(out) or _short_updates(case)
+                    case.short_plain.append((wall, cpu))
+                else:
+                    wall, cpu, _ = _timed([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(report), *argv],
+                                          Path(argv[0]).parent, ROOT)
+                    case.short_observed.append((wall, cpu))
+                continue
             if side == "plain":
                 wall, cpu, out = _timed([sys.executable, *case.argv], cwd)
                 case.plain.append((wall, cpu))
@@ -213,6 +278,33 @@ def measure(case: Case, repeat: int, tmp: Path, against: Path | None = None) -> 
             seen = max(int(ctx.get(k, 0) or 0) for k in ("updates_observed", "optimizer_steps"))
             (case.observed if side == "observed" else case.against).append((wall, cpu))
             (case.seen if side == "observed" else case.against_seen).append(seen)
+
+
+def _short_updates(case: Case) -> int | None:
+    """The updates of a generated program's shorter variant (it prints none): ``updates`` per epoch of the full one."""
+    if not isinstance(case.short, Path) or case.updates is None:
+        return None
+    sys.path.insert(0, str(ROOT / "tests"))
+    try:
+        from generated import numpy_programs
+    finally:
+        sys.path.remove(str(ROOT / "tests"))
+    seed = int(case.name.split()[-1])
+    return numpy_programs.write(numpy_programs.sample_style(seed, epochs=1)).updates
+
+
+def split(case: Case) -> str:
+    """Fixed and per-step cost from the CPU times of the two lengths (see the module docstring), or "" without a
+    shorter run."""
+    u, s = case.real, case.short_updates
+    if not (case.short_plain and case.short_observed and case.plain and case.observed and u and s and u > s):
+        return ""
+    pc, oc = min(c for _, c in case.plain), min(c for _, c in case.observed)
+    spc, soc = min(c for _, c in case.short_plain), min(c for _, c in case.short_observed)
+    plain_step, observed_step = (pc - spc) / (u - s), (oc - soc) / (u - s)
+    fixed = (oc - observed_step * u) - (pc - plain_step * u)
+    per = f"{observed_step / plain_step:5.2f}x" if plain_step > 0 else "    -"
+    return f"   step {plain_step * 1e3:6.3f} ms ({s}/{u} updates), per step {per}, fixed {fixed:+.2f} s"
 
 
 def _load() -> str:
@@ -242,6 +334,7 @@ def render(case: Case) -> str:
         verdict = "NOT WATCHED"
     line = (f"{case.name:18s} {pw:7.2f} {ow:7.2f} {rw:7.2f}x {pc:7.2f} {oc:7.2f} {rc:5.2f}x {busy:5.2f} "
             f"{updates:>11s}  {case.target:g}x {verdict}")
+    line += split(case)
     if case.against:
         ac = min(c for _, c in case.against)
         line += f"   against: cpu {ac:.2f} ({ac / pc:.2f}x plain), {max(case.against_seen)} updates; now/then {oc / ac:.2f}"
@@ -253,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--only", action="append", default=[], help="run only the programs whose name contains this; repeatable")
     ap.add_argument("--against", type=Path, help="a folder holding another netdoctor/ to compare with, side by side")
+    ap.add_argument("--no-short", action="store_true", help="skip the shorter runs that split fixed from per-step cost")
     args = ap.parse_args(argv)
     if args.against is not None and not (args.against / "netdoctor" / "__init__.py").is_file():
         ap.error(f"--against {args.against}: no netdoctor/__init__.py there; give the folder that holds netdoctor/")
@@ -271,6 +365,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'program':18s} {'plain':>7s} {'run':>7s} {'wall':>8s} {'cpu':>7s} {'run cpu':>7s} {'cpu':>6s} {'cpu/w':>5s} "
               f"{'updates':>11s}  target")
         for case in todo:
+            if not args.no_short:
+                _shorten(case, tmp)
             if not case.skip:
                 measure(case, args.repeat, tmp, args.against)
             print(f"{render(case)}   load {_load()}", flush=True)
