@@ -358,6 +358,25 @@ PROGRAMS = [
     # np.array_split of a fresh permutation, 6 epochs of 40 chunks; once every hinge margin is met the steps are zero,
     # seen from the buffers the step binds afresh (see test_steps_of_zero_after_the_margins_are_met_are_counted)
     Program("hinge_buffers", arrays=4, forward=False),
+    # targets that are not one-hot rows, read by what the rows are (repeated exactly across the samples of a class, never
+    # the forward's output): a smoothing toward the class prior (eps 0.2, a distribution of as many values as classes)
+    # picked from a table by class indices kept apart; the constant twin's indices are the labels divided by 255; the
+    # collapsed twin saturates its tanh layer (b1 = 40: every output row is one row, moving with the output layer)
+    Program("smoothed_prior", updates=320, samples=8000, arrays=4),
+    Program("smoothed_prior_constant", updates=320, arrays=4),
+    Program("smoothed_prior_collapsed", ("dead-units", "frozen-parameters"), updates=320, arrays=4),
+    # uniform smoothing (eps 0.1) of per-sample column targets handed to a method that runs the forward itself
+    Program("smoothed_uniform", updates=2400, samples=2400, arrays=4),
+    Program("smoothed_uniform_constant", updates=2400, arrays=4),
+    # +-0.9 targets of a tanh output under a squared error, batches from a generator over a table (label first); the
+    # constant twin scales the label column with the features
+    Program("tanh_margin", updates=450, arrays=4),  # (its targets are read from update ~310 on only: 2,760 of 9,000)
+    Program("tanh_margin_constant", updates=450, arrays=4),
+    # a fixed teacher's soft targets (one distribution per class), the output handed to the gradient function before
+    # them; the collapsed twin's identical output rows come first in that call and must not be taken for its targets
+    Program("teacher_table", updates=2400, samples=2400, arrays=4),
+    Program("teacher_table_constant", updates=2400, arrays=4),
+    Program("teacher_table_collapsed", ("dead-units", "frozen-parameters"), updates=2400, arrays=4),
 ]
 
 
@@ -518,3 +537,34 @@ def test_steps_of_zero_after_the_margins_are_met_are_counted():
     ctx = o.report["context"]
     assert ctx["updates_expected"] == 240 and 236 <= ctx["updates_observed"] <= 240, _detail(o)
     assert "too small to change any sampled weight" in ctx["training"], _detail(o)
+
+
+SOFT = ("smoothed_prior", "smoothed_uniform", "tanh_margin", "teacher_table")
+"""Programs whose targets are not one-hot rows (a smoothing toward the prior or uniform, a +-0.9 margin, a teacher's
+distributions), each with a twin trained on constant targets."""
+
+
+@pytest.mark.parametrize("name", SOFT)
+def test_targets_that_are_not_one_hot_rows_are_read(name):
+    """The healthy run is judged: its targets seen, its training accuracy read against them (not the verdict that the
+    targets were never seen); its constant twin's one target vector is named, with the classes of the labels."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    seen = o.report["sections"]["observed"]
+    assert seen["samples"] > 0 and "never seen" not in o.report["verdict"], _detail(o)
+    curve = seen["training_accuracy"]
+    assert curve is not None and curve["late"] >= 0.9 and curve["chance"] < 0.5, _detail(o)
+    o = observed(next(p for p in PROGRAMS if p.name == f"{name}_constant"))
+    const = [f for f in o.report["findings"] if f["code"] == "constant-targets"]
+    assert const and const[0]["severity"] == "error" and const[0]["evidence"]["distinct_targets"] == 1, _detail(o)
+    assert "the same vector" in const[0]["message"], _detail(o)
+
+
+@pytest.mark.parametrize("name", ["smoothed_prior_collapsed", "teacher_table_collapsed"])
+def test_a_collapsed_output_is_never_taken_for_the_targets(name):
+    """A saturated hidden layer makes every output row one row (a distribution, like the soft targets); handed to the
+    gradient function before the targets (teacher_table_collapsed), it must not be read as them: no constant-targets,
+    and the targets read are spread over the classes as the labels are."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    assert "constant-targets" not in {f["code"] for f in o.report["findings"]}, _detail(o)
+    curve = o.report["sections"]["observed"]["training_accuracy"]
+    assert curve is not None and curve["chance"] < 0.5 and curve["late"] < 0.5, _detail(o)

@@ -75,6 +75,7 @@ from netdoctor.observe.numpy.steps import velocity_text
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import (
     BuiltTargets,
+    SoftRows,
     _adopt_built_targets,
     _built_target,
     _compared,
@@ -83,7 +84,9 @@ from netdoctor.observe.numpy.targets import (
     _count_targets,
     _errors_from_locals,
     _inline_targets,
+    _is_output,
     _labels_from,
+    _soft_read,
     _targets_by_comparison,
     _targets_from,
 )
@@ -172,6 +175,8 @@ class NumpyBackend:
     _targets_by_comparison = _targets_by_comparison
     _compared = _compared
     _inline_targets = _inline_targets
+    _soft_read = _soft_read
+    _is_output = _is_output
     _count_labels = _count_labels
     _count_one_target = _count_one_target
     _count_targets = _count_targets
@@ -289,6 +294,10 @@ class NumpyBackend:
         self._helper_last: dict[int, tuple[Callable[[], Any], float | None, str, int, str]] = {}
         self.built_targets = BuiltTargets()
         """What the target builder returned, taken as the targets when the training step was never handed any."""
+        self.soft_rows = SoftRows()
+        """Target rows of many values seen so far (a label smoothing toward the prior), read once they come back."""
+        self._last_out: tuple[Callable[[], Any], np.ndarray] | None = None
+        """The forward's last output, weakly, with a copy of its first row (C,): never read as targets."""
         self.label_sets: dict[int, dict[str, Any]] = {}
         self.input_mutations: list[str] = []
         self.first_rows: dict[int, list[np.ndarray]] = {}

@@ -46,11 +46,12 @@ def _forward_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
     rows = self._output_rows(value)
     if rows is None:
         return
+    out = value if isinstance(value, np.ndarray) else next(
+        (v for v in value if isinstance(v, np.ndarray) and v.size == rows.size), None)
     if self._compare_misses < 64:
-        out = value if isinstance(value, np.ndarray) else next(
-            (v for v in value if isinstance(v, np.ndarray) and v.size == rows.size), None)
         self._out = weak(out) if out is not None else None
         self._compare_left = 8
+    self._last_out = (weak(out), rows[0].astype(float)) if out is not None else None
     T = self._pending_T
     if T is not None and len(T) == len(rows) and len(rows) > 1 and self._deep:  # kept for deep windows only
         self._pending_T = None

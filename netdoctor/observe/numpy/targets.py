@@ -49,12 +49,101 @@ INLINE_TRIES = 64
 its targets under no name of its own: ``T[idx]`` written into the expression)."""
 
 
-def _encodes_classes(rows: np.ndarray) -> bool:
+def _encodes_classes(rows: np.ndarray, *, several: bool = True) -> bool:
     """Whether target rows (from :func:`class_rows`) hold a code per row (one-hot, +-1, 0.01/0.99) or integer
-    labels, or 0/1 rows marking several classes (:func:`multi_hot`): a gradient has many values, or no single top
-    entry per row."""
-    return not (rows.ndim == 2 and rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows))) or (
-        multi_hot(rows))
+    labels, or (``several``) 0/1 rows marking several classes (:func:`multi_hot`): a gradient has many values, or no
+    single top entry per row. Rows of many values that name a class (a label smoothing toward the class prior, a
+    teacher's soft targets) are read by :class:`SoftRows`, which needs them to come back.
+
+    ``several=False`` where the output is compared with its targets (:func:`_compared`): a 0/1 array handed beside
+    the output there may be a mask of it."""
+    if not (rows.ndim == 2 and rows.dtype.kind == "f"):
+        return True
+    return len(np.unique(rows)) <= 3 and one_top(rows) or several and multi_hot(rows)
+
+
+SOFT_ROWS = 64
+"""Distinct rows a :class:`SoftRows` table keeps per argument (a label smoothing has one per class)."""
+SOFT_NAMES = 8
+"""Arguments (names) whose rows a :class:`SoftRows` keeps tables for."""
+
+
+@dataclass
+class SoftRows:
+    """Target rows of many values, each naming a class by its largest entry: a label smoothing toward the class prior
+    (``0.9 * one_hot + 0.1 * prior``: as many distinct values as classes), a fixed teacher's soft targets per class.
+
+    Their form alone (non-negative, summing to 1, one largest entry: :func:`soft_targets`) is an output's too, so they
+    are read only once they came back: every row of a batch was seen before, at an earlier update, under the same
+    name. A target row is the same whatever the weights are; an output row is not, not even a collapsed network's (its
+    rows are all alike within a batch, and move with the output layer at every update). The forward's last output is
+    excluded before (by identity and by value: :func:`_is_output`), which keeps a frozen collapsed output out too.
+    """
+
+    tables: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=dict)
+    """Per name: the distinct rows seen (M, C), the update each was first seen at (M,), whether each came back at a
+    later update (M,)."""
+
+    def confirmed(self, name: str, rows: np.ndarray) -> bool:
+        """Whether every row of ``rows`` (N, C) is one that came back under ``name`` already (nothing recorded): the
+        cheap test of a batch of targets read before."""
+        t = self.tables.get(name)
+        if t is None or rows.ndim != 2 or t[0].shape[1] != rows.shape[1] or not t[2].any():
+            return False
+        seen = t[0][t[2]]
+        return bool((rows[:, None, :] == seen[None, :, :]).all(axis=2).any(axis=1).all())
+
+    def known(self, name: str, rows: np.ndarray, update: int) -> bool:
+        """Whether every row of ``rows`` (N, C) came back: seen under ``name`` at an update before ``update`` (the
+        rows are recorded as seen now either way)."""
+        t = self.tables.get(name)
+        if t is None or t[0].shape[1] != rows.shape[1]:
+            if t is None and len(self.tables) >= SOFT_NAMES:
+                return False
+            first = np.unique(rows, axis=0)[:SOFT_ROWS]
+            self.tables[name] = (first, np.full(len(first), update), np.zeros(len(first), bool))
+            return False
+        seen, at, back = t
+        eq = (rows[:, None, :] == seen[None, :, :]).all(axis=2)  # (N, M): N x M x C compares, M <= 64
+        hit = eq.any(axis=1)
+        idx = eq.argmax(axis=1)[hit]
+        back[idx] |= at[idx] < update
+        if hit.all():
+            return bool(back[idx].all())
+        new = np.unique(rows[~hit], axis=0)
+        need = len(seen) + len(new) - SOFT_ROWS
+        if need > 0:  # full: the oldest rows seen once at an earlier update (an output's) make room
+            once = np.flatnonzero(~back & (at < update))[:need]
+            keep = np.ones(len(seen), bool)
+            keep[once] = False
+            seen, at, back = seen[keep], at[keep], back[keep]
+        new = new[:max(SOFT_ROWS - len(seen), 0)]
+        self.tables[name] = (np.concatenate([seen, new]), np.concatenate([at, np.full(len(new), update)]),
+                             np.concatenate([back, np.zeros(len(new), bool)]))
+        return False
+
+
+def _is_output(self: NumpyBackend, v: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether ``v`` (rows ``rows``) is the forward's last output: the same array, or a first row equal to the output's
+    first row or to its softmax (a copy of it, or probabilities computed from its logits outside the forward; a
+    collapsed network's rows are all that one row)."""
+    if self._last_out is None:
+        return False
+    ref, r = self._last_out
+    if v is ref():
+        return True
+    if r.shape != rows[0].shape:
+        return False
+    with np.errstate(all="ignore"):
+        e = np.exp(r - r.max())
+        return bool(np.array_equal(rows[0], r) or np.abs(rows[0] - e / e.sum()).max() <= 1e-12)
+
+
+def _soft_read(self: NumpyBackend, name: str, v: np.ndarray, rows: np.ndarray) -> bool:
+    """Whether rows of many values (N, C) handed or bound as ``name`` are soft targets that came back (see
+    :class:`SoftRows`); rows of that form are recorded as seen."""
+    return self.soft_rows.confirmed(name, rows) or (rows.ndim == 2 and soft_targets(rows) and not self._is_output(
+        v, rows) and self.soft_rows.known(name, rows, self.updates))
 
 
 def _tally_rows(rows: np.ndarray, counts: Counter, values: dict[bytes, int]) -> None:
@@ -131,8 +220,9 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                 top = self._target_codes.get(key)
                 if top is None:
                     rows = class_rows(v, n_out, n_in)
-                    top = -1 if rows is None or not _encodes_classes(rows) else int(np.argmax(rows[0]))
-                    if len(self._target_codes) < 4096:
+                    top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) or (
+                        self._soft_read(name, v, rows)) else -1 if not soft_targets(rows) else -2
+                    if top != -2 and len(self._target_codes) < 4096:  # (-2: soft, not come back yet: asked again)
                         self._target_codes[key] = top
                 if top < 0:
                     continue
@@ -153,7 +243,8 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                     self._pending_raw = None
             else:
                 rows = class_rows(v, n_out, n_in)
-                if rows is None or not _encodes_classes(rows):
+                if rows is None or not (self.soft_rows.confirmed(name, rows) or _encodes_classes(rows)
+                                        or self._soft_read(name, v, rows)):
                     continue
                 self.target_arg = name
                 self._count_targets(rows, v)
@@ -202,7 +293,7 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
         if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or v is out:
             continue
         rows = class_rows(v, sizes[-1], sizes[0])
-        if rows is None or rows.dtype.kind == "f" and (len(np.unique(rows)) > 3 or not one_top(rows)) and not (
+        if rows is None or not _encodes_classes(rows, several=False) and not (
                 soft_targets(rows) and not _same_values(rows, self._output_rows(out))):
             continue  # (smoothed targets, compared with the output, are targets too: not the output's own copy)
         self.target_arg, self._targets_compared, self.comparer = name, True, code
@@ -263,7 +354,7 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
             if top is None:
                 lo, hi = float(v.min()), float(v.max())
                 two = hi > lo and bool(((v == lo) | (v == hi)).all()) and int((v == hi).sum()) == 1
-                top = int(np.argmax(v)) if two else -1
+                top = int(np.argmax(v)) if two or self._soft_read(name, v, v.reshape(1, -1)) else -1
                 if top >= 0 and len(self._target_codes) < 4096:  # codes only: an output never comes back
                     self._target_codes[key] = top
             if top >= 0:
@@ -283,7 +374,7 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
             continue
         low, high = rows.min(axis=1), rows.max(axis=1)
         two = ((rows == low[:, None]) | (rows == high[:, None])).all() and bool((high > low).all())
-        if two and one_top(rows) or multi_hot(rows):
+        if two and one_top(rows) or multi_hot(rows) or self._soft_read(name, v, rows):
             self._inline_name = name
             self._count_targets(rows, v, at=self.updates - 1)
             return
@@ -352,8 +443,9 @@ def _built_target(self: NumpyBackend, value: Any) -> None:
         top = built.codes.get(key)
         if top is None:
             rows = class_rows(value, n_out, n_in)
-            top = int(np.argmax(rows[0])) if rows is not None and rows.ndim == 2 and code_like(rows) else -1
-            if len(built.codes) < 4096:
+            top = -1 if rows is None or rows.ndim != 2 else int(np.argmax(rows[0])) if code_like(rows) or (
+                self._soft_read("", value, rows)) else -1 if not soft_targets(rows) else -2
+            if top != -2 and len(built.codes) < 4096:  # (-2: soft, not come back yet: asked again)
                 built.codes[key] = top
         if top < 0:
             return
@@ -364,7 +456,7 @@ def _built_target(self: NumpyBackend, value: Any) -> None:
             built.values[vec] = built.values.get(vec, 0) + 1
     else:
         rows = class_rows(value, n_out, n_in)
-        if rows is None or rows.ndim != 2 or not code_like(rows):
+        if rows is None or rows.ndim != 2 or not (code_like(rows) or self._soft_read("", value, rows)):
             return
         built.samples += len(rows)
         _tally_rows(rows, built.counts, built.values)
