@@ -377,6 +377,9 @@ PROGRAMS = [
     Program("teacher_table", updates=2400, samples=2400, arrays=4),
     Program("teacher_table_constant", updates=2400, arrays=4),
     Program("teacher_table_collapsed", ("dead-units", "frozen-parameters"), updates=2400, arrays=4),
+    # the same smoothing written inline at module level into a fresh vector per sample (read among the loop's names)
+    Program("inline_smoothed", updates=2400, samples=2400, forward=False, arrays=4),
+    Program("inline_smoothed_constant", updates=2400, forward=False, arrays=4),
 ]
 
 
@@ -539,7 +542,7 @@ def test_steps_of_zero_after_the_margins_are_met_are_counted():
     assert "too small to change any sampled weight" in ctx["training"], _detail(o)
 
 
-SOFT = ("smoothed_prior", "smoothed_uniform", "tanh_margin", "teacher_table")
+SOFT = ("smoothed_prior", "smoothed_uniform", "tanh_margin", "teacher_table", "inline_smoothed")
 """Programs whose targets are not one-hot rows (a smoothing toward the prior or uniform, a +-0.9 margin, a teacher's
 distributions), each with a twin trained on constant targets."""
 
@@ -548,11 +551,13 @@ distributions), each with a twin trained on constant targets."""
 def test_targets_that_are_not_one_hot_rows_are_read(name):
     """The healthy run is judged: its targets seen, its training accuracy read against them (not the verdict that the
     targets were never seen); its constant twin's one target vector is named, with the classes of the labels."""
-    o = observed(next(p for p in PROGRAMS if p.name == name))
+    program = next(p for p in PROGRAMS if p.name == name)
+    o = observed(program)
     seen = o.report["sections"]["observed"]
     assert seen["samples"] > 0 and "never seen" not in o.report["verdict"], _detail(o)
     curve = seen["training_accuracy"]
-    assert curve is not None and curve["late"] >= 0.9 and curve["chance"] < 0.5, _detail(o)
+    if program.forward:  # (an inline forward's outputs are not paired with their targets)
+        assert curve is not None and curve["late"] >= 0.9 and curve["chance"] < 0.5, _detail(o)
     o = observed(next(p for p in PROGRAMS if p.name == f"{name}_constant"))
     const = [f for f in o.report["findings"] if f["code"] == "constant-targets"]
     assert const and const[0]["severity"] == "error" and const[0]["evidence"]["distinct_targets"] == 1, _detail(o)
