@@ -198,3 +198,28 @@ def test_the_observers_blas_thread_control_leaves_the_programs_environment_alone
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
                          timeout=TIMEOUT)
     assert out.returncode == 0 and out.stdout == "None\n", out.stderr
+
+
+def test_the_collector_finalizes_at_exit_what_the_program_left_as_python_would(tmp_path):
+    # the report is written with the program's objects set aside from the collector (gc.freeze): they are handed back
+    # before the interpreter's last collection, which finalizes the cycle the program left in its globals
+    shutil.copy(HERE / "finalizers_at_exit.py", tmp_path)
+    plain = _run([sys.executable, "finalizers_at_exit.py"], tmp_path)
+    seen = _run([sys.executable, "-m", "netdoctor.cli", "run", "--json", "report.json", "finalizers_at_exit.py"], tmp_path)
+    assert plain.stdout == "done\nat exit: frozen 0 enabled True\nfinalized\nfinalized\n"
+    # the program's own lines, the report between them (written when its code ended, before the exit handlers)
+    assert seen.stdout.startswith("done\n") and seen.stdout.endswith(plain.stdout[len("done\n"):]), seen.stderr[-2000:]
+
+
+def test_the_program_s_objects_are_left_out_of_the_collections_the_report_triggers():
+    import gc
+
+    from netdoctor.cli.run import _program_set_aside
+
+    rows = [[float(i)] for i in range(5000)]  # a data set kept as lists
+    with _program_set_aside():
+        assert gc.get_freeze_count() >= len(rows)
+        gc.collect()  # a full collection walks the generations only: the program's rows are in none of them
+        assert not any(o is rows for o in gc.get_objects())
+    assert gc.get_freeze_count() == 0
+    assert any(o is rows for o in gc.get_objects())
