@@ -21,6 +21,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from netdoctor.observe import tracer as tracer_module
@@ -210,6 +211,119 @@ def test_held_code_runs_untraced_and_its_caller_keeps_ticking_until_released(com
 def test_the_filter_and_the_pure_tracer_hold_and_mute_alike(monkeypatch):
     for mute in (False, True):
         assert _held_events(True, monkeypatch, mute) == _held_events(False, monkeypatch, mute)
+
+
+class _Net:
+    """A network whose attribute lookups run the program's code: the filter must never call them."""
+
+    looked_up = 0
+
+    def __init__(self, W, b):
+        self.layers = [W, b]
+
+    def __getattr__(self, name):
+        _Net.looked_up += 1
+        raise AttributeError(name)
+
+
+def _stepping(net, actions):
+    for act in actions:  # the update head
+        W, b = net.layers
+        if act == "step":
+            W += 0.5
+            b -= 0.25
+        elif act == "one":
+            W += 0.5
+        elif act == "rebind":
+            net.layers[0] = W + 0.5
+            b -= 0.25
+        elif act == "nan":
+            W[0, 0] = np.nan
+            b -= 0.25
+    return len(actions)
+
+
+_IDX = (np.array([0, 3, 5, 7, 11]), np.array([0, 2, 4]))
+"""Each parameter's fingerprint entries (flat positions); the quick ones are its 1st, 3rd and 5th (last) entries."""
+
+
+def _plan(net) -> list[tuple]:
+    plan = []
+    for p, (a, idx) in enumerate(zip(net.layers, _IDX)):
+        offsets = tuple(int(o) for o in np.stack(np.unravel_index(idx, a.shape), axis=1) @ np.array(a.strides))
+        quick = (0, 1, len(idx) - 1)
+        plan.append((net, ((1, "layers"), (0, p)), a, a.__array_interface__["data"][0], offsets, quick, a.itemsize))
+    return plan
+
+
+def _fp_bytes(net) -> list[bytes]:
+    return [a.ravel()[idx].tobytes() for a, idx in zip(net.layers, _IDX)]
+
+
+def _qualifies(before: _Net, after: _Net) -> bool:
+    """The oracle: a tick counted in C is one at which every array is the same object and every fingerprint moved,
+    a quick entry as a float (a NaN never equals itself)."""
+    if any(a is not b for a, b in zip(before.layers, after.layers)):
+        return False
+    moved = [x.tobytes() != y.tobytes() for x, y in zip(_fp_bytes(before), _fp_bytes(after))]
+    return all(moved)
+
+
+@needs_filter
+@pytest.mark.parametrize("limit", [1, 3, 100])
+def test_the_filter_counts_updates_at_a_loop_head_as_the_handlers_would_decide_them(limit, monkeypatch):
+    """CallFilter.count: ticks at which every parameter is bound to the same array and moved are counted in C (at
+    most ``limit`` in a row), any other tick reaches the handler, after the counted ones were handed over with each
+    update's fingerprint hash and the last fingerprints; the program's ``__getattr__`` never runs."""
+    W0, b0 = np.arange(16.0).reshape(4, 4), np.zeros(5)
+    actions = ["step"] * 7 + ["none"] + ["step"] * 4 + ["one"] + ["step"] * 2 + ["rebind", "step", "nan", "step", "step"]
+    heard: list[int] = []
+    counted: list[tuple[int, int, list | None, list[bytes]]] = []
+    at = [0]
+    net = _Net(W0.copy(), b0.copy())
+
+    def on_tick(frame):
+        heard.append(at[0])
+        at[0] += 1
+        assert tracer.count(frame, _plan(net), limit, keep_states=True, on_counted=on_counted)
+
+    def on_counted(n, states, fps):
+        counted.append((at[0], n, states, fps))
+        at[0] += n
+
+    def on_call(frame):
+        if frame.f_code is _stepping.__code__:
+            tracer.follow(frame)
+        return True
+
+    tracer = _tracer(True, monkeypatch, on_call, lambda f, v: None, on_tick=on_tick)
+    tracer.install()
+    try:
+        assert _stepping(net, actions) == len(actions)
+    finally:
+        tracer.uninstall()
+    assert _Net.looked_up == 0
+    # the oracle: the actions replayed on copies, tick by tick (tick t sees actions[:t] done; tick 0 is the loop's entry)
+    replay = _Net(W0.copy(), b0.copy())
+    states, fingerprints, expected_heard, run = {}, {}, [0], 0
+    for t, act in enumerate(actions, 1):
+        arrays, before = list(replay.layers), _fp_bytes(replay)
+        _stepping(replay, [act])
+        after = _fp_bytes(replay)
+        same = all(a is b for a, b in zip(arrays, replay.layers))
+        quick = any(float(x) != float(y) for a, i, bb, ab in zip(arrays, _IDX, before, after)
+                    for x, y in zip(np.frombuffer(bb)[[0, 1, -1]], np.frombuffer(ab)[[0, 1, -1]]))
+        if same and quick and all(x != y for x, y in zip(before, after)) and run < limit:
+            run += 1
+            states[t], fingerprints[t] = hash(b"".join(after)), after
+        else:
+            run = 0
+            expected_heard.append(t)
+    assert heard == expected_heard
+    assert {t0 + k: h for t0, n, st, _ in counted for k, h in enumerate(st)} == states
+    assert sum(n for _, n, _, _ in counted) == len(states) == len(actions) + 1 - len(heard)
+    for t0, n, _, fps in counted:
+        assert fps == fingerprints[t0 + n - 1]
 
 
 @pytest.mark.parametrize("compiled", KINDS)

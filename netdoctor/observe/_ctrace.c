@@ -36,7 +36,7 @@
 #include <frameobject.h>
 #include <structmember.h>
 
-#define CTRACE_API 3 /* bumped when the Python side's expectations change (tracer.py checks it) */
+#define CTRACE_API 4 /* bumped when the Python side's expectations change (tracer.py checks it) */
 
 /* The stamp of this file that setup.py compiles in (NETDOCTOR_SOURCE, the first 16 hex digits of its SHA-256): the
  * module's SOURCE, which netdoctor/_lazy.py compares with the source beside the built part. A build without it (not
@@ -59,12 +59,47 @@ static Py_ssize_t muted_index = -1; /* a third: loop heads whose line events end
 static PyObject *event_names[8];    /* "call", "exception", "line", "return", ..., "opcode" (PyTrace_*) */
 static unsigned long next_serial = 1;
 
+/* The head of a NumPy array (numpy/ndarraytypes.h, PyArrayObject_fields: stable since NumPy 1.7, NumPy 2 too): read
+ * without NumPy's headers; CallFilter.count checks it against the address NumPy gives before trusting it. */
+typedef struct {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    Py_intptr_t *dimensions;
+    Py_intptr_t *strides;
+} ArrayHead;
+
+#define MAX_DIMS 8
+#define MAX_ENTRIES 64
+
+/* One parameter counted in C (CallFilter.count): where it is bound, the array bound there, and the bytes of its
+ * fingerprint's entries as last seen. */
+typedef struct {
+    PyObject *root;  /* owned: where its path starts (a dict, an object) */
+    PyObject *steps; /* owned: a tuple of (kind, key): 0 an item of an exact dict, list or tuple, 1 an attribute */
+    PyObject *array; /* owned: the array the path led to when counting began */
+    char *data;      /* the array's head as it was then: any change ends counting */
+    int nd;
+    Py_intptr_t dims[MAX_DIMS], strides[MAX_DIMS];
+    int n, itemsize, quick[3];
+    Py_ssize_t offsets[MAX_ENTRIES]; /* of the fingerprint's entries from data, in bytes */
+    unsigned char seen[MAX_ENTRIES * 8];
+} Counted;
+
 typedef struct {
     PyObject_HEAD
     PyObject *call;  /* the Python trace function that hears call events of unmarked code */
     PyObject *local; /* a bound method: the local trace function whose line events away from loop heads end here */
     uintptr_t mark;  /* what this filter writes in a skipped code object's extra slot */
     char holding;    /* while set, line events at a code's muted loop heads end here too (CallTracer.hold) */
+    /* updates counted in C (CallFilter.count): at one loop head of one frame, until any event reaches Python */
+    PyObject *counted;      /* called as counted(n, states, fingerprints) before any event reaches Python */
+    PyObject *frame;        /* owned: the frame whose loop head counts, or NULL: not counting */
+    int line;
+    Py_ssize_t limit, pending;
+    PyObject *states;       /* owned: a list, the hash of each counted update's fingerprints (or NULL: not kept) */
+    int nparams;
+    Counted *params;        /* PyMem */
 } CallFilter;
 
 static void
@@ -141,6 +176,211 @@ skipped(CallFilter *self, PyCodeObject *code)
     return (uintptr_t)extra == self->mark;
 }
 
+
+/* The object one step from `obj` (borrowed), or NULL where C cannot read it without running the program's code: an
+ * item of an exact dict (a str key), list or tuple (an int index), or an attribute in the instance's own __dict__. */
+static PyObject *
+step_into(PyObject *obj, PyObject *step)
+{
+    if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 2) {
+        return NULL;
+    }
+    long kind = PyLong_AsLong(PyTuple_GET_ITEM(step, 0));
+    PyObject *key = PyTuple_GET_ITEM(step, 1);
+    if (kind == 1) {
+        if (!PyUnicode_CheckExact(key)) {
+            return NULL;
+        }
+        PyObject **where = _PyObject_GetDictPtr(obj);
+        if (where == NULL || *where == NULL) {
+            PyErr_Clear();
+            return NULL;
+        }
+        obj = *where;
+        kind = 0;
+    }
+    if (kind != 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+    if (PyDict_CheckExact(obj) && PyUnicode_CheckExact(key)) {
+        PyObject *found = PyDict_GetItemWithError(obj, key); /* str keys: compared in C */
+        if (found == NULL) {
+            PyErr_Clear();
+        }
+        return found;
+    }
+    if (PyLong_CheckExact(key) && (PyList_CheckExact(obj) || PyTuple_CheckExact(obj))) {
+        Py_ssize_t i = PyLong_AsSsize_t(key);
+        Py_ssize_t size = PyList_CheckExact(obj) ? PyList_GET_SIZE(obj) : PyTuple_GET_SIZE(obj);
+        if (i < 0 || i >= size) {
+            PyErr_Clear();
+            return NULL;
+        }
+        return PyList_CheckExact(obj) ? PyList_GET_ITEM(obj, i) : PyTuple_GET_ITEM(obj, i);
+    }
+    return NULL;
+}
+
+/* Whether the parameter's path still leads to the same array, its head unchanged. */
+static int
+still_bound(Counted *c)
+{
+    PyObject *obj = c->root;
+    for (Py_ssize_t s = 0; obj != NULL && s < PyTuple_GET_SIZE(c->steps); s++) {
+        obj = step_into(obj, PyTuple_GET_ITEM(c->steps, s));
+    }
+    if (obj != c->array) {
+        return 0;
+    }
+    ArrayHead *a = (ArrayHead *)obj;
+    if (a->data != c->data || a->nd != c->nd) {
+        return 0;
+    }
+    for (int d = 0; d < c->nd; d++) {
+        if (a->dimensions[d] != c->dims[d] || a->strides[d] != c->strides[d]) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static double
+entry_value(const unsigned char *at, int itemsize)
+{
+    if (itemsize == 8) {
+        double v;
+        memcpy(&v, at, 8);
+        return v;
+    }
+    float f;
+    memcpy(&f, at, 4);
+    return (double)f;
+}
+
+static void
+release_counting(CallFilter *self)
+{
+    for (int p = 0; p < self->nparams; p++) {
+        Py_CLEAR(self->params[p].root);
+        Py_CLEAR(self->params[p].steps);
+        Py_CLEAR(self->params[p].array);
+    }
+    PyMem_Free(self->params);
+    self->params = NULL;
+    self->nparams = 0;
+    Py_CLEAR(self->frame);
+}
+
+/* Hand the updates counted so far to Python (counted(n, states, fingerprints)) and stop counting. Returns -1 when
+ * the callback failed (its exception set). */
+static int
+hand_over(CallFilter *self)
+{
+    Py_ssize_t n = self->pending;
+    PyObject *states = self->states;
+    self->pending = 0;
+    self->states = NULL;
+    PyObject *fps = NULL;
+    if (n > 0 && self->counted != NULL) {
+        fps = PyList_New(self->nparams);
+        for (int p = 0; fps != NULL && p < self->nparams; p++) {
+            Counted *c = &self->params[p];
+            PyObject *b = PyBytes_FromStringAndSize((const char *)c->seen, (Py_ssize_t)c->n * c->itemsize);
+            if (b == NULL) {
+                Py_CLEAR(fps);
+                break;
+            }
+            PyList_SET_ITEM(fps, p, b);
+        }
+    }
+    release_counting(self);
+    if (n == 0 || self->counted == NULL) {
+        Py_XDECREF(states);
+        return 0;
+    }
+    if (fps == NULL) {
+        Py_XDECREF(states);
+        return -1;
+    }
+    PyObject *count = PyLong_FromSsize_t(n);
+    PyObject *result = count == NULL ? NULL : PyObject_CallFunctionObjArgs(self->counted, count, states ? states : Py_None, fps, NULL);
+    Py_XDECREF(count);
+    Py_XDECREF(states);
+    Py_DECREF(fps);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+/* A line event of the counting frame at its loop head: counted here (1) when every parameter is bound to the same
+ * array and, as NumpyBackend._check_update would find, a quick entry moved and every parameter's fingerprint did; 0:
+ * Python must hear it. */
+static int
+count_tick(CallFilter *self, PyFrameObject *frame)
+{
+    if ((PyObject *)frame != self->frame || frame->f_lineno != self->line || self->pending >= self->limit) {
+        return 0;
+    }
+    unsigned char now[MAX_ENTRIES * 8];
+    int quick_moved = 0;
+    for (int p = 0; p < self->nparams; p++) {
+        Counted *c = &self->params[p];
+        if (!still_bound(c)) {
+            return 0;
+        }
+        for (int q = 0; q < 3 && !quick_moved; q++) {
+            const unsigned char *at = (const unsigned char *)c->data + c->offsets[c->quick[q]];
+            quick_moved = entry_value(at, c->itemsize) != entry_value(c->seen + c->quick[q] * c->itemsize, c->itemsize);
+        }
+    }
+    if (!quick_moved) {
+        return 0;
+    }
+    for (int p = 0; p < self->nparams; p++) {
+        Counted *c = &self->params[p];
+        for (int e = 0; e < c->n; e++) {
+            memcpy(now + e * c->itemsize, c->data + c->offsets[e], c->itemsize);
+        }
+        if (memcmp(now, c->seen, (size_t)c->n * c->itemsize) == 0) {
+            return 0; /* this one did not move: Python decides what the tick is */
+        }
+    }
+    Py_ssize_t total = 0;
+    for (int p = 0; p < self->nparams; p++) {
+        total += (Py_ssize_t)self->params[p].n * self->params[p].itemsize;
+    }
+    unsigned char *all = self->states != NULL ? PyMem_Malloc(total) : NULL;
+    Py_ssize_t at = 0;
+    for (int p = 0; p < self->nparams; p++) {
+        Counted *c = &self->params[p];
+        for (int e = 0; e < c->n; e++) {
+            memcpy(c->seen + e * c->itemsize, c->data + c->offsets[e], c->itemsize);
+        }
+        if (all != NULL) {
+            memcpy(all + at, c->seen, (size_t)c->n * c->itemsize);
+            at += (Py_ssize_t)c->n * c->itemsize;
+        }
+    }
+    if (self->states != NULL) {
+        /* hash(b"".join(fingerprint bytes)), as NumpyBackend._check_update keeps it for restores */
+        PyObject *h = all != NULL ? PyLong_FromSsize_t(_Py_HashBytes(all, total)) : NULL;
+        PyMem_Free(all);
+        if (h == NULL || PyList_Append(self->states, h) < 0) {
+            Py_XDECREF(h);
+            PyErr_Clear();
+            Py_CLEAR(self->states); /* (Python then keeps no states for these: it is told with None) */
+        }
+        else {
+            Py_DECREF(h);
+        }
+    }
+    self->pending++;
+    return 1;
+}
+
 /* What CPython's trampoline does with a Python trace function's answer: call it, the frame's locals synced as
  * call_trampoline syncs them, and keep a non-None result as the frame's local trace function. */
 static int
@@ -176,6 +416,9 @@ filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
     CallFilter *self = (CallFilter *)obj;
     PyObject *callback;
+    if (self->frame != NULL && what == PyTrace_LINE && count_tick(self, frame)) {
+        return 0;
+    }
     if (what == PyTrace_CALL) {
         PyCodeObject *code = PyFrame_GetCode(frame);
         int skip = skipped(self, code);
@@ -194,15 +437,18 @@ filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     if (callback == NULL || what < 0 || what > PyTrace_OPCODE) {
         return 0;
     }
+    if (self->frame != NULL && hand_over(self) < 0) {
+        PyErr_Clear(); /* (the callback catches its own errors: this is running out of memory) */
+    }
     return deliver(callback, frame, what, arg);
 }
 
 static PyObject *
 filter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"call", "local", NULL};
-    PyObject *call, *local = NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|O:CallFilter", kwlist, &call, &local)) {
+    static char *kwlist[] = {"call", "local", "counted", NULL};
+    PyObject *call, *local = NULL, *counted = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|OO:CallFilter", kwlist, &call, &local, &counted)) {
         return NULL;
     }
     if (!PyCallable_Check(call)) {
@@ -224,6 +470,10 @@ filter_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     self->call = call;
     Py_XINCREF(local);
     self->local = local;
+    if (counted != NULL && counted != Py_None) {
+        Py_INCREF(counted);
+        self->counted = counted;
+    }
     /* odd values: never a pointer, never NULL (no mark); one per filter, so that a filter ignores another's marks */
     self->mark = (uintptr_t)(next_serial++) * 2 + 1;
     return (PyObject *)self;
@@ -234,6 +484,14 @@ filter_traverse(CallFilter *self, visitproc visit, void *arg)
 {
     Py_VISIT(self->call);
     Py_VISIT(self->local);
+    Py_VISIT(self->counted);
+    Py_VISIT(self->frame);
+    Py_VISIT(self->states);
+    for (int p = 0; p < self->nparams; p++) {
+        Py_VISIT(self->params[p].root);
+        Py_VISIT(self->params[p].steps);
+        Py_VISIT(self->params[p].array);
+    }
     return 0;
 }
 
@@ -242,6 +500,10 @@ filter_clear(CallFilter *self)
 {
     Py_CLEAR(self->call);
     Py_CLEAR(self->local);
+    Py_CLEAR(self->counted);
+    Py_CLEAR(self->states);
+    self->pending = 0;
+    release_counting(self);
     return 0;
 }
 
@@ -271,6 +533,9 @@ filter_call(CallFilter *self, PyObject *args, PyObject *kwds)
     Py_DECREF(code);
     if (skip) {
         Py_RETURN_NONE;
+    }
+    if (self->frame != NULL && hand_over(self) < 0) {
+        PyErr_Clear();
     }
     return PyObject_CallFunctionObjArgs(self->call, frame, event, arg, NULL);
 }
@@ -415,6 +680,106 @@ filter_mute(CallFilter *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* count(frame, line, plan, limit, keep_states): from now on, line events of `frame` at `line` end here as updates
+ * counted while every parameter of `plan` is bound where it was, a quick entry moved and every parameter's fingerprint
+ * did, at most `limit` of them; any event that reaches Python first hands them to counted(n, states, fingerprints)
+ * (states: the hash of each update's fingerprint bytes, None unless keep_states) and ends counting. `plan`: a list of
+ * (root, steps, array, data address, offsets, quick positions, itemsize) per parameter. Returns whether counting
+ * began (False: a parameter C cannot read as planned). */
+static PyObject *
+filter_count(CallFilter *self, PyObject *args)
+{
+    PyObject *frame, *plan;
+    int line, keep;
+    Py_ssize_t limit;
+    if (!PyArg_ParseTuple(args, "O!iO!np:count", &PyFrame_Type, &frame, &line, &PyList_Type, &plan, &limit, &keep)) {
+        return NULL;
+    }
+    if (self->frame != NULL) {
+        Py_RETURN_FALSE; /* counting already: asked only from a handler, after the counted were handed over */
+    }
+    Py_ssize_t n = PyList_GET_SIZE(plan);
+    if (n < 1 || n > 64 || limit < 1 || self->counted == NULL) {
+        Py_RETURN_FALSE;
+    }
+    Counted *params = PyMem_Calloc((size_t)n, sizeof(Counted));
+    if (params == NULL) {
+        return PyErr_NoMemory();
+    }
+    self->params = params;
+    self->nparams = (int)n;
+    for (Py_ssize_t p = 0; p < n; p++) {
+        Counted *c = &params[p];
+        PyObject *root, *steps, *array, *offsets, *quick;
+        Py_ssize_t data;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(plan, p), "OO!OnO!O!i:count", &root, &PyTuple_Type, &steps, &array,
+                              &data, &PyTuple_Type, &offsets, &PyTuple_Type, &quick, &c->itemsize)) {
+            release_counting(self);
+            return NULL;
+        }
+        Py_INCREF(root);
+        c->root = root;
+        Py_INCREF(steps);
+        c->steps = steps;
+        Py_INCREF(array);
+        c->array = array;
+        ArrayHead *a = (ArrayHead *)array;
+        c->n = (int)PyTuple_GET_SIZE(offsets);
+        if ((c->itemsize != 4 && c->itemsize != 8) || c->n < 1 || c->n > MAX_ENTRIES || PyTuple_GET_SIZE(quick) != 3 ||
+            (Py_ssize_t)a->data != data || a->nd < 0 || a->nd > MAX_DIMS) {
+            release_counting(self);
+            Py_RETURN_FALSE; /* not an array laid out as ArrayHead says, or more than C keeps */
+        }
+        c->data = a->data;
+        c->nd = a->nd;
+        for (int d = 0; d < a->nd; d++) {
+            c->dims[d] = a->dimensions[d];
+            c->strides[d] = a->strides[d];
+        }
+        for (int e = 0; e < c->n; e++) {
+            c->offsets[e] = PyLong_AsSsize_t(PyTuple_GET_ITEM(offsets, e));
+        }
+        for (int q = 0; q < 3; q++) {
+            c->quick[q] = (int)PyLong_AsLong(PyTuple_GET_ITEM(quick, q));
+            if (c->quick[q] < 0 || c->quick[q] >= c->n) {
+                PyErr_SetString(PyExc_ValueError, "count: a quick position outside the fingerprint's entries");
+            }
+        }
+        if (PyErr_Occurred()) {
+            release_counting(self);
+            return NULL;
+        }
+        if (!still_bound(c)) {
+            release_counting(self);
+            Py_RETURN_FALSE;
+        }
+        for (int e = 0; e < c->n; e++) {
+            memcpy(c->seen + e * c->itemsize, c->data + c->offsets[e], c->itemsize);
+        }
+    }
+    Py_INCREF(frame);
+    self->frame = frame;
+    self->line = line;
+    self->limit = limit;
+    self->pending = 0;
+    Py_CLEAR(self->states);
+    if (keep && (self->states = PyList_New(0)) == NULL) {
+        release_counting(self);
+        return NULL;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* take(): hand the updates counted so far to counted() now and stop counting (the tracer's uninstall). */
+static PyObject *
+filter_take(CallFilter *self, PyObject *unused)
+{
+    if (hand_over(self) < 0) {
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyObject *
 filter_install(CallFilter *self, PyObject *unused)
 {
@@ -430,6 +795,9 @@ static PyMethodDef filter_methods[] = {
      "heads(code, lines): the lines where code's loop iterations start; its other line events end in C."},
     {"mute", (PyCFunction)filter_mute, METH_VARARGS,
      "mute(code, lines): while holding, line events at these loop heads of code end in C too."},
+    {"count", (PyCFunction)filter_count, METH_VARARGS,
+     "count(frame, line, plan, limit, keep_states) -> whether updates at this loop head are counted in C from now on."},
+    {"take", (PyCFunction)filter_take, METH_NOARGS, "take(): hand the updates counted in C to counted() and stop."},
     {"install", (PyCFunction)filter_install, METH_NOARGS,
      "install(): this filter is the current thread's trace function (PyEval_SetTrace)."},
     {NULL},
@@ -440,6 +808,8 @@ static PyMemberDef filter_members[] = {
     {"local", T_OBJECT, offsetof(CallFilter, local), READONLY,
      "The local trace function whose line events away from loop heads end in C (or None)."},
     {"holding", T_BOOL, offsetof(CallFilter, holding), 0, "While true, line events at muted loop heads end in C."},
+    {"pending", T_PYSSIZET, offsetof(CallFilter, pending), READONLY, "Updates counted in C not yet handed over."},
+    {"counting", T_OBJECT, offsetof(CallFilter, frame), READONLY, "The frame whose loop head counts in C, or None."},
     {NULL},
 };
 

@@ -41,7 +41,7 @@ import numpy as np
 
 from netdoctor.observe.source import enclosing_loops, short_path, statements_before
 from netdoctor.observe.stack import stack_values
-from netdoctor.observe.tracer import EXPRESSION_SCOPES, sampled
+from netdoctor.observe.tracer import EXPRESSION_SCOPES, sampled, sampled_ahead
 
 __all__ = ["Coverage", "Estimate", "LoopPlace", "LoopProgress", "fraction", "loops_at"]
 
@@ -647,6 +647,23 @@ class LoopProgress:
         if len(self.captures) % 4 == 0:  # the estimate is asked again now and then, not at every capture
             est = self.estimate()
             self._total = est.updates if est is not None else None
+
+    def quiet_ahead(self, updates: int, cap: int) -> int:
+        """How many of the next updates (the count now: ``updates``) :meth:`at_update` would not read the loops at
+        (up to ``cap``): the updates the compiled tracer may count alone before this schedule wants a frame."""
+        total = self._total
+        every = max(1, total // 200) if total is not None else 0
+        k = sampled_ahead(self.asked, cap, first=16, per_doubling=8, stride=8)
+        if every:
+            j = (-self.asked) % every or every  # the next ask at a multiple of `every`
+            while j <= k and updates + j < 0.85 * total:  # type: ignore[operator]
+                j += every
+            k = min(k, j - 1)
+        return k
+
+    def skip(self, n: int) -> None:
+        """``n`` updates went by at which :meth:`at_update` would not have read the loops (:meth:`quiet_ahead`)."""
+        self.asked += n
 
     def at_start(self, frame: FrameType, updates: int) -> None:
         """Watching begins at ``frame``, with ``updates`` counted until then (see :meth:`made_before`)."""

@@ -93,7 +93,7 @@ from typing import Any, ClassVar, TypeVar
 
 from netdoctor._lazy import compiled_part
 
-__all__ = ["Budget", "sampled", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS", "EXPRESSION_SCOPES",
+__all__ = ["Budget", "sampled", "sampled_ahead", "CallTracer", "StopObserving", "is_user_file", "loop_heads", "FOLLOW_CALLS", "EXPRESSION_SCOPES",
            "caller_of", "runs_program", "LAUNCHERS"]
 
 PURE_ENV = "NETDOCTOR_PURE_TRACER"
@@ -112,7 +112,7 @@ def _call_filter() -> Any:
     _ctrace = compiled_part("netdoctor.observe._ctrace", REQUIRE_ENV)
     if _ctrace is None:
         return None
-    if getattr(_ctrace, "API", None) != 3 or not getattr(_ctrace, "SUPPORTED", False):
+    if getattr(_ctrace, "API", None) != 4 or not getattr(_ctrace, "SUPPORTED", False):
         return None  # a stale build left beside newer sources, or a Python whose frames it does not know
     return _ctrace.CallFilter
 
@@ -294,6 +294,23 @@ def sampled(n: int, *, first: int = 64, per_doubling: int = 32, stride: int = 16
     return (n - start) % max(stride, start // per_doubling) == 0
 
 
+def sampled_ahead(done: int, cap: int, *, first: int = 64, per_doubling: int = 32, stride: int = 16) -> int:
+    """How many of the works after the ``done``-th are not :func:`sampled` (same keywords), up to ``cap``: jumps from
+    one sampled work to the next instead of asking each."""
+    n, k = done + 1, 0
+    while k < cap:
+        if n <= first:
+            return k
+        start = _stretch(n, first)
+        step = max(stride, start // per_doubling)
+        r = (n - start) % step
+        if r == 0:
+            return k
+        nxt = min(n - r + step, 2 * start)  # the next sampled one: in this stretch, or the next stretch's start
+        k, n = k + nxt - n, nxt
+    return cap
+
+
 class Budget:
     """Which update windows get the expensive checks: a schedule in counts, never in time.
 
@@ -346,6 +363,32 @@ class Budget:
         base = _stretch(n, start)
         stride = max(2, 2 * base // per)
         return (n - base) % stride < 2
+
+    def counted_ahead(self, cap: int) -> int:
+        """How many of the next updates :meth:`deep` would answer False for, up to ``cap`` (0 before the start ended:
+        until then the answer depends on the work measured): the updates that may be counted without asking."""
+        if self._start is None:
+            return 0
+        start, per = self._start
+        n, k = self.asked + 1, 0
+        while k < cap:
+            if n < start:
+                return k
+            base = _stretch(n, start)
+            stride = max(2, 2 * base // per)
+            r = (n - base) % stride
+            if r < 2:
+                return k
+            nxt = min(n - r + stride, 2 * base)  # the next pair's first window, or the next stretch's start
+            k, n = k + nxt - n, nxt
+        return cap
+
+    def skip(self, n: int) -> None:
+        """``n`` updates went by, each a :meth:`deep` with no work measured that answered False (see
+        :meth:`counted_ahead`): counted as ``n`` such calls would have."""
+        count, total = self._measured
+        self.asked += n
+        self.work += n * max(1.0, total / count if count else 1.0)
 
     def deep(self, work: float | None = None) -> bool:
         """An update happened: whether the next window gets the expensive work (see the class docstring).
@@ -556,7 +599,8 @@ class CallTracer:
     def __init__(self, on_call: Callable[[FrameType], bool], on_return: Callable[[FrameType, Any], None],
                  *, on_tick: Callable[[FrameType], None] | None = None,
                  is_user: Callable[[str], bool] = is_user_file) -> None:
-        self._filter = _CALL_FILTER(self._global, self._local) if _use_compiled() else None  # marks: _UserCode's False
+        # marks: _UserCode's False
+        self._filter = _CALL_FILTER(self._global, self._local, self._counted) if _use_compiled() else None
         self._trace: Any = self._filter or self._global  # one object: `sys.gettrace() is self._trace` while tracing
         self.compiled = self._filter is not None  # whether the C filter ends other calls (else sys.settrace alone)
         self._quiet_trace = self._quiet  # one bound method for frames whose return only matters to a followed caller
@@ -591,6 +635,8 @@ class CallTracer:
         self.keep_lines = False
         """Followed frames keep their line events at loop heads after calling the user's functions, as while
         :attr:`holding` (set by the handler: a window that was held and released keeps ticking at the same heads)."""
+        self._on_counted: Callable[[int, list[int] | None, list[bytes]], None] | None = None
+        self._counting: FrameType | None = None
 
     def ignore(self, code: CodeType) -> None:
         """Deliver no more events of ``code`` (:meth:`_UserCode.ignore`). A followed frame that called it since its
@@ -627,6 +673,38 @@ class CallTracer:
                     self._filter.mute(code, lines)
                     if lines:
                         self._muted_codes.append(code)
+
+    def count(self, frame: FrameType, plan: list[tuple], limit: int, *, keep_states: bool,
+              on_counted: Callable[[int, list[int] | None, list[bytes]], None]) -> bool:
+        """Count updates at ``frame``'s current loop head in C from now on (the compiled filter's ``count``): every
+        tick there at which each parameter of ``plan`` is bound to the same array and has moved is an update, until
+        ``limit`` of them or until any event reaches the handlers; ``on_counted(n, states, fingerprints)`` then hears
+        of them first (``states``: each update's fingerprint hash when ``keep_states``, else None; ``fingerprints``:
+        the parameters' fingerprint bytes at the last). False where the filter is not built or cannot read the plan:
+        the ticks reach :meth:`_local` as before."""
+        if self._filter is None or id(frame) not in self._followed:
+            return False
+        self._on_counted, self._counting = on_counted, frame
+        if self._filter.count(frame, frame.f_lineno, plan, limit, keep_states):
+            return True
+        self._counting = None
+        return False
+
+    def _counted(self, n: int, states: list[int] | None, fingerprints: list[bytes]) -> None:
+        """Called by the compiled filter before any event reaches the handlers, with the ``n`` ticks it counted as
+        updates at the counting frame's loop head (:meth:`count`): what :meth:`_local` would have done at each tick,
+        then ``on_counted`` under the handlers' lock."""
+        frame, self._counting = self._counting, None
+        followed = self._followed.get(id(frame)) if frame is not None else None
+        self.ticks += n
+        if followed is not None:
+            followed.ticked = True
+            if 0 <= followed.entry_ticks < FOLLOW_CALLS <= followed.entry_ticks + n and frame is not None:
+                self._entries.known[id(frame.f_code)] = True
+            if followed.entry_ticks >= 0:
+                followed.entry_ticks += n
+        if self._on_counted is not None and self.failed is None:
+            self._deliver(self._on_counted, n, states, fingerprints)
 
     def _unmute(self) -> None:
         """No head muted any more (the marks are the code objects', not this tracer's: another tracer must not find
@@ -699,6 +777,8 @@ class CallTracer:
 
     def uninstall(self) -> None:
         """Stop tracing and put back whatever trace function was there before (a debugger, coverage)."""
+        if self._filter is not None:
+            self._filter.take()  # the updates counted in C since the last event
         if self.installed:
             self._imports.uninstall()
             if threading.gettrace() is self._trace:

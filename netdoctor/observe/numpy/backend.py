@@ -54,6 +54,7 @@ from netdoctor.observe.numpy.activations import (
     _users_class,
 )
 from netdoctor.observe.numpy.arrays import Path, path_reader, resolve, weak
+from netdoctor.observe.numpy.counting import _count_ahead, _count_plan, _counted
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.holding import StepHold
 from netdoctor.observe.numpy.learning import TrainingAccuracy
@@ -158,6 +159,10 @@ class NumpyBackend:
     _quick = _quick
     _quick_moved = _quick_moved
     _check_update = _check_update
+    # updates counted in C: observe/numpy/counting.py
+    _count_ahead = _count_ahead
+    _count_plan = _count_plan
+    _counted = _counted
     _continue_update = _continue_update
     _restored = _restored
     _note_nonfinite = _note_nonfinite
@@ -418,6 +423,14 @@ class NumpyBackend:
         program hands the same few target vectors over and over, each is decoded once."""
         self.hold = StepHold(self.tracer)
         """Which windows run the step's forward and gradient functions untraced (see :meth:`_next_window`)."""
+        self._count_refused = False
+        """Whether the compiled filter could not read this network's parameters (no update is counted in C then)."""
+        self._count_head = (0, 0)
+        self._count_cache: tuple[Any, list[Any], list[tuple]] | None = None
+        """The last plan handed to the compiled filter, with the root and arrays it was made for."""
+        self.counted_in_c = 0
+        """Updates counted by the compiled filter alone, heard afterwards (:mod:`~netdoctor.observe.numpy.counting`)."""
+        """The loop head (id of the code, line) whose updates are counted in C now (:meth:`_count_ahead`)."""
         self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
         self.progress = LoopProgress(self.tracer.user_code)
         """The loops around the updates, read at a few of them: the program's own update count (the header's "of M")."""
@@ -798,7 +811,7 @@ class NumpyBackend:
         elif not hold.tick(frame):
             return  # a loop head of the held step between two updates
         self._limits()
-        self._check_update(frame)
+        moved = self._check_update(frame)
         if self.updates > self._inline_at and not self.target_arg:  # an update since the last loop head: its targets
             self._inline_at = self.updates
             self._inline_targets(frame)
@@ -806,6 +819,8 @@ class NumpyBackend:
             self._act_ticks += 1
             if sampled(self._act_ticks):
                 self._record_activations(frame, None)
+        if moved and hold.recording and self.tracer.compiled:
+            self._count_ahead(frame)  # the next updates at this head counted in C, when each would do what this did
 
     def _ignorable(self, code: CodeType) -> bool:
         """Whether a function found to have no role (probed, see :meth:`_probe_return`) can run untraced from now on.
@@ -930,6 +945,7 @@ class NumpyBackend:
                 self._roles[code] = _PROBE
         self._probe_left = {}
         self._quick_plan = []
+        self._count_refused, self._count_cache = False, None
         for prm in self.params:
             i, j, k = (int(n) for n in (prm.quick + prm.quick[-1:] * 2)[:3])
             self._quick_plan.append((path_reader(prm.path), i, j, k, int(prm.idx[-1]), prm.fp_idx))

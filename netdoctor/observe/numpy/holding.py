@@ -160,6 +160,20 @@ class StepHold:
             self.prev_whole = False
         self.prev, self.window = window, {}
 
+    def counted(self, n: int, head: tuple[int, int], targets: int) -> None:
+        """``n`` updates of held windows, each seen at the one tick of ``head`` (the update head) that ended its
+        window, were counted by the compiled tracer alone: what :meth:`tick` and :meth:`ended` would have done for
+        each (their windows called nothing heard and ticked at nothing else)."""
+        self.held_updates += n
+        self.targets_at = targets
+        if not self.foreign:
+            self.typical = max(1, self.typical)
+        self.ticks = 0
+        self.foreign = False
+        self.step.add(head)
+        self.prev_whole = self.whole
+        self.prev, self.window = {head: 1}, {}
+
     def next(self, deep: bool, holdable: Callable[[], list[CodeType]]) -> None:
         """The next window starts: deep (everything traced), or only counted, its step's functions held when
         ``holdable()`` names them (called only when the step is known and the function applying the updates is heard

@@ -1,0 +1,113 @@
+"""Updates of held windows counted in C: at the step's update head, while nothing else needs a Python call, the
+compiled call filter tells an update from the parameters' own fingerprints and counts it without calling the
+observer; the observer hears of them, all at once, before the next event it handles.
+
+Functions of ``self: NumpyBackend``, bound in :class:`~netdoctor.observe.numpy.backend.NumpyBackend` under their own
+names. What a tick at the update head does in a held window (:meth:`StepHold.tick
+<netdoctor.observe.numpy.holding.StepHold.tick>`, :func:`~netdoctor.observe.numpy.updates._check_update` finding an
+update, the budget saying the next window is not deep, the loops not read) is the same at every such tick, so ``n`` of
+them are applied at once (:func:`_counted`) with the same result, counts and schedules included, as ``n`` ticks heard
+one by one: the same program reports the same with the compiled filter and without it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from netdoctor.observe.numpy.arrays import FrameLocals
+from netdoctor.observe.numpy.targets import INLINE_TRIES
+from netdoctor.observe.numpy.updates import MAX_STATES
+
+if TYPE_CHECKING:
+    from types import FrameType
+
+    from netdoctor.observe.numpy.backend import NumpyBackend
+
+BATCH = 4096
+"""Updates counted in C at most before the observer hears of them."""
+
+
+def _count_plan(self: NumpyBackend) -> list[tuple] | None:
+    """What the compiled filter reads per parameter (``CallFilter.count``): its root and path, the array, its data
+    address, the byte offsets of its fingerprint's entries and the positions of its quick entries among them, the
+    item size; None where C cannot read one (a path through anything but exact dicts, lists, tuples and instance
+    attributes, a running function's locals, an array of another type than float64 or float32)."""
+    root = self.root.obj
+    if type(root) is FrameLocals:
+        return None
+    arrays = [(a, getattr(a, "shape", None), getattr(a, "strides", None)) for a in self._quick_arrays]
+    cached = self._count_cache
+    if (cached is not None and cached[0] is root
+            and all(a is b and s == t and d == e for (a, s, d), (b, t, e) in zip(cached[1], arrays))):
+        return cached[2]  # (the same arrays, laid out as they were: the same offsets)
+    plan = []
+    for prm, a, (_, i, j, k, last, idx) in zip(self.params, self._quick_arrays, self._quick_plan):
+        if (not isinstance(a, np.ndarray) or a.dtype not in (np.float64, np.float32) or a.size <= last
+                or len(idx) > 64 or not 1 <= a.ndim <= 8 or any(kind not in ("item", "attr") for kind, _ in prm.path)):
+            return None
+        where = {int(n): e for e, n in enumerate(idx)}
+        if not all(q in where for q in (i, j, k)):
+            return None
+        # the byte offset of flat entry e (C order, as ``a.ravel()[e]`` and ``a.flat[e]`` count): its index times the strides
+        offsets = tuple(int(o) for o in np.stack(np.unravel_index(idx, a.shape), axis=1) @ np.array(a.strides))
+        steps = tuple((0 if kind == "item" else 1, key) for kind, key in prm.path)
+        plan.append((root, steps, a, a.__array_interface__["data"][0], offsets, (where[i], where[j], where[k]),
+                     a.itemsize))
+    self._count_cache = (root, arrays, plan)
+    return plan
+
+
+def _count_ahead(self: NumpyBackend, frame: FrameType) -> None:
+    """An update was seen at a tick of a held window: the updates at this head are counted in C from now on, when
+    every tick until the next deep window (or the next reading of the loops) would do what this one did."""
+    hold, tracer = self.hold, self.tracer
+    head = (id(frame.f_code), frame.f_lineno)
+    if (self._deep or not tracer.holding or not hold.recording or hold.update_heads != {head} or head not in hold.step
+            or hold.foreign or not self._act_by_calls or self.options.max_seconds is not None
+            or not (self.target_arg or (not self._inline_name and self._inline_tries >= INLINE_TRIES))
+            or len(self._moving) != len(self.params) or self._count_refused):
+        return
+    limit = min(tracer.budget.counted_ahead(BATCH), self.progress.quiet_ahead(self.updates, BATCH))
+    if self.options.max_updates is not None:
+        limit = min(limit, self.options.max_updates - self.updates - 1)
+    if limit < 1 or self.progress.outside_loops(frame):
+        return
+    plan = self._count_plan()
+    self._count_head = head
+    if plan is None or not tracer.count(frame, plan, limit, keep_states=len(self._states) < MAX_STATES,
+                                        on_counted=self._counted):
+        self._count_refused = plan is None  # (a plan C could not read: not asked again for this network)
+
+
+def _counted(self: NumpyBackend, n: int, states: list[int] | None, fingerprints: list[bytes]) -> None:
+    """``n`` updates counted in C (see the module docstring): the counters, the states kept for restores (``states``:
+    each update's fingerprint hash), the windows, the budget and the loops' schedule as ``n`` ticks would have left
+    them; the fingerprints and quick entries as the last of them saw them (``fingerprints``)."""
+    first = self.updates
+    self.events += n
+    self.counted_in_c += n
+    if states is not None:
+        for m, state in enumerate(states, first + 1):
+            if len(self._states) >= MAX_STATES:
+                break
+            self._states[state] = m
+    for i in range(len(self._changed_n)):
+        self._changed_n[i] += n
+    self._moved_updates += n
+    self._count_update()
+    self.tracer.budget.skip(n)
+    self.hold.counted(n, self._count_head, self.target_samples)
+    self.progress.skip(n)
+    if not self.target_arg:
+        self._inline_at = self.updates
+    fp: list[tuple[int, bytes]] = []
+    q: list[tuple[float, ...] | None] = []
+    for a, b, (_, i, j, k, _, idx) in zip(self._quick_arrays, fingerprints, self._quick_plan):
+        fp.append((id(a), b))
+        values = np.frombuffer(b, dtype=a.dtype).tolist()
+        where = {int(m): e for e, m in enumerate(idx)}
+        q.append((values[where[i]], values[where[j]], values[where[k]]))
+    self._fp, self._q = fp, q
+
