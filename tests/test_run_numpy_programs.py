@@ -380,6 +380,8 @@ PROGRAMS = [
     # the same smoothing written inline at module level into a fresh vector per sample (read among the loop's names)
     Program("inline_smoothed", updates=2400, samples=2400, forward=False, arrays=4),
     Program("inline_smoothed_constant", updates=2400, forward=False, arrays=4),
+    # batches yielded by a generator handed the whole data set, (inputs, smoothed targets): the generator is no forward
+    Program("generator_batches", updates=180, samples=7200, arrays=4),
 ]
 
 
@@ -573,3 +575,11 @@ def test_a_collapsed_output_is_never_taken_for_the_targets(name):
     assert "constant-targets" not in {f["code"] for f in o.report["findings"]}, _detail(o)
     curve = o.report["sections"]["observed"]["training_accuracy"]
     assert curve is not None and curve["chance"] < 0.5 and curve["late"] < 0.5, _detail(o)
+
+
+def test_a_generator_of_batches_is_not_the_forward():
+    """A generator handed the data set yields (inputs, targets): what it yields last has the output's width, but it is
+    the targets (taken for the output, the targets were the forward's output and were never read as targets)."""
+    o = observed(next(p for p in PROGRAMS if p.name == "generator_batches"))
+    seen = o.report["sections"]["observed"]
+    assert seen["forward"] == ["forward()"] and seen["samples"] > 0, _detail(o)

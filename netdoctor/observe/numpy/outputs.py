@@ -8,6 +8,7 @@ names (not a mixin: mypy checks their bodies against the class, whose state is d
 from __future__ import annotations
 
 from collections.abc import Callable
+from inspect import CO_GENERATOR
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -154,7 +155,8 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
                 self._helper_last[id(value)] = (weak(value), self._helper_pending, *self._helper_site)
                 self._built_target(value)
                 return
-            if given_input:
+            if given_input and not code.co_flags & CO_GENERATOR:
+                # (a generator handed the data set yields batches of it, the targets last: never the output)
                 self._roles[code] = (role & ~_PROBE) | _FORWARD
                 self.forward.add(code)
                 self._forward_return(frame, value)
