@@ -70,15 +70,15 @@ def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
         for parent, label in edges:
             by_parent.setdefault(parent, []).append(label)
         for parent, labels in by_parent.items():
-            if len(labels) > 1 and isinstance(reach.nodes[parent], (list, tuple)):
+            if len(labels) > 1 and issubclass(type(reach.nodes[parent]), (list, tuple)):
                 rep = _repeated(reach, parent, labels, target)
                 if rep is not None:
                     findings.append(rep)
-        if isinstance(target, (list, dict, np.ndarray)):
+        if issubclass(type(target), (list, dict, np.ndarray)):
             # one path per list: repeats inside one list are reported above
             paths = list(dict.fromkeys(
                 reach.path(p, l) for p, ls in by_parent.items()
-                for l in (ls[:1] if isinstance(reach.nodes[p], (list, tuple)) else ls)))
+                for l in (ls[:1] if issubclass(type(reach.nodes[p]), (list, tuple)) else ls)))
             if len(paths) > 1:
                 f = _same_object(paths, target)
                 if f is not None:
@@ -88,20 +88,20 @@ def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
 
 
 def _mutable(o: Any) -> bool:
-    if isinstance(o, np.ndarray):
+    if issubclass(type(o), np.ndarray):
         return o.flags.writeable and o.size > 0
-    return not isinstance(o, (tuple, *OPAQUE))
+    return not issubclass(type(o), (tuple, *OPAQUE))
 
 
 def _describe(o: Any) -> dict[str, Any]:
     # No id(): evidence must be identical across runs with the same seed.
     d: dict[str, Any] = {"type": type(o).__name__}
-    if isinstance(o, np.ndarray):
+    if issubclass(type(o), np.ndarray):
         d["shape"] = list(o.shape)
-    elif isinstance(o, (list, tuple, dict)):
+    elif issubclass(type(o), (list, tuple, dict)):
         d["length"] = len(o)
-        vals = o.values() if isinstance(o, dict) else o
-        d["shapes"] = [list(v.shape) if isinstance(v, np.ndarray) else type(v).__name__ for v in list(vals)[:8]]
+        vals = o.values() if issubclass(type(o), dict) else o
+        d["shapes"] = [list(v.shape) if issubclass(type(v), np.ndarray) else type(v).__name__ for v in list(vals)[:8]]
     return d
 
 
@@ -222,9 +222,9 @@ def second_names(scope: Any, targets: Mapping[int, str], *, prefix: str = "", sk
     """
     found: dict[int, list[str]] = {}
     seen: set[int] = {id(scope)}
-    if isinstance(scope, Mapping):
+    if issubclass(type(scope), Mapping):
         top = [(str(k), v) for k, v in list(scope.items())
-               if isinstance(k, str) and not k.startswith("__") and k not in skip]
+               if issubclass(type(k), str) and not k.startswith("__") and k not in skip]
     else:
         top = [(f"{prefix}.{k}" if prefix else k, v) for k, v in _attributes(scope)]
     frontier = top
@@ -243,10 +243,7 @@ def second_names(scope: Any, targets: Mapping[int, str], *, prefix: str = "", sk
 
 
 def _leaf(obj: Any) -> bool:
-    try:
-        return isinstance(obj, (np.ndarray, np.random.Generator, np.random.RandomState, *ATOMS, *OPAQUE, set, frozenset))
-    except Exception:  # noqa: BLE001 - an object whose __class__ lookup raises (NpzFile.f) is not walked into
-        return True
+    return issubclass(type(obj), (np.ndarray, np.random.Generator, np.random.RandomState, *ATOMS, *OPAQUE, set, frozenset))
 
 
 def _attributes(obj: Any) -> list[tuple[str, Any]]:
@@ -255,14 +252,14 @@ def _attributes(obj: Any) -> list[tuple[str, Any]]:
         d = object.__getattribute__(obj, "__dict__")
     except (AttributeError, TypeError):
         return []
-    return [(k, v) for k, v in list(d.items()) if isinstance(k, str) and not k.startswith("__")] if isinstance(d, dict) else []
+    return [(k, v) for k, v in list(d.items()) if issubclass(type(k), str) and not k.startswith("__")] if isinstance(d, dict) else []
 
 
 def _named_children(path: str, obj: Any, max_items: int) -> list[tuple[str, Any]]:
-    if isinstance(obj, (list, tuple)):
-        if len(obj) > 8 and isinstance(obj[0], ATOMS) and isinstance(obj[-1], ATOMS):
+    if issubclass(type(obj), (list, tuple)):
+        if len(obj) > 8 and issubclass(type(obj[0]), ATOMS) and issubclass(type(obj[-1]), ATOMS):
             return []  # a row of numbers (a data set kept as lists): nothing a buffer could be
         return [(f"{path}[{i}]", v) for i, v in enumerate(obj[:max_items])]
-    if isinstance(obj, dict):
+    if issubclass(type(obj), dict):
         return [(f"{path}[{k!r}]", v) for k, v in list(obj.items())[:max_items]]
     return [(f"{path}.{k}", v) for k, v in _attributes(obj)]

@@ -24,6 +24,8 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array, own_dict
+
 __all__ = ["Reach", "StateSnapshot", "unwrap", "scratch_copy", "root_array", "MAX_ITEMS", "OPAQUE"]
 
 ATOMS = (str, bytes, int, float, complex, bool, type(None), np.generic, range, slice, np.dtype)
@@ -50,7 +52,7 @@ def root_array(a: np.ndarray) -> np.ndarray:
     Every view of one array leads to the same root: the one walk over bases that the aliasing scan, the training
     probe and ``netdoctor run``'s watch of data tables group arrays by.
     """
-    while isinstance(a.base, np.ndarray):
+    while is_array(a.base):
         a = a.base
     return a
 
@@ -136,7 +138,7 @@ class Reach:
         """The numeric arrays among the nodes (object arrays are skipped)."""
         return {
             i: o for i, o in self.nodes.items()
-            if isinstance(o, np.ndarray) and o.dtype != object and o.size > 0
+            if issubclass(type(o), np.ndarray) and o.dtype != object and o.size > 0
         }
 
 
@@ -146,43 +148,52 @@ def _join(parent: str, label: str) -> str:
     return f"{parent}.{label}" if parent else label
 
 
+def _has_slot(obj: Any, name: str) -> bool:
+    """Whether the slot ``name`` of ``obj`` is set, read as ``object`` reads it (no ``__getattr__`` of the program runs)."""
+    try:
+        object.__getattribute__(obj, name)
+    except AttributeError:
+        return False
+    return True
+
+
 def _slot_names(obj: Any) -> Iterator[str]:
     """The ``__slots__`` attributes an object has set (a single-string ``__slots__`` is not followed)."""
     for cls in type(obj).__mro__:
         slots = cls.__dict__.get("__slots__", ())
         for k in slots if isinstance(slots, (tuple, list)) else ():
-            if k not in ("__dict__", "__weakref__") and hasattr(obj, k):
+            if k not in ("__dict__", "__weakref__") and _has_slot(obj, k):
                 yield k
 
 
 def _children(obj: Any, max_items: int):
     """``(label, child)`` pairs of an object's non-atomic contents; ``(None, None)`` marks truncation."""
-    if isinstance(obj, (np.ndarray, *ATOMS, *OPAQUE)) or isinstance(obj, (set, frozenset)):
+    if issubclass(type(obj), (np.ndarray, *ATOMS, *OPAQUE)) or issubclass(type(obj), (set, frozenset)):
         return
-    if isinstance(obj, (list, tuple)):
+    if issubclass(type(obj), (list, tuple)):
         for i, v in enumerate(obj):
             if i >= max_items:
                 yield None, None
                 return
-            if not isinstance(v, ATOMS):
+            if not issubclass(type(v), ATOMS):
                 yield f"[{i}]", v
         return
-    if isinstance(obj, dict):
+    if issubclass(type(obj), dict):
         for i, (k, v) in enumerate(obj.items()):
             if i >= max_items:
                 yield None, None
                 return
-            if not isinstance(v, ATOMS):
+            if not issubclass(type(v), ATOMS):
                 yield f"[{k!r}]", v
         return
-    d = getattr(obj, "__dict__", None)
+    d = own_dict(obj)
     if isinstance(d, dict):
         for k, v in d.items():
-            if not k.startswith("__") and not isinstance(v, ATOMS):
+            if not k.startswith("__") and not issubclass(type(v), ATOMS):
                 yield k, v
     for k in _slot_names(obj):
-        v = getattr(obj, k)
-        if not isinstance(v, ATOMS):
+        v = object.__getattribute__(obj, k)
+        if not issubclass(type(v), ATOMS):
             yield k, v
 
 
