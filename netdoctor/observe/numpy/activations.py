@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import holds_numbers, is_array
 from netdoctor.nn.threads import one_blas_thread
-from netdoctor.observe.numpy.arrays import Path, array_role, path_text, resolve, walk_arrays
+from netdoctor.observe.numpy.arrays import Path, array_role, own_dict, path_text, resolve, walk_arrays
 from netdoctor.observe.numpy.roles import bounded, rises_with
 from netdoctor.observe.tracer import sampled
 
@@ -113,9 +114,9 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     values += kept
     candidates: dict[int, list[np.ndarray]] = {}
     for v in values:
-        seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
+        seq = v if issubclass(type(v), (list, tuple)) and len(v) <= 16 else (v,)
         for a in seq:
-            if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
+            if not issubclass(type(a), np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
                 continue
             for layer, w in enumerate(widths, start=1):
                 if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)) and len(candidates.setdefault(layer, [])) < 8:
@@ -174,19 +175,19 @@ def _kept_by_objects(self: NumpyBackend, frame: FrameType) -> list[np.ndarray]:
     depth = 0
     while f is not None and depth < 4:
         for v in list(f.f_locals.values())[:128]:
-            if isinstance(v, (dict, list, tuple)):
+            if issubclass(type(v), (dict, list, tuple)):
                 if len(v) > 16:
                     continue
-                objs = list(v.values()) if isinstance(v, dict) else list(v)
+                objs = list(v.values()) if issubclass(type(v), dict) else list(v)
             else:
                 objs = [v]
             for o in objs:
-                attrs = getattr(o, "__dict__", None)
-                if (not isinstance(attrs, dict) or id(o) in seen or isinstance(o, (type, ModuleType))
+                attrs = own_dict(o)
+                if (not isinstance(attrs, dict) or id(o) in seen or issubclass(type(o), (type, ModuleType))
                         or not self._users_class(type(o))):
                     continue
                 seen.add(id(o))
-                out += [x for k, x in list(attrs.items())[:32] if isinstance(x, np.ndarray)
+                out += [x for k, x in list(attrs.items())[:32] if issubclass(type(x), np.ndarray)
                         and array_role(k) != "buffer" and not k.startswith("grad")]
         f, depth = f.f_back, depth + 1
     return out
@@ -220,7 +221,7 @@ def _kept_paths(self: NumpyBackend) -> list[Path]:
     out: dict[Path, None] = {}
     for head in heads:
         obj = resolve(root.obj, head)
-        if obj is None or isinstance(obj, np.ndarray):
+        if obj is None or issubclass(type(obj), np.ndarray):
             continue
         for p, _ in walk_arrays(obj, max_depth=2, max_items=16):
             if kept((*head, *p)):
@@ -257,12 +258,12 @@ def _as_input(self: NumpyBackend, v: Any) -> np.ndarray | None:
     if self.layout is None:
         return None
     n_in = self.layout[1][0]
-    if isinstance(v, list) and len(v) == n_in:
+    if issubclass(type(v), list) and len(v) == n_in and holds_numbers(v):
         try:
             v = np.asarray(v, dtype=float)
         except (TypeError, ValueError):
             return None
-    if isinstance(v, np.ndarray) and v.ndim <= 2 and v.dtype.kind in "fiu" and n_in in v.shape:
+    if issubclass(type(v), np.ndarray) and v.ndim <= 2 and v.dtype.kind in "fiu" and n_in in v.shape:
         if v.ndim == 1 or v.size == n_in:
             return v.reshape(-1, 1) if self.layout[0] == "columns" else v.reshape(1, -1)
         if self._batch_axis_ok(v, n_in):
@@ -312,7 +313,7 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
     W = resolve(root, weights[layer - 1].path)
     width = self.layout[1][layer]
     b = next((resolve(root, prm.path) for prm in self.params if prm.bias and int(np.prod(prm.shape)) == width), None)
-    if not isinstance(W, np.ndarray):
+    if not issubclass(type(W), np.ndarray):
         return math.inf
     cols = self.layout[0] == "columns"
     loose: float | None = None
@@ -329,7 +330,7 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
             try:
                 with np.errstate(all="ignore"):
                     pre = W @ x if cols else x @ W
-                    if isinstance(b, np.ndarray):
+                    if is_array(b):
                         pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
                 known = (pre, np.argsort(pre.reshape(-1), kind="stable"))
             except ValueError:
@@ -370,7 +371,7 @@ def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int) -> b
     if (W.shape[1] != x.shape[0]) if cols else (x.shape[1] != W.shape[0]):
         return False
     shape: tuple[int, ...] = (W.shape[0], x.shape[1]) if cols else (x.shape[0], W.shape[1])
-    if isinstance(b, np.ndarray):
+    if issubclass(type(b), np.ndarray):
         try:
             shape = np.broadcast_shapes(shape, (b.size, 1) if cols else (1, b.size))
         except ValueError:

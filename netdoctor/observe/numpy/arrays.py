@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import own_dict  # re-exported: the walk's reads of the program's objects
 from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
@@ -88,9 +89,9 @@ class FrameLocals:
     def arrays(self) -> list[tuple[str, Any]]:
         code = self.frame.f_code
         given = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]  # containers handed in: roots of their own
-        return [(k, v) for k, v in list(self.frame.f_locals.items()) if isinstance(v, np.ndarray) or (
-            isinstance(v, (tuple, list)) and 0 < len(v) <= 64 and k not in given
-            and all(isinstance(a, np.ndarray) for a in v))]
+        return [(k, v) for k, v in list(self.frame.f_locals.items()) if issubclass(type(v), np.ndarray) or (
+            issubclass(type(v), (tuple, list)) and 0 < len(v) <= 64 and k not in given
+            and all(issubclass(type(a), np.ndarray) for a in v))]
 
 
 class Cell:
@@ -128,7 +129,7 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
         containers: when given, the dicts and objects walked into are appended to it (in walk order; not the lists,
             which a program loading its data grows at every row).
     """
-    if isinstance(root, Cell):
+    if type(root) is Cell:
         root = root.contents
     seen: set[int] = {id(root)}
     frontier: list[tuple[Path, Any]] = [((), root)]
@@ -147,73 +148,60 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
                     continue
                 seen.add(cid)
                 p = (*path, step)
-                if isinstance(child, np.ndarray):
+                if issubclass(type(child), np.ndarray):
                     if child.dtype.kind == "f" and child.ndim >= 1 and child.size >= 1:
                         yield p, child
                 else:
                     nxt.append((p, child))
-                    if containers is not None and not isinstance(child, (list, tuple, FrameLocals, *ATOMS)):
+                    if containers is not None and not issubclass(type(child), (list, tuple, FrameLocals, *ATOMS)):
                         containers.append(child)
         frontier = nxt
 
 
-def _skipped(obj: Any, types: tuple[type, ...]) -> bool:
-    """``isinstance(obj, types)``, and True for objects that refuse the question.
-
-    An abstract class's instance check reads ``obj.__class__``, which objects with their own
-    ``__getattribute__`` may refuse (NumPy's ``NpzFile.f`` raises AttributeError for every name not in the
-    archive): such objects are not walked into.
-    """
-    try:
-        return isinstance(obj, types)
-    except Exception:  # noqa: BLE001 - whatever the object's own attribute access raises
-        return True
-
-
 _ATOM_TYPES = frozenset(t for t in ATOMS if isinstance(t, type))
-"""The exact types of :data:`ATOMS`: a set lookup tells most items of a list before the instance check does."""
+"""The exact types of :data:`ATOMS`: a set lookup tells most items of a list before the subclass check does."""
 
 
 def _numbers(v: Any) -> bool:
     """A number, or a list or tuple of numbers (its first and last items are: a row of a data set kept as lists)."""
-    if type(v) in _ATOM_TYPES or isinstance(v, ATOMS):
+    if type(v) in _ATOM_TYPES or issubclass(type(v), ATOMS):
         return True
-    return type(v) in (list, tuple) and len(v) > 0 and isinstance(v[0], ATOMS) and isinstance(v[-1], ATOMS)
+    return type(v) in (list, tuple) and len(v) > 0 and issubclass(type(v[0]), ATOMS) and issubclass(type(v[-1]), ATOMS)
 
 
 def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tuple[str, Any], Any]]:
-    if isinstance(obj, Cell):
+    if type(obj) is Cell:
         obj = obj.contents
-    if isinstance(obj, FrameLocals):
+    if type(obj) is FrameLocals:
         for k, v in obj.arrays():
             yield ("item", k), v
         return
-    if isinstance(obj, type):  # a class of the program's module, reached from its globals: its class attributes
+    if issubclass(type(obj), type):  # a class of the program's module, reached from its globals: its class attributes
         for k, v in list(vars(obj).items()):
-            if not k.startswith("__") and not _skipped(v, (*ATOMS, *_SKIP_TYPES)):
+            if not k.startswith("__") and not issubclass(type(v), (*ATOMS, *_SKIP_TYPES)):
                 yield ("attr", k), v
         return
-    if _skipped(obj, (*ATOMS, *_SKIP_TYPES, set, frozenset)):
+    if issubclass(type(obj), (*ATOMS, *_SKIP_TYPES, set, frozenset)):
         return
-    if isinstance(obj, (list, tuple)):
+    if issubclass(type(obj), (list, tuple)):
         if len(obj) > 8 and _numbers(obj[0]) and _numbers(obj[-1]):
             # a row of numbers, or a table of such rows (a data set kept as lists: ``[[v] for v in sample]``, a list
             # of pixel rows): no array to find, and walking it costs (64 x 64 items at every walk of a root)
             return
         for i, v in enumerate(obj[:max_items]):
-            if type(v) not in _ATOM_TYPES and not _skipped(v, ATOMS):
+            if type(v) not in _ATOM_TYPES and not issubclass(type(v), ATOMS):
                 yield ("item", i), v
         return
-    if isinstance(obj, dict):
+    if issubclass(type(obj), dict):
         for i, (k, v) in enumerate(obj.items()):
             if i >= max_items and not top_globals:
                 return
-            if top_globals and (not isinstance(k, str) or k.startswith("__")):
+            if top_globals and (not issubclass(type(k), str) or k.startswith("__")):
                 continue
-            if top_globals and isinstance(v, type) and v.__module__ == obj.get("__name__"):
+            if top_globals and issubclass(type(v), type) and v.__module__ == obj.get("__name__"):
                 yield ("item", k), v  # the module's own class: weights may be its class attributes (Net.W1 -= ...)
                 continue
-            if _skipped(v, (*ATOMS, *_SKIP_TYPES)):
+            if issubclass(type(v), (*ATOMS, *_SKIP_TYPES)):
                 continue
             yield ("item", k), v
         return
@@ -223,16 +211,8 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
     d = own_dict(obj)
     if isinstance(d, dict):
         for k, v in list(d.items()):
-            if not k.startswith("__") and not _skipped(v, (*ATOMS, *_SKIP_TYPES)):
+            if not k.startswith("__") and not issubclass(type(v), (*ATOMS, *_SKIP_TYPES)):
                 yield ("attr", k), v
-
-
-def own_dict(obj: Any) -> Any:
-    """``obj.__dict__`` (None without one), read without running the program's ``__getattr__`` or ``__getattribute__``."""
-    try:
-        return object.__getattribute__(obj, "__dict__")
-    except (AttributeError, TypeError):
-        return None
 
 
 def resolve(root: Any, path: Path) -> Any:
@@ -244,7 +224,7 @@ def resolve(root: Any, path: Path) -> Any:
     obj = root
     try:
         for kind, key in path:
-            if isinstance(obj, Cell):
+            if type(obj) is Cell:
                 obj = obj.contents
             obj = own_dict(obj)[key] if kind == "attr" else obj[key]
     except (AttributeError, LookupError, TypeError):
@@ -291,10 +271,10 @@ def alias_path(root: Any, path: Path, prefer: Callable[[str], bool]) -> Path:
     parent, head = resolve(root, path[:-2]), resolve(root, path[:-1])
     if head is None or parent is None:
         return path
-    items = parent.items() if isinstance(parent, dict) else (own_dict(parent) or {}).items()
-    kind = "item" if isinstance(parent, dict) else "attr"
+    items = parent.items() if issubclass(type(parent), dict) else (own_dict(parent) or {}).items()
+    kind = "item" if issubclass(type(parent), dict) else "attr"
     for k, v in list(items):
-        if v is head and isinstance(k, str):
+        if v is head and issubclass(type(k), str):
             p = (*path[:-2], (kind, k), path[-1])
             if p != path and prefer(path_text(p)):
                 return p
@@ -307,7 +287,7 @@ def path_text(path: Path, prefix: str = "") -> str:
     for i, (kind, key) in enumerate(path):
         if kind == "attr":
             out = f"{out}.{key}" if out else key
-        elif i == 0 and not prefix and isinstance(key, str):
+        elif i == 0 and not prefix and issubclass(type(key), str):
             out = key  # a global name
         else:
             out = f"{out}[{key!r}]"

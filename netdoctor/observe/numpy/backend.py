@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.observe.loops import Coverage, LoopProgress
 from netdoctor.observe.numpy.activations import (
     RING,
@@ -53,7 +54,7 @@ from netdoctor.observe.numpy.activations import (
     _record_activations,
     _users_class,
 )
-from netdoctor.observe.numpy.arrays import Path, path_reader, resolve, weak
+from netdoctor.observe.numpy.arrays import Path, own_dict, path_reader, resolve, weak
 from netdoctor.observe.numpy.counting import _count_ahead, _count_plan, _counted
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.holding import StepHold
@@ -684,7 +685,7 @@ class NumpyBackend:
             return self._gradients_after_last_update()
         with np.errstate(all="ignore"):
             bad = [prm.text for prm, a in zip(self.params, self._arrays())
-                   if isinstance(a, np.ndarray) and a.dtype.kind in "fc" and not np.isfinite(a).all()]
+                   if is_array(a) and a.dtype.kind in "fc" and not np.isfinite(a).all()]
         if not bad:
             return ""
         return (f"from update {self.updates:,} on, updates were not counted: the weights became non-finite "
@@ -773,15 +774,15 @@ class NumpyBackend:
         if role & _FORWARD:
             stored = self.output_attr.get(code)
             if value is None and stored:
-                value = getattr(frame.f_locals.get("self"), stored, None)
+                value = (own_dict(frame.f_locals.get("self")) or {}).get(stored)
             self._forward_return(frame, value)
         if role & _HELPER:
             self._helper_last[id(value)] = (weak(value), self._helper_pending, *self._helper_site)
             self._helper_returns += 1
             self._built_target(value)
-            if isinstance(value, np.ndarray) and value.base is not None and self._helper_returns % 2 == 0:
+            if issubclass(type(value), np.ndarray) and value.base is not None and self._helper_returns % 2 == 0:
                 self._served_view("", value, frame, table=2)  # a row of a table returned again: the same values
-        elif role & (_CONTRIB | _UPDATER | _PROBE | _TABLE) and not role & _FORWARD and isinstance(value, np.ndarray) and (
+        elif role & (_CONTRIB | _UPDATER | _PROBE | _TABLE) and not role & _FORWARD and issubclass(type(value), np.ndarray) and (
                 value.base is not None):
             # rows of a long-lived table returned by any other function of the program (a target helper taken for the
             # step because it runs while the parameters move, an output error computed on a row in place): the same
@@ -791,7 +792,7 @@ class NumpyBackend:
                 self._served_view("", value, frame, table=2)
         if role & _EVALUATOR:
             self._close_segments(code)
-            if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+            if issubclass(type(value), (int, float, np.number)) and not issubclass(type(value), bool):
                 self.returns.setdefault(code, []).append(float(value))
         if role & _PROBE:
             self._probe_return(frame, value)
@@ -962,7 +963,7 @@ class NumpyBackend:
         buffers = {id(resolve(best.obj, prm.buffer)) for prm in self.params if prm.buffer is not None}
         for p, text in net.constants:
             a = resolve(best.obj, p)
-            if isinstance(a, np.ndarray) and id(a) not in buffers:
+            if issubclass(type(a), np.ndarray) and id(a) not in buffers:
                 self._constants.append(self._watched_constant(p, text, a))
         self.mutated = {}
         if net.frozen and self.style == "accumulate":

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.buffers.roles import is_constant
 from netdoctor.observe.numpy.arrays import (
     Containers,
@@ -89,13 +90,13 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
     for (rid, p), st in paths.items():
         if st.cache:
             a = resolve(roots[rid].obj, p) if rid in roots else None
-            if isinstance(a, np.ndarray):
+            if is_array(a):
                 caches[id(a)] = a
             continue
         if code in st.where and st.inplace:
             continue  # what the function itself accumulated into (gradients) is not a layer it computes with
         a = resolve(roots[rid].obj, p) if rid in roots else None
-        if not isinstance(a, np.ndarray) or id(a) in seen:
+        if not is_array(a) or id(a) in seen:
             continue
         seen.add(id(a))
         if len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text) and array_role(st.text) != "buffer":
@@ -277,9 +278,9 @@ def read_beside_weights(params: list[tuple[Path, PathStats]], functions: dict[Co
     beside = set().union(*(readers.get(w, set()) for w in weights))
     for w in weights:
         holder = space.get(w)
-        if not isinstance(holder, (np.ndarray, dict, list, tuple, types.ModuleType, type)) and holder is not None:
+        if not issubclass(type(holder), (np.ndarray, dict, list, tuple, types.ModuleType, type)) and holder is not None:
             methods = {f.__code__ for cls in type(holder).__mro__[:-1] for f in vars(cls).values()
-                       if isinstance(f, types.FunctionType)}
+                       if issubclass(type(f), types.FunctionType)}
             beside |= methods & functions.keys()
     if not beside:
         return params
@@ -334,7 +335,7 @@ class Classifier:
             if root.replaced:
                 continue
             mine = [(k, st) for k, st in self.paths.items() if k[0] == rid]
-            if force and isinstance(root.obj, FrameLocals) and getattr(self.functions.get(root.obj.frame.f_code), "calls", 0) > 1:
+            if force and issubclass(type(root.obj), FrameLocals) and getattr(self.functions.get(root.obj.frame.f_code), "calls", 0) > 1:
                 continue  # the locals of a function called at every step are its temporaries, rebuilt per call
             if force:
                 hits = [st for _, st in mine if self._frozen_like(st, shapes)]
@@ -343,14 +344,14 @@ class Classifier:
             # matrices decide; between equals, a container named like gradients is not the network (a tie broken
             # by a name), then the most arrays, then a container over the module's globals
             score = (sum(len(st.shape) == 2 and min(st.shape) > 1 for st in hits), 0 if array_role(root.prefix) == "buffer" else 1,
-                     len(hits), 0 if root.globals_root or isinstance(root.obj, FrameLocals) else 1)
+                     len(hits), 0 if root.globals_root or issubclass(type(root.obj), FrameLocals) else 1)
             if hits and score > best_score:
                 best, best_score = root, score
         if best is None:
             return None, {}
         rid = next(k for k, r in self.roots.items() if r is best)
         stats = {p: st for (r, p), st in self.paths.items() if r == rid}
-        if best.globals_root or isinstance(best.obj, FrameLocals) or not best.prefix:
+        if best.globals_root or issubclass(type(best.obj), FrameLocals) or not best.prefix:
             return best, stats
         # the containers beside it that training writes into (lists of biases, gradient dicts), by their names
         # (written by the same function as its parameters, or holding matrices of their shapes written in place:
@@ -360,7 +361,7 @@ class Classifier:
         group = {best.prefix: best.obj}
         held = {fp[0] for fp in best.scan.values()}  # the arrays already in (a container reached twice is taken once)
         for r, root in self.roots.items():
-            if (r == rid or root.globals_root or isinstance(root.obj, FrameLocals) or not root.prefix or root.prefix in group
+            if (r == rid or root.globals_root or issubclass(type(root.obj), FrameLocals) or not root.prefix or root.prefix in group
                     or root.replaced):
                 continue
             arrays = {fp[0] for fp in root.scan.values()}

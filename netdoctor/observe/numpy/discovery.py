@@ -130,7 +130,7 @@ def count_gradients(func: FuncStats, frame: FrameType, value: Any, written: list
         return
     computed = flat_arrays(value) + [a for _, a, _ in written]
     if frame.f_code.co_name != "<module>":
-        computed += [v for v in list(frame.f_locals.values()) if isinstance(v, np.ndarray) and v.dtype.kind == "f"]
+        computed += [v for v in list(frame.f_locals.values()) if issubclass(type(v), np.ndarray) and v.dtype.kind == "f"]
     kept = {fp[0] for root in roots.values() for fp in root.scan.values()}  # the roots' own arrays
     shapes = {tuple(a.shape) for a in computed if id(a) not in kept} & persistent
     if len(shapes) >= 2 and any(len(s) == 2 and min(s) > 1 for s in shapes):
@@ -168,7 +168,7 @@ def weights_moved(stats: list[PathStats]) -> bool:
 
 def _held(obj: Any) -> Any:
     """A root's container now (what its closure cell holds, for a :class:`Cell`)."""
-    return obj.contents if isinstance(obj, Cell) else obj
+    return obj.contents if type(obj) is Cell else obj
 
 
 def _cell_of(frame: FrameType, name: str) -> Any:
@@ -183,7 +183,7 @@ def _cell_of(frame: FrameType, name: str) -> Any:
     i = code.co_freevars.index(name)
     value = frame.f_locals.get(name)
     for f in gc.get_referrers(code):
-        if isinstance(f, FunctionType) and f.__code__ is code and f.__closure__ is not None and i < len(f.__closure__):
+        if type(f) is FunctionType and f.__code__ is code and f.__closure__ is not None and i < len(f.__closure__):
             cell = f.__closure__[i]
             try:
                 if cell.cell_contents is value:
@@ -197,9 +197,9 @@ def _items(obj: Any) -> int:
     """How many items (a dict, list or tuple) or attributes (an object) the container itself holds; -1 for a
     function's locals (read only by a walk)."""
     obj = _held(obj)
-    if isinstance(obj, (dict, list, tuple)):
+    if issubclass(type(obj), (dict, list, tuple)):
         return len(obj)
-    if isinstance(obj, FrameLocals):
+    if type(obj) is FrameLocals:
         return -1
     d = own_dict(obj)
     return len(d) if isinstance(d, dict) else -1
@@ -226,7 +226,7 @@ def root_arrays(root: Root, walk: bool) -> list[tuple[Path, np.ndarray]]:
     out = []
     for p in root.paths:
         a = resolve(root.obj, p)
-        if isinstance(a, np.ndarray) and a.dtype.kind == "f" and a.size:
+        if issubclass(type(a), np.ndarray) and a.dtype.kind == "f" and a.size:
             out.append((p, a))
     return out
 
@@ -285,7 +285,7 @@ class Discovery:
         func.calls += 1
         loc = frame.f_locals
         n_args = code.co_argcount + code.co_kwonlyargcount
-        func.args = [v for v in (loc.get(n) for n in code.co_varnames[: code.co_argcount]) if isinstance(v, (np.ndarray, list))]
+        func.args = [v for v in (loc.get(n) for n in code.co_varnames[: code.co_argcount]) if issubclass(type(v), (np.ndarray, list))]
         if self.options.net is not None:
             if not self._explicit(frame):
                 return None
@@ -352,7 +352,7 @@ class Discovery:
             if root is None:
                 skip = function_loop_names(code.co_filename, code.co_firstlineno)
                 self._add_root(FrameLocals(frame), "", skip=skip, key=key)
-            elif isinstance(root.obj, FrameLocals) and root.obj.frame is not frame:
+            elif type(root.obj) is FrameLocals and root.obj.frame is not frame:
                 root.obj = FrameLocals(frame)
         written = self._scan(frame, call=False)
         func = self.functions.get(frame.f_code) if frame.f_code.co_name != "<module>" else None  # (never hash a module's code)
@@ -408,7 +408,7 @@ class Discovery:
         key = id(obj) if key is None else key
         if key in self.roots or len(self.roots) >= MAX_ROOTS:
             return
-        if globals_root and isinstance(obj.get("__file__"), str):
+        if globals_root and issubclass(type(obj.get("__file__")), str):
             skip = loop_names(obj["__file__"])
         self.roots[key] = Root(obj, prefix, globals_root, skip)
 
@@ -424,7 +424,7 @@ class Discovery:
         for klass in kind.__mro__[:-1]:
             for v in vars(klass).values():
                 # Python functions only: a compiled extension's methods carry relative file names ("numpy/random/...")
-                if isinstance(v, FunctionType) and self.tracer.user_code(v.__code__):
+                if type(v) is FunctionType and self.tracer.user_code(v.__code__):
                     return True
         module = sys.modules.get(getattr(kind, "__module__", "") or "")
         where = getattr(module, "__file__", None)
@@ -433,20 +433,20 @@ class Discovery:
     def _holds_arrays(self, v: Any) -> bool:
         """A dict, list or tuple with a float array among its first items (or in their items: a list of layers,
         a tuple of dicts), or an object of the user's classes: a place a network can live."""
-        if isinstance(v, dict):
+        if issubclass(type(v), dict):
             items = list(v.values())[:32]
-        elif isinstance(v, (list, tuple)):
+        elif issubclass(type(v), (list, tuple)):
             items = list(v[:32])
-        elif v is not None and not isinstance(v, (np.ndarray, type)) and hasattr(type(v), "__dict__") and self.user_class(v):
+        elif v is not None and not issubclass(type(v), (np.ndarray, type)) and hasattr(type(v), "__dict__") and self.user_class(v):
             return True
         else:
             return False
         for x in items:
-            if isinstance(x, np.ndarray) and x.dtype.kind == "f":
+            if issubclass(type(x), np.ndarray) and x.dtype.kind == "f":
                 return True
-            inner = list(x.values())[:8] if isinstance(x, dict) else list(x[:8]) if isinstance(x, (list, tuple)) else (
-                list(vars(x).values())[:16] if hasattr(x, "__dict__") and not isinstance(x, type) and self.user_class(x) else [])
-            if any(isinstance(y, np.ndarray) and y.dtype.kind == "f" for y in inner):
+            inner = list(x.values())[:8] if issubclass(type(x), dict) else list(x[:8]) if issubclass(type(x), (list, tuple)) else (
+                list(own_dict(x).values())[:16] if own_dict(x) is not None and not issubclass(type(x), type) and self.user_class(x) else [])
+            if any(issubclass(type(y), np.ndarray) and y.dtype.kind == "f" for y in inner):
                 return True
         return False
 

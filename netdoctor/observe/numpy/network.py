@@ -52,9 +52,9 @@ class Root:
     @property
     def place(self) -> str:
         """Where the arrays live, for the report's header: ``params``, ``weights, biases``, ``globals``, ``the locals of main()``."""
-        if isinstance(self.obj, Containers):
+        if issubclass(type(self.obj), Containers):
             return ", ".join(self.obj)
-        if isinstance(self.obj, FrameLocals):
+        if issubclass(type(self.obj), FrameLocals):
             return f"the locals of {self.obj.frame.f_code.co_name}()"
         return self.prefix or "globals"
 

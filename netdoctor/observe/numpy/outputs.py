@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.observe.numpy.activations import RING
-from netdoctor.observe.numpy.arrays import weak
+from netdoctor.observe.numpy.arrays import own_dict, weak
 from netdoctor.observe.numpy.roles import Role, class_rows, code_like, scalar_of
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import add_output_error
@@ -34,9 +35,9 @@ def _output_rows(self: NumpyBackend, value: Any) -> np.ndarray | None:
     """The output rows (N, n_out) in a returned value: the array itself, or the last such array of a tuple."""
     if not self.layout:
         return None
-    seq = [value] if isinstance(value, np.ndarray) else list(value)[::-1] if isinstance(value, (tuple, list)) and len(value) <= 8 else []
+    seq = [value] if issubclass(type(value), np.ndarray) else list(value)[::-1] if issubclass(type(value), (tuple, list)) and len(value) <= 8 else []
     for v in seq:
-        if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+        if issubclass(type(v), np.ndarray) and v.dtype.kind == "f":
             rows = class_rows(v, self.layout[1][-1], self.layout[1][0], outputs=True)
             if rows is not None and rows.size:
                 return rows
@@ -47,8 +48,8 @@ def _forward_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
     rows = self._output_rows(value)
     if rows is None:
         return
-    out = value if isinstance(value, np.ndarray) else next(
-        (v for v in value if isinstance(v, np.ndarray) and v.size == rows.size), None)
+    out = value if issubclass(type(value), np.ndarray) else next(
+        (v for v in value if issubclass(type(v), np.ndarray) and v.size == rows.size), None)
     if self._compare_misses < 64:
         self._out = weak(out) if out is not None else None
         self._compare_left = 8
@@ -111,16 +112,16 @@ def _probe_call(self: NumpyBackend, frame: FrameType) -> None:
     n_in = self.layout[1][0] if self.layout else -1
     # an input sample: an array with the input's width, or a list of that length (pixels, or one-element rows)
     given = self._probe_inputs[id(frame)] = any(
-        (isinstance(v, np.ndarray) and n_in in v.shape) or (isinstance(v, list) and len(v) == n_in)
+        (is_array(v) and n_in in v.shape) or (v is not None and issubclass(type(v), list) and len(v) == n_in)
         for v in (frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]))
     me = frame.f_locals.get("self")
-    if not given and not code.co_argcount - 1 and isinstance(getattr(me, "__dict__", None), dict):
+    if not given and not code.co_argcount - 1 and isinstance(own_dict(me), dict):
         # a method handed nothing (``net.forward()``): the batch the loop set on the object (``net.xb = X[idx]``),
         # an array with the input width of no parameter's shape, stands for the argument
         given = self._probe_inputs[id(frame)] = self._holds_batch(me, n_in)
-    if given and me is not None and isinstance(getattr(me, "__dict__", None), dict):
+    if given and me is not None and isinstance(own_dict(me), dict):
         # a forward may keep its output on the object instead of returning it: what it rebinds tells
-        self._probe_attrs[id(frame)] = {k: weak(v) for k, v in vars(me).items() if isinstance(v, np.ndarray)}
+        self._probe_attrs[id(frame)] = {k: weak(v) for k, v in own_dict(me).items() if issubclass(type(v), np.ndarray)}
 
 
 def _holds_batch(self: NumpyBackend, obj: Any, width: int) -> bool:
@@ -128,9 +129,9 @@ def _holds_batch(self: NumpyBackend, obj: Any, width: int) -> bool:
     parameter and has no parameter's shape (a batch set on it)."""
     arrays = [t.read() for t in self._tracked()]
     ids = {id(a) for a in arrays}
-    shapes = {a.shape for a in arrays if isinstance(a, np.ndarray)}
-    return any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and width in v.shape and id(v) not in ids
-               and v.shape not in shapes for v in list(vars(obj).values())[:64])
+    shapes = {a.shape for a in arrays if issubclass(type(a), np.ndarray)}
+    return any(issubclass(type(v), np.ndarray) and v.dtype.kind == "f" and width in v.shape and id(v) not in ids
+               and v.shape not in shapes for v in list(own_dict(obj).values())[:64])
 
 
 def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
@@ -142,7 +143,7 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
         name = self._stored_output(frame, before)
         if name:
             self.output_attr[code] = name
-            value = getattr(frame.f_locals["self"], name)
+            value = own_dict(frame.f_locals["self"])[name]
     left = self._probe_left.get(code, 8) - 1
     self._probe_left[code] = left
     role = self._roles.get(code, 0)
@@ -161,7 +162,7 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
                 self.forward.add(code)
                 self._forward_return(frame, value)
                 return
-    if isinstance(value, np.ndarray) and self._table_row(value):
+    if issubclass(type(value), np.ndarray) and self._table_row(value):
         # a row of a code table (a target helper whose row fits no layout: (10,) against (10, 1) outputs): kept
         # watched, so that a row written in place is seen when it comes back (mutated-constant)
         self._roles[code] = role | _TABLE
@@ -173,8 +174,8 @@ def _stored_output(self: NumpyBackend, frame: FrameType, before: dict[str, Calla
     """The attribute a forward that returned nothing rebound to an array of output rows (``self.output``), or ""."""
     me = frame.f_locals.get("self")
     found = ""
-    for k, v in getattr(me, "__dict__", {}).items():
-        if isinstance(v, np.ndarray) and (k not in before or before[k]() is not v) and self._output_rows(v) is not None:
+    for k, v in (own_dict(me) or {}).items():
+        if issubclass(type(v), np.ndarray) and (k not in before or before[k]() is not v) and self._output_rows(v) is not None:
             found = k  # the last one written in the object's order: layers' outputs come before the network's
     return found
 

@@ -101,7 +101,7 @@ def clone(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None = None, 
     i = id(x)
     if i in memo:
         return memo[i]
-    if isinstance(x, _ATOMIC):
+    if issubclass(type(x), _ATOMIC):
         return x
     memo.setdefault(id(memo), []).append(x)  # the original stays alive while the memo lives: its id is not reused
     t = type(x)
@@ -262,7 +262,7 @@ def _children(v: Any) -> list[tuple[tuple[str, Any], Any]]:
         return [(("key", k), x) for k, x in v.items() if type(k) in (str, int)]
     if t in (list, tuple) and len(v) <= 64:
         return [(("item", i), x) for i, x in enumerate(v)]
-    if isinstance(v, _ATOMIC) or isinstance(v, (types.FunctionType, types.MethodType)) or not _plain_class(t):
+    if issubclass(type(v), _ATOMIC) or issubclass(type(v), (types.FunctionType, types.MethodType)) or not _plain_class(t):
         return []
     try:
         d = object.__getattribute__(v, "__dict__")
@@ -293,7 +293,7 @@ def float_arrays(roots: dict[tuple[str, str], Any], depth: int = 3, limit: int =
 
 def _code_like(v: Any) -> bool:
     """A module, a class or a function: not data a forward stores its output in."""
-    return isinstance(v, (type, types.ModuleType, types.FunctionType))
+    return issubclass(type(v), (type, types.ModuleType, types.FunctionType))
 
 
 def read_path(root: Any, steps: Path) -> Any:
@@ -401,7 +401,7 @@ class Replay:
         the call saw, also in arrays no one told it were parameters (they moved with the step)."""
         for name in self.code.co_names:
             v = dict.get(self.globals.module, name)
-            if v is not None and not _code_like(v) and not isinstance(v, types.BuiltinFunctionType):
+            if v is not None and not _code_like(v) and not issubclass(type(v), types.BuiltinFunctionType):
                 self.globals[name]
 
     def roots(self) -> dict[tuple[str, str], Any]:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import holds_numbers
+
 __all__ = ["Role", "persistent_writer", "proportional_to", "is_reset", "float_2d", "ordered_like", "rises_with", "ordered_by_sample", "computed_by_layer", "layer_sums", "normalised_from", "scalar_of", "bounded",
            "one_hot", "code_like", "one_top", "flat_arrays", "class_rows"]
 
@@ -113,14 +115,14 @@ def is_reset(old: np.ndarray, new: np.ndarray) -> bool:
 
 def float_2d(v: Any) -> np.ndarray | None:
     """An argument as a float array of at most 2 dimensions (a list of numbers or of one-element rows too), or None."""
-    if isinstance(v, list):
-        if not v or len(v) > 100_000:
+    if issubclass(type(v), list):
+        if not holds_numbers(v) or len(v) > 100_000:
             return None
         try:
             v = np.asarray(v, dtype=float)
         except (TypeError, ValueError):
             return None
-    if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and 1 <= v.ndim <= 2 and v.size:
+    if issubclass(type(v), np.ndarray) and v.dtype.kind in "fiu" and 1 <= v.ndim <= 2 and v.size:
         return v.astype(float, copy=False)
     return None
 
@@ -238,11 +240,11 @@ def normalised_from(c: np.ndarray, z: np.ndarray) -> bool:
 
 def scalar_of(v: Any) -> float | None:
     """A number given as itself, or wrapped once: ``[0.0039]``, ``np.array([[3.0]])`` (a label popped off a row of columns)."""
-    if isinstance(v, (list, tuple)) and len(v) == 1:
+    if issubclass(type(v), (list, tuple)) and len(v) == 1:
         v = v[0]
-    if isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
+    if issubclass(type(v), np.ndarray) and v.size == 1 and v.dtype.kind in "fiu":
         v = v.reshape(())[()]
-    if isinstance(v, (int, float, np.number)) and not isinstance(v, (bool, np.bool_)):
+    if issubclass(type(v), (int, float, np.number)) and not issubclass(type(v), (bool, np.bool_)):
         return float(v)
     return None
 
@@ -304,13 +306,13 @@ def one_top(rows: np.ndarray) -> bool:
 
 
 def flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
-    if isinstance(value, np.ndarray):
+    if issubclass(type(value), np.ndarray):
         return [value] if value.dtype.kind == "f" else []
     if depth >= 2:
         return []
-    if isinstance(value, (list, tuple)):
+    if issubclass(type(value), (list, tuple)):
         return [a for v in value[:32] for a in flat_arrays(v, depth + 1)]
-    if isinstance(value, dict):
+    if issubclass(type(value), dict):
         return [a for v in list(value.values())[:32] for a in flat_arrays(v, depth + 1)]
     return []
 

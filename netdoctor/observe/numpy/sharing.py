@@ -108,7 +108,7 @@ class SharedBuffers:
         start, self._stale_bytes = self._stale_bytes, {}
         if paths and not self.found and self.scans < SCANS:
             # only buffers the call summed into, in place: the gradient function's own locals name what it reads too
-            paths = [p for p in paths if isinstance(a := resolve(root.obj, p), np.ndarray) and id(a) in start
+            paths = [p for p in paths if issubclass(type(a := resolve(root.obj, p)), np.ndarray) and id(a) in start
                      and _sampled(a) != start[id(a)]]
             targets, _ = _targets(root, paths)
             # only buffers still the objects they were when the window started: one the call rebound to an array it
@@ -144,9 +144,9 @@ class SharedBuffers:
         out: list[tuple[str, Any, str, frozenset[str]]] = []
         seen: set[int] = set()
         obj = root.obj
-        if isinstance(obj, Cell):
+        if issubclass(type(obj), Cell):
             obj = obj.contents
-        if isinstance(obj, FrameLocals):
+        if issubclass(type(obj), FrameLocals):
             obj = dict(obj.frame.f_locals)
         name = "module globals" if root.globals_root else (f"`{root.prefix}`" if root.prefix else "the network's containers")
         out.append((name, obj, root.prefix, root.skip))
@@ -170,10 +170,10 @@ def _sampled(a: np.ndarray) -> bytes:
 
 def _holds_something(obj: Any) -> bool:
     """An array, or a list or dict of arrays, not all zeros: what a window starts from when the reset kept it."""
-    if isinstance(obj, np.ndarray):
+    if issubclass(type(obj), np.ndarray):
         return bool(np.any(obj))
-    values = obj.values() if isinstance(obj, dict) else obj
-    return any(isinstance(v, np.ndarray) and np.any(v) for v in list(values))
+    values = obj.values() if issubclass(type(obj), dict) else obj
+    return any(issubclass(type(v), np.ndarray) and np.any(v) for v in list(values))
 
 
 def _beside(root: Root, params: list[Param], caches: list[Path], paired: list[Path]) -> list[tuple[Path, np.ndarray]]:
@@ -191,13 +191,13 @@ def _targets(root: Root, paths: list[Path]) -> tuple[dict[int, tuple[str, Any]],
     arrays: list[np.ndarray] = []
     for path in paths:
         b = resolve(root.obj, path)
-        if not isinstance(b, np.ndarray) or id(b) in out:
+        if not issubclass(type(b), np.ndarray) or id(b) in out:
             continue
         arrays.append(b)
         out[id(b)] = (path_text(path, root.prefix), b)
         if len(path) > 1:
             head = resolve(root.obj, path[:-1])
-            if isinstance(head, (list, dict)):
+            if issubclass(type(head), (list, dict)):
                 out.setdefault(id(head), (path_text(path[:-1], root.prefix), head))
     return out, arrays
 

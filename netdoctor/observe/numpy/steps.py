@@ -315,7 +315,7 @@ class Steps:
             list(frame.f_locals.items())[:256] if frame is not None else [])
         names: dict[int, str] = {}
         for k, v in extra:
-            if isinstance(v, np.ndarray) and v.shape in shapes and v.dtype.kind == "f":
+            if issubclass(type(v), np.ndarray) and v.shape in shapes and v.dtype.kind == "f":
                 pools[v.shape].append((None, id(v), entries(v, self.index(v.shape)).astype(float)))
                 if k:
                     names.setdefault(id(v), k)

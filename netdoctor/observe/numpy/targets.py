@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.observe.numpy.roles import class_rows, code_like, multi_hot, one_hot, one_top, soft_targets
 from netdoctor.observe.numpy.tallies import ClassTally
@@ -182,7 +183,7 @@ def _linear_error(loc: dict[str, Any], targets: np.ndarray | None) -> np.ndarray
 
 
 def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | None:
-    same = [v for v in list(loc.values())[:64] if isinstance(v, np.ndarray) and v.shape == targets.shape
+    same = [v for v in list(loc.values())[:64] if issubclass(type(v), np.ndarray) and v.shape == targets.shape
             and v.dtype.kind == "f" and v is not targets and np.isfinite(v).all()]
     for o in same:
         with np.errstate(all="ignore"):
@@ -209,11 +210,11 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
     if self.contrib_calls % 4 == 1:
         for name in code.co_varnames[: code.co_argcount]:
             v = loc.get(name)
-            if isinstance(v, np.ndarray) and v.base is not None:
+            if is_array(v) and v.base is not None:
                 self._served_view(name, v, frame)
     for name in code.co_varnames[: code.co_argcount]:
         v = loc.get(name)
-        if isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub":
+        if is_array(v) and v.size and v.dtype.kind in "fiub":
             if v.size == n_out and v.ndim <= 2 and n_out != n_in:
                 # one target vector (a per-sample program): decoded once per distinct vector
                 key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
@@ -290,7 +291,7 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
         return
     for name in names:
         v = loc.get(name)
-        if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or v is out:
+        if not (is_array(v) and v.size and v.dtype.kind in "fiub") or v is out:
             continue
         rows = class_rows(v, sizes[-1], sizes[0])
         if rows is None or not _encodes_classes(rows, several=False) and not (
@@ -345,7 +346,7 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
     self._inline_tries += not self._inline_name
     for name in (self._inline_name,) if self._inline_name in names else sorted(names):
         v = loc.get(name)
-        if not (isinstance(v, np.ndarray) and v.size and v.dtype.kind in "fiub") or n_out == n_in:
+        if not (is_array(v) and v.size and v.dtype.kind in "fiub") or n_out == n_in:
             continue
         if v.size == n_out and v.ndim <= 2 and v.dtype.kind == "f":
             # one target vector (a per-sample loop): decoded once per distinct vector, as a handed one is
@@ -433,7 +434,7 @@ def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: i
 
 def _built_target(self: NumpyBackend, value: Any) -> None:
     """Tally a code row the target builder returned, while the training step has not been seen handed targets."""
-    if self.target_samples or not isinstance(value, np.ndarray) or not self.layout or value.dtype.kind != "f":
+    if self.target_samples or not issubclass(type(value), np.ndarray) or not self.layout or value.dtype.kind != "f":
         return
     n_out, n_in = self.layout[1][-1], self.layout[1][0]
     built = self.built_targets
@@ -487,13 +488,13 @@ def _labels_from(self: NumpyBackend, frame: FrameType, caller: CodeType) -> None
         return
     n_out = self.layout[1][-1]
     for name, v in frame.f_locals.items():
-        if isinstance(v, np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == self.layout[1][0] + 1:
+        if issubclass(type(v), np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == self.layout[1][0] + 1:
             col = v[:, 0]
             if np.all(col == np.round(col)) and col.min() >= 0 and col.max() < n_out and len(np.unique(col)) > 1:
                 counts = np.bincount(col.astype(int), minlength=n_out)
                 self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
                 return
-        if (isinstance(v, np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu" and v.max(initial=0) < n_out
+        if (issubclass(type(v), np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu" and v.max(initial=0) < n_out
                 and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
             counts = np.bincount(v.astype(int), minlength=n_out)
             self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
@@ -510,7 +511,7 @@ def _errors_from_locals(self: NumpyBackend, frame: FrameType) -> None:
     n, c = T.shape
     raw = self._pending_raw
     for v in frame.f_locals.values():
-        if not (isinstance(v, np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
+        if not (issubclass(type(v), np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
             continue
         if raw is not None and np.array_equal(v, raw) or np.array_equal(v, T):
             continue  # the targets themselves (0.005/0.955 codes sum to 1 like probabilities)

@@ -38,6 +38,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from netdoctor.buffers.peek import holds_numbers
 from netdoctor.gradients.engine import NOISE_FACTOR, Problem, steps
 from netdoctor.gradients.judge import judge_per_coordinate
 from netdoctor.gradients.options import DEFAULT_H, Options, validate
@@ -106,6 +107,9 @@ def _class_axis(out: np.ndarray, t: np.ndarray) -> int:
 
 def _targets_like(out: np.ndarray, targets: Any) -> np.ndarray | None:
     """The targets as an array of the output's shape (class indices become one-hot), or None."""
+    if not issubclass(type(targets), (np.ndarray, np.number, int, float)) and not (
+            issubclass(type(targets), (list, tuple)) and holds_numbers(targets)):
+        return None  # no targets, and numpy would ask the object of the program how to read it
     try:
         t = np.asarray(targets, dtype=np.float64)
     except (TypeError, ValueError):

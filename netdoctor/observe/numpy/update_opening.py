@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.observe.numpy.arrays import path_text, walk_arrays
 from netdoctor.observe.numpy.replay import arg_values
 from netdoctor.observe.numpy.update_window import (
@@ -46,11 +47,11 @@ def _holds(v: Any, ids: set[int], shapes: set[tuple[int, ...]]) -> bool:
     """Whether ``v`` is a list or tuple with one of the arrays ``ids`` among its first 64 items (or among theirs: a list
     of ``[W, b]`` pairs), or whose first item is an array of one of ``shapes`` (a sample of a batch is never shaped
     like a weight matrix)."""
-    if not isinstance(v, (list, tuple)) or not v:
+    if not issubclass(type(v), (list, tuple)) or not v:
         return False
-    if any(isinstance(x, (list, tuple)) and any(id(y) in ids for y in x[:8]) for x in v[:64]):
+    if any(issubclass(type(x), (list, tuple)) and any(id(y) in ids for y in x[:8]) for x in v[:64]):
         return True  # the network's [W, b] pairs (``forward(layers, x)``)
-    return any(id(x) in ids for x in v[:64]) or (isinstance(v[0], np.ndarray) and v[0].shape in shapes)
+    return any(id(x) in ids for x in v[:64]) or (issubclass(type(v[0]), np.ndarray) and v[0].shape in shapes)
 
 
 def _under_way(frame: FrameType) -> bool:
@@ -59,14 +60,14 @@ def _under_way(frame: FrameType) -> bool:
     the network in the middle of it). A window opened there would miss what the step computed before (its forward
     among it) and pair the gradient with an inner call's output (a pre-activation): it opens at the next step."""
     args = {id(v) for v in arg_values(frame).values()}
-    return any(isinstance(v, np.ndarray) and v.dtype.kind == "f" and id(v) not in args
+    return any(issubclass(type(v), np.ndarray) and v.dtype.kind == "f" and id(v) not in args
                for v in list(frame.f_locals.values())[:256])
 
 
 def _held_targets(obj: Any, batch: dict[int, Any], shapes: set[tuple[int, ...]]) -> list[tuple[str, np.ndarray]]:
     """Target-like arrays the object that holds the batch holds beside it (``net.targets``), by attribute."""
     return [(name, v) for name, v in list(attrs_of(obj).items())[:64]
-            if isinstance(v, np.ndarray) and id(v) not in batch and v.shape not in shapes and targetish(v)][:8]
+            if issubclass(type(v), np.ndarray) and id(v) not in batch and v.shape not in shapes and targetish(v)][:8]
 
 
 def _shaped_arrays(root: Any, objects: list[Any]) -> list[tuple[str, np.ndarray, np.ndarray]]:
@@ -76,7 +77,7 @@ def _shaped_arrays(root: Any, objects: list[Any]) -> list[tuple[str, np.ndarray,
     shapes = {a.shape for a in objects}
     ids = {id(a) for a in objects}
     out: list[tuple[str, np.ndarray, np.ndarray]] = []
-    for path, a in walk_arrays(root, globals_root=isinstance(root, dict) and "__name__" in root, max_depth=3):
+    for path, a in walk_arrays(root, globals_root=issubclass(type(root), dict) and "__name__" in root, max_depth=3):
         if a.shape in shapes and id(a) not in ids and len(out) < 32:
             out.append((path_text(path), a, a.copy()))
     return out
@@ -112,7 +113,7 @@ def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], li
         held, batch = (found[0], found[1]), {id(found[2]): found[2]}
     arrays = [x for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)]
     network = {id(x) for x in arrays}
-    shapes = {x.shape for x in arrays if isinstance(x, np.ndarray)}
+    shapes = {x.shape for x in arrays if is_array(x)}
     if any(id(v) in network for v in given):
         # a call handed a parameter either applies the update (``sgd(W1, dW1, lr)``, ``step(p, g)``: what it is
         # handed with the input width in its shape is that parameter or its gradient) or computes the gradients
@@ -158,14 +159,14 @@ def _open(self: UpdateCheckRecorder, owner: FrameType, handed: list[FrameType], 
     try:
         params = tracked()
         objects = [p.read() for p in params]
-        if not params or not all(isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in objects):
+        if not params or not all(issubclass(type(a), np.ndarray) and a.dtype.kind == "f" for a in objects):
             return
         if not self._watch_return(owner) or self._quiet.get(owner.f_code, 0) >= 2:
             return
         buffer_objects = [p.buffer() if p.buffer is not None else None for p in params]
         w = Window(
             owner=owner, params=params, objects=objects, before=[np.array(a, copy=True) for a in objects],
-            buffers_before=[np.array(b, copy=True) if isinstance(b, np.ndarray) else None for b in buffer_objects],
+            buffers_before=[np.array(b, copy=True) if issubclass(type(b), np.ndarray) else None for b in buffer_objects],
             buffer_objects=buffer_objects, work={p.name: np.array(a, dtype=np.float64) for p, a in zip(params, objects)},
             where=where, batch=batch, width=input_width, opened_at=self.updates() if self.updates else 0,
             computed_in=f"{owner.f_code.co_name}() at {short_path(owner.f_code.co_filename)}:{owner.f_code.co_firstlineno}",
@@ -196,13 +197,13 @@ def _held_batch(self: UpdateCheckRecorder, frame: FrameType, width: int, tracked
         return None
     arrays = [x for p in tracked() for x in (p.read(), p.buffer() if p.buffer is not None else None)]
     ids = {id(x) for x in arrays}
-    shapes = {x.shape for x in arrays if isinstance(x, np.ndarray)}
+    shapes = {x.shape for x in arrays if is_array(x)}
     if len(self._held) > 4096:
         self._held.clear()
     found: tuple[Any, str, np.ndarray] | None = None
     for obj in objects[:4]:
         for name, v in list(attrs_of(obj).items())[:64]:
-            if (not isinstance(v, np.ndarray) or v.dtype.kind != "f" or width not in v.shape or id(v) in ids
+            if (not issubclass(type(v), np.ndarray) or v.dtype.kind != "f" or width not in v.shape or id(v) in ids
                     or v.shape in shapes or v.size > 1_000_000):
                 continue
             key = (id(obj), name)

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.observe.numpy.arrays import weak
+from netdoctor.observe.numpy.arrays import own_dict, weak
 from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, arg_values, float_arrays
 from netdoctor.observe.numpy.update_check import Applied, UpdateCheck
 from netdoctor.observe.numpy.update_closing import _check, _saw_forward, _skip, _try, finish, saw_forward
@@ -301,7 +301,7 @@ class UpdateCheckRecorder:
                 # the batch is not (the forward keeps it in a cache)
                 shapes = {a.shape for c in w.returned_candidates for _, a, _ in c.outputs or []}
                 sizes = {a.size for c in w.returned_candidates for _, a, _ in c.outputs or [] if 1 in a.shape}
-                w.target_candidates += [v for v in new if isinstance(v, np.ndarray)
+                w.target_candidates += [v for v in new if issubclass(type(v), np.ndarray)
                                         and (v.shape in shapes or v.ndim == 1 and v.size in sizes)
                                         and targetish(v) and all(v is not t for t in w.target_candidates)][:4]
             if handed:
@@ -387,7 +387,7 @@ class UpdateCheckRecorder:
             if got:
                 w.returned.append((site, got))
                 w.returned_codes[site] = code
-            loc = {k: v for k, v in frame.f_locals.items() if isinstance(v, np.ndarray) and v.dtype.kind == "f"}
+            loc = {k: v for k, v in frame.f_locals.items() if issubclass(type(v), np.ndarray) and v.dtype.kind == "f"}
             names: dict[str, str] = {}
             local = _locals_by_shape(loc, shapes, objs, _own_params(frame, w), names)
             if local:
@@ -414,7 +414,7 @@ def _next_batch(w: Window, values: list[Any]) -> bool:
 def _batch_key(v: Any) -> tuple[Any, ...]:
     """What makes two objects the same batch: the same list, or arrays over the same memory with the same
     shape (``data[i]`` evaluated twice gives two view objects of one sample)."""
-    if isinstance(v, np.ndarray):
+    if issubclass(type(v), np.ndarray):
         return (v.__array_interface__["data"][0], v.shape, v.strides, v.dtype.str)
     return (id(v),)
 
@@ -427,7 +427,7 @@ def _rebound(cand: Candidate, w: Window) -> list[tuple[Path, np.ndarray]]:
 
 
 def _scalar(v: Any) -> bool:
-    return isinstance(v, (float, np.floating)) or (isinstance(v, np.ndarray) and v.size == 1 and v.dtype.kind == "f")
+    return issubclass(type(v), (float, np.floating)) or (issubclass(type(v), np.ndarray) and v.size == 1 and v.dtype.kind == "f")
 
 
 def _inside(frame: FrameType, owner: FrameType) -> bool:
@@ -441,11 +441,11 @@ def _inside(frame: FrameType, owner: FrameType) -> bool:
 
 
 def _flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
-    if isinstance(value, np.ndarray):
+    if issubclass(type(value), np.ndarray):
         return [value] if value.dtype.kind == "f" else []
-    if depth < 2 and isinstance(value, (tuple, list)) and len(value) <= 64:
+    if depth < 2 and issubclass(type(value), (tuple, list)) and len(value) <= 64:
         return [a for v in value for a in _flat_arrays(v, depth + 1)]
-    if depth < 2 and isinstance(value, dict) and len(value) <= 64:
+    if depth < 2 and issubclass(type(value), dict) and len(value) <= 64:
         return [a for v in value.values() for a in _flat_arrays(v, depth + 1)]
     return []
 
@@ -463,14 +463,14 @@ def _by_shape(arrays: list[np.ndarray], shapes: dict[str, tuple[int, ...]], excl
 
 def _returned_by_name(value: Any, shapes: dict[str, tuple[int, ...]], exclude: set[int]) -> dict[str, np.ndarray]:
     """A returned dict matched to the parameters by key (``grads['W1']`` or ``grads['dW1']`` for ``params['W1']``)."""
-    if not isinstance(value, dict):
+    if not issubclass(type(value), dict):
         return {}
     out: dict[str, np.ndarray] = {}
     for name, shape in shapes.items():
         key = name.split("[")[-1].strip("'\"]") if "[" in name else name.split(".")[-1]
         for k in (key, f"d{key}", f"grad_{key}"):
             v = value.get(k)
-            if isinstance(v, np.ndarray) and v.shape == shape and id(v) not in exclude:
+            if issubclass(type(v), np.ndarray) and v.shape == shape and id(v) not in exclude:
                 out[name] = np.array(v, dtype=np.float64)
                 break
     return out if len(out) >= max(1, len(shapes) // 2) else {}
@@ -479,9 +479,9 @@ def _returned_by_name(value: Any, shapes: dict[str, tuple[int, ...]], exclude: s
 def _own_params(frame: FrameType, w: Window) -> set[str]:
     """The parameters held by the frame's ``self`` (a layer object's backward sees only its own)."""
     me = frame.f_locals.get("self")
-    if me is None or not hasattr(me, "__dict__"):
+    if me is None or own_dict(me) is None:
         return set()
-    ids = {id(v) for v in vars(me).values() if isinstance(v, np.ndarray)}
+    ids = {id(v) for v in own_dict(me).values() if issubclass(type(v), np.ndarray)}
     return {p.name for p, a in zip(w.params, w.objects) if id(a) in ids}
 
 
@@ -523,7 +523,7 @@ def _affinity(local: str, param: str) -> int:
 def _carries(w: Window, v: Any) -> bool:
     """Whether ``v`` is a list or tuple holding the window's batch or a forward's output among its first 64 items (the
     list of every layer's output a forward returned, ``[x, h, out]``): this step's arrays, not the next batch."""
-    if not isinstance(v, (list, tuple)):
+    if not issubclass(type(v), (list, tuple)):
         return False
     outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
     return any(id(x) in w.batch or id(x) in outs for x in v[:64])

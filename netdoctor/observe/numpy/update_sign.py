@@ -113,7 +113,7 @@ class SignWatch:
         changed = False
         for k, (src, i) in enumerate(zip(self.sources, self.idx)):
             buf = src()
-            new = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if isinstance(buf, np.ndarray) else None
+            new = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if issubclass(type(buf), np.ndarray) else None
             prev = self.last[k]
             changed |= new is not None and (prev is None or not np.array_equal(new, prev))
             self.last[k] = new

@@ -112,7 +112,7 @@ def applied_readings(w: Window) -> list[Applied]:
     now = [p.read() for p in w.params]
     out: list[Applied] = []
     moved = {p.name: -(np.asarray(a, dtype=np.float64) - b) for p, a, b in zip(w.params, now, w.before)
-             if isinstance(a, np.ndarray) and a.shape == b.shape and not np.array_equal(a, b)}
+             if issubclass(type(a), np.ndarray) and a.shape == b.shape and not np.array_equal(a, b)}
     if moved:
         out.append(Applied("update", moved, w.where))
     bufs: dict[str, np.ndarray] = {}
@@ -120,7 +120,7 @@ def applied_readings(w: Window) -> list[Applied]:
         if p.buffer is None or b0 is None:
             continue
         cur = p.buffer()
-        if not isinstance(cur, np.ndarray) or cur.shape != b0.shape:
+        if not issubclass(type(cur), np.ndarray) or cur.shape != b0.shape:
             continue
         d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
         if np.any(d):
@@ -164,7 +164,7 @@ def forward_choices(w: Window) -> list[tuple[Candidate, Pick, list[LossChoice]]]
                 continue
             best: tuple[tuple[int, int, int, bool], list[LossChoice]] | None = None
             for candidate in w.target_candidates:
-                if isinstance(candidate, np.ndarray) and id(candidate) in computed:
+                if issubclass(type(candidate), np.ndarray) and id(candidate) in computed:
                     continue
                 tier, t = target_rank(candidate, a)
                 # a chain's inner link (its output handed on) after the link that ends it
@@ -204,7 +204,7 @@ def template_choices(template: CallSite | None, stores: dict[CodeType, list[Path
                 a = replay.read(path)
             except (LookupError, AttributeError, TypeError):
                 continue
-            if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+            if issubclass(type(a), np.ndarray) and a.dtype.kind == "f":
                 out.append((path, np.array(a, dtype=np.float64), a))
     cand = Candidate(site, 0, None)
     found: list[tuple[tuple[int, int], Pick, list[LossChoice]]] = []
@@ -275,7 +275,7 @@ def targets_among(frame: FrameType) -> list[np.ndarray]:
     """Target-like float arrays among a frame's variables (a module's: its globals), at most 64."""
     out = []
     for v in list(frame.f_locals.values())[:512]:
-        if isinstance(v, np.ndarray) and v.size <= 100_000 and _target_like(v):
+        if issubclass(type(v), np.ndarray) and v.size <= 100_000 and _target_like(v):
             out.append(v)
             if len(out) >= 64:
                 break
@@ -286,14 +286,14 @@ def targetish(v: Any) -> bool:
     """Targets as a loss compares them: few distinct values (:func:`_target_like`) or class indices."""
     if is_label(v):
         return True
-    if isinstance(v, list):
-        if not v or len(v) > 100_000 or not all(isinstance(x, (int, float, np.number, list)) for x in v[:16]):
+    if issubclass(type(v), list):
+        if not v or len(v) > 100_000 or not all(issubclass(type(x), (int, float, np.number, list)) for x in v[:16]):
             return False
         try:
             v = np.asarray(v[:256], dtype=np.float64)
         except (TypeError, ValueError):
             return False
-    if not isinstance(v, np.ndarray) or v.dtype.kind not in "biuf" or v.size == 0:
+    if not issubclass(type(v), np.ndarray) or v.dtype.kind not in "biuf" or v.size == 0:
         return False
     head = v.reshape(-1)[:256]
     return _target_like(v) or bool(np.all(head == np.round(head)) and head.min() >= 0)
@@ -332,7 +332,7 @@ def target_rank(v: Any, out: np.ndarray) -> tuple[int, Any]:
     would read as a climb."""
     if targetish(v):
         return 0, v
-    if not isinstance(v, np.ndarray) or v.dtype.kind != "f" or v.shape != out.shape or v.size < 2:
+    if not issubclass(type(v), np.ndarray) or v.dtype.kind != "f" or v.shape != out.shape or v.size < 2:
         return 3, v
     derived = [np.round(out - sign * v, 12) for sign in (1.0, -1.0)]
     derived = [t for t in derived if 2 <= len(np.unique(t.reshape(-1)[:256]))]
@@ -345,38 +345,38 @@ def target_rank(v: Any, out: np.ndarray) -> tuple[int, Any]:
 
 def is_label(v: Any) -> bool:
     """A class index: a Python or NumPy integer (not a bool)."""
-    return bool(isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_)) and 0 <= v < 100_000)
+    return bool(issubclass(type(v), (int, np.integer)) and not issubclass(type(v), (bool, np.bool_)) and 0 <= v < 100_000)
 
 
 def returned_floats(value: Any, keep: bool = False) -> list[tuple[int | None, np.ndarray, Any]]:
     """The float arrays a call returned: the value itself, or the elements of a short tuple (index, copy, object)."""
-    if isinstance(value, np.ndarray) and value.dtype.kind == "f" and value.size:
+    if issubclass(type(value), np.ndarray) and value.dtype.kind == "f" and value.size:
         return [(None, np.array(value, dtype=np.float64), value)]
-    if isinstance(value, (tuple, list)) and len(value) <= 8:
+    if issubclass(type(value), (tuple, list)) and len(value) <= 8:
         return [(i, np.array(v, dtype=np.float64), v) for i, v in enumerate(value)
-                if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.size]
+                if issubclass(type(v), np.ndarray) and v.dtype.kind == "f" and v.size]
     return []
 
 
 def arraylike(v: Any) -> bool:
-    return isinstance(v, np.ndarray) or (isinstance(v, list) and 0 < len(v) <= 100_000)
+    return issubclass(type(v), np.ndarray) or (issubclass(type(v), list) and 0 < len(v) <= 100_000)
 
 
 def _small(v: Any) -> bool:
     """An array, or a list (the shape of either is read without converting anything)."""
-    return isinstance(v, (np.ndarray, list))
+    return issubclass(type(v), (np.ndarray, list))
 
 
 def shape_of(v: Any, depth: int = 0) -> tuple[int, ...]:
     """The shape of an array, or of a list of numbers, lists or arrays read from its first element: O(1),
     never converting (a list of 60,000 per-sample arrays is not turned into one array to be measured)."""
-    if isinstance(v, np.ndarray):
+    if issubclass(type(v), np.ndarray):
         return tuple(v.shape)
-    if isinstance(v, (list, tuple)):
+    if issubclass(type(v), (list, tuple)):
         if not v:
             return (0,)
         first = v[0]
-        if depth < 2 and isinstance(first, (list, np.ndarray)) and not isinstance(first, tuple):
+        if depth < 2 and issubclass(type(first), (list, np.ndarray)) and not issubclass(type(first), tuple):
             return (len(v), *shape_of(first, depth + 1))
         return (len(v),)
     return ()
@@ -411,7 +411,7 @@ _HEAP = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python
 
 def attrs_of(v: Any) -> dict[str, Any]:
     """The attributes of an instance of a class written in Python (read without asking the instance), else empty."""
-    if not type(v).__flags__ & _HEAP or isinstance(v, (type, np.ndarray, list, tuple, dict)):
+    if not type(v).__flags__ & _HEAP or issubclass(type(v), (type, np.ndarray, list, tuple, dict)):
         return {}
     try:
         d = object.__getattribute__(v, "__dict__")

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.nn.threads import norm_one_thread
-from netdoctor.observe.numpy.arrays import LR_NAME, FrameLocals, Path, entries, fingerprint, resolve, sample_index, weak
+from netdoctor.observe.numpy.arrays import LR_NAME, FrameLocals, Path, entries, fingerprint, own_dict, resolve, sample_index, weak
 from netdoctor.observe.numpy.roles import flat_arrays
 from netdoctor.observe.numpy.sharing import row_set, same_rows
 
@@ -42,14 +43,14 @@ def _arrays(self: NumpyBackend) -> list[np.ndarray | None]:
 
 def _fingerprints(self: NumpyBackend, arrays: list[Any] | None = None) -> list[tuple[int, bytes]]:
     """Each parameter's fingerprint (``arrays``: the parameters as resolved just now, if they were)."""
-    return [fingerprint(a, idx) if isinstance(a, np.ndarray) and a.size > last else (0, b"")
+    return [fingerprint(a, idx) if issubclass(type(a), np.ndarray) and a.size > last else (0, b"")
             for a, (*_, last, idx) in zip(self._arrays() if arrays is None else arrays, self._quick_plan)]
 
 
 def _sample_params(self: NumpyBackend) -> np.ndarray:
     parts = []
     for prm, a in zip(self.params, self._arrays()):
-        parts.append(entries(a, prm.idx).astype(float) if isinstance(a, np.ndarray) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
+        parts.append(entries(a, prm.idx).astype(float) if is_array(a) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -59,7 +60,7 @@ def _sample_buffers(self: NumpyBackend) -> np.ndarray | None:
     parts = []
     for prm in self.params:
         b = resolve(root, prm.buffer) if prm.buffer is not None else None
-        if isinstance(b, np.ndarray) and b.size > prm.idx[-1]:
+        if is_array(b) and b.size > prm.idx[-1]:
             parts.append(entries(b, prm.idx).astype(float))
         else:
             parts.append(np.full(len(prm.idx), np.nan))
@@ -71,7 +72,7 @@ def _buffer_arrays(self: NumpyBackend) -> list[tuple[np.ndarray, np.ndarray]]:
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
     for prm in self.params:
         b = resolve(self.root.obj, prm.buffer) if prm.buffer is not None else None
-        if isinstance(b, np.ndarray) and b.dtype.kind == "f" and b.size > prm.idx[-1]:
+        if is_array(b) and b.dtype.kind == "f" and b.size > prm.idx[-1]:
             out.setdefault(id(b), (b, prm.idx))
     return list(out.values())
 
@@ -98,7 +99,7 @@ def _quick(self: NumpyBackend) -> None:
     for read, i, j, k, last, _ in self._quick_plan:
         a = read(root)
         arrays.append(a)
-        seen.append((a.item(i), a.item(j), a.item(k)) if isinstance(a, np.ndarray) and a.size > last else None)
+        seen.append((a.item(i), a.item(j), a.item(k)) if issubclass(type(a), np.ndarray) and a.size > last else None)
 
 
 def _quick_moved(self: NumpyBackend) -> bool:
@@ -196,7 +197,7 @@ def _note_nonfinite(self: NumpyBackend, P: np.ndarray, moved: set[int]) -> None:
     """The first update after which a sampled parameter is NaN or Inf (which arrays, from the whole arrays)."""
     if self.nonfinite is None and not np.isfinite(P).all():
         arrays = self._arrays()
-        bad = [prm.text for prm, a in zip(self.params, arrays) if isinstance(a, np.ndarray) and not np.isfinite(a).all()]
+        bad = [prm.text for prm, a in zip(self.params, arrays) if is_array(a) and not np.isfinite(a).all()]
         self.nonfinite = {"update": self.updates, "arrays": bad or [self.params[i].text for i in sorted(moved)],
                           "where": "update"}
 
@@ -269,7 +270,7 @@ def _buffers_replaced(self: NumpyBackend) -> bool:
         return False
     root = self.root.obj
     now = [resolve(root, prm.buffer) for prm in self.params if prm.buffer is not None]
-    return len(now) == len(held) and all(isinstance(a, np.ndarray) and ref() is not a for ref, a in zip(held, now))
+    return len(now) == len(held) and all(issubclass(type(a), np.ndarray) and ref() is not a for ref, a in zip(held, now))
 
 
 def _on_update(self: NumpyBackend, frame: FrameType | None, moved: set[int]) -> None:
@@ -309,7 +310,7 @@ def _on_update(self: NumpyBackend, frame: FrameType | None, moved: set[int]) -> 
     self._note_nonfinite(P, moved)
     for i, (p, text, idx, seen, rows, held) in enumerate(self._constants):
         a = resolve(self.root.obj, p)
-        if text in self.mutated or not isinstance(a, np.ndarray):
+        if text in self.mutated or not issubclass(type(a), np.ndarray):
             continue
         if a is not held:
             # the name was bound to another array (``net.inputs = X[idx]`` at every step): nothing was written
@@ -333,7 +334,7 @@ def _watched_constant(self: NumpyBackend, p: Path, text: str, a: np.ndarray) -> 
 
 def _norms(self: NumpyBackend, first: bool) -> None:
     for prm, a in zip(self.params, self._arrays()):
-        if isinstance(a, np.ndarray):
+        if is_array(a):
             with np.errstate(all="ignore"):
                 n = norm_one_thread(a)
             if first:
@@ -352,25 +353,24 @@ def _find_lr_named(self: NumpyBackend, frame: FrameType | None, *, strict: bool)
     f, depth = frame, 0
     while f is not None and depth < 4:
         for k, v in f.f_locals.items():
-            if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
+            if ok(k) and issubclass(type(v), (float, int, np.floating)) and not issubclass(type(v), bool) and 0 < v < 1000:
                 self.lr, self.lr_name = float(v), k
                 return
-        for v in list(f.f_locals.values()) + [getattr(f.f_locals.get("self"), k, None) for k in
-                                               getattr(f.f_locals.get("self"), "__dict__", {})]:
+        for v in list(f.f_locals.values()) + list((own_dict(f.f_locals.get("self")) or {}).values()):
             if type(v).__name__ in ("Namespace", "SimpleNamespace") or (
-                    hasattr(v, "__dict__") and not isinstance(v, type) and self.discovery.user_class(v)):
-                for k, x in vars(v).items():
-                    if ok(k) and isinstance(x, (float, int, np.floating)) and not isinstance(x, bool) and 0 < x < 1000:
+                    own_dict(v) is not None and not issubclass(type(v), type) and self.discovery.user_class(v)):
+                for k, x in (own_dict(v) or {}).items():
+                    if ok(k) and issubclass(type(x), (float, int, np.floating)) and not issubclass(type(x), bool) and 0 < x < 1000:
                         self.lr, self.lr_name = float(x), k
                         return
         me = f.f_locals.get("self")
         if me is not None:
-            for k, v in getattr(me, "__dict__", {}).items():
-                if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
+            for k, v in (own_dict(me) or {}).items():
+                if ok(k) and issubclass(type(v), (float, int, np.floating)) and not issubclass(type(v), bool) and 0 < v < 1000:
                     self.lr, self.lr_name = float(v), f"self.{k}"
                     return
         f, depth = f.f_back, depth + 1
     for k, v in (frame.f_globals.items() if frame is not None else ()):
-        if ok(k) and isinstance(v, (float, int, np.floating)) and not isinstance(v, bool) and 0 < v < 1000:
+        if ok(k) and issubclass(type(v), (float, int, np.floating)) and not issubclass(type(v), bool) and 0 < v < 1000:
             self.lr, self.lr_name = float(v), k
             return

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.buffers.reach import root_array
 from netdoctor.observe.numpy.arrays import entries, path_text, resolve, sample_index, walk_arrays
 from netdoctor.observe.numpy.sharing import row_set, same_rows
@@ -65,7 +66,7 @@ def _forward_inputs(self: NumpyBackend, frame: FrameType) -> None:
     loc = frame.f_locals
     for name in code.co_varnames[: code.co_argcount]:
         v = loc.get(name)
-        if isinstance(v, np.ndarray) and v.base is not None and v.dtype.kind == "f":
+        if is_array(v) and v.base is not None and v.dtype.kind == "f":
             self._served_view(name, v, frame)
 
 
