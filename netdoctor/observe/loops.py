@@ -182,7 +182,7 @@ def _loop_iterators(frame: FrameType, fors: list[ast.For], line: int) -> list[An
 
 def _generator_frame(it: Any, user_code: Callable[[CodeType], bool]) -> FrameType | None:
     """The suspended frame of a generator of the program's that a loop iterates (None for anything else)."""
-    if not isinstance(it, types.GeneratorType) or not user_code(it.gi_code):
+    if not issubclass(type(it), types.GeneratorType) or not user_code(it.gi_code):
         return None
     frame = it.gi_frame
     return frame if frame is not None and not it.gi_running else None
@@ -204,7 +204,7 @@ def _iterated(it: Any) -> tuple[int | None, int | None, str]:
         seq, given = state[1][0], state[2]
         if type(seq) in (range, list, tuple):
             return len(seq), int(given), ""
-        if isinstance(seq, np.ndarray) and seq.ndim >= 1:
+        if issubclass(type(seq), np.ndarray) and seq.ndim >= 1:
             return int(seq.shape[0]), int(given), ""
         return None, int(given), f"it iterates a {type(seq).__name__} object, whose length is not read"
     if kind is enumerate:
@@ -215,7 +215,7 @@ def _iterated(it: Any) -> tuple[int | None, int | None, str]:
         given = next((p[1] for p in parts if p[1] is not None), None)
         why = next((p[2] for p in parts if p[2]), "")
         return (None if not lengths or None in lengths else min(lengths)), given, why  # type: ignore[type-var]
-    if isinstance(it, types.GeneratorType):
+    if issubclass(type(it), types.GeneratorType):
         return None, None, "it iterates a generator of a library, or one that has ended"
     return None, None, f"it iterates a {kind.__name__} object, whose state is not read without running its code"
 
@@ -310,7 +310,7 @@ def _while_place(node: ast.While, frame: FrameType, line: int) -> LoopPlace:
     except Exception:  # noqa: BLE001 - _Unknown, or a value of the program's that does not behave
         return LoopPlace(key, None, None, text, why="its bound is not read")
     value = frame.f_locals.get(name)
-    if not (_number(bound) and isinstance(value, (int, np.integer)) and not isinstance(value, bool)):
+    if not (_number(bound) and value is not None and issubclass(type(value), (int, np.integer)) and not issubclass(type(value), bool)):
         return LoopPlace(key, None, None, text, why="its bound or its counter is not a number")
     length = max(0, math.floor((bound - start) / step) + 1 if inclusive else math.ceil((bound - start) / step))
     done, rest = divmod(int(value) - start, step)
@@ -390,7 +390,7 @@ class _Scope:
             return self._attribute(self.value(node.value), node.attr)
         if isinstance(node, ast.Subscript):
             base = self.value(node.value)
-            if not (type(base) in _SEQUENCES or isinstance(base, np.ndarray)):
+            if not (type(base) in _SEQUENCES or issubclass(type(base), np.ndarray)):
                 raise _Unknown("subscript")
             return base[self._index(node.slice)]
         if isinstance(node, ast.BinOp):
@@ -418,21 +418,21 @@ class _Scope:
     def _index(self, node: ast.expr) -> Any:
         if isinstance(node, ast.Slice):
             parts = [None if p is None else self.value(p) for p in (node.lower, node.upper, node.step)]
-            if not all(p is None or isinstance(p, (int, np.integer)) for p in parts):
+            if not all(p is None or issubclass(type(p), (int, np.integer)) for p in parts):
                 raise _Unknown("slice")
             return slice(*parts)
         if isinstance(node, ast.Tuple):
             return tuple(self._index(e) for e in node.elts)
         v = self.value(node)
-        if not isinstance(v, (int, np.integer)) or isinstance(v, bool):
+        if not issubclass(type(v), (int, np.integer)) or issubclass(type(v), bool):
             raise _Unknown("index")
         return v
 
     @staticmethod
     def _attribute(base: Any, attr: str) -> Any:
-        if isinstance(base, types.ModuleType):
+        if issubclass(type(base), types.ModuleType):
             space = vars(base)
-        elif isinstance(base, np.ndarray):
+        elif issubclass(type(base), np.ndarray):
             if attr not in ("shape", "size", "ndim", "T"):
                 raise _Unknown(attr)
             return getattr(base, attr)
@@ -476,7 +476,7 @@ class _Scope:
         v = self.value(node)
         if type(v) in _SEQUENCES:
             return len(v)
-        if isinstance(v, np.ndarray) and v.ndim >= 1:
+        if issubclass(type(v), np.ndarray) and v.ndim >= 1:
             return int(v.shape[0])
         raise _Unknown("iterable")
 
@@ -488,7 +488,7 @@ class _Scope:
 
     def _range(self, node: ast.Call) -> range:
         args = [self.value(a) for a in node.args]
-        if not args or not all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        if not args or not all(issubclass(type(a), (int, np.integer)) and not issubclass(type(a), bool) for a in args):
             raise _Unknown("range")
         return range(*(int(a) for a in args))
 
@@ -502,14 +502,14 @@ class _Scope:
             if fn is range or fn is np.arange:
                 v = self._target_value(target)
                 r = self._range(it)
-                if not isinstance(v, (int, np.integer)) or int(v) not in r:
+                if not issubclass(type(v), (int, np.integer)) or int(v) not in r:
                     raise _Unknown("range item")
                 return r.index(int(v))
             if fn is enumerate and isinstance(target, ast.Tuple) and len(target.elts) == 2:
                 start = self.value(it.args[1]) if len(it.args) > 1 else (
                     self.value(it.keywords[0].value) if it.keywords else 0)
                 v = self._target_value(target.elts[0])
-                if isinstance(v, (int, np.integer)) and isinstance(start, int):
+                if issubclass(type(v), (int, np.integer)) and issubclass(type(start), int):
                     return int(v) - start
                 return self.position(it.args[0], target.elts[1])
             if fn is zip and isinstance(target, ast.Tuple) and len(target.elts) == len(it.args):
@@ -532,16 +532,16 @@ class _Scope:
 def _item_position(seq: Any, item: Any, unpacked: bool) -> int:
     """Where ``item`` (or, ``unpacked``, the first part of an item) sits in ``seq``: the row an array view starts at,
     the one place an equal scalar or the same object is."""
-    if isinstance(seq, np.ndarray) and seq.ndim >= 1 and len(seq) <= MAX_SEARCH:
+    if issubclass(type(seq), np.ndarray) and seq.ndim >= 1 and len(seq) <= MAX_SEARCH:
         if unpacked:
             raise _Unknown("unpacked rows")
-        if isinstance(item, np.ndarray) and item.shape == seq.shape[1:] and seq.ndim >= 2 and seq.strides[0]:
+        if issubclass(type(item), np.ndarray) and item.shape == seq.shape[1:] and seq.ndim >= 2 and seq.strides[0]:
             offset = item.__array_interface__["data"][0] - seq.__array_interface__["data"][0]
             i, rest = divmod(offset, seq.strides[0])
             if not rest and 0 <= i < len(seq) and np.shares_memory(item, seq[i]):
                 return int(i)
             raise _Unknown("a row of another array")
-        if seq.ndim == 1 and isinstance(item, (int, float, np.integer, np.floating)):
+        if seq.ndim == 1 and issubclass(type(item), (int, float, np.integer, np.floating)):
             found = np.flatnonzero(seq == item)
             if len(found) == 1:
                 return int(found[0])
@@ -549,9 +549,9 @@ def _item_position(seq: Any, item: Any, unpacked: bool) -> int:
     if type(seq) in (list, tuple) and len(seq) <= MAX_SEARCH:
         if unpacked:
             hits = [k for k, v in enumerate(seq) if type(v) in (list, tuple) and v and v[0] is item]
-            if len(hits) == 1 or (hits and not isinstance(item, _SCALARS)):
+            if len(hits) == 1 or (hits and not issubclass(type(item), _SCALARS)):
                 return hits[0]
-        elif isinstance(item, _SCALARS):
+        elif issubclass(type(item), _SCALARS):
             hits = [k for k, v in enumerate(seq) if type(v) is type(item) and v == item]
             if len(hits) == 1:
                 return hits[0]
@@ -569,7 +569,7 @@ def _plain_call(node: ast.Call) -> bool:
 
 
 def _number(v: Any) -> bool:
-    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+    return issubclass(type(v), (int, float, np.integer, np.floating)) and not issubclass(type(v), bool)
 
 
 _ARITHMETIC: dict[type, Callable[[Any, Any], Any]] = {
