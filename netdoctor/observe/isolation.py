@@ -36,6 +36,7 @@ item), instead of being shared with the program.
 from __future__ import annotations
 
 import builtins
+import collections
 import contextlib
 import functools
 import io
@@ -84,8 +85,8 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
         return
     if event == "open":
         path, mode, flags = (tuple(args) + (None, None, None))[:3]
-        if isinstance(mode, str) and any(c in mode for c in "wax+") or (
-                mode is None and isinstance(flags, int) and flags & _WRITE_FLAGS):
+        if issubclass(type(mode), str) and any(c in mode for c in "wax+") or (
+                mode is None and issubclass(type(flags), int) and flags & _WRITE_FLAGS):
             raise OutsideEffect(f"it opens {_named(path)} for writing: a second run would write it twice")
         return
     verb = _REFUSED_EVENTS.get(event)
@@ -95,7 +96,7 @@ def _audit(event: str, args: tuple[Any, ...]) -> None:
 
 
 def _named(path: Any) -> str:
-    if isinstance(path, (str, bytes, os.PathLike)):
+    if issubclass(type(path), (str, bytes, os.PathLike)):
         return os.path.basename(os.fsdecode(path)) or os.fsdecode(path)
     return repr(path)
 
@@ -162,7 +163,7 @@ def _sandboxed_open(real: Any, thread: int) -> Any:
     refuses a write through it)."""
 
     def open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:  # noqa: A001 - builtins.open's stand-in
-        if threading.get_ident() == thread and isinstance(mode, str) and any(c in mode for c in "wax+"):
+        if threading.get_ident() == thread and issubclass(type(mode), str) and any(c in mode for c in "wax+"):
             return _Sink(_named(file))
         return real(file, mode, *args, **kwargs)
 
@@ -270,7 +271,7 @@ def stand_in(x: Any) -> Any:
     """What the copies hold in place of ``x``, an object that could not be copied: a sink for an open file of the
     program (or a stream it keeps), a refusing stand-in for an iterator (a generator), ``x`` itself for anything
     else (a lock, a module-level resource the code only passes along)."""
-    if isinstance(x, io.IOBase) or x is sys.__stdout__ or x is sys.__stderr__:
+    if issubclass(type(x), io.IOBase) or x is sys.__stdout__ or x is sys.__stderr__:
         return _Sink(_named(getattr(x, "name", "stream")))
     if hasattr(type(x), "__next__"):
         return _Refused(f"{type(x).__name__} object")
@@ -281,8 +282,8 @@ def shared(x: Any) -> bool:
     """Whether the copies use ``x`` as it is: a logger or a log handler of the process (its records are dropped
     while replaying; a copy would copy the whole logging tree and its locks, and write to the same files)."""
     logging = sys.modules.get("logging")
-    return logging is not None and isinstance(x, (logging.Logger, logging.Handler, logging.LoggerAdapter,
-                                                   logging.Manager))
+    return logging is not None and issubclass(type(x), (logging.Logger, logging.Handler, logging.LoggerAdapter,
+                                                         logging.Manager))
 
 
 _LIBRARY_DIRS = tuple({os.path.realpath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")})
@@ -303,7 +304,9 @@ def _programs_path(path: str) -> bool:  # cached: realpath costs a system call p
 def namespaces_of(module: dict[str, Any], values: list[Any]) -> list[Any]:
     """The classes and modules of the program that a replay cannot copy but may write: the classes defined in the
     program (``Net.calls += 1``), those of ``values`` (the copied arguments' originals) and their bases with the
-    modules that define them, and the program's other modules that ``module`` (the replayed function's globals,
+    modules that define them (the replayed function's own module too: only that function runs on copied globals, the
+    methods of its classes read the real ones, ``LOOKUPS[name] += 1`` in a ``__getattribute__``), and the program's
+    other modules that ``module`` (the replayed function's globals,
     which a NumPy replay copies; ``{}`` for none) names or whose functions it holds (``stats.calls += 1``,
     ``from helpers import log_step``)."""
     found: dict[int, Any] = {}
@@ -314,21 +317,21 @@ def namespaces_of(module: dict[str, Any], values: list[Any]) -> list[Any]:
             mod = sys.modules.get(c.__module__)
             if id(c) not in found and (c.__module__ == own or _programs(getattr(mod, "__file__", None))):
                 found[id(c)] = c
-                if mod is not None and c.__module__ != own and vars(mod) is not module:
-                    found.setdefault(id(mod), mod)  # the module that defines it (its globals are not copied)
+                if mod is not None:
+                    found.setdefault(id(mod), mod)  # the module that defines it (its methods' globals are not copied)
 
     for v in list(module.values()):
-        if isinstance(v, type):
+        if issubclass(type(v), type):
             add_class(v)
-        elif isinstance(v, types.ModuleType):
+        elif issubclass(type(v), types.ModuleType):
             if v.__dict__ is not module and _programs(getattr(v, "__file__", None)):
                 found[id(v)] = v
-        elif isinstance(v, types.FunctionType) and v.__globals__ is not module:
+        elif issubclass(type(v), types.FunctionType) and v.__globals__ is not module:
             mod = sys.modules.get(v.__globals__.get("__name__", ""))
             if mod is not None and _programs(getattr(mod, "__file__", None)):
                 found[id(mod)] = mod
     for v in values:
-        if not isinstance(v, (type, types.ModuleType)):
+        if not issubclass(type(v), (type, types.ModuleType)):
             add_class(type(v))
     return list(found.values())
 
@@ -336,11 +339,13 @@ def namespaces_of(module: dict[str, Any], values: list[Any]) -> list[Any]:
 @contextlib.contextmanager
 def kept(namespaces: list[Any]) -> Iterator[None]:
     """Put back every name of ``namespaces`` (classes, modules) that the block binds, rebinds or deletes, and the
-    contents of the lists, dicts and sets they hold: a class-level counter a replayed forward increments, or a
-    module-level list it appends to (``SIZES.append(len(x))``), is as the program left it. Their contents are
-    compared by length and ends only (an item replaced in place in the middle is not seen)."""
+    contents of the lists, dicts and sets they hold (the standard library's ``Counter``, ``OrderedDict`` and
+    ``defaultdict`` too): a class-level counter a replayed forward increments, or a module-level list it appends to
+    (``SIZES.append(len(x))``, ``LOOKUPS[name] += 1`` in a ``__getattribute__`` that the replayed copies run), is as
+    the program left it. Their contents are compared by length and ends only (an item replaced in place in the
+    middle is not seen)."""
     before = [(ns, dict(vars(ns))) for ns in namespaces]
-    contents = [(v, type(v)(v)) for _, names in before for v in names.values() if type(v) in (list, dict, set)]
+    contents = [(v, v.copy()) for _, names in before for v in names.values() if type(v) in _CONTAINERS]
     try:
         yield
     finally:
@@ -362,6 +367,10 @@ def kept(namespaces: list[Any]) -> Iterator[None]:
                     v.extend(was)
                 else:
                     v.update(was)
+
+
+_CONTAINERS = (list, dict, set, collections.Counter, collections.OrderedDict, collections.defaultdict)
+"""The containers whose contents :func:`kept` puts back: their ``copy``, ``clear`` and ``update`` are no program's code."""
 
 
 def _changed(v: Any, was: Any) -> bool:
