@@ -40,8 +40,9 @@ MAX_ITEMS = 256
 
 
 def unwrap(model: Any) -> Any:
-    """The user's own network behind an adapted model (the model itself otherwise)."""
-    inner = getattr(model, "__netdoctor_wrapped__", None)
+    """The user's own network behind an adapted model (the model itself otherwise; an adapter's class says so, and
+    a program's own object is not asked: its ``__getattr__`` would run)."""
+    inner = getattr(model, "__netdoctor_wrapped__", None) if hasattr(type(model), "__netdoctor_wrapped__") else None
     return model if inner is None else inner
 
 

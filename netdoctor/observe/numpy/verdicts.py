@@ -332,13 +332,13 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
         out.append(found)
         known = {_head(p) for pair in found.evidence["pairs"].items() for p in pair}
     root = b.root.obj
-    if isinstance(root, Cell):  # a closure cell: the container in it now
+    if issubclass(type(root), Cell):  # a closure cell: the container in it now
         root = root.contents
     if b.root.globals_root:  # module globals: the arrays and lists, under their own names
         # the module's loop variables (`for p, g in zip(params, grads)`) are bound to the network's arrays by the
         # loop itself: never parts of the network, never an alias of what they point at
-        root = types.SimpleNamespace(**{k: v for k, v in root.items() if isinstance(k, str) and not k.startswith("__")
-                                        and k not in b.root.skip and isinstance(v, (list, dict, tuple, np.ndarray))})
+        root = types.SimpleNamespace(**{k: v for k, v in root.items() if issubclass(type(k), str) and not k.startswith("__")
+                                        and k not in b.root.skip and issubclass(type(v), (list, dict, tuple, np.ndarray))})
     for f in find_aliasing(root):
         paths = [p if b.root.globals_root else f"{b.root.prefix}.{p}" for p in f.evidence.get("paths", [])]
         if any(_head(p) in known for p in paths):
