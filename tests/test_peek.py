@@ -78,6 +78,15 @@ def test_a_layer_whose_class_lies_is_watched_as_the_layer_it_is(tmp_path):
     assert not [n for n in report["context"].get("notes", []) if "error of its own" in n], _observed(report)
 
 
+def test_a_pytorch_programs_objects_are_not_asked_whether_they_are_tensors(tmp_path):
+    """The PyTorch observer names tensors from the frames' variables: 8510 ``__class__`` lookups on main d49a5e2."""
+    pytest.importorskip("torch")
+    source = (HERE / "peek_programs" / "torch_config.py").read_text(encoding="utf-8")
+    plain, seen, report = _plain_and_observed(source, tmp_path)
+    assert "lookups [('lr', 1)]" in plain.stdout, plain.stdout
+    assert seen.stdout.startswith(plain.stdout), f"{seen.stdout[:600]}\n{_observed(report)}"
+
+
 # -- the corpus styles, every class counting its lookups --------------------------------------------------------
 
 COUNTING = '''\

@@ -105,7 +105,7 @@ class BackwardCheck:
             self.looked += 1
         step = self._step
         if self.looked <= LOOK_STEPS:
-            found = self._walk(step, [a for a in args if isinstance(a, torch.Tensor)], output)
+            found = self._walk(step, [a for a in args if issubclass(type(a), torch.Tensor)], output)
             if found and id(module) not in self._checked and id(module) not in self._found:
                 names = tuple(dict.fromkeys(type(n)._forward_cls.__name__ for n in found))
                 self._found[id(module)] = (module, names, self._defined_at(type(found[0])._forward_cls))
@@ -120,7 +120,7 @@ class BackwardCheck:
         """The custom-Function nodes in this module's region of the graph not claimed by a module inside it."""
         torch = self.watch.torch
         custom = torch.autograd.function.BackwardCFunction
-        outs = [o for o in (output if isinstance(output, (tuple, list)) else [output]) if isinstance(o, torch.Tensor)]
+        outs = [o for o in (output if issubclass(type(output), (tuple, list)) else [output]) if issubclass(type(o), torch.Tensor)]
         stop = {id(t.grad_fn) for t in inputs if t.grad_fn is not None}
         roots = [o.grad_fn for o in outs if o.grad_fn is not None]
         stack = list(roots)

@@ -109,14 +109,14 @@ class FunctionalDropout:
             return  # nn.Dropout's forward: the module is watched as a module
         p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
         training = args[2] if len(args) > 2 else kwargs.get("training", True)
-        if not (training and isinstance(p, (int, float)) and p > 0):
+        if not (training and issubclass(type(p), (int, float)) and p > 0):
             return
         site = self.site(caller)
         if site is None:
             return
         use = self.uses.get(site)
         owner = caller.f_locals.get("self")
-        module = owner if isinstance(owner, torch.nn.Module) else None
+        module = owner if issubclass(type(owner), torch.nn.Module) else None
         if use is None:
             use = self.uses[site] = DropoutUse(site, name, float(p), self.root_of(module) if module is not None else None)
         elif use.root is None and module is not None:

@@ -78,7 +78,7 @@ class StepCounts:
         if self._rows >= SEGMENT_ROWS:
             return
         torch = self.torch
-        if x.dim() != 2 or not isinstance(t, torch.Tensor) or t.dim() != 1 or t.dtype != torch.long or t.device != x.device:
+        if x.dim() != 2 or not issubclass(type(t), torch.Tensor) or t.dim() != 1 or t.dtype != torch.long or t.device != x.device:
             return
         n, C = int(x.shape[0]), int(x.shape[1])
         if n != int(t.shape[0]) or C < 2:

@@ -78,7 +78,7 @@ class ForwardRecorder:
             if info is None or info.ref() is not module:
                 info = w.models.discover(module)
             grad_on = self._grad_enabled()
-            tensor = isinstance(output, self._tensor)
+            tensor = issubclass(type(output), self._tensor)
             if info.has_params:
                 if grad_on:
                     info.calls_grad += 1
@@ -107,7 +107,7 @@ class ForwardRecorder:
                 rec["nograd"] += 1
             else:
                 rec["grad"] += 1
-                if isinstance(output, self.w.torch.Tensor) and output.requires_grad and rec["backward"] == 0:
+                if issubclass(type(output), self.w.torch.Tensor) and output.requires_grad and rec["backward"] == 0:
                     # One-shot: does this training-mode forward pass ever reach a backward pass?
                     def seen(_g: Any, rec: dict = rec) -> None:
                         rec["backward"] += 1
@@ -131,11 +131,11 @@ class ForwardRecorder:
     def _activations(self, module: Any, args: tuple, output: Any) -> None:
         torch = self.w.torch
         cands = []
-        if isinstance(output, torch.Tensor) and output.grad_fn is not None and not any(True for _ in module.children()):
+        if issubclass(type(output), torch.Tensor) and output.grad_fn is not None and not any(True for _ in module.children()):
             kind = ACTIVATIONS.get(type(output.grad_fn).__name__)
             if kind is not None and not any(True for _ in module.parameters(recurse=False)):
                 cands.append((output, "out", kind))
-        if args and isinstance(args[0], torch.Tensor) and args[0].grad_fn is not None and not any(True for _ in module.children()):
+        if args and issubclass(type(args[0]), torch.Tensor) and args[0].grad_fn is not None and not any(True for _ in module.children()):
             kind = ACTIVATIONS.get(type(args[0].grad_fn).__name__)
             if kind is not None:
                 cands.append((args[0], "in", kind))

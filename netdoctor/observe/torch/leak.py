@@ -48,9 +48,9 @@ _HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks", "_backward_hooks", "_back
 
 
 def _rows(value: Any, torch: Any, n: int) -> list[Any]:
-    if isinstance(value, torch.Tensor):
+    if issubclass(type(value), torch.Tensor):
         return [value.detach()[0].float().clone()] if value.dim() and value.shape[0] == n and value.is_floating_point() else []
-    if isinstance(value, (tuple, list)):
+    if issubclass(type(value), (tuple, list)):
         return [r for v in value for r in _rows(v, torch, n)]
     return []
 
@@ -121,8 +121,8 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
     """
     import torch
 
-    tensors = [a for a in args if isinstance(a, torch.Tensor)]
-    if not tensors or any(isinstance(v, torch.Tensor) for v in kwargs.values()):
+    tensors = [a for a in args if issubclass(type(a), torch.Tensor)]
+    if not tensors or any(issubclass(type(v), torch.Tensor) for v in kwargs.values()):
         return None
     N = tensors[0].shape[0] if tensors[0].dim() else 0
     if N < 4 or any(t.dim() == 0 or t.shape[0] != N for t in tensors):
@@ -132,7 +132,7 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
     idx_b = torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(N - n + 1, N)])
 
     def batch(idx: Any) -> tuple:
-        return tuple(a.detach()[idx.to(a.device)].clone() if isinstance(a, torch.Tensor) else a for a in args)
+        return tuple(a.detach()[idx.to(a.device)].clone() if issubclass(type(a), torch.Tensor) else a for a in args)
 
     # A torch.compile'd model (OptimizedModule) is probed through the module it wraps, and a copy of a model compiled
     # in place (model.compile()) runs uncompiled: a probe must not make Dynamo compile a second model.
@@ -148,7 +148,7 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
                 d.clear()
         if getattr(sub, "_compiled_call_impl", None) is not None:
             sub._compiled_call_impl = None
-        if isinstance(sub, drop_type):
+        if issubclass(type(sub), drop_type):
             sub.training = False  # set directly: Module.eval() is watched, and dropout noise is no interaction
         orig_names[id(sub)] = names.get(id(orig)) or name or type(orig).__name__
     cuda = sorted({t.device.index or 0 for t in tensors if t.device.type == "cuda"})
@@ -164,7 +164,7 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
             continue
         d_in = _differs(in_a, in_b, torch)
         result.update(leak=True, module=orig_names.get(id(sub)), module_type=type(sub).__name__, rel_diff=d_out,
-                      batchnorm=isinstance(sub, bn_type) and sub.training)
+                      batchnorm=issubclass(type(sub), bn_type) and sub.training)
         if d_in > LEAK_RTOL:
             # The rows already differ on the way in: mixed by code in a parent's forward, not by a submodule.
             parent = next((p for p in clone.modules() if any(c is sub for c in p.children())), None)

@@ -58,7 +58,7 @@ def _may_warn(name: str, torch: Any, args: tuple, kwargs: dict) -> bool:
         return False  # the others raise on a size mismatch (or, for class indices, expect one)
     x = args[0] if args else kwargs.get("input")
     t = args[1] if len(args) > 1 else kwargs.get("target")
-    return isinstance(x, torch.Tensor) and isinstance(t, torch.Tensor) and x.shape != t.shape
+    return x is not None and t is not None and issubclass(type(x), torch.Tensor) and issubclass(type(t), torch.Tensor) and x.shape != t.shape
 
 
 def model_of(w: TorchWatch, x: Any) -> int | None:
@@ -128,7 +128,7 @@ class LossWatch:
         torch = self.w.torch
         x = args[0] if args else kwargs.get("input")
         t = args[1] if len(args) > 1 else kwargs.get("target")
-        if not isinstance(x, torch.Tensor) or not isinstance(out, torch.Tensor):
+        if x is None or not issubclass(type(x), torch.Tensor) or not issubclass(type(out), torch.Tensor):
             return
         grad_on = torch.is_grad_enabled()
         # Every call: is the loss finite? (one host read of a scalar)
@@ -164,11 +164,11 @@ class LossWatch:
             self._classification(name, rec, xs, t, kwargs)
         elif name in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
             self._binary(name, rec, xs, t)
-        elif name == "mse_loss" and isinstance(t, torch.Tensor):
+        elif name == "mse_loss" and issubclass(type(t), torch.Tensor):
             self._regression(rec, xs, t, site)
         self._record_loss_value(out)
         self._arm_loss_backward(out)
-        if x.requires_grad and isinstance(t, torch.Tensor) and reduction != "none":
+        if x.requires_grad and issubclass(type(t), torch.Tensor) and reduction != "none":
             self._arm_grad_scale(name, x, t, kwargs)
         self.w.forward.outputs.clear()
         self.w.iter_cost += time.perf_counter() - t0
@@ -199,7 +199,7 @@ class LossWatch:
         torch = self.w.torch
         if x.dim() == 1:
             x = x[None]
-            t = t[None] if isinstance(t, torch.Tensor) and t.dim() == 0 else t
+            t = t[None] if issubclass(type(t), torch.Tensor) and t.dim() == 0 else t
         C = int(x.shape[1])
         if x.dim() > 2:
             x = x.movedim(1, -1).reshape(-1, C)
@@ -214,7 +214,7 @@ class LossWatch:
             checks = [probs.float(), logprobs.float()]
         pred = xf.argmax(1)
         tc = None
-        if isinstance(t, torch.Tensor):
+        if issubclass(type(t), torch.Tensor):
             if t.dtype.is_floating_point and t.dim() == x.dim() or (t.dtype.is_floating_point and t.dim() >= 2):
                 tt = t.detach().reshape(-1, C).argmax(1) if t.numel() == xf.numel() else None
             else:
@@ -255,7 +255,7 @@ class LossWatch:
         rec["rows"] += rows
         pred = (xf > threshold).long().reshape(-1)
         self._window_tensor("pred_counts", torch.bincount(pred, minlength=2)[:2])
-        if isinstance(t, torch.Tensor) and t.numel() == xf.numel():
+        if issubclass(type(t), torch.Tensor) and t.numel() == xf.numel():
             tt = (t.detach().reshape(-1) > 0.5).long()
             tc = torch.bincount(tt, minlength=2)[:2]
             self._window_tensor("target_counts", tc)
@@ -360,7 +360,7 @@ class LossWatch:
         else:
             rec["module"] = None
             rec["input_nonfinite"] = not bool(torch.isfinite(x.detach()).all())
-        if isinstance(t, torch.Tensor) and t.dtype.is_floating_point:
+        if issubclass(type(t), torch.Tensor) and t.dtype.is_floating_point:
             rec["target_nonfinite"] = not bool(torch.isfinite(t.detach()).all())
         # Parameters already non-finite anywhere: then an earlier update, not this forward pass, broke them.
         bad_params = []

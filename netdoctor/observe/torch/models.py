@@ -48,16 +48,16 @@ def tensor_names(frame: FrameType | None, torch: Any, wanted: set[int]) -> dict[
         for var, value in list(scope.items()):
             if var.startswith("__"):
                 continue
-            if isinstance(value, torch.Tensor):
+            if issubclass(type(value), torch.Tensor):
                 if id(value) in wanted:
                     out.setdefault(id(value), var)
-            elif isinstance(value, (list, tuple)) and len(value) <= 256:
+            elif issubclass(type(value), (list, tuple)) and len(value) <= 256:
                 for k, item in enumerate(value):
-                    if isinstance(item, torch.Tensor) and id(item) in wanted:
+                    if issubclass(type(item), torch.Tensor) and id(item) in wanted:
                         out.setdefault(id(item), f"{var}[{k}]")
-            elif isinstance(value, dict) and len(value) <= 256:
+            elif issubclass(type(value), dict) and len(value) <= 256:
                 for key, item in value.items():
-                    if isinstance(item, torch.Tensor) and id(item) in wanted:
+                    if issubclass(type(item), torch.Tensor) and id(item) in wanted:
                         out.setdefault(id(item), f"{var}[{key!r}]")
     return out
 
@@ -105,7 +105,7 @@ class ModelBook:
             return  # Module.__init__ run twice on one object
         f = self.user_frame(sys._getframe(2))
         # Out of the model's own __init__ (super().__init__(), self.fc1 = nn.Linear(...)): to the line that built the model.
-        while f is not None and f.f_code.co_name == "__init__" and isinstance(f.f_locals.get("self"), torch.nn.Module):
+        while f is not None and f.f_code.co_name == "__init__" and issubclass(type(f.f_locals.get("self")), torch.nn.Module):
             f = self.user_frame(f.f_back) if f.f_back is not None else None
         # Out of a factory (def make_model(): return Net()): to the line that called it, where the model gets its name.
         while f is not None and f.f_back is not None and f.f_code.co_name != "<module>" and _returns_at(f):

@@ -157,9 +157,9 @@ class ModelRegistry:
         if not info.parent and info.has_params:
             drop, bn = torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm
             for n, sub in module.named_modules():
-                if isinstance(sub, drop) and sub.p > 0:
+                if issubclass(type(sub), drop) and sub.p > 0:
                     info.norm_layers.append((n or info.kind, f"{type(sub).__name__}(p={sub.p:g})"))
-                elif isinstance(sub, bn):
+                elif issubclass(type(sub), bn):
                     info.norm_layers.append((n or info.kind, type(sub).__name__))
         for p in module.parameters(recurse=False):
             self.param_owner[id(p)] = id(module)
