@@ -37,14 +37,14 @@ def _count_plan(self: NumpyBackend) -> list[tuple] | None:
     root = self.root.obj
     if type(root) is FrameLocals:
         return None
-    arrays = [(a, getattr(a, "shape", None), getattr(a, "strides", None)) for a in self._quick_arrays]
+    arrays = [(a, a.shape, a.strides) if issubclass(type(a), np.ndarray) else (a, None, None) for a in self._quick_arrays]
     cached = self._count_cache
     if (cached is not None and cached[0] is root
             and all(a is b and s == t and d == e for (a, s, d), (b, t, e) in zip(cached[1], arrays))):
         return cached[2]  # (the same arrays, laid out as they were: the same offsets)
     plan = []
     for prm, a, (_, i, j, k, last, idx) in zip(self.params, self._quick_arrays, self._quick_plan):
-        if (not isinstance(a, np.ndarray) or a.dtype not in (np.float64, np.float32) or a.size <= last
+        if (not issubclass(type(a), np.ndarray) or a.dtype not in (np.float64, np.float32) or a.size <= last
                 or len(idx) > 64 or not 1 <= a.ndim <= 8 or any(kind not in ("item", "attr") for kind, _ in prm.path)):
             return None
         where = {int(n): e for e, n in enumerate(idx)}
