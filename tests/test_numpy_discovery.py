@@ -161,6 +161,12 @@ def test_a_data_set_kept_as_a_table_of_number_lists_is_not_walked_into(row):
     found = dict(walk_arrays({"train_set": [(table, 3), (table, 4)], "params": {"W": W}}))
     assert found == {(("item", "params"), ("item", "W")): W}
     assert _CountedList.reads == 0  # (the table's first and last rows are read, none of its items iterated)
+    # the list of samples itself, when long, is not walked either: its first and last samples are tables and labels
+    samples = _CountedList((list(table), i % 10) for i in range(400))
+    _CountedList.reads = 0
+    found = dict(walk_arrays({"train_set": samples, "params": {"W": W}}))
+    assert found == {(("item", "params"), ("item", "W")): W}
+    assert _CountedList.reads == 0
     # a short list of small lists (``[[W1, b1], [W2, b2]]``-like containers of arrays) is walked as before
     nested = [[np.zeros(2)], [1.0], [2.0]]
     assert set(dict(walk_arrays(nested))) == {(("item", 0), ("item", 0))}
