@@ -78,6 +78,23 @@ def test_a_layer_whose_class_lies_is_watched_as_the_layer_it_is(tmp_path):
     assert not [n for n in report["context"].get("notes", []) if "error of its own" in n], _observed(report)
 
 
+@pytest.mark.parametrize("bug", ["", "missing-derivative"])
+def test_a_dict_subclass_with_getattr_is_copied_for_the_update_check_without_asking_it(bug, tmp_path):
+    """``class AttrDict(dict)`` holding the parameters: the replay copies it through ``dict``'s own methods (no
+    ``__deepcopy__`` asked of it), with working copies of the parameters, so the update check runs: the healthy
+    program is quiet and a backward without the tanh derivative is named (on main 6af1bac: not checked, not named)."""
+    source = (HERE / "peek_programs" / "attr_dict.py").read_text(encoding="utf-8")
+    if bug:
+        assert source.count("* (1 - h ** 2)") == 1
+        source = source.replace("* (1 - h ** 2)", "* (1 - h)")
+    plain, seen, report = _plain_and_observed(source, tmp_path)
+    assert seen.stdout.startswith(plain.stdout), f"{seen.stdout[:600]}\n{_observed(report)}"
+    notes = report["context"].get("notes", [])
+    assert any(re.match(r"update check: \d+ update\(s\) compared", n) for n in notes), _observed(report)
+    codes = {f["code"] for f in report["findings"] if f["severity"] in ("error", "warning")}
+    assert codes == ({"gradient-mismatch"} if bug else set()), _observed(report)
+
+
 def test_a_pytorch_programs_objects_are_not_asked_whether_they_are_tensors(tmp_path):
     """The PyTorch observer names tensors from the frames' variables: 8510 ``__class__`` lookups on main d49a5e2."""
     pytest.importorskip("torch")

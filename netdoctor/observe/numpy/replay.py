@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import own_dict
 from netdoctor.observe.isolation import kept, namespaces_of, quietly, shared, stand_in
 
 __all__ = ["CallSite", "Replay", "Chain", "Pick", "picked", "quietly", "arg_values", "clone", "Path", "float_arrays",
@@ -111,6 +112,8 @@ def clone(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None = None, 
         return _clone_container(x, memo, globals_, copied)
     if t in (types.FunctionType, types.MethodType, types.CellType):
         return _clone_callable(x, memo, globals_, copied)
+    if t.__mro__[-2] in (dict, list) and all(c.__flags__ & _HEAP for c in t.__mro__[:-2]):
+        return _clone_subclassed(x, memo, globals_, copied)
     if _plain_class(t):
         if shared(x):  # a logger: silenced while replaying, never copied
             memo[i] = x
@@ -167,6 +170,24 @@ def _clone_container(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | No
     memo[i] = st
     st.update(clone(v, memo, globals_, copied) for v in x)
     return st
+
+
+def _clone_subclassed(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None, copied: Any) -> Any:
+    """A dict or list of a class written in Python (``class AttrDict(dict)`` with ``__getattr__``): made by the
+    base's ``__new__``, its items and its ``__dict__`` copied as a plain container's and a plain instance's are,
+    through the base's own methods. ``copy.deepcopy`` asked the instance for ``__deepcopy__`` (the program's
+    ``__getattr__`` ran) and copied the parameters past the memo (the forward then computed with no working copy)."""
+    base = dict if issubclass(type(x), dict) else list
+    y = base.__new__(type(x))
+    memo[id(x)] = y
+    if base is dict:
+        dict.update(y, [(k, clone(v, memo, globals_, copied)) for k, v in dict.items(x)])
+    else:
+        list.extend(y, [clone(v, memo, globals_, copied) for v in list.__iter__(x)])
+    d = own_dict(x)
+    if d:
+        object.__getattribute__(y, "__dict__").update({k: clone(v, memo, globals_, copied) for k, v in d.items()})
+    return y
 
 
 def _clone_callable(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None, copied: Any) -> Any:
