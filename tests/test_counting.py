@@ -196,3 +196,52 @@ def test_the_loops_schedule_says_how_many_updates_it_would_not_read_at(monkeypat
             progress.at_update(object(), updates + j + 1)  # type: ignore[arg-type]
             j += 1
         assert k == (j - 1 if reads else j)
+
+
+_INLINE = """
+import numpy as np
+
+rng = np.random.default_rng(0)
+labels = rng.integers(0, 3, 500)
+X = np.eye(3, 5)[labels] * 2 + rng.normal(0, 0.5, (500, 5))
+T = np.eye(3)[labels]
+W1, b1 = rng.normal(0, 0.3, (5, 6)), np.zeros(6)
+W2, b2 = rng.normal(0, 0.3, (6, 3)), np.zeros(3)
+for _epoch in range(EPOCHS):
+    for x, t in zip(X, T):
+        h = np.tanh(x @ W1 + b1)
+        d_out = h @ W2 + b2 - t
+        d_h = (W2 @ d_out) * (1 - h ** 2)
+        W2 -= 0.05 * np.outer(h, d_out)
+        b2 -= 0.05 * d_out
+        W1 -= 0.05 * np.outer(x, d_h)
+        b1 -= 0.05 * d_h
+"""
+
+
+@needs_filter
+def test_a_module_level_loop_is_counted_in_c_past_its_first_updates_and_says_its_targets_are_sampled(tmp_path,
+                                                                                                     monkeypatch):
+    """A loop with nothing to hold (module-level, inline targets) is counted in C from update INLINE_FROM on: every
+    count and schedule as the pure tracer's, the targets of the updates counted in C not read and the header saying
+    in how many windows they were."""
+    import runpy
+
+    from netdoctor.observe.numpy.counting import INLINE_FROM
+
+    script = tmp_path / "inline_loop.py"
+    script.write_text(_INLINE.replace("EPOCHS", "24"))  # 12,000 updates
+    made_c, report_c, backend_c = _observe(lambda: runpy.run_path(str(script)), True, monkeypatch)
+    made_p, report_p, backend_p = _observe(lambda: runpy.run_path(str(script)), False, monkeypatch)
+    assert backend_c.updates == backend_p.updates == 12_000
+    unread = backend_c.targets_unread
+    assert backend_c.counted_in_c == unread and 0.5 * (12_000 - INLINE_FROM) < unread < 12_000 - INLINE_FROM
+    assert backend_c.target_samples == backend_p.target_samples - unread
+    assert all(backend_c.targets[k] <= n for k, n in backend_p.targets.items())
+    assert f"(read in {12_000 - unread:,} of the 12,000 update windows, the others counted only)" in (
+        report_c.context["training"])
+    state_c, state_p = _state(report_c, backend_c), _state(report_p, backend_p)
+    for state in (state_c, state_p):
+        for key in ("training", "samples_observed"):
+            state["context"].pop(key)
+    assert state_c == state_p

@@ -430,6 +430,13 @@ class NumpyBackend:
         self._count_cache: tuple[Any, list[Any], list[tuple]] | None = None
         """The last plan handed to the compiled filter, with the root and arrays it was made for."""
         self.counted_in_c = 0
+        self.targets_unread = 0
+        """Updates of windows not held counted in C whose inline targets were not read (the header says so)."""
+        self._count_armed = (-1, -1)
+        """The update count and :attr:`counted_in_c` when counting in C was last asked for."""
+        self._count_misses = 0
+        self._count_retry = 0
+        """The update count from which counting in C is asked for again (after four counts ended at their first tick)."""
         """Updates counted by the compiled filter alone, heard afterwards (:mod:`~netdoctor.observe.numpy.counting`)."""
         """The loop head (id of the code, line) whose updates are counted in C now (:meth:`_count_ahead`)."""
         self.update_checks = UpdateCheckRecorder(updates=lambda: self.updates)  # a few steps against finite differences
@@ -616,9 +623,10 @@ class NumpyBackend:
         if said:
             seen += f" ({'; '.join(said)})"
         trained = self._samples_trained()
-        held = self.hold.held_updates  # (targets read elsewhere than in the held functions: all counted)
+        # (targets read elsewhere than in the held functions: all counted)
+        held = (0 if self.hold.targets_held else self.hold.held_updates) + self.targets_unread
         sampled = (f" (read in {self.updates - held:,} of the {self.updates:,} update windows, the others counted only)"
-                   if held and not self.hold.targets_held else "")
+                   if held else "")
         if trained is not None:
             ctx["samples_trained"] = trained[0]
             seen += (f", targets of {self.target_samples:,} of {'the' if trained[1] else 'about'} "
@@ -820,7 +828,7 @@ class NumpyBackend:
             self._act_ticks += 1
             if sampled(self._act_ticks):
                 self._record_activations(frame, None)
-        if moved and hold.recording and self.tracer.compiled:
+        if moved and self.tracer.compiled:
             self._count_ahead(frame)  # the next updates at this head counted in C, when each would do what this did
 
     def _ignorable(self, code: CodeType) -> bool:

@@ -19,6 +19,7 @@ import numpy as np
 from netdoctor.observe.numpy.arrays import FrameLocals
 from netdoctor.observe.numpy.targets import INLINE_TRIES
 from netdoctor.observe.numpy.updates import MAX_STATES
+from netdoctor.observe.tracer import sampled_ahead
 
 if TYPE_CHECKING:
     from types import FrameType
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
 
 BATCH = 4096
 """Updates counted in C at most before the observer hears of them."""
+INLINE_FROM = 8192
+"""Updates after which a window not held may be counted in C (its targets, read inline at every update heard, are
+then read in the updates heard only: all of the first ones are read)."""
 
 
 def _count_plan(self: NumpyBackend) -> list[tuple] | None:
@@ -60,20 +64,37 @@ def _count_plan(self: NumpyBackend) -> list[tuple] | None:
 
 
 def _count_ahead(self: NumpyBackend, frame: FrameType) -> None:
-    """An update was seen at a tick of a held window: the updates at this head are counted in C from now on, when
-    every tick until the next deep window (or the next reading of the loops) would do what this one did."""
+    """An update was seen at a tick of a window only counted: the updates at this head are counted in C from now on,
+    when every tick until the next deep window (or the next reading of the loops, or of the layers' outputs) would do
+    what this one did. A held window's head is its one update head; a window not held (a module-level loop, a loop
+    that trains inline calling nothing of the program's) counts in C from update :data:`INLINE_FROM` on, its targets
+    then read at the updates heard only (the header says in how many windows)."""
     hold, tracer = self.hold, self.tracer
     head = (id(frame.f_code), frame.f_lineno)
-    if (self._deep or not tracer.holding or not hold.recording or hold.update_heads != {head} or head not in hold.step
-            or hold.foreign or not self._act_by_calls or self.options.max_seconds is not None
-            or not (self.target_arg or (not self._inline_name and self._inline_tries >= INLINE_TRIES))
-            or len(self._moving) != len(self.params) or self._count_refused):
+    if (self._deep or hold.foreign or self.options.max_seconds is not None or len(self._moving) != len(self.params)
+            or self._count_refused or head not in hold.step or self.updates < self._count_retry):
+        return
+    if tracer.holding:
+        if (not hold.recording or hold.update_heads != {head} or not self._act_by_calls
+                or not (self.target_arg or (not self._inline_name and self._inline_tries >= INLINE_TRIES))):
+            return
+    elif hold.recording or self.updates < INLINE_FROM:
         return
     limit = min(tracer.budget.counted_ahead(BATCH), self.progress.quiet_ahead(self.updates, BATCH))
+    if not self._act_by_calls:  # a forward inline: its outputs are looked at on a schedule of ticks
+        limit = min(limit, sampled_ahead(self._act_ticks, BATCH))
     if self.options.max_updates is not None:
         limit = min(limit, self.options.max_updates - self.updates - 1)
     if limit < 1 or self.progress.outside_loops(frame):
         return
+    armed, self._count_armed = self._count_armed, (self.updates, self.counted_in_c)
+    if armed == (self.updates - 1, self.counted_in_c):  # the last count ended at its first tick: another event came
+        self._count_misses += 1
+        if self._count_misses >= 4:  # every update has one: asked again once the count has doubled
+            self._count_retry, self._count_misses = 2 * self.updates, 0
+            return
+    else:
+        self._count_misses = 0
     plan = self._count_plan()
     self._count_head = head
     if plan is None or not tracer.count(frame, plan, limit, keep_states=len(self._states) < MAX_STATES,
@@ -98,10 +119,14 @@ def _counted(self: NumpyBackend, n: int, states: list[int] | None, fingerprints:
     self._moved_updates += n
     self._count_update()
     self.tracer.budget.skip(n)
+    if not self.tracer.holding and not self.target_arg:
+        self.targets_unread += n  # (a held window's are counted by the hold)
     self.hold.counted(n, self._count_head, self.target_samples)
     self.progress.skip(n)
     if not self.target_arg:
         self._inline_at = self.updates
+    if not self._act_by_calls:
+        self._act_ticks += n
     fp: list[tuple[int, bytes]] = []
     q: list[tuple[float, ...] | None] = []
     for a, b, (_, i, j, k, _, idx) in zip(self._quick_arrays, fingerprints, self._quick_plan):

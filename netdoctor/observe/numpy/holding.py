@@ -161,15 +161,19 @@ class StepHold:
         self.prev, self.window = window, {}
 
     def counted(self, n: int, head: tuple[int, int], targets: int) -> None:
-        """``n`` updates of held windows, each seen at the one tick of ``head`` (the update head) that ended its
-        window, were counted by the compiled tracer alone: what :meth:`tick` and :meth:`ended` would have done for
-        each (their windows called nothing heard and ticked at nothing else)."""
-        self.held_updates += n
+        """``n`` updates of windows only counted, each seen at the one tick of ``head`` that ended its window (a held
+        window's update head), were counted by the compiled tracer alone: what :meth:`tick` (or the fast way of a window
+        not recorded) and :meth:`ended` would have done for each (their windows called nothing heard and ticked at
+        nothing else)."""
+        if self.tracer.holding:
+            self.held_updates += n
         self.targets_at = targets
         if not self.foreign:
             self.typical = max(1, self.typical)
         self.ticks = 0
         self.foreign = False
+        if not self.recording:
+            return  # (a window not held: its ticks are only counted)
         self.step.add(head)
         self.prev_whole = self.whole
         self.prev, self.window = {head: 1}, {}
