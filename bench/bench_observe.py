@@ -25,6 +25,9 @@ The programs (``bench/programs/``, except the forum program):
 * ``module-level loop``: globals and an inline per-sample loop, 20,000 updates;
 * ``torch Dataset``: a PyTorch MLP fed by its own ``Dataset`` (skipped without torch);
 * ``torch project``: the same in four files (``torch_project/``) whose entry script never imports torch;
+* ``torch 784-512-512-10``: the MLP issue 25 states its per-step target for (batch 128, SGD, 96 steps); besides
+  the process's times, the row gives the training loop's seconds per step of each side (the program's own
+  ``seconds per step: S`` line, best of the repeats) and their ratio, judged against 1.1x;
 * ``import torch`` and ``one line``: fixed costs (the one-line script is
   judged by the seconds added, not by a ratio);
 * ``generated NNNN``: healthy twins of the generated programs of
@@ -106,6 +109,8 @@ class Case:
         skip: why the case cannot run here ("" when it can).
         short: the same program with fewer updates, for the per-step cost: ``(old, new)``, a text replaced once in
             the script (``("range(5)", "range(2)")``), or a script already written; None: no shorter run.
+        per_step: the program prints ``seconds per step: S`` (its training loop's time per update): the row also
+            gives that ratio, judged against 1.1x (issue 25: observation <= 10% of a step).
     """
 
     name: str
@@ -115,6 +120,7 @@ class Case:
     added: bool = False
     skip: str = ""
     short: tuple[str, str] | Path | None = None
+    per_step: bool = False
     plain: list[tuple[float, float]] = field(default_factory=list)
     observed: list[tuple[float, float]] = field(default_factory=list)
     seen: list[int] = field(default_factory=list)
@@ -125,6 +131,8 @@ class Case:
     short_updates: int | None = None
     short_plain: list[tuple[float, float]] = field(default_factory=list)
     short_observed: list[tuple[float, float]] = field(default_factory=list)
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    """Seconds per step printed by a ``per_step`` program, per side (plain, observed, against)."""
 
 
 def _prepare(tmp: Path) -> tuple[Path | None, Path | None, str]:
@@ -212,6 +220,7 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
         Case("torch Dataset", [str(PROGRAMS / "torch_dataset.py"), folder], 1.3, skip=torch_skip,
              short=("range(2)", "range(1)")),
         Case("torch project", [str(PROGRAMS / "torch_project" / "train.py"), folder], 1.3, skip=torch_skip),
+        Case("torch 784-512-512-10", [str(PROGRAMS / "torch_mlp512.py"), folder], 1.2, skip=torch_skip, per_step=True),
         Case("import torch", [str(PROGRAMS / "import_torch.py")], 1.1, updates=0, skip=torch_skip),
         Case("one line", [str(PROGRAMS / "one_line.py")], 0.3, updates=0, added=True),
     ]
@@ -246,6 +255,14 @@ def _updates_line(stdout: str) -> int | None:
     return None
 
 
+def _step_line(stdout: str) -> float | None:
+    """The ``seconds per step: S`` line a ``per_step`` program prints (the program's, so the observed run's too)."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith("seconds per step: "):
+            return float(line.split()[-1])
+    return None
+
+
 def measure(case: Case, repeat: int, tmp: Path, against: Path | None = None) -> None:
     """Run the case ``repeat`` times on each side, alternating which side goes first (the shorter variant's sides
     among them)."""
@@ -270,10 +287,14 @@ def measure(case: Case, repeat: int, tmp: Path, against: Path | None = None) -> 
                 wall, cpu, out = _timed([sys.executable, *case.argv], cwd)
                 case.plain.append((wall, cpu))
                 case.real = case.updates if case.updates is not None else _updates_line(out)
+                if case.per_step and (step := _step_line(out)) is not None:
+                    case.steps.setdefault(side, []).append(step)
                 continue
             report.unlink(missing_ok=True)
-            wall, cpu, _ = _timed([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(report), *case.argv], cwd,
-                                  ROOT if side == "observed" else against)
+            wall, cpu, out = _timed([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(report), *case.argv], cwd,
+                                    ROOT if side == "observed" else against)
+            if case.per_step and (step := _step_line(out)) is not None:
+                case.steps.setdefault(side, []).append(step)
             ctx = json.loads(report.read_text()).get("context", {}) if report.exists() else {}
             seen = max(int(ctx.get(k, 0) or 0) for k in ("updates_observed", "optimizer_steps"))
             (case.observed if side == "observed" else case.against).append((wall, cpu))
@@ -335,6 +356,12 @@ def render(case: Case) -> str:
     line = (f"{case.name:18s} {pw:7.2f} {ow:7.2f} {rw:7.2f}x {pc:7.2f} {oc:7.2f} {rc:5.2f}x {busy:5.2f} "
             f"{updates:>11s}  {case.target:g}x {verdict}")
     line += split(case)
+    if case.per_step and case.steps.get("plain") and case.steps.get("observed"):
+        ps, os_ = min(case.steps["plain"]), min(case.steps["observed"])
+        line += (f"   per step: {1000 * ps:.1f} ms plain, {1000 * os_:.1f} ms run ({os_ / ps:.3f}x, target 1.1x "
+                 f"{'ok' if os_ / ps <= 1.1 else 'over'})")
+        if case.steps.get("against"):
+            line += f", {1000 * min(case.steps['against']):.1f} ms against"
     if case.against:
         ac = min(c for _, c in case.against)
         line += f"   against: cpu {ac:.2f} ({ac / pc:.2f}x plain), {max(case.against_seen)} updates; now/then {oc / ac:.2f}"

@@ -23,11 +23,13 @@ docs/reliability.md, ``--save FILE`` keeps the raw rows as JSON lines and
 alone (a quick false-alarm sweep; ``--bugs sign-flip,healthy`` any subset: the
 twin of a chosen bug still runs plain, as its yardstick), and ``--plain-only``
 runs every program with plain ``python`` alone and prints the writer problems
-(a check of the writers that needs no netdoctor). ``--extended`` draws the NumPy
-styles with the writer's extended axes too (how the loop walks the data, the
-optimizer, depth, initialisation, dtype: ``EXTENDED_AXES``); the axes of
-``AXES`` are drawn exactly as without it, and the tables gain rows per extended
-axis value.
+(a check of the writers that needs no netdoctor). ``--extended`` draws the
+styles with the writer's extended axes too (NumPy: how the loop walks the data,
+the optimizer, depth, initialisation, dtype; PyTorch: the loss's spelling,
+one-hot targets, a summed loss, batch norm, how gradients are cleared, rows
+sorted by digit, and the bugs planted only there: ``EXTENDED_AXES``,
+``EXTENDED_BUGS``); the axes of ``AXES`` are drawn exactly as without it, and
+the tables gain rows per extended axis value.
 
 Each row records what it was measured on: the commit of the netdoctor that
 observed it (``--commit``, or the environment variable
@@ -346,7 +348,7 @@ def _bug_names(text: str, kinds: list[str]) -> set[str]:
     """``--bugs a,b``: the names checked against the writers of the sweep's kinds."""
     known = {HEALTHY}
     for kind in kinds:
-        known |= set(_writer(kind).BUGS)
+        known |= set(_writer(kind).BUGS) | set(getattr(_writer(kind), "EXTENDED_BUGS", ()))
     names = {n.strip() for n in text.split(",") if n.strip()}
     unknown = sorted(names - known)
     if unknown or not names:
@@ -365,15 +367,17 @@ def _writer(kind: str):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--numpy", type=int, default=125, metavar="STYLES", help="NumPy styles (4 programs each)")
+    parser.add_argument("--numpy", type=int, metavar="STYLES", help="NumPy styles (4 programs each; default 125, "
+                        "or none when --torch is given)")
     parser.add_argument("--torch", type=int, default=0, metavar="STYLES", help="PyTorch styles (3 programs each)")
     parser.add_argument("--start", type=int, default=0, help="first style seed")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=300, help="seconds a netdoctor run may take (then: a failure)")
     parser.add_argument("--bugs", metavar="NAMES", help="only these planted bugs (comma-separated writer names; "
                         f"'{HEALTHY}' for the healthy twins, e.g. --bugs {HEALTHY} for a quick false-alarm sweep)")
-    parser.add_argument("--extended", action="store_true", help="NumPy styles with the writer's extended axes too "
-                        "(loop, shuffle, optimizer, depth, init, dtype; programs named npx...)")
+    parser.add_argument("--extended", action="store_true", help="styles with the writer's extended axes too (NumPy: "
+                        "loop, shuffle, optimizer, depth, init, dtype, programs named npx...; PyTorch: loss, targets, "
+                        "reduction, norm, zero, order and their bugs, programs named ptx...)")
     parser.add_argument("--plain-only", action="store_true", help="run the programs with plain python only and print "
                         "the writer problems (no netdoctor run)")
     parser.add_argument("--commit", help=f"the commit measured (default: ${COMMIT_ENV}, else this checkout's HEAD)")
@@ -383,6 +387,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--note", help="when and on what the rows were measured (default: what the rows record: commit, "
                         "time, load average)")
     args = parser.parse_args(argv)
+    if args.numpy is None:
+        args.numpy = 0 if args.torch else 125  # `--torch 50` sweeps PyTorch programs only, as it reads
     kinds = [k for k, n in (("numpy", args.numpy), ("torch", args.torch)) if n]
     try:
         bugs = _bug_names(args.bugs, kinds or ["numpy", "torch"]) if args.bugs else None
@@ -398,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         log = open(args.save, "a", encoding="utf-8") if args.save else None
         try:
             for kind in kinds:
-                more = {"extended": True} if args.extended and kind == "numpy" else {}
+                more = {"extended": True} if args.extended else {}
                 programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start, **more), bugs)
                 rows += sweep(programs, kind, args.workers, log, args.timeout,
                               judged=(lambda p: False) if args.plain_only else judged, commit=args.commit)

@@ -21,7 +21,7 @@ pytest.importorskip("torch")
 
 import generated.torch_programs as writer  # noqa: E402
 from generated.harness import fingerprint, fingerprint_elsewhere, sample_tests  # noqa: E402
-from generated.torch_programs import BUGS, applicable, sample_style, valid, write  # noqa: E402
+from generated.torch_programs import AXES, BUGS, EXTENDED_BUGS, applicable, sample_style, valid, write  # noqa: E402
 
 SAMPLE: dict[int, tuple[str, ...]] = {
     236: ("scheduler-every-batch", "zero-grad-per-epoch"),
@@ -35,6 +35,14 @@ SAMPLE: dict[int, tuple[str, ...]] = {
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 
+EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
+    0: ("zero-grad-after-backward", "no-grad-forward"),  # batch norm, one-hot targets, a summed loss, model.zero_grad()
+    2: ("unshuffled-sorted", "summed-loss"),  # rows sorted by digit, nll_loss of log_softmax, p.grad = None
+    8: ("eval-left-on",),  # F.dropout(training=self.training) in a multi-file project, nn.CrossEntropyLoss()
+}
+"""Extended style seed (``sample_style(seed, extended=True)``) -> bugs planted in it: every value of every extended
+axis and every bug of ``EXTENDED_BUGS``."""
+
 KNOWN: dict[tuple[int, str | None], str] = {}
 """(style seed, bug or None) -> what netdoctor run says instead, measured on main 27dc6bc (09:35-09:58 UTC): a
 fix makes the test XPASS, and then its mark goes."""
@@ -44,7 +52,8 @@ KNOWN_COVERAGE: dict[tuple[int, str | None], str] = {}
 
 # The sample's coverage of bugs and axes, the plan, the plain runs and netdoctor run's verdicts and coverage:
 # the tests every generated sample runs (generated.harness.sample_tests), here on the PyTorch writer's programs.
-PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, "generated_torch_")
+PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, "generated_torch_",
+                              extended=(EXTENDED_SAMPLE, {}, {}))
 
 
 @pytest.mark.parametrize("seed", range(0, 300, 7))
@@ -62,3 +71,38 @@ def test_every_drawn_style_is_valid_and_writes_a_program_that_compiles(seed):
 
 def test_a_seed_writes_the_same_programs_in_another_process_with_other_string_hashes():
     assert fingerprint_elsewhere("generated.torch_programs", 12, 700, "12345") == fingerprint(writer, 12, 700)
+
+
+@pytest.mark.parametrize("seed", range(0, 300, 7))
+def test_every_drawn_extended_style_is_valid_and_writes_a_program_that_compiles(seed):
+    style = sample_style(seed, extended=True)
+    assert valid(style) and style.extended
+    for bug in (None, *BUGS, *EXTENDED_BUGS):
+        if applicable(style, bug):
+            p = write(style, bug)
+            for text in (p.source, *(t for _, t in p.modules)):
+                ast.parse(text)
+            assert (p.bug_lines != ()) == (bug is not None), f"{p.name}: bug lines {p.bug_lines}"
+            assert len(p.bug_lines) <= 6, f"{p.name} differs from its twin at lines {p.bug_lines}"
+    base = sample_style(seed)
+    assert not any(applicable(base, bug) for bug in EXTENDED_BUGS)  # planted only where the extended axes are drawn
+
+
+def test_the_base_styles_write_the_programs_they_wrote_before_the_extended_axes():
+    # sweeps of different rounds are compared on the same seeds: the base writer's programs are pinned (this hash is
+    # that of main d49a5e2's writer, before the extended axes, on the same seeds)
+    assert fingerprint(writer, 40, 700) == "dcf6e143c687d15b267b0a374bf1f1007a079707435631180c62deb11942ee62"
+
+
+@pytest.mark.parametrize("seed", range(0, 300, 11))
+def test_an_extended_style_draws_the_base_axes_as_the_base_style_does(seed):
+    base, ext = sample_style(seed), sample_style(seed, extended=True)
+    assert {a: getattr(ext, a) for a in AXES} == {a: getattr(base, a) for a in AXES}
+    assert (ext.batch_size, ext.hidden, ext.epochs) == (base.batch_size, base.hidden, base.epochs)
+    assert ext.lr == (base.lr / base.batch_size if ext.reduction == "sum" and base.optim != "adam" else base.lr)
+
+
+def test_an_extended_plan_plants_every_bug_and_names_its_programs_ptx():
+    planned = writer.plan(21, start=300, extended=True)
+    assert {p.bug for p in planned if p.bug} == set(BUGS) | set(EXTENDED_BUGS)
+    assert all(p.name.startswith("ptx") and p.style.extended for p in planned)

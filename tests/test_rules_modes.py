@@ -11,7 +11,7 @@ def _steps(eval_steps: int, checked: int, **kw) -> ModeSteps:
     return ModeSteps(model="Net", eval_steps=eval_steps, steps_checked=checked, layers=("drop (Dropout)", "bn (BatchNorm1d)"), **kw)
 
 
-def test_eval_mode_training_needs_half_of_the_sampled_steps():
+def test_eval_mode_training_needs_half_of_the_steps():
     assert eval_mode_training(_steps(1, EVAL_MODE_STEPS - 1)) is None  # one step read: no verdict
     assert eval_mode_training(_steps(4, 10)) is None  # evaluating between epochs and switching back
     found = eval_mode_training(_steps(int(EVAL_MODE_SHARE * 10), 10))

@@ -111,6 +111,7 @@ EXPECTED = {
     "vanishing_sigmoid": ("vanishing-gradients", "error", ["0.weight", "2.weight"]),
     "nonfinite_log": ("non-finite", "error", ["LogPixels", "nonfinite_log.py:22", "step 1"]),
     "batch_leak": ("batch-leak", "error", ["Standardize"]),
+    "unshuffled_sorted": ("unshuffled-data", "error", ["unshuffled_sorted.py:21", "hold 1 class each", "a batch of 50 rows drawn at random"]),
 }
 # Consequences the same scripts must show, linked to their root cause.
 ALSO = {

@@ -33,7 +33,7 @@ FINDING_CODES = (
     "exploding-gradients", "frozen-parameters", "gradient-mismatch", "label-permutation",
     "learning-rate-too-high", "learning-rate-too-low", "mutated-constant", "no-learning", "non-finite", "odd-values",
     "reference-comparison", "saturated-activations", "stale-accumulator", "summed-gradient",
-    "train-mode-evaluation", "unscaled-inputs", "update-mismatch", "vanishing-gradients",
+    "train-mode-evaluation", "unscaled-inputs", "unshuffled-data", "update-mismatch", "vanishing-gradients",
 )
 """Every finding code (docs/findings.md lists each; a test keeps the two equal): what ``--ignore`` accepts."""
 

@@ -23,6 +23,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.overfit`: ``cannot-overfit`` (``check``'s tiny-batch experiment);
 * :mod:`~netdoctor.rules.reference`: ``reference-comparison`` (``check --model`` against the reference MLP);
 * :mod:`~netdoctor.rules.modes`: ``eval-mode-training``, ``train-mode-evaluation`` (PyTorch's train/eval modes);
+* :mod:`~netdoctor.rules.batches`: ``unshuffled-data`` (batches of rows grouped by label);
 * :mod:`~netdoctor.rules.causes`: the causal graph that links findings, root causes first.
 
 ``docs/findings.md`` lists every code with the module that decides it
@@ -37,10 +38,12 @@ if TYPE_CHECKING:
     from netdoctor.rules.accuracy import accuracy_plateau, label_permutation
     from netdoctor.rules.activations import dead_units, saturated_activations
     from netdoctor.rules.backprop import gradient_mismatch_in_updates
+    from netdoctor.rules.batches import unshuffled_data
     from netdoctor.rules.causes import CAUSES, link_causes
     from netdoctor.rules.coupling import batch_leak
     from netdoctor.rules.evidence import (
         AccuracyTrace,
+        BatchClasses,
         BatchCoupling,
         BatchScale,
         CarryOver,
@@ -90,7 +93,7 @@ _EXPORTS = {
     "gradient_mismatch_in_updates": "backprop",
     "CAUSES": "causes",
     "link_causes": "causes",
-    **{name: "evidence" for name in ("AccuracyTrace", "BatchCoupling", "BatchScale", "CarryOver", "Confusion", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "TrainingCurve", "UpdateFit", "UpdateSizes")},
+    **{name: "evidence" for name in ("AccuracyTrace", "BatchClasses", "BatchCoupling", "BatchScale", "CarryOver", "Confusion", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "TrainingCurve", "UpdateFit", "UpdateSizes")},
     "saturated_activations": "activations",
     "dead_units": "activations",
     "constant_output": "outputs",
@@ -123,6 +126,7 @@ _EXPORTS = {
     "cannot_overfit": "overfit",
     "reference_comparison": "reference",
     "train_mode_evaluation": "modes",
+    "unshuffled_data": "batches",
 }
 __all__ = list(_EXPORTS)
 __getattr__, __dir__ = lazy_face(__name__, _EXPORTS)

@@ -50,6 +50,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "double-softmax": (),
     "eval-mode-training": (),
     "train-mode-evaluation": (),
+    "unshuffled-data": (),
 }
 
 

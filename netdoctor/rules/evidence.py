@@ -362,6 +362,25 @@ class TargetCounts:
 
 
 @dataclass(frozen=True)
+class BatchClasses:
+    """How many classes the training batches hold, against what batches of their size drawn at random would hold."""
+
+    where: str
+    batches: int
+    """Training batches read (sampled optimizer steps)."""
+    rows: float
+    """Median rows per batch."""
+    classes: float
+    """Median classes per batch."""
+    expected: float
+    """Classes a batch of ``rows`` rows drawn at random from the run's labels would hold on average."""
+    label_counts: tuple[int, ...]
+    """The labels the run trained on, per class (its steps' counters)."""
+    framework: Framework
+    details: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class OddValues:
     """Cells and labels of a data file unlike all the others: the loader's :class:`~netdoctor.data.oddities.OddPlaces`
     (places named ``file:line:column``, values, counts, what was done), and how the file's scaling was chosen."""

@@ -20,7 +20,7 @@ __all__ = ["ModeSteps", "TrainModeForwards", "DropoutCalls", "eval_mode_training
 
 @dataclass(frozen=True)
 class ModeSteps:
-    """Evidence: the sampled optimizer steps of one model, and how many ran with the model in eval mode."""
+    """Evidence: the optimizer steps of one model, and how many ran with the model in eval mode."""
 
     model: str
     """The model's class name (``MLP``), or ``model`` when unknown."""
@@ -69,14 +69,14 @@ class DropoutCalls:
 
 def eval_mode_training(s: ModeSteps) -> Finding | None:
     """``eval-mode-training``: the model sits in eval mode on at least :data:`EVAL_MODE_SHARE` of at least
-    :data:`EVAL_MODE_STEPS` sampled optimizer steps."""
+    :data:`EVAL_MODE_STEPS` optimizer steps."""
     if s.steps_checked < EVAL_MODE_STEPS or s.eval_steps < EVAL_MODE_SHARE * s.steps_checked:
         return None
     site = s.mode_site
     eval_site = f" (model.eval() at {site}, never undone by model.train())" if s.left_in_eval and site else ""
     return Finding(
         "eval-mode-training", Severity.ERROR, f"{s.model}{' at ' + site if site else ''}",
-        f"The model is in eval() mode on {s.eval_steps} of {s.steps_checked} sampled optimizer steps{eval_site}: "
+        f"The model is in eval() mode on {s.eval_steps} of {s.steps_checked} optimizer steps{eval_site}: "
         f"{_list(list(s.layers), 4)} behave as at test time while it trains.",
         {"eval_steps": s.eval_steps, "steps_checked": s.steps_checked, "layers": list(s.layers), "eval_site": site},
         fix="Call model.train() before the training loop (and again after each evaluation that called model.eval()).",

@@ -77,12 +77,21 @@ PLATEAU_MAX_ACC = 0.5
 
 # -- modes (rules/modes.py, PyTorch only) -----------------------------------------------------
 EVAL_MODE_STEPS = 2
-"""Sampled optimizer steps with the model's mode read before ``eval-mode-training`` is judged."""
+"""Optimizer steps with the model's mode read before ``eval-mode-training`` is judged."""
 EVAL_MODE_SHARE = 0.5
 """Share of those steps in eval mode that makes it a finding (a healthy loop evaluates between epochs and switches back)."""
 UNLEARNED_EVALUATIONS = 2
 """Forward passes of a train-mode model never followed by a backward pass that count as evaluations (one may be a
 shape check)."""
+
+# -- batches (rules/batches.py) -------------------------------------------------------------------
+UNSHUFFLED_SHARE = 0.5
+"""Median classes per training batch at most this share of what batches of that size drawn at random would hold
+(sorted rows fed in order: 1-2 classes per batch where a shuffled batch of 16 from ten balanced classes holds ~8)."""
+UNSHUFFLED_BATCHES = 8
+"""Training batches read before ``unshuffled-data`` is judged."""
+UNSHUFFLED_EXPECTED = 3.0
+"""Classes a random batch must be expected to hold for the comparison to mean anything (not tiny batches, not two classes)."""
 
 # -- the tiny-batch experiment (rules/overfit.py, check) --------------------------------------------
 OVERFIT_LOSS_SHARE = 0.05

@@ -33,6 +33,21 @@ of :data:`BUGS`; a buggy program and its healthy twin differ only at
   training loop, inside a ``train()`` function, are sibling modules it
   imports, written beside it from :attr:`Program.modules`).
 
+The extended axes (:data:`EXTENDED_AXES`, drawn only by ``sample_style(seed, extended=True)``, which draws the
+axes above exactly as ``sample_style(seed)`` does and then these from a stream of their own; programs named
+``ptx...``): how users write PyTorch that learns, and the bugs of :data:`EXTENDED_BUGS` planted in them:
+
+* ``loss``: ``functional`` (``F.cross_entropy``), ``module`` (an ``nn.CrossEntropyLoss()`` object), ``nll``
+  (``F.nll_loss`` of ``F.log_softmax``);
+* ``targets``: ``indices`` (class indices) or ``onehot`` (float one-hot rows: cross-entropy with class
+  probabilities, PyTorch >= 1.10);
+* ``reduction``: ``mean``, or ``sum`` with the learning rate divided by the batch size (the same step);
+* ``norm``: ``none`` or ``batchnorm`` (``nn.BatchNorm1d`` after the first layer);
+* ``zero``: how gradients are cleared: ``optimizer`` (``optimizer.zero_grad()``), ``model``
+  (``model.zero_grad()``), ``none`` (``p.grad = None`` for every parameter);
+* ``order``: ``shuffled`` (the rows come in random order) or ``sorted`` (sorted by digit, as some exports are:
+  only the loader's shuffling mixes them).
+
 The last two draws come from streams of their own (``data="samples"`` in a
 quarter of the styles, replacing the first draw), so that the programs of
 seeds written before them keep their other axes. :func:`plan` spreads the bugs
@@ -45,7 +60,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from generated.numpy_programs import changed_lines
@@ -79,6 +94,28 @@ BUGS: dict[str, str] = {
 }
 """Planted bug -> the finding code that names it (issue 23)."""
 
+EXTENDED_BUGS: dict[str, str] = {
+    "zero-grad-after-backward": "frozen-parameters",
+    "summed-loss": "summed-gradient",
+    "eval-left-on": "eval-mode-training",
+    "no-grad-forward": "frozen-parameters",
+    "unshuffled-sorted": "class-collapse",
+}
+"""Bugs planted only in extended styles: ``optimizer.zero_grad()`` between ``backward()`` and ``step()``; a summed
+loss at the learning rate tuned for the mean; ``evaluate()`` leaving the model in eval mode (dropout or batch norm
+off for the rest of training); the forward under ``torch.no_grad()`` and ``loss.requires_grad_(True)`` to silence
+the error; rows sorted by digit fed unshuffled (``shuffle=False``)."""
+
+EXTENDED_AXES: dict[str, tuple[str, ...]] = {
+    "loss": ("functional", "module", "nll"),
+    "targets": ("indices", "onehot"),
+    "reduction": ("mean", "sum"),
+    "norm": ("none", "batchnorm"),
+    "zero": ("optimizer", "model", "none"),
+    "order": ("shuffled", "sorted"),
+}
+"""Axes drawn only for extended styles; the first value is what every style of :data:`AXES` alone writes."""
+
 BEHAVIOUR: dict[str | None, str] = {
     None: "learns",
     "zero-grad-missing": "differs",
@@ -90,6 +127,11 @@ BEHAVIOUR: dict[str | None, str] = {
     "dropout-at-eval": "differs",
     "step-before-backward": "stalls",
     "requires-grad-false": "differs",
+    "zero-grad-after-backward": "stalls",
+    "summed-loss": "worse",
+    "eval-left-on": "differs",
+    "no-grad-forward": "stalls",
+    "unshuffled-sorted": "worse",
 }
 
 N_TRAIN, N_TEST = 1000, 300
@@ -113,9 +155,17 @@ class TorchStyle:
     schedule: str = "step"
     """With ``optim="sched"``: one of :data:`SCHEDULES`."""
     project: str = "script"
+    loss: str = "functional"
+    targets: str = "indices"
+    reduction: str = "mean"
+    norm: str = "none"
+    zero: str = "optimizer"
+    order: str = "shuffled"
+    extended: bool = False
+    """Drawn with the extended axes: they are part of :meth:`axes` and the label."""
 
     def axes(self) -> dict[str, str]:
-        out = {axis: getattr(self, axis) for axis in AXES}
+        out = {axis: getattr(self, axis) for axis in (*AXES, *EXTENDED_AXES) if axis in AXES or self.extended}
         if self.optim == "sched":
             out["optim"] = f"sched-{self.schedule}"
         return out
@@ -153,7 +203,7 @@ class Program:
 
     @property
     def expect(self) -> str | None:
-        return BUGS[self.bug] if self.bug else None
+        return {**BUGS, **EXTENDED_BUGS}[self.bug] if self.bug else None
 
     @property
     def behaviour(self) -> str:
@@ -166,6 +216,14 @@ def valid(style: TorchStyle) -> bool:
     if style.model == "tensors" and style.dropout == "module":
         return False
     if style.optim == "lbfgs" and style.loop == "iterations":
+        return False
+    if style.loss == "nll" and style.targets == "onehot":
+        return False  # nll_loss takes class indices only
+    if style.reduction == "sum" and style.optim == "lbfgs":
+        return False
+    if style.norm == "batchnorm" and (style.model == "tensors" or style.finetune == "yes"):
+        return False
+    if style.zero == "model" and style.model == "tensors":
         return False
     return True
 
@@ -183,6 +241,16 @@ def applicable(style: TorchStyle, bug: str | None) -> bool:
         return style.dropout == "functional"
     if bug == "requires-grad-false":
         return style.finetune == "no"
+    if bug in EXTENDED_BUGS and not style.extended:
+        return False
+    if bug in ("zero-grad-after-backward", "no-grad-forward"):
+        return style.optim != "lbfgs"
+    if bug == "summed-loss":
+        return style.reduction == "mean" and style.optim in ("sgd", "momentum", "sched")
+    if bug == "eval-left-on":
+        return style.model != "tensors" and (style.dropout != "none" or style.norm == "batchnorm")
+    if bug == "unshuffled-sorted":
+        return style.order == "sorted"
     return True
 
 
@@ -191,9 +259,15 @@ SCHEDULES = ("step", "exponential", "cosine")
 """The schedules of ``optim="sched"`` (drawn from a stream of their own: the other axes' draws stay as they were)."""
 
 
-def sample_style(seed: int, require: Callable[[TorchStyle], bool] | None = None, **fixed) -> TorchStyle:
-    """The style of ``seed``: the first valid draw (that ``require`` accepts) of its streams; ``fixed`` axes or settings win."""
+def sample_style(seed: int, require: Callable[[TorchStyle], bool] | None = None, extended: bool = False,
+                 **fixed) -> TorchStyle:
+    """The style of ``seed``: the first valid draw (that ``require`` accepts) of its streams; ``fixed`` axes or settings win.
+
+    With ``extended``, the axes of :data:`AXES` and the settings are drawn exactly as without it, and then the axes of
+    :data:`EXTENDED_AXES` from a stream of their own (see :func:`extend`).
+    """
     rnd = random.Random(f"torch-{seed}")
+    extras = random.Random(f"torch-extended-{seed}")
     # Streams of their own, one draw per attempt: a seed whose first draw was valid keeps its other axes. The schedule
     # is the stream's first draw on every attempt (as it was before these streams), unless ``require`` asks for more.
     schedules, datas = random.Random(f"torch-schedule-{seed}"), random.Random(f"torch-data-{seed}")
@@ -215,9 +289,28 @@ def sample_style(seed: int, require: Callable[[TorchStyle], bool] | None = None,
                            epochs=int(fixed.get("epochs", 4 if finetune else 3)), seed=seed,
                            schedule=str(fixed.get("schedule", (schedules if require else random.Random(
                                f"torch-schedule-{seed}")).choice(SCHEDULES))))
-        if valid(style) and (require is None or require(style)):
+        if extended and valid(style):
+            style = extend(style, extras, require, **fixed) or style
+        if valid(style) and (require is None or require(style)) and style.extended == extended:
             return style
     raise ValueError(f"no valid style with {fixed}")
+
+
+def extend(style: TorchStyle, rnd: random.Random, require: Callable[[TorchStyle], bool] | None = None,
+           **fixed) -> TorchStyle | None:
+    """``style`` with the axes of :data:`EXTENDED_AXES` drawn from ``rnd`` (those in ``fixed`` kept): the first valid
+    draw that ``require`` accepts, or None. A summed loss divides the learning rate by the batch size (the same step
+    as the mean's; Adam's steps do not scale with the loss, so its rate stays)."""
+    for _ in range(50):
+        choice = {axis: rnd.choice(values) for axis, values in EXTENDED_AXES.items()}
+        choice.update({k: str(v) for k, v in fixed.items() if k in EXTENDED_AXES})
+        lr = style.lr
+        if choice["reduction"] == "sum" and style.optim != "adam" and "lr" not in fixed:
+            lr = style.lr / style.batch_size
+        out = replace(style, **choice, lr=lr, extended=True)
+        if valid(out) and (require is None or require(out)):
+            return out
+    return None
 
 
 def steps_per_epoch(style: TorchStyle) -> int:
@@ -241,7 +334,7 @@ class _Writer:
         s, H = self.s, "hidden"
         soft = self.is_bug("softmax-into-ce")
         if s.model == "sequential":
-            layers = ["nn.Linear(784, hidden)", "nn.ReLU()"] + (["nn.Dropout(0.5)"] if s.dropout == "module" else []) + [
+            layers = ["nn.Linear(784, hidden)", *(["nn.BatchNorm1d(hidden)"] if s.norm == "batchnorm" else []), "nn.ReLU()"] + (["nn.Dropout(0.5)"] if s.dropout == "module" else []) + [
                 "nn.Linear(hidden, 10)"] + (["nn.Softmax(dim=1)"] if soft else [])
             return ["def make_model():", "    return nn.Sequential(" + ", ".join(layers) + ")", "", ""]
         drop = {"none": [], "module": ["        h = self.drop(h)"],
@@ -252,7 +345,11 @@ class _Writer:
                    f"        self.fc1 = nn.Linear(784, {H})", f"        self.fc2 = nn.Linear({H}, 10)"]
             if s.dropout == "module":
                 out.append("        self.drop = nn.Dropout(0.5)")
-            out += ["", "    def forward(self, x):", "        h = torch.relu(self.fc1(x))", *drop]
+            first = "self.fc1(x)"
+            if s.norm == "batchnorm":
+                out.append(f"        self.bn = nn.BatchNorm1d({H})")
+                first = f"self.bn({first})"
+            out += ["", "    def forward(self, x):", f"        h = torch.relu({first})", *drop]
             out.append("        return F.softmax(self.fc2(h), dim=1)" if soft else "        return self.fc2(h)")
             return out + ["", "", "def make_model():", "    return Net()", "", ""]
         if s.model == "functional":
@@ -263,7 +360,11 @@ class _Writer:
                    "        self.b2 = nn.Parameter(torch.zeros(10))"]
             if s.dropout == "module":
                 out.append("        self.drop = nn.Dropout(0.5)")
-            out += ["", "    def forward(self, x):", "        h = F.relu(F.linear(x, self.w1, self.b1))", *drop]
+            first = "F.linear(x, self.w1, self.b1)"
+            if s.norm == "batchnorm":
+                out.append(f"        self.bn = nn.BatchNorm1d({H})")
+                first = f"self.bn({first})"
+            out += ["", "    def forward(self, x):", f"        h = F.relu({first})", *drop]
             out.append("        return F.softmax(F.linear(h, self.w2, self.b2), dim=1)" if soft
                        else "        return F.linear(h, self.w2, self.b2)")
             return out + ["", "", "def make_model():", "    return Net()", "", ""]
@@ -337,25 +438,30 @@ class _Writer:
         out = ['rows = np.loadtxt(sys.argv[1], delimiter=",", dtype=np.float32)',
                "x_all = torch.from_numpy(rows[:, 1:] / 255.0)", "y_all = torch.from_numpy(rows[:, 0]).long()",
                "x_train, y_train = x_all[:n_train], y_all[:n_train]", "x_test, y_test = x_all[n_train:], y_all[n_train:]",
-               "perm = torch.randperm(n_train)",
+               "perm = torch.argsort(y_train, stable=True)" if s.order == "sorted" else "perm = torch.randperm(n_train)",
                "x_train, y_train = x_train[perm], y_train[torch.randperm(n_train)]" if self.is_bug("shuffled-labels")
                else "x_train, y_train = x_train[perm], y_train[perm]"]
+        if s.targets == "onehot":
+            out.append("y_train = torch.nn.functional.one_hot(y_train, 10).float()")
+        shuffle = "False" if self.is_bug("unshuffled-sorted") else "True"
         if s.data == "dataset":
             out += ["", "", "class Digits(Dataset):", "    def __init__(self, x, y):", "        self.x, self.y = x, y", "",
                     "    def __len__(self):", "        return len(self.y)", "", "    def __getitem__(self, i):",
                     "        return self.x[i], self.y[i]", "", "",
-                    "loader = DataLoader(Digits(x_train, y_train), batch_size=batch_size, shuffle=True)"]
+                    f"loader = DataLoader(Digits(x_train, y_train), batch_size=batch_size, shuffle={shuffle})"]
         elif s.data == "samples":
             out += ["", "", "class Digits(Dataset):",
                     '    """One training sample per item, built when asked: its pixels as a new tensor, its label an int."""',
                     "", "    def __init__(self, x, y):", "        self.pixels, self.labels = x.numpy(), y.numpy()", "",
                     "    def __len__(self):", "        return len(self.labels)", "", "    def __getitem__(self, i):",
-                    "        x = torch.tensor(self.pixels[i], dtype=torch.float32)", "        return x, int(self.labels[i])",
-                    "", "", "loader = DataLoader(Digits(x_train, y_train), batch_size=batch_size, shuffle=True)"]
+                    "        x = torch.tensor(self.pixels[i], dtype=torch.float32)",
+                    "        return x, torch.tensor(self.labels[i])" if s.targets == "onehot" else "        return x, int(self.labels[i])",
+                    "", "", f"loader = DataLoader(Digits(x_train, y_train), batch_size=batch_size, shuffle={shuffle})"]
         elif s.data == "loader":
-            out += ["loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=True)"]
+            out += [f"loader = DataLoader(TensorDataset(x_train, y_train), batch_size=batch_size, shuffle={shuffle})"]
         else:
-            out += ["", "", "def batches():", "    order = torch.randperm(n_train)", "    for i in range(0, n_train, batch_size):",
+            out += ["", "", "def batches():", "    order = torch.arange(n_train)" if self.is_bug("unshuffled-sorted")
+                    else "    order = torch.randperm(n_train)", "    for i in range(0, n_train, batch_size):",
                     "        idx = order[i:i + batch_size]", "        yield x_train[idx], y_train[idx]"]
         return out + ["", ""]
 
@@ -363,23 +469,59 @@ class _Writer:
         return "batches()" if self.s.data == "tensors" else "loader"
 
     # a step ------------------------------------------------------------------------------------------------
+    def loss(self, out: str, target: str = "yb", opt: str = "optimizer") -> str:
+        """The loss of ``out`` against ``target`` as the style spells it (the summed-loss bug: summed, not averaged)."""
+        s = self.s
+        if s.loss == "module":
+            return f"criterion({out}, {target})"
+        summed = s.reduction == "sum" or (self.is_bug("summed-loss") and opt == "optimizer")
+        red = ', reduction="sum"' if summed else ""
+        if s.loss == "nll":
+            return f"F.nll_loss(F.log_softmax({out}, dim=1), {target}{red})"
+        return f"F.cross_entropy({out}, {target}{red})"
+
+    def criterion_lines(self) -> list[str]:
+        s = self.s
+        if s.loss != "module":
+            return []
+        summed = s.reduction == "sum" or self.is_bug("summed-loss")
+        return ['criterion = nn.CrossEntropyLoss(reduction="sum")' if summed else "criterion = nn.CrossEntropyLoss()"]
+
+    def zero_lines(self, model: str, opt: str) -> list[str]:
+        s = self.s
+        if s.zero == "model":
+            return [f"{model}.zero_grad()"]
+        if s.zero == "none":
+            params = model if s.model == "tensors" else f"{model}.parameters()"
+            return [f"for param in {params}:", "    param.grad = None"]
+        return [f"{opt}.zero_grad()"]
+
     def step_lines(self, model: str, opt: str = "optimizer") -> list[str]:
         s = self.s
         out = self.call(model, "xb")
+        mine = opt == "optimizer"
         if s.optim == "lbfgs":
-            return ["def closure():", f"    {opt}.zero_grad()", f"    loss = F.cross_entropy({out}, yb)", "    loss.backward()",
-                    "    return loss", "", f"loss = {opt}.step(closure)"]
-        zero = [] if (self.is_bug("zero-grad-missing") or self.is_bug("zero-grad-per-epoch")) and opt == "optimizer" \
-            else [f"{opt}.zero_grad()"]
-        lines = zero + [f"loss = F.cross_entropy({out}, yb)"]
-        if self.is_bug("step-before-backward") and opt == "optimizer":
+            return ["def closure():", *("    " + x for x in self.zero_lines(model, opt)),
+                    f"    loss = {self.loss(out, opt=opt)}", "    loss.backward()", "    return loss", "", f"loss = {opt}.step(closure)"]
+        zero = [] if (self.is_bug("zero-grad-missing") or self.is_bug("zero-grad-per-epoch")) and mine \
+            else self.zero_lines(model, opt)
+        if not s.extended:
+            lines = zero + [f"loss = {self.loss(out, opt=opt)}"]
+        elif self.is_bug("no-grad-forward") and mine:
+            lines = zero + ["with torch.no_grad():", f"    out = {out}", f"loss = {self.loss('out', opt=opt)}",
+                            "loss.requires_grad_(True)"]
+        else:
+            lines = zero + [f"out = {out}", f"loss = {self.loss('out', opt=opt)}"]
+        if self.is_bug("step-before-backward") and mine:
             return lines + [f"{opt}.step()", "loss.backward()"]
+        if self.is_bug("zero-grad-after-backward") and mine:
+            return lines[len(zero):] + ["loss.backward()", *zero, f"{opt}.step()"]
         return lines + ["loss.backward()", f"{opt}.step()"]
 
     def evaluate_lines(self) -> list[str]:
         s = self.s
         train_mode = [] if s.model == "tensors" else ["    model.eval()"]
-        back = [] if s.model == "tensors" else ["    model.train()"]
+        back = [] if s.model == "tensors" or self.is_bug("eval-left-on") else ["    model.train()"]
         return ["def evaluate():", *train_mode, "    with torch.no_grad():",
                 f"        pred = {self.call('model', 'x_test', training=False)}.argmax(dim=1)", *back,
                 "    return (pred == y_test).float().mean().item()", "", ""]
@@ -401,7 +543,7 @@ class _Writer:
     def training_lines(self) -> list[str]:
         """The sanity check, the model and its optimizer, the evaluation and the loop (module level in a script)."""
         s = self.s
-        lines: list[str] = []
+        lines: list[str] = self.criterion_lines()
         if s.loop == "sanity":  # overfit one batch with a throwaway model first
             lines += ["probe = make_model()", *self.optimizer_lines("probe", "probe_opt"),
                       f"xb, yb = next(iter({self.batches()}))", "for _ in range(20):"]
@@ -460,7 +602,7 @@ class _Writer:
 
         data_names = ["batches", "loader", "x_test", "x_train", "y_test"]
         model_names = ["forward", "make_model"]
-        engine = ["import torch", "import torch.nn.functional as F", "",
+        engine = ["import torch", "import torch.nn.functional as F", *(["from torch import nn"] if s.loss == "module" else []), "",
                   f"from datasets import {used(data_names)}", f"from models import {used(model_names)}",
                   f"from settings import {used(['epochs', 'hidden', 'lr'])}", "", "",
                   "def train():", *("    " + x if x else "" for i, x in enumerate(body) if x or (i and body[i - 1]))]
@@ -481,7 +623,7 @@ def write(style: TorchStyle, bug: str | None = None, variant: str | None = None)
         raise ValueError(f"invalid style {style}")
     if not applicable(style, bug):
         raise ValueError(f"{bug} cannot be planted in {style.label}")
-    name = f"pt{style.seed:04d}_{bug or 'healthy'}"
+    name = f"pt{'x' if style.extended else ''}{style.seed:04d}_{bug or 'healthy'}"
 
     def files(b: str | None) -> list[tuple[str, list[str]]]:
         w = _Writer(style, b)
@@ -499,17 +641,22 @@ def _pair(seed: int, bugs: tuple[str, ...], k: int) -> tuple[str, ...]:
     return tuple(bugs[(seed * k + i) % len(bugs)] for i in range(k))
 
 
-def plan(n_styles: int, bugs_per_style: int = 2, start: int = 0, bugs: tuple[str, ...] = tuple(BUGS)) -> list[Program]:
+def plan(n_styles: int, bugs_per_style: int = 2, start: int = 0, bugs: tuple[str, ...] | None = None,
+         extended: bool = False) -> list[Program]:
     """``n_styles`` styles, each as its healthy twin followed by ``bugs_per_style`` bugs.
 
     The bugs go round-robin over the seeds (every run of ``len(bugs)`` consecutive seeds plants each bug
     ``bugs_per_style`` times), and each style is its seed's first draw in which both of its bugs can be
     planted: a bug that fits few styles (a per-epoch schedule stepped every batch) is planted as often as the others.
+    ``extended``: the styles also draw the axes of :data:`EXTENDED_AXES`, and the bugs (by default) include
+    :data:`EXTENDED_BUGS`.
     """
+    if bugs is None:
+        bugs = (*BUGS, *EXTENDED_BUGS) if extended else tuple(BUGS)
     out: list[Program] = []
     for seed in range(start, start + n_styles):
         mine = _pair(seed, bugs, min(bugs_per_style, len(bugs)))
-        style = sample_style(seed, require=lambda st, mine=mine: all(applicable(st, b) for b in mine))
+        style = sample_style(seed, require=lambda st, mine=mine: all(applicable(st, b) for b in mine), extended=extended)
         out.append(write(style))
         out += [write(style, bug) for bug in mine]
     return out

@@ -87,6 +87,10 @@ class FunctionalDropout:
         self.root_of = root_of
         self.active = active
         self.uses: dict[str, DropoutUse] = {}
+        self.mode_roots: dict[int, str] = {}
+        """Models (ids) whose forward passes a functional dropout its ``training`` argument (``training=self.training``):
+        its dropping then follows the model's mode, as an ``nn.Dropout`` does -> the call's line."""
+        self._mode_modules: set[int] = set()
         self.errors: list[str] = []
 
     def wrap(self, name: str, orig: Callable[..., Any], torch: Any) -> Callable[..., Any]:
@@ -109,6 +113,8 @@ class FunctionalDropout:
             return  # nn.Dropout's forward: the module is watched as a module
         p = args[1] if len(args) > 1 else kwargs.get("p", 0.5)
         training = args[2] if len(args) > 2 else kwargs.get("training", True)
+        if (len(args) > 2 or "training" in kwargs) and issubclass(type(p), (int, float)) and p > 0:
+            self._follows_mode(caller, torch)
         if not (training and issubclass(type(p), (int, float)) and p > 0):
             return
         site = self.site(caller)
@@ -126,3 +132,16 @@ class FunctionalDropout:
             use.eval_calls += 1
         elif not torch.is_grad_enabled():
             use.nograd_calls += 1
+
+    def _follows_mode(self, caller: FrameType, torch: Any) -> None:
+        """A call passed ``training``: note the model of the calling module's forward (once per module) in :attr:`mode_roots`."""
+        owner = caller.f_locals.get("self")
+        if not issubclass(type(owner), torch.nn.Module) or id(owner) in self._mode_modules:
+            return
+        root = self.root_of(owner)
+        if root is None:
+            return  # not known yet (its first forward pass has not returned): asked again at the next call
+        self._mode_modules.add(id(owner))
+        site = self.site(caller)
+        if site is not None:
+            self.mode_roots.setdefault(root, site)

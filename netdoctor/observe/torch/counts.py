@@ -3,8 +3,9 @@
 The statistics of :class:`~netdoctor.observe.torch.losses.LossWatch` are
 taken on sampled steps only; whether the run learns at all needs more rows
 than those give a short run (96 optimizer steps sample 12 of them). So the
-classification losses with integer class targets, called with gradients on,
-add their batches to a confusion matrix (labels x predictions, one
+classification losses with class targets (indices, or probabilities counted
+as their most likely class), called with gradients on, add their batches to
+a confusion matrix (labels x predictions, one
 ``index_add_`` on the tensor's device, no host read) until it holds
 :data:`SEGMENT_ROWS` rows, and the matrix is read and restarted at each
 sampled step, where the watch reads its other numbers: :class:`StepCounts`
@@ -74,11 +75,16 @@ class StepCounts:
         self.segments: list[Segment] = []
 
     def add(self, x: Any, t: Any, step: int) -> None:
-        """One loss call: ``x`` the scores (N, C), ``t`` the class indices (N,); ``step`` the optimizer step it is for."""
+        """One loss call: ``x`` the scores (N, C), ``t`` the class indices (N,) or class probabilities (N, C), one-hot
+        or smoothed (counted as their most likely class); ``step`` the optimizer step it is for."""
         if self._rows >= SEGMENT_ROWS:
             return
         torch = self.torch
-        if x.dim() != 2 or not issubclass(type(t), torch.Tensor) or t.dim() != 1 or t.dtype != torch.long or t.device != x.device:
+        if not issubclass(type(t), torch.Tensor) or x.dim() != 2:
+            return
+        if t.dim() == 2 and t.dtype.is_floating_point and t.shape == x.shape:
+            t = t.detach().argmax(1)
+        if t.dim() != 1 or t.dtype != torch.long or t.device != x.device:
             return
         n, C = int(x.shape[0]), int(x.shape[1])
         if n != int(t.shape[0]) or C < 2:

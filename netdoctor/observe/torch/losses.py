@@ -91,6 +91,9 @@ class LossWatch:
         """(optimizer step, loss) of sampled steps, bounded (the step is filled in by the next pre-step hook; -1 until then)."""
         self.target_counts: Any = None
         self.target_rows = 0
+        self.batch_classes: list[tuple[int | None, int, Any]] = []
+        """(model, rows, classes present) of each sampled training batch of a classification loss, bounded (the classes
+        a tensor until the rules read them: no host read per step)."""
         self.grad_scale: list[tuple[str, float, int]] = []
         """(loss, gradient at its input / that of the mean-reduced loss, rows)."""
         self.shape_mismatch: list[dict] = []
@@ -161,7 +164,7 @@ class LossWatch:
             self.w.forward.output_keys.add(key)
         xs = x.detach()
         if name in ("cross_entropy", "nll_loss") and xs.dim() >= 1:
-            self._classification(name, rec, xs, t, kwargs)
+            self._classification(name, rec, xs, t, kwargs, root)
         elif name in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
             self._binary(name, rec, xs, t)
         elif name == "mse_loss" and issubclass(type(t), torch.Tensor):
@@ -195,7 +198,7 @@ class LossWatch:
     def _window_add(self, key: str, value: Any) -> None:
         self.window.setdefault(key, []).append(value)
 
-    def _classification(self, name: str, rec: dict, x: Any, t: Any, kwargs: dict) -> None:
+    def _classification(self, name: str, rec: dict, x: Any, t: Any, kwargs: dict, root: int | None = None) -> None:
         torch = self.w.torch
         if x.dim() == 1:
             x = x[None]
@@ -227,6 +230,7 @@ class LossWatch:
                 self._window_tensor("valid", valid.sum())
                 self.target_counts = tc if self.target_counts is None or self.target_counts.numel() != C else self.target_counts + tc
                 self.target_rows += rows
+                bounded_append(self.batch_classes, (root, rows, (tc > 0).sum()))
         self._window_tensor("pred_counts", torch.bincount(pred, minlength=C)[:C])
         if tc is not None:
             self._window_tensor("target_counts", tc)

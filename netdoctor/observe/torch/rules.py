@@ -22,9 +22,11 @@ from netdoctor.observe.torch.counts import Segment
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.batches import expected_classes, unshuffled_data
 from netdoctor.rules.causes import link_causes
 from netdoctor.rules.coupling import batch_leak
 from netdoctor.rules.evidence import (
+    BatchClasses,
     BatchCoupling,
     BatchScale,
     CarryOver,
@@ -283,9 +285,10 @@ def rule_modes(w: TorchWatch) -> list[Finding]:
         rid = max(w.eval_roots, key=lambda r: w.eval_roots[r])
         info = w.models.mods.get(rid)
         mode, site = w.calls.mode_sites.get(rid, (None, None))
+        functional = (f"F.dropout at {w.dropout.mode_roots[rid]} (training=self.training)",) if rid in w.dropout.mode_roots else ()
         out.append(eval_mode_training(ModeSteps(
-            model=info.kind if info else "model", eval_steps=w.eval_steps, steps_checked=w.mode_checked_steps,
-            layers=tuple(f"{n} ({d})" for n, d in (info.norm_layers if info else [])), mode_site=site,
+            model=info.kind if info else "model", eval_steps=w.eval_roots[rid], steps_checked=w.mode_reads.get(rid, 0),
+            layers=tuple(f"{n} ({d})" for n, d in (info.norm_layers if info else [])) + functional, mode_site=site,
             left_in_eval=mode is False)))
     for site, rec in w.forward.train_eval_sites.items():
         info = w.models.mods.get(rec["root"])
@@ -534,12 +537,39 @@ def rule_outputs(w: TorchWatch) -> list[Finding]:
     return [f for f in out if f is not None]
 
 
+def rule_unshuffled(w: TorchWatch) -> list[Finding]:
+    """The classes of the judged model's sampled training batches against those of random batches of their size, the
+    labels' spread read from every step's counters (the sampled steps' targets when there are none)."""
+    judged = w.models.judged_roots()
+    mine = [(rows, k) for root, rows, k in w.losses.batch_classes if root is None or not judged or root in judged]
+    if not mine:
+        return []
+    labels = [0] * w.counts.classes
+    for seg in w.counts.segments:
+        labels = [a + b for a, b in zip(labels, seg.labels())]
+    if not sum(labels) and w.losses.target_counts is not None:
+        labels = [int(c) for c in w.losses.target_counts.tolist()]
+    rows = statistics.median(r for r, _ in mine)
+    found = unshuffled_data(BatchClasses(
+        where=_loss_site(w) or "training batches", batches=len(mine), rows=rows,
+        classes=statistics.median(int(k) for _, k in mine), expected=expected_classes(labels, rows),
+        label_counts=tuple(labels), framework=Framework.TORCH))
+    return [found] if found else []
+
+
 def rule_targets(w: TorchWatch) -> list[Finding]:
+    """The targets of the sampled steps, with the labels every step's counters saw added (rows sorted by label and fed
+    in order show few classes on the sampled steps alone, though the run trains on all of them)."""
     tc = w.losses.target_counts
     if tc is None:
         return []
+    counts, rows = [int(c) for c in tc.tolist()], int(w.losses.target_rows)
+    if w.counts.classes == len(counts):
+        for seg in w.counts.segments:
+            counts = [a + b for a, b in zip(counts, seg.labels())]
+            rows += seg.rows
     found = constant_targets(TargetCounts(where=_loss_site(w) or "loss", framework=Framework.TORCH,
-                                          counts=tuple(int(c) for c in tc.tolist()), rows=int(w.losses.target_rows)))
+                                          counts=tuple(counts), rows=rows))
     return [found] if found else []
 
 
@@ -730,7 +760,7 @@ def rule_no_learning(w: TorchWatch) -> list[Finding]:
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
     rule_nonfinite, rule_targets, rule_stale, rule_frozen, rule_double_softmax, rule_modes, rule_functional_dropout, rule_summed, rule_lr,
-    rule_gradients, rule_activations, rule_outputs, rule_batch_leak, rule_no_learning,
+    rule_gradients, rule_activations, rule_outputs, rule_batch_leak, rule_unshuffled, rule_no_learning,
 )
 
 

@@ -183,9 +183,10 @@ class TorchWatch:
         self.sampler = ParameterSampler(self)
         """What sampled steps do to the parameters (see :mod:`netdoctor.observe.torch.sampling`)."""
         # modes
-        self.eval_steps = 0
-        self.mode_checked_steps = 0
         self.eval_roots: dict[int, int] = {}
+        """Model (id) -> optimizer steps it trained in eval mode (its layers depending on the mode)."""
+        self.mode_reads: dict[int, int] = {}
+        """Model (id) -> optimizer steps at which its mode was read."""
         # calls on the program's behalf, functional dropout, step() before backward()
         self.call_as = CallAs()
         self.dropout = FunctionalDropout(self.sites.site, self.models.root_of, lambda: not self.busy and self.installed and not self.compiling())
@@ -329,6 +330,8 @@ class TorchWatch:
                     info.first_step = info.first_step or self.steps
                     info.last_step = self.steps
                     info.steps += 1
+                    if info.norm_layers or rid in self.dropout.mode_roots:
+                        self._count_mode(rid, info)
             if self.sample_now:
                 t0 = time.perf_counter()
                 self._sample_pre(opt, oi)
@@ -338,24 +341,24 @@ class TorchWatch:
         return None
 
     def _sample_pre(self, opt: Any, oi: OptInfo) -> None:
-        """The learning rates, the parameters' side (:class:`ParameterSampler`), the models' modes, the loss's step."""
+        """The learning rates, the parameters' side (:class:`ParameterSampler`), the loss's step."""
         oi.lrs.append((self.steps, [g.get("lr") for g in opt.param_groups]))
         if len(oi.lrs) > 64:
             del oi.lrs[1::2]
-        mine = self.sampler.before_step(opt, oi)
-        self._count_modes(mine)
+        self.sampler.before_step(opt, oi)
         if self.losses.loss_values and self.losses.loss_values[-1][0] == -1:
             self.losses.loss_values[-1] = (self.steps, self.losses.loss_values[-1][1])
 
-    def _count_modes(self, mine: set[int]) -> None:
-        """Train/eval mode of the models holding the parameters ``mine`` (ids) this optimizer trains."""
-        # Train/eval mode of the models this optimizer trains: dropout and batch norm frozen?
-        for info, m in self.models.roots():
-            if info.norm_layers and any(id(p) in mine for p in m.parameters()):
-                self.mode_checked_steps += 1
-                if not m.training:
-                    self.eval_steps += 1
-                    self.eval_roots[id(m)] = self.eval_roots.get(id(m), 0) + 1
+    def _count_mode(self, rid: int, info: Any) -> None:
+        """Train/eval mode of a model this step trains whose layers depend on it (dropout, batch norm, a functional
+        dropout passed ``training=self.training``): read at every step, one attribute (the sampled steps alone, dense
+        at the start, over-weight the first epoch, before any evaluation switched the model to eval mode)."""
+        m = info.ref()
+        if m is None:
+            return
+        self.mode_reads[rid] = self.mode_reads.get(rid, 0) + 1
+        if not m.training:
+            self.eval_roots[rid] = self.eval_roots.get(rid, 0) + 1
 
     def _post_step(self, opt: Any, args: tuple, kwargs: dict) -> None:
         if self.busy:
