@@ -37,7 +37,7 @@ SAMPLE: dict[int, tuple[str, ...]] = {
 
 EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     0: ("zero-grad-after-backward", "no-grad-forward"),  # batch norm, one-hot targets, a summed loss, model.zero_grad()
-    2: ("unshuffled-sorted", "summed-loss"),  # rows sorted by digit, nll_loss of log_softmax, p.grad = None
+    9: ("unshuffled-sorted", "summed-loss"),  # rows sorted by digit, nll_loss of log_softmax, p.grad = None
     8: ("eval-left-on",),  # F.dropout(training=self.training) in a multi-file project, nn.CrossEntropyLoss()
 }
 """Extended style seed (``sample_style(seed, extended=True)``) -> bugs planted in it: every value of every extended
