@@ -44,7 +44,7 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "no-learning": ("accuracy-plateau", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
                     "dead-units", "saturated-activations", "cannot-overfit", "batch-leak", "frozen-parameters",
                     "gradient-mismatch", "update-mismatch", "stale-accumulator", "aliased-buffers", "mutated-constant",
-                    "double-softmax", "constant-targets"),
+                    "double-softmax", "constant-targets", "unshuffled-data"),
     # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch.rules): root causes of their own.
     "constant-targets": (),
     "double-softmax": (),
