@@ -253,6 +253,12 @@ PROGRAMS = [
     # the same, its batch bound to net.inputs / net.targets: rebinding a data name is no write (a false
     # mutated-constant error until the constants' identity was held)
     Program("held_inputs", updates=200, arrays=4, layers="16 -> 12 -> 4 (rows)", checked=True),
+    # the step computes its forward inline (gradients(p, x, t) runs one sample's layers itself) and predict() is called
+    # once, on the test rows, when training has ended: the update check keeps one step per boundary waiting for it (a
+    # probed call told a forward by its return), replays it on each waiting step's sample as a row of one, and the step
+    # runs untraced between deep windows meanwhile. The derivative twin drops tanh's derivative
+    Program("inline_step_late_eval", updates=400, arrays=4, layers="12 -> 10 -> 3 (rows)", checked=True),
+    Program("inline_step_late_eval_derivative", arrays=4),
     # -- styles the generator does not write, each written as an outsider would (issue 21) --
     # the parameters handed to a gradient function beside the batch (dW1, db1, dW2, db2 = gradients(W1, b1, W2, b2, x, t)),
     # the step applied inline by the caller, in train() and at module level: a call handed parameters and the batch
@@ -502,6 +508,18 @@ def test_a_literal_learning_rate_is_measured_from_the_steps(name, rate):
     for f in o.report["findings"]:
         if f["code"].startswith("learning-rate"):
             assert f"{name}.py:{step}" in f["where"] and f"{rate:.4g}" in f["message"], _detail(o)
+
+
+def test_steps_waiting_for_a_forward_called_after_training_are_all_compared():
+    """The step computes its forward inline, and the program's forward is first called after the last update: one step
+    per boundary waits for it (the first one waiting does not hold the check at its boundary to the end, which kept the
+    step traced for the whole run), and all three are compared when it is called; the derivative twin fails in each."""
+    for name in ("inline_step_late_eval", "inline_step_late_eval_derivative"):
+        o = observed(next(p for p in PROGRAMS if p.name == name))
+        notes = o.report["context"]["notes"]
+        assert any(n.startswith("update check: 3 update(s) compared") for n in notes), _detail(o)
+    mismatch = next(f for f in o.report["findings"] if f["code"] == "gradient-mismatch")
+    assert (mismatch["evidence"]["updates_checked"], mismatch["evidence"]["updates_failing"]) == (3, 3), _detail(o)
 
 
 def test_an_adaptive_rule_is_not_judged_as_plain_sgd():

@@ -469,6 +469,21 @@ def test_per_sample_gradients_are_followed_to_the_update_that_applies_the_batch(
         assert "added by the program" in f["message"] and f["fix"].startswith("subtract the step"), f
 
 
+def test_windows_open_only_in_deep_windows():
+    """Between the tracer's deep windows the step may run untraced (held): the check asks for no window there, so it
+    never keeps the step traced while it waits for a boundary; whether it may still want one later is asked apart (the
+    observer stops tracing functions it followed only for the check when it may not)."""
+    from netdoctor.observe.numpy.update_recorder import UpdateCheckRecorder
+
+    rec = UpdateCheckRecorder(updates=lambda: 10)
+    assert rec.wants(10) and rec.near(10) and rec.may_want()
+    rec.deep = False
+    assert not rec.wants(10) and rec.near(10) and rec.may_want()  # (near: the forward's template is still taken)
+    rec.deep = True
+    rec.done = "it stopped looking"
+    assert not rec.wants(10) and not rec.near(10) and not rec.may_want()
+
+
 def test_a_call_site_that_opened_no_window_is_offered_once_per_update():
     """The recorder's entry test (the observer offers it every call of the program while a check may open): a call
     site (this function called from that one) whose offer opened no window is not looked at again until the update
@@ -511,7 +526,7 @@ def test_the_update_check_stops_looking_once_chances_in_a_row_compared_nothing()
         rec = UpdateCheckRecorder(updates=lambda updates=updates: updates[0])
         params = [TrackedArray("W", lambda: W)]
         if waiting:
-            rec.pending = (None, [])  # type: ignore[assignment]
+            rec.pending = [(0, None, [])]  # type: ignore[list-item]
 
         def act(z, rec=rec, params=params):  # handed no batch of width 4: no window
             rec.offer(sys._getframe(), lambda: list(params), 4)
@@ -526,6 +541,6 @@ def test_the_update_check_stops_looking_once_chances_in_a_row_compared_nothing()
             assert rec.wants(GIVE_UP_AFTER) and not rec.done
             continue
         assert not rec.wants(GIVE_UP_AFTER) and not rec.wants(sys.maxsize)
-        rec.pending = None
+        rec.pending = []
         (note,) = [n for n in rec.notes() if "stopped looking" in n]
         assert f"at update {GIVE_UP_AFTER}" in note and "0 step(s) compared in all" in note, note

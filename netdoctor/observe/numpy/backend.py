@@ -839,7 +839,7 @@ class NumpyBackend:
         loop-head ticks when it loops: none of these may still need it. Decided by what was observed, never by time.
         """
         checks = self.update_checks
-        if checks.busy or checks.wants(sys.maxsize) or loop_heads(code):
+        if checks.busy or checks.may_want() or loop_heads(code):
             return False
         return not (self._compare_misses < 64 and self.contributor is not None
                     and (self.contrib_calls < 8 or self._targets_by_comparison()))
@@ -857,8 +857,8 @@ class NumpyBackend:
         # the forward's call site is the check's template for a step that computes its forward inline: the last one
         # before a window opens is the one used, so it is taken from two updates before a window may open (and while
         # a check waits for it), not at every forward call of the run
-        if forward and checks.window is None and (checks.pending is not None or checks.template is None
-                                                  or checks.wants(self.updates + 2)):
+        if forward and checks.window is None and (checks.pending or checks.template is None
+                                                  or checks.near(self.updates + 2)):
             checks.saw_forward(frame)
         return checks.busy
 
@@ -894,6 +894,7 @@ class NumpyBackend:
         """An update was counted: the next window is deep (everything traced) or only counted, its step's forward and
         gradient functions then held untraced (:class:`~netdoctor.observe.numpy.holding.StepHold`)."""
         hold = self.hold
+        self.update_checks.deep = self._deep  # (the update check opens windows in deep windows only)
         if self._deep or hold.recording or (hold.step and not hold.refused):
             hold.next(self._deep, self._holdable)  # (else nothing to hold and nothing to count: StepHold.next's fast way)
 
@@ -908,11 +909,15 @@ class NumpyBackend:
                 or self.sharing.pending(self.updates) or not self.hold.heard(self.updater)):
             return []
         updater = self.updater
+        # a step waiting for the program's forward to be called (its own forward is inline) keeps that forward heard
+        kept = _UPDATER | _PROBE | _HELPER | (_FORWARD if checks.pending else 0)
         held = [code for code, role in self._roles.items()
-                if role & (_CONTRIB | _FORWARD) and not role & (_UPDATER | _PROBE | _HELPER) and code is not updater]
-        # the gradient function among them, or nothing: a forward held alone (the step that computes the gradient
-        # also applies it) would leave the training accuracy's late rows to windows spread over the run
-        return held if self.contributor in held else []
+                if role & (_CONTRIB | _FORWARD) and not role & kept and code is not updater]
+        # the gradient function among them, or nothing; or the forward alone when the function that computes the
+        # gradient also applies it (never held) and is handed the targets: the forward's outputs, like a held step's,
+        # are then read in deep windows only (targets compared with the output, bce(probs, t), would be too)
+        alone = held and self.contributor is updater and not self._targets_by_comparison()
+        return held if self.contributor in held or alone else []
 
     # -- from discovery to watching ---------------------------------------------------
     def _start_watching(self, net: Network, frame: FrameType | None = None) -> None:

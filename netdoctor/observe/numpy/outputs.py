@@ -119,6 +119,8 @@ def _probe_call(self: NumpyBackend, frame: FrameType) -> None:
         # a method handed nothing (``net.forward()``): the batch the loop set on the object (``net.xb = X[idx]``),
         # an array with the input width of no parameter's shape, stands for the argument
         given = self._probe_inputs[id(frame)] = self._holds_batch(me, n_in)
+    if given:
+        self.update_checks.probe_call(frame)  # (steps waiting for the program's forward: this may be it)
     if given and me is not None and isinstance(own_dict(me), dict):
         # a forward may keep its output on the object instead of returning it: what it rebinds tells
         self._probe_attrs[id(frame)] = {k: weak(v) for k, v in own_dict(me).items() if issubclass(type(v), np.ndarray)}
@@ -160,6 +162,7 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
                 # (a generator handed the data set yields batches of it, the targets last: never the output)
                 self._roles[code] = (role & ~_PROBE) | _FORWARD
                 self.forward.add(code)
+                self.update_checks.probed_forward(frame)
                 self._forward_return(frame, value)
                 return
     if issubclass(type(value), np.ndarray) and self._table_row(value):

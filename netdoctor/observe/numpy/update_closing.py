@@ -110,9 +110,11 @@ def _check(self: UpdateCheckRecorder, w: Window, applied: list[Applied]) -> None
     if why is None:
         return
     if self.template is None:
-        if not choices:  # the step computes its forward inline: wait for the program's forward
-            self._no_forward[w.owner.f_code] = self._no_forward.get(w.owner.f_code, 0) + 1
-            self.pending = self.pending or (w, applied)
+        if not choices:  # the step computes its forward inline: wait for the program's forward (see ``pending``)
+            if any(b == self._next for b, _, _ in self.pending):
+                self._next += 1  # a second step of this boundary did too: the one waiting stands for it
+            else:
+                self.pending.append((self._next, w, applied))
         else:
             self._skip(why)
         return
@@ -176,6 +178,7 @@ def _try(self: UpdateCheckRecorder, w: Window, applied: list[Applied], by_id: di
             return None
         self.checks.append(check)
         self.steps.append(CheckedStep(check, batch_rows(w)))
+        self.pending = [p for p in self.pending if p[0] != self._next]  # (compared on its own: none need wait for it)
         self._fruitless = 0
         self._start_watch(w, check)
         self._next += 1
@@ -191,12 +194,33 @@ def saw_forward(self: UpdateCheckRecorder, frame: FrameType) -> None:
         self._broken(exc)
 
 
-def _saw_forward(self: UpdateCheckRecorder, frame: FrameType) -> None:
+def probe_call(self: UpdateCheckRecorder, frame: FrameType) -> None:
+    """A call handed the batch of a function whose role is not known yet (probed after discovery), while steps wait for
+    the program's forward: it may be that forward, called for the first time after training (an evaluation at the
+    end). Its call site is kept (arguments as bound at the call) until its return tells (:meth:`probed_forward`)."""
+    if self.pending and self.window is None and len(self._probed) < 64:
+        self._probed[id(frame)] = CallSite.of(frame)
+
+
+def probed_forward(self: UpdateCheckRecorder, frame: FrameType) -> None:
+    """The probed call in ``frame`` returned the network's output: the program's forward, the template (its call site
+    as the call bound it)."""
+    site = self._probed.pop(id(frame), None)
+    if site is not None:
+        try:
+            self._saw_forward(site)
+        except Exception as exc:  # noqa: BLE001 - the check's own error: it stops, the observer goes on
+            self._broken(exc)
+
+
+def _saw_forward(self: UpdateCheckRecorder, site: FrameType | CallSite) -> None:
     if self.window is not None:
         return
-    self.template = CallSite.of(frame)
-    if self.pending is not None:
-        (w, applied), self.pending = self.pending, None
+    self.template = site if isinstance(site, CallSite) else CallSite.of(site)
+    self._probed.clear()
+    waiting, self.pending = self.pending, []
+    boundary = self._next  # (the boundaries of the waiting steps were passed: checking them moves nothing on)
+    for _, w, applied in waiting:
         t0 = time.perf_counter()
         try:
             with quietly(), blas_threads(1):  # our own products: one thread (a busy machine stalls a second)
@@ -205,3 +229,4 @@ def _saw_forward(self: UpdateCheckRecorder, frame: FrameType) -> None:
             self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
         finally:
             self.seconds += time.perf_counter() - t0
+    self._next = boundary

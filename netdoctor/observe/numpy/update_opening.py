@@ -84,17 +84,14 @@ def _shaped_arrays(root: Any, objects: list[Any]) -> list[tuple[str, np.ndarray,
 
 
 def _new_chance(self: UpdateCheckRecorder, updates: int) -> None:
-    """The update count moved while a window was wanted: an update during which none opened compared nothing.
-    After :data:`GIVE_UP_AFTER` such chances in a row (windows closed unchecked counted too), the check stops
-    looking: what it compared stays. Never while a step waits for the program's forward (``pending``), a sign
-    watch is open, or windows are held back until the program's forward is first seen (an evaluation may call it
-    late): the check would still compare there. Decided from counts, never time."""
+    """The update count moved while a window was wanted: a deep update window (windows open only there) during which
+    none opened compared nothing. After :data:`GIVE_UP_AFTER` such chances in a row (windows closed unchecked counted
+    too), the check stops looking: what it compared stays. Never while a step waits for the program's forward
+    (``pending``) or a sign watch is open: the check would still compare there. Decided from counts, never time."""
     if self._chance_at >= 0 and not self._opened:
         self._fruitless += 1
     self._chance_at, self._opened = updates, False
-    waiting = self.template is None and any(n >= 3 for n in self._no_forward.values())
-    if (self._fruitless >= GIVE_UP_AFTER and self.window is None and self.pending is None and self.watch is None
-            and not waiting):
+    if self._fruitless >= GIVE_UP_AFTER and self.window is None and not self.pending and self.watch is None:
         self.done = (f"it stopped looking at update {updates:,}: the last {self._fruitless} chances in a row (windows "
                      "closed unchecked, updates during which no window could open) compared nothing")
 
@@ -144,11 +141,10 @@ def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], li
 
 def _owner_declines(self: UpdateCheckRecorder, owner: FrameType | None) -> bool:
     """Whether a window that ``owner`` (the caller of a call offered) would own cannot open now: two of its windows
-    saw nothing applied, or three computed no forward while no forward of the program's was seen to replay (the
-    first of them waits as ``pending``; the next could only wait too)."""
-    if owner is None or not (self._quiet or self._no_forward):
+    saw nothing applied (an evaluation loop)."""
+    if owner is None or not self._quiet:
         return False  # (asked first: a lookup hashes the code object, 8-12 us for a module's)
-    return self._quiet.get(owner.f_code, 0) >= 2 or self.template is None and self._no_forward.get(owner.f_code, 0) >= 3
+    return self._quiet.get(owner.f_code, 0) >= 2
 
 
 def _open(self: UpdateCheckRecorder, owner: FrameType, handed: list[FrameType], batch: dict[int, Any], others: list[Any],

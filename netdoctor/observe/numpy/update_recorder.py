@@ -38,7 +38,16 @@ import numpy as np
 from netdoctor.observe.numpy.arrays import own_dict, weak
 from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, arg_values, float_arrays
 from netdoctor.observe.numpy.update_check import Applied, UpdateCheck
-from netdoctor.observe.numpy.update_closing import _check, _saw_forward, _skip, _try, finish, saw_forward
+from netdoctor.observe.numpy.update_closing import (
+    _check,
+    _saw_forward,
+    _skip,
+    _try,
+    finish,
+    probe_call,
+    probed_forward,
+    saw_forward,
+)
 from netdoctor.observe.numpy.update_opening import (
     GIVE_UP_AFTER,
     MAX_ATTEMPTS,
@@ -102,6 +111,8 @@ class UpdateCheckRecorder:
     _try = _try
     saw_forward = saw_forward
     _saw_forward = _saw_forward
+    probe_call = probe_call
+    probed_forward = probed_forward
     # which way a checked step is applied: observe/numpy/update_sign.py
     _watch_step = _watch_step
     _start_watch = _start_watch
@@ -119,11 +130,21 @@ class UpdateCheckRecorder:
         self.skipped: list[str] = []
         """Why a window could not be checked (one sentence each)."""
         self.window: Window | None = None
+        self._probed: dict[int, CallSite] = {}
+        """Frame id -> the call site of a probed call handed the batch while steps wait (see :meth:`probe_call`)."""
         self.template: CallSite | None = None
         """The last call of the observer's forward outside a window (references only): the forward of a
         training step that computes its own forward inline (``predict`` used only to evaluate)."""
-        self.pending: tuple[Window, list[Applied]] | None = None
-        """A step waiting for the program's forward to be seen (the first evaluation)."""
+        self.pending: list[tuple[int, Window, list[Applied]]] = []
+        """Steps waiting for the program's forward to be seen (the first evaluation), each with the index of its boundary
+        in :attr:`check_at`: the first window of a boundary that computed its forward inline waits; it is dropped when
+        another window of its boundary compares on its own, and a second one that computed its forward inline moves the
+        check on to the next boundary (the step does so at every update). All are compared when the program's forward
+        is first called (:meth:`saw_forward`)."""
+        self.deep = True
+        """Whether the observer watches the current update window in full (a deep window of the tracer's
+        :class:`~netdoctor.observe.tracer.Budget`): windows open only then, so that between deep windows nothing waits
+        on the check and the step's functions can run untraced (:class:`~netdoctor.observe.numpy.holding.StepHold`)."""
         self.watch: SignWatch | None = None
         """Which way the buffers of the last check are applied, while that is not known (see :class:`SignWatch`)."""
         self.adaptive = False
@@ -149,9 +170,6 @@ class UpdateCheckRecorder:
         self._chance_at = -1
         self._opened = False
         """A window opened since the update count :attr:`_chance_at` was last seen moving."""
-        self._no_forward: dict[CodeType, int] = {}
-        """Loop code -> its steps in which no call returned the output (an inline forward): after three, no
-        window opens there until the program's forward is seen elsewhere."""
         self._held: dict[tuple[int, str], tuple[tuple[int, ...], bytes]] = {}
         """(object id, attribute) -> (shape, sampled entries) of an array with the input width that an object handed to a
         call held at its last offer (see :meth:`_held_batch`)."""
@@ -175,10 +193,11 @@ class UpdateCheckRecorder:
                        f"{self.seconds:.2f} s)")
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
-        if self.pending is not None:
+        if self.pending:
             why = ("the step computed its forward inline and the program's forward function was not called elsewhere "
                    "before the run ended")
-            out.append(f"update check: a later step not compared ({why})" if self.checks else f"update check not run: {why}")
+            steps = f"{len(self.pending)} later step(s)" if len(self.pending) > 1 else "a later step"
+            out.append(f"update check: {steps} not compared ({why})" if self.checks else f"update check not run: {why}")
         elif not out and self.updates is not None and self.updates() > 0:
             # silence would read as "checked, nothing wrong": say why nothing was compared
             out.append("update check not run: " + ("no call of the training step was handed a batch of the "
@@ -190,10 +209,17 @@ class UpdateCheckRecorder:
 
     # -- opening -------------------------------------------------------------------------
     def wants(self, updates: int) -> bool:
-        """Whether a window may open now (none open, a boundary reached, attempts left)."""
+        """Whether a window may open now (none open, a boundary reached, attempts left, a deep window)."""
+        return self.deep and self.near(updates)
+
+    def near(self, updates: int) -> bool:
+        """Whether a boundary is reached at ``updates`` and a window may still open (in a deep window or not)."""
         # one update early: the window opens at the next batch handed down and spans that whole step
-        return (self.window is None and self._next < len(self.check_at) and updates + 1 >= self.check_at[self._next]
-                and self._attempts < MAX_ATTEMPTS and not self.done)
+        return updates + 1 >= self.check_at[min(self._next, len(self.check_at) - 1)] and self.may_want()
+
+    def may_want(self) -> bool:
+        """Whether a window may still open at some later update (none open now, boundaries and attempts left)."""
+        return self.window is None and self._next < len(self.check_at) and self._attempts < MAX_ATTEMPTS and not self.done
 
     def offer(self, frame: FrameType, params: Callable[[], list[TrackedArray]], input_width: int, where: str = "",
               root: Any = None) -> None:
@@ -227,7 +253,8 @@ class UpdateCheckRecorder:
             self._declined[site] = now
 
     def _broken(self, exc: Exception) -> None:
-        self.window = self.pending = None
+        self.window = None
+        self.pending = []
         self._attempts = MAX_ATTEMPTS
         self.skipped.append(f"the check stopped on an error of its own ({type(exc).__name__}: {exc})")
 

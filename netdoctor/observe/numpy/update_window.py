@@ -248,7 +248,8 @@ def _same(a: Any) -> Any:
 
 def _substitute(site: CallSite, batch: list[Any], width: int) -> dict[str, Any] | None:
     """The forward's input argument swapped for the step's batch (the same shape but for the batch axis,
-    the input ``width`` on the other)."""
+    the input ``width`` on the other). One sample of ``width`` entries stands for a batch of one where the forward
+    takes rows (``x[None, :]``) or columns (``x[:, None]``): a per-sample step, a forward called on the test rows."""
     if any(x is v for x in batch for v in site.args.values()):
         return {}  # the forward was last called on this very batch: nothing to swap
     for name, v in site.args.items():
@@ -257,7 +258,11 @@ def _substitute(site: CallSite, batch: list[Any], width: int) -> dict[str, Any] 
         shape = shape_of(v)
         for x in batch:
             xs = shape_of(x)
-            if len(xs) != 2 or len(shape) != 2 or x is v:
+            if len(shape) != 2 or x is v:
+                continue
+            if xs == (width,) and isinstance(x, np.ndarray) and width in shape:
+                return {name: x[None, :] if shape[1] == width else x[:, None]}
+            if len(xs) != 2:
                 continue
             if xs == shape and width in xs or xs[1] == shape[1] == width or xs[0] == shape[0] == width:
                 return {name: x}
