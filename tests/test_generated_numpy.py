@@ -72,11 +72,6 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
 KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {
     (172, "summed-gradient"): "main ddb84da: gradient-mismatch (warning: the step is read as a buffer added to, value/1 7.2e-01 "
     "against the derivative -5.8: the velocity mixes past gradients), learning-rate-too-high and saturation, no summed-gradient",
-    (1009, None): "main ddb84da: a false dead-units error: 'hidden layer 2 (relu)', 24 of 24 units never fire, act std 0, in a "
-    "network of two tanh layers that learns to 84%",
-    (1009, "lr-too-high"): "main ddb84da: only saturated-activations (96.7% of layer 1), no learning-rate-too-high (lr 0.24 with "
-    "momentum 0.9, per sample)",
-    (1022, None): "main ddb84da: a false gradient-mismatch warning (momentum applied inside the backward)",
 }
 """(style seed, bug or None) -> what netdoctor run says instead, for the extended styles."""
 KNOWN_EXTENDED_COVERAGE: dict[tuple[int, str | None], str] = {}

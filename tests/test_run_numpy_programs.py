@@ -202,6 +202,16 @@ PROGRAMS = [
     # the velocity takes the gradient in with the sign that climbs (v = mu * v + lr * g; p += v): the gradients are right,
     # the rule is gradient ascent, named at the velocity's line
     Program("momentum_dict_ascent", arrays=4),
+    # an optimizer object whose velocities take the gradient in as it is (v *= mu; v += g; p -= lr * v), one row per
+    # update: the velocities are the parameters' buffers, never emptied on purpose (no stale-accumulator); a rate 300x
+    # too high is judged at the effective rate lr / (1 - mu), the missing relu derivative from what the velocity took in
+    Program("momentum_optimizer", updates=1800, arrays=4),
+    Program("momentum_optimizer_fast", ("exploding-gradients",), arrays=4),
+    Program("momentum_optimizer_derivative", updates=1800, arrays=4),
+    # module level: per-sample gradients summed into buffers, the velocities taking in their mean (v = mu * v - lr * g / n;
+    # p += v); the summed twin drops the 1/n, measured from the velocity's recurrence (each step minus mu times the last)
+    Program("momentum_sums", updates=150, arrays=4),
+    Program("momentum_sums_summed", updates=150, arrays=4),
     # Adam from scratch, its moments in two lists on an optimizer object, the gradients a tuple returned by backward():
     # quiet; the sign-flipped twin climbs (its steps follow the flipped gradient's signs); the summed twin learns as
     # well (Adam divides the scale out): quiet, with a note

@@ -261,6 +261,12 @@ class UpdateSizes:
     """The batch size, when the model says its gradient is summed over the batch (not averaged)."""
     curve: TrainingCurve | None = None
     """The training accuracy early and late, when the recorder paired outputs with their targets."""
+    momentum: float | None = None
+    """The share of the last step each step keeps (a velocity: ``v = mu * v - lr * g; p += v``), when the steps were
+    measured to follow one; ``first`` and ``typical`` are then the steps plain SGD at :attr:`effective_lr` would make
+    from each gradient."""
+    effective_lr: float | None = None
+    """The step per unit of a gradient that stays the same, measured with :attr:`momentum` (``lr / (1 - mu)``)."""
 
 
 @dataclass(frozen=True)

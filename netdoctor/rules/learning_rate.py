@@ -97,6 +97,11 @@ def settled(u: UpdateSizes, limit: float) -> bool:
 
 
 def _lr(u: UpdateSizes) -> str:
+    if u.momentum is not None:
+        rate = f"{u.lr_name} {u.lr} " if u.lr is not None and not u.lr_measured else ""
+        eff = (f"an effective learning rate of {u.effective_lr:.3g}" if u.effective_lr is not None
+               else "an effective learning rate of lr / (1 - mu)")
+        return f"{rate}with momentum {u.momentum:.2g} (measured: each step keeps {u.momentum:.2g} of the last one), {eff}"
     if u.lr is None:
         return u.optimizer or "the learning rate"
     if u.lr_measured and isinstance(u.lr, float):
@@ -127,7 +132,8 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         return None
     at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
     if up > limit:
-        what = (f"One update changes {u.tensor or 'the weights'} by {100 * up:.0f}% of its size "
+        one = "One gradient step at the effective rate" if u.momentum is not None else "One update"
+        what = (f"{one} changes {u.tensor or 'the weights'} by {100 * up:.0f}% of its size "
                 f"({which}{at}"
                 + (f"; later a median {100 * u.typical:.2g}% over {u.typical_count} updates"
                    if u.typical is not None and math.isfinite(u.typical) else "")
@@ -136,8 +142,8 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         what = f"The loss diverged ({u.loss_first:.4g} at the start, {u.loss_last:.4g} at the end)."
     else:
         what = "An update made the weights NaN or Inf."
-    note = (f" ({_lr(u)})" if u.lr is not None and not u.lr_measured else f" The steps applied {_lr(u)}." if u.lr is not None
-            else f" ({u.optimizer})" if u.optimizer else "")
+    note = (f" ({_lr(u)})" if u.lr is not None and not u.lr_measured or u.momentum is not None
+            else f" The steps applied {_lr(u)}." if u.lr is not None else f" ({u.optimizer})" if u.optimizer else "")
     if u.summed_batch and isinstance(u.lr, (int, float)):
         note += (f" Gradients are summed over the batch, so the effective learning rate is {u.lr:g} x {u.summed_batch} = "
                  f"{u.lr * u.summed_batch:g}.")
@@ -149,8 +155,11 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         {"update_ratio": up, "ratios": list(u.first[:5]), "typical_ratio": u.typical, "tensor": u.tensor or None,
          "step": u.first_step, "lr": u.lr,
          "limit": limit, "diverged": div, "weights_nonfinite": u.weights_nonfinite, "loss_first": u.loss_first,
-         "loss_last": u.loss_last, **curve_evidence(u.curve)},
-        fix="Divide the learning rate by 10 (or average, not sum, the gradient over the batch).",
+         "loss_last": u.loss_last, **curve_evidence(u.curve),
+         **({"momentum": u.momentum, "effective_lr": u.effective_lr} if u.momentum is not None else {})},
+        fix=("Divide the learning rate by 10 (with momentum the effective rate is lr / (1 - mu): keep it where plain SGD's "
+             "rate would be)." if u.momentum is not None else
+             "Divide the learning rate by 10 (or average, not sum, the gradient over the batch)."),
         explanation="An update that is a large fraction of the weights overshoots the minimum; the loss oscillates or grows "
         "and units saturate.",
     )

@@ -305,14 +305,14 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
         forward and now stale, is the nearest such array.
     """
     if not prev or self.layout is None:
-        return math.inf
+        return _without_input(self, layer, a)
     weights = [prm for prm in self.params if len(prm.shape) == 2 and not prm.bias]
     if layer > len(weights):
         return math.inf
     root = self.root.obj
     W = resolve(root, weights[layer - 1].path)
     width = self.layout[1][layer]
-    b = next((resolve(root, prm.path) for prm in self.params if prm.bias and int(np.prod(prm.shape)) == width), None)
+    b = _layer_bias(self, layer, len(weights), width)
     if not issubclass(type(W), np.ndarray):
         return math.inf
     cols = self.layout[0] == "columns"
@@ -362,6 +362,25 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
             far = float(np.abs(v - p).mean()) / spread if spread > 0 else 0.0
             loose = far if loose is None else max(loose, far)
     return loose
+
+
+def _without_input(self: NumpyBackend, layer: int, a: np.ndarray) -> float | None:
+    """:func:`_computes_layer` with nothing to compare with: ``math.inf`` (taken as it is), but for a layer after the
+    first, an array of zeros (every buffer's and velocity's first value) or one shaped like a parameter (a gradient,
+    a momentum's velocity: they have the layer's width too) is no evidence of a layer's output (None)."""
+    shaped = any(a.shape == tuple(prm.shape) for prm in self.params)
+    return math.inf if layer == 1 or np.any(a) and not shaped else None
+
+
+def _layer_bias(self: NumpyBackend, layer: int, n_weights: int, width: int) -> Any:
+    """Layer ``layer``'s bias now: the one in its weights' place among the biases when it has the width (layers of
+    equal width have biases of equal width, and the first of that width would be another layer's), else the first
+    bias of that width; None when there is none."""
+    biases = [prm for prm in self.params if prm.bias]
+    own = biases[layer - 1] if len(biases) == n_weights and int(np.prod(biases[layer - 1].shape)) == width else None
+    root = self.root.obj
+    return resolve(root, own.path) if own is not None else next(
+        (resolve(root, prm.path) for prm in biases if int(np.prod(prm.shape)) == width), None)
 
 
 def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int) -> bool:

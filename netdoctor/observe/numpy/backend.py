@@ -73,7 +73,7 @@ from netdoctor.observe.numpy.outputs import (
 )
 from netdoctor.observe.numpy.roles import Role
 from netdoctor.observe.numpy.sharing import SharedBuffers
-from netdoctor.observe.numpy.steps import velocity_text
+from netdoctor.observe.numpy.steps import Steps, velocity_text
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import (
     BuiltTargets,
@@ -282,6 +282,11 @@ class NumpyBackend:
         self.adaptive: float | None = None
         """The median size per entry of the parameters' steps when they followed an adaptive rule while discovering
         (each step elementwise proportional to ``m / sqrt(v)`` of two buffers: Adam), else None."""
+        self.momentum: float | None = None
+        """The share of the last step each step keeps through a velocity, measured while discovering (see
+        :meth:`~netdoctor.observe.numpy.steps.Steps.momentum_decay`), or None."""
+        self.decaying: set[str] = set()
+        """The arrays seen decaying while discovering (``v = mu * v + g``: velocities, moving averages), by their text."""
         self.norms_first: dict[str, float] = {}
         self.norms_last: dict[str, float] = {}
         self._changed_n: list[int] = []
@@ -871,7 +876,8 @@ class NumpyBackend:
             root = self.root.obj
             self._tracked_for = self.params
             self._tracked_list = [TrackedArray(prm.text, partial(resolve, root, prm.path), prm.bias,
-                                               partial(resolve, root, prm.buffer) if prm.buffer is not None else None)
+                                               partial(resolve, root, prm.buffer) if prm.buffer is not None else None,
+                                               prm.buffer_text if prm.buffer is not None else "")
                                   for prm in self.params]
         return list(self._tracked_list)
 
@@ -920,6 +926,14 @@ class NumpyBackend:
         return held if self.contributor in held or alone else []
 
     # -- from discovery to watching ---------------------------------------------------
+    def _read_momentum(self, steps: Steps, params: list[str]) -> None:
+        """What discovery saw of a velocity the parameters' steps read, for the update check and the rules."""
+        self.update_checks.momentum = steps.momentum(params)
+        self.momentum = self.update_checks.momentum_decay = steps.momentum_decay(params)
+        self.update_checks.decays, self.decaying = steps.velocity_decays(), set(steps.decays)
+        sign = steps.momentum_sign(params)
+        self.update_checks.momentum_sign, self.update_checks.velocity = (sign[0], velocity_text(sign[1])) if sign else (None, "")
+
     def _start_watching(self, net: Network, frame: FrameType | None = None) -> None:
         """Only the network's root is scanned now, functions get their roles, and the parameters' first samples,
         norms and the constants' fingerprints are taken (``frame``: where the program is, whose loops say how far it
@@ -941,9 +955,7 @@ class NumpyBackend:
         self.lr_measured = steps.step_size(prm.text for prm in net.params)
         self.adaptive = steps.adaptive_size(prm.text for prm in net.params)
         self.update_checks.adaptive = self.adaptive is not None
-        self.update_checks.momentum = steps.momentum(prm.text for prm in net.params)
-        sign = steps.momentum_sign(prm.text for prm in net.params)
-        self.update_checks.momentum_sign, self.update_checks.velocity = (sign[0], velocity_text(sign[1])) if sign else (None, "")
+        self._read_momentum(steps, [prm.text for prm in net.params])
         self.lr_read = next((steps.read[prm.text] for prm in net.params if prm.text in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
         self.phase = "watch"

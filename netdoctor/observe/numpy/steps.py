@@ -70,6 +70,15 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
     return None
 
 
+def decay(old: np.ndarray, new: np.ndarray, g: np.ndarray) -> float:
+    """The factor ``mu`` of ``new = mu * old + c * g`` (least squares over the sampled entries): the share of its own
+    values a velocity keeps (``v = mu * v - lr * g``: ``mu``)."""
+    with np.errstate(all="ignore"):
+        oo, gg, og = float(old @ old), float(g @ g), float(old @ g)
+        det = oo * gg - og * og
+        return (gg * float(old @ new) - og * float(g @ new)) / det if det > 0 and math.isfinite(det) else math.nan
+
+
 def intake(old: np.ndarray, new: np.ndarray, g: np.ndarray) -> float:
     """The factor ``c`` of ``new = mu * old + c * g`` (least squares over the sampled entries): what a velocity
     :func:`decayed_toward` ``g`` takes in of it (``v = mu * v - lr * g``: ``-lr``)."""
@@ -230,6 +239,9 @@ class Steps:
         """Array -> what its last step read, as the program names it (``dW1``, ``grads['W1']``), when it has a name."""
         self.velocities: dict[str, Velocity] = {}
         """Velocity -> its intake of a returned gradient (see :meth:`momentum_sign`)."""
+        self.decays: dict[str, list[float]] = {}
+        """Array that decays (a velocity, a moving average) -> the share of its own values each of its changes kept
+        (``v = mu * v - lr * g``: ``mu``), whatever it took in."""
         self.via: dict[str, tuple[float, str]] = {}
         """Array -> the factor of its last step that was a multiple of one followed array, and that array's text
         (``p += v``: ``(1.0, 'v')``)."""
@@ -263,6 +275,24 @@ class Steps:
         (``v = mu * v - lr * g``; ``p += v`` or Nesterov's ``p += mu * v - lr * g``). Such a step is no multiple of
         the gradient of its own batch; only its direction follows it."""
         return any(r.decays for t in arrays for r in self.reads.get(t, ()))
+
+    def momentum_decay(self, arrays: Iterable[str]) -> float | None:
+        """The share of the last step the steps of ``arrays`` (the parameters, by their text) keep through the
+        velocities they read (``v = mu * v - lr * g; p += v``: ``mu``): the median over those velocities' changes, or
+        None when no step read a velocity."""
+        mus = [m for t in arrays for r in self.reads.get(t, ()) if r.decays for m in self.decays.get(r.text, ())
+               if math.isfinite(m)]
+        return float(np.median(mus)) if mus else None
+
+    def velocity_decays(self) -> dict[str, tuple[float, float]]:
+        """Every velocity a parameter's step added as it is (``p += s * v``, see :attr:`via`) -> the median share of
+        its own values its changes kept (``mu``, see :attr:`decays`) and the sign ``s`` of that step."""
+        out: dict[str, tuple[float, float]] = {}
+        for f, text in self.via.values():
+            mus = [m for m in self.decays.get(text, ()) if math.isfinite(m)]
+            if mus and math.isfinite(f) and f != 0:
+                out[text] = (float(np.median(mus)), math.copysign(1.0, f))
+        return out
 
     def momentum_sign(self, arrays: Iterable[str]) -> tuple[float, Velocity] | None:
         """Which way the steps of ``arrays`` (the parameters, by their text) move along the gradients the program
@@ -333,6 +363,10 @@ class Steps:
             st.undecided += 1
         elif (k := decayed_toward(old_values, now_values, values, eps)) is not None:
             st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
+            if k < len(values):
+                kept = self.decays.setdefault(st.text, [])
+                if len(kept) < 8:
+                    kept.append(decay(old_values, now_values, values[k]))
             if k < len(values) and pool[k][1] in returned and frame is not None:
                 # what it takes in of the gradients a function returned (``v = mu * v - lr * g``: -lr)
                 self.velocities[st.text] = Velocity(st.text, intake(old_values, now_values, values[k]), frame.f_code)

@@ -78,7 +78,7 @@ def finish(self: UpdateCheckRecorder) -> None:
         return
     t0 = time.perf_counter()
     try:
-        applied = applied_readings(w)
+        applied = applied_readings(w, self.decays)
         if not applied:  # nothing happened in this window (an evaluation): another opens at the next call
             self._quiet[w.owner.f_code] = self._quiet.get(w.owner.f_code, 0) + 1
             self._fruitless += 1

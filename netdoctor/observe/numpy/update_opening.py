@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from functools import partial
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from netdoctor.buffers.peek import is_array
-from netdoctor.observe.numpy.arrays import path_text, walk_arrays
+from netdoctor.observe.numpy.arrays import path_text, resolve, walk_arrays
 from netdoctor.observe.numpy.replay import arg_values
 from netdoctor.observe.numpy.update_window import (
     TrackedArray,
@@ -70,8 +71,11 @@ def _held_targets(obj: Any, batch: dict[int, Any], shapes: set[tuple[int, ...]])
             if issubclass(type(v), np.ndarray) and id(v) not in batch and v.shape not in shapes and targetish(v)][:8]
 
 
-def _shaped_arrays(root: Any, objects: list[Any]) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """Float arrays reachable from ``root`` (three levels) with a parameter's shape that are not parameters, copied."""
+def _shaped_arrays(root: Any, objects: list[Any], paths: dict[str, Callable[[], Any]] | None = None
+                   ) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Float arrays reachable from ``root`` (three levels) with a parameter's shape that are not parameters, copied;
+    ``paths`` (when given) gets how to read each of them again by its path (a velocity rebound at every step,
+    ``v = mu * v - lr * g``, is another array there when the window closes)."""
     if root is None:
         return []
     shapes = {a.shape for a in objects}
@@ -80,6 +84,8 @@ def _shaped_arrays(root: Any, objects: list[Any]) -> list[tuple[str, np.ndarray,
     for path, a in walk_arrays(root, globals_root=issubclass(type(root), dict) and "__name__" in root, max_depth=3):
         if a.shape in shapes and id(a) not in ids and len(out) < 32:
             out.append((path_text(path), a, a.copy()))
+            if paths is not None:
+                paths[out[-1][0]] = partial(resolve, root, path)
     return out
 
 
@@ -173,7 +179,7 @@ def _open(self: UpdateCheckRecorder, owner: FrameType, handed: list[FrameType], 
             w.held_targets = _held_targets(held[0], batch, shapes)
             w.target_candidates += [v for _, v in w.held_targets]
         w.owner_targets = targets_among(owner)  # this step's t, before the loop computes the next one
-        w.shaped = _shaped_arrays(root, objects)
+        w.shaped = _shaped_arrays(root, objects, w.shaped_paths)
         self.window = w
         self._opened = True
         for f in handed:

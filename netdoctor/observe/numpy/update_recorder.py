@@ -28,6 +28,7 @@ the program's is written; the recorder's time is counted in ``seconds``.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from types import CodeType, FrameType
@@ -153,6 +154,12 @@ class UpdateCheckRecorder:
         self.momentum = False
         """The program's steps read a velocity (momentum, Nesterov): a step is no multiple of its batch's gradient;
         which way the gradients are applied is told from its direction only, as for an adaptive rule."""
+        self.momentum_decay: float | None = None
+        """The share of the last step each step keeps through that velocity (``mu``), measured while discovering: a
+        step with it taken out (``Δ_t - mu Δ_{t-1}``) is the batch's gradient times the velocity's intake."""
+        self.decays: dict[str, tuple[float, float]] = {}
+        """Velocities seen while discovering, by their text -> the share of their own values each change kept and the
+        sign with which the steps add them (see :meth:`~netdoctor.observe.numpy.steps.Steps.velocity_decays`)."""
         self.momentum_sign: float | None = None
         self.velocity = ""
         """Which way the steps move along the returned gradients through a velocity, measured while discovering
@@ -524,12 +531,24 @@ def _locals_by_shape(loc: dict[str, np.ndarray], shapes: dict[str, tuple[int, ..
                  and _affinity(k, "") >= 2]  # named like a gradient: dW, grad_w, weights_gradient, nabla_b
         if not cands:
             continue
-        tail = name.split(".")[-1].split("[")[0].strip("'\"]")
+        tail = _tail(name)
         cands.sort(key=lambda k: (-_affinity(k, tail), order.index(k)))
+        if len(cands) > 1 and _affinity(cands[0], tail) == _affinity(cands[1], tail) < 4:
+            # two locals read alike for it (``db1``, ``db2`` for ``biases[0]`` of layers of equal width): which one was
+            # applied is a guess, and a guess is no reading
+            continue
         k = cands[0]
         taken.add(k)
         out[name], names[name] = np.array(loc[k], dtype=np.float64), k
     return out
+
+
+def _tail(name: str) -> str:
+    """The last key or attribute of a parameter's text: ``b1`` of ``params['b1']`` and ``self.b1``, ``W`` of
+    ``layers[0].W`` (an index is no name)."""
+    last = name.split(".")[-1]
+    keys = re.findall(r"\[\s*['\"]([^'\"]+)['\"]\s*\]", last)
+    return keys[-1] if keys else last.split("[")[0]
 
 
 def _affinity(local: str, param: str) -> int:

@@ -66,6 +66,11 @@ class SignWatch:
     scale: float = math.nan
     """The step over what it applied: ``(base - now) . last / |last|^2`` (the learning rate, over the batch
     size when the program divides)."""
+    mu: float | None = None
+    """The share of the last step each step keeps through a velocity (momentum), when known: the step compared is then
+    ``Δ_t - mu Δ_{t-1}``, what the velocity took in of this batch's gradients (the heavy ball's ``-lr * g``)."""
+    prev: list[np.ndarray] | None = None
+    """The step before the one compared (``Δ_{t-1}``: the first update the watch saw, from its start), per tensor."""
 
     def returned(self, got: dict[str, np.ndarray]) -> None:
         """A return of :attr:`code` with the gradients matched to the parameters by name or shape."""
@@ -88,9 +93,11 @@ class SignWatch:
         moved = not all(np.array_equal(a, b) for a, b in zip(now, self.base))
         if self.code is not None:  # returned gradients, summed here between two updates
             if moved and not self.summing:  # the end of a batch begun before the watch: sum the next whole one
+                self.prev = [b - a for a, b in zip(now, self.base)]
                 self.base, self.summing, self.last = now, True, [None] * len(self.params)
                 return None
             if moved and all(g is None for g in self.last):  # the same update, applied tensor by tensor
+                self._extend_prev(now)
                 self.base = now
                 return None
             return self._sign(now) if moved else None
@@ -103,10 +110,17 @@ class SignWatch:
             # the buffers as the update left them (emptied, or rebound to zeros)
             if not self.summing:
                 self.contributions = 0  # those of the batch under way when the watch began
+                self.prev = None
+            self._extend_prev(now)
             self.base, self.summing = now, True
             self._read_buffers()
             return None
         return self._sign(now)
+
+    def _extend_prev(self, now: list[np.ndarray]) -> None:
+        """The first update seen (or one more tensor of it) into :attr:`prev`."""
+        moved = [b - a for a, b in zip(now, self.base)]
+        self.prev = moved if self.prev is None else [p + m for p, m in zip(self.prev, moved)]
 
     def _read_buffers(self) -> bool:
         """Read the sampled buffer entries into ``last``; whether they changed since the last read."""
@@ -121,7 +135,10 @@ class SignWatch:
 
     def _sign(self, now: list[np.ndarray]) -> bool | None:
         # only the tensors that moved: a loop applying its update tensor by tensor is seen after the first
-        pairs = [(b - a, g) for a, b, g in zip(now, self.base, self.last) if g is not None and not np.array_equal(a, b)]
+        prev = self.prev if self.mu is not None and self.prev is not None else [np.zeros_like(a) for a in now]
+        mu = self.mu or 0.0
+        pairs = [(b - a - mu * p, g) for a, b, g, p in zip(now, self.base, self.last, prev)
+                 if g is not None and not np.array_equal(a, b)]
         step = np.concatenate([s for s, _ in pairs]) if pairs else np.zeros(0)
         grad = np.concatenate([g for _, g in pairs]) if pairs else step[:0]
         norm = float(np.linalg.norm(step) * np.linalg.norm(grad))
@@ -182,6 +199,9 @@ def _start_watch(self: UpdateCheckRecorder, w: Window, check: UpdateCheck) -> No
     idx = [rng.choice(a.size, min(a.size, 64), replace=False) for a in (np.asarray(p.read()) for p in params)]
     base = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(params, idx)]
     sources = [w.buffer_sources[p.name] for p in params] if code is None else []
+    # with the velocity's decay known, the step is compared with its memory taken out (``Δ_t - mu Δ_{t-1}``), as
+    # plain SGD's is; without it only the direction tells
+    mu = self.momentum_decay if self.momentum and not self.adaptive else None
     self.watch = SignWatch(len(self.checks) - 1, params, sources, idx, base, [None] * len(params), code=code,
-                            align=check.factor > 0, adaptive=self.adaptive or self.momentum)
+                            align=check.factor > 0, adaptive=self.adaptive or self.momentum and mu is None, mu=mu)
     self.watch.step()

@@ -11,11 +11,12 @@ with. Nothing here reads the program's frames but :func:`targets_among`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -36,6 +37,8 @@ class TrackedArray:
     read: Callable[[], Any]
     bias: bool = False
     buffer: Callable[[], Any] | None = None
+    buffer_text: str = ""
+    """The buffer as the program reaches it (``self.velocities[0]``), when it has one."""
 
 
 @dataclass
@@ -98,6 +101,8 @@ class Window:
     shaped: list[tuple[str, np.ndarray, np.ndarray]] = field(default_factory=list)
     """(name, array, copy) of the arrays near the network shaped like a parameter (buffers the observer
     did not pair), copied at the window's start."""
+    shaped_paths: dict[str, Callable[[], Any]] = field(default_factory=dict)
+    """Name in :attr:`shaped` -> the array at its path now."""
     calls: int = 0
     held: tuple[Any, str] | None = None
     """(object, attribute) where the loop set the batch, when no call was handed it (``net.inputs = X[idx]``): the
@@ -108,7 +113,50 @@ class Window:
     """Tensor name -> how to read the buffer its "buffer" reading came from (for the recorder's sign watch)."""
 
 
-def applied_readings(w: Window) -> list[Applied]:
+def _decay_of(name: str, decays: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
+    """The decay and sign of the velocity ``name`` (a path from the network's root) among ``decays`` (texts from the
+    program's roots: ``self.vel['W1']`` ends with ``vel['W1']``), or of a sibling in the same list or dict (a bias's
+    velocity starts at zero like the bias and is told apart later); None when it is no velocity seen."""
+    if not name:
+        return None
+    name = name.removeprefix("self.")  # the network's root as its methods call it; the texts name it from outside
+    for text, found in decays.items():
+        if text == name or text.endswith(name) and text[-len(name) - 1] in ".]":
+            return found
+    stem = re.sub(r"\[[^\]]*\]$", "", name)
+    if stem == name:
+        return None
+    return next((found for text, found in decays.items() if re.sub(r"\[[^\]]*\]$", "", text) == stem
+                 or re.sub(r"\[[^\]]*\]$", "", text).endswith(f".{stem}")), None)
+
+
+def _now(w: Window, name: str) -> np.ndarray:
+    """The array of :attr:`Window.shaped` called ``name`` as it is at its path now (the one copied when it is no array
+    there any more)."""
+    a = next(a for n, a, _ in w.shaped if n == name)
+    read = w.shaped_paths.get(name)
+    now = read() if read is not None else None
+    arr = cast(np.ndarray, now) if issubclass(type(now), np.ndarray) else a
+    return arr if arr.shape == a.shape else a
+
+
+def _intake(a: np.ndarray, before: np.ndarray, velocity: tuple[float, float] | None) -> np.ndarray:
+    """The change of an array shaped like a parameter over the step; for a velocity added by the steps with sign ``s``
+    and kept at ``mu``, what it took in, signed as a gradient subtracted (``-s * (v - mu * v_before)``: a heavy ball's
+    ``lr * g``)."""
+    if velocity is None:
+        return a - before
+    mu, s = velocity
+    return -s * (a - mu * before)
+
+
+def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = None) -> list[Applied]:
+    """What the step applied, in every reading seen (see :class:`~netdoctor.observe.numpy.update_check.Applied`).
+
+    ``decays``: velocities seen while discovering -> their decay and the sign the steps add them with; such an array
+    shaped like a parameter is read as what it took in (:func:`_intake`), not as its change (which mixes in the
+    gradients of earlier steps), and never watched as a buffer.
+    """
     now = [p.read() for p in w.params]
     out: list[Applied] = []
     moved = {p.name: -(np.asarray(a, dtype=np.float64) - b) for p, a, b in zip(w.params, now, w.before)
@@ -122,22 +170,31 @@ def applied_readings(w: Window) -> list[Applied]:
         cur = p.buffer()
         if not issubclass(type(cur), np.ndarray) or cur.shape != b0.shape:
             continue
-        d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
+        velocity = _decay_of(p.buffer_text, decays or {})
+        if velocity is not None:  # the parameter's own buffer is a velocity (``v *= mu; v += g; p -= lr * v``)
+            d = _intake(np.asarray(cur, dtype=np.float64), b0, velocity)
+        else:
+            d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
         if np.any(d):
             bufs[p.name] = np.asarray(d, dtype=np.float64)
-            w.buffer_sources[p.name] = p.buffer
+            if velocity is None:
+                w.buffer_sources[p.name] = p.buffer
     # arrays shaped like a parameter that the step changed: buffers, matched by shape in order
     moved_ids = {id(a) for a in now}
-    changed = [(n, a, a - c) for n, a, c in w.shaped if id(a) not in moved_ids and a.shape == c.shape
-               and not np.array_equal(a, c)]
+    velocities = {n: _decay_of(n, decays or {}) for n, _, _ in w.shaped}
+    # a velocity rebound at every step (``v = mu * v - lr * g``) is read where it is now
+    shaped = [(n, _now(w, n) if velocities[n] is not None else a, c) for n, a, c in w.shaped]
+    changed = [(n, a, _intake(a, c, velocities[n])) for n, a, c in shaped
+               if id(a) not in moved_ids and a.shape == c.shape and not np.array_equal(a, c)]
     for p, b in zip(w.params, w.before):
         if p.name in bufs:
             continue
         hit = next((i for i, (_, a, _) in enumerate(changed) if a.shape == b.shape), None)
         if hit is not None:
-            _, a, d = changed.pop(hit)
+            n, a, d = changed.pop(hit)
             bufs[p.name] = np.asarray(d, dtype=np.float64)
-            w.buffer_sources[p.name] = partial(_same, a)
+            if velocities[n] is None:
+                w.buffer_sources[p.name] = partial(_same, a)
     if bufs:
         out.append(Applied("buffer", bufs, w.computed_in))
     if w.returned:

@@ -28,6 +28,7 @@ import math
 import re
 import types
 from collections import Counter
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -35,6 +36,7 @@ import numpy as np
 from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
 from netdoctor.observe.numpy.arrays import LR_NAME, Cell
+from netdoctor.observe.numpy.velocity import VelocityFit, decay_only, effective_steps, fit_velocity, intakes
 from netdoctor.observe.source import Line, find_lines, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.evidence import (
@@ -62,6 +64,7 @@ from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
     FIT_OK,
     MIN_PREDICTIONS,
+    SUMMED_MIN_ROWS,
     Framework,
 )
 from netdoctor.rules.sharing import aliased_buffers
@@ -115,8 +118,9 @@ def _assign_lines(b: NumpyBackend, text: str, *, augmented: bool | None = None, 
 
 
 def _update_lines(b: NumpyBackend) -> list[Line]:
-    """Lines that apply the update to the parameters (``w -= lr * ...``, ``self.weights = [w - ...]``)."""
-    names = {_attr_name(p.text) for p in b.params}
+    """Lines that apply the update to the parameters (``w -= lr * ...``, ``self.weights = [w - ...]``), and to the
+    velocities the steps read (``v = mu * v - lr * g``: where a momentum takes the rate in)."""
+    names = {_attr_name(p.text) for p in b.params} | {_attr_name(t) for t in b.decaying}
     lr = b.lr_name.split(".")[-1] if b.lr_name else ""
 
     def pred(node: ast.AST, src: str) -> bool:
@@ -386,6 +390,9 @@ def _stale(b: NumpyBackend) -> Finding | None:
     if carry is None:
         return None
     bufs = sorted({p.buffer_text for p in b.params if p.buffer is not None})
+    if _buffers_decay(b):
+        # velocities, which keep the earlier gradients on purpose, whatever the carry-over their windows show
+        return None
     lines = [l for t in bufs for l in _assign_lines(b, t, augmented=False)] + _update_lines(b)
     lines += [l for t in bufs for l in _assign_lines(b, t, augmented=True)][:4]
     lines = list(dict.fromkeys(lines))
@@ -397,16 +404,65 @@ def _stale(b: NumpyBackend) -> Finding | None:
                  "lines": [str(l) for l in lines]}))
 
 
+def _buffers_decay(b: NumpyBackend) -> bool:
+    """Whether the buffers are velocities: they (or their siblings in the same list or dict: a bias's velocity starts
+    at zero like the bias and is told apart later) were seen decaying before they took in the gradient
+    (``v *= mu; v += g; p -= lr * v``)."""
+    bufs = {p.buffer_text for p in b.params if p.buffer is not None}
+    stems = {re.sub(r"\[[^\]]*\]$", "", t) for t in b.decaying}
+    return bool(bufs) and all(t in b.decaying or re.sub(r"\[[^\]]*\]$", "", t) in stems for t in bufs)
+
+
+def _applied(b: NumpyBackend) -> Callable[[dict[str, Any]], np.ndarray | None]:
+    """What a window applied, on the sampled entries: the buffers after its last contribution (accumulating buffers)
+    or what it contributed (overwritten buffers, the sum of the gradients returned). Buffers that are velocities
+    (:func:`_buffers_decay`) applied what they took in: ``B_end(t) - mu B_end(t-1)`` over consecutive windows."""
+    if b.style == "accumulate" and b.momentum is not None and _buffers_decay(b):
+        by = {w["update"]: w for w in b.early + b.windows}
+        mu = b.momentum
+
+        def intake(w: dict[str, Any]) -> np.ndarray | None:
+            p = by.get(w["update"] - 1)
+            a, ap = w.get("B_end"), p.get("B_end") if p is not None else None
+            return a - mu * ap if a is not None and ap is not None and a.shape == ap.shape else None
+
+        return intake
+    key = "B_end" if b.style == "accumulate" else "contrib"
+    return lambda w: w.get(key)
+
+
+def _velocity(b: NumpyBackend) -> VelocityFit | None:
+    """The velocity the steps followed (momentum, Nesterov), fitted over consecutive windows; None for plain SGD, an
+    adaptive rule, or too few consecutive windows (see :mod:`~netdoctor.observe.numpy.velocity`)."""
+    if b.adaptive is not None:
+        return None
+    seen = {w["update"] for w in b.windows}
+    windows = [w for w in b.early if w["update"] not in seen] + b.windows
+    fit = fit_velocity(windows, _applied(b))
+    if fit is None and b.momentum is not None and not any(_applied(b)(w) is not None for w in windows):
+        # no gradient array seen (computed and applied inline): the decay the velocity arrays showed while discovering
+        return decay_only(b.momentum)
+    return fit
+
+
 def _fits(b: NumpyBackend) -> list[dict[str, float]]:
     """Per window, the step per contributed gradient: ``Δ_t ≈ -c · A_t`` with ``A_t`` what the program applies.
 
     ``A_t`` is the buffer after the window's last contribution (accumulating or
-    overwritten buffers) or the sum of the gradients returned in the window.
+    overwritten buffers) or the sum of the gradients returned in the window. With a velocity
+    (:func:`_velocity`) the step is read from its recurrence, ``Δ_t - mu Δ_{t-1} ≈ -c · A_t``: what the velocity
+    takes in of each window's gradients, whatever it keeps of the earlier ones.
     """
+    fit = _velocity(b)
+    if fit is not None:
+        seen = {w["update"] for w in b.windows}
+        windows = [w for w in b.early if w["update"] not in seen] + b.windows
+        return [{"c": c, "calls": w["calls"], "rows": w["rows"], "resid": resid} for w, c, resid in
+                intakes(fit, windows, _applied(b)) if resid < FIT_OK and w["calls"]]
     out = []
     for w in b.windows:
         d = w.get("delta")
-        A = w.get("B_end") if b.style == "accumulate" else w.get("contrib")
+        A = _applied(b)(w)
         if d is None or A is None or w["calls"] == 0:
             continue
         m = np.isfinite(A) & np.isfinite(d)
@@ -484,16 +540,24 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     if b.lr is None or b.style not in ("accumulate", "returns"):
         return None
     every = _fits(b)
-    fits = [f for f in every if f["calls"] > 1 and f["rows"] == f["calls"]]  # one sample per contribution
+    # a layer object's backward method is called once per layer for each sample: as many calls per sample as layers
+    code = b.contributor
+    per_layer = code is not None and code.co_argcount > 0 and code.co_varnames[0] == "self"
+    layers = sum(1 for p in b.params if not p.bias) if per_layer else 1
+
+    def samples(f: dict[str, float]) -> int:
+        """The samples whose gradients the window applied, one per contribution: 0 when that is not known (targets
+        read for another number of rows; a few calls per update without targets may be one per layer, or
+        micro-batches)."""
+        if f["rows"] and f["calls"] in (f["rows"], f["rows"] * layers):
+            return int(f["rows"])
+        return int(f["calls"]) if not f["rows"] and f["calls"] >= SUMMED_MIN_ROWS else 0
+
+    fits = [dict(f, samples=samples(f)) for f in every if samples(f) > 1]
     # one gradient per update over the run (or in most windows): the windows with two are updates the count missed
     # in between (a module-level loop's inline step seen late), not batches summed
     # (the updates whose windows ran untraced made calls nobody counted: b.held_updates)
     if len(fits) < 2 or np.median([f["calls"] for f in every]) <= 1 or b.contrib_calls <= 1.5 * (b.updates - b.held_updates):
-        return None
-    # a layer object's backward method, called once per layer for one sample: as many calls per update as layers
-    code = b.contributor
-    layers = sum(1 for p in b.params if not p.bias)
-    if code is not None and code.co_argcount and code.co_varnames[0] == "self" and all(f["calls"] == layers for f in fits):
         return None
     divided = False
     if b.style == "accumulate" and b.contributor is not None:
@@ -503,7 +567,7 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     lines = _update_lines(b)
     return BatchScale(
         where=where_text(lines, "the update"), framework=Framework.NUMPY, measured="contributions",
-        factor=float(np.median([f["c"] / b.lr for f in fits])), batch=int(np.median([f["calls"] for f in fits])),
+        factor=float(np.median([f["c"] / b.lr for f in fits])), batch=int(np.median([f["samples"] for f in fits])),
         windows=len(fits), lr=b.lr, lr_name=b.lr_name or "lr", divided=divided, details={"lines": [str(l) for l in lines]})
 
 
@@ -699,19 +763,29 @@ def _grad_ratios(b: NumpyBackend) -> list[float]:
 
 
 def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
-    """Per window, the largest |Δ| / |W| over the weight matrices that moved (sampled entries)."""
+    """Per window, the largest |Δ| / |W| over the weight matrices that moved (sampled entries).
+
+    With a velocity (:func:`_velocity`), ``Δ`` is the step plain SGD at the effective rate would have made from the
+    window's gradient (``lr / (1 - mu)`` times it for ``v = mu v - lr g``): what the rate does, not how far the
+    velocity has built up (its first steps are ``1 - mu`` of that, its later ones mix the gradients of earlier batches).
+    """
     out = []
     offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
-    for w in b.early if early else b.windows:
-        d, W = w.get("delta"), w.get("w")
+    windows = b.early if early else b.windows
+    fit = _velocity(b)
+    steps = ([(w, w.get("delta")) for w in windows] if fit is None
+             else effective_steps(fit, windows, _applied(b)))
+    for w, d in steps:
+        W = w.get("w")
         if d is None or W is None:
             continue
+        before = W - w["delta"]
         r = []
         for i, p in enumerate(b.params):
             if len(p.shape) != 2 or p.bias:
                 continue
             sl = slice(offsets[i], offsets[i + 1])
-            wn = float(np.linalg.norm(W[sl] - d[sl]))
+            wn = float(np.linalg.norm(before[sl]))
             if wn > 0 and np.isfinite(wn) and np.any(d[sl]):
                 r.append(float(np.linalg.norm(d[sl])) / wn)
         if r:
@@ -750,6 +824,9 @@ def _lr_lines(b: NumpyBackend) -> list[Line]:
 def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     """The first updates seen, the typical update and gradient over the windows, as the learning-rate rules read them."""
     first = [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))]
+    velocity = _velocity(b)
+    if velocity is not None:  # discovery's steps are the velocity's, not the effective rate's: the windows' only
+        first = []
     ups, grads = _update_ratios(b), _grad_ratios(b)
     gradient = float(np.median(grads)) if len(grads) >= 5 else None
     # no variable holds the learning rate (``W -= 0.1 * dW``): the one the steps were measured to apply
@@ -774,7 +851,8 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         typical=float(np.median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
         gradient=gradient if enough else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
         lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update",
-        curve=_curve(b))
+        curve=_curve(b), momentum=velocity.mu if velocity is not None else None,
+        effective_lr=velocity.rate if velocity is not None and math.isfinite(velocity.rate) else None)
 
 
 def _lr_high(b: NumpyBackend) -> Finding | None:

@@ -1,0 +1,89 @@
+"""The velocity read from the steps (netdoctor/observe/numpy/velocity.py): windows written by the update rules
+themselves, in every spelling of momentum, must give back the rule's own numbers."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from netdoctor.observe.numpy.velocity import decay_only, effective_steps, fit_velocity, intakes
+
+
+def _windows(rule: str, *, mu: float = 0.9, lr: float = 0.05, n: int = 12, size: int = 40, start: int = 4,
+             skip: tuple[int, ...] = ()) -> list[dict]:
+    """Windows of ``n`` consecutive updates (numbered from ``start``) of one rule on random gradients: ``delta`` the
+    change of the parameters, ``A`` the gradient the window applied. ``skip``: updates left out (held)."""
+    rng = np.random.default_rng(3)
+    p, v = rng.normal(size=size), np.zeros(size)
+    out = []
+    for u in range(start, start + n):
+        g = rng.normal(size=size)
+        before = p.copy()
+        if rule == "heavy":  # v = mu v - lr g; p += v
+            v = mu * v - lr * g
+            p += v
+        elif rule == "heavy-b":  # v = mu v + g; p -= lr v
+            v = mu * v + g
+            p -= lr * v
+        elif rule == "ema":  # v = mu v + (1 - mu) g; p -= lr v
+            v = mu * v + (1 - mu) * g
+            p -= lr * v
+        elif rule == "nesterov":  # v = mu v - lr g; p += mu v - lr g
+            v = mu * v - lr * g
+            p += mu * v - lr * g
+        else:  # plain SGD
+            p -= lr * g
+        if u not in skip:
+            out.append({"update": u, "delta": p - before, "w": p.copy(), "A": g.copy()})
+    return out
+
+
+def applied(w: dict) -> np.ndarray | None:
+    return w.get("A")
+
+
+@pytest.mark.parametrize("rule, mu, step, rate", [
+    ("heavy", 0.9, 0.05, 0.5), ("heavy-b", 0.5, 0.05, 0.1), ("ema", 0.9, 0.005, 0.05), ("nesterov", 0.9, 0.05, 0.5),
+])
+def test_every_spelling_of_momentum_gives_back_its_decay_step_and_effective_rate(rule, mu, step, rate):
+    fit = fit_velocity(_windows(rule, mu=mu), applied)
+    assert fit is not None
+    assert fit.mu == pytest.approx(mu, rel=1e-9)
+    assert fit.step == pytest.approx(step, rel=1e-9)  # what a window's gradient moves the weights by, at once
+    assert fit.rate == pytest.approx(rate, rel=1e-9)  # lr / (1 - mu): the step of a gradient that stays
+    assert fit.resid < 1e-9 and fit.plain > 0.05
+
+
+def test_plain_sgd_is_no_velocity():
+    assert fit_velocity(_windows("sgd"), applied) is None
+
+
+def test_too_few_consecutive_windows_give_no_velocity():
+    # windows in pairs (held stretches between them): no window has the two before it
+    ws = _windows("heavy", n=12, skip=(6, 9, 12))
+    assert fit_velocity(ws, applied) is None
+
+
+def test_the_step_per_window_is_read_from_each_window_and_the_effective_steps_are_the_rate_times_the_gradient():
+    ws = _windows("heavy", mu=0.9, lr=0.05)
+    fit = fit_velocity(ws, applied)
+    assert fit is not None
+    per = intakes(fit, ws, applied)
+    assert len(per) == len(ws) - 2 and all(c == pytest.approx(0.05, rel=1e-9) and r < 1e-9 for _, c, r in per)
+    eff = effective_steps(fit, ws, applied)
+    assert len(eff) == len(ws)
+    for w, s in eff:
+        assert np.allclose(s, -0.5 * w["A"])
+
+
+def test_without_the_gradient_the_effective_step_is_the_step_with_the_velocity_taken_out():
+    ws = _windows("heavy", mu=0.9, lr=0.05)
+    fit = decay_only(0.9)
+    assert fit is not None and math.isnan(fit.rate)
+    eff = effective_steps(fit, ws, lambda w: None)
+    assert len(eff) == len(ws) - 2  # the windows with two before them
+    for w, s in eff:  # (delta_t - mu delta_(t-1)) / (1 - mu) = -lr g / (1 - mu)
+        assert np.allclose(s, -0.5 * w["A"])
+    assert decay_only(0.0) is None and decay_only(1.0) is None and decay_only(math.nan) is None
