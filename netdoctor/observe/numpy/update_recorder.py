@@ -121,7 +121,11 @@ class UpdateCheckRecorder:
     def __init__(self, *, check_at: tuple[int, ...] = CHECK_AT, max_coords: int | None = None,
                  updates: Callable[[], int] | None = None) -> None:
         """Args: check_at: update counts after which a window opens. max_coords: entries per tensor.
-        updates: the observer's count of updates so far (a window spanning two updates is not judged)."""
+        updates: the observer's count of updates so far (a window spanning two updates is not judged).
+
+        Long because it declares the recorder's whole state, each attribute with what it holds (a dataclass of it
+        is the split to make: the wait, the sign watch and the momentum reading are separate parts of it).
+        """
         self.updates = updates
         self.check_at = check_at
         self.max_coords = max_coords
