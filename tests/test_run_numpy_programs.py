@@ -398,6 +398,10 @@ PROGRAMS = [
     Program("inline_smoothed_constant", updates=2400, forward=False, arrays=4),
     # batches yielded by a generator handed the whole data set, (inputs, smoothed targets): the generator is no forward
     Program("generator_batches", updates=180, samples=7200, arrays=4),
+    # per-row gradients summed into a list of arrays and emptied in place (np.multiply(g, 0.0, out=g)) by the function
+    # that applies them every 8 rows; a learning-rate schedule whose second epoch is 0: 100 steps of zero among 400, most
+    # of them in windows whose gradient function runs held (see test_steps_of_zero_in_windows_only_counted_are_counted)
+    Program("paused_steps", updates=400, samples=3200, arrays=4, layers="12 -> 16 -> 4 (rows)"),
 ]
 
 
@@ -560,6 +564,17 @@ def test_an_adaptive_rule_is_named_with_its_step_per_entry():
     high = [f for f in o.report["findings"] if f["code"] == "learning-rate-too-high"]
     assert high and "an adaptive rule (each step ~ m / sqrt(v)" in high[0]["message"], _detail(o)
     assert "an adaptive update rule (each step ~ m / sqrt(v)" in o.report["context"]["training"], _detail(o)
+
+
+def test_steps_of_zero_in_windows_only_counted_are_counted():
+    # paused_steps' second epoch steps with a learning rate of 0: no weight moves, the sums are still emptied. Most of
+    # its windows run the gradient function held (the header says the others were counted only): each step of zero is
+    # seen there from the sums it empties, at the loop heads and calls around it, never from the weights
+    o = observed(next(p for p in PROGRAMS if p.name == "paused_steps"))
+    ctx = o.report["context"]
+    assert ctx["updates_observed"] == 400 and ctx["updates_expected"] == 400, _detail(o)
+    assert "400 of 400 updates observed (100 of them too small to change any sampled weight)" in ctx["training"], _detail(o)
+    assert "update windows, the others counted only" in ctx["training"], _detail(o)
 
 
 def test_steps_of_zero_after_the_margins_are_met_are_counted():

@@ -71,6 +71,7 @@ from netdoctor.observe.numpy.outputs import (
     _probe_return,
     _stored_output,
 )
+from netdoctor.observe.numpy.resets import BufferResets, reset_factor
 from netdoctor.observe.numpy.roles import Role
 from netdoctor.observe.numpy.sharing import SharedBuffers
 from netdoctor.observe.numpy.steps import Steps, velocity_text
@@ -96,10 +97,13 @@ from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRec
 from netdoctor.observe.numpy.updates import (
     _arrays,
     _buffer_arrays,
+    _buffer_call,
+    _buffer_tick,
     _buffers_replaced,
     _check_reset,
     _check_update,
     _continue_update,
+    _count_still,
     _count_update,
     _find_lr,
     _find_lr_named,
@@ -114,6 +118,7 @@ from netdoctor.observe.numpy.updates import (
     _sample_buffers,
     _sample_params,
     _sample_returned,
+    _watch_resets,
     _watched_constant,
 )
 from netdoctor.observe.numpy.views import _forward_inputs, _name_of, _network_array, _served_view, _table_row, _table_under
@@ -169,6 +174,10 @@ class NumpyBackend:
     _note_nonfinite = _note_nonfinite
     _count_update = _count_update
     _check_reset = _check_reset
+    _buffer_tick = _buffer_tick
+    _buffer_call = _buffer_call
+    _watch_resets = _watch_resets
+    _count_still = _count_still
     _hold_buffers = _hold_buffers
     _buffers_replaced = _buffers_replaced
     _on_update = _on_update
@@ -407,6 +416,9 @@ class NumpyBackend:
         self._deep = True
         """Whether the current update window is watched in full (else only counted; see ``CallTracer.budget``)."""
         self._prev_deep = False
+        self._resets: BufferResets | None = None
+        """In a program that accumulates into buffers: their resets seen at the step's loop heads (the updates that move
+        no weight, counted in windows whose gradient function runs held)."""
         self._deep_updates = 0
         self._quick_plan: list[tuple[Callable[[Any], Any], int, int, int, int, np.ndarray]] = []
         """Per parameter: its path's reader (:func:`~netdoctor.observe.numpy.arrays.path_reader`), the three entries
@@ -746,6 +758,8 @@ class NumpyBackend:
                 return False
             return True
         self.hold.call(code)
+        if code is self.contributor and self._resets is not None and self._buffer_call(frame):
+            return False  # (held but for its call: see StepHold.listen)
         role = self._roles.get(code)
         if role is None:
             role = self._roles[code] = _PROBE  # first seen after discovery: a few calls tell what it is
@@ -764,6 +778,8 @@ class NumpyBackend:
         if role & (_CONTRIB | _UPDATER | _PROBE) or (role & _FORWARD and self._forward_calls % 8 == 0):
             if not self._check_update(frame) and role & _CONTRIB:
                 self._check_reset(frame)
+            if role & _CONTRIB and self.tracer.holding and code is self.hold.listen:
+                return False  # (the update just counted here began a held window: this call is its first, held)
         if role & _CONTRIB:
             self._contrib_call(frame)
         if role & _HELPER:
@@ -826,6 +842,8 @@ class NumpyBackend:
             return  # a loop head of the held step between two updates
         self._limits()
         moved = self._check_update(frame)
+        if self._resets is not None:
+            self._buffer_tick(frame)
         if self.updates > self._inline_at and not self.target_arg:  # an update since the last loop head: its targets
             self._inline_at = self.updates
             self._inline_targets(frame)
@@ -833,8 +851,10 @@ class NumpyBackend:
             self._act_ticks += 1
             if sampled(self._act_ticks):
                 self._record_activations(frame, None)
-        if moved and self.tracer.compiled:
-            self._count_ahead(frame)  # the next updates at this head counted in C, when each would do what this did
+        if moved and self.tracer.compiled and self._resets is None:
+            # the next updates at this head counted in C, when each would do what this did (not in a program that
+            # accumulates into buffers: a step of zero is seen from the buffers, at the gradient function's calls)
+            self._count_ahead(frame)
 
     def _ignorable(self, code: CodeType) -> bool:
         """Whether a function found to have no role (probed, see :meth:`_probe_return`) can run untraced from now on.
@@ -911,7 +931,8 @@ class NumpyBackend:
         into buffers: a step too small to move a weight is counted there from the buffers the gradient function's
         next call finds emptied."""
         checks = self.update_checks
-        if (self.style == "accumulate" or checks.busy or checks.window is not None or checks.wants(self.updates)
+        resets = self._resets
+        if (self.style == "accumulate" and not (resets is not None and resets.trusted) or checks.busy or checks.window is not None or checks.wants(self.updates)
                 or self.sharing.pending(self.updates) or not self.hold.heard(self.updater)):
             return []
         updater = self.updater
@@ -924,6 +945,13 @@ class NumpyBackend:
         # are then read in deep windows only (targets compared with the output, bce(probs, t), would be too)
         alone = held and self.contributor is updater and not self._targets_by_comparison()
         return held if self.contributor in held or alone else []
+
+    def _step_codes(self) -> list[CodeType]:
+        """The step's forward and gradient functions that a window only counted may hold (never the function that
+        applies the updates, nor one still probed or building targets)."""
+        updater = self.updater
+        return [code for code, role in self._roles.items()
+                if role & (_CONTRIB | _FORWARD) and not role & (_UPDATER | _PROBE | _HELPER) and code is not updater]
 
     # -- from discovery to watching ---------------------------------------------------
     def _read_momentum(self, steps: Steps, params: list[str]) -> None:
@@ -991,6 +1019,7 @@ class NumpyBackend:
             if issubclass(type(a), np.ndarray) and id(a) not in buffers:
                 self._constants.append(self._watched_constant(p, text, a))
         self.mutated = {}
+        self._watch_resets()
         if net.frozen and self.style == "accumulate":
             # found at the return of a gradient computation: what it left in the buffers is what the next (zero) step
             # empties, which is then counted like every later one (see _check_reset)
@@ -1005,6 +1034,10 @@ class NumpyBackend:
             B = self._sample_buffers()
             if B is not None and self.windows and self._B_last is not None and not self._unrecorded and self._prev_deep:
                 self.windows[-1]["B_next_start"] = B  # the window just recorded was the one before this
+            if B is not None and self._B_last is not None and self._prev_deep and self._resets is not None:
+                # the window before was heard whole: did its loop heads see the reset this call finds (or its absence)?
+                self._resets.verify(reset_factor(self._B_last, B))
+                self._resets.skip = frozenset(id(code) for code in self._step_codes())
             self._B_start = B
         if self.style == "accumulate" and not self.writes.done:
             self.writes.at_call(frame, self._buffer_arrays())

@@ -41,7 +41,7 @@ class StepHold:
 
     __slots__ = ("tracer", "window", "prev", "step", "ticks", "typical", "whole", "prev_whole", "any", "foreign",
                  "update_heads", "held_updates", "recording", "targets_at", "targets_held", "held_codes",
-                 "refused")
+                 "refused", "keep", "listen", "step_codes")
 
     def __init__(self, tracer: CallTracer) -> None:
         self.tracer = tracer
@@ -50,6 +50,8 @@ class StepHold:
         self.prev: dict[Any, int] = {}
         self.step: set[Any] = set()
         """The training step: calls and loop heads seen in two windows in a row."""
+        self.step_codes: set[int] = set()
+        """ids of the codes of the step's loop heads."""
         self.ticks = 0
         """Loop-head ticks since the last update."""
         self.typical = 0
@@ -67,6 +69,13 @@ class StepHold:
         self.held_updates = 0
         """Updates whose window ended with the step's functions held: counted, their samples not read."""
         self.refused = False
+        self.listen: CodeType | None = None
+        """A function held whose calls are still heard (not its lines, returns or callees): the gradient function of a
+        program that accumulates into buffers, at whose calls the buffers are looked at."""
+        self.keep: set[tuple[int, int]] = set()
+        """Loop heads never muted while held: where a program that accumulates into buffers was seen adding to them or
+        emptying them (:attr:`BufferResets.heads <netdoctor.observe.numpy.resets.BufferResets.heads>`), so that a step
+        that moves no weight is still seen emptying them."""
         """Whether the last window only counted had nothing to hold (asked again after the next deep window)."""
         self.held_codes: list[CodeType] = []
         """The codes held in the last held window."""
@@ -106,17 +115,24 @@ class StepHold:
             return True
         if n >= 64 and not n & (n - 1) and self._inner_head(key, n):
             return False
+        if key not in self.step and n < 64 and self.listen is not None and key[0] in self.step_codes:
+            # a loop of the step's own code first seen while held (in a program that accumulates into buffers, whose
+            # windows heard end at a still step too): a loop over a row's values inside the sample loop is muted at its
+            # 64th tick (:meth:`_inner_head`), anything else released there
+            return False
         if key not in self.step or self.ticks > 4 * self.typical + 16:
             # another loop than the step's (an evaluation), or the step's loop going on without updates: watched in
             # full, its loop heads ticking as while held (a head ticked in two windows in a row is the step's)
             self._release(foreign=key not in self.step, keep_lines=True)
             return True
-        return not self.update_heads or key in self.update_heads
+        return not self.update_heads or key in self.update_heads or key in self.keep
 
     def _inner_head(self, key: tuple[int, int], n: int) -> bool:
         """A loop head ticking 16x as often in this held window as another head of its code (``for item in row:``
         inside ``for row in file:``) ticks no more while held: an update between two of its ticks is seen at the other
         head's next tick."""
+        if key in self.keep:
+            return False
         rare = min((c for k, c in self.window.items() if type(k) is tuple and k[0] == key[0] and k != key), default=0)
         if not rare or n < 16 * rare:
             return False
@@ -150,11 +166,13 @@ class StepHold:
             return
         window, prev = self.window, self.prev
         self.step.update(k for k in window if k in prev)
+        self.step_codes = {k[0] for k in self.step if type(k) is tuple}
         if self.whole:
             if self.prev_whole and not self.update_heads:  # learnt once, from windows looked at every head
                 self.update_heads = {k for k, n in window.items() if n == 1 and type(k) is tuple and prev.get(k) == 1}
                 if self.update_heads:  # the step's other heads tick no more while held (in C)
-                    self.tracer.mute({k for k in self.step if type(k) is tuple and k not in self.update_heads})
+                    self.tracer.mute({k for k in self.step if type(k) is tuple and k not in self.update_heads
+                                      and k not in self.keep})
             self.prev_whole = True
         else:
             self.prev_whole = False
@@ -199,7 +217,7 @@ class StepHold:
         self.refused = not held
         if held:
             self.held_codes = held
-            tracer.hold(held)
+            tracer.hold([code for code in held if code is not self.listen])
             self.whole = self.any = self.recording = True
 
     def heard(self, code: CodeType | None) -> bool:

@@ -8,7 +8,6 @@ names (not a mixin: mypy checks their bodies against the class, whose state is d
 
 from __future__ import annotations
 
-import math
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -16,7 +15,19 @@ import numpy as np
 
 from netdoctor.buffers.peek import is_array
 from netdoctor.nn.threads import norm_one_thread
-from netdoctor.observe.numpy.arrays import LR_NAME, FrameLocals, Path, entries, fingerprint, own_dict, resolve, sample_index, weak
+from netdoctor.observe.numpy.arrays import (
+    LR_NAME,
+    FrameLocals,
+    Path,
+    entries,
+    fingerprint,
+    own_dict,
+    path_reader,
+    resolve,
+    sample_index,
+    weak,
+)
+from netdoctor.observe.numpy.resets import BufferResets, reset_factor
 from netdoctor.observe.numpy.roles import flat_arrays
 from netdoctor.observe.numpy.sharing import row_set, same_rows
 
@@ -119,9 +130,13 @@ def _quick_moved(self: NumpyBackend) -> bool:
     return False
 
 
-def _check_update(self: NumpyBackend, frame: FrameType | None) -> bool:
-    """Whether the parameters changed since the last look (an update was applied): it is recorded then."""
-    if not self._quick_moved():
+def _check_update(self: NumpyBackend, frame: FrameType | None, *, full: bool = False) -> bool:
+    """Whether the parameters changed since the last look (an update was applied): it is recorded then. ``full``: from
+    the whole fingerprints, not only the entries of the quick look (a step that moved a few entries of a saturated
+    network)."""
+    if full:
+        self._quick()
+    elif not self._quick_moved():
         return False
     fp = self._fingerprints(self._quick_arrays)
     if fp == self._fp:
@@ -231,25 +246,70 @@ def _check_reset(self: NumpyBackend, frame: FrameType | None) -> None:
     ok = np.isfinite(last) & np.isfinite(B)
     with np.errstate(all="ignore"):
         norm = float(np.dot(last[ok], last[ok]))
-        if norm == 0.0:
-            # a step of zero (no gradient reached the sampled entries: dead units, a blown-up network) empties
-            # nothing to see; a reset that binds fresh zero arrays to every buffer is still seen
-            if not self._buffers_replaced() or B[ok].any():
-                return
-        else:
-            k = float(np.dot(B[ok], last[ok])) / norm
-            if not (0.0 <= k < 1.0 - 1e-9) or float(np.linalg.norm(B[ok] - k * last[ok])) > 1e-6 * math.sqrt(norm):
-                return
+    if norm == 0.0:
+        # a step of zero (no gradient reached the sampled entries: dead units, a blown-up network) empties
+        # nothing to see; a reset that binds fresh zero arrays to every buffer is still seen
+        if not self._buffers_replaced() or B[ok].any():
+            return
+    elif reset_factor(last, B) is None:
+        return
+    self._count_still(frame)
+
+
+def _watch_resets(self: NumpyBackend) -> None:
+    """In a program that accumulates into buffers, their resets are looked for from now on (:attr:`_resets`): the
+    gradient function's calls are heard in windows that hold the rest of the step, the loop heads where the buffers
+    change keep ticking there."""
+    plan = {tuple(prm.buffer): (path_reader(prm.buffer), prm.fp_idx) for prm in self.params
+            if self.style == "accumulate" and prm.buffer is not None and len(prm.fp_idx)}
+    self._resets = resets = BufferResets(list(plan.values())) if plan else None
+    self.hold.keep = resets.heads if resets is not None else set()
+    self.hold.listen = self.contributor if resets is not None else None
+
+
+def _buffer_tick(self: NumpyBackend, frame: FrameType) -> None:
+    """A loop head of the step ticked in a program that accumulates into buffers: the buffers' sampled entries are
+    looked at there (:class:`~netdoctor.observe.numpy.resets.BufferResets`). A reset after a contribution with no
+    update counted since is an update that moved no weight: counted here in a window whose step ran held (its gradient
+    function's next call, which counts it otherwise, is not heard)."""
+    resets = self._resets
+    if resets is not None and resets.tick((id(frame.f_code), frame.f_lineno), self.root.obj, self.updates) and (
+            self.tracer.holding and resets.trusted) and not self._check_update(frame, full=True):
+        self._count_still(frame)
+
+
+def _buffer_call(self: NumpyBackend, frame: FrameType) -> bool:
+    """A call of the gradient function in a program that accumulates into buffers: the buffers are looked at before it
+    adds to them. In a window whose step runs held, the call is where a step that moved no weight is counted (after
+    the weights' own look, so that an update is counted once), and nothing else of it is heard (True: its frame runs
+    untraced, as a held function's; not when the update counted here ended the held window)."""
+    resets = self._resets
+    if self.hold.any:
+        self._check_update(frame)
+    if resets is not None and resets.look(self.root.obj, self.updates, call=True)[1] and self.tracer.holding and (
+            resets.trusted) and not self._check_update(frame, full=True):
+        self._count_still(frame)  # (a weight moved where the quick look does not read: an update counted once)
+    return self.tracer.holding and frame.f_code is self.hold.listen
+
+
+def _count_still(self: NumpyBackend, frame: FrameType | None) -> None:
+    """An update that moved no sampled weight, seen from the buffers it emptied: counted, no window recorded. It ends
+    its window as a weight's move does (the budget is asked once per update, moved or not)."""
     self.still_updates += 1
     self._moving = set()
     self.updates = self._updates_before + self._moved_updates + self.still_updates
     self.progress.at_update(frame, self.updates)
     self._unrecorded = True
+    work = self.hold.work(self._window_calls)
+    self.hold.ended(self.target_samples)
+    self._prev_deep, self._deep = self._deep, self.tracer.budget.deep(work)
+    self._P_prev = self._sample_params() if self._deep else None
     self._window_calls = self._window_rows = 0
     self._G_sum = None
     self._D_sum, self._D_rows = None, 0
     self._close_segments()
     self._fresh = True
+    self._next_window()
 
 
 def _hold_buffers(self: NumpyBackend) -> None:

@@ -1,0 +1,209 @@
+"""Buffer resets seen at the gradient function's calls and at loop heads: the updates of a program that accumulates
+its gradients into buffers, counted without hearing its gradient function's work.
+
+A step too small to move any sampled weight (saturated units, a frozen layer, a learning rate of 0) still empties the
+buffers it applied: zeroed in place, bound to fresh zeros, copied from a zero template, or scaled in place (``g *=
+lr``, the forum program's). The gradient function's return and next call see that (what it left, then what the update
+left of it), but a window whose step runs held (:mod:`~netdoctor.observe.numpy.holding`) hears neither. There only the
+*call* of the gradient function is heard (:attr:`StepHold.listen <netdoctor.observe.numpy.holding.StepHold.listen>`:
+not its lines, return or callees), and :class:`BufferResets` looks at a few sampled entries of every buffer there,
+before it adds to them, and at the loop heads of the frames that run the step, telling three changes apart between
+two looks:
+
+* a *contribution*: some buffer changed otherwise than by a common factor (a gradient added);
+* a *reset*: every buffer holding something at the last contribution is now a multiple ``k`` in [0, 1) of it, one
+  ``k`` for all (zeros: ``k = 0``), possibly over several looks (``for n in range(layers)`` scaling one layer's
+  buffers per iteration: a partial reset until the last one);
+* nothing (the buffers as they were): a loop head that never sees a change is looked at no more.
+
+A reset with no update counted since the gradient function's last call is an update that moved no weight (at most one
+per call, as the call itself would find). A reset to zeros is seen at the next call whatever was added before it;
+one that scales the buffers must be seen apart from the contribution before it, at a loop head between the two, so
+loop heads are looked at only while some reset has scaled them.
+
+Whether the looks see every reset is not assumed: in the windows whose gradient calls are all heard, each update is
+checked against what the gradient function's next call finds (:meth:`~BufferResets.verify`), with the same looks a
+held window makes (never at the loop heads of the functions a held window does not hear); a single reset missed, or
+one seen where there was none, and the step is never held again (:attr:`~BufferResets.trusted`). A program that never
+empties its buffers (a stale accumulator, buffers bound to their template) has no reset to miss: its updates are the
+weights' moves, held or not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from netdoctor.observe.numpy.arrays import entries
+
+__all__ = ["BufferResets", "reset_factor"]
+
+QUIET_TICKS = 64
+"""Ticks of a loop head at which the buffers never changed, after which it is looked at no more (the inner loop over a
+row's pixels: looking there repeats the look before it)."""
+TRUSTED_AFTER = 2
+"""Update windows checked (:meth:`BufferResets.verify`) without a miss before the loop heads' resets are trusted."""
+
+
+def reset_factor(last: np.ndarray, now: np.ndarray) -> float | None:
+    """``k`` in [0, 1) when ``now`` is ``k * last`` at every finite entry (``last`` not all zero), else None."""
+    ok = np.isfinite(last) & np.isfinite(now)
+    a, b = last[ok], now[ok]
+    with np.errstate(all="ignore"):
+        norm = float(np.dot(a, a))
+        if norm == 0.0:
+            return None
+        k = float(np.dot(b, a)) / norm
+        if not (0.0 <= k < 1.0 - 1e-9) or float(np.linalg.norm(b - k * a)) > 1e-6 * math.sqrt(norm):
+            return None
+    return k
+
+
+class BufferResets:
+    """The buffers' sampled entries at the step's loop heads, and the resets seen there.
+
+    Args:
+        plan: per buffer array, a reader of it from the network's root and the flat positions to look at.
+    """
+
+    __slots__ = ("readers", "idx", "ticking", "scaled", "called", "starts", "sizes", "owner", "pivot", "prev", "last", "full", "armed_at", "saw", "heads", "quiet", "verified", "missed",
+                 "skip")
+
+    def __init__(self, plan: list[tuple[Callable[[Any], Any], np.ndarray]]) -> None:
+        self.readers = [read for read, _ in plan]
+        self.idx = [idx for _, idx in plan]
+        self.ticking = True
+        self.scaled = False
+        self.called = False
+        """Whether the last look was at a call of the gradient function (the next one sees what it added)."""
+        """Whether loop heads are looked at: needed only to see a reset that scales the buffers (``g *= lr``) apart
+        from the contribution before it; a reset to zeros is seen at the gradient function's next call whatever was
+        added before (switched by :meth:`verify`)."""
+        self.sizes = np.array([len(idx) for _, idx in plan])
+        self.starts = np.concatenate([[0], np.cumsum(self.sizes)[:-1]])
+        """Where each buffer's entries start in a look, and how many there are."""
+        self.owner = np.repeat(np.arange(len(plan)), self.sizes)
+        """The buffer of each entry of a look."""
+        self.pivot = 0
+        """The largest entry held at the last look (a reset makes it a multiple in [0, 1) of itself)."""
+        self.prev = b""
+        """The last look: the buffers' sampled entries' bytes."""
+        self.last: np.ndarray | None = None
+        """The sampled entries (buffer after buffer) at the look after the last contribution (or reset) seen."""
+        self.full = np.zeros(len(plan), dtype=bool)
+        """Which buffers held something at that look: a reset empties every one of them."""
+        self.armed_at: int | None = None
+        """The update count at the last contribution seen, until a reset is seen (None: no contribution since)."""
+        self.saw = False
+        """Whether a reset after a contribution was seen since the last :meth:`verify`."""
+        self.heads: set[tuple[int, int]] = set()
+        """Loop heads (``(id of the code, line)``) at which the buffers were seen changing: they must keep ticking while
+        the step is held (:attr:`StepHold.keep <netdoctor.observe.numpy.holding.StepHold.keep>`)."""
+        self.quiet: dict[tuple[int, int], int] = {}
+        """Ticks of the other heads looked at (looked at no more after :data:`QUIET_TICKS`)."""
+        self.verified = 0
+        self.missed = 0
+        """Update windows whose reset (or its absence) the loop heads saw as the gradient function's call did, and
+        those where they did not."""
+        self.skip: frozenset[int] = frozenset()
+        """ids of the codes a held window would not hear (the step's forward and gradient functions): their loop heads
+        are not looked at, so that the windows heard see what the held ones will."""
+
+    @property
+    def trusted(self) -> bool:
+        """Whether a window held may count its updates from the resets seen at the gradient function's calls. Not
+        where resets scale the buffers: those are told apart at loop heads of the held step, and on main 1e92ab3 a
+        held window was seen to deliver only the first tick of the forum program's ``for n in range(...)`` at a step of
+        zero (its reset then went unseen: 49 of 50 updates), so such a program is not held yet."""
+        return not self.missed and not self.scaled and self.verified >= TRUSTED_AFTER
+
+    def tick(self, key: tuple[int, int], root: Any, updates: int) -> bool:
+        """A loop head ``key`` ticked (``updates``: the count now): whether a reset was seen there after a contribution
+        and with no update counted since it (an update that moved no sampled weight)."""
+        if not self.ticking or key[0] in self.skip:
+            return False
+        if key not in self.heads:
+            n = self.quiet.get(key, 0)
+            if n >= QUIET_TICKS:
+                return False
+            self.quiet[key] = n + 1
+        changed, reset = self.look(root, updates)
+        if changed:
+            self.heads.add(key)
+            self.quiet.pop(key, None)
+        return reset
+
+    def look(self, root: Any, updates: int, *, call: bool = False) -> tuple[bool, bool]:
+        """The buffers now, at a loop head or at a call of the gradient function (``call``: before it adds to them):
+        whether they changed since the last look, and whether that was a reset with no update counted since the last
+        call of the gradient function (an update that moved no weight; at most one per call, as the call itself finds)."""
+        parts = [entries(a, idx) if isinstance(a, np.ndarray) and a.size > idx[-1] else None
+                 for a, idx in zip([read(root) for read in self.readers], self.idx)]
+        seen = b"".join(b"" if v is None else v.tobytes() for v in parts)
+        if seen == self.prev:
+            changed = reset = False  # (a buffer bound to another array of the same values is no change)
+        else:
+            self.prev = seen
+            changed, reset = self._compare(parts, updates, self.called)
+        self.called = call
+        if call:
+            self.armed_at = updates  # (what it adds is seen at the next look; a reset after it is an update)
+        return changed, reset
+
+    def _compare(self, parts: list[np.ndarray | None], updates: int, spans: bool) -> tuple[bool, bool]:
+        """``spans``: the gradient function was called since the last look (what it added is in this change: in a
+        program whose resets leave zeros, a reset is told from it only by zeros, a gradient that happens to be a
+        multiple of the sums being no reset; one whose resets scale the buffers may have added nothing at the sampled
+        entries, a saturated network's gradient, and its reset is the multiple seen)."""
+        now = np.concatenate([np.zeros(len(idx)) if v is None else v for v, idx in zip(parts, self.idx)]).astype(
+            float, copy=False)
+        last = self.last
+        if last is None:
+            self._set_last(now)
+            return False, False
+        changed = np.logical_or.reduceat(last != now, self.starts)
+        if not changed.any() or (changed & ~self.full).any():
+            return self._added(now, updates)
+        p = self.pivot
+        if changed[self.owner[p]] and not 0.0 <= float(now[p]) / float(last[p]) < 1.0:
+            return self._added(now, updates)  # (the largest entry grew or changed sign: most gradients added end here)
+        cut = np.repeat(changed, self.sizes)
+        if now[cut].any() if spans and not self.scaled else reset_factor(last[cut], now[cut]) is None:
+            return self._added(now, updates)
+        if (changed != self.full).any():
+            return True, False  # some buffers emptied, the others not yet (one layer's at each iteration)
+        self._set_last(now)
+        armed, self.armed_at = self.armed_at, None
+        if armed is None:
+            return True, False  # (emptied again after the update, or after a weight moved: counted there)
+        self.saw = True
+        return True, armed == updates
+
+    def _added(self, now: np.ndarray, updates: int) -> tuple[bool, bool]:
+        """A gradient was added since the last look."""
+        self._set_last(now)
+        self.armed_at = updates
+        return True, False
+
+    def _set_last(self, now: np.ndarray) -> None:
+        self.last = now
+        held = (now != 0) & (now == now)
+        self.full = np.logical_or.reduceat(held, self.starts)
+        self.pivot = int(np.argmax(np.where(held, np.abs(now), 0.0)))
+
+    def verify(self, k: float | None) -> None:
+        """The gradient function's first call after an update, in a window whose calls were all heard: ``k`` is the
+        factor by which it found the buffers emptied (a multiple in [0, 1) of what the last call left; None: not
+        emptied). Loop heads are looked at from now on only while some reset has scaled the buffers (``k > 0``)."""
+        self.scaled = self.scaled or bool(k)
+        if self.ticking != self.scaled:
+            self.ticking = self.scaled
+            self.heads.clear()  # (no head kept ticking while held for nothing)
+        if (k is not None) == self.saw:
+            self.verified += 1
+        else:
+            self.missed += 1
+        self.saw = False
