@@ -87,3 +87,16 @@ def test_without_the_gradient_the_effective_step_is_the_step_with_the_velocity_t
     for w, s in eff:  # (delta_t - mu delta_(t-1)) / (1 - mu) = -lr g / (1 - mu)
         assert np.allclose(s, -0.5 * w["A"])
     assert decay_only(0.0) is None and decay_only(1.0) is None and decay_only(math.nan) is None
+
+
+def test_a_buffer_emptied_at_every_update_is_no_velocity():
+    """A step that adds its gradient buffer (``b -= lr / n * nabla_b``) whose buffer starts from fresh zeros at every
+    update keeps nothing of its last values (decay 0): it is read as a buffer, not as a velocity's intake (which read
+    the whole buffer, not what the window added to it, and made the fixed forum program's right gradient a mismatch).
+    A buffer that keeps a share of itself is a velocity."""
+    from netdoctor.observe.numpy.steps import Steps
+
+    steps = Steps(np.random.default_rng(0))
+    steps.via = {"net.biases[1]": (-0.001, "net.bias_updates[1]"), "net.weights[1]": (1.0, "net.vel[1]")}
+    steps.decays = {"net.bias_updates[1]": [0.0, 0.0, 0.0], "net.vel[1]": [0.9, 0.9]}
+    assert steps.velocity_decays() == {"net.vel[1]": (0.9, 1.0)}

@@ -210,8 +210,8 @@ PROGRAMS = [
     Program("momentum_optimizer_derivative", updates=1800, arrays=4),
     # module level: per-sample gradients summed into buffers, the velocities taking in their mean (v = mu * v - lr * g / n;
     # p += v); the summed twin drops the 1/n, measured from the velocity's recurrence (each step minus mu times the last)
-    Program("momentum_sums", updates=150, arrays=4),
-    Program("momentum_sums_summed", updates=150, arrays=4),
+    Program("momentum_sums", updates=150, arrays=4, forward=False),  # its forward is inline in gradients()
+    Program("momentum_sums_summed", updates=150, arrays=4, forward=False),
     # Adam from scratch, its moments in two lists on an optimizer object, the gradients a tuple returned by backward():
     # quiet; the sign-flipped twin climbs (its steps follow the flipped gradient's signs); the summed twin learns as
     # well (Adam divides the scale out): quiet, with a note

@@ -99,7 +99,7 @@ EXTENDED_BUGS: dict[str, str] = {
     "summed-loss": "summed-gradient",
     "eval-left-on": "eval-mode-training",
     "no-grad-forward": "frozen-parameters",
-    "unshuffled-sorted": "class-collapse",
+    "unshuffled-sorted": "unshuffled-data",
 }
 """Bugs planted only in extended styles: ``optimizer.zero_grad()`` between ``backward()`` and ``step()``; a summed
 loss at the learning rate tuned for the mean; ``evaluate()`` leaving the model in eval mode (dropout or batch norm

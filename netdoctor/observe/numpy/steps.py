@@ -290,8 +290,10 @@ class Steps:
         out: dict[str, tuple[float, float]] = {}
         for f, text in self.via.values():
             mus = [m for m in self.decays.get(text, ()) if math.isfinite(m)]
-            if mus and math.isfinite(f) and f != 0:
-                out[text] = (float(np.median(mus)), math.copysign(1.0, f))
+            mu = float(np.median(mus)) if mus else 0.0
+            # a decay of 0 keeps nothing of the last step: a buffer emptied at every update (fresh zeros), no velocity
+            if mu > 0 and math.isfinite(f) and f != 0:
+                out[text] = (mu, math.copysign(1.0, f))
         return out
 
     def momentum_sign(self, arrays: Iterable[str]) -> tuple[float, Velocity] | None:
