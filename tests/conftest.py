@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from hypothesis import settings
 
 # CI replays the same generated examples on every run (derandomize), so that a landing is never
