@@ -70,23 +70,29 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
     return None
 
 
-def decay(old: np.ndarray, new: np.ndarray, g: np.ndarray) -> float:
-    """The factor ``mu`` of ``new = mu * old + c * g`` (least squares over the sampled entries): the share of its own
-    values a velocity keeps (``v = mu * v - lr * g``: ``mu``)."""
+def _fit(old: np.ndarray, y: np.ndarray, g: np.ndarray) -> tuple[float, float]:
+    """``(a, c)`` of ``y = a * old + c * g`` by least squares over the sampled entries (NaN, NaN when ``old`` and ``g``
+    are parallel or not finite): the normal equations of two unknowns, solved by Cramer's rule."""
     with np.errstate(all="ignore"):
         oo, gg, og = float(old @ old), float(g @ g), float(old @ g)
         det = oo * gg - og * og
-        return (gg * float(old @ new) - og * float(g @ new)) / det if det > 0 and math.isfinite(det) else math.nan
+        if not (det > 0 and math.isfinite(det)):
+            return math.nan, math.nan
+        oy, gy = float(old @ y), float(g @ y)
+        return (gg * oy - og * gy) / det, (oo * gy - og * oy) / det
+
+
+def decay(old: np.ndarray, new: np.ndarray, g: np.ndarray) -> float:
+    """The factor ``mu`` of ``new = mu * old + c * g``: the share of its own values a velocity keeps
+    (``v = mu * v - lr * g``: ``mu``)."""
+    return _fit(old, new, g)[0]
 
 
 def intake(old: np.ndarray, new: np.ndarray, g: np.ndarray) -> float:
-    """The factor ``c`` of ``new = mu * old + c * g`` (least squares over the sampled entries): what a velocity
+    """The factor ``c`` of ``new = mu * old + c * g``, fitted on the change ``new - old``: what a velocity
     :func:`decayed_toward` ``g`` takes in of it (``v = mu * v - lr * g``: ``-lr``)."""
     with np.errstate(all="ignore"):
-        d = new - old
-        oo, gg, og = float(old @ old), float(g @ g), float(old @ g)
-        det = oo * gg - og * og
-        return (oo * float(g @ d) - og * float(old @ d)) / det if det > 0 and math.isfinite(det) else math.nan
+        return _fit(old, new - old, g)[1]
 
 
 @dataclass(frozen=True)
