@@ -89,6 +89,9 @@ def test_every_update_is_counted_and_the_samples_trained_on_are_said(buggy):
     # least the first deep windows' (10 of 100 samples) and the pairs after them
     sampled = "update windows, the others counted only)" in ctx["training"]
     assert (1000 if sampled else 4000) <= ctx["samples_observed"] <= 5000, ctx
+    # its step runs held between deep windows, as other per-sample programs' do (its resets scale the buffers,
+    # g *= lr: seen at the update loop's heads, each counted once though a saturated net moves one layer at a time)
+    assert sampled, ctx["training"]
     assert f"targets of {ctx['samples_observed']:,} of the 5,000 samples trained on" in ctx["training"]
     assert "50 updates observed" in observed.stdout
     # the program's own count, read from its loops: 5,000 rows walked once, one update every 100 of them

@@ -114,11 +114,10 @@ class BufferResets:
 
     @property
     def trusted(self) -> bool:
-        """Whether a window held may count its updates from the resets seen at the gradient function's calls. Not
-        where resets scale the buffers: those are told apart at loop heads of the held step, and on main 1e92ab3 a
-        held window was seen to deliver only the first tick of the forum program's ``for n in range(...)`` at a step of
-        zero (its reset then went unseen: 49 of 50 updates), so such a program is not held yet."""
-        return not self.missed and not self.scaled and self.verified >= TRUSTED_AFTER
+        """Whether a window held may count its updates from the resets seen at the gradient function's calls and, where
+        resets scale the buffers, at the held step's loop heads (checked in the windows heard whole first, see
+        :meth:`verify`)."""
+        return not self.missed and self.verified >= TRUSTED_AFTER
 
     def tick(self, key: tuple[int, int], root: Any, updates: int) -> bool:
         """A loop head ``key`` ticked (``updates``: the count now): whether a reset was seen there after a contribution
