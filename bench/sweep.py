@@ -29,7 +29,10 @@ the optimizer, depth, initialisation, dtype; PyTorch: the loss's spelling,
 one-hot targets, a summed loss, batch norm, how gradients are cleared, rows
 sorted by digit, and the bugs planted only there: ``EXTENDED_AXES``,
 ``EXTENDED_BUGS``); the axes of ``AXES`` are drawn exactly as without it, and
-the tables gain rows per extended axis value.
+the tables gain rows per extended axis value. ``--tutorial`` (NumPy) draws the extended styles and then the
+writer's tutorial axes on top (``TUTORIAL_AXES``: how the CSV is read, a learning-rate schedule, L2 weight decay,
+gradient clipping, ``np.dot``/``np.einsum``, the best weights kept and restored, an ``SGD`` optimizer object,
+leaky ReLU; programs named ``npt...``), the extended axes again drawn exactly as without it.
 
 Each row records what it was measured on: the commit of the netdoctor that
 observed it (``--commit``, or the environment variable
@@ -378,6 +381,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--extended", action="store_true", help="styles with the writer's extended axes too (NumPy: "
                         "loop, shuffle, optimizer, depth, init, dtype, programs named npx...; PyTorch: loss, targets, "
                         "reduction, norm, zero, order and their bugs, programs named ptx...)")
+    parser.add_argument("--tutorial", action="store_true", help="NumPy styles with the extended axes and the "
+                        "writer's tutorial axes too (loader, schedule, decay, clip, matmul, keep, stepper, relu; "
+                        "programs named npt...)")
     parser.add_argument("--plain-only", action="store_true", help="run the programs with plain python only and print "
                         "the writer problems (no netdoctor run)")
     parser.add_argument("--commit", help=f"the commit measured (default: ${COMMIT_ENV}, else this checkout's HEAD)")
@@ -405,6 +411,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for kind in kinds:
                 more = {"extended": True} if args.extended else {}
+                if args.tutorial and kind == "numpy":
+                    more = {"extended": True, "tutorial": True}
                 programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start, **more), bugs)
                 rows += sweep(programs, kind, args.workers, log, args.timeout,
                               judged=(lambda p: False) if args.plain_only else judged, commit=args.commit)

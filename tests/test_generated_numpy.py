@@ -158,3 +158,92 @@ def test_extended_axes_can_be_fixed_and_the_permutation_loop_counts_its_batches(
     assert "np.array_split(" in source and "mu = " in source and "hidden2 = " in source
     # np.array_split(order, 400 // 32): 12 batches of 33-34 rows per epoch, not ceil(400 / 32) = 13
     assert write(style).updates == style.epochs * 12
+
+
+# -- the tutorial axes ---------------------------------------------------------------------------------------
+
+FIRST = {axis: values[0] for axis, values in writer.TUTORIAL_AXES.items()}
+"""The value of every tutorial axis that writes what an extended style writes."""
+
+
+@pytest.mark.parametrize("seed", range(1, 400, 9))
+def test_a_tutorial_style_draws_the_extended_style_of_its_seed(seed):
+    ext, tut = sample_style(seed, extended=True), sample_style(seed, tutorial=True)
+    assert tut.tutorial and tut.extended and not ext.tutorial
+    assert {a: getattr(tut, a) for a in (*AXES, *writer.EXTENDED_AXES)} == {a: getattr(ext, a) for a in (*AXES, *writer.EXTENDED_AXES)}
+    assert (tut.lr, tut.epochs, tut.batch_size, tut.hidden, tut.mu, tut.hidden2) == (ext.lr, ext.epochs, ext.batch_size,
+                                                                                   ext.hidden, ext.mu, ext.hidden2)
+    assert list(tut.axes()) == [*AXES, *writer.EXTENDED_AXES, *writer.TUTORIAL_AXES]
+
+
+@pytest.mark.parametrize("seed", range(1, 400, 9))
+def test_the_first_value_of_every_tutorial_axis_writes_the_extended_program(seed):
+    # the tutorial axes only add: with their first values a tutorial style writes its extended twin line for line
+    ext = sample_style(seed, extended=True)
+    plain = writer.replace(sample_style(seed, tutorial=True), **FIRST, tutorial=False)
+    for bug in (None, *BUGS):
+        if applicable(ext, bug):
+            assert write(plain, bug).source == write(ext, bug).source, (seed, bug)
+
+
+@pytest.mark.parametrize("seed", range(1500, 1600, 3))
+def test_every_tutorial_style_writes_programs_that_compile(seed):
+    style = sample_style(seed, tutorial=True)
+    assert valid(style)
+    for bug in (None, *BUGS):
+        if applicable(style, bug):
+            p = write(style, bug)
+            ast.parse(p.source)
+            assert p.name.startswith("npt") and p.updates > 0
+            assert not bug or 0 < len(p.bug_lines) <= 8, (p.name, p.bug_lines)
+
+
+def test_the_tutorial_plan_shows_every_tutorial_axis_value_and_plants_every_bug():
+    planned = writer.plan(100, start=1500, tutorial=True)
+    for axis, values in writer.TUTORIAL_AXES.items():
+        assert {p.style.axes()[axis] for p in planned} == set(values), axis
+    assert {p.bug for p in planned if p.bug} == set(BUGS)
+
+
+@pytest.mark.parametrize(("fixed", "written", "absent"), [
+    ({"loader": "csv"}, ["import csv", "csv.reader(f)"], ["np.loadtxt"]),
+    ({"loader": "genfromtxt", "data": "lists"}, ['np.genfromtxt(DATA, delimiter=",").tolist()'], ["line.split"]),
+    ({"schedule": "step"}, ["rate = lr * 0.5 ** (epoch // 3)"], []),
+    ({"schedule": "inverse", "grads": "inline", "batching": "batched"}, ["rate = lr / (1.0 + 0.1 * epoch)", ", rate)"], []),
+    ({"decay": "l2", "container": "dict", "place": "functions"}, ["wd = 0.0005", '+ wd * params["W1"]'], []),
+    ({"decay": "l2", "container": "layers"}, ["+ wd * self.W"], []),
+    ({"clip": "norm", "grads": "returned", "batching": "batched"}, ["def clip_norm(", "grads = clip_norm(grads, 5.0)"], []),
+    ({"matmul": "einsum"}, ['np.einsum("ij,jk->ik", '], []),
+    ({"matmul": "dot", "container": "layers", "layout": "rows"}, ["np.dot(x, self.W)"], []),
+    ({"keep": "best"}, ["best_acc, best = -1.0, None", "p[...] = saved"], []),
+    ({"stepper": "object", "grads": "buffers", "batching": "batched", "optimizer": "sgd", "schedule": "step"},
+     ["class SGD:", "opt = SGD([", "opt.lr = rate", "opt.step(["], ["def sgd("]),
+    ({"relu": "leaky", "act": "relu"}, ["np.where(z > 0, z, 0.01 * z)", "np.where(z > 0, 1.0, 0.01)"], ["np.maximum"]),
+], ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else None)
+def test_a_fixed_tutorial_axis_writes_its_spelling(fixed, written, absent):
+    style = sample_style(1500, tutorial=True, **fixed)
+    assert {k: getattr(style, k) for k in fixed} == fixed
+    source = write(style).source
+    for text in written:
+        assert text in source, text
+    for text in absent:
+        assert text not in source, text
+    ast.parse(source)
+
+
+def test_a_tutorial_value_that_does_not_fit_falls_back_and_a_misfit_is_refused():
+    # the clip rescales returned gradients; the optimizer object does plain SGD on a step's gradients
+    style = sample_style(1500, tutorial=True, clip="norm", stepper="object", grads="inline", batching="batched")
+    assert (style.clip, style.stepper) == ("none", "plain")
+    assert sample_style(1500, tutorial=True, act="tanh").relu == "-"
+    for misfit in ({"clip": "norm"}, {"stepper": "object"}, {"relu": "leaky"}):
+        with pytest.raises(ValueError):
+            write(writer.replace(sample_style(1500, tutorial=True, grads="inline", batching="batched", act="tanh"), **misfit))
+
+
+def test_frozen_parameters_is_planted_in_the_optimizer_objects_step():
+    style = sample_style(1500, tutorial=True, stepper="object", grads="returned", batching="batched", update="direct",
+                         optimizer="sgd")
+    assert applicable(style, "frozen-parameters")
+    p = write(style, "frozen-parameters")
+    assert [p.source.splitlines()[i - 1].strip() for i in p.bug_lines] == ["p = p - self.lr * g"]

@@ -46,6 +46,30 @@ axes above exactly as ``sample_style(seed)`` does and adds these; their programs
 * ``depth``: ``2`` layers or ``3`` (two hidden layers);
 * ``init``: ``normal`` (``N(0, 1) * sqrt(gain / fan_in)``), ``xavier`` or ``he`` (uniform);
 * ``dtype``: ``float64`` or ``float32`` (the data, targets and parameters converted by the program).
+
+The tutorial axes (:data:`TUTORIAL_AXES`, drawn only by ``sample_style(seed, tutorial=True)``, which draws the
+extended style of the seed exactly as ``sample_style(seed, extended=True)`` does and adds these; programs named
+``npt...``) are habits of from-scratch programs in tutorials, course code and forum posts that the axes above
+leave out:
+
+* ``loader``: how the CSV is read: ``default`` (``np.loadtxt``, or ``line.split(",")`` for lists),
+  ``genfromtxt`` (``np.genfromtxt``, ``.tolist()`` for lists) or ``csv`` (``csv.reader``);
+* ``schedule``: the learning rate of epoch ``e``: ``constant``, ``step`` (``lr * 0.5 ** (e // 3)``) or
+  ``inverse`` (``lr / (1 + 0.1 e)``), a local ``rate`` recomputed at the top of each epoch, with a third more
+  epochs (at least one) for the smaller steps;
+* ``decay``: ``none`` or ``l2`` (``dW += wd * W`` in the backward, ``wd = 5e-4``: the gradient is no longer the
+  loss's alone);
+* ``clip``: ``none`` or ``norm`` (the returned gradients rescaled to a global norm of at most 5 by a helper
+  that returns a new list; only with gradients returned per batch or per sample);
+* ``matmul``: how the forward multiplies: ``at`` (``x @ W``), ``dot`` (``np.dot``) or ``einsum``
+  (``np.einsum("ij,jk->ik", ...)``); the backward keeps ``@``;
+* ``keep``: ``last`` or ``best`` (a copy of every parameter is kept at the epoch of best test accuracy and
+  written back into the parameters in place after training);
+* ``stepper``: ``plain`` (the ``update`` axis) or ``object`` (an ``SGD(params, lr)`` object made before the
+  epochs, holding the parameter arrays, whose ``step(grads)`` updates them in place; ``opt.lr`` follows the
+  schedule; not with momentum, with the update inside the backward, or per-sample sums);
+* ``relu``: for a ReLU hidden layer: ``max`` (``np.maximum(z, 0)``) or ``leaky`` (``np.where(z > 0, z,
+  0.01 z)``); ``-`` for tanh and sigmoid.
 """
 
 from __future__ import annotations
@@ -80,6 +104,24 @@ EXTENDED_AXES: dict[str, tuple[str, ...]] = {
 }
 """Axes drawn only for extended styles (``sample_style(seed, extended=True)``); the first value is what every
 style of :data:`AXES` alone writes."""
+
+TUTORIAL_AXES: dict[str, tuple[str, ...]] = {
+    "loader": ("default", "genfromtxt", "csv"),
+    "schedule": ("constant", "step", "inverse"),
+    "decay": ("none", "l2"),
+    "clip": ("none", "norm"),
+    "matmul": ("at", "dot", "einsum"),
+    "keep": ("last", "best"),
+    "stepper": ("plain", "object"),
+    "relu": ("max", "leaky", "-"),
+}
+"""Axes drawn only for tutorial styles (``sample_style(seed, tutorial=True)``, on top of the extended axes); the
+first value is what every extended style writes."""
+WEIGHT_DECAY = 5e-4
+"""``wd`` of the ``l2`` decay: a usual value, small beside the loss's gradient."""
+MAX_NORM = 5.0
+"""The global gradient norm the ``norm`` clip allows: above the norm of a healthy mean gradient here, so it bites
+only on large steps."""
 
 BUGS: dict[str, str] = {
     "constant-targets": "constant-targets",
@@ -159,9 +201,21 @@ class NumpyStyle:
     """The second hidden layer's width (depth ``3``)."""
     extended: bool = False
     """Drawn with the extended axes: they are part of :meth:`axes` and the label."""
+    loader: str = "default"
+    schedule: str = "constant"
+    decay: str = "none"
+    clip: str = "none"
+    matmul: str = "at"
+    keep: str = "last"
+    stepper: str = "plain"
+    relu: str = "max"
+    tutorial: bool = False
+    """Drawn with the tutorial axes too (then also ``extended``): they are part of :meth:`axes` and the label."""
 
     def axes(self) -> dict[str, str]:
         names = (*AXES, *EXTENDED_AXES) if self.extended else tuple(AXES)
+        if self.tutorial:
+            names = (*names, *TUTORIAL_AXES)
         return {axis: str(getattr(self, axis)) for axis in names}
 
     @property
@@ -211,7 +265,7 @@ def applicable(style: NumpyStyle, bug: str | None) -> bool:
     if bug == "summed-gradient":
         return style.batching != "single" and style.batch_size >= 16
     if bug == "frozen-parameters":
-        return style.update in ("helper", "zip")
+        return style.update in ("helper", "zip") or style.stepper == "object"
     if bug == "saturating-init":
         return style.act in ("tanh", "sigmoid")
     return True
@@ -231,6 +285,12 @@ def valid(style: NumpyStyle) -> bool:
         return False
     if style.depth == "3" and style.loss == "mse" and style.act == "sigmoid":
         return False  # see extend(): it does not learn within a few epochs
+    if style.clip != "none" and (style.grads != "returned" or style.batching == "per-sample"):
+        return False  # the clip rescales a list of gradients the step holds
+    if style.stepper == "object" and (style.grads == "inline" or style.optimizer != "sgd" or style.batching == "per-sample"):
+        return False
+    if style.tutorial and (style.relu == "-") != (style.act != "relu"):
+        return False
     return True
 
 
@@ -264,12 +324,15 @@ _SETTINGS = {
 }
 
 
-def sample_style(seed: int, extended: bool = False, **fixed: str | int | float) -> NumpyStyle:
+def sample_style(seed: int, extended: bool = False, tutorial: bool = False, **fixed: str | int | float) -> NumpyStyle:
     """A valid style drawn from ``seed`` (axes given in ``fixed`` are kept), with settings that learn.
 
     With ``extended``, the axes of :data:`AXES` and the settings are drawn exactly as without it, and then the axes
-    of :data:`EXTENDED_AXES` are drawn from a generator of their own (see :func:`extend`).
+    of :data:`EXTENDED_AXES` are drawn from a generator of their own (see :func:`extend`). With ``tutorial`` (which
+    implies ``extended``), the extended style is drawn exactly so, and then the axes of :data:`TUTORIAL_AXES` from
+    a generator of their own (see :func:`tutor`).
     """
+    extended = extended or tutorial
     rnd = random.Random(seed)
     for _ in range(1000):
         choice = {axis: rnd.choice([v for v in values if v != "-"]) for axis, values in AXES.items()}
@@ -300,6 +363,8 @@ def sample_style(seed: int, extended: bool = False, **fixed: str | int | float) 
                            epochs=int(fixed.get("epochs", epochs)), seed=seed)
         if extended:  # a fixed extended axis may not fit the drawn base axes (a third layer with MSE on sigmoid)
             style = extend(style, **fixed)
+        if tutorial:
+            style = tutor(style, **fixed)
         if valid(style):
             return style
     raise ValueError(f"no valid style with {fixed}")
@@ -332,6 +397,26 @@ def extend(style: NumpyStyle, **fixed: str | int | float) -> NumpyStyle:
         epochs += 6 if style.loss == "mse" else 2
     return replace(style, **choice, mu=mu, hidden2=hidden2 if choice["depth"] == "3" else 0, lr=lr, epochs=epochs,
                    extended=True)
+
+
+def tutor(style: NumpyStyle, **fixed: str | int | float) -> NumpyStyle:
+    """``style`` with the axes of :data:`TUTORIAL_AXES` drawn from its seed (those given in ``fixed`` kept); a
+    drawn value that does not fit the style falls back to the first (a clip needs gradients returned per step; the
+    optimizer object plain SGD on a step's gradients; ``relu`` is ``-`` unless the hidden layer is ReLU)."""
+    rnd = random.Random(f"tutorial-{style.seed}")
+    choice = {axis: rnd.choice([v for v in values if v != "-"]) for axis, values in TUTORIAL_AXES.items()}
+    choice.update({k: str(v) for k, v in fixed.items() if k in TUTORIAL_AXES})
+    if style.grads != "returned" or style.batching == "per-sample":
+        choice["clip"] = "none"
+    if style.grads == "inline" or style.optimizer != "sgd" or style.batching == "per-sample":
+        choice["stepper"] = "plain"
+    choice["relu"] = choice["relu"] if style.act == "relu" else "-"
+    epochs = style.epochs
+    if choice["schedule"] != "constant" and "epochs" not in fixed:
+        # the decayed rate learns less per epoch: at the extended style's epochs, 2 of 12 healthy styles with a
+        # schedule halving every 2 epochs or dividing by 1 + 0.5 e ended at 26-37% (seeds 1500-1511, plain runs)
+        epochs += max(1, epochs // 3)
+    return replace(style, **choice, epochs=epochs, tutorial=True)
 
 
 def updates_of(style: NumpyStyle) -> int:
@@ -455,6 +540,8 @@ class _Writer:
         """The update of each (parameter, gradient) pair by ``scale`` times the gradient; ``vels``: the pairs'
         velocities (optimizer ``momentum``)."""
         u, frozen = self.s.update, self.is_bug("frozen-parameters")
+        if self.s.stepper == "object":  # the object holds the parameters and its rate (see optimizer_lines)
+            return [f"opt.step([{', '.join(g for _, g in pairs)}])"]
         if self.s.optimizer == "momentum":
             if u == "direct":
                 return [line for (p, g), v in zip(pairs, vels) for line in (f"{v} = mu * {v} - {scale} * {g}", f"{p} += {v}")]
@@ -597,7 +684,7 @@ class _Writer:
             out += ["        self.zero_W = np.zeros_like(self.W)", "        self.zero_b = np.zeros_like(self.b)"]
         if s.optimizer == "momentum":
             out += ["        self.vW = np.zeros_like(self.W)", "        self.vb = np.zeros_like(self.b)"]
-        z = "x @ self.W + self.b" if rows else "self.W @ x + self.b"
+        z = f"{self.mm('x', 'self.W')} + self.b" if rows else f"{self.mm('self.W', 'x')} + self.b"
         out += ["", "    def forward(self, x):", "        self.x = x", f"        self.z = {z}",
                 "        self.a = act(self.z) if self.activation else self.z", "        return self.a", ""]
         extra = ", scale" if s.grads == "inline" else ""
@@ -606,7 +693,8 @@ class _Writer:
             dz = "d"
         ax = self.axis_sum()[0]
         out += [f"    def backward(self, d{extra}):", f"        dz = {dz}",
-                f"        dW = {'self.x.T @ dz' if rows else 'dz @ self.x.T'}", f"        db = dz.sum({ax})",
+                f"        dW = {'self.x.T @ dz' if rows else 'dz @ self.x.T'}{' + wd * self.W' if s.decay == 'l2' else ''}",
+                f"        db = dz.sum({ax})",
                 f"        dx = {'dz @ self.W.T' if rows else 'self.W.T @ dz'}"]
         if s.grads == "returned":
             out.append("        return dx, dW, db")
@@ -646,9 +734,7 @@ class _Writer:
                 st = self.state()
                 body += [f"{st}.{v} = {v}" for v in self.caches()]
         else:
-            body += [f"z1 = {'x @ ' + self.P('W1') if rows else self.P('W1') + ' @ x'} + {self.P('b1')}",
-                     "h = act(z1)",
-                     f"z2 = {'h @ ' + self.P('W2') if rows else self.P('W2') + ' @ h'} + {self.P('b2')}",
+            body += [f"z1 = {self.affine('x', 'W1', 'b1')}", "h = act(z1)", f"z2 = {self.affine('h', 'W2', 'b2')}",
                      f"out = {final}"]
             if s.container == "dict_cache":
                 p = self.root("params")
@@ -663,7 +749,16 @@ class _Writer:
         return out + self.globals_decl(body) + ["    " + b for b in body]
 
     def affine(self, x: str, w: str, b: str) -> str:
-        return f"{x} @ {self.P(w)} + {self.P(b)}" if self.s.layout == "rows" else f"{self.P(w)} @ {x} + {self.P(b)}"
+        rows = self.s.layout == "rows"
+        return f"{self.mm(x, self.P(w)) if rows else self.mm(self.P(w), x)} + {self.P(b)}"
+
+    def mm(self, a: str, b: str) -> str:
+        """The matrix product ``a b`` as the forward spells it (tutorial axis ``matmul``)."""
+        return {"at": f"{a} @ {b}", "dot": f"np.dot({a}, {b})", "einsum": f'np.einsum("ij,jk->ik", {a}, {b})'}[self.s.matmul]
+
+    def l2(self, k: str) -> str:
+        """`` + wd * W`` added to weight ``k``'s gradient (decay ``l2``), else nothing."""
+        return f" + wd * {self.P(k)}" if self.s.decay == "l2" else ""
 
     def caches(self) -> list[str]:
         """What the forward computes on its way to the output (the backward reads them)."""
@@ -725,10 +820,10 @@ class _Writer:
         if self.is_bug("missing-derivative"):
             dz1 = "dh"
         body += [self.delta_line("d2"),
-                 f"dW2 = {'h.T @ d2' if rows else 'd2 @ h.T'}", f"db2 = d2.sum({ax})",
+                 f"dW2 = {'h.T @ d2' if rows else 'd2 @ h.T'}{self.l2('W2')}", f"db2 = d2.sum({ax})",
                  f"dh = {'d2 @ ' + self.P('W2') + '.T' if rows else self.P('W2') + '.T @ d2'}",
                  f"dz1 = {dz1}",
-                 f"dW1 = {'x.T @ dz1' if rows else 'dz1 @ x.T'}", f"db1 = dz1.sum({ax})"]
+                 f"dW1 = {'x.T @ dz1' if rows else 'dz1 @ x.T'}{self.l2('W1')}", f"db1 = dz1.sum({ax})"]
         if s.grads == "returned":
             body.append("return dW1, db1, dW2, db2")
         elif s.grads == "buffers":
@@ -752,7 +847,7 @@ class _Writer:
 
         def back(d: str, a: str, i: int) -> list[str]:
             """dW_i, db_i from the delta ``d`` at layer i's output and its input ``a``."""
-            return [f"dW{i} = {a + '.T @ ' + d if rows else d + ' @ ' + a + '.T'}", f"db{i} = {d}.sum({ax})"]
+            return [f"dW{i} = {a + '.T @ ' + d if rows else d + ' @ ' + a + '.T'}{self.l2(f'W{i}')}", f"db{i} = {d}.sum({ax})"]
 
         def down(d: str, i: int, dh: str) -> str:
             return f"{dh} = {d + ' @ ' + self.P(f'W{i}') + '.T' if rows else self.P(f'W{i}') + '.T @ ' + d}"
@@ -782,7 +877,7 @@ class _Writer:
         that :meth:`apply_lines` reads."""
         s = self.s
         lines = [self.forward_call("x")]
-        bw = self.call("backward", self.backward_args() + (", lr" if s.grads == "inline" else ""))
+        bw = self.call("backward", self.backward_args() + (f", {self.rate()}" if s.grads == "inline" else ""))
         if s.grads == "returned":
             if per_sample_sum:
                 lines += [f"g = {bw}", "sums = list(g) if sums is None else [a + b for a, b in zip(sums, g)]"]
@@ -796,15 +891,31 @@ class _Writer:
         s = self.s
         if s.grads == "inline":
             return []
+        clip: list[str] = []
         if s.grads == "returned":
             src = "sums" if per_sample_sum else "grads"
             pairs = [(self.P(k), f"{src}[{i}]") for i, k in enumerate(s.keys)]
+            if s.clip == "norm":
+                clip = [f"{src} = clip_norm({src}, {MAX_NORM})"]
         else:
             pairs = [(self.P(k), self.G(k)) for k in s.keys]
-        return self.update_lines(pairs, scale, [self.V(k) for k in s.keys]) + self.reset_lines()
+        return clip + self.update_lines(pairs, scale, [self.V(k) for k in s.keys]) + self.reset_lines()
+
+    def rate(self) -> str:
+        """The name of this epoch's learning rate: ``lr``, or ``rate`` under a schedule (see :meth:`epoch_lines`)."""
+        return "lr" if self.s.schedule == "constant" else "rate"
 
     def epoch_lines(self) -> list[str]:
-        """One epoch of training over the training set (the body of ``for epoch in range(epochs):``)."""
+        """One epoch of training over the training set (the body of ``for epoch in range(epochs):``): this epoch's
+        rate under a schedule (handed to the optimizer object), then the steps."""
+        rate = {"constant": [], "step": ["rate = lr * 0.5 ** (epoch // 3)"],
+                "inverse": ["rate = lr / (1.0 + 0.1 * epoch)"]}[self.s.schedule]
+        if rate and self.s.stepper == "object":
+            rate.append("opt.lr = rate")
+        return rate + self.epoch_steps()
+
+    def epoch_steps(self) -> list[str]:
+        """The steps of one epoch over the training set."""
         s, rows, lists, dt = self.s, self.s.layout == "rows", self.s.data == "lists", self.dtype_arg()
         n = "len(train_set)" if lists else "n_train"
         gen = f"batches({'train_set' if lists else 'X_train, y_train'}, batch_size, rng)"
@@ -822,8 +933,8 @@ class _Writer:
 
         if s.batching == "single":
             if s.loop == "generator":
-                return [f"for x, t in {gen}:"] + indent(self.step_lines() + self.apply_lines("lr"))
-            body = sample_xt("j") + self.step_lines() + self.apply_lines("lr")
+                return [f"for x, t in {gen}:"] + indent(self.step_lines() + self.apply_lines(self.rate()))
+            body = sample_xt("j") + self.step_lines() + self.apply_lines(self.rate())
             if s.loop == "permutation":
                 return [f"for j in {self.permutation(n)}:"] + indent(body)
             if s.loop == "while":
@@ -852,7 +963,7 @@ class _Writer:
             else:
                 body += ["x = X_train[idx]" if rows else "x = X_train[:, idx]",
                          "t = np.array([target_for(label) for label in y_train[idx]])" + ("" if rows else ".T")]
-            body += self.step_lines() + self.apply_lines("lr")
+            body += self.step_lines() + self.apply_lines(self.rate())
         else:
             if s.grads == "returned":
                 body.append("sums = None")
@@ -865,7 +976,7 @@ class _Writer:
                 body.append("for j in idx:")
                 pick = sample_xt("j")
             body += indent(pick + self.step_lines(per_sample_sum=True))
-            scale = "lr" if self.is_bug("summed-gradient") else f"lr / {count}"
+            scale = self.rate() if self.is_bug("summed-gradient") else f"{self.rate()} / {count}"
             body.append(f"scale = {scale}")
             body += self.apply_lines("scale", per_sample_sum=True)
         return out + indent(body + tail)
@@ -889,9 +1000,13 @@ class _Writer:
         lines = ["import sys", ""]
         if s.place == "thread":
             lines = ["import sys", "import threading", ""]
+        if s.loader == "csv":
+            lines = ["import csv", *lines]
         lines += ["import numpy as np", "", "DATA = sys.argv[1]", f"lr = {s.lr}"]
         if s.optimizer == "momentum":
             lines.append(f"mu = {s.mu}")
+        if s.decay == "l2":
+            lines.append(f"wd = {WEIGHT_DECAY}")
         lines += [f"epochs = {s.epochs}", f"batch_size = {s.batch_size}", f"hidden = {s.hidden}"]
         if s.depth == "3":
             lines.append(f"hidden2 = {s.hidden2}")
@@ -907,6 +1022,8 @@ class _Writer:
         lines += ["    t += smoothing * PRIOR", "    return t", "", ""]
         acts = {"tanh": ("np.tanh(z)", "1.0 - a ** 2"), "sigmoid": ("1.0 / (1.0 + np.exp(-z))", "a * (1.0 - a)"),
                 "relu": ("np.maximum(z, 0.0)", "(z > 0).astype(float)")}[s.act]
+        if s.relu == "leaky":
+            acts = ("np.where(z > 0, z, 0.01 * z)", "np.where(z > 0, 1.0, 0.01)")
         ax = 1 if rows else 0
         lines += ["def act(z):", f"    return {acts[0]}", "", "", "def act_prime(z, a):", f"    return {acts[1]}", "", "",
                   "def softmax(z):", f"    e = np.exp(z - z.max(axis={ax}, keepdims=True))",
@@ -914,10 +1031,20 @@ class _Writer:
         if s.update == "helper" and s.optimizer == "momentum":
             lines += ["def momentum(p, v, g, scale):", "    v *= mu", "    v -= scale * g",
                       "    p = p + v" if self.is_bug("frozen-parameters") else "    p += v", "", ""]
-        elif s.update == "helper":
+        elif s.update == "helper" and s.stepper == "plain":
             body = "    p = p - scale * g" if self.is_bug("frozen-parameters") \
                 else "    p -= scale * g"
             lines += ["def sgd(p, g, scale):", body, "", ""]
+        if s.stepper == "object":
+            lines += ["class SGD:", '    """Gradient descent on a list of parameter arrays, updated in place."""', "",
+                      "    def __init__(self, params, lr):", "        self.params = params", "        self.lr = lr", "",
+                      "    def step(self, grads):", "        for p, g in zip(self.params, grads):",
+                      "            p = p - self.lr * g" if self.is_bug("frozen-parameters") else "            p -= self.lr * g",
+                      "", ""]
+        if s.clip == "norm":
+            lines += ["def clip_norm(grads, max_norm):", '    """The gradients scaled to a global norm of at most max_norm."""',
+                      "    norm = np.sqrt(sum(np.sum(g * g) for g in grads))", "    if norm > max_norm:",
+                      "        return [g * (max_norm / norm) for g in grads]", "    return grads", "", ""]
         if s.loop == "generator":
             lines += self.generator_lines()
         lines += self.data_lines()
@@ -952,7 +1079,11 @@ class _Writer:
             if ct:
                 label = "data[:n_train, 1].astype(int)" if wrong_col else "scaled[:n_train, 0].astype(int)"
             scaled = "(data / 255.0).astype(np.float32)" if s.dtype == "float32" else "data / 255.0"
-            return ['data = np.loadtxt(DATA, delimiter=",")', f"scaled = {scaled}",
+            read = {"default": ['data = np.loadtxt(DATA, delimiter=",")'],
+                    "genfromtxt": ['data = np.genfromtxt(DATA, delimiter=",")'],
+                    "csv": ['with open(DATA, newline="") as f:',
+                            "    data = np.array([[float(v) for v in row] for row in csv.reader(f)])"]}[s.loader]
+            return [*read, f"scaled = {scaled}",
                     "X_train = scaled[:n_train, 1:]" + ("" if rows else ".T"), f"y_train = {label}",
                     "X_test = scaled[n_train:, 1:]" + ("" if rows else ".T"), "y_test = data[n_train:, 0].astype(int)",
                     f"PRIOR = np.bincount(y_train, minlength={N_CLASSES}) / len(y_train)", "", ""]
@@ -960,13 +1091,38 @@ class _Writer:
         if ct:
             label = "int(row[1])" if wrong_col else "int(sample[0])"
         x = "sample[1:]" if rows else "[[v] for v in sample[1:]]"
-        return ["with open(DATA) as f:", '    rows = [[float(v) for v in line.split(",")] for line in f]',
-                "train_set = []", "for row in rows[:n_train]:", "    sample = [v / 255.0 for v in row]",
+        read = {"default": ["with open(DATA) as f:", '    rows = [[float(v) for v in line.split(",")] for line in f]'],
+                "genfromtxt": ['rows = np.genfromtxt(DATA, delimiter=",").tolist()'],
+                "csv": ['with open(DATA, newline="") as f:', "    rows = [[float(v) for v in row] for row in csv.reader(f)]"]}
+        return [*read[s.loader], "train_set = []", "for row in rows[:n_train]:", "    sample = [v / 255.0 for v in row]",
                 f"    train_set.append(({x}, {label}))",
                 f"X_test = np.array([[v / 255.0 for v in row[1:]] for row in rows[n_train:]]{self.dtype_arg()})"
                 + ("" if rows else ".T"),
                 "y_test = np.array([int(row[0]) for row in rows[n_train:]])",
                 f"PRIOR = np.bincount([label for _, label in train_set], minlength={N_CLASSES}) / len(train_set)", "", ""]
+
+    def before_epochs(self) -> list[str]:
+        """Lines before the epoch loop, in its scope: the optimizer object; the best accuracy so far (keep ``best``)."""
+        s, out = self.s, []
+        if s.stepper == "object":
+            out.append(f"opt = SGD([{', '.join(self.P(k) for k in s.keys)}], lr)")
+        if s.keep == "best":
+            out.append("best_acc, best = -1.0, None")
+        return out
+
+    def report_lines(self, report: str, acc_call: str) -> list[str]:
+        """The end of an epoch: its test accuracy printed (keep ``best``: and a copy of the parameters kept when it
+        is the best so far)."""
+        if self.s.keep != "best":
+            return [report % acc_call]
+        return [f"acc = {acc_call}", report % "acc", "if acc > best_acc:", "    best_acc = acc",
+                f"    best = [{', '.join(self.P(k) + '.copy()' for k in self.s.keys)}]"]
+
+    def after_epochs(self) -> list[str]:
+        """Lines after the epoch loop (keep ``best``: the best parameters written back in place)."""
+        if self.s.keep != "best":
+            return []
+        return [f"for p, saved in zip(({', '.join(self.P(k) for k in self.s.keys)}), best):", "    p[...] = saved"]
 
     def train_data_args(self) -> str:
         return "train_set" if self.s.data == "lists" else "X_train, y_train"
@@ -991,8 +1147,10 @@ class _Writer:
             lines += [""] + ["    " + f if f else "" for f in funcs]
             lines += ["", "    def train(self, train_data, rng):"] + (
                 ["        train_set = train_data"] if s.data == "lists" else ["        X_train, y_train = train_data"])
+            lines += ["        " + b for b in self.before_epochs()]
             lines += ["        for epoch in range(epochs):"] + ["            " + e for e in epoch]
-            lines += ["            " + report % acc_call]
+            lines += ["            " + r for r in self.report_lines(report, acc_call)]
+            lines += ["        " + a for a in self.after_epochs()]
             lines += ["", "", f"rng = np.random.default_rng({s.seed})", "model = Network(rng)",
                       f"model.train({'train_set' if s.data == 'lists' else '(X_train, y_train)'}, rng)",
                       'print(f"final test accuracy {model.accuracy(X_test, y_test):.4f}")']
@@ -1002,16 +1160,20 @@ class _Writer:
                 lines += ["    class State:", "        pass", "", "    state = State()"]
             lines += ["    " + x for x in self.init_lines()]
             lines += [""] + ["    " + f if f else "" for f in funcs]
-            lines += ["", f"    def train({self.train_data_args()}):", "        for epoch in range(epochs):"]
-            lines += ["            " + e for e in epoch] + ["            " + report % acc_call]
+            lines += ["", f"    def train({self.train_data_args()}):"] + ["        " + b for b in self.before_epochs()]
+            lines += ["        for epoch in range(epochs):"]
+            lines += ["            " + e for e in epoch] + ["            " + r for r in self.report_lines(report, acc_call)]
+            lines += ["        " + a for a in self.after_epochs()]
             lines += ["", "    return train, accuracy", "", "",
                       f"rng = np.random.default_rng({s.seed})", "train_model, accuracy = make_model(rng)",
                       f"train_model({self.train_data_args()})",
                       'print(f"final test accuracy {accuracy(X_test, y_test):.4f}")']
         elif s.place == "functions":
             lines += funcs + ["", "", self.sig("train", self.train_data_args() + ", rng"),
-                              *self.globals_decl(epoch), "    for epoch in range(epochs):"]
-            lines += ["        " + e for e in epoch] + ["        " + report % acc_call]
+                              *self.globals_decl(epoch), *("    " + b for b in self.before_epochs()),
+                              "    for epoch in range(epochs):"]
+            lines += ["        " + e for e in epoch] + ["        " + r for r in self.report_lines(report, acc_call)]
+            lines += ["    " + a for a in self.after_epochs()]
             lines += ["", "", "def main():", f"    rng = np.random.default_rng({s.seed})"]
             if s.container == "globals":
                 lines += ["    global " + ", ".join(self.global_names())]
@@ -1022,10 +1184,13 @@ class _Writer:
         else:  # module level or a thread, the model in module globals
             lines += [f"rng = np.random.default_rng({s.seed})"] + self.init_lines() + ["", ""] + funcs + ["", ""]
             if s.place == "module":
-                lines += ["for epoch in range(epochs):"] + ["    " + e for e in epoch] + ["    " + report % acc_call]
+                lines += [*self.before_epochs(), "for epoch in range(epochs):"] + ["    " + e for e in epoch]
+                lines += ["    " + r for r in self.report_lines(report, acc_call)] + self.after_epochs()
             else:
-                lines += ["def train():", *self.globals_decl(epoch), "    for epoch in range(epochs):"]
-                lines += ["        " + e for e in epoch] + ["        " + report % acc_call]
+                lines += ["def train():", *self.globals_decl(epoch), *("    " + b for b in self.before_epochs()),
+                          "    for epoch in range(epochs):"]
+                lines += ["        " + e for e in epoch] + ["        " + r for r in self.report_lines(report, acc_call)]
+                lines += ["    " + a for a in self.after_epochs()]
                 lines += ["", "", "worker = threading.Thread(target=train)", "worker.start()", "worker.join()"]
             lines += [f'print(f"final test accuracy {{{acc_call}:.4f}}")']
         return lines
@@ -1066,7 +1231,7 @@ def write(style: NumpyStyle, bug: str | None = None, variant: str | None = None)
     marked = changed_lines(_Writer(style, None, "").program(), lines) if bug else ()
     source = "\n".join(lines) + "\n"
     samples = s.epochs * N_TRAIN
-    name = f"np{'x' if style.extended else ''}{style.seed:04d}_{bug or 'healthy'}"
+    name = f"np{'t' if style.tutorial else 'x' if style.extended else ''}{style.seed:04d}_{bug or 'healthy'}"
     return Program(name, style, bug, variant or "", source, updates_of(style), samples, marked)
 
 
@@ -1085,15 +1250,15 @@ def twin(program: Program) -> Program:
 
 
 def plan(n_styles: int, bugs_per_style: int = 3, start: int = 0, bugs: tuple[str, ...] = tuple(BUGS),
-         extended: bool = False) -> list[Program]:
+         extended: bool = False, tutorial: bool = False) -> list[Program]:
     """Programs for a sweep: ``n_styles`` styles drawn from seeds ``start, start + 1, ...``, each as its healthy
     twin followed by ``bugs_per_style`` planted bugs, the least used applicable ones first (so every bug is
     planted about equally often and in every kind of style). ``extended``: the styles also draw the axes of
-    :data:`EXTENDED_AXES` (the same styles and bugs otherwise)."""
+    :data:`EXTENDED_AXES` (the same styles and bugs otherwise); ``tutorial`` those of :data:`TUTORIAL_AXES` too."""
     used = dict.fromkeys(bugs, 0)
     out: list[Program] = []
     for seed in range(start, start + n_styles):
-        style = sample_style(seed, extended=extended)
+        style = sample_style(seed, extended=extended, tutorial=tutorial)
         out.append(write(style))
         fits = sorted((b for b in bugs if applicable(style, b)), key=lambda b: (used[b], random.Random(f"{seed}{b}").random()))
         for bug in fits[:bugs_per_style]:
