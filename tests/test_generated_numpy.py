@@ -171,8 +171,9 @@ def test_a_tutorial_style_draws_the_extended_style_of_its_seed(seed):
     ext, tut = sample_style(seed, extended=True), sample_style(seed, tutorial=True)
     assert tut.tutorial and tut.extended and not ext.tutorial
     assert {a: getattr(tut, a) for a in (*AXES, *writer.EXTENDED_AXES)} == {a: getattr(ext, a) for a in (*AXES, *writer.EXTENDED_AXES)}
-    assert (tut.lr, tut.epochs, tut.batch_size, tut.hidden, tut.mu, tut.hidden2) == (ext.lr, ext.epochs, ext.batch_size,
-                                                                                   ext.hidden, ext.mu, ext.hidden2)
+    assert (tut.lr, tut.batch_size, tut.hidden, tut.mu, tut.hidden2) == (ext.lr, ext.batch_size, ext.hidden, ext.mu, ext.hidden2)
+    # a decaying rate gets a third more epochs
+    assert tut.epochs == (ext.epochs if tut.schedule == "constant" else ext.epochs + max(1, ext.epochs // 3))
     assert list(tut.axes()) == [*AXES, *writer.EXTENDED_AXES, *writer.TUTORIAL_AXES]
 
 
@@ -180,7 +181,7 @@ def test_a_tutorial_style_draws_the_extended_style_of_its_seed(seed):
 def test_the_first_value_of_every_tutorial_axis_writes_the_extended_program(seed):
     # the tutorial axes only add: with their first values a tutorial style writes its extended twin line for line
     ext = sample_style(seed, extended=True)
-    plain = writer.replace(sample_style(seed, tutorial=True), **FIRST, tutorial=False)
+    plain = writer.replace(sample_style(seed, tutorial=True), **FIRST, epochs=ext.epochs, tutorial=False)
     for bug in (None, *BUGS):
         if applicable(ext, bug):
             assert write(plain, bug).source == write(ext, bug).source, (seed, bug)

@@ -96,3 +96,16 @@ def test_bad_options_are_refused_before_anything_runs(argv, capsys):
         sweep.main(["--numpy", "1", *argv])
     assert stop.value.code == 2
     assert "--" in capsys.readouterr().err
+
+
+def test_tutorial_sweeps_the_tutorial_styles_of_the_seeds_asked_for(monkeypatch, capsys):
+    seen: list = []
+
+    def record(programs, kind, workers, log=None, timeout=300, *, judged=lambda p: True, commit=None):
+        seen.extend(programs)
+        return []
+
+    monkeypatch.setattr(sweep, "sweep", record)
+    assert sweep.main(["--numpy", "2", "--start", "1500", "--tutorial", "--plain-only"]) == 0
+    assert [p.name for p in seen] == [p.name for p in numpy_programs.plan(2, start=1500, tutorial=True)]
+    assert all(p.name.startswith("npt15") and p.style.tutorial for p in seen)

@@ -708,7 +708,7 @@ class _Writer:
 
     # forward and backward ------------------------------------------------------------------------------
     def forward_lines(self) -> list[str]:
-        s, rows = self.s, self.s.layout == "rows"
+        s = self.s
         out = [self.sig("forward", "x")]
         body: list[str] = []
         final = "softmax(z2)" if s.loss == "ce" else "z2"
