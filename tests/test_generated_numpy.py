@@ -77,11 +77,36 @@ KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {
 KNOWN_EXTENDED_COVERAGE: dict[tuple[int, str | None], str] = {}
 """The same for the observed-update count of the extended styles."""
 
+TUTORIAL_SAMPLE: dict[int, tuple[str, ...]] = {
+    # functions over an attribute object, the update inside the backward through an `sgd` helper, sigmoid, L2 weight
+    # decay in the backward (dW = ... + wd * W), the best epoch's weights restored
+    1519: ("frozen-parameters",),
+    # module level over Dense layers, batch size 1, buffers emptied in place, an SGD object's step(grads), a decaying
+    # rate handed to it, csv.reader, the best weights restored
+    1505: ("stale-accumulator", "lr-too-low"),
+    # functions over a parameter dict, batch size 1, an SGD object, leaky ReLU, L2 decay, the rate halved every 3 epochs
+    1516: ("missing-derivative",),
+}
+"""Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, tutorial=True)`` (programs ``npt...``,
+chosen from the misses and false alarms of the tutorial sweep on seeds 1500-1599)."""
+KNOWN_TUTORIAL: dict[tuple[int, str | None], str] = {
+    (1519, None): "main 4a36e3a: gradient-mismatch (warning) on net.W1 and net.W2, 'only the biases are right': the update "
+    "over the rate is the loss's derivative plus wd * W (L2 weight decay), read as a wrong weight gradient",
+    (1505, "stale-accumulator"): "main 4a36e3a: exploding-gradients, saturated-activations and class-collapse, no "
+    "stale-accumulator: the Dense layers' buffers are never emptied, the SGD object's step reads them",
+    (1516, "missing-derivative"): "main 4a36e3a: no finding at all (leaky ReLU's 0.01 slope dropped from the backward, L2 "
+    "decay, an SGD object's step)",
+}
+"""(style seed, bug or None) -> what netdoctor run says instead, for the tutorial styles."""
+KNOWN_TUTORIAL_COVERAGE: dict[tuple[int, str | None], str] = {}
+"""The same for the observed-update count of the tutorial styles."""
+
 
 # The sample's coverage of bugs and axes, the plan, the plain runs and netdoctor run's verdicts and coverage:
 # the tests every generated sample runs (generated.harness.sample_tests), here on the NumPy writer's programs.
 PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, "generated_numpy_",
-                              extended=(EXTENDED_SAMPLE, KNOWN_EXTENDED, KNOWN_EXTENDED_COVERAGE))
+                              extended=(EXTENDED_SAMPLE, KNOWN_EXTENDED, KNOWN_EXTENDED_COVERAGE),
+                              tutorial=(TUTORIAL_SAMPLE, KNOWN_TUTORIAL, KNOWN_TUTORIAL_COVERAGE))
 
 
 # -- the writer ----------------------------------------------------------------------------------------------

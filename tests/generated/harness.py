@@ -276,7 +276,8 @@ def detail(p, o: Run) -> str:
 
 
 def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], known: dict, known_coverage: dict,
-                 prefix: str, extended: tuple[dict[int, tuple[str, ...]], dict, dict] | None = None) -> tuple[list, Sample]:
+                 prefix: str, extended: tuple[dict[int, tuple[str, ...]], dict, dict] | None = None,
+                 tutorial: tuple[dict[int, tuple[str, ...]], dict, dict] | None = None) -> tuple[list, Sample]:
     """Define the five tests every fixed sample of generated programs runs, in the test module of ``namespace``.
 
     ``writer`` is the program writer's module (:mod:`generated.numpy_programs`,
@@ -286,7 +287,9 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
     says instead: those cells are ``xfail(strict=True)``, so a fix makes them
     XPASS and then their entry goes. ``extended`` is the same three for styles
     drawn with the writer's extended axes (``sample_style(seed, extended=True)``,
-    ``EXTENDED_AXES``), whose values the sample must then show too. The tests, defined once here for both
+    ``EXTENDED_AXES``), whose values the sample must then show too; ``tutorial`` the same three for styles drawn
+    with the NumPy writer's tutorial axes (``sample_style(seed, tutorial=True)``; the sample need not show every
+    tutorial axis value: the writer's tests check them). The tests, defined once here for both
     writers and collected in each module under their own names:
 
     * the sample plants every bug and shows every value of every style axis;
@@ -306,12 +309,15 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
                 for p in (writer.write(style), *(writer.write(style, b) for b in bugs))]
 
     ext_sample, ext_known, ext_coverage = extended or ({}, {}, {})
-    programs = drawn(sample) + drawn(ext_sample, extended=True)
+    tut_sample, tut_known, tut_coverage = tutorial or ({}, {}, {})
+    programs = drawn(sample) + drawn(ext_sample, extended=True) + drawn(tut_sample, tutorial=True)
     runs = Sample(programs, writer.N_TRAIN + writer.N_TEST, prefix)
 
     def cell(p, coverage: bool):
         extended = getattr(p.style, "extended", False)
         marks = (ext_coverage if extended else known_coverage) if coverage else (ext_known if extended else known)
+        if getattr(p.style, "tutorial", False):
+            marks = tut_coverage if coverage else tut_known
         reason = marks.get((p.style.seed, p.bug))
         return pytest.param(p, id=f"{p.name}-{p.style.label.replace('/', '-')}",
                             marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason else [])
@@ -324,7 +330,7 @@ def sample_tests(namespace: dict, writer, sample: dict[int, tuple[str, ...]], kn
             assert seen == set(values), f"{axis}: {sorted(set(values) - seen)} not in the sample"
         if ext_sample:
             for axis, values in writer.EXTENDED_AXES.items():
-                seen = {p.style.axes()[axis] for p in programs if p.style.extended}
+                seen = {p.style.axes()[axis] for p in programs if p.style.extended and not getattr(p.style, "tutorial", False)}
                 assert seen == set(values), f"{axis}: {sorted(set(values) - seen)} not in the extended sample"
 
     def test_the_plan_plants_every_bug_and_keeps_a_twin_per_style():
