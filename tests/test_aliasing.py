@@ -246,3 +246,95 @@ def test_aliased_template_text_states_the_measured_weight_not_full_reapplication
     assert 0.03 < weight < 0.1
     assert "every update re-applies every earlier gradient" not in f.explanation
     assert f"{weight:.2f}" in f.explanation and f.evidence["history_weight"] == weight
+
+
+# -- the walk against its definition ------------------------------------------
+def _reach_by_definition(root, max_depth=6, max_items=256):
+    """Reach written as its docstring says, one object at a time through ``_children`` (the walk before its list
+    fast path): breadth first, each object expanded at its first encounter, every further encounter an extra edge."""
+    from netdoctor.buffers.reach import _children, _join
+
+    nodes, first, edges, truncated = {id(root): root}, {id(root): ""}, {id(root): []}, False
+    frontier = [(root, 0)]
+    while frontier:
+        nxt = []
+        for obj, depth in frontier:
+            if depth >= max_depth:
+                truncated = truncated or bool(list(_children(obj, 1)))
+                continue
+            for label, child in _children(obj, max_items):
+                if label is None:
+                    truncated = True
+                    continue
+                if id(child) in edges:
+                    edges[id(child)].append((id(obj), label))
+                    continue
+                edges[id(child)] = [(id(obj), label)]
+                nodes[id(child)] = child
+                first[id(child)] = _join(first[id(obj)], label)
+                nxt.append((child, depth + 1))
+        frontier = nxt
+    return nodes, first, edges, truncated
+
+
+class _Slotted:
+    __slots__ = ("w", "g")
+
+    def __init__(self, w, g):
+        self.w, self.g = w, g
+
+
+class _MyList(list):
+    pass
+
+
+def _graphs(draw):
+    """A random object graph of lists, tuples, dicts, list subclasses, slotted and plain objects, arrays and numbers,
+    with objects shared between places (repeats in one list, one object under two names)."""
+    pool = [np.zeros(2), [1.0], [[0.5]], np.ones((2, 2))]
+    def value(level):
+        kind = draw(st.sampled_from(["num", "array", "shared", "list", "tuple", "dict", "mylist", "obj", "slots", "long"]
+                                    if level < 4 else ["num", "array", "shared"]))
+        if kind == "num":
+            return draw(st.sampled_from([1, 2.5, "s", None, True, np.float64(3.0)]))
+        if kind == "array":
+            a = np.zeros(draw(st.integers(1, 3)))
+            pool.append(a)
+            return a
+        if kind == "shared":
+            return draw(st.sampled_from(pool))
+        if kind == "long":  # longer than the items looked at
+            return [[float(i)] for i in range(draw(st.integers(3, 7)))]
+        items = [value(level + 1) for _ in range(draw(st.integers(0, 4)))]
+        if kind in ("list", "mylist", "tuple"):
+            made = tuple(items) if kind == "tuple" else _MyList(items) if kind == "mylist" else items
+        elif kind == "dict":
+            made = {f"k{i}": v for i, v in enumerate(items)}
+        elif kind == "slots":
+            made = _Slotted(items[0] if items else 1, items)
+        else:
+            made = net(**{f"a{i}": v for i, v in enumerate(items)})
+        if not isinstance(made, tuple):
+            pool.append(made)
+        return made
+    return net(**{f"top{i}": value(0) for i in range(draw(st.integers(1, 4)))})
+
+
+@given(st.data(), st.integers(1, 6), st.integers(1, 5))
+@settings(max_examples=300, deadline=None)
+def test_reach_is_the_walk_its_definition_gives(data, max_depth, max_items):
+    root = _graphs(data.draw)
+    r = Reach(root, max_depth=max_depth, max_items=max_items)
+    nodes, first, edges, truncated = _reach_by_definition(root, max_depth, max_items)
+    assert list(r.nodes) == list(nodes) and r.first == first and r.edges == edges and r.truncated == truncated
+
+
+def test_reach_of_a_data_set_kept_as_lists_is_the_walk_its_definition_gives():
+    rows = [[float(v) for v in range(300)] for _ in range(40)]
+    train = [([[v] for v in row[1:]], int(row[0])) for row in rows[:30]]
+    train.append(train[0])  # a sample twice: one object, two edges
+    root = net(rows=rows, train=train, W=np.zeros((3, 4)))
+    r = Reach(root)
+    nodes, first, edges, truncated = _reach_by_definition(root)
+    assert list(r.nodes) == list(nodes) and r.first == first and r.edges == edges and r.truncated == truncated
+    assert len(r.edges[id(train[0])]) == 2 and r.truncated
