@@ -214,10 +214,10 @@ def test_the_collector_finalizes_at_exit_what_the_program_left_as_python_would(t
 def test_the_program_s_objects_are_left_out_of_the_collections_the_report_triggers():
     import gc
 
-    from netdoctor.cli.run import _program_set_aside
+    from netdoctor.observe.runner import program_set_aside
 
     rows = [[float(i)] for i in range(5000)]  # a data set kept as lists
-    with _program_set_aside():
+    with program_set_aside():
         assert gc.get_freeze_count() >= len(rows)
         gc.collect()  # a full collection walks the generations only: the program's rows are in none of them
         assert not any(o is rows for o in gc.get_objects())

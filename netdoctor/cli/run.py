@@ -18,12 +18,9 @@ flag) or ``--net NAME`` names nothing in it (the line lists the names it has).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
 import shlex
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 from netdoctor.errors import InvalidArgument
@@ -126,7 +123,7 @@ def run_run(args: Any, *, out: Any, err: Any) -> int:
     """Run the script under observation, print its report; returns the exit code."""
     from netdoctor.cli.check import check_outputs
     from netdoctor.observe.options import ObserveOptions
-    from netdoctor.observe.runner import run_script
+    from netdoctor.observe.runner import program_set_aside, run_script
 
     if args.json == "-":
         raise InvalidArgument("--json -: stdout belongs to the script under `netdoctor run`; name a file, e.g. --json report.json")
@@ -136,7 +133,7 @@ def run_run(args: Any, *, out: Any, err: Any) -> int:
     def runaway(result: Any) -> None:
         # The script catches every stop (a bare `except:` around its step): report, then end the process.
         try:
-            with _program_set_aside():
+            with program_set_aside():
                 code = _report(args, result, out, err, fds, options.net_missing())
         except InvalidArgument as exc:
             print(f"netdoctor: error: {exc}", file=err.file)
@@ -147,28 +144,8 @@ def run_run(args: Any, *, out: Any, err: Any) -> int:
 
     options = ObserveOptions(net=args.net, max_updates=args.max_updates, max_seconds=args.max_seconds)
     result = run_script(args.script, list(args.args), options, module=getattr(args, "module", False), on_runaway=runaway)
-    with _program_set_aside():
+    with program_set_aside():
         return _report(args, result, out, err, fds, options.net_missing())
-
-
-@contextlib.contextmanager
-def _program_set_aside() -> Iterator[None]:
-    """The program has ended: while its report is judged and written, the objects it left are set aside from the
-    cyclic garbage collector (``gc.freeze``), and handed back after (``gc.unfreeze``: the interpreter's last
-    collection at exit sees them as ``python`` would).
-
-    The report's own allocations (the rules, rich, the renderers) trigger collections; a full one walks every object
-    the program still holds: a data set read as lists is 700,000 of them, 0.1-0.3 s a walk, which the plain run
-    never pays after its last line (np0101, np0107, np0109: one such collection each, in the report).
-    """
-    if not gc.isenabled():  # the program turned the collector off: nothing to spare, and nothing of ours to change
-        yield
-        return
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _report(args: Any, result: Any, out: Any, err: Any, fds: tuple[int | None, int | None], missing: str) -> int:
