@@ -181,7 +181,7 @@ def test_reach_samples_long_lists():
 
 
 # -- properties: fresh buffers never reported, a planted share always is --------
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 PARAM_NAMES = ["weights", "biases", "W1", "params"]
@@ -294,7 +294,7 @@ def _graphs(draw):
     pool = [np.zeros(2), [1.0], [[0.5]], np.ones((2, 2))]
     def value(level):
         kind = draw(st.sampled_from(["num", "array", "shared", "list", "tuple", "dict", "mylist", "obj", "slots", "long"]
-                                    if level < 4 else ["num", "array", "shared"]))
+                                    if level < 3 else ["num", "array", "shared"]))
         if kind == "num":
             return draw(st.sampled_from([1, 2.5, "s", None, True, np.float64(3.0)]))
         if kind == "array":
@@ -305,7 +305,7 @@ def _graphs(draw):
             return draw(st.sampled_from(pool))
         if kind == "long":  # longer than the items looked at
             return [[float(i)] for i in range(draw(st.integers(3, 7)))]
-        items = [value(level + 1) for _ in range(draw(st.integers(0, 4)))]
+        items = [value(level + 1) for _ in range(draw(st.integers(0, 3)))]
         if kind in ("list", "mylist", "tuple"):
             made = tuple(items) if kind == "tuple" else _MyList(items) if kind == "mylist" else items
         elif kind == "dict":
@@ -321,7 +321,7 @@ def _graphs(draw):
 
 
 @given(st.data(), st.integers(1, 6), st.integers(1, 5))
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_reach_is_the_walk_its_definition_gives(data, max_depth, max_items):
     root = _graphs(data.draw)
     r = Reach(root, max_depth=max_depth, max_items=max_items)
