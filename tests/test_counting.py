@@ -118,6 +118,16 @@ def _per_sample(dtype):
     return lambda: _PerSample(dtype).train(X, Y, 0.5) + _PerSample(dtype).train(X[:700], Y[:700], 0.5)
 
 
+def _sparse_per_sample():
+    """Inputs with features at zero (blank pixels): an update moves no entry of W1 where a sample's features are all
+    zero, so some updates move three of the four arrays and the next ones all four."""
+    rng = np.random.default_rng(3)
+    Y = rng.integers(0, 3, 1500)
+    X = np.eye(3, 4)[Y] * 2 + rng.normal(0, 0.3, (1500, 4))
+    X[rng.random((1500, 4)) < 0.5] = 0.0
+    return lambda: _PerSample().train(X, Y, 0.5)
+
+
 def _dict_net():
     rng = np.random.default_rng(2)
     Y = rng.integers(0, 3, 600)
@@ -131,6 +141,7 @@ def _dict_net():
 @pytest.mark.parametrize(("program", "restores"), [
     pytest.param(lambda: _per_sample(np.float64), [], id="per-sample"),
     pytest.param(lambda: _per_sample(np.float32), [], id="per-sample-float32"),
+    pytest.param(_sparse_per_sample, [], id="per-sample-blank-inputs"),
     pytest.param(_dict_net, [(2400, 120)], id="dict-strided-restore")])
 def test_updates_counted_in_c_observe_what_ticks_heard_one_by_one_do(program, restores, monkeypatch):
     """Most held updates are counted in C, and the report, the counts, the windows, the budget's and the loops'

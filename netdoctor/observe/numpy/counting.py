@@ -68,10 +68,16 @@ def _count_ahead(self: NumpyBackend, frame: FrameType) -> None:
     when every tick until the next deep window (or the next reading of the loops, or of the layers' outputs) would do
     what this one did. A held window's head is its one update head; a window not held (a module-level loop, a loop
     that trains inline calling nothing of the program's) counts in C from update :data:`INLINE_FROM` on, its targets
-    then read at the updates heard only (the header says in how many windows)."""
+    then read at the updates heard only (the header says in how many windows).
+
+    Whatever arrays the update in progress had moved (``_moving``): C counts a tick only when every parameter's
+    fingerprint moved, and :func:`~netdoctor.observe.numpy.updates._check_update` finds a new update at such a tick
+    whatever ``_moving`` holds (it overlaps every array, or is empty), leaving it as it was, or all arrays where it was
+    empty, which every later tick treats alike. (Asking for all arrays in ``_moving`` kept a per-sample MNIST program
+    from ever counting in C: one update whose sampled W1 entries sat at blank pixels left three arrays there for good.)"""
     hold, tracer = self.hold, self.tracer
     head = (id(frame.f_code), frame.f_lineno)
-    if (self._deep or hold.foreign or self.options.max_seconds is not None or len(self._moving) != len(self.params)
+    if (self._deep or hold.foreign or self.options.max_seconds is not None
             or self._count_refused or head not in hold.step or self.updates < self._count_retry):
         return
     if tracer.holding:
