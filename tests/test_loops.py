@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from netdoctor.observe.loops import LoopPlace, LoopProgress, fraction, loops_at
+from netdoctor.observe.loops import LoopPlace, LoopProgress, fraction, in_loops, loops_at
 
 
 def _place(index: int | None, length: int | None, line: int = 1) -> LoopPlace:
@@ -332,3 +332,52 @@ def test_reading_the_loops_runs_none_of_the_programs_code(tmp_path):
     # len() of a user object and a property are not called: the ranges' iterators tell what they were given
     assert [(p.length, p.index) for p in places] == [(5, 4), (5, 4)]
     assert runpy.run_path(str(path), init_globals={"seen": [], "loops_at": loops_at, "sys": sys})["Data"].calls == 6  # the program's own calls only
+
+
+_CALLED_IN_AND_OUT = """
+    def helper(v):
+        w = v * 2
+        return w + 1
+    helper(1)
+    for k in range(3):
+        helper(k)
+        for g in (x for x in range(2)):
+            helper(g)
+    helper(5)
+    update()
+    """
+
+
+@pytest.mark.parametrize("name", [*PROGRAMS, "called in and out of loops"])
+def test_in_loops_says_whether_loops_at_finds_a_loop(tmp_path, name):
+    """At every line of the program (in its functions, at module level, in a helper called from inside a loop and from
+    outside every loop), the cheap answer is the one the loops' full reading gives."""
+    path = tmp_path / "prog.py"
+    path.write_text(textwrap.dedent(PROGRAMS.get(name, _CALLED_IN_AND_OUT)), encoding="utf-8")
+
+    def user(code):
+        return code.co_filename == str(path)
+
+    seen: dict[bool, int] = {True: 0, False: 0}
+    wrong = []
+
+    def trace(frame, event, arg):
+        if not user(frame.f_code):
+            return None
+        if event == "line":
+            found = bool(loops_at(frame, user))
+            seen[found] += 1
+            if in_loops(frame, user) != found:
+                wrong.append((frame.f_code.co_name, frame.f_lineno, found))
+        return trace
+
+    previous = sys.gettrace()
+    sys.settrace(trace)
+    threading.settrace(trace)  # (the program that trains in a thread)
+    try:
+        runpy.run_path(str(path), init_globals={"update": lambda: None, "np": np, "threading": threading})
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
+        sys.settrace(previous)
+    assert not wrong
+    assert seen[True] and seen[False], seen
