@@ -267,6 +267,12 @@ def test_a_tutorial_value_that_does_not_fit_falls_back_and_a_misfit_is_refused()
             write(writer.replace(sample_style(1500, tutorial=True, grads="inline", batching="batched", act="tanh"), **misfit))
 
 
+def test_a_summed_gradient_is_not_planted_under_a_clip_that_rescales_it():
+    style = sample_style(1500, tutorial=True, clip="norm", grads="returned", batching="batched")
+    assert style.clip == "norm" and not applicable(style, "summed-gradient")
+    assert applicable(writer.replace(style, clip="none"), "summed-gradient")
+
+
 def test_frozen_parameters_is_planted_in_the_optimizer_objects_step():
     style = sample_style(1500, tutorial=True, stepper="object", grads="returned", batching="batched", update="direct",
                          optimizer="sgd")

@@ -263,7 +263,9 @@ def applicable(style: NumpyStyle, bug: str | None) -> bool:
     if bug == "stale-accumulator":
         return style.grads == "buffers"
     if bug == "summed-gradient":
-        return style.batching != "single" and style.batch_size >= 16
+        # a clip to a global norm rescales the summed gradient as it would the mean: of 5 such programs in the tutorial
+        # sweep (seeds 1500-1552), 4 ended 5-12 points above their twin
+        return style.batching != "single" and style.batch_size >= 16 and style.clip == "none"
     if bug == "frozen-parameters":
         return style.update in ("helper", "zip") or style.stepper == "object"
     if bug == "saturating-init":
