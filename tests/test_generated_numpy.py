@@ -67,6 +67,10 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     1016: ("saturating-init",),
     # functions over parameter lists, per sample, the update inside the backward (zip with momentum), 3 tanh layers
     1022: (),
+    # a thread over Dense layer objects, batched by a `while` counter, the velocities in place (v *= mu; v -= lr * g;
+    # p += v: the learning rate inside the velocity), sigmoid, float32: its summed gradient was named before round 7's
+    # velocity reading and then only as class-collapse (what the velocity took in was read as a gradient, lr in it)
+    1120: ("summed-gradient",),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, extended=True)`` (programs ``npx...``)."""
 KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {

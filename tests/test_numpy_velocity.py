@@ -100,3 +100,67 @@ def test_a_buffer_emptied_at_every_update_is_no_velocity():
     steps.via = {"net.biases[1]": (-0.001, "net.bias_updates[1]"), "net.weights[1]": (1.0, "net.vel[1]")}
     steps.decays = {"net.bias_updates[1]": [0.0, 0.0, 0.0], "net.vel[1]": [0.9, 0.9]}
     assert steps.velocity_decays() == {"net.vel[1]": (0.9, 1.0)}
+
+
+def _velocity_step(rule: str, mu: float, lr: float, v: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, float]:
+    """The velocity after one step of ``rule`` and the factor ``f`` of the parameter's step ``p += f * v`` (None-free:
+    Nesterov's step reads two arrays, its ``f`` is that of its velocity's own heavy ball)."""
+    if rule in ("heavy", "nesterov"):  # v = mu v - lr g; p += v (Nesterov: p += mu v - lr g)
+        return mu * v - lr * g, 1.0
+    if rule == "heavy-b":  # v = mu v + g; p -= lr v
+        return mu * v + g, -lr
+    return mu * v + (1 - mu) * g, -lr  # ema: v = mu v + (1 - mu) g; p -= lr v
+
+
+@pytest.mark.parametrize("mu", [0.5, 0.9])
+@pytest.mark.parametrize("rule, taken_in, applied", [
+    ("heavy", lambda mu, lr: -lr, lambda mu, lr: lr),
+    ("heavy-b", lambda mu, lr: 1.0, lambda mu, lr: lr),
+    ("ema", lambda mu, lr: 1 - mu, lambda mu, lr: lr * (1 - mu)),
+    ("nesterov", lambda mu, lr: -lr, lambda mu, lr: lr),
+])
+def test_a_velocity_s_intake_is_its_rule_s_coefficient(rule, taken_in, applied, mu):
+    """What a velocity takes in of the gradient (``c`` of ``v = mu * v + c * g``: ``steps.intake``) and what the step
+    applies of it (``-f * (v - mu * v_before)`` with ``p += f * v``: ``update_window._intake``) against their closed
+    forms: ``-lr``, 1 and ``1 - mu`` taken in; ``lr`` for both heavy balls and ``lr * (1 - mu)`` for a moving average
+    applied. Only the sign was read before; ``mu - 1`` (the change's own share) has the sign of ``-lr``, a wrong
+    coefficient fails here."""
+    from netdoctor.observe.numpy.steps import decay, intake
+    from netdoctor.observe.numpy.update_window import _intake
+
+    rng = np.random.default_rng(7)
+    lr = 0.03
+    v_before, g = rng.normal(size=50), rng.normal(size=50)
+    v, f = _velocity_step(rule, mu, lr, v_before, g)
+    assert decay(v_before, v, g) == pytest.approx(mu, rel=1e-9)
+    assert intake(v_before, v, g) == pytest.approx(taken_in(mu, lr), rel=1e-9)
+    assert np.allclose(_intake(v, v_before, (mu, f)), applied(mu, lr) * g, rtol=1e-9, atol=1e-12)
+
+
+def test_the_velocities_decays_carry_the_factor_their_steps_add_them_with():
+    """``p += v`` adds its velocity with factor 1, ``p -= lr * v`` with ``-lr``: the factor itself, not its sign (what
+    the step applies of the velocity's intake is ``-f * (v - mu * v_before)``, the learning rate in it)."""
+    from netdoctor.observe.numpy.steps import Steps
+
+    steps = Steps(np.random.default_rng(0))
+    steps.via = {"W1": (1.0, "vel['W1']"), "W2": (-0.05, "vW2")}
+    steps.decays = {"vel['W1']": [0.9, 0.9], "vW2": [0.8, 0.8, 0.8]}
+    assert steps.velocity_decays() == {"vel['W1']": (0.9, 1.0), "vW2": (0.8, -0.05)}
+
+
+@pytest.mark.parametrize("q, mu, batch, factor, read", [
+    (20.0, 0.9, 20, 20.0, ""),  # a heavy ball of the sum: 20x the mean
+    (1.0, 0.5, 20, 1.0, ""),  # a heavy ball of the mean
+    (0.2, 0.8, 20, 0.2, ""),  # a moving average of the mean: (1 - mu) x the mean
+    (4.0, 0.8, 20, 20.0, "moving average"),  # a moving average of the sum: (1 - mu) x 20 = 4x the mean
+    (1.0, 0.9, 10, None, ""),  # 1 - mu = 1/10: a moving average of the sum of 10 rows is the heavy ball of their mean
+    (2.0, 0.9, 20, None, ""),  # the same with the mean of a squared error without its 1/2 (q = 2)
+])
+def test_a_velocity_s_intake_per_row_is_read_as_a_heavy_ball_or_a_moving_average_or_neither(q, mu, batch, factor, read):
+    from netdoctor.observe.numpy.verdicts import _velocity_intake_scale
+
+    got = _velocity_intake_scale(q, mu, batch)
+    if factor is None:
+        assert got is None
+        return
+    assert got is not None and got[0] == pytest.approx(factor) and got[1].get("velocity", "") == read

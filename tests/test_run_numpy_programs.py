@@ -199,6 +199,8 @@ PROGRAMS = [
     # the step to a local name only: the velocities still move (a decay and a multiple of the gradient), the weights never
     Program("momentum_dict", updates=240, samples=6000, arrays=4),
     Program("momentum_dict_frozen", arrays=4),
+    # the summed twin: the velocities take in lr x the batch's summed gradient (the learning rate inside the velocity)
+    Program("momentum_dict_summed", arrays=4),
     # the velocity takes the gradient in with the sign that climbs (v = mu * v + lr * g; p += v): the gradients are right,
     # the rule is gradient ascent, named at the velocity's line
     Program("momentum_dict_ascent", arrays=4),
@@ -212,6 +214,13 @@ PROGRAMS = [
     # p += v); the summed twin drops the 1/n, measured from the velocity's recurrence (each step minus mu times the last)
     Program("momentum_sums", updates=150, arrays=4, forward=False),  # its forward is inline in gradients()
     Program("momentum_sums_summed", updates=150, arrays=4, forward=False),
+    # module level over lists, the velocities taking the gradient in as it is, in place (v *= mu; v += g; p -= lr * v):
+    # what they took in is read as the step applies it (lr x the gradient), and the summed twin's 16x measured on it
+    Program("momentum_lists_inplace", updates=300, arrays=4),
+    Program("momentum_lists_inplace_summed", arrays=4),
+    # a moving average per layer object (v = mu * v + (1 - mu) * g; p -= lr * v): quiet, and its summed twin named
+    Program("momentum_average", updates=270, arrays=4),
+    Program("momentum_average_summed", arrays=4),
     # Adam from scratch, its moments in two lists on an optimizer object, the gradients a tuple returned by backward():
     # quiet; the sign-flipped twin climbs (its steps follow the flipped gradient's signs); the summed twin learns as
     # well (Adam divides the scale out): quiet, with a note

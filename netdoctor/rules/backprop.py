@@ -117,7 +117,7 @@ class UpdateCheck:
 
 # -- the rule -------------------------------------------------------------------------------------------
 _READING = {"returned": "the gradient returned", "buffer": "what was added to the buffer", "update": "the update",
-            "local": "the gradient computed"}
+            "velocity": "what the velocity took in", "local": "the gradient computed"}
 
 
 def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: str) -> str:

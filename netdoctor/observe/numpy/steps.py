@@ -291,15 +291,18 @@ class Steps:
         return float(np.median(mus)) if mus else None
 
     def velocity_decays(self) -> dict[str, tuple[float, float]]:
-        """Every velocity a parameter's step added as it is (``p += s * v``, see :attr:`via`) -> the median share of
-        its own values its changes kept (``mu``, see :attr:`decays`) and the sign ``s`` of that step."""
+        """Every velocity a parameter's step added as a multiple of it (``p += f * v``, see :attr:`via`) -> the median
+        share of its own values its changes kept (``mu``, see :attr:`decays`) and the factor ``f`` of that step
+        (``p += v``: 1; ``p -= lr * v``: ``-lr``). ``-f * (v - mu * v_before)`` is then what one step applied of the
+        velocity's intake, in the parameter's units: ``lr * g`` for ``v = mu * v - lr * g; p += v`` and for
+        ``v = mu * v + g; p -= lr * v`` alike, ``lr * (1 - mu) * g`` for a moving average."""
         out: dict[str, tuple[float, float]] = {}
         for f, text in self.via.values():
             mus = [m for m in self.decays.get(text, ()) if math.isfinite(m)]
             mu = float(np.median(mus)) if mus else 0.0
             # a decay of 0 keeps nothing of the last step: a buffer emptied at every update (fresh zeros), no velocity
             if mu > 0 and math.isfinite(f) and f != 0:
-                out[text] = (mu, math.copysign(1.0, f))
+                out[text] = (mu, f)
         return out
 
     def momentum_sign(self, arrays: Iterable[str]) -> tuple[float, Velocity] | None:

@@ -163,7 +163,7 @@ class UpdateCheckRecorder:
         step with it taken out (``Δ_t - mu Δ_{t-1}``) is the batch's gradient times the velocity's intake."""
         self.decays: dict[str, tuple[float, float]] = {}
         """Velocities seen while discovering, by their text -> the share of their own values each change kept and the
-        sign with which the steps add them (see :meth:`~netdoctor.observe.numpy.steps.Steps.velocity_decays`)."""
+        factor with which the steps add them (see :meth:`~netdoctor.observe.numpy.steps.Steps.velocity_decays`)."""
         self.momentum_sign: float | None = None
         self.velocity = ""
         """Which way the steps move along the returned gradients through a velocity, measured while discovering

@@ -141,21 +141,24 @@ def _now(w: Window, name: str) -> np.ndarray:
 
 
 def _intake(a: np.ndarray, before: np.ndarray, velocity: tuple[float, float] | None) -> np.ndarray:
-    """The change of an array shaped like a parameter over the step; for a velocity added by the steps with sign ``s``
-    and kept at ``mu``, what it took in, signed as a gradient subtracted (``-s * (v - mu * v_before)``: a heavy ball's
-    ``lr * g``)."""
+    """The change of an array shaped like a parameter over the step; for a velocity kept at ``mu`` and added by the
+    steps as ``p += f * v``, what the step applied of what it took in, as a gradient subtracted at the learning rate
+    (``-f * (v - mu * v_before)``): ``lr * g`` for both spellings of a heavy ball (``v = mu * v - lr * g; p += v``:
+    ``f = 1``; ``v = mu * v + g; p -= lr * v``: ``f = -lr``), ``lr * (1 - mu) * g`` for a moving average
+    (``v = mu * v + (1 - mu) * g; p -= lr * v``)."""
     if velocity is None:
         return a - before
-    mu, s = velocity
-    return -s * (a - mu * before)
+    mu, f = velocity
+    return -f * (a - mu * before)
 
 
 def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = None) -> list[Applied]:
     """What the step applied, in every reading seen (see :class:`~netdoctor.observe.numpy.update_check.Applied`).
 
-    ``decays``: velocities seen while discovering -> their decay and the sign the steps add them with; such an array
-    shaped like a parameter is read as what it took in (:func:`_intake`), not as its change (which mixes in the
-    gradients of earlier steps), and never watched as a buffer.
+    ``decays``: velocities seen while discovering -> their decay and the factor the steps add them with; such an
+    array shaped like a parameter is read as what it took in (:func:`_intake`), not as its change (which mixes in the
+    gradients of earlier steps), in a reading of its own (``"velocity"``: in the update's units, the learning rate in
+    it), and never watched as a buffer.
     """
     now = [p.read() for p in w.params]
     out: list[Applied] = []
@@ -164,6 +167,7 @@ def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = 
     if moved:
         out.append(Applied("update", moved, w.where))
     bufs: dict[str, np.ndarray] = {}
+    intakes: dict[str, np.ndarray] = {}  # what the velocities took in (see :func:`_intake`)
     for p, obj, b0 in zip(w.params, w.buffer_objects, w.buffers_before):
         if p.buffer is None or b0 is None:
             continue
@@ -176,7 +180,7 @@ def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = 
         else:
             d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
         if np.any(d):
-            bufs[p.name] = np.asarray(d, dtype=np.float64)
+            (intakes if velocity is not None else bufs)[p.name] = np.asarray(d, dtype=np.float64)
             if velocity is None:
                 w.buffer_sources[p.name] = p.buffer
     # arrays shaped like a parameter that the step changed: buffers, matched by shape in order
@@ -187,16 +191,18 @@ def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = 
     changed = [(n, a, _intake(a, c, velocities[n])) for n, a, c in shaped
                if id(a) not in moved_ids and a.shape == c.shape and not np.array_equal(a, c)]
     for p, b in zip(w.params, w.before):
-        if p.name in bufs:
+        if p.name in bufs or p.name in intakes:
             continue
         hit = next((i for i, (_, a, _) in enumerate(changed) if a.shape == b.shape), None)
         if hit is not None:
             n, a, d = changed.pop(hit)
-            bufs[p.name] = np.asarray(d, dtype=np.float64)
+            (intakes if velocities[n] is not None else bufs)[p.name] = np.asarray(d, dtype=np.float64)
             if velocities[n] is None:
                 w.buffer_sources[p.name] = partial(_same, a)
     if bufs:
         out.append(Applied("buffer", bufs, w.computed_in))
+    if intakes:  # in the update's units (the learning rate in them), unlike a buffer's gradient: a reading of its own
+        out.append(Applied("velocity", intakes, w.computed_in))
     if w.returned:
         fn, got = max(w.returned, key=lambda r: len(r[1]))
         out.append(Applied("returned", got, fn))

@@ -64,7 +64,9 @@ from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
     FIT_OK,
     MIN_PREDICTIONS,
+    SCALE_TOL,
     SUMMED_MIN_ROWS,
+    SUMMED_STEP_RATIO,
     Framework,
 )
 from netdoctor.rules.sharing import aliased_buffers
@@ -581,12 +583,12 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
     own loss is left out (its reduction is unknown).
     """
     lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else None
-    qs, rows = [], []
+    qs, rows, kinds = [], [], set()
     for step in b.update_checks.steps:
         c = step.check
         if not c.tensors or not c.ok or not c.loss_assumed or step.rows < 2 or not math.isfinite(c.factor) or c.factor <= 0:
             continue
-        if c.kind == "update" and lr is None:
+        if c.kind in ("update", "velocity") and lr is None:
             continue
         # the factor must be carried by the weights: a tensor whose gradient and update are both zero (dead units) is
         # read as ratio 1 with no spread (update_check._ratio) and agrees with any factor; it carries none
@@ -597,18 +599,55 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
         silent = all((t.ratio, t.spread) == (1.0, 0.0) for t in c.tensors if t not in carried)
         if not carried or not silent and (len(carried) < 2 or all(t.bias for t in carried)):
             continue
-        s = c.factor / lr if c.kind == "update" and lr is not None else c.factor
+        # an update and a velocity's intake carry the learning rate (a velocity's intake as its step applies it, see
+        # update_window._intake); a gradient returned or buffered does not
+        s = c.factor / lr if c.kind in ("update", "velocity") and lr is not None else c.factor
         qs.append(s * step.rows * (2.0 if c.loss.startswith("squared") else 1.0))
         rows.append(step.rows)
+        kinds.add(c.kind)
     if not qs:
         return None
     lines = _error_lines(b)
     c = b.update_checks.steps[0].check
+    factor, batch = float(np.median(qs)), int(np.median(rows))
+    details: dict[str, Any] = {}
+    if kinds == {"velocity"} and b.momentum is not None:
+        read = _velocity_intake_scale(factor, b.momentum, batch)
+        if read is None:
+            note = (
+                f"the velocity takes in {factor:.3g}x the batch's mean gradient per step (batches of {batch} rows, "
+                f"kept at mu = {b.momentum:.3g}): a heavy ball of the mean gradient (v = mu * v + g) or a moving "
+                f"average of the gradient summed over the rows (v = mu * v + (1 - mu) * g, 1 - mu = 1/{batch}) do "
+                "the same arithmetic, so whether the gradient is summed is not told; either way each step moves "
+                f"the weights ~{factor / (1 - b.momentum):.3g}x the learning rate times the mean gradient in the long run")
+            if note not in b.notes:
+                b.notes.append(note)
+            return None
+        factor, details = read
     return BatchScale(
         where=where_text(lines, "the update"), framework=Framework.NUMPY, measured="update",
-        factor=float(np.median(qs)), batch=int(np.median(rows)), windows=len(qs), lr=b.lr, lr_name=b.lr_name or "lr",
+        factor=factor, batch=batch, windows=len(qs), lr=b.lr, lr_name=b.lr_name or "lr",
         function=c.forward, details={"per_row_factors": qs, "loss": c.loss.replace(" (assumed)", ""),
-                                     "lines": [str(l) for l in lines]})
+                                     "lines": [str(l) for l in lines], **details})
+
+
+def _velocity_intake_scale(q: float, mu: float, batch: int) -> tuple[float, dict[str, Any]] | None:
+    """The per-row factor of a velocity's intake (``q``: ~1 or 2 for the batch mean, see :func:`_summed_checked`) read
+    as the gradient's scale, with how it was read; None when the reading is ambiguous.
+
+    A velocity takes in ``g`` (a heavy ball, ``v = mu * v + g``) or ``(1 - mu) * g`` (a moving average,
+    ``v = mu * v + (1 - mu) * g``): its intake is ``q`` or ``(1 - mu) * q`` times the gradient of the batch mean.
+    A sum over ``n`` rows read through a moving average gives ``q = (1 - mu) * n`` (or twice that); when that is
+    about 1 or 2 (``1 - mu = 1/n``), the heavy ball of the mean does the same arithmetic and neither is told."""
+    lo, hi = SUMMED_STEP_RATIO
+    if lo <= q / batch <= hi or not 0 < mu < 1:
+        return q, {}  # a heavy ball of the sum (a moving average of a mean takes in less than 2x the mean)
+    averaged = q / (1 - mu)
+    if not lo <= averaged / batch <= hi:
+        return q, {}
+    if any(abs(q / m - 1) < SCALE_TOL for m in (1.0, 2.0)):
+        return None
+    return averaged, {"velocity": "moving average", "momentum": mu, "intake_per_row": q}
 
 
 def _summed(b: NumpyBackend) -> Finding | None:
