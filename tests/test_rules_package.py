@@ -217,6 +217,35 @@ def test_two_of_the_first_steps_larger_than_the_weights_are_not_hidden_by_the_me
     assert first_update(one) == pytest.approx(0.199)  # one step over the weights' size: a small init's first step
 
 
+def test_a_step_larger_than_the_weights_after_which_no_gradient_passes_is_too_high_a_rate():
+    """Generated npx1732's rate 100x too high (sigmoid, momentum 0.9, one row a step): its first effective steps are
+    22%, 278%, 18%, 33%, 0.05% of the weights (a median of 22%), and then the weights' gradient is 2.8e-9 of their size:
+    the step that saturated every unit is what the rate did, whatever the median says. A gradient that still flows (a
+    small initialisation's first large step) is no finding; neither is the same start in a run that learns."""
+    first = (0.2205, 2.780, 0.1790, 0.3310, 0.000546)
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=first, typical=2.25e-8, typical_count=64,
+                    gradient=2.8e-9, growth=5.3, momentum=0.9, effective_lr=8.0, lr=0.8)
+    f = learning_rate_too_high(u)
+    assert f is not None and f.severity is Severity.ERROR and f.evidence["update_ratio"] == pytest.approx(2.78)
+    assert "update 2 of the first 5 measured, after which the weights' gradient fell to 2.8e-09" in f.message
+    assert learning_rate_too_high(dataclasses.replace(u, gradient=0.05)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, accuracy=0.9)) is None
+
+
+def test_steps_that_stay_larger_than_the_limit_over_the_run_are_too_high_a_rate():
+    """Generated npx1736's rate 100x too high (tanh, momentum 0.5): the first five effective steps move the weights by a
+    median of 28% (under the 30% limit), every step over the run by a median of 70%, and the run stays at chance. The
+    same run that learns, or whose steps settle (a median of 2% over the run), is no finding."""
+    first = (0.734, 0.742, 0.276, 0.0536, 0.0524)
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=first, typical=0.70, typical_count=64, gradient=0.19,
+                    growth=0.86, momentum=0.5, effective_lr=3.75, lr=1.875)
+    f = learning_rate_too_high(u)
+    assert f is not None and f.evidence["update_ratio"] == pytest.approx(0.70)
+    assert "by a median 70% of their size over 64 updates measured across the run" in f.message
+    assert learning_rate_too_high(dataclasses.replace(u, accuracy=0.9)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, typical=0.02)) is None
+
+
 @pytest.mark.parametrize("first, growth, gradient, typical, accuracy, fires", [
     # tests/numpy_programs/pure_params: 137%, 263%, 123% of W2, then 2.5% a step; the weights grew 1.8x, the gradient
     # still 5% of them: a start that settled (the run learns to 94%)

@@ -24,6 +24,7 @@ from netdoctor.rules.policy import (
     LR_LOW_TOTAL,
     LR_LOW_UPDATE,
     LR_SETTLED_GROWTH,
+    VANISHING_RATIO,
 )
 
 __all__ = ["learning_rate_too_high", "learning_rate_too_low", "learning_rate_decayed", "first_update", "diverged", "settled"]
@@ -59,6 +60,27 @@ def _first_steps(u: UpdateSizes) -> tuple[float, str]:
     if len(ratios) == 1:
         return ratios[0], "the first measured update"
     return float(statistics.median(ratios)), f"median of the first {len(ratios)} updates"
+
+
+RUN_MEDIAN = "median of the updates over the run"
+"""How :func:`_after_the_first` names the steps measured over the whole run."""
+
+
+def _after_the_first(u: UpdateSizes, limit: float) -> tuple[float, str] | None:
+    """The step that says the rate is too high when the median of the first five does not: one of them larger than the
+    weights after which the units pass no gradient at all (below :data:`VANISHING_RATIO` of the weights: it saturated
+    or killed them, so the later steps are small for want of a gradient, not for a small rate), or the steps measured
+    over the whole run, when their median stays above ``limit`` (a velocity building up takes small first steps at its
+    effective rate; a rate too high keeps them large). None when neither holds."""
+    ratios = [r for r in u.first if math.isfinite(r)][:5]
+    big = max(ratios, default=math.nan)
+    if big > 1.0 and u.gradient is not None and u.gradient < VANISHING_RATIO:
+        i = ratios.index(big)
+        return big, (f"update {i + 1} of the first {len(ratios)} measured, after which the weights' gradient fell to "
+                     f"{u.gradient:.2g} of their size")
+    if u.typical is not None and math.isfinite(u.typical) and u.typical > limit and u.typical_count >= 5:
+        return u.typical, RUN_MEDIAN
+    return None
 
 
 def diverged(u: UpdateSizes) -> bool:
@@ -123,6 +145,8 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     """
     up, which = _first_steps(u)
     limit = ADAPTIVE_LR_HIGH if u.adaptive else LR_HIGH_UPDATE
+    if not up > limit:
+        up, which = _after_the_first(u, limit) or (up, which)
     div = diverged(u)
     if not (up > limit or div or u.weights_nonfinite):
         return None
@@ -131,7 +155,12 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     if settled(u, limit) and not (div or u.weights_nonfinite):
         return None
     at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
-    if up > limit:
+    if up > limit and which.startswith(RUN_MEDIAN):
+        steps = "gradient steps at the effective rate" if u.momentum is not None else "updates"
+        what = (f"The {steps} change {u.tensor or 'the weights'} by a median {100 * up:.0f}% of their size over "
+                f"{u.typical_count} updates measured across the run (the first five: a median "
+                f"{100 * first_update(u):.2g}%); healthy steps change weights by ~0.1-3%.")
+    elif up > limit:
         one = "One gradient step at the effective rate" if u.momentum is not None else "One update"
         what = (f"{one} changes {u.tensor or 'the weights'} by {100 * up:.0f}% of its size "
                 f"({which}{at}"
