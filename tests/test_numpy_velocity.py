@@ -155,6 +155,7 @@ def test_the_velocities_decays_carry_the_factor_their_steps_add_them_with():
     (4.0, 0.8, 20, 20.0, "moving average"),  # a moving average of the sum: (1 - mu) x 20 = 4x the mean
     (1.0, 0.9, 10, None, ""),  # 1 - mu = 1/10: a moving average of the sum of 10 rows is the heavy ball of their mean
     (2.0, 0.9, 20, None, ""),  # the same with the mean of a squared error without its 1/2 (q = 2)
+    (1.0, 0.9, 20, 1.0, ""),  # a heavy ball of the mean: as a moving average, half the sum (no program's arithmetic)
 ])
 def test_a_velocity_s_intake_per_row_is_read_as_a_heavy_ball_or_a_moving_average_or_neither(q, mu, batch, factor, read):
     from netdoctor.observe.numpy.verdicts import _velocity_intake_scale

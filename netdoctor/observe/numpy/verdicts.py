@@ -617,7 +617,8 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
             note = (
                 f"the velocity takes in {factor:.3g}x the batch's mean gradient per step (batches of {batch} rows, "
                 f"kept at mu = {b.momentum:.3g}): a heavy ball of the mean gradient (v = mu * v + g) or a moving "
-                f"average of the gradient summed over the rows (v = mu * v + (1 - mu) * g, 1 - mu = 1/{batch}) do "
+                f"average of the gradient summed over the rows (v = mu * v + (1 - mu) * g, 1 - mu = "
+                f"{1 - b.momentum:.3g} ~ {(1 - b.momentum) * batch:.2g}/{batch}) do "
                 "the same arithmetic, so whether the gradient is summed is not told; either way each step moves "
                 f"the weights ~{factor / (1 - b.momentum):.3g}x the learning rate times the mean gradient in the long run")
             if note not in b.notes:
@@ -637,13 +638,14 @@ def _velocity_intake_scale(q: float, mu: float, batch: int) -> tuple[float, dict
 
     A velocity takes in ``g`` (a heavy ball, ``v = mu * v + g``) or ``(1 - mu) * g`` (a moving average,
     ``v = mu * v + (1 - mu) * g``): its intake is ``q`` or ``(1 - mu) * q`` times the gradient of the batch mean.
-    A sum over ``n`` rows read through a moving average gives ``q = (1 - mu) * n`` (or twice that); when that is
-    about 1 or 2 (``1 - mu = 1/n``), the heavy ball of the mean does the same arithmetic and neither is told."""
+    A sum over ``n`` rows read through a moving average gives ``q = (1 - mu) * n`` (or twice that, a squared error
+    without its 1/2) exactly; when that ``q`` is also about 1 or 2 (``1 - mu`` about ``1/n`` or ``2/n``), the heavy
+    ball of the mean does the same arithmetic and neither is told."""
     lo, hi = SUMMED_STEP_RATIO
     if lo <= q / batch <= hi or not 0 < mu < 1:
         return q, {}  # a heavy ball of the sum (a moving average of a mean takes in less than 2x the mean)
     averaged = q / (1 - mu)
-    if not lo <= averaged / batch <= hi:
+    if not any(abs(averaged / (m * batch) - 1) < SCALE_TOL for m in (1.0, 2.0)):
         return q, {}
     if any(abs(q / m - 1) < SCALE_TOL for m in (1.0, 2.0)):
         return None
