@@ -220,7 +220,10 @@ PROGRAMS = [
     Program("momentum_lists_inplace_summed", arrays=4),
     # a moving average per layer object (v = mu * v + (1 - mu) * g; p -= lr * v): quiet, and its summed twin named
     Program("momentum_average", updates=270, arrays=4),
-    Program("momentum_average_summed", arrays=4),
+    Program("momentum_average_summed", arrays=4,
+            missed="summed-gradient is named (20x, from the buffers gW, gb) but at the moving averages' lines 25-26: the "
+                   "output error d = q - t is computed in train_batch, which the error's line finder does not search "
+                   "(it reads the gradient function, Layer.backward, and the loss function)"),
     # Adam from scratch, its moments in two lists on an optimizer object, the gradients a tuple returned by backward():
     # quiet; the sign-flipped twin climbs (its steps follow the flipped gradient's signs); the summed twin learns as
     # well (Adam divides the scale out): quiet, with a note
