@@ -14,7 +14,7 @@ import pytest
 
 from netdoctor.observe.numpy.arrays import Cell, FrameLocals, resolve, walk_arrays
 from netdoctor.observe.numpy.classify import moved_beside, same_values
-from netdoctor.observe.numpy.discovery import _cell_of
+from netdoctor.observe.numpy.discovery import SETTLED_CHANGES, _cell_of, persistent_steps, step_values, unnamed_ready
 from netdoctor.observe.numpy.network import PathStats
 
 
@@ -170,3 +170,44 @@ def test_a_data_set_kept_as_a_table_of_number_lists_is_not_walked_into(row):
     # a short list of small lists (``[[W1, b1], [W2, b2]]``-like containers of arrays) is walked as before
     nested = [[np.zeros(2)], [1.0], [2.0]]
     assert set(dict(walk_arrays(nested))) == {(("item", 0), ("item", 0))}
+
+
+def _followed(start: np.ndarray, changes: list[np.ndarray], *, inplace: bool = True) -> PathStats:
+    """The statistics discovery keeps of an array that went through ``changes`` (its successive values), its sampled
+    entries read by :func:`step_values` as a scan reads them."""
+    idx = np.arange(0, start.size, 3)
+    st = PathStats(start.shape, "self.k", started_zero=not np.any(start.reshape(-1)[idx]))
+    st.values, st.where = start.reshape(-1)[idx].astype(float), Counter()
+    for now in changes:
+        st.values = step_values(st, now.reshape(-1), idx, None)
+        st.changes += 1
+        st.inplace += inplace
+        st.rebound += not inplace
+    return st
+
+
+def test_matrices_stepped_in_place_by_one_function_are_taken_after_a_few_updates():
+    """One function computes the gradients and applies them inline (``self.Wa -= lr * xb.T @ dh``, names that say
+    nothing): one rate of change. Weights moved by small steps in place are told after :data:`SETTLED_CHANGES`
+    updates; a buffer summing per-sample gradients from zero, one overwritten by each sample's gradient, and weights
+    rebound at every step still wait for two rates (or 300 changes)."""
+    rng = np.random.default_rng(8)
+    n = SETTLED_CHANGES
+
+    def walk(a, step):
+        out = []
+        for _ in range(n):
+            a = step(a)
+            out.append(a.copy())
+        return out
+
+    W = rng.normal(0, 0.3, (12, 10))
+    stepped = _followed(W, walk(W, lambda a: a - 0.05 * rng.normal(0, 1, a.shape)))
+    summed = _followed(np.zeros((12, 10)), walk(np.zeros((12, 10)), lambda a: a + rng.normal(0, 1, a.shape)))
+    overwritten = _followed(rng.normal(0, 1, (12, 10)), walk(W, lambda a: rng.normal(0, 1, a.shape)))
+    rebound = _followed(W, walk(W, lambda a: a - 0.05 * rng.normal(0, 1, a.shape)), inplace=False)
+    assert persistent_steps([stepped]) and unnamed_ready([stepped])
+    for st in (summed, overwritten, rebound):
+        assert not persistent_steps([stepped, st]) and not unnamed_ready([stepped, st])
+    rebound.changes = 300
+    assert unnamed_ready([rebound])  # one rate for long enough

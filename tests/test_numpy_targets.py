@@ -10,7 +10,20 @@ import numpy as np
 import pytest
 
 from netdoctor.observe.numpy.arrays import weak
-from netdoctor.observe.numpy.targets import SOFT_ROWS, SoftRows, _encodes_classes, _is_output, _soft_read
+from netdoctor.observe.numpy.targets import (
+    LABEL_AGREE,
+    LABEL_TRIALS,
+    SOFT_ROWS,
+    ScalarLabels,
+    SoftRows,
+    _encodes_classes,
+    _error_at,
+    _is_output,
+    _label_row,
+    _scalar_label,
+    _scalar_label_return,
+    _soft_read,
+)
 
 C = 5
 PRIOR = np.array([0.35, 0.25, 0.2, 0.12, 0.08])
@@ -111,3 +124,48 @@ def test_smoothed_targets_beside_a_healthy_output_are_read():
     assert _soft_read(b, "t", t, t)
     e = t - 0.01  # not a distribution: never read this way
     assert not _soft_read(b, "e", e, e) and not _soft_read(b, "e", e, e)
+
+
+def softmax_error(z: np.ndarray, label: int) -> np.ndarray:
+    p = softmax(z[None])[0]
+    p[label] -= 1.0
+    return p
+
+
+@pytest.mark.parametrize("value, read", [(2, 2), (np.int64(0), 0), (np.int32(4), 4), (True, None), (5, None), (-1, None),
+                                         (2.0, None), (np.float64(1.0), None)])
+def test_a_class_handed_as_one_integer_is_an_int_below_the_output_width(value, read):
+    assert _scalar_label(value, C) == read
+
+
+def test_the_output_error_of_a_class_is_negative_there_only():
+    """Told from what the function computes with the integer: ``p - onehot(t)``, a sigmoid's squared error, a tanh's
+    under +-1 codes; never the logits, a bias or an error of another class."""
+    rng = np.random.default_rng(6)
+    z = rng.normal(size=C)
+    assert _error_at({"z": z, "d": softmax_error(z, 3)}, None, 3, C)
+    o = 1 / (1 + np.exp(-z))
+    assert _error_at({}, (np.outer(z, z), (o - np.eye(C)[1]) * o * (1 - o)), 1, C)  # in what the function returned
+    y = np.tanh(z)
+    assert _error_at({"dy": ((y - (2 * np.eye(C)[0] - 1)) * (1 - y ** 2)).reshape(C, 1)}, None, 0, C)  # a column
+    assert not _error_at({"z": z, "b": rng.normal(size=C)}, None, int(np.argmin(z)), C)  # signs of both kinds
+    assert not _error_at({"d": softmax_error(z, 2)}, None, 3, C)  # another class's error
+
+
+def test_an_integer_the_function_computes_no_error_of_is_rejected():
+    """An epoch or a layer index handed beside the sample (``step(x, t, epoch)``): tried on a few calls, never read."""
+    rng = np.random.default_rng(7)
+    b = SimpleNamespace(scalar_labels=ScalarLabels(), layout=(None, [6, 4, C]), target_arg="", counted=[])
+    b._label_rows = {}
+    b._label_row = lambda k, n: _label_row(b, k, n)
+    b._count_one_target = lambda k, row: b.counted.append(k)
+    frame = SimpleNamespace(f_locals={})
+    for call in range(LABEL_TRIALS):
+        label, epoch = int(rng.integers(0, C)), call // 4
+        frame.f_locals = {"t": label, "epoch": epoch, "d": softmax_error(rng.normal(size=C), label)}
+        for name, value in (("epoch", epoch), ("t", label)):
+            if name not in b.scalar_labels.rejected and not b.scalar_labels.name:
+                b.scalar_labels.pending = (name, value)
+                _scalar_label_return(b, frame, None)
+    assert "epoch" in b.scalar_labels.rejected
+    assert b.scalar_labels.name == "t" == b.target_arg and len(b.counted) == LABEL_AGREE

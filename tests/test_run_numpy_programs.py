@@ -414,6 +414,16 @@ PROGRAMS = [
     # that applies them every 8 rows; a learning-rate schedule whose second epoch is 0: 100 steps of zero among 400, most
     # of them in windows whose gradient function runs held (see test_steps_of_zero_in_windows_only_counted_are_counted)
     Program("paused_steps", updates=400, samples=3200, arrays=4, layers="12 -> 16 -> 4 (rows)"),
+    # the sample's class handed to the gradient's function as one integer, in three styles: a Python int to a function
+    # at module level (grads = gradients(params, x, t)), a NumPy int to a method that also applies the step
+    # (net.train_step(x, label)), a NumPy int bound by the loop (y = labels[i]) to a function returning a dict. Each
+    # scaled twin divides the labels by 255 before the integer cast: every target is class 0
+    Program("int_labels_module", updates=3000, samples=3000, arrays=4),
+    Program("int_labels_module_scaled", updates=3000, samples=3000, arrays=4),
+    Program("int_labels_class", updates=2400, samples=2400, arrays=4),
+    Program("int_labels_class_scaled", ("class-collapse",), updates=2400, samples=2400, arrays=4),
+    Program("int_labels_dict", updates=3000, samples=3000, arrays=4),
+    Program("int_labels_dict_scaled", updates=3000, samples=3000, arrays=4),
 ]
 
 

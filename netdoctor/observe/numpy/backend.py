@@ -78,6 +78,7 @@ from netdoctor.observe.numpy.steps import Steps, velocity_text
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import (
     BuiltTargets,
+    ScalarLabels,
     SoftRows,
     _adopt_built_targets,
     _built_target,
@@ -88,7 +89,9 @@ from netdoctor.observe.numpy.targets import (
     _errors_from_locals,
     _inline_targets,
     _is_output,
+    _label_row,
     _labels_from,
+    _scalar_label_return,
     _soft_read,
     _targets_by_comparison,
     _targets_from,
@@ -199,6 +202,8 @@ class NumpyBackend:
     _adopt_built_targets = _adopt_built_targets
     _labels_from = _labels_from
     _errors_from_locals = _errors_from_locals
+    _scalar_label_return = _scalar_label_return
+    _label_row = _label_row
     # the forward's outputs, functions not yet known, helpers that build targets: observe/numpy/outputs.py
     _helper_pending: float | None = None
     _helper_site: tuple[str, int, str] = ("", 0, "")
@@ -313,6 +318,9 @@ class NumpyBackend:
         self.helper_calls: list[tuple[str, int, str]] = []
         self._helper_last: dict[int, tuple[Callable[[], Any], float | None, str, int, str]] = {}
         self.built_targets = BuiltTargets()
+        self.scalar_labels = ScalarLabels()
+        """The argument of the gradient's function that hands the sample's class as one integer, once told."""
+        self._label_rows: dict[int, np.ndarray] = {}
         """What the target builder returned, taken as the targets when the training step was never handed any."""
         self.soft_rows = SoftRows()
         """Target rows of many values seen so far (a label smoothing toward the prior), read once they come back."""
@@ -1053,6 +1061,8 @@ class NumpyBackend:
             self.train_labels_key = id(back.f_code)  # also when an evaluation in the same function found them first
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
+        if self.scalar_labels.pending is not None:
+            self._scalar_label_return(frame, value)
         if self.sharing.pending(self.updates):
             self.sharing.at_return(frame, self.root, self.updates)
         if self.writes.waiting:

@@ -59,6 +59,7 @@ name.
 from __future__ import annotations
 
 import gc
+import math
 import sys
 from types import CodeType, FrameType, FunctionType
 from typing import Any
@@ -231,16 +232,39 @@ def root_arrays(root: Root, walk: bool) -> list[tuple[Path, np.ndarray]]:
     return out
 
 
+SETTLED_CHANGES = 24
+"""Changes of every changed array after which one rate of change is taken as the updates' when the matrices moved like
+weights (see :func:`persistent_steps`), instead of after 300."""
+SMALL_STEP = 0.5
+"""The largest change of a weight matrix, relative to its norm, that :func:`persistent_steps` takes for a step (a tanh
+net at lr 0.5: 0.33 at its first step, then 0.07-0.25; a buffer overwritten with the next sample's gradient moves by
+about its own norm, ``sqrt(2)`` of it for independent gradients)."""
+
+
+def persistent_steps(changed: list[PathStats]) -> bool:
+    """Whether the changed matrices all moved like weights stepped inline: changed in place at every change, never
+    zero at first, each of their first changes under :data:`SMALL_STEP` of the matrix's norm. A buffer summing
+    per-sample gradients starts at zero (or is emptied) and its first sums move it by all it holds; one rebuilt at
+    every step is rebound; neither is taken for weights by this (they wait for the two rates to show)."""
+    matrices = [st for st in changed if len(st.shape) == 2 and min(st.shape) > 1]
+    return bool(matrices) and all(
+        st.inplace == st.changes and not st.started_zero and len(st.ratios) >= 4
+        and all(math.isfinite(r) and r < SMALL_STEP for _, r in st.ratios) for st in matrices)
+
+
 def unnamed_ready(stats: list[PathStats]) -> bool:
     """Without parameter names: parameters change least often (buffers change at every contribution)."""
     if any(array_role(st.text) == "param" for st in stats):
         return False  # named parameters: wait for them to change
-    counts = [st.changes for st in stats if st.changes and param_like(st)]
-    if not counts:
+    changed = [st for st in stats if st.changes and param_like(st)]
+    if not changed:
         return False
+    counts = [st.changes for st in changed]
     lo, hi = min(counts), max(counts)
-    # two rates (parameters, buffers), or one rate for long enough (one function does everything)
-    return lo >= 3 and (hi >= 3 * lo or lo >= 300)
+    # two rates (parameters, buffers), or one rate for long enough (one function does everything): 300 changes, or
+    # SETTLED_CHANGES when the matrices moved by small steps in place (weights stepped inline: ``self.W -= lr * dW``
+    # in the method that computes dW, under names that say nothing; waiting longer read no target of those updates)
+    return lo >= 3 and (hi >= 3 * lo or lo >= 300 or lo >= SETTLED_CHANGES and persistent_steps(changed))
 
 
 class Discovery:

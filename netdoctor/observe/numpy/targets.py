@@ -18,7 +18,7 @@ import numpy as np
 
 from netdoctor.buffers.peek import is_array
 from netdoctor.monitor.layer_stats import infer_kind
-from netdoctor.observe.numpy.roles import class_rows, code_like, multi_hot, one_hot, one_top, soft_targets
+from netdoctor.observe.numpy.roles import class_rows, code_like, flat_arrays, multi_hot, one_hot, one_top, soft_targets
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.source import function_loop_names, loop_names
 
@@ -200,6 +200,80 @@ def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | N
     return None
 
 
+LABEL_TRIALS, LABEL_AGREE = 8, 6
+"""Calls of the gradient's function handed an integer below the output's width that are checked before that argument
+is read as the sample's class (:class:`ScalarLabels`), and how many of them must show its output error."""
+
+
+@dataclass
+class ScalarLabels:
+    """A sample's class handed to the gradient's function as one integer (``gradients(params, x, t)`` with ``t`` a
+    Python or NumPy int, ``train_step(x, label)``), told from an epoch or a layer index handed the same way by what the
+    function computes with it: an output error that is negative at that class and nowhere else (``p - onehot(t)`` of a
+    softmax, ``(o - onehot(t)) * o * (1 - o)`` of sigmoids, ``(y - code(t)) * (1 - y**2)`` of a tanh under +-1 codes),
+    left among its locals when it returns. :data:`LABEL_AGREE` of :data:`LABEL_TRIALS` calls must show it; the labels
+    of the calls tried are counted once the argument is read."""
+
+    name: str = ""
+    """The argument read as the class, once confirmed."""
+    pending: tuple[str, int] | None = None
+    """The argument and its value handed to the call under trial (checked at its return)."""
+    trials: dict[str, list[int]] = field(default_factory=dict)
+    """Per argument: the values of the calls tried, and (``agree``) how many showed the error."""
+    agree: Counter = field(default_factory=Counter)
+    rejected: set[str] = field(default_factory=set)
+
+
+def _scalar_label(v: Any, n_out: int) -> int | None:
+    """``v`` as a class index below ``n_out``: a Python or NumPy integer (never a bool), else None."""
+    t = type(v)
+    if t is int or issubclass(t, np.integer):
+        k = int(v)
+        return k if 0 <= k < n_out else None
+    return None
+
+
+def _error_at(loc: dict[str, Any], value: Any, label: int, n_out: int) -> bool:
+    """Whether a vector of ``n_out`` entries among a function's locals or in what it returned is an output error of
+    class ``label``: negative at that entry, non-negative at every other (what every loss that pulls the output toward
+    its class leaves, before the layers below)."""
+    arrays = [v for v in list(loc.values())[:64] if issubclass(type(v), np.ndarray)] + flat_arrays(value)
+    for v in arrays:
+        if v.size == n_out and v.ndim <= 2 and v.dtype.kind == "f":
+            e = v.reshape(-1)
+            if e[label] < 0 and int((e < 0).sum()) == 1:
+                return True
+    return False
+
+
+def _scalar_label_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
+    """At the return of a call of the gradient's function whose integer argument is under trial: did it leave the
+    output error of that class? Confirmed, the argument is the targets' from now on (the calls tried counted)."""
+    labels = self.scalar_labels
+    name, label = labels.pending  # type: ignore[misc]
+    labels.pending = None
+    sizes = self.layout[1] if self.layout else None
+    if not sizes or name in labels.rejected or labels.name:
+        return
+    tried = labels.trials.setdefault(name, [])
+    tried.append(label)
+    labels.agree[name] += _error_at(frame.f_locals, value, label, sizes[-1])
+    if labels.agree[name] >= LABEL_AGREE:
+        labels.name = self.target_arg = name
+        for k in tried:
+            self._count_one_target(k, self._label_row(k, sizes[-1]))
+    elif len(tried) - labels.agree[name] > LABEL_TRIALS - LABEL_AGREE:
+        labels.rejected.add(name)
+
+
+def _label_row(self: NumpyBackend, label: int, n_out: int) -> np.ndarray:
+    """The one-hot row of class ``label`` (made once per class): what a class handed as an integer stands for."""
+    row = self._label_rows.get(label)
+    if row is None:
+        row = self._label_rows[label] = one_hot(np.array([label]), n_out)[0]
+    return row
+
+
 def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
     sizes = self.layout[1] if self.layout else None
     if not sizes:
@@ -207,6 +281,12 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
     n_out, n_in = sizes[-1], sizes[0]
     code = frame.f_code
     loc = frame.f_locals
+    labels = self.scalar_labels
+    if labels.name:  # a class handed as an integer, read before: counted, nothing else looked at
+        k = _scalar_label(loc.get(labels.name), n_out)
+        if k is not None:
+            self._count_one_target(k, self._label_row(k, n_out))
+            return
     if self.contrib_calls % 4 == 1:
         for name in code.co_varnames[: code.co_argcount]:
             v = loc.get(name)
@@ -260,6 +340,13 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                 if len(self.helper_calls) < 4 and (fname, line, func) not in self.helper_calls:
                     self.helper_calls.append((fname, line, func))
             return
+    if not self.target_arg and n_out != n_in and n_out >= 2:
+        # no array of targets handed: an integer below the output's width may be the sample's class (tried first)
+        for name in code.co_varnames[: code.co_argcount]:
+            k = _scalar_label(loc.get(name), n_out)
+            if k is not None and name not in labels.rejected:
+                labels.pending = (name, k)
+                return
 
 
 def _targets_by_comparison(self: NumpyBackend) -> bool:
