@@ -338,3 +338,53 @@ def test_reach_of_a_data_set_kept_as_lists_is_the_walk_its_definition_gives():
     nodes, first, edges, truncated = _reach_by_definition(root)
     assert list(r.nodes) == list(nodes) and r.first == first and r.edges == edges and r.truncated == truncated
     assert len(r.edges[id(train[0])]) == 2 and r.truncated
+
+SHALLOW = '''
+import copy
+zero = {"W": None}
+a = dict(zero)
+b = zero.copy()
+c = copy.copy(zero)
+d = zero_list[:]
+e = {**zero}
+f = list(zero_list)
+g = zero["W"].copy()
+h = {k: v.copy() for k, v in zero.items()}
+i = copy.deepcopy(zero)
+j = zero_list[1:]
+
+
+def train():
+    for step in range(3):
+        grads = dict(zero)
+        fresh = {k: 0 * v for k, v in zero.items()}
+'''
+
+
+def test_shallow_copies_of_a_container_are_told_from_the_source(tmp_path):
+    """``dict(z)``, ``z.copy()``, ``copy.copy(z)``, ``z[:]``, ``{**z}``, ``list(z)`` copy the container, not what it holds;
+    a comprehension of copies, a deep copy and a slice of part of a list share nothing with the other name
+    (``g = zero['W'].copy()`` is read as a copy too: an array's copy never gives two names to one object, which the
+    observer asks before it looks at a copy)."""
+    import ast
+
+    from netdoctor.observe.source import copied_names, shallow_copy_source
+
+    path = tmp_path / "shallow.py"
+    path.write_text(SHALLOW, encoding="utf-8")
+    assert copied_names(str(path)) == frozenset("abcdefg")
+    assert copied_names(str(path), SHALLOW.splitlines().index("def train():") + 1) == {"grads"}
+    assert shallow_copy_source(ast.parse("x = np.zeros_like(z)").body[0]) is None
+
+
+def test_a_local_shallow_copy_names_the_arrays_of_a_container_kept_elsewhere():
+    """The copy is a local of the training function (``grads = dict(zero_grads)``), the source a module global: one
+    name in each scope, reported through the copy's name; a local naming the buffer itself is not."""
+    from netdoctor.buffers.aliasing import second_names
+
+    zero = {"W": np.ones((2, 3)), "b": np.ones(3)}
+    local = {"grads": dict(zero), "x": np.ones(3)}
+    targets = {id(zero["W"]): "zero['W']", id(zero["b"]): "zero['b']"}
+    assert second_names(local, targets, copies={"grads"}) == {id(zero["W"]): ["grads['W']"], id(zero["b"]): ["grads['b']"]}
+    assert second_names(local, targets) == {}  # reached once: the buffer under a local name of its own
+    assert second_names({"g": zero["W"]}, targets, copies={"grads"}) == {}

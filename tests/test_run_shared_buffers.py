@@ -45,6 +45,15 @@ PROGRAMS = [
     # keeps (`total = self.store`): the function that binds the second name is the gradient function itself
     "returned_store",
     "returned_store_aliased",
+    # the sums reset with a shallow copy of the templates (`dict(self.zeros)`, `dict(zero_grads)`): a new dict holding
+    # the templates' own arrays, so every `+=` adds into them (template_dict is the first one's healthy twin); the
+    # second at module level, its buffers summed by a function and bound by the loop (a loop name, looked at as a copy)
+    "template_dict_copied",
+    "copied_zeros_module",
+    "copied_zeros_module_copied",
+    # the same run in a thread, its buffers a local of the thread's function (the copy's source a module global)
+    "copied_zeros_thread",
+    "copied_zeros_thread_copied",
     # a data table shuffled in place every epoch is not a mutated constant (the same rows in another order); the
     # mutated twin rescales the batch, a view of the table, in place in the step (`x *= 0.9`)
     "shuffled_rows",

@@ -24,6 +24,7 @@ they used to live.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -200,7 +201,7 @@ class SecondName:
 
 
 def second_names(scope: Any, targets: Mapping[int, str], *, prefix: str = "", skip: Collection[str] = (),
-                 max_depth: int = 3, max_items: int = 64) -> dict[int, list[str]]:
+                 copies: Collection[str] = (), max_depth: int = 3, max_items: int = 64) -> dict[int, list[str]]:
     """The paths from ``scope`` that reach each target object, for the targets reached by two paths or more.
 
     A breadth-first walk through dicts, lists, tuples and objects' own attributes (never through an array, a
@@ -214,6 +215,9 @@ def second_names(scope: Any, targets: Mapping[int, str], *, prefix: str = "", sk
         targets: ``id(object) -> name`` of the objects asked about (the objects must be alive: ids are compared).
         prefix: the name of an object scope (``net``, ``self``).
         skip: top-level names of a mapping left out (loop variables and per-step temporaries).
+        copies: top-level names bound to a shallow copy of another container (``grads = dict(zero_grads)``): a
+            target reached through one of them is reported though it is reached once (the other name may live in
+            another scope: a function's local copy of a module's dict).
         max_depth: levels followed below the scope.
         max_items: items looked at per list or dict (a data set kept as a list is sampled, not walked).
 
@@ -239,7 +243,8 @@ def second_names(scope: Any, targets: Mapping[int, str], *, prefix: str = "", sk
             seen.add(oid)
             nxt.extend(_named_children(path, obj, max_items))
         frontier = nxt
-    return {oid: paths for oid, paths in found.items() if len(paths) > 1}
+    return {oid: paths for oid, paths in found.items()
+            if len(paths) > 1 or copies and any(re.split(r"[.\[]", p, maxsplit=1)[0] in copies for p in paths)}
 
 
 def _leaf(obj: Any) -> bool:

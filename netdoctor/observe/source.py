@@ -73,6 +73,50 @@ def function_loop_names(filename: str, firstlineno: int) -> frozenset[str]:
     return frozenset()
 
 
+def shallow_copy_source(node: ast.AST) -> ast.expr | None:
+    """The container a statement's value copies shallowly (``dict(z)``, ``list(z)``, ``z.copy()``, ``copy.copy(z)``,
+    ``z[:]``, ``{**z}``), or None: a new container holding the very objects ``z`` holds (an array's ``.copy()`` is a
+    deep one, which shares nothing: it never gives two names to one object)."""
+    v = getattr(node, "value", None)
+    if isinstance(v, ast.Call) and not v.keywords:
+        f = v.func
+        if len(v.args) == 1 and (isinstance(f, ast.Name) and f.id in ("dict", "list") or isinstance(f, ast.Attribute)
+                                 and f.attr == "copy" and isinstance(f.value, ast.Name) and f.value.id == "copy"):
+            return v.args[0]
+        if not v.args and isinstance(f, ast.Attribute) and f.attr == "copy":
+            return f.value
+    if isinstance(v, ast.Subscript) and isinstance(v.slice, ast.Slice) and not (v.slice.lower or v.slice.upper or v.slice.step):
+        return v.value
+    if isinstance(v, ast.Dict) and len(v.keys) == 1 and v.keys[0] is None:
+        return v.values[0]
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def copied_names(filename: str, firstlineno: int = 0) -> frozenset[str]:
+    """Names the module's top level (``firstlineno`` 0) or the function defined at ``firstlineno`` binds to a shallow
+    copy of a named container (:func:`shallow_copy_source`): ``grads = dict(zero_grads)`` in a loop is a per-step
+    name, but one that shares every object of another."""
+    tree, _ = _parsed(filename)
+    if tree is None:
+        return frozenset()
+    body: list[ast.stmt] = tree.body
+    if firstlineno:
+        body = next((n.body for n in _functions(tree) if min([n.lineno, *(d.lineno for d in n.decorator_list)])
+                     == firstlineno), [])
+    out: set[str] = set()
+    todo: list[ast.AST] = list(body)
+    while todo:
+        n = todo.pop()
+        if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            continue
+        if isinstance(n, ast.Assign) and len(n.targets) == 1 and isinstance(n.targets[0], ast.Name) and isinstance(
+                shallow_copy_source(n), (ast.Name, ast.Attribute, ast.Subscript)):
+            out.add(n.targets[0].id)
+        todo.extend(ast.iter_child_nodes(n))
+    return frozenset(out)
+
+
 def _bound_only_in_loops(body: list[ast.stmt]) -> frozenset[str]:
     inside: set[str] = set()
     outside: set[str] = set()

@@ -62,6 +62,8 @@ def aliased_buffers(s: SharedMemory) -> Finding | None:
         return _repeated(s, ev)
     if s.kind == "overlap":
         return _overlap(s, ev)
+    if s.kind == "shallow":
+        return _shallow(s, ev)
     if not buffers:
         return None  # params dict vs self.W1, data references: sharing by construction
     if params:
@@ -131,6 +133,24 @@ def _reset_to_template(s: SharedMemory, ev: dict, names: str, buffers: list[str]
         "it would not help.",
         explanation=(f"`{upd}` and `{tpl}` name the same {kind}. Accumulating into `{upd}` in place writes into `{tpl}` "
                      f"too, and the reset re-binds `{upd}` to that same {kind}, which holds what was accumulated: {then}"),
+    )
+
+
+def _shallow(s: SharedMemory, ev: dict) -> Finding:
+    """A container bound to a shallow copy of another (``grads = dict(zero_grads)``): two containers, one set of arrays."""
+    copy, source = s.paths
+    pairs = list(dict(s.details.get("pairs") or {}).items())
+    first = f"`{pairs[0][0]}` is `{pairs[0][1]}`" if pairs else f"the arrays of `{copy}` are those of `{source}`"
+    more = f" (and {len(pairs) - 1} more: every array it holds)" if len(pairs) > 1 else ""
+    return Finding(
+        "aliased-buffers", Severity.ERROR, s.where or f"{copy} = copy of {source}",
+        f"`{copy}` is a shallow copy of `{source}`: a new container holding the same arrays, {first}{more}.", ev,
+        fix=f"Give the copy arrays of its own: `{copy} = {{k: np.zeros_like(v) for k, v in {source}.items()}}` for a "
+            f"dict (`[np.zeros_like(v) for v in {source}]` for a list), or `copy.deepcopy({source})`.",
+        explanation=(f"`dict(...)`, `list(...)`, `.copy()` of a container and `[:]` copy the container, not the arrays in "
+                     f"it. Every in-place write into `{copy}` (`+=` of a gradient) lands in `{source}`'s arrays, so the "
+                     f"next copy starts from the sums of all earlier ones instead of from zeros: each update applies "
+                     "again the gradients of every earlier update."),
     )
 
 

@@ -33,7 +33,7 @@ import numpy as np
 from netdoctor.buffers.aliasing import SecondName, second_names
 from netdoctor.observe.numpy.arrays import Cell, FrameLocals, Path, path_text, resolve, walk_arrays
 from netdoctor.observe.numpy.network import Param, Root
-from netdoctor.observe.source import function_loop_names, loop_names
+from netdoctor.observe.source import copied_names, function_loop_names, loop_names
 
 __all__ = ["SharedBuffers", "SCANS", "row_set", "same_rows"]
 
@@ -122,8 +122,8 @@ class SharedBuffers:
         of ``frame`` itself too)."""
         self.scans += 1
         names = {oid: path for oid, (path, _) in targets.items()}
-        for name, scope, prefix, skip in self._scopes(root, self._stack(frame if own else frame.f_back)):
-            for oid, paths in second_names(scope, names, prefix=prefix, skip=skip).items():
+        for name, scope, prefix, skip, copies in self._scopes(root, self._stack(frame if own else frame.f_back)):
+            for oid, paths in second_names(scope, names, prefix=prefix, skip=skip, copies=copies).items():
                 path, obj = targets[oid]
                 others = [p for p in paths if p != path]
                 if path not in self.found and others and _holds_something(obj):
@@ -139,9 +139,10 @@ class SharedBuffers:
             f = f.f_back
         return out
 
-    def _scopes(self, root: Root, stack: list[FrameType]) -> list[tuple[str, Any, str, frozenset[str]]]:
-        """``(name, scope, prefix, skipped names)`` of every scope that outlives a step, each once."""
-        out: list[tuple[str, Any, str, frozenset[str]]] = []
+    def _scopes(self, root: Root, stack: list[FrameType]) -> list[tuple[str, Any, str, frozenset[str], frozenset[str]]]:
+        """``(name, scope, prefix, skipped names, names bound to shallow copies)`` of every scope that outlives a
+        step, each once."""
+        out: list[tuple[str, Any, str, frozenset[str], frozenset[str]]] = []
         seen: set[int] = set()
         obj = root.obj
         if issubclass(type(obj), Cell):
@@ -149,17 +150,22 @@ class SharedBuffers:
         if issubclass(type(obj), FrameLocals):
             obj = dict(obj.frame.f_locals)
         name = "module globals" if root.globals_root else (f"`{root.prefix}`" if root.prefix else "the network's containers")
-        out.append((name, obj, root.prefix, root.skip))
+        out.append((name, obj, root.prefix, root.skip, frozenset()))
         seen.add(id(root.obj))
         for f in stack:
             g = f.f_globals
+            # (less the names a loop binds to a shallow copy of a container: ``grads = dict(zero_grads)`` shares
+            # every array of the other)
             if id(g) not in seen:
                 seen.add(id(g))
-                out.append(("module globals", g, "", loop_names(str(g.get("__file__", "")))))
+                file = str(g.get("__file__", ""))
+                copies = copied_names(file)
+                out.append(("module globals", g, "", loop_names(file) - copies, copies))
             if f.f_code.co_name != "<module>":
                 code = f.f_code
+                copies = copied_names(code.co_filename, code.co_firstlineno)
                 out.append((f"the locals of {code.co_name}()", dict(f.f_locals), "",
-                            function_loop_names(code.co_filename, code.co_firstlineno)))
+                            function_loop_names(code.co_filename, code.co_firstlineno) - copies, copies))
         return out
 
 

@@ -37,7 +37,7 @@ from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
 from netdoctor.observe.numpy.arrays import LR_NAME, Cell
 from netdoctor.observe.numpy.velocity import VelocityFit, decay_only, effective_steps, fit_velocity, intakes
-from netdoctor.observe.source import Line, find_lines, targets_text, where_text
+from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.evidence import (
     BatchScale,
@@ -299,10 +299,13 @@ def _rebinds(node: ast.AST, a: str, o: str) -> str:
     return ""
 
 
-def _shared(b: NumpyBackend, carry: dict[str, Any] | None) -> Finding | None:
-    """Buffers seen to be one object with a second name (a template they are re-bound to), at the lines that bind them."""
+def _shared(b: NumpyBackend, carry: dict[str, Any] | None, copies: list[tuple[str, str, Line]]) -> Finding | None:
+    """Buffers seen to be one object with a second name (a template they are re-bound to), at the lines that bind them;
+    or (``copies``: the program's shallow copies) the arrays of a container bound to a shallow copy of another."""
     pairs: list[tuple[str, str, SecondName]] = []
     lines: list[Line] = []
+    copied: list[tuple[str, str]] = []
+    copy_lines: list[Line] = []
     for s in b.sharing.found.values():
         a, o = _attr_name(s.path), _attr_name(s.other)
         bound: list[str] = []
@@ -316,6 +319,18 @@ def _shared(b: NumpyBackend, carry: dict[str, Any] | None) -> Finding | None:
         if at:  # the program binds one name to the other (not two names built together): the one bound is reset
             pairs.append((s.path, s.other, s) if Counter(bound).most_common(1)[0][0] == a else (s.other, s.path, s))
             lines += at
+        elif copies:  # one name bound to a shallow copy of the other's container: the arrays in it are the other's
+            for bound_name, source, line in copies:
+                if {bound_name, source} == {a, o} and bound_name != source:
+                    copied.append((s.path, s.other) if a == bound_name else (s.other, s.path))
+                    copy_lines.append(line)
+    if not pairs and copied:
+        copy_lines = sorted(dict.fromkeys(copy_lines), key=lambda l: (l.filename, l.lineno))
+        return aliased_buffers(SharedMemory(
+            kind="shallow", paths=(_head(copied[0][0]), _head(copied[0][1])), roles=(), object_type="ndarray",
+            where=where_text(copy_lines, f"{_head(copied[0][0])} = copy of {_head(copied[0][1])}"),
+            details={"pairs": dict(copied), "scope": next(iter(b.sharing.found.values())).scope,
+                     "first_update": b.sharing.first_update, "lines": [str(l) for l in copy_lines]}))
     if not pairs:
         return None
     upd, tpl, first = pairs[0]
@@ -328,11 +343,56 @@ def _shared(b: NumpyBackend, carry: dict[str, Any] | None) -> Finding | None:
                  **({"carry_over": carry["rho"], "carry_windows": carry["windows"]} if carry else {})}))
 
 
+def _shallow_copies(b: NumpyBackend) -> list[tuple[str, str, Line]]:
+    """``(bound, copied, line)`` of the assignments that bind a name to a shallow copy of another container (names as
+    :func:`_attr_name` reads them): where two containers come to hold the same arrays."""
+    found: list[tuple[str, str]] = []
+
+    def copies(node: ast.AST, src: str) -> bool:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1):
+            return False
+        source = shallow_copy_source(node)
+        if source is None or not isinstance(source, (ast.Name, ast.Attribute, ast.Subscript)):
+            return False
+        found.append((_attr_name(ast.unparse(node.targets[0])), _attr_name(ast.unparse(source))))
+        return True
+
+    lines = find_lines(_files(b), copies, limit=16)
+    return [(bound, source, line) for (bound, source), line in zip(found, lines)]
+
+
+def _copied(b: NumpyBackend, findings: list[Finding], copies: list[tuple[str, str, Line]]) -> list[Finding]:
+    """The findings of arrays shared by two containers one of which the program binds to a shallow copy of the other
+    (``grads = dict(zero_grads)``), as one finding at the copy's line; the others as they are."""
+    groups: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    rest: list[Finding] = []
+    for f in findings:
+        paths = f.evidence.get("paths", [])
+        names = [_attr_name(p) for p in paths]
+        pair = next(((bound, source) for bound, source, _ in copies if len(paths) == 2 and sorted(names) == sorted(
+            (bound, source)) and bound != source), None)
+        if pair is None or "container" in f.evidence:  # (one array repeated in a list is no copy)
+            rest.append(f)
+            continue
+        copy_path, source_path = paths if names[0] == pair[0] else paths[::-1]
+        groups.setdefault(pair, []).append((copy_path, source_path))
+    for (bound, source), shared in groups.items():
+        lines = [line for c, s, line in copies if (c, s) == (bound, source)]
+        where = where_text(lines, f"{bound} = copy of {source}")
+        finding = aliased_buffers(SharedMemory(
+            kind="shallow", paths=(_head(shared[0][0]), _head(shared[0][1])), roles=(), object_type="ndarray",
+            where=where, details={"pairs": dict(shared), "lines": [str(l) for l in lines]}))
+        if finding is not None:
+            rest.append(finding)
+    return rest
+
+
 def _aliased(b: NumpyBackend) -> list[Finding]:
     from netdoctor.buffers.aliasing import find_aliasing
 
     out: list[Finding] = []
-    found = _shared(b, _carry(b))
+    copies = _shallow_copies(b)
+    found = _shared(b, _carry(b), copies)
     known: set[str] = set()
     if found is not None:
         out.append(found)
@@ -342,12 +402,19 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
         root = root.contents
     if b.root.globals_root:  # module globals: the arrays and lists, under their own names
         # the module's loop variables (`for p, g in zip(params, grads)`) are bound to the network's arrays by the
-        # loop itself: never parts of the network, never an alias of what they point at
+        # loop itself: never parts of the network, never an alias of what they point at. A container the loop binds
+        # to a shallow copy of another (`grads = dict(zero_grads)`) is looked at: the copy shares the other's arrays
+        copied = copied_names(b.root.obj.get("__file__", "")) if issubclass(type(b.root.obj), dict) else frozenset()
         root = types.SimpleNamespace(**{k: v for k, v in root.items() if issubclass(type(k), str) and not k.startswith("__")
-                                        and k not in b.root.skip and issubclass(type(v), (list, dict, tuple, np.ndarray))})
+                                        and (k not in b.root.skip or k in copied and issubclass(type(v), (list, dict)))
+                                        and issubclass(type(v), (list, dict, tuple, np.ndarray))})
+    shallow: list[Finding] = []
     for f in find_aliasing(root):
         paths = [p if b.root.globals_root else f"{b.root.prefix}.{p}" for p in f.evidence.get("paths", [])]
         if any(_head(p) in known for p in paths):
+            continue
+        if copies and len(paths) == 2 and {_attr_name(p) for p in paths} in ({c, s} for c, s, _ in copies):
+            shallow.append(dataclasses.replace(f, evidence={**f.evidence, "paths": paths}))
             continue
         lines = [l for p in paths[:4] for l in _assign_lines(b, p, augmented=False)]
         message = f.message
@@ -356,7 +423,7 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
                 message = message.replace(f"`{p}`", f"`{b.root.prefix}.{p}`")
         out.append(dataclasses.replace(f, where=where_text(lines, " = ".join(paths)), message=message,
                                        evidence={**f.evidence, "paths": paths, "lines": [str(l) for l in lines]}))
-    return out
+    return out + _copied(b, shallow, copies)
 
 
 def _carry(b: NumpyBackend) -> dict[str, Any] | None:
