@@ -266,6 +266,25 @@ def _scalar_label_return(self: NumpyBackend, frame: FrameType, value: Any) -> No
         labels.rejected.add(name)
 
 
+def _scalar_label_call(self: NumpyBackend, code: CodeType, loc: dict[str, Any], n_out: int) -> bool:
+    """A call of the gradient's function handed no array of targets: its integer argument read as the sample's class
+    once told (counted: True), else the first integer below the output's width not yet rejected put on trial (see
+    :class:`ScalarLabels`)."""
+    labels = self.scalar_labels
+    if labels.name:
+        k = _scalar_label(loc.get(labels.name), n_out)
+        if k is None:
+            return False
+        self._count_one_target(k, self._label_row(k, n_out))
+        return True
+    for name in code.co_varnames[: code.co_argcount]:
+        k = _scalar_label(loc.get(name), n_out)
+        if k is not None and name not in labels.rejected:
+            labels.pending = (name, k)
+            break
+    return False
+
+
 def _label_row(self: NumpyBackend, label: int, n_out: int) -> np.ndarray:
     """The one-hot row of class ``label`` (made once per class): what a class handed as an integer stands for."""
     row = self._label_rows.get(label)
@@ -281,12 +300,8 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
     n_out, n_in = sizes[-1], sizes[0]
     code = frame.f_code
     loc = frame.f_locals
-    labels = self.scalar_labels
-    if labels.name:  # a class handed as an integer, read before: counted, nothing else looked at
-        k = _scalar_label(loc.get(labels.name), n_out)
-        if k is not None:
-            self._count_one_target(k, self._label_row(k, n_out))
-            return
+    if self.scalar_labels.name and _scalar_label_call(self, code, loc, n_out):
+        return  # a class handed as an integer, read before: counted, nothing else looked at
     if self.contrib_calls % 4 == 1:
         for name in code.co_varnames[: code.co_argcount]:
             v = loc.get(name)
@@ -332,21 +347,21 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                 if len(rows) > 1 and self._deep and (rows.ndim == 1 or one_top(rows)):  # deep windows only
                     self._pending_T = one_hot(rows, n_out)
                     self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
-            helper = self._helper_last.pop(id(v), None)
-            if helper is not None and helper[0]() is v:  # the helper's own return, not an array at its old address
-                _, arg, fname, line, func = helper
-                if arg is not None and len(self.helper_args) < 512:
-                    self.helper_args.append(arg)
-                if len(self.helper_calls) < 4 and (fname, line, func) not in self.helper_calls:
-                    self.helper_calls.append((fname, line, func))
+            _built_by_helper(self, v)
             return
     if not self.target_arg and n_out != n_in and n_out >= 2:
-        # no array of targets handed: an integer below the output's width may be the sample's class (tried first)
-        for name in code.co_varnames[: code.co_argcount]:
-            k = _scalar_label(loc.get(name), n_out)
-            if k is not None and name not in labels.rejected:
-                labels.pending = (name, k)
-                return
+        _scalar_label_call(self, code, loc, n_out)
+
+
+def _built_by_helper(self: NumpyBackend, v: np.ndarray) -> None:
+    """Targets ``v`` read where a target builder returned them: the label it was given and where it was called."""
+    helper = self._helper_last.pop(id(v), None)
+    if helper is not None and helper[0]() is v:  # the helper's own return, not an array at its old address
+        _, arg, fname, line, func = helper
+        if arg is not None and len(self.helper_args) < 512:
+            self.helper_args.append(arg)
+        if len(self.helper_calls) < 4 and (fname, line, func) not in self.helper_calls:
+            self.helper_calls.append((fname, line, func))
 
 
 def _targets_by_comparison(self: NumpyBackend) -> bool:
