@@ -189,8 +189,8 @@ def _followed(start: np.ndarray, changes: list[np.ndarray], *, inplace: bool = T
 def test_matrices_stepped_in_place_by_one_function_are_taken_after_a_few_updates():
     """One function computes the gradients and applies them inline (``self.Wa -= lr * xb.T @ dh``, names that say
     nothing): one rate of change. Weights moved by small steps in place are told after :data:`SETTLED_CHANGES`
-    updates; a buffer summing per-sample gradients from zero, one overwritten by each sample's gradient, and weights
-    rebound at every step still wait for two rates (or 300 changes)."""
+    updates; a buffer summing per-sample gradients from zero, one overwritten by each sample's gradient, weights
+    rebound at every step and a lone table written in place still wait for two rates (or 300 changes)."""
     rng = np.random.default_rng(8)
     n = SETTLED_CHANGES
 
@@ -203,11 +203,18 @@ def test_matrices_stepped_in_place_by_one_function_are_taken_after_a_few_updates
 
     W = rng.normal(0, 0.3, (12, 10))
     stepped = _followed(W, walk(W, lambda a: a - 0.05 * rng.normal(0, 1, a.shape)))
+    V = rng.normal(0, 0.3, (10, 4))
+    stepped = [stepped, _followed(V, walk(V, lambda a: a - 0.05 * rng.normal(0, 1, a.shape)))]
     summed = _followed(np.zeros((12, 10)), walk(np.zeros((12, 10)), lambda a: a + rng.normal(0, 1, a.shape)))
     overwritten = _followed(rng.normal(0, 1, (12, 10)), walk(W, lambda a: rng.normal(0, 1, a.shape)))
     rebound = _followed(W, walk(W, lambda a: a - 0.05 * rng.normal(0, 1, a.shape)), inplace=False)
-    assert persistent_steps([stepped]) and unnamed_ready([stepped])
+    assert persistent_steps(stepped) and unnamed_ready(stepped)
     for st in (summed, overwritten, rebound):
-        assert not persistent_steps([stepped, st]) and not unnamed_ready([stepped, st])
+        assert not persistent_steps([*stepped, st]) and not unnamed_ready([*stepped, st])
+    # a code table whose rows a target builder scales in place at every sample (t = EYE[y]; t *= 0.9), before any
+    # weight moved: small changes in place, never zero at first, but one matrix, no layers
+    eye = np.eye(10)
+    table = _followed(eye, walk(eye, lambda a: a * np.where(np.arange(10)[:, None] == rng.integers(10), 0.9, 1.0)))
+    assert not persistent_steps([table]) and not unnamed_ready([table])
     rebound.changes = 300
     assert unnamed_ready([rebound])  # one rate for long enough

@@ -242,12 +242,15 @@ about its own norm, ``sqrt(2)`` of it for independent gradients)."""
 
 
 def persistent_steps(changed: list[PathStats]) -> bool:
-    """Whether the changed matrices all moved like weights stepped inline: changed in place at every change, never
-    zero at first, each of their first changes under :data:`SMALL_STEP` of the matrix's norm. A buffer summing
-    per-sample gradients starts at zero (or is emptied) and its first sums move it by all it holds; one rebuilt at
-    every step is rebound; neither is taken for weights by this (they wait for the two rates to show)."""
+    """Whether the changed matrices are layers (two of them at least, one's output width the other's input width) and
+    all moved like weights stepped inline: changed in place at every change, never zero at first, each of their first
+    changes under :data:`SMALL_STEP` of the matrix's norm. A buffer summing per-sample gradients starts at zero (or is
+    emptied) and its first sums move it by all it holds; one rebuilt at every step is rebound; neither is taken for
+    weights by this (they wait for the two rates to show). Nor is a lone table written in place before any weight has
+    moved (a code table whose rows a target builder scales, ``t = EYE[y]; t *= 0.9``, at every sample)."""
     matrices = [st for st in changed if len(st.shape) == 2 and min(st.shape) > 1]
-    return bool(matrices) and all(
+    chained = any(a is not b and a.shape[1] == b.shape[0] for a in matrices for b in matrices)
+    return chained and all(
         st.inplace == st.changes and not st.started_zero and len(st.ratios) >= 4
         and all(math.isfinite(r) and r < SMALL_STEP for _, r in st.ratios) for st in matrices)
 
