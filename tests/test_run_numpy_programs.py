@@ -420,12 +420,12 @@ PROGRAMS = [
     # at module level (grads = gradients(params, x, t)), a NumPy int to a method that also applies the step
     # (net.train_step(x, label)), a NumPy int bound by the loop (y = labels[i]) to a function returning a dict. Each
     # scaled twin divides the labels by 255 before the integer cast: every target is class 0
-    Program("int_labels_module", updates=3000, samples=3000, arrays=4),
-    Program("int_labels_module_scaled", updates=3000, samples=3000, arrays=4),
+    Program("int_labels_module", updates=3000, samples=3000, arrays=4, forward=False),  # (forward inline in gradients())
+    Program("int_labels_module_scaled", updates=3000, samples=3000, arrays=4, forward=False),
     Program("int_labels_class", updates=2400, samples=2400, arrays=4),
     Program("int_labels_class_scaled", ("class-collapse",), updates=2400, samples=2400, arrays=4),
-    Program("int_labels_dict", updates=3000, samples=3000, arrays=4),
-    Program("int_labels_dict_scaled", updates=3000, samples=3000, arrays=4),
+    Program("int_labels_dict", updates=3000, samples=3000, arrays=4, forward=False),
+    Program("int_labels_dict_scaled", updates=3000, samples=3000, arrays=4, forward=False),
 ]
 
 
