@@ -71,6 +71,10 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     # p += v: the learning rate inside the velocity), sigmoid, float32: its summed gradient was named before round 7's
     # velocity reading and then only as class-collapse (what the velocity took in was read as a gradient, lr in it)
     1120: ("summed-gradient",),
+    # a closure over a dict with its caches, batches of 16, the gradient applied inline through velocities (zip), sigmoid:
+    # its lr-too-low drew a false summed-gradient from the output bias's step read as lr x its gradient (a velocity's
+    # step is up to 1 / (1 - mu) = 10x that)
+    1173: ("lr-too-low", "summed-gradient"),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, extended=True)`` (programs ``npx...``)."""
 KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {

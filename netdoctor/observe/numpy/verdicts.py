@@ -565,8 +565,10 @@ def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
     whole = len(b.params[k].idx) == n_out  # every entry of the output bias is sampled
     for w in [w for w in b.early if w["update"] not in seen] + b.windows:  # the first batches too: later ones may overflow
         A = w.get("B_end") if b.style == "accumulate" else w.get("contrib")
-        if A is None and lr is not None and whole and w.get("delta") is not None:
-            A = w["delta"] / lr  # applied inline: plain SGD moves the bias by lr x its gradient
+        if A is None and lr is not None and whole and w.get("delta") is not None and b.momentum is None:
+            # applied inline: plain SGD moves the bias by lr x its gradient (a velocity moves it by up to 1 / (1 - mu)
+            # times that, mixing earlier batches: no reading of the gradient's scale)
+            A = w["delta"] / lr
         if A is None or w.get("dsum") is None or w["drows"] < 2:
             continue
         g = A[offsets[k]:offsets[k + 1]]
