@@ -36,8 +36,6 @@ KNOWN_REGRESSIONS = {
         "round 7: closure_layers' header assertions fail with no findings (held step or bounded wait; not diagnosed)",
     "tests/test_run_side_effects.py::test_the_observed_run_writes_prints_and_draws_what_the_plain_run_does[batch_stream]":
         "round 7: batch_stream's report context differs from what the test expects (not diagnosed)",
-    "tests/test_torch_counts.py::test_what_is_not_one_class_index_per_row_is_not_counted[probabilities]":
-        "round 7: 5ea6758 counts one-hot or probability targets per step; this test says probabilities are not counted",
 }
 
 

@@ -53,12 +53,56 @@ def test_counting_stops_at_the_row_cap_and_resumes_in_the_next_segment():
     assert [(s.first, s.last) for s in counts.segments] == [(1, 4), (5, 5)]
 
 
+def test_labels_past_the_row_cap_are_counted_too_and_only_the_labels():
+    # Rows sorted by label (ten batches of one class each): the confusion matrix holds the first two batches' classes
+    # alone, the label counts all ten (what unshuffled-data and constant-targets read).
+    counts = StepCounts(torch)
+    labels = np.repeat(np.arange(10), 128)
+    x = torch.randn(len(labels), 10, generator=torch.Generator().manual_seed(1))
+    t = torch.from_numpy(labels)
+    t[5::9] = -100  # ignored rows are in no count
+    for step in range(10):
+        counts.add(x[128 * step:128 * (step + 1)], t[128 * step:128 * (step + 1)], step + 1)
+    counts.close(10)
+    (seg,) = counts.segments
+    kept = t.numpy() >= 0
+    assert seg.rows == int(kept[:SEGMENT_ROWS].sum()) and [k for k, n in enumerate(seg.labels()) if n] == [0, 1]
+    assert seg.all_labels() == np.bincount(labels[kept], minlength=10).tolist()
+    assert seg.label_rows == int(kept.sum())
+    merged = seg.merged(seg)
+    assert merged.all_labels() == [2 * n for n in seg.all_labels()] and merged.rows == 2 * seg.rows
+
+
+def test_a_probability_row_counts_as_its_most_likely_class_and_a_tied_row_is_not_counted():
+    # Class probabilities are what cross_entropy takes besides indices (one-hot, smoothed, a teacher's soft targets):
+    # the class a row weighs most is the one its gradient pulls towards. The oracle: NumPy's argmax of rows whose
+    # largest entry is unique.
+    gen = torch.Generator().manual_seed(2)
+    x = torch.randn(12, 4, generator=gen)
+    onehot = torch.nn.functional.one_hot(torch.tensor([0, 1, 2, 3]), 4).float()
+    smoothed = onehot * 0.9 + 0.1 / 4
+    soft = torch.randn(4, 4, generator=gen).softmax(1)
+    t = torch.cat([onehot, smoothed, soft])
+    t[10] = 0.25  # uniform: no most likely class
+    t[11] = torch.tensor([0.5, 0.0, 0.5, 0.0])  # a mixup of two classes at one half each
+    counts = StepCounts(torch)
+    counts.add(x, t, 1)
+    counts.close(1)
+    (seg,) = counts.segments
+    tn = t.numpy()
+    top = np.sort(tn, axis=1)
+    unique = top[:, -1] > top[:, -2]
+    assert unique.tolist() == [True] * 10 + [False] * 2
+    want = confusion(tn.argmax(1)[unique], x.numpy().argmax(1)[unique], 4)
+    assert np.array_equal(np.array(seg.confusion), want) and seg.rows == 10
+
+
 @pytest.mark.parametrize("x, t", [
-    (torch.randn(8, 4), torch.rand(8, 4)),  # probability targets
+    (torch.randn(8, 4), torch.full((8, 4), 0.25)),  # uniform probability rows: no most likely class
     (torch.randn(8, 4), torch.randint(0, 4, (8,)).int()),  # int32 targets (cross_entropy wants int64)
     (torch.randn(8), torch.randint(0, 2, (8,))),  # no class axis
     (torch.randn(8, 4), torch.randint(0, 4, (6,))),  # rows that do not match
-], ids=["probabilities", "int32", "no-class-axis", "rows-mismatch"])
+], ids=["tied-probabilities", "int32", "no-class-axis", "rows-mismatch"])
 def test_what_is_not_one_class_index_per_row_is_not_counted(x, t):
     counts = StepCounts(torch)
     counts.add(x, t, 1)

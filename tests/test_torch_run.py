@@ -151,6 +151,27 @@ def test_the_healthy_example_gets_no_error_and_batch_norm_is_stated_as_expected(
     assert report.context["model"].startswith("Net (")
 
 
+def test_unshuffled_data_counts_the_labels_of_every_training_row():
+    # Rows sorted by digit, batches of 50 read in order: the counters' confusion matrices hold the first rows after
+    # each sampled step (a few classes each), so the label spread comes from every row's labels. Oracle: the
+    # example's own labels, counted in NumPy, once per epoch.
+    import numpy as np
+
+    sys.path.insert(0, str(EXAMPLES))
+    try:
+        from mnist_data import load
+    finally:
+        sys.path.remove(str(EXAMPLES))
+    report, _ = run_script(EXAMPLES / "unshuffled_sorted.py")
+    (f,) = by_code(report, "unshuffled-data")
+    _, y_train, _, _ = load()
+    want = 3 * np.bincount(y_train.numpy(), minlength=10)
+    assert f.evidence["label_counts"] == want.tolist()
+    steps = report.context["optimizer_steps"]
+    assert f.evidence["labels_read"] == f"every training row of optimizer steps 1 to {steps} ({want.sum():,} rows, every step's counters)"
+    assert "span 10 classes" in f.message
+
+
 def test_stale_accumulator_weight_is_measured_per_parameter():
     report, _ = run_script(EXAMPLES / "forgot_zero_grad.py")
     (f,) = by_code(report, "stale-accumulator")

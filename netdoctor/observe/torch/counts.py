@@ -3,19 +3,30 @@
 The statistics of :class:`~netdoctor.observe.torch.losses.LossWatch` are
 taken on sampled steps only; whether the run learns at all needs more rows
 than those give a short run (96 optimizer steps sample 12 of them). So the
-classification losses with class targets (indices, or probabilities counted
-as their most likely class), called with gradients on, add their batches to
-a confusion matrix (labels x predictions, one
-``index_add_`` on the tensor's device, no host read) until it holds
-:data:`SEGMENT_ROWS` rows, and the matrix is read and restarted at each
-sampled step, where the watch reads its other numbers: :class:`StepCounts`
-keeps one :class:`Segment` per stretch of steps between two sampled ones. The rules read the training-batch accuracy and the
-label counts of any stretch of the run from them (the end of the run against
-the share of its most common label: ``no-learning``).
+classification losses with class targets, called with gradients on, add their
+batches to a confusion matrix (labels x predictions, one ``index_add_`` on the
+tensor's device, no host read) until it holds :data:`SEGMENT_ROWS` rows, and
+the labels of *every* row to a label count; both are read and restarted at
+each sampled step, where the watch reads its other numbers: :class:`StepCounts`
+keeps one :class:`Segment` per stretch of steps between two sampled ones. The
+rules read the training-batch accuracy of any stretch of the run from the
+confusion matrices (the end of the run against the share of its most common
+label: ``no-learning``) and how the labels are spread from the label counts
+(``unshuffled-data``, ``constant-targets``): rows sorted by label and fed in
+order put only the classes of the first batches after a sampled step into a
+confusion matrix, so its labels are no sample of the run's.
+
+Class targets are class indices, or rows of class probabilities (one-hot,
+smoothed, a teacher's soft targets: what ``cross_entropy`` takes as
+probabilities) counted as their most likely class: the class the row weighs
+most is the one its gradient pulls the output towards, and is the label for a
+one-hot or smoothed row. A row with no single most likely class (a uniform
+row, a mixup of two classes at one half each) has no label and is not counted.
 
 Cost: an argmax, an add, a comparison, a ``where`` and an ``index_add_`` per
-counted loss call, for at most :data:`SEGMENT_ROWS` rows per segment (one or
-two steps in 16 at batch 128).
+counted loss call for at most :data:`SEGMENT_ROWS` rows per segment (one or
+two steps in 16 at batch 128), then a comparison, a ``where`` and an
+``index_add_`` of the labels alone; probability rows add a ``topk``.
 """
 
 from __future__ import annotations
@@ -39,7 +50,10 @@ class Segment:
     first: int
     last: int
     confusion: list[list[int]]
-    """``confusion[label][predicted]``: rows of that label predicted as that class."""
+    """``confusion[label][predicted]``: rows of that label predicted as that class (at most :data:`SEGMENT_ROWS`)."""
+    label_counts: list[int] | None = None
+    """Rows per label over every counted row of the stretch (the confusion matrix's and those after its cap); None:
+    the confusion matrix's rows only."""
 
     @property
     def rows(self) -> int:
@@ -50,14 +64,25 @@ class Segment:
         return sum(row[k] for k, row in enumerate(self.confusion))
 
     def labels(self) -> list[int]:
+        """Rows per label of the confusion matrix (the rows whose predictions were counted too)."""
         return [sum(row) for row in self.confusion]
+
+    def all_labels(self) -> list[int]:
+        """Rows per label over every counted row of the stretch."""
+        return list(self.label_counts) if self.label_counts is not None else self.labels()
+
+    @property
+    def label_rows(self) -> int:
+        """Rows whose labels were counted (every counted row of the stretch)."""
+        return sum(self.all_labels())
 
     def predicted(self) -> list[int]:
         return [sum(col) for col in zip(*self.confusion)]
 
     def merged(self, other: Segment) -> Segment:
         return Segment(min(self.first, other.first), max(self.last, other.last),
-                       [[a + b for a, b in zip(r, s)] for r, s in zip(self.confusion, other.confusion)])
+                       [[a + b for a, b in zip(r, s)] for r, s in zip(self.confusion, other.confusion)],
+                       [a + b for a, b in zip(self.all_labels(), other.all_labels())])
 
 
 class StepCounts:
@@ -69,24 +94,27 @@ class StepCounts:
         """Classes of the loss counted (the first classification loss seen; another width is not counted)."""
         self._acc: Any = None
         """Flat ``classes * classes`` counts since the last segment closed (a tensor on the loss's device)."""
+        self._labels: Any = None
+        """Rows per label since the last segment closed, of the rows beyond the confusion matrix's cap (``classes + 1``
+        slots, the last one for ignored rows; a tensor on the loss's device)."""
         self._first: int | None = None
         self._rows = 0
         self._ones: Any = None
         self.segments: list[Segment] = []
 
     def add(self, x: Any, t: Any, step: int) -> None:
-        """One loss call: ``x`` the scores (N, C), ``t`` the class indices (N,) or class probabilities (N, C), one-hot
-        or smoothed (counted as their most likely class); ``step`` the optimizer step it is for."""
-        if self._rows >= SEGMENT_ROWS:
-            return
+        """One loss call: ``x`` the scores (N, C), ``t`` the class indices (N,) or class probabilities (N, C) (see the
+        module docstring); ``step`` the optimizer step it is for."""
         torch = self.torch
         if not issubclass(type(t), torch.Tensor) or x.dim() != 2:
             return
-        if t.dim() == 2 and t.dtype.is_floating_point and t.shape == x.shape:
-            t = t.detach().argmax(1)
+        n, C = int(x.shape[0]), int(x.shape[1])
+        if t.dim() == 2 and t.dtype.is_floating_point and t.shape == x.shape and C >= 2:
+            top = t.detach().topk(2, dim=1)
+            # The most likely class, or -1 (not counted) where the two largest probabilities tie.
+            t = torch.where(top.values[:, 0] > top.values[:, 1], top.indices[:, 0], -1)
         if t.dim() != 1 or t.dtype != torch.long or t.device != x.device:
             return
-        n, C = int(x.shape[0]), int(x.shape[1])
         if n != int(t.shape[0]) or C < 2:
             return
         if self.classes != C:
@@ -95,14 +123,19 @@ class StepCounts:
             self.classes = C
         if self._acc is None or self._acc.device != x.device:
             self._acc = torch.zeros(C * C + 1, dtype=torch.long, device=x.device)
+            self._labels = torch.zeros(C + 1, dtype=torch.long, device=x.device)
         if self._ones is None or self._ones.device != x.device or self._ones.shape[0] < n:
             self._ones = torch.ones(max(n, 256), dtype=torch.long, device=x.device)
         if self._first is None:
             self._first = step
+        counted = t.ge(0)
+        if self._rows >= SEGMENT_ROWS:
+            # Past the cap: the labels alone (ignored rows, negative, go to the spare last slot; no host read).
+            self._labels.index_add_(0, torch.where(counted, t, C), self._ones[:n])
+            return
         self._rows += n
         idx = x.detach().argmax(1).add_(t, alpha=C)  # label * C + predicted
-        # ignore_index rows (negative labels) go to the spare last slot; no host read, no error on a GPU.
-        self._acc.index_add_(0, torch.where(t.ge(0), idx, C * C), self._ones[:n])
+        self._acc.index_add_(0, torch.where(counted, idx, C * C), self._ones[:n])
 
     def close(self, step: int) -> None:
         """End the current segment at optimizer step ``step`` (one host read)."""
@@ -110,11 +143,15 @@ class StepCounts:
             return
         C = self.classes
         flat = self._acc[: C * C].tolist()
+        more = self._labels[:C].tolist()
         self._acc.zero_()
+        self._labels.zero_()
         first, self._first, self._rows = self._first, None, 0
         if not any(flat):
             return
-        self.segments.append(Segment(first, max(step, first), [flat[r * C:(r + 1) * C] for r in range(C)]))
+        confusion = [flat[r * C:(r + 1) * C] for r in range(C)]
+        labels = [sum(row) + k for row, k in zip(confusion, more)]
+        self.segments.append(Segment(first, max(step, first), confusion, labels))
         if len(self.segments) > SEGMENTS:
             head, rest = self.segments[0], self.segments[1:]
             self.segments = [head] + [rest[k].merged(rest[k + 1]) if k + 1 < len(rest) else rest[k] for k in range(0, len(rest), 2)]

@@ -546,14 +546,19 @@ def rule_unshuffled(w: TorchWatch) -> list[Finding]:
         return []
     labels = [0] * w.counts.classes
     for seg in w.counts.segments:
-        labels = [a + b for a, b in zip(labels, seg.labels())]
-    if not sum(labels) and w.losses.target_counts is not None:
+        labels = [a + b for a, b in zip(labels, seg.all_labels())]
+    segs, read = w.counts.segments, {}
+    if sum(labels):
+        read = {"labels_read": f"every training row of optimizer steps {segs[0].first} to {segs[-1].last} "
+                               f"({sum(labels):,} rows, every step's counters)"}
+    elif w.losses.target_counts is not None:
         labels = [int(c) for c in w.losses.target_counts.tolist()]
+        read = {"labels_read": f"the training rows of the sampled steps ({sum(labels):,} rows)"}
     rows = statistics.median(r for r, _ in mine)
     found = unshuffled_data(BatchClasses(
         where=_loss_site(w) or "training batches", batches=len(mine), rows=rows,
         classes=statistics.median(int(k) for _, k in mine), expected=expected_classes(labels, rows),
-        label_counts=tuple(labels), framework=Framework.TORCH))
+        label_counts=tuple(labels), framework=Framework.TORCH, details=read))
     return [found] if found else []
 
 
@@ -564,10 +569,12 @@ def rule_targets(w: TorchWatch) -> list[Finding]:
     if tc is None:
         return []
     counts, rows = [int(c) for c in tc.tolist()], int(w.losses.target_rows)
-    if w.counts.classes == len(counts):
+    if w.counts.classes == len(counts) and w.counts.segments:
+        # Every step's counters hold the sampled steps' rows too: their labels alone, not added to the sampled ones.
+        counts = [0] * len(counts)
         for seg in w.counts.segments:
-            counts = [a + b for a, b in zip(counts, seg.labels())]
-            rows += seg.rows
+            counts = [a + b for a, b in zip(counts, seg.all_labels())]
+        rows = sum(counts)
     found = constant_targets(TargetCounts(where=_loss_site(w) or "loss", framework=Framework.TORCH,
                                           counts=tuple(counts), rows=rows))
     return [found] if found else []
