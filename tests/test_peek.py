@@ -104,6 +104,17 @@ def test_a_pytorch_programs_objects_are_not_asked_whether_they_are_tensors(tmp_p
     assert seen.stdout.startswith(plain.stdout), f"{seen.stdout[:600]}\n{_observed(report)}"
 
 
+def test_a_pytorch_models_own_lookups_are_never_made_by_the_observer(tmp_path):
+    """The observer walks the model (parameters, submodules, train/eval mode) through what nn.Module keeps in each
+    instance's __dict__, and the batch-leak probe's copy puts the program's counters back: on main 4a36e3a the
+    model's classes counted 207 reads of ``training`` instead of 54, and 17 of ``parameters`` instead of 1."""
+    pytest.importorskip("torch")
+    source = (HERE / "peek_programs" / "torch_counted_model.py").read_text(encoding="utf-8")
+    plain, seen, report = _plain_and_observed(source, tmp_path)
+    assert "('training', 54)" in plain.stdout, plain.stdout
+    assert seen.stdout.startswith(plain.stdout), f"{seen.stdout[:1500]}\n{_observed(report)}"
+
+
 # -- the corpus styles, every class counting its lookups --------------------------------------------------------
 
 COUNTING = '''\

@@ -295,6 +295,117 @@ def test_evaluation_without_no_grad_in_train_mode_is_found(tmp_path):
     assert "train.py:18" in f.where and "never followed by a backward pass" in f.message
 
 
+NO_GRAD_FORWARDS = {
+    # A class with an nn.Dropout, batches sliced from tensors.
+    "module-dropout": """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.drop, self.fc2 = nn.Linear(20, 32), nn.Dropout(0.3), nn.Linear(32, 6)
+
+            def forward(self, x):
+                return self.fc2(self.drop(F.relu(self.fc1(x))))
+
+        model = Net()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(5):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                with torch.no_grad():
+                    out = model(X[i:i + 32])
+                loss = F.cross_entropy(out, y[i:i + 32])
+                loss.requires_grad_(True)
+                loss.backward()
+                opt.step()
+            model.eval()
+            with torch.no_grad():
+                print((model(X).argmax(1) == y).float().mean().item())
+            model.train()
+    """,
+    # A functional dropout that follows the mode and a batch norm, batches from a dict, the loss a module's.
+    "functional-dropout-batchnorm": """
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.bn, self.fc2 = nn.Linear(20, 32), nn.BatchNorm1d(32), nn.Linear(32, 6)
+
+            def forward(self, x):
+                return self.fc2(F.dropout(F.relu(self.bn(self.fc1(x))), 0.3, training=self.training))
+
+        model, criterion = Net(), nn.CrossEntropyLoss()
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        batches = {k: (X[k:k + 64], y[k:k + 64]) for k in range(0, 256, 64)}
+        model.train()
+        for epoch in range(8):
+            for k, (xb, yb) in batches.items():
+                opt.zero_grad()
+                with torch.no_grad():
+                    scores = model(xb)
+                loss = criterion(scores, yb).requires_grad_()
+                loss.backward()
+                opt.step()
+    """,
+}
+
+
+@pytest.mark.parametrize("style", sorted(NO_GRAD_FORWARDS))
+def test_a_training_forward_under_no_grad_is_frozen_parameters_and_no_evaluation_in_train_mode(tmp_path, style):
+    # The forward pass under no_grad feeds the step after it (its loss made to require grad): the training step's
+    # forward, so the parameters never get a gradient (frozen-parameters), and no evaluation ran in train mode. Three
+    # such false train-mode-evaluation errors came with it on main 4a36e3a (the model's site, its dropout, and the
+    # batch norm taken for a model at its first call).
+    report = run_snippet(tmp_path, NO_GRAD_FORWARDS[style])
+    assert by_code(report, "frozen-parameters") and report.root_cause().code == "frozen-parameters", report.codes()
+    assert not by_code(report, "train-mode-evaluation"), [f.message for f in by_code(report, "train-mode-evaluation")]
+
+
+def test_an_evaluation_under_no_grad_in_train_mode_before_each_step_is_still_found(tmp_path):
+    # The no-grad forward pass is followed by the model's training forward before the step: an evaluation.
+    report = run_snippet(tmp_path, """
+        model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Dropout(0.3), nn.Linear(32, 6))
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        for epoch in range(5):
+            for i in range(0, 256, 32):
+                with torch.no_grad():
+                    seen = (model(X[i:i + 32]).argmax(1) == y[i:i + 32]).float().mean()
+                opt.zero_grad()
+                F.cross_entropy(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+    """)
+    (f,) = by_code(report, "train-mode-evaluation")
+    assert "train.py:16" in f.where and f.evidence["nograd_calls"] == 40
+
+
+@pytest.mark.parametrize("dropout", ["functional", "module"])
+def test_a_model_left_in_eval_mode_is_read_from_its_first_step(tmp_path, dropout):
+    # The model's mode matters from its first forward pass on: a functional dropout passed training=self.training is
+    # known there (on main 4a36e3a only from the second step: 39 of 39 instead of 40 of 40).
+    drop = "F.dropout(h, 0.3, training=self.training)" if dropout == "functional" else "self.drop(h)"
+    layers = "" if dropout == "functional" else "self.drop = nn.Dropout(0.3)"
+    report = run_snippet(tmp_path, f"""
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = nn.Linear(20, 32), nn.Linear(32, 6)
+                {layers}
+
+            def forward(self, x):
+                h = F.relu(self.fc1(x))
+                return self.fc2({drop})
+
+        model = Net()
+        model.eval()
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        for epoch in range(5):
+            for i in range(0, 256, 32):
+                opt.zero_grad()
+                F.cross_entropy(model(X[i:i + 32]), y[i:i + 32]).backward()
+                opt.step()
+    """)
+    (f,) = by_code(report, "eval-mode-training")
+    assert f.evidence["eval_steps"] == f.evidence["steps_checked"] == 40, f.evidence
+
+
 @pytest.mark.filterwarnings("ignore:Using a target size")  # PyTorch warns too, and the program goes on
 def test_a_loss_that_broadcasts_rows_against_rows_is_a_batch_leak(tmp_path):
     report = run_snippet(tmp_path, """

@@ -8,6 +8,7 @@ names, ``sampling`` the parameters on sampled steps, ``losses`` what reaches the
 windows, ``wrappers`` where the program calls train()/eval(), creates optimizers and
 steps schedulers; ``records`` their typed records, ``models`` construction sites and the
 program's names for loose tensors, ``calls`` calls made as if from the user's line and
-functional dropout, ``sites`` the user's lines, ``leak`` the batch-independence probe,
-``rules`` turns the records into findings.
+functional dropout, ``sites`` the user's lines, ``tree`` a model's submodules, parameters
+and mode read without running the program's attribute hooks, ``leak`` the
+batch-independence probe, ``rules`` turns the records into findings.
 """

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from netdoctor.observe.torch import tree
+
 __all__ = ["CallAs", "FunctionalDropout", "DropoutUse", "DROPOUTS"]
 
 DROPOUTS = ("dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout")
@@ -71,6 +73,9 @@ class DropoutUse:
     """Calls that dropped units while the calling module was in eval mode (``training`` left at its default)."""
     nograd_calls: int = 0
     """Calls that dropped units under ``torch.no_grad()`` (an evaluation in train mode)."""
+    nograd_stepped: int = 0
+    """Of those, calls in a forward pass that fed the optimizer step after it (the model trained from a forward pass
+    under ``no_grad``, its loss made to require grad: that forward pass is the training step's, not an evaluation)."""
 
 
 class FunctionalDropout:
@@ -83,6 +88,9 @@ class FunctionalDropout:
     """
 
     def __init__(self, site: Callable[[FrameType], str | None], root_of: Callable[[Any], int | None], active: Callable[[], bool]) -> None:
+        self.nograd_seen: Callable[[int, Any], None] | None = None
+        """Told ``(model id, use)`` of a call under ``no_grad`` in train mode inside the model's forward pass (see
+        :meth:`netdoctor.observe.torch.forward.ForwardRecorder.pend_nograd`)."""
         self.site = site
         self.root_of = root_of
         self.active = active
@@ -128,10 +136,13 @@ class FunctionalDropout:
         elif use.root is None and module is not None:
             use.root = self.root_of(module)  # the model is known once its first forward pass has returned
         use.calls += 1
-        if module is not None and not module.training:
+        if module is not None and not tree.is_training(module):
             use.eval_calls += 1
         elif not torch.is_grad_enabled():
             use.nograd_calls += 1
+            root = use.root if use.root is not None else (self.root_of(module) if module is not None else None)
+            if root is not None and self.nograd_seen is not None:
+                self.nograd_seen(root, use)
 
     def _follows_mode(self, caller: FrameType, torch: Any) -> None:
         """A call passed ``training``: note the model of the calling module's forward (once per module) in :attr:`mode_roots`."""

@@ -19,6 +19,7 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
+from netdoctor.observe.torch import tree
 from netdoctor.observe.torch.records import ModInfo
 
 if TYPE_CHECKING:
@@ -53,6 +54,10 @@ class ForwardRecorder:
         """Statistics keys of tensors that reached a loss (outputs, not hidden activations)."""
         self.train_eval_sites: dict[str, dict] = {}
         """User line of a model call in train mode -> calls under no_grad, with grad, and how many reached backward()."""
+        self.nograd_pending: dict[int, tuple[int, list[Any]]] = {}
+        """Model (id) -> (its call number, the records it counted): its latest forward pass in train mode under
+        ``no_grad``. An optimizer step that trains the model before its next call was fed by that forward pass (its
+        loss made to require grad): :meth:`settle` counts it as the step's forward, not an evaluation."""
         self.leak: dict | None = None
         self.leak_tried = False
         torch = watch.torch
@@ -82,7 +87,7 @@ class ForwardRecorder:
             if info.has_params:
                 if grad_on:
                     info.calls_grad += 1
-                    if tensor and not output.requires_grad and any(p.requires_grad for p in module.parameters(recurse=False)):
+                    if tensor and not output.requires_grad and any(p.requires_grad for p in tree.parameters(module, recurse=False)):
                         info.out_cut += 1
                 else:
                     info.calls_nograd += 1
@@ -100,11 +105,12 @@ class ForwardRecorder:
             self.w.note_failure("forward hook", exc)
 
     def _root_call(self, info: ModInfo, module: Any, args: tuple, kwargs: dict, output: Any, grad_on: bool) -> None:
-        if info.norm_layers and module.training:
+        if info.norm_layers and tree.is_training(module):
             site = self.w.sites.site() or info.site or "?"
-            rec = self.train_eval_sites.setdefault(site, {"nograd": 0, "grad": 0, "backward": 0, "root": id(module)})
+            rec = self.train_eval_sites.setdefault(site, {"nograd": 0, "grad": 0, "backward": 0, "stepped": 0, "root": id(module)})
             if not grad_on:
                 rec["nograd"] += 1
+                self.pend_nograd(id(module), rec, inside=False)
             else:
                 rec["grad"] += 1
                 if issubclass(type(output), self.w.torch.Tensor) and output.requires_grad and rec["backward"] == 0:
@@ -128,14 +134,40 @@ class ForwardRecorder:
                 self.w.busy = False
             self.w.iter_cost += time.perf_counter() - t0
 
+    def pend_nograd(self, root: int, rec: Any, inside: bool = True) -> None:
+        """A record (a site's dict, a :class:`~netdoctor.observe.torch.calls.DropoutUse`) counted a call under
+        ``no_grad`` in train mode of model ``root``'s forward pass: the one running (``inside``) or the one that just
+        returned."""
+        info = self._mods.get(root)
+        call = (info.calls_grad + info.calls_nograd if info is not None else 0) + (1 if inside else 0)
+        cur = self.nograd_pending.get(root)
+        if cur is None or cur[0] != call:
+            self.nograd_pending[root] = (call, [rec])
+        elif len(cur[1]) < 64:
+            cur[1].append(rec)
+
+    def settle(self, roots: list[int]) -> None:
+        """An optimizer step trains ``roots``: the pending no-grad forward pass of each, if it is the model's latest
+        call, fed this step (counted as ``stepped``, not as an evaluation)."""
+        for rid in roots:
+            cur = self.nograd_pending.pop(rid, None)
+            info = self._mods.get(rid)
+            if cur is None or info is None or info.calls_grad + info.calls_nograd != cur[0]:
+                continue
+            for rec in cur[1]:
+                if issubclass(type(rec), dict):
+                    rec["stepped"] += 1
+                else:
+                    rec.nograd_stepped += 1
+
     def _activations(self, module: Any, args: tuple, output: Any) -> None:
         torch = self.w.torch
         cands = []
-        if issubclass(type(output), torch.Tensor) and output.grad_fn is not None and not any(True for _ in module.children()):
+        if issubclass(type(output), torch.Tensor) and output.grad_fn is not None and not any(True for _ in tree.children(module)):
             kind = ACTIVATIONS.get(type(output.grad_fn).__name__)
-            if kind is not None and not any(True for _ in module.parameters(recurse=False)):
+            if kind is not None and not any(True for _ in tree.parameters(module, recurse=False)):
                 cands.append((output, "out", kind))
-        if args and issubclass(type(args[0]), torch.Tensor) and args[0].grad_fn is not None and not any(True for _ in module.children()):
+        if args and issubclass(type(args[0]), torch.Tensor) and args[0].grad_fn is not None and not any(True for _ in tree.children(module)):
             kind = ACTIVATIONS.get(type(args[0].grad_fn).__name__)
             if kind is not None:
                 cands.append((args[0], "in", kind))

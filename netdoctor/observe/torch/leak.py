@@ -33,7 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import own_dict
 from netdoctor.observe.isolation import kept, namespaces_of, quietly
+from netdoctor.observe.torch import tree
 
 __all__ = ["probe_batch_leak", "LEAK_RTOL", "LEAK_SEED"]
 
@@ -79,12 +81,12 @@ def _run_twice(clone: Any, batches: list[tuple], kwargs: dict, cuda: list[int], 
     def capture(sub: Any, inp: tuple, out: Any) -> None:
         records[run[0]].append((sub, _rows(inp, torch, n), _rows(out, torch, n)))
 
-    handles = [sub.register_forward_hook(capture) for sub in clone.modules()]
+    handles = [sub.register_forward_hook(capture) for sub in tree.modules(clone)]
     try:
         # quietly(): the copy's prints and log records dropped, NumPy's and Python's random states put back, files
         # never written; kept(): a counter the forward keeps on its class or module is as the program left it
         with torch.random.fork_rng(devices=cuda), torch.no_grad(), quietly(), \
-                kept(namespaces_of({}, list(clone.modules()))):
+                kept(namespaces_of({}, list(tree.modules(clone)))):
             np_state, py_state = np.random.get_state(), random.getstate()
             for k, args in enumerate(batches):
                 run[0] = k
@@ -137,22 +139,26 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
     # A torch.compile'd model (OptimizedModule) is probed through the module it wraps, and a copy of a model compiled
     # in place (model.compile()) runs uncompiled: a probe must not make Dynamo compile a second model.
     module = getattr(module, "_orig_mod", module) if type(module).__name__ == "OptimizedModule" else module
-    clone = copy.deepcopy(module)
-    bn_type = torch.nn.modules.batchnorm._BatchNorm
-    drop_type = torch.nn.modules.dropout._DropoutNd
-    orig_names = {}
-    for (name, sub), (_, orig) in zip(clone.named_modules(), module.named_modules()):
-        for attr in _HOOK_DICTS:
-            d = getattr(sub, attr, None)
-            if d is not None:
-                d.clear()
-        if getattr(sub, "_compiled_call_impl", None) is not None:
-            sub._compiled_call_impl = None
-        if issubclass(type(sub), drop_type):
-            sub.training = False  # set directly: Module.eval() is watched, and dropout noise is no interaction
-        orig_names[id(sub)] = names.get(id(orig)) or name or type(orig).__name__
-    cuda = sorted({t.device.index or 0 for t in tensors if t.device.type == "cuda"})
-    records = _run_twice(clone, [batch(idx_a), batch(idx_b)], kwargs, cuda, n)
+    # The copy, its set-up and its runs go through the classes' own attribute hooks (deepcopy asks __deepcopy__,
+    # __reduce_ex__, ...): a counter they keep is put back as the program left it.
+    with kept(namespaces_of({}, list(tree.modules(module)))):
+        clone = copy.deepcopy(module)
+        bn_type = torch.nn.modules.batchnorm._BatchNorm
+        drop_type = torch.nn.modules.dropout._DropoutNd
+        orig_names = {}
+        for (name, sub), (_, orig) in zip(tree.named_modules(clone), tree.named_modules(module)):
+            state = own_dict(sub) or {}
+            for attr in _HOOK_DICTS:
+                d = state.get(attr)
+                if d is not None:
+                    d.clear()
+            if state.get("_compiled_call_impl") is not None:
+                state["_compiled_call_impl"] = None
+            if issubclass(type(sub), drop_type):
+                state["training"] = False  # set directly: Module.eval() is watched, and dropout noise is no interaction
+            orig_names[id(sub)] = names.get(id(orig)) or name or type(orig).__name__
+        cuda = sorted({t.device.index or 0 for t in tensors if t.device.type == "cuda"})
+        records = _run_twice(clone, [batch(idx_a), batch(idx_b)], kwargs, cuda, n)
     a, b = records
     if len(a) != len(b) or not a:
         return None
@@ -164,10 +170,10 @@ def probe_batch_leak(module: Any, args: tuple, kwargs: dict, names: dict[int, st
             continue
         d_in = _differs(in_a, in_b, torch)
         result.update(leak=True, module=orig_names.get(id(sub)), module_type=type(sub).__name__, rel_diff=d_out,
-                      batchnorm=issubclass(type(sub), bn_type) and sub.training)
+                      batchnorm=issubclass(type(sub), bn_type) and tree.is_training(sub))
         if d_in > LEAK_RTOL:
             # The rows already differ on the way in: mixed by code in a parent's forward, not by a submodule.
-            parent = next((p for p in clone.modules() if any(c is sub for c in p.children())), None)
+            parent = next((p for p in tree.modules(clone) if any(c is sub for c in tree.children(p))), None)
             result["functional_in"] = orig_names.get(id(parent)) if parent is not None else None
         break
     return result

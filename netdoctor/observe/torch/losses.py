@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from netdoctor.observe.torch import tree
+
 if TYPE_CHECKING:
     from netdoctor.observe.torch.watch import TorchWatch
 
@@ -357,7 +359,7 @@ class LossWatch:
         rec: dict[str, Any] = {"step": self.w.steps + 1, "loss_fn": name, "loss": float(out.detach().float().mean()),
                                "site": self.w.sites.site(), "last_finite_loss": next((v for _, v in reversed(self.loss_values) if math.isfinite(v)), None)}
         if first is not None:
-            bad = [pnames.get(id(p), n) for n, p in first.named_parameters() if not bool(torch.isfinite(p.detach()).all())]
+            bad = [pnames.get(id(p), n) for n, p in tree.named_parameters(first) if not bool(torch.isfinite(p.detach()).all())]
             info = self.w.models.mods.get(id(first))
             rec.update({"module": mnames.get(id(first)) or type(first).__name__, "module_type": type(first).__name__,
                         "module_site": info.site if info else None, "nonfinite_params": bad})
@@ -369,7 +371,7 @@ class LossWatch:
         # Parameters already non-finite anywhere: then an earlier update, not this forward pass, broke them.
         bad_params = []
         for _info, m in self.w.models.roots():
-            for n, p in m.named_parameters():
+            for n, p in tree.named_parameters(m):
                 if not bool(torch.isfinite(p.detach()).all()):
                     bad_params.append(pnames.get(id(p), n))
         rec["nonfinite_params_all"] = bad_params

@@ -12,9 +12,12 @@ replaced by a later one (a sanity check) are told apart from the judged one.
 
 from __future__ import annotations
 
+import sys
 import weakref
+from types import FrameType
 from typing import Any
 
+from netdoctor.observe.torch import tree
 from netdoctor.observe.torch.models import ModelBook
 from netdoctor.observe.torch.records import ModInfo, OptInfo, ParamInfo
 from netdoctor.observe.torch.sites import UserSites
@@ -48,6 +51,7 @@ class ModelRegistry:
         self.version = 0
         """Bumped when the models or the loose tensors' names change (the names are cached per version)."""
         self._names_cache: tuple[int, dict[int, str], dict[int, str]] | None = None
+        self._call_codes: set[Any] | None = None
 
     def roots(self) -> list[tuple[ModInfo, Any]]:
         """Models: modules the program called that are not inside another one and hold parameters."""
@@ -67,9 +71,9 @@ class ModelRegistry:
         roots = self.roots()
         for info, m in roots:
             prefix = f"{self.label(info).replace(' ', '')}." if len(roots) > 1 else ""
-            for n, p in m.named_parameters():
+            for n, p in tree.named_parameters(m):
                 pnames.setdefault(id(p), prefix + n.removeprefix(_COMPILED))
-            for n, sub in m.named_modules():
+            for n, sub in tree.named_modules(m):
                 mnames.setdefault(id(sub), (prefix + n.removeprefix(_COMPILED)) if n and n != _COMPILED[:-1] else self.label(info))
         # Tensors an optimizer trains outside any model: the program's own names for them.
         for o in self.opts.values():
@@ -140,8 +144,13 @@ class ModelRegistry:
         built = self.book.of(module)
         if built is not None:
             info.built_at, info.seq = built.site, built.seq
-        info.has_params = any(True for _ in module.parameters())
-        for sub in module.modules():
+        info.has_params = any(True for _ in tree.parameters(module))
+        # Inside a model's first forward pass its submodules return, and are met, before it: a module called from a
+        # module that holds it is no model either.
+        outer = self.calling_root(module)
+        if outer is not None and outer is not module:
+            info.parent = True
+        for sub in tree.modules(module):
             if sub is module:
                 continue
             child = self.mods.get(id(sub))
@@ -150,30 +159,49 @@ class ModelRegistry:
         # A module seen later inside a known root is not a root either.
         for other in self.mods.values():
             m = other.ref()
-            if m is not None and not other.parent and any(s is module for s in m.modules()):
+            if m is not None and not other.parent and tree.contains(m, module):
                 info.parent = True
                 break
         self.mods[id(module)] = info
         if not info.parent and info.has_params:
             drop, bn = torch.nn.modules.dropout._DropoutNd, torch.nn.modules.batchnorm._BatchNorm
-            for n, sub in module.named_modules():
+            for n, sub in tree.named_modules(module):
                 if issubclass(type(sub), drop) and sub.p > 0:
                     info.norm_layers.append((n or info.kind, f"{type(sub).__name__}(p={sub.p:g})"))
                 elif issubclass(type(sub), bn):
                     info.norm_layers.append((n or info.kind, type(sub).__name__))
-        for p in module.parameters(recurse=False):
+        for p in tree.parameters(module, recurse=False):
             self.param_owner[id(p)] = id(module)
-        info.nparams = sum(p.numel() for p in module.parameters())
+        info.nparams = sum(p.numel() for p in tree.parameters(module))
         self.version += 1
         return info
 
     def root_of(self, module: Any) -> int | None:
-        """id of the model (root module we know) containing ``module``."""
+        """id of the model containing ``module``: a root module we know, or during a model's first forward pass (before
+        its hook has met it) the outermost module being called that holds ``module``."""
         for _info, m in self.roots():
-            if m is module or any(s is module for s in m.modules()):
+            if tree.contains(m, module):
                 return id(m)
-        return None
+        outer = self.calling_root(module)
+        return id(outer) if outer is not None else None
+
+    def calling_root(self, module: Any) -> Any | None:
+        """The outermost module whose call (``Module._call_impl``) is on the stack and holds ``module`` (itself
+        included), or None. Read from the frames' locals: asked when a module is met for the first time, not per call."""
+        calls = self._call_codes
+        if calls is None:
+            m = self.torch.nn.Module
+            calls = self._call_codes = {getattr(m, n).__code__ for n in ("_call_impl", "_wrapped_call_impl") if hasattr(m, n)}
+        mod_type, outer = self.torch.nn.Module, None
+        f: FrameType | None = sys._getframe(1)
+        while f is not None:
+            if f.f_code in calls:
+                s = f.f_locals.get("self")
+                if issubclass(type(s), mod_type) and tree.contains(s, module):
+                    outer = s
+            f = f.f_back
+        return outer
 
     def roots_holding(self, pids: set[int]) -> list[int]:
         """ids of the models some of whose parameters are in ``pids``."""
-        return [id(m) for _info, m in self.roots() if any(id(p) in pids for p in m.parameters())]
+        return [id(m) for _info, m in self.roots() if any(id(p) in pids for p in tree.parameters(m))]

@@ -295,7 +295,9 @@ def rule_modes(w: TorchWatch) -> list[Finding]:
         out.append(train_mode_evaluation(TrainModeForwards(
             model=info.kind if info else "model", site=site,
             layers=tuple(f"{n} ({d})" for n, d in (info.norm_layers if info else [])),
-            nograd_calls=rec["nograd"], grad_calls=rec["grad"], backward_calls=rec["backward"])))
+            # A no-grad forward pass that fed the optimizer step after it is the training step's (no-grad-forward's
+            # frozen parameters), not an evaluation.
+            nograd_calls=rec["nograd"] - rec["stepped"], grad_calls=rec["grad"], backward_calls=rec["backward"])))
     return [f for f in out if f is not None]
 
 
@@ -306,7 +308,7 @@ def rule_functional_dropout(w: TorchWatch) -> list[Finding]:
         info = w.models.mods.get(use.root) if use.root is not None else None
         out.append(train_mode_evaluation(DropoutCalls(
             function=use.function, site=use.site, p=use.p, calls=use.calls, eval_calls=use.eval_calls,
-            nograd_calls=use.nograd_calls, model=info.kind if info else "the model")))
+            nograd_calls=use.nograd_calls - use.nograd_stepped, model=info.kind if info else "the model")))
     return [f for f in out if f is not None]
 
 

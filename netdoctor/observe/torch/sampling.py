@@ -19,6 +19,7 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from netdoctor.observe.torch import tree
 from netdoctor.observe.torch.losses import bounded_append
 from netdoctor.observe.torch.models import tensor_names
 from netdoctor.observe.torch.records import OptInfo, ParamInfo
@@ -192,7 +193,7 @@ class ParameterSampler:
         root_of: dict[int, int] = {}
         oi.roots = []
         for info, m in self.w.models.roots():
-            ps = list(m.parameters())
+            ps = list(tree.parameters(m))
             if any(id(p) in mine for p in ps):
                 oi.roots.append(id(m))
             elif any(id(p) in in_any for p in ps) or not any(p.grad is not None for p in ps):

@@ -56,6 +56,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from netdoctor.observe.torch import tree
 from netdoctor.observe.torch.calls import DROPOUTS, CallAs, FunctionalDropout
 from netdoctor.observe.torch.counts import StepCounts
 from netdoctor.observe.torch.forward import ForwardRecorder
@@ -196,6 +197,7 @@ class TorchWatch:
         is not set for them: one that runs the model itself sets it, as the batch-leak probe does)."""
         self.forward = ForwardRecorder(self)
         """The forward hook and its records (see :mod:`netdoctor.observe.torch.forward`)."""
+        self.dropout.nograd_seen = self.forward.pend_nograd
         self._forward_handle: Any = None
         self.compile_seen = False
         """The program called torch.compile (the forward hook is then one Dynamo never traces)."""
@@ -324,6 +326,8 @@ class TorchWatch:
                 oi.first_step = self.steps
                 oi.roots = self.models.roots_holding({id(p) for p in opt_params(opt)})
                 self.sample_now = True  # a new optimizer's first updates are measured, whenever it starts
+            if self.forward.nograd_pending:
+                self.forward.settle(oi.roots)
             for rid in oi.roots:
                 info = self.models.mods.get(rid)
                 if info is not None:
@@ -357,7 +361,7 @@ class TorchWatch:
         if m is None:
             return
         self.mode_reads[rid] = self.mode_reads.get(rid, 0) + 1
-        if not m.training:
+        if not tree.is_training(m):
             self.eval_roots[rid] = self.eval_roots.get(rid, 0) + 1
 
     def _post_step(self, opt: Any, args: tuple, kwargs: dict) -> None:
