@@ -56,7 +56,7 @@ X = torch.rand(256, 20)
 y = X[:, :5].sum(1).argsort().argsort() * 6 // 256
 model = Net()
 opt = torch.optim.SGD(model.parameters(), lr=0.1)
-for epoch in range(6):
+for _epoch in range(6):
     model.train()
     for i in range(0, 256, 32):
         opt.zero_grad()
