@@ -23,9 +23,11 @@ from netdoctor.rules.evidence import (
     FrozenParameters,
     InitScale,
     LayerActivity,
+    LayerFlow,
     Predictions,
     TargetBuilder,
     TargetCounts,
+    TrainingCurve,
     UpdateSizes,
 )
 from netdoctor.rules.frozen import FROZEN_REASONS, frozen_parameters
@@ -33,10 +35,12 @@ from netdoctor.rules.learning_rate import first_update, learning_rate_too_high, 
 from netdoctor.rules.outputs import class_collapse, collapsed_onto, no_learning
 from netdoctor.rules.policy import (
     DEAD_ERROR,
+    INIT_SCALE_BLAMED,
     LR_LOW_TOTAL,
     MIN_ACTIVITY_ROWS,
     MIN_PREDICTIONS,
     SATURATION_ERROR,
+    SATURATION_FLOWS,
     SATURATION_WARN,
     Framework,
     severity_by_share,
@@ -97,6 +101,39 @@ def test_the_starting_scale_names_the_layers_own_activation_and_the_line_of_its_
     assert found.where == f"layer 1 ({act}), prog.py:13"
     assert found.evidence["init_std"] == 1.0 and found.evidence["fan_in"] == 196
 
+
+
+def saturated(flow=None, init=None, sat=0.6):
+    return LayerActivity(where="layer 1 (sigmoid)", layer="hidden layer 1", activation="sigmoid", units=30,
+                         saturation=sat, dead=None, window="over the last rows", framework=Framework.NUMPY, rows=133,
+                         saturation_at_start=sat, init=init, start_after=2, flow=flow)
+
+
+@pytest.mark.parametrize("ratio, severity", [(0.003, Severity.WARNING), (0.2, Severity.WARNING),
+                                             (SATURATION_FLOWS, Severity.INFO), (0.89, Severity.INFO)])
+def test_a_saturated_layer_whose_feeding_weights_still_move_is_info(ratio, severity):
+    """Saturated planted bugs measured ratios of 0.001-0.2; the textbook sigmoid net saturated by its data 0.8-0.9."""
+    found = saturated_activations([saturated(LayerFlow("self.weights[0]", "self.weights[1]", ratio, 32))])
+    assert found.severity is severity and found.evidence["flow_ratio"] == ratio
+    assert ("still passes through it" in found.message) is (severity is Severity.INFO)
+    if severity is Severity.INFO:
+        assert f"moves {ratio:.2g}x as fast relative to its size as `self.weights[1]`" in found.message
+        assert "Here they still move" in found.explanation
+
+
+def test_a_curve_that_does_not_learn_keeps_the_warning_whatever_the_weights_do():
+    stuck = TrainingCurve(where="forward()", early=0.1, early_rows=256, early_updates=(0, 10), late=0.2, late_rows=512,
+                          late_updates=(90, 100), chance=0.1, classes=10)
+    found = saturated_activations([saturated(LayerFlow("W1", "W2", 0.9, 32))], curve=stuck)
+    assert found.severity is Severity.WARNING and "still passes" not in found.message
+
+
+@pytest.mark.parametrize("times, blamed", [(1.1, False), (INIT_SCALE_BLAMED, True), (28.0, True)])
+def test_the_initialisation_is_named_as_the_cause_only_when_it_is_far_above_the_fan_in_scale(times, blamed):
+    init = InitScale("self.weights[0]", times / math.sqrt(784), 784, site="prog.py:22", after=2)
+    found = saturated_activations([saturated(init=init)])
+    assert ("that keeps sigmoid in its linear range" in found.message) is blamed
+    assert (found.where == "layer 1 (sigmoid), prog.py:22") is blamed
 
 
 def test_collapse_needs_enough_predictions():

@@ -426,6 +426,20 @@ PROGRAMS = [
     Program("int_labels_class_scaled", ("class-collapse",), updates=2400, samples=2400, arrays=4),
     Program("int_labels_dict", updates=3000, samples=3000, arrays=4, forward=False),
     Program("int_labels_dict_scaled", updates=3000, samples=3000, arrays=4, forward=False),
+    # the textbook's sigmoid net (column samples backpropagated one at a time into nabla lists, a step of 3.0) on blobs of
+    # 784 pixels: ~63% of its hidden sigmoids saturate while it learns every row and the weights feeding them move as fast
+    # as the output layer's: the saturation is info, with those numbers (no training accuracy: backprop() runs its own
+    # forward)
+    Program("textbook_saturated", updates=400, forward=False, arrays=4),
+    # functions over a dict of parameters, batches of 10 rows, the forward repeated inside gradients(); the saturated
+    # twin's step of 8.0 holds ~88% of the sigmoids in their flat ends and the weights feeding them still (~0.02x the
+    # output layer's motion): the warning stays, beside the collapse it causes
+    Program("dict_rows", updates=400, forward=False, arrays=4),
+    Program("dict_rows_saturated", ("class-collapse",), updates=400, forward=False, arrays=4),
+    Program("dict_rows_saturated_learns", updates=400, forward=False, arrays=4,
+            missed="72% of the hidden sigmoids saturated while the run learns every row: the feeding weights move 0.3x "
+                   "as fast as the output layer's (saturated planted bugs: up to 0.2x) and no training accuracy is read "
+                   "(the forward is written inside gradients()), so the saturation is still a warning"),
 ]
 
 

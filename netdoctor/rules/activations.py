@@ -11,8 +11,10 @@ from netdoctor.rules.learning import curve_evidence, curve_text, learns_well
 from netdoctor.rules.policy import (
     DEAD_ERROR,
     DEAD_WARN,
+    INIT_SCALE_BLAMED,
     MIN_ACTIVITY_ROWS,
     SATURATION_ERROR,
+    SATURATION_FLOWS,
     SATURATION_WARN,
     Framework,
     severity_by_share,
@@ -52,9 +54,14 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
     """``saturated-activations``: the worst hidden layer with >= :data:`SATURATION_WARN` of its entries in the flat ends.
 
     Severity: error from :data:`SATURATION_ERROR` on; info in a run whose training
-    accuracy (``curve``) rises close to all right (:func:`~netdoctor.rules.learning.learns_well`):
-    the saturation costs it little. The NumPy observer adds the starting scale of
-    the weights that feed the layer when the saturation was there from the start.
+    accuracy (``curve``) rises close to all right (:func:`~netdoctor.rules.learning.learns_well`),
+    or, when no curve was read, whose weights feeding the layer still move at least
+    :data:`SATURATION_FLOWS` as fast (relative to their size) as the next layer's
+    (:class:`~netdoctor.rules.evidence.LayerFlow`): the gradient still passes through the
+    layer, so the saturation costs it little. A curve that shows the run not learning
+    well keeps the warning whatever the weights do. The NumPy observer adds the
+    starting scale of the weights that feed the layer when the saturation was there
+    from the start.
     """
     hit = [l for l in _judged(layers) if l.saturation is not None and l.saturation >= SATURATION_WARN]
     if not hit:
@@ -64,7 +71,10 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
     first = f"; first seen at step {worst.first_seen}" if worst.first_seen is not None else ""
     init, where = "", worst.where
     start = worst.saturation_at_start
-    if worst.init is not None and start is not None and start >= SATURATION_WARN:
+    # the weights' scale is named as the cause only when it is: at the 1/sqrt(fan_in) scale (mini-batches of 10 at a
+    # rate of 3.0, the textbook's sigmoid net, measured 1.1x) the inputs, the biases or the first steps saturate it
+    if (worst.init is not None and start is not None and start >= SATURATION_WARN
+            and worst.init.std * math.sqrt(worst.init.fan_in) >= INIT_SCALE_BLAMED):
         i = worst.init
         where += f", {i.site}" if i.site else ""
         if i.after:  # measured once training had begun: what the weights were then, not how they started
@@ -79,17 +89,26 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
     if curve is not None:
         seen = (f" The run learns all the same: {curve_text(curve)}." if well else
                 f" The run's {curve_text(curve)}.")
+    flow = worst.flow
+    flows = curve is None and flow is not None and flow.ratio >= SATURATION_FLOWS
+    if flows and flow is not None:
+        seen += (f" The gradient still passes through it: `{flow.feeding}`, which feeds it, moves {flow.ratio:.2g}x as "
+                 f"fast relative to its size as `{flow.next}`, which reads it (median over {flow.updates} updates; "
+                 f"below {SATURATION_FLOWS:g}x the flat ends would be holding it still).")
     return Finding(
-        "saturated-activations", Severity.INFO if well else severity_by_share(sat, SATURATION_ERROR), where,
+        "saturated-activations", Severity.INFO if well or flows else severity_by_share(sat, SATURATION_ERROR), where,
         f"{100 * sat:.1f}% of the {worst.activation} activations of {worst.layer} sit in the flat ends of the function "
         f"{worst.window}{first}{_start(start, worst.start_after)}." + init + seen,
         {"saturation": sat, "limit": SATURATION_WARN, "at_start": start, "first_step": worst.first_seen, "units": worst.units,
          "rows": worst.rows, "layers": {l.layer: l.saturation for l in hit},
          **({"init_std": worst.init.std, "fan_in": worst.init.fan_in, "init_after_updates": worst.init.after}
-            if worst.init else {}), **curve_evidence(curve)},
+            if worst.init else {}), **curve_evidence(curve),
+         **({"flow_ratio": flow.ratio, "flow_feeding": flow.feeding, "flow_next": flow.next, "flow_updates": flow.updates,
+             "flow_limit": SATURATION_FLOWS} if flow is not None else {})},
         fix=SATURATION_FIX[worst.framework],
         explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer "
-        "and its weights stop changing.",
+        "and its weights stop changing." + (" Here they still move: the units leave the flat ends on enough rows for "
+                                            "the gradient to get through." if flows else ""),
     )
 
 

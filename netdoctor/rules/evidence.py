@@ -16,7 +16,7 @@ from netdoctor.data.oddities import OddPlaces
 from netdoctor.rules.policy import Framework
 
 __all__ = [
-    "InitScale", "LayerActivity", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace", "TrainingCurve",
+    "InitScale", "LayerActivity", "LayerFlow", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace", "TrainingCurve",
 ]
 
 
@@ -63,6 +63,28 @@ class LayerActivity:
     """The starting scale of the weights that feed the layer (the NumPy observer knows it)."""
     others: dict[str, float] = field(default_factory=dict)
     """The other layers' shares past the warning level, by name (evidence only)."""
+    flow: LayerFlow | None = None
+    """How fast the weights that feed the layer move beside those of the next layer (the NumPy observer knows it)."""
+
+
+@dataclass(frozen=True)
+class LayerFlow:
+    """Whether the gradient still passes back through a layer, read from how its weights move.
+
+    ``ratio`` is ``m_in / m_out`` with ``m = median over the updates of |ΔW| / |W|`` (sampled entries), ``W_in`` the
+    weights that feed the layer and ``W_out`` those that read it. The gradient reaching ``W_in`` is the one reaching
+    ``W_out``'s input times the activation's derivative: where the layer sits in its flat ends that derivative is ~0
+    and ``W_in`` stands still (ratios of 0.001-0.2 in saturated runs), while a layer that still passes the gradient
+    moves both alike (~0.5-1.5).
+    """
+
+    feeding: str
+    """The weights that feed the layer (``self.W1``)."""
+    next: str
+    """The weights that read its output (``self.W2``)."""
+    ratio: float
+    updates: int
+    """Updates the medians were taken over."""
 
 
 @dataclass(frozen=True)

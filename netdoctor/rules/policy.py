@@ -38,6 +38,13 @@ def severity_by_share(share: float, error_at: float) -> Severity:
 SATURATION_WARN = 0.5
 """Share of hidden tanh/sigmoid entries in the flat ends; healthy runs stay below ~0.2."""
 SATURATION_ERROR = 0.9
+INIT_SCALE_BLAMED = 3.0
+"""How many times the 1/sqrt(fan_in) scale the std of the weights feeding a saturated layer must be before the
+finding names their initialisation as the cause (saturating initialisations draw 14-40x it)."""
+SATURATION_FLOWS = 0.5
+"""Ratio of the relative motion of the weights feeding a saturated layer to that of the next layer's weights (see
+:class:`~netdoctor.rules.evidence.LayerFlow`) from which the gradient is taken to pass through it: saturated planted
+bugs measured 0.001-0.2, a healthy sigmoid net saturated by its data 0.8, unsaturated nets 0.15-1.3."""
 DEAD_WARN = 0.5
 """Share of hidden units that never vary (or never fire) over the window."""
 DEAD_ERROR = 0.95

@@ -22,6 +22,7 @@ from netdoctor.observe.tracer import sampled
 
 if TYPE_CHECKING:
     from netdoctor.observe.numpy.backend import NumpyBackend
+    from netdoctor.rules.evidence import LayerFlow
 
 RING = 512
 """Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
@@ -403,3 +404,37 @@ def _batch_axis_ok(self: NumpyBackend, a: np.ndarray, w: int) -> bool:
         return False  # no layer chain: nothing to say which axis is the batch
     axis = 0 if self.layout[0] == "columns" else 1
     return a.shape[axis] == w
+
+
+def layer_flow(b: NumpyBackend, layer: int) -> LayerFlow | None:
+    """How fast the weights feeding hidden layer ``layer`` (1-based) move beside the next layer's weights: the median
+    over the watched updates of ``|ΔW| / |W|`` (sampled entries, ``W`` before the update) of each, and their ratio
+    (see :class:`~netdoctor.rules.evidence.LayerFlow`). The latest half of the updates watched: a saturation that set
+    in late stops the gradient late. None without two weight matrices around the layer or updates that moved both."""
+    from netdoctor.rules.evidence import LayerFlow
+
+    weights = [(i, p) for i, p in enumerate(b.params) if len(p.shape) == 2 and not p.bias]
+    if len(weights) <= layer:
+        return None
+    offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
+    (i_in, w_in), (i_out, w_out) = weights[layer - 1], weights[layer]
+    windows = list(b.windows) or list(b.early)
+    moved: list[tuple[float, float]] = []
+    for w in windows[len(windows) // 2:]:
+        delta, now = w.get("delta"), w.get("w")
+        if delta is None or now is None:
+            continue
+        pair = []
+        for i in (i_in, i_out):
+            sl = slice(offsets[i], offsets[i + 1])
+            size = float(np.linalg.norm(now[sl] - delta[sl]))
+            step = float(np.linalg.norm(delta[sl]))
+            pair.append(step / size if size > 0 and math.isfinite(size) and math.isfinite(step) else math.nan)
+        if all(math.isfinite(x) for x in pair):
+            moved.append((pair[0], pair[1]))
+    if not moved:
+        return None
+    m_in, m_out = float(np.median([m[0] for m in moved])), float(np.median([m[1] for m in moved]))
+    if not m_out > 0:
+        return None  # the next layer stands still too: nothing to compare with
+    return LayerFlow(w_in.text, w_out.text, m_in / m_out, len(moved))

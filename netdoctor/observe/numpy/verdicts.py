@@ -35,6 +35,7 @@ import numpy as np
 
 from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import infer_kind, layer_stats
+from netdoctor.observe.numpy.activations import layer_flow
 from netdoctor.observe.numpy.arrays import LR_NAME, Cell
 from netdoctor.observe.numpy.velocity import VelocityFit, decay_only, effective_steps, fit_velocity, intakes
 from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, targets_text, where_text
@@ -1023,7 +1024,7 @@ def _activity(b: NumpyBackend) -> list[LayerActivity]:
         units=r["units"], saturation=r.get("saturation"), dead=r.get("dead"),
         window=f"over the last {r['rows']} samples the program computed", framework=Framework.NUMPY, rows=r["rows"],
         saturation_at_start=r.get("at_start"), dead_at_start=r.get("dead_at_start"), init=_init_scale(b, r["layer"]),
-        start_after=b.norms_first_at) for r in _layers(b)]
+        start_after=b.norms_first_at, flow=layer_flow(b, r["layer"])) for r in _layers(b)]
 
 
 def _saturation(b: NumpyBackend) -> Finding | None:
