@@ -10,6 +10,7 @@ every bug named on the tensor it sits in, no ``gradient-mismatch`` on a twin, an
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -208,6 +209,42 @@ def test_a_climb_against_an_assumed_loss_is_an_error_only_when_its_targets_look_
     (finding,) = update_check_findings([result])
     assert finding.severity == severity
 
+
+
+def _squared_error_only(p: np.ndarray, onehot: np.ndarray, *, assumed: bool = True) -> list[LossChoice]:
+    name = "squared error (assumed)" if assumed else "cost() (net.py:3)"
+    return [LossChoice(name, lambda y: 0.5 * float(np.sum((y - onehot) ** 2)), assumed=assumed)]
+
+
+@pytest.mark.parametrize("assumed, found", [(True, []), (False, [Severity.ERROR])], ids=["assumed", "own"])
+def test_an_assumed_loss_that_no_tensor_follows_is_contradicted_not_reported(assumed, found):
+    """A softmax layer trained on its cross-entropy (p - t), checked against squared error only: W and b disagree
+    with it at every entry. Assumed, the program contradicts the assumption (nothing to report); the program's own
+    loss disagreeing is an error."""
+    P, x, p, onehot = _softmax_sample()
+    lr = 0.05
+    applied = [Applied("update", {"W": lr * np.outer(p - onehot, x), "b": lr * (p - onehot)})]  # right for CE
+    work = {k: v.copy() for k, v in P.items()}
+    result = check_update(lambda: _softmax_out(work, x), work, applied, _squared_error_only(p, onehot, assumed=assumed))
+    assert not result.ok and not any(t.ok for t in result.tensors) and not result.climbs
+    assert [f.severity for f in update_check_findings([result])] == found
+
+
+def test_a_climb_of_an_assumed_loss_in_a_run_that_learns_is_contradicted():
+    """Gradient ascent on the assumed cross-entropy is an error; the same check in a run whose training accuracy rises
+    from chance to every row right says the program minimises another loss: nothing to report."""
+    from netdoctor.rules.evidence import TrainingCurve
+
+    P, x, p, onehot = _softmax_sample()
+    applied = [Applied("update", {"W": -0.05 * np.outer(p - onehot, x), "b": -0.05 * (p - onehot)})]
+    work = {k: v.copy() for k, v in P.items()}
+    result = check_update(lambda: _softmax_out(work, x), work, applied, assumed_losses(p, onehot))
+    assert result.climbs and result.loss_assumed
+    learning = TrainingCurve(where="forward()", early=0.3, early_rows=256, early_updates=(2, 9), late=1.0,
+                             late_rows=512, late_updates=(106, 179), chance=0.26, classes=4)
+    stuck = dataclasses.replace(learning, late=0.3)
+    assert [f.severity for f in update_check_findings([result], curve=stuck)] == [Severity.ERROR]
+    assert update_check_findings([result], curve=learning) == []
 
 # -- the replay: the program's call again, on copies ---------------------------------------------------
 class _Net:

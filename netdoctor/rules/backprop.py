@@ -20,6 +20,8 @@ from typing import Any
 
 from netdoctor.findings import Finding, Severity
 from netdoctor.params import format_index
+from netdoctor.rules.evidence import TrainingCurve
+from netdoctor.rules.learning import learns
 
 __all__ = [
     "WorstEntry", "TensorVerdict", "UpdateCheck", "gradient_mismatch_in_updates",
@@ -116,6 +118,17 @@ class UpdateCheck:
 
 
 # -- the rule -------------------------------------------------------------------------------------------
+def _contradicted(c: UpdateCheck, curve: TrainingCurve | None) -> bool:
+    """The program contradicts the loss the check assumed: no tensor moved along its derivative (and the update does
+    not climb it as a whole), or the run learns although the update would climb it."""
+    if not c.loss_assumed:
+        return False
+    if c.climbs:
+        return learns(curve)
+    return not any(t.ok for t in c.tensors)
+
+
+
 _READING = {"returned": "the gradient returned", "buffer": "what was added to the buffer", "update": "the update",
             "velocity": "what the velocity took in", "local": "the gradient computed"}
 
@@ -141,7 +154,7 @@ def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: 
             + (f"; also {', '.join(others)}" if others else "") + ".")
 
 
-def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]:
+def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: TrainingCurve | None = None) -> list[Finding]:
     """One ``gradient-mismatch`` for the tensors no checked update explains; nothing for a right program.
 
     The finding points at the failing tensor nearest the output (errors flow backwards: it is the one to
@@ -149,11 +162,14 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
     whole update climbs the loss (every tensor moved by one negative multiple of its derivative: gradient
     ascent, whichever of the assumed losses was meant, compared with targets that look like targets); warning
     when the loss was assumed and other
-    tensors agree with it; info when it was assumed and no tensor agrees (the program may minimise
-    another loss).
+    tensors agree with it. Nothing when the loss was assumed and the program contradicts the assumption: no
+    tensor agrees with it (a softmax net checked against squared error disagrees everywhere; the program minimises
+    another loss, and nothing says its gradient is wrong), or the training ``curve`` shows the run learning
+    (:func:`~netdoctor.rules.learning.learns`) while the update would climb the assumed loss: a run that climbed
+    its loss would not learn.
     """
     judged = [c for c in checks if c.tensors]
-    failing = [c for c in judged if not c.ok]
+    failing = [c for c in judged if not c.ok and not _contradicted(c, curve)]
     if not failing:
         return []
     c = failing[0]
@@ -169,6 +185,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck]) -> list[Finding]
     agree = [v.name for v in c.tensors if v.ok]
     # a climb is a fact of the loss assumed when its targets are targets; against an array that only has their shape
     # (an output error handed along, a cache), the direction is a guess too
+    # (info only for a climb against guessed targets: which way their loss goes is not known)
     severity = (Severity.ERROR if not c.loss_assumed or c.climbs and not c.targets_guessed else Severity.WARNING if agree
                 else Severity.INFO)
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"

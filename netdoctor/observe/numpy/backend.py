@@ -564,7 +564,9 @@ class NumpyBackend:
         from netdoctor.rules.backprop import gradient_mismatch_in_updates
 
         self._settle()
-        return findings_from(self) + gradient_mismatch_in_updates(self.update_checks.checks)
+        fwd = sorted(f"{c.co_name}()" for c in self.forward)
+        return findings_from(self) + gradient_mismatch_in_updates(
+            self.update_checks.checks, curve=self.learning.curve(", ".join(fwd) or "the forward"))
 
     def sections(self) -> dict[str, Any]:
         """Per-layer activations, predictions and update measurements for the report."""
