@@ -14,6 +14,7 @@ from netdoctor.monitor.callback import (
     named_params,
     predict_labels,
 )
+from netdoctor.monitor.layer_stats import name_activation
 
 
 def blobs(seed, n=400, d=8, c=3):
@@ -80,6 +81,37 @@ def test_non_finite_activations_are_flagged_not_crashing():
 )
 def test_infer_kind(values, output, kind):
     assert infer_kind(values, output=output) == kind
+
+
+def _pre(lo: float, hi: float) -> np.ndarray:
+    return np.random.default_rng(0).uniform(lo, hi, (32, 8))
+
+
+@pytest.mark.parametrize(
+    "f, lo, hi, name",
+    [
+        (np.tanh, -3.0, 3.0, "tanh"),
+        (lambda z: 1 / (1 + np.exp(-z)), -3.0, 3.0, "sigmoid"),
+        (lambda z: np.maximum(z, 0), -3.0, 3.0, "relu"),
+        (lambda z: np.where(z > 0, z, 0.1 * z), -3.0, 3.0, "leaky_relu"),
+        (np.tanh, 20.0, 40.0, "tanh"),  # saturated at +1: every value exactly 1.0, as a sigmoid saturated high
+        (lambda z: 1 / (1 + np.exp(-z)), 2.0, 40.0, "sigmoid"),  # never below 0.88: no negative value to tell tanh by
+    ],
+    ids=["tanh", "sigmoid", "relu", "leaky", "tanh-at-+1", "sigmoid-high"],
+)
+def test_the_activation_is_named_from_its_values_on_its_pre_activations(f, lo, hi, name):
+    """Oracle: the function itself applied to random pre-activations."""
+    z = _pre(lo, hi)
+    assert name_activation(f(z), z) == name
+
+
+def test_a_tanh_saturated_at_one_is_told_from_a_sigmoid_that_its_values_alone_do_not_tell():
+    z = _pre(20.0, 40.0)
+    assert infer_kind(np.tanh(z)) == "sigmoid"  # the values alone: exact 1.0s and nothing below 0
+    assert name_activation(np.tanh(z), z) == "tanh"
+    assert name_activation(np.tanh(_pre(-3, 3)), _pre(-3, 3)[::-1]) is None
+    # sigmoid(2z) written through tanh is no listed function of z: left unnamed rather than guessed
+    assert name_activation((np.tanh(_pre(-3, 3)) + 1) / 2, _pre(-3, 3)) is None
 
 
 def test_confusion_matrix_matches_a_loop():

@@ -440,6 +440,16 @@ PROGRAMS = [
             missed="72% of the hidden sigmoids saturated while the run learns every row: the feeding weights move 0.3x "
                    "as fast as the output layer's (saturated planted bugs: up to 0.2x) and no training accuracy is read "
                    "(the forward is written inside gradients()), so the saturation is still a warning"),
+    # a class trained by its own method, evaluated by module-level code: np.argmax(net.forward(X_test), 1), or a loop
+    # over the held-out rows one at a time; the collapsed twins' step of 8.0 saturates the sigmoids and every held-out
+    # row gets one class, which the module-level evaluation (not the training method's forward calls) must show
+    Program("module_argmax", updates=400, arrays=4),
+    Program("module_argmax_collapsed", ("class-collapse",), updates=400, arrays=4),
+    Program("module_eval_loop", updates=400, arrays=4),
+    Program("module_eval_loop_collapsed", ("class-collapse",), updates=400, arrays=4),
+    # a tanh layer whose weights start all positive and large on inputs in [0, 1]: every output sits in (0, 1], most at
+    # exactly 1.0, the values a sigmoid saturated high holds too; the name comes from what the layer computes
+    Program("positive_tanh_saturated", ("class-collapse",), updates=1800, arrays=4),
 ]
 
 
@@ -505,6 +515,16 @@ def test_buggy_programs_are_named_at_their_lines_and_healthy_twins_are_quiet(pro
         said = {int(n) for f in findings if f["code"] == code for n in re.findall(rf"{re.escape(name)}:(\d+)", f["where"])}
         if said:  # findings that name lines must name the bug's
             assert said & lines, f"{code}: report says {sorted(said)}, the bug is on {sorted(lines)}\n" + _detail(o)
+
+
+@pytest.mark.parametrize("name, activation", [("positive_tanh_saturated", "tanh"), ("layer_objects_saturated", "tanh"),
+                                              ("float32_all_saturated", "sigmoid"), ("textbook_saturated", "sigmoid")])
+def test_the_activation_is_named_from_what_the_layer_computes(name, activation):
+    """A tanh saturated at +1 holds the values of a sigmoid saturated high; the report names the function whose values
+    on the recorded pre-activations are the layer's outputs (float32 and column samples among them)."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    (sat,) = [f for f in o.report["findings"] if f["code"] == "saturated-activations"]
+    assert sat["where"].startswith(f"layer 1 ({activation})") and f"of the {activation} activations" in sat["message"]
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)

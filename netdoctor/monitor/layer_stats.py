@@ -17,7 +17,7 @@ import numpy as np
 
 from netdoctor.monitor.records import LayerStats
 
-__all__ = ["as_rows", "infer_kind", "layer_stats", "layer_of", "ACTIVATION_BOUNDS"]
+__all__ = ["as_rows", "infer_kind", "name_activation", "layer_stats", "layer_of", "ACTIVATION_BOUNDS"]
 
 ACTIVATION_BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
 """Value range of the bounded activations: the histogram range of their layers."""
@@ -49,6 +49,52 @@ def infer_kind(a: np.ndarray, *, output: bool = False) -> str:
     if lo >= 0 and hi <= 1:
         return "sigmoid"
     return "unknown"
+
+
+NAMED_WITHIN = 1e-3
+"""Largest mean distance between a layer's outputs and a function of its pre-activations, over the outputs' spread,
+for the function to name the layer: float32 rounding and a step of the weights taken between the forward and the
+comparison stay far below it; tanh and sigmoid of one pre-activation differ by ~0.3 of it."""
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    with np.errstate(over="ignore"):
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+def _leaky_relu(z: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """Leaky relu with the slope the negative entries show (0.01 when none does)."""
+    neg = z < 0
+    slope = float(np.median(a[neg] / z[neg])) if neg.any() else 0.01
+    return np.where(z > 0, z, (slope if 0 < slope < 1 else 0.01) * z)
+
+
+ACTIVATIONS = {"tanh": np.tanh, "sigmoid": _sigmoid, "relu": lambda z: np.maximum(z, 0.0), "identity": lambda z: z}
+"""The functions a hidden layer's output is compared with, by the name the report gives them (leaky relu besides)."""
+
+
+def name_activation(a: np.ndarray, pre: np.ndarray) -> str | None:
+    """The function ``f`` with ``a = f(pre)`` entry by entry, among :data:`ACTIVATIONS` and leaky relu; None if none is.
+
+    ``a`` and ``pre`` are a layer's outputs and the pre-activations ``W x + b`` of the same samples (same shape). The
+    name comes from what the layer computes, not from its values alone: a tanh saturated at +1 and a sigmoid
+    saturated at +1 hold the same numbers, but ``tanh(z)`` is ``sigmoid(2 z) * 2 - 1``, never ``sigmoid(z)``.
+    ``f`` fits when the mean of ``|a - f(pre)|`` is within :data:`NAMED_WITHIN` of the spread of ``a``.
+    """
+    a = np.asarray(a, dtype=np.float64)
+    z = np.asarray(pre, dtype=np.float64)
+    if a.shape != z.shape or a.size < 4 or not (np.isfinite(a).all() and np.isfinite(z).all()):
+        return None
+    scale = float(np.ptp(a)) or float(np.abs(a).max()) or 1.0
+    best, best_err = None, NAMED_WITHIN
+    with np.errstate(all="ignore"):
+        fits = {name: f(z) for name, f in ACTIVATIONS.items()}
+        fits["leaky_relu"] = _leaky_relu(z, a)
+        for name, fa in fits.items():
+            err = float(np.mean(np.abs(a - fa))) / scale
+            if err < best_err:
+                best, best_err = name, err
+    return best
 
 
 def layer_stats(a: np.ndarray, kind: str, *, tanh_limit: float = 0.99, sigmoid_band: tuple[float, float] = (0.01, 0.99), bins: int = 10) -> LayerStats:

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 RING = 512
 """Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
 
+PRE_RING = 128
+"""Rows kept per layer beside their pre-activations (the latest ones): the function is named from them."""
+
 
 MOVED_SIGNS = 0.05
 """Share of the entries with a positive pre-activation that a layer's output may have below 0 when the weights moved
@@ -127,13 +130,21 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
         return False
     inputs = self._inputs_near(frame, kept)
     found: dict[int, np.ndarray] = {}
+    cols = self.layout[0] == "columns"
     for layer in sorted(candidates):
         prev = inputs if layer == 1 else [found[layer - 1]] if layer - 1 in found else []
-        a = self._output_among(layer, candidates[layer], prev)
+        pres: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+        a = self._output_among(layer, candidates[layer], prev, pres)
         if a is None:
             continue
         found[layer] = a
-        rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if self.layout[0] == "columns" else a)
+        rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if cols else a)
+        pair = _with_pre_activation(rows, pres, cols)
+        if pair is not None:
+            kept_pairs = self.pre_rows.setdefault(layer, [])
+            kept_pairs.append(pair)
+            while sum(len(r[0]) for r in kept_pairs) > PRE_RING:
+                kept_pairs.pop(0)
         first = self.first_rows.setdefault(layer, [])
         if sum(len(r) for r in first) < 64:
             first.append(np.array(rows[:64], dtype=float))
@@ -144,16 +155,19 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     return bool(found)
 
 
-def _output_among(self: NumpyBackend, layer: int, candidates: list[np.ndarray], prev: list[np.ndarray]) -> np.ndarray | None:
+def _output_among(self: NumpyBackend, layer: int, candidates: list[np.ndarray], prev: list[np.ndarray],
+                  pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None) -> np.ndarray | None:
     """The first candidate that is exactly layer ``layer``'s output; else, of those that follow its pre-activation
     up to noise (the weights moved since), the farthest from the pre-activation (a stale cached pre-activation
     is nearest), when it is farther than :data:`STALE_PRE_ACTIVATION`; else None.
 
     The products run on one BLAS thread: the observer's work never takes a core the program did not ask for
     (with two threads on a busy machine it also waits a scheduler slice for the second). The count is set once for
-    all the candidates: setting a BLAS's threads back costs about as much as a product of a 784-64 layer."""
+    all the candidates: setting a BLAS's threads back costs about as much as a product of a 784-64 layer.
+    ``pres`` (filled when given) keeps each input's pre-activation, by the input's id."""
     best, best_far = None, STALE_PRE_ACTIVATION
-    pres: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}  # one product and one sort per input, not per candidate
+    if pres is None:
+        pres = {}  # one product and one sort per input, not per candidate
     with one_blas_thread():
         for c in candidates:
             far = self._computes_layer(layer, c, prev, pres)
@@ -162,6 +176,43 @@ def _output_among(self: NumpyBackend, layer: int, candidates: list[np.ndarray], 
             if far is not None and far > best_far:
                 best, best_far = c, far
     return best
+
+
+def _with_pre_activation(rows: np.ndarray, pres: dict[int, tuple[np.ndarray, np.ndarray] | None],
+                         cols: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """The leading samples of a layer's output ``rows`` (N, units) beside their pre-activation, copied (at most 16
+    samples): the pre-activation computed from an input while the output was recognised covers its first samples
+    (:func:`_leading_samples`). Of several inputs' pre-activations, the one the output follows most closely (the
+    highest correlation: the output rises with its own pre-activation). None when none of that width was computed."""
+    best, best_r = None, -2.0
+    for known in pres.values():
+        if known is None:
+            continue
+        pre = known[0]
+        pre_rows = pre.T if cols and pre.ndim == 2 else pre.reshape(1, -1) if pre.ndim == 1 else pre
+        k = min(len(pre_rows), len(rows), 16)
+        if not k or pre_rows.shape[1:] != rows.shape[1:]:
+            continue
+        a, z = np.asarray(rows[:k], dtype=float), np.asarray(pre_rows[:k], dtype=float)
+        with np.errstate(all="ignore"):
+            r = float(np.corrcoef(a.reshape(-1), z.reshape(-1))[0, 1]) if a.size > 1 else 0.0
+        r = r if math.isfinite(r) else 0.0  # outputs all equal (a layer saturated at one end): no order to follow
+        if r > best_r:
+            best, best_r = (a.copy(), z.copy()), r
+    return best
+
+
+def activation_name(b: NumpyBackend, layer: int, a: np.ndarray) -> str:
+    """Hidden layer ``layer``'s function: named from what it computes on the pre-activations recorded beside its
+    outputs (:func:`~netdoctor.monitor.layer_stats.name_activation`), else guessed from the values ``a`` alone."""
+    from netdoctor.monitor.layer_stats import infer_kind, name_activation
+
+    pairs = b.pre_rows.get(layer)
+    if pairs:
+        named = name_activation(np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+        if named is not None:
+            return named
+    return infer_kind(a)
 
 
 def _kept_by_objects(self: NumpyBackend, frame: FrameType) -> list[np.ndarray]:

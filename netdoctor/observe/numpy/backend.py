@@ -330,6 +330,9 @@ class NumpyBackend:
         self.input_mutations: list[str] = []
         self.first_rows: dict[int, list[np.ndarray]] = {}
         self.rows: dict[int, list[np.ndarray]] = {}
+        self.pre_rows: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
+        """Per hidden layer, (output rows, pre-activation rows) of a few samples whose output was recognised against
+        the pre-activation of the weights it was compared with: the function is named from them."""
         self.kinds: dict[int, str] = {}
         self.out_rows: list[np.ndarray] = []
         self._out_rows_n = 0

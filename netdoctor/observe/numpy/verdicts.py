@@ -34,8 +34,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from netdoctor.findings import Finding
-from netdoctor.monitor.layer_stats import infer_kind, layer_stats
-from netdoctor.observe.numpy.activations import layer_flow
+from netdoctor.monitor.layer_stats import layer_stats
+from netdoctor.observe.numpy.activations import activation_name, layer_flow
 from netdoctor.observe.numpy.arrays import LR_NAME, Cell
 from netdoctor.observe.numpy.velocity import VelocityFit, decay_only, effective_steps, fit_velocity, intakes
 from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, targets_text, where_text
@@ -980,7 +980,7 @@ def _layers(b: NumpyBackend) -> list[dict[str, Any]]:
         a = np.concatenate(b.rows[layer])
         if len(a) < 2:
             continue
-        kind = infer_kind(a)
+        kind = activation_name(b, layer, a)
         st = layer_stats(a, kind)
         first = np.concatenate(b.first_rows.get(layer, [a[:0]]))
         st0 = layer_stats(first, kind) if len(first) >= 2 else None
