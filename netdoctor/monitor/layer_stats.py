@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -69,7 +69,7 @@ def _leaky_relu(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     return np.where(z > 0, z, (slope if 0 < slope < 1 else 0.01) * z)
 
 
-ACTIVATIONS = {"tanh": np.tanh, "sigmoid": _sigmoid, "relu": lambda z: np.maximum(z, 0.0), "identity": lambda z: z}
+ACTIVATIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"tanh": np.tanh, "sigmoid": _sigmoid, "relu": lambda z: np.maximum(z, 0.0), "identity": lambda z: z}
 """The functions a hidden layer's output is compared with, by the name the report gives them (leaky relu besides)."""
 
 
