@@ -139,12 +139,14 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
             continue
         found[layer] = a
         rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if cols else a)
-        pair = _with_pre_activation(rows, pres, cols)
-        if pair is not None:
-            kept_pairs = self.pre_rows.setdefault(layer, [])
-            kept_pairs.append(pair)
-            while sum(len(r[0]) for r in kept_pairs) > PRE_RING:
-                kept_pairs.pop(0)
+        kept_pairs = self.pre_rows.setdefault(layer, [])
+        # the function does not change over a run: the first PRE_RING rows name it, a pair now and then keeps it current
+        if n % 64 == 0 or sum(len(r[0]) for r in kept_pairs) < PRE_RING:
+            pair = _with_pre_activation(rows, pres, cols)
+            if pair is not None:
+                kept_pairs.append(pair)
+                while sum(len(r[0]) for r in kept_pairs) > PRE_RING:
+                    kept_pairs.pop(0)
         first = self.first_rows.setdefault(layer, [])
         if sum(len(r) for r in first) < 64:
             first.append(np.array(rows[:64], dtype=float))
@@ -194,6 +196,8 @@ def _with_pre_activation(rows: np.ndarray, pres: dict[int, tuple[np.ndarray, np.
         if not k or pre_rows.shape[1:] != rows.shape[1:]:
             continue
         a, z = np.asarray(rows[:k], dtype=float), np.asarray(pre_rows[:k], dtype=float)
+        if len(pres) == 1:
+            return a.copy(), z.copy()
         with np.errstate(all="ignore"):
             r = float(np.corrcoef(a.reshape(-1), z.reshape(-1))[0, 1]) if a.size > 1 else 0.0
         r = r if math.isfinite(r) else 0.0  # outputs all equal (a layer saturated at one end): no order to follow
