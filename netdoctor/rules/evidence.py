@@ -174,6 +174,12 @@ class TrainingCurve:
     """What the losses are (``cross-entropy``: of the output probabilities), "" when not known."""
     classes: int = 0
     """The output's width (answering 1/classes for every class scores a cross-entropy of log(classes))."""
+    early_read: tuple[tuple[int, int], ...] = ()
+    """The updates whose rows the early window holds, as runs of consecutive updates ``(first, last)``: one run,
+    ``early_updates``, when the forward was heard at every step; the traced windows only when it ran untraced between
+    them (a held step). () when not said."""
+    late_read: tuple[tuple[int, int], ...] = ()
+    """The same for the late window: its accuracy is that of the rows of exactly these updates."""
 
 
 @dataclass(frozen=True)

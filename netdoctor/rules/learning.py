@@ -12,7 +12,7 @@ import math
 from netdoctor.rules.evidence import TrainingCurve
 from netdoctor.rules.policy import LEARNS_ERROR_FELL, LEARNS_MIN_ROWS, LEARNS_SHARE, LEARNS_WELL_SHARE
 
-__all__ = ["learns", "learns_well", "curve_text", "curve_evidence"]
+__all__ = ["learns", "learns_well", "curve_text", "curve_evidence", "updates_read_text"]
 
 
 def _covered(c: TrainingCurve) -> float:
@@ -49,13 +49,29 @@ def learns_well(c: TrainingCurve | None) -> bool:
 
 
 def curve_text(c: TrainingCurve) -> str:
-    """``training accuracy 31% -> 100% (first 256 -> last 512 training rows of forward(); chance 27%)``."""
+    """``training accuracy 31% -> 100% (the outputs of forward() on the first 256 and the last 512 training rows seen,
+    at updates 0-15 and at 32 of the updates 66-227 (66-67, 74-75, ...); one class for all scores 27%)``."""
     loss = (f", {c.loss} {c.loss_early:.3g} -> {c.loss_late:.3g}"
             if c.loss and c.loss_early is not None and c.loss_late is not None else "")
     return (f"training accuracy {100 * c.early:.0f}% -> {100 * c.late:.0f}%{loss} (the outputs of {c.where} on the "
-            f"first {c.early_rows:,} and the last {c.late_rows:,} training rows seen, updates {c.early_updates[0]}-"
-            f"{c.early_updates[1]} and {c.late_updates[0]}-{c.late_updates[1]}; one class for all scores "
-            f"{100 * c.chance:.0f}%)")
+            f"first {c.early_rows:,} and the last {c.late_rows:,} training rows seen, at "
+            f"{updates_read_text(c.early_updates, c.early_read)} and at {updates_read_text(c.late_updates, c.late_read)}"
+            f"; one class for all scores {100 * c.chance:.0f}%)")
+
+
+def updates_read_text(span: tuple[int, int], runs: tuple[tuple[int, int], ...], most: int = 8) -> str:
+    """The updates a window of the curve read, as the report says them: ``updates 2-17`` when it read every update
+    of its span, ``32 of the updates 66-227 (66-67, 74-75, ..., 226-227)`` when it read some (a held step: the traced
+    windows only). ``most``: runs listed before the list is cut (the first few and the last two; every run is in
+    the JSON report's ``early_read`` / ``late_read``)."""
+    first, last = span
+    if not runs or runs == ((first, last),):
+        return f"updates {first}-{last}" if first != last else f"update {first}"
+    count = sum(b - a + 1 for a, b in runs)
+    said = [f"{a}-{b}" if a != b else f"{a}" for a, b in runs]
+    if len(said) > most:
+        said = [*said[:most - 2], "...", *said[-2:]]
+    return f"{count:,} of the updates {first}-{last} ({', '.join(said)})"
 
 
 def curve_evidence(c: TrainingCurve | None) -> dict:

@@ -128,6 +128,7 @@ from netdoctor.observe.numpy.views import _forward_inputs, _name_of, _network_ar
 from netdoctor.observe.numpy.writes import BufferWrites
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.tracer import CallTracer, StopObserving, caller_of, loop_heads, sampled
+from netdoctor.rules.learning import updates_read_text
 from netdoctor.usercode import short_path
 
 __all__ = ["NumpyBackend", "COORDS", "RING"]
@@ -672,7 +673,9 @@ class NumpyBackend:
         curve = self.learning.curve("the forward")
         if curve is not None:  # the outputs against their own step's targets: does the run learn
             seen += (f"; training accuracy {100 * curve.early:.0f}% -> {100 * curve.late:.0f}% (first "
-                     f"{curve.early_rows:,}, last {curve.late_rows:,} rows; one class for all: {100 * curve.chance:.0f}%)")
+                     f"{curve.early_rows:,} rows, {updates_read_text(curve.early_updates, curve.early_read)}; last "
+                     f"{curve.late_rows:,} rows, {updates_read_text(curve.late_updates, curve.late_read)}; one class "
+                     f"for all: {100 * curve.chance:.0f}%)")
         return seen
 
     def _samples_trained(self) -> tuple[int, bool] | None:

@@ -9,7 +9,9 @@ counted on arrival (a copy of each batch, as :class:`~netdoctor.observe.numpy.ta
 the comparison and the loss are computed once, over each window, when the rules read them.
 
 An output with no targets of its step (an evaluation, a forward whose targets are never seen) is never paired: a
-pending output or target is dropped once an update separates it from its partner.
+pending output or target is dropped once an update separates it from its partner. Where the forward runs untraced
+between the tracer's windows (a held step), only the windows' rows are paired: each window names the updates it read
+(:attr:`~netdoctor.rules.evidence.TrainingCurve.late_read`), and its accuracy is exactly that of those updates' rows.
 """
 
 from __future__ import annotations
@@ -126,7 +128,20 @@ class TrainingAccuracy:
             where=where, early=acc0, early_rows=n0, early_updates=(early[0][0], early[-1][0]),
             late=acc1, late_rows=n1, late_updates=(late[0][0], late[-1][0]), chance=chance,
             loss_early=loss0 if kind else None, loss_late=loss1 if kind else None, loss=kind,
-            classes=int(early[0][1].shape[1]))
+            classes=int(early[0][1].shape[1]), early_read=_runs(early), late_read=_runs(late))
+
+
+def _runs(chunks: list[tuple[int, np.ndarray, Truth]]) -> tuple[tuple[int, int], ...]:
+    """The updates a window's pairs were read at, as runs of consecutive updates ``(first, last)``, in order: where the
+    forward ran untraced between traced windows (a held step) the window holds those windows' rows only, and its
+    accuracy is theirs, not that of every step between its first update and its last."""
+    runs: list[tuple[int, int]] = []
+    for update, _, _ in chunks:
+        if runs and update <= runs[-1][1] + 1:
+            runs[-1] = (runs[-1][0], max(update, runs[-1][1]))
+        else:
+            runs.append((update, update))
+    return tuple(runs)
 
 
 def _window(chunks: list[tuple[int, np.ndarray, Truth]]) -> tuple[float, float | None, np.ndarray, int]:
