@@ -32,8 +32,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 # Regressions found by the integration run of main 1cdf25b (round 7), when changes that each passed their own tests
 # landed together; kept visible as xfails (not strict) until fixed, each with what failed.
 KNOWN_REGRESSIONS = {
-    "tests/test_run_numpy_programs.py::test_every_update_and_the_samples_are_observed[closure_layers]":
-        "round 7: closure_layers' header assertions fail with no findings (held step or bounded wait; not diagnosed)",
     "tests/test_run_side_effects.py::test_the_observed_run_writes_prints_and_draws_what_the_plain_run_does[batch_stream]":
         "round 7: batch_stream's report context differs from what the test expects (not diagnosed)",
 }

@@ -144,6 +144,9 @@ PROGRAMS = [
     # The frozen twin's update never moves anything: found from the gradients computed for the layers' arrays
     Program("closure_layers", updates=320, samples=8000),
     Program("closure_layers_frozen"),
+    # a class whose train() computes the gradient into a dict of buffers, applies it and empties them (fill), its
+    # forward predict() held alone between deep windows: the samples of the windows it ran untraced are counted too
+    Program("buffered_own_step", updates=480, samples=9600, forward=True),
     # the weights are locals of main(), rebound inline by a loop that calls no function of the program
     Program("inline_main", updates=400, forward=False),
     Program("inline_main_lr_too_high", updates=400, forward=False),
@@ -545,6 +548,8 @@ def test_every_update_and_the_samples_are_observed(program):
         sampled = "update windows, the others counted only" in ctx.get("training", "")
         assert read <= program.samples and (sampled or 0.85 * program.samples <= read), _detail(o)
         assert 0.85 * program.samples <= ctx.get("samples_trained", read) <= 1.15 * program.samples, _detail(o)
+        if "samples_trained" in ctx and f"of the {ctx['samples_trained']:,} samples trained on" in ctx["training"]:
+            assert ctx["samples_trained"] == program.samples, _detail(o)  # said exact ("of the", not "of about")
     if ctx.get("updates_observed") and not ctx.get("samples_observed") and not o.report["findings"]:
         # updates seen, no target: the rules that need the targets had nothing to judge, which the verdict says
         assert o.report["verdict"].startswith("No problems found in what was observed; the targets it trained on "

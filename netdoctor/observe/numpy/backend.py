@@ -356,6 +356,9 @@ class NumpyBackend:
         self.stopped_because = ""
         self.train_labels_key: int | None = None
         self.contrib_calls = 0
+        self.held_window_calls = 0
+        """Calls of the gradient function heard in windows that ended held (the call a hold began at, heard before
+        it): :meth:`_samples_trained` counts those windows' computations with the held ones, not twice."""
         self.still_updates = 0
         self._states: dict[int, int] = {}
         """A hash of the parameters' fingerprint bytes after each change -> the update that left them so."""
@@ -479,8 +482,14 @@ class NumpyBackend:
 
     @property
     def held_updates(self) -> int:
-        """Updates counted while the gradient function ran untraced (its calls in their windows not seen)."""
-        return self.hold.held_updates if self.contributor is not None and self.contributor in self.hold.held_codes else 0
+        """Updates counted while the gradient function ran untraced (its calls in their windows not seen): held, or,
+        in a program that accumulates into buffers, listened to (:attr:`StepHold.listen
+        <netdoctor.observe.numpy.holding.StepHold.listen>`: its calls in a held window look at the buffers and are not
+        counted as computations), also when the forward is the one function held (the gradient function applies the
+        updates itself: closure_layers)."""
+        code = self.contributor
+        hold = self.hold
+        return hold.held_updates if code is not None and (code in hold.held_codes or code is hold.listen) else 0
 
     @property
     def targets(self) -> Counter[int]:
@@ -690,7 +699,8 @@ class NumpyBackend:
                if w.get("calls") and w.get("rows") and w["update"] > self._updates_before + 1]
         if self.held_updates:  # the windows whose step ran untraced: as many computations as the others had
             every = [w["calls"] for w in self.windows if w.get("calls")]
-            calls += round(self.held_updates * float(np.median(every))) if every else 0
+            if every:  # (the calls heard in those windows are among them: smoothed_prior counted 8,450 for 8,000)
+                calls += round(self.held_updates * float(np.median(every))) - self.held_window_calls
         if not calls or not self.target_samples or not self.contrib_calls:
             return None
         # with steps held, the rows per computation of all the computations heard: a window where the hold began or

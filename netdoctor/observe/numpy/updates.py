@@ -169,6 +169,8 @@ def _check_update(self: NumpyBackend, frame: FrameType | None, *, full: bool = F
     self._moving = moved & self._moving if self._moving and moved - self._moving else moved
     # the window's gradient computations, when all were heard: the budget's measure of a deep window's work
     work = self.hold.work(self._window_calls)
+    if self.tracer.holding:
+        self.held_window_calls += self._window_calls
     if self._deep:
         self._on_update(frame, moved)
     else:
@@ -315,6 +317,8 @@ def _count_still(self: NumpyBackend, frame: FrameType | None) -> None:
     self.progress.at_update(frame, self.updates)
     self._unrecorded = True
     work = self.hold.work(self._window_calls)
+    if self.tracer.holding:
+        self.held_window_calls += self._window_calls
     self.hold.ended(self.target_samples)
     self._prev_deep, self._deep = self._deep, self.tracer.budget.deep(work)
     self._P_prev = self._sample_params() if self._deep else None
