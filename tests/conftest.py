@@ -31,10 +31,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
 
 # Regressions found by the integration run of main 1cdf25b (round 7), when changes that each passed their own tests
 # landed together; kept visible as xfails (not strict) until fixed, each with what failed.
-KNOWN_REGRESSIONS = {
-    "tests/test_run_side_effects.py::test_the_observed_run_writes_prints_and_draws_what_the_plain_run_does[batch_stream]":
-        "round 7: batch_stream's report context differs from what the test expects (not diagnosed)",
-}
+KNOWN_REGRESSIONS: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(config, items):  # noqa: ARG001 - pytest's hook signature
