@@ -338,6 +338,12 @@ PROGRAMS = [
     # no update); the slow twin's learning rate is 10,000x too small
     Program("early_stop", updates=200, samples=10000, arrays=4),
     Program("early_stop_slow", updates=800, arrays=4),
+    # the best weights kept by held-out accuracy and put back after training: tensor by tensor in a for loop of its own
+    # (in place, or rebinding each key: its first tensors were counted as an update, 401 of 400), or by a dict
+    # comprehension of copies
+    Program("best_weights_restore_loop", updates=400, samples=10000, arrays=4),
+    Program("best_weights_restore_rebind", updates=400, samples=10000, arrays=4),
+    Program("best_weights_restore_comprehension", updates=400, samples=10000, arrays=4),
     # inverted dropout masks from a default_rng, per-sample sums refilled from zero templates; the dead twin starts the
     # hidden biases at -8 (no relu unit ever fires)
     Program("dropout_masks", updates=375, samples=6000, arrays=4),
@@ -689,3 +695,16 @@ def test_a_generator_of_batches_is_not_the_forward():
     o = observed(next(p for p in PROGRAMS if p.name == "generator_batches"))
     seen = o.report["sections"]["observed"]
     assert seen["forward"] == ["forward()"] and seen["samples"] > 0, _detail(o)
+
+
+@pytest.mark.parametrize("name", ["best_weights_restore_loop", "best_weights_restore_rebind"])
+def test_best_weights_put_back_tensor_by_tensor_are_a_restore_not_an_update(name):
+    # the program prints its held-out accuracy per epoch of 40 updates and keeps the first best: the weights put back
+    # are those after that epoch's last update
+    (program,) = [p for p in PROGRAMS if p.name == name]
+    o = observed(program)
+    accs = [float(line.split()[-1]) for line in o.stdout.splitlines() if line.startswith("epoch ")]
+    best = 40 * (accs.index(max(accs)) + 1)
+    notes = o.report["context"].get("notes", [])
+    said = f"after update 400 the weights were set back to the values they had after update {best} (saved weights restored)"
+    assert any(n.startswith(said) for n in notes), _detail(o)

@@ -707,6 +707,29 @@ class LoopProgress:
         except Exception:  # noqa: BLE001 - as _read: a file changed under the run, an AST this module does not know
             return True
 
+    def outside_update_loops(self, frame: FrameType | None) -> bool:
+        """Whether ``frame`` runs outside every loop the updates read so far ran in (None: the program has ended), while
+        they all ran inside loops: a state of the weights seen again there is saved weights put back, also when the
+        restore is a loop of its own over the tensors (``for k in params: params[k][...] = best[k]``); inside the
+        training loops it is a step (np1278's output bias). From the frames and the parsed source (as :func:`in_loops`):
+        the loops' keys, not their places."""
+        if not self.captures:
+            return False
+        if frame is None:
+            return True
+        around = {p.key for c in self.captures for p in c.places}
+        f: FrameType | None = frame
+        try:
+            while f is not None:
+                code = f.f_code
+                if code.co_name not in EXPRESSION_SCOPES and self.user_code(code) and f.f_lineno is not None:
+                    if any((code.co_filename, node.lineno) in around for node in enclosing_loops(code, f.f_lineno)):
+                        return False
+                f = f.f_back
+        except Exception:  # noqa: BLE001 - as outside_loops: a file changed under the run, an AST this module does not know
+            return False
+        return True
+
     @property
     def unknown(self) -> str:
         """Why no estimate was made ("" when one was)."""

@@ -146,10 +146,14 @@ def _check_update(self: NumpyBackend, frame: FrameType | None, *, full: bool = F
     state = hash(b"".join(b for _, b in fp))
     back = self._states.get(state)
     if (back is not None and (self.updates - back >= RESTORE_GAP or back == self.updates)
-            and self.progress.outside_loops(frame)):
+            and self.progress.outside_update_loops(frame)):
         # values of an earlier update again (or the latest update's values in other arrays: a copy bound back), where
         # no loop of the program's runs while its updates ran inside loops. Inside the loops a state may come back
         # (an output bias stepped onto the target of each sample: a few distinct values) and is a step
+        if self._moving and not self._moving & moved:
+            # the last tensors of a restore done tensor by tensor: its first ones were counted as an update begun
+            self._moved_updates -= 1
+            self.updates = self._updates_before + self._moved_updates + self.still_updates
         self._restored(back)
         return True
     if len(self._states) < MAX_STATES:
