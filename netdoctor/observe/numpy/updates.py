@@ -151,7 +151,10 @@ def _check_update(self: NumpyBackend, frame: FrameType | None, *, full: bool = F
         # no loop of the program's runs while its updates ran inside loops. Inside the loops a state may come back
         # (an output bias stepped onto the target of each sample: a few distinct values) and is a step
         if self._moving and not self._moving & moved:
-            # the last tensors of a restore done tensor by tensor: its first ones were counted as an update begun
+            # the last tensors of a restore done tensor by tensor: its first ones were counted as an update begun (and,
+            # in a deep window, recorded as one: its step is no training step's)
+            if self.windows and self.windows[-1]["update"] == self.updates:
+                self.windows.pop()
             self._moved_updates -= 1
             self.updates = self._updates_before + self._moved_updates + self.still_updates
         self._restored(back)
