@@ -92,7 +92,8 @@ def test_every_update_is_counted_and_the_samples_trained_on_are_said(buggy):
     # its step runs held between deep windows, as other per-sample programs' do (its resets scale the buffers,
     # g *= lr: seen at the update loop's heads, each counted once though a saturated net moves one layer at a time)
     assert sampled, ctx["training"]
-    assert f"targets of {ctx['samples_observed']:,} of the 5,000 samples trained on" in ctx["training"]
+    # (the rows of the windows run held are not seen: the 5,000 is an estimate from the windows read, said so)
+    assert f"targets of {ctx['samples_observed']:,} of about 5,000 samples trained on" in ctx["training"]
     assert "50 updates observed" in observed.stdout
     # the program's own count, read from its loops: 5,000 rows walked once, one update every 100 of them
     assert ctx["updates_expected"] == 50 and ctx["training"].startswith("50 of 50 updates observed"), ctx
