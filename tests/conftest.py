@@ -29,8 +29,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
             terminalreporter.write_line(line)
 
 
-# Regressions found by the integration run of main 1cdf25b (round 7), when changes that each passed their own tests
-# landed together; kept visible as xfails (not strict) until fixed, each with what failed.
+# Regressions found by an integration run, when changes that each passed their own tests landed together: node id ->
+# what failed, kept visible as xfails (not strict) until fixed (round 7's three are fixed: none now).
 KNOWN_REGRESSIONS: dict[str, str] = {}
 
 
