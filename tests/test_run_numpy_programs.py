@@ -372,6 +372,11 @@ PROGRAMS = [
     # L2 weight decay added into the returned gradients of the matrices before the step; the summed twin drops 1/batch
     Program("l2_in_gradient", updates=240, samples=6000, arrays=4),
     Program("l2_in_gradient_summed", arrays=4),
+    # L2 weight decay written into the weights' gradients inline (dW = ... + wd * W), no array holding the loss's gradient
+    # alone: the update is read as the gradient plus c * W (a class, and a dict at module level); the sign twin is named
+    Program("l2_inline_class", updates=270, samples=5400, arrays=4, checked=True),
+    Program("l2_inline_dict", updates=240, samples=6000, arrays=4, checked=True),
+    Program("l2_inline_dict_sign", arrays=4),
     # decoupled weight decay (W *= 1 - lr * wd; W -= lr * dW) on column samples
     Program("decoupled_decay", updates=270, samples=5400, arrays=4),
     Program("decoupled_decay_sign", arrays=4),

@@ -23,7 +23,7 @@ import numpy as np
 import pytest
 
 from netdoctor.findings import Severity
-from netdoctor.observe.numpy.update_check import Applied, LossChoice, assumed_losses, check_update
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, assumed_losses, check_update, weight_decay
 from netdoctor.rules.backprop import gradient_mismatch_in_updates as update_check_findings
 
 HERE = Path(__file__).parent
@@ -134,6 +134,37 @@ def test_update_rules_change_the_update_not_the_gradient(rule):
         applied = [Applied("update", {k: lr * (np.clip(v, -c, c) if k == "W1" else v) for k, v in g.items()})]
     result = _check(applied)
     assert result.ok, [(v.name, v.worst) for v in result.failed]
+
+
+@pytest.mark.parametrize("c", [5e-4, 1e-2, 0.3])
+def test_weight_decay_is_read_from_a_residual_that_is_a_multiple_of_the_weights(c):
+    # oracle: a synthetic derivative (with dead entries, as MNIST's border pixels give), plus c * W, plus rounding-sized
+    # noise; the fit must give c back, and a derivative that is wrong in another way must not fit
+    rng = np.random.default_rng(7)
+    w = rng.normal(0, 0.1, 12)
+    n = rng.normal(0, 1e-2, 12) * (rng.random(12) > 0.3)
+    a = (n + c * w) * (1 + 1e-7 * rng.normal(size=12))
+    assert weight_decay(a, n, w) == pytest.approx(c, rel=1e-4)
+    assert weight_decay(n - c * w, n, w) is None  # pushes the weights away from zero: no decay
+    assert weight_decay(-n + c * w, n, w) is None  # the sign flipped as well: the residual is -2n + cW
+    assert weight_decay(1.3 * n + c * w, n, w) is None  # a factor wrong in this tensor
+    assert weight_decay(n * (1 + 0.5 * rng.random(12)) + c * w, n, w) is None  # a derivative that varies
+    assert weight_decay(n + c * w + 1e-2 * np.abs(w).max() * c * rng.normal(size=12), n, w) is None  # not one multiple
+
+
+def test_decay_written_into_the_gradient_is_no_mismatch_but_a_wrong_derivative_with_it_is():
+    P, x, t = _net()
+    g = _gradient(P, x, t)
+    lr, wd = 0.1, 5e-3
+    decayed = {k: lr * (v + (wd * P[k] if k.startswith("W") else 0)) for k, v in g.items()}
+    result = _check([Applied("update", decayed)])
+    assert result.ok, [(v.name, v.pattern) for v in result.failed]
+    assert "weight decay read on W1, W2" in result.decay and "0.01 x W" in result.decay  # wd in units of the sum (the ½ in the factor)
+    wrong = _gradient(P, x, t, "skip-output-sigma")
+    bad = {k: lr * (v + (wd * P[k] if k.startswith("W") else 0)) for k, v in wrong.items()}
+    assert not _check([Applied("update", bad)]).ok
+    pushed = {k: lr * (v - (wd * P[k] if k.startswith("W") else 0)) for k, v in g.items()}
+    assert {v.name for v in _check([Applied("update", pushed)]).failed} == {"W1", "W2"}
 
 
 def test_class_index_targets_give_the_cross_entropies_and_squared_error():

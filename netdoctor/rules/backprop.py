@@ -104,6 +104,9 @@ class UpdateCheck:
     """The climb comes through a velocity the steps add (``v = mu * v + lr * g; p += v``): the gradients are the
     derivative, the velocity takes them in with the sign that climbs. Its name and line (``self.vel['W1'] at
     net.py:27``)."""
+    decay: str = ""
+    """The weight decay read in the update (``weight decay 0.0005 read on W1, W2: ...``): the update is the loss's
+    gradient plus ``c * W`` in those tensors (L2 regularisation, part of the objective), so their gradient is right."""
     targets_guessed: bool = False
     """The assumed loss compares the output with an array that looks like no targets (see
     :attr:`~netdoctor.observe.numpy.update_check.LossChoice.guessed`): a climb is then not known to be one."""

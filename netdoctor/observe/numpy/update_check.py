@@ -47,7 +47,7 @@ from netdoctor.rules.backprop import TensorVerdict, UpdateCheck, WorstEntry
 
 __all__ = [
     "DIRECTION", "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update", "climbing", "MAX_COORDS",
-    "RATIO_TOL",
+    "RATIO_TOL", "MAX_DECAY", "weight_decay",
 ]
 
 MAX_COORDS = 12
@@ -365,6 +365,36 @@ def _clipped(a_full: np.ndarray, n: np.ndarray, idx: np.ndarray) -> float | None
     return bound if clipped else None
 
 
+MAX_DECAY = 0.1
+"""Largest share of a weight an update may take away as weight decay (``lr * c``) for ``c * W`` to be read as one."""
+DECAY_PREFIX = "weight decay "
+"""How the pattern of a tensor whose update was read as its gradient plus weight decay begins."""
+
+
+def weight_decay(a: np.ndarray, n: np.ndarray, w: np.ndarray, noise: np.ndarray | None = None) -> float | None:
+    """The coefficient ``c`` when the applied array is the derivative plus ``c`` times the weights, else None.
+
+    ``a``: the applied array divided by the factor (the learning rate), ``n``: the derivative, ``w``: the weights, at
+    the same sampled entries. The residual ``r = a - n`` is fitted by least squares on ``w``:
+    ``c = (r . w) / (w . w)``; the fit must explain every entry to the tolerance a matching gradient is held to
+    (:data:`RATIO_TOL` of the entry's size, plus the rounding noise of its central difference), and ``c`` must be
+    positive (an update that pushes the weights away from zero is no decay). A residual that is no multiple of the
+    weights (a wrong derivative, with or without decay) gives None.
+    """
+    a, n, w = (np.asarray(v, dtype=np.float64).reshape(-1) for v in (a, n, w))
+    noise = np.zeros_like(n) if noise is None else np.asarray(noise, dtype=np.float64).reshape(-1)
+    ww = float(w @ w)
+    if ww == 0 or int(np.count_nonzero(w)) < 2 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(n))):
+        return None
+    r = a - n
+    c = float(r @ w) / ww
+    if not c > 0:
+        return None
+    scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(n).max(initial=0.0)))
+    tol = RATIO_TOL * np.maximum(np.abs(a), np.abs(n)) + 1e-3 * RATIO_TOL * scale + 100 * noise
+    return c if bool(np.all(np.abs(r - c * w) <= tol)) else None
+
+
 def _pattern(name: str, a: np.ndarray, ratio: float, spread: float, factor: float,
              a_sample: np.ndarray | None = None, n: np.ndarray | None = None) -> str:
     """What the wrong entries of one tensor look like, in words (``a_sample``, ``n``: applied and derivative
@@ -484,11 +514,20 @@ def check_update(
     verdicts = _judge(outputs, names, idx, applied, best, top, factor, h=h, seed=seed, max_coords=max_coords,
                       biases=set(biases))
     verdicts = _only_biases_right(verdicts, names, set(biases))
+    decayed = [v for v in verdicts if v.pattern.startswith(DECAY_PREFIX)]
+    decay = ""
+    if decayed and not climbs:  # (a climb's tensors are judged on the whole update: no gradient is called right)
+        # the coefficient is in the units of the loss compared (a mean over the batch gives a batch size times less)
+        said = " or ".join(dict.fromkeys(v.pattern[len(DECAY_PREFIX):].split(" (")[0] for v in decayed))
+        shares = " or ".join(dict.fromkeys(v.pattern.split("takes ")[1].split(" of")[0] for v in decayed))
+        decay = (f"weight decay read on {', '.join(v.name for v in decayed)}: the update is the gradient of "
+                 f"{loss.name.replace(' (assumed)', '')} plus {said} x W, each step taking {shares} of every weight "
+                 "(L2 regularisation, part of the objective: the gradient is right)")
     note = (f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
             if loss.assumed else "")
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
-                        readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed)
+                        readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed, decay=decay)
     if update is not None and check.ok and along is not None and along > 0 and primary.kind in ("returned", "local") \
             and factor > 0:
         # the gradients are right (a positive multiple of the derivative), but the velocity takes them in with the sign
@@ -592,6 +631,10 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
             clip = _clipped(a_full, n_k, idx[k])
             if clip is not None:  # clipping changes the update, not the gradient: not a mismatch
                 ok, pattern = True, f"clipped by value at +-{clip * c:.3g} (the update rule, not the gradient)"
+            decay = None if clip is not None or name in biases else weight_decay(
+                a_full.reshape(-1)[idx[k]], n_k, arrays[k].reshape(-1)[idx[k]], differences(k, idx[k], h)["noise"])
+            if decay is not None and 0 < decay * c < MAX_DECAY:  # L2 regularisation is part of the objective
+                ok, pattern = True, f"{DECAY_PREFIX}{decay:.3g} (each step takes {decay * c:.3g} of every weight)"
         verdicts.append(TensorVerdict(name, app.kind, ratio, spread, ok, check.n_checked, check.n_failed,
                                       _worst(check), check.hint, pattern, app.names.get(name, ""), name in biases,
                                       app.where))
