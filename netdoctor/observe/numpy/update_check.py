@@ -395,6 +395,19 @@ def weight_decay(a: np.ndarray, n: np.ndarray, w: np.ndarray, noise: np.ndarray 
     return c if bool(np.all(np.abs(r - c * w) <= tol)) else None
 
 
+def _decay_note(verdicts: list[TensorVerdict], loss: LossChoice) -> str:
+    """The note on the tensors whose update was read as their gradient plus weight decay, or ""."""
+    decayed = [v for v in verdicts if v.pattern.startswith(DECAY_PREFIX)]
+    if not decayed:
+        return ""
+    # the coefficient is in the units of the loss compared (a mean over the batch gives a batch size times less)
+    said = " or ".join(dict.fromkeys(v.pattern[len(DECAY_PREFIX):].split(" (")[0] for v in decayed))
+    shares = " or ".join(dict.fromkeys(v.pattern.split("takes ")[1].split(" of")[0] for v in decayed))
+    return (f"weight decay read on {', '.join(v.name for v in decayed)}: the update is the gradient of "
+            f"{loss.name.replace(' (assumed)', '')} plus {said} x W, each step taking {shares} of every weight "
+            "(L2 regularisation, part of the objective: the gradient is right)")
+
+
 def _pattern(name: str, a: np.ndarray, ratio: float, spread: float, factor: float,
              a_sample: np.ndarray | None = None, n: np.ndarray | None = None) -> str:
     """What the wrong entries of one tensor look like, in words (``a_sample``, ``n``: applied and derivative
@@ -514,15 +527,7 @@ def check_update(
     verdicts = _judge(outputs, names, idx, applied, best, top, factor, h=h, seed=seed, max_coords=max_coords,
                       biases=set(biases))
     verdicts = _only_biases_right(verdicts, names, set(biases))
-    decayed = [v for v in verdicts if v.pattern.startswith(DECAY_PREFIX)]
-    decay = ""
-    if decayed and not climbs:  # (a climb's tensors are judged on the whole update: no gradient is called right)
-        # the coefficient is in the units of the loss compared (a mean over the batch gives a batch size times less)
-        said = " or ".join(dict.fromkeys(v.pattern[len(DECAY_PREFIX):].split(" (")[0] for v in decayed))
-        shares = " or ".join(dict.fromkeys(v.pattern.split("takes ")[1].split(" of")[0] for v in decayed))
-        decay = (f"weight decay read on {', '.join(v.name for v in decayed)}: the update is the gradient of "
-                 f"{loss.name.replace(' (assumed)', '')} plus {said} x W, each step taking {shares} of every weight "
-                 "(L2 regularisation, part of the objective: the gradient is right)")
+    decay = "" if climbs else _decay_note(verdicts, loss)  # (a climb's tensors: no gradient is called right)
     note = (f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
             if loss.assumed else "")
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,

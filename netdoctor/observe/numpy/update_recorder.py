@@ -202,7 +202,7 @@ class UpdateCheckRecorder:
             out.append(f"update check: {len(self.checks)} update(s) compared with finite differences of the program's "
                        f"own forward ({'/'.join(map(str, coords))} sampled entries each; loss: {loss}; "
                        f"{self.seconds:.2f} s)")
-        out.extend(f"update check: {decay}" for decay in dict.fromkeys(c.decay for c in self.checks if c.decay))
+        out.extend(decay for decay in dict.fromkeys(c.decay for c in self.checks if c.decay))
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
         if self.pending:
