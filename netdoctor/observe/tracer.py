@@ -81,6 +81,7 @@ from __future__ import annotations
 
 import builtins
 import dis
+import gc
 import os
 import sys
 import sysconfig
@@ -156,6 +157,20 @@ def runs_program(function: _F) -> _F:
     """
     _PROGRAM_RUNNERS.add(function.__code__)
     return function
+
+
+def called_by_the_interpreter(code: CodeType) -> bool:
+    """Whether ``code`` is one the interpreter calls on a schedule of its own, not the program's: a finalizer
+    (``__del__``) or an entry of ``gc.callbacks``. Such a call lands wherever an allocation starts a collection or
+    drops a last reference, inside netdoctor's own work too; followed, it would be taken for an entry of the
+    program's training (its caller is no user code) and re-enter the observer mid-step."""
+    if code.co_name == "__del__":
+        return True
+    for callback in gc.callbacks:
+        function = getattr(callback, "__func__", callback)
+        if getattr(function, "__code__", None) is code:
+            return True
+    return False
 
 
 EXPRESSION_SCOPES = frozenset({"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"})
@@ -438,7 +453,8 @@ class _UserCode:
         """
         known = self.known.get(id(code))
         if known is None:
-            known = self.known[id(code)] = code.co_name not in EXPRESSION_SCOPES and self.is_user(code.co_filename)
+            known = self.known[id(code)] = (code.co_name not in EXPRESSION_SCOPES and self.is_user(code.co_filename)
+                                            and not called_by_the_interpreter(code))
             self.codes[id(code)] = code
             if not known and self.filter:
                 self.filter.skip(code)
@@ -747,7 +763,13 @@ class CallTracer:
         threading.settrace(self._trace)
         self._imports.install()
         self.installed = True
-        self._adopt(sys._getframe(1))
+        # untraced while the running frames are announced: a call the interpreter makes on its own (a collection's
+        # callback) must not re-enter the handlers halfway through this
+        previous = self.suspend()
+        try:
+            self._adopt(sys._getframe(1))
+        finally:
+            self.resume(previous)
 
     def _adopt(self, frame: FrameType | None) -> None:
         """The user's frames already running when tracing starts (installed late, from inside the program):
