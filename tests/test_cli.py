@@ -116,6 +116,15 @@ def test_unwritable_html_path_is_a_clear_error_and_leaves_nothing(tmp_path):
     assert not target.parent.exists()
 
 
+def _interruptible() -> None:
+    """In the child before it runs: SIGINT at its default, whatever the test process inherited. A command started in
+    the background by a shell without job control (`cmd &` in a script) ignores SIGINT, its children too, and Python
+    then never turns Ctrl-C into KeyboardInterrupt: the interrupt tests failed that way, not by a lost signal."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_during_training_prints_a_partial_report_and_exits_130(tmp_path):
     import signal
 
@@ -123,7 +132,7 @@ def test_ctrl_c_during_training_prints_a_partial_report_and_exits_130(tmp_path):
     html = tmp_path / "r.html"
     proc = subprocess.Popen(
         [sys.executable, "-m", "netdoctor.cli", "check", "--epochs", "500", "--quick", "--html", str(html)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_interruptible,
     )
     # Wait until training has really started (an epoch line), then interrupt.
     for line in proc.stderr:

@@ -170,13 +170,22 @@ def test_the_programs_own_update_count_is_read_from_its_loops(tmp_path):
     assert "enumerate(data, start=1) at " in ctx["loops"] and "one update every 20 iterations" in ctx["loops"], ctx
 
 
+def _interruptible() -> None:
+    """In the child before it runs: SIGINT at its default, whatever the test process inherited. A command started in
+    the background by a shell without job control (`cmd &` in a script) ignores SIGINT, its children too, and Python
+    then never turns Ctrl-C into KeyboardInterrupt: the interrupt tests failed that way, not by a lost signal."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_gives_the_partial_report_and_130(tmp_path):
     script = tmp_path / "forever.py"
     script.write_text("import numpy as np\nW = np.zeros((4, 4))\n\ndef step():\n    global W\n    W = W + 0.01\n\n"
                       "print('started', flush=True)\nwhile True:\n    step()\n")
     env = dict(os.environ, NO_COLOR="1")
     proc = subprocess.Popen([sys.executable, "-m", "netdoctor.cli", "run", str(script)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env)
+                            stderr=subprocess.PIPE, text=True, env=env, preexec_fn=_interruptible)
     assert proc.stdout.readline() == "started\n"
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
