@@ -436,6 +436,12 @@ PROGRAMS = [
     # scaled twin divides the labels by 255 before the integer cast: every target is class 0
     Program("int_labels_module", updates=3000, samples=3000, arrays=4, forward=False),  # (forward inline in gradients())
     Program("int_labels_module_scaled", updates=3000, samples=3000, arrays=4, forward=False),
+    # weights kept (out, in), applied as x @ W.T, one-hot targets handed beside a cache tuple, Adam, batch 16 as wide as
+    # the hidden layer: the targets' width (the output's) is no input width, else the layers chain from the output end
+    # (3 -> 16 -> 20) and no target is seen; the scaled twin's constant targets were missed. (A 5th array: Adam's
+    # self.m['b2'] taken for a parameter, so the update check does not run: not asserted yet.)
+    Program("fit_predict_transposed", updates=300, samples=4800, layers="20 -> 16 -> 3"),
+    Program("fit_predict_transposed_scaled", updates=300, samples=4800, layers="20 -> 16 -> 3"),
     Program("int_labels_class", updates=2400, samples=2400, arrays=4),
     Program("int_labels_class_scaled", ("class-collapse",), updates=2400, samples=2400, arrays=4),
     Program("int_labels_dict", updates=3000, samples=3000, arrays=4, forward=False),

@@ -61,7 +61,15 @@ from netdoctor.observe.numpy.network import (
     param_like,
     unnamed_param,
 )
-from netdoctor.observe.numpy.roles import code_like, computed_by_layer, float_2d, layer_sums, normalised_from, persistent_writer
+from netdoctor.observe.numpy.roles import (
+    code_like,
+    computed_by_layer,
+    float_2d,
+    layer_sums,
+    normalised_from,
+    one_top,
+    persistent_writer,
+)
 from netdoctor.observe.tracer import EXPRESSION_SCOPES
 
 __all__ = ["Classifier", "global_reads", "mark_caches", "read_beside_weights"]
@@ -169,7 +177,18 @@ def input_widths(functions: Iterable[FuncStats], found: list[tuple[Path, PathSta
     ``(p, g)``)."""
     kept = {tuple(st.shape) for _, st in found}
     given = [float_2d(a) for f in functions if f.calls >= 2 for a in f.args[:8]]
-    return {d for a in given if a is not None and a.shape not in kept and a.reshape(-1).shape not in kept for d in a.shape}
+    return {d for a in given if a is not None and a.shape not in kept and a.reshape(-1).shape not in kept
+            and not class_codes(a) for d in a.shape}
+
+
+def class_codes(a: np.ndarray) -> bool:
+    """Whether a 2-D argument holds one class code per sample (one-hot, +-1, 0.01/0.99 rows, or columns): targets,
+    whose width is the output's. Counted as an input width it would let the layers chain from the output end
+    (``_backward(X, Y, cache)`` with weights kept (out, in): ``10 -> 64 -> 784``)."""
+    if a.ndim != 2 or min(a.shape) < 2:
+        return False
+    rows, columns = a[:16], a[:, :16].T
+    return len(np.unique(rows)) <= 3 and (one_top(rows) or one_top(columns))
 
 
 def in_layer_order(found: list[tuple[Path, PathStats]], input_widths: set[int]) -> list[tuple[Path, PathStats]]:
