@@ -81,3 +81,44 @@ def test_a_path_reader_follows_rebinding():
     assert read_attr(net) is new_attr
     del net.W
     assert read_attr(net) is None
+
+
+# -- the fingerprint: the compiled one answers what NumPy's own indexing does -------------------------------------
+
+def _views(a: np.ndarray) -> list[np.ndarray]:
+    """The array and views of it that are not C-contiguous (transposed, strided, reversed)."""
+    if a.ndim == 0:
+        return [a]
+    return [a, a.T, a[..., ::2], a[::-1]]
+
+
+@pytest.mark.parametrize("dtype", ["f8", "f4", "f2", "i4", "u1", "c16", "?", ">f8", "<f4"])
+def test_the_compiled_fingerprint_reads_the_entries_numpy_indexing_reads(dtype):
+    from netdoctor.observe.numpy.arrays import _py_fingerprint, fingerprint
+
+    if fingerprint is _py_fingerprint:
+        pytest.skip("the compiled part is not built here")
+    rng = np.random.default_rng(7)
+    for shape in [(), (1,), (7,), (5, 3), (4, 3, 2), (30, 784)]:
+        base = (rng.standard_normal(shape) * 10).astype(dtype)
+        for a in _views(base):
+            for k in (0, 1, 5, 16):
+                idx = np.sort(rng.choice(a.size, size=min(k, a.size), replace=False))
+                # the oracle: NumPy's own flat indexing of the array, as bytes
+                assert fingerprint(a, idx) == (id(a), np.asarray(a).flat[idx].tobytes()), (dtype, shape, a.strides)
+                assert fingerprint(a, idx) == _py_fingerprint(a, idx)
+
+
+def test_the_compiled_fingerprint_leaves_what_it_does_not_read_to_numpy():
+    from netdoctor.observe.numpy.arrays import _py_fingerprint, fingerprint
+
+    objects = np.array(["a", None], dtype=object)
+    assert fingerprint(objects, np.arange(2)) == _py_fingerprint(objects, np.arange(2))
+    dates = np.arange(3).astype("M8[D]")  # no buffer export
+    assert fingerprint(dates, np.arange(2)) == _py_fingerprint(dates, np.arange(2))
+    with pytest.raises(IndexError):  # out of range: NumPy's error, as before
+        fingerprint(np.zeros(3), np.array([5]))
+    with pytest.warns(PendingDeprecationWarning), pytest.raises(IndexError):
+        fingerprint(np.matrix([[1.0, 2.0]]), np.arange(2))  # an np.matrix ravels to one row: NumPy's error, as before
+    zeros, narrow = np.zeros(4), np.array([0, 2], dtype=np.int32)  # an index of other than C longs
+    assert fingerprint(zeros, narrow) == _py_fingerprint(zeros, narrow)

@@ -832,11 +832,173 @@ static PyTypeObject CallFilterType = {
 #define CTRACE_SUPPORTED 0
 #endif
 
+/* -- Outside the tracer: two helpers of the observer's own bookkeeping, for any CPython ---------------------------- */
+
+/* fingerprint(a, idx): what arrays.fingerprint computes in Python, `(id(a), a.ravel()[idx].tobytes())`, read
+ * through the buffer protocol without making the three temporaries (the ravelled view, the fancy-indexed copy, the
+ * bytes) or raising an audit event for id(). Only for an exact numpy.ndarray of a plain dtype and an index array of
+ * C longs in range: anything else goes to the Python fallback (fingerprint_fallback), which answers as it always did
+ * (an np.matrix's ravel is 2-d, an out-of-range index raises). Entry k of idx is the flat C-order position p of a:
+ * its offset is the sum over the dimensions, last first, of (p mod dim) * stride, p divided by dim each time. */
+static PyObject *fingerprint_fallback = NULL; /* owned: arrays._py_fingerprint */
+static PyObject *ndarray_type = NULL;         /* owned: numpy.ndarray */
+
+static PyObject *
+ctrace_set_fingerprint(PyObject *module, PyObject *args)
+{
+    PyObject *fallback, *kind;
+    if (!PyArg_ParseTuple(args, "OO", &fallback, &kind)) {
+        return NULL;
+    }
+    Py_INCREF(fallback);
+    Py_XSETREF(fingerprint_fallback, fallback);
+    Py_INCREF(kind);
+    Py_XSETREF(ndarray_type, kind);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+fingerprint_slow(PyObject *a, PyObject *idx)
+{
+    if (fingerprint_fallback == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "fingerprint: no fallback set (set_fingerprint)");
+        return NULL;
+    }
+    return PyObject_CallFunctionObjArgs(fingerprint_fallback, a, idx, NULL);
+}
+
+static PyObject *
+ctrace_fingerprint(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "fingerprint(a, idx) takes two arguments");
+        return NULL;
+    }
+    PyObject *a = args[0], *idx = args[1];
+    if (ndarray_type == NULL || (PyObject *)Py_TYPE(a) != ndarray_type || (PyObject *)Py_TYPE(idx) != ndarray_type) {
+        return fingerprint_slow(a, idx);
+    }
+    Py_buffer view, where;
+    if (PyObject_GetBuffer(a, &view, PyBUF_RECORDS_RO) < 0) {
+        PyErr_Clear(); /* a dtype the buffer protocol does not export (datetime64, ...) */
+        return fingerprint_slow(a, idx);
+    }
+    if (PyObject_GetBuffer(idx, &where, PyBUF_ND | PyBUF_FORMAT) < 0) {
+        PyErr_Clear();
+        PyBuffer_Release(&view);
+        return fingerprint_slow(a, idx);
+    }
+    const char *fmt = view.format, *wfmt = where.format;
+    Py_ssize_t size = 1;
+    for (int d = 0; d < view.ndim; d++) {
+        size *= view.shape[d];
+    }
+    /* plain numbers only (an object array's entries are pointers whose bytes are not its values' identity) */
+    int plain = fmt != NULL && strchr(fmt, 'O') == NULL && wfmt != NULL && where.ndim == 1 && where.itemsize == sizeof(long)
+                && (strcmp(wfmt, "l") == 0 || strcmp(wfmt, "=l") == 0 || strcmp(wfmt, "<l") == 0
+                    || strcmp(wfmt, "q") == 0 || strcmp(wfmt, "=q") == 0 || strcmp(wfmt, "<q") == 0);
+    Py_ssize_t k = plain ? where.shape[0] : 0;
+    const long *pos = (const long *)where.buf;
+    for (Py_ssize_t i = 0; plain && i < k; i++) {
+        if (pos[i] < 0 || pos[i] >= size) {
+            plain = 0;
+        }
+    }
+    PyObject *out = NULL;
+    if (plain) {
+        Py_ssize_t item = view.itemsize;
+        PyObject *bytes = PyBytes_FromStringAndSize(NULL, k * item);
+        if (bytes != NULL) {
+            char *dst = PyBytes_AS_STRING(bytes);
+            for (Py_ssize_t i = 0; i < k; i++) {
+                Py_ssize_t p = pos[i], off = 0;
+                for (int d = view.ndim - 1; d >= 0; d--) {
+                    off += (p % view.shape[d]) * view.strides[d];
+                    p /= view.shape[d];
+                }
+                memcpy(dst + i * item, (const char *)view.buf + off, (size_t)item);
+            }
+            PyObject *ident = PyLong_FromVoidPtr(a);
+            out = ident == NULL ? NULL : PyTuple_Pack(2, ident, bytes);
+            Py_XDECREF(ident);
+            Py_DECREF(bytes);
+        }
+    }
+    PyBuffer_Release(&where);
+    PyBuffer_Release(&view);
+    if (!plain) {
+        return fingerprint_slow(a, idx);
+    }
+    return out;
+}
+
+/* The audit gate: an audit hook written in Python is a Python call at every audit event of the process, the
+ * observer's own id() calls included, for the rest of the run (a hook cannot be removed). This C hook answers every
+ * event at once while no replay runs (gate(None)); while one runs (gate(hook)) it hands the event to `hook(event,
+ * args)` as CPython hands it to a Python hook: with tracing paused, an exception refusing the event. */
+static PyObject *audit_forward = NULL; /* owned: the Python hook while a replay runs, else NULL */
+static int audit_installed = 0;
+
+static int
+audit_gate_hook(const char *event, PyObject *args, void *data)
+{
+    (void)data;
+    if (audit_forward == NULL) {
+        return 0;
+    }
+    PyObject *hook = audit_forward, *name = PyUnicode_FromString(event);
+    if (name == NULL) {
+        return -1;
+    }
+    Py_INCREF(hook);
+    PyThreadState *tstate = PyThreadState_Get();
+    PyThreadState_EnterTracing(tstate);
+    PyObject *result = PyObject_CallFunctionObjArgs(hook, name, args, NULL);
+    PyThreadState_LeaveTracing(tstate);
+    Py_DECREF(hook);
+    Py_DECREF(name);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    return 0;
+}
+
+static PyObject *
+ctrace_gate(PyObject *module, PyObject *hook)
+{
+    if (!audit_installed) {
+        if (PySys_AddAuditHook(audit_gate_hook, NULL) < 0) {
+            return NULL;
+        }
+        audit_installed = 1;
+    }
+    if (hook == Py_None) {
+        Py_CLEAR(audit_forward);
+    }
+    else {
+        Py_INCREF(hook);
+        Py_XSETREF(audit_forward, hook);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef ctrace_functions[] = {
+    {"fingerprint", (PyCFunction)(void (*)(void))ctrace_fingerprint, METH_FASTCALL,
+     "fingerprint(a, idx) -> (id(a), bytes of a's entries at flat positions idx), as arrays.fingerprint."},
+    {"set_fingerprint", (PyCFunction)ctrace_set_fingerprint, METH_VARARGS,
+     "set_fingerprint(fallback, ndarray): the Python fingerprint for what this one does not read, and numpy.ndarray."},
+    {"gate", (PyCFunction)ctrace_gate, METH_O,
+     "gate(hook): audit events go to hook(event, args) from now on (None: answered in C); installs the C hook once."},
+    {NULL},
+};
+
 static struct PyModuleDef ctrace_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "netdoctor.observe._ctrace",
     .m_doc = "The call filter under netdoctor's tracer (CPython 3.11; SUPPORTED says whether this build has it).",
     .m_size = -1,
+    .m_methods = ctrace_functions,
 };
 
 PyMODINIT_FUNC

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import compiled_part
 from netdoctor.buffers.peek import own_dict  # re-exported: the walk's reads of the program's objects
 from netdoctor.buffers.reach import ATOMS, OPAQUE
 from netdoctor.buffers.roles import path_role
@@ -327,9 +328,25 @@ def weak(obj: Any) -> Callable[[], Any]:
         return lambda: obj
 
 
-def fingerprint(a: np.ndarray, idx: np.ndarray) -> tuple[int, bytes]:
+def _py_fingerprint(a: np.ndarray, idx: np.ndarray) -> tuple[int, bytes]:
     """Identity and the bytes of a few entries: equal fingerprints mean (almost surely) an unchanged array."""
     return id(a), (a.ravel()[idx] if a.flags.c_contiguous else a.flat[idx]).tobytes()
+
+
+def _fingerprinter() -> Callable[[np.ndarray, np.ndarray], tuple[int, bytes]]:
+    """:func:`_py_fingerprint`, computed in C where the compiled part is built (``_ctrace.fingerprint``: the same
+    tuple, read through the buffer protocol; ~0.3 against ~1.5 us, and no audit event for ``id()``). Discovery
+    fingerprints every array of every root at every event it scans (the forum program: ~385,000 times)."""
+    from netdoctor.observe.tracer import REQUIRE_ENV  # (the tracer's module loads the part and checks its stamp)
+
+    part = compiled_part("netdoctor.observe._ctrace", REQUIRE_ENV)
+    if part is None or not hasattr(part, "fingerprint"):
+        return _py_fingerprint
+    part.set_fingerprint(_py_fingerprint, np.ndarray)
+    return part.fingerprint
+
+
+fingerprint = _fingerprinter()
 
 
 def layer_chain(shapes: list[tuple[int, ...]]) -> tuple[str, list[int]] | None:
