@@ -218,3 +218,63 @@ def test_matrices_stepped_in_place_by_one_function_are_taken_after_a_few_updates
     assert not persistent_steps([table]) and not unnamed_ready([table])
     rebound.changes = 300
     assert unnamed_ready([rebound])  # one rate for long enough
+
+
+# -- the compiled scan: a root read at once in C says "unchanged" exactly when the Python fingerprints do ----------
+
+class _Holder:
+    def __init__(self) -> None:
+        self.weights = [np.ones((3, 4)), np.zeros((2, 3))]
+        self.params = {"b": np.zeros(2)}
+
+
+def _signature_and_fingerprints(root, paths, idxs):
+    from netdoctor.observe.numpy.arrays import _py_fingerprint, scan_signature
+
+    steps = [tuple((1 if kind == "attr" else 0, key) for kind, key in p) for p in paths]
+    return scan_signature(root, steps, idxs), [_py_fingerprint(resolve(root, p), i) for p, i in zip(paths, idxs)]
+
+
+def test_the_compiled_scan_changes_exactly_when_a_python_fingerprint_changes():
+    from netdoctor.observe.numpy.arrays import scan_signature
+
+    if scan_signature is None:
+        pytest.skip("the compiled part is not built here")
+    net = _Holder()
+    paths = [p for p, _ in walk_arrays(net)]
+    assert len(paths) == 3
+    rng = np.random.default_rng(3)
+    idxs = [np.sort(rng.choice(resolve(net, p).size, size=min(4, resolve(net, p).size), replace=False)) for p in paths]
+    changes = [
+        lambda: None,  # nothing: both unchanged
+        lambda: net.weights[0].__setitem__((slice(None), slice(None)), 2.0),  # in place, every entry
+        lambda: net.weights.__setitem__(1, net.weights[1].copy()),  # rebound to an equal copy: another object
+        lambda: net.params["b"].__iadd__(1.0),
+        lambda: None,
+    ]
+    sig, fps = _signature_and_fingerprints(net, paths, idxs)
+    assert sig is not None
+    for change in changes:
+        change()
+        sig_now, fps_now = _signature_and_fingerprints(net, paths, idxs)
+        assert (sig_now == sig) == (fps_now == fps)  # the oracle: the Python fingerprints, one by one
+        sig, fps = sig_now, fps_now
+
+
+@pytest.mark.parametrize("make", [
+    lambda: (Cell(_closure()[0].__closure__[0]), [(("item", 0),)]),  # through a closure cell: Python's
+    lambda: ({"W": np.ones(3, dtype=int)}, [(("item", "W"),)]),  # not floats: the Python scan drops it
+    lambda: ({"W": np.ones(0)}, [(("item", "W"),)]),  # no entries
+    lambda: ({"W": np.ones(2)}, [(("item", "V"),)]),  # no such key
+    lambda: (type("D", (dict,), {})(W=np.ones(2)), [(("item", "W"),)]),  # a dict subclass (its __getitem__ may run code)
+    lambda: ({"W": np.ones(2).view(np.recarray)}, [(("item", "W"),)]),  # an array subclass
+])
+def test_the_compiled_scan_leaves_to_python_what_it_cannot_read_as_python_does(make):
+    from netdoctor.observe.numpy.arrays import scan_signature
+
+    if scan_signature is None:
+        pytest.skip("the compiled part is not built here")
+    root, paths = make()
+    steps = [tuple((1 if kind == "attr" else 0, key) for kind, key in p) for p in paths]
+    assert scan_signature(root, steps, [np.arange(1)] * len(paths)) is None
+    assert scan_signature({"W": np.ones(2)}, [((0, "W"),)], [np.array([2])]) is None  # a position out of range

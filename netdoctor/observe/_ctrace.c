@@ -49,6 +49,8 @@
 #define NETDOCTOR_SOURCE_TEXT ""
 #endif
 
+static PyObject *ndarray_type = NULL; /* owned: numpy.ndarray (set_fingerprint) */
+
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #define CTRACE_SUPPORTED 1
 #include <internal/pycore_frame.h> /* struct _frame: f_trace, f_fast_as_locals */
@@ -220,6 +222,118 @@ step_into(PyObject *obj, PyObject *step)
         return PyList_CheckExact(obj) ? PyList_GET_ITEM(obj, i) : PyTuple_GET_ITEM(obj, i);
     }
     return NULL;
+}
+
+/* scan(root, paths, idxs) -> the signature of a root's arrays now, or None where C cannot read one of them the way
+ * discovery's Python does (observe/numpy/discovery.py, Discovery._scan): for each path (a tuple of steps as
+ * step_into reads them) the array it leads to, which must be an exact numpy.ndarray of floats with entries, its
+ * address (id) and the bytes of its entries at the flat C-order positions idxs[p] (as arrays.fingerprint reads
+ * them), all in one bytes object. Two equal signatures of a root: every array is the same object with the same
+ * sampled entries, which is what the Python scan finds one by one. Runs no code of the program. */
+static PyObject *
+ctrace_scan(PyObject *module, PyObject *args)
+{
+    PyObject *root, *paths, *idxs;
+    if (!PyArg_ParseTuple(args, "OO!O!:scan", &root, &PyList_Type, &paths, &PyList_Type, &idxs)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(paths);
+    if (n != PyList_GET_SIZE(idxs) || ndarray_type == NULL) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t total = 0;
+    for (Py_ssize_t p = 0; p < n; p++) {
+        PyObject *idx = PyList_GET_ITEM(idxs, p);
+        if ((PyObject *)Py_TYPE(idx) != ndarray_type) {
+            Py_RETURN_NONE;
+        }
+        total += (Py_ssize_t)sizeof(void *) + 16 * 16; /* a first guess: grown below if needed */
+    }
+    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
+    if (out == NULL) {
+        return NULL;
+    }
+    Py_ssize_t used = 0;
+    int readable = 1;
+    for (Py_ssize_t p = 0; readable && p < n; p++) {
+        PyObject *steps = PyList_GET_ITEM(paths, p), *obj = root;
+        if (!PyTuple_CheckExact(steps)) {
+            readable = 0;
+            break;
+        }
+        for (Py_ssize_t s = 0; obj != NULL && s < PyTuple_GET_SIZE(steps); s++) {
+            obj = step_into(obj, PyTuple_GET_ITEM(steps, s));
+        }
+        if (obj == NULL || (PyObject *)Py_TYPE(obj) != ndarray_type) {
+            PyErr_Clear();
+            readable = 0;
+            break;
+        }
+        Py_INCREF(obj);
+        Py_buffer view, where;
+        if (PyObject_GetBuffer(obj, &view, PyBUF_RECORDS_RO) < 0) {
+            PyErr_Clear();
+            Py_DECREF(obj);
+            readable = 0;
+            break;
+        }
+        if (PyObject_GetBuffer(PyList_GET_ITEM(idxs, p), &where, PyBUF_ND | PyBUF_FORMAT) < 0) {
+            PyErr_Clear();
+            PyBuffer_Release(&view);
+            Py_DECREF(obj);
+            readable = 0;
+            break;
+        }
+        const char *fmt = view.format;
+        size_t flen = fmt == NULL ? 0 : strlen(fmt);
+        Py_ssize_t size = 1;
+        for (int d = 0; d < view.ndim; d++) {
+            size *= view.shape[d];
+        }
+        /* floats only (the kind "f" the Python scan keeps: e, f, d, g, after a byte-order mark), with entries */
+        int ok = flen >= 1 && strchr("efdg", fmt[flen - 1]) != NULL && (flen == 1 || (flen == 2 && strchr("@=<>!", fmt[0])))
+                 && size > 0 && where.ndim == 1 && where.itemsize == sizeof(long) && where.format != NULL
+                 && strchr("lq", where.format[strlen(where.format) - 1]) != NULL;
+        Py_ssize_t k = ok ? where.shape[0] : 0, item = view.itemsize;
+        const long *pos = (const long *)where.buf;
+        for (Py_ssize_t i = 0; ok && i < k; i++) {
+            ok = pos[i] >= 0 && pos[i] < size;
+        }
+        Py_ssize_t need = used + (Py_ssize_t)sizeof(void *) + k * item;
+        if (ok && need > PyBytes_GET_SIZE(out) && _PyBytes_Resize(&out, need * 2) < 0) {
+            PyBuffer_Release(&where);
+            PyBuffer_Release(&view);
+            Py_DECREF(obj);
+            return NULL;
+        }
+        if (ok) {
+            char *dst = PyBytes_AS_STRING(out) + used;
+            void *address = (void *)obj;
+            memcpy(dst, &address, sizeof(void *));
+            dst += sizeof(void *);
+            for (Py_ssize_t i = 0; i < k; i++) {
+                Py_ssize_t q = pos[i], off = 0;
+                for (int d = view.ndim - 1; d >= 0; d--) {
+                    off += (q % view.shape[d]) * view.strides[d];
+                    q /= view.shape[d];
+                }
+                memcpy(dst + i * item, (const char *)view.buf + off, (size_t)item);
+            }
+            used = need;
+        }
+        PyBuffer_Release(&where);
+        PyBuffer_Release(&view);
+        Py_DECREF(obj);
+        readable = ok;
+    }
+    if (!readable) {
+        Py_DECREF(out);
+        Py_RETURN_NONE;
+    }
+    if (_PyBytes_Resize(&out, used) < 0) {
+        return NULL;
+    }
+    return out;
 }
 
 /* Whether the parameter's path still leads to the same array, its head unchanged. */
@@ -841,7 +955,6 @@ static PyTypeObject CallFilterType = {
  * (an np.matrix's ravel is 2-d, an out-of-range index raises). Entry k of idx is the flat C-order position p of a:
  * its offset is the sum over the dimensions, last first, of (p mod dim) * stride, p divided by dim each time. */
 static PyObject *fingerprint_fallback = NULL; /* owned: arrays._py_fingerprint */
-static PyObject *ndarray_type = NULL;         /* owned: numpy.ndarray */
 
 static PyObject *
 ctrace_set_fingerprint(PyObject *module, PyObject *args)
@@ -988,6 +1101,10 @@ static PyMethodDef ctrace_functions[] = {
      "fingerprint(a, idx) -> (id(a), bytes of a's entries at flat positions idx), as arrays.fingerprint."},
     {"set_fingerprint", (PyCFunction)ctrace_set_fingerprint, METH_VARARGS,
      "set_fingerprint(fallback, ndarray): the Python fingerprint for what this one does not read, and numpy.ndarray."},
+#if CTRACE_SUPPORTED
+    {"scan", (PyCFunction)ctrace_scan, METH_VARARGS,
+     "scan(root, paths, idxs) -> bytes: the ids and sampled entries of a root's float arrays, or None (see Discovery._scan)."},
+#endif
     {"gate", (PyCFunction)ctrace_gate, METH_O,
      "gate(hook): audit events go to hook(event, args) from now on (None: answered in C); installs the C hook once."},
     {NULL},

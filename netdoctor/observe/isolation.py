@@ -106,8 +106,10 @@ def _audit_gate() -> Any:
     The gate is a hook in C that hands events to :func:`_audit` only while a replay runs (``gate(_audit)`` ...
     ``gate(None)``) and answers every other event at once."""
     from netdoctor._lazy import compiled_part
-    from netdoctor.observe.tracer import REQUIRE_ENV
+    from netdoctor.observe.tracer import PURE_ENV, REQUIRE_ENV
 
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        return None  # (the pure-Python observer throughout)
     part = compiled_part("netdoctor.observe._ctrace", REQUIRE_ENV)
     return getattr(part, "gate", None)
 

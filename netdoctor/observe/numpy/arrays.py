@@ -333,20 +333,34 @@ def _py_fingerprint(a: np.ndarray, idx: np.ndarray) -> tuple[int, bytes]:
     return id(a), (a.ravel()[idx] if a.flags.c_contiguous else a.flat[idx]).tobytes()
 
 
-def _fingerprinter() -> Callable[[np.ndarray, np.ndarray], tuple[int, bytes]]:
-    """:func:`_py_fingerprint`, computed in C where the compiled part is built (``_ctrace.fingerprint``: the same
-    tuple, read through the buffer protocol; ~0.3 against ~1.5 us, and no audit event for ``id()``). Discovery
-    fingerprints every array of every root at every event it scans (the forum program: ~385,000 times)."""
-    from netdoctor.observe.tracer import REQUIRE_ENV  # (the tracer's module loads the part and checks its stamp)
+def _compiled_part() -> Any:
+    """The compiled part (``_ctrace``) with its fingerprint's fallback set, or None where it is not built or the
+    pure-Python tracer is asked for (``NETDOCTOR_PURE_TRACER``: the whole observer in Python, the compiled one's
+    oracle)."""
+    import os
 
+    from netdoctor.observe.tracer import PURE_ENV, REQUIRE_ENV  # (its module loads the part and checks its stamp)
+
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        return None
     part = compiled_part("netdoctor.observe._ctrace", REQUIRE_ENV)
     if part is None or not hasattr(part, "fingerprint"):
-        return _py_fingerprint
+        return None
     part.set_fingerprint(_py_fingerprint, np.ndarray)
-    return part.fingerprint
+    return part
 
 
-fingerprint = _fingerprinter()
+_PART = _compiled_part()
+fingerprint: Callable[[np.ndarray, np.ndarray], tuple[int, bytes]] = (
+    _py_fingerprint if _PART is None else _PART.fingerprint)
+""":func:`_py_fingerprint`, computed in C where the compiled part is built (``_ctrace.fingerprint``: the same tuple,
+read through the buffer protocol; ~0.7 against ~1.5 us, and no audit event for ``id()``). Discovery fingerprints
+every array of every root at every event it scans (the forum program: ~385,000 times)."""
+scan_signature: Callable[[Any, list[Any], list[np.ndarray]], bytes | None] | None = getattr(_PART, "scan", None)
+"""``scan_signature(root, steps, idxs)``: the ids and sampled entries of the float arrays at ``steps`` (paths with
+0 for an item, 1 for an attribute) from ``root`` in one bytes object, or None where C cannot read one of them
+without running the program's code; None itself where the compiled part is not built (see
+``Discovery._unchanged``)."""
 
 
 def layer_chain(shapes: list[tuple[int, ...]]) -> tuple[str, list[int]] | None:

@@ -45,6 +45,12 @@ class Root:
     """The root and the containers holding its arrays, with their numbers of items (or attributes) at the last walk:
     a new key (``params['A1'] = h`` written by the first forward) is walked at once, at the return of the function
     that wrote it, not at the next periodic walk."""
+    signature: bytes | None = None
+    """The compiled scan's reading of :attr:`paths` at the end of the last scan (ids and sampled entries; see
+    :meth:`~netdoctor.observe.numpy.discovery.Discovery._unchanged`), or None where C cannot read them."""
+    signed: tuple[list[Path], list[Any], list[np.ndarray]] | None = None
+    """What :attr:`signature` was read from: :attr:`paths` (the list object), them as the compiled scan reads them
+    (0 an item, 1 an attribute) and their sampled positions."""
     replaced: int = 0
     """Times the name this root stands for was bound to a new container (a tuple or dict of gradients built anew
     at every step): such a root cannot be followed once discovery ends, so it is never the network's."""
