@@ -122,3 +122,22 @@ def test_the_compiled_fingerprint_leaves_what_it_does_not_read_to_numpy():
         fingerprint(np.matrix([[1.0, 2.0]]), np.arange(2))  # an np.matrix ravels to one row: NumPy's error, as before
     zeros, narrow = np.zeros(4), np.array([0, 2], dtype=np.int32)  # an index of other than C longs
     assert fingerprint(zeros, narrow) == _py_fingerprint(zeros, narrow)
+
+
+def test_the_compiled_fingerprint_reads_array_heads_only_once_checked_against_numpy():
+    from netdoctor.observe.numpy import arrays
+
+    if arrays._PART is None:
+        pytest.skip("the compiled part is not built here")
+    a = np.arange(12.0).reshape(3, 4).T
+    idx = np.array([0, 5, 11])
+    probe = np.zeros((3, 2))
+    true_probe = (probe, probe.__array_interface__["data"][0], 2, 3, ord("f"), ord("d"))
+    lying = (probe, probe.__array_interface__["data"][0] + 8, 2, 3, ord("f"), ord("d"))  # not where NumPy says
+    try:
+        assert arrays._PART.set_fingerprint(arrays._py_fingerprint, np.ndarray, [true_probe, lying]) is False
+        assert arrays.fingerprint(a, idx) == (id(a), a.flat[idx].tobytes())  # (the buffer protocol's way)
+        assert arrays.scan_signature is None or arrays.scan_signature({"W": a}, [((0, "W"),)], [idx]) is None
+    finally:
+        assert arrays._PART.set_fingerprint(arrays._py_fingerprint, np.ndarray, [true_probe]) is True
+    assert arrays.fingerprint(a, idx) == (id(a), a.flat[idx].tobytes())  # (its own reading of the head)

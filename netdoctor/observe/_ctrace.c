@@ -51,6 +51,87 @@
 
 static PyObject *ndarray_type = NULL; /* owned: numpy.ndarray (set_fingerprint) */
 
+/* An array's head and the start of its dtype's (numpy/ndarraytypes.h: PyArrayObject_fields, PyArray_Descr; the same
+ * in NumPy 1 and 2 up to the fields read here), read without NumPy's headers and without the buffer protocol (whose
+ * export costs ~0.5 us an array, more than the reading itself). Trusted only once set_fingerprint has checked it
+ * against what NumPy says of a few arrays (heads_trusted); else the buffer protocol is used. */
+typedef struct {
+    PyObject_HEAD
+    char *data;
+    int nd;
+    Py_intptr_t *dimensions;
+    Py_intptr_t *strides;
+    PyObject *base;
+    PyObject *descr;
+} ArrayFields;
+
+typedef struct {
+    PyObject_HEAD
+    PyTypeObject *typeobj;
+    char kind;
+    char type;
+} DescrStart;
+
+static int heads_trusted = 0;
+
+/* The size in bytes of an entry of a dtype of these type characters (floats, and the C longs of an index), 0 for any
+ * other: the entry size's own field moved between NumPy 1 and 2. */
+static Py_ssize_t
+entry_size(char type)
+{
+    switch (type) {
+    case 'e': return 2;
+    case 'f': return 4;
+    case 'd': return 8;
+    case 'g': return (Py_ssize_t)sizeof(long double);
+    case 'l': return (Py_ssize_t)sizeof(long);
+    case 'q': return 8;
+    default: return 0;
+    }
+}
+
+/* The bytes of the entries of `a` (an exact ndarray, head trusted) at flat C-order positions pos[0..k) into dst;
+ * 0 when a position is out of range. */
+static int
+copy_entries(ArrayFields *a, Py_ssize_t item, const long *pos, Py_ssize_t k, char *dst)
+{
+    Py_ssize_t size = 1;
+    for (int d = 0; d < a->nd; d++) {
+        size *= a->dimensions[d];
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        if (pos[i] < 0 || pos[i] >= size) {
+            return 0;
+        }
+    }
+    for (Py_ssize_t i = 0; i < k; i++) {
+        Py_ssize_t q = pos[i], off = 0;
+        for (int d = a->nd - 1; d >= 0; d--) {
+            off += (q % a->dimensions[d]) * a->strides[d];
+            q /= a->dimensions[d];
+        }
+        memcpy(dst + i * item, a->data + off, (size_t)item);
+    }
+    return 1;
+}
+
+/* The positions of an index array (an exact ndarray of C longs, 1-d, contiguous), or NULL. */
+static const long *
+positions(PyObject *idx, Py_ssize_t *k)
+{
+    if (!heads_trusted || (PyObject *)Py_TYPE(idx) != ndarray_type) {
+        return NULL;
+    }
+    ArrayFields *w = (ArrayFields *)idx;
+    DescrStart *wd = (DescrStart *)w->descr;
+    if (w->nd != 1 || wd->kind != 'i' || entry_size(wd->type) != (Py_ssize_t)sizeof(long)
+        || (w->dimensions[0] > 1 && w->strides[0] != (Py_intptr_t)sizeof(long))) {
+        return NULL;
+    }
+    *k = w->dimensions[0];
+    return (const long *)w->data;
+}
+
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #define CTRACE_SUPPORTED 1
 #include <internal/pycore_frame.h> /* struct _frame: f_trace, f_fast_as_locals */
@@ -238,102 +319,64 @@ ctrace_scan(PyObject *module, PyObject *args)
         return NULL;
     }
     Py_ssize_t n = PyList_GET_SIZE(paths);
-    if (n != PyList_GET_SIZE(idxs) || ndarray_type == NULL) {
+    if (n != PyList_GET_SIZE(idxs) || ndarray_type == NULL || !heads_trusted) {
         Py_RETURN_NONE;
     }
-    Py_ssize_t total = 0;
+    char buffer[4096], *out = buffer;
+    Py_ssize_t used = 0, cap = sizeof(buffer);
+    PyObject *result = NULL;
     for (Py_ssize_t p = 0; p < n; p++) {
-        PyObject *idx = PyList_GET_ITEM(idxs, p);
-        if ((PyObject *)Py_TYPE(idx) != ndarray_type) {
-            Py_RETURN_NONE;
-        }
-        total += (Py_ssize_t)sizeof(void *) + 16 * 16; /* a first guess: grown below if needed */
-    }
-    PyObject *out = PyBytes_FromStringAndSize(NULL, total);
-    if (out == NULL) {
-        return NULL;
-    }
-    Py_ssize_t used = 0;
-    int readable = 1;
-    for (Py_ssize_t p = 0; readable && p < n; p++) {
         PyObject *steps = PyList_GET_ITEM(paths, p), *obj = root;
         if (!PyTuple_CheckExact(steps)) {
-            readable = 0;
-            break;
+            goto unreadable;
         }
         for (Py_ssize_t s = 0; obj != NULL && s < PyTuple_GET_SIZE(steps); s++) {
             obj = step_into(obj, PyTuple_GET_ITEM(steps, s));
         }
         if (obj == NULL || (PyObject *)Py_TYPE(obj) != ndarray_type) {
             PyErr_Clear();
-            readable = 0;
-            break;
+            goto unreadable;
         }
-        Py_INCREF(obj);
-        Py_buffer view, where;
-        if (PyObject_GetBuffer(obj, &view, PyBUF_RECORDS_RO) < 0) {
-            PyErr_Clear();
-            Py_DECREF(obj);
-            readable = 0;
-            break;
+        ArrayFields *a = (ArrayFields *)obj;
+        DescrStart *descr = (DescrStart *)a->descr;
+        Py_ssize_t k = 0, item = descr->kind == 'f' ? entry_size(descr->type) : 0, size = 1;
+        const long *pos = item ? positions(PyList_GET_ITEM(idxs, p), &k) : NULL;
+        for (int d = 0; d < a->nd; d++) {
+            size *= a->dimensions[d];
         }
-        if (PyObject_GetBuffer(PyList_GET_ITEM(idxs, p), &where, PyBUF_ND | PyBUF_FORMAT) < 0) {
-            PyErr_Clear();
-            PyBuffer_Release(&view);
-            Py_DECREF(obj);
-            readable = 0;
-            break;
-        }
-        const char *fmt = view.format;
-        size_t flen = fmt == NULL ? 0 : strlen(fmt);
-        Py_ssize_t size = 1;
-        for (int d = 0; d < view.ndim; d++) {
-            size *= view.shape[d];
-        }
-        /* floats only (the kind "f" the Python scan keeps: e, f, d, g, after a byte-order mark), with entries */
-        int ok = flen >= 1 && strchr("efdg", fmt[flen - 1]) != NULL && (flen == 1 || (flen == 2 && strchr("@=<>!", fmt[0])))
-                 && size > 0 && where.ndim == 1 && where.itemsize == sizeof(long) && where.format != NULL
-                 && strchr("lq", where.format[strlen(where.format) - 1]) != NULL;
-        Py_ssize_t k = ok ? where.shape[0] : 0, item = view.itemsize;
-        const long *pos = (const long *)where.buf;
-        for (Py_ssize_t i = 0; ok && i < k; i++) {
-            ok = pos[i] >= 0 && pos[i] < size;
+        if (pos == NULL || size == 0) {
+            goto unreadable; /* not floats (the kind "f" the Python scan keeps), no entries, or no index of C longs */
         }
         Py_ssize_t need = used + (Py_ssize_t)sizeof(void *) + k * item;
-        if (ok && need > PyBytes_GET_SIZE(out) && _PyBytes_Resize(&out, need * 2) < 0) {
-            PyBuffer_Release(&where);
-            PyBuffer_Release(&view);
-            Py_DECREF(obj);
-            return NULL;
-        }
-        if (ok) {
-            char *dst = PyBytes_AS_STRING(out) + used;
-            void *address = (void *)obj;
-            memcpy(dst, &address, sizeof(void *));
-            dst += sizeof(void *);
-            for (Py_ssize_t i = 0; i < k; i++) {
-                Py_ssize_t q = pos[i], off = 0;
-                for (int d = view.ndim - 1; d >= 0; d--) {
-                    off += (q % view.shape[d]) * view.strides[d];
-                    q /= view.shape[d];
-                }
-                memcpy(dst + i * item, (const char *)view.buf + off, (size_t)item);
+        if (need > cap) {
+            Py_ssize_t grown = 2 * need;
+            char *more = out == buffer ? PyMem_Malloc((size_t)grown) : PyMem_Realloc(out, (size_t)grown);
+            if (more == NULL) {
+                PyErr_NoMemory();
+                goto done;
             }
-            used = need;
+            if (out == buffer) {
+                memcpy(more, buffer, (size_t)used);
+            }
+            out = more;
+            cap = grown;
         }
-        PyBuffer_Release(&where);
-        PyBuffer_Release(&view);
-        Py_DECREF(obj);
-        readable = ok;
+        void *address = (void *)obj;
+        memcpy(out + used, &address, sizeof(void *));
+        if (!copy_entries(a, item, pos, k, out + used + sizeof(void *))) {
+            goto unreadable;
+        }
+        used = need;
     }
-    if (!readable) {
-        Py_DECREF(out);
-        Py_RETURN_NONE;
+    result = PyBytes_FromStringAndSize(out, used);
+    goto done;
+unreadable:
+    result = Py_NewRef(Py_None);
+done:
+    if (out != buffer) {
+        PyMem_Free(out);
     }
-    if (_PyBytes_Resize(&out, used) < 0) {
-        return NULL;
-    }
-    return out;
+    return result;
 }
 
 /* Whether the parameter's path still leads to the same array, its head unchanged. */
@@ -959,15 +1002,30 @@ static PyObject *fingerprint_fallback = NULL; /* owned: arrays._py_fingerprint *
 static PyObject *
 ctrace_set_fingerprint(PyObject *module, PyObject *args)
 {
-    PyObject *fallback, *kind;
-    if (!PyArg_ParseTuple(args, "OO", &fallback, &kind)) {
+    PyObject *fallback, *kind, *probes;
+    if (!PyArg_ParseTuple(args, "OOO!", &fallback, &kind, &PyList_Type, &probes)) {
         return NULL;
     }
     Py_INCREF(fallback);
     Py_XSETREF(fingerprint_fallback, fallback);
     Py_INCREF(kind);
     Py_XSETREF(ndarray_type, kind);
-    Py_RETURN_NONE;
+    /* each probe: (array, its data address, ndim, shape[0], dtype.kind, dtype.char) as NumPy gives them */
+    int trusted = PyList_GET_SIZE(probes) > 0;
+    for (Py_ssize_t i = 0; trusted && i < PyList_GET_SIZE(probes); i++) {
+        PyObject *array;
+        Py_ssize_t address, first;
+        int nd, dkind, dtype;
+        if (!PyArg_ParseTuple(PyList_GET_ITEM(probes, i), "Oninii:probe", &array, &address, &nd, &first, &dkind, &dtype)) {
+            return NULL;
+        }
+        ArrayFields *a = (ArrayFields *)array;
+        trusted = (PyObject *)Py_TYPE(array) == kind && a->data == (char *)address && a->nd == nd && nd >= 1
+                  && a->dimensions[0] == first && a->descr != NULL && ((DescrStart *)a->descr)->kind == (char)dkind
+                  && ((DescrStart *)a->descr)->type == (char)dtype;
+    }
+    heads_trusted = trusted;
+    return PyBool_FromLong(trusted);
 }
 
 static PyObject *
@@ -991,6 +1049,23 @@ ctrace_fingerprint(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (ndarray_type == NULL || (PyObject *)Py_TYPE(a) != ndarray_type || (PyObject *)Py_TYPE(idx) != ndarray_type) {
         return fingerprint_slow(a, idx);
     }
+    Py_ssize_t k = 0, item = heads_trusted ? entry_size(((DescrStart *)((ArrayFields *)a)->descr)->type) : 0;
+    const long *pos = item ? positions(idx, &k) : NULL;
+    if (pos != NULL && ((DescrStart *)((ArrayFields *)a)->descr)->kind != 'O') {
+        PyObject *bytes = PyBytes_FromStringAndSize(NULL, k * item);
+        if (bytes == NULL) {
+            return NULL;
+        }
+        if (!copy_entries((ArrayFields *)a, item, pos, k, PyBytes_AS_STRING(bytes))) {
+            Py_DECREF(bytes);
+            return fingerprint_slow(a, idx);
+        }
+        PyObject *ident = PyLong_FromVoidPtr(a);
+        PyObject *out = ident == NULL ? NULL : PyTuple_Pack(2, ident, bytes);
+        Py_XDECREF(ident);
+        Py_DECREF(bytes);
+        return out;
+    }
     Py_buffer view, where;
     if (PyObject_GetBuffer(a, &view, PyBUF_RECORDS_RO) < 0) {
         PyErr_Clear(); /* a dtype the buffer protocol does not export (datetime64, ...) */
@@ -1010,21 +1085,21 @@ ctrace_fingerprint(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     int plain = fmt != NULL && strchr(fmt, 'O') == NULL && wfmt != NULL && where.ndim == 1 && where.itemsize == sizeof(long)
                 && (strcmp(wfmt, "l") == 0 || strcmp(wfmt, "=l") == 0 || strcmp(wfmt, "<l") == 0
                     || strcmp(wfmt, "q") == 0 || strcmp(wfmt, "=q") == 0 || strcmp(wfmt, "<q") == 0);
-    Py_ssize_t k = plain ? where.shape[0] : 0;
-    const long *pos = (const long *)where.buf;
-    for (Py_ssize_t i = 0; plain && i < k; i++) {
-        if (pos[i] < 0 || pos[i] >= size) {
+    Py_ssize_t count = plain ? where.shape[0] : 0;
+    const long *at = (const long *)where.buf;
+    for (Py_ssize_t i = 0; plain && i < count; i++) {
+        if (at[i] < 0 || at[i] >= size) {
             plain = 0;
         }
     }
     PyObject *out = NULL;
     if (plain) {
         Py_ssize_t item = view.itemsize;
-        PyObject *bytes = PyBytes_FromStringAndSize(NULL, k * item);
+        PyObject *bytes = PyBytes_FromStringAndSize(NULL, count * item);
         if (bytes != NULL) {
             char *dst = PyBytes_AS_STRING(bytes);
-            for (Py_ssize_t i = 0; i < k; i++) {
-                Py_ssize_t p = pos[i], off = 0;
+            for (Py_ssize_t i = 0; i < count; i++) {
+                Py_ssize_t p = at[i], off = 0;
                 for (int d = view.ndim - 1; d >= 0; d--) {
                     off += (p % view.shape[d]) * view.strides[d];
                     p /= view.shape[d];
