@@ -243,6 +243,35 @@ def root_arrays(root: Root, walk: bool) -> list[tuple[Path, np.ndarray]]:
     return out
 
 
+def _unchanged(root: Root, walk: bool) -> bool:
+    """Whether every array of ``root`` is the object, with the sampled entries, that its last scan saw, read at once in
+    C (:data:`~netdoctor.observe.numpy.arrays.scan_signature`, ~0.1 us an array against ~0.4 us in Python): then
+    :meth:`Discovery._scan`'s loop would find each fingerprint equal to the last and change nothing. Only where
+    :func:`root_arrays` would read the known paths (no walk due, no container resized) and C can read every one of
+    them (exact dicts, lists and tuples, instance attributes; float arrays whose sampled positions are in range);
+    anything else is scanned in Python."""
+    signed = root.signed
+    if (signed is None or root.signature is None or walk or signed[0] is not root.paths or root.walks < WALK_FIRST
+            or _resized(root.sizes) or scan_signature is None):
+        return False
+    return scan_signature(root.obj, signed[1], signed[2]) == root.signature
+
+
+def _scanned(root: Root, now: dict[Path, tuple[int, bytes]]) -> None:
+    """``root``'s Python scan saw ``now`` (its fingerprints by path): kept, with the signature :func:`_unchanged`
+    compares with (None where C cannot read the root)."""
+    root.scan = now
+    root.signature = None
+    if scan_signature is None or root.paths is None or any(p not in root.idx for p in root.paths):
+        root.signed = None
+        return
+    if root.signed is None or root.signed[0] is not root.paths:  # (paths change at walks only)
+        steps = [tuple((1 if kind == "attr" else 0, key) for kind, key in p) for p in root.paths]
+        root.signed = (root.paths, steps, [])
+    root.signed[2][:] = [root.idx[p] for p in root.paths]  # (a path's positions are drawn again when it shrinks)
+    root.signature = scan_signature(root.obj, root.signed[1], root.signed[2])
+
+
 SETTLED_CHANGES = 24
 """Changes of every changed array after which one rate of change is taken as the updates' when the matrices moved like
 weights (see :func:`persistent_steps`), instead of after 300."""
@@ -523,9 +552,7 @@ class Discovery:
         code = frame.f_code if frame is not None else None
         written: list[tuple[PathStats, np.ndarray, bool]] = []
         moved: list[tuple[PathStats, np.ndarray, np.ndarray]] = []
-        for rid, root in list(self.roots.items()):
-            if self._unchanged(root, walk):
-                continue  # (its arrays all as the last scan left them: what the loop below would find one by one)
+        for rid, root in [(rid, root) for rid, root in self.roots.items() if not _unchanged(root, walk)]:
             now: dict[Path, tuple[int, bytes]] = {}
             for path, a in root_arrays(root, walk):
                 idx = root.idx.get(path)
@@ -564,8 +591,7 @@ class Discovery:
                         st.rebound += 1
                     st.where[code] += 1
                     written.append((st, a, old[0] != fp[0]))
-            root.scan = now
-            self._sign(root)
+            _scanned(root, now)
         if written and frame is not None:
             mark_caches(self.roots, self.paths, frame, written)
         if moved:
@@ -578,31 +604,6 @@ class Discovery:
                 self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
             self.finish()
         return written
-
-    def _unchanged(self, root: Root, walk: bool) -> bool:
-        """Whether every array of ``root`` is the object, with the sampled entries, that the last scan saw, read at
-        once in C (:data:`~netdoctor.observe.numpy.arrays.scan_signature`, ~0.2 us an array against ~2 us in
-        Python): then the scan's loop would find each fingerprint equal to the last and change nothing. Only where
-        :func:`root_arrays` would read the known paths (no walk due, no container resized) and C can read every one
-        of them (exact dicts, lists and tuples, instance attributes; float arrays whose sampled positions are in
-        range); anything else is scanned in Python."""
-        signed = root.signed
-        if (signed is None or root.signature is None or walk or signed[0] is not root.paths or root.walks < WALK_FIRST
-                or _resized(root.sizes) or scan_signature is None):
-            return False
-        return scan_signature(root.obj, signed[1], signed[2]) == root.signature
-
-    def _sign(self, root: Root) -> None:
-        """Read ``root``'s signature for :meth:`_unchanged` after its Python scan (None where C cannot read it)."""
-        root.signature = None
-        if scan_signature is None or root.paths is None or any(p not in root.idx for p in root.paths):
-            root.signed = None
-            return
-        if root.signed is None or root.signed[0] is not root.paths:  # (paths change at walks only)
-            steps = [tuple((1 if kind == "attr" else 0, key) for kind, key in p) for p in root.paths]
-            root.signed = (root.paths, steps, [])
-        root.signed[2][:] = [root.idx[p] for p in root.paths]  # (a path's positions are drawn again when it shrinks)
-        root.signature = scan_signature(root.obj, root.signed[1], root.signed[2])
 
     # -- frozen parameters: gradients computed for arrays that never move ------------------
     # -- the network -------------------------------------------------------------------
