@@ -40,6 +40,9 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     # the helper fits no target layout, so on main ea72a2f it went untraced and the row smoothed in place was
     # never compared (no finding at all)
     666: ("mutated-constant",),
+    # a list of Dense objects whose backward() each adds its own layer's gradient, one sample per update: the two calls
+    # of an update were read as two samples summed (a false summed-gradient warning, main db1e5cd)
+    1358: (),
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 

@@ -116,6 +116,15 @@ PROGRAMS = [
     # the first Dense layer of that list initialised N(0, 1): the Tanh object after it saturates (its output is read
     # where the next layer keeps its input)
     Program("layer_objects_saturated", updates=3000, forward=False),
+    # layer objects whose backward() adds the layer's own gradient into its buffers (one call per layer for each sample),
+    # applied by the module loop, one sample per update: in a dict (buffers rebound to fresh zeros) and in a list
+    # (emptied in place). Two calls per update are one sample's two layers: a window heard partly held can count the
+    # next sample's target in it (rows == calls), which read as two samples summed (a false summed-gradient). The
+    # summed twin runs 8 samples through backward() per update at the same rate.
+    # (samples not asserted: those targets counted in the window before inflate the estimate, ~1.28x)
+    Program("layer_grads_dict", updates=2000, arrays=4),
+    Program("layer_grads_list", updates=2400, arrays=4),
+    Program("layer_grads_dict_summed", updates=375, arrays=4),
     # the activation a layer object of its own (`Tanh` after `Linear`) in a dict of named layers, run by a module-level
     # loop; the optimizer object is the root found: the Tanh output is read where the layer objects keep it (self.y)
     # and checked against the batch the first Linear keeps (self.x). The saturated twin draws N(0, 1) for 160 inputs

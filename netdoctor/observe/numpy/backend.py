@@ -114,6 +114,7 @@ from netdoctor.observe.numpy.updates import (
     _hold_buffers,
     _norms,
     _note_nonfinite,
+    _note_touched,
     _on_update,
     _quick,
     _quick_moved,
@@ -165,6 +166,7 @@ class NumpyBackend:
     _sample_params = _sample_params
     _sample_buffers = _sample_buffers
     _buffer_arrays = _buffer_arrays
+    _note_touched = _note_touched
     _sample_returned = _sample_returned
     _quick = _quick
     _quick_moved = _quick_moved
@@ -282,6 +284,9 @@ class NumpyBackend:
         self._G_sum: np.ndarray | None = None
         self._window_calls = 0
         self._window_rows = 0
+        self._B_at_call: np.ndarray | None = None
+        self._window_touched: list[frozenset[int]] = []
+        """Per contribution of a window heard deep: the parameters whose sampled buffer entries it changed."""
         self._fresh = True
         self.updates = 0
         self.windows: list[dict[str, Any]] = []
@@ -1067,6 +1072,8 @@ class NumpyBackend:
                 self._resets.verify(reset_factor(self._B_last, B))
                 self._resets.skip = frozenset(id(code) for code in self._step_codes())
             self._B_start = B
+        if self._deep and self.style == "accumulate":
+            self._B_at_call = self._B_start if self._fresh else self._B_last
         if self.style == "accumulate" and not self.writes.done:
             self.writes.at_call(frame, self._buffer_arrays())
         if self._fresh and self.sharing.pending(self.updates):
@@ -1100,6 +1107,7 @@ class NumpyBackend:
             self._B_last = self._sample_buffers()
             if self.style == "accumulate":
                 self._hold_buffers()
+                self._note_touched()
         elif self.style == "returns":
             g = self._sample_returned(value)
             if g is not None:

@@ -78,6 +78,33 @@ def _sample_buffers(self: NumpyBackend) -> np.ndarray | None:
     return np.concatenate(parts) if parts else None
 
 
+def _note_touched(self: NumpyBackend) -> None:
+    """Which parameters' sampled buffer entries the contribution that just returned changed (deep windows only)."""
+    before, after = self._B_at_call, self._B_last
+    self._B_at_call = None
+    if before is None or after is None or before.shape != after.shape or len(self._window_touched) >= 64:
+        return
+    changed = ~((before == after) | (np.isnan(before) & np.isnan(after)))
+    ends = np.cumsum([len(prm.idx) for prm in self.params])
+    starts = ends - [len(prm.idx) for prm in self.params]
+    touched = frozenset(i for i, (a, z) in enumerate(zip(starts, ends)) if changed[a:z].any())
+    if touched:
+        self._window_touched.append(touched)
+
+
+def _calls_per_row(touched: list[frozenset[int]]) -> int:
+    """The gradient calls one row makes, from the parameters each call of a window changed: a layer object's backward
+    (one call per layer for each row) changes its own layer's buffers only, so the calls of a window fall into as many
+    disjoint sets as there are layers; a whole network's backward changes every buffer at every call (a dead unit's
+    sampled entry may stay, which makes overlapping sets, not disjoint ones). 0 when not told (under two calls)."""
+    groups = set(touched)
+    if len(touched) < 2:
+        return 0
+    if len(groups) > 1 and all(a.isdisjoint(b) for a in groups for b in groups if a is not b):
+        return len(groups)
+    return 1
+
+
 def _buffer_arrays(self: NumpyBackend) -> list[tuple[np.ndarray, np.ndarray]]:
     """Each float buffer array now, with its parameter's sampled positions (one array under two paths once)."""
     out: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -233,6 +260,7 @@ def _count_update(self: NumpyBackend) -> None:
     self._B_start = None
     self._D_sum, self._D_rows = None, 0
     self._window_calls = self._window_rows = 0
+    self._window_touched = []
     self._G_sum = None
     self._close_segments()
     self._fresh = True
@@ -330,6 +358,7 @@ def _count_still(self: NumpyBackend, frame: FrameType | None) -> None:
     self._prev_deep, self._deep = self._deep, self.tracer.budget.deep(work)
     self._P_prev = self._sample_params() if self._deep else None
     self._window_calls = self._window_rows = 0
+    self._window_touched = []
     self._G_sum = None
     self._D_sum, self._D_rows = None, 0
     self._close_segments()
@@ -367,7 +396,8 @@ def _on_update(self: NumpyBackend, frame: FrameType | None, moved: set[int]) -> 
     n = self._deep_updates
     if self.lr is None and (n <= LR_TRIES or n & (n - 1) == 0):
         self._find_lr(frame)  # a walk of four frames' locals: the first windows, then at every doubling
-    window: dict[str, Any] = {"update": self.updates, "calls": self._window_calls, "rows": self._window_rows}
+    window: dict[str, Any] = {"update": self.updates, "calls": self._window_calls, "rows": self._window_rows,
+                              "per_row": _calls_per_row(self._window_touched)}
     if delta is not None:
         window["delta"] = delta
         window["w"] = P
@@ -387,6 +417,7 @@ def _on_update(self: NumpyBackend, frame: FrameType | None, moved: set[int]) -> 
         window["dsum"], window["drows"] = self._D_sum, self._D_rows
     self._D_sum, self._D_rows = None, 0
     self._window_calls = self._window_rows = 0
+    self._window_touched = []
     self._G_sum = None
     self._close_segments()
     self._fresh = True

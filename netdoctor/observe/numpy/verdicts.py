@@ -515,6 +515,24 @@ def _velocity(b: NumpyBackend) -> VelocityFit | None:
     return fit
 
 
+def _layer_calls(b: NumpyBackend) -> tuple[int, bool]:
+    """How many times the gradient function is called per row: once per layer for a layer object's backward method,
+    else 1.
+
+    Told by what the calls change (``per_row`` of the windows heard deep, :func:`~netdoctor.observe.numpy.updates.
+    _calls_per_row`): the most common reading wins. Row counts cannot tell it: a window that ran partly held can hold
+    one row's layer calls and the next row's target (``rows == calls``). Without a reading, a method (``self`` first)
+    is taken for a layer's, with as many calls as weight matrices. Also whether the calls were read (True) or guessed.
+    """
+    windows = {w["update"]: w for w in b.early + b.windows}.values()
+    votes = Counter(w["per_row"] for w in windows if w.get("per_row"))
+    if votes:
+        return votes.most_common(1)[0][0], True
+    code = b.contributor
+    per_layer = code is not None and code.co_argcount > 0 and code.co_varnames[0] == "self"
+    return (sum(1 for p in b.params if not p.bias) if per_layer else 1), False
+
+
 def _fits(b: NumpyBackend) -> list[dict[str, float]]:
     """Per window, the step per contributed gradient: ``Δ_t ≈ -c · A_t`` with ``A_t`` what the program applies.
 
@@ -612,18 +630,17 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     if b.lr is None or b.style not in ("accumulate", "returns"):
         return None
     every = _fits(b)
-    # a layer object's backward method is called once per layer for each sample: as many calls per sample as layers
-    code = b.contributor
-    per_layer = code is not None and code.co_argcount > 0 and code.co_varnames[0] == "self"
-    layers = sum(1 for p in b.params if not p.bias) if per_layer else 1
+    layers, read = _layer_calls(b)
+    per_sample = (layers,) if read else (1, layers)  # a guess of per-layer calls may be wrong: either count
 
     def samples(f: dict[str, float]) -> int:
         """The samples whose gradients the window applied, one per contribution: 0 when that is not known (targets
         read for another number of rows; a few calls per update without targets may be one per layer, or
         micro-batches)."""
-        if f["rows"] and f["calls"] in (f["rows"], f["rows"] * layers):
+        if f["rows"] and f["calls"] in tuple(f["rows"] * k for k in per_sample):
             return int(f["rows"])
-        return int(f["calls"]) if not f["rows"] and f["calls"] >= SUMMED_MIN_ROWS else 0
+        n = int(f["calls"] // layers) if read else int(f["calls"])
+        return n if not f["rows"] and n >= SUMMED_MIN_ROWS else 0
 
     fits = [dict(f, samples=samples(f)) for f in every if samples(f) > 1]
     # one gradient per update over the run (or in most windows): the windows with two are updates the count missed
