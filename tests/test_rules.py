@@ -222,6 +222,18 @@ def test_report_puts_the_root_cause_first():
     assert report.codes() == story[::-1]
 
 
+def test_a_note_is_no_cause_of_a_problem_and_is_not_ranked_before_it():
+    """An info gradient-mismatch (a gradient that matches no assumed loss) beside a learning rate too high: the error is
+    the root cause, listed first; the note is no cause of it (np1412, np1418 on main b46f106)."""
+    linked = link_causes([F("gradient-mismatch", "info"), F("learning-rate-too-high"), F("exploding-gradients")])
+    report = Report(linked)
+    assert report.codes() == ["learning-rate-too-high", "exploding-gradients", "gradient-mismatch"]
+    assert {f.code: f for f in linked}["learning-rate-too-high"].caused_by == ()
+    # as a warning it is a cause (a wrong gradient makes the steps too large), and comes first
+    warned = Report(link_causes([F("gradient-mismatch", "warning"), F("learning-rate-too-high")]))
+    assert warned.codes() == ["gradient-mismatch", "learning-rate-too-high"]
+
+
 def test_cause_graph_is_acyclic():
     state = {}
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from netdoctor.findings import Finding
+from netdoctor.findings import Finding, Severity
 
 __all__ = ["CAUSES", "link_causes"]
 
@@ -73,13 +73,17 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
     saturated-activations when constant-output was not reported; a cause that
     is itself behind another linked cause is left out (saturation, not also
     the stale accumulator behind it). Causes a finding already names are kept. A finding whose
-    evidence says ``on_purpose`` is no one's cause.
+    evidence says ``on_purpose`` is no one's cause, and a note (info) is no cause of a warning or an error.
     """
     # A choice the program made on purpose (a layer frozen for fine-tuning beside others that train) is
     # context, not a cause: it does not explain why the trained layers learn nothing.
-    present = {f.code for f in findings if not f.evidence.get("on_purpose")}
+    every = {f.code for f in findings if not f.evidence.get("on_purpose")}
+    # A note is what was measured and judged harmless (a gradient that matches no assumed loss, a saturation the
+    # gradient still passes): it explains no problem, and ranking it before one would list it first.
+    problems = {f.code for f in findings if not f.evidence.get("on_purpose") and f.severity is not Severity.INFO}
     out = []
     for f in findings:
+        present = every if f.severity is Severity.INFO else problems
         found: list[str] = []
         seen, queue = {f.code}, list(CAUSES.get(f.code, ()))
         while queue:
