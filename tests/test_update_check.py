@@ -167,6 +167,44 @@ def test_decay_written_into_the_gradient_is_no_mismatch_but_a_wrong_derivative_w
     assert {v.name for v in _check([Applied("update", pushed)]).failed} == {"W1", "W2"}
 
 
+def test_the_shared_factor_is_read_from_the_tightest_ratios_not_a_decayed_weights():
+    """Biases first and weights last (a program's own order): a small decay shifts each weight's ratio by ~1e-4, within
+    the 1% the tensors agree to; the factor must still be the biases' exact one (lr times the loss's ½), or every fit of
+    the decay on it is off by that shift."""
+    P0, x, t = _net()
+    P = {k: P0[k] for k in ("b1", "b2", "W1", "W2")}
+    g = _gradient(P, x, t)
+    work = {k: v.copy() for k, v in P.items()}
+    applied = {k: g[k] + (1e-5 * P[k] if k.startswith("W") else 0) for k in P}
+    result = check_update(lambda: _forward(work, x)[0], work, [Applied("returned", applied)],
+                          assumed_losses(_forward(work, x)[0], t), biases=("b1", "b2"))
+    assert result.ok and result.factor == pytest.approx(0.5, rel=1e-8)
+
+
+@pytest.mark.parametrize("lr, wd", [(0.004, 5e-4), (0.001, 5e-4)])
+def test_decay_is_read_in_the_gradient_when_a_float32_update_is_too_coarse_for_the_fit(lr, wd):
+    """A float32 step ``W - lr * g`` keeps ~1e-3 of the step's bits beside W's rounding: the update reading cannot be
+    fitted to derivative + c W, the float32 gradient the program returned can (c: the decay in units of the sum)."""
+    P, x, t = _net()
+    P32 = {k: v.astype(np.float32) for k, v in P.items()}
+    g = _gradient({k: v.astype(np.float64) for k, v in P32.items()}, x, t)
+    grads = {k: (g[k] + (wd * P32[k] if k.startswith("W") else 0)).astype(np.float32) for k in P}
+    update = {k: (P32[k] - (P32[k] - np.float32(lr) * grads[k])).astype(np.float64) for k in P}
+    work = {k: v.astype(np.float64) for k, v in P32.items()}
+    result = check_update(lambda: _forward(work, x)[0], work,
+                          [Applied("update", update), Applied("returned", {k: v.astype(np.float64) for k, v in grads.items()})],
+                          assumed_losses(_forward(work, x)[0], t), biases=("b1", "b2"))
+    assert result.ok, [(v.name, v.pattern) for v in result.failed]
+    assert result.decay.startswith("weight decay read on W1, W2") and f"{2 * wd:.3g} x W" in result.decay
+    assert f"taking {lr * wd:.3g} of every weight" in result.decay
+    wrong = _gradient({k: v.astype(np.float64) for k, v in P32.items()}, x, t, "skip-output-sigma")
+    bad = {k: (wrong[k] + (wd * P32[k] if k.startswith("W") else 0)).astype(np.float32) for k in P}
+    bad_update = {k: (P32[k] - (P32[k] - np.float32(lr) * bad[k])).astype(np.float64) for k in P}
+    assert not check_update(lambda: _forward(work, x)[0], work,
+                            [Applied("update", bad_update), Applied("returned", {k: v.astype(np.float64) for k, v in bad.items()})],
+                            assumed_losses(_forward(work, x)[0], t), biases=("b1", "b2")).ok
+
+
 def test_class_index_targets_give_the_cross_entropies_and_squared_error():
     out = np.log(np.full((5, 4), 0.25))  # log-softmax rows
     names = [loss.name for loss in assumed_losses(out, np.array([0, 3, 1, 2, 0]))]

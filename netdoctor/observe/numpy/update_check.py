@@ -253,8 +253,10 @@ def _ratio(a: np.ndarray, n: np.ndarray, noise: np.ndarray | None = None) -> tup
     return med, spread
 
 
-def _mode(values: list[float]) -> float:
-    """The value most others agree with to ``RATIO_TOL`` (ties: the last, the output side's tensor)."""
+def _mode(values: list[float], spreads: list[float] | None = None) -> float:
+    """The value most others agree with to ``RATIO_TOL`` (ties: the last, the output side's tensor); within that
+    agreeing group, the value of the tightest ratios (``spreads``: each value's spread), the one least moved by what
+    else the update holds (a weight decay adds ``c * W`` to a weight's ratio, never to a bias's)."""
     best, votes = math.nan, 0
     for v in values:
         if not math.isfinite(v) or v == 0:
@@ -262,7 +264,10 @@ def _mode(values: list[float]) -> float:
         n = sum(1 for w in values if math.isfinite(w) and abs(w - v) <= 10 * RATIO_TOL * abs(v))
         if n >= votes:
             best, votes = v, n
-    return best
+    if spreads is None or not math.isfinite(best):
+        return best
+    group = [(s, v) for v, s in zip(values, spreads) if math.isfinite(v) and abs(v - best) <= 10 * RATIO_TOL * abs(best)]
+    return min(group, key=lambda sv: sv[0])[1] if group else best
 
 
 @dataclass
@@ -300,8 +305,9 @@ def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.nd
                 ratios[(j, name)] = _ratio(a, numeric[k], diffs[k]["noise"])
         # a tensor whose derivative and applied array are both zero at every sampled entry agrees with any
         # factor: it has no vote (a dead layer's three zero tensors outvoted the output bias's learning rate)
-        factors[j] = _mode([ratios[(j, n)][0] for n in names if (j, n) in ratios and ratios[(j, n)][1] <= RATIO_TOL
-                            and ratios[(j, n)] != SILENT])
+        voters = [ratios[(j, n)] for n in names if (j, n) in ratios and ratios[(j, n)][1] <= RATIO_TOL
+                  and ratios[(j, n)] != SILENT]
+        factors[j] = _mode([r for r, _ in voters], [s for _, s in voters])
     explained: dict[str, int] = {}
     for name in names:
         for j in range(len(applied)):
@@ -597,6 +603,33 @@ def climbing(check: UpdateCheck) -> UpdateCheck:
     return replace(check, factor=-check.factor, tensors=verdicts, climbs=True)
 
 
+def _decay_in_readings(applied: Sequence[Applied], factors: dict[int, float], j: int, c: float, name: str,
+                       idx: np.ndarray, n: np.ndarray, w: np.ndarray, noise: np.ndarray) -> tuple[float, float] | None:
+    """``(c, share)``: the weight decay read in one of the readings of tensor ``name`` (:func:`weight_decay`: the
+    reading over its factor is the derivative plus ``c * W``), and the share of every weight a step takes
+    (``c`` times the update's factor), else None.
+
+    The gradients the program computed (returned, buffered, local) first, then the update (the reading judged,
+    ``j``, with its factor ``c``, before the others): a float32 update ``W_after - W_before`` keeps only the bits of the
+    step that ``W``'s rounding leaves (a relative error of ``eps32 |W| / |step|``, 1e-3 to 1e-2 for small steps), too
+    coarse for the fit or for its coefficient, while the float32 gradient itself is exact to ``eps32``.
+    """
+    step_factor = next((factors[i] for i, a in enumerate(applied) if a.kind == "update"
+                        and math.isfinite(factors.get(i, math.nan)) and factors[i] > 0), None)
+    order = sorted(range(len(applied)), key=lambda i: (applied[i].kind in ("update", "velocity"), i != j))
+    for i in order:
+        f = c if i == j else factors.get(i, math.nan)
+        if name not in applied[i].arrays or not math.isfinite(f) or f <= 0:
+            continue
+        a = np.asarray(applied[i].arrays[name], dtype=np.float64).reshape(-1)[idx] / f
+        decay = weight_decay(a, n, w.reshape(-1)[idx], noise)
+        share = None if decay is None else decay * (f if applied[i].kind == "update" or step_factor is None
+                                                    else step_factor)
+        if decay is not None and share is not None and 0 < share < MAX_DECAY:
+            return decay, share
+    return None
+
+
 def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: Sequence[Applied], best: _Reading,
            top: int, factor: float, *, h: float, seed: int, max_coords: int, biases: set[str]) -> list[TensorVerdict]:
     """Each tensor through the gradient judge (kink-aware, at the entries already evaluated) against its reading."""
@@ -636,10 +669,10 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
             clip = _clipped(a_full, n_k, idx[k])
             if clip is not None:  # clipping changes the update, not the gradient: not a mismatch
                 ok, pattern = True, f"clipped by value at +-{clip * c:.3g} (the update rule, not the gradient)"
-            decay = None if clip is not None or name in biases else weight_decay(
-                a_full.reshape(-1)[idx[k]], n_k, arrays[k].reshape(-1)[idx[k]], differences(k, idx[k], h)["noise"])
-            if decay is not None and 0 < decay * c < MAX_DECAY:  # L2 regularisation is part of the objective
-                ok, pattern = True, f"{DECAY_PREFIX}{decay:.3g} (each step takes {decay * c:.3g} of every weight)"
+            decay = None if clip is not None or name in biases else _decay_in_readings(
+                applied, best.factors, j, c, name, idx[k], n_k, arrays[k], differences(k, idx[k], h)["noise"])
+            if decay is not None:  # L2 regularisation is part of the objective
+                ok, pattern = True, f"{DECAY_PREFIX}{decay[0]:.3g} (each step takes {decay[1]:.3g} of every weight)"
         verdicts.append(TensorVerdict(name, app.kind, ratio, spread, ok, check.n_checked, check.n_failed,
                                       _worst(check), check.hint, pattern, app.names.get(name, ""), name in biases,
                                       app.where))

@@ -202,7 +202,7 @@ class UpdateCheckRecorder:
             out.append(f"update check: {len(self.checks)} update(s) compared with finite differences of the program's "
                        f"own forward ({'/'.join(map(str, coords))} sampled entries each; loss: {loss}; "
                        f"{self.seconds:.2f} s)")
-        out.extend(decay for decay in dict.fromkeys(c.decay for c in self.checks if c.decay))
+        out.extend(_merged_decay([c.decay for c in self.checks if c.decay]))
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
         if self.pending:
@@ -579,4 +579,14 @@ def _carries(w: Window, v: Any) -> bool:
     outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
     return any(id(x) in w.batch or id(x) in outs for x in v[:64])
 
+
+def _merged_decay(notes: list[str]) -> list[str]:
+    """The weight-decay notes of the checks (``weight decay read on A, B: the update is ...``), one per reading of
+    the decay: the tensors of the checks that read the same decay listed once, in the order first read."""
+    tensors: dict[str, list[str]] = {}
+    for note in notes:
+        head, sep, tail = note.partition(": ")
+        names = tensors.setdefault(tail, [])
+        names.extend(n for n in head.removeprefix("weight decay read on ").split(", ") if n not in names)
+    return [f"weight decay read on {', '.join(names)}: {tail}" for tail, names in tensors.items()]
 
