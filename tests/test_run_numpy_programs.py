@@ -155,7 +155,11 @@ PROGRAMS = [
     Program("closure_layers_frozen"),
     # a class whose train() computes the gradient into a dict of buffers, applies it and empties them (fill), its
     # forward predict() held alone between deep windows: the samples of the windows it ran untraced are counted too
-    Program("buffered_own_step", updates=480, samples=9600, forward=True),
+    Program("buffered_own_step", updates=320, samples=6400, forward=True),
+    # the same with a list of parameters and a list of zero buffers, stepped and emptied by the module-level loop (a
+    # one-hot table has the second layer's shape); and per sample into a dict of sums, a batch of W1's shape in hand
+    Program("buffered_list_step", updates=192, samples=4800, arrays=4),
+    Program("buffered_sample_loop", updates=200, samples=3200, arrays=4),
     # the weights are locals of main(), rebound inline by a loop that calls no function of the program
     Program("inline_main", updates=400, forward=False),
     Program("inline_main_lr_too_high", updates=400, forward=False),

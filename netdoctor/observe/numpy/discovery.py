@@ -163,9 +163,14 @@ def weights_moved(stats: list[PathStats]) -> bool:
            and not st.cache for st in stats):
         return False  # a change the numbers could not judge (arrays that started at zero): one more update judges it
     accumulating = {tuple(st.shape) for st in stats if st.changes and st.started_zero and matrix(st)}
-    # a layer of such a shape that has not moved at two updates yet: it may be the parameter, the zeros its buffer
+    # zeros of a shape whose every changing zero matrix a step already read: the buffers of the arrays that read them
+    read = accumulating - {tuple(st.shape) for st in stats if st.changes and st.started_zero and matrix(st)
+                           and not st.read_by_update}
+    # a layer of such a shape that has not moved at two updates yet: it may be the parameter, the zeros its buffer;
+    # unless it never moved and its shape's zeros are read by another's steps (a per-step temporary, the batch
+    # ``h`` of a layer as wide as the input: its shape's parameter is known)
     return not any(tuple(st.shape) in accumulating and not st.started_zero and matrix(st) and st.changes < DISCOVERY_UPDATES
-                   for st in stats)
+                   and not (st.changes == 0 and tuple(st.shape) in read) for st in stats)
 
 
 def _held(obj: Any) -> Any:
