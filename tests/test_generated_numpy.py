@@ -43,6 +43,10 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     # a list of Dense objects whose backward() each adds its own layer's gradient, one sample per update: the two calls
     # of an update were read as two samples summed (a false summed-gradient warning, main db1e5cd)
     1358: (),
+    # a class over a list, one sample a step, the gradient applied inline, sigmoid: its rate 100x too high moves the
+    # weights by 8.5x and 2.3x in the first steps, then the steps settle at 28% in a run at 10% training accuracy (58
+    # rows a window): named only as saturation and class collapse on main db1e5cd
+    1927: ("lr-too-high",),
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 
@@ -78,6 +82,18 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     # its lr-too-low drew a false summed-gradient from the output bias's step read as lr x its gradient (a velocity's
     # step is up to 1 / (1 - mu) = 10x that)
     1173: ("lr-too-low", "summed-gradient"),
+    # rates 100x too high under momentum whose blow-up happened while discovering (main db1e5cd named no step size;
+    # npx1125 too, whose twin learns only 39%: its numbers are in tests/test_rules_package.py):
+    # module level, per sample summed into a batch, the velocity in place in a helper (v *= mu; v -= s * g; p += v),
+    # sigmoid: 2.1x, 16x, 2.3x while discovering (saturation info and dead units only)
+    1751: ("lr-too-high",),
+    # a thread over globals, buffers, relu: the first applied steps 1.6x and 1.04x, then the weights grew 12x while
+    # the windows' steps stayed small (dead units and class collapse only)
+    1776: ("lr-too-high",),
+    # functions over attributes, one sample a step, the velocity written whole with the gradient inline
+    # (net.vW1 = mu * net.vW1 - scale * dW1; net.W1 += net.vW1), float32: the velocity was paired as the gradient
+    # (its size read as the gradient's, 5e-6 of the weights) and a rate 1000x too low got no finding on main db1e5cd
+    1758: ("lr-too-low",),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, extended=True)`` (programs ``npx...``)."""
 KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {

@@ -283,6 +283,58 @@ def test_steps_that_stay_larger_than_the_limit_over_the_run_are_too_high_a_rate(
     assert learning_rate_too_high(dataclasses.replace(u, typical=0.02)) is None
 
 
+def test_a_velocitys_applied_step_larger_than_the_weights_is_too_high_a_rate():
+    """Generated npx1125's rate 100x too high (momentum 0.5, one sample a step, the gradient inline): while the observer
+    discovered the velocity the program applied steps of 0.30x, 1.9x and 51x the weights; the weights then grew 93x,
+    and the effective steps of the windows after are ~1e-16. The applied steps decide (a velocity applies at most the
+    effective rate's step); the same applied steps of a healthy size, or a large one after which the weights did not
+    grow, leave the windows' steps to decide (no finding)."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(1.6e-16, 0.258, 1.5e-16, 1.2e-16, 1.3e-16),
+                    applied_first=(0.305, 1.89, 50.5), growth=92.6, momentum=0.5, lr=0.625)
+    f = learning_rate_too_high(u)
+    assert f is not None and f.severity is Severity.ERROR and f.evidence["update_ratio"] == pytest.approx(50.5)
+    assert "One update as the program applied it" in f.message and "update 3 of the first 3 measured" in f.message
+    assert learning_rate_too_high(dataclasses.replace(u, applied_first=(0.003, 0.012, 0.007), growth=1.0)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, applied_first=(0.305, 1.89, 2.5), growth=1.2)) is None
+    # npx1751 (sigmoid, momentum 0.9): 2.1x, 16x, 2.3x while discovering, then steps of 1e-6 and less
+    v = UpdateSizes(where="w", framework=Framework.NUMPY, first=(1.4e-6, 2.6e-8, 5e-11, 6.4e-10, 2.9e-10), typical=6e-26,
+                    typical_count=64, gradient=3.4e-27, applied_first=(2.08, 16.2, 2.26), growth=9.46, momentum=0.9,
+                    effective_lr=1.125, lr=1.8)
+    assert learning_rate_too_high(v) is not None
+    assert learning_rate_too_high(dataclasses.replace(v, applied_first=())) is None  # main db1e5cd: no finding
+
+
+def test_a_step_larger_than_the_weights_after_which_they_grew_is_too_high_a_rate():
+    """Generated npx1776's rate 100x too high (relu, momentum 0.5): the first measured steps are 1.04x, 0.15x, 0.05x,
+    0.16x the weights (a median of 15%, under the limit), no step was measured over the run, and the weight matrices
+    grew 12x: the step larger than the weights is what the rate did. The same steps with the weights grown 1.8x (a
+    small initialisation's start) are no finding."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(1.043, 0.147, 0.0492, 0.1635), growth=12.4, lr=1.25)
+    f = learning_rate_too_high(u)
+    assert f is not None and f.evidence["update_ratio"] == pytest.approx(1.043)
+    assert "after which the weight matrices grew 12.4x" in f.message
+    assert learning_rate_too_high(dataclasses.replace(u, growth=1.8)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, growth=None)) is None
+
+
+def _curve(late: float, rows: int) -> TrainingCurve:
+    return TrainingCurve("forward()", 0.07, rows, (2, 66), late, rows, (67, 771), 0.14)
+
+
+def test_a_start_does_not_settle_in_a_run_whose_training_accuracy_fails():
+    """Generated np1927's rate 100x too high (sigmoid, one sample a step): first steps of 8.5x and 2.3x the weights, then
+    a median of 28% over the run (under the 30% limit) with the weights grown 2x and a gradient of 2.8% of them: a
+    start that settled by every measure but the run's own training accuracy, 10% over the last 58 rows. Known to fail,
+    it is too high a rate; at 85% (or with too few rows to tell) it stays a small initialisation's start."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(8.54, 2.33, 0.757, 0.614, 0.575), typical=0.280,
+                    typical_count=64, gradient=0.028, growth=2.02, lr=10.0, curve=_curve(0.10, 58))
+    f = learning_rate_too_high(u)
+    assert f is not None and f.evidence["update_ratio"] == pytest.approx(2.33)
+    assert learning_rate_too_high(dataclasses.replace(u, curve=_curve(0.85, 58))) is None
+    assert learning_rate_too_high(dataclasses.replace(u, curve=_curve(0.10, 20))) is None
+    assert learning_rate_too_high(dataclasses.replace(u, curve=None)) is None
+
+
 @pytest.mark.parametrize("first, growth, gradient, typical, accuracy, fires", [
     # tests/numpy_programs/pure_params: 137%, 263%, 123% of W2, then 2.5% a step; the weights grew 1.8x, the gradient
     # still 5% of them: a start that settled (the run learns to 94%)

@@ -295,6 +295,10 @@ class UpdateSizes:
     from each gradient."""
     effective_lr: float | None = None
     """The step per unit of a gradient that stays the same, measured with :attr:`momentum` (``lr / (1 - mu)``)."""
+    applied_first: tuple[float, ...] = ()
+    """With :attr:`momentum`: the first updates' |Δ| / |W| as the program applied them (the velocity's own steps, seen
+    while discovering, before the velocity was known); () otherwise. A heavy ball's applied step is at most the
+    effective rate's (its velocity builds up toward it), so one larger than the weights is a fact whatever the rate."""
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,11 @@ import math
 import statistics
 
 from netdoctor.findings import Finding, Severity
-from netdoctor.rules.evidence import LearningRateHistory, UpdateSizes
+from netdoctor.rules.evidence import LearningRateHistory, TrainingCurve, UpdateSizes
 from netdoctor.rules.learning import curve_evidence, curve_text, learns
 from netdoctor.rules.policy import (
     ADAPTIVE_LR_HIGH,
+    LEARNS_MIN_ROWS,
     LOW_LR_GRADIENT,
     LR_DECAYED,
     LR_DECAYED_SHARE,
@@ -42,9 +43,28 @@ def first_update(u: UpdateSizes) -> float:
     return _first_steps(u)[0]
 
 
+def _first_ratios(u: UpdateSizes) -> tuple[list[float], bool]:
+    """The first (at most five) measured updates' |Δ| / |W|, and whether they are the steps as the program applied them
+    (:attr:`~netdoctor.rules.evidence.UpdateSizes.applied_first`, with a velocity) rather than the effective rate's.
+
+    With a velocity the effective rate's steps decide, except when an applied step was larger than the weights and
+    either :data:`LR_FIRST_HUGE` times them or followed by weight matrices grown over :data:`LR_SETTLED_GROWTH` times:
+    a velocity building up applies at most the effective rate's step, so such a step was no smaller in effect, and the
+    windows after it see only the small steps of units it saturated or killed (npx1125: applied 0.3x, 1.9x, 51x, the
+    weights grown 93x, then effective steps of 1e-16).
+    """
+    ratios = [r for r in u.first if math.isfinite(r)][:5]
+    applied = [r for r in u.applied_first if math.isfinite(r)][:5]
+    big = max(applied, default=math.nan)
+    grew = u.growth is not None and u.growth > LR_SETTLED_GROWTH
+    if big > max(ratios, default=0.0) and (big > LR_FIRST_HUGE or big > 1.0 and grew):
+        return applied, True
+    return ratios, False
+
+
 def _first_steps(u: UpdateSizes) -> tuple[float, str]:
     """:func:`first_update` and what it is: ``"median of the first 5 updates"``, ``"the first measured update"``, ..."""
-    ratios = [r for r in u.first if math.isfinite(r)][:5]
+    ratios, _ = _first_ratios(u)
     if not ratios:
         return math.nan, ""
     huge = [i for i, r in enumerate(ratios) if r > LR_FIRST_HUGE]
@@ -71,13 +91,19 @@ def _after_the_first(u: UpdateSizes, limit: float) -> tuple[float, str] | None:
     weights after which the units pass no gradient at all (below :data:`VANISHING_RATIO` of the weights: it saturated
     or killed them, so the later steps are small for want of a gradient, not for a small rate), or the steps measured
     over the whole run, when their median stays above ``limit`` (a velocity building up takes small first steps at its
-    effective rate; a rate too high keeps them large). None when neither holds."""
-    ratios = [r for r in u.first if math.isfinite(r)][:5]
+    effective rate; a rate too high keeps them large), or one of them larger than the weights after which the weight
+    matrices grew over :data:`LR_SETTLED_GROWTH` times (healthy runs: 1.0-2.8x; npx1776: 1.04x, then 12x). None when
+    none holds."""
+    ratios, _ = _first_ratios(u)
     big = max(ratios, default=math.nan)
     if big > 1.0 and u.gradient is not None and u.gradient < VANISHING_RATIO:
         i = ratios.index(big)
         return big, (f"update {i + 1} of the first {len(ratios)} measured, after which the weights' gradient fell to "
                      f"{u.gradient:.2g} of their size")
+    if big > 1.0 and u.growth is not None and u.growth > LR_SETTLED_GROWTH:
+        i = ratios.index(big)
+        return big, (f"update {i + 1} of the first {len(ratios)} measured, after which the weight matrices grew "
+                     f"{u.growth:.3g}x")
     if u.typical is not None and math.isfinite(u.typical) and u.typical > limit and u.typical_count >= 5:
         return u.typical, RUN_MEDIAN
     return None
@@ -102,8 +128,8 @@ def settled(u: UpdateSizes, limit: float) -> bool:
     the first one larger than the weights (a learning rate 100x too high moves them by 22-40x), or its later steps are
     small only because it blew the weights up (18-170x) and the units it saturated or killed pass no gradient.
     """
-    ratios = [r for r in u.first if math.isfinite(r)][:5]
-    known_to_fail = u.accuracy is not None and u.accuracy <= LR_HIGH_LEARNS
+    ratios, _ = _first_ratios(u)
+    known_to_fail = u.accuracy is not None and u.accuracy <= LR_HIGH_LEARNS or _fails(u.curve)
     if not (ratios and u.typical is not None and math.isfinite(u.typical) and u.typical <= limit and not known_to_fail):
         return False
     # a small initialisation has one step near the weights' size, then the weights are larger than the steps; not a
@@ -116,6 +142,13 @@ def settled(u: UpdateSizes, limit: float) -> bool:
     # says otherwise (they did not blow up, and their units still pass gradient)
     return (max(ratios) <= LR_FIRST_HUGE and u.growth is not None and u.growth <= LR_SETTLED_GROWTH
             and u.gradient is not None and u.gradient >= LOW_LR_GRADIENT)
+
+
+def _fails(c: TrainingCurve | None) -> bool:
+    """The training accuracy shows the run failing: the late window, of at least half the rows :func:`learns` asks
+    for, at most :data:`LR_HIGH_LEARNS` right, and not learning (np1927: 10% of 58 rows, after first steps of 8.5x and
+    2.3x the weights; a run at 80% scores 50% or less on 32 rows of its own in about 1 of 10,000 draws)."""
+    return c is not None and c.late_rows >= LEARNS_MIN_ROWS // 2 and c.late <= LR_HIGH_LEARNS and not learns(c)
 
 
 def _lr(u: UpdateSizes) -> str:
@@ -161,7 +194,9 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
                 f"{u.typical_count} updates measured across the run (the first five: a median "
                 f"{100 * first_update(u):.2g}%); healthy steps change weights by ~0.1-3%.")
     elif up > limit:
-        one = "One gradient step at the effective rate" if u.momentum is not None else "One update"
+        one = ("One update as the program applied it (the velocity's step, seen before the velocity was known)"
+               if _first_ratios(u)[1] else
+               "One gradient step at the effective rate" if u.momentum is not None else "One update")
         what = (f"{one} changes {u.tensor or 'the weights'} by {100 * up:.0f}% of its size "
                 f"({which}{at}"
                 + (f"; later a median {100 * u.typical:.2g}% over {u.typical_count} updates"

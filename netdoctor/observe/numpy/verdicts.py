@@ -37,7 +37,15 @@ from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import layer_stats
 from netdoctor.observe.numpy.activations import activation_name, layer_flow
 from netdoctor.observe.numpy.arrays import LR_NAME, Cell
-from netdoctor.observe.numpy.velocity import VelocityFit, decay_only, effective_steps, fit_velocity, intakes
+from netdoctor.observe.numpy.velocity import (
+    MIN_PAIRS,
+    MOMENTUM_FIT,
+    VelocityFit,
+    decay_only,
+    effective_steps,
+    fit_velocity,
+    intakes,
+)
 from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.evidence import (
@@ -483,21 +491,44 @@ def _buffers_decay(b: NumpyBackend) -> bool:
     return bool(bufs) and all(t in b.decaying or re.sub(r"\[[^\]]*\]$", "", t) in stems for t in bufs)
 
 
+def _written_velocity(b: NumpyBackend) -> bool:
+    """Whether the arrays paired with the parameters as what they were given (overwritten each update) are velocities
+    themselves: the steps read a velocity (:attr:`~NumpyBackend.momentum`, measured while discovering) and every
+    window's step is an exact multiple of what was paired (``net.vW1 = mu * net.vW1 - lr * dW1; net.W1 += net.vW1``
+    with the gradient inline: the velocity is the only array written, and ``p += v`` moves by it). A gradient paired
+    beside a velocity is no multiple of the step (the velocity mixes the earlier gradients in)."""
+    if b.momentum is None or b.style == "accumulate":
+        return False
+    pairs = [(w["delta"], w["contrib"]) for w in b.early + b.windows
+             if w.get("delta") is not None and w.get("contrib") is not None and w["delta"].shape == w["contrib"].shape]
+    if len(pairs) < MIN_PAIRS:
+        return False
+    with np.errstate(all="ignore"):
+        d, a = np.concatenate([d for d, _ in pairs]), np.concatenate([a for _, a in pairs])
+        ok = np.isfinite(d) & np.isfinite(a)
+        d, a = d[ok], a[ok]
+        aa = float(a @ a)
+        if len(d) < 8 or not (aa > 0 and math.isfinite(aa)) or not np.any(d):
+            return False
+        return float(np.linalg.norm(d - (float(d @ a) / aa) * a)) < MOMENTUM_FIT * float(np.linalg.norm(d))
+
+
 def _applied(b: NumpyBackend) -> Callable[[dict[str, Any]], np.ndarray | None]:
     """What a window applied, on the sampled entries: the buffers after its last contribution (accumulating buffers)
     or what it contributed (overwritten buffers, the sum of the gradients returned). Buffers that are velocities
-    (:func:`_buffers_decay`) applied what they took in: ``B_end(t) - mu B_end(t-1)`` over consecutive windows."""
-    if b.style == "accumulate" and b.momentum is not None and _buffers_decay(b):
+    (:func:`_buffers_decay`, :func:`_written_velocity`) applied what they took in: ``B(t) - mu B(t-1)`` over
+    consecutive windows."""
+    key = "B_end" if b.style == "accumulate" else "contrib"
+    if b.momentum is not None and (b.style == "accumulate" and _buffers_decay(b) or _written_velocity(b)):
         by = {w["update"]: w for w in b.early + b.windows}
         mu = b.momentum
 
         def intake(w: dict[str, Any]) -> np.ndarray | None:
             p = by.get(w["update"] - 1)
-            a, ap = w.get("B_end"), p.get("B_end") if p is not None else None
+            a, ap = w.get(key), p.get(key) if p is not None else None
             return a - mu * ap if a is not None and ap is not None and a.shape == ap.shape else None
 
         return intake
-    key = "B_end" if b.style == "accumulate" else "contrib"
     return lambda w: w.get(key)
 
 
@@ -953,16 +984,25 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     """The first updates seen, the typical update and gradient over the windows, as the learning-rate rules read them."""
     first = [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))]
     velocity = _velocity(b)
-    if velocity is not None:  # discovery's steps are the velocity's, not the effective rate's: the windows' only
-        first = []
-    ups, grads = _update_ratios(b), _grad_ratios(b)
+    applied: list[float] = []
+    if velocity is not None:  # discovery's steps are the velocity's, not the effective rate's: kept apart
+        first, applied = [], first
+    # the arrays paired as what the steps were given are velocities (the gradient inline): no gradient seen
+    written = velocity is not None and _written_velocity(b)
+    ups, grads = _update_ratios(b), ([] if written else _grad_ratios(b))
     gradient = float(np.median(grads)) if len(grads) >= 5 else None
     # no variable holds the learning rate (``W -= 0.1 * dW``): the one the steps were measured to apply
     measured = b.lr is None and b.lr_measured is not None
     lr = b.lr_measured if measured else b.lr
+    effective = velocity.rate if velocity is not None and math.isfinite(velocity.rate) else None
+    if written and velocity is not None:
+        # what such a velocity takes in is the step itself (``-lr * g``), so its fitted rate is in the step's units:
+        # the rate per unit of gradient is the learning rate's, lr / (1 - mu)
+        effective = lr / (1.0 - velocity.mu) if isinstance(lr, (int, float)) and lr > 0 else None
     if gradient is None and len(ups) >= 5 and isinstance(lr, (int, float)) and lr > 0 and not grads:
-        # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient
-        gradient = float(np.median(ups)) / lr
+        # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient, a written
+        # velocity's effective steps by lr / (1 - mu) x the gradient
+        gradient = float(np.median(ups)) / (effective if written and effective else lr)
     enough = len(ups) >= 5 and gradient is not None
     # how far the weight matrices' norms grew while watched (from the end of discovery): inf when one went non-finite
     grown = [b.norms_last[p.text] / b.norms_first[p.text] for p in b.params
@@ -980,7 +1020,8 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         gradient=gradient if enough else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
         lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update",
         curve=_curve(b), momentum=velocity.mu if velocity is not None else None,
-        effective_lr=velocity.rate if velocity is not None and math.isfinite(velocity.rate) else None)
+        effective_lr=effective,
+        applied_first=tuple(r for r in applied if math.isfinite(r)))
 
 
 def _lr_high(b: NumpyBackend) -> Finding | None:
