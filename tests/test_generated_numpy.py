@@ -94,6 +94,10 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     # (net.vW1 = mu * net.vW1 - scale * dW1; net.W1 += net.vW1), float32: the velocity was paired as the gradient
     # (its size read as the gradient's, 5e-6 of the weights) and a rate 1000x too low got no finding on main db1e5cd
     1758: ("lr-too-low",),
+    # functions over a dict, batches of 20, 3 relu layers, float32: the gradient summed over the batch blows the
+    # weights up by the fifth update; two windows read the output-bias gradient at 20.0x the batch's mean error
+    # before it overflowed (three were asked for): learning-rate-too-high and non-finite only on main db1e5cd
+    1764: ("summed-gradient",),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, extended=True)`` (programs ``npx...``)."""
 KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {

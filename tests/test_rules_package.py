@@ -207,6 +207,12 @@ def test_stale_accumulator_is_not_said_of_buffers_each_write_replaces():
     (BatchScale("w", Framework.NUMPY, "contributions", factor=1.02, batch=10, windows=4, divided=True), False),
     (BatchScale("w", Framework.NUMPY, "bias", factor=95.0, batch=100, windows=3), True),
     (BatchScale("w", Framework.NUMPY, "bias", factor=0.9, batch=100, windows=3), False),
+    # two windows decide only in a run that went non-finite (npx1764: 20.0 and 20.0 at batch 20), each within bounds
+    (BatchScale("w", Framework.NUMPY, "bias", factor=20.0, batch=20, windows=2, blew_up=True,
+                details={"ratios": [20.0, 20.0]}), True),
+    (BatchScale("w", Framework.NUMPY, "bias", factor=20.0, batch=20, windows=2, details={"ratios": [20.0, 20.0]}), False),
+    (BatchScale("w", Framework.NUMPY, "bias", factor=20.5, batch=20, windows=2, blew_up=True,
+                details={"ratios": [1.0, 40.0]}), False),
     (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.2), True),
     (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.2, adaptive=True), False),
     (BatchScale("w", Framework.TORCH, "loss-input", factor=64.0, batch=64, first_update=0.01), False),
@@ -214,7 +220,8 @@ def test_stale_accumulator_is_not_said_of_buffers_each_write_replaces():
     (BatchScale("w", Framework.NUMPY, "update", factor=50.0, batch=25), True),  # a sum of squared errors without 1/2
     (BatchScale("w", Framework.NUMPY, "update", factor=2.0, batch=25), False),  # a mean squared error without 1/2
     (BatchScale("w", Framework.NUMPY, "update", factor=4.0, batch=4), False),  # too few rows to tell
-], ids=["probe-sum", "probe-mean", "contrib-sum", "contrib-divided", "bias-sum", "bias-mean", "torch-sum", "torch-adam",
+], ids=["probe-sum", "probe-mean", "contrib-sum", "contrib-divided", "bias-sum", "bias-mean", "bias-two-blew-up",
+        "bias-two", "bias-two-disagree", "torch-sum", "torch-adam",
         "torch-small-step", "update-sum", "update-sum-2x", "update-mean", "update-few-rows"])
 def test_summed_gradient_by_each_measurement(scale, summed):
     found = summed_gradient(scale)

@@ -80,9 +80,13 @@ def is_summed(s: BatchScale) -> bool:
         lo, hi = SUMMED_STEP_RATIO
         return s.batch >= SUMMED_MIN_ROWS and lo <= s.factor / s.batch <= hi
     if s.measured == "bias":
-        # mean loss: the output-bias gradient is the batch mean of (output - target), times f' <= 1 for MSE
+        # mean loss: the output-bias gradient is the batch mean of (output - target), times f' <= 1 for MSE. Three
+        # windows decide; two do when the run went non-finite (the blow-up cut the windows short: npx1764 read 20.0
+        # and 20.0 at batch 20 before its weights overflowed), each of them within the bounds
         lo, hi = SUMMED_BIAS_RATIO
-        return s.windows >= 3 and s.batch >= SUMMED_MIN_ROWS and lo <= s.factor / s.batch <= hi
+        ratios = s.details.get("ratios") or [s.factor]
+        enough = s.windows >= 3 or s.windows == 2 and s.blew_up and all(lo <= r / s.batch <= hi for r in ratios)
+        return enough and s.batch >= SUMMED_MIN_ROWS and lo <= s.factor / s.batch <= hi
     # loss-input: Adam-like steps are invariant to a constant factor; the summed step must also show
     return (s.factor >= SUMMED_SCALE and not s.adaptive
             and ((s.first_update is not None and s.first_update > SUMMED_UPDATE) or s.blew_up))

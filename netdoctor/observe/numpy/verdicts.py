@@ -654,7 +654,7 @@ def _summed_batch(b: NumpyBackend) -> BatchScale | None:
         where=where_text(lines, "the gradient"), framework=Framework.NUMPY, measured="bias",
         factor=float(np.median([s["ratio"] for s in sums])), batch=int(np.median([s["rows"] for s in sums])),
         windows=len(sums), lr=b.lr, lr_name=b.lr_name or "lr", function=b.contributor.co_name if b.contributor else "",
-        details={"lines": [str(l) for l in lines]})
+        blew_up=b.nonfinite is not None, details={"lines": [str(l) for l in lines], "ratios": [s["ratio"] for s in sums[:8]]})
 
 
 def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
