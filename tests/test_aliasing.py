@@ -249,9 +249,20 @@ def test_aliased_template_text_states_the_measured_weight_not_full_reapplication
 
 
 # -- the walk against its definition ------------------------------------------
-def _reach_by_definition(root, max_depth=6, max_items=256):
+def _is_table(obj):
+    """A data set kept as lists, by definition: more than 8 items, the first and the last a number or (three levels
+    down) a list or tuple whose first and last items are."""
+    def numbers(v, depth):
+        if isinstance(v, (str, bytes, int, float, complex, bool, type(None), np.generic, range, slice, np.dtype)):
+            return True
+        return depth > 0 and type(v) in (list, tuple) and len(v) > 0 and numbers(v[0], depth - 1) and numbers(v[-1], depth - 1)
+    return type(obj) in (list, tuple) and len(obj) > 8 and numbers(obj[0], 3) and numbers(obj[-1], 3)
+
+
+def _reach_by_definition(root, max_depth=6, max_items=256, tables=True):
     """Reach written as its docstring says, one object at a time through ``_children`` (the walk before its list
-    fast path): breadth first, each object expanded at its first encounter, every further encounter an extra edge."""
+    fast path): breadth first, each object expanded at its first encounter, every further encounter an extra edge;
+    without ``tables``, a data set kept as lists is a node whose items are not walked (the walk is truncated there)."""
     from netdoctor.buffers.reach import _children, _join
 
     nodes, first, edges, truncated = {id(root): root}, {id(root): ""}, {id(root): []}, False
@@ -261,6 +272,9 @@ def _reach_by_definition(root, max_depth=6, max_items=256):
         for obj, depth in frontier:
             if depth >= max_depth:
                 truncated = truncated or bool(list(_children(obj, 1)))
+                continue
+            if not tables and _is_table(obj):
+                truncated = True
                 continue
             for label, child in _children(obj, max_items):
                 if label is None:
@@ -293,7 +307,7 @@ def _graphs(draw):
     with objects shared between places (repeats in one list, one object under two names)."""
     pool = [np.zeros(2), [1.0], [[0.5]], np.ones((2, 2))]
     def value(level):
-        kind = draw(st.sampled_from(["num", "array", "shared", "list", "tuple", "dict", "mylist", "obj", "slots", "long"]
+        kind = draw(st.sampled_from(["num", "array", "shared", "list", "tuple", "dict", "mylist", "obj", "slots", "long", "table"]
                                     if level < 3 else ["num", "array", "shared"]))
         if kind == "num":
             return draw(st.sampled_from([1, 2.5, "s", None, True, np.float64(3.0)]))
@@ -305,6 +319,12 @@ def _graphs(draw):
             return draw(st.sampled_from(pool))
         if kind == "long":  # longer than the items looked at
             return [[float(i)] for i in range(draw(st.integers(3, 7)))]
+        if kind == "table":  # a data set kept as lists: rows of numbers, or (column, label) samples, some repeated
+            made = [[float(i), 1.0] for i in range(draw(st.integers(7, 11)))] if draw(st.booleans()) else [
+                ([[float(i)], [2.0]], i) for i in range(draw(st.integers(7, 11)))]
+            made += made[:draw(st.integers(0, 2))]
+            pool.append(made)
+            return made
         items = [value(level + 1) for _ in range(draw(st.integers(0, 3)))]
         if kind in ("list", "mylist", "tuple"):
             made = tuple(items) if kind == "tuple" else _MyList(items) if kind == "mylist" else items
@@ -320,12 +340,12 @@ def _graphs(draw):
     return net(**{f"top{i}": value(0) for i in range(draw(st.integers(1, 4)))})
 
 
-@given(st.data(), st.integers(1, 6), st.integers(1, 5))
+@given(st.data(), st.integers(1, 6), st.integers(1, 5), st.booleans())
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-def test_reach_is_the_walk_its_definition_gives(data, max_depth, max_items):
+def test_reach_is_the_walk_its_definition_gives(data, max_depth, max_items, tables):
     root = _graphs(data.draw)
-    r = Reach(root, max_depth=max_depth, max_items=max_items)
-    nodes, first, edges, truncated = _reach_by_definition(root, max_depth, max_items)
+    r = Reach(root, max_depth=max_depth, max_items=max_items, tables=tables)
+    nodes, first, edges, truncated = _reach_by_definition(root, max_depth, max_items, tables)
     assert list(r.nodes) == list(nodes) and r.first == first and r.edges == edges and r.truncated == truncated
 
 
@@ -338,6 +358,19 @@ def test_reach_of_a_data_set_kept_as_lists_is_the_walk_its_definition_gives():
     nodes, first, edges, truncated = _reach_by_definition(root)
     assert list(r.nodes) == list(nodes) and r.first == first and r.edges == edges and r.truncated == truncated
     assert len(r.edges[id(train[0])]) == 2 and r.truncated
+
+
+def test_a_data_set_kept_as_lists_is_a_node_not_walked_without_tables():
+    rows = [[float(v) for v in range(300)] for _ in range(40)]
+    train = [([[v] for v in row[1:]], int(row[0])) for row in rows[:30]]
+    root = net(rows=rows, again=rows, train=train, W=np.zeros((3, 4)), dW=np.zeros((3, 4)), grads=[np.zeros(4)] * 2)
+    r = Reach(root, tables=False)
+    assert id(rows) in r.nodes and id(train) in r.nodes and r.truncated
+    assert id(rows[0]) not in r.nodes and id(train[0]) not in r.nodes and len(r.nodes) == 7  # root, rows, train, W, dW, grads, its array
+    assert len(r.edges[id(rows)]) == 2  # one table under two names still shows
+    # the buffers beside it are judged as with the table walked: the repeated gradient buffer, the table's second name
+    assert [f.where for f in find_aliasing(root, tables=False)] == [f.where for f in find_aliasing(root)]
+    assert len(Reach(root).nodes) > 7_000  # with the table walked: 30 samples of 256 lists
 
 SHALLOW = '''
 import copy

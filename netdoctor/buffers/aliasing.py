@@ -41,7 +41,7 @@ __all__ = ["find_aliasing", "second_names", "SecondName", "Reach", "StateSnapsho
 
 
 # -- the scan ----------------------------------------------------------------
-def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
+def find_aliasing(obj: Any, *, max_depth: int = 6, tables: bool = True) -> list[Finding]:
     """Report buffers that share an object or memory where training needs separate ones.
 
     Three kinds of sharing are found, each group becoming one ``aliased-buffers``
@@ -57,11 +57,12 @@ def find_aliasing(obj: Any, *, max_depth: int = 6) -> list[Finding]:
         obj: the model (a network object, a protocol model or an adapted net:
             adapters are unwrapped through ``__netdoctor_wrapped__``).
         max_depth: how many attribute/item levels to follow.
+        tables: walk into data sets kept as lists of numbers (see :class:`~netdoctor.buffers.reach.Reach`).
 
     Returns:
         findings, possibly empty; ``where`` lists the attribute paths.
     """
-    reach = Reach(unwrap(obj), max_depth=max_depth)
+    reach = Reach(unwrap(obj), max_depth=max_depth, tables=tables)
     findings: list[Finding] = []
     for oid, edges in reach.edges.items():
         target = reach.nodes[oid]

@@ -26,7 +26,7 @@ import numpy as np
 
 from netdoctor.buffers.peek import is_array, own_dict
 
-__all__ = ["Reach", "StateSnapshot", "unwrap", "scratch_copy", "root_array", "MAX_ITEMS", "OPAQUE"]
+__all__ = ["Reach", "StateSnapshot", "unwrap", "scratch_copy", "root_array", "number_table", "MAX_ITEMS", "OPAQUE"]
 
 ATOMS = (str, bytes, int, float, complex, bool, type(None), np.generic, range, slice, np.dtype)
 """Values with nothing inside worth walking."""
@@ -39,6 +39,21 @@ _ATOM_TYPES = frozenset(t for t in ATOMS if isinstance(t, type))
 """The exact types of :data:`ATOMS`: a set lookup tells most items of a list before the subclass check does."""
 MAX_ITEMS = 256
 """Items looked at per list/dict: datasets kept as lists of samples are sampled, not walked whole."""
+
+
+def _numbers(v: Any, depth: int) -> bool:
+    """A number, or (``depth`` levels down) a list or tuple whose first and last items are."""
+    if type(v) in _ATOM_TYPES or issubclass(type(v), ATOMS):
+        return True
+    return depth > 0 and type(v) in (list, tuple) and len(v) > 0 and _numbers(v[0], depth - 1) and _numbers(v[-1], depth - 1)
+
+
+def number_table(obj: list[Any] | tuple[Any, ...]) -> bool:
+    """Whether a list or tuple of more than 8 items is a row of numbers, a table of such rows, or a list of samples
+    made of them (a data set kept as lists: ``[[v] for v in sample]``, pixel rows, ``(rows, label)`` pairs), judged
+    by its first and last items, three levels down: it holds no array, and walking it costs (a data set of 500 rows
+    of 785 numbers is 130,000 items)."""
+    return len(obj) > 8 and _numbers(obj[0], 3) and _numbers(obj[-1], 3)
 
 
 def unwrap(model: Any) -> Any:
@@ -67,6 +82,13 @@ class Reach:
     every further encounter is kept as an extra edge, which is how shared
     objects show up.
 
+    Args:
+        root: the object to walk from.
+        max_depth: attribute/item levels followed.
+        max_items: items looked at per list or dict.
+        tables: walk into the items of a :func:`number_table` (a data set kept as lists); False: such a list is a
+            node (two names bound to it still show) whose items are not walked.
+
     Attributes:
         nodes: id -> object (references are held, so ids stay unique).
         first: id -> the path of the first encounter (``""`` for the root).
@@ -74,7 +96,7 @@ class Reach:
         truncated: True when a long container was sampled or depth ran out.
     """
 
-    def __init__(self, root: Any, *, max_depth: int = 6, max_items: int = MAX_ITEMS) -> None:
+    def __init__(self, root: Any, *, max_depth: int = 6, max_items: int = MAX_ITEMS, tables: bool = True) -> None:
         self.root_id = id(root)
         self.nodes: dict[int, Any] = {id(root): root}
         self.first: dict[int, str] = {id(root): ""}
@@ -97,6 +119,9 @@ class Reach:
                 # walked here, without the generator of _children and with labels made only for the items that
                 # are no atoms: the same pairs in the same order as _children yields them.
                 if kind is list or kind is tuple:
+                    if not tables and number_table(obj):
+                        self.truncated = True  # a node (bound to two names, it is seen), its rows not walked
+                        continue
                     if len(obj) > max_items:
                         self.truncated = True
                     at = depth + 1

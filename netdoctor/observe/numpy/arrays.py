@@ -27,7 +27,7 @@ import numpy as np
 
 from netdoctor._lazy import compiled_part
 from netdoctor.buffers.peek import own_dict  # re-exported: the walk's reads of the program's objects
-from netdoctor.buffers.reach import ATOMS, OPAQUE
+from netdoctor.buffers.reach import ATOMS, OPAQUE, number_table
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
@@ -163,14 +163,6 @@ _ATOM_TYPES = frozenset(t for t in ATOMS if isinstance(t, type))
 """The exact types of :data:`ATOMS`: a set lookup tells most items of a list before the subclass check does."""
 
 
-def _numbers(v: Any, depth: int) -> bool:
-    """A number, or (``depth`` levels down) a list or tuple whose first and last items are: a row of a data set kept
-    as lists, a table of rows, a sample ``(rows, label)``."""
-    if type(v) in _ATOM_TYPES or issubclass(type(v), ATOMS):
-        return True
-    return depth > 0 and type(v) in (list, tuple) and len(v) > 0 and _numbers(v[0], depth - 1) and _numbers(v[-1], depth - 1)
-
-
 def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tuple[str, Any], Any]]:
     if type(obj) is Cell:
         obj = obj.contents
@@ -186,10 +178,8 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
     if issubclass(type(obj), (*ATOMS, *_SKIP_TYPES, set, frozenset)):
         return
     if issubclass(type(obj), (list, tuple)):
-        if len(obj) > 8 and _numbers(obj[0], 3) and _numbers(obj[-1], 3):
-            # a row of numbers, a table of such rows, or a list of samples made of them (a data set kept as lists:
-            # ``[[v] for v in sample]``, pixel rows, ``(rows, label)`` pairs): no array to find, and walking it costs
-            # (64 x 64 items at every walk of a root)
+        if number_table(obj):
+            # a data set kept as lists: no array to find, and walking it costs (64 x 64 items at every walk of a root)
             return
         for i, v in enumerate(obj[:max_items]):
             if type(v) not in _ATOM_TYPES and not issubclass(type(v), ATOMS):

@@ -418,7 +418,9 @@ def _aliased(b: NumpyBackend) -> list[Finding]:
                                         and (k not in b.root.skip or k in copied and issubclass(type(v), (list, dict)))
                                         and issubclass(type(v), (list, dict, tuple, np.ndarray))})
     shallow: list[Finding] = []
-    for f in find_aliasing(root):
+    # a data set kept as lists (rows of numbers, ``([[v] for v in row], label)`` samples) holds none of the network's
+    # arrays: its rows are not walked (np0107's 500 rows and 400 samples: 65,000 lists, 0.17 s of 0.2 s)
+    for f in find_aliasing(root, tables=False):
         paths = [p if b.root.globals_root else f"{b.root.prefix}.{p}" for p in f.evidence.get("paths", [])]
         if any(_head(p) in known for p in paths):
             continue
