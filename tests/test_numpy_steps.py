@@ -79,3 +79,64 @@ def test_what_is_no_step_reading_two_arrays(arrays, new):
 def test_collinear_candidates_are_no_pair(arrays):
     w, g, _ = arrays
     assert combined_step(w, w - 0.1 * g, [g, 2 * g], EPS) is None  # one array twice: a plain step, not a pair
+
+
+# -- adaptive steps: p -= lr * m / (sqrt(v) + eps) ----------------------------------------------------------------------
+def _adaptive_by_definition(old, new, candidates):
+    """adaptive_step as its docstring says, one (v, m) pair at a time: the first v (a kept array, never negative) in the
+    candidates' order, then the first m, whose elementwise m / sqrt(v) the change is a multiple of within ADAPTIVE_FIT."""
+    from netdoctor.observe.numpy.steps import ADAPTIVE_FIT
+
+    d = new - old
+    nd = np.linalg.norm(d)
+    if nd == 0 or np.count_nonzero(d) < 3:
+        return None
+    for sv, v in candidates:
+        if sv is None or np.any(v < 0) or np.count_nonzero(v) < 3 or not np.all(np.isfinite(v)):
+            continue
+        for sm, m in candidates:
+            if sm is sv or np.count_nonzero(m) < 3:
+                continue
+            r = np.array([mi / np.sqrt(vi) if vi > 0 else 0.0 for mi, vi in zip(m, v)])
+            if r @ r == 0:
+                continue
+            k = (d @ r) / (r @ r)
+            if k != 0 and np.linalg.norm(d - k * r) <= ADAPTIVE_FIT * nd:
+                return sm, sv
+    return None
+
+
+class _Kept:
+    """An array discovery follows (its statistics stand-in: only its identity matters here)."""
+
+
+def test_an_adam_step_reads_its_two_moments_among_many_arrays():
+    from netdoctor.observe.numpy.steps import adaptive_step
+
+    rng = np.random.default_rng(3)
+    p, g = rng.normal(size=64), rng.normal(size=64)
+    m, v = 0.1 * g, 0.001 * g * g + 1e-6
+    rows = [(_Kept(), np.abs(rng.normal(size=64))) for _ in range(22)]  # data rows rebound by a shuffle: never negative
+    sm, sv = _Kept(), _Kept()
+    pool = [*rows[:10], (sm, m), *rows[10:], (sv, v)]
+    new = p - 0.01 * m / (np.sqrt(v) + 1e-8)
+    assert adaptive_step(p, new, pool) == (sm, sv) == _adaptive_by_definition(p, new, pool)
+    assert adaptive_step(p, p - 0.01 * g, pool) is None  # plain SGD reads no ratio of two arrays
+    # m a gradient just computed (no stats), RMSprop's running square kept
+    assert adaptive_step(p, p - 0.01 * g / np.sqrt(v), [*rows, (None, g), (sv, v)]) == (None, sv)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_adaptive_step_is_the_pairwise_search_its_definition_gives(seed):
+    from netdoctor.observe.numpy.steps import adaptive_step
+
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(4, 40))
+    kept = [(_Kept() if rng.random() < 0.8 else None, rng.normal(size=n) ** int(rng.integers(1, 3)) * rng.integers(0, 2, n))
+            for _ in range(int(rng.integers(1, 25)))]
+    old = rng.normal(size=n)
+    i, j = rng.integers(0, len(kept), 2)
+    (_, m), (_, v) = kept[i], kept[j]
+    ratio = np.where(np.abs(v) > 0, m / np.sqrt(np.abs(v), where=np.abs(v) > 0, out=np.ones(n)), 0.0)
+    new = old + rng.choice([0.0, -0.01, 1e-3]) * ratio + rng.choice([0.0, 1e-9, 1e-2]) * rng.normal(size=n)
+    assert adaptive_step(old, new, kept) == _adaptive_by_definition(old, new, kept)

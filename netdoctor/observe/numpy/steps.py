@@ -192,31 +192,33 @@ def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathS
         usable = [i for i, (_, m) in enumerate(candidates) if np.count_nonzero(m) >= 3]
         if not usable:
             return None
-        same = all(m.shape == d.shape for _, m in candidates)
-        M = np.stack([candidates[i][1] for i in usable]) if same else None
-        for sv, v in candidates:
-            if sv is None or not (np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))):
+        moments = [(sv, v) for sv, v in candidates
+                   if sv is not None and np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))]
+        if not moments:
+            return None
+        if all(m.shape == d.shape for _, m in candidates):
+            # every (v, m) pair at once: r = m / sqrt(v), d ~ k * r, with twice the tolerance (a pool of data rows
+            # rebound by a shuffle holds 24 of each: 576 pairs); then each pair near a fit decided one by one, in the
+            # order of the loops over v and m, as for a single pair below
+            M = np.stack([candidates[i][1] for i in usable])
+            roots = np.sqrt(np.stack([v for _, v in moments]))[:, None, :]
+            R3 = np.where(roots > 0, M[None] / np.where(roots > 0, roots, 1.0), 0.0)
+            k_all = (R3 @ d) / np.einsum("vij,vij->vi", R3, R3)
+            near = np.linalg.norm(d - k_all[..., None] * R3, axis=2) <= 2 * ADAPTIVE_FIT * nd
+            pairs = [(sv, usable[j], R3[n, j]) for n, (sv, _) in enumerate(moments) for j in np.flatnonzero(near[n])]
+        else:
+            pairs = ((sv, i, np.where(root > 0, candidates[i][1] / np.where(root > 0, root, 1.0), 0.0))
+                     for sv, v in moments for root in (np.sqrt(v),) for i in usable)
+        for sv, i, r in pairs:
+            sm = candidates[i][0]
+            if sm is sv:
                 continue
-            root = np.sqrt(v)
-            if M is not None:
-                # every m at once: r = m / sqrt(v), d ~ k * r, with twice the tolerance; then each one near a fit
-                # decided as it always was, in the candidates' order
-                R = np.where(root > 0, M / np.where(root > 0, root, 1.0), 0.0)
-                k_all = (R @ d) / np.einsum("ij,ij->i", R, R)
-                near = np.flatnonzero(np.linalg.norm(d - k_all[:, None] * R, axis=1) <= 2 * ADAPTIVE_FIT * nd).tolist()
-                rows = [(usable[j], R[j]) for j in near]
-            else:
-                rows = [(i, np.where(root > 0, candidates[i][1] / np.where(root > 0, root, 1.0), 0.0)) for i in usable]
-            for i, r in rows:
-                sm = candidates[i][0]
-                if sm is sv:
-                    continue
-                rr = float(r @ r)
-                if rr == 0.0 or not math.isfinite(rr):
-                    continue
-                k = float(d @ r) / rr
-                if k != 0.0 and float(np.linalg.norm(d - k * r)) <= ADAPTIVE_FIT * nd:
-                    return sm, sv
+            rr = float(r @ r)
+            if rr == 0.0 or not math.isfinite(rr):
+                continue
+            k = float(d @ r) / rr
+            if k != 0.0 and float(np.linalg.norm(d - k * r)) <= ADAPTIVE_FIT * nd:
+                return sm, sv
     return None
 
 
