@@ -196,6 +196,7 @@ def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathS
                    if sv is not None and np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))]
         if not moments:
             return None
+        pairs: Iterable[tuple[PathStats, int, np.ndarray]]
         if all(m.shape == d.shape for _, m in candidates):
             # every (v, m) pair at once: r = m / sqrt(v), d ~ k * r, with twice the tolerance (a pool of data rows
             # rebound by a shuffle holds 24 of each: 576 pairs); then each pair near a fit decided one by one, in the
