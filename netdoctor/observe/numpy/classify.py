@@ -30,7 +30,7 @@ import itertools
 import math
 import types
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from types import CodeType, FrameType
 from typing import Any
 
@@ -38,6 +38,7 @@ import numpy as np
 
 from netdoctor.buffers.peek import is_array
 from netdoctor.buffers.roles import is_constant
+from netdoctor.nn.threads import one_blas_thread
 from netdoctor.observe.numpy.arrays import (
     Containers,
     FrameLocals,
@@ -91,6 +92,15 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
               if rebound and not st.cache and st.cache_tries < CACHE_TRIES and 5 <= a.size and a.ndim <= 2]
     if not tested:
         return
+    # the products (``W @ a`` of a whole batch) on one BLAS thread: the observer's work never takes a core the program
+    # did not ask for (two threads on a busy machine wait a scheduler slice for the second at every product)
+    with one_blas_thread():
+        _mark_tested(roots, paths, frame, tested)
+
+
+def _mark_tested(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats], frame: FrameType,
+                 tested: Sequence[tuple[PathStats, np.ndarray, bool]]) -> None:
+    """:func:`mark_caches` of the arrays worth testing."""
     weights, biases = [], []
     caches: dict[int, np.ndarray] = {}
     seen: set[int] = set()
