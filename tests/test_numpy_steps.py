@@ -124,6 +124,7 @@ def test_an_adam_step_reads_its_two_moments_among_many_arrays():
     assert adaptive_step(p, p - 0.01 * g, pool) is None  # plain SGD reads no ratio of two arrays
     # m a gradient just computed (no stats), RMSprop's running square kept
     assert adaptive_step(p, p - 0.01 * g / np.sqrt(v), [*rows, (None, g), (sv, v)]) == (None, sv)
+    assert adaptive_step(p, new, []) is None  # nothing it could have read
 
 
 @pytest.mark.parametrize("seed", range(40))

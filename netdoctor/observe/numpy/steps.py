@@ -187,27 +187,31 @@ def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathS
     with np.errstate(all="ignore"):
         d = new - old
         nd = float(np.linalg.norm(d))
-        if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3:
-            return None
-        usable = [i for i, (_, m) in enumerate(candidates) if np.count_nonzero(m) >= 3]
-        if not usable:
-            return None
-        moments = [(sv, v) for sv, v in candidates
-                   if sv is not None and np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))]
-        if not moments:
+        if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3 or not candidates:
             return None
         pairs: Iterable[tuple[PathStats, int, np.ndarray]]
         if all(m.shape == d.shape for _, m in candidates):
+            every = np.stack([m for _, m in candidates])
+            nonzero = np.count_nonzero(every, axis=1) >= 3
+            kept = nonzero & (every >= 0).all(axis=1) & np.isfinite(every).all(axis=1)
+            usable = np.flatnonzero(nonzero).tolist()
+            vs = [k for k in np.flatnonzero(kept).tolist() if candidates[k][0] is not None]
+            if not usable or not vs:
+                return None
+            moments = [candidates[k] for k in vs]
             # every (v, m) pair at once: r = m / sqrt(v), d ~ k * r, with twice the tolerance (a pool of data rows
             # rebound by a shuffle holds 24 of each: 576 pairs); then each pair near a fit decided one by one, in the
             # order of the loops over v and m, as for a single pair below
-            M = np.stack([candidates[i][1] for i in usable])
-            roots = np.sqrt(np.stack([v for _, v in moments]))[:, None, :]
+            M = every[usable]
+            roots = np.sqrt(every[vs])[:, None, :]
             R3 = np.where(roots > 0, M[None] / np.where(roots > 0, roots, 1.0), 0.0)
             k_all = (R3 @ d) / np.einsum("vij,vij->vi", R3, R3)
             near = np.linalg.norm(d - k_all[..., None] * R3, axis=2) <= 2 * ADAPTIVE_FIT * nd
             pairs = [(sv, usable[j], R3[n, j]) for n, (sv, _) in enumerate(moments) for j in np.flatnonzero(near[n])]
         else:
+            usable = [i for i, (_, m) in enumerate(candidates) if np.count_nonzero(m) >= 3]
+            moments = [(sv, v) for sv, v in candidates
+                       if sv is not None and np.all(v >= 0) and np.count_nonzero(v) >= 3 and np.all(np.isfinite(v))]
             pairs = ((sv, i, np.where(root > 0, candidates[i][1] / np.where(root > 0, root, 1.0), 0.0))
                      for sv, v in moments for root in (np.sqrt(v),) for i in usable)
         for sv, i, r in pairs:
