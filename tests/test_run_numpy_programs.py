@@ -160,6 +160,12 @@ PROGRAMS = [
     # one-hot table has the second layer's shape); and per sample into a dict of sums, a batch of W1's shape in hand
     Program("buffered_list_step", updates=192, samples=4800, arrays=4),
     Program("buffered_sample_loop", updates=200, samples=3200, arrays=4),
+    # the parameters a dict bound in train()'s locals and rebuilt by a comprehension at every step (no network was
+    # found: each new dict handed to gradients() was a root rebound, never followed); per sample in main(), the keys
+    # "A", "a", "B", "b" (B is (3, 12): a matrix, whatever a name ending in b says)
+    Program("rebound_dict_train", updates=240, samples=4800, arrays=4, layers="12 -> 10 -> 4 (rows)", checked=True),
+    Program("rebound_dict_train_derivative", arrays=4),
+    Program("rebound_dict_samples", updates=1800, samples=1800, arrays=4, layers="8 -> 12 -> 3 (columns)"),
     # the weights are locals of main(), rebound inline by a loop that calls no function of the program
     Program("inline_main", updates=400, forward=False),
     Program("inline_main_lr_too_high", updates=400, forward=False),

@@ -71,9 +71,10 @@ class Containers(dict):
 
 class FrameLocals:
     """The local variables of a running function as a root: ``("item", name)`` steps, only the arrays bound
-    directly to a name and the tuples and lists of nothing but arrays the function binds itself (``params =
-    step(params, grads, lr)`` binds a new tuple at every step: followed through the name); the containers it is
-    handed and the others it holds are roots of their own.
+    directly to a name and the tuples, lists and dicts of nothing but arrays the function binds itself (``params =
+    step(params, grads, lr)`` binds a new tuple at every step, ``params = {k: params[k] - lr * g[k] for k in params}``
+    a new dict: followed through the name); the containers it is handed and the others it holds are roots of their
+    own.
 
     Read through ``frame.f_locals`` at every look, so a function that rebinds its arrays (``W = W - lr * dW``)
     is followed through the new objects while it runs; after it returned, the last values it held.
@@ -92,7 +93,9 @@ class FrameLocals:
         given = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]  # containers handed in: roots of their own
         return [(k, v) for k, v in list(self.frame.f_locals.items()) if issubclass(type(v), np.ndarray) or (
             issubclass(type(v), (tuple, list)) and 0 < len(v) <= 64 and k not in given
-            and all(issubclass(type(a), np.ndarray) for a in v))]
+            and all(issubclass(type(a), np.ndarray) for a in v)) or (
+            issubclass(type(v), dict) and 0 < len(v) <= 64 and k not in given
+            and all(issubclass(type(a), np.ndarray) for a in v.values()))]
 
 
 class Cell:

@@ -117,7 +117,7 @@ def _mark_tested(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path
         if not is_array(a) or id(a) in seen:
             continue
         seen.add(id(a))
-        if len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text) and array_role(st.text) != "buffer":
+        if len(st.shape) == 2 and min(st.shape) > 1 and array_role(st.text) != "buffer":
             weights.append(a)
         elif a.ndim == 1 or (a.ndim == 2 and min(a.shape) == 1):
             biases.append(a)
@@ -201,6 +201,12 @@ def class_codes(a: np.ndarray) -> bool:
     return len(np.unique(rows)) <= 3 and (one_top(rows) or one_top(columns))
 
 
+def weight_matrix(text: str, shape: tuple[int, ...]) -> bool:
+    """A layer's weight matrix: two-dimensional with both sides > 1 whatever its name (a bias is a row or a column,
+    so a (3, 12) array under the key ``"B"`` multiplies), or a row or column not named like a bias."""
+    return len(shape) == 2 and (min(shape) > 1 or not is_bias(text))
+
+
 def in_layer_order(found: list[tuple[Path, PathStats]], input_widths: set[int]) -> list[tuple[Path, PathStats]]:
     """The parameters with their weight matrices in the order the layers chain, each followed by its bias.
 
@@ -209,7 +215,7 @@ def in_layer_order(found: list[tuple[Path, PathStats]], input_widths: set[int]) 
     (``W1, b1, W2, b2``). Otherwise (``{"W2": ..., "W1": ...}`` chains too, read as columns, but from the output
     end) the matrices are put in the order in which they chain from that width, or in the one order that chains.
     """
-    mats = [i for i, (_, st) in enumerate(found) if len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text)]
+    mats = [i for i, (_, st) in enumerate(found) if len(st.shape) == 2 and min(st.shape) > 1]
     shapes = [tuple(found[i][1].shape) for i in mats]
     if len(mats) < 2:
         return found
@@ -506,7 +512,7 @@ class Classifier:
         if force:
             # only arrays a layer chain can be made of: a data set or a lookup table that never moves is not frozen
             params = [(p, st) for p, st in params if not st.changes]
-            mats = [tuple(st.shape) for _, st in params if len(st.shape) == 2 and not is_bias(st.text)]
+            mats = [tuple(st.shape) for _, st in params if weight_matrix(st.text, st.shape)]
             if layer_chain(mats) is None and not chain_orders(mats):
                 return [], buffers, updater
         return params, buffers, updater
@@ -526,7 +532,7 @@ class Classifier:
             # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
             fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
             params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3])))
-        mats: list[tuple[int, ...]] = [prm.shape for prm in params if len(prm.shape) == 2 and not is_bias(prm.text)]
+        mats: list[tuple[int, ...]] = [prm.shape for prm in params if weight_matrix(prm.text, prm.shape)]
         layout = layer_chain(mats)
         if layout is None:
             # a row or column beside the matrices (``self.c`` of shape (1, n)) is a bias when they chain without it
@@ -535,7 +541,7 @@ class Classifier:
         else:
             rows_apart = False
         for prm in params:
-            prm.bias = is_bias(prm.text) or len(prm.shape) == 1 or (rows_apart and len(prm.shape) == 2 and min(prm.shape) == 1)
+            prm.bias = not weight_matrix(prm.text, prm.shape) or (rows_apart and min(prm.shape) == 1)
         contributor, style = self._pair_buffers(best, params, buffers, updater)
         grad_map: list[int | None] = []
         if style != "accumulate":
@@ -553,7 +559,7 @@ class Classifier:
         # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
         # (the weight matrices among the parameters found by their behaviour, whatever their names: P['w_in'] too)
         ratios = [rs for rs in ([r for c, r in st.ratios if c == updater] for p, st in stats.items()
-                                if p in kept and len(st.shape) == 2 and min(st.shape) > 1 and not is_bias(st.text)) if rs]
+                                if p in kept and len(st.shape) == 2 and min(st.shape) > 1) if rs]
         buffer_paths = {prm.buffer for prm in params if prm.buffer is not None}
         constants = [(p, st.text) for p, st in stats.items()
                      if is_constant(st.text) and array_role(st.text) != "param" and p not in buffer_paths]
