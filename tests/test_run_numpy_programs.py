@@ -166,6 +166,13 @@ PROGRAMS = [
     Program("rebound_dict_train", updates=240, samples=4800, arrays=4, layers="12 -> 10 -> 4 (rows)", checked=True),
     Program("rebound_dict_train_derivative", arrays=4),
     Program("rebound_dict_samples", updates=1800, samples=1800, arrays=4, layers="8 -> 12 -> 3 (columns)"),
+    # the best weights of an epoch kept as copies (a list, a dict) in the module's globals beside the weights: the
+    # frozen twins (a step that rebinds a local) said no network was found (the copies were taken for more layers,
+    # which did not chain; and the gradient dict handed to the step, new at every step, moved like parameters)
+    Program("sgd_object", updates=200, samples=4000, arrays=4),
+    Program("sgd_object_frozen", arrays=4),
+    Program("best_dict", updates=160, samples=4000, arrays=4),
+    Program("best_dict_frozen", arrays=4),
     # the weights are locals of main(), rebound inline by a loop that calls no function of the program
     Program("inline_main", updates=400, forward=False),
     Program("inline_main_lr_too_high", updates=400, forward=False),

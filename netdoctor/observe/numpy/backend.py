@@ -54,7 +54,7 @@ from netdoctor.observe.numpy.activations import (
     _record_activations,
     _users_class,
 )
-from netdoctor.observe.numpy.arrays import Path, own_dict, path_reader, resolve, weak
+from netdoctor.observe.numpy.arrays import Path, path_reader, resolve, weak
 from netdoctor.observe.numpy.counting import _count_ahead, _count_plan, _counted
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.holding import StepHold
@@ -70,6 +70,7 @@ from netdoctor.observe.numpy.outputs import (
     _probe_call,
     _probe_return,
     _stored_output,
+    stored_output,
 )
 from netdoctor.observe.numpy.resets import BufferResets, reset_factor
 from netdoctor.observe.numpy.roles import Role
@@ -428,11 +429,12 @@ class NumpyBackend:
         self._grad_map: list[int | None] = []
         self._probe_left: dict[CodeType, int] = {}
         self._probe_inputs: dict[int, bool] = {}
-        self._probe_attrs: dict[int, dict[str, Callable[[], Any]]] = {}
+        self._probe_attrs: dict[int, dict[tuple[str, str], Callable[[], Any]]] = {}
         self.cache_paths: list[Path] = []
         """Arrays of the network's root that the forward pass rewrites (activations, pre-activations, its input)."""
-        self.output_attr: dict[CodeType, str] = {}
-        """Forwards that keep their output on ``self`` instead of returning it: the attribute's name."""
+        self.output_attr: dict[CodeType, tuple[str, str]] = {}
+        """Forwards that keep their output on an object instead of returning it: the global holding the object ("" for
+        ``self``) and the attribute's name (see :func:`~netdoctor.observe.numpy.outputs.stored_output`)."""
         self._deep = True
         """Whether the current update window is watched in full (else only counted; see ``CallTracer.budget``)."""
         self._prev_deep = False
@@ -836,7 +838,7 @@ class NumpyBackend:
         if role & _FORWARD:
             stored = self.output_attr.get(code)
             if value is None and stored:
-                value = (own_dict(frame.f_locals.get("self")) or {}).get(stored)
+                value = stored_output(frame, stored)
             self._forward_return(frame, value)
         if role & _HELPER:
             self._helper_last[id(value)] = (weak(value), self._helper_pending, *self._helper_site)

@@ -319,7 +319,17 @@ def read_beside_weights(params: list[tuple[Path, PathStats]], functions: dict[Co
             beside |= methods & functions.keys()
     if not beside:
         return params
-    return [(p, st) for p, st in params if len(p) != 1 or readers.get(str(p[0][1]), set()) & beside]
+
+    def read_beside(p: Path) -> bool:
+        # an array in a list, tuple or dict held in a global is read through that global's name (``params['W1']``);
+        # copies kept in one that no function reads beside the weights (``best = [W1.copy(), ...]``, restored
+        # by module-level code) are not the layers
+        name = str(p[0][1])
+        if len(p) != 1 and not issubclass(type(space.get(name)), (list, tuple, dict)):
+            return True  # an object's arrays: read by its class's methods (as ``self``)
+        return bool(readers.get(name, set()) & beside)
+
+    return [(p, st) for p, st in params if read_beside(p)]
 
 
 class Classifier:
@@ -348,8 +358,13 @@ class Classifier:
         if best is None:
             return None
         params, buffers, updater = self._split(stats, force)
-        if force and best.globals_root:
-            params = read_beside_weights(params, self.functions, best.obj)
+        if force:
+            if best.globals_root:
+                params = read_beside_weights(params, self.functions, best.obj)
+            # only arrays a layer chain can be made of: a data set or a lookup table that never moves is not frozen
+            mats = [tuple(st.shape) for _, st in params if weight_matrix(st.text, st.shape)]
+            if layer_chain(mats) is None and not chain_orders(mats):
+                return None
         if not params:
             return None
         return self._network(best, stats, params, buffers, updater, force)
@@ -510,11 +525,7 @@ class Classifier:
                     continue
                 params.append((p, st))
         if force:
-            # only arrays a layer chain can be made of: a data set or a lookup table that never moves is not frozen
             params = [(p, st) for p, st in params if not st.changes]
-            mats = [tuple(st.shape) for _, st in params if weight_matrix(st.text, st.shape)]
-            if layer_chain(mats) is None and not chain_orders(mats):
-                return [], buffers, updater
         return params, buffers, updater
 
     def _network(self, best: Root, stats: dict[Path, PathStats], found: list[tuple[Path, PathStats]],

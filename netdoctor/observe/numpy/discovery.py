@@ -444,15 +444,23 @@ class Discovery:
         return self.found
 
     def _still_frozen(self, now: bool = False) -> bool:
-        """Whether no array has moved like a parameter yet: no change at all, or changes only of caches and of what
-        the update reads or empties (a gradient accumulated into a buffer and reset while the weights never move is
-        a frozen network's training, not its update). Looked at again every 16 events (or ``now``)."""
+        """Whether no array has moved like a parameter yet: no change at all, or changes only of caches, of what
+        the update reads or empties and of containers rebuilt at every step (a gradient accumulated into a buffer and
+        reset while the weights never move is a frozen network's training, not its update). Looked at again every 16
+        events (or ``now``)."""
         if not self.param_events:
             return True
         if now or self.events - self._frozen_at >= 16:
             self._frozen_at = self.events
-            self._frozen = not any(moved_like_a_parameter(st) for st in self.paths.values())
+            # (not in a container the program builds anew at every step, ``grads = {...}`` handed to the step: its
+            # arrays change at every step under a parameter's name, but such a root is never the network)
+            self._frozen = not any(moved_like_a_parameter(st) and not self._rebuilt(rid) for (rid, _), st in self.paths.items())
         return self._frozen
+
+    def _rebuilt(self, rid: int | str) -> bool:
+        """Whether the name root ``rid`` stands for was bound to a new container (see :attr:`Root.replaced`)."""
+        root = self.roots.get(rid)
+        return root is not None and root.replaced > 0
 
     # -- roots -------------------------------------------------------------------------
     def _name_root(self, name: str, obj: Any, frame: FrameType | None = None) -> None:

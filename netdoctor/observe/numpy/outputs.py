@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from inspect import CO_GENERATOR
-from types import CodeType, FrameType
+from types import CodeType, FrameType, FunctionType, ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -121,9 +121,36 @@ def _probe_call(self: NumpyBackend, frame: FrameType) -> None:
         given = self._probe_inputs[id(frame)] = self._holds_batch(me, n_in)
     if given:
         self.update_checks.probe_call(frame)  # (steps waiting for the program's forward: this may be it)
-    if given and me is not None and isinstance(own_dict(me), dict):
-        # a forward may keep its output on the object instead of returning it: what it rebinds tells
-        self._probe_attrs[id(frame)] = {k: weak(v) for k, v in own_dict(me).items() if issubclass(type(v), np.ndarray)}
+    if given:
+        # a forward may keep its output on the object instead of returning it (``self.output``, or ``state.out`` on
+        # an object of the program's classes held in a global it names): what it rebinds tells
+        attrs = {(name, k): weak(v) for name, obj in _output_holders(frame) for k, v in own_dict(obj).items()
+                 if issubclass(type(v), np.ndarray)}
+        if attrs:
+            self._probe_attrs[id(frame)] = attrs
+
+
+def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
+    """Where a forward called in ``frame`` could keep its output: ``("", self)``, then ``(name, obj)`` for each global
+    the function names that holds an object of a class its module defines (the first 16 names)."""
+    out: list[tuple[str, Any]] = []
+    me = frame.f_locals.get("self")
+    if me is not None and isinstance(own_dict(me), dict):
+        out.append(("", me))
+    module = frame.f_globals.get("__name__")
+    for name in frame.f_code.co_names[:16]:
+        obj = frame.f_globals.get(name)
+        if obj is not None and obj is not me and getattr(type(obj), "__module__", None) == module and not issubclass(
+                type(obj), (type, ModuleType, FunctionType)) and isinstance(own_dict(obj), dict):
+            out.append((name, obj))
+    return out
+
+
+def stored_output(frame: FrameType, where: tuple[str, str]) -> Any:
+    """The array a forward kept at ``where`` (see :func:`_stored_output`) as its frame sees it now, or None."""
+    holder, attr = where
+    obj = frame.f_locals.get("self") if not holder else frame.f_globals.get(holder)
+    return (own_dict(obj) or {}).get(attr)
 
 
 def _holds_batch(self: NumpyBackend, obj: Any, width: int) -> bool:
@@ -142,10 +169,10 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
     given_input = self._probe_inputs.pop(id(frame), False)  # per frame: a nested call must not answer for its caller
     before = self._probe_attrs.pop(id(frame), None)
     if value is None and before is not None:
-        name = self._stored_output(frame, before)
-        if name:
-            self.output_attr[code] = name
-            value = own_dict(frame.f_locals["self"])[name]
+        where = self._stored_output(frame, before)
+        if where is not None:
+            self.output_attr[code] = where
+            value = stored_output(frame, where)
     left = self._probe_left.get(code, 8) - 1
     self._probe_left[code] = left
     role = self._roles.get(code, 0)
@@ -173,13 +200,18 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
         self._roles[code] = self._roles[code] & ~_PROBE  # 0: ignored from now on
 
 
-def _stored_output(self: NumpyBackend, frame: FrameType, before: dict[str, Callable[[], Any]]) -> str:
-    """The attribute a forward that returned nothing rebound to an array of output rows (``self.output``), or ""."""
-    me = frame.f_locals.get("self")
-    found = ""
-    for k, v in (own_dict(me) or {}).items():
-        if issubclass(type(v), np.ndarray) and (k not in before or before[k]() is not v) and self._output_rows(v) is not None:
-            found = k  # the last one written in the object's order: layers' outputs come before the network's
+def _stored_output(self: NumpyBackend, frame: FrameType,
+                   before: dict[tuple[str, str], Callable[[], Any]]) -> tuple[str, str] | None:
+    """Where a forward that returned nothing rebound an attribute to an array of output rows: ``("", "output")`` for
+    ``self.output``, ``("state", "out")`` for ``state.out`` on a global object; None when it did not."""
+    found = None
+    for name, obj in _output_holders(frame):
+        for k, v in own_dict(obj).items():
+            if issubclass(type(v), np.ndarray) and ((name, k) not in before or before[name, k]() is not v) and (
+                    self._output_rows(v) is not None):
+                found = (name, k)  # the last one written in the object's order: layers' outputs come before the network's
+        if found is not None:
+            return found  # (``self`` first)
     return found
 
 
