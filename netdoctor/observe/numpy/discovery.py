@@ -318,9 +318,9 @@ def unnamed_ready(stats: list[PathStats]) -> bool:
 class Discovery:
     """Roots, array paths and functions seen while looking for the network (see the module docstring).
 
-    One class, because every event updates the same three tables (roots, path statistics, functions) and the
-    classification reads all three at once; it ends with :meth:`finish`, and the observer keeps only the
-    :class:`Network` it returns.
+    Long because every event updates the same three tables (roots, path statistics, functions) and the
+    classification reads all three at once: split, each part would carry all three. It ends with :meth:`finish`, and
+    the observer keeps only the :class:`Network` it returns.
     """
 
     def __init__(self, options: ObserveOptions, tracer: CallTracer, rng: np.random.Generator) -> None:
