@@ -9,7 +9,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from netdoctor.observe.torch.counts import SEGMENT_ROWS, SEGMENTS, Segment, StepCounts  # noqa: E402
+from netdoctor.observe.torch.counts import PENDING, SEGMENT_ROWS, SEGMENTS, Segment, StepCounts  # noqa: E402
 from netdoctor.observe.torch.rules import chance_level, label_entropy, still_rising  # noqa: E402
 
 
@@ -71,6 +71,29 @@ def test_labels_past_the_row_cap_are_counted_too_and_only_the_labels():
     assert seg.label_rows == int(kept.sum())
     merged = seg.merged(seg)
     assert merged.all_labels() == [2 * n for n in seg.all_labels()] and merged.rows == 2 * seg.rows
+
+
+def test_labels_kept_past_the_cap_are_counted_exactly_across_flushes_and_a_refilled_buffer_is_not_exact():
+    # Past the cap the label tensors are kept and counted in one bincount per PENDING of them: 600 batches of 8 rows
+    # (two flushes and a rest) against NumPy's count of every label fed.
+    gen = torch.Generator().manual_seed(2)
+    counts = StepCounts(torch)
+    fed = []
+    for step in range(2 * PENDING + 88):
+        t = torch.randint(0, 4, (8,), generator=gen)
+        counts.add(torch.randn(8, 4, generator=gen), t, step + 1)
+        fed.append(t.numpy().copy())
+    counts.close(2 * PENDING + 88)
+    (seg,) = counts.segments
+    assert seg.all_labels() == np.bincount(np.concatenate(fed), minlength=4).tolist()
+    # A program that refills one label buffer in place: the tensors kept no longer hold the labels trained on, so the
+    # segment says nothing exact about the labels (the confusion matrix's rows stand for them).
+    buffer = torch.zeros(64, dtype=torch.long)
+    for step in range(8):
+        buffer.copy_(torch.randint(0, 4, (64,), generator=gen))
+        counts.add(torch.randn(64, 4, generator=gen), buffer, step + 1)
+    counts.close(8)
+    assert counts.segments[-1].label_counts is None and counts.segments[-1].all_labels() == counts.segments[-1].labels()
 
 
 def test_a_probability_row_counts_as_its_most_likely_class_and_a_tied_row_is_not_counted():

@@ -365,6 +365,9 @@ class BatchScale:
     update_tensor: str = ""
     blew_up: bool = False
     """The loss diverged or went non-finite."""
+    learns: bool | None = None
+    """``loss-input``: the run's training accuracy ends clearly above chance and not below where it started (None: not
+    known)."""
     function: str = ""
     """The function that computes the gradient (``backprop``), or the loss (``cross_entropy at train.py:40``)."""
     reduction: str = ""
@@ -447,6 +450,9 @@ class LossInputs:
     """Batches whose values are all <= 0 with every row's logsumexp 0."""
     unit_interval: int = 0
     """Batches whose values all lie in [0, 1] (sigmoid outputs)."""
+    log_softmax_of_softmax: int = 0
+    """Batches whose values are a log_softmax of a softmax's output (the autograd graph: ``SoftmaxBackward0`` under
+    ``LogSoftmaxBackward0``), whatever loss reads them (``nll_loss`` too)."""
     values: int = 0
     """Values per batch (rows x outputs)."""
     classes: int | None = None

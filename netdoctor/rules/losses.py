@@ -18,8 +18,9 @@ def double_softmax(li: LossInputs) -> Finding | None:
     """``double-softmax``: the values reaching a loss that applies its own softmax (sigmoid) are already probabilities.
 
     On >= :data:`SOFTMAX_SHARE` of the batches checked: probabilities (rows
-    in [0, 1] summing to 1) into cross-entropy, or values all in [0, 1] into
-    the logits version of binary cross-entropy (an error); log-probabilities
+    in [0, 1] summing to 1) into cross-entropy, a log_softmax of a softmax's
+    output into cross-entropy or nll_loss (by the autograd graph), or values
+    all in [0, 1] into the logits version of binary cross-entropy (an error); log-probabilities
     into cross-entropy (info: log_softmax is idempotent, the loss is right,
     only redundant). Judged by the values, so logits never trigger it.
     """
@@ -42,6 +43,19 @@ def double_softmax(li: LossInputs) -> Finding | None:
             fix="Return logits from forward() (drop the final sigmoid), or use nn.BCELoss on the probabilities.",
             explanation="sigmoid(p) for p in [0, 1] lies in [0.5, 0.73]: the predicted probability can never leave that band, "
             "the loss cannot approach 0 and the gradient is squashed by two sigmoid slopes.",
+        )
+    if li.loss in ("cross_entropy", "nll_loss") and li.log_softmax_of_softmax / li.batches >= SOFTMAX_SHARE:
+        c = max(li.classes or 2, 2)
+        return Finding(
+            "double-softmax", Severity.ERROR, li.where,
+            f"The values reaching {li.loss} are log_softmax of probabilities ({seen(li.log_softmax_of_softmax)}): the "
+            "network's output went through a softmax and then through log_softmax, so it is trained through two softmaxes.",
+            {**ev, "share": li.log_softmax_of_softmax / li.batches},
+            fix="Return the logits from forward() (drop the softmax) and keep log_softmax + nll_loss (or cross_entropy on "
+            "the logits); apply softmax only to read probabilities.",
+            explanation=f"log_softmax of values in [0, 1] is the log of a nearly uniform distribution: the loss stays near "
+            f"ln {c} = {math.log(c):.2f} even for a perfect network, and the gradient through the second softmax is small, "
+            "so learning is slow and stalls early.",
         )
     if li.loss != "cross_entropy":
         return None

@@ -203,7 +203,9 @@ SUMMED_MIN_ROWS = 8
 SUMMED_SCALE = 2.0
 """Gradient at the loss input / that of the mean-reduced loss above which the loss is summed (mean: exactly 1)."""
 SUMMED_UPDATE = 0.03
-"""A weight update/weight ratio above this (healthy SGD steps: 1e-4..1e-2) says the summed loss's step is too large."""
+"""A weight update/weight ratio above this (healthy SGD steps: 1e-4..1e-2) says the summed loss's step is too large, in a
+run not known to learn; in a run that learns, a summed loss's step is too large above :data:`LR_HIGH_UPDATE`, the limit
+of the learning-rate rule (a sum at lr / batch is the mean's step at lr: generated healthy twins 4-8% at the first step)."""
 
 # -- data and targets (rules/inputs.py, rules/targets.py) ---------------------------------------------
 UNSCALED_MAX = 10.0

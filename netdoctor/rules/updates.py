@@ -7,6 +7,7 @@ import math
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import BatchScale, CarryOver
 from netdoctor.rules.policy import (
+    LR_HIGH_UPDATE,
     SCALE_TOL,
     STALE_DECAY,
     STALE_SCALED,
@@ -87,9 +88,14 @@ def is_summed(s: BatchScale) -> bool:
         ratios = s.details.get("ratios") or [s.factor]
         enough = s.windows >= 3 or s.windows == 2 and s.blew_up and all(lo <= r / s.batch <= hi for r in ratios)
         return enough and s.batch >= SUMMED_MIN_ROWS and lo <= s.factor / s.batch <= hi
-    # loss-input: Adam-like steps are invariant to a constant factor; the summed step must also show
-    return (s.factor >= SUMMED_SCALE and not s.adaptive
-            and ((s.first_update is not None and s.first_update > SUMMED_UPDATE) or s.blew_up))
+    # loss-input: Adam-like steps are invariant to a constant factor; the summed step must also be too large. A sum at
+    # lr / batch is the mean's step at lr: a run that learns with first steps below the learning-rate rule's limit
+    # made steps of a healthy size (ptx0702: 8% at the first step, 90% accuracy), whatever the reduction says.
+    if s.factor < SUMMED_SCALE or s.adaptive:
+        return False
+    up = s.first_update if s.first_update is not None and math.isfinite(s.first_update) else None
+    limit = LR_HIGH_UPDATE if s.learns else SUMMED_UPDATE
+    return s.blew_up or (up is not None and up > limit)
 
 
 def summed_gradient(s: BatchScale | None) -> Finding | None:

@@ -25,20 +25,30 @@ row, a mixup of two classes at one half each) has no label and is not counted.
 
 Cost: an argmax, an add, a comparison, a ``where`` and an ``index_add_`` per
 counted loss call for at most :data:`SEGMENT_ROWS` rows per segment (one or
-two steps in 16 at batch 128), then a comparison, a ``where`` and an
-``index_add_`` of the labels alone; probability rows add a ``topk``.
+two steps in 16 at batch 128); past that, class indices are kept as they are
+(a list append, no op of ours) and counted together with one ``cat`` and one
+``bincount`` when the segment closes; probability rows take a ``topk``, a
+comparison, a ``where`` and an ``index_add_`` per call. A kept label tensor
+that the program changes in place before it is counted (its version counter
+moved) is not counted, and that segment's label count is not said to be exact.
 """
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Segment", "StepCounts", "SEGMENTS", "SEGMENT_ROWS"]
+__all__ = ["Segment", "StepCounts", "StepLosses", "SEGMENTS", "SEGMENT_ROWS", "PENDING", "version_of"]
+
+version_of = operator.attrgetter("_version")
+"""A tensor's version counter, which each in-place change of it moves (PyTorch gives it no public name)."""
 
 SEGMENT_ROWS = 256
 """Rows counted per segment at most: the later steps of a long stretch are not counted (their cost is saved; a
 judgement over the end of the run needs a few hundred rows, and every segment adds up to this many)."""
+PENDING = 256
+"""Label tensors kept past the cap before they are counted (one ``cat`` and ``bincount`` for all of them)."""
 SEGMENTS = 64
 """Segments kept; beyond it, neighbours are merged pairwise (the first one stays alone: the start of the run)."""
 
@@ -100,12 +110,26 @@ class StepCounts:
         self._first: int | None = None
         self._rows = 0
         self._ones: Any = None
+        self._label_type: Any = None
+        """The class of the label tensors counted so far (the fast path past the cap takes only the same class)."""
+        self._pending: list[tuple[Any, int]] = []
+        """Label tensors past the cap not yet counted, with their version counters (see :meth:`_count_pending`)."""
+        self._changed = False
+        """A pending label tensor was changed in place before it was counted: the segment's label count is not exact."""
         self.segments: list[Segment] = []
 
     def add(self, x: Any, t: Any, step: int) -> None:
         """One loss call: ``x`` the scores (N, C), ``t`` the class indices (N,) or class probabilities (N, C) (see the
         module docstring); ``step`` the optimizer step it is for."""
         torch = self.torch
+        if (self._rows >= SEGMENT_ROWS and t.__class__ is self._label_type and t.dtype is torch.long and t.dim() == 1
+                and x.dim() == 2 and x.shape[1] == self.classes):
+            # Past the cap, class indices: the tensor is kept (no op of ours per call) and counted with the others in
+            # one bincount when the segment closes, or when PENDING of them wait.
+            self._pending.append((t, version_of(t)))
+            if len(self._pending) >= PENDING:
+                self._count_pending()
+            return
         if not issubclass(type(t), torch.Tensor) or x.dim() != 2:
             return
         n, C = int(x.shape[0]), int(x.shape[1])
@@ -133,24 +157,44 @@ class StepCounts:
             # Past the cap: the labels alone (ignored rows, negative, go to the spare last slot; no host read).
             self._labels.index_add_(0, torch.where(counted, t, C), self._ones[:n])
             return
+        self._label_type = t.__class__
         self._rows += n
         idx = x.detach().argmax(1).add_(t, alpha=C)  # label * C + predicted
         self._acc.index_add_(0, torch.where(counted, idx, C * C), self._ones[:n])
+
+    def _count_pending(self) -> None:
+        """Add the kept label tensors to the label count: one ``cat`` and one ``bincount`` (ignored rows, negative, in
+        the spare last slot). A tensor changed in place since its loss call (its version counter moved: a label buffer
+        the program refills) no longer holds the labels trained on: not counted, and the segment's label count is then
+        not said to be exact (the confusion matrix's rows stand for it)."""
+        pending, self._pending = self._pending, []
+        kept = [t for t, version in pending if version_of(t) == version]
+        if len(kept) < len(pending):
+            self._changed = True
+        if not kept:
+            return
+        C = self.classes
+        dev = self._labels.device
+        flat = self.torch.cat([t.to(dev) for t in kept])
+        self._labels += self.torch.bincount(flat.masked_fill(flat < 0, C), minlength=C + 1)[: C + 1]
 
     def close(self, step: int) -> None:
         """End the current segment at optimizer step ``step`` (one host read)."""
         if self._acc is None or self._first is None:
             return
+        if self._pending:
+            self._count_pending()
         C = self.classes
         flat = self._acc[: C * C].tolist()
         more = self._labels[:C].tolist()
         self._acc.zero_()
         self._labels.zero_()
+        changed, self._changed = self._changed, False
         first, self._first, self._rows = self._first, None, 0
         if not any(flat):
             return
         confusion = [flat[r * C:(r + 1) * C] for r in range(C)]
-        labels = [sum(row) + k for row, k in zip(confusion, more)]
+        labels = None if changed else [sum(row) + k for row, k in zip(confusion, more)]
         self.segments.append(Segment(first, max(step, first), confusion, labels))
         if len(self.segments) > SEGMENTS:
             head, rest = self.segments[0], self.segments[1:]
@@ -159,3 +203,51 @@ class StepCounts:
     def since(self, step: int) -> list[Segment]:
         """The segments that begin at optimizer step ``step`` or later."""
         return [s for s in self.segments if s.first >= step]
+
+
+class StepLosses:
+    """The loss of every training step: the mean of the scalar losses computed with gradients on for optimizer step
+    ``s`` (one for a plain loop; every closure evaluation of an L-BFGS step; every micro-batch of accumulated gradients).
+
+    The values cost no host read of their own: :class:`~netdoctor.observe.torch.losses.LossWatch` reads every loss
+    once anyway, to see whether it is finite. The sampled steps alone would judge the end of a run from a handful of
+    steps (a closure step that happened to overshoot and recovered at the next step read as divergence), so the rules
+    read the loss at the start and the end of the judged model's training from here. At most :data:`LIMIT` steps are
+    kept: beyond, the middle is thinned (every second entry), the first and the last :data:`KEEP` steps stay whole.
+    """
+
+    LIMIT = 2048
+    KEEP = 256
+
+    def __init__(self) -> None:
+        self.steps: list[int] = []
+        self.values: list[float] = []
+        self._step: int | None = None
+        self._sum = 0.0
+        self._n = 0
+
+    def add(self, step: int, value: float) -> None:
+        """One finite scalar loss computed for optimizer step ``step``."""
+        if step != self._step:
+            self._flush()
+            self._step = step
+        self._sum += value
+        self._n += 1
+
+    def _flush(self) -> None:
+        if self._step is None or not self._n:
+            return
+        self.steps.append(self._step)
+        self.values.append(self._sum / self._n)
+        self._step, self._sum, self._n = None, 0.0, 0
+        if len(self.steps) > self.LIMIT:
+            keep = self.KEEP
+            self.steps[keep:-keep] = self.steps[keep:-keep:2]
+            self.values[keep:-keep] = self.values[keep:-keep:2]
+
+    def between(self, first: int, last: int | None = None) -> list[float]:
+        """The losses of the steps ``first`` to ``last`` (None: to the end), in step order."""
+        rows = list(zip(self.steps, self.values))
+        if self._step is not None and self._n:
+            rows.append((self._step, self._sum / self._n))  # the step still open
+        return [v for s, v in rows if s >= first and (last is None or s <= last)]

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from netdoctor.observe.torch import tree
+from netdoctor.observe.torch.counts import StepLosses
 
 if TYPE_CHECKING:
     from netdoctor.observe.torch.watch import TorchWatch
@@ -43,6 +44,21 @@ def producer(fn: Any) -> str | None:
             return name
         fn = fn.next_functions[0][0]
     return None
+
+
+def log_softmax_of_softmax(fn: Any) -> bool:
+    """Whether the autograd node ``fn`` (a loss input's ``grad_fn``) is a ``log_softmax`` taken of a softmax's output,
+    looking through reshapes on both sides: ``F.nll_loss(F.log_softmax(out))`` on a model whose forward ends in
+    ``nn.Softmax`` (``SoftmaxBackward0`` under ``LogSoftmaxBackward0``). ``torch.log`` of a softmax is no such node:
+    that is the right log-likelihood of probabilities."""
+    if producer(fn) != "LogSoftmaxBackward0":
+        return False
+    for _ in range(8):  # the log_softmax node itself, past the reshapes producer() looked through
+        if type(fn).__name__ == "LogSoftmaxBackward0":
+            break
+        fn = fn.next_functions[0][0]
+    inner = fn.next_functions[0][0] if fn.next_functions else None
+    return producer(inner) == "SoftmaxBackward0"
 
 
 def bounded_append(seq: list, item: Any, limit: int = 64) -> None:
@@ -79,6 +95,9 @@ def model_of(w: TorchWatch, x: Any) -> int | None:
 class LossWatch:
     """The loss wrappers and their records.
 
+    Long because one wrapper call feeds every record a loss gives (finiteness, the step's loss, the counters, the
+    sampled checks and the one-shot gradient hooks), each declared with its docstring in the constructor.
+
     Args:
         watch: the :class:`~netdoctor.observe.torch.watch.TorchWatch` it belongs to (its step bookkeeping, names and sites).
     """
@@ -90,7 +109,9 @@ class LossWatch:
         self.loss_calls: dict[tuple[str, str | None], dict] = {}
         """(loss function, user line) -> calls, reductions, autograd producers, probability checks, rows, classes."""
         self.loss_values: list[tuple[int, float]] = []
-        """(optimizer step, loss) of sampled steps, bounded (the step is filled in by the next pre-step hook; -1 until then)."""
+        """(optimizer step, loss) of sampled steps, bounded (the step the loss is computed for: :meth:`TorchWatch.loss_step`)."""
+        self.curve = StepLosses()
+        """Every step's loss (scalar losses with gradients on), read where the finiteness check reads it."""
         self.target_counts: Any = None
         self.target_rows = 0
         self.batch_classes: list[tuple[int | None, int, Any]] = []
@@ -136,24 +157,35 @@ class LossWatch:
         if x is None or not issubclass(type(x), torch.Tensor) or not issubclass(type(out), torch.Tensor):
             return
         grad_on = torch.is_grad_enabled()
-        # Every call: is the loss finite? (one host read of a scalar)
+        step = self.w.loss_step()
+        # A closure (L-BFGS) evaluates the loss again at the weights each inner iteration reaches, on the same batch:
+        # only its first evaluation, at the weights the step starts from, is the step's loss and predictions (the later
+        # ones have been fitted to this very batch: shuffled labels look learnt).
+        counted = grad_on and self.w.first_loss_of_step()
+        # Every call: is the loss finite? (one host read of a scalar, which is also the step's loss)
         if self.nonfinite is None:
             od = out.detach()
-            if not (math.isfinite(od.item()) if od.numel() == 1 else bool(torch.isfinite(od).all())):
+            if od.numel() == 1:
+                v = od.item()
+                if not math.isfinite(v):
+                    self._locate_nonfinite(name, x, t, out)
+                elif counted:
+                    self.curve.add(step, v)
+            elif not bool(torch.isfinite(od).all()):
                 self._locate_nonfinite(name, x, t, out)
-        if grad_on and name in ("cross_entropy", "nll_loss"):
-            self.w.counts.add(x, t, self.w.steps + 1)  # every step: light counters (see netdoctor.observe.torch.counts)
+        if counted and name in ("cross_entropy", "nll_loss"):
+            self.w.counts.add(x, t, step)  # every step: light counters (see netdoctor.observe.torch.counts)
         if not (self.w.sample_now and grad_on):
             self.w.forward.outputs.clear()
             return
         t0 = time.perf_counter()
         site = self.w.sites.site()
         reduction = kwargs.get("reduction", "mean")
-        rec = self.loss_calls.setdefault((name, site), {"calls": 0, "probs": 0, "logprobs": 0, "sigmoid": 0, "checked": 0,
+        rec = self.loss_calls.setdefault((name, site), {"calls": 0, "probs": 0, "logprobs": 0, "sigmoid": 0, "checked": 0, "softmax_logs": 0,
                                                         "grad_fns": {}, "reductions": {}, "rows": 0, "roots": {},
-                                                        "first_step": self.w.steps + 1})
+                                                        "first_step": step})
         rec["calls"] += 1
-        rec["last_step"] = self.w.steps + 1
+        rec["last_step"] = step
         root = model_of(self.w, x)
         if root is not None:
             rec["roots"][root] = rec["roots"].get(root, 0) + 1
@@ -166,12 +198,12 @@ class LossWatch:
             self.w.forward.output_keys.add(key)
         xs = x.detach()
         if name in ("cross_entropy", "nll_loss") and xs.dim() >= 1:
-            self._classification(name, rec, xs, t, kwargs, root)
+            self._classification(name, rec, xs, t, kwargs, root, log_softmax_of_softmax(x.grad_fn))
         elif name in ("binary_cross_entropy_with_logits", "binary_cross_entropy"):
             self._binary(name, rec, xs, t)
         elif name == "mse_loss" and issubclass(type(t), torch.Tensor):
             self._regression(rec, xs, t, site)
-        self._record_loss_value(out)
+        self._record_loss_value(out, step)
         self._arm_loss_backward(out)
         if x.requires_grad and issubclass(type(t), torch.Tensor) and reduction != "none":
             self._arm_grad_scale(name, x, t, kwargs)
@@ -191,16 +223,19 @@ class LossWatch:
 
         out.register_hook(done)
 
-    def _record_loss_value(self, out: Any) -> None:
+    def _record_loss_value(self, out: Any, step: int) -> None:
         v = float(out.detach().float().mean())
-        # The step number is filled in by the next pre-step hook (-1 until then).
-        bounded_append(self.loss_values, (-1, v), limit=256)
+        bounded_append(self.loss_values, (step, v), limit=256)
         self._window_add("loss", v)
 
     def _window_add(self, key: str, value: Any) -> None:
         self.window.setdefault(key, []).append(value)
 
-    def _classification(self, name: str, rec: dict, x: Any, t: Any, kwargs: dict, root: int | None = None) -> None:
+    def _classification(self, name: str, rec: dict, x: Any, t: Any, kwargs: dict, root: int | None = None,
+                        of_softmax: bool = False) -> None:
+        """The sampled batch of a classification loss: what its values are (probabilities, log-probabilities: the
+        checks of ``double-softmax``; ``of_softmax``: the graph shows a log_softmax of a softmax's output), its
+        predictions and targets."""
         torch = self.w.torch
         if x.dim() == 1:
             x = x[None]
@@ -239,11 +274,12 @@ class LossWatch:
         if rows >= 2:
             self._window_tensor("spread", xf.std(0).mean())
             self._window_tensor("scale", xf.abs().mean())
-        if checks:
-            p, lp = torch.stack(checks).tolist()
+        if checks or name == "nll_loss":
+            p, lp = torch.stack(checks).tolist() if checks else (0, 0)
             rec["checked"] += 1
             rec["probs"] += int(p)
             rec["logprobs"] += int(lp)
+            rec["softmax_logs"] += int(of_softmax)
         rec["rows"] += rows
         rec["classes"] = C
 
@@ -325,10 +361,18 @@ class LossWatch:
                 gf = g.detach().float()
                 xf = xs.float()
                 if name in ("cross_entropy", "nll_loss"):
-                    if ts.dtype.is_floating_point or xf.dim() != 2 or (ts < 0).any():
+                    if xf.dim() != 2:
                         return
-                    onehot = torch.zeros_like(xf).scatter_(1, ts.reshape(-1, 1).long(), 1.0)
-                    d = (torch.softmax(xf, 1) - onehot) if name == "cross_entropy" else -onehot
+                    if ts.dtype.is_floating_point:
+                        # class probabilities (one-hot, smoothed): cross_entropy's gradient is softmax(x) - t as well
+                        if name != "cross_entropy" or ts.shape != xf.shape:
+                            return
+                        target = ts.float()
+                    elif (ts < 0).any():
+                        return
+                    else:
+                        target = torch.zeros_like(xf).scatter_(1, ts.reshape(-1, 1).long(), 1.0)
+                    d = (torch.softmax(xf, 1) - target) if name == "cross_entropy" else -target
                     n_mean = xf.shape[0]
                 elif name == "binary_cross_entropy_with_logits":
                     d, n_mean = torch.sigmoid(xf) - ts.float().reshape(xf.shape), xf.numel()
@@ -356,7 +400,7 @@ class LossWatch:
                     break
             except Exception:  # noqa: BLE001 - non-float outputs
                 continue
-        rec: dict[str, Any] = {"step": self.w.steps + 1, "loss_fn": name, "loss": float(out.detach().float().mean()),
+        rec: dict[str, Any] = {"step": self.w.loss_step(), "loss_fn": name, "loss": float(out.detach().float().mean()),
                                "site": self.w.sites.site(), "last_finite_loss": next((v for _, v in reversed(self.loss_values) if math.isfinite(v)), None)}
         if first is not None:
             bad = [pnames.get(id(p), n) for n, p in tree.named_parameters(first) if not bool(torch.isfinite(p.detach()).all())]

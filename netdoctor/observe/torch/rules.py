@@ -80,17 +80,36 @@ def _list(names: list[str], limit: int = 6) -> str:
 
 
 def _losses(w: TorchWatch) -> list[float]:
-    """Finite loss values of the judged model's steps (not those of a model trained before it and dropped)."""
+    """Finite loss values of the judged model's steps (not those of a model trained before it and dropped), in step
+    order: every step's (:class:`~netdoctor.observe.torch.counts.StepLosses`) when at least 6 steps have one, else the
+    sampled steps' (a loss that is no scalar: ``reduction='none'``, reduced by the program)."""
     start = w.models.start_step()
-    return [v for s, v in w.losses.loss_values if math.isfinite(v) and (s >= start or s == -1)]
+    every = w.losses.curve.between(start)
+    if len(every) >= 6:
+        return every
+    return [v for s, v in w.losses.loss_values if math.isfinite(v) and s >= start]
+
+
+END_STEPS = 16
+"""The loss at the end of a run is the median over its last steps: a quarter of them, at least 3, at most this many."""
+
+
+def _loss_ends(w: TorchWatch, least: int = 6) -> tuple[float, float] | None:
+    """(the loss at the start, at the end) of the judged model's training; None with fewer than ``least`` values.
+
+    The start is the mean of the first 3 steps; the end the median of the last ``k`` (``k`` a quarter of the steps, 3 to
+    :data:`END_STEPS`): where the loss settled, not one step that overshot and recovered at the next (pt0928: an
+    L-BFGS step at 16.7 among steps at 0.8-0.9, the run's accuracy 84%)."""
+    vals = _losses(w)
+    if len(vals) < least:
+        return None
+    k = max(3, min(END_STEPS, len(vals) // 4))
+    return statistics.mean(vals[:3]), statistics.median(vals[-k:])
 
 
 def _diverged(w: TorchWatch) -> bool:
-    vals = _losses(w)
-    if len(vals) < 6:
-        return False
-    first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
-    return last > LR_HIGH_DIVERGE * first
+    ends = _loss_ends(w)
+    return ends is not None and ends[1] > LR_HIGH_DIVERGE * ends[0]
 
 
 def _main_opt(w: TorchWatch):
@@ -251,7 +270,8 @@ def rule_double_softmax(w: TorchWatch) -> list[Finding]:
         f = double_softmax(LossInputs(
             where=f"{name} at {site}" + (f" ({model})" if several and model else ""), loss=name, batches=rec["checked"],
             rows=rec["rows"], probabilities=rec["probs"],
-            log_probabilities=rec["logprobs"], unit_interval=rec["sigmoid"], values=rec["rows"] * max(1, rec.get("classes") or 1),
+            log_probabilities=rec["logprobs"], unit_interval=rec["sigmoid"], log_softmax_of_softmax=rec["softmax_logs"],
+            values=rec["rows"] * max(1, rec.get("classes") or 1),
             classes=rec.get("classes"),
             producer=", ".join(sorted(rec["grad_fns"], key=rec["grad_fns"].get, reverse=True)[:2]) or "unknown",
             details={"grad_fn": rec["grad_fns"], "site": site, "model": model}))
@@ -329,7 +349,8 @@ def rule_summed(w: TorchWatch) -> list[Finding]:
         batch=statistics.median([n for _, _, n in w.losses.grad_scale]), windows=len(scales), lr=lr,
         optimizer=o.kind if o else "", adaptive=o is not None and o.kind in ADAPTIVE_OPTIMIZERS,
         first_update=top[1] if math.isfinite(top[1]) else None, update_tensor=top[0],
-        blew_up=bool(w.losses.nonfinite) or _diverged(w), function=f"{name} at {site}", reduction=_list([repr(r) for r in reductions]),
+        blew_up=bool(w.losses.nonfinite) or _diverged(w), learns=run_learns(w), function=f"{name} at {site}",
+        reduction=_list([repr(r) for r in reductions]),
         details={"reductions": reductions, "site": site}))
     return [found] if found else []
 
@@ -374,6 +395,7 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
         if len(vals) >= 8:
             meds[n], count = statistics.median(vals), max(count, len(vals))
     vals = _losses(w)
+    ends = _loss_ends(w)
     last = w.stats.loss_last or {}
     correct, valid = last.get("correct"), last.get("valid")
     typical = max(meds.items(), key=lambda kv: kv[1]) if meds and len(vals) >= 8 and not w.losses.nonfinite and not _vanishing(w) else None
@@ -382,8 +404,8 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
         first=tuple(by_step[s] for s in sorted(by_step)[:5]), tensor=typical[0] if typical else name,
         typical=typical[1] if typical else None, typical_count=count, lr=_lr(o), optimizer=o.kind if o else "",
         adaptive=o is not None and o.kind in ADAPTIVE_OPTIMIZERS,
-        loss_first=statistics.mean(vals[:3]) if len(vals) >= 6 else None,
-        loss_last=statistics.mean(vals[-3:]) if len(vals) >= 6 else None,
+        loss_first=ends[0] if ends else None,
+        loss_last=ends[1] if ends else None,
         weights_nonfinite=bool(w.losses.nonfinite and w.losses.nonfinite.get("nonfinite_params_all")),
         accuracy=correct / valid if isinstance(correct, (int, float)) and valid else None)
 
@@ -421,10 +443,10 @@ def rule_lr(w: TorchWatch) -> list[Finding]:
 
 def _gradient_scales(w: TorchWatch) -> list[GradientScale]:
     """|grad| / |W| of each weight tensor at its first and last sampled step, with the loss at the start and the end."""
-    vals = _losses(w)
-    if len(vals) < 4:
+    ends = _loss_ends(w, least=4)
+    if ends is None:
         return []
-    first, last = statistics.mean(vals[:3]), statistics.mean(vals[-3:])
+    first, last = ends
     out = []
     for n, pi in _weights(w):
         rows = [(wn, gn) for _, wn, gn in pi.norms if math.isfinite(gn) and wn > 0]
@@ -721,17 +743,34 @@ def still_rising(start: Segment, end: Segment) -> bool:
     return b - a > RISING_SE * se and b - chance > RISING_SE * chance_se
 
 
+def run_learns(w: TorchWatch) -> bool | None:
+    """The judged model's training-batch accuracy at the end of the run is above chance and not below the start's, each
+    by :data:`RISING_SE` binomial standard errors (None: too few counted rows to say)."""
+    ends = run_ends(w)
+    if ends is None or not ends[0].rows or not ends[1].rows:
+        return None
+    start, end = ends
+    a, b = start.correct / start.rows, end.correct / end.rows
+    p = (start.correct + end.correct) / (start.rows + end.rows)
+    se = math.sqrt(max(p * (1 - p), 1e-12) * (1 / start.rows + 1 / end.rows))
+    chance, chance_se = chance_level(end)
+    return b - chance > RISING_SE * chance_se and a - b <= RISING_SE * se
+
+
 def end_loss(w: TorchWatch, end: Segment) -> float | None:
-    """The mean classification loss on the sampled steps of ``end`` (the last three sampled if none fall in it), when
-    every sampled loss call was a batch-mean ``cross_entropy`` or ``nll_loss`` (None otherwise: no chance value)."""
+    """The mean classification loss over the steps of ``end`` (every step's loss; without it, the sampled steps', the
+    last three sampled if none fall in it), when every sampled loss call was a batch-mean ``cross_entropy`` or
+    ``nll_loss`` (None otherwise: no chance value)."""
     calls = w.losses.loss_calls
     if not calls or any(name not in ("cross_entropy", "nll_loss") or set(rec["reductions"]) != {"mean"}
                         for (name, _), rec in calls.items()):
         return None
-    start = w.models.start_step()
-    vals = [(s, v) for s, v in w.losses.loss_values if math.isfinite(v) and (s >= start or s == -1)]
-    inside = [v for s, v in vals if s >= end.first - 1 or s == -1]
-    inside = inside if len(inside) >= 2 else [v for _, v in vals[-3:]]
+    inside = w.losses.curve.between(end.first, end.last)
+    if len(inside) < 2:
+        start = w.models.start_step()
+        vals = [(s, v) for s, v in w.losses.loss_values if math.isfinite(v) and s >= start]
+        inside = [v for s, v in vals if s >= end.first]
+        inside = inside if len(inside) >= 2 else [v for _, v in vals[-3:]]
     return statistics.mean(inside) if inside else None
 
 

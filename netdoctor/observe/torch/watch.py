@@ -128,6 +128,9 @@ def dynamo_skips_netdoctor() -> str:
 class TorchWatch:
     """The hooks, the step bookkeeping and the parts that record (see the module docstring).
 
+    Long because the step bookkeeping every part reads (which step runs, whether it is sampled, inside ``step()`` or
+    not) lives beside the hooks that advance it, and the constructor declares the parts and their shared records.
+
     Args:
         sites: which files are the user's (for ``file:line``).
         every: sampling interval after the dense start (None: adapt to :data:`BUDGET`, which
@@ -166,6 +169,10 @@ class TorchWatch:
         """Where the program calls train()/eval(), creates optimizers, steps schedulers (see :mod:`netdoctor.observe.torch.wrappers`)."""
         # step bookkeeping
         self.steps = 0
+        self.stepping = False
+        """Between an optimizer step's pre- and post-hook (a closure's loss is computed inside step())."""
+        self.closure_losses = 0
+        """Losses computed inside the running step() so far."""
         self.sample_now = True
         self.sampled_steps = 0
         self.cost = 0.0
@@ -314,6 +321,7 @@ class TorchWatch:
                 self._step_times.append(dt)
             self._t_last_step = now
             self.steps += 1
+            self.stepping, self.closure_losses = True, 0
             oi = self.opts.get(id(opt))
             if oi is None or oi.ref() is not opt:
                 oi = self.opts[id(opt)] = OptInfo(weakref.ref(opt), type(opt).__name__, self.calls.created_opts.get(id(opt)), self.sites.site())
@@ -331,7 +339,9 @@ class TorchWatch:
             for rid in oi.roots:
                 info = self.models.mods.get(rid)
                 if info is not None:
-                    info.first_step = info.first_step or self.steps
+                    # A model first met inside a step (an L-BFGS closure runs its forward there) has been trained since
+                    # the optimizer's first step: the optimizer held its parameters from then on.
+                    info.first_step = info.first_step or oi.first_step or self.steps
                     info.last_step = self.steps
                     info.steps += 1
                     if info.norm_layers or rid in self.dropout.mode_roots:
@@ -344,14 +354,25 @@ class TorchWatch:
             self._fail("optimizer pre-step hook", exc)
         return None
 
+    def first_loss_of_step(self) -> bool:
+        """Whether a loss computed now is the first one computed inside the running ``step()`` (or outside any): a
+        closure's later evaluations inside one step re-read the same batch at the weights its iterations reached."""
+        if not self.stepping:
+            return True
+        self.closure_losses += 1
+        return self.closure_losses == 1
+
+    def loss_step(self) -> int:
+        """The optimizer step a loss computed now is for: the next step, or the running one inside ``step()`` (an
+        L-BFGS closure evaluates the loss there, after the pre-step hook)."""
+        return self.steps if self.stepping else self.steps + 1
+
     def _sample_pre(self, opt: Any, oi: OptInfo) -> None:
         """The learning rates, the parameters' side (:class:`ParameterSampler`), the loss's step."""
         oi.lrs.append((self.steps, [g.get("lr") for g in opt.param_groups]))
         if len(oi.lrs) > 64:
             del oi.lrs[1::2]
         self.sampler.before_step(opt, oi)
-        if self.losses.loss_values and self.losses.loss_values[-1][0] == -1:
-            self.losses.loss_values[-1] = (self.steps, self.losses.loss_values[-1][1])
 
     def _count_mode(self, rid: int, info: Any) -> None:
         """Train/eval mode of a model this step trains whose layers depend on it (dropout, batch norm, a functional
@@ -367,6 +388,7 @@ class TorchWatch:
     def _post_step(self, opt: Any, args: tuple, kwargs: dict) -> None:
         if self.busy:
             return
+        self.stepping = False
         try:
             t0 = time.perf_counter()
             if self.sample_now:
