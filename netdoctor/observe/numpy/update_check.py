@@ -255,8 +255,9 @@ def _ratio(a: np.ndarray, n: np.ndarray, noise: np.ndarray | None = None) -> tup
 
 def _mode(values: list[float], spreads: list[float] | None = None) -> float:
     """The value most others agree with to ``RATIO_TOL`` (ties: the last, the output side's tensor); within that
-    agreeing group, the value of the tightest ratios (``spreads``: each value's spread), the one least moved by what
-    else the update holds (a weight decay adds ``c * W`` to a weight's ratio, never to a bias's)."""
+    agreeing group, the value nearest the group's median (ties: the tightest ratios, ``spreads``), so that one tensor
+    moved by what else the update holds (a weight decay adds ``c * W`` to a weight's ratio, never to a bias's) does not
+    set it."""
     best, votes = math.nan, 0
     for v in values:
         if not math.isfinite(v) or v == 0:
@@ -267,7 +268,12 @@ def _mode(values: list[float], spreads: list[float] | None = None) -> float:
     if spreads is None or not math.isfinite(best):
         return best
     group = [(s, v) for v, s in zip(values, spreads) if math.isfinite(v) and abs(v - best) <= 10 * RATIO_TOL * abs(best)]
-    return min(group, key=lambda sv: sv[0])[1] if group else best
+    if not group:
+        return best
+    # the group's median, as the member nearest to it (the tightest on a tie): one tensor's ratio read from a single
+    # entry has spread 0 and may still be a decayed weight's
+    mid = float(np.median([v for _, v in group]))
+    return min(group, key=lambda sv: (abs(sv[1] - mid), sv[0]))[1]
 
 
 @dataclass
