@@ -139,7 +139,12 @@ def test_ctrl_c_during_training_prints_a_partial_report_and_exits_130(tmp_path):
         if "epoch 1/500" in line:
             break
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    try:
+        out, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:  # it must not outlive the test when it ignored the interrupt
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, err
     assert "partial" in out and "Traceback" not in err
     assert "epoch 500/500" not in err

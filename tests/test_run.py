@@ -189,7 +189,12 @@ def test_ctrl_c_gives_the_partial_report_and_130(tmp_path):
     assert proc.stdout.readline() == "started\n"
     time.sleep(0.5)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # never acted on the interrupt: its loop runs forever, so it must not outlive the test
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, err
     assert "interrupted" in out and "partial" in out
 
