@@ -100,7 +100,7 @@ __all__ = ["Budget", "sampled", "sampled_ahead", "CallTracer", "StopObserving", 
 PURE_ENV = "NETDOCTOR_PURE_TRACER"
 """An environment variable: set to anything but "" or "0", every :class:`CallTracer` made from then on is the
 pure-Python one (the compiled call filter stays unused). A process started with it set also
-leaves the observer's other compiled helpers unused (fingerprints, discovery's scan, the replay's audit gate)"""
+leaves the observer's other compiled helpers unused (fingerprints, discovery's scan, the replay's audit gate)."""
 
 
 REQUIRE_ENV = "NETDOCTOR_REQUIRE_CTRACE"
