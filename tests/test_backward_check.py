@@ -36,7 +36,7 @@ VARIANTS = ("", "sign", "no-derivative", "straight-through", "builtin")
 def _run(variant: str) -> dict:
     out = Path(os.environ.get("TMPDIR", "/tmp")) / f"backward_check_{os.getpid()}_{variant or 'healthy'}.json"
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", NO_COLOR="1", COLUMNS="100")
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # this checkout's code, whatever is installed
     proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(PROGRAM),
                            *([variant] if variant else [])], capture_output=True, text=True, env=env, timeout=600)
     try:

@@ -249,7 +249,7 @@ def test_the_accuracy_reported_is_the_one_the_program_counts_itself(tmp_path: Pa
     script.write_text(PROGRAM, encoding="utf-8")
     out = tmp_path / "report.json"
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", NO_COLOR="1")
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # this checkout's code, whatever is installed
     proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(script)], cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300)
     report = json.loads(out.read_text(encoding="utf-8"))

@@ -33,7 +33,7 @@ TIMEOUT = 300
 def _run(argv: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NO_COLOR="1",
                COLUMNS="100")
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # this checkout's code, whatever is installed
     return subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
 
 

@@ -49,7 +49,7 @@ def _steady(value: object) -> object:
 def _report(name: str, seed: str, tmp: Path) -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NO_COLOR="1",
                COLUMNS="100", PYTHONHASHSEED=seed)
-    env.pop("PYTHONPATH", None)
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)  # this checkout's code, whatever is installed
     out = tmp / f"{name}-{seed}.json"
     proc = subprocess.run([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(out), str(HERE / f"{name}.py")],
                           cwd=tmp, env=env, capture_output=True, text=True, timeout=TIMEOUT)

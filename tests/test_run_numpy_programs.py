@@ -511,11 +511,36 @@ class Observed:
 _RUNS: dict[str, Observed] = {}
 _LOCK = threading.Lock()
 _TMP = Path(tempfile.mkdtemp(prefix="numpy_programs_"))
+_SELECTED: list[Program] = []
+"""The programs the session's selected tests of this module name (a parametrized ``Program``, or a ``name`` that
+names one): run together, two at a time, on first use. A program a test reaches otherwise is run when asked for."""
+
+
+def _named(value: object) -> list[Program]:
+    if isinstance(value, Program):
+        return [value]
+    if isinstance(value, str):
+        return [p for p in PROGRAMS if p.name in (value, f"{value}_constant")]
+    return []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _programs_of_the_selected_tests(request):
+    module = request.module
+    chosen: dict[str, Program] = {}
+    for item in request.session.items:
+        if getattr(item, "module", None) is not module or not hasattr(item, "callspec"):
+            continue
+        for value in item.callspec.params.values():
+            chosen.update((p.name, p) for p in _named(value))
+    _SELECTED[:] = list(chosen.values())
+    yield
 
 
 def _observe(program: Program) -> Observed:
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NO_COLOR="1", COLUMNS="100")
-    env.pop("PYTHONPATH", None)
+    # the code under test is this checkout's, whatever is installed (a snapshot's tests test the snapshot)
+    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", NO_COLOR="1", COLUMNS="100",
+               PYTHONPATH=str(HERE.parent.parent))
     out = _TMP / f"{program.name}.json"
     plain = subprocess.run([sys.executable, str(program.path)], cwd=_TMP, env=env, capture_output=True, text=True,
                            timeout=TIMEOUT)
@@ -526,11 +551,15 @@ def _observe(program: Program) -> Observed:
 
 
 def observed(program: Program) -> Observed:
-    """The program's run under ``netdoctor run`` and its plain run (all programs run on first use, two at a time)."""
+    """The program's run under ``netdoctor run`` and its plain run (the selected tests' programs run on first use, two
+    at a time)."""
     with _LOCK:
-        if not _RUNS:
+        waiting = [p for p in _SELECTED if p.name not in _RUNS]
+        if program.name not in _RUNS and program not in waiting:
+            waiting.append(program)
+        if waiting:
             with ThreadPoolExecutor(max_workers=2) as pool:
-                for p, result in zip(PROGRAMS, pool.map(_observe, PROGRAMS)):
+                for p, result in zip(waiting, pool.map(_observe, waiting)):
                     _RUNS[p.name] = result
     return _RUNS[program.name]
 
