@@ -63,7 +63,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from generated import numpy_programs  # noqa: E402
-from generated.harness import behaves, judge, place, run_observed, run_plain, write_data  # noqa: E402
+from generated.harness import behaves, judge, place, run_observed, run_plain, updates_run, write_data  # noqa: E402
 
 BEGIN, END = "<!-- generated-sweep:begin -->", "<!-- generated-sweep:end -->"
 COMMIT_ENV = "NETDOCTOR_SWEEP_COMMIT"
@@ -100,11 +100,11 @@ def run_group(group: list, folder: Path, data: Path, kind: str, timeout: float =
         row = {"kind": kind, "name": p.name, "seed": p.style.seed, "bug": p.bug, "variant": p.variant,
                "expect": p.expect, "behaviour": p.behaviour, "axes": p.style.axes(), "lr": p.style.lr, "batch_size": p.style.batch_size,
                "behaves": ok, "why": "" if ok else why, "accuracy": plain.accuracy,
-               "twin_accuracy": twin_plain.accuracy if twin_plain else None, "updates": p.updates,
+               "twin_accuracy": twin_plain.accuracy if twin_plain else None, "updates": updates_run(p, plain),
                "plain_s": round(plain.seconds, 2), "bug_lines": list(p.bug_lines), "judged": bool(judged(p))}
         if row["judged"]:
             observed = run_observed(script, str(data), timeout=timeout)
-            j = judge(p.expect, p.updates, observed, plain)
+            j = judge(p.expect, row["updates"], observed, plain)
             row.update({"codes": j.codes, "named": j.named, "first": j.first, "quiet": j.quiet,
                         "observed": j.updates_observed, "expected": j.updates_expected, "coverage_ok": j.coverage_ok,
                         "notes": list(j.notes),
@@ -384,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tutorial", action="store_true", help="NumPy styles with the extended axes and the "
                         "writer's tutorial axes too (loader, schedule, decay, clip, matmul, keep, stepper, relu; "
                         "programs named npt...)")
+    parser.add_argument("--wild", action="store_true", help="NumPy styles with the tutorial axes and the writer's "
+                        "wild axes too (orient, params, adaptive, labels, api, combined, prep, stop, log: weights "
+                        "(out, in) applied as x @ W.T, per-layer tuples or dicts, Adam and RMSProp, integer labels "
+                        "made one-hot in the loss, fit/predict, loss_and_grads, standardised inputs, early stopping, "
+                        "the loss printed; programs named npw...)")
     parser.add_argument("--plain-only", action="store_true", help="run the programs with plain python only and print "
                         "the writer problems (no netdoctor run)")
     parser.add_argument("--commit", help=f"the commit measured (default: ${COMMIT_ENV}, else this checkout's HEAD)")
@@ -413,6 +418,8 @@ def main(argv: list[str] | None = None) -> int:
                 more = {"extended": True} if args.extended else {}
                 if args.tutorial and kind == "numpy":
                     more = {"extended": True, "tutorial": True}
+                if args.wild and kind == "numpy":
+                    more = {"extended": True, "tutorial": True, "wild": True}
                 programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start, **more), bugs)
                 rows += sweep(programs, kind, args.workers, log, args.timeout,
                               judged=(lambda p: False) if args.plain_only else judged, commit=args.commit)

@@ -318,3 +318,131 @@ def test_frozen_parameters_is_planted_in_the_optimizer_objects_step():
     assert applicable(style, "frozen-parameters")
     p = write(style, "frozen-parameters")
     assert [p.source.splitlines()[i - 1].strip() for i in p.bug_lines] == ["p = p - self.lr * g"]
+
+
+# -- the wild axes -------------------------------------------------------------------------------------------
+
+FIRST_WILD = {axis: values[0] for axis, values in writer.WILD_AXES.items()}
+"""The value of every wild axis that writes what a tutorial style writes."""
+
+
+@pytest.mark.parametrize("seed", range(2, 300, 11))
+def test_a_wild_style_draws_the_tutorial_style_of_its_seed(seed):
+    tut, wild = sample_style(seed, tutorial=True), sample_style(seed, wild=True)
+    assert wild.wild and wild.tutorial and wild.extended and not tut.wild
+    lower = (*AXES, *writer.EXTENDED_AXES, *writer.TUTORIAL_AXES)
+    assert {a: getattr(wild, a) for a in lower} == {a: getattr(tut, a) for a in lower}
+    assert (wild.batch_size, wild.hidden, wild.epochs, wild.mu, wild.hidden2) == (tut.batch_size, tut.hidden, tut.epochs, tut.mu,
+                                                                                  tut.hidden2)
+    # Adam and RMSProp take their own step size, standardised inputs half the rate
+    if wild.adaptive != "none":
+        assert wild.lr == writer.ADAPTIVE_LR[wild.adaptive] / (writer.ADAPTIVE_SINGLE[wild.adaptive] if wild.batching == "single" else 1)
+    else:
+        assert wild.lr == (tut.lr if wild.prep == "scale" else round(tut.lr / 2, 6))
+    assert list(wild.axes()) == [*lower, *writer.WILD_AXES]
+
+
+@pytest.mark.parametrize("seed", range(2, 300, 11))
+def test_the_first_value_of_every_wild_axis_writes_the_tutorial_program(seed):
+    # the wild axes only add: with their first values a wild style writes its tutorial twin line for line
+    tut = sample_style(seed, tutorial=True)
+    plain = writer.replace(sample_style(seed, wild=True), **FIRST_WILD, lr=tut.lr, wild=False)
+    for bug in (None, *BUGS):
+        if applicable(tut, bug):
+            assert write(plain, bug).source == write(tut, bug).source, (seed, bug)
+
+
+@pytest.mark.parametrize("seed", range(0, 300, 4))
+def test_every_wild_style_writes_programs_that_compile(seed):
+    style = sample_style(seed, wild=True)
+    assert valid(style)
+    for bug in (None, *BUGS):
+        if applicable(style, bug):
+            p = write(style, bug)
+            ast.parse(p.source)
+            assert p.name.startswith("npw") and p.updates > 0
+            assert not bug or 0 < len(p.bug_lines) <= 8, (p.name, p.bug_lines)
+
+
+def test_the_wild_plan_shows_every_wild_axis_value_and_plants_every_bug():
+    planned = writer.plan(150, start=0, wild=True)
+    for axis, values in writer.WILD_AXES.items():
+        assert {p.style.axes()[axis] for p in planned} == set(values), axis
+    assert {p.bug for p in planned if p.bug} == set(BUGS)
+
+
+@pytest.mark.parametrize(("fixed", "written", "absent"), [
+    ({"orient": "out_in", "layout": "rows", "container": "dict", "place": "functions", "matmul": "at",
+      "depth": "2"},
+     ['x @ params["W1"].T', "dW1 = dz1.T @ x", 'dh = d2 @ params["W2"]'], ["x.T @"]),
+    ({"orient": "out_in", "layout": "rows", "container": "layers", "matmul": "at", "depth": "2"}, ["self.W.T", "dW = dz.T @ self.x", "dx = dz @ self.W"], []),
+    ({"params": "tuples", "container": "list", "grads": "returned", "optimizer": "sgd", "stepper": "plain", "place": "functions",
+      "clip": "none"},
+     ["for (W, b), dW, db in zip(layers, grads[0::2], grads[1::2])]", "return layers", "layers = train("], ["weights"]),
+    ({"params": "dicts", "container": "dict", "grads": "buffers", "reset": "fill", "place": "class"},
+     ['self.layers[0]["W"]', 'self.grads[1]["b"][...] = 0.0'], ['params["W1"]']),
+    ({"adaptive": "adam", "container": "dict", "grads": "returned", "update": "helper", "place": "class",
+      "stepper": "plain", "params": "containers"},
+     ["def adam(p, g, m, v, n_steps, lr):", 'self.m["W1"], self.v["W1"], n_steps', "n_steps += 1"], ["mu = "]),
+    ({"adaptive": "rmsprop", "container": "list", "grads": "returned", "update": "zip", "stepper": "plain",
+      "params": "containers"},
+     ["for p, g, sq in zip(", "sq += (1.0 - rho) * g * g"], []),
+    ({"adaptive": "adam", "container": "attrs", "grads": "buffers", "update": "direct", "stepper": "plain",
+      "place": "module"},
+     ["net.mW1 = beta1 * net.mW1 + (1.0 - beta1) * ", "beta2 ** n_steps"], []),
+    ({"labels": "counted", "data": "arrays", "layout": "rows", "api": "script", "batching": "batched", "loop": "range"},
+     ["n_out = int(y_train.max()) + 1", "T = np.eye(out.shape[1], dtype=out.dtype)[t]", "t = y_train["], ["target_for", "PRIOR"]),
+    ({"labels": "int", "layout": "columns"}, ["np.eye(out.shape[0], dtype=out.dtype)[t].T"], ["target_for", "EYE"]),
+    ({"api": "fit", "place": "class", "data": "arrays", "labels": "counted"},
+     ["class Classifier:", "def fit(self, X_train, y_train):", "n_in = X_train", "n_out = int(y_train.max()) + 1",
+      "def predict(self, X):", "model = Classifier(", ").fit(X_train, y_train)"], ["class Network"]),
+    ({"combined": "loss_and_grads", "grads": "returned", "container": "dict", "place": "functions"},
+     ["def loss_and_grads(params, x, t):", "loss, ", "= loss_and_grads(params, x, t)"], []),
+    ({"prep": "standard", "data": "arrays"}, ["mean = pixels[:n_train].mean(axis=0)", "np.maximum(pixels[:n_train].std(axis=0), 1.0)"],
+     ["scaled"]),
+    ({"prep": "both", "data": "arrays"}, ["scaled = ", "pixels = scaled[:, 1:]", "std(axis=0), 0.05)"], []),
+    ({"stop": "early"}, ["n_val = 50", "patience = 2", "X_val = ", "if waited >= patience:", "stopped early after epoch", "break"], []),
+    ({"log": "loss"}, ["losses = []", "losses.append(", "loss {np.mean(losses):.4f}"], ["epoch {epoch + 1}: test accuracy"]),
+    ({"log": "none", "keep": "last"}, ["final test accuracy"], ["epoch {epoch + 1}"]),
+], ids=lambda v: "-".join(f"{k}={x}" for k, x in v.items()) if isinstance(v, dict) else None)
+def test_a_fixed_wild_axis_writes_its_spelling(fixed, written, absent):
+    style = sample_style(7, wild=True, **fixed)
+    assert {k: getattr(style, k) for k in fixed} == fixed
+    source = write(style).source
+    for text in written:
+        assert text in source, text
+    for text in absent:
+        assert text not in source, text
+    ast.parse(source)
+
+
+def test_a_wild_value_that_does_not_fit_falls_back_and_a_misfit_is_refused():
+    assert sample_style(7, wild=True, layout="columns", orient="out_in").orient == "-"
+    assert sample_style(7, wild=True, container="attrs", params="tuples").params == "containers"
+    assert sample_style(7, wild=True, place="module", api="fit").api == "script"
+    assert sample_style(7, wild=True, grads="inline", batching="batched", adaptive="adam").adaptive == "none"
+    assert sample_style(7, wild=True, data="lists", prep="standard").prep == "scale"
+    style = sample_style(7, wild=True, place="module", container="attrs", grads="buffers", batching="batched", layout="rows")
+    for misfit in ({"params": "dicts"}, {"api": "fit"}, {"combined": "loss_and_grads"}, {"orient": "-"}):
+        with pytest.raises(ValueError):
+            write(writer.replace(style, **misfit))
+
+
+def test_bugs_that_a_wild_value_cannot_hold_are_not_planted():
+    adam = sample_style(7, wild=True, adaptive="adam", grads="returned", batching="batched", batch_size=32, clip="none",
+                        params="containers", stepper="plain")
+    assert adam.adaptive == "adam"
+    assert not applicable(adam, "summed-gradient")  # Adam divides by the gradient's own scale: the factor cancels
+    assert not applicable(sample_style(7, wild=True, labels="int"), "mutated-constant")
+    tuples = sample_style(7, wild=True, params="tuples", container="list", grads="returned", optimizer="sgd", update="zip",
+                          stepper="plain")
+    assert tuples.params == "tuples" and not applicable(tuples, "frozen-parameters")
+
+
+def test_an_early_stop_counts_the_updates_of_the_epochs_run():
+    from generated.harness import Run, updates_run
+
+    p = write(sample_style(7, wild=True, stop="early"))
+    per_epoch = p.updates // p.style.epochs
+    assert updates_run(p, Run(0, "epoch 1: loss 1.0\nstopped early after epoch 2\nfinal test accuracy 0.5\n", "", 1.0)) == 2 * per_epoch
+    assert updates_run(p, Run(0, "final test accuracy 0.8\n", "", 1.0)) == p.updates

@@ -70,6 +70,37 @@ leave out:
   schedule; not with momentum, with the update inside the backward, or per-sample sums);
 * ``relu``: for a ReLU hidden layer: ``max`` (``np.maximum(z, 0)``) or ``leaky`` (``np.where(z > 0, z,
   0.01 z)``); ``-`` for tanh and sigmoid.
+
+The wild axes (:data:`WILD_AXES`, drawn only by ``sample_style(seed, wild=True)``, which draws the tutorial style
+of the seed exactly as ``sample_style(seed, tutorial=True)`` does and adds these; programs named ``npw...``) are
+habits of from-scratch programs on GitHub, in blog posts and in courses that no tier above has; a value that does
+not fit the style falls back to the first (see :func:`wilden`):
+
+* ``orient``: weights stored ``in_out`` (``(in, out)``, ``x @ W``) or ``out_in`` (``(out, in)``, PyTorch's
+  convention, applied as ``x @ W.T``, with ``dW = delta.T @ x`` and ``dx = delta @ W``); ``-`` for columns;
+* ``params``: the ``containers`` above, or per-layer ``tuples`` (``layers = [(W1, b1), (W2, b2)]``, rebuilt by a
+  comprehension each step: ``layers = [(W - lr * dW, b - lr * db) for (W, b), dW, db in zip(layers, ...)]``; only
+  with a dict or lists, gradients that reach the step and plain SGD) or ``dicts`` (``layers[0]["W"]``);
+* ``adaptive``: ``none``, ``adam`` (moments ``m``, ``v`` held as the parameters are: ``self.m["W1"]``,
+  ``m_w[0]``, ``net.mW1``, ...; bias-corrected by a step count ``n_steps``) or ``rmsprop`` (a mean square
+  ``v``); they replace SGD or momentum, with their own step size (:data:`ADAPTIVE_LR`);
+* ``labels``: ``onehot`` targets made before the step (smoothed, as above), or ``int`` label batches handed to
+  the backward and the loss, which make them one-hot (``T = np.eye(out.shape[1])[t]``), or ``counted``: the same
+  with the output width ``n_out = int(y_train.max()) + 1`` counted from the labels;
+* ``api``: a ``script``, or ``fit``: a scikit-learn-like ``Classifier`` whose ``fit(X, y)`` creates the
+  parameters from the data's shapes and trains, with ``predict(X)`` and ``score(X, y)`` (a class on arrays);
+* ``combined``: ``none``, or ``loss_and_grads(params, x, t)`` returning ``(loss, grads)`` (gradients returned);
+* ``prep``: pixels ``scale``d by 1/255, ``standard``ised with the training rows' mean and std (floored at 1), or
+  ``both`` (the std floored at 0.05); half the rate of SGD (arrays only);
+* ``stop``: ``fixed`` epochs, or ``early`` stopping on a validation split (:data:`N_VAL` rows after the training
+  rows, :data:`PATIENCE` epochs without a better validation accuracy; the program says when it stops, and the
+  harness counts the updates of the epochs it ran);
+* ``log``: the test ``accuracy`` printed per epoch, the mean training ``loss`` only, or ``none`` (the final
+  accuracy is always printed).
+
+Bugs that a wild value cannot hold are not planted (:func:`applicable`): a summed gradient under Adam or RMSProp
+(they divide by the gradient's own scale), a frozen parameter in rebuilt tuples, a mutated one-hot table with
+integer labels.
 """
 
 from __future__ import annotations
@@ -117,6 +148,33 @@ TUTORIAL_AXES: dict[str, tuple[str, ...]] = {
 }
 """Axes drawn only for tutorial styles (``sample_style(seed, tutorial=True)``, on top of the extended axes); the
 first value is what every extended style writes."""
+WILD_AXES: dict[str, tuple[str, ...]] = {
+    "orient": ("in_out", "out_in", "-"),
+    "params": ("containers", "tuples", "dicts"),
+    "adaptive": ("none", "adam", "rmsprop"),
+    "labels": ("onehot", "int", "counted"),
+    "api": ("script", "fit"),
+    "combined": ("none", "loss_and_grads"),
+    "prep": ("scale", "standard", "both"),
+    "stop": ("fixed", "early"),
+    "log": ("accuracy", "loss", "none"),
+}
+"""Axes drawn only for wild styles (``sample_style(seed, wild=True)``, on top of the tutorial axes); the first value
+is what every tutorial style writes."""
+ADAPTIVE_LR = {"adam": 0.002, "rmsprop": 0.002}
+"""The step size of Adam and RMSProp for mini-batches: their step is about ``lr`` per weight whatever the gradient's
+scale."""
+ADAPTIVE_SINGLE = {"adam": 5, "rmsprop": 2}
+"""How much smaller the step size is for batch size 1: at a fifth, 4 of 10 healthy RMSProp styles with batch size 1
+ended at 19-56% (seeds 0-119, plain runs), no Adam style."""
+BETAS = (0.9, 0.999)
+"""Adam's decay rates of the first and second moments (RMSProp's of the squared gradient is the second)."""
+EARLY_STOP = "stopped early after epoch"
+"""What an early-stopping program prints when it stops (the harness reads the epochs it ran from it)."""
+PATIENCE = 2
+"""Epochs without a better validation accuracy after which an early-stopping program stops."""
+N_VAL = 50
+"""Rows of the held-out part an early-stopping program validates on (taken from the rows after the training set)."""
 WEIGHT_DECAY = 5e-4
 """``wd`` of the ``l2`` decay: a usual value, small beside the loss's gradient."""
 MAX_NORM = 5.0
@@ -211,11 +269,24 @@ class NumpyStyle:
     relu: str = "max"
     tutorial: bool = False
     """Drawn with the tutorial axes too (then also ``extended``): they are part of :meth:`axes` and the label."""
+    orient: str = "in_out"
+    params: str = "containers"
+    adaptive: str = "none"
+    labels: str = "onehot"
+    api: str = "script"
+    combined: str = "none"
+    prep: str = "scale"
+    stop: str = "fixed"
+    log: str = "accuracy"
+    wild: bool = False
+    """Drawn with the wild axes too (then also ``tutorial``): they are part of :meth:`axes` and the label."""
 
     def axes(self) -> dict[str, str]:
         names = (*AXES, *EXTENDED_AXES) if self.extended else tuple(AXES)
         if self.tutorial:
             names = (*names, *TUTORIAL_AXES)
+        if self.wild:
+            names = (*names, *WILD_AXES)
         return {axis: str(getattr(self, axis)) for axis in names}
 
     @property
@@ -262,12 +333,18 @@ def applicable(style: NumpyStyle, bug: str | None) -> bool:
         return style.grads == "buffers" and style.reset == "template"
     if bug == "stale-accumulator":
         return style.grads == "buffers"
+    if bug == "summed-gradient" and style.adaptive != "none":
+        return False  # Adam and RMSProp divide the gradient by its own root mean square: a constant factor cancels
     if bug == "summed-gradient":
         # a clip to a global norm rescales the summed gradient as it would the mean: of 5 such programs in the tutorial
         # sweep (seeds 1500-1552), 4 ended 5-12 points above their twin
         return style.batching != "single" and style.batch_size >= 16 and style.clip == "none"
     if bug == "frozen-parameters":
+        if style.params == "tuples":
+            return False  # the comprehension rebinds the list: there is no in-place update to lose
         return style.update in ("helper", "zip") or style.stepper == "object"
+    if bug == "mutated-constant":
+        return style.labels == "onehot"  # integer labels are made one-hot by np.eye(k)[y], a fresh array each call
     if bug == "saturating-init":
         return style.act in ("tanh", "sigmoid")
     return True
@@ -293,7 +370,26 @@ def valid(style: NumpyStyle) -> bool:
         return False
     if style.tutorial and (style.relu == "-") != (style.act != "relu"):
         return False
+    if style.wild and not _wild_fits(style):
+        return False
     return True
+
+
+def _wild_fits(style: NumpyStyle) -> bool:
+    """Whether the wild axes fit the style's other axes (see :func:`wilden`)."""
+    if (style.orient == "-") != (style.layout == "columns"):
+        return False
+    if style.params != "containers" and style.container not in ("dict", "list"):
+        return False
+    if style.params == "tuples" and (style.grads == "inline" or style.optimizer != "sgd" or style.stepper != "plain"):
+        return False
+    if style.adaptive != "none" and (style.grads == "inline" or style.stepper != "plain" or style.params == "tuples"):
+        return False
+    if style.api == "fit" and (style.place != "class" or style.data != "arrays"):
+        return False
+    if style.combined != "none" and style.grads != "returned":
+        return False
+    return style.prep == "scale" or style.data == "arrays"
 
 
 @dataclass(frozen=True)
@@ -326,14 +422,17 @@ _SETTINGS = {
 }
 
 
-def sample_style(seed: int, extended: bool = False, tutorial: bool = False, **fixed: str | int | float) -> NumpyStyle:
+def sample_style(seed: int, extended: bool = False, tutorial: bool = False, wild: bool = False,
+                 **fixed: str | int | float) -> NumpyStyle:
     """A valid style drawn from ``seed`` (axes given in ``fixed`` are kept), with settings that learn.
 
     With ``extended``, the axes of :data:`AXES` and the settings are drawn exactly as without it, and then the axes
     of :data:`EXTENDED_AXES` are drawn from a generator of their own (see :func:`extend`). With ``tutorial`` (which
     implies ``extended``), the extended style is drawn exactly so, and then the axes of :data:`TUTORIAL_AXES` from
-    a generator of their own (see :func:`tutor`).
+    a generator of their own (see :func:`tutor`). With ``wild`` (which implies ``tutorial``), the tutorial style is
+    drawn exactly so, and then the axes of :data:`WILD_AXES` (see :func:`wilden`).
     """
+    tutorial = tutorial or wild
     extended = extended or tutorial
     rnd = random.Random(seed)
     for _ in range(1000):
@@ -367,6 +466,8 @@ def sample_style(seed: int, extended: bool = False, tutorial: bool = False, **fi
             style = extend(style, **fixed)
         if tutorial:
             style = tutor(style, **fixed)
+        if wild:
+            style = wilden(style, **fixed)
         if valid(style):
             return style
     raise ValueError(f"no valid style with {fixed}")
@@ -421,6 +522,42 @@ def tutor(style: NumpyStyle, **fixed: str | int | float) -> NumpyStyle:
     return replace(style, **choice, epochs=epochs, tutorial=True)
 
 
+def wilden(style: NumpyStyle, **fixed: str | int | float) -> NumpyStyle:
+    """``style`` with the axes of :data:`WILD_AXES` drawn from its seed (those given in ``fixed`` kept); a drawn value
+    that does not fit the style falls back to the first: ``orient`` is ``-`` for columns (``W @ x`` is already
+    ``(out, in)``); per-layer tuples and dicts replace a parameter dict or lists, tuples only when the gradients
+    reach the step (not applied inside the backward) and the step is plain SGD; Adam and RMSProp replace SGD or
+    momentum in a plain step of gradients that reach it; ``fit``/``predict`` is a class's API on arrays; the
+    combined ``loss_and_grads`` needs gradients returned; ``prep`` other than ``/ 255`` needs arrays. Adam and
+    RMSProp take their own step size (:data:`ADAPTIVE_LR`), standardised inputs half the rate of plain SGD."""
+    rnd = random.Random(f"wild-{style.seed}")
+    choice = {axis: rnd.choice([v for v in values if v != "-"]) for axis, values in WILD_AXES.items()}
+    choice.update({k: str(v) for k, v in fixed.items() if k in WILD_AXES})
+    if style.layout != "rows":
+        choice["orient"] = "-"
+    elif choice["orient"] == "-":
+        choice["orient"] = "in_out"
+    if style.container not in ("dict", "list"):
+        choice["params"] = "containers"
+    if choice["params"] == "tuples" and (style.grads == "inline" or style.optimizer != "sgd" or style.stepper != "plain"):
+        choice["params"] = "containers"
+    if style.grads == "inline" or style.stepper != "plain" or choice["params"] == "tuples":
+        choice["adaptive"] = "none"
+    if style.place != "class" or style.data != "arrays":
+        choice["api"] = "script"
+    if style.grads != "returned":
+        choice["combined"] = "none"
+    if style.data != "arrays":
+        choice["prep"] = "scale"
+    lr, epochs = style.lr, style.epochs
+    if choice["adaptive"] != "none" and "lr" not in fixed:
+        lr = ADAPTIVE_LR[choice["adaptive"]] / (ADAPTIVE_SINGLE[choice["adaptive"]] if style.batching == "single" else 1)
+    elif choice["prep"] != "scale" and "lr" not in fixed:
+        # unit-variance inputs: the first layer's gradient is several times that of pixels / 255
+        lr = round(lr / 2, 6)
+    return replace(style, **choice, lr=lr, epochs=epochs, wild=True)
+
+
 def updates_of(style: NumpyStyle) -> int:
     """How many updates a program of ``style`` applies (per batch, or per sample with batch size 1)."""
     if style.batching == "single":
@@ -439,6 +576,11 @@ class _Writer:
     def __init__(self, style: NumpyStyle, bug: str | None, variant: str):
         self.s, self.bug, self.variant = style, bug, variant
         self.cls = style.place == "class"
+        self.momentum = style.optimizer == "momentum" and style.adaptive == "none"
+        """A velocity per parameter (Adam and RMSProp replace momentum)."""
+        self.per_layer = style.params != "containers"
+        """Per-layer tuples or dicts (``layers[i]``) hold the parameters."""
+        self.int_labels = style.labels != "onehot"
 
     # names -------------------------------------------------------------------------------------------
     def root(self, name: str) -> str:
@@ -447,10 +589,17 @@ class _Writer:
     def roots(self) -> list[str]:
         c, buffers = self.s.container, self.s.grads == "buffers"
         template = self.s.reset == "template"
-        momentum = self.s.optimizer == "momentum"
+        momentum = self.momentum
+        moments = {"none": [], "adam": ["m", "v"], "rmsprop": ["v"]}[self.s.adaptive]
+        if self.per_layer:
+            return ["layers"] + (["grads"] if buffers else []) + (["zeros"] if template else []) + (
+                ["vel"] if momentum else []) + moments
         if c in ("dict", "dict_cache"):
             return ["params"] + (["grads"] if buffers else []) + (["zeros"] if template else []) + (
-                ["vel"] if momentum else [])
+                ["vel"] if momentum else []) + moments
+        if c == "list" and moments:
+            return ["weights", "biases"] + (["grad_w", "grad_b"] if buffers else []) + (
+                ["zero_w", "zero_b"] if template else []) + [f"{m}_{wb}" for m in moments for wb in "wb"]
         if c == "attrs":
             return [] if self.cls else ["net"]
         if c == "list":
@@ -464,8 +613,18 @@ class _Writer:
         """The object whose attributes are the parameters (attrs container)."""
         return "self" if self.cls else "net"
 
+    def layer_entry(self, root: str, k: str) -> str:
+        """Parameter ``k``'s entry in a per-layer structure ``root`` (``layers[0]["W"]``, or ``layers[0][0]`` of a
+        tuple)."""
+        i = int(k[1]) - 1
+        if self.s.params == "tuples":
+            return f"{self.root(root)}[{i}][{0 if k[0] == 'W' else 1}]"
+        return f'{self.root(root)}[{i}]["{k[0]}"]'
+
     def P(self, k: str) -> str:
         c, i = self.s.container, int(k[1]) - 1
+        if self.per_layer:
+            return self.layer_entry("layers", k)
         if c in ("dict", "dict_cache"):
             return f'{self.root("params")}["{k}"]'
         if c == "attrs":
@@ -478,6 +637,8 @@ class _Writer:
 
     def G(self, k: str) -> str:
         c, i = self.s.container, int(k[1]) - 1
+        if self.per_layer:
+            return self.layer_entry("grads", k)
         if c in ("dict", "dict_cache"):
             return f'{self.root("grads")}["{k}"]'
         if c == "attrs":
@@ -490,6 +651,8 @@ class _Writer:
 
     def Z(self, k: str) -> str:
         c, i = self.s.container, int(k[1]) - 1
+        if self.per_layer:
+            return self.layer_entry("zeros", k)
         if c in ("dict", "dict_cache"):
             return f'{self.root("zeros")}["{k}"]'
         if c == "attrs":
@@ -500,9 +663,28 @@ class _Writer:
             return f"{self.root('layers')}[{i}].zero_{k[0]}"
         return f"ZERO_{k}"
 
+    def moment(self, name: str, k: str) -> str:
+        """Parameter ``k``'s moment ``name`` (``m``: Adam's mean gradient, ``v``: the mean squared gradient of Adam
+        and RMSProp), held as the container holds the parameters: ``m["W1"]``, ``m_w[0]``, ``m[0]["W"]``,
+        ``net.mW1``, ``layers[0].mW``, ``mW1``."""
+        c, i = self.s.container, int(k[1]) - 1
+        if self.per_layer:
+            return self.layer_entry(name, k)
+        if c in ("dict", "dict_cache"):
+            return f'{self.root(name)}["{k}"]'
+        if c == "attrs":
+            return f"{self.obj()}.{name}{k}"
+        if c == "list":
+            return f"{self.root(name + ('_w' if k[0] == 'W' else '_b'))}[{i}]"
+        if c == "layers":
+            return f"{self.root('layers')}[{i}].{name}{k[0]}"
+        return f"{name}{k}"
+
     def V(self, k: str) -> str:
         """The velocity of parameter ``k`` (optimizer ``momentum``)."""
         c, i = self.s.container, int(k[1]) - 1
+        if self.per_layer:
+            return self.layer_entry("vel", k)
         if c in ("dict", "dict_cache"):
             return f'{self.root("vel")}["{k}"]'
         if c == "attrs":
@@ -544,7 +726,11 @@ class _Writer:
         u, frozen = self.s.update, self.is_bug("frozen-parameters")
         if self.s.stepper == "object":  # the object holds the parameters and its rate (see optimizer_lines)
             return [f"opt.step([{', '.join(g for _, g in pairs)}])"]
-        if self.s.optimizer == "momentum":
+        if self.s.params == "tuples":
+            return self.rebuild_lines([g for _, g in pairs], scale)
+        if self.s.adaptive != "none":
+            return self.adaptive_lines(pairs, scale)
+        if self.momentum:
             if u == "direct":
                 return [line for (p, g), v in zip(pairs, vels) for line in (f"{v} = mu * {v} - {scale} * {g}", f"{p} += {v}")]
             if u == "helper":
@@ -559,6 +745,78 @@ class _Writer:
         ps, gs = ", ".join(p for p, _ in pairs), ", ".join(g for _, g in pairs)
         body = f"    p = p - {scale} * g" if frozen else f"    p -= {scale} * g"
         return [f"for p, g in zip(({ps}), ({gs})):", body]
+
+    def rebuild_lines(self, grads: list[str], scale: str) -> list[str]:
+        """The list of ``(W, b)`` tuples rebuilt by a comprehension (params ``tuples``), from the gradients in key
+        order: ``grads[0::2]`` and ``grads[1::2]`` of a returned list, else the weights' and the biases' tuples."""
+        names = {re.sub(r"\[\d+\]$", "", g) for g in grads}
+        if len(names) == 1 and all(g.endswith(f"[{i}]") for i, g in enumerate(grads)) and "." not in grads[0]:
+            src = names.pop()
+            dws, dbs = f"{src}[0::2]", f"{src}[1::2]"
+        else:
+            dws, dbs = f"({', '.join(grads[0::2])})", f"({', '.join(grads[1::2])})"
+        L = self.root("layers")
+        return [f"{L} = [(W - {scale} * dW, b - {scale} * db) for (W, b), dW, db in zip({L}, {dws}, {dbs})]"]
+
+    def adaptive_lines(self, pairs: list[tuple[str, str]], scale: str) -> list[str]:
+        """Adam or RMSProp on each (parameter, gradient) pair, as the ``update`` axis spells a step: written out per
+        tensor, a helper, or a zip loop. ``scale`` is the rate, or ``scale`` (1 / the samples summed) for a sum of
+        per-sample gradients, which the gradient is then multiplied by. The moments are updated in place except
+        when written out (``m = beta1 * m + ...``)."""
+        s, frozen, adam = self.s, self.is_bug("frozen-parameters"), self.s.adaptive == "adam"
+        lr = self.rate() if scale == "scale" else scale
+        pairs = [(p, f"scale * {g}" if scale == "scale" else g) for p, g in pairs]
+        ks = s.keys
+        out = ["n_steps += 1"] if adam else []
+        if s.update == "direct":
+            for (p, g), k in zip(pairs, ks):
+                m, v = self.moment("m", k), self.moment("v", k)
+                if adam:
+                    out += [f"{m} = beta1 * {m} + (1.0 - beta1) * {g}", f"{v} = beta2 * {v} + (1.0 - beta2) * {g} ** 2",
+                            f"{p} -= {lr} * ({m} / (1.0 - beta1 ** n_steps)) / (np.sqrt({v} / (1.0 - beta2 ** n_steps)) + eps)"]
+                else:
+                    out += [f"{v} = rho * {v} + (1.0 - rho) * {g} ** 2", f"{p} -= {lr} * {g} / (np.sqrt({v}) + eps)"]
+            return out
+        if s.update == "helper":
+            if adam:
+                return out + [f"adam({p}, {g}, {self.moment('m', k)}, {self.moment('v', k)}, n_steps, {lr})"
+                              for (p, g), k in zip(pairs, ks)]
+            return [f"rmsprop({p}, {g}, {self.moment('v', k)}, {lr})" for (p, g), k in zip(pairs, ks)]
+        ps, gs = ", ".join(p for p, _ in pairs), ", ".join(g for _, g in pairs)
+        vs = ", ".join(self.moment("v", k) for k in ks)
+        if adam:
+            ms = ", ".join(self.moment("m", k) for k in ks)
+            body = ["    mean *= beta1", "    mean += (1.0 - beta1) * g", "    sq *= beta2", "    sq += (1.0 - beta2) * g * g",
+                    f"    step = {lr} * (mean / (1.0 - beta1 ** n_steps)) / (np.sqrt(sq / (1.0 - beta2 ** n_steps)) + eps)"]
+            head = f"for p, g, mean, sq in zip(({ps}), ({gs}), ({ms}), ({vs})):"
+        else:
+            body = ["    sq *= rho", "    sq += (1.0 - rho) * g * g", f"    step = {lr} * g / (np.sqrt(sq) + eps)"]
+            head = f"for p, g, sq in zip(({ps}), ({gs}), ({vs})):"
+        return out + [head, *body, "    p = p - step" if frozen else "    p -= step"]
+
+    def adaptive_helpers(self) -> list[str]:
+        """The constants of Adam or RMSProp, and their helper (update ``helper``), updating in place."""
+        s = self.s
+        if s.adaptive == "none":
+            return []
+        frozen = self.is_bug("frozen-parameters")
+        if s.adaptive == "adam":
+            lines = [f"beta1, beta2, eps = {BETAS[0]}, {BETAS[1]}, 1e-8", "", ""]
+            if s.update == "helper":
+                lines += ["def adam(p, g, m, v, n_steps, lr):",
+                          '    """One Adam step on p in place: the moments m and v updated in place, bias-corrected."""',
+                          "    m *= beta1", "    m += (1.0 - beta1) * g", "    v *= beta2", "    v += (1.0 - beta2) * g * g",
+                          "    m_hat = m / (1.0 - beta1 ** n_steps)", "    v_hat = v / (1.0 - beta2 ** n_steps)",
+                          "    p = p - lr * m_hat / (np.sqrt(v_hat) + eps)" if frozen
+                          else "    p -= lr * m_hat / (np.sqrt(v_hat) + eps)", "", ""]
+            return lines
+        lines = [f"rho, eps = {BETAS[0]}, 1e-8", "", ""]
+        if s.update == "helper":
+            lines += ["def rmsprop(p, g, v, lr):",
+                      '    """One RMSProp step on p in place: the mean squared gradient v updated in place."""',
+                      "    v *= rho", "    v += (1.0 - rho) * g * g",
+                      "    p = p - lr * g / (np.sqrt(v) + eps)" if frozen else "    p -= lr * g / (np.sqrt(v) + eps)", "", ""]
+        return lines
 
     def reset_lines(self) -> list[str]:
         if self.s.grads != "buffers" or self.is_bug("stale-accumulator"):
@@ -578,15 +836,20 @@ class _Writer:
 
     def dims(self, k: str) -> tuple[str, str]:
         """(fan in, fan out) of parameter ``k``'s layer, as the program spells them."""
-        widths = [str(N_IN), "hidden", *(["hidden2"] if self.s.depth == "3" else []), str(N_CLASSES)]
-        i = int(k[1])
-        return widths[i - 1], widths[i]
+        return self.widths()[int(k[1]) - 1], self.widths()[int(k[1])]
+
+    def widths(self) -> list[str]:
+        """The layers' widths as the program spells them: the input's is read from the data inside ``fit``, the
+        output's counted from the labels (labels ``counted``)."""
+        n_in = "n_in" if self.s.api == "fit" else str(N_IN)
+        n_out = "n_out" if self.s.labels == "counted" else str(N_CLASSES)
+        return [n_in, "hidden", *(["hidden2"] if self.s.depth == "3" else []), n_out]
 
     def shape(self, k: str) -> str:
         fan_in, fan_out = self.dims(k)
         if k[0] == "b":
             return fan_out if self.s.layout == "rows" else f"({fan_out}, 1)"
-        return f"({fan_in}, {fan_out})" if self.s.layout == "rows" else f"({fan_out}, {fan_in})"
+        return f"({fan_in}, {fan_out})" if self.s.layout == "rows" and self.s.orient != "out_in" else f"({fan_out}, {fan_in})"
 
     def dtype_arg(self) -> str:
         """``, dtype=np.float32`` for a float32 program (an argument of np.array, np.zeros, np.eye)."""
@@ -594,7 +857,7 @@ class _Writer:
 
     def init_weight(self, k: str) -> str:
         fan_in, fan_out = self.dims(k)
-        hidden_layer = fan_out != str(N_CLASSES)
+        hidden_layer = int(k[1]) < len(self.widths()) - 1
         gain = "2.0" if self.s.act == "relu" and hidden_layer else "1.0"
         if self.s.init == "normal":
             scaled = f"rng.normal(0.0, 1.0, {self.shape(k)}) * np.sqrt({gain} / {fan_in})"
@@ -615,13 +878,25 @@ class _Writer:
     def init_lines(self) -> list[str]:
         """Statements creating the model's state (roots), in the scope that owns it."""
         c, s = self.s.container, self.s
-        buffers, template, momentum = s.grads == "buffers", s.reset == "template", s.optimizer == "momentum"
+        buffers, template, momentum = s.grads == "buffers", s.reset == "template", self.momentum
         keys = s.keys
         init = {k: self.init_weight(k) if k[0] == "W" else self.init_bias(k) for k in keys}
+        moments = {"none": [], "adam": ["m", "v"], "rmsprop": ["v"]}[s.adaptive]
         out: list[str] = []
-        if c in ("dict", "dict_cache"):
+        if self.per_layer:
+            L = self.root("layers")
+            if s.params == "tuples":
+                out += [f"{L} = [", *(f"    ({init[w]}, {init['b' + w[1]]})," for w in keys[0::2]), "]"]
+                zeros = f"[[np.zeros_like(W), np.zeros_like(b)] for W, b in {L}]"
+            else:
+                out += [f"{L} = [", *(f'    {{"W": {init[w]}, "b": {init["b" + w[1]]}}},' for w in keys[0::2]), "]"]
+                zeros = f"[{{k: np.zeros_like(a) for k, a in layer.items()}} for layer in {L}]"
+            for name, wanted in (("grads", buffers), ("zeros", template), ("vel", momentum), *((m, True) for m in moments)):
+                if wanted:
+                    out.append(f"{self.root(name)} = {zeros}")
+        elif c in ("dict", "dict_cache"):
             out += [f"{self.root('params')} = {{", *(f'    "{k}": {init[k]},' for k in keys), "}"]
-            for name, wanted in (("grads", buffers), ("zeros", template), ("vel", momentum)):
+            for name, wanted in (("grads", buffers), ("zeros", template), ("vel", momentum), *((m, True) for m in moments)):
                 if wanted:
                     out.append(f"{self.root(name)} = {{k: np.zeros_like(v) for k, v in {self.root('params')}.items()}}")
         elif c == "attrs":
@@ -636,18 +911,20 @@ class _Writer:
                     out.append(f"{self.Z(k)} = np.zeros_like({self.P(k)})")
                 if momentum:
                     out.append(f"{self.V(k)} = np.zeros_like({self.P(k)})")
+                out += [f"{self.moment(m, k)} = np.zeros_like({self.P(k)})" for m in moments]
         elif c == "list":
             out += [f"{self.root('weights')} = [{', '.join(init[k] for k in keys if k[0] == 'W')}]",
                     f"{self.root('biases')} = [{', '.join(init[k] for k in keys if k[0] == 'b')}]"]
             for (w, b), wanted in ((("grad_w", "grad_b"), buffers), (("zero_w", "zero_b"), template),
-                                   (("vel_w", "vel_b"), momentum)):
+                                   (("vel_w", "vel_b"), momentum), *(((f"{m}_w", f"{m}_b"), True) for m in moments)):
                 if wanted:
                     out += [f"{self.root(w)} = [np.zeros_like(w) for w in {self.root('weights')}]",
                             f"{self.root(b)} = [np.zeros_like(b) for b in {self.root('biases')}]"]
         elif c == "layers":
-            hidden = f"Dense(hidden, hidden2, True, rng), Dense(hidden2, {N_CLASSES}, False, rng)" if s.depth == "3" \
-                else f"Dense(hidden, {N_CLASSES}, False, rng)"
-            out.append(f"{self.root('layers')} = [Dense({N_IN}, hidden, True, rng), {hidden}]")
+            n_in, n_out = self.widths()[0], self.widths()[-1]
+            hidden = f"Dense(hidden, hidden2, True, rng), Dense(hidden2, {n_out}, False, rng)" if s.depth == "3" \
+                else f"Dense(hidden, {n_out}, False, rng)"
+            out.append(f"{self.root('layers')} = [Dense({n_in}, hidden, True, rng), {hidden}]")
         else:
             for k in keys:
                 out.append(f"{k} = {init[k]}")
@@ -658,12 +935,13 @@ class _Writer:
                     out.append(f"{self.Z(k)} = np.zeros_like({k})")
                 if momentum:
                     out.append(f"{self.V(k)} = np.zeros_like({k})")
+                out += [f"{self.moment(m, k)} = np.zeros_like({k})" for m in moments]
         return out
 
     def dense_class(self) -> list[str]:
         """``class Dense`` for the layers container: forward/backward with their own caches (and buffers)."""
         s, rows = self.s, self.s.layout == "rows"
-        shape = "(n_in, n_out)" if rows else "(n_out, n_in)"
+        shape = "(n_in, n_out)" if rows and s.orient != "out_in" else "(n_out, n_in)"
         bshape = "n_out" if rows else "(n_out, 1)"
         gain = "2.0" if s.act == "relu" else "1.0"
         if s.init == "normal":
@@ -684,9 +962,12 @@ class _Writer:
             out += ["        self.dW = np.zeros_like(self.W)", "        self.db = np.zeros_like(self.b)"]
         if s.reset == "template":
             out += ["        self.zero_W = np.zeros_like(self.W)", "        self.zero_b = np.zeros_like(self.b)"]
-        if s.optimizer == "momentum":
+        if self.momentum:
             out += ["        self.vW = np.zeros_like(self.W)", "        self.vb = np.zeros_like(self.b)"]
-        z = f"{self.mm('x', 'self.W')} + self.b" if rows else f"{self.mm('self.W', 'x')} + self.b"
+        for m in {"none": [], "adam": ["m", "v"], "rmsprop": ["v"]}[s.adaptive]:
+            out += [f"        self.{m}W = np.zeros_like(self.W)", f"        self.{m}b = np.zeros_like(self.b)"]
+        t = ".T" if s.orient == "out_in" else ""
+        z = f"{self.mm('x', 'self.W' + t)} + self.b" if rows else f"{self.mm('self.W', 'x')} + self.b"
         out += ["", "    def forward(self, x):", "        self.x = x", f"        self.z = {z}",
                 "        self.a = act(self.z) if self.activation else self.z", "        return self.a", ""]
         extra = ", scale" if s.grads == "inline" else ""
@@ -695,9 +976,10 @@ class _Writer:
             dz = "d"
         ax = self.axis_sum()[0]
         out += [f"    def backward(self, d{extra}):", f"        dz = {dz}",
-                f"        dW = {'self.x.T @ dz' if rows else 'dz @ self.x.T'}{' + wd * self.W' if s.decay == 'l2' else ''}",
+                f"        dW = {('dz.T @ self.x' if t else 'self.x.T @ dz') if rows else 'dz @ self.x.T'}"
+                f"{' + wd * self.W' if s.decay == 'l2' else ''}",
                 f"        db = dz.sum({ax})",
-                f"        dx = {'dz @ self.W.T' if rows else 'self.W.T @ dz'}"]
+                f"        dx = {('dz @ self.W' if t else 'dz @ self.W.T') if rows else 'self.W.T @ dz'}"]
         if s.grads == "returned":
             out.append("        return dx, dW, db")
         elif s.grads == "buffers":
@@ -751,8 +1033,8 @@ class _Writer:
         return out + self.globals_decl(body) + ["    " + b for b in body]
 
     def affine(self, x: str, w: str, b: str) -> str:
-        rows = self.s.layout == "rows"
-        return f"{self.mm(x, self.P(w)) if rows else self.mm(self.P(w), x)} + {self.P(b)}"
+        rows, t = self.s.layout == "rows", ".T" if self.s.orient == "out_in" else ""
+        return f"{self.mm(x, self.P(w) + t) if rows else self.mm(self.P(w), x)} + {self.P(b)}"
 
     def mm(self, a: str, b: str) -> str:
         """The matrix product ``a b`` as the forward spells it (tutorial axis ``matmul``)."""
@@ -770,7 +1052,7 @@ class _Writer:
         if self.s.container != "globals":
             return []
         keys = self.s.keys
-        names = [n for n in (*keys, *(f"g{k}" for k in keys), *(f"v{k}" for k in keys))
+        names = [n for n in (*keys, *(f"g{k}" for k in keys), *(f"v{k}" for k in keys), *(f"m{k}" for k in keys))
                  if any(re.match(rf"\s*{n}\s*[-+]?=", line) for line in body)]
         return [f"    global {', '.join(names)}"] if names else []
 
@@ -782,15 +1064,27 @@ class _Writer:
             return f"x, t, {', '.join(self.caches())}"
         return "x, t"
 
-    def delta_line(self, name: str) -> str:
+    def delta_lines(self, name: str) -> list[str]:
+        """The output's delta ``(out - t) / n``; integer labels are first made one-hot (``T = np.eye(k)[t]``)."""
         n = "x.shape[0]" if self.s.layout == "rows" else "x.shape[1]"
         if self.s.container == "layers":
             n = "t.shape[0]" if self.s.layout == "rows" else "t.shape[1]"
+        t, out = "t", []
+        if self.int_labels:
+            out, t = [self.one_hot("T", "t")], "T"
+            if self.s.container == "layers":
+                n = "len(t)"
         if self.is_bug("sign-flip"):
-            return f"{name} = (t - out) / {n}"
+            return out + [f"{name} = ({t} - out) / {n}"]
         if self.is_bug("summed-gradient") and self.s.batching == "batched":
-            return f"{name} = out - t"
-        return f"{name} = (out - t) / {n}"
+            return out + [f"{name} = out - {t}"]
+        return out + [f"{name} = (out - {t}) / {n}"]
+
+    def one_hot(self, name: str, labels: str) -> str:
+        """``name = np.eye(k)[labels]``: integer labels made one-hot, ``k`` the output's width (columns: transposed)."""
+        if self.s.layout == "rows":
+            return f"{name} = np.eye(out.shape[1], dtype=out.dtype)[{labels}]"
+        return f"{name} = np.eye(out.shape[0], dtype=out.dtype)[{labels}].T"
 
     def backward_lines(self) -> list[str]:
         s, rows = self.s, self.s.layout == "rows"
@@ -800,7 +1094,7 @@ class _Writer:
         if s.container == "layers":
             if s.output == "stored":
                 body.append(f"out = {self.state()}.out")
-            body.append(self.delta_line("d"))
+            body += self.delta_lines("d")
             L = self.root("layers")
             if s.grads == "returned":
                 body += ["grads = []", f"for layer in reversed({L}):", "    d, dW, db = layer.backward(d)",
@@ -821,11 +1115,12 @@ class _Writer:
         dz1 = "dh * act_prime(z1, h)"
         if self.is_bug("missing-derivative"):
             dz1 = "dh"
-        body += [self.delta_line("d2"),
-                 f"dW2 = {'h.T @ d2' if rows else 'd2 @ h.T'}{self.l2('W2')}", f"db2 = d2.sum({ax})",
-                 f"dh = {'d2 @ ' + self.P('W2') + '.T' if rows else self.P('W2') + '.T @ d2'}",
+        tw = self.s.orient == "out_in"
+        body += [*self.delta_lines("d2"),
+                 f"dW2 = {('d2.T @ h' if tw else 'h.T @ d2') if rows else 'd2 @ h.T'}{self.l2('W2')}", f"db2 = d2.sum({ax})",
+                 f"dh = {'d2 @ ' + self.P('W2') + ('' if tw else '.T') if rows else self.P('W2') + '.T @ d2'}",
                  f"dz1 = {dz1}",
-                 f"dW1 = {'x.T @ dz1' if rows else 'dz1 @ x.T'}{self.l2('W1')}", f"db1 = dz1.sum({ax})"]
+                 f"dW1 = {('dz1.T @ x' if tw else 'x.T @ dz1') if rows else 'dz1 @ x.T'}{self.l2('W1')}", f"db1 = dz1.sum({ax})"]
         if s.grads == "returned":
             body.append("return dW1, db1, dW2, db2")
         elif s.grads == "buffers":
@@ -847,14 +1142,17 @@ class _Writer:
             body.append(f"{caches} = " + ", ".join(f"{st}.{v}" for v in self.caches()))
         ax = self.axis_sum()[0]
 
+        tw = s.orient == "out_in"
+
         def back(d: str, a: str, i: int) -> list[str]:
             """dW_i, db_i from the delta ``d`` at layer i's output and its input ``a``."""
-            return [f"dW{i} = {a + '.T @ ' + d if rows else d + ' @ ' + a + '.T'}{self.l2(f'W{i}')}", f"db{i} = {d}.sum({ax})"]
+            dw = (f"{d}.T @ {a}" if tw else f"{a}.T @ {d}") if rows else f"{d} @ {a}.T"
+            return [f"dW{i} = {dw}{self.l2(f'W{i}')}", f"db{i} = {d}.sum({ax})"]
 
         def down(d: str, i: int, dh: str) -> str:
-            return f"{dh} = {d + ' @ ' + self.P(f'W{i}') + '.T' if rows else self.P(f'W{i}') + '.T @ ' + d}"
+            return f"{dh} = {d + ' @ ' + self.P(f'W{i}') + ('' if tw else '.T') if rows else self.P(f'W{i}') + '.T @ ' + d}"
 
-        body += [self.delta_line("d3"), *back("d3", "h2", 3), down("d3", 3, "dh2"), "dz2 = dh2 * act_prime(z2, h2)",
+        body += [*self.delta_lines("d3"), *back("d3", "h2", 3), down("d3", 3, "dh2"), "dz2 = dh2 * act_prime(z2, h2)",
                  *back("dz2", "h1", 2), down("dz2", 2, "dh1"),
                  "dz1 = dh1" if self.is_bug("missing-derivative") else "dz1 = dh1 * act_prime(z1, h1)",
                  *back("dz1", "x", 1)]
@@ -878,7 +1176,15 @@ class _Writer:
         """Forward and backward of one batch (or one sample) ``x, t``; the gradients in the names
         that :meth:`apply_lines` reads."""
         s = self.s
+        logged = ["losses.append(loss)"] if s.log == "loss" else []
+        if s.combined != "none":
+            combined = self.call("loss_and_grads", "x, t")
+            if per_sample_sum:
+                return [f"loss, g = {combined}", *logged, "sums = list(g) if sums is None else [a + b for a, b in zip(sums, g)]"]
+            return [f"loss, grads = {combined}", *logged]
         lines = [self.forward_call("x")]
+        if s.log == "loss":
+            lines.append(f"losses.append(loss_of({self.out_ref()}, t))")
         bw = self.call("backward", self.backward_args() + (f", {self.rate()}" if s.grads == "inline" else ""))
         if s.grads == "returned":
             if per_sample_sum:
@@ -888,6 +1194,20 @@ class _Writer:
         else:
             lines.append(bw)
         return lines
+
+    def out_ref(self) -> str:
+        """The network's output after a forward call, as the step can read it."""
+        if self.s.output == "returned":
+            return "out"
+        return f'{self.root("params")}["A{self.s.depth}"]' if self.s.container == "dict_cache" else f"{self.state()}.out"
+
+    def combined_lines(self) -> list[str]:
+        """``loss_and_grads``: the forward and backward of a batch, returning ``(loss, grads)`` (combined axis)."""
+        if self.s.combined == "none":
+            return []
+        bw = self.call("backward", self.backward_args())
+        return [self.sig("loss_and_grads", "x, t"), '    """The batch\'s mean loss and the gradients of the parameters."""',
+                "    " + self.forward_call("x"), f"    return loss_of({self.out_ref()}, t), {bw}", ""]
 
     def apply_lines(self, scale: str, per_sample_sum: bool = False) -> list[str]:
         s = self.s
@@ -914,7 +1234,7 @@ class _Writer:
                 "inverse": ["rate = lr / (1.0 + 0.1 * epoch)"]}[self.s.schedule]
         if rate and self.s.stepper == "object":
             rate.append("opt.lr = rate")
-        return rate + self.epoch_steps()
+        return rate + (["losses = []"] if self.s.log == "loss" else []) + self.epoch_steps()
 
     def epoch_steps(self) -> list[str]:
         """The steps of one epoch over the training set."""
@@ -926,6 +1246,12 @@ class _Writer:
             return ["    " + b for b in body]
 
         def sample_xt(j: str) -> list[str]:
+            if self.int_labels:
+                x = sample_xt_onehot(j)[:-1]
+                return x + ["t = np.array([label])" if lists else f"t = y_train[{j}:{j} + 1]"]
+            return sample_xt_onehot(j)
+
+        def sample_xt_onehot(j: str) -> list[str]:
             if lists:
                 return [f"x_list, label = train_set[{j}]",
                         f"x = np.array(x_list, ndmin=2{dt})" if rows else f"x = np.array(x_list{dt})",
@@ -961,9 +1287,11 @@ class _Writer:
                 body += ["batch = [train_set[k] for k in idx]",
                          f"x = np.array([xs for xs, _ in batch]{dt})" if rows
                          else f"x = np.hstack([np.array(xs{dt}) for xs, _ in batch])",
+                         "t = np.array([label for _, label in batch])" if self.int_labels else
                          "t = np.array([target_for(label) for _, label in batch])" + ("" if rows else ".T")]
             else:
                 body += ["x = X_train[idx]" if rows else "x = X_train[:, idx]",
+                         "t = y_train[idx]" if self.int_labels else
                          "t = np.array([target_for(label) for label in y_train[idx]])" + ("" if rows else ".T")]
             body += self.step_lines() + self.apply_lines(self.rate())
         else:
@@ -973,12 +1301,16 @@ class _Writer:
                 count = "len(xb)" if rows else "xb.shape[1]"
                 body.append(f"for k in range({count}):")
                 pick = ["x = xb[k:k + 1]", "t = tb[k:k + 1]"] if rows else ["x = xb[:, k:k + 1]", "t = tb[:, k:k + 1]"]
+                if self.int_labels:
+                    pick[1] = "t = tb[k:k + 1]"
             else:
                 count = "len(idx)"
                 body.append("for j in idx:")
                 pick = sample_xt("j")
             body += indent(pick + self.step_lines(per_sample_sum=True))
             scale = self.rate() if self.is_bug("summed-gradient") else f"{self.rate()} / {count}"
+            if s.adaptive != "none":  # the sum made a mean; the rate is the optimizer's own (see adaptive_lines)
+                scale = f"1.0 / {count}"
             body.append(f"scale = {scale}")
             body += self.apply_lines("scale", per_sample_sum=True)
         return out + indent(body + tail)
@@ -993,6 +1325,9 @@ class _Writer:
         else:
             where = f'{self.root("params")}["A{s.depth}"]' if s.container == "dict_cache" else f"{self.state()}.out"
             get = [self.call("forward", "X"), f"out = {where}"]
+        if s.api == "fit":
+            return [self.sig("predict", "X")] + ["    " + g for g in get] + [f"    return np.argmax(out, axis={axis})", "",
+                    self.sig("score", "X, labels"), "    return float(np.mean(self.predict(X) == labels))"]
         return [self.sig("accuracy", "X, labels")] + ["    " + g for g in get] + [
             f"    return float(np.mean(np.argmax(out, axis={axis}) == labels))"]
 
@@ -1005,23 +1340,28 @@ class _Writer:
         if s.loader == "csv":
             lines = ["import csv", *lines]
         lines += ["import numpy as np", "", "DATA = sys.argv[1]", f"lr = {s.lr}"]
-        if s.optimizer == "momentum":
+        if self.momentum:
             lines.append(f"mu = {s.mu}")
         if s.decay == "l2":
             lines.append(f"wd = {WEIGHT_DECAY}")
         lines += [f"epochs = {s.epochs}", f"batch_size = {s.batch_size}", f"hidden = {s.hidden}"]
         if s.depth == "3":
             lines.append(f"hidden2 = {s.hidden2}")
-        lines += [f"n_train = {N_TRAIN}", f"smoothing = {SMOOTHING}", f"EYE = np.eye({N_CLASSES}{self.dtype_arg()})"]
+        lines.append(f"n_train = {N_TRAIN}")
+        if s.stop == "early":
+            lines += [f"n_val = {N_VAL}", f"patience = {PATIENCE}"]
+        if not self.int_labels:
+            lines += [f"smoothing = {SMOOTHING}", f"EYE = np.eye({N_CLASSES}{self.dtype_arg()})"]
         if s.shuffle == "global":
             lines.append(f"np.random.seed({s.seed})")
-        lines += ["", "",
-                  "def target_for(label):", '    """The one-hot target smoothed toward the class prior of the training labels."""']
-        if self.is_bug("mutated-constant"):
-            lines += ["    t = EYE[int(label)]", "    t *= 1.0 - smoothing"]
-        else:
-            lines += ["    t = EYE[int(label)] * (1.0 - smoothing)"]
-        lines += ["    t += smoothing * PRIOR", "    return t", "", ""]
+        lines += ["", ""]
+        if not self.int_labels:
+            lines += ["def target_for(label):", '    """The one-hot target smoothed toward the class prior of the training labels."""']
+            if self.is_bug("mutated-constant"):
+                lines += ["    t = EYE[int(label)]", "    t *= 1.0 - smoothing"]
+            else:
+                lines += ["    t = EYE[int(label)] * (1.0 - smoothing)"]
+            lines += ["    t += smoothing * PRIOR", "    return t", "", ""]
         acts = {"tanh": ("np.tanh(z)", "1.0 - a ** 2"), "sigmoid": ("1.0 / (1.0 + np.exp(-z))", "a * (1.0 - a)"),
                 "relu": ("np.maximum(z, 0.0)", "(z > 0).astype(float)")}[s.act]
         if s.relu == "leaky":
@@ -1030,7 +1370,19 @@ class _Writer:
         lines += ["def act(z):", f"    return {acts[0]}", "", "", "def act_prime(z, a):", f"    return {acts[1]}", "", "",
                   "def softmax(z):", f"    e = np.exp(z - z.max(axis={ax}, keepdims=True))",
                   f"    return e / e.sum(axis={ax}, keepdims=True)", "", ""]
-        if s.update == "helper" and s.optimizer == "momentum":
+        if self.uses_loss():
+            n = "out.shape[0]" if rows else "out.shape[1]"
+            lines += ["def loss_of(out, t):"]
+            if self.int_labels:
+                lines += ['    """The batch\'s mean loss; the integer labels t made one-hot here."""', "    " + self.one_hot("T", "t")]
+            else:
+                lines += ['    """The batch\'s mean loss against the targets t."""', "    T = t"]
+            lines += [f"    return float(-np.sum(T * np.log(out + 1e-12)) / {n})" if s.loss == "ce"
+                      else f"    return float(0.5 * np.sum((out - T) ** 2) / {n})", "", ""]
+        lines += self.adaptive_helpers()
+        if s.params == "tuples" or s.adaptive != "none":
+            pass
+        elif s.update == "helper" and self.momentum:
             lines += ["def momentum(p, v, g, scale):", "    v *= mu", "    v -= scale * g",
                       "    p = p + v" if self.is_bug("frozen-parameters") else "    p += v", "", ""]
         elif s.update == "helper" and s.stepper == "plain":
@@ -1052,12 +1404,19 @@ class _Writer:
         lines += self.data_lines()
         return lines
 
+    def uses_loss(self) -> bool:
+        """Whether the program computes its loss (to print it, or in ``loss_and_grads``)."""
+        return self.s.log == "loss" or self.s.combined != "none"
+
     def permutation(self, n: str) -> str:
         return f"{'rng' if self.s.shuffle == 'rng' else 'np.random'}.permutation({n})"
 
     def generator_lines(self) -> list[str]:
         """``def batches(...)``: a generator of shuffled (inputs, targets) batches (loop ``generator``)."""
         rows, t = self.s.layout == "rows", "" if self.s.layout == "rows" else ".T"
+        target, targets = ("label", "y[idx]") if self.int_labels else ("target_for(label)", f"np.array([target_for(label) for label in y[idx]]){t}")
+        if self.int_labels:
+            t = ""
         if self.s.data == "lists":
             x = f"np.array([xs for xs, _ in batch]{self.dtype_arg()})" if rows \
                 else f"np.hstack([np.array(xs{self.dtype_arg()}) for xs, _ in batch])"
@@ -1065,30 +1424,52 @@ class _Writer:
                     f"    order = {self.permutation('len(train_set)')}",
                     "    for start in range(0, len(train_set), batch_size):",
                     "        batch = [train_set[k] for k in order[start:start + batch_size]]",
-                    f"        yield {x}, np.array([target_for(label) for _, label in batch]){t}", "", ""]
+                    f"        yield {x}, np.array([{target} for _, label in batch]){t}", "", ""]
         return ["def batches(X, y, batch_size, rng):", '    """Shuffled batches of (inputs, targets)."""',
                 f"    order = {self.permutation('len(y)')}", "    for start in range(0, len(y), batch_size):",
                 "        idx = order[start:start + batch_size]",
-                f"        yield {'X[idx]' if rows else 'X[:, idx]'}, np.array([target_for(label) for label in y[idx]]){t}",
+                f"        yield {'X[idx]' if rows else 'X[:, idx]'}, {targets}",
                 "", ""]
 
     def data_lines(self) -> list[str]:
         s, rows = self.s, self.s.layout == "rows"
         ct = self.is_bug("constant-targets")
         wrong_col = self.variant == "wrong-column"
+        early = s.stop == "early"
+        test_from = "n_train + n_val" if early else "n_train"
+        counted = ["n_out = int(y_train.max()) + 1"] if s.labels == "counted" and s.api != "fit" else []
         if s.data == "arrays":
             label = "data[:n_train, 0].astype(int)"
             if ct:
                 label = "data[:n_train, 1].astype(int)" if wrong_col else "scaled[:n_train, 0].astype(int)"
+                if s.prep == "standard" and not wrong_col:
+                    label = "(data[:n_train, 0] / 255.0).astype(int)"
             scaled = "(data / 255.0).astype(np.float32)" if s.dtype == "float32" else "data / 255.0"
             read = {"default": ['data = np.loadtxt(DATA, delimiter=",")'],
                     "genfromtxt": ['data = np.genfromtxt(DATA, delimiter=",")'],
                     "csv": ['with open(DATA, newline="") as f:',
                             "    data = np.array([[float(v) for v in row] for row in csv.reader(f)])"]}[s.loader]
-            return [*read, f"scaled = {scaled}",
-                    "X_train = scaled[:n_train, 1:]" + ("" if rows else ".T"), f"y_train = {label}",
-                    "X_test = scaled[n_train:, 1:]" + ("" if rows else ".T"), "y_test = data[n_train:, 0].astype(int)",
-                    f"PRIOR = np.bincount(y_train, minlength={N_CLASSES}) / len(y_train)", "", ""]
+            t = "" if rows else ".T"
+            if s.prep == "scale":
+                inputs = [f"scaled = {scaled}"]
+                part = "scaled[{}, 1:]"
+            else:
+                # standardised with the training rows' mean and std, the std floored (a pixel constant over the
+                # training rows would divide by zero)
+                raw = "data[:, 1:]" if s.prep == "standard" else "scaled[:, 1:]"
+                if s.dtype == "float32" and s.prep == "standard":
+                    raw = "data[:, 1:].astype(np.float32)"
+                floor = "1.0" if s.prep == "standard" else "0.05"
+                inputs = ([f"scaled = {scaled}"] if s.prep == "both" else []) + [
+                    f"pixels = {raw}", "mean = pixels[:n_train].mean(axis=0)",
+                    f"std = np.maximum(pixels[:n_train].std(axis=0), {floor})", "standard = (pixels - mean) / std"]
+                part = "standard[{}]"
+            val = [part.format("n_train:n_train + n_val") + t, "data[n_train:n_train + n_val, 0].astype(int)"]
+            return [*read, *inputs, f"X_train = {part.format(':n_train')}{t}", f"y_train = {label}",
+                    *([f"X_val = {val[0]}", f"y_val = {val[1]}"] if early else []),
+                    f"X_test = {part.format(test_from + ':')}{t}", f"y_test = data[{test_from}:, 0].astype(int)", *counted,
+                    *([] if self.int_labels else [f"PRIOR = np.bincount(y_train, minlength={N_CLASSES}) / len(y_train)"]),
+                    "", ""]
         label = "int(row[0])"
         if ct:
             label = "int(row[1])" if wrong_col else "int(sample[0])"
@@ -1096,12 +1477,19 @@ class _Writer:
         read = {"default": ["with open(DATA) as f:", '    rows = [[float(v) for v in line.split(",")] for line in f]'],
                 "genfromtxt": ['rows = np.genfromtxt(DATA, delimiter=",").tolist()'],
                 "csv": ['with open(DATA, newline="") as f:', "    rows = [[float(v) for v in row] for row in csv.reader(f)]"]}
+        if s.labels == "counted":
+            counted = ["n_out = max(label for _, label in train_set) + 1"]
+
+        def held(name: str, part: str) -> list[str]:
+            return [f"X_{name} = np.array([[v / 255.0 for v in row[1:]] for row in rows[{part}]]{self.dtype_arg()})"
+                    + ("" if rows else ".T"), f"y_{name} = np.array([int(row[0]) for row in rows[{part}]])"]
+
         return [*read[s.loader], "train_set = []", "for row in rows[:n_train]:", "    sample = [v / 255.0 for v in row]",
-                f"    train_set.append(({x}, {label}))",
-                f"X_test = np.array([[v / 255.0 for v in row[1:]] for row in rows[n_train:]]{self.dtype_arg()})"
-                + ("" if rows else ".T"),
-                "y_test = np.array([int(row[0]) for row in rows[n_train:]])",
-                f"PRIOR = np.bincount([label for _, label in train_set], minlength={N_CLASSES}) / len(train_set)", "", ""]
+                f"    train_set.append(({x}, {label}))", *(held("val", "n_train:n_train + n_val") if early else []),
+                *held("test", test_from + ":"), *counted,
+                *([] if self.int_labels else
+                  [f"PRIOR = np.bincount([label for _, label in train_set], minlength={N_CLASSES}) / len(train_set)"]),
+                "", ""]
 
     def before_epochs(self) -> list[str]:
         """Lines before the epoch loop, in its scope: the optimizer object; the best accuracy so far (keep ``best``)."""
@@ -1110,15 +1498,30 @@ class _Writer:
             out.append(f"opt = SGD([{', '.join(self.P(k) for k in s.keys)}], lr)")
         if s.keep == "best":
             out.append("best_acc, best = -1.0, None")
+        if s.adaptive == "adam":
+            out.append("n_steps = 0")
+        if s.stop == "early":
+            out.append("best_val, waited = -1.0, 0")
         return out
 
     def report_lines(self, report: str, acc_call: str) -> list[str]:
-        """The end of an epoch: its test accuracy printed (keep ``best``: and a copy of the parameters kept when it
-        is the best so far)."""
-        if self.s.keep != "best":
-            return [report % acc_call]
-        return [f"acc = {acc_call}", report % "acc", "if acc > best_acc:", "    best_acc = acc",
-                f"    best = [{', '.join(self.P(k) + '.copy()' for k in self.s.keys)}]"]
+        """The end of an epoch: its test accuracy printed (log ``loss``: the epoch's mean loss; ``none``: nothing;
+        keep ``best``: and a copy of the parameters kept when it is the best so far; stop ``early``: the loop left
+        after ``patience`` epochs without a better validation accuracy, saying so)."""
+        s = self.s
+        printed = [report % ("acc" if s.keep == "best" else acc_call)] if s.log == "accuracy" else []
+        if s.log == "loss":
+            printed = ['print(f"epoch {epoch + 1}: loss {np.mean(losses):.4f}", flush=True)']
+        out = printed
+        if s.keep == "best":
+            out = [f"acc = {acc_call}", *printed, "if acc > best_acc:", "    best_acc = acc",
+                   f"    best = [{', '.join(self.P(k) + '.copy()' for k in s.keys)}]"]
+        if s.stop == "early":
+            val = acc_call.replace("X_test, y_test", "X_val, y_val")
+            out += [f"val_acc = {val}", "if val_acc > best_val:", "    best_val, waited = val_acc, 0", "else:",
+                    "    waited += 1", "    if waited >= patience:",
+                    f'        print(f"{EARLY_STOP} {{epoch + 1}}", flush=True)', "        break"]
+        return out
 
     def after_epochs(self) -> list[str]:
         """Lines after the epoch loop (keep ``best``: the best parameters written back in place)."""
@@ -1139,11 +1542,14 @@ class _Writer:
         stores_state = s.output == "stored" and self.state() == "state"
         if stores_state and s.place != "closure":
             lines += ["class State:", "    pass", "", "", "state = State()", ""]
-        funcs = self.forward_lines() + [""] + self.backward_lines() + [""] + self.accuracy_lines()
+        funcs = self.forward_lines() + [""] + self.backward_lines() + [""] + self.combined_lines() + self.accuracy_lines()
         epoch = self.epoch_lines()
         report = 'print(f"epoch {epoch + 1}: test accuracy {%s:.4f}", flush=True)'
-        acc_call = self.call("accuracy", "X_test, y_test")
-        if s.place == "class":
+        acc_call = self.call(self.acc_fn(), "X_test, y_test")
+        tuples = s.params == "tuples"
+        if s.api == "fit":
+            lines += self.fit_class(funcs, epoch, report, acc_call)
+        elif s.place == "class":
             lines += ["class Network:", "    def __init__(self, rng):"]
             lines += ["        " + x for x in self.init_lines()]
             lines += [""] + ["    " + f if f else "" for f in funcs]
@@ -1162,7 +1568,8 @@ class _Writer:
                 lines += ["    class State:", "        pass", "", "    state = State()"]
             lines += ["    " + x for x in self.init_lines()]
             lines += [""] + ["    " + f if f else "" for f in funcs]
-            lines += ["", f"    def train({self.train_data_args()}):"] + ["        " + b for b in self.before_epochs()]
+            lines += ["", f"    def train({self.train_data_args()}):"] + (["        nonlocal layers"] if tuples else [])
+            lines += ["        " + b for b in self.before_epochs()]
             lines += ["        for epoch in range(epochs):"]
             lines += ["            " + e for e in epoch] + ["            " + r for r in self.report_lines(report, acc_call)]
             lines += ["        " + a for a in self.after_epochs()]
@@ -1175,12 +1582,12 @@ class _Writer:
                               *self.globals_decl(epoch), *("    " + b for b in self.before_epochs()),
                               "    for epoch in range(epochs):"]
             lines += ["        " + e for e in epoch] + ["        " + r for r in self.report_lines(report, acc_call)]
-            lines += ["    " + a for a in self.after_epochs()]
+            lines += ["    " + a for a in self.after_epochs()] + (["    return layers"] if tuples else [])
             lines += ["", "", "def main():", f"    rng = np.random.default_rng({s.seed})"]
             if s.container == "globals":
                 lines += ["    global " + ", ".join(self.global_names())]
             lines += ["    " + x for x in self.init_lines()]
-            lines += [f"    {self.call('train', self.train_data_args() + ', rng')}",
+            lines += [f"    {'layers = ' if tuples else ''}{self.call('train', self.train_data_args() + ', rng')}",
                       f'    print(f"final test accuracy {{{acc_call}:.4f}}")', "", "",
                       'if __name__ == "__main__":', "    main()"]
         else:  # module level or a thread, the model in module globals
@@ -1189,12 +1596,36 @@ class _Writer:
                 lines += [*self.before_epochs(), "for epoch in range(epochs):"] + ["    " + e for e in epoch]
                 lines += ["    " + r for r in self.report_lines(report, acc_call)] + self.after_epochs()
             else:
-                lines += ["def train():", *self.globals_decl(epoch), *("    " + b for b in self.before_epochs()),
+                lines += ["def train():", *self.globals_decl(epoch), *(["    global layers"] if tuples else []),
+                          *("    " + b for b in self.before_epochs()),
                           "    for epoch in range(epochs):"]
                 lines += ["        " + e for e in epoch] + ["        " + r for r in self.report_lines(report, acc_call)]
                 lines += ["    " + a for a in self.after_epochs()]
                 lines += ["", "", "worker = threading.Thread(target=train)", "worker.start()", "worker.join()"]
             lines += [f'print(f"final test accuracy {{{acc_call}:.4f}}")']
+        return lines
+
+    def acc_fn(self) -> str:
+        """The name of the accuracy function: ``score`` of a ``fit``/``predict`` class."""
+        return "score" if self.s.api == "fit" else "accuracy"
+
+    def fit_class(self, funcs: list[str], epoch: list[str], report: str, acc_call: str) -> list[str]:
+        """A scikit-learn-like ``Classifier``: ``fit(X, y)`` creates the parameters from the data's shapes and
+        trains, ``predict(X)`` returns labels and ``score(X, y)`` the accuracy (api ``fit``)."""
+        s = self.s
+        n_in = "X_train.shape[1]" if s.layout == "rows" else "X_train.shape[0]"
+        lines = ["class Classifier:", '    """A two-layer network with a scikit-learn-like interface."""', "",
+                 "    def __init__(self, seed):", "        self.rng = np.random.default_rng(seed)", "",
+                 "    def fit(self, X_train, y_train):", "        rng = self.rng", f"        n_in = {n_in}"]
+        if s.labels == "counted":
+            lines.append("        n_out = int(y_train.max()) + 1")
+        lines += ["        " + x for x in self.init_lines()] + ["        " + b for b in self.before_epochs()]
+        lines += ["        for epoch in range(epochs):"] + ["            " + e for e in epoch]
+        lines += ["            " + r for r in self.report_lines(report, acc_call)]
+        lines += ["        " + a for a in self.after_epochs()] + ["        return self", ""]
+        lines += ["    " + f if f else "" for f in funcs]
+        lines += ["", "", f"model = Classifier({s.seed}).fit(X_train, y_train)",
+                  'print(f"final test accuracy {model.score(X_test, y_test):.4f}")']
         return lines
 
     def global_names(self) -> list[str]:
@@ -1204,8 +1635,9 @@ class _Writer:
             names += [self.G(k) for k in keys]
         if self.s.reset == "template":
             names += [self.Z(k) for k in keys]
-        if self.s.optimizer == "momentum":
+        if self.momentum:
             names += [self.V(k) for k in keys]
+        names += [self.moment(m, k) for m in {"none": [], "adam": ["m", "v"], "rmsprop": ["v"]}[self.s.adaptive] for k in keys]
         return names
 
 
@@ -1233,7 +1665,8 @@ def write(style: NumpyStyle, bug: str | None = None, variant: str | None = None)
     marked = changed_lines(_Writer(style, None, "").program(), lines) if bug else ()
     source = "\n".join(lines) + "\n"
     samples = s.epochs * N_TRAIN
-    name = f"np{'t' if style.tutorial else 'x' if style.extended else ''}{style.seed:04d}_{bug or 'healthy'}"
+    tier = "w" if style.wild else "t" if style.tutorial else "x" if style.extended else ""
+    name = f"np{tier}{style.seed:04d}_{bug or 'healthy'}"
     return Program(name, style, bug, variant or "", source, updates_of(style), samples, marked)
 
 
@@ -1252,15 +1685,16 @@ def twin(program: Program) -> Program:
 
 
 def plan(n_styles: int, bugs_per_style: int = 3, start: int = 0, bugs: tuple[str, ...] = tuple(BUGS),
-         extended: bool = False, tutorial: bool = False) -> list[Program]:
+         extended: bool = False, tutorial: bool = False, wild: bool = False) -> list[Program]:
     """Programs for a sweep: ``n_styles`` styles drawn from seeds ``start, start + 1, ...``, each as its healthy
     twin followed by ``bugs_per_style`` planted bugs, the least used applicable ones first (so every bug is
     planted about equally often and in every kind of style). ``extended``: the styles also draw the axes of
-    :data:`EXTENDED_AXES` (the same styles and bugs otherwise); ``tutorial`` those of :data:`TUTORIAL_AXES` too."""
+    :data:`EXTENDED_AXES` (the same styles and bugs otherwise); ``tutorial`` those of :data:`TUTORIAL_AXES` too,
+    ``wild`` those of :data:`WILD_AXES` too."""
     used = dict.fromkeys(bugs, 0)
     out: list[Program] = []
     for seed in range(start, start + n_styles):
-        style = sample_style(seed, extended=extended, tutorial=tutorial)
+        style = sample_style(seed, extended=extended, tutorial=tutorial, wild=wild)
         out.append(write(style))
         fits = sorted((b for b in bugs if applicable(style, b)), key=lambda b: (used[b], random.Random(f"{seed}{b}").random()))
         for bug in fits[:bugs_per_style]:
