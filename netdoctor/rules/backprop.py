@@ -92,6 +92,9 @@ class UpdateCheck:
     """The kinds of reading that were compared (the applied update first)."""
     computed_in: str = ""
     """The function (file:line) in which the program computed the update, when known."""
+    gradient_by: str = ""
+    """The function that computed the gradients the update applied (``loss_and_grads() at net.py:30``): where a
+    returned gradient, or one held in a function's locals, was read; "" when only the update itself was seen."""
     forward: str = ""
     """The program's function that was run again as the forward (file:line)."""
     climbs: bool = False
@@ -194,7 +197,10 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
     msg = _update_sentence(c, first, whose, numbers)
     again = sum(1 for d in judged if not d.ok)
-    where_lines = list(dict.fromkeys(x for x in (first.source, c.where) if x))
+    # the update reading's source is where the step is applied; the gradient it applies was computed by the function
+    # that returned it or held it in its locals (a module-level step of a loss_and_grads() return)
+    computed_by = c.gradient_by if first.kind == "update" and c.gradient_by else first.source
+    where_lines = list(dict.fromkeys(x for x in (computed_by, c.where) if x))
     velocity_line = c.velocity.rpartition(" at ")[2] if c.climbs and " at " in c.velocity else ""
     return [Finding(
         "gradient-mismatch", severity, velocity_line or at, msg,
@@ -204,7 +210,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
                                         "rel_error": x.rel_error} for x in v.worst], "pattern": v.pattern}
                      for v in bad},
          "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed, "climbs": c.climbs,
-         "computed_by": first.source, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
+         "computed_by": computed_by, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
          "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords,
          **({"velocity": c.velocity} if c.velocity else {})},
         fix=("take the gradient into the velocity with the opposite sign (v = mu * v - lr * g with p += v, or "

@@ -580,11 +580,12 @@ class NumpyBackend:
         """What was seen (see :mod:`netdoctor.observe.numpy.verdicts`)."""
         if not self.network_found:
             return []
-        from netdoctor.observe.numpy.verdicts import findings_from
+        from netdoctor.observe.numpy.verdicts import findings_from, step_at
         from netdoctor.rules.backprop import gradient_mismatch_in_updates
 
         self._settle()
         fwd = sorted(f"{c.co_name}()" for c in self.forward)
+        step_at(self, self.update_checks.checks)
         return findings_from(self) + gradient_mismatch_in_updates(
             self.update_checks.checks, curve=self.learning.curve(", ".join(fwd) or "the forward"))
 

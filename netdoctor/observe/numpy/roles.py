@@ -308,7 +308,7 @@ def one_top(rows: np.ndarray) -> bool:
 def flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
     if issubclass(type(value), np.ndarray):
         return [value] if value.dtype.kind == "f" else []
-    if depth >= 2:
+    if depth >= 3:
         return []
     if issubclass(type(value), (list, tuple)):
         return [a for v in value[:32] for a in flat_arrays(v, depth + 1)]

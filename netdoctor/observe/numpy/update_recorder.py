@@ -482,9 +482,9 @@ def _inside(frame: FrameType, owner: FrameType) -> bool:
 def _flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
     if issubclass(type(value), np.ndarray):
         return [value] if value.dtype.kind == "f" else []
-    if depth < 2 and issubclass(type(value), (tuple, list)) and len(value) <= 64:
+    if depth < 3 and issubclass(type(value), (tuple, list)) and len(value) <= 64:
         return [a for v in value for a in _flat_arrays(v, depth + 1)]
-    if depth < 2 and issubclass(type(value), dict) and len(value) <= 64:
+    if depth < 3 and issubclass(type(value), dict) and len(value) <= 64:
         return [a for v in value.values() for a in _flat_arrays(v, depth + 1)]
     return []
 

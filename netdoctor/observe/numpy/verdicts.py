@@ -87,8 +87,9 @@ if TYPE_CHECKING:
     from netdoctor.buffers.aliasing import SecondName
     from netdoctor.observe.numpy.backend import NumpyBackend
     from netdoctor.observe.numpy.network import Param
+    from netdoctor.rules.backprop import UpdateCheck
 
-__all__ = ["findings_from", "sections_from"]
+__all__ = ["findings_from", "sections_from", "step_at"]
 
 
 # -- source lines -------------------------------------------------------------------
@@ -146,6 +147,27 @@ def _update_lines(b: NumpyBackend) -> list[Line]:
         with_lr = [l for l in lines if lr in l.text]
         lines = with_lr or lines
     return lines
+
+
+def step_at(b: NumpyBackend, checks: list[UpdateCheck]) -> None:
+    """Name a module-level update by the line that applies it: ``<module>() at train.py:1`` (a module's code starts
+    at line 1) says nothing of where the step is; the first update line outside every function does."""
+    module = [c for c in checks if c.where.startswith("<module>() at ")]
+    if not module:
+        return
+    top = [l for l in _update_lines(b) if not l.function]
+    if not top:  # the parameters' container rebuilt from itself (``layers = [(W - 0.5 * dW, ...) for ... in zip(layers, g)]``)
+        names = {_attr_name(p.text) for p in b.params}
+
+        def rebuilt(node: ast.AST, src: str) -> bool:
+            value = ast.unparse(_value(node))
+            return (any(_attr_name(t) in names for t in targets_text(node)) and (" - " in value or " + " in value)
+                    and any(re.search(rf"\b{re.escape(n)}\b", value) for n in names))
+
+        top = [l for l in find_lines(_files(b), rebuilt) if not l.function]
+    if top:
+        for c in module:
+            c.where = f"the step at {top[0]}"
 
 
 # -- the rules -----------------------------------------------------------------------
