@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from netdoctor.observe.numpy.arrays import Cell, FrameLocals, resolve, walk_arrays
-from netdoctor.observe.numpy.classify import moved_beside, same_values
+from netdoctor.observe.numpy.classify import _apart_from_siblings, moved_beside, same_values
 from netdoctor.observe.numpy.discovery import SETTLED_CHANGES, _cell_of, persistent_steps, step_values, unnamed_ready
 from netdoctor.observe.numpy.network import PathStats
 
@@ -278,3 +278,34 @@ def test_the_compiled_scan_leaves_to_python_what_it_cannot_read_as_python_does(m
     steps = [tuple((1 if kind == "attr" else 0, key) for kind, key in p) for p in paths]
     assert scan_signature(root, steps, [np.arange(1)] * len(paths)) is None
     assert scan_signature({"W": np.ones(2)}, [((0, "W"),)], [np.array([2])]) is None  # a position out of range
+
+
+def _keyed(container, key):
+    return (("attr", container), ("item", key))
+
+
+def test_a_moment_keyed_like_the_parameters_is_held_apart_with_its_dict():
+    """Adam's ``self.m`` holds the weights' keys: an entry whose changes passed for steps (a 3-entry moment) is no
+    parameter when the steps read its dict's other arrays and ``self.params`` holds an array of its shape."""
+    shapes = {"W1": (16, 20), "b1": (16,), "W2": (3, 16), "b2": (3,)}
+    params = [(_keyed("params", k), _stats(v, 2, steps=2)) for k, v in shapes.items()]
+    moments = {k: _stats(v, 2, steps=1, decays=1) for k, v in shapes.items()}
+    moments["b2"] = _stats((3,), 2, steps=2)  # its two changes both read as steps
+    stats = dict(params) | {_keyed("m", k): st for k, st in moments.items()}
+    buffers = [(_keyed("m", k), st) for k, st in moments.items() if k != "b2"]
+    kept, apart = _apart_from_siblings(params + [(_keyed("m", "b2"), moments["b2"])], buffers, stats, force=False)
+    assert [p for p, _ in kept] == [p for p, _ in params] and [p for p, _ in apart] == [_keyed("m", "b2")]
+    # alone (no container of the weights beside it), a dict is the parameters, whatever else it holds
+    assert _apart_from_siblings(params, [], dict(params), force=False) == (params, [])
+
+
+def test_zeros_keyed_like_frozen_weights_are_held_apart_when_nothing_moved():
+    """Nothing moved (force): a dict whose arrays all started at zero and never changed, beside one holding arrays of
+    the same shapes that did not (the weights), is the rule's (moments, sums), however it is named."""
+    shapes = {"W1": (16, 20), "b1": (16,), "W2": (1, 16), "b2": (1,)}
+    weights = [(_keyed("w", k), _stats(v, 0, started_zero=k.startswith("b"))) for k, v in shapes.items()]
+    zeros = [(_keyed("z", k), _stats(v, 0, started_zero=True)) for k, v in shapes.items()]
+    stats = dict(weights) | dict(zeros)
+    candidates = weights + [z for z in zeros if z[0][-1][1] != "W1"]  # (a zero matrix is never a frozen layer)
+    kept, apart = _apart_from_siblings(candidates, [], stats, force=True)
+    assert kept == weights and {p for p, _ in apart} == {p for p, _ in zeros} - {_keyed("z", "W1")}

@@ -19,6 +19,7 @@ from netdoctor.observe.numpy.targets import (
     _encodes_classes,
     _error_at,
     _is_output,
+    _label_column,
     _label_row,
     _scalar_label,
     _scalar_label_return,
@@ -169,3 +170,17 @@ def test_an_integer_the_function_computes_no_error_of_is_rejected():
                 _scalar_label_return(b, frame, None)
     assert "epoch" in b.scalar_labels.rejected
     assert b.scalar_labels.name == "t" == b.target_arg and len(b.counted) == LABEL_AGREE
+
+
+def test_the_data_s_labels_are_read_as_they_are_or_times_255_when_scaled_with_the_pixels():
+    """A table of n_in + 1 columns whose first column holds the labels: as they are, or (asked with 255) as k / 255, the
+    whole table divided by 255; a one-unit network (sized from labels of one class) takes any small integer labels."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, 120)
+    table = np.column_stack([labels, rng.uniform(0, 255, (120, 6))])
+    counts = np.bincount(labels, minlength=4).tolist()
+    assert _label_column({"table": table}, 4, 6, 1.0) == ("table", counts, 120)
+    assert _label_column({"table": table / 255.0}, 4, 6, 1.0) is None  # fractions are no labels
+    assert _label_column({"table": table / 255.0}, 1, 6, 255.0) == ("table", counts, 120)
+    assert _label_column({"table": table}, 1, 6, 1.0) == ("table", counts, 120)  # (one unit: labels past its width)
+    assert _label_column({"table": np.column_stack([np.zeros(120), table[:, 1:]])}, 1, 6, 1.0) is None  # one class

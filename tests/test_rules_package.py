@@ -443,6 +443,24 @@ def test_constant_targets_one_class_is_an_error_few_classes_a_warning():
     assert constant_targets(proof).severity is Severity.ERROR  # the data has ten labels, the targets two
 
 
+def test_targets_of_one_value_for_one_output_unit_are_named_against_the_data_s_labels():
+    """One output unit names no class: its targets are constant targets only when they are one value and the labels of
+    the data hold several classes (a classifier sized from labels of one class); a regression's varying targets, or a
+    one-unit network whose data's labels were not found, say nothing."""
+    one = TargetCounts(where="t", framework=Framework.NUMPY, counts=(960,), rows=960, distinct_vectors=1,
+                       target_vector=(1.0,), label_counts=(300, 0, 350, 310), labels_from="`data` (<module>())",
+                       details={"labels_scaled_by": 255.0})
+    f = constant_targets(one)
+    assert f is not None and f.severity is Severity.ERROR
+    assert f.message.startswith("All 960 targets the network trained on are the same value (1), for a network of one "
+                                "output unit") and "spread over 3 classes once multiplied by 255" in f.message
+    assert "(0: 300, 2: 350, 3: 310)" in f.message  # the labels' counts as the data holds them, x 255
+    varying = TargetCounts(where="t", framework=Framework.NUMPY, counts=(960,), rows=960, distinct_vectors=7,
+                           label_counts=(300, 350, 310))
+    unknown = TargetCounts(where="t", framework=Framework.NUMPY, counts=(960,), rows=960, distinct_vectors=1)
+    assert constant_targets(varying) is None and constant_targets(unknown) is None
+
+
 def test_every_frozen_reason_is_worded_and_one_finding_per_reason():
     numbers = {"backward_site": "t.py:9", "cleared": 4, "checked": 5, "before": 0, "orphan_steps": 3, "created": "",
                "holds": "holds 4 tensor(s) of MLP", "calls": 20, "function": "backprop", "unheld_steps": 17, "stale": 4}

@@ -464,10 +464,31 @@ PROGRAMS = [
     Program("int_labels_module_scaled", updates=3000, samples=3000, arrays=4, forward=False),
     # weights kept (out, in), applied as x @ W.T, one-hot targets handed beside a cache tuple, Adam, batch 16 as wide as
     # the hidden layer: the targets' width (the output's) is no input width, else the layers chain from the output end
-    # (3 -> 16 -> 20) and no target is seen; the scaled twin's constant targets were missed. (A 5th array: Adam's
-    # self.m['b2'] taken for a parameter, so the update check does not run: not asserted yet.)
-    Program("fit_predict_transposed", updates=300, samples=4800, layers="20 -> 16 -> 3"),
-    Program("fit_predict_transposed_scaled", updates=300, samples=4800, layers="20 -> 16 -> 3"),
+    # (3 -> 16 -> 20) and no target is seen; the scaled twin's constant targets were missed. Adam's self.m['b2'] (a
+    # 3-entry moment whose first two changes both passed for steps) is no parameter: its dict's other arrays are what
+    # the steps read (it was a 5th array, and the update check did not run: "_forward() does not compute with it")
+    Program("fit_predict_transposed", updates=300, samples=4800, layers="20 -> 16 -> 3", arrays=4),
+    Program("fit_predict_transposed_scaled", updates=300, samples=4800, layers="20 -> 16 -> 3", arrays=4),
+    # the same classifier sized from its labels (n_out = int(y.max()) + 1); the scaled twin divides the table by 255, so
+    # every label is 0 and the network has one output unit: nothing ever moves (the moments' dicts, all zeros beside
+    # the weights, are no parameters), and the one value of its targets is named against the data's labels (x 255)
+    Program("fit_predict_width", updates=180, arrays=4, layers="30 -> 24 -> 4"),
+    Program("fit_predict_width_scaled", ("frozen-parameters",), arrays=4, layers="30 -> 24 -> 1"),
+    # the same one-unit output from labels scaled with the pixels, in module-level functions over a list, one sample
+    # per step, the target a row of np.eye(n_classes) built by the loop
+    Program("module_width", updates=2400, arrays=4, layers="16 -> 10 -> 3 (rows)"),
+    Program("module_width_scaled", ("frozen-parameters",), arrays=4, layers="16 -> 10 -> 1 (rows)"),
+    # layers a list of (W, b) tuples rebound by a module-level comprehension at every step, the gradients returned as
+    # (loss, [(dW, db), ...]) by a function that makes the one-hot rows from integer labels inside, early stopping: the
+    # returned pairs (three levels deep) are the gradients, so the targets are read; the derivative twin drops tanh's
+    # derivative (named as computed by loss_and_grads(), applied at the comprehension's line)
+    Program("tuples_rebuilt", updates=250, samples=5000, arrays=4, layers="24 -> 16 -> 4 (rows)", checked=True),
+    Program("tuples_rebuilt_scaled", arrays=4),
+    Program("tuples_rebuilt_derivative", arrays=4),
+    # a class whose layers are a dict of dicts rebuilt by a dict comprehension, the gradients (loss, {"hidden": {"W":
+    # dW, ...}, ...}) returned by a method making the one-hot inside; the scaled twin divides the table by 255
+    Program("nested_grads_class", updates=240, samples=6000, arrays=4, layers="18 -> 14 -> 3 (rows)", checked=True),
+    Program("nested_grads_class_scaled", ("class-collapse",), updates=240, arrays=4),
     Program("int_labels_class", updates=2400, samples=2400, arrays=4),
     Program("int_labels_class_scaled", ("class-collapse",), updates=2400, samples=2400, arrays=4),
     Program("int_labels_dict", updates=3000, samples=3000, arrays=4, forward=False),
@@ -774,3 +795,44 @@ def test_best_weights_put_back_tensor_by_tensor_are_a_restore_not_an_update(name
     notes = o.report["context"].get("notes", [])
     said = f"after update 400 the weights were set back to the values they had after update {best} (saved weights restored)"
     assert any(n.startswith(said) for n in notes), _detail(o)
+
+
+@pytest.mark.parametrize("name, function, step", [
+    # the gradients returned as (loss, [(dW, db), ...]) and applied by a module-level comprehension
+    ("tuples_rebuilt_derivative", "loss_and_grads", "layers = [(W - "),
+    # written into the dataclass layers' fields by backward(), applied by the module loop (whose forward returns rows
+    # of the biases' shapes: no gradient)
+    ("dataclass_layers_derivative", "backward", "layer.W -= "),
+    # taken into an optimizer's velocities, applied by its apply() method
+    ("momentum_optimizer_derivative", "backward", None),
+])
+def test_a_gradient_mismatch_names_the_function_that_computed_the_gradient(name, function, step):
+    """The finding says the function that computed the gradients (not ``<module>() at line 1``, where the module loop
+    that handed the batch down starts), and a module-level step's own line."""
+    program = next(p for p in PROGRAMS if p.name == name)
+    o = observed(program)
+    (mismatch,) = [f for f in o.report["findings"] if f["code"] == "gradient-mismatch"]
+    lines = program.path.read_text(encoding="utf-8").splitlines()
+    defined = next(i for i, line in enumerate(lines, start=1) if re.match(rf"\s*def {function}\(", line))
+    evidence = mismatch["evidence"]
+    said = re.escape(f"{function}() at ") + ".*" + re.escape(f"{program.path.name}:{defined}")
+    assert re.fullmatch(said, evidence["computed_by"]), _detail(o)
+    assert re.search(f"Computed by {said}", mismatch["explanation"]), _detail(o)
+    if step is not None:
+        at = next(i for i, line in enumerate(lines, start=1) if line.strip().startswith(step))
+        assert evidence["update_at"].startswith("the step at ") and evidence["update_at"].endswith(
+            f"{program.path.name}:{at}"), _detail(o)
+
+
+@pytest.mark.parametrize("name", ["fit_predict_width_scaled", "module_width_scaled"])
+def test_a_network_of_one_output_unit_sized_from_scaled_labels_is_named_from_its_targets(name):
+    """Labels divided by 255 give one class, and a classifier sized from them one output unit: nothing moves. The
+    targets (one value) are named against the data's labels (k / 255, read x 255), the frozen weights linked to them,
+    and nothing else is claimed (a column of ones is no hidden layer's saturated output)."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    findings = {f["code"]: f for f in o.report["findings"]}
+    assert set(findings) == {"constant-targets", "frozen-parameters"}, _detail(o)
+    evidence = findings["constant-targets"]["evidence"]
+    assert evidence["outputs"] == 1 and evidence["labels_scaled_by"] == 255, _detail(o)
+    assert sum(1 for n in evidence["label_counts"] if n) >= 3, _detail(o)
+    assert findings["frozen-parameters"]["caused_by"] == ["constant-targets"], _detail(o)

@@ -94,7 +94,8 @@ class UpdateCheck:
     """The function (file:line) in which the program computed the update, when known."""
     gradient_by: str = ""
     """The function that computed the gradients the update applied (``loss_and_grads() at net.py:30``): where a
-    returned gradient, or one held in a function's locals, was read; "" when only the update itself was seen."""
+    returned gradient, or one held in a function's locals, was read, else the function that wrote them into the
+    buffers; "" when not known."""
     forward: str = ""
     """The program's function that was run again as the forward (file:line)."""
     climbs: bool = False
@@ -197,9 +198,9 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
     msg = _update_sentence(c, first, whose, numbers)
     again = sum(1 for d in judged if not d.ok)
-    # the update reading's source is where the step is applied; the gradient it applies was computed by the function
-    # that returned it or held it in its locals (a module-level step of a loss_and_grads() return)
-    computed_by = c.gradient_by if first.kind == "update" and c.gradient_by else first.source
+    # the update reading's source is where the step is applied, a buffer's the function that handed the batch down; the
+    # gradient was computed by the function that returned it, held it in its locals, or wrote it into the buffers
+    computed_by = c.gradient_by if first.kind in ("update", "buffer", "velocity") and c.gradient_by else first.source
     where_lines = list(dict.fromkeys(x for x in (computed_by, c.where) if x))
     velocity_line = c.velocity.rpartition(" at ")[2] if c.climbs and " at " in c.velocity else ""
     return [Finding(

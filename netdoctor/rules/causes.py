@@ -29,8 +29,9 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
     "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
     # A layer whose relu units never fire gets exactly zero gradients: its weights, and those of the layer after it,
-    # never move although the update is applied to them.
-    "frozen-parameters": ("dead-units",),
+    # never move although the update is applied to them. So does a network whose one output unit fits targets of one
+    # class (its error is zero whatever the weights).
+    "frozen-parameters": ("dead-units", "constant-targets"),
     "vanishing-gradients": ("saturated-activations", "dead-units", "frozen-parameters", "non-finite"),
     "learning-rate-too-low": ("vanishing-gradients", "frozen-parameters"),
     "constant-output": ("constant-targets", "vanishing-gradients", "saturated-activations", "dead-units", "gradient-mismatch",

@@ -47,9 +47,11 @@ def constant_targets(t: TargetCounts | None) -> Finding | None:
         return None
     C = len(t.counts)
     present = [k for k, n in enumerate(t.counts) if n > 0]
-    if C < 2 or not present or t.rows < max(MIN_TARGET_ROWS, 3 * C):
-        return None
     label_classes = sum(1 for n in t.label_counts if n) if t.label_counts else None
+    # one output unit: its targets name no class, unless the data's labels hold several and every target is one value
+    single = C == 1 and t.distinct_vectors == 1 and label_classes is not None and label_classes >= 2
+    if (C < 2 and not single) or not present or t.rows < max(MIN_TARGET_ROWS, 3 * C):
+        return None
     one = len(present) == 1 or t.distinct_vectors == 1
     lost = label_classes is not None and label_classes >= 2 * len(present)
     few = C >= 4 and len(present) <= C // 2 and t.rows >= FEW_ROWS_PER_CLASS * C
@@ -67,9 +69,20 @@ def constant_targets(t: TargetCounts | None) -> Finding | None:
                     f"{sum(v == max(vec) for v in vec)} of {C} classes)")
     else:
         what = f"The {t.rows:,} targets the network trained on encode only {len(present)} of {C} classes ({', '.join(map(str, present))})"
+    if single:
+        vec = t.target_vector or ()
+        what = (f"All {t.rows:,} targets the network trained on are the same value"
+                + (f" ({vec[0]:g})" if len(vec) == 1 else "") + ", for a network of one output unit: the one class "
+                "its targets hold")
     if t.label_counts:
-        what += (f"; the labels in {t.labels_from or 'the data'} are spread over {label_classes} classes ("
-                 + ", ".join(f"{k}: {n:,}" for k, n in enumerate(t.label_counts)) + ")")
+        scaled = t.details.get("labels_scaled_by")
+        what += (f"; the labels in {t.labels_from or 'the data'} are spread over {label_classes} classes"
+                 + (f" once multiplied by {scaled:g} (they were divided by it: 0..{max(k for k, n in enumerate(t.label_counts) if n)}"
+                    f"/{scaled:g})" if scaled else "") + " ("
+                 + ", ".join(f"{k}: {n:,}" for k, n in enumerate(t.label_counts) if n or not scaled) + ")")
+    if single:
+        what += ("; an output of one unit tells no class from another: sized from labels of one class, the network "
+                 "has nothing to learn")
     causes = target_causes(t) or ["usual causes: the label scaled with the pixels (`int(label / 255) == 0`), the label column "
                                   "cut off or read from the wrong column, the target built from the wrong variable"]
     evidence: dict = {"samples": t.rows, "target_classes": {str(k): t.counts[k] for k in present}, "outputs": C,

@@ -410,6 +410,10 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
             # tanh, sigmoid, relu and their kin are > 0 where the pre-activation is (dropout zeroes a share of
             # them): neither a relu-gated delta (either sign there) nor a buffer of zeros is such an output
             continue
+        if pos.any() and (p < 0).any() and bool(np.all(v == v[0])):
+            # one value where the pre-activation takes both signs: no activation is (tanh, sigmoid and relu are lower
+            # below 0 than above it); a constant array (a one-unit softmax's column of ones) only sorts trivially
+            continue
         steps = np.diff(v[order])
         if not wrong and float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
             return math.inf

@@ -319,6 +319,9 @@ class NumpyBackend:
         self._labels_valued: set[int] = set()
         self.target_values: dict[bytes, int] = {}
         self.target_samples = 0
+        self.single_output_targets: dict[bytes, int] = {}
+        """A network of one output unit: its target columns' distinct values (as bytes of float64) and their rows. Kept
+        apart from the class tallies (one unit names no class to count, and regression targets vary)."""
         self.target_arg = ""
         self.target_helper: CodeType | None = None
         self.helper_args: list[float] = []

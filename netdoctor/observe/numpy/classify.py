@@ -526,7 +526,8 @@ class Classifier:
                 params.append((p, st))
         if force:
             params = [(p, st) for p, st in params if not st.changes]
-        return params, buffers, updater
+        params, moments = _apart_from_siblings(params, buffers, stats, force)
+        return params, buffers + moments, updater
 
     def _network(self, best: Root, stats: dict[Path, PathStats], found: list[tuple[Path, PathStats]],
                  buffers: list[tuple[Path, PathStats]], updater: CodeType | None, force: bool) -> Network:
@@ -652,6 +653,44 @@ class Classifier:
         for i, prm in enumerate(params):
             prm.grad_key = (i,) if i in grad_map else None
         return found.code, "returns", grad_map
+
+
+def _apart_from_siblings(params: list[tuple[Path, PathStats]], buffers: list[tuple[Path, PathStats]],
+                         stats: dict[Path, PathStats], force: bool) -> tuple[list[tuple[Path, PathStats]], list[tuple[Path, PathStats]]]:
+    """The parameters without those held in a container of the update rule's own arrays: Adam's ``self.m`` keyed like
+    ``self.params``, whose other arrays the steps read (buffers), or, when nothing moved (``force``), whose arrays all
+    started at zero and never changed, beside a container holding arrays of the same shapes that did not start at
+    zero. A moment of a 3-entry bias whose two first changes both passed for steps is one of them (a moment never
+    enters the forward: the check replaying it found the forward deaf to it); returned apart, as buffers."""
+    def container(p: Path) -> Path:
+        return p[:-1]
+
+    held: dict[Path, list[PathStats]] = {}
+    for p, st in stats.items():
+        if p and not st.cache:
+            held.setdefault(container(p), []).append(st)
+    kept = {container(p) for p, _ in params}
+    if len(kept) < 2:
+        return params, []
+    buffer_ids = {id(st) for _, st in buffers}
+
+    def rule_own(c: Path) -> bool:
+        arrays = held.get(c, [])
+        if len(arrays) < 2:
+            return False
+        if force:
+            return all(st.started_zero and not st.changes for st in arrays)
+        return 2 * sum(id(st) in buffer_ids or st.read_by_update for st in arrays) > len(arrays)
+
+    own = {c for c in kept if rule_own(c)}
+    # the parameters' own containers: the others, holding an array of every shape the rule's containers hold
+    others = [c for c in kept - own if not all(st.started_zero for st in held.get(c, []))]
+    if not own or not others:
+        return params, []
+    shapes = {tuple(st.shape) for c in others for st in held[c]}
+    apart = [(p, st) for p, st in params if container(p) in own and tuple(st.shape) in shapes]
+    gone = {id(st) for _, st in apart}
+    return [(p, st) for p, st in params if id(st) not in gone], apart
 
 
 def _template_shapes(stats: dict[Path, PathStats], moving: set[int]) -> set[tuple[int, ...]]:

@@ -300,6 +300,9 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
     n_out, n_in = sizes[-1], sizes[0]
     code = frame.f_code
     loc = frame.f_locals
+    if n_out == 1:
+        _single_output_targets(self, code, loc, n_in)
+        return
     if self.scalar_labels.name and _scalar_label_call(self, code, loc, n_out):
         return  # a class handed as an integer, read before: counted, nothing else looked at
     if self.contrib_calls % 4 == 1:
@@ -351,6 +354,30 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
             return
     if not self.target_arg and n_out != n_in and n_out >= 2:
         _scalar_label_call(self, code, loc, n_out)
+
+
+SINGLE_VALUES = 16
+"""Distinct target values of a one-unit output kept at most (more: the targets vary, a regression's)."""
+
+
+def _single_output_targets(self: NumpyBackend, code: CodeType, loc: dict[str, Any], n_in: int) -> None:
+    """The targets handed to the gradient's function of a network with one output unit: a column of one value per
+    sample (``(B, 1)``, or ``(1,)`` for one sample), never the inputs nor the forward's last output. Tallied by value (a one-hot of one class is a
+    column of ones: with labels of several classes in the data, every target is one class)."""
+    out = self._last_out[0]() if self._last_out is not None else None
+    tally = self.single_output_targets
+    for name in code.co_varnames[: code.co_argcount]:
+        v = loc.get(name)
+        if not (is_array(v) and v.ndim in (1, 2) and v.shape[-1] == 1 and v.size and v.dtype.kind in "fiub"
+                and n_in != 1 and v is not out):
+            continue
+        values, counts = np.unique(np.asarray(v, dtype=np.float64), return_counts=True)
+        for x, n in zip(values.tolist(), counts.tolist()):
+            key = np.float64(x).tobytes()
+            if key in tally or len(tally) < SINGLE_VALUES:
+                tally[key] = tally.get(key, 0) + int(n)
+        self.target_arg = name
+        return
 
 
 def _built_by_helper(self: NumpyBackend, v: np.ndarray) -> None:
@@ -589,19 +616,39 @@ def _labels_from(self: NumpyBackend, frame: FrameType, caller: CodeType) -> None
     if key in self.label_sets or not self.layout:
         return
     n_out = self.layout[1][-1]
-    for name, v in frame.f_locals.items():
-        if issubclass(type(v), np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == self.layout[1][0] + 1:
-            col = v[:, 0]
-            if np.all(col == np.round(col)) and col.min() >= 0 and col.max() < n_out and len(np.unique(col)) > 1:
-                counts = np.bincount(col.astype(int), minlength=n_out)
-                self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
+    # the caller's locals first, then its callers' (a fit(X, y) method called by the module that read the data)
+    # (labels as they are anywhere first; then a column of k / 255: labels scaled with the pixels)
+    for factor in (1.0, 255.0):
+        f: FrameType | None = frame
+        for _ in range(4):
+            if f is None or f.f_code.co_filename not in self.user_files:
+                break
+            found = _label_column(f.f_locals, n_out, self.layout[1][0], factor)
+            if found is not None:
+                name, counts, rows = found
+                self.label_sets[key] = {"name": name, "function": f.f_code.co_name, "counts": counts, "rows": rows,
+                                        **({"scaled": factor} if factor != 1.0 else {})}
                 return
-        if (issubclass(type(v), np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu" and v.max(initial=0) < n_out
-                and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
-            counts = np.bincount(v.astype(int), minlength=n_out)
-            self.label_sets[key] = {"name": name, "function": caller.co_name, "counts": counts.tolist(), "rows": int(v.shape[0])}
-            return
+            f = f.f_back
     self.label_sets[key] = {}
+
+
+def _label_column(loc: dict[str, Any], n_out: int, n_in: int, factor: float) -> tuple[str, list[int], int] | None:
+    """A labelled data array among ``loc``: a table of ``n_in + 1`` columns whose first column times ``factor`` holds
+    small integer labels, or (``factor`` 1) a vector of integer labels; of at least two classes, each below ``n_out``.
+    A network whose output layer was sized from labels it did not see whole (one unit: ``int(y.max()) + 1`` of labels
+    all 0) takes any small integer labels. Returns (name, counts per label, rows), or None."""
+    for name, v in list(loc.items()):
+        if issubclass(type(v), np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == n_in + 1 and v.dtype.kind in "fiu":
+            k = v[:, 0] * factor if factor != 1.0 else v[:, 0]
+            with np.errstate(all="ignore"):
+                whole = bool(np.all(np.abs(k - np.round(k)) <= 1e-6 * factor))
+            if whole and k.min() >= 0 and len(np.unique(k)) > 1 and (k.max() < n_out or n_out == 1 and k.max() < 1000):
+                return name, np.bincount(np.round(k).astype(int), minlength=n_out).tolist(), int(v.shape[0])
+        if (factor == 1.0 and issubclass(type(v), np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu"
+                and v.max(initial=0) < n_out and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
+            return name, np.bincount(v.astype(int), minlength=n_out).tolist(), int(v.shape[0])
+    return None
 
 
 def _errors_from_locals(self: NumpyBackend, frame: FrameType) -> None:

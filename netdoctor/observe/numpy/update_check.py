@@ -545,8 +545,10 @@ def check_update(
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
                         readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed, decay=decay)
-    # (the function that returned the gradients, or held them in its locals, computed them: the update only applies them)
-    check.gradient_by = next((a.where for a in applied if a.kind in ("returned", "local") and a.where), "")
+    # the function that returned the gradients, or held them in its locals, computed them: the update only applies
+    # them (a reading with a weight matrix's gradient: a per-sample forward returns rows of the biases' shapes too)
+    check.gradient_by = next((a.where for a in applied if a.kind in ("returned", "local") and a.where and any(
+        x.ndim == 2 and min(x.shape) > 1 for x in a.arrays.values())), "")
     if update is not None and check.ok and along is not None and along > 0 and primary.kind in ("returned", "local") \
             and factor > 0:
         # the gradients are right (a positive multiple of the derivative), but the velocity takes them in with the sign

@@ -46,7 +46,7 @@ from netdoctor.observe.numpy.velocity import (
     fit_velocity,
     intakes,
 )
-from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, targets_text, where_text
+from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, short_path, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.evidence import (
     BatchScale,
@@ -150,8 +150,17 @@ def _update_lines(b: NumpyBackend) -> list[Line]:
 
 
 def step_at(b: NumpyBackend, checks: list[UpdateCheck]) -> None:
-    """Name a module-level update by the line that applies it: ``<module>() at train.py:1`` (a module's code starts
-    at line 1) says nothing of where the step is; the first update line outside every function does."""
+    """Name where each checked update's gradient was computed and where it was applied.
+
+    The gradients' function is the one that returned them or held them in its locals (read by the check), else the
+    contributor (the function that wrote them into the buffers). A module-level update is named by the line that
+    applies it: ``<module>() at train.py:1`` (a module's code starts at line 1) says nothing of where the step is; the
+    first update line outside every function does."""
+    code = b.contributor
+    if code is not None and code.co_name != "<module>":
+        for c in checks:
+            if not c.gradient_by:
+                c.gradient_by = f"{code.co_name}() at {short_path(code.co_filename)}:{code.co_firstlineno}"
     module = [c for c in checks if c.where.startswith("<module>() at ")]
     if not module:
         return
@@ -291,6 +300,8 @@ def _label_reads(b: NumpyBackend, scalings: list[Line]) -> list[Line]:
 
 def _constant_targets(b: NumpyBackend) -> Finding | None:
     n_out = b.layout[1][-1] if b.layout else 0
+    if n_out == 1:
+        return _single_output_targets(b)
     if n_out < 2 or not b.targets:
         return None
     distinct = len(b.target_values)
@@ -307,6 +318,23 @@ def _constant_targets(b: NumpyBackend) -> Finding | None:
         builder=TargetBuilder(b.target_helper.co_name if b.target_helper is not None else "",
                               tuple(float(v) for v in b.helper_args)) if len(b.helper_args) else None,
         details={"argument": b.target_arg, "lines": [str(l) for l in lines]}))
+
+
+def _single_output_targets(b: NumpyBackend) -> Finding | None:
+    """A network of one output unit whose targets are all one value, while the data's labels hold several classes
+    (``n_out = int(y.max()) + 1`` of labels all 0: the one-hot of one class is a column of ones)."""
+    tally = b.single_output_targets
+    labels = _train_labels(b)
+    if len(tally) != 1 or not labels:
+        return None
+    (value, rows), = tally.items()
+    lines = _target_lines(b, 0, True)
+    return constant_targets(TargetCounts(
+        where=where_text(lines, f"targets ({b.target_arg})" if b.target_arg else "targets"), framework=Framework.NUMPY,
+        counts=(rows,), rows=rows, distinct_vectors=1, target_vector=(float(np.frombuffer(value, dtype=np.float64)[0]),),
+        label_counts=tuple(labels["counts"]), labels_from=f"`{labels['name']}` ({labels['function']}())",
+        details={"argument": b.target_arg, "lines": [str(l) for l in lines],
+                 **({"labels_scaled_by": labels["scaled"]} if labels.get("scaled") else {})}))
 
 
 def _rebinds(node: ast.AST, a: str, o: str) -> str:
