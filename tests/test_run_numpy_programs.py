@@ -473,11 +473,12 @@ PROGRAMS = [
     # every label is 0 and the network has one output unit: nothing ever moves (the moments' dicts, all zeros beside
     # the weights, are no parameters), and the one value of its targets is named against the data's labels (x 255)
     Program("fit_predict_width", updates=180, arrays=4, layers="30 -> 24 -> 4"),
-    Program("fit_predict_width_scaled", ("frozen-parameters",), arrays=4, layers="30 -> 24 -> 1"),
+    # (the scaled twin is found frozen after 150 gradient computations: its forward is not recorded)
+    Program("fit_predict_width_scaled", ("frozen-parameters",), arrays=4, layers="30 -> 24 -> 1", forward=False),
     # the same one-unit output from labels scaled with the pixels, in module-level functions over a list, one sample
     # per step, the target a row of np.eye(n_classes) built by the loop
-    Program("module_width", updates=2400, arrays=4, layers="16 -> 10 -> 3 (rows)"),
-    Program("module_width_scaled", ("frozen-parameters",), arrays=4, layers="16 -> 10 -> 1 (rows)"),
+    Program("module_width", updates=2400, samples=2400, arrays=4, layers="16 -> 10 -> 3 (rows)"),
+    Program("module_width_scaled", ("frozen-parameters",), arrays=4, layers="16 -> 10 -> 1 (rows)", forward=False),
     # layers a list of (W, b) tuples rebound by a module-level comprehension at every step, the gradients returned as
     # (loss, [(dW, db), ...]) by a function that makes the one-hot rows from integer labels inside, early stopping: the
     # returned pairs (three levels deep) are the gradients, so the targets are read; the derivative twin drops tanh's

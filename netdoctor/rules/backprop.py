@@ -161,6 +161,13 @@ def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: 
             + (f"; also {', '.join(others)}" if others else "") + ".")
 
 
+def _computed_by(c: UpdateCheck, first: TensorVerdict) -> str:
+    """Where the failing tensor's gradient was computed: the update reading's source is where the step is applied, a
+    buffer's or a velocity's the function that handed the batch down; the gradient was computed by the function that
+    returned it, held it in its locals, or wrote it into the buffers (:attr:`UpdateCheck.gradient_by`)."""
+    return c.gradient_by if first.kind in ("update", "buffer", "velocity") and c.gradient_by else first.source
+
+
 def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: TrainingCurve | None = None) -> list[Finding]:
     """One ``gradient-mismatch`` for the tensors no checked update explains; nothing for a right program.
 
@@ -198,10 +205,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
     msg = _update_sentence(c, first, whose, numbers)
     again = sum(1 for d in judged if not d.ok)
-    # the update reading's source is where the step is applied, a buffer's the function that handed the batch down; the
-    # gradient was computed by the function that returned it, held it in its locals, or wrote it into the buffers
-    computed_by = c.gradient_by if first.kind in ("update", "buffer", "velocity") and c.gradient_by else first.source
-    where_lines = list(dict.fromkeys(x for x in (computed_by, c.where) if x))
+    where_lines = list(dict.fromkeys(x for x in (_computed_by(c, first), c.where) if x))
     velocity_line = c.velocity.rpartition(" at ")[2] if c.climbs and " at " in c.velocity else ""
     return [Finding(
         "gradient-mismatch", severity, velocity_line or at, msg,
@@ -211,7 +215,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
                                         "rel_error": x.rel_error} for x in v.worst], "pattern": v.pattern}
                      for v in bad},
          "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed, "climbs": c.climbs,
-         "computed_by": computed_by, "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
+         "computed_by": _computed_by(c, first), "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
          "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords,
          **({"velocity": c.velocity} if c.velocity else {})},
         fix=("take the gradient into the velocity with the opposite sign (v = mu * v - lr * g with p += v, or "

@@ -34,6 +34,22 @@ def target_causes(t: TargetCounts) -> list[str]:
     return []
 
 
+def _one_unit_sentence(t: TargetCounts) -> str:
+    vec = t.target_vector or ()
+    return (f"All {t.rows:,} targets the network trained on are the same value" + (f" ({vec[0]:g})" if len(vec) == 1 else "")
+            + ", for a network of one output unit: the one class its targets hold")
+
+
+def _labels_sentence(t: TargetCounts, classes: int) -> str:
+    """``; the labels in `data` are spread over 10 classes (0: 200, ...)``, read times 255 when the column was divided."""
+    counts = t.label_counts or ()
+    scaled = t.details.get("labels_scaled_by")
+    times = (f" once multiplied by {scaled:g} (they were divided by it: 0..{max(k for k, n in enumerate(counts) if n)}"
+             f"/{scaled:g})" if scaled else "")
+    return (f"; the labels in {t.labels_from or 'the data'} are spread over {classes} classes{times} ("
+            + ", ".join(f"{k}: {n:,}" for k, n in enumerate(counts) if n or not scaled) + ")")
+
+
 def constant_targets(t: TargetCounts | None) -> Finding | None:
     """``constant-targets``: the targets the network is trained on do not follow the labels.
 
@@ -70,16 +86,9 @@ def constant_targets(t: TargetCounts | None) -> Finding | None:
     else:
         what = f"The {t.rows:,} targets the network trained on encode only {len(present)} of {C} classes ({', '.join(map(str, present))})"
     if single:
-        vec = t.target_vector or ()
-        what = (f"All {t.rows:,} targets the network trained on are the same value"
-                + (f" ({vec[0]:g})" if len(vec) == 1 else "") + ", for a network of one output unit: the one class "
-                "its targets hold")
+        what = _one_unit_sentence(t)
     if t.label_counts:
-        scaled = t.details.get("labels_scaled_by")
-        what += (f"; the labels in {t.labels_from or 'the data'} are spread over {label_classes} classes"
-                 + (f" once multiplied by {scaled:g} (they were divided by it: 0..{max(k for k, n in enumerate(t.label_counts) if n)}"
-                    f"/{scaled:g})" if scaled else "") + " ("
-                 + ", ".join(f"{k}: {n:,}" for k, n in enumerate(t.label_counts) if n or not scaled) + ")")
+        what += _labels_sentence(t, label_classes or 0)
     if single:
         what += ("; an output of one unit tells no class from another: sized from labels of one class, the network "
                  "has nothing to learn")

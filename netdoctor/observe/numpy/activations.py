@@ -410,9 +410,7 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
             # tanh, sigmoid, relu and their kin are > 0 where the pre-activation is (dropout zeroes a share of
             # them): neither a relu-gated delta (either sign there) nor a buffer of zeros is such an output
             continue
-        if pos.any() and (p < 0).any() and bool(np.all(v == v[0])):
-            # one value where the pre-activation takes both signs: no activation is (tanh, sigmoid and relu are lower
-            # below 0 than above it); a constant array (a one-unit softmax's column of ones) only sorts trivially
+        if _one_value_across_signs(p, v):
             continue
         steps = np.diff(v[order])
         if not wrong and float((steps < -tol).mean()) <= 0.1:  # dropout masks break the order of a few units
@@ -422,6 +420,12 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
             far = float(np.abs(v - p).mean()) / spread if spread > 0 else 0.0
             loose = far if loose is None else max(loose, far)
     return loose
+
+
+def _one_value_across_signs(p: np.ndarray, v: np.ndarray) -> bool:
+    """``v`` is one value where the pre-activation ``p`` takes both signs: no activation's output (tanh, sigmoid and
+    relu are lower below 0 than above it); a constant array (a one-unit softmax's column of ones) sorts only trivially."""
+    return bool((p > 0).any() and (p < 0).any() and np.all(v == v[0]))
 
 
 def _without_input(self: NumpyBackend, layer: int, a: np.ndarray) -> float | None:

@@ -47,7 +47,7 @@ from netdoctor.rules.backprop import TensorVerdict, UpdateCheck, WorstEntry
 
 __all__ = [
     "DIRECTION", "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update", "climbing", "MAX_COORDS",
-    "RATIO_TOL", "MAX_DECAY", "weight_decay",
+    "RATIO_TOL", "MAX_DECAY", "gradient_site", "weight_decay",
 ]
 
 MAX_COORDS = 12
@@ -457,6 +457,13 @@ def _only_biases_right(verdicts: list[TensorVerdict], names: list[str], biases: 
         v.name, v.kind, v.ratio, v.spread, v.ok, v.n_checked, v.n_failed, v.worst, v.hint, only, v.local_name,
         v.bias, v.source) for v in verdicts]
 
+def gradient_site(applied: Sequence[Applied]) -> str:
+    """The function that returned the gradients, or held them in its locals: it computed them, the update only applies
+    them. A reading with a weight matrix's gradient only (a per-sample forward returns rows of the biases' shapes too)."""
+    return next((a.where for a in applied if a.kind in ("returned", "local") and a.where and any(
+        x.ndim == 2 and min(x.shape) > 1 for x in a.arrays.values())), "")
+
+
 def check_update(
     forward: Callable[[], Any],
     params: dict[str, np.ndarray],
@@ -545,10 +552,6 @@ def check_update(
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
                         readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed, decay=decay)
-    # the function that returned the gradients, or held them in its locals, computed them: the update only applies
-    # them (a reading with a weight matrix's gradient: a per-sample forward returns rows of the biases' shapes too)
-    check.gradient_by = next((a.where for a in applied if a.kind in ("returned", "local") and a.where and any(
-        x.ndim == 2 and min(x.shape) > 1 for x in a.arrays.values())), "")
     if update is not None and check.ok and along is not None and along > 0 and primary.kind in ("returned", "local") \
             and factor > 0:
         # the gradients are right (a positive multiple of the derivative), but the velocity takes them in with the sign

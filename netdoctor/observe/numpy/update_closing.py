@@ -18,7 +18,7 @@ import numpy as np
 
 from netdoctor.nn.threads import blas_threads
 from netdoctor.observe.numpy.replay import CallSite, Chain, Pick, Replay, picked, quietly
-from netdoctor.observe.numpy.update_check import Applied, LossChoice, check_update
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, check_update, gradient_site
 from netdoctor.observe.numpy.update_opening import MAX_ATTEMPTS
 from netdoctor.observe.numpy.update_window import (
     Candidate,
@@ -168,7 +168,7 @@ def _try(self: UpdateCheckRecorder, w: Window, applied: list[Applied], by_id: di
                              max_coords=self.max_coords or 12, seed=len(self.checks),
                              biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive or self.momentum,
                              along=self.momentum_sign, velocity=self.velocity)
-        check.computed_in = w.computed_in
+        check.computed_in, check.gradient_by = w.computed_in, gradient_site(applied)
         check.forward = f"{replay.name}() at {short_path(replay.where)}"
         if isinstance(replay, Chain):
             check.forward = (f"{len(replay)} calls chained by {w.computed_in.split(' at ')[0]}, from "
