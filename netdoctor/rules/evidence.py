@@ -330,6 +330,9 @@ class CarryOver:
     unit: str = "update"
     step_site: str = ""
     """Where the optimizer steps (PyTorch), for the fix."""
+    fix: str = ""
+    """The fix, when the observer knows one truer of this program than the framework's usual one (a PyTorch program
+    that updates its tensors by hand has no optimizer.zero_grad() to call)."""
     details: dict = field(default_factory=dict)
 
 

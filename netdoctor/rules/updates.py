@@ -53,7 +53,9 @@ def stale_accumulator(c: CarryOver | None) -> Finding | None:
     else:
         what = (f"the gradient buffers{bufs} are not emptied between {c.unit}s but scaled by {w:.3g}"
                 + (f" = {c.lr_name}" if by_lr else "") + f": earlier gradients come back with weights {w:.2g}, {w * w:.2g}, ...")
-    if c.framework is Framework.TORCH:
+    if c.fix:
+        fix = c.fix
+    elif c.framework is Framework.TORCH:
         fix = ("Call optimizer.zero_grad() once per step, before loss.backward() (or after optimizer.step()"
                + (f" at {c.step_site}" if c.step_site else "") + ").")
     else:

@@ -47,6 +47,12 @@ def require_torch() -> Any:
     return torch
 
 
+def hand_lr(o: Any) -> float | None:
+    """The median learning rate read from a hand-written update's sampled steps (None: not a plain gradient step)."""
+    vals = sorted(v for _, lrs in o.lrs for v in lrs if isinstance(v, float) and math.isfinite(v))
+    return vals[len(vals) // 2] if vals else None
+
+
 def imports_torch(source: str) -> bool:
     """True when the text imports torch itself (``import torch``, ``from torch.nn import ...``)."""
     return bool(_IMPORTS_TORCH.search(source or ""))
@@ -235,8 +241,10 @@ class TorchBackend:
             if iw is not None and iw.missing:
                 notes.append(f"PyTorch: the program imports torch, which is not installed here; install it with {INSTALL_HINT}")
             return {"notes": notes} if notes else {}
+        unfollowed = w.hand.unfollowed()
         if not w.models.mods and not w.opts:
-            return {}  # torch was imported but nothing of it ran: not a PyTorch run to describe
+            # torch was imported but nothing of it ran (not a PyTorch run to describe), unless backward passes ran
+            return {"notes": [unfollowed]} if unfollowed else {}
         models = []
         judged = w.models.judged_roots()
         several = sum(1 for i in w.models.mods.values() if i.has_params and not i.parent) > 1
@@ -255,14 +263,27 @@ class TorchBackend:
         dropped = [f"{w.models.describe(i)} was trained for {i.steps} optimizer steps and then replaced by a model trained after it: "
                    "its numbers are not judged" for i in w.models.discarded()]
         opts = []
+        hand = w.opts.get(id(w.hand.opt))
         for o in w.opts.values():
+            if o is hand:
+                lr = hand_lr(o)
+                opts.append(f"{o.kind} of the tensors, by the program itself between backward passes"
+                            + (f" (a plain gradient step, lr={lr:.4g} read from the update)" if lr is not None else "")
+                            + f", {o.steps} updates (the backward pass at {o.step_site or '?'})")
+                continue
             lrs = o.lrs[0][1] if o.lrs else None
             lr = lrs[0] if lrs and len(set(map(str, lrs))) == 1 else lrs
             opts.append(f"{o.kind}(lr={lr}){' created at ' + o.created_at if o.created_at else ''}, {o.steps} steps")
+        if hand is not None:
+            training = (f"{w.steps:,} hand-written updates observed (no torch.optim optimizer: every change the program made "
+                        "to its tensors between two backward passes, seen through backward() and the tensors' version "
+                        f"counters), {w.sampled_steps:,} of them measured in depth")
+        else:
+            training = (f"{w.steps:,} of {w.steps:,} optimizer steps observed (every step() call, through PyTorch's "
+                        f"optimizer hooks), {w.sampled_steps:,} of them measured in depth")
         ctx: dict[str, Any] = {
             "observer": "torch",
-            "training": f"{w.steps:,} of {w.steps:,} optimizer steps observed (every step() call, through PyTorch's "
-                        f"optimizer hooks), {w.sampled_steps:,} of them measured in depth",
+            "training": training,
             "backend": "torch",
             "models": models,
             "optimizers": opts,
@@ -276,6 +297,8 @@ class TorchBackend:
             ctx["notes"] = ["PyTorch: no nn.Module with parameters was called, so there was no PyTorch training to observe"]
         if dropped:
             ctx.setdefault("notes", []).extend(dropped)
+        if unfollowed and not w.steps:
+            ctx.setdefault("notes", []).append(unfollowed)
         if w.notes:
             ctx.setdefault("notes", []).extend(w.notes)
         if w.errors:

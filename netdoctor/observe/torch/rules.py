@@ -19,6 +19,7 @@ from typing import Any
 
 from netdoctor.findings import Finding
 from netdoctor.observe.torch.counts import Segment
+from netdoctor.observe.torch.hand import HAND_KIND
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
@@ -148,10 +149,27 @@ def rule_stale(w: TorchWatch) -> list[Finding]:
     found = stale_accumulator(CarryOver(
         where=f"{_list(hits, 3)} at {backward_site or '?'}", framework=Framework.TORCH,
         weight=statistics.median([weights[n] for n in hits]), windows=n_meas, buffers=tuple(hits), momentum_possible=False,
-        unit="step", step_site=step_site or "",
+        unit="step", step_site=step_site or "", fix=_hand_zero_fix(w, hit_infos, hits, backward_site) if _hand(w) else "",
         details={"weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": backward_site,
                  "step_site": step_site, "parameters": hits}))
     return [found] if found else []
+
+
+def _hand(w: TorchWatch) -> bool:
+    """The program updates its tensors by hand (no torch.optim optimizer: :mod:`netdoctor.observe.torch.hand`)."""
+    o = _main_opt(w)
+    return o is not None and o.kind == HAND_KIND
+
+
+def _hand_zero_fix(w: TorchWatch, infos: list[Any], names: list[str], backward_site: str | None) -> str:
+    """How to empty ``.grad`` in a program that updates its tensors itself: the model's zero_grad(), or each tensor's."""
+    roots = {pi.root for pi in infos}
+    before = f" before the next loss.backward() (at {backward_site})" if backward_site else " before the next loss.backward()"
+    if None not in roots and len(roots) == 1 and (info := w.models.mods.get(next(iter(roots)))) is not None:
+        return (f"Empty the gradients after every update{before}: call model.zero_grad() on the {info.kind} (or, in the "
+                "update loop, p.grad.zero_() / p.grad = None for each parameter p).")
+    return (f"Empty the gradients after every update{before}: {_list([f'{n}.grad.zero_()' for n in names], 3)} "
+            "(or set each tensor's .grad to None) right after the tensors are changed.")
 
 
 def _clear_gradient(pi: Any) -> bool:

@@ -103,6 +103,9 @@ class ParameterSampler:
         self.cleared_checked = 0
         self.step_before_backward = 0
         """Checked steps whose step() ran before the backward pass of the loss computed for them."""
+        self.last_updates: list[tuple[Any, Any]] = []
+        """(update, gradient) samples of each tensor of the latest sampled step that had a gradient (a hand-written
+        update's learning rate is read from them)."""
         self.unheld: dict[int, Unheld] = {}
         """Tensors outside any model that the sampled losses' backward passes reach and no optimizer holds, found on
         sampled steps at which a tensor the optimizer holds had no gradient (an optimizer built from tensors that the
@@ -240,6 +243,7 @@ class ParameterSampler:
         """
         torch = self.w.torch
         slots, afters, befores, firsts = [], [], [], []
+        self.last_updates = []
         for p in opt_params(opt):
             pi = self.w.params.get(id(p))
             if pi is None or pi.before is None:
@@ -256,6 +260,7 @@ class ParameterSampler:
         if not slots:
             return
         deltas = [_wide(d) for d in torch._foreach_sub(afters, befores)]
+        self.last_updates = [(d, pi.g_sample) for d, pi in zip(deltas, slots) if pi.g_sample is not None]
         moves = [_wide(d) for d in torch._foreach_sub(afters, firsts)]
         # One call per norm order (the same kernel per tensor as one call per list: the same values).
         norms = (torch._foreach_norm([*deltas, *(_wide(b) for b in befores), *moves, *(_wide(f) for f in firsts)])

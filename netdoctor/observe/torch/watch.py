@@ -60,6 +60,7 @@ from netdoctor.observe.torch import tree
 from netdoctor.observe.torch.calls import DROPOUTS, CallAs, FunctionalDropout
 from netdoctor.observe.torch.counts import StepCounts
 from netdoctor.observe.torch.forward import ForwardRecorder
+from netdoctor.observe.torch.hand import HAND_KIND, HandSteps, HandUpdates
 from netdoctor.observe.torch.losses import LOSSES, LossWatch
 from netdoctor.observe.torch.records import OptInfo, ParamInfo
 from netdoctor.observe.torch.registry import ModelRegistry
@@ -208,6 +209,8 @@ class TorchWatch:
         self._forward_handle: Any = None
         self.compile_seen = False
         """The program called torch.compile (the forward hook is then one Dynamo never traces)."""
+        self.hand = HandUpdates(self)
+        """A program's own updates of its tensors between backward passes (see :mod:`netdoctor.observe.torch.hand`)."""
         self.training_listeners: list[Callable[[str], None]] = []
         """Called once, as ``fn(what)``, after the program's first optimizer step: its training is recognised as
         PyTorch's (the session tells the NumPy observer, which then stands down)."""
@@ -238,12 +241,15 @@ class TorchWatch:
         if "step" in vars(lr_scheduler.LRScheduler):
             self._patch(lr_scheduler.LRScheduler, "step", self.calls.scheduler_step(lr_scheduler.LRScheduler.step))
         self._patch(optim_mod.Optimizer, "__init__", self.calls.optimizer_init(optim_mod.Optimizer.__init__))
+        self._patch(torch.autograd, "backward", self.hand.wrap_backward(torch.autograd.backward))
+        self._patch(torch.autograd, "grad", self.hand.wrap_grad(torch.autograd.grad))
         self._t_last_step = None
         self._t_install = time.perf_counter()
         self.installed = True
 
     def uninstall(self) -> None:
         """Remove every hook and restore every wrapped function, in reverse order."""
+        self.hand.finish()
         self._forward_handle.remove()
         from torch.nn.modules import module as module_mod
 
@@ -324,7 +330,8 @@ class TorchWatch:
             self.stepping, self.closure_losses = True, 0
             oi = self.opts.get(id(opt))
             if oi is None or oi.ref() is not opt:
-                oi = self.opts[id(opt)] = OptInfo(weakref.ref(opt), type(opt).__name__, self.calls.created_opts.get(id(opt)), self.sites.site())
+                kind = HAND_KIND if isinstance(opt, HandSteps) else type(opt).__name__
+                oi = self.opts[id(opt)] = OptInfo(weakref.ref(opt), kind, self.calls.created_opts.get(id(opt)), self.sites.site())
             if oi.step_site is None:
                 oi.step_site = self.sites.site()
             oi.steps += 1
@@ -391,16 +398,18 @@ class TorchWatch:
         self.stepping = False
         try:
             t0 = time.perf_counter()
+            oi = self.opts.get(id(opt))
             if self.sample_now:
                 self.counts.close(self.steps)
                 self.sampler.after_step(opt)
+                if isinstance(opt, HandSteps) and oi is not None and oi.lrs:
+                    oi.lrs[-1] = (oi.lrs[-1][0], [self.hand.read_lr(self.sampler.last_updates)])
                 self.sampled_steps += 1
                 self.stats.add_step()
                 self.cost += self.iter_cost + (time.perf_counter() - t0)
                 self._adapt(self.iter_cost + (time.perf_counter() - t0))
             self.iter_cost = 0.0
             self.sampler.backward_since_step = False
-            oi = self.opts.get(id(opt))
             self.sample_now = (self.steps < DENSE_STEPS or (self.steps + 1) % self._interval() == 0
                                or (oi is not None and oi.steps < DENSE_STEPS))  # a later model's first steps too
             self.forward.end_step()
@@ -422,8 +431,10 @@ class TorchWatch:
         """The first optimizer step has run: tell :attr:`training_listeners` (once)."""
         oi = self.opts.get(id(opt))
         where = f" at {oi.step_site}" if oi is not None and oi.step_site else ""
+        what = (f"the first hand-written update of PyTorch tensors (after the backward pass{where})" if isinstance(opt, HandSteps)
+                else f"the first PyTorch optimizer step ({type(opt).__name__}.step(){where})")
         for listen in self.training_listeners:
-            listen(f"the first PyTorch optimizer step ({type(opt).__name__}.step(){where})")
+            listen(what)
 
     def _limits(self) -> None:
         """End the program (``--max-updates`` / ``--max-seconds``) by raising StopObserving out of ``optimizer.step()``."""

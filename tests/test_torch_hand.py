@@ -1,0 +1,143 @@
+"""PyTorch programs that update their tensors by hand (no ``torch.optim``): ``tests/torch_hand_programs/``.
+
+Each buggy program has a healthy twin that differs by the bug alone. The styles: an ``nn.Module`` stepped with
+``p -= lr * p.grad`` (``manual_sgd``), PyTorch's own tutorial of plain tensors and a hand-written loss
+(``raw_tensors``), d2l's ``sgd(params, lr, batch_size)`` over a list with a summed loss (``d2l_sgd``), and a class
+model stepped through ``p.data.add_`` by a trainer class with ``p.grad = None`` resets (``pdata_class``). They read
+3,000 shuffled MNIST rows (``shared/``, skipped without it) and run in this process under the runner of
+``netdoctor run`` (cached: one run per program and mode). The bugs must be named with their code, their tensors and
+the user's line; the twins must be judged (their updates observed) and stay free of findings; observed runs print
+what unobserved ones print.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from netdoctor.findings import Report  # noqa: E402
+from netdoctor.observe import runner  # noqa: E402
+from netdoctor.observe.options import ObserveOptions  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_files import have_real_data, shuffled_train_csv  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not have_real_data(), reason="shared/ (MNIST data) not beside the repository")
+
+PROGRAMS = Path(__file__).resolve().parent / "torch_hand_programs"
+_RUNS: dict[tuple[str, bool], tuple[Report | None, str]] = {}
+
+
+@pytest.fixture(scope="module")
+def train_csv(tmp_path_factory) -> Path:
+    return shuffled_train_csv(tmp_path_factory.mktemp("hand"), rows=3000)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def run(name: str, csv: Path, observed: bool = True) -> tuple[Report | None, str]:
+    """(report, printed output) of ``python tests/torch_hand_programs/NAME.py CSV`` (observed, or plainly)."""
+    key = (name, observed)
+    if key not in _RUNS:
+        path = PROGRAMS / f"{name}.py"
+        out = io.StringIO()
+        report = None
+        with contextlib.redirect_stdout(out):
+            if observed:
+                result = runner.run_script(str(path), [str(csv)], ObserveOptions())
+                assert result.status == "finished", result.traceback
+                report = result.report
+            else:
+                old_argv, old_path = sys.argv, list(sys.path)
+                sys.argv, sys.path[:0] = [str(path), str(csv)], [str(path.parent)]
+                try:
+                    runpy.run_path(str(path), run_name="__main__")
+                finally:
+                    sys.argv, sys.path[:] = old_argv, old_path
+        _RUNS[key] = (report, out.getvalue())
+    return _RUNS[key]
+
+
+def line_of(name: str, text: str) -> str:
+    """``name.py:N``, N the first line of the program holding ``text`` (the oracle for the user's line)."""
+    lines = (PROGRAMS / f"{name}.py").read_text().splitlines()
+    return f"{name}.py:{next(k for k, line in enumerate(lines, 1) if text in line)}"
+
+
+# program -> (tensors named, the line the finding names, words of the fix)
+STALE = {
+    "manual_sgd": (["fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias"], "loss.backward()", "model.zero_grad() on the MLP"),
+    "raw_tensors": (["weights", "bias"], "loss.backward()", "weights.grad.zero_()"),
+    "d2l_sgd": (["W", "b"], "l.sum().backward()", "W.grad.zero_()"),
+    "pdata_class": (["hidden.weight", "hidden.bias", "out.weight", "out.bias"], "loss.backward()",
+                    "model.zero_grad() on the Classifier"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(STALE))
+def test_gradients_never_emptied_by_a_hand_written_update_are_a_stale_accumulator(name, train_csv):
+    report, _ = run(name, train_csv)
+    tensors, backward, fix = STALE[name]
+    stale = [f for f in report.findings if f.code == "stale-accumulator"]
+    assert stale, f"{name}: {report.codes()}"
+    f = stale[0]
+    assert f.severity.value == "error" and report.root_cause().code == "stale-accumulator", report.codes()
+    assert sorted(f.evidence["parameters"]) == sorted(tensors)
+    # .grad before the next backward pass is exactly the previous one: weight 1 for every tensor
+    for w in f.evidence["weights"].values():
+        assert w == pytest.approx(1.0, abs=1e-5)
+    assert line_of(name, backward) in f.where
+    assert fix in f.fix and "optimizer" not in f.fix
+    assert "hand-written updates observed" in report.context["training"]
+
+
+@pytest.mark.parametrize("name", [f"{n}_ok" for n in sorted(STALE)])
+def test_the_healthy_twins_are_judged_and_quiet(name, train_csv):
+    report, _ = run(name, train_csv)
+    assert report.findings == [], [(f.code, f.message) for f in report.findings]
+    steps = report.context["optimizer_steps"]
+    assert steps >= 100 and report.context["sampled_steps"] >= 10
+    assert report.context["training"].startswith(f"{steps:,} hand-written updates observed")
+    assert "model" in report.context
+
+
+@pytest.mark.parametrize("name, lr", [("manual_sgd_ok", 0.1), ("raw_tensors_ok", 0.5), ("pdata_class_ok", 0.2),
+                                      ("d2l_sgd_ok", 0.1 / 32)])
+def test_the_learning_rate_is_read_from_the_update(name, lr, train_csv):
+    # Oracle: the lr the program's source sets (d2l divides a summed gradient by the batch: lr / 32 per summed unit).
+    report, _ = run(name, train_csv)
+    (opt,) = report.context["optimizers"]
+    assert f"lr={lr:.4g} read from the update" in opt
+
+
+def test_the_hand_written_loss_that_overflows_is_placed_at_the_backward_line(train_csv):
+    report, out = run("raw_tensors", train_csv)
+    assert "nan" in out  # the program's own printout: the loss went NaN within the first epoch
+    (nf,) = [f for f in report.findings if f.code == "non-finite"]
+    assert line_of("raw_tensors", "loss.backward()") in nf.where
+    assert "stale-accumulator" in {c for f in report.findings for c in f.caused_by} | set(nf.caused_by)
+
+
+def test_tensors_without_a_module_are_named_as_the_program_names_them(train_csv):
+    report, _ = run("raw_tensors_ok", train_csv)
+    assert report.context["model"] == "tensors bias, weights (7,850 parameters, no nn.Module)"
+
+
+@pytest.mark.parametrize("name", ["raw_tensors", "pdata_class_ok"])
+def test_observation_changes_nothing_the_program_prints(name, train_csv):
+    _, plain = run(name, train_csv, observed=False)
+    _, observed = run(name, train_csv, observed=True)
+    assert plain == observed and plain
