@@ -48,6 +48,20 @@ axes above exactly as ``sample_style(seed)`` does and then these from a stream o
 * ``order``: ``shuffled`` (the rows come in random order) or ``sorted`` (sorted by digit, as some exports are:
   only the loader's shuffling mixes them).
 
+The stepper axis (:data:`STEPPERS`, drawn from a stream of its own for seeds from :data:`STEPPER_FROM` on, so
+that every earlier seed writes the program it wrote before; base and extended styles alike): how the parameters are
+updated:
+
+* ``optimizer``: ``torch.optim`` (the ``optim`` axis);
+* ``manual``: by hand, ``with torch.no_grad(): for param in params: param -= lr * param.grad`` (``optim`` is
+  ``sgd``: the step is plain SGD's), gradients emptied by ``param.grad.zero_()`` for each parameter where the
+  ``zero`` axis says ``optimizer``;
+* ``raw``: by hand through ``.data``, ``param.data.add_(param.grad.data, alpha=-lr)`` (older tutorials' way).
+
+Bugs about an optimizer object or a step that has no gradient to apply (``stale-optimizer``,
+``scheduler-every-batch``, ``step-before-backward``, ``requires-grad-false``, ``zero-grad-after-backward``,
+``no-grad-forward``) are planted with ``optimizer`` only.
+
 The last two draws come from streams of their own (``data="samples"`` in a
 quarter of the styles, replacing the first draw), so that the programs of
 seeds written before them keep their other axes. :func:`plan` spreads the bugs
@@ -161,6 +175,7 @@ class TorchStyle:
     norm: str = "none"
     zero: str = "optimizer"
     order: str = "shuffled"
+    stepper: str = "optimizer"
     extended: bool = False
     """Drawn with the extended axes: they are part of :meth:`axes` and the label."""
 
@@ -168,6 +183,8 @@ class TorchStyle:
         out = {axis: getattr(self, axis) for axis in (*AXES, *EXTENDED_AXES) if axis in AXES or self.extended}
         if self.optim == "sched":
             out["optim"] = f"sched-{self.schedule}"
+        if self.seed >= STEPPER_FROM:
+            out["stepper"] = self.stepper
         return out
 
     @property
@@ -225,12 +242,16 @@ def valid(style: TorchStyle) -> bool:
         return False
     if style.zero == "model" and style.model == "tensors":
         return False
+    if style.stepper != "optimizer" and style.optim != "sgd":
+        return False
     return True
 
 
 def applicable(style: TorchStyle, bug: str | None) -> bool:
     if bug is None:
         return True
+    if bug in _OPTIMIZER_ONLY and style.stepper != "optimizer":
+        return False
     if bug in ("zero-grad-missing", "step-before-backward"):
         return style.optim != "lbfgs"
     if bug == "zero-grad-per-epoch":
@@ -256,6 +277,15 @@ def applicable(style: TorchStyle, bug: str | None) -> bool:
     return True
 
 
+STEPPERS = ("optimizer", "manual", "raw")
+STEPPER_FROM = 1050
+"""Seeds from which the stepper is drawn (earlier seeds keep ``optimizer``: the programs they wrote before the axis)."""
+_STEPPER_DRAW = ("optimizer",) * 4 + ("manual", "raw")
+"""The stepper's draw: a third of the styles step by hand."""
+_OPTIMIZER_ONLY = ("stale-optimizer", "scheduler-every-batch", "step-before-backward", "requires-grad-false",
+                   "zero-grad-after-backward", "no-grad-forward")
+"""Bugs planted only where an optimizer steps (they are about its object, or leave a hand update no gradient)."""
+
 _LR = {"sgd": 0.1, "momentum": 0.02, "adam": 0.002, "sched": 0.15, "lbfgs": 0.5}
 SCHEDULES = ("step", "exponential", "cosine")
 """The schedules of ``optim="sched"`` (drawn from a stream of their own: the other axes' draws stay as they were)."""
@@ -273,12 +303,15 @@ def sample_style(seed: int, require: Callable[[TorchStyle], bool] | None = None,
     # Streams of their own, one draw per attempt: a seed whose first draw was valid keeps its other axes. The schedule
     # is the stream's first draw on every attempt (as it was before these streams), unless ``require`` asks for more.
     schedules, datas = random.Random(f"torch-schedule-{seed}"), random.Random(f"torch-data-{seed}")
-    projects = random.Random(f"torch-project-{seed}")
+    projects, steppers = random.Random(f"torch-project-{seed}"), random.Random(f"torch-stepper-{seed}")
     for _ in range(1000):
         choice = {axis: rnd.choice(values) for axis, values in _FIRST_DRAW.items()}
         choice["data"] = "samples" if datas.random() < 0.25 else choice["data"]
         choice["project"] = projects.choice(AXES["project"])
         choice.update({k: v for k, v in fixed.items() if k in AXES})
+        stepper = str(fixed.get("stepper", steppers.choice(_STEPPER_DRAW) if seed >= STEPPER_FROM else "optimizer"))
+        if stepper != "optimizer":
+            choice["optim"] = "sgd"  # a hand-written update is plain SGD's step
         lbfgs = choice["optim"] == "lbfgs"
         # Fine-tuning trains the last layer alone on the frozen first layer's features (100 templates): it needs a
         # larger step and a fourth epoch to reach 60% (measured: 47-60% with Adam at 0.002 or 3 epochs, 64-79% so).
@@ -290,7 +323,7 @@ def sample_style(seed: int, require: Callable[[TorchStyle], bool] | None = None,
                            hidden=int(fixed.get("hidden", 100 if finetune else hidden)),
                            epochs=int(fixed.get("epochs", 4 if finetune else 3)), seed=seed,
                            schedule=str(fixed.get("schedule", (schedules if require else random.Random(
-                               f"torch-schedule-{seed}")).choice(SCHEDULES))))
+                               f"torch-schedule-{seed}")).choice(SCHEDULES))), stepper=stepper)
         if extended and valid(style):
             style = extend(style, extras, require, **fixed) or style
         if valid(style) and (require is None or require(style)) and style.extended == extended:
@@ -423,6 +456,8 @@ class _Writer:
 
     def optimizer_lines(self, model: str, opt: str = "optimizer") -> list[str]:
         s, params = self.s, self.trainable(model)
+        if s.stepper != "optimizer":
+            return []  # the program updates its parameters itself (update_lines)
         o = {"sgd": f"torch.optim.SGD({params}, lr=lr)", "momentum": f"torch.optim.SGD({params}, lr=lr, momentum=0.9)",
              "adam": f"torch.optim.Adam({params}, lr=lr)", "sched": f"torch.optim.SGD({params}, lr=lr)",
              "lbfgs": f"torch.optim.LBFGS({params}, lr=lr, max_iter=5, history_size=10)"}[s.optim]
@@ -491,12 +526,23 @@ class _Writer:
 
     def zero_lines(self, model: str, opt: str) -> list[str]:
         s = self.s
+        if s.stepper != "optimizer" and s.zero == "optimizer":  # no optimizer: each parameter's gradient emptied
+            return [f"for param in {self.trainable(model)}:", "    if param.grad is not None:", "        param.grad.zero_()"]
         if s.zero == "model":
             return [f"{model}.zero_grad()"]
         if s.zero == "none":
             params = model if s.model == "tensors" else f"{model}.parameters()"
             return [f"for param in {params}:", "    param.grad = None"]
         return [f"{opt}.zero_grad()"]
+
+    def update_lines(self, model: str, opt: str) -> list[str]:
+        """The step: the optimizer's, or the program's own update of the parameters (the ``stepper`` axis)."""
+        s = self.s
+        if s.stepper == "manual":
+            return ["with torch.no_grad():", f"    for param in {self.trainable(model)}:", "        param -= lr * param.grad"]
+        if s.stepper == "raw":
+            return [f"for param in {self.trainable(model)}:", "    param.data.add_(param.grad.data, alpha=-lr)"]
+        return [f"{opt}.step()"]
 
     def step_lines(self, model: str, opt: str = "optimizer") -> list[str]:
         s = self.s
@@ -518,7 +564,7 @@ class _Writer:
             return lines + [f"{opt}.step()", "loss.backward()"]
         if self.is_bug("zero-grad-after-backward") and mine:
             return lines[len(zero):] + ["loss.backward()", *zero, f"{opt}.step()"]
-        return lines + ["loss.backward()", f"{opt}.step()"]
+        return lines + ["loss.backward()", *self.update_lines(model, opt)]
 
     def evaluate_lines(self) -> list[str]:
         s = self.s
@@ -572,7 +618,8 @@ class _Writer:
         else:
             lines.append("for epoch in range(epochs):")
             if self.is_bug("zero-grad-per-epoch"):
-                lines.append("    optimizer.zero_grad()")
+                lines += (["    optimizer.zero_grad()"] if s.stepper == "optimizer"
+                          else ["    " + x for x in self.zero_lines("model", "optimizer")])
             lines.append(f"    for xb, yb in {self.batches()}:")
             lines += ["        " + x for x in self.step_lines("model")]
             if s.optim == "sched":

@@ -96,6 +96,8 @@ class HandUpdates:
         """A pre-step ran at the end of the latest backward pass; its update ends at the next one."""
         self.probed: dict[int, tuple[Any, int, int, Any]] = {}
         """Before the program is recognised: id(leaf) -> (weakref, version, storage address, a few entries)."""
+        self.walked: dict[int, Any] = {}
+        """id(leaf) -> weakref, of the latest sampled backward pass's leaves (the network is what persists)."""
         self.backwards = 0
         self.first_site: str | None = None
         """The user's line of the first backward pass of a recognised hand-stepping program."""
@@ -179,6 +181,7 @@ class HandUpdates:
         if changed:
             self.on = True
             self.first_site = self.w.sites.site()
+            self.walked = {id(t): weakref.ref(t) for t in kept}
             self._set_params(kept)
         self.probed.clear()
 
@@ -190,7 +193,7 @@ class HandUpdates:
                 self._probe(roots)
             return
         if self.w.sample_now:
-            self._set_params(self._leaves(roots), keep_only_known=True)
+            self._set_params(self._persisting(self._leaves(roots)))
         self._loss_value(roots)
         self.w._pre_step(self.opt, (), {})
         self.w.stepping = False  # the program's next forward pass computes the loss of the next step
@@ -245,12 +248,17 @@ class HandUpdates:
                                or not bool(torch.equal(self._probe_entries(t), rec[3])))
         return changed, kept
 
-    def _set_params(self, leaves: list[Any], keep_only_known: bool = False) -> None:
-        """The stand-in optimizer's tensors: ``leaves`` (those already held, with ``keep_only_known``: the network persists)."""
+    def _persisting(self, leaves: list[Any]) -> list[Any]:
+        """Of a sampled backward pass's ``leaves``, those the previous sampled pass reached too (the network, not a
+        tensor made anew for each batch); all of them when none persists (a new model replaced the one trained before:
+        a sanity check's, or an earlier attempt's)."""
+        kept = [t for t in leaves if (ref := self.walked.get(id(t))) is not None and ref() is t]
+        self.walked = {id(t): weakref.ref(t) for t in leaves}
+        return kept or leaves
+
+    def _set_params(self, leaves: list[Any]) -> None:
+        """The stand-in optimizer's tensors: ``leaves``, named as the user's frame names them when new."""
         group = self.opt.param_groups[0]
-        if keep_only_known:
-            held = {id(p) for p in group["params"]}
-            leaves = [t for t in leaves if id(t) in held] or group["params"]
         fresh = {id(t) for t in leaves} - {id(p) for p in group["params"]}
         group["params"] = list(leaves)
         if fresh:

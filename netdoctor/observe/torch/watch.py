@@ -348,7 +348,9 @@ class TorchWatch:
                 if info is not None:
                     # A model first met inside a step (an L-BFGS closure runs its forward there) has been trained since
                     # the optimizer's first step: the optimizer held its parameters from then on.
-                    info.first_step = info.first_step or oi.first_step or self.steps
+                    # A hand-written update is one stand-in for every model the program steps by hand: a model's
+                    # training starts at the first update that reaches it, not at the stand-in's first.
+                    info.first_step = info.first_step or (self.steps if isinstance(opt, HandSteps) else oi.first_step) or self.steps
                     info.last_step = self.steps
                     info.steps += 1
                     if info.norm_layers or rid in self.dropout.mode_roots:
