@@ -21,7 +21,17 @@ pytest.importorskip("torch")
 
 import generated.torch_programs as writer  # noqa: E402
 from generated.harness import fingerprint, fingerprint_elsewhere, sample_tests  # noqa: E402
-from generated.torch_programs import AXES, BUGS, EXTENDED_BUGS, applicable, sample_style, valid, write  # noqa: E402
+from generated.torch_programs import (  # noqa: E402
+    AXES,
+    BUGS,
+    EXTENDED_BUGS,
+    STEPPER_FROM,
+    STEPPERS,
+    applicable,
+    sample_style,
+    valid,
+    write,
+)
 
 SAMPLE: dict[int, tuple[str, ...]] = {
     236: ("scheduler-every-batch", "zero-grad-per-epoch"),
@@ -30,6 +40,8 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     266: ("step-before-backward", "shuffled-labels"),
     264: ("requires-grad-false",),
     200: (),  # cosine annealing to 0 over the run, stepped every batch: quiet
+    1059: ("zero-grad-missing", "dropout-at-eval"),  # stepped by hand: param -= lr * param.grad under no_grad
+    1071: ("zero-grad-per-epoch",),  # stepped by hand through param.data.add_, a multi-file project, nn.Parameter tensors
     203: ("scheduler-every-batch",),  # a per-epoch ExponentialLR
     221: (),  # a multi-file project with a custom Dataset (the entry script never imports torch)
 }
@@ -106,3 +118,32 @@ def test_an_extended_plan_plants_every_bug_and_names_its_programs_ptx():
     planned = writer.plan(21, start=300, extended=True)
     assert {p.bug for p in planned if p.bug} == set(BUGS) | set(EXTENDED_BUGS)
     assert all(p.name.startswith("ptx") and p.style.extended for p in planned)
+
+
+def test_the_stepper_is_drawn_from_its_seed_on_and_hand_steppers_write_no_optimizer():
+    # Earlier seeds keep their optimizer (the pinned fingerprint above holds them); from STEPPER_FROM on every stepper
+    # is drawn, in base and extended styles alike, and a hand-stepped program updates its tensors itself.
+    assert {sample_style(seed).stepper for seed in range(STEPPER_FROM - 60, STEPPER_FROM)} == {"optimizer"}
+    drawn = {}
+    for seed in range(STEPPER_FROM, STEPPER_FROM + 60):
+        for extended in (False, True):
+            style = sample_style(seed, extended=extended)
+            drawn.setdefault(style.stepper, style)
+            assert style.label.endswith("/" + style.stepper)
+    assert set(drawn) == set(STEPPERS)
+    for stepper, style in drawn.items():
+        assert valid(style)
+        p = write(style)
+        text = "\n".join((p.source, *(t for _, t in p.modules)))
+        ast.parse(p.source)
+        assert ("torch.optim." in text) == (stepper == "optimizer"), text
+        if stepper == "manual":
+            assert "param -= lr * param.grad" in text
+        elif stepper == "raw":
+            assert "param.data.add_(param.grad.data, alpha=-lr)" in text
+        for bug in (*BUGS, *EXTENDED_BUGS):
+            if applicable(style, bug):
+                buggy = write(style, bug)
+                assert 0 < len(buggy.bug_lines) <= 6, (buggy.name, buggy.bug_lines)
+        if stepper != "optimizer":
+            assert not applicable(style, "stale-optimizer") and not applicable(style, "step-before-backward")

@@ -226,6 +226,11 @@ class StepLosses:
         self._sum = 0.0
         self._n = 0
 
+    @property
+    def current_step(self) -> int | None:
+        """The step whose losses are being summed (the latest one a loss was added for), None before any."""
+        return self._step
+
     def add(self, step: int, value: float) -> None:
         """One finite scalar loss computed for optimizer step ``step``."""
         if step != self._step:

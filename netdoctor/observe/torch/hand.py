@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 
 __all__ = ["HandSteps", "HandUpdates", "HAND_KIND", "PROBE", "UNDECIDED_LIMIT", "SGD_COSINE"]
 
+VERSION = "_version"
+"""A tensor's in-place write counter (PyTorch's attribute: bumped by every in-place op through the tensor itself)."""
 HAND_KIND = "hand-written update"
 """The kind of the stand-in optimizer (the report's word for a program's own update)."""
 PROBE = 64
@@ -173,7 +175,7 @@ class HandUpdates:
         if self.on:
             if self.pending:
                 self.pending = False
-                self.w._post_step(self.opt, (), {})  # may raise StopObserving (--max-updates), as optimizer.step() would
+                self.w.step_ends(self.opt)  # may raise StopObserving (--max-updates), as optimizer.step() would
             return
         if not self.probed:
             return
@@ -195,7 +197,7 @@ class HandUpdates:
         if self.w.sample_now:
             self._set_params(self._persisting(self._leaves(roots)))
         self._loss_value(roots)
-        self.w._pre_step(self.opt, (), {})
+        self.w.step_begins(self.opt)
         self.w.stepping = False  # the program's next forward pass computes the loss of the next step
         self.pending = True
 
@@ -204,7 +206,7 @@ class HandUpdates:
         if self.on and self.pending and self.w.installed:
             self.pending = False
             try:
-                self.w._post_step(self.opt, (), {})
+                self.w.step_ends(self.opt)
             except Exception as exc:  # noqa: BLE001 - StopObserving at the very end changes nothing
                 if type(exc).__name__ != "StopObserving":
                     self.w.note_failure("last hand-written update", exc)
@@ -231,7 +233,7 @@ class HandUpdates:
 
     def _probe(self, roots: list[Any]) -> None:
         with self.w.torch.no_grad():
-            self.probed = {id(t): (weakref.ref(t), t._version, t.data_ptr(), self._probe_entries(t)) for t in self._leaves(roots)}
+            self.probed = {id(t): (weakref.ref(t), getattr(t, VERSION), t.data_ptr(), self._probe_entries(t)) for t in self._leaves(roots)}
 
     def _changed(self, roots: list[Any]) -> tuple[bool, list[Any]]:
         """(some leaf reached by both backward passes changed in between, those leaves)."""
@@ -244,7 +246,7 @@ class HandUpdates:
                     continue  # a tensor made anew for this pass (an input with requires_grad): not the network
                 kept.append(t)
                 if not changed:
-                    changed = (t._version != rec[1] or t.data_ptr() != rec[2]
+                    changed = (getattr(t, VERSION) != rec[1] or t.data_ptr() != rec[2]
                                or not bool(torch.equal(self._probe_entries(t), rec[3])))
         return changed, kept
 
@@ -275,7 +277,7 @@ class HandUpdates:
             return
         losses = self.w.losses
         step = self.w.loss_step()
-        if losses.curve._step == step or losses.nonfinite is not None:
+        if losses.curve.current_step == step or losses.nonfinite is not None:
             return
         v = float(roots[0].detach().float().item())
         if math.isfinite(v):

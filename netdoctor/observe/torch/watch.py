@@ -363,6 +363,14 @@ class TorchWatch:
             self._fail("optimizer pre-step hook", exc)
         return None
 
+    def step_begins(self, opt: Any) -> None:
+        """A step of ``opt`` begins (what the optimizer's pre-step hook records; a hand-written update's stand-in calls it)."""
+        self._pre_step(opt, (), {})
+
+    def step_ends(self, opt: Any) -> None:
+        """A step of ``opt`` has ended (the post-step hook's records); may raise StopObserving at ``--max-updates``."""
+        self._post_step(opt, (), {})
+
     def first_loss_of_step(self) -> bool:
         """Whether a loss computed now is the first one computed inside the running ``step()`` (or outside any): a
         closure's later evaluations inside one step re-read the same batch at the weights its iterations reached."""
