@@ -262,25 +262,7 @@ class TorchBackend:
                 models.append(f"tensors {', '.join(loose[:8])}{' ...' if len(loose) > 8 else ''} ({n:,} parameters, no nn.Module)")
         dropped = [f"{w.models.describe(i)} was trained for {i.steps} optimizer steps and then replaced by a model trained after it: "
                    "its numbers are not judged" for i in w.models.discarded()]
-        opts = []
-        hand = w.opts.get(id(w.hand.opt))
-        for o in w.opts.values():
-            if o is hand:
-                lr = hand_lr(o)
-                opts.append(f"{o.kind} of the tensors, by the program itself between backward passes"
-                            + (f" (a plain gradient step, lr={lr:.4g} read from the update)" if lr is not None else "")
-                            + f", {o.steps} updates (the backward pass at {o.step_site or '?'})")
-                continue
-            lrs = o.lrs[0][1] if o.lrs else None
-            lr = lrs[0] if lrs and len(set(map(str, lrs))) == 1 else lrs
-            opts.append(f"{o.kind}(lr={lr}){' created at ' + o.created_at if o.created_at else ''}, {o.steps} steps")
-        if hand is not None:
-            training = (f"{w.steps:,} hand-written updates observed (no torch.optim optimizer: every change the program made "
-                        "to its tensors between two backward passes, seen through backward() and the tensors' version "
-                        f"counters), {w.sampled_steps:,} of them measured in depth")
-        else:
-            training = (f"{w.steps:,} of {w.steps:,} optimizer steps observed (every step() call, through PyTorch's "
-                        f"optimizer hooks), {w.sampled_steps:,} of them measured in depth")
+        opts, training = _optimizers(w)
         ctx: dict[str, Any] = {
             "observer": "torch",
             "training": training,
@@ -306,3 +288,27 @@ class TorchBackend:
         if models and self.backward_check is not None:
             ctx.setdefault("notes", []).extend(self.backward_check.notes())
         return ctx
+
+
+def _optimizers(w: Any) -> tuple[list[str], str]:
+    """The report's optimizers row (each optimizer, or the program's hand-written update) and its training line."""
+    opts = []
+    hand = w.opts.get(id(w.hand.opt))
+    for o in w.opts.values():
+        if o is hand:
+            lr = hand_lr(o)
+            opts.append(f"{o.kind} of the tensors, by the program itself between backward passes"
+                        + (f" (a plain gradient step, lr={lr:.4g} read from the update)" if lr is not None else "")
+                        + f", {o.steps} updates (the backward pass at {o.step_site or '?'})")
+            continue
+        lrs = o.lrs[0][1] if o.lrs else None
+        lr = lrs[0] if lrs and len(set(map(str, lrs))) == 1 else lrs
+        opts.append(f"{o.kind}(lr={lr}){' created at ' + o.created_at if o.created_at else ''}, {o.steps} steps")
+    if hand is not None:
+        training = (f"{w.steps:,} hand-written updates observed (no torch.optim optimizer: every change the program made "
+                    "to its tensors between two backward passes, seen through backward() and the tensors' version "
+                    f"counters), {w.sampled_steps:,} of them measured in depth")
+    else:
+        training = (f"{w.steps:,} of {w.steps:,} optimizer steps observed (every step() call, through PyTorch's "
+                    f"optimizer hooks), {w.sampled_steps:,} of them measured in depth")
+    return opts, training
