@@ -12,7 +12,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.arrays import Cell, FrameLocals, resolve, walk_arrays
+from netdoctor.observe.numpy.arrays import WALK_ITEMS, Cell, FrameLocals, in_data_set, resolve, walk_arrays
 from netdoctor.observe.numpy.classify import _apart_from_siblings, moved_beside, same_values
 from netdoctor.observe.numpy.discovery import SETTLED_CHANGES, _cell_of, persistent_steps, step_values, unnamed_ready
 from netdoctor.observe.numpy.network import PathStats
@@ -309,3 +309,101 @@ def test_zeros_keyed_like_frozen_weights_are_held_apart_when_nothing_moved():
     candidates = weights + [z for z in zeros if z[0][-1][1] != "W1"]  # (a zero matrix is never a frozen layer)
     kept, apart = _apart_from_siblings(candidates, [], stats, force=True)
     assert kept == weights and {p for p, _ in apart} == {p for p, _ in zeros} - {_keyed("z", "W1")}
+
+
+def test_a_path_through_a_list_longer_than_the_walk_reads_is_a_data_set_row():
+    rows = [(np.ones(3), np.zeros(2)) for _ in range(WALK_ITEMS + 1)]
+    layers = [np.ones((3, 2)), np.ones(2)]
+    root = {"data": rows, "layers": layers, "table": {i: np.ones(2) for i in range(WALK_ITEMS + 1)}}
+    assert in_data_set(root, (("item", "data"), ("item", 5), ("item", 0)))
+    assert in_data_set({"rows": [np.ones(3)] * (WALK_ITEMS + 1)}, (("item", "rows"), ("item", 0)))
+    assert not in_data_set(root, (("item", "layers"), ("item", 0)))  # a short list: the network's, perhaps
+    assert not in_data_set(root, (("item", "table"), ("item", 3)))  # a dict is walked by its keys, never a data set
+    assert not in_data_set({"data": rows[:WALK_ITEMS]}, (("item", "data"), ("item", 5), ("item", 0)))
+
+
+_SHUFFLED_ROWS = {
+    # a function over a list of (x, y) column tuples, shuffled with random.shuffle at every epoch
+    "tuples": """
+        import random
+        import numpy as np
+        rng = np.random.default_rng(0)
+        centres = rng.normal(0, 1, (3, 12))
+        labels = rng.integers(0, 3, 300)
+        data = [((centres[k] + 0.3 * rng.normal(0, 1, 12)).reshape(-1, 1), np.eye(3)[k].reshape(-1, 1)) for k in labels]
+        W1, b1 = rng.normal(0, 0.3, (8, 12)), np.zeros((8, 1))
+        W2, b2 = rng.normal(0, 0.3, (3, 8)), np.zeros((3, 1))
+        def sgd(data, epochs, size, lr):
+            global W1, b1, W2, b2
+            for _ in range(epochs):
+                random.shuffle(data)
+                for k in range(0, len(data), size):
+                    gW1, gb1, gW2, gb2 = np.zeros_like(W1), np.zeros_like(b1), np.zeros_like(W2), np.zeros_like(b2)
+                    for x, y in data[k:k + size]:
+                        h = np.tanh(W1 @ x + b1)
+                        d2 = W2 @ h + b2 - y
+                        d1 = (W2.T @ d2) * (1 - h ** 2)
+                        gW1, gb1, gW2, gb2 = gW1 + d1 @ x.T, gb1 + d1, gW2 + d2 @ h.T, gb2 + d2
+                    W1, b1 = W1 - lr / size * gW1, b1 - lr / size * gb1
+                    W2, b2 = W2 - lr / size * gW2, b2 - lr / size * gb2
+        random.seed(0)
+        sgd(data, 3, 10, 0.1)
+    """,
+    # a class keeping its samples as dicts of 1-D rows, shuffled in place through the generator's shuffle
+    "dicts": """
+        import numpy as np
+        class Net:
+            def __init__(self, rng):
+                self.params = {"W1": rng.normal(0, 0.3, (12, 8)), "b1": np.zeros(8),
+                               "W2": rng.normal(0, 0.3, (8, 3)), "b2": np.zeros(3)}
+            def step(self, batch, lr):
+                p = self.params
+                X = np.stack([s["x"] for s in batch])
+                T = np.stack([s["t"] for s in batch])
+                h = np.tanh(X @ p["W1"] + p["b1"])
+                d2 = (h @ p["W2"] + p["b2"] - T) / len(batch)
+                d1 = (d2 @ p["W2"].T) * (1 - h ** 2)
+                p["W2"] -= lr * h.T @ d2
+                p["b2"] -= lr * d2.sum(axis=0)
+                p["W1"] -= lr * X.T @ d1
+                p["b1"] -= lr * d1.sum(axis=0)
+        rng = np.random.default_rng(1)
+        centres = rng.normal(0, 1, (3, 12))
+        samples = [{"x": centres[k] + 0.3 * rng.normal(0, 1, 12), "t": np.eye(3)[k]} for k in rng.integers(0, 3, 300)]
+        net = Net(rng)
+        for epoch in range(3):
+            rng.shuffle(samples)
+            for k in range(0, len(samples), 10):
+                net.step(samples[k:k + 10], 0.1)
+    """,
+}
+
+
+@pytest.mark.parametrize("style", sorted(_SHUFFLED_ROWS))
+def test_rows_of_a_shuffled_data_set_are_never_judged_as_steps(style, tmp_path, monkeypatch):
+    # a shuffle rebinds every sampled row of the data list: each row is a change, but no step of an update rule;
+    # judging each one against every other sampled row of its shape cost 0.5 ms a row at every shuffle
+    import textwrap
+
+    from netdoctor.observe import runner
+    from netdoctor.observe.numpy.steps import Steps
+    from netdoctor.observe.options import ObserveOptions
+
+    judged: list[str] = []
+    judge = Steps.judge
+
+    def spy(self, moved, paths, frame):
+        judged.extend(st.text for st, _, _ in moved)
+        return judge(self, moved, paths, frame)
+
+    monkeypatch.setattr(Steps, "judge", spy)
+    path = tmp_path / f"{style}.py"
+    path.write_text(textwrap.dedent(_SHUFFLED_ROWS[style]), encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", [str(path)])
+    result = runner.run_script(str(path), [], ObserveOptions())
+    assert result.status == "finished", result.traceback
+    assert judged  # the parameters' steps were judged
+    rows = "data" if style == "tuples" else "samples"
+    assert not [t for t in judged if t.startswith(rows)]
+    assert result.report.context["updates_observed"] == 90
+    assert not [f.code for f in result.report.findings if f.severity.rank <= 1]

@@ -31,7 +31,7 @@ from netdoctor.buffers.reach import ATOMS, OPAQUE, number_table
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
-__all__ = ["Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "walk_arrays", "resolve", "own_dict", "path_text", "path_reader", "fingerprint", "entries", "sample_index", "layer_chain", "LR_NAME", "weak"]
+__all__ = ["Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "WALK_ITEMS", "in_data_set", "walk_arrays", "resolve", "own_dict", "path_text", "path_reader", "fingerprint", "entries", "sample_index", "layer_chain", "LR_NAME", "weak"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -119,7 +119,11 @@ class Cell:
         return self.contents[key]
 
 
-def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, max_items: int = 64,
+WALK_ITEMS = 64
+"""Items :func:`walk_arrays` looks at per list, tuple or dict by default: a longer list is a data set, sampled."""
+
+
+def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, max_items: int = WALK_ITEMS,
                 skip: frozenset[str] = frozenset(), containers: list[Any] | None = None) -> Iterator[tuple[Path, np.ndarray]]:
     """``(path, array)`` for every float array reachable from ``root`` (each array once, first path wins).
 
@@ -209,6 +213,22 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
         for k, v in list(d.items()):
             if not k.startswith("__") and not issubclass(type(v), (*ATOMS, *_SKIP_TYPES)):
                 yield ("attr", k), v
+
+
+def in_data_set(root: Any, path: Path) -> bool:
+    """Whether ``path`` from ``root`` passes through a list or tuple of more than :data:`WALK_ITEMS` items: a data set
+    kept as rows (``data = [(x, y), ...]``), which the walk samples. Its rows are the data's, never parameters."""
+    obj = root
+    for kind, key in path:
+        if type(obj) is Cell:
+            obj = obj.contents
+        if kind == "item" and issubclass(type(obj), (list, tuple)) and len(obj) > WALK_ITEMS:
+            return True
+        try:
+            obj = own_dict(obj)[key] if kind == "attr" else obj[key]
+        except (AttributeError, LookupError, TypeError):
+            return False
+    return False
 
 
 def resolve(root: Any, path: Path) -> Any:

@@ -28,9 +28,10 @@ large the program's other data is. Then:
   (``p -= lr * g``: the gradient, a buffer, a velocity; in the roots, in the
   running function's locals, or returned last), and not to the array's own
   old values (``W *= 30``, a reset); adding a temporary as it is
-  (``g += dW``) is accumulating, not a step. All arrays of one shape are
-  sampled at the same entries, so that a step and what it read compare entry
-  by entry;
+  (``g += dW``) is accumulating, not a step; nor is the change of a row of a
+  data set (a path through a list longer than the walk reads, rebound by a
+  shuffle). All arrays of one shape are sampled at the same entries, so that a
+  step and what it read compare entry by entry;
 * a *cache* is rewritten by the forward pass: a non-decreasing function of
   ``W·a + b`` (elementwise, or sample by sample like a softmax) for a weight
   ``W`` the program keeps and ``a`` the input (or an earlier cache), or the
@@ -73,6 +74,7 @@ from netdoctor.observe.numpy.arrays import (
     array_role,
     entries,
     fingerprint,
+    in_data_set,
     own_dict,
     path_text,
     resolve,
@@ -596,7 +598,13 @@ class Discovery:
                             written.append((st, a, True))
                         continue
                     if st.idx is not None and st.values is not None and not resampled:
-                        moved.append((st, a, step_values(st, a, st.idx, code)))
+                        now_values = step_values(st, a, st.idx, code)
+                        if in_data_set(root.obj, path):
+                            # a row of a data set shuffled or rewritten: no step (judging each row against every
+                            # other sampled row of its shape cost 0.5 ms a row at every shuffle)
+                            st.values = now_values
+                        else:
+                            moved.append((st, a, now_values))
                     st.changes += 1
                     if old[0] == fp[0]:
                         st.inplace += 1
