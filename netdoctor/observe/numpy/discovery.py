@@ -175,6 +175,17 @@ def weights_moved(stats: list[PathStats]) -> bool:
                    and not (st.changes == 0 and tuple(st.shape) in read) for st in stats)
 
 
+def _to_judge(moved: list[tuple[PathStats, np.ndarray, np.ndarray]], st: PathStats, a: np.ndarray, now_values: np.ndarray,
+              row: bool) -> None:
+    """Hand a change to the step judge (:meth:`Steps.judge`), unless it is a row of a data set (``row``, see
+    :func:`~netdoctor.observe.numpy.arrays.in_data_set`), shuffled or rewritten: no step, only its values are kept.
+    (Judging each row against every other sampled row of its shape cost 0.5 ms a row at every shuffle.)"""
+    if row:
+        st.values = now_values
+    else:
+        moved.append((st, a, now_values))
+
+
 def _held(obj: Any) -> Any:
     """A root's container now (what its closure cell holds, for a :class:`Cell`)."""
     return obj.contents if type(obj) is Cell else obj
@@ -598,13 +609,7 @@ class Discovery:
                             written.append((st, a, True))
                         continue
                     if st.idx is not None and st.values is not None and not resampled:
-                        now_values = step_values(st, a, st.idx, code)
-                        if in_data_set(root.obj, path):
-                            # a row of a data set shuffled or rewritten: no step (judging each row against every
-                            # other sampled row of its shape cost 0.5 ms a row at every shuffle)
-                            st.values = now_values
-                        else:
-                            moved.append((st, a, now_values))
+                        _to_judge(moved, st, a, step_values(st, a, st.idx, code), in_data_set(root.obj, path))
                     st.changes += 1
                     if old[0] == fp[0]:
                         st.inplace += 1
