@@ -490,8 +490,9 @@ def layer_flow(b: NumpyBackend, layer: int) -> LayerFlow | None:
         pair = []
         for i in (i_in, i_out):
             sl = slice(offsets[i], offsets[i + 1])
-            size = float(np.linalg.norm(now[sl] - delta[sl]))
-            step = float(np.linalg.norm(delta[sl]))
+            with np.errstate(all="ignore"):  # weights gone non-finite: the program's stderr stays its own
+                size = float(np.linalg.norm(now[sl] - delta[sl]))
+                step = float(np.linalg.norm(delta[sl]))
             pair.append(step / size if size > 0 and math.isfinite(size) and math.isfinite(step) else math.nan)
         if all(math.isfinite(x) for x in pair):
             moved.append((pair[0], pair[1]))

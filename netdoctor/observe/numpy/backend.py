@@ -96,6 +96,7 @@ from netdoctor.observe.numpy.targets import (
     _soft_read,
     _targets_by_comparison,
     _targets_from,
+    _targets_seen,
 )
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.numpy.updates import (
@@ -208,6 +209,7 @@ class NumpyBackend:
     _errors_from_locals = _errors_from_locals
     _scalar_label_return = _scalar_label_return
     _label_row = _label_row
+    _targets_seen = _targets_seen
     # the forward's outputs, functions not yet known, helpers that build targets: observe/numpy/outputs.py
     _helper_pending: float | None = None
     _helper_site: tuple[str, int, str] = ("", 0, "")

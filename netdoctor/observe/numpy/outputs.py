@@ -89,7 +89,7 @@ def _forward_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
 
 def _output_nonfinite(self: NumpyBackend, update: int, forward: str) -> None:
     """The forward's output held NaN or Inf (``update``: the updates counted when it was returned)."""
-    self.nonfinite = {"update": update, "arrays": ["the output"], "where": f"{forward}()"}
+    self.nonfinite = {"update": update, "arrays": ["the output"], "where": f"{forward}()", "targets": self._targets_seen()}
 
 
 def _close_segments(self: NumpyBackend, only: CodeType | None = None) -> None:

@@ -561,6 +561,22 @@ def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: i
             self.target_values[key] = 1
 
 
+@dataclass(frozen=True)
+class TargetsSeen:
+    """The targets counted up to a moment (the weights going non-finite): what the rules judge when what was read
+    after it is not the training's (no update is counted after that, so soft targets never come back: only the
+    classes of the first few samples would be counted on)."""
+
+    counts: Counter
+    rows: int
+    distinct: int
+
+
+def _targets_seen(self: NumpyBackend) -> TargetsSeen:
+    """The targets counted so far, per class (a copy)."""
+    return TargetsSeen(self._targets.counter(), self.target_samples, len(self.target_values))
+
+
 def _built_target(self: NumpyBackend, value: Any) -> None:
     """Tally a code row the target builder returned, while the training step has not been seen handed targets."""
     if self.target_samples or not issubclass(type(value), np.ndarray) or not self.layout or value.dtype.kind != "f":

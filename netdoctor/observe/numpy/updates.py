@@ -250,7 +250,7 @@ def _note_nonfinite(self: NumpyBackend, P: np.ndarray, moved: set[int]) -> None:
         arrays = self._arrays()
         bad = [prm.text for prm, a in zip(self.params, arrays) if is_array(a) and not np.isfinite(a).all()]
         self.nonfinite = {"update": self.updates, "arrays": bad or [self.params[i].text for i in sorted(moved)],
-                          "where": "update"}
+                          "where": "update", "targets": self._targets_seen()}
 
 
 def _count_update(self: NumpyBackend) -> None:

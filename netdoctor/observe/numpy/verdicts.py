@@ -73,6 +73,7 @@ from netdoctor.rules.outputs import class_collapse, constant_output
 from netdoctor.rules.policy import (
     FIT_OK,
     MIN_PREDICTIONS,
+    MIN_TARGET_ROWS,
     SCALE_TOL,
     SUMMED_MIN_ROWS,
     SUMMED_STEP_RATIO,
@@ -299,25 +300,52 @@ def _label_reads(b: NumpyBackend, scalings: list[Line]) -> list[Line]:
 
 
 def _constant_targets(b: NumpyBackend) -> Finding | None:
+    """``constant-targets`` from the targets read while the network trained: those read after its weights went
+    non-finite are left out (no update is counted after that, so targets that are read once they come back at a
+    later update, soft ones, would be counted for the first few samples' classes only); a note says what was seen
+    when the targets read after would have made a finding and those before do not."""
     n_out = b.layout[1][-1] if b.layout else 0
     if n_out == 1:
         return _single_output_targets(b)
     if n_out < 2 or not b.targets:
         return None
-    distinct = len(b.target_values)
+    nf = b.nonfinite
+    seen = nf.get("targets") if nf else None
+    if nf is None or seen is None or seen.rows >= b.target_samples:
+        return _constant_targets_of(b, b.targets, b.target_samples, len(b.target_values))
+    before = _constant_targets_of(b, seen.counts, seen.rows, seen.distinct, after=b.target_samples - seen.rows) if (
+        seen.counts) else None
+    if before is None and _constant_targets_of(b, b.targets, b.target_samples, len(b.target_values)) is not None:
+        present = sorted(seen.counts)
+        few = seen.rows < max(MIN_TARGET_ROWS, 3 * n_out)
+        b.notes.append(
+            f"targets: {seen.rows:,} {'was' if seen.rows == 1 else 'were'} read before the weights went non-finite at "
+            f"update {nf['update']:,} (class{'es' if len(present) != 1 else ''} {', '.join(map(str, present)) or 'none'}"
+            f"){', too few to judge' if few else ''}; the {b.target_samples - seen.rows:,} read after it, while no "
+            "update was counted, are not judged")
+    return before
+
+
+def _constant_targets_of(b: NumpyBackend, counts: Counter, rows: int, distinct: int, *, after: int = 0) -> Finding | None:
+    """``constant-targets`` from ``rows`` targets counted per class (``counts``), ``distinct`` target vectors among
+    them; ``after``: targets read after the weights went non-finite, left out."""
+    n_out = b.layout[1][-1] if b.layout else 0
     labels = _train_labels(b)
-    top = b.targets.most_common(1)[0][0]
-    lines = _target_lines(b, top, distinct == 1 or len(b.targets) == 1)
+    top = counts.most_common(1)[0][0]
+    lines = _target_lines(b, top, distinct == 1 or len(counts) == 1)
     vec = np.frombuffer(next(iter(b.target_values)), dtype=float) if distinct == 1 else None
+    details: dict = {"argument": b.target_arg, "lines": [str(l) for l in lines]}
+    if after:
+        details["read_after_nonfinite"] = after
     return constant_targets(TargetCounts(
         where=where_text(lines, f"targets ({b.target_arg})" if b.target_arg else "targets"), framework=Framework.NUMPY,
-        counts=tuple(b.targets.get(k, 0) for k in range(max(n_out, max(b.targets) + 1))), rows=b.target_samples,
+        counts=tuple(counts.get(k, 0) for k in range(max(n_out, max(counts) + 1))), rows=rows,
         distinct_vectors=distinct, target_vector=tuple(vec.tolist()) if vec is not None and vec.size <= 16 else None,
         label_counts=tuple(labels["counts"]) if labels else None,
         labels_from=f"`{labels['name']}` ({labels['function']}())" if labels else "",
         builder=TargetBuilder(b.target_helper.co_name if b.target_helper is not None else "",
                               tuple(float(v) for v in b.helper_args)) if len(b.helper_args) else None,
-        details={"argument": b.target_arg, "lines": [str(l) for l in lines]}))
+        details=details))
 
 
 def _single_output_targets(b: NumpyBackend) -> Finding | None:
