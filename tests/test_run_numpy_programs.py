@@ -173,6 +173,12 @@ PROGRAMS = [
     Program("sgd_object_frozen", arrays=4),
     Program("best_dict", updates=160, samples=4000, arrays=4),
     Program("best_dict_frozen", arrays=4),
+    # an optimizer object over a module-level dict of weights, gradients summed per sample into a second global dict:
+    # the object's dict was taken for the network (a container before the globals), without the buffers the steps
+    # read, so neither a buffer left full nor one aliased with its zeros was named (tutorial npt1543, 1505, 1513)
+    Program("optimizer_dict_buffers", updates=160, samples=2400, arrays=4),
+    Program("optimizer_dict_buffers_aliased", arrays=4),
+    Program("optimizer_dict_buffers_stale", arrays=4),
     # the weights are locals of main(), rebound inline by a loop that calls no function of the program
     Program("inline_main", updates=400, forward=False),
     Program("inline_main_lr_too_high", updates=400, forward=False),

@@ -380,7 +380,7 @@ class Classifier:
         """
         shapes = gradient_shapes(self.functions, self.paths) if force else Counter()
         moving = self._moving_params() if not force else set()
-        best, best_score = None, (0, 0, 0, 0)
+        best, best_score = None, (0, 0, 0, 0, 0)
         for rid, root in self.roots.items():
             if root.replaced:
                 continue
@@ -392,9 +392,12 @@ class Classifier:
             else:
                 hits = [st for k, st in mine if k in moving]
             # matrices decide; between equals, a container named like gradients is not the network (a tie broken
-            # by a name), then the most arrays, then a container over the module's globals
+            # by a name), then the most arrays, then the one that also holds what the steps read (an optimizer
+            # object's list of the weights beside gradient buffers kept in the module's globals), then a container
+            # over the module's globals
             score = (sum(len(st.shape) == 2 and min(st.shape) > 1 for st in hits), 0 if array_role(root.prefix) == "buffer" else 1,
-                     len(hits), 0 if root.globals_root or issubclass(type(root.obj), FrameLocals) else 1)
+                     len(hits), sum(st.read_by_update and not st.cache for _, st in mine) if not force else 0,
+                     0 if root.globals_root or issubclass(type(root.obj), FrameLocals) else 1)
             if hits and score > best_score:
                 best, best_score = root, score
         if best is None:
