@@ -30,7 +30,7 @@ import itertools
 import math
 import types
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import CodeType, FrameType
 from typing import Any
 
@@ -340,11 +340,14 @@ class Classifier:
     """
 
     def __init__(self, roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats],
-                 functions: dict[CodeType, FuncStats], rng: np.random.Generator) -> None:
+                 functions: dict[CodeType, FuncStats], rng: np.random.Generator,
+                 user_class: Callable[[Any], bool] = lambda obj: False) -> None:
         self.roots = roots
         self.paths = paths
         self.functions = functions
         self.rng = rng
+        self.user_class = user_class
+        """Whether an object is one of a class the program defines (an optimizer object, a network object)."""
         self.buffer_containers: set[str] = set()
         """Names of merged containers whose arrays are all buffers (see :meth:`_best_root`)."""
 
@@ -380,7 +383,8 @@ class Classifier:
         """
         shapes = gradient_shapes(self.functions, self.paths) if force else Counter()
         moving = self._moving_params() if not force else set()
-        best, best_score = None, (0, 0, 0, 0, 0)
+        best, best_score = None, (0, 0, 0, 0)
+        scored: list[tuple[Root, tuple[int, int, int, int], int]] = []
         for rid, root in self.roots.items():
             if root.replaced:
                 continue
@@ -392,14 +396,22 @@ class Classifier:
             else:
                 hits = [st for k, st in mine if k in moving]
             # matrices decide; between equals, a container named like gradients is not the network (a tie broken
-            # by a name), then the most arrays, then the one that also holds what the steps read (an optimizer
-            # object's list of the weights beside gradient buffers kept in the module's globals), then a container
-            # over the module's globals
+            # by a name), then the most arrays, then a container over the module's globals
             score = (sum(len(st.shape) == 2 and min(st.shape) > 1 for st in hits), 0 if array_role(root.prefix) == "buffer" else 1,
-                     len(hits), sum(st.read_by_update and not st.cache for _, st in mine) if not force else 0,
-                     0 if root.globals_root or issubclass(type(root.obj), FrameLocals) else 1)
+                     len(hits), 0 if root.globals_root or issubclass(type(root.obj), FrameLocals) else 1)
+            if hits:
+                scored.append((root, score, sum(st.read_by_update and not st.cache for _, st in mine) if not force else 0))
             if hits and score > best_score:
                 best, best_score = root, score
+        if best is not None and self.user_class(best.obj):
+            # an object of the program's classes holding the weights (an optimizer's ``self.weights``) yields to an
+            # equal root that also holds what the steps read: gradient buffers kept beside the weights in the
+            # module's globals (npt1543). Only against such an object: a dict of the weights beside the module's
+            # globals stays the network when the globals hold its velocities too
+            reads = next(n for r, _, n in scored if r is best)
+            rival = max((x for x in scored if x[1][:3] == best_score[:3] and x[2] > reads), key=lambda x: x[2], default=None)
+            if rival is not None:
+                best = rival[0]
         if best is None:
             return None, {}
         rid = next(k for k, r in self.roots.items() if r is best)

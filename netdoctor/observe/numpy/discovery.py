@@ -642,5 +642,5 @@ class Discovery:
             force: the parameters never moved: take the persistent arrays that gradients are computed for.
         """
         if self.found is None:
-            self.found = Classifier(self.roots, self.paths, self.functions, self.rng).network(force)
+            self.found = Classifier(self.roots, self.paths, self.functions, self.rng, self.user_class).network(force)
         return self.found
