@@ -131,8 +131,6 @@ TUTORIAL_SAMPLE: dict[int, tuple[str, ...]] = {
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, tutorial=True)`` (programs ``npt...``,
 chosen from the misses and false alarms of the tutorial sweep on seeds 1500-1599)."""
 KNOWN_TUTORIAL: dict[tuple[int, str | None], str] = {
-    (1505, "stale-accumulator"): "main 4a36e3a and 1448fa7: exploding-gradients, saturated-activations and class-collapse, no "
-    "stale-accumulator: the Dense layers' buffers are never emptied, the SGD object's step reads them",
     (1516, "missing-derivative"): "main 4a36e3a and 1448fa7: no finding at all (leaky ReLU's 0.01 slope dropped from the backward, L2 "
     "decay, an SGD object's step)",
 }
