@@ -130,10 +130,7 @@ TUTORIAL_SAMPLE: dict[int, tuple[str, ...]] = {
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, tutorial=True)`` (programs ``npt...``,
 chosen from the misses and false alarms of the tutorial sweep on seeds 1500-1599)."""
-KNOWN_TUTORIAL: dict[tuple[int, str | None], str] = {
-    (1516, "missing-derivative"): "main 4a36e3a and 1448fa7: no finding at all (leaky ReLU's 0.01 slope dropped from the backward, L2 "
-    "decay, an SGD object's step)",
-}
+KNOWN_TUTORIAL: dict[tuple[int, str | None], str] = {}
 """(style seed, bug or None) -> what netdoctor run says instead, for the tutorial styles."""
 KNOWN_TUTORIAL_COVERAGE: dict[tuple[int, str | None], str] = {}
 """The same for the observed-update count of the tutorial styles."""

@@ -179,6 +179,11 @@ PROGRAMS = [
     Program("optimizer_dict_buffers", updates=160, samples=2400, arrays=4),
     Program("optimizer_dict_buffers_aliased", arrays=4),
     Program("optimizer_dict_buffers_stale", arrays=4),
+    # params and grads name a dict in some functions and a list in others (SGD(params), step(grads) handed a new list
+    # at every step): one root per name made the dicts rebound roots, never followed, so the buffers were not found and
+    # the update check judged the output bias only (tutorial npt1516: its missing leaky-ReLU slope got no finding)
+    Program("sgd_object_dicts", updates=200, samples=4000, arrays=4, checked=True),
+    Program("sgd_object_dicts_derivative", arrays=4),
     # the weights are locals of main(), rebound inline by a loop that calls no function of the program
     Program("inline_main", updates=400, forward=False),
     Program("inline_main_lr_too_high", updates=400, forward=False),

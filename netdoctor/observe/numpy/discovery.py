@@ -191,6 +191,13 @@ def _held(obj: Any) -> Any:
     return obj.contents if type(obj) is Cell else obj
 
 
+def _container_kind(obj: Any) -> str:
+    """``dict``, ``seq`` (a list or tuple) or ``obj`` (an object of the program's classes): see
+    :meth:`Discovery._name_root`."""
+    kind = type(obj)
+    return "dict" if issubclass(kind, dict) else "seq" if issubclass(kind, (list, tuple)) else "obj"
+
+
 def _cell_of(frame: FrameType, name: str) -> Any:
     """The closure cell through which the function running in ``frame`` reads ``name`` (None when not found).
 
@@ -477,16 +484,22 @@ class Discovery:
 
     # -- roots -------------------------------------------------------------------------
     def _name_root(self, name: str, obj: Any, frame: FrameType | None = None) -> None:
-        """A container under a name the program's functions receive or close over: one root per name, whose object
-        is the latest one seen (a gradient dict built anew at every step is the same root, rebound).
+        """A container under a name the program's functions receive or close over: one root per name (and kind of
+        container), whose object is the latest one seen (a gradient dict built anew at every step is the same root,
+        rebound).
 
         A name a function closes over (``frame`` given) that is bound to a new container is followed through its
         closure cell from then on (``nonlocal params; params = [p - lr * g ...]``): the root is the cell, not one of
         the lists it held, so it can be followed once discovery ends.
         """
-        root = self.roots.get(name)
+        # one root per name and kind of container: ``grads`` may name the persistent dict of buffers backward() is
+        # handed and the list an optimizer's step(grads) is given anew at every step, ``params`` the parameter
+        # dict and the list handed to SGD(params): the list rebuilt at every step must not make the dict a
+        # rebound root too (its buffers were never followed)
+        key = f"{name}/{_container_kind(obj)}"
+        root = self.roots.get(key)
         if root is None:
-            self._add_root(obj, name, key=name)
+            self._add_root(obj, name, key=key)
         elif _held(root.obj) is not obj and not any(_held(r.obj) is obj for r in self.roots.values()):
             cell = _cell_of(frame, name) if frame is not None and name not in self._no_cell else None
             if cell is not None:
