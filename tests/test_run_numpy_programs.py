@@ -184,6 +184,9 @@ PROGRAMS = [
     # the update check judged the output bias only (tutorial npt1516: its missing leaky-ReLU slope got no finding)
     Program("sgd_object_dicts", updates=200, samples=4000, arrays=4, checked=True),
     Program("sgd_object_dicts_derivative", arrays=4),
+    # a forward that returns nothing and keeps its output on an object a make_model() closure holds (net.out; np1304,
+    # np1305): no forward was found, so no training accuracy and no prediction section
+    Program("closure_state", updates=200, samples=4000, arrays=4),
     # the weights are locals of main(), rebound inline by a loop that calls no function of the program
     Program("inline_main", updates=400, forward=False),
     Program("inline_main_lr_too_high", updates=400, forward=False),

@@ -132,14 +132,17 @@ def _probe_call(self: NumpyBackend, frame: FrameType) -> None:
 
 def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
     """Where a forward called in ``frame`` could keep its output: ``("", self)``, then ``(name, obj)`` for each global
-    the function names that holds an object of a class its module defines (the first 16 names)."""
+    the function names (the first 16) and ``("~" + name, obj)`` for each variable it closes over that holds an object
+    of a class its module defines (``net.out`` on the ``net`` of a ``make_model()`` closure)."""
     out: list[tuple[str, Any]] = []
     me = frame.f_locals.get("self")
     if me is not None and isinstance(own_dict(me), dict):
         out.append(("", me))
     module = frame.f_globals.get("__name__")
-    for name in frame.f_code.co_names[:16]:
-        obj = frame.f_globals.get(name)
+    code = frame.f_code
+    named = [(name, frame.f_globals.get(name)) for name in code.co_names[:16]]
+    named += [("~" + name, frame.f_locals.get(name)) for name in code.co_freevars[:16]]
+    for name, obj in named:
         if obj is not None and obj is not me and getattr(type(obj), "__module__", None) == module and not issubclass(
                 type(obj), (type, ModuleType, FunctionType)) and isinstance(own_dict(obj), dict):
             out.append((name, obj))
@@ -149,7 +152,8 @@ def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
 def stored_output(frame: FrameType, where: tuple[str, str]) -> Any:
     """The array a forward kept at ``where`` (see :func:`_stored_output`) as its frame sees it now, or None."""
     holder, attr = where
-    obj = frame.f_locals.get("self") if not holder else frame.f_globals.get(holder)
+    obj = (frame.f_locals.get("self") if not holder else frame.f_locals.get(holder[1:]) if holder[0] == "~"
+           else frame.f_globals.get(holder))
     return (own_dict(obj) or {}).get(attr)
 
 
@@ -203,7 +207,8 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
 def _stored_output(self: NumpyBackend, frame: FrameType,
                    before: dict[tuple[str, str], Callable[[], Any]]) -> tuple[str, str] | None:
     """Where a forward that returned nothing rebound an attribute to an array of output rows: ``("", "output")`` for
-    ``self.output``, ``("state", "out")`` for ``state.out`` on a global object; None when it did not."""
+    ``self.output``, ``("state", "out")`` for ``state.out`` on a global object, ``("~net", "out")`` on a closed-over
+    one; None when it did not."""
     found = None
     for name, obj in _output_holders(frame):
         for k, v in own_dict(obj).items():
