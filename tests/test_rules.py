@@ -234,6 +234,13 @@ def test_a_note_is_no_cause_of_a_problem_and_is_not_ranked_before_it():
     assert warned.codes() == ["gradient-mismatch", "learning-rate-too-high"]
 
 
+def test_a_mutated_target_table_is_ranked_before_the_constant_targets_it_makes():
+    """``t = EYE[label]; t *= 1 - s`` scales the table's rows in place until every target names one class: the
+    mutation is the root cause (npx1801, npt1614 listed constant-targets first on main f580c69)."""
+    report = Report(link_causes([F("constant-targets"), F("mutated-constant"), F("class-collapse")]))
+    assert report.codes() == ["mutated-constant", "constant-targets", "class-collapse"]
+
+
 def test_cause_graph_is_acyclic():
     state = {}
 

@@ -47,7 +47,9 @@ CAUSES: dict[str, tuple[str, ...]] = {
                     "gradient-mismatch", "update-mismatch", "stale-accumulator", "aliased-buffers", "mutated-constant",
                     "double-softmax", "constant-targets", "unshuffled-data"),
     # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch.rules): root causes of their own.
-    "constant-targets": (),
+    # A target table written into in place (``t = EYE[label]; t *= 1 - s`` scales the table's row at every call)
+    # drifts until every target names one class: the table's mutation is the root cause.
+    "constant-targets": ("mutated-constant",),
     "double-softmax": (),
     "eval-mode-training": (),
     "train-mode-evaluation": (),
