@@ -245,7 +245,7 @@ def test_a_huge_step_among_the_first_five_decides_wherever_it_falls():
     u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(0.20, 32.5, 12.0, 0.09, 0.006), typical=0.02, typical_count=40)
     assert first_update(u) == pytest.approx(32.5)
     f = learning_rate_too_high(u)
-    assert f.severity is Severity.ERROR and "by 3250% of its size (update 2 of the first 5 measured;" in f.message
+    assert f.severity is Severity.ERROR and "by 3250% of their size (update 2 of the first 5 measured;" in f.message
     calm = UpdateSizes(where="w", framework=Framework.NUMPY, first=(0.20, 9.5, 0.1, 0.09, 0.006))
     assert first_update(calm) == pytest.approx(0.1)  # 9.5x is not huge on its own: the median decides
 
@@ -256,7 +256,7 @@ def test_two_of_the_first_steps_larger_than_the_weights_are_not_hidden_by_the_me
     u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(5.55, 1.94, 0.055, 0.199, 0.074), steps=800)
     assert first_update(u) == pytest.approx(1.94)
     f = learning_rate_too_high(u)
-    assert f.severity is Severity.ERROR and "by 194% of its size (2 of the first 5 measured updates larger" in f.message
+    assert f.severity is Severity.ERROR and "by 194% of their size (2 of the first 5 measured updates larger" in f.message
     one = UpdateSizes(where="w", framework=Framework.NUMPY, first=(5.55, 0.9, 0.055, 0.199, 0.074), steps=800)
     assert first_update(one) == pytest.approx(0.199)  # one step over the weights' size: a small init's first step
 

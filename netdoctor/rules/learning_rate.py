@@ -190,14 +190,15 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
     if up > limit and which.startswith(RUN_MEDIAN):
         steps = "gradient steps at the effective rate" if u.momentum is not None else "updates"
-        what = (f"The {steps} change {u.tensor or 'the weights'} by a median {100 * up:.0f}% of their size over "
+        what = (f"The {steps} change {u.tensor or 'the weights'} by a median {100 * up:.0f}% of {'its' if u.tensor else 'their'} "
+                f"size over "
                 f"{u.typical_count} updates measured across the run (the first five: a median "
                 f"{100 * first_update(u):.2g}%); healthy steps change weights by ~0.1-3%.")
     elif up > limit:
         one = ("One update as the program applied it (the velocity's step, seen before the velocity was known)"
                if _first_ratios(u)[1] else
                "One gradient step at the effective rate" if u.momentum is not None else "One update")
-        what = (f"{one} changes {u.tensor or 'the weights'} by {100 * up:.0f}% of its size "
+        what = (f"{one} changes {u.tensor or 'the weights'} by {100 * up:.0f}% of {'its' if u.tensor else 'their'} size "
                 f"({which}{at}"
                 + (f"; later a median {100 * u.typical:.2g}% over {u.typical_count} updates"
                    if u.typical is not None and math.isfinite(u.typical) else "")
@@ -257,7 +258,8 @@ def learning_rate_too_low(u: UpdateSizes) -> Finding | None:
         loss += f"; the run's {curve_text(u.curve)}"
     return Finding(
         "learning-rate-too-low", Severity.WARNING, u.where,
-        f"One update changes {u.tensor or 'the weights'} by only {up:.1e} of its size ({how}){grad}: with {_lr(u)} learning "
+        f"One update changes {u.tensor or 'the weights'} by only {up:.1e} of {'its' if u.tensor else 'their'} size ({how}){grad}: "
+        f"with {_lr(u)} learning "
         f"is too slow to see{loss}.",
         {"update_ratio": up, "gradient_ratio": u.gradient, "tensor": u.tensor or None, "lr": u.lr, "limit": LR_LOW_UPDATE,
          "accuracy": u.accuracy, "loss_first": a, "loss_last": b, "steps": u.steps,
