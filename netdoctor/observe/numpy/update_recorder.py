@@ -23,7 +23,8 @@ change and the readings above go to the check, which runs the chosen forward
 again on copies (:mod:`netdoctor.observe.numpy.replay`): the output is the
 candidate's array whose class axis the targets fit most narrowly (an exact
 shape first), and the program's own output must come out again. Nothing of
-the program's is written; the recorder's time is counted in ``seconds``.
+the program's is written; the recorder's CPU time (not wall time: a loaded machine stretches that) is counted in
+``seconds``.
 """
 
 from __future__ import annotations
@@ -201,7 +202,7 @@ class UpdateCheckRecorder:
             loss = self.checks[0].loss
             out.append(f"update check: {len(self.checks)} update(s) compared with finite differences of the program's "
                        f"own forward ({'/'.join(map(str, coords))} sampled entries each; loss: {loss}; "
-                       f"{self.seconds:.2f} s)")
+                       f"{self.seconds:.2f} s of CPU)")
         out.extend(_merged_decay([c.decay for c in self.checks if c.decay]))
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
@@ -312,7 +313,7 @@ class UpdateCheckRecorder:
         w = self.window
         if w is None:
             return
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         try:
             w.calls += 1
             args = arg_values(frame)
@@ -359,7 +360,7 @@ class UpdateCheckRecorder:
                 if others and w.loss is None:
                     w.losses[id(frame)] = (CallSite.of(frame), out_name, id(args[out_name]))
         finally:
-            self.seconds += time.perf_counter() - t0
+            self.seconds += time.process_time() - t0
 
     def _link(self, w: Window, frame: FrameType, args: dict[str, Any], out_name: str) -> None:
         """A call handed a candidate's output and no other array, by the frame that made that candidate's call: the
@@ -397,7 +398,7 @@ class UpdateCheckRecorder:
         w = self.window
         if w is None:
             return
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         try:
             if frame is w.owner:
                 self.finish()
@@ -432,7 +433,7 @@ class UpdateCheckRecorder:
             if local:
                 w.locals_.append((site, local, names))
         finally:
-            self.seconds += time.perf_counter() - t0
+            self.seconds += time.process_time() - t0
 
 
 def _next_batch(w: Window, values: list[Any]) -> bool:
