@@ -515,13 +515,16 @@ PROGRAMS = [
     Program("textbook_saturated", updates=400, forward=False, arrays=4),
     # functions over a dict of parameters, batches of 10 rows, the forward repeated inside gradients(); the saturated
     # twin's step of 8.0 holds ~88% of the sigmoids in their flat ends and the weights feeding them still (~0.02x the
-    # output layer's motion): the warning stays, beside the collapse it causes
-    Program("dict_rows", updates=400, forward=False, arrays=4),
-    Program("dict_rows_saturated", ("class-collapse",), updates=400, forward=False, arrays=4),
-    Program("dict_rows_saturated_learns", updates=400, forward=False, arrays=4,
+    # output layer's motion): the warning stays, beside the collapse it causes. A batch of 10 one-hot rows of 10 classes
+    # is square: read in the network's row layout (main f580c69 read it transposed, found no class code and read no
+    # target at all)
+    Program("dict_rows", updates=400, samples=4000, forward=False, arrays=4),
+    Program("dict_rows_saturated", ("class-collapse",), updates=400, samples=4000, forward=False, arrays=4),
+    Program("dict_rows_saturated_learns", updates=400, samples=4000, forward=False, arrays=4,
             missed="72% of the hidden sigmoids saturated while the run learns every row: the feeding weights move 0.3x "
                    "as fast as the output layer's (saturated planted bugs: up to 0.2x) and no training accuracy is read "
-                   "(the forward is written inside gradients()), so the saturation is still a warning"),
+                   "(the forward is written inside gradients(), its output never returned), so the saturation is still "
+                   "a warning"),
     # a class trained by its own method, evaluated by module-level code: np.argmax(net.forward(X_test), 1), or a loop
     # over the held-out rows one at a time; the collapsed twins' step of 8.0 saturates the sigmoids and every held-out
     # row gets one class, which the module-level evaluation (not the training method's forward calls) must show

@@ -38,7 +38,8 @@ def _output_rows(self: NumpyBackend, value: Any) -> np.ndarray | None:
     seq = [value] if issubclass(type(value), np.ndarray) else list(value)[::-1] if issubclass(type(value), (tuple, list)) and len(value) <= 8 else []
     for v in seq:
         if issubclass(type(v), np.ndarray) and v.dtype.kind == "f":
-            rows = class_rows(v, self.layout[1][-1], self.layout[1][0], outputs=True)
+            rows = class_rows(v, self.layout[1][-1], self.layout[1][0], outputs=True,
+                              rows=self.layout[0] == "rows")
             if rows is not None and rows.size:
                 return rows
     return None

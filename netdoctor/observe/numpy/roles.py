@@ -317,11 +317,14 @@ def flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
     return []
 
 
-def class_rows(v: np.ndarray, n_out: int, n_in: int, *, outputs: bool = False) -> np.ndarray | None:
-    """Per-sample rows of a target/output array with ``n_out`` classes: (N, n_out), or (N,) integer labels."""
+def class_rows(v: np.ndarray, n_out: int, n_in: int, *, outputs: bool = False, rows: bool = False) -> np.ndarray | None:
+    """Per-sample rows of a target/output array with ``n_out`` classes: (N, n_out), or (N,) integer labels.
+
+    A square array (a batch of as many rows as classes) is read in the network's layout: as it stands when the
+    network keeps a sample per row (``rows``), else transposed (a sample per column)."""
     if n_out == n_in or n_out < 2:
         return None
-    if v.ndim == 2 and v.shape[1] == n_out and v.shape[0] != n_out:
+    if v.ndim == 2 and v.shape[1] == n_out and (v.shape[0] != n_out or rows):
         return v
     if v.ndim == 2 and v.shape[0] == n_out:
         return v.T

@@ -124,6 +124,11 @@ class SoftRows:
         return False
 
 
+def _by_rows(self: NumpyBackend) -> bool:
+    """Whether the network keeps a sample per row (a square batch of targets is then read as it stands)."""
+    return self.layout is not None and self.layout[0] == "rows"
+
+
 def _is_output(self: NumpyBackend, v: np.ndarray, rows: np.ndarray) -> bool:
     """Whether ``v`` (rows ``rows``) is the forward's last output: the same array, or a first row equal to the output's
     first row or to its softmax (a copy of it, or probabilities computed from its logits outside the forward; a
@@ -318,7 +323,7 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                 key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
                 top = self._target_codes.get(key)
                 if top is None:
-                    rows = class_rows(v, n_out, n_in)
+                    rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
                     top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) or (
                         self._soft_read(name, v, rows)) else -1 if not soft_targets(rows) else -2
                     if top != -2 and len(self._target_codes) < 4096:  # (-2: soft, not come back yet: asked again)
@@ -341,7 +346,7 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                     self._pending_T = one_hot(v, n_out)
                     self._pending_raw = None
             else:
-                rows = class_rows(v, n_out, n_in)
+                rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
                 if rows is None or not (self.soft_rows.confirmed(name, rows) or _encodes_classes(rows)
                                         or self._soft_read(name, v, rows)):
                     continue
@@ -422,7 +427,7 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
         v = loc.get(name)
         if not (is_array(v) and v.size and v.dtype.kind in "fiub") or v is out:
             continue
-        rows = class_rows(v, sizes[-1], sizes[0])
+        rows = class_rows(v, sizes[-1], sizes[0], rows=_by_rows(self))
         if rows is None or not _encodes_classes(rows, several=False) and not (
                 soft_targets(rows) and not _same_values(rows, self._output_rows(out))):
             continue  # (smoothed targets, compared with the output, are targets too: not the output's own copy)
@@ -499,7 +504,7 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
                 self._count_labels(v, counts, at=self.updates - 1)
                 return
             continue
-        rows = class_rows(v, n_out, n_in)
+        rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
         if rows is None or rows.dtype.kind != "f" or rows.ndim != 2:
             continue
         low, high = rows.min(axis=1), rows.max(axis=1)
@@ -588,7 +593,7 @@ def _built_target(self: NumpyBackend, value: Any) -> None:
         key = f"{value.dtype.str}{value.shape}".encode() + value.tobytes()
         top = built.codes.get(key)
         if top is None:
-            rows = class_rows(value, n_out, n_in)
+            rows = class_rows(value, n_out, n_in, rows=_by_rows(self))
             top = -1 if rows is None or rows.ndim != 2 else int(np.argmax(rows[0])) if code_like(rows) or (
                 self._soft_read("", value, rows)) else -1 if not soft_targets(rows) else -2
             if top != -2 and len(built.codes) < 4096:  # (-2: soft, not come back yet: asked again)
@@ -601,7 +606,7 @@ def _built_target(self: NumpyBackend, value: Any) -> None:
         if vec in built.values or len(built.values) < 64:
             built.values[vec] = built.values.get(vec, 0) + 1
     else:
-        rows = class_rows(value, n_out, n_in)
+        rows = class_rows(value, n_out, n_in, rows=_by_rows(self))
         if rows is None or rows.ndim != 2 or not (code_like(rows) or self._soft_read("", value, rows)):
             return
         built.samples += len(rows)
