@@ -76,6 +76,9 @@ class Applied:
     """file:line of the update or of the function that computed it."""
     names: dict[str, str] = field(default_factory=dict)
     """Tensor name -> what the program calls this array (``dW1``, ``self.weight_updates[0]``)."""
+    eps: dict[str, float] = field(default_factory=dict)
+    """Tensor name -> the machine epsilon of the program's array where it is coarser than float64 (an ``update``
+    reading of float32 weights: ``W_before - W_after`` is exact only to about ``eps |W|`` per entry)."""
 
 
 @dataclass(frozen=True)
@@ -678,6 +681,11 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
         n_k = differences(k, idx[k], h)["numeric"]
         pattern = "" if ok else _pattern(name, np.asarray(app.arrays[name]), ratio, spread, factor,
                                          a_full.reshape(-1)[idx[k]], n_k)
+        if not ok and _rounding_only(app, name, c, a_full.reshape(-1)[idx[k]], n_k, arrays[k].reshape(-1)[idx[k]],
+                                     differences(k, idx[k], h)):
+            # a float32 program: the entries that disagree do so by no more than its own rounding (saturated units),
+            # not by a wrong derivative
+            ok, pattern = True, ""
         if not ok:
             clip = _clipped(a_full, n_k, idx[k])
             if clip is not None:  # clipping changes the update, not the gradient: not a mismatch
@@ -690,6 +698,36 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
                                       _worst(check), check.hint, pattern, app.names.get(name, ""), name in biases,
                                       app.where))
     return verdicts
+
+
+def _rounding_only(app: Applied, name: str, c: float, a: np.ndarray, n: np.ndarray, w: np.ndarray,
+                   diffs: dict[str, np.ndarray]) -> bool:
+    """Whether what a float32 (or coarser) program applied agrees with the derivative ``n`` at every sampled entry up
+    to the precision of its own arithmetic.
+
+    ``a`` is the applied array divided by its factor ``c``, ``w`` the weights before the step, ``diffs`` the central
+    differences at the entries (``fp``, ``fm``, ``step``). Two roundings are allowed, and nothing else:
+
+    * an update read as ``W_before - W_after`` is exact only to ``eps (|W| + |c a|)`` (``W_after`` is stored rounded),
+      divided by ``|c|``;
+    * a derivative below ``eps max(|f(w+h)|, |f(w-h)|) / (2h)`` is one the program's own float32 forward cannot
+      resolve: a loss of 1 moves by no less than ``eps`` (saturated units, where ``1 - a`` of a sigmoid keeps a few
+      bits), so its gradient there is rounding too; such an entry must be that small on both sides.
+
+    Anywhere else the entry must agree to the judge's relative tolerance :data:`RTOL`. A wrong derivative is off by a
+    share of a derivative the forward resolves, and stays a mismatch.
+    """
+    eps = app.eps.get(name)
+    if eps is None or not math.isfinite(c) or c == 0 or a.shape != n.shape:
+        return False
+    off = np.abs(a - n)
+    ok = off <= RTOL * np.maximum(np.abs(a), np.abs(n))
+    if app.kind == "update":
+        ok |= off <= eps * (np.abs(w) + np.abs(c * a)) / abs(c)
+    with np.errstate(all="ignore"):
+        resolution = eps * np.maximum(np.abs(diffs["fp"]), np.abs(diffs["fm"])) / np.abs(diffs["step"])
+    ok |= (np.abs(n) <= resolution) & (np.abs(a) <= resolution)
+    return bool(ok.all())
 
 
 def _worst(check: TensorCheck) -> tuple[WorstEntry, ...]:

@@ -164,8 +164,11 @@ def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = 
     out: list[Applied] = []
     moved = {p.name: -(np.asarray(a, dtype=np.float64) - b) for p, a, b in zip(w.params, now, w.before)
              if issubclass(type(a), np.ndarray) and a.shape == b.shape and not np.array_equal(a, b)}
+    # the parameters' own precision where it is coarser than float64 (float32): the forward's resolution
+    eps = {p.name: float(np.finfo(a.dtype).eps) for p, a in zip(w.params, now)
+           if issubclass(type(a), np.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize < 8}
     if moved:
-        out.append(Applied("update", moved, w.where))
+        out.append(Applied("update", moved, w.where, eps=eps))
     bufs: dict[str, np.ndarray] = {}
     intakes: dict[str, np.ndarray] = {}  # what the velocities took in (see :func:`_intake`)
     for p, obj, b0 in zip(w.params, w.buffer_objects, w.buffers_before):
@@ -200,12 +203,12 @@ def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = 
             if velocities[n] is None:
                 w.buffer_sources[p.name] = partial(_same, a)
     if bufs:
-        out.append(Applied("buffer", bufs, w.computed_in))
+        out.append(Applied("buffer", bufs, w.computed_in, eps=eps))
     if intakes:  # in the update's units (the learning rate in them), unlike a buffer's gradient: a reading of its own
-        out.append(Applied("velocity", intakes, w.computed_in))
+        out.append(Applied("velocity", intakes, w.computed_in, eps=eps))
     if w.returned:
         fn, got = max(w.returned, key=lambda r: len(r[1]))
-        out.append(Applied("returned", got, fn))
+        out.append(Applied("returned", got, fn, eps=eps))
     for fn, got, names in w.locals_:
         out.append(Applied("local", got, fn, names))
     return out
