@@ -563,12 +563,18 @@ def _stale(b: NumpyBackend) -> Finding | None:
 
 
 def _buffers_decay(b: NumpyBackend) -> bool:
-    """Whether the buffers are velocities: they (or their siblings in the same list or dict: a bias's velocity starts
-    at zero like the bias and is told apart later) were seen decaying before they took in the gradient
-    (``v *= mu; v += g; p -= lr * v``)."""
+    """Whether the buffers are velocities: they (or their siblings in the same list or dict, or numbered alike:
+    ``net.mb3`` beside ``net.mb1``, ``net.mb2``; a bias's velocity starts at zero like the bias and is told apart
+    later) were seen decaying before they took in the gradient (``v *= mu; v += g; p -= lr * v``, Adam's moments)."""
     bufs = {p.buffer_text for p in b.params if p.buffer is not None}
-    stems = {re.sub(r"\[[^\]]*\]$", "", t) for t in b.decaying}
-    return bool(bufs) and all(t in b.decaying or re.sub(r"\[[^\]]*\]$", "", t) in stems for t in bufs)
+    stems = {_sibling_stem(t) for t in b.decaying}
+    return bool(bufs) and all(t in b.decaying or _sibling_stem(t) in stems for t in bufs)
+
+
+def _sibling_stem(text: str) -> str:
+    """``text`` without its last index or number: what an array shares with its siblings (``v[2]`` -> ``v``,
+    ``net.mb3`` -> ``net.mb``)."""
+    return re.sub(r"(\[[^\]]*\]|\d+)$", "", text)
 
 
 def _written_velocity(b: NumpyBackend) -> bool:
