@@ -332,6 +332,17 @@ def read_beside_weights(params: list[tuple[Path, PathStats]], functions: dict[Co
     return [(p, st) for p, st in params if read_beside(p)]
 
 
+def _reader_of_steps(best: Root, best_score: tuple[int, int, int, int],
+                     scored: list[tuple[Root, tuple[int, int, int, int], int]]) -> Root:
+    """``best``, an object of the program's classes holding the weights (an optimizer's ``self.weights``), or an equal
+    root (``scored``: root, score, arrays the steps read) that also holds what the steps read: gradient buffers kept
+    beside the weights in the module's globals (npt1543). Only against such an object: a dict of the weights beside
+    the module's globals stays the network when the globals hold its velocities too (momentum_sums_summed)."""
+    reads = next(n for r, _, n in scored if r is best)
+    rival = max((x for x in scored if x[1][:3] == best_score[:3] and x[2] > reads), key=lambda x: x[2], default=None)
+    return best if rival is None else rival[0]
+
+
 class Classifier:
     """The network in the tables of one discovery (see the module docstring).
 
@@ -404,14 +415,7 @@ class Classifier:
             if hits and score > best_score:
                 best, best_score = root, score
         if best is not None and self.user_class(best.obj):
-            # an object of the program's classes holding the weights (an optimizer's ``self.weights``) yields to an
-            # equal root that also holds what the steps read: gradient buffers kept beside the weights in the
-            # module's globals (npt1543). Only against such an object: a dict of the weights beside the module's
-            # globals stays the network when the globals hold its velocities too
-            reads = next(n for r, _, n in scored if r is best)
-            rival = max((x for x in scored if x[1][:3] == best_score[:3] and x[2] > reads), key=lambda x: x[2], default=None)
-            if rival is not None:
-                best = rival[0]
+            best = _reader_of_steps(best, best_score, scored)
         if best is None:
             return None, {}
         rid = next(k for k, r in self.roots.items() if r is best)
