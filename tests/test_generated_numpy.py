@@ -100,10 +100,7 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     1764: ("summed-gradient",),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, extended=True)`` (programs ``npx...``)."""
-KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {
-    (172, "summed-gradient"): "main ddb84da: gradient-mismatch (warning: the step is read as a buffer added to, value/1 7.2e-01 "
-    "against the derivative -5.8: the velocity mixes past gradients), learning-rate-too-high and saturation, no summed-gradient",
-}
+KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {}
 """(style seed, bug or None) -> what netdoctor run says instead, for the extended styles."""
 KNOWN_EXTENDED_COVERAGE: dict[tuple[int, str | None], str] = {}
 """The same for the observed-update count of the extended styles."""
