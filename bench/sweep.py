@@ -32,7 +32,12 @@ sorted by digit, and the bugs planted only there: ``EXTENDED_AXES``,
 the tables gain rows per extended axis value. ``--tutorial`` (NumPy) draws the extended styles and then the
 writer's tutorial axes on top (``TUTORIAL_AXES``: how the CSV is read, a learning-rate schedule, L2 weight decay,
 gradient clipping, ``np.dot``/``np.einsum``, the best weights kept and restored, an ``SGD`` optimizer object,
-leaky ReLU; programs named ``npt...``), the extended axes again drawn exactly as without it.
+leaky ReLU; programs named ``npt...``), the extended axes again drawn exactly as without it. ``--wild`` (NumPy)
+draws the tutorial styles and then the writer's wild axes on top (``WILD_AXES``: weights stored ``(out, in)`` and
+applied as ``x @ W.T``, per-layer tuples rebuilt each step or per-layer dicts, Adam and RMSProp by hand, integer
+labels made one-hot in the backward and the loss, a ``fit``/``predict`` class, ``loss_and_grads``, standardised
+inputs, early stopping on a validation split, the loss or nothing printed; programs named ``npw...``); a program
+that stops early is judged on the updates of the epochs it ran.
 
 Each row records what it was measured on: the commit of the netdoctor that
 observed it (``--commit``, or the environment variable
