@@ -17,6 +17,8 @@ Four more styles are drawn with the writer's extended axes (how the loop walks
 the data, momentum, a third layer, Xavier/He initialisation, float32:
 ``EXTENDED_SAMPLE``), with their own strict xfails; the base styles must stay
 exactly what they were, since sweeps of different rounds are compared on them.
+Tutorial and wild styles (``TUTORIAL_SAMPLE``, ``WILD_SAMPLE``) add styles drawn with the writer's tutorial and
+wild axes, chosen from the misses of their sweeps and to show the wild axes' values together.
 """
 
 from __future__ import annotations
@@ -132,12 +134,37 @@ KNOWN_TUTORIAL: dict[tuple[int, str | None], str] = {}
 KNOWN_TUTORIAL_COVERAGE: dict[tuple[int, str | None], str] = {}
 """The same for the observed-update count of the tutorial styles."""
 
+WILD_SAMPLE: dict[int, tuple[str, ...]] = {
+    # a fit/predict class over attributes, weights (out, in) applied as x @ W.T, RMSProp by hand (a helper), integer
+    # labels made one-hot in loss_and_grads, standardised inputs, early stopping, the loss printed, per-sample sums
+    77: ("frozen-parameters", "constant-targets"),
+    # per-layer (W, b) tuples rebuilt by a comprehension each step in a train function that returns them,
+    # loss_and_grads, integer labels, /255 then standardised, early stopping, the loss printed
+    128: ("summed-gradient", "sign-flip"),
+    # a fit/predict class over per-layer dicts, x @ W.T, the output width counted from the labels, buffers
+    232: ("stale-accumulator",),
+    # a fit/predict class over tuples, one sample a step, the smoothed one-hot table mutated in place
+    73: ("mutated-constant", "lr-too-low"),
+}
+"""Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, wild=True)`` (programs ``npw...``,
+chosen from seeds 0-299 to show the wild axes' values together)."""
+KNOWN_WILD: dict[tuple[int, str | None], str] = {
+    (77, None): "main ab6917e: stale-accumulator (error) on self.vb2: RMSProp's mean square (v *= rho; v += (1 - rho) g g) "
+    "read as a gradient buffer never emptied",
+    (128, "summed-gradient"): "main ab6917e: no network was found (the (W, b) tuples are rebuilt by a comprehension each step)",
+    (128, "sign-flip"): "main ab6917e: no network was found (the (W, b) tuples are rebuilt by a comprehension each step)",
+}
+"""(style seed, bug or None) -> what netdoctor run says instead, for the wild styles."""
+KNOWN_WILD_COVERAGE: dict[tuple[int, str | None], str] = {}
+"""The same for the observed-update count of the wild styles."""
+
 
 # The sample's coverage of bugs and axes, the plan, the plain runs and netdoctor run's verdicts and coverage:
 # the tests every generated sample runs (generated.harness.sample_tests), here on the NumPy writer's programs.
 PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, "generated_numpy_",
                               extended=(EXTENDED_SAMPLE, KNOWN_EXTENDED, KNOWN_EXTENDED_COVERAGE),
-                              tutorial=(TUTORIAL_SAMPLE, KNOWN_TUTORIAL, KNOWN_TUTORIAL_COVERAGE))
+                              tutorial=(TUTORIAL_SAMPLE, KNOWN_TUTORIAL, KNOWN_TUTORIAL_COVERAGE),
+                              wild=(WILD_SAMPLE, KNOWN_WILD, KNOWN_WILD_COVERAGE))
 
 
 # -- the writer ----------------------------------------------------------------------------------------------
@@ -428,7 +455,10 @@ def test_bugs_that_a_wild_value_cannot_hold_are_not_planted():
     assert not applicable(sample_style(7, wild=True, labels="int"), "mutated-constant")
     tuples = sample_style(7, wild=True, params="tuples", container="list", grads="returned", optimizer="sgd", update="zip",
                           stepper="plain")
-    assert tuples.params == "tuples" and not applicable(tuples, "frozen-parameters")
+    assert tuples.params == "tuples" and applicable(tuples, "frozen-parameters")
+    # in rebuilt tuples the parameters freeze when the new list is bound to a name the training never reads
+    p = write(tuples, "frozen-parameters")
+    assert [p.source.splitlines()[i - 1].strip()[:14] for i in p.bug_lines] == ["new_layers = ["]
 
 
 def test_an_early_stop_counts_the_updates_of_the_epochs_run():

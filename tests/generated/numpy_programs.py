@@ -99,8 +99,8 @@ not fit the style falls back to the first (see :func:`wilden`):
   accuracy is always printed).
 
 Bugs that a wild value cannot hold are not planted (:func:`applicable`): a summed gradient under Adam or RMSProp
-(they divide by the gradient's own scale), a frozen parameter in rebuilt tuples, a mutated one-hot table with
-integer labels.
+(they divide by the gradient's own scale), a mutated one-hot table with integer labels; in rebuilt tuples a frozen
+parameter is the new list bound to a name the training never reads (``new_layers = [...]``).
 """
 
 from __future__ import annotations
@@ -341,7 +341,7 @@ def applicable(style: NumpyStyle, bug: str | None) -> bool:
         return style.batching != "single" and style.batch_size >= 16 and style.clip == "none"
     if bug == "frozen-parameters":
         if style.params == "tuples":
-            return False  # the comprehension rebinds the list: there is no in-place update to lose
+            return True  # the rebuilt list bound to a new name the training never reads
         return style.update in ("helper", "zip") or style.stepper == "object"
     if bug == "mutated-constant":
         return style.labels == "onehot"  # integer labels are made one-hot by np.eye(k)[y], a fresh array each call
@@ -756,7 +756,8 @@ class _Writer:
         else:
             dws, dbs = f"({', '.join(grads[0::2])})", f"({', '.join(grads[1::2])})"
         L = self.root("layers")
-        return [f"{L} = [(W - {scale} * dW, b - {scale} * db) for (W, b), dW, db in zip({L}, {dws}, {dbs})]"]
+        target = "new_layers" if self.is_bug("frozen-parameters") else L  # the bug: the new list is never used
+        return [f"{target} = [(W - {scale} * dW, b - {scale} * db) for (W, b), dW, db in zip({L}, {dws}, {dbs})]"]
 
     def adaptive_lines(self, pairs: list[tuple[str, str]], scale: str) -> list[str]:
         """Adam or RMSProp on each (parameter, gradient) pair, as the ``update`` axis spells a step: written out per
