@@ -149,10 +149,10 @@ WILD_SAMPLE: dict[int, tuple[str, ...]] = {
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, wild=True)`` (programs ``npw...``,
 chosen from seeds 0-299 to show the wild axes' values together)."""
 KNOWN_WILD: dict[tuple[int, str | None], str] = {
-    (77, None): "main ab6917e: stale-accumulator (error) on self.vb2: RMSProp's mean square (v *= rho; v += (1 - rho) g g) "
+    (77, None): "main ab6917e and 046fd0a: stale-accumulator (error) on self.vb2: RMSProp's mean square (v *= rho; v += (1 - rho) g g) "
     "read as a gradient buffer never emptied",
-    (128, "summed-gradient"): "main ab6917e: no network was found (the (W, b) tuples are rebuilt by a comprehension each step)",
-    (128, "sign-flip"): "main ab6917e: no network was found (the (W, b) tuples are rebuilt by a comprehension each step)",
+    (128, "summed-gradient"): "main ab6917e and 046fd0a: no network was found (the (W, b) tuples are rebuilt by a comprehension each step)",
+    (128, "sign-flip"): "main ab6917e and 046fd0a: no network was found (the (W, b) tuples are rebuilt by a comprehension each step)",
 }
 """(style seed, bug or None) -> what netdoctor run says instead, for the wild styles."""
 KNOWN_WILD_COVERAGE: dict[tuple[int, str | None], str] = {}
