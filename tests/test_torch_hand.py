@@ -136,6 +136,14 @@ def test_tensors_without_a_module_are_named_as_the_program_names_them(train_csv)
     assert report.context["model"] == "tensors bias, weights (7,850 parameters, no nn.Module)"
 
 
+def test_gradients_accumulated_over_several_backward_passes_are_one_step_not_a_stale_accumulator(train_csv):
+    # Four backward passes per update (the loss divided by 4), then p.grad.zero_(): .grad carries over inside a step
+    # on purpose. Oracle: the program's own loop, 2500 // 16 = 156 micro-batches per epoch, one update per 4 of them.
+    report, _ = run("accumulate_ok", train_csv)
+    assert report.findings == [], [(f.code, f.message) for f in report.findings]
+    assert report.context["optimizer_steps"] == 3 * (156 // 4) - 1  # the first update is the one it is recognised by
+
+
 @pytest.mark.parametrize("name", ["raw_tensors", "pdata_class_ok"])
 def test_observation_changes_nothing_the_program_prints(name, train_csv):
     _, plain = run(name, train_csv, observed=False)

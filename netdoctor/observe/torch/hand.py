@@ -105,7 +105,10 @@ class HandUpdates:
         """The user's line of the first backward pass of a recognised hand-stepping program."""
         self.grad_calls = 0
         """Calls of ``torch.autograd.grad`` (gradients returned, not stored in ``.grad``): such updates are not followed."""
-        self.lr_seen: list[float] = []
+        self.data_writes = False
+        """The program was recognised by changed entries under unchanged version counters (writes through ``.data``)."""
+        self.at_step: list[tuple[int, int, Any]] = []
+        """Per tensor of the network at the latest pre-step: (version, storage address, probe entries or None)."""
 
     def unfollowed(self) -> str:
         """Why a program that ran backward passes (or ``torch.autograd.grad``) without an optimizer had no step followed
@@ -173,7 +176,7 @@ class HandUpdates:
     def before(self, roots: list[Any]) -> None:
         """Start of a backward pass: the update since the previous one ends (post-step), or is recognised."""
         if self.on:
-            if self.pending:
+            if self.pending and self._stepped():
                 self.pending = False
                 self.w.step_ends(self.opt)  # may raise StopObserving (--max-updates), as optimizer.step() would
             return
@@ -182,6 +185,9 @@ class HandUpdates:
         changed, kept = self._changed(roots)
         if changed:
             self.on = True
+            # Changed values under unchanged counters: the program writes through .data; its steps are told by entries.
+            self.data_writes = not any(getattr(t, VERSION) != self.probed[id(t)][1] or t.data_ptr() != self.probed[id(t)][2]
+                                       for t in kept)
             self.first_site = self.w.sites.site()
             self.walked = {id(t): weakref.ref(t) for t in kept}
             self._set_params(kept)
@@ -194,16 +200,36 @@ class HandUpdates:
             if self.backwards <= UNDECIDED_LIMIT:
                 self._probe(roots)
             return
+        if self.pending:
+            return  # nothing changed since the last backward pass: gradients accumulated over several (one update)
         if self.w.sample_now:
             self._set_params(self._persisting(self._leaves(roots)))
         self._loss_value(roots)
+        params = self.opt.param_groups[0]["params"]
+        with self.w.torch.no_grad():
+            self.at_step = [(getattr(t, VERSION), t.data_ptr(), self._probe_entries(t) if self.data_writes else None)
+                            for t in params]
         self.w.step_begins(self.opt)
         self.w.stepping = False  # the program's next forward pass computes the loss of the next step
         self.pending = True
 
+    def _stepped(self) -> bool:
+        """Some tensor of the network changed since the pre-step (else the program accumulates gradients: no step yet)."""
+        torch = self.w.torch
+        params = self.opt.param_groups[0]["params"]
+        if len(params) != len(self.at_step):
+            return True
+        with torch.no_grad():
+            for t, (version, ptr, entries) in zip(params, self.at_step):
+                if getattr(t, VERSION) != version or t.data_ptr() != ptr:
+                    return True
+                if entries is not None and not bool(torch.equal(self._probe_entries(t), entries)):
+                    return True
+        return False
+
     def finish(self) -> None:
         """The program ended: its last update (after the last backward pass) is a step too."""
-        if self.on and self.pending and self.w.installed:
+        if self.on and self.pending and self.w.installed and self._stepped():
             self.pending = False
             try:
                 self.w.step_ends(self.opt)
