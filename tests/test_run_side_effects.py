@@ -273,3 +273,43 @@ def test_the_program_s_objects_are_left_out_of_the_collections_the_report_trigge
         assert not any(o is rows for o in gc.get_objects())
     assert gc.get_freeze_count() == 0
     assert any(o is rows for o in gc.get_objects())
+
+
+def test_a_cycle_left_before_numpy_was_imported_is_finalized_at_the_programs_collection_as_under_python(tmp_path):
+    # the observer starts at the program's import of NumPy and sets the objects alive then aside from the collector
+    # (gc.freeze): the garbage among them must not be set aside with them
+    (tmp_path / "cycle_then_numpy.py").write_text(
+        "import gc\n"
+        "class Node:\n"
+        "    def __del__(self):\n"
+        "        print('finalized', flush=True)\n"
+        "a, b = Node(), Node()\n"
+        "a.other, b.other = b, a\n"
+        "gc.collect()  # both survive into the oldest generation, which only a full collection walks\n"
+        "del a, b\n"
+        "import numpy as np\n"
+        "gc.collect()\n"
+        "print('collected', flush=True)\n"
+        "x = np.zeros(3)\n", encoding="utf-8")
+    plain = _run([sys.executable, "cycle_then_numpy.py"], tmp_path)
+    seen = _run([sys.executable, "-m", "netdoctor.cli", "run", "--json", "report.json", "cycle_then_numpy.py"], tmp_path)
+    assert plain.stdout == "finalized\nfinalized\ncollected\n", plain.stderr
+    assert seen.stdout.startswith(plain.stdout), seen.stdout + seen.stderr[-2000:]
+
+
+def test_the_observers_own_objects_are_out_of_the_collections_while_the_program_runs_and_handed_back_after():
+    import gc
+
+    from netdoctor.observe.numpy.backend import NumpyBackend
+
+    backend = NumpyBackend()
+    mine = backend.discovery  # an object of the observer's, alive when it starts
+    backend.install()
+    try:
+        frozen = gc.get_freeze_count()
+        later = [[float(i)] for i in range(100)]  # the program's, made while it is observed: collected as usual
+        walked = gc.get_objects()
+        assert frozen > 0 and not any(o is mine for o in walked) and any(o is later for o in walked)
+    finally:
+        backend.uninstall()
+    assert gc.get_freeze_count() == 0 and any(o is mine for o in gc.get_objects())

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.buffers.peek import is_array
+from netdoctor.observe.collector import hand_back, set_aside
 from netdoctor.observe.loops import Coverage, LoopProgress
 from netdoctor.observe.numpy.activations import (
     RING,
@@ -257,6 +258,8 @@ class NumpyBackend:
         self.rng = np.random.default_rng(0x6E6574)  # private: the program's generators are never touched
         self.tracer = CallTracer(self._on_call, self._on_return, on_tick=self._on_tick, is_user=self.options.is_user)
         self.started = time.perf_counter()
+        self._set_aside = False
+        """Whether :meth:`install` set the objects alive then aside from the cyclic collector (handed back at the end)."""
         self.events = 0
         self.phase = "discover"
         self.user_files: set[str] = set()
@@ -538,13 +541,18 @@ class NumpyBackend:
 
     # -- protocol -------------------------------------------------------------------
     def install(self) -> None:
-        """Start watching calls of the user's code."""
+        """Start watching calls of the user's code; the objects alive now are set aside from the cyclic collector
+        until :meth:`uninstall` (:func:`~netdoctor.observe.collector.set_aside`)."""
         self.started = time.perf_counter()
+        self._set_aside = set_aside()
         self.tracer.install()
 
     def uninstall(self) -> None:
         """Stop watching; the previous trace function is restored. An update applied after the last call seen counts."""
         self.tracer.uninstall()
+        if self._set_aside:
+            self._set_aside = False
+            hand_back()
         if self.phase == "discover" and self.tracer.failed is None:
             found = self.discovery.at_end()  # parameters that never moved in a run too short to tell before
             if found is not None:
