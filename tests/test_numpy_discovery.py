@@ -261,6 +261,65 @@ def test_the_compiled_scan_changes_exactly_when_a_python_fingerprint_changes():
         sig, fps = sig_now, fps_now
 
 
+def test_the_compiled_scan_reads_a_running_functions_locals_from_its_frame_as_python_reads_them():
+    from netdoctor.observe.numpy.arrays import _py_fingerprint, scan_signature
+    from netdoctor.observe.numpy.discovery import _c_root
+
+    if scan_signature is None:
+        pytest.skip("the compiled part is not built here")
+    seen: list[tuple[bytes | None, list]] = []
+
+    def look(root: FrameLocals, paths: list) -> None:
+        # the paths' first step is a local read from the frame (kind 2), as Discovery signs a function's locals
+        steps = [tuple((2 if i == 0 else 0, key) for i, (_, key) in enumerate(p)) for p in paths]
+        idxs = [np.array([0, 2], dtype=np.int64)] * len(paths)
+        seen.append((scan_signature(_c_root(root), steps, idxs), [_py_fingerprint(resolve(root, p), i) for p, i in zip(paths, idxs)]))
+
+    def train() -> None:  # a main() training inline: its locals are a root
+        W = np.ones((3, 4))
+        params = (np.zeros(5), np.ones(3))
+        root = FrameLocals(sys._getframe())
+        paths = [p for p, _ in walk_arrays(root)]
+        assert sorted(paths) == [(("item", "W"),), (("item", "params"), ("item", 0)), (("item", "params"), ("item", 1))]
+        look(root, paths)
+        look(root, paths)  # nothing changed
+        W -= 0.5  # in place
+        look(root, paths)
+        params = (params[0] + 1.0, params[1])  # rebound: another tuple, another array
+        look(root, paths)
+        W = W.copy()  # rebound to an equal copy: another object
+        look(root, paths)
+        del W
+        look(root, paths[1:])
+
+    train()
+    assert all(sig is not None for sig, _ in seen)
+    for (sig, fps), (sig_now, fps_now) in zip(seen[:-2], seen[1:-1]):
+        assert (sig_now == sig) == (fps_now == fps)  # the oracle: the Python fingerprints, one by one
+    assert [seen[i][0] == seen[i + 1][0] for i in range(4)] == [True, False, False, False]
+
+
+def test_the_compiled_scan_leaves_a_local_read_through_a_cell_or_unbound_to_python():
+    from netdoctor.observe.numpy.arrays import scan_signature
+
+    if scan_signature is None:
+        pytest.skip("the compiled part is not built here")
+    idx = [np.array([0], dtype=np.int64)]
+
+    def train() -> tuple:
+        W = np.ones(3)  # a cell: the closure below reads it (f_locals reads it through the cell)
+        V = np.ones(3)
+        frame = sys._getframe()
+        out = (scan_signature(frame, [((2, "W"),)], idx), scan_signature(frame, [((2, "V"),)], idx),
+               scan_signature(frame, [((2, "U"),)], idx), scan_signature(frame, [((0, "V"),)], idx))
+        del V
+        return (*out, scan_signature(frame, [((2, "V"),)], idx), lambda: W)
+
+    cell, plain, missing, not_a_frame_step, unbound, _ = train()
+    assert plain is not None
+    assert cell is None and missing is None and not_a_frame_step is None and unbound is None
+
+
 @pytest.mark.parametrize("make", [
     lambda: (Cell(_closure()[0].__closure__[0]), [(("item", 0),)]),  # through a closure cell: Python's
     lambda: ({"W": np.ones(3, dtype=int)}, [(("item", "W"),)]),  # not floats: the Python scan drops it

@@ -135,6 +135,9 @@ positions(PyObject *idx, Py_ssize_t *k)
 #if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #define CTRACE_SUPPORTED 1
 #include <internal/pycore_frame.h> /* struct _frame: f_trace, f_fast_as_locals */
+#ifndef CO_FAST_LOCAL
+#define CO_FAST_LOCAL 0x20 /* internal/pycore_code.h: a plain local variable's kind in co_localspluskinds */
+#endif
 
 static Py_ssize_t extra_index = -1; /* our slot in every code object's co_extra: a filter's skip mark */
 static Py_ssize_t heads_index = -1; /* a second one: the code's loop heads, a bytes bitmap of line numbers (owned) */
@@ -260,8 +263,28 @@ skipped(CallFilter *self, PyCodeObject *code)
 }
 
 
+/* The value bound to the plain local variable `name` of the function running (or returned) in `frame` (borrowed), or
+ * NULL: not bound, or a cell or free variable (which frame.f_locals reads through its cell), or no such name. The
+ * frame's own slots, as frame.f_locals copies them (PyFrame_FastToLocals), without building that dict. */
+static PyObject *
+frame_local(PyFrameObject *frame, PyObject *name)
+{
+    _PyInterpreterFrame *f = frame->f_frame;
+    PyCodeObject *code = f->f_code;
+    PyObject *names = code->co_localsplusnames;
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(names); i++) {
+        PyObject *n = PyTuple_GET_ITEM(names, i);
+        if (n == name || (PyUnicode_CheckExact(n) && PyUnicode_Compare(n, name) == 0)) {
+            unsigned char kind = (unsigned char)PyBytes_AS_STRING(code->co_localspluskinds)[i];
+            return kind == CO_FAST_LOCAL ? f->localsplus[i] : NULL;
+        }
+    }
+    return NULL;
+}
+
 /* The object one step from `obj` (borrowed), or NULL where C cannot read it without running the program's code: an
- * item of an exact dict (a str key), list or tuple (an int index), or an attribute in the instance's own __dict__. */
+ * item of an exact dict (a str key), list or tuple (an int index), an attribute in the instance's own __dict__, or
+ * (kind 2, `obj` a frame) a plain local variable of the function running in it (frame_local). */
 static PyObject *
 step_into(PyObject *obj, PyObject *step)
 {
@@ -270,6 +293,9 @@ step_into(PyObject *obj, PyObject *step)
     }
     long kind = PyLong_AsLong(PyTuple_GET_ITEM(step, 0));
     PyObject *key = PyTuple_GET_ITEM(step, 1);
+    if (kind == 2) {
+        return PyFrame_Check(obj) && PyUnicode_CheckExact(key) ? frame_local((PyFrameObject *)obj, key) : NULL;
+    }
     if (kind == 1) {
         if (!PyUnicode_CheckExact(key)) {
             return NULL;
@@ -307,7 +333,7 @@ step_into(PyObject *obj, PyObject *step)
 
 /* scan(root, paths, idxs) -> the signature of a root's arrays now, or None where C cannot read one of them the way
  * discovery's Python does (observe/numpy/discovery.py, Discovery._scan): for each path (a tuple of steps as
- * step_into reads them) the array it leads to, which must be an exact numpy.ndarray of floats with entries, its
+ * step_into reads them; a function's locals are read from its frame, the root, by a first step of kind 2) the array it leads to, which must be an exact numpy.ndarray of floats with entries, its
  * address (id) and the bytes of its entries at the flat C-order positions idxs[p] (as arrays.fingerprint reads
  * them), all in one bytes object. Two equal signatures of a root: every array is the same object with the same
  * sampled entries, which is what the Python scan finds one by one. Runs no code of the program. */

@@ -374,7 +374,8 @@ read through the buffer protocol; ~0.7 against ~1.5 us, and no audit event for `
 every array of every root at every event it scans (the forum program: ~385,000 times)."""
 scan_signature: Callable[[Any, list[Any], list[np.ndarray]], bytes | None] | None = getattr(_PART, "scan", None)
 """``scan_signature(root, steps, idxs)``: the ids and sampled entries of the float arrays at ``steps`` (paths with
-0 for an item, 1 for an attribute) from ``root`` in one bytes object, or None where C cannot read one of them
+0 for an item, 1 for an attribute, 2 for a plain local variable of the function whose frame is ``root``) from
+``root`` in one bytes object, or None where C cannot read one of them
 without running the program's code; None itself where the compiled part is not built (see
 ``Discovery._unchanged``)."""
 

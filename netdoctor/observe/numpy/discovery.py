@@ -273,13 +273,19 @@ def _unchanged(root: Root, walk: bool) -> bool:
     C (:data:`~netdoctor.observe.numpy.arrays.scan_signature`, ~0.1 us an array against ~0.4 us in Python): then
     :meth:`Discovery._scan`'s loop would find each fingerprint equal to the last and change nothing. Only where
     :func:`root_arrays` would read the known paths (no walk due, no container resized) and C can read every one of
-    them (exact dicts, lists and tuples, instance attributes; float arrays whose sampled positions are in range);
-    anything else is scanned in Python."""
+    them (exact dicts, lists and tuples, instance attributes, a function's plain local variables; float arrays whose
+    sampled positions are in range); anything else is scanned in Python."""
     signed = root.signed
     if (signed is None or root.signature is None or walk or signed[0] is not root.paths or root.walks < WALK_FIRST
             or _resized(root.sizes) or scan_signature is None):
         return False
-    return scan_signature(root.obj, signed[1], signed[2]) == root.signature
+    return scan_signature(_c_root(root.obj), signed[1], signed[2]) == root.signature
+
+
+def _c_root(obj: Any) -> Any:
+    """Where :data:`~netdoctor.observe.numpy.arrays.scan_signature` starts reading a root: the frame of a function's
+    locals (its paths start with a step of kind 2, a local variable read by name from the frame), else the root."""
+    return obj.frame if type(obj) is FrameLocals else obj
 
 
 def _scanned(root: Root, now: dict[Path, tuple[int, bytes]]) -> None:
@@ -291,10 +297,12 @@ def _scanned(root: Root, now: dict[Path, tuple[int, bytes]]) -> None:
         root.signed = None
         return
     if root.signed is None or root.signed[0] is not root.paths:  # (paths change at walks only)
-        steps = [tuple((1 if kind == "attr" else 0, key) for kind, key in p) for p in root.paths]
+        first = 2 if type(root.obj) is FrameLocals else 0  # (a function's local, read from its frame)
+        steps = [tuple((1 if kind == "attr" else first if i == 0 else 0, key) for i, (kind, key) in enumerate(p))
+                 for p in root.paths]
         root.signed = (root.paths, steps, [])
     root.signed[2][:] = [root.idx[p] for p in root.paths]  # (a path's positions are drawn again when it shrinks)
-    root.signature = scan_signature(root.obj, root.signed[1], root.signed[2])
+    root.signature = scan_signature(_c_root(root.obj), root.signed[1], root.signed[2])
 
 
 SETTLED_CHANGES = 24
