@@ -141,3 +141,61 @@ def test_adaptive_step_is_the_pairwise_search_its_definition_gives(seed):
     ratio = np.where(np.abs(v) > 0, m / np.sqrt(np.abs(v), where=np.abs(v) > 0, out=np.ones(n)), 0.0)
     new = old + rng.choice([0.0, -0.01, 1e-3]) * ratio + rng.choice([0.0, 1e-9, 1e-2]) * rng.normal(size=n)
     assert adaptive_step(old, new, kept) == _adaptive_by_definition(old, new, kept)
+
+
+def _judged(aliases: int, change) -> list[tuple]:
+    """One array under ``aliases`` paths and what its steps may read (a gradient under one path, a velocity), changed
+    by ``change``; what one judge records per path of the array (the rate, the counts, what it read)."""
+    from netdoctor.observe.numpy.network import PathStats
+    from netdoctor.observe.numpy.steps import Steps
+
+    rng = np.random.default_rng(5)
+    steps = Steps(np.random.default_rng(1))
+    W, g, v = rng.normal(size=(6, 5)), rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    idx = steps.index(W.shape)
+
+    def stats(text: str, a: np.ndarray) -> PathStats:
+        st = PathStats(W.shape, text, idx=idx, values=a.ravel()[idx].astype(float), obj=id(a))
+        return st
+
+    paths = [stats(f"path{i}.W", W) for i in range(aliases)] + [stats("grad", g), stats("vel", v)]
+    change(W, g, v)
+    now = W.ravel()[idx].astype(float)
+    steps.judge([(st, W, now.copy()) for st in paths[:aliases]], paths, None)
+    return [(steps.rates.get(st.text), st.steps, st.accumulations, st.decays, st.undecided, steps.read.get(st.text),
+             [r.text for r in st.read_by]) for st in paths[:aliases]] + [[r.text for r in st.read_by] for st in paths[aliases:]]
+
+
+@pytest.mark.parametrize("change", [
+    lambda W, g, v: W.__isub__(0.1 * g),  # a step reading the gradient
+    lambda W, g, v: W.__isub__(0.1 * g - 0.9 * v),  # a step reading two arrays (Nesterov's form)
+    lambda W, g, v: W.__iadd__(np.ones_like(W)),  # a change reading nothing followed
+    lambda W, g, v: W.__imul__(0.5),  # a decay of its own values
+])
+def test_one_array_under_three_paths_is_judged_under_each_as_under_one(change):
+    # the fits of one judge are computed once per distinct input (steps._Fits): each path must still record what a
+    # path of its own records (the oracle: the same array under one path, judged alone)
+    alone = _judged(1, change)
+    three = _judged(3, change)
+    assert three[:3] == [alone[0]] * 3
+    readers = [r for r in three[3:]]
+    assert all(r == [f"path{i}.W" for i in range(3)] or r == [] for r in readers)
+    assert [bool(r) for r in readers] == [bool(r) for r in alone[1:]]
+
+
+def test_a_fit_is_computed_once_per_distinct_input_within_one_judge():
+    from netdoctor.observe.numpy.steps import _Fits
+
+    calls = []
+
+    def fit(old, new, candidates, eps):
+        calls.append(1)
+        return float(np.sum(new - old))
+
+    fits, a, b, c = _Fits(), np.ones(4), np.full(4, 2.0), [np.zeros(4)]
+    assert fits.of(fit, a, b, c, 1e-16) == fits.of(fit, a.copy(), b.copy(), c, 1e-16) == 4.0
+    assert len(calls) == 1
+    fits.of(fit, a, b + 1, c, 1e-16)  # other entries
+    fits.of(fit, a, b, [np.zeros(4)], 1e-16)  # another candidate, equal or not
+    fits.of(fit, a, b, c, 1e-8)  # another tolerance
+    assert len(calls) == 4

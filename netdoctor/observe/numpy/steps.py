@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import CodeType, FrameType
+from typing import Any
 
 import numpy as np
 
@@ -114,6 +115,11 @@ def velocity_text(v: Velocity) -> str:
     lines = find_lines(v.code.co_filename, lambda node, src: any(
         re.sub(r"\[[^\]]*\]", "", t).split(".")[-1] == name for t in targets_text(node)), within=v.code, limit=1)
     return f"{v.text} at {lines[0]}" if lines else v.text
+
+
+def _multiple_of_one_of(old: np.ndarray, _: np.ndarray, candidates: list[np.ndarray], eps: float) -> bool:
+    """:func:`_multiple_of_one` with the arguments of the other fits (``old`` twice), for :class:`_Fits`."""
+    return _multiple_of_one(old, candidates, eps)
 
 
 def _multiple_of_one(old: np.ndarray, candidates: list[np.ndarray], eps: float) -> bool:
@@ -225,6 +231,30 @@ def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathS
             if k != 0.0 and float(np.linalg.norm(d - k * r)) <= ADAPTIVE_FIT * nd:
                 return sm, sv
     return None
+
+
+class _Fits:
+    """The fits of one :meth:`Steps.judge`, each computed once per distinct input: one array reached under several
+    paths (``self.W`` in the methods, ``net.W`` in the module's globals and in the function it is handed) moves under
+    each of them, with the same sampled entries (one index per shape) and the same pool of candidates (the array
+    itself is left out of its pool under every path), so its fits are the same numbers; only what is recorded of
+    them is per path. Keyed by the inputs themselves (the entries' bytes, the candidates' objects), so two changes
+    share a fit only when its arguments are the same."""
+
+    __slots__ = ("done",)
+
+    def __init__(self) -> None:
+        self.done: dict[tuple, object] = {}
+
+    def of(self, fit: Callable[..., Any], old: np.ndarray, new: np.ndarray, candidates: list[Any], *rest: Any) -> Any:
+        """``fit(old, new, candidates, *rest)``, or its result for the same arguments earlier in this judge."""
+        # (the candidates, and the items of a candidate pair, are held by the judge's pools while it runs: their ids
+        # name them; a pair itself is made anew for each call)
+        key = (fit, old.tobytes(), new.tobytes(),
+               tuple(tuple(map(id, c)) if type(c) is tuple else id(c) for c in candidates), rest)
+        if key not in self.done:
+            self.done[key] = fit(old, new, candidates, *rest)
+        return self.done[key]
 
 
 def moved_like_a_parameter(st: PathStats) -> bool:
@@ -371,15 +401,17 @@ class Steps:
 
     def _no_single_array(self, st: PathStats, old_values: np.ndarray, now_values: np.ndarray,
                          pool: list[tuple[PathStats | None, int, np.ndarray]], eps: float,
-                         readers: dict[int, list[PathStats]], returned: set[int], frame: FrameType | None) -> None:
+                         readers: dict[int, list[PathStats]], returned: set[int], frame: FrameType | None,
+                         fits: _Fits) -> None:
         """A change that is no multiple of one array it could read: undecided, a decay, a step reading two arrays or
         an adaptive step (or none of them)."""
         values = [v for _, _, v in pool]
-        if st.started_zero and _multiple_of_one(old_values, [v for other, _, v in pool if other is not None], eps):
+        if st.started_zero and fits.of(_multiple_of_one_of, old_values, old_values,
+                                       [v for other, _, v in pool if other is not None], eps):
             # started at zero like another array the program keeps, and still a multiple of it (a bias and its velocity
             # after one update): its own values carry nothing of their own, a decay is a combination too
             st.undecided += 1
-        elif (k := decayed_toward(old_values, now_values, values, eps)) is not None:
+        elif (k := fits.of(decayed_toward, old_values, now_values, values, eps)) is not None:
             st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
             if k < len(values):
                 kept = self.decays.setdefault(st.text, [])
@@ -388,13 +420,13 @@ class Steps:
             if k < len(values) and pool[k][1] in returned and frame is not None:
                 # what it takes in of the gradients a function returned (``v = mu * v - lr * g``: -lr)
                 self.velocities[st.text] = Velocity(st.text, intake(old_values, now_values, values[k]), frame.f_code)
-        elif (pair := combined_step(old_values, now_values, values[:32], eps)) is not None:
+        elif (pair := fits.of(combined_step, old_values, now_values, values[:32], eps)) is not None:
             st.steps += 1  # p += mu * v - lr * g (Nesterov), p -= lr * (g + wd * p): a step reading two arrays
             for read in (pool[k][0] for k in pair[:2] if k >= 0):
                 if read is not None and not read.cache:
                     readers.setdefault(read.obj, []).append(st)
                     self._reading(st, read)
-        elif (moments := adaptive_step(old_values, now_values, [(o, v) for o, _, v in pool][:24])) is not None:
+        elif (moments := fits.of(adaptive_step, old_values, now_values, [(o, v) for o, _, v in pool][:24])) is not None:
             st.steps += 1  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
             self.adaptive.setdefault(st.text, []).append(float(np.median(np.abs(now_values - old_values))))
             for m in moments:
@@ -412,6 +444,7 @@ class Steps:
         resets: set[int] = set()
         # the gradients a function returned, and the locals that are those arrays (``for k, g in grads.items()``)
         returned = {id(v) for v in self._returned.values()}
+        fits = _Fits()
         for st, a, now_values in moved:
             old_values = st.values
             st.values = now_values
@@ -423,9 +456,9 @@ class Steps:
                 continue
             pool = [(other, obj, values) for other, obj, values in pools[st.shape] if obj != id(a) and other is not st]
             eps = float(np.finfo(a.dtype).eps)
-            hit = proportional_to(old_values, now_values, [values for _, _, values in pool], eps)
+            hit = fits.of(proportional_to, old_values, now_values, [values for _, _, values in pool], eps)
             if hit is None:
-                self._no_single_array(st, old_values, now_values, pool, eps, readers, returned, frame)
+                self._no_single_array(st, old_values, now_values, pool, eps, readers, returned, frame, fits)
                 continue
             read, read_obj, _ = pool[hit[0]]
             if read is not None:
