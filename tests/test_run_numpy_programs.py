@@ -535,6 +535,17 @@ PROGRAMS = [
     # a tanh layer whose weights start all positive and large on inputs in [0, 1]: every output sits in (0, 1], most at
     # exactly 1.0, the values a sigmoid saturated high holds too; the name comes from what the layer computes
     Program("positive_tanh_saturated", ("class-collapse",), updates=1800, arrays=4),
+    # layer, activation, loss and optimizer objects called one by one from a module-level loop, outputs kept on
+    # ``self.output``, a method shared by both layers (the input width is seen at the first layer's call only),
+    # weights from 0.01 x N(0, 1) growing while it learns: the accuracy is read from the loss object's probabilities
+    Program("optimizer_objects", updates=186, samples=5952, forward=False, arrays=4, layers="20 -> 16 -> 4",
+            checked=True),
+    # a network object's list of layer objects, each keeping its result (``self.out``, the softmax's ``self.probs``),
+    # trained by a function handed the network: the probabilities are three levels down from its locals
+    Program("stored_layers_train_fn", updates=240, forward=False, arrays=4, layers="12 -> 10 -> 3"),
+    Program("optimizer_objects_relu", ("gradient-mismatch",), updates=186, forward=False, arrays=4, layers="20 -> 16 -> 4"),
+    Program("optimizer_objects_labels", ("constant-targets",), updates=186, forward=False, arrays=4,
+            layers="20 -> 16 -> 4"),
 ]
 
 
@@ -854,3 +865,16 @@ def test_a_network_of_one_output_unit_sized_from_scaled_labels_is_named_from_its
     assert evidence["outputs"] == 1 and evidence["labels_scaled_by"] == 255, _detail(o)
     assert sum(1 for n in evidence["label_counts"] if n) >= 3, _detail(o)
     assert findings["frozen-parameters"]["caused_by"] == ["constant-targets"], _detail(o)
+
+
+@pytest.mark.parametrize("name", ["optimizer_objects", "stored_layers_train_fn"])
+def test_the_accuracy_of_a_forward_split_over_layer_objects_is_read(name):
+    """No function is the forward (the loop calls each layer object's forward, which keeps its result on the
+    object): the training accuracy comes from the probabilities the softmax object keeps, paired with the batch's
+    labels. Both programs learn to >= 95% on their held-out rows; their training accuracy must say so."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    text = o.report.get("context", {}).get("training", "")
+    found = re.search(r"training accuracy (\d+)% -> (\d+)%", text)
+    assert found, _detail(o)
+    early, late = int(found.group(1)), int(found.group(2))
+    assert late >= 90 and late > early, _detail(o)

@@ -93,6 +93,7 @@ from netdoctor.observe.numpy.targets import (
     _is_output,
     _label_row,
     _labels_from,
+    _probabilities_beside,
     _scalar_label_return,
     _soft_read,
     _targets_by_comparison,
@@ -196,6 +197,7 @@ class NumpyBackend:
     _find_lr_named = _find_lr_named
     # targets and labels: observe/numpy/targets.py
     _targets_from = _targets_from
+    _probabilities_beside = _probabilities_beside
     _targets_by_comparison = _targets_by_comparison
     _compared = _compared
     _inline_targets = _inline_targets
@@ -1119,6 +1121,10 @@ class NumpyBackend:
             return
         if self._pending_T is not None:
             self._errors_from_locals(frame)
+        if not self.forward and (waiting := self.learning.waiting(self.updates)):
+            # no forward function: the output rows are looked for where the gradient's function left them (read at
+            # its return, when a forward it ran itself has run too)
+            self._probabilities_beside(frame.f_locals, waiting, self.updates)
         if self.style in ("accumulate", "overwrite"):
             self._B_last = self._sample_buffers()
             if self.style == "accumulate":

@@ -182,11 +182,11 @@ def _input_width(shapes: list[tuple[int, ...]], order: tuple[int, ...]) -> int:
 
 
 def input_widths(functions: Iterable[FuncStats], found: list[tuple[Path, PathStats]]) -> set[int]:
-    """The sizes of the arrays (or lists of numbers) the program's functions were last handed (a batch of inputs
+    """The sizes of the arrays (or lists of numbers) the program's functions were handed (a batch of inputs
     ``(N, D)`` or ``(D, N)``, one sample), leaving out those of the parameters' shapes (an update helper handed
     ``(p, g)``)."""
     kept = {tuple(st.shape) for _, st in found}
-    given = [float_2d(a) for f in functions if f.calls >= 2 for a in f.args[:8]]
+    given = [float_2d(a) for f in functions if f.calls >= 2 for a in [*f.args[:8], *f.kinds.values()]]
     return {d for a in given if a is not None and a.shape not in kept and a.reshape(-1).shape not in kept
             and not class_codes(a) for d in a.shape}
 

@@ -84,7 +84,7 @@ from netdoctor.observe.numpy.arrays import (
     weak,
 )
 from netdoctor.observe.numpy.classify import Classifier, mark_caches
-from netdoctor.observe.numpy.network import CACHE_TRIES, FuncStats, Network, PathStats, Root, param_like
+from netdoctor.observe.numpy.network import ARG_SHAPES, CACHE_TRIES, FuncStats, Network, PathStats, Root, param_like
 from netdoctor.observe.numpy.roles import flat_arrays
 from netdoctor.observe.numpy.steps import Steps, moved_like_a_parameter
 from netdoctor.observe.options import ObserveOptions
@@ -386,6 +386,10 @@ class Discovery:
         loc = frame.f_locals
         n_args = code.co_argcount + code.co_kwonlyargcount
         func.args = [v for v in (loc.get(n) for n in code.co_varnames[: code.co_argcount]) if issubclass(type(v), (np.ndarray, list))]
+        if len(func.kinds) < ARG_SHAPES:
+            for v in func.args:
+                if type(v) is np.ndarray:
+                    func.kinds.setdefault(v.shape, v)
         if self.options.net is not None:
             if not self._explicit(frame):
                 return None

@@ -87,6 +87,11 @@ class TrainingAccuracy:
             return
         self._truth, self._truth_at = (truth if isinstance(truth, int) else np.array(truth)), update
 
+    def waiting(self, update: int) -> int:
+        """How many rows of targets read at ``update`` wait for their output rows (0: none)."""
+        t = self._truth
+        return _rows(t) if t is not None and self._truth_at == update else 0
+
     def _keep(self, update: int, out: np.ndarray, truth: Truth) -> None:
         n = len(out)
         self.pairs += n

@@ -133,6 +133,10 @@ class PathStats:
         return self.steps >= 1 and 2 * self.steps >= self.changes and not self.read_by_update and not self.cache
 
 
+ARG_SHAPES = 8
+"""How many shapes of its array arguments a function's :attr:`FuncStats.kinds` keeps."""
+
+
 @dataclass
 class FuncStats:
     """What one function of the program did while discovering."""
@@ -145,6 +149,9 @@ class FuncStats:
     """Weak references to the arrays of its latest return (:func:`weak`): their ids would outlive them."""
     args: list = field(default_factory=list)
     """The array (or list) arguments of the latest call, held by reference."""
+    kinds: dict = field(default_factory=dict)
+    """One array argument per shape it was handed (up to :data:`ARG_SHAPES` shapes), held by reference: a method shared
+    by every layer (``Layer_Dense.forward(inputs)``) is handed the network's input only at the first layer's call."""
     grad_calls: int = 0
     """Returns at which it had computed arrays shaped like the network's persistent arrays (gradients)."""
     grad_shapes: set[tuple[int, ...]] = field(default_factory=set)

@@ -18,6 +18,7 @@ import numpy as np
 
 from netdoctor.buffers.peek import is_array
 from netdoctor.monitor.layer_stats import infer_kind
+from netdoctor.observe.numpy.arrays import own_dict
 from netdoctor.observe.numpy.roles import class_rows, code_like, flat_arrays, multi_hot, one_hot, one_top, soft_targets
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.source import function_loop_names, loop_names
@@ -385,6 +386,40 @@ def _single_output_targets(self: NumpyBackend, code: CodeType, loc: dict[str, An
         return
 
 
+def _probabilities_beside(self: NumpyBackend, loc: dict[str, Any], n_rows: int, update: int) -> None:
+    """The network's output rows beside targets read at ``update``, where no forward function was found (a forward
+    split over layer objects called one by one: ``dense2.forward(activation1.output)``, then
+    ``loss.forward(dense2.output, y)``, each keeping its result on ``self.output``): probability rows (entries in
+    [0, 1], each row summing to 1), as many as the targets, among ``loc``'s arrays, or on the objects of the program's
+    classes, the lists and the tuples among them, three levels deep (``net.layers[-1].probs``). Only probabilities: the
+    other arrays of that shape a step leaves behind (a delta ``(p - t) / n``, the logits before a softmax) are no
+    prediction, and no output is taken rather than one of them."""
+    if not self.layout:
+        return
+    n_out, n_in = self.layout[1][-1], self.layout[1][0]
+    level: list[Any] = list(loc.values())[:64]
+    for _ in range(4):
+        deeper: list[Any] = []
+        for v in level:
+            kind = type(v)
+            if issubclass(kind, np.ndarray):
+                if v.dtype.kind != "f" or v.ndim != 2 or n_rows not in v.shape:
+                    continue
+                rows = class_rows(v, n_out, n_in, outputs=True)
+                if rows is None or len(rows) != n_rows:
+                    continue
+                with np.errstate(all="ignore"):
+                    if (rows.min() >= 0 and rows.max() <= 1 and np.allclose(rows.sum(axis=1), 1.0, atol=1e-6)
+                            and not code_like(rows)):
+                        self.learning.output(rows, update)
+                        return
+            elif issubclass(kind, (list, tuple)):
+                deeper.extend(v[:16])
+            elif not issubclass(kind, (dict, int, float, str, bytes, type)) and (d := own_dict(v)) is not None:
+                deeper.extend(list(d.values())[:32])
+        level = deeper[:256]
+
+
 def _built_by_helper(self: NumpyBackend, v: np.ndarray) -> None:
     """Targets ``v`` read where a target builder returned them: the label it was given and where it was called."""
     helper = self._helper_last.pop(id(v), None)
@@ -502,6 +537,8 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
             if counts is not None and len(counts) == n_out:
                 self._inline_name = name
                 self._count_labels(v, counts, at=self.updates - 1)
+                if not self.forward:
+                    _probabilities_beside(self, loc, len(v), self.updates - 1)
                 return
             continue
         rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
@@ -512,6 +549,8 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
         if two and one_top(rows) or multi_hot(rows) or self._soft_read(name, v, rows):
             self._inline_name = name
             self._count_targets(rows, v, at=self.updates - 1)
+            if not self.forward:
+                _probabilities_beside(self, loc, len(rows), self.updates - 1)
             return
 
 
