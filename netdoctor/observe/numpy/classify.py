@@ -181,14 +181,44 @@ def _input_width(shapes: list[tuple[int, ...]], order: tuple[int, ...]) -> int:
     return layout[1][0] if layout is not None else -1
 
 
-def input_widths(functions: Iterable[FuncStats], found: list[tuple[Path, PathStats]]) -> set[int]:
-    """The sizes of the arrays (or lists of numbers) the program's functions were handed (a batch of inputs
+def input_widths(functions: Iterable[FuncStats], found: list[tuple[Path, PathStats]],
+                 data_sets: Sequence[np.ndarray] = ()) -> set[int]:
+    """The sizes of the arrays (or lists of numbers) the program's functions were last handed (a batch of inputs
     ``(N, D)`` or ``(D, N)``, one sample), leaving out those of the parameters' shapes (an update helper handed
-    ``(p, g)``)."""
+    ``(p, g)``).
+
+    A method shared by every layer (``Layer_Dense.forward(inputs)``) was last handed a hidden layer's activations,
+    and a backward its output-wide deltas; the network's input reached it at the first layer's call only. So every
+    array a function was handed (one per shape) is looked at too, and when some of them are rows of the program's
+    data (``data_sets``: 2-D arrays of the module's globals; a batch ``X[idx]`` or a sample ``X[i]`` holds rows of
+    one), their sizes are the widths, alone."""
     kept = {tuple(st.shape) for _, st in found}
-    given = [float_2d(a) for f in functions if f.calls >= 2 for a in [*f.args[:8], *f.kinds.values()]]
-    return {d for a in given if a is not None and a.shape not in kept and a.reshape(-1).shape not in kept
-            and not class_codes(a) for d in a.shape}
+
+    def keep(a: np.ndarray) -> bool:
+        return a.shape not in kept and a.reshape(-1).shape not in kept and not class_codes(a)
+
+    calls = [f for f in functions if f.calls >= 2]
+    every = [a for a in (float_2d(v) for f in calls for v in f.kinds.values()) if a is not None and keep(a)]
+    data = [a for a in every if rows_of(a, data_sets)]
+    given = data or [a for a in (float_2d(v) for f in calls for v in f.args[:8]) if a is not None and keep(a)]
+    return {d for a in given for d in a.shape}
+
+
+def rows_of(a: np.ndarray, data_sets: Sequence[np.ndarray]) -> bool:
+    """Whether the first row of ``a`` (or, for a batch kept as columns, its first column) is a row of one of
+    ``data_sets`` (found through its largest entry's column first: one pass over a column, then the few candidates)."""
+    if a.ndim != 2 or not data_sets:
+        return False
+    for first in (a[0], a[:, 0]):
+        j = int(np.argmax(np.abs(first)))
+        for data in data_sets:
+            if data.shape[1] != first.size or not first[j]:
+                continue
+            with np.errstate(all="ignore"):
+                rows = np.flatnonzero(data[:, j] == first[j])[:64]
+                if rows.size and bool((data[rows] == first).all(axis=1).any()):
+                    return True
+    return False
 
 
 def class_codes(a: np.ndarray) -> bool:
@@ -548,6 +578,16 @@ class Classifier:
         params, moments = _apart_from_siblings(params, buffers, stats, force)
         return params, buffers + moments, updater
 
+    def _data_sets(self) -> list[np.ndarray]:
+        """The 2-D float or integer arrays of more than one row held by the module's globals (the first 256 names):
+        where the program's data sets are (a batch handed to the forward holds rows of one)."""
+        out = []
+        for root in self.roots.values():
+            if root.globals_root and isinstance(root.obj, dict):
+                out += [v for v in list(root.obj.values())[:256] if issubclass(type(v), np.ndarray) and v.ndim == 2
+                        and v.shape[0] > 1 and v.dtype.kind in "fiu"]
+        return out[:16]
+
     def _network(self, best: Root, stats: dict[Path, PathStats], found: list[tuple[Path, PathStats]],
                  buffers: list[tuple[Path, PathStats]], updater: CodeType | None, force: bool) -> Network:
         # the updates seen while discovering count too: each parameter array changed once per update (by the updater)
@@ -556,7 +596,7 @@ class Classifier:
             # frozen: no parameter moved, but each step still emptied the gradient buffers it applied (a step of zero
             # is a step the program made)
             updates = max((st.resets for _, st in buffers), default=0)
-        found = in_layer_order(found, input_widths(self.functions.values(), found))
+        found = in_layer_order(found, input_widths(self.functions.values(), found, self._data_sets()))
         params = []
         for p, st in found:
             idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
