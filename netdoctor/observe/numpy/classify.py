@@ -206,13 +206,15 @@ def input_widths(functions: Iterable[FuncStats], found: list[tuple[Path, PathSta
 
 def rows_of(a: np.ndarray, data_sets: Sequence[np.ndarray]) -> bool:
     """Whether the first row of ``a`` (or, for a batch kept as columns, its first column) is a row of one of
-    ``data_sets`` (found through its largest entry's column first: one pass over a column, then the few candidates)."""
+    ``data_sets`` holding more rows than ``a`` has samples (found through its largest entry's column first: one pass
+    over a column, then the few candidates)."""
     if a.ndim != 2 or not data_sets:
         return False
-    for first in (a[0], a[:, 0]):
+    for first, n in ((a[0], a.shape[0]), (a[:, 0], a.shape[1])):
         j = int(np.argmax(np.abs(first)))
         for data in data_sets:
-            if data.shape[1] != first.size or not first[j]:
+            # more rows than the batch: a batch bound at module level (``x = X[idx]``) is a global too
+            if data.shape[1] != first.size or data.shape[0] <= n or not first[j]:
                 continue
             with np.errstate(all="ignore"):
                 rows = np.flatnonzero(data[:, j] == first[j])[:64]

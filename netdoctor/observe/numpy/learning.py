@@ -92,6 +92,12 @@ class TrainingAccuracy:
         t = self._truth
         return _rows(t) if t is not None and self._truth_at == update else 0
 
+    def is_truth(self, rows: np.ndarray) -> bool:
+        """Whether ``rows`` hold the values of the targets waiting for their output rows (smoothed one-hot targets
+        are probability rows too)."""
+        t = self._truth
+        return isinstance(t, np.ndarray) and t.shape == rows.shape and bool(np.array_equal(t, rows))
+
     def _keep(self, update: int, out: np.ndarray, truth: Truth) -> None:
         n = len(out)
         self.pairs += n

@@ -410,7 +410,7 @@ def _probabilities_beside(self: NumpyBackend, loc: dict[str, Any], n_rows: int, 
                     continue
                 with np.errstate(all="ignore"):
                     if (rows.min() >= 0 and rows.max() <= 1 and np.allclose(rows.sum(axis=1), 1.0, atol=1e-6)
-                            and not code_like(rows)):
+                            and not code_like(rows) and not self.learning.is_truth(rows)):
                         self.learning.output(rows, update)
                         return
             elif issubclass(kind, (list, tuple)):
