@@ -149,3 +149,19 @@ def test_observation_changes_nothing_the_program_prints(name, train_csv):
     _, plain = run(name, train_csv, observed=False)
     _, observed = run(name, train_csv, observed=True)
     assert plain == observed and plain
+
+
+@pytest.mark.parametrize("name", ["sanity_data", "sanity_data_ok"])
+def test_a_model_trained_after_a_throwaway_one_is_followed_to_the_end(name, train_csv):
+    """The throwaway model's 20 steps, then the real model's 150 (3 epochs of 50 batches): every one observed, not
+    only the throwaway's (its unchanged tensors held every later step pending, unseen, before)."""
+    report, _ = run(name, train_csv)
+    text = report.context["training"]
+    observed = int(text.split(" hand-written updates observed")[0].replace(",", ""))
+    assert observed >= 150, text
+    if name == "sanity_data":  # the real model's gradients never emptied, named as the loop names its tensors
+        assert report.root_cause().code == "stale-accumulator", report.codes()
+        stale = next(f for f in report.findings if f.code == "stale-accumulator")
+        assert sorted(stale.evidence["parameters"]) == [f"model[{k}]" for k in range(4)], stale.evidence
+    else:
+        assert not [f for f in report.findings if f.severity.value in ("error", "warning")], report.codes()

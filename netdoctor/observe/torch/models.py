@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from netdoctor.observe.source import function_loop_names, loop_names
+
 __all__ = ["ModelBook", "Built", "tensor_names"]
 
 
@@ -44,13 +46,19 @@ def tensor_names(frame: FrameType | None, torch: Any, wanted: set[int]) -> dict[
     out: dict[int, str] = {}
     if frame is None:
         return out
+    code = frame.f_code
+    # a loop variable (``for p in model: p.data.add_(...)``) names whichever tensor the loop ended on: a list's or a
+    # dict's item name says which one it is, so it is the loop variable's name only when nothing else names it
+    looped = (loop_names(code.co_filename) if code.co_name == "<module>"
+              else function_loop_names(code.co_filename, code.co_firstlineno))
+    last: dict[int, str] = {}
     for scope in (frame.f_locals, frame.f_globals):
         for var, value in list(scope.items()):
             if var.startswith("__"):
                 continue
             if issubclass(type(value), torch.Tensor):
                 if id(value) in wanted:
-                    out.setdefault(id(value), var)
+                    (last if var in looped else out).setdefault(id(value), var)
             elif issubclass(type(value), (list, tuple)) and len(value) <= 256:
                 for k, item in enumerate(value):
                     if issubclass(type(item), torch.Tensor) and id(item) in wanted:
@@ -59,6 +67,8 @@ def tensor_names(frame: FrameType | None, torch: Any, wanted: set[int]) -> dict[
                 for key, item in value.items():
                     if issubclass(type(item), torch.Tensor) and id(item) in wanted:
                         out.setdefault(id(item), f"{var}[{key!r}]")
+    for key, var in last.items():
+        out.setdefault(key, var)
     return out
 
 
