@@ -237,8 +237,19 @@ def test_a_note_is_no_cause_of_a_problem_and_is_not_ranked_before_it():
 def test_a_mutated_target_table_is_ranked_before_the_constant_targets_it_makes():
     """``t = EYE[label]; t *= 1 - s`` scales the table's rows in place until every target names one class: the
     mutation is the root cause (npx1801, npt1614 listed constant-targets first on main f580c69)."""
-    report = Report(link_causes([F("constant-targets"), F("mutated-constant"), F("class-collapse")]))
+    table = Finding("mutated-constant", "error", "x", "mutated-constant", {"kind": "view"})
+    report = Report(link_causes([F("constant-targets"), table, F("class-collapse")]))
     assert report.codes() == ["mutated-constant", "constant-targets", "class-collapse"]
+
+
+def test_a_mutated_gradient_template_is_no_cause_of_constant_targets():
+    """The forum program: its labels divided by 255 make every target class 0, and its zero templates, aliased by the
+    gradient buffers, are written into (a ``constant`` mutation): the templates have nothing to do with the targets,
+    which stay the root cause."""
+    template = Finding("mutated-constant", "error", "x", "mutated-constant", {"kind": "constant"})
+    linked = {f.code: f for f in link_causes([F("constant-targets"), template, F("aliased-buffers")])}
+    assert linked["constant-targets"].caused_by == ()
+    assert Report(list(linked.values())).codes()[0] == "constant-targets"
 
 
 def test_cause_graph_is_acyclic():

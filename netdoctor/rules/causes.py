@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from netdoctor.findings import Finding, Severity
 
-__all__ = ["CAUSES", "link_causes"]
+__all__ = ["CAUSES", "ONLY_WHEN", "link_causes"]
 
 CAUSES: dict[str, tuple[str, ...]] = {
     "summed-gradient": ("stale-accumulator", "aliased-buffers"),
@@ -48,13 +48,22 @@ CAUSES: dict[str, tuple[str, ...]] = {
                     "double-softmax", "constant-targets", "unshuffled-data"),
     # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch.rules): root causes of their own.
     # A target table written into in place (``t = EYE[label]; t *= 1 - s`` scales the table's row at every call)
-    # drifts until every target names one class: the table's mutation is the root cause.
+    # drifts until every target names one class: the table's mutation is the root cause (see :data:`ONLY_WHEN`).
     "constant-targets": ("mutated-constant",),
     "double-softmax": (),
     "eval-mode-training": (),
     "train-mode-evaluation": (),
     "unshuffled-data": (),
 }
+
+
+ONLY_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
+    # a mutated constant explains constant targets only when what was written into is a table whose rows are handed
+    # out (kind ``view``: the targets' table); a gradient template written through an alias (the forum program's
+    # ``self.weight_templates``, kind ``constant``) has nothing to do with the targets
+    ("constant-targets", "mutated-constant"): ("view",),
+}
+"""(effect, cause) -> the evidence kinds of the cause's finding for which the link of :data:`CAUSES` holds."""
 
 
 def _ancestors(code: str) -> set[str]:
@@ -84,9 +93,13 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
     # A note is what was measured and judged harmless (a gradient that matches no assumed loss, a saturation the
     # gradient still passes): it explains no problem, and ranking it before one would list it first.
     problems = {f.code for f in findings if not f.evidence.get("on_purpose") and f.severity is not Severity.INFO}
+    kinds: dict[str, set[str]] = {}
+    for f in findings:
+        kinds.setdefault(f.code, set()).add(str(f.evidence.get("kind", "")))
     out = []
     for f in findings:
         present = every if f.severity is Severity.INFO else problems
+        present = {c for c in present if (f.code, c) not in ONLY_WHEN or kinds.get(c, set()) & set(ONLY_WHEN[f.code, c])}
         found: list[str] = []
         seen, queue = {f.code}, list(CAUSES.get(f.code, ()))
         while queue:
