@@ -250,6 +250,9 @@ def test_a_mutated_gradient_template_is_no_cause_of_constant_targets():
     linked = {f.code: f for f in link_causes([F("constant-targets"), template, F("aliased-buffers")])}
     assert linked["constant-targets"].caused_by == ()
     assert Report(list(linked.values())).codes()[0] == "constant-targets"
+    # and the constant output both cause is linked to both (the template is not hidden behind the targets)
+    linked = {f.code: f for f in link_causes([F("constant-targets"), template, F("constant-output")])}
+    assert set(linked["constant-output"].caused_by) == {"constant-targets", "mutated-constant"}
 
 
 def test_cause_graph_is_acyclic():

@@ -66,15 +66,18 @@ ONLY_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
 """(effect, cause) -> the evidence kinds of the cause's finding for which the link of :data:`CAUSES` holds."""
 
 
-def _ancestors(code: str) -> set[str]:
-    """Every code that can cause ``code``, directly or through others."""
+def _ancestors(code: str, kinds: dict[str, set[str]] | None = None) -> set[str]:
+    """Every code that can cause ``code``, directly or through others (with ``kinds``, the evidence kinds of the
+    findings present: only through the links :data:`ONLY_WHEN` lets hold)."""
     seen: set[str] = set()
-    stack = list(CAUSES.get(code, ()))
+    stack = [(code, c) for c in CAUSES.get(code, ())]
     while stack:
-        c = stack.pop()
+        effect, c = stack.pop()
+        if kinds is not None and (effect, c) in ONLY_WHEN and not kinds.get(c, set()) & set(ONLY_WHEN[effect, c]):
+            continue
         if c not in seen:
             seen.add(c)
-            stack.extend(CAUSES.get(c, ()))
+            stack.extend((c, d) for d in CAUSES.get(c, ()))
     return seen
 
 
@@ -111,7 +114,7 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
                 found.append(c)
             else:
                 queue.extend(CAUSES.get(c, ()))
-        found = [c for c in found if not any(c in _ancestors(d) for d in found if d != c)]
+        found = [c for c in found if not any(c in _ancestors(d, kinds) for d in found if d != c)]
         own = [c for c in f.caused_by if c in present and c != f.code and c not in found]
         out.append(dataclasses.replace(f, caused_by=tuple(own + found)))
     return out
