@@ -284,8 +284,8 @@ def test_a_script_beside_a_copy_of_netdoctor_is_watched_by_the_running_netdoctor
         reports.append(json.loads((folder / "r.json").read_text()))
     assert not (beside / "netdoctor" / "IMPORTED").exists()
     context = [{k: v for k, v in r["context"].items() if k not in ("command", "seconds", "observer_seconds")} for r in reports]
-    for c in context:  # the update check's note ends in its time
-        c["notes"] = [re.sub(r"[\d.]+ s\)$", "s)", note) for note in c.get("notes", [])]
+    for c in context:  # the update check's note ends in the CPU time it took
+        c["notes"] = [re.sub(r"[\d.]+ s of CPU\)$", "s of CPU)", note) for note in c.get("notes", [])]
     assert context[0]["updates_observed"] == 80, context[0]
     assert not any("stopped early" in note for note in context[0].get("notes", [])), context[0]["notes"]
     assert context[0] == context[1]
