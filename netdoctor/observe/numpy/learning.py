@@ -21,6 +21,7 @@ from collections import deque
 
 import numpy as np
 
+from netdoctor.observe.numpy.roles import probability_rows
 from netdoctor.rules.evidence import TrainingCurve
 
 __all__ = ["TrainingAccuracy", "EARLY_ROWS", "LATE_ROWS", "MIN_CURVE_ROWS"]
@@ -163,7 +164,7 @@ def _window(chunks: list[tuple[int, np.ndarray, Truth]]) -> tuple[float, float |
         right = out.argmax(axis=1) == truth
         loss = None
         finite = bool(np.isfinite(out).all())
-        if finite and out.shape[1] > 1 and out.min() >= 0 and np.allclose(out.sum(axis=1), 1.0, atol=1e-6):
+        if finite and out.shape[1] > 1 and probability_rows(out):
             p = out[np.arange(len(out)), np.minimum(truth, out.shape[1] - 1)]
             loss = float(-np.log(np.maximum(p, 1e-300)).mean())
         elif not finite:

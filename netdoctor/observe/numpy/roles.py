@@ -276,6 +276,12 @@ def code_like(rows: np.ndarray) -> bool:
     return bool(np.all(np.nanmax(off, axis=1) == np.nanmin(off, axis=1))) if rows.shape[1] > 1 else True
 
 
+def probability_rows(rows: np.ndarray) -> bool:
+    """Rows (N, C) of non-negative entries each summing to 1 (to ``np.allclose``'s tolerance): a softmax's output,
+    or anything shaped like one (smoothed targets too: callers that must not take the targets say so)."""
+    return bool(rows.min() >= 0 and np.allclose(rows.sum(axis=1), 1.0, atol=1e-6))
+
+
 def soft_targets(rows: np.ndarray) -> bool:
     """Rows of non-negative entries summing to 1, each with a single largest entry: smoothed or distilled targets
     (``0.9 * one_hot + 0.1 * prior``), as many distinct values as classes. An output of probabilities looks the same:

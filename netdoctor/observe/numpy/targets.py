@@ -19,7 +19,16 @@ import numpy as np
 from netdoctor.buffers.peek import is_array
 from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.observe.numpy.arrays import own_dict
-from netdoctor.observe.numpy.roles import class_rows, code_like, flat_arrays, multi_hot, one_hot, one_top, soft_targets
+from netdoctor.observe.numpy.roles import (
+    class_rows,
+    code_like,
+    flat_arrays,
+    multi_hot,
+    one_hot,
+    one_top,
+    probability_rows,
+    soft_targets,
+)
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.source import function_loop_names, loop_names
 
@@ -409,8 +418,8 @@ def _probabilities_beside(self: NumpyBackend, loc: dict[str, Any], n_rows: int, 
                 if rows is None or len(rows) != n_rows:
                     continue
                 with np.errstate(all="ignore"):
-                    if (rows.min() >= 0 and rows.max() <= 1 and np.allclose(rows.sum(axis=1), 1.0, atol=1e-6)
-                            and not code_like(rows) and not self.learning.is_truth(rows)):
+                    if (rows.max() <= 1 and probability_rows(rows) and not code_like(rows)
+                            and not self.learning.is_truth(rows)):
                         self.learning.output(rows, update)
                         return
             elif issubclass(kind, (list, tuple)):
@@ -725,7 +734,7 @@ def _errors_from_locals(self: NumpyBackend, frame: FrameType) -> None:
         if raw is not None and np.array_equal(v, raw) or np.array_equal(v, T):
             continue  # the targets themselves (0.005/0.955 codes sum to 1 like probabilities)
         with np.errstate(all="ignore"):
-            if v.min() >= 0 and np.allclose(v.sum(axis=1), 1.0, atol=1e-6):
+            if probability_rows(v):
                 P = v
             elif v.max() <= 0 and np.allclose(np.exp(v).sum(axis=1), 1.0, atol=1e-6):
                 P = np.exp(v)
