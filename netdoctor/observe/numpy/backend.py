@@ -432,6 +432,10 @@ class NumpyBackend:
         output); a program that compares inline never pays for more than a few calls per output."""
         self._compare_misses = 0
         """Outputs after which no call was handed the output: after 64 of them, comparisons are no longer looked for."""
+        self._beside_misses = 0
+        self._beside_found = False
+        """Looks for the output's probability rows beside the targets that found none, and whether one ever found them
+        (the look stops after :data:`~netdoctor.observe.numpy.targets.BESIDE_TRIES` misses with none found)."""
         self._D_sum: np.ndarray | None = None
         self._D_rows = 0
         self._constants: list = []
