@@ -621,10 +621,9 @@ class Discovery:
                 if old == fp:
                     continue  # the same object with the same entries: its statistics were brought up to date when seen
                 self._tables_changed()
-                key = (rid, path)
-                st = self.paths.get(key)
+                st = self.paths.get((rid, path))
                 if st is None:
-                    st = self.paths[key] = PathStats(a.shape, path_text(path, root.prefix), started_zero=not np.any(entries(a, idx)))
+                    st = self.paths[rid, path] = PathStats(a.shape, path_text(path, root.prefix), started_zero=not np.any(entries(a, idx)))
                 st.shape = a.shape
                 if old is None and not call and root.scan and st.cache_tries < CACHE_TRIES:
                     written.append((st, a, True))  # a new array the returning function left behind: perhaps a cache
