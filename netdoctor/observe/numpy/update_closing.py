@@ -9,7 +9,6 @@ in it as its methods.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -76,7 +75,7 @@ def finish(self: UpdateCheckRecorder) -> None:
     self.window = None
     if w is None:
         return
-    t0 = time.perf_counter()
+    t0 = self._clock_in()
     try:
         applied = applied_readings(w, self.decays)
         if not applied:  # nothing happened in this window (an evaluation): another opens at the next call
@@ -94,7 +93,7 @@ def finish(self: UpdateCheckRecorder) -> None:
     except Exception as exc:  # noqa: BLE001 - the program's code failed on our copies: no check, say why
         self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
     finally:
-        self.seconds += time.perf_counter() - t0
+        self._clock_out(t0)
 
 
 def _check(self: UpdateCheckRecorder, w: Window, applied: list[Applied]) -> None:
@@ -221,12 +220,12 @@ def _saw_forward(self: UpdateCheckRecorder, site: FrameType | CallSite) -> None:
     waiting, self.pending = self.pending, []
     boundary = self._next  # (the boundaries of the waiting steps were passed: checking them moves nothing on)
     for _, w, applied in waiting:
-        t0 = time.perf_counter()
+        t0 = self._clock_in()
         try:
             with quietly(), blas_threads(1):  # our own products: one thread (a busy machine stalls a second)
                 self._check(w, applied)
         except Exception as exc:  # noqa: BLE001 - see finish()
             self.skipped.append(f"the forward could not be run again on copies ({type(exc).__name__}: {exc})")
         finally:
-            self.seconds += time.perf_counter() - t0
+            self._clock_out(t0)
     self._next = boundary

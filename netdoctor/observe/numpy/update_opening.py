@@ -8,7 +8,6 @@ in it as its methods; when a window may open at all is decided from update count
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import partial
 from types import FrameType
@@ -157,7 +156,7 @@ def _open(self: UpdateCheckRecorder, owner: FrameType, handed: list[FrameType], 
           held: tuple[Any, str] | None, shapes: set[tuple[int, ...]], tracked: Callable[[], list[TrackedArray]],
           where: str, input_width: int, root: Any) -> None:
     """Open a window at ``owner``, the frame that handed the batch down (``handed``: it and the calls below it)."""
-    t0 = time.perf_counter()
+    t0 = self._clock_in()
     try:
         params = tracked()
         objects = [p.read() for p in params]
@@ -185,7 +184,7 @@ def _open(self: UpdateCheckRecorder, owner: FrameType, handed: list[FrameType], 
         for f in handed:
             self._candidate(w, f)
     finally:
-        self.seconds += time.perf_counter() - t0
+        self._clock_out(t0)
 
 
 def _held_batch(self: UpdateCheckRecorder, frame: FrameType, width: int, tracked: Callable[[], list[TrackedArray]]

@@ -24,7 +24,7 @@ again on copies (:mod:`netdoctor.observe.numpy.replay`): the output is the
 candidate's array whose class axis the targets fit most narrowly (an exact
 shape first), and the program's own output must come out again. Nothing of
 the program's is written; the recorder's CPU time (not wall time: a loaded machine stretches that) is counted in
-``seconds``.
+``seconds``, once however its work nests (a window closed from inside a call it hears).
 """
 
 from __future__ import annotations
@@ -170,6 +170,9 @@ class UpdateCheckRecorder:
         """Which way the steps move along the returned gradients through a velocity, measured while discovering
         (:meth:`~netdoctor.observe.numpy.steps.Steps.momentum_sign`), or None; and that velocity's name and line."""
         self.seconds = 0.0
+        """CPU seconds of the check's own work (see :meth:`_clock_in`)."""
+        self._clocked = False
+        """Whether a caller is counting the CPU time of the work running now (it is counted there, once)."""
         self.offers = 0
         """Calls offered while a window could open (none: the observer never knew the input width)."""
         self._next = 0
@@ -299,6 +302,20 @@ class UpdateCheckRecorder:
             prev.fed = True
         w.candidates[id(frame)] = Candidate(site, depth, chained, caller=id(frame.f_back), before=before)
 
+    def _clock_in(self) -> float | None:
+        """Start counting the check's CPU time in :attr:`seconds`; None when a caller already counts it (a window
+        closed from inside a call it hears, and checked there: counted once, by the outermost)."""
+        if self._clocked:
+            return None
+        self._clocked = True
+        return time.process_time()
+
+    def _clock_out(self, t0: float | None) -> None:
+        """End what :meth:`_clock_in` started (nothing for its None)."""
+        if t0 is not None:
+            self._clocked = False
+            self.seconds += time.process_time() - t0
+
     # -- events inside a window ------------------------------------------------------------
     def on_call(self, frame: FrameType) -> None:
         """A call of the user's code while a window is open."""
@@ -313,7 +330,7 @@ class UpdateCheckRecorder:
         w = self.window
         if w is None:
             return
-        t0 = time.process_time()
+        t0 = self._clock_in()
         try:
             w.calls += 1
             args = arg_values(frame)
@@ -360,7 +377,7 @@ class UpdateCheckRecorder:
                 if others and w.loss is None:
                     w.losses[id(frame)] = (CallSite.of(frame), out_name, id(args[out_name]))
         finally:
-            self.seconds += time.process_time() - t0
+            self._clock_out(t0)
 
     def _link(self, w: Window, frame: FrameType, args: dict[str, Any], out_name: str) -> None:
         """A call handed a candidate's output and no other array, by the frame that made that candidate's call: the
@@ -398,7 +415,7 @@ class UpdateCheckRecorder:
         w = self.window
         if w is None:
             return
-        t0 = time.process_time()
+        t0 = self._clock_in()
         try:
             if frame is w.owner:
                 self.finish()
@@ -433,7 +450,7 @@ class UpdateCheckRecorder:
             if local:
                 w.locals_.append((site, local, names))
         finally:
-            self.seconds += time.process_time() - t0
+            self._clock_out(t0)
 
 
 def _next_batch(w: Window, values: list[Any]) -> bool:

@@ -9,7 +9,6 @@ methods.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from types import CodeType
@@ -154,7 +153,7 @@ def _watch_step(self: UpdateCheckRecorder) -> None:
     watch = self.watch
     if watch is None:
         return
-    t0 = time.perf_counter()
+    t0 = self._clock_in()
     try:
         subtracted = watch.step()
         if subtracted is None and watch.calls < MAX_WATCH_CALLS:
@@ -177,7 +176,7 @@ def _watch_step(self: UpdateCheckRecorder) -> None:
                             tensors=[replace(t, ratio=t.ratio * k) for t in old.tensors])
             self.steps.append(CheckedStep(whole, watch.contributions))
     finally:
-        self.seconds += time.perf_counter() - t0
+        self._clock_out(t0)
 
 
 def _start_watch(self: UpdateCheckRecorder, w: Window, check: UpdateCheck) -> None:
