@@ -466,3 +466,50 @@ def test_rows_of_a_shuffled_data_set_are_never_judged_as_steps(style, tmp_path, 
     assert not [t for t in judged if t.startswith(rows)]
     assert result.report.context["updates_observed"] == 90
     assert not [f.code for f in result.report.findings if f.severity.rank <= 1]
+
+
+def test_a_classification_that_found_nothing_is_asked_again_only_after_the_tables_changed(monkeypatch):
+    """best_dict_frozen's parameters never move (its step rebinds a local): once the trigger of a classification
+    holds, every scan asked for one, and each found nothing (1,042 in a run). Between two classifications that found
+    nothing, a root or an array's fingerprint must have changed (else the second read the same tables); and skipping
+    the repeats leaves the report as it was (the private generator is drawn from only when a network is found)."""
+    from pathlib import Path
+
+    from netdoctor.observe import runner
+    from netdoctor.observe.numpy.classify import Classifier
+    from netdoctor.observe.numpy.discovery import Discovery
+    from netdoctor.observe.options import ObserveOptions
+
+    path = Path(__file__).resolve().parent / "numpy_programs" / "best_dict_frozen.py"
+    events: list[str] = []
+    network, changed = Classifier.network, Discovery._tables_changed
+
+    def classify(self, force=False):
+        found = network(self, force)
+        events.append("found" if found is not None or force else "nothing")
+        return found
+
+    def change(self):
+        events.append("changed")
+        return changed(self)
+
+    def report(monkeypatch) -> dict:
+        monkeypatch.setattr(sys, "argv", [str(path)])
+        result = runner.run_script(str(path), [], ObserveOptions())
+        assert result.status == "finished", result.traceback
+        out = result.report.to_dict()
+        for key in ("seconds", "observer_seconds"):
+            out["context"].pop(key, None)
+        return out
+
+    monkeypatch.setattr(Classifier, "network", classify)
+    monkeypatch.setattr(Discovery, "_tables_changed", change)
+    skipped = report(monkeypatch)
+    nothing = [i for i, e in enumerate(events) if e == "nothing"]
+    assert len(nothing) >= 2  # the case this is about: classifications that found nothing, more than one
+    assert all("changed" in events[a:b] for a, b in zip(nothing, nothing[1:]))
+    # every classification asked for (the flag never set): the same report
+    monkeypatch.setattr(Discovery, "_found_nothing", property(lambda self: False, lambda self, value: None), raising=False)
+    events.clear()
+    assert report(monkeypatch) == skipped
+    assert events.count("nothing") > len(nothing)

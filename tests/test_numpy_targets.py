@@ -184,3 +184,85 @@ def test_the_data_s_labels_are_read_as_they_are_or_times_255_when_scaled_with_th
     assert _label_column({"table": table / 255.0}, 1, 6, 255.0) == ("table", counts, 120)
     assert _label_column({"table": table}, 1, 6, 1.0) == ("table", counts, 120)  # (one unit: labels past its width)
     assert _label_column({"table": np.column_stack([np.zeros(120), table[:, 1:]])}, 1, 6, 1.0) is None  # one class
+
+
+_SIGMOID_COLUMNS = '''
+import numpy as np
+
+rng = np.random.default_rng(5)
+C, D, H = 3, 12, 8
+centres = rng.normal(0, 1, (C, D))
+ys = rng.integers(0, C, 300)
+data = [((centres[y] + 0.3 * rng.normal(0, 1, D)).reshape(-1, 1), np.eye(C)[y].reshape(-1, 1)) for y in ys]
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class Net:
+    def __init__(self):
+        self.weights = [rng.normal(0, 1, (H, D)) / np.sqrt(D), rng.normal(0, 1, (C, H)) / np.sqrt(H)]
+        self.biases = [np.zeros((H, 1)), np.zeros((C, 1))]
+
+    def feedforward(self, a):
+        for w, b in zip(self.weights, self.biases):
+            a = sigmoid(w @ a + b)
+        return a
+
+    def backprop(self, x, y):
+        a1 = sigmoid(self.weights[0] @ x + self.biases[0])
+        a2 = sigmoid(self.weights[1] @ a1 + self.biases[1])
+        d2 = (a2 - y) * a2 * (1 - a2)
+        d1 = (self.weights[1].T @ d2) * a1 * (1 - a1)
+        return [d1, d2], [d1 @ x.T, d2 @ a1.T]
+
+    def step(self, batch, eta):
+        nb = [np.zeros(b.shape) for b in self.biases]
+        nw = [np.zeros(w.shape) for w in self.weights]
+        for x, y in batch:
+            db, dw = self.backprop(x, y)
+            nb = [n + d for n, d in zip(nb, db)]
+            nw = [n + d for n, d in zip(nw, dw)]
+        self.weights = [w - eta / len(batch) * n for w, n in zip(self.weights, nw)]
+        self.biases = [b - eta / len(batch) * n for b, n in zip(self.biases, nb)]
+
+
+net = Net()
+for epoch in range(4):
+    for k in range(0, len(data), 10):
+        net.step(data[k:k + 10], 3.0)
+print(np.mean([np.argmax(net.feedforward(x)) == np.argmax(y) for x, y in data]))
+'''
+
+
+def test_the_look_for_probability_rows_stops_where_the_output_is_no_distribution(tmp_path, monkeypatch):
+    """The textbook's per-sample mini-batches: the forward function is called only to evaluate, so the output rows are
+    looked for beside the targets at the gradient function's returns; a sigmoid output never sums to 1 and none are
+    found. The look stops after :data:`BESIDE_TRIES` that found none (it tested every array of the locals at every deep
+    return: 640 looks here)."""
+    import sys
+
+    from netdoctor.observe import runner
+    from netdoctor.observe.numpy import targets
+    from netdoctor.observe.options import ObserveOptions
+
+    looks = []
+    search = targets.class_rows
+
+    def spy(v, n_out, n_in, **kw):
+        looks.append(kw.get("outputs", False))
+        return search(v, n_out, n_in, **kw)
+
+    monkeypatch.setattr(targets, "class_rows", spy)
+    path = tmp_path / "sigmoid_columns.py"
+    path.write_text(_SIGMOID_COLUMNS, encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", [str(path)])
+    result = runner.run_script(str(path), [], ObserveOptions())
+    assert result.status == "finished", result.traceback
+    assert result.report.context["updates_observed"] == 120
+    searched = looks.count(True)  # class_rows(..., outputs=True): one array tested beside the targets
+    # 120 updates of 10 samples, the first 64 windows deep: 640 deep returns, each testing the 8 arrays of the
+    # output's shape among the step's locals and objects (6,240 tests in all without the bound); 64 looks, 512 tests
+    assert targets.BESIDE_TRIES == 64
+    assert 0 < searched <= 8 * 64, searched

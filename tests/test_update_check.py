@@ -650,3 +650,27 @@ def test_the_update_check_stops_looking_once_chances_in_a_row_compared_nothing()
         rec.pending = []
         (note,) = [n for n in rec.notes() if "stopped looking" in n]
         assert f"at update {GIVE_UP_AFTER}" in note and "0 step(s) compared in all" in note, note
+
+
+def test_the_checks_cpu_time_is_counted_once_when_its_work_nests():
+    """A window closed from inside a call the recorder hears (and checked there) is timed by both: only the outermost
+    counts, in CPU time (the note says "N s of CPU"; it was counted twice, partly in wall time)."""
+    import time
+
+    from netdoctor.observe.numpy.update_recorder import UpdateCheckRecorder
+
+    rec = UpdateCheckRecorder(updates=lambda: 0)
+    start = time.process_time()
+    outer = rec._clock_in()
+    inner = rec._clock_in()
+    assert outer is not None and inner is None
+    x = np.random.default_rng(0).normal(size=(200, 200))
+    while time.process_time() - start < 0.2:
+        x = np.tanh(x @ x.T / 200)
+    rec._clock_out(inner)
+    rec._clock_out(outer)
+    spent = time.process_time() - start
+    assert 0.2 <= rec.seconds <= spent
+    again = rec._clock_in()  # the outermost ended: the next work is counted again
+    assert again is not None
+    rec._clock_out(again)
