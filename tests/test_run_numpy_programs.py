@@ -286,6 +286,14 @@ PROGRAMS = [
     # returned by a method; the fast twin's learning rate is 1000x too large
     Program("rmsprop_dict", updates=240, samples=6000, arrays=4),
     Program("rmsprop_dict_fast", arrays=4),
+    # RMSprop by a helper in place (v *= rho; v += (1 - rho) g g; p -= lr g / sqrt(v)), the mean squares attributes
+    # beside the parameters, per-sample gradients summed over a batch: the moments are no gradient buffers never
+    # emptied (a false stale-accumulator error on net.vb2 before, which also hid the scaled twin's constant targets)
+    Program("rmsprop_attrs_inplace", updates=200, samples=4000, arrays=4, checked=True),
+    Program("rmsprop_attrs_inplace_scaled", forward=False),  # one output unit: its 1-entry bias and mean square are alike
+    # Adam in a class, each parameter's moments attributes named after it (self.b2_m, self.b2_v), in place, the
+    # parameters reached by getattr: the 3-entry bias's first moment is no parameter (its changes pass for steps)
+    Program("adam_attrs_class", updates=168, samples=4200, arrays=4, checked=True),
     # gradient buffers made once and overwritten in place at every step (``gW[...] = ...``, ``gW[:] = ...``,
     # ``np.copyto``, ``np.dot(..., out=gW)``, a dict's ``grads['W1'][...] = ...``): they still hold the last gradients
     # when the next step starts, but the next write replaces them: no stale accumulator. The stale twin adds (``+=``)

@@ -329,6 +329,11 @@ def applicable(style: NumpyStyle, bug: str | None) -> bool:
     """Whether ``bug`` can be planted in a program of ``style``."""
     if bug is None:
         return True
+    if bug in ("aliased-buffers", "stale-accumulator") and style.adaptive != "none":
+        # Adam and RMSProp divide each step by the gradient's own running scale: a buffer never emptied (or one shared
+        # by every layer) only makes the step a momentum's, and such programs train as well as their twins (wild
+        # seeds 34 and 45: 0.81 against 0.76 under RMSProp, 0.80 against 0.84 under Adam)
+        return False
     if bug in ("aliased-buffers",):
         return style.grads == "buffers" and style.reset == "template"
     if bug == "stale-accumulator":

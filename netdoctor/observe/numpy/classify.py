@@ -659,6 +659,10 @@ class Classifier:
         for p, st in sorted(buffers, key=lambda b: (set(b[1].where) <= {updater}, b[1].text)):
             if st.decays > st.accumulations:
                 continue  # a velocity or a moment (decays and takes in the gradient): the update rule's, not the gradient's
+            if st.divisor or (st.numerator and not st.accumulations and not st.resets):
+                # an adaptive step's running scale (it divides by its root), or what it reads over that scale and is
+                # never handed a gradient as it is nor emptied (Adam's first moment, seen once before it decays)
+                continue
             if is_constant(st.text):
                 # a "template" accumulated into at every contribution is a buffer by what the program does
                 # with it (``self.updates = self.templates``): followed under the name the code writes through

@@ -105,6 +105,11 @@ class PathStats:
     """Changes that kept a share of its own values and added a multiple of another array (``v = 0.9 * v - lr * g``,
     ``m = b1 * m + (1 - b1) * g``): a momentum's velocity or a moving average, a buffer (see
     :func:`~netdoctor.observe.numpy.steps.decayed_toward`)."""
+    divisor: int = 0
+    """Steps of an adaptive rule that divided by its square root (``p -= lr * m / (sqrt(v) + eps)``: ``v``): a running
+    scale of the gradients (RMSProp's mean square, Adam's second moment), never where the gradients go."""
+    numerator: int = 0
+    """Steps of an adaptive rule that read it over such a scale (``m``: Adam's first moment, or RMSProp's gradient)."""
     undecided: int = 0
     """Changes the numbers could not judge: it started at zero and its values before were a multiple of another array
     the change could read (a bias and its velocity, at their second update: both lie in the span of the first two
@@ -120,8 +125,10 @@ class PathStats:
         """What the update reads or what is emptied after it (see :attr:`read`, :attr:`resets`): a buffer by behaviour.
 
         Not an array every change of which (two or more) was a step itself: that is a parameter, whatever moved in
-        proportion to it (a cache that copies a bias, ``Z2 = W2 @ A1 + b2`` with ``A1`` all zero)."""
-        if self.resets or self.decays:
+        proportion to it (a cache that copies a bias, ``Z2 = W2 @ A1 + b2`` with ``A1`` all zero). Always what an
+        adaptive step read as its moments (:attr:`numerator`, :attr:`divisor`), however its own changes looked: those
+        of a moment of three entries pass for steps (any change of three numbers lies in the span of two arrays)."""
+        if self.resets or self.decays or self.divisor or self.numerator:
             return True
         return bool(self.read) and not (self.changes >= 2 and self.steps >= self.changes)
 

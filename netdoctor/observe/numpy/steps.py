@@ -402,9 +402,10 @@ class Steps:
     def _no_single_array(self, st: PathStats, old_values: np.ndarray, now_values: np.ndarray,
                          pool: list[tuple[PathStats | None, int, np.ndarray]], eps: float,
                          readers: dict[int, list[PathStats]], returned: set[int], frame: FrameType | None,
-                         fits: _Fits) -> None:
+                         fits: _Fits, adaptive_reads: dict[int, list[int]]) -> None:
         """A change that is no multiple of one array it could read: undecided, a decay, a step reading two arrays or
-        an adaptive step (or none of them)."""
+        an adaptive step (or none of them; ``adaptive_reads``: object -> how often an adaptive step read it over the
+        scale, and as the scale)."""
         values = [v for _, _, v in pool]
         if st.started_zero and fits.of(_multiple_of_one_of, old_values, old_values,
                                        [v for other, _, v in pool if other is not None], eps):
@@ -432,6 +433,10 @@ class Steps:
             for m in moments:
                 if m is not None:
                     readers.setdefault(m.obj, []).append(st)
+            numerator, divisor = moments
+            if numerator is not None:
+                adaptive_reads.setdefault(numerator.obj, [0, 0])[0] += 1
+            adaptive_reads.setdefault(divisor.obj, [0, 0])[1] += 1
 
     def judge(self, moved: list[tuple[PathStats, np.ndarray, np.ndarray]], paths: Iterable[PathStats],
               frame: FrameType | None) -> None:
@@ -441,6 +446,7 @@ class Steps:
         paths = list(paths)
         pools, names = self._pools(moved, paths, frame)
         readers: dict[int, list[PathStats]] = {}
+        adaptive_reads: dict[int, list[int]] = {}
         resets: set[int] = set()
         # the gradients a function returned, and the locals that are those arrays (``for k, g in grads.items()``)
         returned = {id(v) for v in self._returned.values()}
@@ -458,7 +464,7 @@ class Steps:
             eps = float(np.finfo(a.dtype).eps)
             hit = fits.of(proportional_to, old_values, now_values, [values for _, _, values in pool], eps)
             if hit is None:
-                self._no_single_array(st, old_values, now_values, pool, eps, readers, returned, frame, fits)
+                self._no_single_array(st, old_values, now_values, pool, eps, readers, returned, frame, fits, adaptive_reads)
                 continue
             read, read_obj, _ = pool[hit[0]]
             if read is not None:
@@ -489,3 +495,6 @@ class Steps:
                 st.read_by.extend(r for r in readers[st.obj] if not any(r is x for x in st.read_by))
             if st.obj in resets and not st.resets:
                 st.resets += 1
+            if st.obj in adaptive_reads:
+                st.numerator += adaptive_reads[st.obj][0]
+                st.divisor += adaptive_reads[st.obj][1]
