@@ -294,6 +294,15 @@ PROGRAMS = [
     # Adam in a class, each parameter's moments attributes named after it (self.b2_m, self.b2_v), in place, the
     # parameters reached by getattr: the 3-entry bias's first moment is no parameter (its changes pass for steps)
     Program("adam_attrs_class", updates=168, samples=4200, arrays=4, checked=True),
+    # the output width counted from training labels read from the scaled rows (all 0: one output unit), each batch's
+    # integer labels (B,) handed to a backward that makes them one-hot: the one-unit targets were never read ("the
+    # targets it trained on were never seen"); the held-out labels, an integer vector, show the classes
+    Program("counted_width_batches", updates=200, arrays=4, layers="20 -> 16 -> 4", checked=True),
+    Program("counted_width_batches_scaled", arrays=4, layers="20 -> 16 -> 1", forward=False),
+    # the same in a fit/predict class whose gradient method returns what fit() applies: frozen (a one-unit softmax
+    # is 1), named constant-targets against the module's label vector (never a permutation of the rows)
+    Program("counted_width_fit", updates=168, arrays=4, layers="16 -> 12 -> 3 (rows)"),
+    Program("counted_width_fit_scaled", ("frozen-parameters",), arrays=4, layers="16 -> 12 -> 1 (rows)", forward=False),
     # gradient buffers made once and overwritten in place at every step (``gW[...] = ...``, ``gW[:] = ...``,
     # ``np.copyto``, ``np.dot(..., out=gW)``, a dict's ``grads['W1'][...] = ...``): they still hold the last gradients
     # when the next step starts, but the next write replaces them: no stale accumulator. The stale twin adds (``+=``)

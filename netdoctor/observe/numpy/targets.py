@@ -382,14 +382,22 @@ SINGLE_VALUES = 16
 
 def _single_output_targets(self: NumpyBackend, code: CodeType, loc: dict[str, Any], n_in: int) -> None:
     """The targets handed to the gradient's function of a network with one output unit: a column of one value per
-    sample (``(B, 1)``, or ``(1,)`` for one sample), never the inputs nor the forward's last output. Tallied by value (a one-hot of one class is a
-    column of ones: with labels of several classes in the data, every target is one class)."""
+    sample (``(B, 1)``, or ``(1,)`` for one sample), or a vector of one integer per row of the batch (``(B,)`` beside
+    an output ``(B, 1)`` or inputs ``(B, n_in)``: the labels, made one-hot inside), never the inputs nor the forward's last output. Tallied by
+    value (a one-hot of one class is a column of ones: with labels of several classes in the data, every target is
+    one class; class 0 of a one-unit output, ``np.eye(1)[0]``, is the label 0 and the target 1)."""
     out = self._last_out[0]() if self._last_out is not None else None
     tally = self.single_output_targets
-    for name in code.co_varnames[: code.co_argcount]:
-        v = loc.get(name)
-        if not (is_array(v) and v.ndim in (1, 2) and v.shape[-1] == 1 and v.size and v.dtype.kind in "fiub"
-                and n_in != 1 and v is not out):
+    args = [loc.get(name) for name in code.co_varnames[: code.co_argcount]]
+    # the rows of the batch: one-unit outputs among what the call is handed or the last output (where the forward was
+    # found), or the inputs handed beside them (n_in along one axis)
+    columns = {a.size for a in (*args, out) if is_array(a) and a.ndim == 2 and 1 in a.shape and a.dtype.kind == "f"}
+    columns |= {a.shape[1 - a.shape.index(n_in)] for a in args if is_array(a) and a.ndim == 2 and n_in in a.shape
+                and a.dtype.kind == "f"}
+    for name, v in zip(code.co_varnames, args):
+        if not (is_array(v) and v.ndim in (1, 2) and v.size and v.dtype.kind in "fiub" and n_in != 1 and v is not out):
+            continue
+        if v.shape[-1] != 1 and not (v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1 and v.size in columns):
             continue
         values, counts = np.unique(np.asarray(v, dtype=np.float64), return_counts=True)
         for x, n in zip(values.tolist(), counts.tolist()):
@@ -694,13 +702,14 @@ def _labels_from(self: NumpyBackend, frame: FrameType, caller: CodeType) -> None
         return
     n_out = self.layout[1][-1]
     # the caller's locals first, then its callers' (a fit(X, y) method called by the module that read the data)
-    # (labels as they are anywhere first; then a column of k / 255: labels scaled with the pixels)
-    for factor in (1.0, 255.0):
+    # (labels as they are anywhere first; then a column of k / 255: labels scaled with the pixels; then, for an output
+    # of one unit, any vector of small integer labels: the held-out ones, where the training labels are all 0)
+    for factor, loose in ((1.0, False), (255.0, False), (1.0, n_out == 1)):
         f: FrameType | None = frame
         for _ in range(4):
             if f is None or f.f_code.co_filename not in self.user_files:
                 break
-            found = _label_column(f.f_locals, n_out, self.layout[1][0], factor)
+            found = _label_column(f.f_locals, n_out, self.layout[1][0], factor, loose)
             if found is not None:
                 name, counts, rows = found
                 self.label_sets[key] = {"name": name, "function": f.f_code.co_name, "counts": counts, "rows": rows,
@@ -710,11 +719,15 @@ def _labels_from(self: NumpyBackend, frame: FrameType, caller: CodeType) -> None
     self.label_sets[key] = {}
 
 
-def _label_column(loc: dict[str, Any], n_out: int, n_in: int, factor: float) -> tuple[str, list[int], int] | None:
+def _label_column(loc: dict[str, Any], n_out: int, n_in: int, factor: float, loose: bool = False
+                  ) -> tuple[str, list[int], int] | None:
     """A labelled data array among ``loc``: a table of ``n_in + 1`` columns whose first column times ``factor`` holds
     small integer labels, or (``factor`` 1) a vector of integer labels; of at least two classes, each below ``n_out``.
     A network whose output layer was sized from labels it did not see whole (one unit: ``int(y.max()) + 1`` of labels
-    all 0) takes any small integer labels. Returns (name, counts per label, rows), or None."""
+    all 0) takes any small integer labels of a table, and (``loose``) of a vector whose labels repeat. Returns (name,
+    counts per label, rows), or None."""
+    if loose:
+        return _repeated_labels(loc)
     for name, v in list(loc.items()):
         if issubclass(type(v), np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == n_in + 1 and v.dtype.kind in "fiu":
             k = v[:, 0] * factor if factor != 1.0 else v[:, 0]
@@ -725,6 +738,19 @@ def _label_column(loc: dict[str, Any], n_out: int, n_in: int, factor: float) -> 
         if (factor == 1.0 and issubclass(type(v), np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu"
                 and v.max(initial=0) < n_out and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
             return name, np.bincount(v.astype(int), minlength=n_out).tolist(), int(v.shape[0])
+    return None
+
+
+def _repeated_labels(loc: dict[str, Any]) -> tuple[str, list[int], int] | None:
+    """A vector of at least 50 small integer labels among ``loc`` (below 1000) of two classes or more, each class on
+    four rows on average or more (an index or a permutation of the rows, every value once, is no label column):
+    (name, counts per label, rows), or None."""
+    for name, v in list(loc.items()):
+        if (issubclass(type(v), np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu"
+                and v.min(initial=0) >= 0 and v.max(initial=0) < 1000):
+            classes = len(np.unique(v))
+            if 1 < classes and 4 * classes <= len(v):
+                return name, np.bincount(v.astype(int)).tolist(), int(v.shape[0])
     return None
 
 
