@@ -559,7 +559,12 @@ PROGRAMS = [
             checked=True),
     # a network object's list of layer objects, each keeping its result (``self.out``, the softmax's ``self.probs``),
     # trained by a function handed the network: the probabilities are three levels down from its locals
-    Program("stored_layers_train_fn", updates=240, forward=False, arrays=4, layers="12 -> 10 -> 3"),
+    Program("stored_layers_train_fn", updates=240, samples=6000, forward=False, arrays=4, layers="12 -> 10 -> 3"),
+    # the step computes its output error inline and hands each layer's backward only the delta from above, whose one
+    # row of three classes has a code's few values (three), and of two classes a +-a code's form: the targets are the
+    # caller's, beside the output waiting for them (a layer list on an object per sample; layer dicts by functions)
+    Program("layers_row_bias_per_sample", updates=1800, samples=1800, arrays=6, layers="8 -> 16 -> 12 -> 3"),
+    Program("layer_dicts_two_classes", updates=240, samples=2400, arrays=4, layers="6 -> 12 -> 2"),
     Program("optimizer_objects_relu", ("gradient-mismatch",), updates=186, forward=False, arrays=4, layers="20 -> 16 -> 4"),
     Program("optimizer_objects_labels", ("constant-targets",), updates=186, forward=False, arrays=4,
             layers="20 -> 16 -> 4"),
@@ -895,3 +900,19 @@ def test_the_accuracy_of_a_forward_split_over_layer_objects_is_read(name):
     assert found, _detail(o)
     early, late = int(found.group(1)), int(found.group(2))
     assert late >= 90 and late > early, _detail(o)
+
+
+@pytest.mark.parametrize("name", ["layers_row_bias_per_sample", "layer_dicts_two_classes"])
+def test_the_training_accuracy_pairs_each_output_with_its_own_targets(name):
+    """The layers' ``backward`` is handed only the output error (``p - t``, never the targets): the training accuracy
+    pairs each output with the targets beside it in the step, and the late one is the accuracy the program itself
+    prints on its held-out rows, to within 10 points (an output error read as a target code gave "21% -> 8%" for a
+    network that learns to 91%). Each sample's targets are counted once, not once per layer."""
+    program = next(p for p in PROGRAMS if p.name == name)
+    o = observed(program)
+    text = o.report.get("context", {}).get("training", "")
+    found = re.search(r"training accuracy (\d+)% -> (\d+)%", text)
+    assert found, _detail(o)
+    printed = [float(a) for a in re.findall(r"held-out accuracy ([\d.]+)", o.plain.stdout)]
+    assert abs(int(found.group(2)) - 100 * printed[-1]) <= 10, _detail(o)
+    assert o.report["context"]["samples_observed"] <= program.samples, _detail(o)

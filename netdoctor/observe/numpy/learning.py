@@ -88,6 +88,11 @@ class TrainingAccuracy:
             return
         self._truth, self._truth_at = (truth if isinstance(truth, int) else np.array(truth)), update
 
+    def pending(self, update: int) -> int:
+        """How many output rows read at ``update`` wait for their targets (0: none)."""
+        out = self._out
+        return len(out) if out is not None and self._out_at == update else 0
+
     def waiting(self, update: int) -> int:
         """How many rows of targets read at ``update`` wait for their output rows (0: none)."""
         t = self._truth

@@ -68,14 +68,16 @@ mini-batches of 10: a fifth of the observer's time)."""
 def _encodes_classes(rows: np.ndarray, *, several: bool = True) -> bool:
     """Whether target rows (from :func:`class_rows`) hold a code per row (one-hot, +-1, 0.01/0.99) or integer
     labels, or (``several``) 0/1 rows marking several classes (:func:`multi_hot`): a gradient has many values, or no
-    single top entry per row. Rows of many values that name a class (a label smoothing toward the class prior, a
+    single top entry per row. A code row holds two values (:func:`code_like`: its class's, and one for every other
+    class): a single output error ``p - t`` of three classes holds three values at most too, its largest at a class
+    that is not the sample's. Rows of many values that name a class (a label smoothing toward the class prior, a
     teacher's soft targets) are read by :class:`SoftRows`, which needs them to come back.
 
     ``several=False`` where the output is compared with its targets (:func:`_compared`): a 0/1 array handed beside
     the output there may be a mask of it."""
     if not (rows.ndim == 2 and rows.dtype.kind == "f"):
         return True
-    return len(np.unique(rows)) <= 3 and one_top(rows) or several and multi_hot(rows)
+    return code_like(rows) or several and multi_hot(rows)
 
 
 SOFT_ROWS = 64
@@ -337,6 +339,7 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                 # one target vector (a per-sample program): decoded once per distinct vector
                 key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
                 top = self._target_codes.get(key)
+                back = top is not None
                 if top is None:
                     rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
                     top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) or (
@@ -345,6 +348,13 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                         self._target_codes[key] = top
                 if top < 0:
                     continue
+                if name not in self._codes_back:
+                    if not back:
+                        # a target vector comes back (one per class); an output error ``p - t`` of two classes,
+                        # ``[-a, a]``, has a code's form too but moves with the weights: none is read before the
+                        # name handed one that came back
+                        continue
+                    self._codes_back.add(name)
                 self.target_arg = name
                 self._count_one_target(top, v)
             elif v.ndim == 1 and v.dtype.kind in "iu" and n_out != n_in and n_out >= 2:
@@ -443,6 +453,33 @@ def _probabilities_beside(self: NumpyBackend, loc: dict[str, Any], n_rows: int, 
             elif not issubclass(kind, (dict, int, float, str, bytes, type)) and (d := own_dict(v)) is not None:
                 deeper.extend(list(d.values())[:32])
         level = deeper[:256]
+
+
+def _targets_beside(self: NumpyBackend, frame: FrameType) -> None:
+    """The targets of an output that waits for them, among the locals of ``frame`` (the caller of the gradient's
+    function), where no call was handed them and no loop head bound them: a step that computes its output error inline
+    and hands the layers' ``backward`` only deltas (``for x, t in zip(xs, ts): z = self.forward(x); delta =
+    softmax(z) - t; layer.backward(delta)``). Class codes (:func:`code_like`) with as many rows as the output, never
+    the output itself; the first name found is the only one read from then on. Read once per output (pairing it
+    consumes the output), so a ``backward`` called once per layer counts a sample once. Once found, the name is the
+    step's target argument (:attr:`target_arg`): no loop head is looked at for targets again."""
+    sizes = self.layout[1] if self.layout else None
+    n_rows = self.learning.pending(self.updates)
+    if not sizes or not n_rows or sizes[-1] < 2 or sizes[-1] == sizes[0]:
+        return
+    n_out, n_in = sizes[-1], sizes[0]
+    loc = frame.f_locals
+    names = (self._beside_name,) if self._beside_name else tuple(loc)[:64]
+    for name in names:
+        v = loc.get(name)
+        if not (is_array(v) and v.dtype.kind == "f" and v.size and v.ndim <= 2) or self._is_output(v, v.reshape(-1, v.shape[-1])):
+            continue
+        rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
+        if rows is None or rows.ndim != 2 or len(rows) != n_rows or not code_like(rows):
+            continue
+        self._beside_name = self.target_arg = name  # (read at the gradient function's calls, as a handed one)
+        self._count_targets(rows, v)
+        return
 
 
 def _built_by_helper(self: NumpyBackend, v: np.ndarray) -> None:
