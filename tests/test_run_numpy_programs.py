@@ -568,6 +568,16 @@ PROGRAMS = [
     Program("optimizer_objects_relu", ("gradient-mismatch",), updates=186, forward=False, arrays=4, layers="20 -> 16 -> 4"),
     Program("optimizer_objects_labels", ("constant-targets",), updates=186, forward=False, arrays=4,
             layers="20 -> 16 -> 4"),
+    # the loss's backward not divided by the batch size: read against the program's own (mean) loss, whose scale is
+    # measured against the summed cross-entropy; then the same at a rate that blows the weights up at the first
+    # update (read from the output bias's gradient against the batch's output error); a rate of 60, whose blow-up
+    # leaves the loss's clip binding (finite differences of 0 where the program's p - t is right)
+    Program("optimizer_objects_summed", updates=186, forward=False, arrays=4, layers="20 -> 16 -> 4"),
+    Program("optimizer_objects_summed_blowup", forward=False, arrays=4, layers="20 -> 16 -> 4"),
+    Program("optimizer_objects_lr", forward=False, arrays=4, layers="20 -> 16 -> 4"),
+    # functions over a parameter dict from a module loop, the program's own mean loss; its twin sums the output error
+    Program("own_mean_loss", updates=304, samples=6000, arrays=4, layers="10 -> 16 -> 3"),
+    Program("own_mean_loss_summed", arrays=4, layers="10 -> 16 -> 3"),
 ]
 
 
@@ -916,3 +926,20 @@ def test_the_training_accuracy_pairs_each_output_with_its_own_targets(name):
     printed = [float(a) for a in re.findall(r"held-out accuracy ([\d.]+)", o.plain.stdout)]
     assert abs(int(found.group(2)) - 100 * printed[-1]) <= 10, _detail(o)
     assert o.report["context"]["samples_observed"] <= program.samples, _detail(o)
+
+
+@pytest.mark.parametrize("name", ["optimizer_objects_summed", "optimizer_objects_summed_blowup", "optimizer_objects_lr",
+                                  "own_mean_loss_summed"])
+def test_the_step_that_blew_up_is_named_first_and_a_mismatch_read_after_it_is_no_error(name):
+    """A step summed over the rows (or a rate far too high) blows the weights up: the marked bug is the root cause,
+    named first, and a gradient mismatch read only on steps after the weights blew up (a saturated loss whose clip
+    makes its derivative 0 where the program's formula is right) is info, not an error ranked before it."""
+    program = next(p for p in PROGRAMS if p.name == name)
+    o = observed(program)
+    findings = o.report["findings"]
+    (marked,) = program.bugs()
+    assert findings and findings[0]["code"] == marked, _detail(o)
+    assert not [f for f in findings if f["code"] == "gradient-mismatch" and f["severity"] != "info"], _detail(o)
+    for f in findings:
+        if f["code"] == "gradient-mismatch":
+            assert f["evidence"]["after_blow_up"] and "read only after the weights blew up" in f["message"], _detail(o)

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from netdoctor.findings import Finding, Severity
 from netdoctor.params import format_index
 from netdoctor.rules.evidence import TrainingCurve
 from netdoctor.rules.learning import learns
+from netdoctor.rules.policy import BLOWN_UP_GROWTH
 
 __all__ = [
     "WorstEntry", "TensorVerdict", "UpdateCheck", "gradient_mismatch_in_updates",
@@ -114,6 +116,13 @@ class UpdateCheck:
     targets_guessed: bool = False
     """The assumed loss compares the output with an array that looks like no targets (see
     :attr:`~netdoctor.observe.numpy.update_check.LossChoice.guessed`): a climb is then not known to be one."""
+    at_update: int = -1
+    """The updates applied before the checked one (the window opened after them); -1 when not known."""
+    weight_norms: dict[str, float] = field(default_factory=dict)
+    """The Frobenius norm of each weight matrix at the checked step (what its gradient belongs to)."""
+    own_scale: tuple[str, float] | None = None
+    """The program's own loss as an assumed loss over ``r`` (``(name, r)``: ``r`` the batch size for a mean over the
+    rows), measured on the step's output; None when not measured or no multiple of one."""
 
     @property
     def ok(self) -> bool:
@@ -168,7 +177,19 @@ def _computed_by(c: UpdateCheck, first: TensorVerdict) -> str:
     return c.gradient_by if first.kind in ("update", "buffer", "velocity") and c.gradient_by else first.source
 
 
-def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: TrainingCurve | None = None) -> list[Finding]:
+def blown_up(c: UpdateCheck, start: dict[str, float], blown_at: int | None = None) -> bool:
+    """Whether the weights had blown up at the checked step: an update larger than the weights it moved came before
+    it (``blown_at``: the first such, see :data:`~netdoctor.rules.policy.BLOWN_UP_STEP`), or a weight matrix is non-finite there, or
+    :data:`BLOWN_UP_GROWTH` times its norm ``start`` (when watching began) or more."""
+    if blown_at is not None and c.at_update >= blown_at:
+        return True
+    return any(not math.isfinite(n) or start.get(k, 0) > 0 and n >= BLOWN_UP_GROWTH * start[k]
+               for k, n in c.weight_norms.items())
+
+
+def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: TrainingCurve | None = None,
+                                 start_norms: dict[str, float] | None = None,
+                                 blown_at: int | None = None) -> list[Finding]:
     """One ``gradient-mismatch`` for the tensors no checked update explains; nothing for a right program.
 
     The finding points at the failing tensor nearest the output (errors flow backwards: it is the one to
@@ -181,11 +202,18 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     another loss, and nothing says its gradient is wrong), or the training ``curve`` shows the run learning
     (:func:`~netdoctor.rules.learning.learns`) while the update would climb the assumed loss: a run that climbed
     its loss would not learn.
+
+    A mismatch read only on steps after the weights blew up (:func:`blown_up`, from ``start_norms``: each weight
+    matrix's norm when watching began; ``blown_at``: the update after which a step larger than the weights had been
+    applied) is info: a loss saturated there (a clipped log, a softmax at 0 or 1) has
+    finite differences of 0 where the program's formula is right, exactly as dead units with a missing derivative
+    have, so such steps tell nothing about the gradient (the book's style at lr 60: its clip binds after update 1).
     """
     judged = [c for c in checks if c.tensors]
     failing = [c for c in judged if not c.ok and not _contradicted(c, curve)]
     if not failing:
         return []
+    after = (bool(start_norms) or blown_at is not None) and all(blown_up(d, start_norms or {}, blown_at) for d in failing)
     c = failing[0]
     bad = c.failed
     # parameters come in the program's order, input side first: the last failing weight is nearest the output
@@ -200,10 +228,21 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     # a climb is a fact of the loss assumed when its targets are targets; against an array that only has their shape
     # (an output error handed along, a cache), the direction is a guess too
     # (info only for a climb against guessed targets: which way their loss goes is not known)
-    severity = (Severity.ERROR if not c.loss_assumed or c.climbs and not c.targets_guessed else Severity.WARNING if agree
-                else Severity.INFO)
+    severity = (Severity.INFO if after else Severity.ERROR if not c.loss_assumed or c.climbs and not c.targets_guessed
+                else Severity.WARNING if agree else Severity.INFO)
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
     msg = _update_sentence(c, first, whose, numbers)
+    grown = max((n / start_norms[k] if math.isfinite(n) else math.inf for k, n in c.weight_norms.items()
+                 if (start_norms or {}).get(k, 0) > 0), default=math.nan) if start_norms else math.nan
+    if after:
+        passed = [d.at_update for d in judged if d.ok]
+        how = (f"update {blown_at:,} moved the weights by more than their own size" if blown_at is not None
+               and c.at_update >= blown_at else "a weight matrix non-finite" if not math.isfinite(grown)
+               else f"a weight matrix {grown:.3g}x its norm when watching began")
+        msg = (msg[:-1] + f"; this was read only after the weights blew up (checked at update {c.at_update:,}: {how}"
+               + (f"; the step checked at update {passed[0]:,}, before, agreed" if passed else "")
+               + "): a loss saturated by such weights (a clipped log, a softmax at 0 or 1) has a derivative of 0 "
+               "where the program's formula is not, so this does not say the gradient is wrong.")
     again = sum(1 for d in judged if not d.ok)
     where_lines = list(dict.fromkeys(x for x in (_computed_by(c, first), c.where) if x))
     velocity_line = c.velocity.rpartition(" at ")[2] if c.climbs and " at " in c.velocity else ""
@@ -217,6 +256,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
          "agree": agree, "factor": c.factor, "loss": c.loss, "loss_assumed": c.loss_assumed, "climbs": c.climbs,
          "computed_by": _computed_by(c, first), "update_at": c.where, "step_in": c.computed_in, "forward": c.forward,
          "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords,
+         "at_update": c.at_update, "after_blow_up": after, "weight_growth": grown, "blown_at": blown_at,
          **({"velocity": c.velocity} if c.velocity else {})},
         fix=("take the gradient into the velocity with the opposite sign (v = mu * v - lr * g with p += v, or "
              "v = mu * v + lr * g with p -= v): the gradients are the derivative of the loss; then every tensor "

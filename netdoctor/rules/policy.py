@@ -191,6 +191,14 @@ STALE_WEIGHT = 0.5
 on (cleared: exactly 0); a warning from 0.05 (scaled, not emptied)."""
 STALE_SCALED = 0.05
 """Carry-over below which what is left in a buffer is rounding or momentum-like noise, not a stale gradient."""
+BLOWN_UP_GROWTH = 100.0
+"""Norm of a weight matrix at a checked step / its norm when watching began from which the weights had blown up there
+(healthy runs from a 0.01 x N(0, 1) init grow 15-52x over a whole run). A loss saturated by weights that large (a
+clipped log, a softmax at exactly 0 or 1) has finite differences of 0 where the program's formula is not: a mismatch
+read only on such steps says nothing about the gradient."""
+BLOWN_UP_STEP = 1.0
+"""An update / the norm of the weights it moved from which the weights had blown up after it (3x past the
+learning-rate rule's own limit; healthy first steps: 1e-4..0.1)."""
 SCALE_TOL = 0.15
 """Relative tolerance when comparing the effective learning rate with lr and lr * batch_size."""
 SUMMED_BIAS_RATIO = (0.5, 2.0)

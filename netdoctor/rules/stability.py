@@ -34,6 +34,11 @@ EXPLODING_FIX = {
 }
 
 
+def _times(factor: float) -> str:
+    """A growth factor as read in a sentence: whole below a million, else in powers of ten (1.2e+134, not 134 digits)."""
+    return f"{factor:.0f}" if factor < 1e6 else f"{factor:.3g}"
+
+
 def _growth(t: NormTrace, learning: bool = False) -> tuple[float, float, int | None]:
     """(largest weight growth, largest gradient growth, first step past a limit) against the first finite norms.
     ``learning``: the run's training accuracy rose well above chance (weight growth alone is then not judged)."""
@@ -77,9 +82,9 @@ def exploding_gradients(traces: Sequence[NormTrace], framework: Framework, *, un
     grown.sort(key=lambda g: (g[0], -max(g[2], g[3] / EXPLODING_GRAD_GROWTH * EXPLODING_WEIGHT_GROWTH)))
     step, t, wg, gg = grown[0]
     if wg >= EXPLODING_WEIGHT_GROWTH:
-        what = f"the norm of {t.tensor} grew {wg:.0f}x ({t.weight_norms[0]:.3g} -> {max(t.weight_norms):.3g})"
+        what = f"the norm of {t.tensor} grew {_times(wg)}x ({t.weight_norms[0]:.3g} -> {max(t.weight_norms):.3g})"
     else:
-        what = f"the gradient of {t.tensor} grew {gg:.0f}x"
+        what = f"the gradient of {t.tensor} grew {_times(gg)}x"
     what += f", past the limit at {unit} {step}"
     others = [g[1].tensor for g in grown[1:]]
     seen = f"; {curve_text(curve)}" if curve is not None else ""

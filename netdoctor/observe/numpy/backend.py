@@ -26,6 +26,7 @@ written, and its random generators are never drawn from.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -613,7 +614,18 @@ class NumpyBackend:
         fwd = sorted(f"{c.co_name}()" for c in self.forward)
         step_at(self, self.update_checks.checks)
         return findings_from(self) + gradient_mismatch_in_updates(
-            self.update_checks.checks, curve=self.learning.curve(", ".join(fwd) or "the forward"))
+            self.update_checks.checks, curve=self.learning.curve(", ".join(fwd) or "the forward"),
+            start_norms=self.norms_first, blown_at=self._blown_at())
+
+    def _blown_at(self) -> int | None:
+        """The update after which the weights had blown up: the first one discovery measured moving a parameter by
+        :data:`~netdoctor.rules.policy.BLOWN_UP_STEP` of its norm or more (updates 1, 2, ... in order); None when
+        none did."""
+        from netdoctor.rules.policy import BLOWN_UP_STEP
+
+        steps = max(map(len, self.discovery_ratios), default=0)
+        return next((i + 1 for i in range(steps) if any(
+            len(r) > i and math.isfinite(r[i]) and r[i] >= BLOWN_UP_STEP for r in self.discovery_ratios)), None)
 
     def sections(self) -> dict[str, Any]:
         """Per-layer activations, predictions and update measurements for the report."""

@@ -98,6 +98,11 @@ class TrainingAccuracy:
         t = self._truth
         return _rows(t) if t is not None and self._truth_at == update else 0
 
+    def truth(self, update: int) -> np.ndarray | None:
+        """The classes (N,) of the targets read at ``update`` that wait for their output rows, or None."""
+        t = self._truth
+        return _classes(t) if t is not None and self._truth_at == update else None
+
     def is_truth(self, rows: np.ndarray) -> bool:
         """Whether ``rows`` hold the values of the targets waiting for their output rows (smoothed one-hot targets
         are probability rows too)."""

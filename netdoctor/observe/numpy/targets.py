@@ -445,6 +445,13 @@ def _probabilities_beside(self: NumpyBackend, loc: dict[str, Any], n_rows: int, 
                 with np.errstate(all="ignore"):
                     if (rows.max() <= 1 and probability_rows(rows) and not code_like(rows)
                             and not self.learning.is_truth(rows)):
+                        truth = self.learning.truth(update)
+                        if (self._deep and self._D_sum is None and truth is not None and len(rows) > 1
+                                and truth.max(initial=0) < n_out):
+                            # the batch's output error, as a gradient's function handed the targets gives it (the
+                            # output bias's gradient is read against it: summed over the rows, it is N times it),
+                            # where no other reading of the window recorded it
+                            add_output_error(self, rows, one_hot(truth.astype(np.intp), n_out))
                         self.learning.output(rows, update)
                         self._beside_found = True
                         return

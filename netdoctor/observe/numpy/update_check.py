@@ -91,9 +91,46 @@ class LossChoice:
     guessed: bool = False
     """The targets it compares are an array handed along with the batch that looks like no targets (not one-hot,
     class indices, codes or a distribution over the classes): which way the loss goes is not known either."""
+    scale: tuple[str, float] | None = None
+    """For the program's own loss: ``(name, r)`` when it is an assumed loss (a sum over the rows) divided by ``r``,
+    measured on the step's output (see :func:`own_scale`): ``r`` is the batch size for a mean over the rows."""
 
 
 # -- losses ---------------------------------------------------------------------------------
+OWN_SCALE_TOL = 1e-3
+"""Relative agreement of the two measured ratios that makes the program's loss a multiple of an assumed one."""
+
+
+def own_scale(own: Callable[[np.ndarray], float], out: np.ndarray, targets: Any) -> tuple[str, float] | None:
+    """The program's own loss as an assumed loss (a sum over the rows, :func:`assumed_losses`) divided by ``r``:
+    ``(name, r)``, or None when it is no multiple of any.
+
+    The two are compared on two changes of the output (``out + d1``, ``out + d2``, small random ones): for
+    ``own = g / r + c`` (``c``: anything that does not depend on the output, a weight penalty) the changes of ``g``
+    are ``r`` times the changes of ``own``, in both. A mean over ``n`` rows gives ``r = n`` (``2n`` against the
+    squared error without its 1/2), a sum gives 1, a mean over every entry ``n x C``. Its step's scale is then read
+    against the sum: what the reduction of the program's loss would otherwise leave unknown."""
+    o = np.asarray(out, dtype=np.float64)
+    if o.ndim != 2 or o.size < 4 or not np.isfinite(o).all():
+        return None
+    rng = np.random.default_rng(0)
+    size = 1e-2 * (float(np.std(o)) or 1.0)
+    moves = [size * rng.standard_normal(o.shape) for _ in range(2)]
+    try:
+        base = own(o)
+        deltas = [own(o + d) - base for d in moves]
+    except Exception:  # noqa: BLE001 - the program's own function, run on other values: anything may go wrong
+        return None
+    if not all(math.isfinite(x) and x != 0 for x in [base, *deltas]):
+        return None
+    for g in assumed_losses(o, targets):
+        g0 = g.fn(o)
+        ratios = [(g.fn(o + d) - g0) / x for d, x in zip(moves, deltas)]
+        if all(math.isfinite(r) and r > 0 for r in ratios) and abs(ratios[0] - ratios[1]) <= OWN_SCALE_TOL * ratios[0]:
+            return g.name, float(np.mean(ratios))
+    return None
+
+
 def _class_axis(out: np.ndarray, t: np.ndarray) -> int:
     """The axis of ``out`` that holds the classes: a column vector's 0, else where the targets are one-hot."""
     if out.ndim < 2:
@@ -554,7 +591,8 @@ def check_update(
             if loss.assumed else "")
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), evaluations=outputs.evaluations, note=note,
-                        readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed, decay=decay)
+                        readings=[a.kind for a in applied], climbs=climbs, targets_guessed=loss.guessed, decay=decay,
+                        own_scale=loss.scale)
     if update is not None and check.ok and along is not None and along > 0 and primary.kind in ("returned", "local") \
             and factor > 0:
         # the gradients are right (a positive multiple of the derivative), but the velocity takes them in with the sign

@@ -168,6 +168,10 @@ def _try(self: UpdateCheckRecorder, w: Window, applied: list[Applied], by_id: di
                              biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive or self.momentum,
                              along=self.momentum_sign, velocity=self.velocity)
         check.computed_in, check.gradient_by = w.computed_in, gradient_site(applied)
+        check.at_update = w.opened_at
+        with np.errstate(all="ignore"):  # (weights that blew up: inf)
+            check.weight_norms = {p.name: float(np.linalg.norm(w.work[p.name])) for p in w.params
+                                  if not p.bias and np.ndim(w.work[p.name]) == 2}
         check.forward = f"{replay.name}() at {short_path(replay.where)}"
         if isinstance(replay, Chain):
             check.forward = (f"{len(replay)} calls chained by {w.computed_in.split(' at ')[0]}, from "

@@ -21,7 +21,7 @@ from typing import Any, cast
 import numpy as np
 
 from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, float_arrays
-from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, own_scale
 from netdoctor.usercode import short_path
 
 __all__ = ["TrackedArray", "Candidate", "Window", "applied_readings", "forward_choices", "template_choices",
@@ -226,7 +226,9 @@ def forward_choices(w: Window) -> list[tuple[Candidate, Pick, list[LossChoice]]]
         for i, a, o in cand.outputs or []:
             if w.loss is not None and w.loss[2] == id(o):
                 site, name, _ = w.loss
-                out.append(((-1, -1, cand.depth, cand.fed), cand, i, [_own_loss(site, name)]))
+                out.append(((-1, -1, cand.depth, cand.fed), cand, i, [_own_loss(site, name, a, [
+                    t for v in w.target_candidates if id(v) not in computed for tier, t in [target_rank(v, a)]
+                    if tier == 0])]))
                 continue
             best: tuple[tuple[int, int, int, bool], list[LossChoice]] | None = None
             for candidate in w.target_candidates:
@@ -298,14 +300,16 @@ def add_owner_targets(w: Window) -> None:
             w.target_candidates.append(v)
 
 
-def _own_loss(site: CallSite, out_name: str) -> LossChoice:
-    """The program's loss function, run on copies with another output in place of its own."""
+def _own_loss(site: CallSite, out_name: str, out: np.ndarray, targets: list[Any]) -> LossChoice:
+    """The program's loss function, run on copies with another output in place of its own; with its scale against an
+    assumed loss of the targets handed with the batch (``targets``: target-like ones, see :func:`own_scale`)."""
     replay = Replay(site, {})
 
     def own(y: np.ndarray) -> float:
         return float(np.asarray(replay.call({out_name: y}), dtype=np.float64).reshape(-1)[0])
 
-    return LossChoice(f"{replay.name}() at {short_path(replay.where)}", own, False)
+    scale = next((s for t in targets[:2] if (s := own_scale(own, out, t)) is not None), None)
+    return LossChoice(f"{replay.name}() at {short_path(replay.where)}", own, False, scale=scale)
 
 
 def _same(a: Any) -> Any:

@@ -715,11 +715,31 @@ def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
     return out
 
 
+def _one_hot_subtracted(node: ast.AST, src: str) -> bool:
+    """``p[range(n), y] -= 1``: the output error ``p - onehot(y)`` written in place (its two-index form names it)."""
+    return (isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) and isinstance(node.value, ast.Constant)
+            and node.value.value == 1 and isinstance(node.target, ast.Subscript)
+            and isinstance(node.target.slice, ast.Tuple) and len(node.target.slice.elts) == 2)
+
+
 def _error_lines(b: NumpyBackend) -> list[Line]:
-    """Where the gradient's function computes the output error from the targets (``d = out - t``), then the update."""
+    """Where the gradient's function computes the output error from the targets (``d = out - t``, or from an array
+    made of them, ``T = np.eye(C)[t]; d = out - T``), then the update; where it computes none, the program's
+    ``p[range(n), y] -= 1`` (a loss object's backward)."""
     target = b.target_arg
-    lines = find_lines(_files(b), lambda node, src: bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src)) and (
+    names = {target} if target else set()
+    if target and b.contributor is not None:  # arrays the function makes of the targets stand for them
+        def made_of_targets(node: ast.AST, src: str) -> bool:
+            if isinstance(node, ast.Assign) and re.search(rf"\b{re.escape(target)}\b", ast.unparse(node.value)):
+                names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+            return False
+
+        find_lines(_files(b), made_of_targets, within=b.contributor)
+    word = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names)) + r")\b") if names else None
+    lines = find_lines(_files(b), lambda node, src: word is not None and bool(word.search(src)) and (
         isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) or " - " in src), within=b.contributor, limit=3)
+    if not lines and b.comparer is None and not b.forward:
+        lines = find_lines(_files(b), _one_hot_subtracted, limit=2)
     if not lines and b.comparer is not None:
         # the error computed where the output meets its targets (``return loss, p - onehot`` in ``loss(out, y)``):
         # the difference it returns, or a line subtracting with the targets' name
@@ -783,13 +803,19 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
     The assumed losses are sums over the batch's rows (squared error ``sum((y - t)**2)``, cross-entropy
     ``-sum(t log p)``), so the factor per row ``q`` is about 1 for a step of the batch mean (2 for a mean squared
     error without its 1/2) and about the batch size ``n`` (or ``2n``) for the sum. Only checks in which every
-    tensor agreed on one factor, carried by two tensors or more with a weight matrix among them, count; the program's
-    own loss is left out (its reduction is unknown).
+    tensor agreed on one factor, carried by two tensors or more with a weight matrix among them, count. The program's
+    own loss counts when it was measured to be an assumed loss over ``r`` (:attr:`UpdateCheck.own_scale`: ``r`` the
+    batch size for a mean): its factor against that sum is ``factor / r``; else its reduction is unknown.
     """
-    lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else None
+    # (no variable holds the learning rate, ``step(params, g, 0.1)``: the one the steps were measured to apply)
+    lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else b.lr_measured if b.lr_measured else None
     qs, rows, kinds = [], [], set()
     for step in b.update_checks.steps:
         c = step.check
+        if not c.loss_assumed and c.own_scale is not None:
+            r = c.own_scale[1]  # (a silent tensor's ratio 1 with no spread stays: it carries no factor)
+            c = dataclasses.replace(c, loss=c.own_scale[0], factor=c.factor / r, loss_assumed=True, tensors=[
+                t if (t.ratio, t.spread) == (1.0, 0.0) else dataclasses.replace(t, ratio=t.ratio / r) for t in c.tensors])
         if not c.tensors or not c.ok or not c.loss_assumed or step.rows < 2 or not math.isfinite(c.factor) or c.factor <= 0:
             continue
         if c.kind in ("update", "velocity") and lr is None:
