@@ -102,6 +102,7 @@ from netdoctor.observe.numpy.targets import (
     _targets_from,
     _targets_seen,
 )
+from netdoctor.observe.numpy.update_check import VANISHED
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
 from netdoctor.observe.numpy.updates import (
     _arrays,
@@ -650,6 +651,11 @@ class NumpyBackend:
         ctx["samples_observed"] = self.target_samples
         ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
         notes = list(self.notes) + self.update_checks.notes()
+        if self.layout and self.layout[1][-1] == 1:
+            # one output unit (sized from labels of one class): a softmax over it is 1 whatever the weights; the loss
+            # cannot move, and nothing vanished
+            notes = [n.replace(VANISHED, "the network has a single output unit (a softmax over one unit is 1 "
+                                         "whatever the weights; else its units saturated)") for n in notes]
         if self.frozen:
             computed = self.gradient_computations
             ctx["gradient_computations"] = computed  # what was observed of a network that never moved
@@ -711,8 +717,9 @@ class NumpyBackend:
         trained = self._samples_trained()
         # (targets read elsewhere than in the held functions: all counted)
         held = (0 if self.hold.targets_held else self.hold.held_updates) + self.targets_unread
-        sampled = (f" (read in {self.updates - held:,} of the {self.updates:,} update windows, the others counted only)"
-                   if held else "")
+        # (the windows whose targets were read: a held window's were not, nor those of a window counted in C)
+        sampled = (f" (read in {min(self.learning.windows, self.updates):,} of the {self.updates:,} update windows, "
+                   "the others counted only)" if held else "")
         if trained is not None:
             ctx["samples_trained"] = trained[0]
             seen += (f", targets of {self.target_samples:,} of {'the' if trained[1] else 'about'} "

@@ -52,7 +52,7 @@ class TrainingAccuracy:
     """Pairs of the forward's output rows and their step's targets, in an early and a late window (see the module)."""
 
     __slots__ = ("_out", "_out_at", "_truth", "_truth_at", "early", "early_rows", "late", "late_rows", "pairs",
-                 "_curve")
+                 "_curve", "windows", "_read_at")
 
     def __init__(self) -> None:
         self._out: np.ndarray | None = None
@@ -68,6 +68,9 @@ class TrainingAccuracy:
         """Rows paired over the run."""
         self._curve: tuple[int, str, TrainingCurve | None] | None = None
         """The last curve read, with the pairs and the name it was read at (the rules read it several times)."""
+        self.windows = 0
+        """Update windows in which targets were read (each counted once, however many batches it held)."""
+        self._read_at = -1
 
     def output(self, rows: np.ndarray, update: int) -> None:
         """The forward returned (or stored) output rows (N, C), ``update`` updates into the run. Copied: the program may
@@ -81,6 +84,9 @@ class TrainingAccuracy:
 
     def targets(self, truth: Truth, update: int) -> None:
         """The targets of a step (see :data:`Truth`; arrays are copied), read ``update`` updates into the run."""
+        if update != self._read_at:
+            self.windows += 1
+            self._read_at = update
         out = self._out
         if out is not None and self._out_at == update and len(out) == _rows(truth):
             self._out = None

@@ -564,8 +564,7 @@ def check_update(
     if not any(np.any(np.abs(d["numeric"]) > 10 * d["noise"]) for d in (diffs(k, idx[k], h) for k in range(len(names)))):
         return UpdateCheck(where, loss.name, loss.assumed, math.nan, "", coords=int(sum(len(i) for i in idx)),
                            evaluations=outputs.evaluations,
-                           note="the loss did not move measurably at any sampled entry: the gradient has vanished "
-                                "(saturated units), nothing to compare")
+                           note=f"the loss did not move measurably at any sampled entry: {VANISHED}, nothing to compare")
     # The reading the failures are judged on: the one most tensors agree with (a per-sample gradient
     # returned inside a batch's window says more than the batch's update), the applied update on ties.
     agree = {j: sum(1 for n in names if best.explained.get(n) == j and n not in best.silent) for j in range(len(applied))}
@@ -606,6 +605,9 @@ def check_update(
         check = _adaptive_climb(check, update, [diffs(k, idx[k], h)["numeric"] for k in range(len(names))], names, idx)
     return check
 
+
+VANISHED = "the gradient has vanished (saturated units)"
+"""Why a loss that moves at no sampled entry was not compared, unless the observer knows better (one output unit)."""
 
 DIRECTION = 0.2
 """|cosine| between an adaptive update and the derivative above which its direction tells descent from climb (a
