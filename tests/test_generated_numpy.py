@@ -145,6 +145,9 @@ WILD_SAMPLE: dict[int, tuple[str, ...]] = {
     232: ("stale-accumulator",),
     # a fit/predict class over tuples, one sample a step, the smoothed one-hot table mutated in place
     73: ("mutated-constant", "lr-too-low"),
+    # lists of (out, in) weights in a closure, float32, one sample a step in columns: the forward returns its hidden
+    # layers' (24, 1) values, shaped like the biases, which a step that moves nothing (frozen) had read as gradients
+    456: ("frozen-parameters",),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, wild=True)`` (programs ``npw...``,
 chosen from seeds 0-299 to show the wild axes' values together)."""
@@ -448,3 +451,12 @@ def test_an_early_stop_counts_the_updates_of_the_epochs_run():
     per_epoch = p.updates // p.style.epochs
     assert updates_run(p, Run(0, "epoch 1: loss 1.0\nstopped early after epoch 2\nfinal test accuracy 0.5\n", "", 1.0)) == 2 * per_epoch
     assert updates_run(p, Run(0, "final test accuracy 0.8\n", "", 1.0)) == p.updates
+
+
+def test_a_forwards_hidden_values_shaped_like_the_biases_are_no_gradients_of_a_step_that_moves_nothing():
+    """npw0456 (frozen-parameters): the forward returns ``z1, h1, z2, h2, out``, its hidden values ``(24, 1)`` like the
+    biases; with no update to say what was applied they were read as the biases' returned gradients, and a false
+    ``gradient-mismatch`` error was ranked before the frozen parameters. Only the real cause is named, first."""
+    p = next(p for p in PROGRAMS if p.style.seed == 456 and p.style.wild and p.bug == "frozen-parameters")
+    codes = [f["code"] for f in RUNS.observed(p).report["findings"]]
+    assert codes[:1] == ["frozen-parameters"] and "gradient-mismatch" not in codes, codes

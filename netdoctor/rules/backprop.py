@@ -149,9 +149,17 @@ _READING = {"returned": "the gradient returned", "buffer": "what was added to th
             "velocity": "what the velocity took in", "local": "the gradient computed"}
 
 
+def failures(c: UpdateCheck) -> list[TensorVerdict]:
+    """The tensors of a check that are not the derivative, but for a "gradient" the forward itself returned: a
+    per-sample forward in columns returns its hidden layers' ``(H, 1)`` activations, shaped like the biases, and in a
+    step that moves nothing (frozen parameters: no update to say what was applied) they were read as returned
+    gradients (npw0456: ``forward() -> z1, h1, z2, h2, out`` taken for ``biases[0]``, ``biases[1]``)."""
+    return [t for t in c.failed if not (t.bias and t.kind == "returned" and t.source and t.source == c.forward)]
+
+
 def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: str) -> str:
     """The finding's message: the whole update climbing the loss, or one tensor that is not its derivative."""
-    bad = c.failed
+    bad = failures(c)
     if c.climbs:
         held = 'whose buffers hold' if c.kind == 'buffer' else 'whose gradients are'
         if c.velocity:
@@ -210,12 +218,12 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     have, so such steps tell nothing about the gradient (the book's style at lr 60: its clip binds after update 1).
     """
     judged = [c for c in checks if c.tensors]
-    failing = [c for c in judged if not c.ok and not _contradicted(c, curve)]
+    failing = [c for c in judged if failures(c) and not _contradicted(c, curve)]
     if not failing:
         return []
     after = (bool(start_norms) or blown_at is not None) and all(blown_up(d, start_norms or {}, blown_at) for d in failing)
     c = failing[0]
-    bad = c.failed
+    bad = failures(c)
     # parameters come in the program's order, input side first: the last failing weight is nearest the output
     first = next((v for v in reversed(bad) if not v.bias), bad[-1])
     w = first.worst[0] if first.worst else None
@@ -235,15 +243,16 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     grown = max((n / start_norms[k] if math.isfinite(n) else math.inf for k, n in c.weight_norms.items()
                  if (start_norms or {}).get(k, 0) > 0), default=math.nan) if start_norms else math.nan
     if after:
-        passed = [d.at_update for d in judged if d.ok]
+        passed = [d.at_update for d in judged if not failures(d)]
         how = (f"update {blown_at:,} moved the weights by more than their own size" if blown_at is not None
                and c.at_update >= blown_at else "a weight matrix non-finite" if not math.isfinite(grown)
                else f"a weight matrix {grown:.3g}x its norm when watching began")
         msg = (msg[:-1] + f"; this was read only after the weights blew up (checked at update {c.at_update:,}: {how}"
-               + (f"; the step checked at update {passed[0]:,}, before, agreed" if passed else "")
-               + "): a loss saturated by such weights (a clipped log, a softmax at 0 or 1) has a derivative of 0 "
-               "where the program's formula is not, so this does not say the gradient is wrong.")
-    again = sum(1 for d in judged if not d.ok)
+               + (f"; the step checked at update {passed[0]:,} agreed" if passed else "")
+               + "): on weights that blew up, the loss and the units saturate (a clipped log, a softmax at 0 or 1, "
+               "units at their limits), and their derivative is 0 where the program's formula is not, so this does "
+               "not say the gradient is wrong.")
+    again = sum(1 for d in judged if failures(d))
     where_lines = list(dict.fromkeys(x for x in (_computed_by(c, first), c.where) if x))
     velocity_line = c.velocity.rpartition(" at ")[2] if c.climbs and " at " in c.velocity else ""
     return [Finding(
