@@ -49,6 +49,10 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     # weights by 8.5x and 2.3x in the first steps, then the steps settle at 28% in a run at 10% training accuracy (58
     # rows a window): named only as saturation and class collapse on main db1e5cd
     1927: ("lr-too-high",),
+    # module level, one sample at a time into buffers, targets smoothed toward the class prior (probability rows), the
+    # forward storing its logits in the parameter dict: the smoothed target row beside the step was read as the
+    # output, "training accuracy 100% -> 100%" at 12.7%, and the rate 1,000x too low gave "No problems found"
+    2231: ("lr-too-low",),
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 

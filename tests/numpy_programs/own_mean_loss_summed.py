@@ -33,12 +33,13 @@ def step(p, g, lr):
         p[k] -= lr * g[k]
 
 
+lr = 0.1
 for epoch in range(8):
     order = rng.permutation(750)
     for s in range(0, 750, 20):
         idx = order[s:s + 20]
         h, out = forward(params, X[idx])
         loss = loss_of(out, labels[idx])
-        step(params, gradients(params, X[idx], labels[idx], h, out), 0.1)
+        step(params, gradients(params, X[idx], labels[idx], h, out), lr)
     acc = np.mean(forward(params, X[750:])[1].argmax(axis=1) == labels[750:])
     print(f"epoch {epoch}: loss {loss:.4f}, held-out accuracy {acc:.3f}")

@@ -1135,7 +1135,7 @@ class NumpyBackend:
         self._unrecorded = False
         self._targets_from(frame)
         back = caller_of(frame)
-        if back is not None and (self._beside_name or not self.target_arg) and self.forward:
+        if back is not None and not self.target_arg and self.forward:
             self._targets_beside(back)
         if back is not None:
             if id(back.f_code) not in self.label_sets:

@@ -52,7 +52,7 @@ class TrainingAccuracy:
     """Pairs of the forward's output rows and their step's targets, in an early and a late window (see the module)."""
 
     __slots__ = ("_out", "_out_at", "_truth", "_truth_at", "early", "early_rows", "late", "late_rows", "pairs",
-                 "_curve", "windows", "_read_at")
+                 "_curve", "windows", "_read_at", "_raw")
 
     def __init__(self) -> None:
         self._out: np.ndarray | None = None
@@ -68,6 +68,8 @@ class TrainingAccuracy:
         """Rows paired over the run."""
         self._curve: tuple[int, str, TrainingCurve | None] | None = None
         """The last curve read, with the pairs and the name it was read at (the rules read it several times)."""
+        self._raw: np.ndarray | None = None
+        """The waiting targets as the program wrote them, when they were decoded to one class (a smoothed row)."""
         self.windows = 0
         """Update windows in which targets were read (each counted once, however many batches it held)."""
         self._read_at = -1
@@ -82,8 +84,9 @@ class TrainingAccuracy:
             return
         self._out, self._out_at = rows.astype(float), update
 
-    def targets(self, truth: Truth, update: int) -> None:
-        """The targets of a step (see :data:`Truth`; arrays are copied), read ``update`` updates into the run."""
+    def targets(self, truth: Truth, update: int, raw: np.ndarray | None = None) -> None:
+        """The targets of a step (see :data:`Truth`; arrays are copied), read ``update`` updates into the run (``raw``:
+        the target vector a class was decoded from, kept while it waits, so that it is never taken for its output)."""
         if update != self._read_at:
             self.windows += 1
             self._read_at = update
@@ -93,6 +96,7 @@ class TrainingAccuracy:
             self._keep(update, out, truth if isinstance(truth, int) else np.array(truth))
             return
         self._truth, self._truth_at = (truth if isinstance(truth, int) else np.array(truth)), update
+        self._raw = raw if isinstance(truth, int) and raw is not None else None
 
     def pending(self, update: int) -> int:
         """How many output rows read at ``update`` wait for their targets (0: none)."""
@@ -113,6 +117,9 @@ class TrainingAccuracy:
         """Whether ``rows`` hold the values of the targets waiting for their output rows (smoothed one-hot targets
         are probability rows too)."""
         t = self._truth
+        if isinstance(t, int):  # one class decoded from a target vector: that vector, as the program wrote it
+            raw = self._raw
+            return raw is not None and raw.size == rows.size and bool(np.array_equal(raw.reshape(rows.shape), rows))
         return isinstance(t, np.ndarray) and t.shape == rows.shape and bool(np.array_equal(t, rows))
 
     def _keep(self, update: int, out: np.ndarray, truth: Truth) -> None:

@@ -468,8 +468,9 @@ def _targets_beside(self: NumpyBackend, frame: FrameType) -> None:
     and hands the layers' ``backward`` only deltas (``for x, t in zip(xs, ts): z = self.forward(x); delta =
     softmax(z) - t; layer.backward(delta)``). Class codes (:func:`code_like`) with as many rows as the output, never
     the output itself; the first name found is the only one read from then on. Read once per output (pairing it
-    consumes the output), so a ``backward`` called once per layer counts a sample once. Once found, the name is the
-    step's target argument (:attr:`target_arg`): no loop head is looked at for targets again."""
+    consumes the output), so a ``backward`` called once per layer counts a sample once, and never one that a call
+    comparing the output with its targets read first (``output_error(out, t)``). Once found, no loop head is looked at
+    for targets again (they would be the same targets, read twice)."""
     sizes = self.layout[1] if self.layout else None
     n_rows = self.learning.pending(self.updates)
     if not sizes or not n_rows or sizes[-1] < 2 or sizes[-1] == sizes[0]:
@@ -484,7 +485,7 @@ def _targets_beside(self: NumpyBackend, frame: FrameType) -> None:
         rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
         if rows is None or rows.ndim != 2 or len(rows) != n_rows or not code_like(rows):
             continue
-        self._beside_name = self.target_arg = name  # (read at the gradient function's calls, as a handed one)
+        self._beside_name = name
         self._count_targets(rows, v)
         return
 
@@ -572,7 +573,8 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
     loop binds. A class code per row (two values a row: one-hot, +-1, 0.01/0.99) or integer labels below the
     output's width; never an output or an error (their rows have as many values as entries)."""
     sizes = self.layout[1] if self.layout else None
-    if not sizes or sizes[-1] < 2 or (not self._inline_name and self._inline_tries >= INLINE_TRIES):
+    if (not sizes or sizes[-1] < 2 or (not self._inline_name and self._inline_tries >= INLINE_TRIES)
+            or self._beside_name):
         return
     code = frame.f_code
     names = self._inline_names.get(code)
@@ -643,7 +645,7 @@ def _count_labels(self: NumpyBackend, labels: np.ndarray, counts: np.ndarray, *,
 
 def _count_one_target(self: NumpyBackend, top: int, v: np.ndarray, *, at: int | None = None) -> None:
     """One target vector of class ``top`` (:meth:`_count_targets` of a single row, without its array work)."""
-    self.learning.targets(top, self.updates if at is None else at)
+    self.learning.targets(top, self.updates if at is None else at, v)
     self._window_rows += 1
     self.target_samples += 1
     self._targets.add_one(top)

@@ -807,8 +807,7 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
     own loss counts when it was measured to be an assumed loss over ``r`` (:attr:`UpdateCheck.own_scale`: ``r`` the
     batch size for a mean): its factor against that sum is ``factor / r``; else its reduction is unknown.
     """
-    # (no variable holds the learning rate, ``step(params, g, 0.1)``: the one the steps were measured to apply)
-    lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else b.lr_measured if b.lr_measured else None
+    lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else None
     qs, rows, kinds = [], [], set()
     for step in b.update_checks.steps:
         c = step.check
