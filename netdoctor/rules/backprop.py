@@ -195,6 +195,27 @@ def blown_up(c: UpdateCheck, start: dict[str, float], blown_at: int | None = Non
                for k, n in c.weight_norms.items())
 
 
+def _grown(c: UpdateCheck, start: dict[str, float]) -> float:
+    """The largest growth of a weight matrix's norm at the checked step over its norm ``start`` (inf: non-finite)."""
+    return max((n / start[k] if math.isfinite(n) else math.inf for k, n in c.weight_norms.items()
+                if start.get(k, 0) > 0), default=math.nan)
+
+
+def _after_blow_up(c: UpdateCheck, judged: Sequence[UpdateCheck], grown: float, blown_at: int | None) -> str:
+    """The end of the message of a mismatch read only after the weights blew up: when, how, and why it says nothing.
+    A loss saturated there (a clipped log, a softmax at 0 or 1) has finite differences of 0 where the program's formula
+    is right, exactly as dead units with a missing derivative have, so such steps tell nothing about the gradient."""
+    passed = [d.at_update for d in judged if not failures(d)]
+    how = (f"update {blown_at:,} moved the weights by more than their own size" if blown_at is not None
+           and c.at_update >= blown_at else "a weight matrix non-finite" if not math.isfinite(grown)
+           else f"a weight matrix {grown:.3g}x its norm when watching began")
+    return (f"; this was read only after the weights blew up (checked at update {c.at_update:,}: {how}"
+            + (f"; the step checked at update {passed[0]:,} agreed" if passed else "")
+            + "): on weights that blew up, the loss and the units saturate (a clipped log, a softmax at 0 or 1, "
+            "units at their limits), and their derivative is 0 where the program's formula is not, so this does not "
+            "say the gradient is wrong.")
+
+
 def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: TrainingCurve | None = None,
                                  start_norms: dict[str, float] | None = None,
                                  blown_at: int | None = None) -> list[Finding]:
@@ -211,11 +232,10 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     (:func:`~netdoctor.rules.learning.learns`) while the update would climb the assumed loss: a run that climbed
     its loss would not learn.
 
-    A mismatch read only on steps after the weights blew up (:func:`blown_up`, from ``start_norms``: each weight
-    matrix's norm when watching began; ``blown_at``: the update after which a step larger than the weights had been
-    applied) is info: a loss saturated there (a clipped log, a softmax at 0 or 1) has
-    finite differences of 0 where the program's formula is right, exactly as dead units with a missing derivative
-    have, so such steps tell nothing about the gradient (the book's style at lr 60: its clip binds after update 1).
+    A mismatch read only after the weights blew up (:func:`blown_up`, from ``start_norms`` and ``blown_at``) is info:
+    see :func:`_after_blow_up` (the book's style at lr 60: its clip binds after update 1).
+
+    Long because the finding's evidence, fix and explanation are written out in place, one reading of the check each.
     """
     judged = [c for c in checks if c.tensors]
     failing = [c for c in judged if failures(c) and not _contradicted(c, curve)]
@@ -240,18 +260,9 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
                 else Severity.WARNING if agree else Severity.INFO)
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
     msg = _update_sentence(c, first, whose, numbers)
-    grown = max((n / start_norms[k] if math.isfinite(n) else math.inf for k, n in c.weight_norms.items()
-                 if (start_norms or {}).get(k, 0) > 0), default=math.nan) if start_norms else math.nan
+    grown = _grown(c, start_norms or {})
     if after:
-        passed = [d.at_update for d in judged if not failures(d)]
-        how = (f"update {blown_at:,} moved the weights by more than their own size" if blown_at is not None
-               and c.at_update >= blown_at else "a weight matrix non-finite" if not math.isfinite(grown)
-               else f"a weight matrix {grown:.3g}x its norm when watching began")
-        msg = (msg[:-1] + f"; this was read only after the weights blew up (checked at update {c.at_update:,}: {how}"
-               + (f"; the step checked at update {passed[0]:,} agreed" if passed else "")
-               + "): on weights that blew up, the loss and the units saturate (a clipped log, a softmax at 0 or 1, "
-               "units at their limits), and their derivative is 0 where the program's formula is not, so this does "
-               "not say the gradient is wrong.")
+        msg = msg[:-1] + _after_blow_up(c, judged, grown, blown_at)
     again = sum(1 for d in judged if failures(d))
     where_lines = list(dict.fromkeys(x for x in (_computed_by(c, first), c.where) if x))
     velocity_line = c.velocity.rpartition(" at ")[2] if c.climbs and " at " in c.velocity else ""

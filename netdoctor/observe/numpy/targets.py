@@ -315,6 +315,29 @@ def _label_row(self: NumpyBackend, label: int, n_out: int) -> np.ndarray:
     return row
 
 
+def _handed_vector(self: NumpyBackend, name: str, v: np.ndarray, n_out: int, n_in: int) -> int:
+    """The class of one target vector handed to the gradient's function as ``name`` (a per-sample program), decoded
+    once per distinct vector; -1 when it is none, or not yet known to be one: a target vector comes back (one per
+    class), while an output error ``p - t`` of two classes, ``[-a, a]``, has a code's form too but moves with the
+    weights, so none is read before the name handed one that came back."""
+    key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
+    top = self._target_codes.get(key)
+    back = top is not None
+    if top is None:
+        rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
+        top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) or (
+            self._soft_read(name, v, rows)) else -1 if not soft_targets(rows) else -2
+        if top != -2 and len(self._target_codes) < 4096:  # (-2: soft, not come back yet: asked again)
+            self._target_codes[key] = top
+    if top < 0:
+        return -1
+    if name not in self._codes_back:
+        if not back:
+            return -1
+        self._codes_back.add(name)
+    return top
+
+
 def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
     sizes = self.layout[1] if self.layout else None
     if not sizes:
@@ -336,25 +359,9 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
         v = loc.get(name)
         if is_array(v) and v.size and v.dtype.kind in "fiub":
             if v.size == n_out and v.ndim <= 2 and n_out != n_in:
-                # one target vector (a per-sample program): decoded once per distinct vector
-                key = f"{v.dtype.str}{v.shape}".encode() + v.tobytes()
-                top = self._target_codes.get(key)
-                back = top is not None
-                if top is None:
-                    rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
-                    top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) or (
-                        self._soft_read(name, v, rows)) else -1 if not soft_targets(rows) else -2
-                    if top != -2 and len(self._target_codes) < 4096:  # (-2: soft, not come back yet: asked again)
-                        self._target_codes[key] = top
+                top = _handed_vector(self, name, v, n_out, n_in)
                 if top < 0:
                     continue
-                if name not in self._codes_back:
-                    if not back:
-                        # a target vector comes back (one per class); an output error ``p - t`` of two classes,
-                        # ``[-a, a]``, has a code's form too but moves with the weights: none is read before the
-                        # name handed one that came back
-                        continue
-                    self._codes_back.add(name)
                 self.target_arg = name
                 self._count_one_target(top, v)
             elif v.ndim == 1 and v.dtype.kind in "iu" and n_out != n_in and n_out >= 2:
