@@ -37,7 +37,13 @@ draws the tutorial styles and then the writer's wild axes on top (``WILD_AXES``:
 applied as ``x @ W.T``, per-layer tuples rebuilt each step or per-layer dicts, Adam and RMSProp by hand, integer
 labels made one-hot in the backward and the loss, a ``fit``/``predict`` class, ``loss_and_grads``, standardised
 inputs, early stopping on a validation split, the loss or nothing printed; programs named ``npw...``); a program
-that stops early is judged on the updates of the epochs it ran.
+that stops early is judged on the updates of the epochs it ran. ``--torch N --wild`` sweeps the PyTorch wild tier
+(:mod:`generated.torch_wild`, programs ``ptw...``: a ``Trainer`` class with ``training_step``/``fit``, ``nn.ModuleList``
+and ``nn.ModuleDict``, ``model.apply(init_fn)``, gradient accumulation, ``clip_grad_norm_``, bfloat16 autocast on the
+CPU, early stopping with ``load_state_dict(best)``, hand-written losses, labels kept in NumPy; bugs such as a hidden
+output ``.detach()``ed, gradient ascent by hand, a forgotten ``optimizer.step()``, targets shifted by one).
+``--torch N --stepper manual,raw`` sweeps hand-stepped PyTorch styles alone, with the bugs that apply without an
+optimizer.
 
 Each row records what it was measured on: the commit of the netdoctor that
 observed it (``--commit``, or the environment variable
@@ -356,7 +362,10 @@ def _bug_names(text: str, kinds: list[str]) -> set[str]:
     """``--bugs a,b``: the names checked against the writers of the sweep's kinds."""
     known = {HEALTHY}
     for kind in kinds:
-        known |= set(_writer(kind).BUGS) | set(getattr(_writer(kind), "EXTENDED_BUGS", ()))
+        known |= set(_writer(kind).BUGS) | set(getattr(_writer(kind), "EXTENDED_BUGS", ())) | set(getattr(_writer(kind), "HAND_BUGS", ()))
+        if kind == "torch":
+            from generated import torch_wild
+            known |= set(torch_wild.BUGS)
     names = {n.strip() for n in text.split(",") if n.strip()}
     unknown = sorted(names - known)
     if unknown or not names:
@@ -393,7 +402,13 @@ def main(argv: list[str] | None = None) -> int:
                         "wild axes too (orient, params, adaptive, labels, api, combined, prep, stop, log: weights "
                         "(out, in) applied as x @ W.T, per-layer tuples or dicts, Adam and RMSProp, integer labels "
                         "made one-hot in the loss, fit/predict, loss_and_grads, standardised inputs, early stopping, "
-                        "the loss printed; programs named npw...)")
+                        "the loss printed; programs named npw...); PyTorch: the wild tier of generated.torch_wild "
+                        "(trainer classes, ModuleList/ModuleDict, model.apply, gradient accumulation, clipping, "
+                        "bfloat16 autocast, early stopping with load_state_dict, hand-written losses, NumPy labels; "
+                        "programs named ptw...)")
+    parser.add_argument("--stepper", metavar="NAMES", help="PyTorch styles that step this way only (comma-separated: "
+                        "optimizer, manual, raw; seed s takes the (s mod n)-th), e.g. --stepper manual,raw for the "
+                        "hand-stepped yardstick: the bugs that apply without an optimizer, gradient ascent with them")
     parser.add_argument("--plain-only", action="store_true", help="run the programs with plain python only and print "
                         "the writer problems (no netdoctor run)")
     parser.add_argument("--commit", help=f"the commit measured (default: ${COMMIT_ENV}, else this checkout's HEAD)")
@@ -410,6 +425,12 @@ def main(argv: list[str] | None = None) -> int:
         bugs = _bug_names(args.bugs, kinds or ["numpy", "torch"]) if args.bugs else None
     except argparse.ArgumentTypeError as e:
         parser.error(str(e))
+    if args.stepper:
+        from generated import torch_programs
+        unknown = sorted(set(args.stepper.split(",")) - set(torch_programs.STEPPERS))
+        if unknown or not args.torch:
+            parser.error(f"--stepper {args.stepper!r}: PyTorch styles only (--torch N), steppers of "
+                         f"{', '.join(torch_programs.STEPPERS)}" + (f"; unknown {', '.join(unknown)}" if unknown else ""))
     if args.write and args.plain_only:
         parser.error("--write takes netdoctor's rates; --plain-only measures none")
     started = time.perf_counter()
@@ -425,7 +446,13 @@ def main(argv: list[str] | None = None) -> int:
                     more = {"extended": True, "tutorial": True}
                 if args.wild and kind == "numpy":
                     more = {"extended": True, "tutorial": True, "wild": True}
-                programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start, **more), bugs)
+                if args.stepper and kind == "torch":
+                    more["steppers"] = tuple(args.stepper.split(","))
+                if args.wild and kind == "torch":
+                    from generated import torch_wild
+                    programs, judged = selected(torch_wild.plan(args.torch, start=args.start), bugs)
+                else:
+                    programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start, **more), bugs)
                 rows += sweep(programs, kind, args.workers, log, args.timeout,
                               judged=(lambda p: False) if args.plain_only else judged, commit=args.commit)
         finally:

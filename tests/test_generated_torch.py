@@ -44,6 +44,7 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     1071: ("zero-grad-per-epoch",),  # stepped by hand through param.data.add_, a multi-file project, nn.Parameter tensors
     203: ("scheduler-every-batch",),  # a per-epoch ExponentialLR
     221: (),  # a multi-file project with a custom Dataset (the entry script never imports torch)
+    3007: ("gradient-ascent",),  # stepped by hand through .data: param.data.add_(param.grad.data, alpha=lr)
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 
@@ -147,3 +148,16 @@ def test_the_stepper_is_drawn_from_its_seed_on_and_hand_steppers_write_no_optimi
                 assert 0 < len(buggy.bug_lines) <= 6, (buggy.name, buggy.bug_lines)
         if stepper != "optimizer":
             assert not applicable(style, "stale-optimizer") and not applicable(style, "step-before-backward")
+        assert applicable(style, "gradient-ascent") == (stepper != "optimizer")
+
+
+def test_the_hand_stepped_plan_steps_by_hand_and_plants_the_bugs_that_need_no_optimizer():
+    planned = writer.plan(24, start=3000, steppers=("manual", "raw"))
+    assert {p.style.stepper for p in planned} == {"manual", "raw"}
+    assert all(p.style.stepper == ("manual", "raw")[p.style.seed % 2] for p in planned)
+    assert "gradient-ascent" in {p.bug for p in planned}
+    assert not {p.bug for p in planned} & set(writer._OPTIMIZER_ONLY)
+    ascent = next(p for p in planned if p.bug == "gradient-ascent")
+    assert ("param += lr * param.grad" if ascent.style.stepper == "manual" else "alpha=lr)") in ascent.source
+    # the plans of the yardsticks stay as they were
+    assert [p.bug for p in writer.plan(12, start=1100)] == [p.bug for p in writer.plan(12, start=1100, steppers=None)]

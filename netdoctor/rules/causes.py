@@ -22,8 +22,11 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "summed-gradient": ("stale-accumulator", "aliased-buffers"),
     "stale-accumulator": ("aliased-buffers",),
     "update-mismatch": ("aliased-buffers", "stale-accumulator", "summed-gradient"),
-    "learning-rate-too-high": ("summed-gradient", "stale-accumulator", "gradient-mismatch"),
-    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch"),
+    # A layer cut off from the loss by the program (a hidden output ``.detach()``ed in forward) leaves the layers after
+    # it fitting fixed features at a rate chosen for the whole network: their updates overshoot (see :data:`ROOTS`).
+    "learning-rate-too-high": ("summed-gradient", "stale-accumulator", "gradient-mismatch", "frozen-parameters"),
+    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch",
+                            "frozen-parameters"),
     "non-finite": ("exploding-gradients", "learning-rate-too-high", "unscaled-inputs"),
     "bad-initial-loss": ("unscaled-inputs",),
     "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
@@ -62,22 +65,42 @@ ONLY_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
     # out (kind ``view``: the targets' table); a gradient template written through an alias (the forum program's
     # ``self.weight_templates``, kind ``constant``) has nothing to do with the targets
     ("constant-targets", "mutated-constant"): ("view",),
+    # parameters frozen by the program's code explain the rate and the blow-up of the layers that still train; frozen
+    # because their units died (a consequence of the blow-up) they explain nothing of it
+    ("learning-rate-too-high", "frozen-parameters"): ("cut",),
+    ("exploding-gradients", "frozen-parameters"): ("cut",),
 }
 """(effect, cause) -> the evidence kinds of the cause's finding for which the link of :data:`CAUSES` holds."""
+
+ROOTS: dict[str, tuple[str, ...]] = {
+    # a gradient path cut by the program's own code (.detach() or .data in forward, torch.no_grad(), requires_grad off,
+    # a tensor left out of the optimizer, a step before backward): frozen whatever the numbers did, never because
+    # units died after a blow-up
+    "frozen-parameters": ("cut",),
+}
+"""code -> the evidence kinds for which a finding of that code is caused by no other finding: the walk of
+:data:`CAUSES` stops at it (effects of it may still link to it)."""
+
+
+def _root(code: str, kinds: dict[str, set[str]] | None) -> bool:
+    """Every present finding of ``code`` has a kind of :data:`ROOTS` (``kinds``: the evidence kinds per code)."""
+    mine = (kinds or {}).get(code, set())
+    return bool(mine) and mine <= set(ROOTS.get(code, ()))
 
 
 def _ancestors(code: str, kinds: dict[str, set[str]] | None = None) -> set[str]:
     """Every code that can cause ``code``, directly or through others (with ``kinds``, the evidence kinds of the
     findings present: only through the links :data:`ONLY_WHEN` lets hold)."""
     seen: set[str] = set()
-    stack = [(code, c) for c in CAUSES.get(code, ())]
+    stack = [] if _root(code, kinds) else [(code, c) for c in CAUSES.get(code, ())]
     while stack:
         effect, c = stack.pop()
         if kinds is not None and (effect, c) in ONLY_WHEN and not kinds.get(c, set()) & set(ONLY_WHEN[effect, c]):
             continue
         if c not in seen:
             seen.add(c)
-            stack.extend((c, d) for d in CAUSES.get(c, ()))
+            if not _root(c, kinds):
+                stack.extend((c, d) for d in CAUSES.get(c, ()))
     return seen
 
 
@@ -104,7 +127,8 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
         present = every if f.severity is Severity.INFO else problems
         present = {c for c in present if (f.code, c) not in ONLY_WHEN or kinds.get(c, set()) & set(ONLY_WHEN[f.code, c])}
         found: list[str] = []
-        seen, queue = {f.code}, list(CAUSES.get(f.code, ()))
+        root = str(f.evidence.get("kind", "")) in ROOTS.get(f.code, ())
+        seen, queue = {f.code}, [] if root else list(CAUSES.get(f.code, ()))
         while queue:
             c = queue.pop(0)
             if c in seen:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import FrozenGroup, FrozenParameters
 
-__all__ = ["frozen_parameters", "FROZEN_REASONS"]
+__all__ = ["frozen_parameters", "FROZEN_REASONS", "CUT_BY_CODE"]
 
 E, W = Severity.ERROR, Severity.WARNING
 FROZEN_REASONS: dict[str, tuple[Severity, str, str]] = {
@@ -75,6 +75,17 @@ FROZEN_REASONS: dict[str, tuple[Severity, str, str]] = {
 }
 
 
+CUT_BY_CODE = frozenset({"zero_grad_before_step", "step_before_backward", "requires_grad", "requires_grad_off",
+                         "model_not_in_optimizer", "tensors_not_in_optimizer", "not_in_optimizer", "no_grad",
+                         "cut_inside", "cut_after", "cut"})
+"""Reasons that are the program's own code, proven from what it did (a ``.detach()`` on the way to the loss, a tensor
+left out of the optimizer, ``step()`` before ``backward()``): their findings carry ``kind="cut"`` and are caused by
+no other finding (:data:`netdoctor.rules.causes.ROOTS`), while the other layers' too-large updates may be caused by
+them: the layers that still train fit fixed features at a rate chosen for the whole network (a hidden output
+``.detach()``ed at SGD lr 0.5 with momentum diverges; its twin learns at the same rate). A parameter whose gradient is
+exactly zero (units that died) is no such reason: that is a consequence."""
+
+
 def _names(names: tuple[str, ...], limit: int = 6) -> str:
     return ", ".join(names) if len(names) <= limit else ", ".join(names[:limit]) + f" and {len(names) - limit} more"
 
@@ -95,7 +106,7 @@ def _one(f: FrozenParameters, g: FrozenGroup) -> Finding:
         "frozen-parameters", severity, where, f"{_names(g.names)} never learn: {detail}.{others}",
         {"parameters": list(g.names), "reason": g.reason, "site": g.site or None, "updated": list(f.updated[:12]),
          "steps": f.steps, "on_purpose": g.reason == "requires_grad_unused" and bool(f.updated), **f.details,
-         **g.numbers},
+         **g.numbers, **({"kind": "cut"} if g.reason in CUT_BY_CODE else {})},
         fix=fix if fix.endswith(".") else fix + ".",
         explanation="A parameter learns only if the loss's gradient reaches it and the optimizer applies it; these keep "
         "their initial values for the whole run, so the layers after them learn from fixed features.",

@@ -120,6 +120,13 @@ loss at the learning rate tuned for the mean; ``evaluate()`` leaving the model i
 off for the rest of training); the forward under ``torch.no_grad()`` and ``loss.requires_grad_(True)`` to silence
 the error; rows sorted by digit fed unshuffled (``shuffle=False``)."""
 
+HAND_BUGS: dict[str, str] = {
+    "gradient-ascent": "gradient-mismatch",
+}
+"""Bugs planted only where the program steps by hand (``stepper`` ``manual`` or ``raw``), and only by plans that ask
+for hand-stepped styles (:func:`plan` with ``steppers``): the gradient added to the weights, ``param += lr *
+param.grad`` (``param.data.add_(param.grad.data, alpha=lr)``)."""
+
 EXTENDED_AXES: dict[str, tuple[str, ...]] = {
     "loss": ("functional", "module", "nll"),
     "targets": ("indices", "onehot"),
@@ -146,6 +153,7 @@ BEHAVIOUR: dict[str | None, str] = {
     "eval-left-on": "differs",
     "no-grad-forward": "stalls",
     "unshuffled-sorted": "worse",
+    "gradient-ascent": "stalls",
 }
 
 N_TRAIN, N_TEST = 1000, 300
@@ -220,7 +228,7 @@ class Program:
 
     @property
     def expect(self) -> str | None:
-        return {**BUGS, **EXTENDED_BUGS}[self.bug] if self.bug else None
+        return {**BUGS, **EXTENDED_BUGS, **HAND_BUGS}[self.bug] if self.bug else None
 
     @property
     def behaviour(self) -> str:
@@ -252,6 +260,8 @@ def applicable(style: TorchStyle, bug: str | None) -> bool:
         return True
     if bug in _OPTIMIZER_ONLY and style.stepper != "optimizer":
         return False
+    if bug in HAND_BUGS:
+        return style.stepper != "optimizer"
     if bug in ("zero-grad-missing", "step-before-backward"):
         return style.optim != "lbfgs"
     if bug == "zero-grad-per-epoch":
@@ -538,10 +548,12 @@ class _Writer:
     def update_lines(self, model: str, opt: str) -> list[str]:
         """The step: the optimizer's, or the program's own update of the parameters (the ``stepper`` axis)."""
         s = self.s
+        ascent = self.is_bug("gradient-ascent") and opt == "optimizer"
         if s.stepper == "manual":
-            return ["with torch.no_grad():", f"    for param in {self.trainable(model)}:", "        param -= lr * param.grad"]
+            return ["with torch.no_grad():", f"    for param in {self.trainable(model)}:",
+                    f"        param {'+=' if ascent else '-='} lr * param.grad"]
         if s.stepper == "raw":
-            return [f"for param in {self.trainable(model)}:", "    param.data.add_(param.grad.data, alpha=-lr)"]
+            return [f"for param in {self.trainable(model)}:", f"    param.data.add_(param.grad.data, alpha={'' if ascent else '-'}lr)"]
         return [f"{opt}.step()"]
 
     def step_lines(self, model: str, opt: str = "optimizer") -> list[str]:
@@ -691,7 +703,7 @@ def _pair(seed: int, bugs: tuple[str, ...], k: int) -> tuple[str, ...]:
 
 
 def plan(n_styles: int, bugs_per_style: int = 2, start: int = 0, bugs: tuple[str, ...] | None = None,
-         extended: bool = False) -> list[Program]:
+         extended: bool = False, steppers: tuple[str, ...] | None = None) -> list[Program]:
     """``n_styles`` styles, each as its healthy twin followed by ``bugs_per_style`` bugs.
 
     The bugs go round-robin over the seeds (every run of ``len(bugs)`` consecutive seeds plants each bug
@@ -699,13 +711,21 @@ def plan(n_styles: int, bugs_per_style: int = 2, start: int = 0, bugs: tuple[str
     planted: a bug that fits few styles (a per-epoch schedule stepped every batch) is planted as often as the others.
     ``extended``: the styles also draw the axes of :data:`EXTENDED_AXES`, and the bugs (by default) include
     :data:`EXTENDED_BUGS`.
+    ``steppers`` (values of :data:`STEPPERS`): the hand-stepped yardstick. Seed ``s`` steps with
+    ``steppers[s % len(steppers)]`` (the other axes drawn as for any seed), and the bugs (by default) are those that
+    apply to a program without an optimizer, :data:`HAND_BUGS` with them (without it, most drawn bugs need an optimizer
+    and few seeds step by hand).
     """
     if bugs is None:
         bugs = (*BUGS, *EXTENDED_BUGS) if extended else tuple(BUGS)
+        if steppers and all(x != "optimizer" for x in steppers):
+            bugs = tuple(b for b in (*bugs, *HAND_BUGS) if b not in _OPTIMIZER_ONLY)
     out: list[Program] = []
     for seed in range(start, start + n_styles):
         mine = _pair(seed, bugs, min(bugs_per_style, len(bugs)))
-        style = sample_style(seed, require=lambda st, mine=mine: all(applicable(st, b) for b in mine), extended=extended)
+        fixed = {"stepper": steppers[seed % len(steppers)]} if steppers else {}
+        style = sample_style(seed, require=lambda st, mine=mine: all(applicable(st, b) for b in mine), extended=extended,
+                             **fixed)
         out.append(write(style))
         out += [write(style, bug) for bug in mine]
     return out

@@ -109,6 +109,9 @@ class HandUpdates:
         """The program was recognised by changed entries under unchanged version counters (writes through ``.data``)."""
         self.at_step: list[tuple[int, int, Any]] = []
         """Per tensor of the network at the latest pre-step: (version, storage address, probe entries or None)."""
+        self.directions: list[tuple[int, float, float]] = []
+        """Per sampled update with finite numbers: (step, cosine of the update with ``+g``, ``<dW, g> / <g, g>``). A
+        plain descent step reads cosine -1; ``p += lr * p.grad`` (gradient ascent) reads +1."""
 
     def unfollowed(self) -> str:
         """Why a program that ran backward passes (or ``torch.autograd.grad``) without an optimizer had no step followed
@@ -333,18 +336,31 @@ class HandUpdates:
                             "last_finite_loss": next((x for _, x in reversed(losses.loss_values) if math.isfinite(x)), None),
                             "nonfinite_params_all": bad}
 
-    # -- the step's learning rate ---------------------------------------------------------
-    def read_lr(self, pairs: list[tuple[Any, Any]]) -> float | None:
-        """``-<dW, g> / <g, g>`` over (update, gradient) sample pairs when the update is ``-lr * g`` (else None)."""
+    # -- the step's learning rate and direction ---------------------------------------------
+    def _products(self, pairs: list[tuple[Any, Any]]) -> tuple[float, float, float] | None:
+        """(<dW, g>, <g, g>, <dW, dW>) over (update, gradient) sample pairs; None when empty, zero or not finite."""
         torch = self.w.torch
         if not pairs:
             return None
         d = torch.cat([a.reshape(-1).double() for a, _ in pairs])
         g = torch.cat([b.reshape(-1).double() for _, b in pairs])
         dg, gg, dd = (float(v) for v in torch.stack([torch.dot(d, g), torch.dot(g, g), torch.dot(d, d)]).tolist())
-        if not (gg > 0 and dd > 0 and math.isfinite(dg)):
+        if not (gg > 0 and dd > 0 and math.isfinite(dg) and math.isfinite(gg) and math.isfinite(dd)):
             return None
-        if -dg / math.sqrt(gg * dd) < SGD_COSINE:
+        return dg, gg, dd
+
+    def read_lr(self, pairs: list[tuple[Any, Any]]) -> float | None:
+        """``-<dW, g> / <g, g>`` over (update, gradient) sample pairs when the update is ``-lr * g`` (else None).
+
+        Also notes the step's direction (:attr:`directions`): the cosine of the update with ``+g``, and ``<dW, g> /
+        <g, g>``, the factor of the gradient the update added (negative for a descent step)."""
+        products = self._products(pairs)
+        if products is None:
+            return None
+        dg, gg, dd = products
+        cosine = dg / math.sqrt(gg * dd)
+        self.directions.append((self.w.steps, cosine, dg / gg))
+        if -cosine < SGD_COSINE:
             return None
         return float(f"{-dg / gg:.4g}")  # read off float32 arithmetic: 4 digits are what it tells (0.5, not 0.5000000007)
 

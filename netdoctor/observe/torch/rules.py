@@ -17,9 +17,9 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from netdoctor.findings import Finding
+from netdoctor.findings import Finding, Severity
 from netdoctor.observe.torch.counts import Segment
-from netdoctor.observe.torch.hand import HAND_KIND
+from netdoctor.observe.torch.hand import HAND_KIND, SGD_COSINE
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
@@ -110,7 +110,8 @@ def _loss_ends(w: TorchWatch, least: int = 6) -> tuple[float, float] | None:
 
 def _diverged(w: TorchWatch) -> bool:
     ends = _loss_ends(w)
-    return ends is not None and ends[1] > LR_HIGH_DIVERGE * ends[0]
+    # a negative start is no loss (a log-likelihood maximised by hand climbs towards 0): nothing diverges from it
+    return ends is not None and ends[0] > 0 and ends[1] > LR_HIGH_DIVERGE * ends[0]
 
 
 def _main_opt(w: TorchWatch):
@@ -153,6 +154,55 @@ def rule_stale(w: TorchWatch) -> list[Finding]:
         details={"weights": weights, "stale_to_fresh": shares, "steps_measured": n_meas, "backward_site": backward_site,
                  "step_site": step_site, "parameters": hits}))
     return [found] if found else []
+
+
+ASCENT_SHARE = 2 / 3
+"""Share of the sampled hand-written updates (at least :data:`ASCENT_LEAST`) that must move the tensors along ``+g``
+(cosine at least :data:`~netdoctor.observe.torch.hand.SGD_COSINE`) for the update to be read as gradient ascent."""
+ASCENT_LEAST = 2
+
+
+def _climbs_a_loss(w: TorchWatch) -> bool:
+    """The run does not learn: its training-batch accuracy stays at chance, or (no class targets counted) the scalar
+    ``backward()`` was called on starts positive, as a loss does, and grows or goes non-finite (a log-likelihood, at
+    most 0, climbs on purpose)."""
+    learns = run_learns(w)
+    if learns is not None:
+        return not learns
+    vals = _losses(w)
+    if not vals or vals[0] <= 0:
+        return False
+    return w.losses.nonfinite is not None or max(vals) > vals[0]
+
+
+def rule_ascent(w: TorchWatch) -> list[Finding]:
+    """A hand-written update that adds the gradient (``p += lr * p.grad``): gradient ascent on what ``backward()`` was
+    called on.
+
+    ``.grad`` is autograd's derivative of the backward pass's scalar, so the update's direction is measured, not
+    assumed: its cosine with ``+g`` over the sampled entries of every tensor is +1 for ``p += lr * g`` and -1 for a
+    descent step. A program may climb on purpose (a log-likelihood backpropagated and maximised): then its accuracy
+    rises, and nothing is said (:func:`run_learns`)."""
+    if not _hand(w):
+        return []
+    reads = [(step, cos, factor) for step, cos, factor in w.hand.directions if step >= w.models.start_step()]
+    climbs = [(step, cos, factor) for step, cos, factor in reads if cos >= SGD_COSINE]
+    if len(climbs) < ASCENT_LEAST or len(climbs) < ASCENT_SHARE * len(reads) or not _climbs_a_loss(w):
+        return []
+    names = [n for n, pi in param_items(w) if pi.in_optimizer] or ["the tensors"]
+    factor = float(f"{statistics.median(f for _, _, f in climbs):.4g}")
+    site = w.hand.first_site or w.sampler.backward_site
+    after = f"after the backward pass at {site}" if site else "after the backward pass"
+    return [Finding(
+        "gradient-mismatch", Severity.ERROR, f"{_list(names, 3)} {after}",
+        f"The hand-written update climbs the loss: on {len(climbs)} of {len(reads)} sampled updates {_list(names, 3)} "
+        f"moved by +{factor:.4g} x their gradient (the update adds the gradient to the weights: gradient ascent).",
+        {"climbing_updates": len(climbs), "updates_read": len(reads), "factor": factor,
+         "cosine": min(cos for _, cos, _ in climbs), "steps": [step for step, _, _ in climbs[:8]], "tensors": names,
+         "backward_site": site, "kind": "ascent"},
+        fix="Subtract the gradient: p -= lr * p.grad (or p.data.add_(p.grad, alpha=-lr)), not p += lr * p.grad.",
+        explanation="The gradient points to where the loss grows; a step along it makes every update worse than the "
+        "last, until the weights blow up or the outputs saturate.")]
 
 
 def _hand(w: TorchWatch) -> bool:
@@ -414,6 +464,8 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
             meds[n], count = statistics.median(vals), max(count, len(vals))
     vals = _losses(w)
     ends = _loss_ends(w)
+    if ends is not None and ends[0] <= 0:
+        ends = None  # a scalar that starts at or below 0 is no loss (a log-likelihood maximised by hand): no curve to judge
     last = w.stats.loss_last or {}
     correct, valid = last.get("correct"), last.get("valid")
     typical = max(meds.items(), key=lambda kv: kv[1]) if meds and len(vals) >= 8 and not w.losses.nonfinite and not _vanishing(w) else None
@@ -825,7 +877,7 @@ def rule_no_learning(w: TorchWatch) -> list[Finding]:
 
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
-    rule_nonfinite, rule_targets, rule_stale, rule_frozen, rule_double_softmax, rule_modes, rule_functional_dropout, rule_summed, rule_lr,
+    rule_nonfinite, rule_targets, rule_stale, rule_ascent, rule_frozen, rule_double_softmax, rule_modes, rule_functional_dropout, rule_summed, rule_lr,
     rule_gradients, rule_activations, rule_outputs, rule_batch_leak, rule_unshuffled, rule_no_learning,
 )
 

@@ -1,0 +1,138 @@
+"""PyTorch programs in styles the team did not write, each bug beside its healthy twin: ``tests/torch_wild_programs/``.
+
+- ``detach_hidden``: a hidden output ``.detach()``ed in ``forward`` (SGD with momentum at 0.5: the output layer alone,
+  on fixed sigmoid features, diverges, while its twin learns at the same rate): the cut layer is the root cause, the
+  rate and the blow-up follow from it. ``detach_blocks``: the same cut after an ``nn.ModuleList`` of blocks, trained by
+  a trainer class with ``training_step``/``fit``, labels in a NumPy array.
+- ``ascent_module`` (``p += lr * p.grad`` on an ``nn.Sequential``) and ``ascent_tensors`` (plain tensors, a
+  log-softmax by hand, a d2l-style ``sgd()`` through ``.data``): gradient ascent by hand. ``likelihood_ok`` climbs
+  what ``backward()`` was called on, on purpose (a log-likelihood maximised, ``nn.ModuleDict`` layers): quiet.
+
+They read 3,000 shuffled MNIST rows (``shared/``, skipped without it) and run in this process under the runner of
+``netdoctor run`` (cached: one run per program and mode).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from netdoctor.findings import Report, Severity  # noqa: E402
+from netdoctor.observe import runner  # noqa: E402
+from netdoctor.observe.options import ObserveOptions  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from shared_files import have_real_data, shuffled_train_csv  # noqa: E402
+
+pytestmark = pytest.mark.skipif(not have_real_data(), reason="shared/ (MNIST data) not beside the repository")
+
+PROGRAMS = Path(__file__).resolve().parent / "torch_wild_programs"
+_RUNS: dict[tuple[str, bool], tuple[Report | None, str]] = {}
+
+
+@pytest.fixture(scope="module")
+def train_csv(tmp_path_factory) -> Path:
+    return shuffled_train_csv(tmp_path_factory.mktemp("wild"), rows=3000)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    old = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(old)
+
+
+def run(name: str, csv: Path, observed: bool = True) -> tuple[Report | None, str]:
+    """(report, printed output) of ``python tests/torch_wild_programs/NAME.py CSV`` (observed, or plainly)."""
+    key = (name, observed)
+    if key not in _RUNS:
+        path = PROGRAMS / f"{name}.py"
+        out = io.StringIO()
+        report = None
+        old_argv, old_path = sys.argv, list(sys.path)
+        with contextlib.redirect_stdout(out):
+            if observed:
+                result = runner.run_script(str(path), [str(csv)], ObserveOptions())
+                assert result.status == "finished", result.traceback
+                report = result.report
+            else:
+                sys.argv, sys.path[:0] = [str(path), str(csv)], [str(path.parent)]
+                try:
+                    runpy.run_path(str(path), run_name="__main__")
+                finally:
+                    sys.argv, sys.path[:] = old_argv, old_path
+        _RUNS[key] = (report, out.getvalue())
+    return _RUNS[key]
+
+
+def line_of(name: str, text: str) -> str:
+    """``name.py:N``, N the first line of the program holding ``text`` (the oracle for the user's line)."""
+    lines = (PROGRAMS / f"{name}.py").read_text().splitlines()
+    return f"{name}.py:{next(k for k, line in enumerate(lines, 1) if text in line)}"
+
+
+def _problems(report: Report) -> list[tuple[str, str]]:
+    return [(f.code, f.message) for f in report.findings if f.severity is not Severity.INFO]
+
+
+# program -> (the parameters cut off, the line that calls the layers whose output is cut)
+DETACHED = {"detach_hidden": (["hidden.weight", "hidden.bias"], ".detach()"),
+            "detach_blocks": (["blocks.0.0.weight", "blocks.0.0.bias", "blocks.1.0.weight", "blocks.1.0.bias"],
+                              "x = block(x)")}
+
+
+@pytest.mark.parametrize("name", sorted(DETACHED))
+def test_a_hidden_output_detached_in_forward_is_the_root_cause(name, train_csv):
+    report, _ = run(name, train_csv)
+    names, cut = DETACHED[name]
+    root = report.root_cause()
+    assert root is not None and root.code == "frozen-parameters", report.codes()
+    assert report.findings[0] is root
+    frozen = [f for f in report.findings if f.code == "frozen-parameters"]
+    assert sorted(n for f in frozen for n in f.evidence["parameters"]) == sorted(names)
+    assert all(line_of(name, cut) in f.where and f.caused_by == () for f in frozen)
+    # whatever the layers that still train did (detach_hidden: diverged at lr 0.5), it follows from the cut
+    for f in (f for f in report.findings if f.code != "frozen-parameters"):
+        assert f.caused_by, (f.code, f.caused_by)
+
+
+@pytest.mark.parametrize("name", ["detach_hidden_ok", "detach_blocks_ok", "ascent_module_ok", "ascent_tensors_ok",
+                                  "likelihood_ok"])
+def test_the_healthy_twins_are_quiet(name, train_csv):
+    report, _ = run(name, train_csv)
+    assert _problems(report) == []
+    assert report.context["optimizer_steps"] >= 100
+
+
+# program -> (the tensors, the backward line, the learning rate the program adds the gradient with)
+ASCENT = {"ascent_module": (["0.weight", "0.bias", "2.weight", "2.bias"], "loss.backward()", 0.05),
+          "ascent_tensors": (["params[0]", "params[1]", "params[2]", "params[3]"], "loss.backward()", 0.1)}
+
+
+@pytest.mark.parametrize("name", sorted(ASCENT))
+def test_gradient_ascent_by_hand_is_named_first_with_its_factor(name, train_csv):
+    report, _ = run(name, train_csv)
+    tensors, backward, lr = ASCENT[name]
+    root = report.findings[0]
+    assert root.code == "gradient-mismatch" and root.severity is Severity.ERROR, report.codes()
+    assert report.root_cause() is root
+    assert "gradient ascent" in root.message and "p -= lr * p.grad" in root.fix
+    assert line_of(name, backward) in root.where
+    assert root.evidence["factor"] == pytest.approx(lr, rel=1e-3)
+    assert root.evidence["climbing_updates"] == root.evidence["updates_read"] >= 2
+    assert len(root.evidence["tensors"]) == len(tensors)
+
+
+@pytest.mark.parametrize("name", ["detach_blocks", "ascent_tensors", "likelihood_ok"])
+def test_observation_changes_nothing_the_program_prints(name, train_csv):
+    _, plain = run(name, train_csv, observed=False)
+    _, observed = run(name, train_csv, observed=True)
+    assert plain == observed and plain
