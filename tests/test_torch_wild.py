@@ -4,6 +4,8 @@
   on fixed sigmoid features, diverges, while its twin learns at the same rate): the cut layer is the root cause, the
   rate and the blow-up follow from it. ``detach_blocks``: the same cut after an ``nn.ModuleList`` of blocks, trained by
   a trainer class with ``training_step``/``fit``, labels in a NumPy array.
+- ``step_forgotten``: a ``train()`` function that never calls ``optimizer.step()`` (Adam): every parameter frozen,
+  judged (not "too little observed").
 - ``ascent_module`` (``p += lr * p.grad`` on an ``nn.Sequential``) and ``ascent_tensors`` (plain tensors, a
   log-softmax by hand, a d2l-style ``sgd()`` through ``.data``): gradient ascent by hand. ``likelihood_ok`` climbs
   what ``backward()`` was called on, on purpose (a log-likelihood maximised, ``nn.ModuleDict`` layers): quiet.
@@ -136,3 +138,16 @@ def test_observation_changes_nothing_the_program_prints(name, train_csv):
     _, plain = run(name, train_csv, observed=False)
     _, observed = run(name, train_csv, observed=True)
     assert plain == observed and plain
+
+
+def test_an_optimizer_that_never_steps_leaves_every_parameter_frozen_at_the_backward_line(train_csv):
+    # Oracle: the program's loop, 3 epochs of ceil(2500 / 64) = 40 batches, one backward pass each, no step().
+    report, _ = run("step_forgotten", train_csv)
+    (root,) = report.findings
+    assert root.code == "frozen-parameters" and root.severity is Severity.ERROR
+    assert root.evidence["reason"] == "never_stepped" and root.evidence["backward_passes"] == 3 * 40
+    assert sorted(root.evidence["parameters"]) == ["1.bias", "1.weight", "4.bias", "4.weight"]
+    assert line_of("step_forgotten", "loss.backward()") in root.where
+    assert "optimizer.step()" in root.fix and not report.unobserved
+    twin, _ = run("step_forgotten_ok", train_csv)
+    assert _problems(twin) == [] and twin.context["optimizer_steps"] == 3 * 40

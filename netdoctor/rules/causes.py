@@ -128,16 +128,18 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
         present = {c for c in present if (f.code, c) not in ONLY_WHEN or kinds.get(c, set()) & set(ONLY_WHEN[f.code, c])}
         found: list[str] = []
         root = str(f.evidence.get("kind", "")) in ROOTS.get(f.code, ())
-        seen, queue = {f.code}, [] if root else list(CAUSES.get(f.code, ()))
+        seen, queue = {f.code}, [] if root else [(f.code, c) for c in CAUSES.get(f.code, ())]
         while queue:
-            c = queue.pop(0)
+            effect, c = queue.pop(0)
             if c in seen:
                 continue
+            if (effect, c) in ONLY_WHEN and not kinds.get(c, set()) & set(ONLY_WHEN[effect, c]):
+                continue  # a link that holds only for some kinds of the cause is no road through it either
             seen.add(c)
             if c in present:
                 found.append(c)
             else:
-                queue.extend(CAUSES.get(c, ()))
+                queue.extend((c, d) for d in CAUSES.get(c, ()))
         found = [c for c in found if not any(c in _ancestors(d, kinds) for d in found if d != c)]
         own = [c for c in f.caused_by if c in present and c != f.code and c not in found]
         out.append(dataclasses.replace(f, caused_by=tuple(own + found)))

@@ -41,6 +41,9 @@ FROZEN_REASONS: dict[str, tuple[Severity, str, str]] = {
                                  "which no backward pass reaches (tensors made before these and then replaced?)",
                                  "Create the optimizer from the tensors the loss is computed with, after the last assignment "
                                  "to them: optimizer = torch.optim.SGD([w1, b1, ...], lr=...)."),
+    "never_stepped": (E, "the optimizer{created} holds them, but its step() is never called: backward() ran {backward_passes:,} "
+                      "times (first at {site}), each gradient computed and never applied",
+                      "Call optimizer.step() after loss.backward() in every training step (then optimizer.zero_grad())."),
     "not_in_optimizer": (E, "not passed to the optimizer: their gradients are computed and thrown away",
                          "Pass every parameter to the optimizer: torch.optim.SGD(model.parameters(), lr=...)."),
     "unused": (W, "neither in the optimizer nor reached by any backward pass", "Remove the unused layer or use it in forward()."),
@@ -75,7 +78,7 @@ FROZEN_REASONS: dict[str, tuple[Severity, str, str]] = {
 }
 
 
-CUT_BY_CODE = frozenset({"zero_grad_before_step", "step_before_backward", "requires_grad", "requires_grad_off",
+CUT_BY_CODE = frozenset({"zero_grad_before_step", "step_before_backward", "never_stepped", "requires_grad", "requires_grad_off",
                          "model_not_in_optimizer", "tensors_not_in_optimizer", "not_in_optimizer", "no_grad",
                          "cut_inside", "cut_after", "cut"})
 """Reasons that are the program's own code, proven from what it did (a ``.detach()`` on the way to the loss, a tensor

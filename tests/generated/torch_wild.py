@@ -351,8 +351,10 @@ def write(style: WildStyle, bug: str | None = None, variant: str | None = None) 
         raise ValueError(f"{bug} cannot be planted in {style.label}")
     mine, twin = _Writer(style, bug).program(), _Writer(style, None).program()
     marked = changed_lines(twin, mine) if bug else ()
+    # a forgotten optimizer.step() applies no update at all
+    updates = 0 if bug == "step-forgotten" else updates_of(style)
     return WildProgram(f"ptw{style.seed:04d}_{bug or 'healthy'}", style, bug, variant or "",  # type: ignore[arg-type]
-                   "\n".join(mine) + "\n", updates_of(style), style.epochs * style.n_fit, marked)
+                       "\n".join(mine) + "\n", updates, style.epochs * style.n_fit, marked)
 
 
 def plan(n_styles: int, bugs_per_style: int = 2, start: int = 0, bugs: tuple[str, ...] | None = None) -> list[Program]:

@@ -281,6 +281,9 @@ class TorchBackend:
             ctx.setdefault("notes", []).extend(dropped)
         if unfollowed and not w.steps:
             ctx.setdefault("notes", []).append(unfollowed)
+        if not w.steps and w.hand.unstepped:
+            # gradients computed and never applied: what was observed is an optimizer that never steps, judged as such
+            ctx["gradient_computations"] = w.hand.unstepped
         if w.notes:
             ctx.setdefault("notes", []).extend(w.notes)
         if w.errors:

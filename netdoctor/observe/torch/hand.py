@@ -109,6 +109,11 @@ class HandUpdates:
         """The program was recognised by changed entries under unchanged version counters (writes through ``.data``)."""
         self.at_step: list[tuple[int, int, Any]] = []
         """Per tensor of the network at the latest pre-step: (version, storage address, probe entries or None)."""
+        self.unstepped = 0
+        """Backward passes run while an optimizer of the program's existed and had not stepped yet (all of them, in a
+        program that never calls ``optimizer.step()``)."""
+        self.unstepped_site: str | None = None
+        """The user's line of the first of them."""
         self.directions: list[tuple[int, float, float]] = []
         """Per sampled update with finite numbers: (step, cosine of the update with ``+g``, ``<dW, g> / <g, g>``). A
         plain descent step reads cosine -1; ``p += lr * p.grad`` (gradient ascent) reads +1."""
@@ -138,6 +143,9 @@ class HandUpdates:
         @functools.wraps(orig)
         def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
             if not hand.active():
+                w = hand.w
+                if w.installed and not w.busy and not w.steps and w.opts:
+                    hand.note_unstepped()
                 return orig(tensors, *args, **kwargs)
             roots = []
             try:
@@ -167,6 +175,15 @@ class HandUpdates:
             return orig(*args, **kwargs)
 
         return grad
+
+    def note_unstepped(self) -> None:
+        """A backward pass while an optimizer of the program's exists and has never stepped (counted; its line once)."""
+        self.unstepped += 1
+        if self.unstepped_site is None:
+            try:
+                self.unstepped_site = self.w.sites.site()
+            except Exception as exc:  # noqa: BLE001
+                self.w.note_failure("backward wrapper", exc)
 
     def active(self) -> bool:
         """Watching, not inside our own work or a compiled graph, and no optimizer of the program's exists."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from netdoctor.findings import Finding, Severity
 from netdoctor.observe.torch.counts import Segment
-from netdoctor.observe.torch.hand import HAND_KIND, SGD_COSINE
+from netdoctor.observe.torch.hand import HAND_KIND
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
@@ -158,8 +158,12 @@ def rule_stale(w: TorchWatch) -> list[Finding]:
 
 ASCENT_SHARE = 2 / 3
 """Share of the sampled hand-written updates (at least :data:`ASCENT_LEAST`) that must move the tensors along ``+g``
-(cosine at least :data:`~netdoctor.observe.torch.hand.SGD_COSINE`) for the update to be read as gradient ascent."""
+(cosine at least :data:`ASCENT_COSINE`) for the update to be read as gradient ascent."""
 ASCENT_LEAST = 2
+ASCENT_COSINE = 0.3
+"""An update whose cosine with ``+g`` is at least this climbs the loss to first order. ``p += lr * p.grad`` reads 1;
+accumulated over two micro-batches (``g`` read after the first backward pass, the step applying the sum of two) about
+0.7; a descent step, with momentum or accumulation too, reads below 0."""
 
 
 def _climbs_a_loss(w: TorchWatch) -> bool:
@@ -181,12 +185,12 @@ def rule_ascent(w: TorchWatch) -> list[Finding]:
 
     ``.grad`` is autograd's derivative of the backward pass's scalar, so the update's direction is measured, not
     assumed: its cosine with ``+g`` over the sampled entries of every tensor is +1 for ``p += lr * g`` and -1 for a
-    descent step. A program may climb on purpose (a log-likelihood backpropagated and maximised): then its accuracy
+    plain descent step (:data:`ASCENT_COSINE`). A program may climb on purpose (a log-likelihood backpropagated and maximised): then its accuracy
     rises, and nothing is said (:func:`run_learns`)."""
     if not _hand(w):
         return []
     reads = [(step, cos, factor) for step, cos, factor in w.hand.directions if step >= w.models.start_step()]
-    climbs = [(step, cos, factor) for step, cos, factor in reads if cos >= SGD_COSINE]
+    climbs = [(step, cos, factor) for step, cos, factor in reads if cos >= ASCENT_COSINE]
     if len(climbs) < ASCENT_LEAST or len(climbs) < ASCENT_SHARE * len(reads) or not _climbs_a_loss(w):
         return []
     names = [n for n, pi in param_items(w) if pi.in_optimizer] or ["the tensors"]
@@ -314,6 +318,27 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
     return frozen_parameters(FrozenParameters(
         framework=Framework.TORCH, groups=((cleared_group,) if cleared_group else ()) + found, updated=trained,
         learns=not rule_no_learning(w) if unused else None, details={"optimizer_created_at": opt_site}))
+
+
+NEVER_STEPPED_PASSES = 10
+"""Backward passes without a single ``optimizer.step()`` after which the program is said never to step (as many as
+a NumPy network's gradient computations that never moved it: ``FROZEN_COMPUTATIONS``)."""
+
+
+def rule_never_stepped(w: TorchWatch) -> list[Finding]:
+    """An optimizer exists and backward() ran, but no optimizer ever stepped: every parameter it holds stays as it was."""
+    if w.steps or w.hand.unstepped < NEVER_STEPPED_PASSES:
+        return []
+    held = [o for o in w.opts.values() if o.kind != HAND_KIND]
+    if not held:
+        return []
+    names = tuple(n for n, pi in param_items(w) if pi.in_optimizer) or tuple(_names(w).values())
+    o = held[0]
+    group = FrozenGroup(names, "never_stepped", site=w.hand.unstepped_site or "",
+                        numbers={"backward_passes": w.hand.unstepped, "optimizer": o.kind,
+                                 "created": f" ({o.kind}, created at {o.created_at})" if o.created_at else f" ({o.kind})"})
+    return frozen_parameters(FrozenParameters(framework=Framework.TORCH, groups=(group,),
+                                              details={"optimizer_created_at": o.created_at}))
 
 
 def _loss_model(w: TorchWatch, rec: dict) -> int | None:
@@ -877,7 +902,7 @@ def rule_no_learning(w: TorchWatch) -> list[Finding]:
 
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
-    rule_nonfinite, rule_targets, rule_stale, rule_ascent, rule_frozen, rule_double_softmax, rule_modes, rule_functional_dropout, rule_summed, rule_lr,
+    rule_nonfinite, rule_targets, rule_stale, rule_ascent, rule_frozen, rule_never_stepped, rule_double_softmax, rule_modes, rule_functional_dropout, rule_summed, rule_lr,
     rule_gradients, rule_activations, rule_outputs, rule_batch_leak, rule_unshuffled, rule_no_learning,
 )
 
