@@ -26,6 +26,7 @@ from netdoctor.rules.learning import learns
 from netdoctor.rules.policy import BLOWN_UP_GROWTH
 
 __all__ = [
+    "gradient_ascent_by_hand",
     "WorstEntry", "TensorVerdict", "UpdateCheck", "gradient_mismatch_in_updates",
     "CheckedEntry", "CheckedTensor", "CheckedDirection", "GradientComparison", "gradient_mismatch_in_gradients",
     "ModuleBackwardCheck", "gradient_mismatch_in_modules",
@@ -489,3 +490,20 @@ def gradient_mismatch_in_modules(checks: Sequence[ModuleBackwardCheck]) -> list[
                          f"training follows it."),
         ))
     return out
+
+
+def gradient_ascent_by_hand(where: str, tensors: Sequence[str], *, climbing: int, read: int, factor: float,
+                            cosine: float, steps: Sequence[int], backward_site: str | None) -> Finding:
+    """``gradient-mismatch`` (error) for a hand-written PyTorch update that adds the gradient autograd computed
+    (``p += lr * p.grad``): on ``climbing`` of ``read`` sampled updates the tensors moved along ``+g`` (cosine at
+    least ``cosine``), by ``factor`` times it (``<dW, g> / <g, g>``)."""
+    names = ", ".join(tensors[:3]) + (f" and {len(tensors) - 3} more" if len(tensors) > 3 else "")
+    return Finding(
+        "gradient-mismatch", Severity.ERROR, where,
+        f"The hand-written update climbs the loss: on {climbing} of {read} sampled updates {names} moved by "
+        f"+{factor:.4g} x their gradient (the update adds the gradient to the weights: gradient ascent).",
+        {"climbing_updates": climbing, "updates_read": read, "factor": factor, "cosine": cosine, "steps": list(steps),
+         "tensors": list(tensors), "backward_site": backward_site, "kind": "ascent"},
+        fix="Subtract the gradient: p -= lr * p.grad (or p.data.add_(p.grad, alpha=-lr)), not p += lr * p.grad.",
+        explanation="The gradient points to where the loss grows; a step along it makes every update worse than the "
+        "last, until the weights blow up or the outputs saturate.")

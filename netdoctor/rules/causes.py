@@ -22,11 +22,8 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "summed-gradient": ("stale-accumulator", "aliased-buffers"),
     "stale-accumulator": ("aliased-buffers",),
     "update-mismatch": ("aliased-buffers", "stale-accumulator", "summed-gradient"),
-    # A layer cut off from the loss by the program (a hidden output ``.detach()``ed in forward) leaves the layers after
-    # it fitting fixed features at a rate chosen for the whole network: their updates overshoot (see :data:`ROOTS`).
-    "learning-rate-too-high": ("summed-gradient", "stale-accumulator", "gradient-mismatch", "frozen-parameters"),
-    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch",
-                            "frozen-parameters"),
+    "learning-rate-too-high": ("summed-gradient", "stale-accumulator", "gradient-mismatch"),
+    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch"),
     "non-finite": ("exploding-gradients", "learning-rate-too-high", "unscaled-inputs"),
     "bad-initial-loss": ("unscaled-inputs",),
     "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
@@ -65,21 +62,27 @@ ONLY_WHEN: dict[tuple[str, str], tuple[str, ...]] = {
     # out (kind ``view``: the targets' table); a gradient template written through an alias (the forum program's
     # ``self.weight_templates``, kind ``constant``) has nothing to do with the targets
     ("constant-targets", "mutated-constant"): ("view",),
-    # parameters frozen by the program's code explain the rate and the blow-up of the layers that still train; frozen
-    # because their units died (a consequence of the blow-up) they explain nothing of it
-    ("learning-rate-too-high", "frozen-parameters"): ("cut",),
-    ("exploding-gradients", "frozen-parameters"): ("cut",),
 }
 """(effect, cause) -> the evidence kinds of the cause's finding for which the link of :data:`CAUSES` holds."""
 
 ROOTS: dict[str, tuple[str, ...]] = {
     # a gradient path cut by the program's own code (.detach() or .data in forward, torch.no_grad(), requires_grad off,
-    # a tensor left out of the optimizer, a step before backward): frozen whatever the numbers did, never because
-    # units died after a blow-up
+    # a tensor left out of the optimizer, a step before backward or none at all): frozen whatever the numbers did,
+    # never because units died after a blow-up
     "frozen-parameters": ("cut",),
 }
 """code -> the evidence kinds for which a finding of that code is caused by no other finding: the walk of
-:data:`CAUSES` stops at it (effects of it may still link to it)."""
+:data:`CAUSES` stops at it."""
+
+ROOT_EXPLAINS: dict[str, tuple[str, ...]] = {
+    # layers cut off by the program leave the layers that still train fitting fixed features at a rate chosen for the
+    # whole network: their updates overshoot (a hidden output .detach()ed at SGD lr 0.5 with momentum diverges, its
+    # twin learns at the same rate)
+    "frozen-parameters": ("learning-rate-too-high", "exploding-gradients"),
+}
+"""code of :data:`ROOTS` -> findings that one of its root findings explains when nothing else present does. Kept out of
+:data:`CAUSES`, whose walk it would turn into a cycle (frozen parameters are otherwise a consequence of dead units,
+and those of a blow-up)."""
 
 
 def _root(code: str, kinds: dict[str, set[str]] | None) -> bool:
@@ -122,26 +125,27 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
     kinds: dict[str, set[str]] = {}
     for f in findings:
         kinds.setdefault(f.code, set()).add(str(f.evidence.get("kind", "")))
+    roots = {f.code for f in findings if str(f.evidence.get("kind", "")) in ROOTS.get(f.code, ())}
     out = []
     for f in findings:
         present = every if f.severity is Severity.INFO else problems
         present = {c for c in present if (f.code, c) not in ONLY_WHEN or kinds.get(c, set()) & set(ONLY_WHEN[f.code, c])}
         found: list[str] = []
         root = str(f.evidence.get("kind", "")) in ROOTS.get(f.code, ())
-        seen, queue = {f.code}, [] if root else [(f.code, c) for c in CAUSES.get(f.code, ())]
+        seen, queue = {f.code}, [] if root else list(CAUSES.get(f.code, ()))
         while queue:
-            effect, c = queue.pop(0)
+            c = queue.pop(0)
             if c in seen:
                 continue
-            if (effect, c) in ONLY_WHEN and not kinds.get(c, set()) & set(ONLY_WHEN[effect, c]):
-                continue  # a link that holds only for some kinds of the cause is no road through it either
             seen.add(c)
             if c in present:
                 found.append(c)
             else:
-                queue.extend((c, d) for d in CAUSES.get(c, ()))
+                queue.extend(CAUSES.get(c, ()))
         found = [c for c in found if not any(c in _ancestors(d, kinds) for d in found if d != c)]
         own = [c for c in f.caused_by if c in present and c != f.code and c not in found]
+        if not own and not found and not root:
+            found = [c for c in roots if f.code in ROOT_EXPLAINS.get(c, ()) and c in present]
         out.append(dataclasses.replace(f, caused_by=tuple(own + found)))
     return out
 

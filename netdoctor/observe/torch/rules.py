@@ -17,12 +17,13 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from netdoctor.findings import Finding, Severity
+from netdoctor.findings import Finding
 from netdoctor.observe.torch.counts import Segment
 from netdoctor.observe.torch.hand import HAND_KIND
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.backprop import gradient_ascent_by_hand
 from netdoctor.rules.batches import expected_classes, unshuffled_data
 from netdoctor.rules.causes import link_causes
 from netdoctor.rules.coupling import batch_leak
@@ -197,16 +198,9 @@ def rule_ascent(w: TorchWatch) -> list[Finding]:
     factor = float(f"{statistics.median(f for _, _, f in climbs):.4g}")
     site = w.hand.first_site or w.sampler.backward_site
     after = f"after the backward pass at {site}" if site else "after the backward pass"
-    return [Finding(
-        "gradient-mismatch", Severity.ERROR, f"{_list(names, 3)} {after}",
-        f"The hand-written update climbs the loss: on {len(climbs)} of {len(reads)} sampled updates {_list(names, 3)} "
-        f"moved by +{factor:.4g} x their gradient (the update adds the gradient to the weights: gradient ascent).",
-        {"climbing_updates": len(climbs), "updates_read": len(reads), "factor": factor,
-         "cosine": min(cos for _, cos, _ in climbs), "steps": [step for step, _, _ in climbs[:8]], "tensors": names,
-         "backward_site": site, "kind": "ascent"},
-        fix="Subtract the gradient: p -= lr * p.grad (or p.data.add_(p.grad, alpha=-lr)), not p += lr * p.grad.",
-        explanation="The gradient points to where the loss grows; a step along it makes every update worse than the "
-        "last, until the weights blow up or the outputs saturate.")]
+    return [gradient_ascent_by_hand(
+        f"{_list(names, 3)} {after}", names, climbing=len(climbs), read=len(reads), factor=factor,
+        cosine=min(cos for _, cos, _ in climbs), steps=[step for step, _, _ in climbs[:8]], backward_site=site)]
 
 
 def _hand(w: TorchWatch) -> bool:
