@@ -38,7 +38,8 @@ KNOWN: dict[tuple[int, str | None], str] = {
 KNOWN_COVERAGE: dict[tuple[int, str | None], str] = {}
 
 
-PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, "generated_torch_wild_")
+# the wild tier's styles say wild=True: their known cells are read from the wild marks
+PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, {}, {}, "generated_torch_wild_", wild=({}, KNOWN, KNOWN_COVERAGE))
 
 
 @pytest.mark.parametrize("seed", range(0, 300, 13))
