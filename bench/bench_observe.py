@@ -41,9 +41,13 @@ MNIST rows come from ``shared/data/`` beside the repository (or above it,
 for worktrees); without it the programs use synthetic digits and the forum
 program is skipped. BLAS threads are left as the machine sets them: the
 observer must not add busy cores to a single-threaded program. The children
-may write bytecode caches (``PYTHONDONTWRITEBYTECODE`` is dropped) and one
-untimed observed run goes first, so that netdoctor's own modules load as
-they do from an installed package instead of being compiled at every run.
+write bytecode caches into a folder of the bench's own
+(``PYTHONPYCACHEPREFIX``; ``PYTHONDONTWRITEBYTECODE`` is dropped for them),
+never beside the sources of netdoctor, the programs or the shared seed, and
+one untimed observed run goes first: netdoctor's own modules then load as
+they do from an installed package instead of being compiled at every run
+(a shell that sets ``PYTHONDONTWRITEBYTECODE`` would otherwise add ~40 ms of
+compiling to every observed run, and none to the plain ones).
 
     python bench/bench_observe.py [--repeat 3] [--only NAME] [--against FOLDER] [--no-short]
 
@@ -226,9 +230,15 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
     ]
 
 
+PYCACHE: Path | None = None
+"""Where the children write their bytecode caches (set by :func:`main`: a folder of the bench's temporary one)."""
+
+
 def _env() -> dict[str, str]:
     env = dict(os.environ, NO_COLOR="1")
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # netdoctor's modules load from their caches, as when installed
+    if PYCACHE is not None:
+        env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)  # (the caches stay out of the source trees, the seed's included)
     return env
 
 
@@ -377,8 +387,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.against is not None and not (args.against / "netdoctor" / "__init__.py").is_file():
         ap.error(f"--against {args.against}: no netdoctor/__init__.py there; give the folder that holds netdoctor/")
+    global PYCACHE
     with tempfile.TemporaryDirectory(prefix="nd-bench-") as name:
         tmp = Path(name)
+        PYCACHE = tmp / "pycache"
         data, forum_train, why = _prepare(tmp)
         todo = [c for c in cases(data, forum_train, why) + _generated(tmp)
                 if not args.only or any(o in c.name for o in args.only)]

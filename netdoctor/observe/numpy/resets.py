@@ -37,9 +37,11 @@ from typing import Any
 
 import numpy as np
 
-from netdoctor.observe.numpy.arrays import entries
+from netdoctor.observe.numpy.arrays import entries, fingerprint
 
 __all__ = ["BufferResets", "reset_factor"]
+
+_FLOAT64 = np.dtype(np.float64)
 
 QUIET_TICKS = 64
 """Ticks of a loop head at which the buffers never changed, after which it is looked at no more (the inner loop over a
@@ -70,7 +72,7 @@ class BufferResets:
     """
 
     __slots__ = ("readers", "idx", "ticking", "scaled", "called", "starts", "sizes", "owner", "pivot", "prev", "last", "full", "armed_at", "saw", "heads", "quiet", "verified", "missed",
-                 "skip")
+                 "skip", "pivot_value")
 
     def __init__(self, plan: list[tuple[Callable[[Any], Any], np.ndarray]]) -> None:
         self.readers = [read for read, _ in plan]
@@ -89,6 +91,8 @@ class BufferResets:
         """The buffer of each entry of a look."""
         self.pivot = 0
         """The largest entry held at the last look (a reset makes it a multiple in [0, 1) of itself)."""
+        self.pivot_value = 0.0
+        """Its value then (0.0 when no entry was held: finite and non-zero)."""
         self.prev = b""
         """The last look: the buffers' sampled entries' bytes."""
         self.last: np.ndarray | None = None
@@ -138,35 +142,55 @@ class BufferResets:
     def look(self, root: Any, updates: int, *, call: bool = False) -> tuple[bool, bool]:
         """The buffers now, at a loop head or at a call of the gradient function (``call``: before it adds to them):
         whether they changed since the last look, and whether that was a reset with no update counted since the last
-        call of the gradient function (an update that moved no weight; at most one per call, as the call itself finds)."""
-        parts = [entries(a, idx) if isinstance(a, np.ndarray) and a.size > idx[-1] else None
-                 for a, idx in zip([read(root) for read in self.readers], self.idx)]
-        seen = b"".join(b"" if v is None else v.tobytes() for v in parts)
+        call of the gradient function (an update that moved no weight; at most one per call, as the call itself finds).
+
+        Buffers of float64 (almost all) are read by the compiled fingerprint, the look's entries one bytes object and
+        its values a view of it; any other buffer (another dtype, one missing or too small) by the flat entries, with
+        the same bytes."""
+        arrays = [read(root) for read in self.readers]
+        if all(type(a) is np.ndarray and a.dtype is _FLOAT64 and a.size > idx[-1] for a, idx in zip(arrays, self.idx)):
+            seen = b"".join([fingerprint(a, idx)[1] for a, idx in zip(arrays, self.idx)])
+            parts = None
+        else:
+            parts = [entries(a, idx) if isinstance(a, np.ndarray) and a.size > idx[-1] else None
+                     for a, idx in zip(arrays, self.idx)]
+            seen = b"".join(b"" if v is None else v.tobytes() for v in parts)
         if seen == self.prev:
             changed = reset = False  # (a buffer bound to another array of the same values is no change)
         else:
             self.prev = seen
-            changed, reset = self._compare(parts, updates, self.called)
+            if parts is None:
+                now = np.frombuffer(seen, dtype=np.float64)  # (what the concatenation below makes of float64 parts)
+            else:
+                now = np.concatenate([np.zeros(len(idx)) if v is None else v for v, idx in zip(parts, self.idx)]).astype(
+                    float, copy=False)
+            changed, reset = self._compare(now, updates, self.called)
         self.called = call
         if call:
             self.armed_at = updates  # (what it adds is seen at the next look; a reset after it is an update)
         return changed, reset
 
-    def _compare(self, parts: list[np.ndarray | None], updates: int, spans: bool) -> tuple[bool, bool]:
-        """``spans``: the gradient function was called since the last look (what it added is in this change: in a
-        program whose resets leave zeros, a reset is told from it only by zeros, a gradient that happens to be a
-        multiple of the sums being no reset; one whose resets scale the buffers may have added nothing at the sampled
-        entries, a saturated network's gradient, and its reset is the multiple seen)."""
-        now = np.concatenate([np.zeros(len(idx)) if v is None else v for v, idx in zip(parts, self.idx)]).astype(
-            float, copy=False)
+    def _compare(self, now: np.ndarray, updates: int, spans: bool) -> tuple[bool, bool]:
+        """The sampled entries ``now`` (buffer after buffer) against the last ones. ``spans``: the gradient function was
+        called since the last look (what it added is in this change: in a program whose resets leave zeros, a reset is
+        told from it only by zeros, a gradient that happens to be a multiple of the sums being no reset; one whose
+        resets scale the buffers may have added nothing at the sampled entries, a saturated network's gradient, and its
+        reset is the multiple seen)."""
         last = self.last
         if last is None:
             self._set_last(now)
             return False, False
+        p = self.pivot
+        held = self.pivot_value
+        if held:
+            # the largest entry held grew or changed sign: a gradient was added, whatever the other entries did (every
+            # test below ends in the same answer then); most looks at a step's per-sample calls end here
+            v = float(now[p])
+            if v != held and not 0.0 <= v / held < 1.0:
+                return self._added(now, updates)
         changed = np.logical_or.reduceat(last != now, self.starts)
         if not changed.any() or (changed & ~self.full).any():
             return self._added(now, updates)
-        p = self.pivot
         if changed[self.owner[p]] and not 0.0 <= float(now[p]) / float(last[p]) < 1.0:
             return self._added(now, updates)  # (the largest entry grew or changed sign: most gradients added end here)
         cut = np.repeat(changed, self.sizes)
@@ -191,7 +215,8 @@ class BufferResets:
         self.last = now
         held = (now != 0) & (now == now)
         self.full = np.logical_or.reduceat(held, self.starts)
-        self.pivot = int(np.argmax(np.where(held, np.abs(now), 0.0)))
+        self.pivot = p = int(np.argmax(np.where(held, np.abs(now), 0.0)))
+        self.pivot_value = float(now[p]) if held[p] else 0.0
 
     def verify(self, k: float | None) -> None:
         """The gradient function's first call after an update, in a window whose calls were all heard: ``k`` is the

@@ -1,0 +1,110 @@
+"""The looks of :class:`~netdoctor.observe.numpy.resets.BufferResets`: contributions, resets to zero and resets that
+scale the buffers, told apart from a few sampled entries.
+
+Buffers of float64 are read the fast way (one bytes object from the compiled fingerprint, a look's values a view of
+it, and a gradient added told from the largest entry held alone); any other dtype the general way (flat entries
+concatenated, every test made). Both must give the same answers: each history below is replayed on float64 buffers
+and on float32 copies of them (values exact in float32) and the answers compared, besides what each look must say.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from netdoctor.observe.numpy.resets import BufferResets, reset_factor
+
+
+class _Net:
+    def __init__(self, dtype: type) -> None:
+        self.gw = [np.zeros((6, 5), dtype=dtype), np.zeros((3, 6), dtype=dtype)]
+        self.gb = [np.zeros((6, 1), dtype=dtype), np.zeros((3, 1), dtype=dtype)]
+
+
+def _resets() -> BufferResets:
+    plan = [(lambda r: r.gw[0], np.array([0, 7, 13, 29])), (lambda r: r.gw[1], np.array([1, 5, 17])),
+            (lambda r: r.gb[0], np.array([0, 2, 5])), (lambda r: r.gb[1], np.array([0, 1, 2]))]
+    return BufferResets(plan)
+
+
+def _history(seed: int) -> list[tuple[str, float]]:
+    """A per-sample accumulation with its resets: ("add", scale) a gradient added, ("scale", k) every buffer scaled by
+    ``k`` in place (``g *= lr``; 0 empties it), ("rebind", 0) fresh zero arrays bound, ("call", 0) a look at a call,
+    ("tick", 0) a look at a loop head. Every other reset comes with an update counted (a weight moved); the others are
+    steps that moved no weight, which the looks must find."""
+    rng = np.random.default_rng(seed)
+    steps: list[tuple[str, float]] = []
+    for batch in range(6):
+        for _ in range(int(rng.integers(2, 5))):
+            steps += [("call", 0.0), ("add", float(rng.choice([1.0, -2.0, 0.5]))), ("tick", 0.0)]
+        steps += [(["scale", "scale", "rebind"][batch % 3], [0.0, 0.25, 0.0][batch % 3]), ("tick", 0.0)]
+        if batch % 2:
+            steps.insert(-1, ("update", 0.0))
+    return steps
+
+
+def _replay(dtype: type, seed: int) -> list[tuple[bool, bool]]:
+    net, resets, rng = _Net(dtype), _resets(), np.random.default_rng(seed + 1000)
+    answers, updates = [], 0
+    for kind, value in _history(seed):
+        if kind == "add":
+            for a in net.gw + net.gb:  # multiples of 1/8 below 64: exact in float32 and float64 alike
+                a += (rng.integers(-16, 17, a.shape) / 8 * value).astype(dtype)
+        elif kind == "scale":
+            for a in net.gw + net.gb:
+                a *= dtype(value)
+        elif kind == "rebind":
+            net.gw = [np.zeros_like(a) for a in net.gw]
+            net.gb = [np.zeros_like(a) for a in net.gb]
+        elif kind == "update":
+            updates += 1
+        else:
+            answers.append(resets.look(net, updates, call=kind == "call"))
+    return answers
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_float64_buffers_are_looked_at_as_any_other_dtype_is(seed):
+    fast, general = _replay(np.float64, seed), _replay(np.float32, seed)
+    assert fast == general
+    assert any(changed for changed, _ in fast) and any(reset for _, reset in fast)
+
+
+def test_a_gradient_added_a_reset_to_zero_and_a_scaling_reset_are_told_apart():
+    net, resets = _Net(np.float64), _resets()
+    assert resets.look(net, 0, call=True) == (False, False)  # the first look: nothing to compare with
+    for a in net.gw + net.gb:
+        a += 1.0
+    assert resets.look(net, 0) == (True, False)  # a gradient added
+    for a in net.gw + net.gb:
+        a += 2.0
+    assert resets.look(net, 0) == (True, False)  # the largest entry grew: added again (seen at a loop head)
+    for a in net.gw + net.gb:
+        a *= 0.1  # the forum program's reset: the sums scaled in place, no update counted since the contribution
+    assert resets.look(net, 0) == (True, True)
+    assert resets.look(net, 0) == (False, False)  # nothing changed since
+    for a in net.gw + net.gb:
+        a -= 5.0  # the largest entry changed sign: a gradient, not a reset
+    assert resets.look(net, 0, call=True) == (True, False)
+    net.gw = [np.zeros_like(a) for a in net.gw]
+    net.gb = [np.zeros_like(a) for a in net.gb]
+    assert resets.look(net, 0, call=True) == (True, True)  # emptied after a contribution: an update
+
+
+def test_a_missing_buffer_is_read_as_zeros_the_general_way():
+    net, resets = _Net(np.float64), _resets()
+    resets.look(net, 0, call=True)
+    for a in net.gw + net.gb:
+        a += 1.0
+    assert resets.look(net, 0) == (True, False)
+    net.gb[1] = None  # type: ignore[call-overload]  # (a buffer the program deleted)
+    changed, _ = resets.look(net, 0)
+    assert changed
+
+
+def test_reset_factor_is_the_common_multiple_only():
+    last = np.array([1.0, -2.0, 4.0, 0.0])
+    assert reset_factor(last, 0.25 * last) == pytest.approx(0.25)
+    assert reset_factor(last, np.zeros(4)) == 0.0
+    assert reset_factor(last, last) is None  # (k = 1: no reset)
+    assert reset_factor(last, last * np.array([0.5, 0.5, 0.25, 1.0])) is None
