@@ -434,3 +434,79 @@ def test_netdoctor_run_reports_the_same_with_the_filter_and_without(tmp_path):
         assert report_p.get("context", {}).get("updates_observed"), name  # the oracle run really watched
         assert (code_c, stdout_c) == (code_p, stdout_p), name
         assert report_c == report_p, name
+
+
+# -- a held step's own callees ------------------------------------------------------------------------------------
+def _act(x):
+    return x * 2
+
+
+def _layer(x):
+    return _act(x) + 1  # a layer's forward calling its activation: beneath the held forward
+
+
+def _forward(x):
+    return _layer(_layer(x))
+
+
+def _backward(x):
+    return _act(x)  # the gradient function whose calls alone are heard (listen): its callees are not
+
+
+def _trains(n):
+    total = 0
+    for i in range(n):  # the update head
+        total += _forward(i) + _backward(i) + _act(i)  # the last _act: called by the loop itself
+    return total
+
+
+def _quiet_events(compiled: bool, monkeypatch) -> list[tuple]:
+    """Calls heard from ``_trains(6)``: ``_forward`` held and ``_backward`` listened to from the 2nd iteration on,
+    ``_layer`` and ``_act`` quiet beneath them, released at the 5th tick."""
+    events: list[tuple] = []
+    names = {"_act", "_layer", "_forward", "_backward", "_trains"}
+
+    def on_call(frame):
+        name = frame.f_code.co_name
+        if name in names:
+            events.append(("call", name, frame.f_back.f_code.co_name, tracer.holding))
+        if frame.f_code is _trains.__code__:
+            tracer.follow(frame)
+        return name in names and frame.f_code is not _backward.__code__  # (a listened function: its call alone)
+
+    def on_tick(frame):
+        ticks = sum(1 for e in events if e[0] == "tick")
+        events.append(("tick", ticks, tracer.holding))
+        if ticks == 1:
+            tracer.hold([_forward.__code__], listen=_backward.__code__, quiet=[_act.__code__, _layer.__code__])
+        elif ticks == 4:
+            tracer.release()
+
+    tracer = _tracer(compiled, monkeypatch, on_call, lambda f, v: None, on_tick=on_tick)
+    tracer.install()
+    try:
+        assert _trains(6) == sum(4 * i + 3 + 2 * i + 2 * i for i in range(6))
+    finally:
+        tracer.uninstall()
+    return events
+
+
+@pytest.mark.parametrize("compiled", KINDS)
+def test_the_quiet_functions_of_a_held_step_are_not_heard_beneath_it(compiled, monkeypatch):
+    """While a step is held, a function of it that has no role (a layer's forward, an activation) is not heard beneath
+    the held forward or the listened gradient function, as the held forward itself is not; called by the loop itself
+    it is heard, and everything is heard again once released."""
+    events = _quiet_events(compiled, monkeypatch)
+    held = [e for e in events if e[0] == "call" and e[-1]]
+    assert held, events
+    assert {e[1:3] for e in held} == {("_backward", "_trains"), ("_act", "_trains")}  # nothing beneath the held step
+    before = [e for e in events if e[0] == "call" and not e[-1]]
+    assert ("_act", "_layer") in {e[1:3] for e in before} and ("_act", "_backward") in {e[1:3] for e in before}
+    last_tick = max(i for i, e in enumerate(events) if e[0] == "tick" and e[-1])
+    after = {e[1:3] for e in events[last_tick:] if e[0] == "call"}
+    assert ("_layer", "_forward") in after and ("_act", "_layer") in after  # released: heard again
+
+
+@needs_filter
+def test_the_filter_and_the_pure_tracer_keep_a_held_step_s_callees_quiet_alike(monkeypatch):
+    assert _quiet_events(True, monkeypatch) == _quiet_events(False, monkeypatch)

@@ -36,7 +36,7 @@
 #include <frameobject.h>
 #include <structmember.h>
 
-#define CTRACE_API 4 /* bumped when the Python side's expectations change (tracer.py checks it) */
+#define CTRACE_API 5 /* bumped when the Python side's expectations change (tracer.py checks it) */
 
 /* The stamp of this file that setup.py compiles in (NETDOCTOR_SOURCE, the first 16 hex digits of its SHA-256): the
  * module's SOURCE, which netdoctor/_lazy.py compares with the source beside the built part. A build without it (not
@@ -178,6 +178,9 @@ typedef struct {
     PyObject *local; /* a bound method: the local trace function whose line events away from loop heads end here */
     uintptr_t mark;  /* what this filter writes in a skipped code object's extra slot */
     char holding;    /* while set, line events at a code's muted loop heads end here too (CallTracer.hold) */
+    /* the held step (CallFilter.step): while holding, a call of one of `quiet` beneath a frame of `held` or of
+     * `listen` ends here (owned tuples of code objects, and a code object; NULL: none) */
+    PyObject *held, *listen, *quiet;
     /* updates counted in C (CallFilter.count): at one loop head of one frame, until any event reaches Python */
     PyObject *counted;      /* called as counted(n, states, fingerprints) before any event reaches Python */
     PyObject *frame;        /* owned: the frame whose loop head counts, or NULL: not counting */
@@ -594,6 +597,53 @@ failed:
     return -1;
 }
 
+/* Whether `code` is one of the code objects of the tuple `codes` (by identity: a code object's hash reads all of it). */
+static int
+among(PyObject *codes, PyCodeObject *code)
+{
+    if (codes == NULL) {
+        return 0;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(codes);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PyTuple_GET_ITEM(codes, i) == (PyObject *)code) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+#define MAX_BENEATH 32 /* frames looked through for a held one */
+
+/* Whether the new frame of a `quiet` code runs beneath a frame of the held step: a frame of `held` or of `listen`
+ * among its callers, with none between them that has a local trace function (a frame the tracer watches: the step's
+ * loop, an evaluation). Its call then ends here while the filter holds (CallTracer.hold's `quiet`). */
+static int
+beneath_held(CallFilter *self, PyFrameObject *frame)
+{
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    int quiet = among(self->quiet, code);
+    Py_DECREF(code);
+    if (!quiet) {
+        return 0;
+    }
+    PyFrameObject *back = PyFrame_GetBack(frame);
+    int found = 0;
+    for (int depth = 0; back != NULL && depth < MAX_BENEATH; depth++) {
+        code = PyFrame_GetCode(back);
+        found = among(self->held, code) || (PyObject *)code == self->listen;
+        Py_DECREF(code);
+        if (found || back->f_trace != NULL) {
+            break;
+        }
+        PyFrameObject *next = PyFrame_GetBack(back);
+        Py_DECREF(back);
+        back = next;
+    }
+    Py_XDECREF(back);
+    return found;
+}
+
 static int
 filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -606,7 +656,7 @@ filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         PyCodeObject *code = PyFrame_GetCode(frame);
         int skip = skipped(self, code);
         Py_DECREF(code);
-        if (skip) {
+        if (skip || (self->holding && self->quiet != NULL && beneath_held(self, frame))) {
             return 0;
         }
         callback = self->call;
@@ -670,6 +720,9 @@ filter_traverse(CallFilter *self, visitproc visit, void *arg)
     Py_VISIT(self->counted);
     Py_VISIT(self->frame);
     Py_VISIT(self->states);
+    Py_VISIT(self->held);
+    Py_VISIT(self->listen);
+    Py_VISIT(self->quiet);
     for (int p = 0; p < self->nparams; p++) {
         Py_VISIT(self->params[p].root);
         Py_VISIT(self->params[p].steps);
@@ -685,9 +738,44 @@ filter_clear(CallFilter *self)
     Py_CLEAR(self->local);
     Py_CLEAR(self->counted);
     Py_CLEAR(self->states);
+    Py_CLEAR(self->held);
+    Py_CLEAR(self->listen);
+    Py_CLEAR(self->quiet);
     self->pending = 0;
     release_counting(self);
     return 0;
+}
+
+/* step(held, listen, quiet): the held step's codes (tuples of code objects, and a code object or None; empty tuples:
+ * none), see beneath_held. */
+static PyObject *
+filter_step(CallFilter *self, PyObject *args)
+{
+    PyObject *held, *listen, *quiet;
+    if (!PyArg_ParseTuple(args, "O!OO!:step", &PyTuple_Type, &held, &listen, &PyTuple_Type, &quiet)) {
+        return NULL;
+    }
+    if (listen != Py_None && !PyCode_Check(listen)) {
+        PyErr_SetString(PyExc_TypeError, "step(held, listen, quiet): listen must be a code object or None");
+        return NULL;
+    }
+    Py_ssize_t n = PyTuple_GET_SIZE(held);
+    for (Py_ssize_t i = 0; i < n + PyTuple_GET_SIZE(quiet); i++) {
+        if (!PyCode_Check(i < n ? PyTuple_GET_ITEM(held, i) : PyTuple_GET_ITEM(quiet, i - n))) {
+            PyErr_SetString(PyExc_TypeError, "step(held, listen, quiet): held and quiet must hold code objects");
+            return NULL;
+        }
+    }
+    int none = PyTuple_GET_SIZE(quiet) == 0 || (n == 0 && listen == Py_None);
+    Py_CLEAR(self->held);
+    Py_CLEAR(self->listen);
+    Py_CLEAR(self->quiet);
+    if (!none) {
+        self->held = Py_NewRef(held);
+        self->listen = listen == Py_None ? NULL : Py_NewRef(listen);
+        self->quiet = Py_NewRef(quiet);
+    }
+    Py_RETURN_NONE;
 }
 
 static void
@@ -981,6 +1069,8 @@ static PyMethodDef filter_methods[] = {
     {"count", (PyCFunction)filter_count, METH_VARARGS,
      "count(frame, line, plan, limit, keep_states) -> whether updates at this loop head are counted in C from now on."},
     {"take", (PyCFunction)filter_take, METH_NOARGS, "take(): hand the updates counted in C to counted() and stop."},
+    {"step", (PyCFunction)filter_step, METH_VARARGS,
+     "step(held, listen, quiet): while holding, calls of the codes quiet beneath a frame of held or of listen end in C."},
     {"install", (PyCFunction)filter_install, METH_NOARGS,
      "install(): this filter is the current thread's trace function (PyEval_SetTrace)."},
     {NULL},

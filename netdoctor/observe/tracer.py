@@ -114,7 +114,7 @@ def _call_filter() -> Any:
     _ctrace = compiled_part("netdoctor.observe._ctrace", REQUIRE_ENV)
     if _ctrace is None:
         return None
-    if getattr(_ctrace, "API", None) != 4 or not getattr(_ctrace, "SUPPORTED", False):
+    if getattr(_ctrace, "API", None) != 5 or not getattr(_ctrace, "SUPPORTED", False):
         return None  # a stale build left beside newer sources, or a Python whose frames it does not know
     return _ctrace.CallFilter
 
@@ -654,6 +654,9 @@ class CallTracer:
         :attr:`holding` (set by the handler: a window that was held and released keeps ticking at the same heads)."""
         self._on_counted: Callable[[int, list[int] | None, list[bytes]], None] | None = None
         self._counting: FrameType | None = None
+        self._held_ids: frozenset[int] = frozenset()
+        self._quiet_ids: frozenset[int] = frozenset()
+        """ids of the held step's codes and of the functions not heard beneath them while holding (:meth:`hold`)."""
 
     def ignore(self, code: CodeType) -> None:
         """Deliver no more events of ``code`` (:meth:`_UserCode.ignore`). A followed frame that called it since its
@@ -664,16 +667,44 @@ class CallTracer:
         for followed in list(self._followed.values()):
             followed.called = False
 
-    def hold(self, codes: list[CodeType]) -> None:
+    def hold(self, codes: list[CodeType], *, listen: CodeType | None = None, quiet: list[CodeType] | None = None) -> None:
         """Run the calls of ``codes`` untraced until :meth:`release` (:meth:`_UserCode.pause`): the forward and gradient
         functions of an update window the observer only counts. While they are held, a followed frame keeps its line events
         at its loop heads (its callees' returns, which would turn them back on, are not heard), so every update is
-        still seen there."""
+        still seen there.
+
+        ``quiet``: the user's functions that are part of the held step (no role of their own: an activation, a layer's
+        forward called by the network's): a call of theirs beneath a frame of ``codes`` or of ``listen`` (the gradient
+        function whose calls alone are heard) is not heard either, as a held function's is not, there only (the same
+        function called by the loop itself is). Python calls every new frame's trace function whatever runs it, so a held
+        forward's layers and activations would otherwise reach the handlers at every sample. Beneath means: a frame of
+        ``codes`` or ``listen`` among its callers, none between them watched by the tracer (with a local trace
+        function)."""
         self._classes.pause(codes)
         self.holding = bool(self._classes.paused)
+        held = tuple(self._classes.paused)
+        quiet_codes = tuple(quiet or ()) if held or listen is not None else ()
+        self._held_ids = frozenset(id(c) for c in held) | ({id(listen)} if listen is not None else set())
+        self._quiet_ids = frozenset(id(c) for c in quiet_codes)
         if self._filter:
             self._filter.holding = self.holding
+            self._filter.step(held, listen, quiet_codes)
         self._lines_on()
+
+    def _beneath_held(self, frame: FrameType) -> bool:
+        """Whether the new frame of a quiet function (:meth:`hold`) runs beneath a frame of the held step, with no
+        frame the tracer watches between them (the compiled filter decides the same in C)."""
+        back = frame.f_back
+        held = self._held_ids
+        for _ in range(32):
+            if back is None:
+                return False
+            if id(back.f_code) in held:
+                return True
+            if back.f_trace is not None:
+                return False
+            back = back.f_back
+        return False
 
     def mute(self, heads: set[tuple[int, int]], *, add: bool = False) -> None:
         """While :attr:`holding`, the loop heads ``heads`` (``(id of the code, line)``) of the followed frames' codes tick
@@ -741,6 +772,10 @@ class CallTracer:
             self.holding = False
             if self._filter:
                 self._filter.holding = False
+        if self._quiet_ids:
+            self._held_ids = self._quiet_ids = frozenset()
+            if self._filter:
+                self._filter.step((), None, ())
         if keep_lines:
             self.keep_lines = True
             self._lines_on()
@@ -886,6 +921,8 @@ class CallTracer:
         if self.stop is not None and threading.get_ident() == self._thread:
             stop, self.stop = self.stop, None
             raise stop
+        if self.holding and id(code) in self._quiet_ids and self._beneath_held(frame):
+            return None  # (part of the held step: what the compiled filter ends in C)
         frame.f_trace_lines = False
         back = frame.f_back
         if back is not None and back.f_code.co_name in EXPRESSION_SCOPES:

@@ -1008,7 +1008,7 @@ class NumpyBackend:
         hold = self.hold
         self.update_checks.deep = self._deep  # (the update check opens windows in deep windows only)
         if self._deep or hold.recording or (hold.step and not hold.refused):
-            hold.next(self._deep, self._holdable)  # (else nothing to hold and nothing to count: StepHold.next's fast way)
+            hold.next(self._deep, self._holdable, self._quiet_in_step)  # (else nothing to hold and nothing to count: StepHold.next's fast way)
 
     def _holdable(self) -> list[CodeType]:
         """The step's forward and gradient functions, when their calls may go unheard in a window only counted: its
@@ -1031,6 +1031,13 @@ class NumpyBackend:
         # are then read in deep windows only (targets compared with the output, bce(probs, t), would be too)
         alone = held and self.contributor is updater and not self._targets_by_comparison()
         return held if self.contributor in held or alone else []
+
+    def _quiet_in_step(self) -> list[CodeType]:
+        """The program's functions of no role that every window of the step called (a layer's forward called by the
+        network's, an activation, its derivative): beneath a held function they need not be heard (their calls only
+        feed what a deep window reads)."""
+        step = self.hold.step
+        return [code for code, role in self._roles.items() if role == 0 and id(code) in step]
 
     def _step_codes(self) -> list[CodeType]:
         """The step's forward and gradient functions that a window only counted may hold (never the function that

@@ -196,10 +196,12 @@ class StepHold:
         self.prev_whole = self.whole
         self.prev, self.window = {head: 1}, {}
 
-    def next(self, deep: bool, holdable: Callable[[], list[CodeType]]) -> None:
+    def next(self, deep: bool, holdable: Callable[[], list[CodeType]],
+             quiet: Callable[[], list[CodeType]] | None = None) -> None:
         """The next window starts: deep (everything traced), or only counted, its step's functions held when
         ``holdable()`` names them (called only when the step is known and the function applying the updates is heard
-        at every step: ``holdable`` says what else must hold)."""
+        at every step: ``holdable`` says what else must hold). ``quiet()``: the functions of the step that are not
+        heard beneath the held ones either (:meth:`CallTracer.hold <netdoctor.observe.tracer.CallTracer.hold>`)."""
         tracer = self.tracer
         holding = tracer.holding
         self.recording = deep or holding
@@ -217,7 +219,8 @@ class StepHold:
         self.refused = not held
         if held:
             self.held_codes = held
-            tracer.hold([code for code in held if code is not self.listen])
+            tracer.hold([code for code in held if code is not self.listen], listen=self.listen,
+                        quiet=quiet() if quiet is not None else None)
             self.whole = self.any = self.recording = True
 
     def heard(self, code: CodeType | None) -> bool:
