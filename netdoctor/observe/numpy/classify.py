@@ -691,9 +691,15 @@ class Classifier:
         shapes = [p.shape for p in params]
         live = {id(resolve(best.obj, p.path)) for p in params}  # held by the program's objects: these ids are theirs
         found, best_n = None, 0
-        for f in self.functions.values():
-            if f.grad_returns < 2 or any(id(a) in live for a in (r() for r in f.returned) if a is not None):
-                continue  # a builder called once, or a function handing out the parameters themselves
+        # functions that returned twice first; then one that returned once, after the parameters had moved: a
+        # full-batch backward, called once per update, when discovery ends at the second update
+        candidates = [f for f in self.functions.values() if f.grad_returns >= 2]
+        candidates += [f for f in self.functions.values() if f.grad_returns == 1 and f.step_returns]
+        for f in candidates:
+            if found is not None and f.grad_returns < 2:
+                break
+            if any(id(a) in live for a in (r() for r in f.returned) if a is not None):
+                continue  # a function handing out the parameters themselves
             pool = list(f.shapes)
             n = matrices = 0
             for s in shapes:

@@ -363,6 +363,8 @@ class Discovery:
         self.paths: dict[tuple[int | str, Path], PathStats] = {}
         self.functions: dict[CodeType, FuncStats] = {}
         self.param_events = 0
+        self._update_moved: set[int] = set()
+        """The arrays (ids of their statistics) moved since the update counted last began."""
         """Scans at which a parameter-like array changed."""
         self.explicit_root: Any = None
         self.found: Network | None = None
@@ -436,6 +438,7 @@ class Discovery:
             if arrays:
                 self.steps.returned(arrays)
                 func.grad_returns += 1
+                func.step_returns += self.param_events > 0
                 func.shapes = tuple(a.shape for a in arrays)
                 func.returned = tuple(weak(a) for a in arrays)
         written = self._scan(frame, call=False)
@@ -654,14 +657,25 @@ class Discovery:
             mark_caches(self.roots, self.paths, frame, written)
         if moved:
             self.steps.judge(moved, self.paths.values(), frame)
-        if any(moved_like_a_parameter(st) for st, _, _ in written):
-            self.param_events += 1
-            if self.param_events == 1:
-                self._first_param_event = self.events
+        self._count_param_event(written)
         if (n % 32 == 0 and unnamed_ready(list(self.paths.values()))) or (self.param_events >= DISCOVERY_UPDATES and (
                 self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
             self.finish()
         return written
+
+    def _count_param_event(self, written: list[tuple[PathStats, Any, bool]]) -> None:
+        """Count an update when arrays moved like parameters. One update moves the layers one by one when the updater
+        loops over them (``for l in range(L): parameters['W' + str(l + 1)] = ...``): its loop's ticks are one update,
+        and another begins only when an array already moved in this one moves again."""
+        stepped = {id(st) for st, _, _ in written if moved_like_a_parameter(st)}
+        if not stepped:
+            return
+        if not self._update_moved or stepped & self._update_moved:
+            self.param_events += 1
+            self._update_moved = set()
+        self._update_moved |= stepped
+        if self.param_events == 1:
+            self._first_param_event = self.events
 
     # -- frozen parameters: gradients computed for arrays that never move ------------------
     # -- the network -------------------------------------------------------------------

@@ -151,6 +151,9 @@ class FuncStats:
     code: CodeType
     calls: int = 0
     grad_returns: int = 0
+    step_returns: int = 0
+    """Returns of arrays made after the parameters had moved once: a builder of the first values makes none, a full-batch
+    backward called once per update makes one before discovery ends (see ``Classify._gradient_returner``)."""
     shapes: tuple = ()
     returned: tuple = ()
     """Weak references to the arrays of its latest return (:func:`weak`): their ids would outlive them."""

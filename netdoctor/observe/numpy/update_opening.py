@@ -133,7 +133,8 @@ def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], li
     # the window belongs to the frame that handed the batch down: climb while the caller was handed it too
     handed = [frame]
     owner = frame.f_back
-    while owner is not None and len(handed) < 4 and any(id(v) in batch for v in arg_values(owner).values()):
+    while (owner is not None and len(handed) < 4 and any(id(v) in batch for v in arg_values(owner).values())
+           and not _holds_network(owner, network)):
         given = [v for v in arg_values(owner).values() if arraylike(v)]
         batch.update({id(v): v for v in given if input_width in shape_of(v) and not _holds(v, network, shapes)})
         others += [v for v in given if id(v) not in batch]
@@ -142,6 +143,22 @@ def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], li
     if owner is None or any(_under_way(f) for f in handed[1:]):
         return
     self._open(owner, handed, batch, others, held, shapes, tracked, where, input_width, root)
+
+
+def _holds_network(frame: FrameType, network: set[int]) -> bool:
+    """Whether ``frame`` keeps the network's parameters in locals of its own (not handed to it), or in a dict or list
+    of its own: the frame that made the network and runs its training loop (``W1, b1 = init(); for i in range(n):
+    ... = backward(W1, ..., X, Y)``). It owns the windows even when it was handed the batch too (a full-batch
+    ``gradient_descent(X, Y, lr, n)``): the frame above it runs the whole training as one call."""
+    args = {id(v) for v in arg_values(frame).values()}
+    for v in list(frame.f_locals.values())[:256]:
+        if id(v) in args:
+            continue
+        # the arrays themselves, or the dict or list that holds them (``parameters['W1']``, ``weights[0]``)
+        items = list(v.values())[:64] if type(v) is dict else v[:64] if type(v) in (list, tuple) else (v,)
+        if any(id(x) in network for x in items):
+            return True
+    return False
 
 
 def _owner_declines(self: UpdateCheckRecorder, owner: FrameType | None) -> bool:
@@ -170,6 +187,7 @@ def _open(self: UpdateCheckRecorder, owner: FrameType, handed: list[FrameType], 
             buffers_before=[np.array(b, copy=True) if issubclass(type(b), np.ndarray) else None for b in buffer_objects],
             buffer_objects=buffer_objects, work={p.name: np.array(a, dtype=np.float64) for p, a in zip(params, objects)},
             where=where, batch=batch, width=input_width, opened_at=self.updates() if self.updates else 0,
+            opener=handed[0].f_code,
             computed_in=f"{owner.f_code.co_name}() at {short_path(owner.f_code.co_filename)}:{owner.f_code.co_firstlineno}",
         )
         w.target_candidates = others + list(batch.values())

@@ -347,6 +347,10 @@ class UpdateCheckRecorder:
             if handed and not _inside(frame, w.owner):
                 self.finish()  # the batch used from elsewhere
                 return
+            if (handed and frame.f_back is w.owner and frame.f_code is w.opener and self.updates is not None
+                    and self.updates() > w.opened_at):
+                self.finish()  # the same batch handed to the same call again after an update: the next step (full batch)
+                return
             if w.calls > MAX_WINDOW_CALLS:
                 self.window = None
                 self.skipped.append("no update followed within 5,000 calls")

@@ -83,6 +83,9 @@ class Window:
     """The network's input width: an array with it in its shape is a batch of inputs."""
     opened_at: int = 0
     """The observer's update count when the window opened."""
+    opener: CodeType | None = None
+    """The code of the call that opened the window: handed the same batch again by the owner after an update (a
+    full-batch loop), it closes the window."""
     computed_in: str = ""
     candidates: dict[int, Candidate] = field(default_factory=dict)
     """Frame id -> a call handed the batch."""
