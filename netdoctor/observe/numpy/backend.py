@@ -62,6 +62,7 @@ from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.holding import StepHold
 from netdoctor.observe.numpy.learning import TrainingAccuracy
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
+from netdoctor.observe.numpy.order import BlockClasses
 from netdoctor.observe.numpy.outputs import (
     _close_segments,
     _forward_return,
@@ -326,6 +327,8 @@ class NumpyBackend:
         self.nonfinite: dict[str, Any] | None = None
         # targets, labels, outputs
         self._targets = ClassTally()
+        self.block_classes = BlockClasses()
+        """Rows and classes per block of consecutive training rows (``unshuffled-data``)."""
         """The classes of the targets (see :attr:`targets`)."""
         self._labels_valued: set[int] = set()
         self.target_values: dict[bytes, int] = {}

@@ -26,6 +26,7 @@ import ast
 import dataclasses
 import math
 import re
+import statistics
 import types
 from collections import Counter
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import layer_stats
 from netdoctor.observe.numpy.activations import activation_name, layer_flow
 from netdoctor.observe.numpy.arrays import LR_NAME, Cell
+from netdoctor.observe.numpy.order import BLOCK_ROWS
 from netdoctor.observe.numpy.velocity import (
     MIN_PAIRS,
     MOMENTUM_FIT,
@@ -48,7 +50,9 @@ from netdoctor.observe.numpy.velocity import (
 )
 from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, short_path, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.batches import expected_classes, unshuffled_data
 from netdoctor.rules.evidence import (
+    BatchClasses,
     BatchScale,
     CarryOver,
     FrozenGroup,
@@ -186,8 +190,8 @@ def findings_from(b: NumpyBackend) -> list[Finding]:
     if not b.params:
         return []
     out: list[Finding] = []
-    for rule in (_constant_targets, _aliased, _stale, _summed, _frozen, _mutated, _nonfinite, _exploding, _lr_high, _lr_low,
-                 _saturation, _dead, _constant_output, _collapse):
+    for rule in (_constant_targets, _unshuffled, _aliased, _stale, _summed, _frozen, _mutated, _nonfinite, _exploding,
+                 _lr_high, _lr_low, _saturation, _dead, _constant_output, _collapse):
         try:
             found = rule(b)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError, ZeroDivisionError) as exc:  # a rule must not sink the report
@@ -324,6 +328,24 @@ def _constant_targets(b: NumpyBackend) -> Finding | None:
             f"){', too few to judge' if few else ''}; the {b.target_samples - seen.rows:,} read after it, while no "
             "update was counted, are not judged")
     return before
+
+
+def _unshuffled(b: NumpyBackend) -> Finding | None:
+    """``unshuffled-data`` from the classes of blocks of consecutive training rows (whole updates, at least
+    :data:`~netdoctor.observe.numpy.order.BLOCK_ROWS` rows: see :mod:`~netdoctor.observe.numpy.order`) against those of
+    random blocks of their size drawn from every target counted."""
+    n_out = b.layout[1][-1] if b.layout else 0
+    blocks = b.block_classes.blocks
+    if n_out < 2 or not blocks or not b.targets:
+        return None
+    labels = [int(b.targets.get(k, 0)) for k in range(n_out)]
+    rows = statistics.median(r for r, _ in blocks)
+    return unshuffled_data(BatchClasses(
+        where=f"training batches ({b.target_arg})" if b.target_arg else "training batches", batches=len(blocks),
+        rows=rows, classes=statistics.median(k for _, k in blocks), expected=expected_classes(labels, rows),
+        label_counts=tuple(labels), framework=Framework.NUMPY,
+        details={"labels_read": f"the targets read ({b.target_samples:,} rows)",
+                 "block": f"consecutive whole updates of at least {BLOCK_ROWS} rows"}))
 
 
 def _constant_targets_of(b: NumpyBackend, counts: Counter, rows: int, distinct: int, *, after: int = 0) -> Finding | None:
