@@ -578,6 +578,29 @@ PROGRAMS = [
     # functions over a parameter dict from a module loop, the program's own mean loss; its twin sums the output error
     Program("own_mean_loss", updates=304, samples=6000, arrays=4, layers="10 -> 16 -> 3"),
     Program("own_mean_loss_summed", arrays=4, layers="10 -> 16 -> 3"),
+    # full batch, samples as columns, the training function handed the whole data set and making the network itself
+    # (its frame, not the module's, owns the update windows): parameters as positional arguments rebound from an
+    # update function, as in a popular notebook (bias gradients summed over every axis, as there), or a dict of them
+    # rebuilt from a copy at every step, as in a popular course (the ReLU's derivative forgotten)
+    Program("kaggle_columns", updates=300, samples=180_000, arrays=4, layers="20 -> 12 -> 4 (columns)", checked=True),
+    Program("kaggle_columns_bias", updates=300, arrays=4, layers="20 -> 12 -> 4 (columns)"),
+    Program("course_dict_full_batch", updates=300, forward=True, arrays=6, layers="20 -> 16 -> 8 -> 4 (columns)",
+            checked=True),
+    Program("course_dict_full_batch_relu", ("non-finite",), updates=300, arrays=6,
+            layers="20 -> 16 -> 8 -> 4 (columns)"),
+    # rows that come sorted by label, batches taken in order: shuffled at every epoch (the twins), or not; mini-batches
+    # sliced at module level from arrays, or per-sample gradients summed over batches of 10 by a trainer class from a
+    # list of (x, t) pairs (a block of consecutive rows spans several updates there, never one sample)
+    Program("sorted_rows", updates=160, samples=4000, arrays=4, layers="20 -> 16 -> 5 (rows)", checked=True),
+    Program("sorted_rows_unshuffled", updates=160, samples=4000, arrays=4),
+    Program("sorted_samples_class", updates=320, arrays=4, layers="16 -> 12 -> 4 (columns)"),
+    Program("sorted_samples_class_unshuffled", updates=320, arrays=4),
+    # one tensor's step added where the others' are subtracted: its computed gradient is right, the update climbs
+    # (a class with (out, in) weights stepped by a training function outside it; two module-level lists)
+    Program("out_in_generator", updates=320, arrays=4, layers="20 -> 12 -> 4 (columns)", checked=True),
+    Program("out_in_generator_ascent", updates=320, arrays=4),
+    Program("list_layers_loop", updates=180, arrays=4, layers="16 -> 10 -> 3 (rows)", checked=True),
+    Program("list_layers_loop_ascent", updates=180, arrays=4),
 ]
 
 

@@ -33,6 +33,11 @@ __all__ = [
 ]
 
 
+STEP_ADDED = "step added"
+"""The hint of a tensor whose right gradient the step adds (``W += lr * dW``) while the other tensors' steps subtract
+theirs: its update alone climbs the loss (``netdoctor.observe.numpy.update_check``)."""
+
+
 @dataclass(frozen=True)
 class WorstEntry:
     """One sampled entry of a tensor: the applied value over the factor against the derivative."""
@@ -217,6 +222,27 @@ def _after_blow_up(c: UpdateCheck, judged: Sequence[UpdateCheck], grown: float, 
             "say the gradient is wrong.")
 
 
+def _update_fix(c: UpdateCheck, first: TensorVerdict, agree: list[str], partial: bool) -> str:
+    """The fix of an update check's ``gradient-mismatch``: which sign to flip for a climb, else the tensor's pattern."""
+    if c.climbs and c.velocity:
+        return ("take the gradient into the velocity with the opposite sign (v = mu * v - lr * g with p += v, or "
+                "v = mu * v + lr * g with p -= v): the gradients are the derivative of the loss; then every tensor "
+                "descends")
+    if c.climbs and c.added:
+        return ("subtract the step where the gradients are applied (W -= lr * dW, not W += lr * dW): they are the "
+                "derivative of the loss; then every tensor descends")
+    if c.climbs:
+        return ("flip the sign of the output error where the backward pass starts (out - t, not t - out), or of the "
+                "step (W -= lr * dW, not +=); then every tensor descends")
+    if partial:
+        return (f"subtract {first.name}'s step where it is applied ({first.local_name or first.name} -= lr * "
+                f"gradient, not +=), as {', '.join(agree)} {'is' if len(agree) == 1 else 'are'}: its gradient is "
+                "right, its update climbs the loss while the others descend")
+    return ((first.pattern or first.hint or "the backward pass of this tensor is wrong")
+            + "; re-derive it step by step from the loss and compare each intermediate with a finite difference "
+              "(netdoctor.gradcheck).")
+
+
 def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: TrainingCurve | None = None,
                                  start_norms: dict[str, float] | None = None,
                                  blown_at: int | None = None) -> list[Finding]:
@@ -257,8 +283,11 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     # a climb is a fact of the loss assumed when its targets are targets; against an array that only has their shape
     # (an output error handed along, a cache), the direction is a guess too
     # (info only for a climb against guessed targets: which way their loss goes is not known)
-    severity = (Severity.INFO if after else Severity.ERROR if not c.loss_assumed or c.climbs and not c.targets_guessed
-                else Severity.WARNING if agree else Severity.INFO)
+    # one tensor's update a negative multiple of the derivative while the others' are positive ones: that tensor's
+    # step adds its gradient, a fact of signs whichever assumed loss the others agree with
+    partial = first.hint == STEP_ADDED and not c.climbs and bool(agree)
+    severity = (Severity.INFO if after else Severity.ERROR if not c.loss_assumed or (c.climbs or partial)
+                and not c.targets_guessed else Severity.WARNING if agree else Severity.INFO)
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
     msg = _update_sentence(c, first, whose, numbers)
     grown = _grown(c, start_norms or {})
@@ -279,16 +308,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
          "updates_failing": again, "updates_checked": len(judged), "entries_per_update": c.coords,
          "at_update": c.at_update, "after_blow_up": after, "weight_growth": grown, "blown_at": blown_at,
          **({"velocity": c.velocity} if c.velocity else {})},
-        fix=("take the gradient into the velocity with the opposite sign (v = mu * v - lr * g with p += v, or "
-             "v = mu * v + lr * g with p -= v): the gradients are the derivative of the loss; then every tensor "
-             "descends" if c.climbs and c.velocity else
-             "subtract the step where the gradients are applied (W -= lr * dW, not W += lr * dW): they are the "
-             "derivative of the loss; then every tensor descends" if c.climbs and c.added else
-             "flip the sign of the output error where the backward pass starts (out - t, not t - out), or of the "
-             "step (W -= lr * dW, not +=); then every tensor descends" if c.climbs else
-             (first.pattern or first.hint or "the backward pass of this tensor is wrong")
-             + "; re-derive it step by step from the loss and compare each intermediate with a finite difference "
-               "(netdoctor.gradcheck)."),
+        fix=_update_fix(c, first, agree, partial),
         explanation=(f"netdoctor ran the program's own forward ({c.forward or 'its forward'}) again on a copy of "
                      f"the batch it had just trained on, moved sampled entries of each parameter by a small step "
                      f"and measured how the loss changed. "

@@ -43,7 +43,7 @@ from netdoctor.gradients.engine import NOISE_FACTOR, Problem, steps
 from netdoctor.gradients.judge import judge_per_coordinate
 from netdoctor.gradients.options import DEFAULT_H, Options, validate
 from netdoctor.gradients.result import TensorCheck
-from netdoctor.rules.backprop import TensorVerdict, UpdateCheck, WorstEntry
+from netdoctor.rules.backprop import STEP_ADDED, TensorVerdict, UpdateCheck, WorstEntry
 
 __all__ = [
     "DIRECTION", "Applied", "LossChoice", "TensorVerdict", "UpdateCheck", "assumed_losses", "check_update", "climbing", "MAX_COORDS",
@@ -584,7 +584,7 @@ def check_update(
         factor = next((f for f in best.factors.values() if math.isfinite(f) and f > 0), 1.0)
     verdicts = _judge(outputs, names, idx, applied, best, top, factor, h=h, seed=seed, max_coords=max_coords,
                       biases=set(biases))
-    verdicts = _only_biases_right(verdicts, names, set(biases))
+    verdicts = _partly_climbing(_only_biases_right(verdicts, names, set(biases)), applied, best, names, idx, climbs)
     decay = "" if climbs else _decay_note(verdicts, loss)  # (a climb's tensors: no gradient is called right)
     note = (f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
             if loss.assumed else "")
@@ -647,6 +647,43 @@ def _direction(update: Applied, numeric: list[np.ndarray], names: list[str], idx
     g = np.concatenate(numeric)
     norm = float(np.linalg.norm(a) * np.linalg.norm(g))
     return float(a @ g) / norm if norm > 0 and math.isfinite(norm) else 0.0
+
+
+def _partly_climbing(verdicts: list[TensorVerdict], applied: Sequence[Applied], best: _Reading, names: list[str],
+                     idx: list[np.ndarray], climbs: bool) -> list[TensorVerdict]:
+    """``verdicts`` with the tensors whose own update climbs the loss failed: in the update reading, one consistent
+    *negative* multiple of the derivative, while the update's factor (most tensors') is positive, and the gradient
+    the program computed for them right (their verdict on another reading passed). Gradient ascent on those tensors
+    alone (``W1 += lr * dW1`` beside ``W2 -= lr * dW2``): the step adds a right gradient. A wrong gradient applied
+    the right way keeps its own verdict; the whole update climbing (``climbs``) is :func:`climbing`'s."""
+    j = next((i for i, a in enumerate(applied) if a.kind == "update"), None)
+    c = best.factors.get(j, math.nan) if j is not None else math.nan
+    if climbs or j is None or not math.isfinite(c) or c <= 0:
+        return verdicts
+    right = {v.name for v in verdicts if v.ok and v.kind != "update"}
+    up = {n for n in names if (r := best.ratios.get((j, n))) is not None and r != SILENT and r[1] <= RATIO_TOL
+          and r[0] < 0 and math.isfinite(r[0]) and n in right}
+    if not up or 2 * len(up) >= len(names):
+        return verdicts
+    out = []
+    for v in verdicts:
+        if v.name not in up:
+            out.append(v)
+            continue
+        k = names.index(v.name)
+        full = np.asarray(applied[j].arrays[v.name], dtype=np.float64)
+        step = full.reshape(-1)[idx[k]] / c
+        numeric = best.numeric[k]
+        order = np.argsort(-np.abs(step - numeric))[:3]
+        worst = tuple(WorstEntry(tuple(int(i) for i in np.unravel_index(int(idx[k][i]), full.shape)), float(step[i]),
+                                 float(numeric[i]), 1.0) for i in order)
+        ratio = best.ratios[(j, v.name)][0] / c
+        out.append(TensorVerdict(
+            v.name, "update", ratio, 0.0, False, len(idx[k]), len(idx[k]), worst, STEP_ADDED,
+            f"{v.name}'s update moves along its derivative ({ratio:+.3g} times the step the other tensors take "
+            f"against theirs): it climbs the loss (the step adds the gradient, W += lr * dW, where the others subtract "
+            f"it)", v.local_name, v.bias, applied[j].where or v.source))
+    return out
 
 
 def climbing(check: UpdateCheck) -> UpdateCheck:
