@@ -14,7 +14,11 @@ targets read at consecutive updates into blocks of at least
 mini-batches of 8, 32 samples of per-sample SGD) and keeps each block's rows
 and classes. Targets are read in sampled update windows only, so a block
 never spans a gap: an update not read (or a count that goes back, a new run)
-drops the block begun. Rows and classes only; the labels are never kept.
+drops the block begun. Rows and classes only; the labels are never kept,
+but the classes that filled a block alone are: sorted rows fill blocks
+with one class after another, while targets that are nearly all one class
+(a target table written into, labels scaled away) fill every block with
+that same class, which is no order of the rows.
 """
 
 from __future__ import annotations
@@ -33,11 +37,14 @@ MAX_BLOCKS = 4096
 class BlockClasses:
     """Rows and classes per block of consecutive training rows (see the module docstring)."""
 
-    __slots__ = ("blocks", "_rows", "_classes", "_last")
+    __slots__ = ("blocks", "alone", "_rows", "_classes", "_last")
 
     def __init__(self) -> None:
         self.blocks: list[tuple[int, int]] = []
         """(rows, classes) of each block closed."""
+        self.alone: set[int] = set()
+        """The classes that filled a block alone: rows sorted by label fill blocks with each of them in turn, while
+        targets that are nearly all one class (a target table written into) fill them with that one only."""
         self._rows = 0
         self._classes: set[int] = set()
         self._last: int | None = None
@@ -51,6 +58,8 @@ class BlockClasses:
             elif self._rows >= BLOCK_ROWS:
                 if len(self.blocks) < MAX_BLOCKS:
                     self.blocks.append((self._rows, len(self._classes)))
+                    if len(self._classes) == 1:
+                        self.alone |= self._classes
                 self._rows, self._classes = 0, set()
         self._last = update
         self._rows += rows

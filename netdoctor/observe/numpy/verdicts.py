@@ -81,6 +81,7 @@ from netdoctor.rules.policy import (
     SCALE_TOL,
     SUMMED_MIN_ROWS,
     SUMMED_STEP_RATIO,
+    UNSHUFFLED_EXPECTED,
     Framework,
 )
 from netdoctor.rules.sharing import aliased_buffers
@@ -336,8 +337,8 @@ def _unshuffled(b: NumpyBackend) -> Finding | None:
     random blocks of their size drawn from every target counted."""
     n_out = b.layout[1][-1] if b.layout else 0
     blocks = b.block_classes.blocks
-    if n_out < 2 or not blocks or not b.targets:
-        return None
+    if n_out < 2 or not blocks or not b.targets or len(b.block_classes.alone) < UNSHUFFLED_EXPECTED:
+        return None  # (blocks filled by one class, always the same one: few classes, not rows in order)
     labels = [int(b.targets.get(k, 0)) for k in range(n_out)]
     rows = statistics.median(r for r, _ in blocks)
     return unshuffled_data(BatchClasses(
