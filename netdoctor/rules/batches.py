@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import statistics
+from collections.abc import Sequence
+
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import BatchClasses
 from netdoctor.rules.policy import UNSHUFFLED_BATCHES, UNSHUFFLED_EXPECTED, UNSHUFFLED_SHARE, Framework
 
-__all__ = ["unshuffled_data", "expected_classes"]
+__all__ = ["unshuffled_data", "unshuffled_batches", "expected_classes"]
 
 _FIX = {
     Framework.TORCH: "Shuffle the rows every epoch: DataLoader(..., shuffle=True), or index the batches with "
@@ -16,7 +19,7 @@ _FIX = {
 }
 
 
-def expected_classes(label_counts: tuple[int, ...] | list[int], rows: float) -> float:
+def expected_classes(label_counts: Sequence[int], rows: float) -> float:
     """Classes a batch of ``rows`` rows drawn at random (with replacement) from labels spread as ``label_counts``
     holds on average: the sum over classes of 1 - (1 - p_k)^rows."""
     total = sum(label_counts)
@@ -51,3 +54,14 @@ def unshuffled_data(b: BatchClasses | None) -> Finding | None:
         "epoch it answers the classes it saw last and has forgotten the others, so the training loss looks fine batch by "
         "batch while the test accuracy stays low.",
     )
+
+
+def unshuffled_batches(where: str, batches: Sequence[tuple[float, int]], label_counts: Sequence[int],
+                       framework: Framework, details: dict | None = None) -> Finding | None:
+    """:func:`unshuffled_data` of ``batches`` ((rows, classes) of each training batch read) against random batches of
+    their median size drawn from labels spread as ``label_counts``."""
+    rows = statistics.median(r for r, _ in batches)
+    return unshuffled_data(BatchClasses(
+        where=where, batches=len(batches), rows=rows, classes=statistics.median(int(k) for _, k in batches),
+        expected=expected_classes(label_counts, rows), label_counts=tuple(label_counts), framework=framework,
+        details=details or {}))

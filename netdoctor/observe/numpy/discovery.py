@@ -363,9 +363,9 @@ class Discovery:
         self.paths: dict[tuple[int | str, Path], PathStats] = {}
         self.functions: dict[CodeType, FuncStats] = {}
         self.param_events = 0
+        """Updates seen: runs of scans at which parameter-like arrays changed (see :meth:`_count_param_event`)."""
         self._update_moved: set[int] = set()
         """The arrays (ids of their statistics) moved since the update counted last began."""
-        """Scans at which a parameter-like array changed."""
         self.explicit_root: Any = None
         self.found: Network | None = None
         self._classes: dict[type, bool] = {}

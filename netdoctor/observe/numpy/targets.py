@@ -635,9 +635,9 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
 def _count_labels(self: NumpyBackend, labels: np.ndarray, counts: np.ndarray, *, at: int | None = None) -> None:
     """A batch of integer labels (``counts``: their ``np.bincount``). ``at``: the updates applied before the step they
     belong to (read at a loop head after its update: one fewer than counted now)."""
-    n = len(labels)
-    self.learning.targets(labels, self.updates if at is None else at)
-    self.block_classes.add_labels(self.updates if at is None else at, counts, n)
+    n, update = len(labels), self.updates if at is None else at
+    self.learning.targets(labels, update)
+    self.block_classes.add_labels(update, counts, n)
     self._window_rows += n
     self.target_samples += n
     self._targets.add_counts(counts, n)
@@ -653,8 +653,9 @@ def _count_labels(self: NumpyBackend, labels: np.ndarray, counts: np.ndarray, *,
 
 def _count_one_target(self: NumpyBackend, top: int, v: np.ndarray, *, at: int | None = None) -> None:
     """One target vector of class ``top`` (:meth:`_count_targets` of a single row, without its array work)."""
-    self.learning.targets(top, self.updates if at is None else at, v)
-    self.block_classes.add(self.updates if at is None else at, (top,), 1)
+    update = self.updates if at is None else at
+    self.learning.targets(top, update, v)
+    self.block_classes.add(update, (top,), 1)
     self._window_rows += 1
     self.target_samples += 1
     self._targets.add_one(top)
@@ -670,8 +671,9 @@ def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: i
     if rows.ndim == 1:  # integer labels
         self._count_labels(rows, np.bincount(rows.astype(np.intp, copy=False), minlength=n_out), at=at)
         return
-    self.learning.targets(rows, self.updates if at is None else at)
-    self.block_classes.add_rows(self.updates if at is None else at, rows)
+    update = self.updates if at is None else at
+    self.learning.targets(rows, update)
+    self.block_classes.add_rows(update, rows)
     self._window_rows += len(rows)
     self.target_samples += len(rows)
     if len(rows) == 1:

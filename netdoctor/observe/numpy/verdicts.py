@@ -26,7 +26,6 @@ import ast
 import dataclasses
 import math
 import re
-import statistics
 import types
 from collections import Counter
 from collections.abc import Callable
@@ -50,9 +49,8 @@ from netdoctor.observe.numpy.velocity import (
 )
 from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, short_path, targets_text, where_text
 from netdoctor.rules.activations import dead_units, saturated_activations
-from netdoctor.rules.batches import expected_classes, unshuffled_data
+from netdoctor.rules.batches import unshuffled_batches
 from netdoctor.rules.evidence import (
-    BatchClasses,
     BatchScale,
     CarryOver,
     FrozenGroup,
@@ -339,14 +337,11 @@ def _unshuffled(b: NumpyBackend) -> Finding | None:
     blocks = b.block_classes.blocks
     if n_out < 2 or not blocks or not b.targets or len(b.block_classes.alone) < UNSHUFFLED_EXPECTED:
         return None  # (blocks filled by one class, always the same one: few classes, not rows in order)
-    labels = [int(b.targets.get(k, 0)) for k in range(n_out)]
-    rows = statistics.median(r for r, _ in blocks)
-    return unshuffled_data(BatchClasses(
-        where=f"training batches ({b.target_arg})" if b.target_arg else "training batches", batches=len(blocks),
-        rows=rows, classes=statistics.median(k for _, k in blocks), expected=expected_classes(labels, rows),
-        label_counts=tuple(labels), framework=Framework.NUMPY,
-        details={"labels_read": f"the targets read ({b.target_samples:,} rows)",
-                 "block": f"consecutive whole updates of at least {BLOCK_ROWS} rows"}))
+    return unshuffled_batches(
+        f"training batches ({b.target_arg})" if b.target_arg else "training batches", blocks,
+        [int(b.targets.get(k, 0)) for k in range(n_out)], Framework.NUMPY,
+        {"labels_read": f"the targets read ({b.target_samples:,} rows)",
+         "block": f"consecutive whole updates of at least {BLOCK_ROWS} rows"})
 
 
 def _constant_targets_of(b: NumpyBackend, counts: Counter, rows: int, distinct: int, *, after: int = 0) -> Finding | None:

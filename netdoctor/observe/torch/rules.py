@@ -24,11 +24,10 @@ from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.backprop import gradient_ascent_by_hand
-from netdoctor.rules.batches import expected_classes, unshuffled_data
+from netdoctor.rules.batches import unshuffled_batches
 from netdoctor.rules.causes import link_causes
 from netdoctor.rules.coupling import batch_leak
 from netdoctor.rules.evidence import (
-    BatchClasses,
     BatchCoupling,
     BatchScale,
     CarryOver,
@@ -667,11 +666,7 @@ def rule_unshuffled(w: TorchWatch) -> list[Finding]:
     elif w.losses.target_counts is not None:
         labels = [int(c) for c in w.losses.target_counts.tolist()]
         read = {"labels_read": f"the training rows of the sampled steps ({sum(labels):,} rows)"}
-    rows = statistics.median(r for r, _ in mine)
-    found = unshuffled_data(BatchClasses(
-        where=_loss_site(w) or "training batches", batches=len(mine), rows=rows,
-        classes=statistics.median(int(k) for _, k in mine), expected=expected_classes(labels, rows),
-        label_counts=tuple(labels), framework=Framework.TORCH, details=read))
+    found = unshuffled_batches(_loss_site(w) or "training batches", mine, labels, Framework.TORCH, read)
     return [found] if found else []
 
 
