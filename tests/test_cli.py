@@ -157,6 +157,13 @@ def test_terminal_output_shows_the_data_summary_once(tmp_path):
     assert proc.stdout.count("t.csv: 300 images") == 1, proc.stdout
 
 
+def test_a_path_with_an_emoji_code_is_printed_as_written(tmp_path):
+    """rich replaces ``:x:`` in plain strings by an emoji unless told not to: a file named ``a:x:b.csv`` must be named
+    as written in the report, not as ``a\N{CROSS MARK}b.csv``."""
+    proc = run_cli("check", str(tiny_csv(tmp_path / "a:x:b.csv")), *FAST, "--hidden", "8", "--no-color")
+    assert "a:x:b.csv: 300 images" in proc.stdout and "\N{CROSS MARK}" not in proc.stdout, proc.stdout
+
+
 def test_user_model_diagnosis_is_reproducible(capsys):
     """The aliasing, probe and experiment findings on a user's network carry no run-dependent values."""
     model = str(Path(__file__).resolve().parents[1] / "examples" / "handwritten_mnist.py") + ":build"

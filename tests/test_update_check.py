@@ -586,7 +586,7 @@ def test_windows_open_only_in_deep_windows():
     rec.deep = False
     assert not rec.wants(10) and rec.near(10) and rec.may_want()  # (near: the forward's template is still taken)
     rec.deep = True
-    rec.done = "it stopped looking"
+    rec.done = "stopped looking"
     assert not rec.wants(10) and not rec.near(10) and not rec.may_want()
 
 
@@ -650,6 +650,7 @@ def test_the_update_check_stops_looking_once_chances_in_a_row_compared_nothing()
         rec.pending = []
         (note,) = [n for n in rec.notes() if "stopped looking" in n]
         assert f"at update {GIVE_UP_AFTER}" in note and "0 step(s) compared in all" in note, note
+        assert note.startswith("update check stopped looking at update"), note
 
 
 def test_the_checks_cpu_time_is_counted_once_when_its_work_nests():

@@ -136,7 +136,8 @@ def _console(args, file):
     from rich.console import Console
 
     no_color = args.no_color or bool(os.environ.get("NO_COLOR"))
-    return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False)
+    # emoji=False: a user's ":x:" in a source line or a path is printed as written, never as an emoji.
+    return Console(file=file, no_color=no_color, highlight=False, soft_wrap=False, emoji=False)
 
 
 class _LazyConsole:

@@ -97,7 +97,7 @@ def _new_chance(self: UpdateCheckRecorder, updates: int) -> None:
         self._fruitless += 1
     self._chance_at, self._opened = updates, False
     if self._fruitless >= GIVE_UP_AFTER and self.window is None and not self.pending and self.watch is None:
-        self.done = (f"it stopped looking at update {updates:,}: the last {self._fruitless} chances in a row (windows "
+        self.done = (f"stopped looking at update {updates:,}: the last {self._fruitless} chances in a row (windows "
                      "closed unchecked, updates during which no window could open) compared nothing")
 
 
