@@ -162,6 +162,25 @@ def test_exploding_weights():
     assert f.evidence["weight_growth"] == pytest.approx(20.0) and f.where == "W1"
 
 
+@pytest.mark.parametrize("init_rms, named", [(1.0 / 1352, False), (1.0 / np.sqrt(10), True)])
+def test_weights_grown_from_a_tiny_init_are_no_explosion_while_smaller_than_a_usual_init(init_rms, named):
+    """16x growth of a (1352, 10) layer: from RMS 1/1352 (a blog's ``randn(n, 10) / n``) it ends at 0.012, under
+    1/sqrt(10) = 0.32, which no blow-up is; from that scale it ends 16x past it. Unknown shape: judged as before."""
+    from netdoctor.rules.evidence import NormTrace
+    from netdoctor.rules.policy import Framework
+    from netdoctor.rules.stability import exploding_gradients, working_scale
+
+    assert working_scale((1352, 10)) == pytest.approx(1 / np.sqrt(10))
+    assert working_scale((1352, 10), fan="larger") == pytest.approx(1 / np.sqrt(1352))
+    assert working_scale((8, 3, 3)) == pytest.approx(1 / np.sqrt(8))  # filters: fans 8 and 3 x 3
+    norm0 = init_rms * np.sqrt(13520)
+    grown = NormTrace("softmax.weights", (0, 800), (norm0, 16 * norm0), shape=(1352, 10))
+    found = exploding_gradients([grown], Framework.NUMPY, unit="update")
+    assert (found is not None) == named
+    unknown = NormTrace("softmax.weights", (0, 800), (norm0, 16 * norm0))
+    assert exploding_gradients([unknown], Framework.NUMPY, unit="update") is not None
+
+
 def test_vanishing_gradients_only_while_the_loss_is_high():
     ev = evidence()
     ev["probes"][-1] = probe(300, g=(1e-7, 1e-3), loss=2.0)

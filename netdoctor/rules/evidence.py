@@ -149,6 +149,9 @@ class NormTrace:
     loss_start: float | None = None
     loss_end: float | None = None
     """The run's loss at its start and its end (means of a few measurements), when the recorder knows them."""
+    shape: tuple[int, ...] | None = None
+    """The tensor's shape, when known: weight growth counts only once the weights reach the size of a working
+    initialisation (see :func:`~netdoctor.rules.stability.working_scale`)."""
 
 
 @dataclass(frozen=True)

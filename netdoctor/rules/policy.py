@@ -12,6 +12,7 @@ package, which do.
 from __future__ import annotations
 
 import enum
+import math
 
 from netdoctor.findings import Severity
 
@@ -129,6 +130,27 @@ LEARNS_MIN_ROWS = 64
 """Training rows each window needs before the run is said to learn."""
 
 # -- stability (rules/stability.py) ----------------------------------------------------------
+def working_scale(shape: tuple[int, ...], *, fan: str = "smaller") -> float:
+    """The root-mean-square entry of a usual initialisation of a weight tensor: ``1 / sqrt(fan)`` (Xavier's scale
+    without its factor), for one of its two fans, ``shape[0]`` and the product of the rest (which one is the fan-in
+    depends on the layout).
+
+    ``fan="smaller"`` gives the largest such scale: weights below it have not blown up, however much they grew. A
+    layer that learns settles above the scale of its larger fan: a blog's ``randn(512, 6) / 512`` softmax layer (RMS
+    0.002) learning to 98% grows 29x to RMS 0.057, past ``1 / sqrt(512)`` = 0.044 and far under ``1 / sqrt(6)`` = 0.41;
+    a blow-up passes both (the forum program's ``N(0, 1)`` weights start at RMS 1).
+
+    ``fan="larger"`` gives the smallest: a step is measured against weights at least that large. A tiny
+    initialisation's first steps are many times its own size while the net learns (``randn(400, 6) / 400``: 50% of
+    the weights per step, 1% of ``1 / sqrt(400)``), while He's initialisation of a narrow output layer (``(16, 4)``:
+    RMS 0.35) is above ``1 / sqrt(16)`` and keeps its own size as the measure.
+    """
+    fans = (shape[0], math.prod(shape[1:])) if len(shape) >= 2 else (shape[0] if shape else 1,)
+    chosen = min(fans) if fan == "smaller" else max(fans)
+    return 1.0 / math.sqrt(max(chosen, 1))
+
+
+
 EXPLODING_WEIGHT_GROWTH = 10.0
 """Weight norm growth (final / initial) that counts as exploding; healthy 3-epoch runs grow < 3x."""
 EXPLODING_GRAD_GROWTH = 100.0

@@ -15,9 +15,10 @@ from netdoctor.rules.policy import (
     VANISHING_LOSS_LEFT,
     VANISHING_RATIO,
     Framework,
+    working_scale,
 )
 
-__all__ = ["non_finite", "exploding_gradients", "vanishing_gradients"]
+__all__ = ["non_finite", "exploding_gradients", "vanishing_gradients", "working_scale"]
 
 
 def _list(names: Sequence[str], limit: int = 6) -> str:
@@ -39,6 +40,13 @@ def _times(factor: float) -> str:
     return f"{factor:.0f}" if factor < 1e6 else f"{factor:.3g}"
 
 
+def _below_working_scale(t: NormTrace, norm: float) -> bool:
+    """The weights' norm ``norm`` is still below :func:`working_scale` (never when the shape is unknown)."""
+    if t.shape is None or len(t.shape) < 2:
+        return False
+    return norm / math.sqrt(max(math.prod(t.shape), 1)) < working_scale(t.shape)
+
+
 def _growth(t: NormTrace, learning: bool = False) -> tuple[float, float, int | None]:
     """(largest weight growth, largest gradient growth, first step past a limit) against the first finite norms.
     ``learning``: the run's training accuracy rose well above chance (weight growth alone is then not judged)."""
@@ -56,7 +64,9 @@ def _growth(t: NormTrace, learning: bool = False) -> tuple[float, float, int | N
                               and t.loss_end <= EXPLODING_LOSS_FELL * t.loss_start)
     for i in range(1, len(t.steps)):
         # Non-finite values are the non-finite rule's: growth is judged on finite norms only.
-        w = t.weight_norms[i] / w0 if w0 > 0 and math.isfinite(t.weight_norms[i]) and not converging else 1.0
+        # Weights grown from a tiny initialisation but still smaller than a usual one has not blown up either.
+        w = (t.weight_norms[i] / w0 if w0 > 0 and math.isfinite(t.weight_norms[i]) and not converging
+             and not _below_working_scale(t, t.weight_norms[i]) else 1.0)
         g = gs[i] / g0 if i < len(gs) and g0 > 0 and math.isfinite(gs[i]) else 1.0
         wg, gg = max(wg, w), max(gg, g)
         if first is None and (w >= EXPLODING_WEIGHT_GROWTH or g >= EXPLODING_GRAD_GROWTH):
@@ -72,7 +82,8 @@ def exploding_gradients(traces: Sequence[NormTrace], framework: Framework, *, un
     Weight matrices are judged (biases only when there is no weight matrix);
     the tensor that crossed first is named, with every other that did. Weight
     growth is not judged while the loss falls to half its start or the training
-    accuracy (``curve``) rises well above chance (:func:`~netdoctor.rules.learning.learns`).
+    accuracy (``curve``) rises well above chance (:func:`~netdoctor.rules.learning.learns`),
+    nor while the weights are still smaller than a usual initialisation makes them (:func:`working_scale`).
     """
     judged = [t for t in traces if t.is_weight and len(t.steps) >= 2] or [t for t in traces if len(t.steps) >= 2]
     learning = learns(curve)

@@ -631,7 +631,7 @@ class Classifier:
         kept = {prm.path for prm in params}  # the parameters found, not caches or buffers named like them
         # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
         # (the weight matrices among the parameters found by their behaviour, whatever their names: P['w_in'] too)
-        ratios = [rs for rs in ([r for c, r in st.ratios if c == updater] for p, st in stats.items()
+        ratios = [rs for rs in ([r for c, r in st.working_ratios if c == updater] for p, st in stats.items()
                                 if p in kept and len(st.shape) == 2 and min(st.shape) > 1) if rs]
         buffer_paths = {prm.buffer for prm in params if prm.buffer is not None}
         constants = [(p, st.text) for p, st in stats.items()

@@ -90,6 +90,7 @@ from netdoctor.observe.numpy.steps import Steps, moved_like_a_parameter
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.source import function_loop_names, loop_names
 from netdoctor.observe.tracer import CallTracer, caller_of
+from netdoctor.rules.policy import working_scale
 
 __all__ = ["Discovery", "FROZEN_CALLS", "count_gradients", "step_values", "weights_moved"]
 
@@ -121,7 +122,10 @@ def step_values(st: PathStats, a: np.ndarray, idx: np.ndarray, code: CodeType | 
     if len(st.ratios) < 8 and st.values is not None:
         with np.errstate(all="ignore"):
             n0 = float(np.linalg.norm(st.values))
-            st.ratios.append((code, float(np.linalg.norm(now_values - st.values)) / n0 if n0 > 0 else float("nan")))
+            step = float(np.linalg.norm(now_values - st.values))
+            st.ratios.append((code, step / n0 if n0 > 0 else float("nan")))
+            working = max(n0, working_scale(st.shape, fan="larger") * math.sqrt(len(st.values))) if len(st.shape) >= 2 else n0
+            st.working_ratios.append((code, step / working if working > 0 else float("nan")))
     return now_values
 
 

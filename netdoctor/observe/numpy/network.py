@@ -81,6 +81,10 @@ class PathStats:
     values: np.ndarray | None = None
     ratios: list = field(default_factory=list)
     """(function, |change| / |array|) of the first changes of a 2-D array (sampled entries)."""
+    working_ratios: list = field(default_factory=list)
+    """The same changes against the array's size or, when it is smaller, the size the smallest usual initialisation
+    gives it (:func:`~netdoctor.rules.policy.working_scale` of the larger fan): a step is large against weights that
+    are large enough to work, not against a tiny initialisation that the first steps are meant to grow."""
     cache: bool = False
     """Rewritten by the forward pass (an activation or pre-activation of a layer): neither a parameter nor a buffer."""
     cache_tries: int = 0

@@ -244,6 +244,8 @@ class ScalarLabels:
     """Per argument: the values of the calls tried, and (``agree``) how many showed the error."""
     agree: Counter = field(default_factory=Counter)
     rejected: set[str] = field(default_factory=set)
+    beside: str = ""
+    """A local of the gradient function's caller read as the class, once confirmed (:func:`_label_beside`)."""
 
 
 def _scalar_label(v: Any, n_out: int) -> int | None:
@@ -484,6 +486,8 @@ def _targets_beside(self: NumpyBackend, frame: FrameType) -> None:
         return
     n_out, n_in = sizes[-1], sizes[0]
     loc = frame.f_locals
+    if n_rows == 1 and not self._beside_name and _label_beside(self, loc, n_out):
+        return
     names = (self._beside_name,) if self._beside_name else tuple(loc)[:64]
     for name in names:
         v = loc.get(name)
@@ -495,6 +499,42 @@ def _targets_beside(self: NumpyBackend, frame: FrameType) -> None:
         self._beside_name = name
         self._count_targets(rows, v)
         return
+
+
+BESIDE = "beside:"
+"""The key of a caller's local under trial as the sample's class (:func:`_label_beside`), apart from the gradient
+function's own arguments of the same name."""
+
+
+def _label_beside(self: NumpyBackend, loc: dict[str, Any], n_out: int) -> bool:
+    """One sample's class as an integer among the locals of the gradient function's caller, beside the output error
+    that the caller built and hands the layers (``train(im, label)``: ``gradient = np.zeros(10); gradient[label] = -1 /
+    out[label]; softmax.backprop(gradient, lr)``). Told from a loop counter or an epoch the same way as an argument of
+    the gradient's function (:class:`ScalarLabels`): an output error among those locals negative at that class and
+    nowhere else, in :data:`LABEL_AGREE` of :data:`LABEL_TRIALS` calls. Counted (True) once told."""
+    labels = self.scalar_labels
+    if labels.beside:
+        k = _scalar_label(loc.get(labels.beside), n_out)
+        if k is None:
+            return False
+        self._count_one_target(k, self._label_row(k, n_out))
+        return True
+    for name, v in list(loc.items())[:64]:
+        k = _scalar_label(v, n_out)
+        key = BESIDE + name
+        if k is None or key in labels.rejected:
+            continue
+        tried = labels.trials.setdefault(key, [])
+        tried.append(k)
+        labels.agree[key] += _error_at(loc, None, k, n_out)
+        if labels.agree[key] >= LABEL_AGREE:
+            labels.beside = name
+            for j in tried:
+                self._count_one_target(j, self._label_row(j, n_out))
+            return True
+        if len(tried) - labels.agree[key] > LABEL_TRIALS - LABEL_AGREE:
+            labels.rejected.add(key)
+    return False
 
 
 def _built_by_helper(self: NumpyBackend, v: np.ndarray) -> None:

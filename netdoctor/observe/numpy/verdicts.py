@@ -81,6 +81,7 @@ from netdoctor.rules.policy import (
     SUMMED_STEP_RATIO,
     UNSHUFFLED_EXPECTED,
     Framework,
+    working_scale,
 )
 from netdoctor.rules.sharing import aliased_buffers
 from netdoctor.rules.stability import exploding_gradients, non_finite
@@ -1023,7 +1024,8 @@ def _exploding(b: NumpyBackend) -> Finding | None:
     c = _curve(b)
     losses = (c.loss_early, c.loss_late) if c is not None and c.loss else (None, None)
     traces = [NormTrace(p.text, (0, b.updates), (b.norms_first[p.text], b.norms_last.get(p.text, math.nan)),
-                        is_weight=len(p.shape) == 2 and not p.bias, loss_start=losses[0], loss_end=losses[1])
+                        is_weight=len(p.shape) == 2 and not p.bias, loss_start=losses[0], loss_end=losses[1],
+                        shape=tuple(p.shape))
               for p in b.params if p.text in b.norms_first]
     return exploding_gradients(traces, Framework.NUMPY, unit="update", curve=c)
 
@@ -1051,7 +1053,7 @@ def _grad_ratios(b: NumpyBackend) -> list[float]:
 
 
 def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
-    """Per window, the largest |Δ| / |W| over the weight matrices that moved (sampled entries).
+    """Per window, the largest |Δ| / max(|W|, the working scale's) over the weight matrices that moved (sampled entries).
 
     With a velocity (:func:`_velocity`), ``Δ`` is the step plain SGD at the effective rate would have made from the
     window's gradient (``lr / (1 - mu)`` times it for ``v = mu v - lr g``): what the rate does, not how far the
@@ -1073,7 +1075,10 @@ def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
             if len(p.shape) != 2 or p.bias:
                 continue
             sl = slice(offsets[i], offsets[i + 1])
-            wn = float(np.linalg.norm(before[sl]))
+            # against the weights, or the size a usual initialisation gives them when they are smaller: a tiny
+            # initialisation's first steps are many times its size while the net learns (see working_scale)
+            wn = max(float(np.linalg.norm(before[sl])),
+                     working_scale(p.shape, fan="larger") * math.sqrt(offsets[i + 1] - offsets[i]))
             if wn > 0 and np.isfinite(wn) and np.any(d[sl]):
                 r.append(float(np.linalg.norm(d[sl])) / wn)
         if r:

@@ -578,7 +578,7 @@ def rule_gradients(w: TorchWatch) -> list[Finding]:
             wns = tuple(wn for _, wn, _ in pi.norms) if not closure else (pi.norms[0][1],) * len(pi.norms)
             traces.append(NormTrace(n, tuple(s for s, _, _ in pi.norms), wns, tuple(gn for _, _, gn in pi.norms),
                                     is_weight=len(pi.shape) >= 2 and not is_bias(n), grad_floor=GRAD_FLOOR * _start_norm(w, pi),
-                                    loss_start=loss_start, loss_end=loss_end))
+                                    loss_start=loss_start, loss_end=loss_end, shape=tuple(pi.shape)))
     found = (exploding_gradients(traces, Framework.TORCH), vanishing_gradients(_gradient_scales(w), Framework.TORCH))
     return [f for f in found if f is not None]
 
