@@ -23,7 +23,15 @@ import numpy as np
 import pytest
 
 from netdoctor.findings import Severity
-from netdoctor.observe.numpy.update_check import Applied, LossChoice, assumed_losses, check_update, weight_decay
+from netdoctor.observe.numpy.update_check import (
+    DIRECTIONS,
+    Applied,
+    LossChoice,
+    assumed_losses,
+    check_update,
+    compared,
+    weight_decay,
+)
 from netdoctor.rules.backprop import gradient_mismatch_in_updates as update_check_findings
 
 HERE = Path(__file__).parent
@@ -64,23 +72,30 @@ def _gradient(P: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray, bug: str =
     return g
 
 
-def _check(applied: list[Applied], losses: list[LossChoice] | None = None, seed: int = 0):
+def _check(applied: list[Applied], losses: list[LossChoice] | None = None, seed: int = 0, **how):
     P, x, t = _net(seed)
     work = {k: v.copy() for k, v in P.items()}
     losses = losses if losses is not None else assumed_losses(_forward(work, x)[0], t)
-    result = check_update(lambda: _forward(work, x)[0], work, applied, losses, biases=("b1", "b2"), where="net.py:9")
+    result = check_update(lambda: _forward(work, x)[0], work, applied, losses, biases=("b1", "b2"), where="net.py:9",
+                          **how)
     assert all(np.array_equal(work[k], P[k]) for k in P), "the working copies must come back exactly"
     return result
 
 
-def test_a_right_update_is_explained_by_one_factor_the_learning_rate_times_the_losss_constant():
+@pytest.mark.parametrize("directions", [DIRECTIONS, 0], ids=["directions-first", "entries-only"])
+def test_a_right_update_is_explained_by_one_factor_the_learning_rate_times_the_losss_constant(directions):
     P, x, t = _net()
     lr = 0.3
-    result = _check([Applied("update", {k: lr * g for k, g in _gradient(P, x, t).items()})])
+    result = _check([Applied("update", {k: lr * g for k, g in _gradient(P, x, t).items()})], directions=directions)
     assert result.ok and result.loss_assumed
     # the assumed loss is sum (out - t)^2, the gradient is of half of it: the factor is lr / 2
     assert result.factor == pytest.approx(lr / 2, rel=1e-6)
-    assert result.coords == sum(min(v.size, 12) for v in P.values())
+    if directions:  # decided by the directional pass alone: two forwards per direction, no entry sampled
+        assert (result.directions, result.coords) == (directions * len(P), 0)
+        assert result.evaluations == 2 * directions * len(P)
+        assert all(v.n_checked == directions and v.ratio == pytest.approx(lr / 2, rel=1e-6) for v in result.tensors)
+    else:
+        assert result.coords == sum(min(v.size, 12) for v in P.values())
     assert update_check_findings([result]) == []
 
 
@@ -116,6 +131,86 @@ def test_the_programs_own_loss_makes_the_finding_an_error():
     assert result.factor == pytest.approx(1.0, rel=1e-6)
     (finding,) = update_check_findings([result])
     assert finding.severity == Severity.ERROR and "own loss" in finding.message
+
+
+@pytest.mark.parametrize("bug", ["skip-output-sigma", "sign", "scalar"])
+def test_a_wrong_tensor_disagrees_along_the_directions_and_is_then_named_at_entries(bug):
+    P, x, t = _net()
+    result = _check([Applied("returned", _gradient(P, x, t, bug))])
+    # the directional pass ran (two directions per tensor), found a disagreement, and the entries were sampled
+    assert result.directions == DIRECTIONS * len(P) and result.coords == sum(min(v.size, 12) for v in P.values())
+    assert result.evaluations >= 2 * result.directions + 2 * result.coords  # (the judge measures noise where entries fail)
+    assert not result.ok and all(v.worst for v in result.failed)
+
+
+def _relu_columns(rows: int, seed: int = 3) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """A relu net in columns (``W @ x``) over a whole batch of ``rows`` columns: many units near their kink."""
+    rng = np.random.default_rng(seed)
+    P = {"W1": rng.normal(size=(32, 60)) / np.sqrt(60), "b1": np.zeros((32, 1)),
+         "W2": rng.normal(size=(10, 32)) / np.sqrt(32), "b2": np.zeros((10, 1))}
+    x = rng.random((60, rows))
+    t = np.eye(10)[:, rng.integers(0, 10, rows)]
+    return P, x, t
+
+
+def _relu_forward(P: dict[str, np.ndarray], x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    z1 = P["W1"] @ x + P["b1"]
+    h = np.maximum(z1, 0)
+    z2 = P["W2"] @ h + P["b2"]
+    e = np.exp(z2 - z2.max(axis=0))
+    return e / e.sum(axis=0), h, z1
+
+
+def _relu_gradient(P: dict[str, np.ndarray], x: np.ndarray, t: np.ndarray, relu_derivative: bool = True):
+    """The gradient of the mean cross-entropy of softmax, by hand."""
+    out, h, z1 = _relu_forward(P, x)
+    d2 = (out - t) / x.shape[1]
+    d1 = (P["W2"].T @ d2) * ((z1 > 0) if relu_derivative else 1.0)
+    return {"W1": d1 @ x.T, "b1": d1.sum(axis=1, keepdims=True), "W2": d2 @ h.T, "b2": d2.sum(axis=1, keepdims=True)}
+
+
+def _relu_check(rows: int, relu_derivative: bool = True, crash_at: int | None = None):
+    P, x, t = _relu_columns(rows)
+    work = {k: v.copy() for k, v in P.items()}
+    g = _relu_gradient(P, x, t, relu_derivative)
+    calls = [0]
+
+    def forward() -> np.ndarray:
+        calls[0] += 1
+        if calls[0] == crash_at:
+            raise FloatingPointError("the program's forward failed on the copies")
+        return _relu_forward(work, x)[0]
+
+    def own(y: np.ndarray) -> float:
+        return float(-np.sum(t * np.log(y)) / rows)
+
+    try:
+        return check_update(forward, work, [Applied("update", {k: 0.5 * v for k, v in g.items()})],
+                            [LossChoice("cost() (net.py:4)", own, assumed=False)], biases=("b1", "b2"))
+    finally:
+        assert all(np.array_equal(work[k], P[k]) for k in P), "the working copies must come back bit for bit"
+
+
+def test_a_full_batch_relu_step_is_decided_by_the_directions_in_a_fraction_of_the_entries_forwards():
+    # 2,000 columns through 32 relu units: tens of units sit within a step of their kink, which a step moving every
+    # entry at once by the entries' h crosses (the difference then errs by ~3e-4 of the derivative)
+    result = _relu_check(2000)
+    assert result.ok and result.factor == pytest.approx(0.5, rel=1e-6)
+    assert (result.coords, result.directions) == (0, 4 * DIRECTIONS)  # no entry sampled
+    assert result.evaluations == 2 * 4 * DIRECTIONS  # against 2 * (12 + 12 + 10 + 10) entries' forwards
+    assert "along 2 directions per tensor" in compared([result]) and "sampled entries" not in compared([result])
+
+
+def test_a_forgotten_relu_derivative_over_a_full_batch_is_named_at_entries():
+    result = _relu_check(2000, relu_derivative=False)
+    assert result.coords and [v.name for v in result.failed] == ["W1", "b1"]
+    assert "where a tensor disagreed" in compared([result])
+
+
+@pytest.mark.parametrize("crash_at", [1, 4, 6])
+def test_the_directional_pass_puts_the_parameters_back_bit_for_bit_when_the_forward_fails(crash_at):
+    with pytest.raises(FloatingPointError):
+        _relu_check(300, crash_at=crash_at)  # (the copies are compared in _relu_check's finally)
 
 
 @pytest.mark.parametrize("rule", ["momentum", "weight-decay", "clip-value"])

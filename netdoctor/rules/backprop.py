@@ -91,7 +91,10 @@ class UpdateCheck:
     """The reading ``factor`` belongs to."""
     tensors: list[TensorVerdict] = field(default_factory=list)
     coords: int = 0
-    """Entries compared over all tensors."""
+    """Entries compared over all tensors (0 when the directional pass alone found every tensor right)."""
+    directions: int = 0
+    """Directions compared over all tensors in the directional pass run first (every entry of a tensor moved at
+    once; 0 when it was not run)."""
     evaluations: int = 0
     """Forward passes run for this check."""
     note: str = ""

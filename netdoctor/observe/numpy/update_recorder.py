@@ -39,7 +39,7 @@ import numpy as np
 
 from netdoctor.observe.numpy.arrays import own_dict, weak
 from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, arg_values, float_arrays
-from netdoctor.observe.numpy.update_check import Applied, UpdateCheck
+from netdoctor.observe.numpy.update_check import Applied, UpdateCheck, compared
 from netdoctor.observe.numpy.update_closing import (
     _check,
     _saw_forward,
@@ -201,11 +201,9 @@ class UpdateCheckRecorder:
         """What was checked, in one sentence (and why a window could not be, in another)."""
         out = []
         if self.checks:
-            coords = sorted({c.coords for c in self.checks})
             loss = self.checks[0].loss
             out.append(f"update check: {len(self.checks)} update(s) compared with finite differences of the program's "
-                       f"own forward ({'/'.join(map(str, coords))} sampled entries each; loss: {loss}; "
-                       f"{self.seconds:.2f} s of CPU)")
+                       f"own forward ({compared(self.checks)}; loss: {loss}; {self.seconds:.2f} s of CPU)")
         out.extend(_merged_decay([c.decay for c in self.checks if c.decay]))
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
