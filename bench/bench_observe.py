@@ -23,6 +23,8 @@ The programs (``bench/programs/``, except the forum program):
 * ``tiny batched``: 20-32-4, batch 30, functions and a parameter dict;
 * ``784-64-10 batched``: a class, batch 32, two epochs;
 * ``module-level loop``: globals and an inline per-sample loop, 20,000 updates;
+* ``full batch 4000``: a notebook-style 784-32-10 in columns, gradient descent on the same 4,000 rows, 60 updates:
+  every forward the observer runs again (the update check's finite differences) costs as much as a step;
 * ``torch Dataset``: a PyTorch MLP fed by its own ``Dataset`` (skipped without torch);
 * ``torch project``: the same in four files (``torch_project/``) whose entry script never imports torch;
 * ``torch 784-512-512-10``: the MLP issue 25 states its per-step target for (batch 128, SGD, 96 steps); besides
@@ -221,6 +223,7 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
              short=("train(params, 300, 30, 0.1)", "train(params, 100, 30, 0.1)")),
         Case("784-64-10 batched", [str(PROGRAMS / "mnist_batched.py"), folder], 1.2, short=("range(5)", "range(2)")),
         Case("module-level loop", [str(PROGRAMS / "module_loop.py")], 1.5, short=("range(40)", "range(10)")),
+        Case("full batch 4000", [str(PROGRAMS / "full_batch.py"), folder], 1.2, short=("ITERATIONS = 60", "ITERATIONS = 20")),
         Case("torch Dataset", [str(PROGRAMS / "torch_dataset.py"), folder], 1.3, skip=torch_skip,
              short=("range(2)", "range(1)")),
         Case("torch project", [str(PROGRAMS / "torch_project" / "train.py"), folder], 1.3, skip=torch_skip),
