@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.roles import is_reset, one_top, ordered_by_sample, ordered_like, proportional_to, rises_with
+from netdoctor.observe.numpy.roles import (
+    computed_by_layer,
+    is_reset,
+    layer_sums,
+    one_top,
+    ordered_by_sample,
+    ordered_like,
+    proportional_to,
+    rises_with,
+)
 
 
 @pytest.mark.parametrize("rows, coded", [
@@ -138,3 +147,32 @@ def test_one_sample_of_a_saturated_layer_rises_with_its_pre_activation(width):
 def test_a_constant_or_too_short_array_does_not_rise():
     assert not rises_with(np.arange(8.0), np.ones(8))
     assert not rises_with(np.arange(6.0), np.arange(6.0))
+
+
+# -- the layer sums a cache is compared with (layer_sums): only products of the cache's size, each once -----------------
+def _two_layers(rng):
+    W1, b1 = rng.normal(size=(6, 20)), rng.normal(size=(6, 1))
+    W2, b2 = rng.normal(size=(3, 6)), rng.normal(size=(3, 1))
+    x = rng.random((20, 50))  # 50 columns
+    z1 = W1 @ x + b1
+    return [W1, W2], [b1, b2], x, z1, W2 @ np.tanh(z1) + b2
+
+
+def test_layer_sums_computes_only_the_products_of_the_size_asked_and_each_once():
+    rng = np.random.default_rng(4)
+    weights, biases, x, z1, z2 = _two_layers(rng)
+    inputs = [x, np.tanh(z1)]
+    products: dict = {}
+    sums = list(layer_sums(weights, inputs, biases, z2.size, products=products))
+    # W2 @ tanh(z1) alone has z2's 150 entries; W1 @ x (300) is never computed, W1 @ tanh(z1) and W2 @ x do not fit
+    assert [k[:2] for k in products] == [(id(weights[1]), id(inputs[1]))]
+    assert any(with_b and np.allclose(s, z2) for s, with_b in sums)
+    # the memo gives the same sums, without computing them again, and the same answers as without one
+    kept = dict(products)
+    again = list(layer_sums(weights, inputs, biases, z2.size, products=products))
+    assert all(products[k] is kept[k] for k in kept) and len(again) == len(sums)
+    assert all(np.array_equal(a, b) and fa == fb for (a, fa), (b, fb) in zip(again, sums))
+    plain = list(layer_sums(weights, inputs, biases, z2.size))
+    assert all(np.array_equal(a, b) and fa == fb for (a, fa), (b, fb) in zip(plain, sums))
+    assert computed_by_layer(np.tanh(z1), weights, biases, [x], products) and not computed_by_layer(
+        rng.normal(size=z1.shape), weights, biases, [x], products)

@@ -134,9 +134,11 @@ def _mark_tested(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path
     # a constant array first seen (``b1 = np.zeros(h)`` left by an initialiser) is ordered like anything: it is not
     # judged before the function that wrote it rewrites it (a layer all of whose units are dead is, at every pass)
     todo = [(st, a) for st, a, _ in tested if not st.cache and (st.changes or st.rewrites or np.ptp(a) > 0)]
+    products: dict[tuple[int, int, bool], np.ndarray] = {}  # each W @ a once: nothing changes while the program waits
     while todo and inputs:
         found = [(st, a) for st, a in todo
-                 if computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs)]
+                 if computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs,
+                                      products)]
         for st, a in found:
             st.cache = True
             inputs.append(a)
@@ -154,7 +156,8 @@ def _mark_tested(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path
             continue
         with np.errstate(all="ignore"):
             sums = itertools.chain(((z, False) for z in caches.values() if z.size == a.size),
-                                   layer_sums(weights, list(caches.values()), biases, a.size, skip=a))
+                                   layer_sums(weights, list(caches.values()), biases, a.size, skip=a,
+                                              products=products))
             st.cache = any(normalised_from(a, z) for z, _ in sums)
 
 

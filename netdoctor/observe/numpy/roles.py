@@ -184,17 +184,33 @@ def ordered_by_sample(pre: np.ndarray, a: np.ndarray) -> bool:
 
 
 def layer_sums(weights: list[np.ndarray], inputs: list[np.ndarray], biases: list[np.ndarray], size: int,
-               skip: np.ndarray | None = None) -> Iterator[tuple[np.ndarray, bool]]:
+               skip: np.ndarray | None = None,
+               products: dict[tuple[int, int, bool], np.ndarray] | None = None) -> Iterator[tuple[np.ndarray, bool]]:
     """``W @ a`` and ``a @ W`` of ``size`` entries for every weight matrix and input that fit, each followed by its sums
-    with the biases that fit: ``(sum, with a bias)``. ``skip``: an array that is not one of the inputs (the one judged)."""
+    with the biases that fit: ``(sum, with a bias)``. ``skip``: an array that is not one of the inputs (the one judged).
+
+    A product is computed only when its shape gives ``size`` entries (over a whole batch of 4,000 columns, ``W1 @ x``
+    costs as much as the program's forward), and once per ``products`` (a memo of the caller's, keyed by the arrays'
+    ids and the side: for arrays that do not change while it is kept)."""
     for W in weights:
-        for a in inputs:
-            if a is skip:
+        for x in inputs:
+            if x is skip:
                 continue
+            a = x
             if a.ndim == 1:
                 a = a.reshape(-1, 1) if W.shape[1] == a.size else a.reshape(1, -1)
-            for pre in ((W @ a) if W.shape[1] == a.shape[0] else None, (a @ W) if a.shape[1] == W.shape[0] else None):
-                if pre is None or pre.size != size:
+            flat = W.ndim == 2 and a.ndim == 2
+            for left in (True, False):
+                fits = W.shape[1] == a.shape[0] if left else a.shape[1] == W.shape[0]
+                if not fits or flat and (W.shape[0] * a.shape[1] if left else a.shape[0] * W.shape[1]) != size:
+                    continue
+                key = (id(W), id(x), left)
+                pre = products.get(key) if products is not None else None
+                if pre is None:
+                    pre = W @ a if left else a @ W
+                    if products is not None:
+                        products[key] = pre
+                if pre.size != size:
                     continue
                 yield pre, False
                 for b in biases:
@@ -207,11 +223,12 @@ def layer_sums(weights: list[np.ndarray], inputs: list[np.ndarray], biases: list
                             yield with_b, True
 
 
-def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray]) -> bool:
+def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray],
+                      products: dict[tuple[int, int, bool], np.ndarray] | None = None) -> bool:
     """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``
-    (applied elementwise, or sample by sample like a softmax)."""
+    (applied elementwise, or sample by sample like a softmax). ``products``: see :func:`layer_sums`."""
     with np.errstate(all="ignore"):
-        for pre, _ in layer_sums(weights, inputs, biases, c.size, skip=c):
+        for pre, _ in layer_sums(weights, inputs, biases, c.size, skip=c, products=products):
             shaped = c.reshape(pre.shape)
             if ordered_like(pre, shaped) or ordered_by_sample(pre, shaped):
                 return True
