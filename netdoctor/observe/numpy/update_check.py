@@ -370,8 +370,9 @@ def _screen(outputs: _Outputs, names: list[str], applied: Sequence[Applied], los
 
     It decides alone only a step that is right everywhere: under the loss most tensors agree with (the first on a
     tie, as the entries' pass chooses), every tensor is one factor times the derivative in some reading, with that
-    reading's factor shared by the tensors that agree (:func:`_reading`, as at entries), no update climbs the loss,
-    and the loss moves measurably along some direction. Anything else (a tensor that disagrees, a climb, weight
+    reading's factor shared by the tensors that agree (:func:`_reading`, as at entries), the update itself is one
+    positive factor times the derivative in every tensor it moved (:func:`_update_descends`), and the loss moves
+    measurably along some direction. Anything else (a tensor that disagrees, a climb, weight
     decay or clipping to read, a loss that does not move) is looked at entry by entry, as without this pass: the
     entries' pass says where and how a tensor is wrong, this one only that none is.
     """
@@ -382,9 +383,25 @@ def _screen(outputs: _Outputs, names: list[str], applied: Sequence[Applied], los
     readings = [_reading(loss, directions.differences(loss), names, applied, directions.project) for loss in losses]
     best = max(readings, key=lambda r: r.score)  # first wins ties: the program's own, or squared error
     moved = any(np.any(np.abs(d["numeric"]) > 10 * d["noise"]) for d in directions.differences(best.loss))
-    if not moved or best.flipped or any(n not in best.explained for n in names):
+    if not moved or best.flipped or any(n not in best.explained for n in names) or not _update_descends(best, applied,
+                                                                                                       names):
         return None
     return best
+
+
+def _update_descends(best: _Reading, applied: Sequence[Applied], names: list[str]) -> bool:
+    """Whether the update itself was seen and is, in every tensor it moved, one positive factor times the derivative.
+
+    Without the update, which way the step applies what was read is not known yet (the sign watch of
+    :mod:`~netdoctor.observe.numpy.update_sign` reads it later and may call the step a climb, naming the entries it
+    was checked at); with one tensor's update a negative multiple while its gradient is right, the step adds that
+    gradient (:func:`_partly_climbing`, at entries). The directional pass leaves both to the entries."""
+    j = next((i for i, a in enumerate(applied) if a.kind == "update"), None)
+    c = best.factors.get(j, math.nan) if j is not None else math.nan
+    if j is None or not math.isfinite(c) or c <= 0:
+        return False
+    ratios = [best.ratios[(j, n)] for n in names if (j, n) in best.ratios and best.ratios[(j, n)] != SILENT]
+    return all(spread <= RATIO_TOL and abs(r - c) <= 10 * RATIO_TOL * abs(c) for r, spread in ratios)
 
 
 # -- reading the ratios ---------------------------------------------------------------------
@@ -687,9 +704,10 @@ def check_update(
     if not losses or not applied or not names:
         why = "no loss to compare with" if not losses else "nothing applied was seen" if not applied else "no parameters"
         return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
-    screened = (_screen(outputs, names, applied, losses, h, seed, directions)
-                if _screen_pays(arrays, max_coords, directions) else None)
-    swept = directions * len(names) if _screen_pays(arrays, max_coords, directions) else 0
+    # (without the update among the readings, the pass could not decide: see _update_descends)
+    sweep = _screen_pays(arrays, max_coords, directions) and any(a.kind == "update" for a in applied)
+    screened = _screen(outputs, names, applied, losses, h, seed, directions) if sweep else None
+    swept = directions * len(names) if sweep else 0
     if screened is not None:
         # every tensor right along its directions: one factor, no entry to name (see _screen)
         agree = {j: sum(1 for n in names if screened.explained.get(n) == j and n not in screened.silent)
@@ -752,7 +770,7 @@ def compared(checks: Sequence[UpdateCheck]) -> str:
     entries = [c for c in checks if c.coords]
     parts = [f"along {DIRECTIONS} directions per tensor, every entry moved at once"] if swept else []
     if entries:
-        where = f" in {len(entries)} of {len(checks)}, where a tensor disagreed along them" if swept else ""
+        where = f" in {len(entries)} of {len(checks)}, which the directions did not settle" if swept else ""
         parts.append(f"{'/'.join(map(str, sorted({c.coords for c in entries})))} sampled entries each{where}")
     return "; ".join(parts)
 
