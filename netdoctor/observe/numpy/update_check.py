@@ -706,21 +706,11 @@ def check_update(
         return UpdateCheck(where, "", True, math.nan, "", note=f"not checked: {why}")
     # (without the update among the readings, the pass could not decide: see _update_descends)
     sweep = _screen_pays(arrays, max_coords, directions) and any(a.kind == "update" for a in applied)
-    screened = _screen(outputs, names, applied, losses, h, seed, directions) if sweep else None
     swept = directions * len(names) if sweep else 0
+    screened = _screened_check(outputs, names, applied, losses, h, seed, directions, where, set(biases)) if sweep \
+        else None
     if screened is not None:
-        # every tensor right along its directions: one factor, no entry to name (see _screen)
-        agree = {j: sum(1 for n in names if screened.explained.get(n) == j and n not in screened.silent)
-                 for j in range(len(applied))}
-        top = max(range(len(applied)), key=lambda j: (agree[j], -j))
-        factor = screened.factors[top]
-        if update is None or factor > 0:  # (a negative one is told by the adaptive step's direction, at entries)
-            verdicts = [_screened_verdict(name, screened, applied, directions, set(biases)) for name in names]
-            return _finish(UpdateCheck(
-                where, screened.loss.name, screened.loss.assumed, factor, applied[top].kind, verdicts, coords=0,
-                directions=swept, evaluations=outputs.evaluations, note=_assumed_note(screened.loss),
-                readings=[a.kind for a in applied], targets_guessed=screened.loss.guessed,
-                own_scale=screened.loss.scale), update, along, velocity)
+        return _finish(screened, update, along, velocity)
     idx = [_entries(a.size, max_coords, _entry_rng(seed, k), [r.arrays[n] for r in applied if n in r.arrays])
            for k, (n, a) in enumerate(zip(names, arrays))]
     readings = [_read(loss, outputs, names, idx, h, applied) for loss in losses]
@@ -779,6 +769,22 @@ def _assumed_note(loss: LossChoice) -> str:
     """The check's note on the loss compared: what an assumed loss stands for, nothing for the program's own."""
     return (f"the program's loss was not seen; its gradient matches {loss.name.replace(' (assumed)', '')}"
             if loss.assumed else "")
+
+
+def _screened_check(outputs: _Outputs, names: list[str], applied: Sequence[Applied], losses: Sequence[LossChoice],
+                    h: float, seed: int, count: int, where: str, biases: set[str]) -> UpdateCheck | None:
+    """The check decided by the directional pass alone (every tensor right along its directions: one factor, no entry
+    to name; see :func:`_screen`), or None when the entries must be compared."""
+    best = _screen(outputs, names, applied, losses, h, seed, count)
+    if best is None:
+        return None
+    # the reading the factor is read on: the one most tensors agree with, the first on ties (as at entries)
+    agree = {j: sum(1 for n in names if best.explained.get(n) == j and n not in best.silent) for j in range(len(applied))}
+    top = max(range(len(applied)), key=lambda j: (agree[j], -j))
+    verdicts = [_screened_verdict(name, best, applied, count, biases) for name in names]
+    return UpdateCheck(where, best.loss.name, best.loss.assumed, best.factors[top], applied[top].kind, verdicts, coords=0,
+                       directions=count * len(names), evaluations=outputs.evaluations, note=_assumed_note(best.loss),
+                       readings=[a.kind for a in applied], targets_guessed=best.loss.guessed, own_scale=best.loss.scale)
 
 
 def _screened_verdict(name: str, best: _Reading, applied: Sequence[Applied], count: int,
