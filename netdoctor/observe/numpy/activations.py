@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+from functools import lru_cache
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -25,7 +26,11 @@ if TYPE_CHECKING:
     from netdoctor.rules.evidence import LayerFlow
 
 RING = 512
-"""Rows kept per layer for activation statistics (the latest ones), and the first rows seen."""
+"""Rows kept per layer for activation statistics (the latest ones)."""
+
+FIRST_ROWS = 64
+"""Rows kept per layer from the first looks that found its output (the activations at the start)."""
+
 
 PRE_RING = 128
 """Rows kept per layer beside their pre-activations (the latest ones): the function is named from them."""
@@ -45,6 +50,14 @@ as near: not saturated either way)."""
 CHECKED_ENTRIES = 1024
 """Entries of a candidate activation compared with the layer's pre-activation at most (whole samples, at least 8): the
 product and the sort cost the same for any batch (a batch of 256 through a 784-128 layer is 32x this)."""
+
+
+@lru_cache(maxsize=4096)
+def _kept_name(name: str) -> bool:
+    """Whether a variable or attribute called ``name`` may hold a layer's output: not a gradient by its name (a
+    buffer's, ``dH``, ``delta``, or ``grad...``). Cached: a look reads the same few names again and again, and
+    :func:`~netdoctor.observe.numpy.arrays.array_role` runs regular expressions (about 20 us a name)."""
+    return array_role(name) != "buffer" and not name.startswith("grad")
 
 
 def _leading_samples(x: np.ndarray, a: np.ndarray, W: np.ndarray, cols: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -113,7 +126,7 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     values += [resolve(root, p) for p in self._cache_paths]
     values.append(value)
     # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
-    values += [v for k, v in frame.f_locals.items() if array_role(k) != "buffer" and not k.startswith("grad")]
+    values += [v for k, v in frame.f_locals.items() if _kept_name(k)]
     kept = self._kept_by_objects(frame)
     values += kept
     candidates: dict[int, list[np.ndarray]] = {}
@@ -148,8 +161,8 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
                 while sum(len(r[0]) for r in kept_pairs) > PRE_RING:
                     kept_pairs.pop(0)
         first = self.first_rows.setdefault(layer, [])
-        if sum(len(r) for r in first) < 64:
-            first.append(np.array(rows[:64], dtype=float))
+        if sum(len(r) for r in first) < FIRST_ROWS:
+            first.append(np.array(rows[:FIRST_ROWS], dtype=float))
         ring = self.rows.setdefault(layer, [])
         ring.append(np.array(rows[:64], dtype=float))
         while sum(len(r) for r in ring) > RING:
@@ -243,8 +256,7 @@ def _kept_by_objects(self: NumpyBackend, frame: FrameType) -> list[np.ndarray]:
                         or not self._users_class(type(o))):
                     continue
                 seen.add(id(o))
-                out += [x for k, x in list(attrs.items())[:32] if issubclass(type(x), np.ndarray)
-                        and array_role(k) != "buffer" and not k.startswith("grad")]
+                out += [x for k, x in list(attrs.items())[:32] if issubclass(type(x), np.ndarray) and _kept_name(k)]
         f, depth = f.f_back, depth + 1
     return out
 
@@ -401,7 +413,7 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
         p, v = pre.reshape(-1), out.reshape(pre.shape).reshape(-1)
         if not (np.isfinite(p).all() and np.isfinite(v).all()) or p.size < 4:
             return math.inf
-        if np.allclose(v, p, rtol=1e-6, atol=1e-12):
+        if (np.abs(v - p) <= 1e-12 + 1e-6 * np.abs(p)).all():  # np.allclose(v, p, rtol=1e-6, atol=1e-12) of finite arrays
             continue  # the pre-activation itself (a layer object's cached z, small enough to look bounded)
         tol = 1e-9 * float(np.abs(v).max())  # relative to the array's own scale: a vanishing delta is still unordered
         pos = p > 0
