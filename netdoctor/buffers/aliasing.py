@@ -27,15 +27,17 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from netdoctor.buffers.reach import ATOMS, OPAQUE, Reach, StateSnapshot, root_array, unwrap
 from netdoctor.buffers.roles import is_template, path_role
 from netdoctor.findings import Finding, Severity
-from netdoctor.rules.evidence import SharedMemory
 from netdoctor.rules.sharing import aliased_buffers, pair_severity
+
+if TYPE_CHECKING:
+    from netdoctor.rules.evidence import SharedMemory
 
 __all__ = ["find_aliasing", "second_names", "SecondName", "Reach", "StateSnapshot", "path_role"]
 
@@ -107,8 +109,16 @@ def _describe(o: Any) -> dict[str, Any]:
     return d
 
 
+def _shared_memory(**fields: Any) -> SharedMemory:
+    """The record of names sharing memory, its module imported here: the observer of ``netdoctor run`` imports this
+    module while the program runs, and the records (27 frozen dataclasses, about 20 ms) are read after it ends."""
+    from netdoctor.rules.evidence import SharedMemory
+
+    return SharedMemory(**fields)
+
+
 def _same_object(paths: list[str], o: Any) -> Finding | None:
-    return aliased_buffers(SharedMemory(
+    return aliased_buffers(_shared_memory(
         kind="same", paths=tuple(paths), roles=tuple((p, path_role(p)) for p in paths), object_type=type(o).__name__,
         templates=tuple(p for p in paths if path_role(p) == "buffer" and is_template(p)), details=_describe(o)))
 
@@ -116,7 +126,7 @@ def _same_object(paths: list[str], o: Any) -> Finding | None:
 def _repeated(reach: Reach, parent: int, labels: list[str], o: Any) -> Finding | None:
     container = reach.first[parent] or "<root>"
     paths = [reach.path(parent, l) for l in labels]
-    return aliased_buffers(SharedMemory(
+    return aliased_buffers(_shared_memory(
         kind="repeated", paths=tuple(paths), roles=(), object_type=type(o).__name__, container=container,
         container_role=path_role(container), container_length=len(reach.nodes[parent]), labels=tuple(labels),
         details=_describe(o)))
@@ -178,7 +188,7 @@ def _overlapping(reach: Reach) -> list[Finding]:
     for ids in comps.values():
         ids = sorted(ids, key=lambda i: (path_role(reach.first[i]) != "buffer", reach.first[i]))
         paths = [reach.first[i] for i in ids]
-        found = aliased_buffers(SharedMemory(
+        found = aliased_buffers(_shared_memory(
             kind="overlap", paths=tuple(paths), roles=tuple((p, path_role(p)) for p in paths), object_type="ndarray",
             details={"ids": [hex(i) for i in ids], "shapes": [list(arrays[i].shape) for i in ids]}))
         if found is not None:

@@ -17,13 +17,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from netdoctor.findings import Finding, Severity
 from netdoctor.params import format_index
-from netdoctor.rules.evidence import TrainingCurve
 from netdoctor.rules.learning import learns
 from netdoctor.rules.policy import BLOWN_UP_GROWTH
+
+if TYPE_CHECKING:  # (the records' module is not imported while a program runs: the update check imports this then)
+    from netdoctor.rules.evidence import TrainingCurve
 
 __all__ = [
     "gradient_ascent_by_hand",

@@ -8,9 +8,12 @@ No finding code of its own: :func:`learns` and :func:`learns_well` are the one p
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from netdoctor.rules.evidence import TrainingCurve
 from netdoctor.rules.policy import LEARNS_ERROR_FELL, LEARNS_MIN_ROWS, LEARNS_SHARE, LEARNS_WELL_SHARE
+
+if TYPE_CHECKING:  # (the records' module is not imported while a program runs: ``netdoctor run`` imports this then)
+    from netdoctor.rules.evidence import TrainingCurve
 
 __all__ = ["learns", "learns_well", "curve_text", "curve_evidence", "updates_read_text"]
 

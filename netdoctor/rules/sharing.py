@@ -10,9 +10,12 @@ and says it once.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from netdoctor.findings import Finding, Severity
-from netdoctor.rules.evidence import SharedMemory
+
+if TYPE_CHECKING:  # (the records' module is not imported while a program runs: ``netdoctor run`` imports this then)
+    from netdoctor.rules.evidence import SharedMemory
 
 __all__ = ["aliased_buffers", "pair_severity"]
 

@@ -18,11 +18,14 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from netdoctor.observe.numpy.roles import probability_rows
-from netdoctor.rules.evidence import TrainingCurve
+
+if TYPE_CHECKING:
+    from netdoctor.rules.evidence import TrainingCurve
 
 __all__ = ["TrainingAccuracy", "EARLY_ROWS", "LATE_ROWS", "MIN_CURVE_ROWS"]
 
@@ -145,6 +148,8 @@ class TrainingAccuracy:
         return c
 
     def _read(self, where: str) -> TrainingCurve | None:
+        from netdoctor.rules.evidence import TrainingCurve  # read when the program ended: not imported while it runs
+
         late = list(self.late) if self.late_rows >= MIN_CURVE_ROWS else []
         if not late and self.early_rows >= 2 * MIN_CURVE_ROWS:
             # a short run: its first half early, its second half late
