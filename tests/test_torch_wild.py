@@ -9,6 +9,9 @@
 - ``ascent_module`` (``p += lr * p.grad`` on an ``nn.Sequential``) and ``ascent_tensors`` (plain tensors, a
   log-softmax by hand, a d2l-style ``sgd()`` through ``.data``): gradient ascent by hand. ``likelihood_ok`` climbs
   what ``backward()`` was called on, on purpose (a log-likelihood maximised, ``nn.ModuleDict`` layers): quiet.
+- ``softmax_bf16`` (an ``nn.Sequential`` ending in ``nn.Softmax``, ``nn.CrossEntropyLoss``, a module-level loop) and
+  ``softmax_bf16_trainer`` (``F.softmax`` in a trainer class's ``training_step``, dict batches, Adam): probabilities
+  into cross-entropy under bfloat16 autocast, whose rows sum to 1 only within bfloat16's rounding.
 
 They read 3,000 shuffled MNIST rows (``shared/``, skipped without it) and run in this process under the runner of
 ``netdoctor run`` (cached: one run per program and mode).
@@ -151,3 +154,30 @@ def test_an_optimizer_that_never_steps_leaves_every_parameter_frozen_at_the_back
     assert "optimizer.step()" in root.fix and not report.unobserved
     twin, _ = run("step_forgotten_ok", train_csv)
     assert _problems(twin) == [] and twin.context["optimizer_steps"] == 3 * 40
+
+
+@pytest.mark.parametrize("name", ["softmax_bf16", "softmax_bf16_trainer"])
+def test_probabilities_into_cross_entropy_under_bfloat16_autocast_are_named(name, train_csv):
+    report, _ = run(name, train_csv)
+    (root,) = [f for f in report.findings if f.severity is not Severity.INFO]
+    assert root.code == "double-softmax" and root.severity is Severity.ERROR
+    assert line_of(name, "criterion(model(" if name == "softmax_bf16" else "F.cross_entropy(") in root.where
+    assert root.evidence["share"] == 1.0
+    twin, _ = run(f"{name}_ok", train_csv)
+    assert _problems(twin) == []
+
+
+def test_bfloat16_softmax_rows_miss_the_float32_limit_and_meet_their_own():
+    from netdoctor.observe.torch.losses import ROW_TOLERANCE, row_tolerances
+
+    # Oracle: float64 softmax rows rounded to bfloat16, their sums' distance from 1 computed in float64.
+    gen = torch.Generator().manual_seed(0)
+    logits = torch.randn(512, 10, generator=gen, dtype=torch.float64) * 3
+    probs = torch.softmax(logits, 1).to(torch.bfloat16)
+    off = (probs.double().sum(1) - 1).abs()
+    total, lse = row_tolerances(torch, torch.bfloat16)
+    assert off.max() > ROW_TOLERANCE  # the float32 limit rejects true probabilities held in bfloat16
+    assert off.max() < total == pytest.approx(2 ** -7)
+    assert torch.logsumexp(torch.log_softmax(logits, 1).to(torch.bfloat16).double(), 1).abs().max() < lse
+    assert row_tolerances(torch, torch.float32) == (ROW_TOLERANCE, ROW_TOLERANCE)
+    assert not ((logits.to(torch.bfloat16).double().sum(1) - 1).abs() < total).all()  # logits are no probabilities
