@@ -464,7 +464,7 @@ def test_targets_of_one_value_for_one_output_unit_are_named_against_the_data_s_l
 def test_every_frozen_reason_is_worded_and_one_finding_per_reason():
     numbers = {"backward_site": "t.py:9", "cleared": 4, "checked": 5, "before": 0, "orphan_steps": 3, "created": "",
                "holds": "holds 4 tensor(s) of MLP", "calls": 20, "function": "backprop", "unheld_steps": 17, "stale": 4,
-               "backward_passes": 12}
+               "backward_passes": 12, "called": "t.py:2", "cut_at": " at t.py:3"}
     groups = tuple(FrozenGroup((f"p{i}",), reason, module="fc1", site="t.py:3", numbers=numbers)
                    for i, reason in enumerate(FROZEN_REASONS))
     found = frozen_parameters(FrozenParameters(Framework.TORCH, groups, updated=("fc2.weight",), steps=10))

@@ -12,6 +12,11 @@
 - ``softmax_bf16`` (an ``nn.Sequential`` ending in ``nn.Softmax``, ``nn.CrossEntropyLoss``, a module-level loop) and
   ``softmax_bf16_trainer`` (``F.softmax`` in a trainer class's ``training_step``, dict batches, Adam): probabilities
   into cross-entropy under bfloat16 autocast, whose rows sum to 1 only within bfloat16's rounding.
+- ``shuffled_loader`` (labels shuffled apart from the images before a ``DataLoader``, ``nn.CrossEntropyLoss``, Adam)
+  and ``shifted_hand_loss`` (labels rolled by one row, a trainer class, a hand-written log-softmax loss gathering the
+  labels, dict batches): labels that carry no signal while the network memorises the rows it has seen again.
+- ``squared_error_by_hand``: a squared error written by hand, whose graph keeps no class targets: the verdict says that
+  whether the network learns was not judged, never a bare "No problems found".
 
 They read 3,000 shuffled MNIST rows (``shared/``, skipped without it) and run in this process under the runner of
 ``netdoctor run`` (cached: one run per program and mode).
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 import runpy
 import sys
 from pathlib import Path
@@ -88,22 +94,24 @@ def _problems(report: Report) -> list[tuple[str, str]]:
     return [(f.code, f.message) for f in report.findings if f.severity is not Severity.INFO]
 
 
-# program -> (the parameters cut off, the line that calls the layers whose output is cut)
-DETACHED = {"detach_hidden": (["hidden.weight", "hidden.bias"], ".detach()"),
+# program -> (the parameters cut off, the line that cuts their output off, the line that calls their layers)
+DETACHED = {"detach_hidden": (["hidden.weight", "hidden.bias"], ".detach()", ".detach()"),
             "detach_blocks": (["blocks.0.0.weight", "blocks.0.0.bias", "blocks.1.0.weight", "blocks.1.0.bias"],
-                              "x = block(x)")}
+                              "return self.head(x.detach())", "x = block(x)")}
 
 
 @pytest.mark.parametrize("name", sorted(DETACHED))
 def test_a_hidden_output_detached_in_forward_is_the_root_cause(name, train_csv):
     report, _ = run(name, train_csv)
-    names, cut = DETACHED[name]
+    names, cut, called = DETACHED[name]
     root = report.root_cause()
     assert root is not None and root.code == "frozen-parameters", report.codes()
     assert report.findings[0] is root
     frozen = [f for f in report.findings if f.code == "frozen-parameters"]
     assert sorted(n for f in frozen for n in f.evidence["parameters"]) == sorted(names)
     assert all(line_of(name, cut) in f.where and f.caused_by == () for f in frozen)
+    assert all(re.search(rf"called at \S*{re.escape(line_of(name, called))}\)", f.message) for f in frozen)
+    assert all("the other parameters learn around them" in f.explanation for f in frozen)
     # whatever the layers that still train did (detach_hidden: diverged at lr 0.5), it follows from the cut
     for f in (f for f in report.findings if f.code != "frozen-parameters"):
         assert f.caused_by, (f.code, f.caused_by)
@@ -152,6 +160,10 @@ def test_an_optimizer_that_never_steps_leaves_every_parameter_frozen_at_the_back
     assert sorted(root.evidence["parameters"]) == ["1.bias", "1.weight", "4.bias", "4.weight"]
     assert line_of("step_forgotten", "loss.backward()") in root.where
     assert "optimizer.step()" in root.fix and not report.unobserved
+    # nothing else learns: the explanation says so (no "layers after them" learning from fixed features)
+    assert "no other parameter of the network changes" in root.explanation
+    (opt,) = report.context["optimizers"]
+    assert opt.startswith("Adam(lr=0.001) created at ") and opt.endswith(f"{line_of('step_forgotten', 'torch.optim.Adam(')}, 0 steps")
     twin, _ = run("step_forgotten_ok", train_csv)
     assert _problems(twin) == [] and twin.context["optimizer_steps"] == 3 * 40
 
@@ -181,3 +193,34 @@ def test_bfloat16_softmax_rows_miss_the_float32_limit_and_meet_their_own():
     assert torch.logsumexp(torch.log_softmax(logits, 1).to(torch.bfloat16).double(), 1).abs().max() < lse
     assert row_tolerances(torch, torch.float32) == (ROW_TOLERANCE, ROW_TOLERANCE)
     assert not ((logits.to(torch.bfloat16).double().sum(1) - 1).abs() < total).all()  # logits are no probabilities
+
+
+# program -> (training rows, its line of the loss)
+MEMORISED = {"shuffled_loader": (1000, "loss = loss_fn(logits, yb)"), "shifted_hand_loss": (800, "loss.backward()")}
+
+
+@pytest.mark.parametrize("name", sorted(MEMORISED))
+def test_labels_that_do_not_follow_the_inputs_are_named_from_the_rows_seen_for_the_first_time(name, train_csv):
+    report, printed = run(name, train_csv)
+    rows, site = MEMORISED[name]
+    root = report.findings[0]
+    assert root.code == "no-learning" and root.severity is Severity.ERROR and root.caused_by == (), report.codes()
+    assert report.root_cause() is root and line_of(name, site) in root.where
+    ev = root.evidence
+    assert ev["kind"] == "labels" and "rows seen for the first time" in root.message and "rows seen before" in root.message
+    # the network had memorised: the rows seen before are answered better than the first-seen ones, at chance
+    assert ev["accuracy"] <= ev["limit"] and ev["seen_accuracy"] > ev["accuracy"] and ev["z"] > 2
+    assert ev["accuracy"] == pytest.approx(ev["majority_share"], abs=0.06)
+    assert 200 <= ev["rows"] <= rows and sum(ev["label_counts"]) == ev["rows"]
+    # oracle: what the program prints of data it never trained on is at chance too (the labels carry no signal)
+    held_out = float(printed.strip().splitlines()[-1].split()[-1])
+    assert held_out < 0.2
+    twin, _ = run(f"{name}_ok", train_csv)
+    assert _problems(twin) == []
+
+
+def test_a_loss_written_by_hand_without_class_targets_in_its_graph_is_said_to_leave_learning_unjudged(train_csv):
+    report, _ = run("squared_error_by_hand", train_csv)
+    assert _problems(report) == []
+    assert report.unjudged and "no-learning" in report.unjudged and line_of("squared_error_by_hand", "loss.backward()") in report.unjudged
+    assert report.verdict() != "No problems found." and "was not judged" in report.verdict()

@@ -296,11 +296,14 @@ class Observation:
         notes: list[str] = []
         observed = False
         contexts = []
+        unjudged: list[str] = []
         for b in self.backends:
             findings.extend(b.findings())
             sections.update(b.sections())
             ctx = dict(b.context())
             notes.extend(ctx.pop("notes", []))
+            if ctx.get("unjudged"):
+                unjudged.append(ctx.pop("unjudged"))
             observed = observed or "model" in ctx
             contexts.append(ctx)
         for ctx in contexts:
@@ -330,7 +333,7 @@ class Observation:
             findings = link_causes(findings)
         return Report(findings, context, cast("ReportSections", sections), title="netdoctor run",
                       partial=self.partial, unobserved=unobserved,
-                      unjudged="" if unobserved else unjudged_reason(context))
+                      unjudged="" if unobserved else unjudged_reason(context) or "; ".join(unjudged))
 
 
 def observing(net: Any = None, *, max_updates: int | None = None, max_seconds: float | None = None,

@@ -70,6 +70,9 @@ ROOTS: dict[str, tuple[str, ...]] = {
     # a tensor left out of the optimizer, a step before backward or none at all): frozen whatever the numbers did,
     # never because units died after a blow-up
     "frozen-parameters": ("cut",),
+    # labels that do not follow the inputs (rows seen for the first time answered at chance while rows seen before are
+    # answered from memory): no state of the network explains it, the data does
+    "no-learning": ("labels",),
 }
 """code -> the evidence kinds for which a finding of that code is caused by no other finding: the walk of
 :data:`CAUSES` stops at it."""

@@ -54,8 +54,8 @@ FROZEN_REASONS: dict[str, tuple[Severity, str, str]] = {
                 "Remove the torch.no_grad() around {module} in forward()."),
     "cut_inside": (E, "{module}'s output does not require grad: its forward uses .data or .detach() on its parameters",
                    "Use the parameters themselves (self.weight, not self.weight.data) in {module}'s computation."),
-    "cut_after": (E, "{module} runs with gradients on (called at {site}), but no gradient ever comes back to it: its output "
-                  "is cut off on the way to the loss (.detach(), .data, .item() or a NumPy round trip)",
+    "cut_after": (E, "{module} runs with gradients on (called at {called}), but no gradient ever comes back to it: its "
+                  "output is cut off on the way to the loss{cut_at} (.detach(), .data, .item() or a NumPy round trip)",
                   "Remove the .detach()/.data between {module}'s output and the loss."),
     "cut": (E, "the loss depends on them, but autograd brings them no gradient: the path to the loss is cut by .detach(), "
             ".data, torch.no_grad() or a NumPy round trip in forward()",
@@ -94,7 +94,7 @@ def _names(names: tuple[str, ...], limit: int = 6) -> str:
 
 
 def _one(f: FrozenParameters, g: FrozenGroup) -> Finding:
-    slots = {"module": g.module or "?", "site": g.site or "?", "steps": f.steps, "unit": f.unit,
+    slots = {"module": g.module or "?", "site": g.site or "?", "called": g.site or "?", "cut_at": "", "steps": f.steps, "unit": f.unit,
              "updated": ", ".join(f"`{t}`" for t in f.updated[:4]) or "the others", **g.numbers}
     if g.reason in FROZEN_REASONS:
         severity, detail, fix = FROZEN_REASONS[g.reason]
@@ -112,7 +112,11 @@ def _one(f: FrozenParameters, g: FrozenGroup) -> Finding:
          **g.numbers, **({"kind": "cut"} if g.reason in CUT_BY_CODE else {})},
         fix=fix if fix.endswith(".") else fix + ".",
         explanation="A parameter learns only if the loss's gradient reaches it and the optimizer applies it; these keep "
-        "their initial values for the whole run, so the layers after them learn from fixed features.",
+        "their initial values for the whole run, " + (
+            "while the other parameters learn around them (from fixed features when these come first, towards a fixed "
+            "output layer when they come last)." if f.updated else
+            "and no other parameter of the network changes either: it answers with its initial weights to the end."
+            if f.framework.value in ("torch", "numpy") else "and what comes after them learns around fixed values."),
     )
 
 

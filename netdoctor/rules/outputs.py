@@ -26,7 +26,7 @@ from netdoctor.rules.policy import (
     Framework,
 )
 
-__all__ = ["constant_output", "class_collapse", "collapsed_onto", "no_learning"]
+__all__ = ["constant_output", "class_collapse", "collapsed_onto", "no_learning", "memorised_labels"]
 
 SYMPTOM_FIX = "Fix the causes listed with it; the output itself is a symptom."
 COLLAPSE_FIX = ("Fix the root causes listed with it; a network that answers one label (or a few) whatever the input has "
@@ -224,4 +224,51 @@ def no_learning(p: Predictions, *, after: str, start_accuracy: float | None = No
         fix=NO_LEARNING_FIX[p.framework],
         explanation="A network that learned anything beats the share of the most common label; one that does not has not "
         "used its input (inputs and labels unrelated, or updates that do nothing), whatever the loss did.",
+    )
+
+
+MEMORISED_FIX = {
+    Framework.NUMPY: "Pair each input with its own label: shuffle inputs and labels with one permutation, and check "
+                     "that no step shifts, sorts or reshuffles the labels apart from the inputs.",
+    Framework.TORCH: "Pair each input with its own label: shuffle features and labels with one permutation (index both "
+                     "with the same indices), and check that nothing rolls, sorts or reshuffles the labels apart from "
+                     "the inputs before the Dataset or the batches are built.",
+}
+
+
+def memorised_labels(first: Predictions, *, seen_accuracy: float, seen_rows: int, seen_on: str,
+                     z: float) -> Finding | None:
+    """``no-learning`` (an error) from rows seen for the first time: the network answers them no better than always
+    answering their most common label, while it answers rows it was trained on before better (it memorises them).
+
+    ``first`` holds the predictions on rows the network had never been trained on (each counted before the step that
+    used it), with their labels and how many were right. Judged as :func:`no_learning` judges a window (the accuracy
+    within :data:`NO_LEARNING_MARGIN` of the gap between the most common label's share and 100%, over at least
+    :data:`NO_LEARNING_ROWS` rows with two labels or more); ``seen_accuracy`` over ``seen_rows`` (``seen_on`` names
+    them) must beat it by ``z`` standard errors of the difference of two proportions, which the caller has checked: a
+    run at chance on both is :func:`no_learning`'s to judge.
+    """
+    if first.labels is None or first.correct is None:
+        return None
+    labels = np.asarray(first.labels, dtype=float)
+    total = labels.sum()
+    if total < NO_LEARNING_ROWS or np.count_nonzero(labels) < 2:
+        return None
+    majority = float(labels.max() / total)
+    acc = first.correct / total
+    limit = majority + max(NO_LEARNING_MARGIN * (1.0 - majority), 0.01)
+    if acc > limit:
+        return None
+    return Finding(
+        "no-learning", Severity.ERROR, first.where,
+        f"Training accuracy {100 * seen_accuracy:.1f}% on {seen_on}, {100 * acc:.1f}% on {first.on}, where always "
+        f"answering their most common label scores {100 * majority:.1f}%: the labels do not follow the inputs; the "
+        "network learns the rows it has seen by heart and nothing that carries over to a new row.",
+        {"accuracy": acc, "majority_share": majority, "limit": limit, "rows": int(total), "on": first.on,
+         "seen_accuracy": seen_accuracy, "seen_rows": seen_rows, "seen_on": seen_on, "z": z,
+         "label_counts": [int(c) for c in labels], "kind": "labels"},
+        fix=MEMORISED_FIX.get(first.framework, MEMORISED_FIX[Framework.TORCH]),
+        explanation="A row the network has not been trained on is answered from what it learned of other rows: at "
+        "chance there means nothing it learned carries over (inputs and labels unrelated: shuffled apart, shifted by "
+        "a row). Rows it was trained on can still be answered from memory, so the training accuracy alone rises.",
     )

@@ -286,11 +286,22 @@ class TorchBackend:
             ctx["gradient_computations"] = w.hand.unstepped
         if w.notes:
             ctx.setdefault("notes", []).extend(w.notes)
+        unread = w.losses.unread() if w.steps else ""
+        if unread:
+            ctx["unjudged"] = unread  # the verdict's, not the header's (the session takes it out)
         if w.errors:
             ctx.setdefault("notes", []).extend(f"observer: {e}" for e in w.errors)
         if models and self.backward_check is not None:
             ctx.setdefault("notes", []).extend(self.backward_check.notes())
         return ctx
+
+
+def _created_lrs(o: Any) -> list | None:
+    """The learning rates of an optimizer whose step no hook ever read (never stepped), from its parameter groups while
+    it is alive (None when it is gone or holds none)."""
+    opt = o.ref()
+    lrs = [g.get("lr") for g in getattr(opt, "param_groups", ())] if opt is not None else []
+    return lrs if lrs and all(lr is not None for lr in lrs) else None
 
 
 def _optimizers(w: Any) -> tuple[list[str], str]:
@@ -304,9 +315,10 @@ def _optimizers(w: Any) -> tuple[list[str], str]:
                         + (f" (a plain gradient step, lr={lr:.4g} read from the update)" if lr is not None else "")
                         + f", {o.steps} updates (the backward pass at {o.step_site or '?'})")
             continue
-        lrs = o.lrs[0][1] if o.lrs else None
-        lr = lrs[0] if lrs and len(set(map(str, lrs))) == 1 else lrs
-        opts.append(f"{o.kind}(lr={lr}){' created at ' + o.created_at if o.created_at else ''}, {o.steps} steps")
+        lrs = o.lrs[0][1] if o.lrs else _created_lrs(o)
+        shown: Any = lrs[0] if lrs and len(set(map(str, lrs))) == 1 else lrs
+        opts.append(f"{o.kind}({'' if shown is None else f'lr={shown}'}){' created at ' + o.created_at if o.created_at else ''}, "
+                    f"{o.steps} steps")
     if hand is not None:
         training = (f"{w.steps:,} hand-written updates observed (no torch.optim optimizer: every change the program made "
                     "to its tensors between two backward passes, seen through backward() and the tensors' version "

@@ -39,7 +39,7 @@ import operator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Segment", "StepCounts", "StepLosses", "SEGMENTS", "SEGMENT_ROWS", "PENDING", "version_of"]
+__all__ = ["Segment", "StepCounts", "class_targets", "StepLosses", "SEGMENTS", "SEGMENT_ROWS", "PENDING", "version_of"]
 
 version_of = operator.attrgetter("_version")
 """A tensor's version counter, which each in-place change of it moves (PyTorch gives it no public name)."""
@@ -95,6 +95,22 @@ class Segment:
                        [a + b for a, b in zip(self.all_labels(), other.all_labels())])
 
 
+def class_targets(torch: Any, x: Any, t: Any) -> Any:
+    """The class index (N,) of each row of targets ``t`` for scores ``x`` (N, C), C >= 2: ``t`` itself when it holds
+    class indices, the most likely class of each row of class probabilities (-1 where the two largest tie: no label);
+    None when ``t`` is neither, or does not match ``x``."""
+    if not issubclass(type(t), torch.Tensor) or x.dim() != 2:
+        return None
+    n, C = int(x.shape[0]), int(x.shape[1])
+    if t.dim() == 2 and t.dtype.is_floating_point and t.shape == x.shape and C >= 2:
+        top = t.detach().topk(2, dim=1)
+        # The most likely class, or -1 (not counted) where the two largest probabilities tie.
+        t = torch.where(top.values[:, 0] > top.values[:, 1], top.indices[:, 0], -1)
+    if t.dim() != 1 or t.dtype != torch.long or t.device != x.device or n != int(t.shape[0]) or C < 2:
+        return None
+    return t
+
+
 class StepCounts:
     """Counts of every training loss call's predictions against its labels (see the module docstring)."""
 
@@ -130,17 +146,10 @@ class StepCounts:
             if len(self._pending) >= PENDING:
                 self._count_pending()
             return
-        if not issubclass(type(t), torch.Tensor) or x.dim() != 2:
+        t = class_targets(torch, x, t)
+        if t is None:
             return
         n, C = int(x.shape[0]), int(x.shape[1])
-        if t.dim() == 2 and t.dtype.is_floating_point and t.shape == x.shape and C >= 2:
-            top = t.detach().topk(2, dim=1)
-            # The most likely class, or -1 (not counted) where the two largest probabilities tie.
-            t = torch.where(top.values[:, 0] > top.values[:, 1], top.indices[:, 0], -1)
-        if t.dim() != 1 or t.dtype != torch.long or t.device != x.device:
-            return
-        if n != int(t.shape[0]) or C < 2:
-            return
         if self.classes != C:
             if self.classes:
                 return  # a second head: the first one is the one counted

@@ -60,11 +60,20 @@ class ForwardRecorder:
         loss made to require grad): :meth:`settle` counts it as the step's forward, not an evaluation."""
         self.leak: dict | None = None
         self.leak_tried = False
+        self.cut_sites: dict[str, int] = {}
+        """User line -> calls of a module handed an input cut from the graph after earlier outputs of the same forward
+        pass had gradients (see :meth:`_cut_input`)."""
+        self._last_output: Any = None
+        """Weak reference to the output of the latest forward pass of a model with gradients on."""
         torch = watch.torch
         self._mods = watch.models.mods
         self._is_compiling = torch.compiler.is_compiling
         self._grad_enabled = torch.is_grad_enabled
         self._tensor = torch.Tensor
+
+    def last_output(self) -> Any:
+        """The output of the latest forward pass of a model with gradients on, while it is alive (else None)."""
+        return self._last_output() if self._last_output is not None else None
 
     def end_step(self) -> None:
         """A step ended: its outputs and measured tensors are no longer this forward pass's."""
@@ -89,6 +98,8 @@ class ForwardRecorder:
                     info.calls_grad += 1
                     if tensor and not output.requires_grad and any(p.requires_grad for p in tree.parameters(module, recurse=False)):
                         info.out_cut += 1
+                    if self.outputs and args and issubclass(type(args[0]), self._tensor) and not args[0].requires_grad:
+                        self._cut_input()
                 else:
                     info.calls_nograd += 1
             if tensor:
@@ -104,7 +115,21 @@ class ForwardRecorder:
         except Exception as exc:  # noqa: BLE001 - never break the user's forward pass
             self.w.note_failure("forward hook", exc)
 
+    def _cut_input(self) -> None:
+        """A module with parameters is handed an input cut from the graph (no gradient), while an earlier module of
+        the same forward pass returned an output that had one: the user's line of this call is where the cut is
+        consumed (``self.head(x.detach())``), counted in :attr:`cut_sites` (a few lines at most)."""
+        if len(self.cut_sites) >= 8 or not any(o.requires_grad for _, o in self.outputs):
+            return
+        site = self.w.sites.site()
+        if site is not None:
+            self.cut_sites[site] = self.cut_sites.get(site, 0) + 1
+
     def _root_call(self, info: ModInfo, module: Any, args: tuple, kwargs: dict, output: Any, grad_on: bool) -> None:
+        if grad_on and issubclass(type(output), self._tensor):
+            self._last_output = weakref.ref(output)
+            if args and not self.w.first_seen.done:
+                self.w.first_seen.note_forward(args[0], output)
         if info.norm_layers and tree.is_training(module):
             site = self.w.sites.site() or info.site or "?"
             rec = self.train_eval_sites.setdefault(site, {"nograd": 0, "grad": 0, "backward": 0, "stepped": 0, "root": id(module)})

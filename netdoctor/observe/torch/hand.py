@@ -142,6 +142,12 @@ class HandUpdates:
 
         @functools.wraps(orig)
         def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
+            w = hand.w
+            if w.installed and not w.busy and not w.compiling():
+                try:
+                    w.losses.before_backward(_roots(tensors, w.torch))
+                except Exception as exc:  # noqa: BLE001
+                    w.note_failure("backward wrapper", exc)
             if not hand.active():
                 w = hand.w
                 if w.installed and not w.busy and not w.steps and w.opts:

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from netdoctor.observe.torch import tree
-from netdoctor.observe.torch.counts import StepLosses
+from netdoctor.observe.torch.counts import StepLosses, class_targets
 
 if TYPE_CHECKING:
     from netdoctor.observe.torch.watch import TorchWatch
 
-__all__ = ["LossWatch", "LOSSES", "ROW_TOLERANCE", "producer", "row_tolerances", "bounded_append", "model_of"]
+__all__ = ["LossWatch", "LOSSES", "ROW_TOLERANCE", "HAND_TRIES", "HAND_NODES", "hand_targets", "producer", "row_tolerances", "bounded_append", "model_of"]
 
 LOSSES = ("cross_entropy", "nll_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss")
 """``torch.nn.functional`` losses that are wrapped."""
@@ -76,6 +76,81 @@ def row_tolerances(torch: Any, dtype: Any) -> tuple[float, float]:
     """
     eps = float(torch.finfo(dtype).eps) if dtype.is_floating_point else 0.0
     return max(ROW_TOLERANCE, eps), max(ROW_TOLERANCE, 4 * eps)
+
+
+HAND_TRIES = 8
+"""Backward passes whose graph is searched for class targets before a program with none is no longer searched."""
+HAND_NODES = 32
+"""Autograd nodes visited at most per search (a loss written by hand is a few nodes above the model's output)."""
+
+
+def hand_targets(torch: Any, root: Any, out: Any) -> tuple[Any, str] | None:
+    """The class targets (N,) of a loss written by hand, read from its autograd graph between the loss (node ``root``)
+    and the model's output ``out`` (N, C), and how they were read; None when the graph shows none.
+
+    Two ways of writing the loss of log-probabilities (or scores) ``s`` against labels ``y`` are read, from the
+    tensors autograd saved for the backward pass (only read: nothing is run):
+
+    * integer labels indexing them: ``s[torch.arange(N), y]`` (``IndexBackward0``, its saved indices end in a long
+      vector of N entries in ``[0, C)``) or ``s.gather(1, y[:, None])`` (``GatherBackward0``, dim 1);
+    * one-hot rows multiplied into them: ``(onehot * s).sum(1)`` (``MulBackward0``, one factor an (N, C) float
+      tensor without gradient whose rows are non-negative and sum to 1: its most likely class).
+
+    The search visits at most :data:`HAND_NODES` nodes breadth-first and does not go past ``out``'s node.
+    """
+    if out.dim() != 2 or int(out.shape[1]) < 2:
+        return None
+    n, c = int(out.shape[0]), int(out.shape[1])
+    stop = out.grad_fn
+    queue, seen = [root], {id(root)}
+    for node in queue:
+        if len(queue) > HAND_NODES:
+            break
+        if node is stop:
+            continue
+        found = _saved_targets(torch, node, n, c)
+        if found is not None:
+            return found
+        for nxt, _ in node.next_functions:
+            if nxt is not None and id(nxt) not in seen:
+                seen.add(id(nxt))
+                queue.append(nxt)
+    return None
+
+
+def _labels_of(torch: Any, t: Any, n: int, c: int) -> Any:
+    """``t`` as N class indices in ``[0, C)`` (None when it is not)."""
+    if not issubclass(type(t), torch.Tensor) or t.dtype not in (torch.long, torch.int32) or t.numel() != n:
+        return None
+    t = t.detach().reshape(-1).long()
+    return t if n and int(t.min()) >= 0 and int(t.max()) < c else None
+
+
+def _saved_targets(torch: Any, node: Any, n: int, c: int) -> tuple[Any, str] | None:
+    """The class targets one autograd node saved (see :func:`hand_targets`)."""
+    name = type(node).__name__
+    try:
+        if name == "IndexBackward0":
+            if tuple(node._saved_self_sym_sizes) != (n, c):
+                return None
+            idx = [t for t in node._saved_indices if t is not None]
+            t = _labels_of(torch, idx[-1], n, c) if len(idx) == 2 else None
+            return (t, "integer labels indexing the scores") if t is not None else None
+        if name == "GatherBackward0":
+            if node._saved_dim not in (1, -1) or tuple(node._saved_self.shape) != (n, c):
+                return None
+            t = _labels_of(torch, node._saved_index, n, c)
+            return (t, "integer labels gathering the scores") if t is not None else None
+        if name == "MulBackward0":
+            for t in (node._saved_other, node._saved_self):
+                if (issubclass(type(t), torch.Tensor) and not t.requires_grad and t.dim() == 2 and tuple(t.shape) == (n, c)
+                        and t.dtype.is_floating_point):
+                    td = t.detach()
+                    if bool(((td.sum(1) - 1).abs() < ROW_TOLERANCE).all() & (td >= 0).all()):
+                        return td.argmax(1), "one-hot rows multiplied into the scores"
+    except (AttributeError, RuntimeError):  # a saved tensor freed (retain_graph), or a node of another shape
+        return None
+    return None
 
 
 def bounded_append(seq: list, item: Any, limit: int = 64) -> None:
@@ -144,6 +219,18 @@ class LossWatch:
         self.backward_fn: Any = None
         """The autograd node of the latest sampled loss that went through backward() (its graph, whose saved tensors
         backward() has freed, names the tensors that the backward pass reached)."""
+        self.counted_step: int | None = None
+        """The latest optimizer step whose class targets a wrapped loss counted (a backward pass for it reads none from
+        the graph)."""
+        self.hand_read = 0
+        """Backward passes of a hand-written loss whose class targets were read from its autograd graph."""
+        self.hand_missed = 0
+        """Backward passes of a scalar no wrapped classification loss gave, whose graph showed no class targets."""
+        self.hand_site: str | None = None
+        """The user's line of the first backward pass of a hand-written loss (read or not)."""
+        self.hand_how = ""
+        """How the class targets of the hand-written loss were read (``integer labels indexing the scores``), or the
+        autograd node the loss ends in when none were found."""
 
     def wrap(self, name: str, orig: Callable) -> Callable:
         """``torch.nn.functional.NAME`` that also records what reaches it."""
@@ -190,8 +277,11 @@ class LossWatch:
                     self.curve.add(step, v)
             elif not bool(torch.isfinite(od).all()):
                 self._locate_nonfinite(name, x, t, out)
-        if counted and name in ("cross_entropy", "nll_loss"):
+        if counted and (name in ("cross_entropy", "nll_loss") or name == "mse_loss" and self._class_rows(x, t)):
             self.w.counts.add(x, t, step)  # every step: light counters (see netdoctor.observe.torch.counts)
+            self.counted_step = step
+            if not self.w.first_seen.done:
+                self._first_seen(x, t, step)
         if not (self.w.sample_now and grad_on):
             self.w.forward.outputs.clear()
             return
@@ -226,6 +316,65 @@ class LossWatch:
             self._arm_grad_scale(name, x, t, kwargs)
         self.w.forward.outputs.clear()
         self.w.iter_cost += time.perf_counter() - t0
+
+    def before_backward(self, roots: list[Any]) -> None:
+        """A backward pass starts from ``roots``: when no wrapped classification loss counted this step's class targets,
+        read them from the graph of a hand-written loss (:func:`hand_targets`) and count them with the judged model's
+        output, as a wrapped loss's are. A program whose graph shows none for :data:`HAND_TRIES` backward passes is
+        no longer read (a regression, a loss of its own kind: what the report then says is in :meth:`unread`)."""
+        w = self.w
+        if len(roots) != 1 or roots[0].grad_fn is None or roots[0].numel() != 1 or not w.torch.is_grad_enabled():
+            return
+        step = w.loss_step()
+        if w.stepping or self.counted_step == step or (self.hand_missed >= HAND_TRIES and not self.hand_read):
+            return
+        out = w.forward.last_output()
+        found = hand_targets(w.torch, roots[0].grad_fn, out) if out is not None else None
+        if self.hand_site is None:
+            self.hand_site = w.sites.site()
+        if found is None:
+            self.hand_missed += 1
+            if not self.hand_read:
+                self.hand_how = producer(roots[0].grad_fn) or type(roots[0].grad_fn).__name__
+            return
+        t, how = found
+        self.hand_read += 1
+        self.hand_how = how
+        w.counts.add(out, t, step)
+        if not w.first_seen.done:
+            w.first_seen.add(out, t, step)
+
+    def unread(self) -> str:
+        """Why ``no-learning`` could not be judged in a run trained on a hand-written loss whose class targets were
+        never found ("" when they were, or when a wrapped loss gave the targets)."""
+        if self.hand_read or not self.hand_missed or self.w.counts.segments or self.w.counts.classes:
+            return ""
+        if any(rec.get("classes") for rec in self.loss_calls.values()):
+            return ""
+        return (f"the loss is computed by the program's own code (backward() at {self.hand_site}, from "
+                f"{self.hand_how}) and no class targets were found beside the model's output in its graph (no integer "
+                "labels indexing the scores, no one-hot rows multiplied into them), so whether the network learns "
+                "(no-learning) was not judged")
+
+    def _class_rows(self, x: Any, t: Any) -> bool:
+        """Whether ``mse_loss``'s target ``t`` is rows of class probabilities for scores ``x`` (N, C): a classifier
+        trained by squared error against one-hot rows (non-negative rows summing to 1; an autoencoder's or a
+        regression's targets are not), whose class targets are then counted as cross-entropy's are."""
+        torch = self.w.torch
+        if not (issubclass(type(t), torch.Tensor) and t.dim() == 2 and t.shape == x.shape and t.dtype.is_floating_point
+                and int(t.shape[1]) >= 2 and int(t.shape[0]) >= 1):
+            return False
+        with torch.no_grad():
+            td = t.detach()
+            return bool(((td.sum(1) - 1).abs() < ROW_TOLERANCE).all() & (td >= 0).all())
+
+    def _first_seen(self, x: Any, t: Any, step: int) -> None:
+        """The batch's rows seen for the first time and seen before (see :mod:`netdoctor.observe.torch.first_seen`)."""
+        if x.dim() != 2:
+            return
+        idx = class_targets(self.w.torch, x, t)
+        if idx is not None:
+            self.w.first_seen.add(x, idx, step)
 
     def _arm_loss_backward(self, out: Any) -> None:
         """Note when this loss's backward pass runs (a step() before it applies no gradient of this loss)."""

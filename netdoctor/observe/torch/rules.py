@@ -11,6 +11,7 @@ constants here, with where each comes from.
 from __future__ import annotations
 
 import dataclasses
+import linecache
 import math
 import re
 import statistics
@@ -48,7 +49,7 @@ from netdoctor.rules.frozen import frozen_parameters
 from netdoctor.rules.learning_rate import learning_rate_decayed, learning_rate_too_high, learning_rate_too_low
 from netdoctor.rules.losses import double_softmax
 from netdoctor.rules.modes import DropoutCalls, ModeSteps, TrainModeForwards, eval_mode_training, train_mode_evaluation
-from netdoctor.rules.outputs import class_collapse, constant_output, no_learning
+from netdoctor.rules.outputs import class_collapse, constant_output, memorised_labels, no_learning
 from netdoctor.rules.policy import (
     LR_HIGH_DIVERGE,
     NO_LEARNING_ROWS,
@@ -302,7 +303,8 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
             elif info.out_cut * 2 >= info.calls_grad:
                 add("cut_inside", name, oname, info.site)
             else:
-                add("cut_after", name, oname, info.site)
+                cut = cut_site(w, info.site)
+                add("cut_after", name, oname, cut, called=info.site or "?", cut_at=f" at {cut}" if cut != info.site else "")
         elif pi.changed and not any(c for _, c in pi.changed) and _clear_gradient(pi) and not cleared:
             add("not_changed", name)
     found = tuple(FrozenGroup(tuple(names), key[0], key[1], key[2], numbers[key]) for key, names in groups.items())
@@ -311,6 +313,27 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
     return frozen_parameters(FrozenParameters(
         framework=Framework.TORCH, groups=((cleared_group,) if cleared_group else ()) + found, updated=trained,
         learns=not rule_no_learning(w) if unused else None, details={"optimizer_created_at": opt_site}))
+
+
+CUTS = (".detach(", ".data", ".item(", ".numpy(", ".tolist(")
+"""What a line that cuts a tensor from the graph holds (only to choose which of the lines seen to show)."""
+
+
+def cut_site(w: TorchWatch, site: str | None) -> str | None:
+    """The user's line where a module's output is cut off on the way to the loss: its own call's line when that line
+    cuts (``h = F.relu(self.fc1(x)).detach()``), else the line where a module was handed the cut tensor
+    (``return self.head(x.detach())`` after ``x = block(x)`` in a loop), when one was seen and holds a cut."""
+    def cuts(s: str | None) -> bool:
+        if not s or ":" not in s:
+            return False
+        path, _, line = s.rpartition(":")
+        return line.isdigit() and any(c in linecache.getline(path, int(line)) for c in CUTS)
+
+    if cuts(site):
+        return site
+    counts = w.forward.cut_sites
+    seen = sorted(counts, key=lambda s: counts[s], reverse=True)
+    return next((s for s in seen if cuts(s)), site)
 
 
 NEVER_STEPPED_PASSES = 10
@@ -871,23 +894,95 @@ def rule_no_learning(w: TorchWatch) -> list[Finding]:
     value (:data:`LOSS_BELOW_CHANCE`)."""
     ends = run_ends(w)
     moved = weights_moved(w)
-    if ends is None or moved is None or moved < NO_LEARNING_MOVED or still_rising(*ends):
+    if ends is None or moved is None or moved < NO_LEARNING_MOVED:
         return []
+    if still_rising(*ends):
+        return memorised(w, ends[1], moved)
     start, end = ends
     loss, loss_chance = end_loss(w, end), label_entropy(end)
     if loss is not None and loss < (1 - LOSS_BELOW_CHANCE) * loss_chance:
-        return []
+        return memorised(w, end, moved)
     found = no_learning(Predictions(
         where=_loss_site(w) or "training batches",
         on=f"training batches of optimizer steps {end.first}-{end.last} ({end.rows:,} rows)",
         predicted=tuple(end.predicted()), framework=Framework.TORCH, labels=tuple(end.labels()), correct=end.correct,
         evaluated=False), after=f"After {end.last} optimizer steps", start_accuracy=start.correct / start.rows if start.rows else None)
     if found is None:
-        return []
+        return memorised(w, end, moved)
     chance, chance_se = chance_level(end)
     return [dataclasses.replace(found, evidence={
         **found.evidence, "weights_moved": moved, "chance": chance, "chance_standard_error": chance_se,
         "classes": len(end.labels()), "loss_at_end": loss, "loss_at_chance": loss_chance})]
+
+
+MEMORISED_SE = 2.0
+"""Standard errors by which the training accuracy at the end must beat that on rows seen for the first time, and
+within which the latter must stay of always answering their most common label, for ``no-learning`` by memorisation.
+Measured on generated programs with shuffled labels (AdamW at 0.002, batches of 16, 1,000 rows): 11.1% on 416 rows
+seen for the first time (their most common label 12.0%), 18.0% on 512 rows seen before at the end (3.0 standard
+errors apart); a healthy twin answers rows it has not been trained on at 60-90% late in its first pass."""
+
+
+FIRST_PASS_STEPS = 8
+"""Optimizer steps from the judged model's start before the later half of its rows seen for the first time begins: a
+full-batch run (or one of a few batches) sees every row first at its first step, before any training."""
+
+
+FIRST_PASS_SHARE = 0.1
+"""The first pass must end at this share of the judged model's steps or later: a first pass of 16 steps in a run of
+240 (512 rows, batches of 32, 15 epochs) leaves a healthy network that learns its task slowly at chance on its
+first-seen rows (17% with six classes) on its way to 78%; the memorising programs measured ended theirs at 1/8 to 1/3
+of their runs."""
+
+
+def _z(k1: int, n1: int, k2: int, n2: int) -> float:
+    """Standard errors by which the share ``k2 / n2`` beats ``k1 / n1`` (difference of two binomial proportions)."""
+    p = (k1 + k2) / (n1 + n2)
+    return (k2 / n2 - k1 / n1) / math.sqrt(max(p * (1 - p), 1e-12) * (1 / n1 + 1 / n2))
+
+
+def memorised(w: TorchWatch, end: Segment, moved: float) -> list[Finding]:
+    """``no-learning`` of a run whose training accuracy rose on rows seen again while rows seen for the first time
+    (the later half of them: late in the first pass, after the early updates) stay at chance (see
+    :mod:`netdoctor.observe.torch.first_seen`): the end's training accuracy beats theirs by :data:`MEMORISED_SE`
+    standard errors of the difference, theirs is within one binomial standard error of their most common label's
+    share (a network answering at chance scores at most that share; a slow learner at 13.5% over 600 rows against 11%
+    is above it), and within :func:`netdoctor.rules.outputs.memorised_labels`'s margin), and does not beat the
+    earlier half's by :data:`MEMORISED_SE` standard errors (a slow learner climbs through its first pass: 9% -> 14%);
+    the later half begins :data:`FIRST_PASS_STEPS` steps or more after the start, and ends at :data:`FIRST_PASS_SHARE`
+    of the run or later."""
+    fs = w.first_seen
+    since = w.models.start_step()
+    halves = fs.halves(since)
+    if halves is None or not end.rows:
+        return []
+    early, late = halves
+    if (late.first - since < FIRST_PASS_STEPS or late.last - since < FIRST_PASS_SHARE * (end.last - since)
+            or not early.new_rows or not late.new_rows):
+        return []  # a first pass of a few steps (a full batch) has its first-seen rows before any training
+    first_acc, end_acc = late.new_correct / late.new_rows, end.correct / end.rows
+    early_acc = early.new_correct / early.new_rows
+    chance = max(late.new_labels.values(), default=0) / late.new_rows
+    if (_z(late.new_correct, late.new_rows, end.correct, end.rows) <= MEMORISED_SE
+            or first_acc - chance > math.sqrt(max(chance * (1 - chance), 1e-12) / late.new_rows)
+            or _z(early.new_correct, early.new_rows, late.new_correct, late.new_rows) > MEMORISED_SE):
+        return []  # no gap to the rows seen before, above chance, or climbing through the first pass: it learns
+    z = _z(late.new_correct, late.new_rows, end.correct, end.rows)
+    seen_before = fs.seen_before(end.first, end.last)
+    classes = max(late.new_labels, default=0) + 1
+    first = Predictions(
+        where=_loss_site(w) or (f"the loss of backward() at {w.losses.hand_site}" if w.losses.hand_site else "training batches"),
+        framework=Framework.TORCH,
+        on=f"the {late.new_rows:,} rows seen for the first time (optimizer steps {late.first}-{late.last}, each counted "
+           "before a step trained on it)",
+        predicted=(), labels=tuple(late.new_labels.get(k, 0) for k in range(classes)), correct=late.new_correct,
+        evaluated=False)
+    found = memorised_labels(first, seen_accuracy=end_acc, seen_rows=end.rows, z=round(z, 1),
+                             seen_on=f"{'rows seen before' if seen_before else 'the training batches'} (optimizer "
+                                     f"steps {end.first}-{end.last}, {end.rows:,} rows)")
+    if found is None:
+        return []
+    return [dataclasses.replace(found, evidence={**found.evidence, "weights_moved": moved, "pass_over": fs.pass_over})]
 
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (

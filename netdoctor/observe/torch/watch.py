@@ -59,6 +59,7 @@ from typing import Any
 from netdoctor.observe.torch import tree
 from netdoctor.observe.torch.calls import DROPOUTS, CallAs, FunctionalDropout
 from netdoctor.observe.torch.counts import StepCounts
+from netdoctor.observe.torch.first_seen import FirstSeenRows
 from netdoctor.observe.torch.forward import ForwardRecorder
 from netdoctor.observe.torch.hand import HAND_KIND, HandSteps, HandUpdates
 from netdoctor.observe.torch.losses import LOSSES, LossWatch
@@ -189,6 +190,8 @@ class TorchWatch:
         """What reaches the losses (see :mod:`netdoctor.observe.torch.losses`)."""
         self.counts = StepCounts(torch)
         """Every training step's predictions against its labels (see :mod:`netdoctor.observe.torch.counts`)."""
+        self.first_seen = FirstSeenRows(torch)
+        """Training rows split by whether the network was trained on them before (see :mod:`netdoctor.observe.torch.first_seen`)."""
         self.sampler = ParameterSampler(self)
         """What sampled steps do to the parameters (see :mod:`netdoctor.observe.torch.sampling`)."""
         # modes

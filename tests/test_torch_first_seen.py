@@ -1,0 +1,57 @@
+"""Rows seen for the first time (``netdoctor.observe.torch.first_seen``) against a plain set of the rows' values.
+
+The oracle keeps each row as the tuple of its values: a row is first seen when its tuple was not seen before. The
+fingerprints must agree with it whatever batch a row comes in, and the counts of right answers on first-seen rows
+and on rows seen before must be those counted row by row.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from netdoctor.observe.torch.first_seen import QUIET_CALLS, FirstSeenRows  # noqa: E402
+
+
+def _feed(fs: FirstSeenRows, x, scores, t, step):
+    fs.note_forward(x, scores)
+    fs.add(scores, t, step)
+
+
+def test_first_seen_rows_and_right_answers_match_a_set_of_row_values():
+    gen = torch.Generator().manual_seed(0)
+    data = torch.rand(300, 784, generator=gen)
+    data[::7] = 0.0  # rows that agree on every column are one row
+    labels = torch.randint(0, 10, (300,), generator=gen)
+    fs = FirstSeenRows(torch)
+    oracle: set[tuple[float, ...]] = set()
+    want = {"new_rows": 0, "new_correct": 0, "old_rows": 0, "old_correct": 0}
+    for step in range(1, 40):
+        idx = torch.randint(0, 300, (int(torch.randint(5, 40, (1,), generator=gen)),), generator=gen)
+        x, t = data[idx], labels[idx]
+        scores = torch.randn(len(idx), 10, generator=gen)
+        right = (scores.argmax(1) == t).tolist()
+        for row, ok in zip(x.tolist(), right):
+            key = tuple(row)
+            kind = "old" if key in oracle else "new"
+            oracle.add(key)
+            want[f"{kind}_rows"] += 1
+            want[f"{kind}_correct"] += int(ok)
+        _feed(fs, x, scores, t, step)
+    got = {k: sum(getattr(b, k) for b in fs.blocks) for k in want}
+    assert got == want and want["old_rows"] > 0 and want["new_rows"] > 0
+
+
+def test_a_row_in_float64_or_integers_is_the_same_row_in_any_batch_and_the_first_pass_ends():
+    x = (torch.arange(20 * 6, dtype=torch.int64).reshape(20, 6) % 11)
+    fs = FirstSeenRows(torch)
+    scores, t = torch.zeros(20, 3), torch.zeros(20, dtype=torch.long)
+    _feed(fs, x, scores, t, 1)
+    assert sum(b.new_rows for b in fs.blocks) == len({tuple(r) for r in x.tolist()})
+    for step in range(2, 2 + QUIET_CALLS):
+        perm = torch.randperm(20)
+        _feed(fs, x[perm].double(), scores, t, step)  # the same values, another dtype and order: seen before
+    assert sum(b.new_rows for b in fs.blocks[1:]) == 0
+    assert fs.done and fs.pass_over and not fs.seen  # the set is given back once the data repeats whole
+    assert fs.seen_before(2, 2 + QUIET_CALLS)
