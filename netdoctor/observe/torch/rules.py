@@ -982,7 +982,9 @@ def memorised(w: TorchWatch, end: Segment, moved: float) -> list[Finding]:
                                      f"steps {end.first}-{end.last}, {end.rows:,} rows)")
     if found is None:
         return []
-    return [dataclasses.replace(found, evidence={**found.evidence, "weights_moved": moved, "pass_over": fs.pass_over})]
+    return [dataclasses.replace(found, evidence={**found.evidence, "weights_moved": moved, "pass_over": fs.pass_over,
+                                                 "earlier_first_seen_accuracy": early_acc,
+                                                 "earlier_first_seen_rows": early.new_rows})]
 
 
 RULES: tuple[Callable[[TorchWatch], list[Finding]], ...] = (
