@@ -272,3 +272,4 @@ def memorised_labels(first: Predictions, *, seen_accuracy: float, seen_rows: int
         "chance there means nothing it learned carries over (inputs and labels unrelated: shuffled apart, shifted by "
         "a row). Rows it was trained on can still be answered from memory, so the training accuracy alone rises.",
     )
+

@@ -18,7 +18,7 @@ import statistics
 from collections.abc import Callable
 from typing import Any
 
-from netdoctor.findings import Finding
+from netdoctor.findings import Finding, Severity
 from netdoctor.observe.torch.counts import Segment
 from netdoctor.observe.torch.hand import HAND_KIND
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
@@ -26,7 +26,7 @@ from netdoctor.params import is_bias
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.backprop import gradient_ascent_by_hand
 from netdoctor.rules.batches import unshuffled_batches
-from netdoctor.rules.causes import link_causes
+from netdoctor.rules.causes import CAUSES, link_causes
 from netdoctor.rules.coupling import batch_leak
 from netdoctor.rules.evidence import (
     BatchCoupling,
@@ -1001,4 +1001,9 @@ def torch_findings(w: TorchWatch) -> list[Finding]:
             found.extend(rule(w))
         except Exception as exc:  # noqa: BLE001 - one broken rule must not hide the others
             w.note_failure(rule.__name__, exc)
+    # Rows seen first answered at chance blame the labels only when no error found can explain a network that
+    # generalises nothing (a head on fixed random features, .detach()ed, fits what it sees first and climbs slowly):
+    # beside such a finding, that one speaks and the first pass's numbers are no evidence of the labels.
+    if any(f.severity is Severity.ERROR and f.code in CAUSES["no-learning"] for f in found):
+        found = [f for f in found if not (f.code == "no-learning" and f.evidence.get("kind") == "labels")]
     return link_causes(found)
