@@ -278,10 +278,7 @@ class LossWatch:
             elif not bool(torch.isfinite(od).all()):
                 self._locate_nonfinite(name, x, t, out)
         if counted and (name in ("cross_entropy", "nll_loss") or name == "mse_loss" and self._class_rows(x, t)):
-            self.w.counts.add(x, t, step)  # every step: light counters (see netdoctor.observe.torch.counts)
-            self.counted_step = step
-            if not self.w.first_seen.done:
-                self._first_seen(x, t, step)
+            self._count(x, t, step)
         if not (self.w.sample_now and grad_on):
             self.w.forward.outputs.clear()
             return
@@ -368,9 +365,12 @@ class LossWatch:
             td = t.detach()
             return bool(((td.sum(1) - 1).abs() < ROW_TOLERANCE).all() & (td >= 0).all())
 
-    def _first_seen(self, x: Any, t: Any, step: int) -> None:
-        """The batch's rows seen for the first time and seen before (see :mod:`netdoctor.observe.torch.first_seen`)."""
-        if x.dim() != 2:
+    def _count(self, x: Any, t: Any, step: int) -> None:
+        """Every training step's class targets: the light counters (:mod:`netdoctor.observe.torch.counts`) and, while the
+        first pass lasts, the rows seen for the first time and seen before (:mod:`netdoctor.observe.torch.first_seen`)."""
+        self.w.counts.add(x, t, step)
+        self.counted_step = step
+        if self.w.first_seen.done or x.dim() != 2:
             return
         idx = class_targets(self.w.torch, x, t)
         if idx is not None:

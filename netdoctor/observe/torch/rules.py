@@ -303,8 +303,7 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
             elif info.out_cut * 2 >= info.calls_grad:
                 add("cut_inside", name, oname, info.site)
             else:
-                cut = cut_site(w, info.site)
-                add("cut_after", name, oname, cut, called=info.site or "?", cut_at=f" at {cut}" if cut != info.site else "")
+                add("cut_after", name, oname, cut_site(w, info.site), **cut_numbers(w, info.site))
         elif pi.changed and not any(c for _, c in pi.changed) and _clear_gradient(pi) and not cleared:
             add("not_changed", name)
     found = tuple(FrozenGroup(tuple(names), key[0], key[1], key[2], numbers[key]) for key, names in groups.items())
@@ -334,6 +333,12 @@ def cut_site(w: TorchWatch, site: str | None) -> str | None:
     counts = w.forward.cut_sites
     seen = sorted(counts, key=lambda s: counts[s], reverse=True)
     return next((s for s in seen if cuts(s)), site)
+
+
+def cut_numbers(w: TorchWatch, site: str | None) -> dict[str, str]:
+    """The ``cut_after`` reason's numbers: the line calling the layer, and where its output is cut when elsewhere."""
+    cut = cut_site(w, site)
+    return {"called": site or "?", "cut_at": f" at {cut}" if cut != site else ""}
 
 
 NEVER_STEPPED_PASSES = 10
