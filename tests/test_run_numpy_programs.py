@@ -614,6 +614,14 @@ PROGRAMS = [
     Program("out_in_generator_ascent", updates=320, arrays=4),
     Program("list_layers_loop", updates=180, arrays=4, layers="16 -> 10 -> 3 (rows)", checked=True),
     Program("list_layers_loop_ascent", updates=180, arrays=4),
+    # a training function handed the per-layer containers rebinds its argument to new ones at every step (a list of
+    # (W, b) tuples rebuilt by a comprehension in train() called from main(); a list of dicts returned by an update
+    # function to a trainer's fit()): no root holding one list follows them, the function's locals do from the second
+    # step (before: no network, or a false frozen-parameters error on the dicts the module kept)
+    Program("tuples_rebuilt_train", updates=192, samples=4800, arrays=4, layers="20 -> 16 -> 4 (columns)", checked=True),
+    Program("tuples_rebuilt_train_sign", updates=192, arrays=4, layers="20 -> 16 -> 4 (columns)"),
+    Program("layer_dicts_rebuilt_fit", updates=180, samples=3600, arrays=4, layers="16 -> 12 -> 3 (rows)", checked=True),
+    Program("layer_dicts_rebuilt_fit_derivative", updates=180, arrays=4, layers="16 -> 12 -> 3 (rows)"),
 ]
 
 

@@ -62,14 +62,18 @@ def loop_names(filename: str) -> frozenset[str]:
 @functools.lru_cache(maxsize=256)
 def function_loop_names(filename: str, firstlineno: int) -> frozenset[str]:
     """The same as :func:`loop_names` for the body of the function defined at ``firstlineno`` (its first line,
-    decorators included, as ``code.co_firstlineno`` says): its loop variables and per-step temporaries."""
+    decorators included, as ``code.co_firstlineno`` says): its loop variables and per-step temporaries. Its arguments
+    are bound by the call, outside every loop: never among them (``def train(layers, ...)`` rebinding ``layers`` to a
+    list rebuilt at every step holds the network)."""
     tree, _ = _parsed(filename)
     if tree is None:
         return frozenset()
     for node in _functions(tree):
         first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
         if first == firstlineno:
-            return _bound_only_in_loops(node.body)
+            a = node.args
+            given = {x.arg for x in (*a.posonlyargs, *a.args, *a.kwonlyargs, a.vararg, a.kwarg) if x is not None}
+            return _bound_only_in_loops(node.body) - given
     return frozenset()
 
 

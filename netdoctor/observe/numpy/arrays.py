@@ -16,6 +16,7 @@ change.
 
 from __future__ import annotations
 
+import dis
 import re
 import weakref
 from collections.abc import Callable, Iterator
@@ -71,10 +72,11 @@ class Containers(dict):
 
 class FrameLocals:
     """The local variables of a running function as a root: ``("item", name)`` steps, only the arrays bound
-    directly to a name and the tuples, lists and dicts of nothing but arrays the function binds itself (``params =
-    step(params, grads, lr)`` binds a new tuple at every step, ``params = {k: params[k] - lr * g[k] for k in params}``
-    a new dict: followed through the name); the containers it is handed and the others it holds are roots of their
-    own.
+    directly to a name and the tuples, lists and dicts of nothing but arrays (or of per-layer tuples, lists or dicts of
+    arrays) the function binds itself (``params = step(params, grads, lr)`` binds a new tuple at every step,
+    ``params = {k: params[k] - lr * g[k] for k in params}`` a new dict, ``layers = [(W - lr * dW, b - lr * db) for
+    ...]`` a new list of tuples: followed through the name); the containers it is handed and the others it holds are
+    roots of their own, unless it binds the argument's name anew itself (what the name holds then is its own).
 
     Read through ``frame.f_locals`` at every look, so a function that rebinds its arrays (``W = W - lr * dW``)
     is followed through the new objects while it runs; after it returned, the last values it held.
@@ -90,12 +92,41 @@ class FrameLocals:
 
     def arrays(self) -> list[tuple[str, Any]]:
         code = self.frame.f_code
-        given = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]  # containers handed in: roots of their own
+        # containers handed in: roots of their own, except under the names the function binds again itself
+        given = frozenset(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]) - rebound_arguments(code)
         return [(k, v) for k, v in list(self.frame.f_locals.items()) if issubclass(type(v), np.ndarray) or (
-            issubclass(type(v), (tuple, list)) and 0 < len(v) <= 64 and k not in given
-            and all(issubclass(type(a), np.ndarray) for a in v)) or (
-            issubclass(type(v), dict) and 0 < len(v) <= 64 and k not in given
-            and all(issubclass(type(a), np.ndarray) for a in v.values()))]
+            k not in given and _of_arrays(v, layers=True))]
+
+
+def _of_arrays(v: Any, layers: bool = False) -> bool:
+    """A tuple, list or dict of 1 to 64 items, each an array (or, ``layers``, each a tuple, list or dict of arrays: a
+    network's layers as ``(W, b)`` pairs)."""
+    t = type(v)
+    if issubclass(t, (tuple, list)):
+        items = v
+    elif issubclass(t, dict):
+        items = list(v.values())
+    else:
+        return False
+    if not 0 < len(items) <= 64:
+        return False
+    return all(issubclass(type(a), np.ndarray) for a in items) or layers and all(_of_arrays(a) for a in items)
+
+
+_REBOUND: dict[Any, frozenset[str]] = {}
+"""Code object -> the names of its arguments that it binds again (see :func:`rebound_arguments`)."""
+
+
+def rebound_arguments(code: Any) -> frozenset[str]:
+    """The arguments a function binds anew in its own body (a plain store to the name: ``layers = [...]`` in
+    ``def train(layers, ...)``), read once per code object from its bytecode."""
+    known = _REBOUND.get(code)
+    if known is None:
+        args = set(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+        known = frozenset(i.argval for i in dis.get_instructions(code) if i.opname == "STORE_FAST" and i.argval in args)
+        if len(_REBOUND) < 4096:
+            _REBOUND[code] = known
+    return known
 
 
 class Cell:

@@ -414,8 +414,8 @@ class Discovery:
             # arrays, layer objects (``train(weights, biases)``, ``def forward(x): ... params["W1"]``)
             for name in code.co_varnames[:n_args]:
                 v = loc.get(name)
-                if name != "self" and self._holds_arrays(v):
-                    self._name_root(name, v)
+                if name != "self" and self._holds_arrays(v) and self._name_root(name, v):
+                    self._caller_root(caller_of(frame), v)
             self._closure_roots(frame)
         self._scan(caller_of(frame), call=True)  # changes made in a comprehension are its function's
         return self.found
@@ -459,17 +459,7 @@ class Discovery:
             if not self._explicit(frame):
                 return None
         elif frame.f_code.co_name != "<module>":
-            # one root per function: the latest of its frames that ticked (a function followed at every call does
-            # not add a root per call)
-            code = frame.f_code
-            key = f"{code.co_filename}:{code.co_firstlineno}"
-            root = self.roots.get(key)
-            if root is None:
-                skip = function_loop_names(code.co_filename, code.co_firstlineno)
-                self._add_root(FrameLocals(frame), "", skip=skip, key=key)
-            elif type(root.obj) is FrameLocals and root.obj.frame is not frame:
-                root.obj = FrameLocals(frame)
-                self._tables_changed()
+            self._locals_root(frame)
         written = self._scan(frame, call=False)
         func = self.functions.get(frame.f_code) if frame.f_code.co_name != "<module>" else None  # (never hash a module's code)
         if self.found is None and func is not None and self._still_frozen():
@@ -478,6 +468,33 @@ class Discovery:
             if func.grad_calls >= FROZEN_CALLS:
                 self.finish(force=True)
         return self.found
+
+    def _locals_root(self, frame: FrameType) -> None:
+        """The locals of the function running in ``frame`` as a root: one root per function, the latest of its frames
+        (a function followed at every call does not add a root per call)."""
+        code = frame.f_code
+        key = f"{code.co_filename}:{code.co_firstlineno}"
+        root = self.roots.get(key)
+        if root is None:
+            skip = function_loop_names(code.co_filename, code.co_firstlineno)
+            self._add_root(FrameLocals(frame), "", skip=skip, key=key)
+        elif type(root.obj) is FrameLocals and root.obj.frame is not frame:
+            root.obj = FrameLocals(frame)
+            self._tables_changed()
+
+    def _caller_root(self, caller: FrameType | None, obj: Any) -> None:
+        """A container handed to a function anew at a call (its name's root rebound, see :meth:`_name_root`) that the
+        calling function holds in a local variable of its own: that function's locals are a root, from now on.
+
+        ``layers = [(W - lr * dW, b - lr * db) for ...]`` in ``train(layers, ...)``, handed to ``loss_and_grads(layers,
+        x, t)`` at every step, is a new list each time, which no root that holds one list can follow; the caller's
+        locals hold each new one under its name. A caller is followed at its loop heads only after
+        :data:`~netdoctor.observe.tracer.FOLLOW_CALLS` calls (two epochs of 16 steps), when its locals become a root
+        anyway (:meth:`on_tick`): the root is the one found then, found at the second step."""
+        if caller is None or caller.f_code.co_name == "<module>" or not self.tracer.user_code(caller.f_code):
+            return
+        if any(v is obj for v in list(caller.f_locals.values())[:128]):
+            self._locals_root(caller)
 
     def at_end(self) -> Network | None:
         """The program ended while discovering: parameters that never moved while gradients were computed for them
@@ -507,7 +524,7 @@ class Discovery:
         return root is not None and root.replaced > 0
 
     # -- roots -------------------------------------------------------------------------
-    def _name_root(self, name: str, obj: Any, frame: FrameType | None = None) -> None:
+    def _name_root(self, name: str, obj: Any, frame: FrameType | None = None) -> bool:
         """A container under a name the program's functions receive or close over: one root per name (and kind of
         container), whose object is the latest one seen (a gradient dict built anew at every step is the same root,
         rebound).
@@ -515,6 +532,9 @@ class Discovery:
         A name a function closes over (``frame`` given) that is bound to a new container is followed through its
         closure cell from then on (``nonlocal params; params = [p - lr * g ...]``): the root is the cell, not one of
         the lists it held, so it can be followed once discovery ends.
+
+        Returns:
+            Whether the name's root was bound to a new container (not a closure cell) now.
         """
         # one root per name and kind of container: ``grads`` may name the persistent dict of buffers backward() is
         # handed and the list an optimizer's step(grads) is given anew at every step, ``params`` the parameter
@@ -529,10 +549,12 @@ class Discovery:
             self._tables_changed()
             if cell is not None:
                 root.obj = Cell(cell)
-                return
+                return False
             self._no_cell.add(name)
             root.obj = obj
             root.replaced += 1
+            return True
+        return False
 
     def _add_root(self, obj: Any, prefix: str, globals_root: bool = False, skip: frozenset[str] = frozenset(),
                   key: int | str | None = None) -> None:
