@@ -342,6 +342,22 @@ def test_a_start_does_not_settle_in_a_run_whose_training_accuracy_fails():
     assert learning_rate_too_high(dataclasses.replace(u, curve=None)) is None
 
 
+def test_an_adaptive_rule_taking_steps_of_half_the_weights_in_a_run_that_fails_has_too_high_a_rate():
+    """Generated npw0453 (RMSProp at lr 0.1): steps of 6.4x, 98%, 50%, 18% and 33% of the weights, a median of 62% over
+    the run, training accuracy 13% -> 11% (chance 16%). An Adam-like rule's first steps move every entry by about lr
+    (30-50% of a small layer at lr 1e-2 trains well): in a run that learns, or whose accuracy is unknown, such steps
+    stay quiet; in one known to fail they are too high a rate, as for plain SGD (a warning: under the weights' size)."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(6.45, 0.976, 0.499, 0.181, 0.332), typical=0.619,
+                    typical_count=64, gradient=0.29, growth=0.77, lr=0.1, adaptive=True, curve=_curve(0.11, 62))
+    f = learning_rate_too_high(u)
+    assert f is not None and f.severity is Severity.WARNING and f.evidence["update_ratio"] == pytest.approx(0.499)
+    assert f.evidence["limit"] == pytest.approx(0.3)
+    assert learning_rate_too_high(dataclasses.replace(u, curve=_curve(0.85, 62))) is None
+    assert learning_rate_too_high(dataclasses.replace(u, curve=None)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, curve=None, accuracy=0.12)) is not None
+    assert learning_rate_too_high(dataclasses.replace(u, first=(0.06, 0.05, 0.04), typical=0.03)) is None  # lr 2e-3
+
+
 @pytest.mark.parametrize("first, growth, gradient, typical, accuracy, fires", [
     # tests/numpy_programs/pure_params: 137%, 263%, 123% of W2, then 2.5% a step; the weights grew 1.8x, the gradient
     # still 5% of them: a start that settled (the run learns to 94%)

@@ -622,6 +622,13 @@ PROGRAMS = [
     Program("tuples_rebuilt_train_sign", updates=192, arrays=4, layers="20 -> 16 -> 4 (columns)"),
     Program("layer_dicts_rebuilt_fit", updates=180, samples=3600, arrays=4, layers="16 -> 12 -> 3 (rows)", checked=True),
     Program("layer_dicts_rebuilt_fit_derivative", updates=180, arrays=4, layers="16 -> 12 -> 3 (rows)"),
+    # an adaptive rule (RMSprop inline over lists at module level; Adam through a helper called per tensor on a bare
+    # object's attributes) at a rate 10-20x too high: the first steps move the weights by 20-100% of their size, under
+    # the limit kept for Adam-like rules, but the run fails (training accuracy 45%, near chance); the twins learn
+    Program("rmsprop_lists_module", updates=250, forward=False, arrays=4, layers="196 -> 32 -> 8 (rows)"),
+    Program("rmsprop_lists_module_fast", updates=250, forward=False, arrays=4, layers="196 -> 32 -> 8 (rows)"),
+    Program("adam_helper_attrs", updates=250, samples=5000, arrays=4, layers="196 -> 32 -> 8 (rows)"),
+    Program("adam_helper_attrs_fast", updates=250, arrays=4, layers="196 -> 32 -> 8 (rows)"),
 ]
 
 
