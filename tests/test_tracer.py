@@ -854,23 +854,31 @@ def test_windows_only_counted_run_the_step_untraced_and_an_evaluation_after_them
     assert sum(sum(seg["counts"].values()) for seg in evaluated) == 300  # every row the evaluation predicted
 
 
+@pytest.mark.parametrize("out_in", [None, True, False], ids=["as-the-batch", "out-in", "in-out"])
 @pytest.mark.parametrize("cols", [True, False], ids=["columns", "rows"])
-def test_a_layers_product_is_ruled_out_from_its_shapes_as_the_product_itself_would(cols):
+def test_a_layers_product_is_ruled_out_from_its_shapes_as_the_product_itself_would(cols, out_in):
     """The activation check skips an input whose product with the layer's weights (plus the bias) could not have the
-    candidate's size, without computing it; the oracle is the product itself."""
+    candidate's size, without computing it; the oracle is the product itself, written out for each layout of the
+    batch (a sample per column or per row) and of the weights ((out, in) or (in, out); by default as the batch)."""
+    from netdoctor.observe.numpy.activations import layer_product
     from netdoctor.observe.numpy.backend import NumpyBackend
 
     rng = np.random.default_rng(0)
+    stored_out_in = cols if out_in is None else out_in
     for _ in range(300):
-        W = np.zeros(tuple(rng.integers(1, 5, 2)))
-        x = np.zeros(tuple(rng.integers(1, 5, 2)))
+        W = rng.normal(size=tuple(rng.integers(1, 5, 2)))
+        x = rng.normal(size=tuple(rng.integers(1, 5, 2)))
         b = np.zeros(int(rng.integers(1, 5))) if rng.random() < 0.7 else None
         size = int(rng.integers(1, 17))
+        product = {(True, True): lambda W, x: W @ x, (True, False): lambda W, x: W.T @ x,
+                   (False, True): lambda W, x: x @ W.T, (False, False): lambda W, x: x @ W}[(cols, stored_out_in)]
         try:
-            pre = W @ x if cols else x @ W
+            pre = product(W, x)
+            assert np.array_equal(layer_product(W, x, cols, stored_out_in), pre)
             if b is not None:
                 pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
             expected = pre.size == size
         except ValueError:
             expected = False
-        assert NumpyBackend._chains_to(W, x, b, cols, size) == expected, (W.shape, x.shape, None if b is None else b.size, size)
+        assert NumpyBackend._chains_to(W, x, b, cols, size, out_in) == expected, (
+            W.shape, x.shape, None if b is None else b.size, size)

@@ -60,11 +60,24 @@ def _kept_name(name: str) -> bool:
     return array_role(name) != "buffer" and not name.startswith("grad")
 
 
-def _leading_samples(x: np.ndarray, a: np.ndarray, W: np.ndarray, cols: bool) -> tuple[np.ndarray, np.ndarray]:
+def layer_product(W: np.ndarray, x: np.ndarray, cols: bool, out_in: bool) -> np.ndarray:
+    """A layer's pre-activation without its bias, as the batch's layout asks: ``W @ x`` for a batch of columns
+    (``cols``) and weights kept ``(out, in)`` (``out_in``), ``W.T @ x`` for columns and ``(in, out)`` weights,
+    ``x @ W`` for rows and ``(in, out)`` weights, ``x @ W.T`` for rows and ``(out, in)`` weights. How the weights are
+    stored and which axis of the batch holds the samples are two facts: the result has the batch's layout."""
+    if cols:
+        return W @ x if out_in else W.T @ x
+    return x @ W.T if out_in else x @ W
+
+
+def _leading_samples(x: np.ndarray, a: np.ndarray, W: np.ndarray, cols: bool,
+                     out_in: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The first samples of an input batch ``x`` and of the candidate output ``a`` (which :func:`_chains_to` found the
     product's size), so that at most :data:`CHECKED_ENTRIES` entries are computed and compared: ``a`` as the product's
-    shape reads it, cut to the same samples (the batch along axis 0 of rows, axis 1 of columns)."""
-    n, width = (x.shape[1], W.shape[0]) if cols else (x.shape[0], W.shape[1])
+    shape reads it, cut to the same samples (the batch along axis 0 of rows, axis 1 of columns; ``out_in``: the
+    weights kept ``(out, in)``, by default as the batch is laid out)."""
+    out_in = cols if out_in is None else out_in
+    n, width = (x.shape[1] if cols else x.shape[0]), (W.shape[0] if out_in else W.shape[1])
     k = max(8, -(-CHECKED_ENTRIES // max(width, 1)))
     if n <= k or a.size != n * width:
         return x, a
@@ -113,7 +126,6 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     if not self.layout or len(self.layout[1]) < 3:
         return False
     n = self._act_calls + self._act_ticks
-    widths = self.layout[1][1:-1]
     skip = {id(a) for a in self._arrays()}
     root = self.root.obj
     skip |= {id(resolve(root, p.buffer)) for p in self.params if p.buffer is not None}
@@ -129,28 +141,28 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     values += [v for k, v in frame.f_locals.items() if _kept_name(k)]
     kept = self._kept_by_objects(frame)
     values += kept
-    candidates: dict[int, list[np.ndarray]] = {}
-    for v in values:
-        seq = v if issubclass(type(v), (list, tuple)) and len(v) <= 16 else (v,)
-        for a in seq:
-            if not issubclass(type(a), np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
-                continue
-            for layer, w in enumerate(widths, start=1):
-                if w in a.shape and (a.ndim == 1 or self._batch_axis_ok(a, w)) and len(candidates.setdefault(layer, [])) < 8:
-                    if all(a is not c for c in candidates[layer]) and bounded(a) and not _mask(a):
-                        candidates[layer].append(a)
-    if not candidates:
+    candidates = _layer_candidates(values, self.layout[1][1:-1], skip)
+    if not any(candidates.values()):
         return False
-    inputs = self._inputs_near(frame, kept)
-    found: dict[int, np.ndarray] = {}
-    cols = self.layout[0] == "columns"
-    for layer in sorted(candidates):
-        prev = inputs if layer == 1 else [found[layer - 1]] if layer - 1 in found else []
-        pres: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
-        a = self._output_among(layer, candidates[layer], prev, pres)
-        if a is None:
-            continue
-        found[layer] = a
+    seen, told = self._inputs_near(frame, kept)
+    # which axis of the batches holds the samples: the layout a batch in the frame's arguments shows; else the one a
+    # layer's output was found from before; else both, the weights' layout first: the one whose batches compute a
+    # layer's output is the program's (of the two, those with batches first: without one, a layer's first candidate
+    # is taken as it is)
+    learned = self.samples_as_columns
+    default = self.layout[0] == "columns"
+    layouts = [told] if told is not None else [learned] if learned is not None else [default, not default]
+    laid = {cols: _laid_out(seen, self.layout[1][0], cols) for cols in layouts}
+    layouts.sort(key=lambda cols: not laid[cols])
+    found: dict[int, tuple[np.ndarray, dict]] = {}
+    cols = layouts[0]
+    for cols in layouts:
+        found = self._layers_found(candidates, laid[cols], cols)
+        if found:
+            if laid[cols] and (told is not None or learned is None):
+                self.samples_as_columns = cols  # a layer's output computed from batches so laid out
+            break
+    for layer, (a, pres) in found.items():
         rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if cols else a)
         kept_pairs = self.pre_rows.setdefault(layer, [])
         # the function does not change over a run: the first PRE_RING rows name it, a pair now and then keeps it current
@@ -170,8 +182,45 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     return bool(found)
 
 
+def _layer_candidates(values: list[Any], widths: list[int], skip: set[int]) -> dict[tuple[int, bool], list[np.ndarray]]:
+    """The bounded float arrays among ``values`` (or in their short lists and tuples) that may be hidden layer
+    ``layer``'s output for batches holding a sample per column (``(layer, True)``: ``widths[layer - 1]`` rows) or per
+    row (``(layer, False)``), at most 8 each; a relu's 0/1 derivative and a dropout mask left out, and the arrays of
+    ``skip`` (by id)."""
+    candidates: dict[tuple[int, bool], list[np.ndarray]] = {}
+    for v in values:
+        seq = v if issubclass(type(v), (list, tuple)) and len(v) <= 16 else (v,)
+        for a in seq:
+            if not issubclass(type(a), np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
+                continue
+            for layer, w in enumerate(widths, start=1):
+                if w not in a.shape:
+                    continue
+                for cols in (True, False):
+                    if (a.ndim == 1 or _batch_axis_ok(a, w, cols)) and len(candidates.setdefault((layer, cols), [])) < 8:
+                        if all(a is not c for c in candidates[(layer, cols)]) and bounded(a) and not _mask(a):
+                            candidates[(layer, cols)].append(a)
+    return candidates
+
+
+def _layers_found(self: NumpyBackend, candidates: dict[tuple[int, bool], list[np.ndarray]], inputs: list[np.ndarray],
+                  cols: bool) -> dict[int, tuple[np.ndarray, dict]]:
+    """Each hidden layer's output among ``candidates`` (by layer and layout) computed from ``inputs`` or from the
+    previous layer's output found, with the pre-activations computed on the way (see :meth:`_output_among`), for
+    batches holding a sample per column (``cols``) or per row."""
+    found: dict[int, tuple[np.ndarray, dict]] = {}
+    for layer in sorted({k[0] for k, v in candidates.items() if v and k[1] == cols}):
+        prev = inputs if layer == 1 else [found[layer - 1][0]] if layer - 1 in found else []
+        pres: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
+        a = self._output_among(layer, candidates[(layer, cols)], prev, pres, cols)
+        if a is not None:
+            found[layer] = (a, pres)
+    return found
+
+
 def _output_among(self: NumpyBackend, layer: int, candidates: list[np.ndarray], prev: list[np.ndarray],
-                  pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None) -> np.ndarray | None:
+                  pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None,
+                  cols: bool | None = None) -> np.ndarray | None:
     """The first candidate that is exactly layer ``layer``'s output; else, of those that follow its pre-activation
     up to noise (the weights moved since), the farthest from the pre-activation (a stale cached pre-activation
     is nearest), when it is farther than :data:`STALE_PRE_ACTIVATION`; else None.
@@ -179,13 +228,14 @@ def _output_among(self: NumpyBackend, layer: int, candidates: list[np.ndarray], 
     The products run on one BLAS thread: the observer's work never takes a core the program did not ask for
     (with two threads on a busy machine it also waits a scheduler slice for the second). The count is set once for
     all the candidates: setting a BLAS's threads back costs about as much as a product of a 784-64 layer.
-    ``pres`` (filled when given) keeps each input's pre-activation, by the input's id."""
+    ``pres`` (filled when given) keeps each input's pre-activation, by the input's id; ``cols``: the batches hold a
+    sample per column (by default as the weights' layout reads them)."""
     best, best_far = None, STALE_PRE_ACTIVATION
     if pres is None:
         pres = {}  # one product and one sort per input, not per candidate
     with one_blas_thread():
         for c in candidates:
-            far = self._computes_layer(layer, c, prev, pres)
+            far = self._computes_layer(layer, c, prev, pres, cols)
             if far == math.inf:
                 return c
             if far is not None and far > best_far:
@@ -297,32 +347,52 @@ def _kept_paths(self: NumpyBackend) -> list[Path]:
     return list(out)
 
 
-def _inputs_near(self: NumpyBackend, frame: FrameType, kept: list[np.ndarray] = []) -> list[np.ndarray]:  # noqa: B006 - read only
-    """Batches of the network's input that the running frame and up to three of its callers hold (its arguments
-    first), then those among ``kept`` (arrays the program's objects keep: a layer object's ``self.x``), laid out
-    as the network's layout reads them: a layer's backward is called by a function that holds the batch, an
-    update helper by the step that computed the gradients."""
-    out: list[np.ndarray] = []
+def _inputs_near(self: NumpyBackend, frame: FrameType,
+                 kept: list[np.ndarray] = []) -> tuple[list[np.ndarray], bool | None]:  # noqa: B006 - read only
+    """Samples and batches of the network's input (:meth:`_as_input`) that the running frame and up to three of its
+    callers hold (its arguments first), then those among ``kept`` (arrays the program's objects keep: a layer
+    object's ``self.x``): a layer's backward is called by a function that holds the batch, an update helper by the
+    step that computed the gradients. With the layout a batch among the frame's arguments shows (True: a sample per
+    column), when its input width is along one axis only: a ``(20, 784)`` batch handed to a forward holds rows,
+    whatever the weights' layout (``x @ W.T`` with weights kept ``(out, in)``). Not the callers': the module's data
+    set ``X`` (rows) is beside the ``X[i:i + 1].T`` column the layers are handed."""
+    seen: list[np.ndarray] = []
     first = self._input_of(frame)
     if first is not None:
-        out.append(first)
+        seen.append(first)
     f: FrameType | None = frame
     depth = 0
-    while f is not None and depth < 4 and len(out) < 8:
+    while f is not None and depth < 4 and len(seen) < 16:
         for v in list(f.f_locals.values())[:128]:
             x = self._as_input(v)
-            if x is not None and all(not _same_view(x, y) for y in out):
-                out.append(x)
+            if x is not None and all(not _same_view(x, y) for y in seen):
+                seen.append(x)
         f, depth = f.f_back, depth + 1
     for v in kept:
         x = self._as_input(v)
-        if x is not None and len(out) < 8 and all(not _same_view(x, y) for y in out):
+        if x is not None and len(seen) < 16 and all(not _same_view(x, y) for y in seen):
+            seen.append(x)
+    n_in = self.layout[1][0] if self.layout is not None else -1
+    told = None
+    if first is not None and first.ndim == 2 and (first.shape[0] == n_in) != (first.shape[1] == n_in):
+        told = first.shape[0] == n_in
+    return seen, told
+
+
+def _laid_out(seen: list[np.ndarray], n_in: int, cols: bool) -> list[np.ndarray]:
+    """The batches among ``seen`` that hold a sample per column (``cols``) or per row, ``n_in`` wide, and the single
+    samples as such a batch of one (at most 8)."""
+    out: list[np.ndarray] = []
+    for x in seen:
+        if x.ndim == 1:
+            x = x.reshape(-1, 1) if cols else x.reshape(1, -1)
+        if _batch_axis_ok(x, n_in, cols) and len(out) < 8:
             out.append(x)
     return out
 
 
 def _as_input(self: NumpyBackend, v: Any) -> np.ndarray | None:
-    """``v`` as a batch of the network's inputs laid out as the layout reads them, or None."""
+    """``v`` as one sample (1-D) or a batch (2-D) of the network's inputs, the input width along either axis, or None."""
     if self.layout is None:
         return None
     n_in = self.layout[1][0]
@@ -332,15 +402,12 @@ def _as_input(self: NumpyBackend, v: Any) -> np.ndarray | None:
         except (TypeError, ValueError):
             return None
     if issubclass(type(v), np.ndarray) and v.ndim <= 2 and v.dtype.kind in "fiu" and n_in in v.shape:
-        if v.ndim == 1 or v.size == n_in:
-            return v.reshape(-1, 1) if self.layout[0] == "columns" else v.reshape(1, -1)
-        if self._batch_axis_ok(v, n_in):
-            return v
+        return v.reshape(-1) if v.size == n_in else v
     return None
 
 
 def _input_of(self: NumpyBackend, frame: FrameType) -> np.ndarray | None:
-    """The input sample(s) among the frame's arguments, laid out as the network's layout reads them, or None."""
+    """The input sample(s) among the frame's arguments (see :meth:`_as_input`), or None."""
     code = frame.f_code
     for name in code.co_varnames[: code.co_argcount]:
         x = self._as_input(frame.f_locals.get(name))
@@ -350,7 +417,8 @@ def _input_of(self: NumpyBackend, frame: FrameType) -> np.ndarray | None:
 
 
 def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np.ndarray],
-                    pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None) -> float | None:
+                    pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None,
+                    cols: bool | None = None) -> float | None:
     """How well ``a`` is what layer ``layer`` computes from one of the input batches ``prev``: an elementwise
     non-decreasing function of ``W·prev + b`` (tanh, sigmoid, relu all are).
 
@@ -363,7 +431,8 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
     (:func:`~netdoctor.observe.numpy.roles.rises_with`).
 
     ``pres`` keeps each input's pre-activation and its order for the next candidate (by the input's id: the
-    inputs are held by ``prev`` meanwhile).
+    inputs are held by ``prev`` meanwhile). ``cols``: the batches hold a sample per column (by default as the weights'
+    layout reads them); the product is :func:`layer_product`'s.
 
     Returns:
         None when ``a`` is not this layer's output; ``math.inf`` when it is exactly (ordered like the
@@ -383,21 +452,21 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
     b = _layer_bias(self, layer, len(weights), width)
     if not issubclass(type(W), np.ndarray):
         return math.inf
-    cols = self.layout[0] == "columns"
-    loose: float | None = None
+    out_in = self.layout[0] == "columns"  # (how the weights are kept; ``cols``: how the batches are)
+    cols, loose = out_in if cols is None else cols, None
     for x in prev:
         key, out = id(x), a
         if x.ndim == 2 and W.ndim == 2:
-            if not self._chains_to(W, x, b, cols, a.size):
+            if not self._chains_to(W, x, b, cols, a.size, out_in):
                 continue  # shapes that do not chain, or another batch: told from the shapes, without the product
-            x, out = _leading_samples(x, a, W, cols)
+            x, out = _leading_samples(x, a, W, cols, out_in)
         known: tuple[np.ndarray, np.ndarray] | None
         if pres is not None and key in pres:
             known = pres[key]
         else:
             try:
                 with np.errstate(all="ignore"):
-                    pre = W @ x if cols else x @ W
+                    pre = layer_product(W, x, cols, out_in)
                     if is_array(b):
                         pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
                 known = (pre, np.argsort(pre.reshape(-1), kind="stable"))
@@ -459,13 +528,16 @@ def _layer_bias(self: NumpyBackend, layer: int, n_weights: int, width: int) -> A
         (resolve(root, prm.path) for prm in biases if int(np.prod(prm.shape)) == width), None)
 
 
-def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int) -> bool:
-    """Whether ``W @ x`` (``x @ W`` for rows), plus the bias, is defined and has ``size`` entries, from the shapes
-    alone: an input seen nearby may be the whole data set (a module's ``X``, 5000x784), whose product with the
-    first layer's weights costs more than the step being watched."""
-    if (W.shape[1] != x.shape[0]) if cols else (x.shape[1] != W.shape[0]):
+def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int, out_in: bool | None = None) -> bool:
+    """Whether :func:`layer_product` (``W @ x`` for columns and ``x @ W`` for rows by default; ``out_in``: the weights
+    kept ``(out, in)``), plus the bias, is defined and has ``size`` entries, from the shapes alone: an input seen
+    nearby may be the whole data set (a module's ``X``, 5000x784), whose product with the first layer's weights costs
+    more than the step being watched."""
+    out_in = cols if out_in is None else out_in
+    n_in, n_out = (W.shape[1], W.shape[0]) if out_in else (W.shape[0], W.shape[1])
+    if x.shape[0 if cols else 1] != n_in:
         return False
-    shape: tuple[int, ...] = (W.shape[0], x.shape[1]) if cols else (x.shape[0], W.shape[1])
+    shape: tuple[int, ...] = (n_out, x.shape[1]) if cols else (x.shape[0], n_out)
     if issubclass(type(b), np.ndarray):
         try:
             shape = np.broadcast_shapes(shape, (b.size, 1) if cols else (1, b.size))
@@ -474,11 +546,10 @@ def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int) -> b
     return math.prod(shape) == size
 
 
-def _batch_axis_ok(self: NumpyBackend, a: np.ndarray, w: int) -> bool:
-    if self.layout is None:
-        return False  # no layer chain: nothing to say which axis is the batch
-    axis = 0 if self.layout[0] == "columns" else 1
-    return a.shape[axis] == w
+def _batch_axis_ok(a: np.ndarray, w: int, cols: bool) -> bool:
+    """Whether ``a`` has ``w`` units along the axis that is not the batch's (rows of a batch of columns, columns of a
+    batch of rows)."""
+    return a.shape[0 if cols else 1] == w
 
 
 def layer_flow(b: NumpyBackend, layer: int) -> LayerFlow | None:

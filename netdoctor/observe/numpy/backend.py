@@ -45,13 +45,13 @@ from netdoctor.observe.numpy.activations import (
     RING,
     _activations,
     _as_input,
-    _batch_axis_ok,
     _chains_to,
     _computes_layer,
     _input_of,
     _inputs_near,
     _kept_by_objects,
     _kept_paths,
+    _layers_found,
     _output_among,
     _record_activations,
     _users_class,
@@ -241,8 +241,8 @@ class NumpyBackend:
     _as_input = _as_input
     _input_of = _input_of
     _computes_layer = _computes_layer
+    _layers_found = _layers_found
     _chains_to = staticmethod(_chains_to)
-    _batch_axis_ok = _batch_axis_ok
     # rows of data tables: observe/numpy/views.py
     _served_view = _served_view
     _forward_inputs = _forward_inputs
@@ -404,6 +404,10 @@ class NumpyBackend:
         """Looks asked for by loop iterations of followed frames (a forward written inline has no return to look at)."""
         self._act_by_calls = False
         """Whether a look asked for by a return found a layer's output (loop iterations are then not looked at)."""
+        self.samples_as_columns: bool | None = None
+        """Whether the program's batches hold a sample per column (``W @ x``) or per row (``x @ W``, ``x @ W.T``), as
+        the batch a layer's output was found computed from showed it; None before. Not the weights' layout: weights
+        kept ``(out, in)`` are applied to batches of rows as often as to columns."""
         self._user_classes: dict[type, bool] = {}
         """Classes seen holding arrays, by whether the program's own files define them."""
         self._views: dict[tuple, bytes] = {}
