@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import netdoctor.observe.numpy.arrays  # noqa: F401 - tells C how NumPy lays out an array's head, as every run does
 from netdoctor.observe import tracer as tracer_module
 from netdoctor.observe.tracer import COMPILED, PURE_ENV, CallTracer, StopObserving
 
@@ -220,16 +221,24 @@ class _Net:
 
     def __init__(self, W, b):
         self.layers = [W, b]
+        self.seen: list[list] = []
 
     def __getattr__(self, name):
         _Net.looked_up += 1
         raise AttributeError(name)
 
 
+def _apply(net, W, b):
+    """The function that applies an update (a ``through`` of CallFilter.count): re-binds both parameters."""
+    net.layers = [W + 0.5, b - 0.25]
+
+
 def _stepping(net, actions):
     for act in actions:  # the update head
         W, b = net.layers
-        if act == "step":
+        if act == "apply":
+            _apply(net, W, b)
+        elif act == "step":
             W += 0.5
             b -= 0.25
         elif act == "one":
@@ -237,9 +246,19 @@ def _stepping(net, actions):
         elif act == "rebind":
             net.layers[0] = W + 0.5
             b -= 0.25
+        elif act == "rebind same":  # re-bound, not moved: counted in C as Python counts it (the array is another)
+            net.layers[0] = W.copy()
+            b -= 0.25
+        elif act == "reshape":  # re-bound with another layout: Python decides
+            net.layers[0] = (W + 0.5).T.copy().T
+            b -= 0.25
+        elif act == "float32":
+            net.layers[0] = (W + 0.5).astype(np.float32)
+            b -= 0.25
         elif act == "nan":
             W[0, 0] = np.nan
             b -= 0.25
+        net.seen.append(list(net.layers))
     return len(actions)
 
 
@@ -260,40 +279,32 @@ def _fp_bytes(net) -> list[bytes]:
     return [a.ravel()[idx].tobytes() for a, idx in zip(net.layers, _IDX)]
 
 
-def _qualifies(before: _Net, after: _Net) -> bool:
-    """The oracle: a tick counted in C is one at which every array is the same object and every fingerprint moved,
-    a quick entry as a float (a NaN never equals itself)."""
-    if any(a is not b for a, b in zip(before.layers, after.layers)):
-        return False
-    moved = [x.tobytes() != y.tobytes() for x, y in zip(_fp_bytes(before), _fp_bytes(after))]
-    return all(moved)
-
-
-@needs_filter
-@pytest.mark.parametrize("limit", [1, 3, 100])
-def test_the_filter_counts_updates_at_a_loop_head_as_the_handlers_would_decide_them(limit, monkeypatch):
-    """CallFilter.count: ticks at which every parameter is bound to the same array and moved are counted in C (at
-    most ``limit`` in a row), any other tick reaches the handler, after the counted ones were handed over with each
-    update's fingerprint hash and the last fingerprints; the program's ``__getattr__`` never runs."""
+def _counted_ticks(actions, limit, monkeypatch, through=()):
+    """Run ``_stepping`` on ``actions`` with updates counted in C from every tick heard: the ticks heard, the
+    hand-overs (tick, n, states, fingerprints, arrays, passed, trailing) and the calls of ``_apply`` heard."""
     W0, b0 = np.arange(16.0).reshape(4, 4), np.zeros(5)
-    actions = ["step"] * 7 + ["none"] + ["step"] * 4 + ["one"] + ["step"] * 2 + ["rebind", "step", "nan", "step", "step"]
     heard: list[int] = []
-    counted: list[tuple[int, int, list | None, list[bytes]]] = []
+    applied: list[int] = []
+    counted: list[tuple] = []
     at = [0]
     net = _Net(W0.copy(), b0.copy())
 
     def on_tick(frame):
         heard.append(at[0])
         at[0] += 1
-        assert tracer.count(frame, _plan(net), limit, keep_states=True, on_counted=on_counted)
+        assert tracer.count(frame, _plan(net), limit, keep_states=True, on_counted=on_counted, through=through)
 
-    def on_counted(n, states, fps):
-        counted.append((at[0], n, states, fps))
+    def on_counted(n, states, fps, arrays, passed, trailing):
+        if n:  # the arrays bound at the last update counted (tick t sees the arrays left by the t-th action)
+            assert all(a is b for a, b in zip(arrays, net.seen[at[0] + n - 2]))
+        counted.append((at[0], n, states, fps, passed, trailing))
         at[0] += n
 
     def on_call(frame):
         if frame.f_code is _stepping.__code__:
             tracer.follow(frame)
+        elif frame.f_code is _apply.__code__:
+            applied.append(at[0])
         return True
 
     tracer = _tracer(True, monkeypatch, on_call, lambda f, v: None, on_tick=on_tick)
@@ -302,28 +313,79 @@ def test_the_filter_counts_updates_at_a_loop_head_as_the_handlers_would_decide_t
         assert _stepping(net, actions) == len(actions)
     finally:
         tracer.uninstall()
-    assert _Net.looked_up == 0
-    # the oracle: the actions replayed on copies, tick by tick (tick t sees actions[:t] done; tick 0 is the loop's entry)
+    assert tracer.failed is None and _Net.looked_up == 0
+    return W0, b0, heard, counted, applied
+
+
+def _expected_ticks(W0, b0, actions, limit, through=False):
+    """The oracle: the actions replayed on copies, tick by tick (tick t sees actions[:t] done; tick 0 is the loop's
+    entry). A tick is counted in C when every array is the same object, or one re-bound in its place with the same
+    dtype, shape and strides, a quick entry moved (as a float: a NaN never equals itself; a re-bound array's identity
+    moved) and every fingerprint moved (its bytes, or its identity). With ``through``, a call of ``_apply`` ends in C
+    unless a quick entry moved since the tick before it (a NaN always has): heard, it ends the count, and the next
+    tick is heard."""
     replay = _Net(W0.copy(), b0.copy())
     states, fingerprints, expected_heard, run = {}, {}, [0], 0
     for t, act in enumerate(actions, 1):
         arrays, before = list(replay.layers), _fp_bytes(replay)
+        call_heard = through and act == "apply" and any(np.isnan(a.ravel()[idx[[0, 1, -1]]]).any()
+                                                        for a, idx in zip(arrays, _IDX))
         _stepping(replay, [act])
         after = _fp_bytes(replay)
-        same = all(a is b for a, b in zip(arrays, replay.layers))
-        quick = any(float(x) != float(y) for a, i, bb, ab in zip(arrays, _IDX, before, after)
-                    for x, y in zip(np.frombuffer(bb)[[0, 1, -1]], np.frombuffer(ab)[[0, 1, -1]]))
-        if same and quick and all(x != y for x, y in zip(before, after)) and run < limit:
+        same = [a is b for a, b in zip(arrays, replay.layers)]
+        laid = all(a.dtype == b.dtype and a.shape == b.shape and a.strides == b.strides
+                   for a, b in zip(arrays, replay.layers))
+        quick = laid and (not all(same) or any(
+            float(x) != float(y) for a, bb, ab in zip(arrays, before, after)
+            for x, y in zip(np.frombuffer(bb, a.dtype)[[0, 1, -1]], np.frombuffer(ab, a.dtype)[[0, 1, -1]])))
+        if not call_heard and quick and all(not s or x != y for s, x, y in zip(same, before, after)) and run < limit:
             run += 1
             states[t], fingerprints[t] = hash(b"".join(after)), after
         else:
             run = 0
             expected_heard.append(t)
+    return states, fingerprints, expected_heard
+
+
+_ACTIONS = (["step"] * 7 + ["none"] + ["step"] * 4 + ["one"] + ["step"] * 2
+            + ["rebind", "step", "rebind same", "step", "reshape", "step", "float32", "step", "nan", "step", "step"])
+
+
+@needs_filter
+@pytest.mark.parametrize("limit", [1, 3, 100])
+def test_the_filter_counts_updates_at_a_loop_head_as_the_handlers_would_decide_them(limit, monkeypatch):
+    """CallFilter.count: ticks at which every parameter is bound to the same array (or to one re-bound in its place,
+    laid out alike) and moved are counted in C (at most ``limit`` in a row), any other tick reaches the handler,
+    after the counted ones were handed over with each update's fingerprint hash, the last fingerprints and the
+    arrays; the program's ``__getattr__`` never runs."""
+    W0, b0, heard, counted, _ = _counted_ticks(_ACTIONS, limit, monkeypatch)
+    states, fingerprints, expected_heard = _expected_ticks(W0, b0, _ACTIONS, limit)
     assert heard == expected_heard
-    assert {t0 + k: h for t0, n, st, _ in counted for k, h in enumerate(st)} == states
-    assert sum(n for _, n, _, _ in counted) == len(states) == len(actions) + 1 - len(heard)
-    for t0, n, _, fps in counted:
+    assert {t0 + k: h for t0, n, st, *_ in counted for k, h in enumerate(st)} == states
+    assert sum(n for _, n, *_ in counted) == len(states) == len(_ACTIONS) + 1 - len(heard)
+    for t0, n, _, fps, passed, trailing in counted:
         assert fps == fingerprints[t0 + n - 1]
+        assert passed == trailing == 0
+
+
+@needs_filter
+@pytest.mark.parametrize("limit", [2, 100])
+def test_the_function_applying_updates_ends_in_c_while_counting(limit, monkeypatch):
+    """CallFilter.count's ``through``: the counting frame's calls of ``_apply`` (which re-binds every parameter) end
+    in C while nothing moved since the last tick; the hand-over says how many did, and how many after the last update
+    counted. A call after a step applied inline (``step`` then ``apply`` in one iteration is not possible here: a
+    ``nan`` tick reaches Python) is heard."""
+    actions = ["apply"] * 6 + ["none"] + ["apply"] * 3 + ["nan"] + ["apply"] * 4
+    W0, b0, heard, counted, applied = _counted_ticks(actions, limit, monkeypatch, through=(_apply.__code__,))
+    states, _, expected_heard = _expected_ticks(W0, b0, actions, limit, through=True)
+    assert heard == expected_heard
+    assert sum(n for _, n, *_ in counted) == len(states)
+    # every call of _apply is heard or passed, and heard only once the NaN makes a quick entry move at every look
+    assert len(applied) + sum(c[4] for c in counted) == actions.count("apply")
+    assert len(applied) == 4
+    assert all(trailing in (0, 1) and passed >= trailing for *_, passed, trailing in counted)
+    _, _, heard_without, _, applied_without = _counted_ticks(actions, limit, monkeypatch)
+    assert len(applied_without) == actions.count("apply")  # without `through`, each call is heard
 
 
 @pytest.mark.parametrize("compiled", KINDS)

@@ -36,7 +36,7 @@
 #include <frameobject.h>
 #include <structmember.h>
 
-#define CTRACE_API 5 /* bumped when the Python side's expectations change (tracer.py checks it) */
+#define CTRACE_API 6 /* bumped when the Python side's expectations change (tracer.py checks it) */
 
 /* The stamp of this file that setup.py compiles in (NETDOCTOR_SOURCE, the first 16 hex digits of its SHA-256): the
  * module's SOURCE, which netdoctor/_lazy.py compares with the source beside the built part. A build without it (not
@@ -145,16 +145,6 @@ static Py_ssize_t muted_index = -1; /* a third: loop heads whose line events end
 static PyObject *event_names[8];    /* "call", "exception", "line", "return", ..., "opcode" (PyTrace_*) */
 static unsigned long next_serial = 1;
 
-/* The head of a NumPy array (numpy/ndarraytypes.h, PyArrayObject_fields: stable since NumPy 1.7, NumPy 2 too): read
- * without NumPy's headers; CallFilter.count checks it against the address NumPy gives before trusting it. */
-typedef struct {
-    PyObject_HEAD
-    char *data;
-    int nd;
-    Py_intptr_t *dimensions;
-    Py_intptr_t *strides;
-} ArrayHead;
-
 #define MAX_DIMS 8
 #define MAX_ENTRIES 64
 
@@ -163,7 +153,8 @@ typedef struct {
 typedef struct {
     PyObject *root;  /* owned: where its path starts (a dict, an object) */
     PyObject *steps; /* owned: a tuple of (kind, key): 0 an item of an exact dict, list or tuple, 1 an attribute */
-    PyObject *array; /* owned: the array the path led to when counting began */
+    PyObject *array; /* owned: the array the path led to at the last update counted (or when counting began) */
+    PyObject *descr; /* its dtype (borrowed from it): an array re-bound in its place must have the same */
     char *data;      /* the array's head as it was then: any change ends counting */
     int nd;
     Py_intptr_t dims[MAX_DIMS], strides[MAX_DIMS];
@@ -187,6 +178,9 @@ typedef struct {
     int line;
     Py_ssize_t limit, pending;
     PyObject *states;       /* owned: a list, the hash of each counted update's fingerprints (or NULL: not kept) */
+    PyObject *through;      /* owned tuple of code objects, or NULL: calls the counting frame makes of them end here */
+    Py_ssize_t passed;      /* calls of `through` ended here since counting began */
+    Py_ssize_t passed_since; /* ... since the last update counted */
     int nparams;
     Counted *params;        /* PyMem */
 } CallFilter;
@@ -408,27 +402,44 @@ done:
     return result;
 }
 
-/* Whether the parameter's path still leads to the same array, its head unchanged. */
-static int
-still_bound(Counted *c)
+/* The array the parameter's path leads to now (borrowed), or NULL: the array counted last, its head unchanged, or,
+ * with `rebound`, an exact numpy.ndarray bound in its place with the same dtype object, dimensions and strides (the
+ * program re-binds its weights, `W = W - lr * dW`: the same entries sit at the same offsets of the new data). */
+static PyObject *
+bound_now(Counted *c, int rebound)
 {
     PyObject *obj = c->root;
     for (Py_ssize_t s = 0; obj != NULL && s < PyTuple_GET_SIZE(c->steps); s++) {
         obj = step_into(obj, PyTuple_GET_ITEM(c->steps, s));
     }
-    if (obj != c->array) {
-        return 0;
+    if (obj == NULL) {
+        return NULL;
     }
-    ArrayHead *a = (ArrayHead *)obj;
-    if (a->data != c->data || a->nd != c->nd) {
-        return 0;
+    ArrayFields *a = (ArrayFields *)obj;
+    if (obj != c->array) {
+        if (!rebound || !heads_trusted || (PyObject *)Py_TYPE(obj) != ndarray_type || a->descr != c->descr) {
+            return NULL;
+        }
+    }
+    else if (a->data != c->data) {
+        return NULL;
+    }
+    if (a->nd != c->nd) {
+        return NULL;
     }
     for (int d = 0; d < c->nd; d++) {
         if (a->dimensions[d] != c->dims[d] || a->strides[d] != c->strides[d]) {
-            return 0;
+            return NULL;
         }
     }
-    return 1;
+    return obj;
+}
+
+/* Whether the parameter's path still leads to the same array, its head unchanged. */
+static int
+still_bound(Counted *c)
+{
+    return bound_now(c, 0) != NULL;
 }
 
 static double
@@ -456,21 +467,25 @@ release_counting(CallFilter *self)
     self->params = NULL;
     self->nparams = 0;
     Py_CLEAR(self->frame);
+    Py_CLEAR(self->through);
 }
 
-/* Hand the updates counted so far to Python (counted(n, states, fingerprints)) and stop counting. Returns -1 when
- * the callback failed (its exception set). */
+/* Hand the updates counted so far to Python (counted(n, states, fingerprints, arrays, passed, trailing)) and stop
+ * counting: the parameters' arrays counted last (re-bound ones too), the calls of `through` ended here and how many
+ * of them came after the last update counted. Returns -1 when the callback failed (its exception set). */
 static int
 hand_over(CallFilter *self)
 {
-    Py_ssize_t n = self->pending;
+    Py_ssize_t n = self->pending, passed = self->passed, trailing = self->passed_since;
     PyObject *states = self->states;
-    self->pending = 0;
+    self->pending = self->passed = self->passed_since = 0;
     self->states = NULL;
-    PyObject *fps = NULL;
-    if (n > 0 && self->counted != NULL) {
+    PyObject *fps = NULL, *arrays = NULL;
+    int heard = (n > 0 || passed > 0) && self->counted != NULL;
+    if (heard) {
         fps = PyList_New(self->nparams);
-        for (int p = 0; fps != NULL && p < self->nparams; p++) {
+        arrays = PyList_New(self->nparams);
+        for (int p = 0; fps != NULL && arrays != NULL && p < self->nparams; p++) {
             Counted *c = &self->params[p];
             PyObject *b = PyBytes_FromStringAndSize((const char *)c->seen, (Py_ssize_t)c->n * c->itemsize);
             if (b == NULL) {
@@ -478,22 +493,29 @@ hand_over(CallFilter *self)
                 break;
             }
             PyList_SET_ITEM(fps, p, b);
+            PyList_SET_ITEM(arrays, p, Py_NewRef(c->array));
         }
     }
     release_counting(self);
-    if (n == 0 || self->counted == NULL) {
+    if (!heard) {
         Py_XDECREF(states);
         return 0;
     }
-    if (fps == NULL) {
+    if (fps == NULL || arrays == NULL) {
         Py_XDECREF(states);
+        Py_XDECREF(fps);
+        Py_XDECREF(arrays);
         return -1;
     }
-    PyObject *count = PyLong_FromSsize_t(n);
-    PyObject *result = count == NULL ? NULL : PyObject_CallFunctionObjArgs(self->counted, count, states ? states : Py_None, fps, NULL);
+    PyObject *count = PyLong_FromSsize_t(n), *through = PyLong_FromSsize_t(passed), *last = PyLong_FromSsize_t(trailing);
+    PyObject *result = count == NULL || through == NULL || last == NULL ? NULL
+        : PyObject_CallFunctionObjArgs(self->counted, count, states ? states : Py_None, fps, arrays, through, last, NULL);
     Py_XDECREF(count);
+    Py_XDECREF(through);
+    Py_XDECREF(last);
     Py_XDECREF(states);
     Py_DECREF(fps);
+    Py_DECREF(arrays);
     if (result == NULL) {
         return -1;
     }
@@ -502,7 +524,8 @@ hand_over(CallFilter *self)
 }
 
 /* A line event of the counting frame at its loop head: counted here (1) when every parameter is bound to the same
- * array and, as NumpyBackend._check_update would find, a quick entry moved and every parameter's fingerprint did; 0:
+ * array, or to one re-bound in its place (bound_now), and, as NumpyBackend._check_update would find, a quick entry
+ * moved and every parameter's fingerprint did (a re-bound array's fingerprint, which holds its id, always moves); 0:
  * Python must hear it. */
 static int
 count_tick(CallFilter *self, PyFrameObject *frame)
@@ -510,27 +533,31 @@ count_tick(CallFilter *self, PyFrameObject *frame)
     if ((PyObject *)frame != self->frame || frame->f_lineno != self->line || self->pending >= self->limit) {
         return 0;
     }
-    unsigned char now[MAX_ENTRIES * 8];
+    PyObject *arrays[64]; /* (count allows 64 parameters at most) */
     int quick_moved = 0;
     for (int p = 0; p < self->nparams; p++) {
         Counted *c = &self->params[p];
-        if (!still_bound(c)) {
+        ArrayFields *a = (ArrayFields *)(arrays[p] = bound_now(c, 1));
+        if (a == NULL) {
             return 0;
         }
+        quick_moved = quick_moved || arrays[p] != c->array;
         for (int q = 0; q < 3 && !quick_moved; q++) {
-            const unsigned char *at = (const unsigned char *)c->data + c->offsets[c->quick[q]];
+            const unsigned char *at = (const unsigned char *)a->data + c->offsets[c->quick[q]];
             quick_moved = entry_value(at, c->itemsize) != entry_value(c->seen + c->quick[q] * c->itemsize, c->itemsize);
         }
     }
     if (!quick_moved) {
         return 0;
     }
+    unsigned char now[MAX_ENTRIES * 8];
     for (int p = 0; p < self->nparams; p++) {
         Counted *c = &self->params[p];
+        const char *data = ((ArrayFields *)arrays[p])->data;
         for (int e = 0; e < c->n; e++) {
-            memcpy(now + e * c->itemsize, c->data + c->offsets[e], c->itemsize);
+            memcpy(now + e * c->itemsize, data + c->offsets[e], c->itemsize);
         }
-        if (memcmp(now, c->seen, (size_t)c->n * c->itemsize) == 0) {
+        if (arrays[p] == c->array && memcmp(now, c->seen, (size_t)c->n * c->itemsize) == 0) {
             return 0; /* this one did not move: Python decides what the tick is */
         }
     }
@@ -539,9 +566,16 @@ count_tick(CallFilter *self, PyFrameObject *frame)
         total += (Py_ssize_t)self->params[p].n * self->params[p].itemsize;
     }
     unsigned char *all = self->states != NULL ? PyMem_Malloc(total) : NULL;
+    PyObject *released[64];
+    int nreleased = 0;
     Py_ssize_t at = 0;
     for (int p = 0; p < self->nparams; p++) {
         Counted *c = &self->params[p];
+        if (arrays[p] != c->array) { /* re-bound: counted from here on; the old one let go once all are taken */
+            released[nreleased++] = c->array;
+            c->array = Py_NewRef(arrays[p]);
+        }
+        c->data = ((ArrayFields *)c->array)->data;
         for (int e = 0; e < c->n; e++) {
             memcpy(c->seen + e * c->itemsize, c->data + c->offsets[e], c->itemsize);
         }
@@ -549,6 +583,9 @@ count_tick(CallFilter *self, PyFrameObject *frame)
             memcpy(all + at, c->seen, (size_t)c->n * c->itemsize);
             at += (Py_ssize_t)c->n * c->itemsize;
         }
+    }
+    for (int r = 0; r < nreleased; r++) {
+        Py_DECREF(released[r]);
     }
     if (self->states != NULL) {
         /* hash(b"".join(fingerprint bytes)), as NumpyBackend._check_update keeps it for restores */
@@ -564,6 +601,7 @@ count_tick(CallFilter *self, PyFrameObject *frame)
         }
     }
     self->pending++;
+    self->passed_since = 0;
     return 1;
 }
 
@@ -644,6 +682,39 @@ beneath_held(CallFilter *self, PyFrameObject *frame)
     return found;
 }
 
+/* Whether a call of the new frame `frame` ends here as one of the counting frame's calls that Python need not hear
+ * (count's `through`: the function that applies the updates, whose call Python would hear only to find, as
+ * NumpyBackend._check_update does at it, that nothing moved since the last tick): a code of `through`, called by the
+ * counting frame itself, every parameter bound to the array counted last with its quick entries unchanged. */
+static int
+passes_through(CallFilter *self, PyFrameObject *frame, PyCodeObject *code)
+{
+    if (!among(self->through, code)) {
+        return 0;
+    }
+    PyFrameObject *back = PyFrame_GetBack(frame);
+    int direct = back != NULL && (PyObject *)back == self->frame;
+    Py_XDECREF(back);
+    if (!direct) {
+        return 0;
+    }
+    for (int p = 0; p < self->nparams; p++) {
+        Counted *c = &self->params[p];
+        if (!still_bound(c)) {
+            return 0;
+        }
+        for (int q = 0; q < 3; q++) {
+            const unsigned char *at = (const unsigned char *)c->data + c->offsets[c->quick[q]];
+            if (entry_value(at, c->itemsize) != entry_value(c->seen + c->quick[q] * c->itemsize, c->itemsize)) {
+                return 0;
+            }
+        }
+    }
+    self->passed++;
+    self->passed_since++;
+    return 1;
+}
+
 static int
 filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
 {
@@ -654,7 +725,7 @@ filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
     }
     if (what == PyTrace_CALL) {
         PyCodeObject *code = PyFrame_GetCode(frame);
-        int skip = skipped(self, code);
+        int skip = skipped(self, code) || (self->frame != NULL && self->through != NULL && passes_through(self, frame, code));
         Py_DECREF(code);
         if (skip || (self->holding && self->quiet != NULL && beneath_held(self, frame))) {
             return 0;
@@ -723,6 +794,7 @@ filter_traverse(CallFilter *self, visitproc visit, void *arg)
     Py_VISIT(self->held);
     Py_VISIT(self->listen);
     Py_VISIT(self->quiet);
+    Py_VISIT(self->through);
     for (int p = 0; p < self->nparams; p++) {
         Py_VISIT(self->params[p].root);
         Py_VISIT(self->params[p].steps);
@@ -741,7 +813,7 @@ filter_clear(CallFilter *self)
     Py_CLEAR(self->held);
     Py_CLEAR(self->listen);
     Py_CLEAR(self->quiet);
-    self->pending = 0;
+    self->pending = self->passed = self->passed_since = 0;
     release_counting(self);
     return 0;
 }
@@ -951,20 +1023,29 @@ filter_mute(CallFilter *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
-/* count(frame, line, plan, limit, keep_states): from now on, line events of `frame` at `line` end here as updates
- * counted while every parameter of `plan` is bound where it was, a quick entry moved and every parameter's fingerprint
- * did, at most `limit` of them; any event that reaches Python first hands them to counted(n, states, fingerprints)
- * (states: the hash of each update's fingerprint bytes, None unless keep_states) and ends counting. `plan`: a list of
- * (root, steps, array, data address, offsets, quick positions, itemsize) per parameter. Returns whether counting
- * began (False: a parameter C cannot read as planned). */
+/* count(frame, line, plan, limit, keep_states, through=()): from now on, line events of `frame` at `line` end here as
+ * updates counted while every parameter of `plan` is bound where it was (or to an array re-bound in its place,
+ * bound_now), a quick entry moved and every parameter's fingerprint did, at most `limit` of them; the calls `frame`
+ * makes of the codes of `through` end here while nothing moved (passes_through); any event that reaches Python first
+ * hands them to counted(n, states, fingerprints, arrays, passed, trailing) (states: the hash of each update's
+ * fingerprint bytes, None unless keep_states; see hand_over) and ends counting. `plan`: a list of (root, steps,
+ * array, data address, offsets, quick positions, itemsize) per parameter. Returns whether counting began (False: a
+ * parameter C cannot read as planned). */
 static PyObject *
 filter_count(CallFilter *self, PyObject *args)
 {
-    PyObject *frame, *plan;
+    PyObject *frame, *plan, *through = NULL;
     int line, keep;
     Py_ssize_t limit;
-    if (!PyArg_ParseTuple(args, "O!iO!np:count", &PyFrame_Type, &frame, &line, &PyList_Type, &plan, &limit, &keep)) {
+    if (!PyArg_ParseTuple(args, "O!iO!np|O!:count", &PyFrame_Type, &frame, &line, &PyList_Type, &plan, &limit, &keep,
+                          &PyTuple_Type, &through)) {
         return NULL;
+    }
+    for (Py_ssize_t i = 0; through != NULL && i < PyTuple_GET_SIZE(through); i++) {
+        if (!PyCode_Check(PyTuple_GET_ITEM(through, i))) {
+            PyErr_SetString(PyExc_TypeError, "count(..., through): through must hold code objects");
+            return NULL;
+        }
     }
     if (self->frame != NULL) {
         Py_RETURN_FALSE; /* counting already: asked only from a handler, after the counted were handed over */
@@ -994,14 +1075,15 @@ filter_count(CallFilter *self, PyObject *args)
         c->steps = steps;
         Py_INCREF(array);
         c->array = array;
-        ArrayHead *a = (ArrayHead *)array;
+        ArrayFields *a = (ArrayFields *)array; /* (checked below against the address NumPy gives) */
         c->n = (int)PyTuple_GET_SIZE(offsets);
         if ((c->itemsize != 4 && c->itemsize != 8) || c->n < 1 || c->n > MAX_ENTRIES || PyTuple_GET_SIZE(quick) != 3 ||
             (Py_ssize_t)a->data != data || a->nd < 0 || a->nd > MAX_DIMS) {
             release_counting(self);
-            Py_RETURN_FALSE; /* not an array laid out as ArrayHead says, or more than C keeps */
+            Py_RETURN_FALSE; /* not an array laid out as ArrayFields says, or more than C keeps */
         }
         c->data = a->data;
+        c->descr = a->descr;
         c->nd = a->nd;
         for (int d = 0; d < a->nd; d++) {
             c->dims[d] = a->dimensions[d];
@@ -1030,9 +1112,10 @@ filter_count(CallFilter *self, PyObject *args)
     }
     Py_INCREF(frame);
     self->frame = frame;
+    self->through = through != NULL && PyTuple_GET_SIZE(through) > 0 ? Py_NewRef(through) : NULL;
     self->line = line;
     self->limit = limit;
-    self->pending = 0;
+    self->pending = self->passed = self->passed_since = 0;
     Py_CLEAR(self->states);
     if (keep && (self->states = PyList_New(0)) == NULL) {
         release_counting(self);
@@ -1067,7 +1150,7 @@ static PyMethodDef filter_methods[] = {
     {"mute", (PyCFunction)filter_mute, METH_VARARGS,
      "mute(code, lines): while holding, line events at these loop heads of code end in C too."},
     {"count", (PyCFunction)filter_count, METH_VARARGS,
-     "count(frame, line, plan, limit, keep_states) -> whether updates at this loop head are counted in C from now on."},
+     "count(frame, line, plan, limit, keep_states, through=()) -> whether updates at this loop head are counted in C from now on."},
     {"take", (PyCFunction)filter_take, METH_NOARGS, "take(): hand the updates counted in C to counted() and stop."},
     {"step", (PyCFunction)filter_step, METH_VARARGS,
      "step(held, listen, quiet): while holding, calls of the codes quiet beneath a frame of held or of listen end in C."},

@@ -114,7 +114,7 @@ def _call_filter() -> Any:
     _ctrace = compiled_part("netdoctor.observe._ctrace", REQUIRE_ENV)
     if _ctrace is None:
         return None
-    if getattr(_ctrace, "API", None) != 5 or not getattr(_ctrace, "SUPPORTED", False):
+    if getattr(_ctrace, "API", None) != 6 or not getattr(_ctrace, "SUPPORTED", False):
         return None  # a stale build left beside newer sources, or a Python whose frames it does not know
     return _ctrace.CallFilter
 
@@ -652,7 +652,7 @@ class CallTracer:
         self.keep_lines = False
         """Followed frames keep their line events at loop heads after calling the user's functions, as while
         :attr:`holding` (set by the handler: a window that was held and released keeps ticking at the same heads)."""
-        self._on_counted: Callable[[int, list[int] | None, list[bytes]], None] | None = None
+        self._on_counted: Callable[[int, list[int] | None, list[bytes], list[Any], int, int], None] | None = None
         self._counting: FrameType | None = None
         self._held_ids: frozenset[int] = frozenset()
         self._quiet_ids: frozenset[int] = frozenset()
@@ -723,36 +723,48 @@ class CallTracer:
                         self._muted_codes.append(code)
 
     def count(self, frame: FrameType, plan: list[tuple], limit: int, *, keep_states: bool,
-              on_counted: Callable[[int, list[int] | None, list[bytes]], None]) -> bool:
+              on_counted: Callable[[int, list[int] | None, list[bytes], list[Any], int, int], None],
+              through: tuple[CodeType, ...] = ()) -> bool:
         """Count updates at ``frame``'s current loop head in C from now on (the compiled filter's ``count``): every
-        tick there at which each parameter of ``plan`` is bound to the same array and has moved is an update, until
-        ``limit`` of them or until any event reaches the handlers; ``on_counted(n, states, fingerprints)`` then hears
-        of them first (``states``: each update's fingerprint hash when ``keep_states``, else None; ``fingerprints``:
-        the parameters' fingerprint bytes at the last). False where the filter is not built or cannot read the plan:
-        the ticks reach :meth:`_local` as before."""
+        tick there at which each parameter of ``plan`` is bound to the same array, or to an array of the same dtype,
+        shape and strides re-bound in its place, and has moved is an update, until ``limit`` of them or until any
+        event reaches the handlers; ``on_counted(n, states, fingerprints, arrays, passed, trailing)`` then hears of
+        them first (``states``: each update's fingerprint hash when ``keep_states``, else None; ``fingerprints`` and
+        ``arrays``: the parameters' fingerprint bytes and arrays at the last). ``through``: functions whose calls by
+        ``frame`` end in C meanwhile while no parameter moved since the last tick (``passed`` of them, ``trailing``
+        after the last update counted): the function that applies the updates, whose call the handler would only
+        find changing nothing. False where the filter is not built or cannot read the plan: the ticks reach
+        :meth:`_local` as before."""
         if self._filter is None or id(frame) not in self._followed:
             return False
+        if through and frame.f_code.co_name == "<module>":
+            # a call from module-level code may be an entry function's, followed from its call (:meth:`entry`): only
+            # those known never to be pass through
+            through = tuple(code for code in through if self._entries.known.get(id(code)) is False)
         self._on_counted, self._counting = on_counted, frame
-        if self._filter.count(frame, frame.f_lineno, plan, limit, keep_states):
+        if self._filter.count(frame, frame.f_lineno, plan, limit, keep_states, through):
             return True
         self._counting = None
         return False
 
-    def _counted(self, n: int, states: list[int] | None, fingerprints: list[bytes]) -> None:
+    def _counted(self, n: int, states: list[int] | None, fingerprints: list[bytes], arrays: list[Any], passed: int,
+                 trailing: int) -> None:
         """Called by the compiled filter before any event reaches the handlers, with the ``n`` ticks it counted as
-        updates at the counting frame's loop head (:meth:`count`): what :meth:`_local` would have done at each tick,
-        then ``on_counted`` under the handlers' lock."""
+        updates at the counting frame's loop head and the ``passed`` calls of :meth:`count`'s ``through`` it ended
+        (:meth:`count`): what :meth:`_local` and :meth:`_global` would have done at each, then ``on_counted`` under
+        the handlers' lock. A call passed is not marked on the frame (``_Followed.called``): its return, which
+        would give the frame its line events back, is not heard either (as an ignored callee's is not)."""
         frame, self._counting = self._counting, None
         followed = self._followed.get(id(frame)) if frame is not None else None
         self.ticks += n
         if followed is not None:
-            followed.ticked = True
+            followed.ticked = followed.ticked or n > 0
             if 0 <= followed.entry_ticks < FOLLOW_CALLS <= followed.entry_ticks + n and frame is not None:
                 self._entries.known[id(frame.f_code)] = True
             if followed.entry_ticks >= 0:
                 followed.entry_ticks += n
         if self._on_counted is not None and self.failed is None:
-            self._deliver(self._on_counted, n, states, fingerprints)
+            self._deliver(self._on_counted, n, states, fingerprints, arrays, passed, trailing)
 
     def _unmute(self) -> None:
         """No head muted any more (the marks are the code objects', not this tracer's: another tracer must not find

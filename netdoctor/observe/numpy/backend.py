@@ -57,7 +57,7 @@ from netdoctor.observe.numpy.activations import (
     _users_class,
 )
 from netdoctor.observe.numpy.arrays import Path, path_reader, resolve, weak
-from netdoctor.observe.numpy.counting import _count_ahead, _count_plan, _counted
+from netdoctor.observe.numpy.counting import _count_ahead, _count_plan, _count_through, _counted, _counted_updates
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.holding import StepHold
 from netdoctor.observe.numpy.learning import TrainingAccuracy
@@ -182,7 +182,9 @@ class NumpyBackend:
     # updates counted in C: observe/numpy/counting.py
     _count_ahead = _count_ahead
     _count_plan = _count_plan
+    _count_through = _count_through
     _counted = _counted
+    _counted_updates = _counted_updates
     _continue_update = _continue_update
     _restored = _restored
     _note_nonfinite = _note_nonfinite

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from netdoctor.observe.numpy.arrays import FrameLocals
+from netdoctor.observe.numpy.roles import Role
 from netdoctor.observe.numpy.targets import INLINE_TRIES
 from netdoctor.observe.numpy.updates import MAX_STATES
 from netdoctor.observe.tracer import sampled_ahead
 
 if TYPE_CHECKING:
-    from types import FrameType
+    from types import CodeType, FrameType
 
     from netdoctor.observe.numpy.backend import NumpyBackend
 
@@ -104,14 +105,42 @@ def _count_ahead(self: NumpyBackend, frame: FrameType) -> None:
     plan = self._count_plan()
     self._count_head = head
     if plan is None or not tracer.count(frame, plan, limit, keep_states=len(self._states) < MAX_STATES,
-                                        on_counted=self._counted):
+                                        on_counted=self._counted, through=self._count_through()):
         self._count_refused = plan is None  # (a plan C could not read: not asked again for this network)
 
 
-def _counted(self: NumpyBackend, n: int, states: list[int] | None, fingerprints: list[bytes]) -> None:
+def _count_through(self: NumpyBackend) -> tuple[CodeType, ...]:
+    """The function that applies the updates, when its calls may end in C while updates are counted there
+    (:meth:`CallTracer.count <netdoctor.observe.tracer.CallTracer.count>`'s ``through``): it only moves the parameters
+    (no gradient, forward or target of its own), nothing compares the forward's output at calls (the targets are read
+    elsewhere), and a window held or recorded has it in its step. Heard, such a call would only be counted in the
+    window and find that nothing moved since the last tick (C checks that); ``_counted`` does the counting."""
+    updater = self.updater
+    if updater is None or self._roles.get(updater) != Role.UPDATER or self.update_checks.busy:
+        return ()
+    if self._out is not None and self._targets_by_comparison():
+        return ()
+    if self.hold.recording and id(updater) not in self.hold.step:
+        return ()
+    return (updater,)
+
+
+def _counted(self: NumpyBackend, n: int, states: list[int] | None, fingerprints: list[bytes], arrays: list[np.ndarray],
+             passed: int, trailing: int) -> None:
     """``n`` updates counted in C (see the module docstring): the counters, the states kept for restores (``states``:
     each update's fingerprint hash), the windows, the budget and the loops' schedule as ``n`` ticks would have left
-    them; the fingerprints and quick entries as the last of them saw them (``fingerprints``)."""
+    them; the parameters, fingerprints and quick entries as the last of them saw them (``arrays``, re-bound ones
+    included, and ``fingerprints``). ``passed`` calls of the function that applies the updates ended in C
+    (:func:`_count_through`), ``trailing`` of them after the last update counted: each is counted as heard."""
+    self.events += passed
+    if n:
+        self._counted_updates(n, states, fingerprints, arrays)
+    if trailing and self.updater is not None:
+        self.hold.call(self.updater)  # (the window after the last update: its other calls, none, ended in C)
+
+
+def _counted_updates(self: NumpyBackend, n: int, states: list[int] | None, fingerprints: list[bytes],
+                     arrays: list[np.ndarray]) -> None:
     first = self.updates
     self.events += n
     self.counted_in_c += n
@@ -135,7 +164,8 @@ def _counted(self: NumpyBackend, n: int, states: list[int] | None, fingerprints:
         self._act_ticks += n
     fp: list[tuple[int, bytes]] = []
     q: list[tuple[float, ...] | None] = []
-    for a, b, (_, i, j, k, _, idx) in zip(self._quick_arrays, fingerprints, self._quick_plan):
+    self._quick_arrays = list(arrays)
+    for a, b, (_, i, j, k, _, idx) in zip(arrays, fingerprints, self._quick_plan):
         fp.append((id(a), b))
         values = np.frombuffer(b, dtype=a.dtype).tolist()
         where = {int(m): e for e, m in enumerate(idx)}
