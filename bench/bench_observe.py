@@ -41,8 +41,14 @@ The programs (``bench/programs/``, except the forum program):
 
 MNIST rows come from ``shared/data/`` beside the repository (or above it,
 for worktrees); without it the programs use synthetic digits and the forum
-program is skipped. BLAS threads are left as the machine sets them: the
-observer must not add busy cores to a single-threaded program. The children
+program is skipped. Both sides run with one BLAS thread
+(``OPENBLAS_NUM_THREADS``, ``OMP_NUM_THREADS`` and ``MKL_NUM_THREADS`` set to
+1, as the header says): issue 25's CPU target is for single-threaded programs,
+and a BLAS pool's threads spin while they wait for work, so on a loaded
+machine they add CPU time the program's own work does not explain (the
+784-64-10 row's plain run took 1.23 s of CPU in 0.65 s). The observer must not
+add busy cores to such a program: its observed CPU / wall stays at most 1.1.
+``--environment-blas`` leaves the environment's settings to both sides. The children
 write bytecode caches into a folder of the bench's own
 (``PYTHONPYCACHEPREFIX``; ``PYTHONDONTWRITEBYTECODE`` is dropped for them),
 never beside the sources of netdoctor, the programs or the shared seed, and
@@ -51,7 +57,7 @@ they do from an installed package instead of being compiled at every run
 (a shell that sets ``PYTHONDONTWRITEBYTECODE`` would otherwise add ~40 ms of
 compiling to every observed run, and none to the plain ones).
 
-    python bench/bench_observe.py [--repeat 3] [--only NAME] [--against FOLDER] [--no-short]
+    python bench/bench_observe.py [--repeat 3] [--only NAME] [--against FOLDER] [--no-short] [--environment-blas]
 
 *What is fixed and what is per step.* Each program with a shorter variant
 (:attr:`Case.short`: the same program with fewer epochs) is also run that
@@ -235,11 +241,16 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
 
 PYCACHE: Path | None = None
 """Where the children write their bytecode caches (set by :func:`main`: a folder of the bench's temporary one)."""
+BLAS_THREADS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+"""The variables that give every child one BLAS thread, unless ``--environment-blas`` (:data:`ONE_BLAS_THREAD`)."""
+ONE_BLAS_THREAD = True
 
 
 def _env() -> dict[str, str]:
     env = dict(os.environ, NO_COLOR="1")
     env.pop("PYTHONDONTWRITEBYTECODE", None)  # netdoctor's modules load from their caches, as when installed
+    if ONE_BLAS_THREAD:
+        env.update(dict.fromkeys(BLAS_THREADS, "1"))
     if PYCACHE is not None:
         env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)  # (the caches stay out of the source trees, the seed's included)
     return env
@@ -387,10 +398,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", default=[], help="run only the programs whose name contains this; repeatable")
     ap.add_argument("--against", type=Path, help="a folder holding another netdoctor/ to compare with, side by side")
     ap.add_argument("--no-short", action="store_true", help="skip the shorter runs that split fixed from per-step cost")
+    ap.add_argument("--environment-blas", action="store_true",
+                    help="leave the BLAS thread settings of the environment to both sides (default: one thread)")
     args = ap.parse_args(argv)
     if args.against is not None and not (args.against / "netdoctor" / "__init__.py").is_file():
         ap.error(f"--against {args.against}: no netdoctor/__init__.py there; give the folder that holds netdoctor/")
-    global PYCACHE
+    global PYCACHE, ONE_BLAS_THREAD
+    ONE_BLAS_THREAD = not args.environment_blas
     with tempfile.TemporaryDirectory(prefix="nd-bench-") as name:
         tmp = Path(name)
         PYCACHE = tmp / "pycache"
@@ -404,6 +418,10 @@ def main(argv: list[str] | None = None) -> int:
                                 str(PROGRAMS / "one_line.py")], env=dict(_env(), PYTHONPATH=str(root)),
                                capture_output=True, timeout=600)
         print(f"load average {_load()} (1/5/15 min) on {os.cpu_count()} cores; best of {args.repeat}, alternating")
+        blas = (f"BLAS threads: 1 on both sides ({', '.join(BLAS_THREADS)} = 1; --environment-blas keeps the environment's)"
+                if ONE_BLAS_THREAD else "BLAS threads: as the environment sets them ("
+                + ", ".join(f"{v}={os.environ.get(v, 'unset')}" for v in BLAS_THREADS) + ")")
+        print(blas)
         print(f"{'program':18s} {'plain':>7s} {'run':>7s} {'wall':>8s} {'cpu':>7s} {'run cpu':>7s} {'cpu':>6s} {'cpu/w':>5s} "
               f"{'updates':>11s}  target")
         for case in todo:

@@ -12,6 +12,7 @@ import ast
 import builtins
 import json
 import os
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -29,6 +30,7 @@ from netdoctor.observe.tracer import (
     EXPRESSION_SCOPES,
     FOLLOW_CALLS,
     LAUNCHERS,
+    PURE_ENV,
     Budget,
     CallTracer,
     is_user_file,
@@ -273,6 +275,40 @@ def test_comprehensions_and_generator_expressions_are_not_followed_as_calls():
     assert calls.count("_comprehensions_and_a_generator") == 1
     assert calls.count("_squares") == 21  # started once, resumed for each of its 20 items and for the end
     assert not EXPRESSION_SCOPES & set(calls), calls
+
+
+def _on_signal(signum, frame):
+    _on_signal.heard += 1  # type: ignore[attr-defined]
+
+
+def _signalled(n):
+    total = 0
+    for i in range(n):  # a signal arrives in the middle of the loop's work, its handler runs at the next instruction
+        signal.raise_signal(signal.SIGUSR1)
+        total += _called_in_a_loop() + i
+    return total
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGUSR1"), reason="no SIGUSR1 on this platform")
+@pytest.mark.parametrize("pure", ["1", ""], ids=["pure", "compiled"])
+def test_a_signal_handler_of_the_programs_own_is_no_call_of_its_training(pure, monkeypatch):
+    """A signal handler the program installs (a sampling profiler's SIGPROF handler runs at every tick of a timer) is
+    called by the interpreter wherever the signal arrives, as a finalizer is: never heard as one of the program's
+    calls, which would release a held step and re-enter the observer mid-step."""
+    monkeypatch.setenv(PURE_ENV, pure)
+    calls: list[str] = []
+    _on_signal.heard = 0  # type: ignore[attr-defined]
+    previous = signal.signal(signal.SIGUSR1, _on_signal)
+    tracer = CallTracer(lambda f: calls.append(f.f_code.co_name) is None, lambda f, v: None,
+                        is_user=lambda name: name == __file__)
+    tracer.install()
+    try:
+        assert _signalled(5) == 5 + sum(range(5))
+    finally:
+        tracer.uninstall()
+        signal.signal(signal.SIGUSR1, previous)
+    assert _on_signal.heard == 5  # type: ignore[attr-defined]
+    assert calls.count("_called_in_a_loop") == 5 and "_on_signal" not in calls, calls
 
 
 def _called_in_a_loop():

@@ -83,6 +83,7 @@ import builtins
 import dis
 import gc
 import os
+import signal
 import sys
 import sysconfig
 import threading
@@ -160,15 +161,30 @@ def runs_program(function: _F) -> _F:
     return function
 
 
+_SIGNALS: tuple[int, ...] | None = None
+
+
 def called_by_the_interpreter(code: CodeType) -> bool:
     """Whether ``code`` is one the interpreter calls on a schedule of its own, not the program's: a finalizer
-    (``__del__``) or an entry of ``gc.callbacks``. Such a call lands wherever an allocation starts a collection or
-    drops a last reference, inside netdoctor's own work too; followed, it would be taken for an entry of the
-    program's training (its caller is no user code) and re-enter the observer mid-step."""
+    (``__del__``), an entry of ``gc.callbacks`` or a signal handler (``signal.signal``: a sampling profiler's
+    ``SIGPROF`` handler runs at every tick of a timer). Such a call lands wherever an allocation starts a collection,
+    drops a last reference or a signal arrives, inside netdoctor's own work too; followed, it would be taken for an
+    entry of the program's training (its caller is no user code) or for a call of a step that is not the training
+    step's, and re-enter the observer mid-step. Asked once per code object (the tracer keeps the answer)."""
     if code.co_name == "__del__":
         return True
-    for callback in gc.callbacks:
-        function = getattr(callback, "__func__", callback)
+    handlers: list[Any] = list(gc.callbacks)
+    if code.co_argcount in (2, 3) or code.co_flags & 0x04:  # handler(signum, frame), maybe a method (0x04: *args)
+        global _SIGNALS
+        if _SIGNALS is None:
+            _SIGNALS = tuple(sorted(signal.valid_signals()))  # (0.1 ms: asked once)
+        for number in _SIGNALS:
+            try:
+                handlers.append(signal.getsignal(number))
+            except (OSError, ValueError):  # (a number the platform lists but cannot be asked about)
+                continue
+    for handler in handlers:
+        function = getattr(handler, "__func__", handler)
         if getattr(function, "__code__", None) is code:
             return True
     return False
