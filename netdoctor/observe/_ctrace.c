@@ -728,6 +728,10 @@ filter_trace(PyObject *obj, PyFrameObject *frame, int what, PyObject *arg)
         int skip = skipped(self, code) || (self->frame != NULL && self->through != NULL && passes_through(self, frame, code));
         Py_DECREF(code);
         if (skip || (self->holding && self->quiet != NULL && beneath_held(self, frame))) {
+            /* no local trace function: its line events would come here only to end (CPython makes one for every
+             * line of a frame whose f_trace_lines is set, its default), as _global turns off those of the frames it
+             * answers; a debugger's arrival turns them on again (observe/control.py, DebuggerWatch) */
+            frame->f_trace_lines = 0;
             return 0;
         }
         callback = self->call;
