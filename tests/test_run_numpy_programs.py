@@ -316,6 +316,14 @@ PROGRAMS = [
     # is 1), named constant-targets against the module's label vector (never a permutation of the rows)
     Program("counted_width_fit", updates=168, arrays=4, layers="16 -> 12 -> 3 (rows)"),
     Program("counted_width_fit_scaled", ("frozen-parameters",), arrays=4, layers="16 -> 12 -> 1 (rows)", forward=False),
+    # labels read from a blank pixel column (all 0) size a one-unit output whose target is np.eye(1)[0] = 1, made from
+    # the integer label inside the backward: the update check read class index 0 as the value 0, so each right step
+    # was a climb (a false gradient-mismatch error per sample on columns, npw0301; a warning in batches, npw0336)
+    Program("counted_width_columns", updates=1500, arrays=4, layers="16 -> 12 -> 3 (columns)", checked=True),
+    Program("counted_width_columns_wrong_column", arrays=4, forward=False, missed="constant-targets: the per-sample "
+            "targets (the label in a (1,) array) are never read: 'the targets it trained on were never seen'"),
+    Program("counted_width_rows", updates=240, arrays=4, layers="16 -> 10 -> 3 (rows)", checked=True),
+    Program("counted_width_rows_wrong_column", ("learning-rate-too-high",), arrays=4, forward=False),
     # gradient buffers made once and overwritten in place at every step (``gW[...] = ...``, ``gW[:] = ...``,
     # ``np.copyto``, ``np.dot(..., out=gW)``, a dict's ``grads['W1'][...] = ...``): they still hold the last gradients
     # when the next step starts, but the next write replaces them: no stale accumulator. The stale twin adds (``+=``)
@@ -969,6 +977,17 @@ def test_a_network_of_one_output_unit_sized_from_scaled_labels_is_named_from_its
     assert findings["frozen-parameters"]["caused_by"] == ["constant-targets"], _detail(o)
     # the update check's note says why the loss cannot move (one unit), not that a gradient vanished
     assert not any("the gradient has vanished" in n for n in o.report["context"].get("notes", [])), _detail(o)
+
+
+@pytest.mark.parametrize("name", ["counted_width_columns_wrong_column", "counted_width_rows_wrong_column"])
+def test_class_index_0_beside_one_output_unit_is_its_one_hot_row_not_the_value_0(name):
+    """Labels that are all 0 size a one-unit output, and ``np.eye(1)[t]`` makes each one the target 1. Read as the
+    value 0, every right step would climb (per sample: one consistent negative factor; in batches: no factor at all).
+    The update check compares the steps and finds them right against the one-hot row."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    assert not [f for f in o.report["findings"] if f["code"] == "gradient-mismatch"], _detail(o)
+    notes = " ".join(o.report["context"].get("notes", []))
+    assert re.search(r"update check: \d+ update\(s\) compared", notes), _detail(o)
 
 
 @pytest.mark.parametrize("name", ["optimizer_objects", "stored_layers_train_fn"])

@@ -158,6 +158,11 @@ def _class_axis(out: np.ndarray, t: np.ndarray) -> int:
     return 1
 
 
+def _one_unit(out: np.ndarray) -> bool:
+    """Whether ``out`` may be one output unit's values: a scalar, or one unit over a batch (``(B, 1)`` or ``(1, B)``)."""
+    return out.size == 1 or (out.ndim == 2 and 1 in out.shape)
+
+
 def _targets_like(out: np.ndarray, targets: Any) -> np.ndarray | None:
     """The targets as an array of the output's shape (class indices become one-hot), or None."""
     if not issubclass(type(targets), (np.ndarray, np.number, int, float)) and not (
@@ -207,6 +212,14 @@ def assumed_losses(out: Any, targets: Any, *, guessed: bool = False) -> list[Los
         return float(-np.sum(t * np.asarray(y, dtype=np.float64)))
 
     out_losses = [LossChoice("squared error (assumed)", squared, True, guessed)]
+    if _one_unit(o) and t.size and np.all(t == 0):
+        # Targets of 0 beside a one-unit output read two ways: the value 0, or class index 0, whose one-hot row
+        # np.eye(1)[0] is 1 (a program that counts its classes from labels that are all 0 builds one output).
+        def squared_index(y: np.ndarray, t: np.ndarray = t) -> float:
+            return float(np.sum((np.asarray(y, dtype=np.float64) - (t + 1.0)) ** 2))
+
+        out_losses.append(LossChoice("squared error against the one-hot row of class 0 (assumed)", squared_index,
+                                     True, guessed))
     axis = _class_axis(o, t)
     # one-hot, or soft targets that are a distribution over the classes (0.955 / 0.005 codes, label smoothing)
     onehot = bool(np.all(t >= 0) and np.allclose(t.sum(axis=axis), 1.0))
@@ -714,7 +727,9 @@ def check_update(
     idx = [_entries(a.size, max_coords, _entry_rng(seed, k), [r.arrays[n] for r in applied if n in r.arrays])
            for k, (n, a) in enumerate(zip(names, arrays))]
     readings = [_read(loss, outputs, names, idx, h, applied) for loss in losses]
-    best = max(readings, key=lambda r: r.score)  # first wins ties: the program's own, or squared error
+    # first wins ties (the program's own, or squared error), but a loss the update descends beats one it climbs by as
+    # many tensors: one output unit fed one sample reads any target as a consistent factor, its sign the target's
+    best = max(readings, key=lambda r: (r.score, -len(r.flipped)))
     loss = best.loss
     diffs = outputs.differences(loss)
     if not any(np.any(np.abs(d["numeric"]) > 10 * d["noise"]) for d in (diffs(k, idx[k], h) for k in range(len(names)))):

@@ -380,7 +380,10 @@ def targetish(v: Any) -> bool:
 def _target_like(v: np.ndarray) -> bool:
     """Few distinct values (one-hot, +-1, 0.1/0.9 codes) or a distribution over the classes per sample (one-hot
     smoothed toward a prior): what targets look like, unlike a delta or a hidden layer. A softmax output is a
-    distribution too: the callers keep the forward's own outputs apart."""
+    distribution too: the callers keep the forward's own outputs apart. One float alone has "few values" whatever it
+    is (one output unit's error on one sample, its bias): it looks like a target only as a whole number (0, 1, -1)."""
+    if v.size == 1 and v.dtype.kind == "f":
+        return bool(float(v.reshape(-1)[0]) == round(float(v.reshape(-1)[0])))
     return v.size > 0 and (len(np.unique(v.reshape(-1)[:256])) <= 3 or _distribution(v))
 
 
