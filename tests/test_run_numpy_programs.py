@@ -324,6 +324,16 @@ PROGRAMS = [
             "targets (the label in a (1,) array) are never read: 'the targets it trained on were never seen'"),
     Program("counted_width_rows", updates=240, arrays=4, layers="16 -> 10 -> 3 (rows)", checked=True),
     Program("counted_width_rows_wrong_column", ("learning-rate-too-high",), arrays=4, forward=False),
+    # one sample at a time at module level (``x = X[j:j+1]``, ``h, p = forward(x)``: globals rebound per sample), targets
+    # smoothed toward the prior, gradients returned by backward() and summed into buffers applied every 16 samples: the
+    # global ``p`` (4,), rebound only by the module that also steps the weights, was a fifth parameter, every sample an
+    # update (4,804 for 300), and backward()'s last returned gradient (db2, the output's width) the output
+    Program("smoothed_buffers_module", updates=300, arrays=4, layers="20 -> 16 -> 4 (rows)", checked=True),
+    Program("smoothed_buffers_module_stale", ("exploding-gradients",), updates=300, arrays=4,
+            missed="stale-accumulator: buffers summed inline by the module's own loop are never looked at between "
+                   "windows (no gradient function is called), so their carry-over is not measured"),
+    # the same per-sample loop handing a class's accumulate(x, t) each sample and calling apply() every 16
+    Program("smoothed_buffers_class", updates=300, arrays=4, layers="20 -> 16 -> 4 (rows)", checked=True),
     # gradient buffers made once and overwritten in place at every step (``gW[...] = ...``, ``gW[:] = ...``,
     # ``np.copyto``, ``np.dot(..., out=gW)``, a dict's ``grads['W1'][...] = ...``): they still hold the last gradients
     # when the next step starts, but the next write replaces them: no stale accumulator. The stale twin adds (``+=``)
@@ -988,6 +998,16 @@ def test_class_index_0_beside_one_output_unit_is_its_one_hot_row_not_the_value_0
     assert not [f for f in o.report["findings"] if f["code"] == "gradient-mismatch"], _detail(o)
     notes = " ".join(o.report["context"].get("notes", []))
     assert re.search(r"update check: \d+ update\(s\) compared", notes), _detail(o)
+
+
+def test_a_function_returning_one_gradient_per_parameter_is_not_the_forward():
+    """backward(x, h, p, t) is handed the sample and returns ``dW1, db1, dW2, db2``: its last vector has the output's
+    width, but the arrays before it have the weights' shapes. Taken for the forward, the argmax of ``p - t`` summed
+    read as the predictions ("training accuracy 40% -> 41%" in a run at 100%)."""
+    o = observed(next(p for p in PROGRAMS if p.name == "smoothed_buffers_module"))
+    seen = o.report["sections"]["observed"]
+    assert seen["forward"] == ["forward()"], _detail(o)
+    assert seen["training_accuracy"]["late"] >= 0.9, _detail(o)
 
 
 @pytest.mark.parametrize("name", ["optimizer_objects", "stored_layers_train_fn"])

@@ -72,6 +72,7 @@ from netdoctor.observe.numpy.outputs import (
     _output_rows,
     _probe_call,
     _probe_return,
+    _returns_gradients,
     _stored_output,
     stored_output,
 )
@@ -229,6 +230,7 @@ class NumpyBackend:
     _close_segments = _close_segments
     _probe_call = _probe_call
     _holds_batch = _holds_batch
+    _returns_gradients = _returns_gradients
     _probe_return = _probe_return
     _stored_output = _stored_output
     _helper_call = _helper_call

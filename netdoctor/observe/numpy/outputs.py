@@ -190,7 +190,7 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
                 self._helper_last[id(value)] = (weak(value), self._helper_pending, *self._helper_site)
                 self._built_target(value)
                 return
-            if given_input and not code.co_flags & CO_GENERATOR:
+            if given_input and not code.co_flags & CO_GENERATOR and not self._returns_gradients(value):
                 # (a generator handed the data set yields batches of it, the targets last: never the output)
                 self._roles[code] = (role & ~_PROBE) | _FORWARD
                 self.forward.add(code)
@@ -203,6 +203,18 @@ def _probe_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
         self._roles[code] = role | _TABLE
     if left <= 0:
         self._roles[code] = self._roles[code] & ~_PROBE  # 0: ignored from now on
+
+
+def _returns_gradients(self: NumpyBackend, value: Any) -> bool:
+    """Whether ``value`` is a tuple or list holding arrays of the shapes of two or more of the network's weight
+    matrices (both sides > 1): gradients, one per parameter (``return dW1, db1, dW2, db2``), whose last vector has the
+    output's width without being the output. A forward's caches have the batch's rows, not a layer's inputs."""
+    if not issubclass(type(value), (tuple, list)) or len(value) < 2:
+        return False
+    weights = [t.read() for t in self._tracked()]
+    shapes = {a.shape for a in weights if issubclass(type(a), np.ndarray) and a.ndim == 2 and min(a.shape) > 1}
+    return bool(shapes) and sum(1 for v in list(value)[:8] if issubclass(type(v), np.ndarray)
+                                and v.shape in shapes) >= min(2, len(shapes))
 
 
 def _stored_output(self: NumpyBackend, frame: FrameType,
