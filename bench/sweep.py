@@ -29,7 +29,10 @@ the optimizer, depth, initialisation, dtype; PyTorch: the loss's spelling,
 one-hot targets, a summed loss, batch norm, how gradients are cleared, rows
 sorted by digit, and the bugs planted only there: ``EXTENDED_AXES``,
 ``EXTENDED_BUGS``); the axes of ``AXES`` are drawn exactly as without it, and
-the tables gain rows per extended axis value. ``--tutorial`` (NumPy) draws the extended styles and then the
+the tables gain rows per extended axis value. The NumPy writer's ``EXTENDED_BUGS``
+(``tiny-init``: every weight matrix ``N(0, 1) * 0.01``) are planted only when
+``--bugs`` names them (``--extended --bugs tiny-init,healthy``), so that every
+other sweep plants what it planted before. ``--tutorial`` (NumPy) draws the extended styles and then the
 writer's tutorial axes on top (``TUTORIAL_AXES``: how the CSV is read, a learning-rate schedule, L2 weight decay,
 gradient clipping, ``np.dot``/``np.einsum``, the best weights kept and restored, an ``SGD`` optimizer object,
 leaky ReLU; programs named ``npt...``), the extended axes again drawn exactly as without it. ``--wild`` (NumPy)
@@ -452,7 +455,11 @@ def main(argv: list[str] | None = None) -> int:
                     from generated import torch_wild
                     programs, judged = selected(torch_wild.plan(args.torch, start=args.start), bugs)
                 else:
-                    programs, judged = selected(_writer(kind).plan(getattr(args, kind), start=args.start, **more), bugs)
+                    writer = _writer(kind)
+                    asked = tuple(b for b in getattr(writer, "EXTENDED_BUGS", ()) if kind == "numpy" and bugs and b in bugs)
+                    if asked:  # planted only when named: every other plan writes what it wrote before they existed
+                        more["bugs"] = (*writer.BUGS, *asked)
+                    programs, judged = selected(writer.plan(getattr(args, kind), start=args.start, **more), bugs)
                 rows += sweep(programs, kind, args.workers, log, args.timeout,
                               judged=(lambda p: False) if args.plain_only else judged, commit=args.commit)
         finally:

@@ -24,6 +24,7 @@ wild axes, chosen from the misses of their sweeps and to show the wild axes' val
 from __future__ import annotations
 
 import ast
+import hashlib
 
 import generated.numpy_programs as writer
 import pytest
@@ -104,6 +105,9 @@ EXTENDED_SAMPLE: dict[int, tuple[str, ...]] = {
     # weights up by the fifth update; two windows read the output-bias gradient at 20.0x the batch's mean error
     # before it overflowed (three were asked for): learning-rate-too-high and non-finite only on main db1e5cd
     1764: ("summed-gradient",),
+    # every weight matrix N(0, 1) * 0.01 (EXTENDED_BUGS): a class over attributes, columns, buffers emptied from a
+    # template, tanh, two hidden layers (32, 24): W2 and W3 pass back 0.06 and 0.05 of the error; the twin learns 79%
+    5004: ("tiny-init",),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, extended=True)`` (programs ``npx...``)."""
 KNOWN_EXTENDED: dict[tuple[int, str | None], str] = {}
@@ -213,6 +217,31 @@ def test_the_base_styles_write_the_programs_they_wrote_before_the_extended_axes(
     # sweeps of different rounds are compared on the same seeds: the base writer's programs are pinned (this hash is
     # that of main ddb84da's writer, before the extended axes, on the same seeds)
     assert fingerprint(writer, 40, 1000) == "8da45046ecb674da99d7ecf82821d7dacf046deb3dfa5b27828f02a79717a773"
+
+
+@pytest.mark.parametrize("tier, pinned", [
+    ("extended", "d02802bfb5b6923cf0449684b9328305dffea71eb7419ddc2de74cbeadba0e94"),
+    ("tutorial", "0f544c83ee91044b1ba21b630ae24357ad982bf66e1c884fc7306cc1e8ec9073"),
+    ("wild", "9520323dca24acc9d2c5f7df2f5afacba6647a9c9300689036986d27bfaedbbd"),
+])
+def test_bugs_planted_only_when_asked_for_leave_every_plan_as_it_was(tier, pinned):
+    # the hashes of main ec93379's plans, before EXTENDED_BUGS: a seed's programs are what they were
+    h = hashlib.sha256()
+    for p in writer.plan(24, start=1000, **{tier: True}):
+        h.update(p.name.encode("utf-8") + b"\0" + p.source.encode("utf-8") + b"\0")
+    assert h.hexdigest() == pinned
+    assert not {p.bug for p in writer.plan(40, start=1000, extended=True)} & set(writer.EXTENDED_BUGS)
+
+
+def test_tiny_init_draws_every_weight_matrix_at_a_hundredth_and_nothing_else():
+    style = sample_style(5004, extended=True)
+    p, twin = write(style, "tiny-init"), write(style)
+    assert p.expect == "vanishing-gradients" and style.depth == "3"
+    changed = [p.source.splitlines()[i - 1] for i in p.bug_lines]
+    assert changed and all("* 0.01" in line for line in changed), changed
+    assert p.source.count("* 0.01") - twin.source.count("* 0.01") == 3  # W1, W2, W3
+    with pytest.raises(ValueError):
+        write(sample_style(5001, extended=True, depth="2"), "tiny-init")
 
 
 @pytest.mark.parametrize("seed", range(0, 400, 7))

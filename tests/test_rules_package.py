@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
 import pytest
 
 from netdoctor.findings import Severity
@@ -24,6 +25,7 @@ from netdoctor.rules.evidence import (
     InitScale,
     LayerActivity,
     LayerFlow,
+    LayerReach,
     Predictions,
     TargetBuilder,
     TargetCounts,
@@ -42,9 +44,11 @@ from netdoctor.rules.policy import (
     SATURATION_ERROR,
     SATURATION_FLOWS,
     SATURATION_WARN,
+    VANISHING_REACH,
     Framework,
     severity_by_share,
 )
+from netdoctor.rules.stability import vanishing_through_layers
 from netdoctor.rules.targets import constant_targets, target_causes
 from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
@@ -524,3 +528,55 @@ def test_a_layer_frozen_on_purpose_beside_trained_ones_is_no_cause_of_no_learnin
     # Everything frozen: nothing else could learn, so the freezing is the cause.
     all_frozen = Report(link_causes([frozen([]), stalled]))
     assert all_frozen.root_cause().code == "frozen-parameters"
+
+
+# -- vanishing-gradients from the weights a NumPy program drew ------------------------------------------------------
+def _reach(std: float, widths=(30, 20, 16, 12, 4), first_step=2e-4, late=0.26, last_step=1e-3):
+    """A LayerReach as the NumPy observer builds it from weights of entries ``std``: the factor of W_l is its Frobenius
+    norm over sqrt(fan_out), about std * sqrt(fan_in) for random entries."""
+    rng = np.random.default_rng(0)
+    mats = [rng.standard_normal((n_out, n_in)) * std for n_in, n_out in zip(widths, widths[1:])]
+    gains = tuple(float(np.linalg.norm(W)) / math.sqrt(W.shape[0]) for W in mats[1:])
+    curve = TrainingCurve("forward()", 0.25, 600, (2, 2), late, 600, (190, 190), 0.26) if late is not None else None
+    return LayerReach(tensors=tuple(f"W{l}" for l in range(1, len(mats) + 1)), widths=tuple(widths), gains=gains,
+                      steps=(first_step,) + (1e-3,) * (len(mats) - 2) + (last_step,), updates=16, std=(std,) * len(mats),
+                      curve=curve)
+
+
+def test_the_pass_back_factors_are_what_a_random_error_keeps_through_the_transposed_weights():
+    """The factors' product is what W_2^T .. W_L^T do to random errors at the output (the oracle: the matrices
+    applied), within the spread of random draws."""
+    rng = np.random.default_rng(1)
+    widths = (30, 20, 16, 12, 4)
+    mats = [rng.standard_normal((n_out, n_in)) * 0.01 for n_in, n_out in zip(widths, widths[1:])]
+    delta = rng.standard_normal((widths[-1], 2000))
+    back = delta
+    for W in reversed(mats[1:]):
+        back = W.T @ back
+    measured = float(np.linalg.norm(back) / np.linalg.norm(delta))
+    product = math.prod(float(np.linalg.norm(W)) / math.sqrt(W.shape[0]) for W in mats[1:])
+    assert measured == pytest.approx(product, rel=0.5)
+
+
+@pytest.mark.parametrize("std, first_step, last_step, late, widths, fires", [
+    (0.01, 2e-4, 1e-3, 0.26, (30, 20, 16, 12, 4), Severity.ERROR),   # the course's randn * 0.01 through three layers
+    (None, 2e-4, 1e-3, 0.26, (30, 20, 16, 12, 4), None),             # Xavier: each layer passes the error back whole
+    (0.01, 2e-2, 1e-3, 0.26, (30, 20, 16, 12, 4), None),             # the first layer still moves
+    (0.01, 3e-3, 0.7, 0.26, (784, 32, 16, 10), Severity.ERROR),      # ... by 0.3%, where the output layer moves by 70%
+    (0.01, 2e-4, 1e-3, 0.95, (30, 20, 16, 12, 4), None),             # it learns anyway
+    (0.01, 2e-4, 1e-3, 0.26, (30, 20, 4), None),                     # one hidden layer: not "several"
+    (0.01, 2e-4, 1e-3, None, (30, 20, 16, 12, 4), Severity.WARNING),  # no training accuracy read: a warning
+    (0.06, 2e-4, 1e-3, None, (30, 20, 16, 12, 4), None),             # ... only far below the reach (here 0.013)
+])
+def test_vanishing_gradients_needs_little_reach_small_first_steps_and_no_learning(std, first_step, last_step, late,
+                                                                                   widths, fires):
+    e = _reach(std if std is not None else 1 / math.sqrt(20), widths, first_step, late, last_step)
+    if std is None:  # Xavier for every layer's own fan-in
+        rng = np.random.default_rng(0)
+        mats = [rng.standard_normal((o, i)) / math.sqrt(i) for i, o in zip(widths, widths[1:])]
+        e = dataclasses.replace(e, gains=tuple(float(np.linalg.norm(W)) / math.sqrt(W.shape[0]) for W in mats[1:]))
+    f = vanishing_through_layers(e)
+    assert (f.severity if f is not None else None) == fires
+    if f is not None:
+        assert f.code == "vanishing-gradients" and f.evidence["kind"] == "init"
+        assert f.evidence["reach"] == pytest.approx(math.prod(e.gains)) and f.evidence["reach"] < VANISHING_REACH

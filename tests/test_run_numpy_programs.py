@@ -334,6 +334,16 @@ PROGRAMS = [
                    "windows (no gradient function is called), so their carry-over is not measured"),
     # the same per-sample loop handing a class's accumulate(x, t) each sample and calling apply() every 16
     Program("smoothed_buffers_class", updates=300, arrays=4, layers="20 -> 16 -> 4 (rows)", checked=True),
+    # three hidden layers drawn with standard deviation 0.01 (the deeplearning.ai course's first L-layer model): the
+    # error passed back to W1 is 5e-5 of the output's and the net stays at chance; the twins draw Xavier or He weights.
+    # The course's dict on columns, full batch, tanh; a class over lists on rows, mini-batches, sigmoid (its output layer
+    # moves by 100% of itself per step: a learning-rate-too-high the tiny weights explain); per sample, ReLU
+    Program("course_deep_columns", updates=200, arrays=8, layers="30 -> 20 -> 16 -> 12 -> 4 (columns)", checked=True),
+    Program("course_deep_columns_tiny", arrays=8),
+    Program("deep_sigmoid_class", updates=200, arrays=8, layers="20 -> 32 -> 24 -> 16 -> 4 (rows)"),
+    Program("deep_sigmoid_class_tiny", arrays=8),
+    Program("deep_relu_samples", updates=1500, arrays=8, layers="16 -> 24 -> 16 -> 12 -> 3 (columns)"),
+    Program("deep_relu_samples_tiny", arrays=8),
     # gradient buffers made once and overwritten in place at every step (``gW[...] = ...``, ``gW[:] = ...``,
     # ``np.copyto``, ``np.dot(..., out=gW)``, a dict's ``grads['W1'][...] = ...``): they still hold the last gradients
     # when the next step starts, but the next write replaces them: no stale accumulator. The stale twin adds (``+=``)
@@ -1008,6 +1018,22 @@ def test_a_function_returning_one_gradient_per_parameter_is_not_the_forward():
     seen = o.report["sections"]["observed"]
     assert seen["forward"] == ["forward()"], _detail(o)
     assert seen["training_accuracy"]["late"] >= 0.9, _detail(o)
+
+
+@pytest.mark.parametrize("name", ["course_deep_columns_tiny", "deep_sigmoid_class_tiny", "deep_relu_samples_tiny"])
+def test_weights_drawn_too_small_through_several_layers_are_the_root_cause(name):
+    """``randn * 0.01`` through three hidden layers: the matrices above W1 pass back a product of factors
+    ``||W_l|| / sqrt(fan_out)`` (0.03-0.06 each), the first layer's steps are under 1e-3 of its size, and the run stays at
+    chance. vanishing-gradients comes first, from the first update, and names where the weights are drawn."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    first = o.report["findings"][0]
+    assert first["code"] == "vanishing-gradients" and first["severity"] == "error", _detail(o)
+    e = first["evidence"]
+    gains = list(e["gains"].values())
+    assert len(gains) == 3 and all(0.02 < g < 0.1 for g in gains), _detail(o)
+    assert e["reach"] == pytest.approx(gains[0] * gains[1] * gains[2]) and e["reach"] < 1e-3, _detail(o)
+    assert list(e["steps"].values())[0] < 1e-3 and abs(e["std"][0] - 0.01) < 0.002, _detail(o)  # (the output layer grows)
+    assert "0.01" in first["message"] and "sqrt(1 / fan_in)" in first["fix"], _detail(o)
 
 
 @pytest.mark.parametrize("name", ["optimizer_objects", "stored_layers_train_fn"])

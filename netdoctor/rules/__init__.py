@@ -56,6 +56,7 @@ if TYPE_CHECKING:
         InputRange,
         LayerActivity,
         LayerFlow,
+        LayerReach,
         LearningRateHistory,
         LossInputs,
         Mutation,
@@ -85,7 +86,7 @@ if TYPE_CHECKING:
     from netdoctor.rules.policy import Framework
     from netdoctor.rules.reference import ReferenceRun, reference_comparison
     from netdoctor.rules.sharing import aliased_buffers
-    from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients
+    from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_gradients, vanishing_through_layers
     from netdoctor.rules.targets import constant_targets
     from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
@@ -94,7 +95,7 @@ _EXPORTS = {
     "gradient_mismatch_in_updates": "backprop",
     "CAUSES": "causes",
     "link_causes": "causes",
-    **{name: "evidence" for name in ("AccuracyTrace", "BatchClasses", "BatchCoupling", "BatchScale", "CarryOver", "Confusion", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LayerFlow", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "TrainingCurve", "UpdateFit", "UpdateSizes")},
+    **{name: "evidence" for name in ("AccuracyTrace", "BatchClasses", "BatchCoupling", "BatchScale", "CarryOver", "Confusion", "FrozenGroup", "FrozenParameters", "GradientScale", "InitScale", "InitialLoss", "InputRange", "LayerActivity", "LayerFlow", "LayerReach", "LearningRateHistory", "LossInputs", "Mutation", "NonFinite", "NormTrace", "OddValues", "OutputSpread", "Predictions", "SharedMemory", "TargetBuilder", "TargetCounts", "TrainingCurve", "UpdateFit", "UpdateSizes")},
     "saturated_activations": "activations",
     "dead_units": "activations",
     "constant_output": "outputs",
@@ -102,6 +103,7 @@ _EXPORTS = {
     "non_finite": "stability",
     "exploding_gradients": "stability",
     "vanishing_gradients": "stability",
+    "vanishing_through_layers": "stability",
     "learning_rate_too_high": "learning_rate",
     "learning_rate_too_low": "learning_rate",
     "learns": "learning",

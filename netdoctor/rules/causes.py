@@ -73,6 +73,9 @@ ROOTS: dict[str, tuple[str, ...]] = {
     # labels that do not follow the inputs (rows seen for the first time answered at chance while rows seen before are
     # answered from memory): no state of the network explains it, the data does
     "no-learning": ("labels",),
+    # weights drawn far below 1/sqrt(fan-in) through several layers (``randn * 0.01``): the error never reaches the first
+    # layers from the first update on, whatever the rate does later
+    "vanishing-gradients": ("init",),
 }
 """code -> the evidence kinds for which a finding of that code is caused by no other finding: the walk of
 :data:`CAUSES` stops at it."""
@@ -82,6 +85,9 @@ ROOT_EXPLAINS: dict[str, tuple[str, ...]] = {
     # whole network: their updates overshoot (a hidden output .detach()ed at SGD lr 0.5 with momentum diverges, its
     # twin learns at the same rate)
     "frozen-parameters": ("learning-rate-too-high", "exploding-gradients"),
+    # the output layer's weights, drawn tiny, take steps as large as themselves while they grow to their working size
+    # (a rate that trains the same network from Xavier weights): the rate is not the cause
+    "vanishing-gradients": ("learning-rate-too-high", "exploding-gradients"),
 }
 """code of :data:`ROOTS` -> findings that one of its root findings explains when nothing else present does. Kept out of
 :data:`CAUSES`, whose walk it would turn into a cycle (frozen parameters are otherwise a consequence of dead units,

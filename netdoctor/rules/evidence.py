@@ -16,7 +16,7 @@ from netdoctor.data.oddities import OddPlaces
 from netdoctor.rules.policy import Framework
 
 __all__ = [
-    "InitScale", "LayerActivity", "LayerFlow", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace", "TrainingCurve",
+    "InitScale", "LayerActivity", "LayerFlow", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "LayerReach", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace", "TrainingCurve",
 ]
 
 
@@ -194,6 +194,37 @@ class GradientScale:
     ratio_last: float
     loss_first: float
     loss_last: float
+
+
+@dataclass(frozen=True)
+class LayerReach:
+    """How much of the output's error the weights a program drew pass back to its first layer, and how far each
+    weight matrix moved at the first updates (``netdoctor run`` on NumPy).
+
+    The error reaching the input side of ``W_l`` is ``W_l^T δ_l``: for a random error ``δ_l`` its size is
+    ``||W_l||_F / sqrt(fan_out_l)`` times ``|δ_l|`` (1 for Xavier's ``N(0, 1/fan_in)`` between equal widths,
+    ``0.01 sqrt(fan_in)`` for ``randn * 0.01``); the error reaching ``W_1`` is the output's times the product of the
+    factors of ``W_2 .. W_L``, and a tanh's or sigmoid's derivative can only shrink it further."""
+
+    tensors: tuple[str, ...]
+    """The weight matrices, from the input to the output."""
+    widths: tuple[int, ...]
+    """The layer widths from the input on (``len(tensors) + 1`` of them)."""
+    gains: tuple[float, ...]
+    """Per matrix after the first: the factor by which it scales the error passed back through it."""
+    steps: tuple[float, ...]
+    """Per matrix: the median of ``|ΔW| / |W|`` over the first updates that moved it (sampled entries)."""
+    updates: int
+    """The updates those medians are over (at most)."""
+    std: tuple[float, ...] = ()
+    """Per matrix: its entries' standard deviation when the measurements began."""
+    after: int = 0
+    """Updates applied before the weights were measured (0: their initial values)."""
+    site: str = ""
+    """``file:line`` where the weights are drawn, when known."""
+    where: str = ""
+    framework: Framework = Framework.NUMPY
+    curve: TrainingCurve | None = None
 
 
 @dataclass(frozen=True)

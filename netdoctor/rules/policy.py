@@ -163,6 +163,18 @@ VANISHING_RATIO = 1e-4
 VANISHING_LOSS_LEFT = 0.2
 """Tiny gradients count only while the loss is still above this share of its initial value (converged runs are fine)."""
 
+VANISHING_REACH = 0.02
+"""Share of the output's error that the weight matrices above the first pass back to it (the product of their
+factors, :class:`~netdoctor.rules.evidence.LayerReach`) below which the first layer's gradient has vanished: Xavier or
+He weights pass about 1 per layer; ``randn * 0.01`` passes 0.01 sqrt(fan_in), 0.06 for 32 units, 0.004 through two
+such layers."""
+VANISHING_STEP = 1e-3
+"""``|ΔW| / |W|`` of the first weight matrix's first updates below which it barely moves (healthy first steps ~1e-2)."""
+VANISHING_SPREAD = 1e-2
+"""The first weight matrix's first steps (``|ΔW| / |W|``) below this share of the last matrix's also say that the error
+does not reach it: a rate high enough to move a tiny W1 by 0.3% per step moves the output layer by 70% (a deep net of
+healthy weights: within 50x)."""
+
 # -- learning rate (rules/updates.py) -----------------------------------------------------------
 LR_HIGH_UPDATE = 0.3
 """Update/weight ratio of one step above which the step is too large (healthy first steps ~2e-2)."""

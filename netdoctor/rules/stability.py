@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 
 from netdoctor.findings import Finding, Severity
-from netdoctor.rules.evidence import GradientScale, NonFinite, NormTrace, TrainingCurve
+from netdoctor.rules.evidence import GradientScale, LayerReach, NonFinite, NormTrace, TrainingCurve
 from netdoctor.rules.learning import curve_evidence, curve_text, learns
 from netdoctor.rules.policy import (
     EXPLODING_GRAD_GROWTH,
@@ -14,11 +14,14 @@ from netdoctor.rules.policy import (
     EXPLODING_WEIGHT_GROWTH,
     VANISHING_LOSS_LEFT,
     VANISHING_RATIO,
+    VANISHING_REACH,
+    VANISHING_SPREAD,
+    VANISHING_STEP,
     Framework,
     working_scale,
 )
 
-__all__ = ["non_finite", "exploding_gradients", "vanishing_gradients", "working_scale"]
+__all__ = ["non_finite", "exploding_gradients", "vanishing_gradients", "vanishing_through_layers", "working_scale"]
 
 
 def _list(names: Sequence[str], limit: int = 6) -> str:
@@ -137,6 +140,47 @@ def vanishing_gradients(scales: Sequence[GradientScale], framework: Framework) -
          "tensors": {v.tensor: v.ratio_last for v in van}, "limit": VANISHING_RATIO},
         fix=VANISHING_FIX[framework],
         explanation="The first layers learn from the gradient that survives the layers above; through saturated or dead units it is ~0.",
+    )
+
+
+def vanishing_through_layers(e: LayerReach) -> Finding | None:
+    """``vanishing-gradients`` from the weights a program drew and the steps it applied: through two or more weight
+    matrices above the first, less than :data:`VANISHING_REACH` of the output's error comes back to the first layer
+    (the product of :attr:`LayerReach.gains`), the first matrix's first steps are below :data:`VANISHING_STEP` of its
+    size or below :data:`VANISHING_SPREAD` of the last matrix's, and the run does not learn
+    (:func:`~netdoctor.rules.learning.learns`: a deep net that learns anyway is left alone). An error; a warning when
+    the training accuracy was not read, and then only below a quarter of the reach."""
+    if len(e.tensors) < 3 or len(e.gains) != len(e.tensors) - 1 or len(e.steps) != len(e.tensors) or learns(e.curve):
+        return None
+    reach = math.prod(e.gains)
+    limit = VANISHING_REACH if e.curve is not None else VANISHING_REACH / 4
+    if not (math.isfinite(reach) and reach < limit
+            and (e.steps[0] < VANISHING_STEP or e.steps[0] < VANISHING_SPREAD * e.steps[-1])):
+        return None
+    per_layer = ", ".join(f"{t} {g:.2g}x" for t, g in zip(e.tensors[1:], e.gains))
+    steps = ", ".join(f"{t} {s:.1e}" for t, s in zip(e.tensors, e.steps))
+    drawn = ""
+    if e.std:
+        drawn = (f" The weight matrices' entries {'start' if not e.after else f'had, after update {e.after},'} standard "
+                 "deviations " + ", ".join(f"{s:.2g}" for s in e.std) + " for fan-ins "
+                 + ", ".join(str(w) for w in e.widths[:-1]) + (f" (drawn at {e.site})" if e.site else "")
+                 + "; 1/sqrt(fan-in) would pass the error back undiminished.")
+    return Finding(
+        "vanishing-gradients", Severity.ERROR if e.curve is not None else Severity.WARNING, e.where or e.tensors[0],
+        f"The gradient does not reach the first layers: the weights above {e.tensors[0]} pass back {reach:.1e} of the "
+        f"output's error ({per_layer}), and each update moves the weights by {steps} of their size (median of the first "
+        f"{e.updates} updates); "
+        + (f"{curve_text(e.curve)}." if e.curve is not None else "the training accuracy was not read.") + drawn,
+        {"kind": "init", "tensor": e.tensors[0], "reach": reach, "gains": dict(zip(e.tensors[1:], e.gains)),
+         "steps": dict(zip(e.tensors, e.steps)), "updates": e.updates, "widths": list(e.widths),
+         "std": list(e.std), "limits": [limit, VANISHING_STEP, VANISHING_SPREAD],
+         **(curve_evidence(e.curve) if e.curve is not None else {})},
+        fix="Initialise each weight matrix with standard deviation sqrt(1 / fan_in) (Xavier, for tanh or sigmoid) or "
+            "sqrt(2 / fan_in) (He, for ReLU), e.g. np.random.randn(n_out, n_in) * np.sqrt(1 / n_in), instead of a small "
+            "constant such as 0.01.",
+        explanation="Backpropagation multiplies the output's error by every weight matrix above a layer: weights much "
+        "smaller than 1/sqrt(fan-in) shrink it at each, so the first layers get almost no gradient, the activations "
+        "shrink the same way going forward, and the network sits where every output is the same.",
     )
 
 

@@ -196,6 +196,14 @@ BUGS: dict[str, str] = {
 }
 """Planted bug -> the finding code that names it."""
 
+EXTENDED_BUGS: dict[str, str] = {
+    "tiny-init": "vanishing-gradients",
+}
+"""Bugs planted only when asked for (``plan(..., bugs=...)``, ``sweep.py --bugs``), so that every seed's plan writes the
+programs it wrote before they existed: ``tiny-init`` draws every weight matrix of a three-layer extended style as
+``N(0, 1) * 0.01`` (the deeplearning.ai course's first initialisation), which passes the error back to the first
+layer 0.01 sqrt(fan_in) per layer."""
+
 BEHAVIOUR: dict[str | None, str] = {
     None: "learns",
     "constant-targets": "stalls",
@@ -209,6 +217,7 @@ BEHAVIOUR: dict[str | None, str] = {
     "saturating-init": "worse",
     "sign-flip": "stalls",
     "missing-derivative": "differs",
+    "tiny-init": "stalls",
 }
 """What a plain run of a program with the bug shows: ``learns`` (healthy: well above chance), ``stalls`` (near
 chance), ``worse`` (clearly below its healthy twin), ``differs`` (its numbers are not its twin's: a wrong gradient
@@ -318,7 +327,7 @@ class Program:
 
     @property
     def expect(self) -> str | None:
-        return BUGS[self.bug] if self.bug else None
+        return {**BUGS, **EXTENDED_BUGS}[self.bug] if self.bug else None
 
     @property
     def behaviour(self) -> str:
@@ -352,6 +361,10 @@ def applicable(style: NumpyStyle, bug: str | None) -> bool:
         return style.labels == "onehot"  # integer labels are made one-hot by np.eye(k)[y], a fresh array each call
     if bug == "saturating-init":
         return style.act in ("tanh", "sigmoid")
+    if bug == "tiny-init":
+        # two hidden layers: the error passes back through two tiny matrices (one alone still learns, as the course's
+        # two-layer model does); Adam and RMSProp divide the tiny gradient by its own scale and step anyway
+        return style.extended and style.depth == "3" and style.adaptive == "none"
     return True
 
 
@@ -875,6 +888,8 @@ class _Writer:
             # uniform(-1, 1) (std 0.58) left 39-41% of sigmoid units saturated, one program within 10 points of its twin
             saturating = f"rng.uniform(-1.0, 1.0, {self.shape(k)}) * np.sqrt(6.0)"
         out = saturating if k == "W1" and self.is_bug("saturating-init") else scaled
+        if self.is_bug("tiny-init"):
+            out = f"rng.normal(0.0, 1.0, {self.shape(k)}) * 0.01"
         return f"({out}).astype(np.float32)" if self.s.dtype == "float32" else out
 
     def init_bias(self, k: str) -> str:
@@ -959,6 +974,8 @@ class _Writer:
             init = f"rng.uniform(-1.0, 1.0, {shape}) * np.sqrt({limit})"
             if self.is_bug("saturating-init"):
                 init = f"rng.uniform(-1.0, 1.0, {shape}) * np.sqrt(6.0 if activation else {limit})"
+        if self.is_bug("tiny-init"):
+            init = f"rng.normal(0.0, 1.0, {shape}) * 0.01"
         if s.dtype == "float32":
             init = f"({init}).astype(np.float32)"
         out = ["class Dense:", "    def __init__(self, n_in, n_out, activation, rng):",

@@ -57,6 +57,7 @@ from netdoctor.rules.evidence import (
     FrozenParameters,
     InitScale,
     LayerActivity,
+    LayerReach,
     Mutation,
     NonFinite,
     NormTrace,
@@ -84,7 +85,7 @@ from netdoctor.rules.policy import (
     working_scale,
 )
 from netdoctor.rules.sharing import aliased_buffers
-from netdoctor.rules.stability import exploding_gradients, non_finite
+from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_through_layers
 from netdoctor.rules.targets import constant_targets
 from netdoctor.rules.updates import stale_accumulator, summed_gradient
 
@@ -191,7 +192,7 @@ def findings_from(b: NumpyBackend) -> list[Finding]:
         return []
     out: list[Finding] = []
     for rule in (_constant_targets, _unshuffled, _aliased, _stale, _summed, _frozen, _mutated, _nonfinite, _exploding,
-                 _lr_high, _lr_low, _saturation, _dead, _constant_output, _collapse):
+                 _lr_high, _lr_low, _vanishing, _saturation, _dead, _constant_output, _collapse):
         try:
             found = rule(b)
         except (ValueError, FloatingPointError, np.linalg.LinAlgError, ZeroDivisionError) as exc:  # a rule must not sink the report
@@ -1086,6 +1087,59 @@ def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
     return out
 
 
+def _layer_steps(b: NumpyBackend, most: int = 16) -> list[tuple[Param, float, int]]:
+    """Per weight matrix (in the network's order), the median over the first ``most`` windows that moved it of its
+    applied step's size against its own: ``|ΔW_l| / |W_l|`` on the sampled entries (``W_l`` before the step), with the
+    windows counted. A layer the gradient does not reach takes steps orders of magnitude below the layers above it."""
+    offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
+    fit = _velocity(b)
+    windows = [*b.early, *b.windows]
+    steps = ([(w, w.get("delta")) for w in windows] if fit is None else effective_steps(fit, windows, _applied(b)))
+    per: dict[int, list[float]] = {}
+    for w, d in steps:
+        W = w.get("w")
+        if d is None or W is None:
+            continue
+        before = W - w["delta"]
+        for i, p in enumerate(b.params):
+            if len(p.shape) != 2 or p.bias or len(per.get(i, ())) >= most:
+                continue
+            sl = slice(offsets[i], offsets[i + 1])
+            wn = float(np.linalg.norm(before[sl]))
+            if wn > 0 and np.isfinite(wn) and np.isfinite(d[sl]).all():
+                per.setdefault(i, []).append(float(np.linalg.norm(d[sl])) / wn)
+    return [(b.params[i], float(np.median(r)), len(r)) for i, r in sorted(per.items())]
+
+
+def _reach(b: NumpyBackend) -> LayerReach | None:
+    """The weight matrices in the network's order with the factor by which each above the first passes the error
+    back (``||W_l||_F / sqrt(fan_out_l)``, from their norms when watching began) and their first steps; None when the
+    layer widths do not chain through the matrices' shapes (their order or sides are not known)."""
+    weights = [p for p in b.params if len(p.shape) == 2 and not p.bias]
+    if len(weights) < 3 or not b.layout or any(w.text not in b.norms_first for w in weights):
+        return None
+    widths = list(b.layout[1])
+    if len(widths) != len(weights) + 1 or any(sorted(w.shape) != sorted((widths[i], widths[i + 1]))
+                                               for i, w in enumerate(weights)):
+        return None
+    steps = {p.text: (r, n) for p, r, n in _layer_steps(b)}
+    if any(w.text not in steps for w in weights):
+        return None
+    norms = [b.norms_first[w.text] for w in weights]
+    return LayerReach(
+        tensors=tuple(w.text for w in weights), widths=tuple(widths),
+        gains=tuple(norms[i] / math.sqrt(widths[i + 1]) for i in range(1, len(weights))),
+        steps=tuple(steps[w.text][0] for w in weights), updates=min(steps[w.text][1] for w in weights),
+        std=tuple(n / math.sqrt(np.prod(w.shape)) for n, w in zip(norms, weights)), after=b.norms_first_at,
+        site=where_text(_init_lines(b, weights[0]), ""), where=where_text(_init_lines(b, weights[0]), weights[0].text),
+        curve=_curve(b))
+
+
+def _vanishing(b: NumpyBackend) -> Finding | None:
+    reach = _reach(b)
+    return vanishing_through_layers(reach) if reach is not None else None
+
+
 def _lr_lines(b: NumpyBackend) -> list[Line]:
     """Where the learning rate's value is written (``LR = 0.0005``, ``default=10.0``), then where it is applied."""
     lines: list[Line] = []
@@ -1188,13 +1242,19 @@ def _init_lines(b: NumpyBackend, w: Param) -> list[Line]:
     key = re.findall(r"\['([^']+)'\]|\.(\w+)", w.text)
     name = next((k or a for k, a in reversed(key)), "") if key else w.text if w.text.isidentifier() else ""
     drawn = ("randn", "normal", "uniform", "rand(")
+
+    def prose(node: ast.AST) -> bool:  # a docstring or comment string naming the call is no draw
+        return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+
     if name:
         word = re.compile(rf"\b{re.escape(name)}\b")
-        lines = find_lines(_files(b), lambda node, src: any(k in src for k in drawn) and bool(word.search(src)), limit=2)
+        lines = find_lines(_files(b), lambda node, src: not prose(node) and any(k in src for k in drawn)
+                           and bool(word.search(src)), limit=2)
         if lines:
             return lines
     names = {_attr_name(p.text) for p in b.params if len(p.shape) == 2}
-    return find_lines(_files(b), lambda node, src: any(k in src for k in drawn) and any(n in src for n in names), limit=2)
+    return find_lines(_files(b), lambda node, src: not prose(node) and any(k in src for k in drawn)
+                      and any(n in src for n in names), limit=2)
 
 
 def _init_scale(b: NumpyBackend, layer: int) -> InitScale | None:
@@ -1296,6 +1356,7 @@ def sections_from(b: NumpyBackend) -> dict[str, Any]:
         "buffer_writes": ({"added": b.writes.accumulated, "replaced": b.writes.replaced, "unmeasured": b.writes.unmeasured}
                           if b.style == "accumulate" else None),
         "update_over_weight": float(np.median(_update_ratios(b))) if _update_ratios(b) else None,
+        "layer_steps": {p.text: [r, n] for p, r, n in _layer_steps(b)},
         "first_updates_over_weight": [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))][:5],
         "gradient_over_weight": float(np.median(_grad_ratios(b))) if _grad_ratios(b) else None,
         "training_accuracy": dataclasses.asdict(curve) if (curve := _curve(b)) is not None else None,
