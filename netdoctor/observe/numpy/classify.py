@@ -287,6 +287,13 @@ def moves_with_the_weights(st: PathStats, updater: CodeType | None) -> bool:
     return vector and bool(st.changes) and updater is not None and set(st.where) == {updater} and not st.cache
 
 
+def busier_than(st: PathStats, layers: list[PathStats]) -> bool:
+    """Changed more than twice as often as every layer matrix that moved: a value the update function computes per
+    sample (a module-level loop's ``p`` of ``h, p = forward(x)``), not a bias stepped with the weights."""
+    most = max((m.changes for m in layers), default=0)
+    return bool(most) and st.changes > 2 * most
+
+
 def moved_beside(st: PathStats, layers: list[PathStats]) -> bool:
     """A vector as wide as a side of a layer matrix that moved, changed in place no more often than those matrices,
     that no step read, nothing reset and no forward rewrote: a bias moved beside the weights (``self.s1 -= lr *
@@ -560,12 +567,6 @@ class Classifier:
         # the matrices that moved like layers, for the vectors moved beside them (biases moved inline)
         layers = [st for st in stats.values() if st.changes and len(st.shape) == 2 and min(st.shape) > 1
                   and (st.stepped or id(st) in moving)]
-        most = max((m.changes for m in layers), default=0)
-
-        def busier(st: PathStats) -> bool:
-            # changed more than twice as often as any layer matrix that moved: a value the update function computes
-            # per sample (a module-level loop's ``p`` of ``h, p = forward(x)``), not a bias stepped with the weights
-            return bool(most) and st.changes > 2 * most
         for p, st in stats.items():
             role = array_role(st.text)
             if st.cache or (not force and not st.changes and st.started_zero and tuple(st.shape) in stepping):
@@ -580,7 +581,7 @@ class Classifier:
             if role == "buffer" or st.busy or twin or held_apart or (
                     st.changes and updater not in st.where and role != "param" and not beside):
                 buffers.append((p, st))
-            elif role == "param" or st.unnamed_param or (moves_with_the_weights(st, updater) and not busier(st)) or beside or (
+            elif role == "param" or st.unnamed_param or (moves_with_the_weights(st, updater) and not busier_than(st, layers)) or beside or (
                     force and self._frozen_like(st, shapes)):
                 if is_constant(st.text):
                     continue

@@ -486,6 +486,13 @@ class _Reading:
         return max(len(self.explained), len(self.flipped))
 
 
+def _preferred(r: _Reading) -> tuple[int, int]:
+    """The order of the readings under the candidate losses: the most tensors accounted for, then the fewest climbing
+    (one output unit fed one sample reads any target as a consistent factor whose sign is the target's: a loss the
+    update descends beats one it climbs by as many tensors)."""
+    return r.score, -len(r.flipped)
+
+
 def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.ndarray], h: float,
           applied: Sequence[Applied]) -> _Reading:
     """The ratios of every reading at the sampled entries ``idx`` (central differences per entry)."""
@@ -727,9 +734,7 @@ def check_update(
     idx = [_entries(a.size, max_coords, _entry_rng(seed, k), [r.arrays[n] for r in applied if n in r.arrays])
            for k, (n, a) in enumerate(zip(names, arrays))]
     readings = [_read(loss, outputs, names, idx, h, applied) for loss in losses]
-    # first wins ties (the program's own, or squared error), but a loss the update descends beats one it climbs by as
-    # many tensors: one output unit fed one sample reads any target as a consistent factor, its sign the target's
-    best = max(readings, key=lambda r: (r.score, -len(r.flipped)))
+    best = max(readings, key=_preferred)  # first wins ties: the program's own, or squared error
     loss = best.loss
     diffs = outputs.differences(loss)
     if not any(np.any(np.abs(d["numeric"]) > 10 * d["noise"]) for d in (diffs(k, idx[k], h) for k in range(len(names)))):
