@@ -193,6 +193,23 @@ NO_LEARNING_FIX = {
 }
 
 
+def _at_chance(p: Predictions) -> tuple[np.ndarray, float, float, float, float] | None:
+    """Predictions no better than always answering their most common label: (label counts, rows, that label's share,
+    the accuracy, the limit), when the accuracy is within :data:`NO_LEARNING_MARGIN` of the gap between that share and
+    100% (at least 1 point above the share), over at least :data:`NO_LEARNING_ROWS` rows of two labels or more; else
+    None."""
+    if p.labels is None or p.correct is None:
+        return None
+    labels = np.asarray(p.labels, dtype=float)
+    total = float(labels.sum())
+    if total < NO_LEARNING_ROWS or np.count_nonzero(labels) < 2:
+        return None
+    majority = float(labels.max() / total)
+    acc = p.correct / total
+    limit = majority + max(NO_LEARNING_MARGIN * (1.0 - majority), 0.01)
+    return (labels, total, majority, acc, limit) if acc <= limit else None
+
+
 def no_learning(p: Predictions, *, after: str, start_accuracy: float | None = None, permuted: bool = False) -> Finding | None:
     """``no-learning`` (an error): the accuracy is no better than always answering the most common label.
 
@@ -205,15 +222,10 @@ def no_learning(p: Predictions, *, after: str, start_accuracy: float | None = No
     """
     if p.labels is None or p.correct is None or permuted or collapsed_onto(p) is not None:
         return None
-    labels = np.asarray(p.labels, dtype=float)
-    total = labels.sum()
-    if total < NO_LEARNING_ROWS or np.count_nonzero(labels) < 2:
+    chance = _at_chance(p)
+    if chance is None:
         return None
-    majority = float(labels.max() / total)
-    acc = p.correct / total
-    limit = majority + max(NO_LEARNING_MARGIN * (1.0 - majority), 0.01)
-    if acc > limit:
-        return None
+    labels, total, majority, acc, limit = chance
     start = f" ({100 * start_accuracy:.1f}% at the start)" if start_accuracy is not None else ""
     return Finding(
         "no-learning", Severity.ERROR, p.where,
@@ -248,17 +260,10 @@ def memorised_labels(first: Predictions, *, seen_accuracy: float, seen_rows: int
     them) must beat it by ``z`` standard errors of the difference of two proportions, which the caller has checked: a
     run at chance on both is :func:`no_learning`'s to judge.
     """
-    if first.labels is None or first.correct is None:
+    chance = _at_chance(first)
+    if chance is None:
         return None
-    labels = np.asarray(first.labels, dtype=float)
-    total = labels.sum()
-    if total < NO_LEARNING_ROWS or np.count_nonzero(labels) < 2:
-        return None
-    majority = float(labels.max() / total)
-    acc = first.correct / total
-    limit = majority + max(NO_LEARNING_MARGIN * (1.0 - majority), 0.01)
-    if acc > limit:
-        return None
+    labels, total, majority, acc, limit = chance
     return Finding(
         "no-learning", Severity.ERROR, first.where,
         f"Training accuracy {100 * seen_accuracy:.1f}% on {seen_on}, {100 * acc:.1f}% on {first.on}, where always "

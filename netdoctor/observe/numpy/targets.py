@@ -247,6 +247,19 @@ class ScalarLabels:
     beside: str = ""
     """A local of the gradient function's caller read as the class, once confirmed (:func:`_label_beside`)."""
 
+    def tried(self, key: str, label: int, shows_error: bool) -> list[int] | None:
+        """One call's trial of ``key`` handed ``label``: the labels of every call tried once :data:`LABEL_AGREE` of
+        them showed the output error of their class (``key`` is then the class's), else None; ``key`` is rejected
+        once more than :data:`LABEL_TRIALS` - :data:`LABEL_AGREE` did not."""
+        tried = self.trials.setdefault(key, [])
+        tried.append(label)
+        self.agree[key] += shows_error
+        if self.agree[key] >= LABEL_AGREE:
+            return tried
+        if len(tried) - self.agree[key] > LABEL_TRIALS - LABEL_AGREE:
+            self.rejected.add(key)
+        return None
+
 
 def _scalar_label(v: Any, n_out: int) -> int | None:
     """``v`` as a class index below ``n_out``: a Python or NumPy integer (never a bool), else None."""
@@ -279,15 +292,11 @@ def _scalar_label_return(self: NumpyBackend, frame: FrameType, value: Any) -> No
     sizes = self.layout[1] if self.layout else None
     if not sizes or name in labels.rejected or labels.name:
         return
-    tried = labels.trials.setdefault(name, [])
-    tried.append(label)
-    labels.agree[name] += _error_at(frame.f_locals, value, label, sizes[-1])
-    if labels.agree[name] >= LABEL_AGREE:
+    tried = labels.tried(name, label, _error_at(frame.f_locals, value, label, sizes[-1]))
+    if tried is not None:
         labels.name = self.target_arg = name
         for k in tried:
             self._count_one_target(k, self._label_row(k, sizes[-1]))
-    elif len(tried) - labels.agree[name] > LABEL_TRIALS - LABEL_AGREE:
-        labels.rejected.add(name)
 
 
 def _scalar_label_call(self: NumpyBackend, code: CodeType, loc: dict[str, Any], n_out: int) -> bool:
@@ -524,16 +533,12 @@ def _label_beside(self: NumpyBackend, loc: dict[str, Any], n_out: int) -> bool:
         key = BESIDE + name
         if k is None or key in labels.rejected:
             continue
-        tried = labels.trials.setdefault(key, [])
-        tried.append(k)
-        labels.agree[key] += _error_at(loc, None, k, n_out)
-        if labels.agree[key] >= LABEL_AGREE:
+        tried = labels.tried(key, k, _error_at(loc, None, k, n_out))
+        if tried is not None:
             labels.beside = name
             for j in tried:
                 self._count_one_target(j, self._label_row(j, n_out))
             return True
-        if len(tried) - labels.agree[key] > LABEL_TRIALS - LABEL_AGREE:
-            labels.rejected.add(key)
     return False
 
 
