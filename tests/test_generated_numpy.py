@@ -159,10 +159,7 @@ WILD_SAMPLE: dict[int, tuple[str, ...]] = {
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, wild=True)`` (programs ``npw...``,
 chosen from seeds 0-299 to show the wild axes' values together)."""
-KNOWN_WILD: dict[tuple[int, str | None], str] = {
-    (128, "summed-gradient"): "main ab6917e and 046fd0a: no network was found (the (W, b) tuples are rebuilt by a comprehension each step)",
-    (128, "sign-flip"): "main ab6917e and 046fd0a: no network was found (the (W, b) tuples are rebuilt by a comprehension each step)",
-}
+KNOWN_WILD: dict[tuple[int, str | None], str] = {}
 """(style seed, bug or None) -> what netdoctor run says instead, for the wild styles."""
 KNOWN_WILD_COVERAGE: dict[tuple[int, str | None], str] = {}
 """The same for the observed-update count of the wild styles."""
