@@ -299,17 +299,23 @@ def _scalar_label_return(self: NumpyBackend, frame: FrameType, value: Any) -> No
             self._count_one_target(k, self._label_row(k, sizes[-1]))
 
 
+def _count_told_label(self: NumpyBackend, loc: dict[str, Any], name: str, n_out: int) -> bool:
+    """The sample's class under ``name``, told before (:class:`ScalarLabels`), counted as its one-hot row; False when
+    ``name`` holds no integer below ``n_out`` at this call."""
+    k = _scalar_label(loc.get(name), n_out)
+    if k is None:
+        return False
+    self._count_one_target(k, self._label_row(k, n_out))
+    return True
+
+
 def _scalar_label_call(self: NumpyBackend, code: CodeType, loc: dict[str, Any], n_out: int) -> bool:
     """A call of the gradient's function handed no array of targets: its integer argument read as the sample's class
     once told (counted: True), else the first integer below the output's width not yet rejected put on trial (see
     :class:`ScalarLabels`)."""
     labels = self.scalar_labels
     if labels.name:
-        k = _scalar_label(loc.get(labels.name), n_out)
-        if k is None:
-            return False
-        self._count_one_target(k, self._label_row(k, n_out))
-        return True
+        return _count_told_label(self, loc, labels.name, n_out)
     for name in code.co_varnames[: code.co_argcount]:
         k = _scalar_label(loc.get(name), n_out)
         if k is not None and name not in labels.rejected:
@@ -523,11 +529,7 @@ def _label_beside(self: NumpyBackend, loc: dict[str, Any], n_out: int) -> bool:
     nowhere else, in :data:`LABEL_AGREE` of :data:`LABEL_TRIALS` calls. Counted (True) once told."""
     labels = self.scalar_labels
     if labels.beside:
-        k = _scalar_label(loc.get(labels.beside), n_out)
-        if k is None:
-            return False
-        self._count_one_target(k, self._label_row(k, n_out))
-        return True
+        return _count_told_label(self, loc, labels.beside, n_out)
     for name, v in list(loc.items())[:64]:
         k = _scalar_label(v, n_out)
         key = BESIDE + name
