@@ -67,7 +67,7 @@ def _growth(t: NormTrace, learning: bool = False) -> tuple[float, float, int | N
                               and t.loss_end <= EXPLODING_LOSS_FELL * t.loss_start)
     for i in range(1, len(t.steps)):
         # Non-finite values are the non-finite rule's: growth is judged on finite norms only.
-        # Weights grown from a tiny initialisation but still smaller than a usual one has not blown up either.
+        # Weights grown from a tiny initialisation but still smaller than a usual one have not blown up either.
         w = (t.weight_norms[i] / w0 if w0 > 0 and math.isfinite(t.weight_norms[i]) and not converging
              and not _below_working_scale(t, t.weight_norms[i]) else 1.0)
         g = gs[i] / g0 if i < len(gs) and g0 > 0 and math.isfinite(gs[i]) else 1.0
