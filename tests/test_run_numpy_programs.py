@@ -72,6 +72,9 @@ PROGRAMS = [
     Program("blog_softmax_layer", updates=1000, samples=1000),
     Program("blog_softmax_layer_labels", ("class-collapse",), updates=1000, samples=1000),
     Program("blog_softmax_layer_ascent", ("exploding-gradients",), updates=1000, samples=1000),
+    Program("pytree_params", updates=120, samples=3840, layers="40 -> 32 -> 16 -> 5", checked=True),
+    Program("pytree_params_ascent", ("non-finite",), updates=120, samples=3840),
+    Program("pytree_params_labels", updates=120, samples=3840),
     # a trainer class handed (x, label) with label an integer: it builds p - onehot(label) itself and hands the layers'
     # shared backward(delta, lr) only deltas. Known miss: the gradient's function is taken to be Layer.forward (called
     # from predict), not Layer.backward, so the class beside the output error in train_one is never looked at and no

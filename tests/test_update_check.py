@@ -265,6 +265,10 @@ def test_weight_decay_is_read_from_a_residual_that_is_a_multiple_of_the_weights(
     assert weight_decay(1.3 * n + c * w, n, w) is None  # a factor wrong in this tensor
     assert weight_decay(n * (1 + 0.5 * rng.random(12)) + c * w, n, w) is None  # a derivative that varies
     assert weight_decay(n + c * w + 1e-2 * np.abs(w).max() * c * rng.normal(size=12), n, w) is None  # not one multiple
+    # gradient ascent measured through noisy differences (a loss grown large, pytree-style MLP at update 3): the noise
+    # term of the tolerance covers the residual -2n, but an update against the derivative is never read as decay
+    assert weight_decay(-n + 1e-9 * w, n, w, noise=np.full(12, np.abs(n).max())) is None
+    assert weight_decay(n + 1e-9 * w, n, w) is None  # the derivative itself: nothing to read as decay
 
 
 def test_decay_written_into_the_gradient_is_no_mismatch_but_a_wrong_derivative_with_it_is():

@@ -177,7 +177,9 @@ def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: 
             return (f"the update climbs {whose}: {', '.join(v.name for v in bad)} {held} {c.factor:.3g}x the "
                     f"derivative, and the velocity {c.velocity} takes them in with the sign that climbs (each step "
                     f"adds them to the weights: gradient ascent){numbers}.")
-        moved = (f"each moved by -{c.factor:.3g}x the derivative (the learning rate with the sign flipped"
+        # the factor is the rate over whatever the assumed loss sums (lr / 64 against a summed cross-entropy): the sign
+        # is the finding, not the factor's name
+        moved = (f"each moved by -{c.factor:.3g}x the derivative (the step added to the weights, not subtracted"
                  if c.kind == "update" else
                  f"{held} {c.factor:.3g}x the derivative, added by the program (the sign flipped" if c.added else
                  f"{held} -{c.factor:.3g}x the derivative, subtracted by the program (the sign flipped")
@@ -320,8 +322,9 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
                      + (f"{', '.join(agree)} moved by {c.factor:.3g}x those derivatives; " if agree else "")
                      + (f"The velocity {c.velocity} takes those gradients in with the sign that climbs, so each "
                         "step makes the loss larger, not smaller" if c.climbs and c.velocity else
-                        "Every tensor moved against them, so each step makes the loss larger, not smaller"
-                        if c.climbs else f"{first.name} did not, so training follows another direction than the loss's")
+                        f"{'every other' if agree else 'Every'} tensor moved against them, so each step makes the loss "
+                        "larger, not smaller" if c.climbs else f"{first.name} did not, so training follows another "
+                        "direction than the loss's")
                      + (f" ({again} of {len(judged)} checked updates)" if len(judged) > 1 else "") + "."
                      + (" The loss is assumed from the output and targets; if the program minimises another loss, "
                         "this may be right for it." if c.loss_assumed else "")

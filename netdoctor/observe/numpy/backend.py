@@ -1097,10 +1097,11 @@ class NumpyBackend:
             self._roles[self.contributor] = _CONTRIB
         if self.updater is not None:
             self._roles[self.updater] = self._roles.get(self.updater, 0) | _UPDATER
-        # functions given arrays: watched for gradients returned, outputs, targets
+        # functions given arrays: watched for gradients returned, outputs, targets; the gradient's function too, which
+        # may return the output beside the gradients (``loss, grads, logits = loss_and_grads(params, x, y)``)
         for code in self._funcs:
-            if code not in self._roles:
-                self._roles[code] = _PROBE
+            if code not in self._roles or code is self.contributor and code is not self.updater:
+                self._roles[code] = self._roles.get(code, 0) | _PROBE
         self._probe_left = {}
         self._quick_plan = []
         self._count_refused, self._count_cache = False, None

@@ -597,12 +597,17 @@ def weight_decay(a: np.ndarray, n: np.ndarray, w: np.ndarray, noise: np.ndarray 
     ``c = (r . w) / (w . w)``; the fit must explain every entry to the tolerance a matching gradient is held to
     (:data:`RATIO_TOL` of the entry's size, plus the rounding noise of its central difference), and ``c`` must be
     positive (an update that pushes the weights away from zero is no decay). A residual that is no multiple of the
-    weights (a wrong derivative, with or without decay) gives None.
+    weights (a wrong derivative, with or without decay) gives None; so do a reading that is the derivative already
+    (``r`` within the tolerance: nothing to read) and one pointing against it (``cos(a, n) < -1/2``: ascent).
     """
     a, n, w = (np.asarray(v, dtype=np.float64).reshape(-1) for v in (a, n, w))
     noise = np.zeros_like(n) if noise is None else np.asarray(noise, dtype=np.float64).reshape(-1)
     ww = float(w @ w)
     if ww == 0 or int(np.count_nonzero(w)) < 2 or not (np.all(np.isfinite(a)) and np.all(np.isfinite(n))):
+        return None
+    # an update pointing against the derivative is gradient ascent, whatever small c the fit finds: when the central
+    # differences are noisy (a loss grown large) the noise term of the tolerance would otherwise pass the residual -2n
+    if float(a @ n) < -0.5 * float(np.linalg.norm(a) * np.linalg.norm(n)):
         return None
     r = a - n
     c = float(r @ w) / ww
@@ -610,6 +615,10 @@ def weight_decay(a: np.ndarray, n: np.ndarray, w: np.ndarray, noise: np.ndarray 
         return None
     scale = max(float(np.abs(a).max(initial=0.0)), float(np.abs(n).max(initial=0.0)))
     tol = RATIO_TOL * np.maximum(np.abs(a), np.abs(n)) + 1e-3 * RATIO_TOL * scale + 100 * noise
+    if bool(np.all(np.abs(r) <= tol)):
+        # the reading is the derivative already: a fitted c (1e-9, any sign) is the rounding's, no decay (a right
+        # gradient returned beside an update that climbs must not excuse the update)
+        return None
     return c if bool(np.all(np.abs(r - c * w) <= tol)) else None
 
 
