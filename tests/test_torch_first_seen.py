@@ -55,3 +55,58 @@ def test_a_row_in_float64_or_integers_is_the_same_row_in_any_batch_and_the_first
     assert sum(b.new_rows for b in fs.blocks[1:]) == 0
     assert fs.done and fs.pass_over and not fs.seen  # the set is given back once the data repeats whole
     assert fs.seen_before(2, 2 + QUIET_CALLS)
+
+
+def _oracle_counts(calls):
+    """New and seen-before rows and right answers counted row by row on the rows' values (the tuples)."""
+    oracle: set[tuple[float, ...]] = set()
+    want = {"new_rows": 0, "new_correct": 0, "old_rows": 0, "old_correct": 0}
+    for x, scores, t in calls:
+        for row, ok in zip(x.reshape(len(x), -1).tolist(), (scores.argmax(1) == t).tolist()):
+            kind = "old" if tuple(row) in oracle else "new"
+            oracle.add(tuple(row))
+            want[f"{kind}_rows"] += 1
+            want[f"{kind}_correct"] += int(ok)
+    return want
+
+
+def _got(fs: FirstSeenRows):
+    return {k: sum(getattr(b, k) for b in fs.blocks) for k in ("new_rows", "new_correct", "old_rows", "old_correct")}
+
+
+def test_batches_kept_between_calls_are_read_as_they_were_at_their_call():
+    """Calls are fingerprinted together after several of them: a batch taken by index (a new tensor each call) is kept
+    as it is, a slice of the data set is copied at its call, so shuffling the data set in place between epochs (the
+    slices' base changes) changes no count."""
+    gen = torch.Generator().manual_seed(1)
+    data, labels = torch.rand(96, 20, generator=gen), torch.randint(0, 4, (96,), generator=gen)
+    fs, calls = FirstSeenRows(torch), []
+    for epoch in range(3):
+        perm = torch.randperm(96, generator=gen)
+        data[:], labels[:] = data[perm].clone(), labels[perm].clone()  # shuffled in place: slices see new rows
+        for i in range(0, 96, 8):
+            x, t = (data[i:i + 8], labels[i:i + 8]) if epoch != 1 else (data[perm[i:i + 8]], labels[perm[i:i + 8]])
+            scores = torch.randn(8, 4, generator=gen)
+            calls.append((x.clone(), scores, t.clone()))
+            _feed(fs, x, scores, t, len(calls))
+    want = _oracle_counts(calls)
+    assert _got(fs) == want and want["old_rows"] == 192 and want["new_rows"] == 96
+
+
+def test_a_buffer_refilled_in_place_loses_one_batch_and_is_copied_from_then_on():
+    """A program that copies each batch into the same tensors: the batch kept when the refill is first seen cannot be
+    read any more (not counted); every later batch is copied at its call and counted as the oracle counts it."""
+    gen = torch.Generator().manual_seed(2)
+    data, labels = torch.rand(64, 12, generator=gen), torch.randint(0, 3, (64,), generator=gen)
+    xb, tb = torch.empty(8, 12), torch.empty(8, dtype=torch.long)
+    fs, calls = FirstSeenRows(torch), []
+    for _epoch in range(2):
+        for i in range(0, 64, 8):
+            xb.copy_(data[i:i + 8])
+            tb.copy_(labels[i:i + 8])
+            scores = torch.randn(8, 3, generator=gen)
+            calls.append((xb.clone(), scores, tb.clone()))
+            _feed(fs, xb, scores, tb, len(calls))
+    assert fs.copying
+    want = _oracle_counts(calls[1:])  # the first batch was refilled before it was read: its rows are new in epoch 2
+    assert _got(fs) == want and want["old_rows"] == 56

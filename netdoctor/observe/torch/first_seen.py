@@ -17,9 +17,16 @@ training batches are split by what the network has already been trained on:
 The rules (``no-learning``) compare the accuracy on first-seen rows late in the first pass over the data with the
 training accuracy at the end of the run.
 
-Cost: a gather of the sampled columns, a multiply, a sum, an argmax and host reads of ``N`` fingerprints, labels and
-predictions per counted loss call, and a set look-up per row in plain Python; only while the first pass lasts: after :data:`QUIET_CALLS` loss calls in a row with no new
-row (the data has been seen whole), or once :data:`MAX_ROWS` rows are known, no fingerprint is taken (:attr:`done`).
+Cost: per counted loss call, a gather of the sampled columns (a copy of :data:`COLUMNS` entries a row: what the
+program does to its batch afterwards cannot change it), an argmax, and a list append; every :data:`PENDING_CALLS`
+calls (or :data:`PENDING_ROWS` rows), the calls kept are fingerprinted together: one concatenation, a conversion, a
+multiply, a sum and host reads of the fingerprints, labels and predictions, then a set look-up per row in plain
+Python. A call's cost is then a few tensor operations whatever its batch size, most of a loss call's share of the
+work being done once for :data:`PENDING_CALLS` of them. Labels are kept as the tensors the loss was given, with their
+version counters: a label tensor changed in place before its calls are fingerprinted (a buffer the program refills)
+has its rows fingerprinted but not counted, and labels are copied at each call from then on. All of it only while
+the first pass lasts: after :data:`QUIET_CALLS` loss calls in a row with no new row (the data has been seen whole),
+or once :data:`MAX_ROWS` rows are known, no fingerprint is taken (:attr:`done`).
 """
 
 from __future__ import annotations
@@ -30,7 +37,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Block", "FirstSeenRows", "COLUMNS", "MAX_ROWS", "QUIET_CALLS", "BLOCKS"]
+from netdoctor.observe.torch.counts import version_of
+
+__all__ = ["Block", "FirstSeenRows", "COLUMNS", "MAX_ROWS", "QUIET_CALLS", "BLOCKS", "PENDING_CALLS", "PENDING_BYTES"]
 
 COLUMNS = 64
 """Columns of a row fingerprinted at most: those that vary most across the first batch fingerprinted (two different
@@ -38,8 +47,16 @@ MNIST digits agree on the 64 pixels that vary most practically never; a collisio
 rows seen before). Fewer columns, less work: the integer multiply is most of a batch's cost."""
 MAX_ROWS = 1 << 18
 """Distinct rows remembered at most (a set of this many integers: ~20 MB); past it, no more fingerprints."""
-QUIET_CALLS = 64
-"""Counted loss calls in a row without a new row after which the first pass is over (the data repeats whole)."""
+QUIET_CALLS = 16
+"""Counted loss calls in a row without a new row after which the first pass is over (the data repeats whole). Rows
+drawn at random with replacement bring a new row in most batches until nearly every row is known (at a share ``c`` of
+the rows known, 16 batches of 16 rows bring none with probability ``c ** 256``), so the pass ends when the data does;
+fingerprints after it only count rows seen before, which the rules need a few of."""
+PENDING_CALLS = 16
+"""Loss calls kept (their gathered columns, predictions and labels) before they are fingerprinted together."""
+PENDING_BYTES = 1 << 24
+"""Bytes of input batches kept at most before the calls kept are fingerprinted (a larger batch is fingerprinted at its
+own call)."""
 BLOCKS = 256
 """Blocks kept; beyond it, neighbours are merged pairwise (the first one stays alone)."""
 
@@ -77,7 +94,7 @@ class FirstSeenRows:
         self.torch = torch
         self.seen: set[int] = set()
         """Fingerprints of every row trained on so far (while not :attr:`done`)."""
-        self.blocks: list[Block] = []
+        self._blocks: list[Block] = []
         self.done = False
         """No more fingerprints: the first pass is over (or :data:`MAX_ROWS` rows are known)."""
         self.pass_over = False
@@ -88,6 +105,16 @@ class FirstSeenRows:
         """(weak reference to the judged model's latest output with gradients on, the input it was computed from)."""
         self._weights: Any = None
         self._columns: Any = None
+        """(width of the rows, the chosen columns as a tensor on the inputs' device)."""
+        self._pending: list[list[Any]] = []
+        """Loss calls kept, not fingerprinted yet: ``[inputs, version, scores, version, labels, version, step]`` (a
+        version -1: a copy made at the call)."""
+        self._pending_bytes = 0
+        self._pending_kind: tuple[Any, ...] | None = None
+        """What the calls kept have in common (devices, widths, the inputs' dtype): each kept part is one concatenation."""
+        self.copying = False
+        """A kept tensor was changed in place before it was read (a buffer the program refills): the columns, predictions
+        and labels are copied at each call from then on."""
 
     # -- what the forward hook hands over ---------------------------------------------
     def note_forward(self, inputs: Any, output: Any) -> None:
@@ -112,43 +139,109 @@ class FirstSeenRows:
         return inputs if int(inputs.shape[0]) == int(scores.shape[0]) else None
 
     # -- fingerprints -------------------------------------------------------------------
-    def fingerprints(self, inputs: Any) -> list[int]:
-        """One 64-bit fingerprint per row of ``inputs`` (see the module docstring)."""
+    def _choose_columns(self, a: Any) -> None:
+        """The :data:`COLUMNS` columns of the rows ``a`` (N, d) that vary most across them (an image's border is 0 in
+        every row) and the fingerprint's fixed odd weights."""
         torch = self.torch
-        with torch.no_grad():
-            a = inputs.detach().reshape(int(inputs.shape[0]), -1)
-            d = int(a.shape[1])
-            if self._columns is None or self._columns[0] != d or self._columns[1].device != a.device:
-                # the columns that vary most across the first batch (an image's border is 0 in every row)
-                spread = a.double().std(0) if a.shape[0] > 1 else a.double().abs()[0]
-                cols = spread.argsort(descending=True, stable=True)[:COLUMNS].sort().values
-                gen = torch.Generator().manual_seed(0x5EED)
-                weights = torch.randint(1, 1 << 62, (int(cols.numel()),), generator=gen, dtype=torch.int64) | 1
-                self._columns = (d, cols)
-                self._weights = weights.to(a.device)
-            a = a.index_select(1, self._columns[1])
-            bits = a.to(torch.float64).view(torch.int64)  # integers (< 2**53) too: a row's value, not its dtype
-            return (bits * self._weights).sum(1).tolist()
+        spread = a.double().std(0) if a.shape[0] > 1 else a.double().abs()[0]
+        cols = spread.argsort(descending=True, stable=True)[:COLUMNS].sort().values
+        gen = torch.Generator().manual_seed(0x5EED)
+        weights = torch.randint(1, 1 << 62, (int(cols.numel()),), generator=gen, dtype=torch.int64) | 1
+        self._columns = (int(a.shape[1]), cols)
+        self._weights = weights.to(a.device)
+
+    def _gather(self, inputs: Any) -> Any:
+        """The fingerprinted columns of ``inputs`` (N, ...) as a new tensor (N, <= :data:`COLUMNS`)."""
+        return inputs.detach().reshape(int(inputs.shape[0]), -1).index_select(1, self._columns[1])
+
+    def fingerprints(self, gathered: Any) -> list[int]:
+        """One 64-bit fingerprint per row of the gathered columns ``gathered`` (see the module docstring)."""
+        torch = self.torch
+        bits = gathered.to(torch.float64).view(torch.int64)  # integers (< 2**53) too: a row's value, not its dtype
+        return (bits * self._weights).sum(1).tolist()
 
     # -- one counted loss call ------------------------------------------------------------
     def add(self, scores: Any, targets: Any, step: int) -> None:
-        """One training loss call: ``scores`` (N, C), ``targets`` class indices (N,) (-1: no label), for ``step``."""
+        """One training loss call: ``scores`` (N, C), ``targets`` class indices (N,) (-1: no label), for ``step``: kept,
+        and fingerprinted with the calls kept before it (see the module docstring)."""
         if self.done:
             return
         inputs = self.inputs_for(scores)
         if inputs is None:
             return
-        keys = self.fingerprints(inputs)
+        n = int(inputs.shape[0])
+        if not n:
+            return
+        d = inputs.numel() // n
+        kind = (inputs.device, inputs.dtype, d, scores.device, int(scores.shape[1]), targets.device)
+        if kind != self._pending_kind:
+            self.flush()
+            self._pending_kind = kind
+            if self._columns is None or self._columns[0] != d or self._columns[1].device != inputs.device:
+                with self.torch.no_grad():
+                    self._choose_columns(inputs.detach().reshape(n, -1))
+        last = self._pending[-1] if self._pending else None
+        if last is not None and not self.copying and (version_of(last[2]) != last[3] or version_of(last[4]) != last[5] or (
+                last[1] >= 0 and version_of(last[0]) != last[1])):
+            self.flush()  # the last call's tensors were refilled in place (its rows are lost): copies from now on
+            self.copying = True
         with self.torch.no_grad():
-            predicted = scores.detach().argmax(1).tolist()
-        labels = targets.tolist()
+            scores = scores.detach()  # without its graph (kept for a few calls, it would hold a retained graph's buffers)
+            if self.copying or inputs._base is not None:
+                # a view (a slice of the data set, which the program may shuffle in place) or a refilled buffer: copied
+                kept = [self._gather(inputs), -1]
+            else:
+                kept = [inputs, version_of(inputs)]
+                self._pending_bytes += inputs.numel() * inputs.element_size()
+            if self.copying or targets._base is not None:
+                targets = targets.clone()
+            self._pending.append([*kept, scores, version_of(scores), targets, version_of(targets), step])
+        if len(self._pending) >= PENDING_CALLS or self._pending_bytes >= PENDING_BYTES:
+            self.flush()
+
+    def flush(self) -> None:
+        """Fingerprint the loss calls kept and count their rows, call by call in the order they came (a call whose
+        inputs were changed in place since is lost; one whose scores or labels were has its rows counted as seen, with
+        no label)."""
+        pending, self._pending, self._pending_bytes = self._pending, [], 0
+        if not pending or self.done:
+            return
+        torch = self.torch
+        whole = [k for k in pending if k[1] < 0 or version_of(k[0]) == k[1]]
+        if not whole:
+            return
+        with torch.no_grad():
+            gathered = [k[0] if k[1] < 0 else self._gather(k[0]) for k in whole]
+            keys = self.fingerprints(torch.cat(gathered) if len(gathered) > 1 else gathered[0])
+            predicted = torch.cat([k[2] for k in whole]).argmax(1).tolist()
+            labels = torch.cat([k[4] for k in whole]).tolist()
+        at = 0
+        for k in whole:
+            n = int(k[4].shape[0])
+            if version_of(k[2]) != k[3] or version_of(k[4]) != k[5]:
+                labels[at:at + n] = [-1] * n  # changed in place before it was read: the rows, with no label
+            self._count_call(keys[at:at + n], labels[at:at + n], predicted[at:at + n], k[6])
+            at += n
+            if self.done:
+                return
+
+    def _count_call(self, keys: list[int], labels: list[int], predicted: list[int], step: int) -> None:
+        """Count one loss call's rows, new and seen before, into the block of ``step``."""
         seen, block = self.seen, self._block(step)
         size = len(seen)
-        is_new = [key not in seen for key in keys]
-        seen.update(keys)
-        fresh = len(seen) - size
-        if fresh == sum(is_new) and (fresh == 0 or fresh == len(keys)) and (not labels or min(labels) >= 0):
-            # the common batches, all rows new (the first pass) or all seen before (after it): counted at C speed
+        is_new: list[bool] | None = None
+        if seen.isdisjoint(keys):  # every row new (the first pass), each once unless drawn twice into the batch
+            seen.update(keys)
+            fresh = len(seen) - size
+            common = fresh == len(keys)
+        elif seen.issuperset(keys):  # every row seen before (after the first pass)
+            fresh, common = 0, True
+        else:
+            is_new = [key not in seen for key in keys]
+            seen.update(keys)
+            fresh, common = len(seen) - size, False
+        if common and (not labels or min(labels) >= 0):
+            # the common batches, all rows new or all seen before: counted at C speed
             right = sum(map(operator.eq, labels, predicted))
             if fresh:
                 block.new_rows += len(labels)
@@ -159,7 +252,7 @@ class FirstSeenRows:
                 block.old_rows += len(labels)
                 block.old_correct += right
         else:
-            self._count_rows(block, keys, labels, predicted, is_new)
+            self._count_rows(block, keys, labels, predicted, [fresh > 0] * len(keys) if is_new is None else is_new)
         self.quiet = 0 if fresh else self.quiet + 1
         if self.quiet >= QUIET_CALLS:
             self.done = self.pass_over = True
@@ -168,6 +261,7 @@ class FirstSeenRows:
         if self.done:
             self.seen = set()
             self.input = None
+            self._pending, self._pending_bytes = [], 0
 
     @staticmethod
     def _count_rows(block: Block, keys: list[int], labels: list[int], predicted: list[int], is_new: list[bool]) -> None:
@@ -188,16 +282,22 @@ class FirstSeenRows:
                 block.old_correct += guess == label
 
     def _block(self, step: int) -> Block:
-        if self.blocks and self.blocks[-1].last == step:
-            return self.blocks[-1]
-        self.blocks.append(Block(step, step))
-        if len(self.blocks) > BLOCKS:
-            head, rest = self.blocks[0], self.blocks[1:]
-            self.blocks = [head] + [rest[k].merged(rest[k + 1]) if k + 1 < len(rest) else rest[k]
+        if self._blocks and self._blocks[-1].last == step:
+            return self._blocks[-1]
+        self._blocks.append(Block(step, step))
+        if len(self._blocks) > BLOCKS:
+            head, rest = self._blocks[0], self._blocks[1:]
+            self._blocks = [head] + [rest[k].merged(rest[k + 1]) if k + 1 < len(rest) else rest[k]
                                     for k in range(0, len(rest), 2)]
-        return self.blocks[-1]
+        return self._blocks[-1]
 
     # -- what the rules read ----------------------------------------------------------------
+    @property
+    def blocks(self) -> list[Block]:
+        """The counted training batches in order (the calls kept counted first)."""
+        self.flush()
+        return self._blocks
+
     def halves(self, since: int = 0) -> tuple[Block, Block] | None:
         """The rows seen for the first time from optimizer step ``since`` on, in two halves by rows (the earlier and the
         later steps of the first pass), each merged into one block; None when there are none, or no row was ever seen
