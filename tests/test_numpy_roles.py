@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
+from netdoctor.observe.numpy.arrays import head
 from netdoctor.observe.numpy.roles import (
+    code_like,
     computed_by_layer,
+    distinct_values,
     is_reset,
     layer_sums,
     one_top,
@@ -27,6 +32,63 @@ from netdoctor.observe.numpy.roles import (
 ])
 def test_one_top_tells_target_codes_from_deltas_with_few_values(rows, coded):
     assert one_top(rows) is coded
+
+
+def _code_like_by_sorting(rows):
+    """The oracle: what code_like says, written the slow way (every distinct value sorted out, NaN for the top)."""
+    values = np.unique(rows)
+    if not 2 <= len(values) <= 3:
+        return False
+    top = rows.max(axis=1, keepdims=True)
+    if not np.all((rows == top).sum(axis=1) == 1):
+        return False
+    if rows.shape[1] == 1:
+        return True
+    off = np.where(rows == top, np.nan, rows)
+    return bool(np.all(np.nanmax(off, axis=1) == np.nanmin(off, axis=1)))
+
+
+def _coded_rows(rng, n, c, values):
+    rows = np.full((n, c), values[0])
+    rows[np.arange(n), rng.integers(0, c, n)] = values[-1]
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_code_like_and_distinct_values_agree_with_sorting_every_value(seed):
+    """Counting values against the first 256 (no sort of the whole batch) and the per-row tests laid out by columns
+    decide as np.unique and a NaN mask do: codes, codes with one entry spoiled past the first 256, ties, NaN, inf, a
+    batch of probabilities, a single class, strided views."""
+    rng = np.random.default_rng(seed)
+    pool = np.array([0.0, 1.0, -1.0, 0.01, 0.99, np.nan, np.inf, 0.5])
+    for _ in range(300):
+        n, c = int(rng.integers(1, 700)), int(rng.integers(1, 7))
+        values = rng.choice(pool, size=int(rng.integers(1, 4)), replace=False)
+        kind = rng.integers(0, 4)
+        if kind == 0:
+            rows = rng.choice(values, size=(n, c))
+        elif kind == 1:
+            rows = _coded_rows(rng, n, c, values)
+            rows.flat[rng.integers(0, rows.size)] = rng.choice(pool)  # often past the first 256 entries
+        elif kind == 2:
+            rows = _coded_rows(rng, c, n, values).T  # a batch of columns, read as rows: a strided view
+        else:
+            rows = rng.random((n, c))
+            rows /= rows.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # (nanmax of an all-NaN row)
+            expected = _code_like_by_sorting(rows)
+        assert code_like(rows) is expected
+        unique = len(np.unique(rows))
+        assert distinct_values(rows, 3) == unique if unique <= 3 else distinct_values(rows, 3) > 3
+        assert distinct_values(rows, rows.size) == unique
+
+
+def test_head_reads_the_first_entries_of_a_strided_view_without_copying_it():
+    data = np.arange(12.0).reshape(3, 4)
+    for a in (data, data.T, data[:, 1:], data[::2]):
+        assert np.array_equal(head(a, 5), a.reshape(-1)[:5])
+    assert np.shares_memory(head(data, 5), data)  # a contiguous array: its own entries, no copy
 
 
 # -- steps of an update rule (proportional_to), resets (is_reset), softmax caches (ordered_by_sample) ---------------

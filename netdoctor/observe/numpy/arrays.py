@@ -32,7 +32,7 @@ from netdoctor.buffers.reach import ATOMS, OPAQUE, number_table
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
-__all__ = ["Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "WALK_ITEMS", "in_data_set", "walk_arrays", "resolve", "own_dict", "path_text", "path_reader", "fingerprint", "entries", "sample_index", "layer_chain", "LR_NAME", "weak"]
+__all__ = ["Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "WALK_ITEMS", "in_data_set", "walk_arrays", "resolve", "own_dict", "path_text", "path_reader", "fingerprint", "entries", "head", "sample_index", "layer_chain", "LR_NAME", "weak"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -358,6 +358,15 @@ def entries(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     its parameters' entries at every update.
     """
     return a.ravel()[idx] if a.flags.c_contiguous else a.flat[idx]
+
+
+def head(a: np.ndarray, n: int) -> np.ndarray:
+    """The first ``n`` entries of ``a`` in C order, as ``a.reshape(-1)[:n]`` gives them, without a copy of ``a``.
+
+    ``reshape(-1)`` of a view that is not contiguous copies all of it (the columns ``X = data.T`` of a 4,000-row
+    batch: 25 MB and about 10 ms, to read 256 entries); the flat iterator copies only the ``n`` entries read.
+    """
+    return a.reshape(-1)[:n] if a.flags.c_contiguous else a.flat[:n]
 
 
 def weak(obj: Any) -> Callable[[], Any]:

@@ -17,9 +17,10 @@ from typing import Any
 import numpy as np
 
 from netdoctor.buffers.peek import holds_numbers
+from netdoctor.observe.numpy.arrays import head
 
 __all__ = ["Role", "persistent_writer", "proportional_to", "is_reset", "float_2d", "ordered_like", "rises_with", "ordered_by_sample", "computed_by_layer", "layer_sums", "normalised_from", "scalar_of", "bounded",
-           "one_hot", "code_like", "one_top", "flat_arrays", "class_rows"]
+           "one_hot", "code_like", "distinct_values", "one_top", "flat_arrays", "class_rows"]
 
 
 BIN_FALL, BIN_SHARE = 0.05, 0.6
@@ -285,12 +286,41 @@ def one_hot(rows: np.ndarray, n: int) -> np.ndarray:
 
 def code_like(rows: np.ndarray) -> bool:
     """Rows that encode a class: one-hot, +-1, or softened codes (0.005/0.955, 0.01/0.99): a single largest entry
-    per row and one value for all the others, at most three values in all."""
-    vals = np.unique(rows)
-    if len(vals) > 3 or len(vals) < 2 or not one_top(rows):
+    per row and one value for all the others, at most three values in all.
+
+    The distinct values are counted without sorting the rows (:func:`distinct_values`). With a single largest entry
+    per row and more than one class, "one value for all the others" is "every other entry is the row's minimum" (the
+    minimum is among the others: were it only at the largest entry, every entry would equal it)."""
+    count = distinct_values(rows, 3)
+    if count > 3 or count < 2:
         return False
-    off = np.where(rows == rows.max(axis=1, keepdims=True), np.nan, rows)
-    return bool(np.all(np.nanmax(off, axis=1) == np.nanmin(off, axis=1))) if rows.shape[1] > 1 else True
+    rows = _along_rows(rows)
+    at_top = rows == rows.max(axis=1, keepdims=True)
+    if not np.all(np.count_nonzero(at_top, axis=1) == 1):  # (one_top, with the maximum it needs kept)
+        return False
+    return bool(np.all(at_top | (rows == rows.min(axis=1, keepdims=True)))) if rows.shape[1] > 1 else True
+
+
+def _along_rows(rows: np.ndarray) -> np.ndarray:
+    """``rows`` (N, C), laid out for reductions along each row: column by column when the rows outnumber the
+    classes. NumPy reduces a C-ordered (4000, 10) batch one row of 10 at a time (0.36 ms for a maximum per row);
+    column-major, it runs down all the rows at once (0.05 ms, after a 0.05 ms copy). The same values either way."""
+    return np.asfortranarray(rows) if rows.ndim == 2 and rows.shape[0] > rows.shape[1] else rows
+
+
+def distinct_values(a: np.ndarray, most: int) -> int:
+    """How many distinct values ``a`` holds, as ``len(np.unique(a))`` counts them (NaN once), when that is at most
+    ``most``; some number above ``most`` otherwise.
+
+    Bounded first: more than ``most`` values among the first 256 entries answer at once (a softmax output, a
+    delta, a batch of pixels), at the cost of those 256. Else every entry is compared with those few values (no
+    sort of the whole array: 4.6 ms for the 40,000 entries of a 4,000-row batch of probabilities), and only the
+    entries outside them are counted on."""
+    few = np.unique(head(a, 256))
+    if len(few) > most:
+        return len(few)
+    rest = a[~np.isin(a, few)]
+    return len(few) if rest.size == 0 else len(np.unique(np.concatenate([few, np.unique(rest)])))
 
 
 def probability_rows(rows: np.ndarray) -> bool:
@@ -324,8 +354,8 @@ def one_top(rows: np.ndarray) -> bool:
     A backpropagated delta of dead or saturated units (rows of zeros, or with the largest value shared) has the few
     distinct values of a code but names no class.
     """
-    top = rows.max(axis=1, keepdims=True)
-    return bool(np.all((rows == top).sum(axis=1) == 1))
+    rows = _along_rows(rows)
+    return bool(np.all(np.count_nonzero(rows == rows.max(axis=1, keepdims=True), axis=1) == 1))
 
 
 def flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:

@@ -20,6 +20,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from netdoctor.observe.numpy.arrays import head
 from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, float_arrays
 from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, own_scale
 from netdoctor.usercode import short_path
@@ -373,8 +374,8 @@ def targetish(v: Any) -> bool:
             return False
     if not issubclass(type(v), np.ndarray) or v.dtype.kind not in "biuf" or v.size == 0:
         return False
-    head = v.reshape(-1)[:256]
-    return _target_like(v) or bool(np.all(head == np.round(head)) and head.min() >= 0)
+    first = head(v, 256)
+    return _target_like(v) or bool(np.all(first == np.round(first)) and first.min() >= 0)
 
 
 def _target_like(v: np.ndarray) -> bool:
@@ -384,7 +385,7 @@ def _target_like(v: np.ndarray) -> bool:
     is (one output unit's error on one sample, its bias): it looks like a target only as a whole number (0, 1, -1)."""
     if v.size == 1 and v.dtype.kind == "f":
         return bool(float(v.reshape(-1)[0]) == round(float(v.reshape(-1)[0])))
-    return v.size > 0 and (len(np.unique(v.reshape(-1)[:256])) <= 3 or _distribution(v))
+    return v.size > 0 and (len(np.unique(head(v, 256))) <= 3 or _distribution(v))
 
 
 def _distribution(v: np.ndarray) -> bool:
@@ -395,8 +396,8 @@ def _distribution(v: np.ndarray) -> bool:
         return v.size <= 1000 and bool(v.min() >= 0) and abs(float(v.sum()) - 1.0) <= 1e-6
     for axis in (0, 1):
         if 1 < v.shape[axis] <= 1000:
-            head = v[:, :64] if axis == 0 else v[:64]
-            if head.min() >= 0 and np.allclose(head.sum(axis=axis), 1.0, rtol=0, atol=1e-6):
+            samples = v[:, :64] if axis == 0 else v[:64]
+            if samples.min() >= 0 and np.allclose(samples.sum(axis=axis), 1.0, rtol=0, atol=1e-6):
                 return True
     return False
 
