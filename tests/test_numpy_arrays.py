@@ -7,7 +7,7 @@ import types
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.arrays import Cell, path_reader, resolve
+from netdoctor.observe.numpy.arrays import ArrayMemo, Cell, path_reader, resolve
 
 
 class _Net:
@@ -141,3 +141,51 @@ def test_the_compiled_fingerprint_reads_array_heads_only_once_checked_against_nu
     finally:
         assert arrays._PART.set_fingerprint(arrays._py_fingerprint, np.ndarray, [true_probe]) is True
     assert arrays.fingerprint(a, idx) == (id(a), a.flat[idx].tobytes())  # (its own reading of the head)
+
+
+# -- ArrayMemo: a decision per array, reused only while its values are those decided on ---------------------------
+def _counting(decide):
+    calls = []
+
+    def counted(*args):
+        calls.append(args)
+        return decide(*args)
+
+    return counted, calls
+
+
+def test_an_array_memo_decides_again_whatever_changed_in_the_array():
+    memo = ArrayMemo(least=16, slots=2)
+    decide, calls = _counting(lambda a: float(a.sum()))
+    targets = np.eye(10)[np.arange(40) % 10].T  # a batch of columns: a strided view, as a program hands it
+    assert [memo.decided(targets, "sum", lambda: decide(targets)) for _ in range(4)] == [40.0] * 4
+    assert len(calls) == 2  # once seen, then decided and copied at its second coming: reused after
+    targets[3, 5] = 7.0  # written in place, one entry
+    assert memo.decided(targets, "sum", lambda: decide(targets)) == 47.0
+    assert memo.decided(targets, "sum", lambda: decide(targets)) == 47.0 and len(calls) == 3
+    assert memo.decided(targets, "other", lambda: decide(targets)) == 47.0 and len(calls) == 4  # another question
+    nan = targets.copy()
+    nan[0, 0] = np.nan  # NaN equals nothing: decided every time, never wrongly reused
+    for _ in range(3):
+        memo.decided(nan, "sum", lambda: decide(nan))
+    assert len(calls) == 7
+
+
+def test_an_array_memo_never_answers_for_another_array_at_the_same_address():
+    memo = ArrayMemo(least=16)
+    seen = []
+    for k in range(20):  # a new batch at every step: freed arrays' addresses come back
+        a = np.full((8, 4), float(k))
+        seen.append(memo.decided(a, "value", lambda a=a: float(a[0, 0])))
+        memo.decided(a, "value", lambda a=a: float(a[0, 0]))
+        del a
+    assert seen == [float(k) for k in range(20)]
+
+
+def test_an_array_memo_decides_small_arrays_every_time():
+    memo = ArrayMemo(least=1024)
+    decide, calls = _counting(lambda a: a.shape)
+    small = np.zeros((10, 10))
+    for _ in range(3):
+        memo.decided(small, "shape", lambda: decide(small))
+    assert len(calls) == 3

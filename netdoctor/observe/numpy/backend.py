@@ -56,7 +56,7 @@ from netdoctor.observe.numpy.activations import (
     _record_activations,
     _users_class,
 )
-from netdoctor.observe.numpy.arrays import Path, path_reader, resolve, weak
+from netdoctor.observe.numpy.arrays import ArrayMemo, Path, path_reader, resolve, weak
 from netdoctor.observe.numpy.counting import _count_ahead, _count_plan, _count_through, _counted, _counted_updates
 from netdoctor.observe.numpy.discovery import Discovery
 from netdoctor.observe.numpy.holding import StepHold
@@ -493,6 +493,9 @@ class NumpyBackend:
         self._target_codes: dict[bytes, int] = {}
         """One target vector's bytes (dtype, shape and values) -> its class, or -1 when it encodes none: a per-sample
         program hands the same few target vectors over and over, each is decoded once."""
+        self.target_memo = ArrayMemo()
+        """What the values of a large target array handed again unchanged were found to be (class codes, one class per
+        row): a full-batch program hands the same 4,000 rows at every step."""
         self._codes_back: set[str] = set()
         """The arguments that handed the gradient's function one target vector a second time: read from then on."""
         self.hold = StepHold(self.tracer)

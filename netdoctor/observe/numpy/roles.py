@@ -344,6 +344,9 @@ def multi_hot(rows: np.ndarray) -> bool:
     class when it marks several, and all-ones rows are one vector for every sample (constant targets)."""
     if rows.ndim != 2 or rows.dtype.kind != "f" or rows.shape[1] < 2:
         return False
+    first = head(rows, 256)
+    if not ((first == 1.0) | (first == 0.0)).all():  # (bounded: probabilities, a delta answer here)
+        return False
     ones = rows == 1.0
     return bool((ones | (rows == 0.0)).all() and ones.any(axis=1).all() and (ones.sum(axis=1) > 1).any())
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -165,8 +166,8 @@ def _is_output(self: NumpyBackend, v: np.ndarray, rows: np.ndarray) -> bool:
 def _soft_read(self: NumpyBackend, name: str, v: np.ndarray, rows: np.ndarray) -> bool:
     """Whether rows of many values (N, C) handed or bound as ``name`` are soft targets that came back (see
     :class:`SoftRows`); rows of that form are recorded as seen."""
-    return self.soft_rows.confirmed(name, rows) or (rows.ndim == 2 and soft_targets(rows) and not self._is_output(
-        v, rows) and self.soft_rows.known(name, rows, self.updates))
+    return self.soft_rows.confirmed(name, rows) or (rows.ndim == 2 and not self._is_output(v, rows) and soft_targets(
+        rows) and self.soft_rows.known(name, rows, self.updates))  # (the output itself is told by identity, at once)
 
 
 def _tally_rows(rows: np.ndarray, counts: Counter, values: dict[bytes, int]) -> None:
@@ -395,13 +396,20 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                     self._pending_T = one_hot(v, n_out)
                     self._pending_raw = None
             else:
-                rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
-                if rows is None or not (self.soft_rows.confirmed(name, rows) or _encodes_classes(rows)
-                                        or self._soft_read(name, v, rows)):
+                by_rows = _by_rows(self)
+                rows = class_rows(v, n_out, n_in, rows=by_rows)
+                if rows is None:
+                    continue
+                # what the rows' values alone say is decided once per array handed again unchanged (a full batch's
+                # targets, at every step)
+                seen = (n_out, n_in, by_rows)
+                if not (self.soft_rows.confirmed(name, rows) or self.target_memo.decided(
+                        v, ("codes", *seen), partial(_encodes_classes, rows)) or self._soft_read(name, v, rows)):
                     continue
                 self.target_arg = name
                 self._count_targets(rows, v)
-                if len(rows) > 1 and self._deep and (rows.ndim == 1 or one_top(rows)):  # deep windows only
+                if len(rows) > 1 and self._deep and (rows.ndim == 1 or self.target_memo.decided(
+                        v, ("one top", *seen), partial(one_top, rows))):  # deep windows only
                     self._pending_T = one_hot(rows, n_out)
                     self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
             _built_by_helper(self, v)
