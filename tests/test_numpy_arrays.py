@@ -155,7 +155,7 @@ def _counting(decide):
 
 
 def test_an_array_memo_decides_again_whatever_changed_in_the_array():
-    memo = ArrayMemo(least=16, slots=2)
+    memo = ArrayMemo(least=16, slots=2, small=0)
     decide, calls = _counting(lambda a: float(a.sum()))
     targets = np.eye(10)[np.arange(40) % 10].T  # a batch of columns: a strided view, as a program hands it
     assert [memo.decided(targets, "sum", lambda: decide(targets)) for _ in range(4)] == [40.0] * 4
@@ -172,7 +172,7 @@ def test_an_array_memo_decides_again_whatever_changed_in_the_array():
 
 
 def test_an_array_memo_never_answers_for_another_array_at_the_same_address():
-    memo = ArrayMemo(least=16)
+    memo = ArrayMemo(least=16, small=0)
     seen = []
     for k in range(20):  # a new batch at every step: freed arrays' addresses come back
         a = np.full((8, 4), float(k))
@@ -182,10 +182,19 @@ def test_an_array_memo_never_answers_for_another_array_at_the_same_address():
     assert seen == [float(k) for k in range(20)]
 
 
-def test_an_array_memo_decides_small_arrays_every_time():
-    memo = ArrayMemo(least=1024)
-    decide, calls = _counting(lambda a: a.shape)
-    small = np.zeros((10, 10))
+def test_an_array_memo_knows_small_arrays_by_their_values():
+    memo = ArrayMemo(least=1024, small=16, values=3)
+    decide, calls = _counting(lambda a: int(np.argmax(a)))
+    for k in (2, 2, 5, 2, 5):  # a per-sample program's target vectors: new arrays, few values
+        t = np.eye(8)[k].reshape(-1, 1)
+        assert memo.decided(t, "class", lambda t=t: decide(t)) == k
+    assert len(calls) == 2
+    assert memo.decided(np.eye(8)[2].astype(np.float32), "class", lambda: decide(np.eye(8)[2])) == 2
+    assert len(calls) == 3  # another dtype: other bytes, decided again
+    for k in (1, 1, 1):  # the table is full (3 kept): decided every time, never dropped for another
+        memo.decided(np.eye(8)[k], "class", lambda k=k: decide(np.eye(8)[k]))
+    assert len(calls) == 6
+    middle = np.zeros((10, 10))  # between small and least: decided every time
     for _ in range(3):
-        memo.decided(small, "shape", lambda: decide(small))
-    assert len(calls) == 3
+        memo.decided(middle, "class", lambda: decide(middle))
+    assert len(calls) == 9

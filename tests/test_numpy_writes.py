@@ -98,3 +98,29 @@ def test_buffers_always_empty_are_looked_at_a_bounded_number_of_times():
 
     w = _watched(_zeroed, np.zeros((3, 3)), EMPTY_CALLS + 5)
     assert w.done and w.empty == EMPTY_CALLS and w.overwritten is None
+
+
+# -- which parameters' sampled buffer entries one contribution changed (updates._note_touched) ---------------------
+def _touched_one_by_one(sizes, before, after):
+    """The oracle: each parameter's stretch of the sample read on its own."""
+    changed = ~((before == after) | (np.isnan(before) & np.isnan(after)))
+    ends = np.cumsum(sizes)
+    return frozenset(i for i, (a, z) in enumerate(zip(ends - np.asarray(sizes), ends)) if changed[a:z].any())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_parameters_a_contribution_touched_are_read_from_their_stretches_of_the_sample(seed):
+    from types import SimpleNamespace
+
+    from netdoctor.observe.numpy.updates import _note_touched
+
+    rng = np.random.default_rng(seed)
+    for _ in range(200):
+        sizes = [int(s) for s in rng.integers(0 if seed == 5 else 1, 6, size=int(rng.integers(1, 5)))]
+        before = rng.choice([0.0, 1.0, np.nan], size=sum(sizes))
+        after = np.where(rng.random(sum(sizes)) < 0.2, rng.choice([0.0, 2.0, np.nan], size=sum(sizes)), before)
+        params = [SimpleNamespace(idx=np.arange(s)) for s in sizes]
+        backend = SimpleNamespace(params=params, _B_at_call=before, _B_last=after, _window_touched=[], _starts=None)
+        _note_touched(backend)
+        expected = _touched_one_by_one(sizes, before, after)
+        assert backend._window_touched == ([expected] if expected else [])

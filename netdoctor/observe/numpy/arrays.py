@@ -370,28 +370,41 @@ def head(a: np.ndarray, n: int) -> np.ndarray:
 
 
 class ArrayMemo:
-    """What was decided about an array from its values alone, kept for the next time the same array comes back with
-    the same values: a full-batch program hands its one target array to its gradient's function at every step, and
-    deciding whether 4,000 rows are class codes costs more than comparing them with a copy.
+    """What was decided about an array from its values alone, kept for the next time an array with the same values
+    comes: a full-batch program hands its one target array to its gradient's function at every step (deciding whether
+    4,000 rows are class codes costs more than comparing them with a copy), a per-sample one hands one of a few target
+    vectors at every sample.
 
-    An array is found by identity (a weak reference: a freed array's ``id`` is the address of the next one) and a
-    decision is reused only while every entry equals the copy kept when it was made (about 25 us for 40,000 entries;
-    ``equal_nan`` would cost 0.9 ms, so an array holding NaN is decided every time), so an array written in place is
-    decided again; nothing is sampled. The copy
-    is made at an array's second coming (a new output at every step is never copied). Arrays under ``least`` entries
-    (deciding costs about what the comparison does) or over ``most`` (the copy's memory) are decided every time; at
-    most ``slots`` arrays are kept, the least recently used dropped first.
+    A small array (at most ``small`` entries) is found by its bytes (dtype, shape and values): at most ``values`` of
+    them are kept, the first ones met (a per-sample program's target vectors come early and again and again; its
+    outputs, all different, would only fill the table). A large one is found by identity (a weak reference: a freed
+    array's ``id`` is the address of the next one) and a decision is reused only while every entry equals the copy kept
+    when it was made (about 25 us for 40,000 entries; ``equal_nan`` would cost 0.9 ms, so an array holding NaN is
+    decided every time), so an array written in place is decided again. Nothing is sampled. The copy is made at an
+    array's second coming (a new output at every step is never copied); at most ``slots`` arrays are kept, the least
+    recently used dropped first. Arrays between ``small`` and ``least`` entries (deciding costs about what comparing
+    does) or over ``most`` (the copy's memory) are decided every time.
     """
 
-    def __init__(self, least: int = 1024, most: int = 1 << 20, slots: int = 4) -> None:
-        self.least, self.most, self.slots = least, most, slots
+    def __init__(self, least: int = 1024, most: int = 1 << 20, slots: int = 4, small: int = 256,
+                 values: int = 4096) -> None:
+        self.least, self.most, self.slots, self.small, self.values = least, most, slots, small, values
         self._kept: dict[int, tuple[Callable[[], Any], np.ndarray, dict[Any, Any]]] = {}
         self._once: dict[int, Callable[[], Any]] = {}
         """The arrays seen once (by identity), at most ``slots``: their copy is made if they come back."""
+        self._by_value: dict[tuple[Any, str, tuple[int, ...], bytes], Any] = {}
 
     def decided(self, a: np.ndarray, key: Any, decide: Callable[[], Any]) -> Any:
-        """``decide()`` for array ``a`` under ``key`` (what else the decision depends on), or what it returned when
-        ``a`` last came with these values."""
+        """``decide()`` for array ``a`` under ``key`` (what else the decision depends on), or what it returned for an
+        array with the same values (a small one) or for ``a`` itself with these values (a large one)."""
+        if a.size <= self.small:
+            found = (key, a.dtype.str, a.shape, a.tobytes())
+            if found in self._by_value:
+                return self._by_value[found]
+            value = decide()
+            if len(self._by_value) < self.values:
+                self._by_value[found] = value
+            return value
         if not self.least <= a.size <= self.most:
             return decide()
         kept = self._kept.pop(id(a), None)

@@ -303,6 +303,8 @@ class NumpyBackend:
         self._window_rows = 0
         self._B_at_call: np.ndarray | None = None
         self._window_touched: list[frozenset[int]] = []
+        self._starts: tuple[list[Param], np.ndarray | None, int] | None = None
+        """The parameters and where each one's sampled entries begin in a sample of all (see ``_sample_starts``)."""
         """Per contribution of a window heard deep: the parameters whose sampled buffer entries it changed."""
         self._fresh = True
         self.updates = 0

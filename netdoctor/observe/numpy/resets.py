@@ -215,7 +215,7 @@ class BufferResets:
         self.last = now
         held = (now != 0) & (now == now)
         self.full = np.logical_or.reduceat(held, self.starts)
-        self.pivot = p = int(np.argmax(np.where(held, np.abs(now), 0.0)))
+        self.pivot = p = int(np.where(held, np.abs(now), 0.0).argmax())  # (the method: no dispatch through fromnumeric)
         self.pivot_value = float(now[p]) if held[p] else 0.0
 
     def verify(self, k: float | None) -> None:

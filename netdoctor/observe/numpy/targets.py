@@ -590,18 +590,23 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
     sizes = self.layout[1] if self.layout else None
     if not sizes:
         return
+    memo = self.target_memo
     for name in names:
         v = loc.get(name)
         if not (is_array(v) and v.size and v.dtype.kind in "fiub") or v is out:
             continue
-        rows = class_rows(v, sizes[-1], sizes[0], rows=_by_rows(self))
-        if rows is None or not _encodes_classes(rows, several=False) and not (
-                soft_targets(rows) and not _same_values(rows, self._output_rows(out))):
+        seen = (sizes[-1], sizes[0], _by_rows(self))
+        rows = class_rows(v, *seen[:2], rows=seen[2])
+        # (what the rows' values alone say is decided once per target vector or array: see ArrayMemo)
+        if rows is None or not memo.decided(v, ("codes alone", *seen), partial(_encodes_classes, rows, several=False)) and not (
+                memo.decided(v, ("soft", *seen), partial(soft_targets, rows)) and not _same_values(
+                    rows, self._output_rows(out))):
             continue  # (smoothed targets, compared with the output, are targets too: not the output's own copy)
         self.target_arg, self._targets_compared, self.comparer = name, True, code
         self._count_targets(rows, v)
         out_rows = self._output_rows(out) if self._deep else None
-        if out_rows is not None and len(out_rows) == len(rows) > 1 and (rows.ndim == 1 or one_top(rows)) and (
+        if out_rows is not None and len(out_rows) == len(rows) > 1 and (rows.ndim == 1 or memo.decided(
+                v, ("one top", *seen), partial(one_top, rows))) and (
                 "exp" in code.co_names or infer_kind(out_rows, output=True) in ("softmax", "sigmoid")):
             # the output and its targets, compared by a call of their own (``loss(out, y)``): the batch's output
             # error, as a gradient's function handed the targets gives it (the output bias's step is read against it).

@@ -61,7 +61,7 @@ def _fingerprints(self: NumpyBackend, arrays: list[Any] | None = None) -> list[t
 def _sample_params(self: NumpyBackend) -> np.ndarray:
     parts = []
     for prm, a in zip(self.params, self._arrays()):
-        parts.append(entries(a, prm.idx).astype(float) if is_array(a) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
+        parts.append(entries(a, prm.idx).astype(float, copy=False) if is_array(a) and a.size > prm.idx[-1] else np.full(len(prm.idx), np.nan))
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
@@ -72,7 +72,7 @@ def _sample_buffers(self: NumpyBackend) -> np.ndarray | None:
     for prm in self.params:
         b = resolve(root, prm.buffer) if prm.buffer is not None else None
         if is_array(b) and b.size > prm.idx[-1]:
-            parts.append(entries(b, prm.idx).astype(float))
+            parts.append(entries(b, prm.idx).astype(float, copy=False))
         else:
             parts.append(np.full(len(prm.idx), np.nan))
     return np.concatenate(parts) if parts else None
@@ -85,11 +85,27 @@ def _note_touched(self: NumpyBackend) -> None:
     if before is None or after is None or before.shape != after.shape or len(self._window_touched) >= 64:
         return
     changed = ~((before == after) | (np.isnan(before) & np.isnan(after)))
-    ends = np.cumsum([len(prm.idx) for prm in self.params])
-    starts = ends - [len(prm.idx) for prm in self.params]
-    touched = frozenset(i for i, (a, z) in enumerate(zip(starts, ends)) if changed[a:z].any())
+    starts = _sample_starts(self, len(changed))
+    if starts is None:  # (read one parameter at a time)
+        ends = np.cumsum([len(prm.idx) for prm in self.params])
+        touched = frozenset(i for i, (a, z) in enumerate(zip(ends - [len(prm.idx) for prm in self.params], ends))
+                            if changed[a:z].any())
+    else:
+        touched = frozenset(np.flatnonzero(np.logical_or.reduceat(changed, starts)).tolist())
     if touched:
         self._window_touched.append(touched)
+
+
+def _sample_starts(self: NumpyBackend, length: int) -> np.ndarray | None:
+    """Where each parameter's sampled entries begin in a sample of ``length`` entries laid out as :meth:`_sample_params`
+    lays it out, for the parameters found now (worked out once per network); None when that is not the layout, or a
+    parameter is sampled at no entry (its empty stretch would read as the next one's first entry to ``reduceat``)."""
+    made = self._starts
+    if made is None or made[0] is not self.params:
+        sizes = [len(prm.idx) for prm in self.params]
+        starts = np.cumsum([0, *sizes[:-1]]) if sizes and min(sizes) > 0 else None
+        made = self._starts = (self.params, starts, sum(sizes))
+    return made[1] if made[2] == length else None
 
 
 def _calls_per_row(touched: list[frozenset[int]]) -> int:
@@ -122,7 +138,7 @@ def _sample_returned(self: NumpyBackend, value: Any) -> np.ndarray | None:
     parts = [np.full(len(p.idx), np.nan) for p in self.params]
     for a, i in zip(arrays, self._grad_map):
         if i is not None and a.shape == self.params[i].shape:
-            parts[i] = entries(a, self.params[i].idx).astype(float)
+            parts[i] = entries(a, self.params[i].idx).astype(float, copy=False)
     return np.concatenate(parts)
 
 

@@ -122,4 +122,4 @@ class BufferWrites:
 
 
 def _sampled(buffers: list[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
-    return np.concatenate([entries(b, idx).astype(float) for b, idx in buffers])
+    return np.concatenate([entries(b, idx).astype(float, copy=False) for b, idx in buffers])
