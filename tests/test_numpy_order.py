@@ -49,3 +49,13 @@ def test_a_block_never_spans_an_update_whose_targets_were_not_read():
         blocks.add(u, (u % 10,), 16)
     assert blocks.blocks == [(32, 2)]  # updates 0-1; update 2's block is dropped at the gap
     assert BLOCK_ROWS == 32
+
+
+def test_a_batch_of_code_rows_counts_the_classes_of_its_largest_entries():
+    """The classes of a batch of rows, counted (no sort), are np.unique's of their argmax: ties, NaN, one column."""
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        rows = rng.choice([0.0, 1.0, 0.5, -1.0, np.nan], size=(int(rng.integers(1, 60)), int(rng.integers(1, 12))))
+        blocks = BlockClasses()
+        blocks.add_rows(0, rows)
+        assert blocks._classes == set(np.unique(np.argmax(rows, axis=1)).tolist())

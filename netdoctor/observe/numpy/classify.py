@@ -65,6 +65,7 @@ from netdoctor.observe.numpy.network import (
 from netdoctor.observe.numpy.roles import (
     code_like,
     computed_by_layer,
+    distinct_values,
     float_2d,
     layer_sums,
     normalised_from,
@@ -198,7 +199,7 @@ def input_widths(functions: Iterable[FuncStats], found: list[tuple[Path, PathSta
     kept = {tuple(st.shape) for _, st in found}
 
     def keep(a: np.ndarray) -> bool:
-        return a.shape not in kept and a.reshape(-1).shape not in kept and not class_codes(a)
+        return a.shape not in kept and (a.size,) not in kept and not class_codes(a)  # (a.size: no copy of a view)
 
     calls = [f for f in functions if f.calls >= 2]
     every = [a for a in (float_2d(v) for f in calls for v in f.kinds.values()) if a is not None and keep(a)]
@@ -234,7 +235,7 @@ def class_codes(a: np.ndarray) -> bool:
         return False
     # each layout's own samples: the first rows of a batch of columns are its first pixels (a blank border of zeros
     # has the few values of a code), not samples
-    return any(len(np.unique(codes)) <= 3 and one_top(codes) for codes in (a[:16], a[:, :16].T))
+    return any(distinct_values(codes, 3) <= 3 and one_top(codes) for codes in (a[:16], a[:, :16].T))
 
 
 def weight_matrix(text: str, shape: tuple[int, ...]) -> bool:

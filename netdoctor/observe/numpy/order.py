@@ -71,4 +71,5 @@ class BlockClasses:
 
     def add_rows(self, update: int, rows: np.ndarray) -> None:
         """A batch of code rows (N, C): each of the class of its largest entry."""
-        self.add(update, np.unique(np.argmax(rows, axis=1)).tolist(), len(rows))
+        # the classes present, in order: counted, not sorted (np.unique sorted 4,000 of them: 0.6 ms a full batch)
+        self.add(update, np.flatnonzero(np.bincount(rows.argmax(axis=1), minlength=rows.shape[1])).tolist(), len(rows))

@@ -417,8 +417,8 @@ def target_rank(v: Any, out: np.ndarray) -> tuple[int, Any]:
     if not issubclass(type(v), np.ndarray) or v.dtype.kind != "f" or v.shape != out.shape or v.size < 2:
         return 3, v
     derived = [np.round(out - sign * v, 12) for sign in (1.0, -1.0)]
-    derived = [t for t in derived if 2 <= len(np.unique(t.reshape(-1)[:256]))]
-    few = next((t for t in derived if len(np.unique(t.reshape(-1)[:256])) <= 3), None)
+    derived = [t for t in derived if 2 <= len(np.unique(head(t, 256)))]
+    few = next((t for t in derived if len(np.unique(head(t, 256))) <= 3), None)
     if few is not None:
         return 1, few
     soft = next((t for t in derived if _distribution(t)), None)
