@@ -100,6 +100,7 @@ EXPECTED = {
                                                                "frozen_not_in_optimizer.py:23"]),
     "double_softmax": ("double-softmax", "error", ["probabilities", "SoftmaxBackward0", "double_softmax.py:17"]),
     "double_sigmoid": ("double-softmax", "error", ["sigmoid", "SigmoidBackward0", "double_sigmoid.py:17"]),
+    "nll_on_logits": ("missing-log-softmax", "error", ["raw scores", "AddmmBackward0", "nll_on_logits.py:17"]),
     "eval_mode_training": ("eval-mode-training", "error", ["eval_mode_training.py:15", "BatchNorm1d", "Dropout(p=0.5)"]),
     "train_mode_evaluation": ("train-mode-evaluation", "error", ["train_mode_evaluation.py:19", "torch.no_grad()", "Dropout"]),
     "summed_loss": ("summed-gradient", "warning", ["100x", "'sum'", "summed_loss.py:17", "lr 0.1 x 100"]),

@@ -31,7 +31,7 @@ FINDING_CODES = (
     "accuracy-plateau", "aliased-buffers", "bad-initial-loss", "batch-leak", "cannot-overfit", "class-collapse",
     "constant-output", "constant-targets", "dead-units", "double-softmax", "eval-mode-training",
     "exploding-gradients", "frozen-parameters", "gradient-mismatch", "label-permutation",
-    "learning-rate-too-high", "learning-rate-too-low", "mutated-constant", "no-learning", "non-finite", "odd-values",
+    "learning-rate-too-high", "learning-rate-too-low", "missing-log-softmax", "mutated-constant", "no-learning", "non-finite", "odd-values",
     "reference-comparison", "saturated-activations", "stale-accumulator", "summed-gradient",
     "train-mode-evaluation", "unscaled-inputs", "unshuffled-data", "update-mismatch", "vanishing-gradients",
 )

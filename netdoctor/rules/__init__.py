@@ -17,7 +17,7 @@ one severity policy and one sentence:
 * :mod:`~netdoctor.rules.backprop`: ``gradient-mismatch`` of the updates ``netdoctor run`` checked;
 * :mod:`~netdoctor.rules.frozen`: ``frozen-parameters`` (one finding per reason of :data:`~netdoctor.rules.frozen.FROZEN_REASONS`);
 * :mod:`~netdoctor.rules.mutation`: ``mutated-constant``; :mod:`~netdoctor.rules.sharing`: ``aliased-buffers``;
-* :mod:`~netdoctor.rules.losses`: ``double-softmax``; :mod:`~netdoctor.rules.coupling`: ``batch-leak``;
+* :mod:`~netdoctor.rules.losses`: ``double-softmax``, ``missing-log-softmax``; :mod:`~netdoctor.rules.coupling`: ``batch-leak``;
 * :mod:`~netdoctor.rules.inputs`: ``unscaled-inputs``, ``bad-initial-loss``; :mod:`~netdoctor.rules.fit`: ``update-mismatch``;
 * :mod:`~netdoctor.rules.accuracy`: ``label-permutation``, ``accuracy-plateau``;
 * :mod:`~netdoctor.rules.overfit`: ``cannot-overfit`` (``check``'s tiny-batch experiment);
@@ -77,7 +77,7 @@ if TYPE_CHECKING:
     from netdoctor.rules.inputs import bad_initial_loss, unscaled_inputs
     from netdoctor.rules.learning import learns, learns_well
     from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
-    from netdoctor.rules.losses import double_softmax
+    from netdoctor.rules.losses import double_softmax, missing_log_softmax
     from netdoctor.rules.modes import eval_mode_training, train_mode_evaluation
     from netdoctor.rules.mutation import mutated_constant
     from netdoctor.rules.oddities import odd_values
@@ -117,6 +117,7 @@ _EXPORTS = {
     "mutated_constant": "mutation",
     "aliased_buffers": "sharing",
     "double_softmax": "losses",
+    "missing_log_softmax": "losses",
     "batch_leak": "coupling",
     "unscaled_inputs": "inputs",
     "bad_initial_loss": "inputs",

@@ -23,8 +23,10 @@ CAUSES: dict[str, tuple[str, ...]] = {
     "stale-accumulator": ("aliased-buffers",),
     "update-mismatch": ("aliased-buffers", "stale-accumulator", "summed-gradient"),
     "learning-rate-too-high": ("summed-gradient", "stale-accumulator", "gradient-mismatch"),
-    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch"),
-    "non-finite": ("exploding-gradients", "learning-rate-too-high", "unscaled-inputs"),
+    # raw scores into nll_loss: a loss without a lower bound drives the target's score up at every step
+    "exploding-gradients": ("learning-rate-too-high", "summed-gradient", "stale-accumulator", "unscaled-inputs", "gradient-mismatch",
+                            "missing-log-softmax"),
+    "non-finite": ("exploding-gradients", "learning-rate-too-high", "unscaled-inputs", "missing-log-softmax"),
     "bad-initial-loss": ("unscaled-inputs",),
     "saturated-activations": ("exploding-gradients", "bad-initial-loss", "unscaled-inputs"),
     "dead-units": ("exploding-gradients", "learning-rate-too-high", "saturated-activations"),
@@ -38,19 +40,21 @@ CAUSES: dict[str, tuple[str, ...]] = {
                         "mutated-constant"),
     # A learning rate driven to ~0 (a per-epoch schedule stepped every batch) freezes the network early, while it still
     # answers a few classes: the rate is the root cause.
-    "class-collapse": ("constant-output", "constant-targets", "batch-leak", "double-softmax", "learning-rate-too-low"),
+    "class-collapse": ("constant-output", "constant-targets", "batch-leak", "double-softmax", "learning-rate-too-low",
+                       "missing-log-softmax"),
     "label-permutation": (),
     "accuracy-plateau": ("class-collapse", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
                          "double-softmax", "frozen-parameters"),
     "no-learning": ("accuracy-plateau", "constant-output", "vanishing-gradients", "learning-rate-too-low", "label-permutation",
                     "dead-units", "saturated-activations", "cannot-overfit", "batch-leak", "frozen-parameters",
                     "gradient-mismatch", "update-mismatch", "stale-accumulator", "aliased-buffers", "mutated-constant",
-                    "double-softmax", "constant-targets", "unshuffled-data"),
+                    "double-softmax", "constant-targets", "unshuffled-data", "missing-log-softmax"),
     # Found by `netdoctor run` on PyTorch programs (netdoctor.observe.torch.rules): root causes of their own.
     # A target table written into in place (``t = EYE[label]; t *= 1 - s`` scales the table's row at every call)
     # drifts until every target names one class: the table's mutation is the root cause (see :data:`ONLY_WHEN`).
     "constant-targets": ("mutated-constant",),
     "double-softmax": (),
+    "missing-log-softmax": (),
     "eval-mode-training": (),
     "train-mode-evaluation": (),
     "unshuffled-data": (),

@@ -1,4 +1,5 @@
-"""What reaches the loss: ``double-softmax``, from :class:`~netdoctor.rules.evidence.LossInputs`."""
+"""What reaches the loss: ``double-softmax`` and ``missing-log-softmax``, from
+:class:`~netdoctor.rules.evidence.LossInputs`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import LossInputs
 from netdoctor.rules.policy import SOFTMAX_SHARE
 
-__all__ = ["double_softmax"]
+__all__ = ["double_softmax", "missing_log_softmax"]
 
 MIN_SIGMOID_VALUES = 16
 """Values a batch needs before "all in [0, 1]" says sigmoid outputs (a few logits can fall there by chance)."""
@@ -83,3 +84,39 @@ def double_softmax(li: LossInputs) -> Finding | None:
             "loss; it costs a second pass and breaks as soon as someone swaps log_softmax for softmax.",
         )
     return None
+
+
+def missing_log_softmax(li: LossInputs) -> Finding | None:
+    """``missing-log-softmax``: ``nll_loss`` handed values that are not log-probabilities.
+
+    ``nll_loss(x, t) = -mean_i x[i, t_i]`` is the cross-entropy only when each row of ``x`` is ``log p`` (every value
+    <= 0, ``logsumexp`` of the row 0). Handed raw scores, the loss is unbounded below: every step raises the target's
+    score, nothing holds the others down, and the scores grow without limit; handed probabilities (a softmax without
+    its log) it is ``-p[t]``, bounded in [-1, 0], with a gradient that vanishes as ``p`` saturates. On >=
+    :data:`SOFTMAX_SHARE` of the batches checked neither log-probabilities nor a log_softmax of a softmax (which
+    ``double-softmax`` names) reached the loss: an error.
+    """
+    if li.loss != "nll_loss" or li.batches < 1 or li.rows < 2:
+        return None
+    other = li.batches - li.log_probabilities - li.log_softmax_of_softmax
+    if other / li.batches < SOFTMAX_SHARE:
+        return None
+    by = f"; computed by {li.producer}" if li.producer and li.producer != "unknown" else ""
+    seen = f"on all {li.rows} rows{by}" if li.batches == 1 else f"{other} of {li.batches} batches checked{by}"
+    probs = li.probabilities / li.batches >= SOFTMAX_SHARE
+    what = ("probabilities (every row in [0, 1] summing to 1): a softmax without its log" if probs else
+            "raw scores, not log-probabilities (rows whose logsumexp is not 0)")
+    return Finding(
+        "missing-log-softmax", Severity.ERROR, li.where,
+        f"The values reaching nll_loss are {what} ({seen}); nll_loss takes log-probabilities and applies no "
+        "softmax itself.",
+        {"loss": li.loss, "batches": li.batches, "rows": li.rows, "limit": SOFTMAX_SHARE, "classes": li.classes,
+         "share": other / li.batches, "probabilities": li.probabilities, **li.details},
+        fix="End forward() with F.log_softmax(x, dim=1) (nn.LogSoftmax(dim=1)) before nll_loss, or pass the raw scores to "
+        "cross_entropy (nn.CrossEntropyLoss), which applies log_softmax itself.",
+        explanation=("nll_loss(p, t) = -p[t] on probabilities lies in [-1, 0]: its gradient shrinks as p saturates and "
+                     "the loss never measures how wrong a confident answer is." if probs else
+                     "nll_loss(x, t) = -x[t] on raw scores has no lower bound: each step raises the target's score and "
+                     "nothing holds the other scores down, so they grow until the weights blow up or the argmax sticks "
+                     "to whichever class grew first."),
+    )

@@ -414,7 +414,7 @@ class LossWatch:
         if rows < 1 or C < 2:
             return
         checks = []
-        if name == "cross_entropy":
+        if name in ("cross_entropy", "nll_loss"):  # (nll_loss: what it is handed must be log-probabilities)
             sum_tol, lse_tol = row_tolerances(torch, x.dtype)
             probs = ((xf >= -1e-6).all() & (xf <= 1 + 1e-6).all() & ((xf.sum(1) - 1).abs() < sum_tol).all())
             logprobs = ((xf <= 1e-6).all() & (torch.logsumexp(xf, 1).abs() < lse_tol).all())

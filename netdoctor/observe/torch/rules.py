@@ -47,7 +47,7 @@ from netdoctor.rules.evidence import (
 )
 from netdoctor.rules.frozen import frozen_parameters
 from netdoctor.rules.learning_rate import learning_rate_decayed, learning_rate_too_high, learning_rate_too_low
-from netdoctor.rules.losses import double_softmax
+from netdoctor.rules.losses import double_softmax, missing_log_softmax
 from netdoctor.rules.modes import DropoutCalls, ModeSteps, TrainModeForwards, eval_mode_training, train_mode_evaluation
 from netdoctor.rules.outputs import class_collapse, constant_output, memorised_labels, no_learning
 from netdoctor.rules.policy import (
@@ -381,14 +381,15 @@ def rule_double_softmax(w: TorchWatch) -> list[Finding]:
         root = _loss_model(w, rec)
         info = w.models.mods.get(root) if root is not None else None
         model = w.models.describe(info) if info is not None else None
-        f = double_softmax(LossInputs(
+        inputs = LossInputs(
             where=f"{name} at {site}" + (f" ({model})" if several and model else ""), loss=name, batches=rec["checked"],
             rows=rec["rows"], probabilities=rec["probs"],
             log_probabilities=rec["logprobs"], unit_interval=rec["sigmoid"], log_softmax_of_softmax=rec["softmax_logs"],
             values=rec["rows"] * max(1, rec.get("classes") or 1),
             classes=rec.get("classes"),
             producer=", ".join(sorted(rec["grad_fns"], key=rec["grad_fns"].get, reverse=True)[:2]) or "unknown",
-            details={"grad_fn": rec["grad_fns"], "site": site, "model": model}))
+            details={"grad_fn": rec["grad_fns"], "site": site, "model": model})
+        f = double_softmax(inputs) or missing_log_softmax(inputs)
         if f is not None:
             found.append((f, rec, root))
     if len(found) < 2:
