@@ -725,7 +725,10 @@ def _between(w: TorchWatch, bad: list[str]) -> tuple[str, str] | None:
     after = next((pi for n, pi in items[last_bad + 1:] if n not in bad), None) if last_bad >= 0 else None
     if after is None or after.owner not in w.models.mods:
         return None
-    return w.models.mods[after.owner].name or w.models.mods[after.owner].kind, order[last_bad].rsplit(".", 1)[0]
+    finite, last = w.models.mods[after.owner].name or w.models.mods[after.owner].kind, order[last_bad].rsplit(".", 1)[0]
+    # one module's weight non-finite beside its finite bias (fc2.weight = input x error overflowed, fc2.bias = the error
+    # did not): no span of the backward pass to name ("between fc2 and fc2")
+    return None if finite == last else (finite, last)
 
 
 def rule_nonfinite(w: TorchWatch) -> list[Finding]:
