@@ -33,6 +33,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <math.h>
 #include <frameobject.h>
 #include <structmember.h>
 
@@ -549,6 +550,17 @@ count_tick(CallFilter *self, PyFrameObject *frame)
     }
     if (!quick_moved) {
         return 0;
+    }
+    /* a quick entry gone NaN or infinite: Python hears this update (its light look names the first non-finite weights
+     * at the update where they appear, NumpyBackend._light_nonfinite) */
+    for (int p = 0; p < self->nparams; p++) {
+        Counted *c = &self->params[p];
+        for (int q = 0; q < 3; q++) {
+            const unsigned char *at = (const unsigned char *)((ArrayFields *)arrays[p])->data + c->offsets[c->quick[q]];
+            if (!isfinite(entry_value(at, c->itemsize))) {
+                return 0;
+            }
+        }
     }
     unsigned char now[MAX_ENTRIES * 8];
     for (int p = 0; p < self->nparams; p++) {

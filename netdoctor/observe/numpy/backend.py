@@ -121,11 +121,13 @@ from netdoctor.observe.numpy.updates import (
     _find_lr_named,
     _fingerprints,
     _hold_buffers,
+    _light_nonfinite,
     _norms,
     _note_nonfinite,
     _note_touched,
     _on_update,
     _quick,
+    _quick_finite,
     _quick_moved,
     _restored,
     _sample_buffers,
@@ -189,6 +191,8 @@ class NumpyBackend:
     _continue_update = _continue_update
     _restored = _restored
     _note_nonfinite = _note_nonfinite
+    _light_nonfinite = _light_nonfinite
+    _quick_finite = _quick_finite
     _count_update = _count_update
     _check_reset = _check_reset
     _buffer_tick = _buffer_tick

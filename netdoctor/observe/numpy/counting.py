@@ -171,4 +171,6 @@ def _counted_updates(self: NumpyBackend, n: int, states: list[int] | None, finge
         where = {int(m): e for e, m in enumerate(idx)}
         q.append((values[where[i]], values[where[j]], values[where[k]]))
     self._fp, self._q = fp, q
+    # (the compiled filter hands over an update whose quick entries went non-finite; this is for a build that did not)
+    self._light_nonfinite(set(range(len(self.params))))
 

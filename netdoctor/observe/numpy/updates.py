@@ -225,6 +225,7 @@ def _check_update(self: NumpyBackend, frame: FrameType | None, *, full: bool = F
         self._on_update(frame, moved)
     else:
         self._count_update()
+        self._light_nonfinite(moved)
     self.hold.ended(self.target_samples)
     self.progress.at_update(frame, self.updates)
     # the next window: watched in full (sampled parameters, buffers, gradients) or only counted, at a bounded rate
@@ -250,6 +251,7 @@ def _continue_update(self: NumpyBackend, moved: set[int]) -> None:
     window its first tensor closed, not a window of its own. The budget is asked once per update, so that a
     deep window is one whole update and the next window's start is sampled after it (the buffers' carry-over)."""
     if not (self._deep or self._prev_deep):
+        self._light_nonfinite(moved)
         return
     P = self._sample_params()
     last = self.windows[-1] if self.windows else None
@@ -267,6 +269,27 @@ def _note_nonfinite(self: NumpyBackend, P: np.ndarray, moved: set[int]) -> None:
         bad = [prm.text for prm, a in zip(self.params, arrays) if is_array(a) and not np.isfinite(a).all()]
         self.nonfinite = {"update": self.updates, "arrays": bad or [self.params[i].text for i in sorted(moved)],
                           "where": "update", "targets": self._targets_seen()}
+
+
+def _quick_finite(self: NumpyBackend) -> bool:
+    """Whether every quick entry (three per parameter, as :func:`_quick` last read them) is finite. ``s - s`` is 0 for
+    a finite float and NaN for NaN and +-inf, and a sum of entries is non-finite when any entry is; a sum of finite
+    entries may overflow, so True is final and False only says to look at the sampled entries."""
+    for seen in self._q:
+        if seen is not None:
+            s = seen[0] + seen[1] + seen[2]
+            if s - s != 0.0:
+                return False
+    return True
+
+
+def _light_nonfinite(self: NumpyBackend, moved: set[int]) -> None:
+    """The light look at an update of a window only counted: weights gone NaN or infinite are noted at the update
+    where a quick entry first is (:func:`_note_nonfinite` confirms from the sampled entries). Deep windows look at
+    every sampled entry; this look makes whether a NaN is named, and the update it is named at, independent of which
+    windows are deep (a blow-up inside a counted window freezes the fingerprints, so no later update is seen)."""
+    if self.nonfinite is None and not self._quick_finite():
+        self._note_nonfinite(self._sample_params(), moved)
 
 
 def _count_update(self: NumpyBackend) -> None:
