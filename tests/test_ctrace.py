@@ -323,7 +323,8 @@ def _expected_ticks(W0, b0, actions, limit, through=False):
     dtype, shape and strides, a quick entry moved (as a float: a NaN never equals itself; a re-bound array's identity
     moved) and every fingerprint moved (its bytes, or its identity). With ``through``, a call of ``_apply`` ends in C
     unless a quick entry moved since the tick before it (a NaN always has): heard, it ends the count, and the next
-    tick is heard."""
+    tick is heard. A tick whose quick entries are not all finite is heard (the observer's light look names the first
+    non-finite weights at their update)."""
     replay = _Net(W0.copy(), b0.copy())
     states, fingerprints, expected_heard, run = {}, {}, [0], 0
     for t, act in enumerate(actions, 1):
@@ -338,7 +339,10 @@ def _expected_ticks(W0, b0, actions, limit, through=False):
         quick = laid and (not all(same) or any(
             float(x) != float(y) for a, bb, ab in zip(arrays, before, after)
             for x, y in zip(np.frombuffer(bb, a.dtype)[[0, 1, -1]], np.frombuffer(ab, a.dtype)[[0, 1, -1]])))
-        if not call_heard and quick and all(not s or x != y for s, x, y in zip(same, before, after)) and run < limit:
+        # a quick entry gone NaN or Inf: the observer hears that update (it names the first non-finite weights)
+        finite = all(np.isfinite(np.frombuffer(ab, a.dtype)[[0, 1, -1]]).all() for a, ab in zip(replay.layers, after))
+        if (not call_heard and quick and finite and all(not s or x != y for s, x, y in zip(same, before, after))
+                and run < limit):
             run += 1
             states[t], fingerprints[t] = hash(b"".join(after)), after
         else:
