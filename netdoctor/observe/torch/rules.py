@@ -618,7 +618,8 @@ def activation_name(w: TorchWatch, key: tuple[int, str], rec: dict) -> str:
     if info is None:
         return "?"
     name = info.name or info.kind
-    return f"{name} ({info.kind})" if key[1] == "out" and name != info.kind else name if key[1] == "out" else f"{name} input ({rec['kind']})"
+    # (the rules add the activation's kind themselves: "units of the input of fc2 (relu, 54.7%)")
+    return f"{name} ({info.kind})" if key[1] == "out" and name != info.kind else name if key[1] == "out" else f"the input of {name}"
 
 
 def _before_nonfinite(w: TorchWatch) -> bool:
