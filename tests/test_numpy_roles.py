@@ -238,3 +238,22 @@ def test_layer_sums_computes_only_the_products_of_the_size_asked_and_each_once()
     assert all(np.array_equal(a, b) and fa == fb for (a, fa), (b, fb) in zip(plain, sums))
     assert computed_by_layer(np.tanh(z1), weights, biases, [x], products) and not computed_by_layer(
         rng.normal(size=z1.shape), weights, biases, [x], products)
+
+
+def test_a_layer_output_of_few_entries_is_told_by_its_values_not_its_order():
+    """Under 5 entries an ordering holds by chance (4 entries: 1 in 24), so a one-sample output layer of 2-4 units is
+    a layer's output only when it is exactly ``g(x @ W + b)`` (identity, ReLU, tanh, sigmoid); a delta ``p - onehot``
+    ordered like its sum is not."""
+    x = np.array([0.5, -1.0, 2.0])
+    W = np.array([[1.0, -2.0, 0.5, 0.0], [0.25, 1.0, -1.0, 3.0], [-0.5, 0.0, 1.5, 1.0]])
+    b = np.array([0.1, -0.2, 0.3, 0.0])
+    z = np.array([0.5 * 1.0 - 0.25 - 1.0 + 0.1, -1.0 - 1.0 + 0.0 - 0.2, 0.25 + 1.0 + 3.0 + 0.3, 0.0 - 3.0 + 2.0])
+    assert np.allclose(x @ W + b, z)
+    for out in (z, np.maximum(z, 0), np.tanh(z), 1 / (1 + np.exp(-z))):
+        assert computed_by_layer(out, [W], [b], [x])
+    ordered = z + 0.01 * np.arange(4)  # ordered like z, not z
+    assert ordered_like(z, ordered) and not computed_by_layer(ordered, [W], [b], [x])
+    p = np.exp(z) / np.exp(z).sum()
+    delta = p.copy()
+    delta[1] -= 1.0  # the smallest entry's class: the delta keeps z's order
+    assert ordered_like(z, delta) and not computed_by_layer(delta, [W], [b], [x])

@@ -90,7 +90,7 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
     # rewritten, not changed in place: what is added to in place (``g += dW``, ``b -= lr * db``) is summed or
     # stepped, and a delta of one sample is ordered like its layer's pre-activation often enough to pass for a cache
     tested = [(st, a, rebound) for st, a, rebound in written
-              if rebound and not st.cache and st.cache_tries < CACHE_TRIES and 5 <= a.size and a.ndim <= 2]
+              if rebound and not st.cache and st.cache_tries < CACHE_TRIES and 2 <= a.size and a.ndim <= 2]
     if not tested:
         return
     # the products (``W @ a`` of a whole batch) on one BLAS thread: the observer's work never takes a core the program

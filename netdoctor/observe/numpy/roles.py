@@ -227,13 +227,35 @@ def layer_sums(weights: list[np.ndarray], inputs: list[np.ndarray], biases: list
 def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray],
                       products: dict[tuple[int, int, bool], np.ndarray] | None = None) -> bool:
     """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``
-    (applied elementwise, or sample by sample like a softmax). ``products``: see :func:`layer_sums`."""
+    (applied elementwise, or sample by sample like a softmax). ``products``: see :func:`layer_sums`.
+
+    Under :data:`ORDERED_SIZE` entries an ordering holds by chance (4 entries: 1 in 24 orders), so a small ``c`` (the
+    output of a 4-class layer on one sample) must be ``g(W @ a + b)`` to rounding, for ``g`` the identity or a usual
+    activation (:func:`activated_exactly`)."""
+    small = c.size < ORDERED_SIZE
     with np.errstate(all="ignore"):
         for pre, _ in layer_sums(weights, inputs, biases, c.size, skip=c, products=products):
             shaped = c.reshape(pre.shape)
-            if ordered_like(pre, shaped) or ordered_by_sample(pre, shaped):
+            if small and activated_exactly(pre, shaped):
+                return True
+            if not small and (ordered_like(pre, shaped) or ordered_by_sample(pre, shaped)):
                 return True
     return False
+
+
+ORDERED_SIZE = 5
+"""Entries from which :func:`computed_by_layer` takes an ordering for a layer's output (below: exact values only)."""
+
+
+def activated_exactly(pre: np.ndarray, c: np.ndarray) -> bool:
+    """Whether ``c`` is ``pre``, ``max(pre, 0)``, ``tanh(pre)`` or ``1 / (1 + exp(-pre))`` to rounding (same shape, not
+    constant): a layer's output, told from its sum by value, not by order."""
+    if c.shape != pre.shape or c.dtype.kind != "f" or float(np.ptp(pre)) == 0.0:
+        return False
+    tol = 1e-6 if c.dtype == np.float64 else 1e-3
+    with np.errstate(all="ignore"):
+        return any(np.allclose(c, g, rtol=tol, atol=tol * 1e-3)
+                   for g in (pre, np.maximum(pre, 0.0), np.tanh(pre), 1.0 / (1.0 + np.exp(-pre))))
 
 
 def normalised_from(c: np.ndarray, z: np.ndarray) -> bool:
