@@ -85,6 +85,18 @@ PROGRAMS = [
     # for net.apply_error(delta, lr), the layers' outputs kept in a list (3 classes)
     Program("label_beside_net", updates=1800, samples=1800),
     Program("label_beside_net_labels", ("class-collapse",), updates=1800, samples=1800),
+    # a forward returning None that keeps its output in a dict: the parameters' dict it is handed (params['A2'], full
+    # batch) or a cache dict on self (self.cache['out'], mini-batches). The forward was never found: no prediction
+    # counted (the labels variant's collapse not named) and no training accuracy read from the forward
+    Program("params_output_none", updates=300),
+    Program("params_output_none_labels", ("class-collapse",), updates=300),
+    Program("cache_dict_output", updates=160),
+    # RMSProp by hand in train(): per-sample gradients returned by grads(x, t) and summed in a local list, each
+    # parameter stepped through its mean square self.sq[k] (started at zero, grown in place, never emptied). The mean
+    # squares were paired with the parameters as gradient buffers and train() taken for the gradient's function,
+    # called once: no target was read (the labels variant's constant targets not named)
+    Program("rmsprop_returned_sums", updates=270, samples=2700),
+    Program("rmsprop_returned_sums_labels", ("class-collapse",), updates=270, samples=2700),
     # a forward returning None, its output kept on self.output; batch size 1: the caches have the biases' shapes
     Program("stored_output", updates=3000, samples=3000),
     Program("stored_output_two_classes", updates=3000, samples=3000),

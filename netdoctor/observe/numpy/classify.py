@@ -629,7 +629,7 @@ class Classifier:
             prm.bias = not weight_matrix(prm.text, prm.shape) or (rows_apart and min(prm.shape) == 1)
         contributor, style = self._pair_buffers(best, params, buffers, updater)
         grad_map: list[int | None] = []
-        if style != "accumulate":
+        if style != "accumulate" or _update_state(params, stats, contributor, updater):
             # gradients handed out by a function (``grads = backward(...)``) say more than the names they land in
             returner = self._gradient_returner(best, params, updater)
             if returner is not None:
@@ -736,6 +736,19 @@ class Classifier:
         for i, prm in enumerate(params):
             prm.grad_key = (i,) if i in grad_map else None
         return found.code, "returns", grad_map
+
+
+def _update_state(params: list[Param], stats: dict[Path, PathStats], contributor: CodeType | None,
+                  updater: CodeType | None) -> bool:
+    """Whether the arrays paired with the parameters as their gradient buffers are the update rule's own state: written
+    by the function that applies the step alone (the contributor found is the updater), and never emptied. RMSProp's
+    mean squares ``sq *= rho; sq += (1 - rho) * g * g`` inside ``train()``'s step loop start at zero and grow in place
+    like sums of gradients; a sum of gradients is emptied at every step. Then a function handing out the gradients (see
+    ``Classifier._gradient_returner``) computes them, not the updater."""
+    if contributor is None or contributor is not updater:
+        return False
+    paired = [stats.get(prm.buffer) for prm in params if prm.buffer is not None]
+    return bool(paired) and all(st is not None and not st.resets and set(st.where) <= {updater} for st in paired)
 
 
 def _apart_from_siblings(params: list[tuple[Path, PathStats]], buffers: list[tuple[Path, PathStats]],

@@ -125,22 +125,34 @@ def _probe_call(self: NumpyBackend, frame: FrameType) -> None:
     if given:
         # a forward may keep its output on the object instead of returning it (``self.output``, or ``state.out`` on
         # an object of the program's classes held in a global it names): what it rebinds tells
-        attrs = {(name, k): weak(v) for name, obj in _output_holders(frame) for k, v in own_dict(obj).items()
+        attrs = {(name, k): weak(v) for name, obj in _output_holders(frame) for k, v in _items_of(obj).items()
                  if issubclass(type(v), np.ndarray)}
         if attrs:
             self._probe_attrs[id(frame)] = attrs
 
 
+def _items_of(obj: Any) -> dict:
+    """What a holder of :func:`_output_holders` keeps by name: a dict's items, an object's attributes."""
+    if issubclass(type(obj), dict):
+        return obj
+    return own_dict(obj) or {}
+
+
 def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
-    """Where a forward called in ``frame`` could keep its output: ``("", self)``, then ``(name, obj)`` for each global
-    the function names (the first 16) and ``("~" + name, obj)`` for each variable it closes over that holds an object
-    of a class its module defines (``net.out`` on the ``net`` of a ``make_model()`` closure)."""
+    """Where a forward called in ``frame`` could keep its output: ``("", self)``, ``("." + attr, d)`` for each dict
+    among ``self``'s first 16 attributes (``self.params['A2']``), ``("=" + arg, d)`` for each dict the function is
+    handed (``forward(params, X)`` keeping ``params['A2']``), then ``(name, obj)`` for each global the function names
+    (the first 16) and ``("~" + name, obj)`` for each variable it closes over that holds an object of a class its
+    module defines (``net.out`` on the ``net`` of a ``make_model()`` closure)."""
     out: list[tuple[str, Any]] = []
     me = frame.f_locals.get("self")
     if me is not None and isinstance(own_dict(me), dict):
         out.append(("", me))
-    module = frame.f_globals.get("__name__")
+        out += [("." + k, v) for k, v in list(own_dict(me).items())[:16] if issubclass(type(v), dict)]
     code = frame.f_code
+    out += [("=" + name, v) for name, v in ((n, frame.f_locals.get(n)) for n in code.co_varnames[: code.co_argcount])
+            if issubclass(type(v), dict)]
+    module = frame.f_globals.get("__name__")
     named = [(name, frame.f_globals.get(name)) for name in code.co_names[:16]]
     named += [("~" + name, frame.f_locals.get(name)) for name in code.co_freevars[:16]]
     for name, obj in named:
@@ -153,9 +165,12 @@ def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
 def stored_output(frame: FrameType, where: tuple[str, str]) -> Any:
     """The array a forward kept at ``where`` (see :func:`_stored_output`) as its frame sees it now, or None."""
     holder, attr = where
-    obj = (frame.f_locals.get("self") if not holder else frame.f_locals.get(holder[1:]) if holder[0] == "~"
-           else frame.f_globals.get(holder))
-    return (own_dict(obj) or {}).get(attr)
+    if holder[:1] == ".":
+        obj = (own_dict(frame.f_locals.get("self")) or {}).get(holder[1:])
+    else:
+        obj = (frame.f_locals.get("self") if not holder else frame.f_locals.get(holder[1:]) if holder[0] in "~="
+               else frame.f_globals.get(holder))
+    return _items_of(obj).get(attr)
 
 
 def _holds_batch(self: NumpyBackend, obj: Any, width: int) -> bool:
@@ -224,7 +239,7 @@ def _stored_output(self: NumpyBackend, frame: FrameType,
     one; None when it did not."""
     found = None
     for name, obj in _output_holders(frame):
-        for k, v in own_dict(obj).items():
+        for k, v in _items_of(obj).items():
             if issubclass(type(v), np.ndarray) and ((name, k) not in before or before[name, k]() is not v) and (
                     self._output_rows(v) is not None):
                 found = (name, k)  # the last one written in the object's order: layers' outputs come before the network's
