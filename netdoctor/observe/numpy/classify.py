@@ -306,9 +306,27 @@ def moved_beside(st: PathStats, layers: list[PathStats]) -> bool:
     width = int(np.prod(st.shape))
     if st.values is not None and st.values.size == width and code_like(st.values.reshape(1, -1)):
         return False  # a class code rewritten in place for each sample (``t[:] = 0; t[label] = 1``): a target
+    if running_squares(st):
+        return False
     # moved in place (``-=``): a vector rebound at every change is as often a forward's result not recognised as one
     return (any(width in m.shape for m in layers) and st.changes <= max(m.changes for m in layers)
             and st.rewrites == 0 and st.inplace >= st.changes)
+
+
+SQUARES_ENTRIES = 8
+"""Sampled entries a vector needs for :func:`running_squares` to judge it (a bias of 3 entries is all positive by
+chance one time in 8)."""
+
+
+def running_squares(st: PathStats) -> bool:
+    """Whether a vector that started at zero holds a running sum (or mean) of squares: every sampled entry is >= 0 and
+    at least 3 in 4 are > 0. Adagrad's memory ``mem += g * g`` and RMSProp's or Adam's mean square only ever hold
+    squares; a bias started at zero and stepped by a gradient moves its entries both ways (a softmax layer's output
+    error sums to zero over the classes). The update rule's state, not a parameter: it never enters the forward."""
+    v = st.values
+    if not st.started_zero or v is None or v.size < SQUARES_ENTRIES or not np.isfinite(v).all():
+        return False
+    return bool((v >= 0).all() and 4 * int((v > 0).sum()) >= 3 * v.size)
 
 
 def gradient_shapes(functions: dict[CodeType, FuncStats], paths: dict[tuple[int | str, Path], PathStats]) -> Counter:
@@ -572,6 +590,8 @@ class Classifier:
             role = array_role(st.text)
             if st.cache or (not force and not st.changes and st.started_zero and tuple(st.shape) in stepping):
                 continue
+            if st.changes and not st.stepped and running_squares(st):
+                continue  # an adaptive rule's memory of a bias (``mbh += dbh * dbh``): its state, no parameter
             # behaviour first: what a step read or what is reset is a buffer, what steps move is a parameter
             if st.read_by_update or (st.stepped and not force and not is_constant(st.text)):
                 (buffers if st.read_by_update else params).append((p, st))

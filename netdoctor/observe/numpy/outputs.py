@@ -113,7 +113,8 @@ def _probe_call(self: NumpyBackend, frame: FrameType) -> None:
     n_in = self.layout[1][0] if self.layout else -1
     # an input sample: an array with the input's width, or a list of that length (pixels, or one-element rows)
     given = self._probe_inputs[id(frame)] = any(
-        (is_array(v) and n_in in v.shape) or (v is not None and issubclass(type(v), list) and len(v) == n_in)
+        (is_array(v) and (n_in in v.shape or _one_sample_of(v, n_in)))
+        or (v is not None and issubclass(type(v), list) and len(v) == n_in)
         for v in (frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]))
     me = frame.f_locals.get("self")
     if not given and not code.co_argcount - 1 and isinstance(own_dict(me), dict):
@@ -136,6 +137,13 @@ def _items_of(obj: Any) -> dict:
     if issubclass(type(obj), dict):
         return obj
     return own_dict(obj) or {}
+
+
+def _one_sample_of(v: np.ndarray, n_in: int) -> bool:
+    """Whether ``v`` is one sample of ``n_in`` entries kept in a shape of two or more axes, none of them ``n_in`` wide,
+    which the layer flattens itself: a ``(28, 28)`` image handed to a network of 784 inputs, the ``(13, 13, 8)`` maps
+    of a pooling layer handed to a dense softmax layer of 1,352 inputs."""
+    return v.ndim >= 2 and v.size == n_in and min(v.shape) > 1 and v.dtype.kind == "f"
 
 
 def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:

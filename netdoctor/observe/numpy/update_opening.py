@@ -23,6 +23,7 @@ from netdoctor.observe.numpy.update_window import (
     Window,
     arraylike,
     attrs_of,
+    holds_width,
     is_label,
     shape_of,
     targetish,
@@ -106,7 +107,7 @@ def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], li
     if _owner_declines(self, frame.f_back):
         return  # told from the caller alone, before any argument is read (a per-sample step offers at every call)
     given = [v for v in arg_values(frame).values() if arraylike(v)]
-    batch = {id(v): v for v in given if input_width in shape_of(v)}
+    batch = {id(v): v for v in given if holds_width(v, input_width)}
     held: tuple[Any, str] | None = None
     if not batch:  # the batch set on an object the call is handed (``net.inputs = X[idx]; net.forward()``)?
         found = self._held_batch(frame, input_width, tracked)
@@ -136,7 +137,7 @@ def _offer(self: UpdateCheckRecorder, frame: FrameType, tracked: Callable[[], li
     while (owner is not None and len(handed) < 4 and any(id(v) in batch for v in arg_values(owner).values())
            and not _holds_network(owner, network)):
         given = [v for v in arg_values(owner).values() if arraylike(v)]
-        batch.update({id(v): v for v in given if input_width in shape_of(v) and not _holds(v, network, shapes)})
+        batch.update({id(v): v for v in given if holds_width(v, input_width) and not _holds(v, network, shapes)})
         others += [v for v in given if id(v) not in batch]
         handed.append(owner)
         owner = owner.f_back

@@ -67,6 +67,7 @@ from netdoctor.observe.numpy.update_window import (
     Window,
     arraylike,
     attrs_of,
+    holds_width,
     returned_floats,
     shape_of,
     targetish,
@@ -465,9 +466,9 @@ def _next_batch(w: Window, values: list[Any]) -> bool:
     ids |= {id(p.read()) for p in w.params} | {id(a) for _, a, _ in w.shaped}
     ids |= {id(p.buffer()) for p in w.params if p.buffer is not None}
     if not any(id(v) in ids for v in values):
-        return any(w.width in shape_of(v) for v in values)
+        return any(holds_width(v, w.width) for v in values)
     shapes = {a.shape for a in w.before}
-    return any(w.width in shape_of(v) and id(v) not in ids and shape_of(v) not in shapes for v in values)
+    return any(holds_width(v, w.width) and id(v) not in ids and shape_of(v) not in shapes for v in values)
 
 
 def _batch_key(v: Any) -> tuple[Any, ...]:

@@ -464,6 +464,15 @@ def shape_of(v: Any, depth: int = 0) -> tuple[int, ...]:
     return ()
 
 
+def holds_width(v: Any, width: int) -> bool:
+    """Whether ``v`` holds samples of ``width`` inputs: ``width`` in its shape (a batch, a sample, a list of rows), or
+    one sample of ``width`` entries kept in two or more axes none of them that wide, which the forward flattens itself
+    (a ``(10, 10)`` image for 100 inputs, the ``(13, 13, 8)`` maps a dense layer of 1,352 inputs is handed)."""
+    if width in shape_of(v):
+        return True
+    return issubclass(type(v), np.ndarray) and v.ndim >= 2 and v.size == width and min(v.shape) > 1 and v.dtype.kind == "f"
+
+
 @dataclass(frozen=True)
 class CheckedStep:
     """One checked update with the batch it was computed on: what the rules read the step's scale from
