@@ -97,6 +97,23 @@ PROGRAMS = [
     # called once: no target was read (the labels variant's constant targets not named)
     Program("rmsprop_returned_sums", updates=270, samples=2700),
     Program("rmsprop_returned_sums_labels", ("class-collapse",), updates=270, samples=2700),
+    # one sample handed to the forward in a shape of its own that the forward flattens (a 10x10 image for 100 inputs):
+    # no function was ever handed a row of the inputs, so the forward was never found (the labels variant's collapse
+    # not named) and the update check never opened a window (the sign variant: nothing named)
+    Program("image_flattened_inside", updates=1600, samples=1600, checked=True),
+    Program("image_flattened_inside_labels", ("class-collapse",), updates=1600, samples=1600),
+    Program("image_flattened_inside_sign", updates=1600),
+    # Adagrad by hand: memories mem[k] += g * g beside the parameters, in a class's dicts (batches of 20) and in module
+    # globals (a character-level RNN, the widely copied gist's style). The memories took in squares, which the update
+    # check read as what was added to a gradient buffer: a false gradient-mismatch on the healthy class; the memories of
+    # the RNN's biases were counted as parameters. The RNN's targets (lists of character indices) are never read, its
+    # hidden state hprev (returned and handed back at every step) is taken for a parameter (6 arrays for 5)
+    Program("adagrad_memory_class", updates=250, samples=5000, arrays=4, checked=True),
+    Program("adagrad_memory_class_sign", ("class-collapse",), arrays=4,
+            missed="the step climbs (params[k] += lr * g / sqrt(mem)) but the update reading of an adaptive rule is not "
+                   "judged against the gradient entry by entry; main named a mismatch only through the memories read "
+                   "as buffers (its false finding on the healthy twin)"),
+    Program("adagrad_char_rnn", updates=400, forward=False),
     # a forward returning None, its output kept on self.output; batch size 1: the caches have the biases' shapes
     Program("stored_output", updates=3000, samples=3000),
     Program("stored_output_two_classes", updates=3000, samples=3000),

@@ -197,6 +197,7 @@ def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = 
     shaped = [(n, _now(w, n) if velocities[n] is not None else a, c) for n, a, c in w.shaped]
     changed = [(n, a, _intake(a, c, velocities[n])) for n, a, c in shaped
                if id(a) not in moved_ids and a.shape == c.shape and not np.array_equal(a, c)]
+    changed = _without_squares(changed)
     for p, b in zip(w.params, w.before):
         if p.name in bufs or p.name in intakes:
             continue
@@ -462,6 +463,31 @@ def shape_of(v: Any, depth: int = 0) -> tuple[int, ...]:
             return (len(v), *shape_of(first, depth + 1))
         return (len(v),)
     return ()
+
+
+def squares_taken_in(d: np.ndarray) -> bool:
+    """Whether a change ``d`` of an array shaped like a parameter is a sum of squares taken in: at least 8 entries,
+    every one >= 0, 3 in 4 > 0. Adagrad's ``mem += g * g`` and the mean squares of RMSProp and Adam before their decay
+    grow like that; a gradient added to a buffer moves its entries both ways."""
+    d = np.asarray(d)
+    if d.size < 8 or not np.isfinite(d).all():
+        return False
+    return bool((d >= 0).all() and 4 * int((d > 0).sum()) >= 3 * d.size)
+
+
+def _container(name: str) -> str:
+    """The container part of an array's path text (``self.mem`` of ``self.mem['b2']``, ``mem`` of ``mem[3]``)."""
+    cut = max(name.rfind("["), name.rfind("."))
+    return name[:cut] if cut > 0 else name
+
+
+def _without_squares(changed: list[tuple[str, np.ndarray, np.ndarray]]) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """``changed`` (name, array, change) without an adaptive rule's memories: arrays whose change is a sum of squares
+    taken in (:func:`squares_taken_in`), and the arrays beside one of them in its container whose change is >= 0
+    everywhere (a 3-entry bias's memory is too small to be told alone). Their state, never a gradient buffer."""
+    memories = {_container(n) for n, _, d in changed if squares_taken_in(d)}
+    return [(n, a, d) for n, a, d in changed
+            if not squares_taken_in(d) and not (_container(n) in memories and bool((np.asarray(d) >= 0).all()))]
 
 
 def holds_width(v: Any, width: int) -> bool:
