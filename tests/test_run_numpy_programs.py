@@ -114,6 +114,16 @@ PROGRAMS = [
                    "judged against the gradient entry by entry; main named a mismatch only through the memories read "
                    "as buffers (its false finding on the healthy twin)"),
     Program("adagrad_char_rnn", updates=400, forward=False),
+    # a from-scratch CNN in a blog's style (Conv3x3 -> MaxPool2 -> Softmax classes updating themselves in
+    # backprop(d_L_d_out, learn_rate), one 10x10 image at a time, a module-level forward(image, label) wrapper called
+    # per image by the test loop). Main found no forward (the dense layer is handed (4, 4, 6) maps, not a row), read no
+    # target and counted each test image as an evaluation of its own (1 row). Known limits: the conv filters are not
+    # among the arrays (each layer's backprop is another function; the filters moved once before discovery ended) and
+    # the update check does not run (the forward found is the dense layer's, not the whole chain's), so the sign
+    # variant's climbing softmax layer is named by its consequence only
+    Program("conv_layers_images", updates=1000, samples=1000),
+    Program("conv_layers_images_labels", updates=1000, samples=1000),
+    Program("conv_layers_images_sign"),
     # a forward returning None, its output kept on self.output; batch size 1: the caches have the biases' shapes
     Program("stored_output", updates=3000, samples=3000),
     Program("stored_output_two_classes", updates=3000, samples=3000),

@@ -65,6 +65,7 @@ from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, R
 from netdoctor.observe.numpy.order import BlockClasses
 from netdoctor.observe.numpy.outputs import (
     _close_segments,
+    _evaluator_returned,
     _forward_return,
     _helper_call,
     _holds_batch,
@@ -232,6 +233,7 @@ class NumpyBackend:
     _forward_return = _forward_return
     _output_nonfinite = _output_nonfinite
     _close_segments = _close_segments
+    _evaluator_returned = _evaluator_returned
     _probe_call = _probe_call
     _holds_batch = _holds_batch
     _returns_gradients = _returns_gradients
@@ -376,6 +378,9 @@ class NumpyBackend:
         self.predictions: dict[CodeType, Counter] = {}
         self.eval_segments: list[dict[str, Any]] = []
         self._eval_open: dict[int, tuple[CodeType, ClassTally, int, str]] = {}
+        self._per_sample_evaluators: set[int] = set()
+        """Evaluators (ids of their code) called once per sample: their segments close at updates and at the end only
+        (see :func:`~netdoctor.observe.numpy.outputs._evaluator_returned`)."""
         """id of a function whose calls of the forward are being tallied -> (its code, the tally, the updates counted
         when its first output came, the forward's name). Keyed by id: a
         module's code object hashes its nested code objects at every lookup (8-12 us in CPython 3.11), and a
@@ -600,6 +605,8 @@ class NumpyBackend:
                     self._check_reset(None)
             except Exception as exc:  # noqa: BLE001 - as in the tracer: our error is reported, never raised
                 self.tracer.failed = exc
+        for key in [k for k in self._eval_open if k in self._per_sample_evaluators]:
+            self._close_segments(self._eval_open[key][0])  # a per-sample evaluation ran to the end
         for _, counts, opened, forward in self._eval_open.values():  # segments still open: checked, not closed
             if self.nonfinite is None and not counts.finite():
                 self._output_nonfinite(opened, forward)
@@ -926,7 +933,7 @@ class NumpyBackend:
             if self._view_returns % 2 == 0:
                 self._served_view("", value, frame, table=2)
         if role & _EVALUATOR:
-            self._close_segments(code)
+            self._evaluator_returned(code)
             if issubclass(type(value), (int, float, np.number)) and not issubclass(type(value), bool):
                 self.returns.setdefault(code, []).append(float(value))
         if role & _PROBE:

@@ -93,6 +93,18 @@ def _output_nonfinite(self: NumpyBackend, update: int, forward: str) -> None:
     self.nonfinite = {"update": update, "arrays": ["the output"], "where": f"{forward}()", "targets": self._targets_seen()}
 
 
+def _evaluator_returned(self: NumpyBackend, code: CodeType) -> None:
+    """An evaluator (the caller of the forward) returned: its segment closes, unless it held one row. Then the
+    evaluator is a wrapper called once per sample (``forward(image, label)`` around ``softmax.forward``, called by
+    the program's test loop): its calls are one evaluation, whose segment closes at the next update or at the end."""
+    key = id(code)
+    open_ = self._eval_open.get(key)
+    if key in self._per_sample_evaluators or (open_ is not None and open_[1].rows == 1):
+        self._per_sample_evaluators.add(key)
+        return
+    self._close_segments(code)
+
+
 def _close_segments(self: NumpyBackend, only: CodeType | None = None) -> None:
     for key in list(self._eval_open) if only is None else [id(only)]:
         open_ = self._eval_open.pop(key, None)

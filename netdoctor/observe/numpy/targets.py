@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import partial
 from types import CodeType, FrameType
@@ -832,6 +833,9 @@ def _labels_from(self: NumpyBackend, frame: FrameType, caller: CodeType) -> None
                 name, counts, rows = found
                 self.label_sets[key] = {"name": name, "function": f.f_code.co_name, "counts": counts, "rows": rows,
                                         **({"scaled": factor} if factor != 1.0 else {})}
+                if not loose:  # the other label columns there (a test set's beside the training set's), by their rows
+                    self.label_sets[key]["others"] = {
+                        r: (n, c) for n, c, r in _label_columns(f.f_locals, n_out, self.layout[1][0], factor) if n != name}
                 return
             f = f.f_back
     self.label_sets[key] = {}
@@ -846,17 +850,21 @@ def _label_column(loc: dict[str, Any], n_out: int, n_in: int, factor: float, loo
     counts per label, rows), or None."""
     if loose:
         return _repeated_labels(loc)
+    return next(_label_columns(loc, n_out, n_in, factor), None)
+
+
+def _label_columns(loc: dict[str, Any], n_out: int, n_in: int, factor: float) -> Iterator[tuple[str, list[int], int]]:
+    """Every labelled data array among ``loc`` (see :func:`_label_column`), in the order of ``loc``."""
     for name, v in list(loc.items()):
         if issubclass(type(v), np.ndarray) and v.ndim == 2 and v.shape[0] >= 50 and v.shape[1] == n_in + 1 and v.dtype.kind in "fiu":
             k = v[:, 0] * factor if factor != 1.0 else v[:, 0]
             with np.errstate(all="ignore"):
                 whole = bool(np.all(np.abs(k - np.round(k)) <= 1e-6 * factor))
             if whole and k.min() >= 0 and len(np.unique(k)) > 1 and (k.max() < n_out or n_out == 1 and k.max() < 1000):
-                return name, np.bincount(np.round(k).astype(int), minlength=n_out).tolist(), int(v.shape[0])
+                yield name, np.bincount(np.round(k).astype(int), minlength=n_out).tolist(), int(v.shape[0])
         if (factor == 1.0 and issubclass(type(v), np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu"
                 and v.max(initial=0) < n_out and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
-            return name, np.bincount(v.astype(int), minlength=n_out).tolist(), int(v.shape[0])
-    return None
+            yield name, np.bincount(v.astype(int), minlength=n_out).tolist(), int(v.shape[0])
 
 
 def _repeated_labels(loc: dict[str, Any]) -> tuple[str, list[int], int] | None:

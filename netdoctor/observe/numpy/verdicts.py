@@ -1307,6 +1307,11 @@ def _predictions(b: NumpyBackend) -> Predictions | None:
     counts: Counter = seg["counts"]
     total = sum(counts.values())
     labels = b.label_sets.get(id(seg["code"]), {})
+    if labels and labels.get("rows") != total and total in labels.get("others", {}):
+        # the evaluation ran over another labelled array of the same frame (the test set's labels beside the training
+        # set's): the one of as many rows as were evaluated
+        other, per_label = labels["others"][total]
+        labels = {**labels, "name": other, "counts": per_label, "rows": total}
     known = bool(labels) and labels.get("rows") == total and bool(labels["counts"])
     n = max([b.layout[1][-1] if b.layout else 0, max(counts) + 1] + ([len(labels["counts"])] if known else []))
     fn = seg["code"].co_name
