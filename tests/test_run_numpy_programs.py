@@ -124,6 +124,13 @@ PROGRAMS = [
     Program("conv_layers_images", updates=1000, samples=1000),
     Program("conv_layers_images_labels", updates=1000, samples=1000),
     Program("conv_layers_images_sign"),
+    # parameters that never move while gradients are computed (frozen), where no network was found: the best weights
+    # kept aside as copies in train()'s locals made that root look like a network of twice the layers (no chain), and
+    # a plain list [W1, b1, W2, b2] has no bias names, so its (n, 1) columns were taken for weight matrices
+    Program("frozen_best_copies", updates=168),
+    Program("frozen_best_copies_frozen", ("class-collapse",), arrays=4),
+    Program("frozen_unnamed_list", updates=150),
+    Program("frozen_unnamed_list_frozen", arrays=4),
     # a forward returning None, its output kept on self.output; batch size 1: the caches have the biases' shapes
     Program("stored_output", updates=3000, samples=3000),
     Program("stored_output_two_classes", updates=3000, samples=3000),

@@ -441,7 +441,8 @@ class Classifier:
                 params = read_beside_weights(params, self.functions, best.obj)
             # only arrays a layer chain can be made of: a data set or a lookup table that never moves is not frozen
             mats = [tuple(st.shape) for _, st in params if weight_matrix(st.text, st.shape)]
-            if layer_chain(mats) is None and not chain_orders(mats):
+            # (a row or a column beside the matrices is a bias when they chain without it: ``params[1]`` of (64, 1))
+            if not any(layer_chain(m) is not None or chain_orders(m) for m in (mats, [s for s in mats if min(s) > 1])):
                 return None
         if not params:
             return None
@@ -467,7 +468,7 @@ class Classifier:
             if force and issubclass(type(root.obj), FrameLocals) and getattr(self.functions.get(root.obj.frame.f_code), "calls", 0) > 1:
                 continue  # the locals of a function called at every step are its temporaries, rebuilt per call
             if force:
-                hits = [st for _, st in mine if self._frozen_like(st, shapes)]
+                hits = _distinct([st for _, st in mine if self._frozen_like(st, shapes)])
             else:
                 hits = [st for k, st in mine if k in moving]
             # matrices decide; between equals, a container named like gradients is not the network (a tie broken
@@ -758,6 +759,20 @@ class Classifier:
         for i, prm in enumerate(params):
             prm.grad_key = (i,) if i in grad_map else None
         return found.code, "returns", grad_map
+
+
+def _distinct(stats: list[PathStats]) -> list[PathStats]:
+    """``stats`` without the arrays that hold the sampled values of one before them: a frozen network's copies kept
+    aside (``best = [W1.copy(), ...]`` in ``train()``'s locals) are the same arrays again, and a root holding both the
+    parameters (through a closure) and their copies is no bigger a network for it."""
+    seen: set[tuple[tuple[int, ...], bytes]] = set()
+    out = []
+    for st in stats:
+        key = (tuple(st.shape), st.values.tobytes() if st.values is not None else b"%d" % id(st))
+        if key not in seen:
+            seen.add(key)
+            out.append(st)
+    return out
 
 
 def _update_state(params: list[Param], stats: dict[Path, PathStats], contributor: CodeType | None,
