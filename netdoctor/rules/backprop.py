@@ -156,7 +156,8 @@ def _contradicted(c: UpdateCheck, curve: TrainingCurve | None) -> bool:
 
 
 
-_READING = {"returned": "the gradient returned", "buffer": "what was added to the buffer", "update": "the update",
+_READING = {"returned": "the gradient returned", "buffer": "what was added to the buffer",
+            "written": "what was written into the buffer", "update": "the update",
             "velocity": "what the velocity took in", "local": "the gradient computed"}
 
 
@@ -172,7 +173,7 @@ def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: 
     """The finding's message: the whole update climbing the loss, or one tensor that is not its derivative."""
     bad = failures(c)
     if c.climbs:
-        held = 'whose buffers hold' if c.kind == 'buffer' else 'whose gradients are'
+        held = 'whose buffers hold' if c.kind in ('buffer', 'written') else 'whose gradients are'
         if c.velocity:
             return (f"the update climbs {whose}: {', '.join(v.name for v in bad)} {held} {c.factor:.3g}x the "
                     f"derivative, and the velocity {c.velocity} takes them in with the sign that climbs (each step "
@@ -195,7 +196,7 @@ def _computed_by(c: UpdateCheck, first: TensorVerdict) -> str:
     """Where the failing tensor's gradient was computed: the update reading's source is where the step is applied, a
     buffer's or a velocity's the function that handed the batch down; the gradient was computed by the function that
     returned it, held it in its locals, or wrote it into the buffers (:attr:`UpdateCheck.gradient_by`)."""
-    return c.gradient_by if first.kind in ("update", "buffer", "velocity") and c.gradient_by else first.source
+    return c.gradient_by if first.kind in ("update", "buffer", "written", "velocity") and c.gradient_by else first.source
 
 
 def blown_up(c: UpdateCheck, start: dict[str, float], blown_at: int | None = None) -> bool:

@@ -78,7 +78,8 @@ class Applied:
     """One reading of what the program applied, per tensor name (arrays the shapes of the parameters)."""
 
     kind: str
-    """``"returned"``, ``"buffer"`` (added to the buffers during the call), ``"velocity"`` (what a velocity took in
+    """``"returned"``, ``"buffer"`` (added to the buffers during the call), ``"written"`` (what buffers changed in place
+    hold after the call: the gradient when the call overwrote them), ``"velocity"`` (what a velocity took in
     during the call, as the step applies it: ``lr * g`` for a heavy ball, the learning rate in it as in an update),
     ``"update"`` (``-(after - before)`` of the parameters) or ``"local"`` (an array among the locals of the function
     that computed it)."""

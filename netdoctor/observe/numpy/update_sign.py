@@ -185,7 +185,7 @@ def _start_watch(self: UpdateCheckRecorder, w: Window, check: UpdateCheck) -> No
     # a negative factor: which way it is applied; one sample's gradient: how the batch's are applied
     if "update" in check.readings or not check.ok or not (check.factor < 0 or check.factor > 0 and batch_rows(w) == 1):
         return
-    names = [v.name for v in check.tensors if v.kind == "buffer" and v.name in w.buffer_sources]
+    names = [v.name for v in check.tensors if v.kind in ("buffer", "written") and v.name in w.buffer_sources]
     code = None
     if not names:
         sites = {v.source for v in check.tensors if v.kind == "returned"}

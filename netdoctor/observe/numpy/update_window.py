@@ -173,42 +173,30 @@ def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = 
            if issubclass(type(a), np.ndarray) and a.dtype.kind == "f" and a.dtype.itemsize < 8}
     if moved:
         out.append(Applied("update", moved, w.where, eps=eps))
-    bufs: dict[str, np.ndarray] = {}
-    intakes: dict[str, np.ndarray] = {}  # what the velocities took in (see :func:`_intake`)
-    for p, obj, b0 in zip(w.params, w.buffer_objects, w.buffers_before):
-        if p.buffer is None or b0 is None:
-            continue
-        cur = p.buffer()
-        if not issubclass(type(cur), np.ndarray) or cur.shape != b0.shape:
-            continue
-        velocity = _decay_of(p.buffer_text, decays or {})
-        if velocity is not None:  # the parameter's own buffer is a velocity (``v *= mu; v += g; p -= lr * v``)
-            d = _intake(np.asarray(cur, dtype=np.float64), b0, velocity)
-        else:
-            d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
-        if np.any(d):
-            (intakes if velocity is not None else bufs)[p.name] = np.asarray(d, dtype=np.float64)
-            if velocity is None:
-                w.buffer_sources[p.name] = p.buffer
+    bufs, written, intakes = _paired_buffers(w, decays or {})
     # arrays shaped like a parameter that the step changed: buffers, matched by shape in order
     moved_ids = {id(a) for a in now}
     velocities = {n: _decay_of(n, decays or {}) for n, _, _ in w.shaped}
     # a velocity rebound at every step (``v = mu * v - lr * g``) is read where it is now
     shaped = [(n, _now(w, n) if velocities[n] is not None else a, c) for n, a, c in w.shaped]
-    changed = [(n, a, _intake(a, c, velocities[n])) for n, a, c in shaped
+    changed = [(n, a, _intake(a, c, velocities[n]), c) for n, a, c in shaped
                if id(a) not in moved_ids and a.shape == c.shape and not np.array_equal(a, c)]
     changed = _without_squares(changed)
     for p, b in zip(w.params, w.before):
         if p.name in bufs or p.name in intakes:
             continue
-        hit = next((i for i, (_, a, _) in enumerate(changed) if a.shape == b.shape), None)
+        hit = next((i for i, (_, a, _, _) in enumerate(changed) if a.shape == b.shape), None)
         if hit is not None:
-            n, a, d = changed.pop(hit)
+            n, a, d, c = changed.pop(hit)
             (intakes if velocities[n] is not None else bufs)[p.name] = np.asarray(d, dtype=np.float64)
             if velocities[n] is None:
                 w.buffer_sources[p.name] = partial(_same, a)
+                if np.any(c):  # changed in place from something: overwritten, perhaps (see _paired_buffers)
+                    written[p.name] = np.array(a, dtype=np.float64)
     if bufs:
         out.append(Applied("buffer", bufs, w.computed_in, eps=eps))
+    if written:  # the same buffers read as overwritten: the check keeps the reading that is the derivative
+        out.append(Applied("written", written, w.computed_in, eps=eps))
     if intakes:  # in the update's units (the learning rate in them), unlike a buffer's gradient: a reading of its own
         out.append(Applied("velocity", intakes, w.computed_in, eps=eps))
     if w.returned:
@@ -217,6 +205,40 @@ def applied_readings(w: Window, decays: dict[str, tuple[float, float]] | None = 
     for fn, got, names in w.locals_:
         out.append(Applied("local", got, fn, names))
     return out
+
+
+def _paired_buffers(w: Window, decays: dict[str, tuple[float, float]]) -> tuple[
+        dict[str, np.ndarray], dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """``(added, written, intakes)``: what the step left in the parameters' own buffers, per tensor name.
+
+    A buffer kept (the same array) and changed in place was either added to (``buf += g``: the gradient is
+    ``cur - before``) or overwritten (``buf[...] = g``, ``buf[:] = g``, ``np.copyto(buf, g)``: it is ``cur``, and
+    ``cur - before`` is ``g_t - g_{t-1}``). What the array holds cannot tell the two apart, the derivative can: where
+    the buffer held something at the window's start both are offered (``added``, ``written``) and the check keeps
+    the one that explains the tensors. A buffer re-bound to a new array holds the gradient itself; a velocity's
+    reading is what it took in (:func:`_intake`).
+    """
+    bufs: dict[str, np.ndarray] = {}
+    written: dict[str, np.ndarray] = {}
+    intakes: dict[str, np.ndarray] = {}
+    for p, obj, b0 in zip(w.params, w.buffer_objects, w.buffers_before):
+        if p.buffer is None or b0 is None:
+            continue
+        cur = p.buffer()
+        if not issubclass(type(cur), np.ndarray) or cur.shape != b0.shape:
+            continue
+        velocity = _decay_of(p.buffer_text, decays)
+        if velocity is not None:  # the parameter's own buffer is a velocity (``v *= mu; v += g; p -= lr * v``)
+            d = _intake(np.asarray(cur, dtype=np.float64), b0, velocity)
+        else:
+            d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
+            if cur is obj and np.any(b0) and np.any(cur):
+                written[p.name] = np.array(cur, dtype=np.float64)
+        if np.any(d):
+            (intakes if velocity is not None else bufs)[p.name] = np.asarray(d, dtype=np.float64)
+            if velocity is None:
+                w.buffer_sources[p.name] = p.buffer
+    return bufs, written, intakes
 
 
 def forward_choices(w: Window) -> list[tuple[Candidate, Pick, list[LossChoice]]]:
