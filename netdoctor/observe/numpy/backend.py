@@ -569,6 +569,11 @@ class NumpyBackend:
         """A function of the program seen while observing, by its name (None when none was)."""
         return next((code for code in list(self._roles) + list(self._funcs) if code.co_name == name), None)
 
+    def called_again(self) -> list[CodeType]:
+        """The program's functions called more than once while discovering (the helpers of the steps; a constructor
+        of one object runs once, before the training)."""
+        return [code for code, stats in self._funcs.items() if stats.calls > 1]
+
     @property
     def gradient_computations(self) -> int:
         """Calls of the contributor seen in all, those made while discovering included (a network found as frozen is

@@ -76,6 +76,9 @@ class SharedBuffers:
         self._seen: dict[int, tuple[np.ndarray, bytes]] = {}
         """The arrays beside the parameters at the last window start, with a few of their entries (held, so that
         their ids stay theirs): one whose entries changed since was written in place."""
+        self.loop_codes: set[CodeType] = set()
+        """The program's functions on the stack when a window was looked at (the loops that run the training): a line
+        of theirs runs while the program trains."""
 
     def pending(self, updates: int) -> bool:
         """Whether a window that starts now is worth reading: after an update, while looks are left and none found."""
@@ -122,10 +125,13 @@ class SharedBuffers:
         of ``frame`` itself too)."""
         self.scans += 1
         names = {oid: path for oid, (path, _) in targets.items()}
-        for name, scope, prefix, skip, copies in self._scopes(root, self._stack(frame if own else frame.f_back)):
+        stack = self._stack(frame if own else frame.f_back)
+        self.loop_codes.update(f.f_code for f in stack)
+        for name, scope, prefix, skip, copies in self._scopes(root, stack):
+            aliases = _root_names(scope, root)
             for oid, paths in second_names(scope, names, prefix=prefix, skip=skip, copies=copies).items():
                 path, obj = targets[oid]
-                others = [p for p in paths if p != path]
+                others = [p for p in paths if p != path and not _same_attribute(p, path, root.prefix, aliases)]
                 if path not in self.found and others and _holds_something(obj):
                     self.found[path] = SecondName(path, others[0], name, type(obj).__name__)
                     self.first_update = self.first_update if self.first_update is not None else updates
@@ -167,6 +173,24 @@ class SharedBuffers:
                 out.append((f"the locals of {code.co_name}()", dict(f.f_locals), "",
                             function_loop_names(code.co_filename, code.co_firstlineno) - copies, copies))
         return out
+
+
+def _root_names(scope: Any, root: Root) -> list[str]:
+    """The names a scope (a mapping of names) binds to the network's root itself (``opt`` in the loop of
+    ``opt.step()``, whose methods call it ``self``)."""
+    if not issubclass(type(scope), dict) or root.globals_root:
+        return []
+    obj = root.obj.contents if issubclass(type(root.obj), Cell) else root.obj
+    return [k for k, v in list(scope.items()) if issubclass(type(k), str) and v is obj]
+
+
+def _same_attribute(other: str, path: str, prefix: str, aliases: list[str]) -> bool:
+    """Whether ``other`` is ``path`` itself reached through another name of the root (``opt.grads[0]`` for
+    ``self.grads[0]``): one attribute of one object, not a second name."""
+    if not prefix or not path.startswith(prefix):
+        return False
+    rest = path[len(prefix):]
+    return any(other == name + rest for name in aliases)
 
 
 def _sampled(a: np.ndarray) -> bytes:

@@ -47,7 +47,16 @@ from netdoctor.observe.numpy.velocity import (
     fit_velocity,
     intakes,
 )
-from netdoctor.observe.source import Line, copied_names, find_lines, shallow_copy_source, short_path, targets_text, where_text
+from netdoctor.observe.source import (
+    Line,
+    copied_names,
+    find_lines,
+    function_lines,
+    shallow_copy_source,
+    short_path,
+    targets_text,
+    where_text,
+)
 from netdoctor.rules.activations import dead_units, saturated_activations
 from netdoctor.rules.batches import unshuffled_batches
 from netdoctor.rules.evidence import (
@@ -406,6 +415,21 @@ def _rebinds(node: ast.AST, a: str, o: str) -> str:
     return ""
 
 
+def _runs_in_training(b: NumpyBackend, line: Line) -> bool:
+    """Whether ``line`` runs while the program trains, so that a binding there is a reset: its function ran a loop of
+    the training (it was on the stack when a window started), or was called more than once (a helper of the steps).
+    A constructor that stores the lists it was handed (``self.grads = grads``) runs once, before the training."""
+    for code in [*b.sharing.loop_codes, *b.called_again()]:
+        if code.co_filename != line.filename:
+            continue
+        if code.co_name == "<module>" and not line.function:  # a module's loop: its own lines, outside every def
+            return True
+        lo, hi = function_lines(code)
+        if code.co_name == line.function and lo <= line.lineno <= hi:
+            return True
+    return False
+
+
 def _shared(b: NumpyBackend, carry: dict[str, Any] | None, copies: list[tuple[str, str, Line]]) -> Finding | None:
     """Buffers seen to be one object with a second name (a template they are re-bound to), at the lines that bind them;
     or (``copies``: the program's shallow copies) the arrays of a container bound to a shallow copy of another."""
@@ -422,7 +446,7 @@ def _shared(b: NumpyBackend, carry: dict[str, Any] | None, copies: list[tuple[st
             bound.extend([name] if name else [])
             return bool(name)
 
-        at = find_lines(_files(b), binds, limit=8)
+        at = [line for line in find_lines(_files(b), binds, limit=8) if _runs_in_training(b, line)]
         if at:  # the program binds one name to the other (not two names built together): the one bound is reset
             pairs.append((s.path, s.other, s) if Counter(bound).most_common(1)[0][0] == a else (s.other, s.path, s))
             lines += at
@@ -438,7 +462,9 @@ def _shared(b: NumpyBackend, carry: dict[str, Any] | None, copies: list[tuple[st
             where=where_text(copy_lines, f"{_head(copied[0][0])} = copy of {_head(copied[0][1])}"),
             details={"pairs": dict(copied), "scope": next(iter(b.sharing.found.values())).scope,
                      "first_update": b.sharing.first_update, "lines": [str(l) for l in copy_lines]}))
-    if not pairs:
+    if not pairs or b.writes.overwritten:
+        # (buffers the gradient function overwrites, ``dW[...] = g``: whatever a reset leaves in them, the next write
+        # replaces; nothing carries into the gradients)
         return None
     upd, tpl, first = pairs[0]
     lines = sorted(dict.fromkeys(lines), key=lambda l: (l.filename, l.lineno))
@@ -572,8 +598,13 @@ def _stale(b: NumpyBackend) -> Finding | None:
         # velocities, which keep the earlier gradients on purpose, whatever the carry-over their windows show
         return None
     lines = [l for t in bufs for l in _assign_lines(b, t, augmented=False)] + _update_lines(b)
-    lines += [l for t in bufs for l in _assign_lines(b, t, augmented=True)][:4]
-    lines = list(dict.fromkeys(lines))
+    added = [l for t in bufs for l in _assign_lines(b, t, augmented=True)][:4]
+    if not added and b.contributor is not None:
+        # buffers the program adds to under another name than the one they were reached by (a layer's ``self.dW +=``
+        # and an optimizer's ``self.grads[0]``): the additions of the function that writes them
+        added = find_lines(_files(b), lambda node, src: isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Add),
+                           within=b.contributor, limit=4)
+    lines = list(dict.fromkeys(lines + added))
     return stale_accumulator(CarryOver(
         where=where_text(lines, ", ".join(bufs)), framework=Framework.NUMPY, weight=carry["rho"], windows=carry["windows"],
         buffers=tuple(bufs), overwritten=b.writes.overwritten, lr=b.lr, lr_name=b.lr_name or "lr", unit="update",
