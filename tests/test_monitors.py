@@ -76,8 +76,13 @@ def test_non_finite_activations_are_flagged_not_crashing():
         # a sigmoid of huge pre-activations: exp overflows (exact 0s) and underflows (exact 1s): not relu
         (np.repeat([0.0, 1e-300, 0.3, 1.0 - 1e-16, 1.0], 8).reshape(10, 4), False, "sigmoid"),
         (np.minimum(np.maximum(np.linspace(-2, 0.9, 40), 0), 1).reshape(10, 4), False, "relu"),
+        # a delta gated by relu's derivative (g * (z > 0)): small, signed, exactly 0 where z <= 0; no tanh's output
+        (np.sin(np.arange(40.0)).reshape(10, 4) * 0.01 * (np.cos(np.arange(40.0)).reshape(10, 4) > 0), False, "unknown"),
+        # tanh of a pre-activation with a few exact zeros (z = 0 at the biases' start) is still tanh
+        (np.tanh(np.where(np.arange(40) % 30 == 0, 0.0, np.linspace(-2, 2, 40))).reshape(10, 4), False, "tanh"),
     ],
-    ids=["tanh", "sigmoid", "relu", "softmax", "unbounded", "saturated-sigmoid", "relu-below-1"],
+    ids=["tanh", "sigmoid", "relu", "softmax", "unbounded", "saturated-sigmoid", "relu-below-1", "relu-gated-delta",
+         "tanh-few-zeros"],
 )
 def test_infer_kind(values, output, kind):
     assert infer_kind(values, output=output) == kind

@@ -44,6 +44,10 @@ def infer_kind(a: np.ndarray, *, output: bool = False) -> str:
         return "sigmoid"  # exactly 1 is a sigmoid saturated high (exp(-z) underflows); its exact zeros are not relu's
     if lo >= 0 and np.mean(a == 0) > 0.05:
         return "relu"
+    if lo < 0 and np.mean(a == 0) > 0.05:
+        # exact zeros beside negative values: a delta gated by relu's derivative (``g * (z > 0)``), no activation's
+        # output (tanh and sigmoid are exactly 0 nowhere else than at a pre-activation of exactly 0 and -inf)
+        return "unknown"
     if lo >= -1 and hi <= 1 and lo < 0:
         return "tanh"
     if lo >= 0 and hi <= 1:
