@@ -503,12 +503,13 @@ def _container(name: str) -> str:
     return name[:cut] if cut > 0 else name
 
 
-def _without_squares(changed: list[tuple[str, np.ndarray, np.ndarray]]) -> list[tuple[str, np.ndarray, np.ndarray]]:
-    """``changed`` (name, array, change) without an adaptive rule's memories: arrays whose change is a sum of squares
-    taken in (:func:`squares_taken_in`), and the arrays beside one of them in its container whose change is >= 0
-    everywhere (a 3-entry bias's memory is too small to be told alone). Their state, never a gradient buffer."""
-    memories = {_container(n) for n, _, d in changed if squares_taken_in(d)}
-    return [(n, a, d) for n, a, d in changed
+def _without_squares(changed: list[tuple[str, np.ndarray, np.ndarray, np.ndarray]]) -> list[
+        tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """``changed`` (name, array, change, start) without an adaptive rule's memories: arrays whose change is a sum of
+    squares taken in (:func:`squares_taken_in`), and the arrays beside one of them in its container whose change is
+    >= 0 everywhere (a 3-entry bias's memory is too small to be told alone). Their state, never a gradient buffer."""
+    memories = {_container(n) for n, _, d, _ in changed if squares_taken_in(d)}
+    return [(n, a, d, c) for n, a, d, c in changed
             if not squares_taken_in(d) and not (_container(n) in memories and bool((np.asarray(d) >= 0).all()))]
 
 
