@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from netdoctor.observe.numpy.arrays import head
+from netdoctor.observe.numpy.classify import weights_layout
 from netdoctor.observe.numpy.roles import (
     code_like,
     computed_by_layer,
@@ -257,3 +258,40 @@ def test_a_layer_output_of_few_entries_is_told_by_its_values_not_its_order():
     delta = p.copy()
     delta[1] -= 1.0  # the smallest entry's class: the delta keeps z's order
     assert ordered_like(z, delta) and not computed_by_layer(delta, [W], [b], [x])
+
+
+# -- how the weights are stored (classify.weights_layout) and the transposed products it allows ----------------------
+def test_the_weights_layout_is_read_from_the_chain_of_stepped_matrices_from_the_input_width():
+    rng = np.random.default_rng(5)
+    x = rng.random((25, 784))  # a batch of rows
+    out_in = [rng.random((24, 784)), rng.random((10, 24))]
+    in_out = [rng.random((784, 24)), rng.random((24, 10))]
+    assert weights_layout(out_in, [x]) == "columns"
+    assert weights_layout(in_out, [x]) == "rows"
+    # a gradient of a weight's shape and a data set among the matrices change nothing
+    assert weights_layout([rng.random((550, 784)), *out_in, out_in[0].copy()], [x]) == "columns"
+    # a layer's backward handed its output-wide delta (dvalues (32, 10), weights (in, out)): the chain back from the
+    # output reads (out, in) for one matrix only, which tells nothing
+    assert weights_layout(in_out, [rng.random((32, 10))]) is None
+    # kept (in, out) but listed from the output end: read as columns from 10, never from the data's 784
+    assert weights_layout(in_out[::-1], [x]) is None
+    assert weights_layout(out_in[:1], [x]) is None  # one matrix: either way
+    assert weights_layout([], [x]) is None
+
+
+def test_the_transposed_product_is_tried_only_in_the_weights_layout():
+    rng = np.random.default_rng(6)
+    W1, W2 = rng.normal(size=(16, 20)), rng.normal(size=(4, 16))  # kept (out, in)
+    x = rng.normal(size=(25, 20))
+    z1 = x @ W1.T
+    assert computed_by_layer(np.tanh(z1), [W1, W2], [], [x], layout="columns")
+    assert not computed_by_layer(np.tanh(z1), [W1, W2], [], [x])
+    assert not computed_by_layer(np.tanh(z1), [W1, W2], [], [x], layout="rows")
+    # kept (in, out): the backward's delta for the layer below, d @ W.T, is no layer's output in that layout
+    V1, V2 = rng.normal(size=(20, 16)), rng.normal(size=(16, 4))
+    d2 = rng.normal(size=(25, 4))
+    assert not computed_by_layer(d2 @ V2.T, [V1, V2], [], [d2], layout="rows")
+    assert computed_by_layer(d2 @ V2.T, [V1, V2], [], [d2], layout="columns")  # (what trying it everywhere took)
+    # and a batch of columns through (in, out) weights, W.T @ x, is one
+    xc = rng.normal(size=(20, 25))
+    assert computed_by_layer(np.maximum(V1.T @ xc, 0.0) + 1.0, [V1, V2], [], [xc], layout="rows")

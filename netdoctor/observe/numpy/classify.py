@@ -74,7 +74,7 @@ from netdoctor.observe.numpy.roles import (
 )
 from netdoctor.observe.tracer import EXPRESSION_SCOPES
 
-__all__ = ["Classifier", "global_reads", "mark_caches", "read_beside_weights"]
+__all__ = ["Classifier", "global_reads", "mark_caches", "read_beside_weights", "weights_layout"]
 
 
 def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats], frame: FrameType,
@@ -102,26 +102,8 @@ def mark_caches(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path]
 def _mark_tested(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats], frame: FrameType,
                  tested: Sequence[tuple[PathStats, np.ndarray, bool]]) -> None:
     """:func:`mark_caches` of the arrays worth testing."""
-    weights, biases = [], []
-    caches: dict[int, np.ndarray] = {}
-    seen: set[int] = set()
     code = frame.f_code
-    for (rid, p), st in paths.items():
-        if st.cache:
-            a = resolve(roots[rid].obj, p) if rid in roots else None
-            if is_array(a):
-                caches[id(a)] = a
-            continue
-        if code in st.where and st.inplace:
-            continue  # what the function itself accumulated into (gradients) is not a layer it computes with
-        a = resolve(roots[rid].obj, p) if rid in roots else None
-        if not is_array(a) or id(a) in seen:
-            continue
-        seen.add(id(a))
-        if len(st.shape) == 2 and min(st.shape) > 1 and array_role(st.text) != "buffer":
-            weights.append(a)
-        elif a.ndim == 1 or (a.ndim == 2 and min(a.shape) == 1):
-            biases.append(a)
+    weights, biases, stepped, caches = _layer_arrays(roots, paths, code)
     given = [frame.f_locals.get(n) for n in code.co_varnames[: code.co_argcount]]
     inputs = [x for x in map(float_2d, given) if x is not None]
     # one sample in three or more axes that the layer flattens (a CNN's pooled maps handed to its dense layer)
@@ -137,11 +119,14 @@ def _mark_tested(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path
     # a constant array first seen (``b1 = np.zeros(h)`` left by an initialiser) is ordered like anything: it is not
     # judged before the function that wrote it rewrites it (a layer all of whose units are dead is, at every pass)
     todo = [(st, a) for st, a, _ in tested if not st.cache and (st.changes or st.rewrites or np.ptp(a) > 0)]
-    products: dict[tuple[int, int, bool], np.ndarray] = {}  # each W @ a once: nothing changes while the program waits
+    products: dict[tuple[int, int, str], np.ndarray] = {}  # each W @ a once: nothing changes while the program waits
+    # how the weights are stored, from the matrices an update rule stepped (a forward's results kept beside the
+    # weights, ``params['Z1']``, a gradient or a data set are no layer): it says which transposed product is a forward's
+    layout = weights_layout(stepped, inputs)
     while todo and inputs:
         found = [(st, a) for st, a in todo
                  if computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs,
-                                      products)]
+                                      products, layout)]
         for st, a in found:
             st.cache = True
             inputs.append(a)
@@ -160,8 +145,64 @@ def _mark_tested(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path
         with np.errstate(all="ignore"):
             sums = itertools.chain(((z, False) for z in caches.values() if z.size == a.size),
                                    layer_sums(weights, list(caches.values()), biases, a.size, skip=a,
-                                              products=products))
+                                              products=products, layout=layout))
             st.cache = any(normalised_from(a, z) for z, _ in sums)
+
+
+def _layer_arrays(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path], PathStats], code: CodeType
+                  ) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray], dict[int, np.ndarray]]:
+    """What the layers of a function (``code``) that returns may compute with: the weight matrices, the biases, the
+    matrices among the weights an update rule stepped, and the caches found so far (by id)."""
+    weights, biases, stepped = [], [], []
+    caches: dict[int, np.ndarray] = {}
+    seen: set[int] = set()
+    for (rid, p), st in paths.items():
+        if st.cache:
+            a = resolve(roots[rid].obj, p) if rid in roots else None
+            if is_array(a):
+                caches[id(a)] = a
+            continue
+        if code in st.where and st.inplace:
+            continue  # what the function itself accumulated into (gradients) is not a layer it computes with
+        a = resolve(roots[rid].obj, p) if rid in roots else None
+        if not is_array(a) or id(a) in seen:
+            continue
+        seen.add(id(a))
+        if len(st.shape) == 2 and min(st.shape) > 1 and array_role(st.text) != "buffer":
+            weights.append(a)
+            if st.stepped:
+                stepped.append(a)
+        elif a.ndim == 1 or (a.ndim == 2 and min(a.shape) == 1):
+            biases.append(a)
+    return weights, biases, stepped, caches
+
+
+def weights_layout(matrices: list[np.ndarray], inputs: list[np.ndarray]) -> str | None:
+    """How the network's weight matrices are stored: ``"columns"`` (each ``(out, in)``: ``W @ x``, or ``x @ W.T`` for a
+    batch of rows), ``"rows"`` (``(in, out)``: ``x @ W``, or ``W.T @ x``), or None when that cannot be told.
+
+    Read from the chains the matrices form in the program's order (each shape once: a gradient of a weight's shape is
+    no layer), starting from the width of an input the function was given: kept ``(out, in)``, each matrix's second
+    side is the previous one's first (``W1 (24, 784)``, ``W2 (10, 24)`` from inputs 784 wide); kept ``(in, out)``, each
+    first side is the previous one's second. The layout whose longest chain holds at least two matrices and is longer
+    than the other's is the network's. A data set among the matrices (``X (550, 784)``) chains, if at all, in the
+    network's layout (``X @ W1`` when kept ``(in, out)``). One matrix, or as long a chain either way (a layer's
+    backward handed its output-wide delta chains back from the output as ``(out, in)``: ``dinputs = dvalues @ W.T``
+    with weights kept ``(in, out)``), tells nothing."""
+    shapes = list(dict.fromkeys(tuple(w.shape) for w in matrices if w.ndim == 2 and min(w.shape) > 1))
+    widths = {d for x in inputs for d in x.shape}
+    longest = {}
+    for layout, (into, out_of) in (("columns", (1, 0)), ("rows", (0, 1))):
+        # chain[i]: the longest chain in program order that starts at an input's width and ends at shapes[i]
+        chain = [1 if s[into] in widths else 0 for s in shapes]
+        for i, s in enumerate(shapes):
+            for j in range(i):
+                if chain[j] and shapes[j][out_of] == s[into]:
+                    chain[i] = max(chain[i], chain[j] + 1)
+        longest[layout] = max(chain, default=0)
+    best = max(longest, key=lambda k: longest[k])
+    other = "rows" if best == "columns" else "columns"
+    return best if longest[best] >= 2 and longest[best] > longest[other] else None
 
 
 def same_values(a: np.ndarray, x: np.ndarray) -> bool:

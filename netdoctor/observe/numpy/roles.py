@@ -184,15 +184,31 @@ def ordered_by_sample(pre: np.ndarray, a: np.ndarray) -> bool:
     return False
 
 
+_PRODUCTS = {
+    # side: (fits, rows of the product, columns of the product), of W (m, n) and a 2-D input a
+    "W @ a": (lambda W, a: W.shape[1] == a.shape[0], lambda W, a: (W.shape[0], a.shape[1])),
+    "a @ W": (lambda W, a: a.shape[1] == W.shape[0], lambda W, a: (a.shape[0], W.shape[1])),
+    "a @ W.T": (lambda W, a: a.shape[1] == W.shape[1], lambda W, a: (a.shape[0], W.shape[0])),
+    "W.T @ a": (lambda W, a: W.shape[0] == a.shape[0], lambda W, a: (W.shape[1], a.shape[1])),
+}
+_SIDES = {None: ("W @ a", "a @ W"), "columns": ("W @ a", "a @ W", "a @ W.T"), "rows": ("W @ a", "a @ W", "W.T @ a")}
+"""The products a layer's output is looked for as, by how the weights are stored (:func:`~netdoctor.observe.numpy.
+classify.weights_layout`): kept ``(out, in)`` ("columns"), a batch of rows is ``x @ W.T``; kept ``(in, out)`` ("rows"),
+a batch of columns is ``W.T @ x``. Never the other transposed product: with weights kept ``(in, out)``, ``d @ W.T`` is
+a backward's delta for the layer below (``dinputs = dvalues @ W.T``), and with ``(out, in)``, ``W.T @ d`` is."""
+
+
 def layer_sums(weights: list[np.ndarray], inputs: list[np.ndarray], biases: list[np.ndarray], size: int,
-               skip: np.ndarray | None = None,
-               products: dict[tuple[int, int, bool], np.ndarray] | None = None) -> Iterator[tuple[np.ndarray, bool]]:
-    """``W @ a`` and ``a @ W`` of ``size`` entries for every weight matrix and input that fit, each followed by its sums
-    with the biases that fit: ``(sum, with a bias)``. ``skip``: an array that is not one of the inputs (the one judged).
+               skip: np.ndarray | None = None, products: dict[tuple[int, int, str], np.ndarray] | None = None,
+               layout: str | None = None) -> Iterator[tuple[np.ndarray, bool]]:
+    """``W @ a`` and ``a @ W`` of ``size`` entries for every weight matrix and input that fit, and the transposed
+    product the weights' ``layout`` allows (see :data:`_SIDES`), each followed by its sums with the biases that fit:
+    ``(sum, with a bias)``. ``skip``: an array that is not one of the inputs (the one judged).
 
     A product is computed only when its shape gives ``size`` entries (over a whole batch of 4,000 columns, ``W1 @ x``
     costs as much as the program's forward), and once per ``products`` (a memo of the caller's, keyed by the arrays'
     ids and the side: for arrays that do not change while it is kept)."""
+    sides = _SIDES[layout]
     for W in weights:
         for x in inputs:
             if x is skip:
@@ -201,14 +217,14 @@ def layer_sums(weights: list[np.ndarray], inputs: list[np.ndarray], biases: list
             if a.ndim == 1:
                 a = a.reshape(-1, 1) if W.shape[1] == a.size else a.reshape(1, -1)
             flat = W.ndim == 2 and a.ndim == 2
-            for left in (True, False):
-                fits = W.shape[1] == a.shape[0] if left else a.shape[1] == W.shape[0]
-                if not fits or flat and (W.shape[0] * a.shape[1] if left else a.shape[0] * W.shape[1]) != size:
+            for side in sides:
+                fits, shape = _PRODUCTS[side]
+                if not fits(W, a) or flat and math.prod(shape(W, a)) != size:
                     continue
-                key = (id(W), id(x), left)
+                key = (id(W), id(x), side)
                 pre = products.get(key) if products is not None else None
                 if pre is None:
-                    pre = W @ a if left else a @ W
+                    pre = _product(side, W, a)
                     if products is not None:
                         products[key] = pre
                 if pre.size != size:
@@ -224,17 +240,26 @@ def layer_sums(weights: list[np.ndarray], inputs: list[np.ndarray], biases: list
                             yield with_b, True
 
 
+def _product(side: str, W: np.ndarray, a: np.ndarray) -> np.ndarray:
+    if side == "W @ a":
+        return W @ a
+    if side == "a @ W":
+        return a @ W
+    return a @ W.T if side == "a @ W.T" else W.T @ a
+
+
 def computed_by_layer(c: np.ndarray, weights: list[np.ndarray], biases: list[np.ndarray], inputs: list[np.ndarray],
-                      products: dict[tuple[int, int, bool], np.ndarray] | None = None) -> bool:
-    """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` for some ``W``, ``a``, optional ``b`` and non-decreasing ``g``
-    (applied elementwise, or sample by sample like a softmax). ``products``: see :func:`layer_sums`.
+                      products: dict[tuple[int, int, str], np.ndarray] | None = None, layout: str | None = None) -> bool:
+    """Whether ``c`` is ``g(W @ a + b)`` or ``g(a @ W + b)`` (or the transposed product the weights' ``layout`` allows)
+    for some ``W``, ``a``, optional ``b`` and non-decreasing ``g`` (applied elementwise, or sample by sample like a
+    softmax). ``products``, ``layout``: see :func:`layer_sums`.
 
     Under :data:`ORDERED_SIZE` entries an ordering holds by chance (4 entries: 1 in 24 orders), so a small ``c`` (the
     output of a 4-class layer on one sample) must be ``g(W @ a + b)`` to rounding, for ``g`` the identity or a usual
     activation (:func:`activated_exactly`)."""
     small = c.size < ORDERED_SIZE
     with np.errstate(all="ignore"):
-        for pre, _ in layer_sums(weights, inputs, biases, c.size, skip=c, products=products):
+        for pre, _ in layer_sums(weights, inputs, biases, c.size, skip=c, products=products, layout=layout):
             shaped = c.reshape(pre.shape)
             if small and activated_exactly(pre, shaped):
                 return True
