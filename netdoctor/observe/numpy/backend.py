@@ -682,7 +682,7 @@ class NumpyBackend:
         ctx.update(self._expected())
         ctx["samples_observed"] = self.target_samples
         ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
-        notes = list(self.notes) + self.update_checks.notes()
+        notes = list(self.notes) + self.update_checks.notes(layout_known=bool(self.layout))
         if self.layout and self.layout[1][-1] == 1:
             # one output unit (sized from labels of one class): a softmax over it is 1 whatever the weights; the loss
             # cannot move, and nothing vanished

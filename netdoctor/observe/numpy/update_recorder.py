@@ -198,8 +198,9 @@ class UpdateCheckRecorder:
         site opened no window: the site is not offered again until the count moves (see :meth:`offer`). Keyed by the
         code objects' ids: a module's code object hashes its nested code objects at every lookup (8-12 us)."""
 
-    def notes(self) -> list[str]:
-        """What was checked, in one sentence (and why a window could not be, in another)."""
+    def notes(self, layout_known: bool = True) -> list[str]:
+        """What was checked, in one sentence (and why a window could not be, in another). ``layout_known``: the
+        network's layers were found in order (its input width is known: calls may be offered)."""
         out = []
         if self.checks:
             loss = self.checks[0].loss
@@ -215,9 +216,12 @@ class UpdateCheckRecorder:
             out.append(f"update check: {steps} not compared ({why})" if self.checks else f"update check not run: {why}")
         elif not out and self.updates is not None and self.updates() > 0:
             # silence would read as "checked, nothing wrong": say why nothing was compared
-            out.append("update check not run: " + ("no call of the training step was handed a batch of the "
-                       "network's inputs" if self.offers else "the network's input width is not known (its "
-                       "layers were not found in order)"))
+            out.append("update check not run: " + (
+                "no call of the training step was handed a batch of the network's inputs" if self.offers else
+                # no call came while a check could open: a loop that computes its forward inline calls none
+                "no function of the program was called at the updates a check could open at (a forward written "
+                "inline in the loop cannot be run again)" if layout_known else
+                "the network's input width is not known (its layers were not found in order)"))
         if self.done:
             out.append(f"update check {self.done}; {len(self.checks)} step(s) compared in all")
         return out
