@@ -95,7 +95,7 @@ class Window:
     """Frame id -> (call, name of the output argument, id of the output) of a possible loss, until it returns."""
     loss: tuple[CallSite, str, int] | None = None
     target_candidates: list[Any] = field(default_factory=list)
-    owner_targets: list[np.ndarray] = field(default_factory=list)
+    owner_targets: list[tuple[str, np.ndarray]] = field(default_factory=list)
     """Target-like arrays among the loop's locals when it last handed the batch down (``t`` of this step: by
     the time the window closes, the loop may have rebound ``t`` to the next step's targets)."""
     returned: list[tuple[str, dict[str, np.ndarray]]] = field(default_factory=list)
@@ -322,8 +322,12 @@ def add_owner_targets(w: Window) -> None:
     """Target-like arrays among the loop's own variables (``t`` in ``for x, t in ...``), after the handed ones."""
     outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
     shapes = {c.shape for cand in w.returned_candidates for _, c, _ in cand.outputs or []}
-    for v in w.owner_targets or targets_among(w.owner):
-        if v.shape in shapes and id(v) not in outs:
+    now = w.owner.f_locals if w.owner is not None else {}
+    for name, v in w.owner_targets or targets_among(w.owner):
+        # a name the loop binds to the forward's output (``_, cache = forward(x)``) held the step before's output when
+        # the window opened: a distribution over the classes, never a target (deep_relu_samples_tiny: a mismatch
+        # warning from a loss whose derivative is ~0)
+        if v.shape in shapes and id(v) not in outs and id(now.get(name)) not in outs:
             w.target_candidates.append(v)
 
 
@@ -373,12 +377,12 @@ def _class_width(out: np.ndarray, targets: Any) -> int:
     return int(min((s for s in out.shape if s > 1), default=out.size))
 
 
-def targets_among(frame: FrameType) -> list[np.ndarray]:
-    """Target-like float arrays among a frame's variables (a module's: its globals), at most 64."""
+def targets_among(frame: FrameType) -> list[tuple[str, np.ndarray]]:
+    """Target-like float arrays among a frame's variables (a module's: its globals), at most 64, with their names."""
     out = []
-    for v in list(frame.f_locals.values())[:512]:
+    for name, v in list(frame.f_locals.items())[:512]:
         if issubclass(type(v), np.ndarray) and v.size <= 100_000 and _target_like(v):
-            out.append(v)
+            out.append((name, v))
             if len(out) >= 64:
                 break
     return out
