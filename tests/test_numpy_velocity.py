@@ -60,6 +60,21 @@ def test_plain_sgd_is_no_velocity():
     assert fit_velocity(_windows("sgd"), applied) is None
 
 
+def test_steps_that_repeat_themselves_are_no_velocity():
+    """A weight decay's share of the weights taken at every update while the loss's gradient is ~0 (one output unit
+    regressed onto a constant target, npw0604): each step is the last one again, which fits ``mu = 1`` to rounding and a
+    rate ``(c + e) / (1 - mu)`` of noise. What was applied is a tiny gradient unrelated to the steps."""
+    rng = np.random.default_rng(5)
+    p = rng.normal(size=40)
+    out = []
+    for u in range(4, 16):
+        before = p.copy()
+        p -= 0.01 * 0.0005 * before  # lr * wd * W: the same step, to 5e-6 of itself, at every update
+        out.append({"update": u, "delta": p - before, "A": rng.normal(size=40) * 1e-12})
+    assert fit_velocity(out, applied) is None
+    assert decay_only(1.0 - 1e-12) is None and decay_only(0.99) is not None
+
+
 def test_too_few_consecutive_windows_give_no_velocity():
     # windows in pairs (held stretches between them): no window has the two before it
     ws = _windows("heavy", n=12, skip=(6, 9, 12))

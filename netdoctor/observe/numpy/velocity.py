@@ -32,6 +32,12 @@ fit to ~1e-7, float32 ones to ~1e-3), and above which plain SGD's fit (``a = e =
 read at all."""
 LEAST_MU = 0.05
 """The smallest share of the last step a velocity keeps (``mu`` below it is plain SGD within noise)."""
+MOST_MU = 0.999
+"""The largest share of the last step a velocity keeps: beyond it a step takes thousands of updates to forget, which no
+momentum does. Steps that repeat themselves (a weight decay moving the weights by the same share at every update
+while the loss's gradient is ~0: one output unit regressed onto a constant target) fit ``mu = 1`` to rounding, and a
+rate ``(c + e) / (1 - mu)`` read from them is noise (npw0604: 'momentum 1', an effective rate of -0.0078 and steps
+of 4.8e13 times the weights)."""
 MIN_PAIRS = 3
 """Consecutive windows a fit needs."""
 
@@ -115,7 +121,7 @@ def fit_velocity(windows: Sequence[Window], applied: Callable[[Window], np.ndarr
         lag = 0.0
         if resid >= MOMENTUM_FIT:  # Nesterov: the look-ahead reads the gradient of the update before too
             (mu, c, lag), resid = _residual(np.stack([dp, -a, -ap], axis=1), d)
-    if not (resid < MOMENTUM_FIT <= plain and LEAST_MU <= mu < 1.0 and c != 0 and math.isfinite(c)):
+    if not (resid < MOMENTUM_FIT <= plain and LEAST_MU <= mu <= MOST_MU and c != 0 and math.isfinite(c)):
         return None
     return VelocityFit(float(mu), float(c), float(lag), resid, plain, len(pairs))
 
@@ -170,6 +176,6 @@ def effective_steps(fit: VelocityFit, windows: Sequence[Window], applied: Callab
 def decay_only(mu: float) -> VelocityFit | None:
     """A velocity known only by its decay (measured on the velocity arrays themselves while discovering), for steps
     whose gradient is never seen as an array (computed and applied inline); None when ``mu`` is no velocity's."""
-    if not (math.isfinite(mu) and LEAST_MU <= mu < 1.0):
+    if not (math.isfinite(mu) and LEAST_MU <= mu <= MOST_MU):
         return None
     return VelocityFit(mu, math.nan, 0.0, math.nan, math.nan, 0)
