@@ -727,6 +727,13 @@ PROGRAMS = [
     Program("out_in_global_params_momentum", updates=320, samples=6400, arrays=6, layers="20 -> 16 -> 12 -> 4 (columns)",
             checked=True),
     Program("out_in_global_params_momentum_sign", updates=320, arrays=6, layers="20 -> 16 -> 12 -> 4 (columns)"),
+    # a module-level loop over per-layer dicts that keep the forward's results, the backward inline: the update check
+    # takes the loop's integer labels for the targets, never its ``out``, which held the step before's output when the
+    # step began (main compared against that output: every tensor failed on the twin too, and both bugs went unnamed)
+    Program("out_in_layer_dicts_module", updates=300, samples=6000, arrays=6, layers="12 -> 16 -> 10 -> 3 (columns)",
+            checked=True),
+    Program("out_in_layer_dicts_module_sign", updates=300, arrays=6),
+    Program("out_in_layer_dicts_module_derivative", updates=300, arrays=6),
     Program("out_in_rows_functions", updates=240, samples=4800, arrays=6, layers="20 -> 12 -> 12 -> 4"),
     Program("out_in_rows_functions_saturated", updates=240, arrays=6, layers="20 -> 12 -> 12 -> 4"),
     Program("out_in_inline_rows", updates=240, forward=False, arrays=4, layers="20 -> 16 -> 4"),

@@ -322,12 +322,16 @@ def add_owner_targets(w: Window) -> None:
     """Target-like arrays among the loop's own variables (``t`` in ``for x, t in ...``), after the handed ones."""
     outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
     shapes = {c.shape for cand in w.returned_candidates for _, c, _ in cand.outputs or []}
+    # integer labels, one per sample of an output (``t = labels[idx]`` beside outputs (20, 3), made one-hot inline)
+    samples = {n for shape in shapes if len(shape) == 2 for n in shape}
     now = w.owner.f_locals if w.owner is not None else {}
     for name, v in w.owner_targets or targets_among(w.owner):
-        # a name the loop binds to the forward's output (``_, cache = forward(x)``) held the step before's output when
-        # the window opened: a distribution over the classes, never a target (deep_relu_samples_tiny: a mismatch
-        # warning from a loss whose derivative is ~0)
-        if v.shape in shapes and id(v) not in outs and id(now.get(name)) not in outs:
+        # a name the loop binds to the forward's output (``out = forward(x)``, ``_, cache = forward(x)``) held the step
+        # before's output when the window opened: a distribution over the classes, never a target (taken for one, the
+        # loss's derivative at the output is ~0: deep_relu_samples_tiny's mismatch warning, every tensor failing on a
+        # healthy module loop)
+        fits = v.shape in shapes or v.ndim == 1 and v.dtype.kind in "iu" and v.size in samples
+        if fits and id(v) not in outs and id(now.get(name)) not in outs:
             w.target_candidates.append(v)
 
 
@@ -381,7 +385,8 @@ def targets_among(frame: FrameType) -> list[tuple[str, np.ndarray]]:
     """Target-like float arrays among a frame's variables (a module's: its globals), at most 64, with their names."""
     out = []
     for name, v in list(frame.f_locals.items())[:512]:
-        if issubclass(type(v), np.ndarray) and v.size <= 100_000 and _target_like(v):
+        if issubclass(type(v), np.ndarray) and v.size <= 100_000 and (_target_like(v) or v.dtype.kind in "iu"
+                                                                      and v.ndim == 1 and targetish(v)):
             out.append((name, v))
             if len(out) >= 64:
                 break
