@@ -156,9 +156,11 @@ WILD_SAMPLE: dict[int, tuple[str, ...]] = {
     # lists of (out, in) weights in a closure, float32, one sample a step in columns: the forward returns its hidden
     # layers' (24, 1) values, shaped like the biases, which a step that moves nothing (frozen) had read as gradients
     456: ("frozen-parameters",),
+    464: ("sign-flip",),  # weights (out, in) beside the forward's results in one dict (twin: a false rate error before)
+    1028: (),  # the same in module-level dicts, momentum (twin: a false learning-rate-too-high error before)
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, wild=True)`` (programs ``npw...``,
-chosen from seeds 0-299 to show the wild axes' values together)."""
+chosen from seeds 0-299 to show the wild axes' values together, and twins that got false findings)."""
 KNOWN_WILD: dict[tuple[int, str | None], str] = {}
 """(style seed, bug or None) -> what netdoctor run says instead, for the wild styles."""
 KNOWN_WILD_COVERAGE: dict[tuple[int, str | None], str] = {}

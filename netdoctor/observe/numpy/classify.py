@@ -245,9 +245,11 @@ def input_widths(functions: Iterable[FuncStats], found: list[tuple[Path, PathSta
         return a.shape not in kept and (a.size,) not in kept and not class_codes(a)  # (a.size: no copy of a view)
 
     calls = [f for f in functions if f.calls >= 2]
-    # rows of the data whatever their shape: a batch of 32 rows 24 wide is no (32, 24) weight matrix handed over
-    # (an input as wide as a hidden layer: 24 -> 32 -> 24 -> 16 -> 4 was read from the output end)
-    every = [a for a in (float_2d(v) for f in calls for v in f.kinds.values()) if a is not None and not class_codes(a)]
+    # rows of the data in a weight matrix's shape too: a batch of 32 rows 24 wide is no (32, 24) weight matrix handed
+    # over (an input as wide as a hidden layer: 24 -> 32 -> 24 -> 16 -> 4 was read from the output end); one sample in a
+    # bias's shape is left out as before (a one-hot target column (10, 1) is a row of the targets' data set)
+    every = [a for a in (float_2d(v) for f in calls for v in f.kinds.values())
+             if a is not None and (keep(a) or min(a.shape) > 1 and not class_codes(a))]
     data = [a for a in every if rows_of(a, data_sets)]
     given = data or [a for a in (float_2d(v) for f in calls for v in f.args[:8]) if a is not None and keep(a)]
     return {d for a in given for d in a.shape}
