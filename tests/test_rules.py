@@ -453,3 +453,21 @@ def test_reference_comparison_when_only_the_users_model_learns():
     f = compare(0.905, 0.242)
     assert f.severity.value == "info" and "does not learn with these settings either" not in f.message
     assert f.message.startswith("Your model reached 90.5%") and "says nothing against your code" in f.message
+
+
+@pytest.mark.parametrize("first, named", [
+    ((0.11, 0.12, 0.125, 0.12, 0.13), False),  # steps measured under the limit: the NaN came from elsewhere
+    ((0.11, 0.12, 0.9, 0.12, 0.13), True),  # one over the limit: the rate is in question
+    ((float("nan"),), True),  # blown up at the first update: no finite step, the NaN is the rate's evidence
+    ((0.11, 0.12), True),  # too few steps measured to clear the rate
+])
+def test_weights_gone_nan_blame_the_rate_only_when_no_measured_steps_clear_it(first, named):
+    from netdoctor.rules.evidence import UpdateSizes
+    from netdoctor.rules.learning_rate import learning_rate_too_high
+    from netdoctor.rules.policy import Framework
+
+    u = UpdateSizes(where="train.py:9", framework=Framework.NUMPY, first=first, lr=0.3, weights_nonfinite=True)
+    f = learning_rate_too_high(u)
+    assert (f is not None) == named
+    if named:
+        assert f.severity.value == "error"

@@ -163,6 +163,13 @@ def _over_the_limit(u: UpdateSizes) -> tuple[float, str, float]:
     return up, which, limit
 
 
+def _steps_under(u: UpdateSizes, limit: float) -> bool:
+    """At least three of the first updates were measured, every one finite and under ``limit`` (a blow-up at the
+    first update leaves no finite step: then the weights' going non-finite is the rate's evidence)."""
+    first = [float(r) for r in u.first[:5]]
+    return len(first) >= 3 and all(math.isfinite(r) and r <= limit for r in first)
+
+
 def _fails(c: TrainingCurve | None) -> bool:
     """The training accuracy shows the run failing: the late window, of at least half the rows :func:`learns` asks
     for, at most :data:`LR_HIGH_LEARNS` right, and not learning (np1927: 10% of 58 rows, after first steps of 8.5x and
@@ -198,6 +205,11 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     up, which, limit = _over_the_limit(u)
     div = diverged(u)
     if not (up > limit or div or u.weights_nonfinite):
+        return None
+    if not (up > limit or div) and _steps_under(u, limit):
+        # weights gone NaN after steps measured well under the limit: something else blew them up (an update that
+        # climbs the loss, a missing derivative: course_dict_full_batch_relu at 12.5% a step), `non-finite` names it;
+        # dividing the rate by 10 is no fix the numbers support
         return None
     if not (div or u.weights_nonfinite) and (u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS or learns(u.curve)):
         return None
