@@ -313,3 +313,18 @@ def test_the_observers_own_objects_are_out_of_the_collections_while_the_program_
     finally:
         backend.uninstall()
     assert gc.get_freeze_count() == 0 and any(o is mine for o in gc.get_objects())
+
+
+def test_netdoctors_arithmetic_on_nan_weights_prints_nothing_on_the_programs_stderr(tmp_path):
+    # the weights end Inf and NaN; the report's norms and differences on them overflowed into RuntimeWarnings that
+    # reached the program's stderr after its own output (numpy/linalg: 'overflow encountered in dot')
+    for d in ("plain", "observed"):
+        (tmp_path / d).mkdir()
+        shutil.copy(HERE / "nan_weights.py", tmp_path / d)
+    plain = _run([sys.executable, "nan_weights.py"], tmp_path / "plain")
+    seen = _run([sys.executable, "-m", "netdoctor.cli", "run", "--json", "report.json", "nan_weights.py"],
+                tmp_path / "observed")
+    assert plain.returncode == 0 and plain.stderr == "", plain.stderr
+    report = json.loads((tmp_path / "observed" / "report.json").read_text(encoding="utf-8"))
+    assert "non-finite" in {f["code"] for f in report["findings"]}  # the weights were judged, not skipped
+    assert seen.stderr == plain.stderr

@@ -15,8 +15,11 @@ run (the rules, the statistics) runs on one BLAS thread.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import sys
 import time
+import warnings
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from netdoctor.findings import Finding, Report
@@ -210,7 +213,8 @@ class _WhenImported:
         return self.backend.observer_seconds() if self.backend is not None and hasattr(self.backend, "observer_seconds") else 0.0
 
     def findings(self) -> list[Finding]:
-        return self.backend.findings() if self.backend is not None else []
+        with quiet_numerics():
+            return self.backend.findings() if self.backend is not None else []
 
     def sections(self) -> dict[str, Any]:
         return self.backend.sections() if self.backend is not None else {}
@@ -276,16 +280,18 @@ class Observation:
         """Merge the backends' findings (causes linked as ``check`` links them), sections and context.
 
         The rules' statistics run on one BLAS thread: the observer's work never takes a core the program did
-        not ask for.
+        not ask for. Their arithmetic on the program's arrays (weights gone NaN, norms that overflow) warns nothing:
+        a RuntimeWarning printed then would be netdoctor's, on the program's stderr.
         """
-        if "numpy" not in sys.modules or not any(b.name == "numpy" and b.network_found for b in self.backends):
-            # No BLAS in the process, or no NumPy network to judge (a PyTorch run's rules use torch): nothing to limit
-            # (threadpoolctl's scan of the loaded libraries alone costs tens of milliseconds beside torch).
-            return self._merge()
-        from netdoctor.nn.threads import blas_threads
+        with quiet_numerics():
+            if "numpy" not in sys.modules or not any(b.name == "numpy" and b.network_found for b in self.backends):
+                # No BLAS in the process, or no NumPy network to judge (a PyTorch run's rules use torch): nothing to
+                # limit (threadpoolctl's scan of the loaded libraries alone costs tens of milliseconds beside torch).
+                return self._merge()
+            from netdoctor.nn.threads import blas_threads
 
-        with blas_threads(1):
-            return self._merge()
+            with blas_threads(1):
+                return self._merge()
 
     def _merge(self) -> Report:
         findings: list[Finding] = []
@@ -360,3 +366,17 @@ def observing(net: Any = None, *, max_updates: int | None = None, max_seconds: f
         :class:`~netdoctor.findings.Report`.
     """
     return Observation(ObserveOptions(net=net, max_updates=max_updates, max_seconds=max_seconds), backends=backends)
+
+
+@contextlib.contextmanager
+def quiet_numerics() -> Iterator[None]:
+    """No RuntimeWarning (NumPy's floating-point errors included) from netdoctor's own arithmetic while it lasts; the
+    program's warning filters and NumPy error state are as they were afterwards."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        np = sys.modules.get("numpy")
+        if np is None:
+            yield
+            return
+        with np.errstate(all="ignore"):
+            yield
