@@ -49,11 +49,12 @@ import sys
 import sysconfig
 import threading
 import types
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
+
+from netdoctor.observe.quiet import warnings_ignored
 
 __all__ = ["quietly", "OutsideEffect", "stand_in", "shared", "namespaces_of", "kept"]
 
@@ -146,19 +147,14 @@ def quietly() -> Iterator[None]:
     logger = _silence_logging(me)
     real_open = builtins.open
     sandbox = _sandboxed_open(real_open, me)
-    ignored = ("ignore", None, Warning, None, 0)
-    filters: list[Any] = warnings.filters  # type: ignore[assignment]  # typeshed: a Sequence; it is the list
     _STATE["depth"] += 1
     sys.stdout, sys.stderr = out, err
     builtins.open = sandbox
-    # In place, not warnings.catch_warnings(): that bumps the filters' version on the way out, which forgets every
-    # "shown once" of the program (its warnings would show again). An ignored warning is not marked as shown.
-    filters.insert(0, ignored)
     _STATE["thread"] = me
     if gate is not None:
         gate(_audit)
     try:
-        with np.errstate(all="ignore"):
+        with warnings_ignored(), np.errstate(all="ignore"):
             yield
     finally:
         if gate is not None:
@@ -172,10 +168,6 @@ def quietly() -> Iterator[None]:
             sys.stderr = err.stream
         if builtins.open is sandbox:
             builtins.open = real_open
-        for k, f in enumerate(filters):
-            if f is ignored:
-                del filters[k]
-                break
         if logger is not None:
             logger[0].handle = logger[1]
         np.random.set_state(np_state)

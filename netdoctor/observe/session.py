@@ -18,13 +18,13 @@ import builtins
 import contextlib
 import sys
 import time
-import warnings
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from netdoctor.findings import Finding, Report
 from netdoctor.observe.backend import BACKENDS
 from netdoctor.observe.options import ObserveOptions
+from netdoctor.observe.quiet import warnings_ignored
 from netdoctor.observe.tracer import StopObserving
 
 if TYPE_CHECKING:
@@ -372,8 +372,7 @@ def observing(net: Any = None, *, max_updates: int | None = None, max_seconds: f
 def quiet_numerics() -> Iterator[None]:
     """No RuntimeWarning (NumPy's floating-point errors included) from netdoctor's own arithmetic while it lasts; the
     program's warning filters and NumPy error state are as they were afterwards."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
+    with warnings_ignored(RuntimeWarning):
         np = sys.modules.get("numpy")
         if np is None:
             yield
