@@ -513,3 +513,74 @@ def test_a_classification_that_found_nothing_is_asked_again_only_after_the_table
     events.clear()
     assert report(monkeypatch) == skipped
     assert events.count("nothing") > len(nothing)
+
+
+_SCALAR_AFTER_MATRIX = """
+import numpy as np
+
+
+class Tensor:  # a reverse-mode autograd over arrays, the way tutorials build one
+    def __init__(self, data, parents=(), backward=None):
+        self.data = np.asarray(data, dtype=float)
+        self.grad = np.zeros_like(self.data)
+        self.parents, self.backward_fn = parents, backward
+
+    def __matmul__(self, other):
+        out = Tensor(self.data @ other.data, (self, other))
+
+        def backward():
+            self.grad += out.grad @ other.data.T
+            other.grad += self.data.T @ out.grad
+        out.backward_fn = backward
+        return out
+
+    def mse(self, target):
+        out = Tensor(((self.data - target) ** 2).mean(), (self,))
+
+        def backward():
+            self.grad += out.grad * 2 * (self.data - target) / self.data.size
+        out.backward_fn = backward
+        return out
+
+    def backward(self):
+        order, seen = [], set()
+
+        def visit(t):
+            if id(t) not in seen:
+                seen.add(id(t))
+                for p in t.parents:
+                    visit(p)
+                order.append(t)
+        visit(self)
+        self.grad = np.ones_like(self.data)
+        for t in reversed(order):  # one loop variable over every tensor: the loss (one entry) first
+            if t.backward_fn is not None:
+                t.backward_fn()
+
+
+rng = np.random.default_rng(0)
+W = Tensor(rng.normal(0, 0.1, (8, 3)))
+X = rng.normal(size=(64, 8))
+T = np.eye(3)[rng.integers(0, 3, 64)]
+for step in range(200):
+    i = (step * 16) % 64
+    W.grad = np.zeros_like(W.data)
+    loss = (Tensor(X[i:i + 16]) @ W).mse(T[i:i + 16])
+    loss.backward()
+    W.data -= 0.1 * W.grad
+"""
+
+
+def test_an_attribute_rebound_from_a_matrix_to_one_entry_is_not_read_at_the_matrix_s_places(tmp_path, monkeypatch):
+    # an autograd tape keeps each tensor's gradient under ``.grad``: the loss's is one entry, the layers' are
+    # matrices; the places sampled in the matrix are out of bounds in the scalar (IndexError stopped the observer)
+    from netdoctor.observe import runner
+    from netdoctor.observe.options import ObserveOptions
+
+    path = tmp_path / "tape_grad.py"
+    path.write_text(_SCALAR_AFTER_MATRIX, encoding="utf-8")
+    monkeypatch.setattr(sys, "argv", [str(path)])
+    result = runner.run_script(str(path), [], ObserveOptions())
+    assert result.status == "finished", result.traceback
+    notes = result.report.context.get("notes", [])
+    assert not [n for n in notes if "error of its own" in n], notes

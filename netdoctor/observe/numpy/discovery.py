@@ -660,6 +660,8 @@ class Discovery:
                 if resampled:  # (again when its shape changed: a cache of the training batch, then of a test set)
                     st.idx = self.steps.index(a.shape)
                     st.values = entries(a, st.idx).astype(float)
+                elif a.size < 2:  # one entry has no sampled places: the places of its larger shape before are not its own
+                    st.idx = st.values = None
                 st.obj = fp[0]
                 if old is not None and old != fp:
                     if old[1] == fp[1]:
