@@ -72,6 +72,14 @@ PROGRAMS = [
     Program("blog_softmax_layer", updates=1000, samples=1000),
     Program("blog_softmax_layer_labels", ("class-collapse",), updates=1000, samples=1000),
     Program("blog_softmax_layer_ascent", ("exploding-gradients",), updates=1000, samples=1000),
+    # a reverse-mode autograd over arrays (a Tensor class, one new object and backward closure per operation): the
+    # tensors' methods made every one of them a root (MAX_ROOTS filled by temporaries, the network never found), and
+    # the parameters' ``.data`` was taken for data (no targets read: the forward takes Tensors)
+    Program("autograd_tape", updates=160, forward=False, arrays=4, layers="20 -> 16 -> 4"),
+    # (161 updates counted of its 160: one counted twice while discovering, "too small to change any sampled weight")
+    Program("autograd_tape_stale", ("exploding-gradients",), forward=False),
+    # nodes built by functions, a dict of nodes whose ``.value`` Adam rebinds
+    Program("autograd_nodes_adam", updates=160, forward=False, arrays=4, layers="20 -> 16 -> 4"),
     Program("pytree_params", updates=120, samples=3840, layers="40 -> 32 -> 16 -> 5", checked=True),
     Program("pytree_params_ascent", ("non-finite",), updates=120, samples=3840),
     Program("pytree_params_labels", updates=120, samples=3840),

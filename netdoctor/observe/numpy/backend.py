@@ -1138,12 +1138,7 @@ class NumpyBackend:
         self._P_prev = self.P_first = self._sample_params()
         self._norms(first=True)
         self.norms_first_at = self.updates
-        self._constants = []
-        buffers = {id(resolve(best.obj, prm.buffer)) for prm in self.params if prm.buffer is not None}
-        for p, text in net.constants:
-            a = resolve(best.obj, p)
-            if issubclass(type(a), np.ndarray) and id(a) not in buffers:
-                self._constants.append(self._watched_constant(p, text, a))
+        self._watch_constants(best, net)
         self.mutated = {}
         self._watch_resets()
         if net.frozen and self.style == "accumulate":
@@ -1152,6 +1147,18 @@ class NumpyBackend:
             self._B_last, self._fresh = self._sample_buffers(), False
 
     # -- watching: gradient contributions and targets ---------------------------------
+
+    def _watch_constants(self, best: Root, net: Network) -> None:
+        """Watch the arrays named like constants (templates, initial values, data) that are neither a parameter nor
+        its buffer: a name of constants reaching one (``out._parents[1].data`` of an autograd tape) is another path
+        to an array the update writes."""
+        self._constants = []
+        written = {id(resolve(best.obj, prm.buffer)) for prm in self.params if prm.buffer is not None}
+        written |= {id(resolve(best.obj, prm.path)) for prm in self.params}
+        for p, text in net.constants:
+            a = resolve(best.obj, p)
+            if issubclass(type(a), np.ndarray) and id(a) not in written:
+                self._constants.append(self._watched_constant(p, text, a))
     def _contrib_call(self, frame: FrameType) -> None:
         self._window_calls += 1
         self.contrib_calls += 1

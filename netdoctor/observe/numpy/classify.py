@@ -641,7 +641,9 @@ class Classifier:
             if st.changes and not st.stepped and running_squares(st):
                 continue  # an adaptive rule's memory of a bias (``mbh += dbh * dbh``): its state, no parameter
             # behaviour first: what a step read or what is reset is a buffer, what steps move is a parameter
-            if st.read_by_update or (st.stepped and not force and not is_constant(st.text)):
+            # (a name of data does not outweigh steps taken at most as often as its shape's other arrays change:
+            # ``layer.W.data`` is a tensor's values, the autograd spelling, not a data set)
+            if st.read_by_update or (st.stepped and not force and (not is_constant(st.text) or id(st) in moving)):
                 (buffers if st.read_by_update else params).append((p, st))
                 continue
             twin = role == "param" and st.changes and updater is not None and updater not in st.where and moved[tuple(st.shape)]

@@ -114,6 +114,10 @@ MAX_HOLDERS = 64
 """Containers of a root looked at for a new item at every scan (see :meth:`Discovery._arrays_of`)."""
 MAX_ROOTS = 64
 """Roots kept at most (containers handed around are roots; a program passing new lists every step makes many)."""
+SELF_ROOTS_PER_CLASS = 16
+"""Objects of one class taken as roots for running a method (``self``) at most: a class with more of them is one
+whose objects are made during every step (an autograd tape's tensors, one per operation), each a root would hold its
+step's arrays and fill :data:`MAX_ROOTS`; its long-lived objects are reached from the roots that hold them."""
 
 
 def step_values(st: PathStats, a: np.ndarray, idx: np.ndarray, code: CodeType | None) -> np.ndarray:
@@ -373,6 +377,10 @@ class Discovery:
         self.explicit_root: Any = None
         self.found: Network | None = None
         self._classes: dict[type, bool] = {}
+        self._self_roots: dict[type, set[int]] = {}
+        """The objects of each class taken as roots for running a method (see :meth:`_few_of_its_class`)."""
+        self._many: set[type] = set()
+        """Classes with more such objects than :data:`SELF_ROOTS_PER_CLASS`: their objects are no roots."""
         self._first_param_event = 0
         self.steps = Steps(rng)
         """Tells the steps of an update rule among the arrays' changes (see :mod:`netdoctor.observe.numpy.steps`)."""
@@ -405,7 +413,8 @@ class Discovery:
                 return None
         else:
             me = loc.get("self")
-            if me is not None and code.co_argcount and code.co_varnames[0] == "self" and self.user_class(me):
+            if (me is not None and code.co_argcount and code.co_varnames[0] == "self" and self.user_class(me)
+                    and self._few_of_its_class(me)):
                 self._add_root(me, "self")
             g = frame.f_globals
             if g.get("__name__") == "__main__" or self.tracer.user_code(code):
@@ -419,6 +428,25 @@ class Discovery:
             self._closure_roots(frame)
         self._scan(caller_of(frame), call=True)  # changes made in a comprehension are its function's
         return self.found
+
+    def _few_of_its_class(self, obj: Any) -> bool:
+        """Whether ``obj`` may be a root as a method's ``self``: at most :data:`SELF_ROOTS_PER_CLASS` objects of its
+        class are. When one more comes, the class makes temporaries: its roots are dropped with what they saw."""
+        kind = type(obj)
+        if kind in self._many:
+            return False
+        seen = self._self_roots.setdefault(kind, set())
+        if id(obj) in seen or len(seen) < SELF_ROOTS_PER_CLASS:
+            seen.add(id(obj))
+            return True
+        self._many.add(kind)
+        gone = {k for k in seen if type(getattr(self.roots.get(k), "obj", None)) is kind}
+        for k in gone:
+            del self.roots[k]
+        for path_key in [pk for pk in self.paths if pk[0] in gone]:
+            del self.paths[path_key]
+        self._tables_changed()
+        return False
 
     def _closure_roots(self, frame: FrameType) -> None:
         """The containers a function reaches through its closure cells, as roots named like the cells; at its call,
