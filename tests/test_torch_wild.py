@@ -6,6 +6,8 @@
   a trainer class with ``training_step``/``fit``, labels in a NumPy array.
 - ``step_forgotten``: a ``train()`` function that never calls ``optimizer.step()`` (Adam): every parameter frozen,
   judged (not "too little observed").
+- ``backward_named``: ``loss.backward`` without its parentheses (a module-level loop, SGD with momentum): no backward
+  pass ever runs while ``step()`` does; said as such, not as an output cut off on the way to the loss.
 - ``ascent_module`` (``p += lr * p.grad`` on an ``nn.Sequential``) and ``ascent_tensors`` (plain tensors, a
   log-softmax by hand, a d2l-style ``sgd()`` through ``.data``): gradient ascent by hand. ``likelihood_ok`` climbs
   what ``backward()`` was called on, on purpose (a log-likelihood maximised, ``nn.ModuleDict`` layers): quiet.
@@ -169,6 +171,20 @@ def test_an_optimizer_that_never_steps_leaves_every_parameter_frozen_at_the_back
     (opt,) = report.context["optimizers"]
     assert opt.startswith("Adam(lr=0.001) created at ") and opt.endswith(f"{line_of('step_forgotten', 'torch.optim.Adam(')}, 0 steps")
     twin, _ = run("step_forgotten_ok", train_csv)
+    assert _problems(twin) == [] and twin.context["optimizer_steps"] == 3 * 40
+
+
+def test_a_backward_named_but_never_called_is_said_as_such_at_the_step_line(train_csv):
+    # Oracle: the program's loop, 3 epochs of ceil(2500 / 64) = 40 batches, one step() each, no backward pass.
+    report, _ = run("backward_named", train_csv)
+    (root,) = report.findings
+    assert root.code == "frozen-parameters" and root.severity is Severity.ERROR
+    assert root.evidence["reason"] == "no_backward" and root.evidence["steps"] == 3 * 40
+    assert sorted(root.evidence["parameters"]) == ["fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]
+    assert line_of("backward_named", "        optimizer.step()") in root.where
+    assert "backward() was never called" in root.message and "cut off" not in root.message
+    assert "loss.backward()" in root.fix
+    twin, _ = run("backward_named_ok", train_csv)
     assert _problems(twin) == [] and twin.context["optimizer_steps"] == 3 * 40
 
 

@@ -44,6 +44,10 @@ FROZEN_REASONS: dict[str, tuple[Severity, str, str]] = {
     "never_stepped": (E, "the optimizer{created} holds them, but its step() is never called: backward() ran {backward_passes:,} "
                       "times (first at {site}), each gradient computed and never applied",
                       "Call optimizer.step() after loss.backward() in every training step (then optimizer.zero_grad())."),
+    "no_backward": (E, "the optimizer{created} stepped {steps:,} times, but backward() was never called: no gradient "
+                    "is ever computed, so each step() applies nothing (`loss.backward` without its parentheses only "
+                    "names the method)",
+                    "Call loss.backward() (with the parentheses) before optimizer.step() in every training step."),
     "not_in_optimizer": (E, "not passed to the optimizer: their gradients are computed and thrown away",
                          "Pass every parameter to the optimizer: torch.optim.SGD(model.parameters(), lr=...)."),
     "unused": (W, "neither in the optimizer nor reached by any backward pass", "Remove the unused layer or use it in forward()."),

@@ -101,6 +101,7 @@ class HandUpdates:
         self.walked: dict[int, Any] = {}
         """id(leaf) -> weakref, of the latest sampled backward pass's leaves (the network is what persists)."""
         self.backwards = 0
+        self.passes = 0  # backward passes run while watched, however the program steps
         self.first_site: str | None = None
         """The user's line of the first backward pass of a recognised hand-stepping program."""
         self.grad_calls = 0
@@ -143,6 +144,8 @@ class HandUpdates:
         @functools.wraps(orig)
         def backward(tensors: Any, *args: Any, **kwargs: Any) -> Any:
             w = hand.w
+            if w.installed and not w.busy:
+                hand.passes += 1
             if w.installed and not w.busy and not w.compiling():
                 try:
                     w.losses.before_backward(_roots(tensors, w.torch))

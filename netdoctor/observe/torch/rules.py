@@ -238,6 +238,23 @@ def _cleared_group(w: TorchWatch, o: Any) -> FrozenGroup | None:
                                 "checked": w.sampler.cleared_checked, "before": w.sampler.step_before_backward})
 
 
+def _no_backward_group(w: TorchWatch, o: Any) -> FrozenGroup | None:
+    """Every parameter the optimizer holds, when it stepped and no backward pass ever ran (``loss.backward`` named
+    without its call): no gradient was computed, not one cut off on its way."""
+    if o is None or not w.steps or w.hand.passes or w.hand.grad_calls:
+        return None
+    held = [(n, pi) for n, pi in param_items(w) if pi.in_optimizer and pi.requires_grad]
+    if not held or any(pi.sampled < 2 or pi.grad_none < pi.sampled for _, pi in held):
+        return None  # a gradient seen (set by hand, ``p.grad = ...``) or too few steps sampled to say none came
+    return FrozenGroup(tuple(n for n, _ in held), "no_backward", site=o.step_site or "",
+                       numbers={"steps": w.steps, "created": _created(o)})
+
+
+def _created(o: Any) -> str:
+    """`` (SGD, created at train.py:12)``: an optimizer's kind and line, for a sentence about it."""
+    return f" ({o.kind}, created at {o.created_at})" if o.created_at else f" ({o.kind})"
+
+
 def _orphan_numbers(w: TorchWatch, orphan: Any, o: Any) -> dict[str, Any]:
     """What the optimizer holds instead of a model no optimizer holds (for its sentence)."""
     held = 0
@@ -262,7 +279,7 @@ def rule_frozen(w: TorchWatch) -> list[Finding]:
         groups.setdefault(key, []).append(name)
         numbers.setdefault(key, nums)
 
-    cleared_group = _cleared_group(w, o)
+    cleared_group = _cleared_group(w, o) or _no_backward_group(w, o)
     cleared = cleared_group is not None
     orphans = any(i.orphan_steps and not i.steps for i in w.models.mods.values())
     unheld = sorted((u for u in w.sampler.unheld.values() if u.steps >= 2),
@@ -356,8 +373,7 @@ def rule_never_stepped(w: TorchWatch) -> list[Finding]:
     names = tuple(n for n, pi in param_items(w) if pi.in_optimizer) or tuple(_names(w).values())
     o = held[0]
     group = FrozenGroup(names, "never_stepped", site=w.hand.unstepped_site or "",
-                        numbers={"backward_passes": w.hand.unstepped, "optimizer": o.kind,
-                                 "created": f" ({o.kind}, created at {o.created_at})" if o.created_at else f" ({o.kind})"})
+                        numbers={"backward_passes": w.hand.unstepped, "optimizer": o.kind, "created": _created(o)})
     return frozen_parameters(FrozenParameters(framework=Framework.TORCH, groups=(group,),
                                               details={"optimizer_created_at": o.created_at}))
 
