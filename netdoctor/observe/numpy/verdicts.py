@@ -23,13 +23,15 @@ sampled coordinates of each window between two updates:
 from __future__ import annotations
 
 import ast
+import contextlib
 import dataclasses
+import functools
 import math
 import re
 import types
 from collections import Counter
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -105,6 +107,38 @@ if TYPE_CHECKING:
     from netdoctor.rules.backprop import UpdateCheck
 
 __all__ = ["findings_from", "sections_from", "step_at"]
+
+_T = TypeVar("_T")
+_MEMOS: dict[int, dict[tuple[Any, ...], Any]] = {}
+"""Per backend (by id) being judged now: the readings of its windows already made (see :func:`_remembered`)."""
+
+
+@contextlib.contextmanager
+def _judging(b: NumpyBackend) -> Iterator[None]:
+    """While the rules (or the sections) read ``b``, each reading of its windows is made once: the program has ended,
+    so what ``b`` recorded no longer changes; the rules only add notes. Forgotten afterwards."""
+    _MEMOS[id(b)] = {}
+    try:
+        yield
+    finally:
+        del _MEMOS[id(b)]
+
+
+def _remembered(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """``fn(b, **keywords)`` made once per :func:`_judging` (the velocity fit was made 11 times per report, the update
+    sizes twice, each over every window); outside it, made at every call."""
+
+    @functools.wraps(fn)
+    def once(b: NumpyBackend, **keywords: Any) -> _T:
+        memo = _MEMOS.get(id(b))
+        if memo is None:
+            return fn(b, **keywords)
+        key = (fn.__name__, *sorted(keywords.items()))
+        if key not in memo:
+            memo[key] = fn(b, **keywords)
+        return memo[key]
+
+    return once
 
 
 # -- source lines -------------------------------------------------------------------
@@ -199,6 +233,11 @@ def findings_from(b: NumpyBackend) -> list[Finding]:
     """Every finding the observation supports, unranked (the session links causes and ranks)."""
     if not b.params:
         return []
+    with _judging(b):
+        return _findings(b)
+
+
+def _findings(b: NumpyBackend) -> list[Finding]:
     out: list[Finding] = []
     for rule in (_constant_targets, _unshuffled, _aliased, _stale, _summed, _frozen, _mutated, _nonfinite, _exploding,
                  _lr_high, _lr_low, _vanishing, _saturation, _dead, _constant_output, _collapse):
@@ -669,6 +708,7 @@ def _applied(b: NumpyBackend) -> Callable[[dict[str, Any]], np.ndarray | None]:
     return lambda w: w.get(key)
 
 
+@_remembered
 def _velocity(b: NumpyBackend) -> VelocityFit | None:
     """The velocity the steps followed (momentum, Nesterov), fitted over consecutive windows; None for plain SGD, an
     adaptive rule, or too few consecutive windows (see :mod:`~netdoctor.observe.numpy.velocity`)."""
@@ -701,6 +741,7 @@ def _layer_calls(b: NumpyBackend) -> tuple[int, bool]:
     return (sum(1 for p in b.params if not p.bias) if per_layer else 1), False
 
 
+@_remembered
 def _fits(b: NumpyBackend) -> list[dict[str, float]]:
     """Per window, the step per contributed gradient: ``Δ_t ≈ -c · A_t`` with ``A_t`` what the program applies.
 
@@ -1062,6 +1103,7 @@ def _exploding(b: NumpyBackend) -> Finding | None:
     return exploding_gradients(traces, Framework.NUMPY, unit="update", curve=c)
 
 
+@_remembered
 def _grad_ratios(b: NumpyBackend) -> list[float]:
     """Per window, |mean contributed gradient| / |W| of the weight matrices (sampled entries)."""
     out = []
@@ -1084,6 +1126,7 @@ def _grad_ratios(b: NumpyBackend) -> list[float]:
     return out
 
 
+@_remembered
 def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
     """Per window, the largest |Δ| / max(|W|, the working scale's) over the weight matrices that moved (sampled entries).
 
@@ -1118,6 +1161,7 @@ def _update_ratios(b: NumpyBackend, *, early: bool = False) -> list[float]:
     return out
 
 
+@_remembered
 def _layer_steps(b: NumpyBackend, most: int = 16) -> list[tuple[Param, float, int]]:
     """Per weight matrix (in the network's order), the median over the first ``most`` windows that moved it of its
     applied step's size against its own: ``|ΔW_l| / |W_l|`` on the sampled entries (``W_l`` before the step), with the
@@ -1199,6 +1243,7 @@ def _lr_lines(b: NumpyBackend) -> list[Line]:
     return lines + [l for l in _update_lines(b) if l not in lines]
 
 
+@_remembered
 def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     """The first updates seen, the typical update and gradient over the windows, as the learning-rate rules read them."""
     first = [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))]
@@ -1363,9 +1408,14 @@ def _collapse(b: NumpyBackend) -> Finding | None:
 # -- sections -----------------------------------------------------------------------
 def sections_from(b: NumpyBackend) -> dict[str, Any]:
     """``layers`` (activations the program computed), ``predictions`` (last evaluation), ``observed`` (the network found)."""
-    out: dict[str, Any] = {}
     if not b.params:
-        return out
+        return {}
+    with _judging(b):
+        return _sections(b)
+
+
+def _sections(b: NumpyBackend) -> dict[str, Any]:
+    out: dict[str, Any] = {}
     layers = _layers(b)
     if layers:
         out["layers"] = layers
