@@ -248,6 +248,7 @@ def test_a_module_level_loop_is_counted_in_c_past_its_first_updates_and_says_its
     unread = backend_c.targets_unread
     assert backend_c.counted_in_c == unread and 0.5 * (12_000 - INLINE_FROM) < unread < 12_000 - INLINE_FROM
     assert backend_c.target_samples == backend_p.target_samples - unread
+    assert backend_c.target_samples >= INLINE_FROM  # every one of the first updates' targets read
     assert all(backend_c.targets[k] <= n for k, n in backend_p.targets.items())
     # one sample a window: the windows whose targets were read are the samples read
     assert f"(read in {backend_c.target_samples:,} of the 12,000 update windows, the others counted only)" in (
