@@ -62,6 +62,7 @@ from __future__ import annotations
 import gc
 import math
 import sys
+from collections.abc import Iterator
 from types import CodeType, FrameType, FunctionType
 from typing import Any
 
@@ -684,10 +685,7 @@ class Discovery:
         code = frame.f_code if frame is not None else None
         written: list[tuple[PathStats, np.ndarray, bool]] = []
         moved: list[tuple[PathStats, np.ndarray, np.ndarray]] = []
-        for rid, root in [(rid, root) for rid, root in self.roots.items() if not _unchanged(root, walk)]:
-            before, arrays = root.paths, root_arrays(root, walk)  # (the paths of the last scan, then the walk's)
-            if _walked_unchanged(root, before):
-                continue
+        for rid, root, arrays in self._roots_to_scan(walk):
             now: dict[Path, tuple[int, bytes]] = {}
             for path, a in arrays:
                 idx = root.idx.get(path)
@@ -738,6 +736,15 @@ class Discovery:
                 self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
             self.finish()
         return written
+
+    def _roots_to_scan(self, walk: bool) -> Iterator[tuple[int | str, Root, list[tuple[Path, np.ndarray]]]]:
+        """The roots whose arrays may have changed since the last scan, each with its arrays (walked when due): not those
+        read unchanged at once in C, between walks (:func:`_unchanged`, asked of every root first) or after a walk
+        (:func:`_walked_unchanged`)."""
+        for rid, root in [(rid, root) for rid, root in self.roots.items() if not _unchanged(root, walk)]:
+            before, arrays = root.paths, root_arrays(root, walk)  # (the paths of the last scan, then the walk's)
+            if not _walked_unchanged(root, before):
+                yield rid, root, arrays
 
     def _count_param_event(self, written: list[tuple[PathStats, Any, bool]]) -> None:
         """Count an update when arrays moved like parameters. One update moves the layers one by one when the updater
