@@ -29,12 +29,13 @@ if TYPE_CHECKING:
 
 BATCH = 4096
 """Updates counted in C at most before the observer hears of them."""
-INLINE_FROM = 2048
+INLINE_FROM = 4096
 """Updates after which a window not held may be counted in C (its targets, read inline at every update heard, are
 then read in the updates heard only: all of the first ones are read). Each update heard before costs 35-100 us in
 Python (its targets, the update's detection, the layers' outputs on their schedule): 8,192 of them were 0.3 s of a
-module-level loop's run whatever its length; 2,048 samples' targets are 32 times the rows the rules on targets and
-predictions need (``MIN_TARGET_ROWS``, ``MIN_PREDICTIONS``: 64)."""
+module-level loop's run whatever its length; 4,096 samples' targets are 64 times the rows the rules on targets and
+predictions need (``MIN_TARGET_ROWS``, ``MIN_PREDICTIONS``: 64). Not fewer: past it the header gives the targets
+read without an estimate of the samples trained on (the corpus's ``labels_file``, 4,000 updates, would lose it)."""
 
 
 def _count_plan(self: NumpyBackend) -> list[tuple] | None:
