@@ -107,8 +107,8 @@ EXPECTED = {
     "constant_targets": ("constant-targets", "error", ["class 0", "constant_targets.py:19"]),
     "lr_too_high": ("learning-rate-too-high", "error", ["0.weight", "lr 5.0"]),
     "lr_too_low": ("learning-rate-too-low", "warning", ["0.weight", "lr 1e-05"]),
-    "saturated_tanh": ("saturated-activations", "warning", ["1 (Tanh)", "tanh"]),
-    "dead_relu": ("dead-units", "error", ["1 (ReLU)", "64 of 64"]),
+    "saturated_tanh": ("saturated-activations", "warning", ["tanh activations of layer 1"]),
+    "dead_relu": ("dead-units", "error", ["units of layer 1 (relu, 100.0%)", "64 of 64"]),
     "vanishing_sigmoid": ("vanishing-gradients", "error", ["0.weight", "2.weight"]),
     "nonfinite_log": ("non-finite", "error", ["LogPixels", "nonfinite_log.py:22", "step 1"]),
     "batch_leak": ("batch-leak", "error", ["Standardize"]),
@@ -120,6 +120,13 @@ ALSO = {
     "dead_relu": [("vanishing-gradients", "dead-units"), ("constant-output", "vanishing-gradients"), ("class-collapse", "constant-output")],
     "vanishing_sigmoid": [("constant-output", "vanishing-gradients")],
 }
+
+
+def test_an_activation_modules_finding_names_its_kind_once():
+    # "64 of 64 units of 1 (ReLU) (relu, 100%)" said the activation twice: the module's class is the activation.
+    report, _ = run_script(EXAMPLES / "dead_relu.py")
+    (f,) = by_code(report, "dead-units")
+    assert f.where == "layer 1" and "(ReLU)" not in f.message and f.message.count("relu") == 1, f.message
 
 
 @pytest.mark.parametrize("script", sorted(EXPECTED))

@@ -638,6 +638,17 @@ def activation_name(w: TorchWatch, key: tuple[int, str], rec: dict) -> str:
     return f"{name} ({info.kind})" if key[1] == "out" and name != info.kind else name if key[1] == "out" else f"the input of {name}"
 
 
+def activation_where(w: TorchWatch, key: tuple[int, str], rec: dict) -> str:
+    """:func:`activation_name` as the activation findings say it: without the module's class when that class is the
+    activation the finding names anyway ("units of layer 1 (relu, 100%)", not "1 (ReLU) (relu, 100%)"); a module
+    named by its position in a container is called "layer N"."""
+    info = w.models.mods.get(key[0])
+    if info is None or key[1] != "out" or info.kind.lower() != rec["kind"]:
+        return activation_name(w, key, rec)
+    name = info.name or info.kind
+    return f"layer {name}" if name.rpartition(".")[2].isdigit() else name
+
+
 def _before_nonfinite(w: TorchWatch) -> bool:
     """False when the latest statistics window saw non-finite values (its dead units and spreads are NaN artefacts)."""
     return not w.losses.nonfinite or (w.stats.loss_last or {}).get("end_step", 0) < w.losses.nonfinite["step"]
@@ -650,7 +661,7 @@ def _activity(w: TorchWatch) -> list[LayerActivity]:
     for key, rec in last.items():
         if key in w.forward.output_keys:
             continue
-        name = activation_name(w, key, rec)
+        name = activation_where(w, key, rec)
         start = first.get(key, {})
         out.append(LayerActivity(
             where=name, layer=name, activation=rec["kind"], units=rec["units"], saturation=rec.get("saturation"),
