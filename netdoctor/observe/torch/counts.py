@@ -259,9 +259,13 @@ class StepLosses:
             self.steps[keep:-keep] = self.steps[keep:-keep:2]
             self.values[keep:-keep] = self.values[keep:-keep:2]
 
-    def between(self, first: int, last: int | None = None) -> list[float]:
-        """The losses of the steps ``first`` to ``last`` (None: to the end), in step order."""
+    def points(self, first: int, last: int | None = None) -> list[tuple[int, float]]:
+        """(step, loss) of the steps ``first`` to ``last`` (None: to the end), in step order."""
         rows = list(zip(self.steps, self.values))
         if self._step is not None and self._n:
             rows.append((self._step, self._sum / self._n))  # the step still open
-        return [v for s, v in rows if s >= first and (last is None or s <= last)]
+        return [(s, v) for s, v in rows if s >= first and (last is None or s <= last)]
+
+    def between(self, first: int, last: int | None = None) -> list[float]:
+        """The losses of the steps ``first`` to ``last`` (None: to the end), in step order."""
+        return [v for _, v in self.points(first, last)]
