@@ -1860,3 +1860,16 @@ def test_a_log_softmax_of_a_softmax_is_a_double_softmax_whatever_loss_reads_it(t
         assert found and found[0].severity.value == "error" and "log_softmax of probabilities" in found[0].message
     else:
         assert not found
+
+
+@pytest.mark.parametrize("shape", [(128, 512), (7, 3, 5), (2,)])
+def test_the_activation_spread_is_the_sample_standard_deviation(shape):
+    # The forward hook's spread of an activation batch, in two passes (mean, then the norm of the deviations), against
+    # NumPy's sample standard deviation in float64; offset and scaled so that a one-pass E[x^2] - E[x]^2 would lose it.
+    import numpy as np
+
+    from netdoctor.observe.torch.forward import _spread
+
+    a = torch.randn(*shape, generator=torch.Generator().manual_seed(3)) * 0.01 + 50
+    expected = np.std(a.double().numpy(), ddof=1)
+    assert float(_spread(a)) == pytest.approx(expected, rel=1e-4)

@@ -32,6 +32,8 @@ class UserSites:
         self.is_user_file = is_user
         self._is_user: dict[CodeType, bool] = {}
         self.cwd = os.getcwd()
+        self._names: dict[tuple[str, int], str] = {}
+        """(file, line) -> ``file:line`` said so far (``os.path.relpath`` costs tens of microseconds a call)."""
 
     def user_frame(self, frame: FrameType | None = None) -> FrameType | None:
         """The innermost frame, from ``frame`` (default: the caller's) outwards, that is user code."""
@@ -54,5 +56,10 @@ class UserSites:
 
     def name(self, filename: str, line: int) -> str:
         """``file:line`` with the file relative to the working directory when it lies inside it."""
-        rel = os.path.relpath(filename, self.cwd)
-        return f"{filename if rel.startswith('..') else rel}:{line}"
+        said = self._names.get((filename, line))
+        if said is None:
+            rel = os.path.relpath(filename, self.cwd)
+            said = f"{filename if rel.startswith('..') else rel}:{line}"
+            if len(self._names) < 4096:
+                self._names[(filename, line)] = said
+        return said
