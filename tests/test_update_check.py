@@ -90,9 +90,9 @@ def test_a_right_update_is_explained_by_one_factor_the_learning_rate_times_the_l
     assert result.ok and result.loss_assumed
     # the assumed loss is sum (out - t)^2, the gradient is of half of it: the factor is lr / 2
     assert result.factor == pytest.approx(lr / 2, rel=1e-6)
-    if directions:  # decided by the directional pass alone: two forwards per direction, no entry sampled
-        assert (result.directions, result.coords) == (directions * len(P), 0)
-        assert result.evaluations == 2 * directions * len(P)
+    if directions:  # decided by the directional pass alone: two forwards per direction (and the joint one), no entry
+        assert (result.directions, result.coords) == (directions * len(P) + 1, 0)
+        assert result.evaluations == 2 * (directions * len(P) + 1)
         assert all(v.n_checked == directions and v.ratio == pytest.approx(lr / 2, rel=1e-6) for v in result.tensors)
     else:
         assert result.coords == sum(min(v.size, 12) for v in P.values())
@@ -137,7 +137,8 @@ def test_the_programs_own_loss_makes_the_finding_an_error():
 def test_a_wrong_tensor_disagrees_along_the_directions_and_is_then_named_at_entries(bug):
     P, x, t = _net()
     result = _check([Applied("update", {k: 0.1 * g for k, g in _gradient(P, x, t, bug).items()})])
-    # the directional pass ran (two directions per tensor), found a disagreement, and the entries were sampled
+    # the directional pass ran (the applied signs of each tensor), found a disagreement there (the joint direction is
+    # then not run), and the entries were sampled
     assert result.directions == DIRECTIONS * len(P) and result.coords == sum(min(v.size, 12) for v in P.values())
     assert result.evaluations >= 2 * result.directions + 2 * result.coords  # (the judge measures noise where entries fail)
     assert not result.ok and all(v.worst for v in result.failed)
@@ -216,9 +217,63 @@ def test_a_full_batch_relu_step_is_decided_by_the_directions_in_a_fraction_of_th
     # entry at once by the entries' h crosses (the difference then errs by ~3e-4 of the derivative)
     result = _relu_check(2000)
     assert result.ok and result.factor == pytest.approx(0.5, rel=1e-6)
-    assert (result.coords, result.directions) == (0, 4 * DIRECTIONS)  # no entry sampled
-    assert result.evaluations == 2 * 4 * DIRECTIONS  # against 2 * (12 + 12 + 10 + 10) entries' forwards
-    assert "along 2 directions per tensor" in compared([result]) and "sampled entries" not in compared([result])
+    assert (result.coords, result.directions) == (0, 4 * DIRECTIONS + 1)  # no entry sampled
+    assert result.evaluations == 2 * (4 * DIRECTIONS + 1)  # against 2 * (12 + 12 + 10 + 10) entries' forwards
+    assert "one of all tensors at once" in compared([result]) and "sampled entries" not in compared([result])
+
+
+def _hidden_from_the_signs(g: np.ndarray, x: np.ndarray, lr: float, size: float, seed: int) -> np.ndarray:
+    """``lr (g + e)`` with ``e`` of norm ``size |g|`` in random directions but orthogonal to the direction the pass
+    moves the tensor along first (the signs of the update itself, times ``max(1, |x|)``): along it the update is
+    exactly ``lr`` times the derivative."""
+    rng = np.random.default_rng(seed)
+    r = rng.normal(size=g.shape)
+    a = lr * g
+    for _ in range(20):  # (the signs of the update move with e: to a fixed point)
+        d = np.sign(a) * np.maximum(1.0, np.abs(x))
+        e = r - (np.sum(r * d) / np.sum(d * d)) * d
+        e *= size * np.linalg.norm(g) / np.linalg.norm(e)
+        a = lr * (g + e)
+        if np.array_equal(np.sign(a) * np.maximum(1.0, np.abs(x)), d):
+            return a
+    raise AssertionError("no fixed point")
+
+
+def test_an_error_the_applied_signs_cannot_see_is_caught_by_the_joint_direction():
+    # W1's update is lr times its derivative plus a 5% error orthogonal to the signs of the update: along the signs
+    # alone every tensor is explained by one factor; the random direction of all tensors at once sees the error, and
+    # the entries name W1
+    P, x, t = _net()
+    g = _gradient(P, x, t)
+    update = {k: (_hidden_from_the_signs(v, P[k], 0.3, 0.05, 1) if k == "W1" else 0.3 * v) for k, v in g.items()}
+    result = _check([Applied("update", update)])
+    assert result.directions == 4 * DIRECTIONS + 1 and result.coords, "the directions must not settle it"
+    assert not result.ok and [v.name for v in result.failed] == ["W1"]
+
+
+def test_the_joint_direction_moves_no_tensor_more_than_its_own_direction_would():
+    # b2's derivative is tiny beside W1's: the joint move scales W1's down to b2's size, never b2's up
+    from netdoctor.observe.numpy import update_check as uc
+
+    P, x, t = _net()
+    work = {k: v.copy() for k, v in P.items()}
+    seen: list[dict[str, float]] = []
+
+    def forward() -> np.ndarray:
+        seen.append({k: float(np.max(np.abs(work[k] - P[k]) / np.maximum(1.0, np.abs(P[k])))) for k in P})
+        return _forward(work, x)[0]
+
+    g = _gradient(P, x, t)
+    applied = [Applied("update", {k: 0.3 * v for k, v in g.items()})]
+    outputs = uc._Outputs(forward, list(work.values()))
+    losses = assumed_losses(_forward(P, x)[0], t)
+    best = uc._screen(outputs, list(work), applied, losses, 1e-5, 0, DIRECTIONS)
+    assert best is not None and outputs.joint == 1
+    joint = seen[-2:]  # (plus, then minus)
+    step = 1e-5 * uc.DIRECTION_STEP
+    for move in joint:
+        assert all(v <= step * (1 + 1e-9) for v in move.values()) and any(v >= step * (1 - 1e-9) for v in move.values())
+        assert all(v > 0 for v in move.values())  # every tensor moves
 
 
 def test_a_forgotten_relu_derivative_over_a_full_batch_is_named_at_entries():
@@ -794,3 +849,29 @@ def test_the_checks_cpu_time_is_counted_once_when_its_work_nests():
     again = rec._clock_in()  # the outermost ended: the next work is counted again
     assert again is not None
     rec._clock_out(again)
+
+
+def test_the_nan_forwards_run_only_for_copies_the_checks_own_forwards_did_not_show_read():
+    # a forward that computes with W1, b1, W2, b2 and not with a fifth copy: the check's directional forwards move each
+    # of the four alone and change the output, so only the fifth gets its NaN forward (four forwards fewer, each as
+    # costly as a training step on a full batch), and it is still found unread
+    from netdoctor.observe.numpy.update_closing import _deaf, _Heard
+
+    P, x, t = _net()
+    work = {**{k: v.copy() for k, v in P.items()}, "unused": np.ones((2, 3))}
+    calls = []
+
+    def forward() -> np.ndarray:
+        calls.append(1)
+        return _forward(work, x)[0]
+
+    kept = {k: v.copy() for k, v in work.items()}
+    base = forward()
+    heard = _Heard(forward, base, work, kept)
+    g = _gradient(P, x, t)
+    check_update(heard, work, [Applied("update", {k: 0.3 * v for k, v in g.items()})], assumed_losses(base, t))
+    assert heard.heard == {"W1", "b1", "W2", "b2"}
+    before = len(calls)
+    assert _deaf(forward, work, heard.heard) == ["unused"] and len(calls) - before == 1
+    assert all(np.array_equal(work[k], kept[k]) for k in work)
+    assert _deaf(forward, work) == ["unused"] and len(calls) - before == 1 + 5  # (every copy, without what was heard)
