@@ -20,7 +20,6 @@ import dis
 import re
 import weakref
 from collections.abc import Callable, Iterator
-from functools import partial
 from types import FrameType
 from typing import Any
 
@@ -285,7 +284,7 @@ def path_reader(path: Path) -> Callable[[Any], Any]:
     observer reads every parameter at every loop head), a one-step attribute from the instance's ``__dict__`` as
     :func:`resolve` reads it, anything else through :func:`resolve`."""
     if len(path) != 1:
-        return partial(resolve, path=path)
+        return _steps_reader(path)
     kind, key = path[0]
     if kind == "item":
 
@@ -303,6 +302,27 @@ def path_reader(path: Path) -> Callable[[Any], Any]:
             return None
 
     return read_attr
+
+
+def _steps_reader(path: Path) -> Callable[[Any], Any]:
+    """:func:`resolve` of a path of several steps (``layers[0].dW``) as a function of ``root``: the same reads, the
+    same None, with each step's kind decided once (the observer reads every buffer at every call of a per-sample
+    gradient function)."""
+    steps = [(kind == "attr", key) for kind, key in path]
+    get_dict = object.__getattribute__
+
+    def read_steps(root: Any) -> Any:
+        obj = root
+        try:
+            for attr, key in steps:
+                if type(obj) is Cell:
+                    obj = obj.contents
+                obj = get_dict(obj, "__dict__")[key] if attr else obj[key]  # (as own_dict: no code of the program runs)
+        except (AttributeError, LookupError, TypeError):
+            return None
+        return obj
+
+    return read_steps
 
 
 def alias_path(root: Any, path: Path, prefer: Callable[[str], bool]) -> Path:

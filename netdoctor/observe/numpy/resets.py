@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -71,12 +71,14 @@ class BufferResets:
         plan: per buffer array, a reader of it from the network's root and the flat positions to look at.
     """
 
-    __slots__ = ("readers", "idx", "ticking", "scaled", "called", "starts", "sizes", "owner", "pivot", "prev", "last", "full", "armed_at", "saw", "heads", "quiet", "verified", "missed",
+    __slots__ = ("readers", "idx", "ends", "ticking", "scaled", "called", "starts", "sizes", "owner", "pivot", "prev", "last", "full", "armed_at", "saw", "heads", "quiet", "verified", "missed",
                  "skip", "pivot_value")
 
     def __init__(self, plan: list[tuple[Callable[[Any], Any], np.ndarray]]) -> None:
         self.readers = [read for read, _ in plan]
         self.idx = [idx for _, idx in plan]
+        self.ends = [int(idx[-1]) for _, idx in plan]
+        """Each buffer's last position looked at (a Python int: compared with the array's size at every look)."""
         self.ticking = True
         self.scaled = False
         self.called = False
@@ -97,8 +99,9 @@ class BufferResets:
         """The last look: the buffers' sampled entries' bytes."""
         self.last: np.ndarray | None = None
         """The sampled entries (buffer after buffer) at the look after the last contribution (or reset) seen."""
-        self.full = np.zeros(len(plan), dtype=bool)
-        """Which buffers held something at that look: a reset empties every one of them."""
+        self.full: np.ndarray | None = np.zeros(len(plan), dtype=bool)
+        """Which buffers held something at that look: a reset empties every one of them (None: not worked out yet,
+        see :meth:`_full`)."""
         self.armed_at: int | None = None
         """The update count at the last contribution seen, until a reset is seen (None: no contribution since)."""
         self.saw = False
@@ -148,7 +151,12 @@ class BufferResets:
         its values a view of it; any other buffer (another dtype, one missing or too small) by the flat entries, with
         the same bytes."""
         arrays = [read(root) for read in self.readers]
-        if all(type(a) is np.ndarray and a.dtype is _FLOAT64 and a.size > idx[-1] for a, idx in zip(arrays, self.idx)):
+        compiled = True
+        for a, end in zip(arrays, self.ends):
+            if type(a) is not np.ndarray or a.dtype is not _FLOAT64 or a.size <= end:
+                compiled = False
+                break
+        if compiled:
             seen = b"".join([fingerprint(a, idx)[1] for a, idx in zip(arrays, self.idx)])
             parts = None
         else:
@@ -182,21 +190,24 @@ class BufferResets:
             return False, False
         p = self.pivot
         held = self.pivot_value
+        zeros = spans and not self.scaled  # (a reset must leave zeros: see below)
         if held:
-            # the largest entry held grew or changed sign: a gradient was added, whatever the other entries did (every
-            # test below ends in the same answer then); most looks at a step's per-sample calls end here
+            # the largest entry held grew or changed sign, or (where resets leave zeros) changed to anything but zero: a
+            # gradient was added, whatever the other entries did (every test below ends in the same answer then); the
+            # looks at a step's per-sample calls end here
             v = float(now[p])
-            if v != held and not 0.0 <= v / held < 1.0:
+            if v != held and (not 0.0 <= v / held < 1.0 or zeros and v != 0.0):
                 return self._added(now, updates)
+        full = self._full()
         changed = np.logical_or.reduceat(last != now, self.starts)
-        if not changed.any() or (changed & ~self.full).any():
+        if not changed.any() or (changed & ~full).any():
             return self._added(now, updates)
         if changed[self.owner[p]] and not 0.0 <= float(now[p]) / float(last[p]) < 1.0:
             return self._added(now, updates)  # (the largest entry grew or changed sign: most gradients added end here)
         cut = np.repeat(changed, self.sizes)
-        if now[cut].any() if spans and not self.scaled else reset_factor(last[cut], now[cut]) is None:
+        if now[cut].any() if zeros else reset_factor(last[cut], now[cut]) is None:
             return self._added(now, updates)
-        if (changed != self.full).any():
+        if (changed != full).any():
             return True, False  # some buffers emptied, the others not yet (one layer's at each iteration)
         self._set_last(now)
         armed, self.armed_at = self.armed_at, None
@@ -212,11 +223,26 @@ class BufferResets:
         return True, False
 
     def _set_last(self, now: np.ndarray) -> None:
+        """``now`` is the look compared with from now on: its pivot (the first entry of the largest magnitude, NaN
+        aside; its value 0.0 when no entry is held) is found here, which buffers hold something only when a look needs
+        it (:meth:`_full`: most looks end at the pivot)."""
         self.last = now
-        held = (now != 0) & (now == now)
-        self.full = np.logical_or.reduceat(held, self.starts)
-        self.pivot = p = int(np.where(held, np.abs(now), 0.0).argmax())  # (the method: no dispatch through fromnumeric)
-        self.pivot_value = float(now[p]) if held[p] else 0.0
+        self.full = None
+        size = np.abs(now)
+        p = int(size.argmax())  # (the method: no dispatch through fromnumeric)
+        if size[p] != size[p]:  # a NaN: argmax stops at the first one; the largest held entry is looked for apart
+            held = (now != 0) & (now == now)
+            p = int(np.where(held, size, 0.0).argmax())
+        self.pivot = p
+        v = float(now[p])
+        self.pivot_value = v if v == v and v != 0.0 else 0.0
+
+    def _full(self) -> np.ndarray:
+        """Which buffers held something (a finite or infinite entry other than zero) at the last look kept."""
+        if self.full is None:
+            last = cast(np.ndarray, self.last)
+            self.full = np.logical_or.reduceat((last != 0) & (last == last), self.starts)
+        return self.full
 
     def verify(self, k: float | None) -> None:
         """The gradient function's first call after an update, in a window whose calls were all heard: ``k`` is the
