@@ -108,3 +108,78 @@ def test_reset_factor_is_the_common_multiple_only():
     assert reset_factor(last, np.zeros(4)) == 0.0
     assert reset_factor(last, last) is None  # (k = 1: no reset)
     assert reset_factor(last, last * np.array([0.5, 0.5, 0.25, 1.0])) is None
+
+
+class _EveryTest(BufferResets):
+    """The look of round 13 with no early end: which buffers hold something and the pivot (the largest entry held,
+    found through ``np.where``) worked out at every look kept, and every test of the comparison made. The oracle of the
+    early ends the looks take now (the pivot alone, and an entry changed to anything but zero where resets leave
+    zeros): they must give the same answers."""
+
+    def _set_last(self, now: np.ndarray) -> None:
+        self.last = now
+        held = (now != 0) & (now == now)
+        self.full = np.logical_or.reduceat(held, self.starts)
+        self.pivot = p = int(np.where(held, np.abs(now), 0.0).argmax())
+        self.pivot_value = float(now[p]) if held[p] else 0.0
+
+    def _compare(self, now: np.ndarray, updates: int, spans: bool) -> tuple[bool, bool]:
+        last = self.last
+        if last is None:
+            self._set_last(now)
+            return False, False
+        p, full = self.pivot, self.full
+        changed = np.logical_or.reduceat(last != now, self.starts)
+        if not changed.any() or (changed & ~full).any():
+            return self._added(now, updates)
+        if changed[self.owner[p]] and not 0.0 <= float(now[p]) / float(last[p]) < 1.0:
+            return self._added(now, updates)
+        cut = np.repeat(changed, self.sizes)
+        if now[cut].any() if spans and not self.scaled else reset_factor(last[cut], now[cut]) is None:
+            return self._added(now, updates)
+        if (changed != full).any():
+            return True, False
+        self._set_last(now)
+        armed, self.armed_at = self.armed_at, None
+        if armed is None:
+            return True, False
+        self.saw = True
+        return True, armed == updates
+
+
+def _layered_replay(resets: BufferResets, seed: int) -> list[tuple[bool, bool]]:
+    """A layer-object program: each call adds to one layer's buffers only (the output layer's, then the hidden
+    one's), resets to zeros or scaling, a NaN now and then, a layer that adds nothing (dead units), ticks between."""
+    net, rng = _Net(np.float64), np.random.default_rng(seed)
+    answers, updates = [], 0
+    for _batch in range(12):
+        for _ in range(int(rng.integers(2, 6))):
+            for layer in (1, 0):
+                answers.append(resets.look(net, updates, call=True))
+                if rng.random() < 0.15:
+                    continue  # (nothing reached this layer's sampled entries)
+                for a in (net.gw[layer], net.gb[layer]):
+                    a += rng.integers(-16, 17, a.shape) / 8 * rng.choice([1.0, -0.5, 1e-9])
+                    if rng.random() < 0.05:
+                        a.flat[int(rng.integers(a.size))] = np.nan
+                answers.append(resets.look(net, updates))
+        kind = int(rng.integers(3))
+        if kind == 0:
+            net.gw = [np.zeros_like(a) for a in net.gw]
+            net.gb = [np.zeros_like(a) for a in net.gb]
+        else:
+            for a in net.gw + net.gb:
+                a *= [0.0, 0.25][kind - 1]
+        if rng.random() < 0.5:
+            updates += 1
+        answers.append(resets.look(net, updates))
+    return answers
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_looks_early_ends_give_every_tests_answers(seed):
+    plan = _resets()  # (the same readers and positions for both)
+    now = _layered_replay(BufferResets([(r, i) for r, i in zip(plan.readers, plan.idx)]), seed)
+    oracle = _layered_replay(_EveryTest([(r, i) for r, i in zip(plan.readers, plan.idx)]), seed)
+    assert now == oracle
+    assert any(reset for _, reset in now) and sum(changed for changed, _ in now) > len(now) // 3

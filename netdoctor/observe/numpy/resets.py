@@ -198,8 +198,14 @@ class BufferResets:
             v = float(now[p])
             if v != held and (not 0.0 <= v / held < 1.0 or zeros and v != 0.0):
                 return self._added(now, updates)
+        moved = last != now
+        if zeros and (moved & (now != 0)).any():
+            # an entry changed to anything but zero (NaN included): every test below ends in "added" then (its buffer
+            # changed, and a reset must leave it zeros); where a layer's call adds to its own buffers only, half the
+            # looks end here, the pivot sitting in a buffer the call did not touch
+            return self._added(now, updates)
         full = self._full()
-        changed = np.logical_or.reduceat(last != now, self.starts)
+        changed = np.logical_or.reduceat(moved, self.starts)
         if not changed.any() or (changed & ~full).any():
             return self._added(now, updates)
         if changed[self.owner[p]] and not 0.0 <= float(now[p]) / float(last[p]) < 1.0:
