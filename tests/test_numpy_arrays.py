@@ -38,6 +38,7 @@ ROOTS = {
     "object": _Net(),
     "cell of a dict": _cell({"W1": np.ones(2)}),
     "cell of a list": _cell([np.ones(2), np.zeros(2)]),
+    "cell of an object": _cell(_Net()),
     "list": [np.ones(2), {"W": np.zeros(2)}],
     "namespace": types.SimpleNamespace(W=np.ones(5)),
     "dict subclass": type("Params", (dict,), {})(W1=np.ones(2)),
@@ -49,6 +50,8 @@ PATHS = [
     (("item", "W1"),), (("item", "b1"),), (("item", 0),), (("item", 1),), (("item", "missing"),),
     (("attr", "W"),), (("attr", "layers"),), (("attr", "missing"),),
     (("attr", "layers"), ("item", 0), ("item", "W")), (("item", 1), ("item", "W")), (("item", 0), ("attr", "W")),
+    (("item", 1), ("attr", "W")), (("item", 0), ("item", 1)), (("item", "W1"), ("item", 0)),
+    (("attr", "layers"), ("item", 0), ("attr", "W")), (("item", 1), ("item", "W"), ("item", 1)),
     (),
 ]
 
@@ -68,6 +71,9 @@ def test_a_path_reader_runs_no_code_of_the_program():
     loud = _Loud()
     assert path_reader((("attr", "W"),))(loud) is object.__getattribute__(loud, "__dict__")["W"]
     assert path_reader((("attr", "missing"),))(loud) is None
+    holder = {"net": [loud]}
+    assert path_reader((("item", "net"), ("item", 0), ("attr", "W")))(holder) is object.__getattribute__(loud, "__dict__")["W"]
+    assert path_reader((("item", "net"), ("item", 0), ("attr", "missing")))(holder) is None
 
 
 def test_a_path_reader_follows_rebinding():
