@@ -28,7 +28,7 @@ Cost: a directional pass first (:class:`_Directions`): the forward runs twice
 along the signs of what each tensor applied (:data:`DIRECTIONS`), every entry
 moved at once, and the central difference ``(L(w + h d) - L(w - h d)) / 2h``
 is compared with ``<a, d> / 2h`` for every reading ``a``; then twice along one
-random direction of every tensor at once (:func:`_joint_agrees`), which sees
+random direction of every tensor at once (:class:`_Joint`), which sees
 the errors the signs cannot. A step that is right everywhere (the healthy
 case) is decided there (:func:`_screen`). Only
 when a tensor disagrees (or the step climbs, or needs weight decay or
@@ -252,7 +252,7 @@ class _Outputs:
         self.cache: dict[tuple[int, float, bytes], tuple[list[np.ndarray], list[np.ndarray], np.ndarray]] = {}
         self.evaluations = 0
         self.joint = 0
-        """Joint directions run (:func:`_joint_agrees`: 1 once the tensors' own directions explained every tensor)."""
+        """Joint directions run (:class:`_Joint`: 1 once some loss explained every tensor along its signs)."""
 
     def out(self) -> np.ndarray:
         self.evaluations += 1
@@ -300,7 +300,7 @@ class _Outputs:
 # -- the directional pass: a few directions per tensor, entries only where they disagree ---------------
 DIRECTIONS = 1
 """Directions per tensor of the directional pass (:class:`_Directions`, the applied signs): two forward passes each;
-then one random direction of every tensor at once (:func:`_joint_agrees`), two more in all."""
+then one random direction of every tensor at once (:class:`_Joint`), two more in all."""
 DIRECTION_STEP = 0.1
 """The directional pass's step, as a share of the entries' (see :class:`_Directions`)."""
 
@@ -333,33 +333,35 @@ class _Directions:
                  count: int = DIRECTIONS) -> None:
         self.outputs = outputs
         self.h = h
-        self.moves: list[list[np.ndarray]] = []
+        self.signs = signs
+        self.rngs = [np.random.default_rng([seed, k, 2]) for k in range(len(outputs.arrays))]
+        """Per tensor, its private generator (the program's generators are never drawn from)."""
+        self.moves: list[list[np.ndarray]] = [[] for _ in outputs.arrays]
         """Per tensor, per direction: ``d / 2h`` (the represented move over the difference's denominator)."""
-        self.plus: list[list[np.ndarray]] = []
-        self.minus: list[list[np.ndarray]] = []
-        for k, arr in enumerate(outputs.arrays):
-            rng = np.random.default_rng([seed, k, 2])  # private: the program's generators are never drawn from
-            saved = arr.copy()
-            moves, plus, minus = [], [], []
-            try:
-                for m in range(count):
-                    u = 2.0 * rng.integers(0, 2, size=arr.shape) - 1.0
-                    applied = signs[k]
-                    if m == 0 and applied is not None:
-                        u = np.where(applied != 0, np.sign(applied), u)
-                    u *= np.maximum(1.0, np.abs(saved))
-                    xp, xm = saved + h * u, saved - h * u
-                    np.copyto(arr, xp)
-                    plus.append(outputs.out())
-                    np.copyto(arr, xm)
-                    minus.append(outputs.out())
-                    np.copyto(arr, saved)
-                    moves.append((xp - xm) / (2 * h))
-            finally:
-                np.copyto(arr, saved)
-            self.moves.append(moves)
-            self.plus.append(plus)
-            self.minus.append(minus)
+        self.plus: list[list[np.ndarray]] = [[] for _ in outputs.arrays]
+        self.minus: list[list[np.ndarray]] = [[] for _ in outputs.arrays]
+        for k in range(len(outputs.arrays)):
+            for _ in range(count):
+                self.add(k)
+
+    def add(self, k: int) -> None:
+        """One more direction of tensor ``k``: the applied signs first, random signs after."""
+        arr, h, rng = self.outputs.arrays[k], self.h, self.rngs[k]
+        saved = arr.copy()
+        try:
+            u = 2.0 * rng.integers(0, 2, size=arr.shape) - 1.0
+            applied = self.signs[k]
+            if not self.moves[k] and applied is not None:
+                u = np.where(applied != 0, np.sign(applied), u)
+            u *= np.maximum(1.0, np.abs(saved))
+            xp, xm = saved + h * u, saved - h * u
+            np.copyto(arr, xp)
+            self.plus[k].append(self.outputs.out())
+            np.copyto(arr, xm)
+            self.minus[k].append(self.outputs.out())
+            self.moves[k].append((xp - xm) / (2 * h))
+        finally:
+            np.copyto(arr, saved)
 
     def differences(self, loss: LossChoice) -> list[dict[str, np.ndarray]]:
         """Per tensor: ``numeric`` (``D(u)`` per direction) and its rounding ``noise`` (``64 eps |f| / 2h``)."""
@@ -401,67 +403,92 @@ def _screen(outputs: _Outputs, names: list[str], applied: Sequence[Applied], los
     directions = _Directions(outputs, signs, h * DIRECTION_STEP, seed, count)
     readings = [_reading(loss, directions.differences(loss), names, applied, directions.project) for loss in losses]
     best = max(readings, key=lambda r: r.score)  # first wins ties: the program's own, or squared error
+    unread = [k for k, n in enumerate(names) if n not in best.explained]
+    if unread and count == 1:
+        # a tensor its signs did not decide gets a random direction too, as every tensor had: the signs may move it
+        # where the loss does not change (a softmax's biases all moved alike) or show it wrong
+        for k in unread:
+            directions.add(k)
+        readings = [_reading(loss, directions.differences(loss), names, applied, directions.project) for loss in losses]
+        best = max(readings, key=lambda r: r.score)
+    # one random direction of every tensor at once, judged under every loss whose reading explains every tensor along
+    # the signs: a loss that fits the signs only within the factor's band (an assumed cross-entropy beside the
+    # program's own) is contradicted there, as a tensor's second direction contradicted it
+    whole = [r for r in readings if all(n in r.explained for n in names)]
+    joint = _Joint(outputs, signs, h * DIRECTION_STEP, seed) if whole else None
+    agrees = {id(r): joint is not None and r in whole and joint.agrees(r, applied, names) for r in readings}
+    best = max(readings, key=lambda r: (agrees[id(r)], r.score))  # first wins ties: the program's own, or squared error
     moved = any(np.any(np.abs(d["numeric"]) > 10 * d["noise"]) for d in directions.differences(best.loss))
     if not moved or best.flipped or any(n not in best.explained for n in names) or not _update_descends(best, applied,
                                                                                                        names):
         return None
-    return best if _joint_agrees(outputs, best, applied, names, h * DIRECTION_STEP, seed) else None
+    return best if agrees[id(best)] else None
 
 
 JOINT_FLOOR = 1e-3
-"""Tensors whose derivative along the joint direction is below this share of the largest's do not set its scale (a
+"""Tensors whose applied array along the joint direction is below this share of the largest's do not set its scale (a
 bias whose gradient has almost vanished would shrink every other tensor's move to nothing measurable)."""
 
 
-def _joint_agrees(outputs: _Outputs, best: _Reading, applied: Sequence[Applied], names: list[str], h: float,
-                  seed: int) -> bool:
-    """Whether the derivative along one random direction of every tensor at once is what the readings that explained
-    each tensor along its applied signs predict: the error those signs cannot see (``e`` orthogonal to them: a
-    noise-like error in every entry cancels along them to about ``|e| / sqrt(n)``) moves it at first order.
+class _Joint:
+    """The forward's outputs at ``x +- h u`` for one random direction ``u`` of every tensor at once: the error the
+    applied signs cannot see (``e`` orthogonal to them: a noise-like error in every entry cancels along them to about
+    ``|e| / sqrt(n)``) moves the derivative along it at first order.
 
-    With ``g_k = a_k / c_k`` (tensor ``k``'s explaining reading over its factor), random signs ``s_k`` and
-    ``w_k = max(1, |x_k|)``, tensor ``k`` moves by ``h alpha_k s_k w_k``, where ``alpha_k = min(1, m / |g_k w_k|)``
-    and ``m`` the smallest ``|g_k w_k|`` (of the tensors above :data:`JOINT_FLOOR` of the largest): each tensor adds a
-    term of about the same size ``m`` to ``D = (L(x + h u) - L(x - h u)) / 2h = sum_k <g_k, d_k>`` (``d``: the move
-    as represented, over ``2h``), so an error of relative size ``eps`` in any one tensor moves ``D`` by about
-    ``eps / sqrt(K)`` of it (K tensors), as the tensor's own random direction would by ``eps``. No tensor moves more
-    than its own direction would. Agreement is within :data:`RATIO_TOL` of ``D``, as two directions of a tensor must
-    agree; a ``D`` within 100 times its rounding noise decides nothing (False: the entries decide)."""
-    saved, moves, sizes = [], [], []
-    for k, (name, arr) in enumerate(zip(names, outputs.arrays)):
-        j = best.explained[name]
-        g = np.asarray(applied[j].arrays[name], dtype=np.float64) / best.factors[j]
-        if g.shape != arr.shape:
+    Tensor ``k`` moves by ``h alpha_k s_k w_k`` (random signs ``s_k``, ``w_k = max(1, |x_k|)``), with
+    ``alpha_k = min(1, m / |a_k w_k|)`` for ``a_k`` the array whose signs its own direction took and ``m`` the smallest
+    ``|a_k w_k|`` (of the tensors above :data:`JOINT_FLOOR` of the largest): each tensor adds a term of about the same
+    size to ``D = (L(x + h u) - L(x - h u)) / 2h``, so an error of relative size ``eps`` in any one of ``K`` tensors
+    moves ``D`` by about ``eps / sqrt(K)`` of it, as the tensor's own random direction would by ``eps``. No tensor moves
+    more than its own direction would. Two forwards, shared by every candidate loss."""
+
+    def __init__(self, outputs: _Outputs, signs: list[np.ndarray | None], h: float, seed: int) -> None:
+        moves, sizes = [], []
+        for k, (arr, a) in enumerate(zip(outputs.arrays, signs)):
+            rng = np.random.default_rng([seed, k, 3])  # private: the program's generators are never drawn from
+            u = (2.0 * rng.integers(0, 2, size=arr.shape) - 1.0) * np.maximum(1.0, np.abs(arr))
+            moves.append(u)
+            sizes.append(float(np.linalg.norm(a * u)) if a is not None else 0.0)
+        top = max(sizes, default=0.0)
+        m = min((n for n in sizes if n > JOINT_FLOOR * top), default=0.0)
+        saved = [arr.copy() for arr in outputs.arrays]
+        outputs.joint += 1
+        try:
+            for u, n in zip(moves, sizes):
+                u *= min(1.0, m / n) if n > 0 and m > 0 else 1.0
+            for arr, x, u in zip(outputs.arrays, saved, moves):
+                np.copyto(arr, x + h * u)
+            self.plus = outputs.out()
+            for arr, x, u in zip(outputs.arrays, saved, moves):
+                np.copyto(arr, x - h * u)
+            self.minus = outputs.out()
+        finally:
+            for arr, x in zip(outputs.arrays, saved):
+                np.copyto(arr, x)
+        self.h = h
+        self.moves = [((x + h * u) - (x - h * u)) / (2 * h) for x, u in zip(saved, moves)]
+        """Per tensor: ``d / 2h``, the move as represented over the difference's denominator."""
+
+    def agrees(self, reading: _Reading, applied: Sequence[Applied], names: list[str]) -> bool:
+        """Whether the derivative along the direction, under ``reading``'s loss, is what its readings predict: each
+        tensor's explaining array over its own ratio along its signs (within 10 RATIO_TOL of the shared factor, as
+        :func:`_reading` allows; the direction must agree with it as a tensor's two directions had to), to
+        :data:`RATIO_TOL` of the derivative. A derivative within 100 times its rounding noise decides nothing (False:
+        the entries decide)."""
+        predicted = 0.0
+        for name, d in zip(names, self.moves):
+            j = reading.explained[name]
+            a = np.asarray(applied[j].arrays[name], dtype=np.float64)
+            r = reading.ratios[(j, name)][0]
+            if a.shape != d.shape or not (math.isfinite(r) and r != 0):
+                return False
+            predicted += float(np.sum(a * d)) / r
+        fp, fm = reading.loss.fn(self.plus), reading.loss.fn(self.minus)
+        measured = (fp - fm) / (2 * self.h)
+        noise = NOISE_FACTOR * np.finfo(np.float64).eps * max(abs(fp), abs(fm)) / (2 * self.h)
+        if not (math.isfinite(measured) and math.isfinite(predicted)) or abs(measured) <= 100 * noise:
             return False
-        rng = np.random.default_rng([seed, k, 3])  # private: the program's generators are never drawn from
-        u = (2.0 * rng.integers(0, 2, size=arr.shape) - 1.0) * np.maximum(1.0, np.abs(arr))
-        saved.append(arr.copy())
-        moves.append((g, u))
-        sizes.append(float(np.linalg.norm(g * u)))
-    top = max(sizes, default=0.0)
-    above = [n for n in sizes if n > JOINT_FLOOR * top]
-    if not above:
-        return False
-    m = min(above)
-    outputs.joint += 1
-    try:
-        for arr, x, (_, u), n in zip(outputs.arrays, saved, moves, sizes):
-            u *= min(1.0, m / n) if n > 0 else 1.0
-            np.copyto(arr, x + h * u)
-        plus = outputs.out()
-        for arr, x, (_, u) in zip(outputs.arrays, saved, moves):
-            np.copyto(arr, x - h * u)
-        minus = outputs.out()
-    finally:
-        for arr, x in zip(outputs.arrays, saved):
-            np.copyto(arr, x)
-    predicted = sum(float(np.sum(g * (((x + h * u) - (x - h * u)) / (2 * h)))) for x, (g, u) in zip(saved, moves))
-    fp, fm = best.loss.fn(plus), best.loss.fn(minus)
-    measured = (fp - fm) / (2 * h)
-    noise = NOISE_FACTOR * np.finfo(np.float64).eps * max(abs(fp), abs(fm)) / (2 * h)
-    if not (math.isfinite(measured) and math.isfinite(predicted)) or abs(measured) <= 100 * noise:
-        return False
-    return abs(predicted - measured) <= RATIO_TOL * abs(measured)
+        return abs(predicted - measured) <= RATIO_TOL * abs(measured)
 
 
 def _update_descends(best: _Reading, applied: Sequence[Applied], names: list[str]) -> bool:
