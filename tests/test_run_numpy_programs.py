@@ -429,6 +429,8 @@ PROGRAMS = [
     Program("seq_dense_momentum", updates=200, samples=5000, arrays=4, layers="20 -> 32 -> 4 (rows)", checked=True),
     Program("seq_dense_momentum_stale", ("exploding-gradients",), arrays=4),
     Program("seq_dense_momentum_sign", arrays=4),
+    # the optimizer built with lr=2.0 (momentum 0.9: an effective rate of 20)
+    Program("seq_dense_momentum_lr", ("exploding-gradients",), arrays=4),
     Program("copyto_momentum_dict", updates=225, samples=4500, arrays=4, layers="16 -> 24 -> 3 (rows)", checked=True),
     Program("copyto_momentum_dict_sign", arrays=4),
     # a Sequential of layer objects called through __call__ (x = layer(x)), each keeping self.input and self.output, a
@@ -958,6 +960,24 @@ def test_an_adaptive_rule_is_not_judged_as_plain_sgd():
     assert "32x the batch mean" in notes and "adaptive" in notes, _detail(o)
     seen = o.report["sections"]["observed"]
     assert seen["buffers"] == [] and seen["contributor"] == "backward()", _detail(o)
+
+
+@pytest.mark.parametrize("name", ["seq_dense_momentum", "seq_dense_momentum_lr"])
+def test_layers_an_optimizer_points_into_are_named_from_the_model(name):
+    """An optimizer built from flat lists of references (``SGD(params, grads)``) holds the parameters as list items
+    (``self.params[2]``) and the velocities beside them: the arrays are named from the layers that hold them
+    (``layers[2].W``, the list handed to ``Sequential``), and the ReLU layer's output (kept by the next Dense as its
+    input, ``layers[2].x``) is found and named relu; a bias's velocity of the layer's width is no layer output (main:
+    "tanh", its values ~1e-3 of both signs)."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    seen = o.report["sections"]["observed"]
+    assert seen["arrays"] == ["layers[0].W [20, 32]", "layers[0].b [32]", "layers[2].W [32, 4]", "layers[2].b [4]"], _detail(o)
+    assert seen["buffers"] == ["layers[0].dW", "layers[0].db", "layers[2].dW", "layers[2].db"], _detail(o)
+    assert o.report["context"]["model"].endswith("4 arrays in layers"), _detail(o)
+    layer = o.report["sections"]["layers"][0]
+    assert layer["activation"] == "relu" and layer["rows"] >= 100, _detail(o)
+    if name == "seq_dense_momentum":  # (the healthy run's relu: a share of exact zeros, none below)
+        assert layer["act_mean"] > 0.1 and 0 < layer["hist"][0] < sum(layer["hist"]), _detail(o)
 
 
 @pytest.mark.parametrize("name", ["seq_dense_momentum_sign", "copyto_momentum_dict_sign"])

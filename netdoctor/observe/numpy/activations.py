@@ -135,7 +135,8 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     values = [resolve(root, p) for p in self.cache_paths]
     if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
         self._cache_paths = self._kept_paths()
-    values += [resolve(root, p) for p in self._cache_paths]
+    held = [resolve(base, p) for base, p in self._cache_paths]
+    values += held
     values.append(value)
     # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
     values += [v for k, v in frame.f_locals.items() if _kept_name(k)]
@@ -144,7 +145,8 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     candidates = _layer_candidates(values, self.layout[1][1:-1], skip)
     if not any(candidates.values()):
         return False
-    seen, told = self._inputs_near(frame, kept)
+    # (the model's layer objects keep each layer's input: ``layers[0].x`` is the batch)
+    seen, told = self._inputs_near(frame, kept + [a for a in held if self.holder is not None and is_array(a)])
     # which axis of the batches holds the samples: the layout a batch in the frame's arguments shows; else the one a
     # layer's output was found from before; else both, the weights' layout first: the one whose batches compute a
     # layer's output is the program's (of the two, those with batches first: without one, a layer's first candidate
@@ -168,7 +170,9 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
         # the function does not change over a run: the first PRE_RING rows name it, a pair now and then keeps it current
         if n % 64 == 0 or sum(len(r[0]) for r in kept_pairs) < PRE_RING:
             pair = _with_pre_activation(rows, pres, cols)
-            if pair is not None:
+            # a pair whose pre-activations all have one sign does not tell the functions apart (a relu layer dead at
+            # every unit and a sigmoid far below 0 both give exact 0s): it never pushes out one that does
+            if pair is not None and (_crosses_zero(pair[1]) or not any(_crosses_zero(r[1]) for r in kept_pairs)):
                 kept_pairs.append(pair)
                 while sum(len(r[0]) for r in kept_pairs) > PRE_RING:
                     kept_pairs.pop(0)
@@ -241,6 +245,11 @@ def _output_among(self: NumpyBackend, layer: int, candidates: list[np.ndarray], 
             if far is not None and far > best_far:
                 best, best_far = c, far
     return best
+
+
+def _crosses_zero(pre: np.ndarray) -> bool:
+    """Whether pre-activations ``pre`` take both signs (where relu, sigmoid and identity differ)."""
+    return bool((pre > 0).any() and (pre < 0).any())
 
 
 def _with_pre_activation(rows: np.ndarray, pres: dict[int, tuple[np.ndarray, np.ndarray] | None],
@@ -320,17 +329,23 @@ def _users_class(self: NumpyBackend, cls: type) -> bool:
     return known
 
 
-def _kept_paths(self: NumpyBackend) -> list[Path]:
-    """Paths of the arrays the network's objects keep beside their parameters (``layers[0].a``, a Tanh layer's
-    ``self.y``, ``net.hidden``): the root walked a few levels, or, for a module's globals, the objects holding
-    the parameters and the lists of layer objects they sit in."""
+def _kept_paths(self: NumpyBackend) -> list[tuple[Any, Path]]:
+    """The arrays the network's objects keep beside their parameters (``layers[0].a``, a Tanh layer's ``self.y``,
+    ``net.hidden``), each as the object it is found from and its path there: the root walked a few levels, or, for a
+    module's globals, the objects holding the parameters and the lists of layer objects they sit in; and the model
+    the parameters are named from (:attr:`Network.holder`) when the root is an optimizer's lists. Not the velocities
+    and moving averages discovery saw decaying (a bias's velocity is a vector of a layer's width)."""
     root = self.root
 
-    def kept(p: Path) -> bool:
-        return array_role(path_text(p)) != "buffer" and not str(p[-1][1]).startswith("grad")
+    def kept(p: Path, prefix: str) -> bool:
+        text = path_text(p, prefix)
+        return array_role(text) != "buffer" and not str(p[-1][1]).startswith("grad") and text not in self.decaying
 
+    lent = self.holder
+    holder = [(lent.obj, p) for p, _ in walk_arrays(lent.obj, globals_root=lent.globals_root, max_depth=3, max_items=16)
+              if kept(p, lent.prefix)] if lent is not None else []
     if not root.globals_root:
-        return [p for p, _ in walk_arrays(root.obj, max_depth=3, max_items=16) if kept(p)]
+        return [(root.obj, p) for p, _ in walk_arrays(root.obj, max_depth=3, max_items=16) if kept(p, root.prefix)] + holder
     heads: dict[Path, None] = {}
     for prm in self.params:
         for cut in (1, 2):  # the layer object, and the list of layer objects it is an item of
@@ -342,9 +357,9 @@ def _kept_paths(self: NumpyBackend) -> list[Path]:
         if obj is None or issubclass(type(obj), np.ndarray):
             continue
         for p, _ in walk_arrays(obj, max_depth=2, max_items=16):
-            if kept((*head, *p)):
+            if kept((*head, *p), root.prefix):
                 out.setdefault((*head, *p))
-    return list(out)
+    return [(root.obj, p) for p in out] + holder
 
 
 def _inputs_near(self: NumpyBackend, frame: FrameType,

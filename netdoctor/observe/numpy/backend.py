@@ -290,6 +290,8 @@ class NumpyBackend:
         """Discovery ended only when the program did (every gradient computation was seen while discovering)."""
         # watching
         self.net_root: Root | None = None
+        self.holder: Root | None = None
+        """The root the parameters are named from when it is not the network's (see :attr:`Network.holder`)."""
         self.params: list[Param] = []
         self.layout: tuple[str, list[int]] | None = None
         self.contributor: CodeType | None = None
@@ -669,14 +671,19 @@ class NumpyBackend:
         self._settle()
         return sections_from(self)
 
+    @property
+    def _place(self) -> str:
+        """Where the parameters live, for the header: the holder they are named from, else the network's root."""
+        return (self.holder or self.root).place
+
     def context(self) -> dict[str, Any]:
         """The network found and what was observed of it."""
         ctx: dict[str, Any] = {"observer": self.name}
         if self.params:
             if self.layout:
-                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self.root.place}"
+                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self._place}"
             else:
-                ctx["model"] = f"{len(self.params)} arrays in {self.root.place}"
+                ctx["model"] = f"{len(self.params)} arrays in {self._place}"
             ctx["training"] = self._training(ctx)
         ctx["updates_observed"] = self.updates + (self._coverage().before if self.params else 0)
         ctx.update(self._expected())
@@ -1092,6 +1099,7 @@ class NumpyBackend:
         norms and the constants' fingerprints are taken (``frame``: where the program is, whose loops say how far it
         has come)."""
         self.net_root = best = net.root
+        self.holder = net.holder
         self.params = net.params
         self.layout = net.layout
         self.updater, self.contributor, self.style = net.updater, net.contributor, net.style
@@ -1105,11 +1113,12 @@ class NumpyBackend:
         self._funcs = net.functions
         self.frozen = net.frozen
         steps = self.discovery.steps
-        self.lr_measured = steps.step_size(prm.text for prm in net.params)
-        self.adaptive = steps.adaptive_size(prm.text for prm in net.params)
+        found = [prm.found_text or prm.text for prm in net.params]  # discovery's records are under its own names
+        self.lr_measured = steps.step_size(found)
+        self.adaptive = steps.adaptive_size(found)
         self.update_checks.adaptive = self.adaptive is not None
-        self._read_momentum(steps, [prm.text for prm in net.params])
-        self.lr_read = next((steps.read[prm.text] for prm in net.params if prm.text in steps.read), "")
+        self._read_momentum(steps, found)
+        self.lr_read = next((steps.read[t] for t in found if t in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
         self.phase = "watch"
         self._roles = {}

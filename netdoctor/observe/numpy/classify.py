@@ -51,6 +51,7 @@ from netdoctor.observe.numpy.arrays import (
     resolve,
     sample_index,
 )
+from netdoctor.observe.numpy.naming import buffer_ids, layer_holder
 from netdoctor.observe.numpy.network import (
     CACHE_TRIES,
     COORDS,
@@ -719,11 +720,12 @@ class Classifier:
         constants = [(p, st.text) for p, st in stats.items()
                      if is_constant(st.text) and array_role(st.text) != "param" and p not in buffer_paths]
         known = self.functions.get(contributor) if contributor is not None else None
+        holder = layer_holder(best, self.roots, params, buffer_ids(best, params))  # (after the roles: it renames)
         return Network(
             root=best, params=params, layout=layout, updater=updater, contributor=contributor, style=style,
             grad_map=grad_map, cache_paths=[p for p, st in stats.items() if st.cache], discovery_ratios=ratios,
             updates=updates, discovery_calls=known.calls if known is not None else 0, constants=constants,
-            functions=dict(self.functions), frozen=force,
+            functions=dict(self.functions), frozen=force, holder=holder,
             moved=frozenset(i for i, (_, st) in enumerate(found)
                             if (st.where.get(updater, 0) if updater is not None else st.changes) >= max(updates, 1)))
 

@@ -185,6 +185,9 @@ class Param:
     buffer: Path | None = None
     buffer_text: str = ""
     grad_key: tuple | None = None
+    found_text: str = ""
+    """The path discovery followed it by, when :attr:`text` names it from the layers that hold it instead
+    (:func:`~netdoctor.observe.numpy.naming.layer_holder`): discovery's records are kept under this one."""
     bias: bool = False
     """A layer's bias: named so, a vector, or a row or column beside the layer matrices (``self.c`` of shape
     ``(1, n)``), not one of the matrices the layers chain through."""
@@ -216,6 +219,9 @@ class Network:
     functions: dict[CodeType, FuncStats]
     frozen: bool = False
     """Found as frozen: nothing moved while the program kept computing gradients for these arrays."""
+    holder: Root | None = None
+    """The root the parameters are named from when it is not :attr:`root` (a model holding the layers an optimizer's
+    lists point into, see :func:`~netdoctor.observe.numpy.naming.layer_holder`)."""
     moved: frozenset[int] = frozenset()
     """Parameters (by index) that the update in progress when discovery ended has moved: when it moves the
     others next, that is still the same update."""
