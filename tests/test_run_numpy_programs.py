@@ -93,6 +93,14 @@ PROGRAMS = [
     # for net.apply_error(delta, lr), the layers' outputs kept in a list (3 classes)
     Program("label_beside_net", updates=1800, samples=1800),
     Program("label_beside_net_labels", ("class-collapse",), updates=1800, samples=1800),
+    # no function is handed the label nor a one-hot row: a module-level loop hands the output layer's backward(delta,
+    # lr) the error ``p - eye[y[i]]`` built in one expression (one sample at a time), a trainer hands a model's
+    # backward ``2 * (out - Y[idx]) / n`` (mini-batches, a linear output and a squared error). The targets are what
+    # the error is the output minus (main: never seen, the labels variants' constant targets not named)
+    Program("label_beside_module", updates=1800, samples=1800, forward=False),
+    Program("label_beside_module_labels", updates=1800, samples=1800, forward=False),
+    Program("dict_layers_plain_sgd", updates=456, samples=7200, arrays=4, layers="10 -> 16 -> 3 (rows)"),
+    Program("dict_layers_plain_sgd_labels", updates=456, samples=7200, arrays=4),
     # a forward returning None that keeps its output in a dict: the parameters' dict it is handed (params['A2'], full
     # batch) or a cache dict on self (self.cache['out'], mini-batches). The forward was never found: no prediction
     # counted (the labels variant's collapse not named) and no training accuracy read from the forward
@@ -406,7 +414,11 @@ PROGRAMS = [
     # rows of the data set whatever their shape (main read both from the output end, 4 -> 16 -> 24 -> 32 -> 24, with a
     # false constant-targets warning on the class; layer objects with (out, in) weights applied as x @ W.T)
     Program("deep_sigmoid_class_wide", updates=200, arrays=8, layers="24 -> 32 -> 24 -> 16 -> 4 (rows)"),
-    Program("wide_input_layer_objects", updates=320, forward=False, arrays=6, layers="12 -> 20 -> 12 -> 3 (columns)"),
+    # (its output error ``(a - np.eye(C)[y[idx]]) / n`` is built inline and handed to the last layer's backward, which
+    # steps the layer itself: the targets are read back from it, ``T = a - n d``; main read none)
+    Program("wide_input_layer_objects", updates=320, samples=6400, forward=False, arrays=6,
+            layers="12 -> 20 -> 12 -> 3 (columns)"),
+    Program("wide_input_layer_objects_labels", ("class-collapse",), updates=320, samples=6400, forward=False),
     Program("deep_relu_samples", updates=1500, arrays=8, layers="16 -> 24 -> 16 -> 12 -> 3 (columns)"),
     Program("deep_relu_samples_tiny", arrays=8),
     # gradient buffers made once and overwritten in place at every step (``gW[...] = ...``, ``gW[:] = ...``,

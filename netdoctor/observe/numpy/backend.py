@@ -59,6 +59,7 @@ from netdoctor.observe.numpy.activations import (
 from netdoctor.observe.numpy.arrays import ArrayMemo, Path, path_reader, resolve, weak
 from netdoctor.observe.numpy.counting import _count_ahead, _count_plan, _count_through, _counted, _counted_updates
 from netdoctor.observe.numpy.discovery import Discovery
+from netdoctor.observe.numpy.error_targets import targets_in_error
 from netdoctor.observe.numpy.holding import StepHold
 from netdoctor.observe.numpy.learning import TrainingAccuracy
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
@@ -209,6 +210,7 @@ class NumpyBackend:
     _find_lr_named = _find_lr_named
     # targets and labels: observe/numpy/targets.py
     _targets_from = _targets_from
+    _targets_in_error = targets_in_error
     _probabilities_beside = _probabilities_beside
     _targets_beside = _targets_beside
     _targets_by_comparison = _targets_by_comparison
@@ -455,6 +457,12 @@ class NumpyBackend:
         """The name the loop keeps its targets under, once found (only it is read from then on)."""
         self._inline_tries = 0
         """Loop heads looked at without finding targets (the look stops after :data:`INLINE_TRIES`)."""
+        self._error_source: tuple[int, str] | None = None
+        """Where the output the program builds its output error from was found, once it gave the targets (see
+        :func:`~netdoctor.observe.numpy.error_targets.targets_in_error`): its caller's depth and name."""
+        self._error_code: CodeType | None = None
+        """The function handed that output error (the output layer's ``backward``)."""
+        self._error_tries = 0
         self._beside_name = ""
         """The name the gradient function's caller keeps its targets under, beside an output waiting for them
         (:meth:`_targets_beside`), once found."""
@@ -891,8 +899,12 @@ class NumpyBackend:
         checking = self._update_check_call(frame, bool(role & _FORWARD))
         if self._out is not None and not role & (_CONTRIB | _FORWARD) and self._targets_by_comparison():
             self._compared(frame)
+        if not role & _FORWARD and (code is self._error_code or self._error_code is None and self._no_targets_source()):
+            # a layer stepping itself in ``backward(d, lr)`` (of any role: the output layer's may have none), handed
+            # only the output error the program built from the targets
+            self._targets_in_error(frame)
         if not role:
-            if not checking and self._ignorable(code):
+            if not checking and code is not self._error_code and self._ignorable(code):
                 self.tracer.ignore(code)  # its calls cost what a library's do from now on
             return checking
         self._limits()
@@ -1197,6 +1209,11 @@ class NumpyBackend:
             if id(back.f_code) not in self.label_sets:
                 self._labels_from(back, back.f_code)
             self.train_labels_key = id(back.f_code)  # also when an evaluation in the same function found them first
+
+    def _no_targets_source(self) -> bool:
+        """Whether no call, caller or loop was found to hold the targets (they may be in the output error alone)."""
+        return not (self.target_arg or self._beside_name or self._inline_name or self.scalar_labels.name
+                    or self.scalar_labels.beside)
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
         if self.scalar_labels.pending is not None:

@@ -642,7 +642,7 @@ def _inline_targets(self: NumpyBackend, frame: FrameType) -> None:
     output's width; never an output or an error (their rows have as many values as entries)."""
     sizes = self.layout[1] if self.layout else None
     if (not sizes or sizes[-1] < 2 or (not self._inline_name and self._inline_tries >= INLINE_TRIES)
-            or self._beside_name):
+            or self._beside_name or self._error_source):
         return
     code = frame.f_code
     names = self._inline_names.get(code)
