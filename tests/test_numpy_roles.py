@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.arrays import head
+from netdoctor.observe.numpy.arrays import chain_beside_biases, head
 from netdoctor.observe.numpy.classify import weights_layout
 from netdoctor.observe.numpy.roles import (
     code_like,
@@ -295,3 +295,26 @@ def test_the_transposed_product_is_tried_only_in_the_weights_layout():
     # and a batch of columns through (in, out) weights, W.T @ x, is one
     xc = rng.normal(size=(20, 25))
     assert computed_by_layer(np.maximum(V1.T @ xc, 0.0) + 1.0, [V1, V2], [], [xc], layout="rows")
+
+
+def test_a_step_of_weight_decay_alone_is_a_step():
+    """``p -= lr * (0 + wd * p)``: a network whose loss gradient is 0 (one output unit under a softmax) still steps its
+    weights by the decay its gradient function returns; the change is a multiple of the weights and of the returned
+    array, a share of 1e-5 taken away, no rescale. A small rescale that reads nothing stays none."""
+    rng = np.random.default_rng(7)
+    old = _entries(rng)
+    g = 5e-4 * old  # the returned gradient: the decay alone
+    assert proportional_to(old, old - 0.025 * g, [_entries(rng), g], 2.2e-16) == (1, pytest.approx(-0.025))
+    assert proportional_to(old, 0.999 * old, [_entries(rng)], 2.2e-16) is None
+
+
+@pytest.mark.parametrize("shapes, layout, apart", [
+    ([(48, 784), (48, 1), (1, 48), (1, 1)], ("columns", [784, 48, 1]), {1, 3}),
+    ([(784, 32), (1, 32), (32, 16), (1, 16), (16, 1), (1, 1)], ("rows", [784, 32, 16, 1]), {1, 3, 5}),
+    ([(20, 10), (20, 1), (3, 20), (3, 1)], None, None),  # no one-unit layer: layer_chain's business
+    ([(48, 784), (1, 30)], None, None),  # a row that chains with nothing and is no bias of the matrix before it
+])
+def test_a_one_unit_layer_chains_beside_its_biases(shapes, layout, apart):
+    """A one-unit output layer is a row (columns: (1, 48)) or a column (rows: (16, 1)), as its bias and the hidden
+    layers' biases are: the matrices chain once each bias of the matrix before it is set aside."""
+    assert chain_beside_biases(shapes) == (None if layout is None else (layout, apart))

@@ -99,6 +99,12 @@ PROGRAMS = [
     # the error is the output minus (main: never seen, the labels variants' constant targets not named)
     Program("label_beside_module", updates=1800, samples=1800, forward=False),
     Program("label_beside_module_labels", updates=1800, samples=1800, forward=False),
+    # the output's width taken from the labels (n_out = labels.max() + 1) read from a column of zeros: one output unit
+    # under a softmax, a loss gradient of 0, the weights moved by their decay alone (main: "no network found", the
+    # decay's steps being multiples of the weights; then the input column (16, 1) read as a column of targets)
+    Program("outputs_from_labels_decay", updates=200, layers="16 -> 20 -> 3 (columns)"),
+    Program("outputs_from_labels_decay_labels", ("frozen-parameters",), updates=200, forward=False,
+            layers="16 -> 20 -> 1 (columns)"),
     Program("dict_layers_plain_sgd", updates=456, samples=7200, arrays=4, layers="10 -> 16 -> 3 (rows)"),
     Program("dict_layers_plain_sgd_labels", updates=456, samples=7200, arrays=4),
     # a forward returning None that keeps its output in a dict: the parameters' dict it is handed (params['A2'], full

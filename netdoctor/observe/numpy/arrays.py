@@ -501,6 +501,35 @@ without running the program's code; None itself where the compiled part is not b
 ``Discovery._unchanged``)."""
 
 
+def chain_beside_biases(shapes: list[tuple[int, ...]]) -> tuple[tuple[str, list[int]], set[int]] | None:
+    """Layout and layer sizes of matrices in program order that chain once the rows and columns that are the biases
+    of the matrix before them are set aside (``W2`` of (1, 48) is a one-unit layer, ``b2`` of (1, 1) beside it its
+    bias), and the positions of those set aside; None when no layout chains with every matrix of both sides > 1 and a
+    layer of width 1 kept. A bias of a ``(out, in)`` matrix (columns) is ``(out, 1)``; of an ``(in, out)`` one (rows)
+    ``(1, out)``."""
+    mats = [(i, s) for i, s in enumerate(shapes) if len(s) == 2]
+    if len(mats) < 2:
+        return None
+    for cols in (True, False):
+        kept: list[tuple[int, ...]] = [mats[0][1]]
+        apart: set[int] = set()
+        for i, m in mats[1:]:
+            last = kept[-1]
+            if m == ((last[0], 1) if cols else (1, last[1])):
+                apart.add(i)  # the bias of the matrix before it
+            elif (m[1] == last[0]) if cols else (m[0] == last[1]):
+                kept.append(m)
+            elif min(m) == 1:
+                apart.add(i)
+            else:
+                break
+        else:
+            if len(kept) >= 2 and any(min(m) == 1 for m in kept):
+                sizes = [kept[0][1], *[m[0] for m in kept]] if cols else [kept[0][0], *[m[1] for m in kept]]
+                return ("columns" if cols else "rows", sizes), apart
+    return None
+
+
 def layer_chain(shapes: list[tuple[int, ...]]) -> tuple[str, list[int]] | None:
     """Layout and layer sizes of weight matrices in program order, or None when they do not chain.
 

@@ -45,6 +45,7 @@ from netdoctor.observe.numpy.arrays import (
     Path,
     alias_path,
     array_role,
+    chain_beside_biases,
     is_bias,
     layer_chain,
     path_text,
@@ -690,14 +691,20 @@ class Classifier:
             params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3])))
         mats: list[tuple[int, ...]] = [prm.shape for prm in params if weight_matrix(prm.text, prm.shape)]
         layout = layer_chain(mats)
-        if layout is None:
+        apart: set[int] | None = None
+        if layout is None and (beside := chain_beside_biases(mats)) is not None:
+            layout, apart = beside  # a one-unit last layer (1, 48) beside the biases (48, 1), (1, 1)
+        elif layout is None:
             # a row or column beside the matrices (``self.c`` of shape (1, n)) is a bias when they chain without it
             layout = layer_chain([s for s in mats if min(s) > 1])
             rows_apart = layout is not None
         else:
             rows_apart = False
+        matrices = [prm for prm in params if weight_matrix(prm.text, prm.shape)]
         for prm in params:
-            prm.bias = not weight_matrix(prm.text, prm.shape) or (rows_apart and min(prm.shape) == 1)
+            prm.bias = not weight_matrix(prm.text, prm.shape) or (
+                next(i for i, m in enumerate(matrices) if m is prm) in apart if apart is not None
+                else rows_apart and min(prm.shape) == 1)
         contributor, style = self._pair_buffers(best, params, buffers, updater)
         grad_map: list[int | None] = []
         if style != "accumulate" or _update_state(params, stats, contributor, updater):

@@ -68,6 +68,11 @@ def persistent_writer(writers: Counter, stats: Any) -> CodeType | None:
     return best if math.isfinite(change(best)) else writers.most_common(1)[0][0]
 
 
+WEIGHT_DECAY = 0.005
+"""The largest share of its own values a step of weight decay alone takes away (``lr * lambda``: 1e-4 to 1e-6 a step;
+a rescale ``W *= 30`` or a reset takes 29 or 1)."""
+
+
 def proportional_to(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray],
                     eps: float) -> tuple[int, float] | None:
     """Which candidate the change ``new - old`` is a multiple of, and the factor (``p -= lr * g``: the step reads
@@ -85,8 +90,12 @@ def proportional_to(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarra
             return None
         tol = (1e-6 + 8 * eps) * nd + 8 * eps * (float(np.linalg.norm(old)) + float(np.linalg.norm(new)))
         oo = float(np.dot(old, old))
-        if oo > 0 and float(np.linalg.norm(d - (float(np.dot(d, old)) / oo) * old)) <= tol:
-            return None  # rescaled or reset: a multiple of itself
+        own = float(np.dot(d, old)) / oo if oo > 0 else 0.0
+        if oo > 0 and float(np.linalg.norm(d - own * old)) <= tol and not abs(own) < WEIGHT_DECAY:
+            # rescaled or reset: a multiple of itself. (Not a share of at most WEIGHT_DECAY taken away, when an array
+            # it could read is that multiple: a step of pure weight decay, ``p -= lr * (0 + wd * p)``, of a network
+            # whose loss gradient is 0, one output unit under a softmax)
+            return None
         if not candidates:
             return None
         near = range(len(candidates))

@@ -438,8 +438,9 @@ def _single_output_targets(self: NumpyBackend, code: CodeType, loc: dict[str, An
     columns |= {a.shape[1 - a.shape.index(n_in)] for a in args if is_array(a) and a.ndim == 2 and n_in in a.shape
                 and a.dtype.kind == "f"}
     for name, v in zip(code.co_varnames, args):
-        if not (is_array(v) and v.ndim in (1, 2) and v.size and v.dtype.kind in "fiub" and n_in != 1 and v is not out):
-            continue
+        if not (is_array(v) and v.ndim in (1, 2) and v.size and v.dtype.kind in "fiub" and n_in != 1 and v is not out
+                and v.shape != (n_in, 1)):
+            continue  # (one sample's input, a column (784, 1), is no column of targets)
         if v.shape[-1] != 1 and not (v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1 and v.size in columns):
             continue
         values, counts = np.unique(np.asarray(v, dtype=np.float64), return_counts=True)
