@@ -57,3 +57,11 @@ def test_an_output_and_an_unrelated_array_of_its_shape_give_none():
     p = softmax(rng.normal(0, 1, (8, 4)))
     assert targets_from_error(p, softmax(rng.normal(0, 1, (8, 4)))) is None
     assert targets_from_error(p, np.zeros_like(p)) is None
+
+
+def test_a_saturated_output_that_is_a_code_already_gives_none():
+    """A tanh saturated at +-1 (``1 - 1e-16`` apart) beside its pre-activation: two entries of one value give a scale
+    of ~1e-16, which reads the output itself as the targets whatever the other array is (the forum program's
+    ``tanhDerivative(z)`` beside ``tanh(z)``: every sample counted twice)."""
+    z = np.array([39.3, -79.3, -31.0, -33.5, -17.0, -20.2, -124.8, -42.9, -36.3, -44.2])
+    assert targets_from_error(np.tanh(z).reshape(-1, 1), z.reshape(-1, 1)) is None

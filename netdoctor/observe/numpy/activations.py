@@ -135,8 +135,7 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     values = [resolve(root, p) for p in self.cache_paths]
     if self._cache_paths is None or n % 256 == 1:  # the arrays layers keep, re-walked now and then
         self._cache_paths = self._kept_paths()
-    held = [resolve(base, p) for base, p in self._cache_paths]
-    values += held
+    values += (held := [resolve(base, p) for base, p in self._cache_paths])
     values.append(value)
     # gradients (dH, delta, grad_out) are bounded too: only names that are not gradient-like
     values += [v for k, v in frame.f_locals.items() if _kept_name(k)]

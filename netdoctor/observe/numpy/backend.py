@@ -463,6 +463,8 @@ class NumpyBackend:
         self._error_code: CodeType | None = None
         """The function handed that output error (the output layer's ``backward``)."""
         self._error_tries = 0
+        self._error_rows = 0
+        """Target rows counted from the output error."""
         self._beside_name = ""
         """The name the gradient function's caller keeps its targets under, beside an output waiting for them
         (:meth:`_targets_beside`), once found."""
@@ -899,11 +901,8 @@ class NumpyBackend:
         checking = self._update_check_call(frame, bool(role & _FORWARD))
         if self._out is not None and not role & (_CONTRIB | _FORWARD) and self._targets_by_comparison():
             self._compared(frame)
-        if not role & _FORWARD and (code is self._error_code or self._error_code is None and self._no_targets_source()):
-            # a layer stepping itself in ``backward(d, lr)`` (of any role: the output layer's may have none), handed
-            # only the output error the program built from the targets
-            self._targets_in_error(frame)
         if not role:
+            self._error_call(frame)
             if not checking and code is not self._error_code and self._ignorable(code):
                 self.tracer.ignore(code)  # its calls cost what a library's do from now on
             return checking
@@ -919,6 +918,8 @@ class NumpyBackend:
                 return False  # (the update just counted here began a held window: this call is its first, held)
         if role & _CONTRIB:
             self._contrib_call(frame)
+        if not role & _FORWARD:
+            self._error_call(frame)  # (after the contributor's own arguments were read: they may hold the targets)
         if role & _HELPER:
             self._helper_call(frame)
         if role & _PROBE:
@@ -1125,9 +1126,8 @@ class NumpyBackend:
         self._funcs = net.functions
         self.frozen = net.frozen
         steps = self.discovery.steps
-        found = [prm.found_text or prm.text for prm in net.params]  # discovery's records are under its own names
-        self.lr_measured = steps.step_size(found)
-        self.adaptive = steps.adaptive_size(found)
+        found = [prm.found_text or prm.text for prm in net.params]  # (discovery's records are under its own names)
+        self.lr_measured, self.adaptive = steps.step_size(found), steps.adaptive_size(found)
         self.update_checks.adaptive = self.adaptive is not None
         self._read_momentum(steps, found)
         self.lr_read = next((steps.read[t] for t in found if t in steps.read), "")
@@ -1210,10 +1210,18 @@ class NumpyBackend:
                 self._labels_from(back, back.f_code)
             self.train_labels_key = id(back.f_code)  # also when an evaluation in the same function found them first
 
+    def _error_call(self, frame: FrameType) -> None:
+        """A layer stepping itself in ``backward(d, lr)`` (of any role: the output layer's may have none), handed only
+        the output error the program built from the targets: read them back from it while they are nowhere else."""
+        if frame.f_code is self._error_code or self._error_code is None and self._no_targets_source():
+            self._targets_in_error(frame)
+
     def _no_targets_source(self) -> bool:
-        """Whether no call, caller or loop was found to hold the targets (they may be in the output error alone)."""
+        """Whether no call, caller, loop or target builder was found to hold the targets, and none were counted but
+        those read from the output error (they may be there alone)."""
         return not (self.target_arg or self._beside_name or self._inline_name or self.scalar_labels.name
-                    or self.scalar_labels.beside)
+                    or self.scalar_labels.beside or self.built_targets.samples or self.single_output_targets
+                    or self.target_samples > self._error_rows)
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
         if self.scalar_labels.pending is not None:

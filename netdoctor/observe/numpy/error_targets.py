@@ -58,8 +58,10 @@ def targets_from_error(out: np.ndarray, d: np.ndarray) -> np.ndarray | None:
         if e[i] == e[j]:
             continue
         k = float((o[i] - o[j]) / (e[i] - e[j]))
-        if k == 0 or any(abs(k - t) <= 1e-9 * abs(k) for t in tried):
-            continue  # (a negative k: an error pointing from the output to the targets, a step that climbs)
+        if k == 0 or any(abs(k - t) <= 1e-9 * abs(k) for t in tried) or abs(k) * float(np.abs(e).max()) <= 100 * tol:
+            # (a negative k: an error pointing from the output to the targets, a step that climbs. A k that moves no
+            # entry beyond rounding reads the output itself: a saturated tanh's +-1 is a code already, whatever d is)
+            continue
         tried.append(k)
         with np.errstate(all="ignore"):
             T = out - k * d
@@ -98,6 +100,7 @@ def targets_in_error(self: NumpyBackend, frame: FrameType) -> None:
                 continue
             self._error_source, self._error_code = (place, key), code
             self._count_targets(rows, T)
+            self._error_rows += len(rows)
             o = class_rows(out, n_out, n_in, outputs=True, rows=by_rows)
             if not self.forward and o is not None and len(o) == len(rows):
                 self.learning.output(np.asarray(o, dtype=float), self.updates)
