@@ -59,7 +59,7 @@ from netdoctor.observe.numpy.activations import (
 from netdoctor.observe.numpy.arrays import ArrayMemo, Path, path_reader, resolve, weak
 from netdoctor.observe.numpy.counting import _count_ahead, _count_plan, _count_through, _counted, _counted_updates
 from netdoctor.observe.numpy.discovery import Discovery
-from netdoctor.observe.numpy.error_targets import targets_in_error
+from netdoctor.observe.numpy.error_targets import ERROR_AFTER, targets_in_error
 from netdoctor.observe.numpy.holding import StepHold
 from netdoctor.observe.numpy.learning import TrainingAccuracy
 from netdoctor.observe.numpy.network import COORDS, FuncStats, Network, Param, Root
@@ -1213,7 +1213,7 @@ class NumpyBackend:
     def _error_call(self, frame: FrameType) -> None:
         """A layer stepping itself in ``backward(d, lr)`` (of any role: the output layer's may have none), handed only
         the output error the program built from the targets: read them back from it while they are nowhere else."""
-        if frame.f_code is self._error_code or self._error_code is None and self._no_targets_source():
+        if self.updates >= ERROR_AFTER and self._no_targets_source() and self._error_code in (None, frame.f_code):
             self._targets_in_error(frame)
 
     def _no_targets_source(self) -> bool:

@@ -29,11 +29,16 @@ from netdoctor.observe.numpy.roles import class_rows, code_like
 if TYPE_CHECKING:
     from netdoctor.observe.numpy.backend import NumpyBackend
 
-__all__ = ["ERROR_TRIES", "targets_from_error", "targets_in_error"]
+__all__ = ["ERROR_AFTER", "ERROR_TRIES", "targets_from_error", "targets_in_error"]
 
 ERROR_TRIES = 64
 """Calls of the gradient's function handed an array of the output's width that are looked at before the look stops,
 when none showed targets."""
+
+ERROR_AFTER = 16
+"""Updates after which the output error is looked at, when no other source counted a target by then: the sources that
+read a label beside the error confirm it over several calls (8), a comparison or a loop's name at the first updates;
+read with them, a sample would be counted twice."""
 
 CALLERS = 3
 """Callers of the gradient's function whose locals are looked at for the output (a model's ``backward`` between the
