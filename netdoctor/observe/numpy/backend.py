@@ -912,7 +912,10 @@ class NumpyBackend:
             if self._forward_calls % 4 == 1:
                 self._forward_inputs(frame)
         if role & (_CONTRIB | _UPDATER | _PROBE) or (role & _FORWARD and self._forward_calls % 8 == 0):
-            if not self._check_update(frame) and role & _CONTRIB:
+            if self._check_update(frame):
+                if role & _CONTRIB:  # (an update applied before the forward whose output waits: counted only now)
+                    self.learning.counted_late(self.updates, self.contrib_calls)
+            elif role & _CONTRIB:
                 self._check_reset(frame)
             if role & _CONTRIB and self.tracer.holding and code is self.hold.listen:
                 return False  # (the update just counted here began a held window: this call is its first, held)

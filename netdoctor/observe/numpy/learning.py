@@ -54,12 +54,13 @@ def _classes(t: Truth) -> np.ndarray:
 class TrainingAccuracy:
     """Pairs of the forward's output rows and their step's targets, in an early and a late window (see the module)."""
 
-    __slots__ = ("_out", "_out_at", "_truth", "_truth_at", "early", "early_rows", "late", "late_rows", "pairs",
+    __slots__ = ("_out", "_out_at", "_out_calls", "_truth", "_truth_at", "early", "early_rows", "late", "late_rows", "pairs",
                  "_curve", "windows", "_read_at", "_raw")
 
     def __init__(self) -> None:
         self._out: np.ndarray | None = None
         self._out_at = -1
+        self._out_calls = -1
         self._truth: Truth | None = None
         self._truth_at = -1
         self.early: list[tuple[int, np.ndarray, Truth]] = []
@@ -77,15 +78,16 @@ class TrainingAccuracy:
         """Update windows in which targets were read (each counted once, however many batches it held)."""
         self._read_at = -1
 
-    def output(self, rows: np.ndarray, update: int) -> None:
-        """The forward returned (or stored) output rows (N, C), ``update`` updates into the run. Copied: the program may
-        write into its output after (``probs[range(n), y] -= 1``)."""
+    def output(self, rows: np.ndarray, update: int, gradient_calls: int = -1) -> None:
+        """The forward returned (or stored) output rows (N, C), ``update`` updates into the run, after
+        ``gradient_calls`` calls of the gradient's function (-1: not counted; see :meth:`counted_late`). Copied: the
+        program may write into its output after (``probs[range(n), y] -= 1``)."""
         t = self._truth
         if t is not None and self._truth_at == update and _rows(t) == len(rows):
             self._truth = None
             self._keep(update, rows.astype(float), t)
             return
-        self._out, self._out_at = rows.astype(float), update
+        self._out, self._out_at, self._out_calls = rows.astype(float), update, gradient_calls
 
     def targets(self, truth: Truth, update: int, raw: np.ndarray | None = None) -> None:
         """The targets of a step (see :data:`Truth`; arrays are copied), read ``update`` updates into the run (``raw``:
@@ -100,6 +102,18 @@ class TrainingAccuracy:
             return
         self._truth, self._truth_at = (truth if isinstance(truth, int) else np.array(truth)), update
         self._raw = raw if isinstance(truth, int) and raw is not None else None
+
+    def counted_late(self, update: int, gradient_calls: int) -> None:
+        """An update was counted at the call of the gradient's function, ``update`` updates into the run, after
+        ``gradient_calls`` calls of it. Where the step before ran unwatched (a held loop head), its update is first seen
+        there, after the forward of the step that call belongs to returned: a forward never steps the weights, so an
+        output waiting from the update before is this step's, and waits for the targets this call hands over, not for
+        those of the step after (np2963: each batch's output paired with the next batch's targets, read as 28% -> 24%
+        while it trained at 99%). Only at the step's first gradient call (none since the output was read): a step that
+        calls it once per layer (``layer.backward(delta, lr)`` stepping that layer) counts its own update at the second
+        call, and its output stays with the targets read at the first."""
+        if self._out is not None and self._out_at == update - 1 and self._out_calls == gradient_calls:
+            self._out_at = update
 
     def pending(self, update: int) -> int:
         """How many output rows read at ``update`` wait for their targets (0: none)."""

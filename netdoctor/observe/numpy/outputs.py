@@ -60,7 +60,7 @@ def _forward_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
         self._pending_T = None
         add_output_error(self, rows, T)
     self._forward_returns += 1
-    self.learning.output(rows, self.updates)
+    self.learning.output(rows, self.updates, self.contrib_calls)
     if len(self.out_rows) < RING // 8 or self._forward_returns % 4 == 0:
         kept = rows[:64].astype(float)
         self.out_rows.append(kept)
