@@ -489,6 +489,50 @@ def test_a_climb_of_an_assumed_loss_in_a_run_that_learns_is_contradicted():
     assert [f.severity for f in update_check_findings([result], curve=stuck)] == [Severity.ERROR]
     assert update_check_findings([result], curve=learning) == []
 
+def _batch_softmax_check(scale: float, at_update: int, w_factor: float = 1.0):
+    """One update of a softmax layer on a batch of 16 rows, checked against the program's own clipped cross-entropy
+    ``-mean(log(p_t + 1e-12))``: its weights ``scale`` times their first draw (large: half the rows' true class has
+    probability 0 in float64, where the clipped loss is flat; the other half, small inputs, still move it), the update ``0.1 (p - t)`` as the formula gives it
+    (``w_factor`` times that for W: a wrong weight gradient)."""
+    rng = np.random.default_rng(11)
+    P = {"W": scale * rng.normal(size=(16, 4)), "b": 0.3 * rng.normal(size=4)}
+    x, t = rng.normal(size=(16, 16)), rng.integers(0, 4, 16)
+    x[8:] *= 1e-3  # (rows whose logits stay moderate on large weights: the loss still moves there)
+    T = np.eye(4)[t]
+
+    def out(Q: dict[str, np.ndarray]) -> np.ndarray:
+        z = x @ Q["W"] + Q["b"]
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    p = out(P)
+    d = (p - T) / 16
+    applied = [Applied("returned", {"W": w_factor * x.T @ d, "b": d.sum(axis=0)})]
+    own = LossChoice("loss() (net.py:9)", lambda y: float(-np.mean(np.log(np.sum(y * T, axis=1) + 1e-12))),
+                     assumed=False)
+    work = {k: v.copy() for k, v in P.items()}
+    result = check_update(lambda: out(work), work, applied, [own], biases=["b"])
+    return dataclasses.replace(result, at_update=at_update), p[np.arange(16), t]
+
+
+def test_a_mismatch_read_where_the_loss_went_flat_at_the_output_is_no_error():
+    """The same right formula, checked twice: on moderate weights it agrees; on weights 200 times larger some rows'
+    true class has probability 0 exactly, the clipped log is flat there while ``p - t`` is not, and every tensor
+    disagrees, the output bias too (the loss's own derivative at the output). Read only there, the mismatch is info
+    and says why; a weight gradient that is wrong while the output bias agrees stays an error."""
+    early, _ = _batch_softmax_check(0.3, at_update=1)
+    late, p_true = _batch_softmax_check(200.0, at_update=40)
+    assert early.ok and (p_true == 0).any()  # (the oracle: rows whose clipped loss is flat exist)
+    assert not late.ok and not next(v for v in late.tensors if v.name == "b").ok
+    (finding,) = update_check_findings([early, late])
+    assert finding.severity == Severity.INFO and finding.evidence["after_blow_up"]
+    assert "gone flat at the output" in finding.message and "agreed at update 1" in finding.message
+    wrong, _ = _batch_softmax_check(0.3, at_update=40, w_factor=3.0)
+    assert [v.name for v in wrong.failed] == ["W"]
+    (finding,) = update_check_findings([early, wrong])
+    assert finding.severity == Severity.ERROR and not finding.evidence["after_blow_up"]
+
+
 # -- the replay: the program's call again, on copies ---------------------------------------------------
 class _Net:
     def __init__(self) -> None:

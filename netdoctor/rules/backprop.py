@@ -215,11 +215,37 @@ def _grown(c: UpdateCheck, start: dict[str, float]) -> float:
                 if start.get(k, 0) > 0), default=math.nan)
 
 
-def _after_blow_up(c: UpdateCheck, judged: Sequence[UpdateCheck], grown: float, blown_at: int | None) -> str:
+def flat_output(c: UpdateCheck, judged: Sequence[UpdateCheck]) -> UpdateCheck | None:
+    """The earlier check that agreed on every tensor, when ``c`` is read where the loss had gone flat at the output.
+
+    The output bias's gradient is the loss's own derivative at the output (the mean of ``out - t`` for a softmax with
+    cross-entropy), whatever the hidden layers compute: a missing or wrong hidden derivative never moves it. When it
+    was right at an earlier check of the same code and disagrees now, the loss itself changed: outputs saturated (a
+    softmax at exactly 0 or 1, a clipped ``log(p + 1e-12)``) move the loss by nothing where the formula still gives
+    ``out - t``, and every tensor's comparison inherits that. None when ``c`` is no such check (no bias, the output
+    bias right, or no earlier check that agreed everywhere)."""
+    biases = [v for v in c.tensors if v.bias]
+    if not biases or biases[-1].ok:
+        return None
+    return next((d for d in judged if d.at_update < c.at_update and d.tensors and d.ok
+                 and any(v.name == biases[-1].name for v in d.tensors)), None)
+
+
+def _after_blow_up(c: UpdateCheck, judged: Sequence[UpdateCheck], grown: float, blown_at: int | None,
+                   start: dict[str, float]) -> str:
     """The end of the message of a mismatch read only after the weights blew up: when, how, and why it says nothing.
     A loss saturated there (a clipped log, a softmax at 0 or 1) has finite differences of 0 where the program's formula
     is right, exactly as dead units with a missing derivative have, so such steps tell nothing about the gradient."""
     passed = [d.at_update for d in judged if not failures(d)]
+    flat = None if blown_up(c, start, blown_at) else flat_output(c, judged)
+    if flat is not None:
+        bias = next(v.name for v in reversed(c.tensors) if v.bias)
+        return (f"; this was read only where the loss had gone flat at the output (checked at update {c.at_update:,}: "
+                f"the output bias {bias}'s gradient, the loss's own derivative at the output, agreed at update "
+                f"{flat.at_update:,} and disagrees here"
+                + (f", the weights {grown:.3g}x their norm when watching began" if math.isfinite(grown) else "")
+                + "): saturated outputs (a softmax at 0 or 1, a clipped log) move the loss by nothing where the "
+                "program's formula still gives out - t, so this does not say the gradient is wrong.")
     how = (f"update {blown_at:,} moved the weights by more than their own size" if blown_at is not None
            and c.at_update >= blown_at else "a weight matrix non-finite" if not math.isfinite(grown)
            else f"a weight matrix {grown:.3g}x its norm when watching began")
@@ -267,8 +293,9 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     (:func:`~netdoctor.rules.learning.learns`) while the update would climb the assumed loss: a run that climbed
     its loss would not learn.
 
-    A mismatch read only after the weights blew up (:func:`blown_up`, from ``start_norms`` and ``blown_at``) is info:
-    see :func:`_after_blow_up` (the book's style at lr 60: its clip binds after update 1).
+    A mismatch read only after the weights blew up (:func:`blown_up`, from ``start_norms`` and ``blown_at``), or only
+    where the loss had gone flat at the output (:func:`flat_output`), is info: see :func:`_after_blow_up` (the book's
+    style at lr 60: its clip binds after update 1).
 
     Long because the finding's evidence, fix and explanation are written out in place, one reading of the check each.
     """
@@ -276,7 +303,8 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     failing = [c for c in judged if failures(c) and not _contradicted(c, curve)]
     if not failing:
         return []
-    after = (bool(start_norms) or blown_at is not None) and all(blown_up(d, start_norms or {}, blown_at) for d in failing)
+    after = all((bool(start_norms) or blown_at is not None) and blown_up(d, start_norms or {}, blown_at)
+                or flat_output(d, judged) is not None for d in failing)
     c = failing[0]
     bad = failures(c)
     # parameters come in the program's order, input side first: the last failing weight is nearest the output
@@ -300,7 +328,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     msg = _update_sentence(c, first, whose, numbers)
     grown = _grown(c, start_norms or {})
     if after:
-        msg = msg[:-1] + _after_blow_up(c, judged, grown, blown_at)
+        msg = msg[:-1] + _after_blow_up(c, judged, grown, blown_at, start_norms or {})
     again = sum(1 for d in judged if failures(d))
     where_lines = list(dict.fromkeys(x for x in (_computed_by(c, first), c.where) if x))
     velocity_line = c.velocity.rpartition(" at ")[2] if c.climbs and " at " in c.velocity else ""
