@@ -453,7 +453,7 @@ PROGRAMS = [
     # over shuffled batches, the program's own clipped log loss. At lr 2.5 the outputs saturate within a few updates:
     # the check at update 3 agrees, the one at update 5 (the output bias too) does not, a mismatch of a flat loss (main
     # ranked it as an error); the run still learns (80% -> 87%), so no rate finding either
-    Program("velocity_layers_tanh", updates=192, samples=6000, arrays=6),
+    Program("velocity_layers_tanh", updates=192, samples=6000, arrays=6, layers="24 -> 32 -> 16 -> 5 (rows, weights (out, in))"),
     # a module-level dict for columns of samples (float32, relu, squared error on smoothed one-hot targets): the flipped
     # output error blows the weights up by its second step (1.6x them), and the check there climbs. A climb is no
     # saturated loss's artefact: main read it as info after the blow-up and ranked it behind the rate

@@ -919,3 +919,14 @@ def test_the_nan_forwards_run_only_for_copies_the_checks_own_forwards_did_not_sh
     assert _deaf(forward, work, heard.heard) == ["unused"] and len(calls) - before == 1
     assert all(np.array_equal(work[k], kept[k]) for k in work)
     assert _deaf(forward, work) == ["unused"] and len(calls) - before == 1 + 5  # (every copy, without what was heard)
+
+
+def test_the_note_of_a_check_without_targets_says_what_was_not_seen():
+    """With no targets seen in the whole run, the forward may well take the step's batch: the note says the targets
+    were missing ("forward() does not take the batch of step()" was shown when no targets were found)."""
+    from netdoctor.observe.numpy.backend import _no_targets_note
+
+    note = _no_targets_note("update check not run: forward() does not take the batch of step()")
+    assert "does not take" not in note and "targets of step()'s steps were never seen" in note and "forward()" in note
+    other = "update check not run: the network's input width is not known (its layers were not found in order)"
+    assert _no_targets_note(other) == other

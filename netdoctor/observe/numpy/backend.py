@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -156,6 +157,19 @@ _CONTRIB, _FORWARD, _HELPER, _UPDATER, _EVALUATOR, _PROBE, _TABLE = (
 STAND_DOWN_EVENTS = 1_000
 """Calls of the user's functions without any NumPy parameter change after which a program that imported torch
 is left to the PyTorch observer (the NumPy tracer stands down)."""
+
+
+_TAKES_NO_BATCH = re.compile(r"update check not run: (\w+)\(\) does not take the batch of (\w+)\(\)")
+
+
+def _no_targets_note(note: str) -> str:
+    """The update check's note when no targets were seen in the run: what was missing is the targets, not a forward
+    that takes the step's batch."""
+    m = _TAKES_NO_BATCH.fullmatch(note)
+    if m is None:
+        return note
+    return (f"update check not run: the targets of {m.group(2)}()'s steps were never seen, so the output of "
+            f"{m.group(1)}() had nothing to be compared with")
 
 
 class NumpyBackend:
@@ -672,6 +686,18 @@ class NumpyBackend:
         return next((i + 1 for i in range(steps) if any(
             len(r) > i and math.isfinite(r[i]) and r[i] >= BLOWN_UP_STEP for r in self.discovery_ratios)), None)
 
+    def _orientation(self) -> str:
+        """How the model line says the network is laid out: a sample per row or per column, as the weights' layout
+        reads it, and the weights' own layout too where the batches seen say otherwise (``x @ W.T``: rows of samples,
+        weights kept (out, in), was called "columns")."""
+        if self.layout is None:
+            return ""
+        out_in = self.layout[0] == "columns"
+        cols = self.samples_as_columns
+        if cols is None or cols == out_in:
+            return self.layout[0]
+        return f"{'columns' if cols else 'rows'}, weights {'(out, in)' if out_in else '(in, out)'}"
+
     def sections(self) -> dict[str, Any]:
         """Per-layer activations, predictions and update measurements for the report."""
         if not self.network_found:
@@ -691,7 +717,7 @@ class NumpyBackend:
         ctx: dict[str, Any] = {"observer": self.name}
         if self.params:
             if self.layout:
-                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self.layout[0]}), {len(self.params)} arrays in {self._place}"
+                ctx["model"] = f"{' -> '.join(map(str, self.layout[1]))} ({self._orientation()}), {len(self.params)} arrays in {self._place}"
             else:
                 ctx["model"] = f"{len(self.params)} arrays in {self._place}"
             ctx["training"] = self._training(ctx)
@@ -705,6 +731,10 @@ class NumpyBackend:
             # cannot move, and nothing vanished
             notes = [n.replace(VANISHED, "the network has a single output unit (a softmax over one unit is 1 "
                                          "whatever the weights; else its units saturated)") for n in notes]
+        if not self.target_samples:
+            # no targets seen in the whole run: the forward may well take the batch, there was nothing to compare its
+            # output with (say what was not seen)
+            notes = [_no_targets_note(n) for n in notes]
         if self.frozen:
             computed = self.gradient_computations
             ctx["gradient_computations"] = computed  # what was observed of a network that never moved
