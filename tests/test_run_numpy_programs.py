@@ -423,7 +423,7 @@ PROGRAMS = [
     # (its output error ``(a - np.eye(C)[y[idx]]) / n`` is built inline and handed to the last layer's backward, which
     # steps the layer itself: the targets are read back from it, ``T = a - n d``; main read none)
     Program("wide_input_layer_objects", updates=320, samples=6400, forward=False, arrays=6,
-            layers="12 -> 20 -> 12 -> 3 (columns)"),
+            layers="12 -> 20 -> 12 -> 3 (rows, weights (out, in))"),
     Program("wide_input_layer_objects_labels", ("class-collapse",), updates=320, samples=6400, forward=False),
     Program("deep_relu_samples", updates=1500, arrays=8, layers="16 -> 24 -> 16 -> 12 -> 3 (columns)"),
     Program("deep_relu_samples_tiny", arrays=8),
@@ -752,7 +752,7 @@ PROGRAMS = [
     Program("sorted_samples_class_unshuffled", updates=320, arrays=4),
     # one tensor's step added where the others' are subtracted: its computed gradient is right, the update climbs
     # (a class with (out, in) weights stepped by a training function outside it; two module-level lists)
-    Program("out_in_generator", updates=320, arrays=4, layers="20 -> 12 -> 4 (columns)", checked=True),
+    Program("out_in_generator", updates=320, arrays=4, layers="20 -> 12 -> 4 (rows, weights (out, in))", checked=True),
     Program("out_in_generator_ascent", updates=320, arrays=4),
     Program("list_layers_loop", updates=180, arrays=4, layers="16 -> 10 -> 3 (rows)", checked=True),
     Program("list_layers_loop_ascent", updates=180, arrays=4),
@@ -770,13 +770,13 @@ PROGRAMS = [
     # the same in another style: module-level dicts, the forward's results kept in the weights' dict by a module
     # function, gradients summed into a second dict, momentum steps in the loop (main: 11 arrays, a false
     # learning-rate-too-high error at "2531%" on the twin, and on the sign flip too, ranked first)
-    Program("out_in_global_params_momentum", updates=320, samples=6400, arrays=6, layers="20 -> 16 -> 12 -> 4 (columns)",
+    Program("out_in_global_params_momentum", updates=320, samples=6400, arrays=6, layers="20 -> 16 -> 12 -> 4 (rows, weights (out, in))",
             checked=True),
-    Program("out_in_global_params_momentum_sign", updates=320, arrays=6, layers="20 -> 16 -> 12 -> 4 (columns)"),
+    Program("out_in_global_params_momentum_sign", updates=320, arrays=6, layers="20 -> 16 -> 12 -> 4 (rows, weights (out, in))"),
     # a module-level loop over per-layer dicts that keep the forward's results, the backward inline: the update check
     # takes the loop's integer labels for the targets, never its ``out``, which held the step before's output when the
     # step began (main compared against that output: every tensor failed on the twin too, and both bugs went unnamed)
-    Program("out_in_layer_dicts_module", updates=300, samples=6000, arrays=6, layers="12 -> 16 -> 10 -> 3 (columns)",
+    Program("out_in_layer_dicts_module", updates=300, samples=6000, arrays=6, layers="12 -> 16 -> 10 -> 3 (rows, weights (out, in))",
             checked=True),
     Program("out_in_layer_dicts_module_sign", updates=300, arrays=6),
     Program("out_in_layer_dicts_module_derivative", updates=300, arrays=6),
