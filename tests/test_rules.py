@@ -253,29 +253,6 @@ def test_a_note_is_no_cause_of_a_problem_and_is_not_ranked_before_it():
     assert warned.codes() == ["gradient-mismatch", "learning-rate-too-high"]
 
 
-def test_a_saturating_draw_is_a_root_cause_and_explains_a_gradient_warning_but_no_error():
-    """Units saturated from the draw (evidence kind ``init``) are caused by no blow-up that was never seen, and explain a
-    gradient-mismatch warning read through them (npt1678 listed the warning first, the saturation linked to it); a
-    mismatch on the program's own loss (an error) stays a bug of its own."""
-    drawn = Finding("saturated-activations", "warning", "x", "saturated-activations", {"kind": "init"})
-    linked = {f.code: f for f in link_causes([F("gradient-mismatch", "warning"), drawn])}
-    assert linked["saturated-activations"].caused_by == () and linked["gradient-mismatch"].caused_by == (
-        "saturated-activations",)
-    assert Report(list(linked.values())).codes() == ["saturated-activations", "gradient-mismatch"]
-    linked = {f.code: f for f in link_causes([F("gradient-mismatch"), drawn])}
-    assert linked["gradient-mismatch"].caused_by == () and linked["saturated-activations"].caused_by == ()
-    # saturation of no drawn kind is still a consequence of a blow-up the mismatch can cause
-    linked = {f.code: f for f in link_causes([F("gradient-mismatch", "warning"), F("saturated-activations", "warning")])}
-    assert linked["saturated-activations"].caused_by == ("gradient-mismatch",)
-
-
-def test_steps_too_small_beside_constant_targets_are_their_consequence():
-    """Targets of one class are fitted within a few steps, after which every step is ~0: the rate looks too low and is
-    not the cause (zcnn_labels, image_flattened_inside_labels: the warning was linked to nothing)."""
-    linked = {f.code: f for f in link_causes([F("constant-targets"), F("learning-rate-too-low", "warning")])}
-    assert linked["learning-rate-too-low"].caused_by == ("constant-targets",)
-
-
 def test_a_mutated_target_table_is_ranked_before_the_constant_targets_it_makes():
     """``t = EYE[label]; t *= 1 - s`` scales the table's rows in place until every target names one class: the
     mutation is the root cause (npx1801, npt1614 listed constant-targets first on main f580c69)."""

@@ -102,7 +102,7 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
         {"saturation": sat, "limit": SATURATION_WARN, "at_start": start, "first_step": worst.first_seen, "units": worst.units,
          "rows": worst.rows, "layers": {l.layer: l.saturation for l in hit},
          **({"init_std": worst.init.std, "fan_in": worst.init.fan_in, "init_after_updates": worst.init.after}
-            if worst.init else {}), **({"kind": "init"} if init else {}), **curve_evidence(curve),
+            if worst.init else {}), **curve_evidence(curve),
          **({"flow_ratio": flow.ratio, "flow_feeding": flow.feeding, "flow_next": flow.next, "flow_updates": flow.updates,
              "flow_limit": SATURATION_FLOWS} if flow is not None else {})},
         fix=SATURATION_FIX[worst.framework],

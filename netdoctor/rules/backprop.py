@@ -231,19 +231,6 @@ def flat_output(c: UpdateCheck, judged: Sequence[UpdateCheck]) -> UpdateCheck | 
                  and any(v.name == biases[-1].name for v in d.tensors)), None)
 
 
-def _excused(c: UpdateCheck, judged: Sequence[UpdateCheck], start: dict[str, float], blown_at: int | None) -> bool:
-    """Whether the failing check ``c`` says nothing about the gradient: read after the weights blew up
-    (:func:`blown_up`) or where the loss had gone flat at the output (:func:`flat_output`). Not a climb on finite
-    weights: a saturated loss has a derivative of 0 where the formula is not, never one every agreeing tensor's update
-    climbs (npx1867's flipped output error, checked at update 2 after a first step 1.6x the weights, read as info and
-    ranked behind the blow-up it causes)."""
-    if flat_output(c, judged) is not None:
-        return True
-    if not (start or blown_at is not None) or not blown_up(c, start, blown_at):
-        return False
-    return not c.climbs or not all(math.isfinite(n) for n in c.weight_norms.values())
-
-
 def _after_blow_up(c: UpdateCheck, judged: Sequence[UpdateCheck], grown: float, blown_at: int | None,
                    start: dict[str, float]) -> str:
     """The end of the message of a mismatch read only after the weights blew up: when, how, and why it says nothing.
@@ -316,7 +303,8 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     failing = [c for c in judged if failures(c) and not _contradicted(c, curve)]
     if not failing:
         return []
-    after = all(_excused(d, judged, start_norms or {}, blown_at) for d in failing)
+    after = all((bool(start_norms) or blown_at is not None) and blown_up(d, start_norms or {}, blown_at)
+                or flat_output(d, judged) is not None for d in failing)
     c = failing[0]
     bad = failures(c)
     # parameters come in the program's order, input side first: the last failing weight is nearest the output

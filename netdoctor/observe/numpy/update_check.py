@@ -1087,8 +1087,6 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
             # a float32 program: the entries that disagree do so by no more than its own rounding (saturated units),
             # not by a wrong derivative
             ok, pattern = True, ""
-        elif not ok and _float32_scatter(app, name, ratio, spread, c):
-            ok, pattern = True, ""
         if not ok:
             clip = _clipped(a_full, n_k, idx[k])
             if clip is not None:  # clipping changes the update, not the gradient: not a mismatch
@@ -1101,22 +1099,6 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
                                       _worst(check), check.hint, pattern, app.names.get(name, ""), name in biases,
                                       app.where))
     return verdicts
-
-
-FLOAT32_SCATTER = 0.05
-"""Spread of a float32 tensor's ratios to the derivative, around the factor the other tensors share, that rounding
-through saturated units explains (:func:`_float32_scatter`)."""
-
-
-def _float32_scatter(app: Applied, name: str, ratio: float, spread: float, c: float) -> bool:
-    """Whether a float32 program's tensor is its factor ``c`` times the derivative (median ratio within
-    :data:`RATIO_TOL`), scattered by at most :data:`FLOAT32_SCATTER`: the rounding of a derivative taken through units
-    near their flat ends, where ``1 - a**2`` of a float32 ``a`` keeps few bits (an error of about ``2 eps32 / (1 - a**2)``,
-    a percent where ``1 - a**2`` is 1e-5), not a wrong derivative, whose ratio a missing or misplaced factor scatters by
-    orders of magnitude (a saturating draw that learned to 100% got a ``gradient-mismatch`` warning at 1.2%)."""
-    eps = app.eps.get(name)
-    return (eps is not None and eps > 1e-10 and math.isfinite(c) and c != 0 and math.isfinite(ratio)
-            and abs(ratio - c) <= RATIO_TOL * abs(c) and spread <= FLOAT32_SCATTER)
 
 
 def _rounding_only(app: Applied, name: str, c: float, a: np.ndarray, n: np.ndarray, w: np.ndarray,

@@ -1334,17 +1334,10 @@ def _init_lines(b: NumpyBackend, w: Param) -> list[Line]:
 
 
 def _init_scale(b: NumpyBackend, layer: int) -> InitScale | None:
-    """How the weights of hidden layer ``layer`` (1-based) were when watching began: std, fan-in, where drawn. None
-    when an update before then moved a parameter by :data:`~netdoctor.rules.policy.LR_HIGH_UPDATE` of its norm or more
-    (as discovery measured them): the scale read then is the steps', not the draw's (a summed gradient's first two
-    steps 86% and 422% of the weights saturated own_mean_loss_summed's tanh layer, which was blamed on the draw)."""
-    from netdoctor.rules.policy import LR_HIGH_UPDATE
-
+    """How the weights of hidden layer ``layer`` (1-based) were when watching began: std, fan-in, where drawn."""
     weights = [p for p in b.params if len(p.shape) == 2 and not p.bias]
     w = weights[layer - 1] if len(weights) >= layer else None
     if w is None or w.text not in b.norms_first:
-        return None
-    if any(math.isfinite(x) and x >= LR_HIGH_UPDATE for r in b.discovery_ratios for x in r[:b.norms_first_at]):
         return None
     fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
     return InitScale(w.text, b.norms_first[w.text] / math.sqrt(np.prod(w.shape)), int(fan_in),
