@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from netdoctor.buffers.peek import is_array
+from netdoctor.buffers.peek import is_array, own_dict
 from netdoctor.observe.numpy.roles import class_rows, code_like
 
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def _outputs_near(frame: FrameType, d: np.ndarray,
     only at ``source`` when given."""
     out: list[tuple[int, str, np.ndarray]] = []
     me = frame.f_locals.get("self")
-    attrs = getattr(me, "__dict__", None) if me is not None else None
+    attrs = own_dict(me) if me is not None else None  # (no code of the program runs: its lookups are its own)
     places: list[dict[str, Any]] = [attrs if isinstance(attrs, dict) else {}]
     f = frame.f_back
     for _ in range(CALLERS if source is None else source[0]):
