@@ -182,9 +182,9 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
             first.append(np.array(rows[:FIRST_ROWS], dtype=float))
         ring = self.rows.setdefault(layer, [])
         ring.append(np.array(rows[:64], dtype=float))
-        held = self._rows_held[layer] = self._rows_held.get(layer, 0) + len(ring[-1])
-        while held > RING:
-            held = self._rows_held[layer] = held - len(ring.pop(0))
+        in_ring = self._rows_held[layer] = self._rows_held.get(layer, 0) + len(ring[-1])
+        while in_ring > RING:
+            in_ring = self._rows_held[layer] = in_ring - len(ring.pop(0))
     return bool(found)
 
 
