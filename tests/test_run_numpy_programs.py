@@ -789,6 +789,12 @@ PROGRAMS = [
     Program("rmsprop_lists_module_fast", updates=250, forward=False, arrays=4, layers="196 -> 32 -> 8 (rows)"),
     Program("adam_helper_attrs", updates=250, samples=5000, arrays=4, layers="196 -> 32 -> 8 (rows)"),
     Program("adam_helper_attrs_fast", updates=250, arrays=4, layers="196 -> 32 -> 8 (rows)"),
+    # momentum through a helper called per parameter from the gradient's function (``momentum(p, v, g, scale)``): at a
+    # rate that blows the weights up within six updates, the biases' velocities, zero at first, were never seen decaying
+    # and were taken for gradient buffers never emptied (a false stale-accumulator error, ranked before the rate:
+    # npw2036's lr-too-high twin)
+    Program("momentum_helper_columns", updates=240, samples=3840, arrays=4, layers="24 -> 20 -> 4 (columns)"),
+    Program("momentum_helper_columns_fast", ("non-finite",), arrays=4, layers="24 -> 20 -> 4 (columns)"),
 ]
 
 
@@ -1031,6 +1037,15 @@ def test_what_the_gradient_write_does_is_measured(name, added, replaced):
     o = observed(next(p for p in PROGRAMS if p.name == name))
     writes = o.report["sections"]["observed"]["buffer_writes"]
     assert (writes["added"], writes["replaced"]) == (added, replaced), _detail(o)
+
+
+def test_velocities_stepped_by_the_rule_that_writes_them_are_no_stale_buffer():
+    """A rate that blows the weights up within a few updates leaves a bias's velocity (zero at first) no update at which
+    to be seen decaying; written by the momentum rule that applies the steps, beside velocities seen decaying, it is a
+    velocity, not a gradient buffer left full: the rate is the root cause, ranked first."""
+    o = observed(next(p for p in PROGRAMS if p.name == "momentum_helper_columns_fast"))
+    codes = [f["code"] for f in o.report["findings"]]
+    assert "stale-accumulator" not in codes and codes[0] == "learning-rate-too-high", _detail(o)
 
 
 def test_an_adaptive_rule_is_named_with_its_step_per_entry():
