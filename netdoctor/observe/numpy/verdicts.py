@@ -1342,12 +1342,16 @@ def _init_lines(b: NumpyBackend, w: Param) -> list[Line]:
 
 
 def _init_scale(b: NumpyBackend, layer: int) -> InitScale | None:
-    """How the weights of hidden layer ``layer`` (1-based) were when watching began: std, fan-in, where drawn."""
+    """How the weights of hidden layer ``layer`` (1-based) were drawn: std, fan-in, where drawn. The scale discovery
+    sampled before the first step when it saw them then (``after`` 0: the draw itself), else the one measured when
+    watching began (after the updates of discovery: what the steps made of the draw)."""
     weights = [p for p in b.params if len(p.shape) == 2 and not p.bias]
     w = weights[layer - 1] if len(weights) >= layer else None
-    if w is None or w.text not in b.norms_first:
+    if w is None or (w.drawn is None and w.text not in b.norms_first):
         return None
     fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
+    if w.drawn is not None:
+        return InitScale(w.text, w.drawn, int(fan_in), where_text(_init_lines(b, w), ""), after=0)
     return InitScale(w.text, b.norms_first[w.text] / math.sqrt(np.prod(w.shape)), int(fan_in),
                      where_text(_init_lines(b, w), ""), after=b.norms_first_at)
 
