@@ -82,3 +82,71 @@ def test_a_hidden_layers_output_is_found_in_large_batches(cols):
     for rows in kept:
         assert rows.shape == (64, 40)
         assert any(np.array_equal(rows, h[:64]) for h in net.seen), "a kept activation is no output the program computed"
+
+
+class _ListSamples:
+    """A 12-8-3 tanh net trained one sample at a time, each sample handed around as a list of one-value lists (as
+    the forum program keeps its pixels): the step, the forward and the loop all hold the same list."""
+
+    def __init__(self) -> None:
+        rng = np.random.default_rng(2)
+        self.W1, self.b1 = rng.normal(0, 0.5, (8, 12)), np.zeros((8, 1))
+        self.W2, self.b2 = rng.normal(0, 0.5, (3, 8)), np.zeros((3, 1))
+        self.hidden: list[np.ndarray] = []
+
+    def forward(self, sample):
+        h = np.tanh(self.W1 @ np.array(sample) + self.b1)
+        self.hidden.append(h[:, 0].copy())
+        return h, self.W2 @ h + self.b2
+
+    def step(self, sample, target, lr):
+        x = np.array(sample)
+        h, out = self.forward(sample)
+        d_out = out - target
+        d_h = (self.W2.T @ d_out) * (1 - h ** 2)
+        self.W2 -= lr * d_out @ h.T
+        self.b2 -= lr * d_out
+        self.W1 -= lr * d_h @ x.T
+        self.b1 -= lr * d_h
+
+
+def test_a_sample_kept_as_a_list_is_converted_once_per_look(monkeypatch):
+    """A look at the layers' outputs reads the inputs the frame and its callers hold: a sample kept as a list, held by
+    three frames, is converted to an array once per look (each conversion of 784 one-value lists cost the forum
+    program 0.1 ms), and every frame that holds it still contributes an input, as when each was converted."""
+    from netdoctor.observe.numpy.backend import NumpyBackend
+
+    conversions: list[int] = []
+    looks: list[tuple[int, int]] = []
+    """Per look: the conversions of a list already converted in it, and the inputs of the sample's values it read."""
+    as_input, inputs_near = NumpyBackend._as_input, NumpyBackend._inputs_near
+
+    def counted_as_input(self, v):
+        if isinstance(v, list) and len(v) == 12:
+            conversions.append(id(v))
+        return as_input(self, v)
+
+    def counted_inputs_near(self, frame, kept=[]):  # noqa: B006 - as the original's
+        before = len(conversions)
+        seen, told = inputs_near(self, frame, kept)
+        mine = conversions[before:]
+        looks.append((len(mine) - len(set(mine)), sum(x.size == 12 for x in seen)))
+        return seen, told
+
+    monkeypatch.setattr(NumpyBackend, "_as_input", counted_as_input)
+    monkeypatch.setattr(NumpyBackend, "_inputs_near", counted_inputs_near)
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 3, 300)
+    X = rng.normal(0, 1, (3, 12))[labels] + rng.normal(0, 0.5, (300, 12))
+    targets = np.eye(3)[labels][:, :, None]
+    obs = Observation(ObserveOptions())
+    with obs:
+        net = _ListSamples()
+        for row, target in zip(X, targets):
+            sample = [[float(v)] for v in row]
+            net.step(sample, target, 0.05)
+    assert obs.report.context["updates_observed"] == 300
+    assert looks, "no look at the layers' outputs read the inputs"
+    assert all(again == 0 for again, _ in looks), [look for look in looks if look[0]][:8]
+    # the step's argument, the forward's and the loop's local: three inputs of the sample's values in each look
+    assert max(held for _, held in looks) >= 2

@@ -166,22 +166,25 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     for layer, (a, pres) in found.items():
         rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if cols else a)
         kept_pairs = self.pre_rows.setdefault(layer, [])
+        paired = sum(len(r[0]) for r in kept_pairs)
         # the function does not change over a run: the first PRE_RING rows name it, a pair now and then keeps it current
-        if n % 64 == 0 or sum(len(r[0]) for r in kept_pairs) < PRE_RING:
+        if n % 64 == 0 or paired < PRE_RING:
             pair = _with_pre_activation(rows, pres, cols)
             # a pair whose pre-activations all have one sign does not tell the functions apart (a relu layer dead at
             # every unit and a sigmoid far below 0 both give exact 0s): it never pushes out one that does
             if pair is not None and (_crosses_zero(pair[1]) or not any(_crosses_zero(r[1]) for r in kept_pairs)):
                 kept_pairs.append(pair)
-                while sum(len(r[0]) for r in kept_pairs) > PRE_RING:
-                    kept_pairs.pop(0)
+                paired += len(pair[0])
+                while paired > PRE_RING:
+                    paired -= len(kept_pairs.pop(0)[0])
         first = self.first_rows.setdefault(layer, [])
         if sum(len(r) for r in first) < FIRST_ROWS:
             first.append(np.array(rows[:FIRST_ROWS], dtype=float))
         ring = self.rows.setdefault(layer, [])
         ring.append(np.array(rows[:64], dtype=float))
-        while sum(len(r) for r in ring) > RING:
-            ring.pop(0)
+        held = self._rows_held[layer] = self._rows_held.get(layer, 0) + len(ring[-1])
+        while held > RING:
+            held = self._rows_held[layer] = held - len(ring.pop(0))
     return bool(found)
 
 
@@ -290,6 +293,10 @@ def activation_name(b: NumpyBackend, layer: int, a: np.ndarray) -> str:
     return infer_kind(a)
 
 
+_NOT_KEEPERS = frozenset({int, float, bool, str, bytes, complex, type(None), np.ndarray, np.float64, np.float32, np.int64})
+"""Classes whose objects have no ``__dict__`` (:func:`_kept_by_objects` skips them before asking for one)."""
+
+
 def _kept_by_objects(self: NumpyBackend, frame: FrameType) -> list[np.ndarray]:
     """Arrays kept on the program's own objects that the frame and up to three of its callers hold, themselves or
     in a small dict, list or tuple (a layer's ``self.x``, a ``Tanh`` object's ``self.y``, the layers of
@@ -309,9 +316,12 @@ def _kept_by_objects(self: NumpyBackend, frame: FrameType) -> list[np.ndarray]:
             else:
                 objs = [v]
             for o in objs:
+                kind = type(o)
+                if kind in _NOT_KEEPERS:
+                    continue  # (most values: told by one lookup, not by failing to read a dictionary they do not have)
                 attrs = own_dict(o)
-                if (not isinstance(attrs, dict) or id(o) in seen or issubclass(type(o), (type, ModuleType))
-                        or not self._users_class(type(o))):
+                if (not isinstance(attrs, dict) or id(o) in seen or issubclass(kind, (type, ModuleType))
+                        or not self._users_class(kind)):
                     continue
                 seen.add(id(o))
                 out += [x for k, x in list(attrs.items())[:32] if issubclass(type(x), np.ndarray) and _kept_name(k)]
@@ -371,19 +381,20 @@ def _inputs_near(self: NumpyBackend, frame: FrameType,
     whatever the weights' layout (``x @ W.T`` with weights kept ``(out, in)``). Not the callers': the module's data
     set ``X`` (rows) is beside the ``X[i:i + 1].T`` column the layers are handed."""
     seen: list[np.ndarray] = []
-    first = self._input_of(frame)
+    converted: dict[int, tuple[Any, np.ndarray | None]] = {}
+    first = _input_of(self, frame, converted)
     if first is not None:
         seen.append(first)
     f: FrameType | None = frame
     depth = 0
     while f is not None and depth < 4 and len(seen) < 16:
         for v in list(f.f_locals.values())[:128]:
-            x = self._as_input(v)
+            x = _as_input_once(self, v, converted)
             if x is not None and all(not _same_view(x, y) for y in seen):
                 seen.append(x)
         f, depth = f.f_back, depth + 1
     for v in kept:
-        x = self._as_input(v)
+        x = _as_input_once(self, v, converted)
         if x is not None and len(seen) < 16 and all(not _same_view(x, y) for y in seen):
             seen.append(x)
     n_in = self.layout[1][0] if self.layout is not None else -1
@@ -420,11 +431,29 @@ def _as_input(self: NumpyBackend, v: Any) -> np.ndarray | None:
     return None
 
 
-def _input_of(self: NumpyBackend, frame: FrameType) -> np.ndarray | None:
-    """The input sample(s) among the frame's arguments (see :meth:`_as_input`), or None."""
+def _as_input_once(self: NumpyBackend, v: Any, converted: dict[int, tuple[Any, np.ndarray | None]]) -> np.ndarray | None:
+    """:meth:`_as_input` of ``v``, a list converted once per look (``converted``: by id, with the list kept alive): a
+    sample kept as a list of pixels is held by the step, the forward and the loop that built it (the forum's 784 lists
+    of one value, 0.1 ms a conversion). A list seen again comes back as a copy of its first conversion, as
+    ``np.asarray`` made a new array of it each time (other memory: another input to :func:`_same_view`)."""
+    if not issubclass(type(v), list):
+        return self._as_input(v)
+    known = converted.get(id(v))
+    if known is not None and known[0] is v:
+        return None if known[1] is None else known[1].copy()
+    x = self._as_input(v)
+    converted[id(v)] = (v, x)
+    return x
+
+
+def _input_of(self: NumpyBackend, frame: FrameType,
+              converted: dict[int, tuple[Any, np.ndarray | None]] | None = None) -> np.ndarray | None:
+    """The input sample(s) among the frame's arguments (see :meth:`_as_input`), or None (``converted``: see
+    :func:`_as_input_once`)."""
     code = frame.f_code
     for name in code.co_varnames[: code.co_argcount]:
-        x = self._as_input(frame.f_locals.get(name))
+        v = frame.f_locals.get(name)
+        x = self._as_input(v) if converted is None else _as_input_once(self, v, converted)
         if x is not None:
             return x
     return None
@@ -536,10 +565,10 @@ def _layer_bias(self: NumpyBackend, layer: int, n_weights: int, width: int) -> A
     equal width have biases of equal width, and the first of that width would be another layer's), else the first
     bias of that width; None when there is none."""
     biases = [prm for prm in self.params if prm.bias]
-    own = biases[layer - 1] if len(biases) == n_weights and int(np.prod(biases[layer - 1].shape)) == width else None
+    own = biases[layer - 1] if len(biases) == n_weights and math.prod(biases[layer - 1].shape) == width else None
     root = self.root.obj
     return resolve(root, own.path) if own is not None else next(
-        (resolve(root, prm.path) for prm in biases if int(np.prod(prm.shape)) == width), None)
+        (resolve(root, prm.path) for prm in biases if math.prod(prm.shape) == width), None)
 
 
 def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int, out_in: bool | None = None) -> bool:
@@ -553,10 +582,13 @@ def _chains_to(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, size: int, out_
         return False
     shape: tuple[int, ...] = (n_out, x.shape[1]) if cols else (x.shape[0], n_out)
     if issubclass(type(b), np.ndarray):
-        try:
-            shape = np.broadcast_shapes(shape, (b.size, 1) if cols else (1, b.size))
-        except ValueError:
-            return False
+        # (``np.broadcast_shapes`` of the two 2-D shapes, spelled out: it costs more than the rest of the check)
+        dims = []
+        for s, t in zip(shape, (b.size, 1) if cols else (1, b.size)):
+            if s != t and s != 1 and t != 1:
+                return False
+            dims.append(t if s == 1 else s)
+        shape = (dims[0], dims[1])
     return math.prod(shape) == size
 
 

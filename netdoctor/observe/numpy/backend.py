@@ -384,6 +384,8 @@ class NumpyBackend:
         self.input_mutations: list[str] = []
         self.first_rows: dict[int, list[np.ndarray]] = {}
         self.rows: dict[int, list[np.ndarray]] = {}
+        self._rows_held: dict[int, int] = {}
+        """Rows in each layer's ring of :attr:`rows` (a per-sample program's ring is 512 arrays of one row)."""
         self.pre_rows: dict[int, list[tuple[np.ndarray, np.ndarray]]] = {}
         """Per hidden layer, (output rows, pre-activation rows) of a few samples whose output was recognised against
         the pre-activation of the weights it was compared with: the function is named from them."""
