@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -83,3 +84,31 @@ def test_a_nan_or_inf_anywhere_is_not_finite_counted_or_waiting():
     big = ClassTally()
     big.add_rows(np.full((3, 2), 1e308))
     assert big.finite()
+
+
+@pytest.mark.parametrize("layout", ["rows", "columns", "integers", "nan"])
+def test_a_batch_that_fills_the_waiting_room_is_counted_as_it_comes(layout):
+    # a full batch (more entries than PENDING) is counted at once from the program's own array (no copy): counts and
+    # finiteness are those of counting every row on arrival, whatever waited before it, and whatever the program
+    # writes into its array afterwards
+    rng = np.random.default_rng(1)
+    tally, seen = ClassTally(), []
+    small = rng.normal(size=(30, 10))
+    tally.add_rows(small)
+    seen.append(("rows", small.copy()))
+    n = PENDING // 10 + 7
+    if layout == "columns":  # a (10, N) output whose rows are its transpose, as a column-layout program's
+        big = rng.normal(size=(10, n)).T
+    elif layout == "integers":  # one-hot codes as integers, ties nowhere
+        big = np.eye(10, dtype=np.int64)[rng.integers(0, 10, n)]
+    else:
+        big = rng.normal(size=(n, 10))
+    if layout == "nan":
+        big[5, 3] = np.nan
+    tally.add_rows(big)
+    seen.append(("rows", np.array(big, dtype=float)))
+    assert tally._entries == 0  # counted: nothing of the program's is kept
+    big[...] = 0  # the program's next step writes into its array
+    assert tally.counter() == _oracle(seen)
+    assert tally.rows == 30 + n
+    assert tally.finite() == (layout != "nan")

@@ -21,6 +21,7 @@ from netdoctor.observe.numpy.targets import (
     _is_output,
     _label_column,
     _label_row,
+    _linear_error,
     _scalar_label,
     _scalar_label_return,
     _soft_read,
@@ -266,3 +267,53 @@ def test_the_look_for_probability_rows_stops_where_the_output_is_no_distribution
     # output's shape among the step's locals and objects (6,240 tests in all without the bound); 64 looks, 512 tests
     assert targets.BESIDE_TRIES == 64
     assert 0 < searched <= 8 * 64, searched
+
+
+def _linear_error_oracle(loc, targets):
+    """The output error among the locals, as round 14 read it (every product and norm a temporary array)."""
+    def one(t):
+        same = [v for v in list(loc.values())[:64] if isinstance(v, np.ndarray) and v.shape == t.shape
+                and v.dtype.kind == "f" and v is not t and np.isfinite(v).all()]
+        for o in same:
+            E = o - t
+            ee = float(np.sum(E * E))
+            if ee == 0 or not np.isfinite(ee):
+                continue
+            for d in same:
+                if d is not o:
+                    k = float(np.sum(d * E)) / ee
+                    if k != 0 and float(np.linalg.norm(d - k * E)) <= 1e-9 * max(float(np.linalg.norm(d)), 1e-300):
+                        return E
+        return None
+    if targets.shape[0] != targets.shape[1]:
+        for t in (targets, targets.T):
+            E = one(t)
+            if E is not None:
+                return E if t is targets else E.T
+        return None
+    return one(targets)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_output_error_among_the_locals_is_the_one_a_product_by_product_reading_finds(seed):
+    # a full batch's locals in either layout, the error scaled by 1, 1/n or 2/n, a near miss, a NaN, the targets
+    # themselves among the locals: the same array found (or none) as the oracle's temporaries find it
+    rng = np.random.default_rng(seed)
+    n, c = int(rng.integers(3, 300)), int(rng.integers(2, 11))
+    T = np.eye(c)[rng.integers(0, c, n)]
+    z = rng.normal(size=(n, c))
+    O = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    k = [1.0, 1.0 / n, 2.0 / n][seed % 3]
+    D = k * (O - T)
+    if seed % 4 == 1:
+        D = D + 1e-6 * rng.normal(size=D.shape)  # no multiple: nothing is the error
+    if seed % 5 == 2:
+        O[0, 0] = np.nan  # not finite: never a candidate
+    columns = seed % 2 == 1
+    loc = {"Z": z.T if columns else z, "O": O.T if columns else O, "Y": T.T if columns else T,
+           "D": (np.ascontiguousarray(D.T) if seed % 3 else D.T) if columns else D, "W": rng.normal(size=(c, 7)), "m": n}
+    targets = T.T if columns else T
+    got, want = _linear_error(loc, targets), _linear_error_oracle(loc, targets)
+    assert (got is None) == (want is None)
+    if want is not None:
+        np.testing.assert_array_equal(got, want)

@@ -253,6 +253,50 @@ def test_a_note_is_no_cause_of_a_problem_and_is_not_ranked_before_it():
     assert warned.codes() == ["gradient-mismatch", "learning-rate-too-high"]
 
 
+def test_a_saturating_draw_is_a_root_cause_that_explains_a_gradient_warning_but_no_error():
+    """Units saturated by the draw (evidence kind ``init``: the scale sampled before the first step) are caused by no
+    step that came after, and explain a gradient-mismatch warning read through them and the flat run they make; a
+    mismatch on the program's own loss (an error) stays a bug of its own."""
+    drawn = Finding("saturated-activations", "warning", "x", "saturated-activations", {"kind": "init"})
+    steps = [F("summed-gradient", "warning"), F("gradient-mismatch", "warning"), F("no-learning", "warning")]
+    linked = {f.code: f for f in link_causes([*steps, drawn])}
+    assert linked["saturated-activations"].caused_by == ()
+    assert linked["gradient-mismatch"].caused_by == ("saturated-activations",)
+    assert "saturated-activations" in linked["no-learning"].caused_by
+    assert Report(list(linked.values())).codes()[0] in ("summed-gradient", "saturated-activations")
+    assert Report(list(linked.values())).codes().index("saturated-activations") < Report(
+        list(linked.values())).codes().index("gradient-mismatch")
+    linked = {f.code: f for f in link_causes([F("gradient-mismatch"), drawn])}
+    assert linked["gradient-mismatch"].caused_by == () and linked["saturated-activations"].caused_by == ()
+    # saturation measured once the steps had begun (no kind) is still a consequence of what the steps did
+    linked = {f.code: f for f in link_causes([F("summed-gradient", "warning"), F("saturated-activations", "warning")])}
+    assert linked["saturated-activations"].caused_by == ("summed-gradient",)
+
+
+def _tanh_layer(std: float, after: int, start: float = 0.9):
+    from netdoctor.rules.evidence import InitScale, LayerActivity
+    from netdoctor.rules.policy import Framework
+
+    return LayerActivity(where="layer 1 (tanh)", layer="layer 1", activation="tanh", units=30, saturation=0.9, dead=None,
+                         window="over the last 640 samples", framework=Framework.NUMPY, rows=640,
+                         saturation_at_start=start, start_after=2, init=InitScale("W1", std, 784, "net.py:39", after=after))
+
+
+@pytest.mark.parametrize("std, after, blamed, root", [
+    (1.0, 0, True, True),                        # N(0, 1) on 784 inputs, sampled before the first step: the draw
+    (1.0, 2, True, False),                       # the same scale, read only after two updates: the steps may have made it
+    (1 / 28.0, 0, False, False),                 # drawn at 1/sqrt(fan_in): whatever saturates the layer, not the draw
+])
+def test_only_a_draw_seen_saturating_before_the_first_step_is_the_root_cause(std, after, blamed, root):
+    from netdoctor.rules import saturated_activations
+
+    f = saturated_activations([_tanh_layer(std, after)])
+    assert ("net.py:39" in f.where) is blamed
+    assert (f.evidence.get("kind") == "init") is root
+    # a layer not saturated when first observed is not blamed on its draw, however large
+    assert saturated_activations([_tanh_layer(std, after, start=0.1)]).evidence.get("kind") is None
+
+
 def test_a_mutated_target_table_is_ranked_before_the_constant_targets_it_makes():
     """``t = EYE[label]; t *= 1 - s`` scales the table's rows in place until every target names one class: the
     mutation is the root cause (npx1801, npt1614 listed constant-targets first on main f580c69)."""

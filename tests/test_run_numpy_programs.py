@@ -789,6 +789,20 @@ PROGRAMS = [
     Program("rmsprop_lists_module_fast", updates=250, forward=False, arrays=4, layers="196 -> 32 -> 8 (rows)"),
     Program("adam_helper_attrs", updates=250, samples=5000, arrays=4, layers="196 -> 32 -> 8 (rows)"),
     Program("adam_helper_attrs_fast", updates=250, arrays=4, layers="196 -> 32 -> 8 (rows)"),
+    # momentum through a helper called per parameter from the gradient's function (``momentum(p, v, g, scale)``): at a
+    # rate that blows the weights up within six updates, the biases' velocities, zero at first, were never seen decaying
+    # and were taken for gradient buffers never emptied (a false stale-accumulator error, ranked before the rate:
+    # npw2036's lr-too-high twin)
+    Program("momentum_helper_columns", updates=240, samples=3840, arrays=4, layers="24 -> 20 -> 4 (columns)"),
+    Program("momentum_helper_columns_fast", ("non-finite",), arrays=4, layers="24 -> 20 -> 4 (columns)"),
+    # a tanh layer drawn N(0, 1) on 100 inputs saturates before the first step; at a rate 20x too high as well, main
+    # linked the saturation to the rate (a consequence, its draw named but not as a cause). The draw's scale, sampled
+    # before the first step, makes it a root cause; drawn at 1/sqrt(fan_in), the saturation the rate makes stays the
+    # rate's, with no draw named
+    Program("tanh_draw", updates=320, samples=6400, arrays=4, layers="100 -> 32 -> 4 (rows)"),
+    Program("tanh_draw_saturated", updates=320, samples=6400, arrays=4, layers="100 -> 32 -> 4 (rows)"),
+    Program("tanh_draw_fast", ("saturated-activations",), updates=320, arrays=4, layers="100 -> 32 -> 4 (rows)"),
+    Program("tanh_draw_saturated_fast", updates=320, arrays=4, layers="100 -> 32 -> 4 (rows)"),
 ]
 
 
@@ -1031,6 +1045,33 @@ def test_what_the_gradient_write_does_is_measured(name, added, replaced):
     o = observed(next(p for p in PROGRAMS if p.name == name))
     writes = o.report["sections"]["observed"]["buffer_writes"]
     assert (writes["added"], writes["replaced"]) == (added, replaced), _detail(o)
+
+
+@pytest.mark.parametrize("name, drawn", [("tanh_draw_saturated", True), ("tanh_draw_saturated_fast", True),
+                                         ("tanh_draw_fast", False)])
+def test_a_draw_that_saturates_before_the_first_step_is_a_root_cause(name, drawn):
+    """Weights whose scale, sampled before the first step, is many times 1/sqrt(fan_in) saturate the tanh layer by
+    themselves: the saturation is blamed on the draw, at its line, and caused by no step that came after (a rate too
+    high beside it is a root cause of its own). Drawn at 1/sqrt(fan_in), the saturation a rate too high makes is the
+    rate's consequence, and no draw is named."""
+    program = next(p for p in PROGRAMS if p.name == name)
+    o = observed(program)
+    (sat,) = [f for f in o.report["findings"] if f["code"] == "saturated-activations"]
+    (init_line,) = [n for n, line in enumerate(program.path.read_text().splitlines(), 1) if "self.W1 = rng.normal" in line]
+    assert (f"{program.path.name}:{init_line}" in sat["where"]) is drawn, _detail(o)
+    assert (sat["evidence"].get("kind") == "init") is drawn, _detail(o)
+    assert (sat["caused_by"] == []) is drawn, _detail(o)
+    if not drawn:
+        assert sat["caused_by"] == ["learning-rate-too-high"], _detail(o)
+
+
+def test_velocities_stepped_by_the_rule_that_writes_them_are_no_stale_buffer():
+    """A rate that blows the weights up within a few updates leaves a bias's velocity (zero at first) no update at which
+    to be seen decaying; written by the momentum rule that applies the steps, beside velocities seen decaying, it is a
+    velocity, not a gradient buffer left full: the rate is the root cause, ranked first."""
+    o = observed(next(p for p in PROGRAMS if p.name == "momentum_helper_columns_fast"))
+    codes = [f["code"] for f in o.report["findings"]]
+    assert "stale-accumulator" not in codes and codes[0] == "learning-rate-too-high", _detail(o)
 
 
 def test_an_adaptive_rule_is_named_with_its_step_per_entry():

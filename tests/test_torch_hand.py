@@ -165,3 +165,36 @@ def test_a_model_trained_after_a_throwaway_one_is_followed_to_the_end(name, trai
         assert sorted(stale.evidence["parameters"]) == [f"model[{k}]" for k in range(4)], stale.evidence
     else:
         assert not [f for f in report.findings if f.severity.value in ("error", "warning")], report.codes()
+
+
+@pytest.mark.parametrize("name", ["probe_head", "probe_head_ok"])
+def test_a_throwaway_probe_whose_hidden_layer_is_never_stepped_is_not_judged(name, train_csv):
+    """A probe of plain tensors of which only the output layer is stepped (its hidden layer's gradients computed, never
+    applied, never emptied), then the real model: the probe's tensors are not the model judged, so their carried-over
+    gradients and unchanged weights say nothing (pt1250 got a stale-accumulator error and a frozen-parameters warning on
+    them); the real model's gradients never emptied are still named, on the real model's tensors."""
+    report, _ = run(name, train_csv)
+    probe = {f"probe[{k}]" for k in range(4)}
+    for f in report.findings:
+        named = set(f.evidence.get("parameters") or ()) | set(f.evidence.get("buffers") or ())
+        assert not named & probe and "probe[" not in f.where, (f.code, f.where)
+    if name == "probe_head":  # oracle: the program's loop over `model` never empties a gradient
+        assert report.root_cause().code == "stale-accumulator", report.codes()
+        stale = next(f for f in report.findings if f.code == "stale-accumulator")
+        assert sorted(stale.evidence["parameters"]) == [f"model[{k}]" for k in range(4)], stale.evidence
+        lines = (PROGRAMS / f"{name}.py").read_text().splitlines()
+        real = max(k for k, line in enumerate(lines, 1) if "loss.backward()" in line)  # the real model's, not the probe's
+        assert f"{name}.py:{real}" in stale.where
+    else:
+        assert report.findings == [], [(f.code, f.where) for f in report.findings]
+        assert report.context["model"].startswith("tensors model[3], model[2], model[1], model[0] ")
+
+
+def test_gradients_carried_in_a_tensor_no_update_moves_are_frozen_weights_not_a_stale_accumulator(train_csv):
+    """The hidden layer gets a gradient at every backward pass, never emptied and never applied (the loop steps the
+    output layer alone): the weights that never learn are said (frozen-parameters); its ``.grad`` carries over into no
+    update, so no stale accumulator is."""
+    report, _ = run("head_only", train_csv)
+    assert "stale-accumulator" not in report.codes(), report.codes()
+    (frozen,) = [f for f in report.findings if f.code == "frozen-parameters"]
+    assert sorted(frozen.evidence["parameters"]) == ["model[0]", "model[1]"], frozen.evidence

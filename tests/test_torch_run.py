@@ -813,6 +813,41 @@ def test_the_cost_bench_runs_small_and_observation_leaves_its_losses_unchanged()
     assert "backends installed: torch;" in alone["note"] and "backends installed: numpy, torch;" in both["note"]
 
 
+@pytest.mark.xfail(strict=True, reason="known false no-learning: rows seen again late are compared with rows first seen "
+                   "earlier, when the network was worse (open)")
+def test_a_slow_learner_whose_rows_seen_again_are_not_yet_learned_is_not_memorising(tmp_path):
+    # The cost bench's healthy loop on the bundled sample (its rows when ../shared is missing): after 40 SGD steps at
+    # lr 0.01 the rows seen again at steps 33-40 score 13.7% (256 rows) and the rows first seen at steps 9-30 9.3% (944
+    # rows): 2.1 standard errors apart, over the 2.0 the memorisation rule asks, only because the network is a little
+    # better later. The programs with shifted labels of tests/test_torch_wild.py are 2.7-3.1 apart with their rows
+    # seen again as close to their most common label (16.4% against 14.8%), so neither a larger z nor an end above
+    # chance tells the two apart; rows seen again and rows seen first within the same steps (both occur here, from
+    # step 15) would.
+    sample = ROOT / "netdoctor" / "data" / "mnist_sample.csv.gz"
+    path = write_script(tmp_path, "slow.py", f"""
+        import numpy as np
+        import torch
+        from torch import nn
+
+        rows = np.loadtxt({str(sample)!r}, delimiter=",", dtype=np.float32)
+        rows = rows[np.random.default_rng(0).permutation(len(rows))][:2000]
+        X, y = torch.from_numpy(rows[:, 1:] / 255.0), torch.from_numpy(rows[:, 0]).long()
+        torch.set_num_threads(1)
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+        opt = torch.optim.SGD(model.parameters(), lr=0.01)
+        loss_fn = nn.CrossEntropyLoss()
+        for s in range(40):
+            i = (s * 128) % (len(X) - 128)
+            opt.zero_grad()
+            loss = loss_fn(model(X[i:i + 128]), y[i:i + 128])
+            loss.backward()
+            opt.step()
+        """)
+    report, _ = run_script(path)
+    assert report is not None and not by_code(report, "no-learning"), [(f.code, f.message) for f in report.findings]
+
+
 @pytest.mark.parametrize("optimizer", ["torch.optim.Adam(model.parameters(), lr=1e-2)",
                                        "torch.optim.SGD(model.parameters(), lr=0.5)",
                                        "torch.optim.SGD(model.parameters(), lr=0.01)"])

@@ -80,6 +80,9 @@ ROOTS: dict[str, tuple[str, ...]] = {
     # weights drawn far below 1/sqrt(fan-in) through several layers (``randn * 0.01``): the error never reaches the first
     # layers from the first update on, whatever the rate does later
     "vanishing-gradients": ("init",),
+    # tanh or sigmoid units in their flat ends from the first updates observed, fed by weights whose scale, sampled
+    # before the first step, is many times 1/sqrt(fan-in): the draw saturates them, not the steps that came after it
+    "saturated-activations": ("init",),
 }
 """code -> the evidence kinds for which a finding of that code is caused by no other finding: the walk of
 :data:`CAUSES` stops at it."""
@@ -92,10 +95,18 @@ ROOT_EXPLAINS: dict[str, tuple[str, ...]] = {
     # the output layer's weights, drawn tiny, take steps as large as themselves while they grow to their working size
     # (a rate that trains the same network from Xavier weights): the rate is not the cause
     "vanishing-gradients": ("learning-rate-too-high", "exploding-gradients"),
+    # units saturated from the draw pass back derivatives that a float32 program rounds to a few bits or to 0: an
+    # update check read through them disagrees where the formula is right (a warning; see EXPLAINS_NO_ERROR)
+    "saturated-activations": ("gradient-mismatch",),
 }
 """code of :data:`ROOTS` -> findings that one of its root findings explains when nothing else present does. Kept out of
 :data:`CAUSES`, whose walk it would turn into a cycle (frozen parameters are otherwise a consequence of dead units,
 and those of a blow-up)."""
+
+
+EXPLAINS_NO_ERROR: frozenset[tuple[str, str]] = frozenset({("saturated-activations", "gradient-mismatch")})
+"""(root, finding) pairs of :data:`ROOT_EXPLAINS` that hold only while the finding is no error: a gradient that
+disagrees with the program's own loss is a bug of its own, whatever saturated the units."""
 
 
 def _root(code: str, kinds: dict[str, set[str]] | None) -> bool:
@@ -158,7 +169,8 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
         found = [c for c in found if not any(c in _ancestors(d, kinds) for d in found if d != c)]
         own = [c for c in f.caused_by if c in present and c != f.code and c not in found]
         if not own and not found and not root:
-            found = [c for c in roots if f.code in ROOT_EXPLAINS.get(c, ()) and c in present]
+            found = [c for c in roots if f.code in ROOT_EXPLAINS.get(c, ()) and c in present
+                     and not ((c, f.code) in EXPLAINS_NO_ERROR and f.severity is Severity.ERROR)]
         out.append(dataclasses.replace(f, caused_by=tuple(own + found)))
     return out
 

@@ -688,7 +688,8 @@ class Classifier:
             idx = sample_index(int(np.prod(st.shape)), COORDS, self.rng)
             # 16 of the sampled entries tell an update: some entries never move (inputs that are always 0)
             fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
-            params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3])))
+            params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3]),
+                                drawn=st.drawn))
         mats: list[tuple[int, ...]] = [prm.shape for prm in params if weight_matrix(prm.text, prm.shape)]
         layout = layer_chain(mats)
         apart: set[int] | None = None

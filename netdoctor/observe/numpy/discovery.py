@@ -706,6 +706,8 @@ class Discovery:
                 if resampled:  # (again when its shape changed: a cache of the training batch, then of a test set)
                     st.idx = self.steps.index(a.shape)
                     st.values = entries(a, st.idx).astype(float)
+                    if st.drawn is None and not self.param_events and not st.changes:  # as drawn: nothing stepped yet
+                        st.drawn = float(np.sqrt(np.mean(st.values * st.values)))
                 elif a.size < 2:  # one entry has no sampled places: the places of its larger shape before are not its own
                     st.idx = st.values = None
                 st.obj = fp[0]

@@ -90,6 +90,9 @@ class PathStats:
     cache_tries: int = 0
     started_zero: bool = False
     """All its sampled entries were zero when first seen: a buffer (or a zero-initialised layer) before training."""
+    drawn: float | None = None
+    """The root mean square of its sampled entries when first seen, if that was before any array moved like a
+    parameter: the scale it was drawn at, before the first step (None: first seen once training had begun)."""
     obj: int = 0
     """``id`` of the array the path held at the latest scan (two paths to one array are one array)."""
     steps: int = 0
@@ -188,6 +191,8 @@ class Param:
     found_text: str = ""
     """The path discovery followed it by, when :attr:`text` names it from the layers that hold it instead
     (:func:`~netdoctor.observe.numpy.naming.layer_holder`): discovery's records are kept under this one."""
+    drawn: float | None = None
+    """The root mean square of its sampled entries as drawn, before the first step (:attr:`PathStats.drawn`)."""
     bias: bool = False
     """A layer's bias: named so, a vector, or a row or column beside the layer matrices (``self.c`` of shape
     ``(1, n)``), not one of the matrices the layers chain through."""

@@ -209,18 +209,26 @@ def _linear_error(loc: dict[str, Any], targets: np.ndarray | None) -> np.ndarray
 def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | None:
     same = [v for v in list(loc.values())[:64] if issubclass(type(v), np.ndarray) and v.shape == targets.shape
             and v.dtype.kind == "f" and v is not targets and np.isfinite(v).all()]
+    # the sums of products over the entries as dot products of flat views (what ``np.linalg.norm`` computes): one pass
+    # each and no temporary array (a full batch's (10, 4000) error is looked at in every deep window, and every
+    # temporary of 320 KB is memory mapped anew)
+    flat = [v.reshape(-1) for v in same]
     for o in same:
         with np.errstate(all="ignore"):
             E = o - targets
-            ee = float(np.sum(E * E))
+            e = E.reshape(-1)
+            ee = float(np.dot(e, e))
             if ee == 0 or not math.isfinite(ee):
                 continue
-            for d in same:
+            for d, f in zip(same, flat):
                 if d is o:
                     continue
-                k = float(np.sum(d * E)) / ee
-                if k != 0 and float(np.linalg.norm(d - k * E)) <= 1e-9 * max(float(np.linalg.norm(d)), 1e-300):
-                    return E
+                k = float(np.dot(f, e)) / ee
+                if k != 0:
+                    r = e * k
+                    np.subtract(f, r, out=r)
+                    if math.sqrt(float(np.dot(r, r))) <= 1e-9 * max(math.sqrt(float(np.dot(f, f))), 1e-300):
+                        return E
     return None
 
 

@@ -658,7 +658,15 @@ def _buffers_decay(b: NumpyBackend) -> bool:
     later) were seen decaying before they took in the gradient (``v *= mu; v += g; p -= lr * v``, Adam's moments)."""
     bufs = {p.buffer_text for p in b.params if p.buffer is not None}
     stems = {_sibling_stem(t) for t in b.decaying}
-    return bool(bufs) and all(t in b.decaying or _sibling_stem(t) in stems for t in bufs)
+    if bufs and all(t in b.decaying or _sibling_stem(t) in stems for t in bufs):
+        return True
+    # Written where the steps are applied, by a rule whose steps read a velocity, beside arrays seen decaying: the
+    # buffers are the velocities that rule keeps (``momentum(p, v, g, s)`` called per parameter). A run that blows up
+    # within a few updates leaves a bias's velocity, zero at first, no update at which to be seen decaying
+    # (npw2036's lr-too-high twin: vW1 and vW2 seen decaying, vb2 taken for a gradient buffer never emptied). A
+    # gradient buffer left full is written where the gradient is computed, not by the rule that applies it.
+    return (bool(bufs) and bool(b.decaying) and b.momentum is not None and b.contributor is not None
+            and b.contributor is b.updater)
 
 
 def _sibling_stem(text: str) -> str:
@@ -1334,12 +1342,16 @@ def _init_lines(b: NumpyBackend, w: Param) -> list[Line]:
 
 
 def _init_scale(b: NumpyBackend, layer: int) -> InitScale | None:
-    """How the weights of hidden layer ``layer`` (1-based) were when watching began: std, fan-in, where drawn."""
+    """How the weights of hidden layer ``layer`` (1-based) were drawn: std, fan-in, where drawn. The scale discovery
+    sampled before the first step when it saw them then (``after`` 0: the draw itself), else the one measured when
+    watching began (after the updates of discovery: what the steps made of the draw)."""
     weights = [p for p in b.params if len(p.shape) == 2 and not p.bias]
     w = weights[layer - 1] if len(weights) >= layer else None
-    if w is None or w.text not in b.norms_first:
+    if w is None or (w.drawn is None and w.text not in b.norms_first):
         return None
     fan_in = w.shape[1] if b.layout and b.layout[0] == "columns" else w.shape[0]
+    if w.drawn is not None:
+        return InitScale(w.text, w.drawn, int(fan_in), where_text(_init_lines(b, w), ""), after=0)
     return InitScale(w.text, b.norms_first[w.text] / math.sqrt(np.prod(w.shape)), int(fan_in),
                      where_text(_init_lines(b, w), ""), after=b.norms_first_at)
 

@@ -246,7 +246,7 @@ class TorchBackend:
             # torch was imported but nothing of it ran (not a PyTorch run to describe), unless backward passes ran
             return {"notes": [unfollowed]} if unfollowed else {}
         models = []
-        judged = w.models.judged_roots()
+        judged, dropped_loose = w.models.judged_roots(), w.models.dropped_loose()
         several = sum(1 for i in w.models.mods.values() if i.has_params and not i.parent) > 1
         for key, info in w.models.mods.items():
             if info.parent or not info.has_params or (several and key not in judged and info.steps):
@@ -256,12 +256,19 @@ class TorchBackend:
                           + (f", called at {info.site}" if info.site else "") + ")")
         if not models:
             # Plain tensors with requires_grad=True trained by an optimizer, no nn.Module.
-            loose = [pi.name for pi in w.params.values() if pi.root is None and pi.in_optimizer and pi.name]
+            kept = [pi for k, pi in w.params.items() if pi.root is None and pi.in_optimizer and k not in dropped_loose]
+            loose = [pi.name for pi in kept if pi.name]
             if loose:
-                n = sum(math.prod(pi.shape) for pi in w.params.values() if pi.root is None and pi.in_optimizer)
+                n = sum(math.prod(pi.shape) for pi in kept)
                 models.append(f"tensors {', '.join(loose[:8])}{' ...' if len(loose) > 8 else ''} ({n:,} parameters, no nn.Module)")
         dropped = [f"{w.models.describe(i)} was trained for {i.steps} optimizer steps and then replaced by a model trained after it: "
                    "its numbers are not judged" for i in w.models.discarded()]
+        if dropped_loose:
+            infos = [w.params[k] for k in dropped_loose]
+            names = [pi.name for pi in sorted(infos, key=lambda pi: pi.order) if pi.name]
+            shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+            dropped.append(f"tensors {shown or f'({len(infos)})'} were updated for a while and then left for tensors updated "
+                           "only after them (a throwaway model before the real one): their numbers are not judged")
         opts, training = _optimizers(w)
         ctx: dict[str, Any] = {
             "observer": "torch",

@@ -200,13 +200,16 @@ class ForwardRecorder:
     def _activations(self, module: Any, args: tuple, output: Any) -> None:
         torch = self.w.torch
         cands = []
-        if issubclass(type(output), torch.Tensor) and output.grad_fn is not None and not any(True for _ in tree.children(module)):
+        # The activation's kind first (a dictionary look-up): most module calls (a Linear's output, a container's)
+        # are no activation, and their submodules and parameters are then never walked.
+        if issubclass(type(output), torch.Tensor) and output.grad_fn is not None:
             kind = ACTIVATIONS.get(type(output.grad_fn).__name__)
-            if kind is not None and not any(True for _ in tree.parameters(module, recurse=False)):
+            if (kind is not None and not any(True for _ in tree.children(module))
+                    and not any(True for _ in tree.parameters(module, recurse=False))):
                 cands.append((output, "out", kind))
-        if args and issubclass(type(args[0]), torch.Tensor) and args[0].grad_fn is not None and not any(True for _ in tree.children(module)):
+        if args and issubclass(type(args[0]), torch.Tensor) and args[0].grad_fn is not None:
             kind = ACTIVATIONS.get(type(args[0].grad_fn).__name__)
-            if kind is not None:
+            if kind is not None and not any(True for _ in tree.children(module)):
                 cands.append((args[0], "in", kind))
         for t, role, kind in cands:
             if self.seen_key(t) is not None or t.dim() < 2 or t.shape[0] < 2:

@@ -216,6 +216,7 @@ class HandUpdates:
                 leaves = self._leaves(roots)
                 self.walked = {id(t): weakref.ref(t) for t in leaves}
                 self._set_params(leaves)
+                self.w.sample_now = True  # the new tensors' first update is measured (where their training starts)
             return
         if not self.probed:
             return

@@ -413,14 +413,18 @@ class LossWatch:
         rows = int(xf.shape[0])
         if rows < 1 or C < 2:
             return
-        checks = []
+        checks: list[bool] = []
         if name in ("cross_entropy", "nll_loss"):  # (nll_loss: what it is handed must be log-probabilities)
             sum_tol, lse_tol = row_tolerances(torch, x.dtype)
-            probs = ((xf >= -1e-6).all() & (xf <= 1 + 1e-6).all() & ((xf.sum(1) - 1).abs() < sum_tol).all())
+            # The smallest and the largest entry first (one kernel, one host read): scores have entries below 0 and
+            # above 0, which no probability and no log-probability has, and their rows are not summed at all. A NaN
+            # makes both NaN, and every comparison with it false, as ``all()`` of the entries' comparisons is.
+            low, high = torch.stack(torch.aminmax(xf)).tolist()
+            probs = low >= -1e-6 and high <= 1 + 1e-6 and bool(((xf.sum(1) - 1).abs() < sum_tol).all())
             # log(sum(exp)) without logsumexp's shift: rows of log-probabilities (all <= 0, the first condition) cannot
             # overflow, and rows that do (scores) fail the first condition anyway; a third of logsumexp's cost
-            logprobs = ((xf <= 1e-6).all() & (xf.exp().sum(1).log().abs() < lse_tol).all())
-            checks = [probs.float(), logprobs.float()]
+            logprobs = high <= 1e-6 and bool((xf.exp().sum(1).log().abs() < lse_tol).all())
+            checks = [probs, logprobs]
         pred = xf.argmax(1)
         tc = None
         if issubclass(type(t), torch.Tensor):
@@ -444,7 +448,7 @@ class LossWatch:
             self._window_tensor("spread", xf.std(0).mean())
             self._window_tensor("scale", xf.abs().mean())
         if checks or name == "nll_loss":
-            p, lp = torch.stack(checks).tolist() if checks else (0, 0)
+            p, lp = checks if checks else (False, False)
             rec["checked"] += 1
             rec["probs"] += int(p)
             rec["logprobs"] += int(lp)

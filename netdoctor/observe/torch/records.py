@@ -69,6 +69,10 @@ class ParamInfo:
     in_optimizer: bool = False
     held_by: str | None = None
     """Where the optimizer that holds it was created (the latest sampled one)."""
+    held_first: int = 0
+    held_last: int = 0
+    """The run's step counts of the first and the last sampled step of an optimizer holding it (0: none yet): loose
+    tensors held until some step and then left for tensors first held after it belong to a dropped model."""
     requires_grad: bool = True
     changed: list = field(default_factory=list)
     ratios: list = field(default_factory=list)

@@ -125,11 +125,24 @@ class ModelRegistry:
         judged = self.judged_roots()
         return [i for k, i in self.mods.items() if i.steps and k not in judged]
 
+    def dropped_loose(self) -> set[int]:
+        """Loose tensors (no model holds them) that updates held for a while and then left for loose tensors first held
+        after them: a throwaway model of plain tensors (a sanity probe fitted to one batch), then the real one. Decided
+        from the sampled steps that held each tensor, as :meth:`judged_roots` decides for models; ids of the dropped."""
+        held = [(k, pi) for k, pi in self.params.items() if pi.root is None and pi.held_last]
+        starts = [pi.held_first for _, pi in held]
+        return {k for k, pi in held if any(s > pi.held_last for s in starts)}
+
     def start_step(self) -> int:
         """The first optimizer step of the models that are judged (earlier steps trained a model that was dropped)."""
         judged = self.judged_roots()
         firsts = [self.mods[k].first_step or self.mods[k].orphan_first for k in judged]
-        return min(firsts) if firsts and self.discarded() else 0
+        start = min(firsts) if firsts and self.discarded() else 0
+        dropped = self.dropped_loose()
+        if dropped:
+            kept = [pi.held_first for k, pi in self.params.items() if pi.root is None and pi.held_last and k not in dropped]
+            start = max(start, min(kept, default=0))
+        return start
 
     def module_name(self, key: int) -> str:
         info = self.mods.get(key)

@@ -71,9 +71,11 @@ def param_items(w: TorchWatch):
     """(name, ParamInfo) in the models' parameter order (names are kept after the program has freed its model)."""
     if w.installed:
         w.models.names()
-    judged = w.models.judged_roots()
-    # A model trained for a while and replaced by a later one (a sanity check) is not the model being judged.
-    items = sorted((pi for pi in w.params.values() if pi.name and (pi.root is None or pi.root in judged)), key=lambda pi: pi.order)
+    judged, dropped = w.models.judged_roots(), w.models.dropped_loose()
+    # A model trained for a while and replaced by a later one (a sanity check) is not the model being judged; nor are
+    # the plain tensors of such a model.
+    items = sorted((pi for k, pi in w.params.items() if pi.name and (pi.root in judged if pi.root is not None else k not in dropped)),
+                   key=lambda pi: pi.order)
     return [(pi.name, pi) for pi in items]
 
 
@@ -135,8 +137,8 @@ def rule_stale(w: TorchWatch) -> list[Finding]:
     n_meas = 0
     for name, pi in param_items(w):
         ws = [a for a, _ in pi.stale if math.isfinite(a)]
-        if len(ws) < 2:
-            continue
+        if len(ws) < 2 or (pi.changed and not any(c for _, c in pi.changed)):
+            continue  # too few reads, or a tensor no step moved: what its .grad carries over is applied to nothing
         n_meas = max(n_meas, len(ws))
         weights[name] = statistics.median(ws)
         shares[name] = statistics.median([s for a, s in pi.stale if math.isfinite(s)])

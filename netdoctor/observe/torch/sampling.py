@@ -158,6 +158,8 @@ class ParameterSampler:
             w = p.detach()
             if id(p) in mine:
                 pi.held_by = oi.created_at
+                pi.held_first = pi.held_first or self.w.steps
+                pi.held_last = self.w.steps
                 pi.before = _sample(w, pi.idx)
                 pi.g_sample = _sample(g.detach(), pi.idx) if g is not None else None
             ws.append(w)
