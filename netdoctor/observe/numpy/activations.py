@@ -164,28 +164,34 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
                 self.samples_as_columns = cols  # a layer's output computed from batches so laid out
             break
     for layer, (a, pres) in found.items():
-        rows = a.reshape(1, -1) if a.ndim == 1 else (a.T if cols else a)
-        kept_pairs = self.pre_rows.setdefault(layer, [])
-        paired = sum(len(r[0]) for r in kept_pairs)
-        # the function does not change over a run: the first PRE_RING rows name it, a pair now and then keeps it current
-        if n % 64 == 0 or paired < PRE_RING:
-            pair = _with_pre_activation(rows, pres, cols)
-            # a pair whose pre-activations all have one sign does not tell the functions apart (a relu layer dead at
-            # every unit and a sigmoid far below 0 both give exact 0s): it never pushes out one that does
-            if pair is not None and (_crosses_zero(pair[1]) or not any(_crosses_zero(r[1]) for r in kept_pairs)):
-                kept_pairs.append(pair)
-                paired += len(pair[0])
-                while paired > PRE_RING:
-                    paired -= len(kept_pairs.pop(0)[0])
-        first = self.first_rows.setdefault(layer, [])
-        if sum(len(r) for r in first) < FIRST_ROWS:
-            first.append(np.array(rows[:FIRST_ROWS], dtype=float))
-        ring = self.rows.setdefault(layer, [])
-        ring.append(np.array(rows[:64], dtype=float))
-        in_ring = self._rows_held[layer] = self._rows_held.get(layer, 0) + len(ring[-1])
-        while in_ring > RING:
-            in_ring = self._rows_held[layer] = in_ring - len(ring.pop(0))
+        _keep_rows(self, layer, a.reshape(1, -1) if a.ndim == 1 else (a.T if cols else a), pres, cols, n)
     return bool(found)
+
+
+def _keep_rows(self: NumpyBackend, layer: int, rows: np.ndarray, pres: Any, cols: bool, n: int) -> None:
+    """Keep a look's ``rows`` (samples first) of ``layer``'s output: with their pre-activations in the pair ring (the
+    first :data:`PRE_RING` rows, then every 64th look), among the first :data:`FIRST_ROWS` rows, and in the ring of the
+    last :data:`RING` rows; ``n`` counts the looks."""
+    kept_pairs = self.pre_rows.setdefault(layer, [])
+    paired = sum(len(r[0]) for r in kept_pairs)
+    # the function does not change over a run: the first PRE_RING rows name it, a pair now and then keeps it current
+    if n % 64 == 0 or paired < PRE_RING:
+        pair = _with_pre_activation(rows, pres, cols)
+        # a pair whose pre-activations all have one sign does not tell the functions apart (a relu layer dead at
+        # every unit and a sigmoid far below 0 both give exact 0s): it never pushes out one that does
+        if pair is not None and (_crosses_zero(pair[1]) or not any(_crosses_zero(r[1]) for r in kept_pairs)):
+            kept_pairs.append(pair)
+            paired += len(pair[0])
+            while paired > PRE_RING:
+                paired -= len(kept_pairs.pop(0)[0])
+    first = self.first_rows.setdefault(layer, [])
+    if sum(len(r) for r in first) < FIRST_ROWS:
+        first.append(np.array(rows[:FIRST_ROWS], dtype=float))
+    ring = self.rows.setdefault(layer, [])
+    ring.append(np.array(rows[:64], dtype=float))
+    in_ring = self._rows_held[layer] = self._rows_held.get(layer, 0) + len(ring[-1])
+    while in_ring > RING:
+        in_ring = self._rows_held[layer] = in_ring - len(ring.pop(0))
 
 
 def _layer_candidates(values: list[Any], widths: list[int], skip: set[int]) -> dict[tuple[int, bool], list[np.ndarray]]:

@@ -672,6 +672,19 @@ class Discovery:
         n = self._kind_events[kind] = self._kind_events.get(kind, 0) + 1
         return n
 
+    def _sample_places(self, st: PathStats, a: np.ndarray) -> bool:
+        """Read ``a`` at the sampled places of its shape when it has none yet or its shape changed (a cache of the
+        training batch, then of a test set), and its scale as drawn while nothing has stepped; whether it was read."""
+        resampled = a.size >= 2 and (st.values is None or st.idx is not self.steps.index(a.shape))
+        if resampled:
+            st.idx = self.steps.index(a.shape)
+            st.values = entries(a, st.idx).astype(float)
+            if st.drawn is None and not self.param_events and not st.changes:  # as drawn: nothing stepped yet
+                st.drawn = float(np.sqrt(np.mean(st.values * st.values)))
+        elif a.size < 2:  # one entry has no sampled places: the places of its larger shape before are not its own
+            st.idx = st.values = None
+        return resampled
+
     def _scan(self, frame: FrameType | None, *, call: bool) -> list[tuple[PathStats, np.ndarray, bool]]:
         """Fingerprint every array of every root; attribute changes to the code running in ``frame``.
 
@@ -702,14 +715,7 @@ class Discovery:
                 st.shape = a.shape
                 if old is None and not call and root.scan and st.cache_tries < CACHE_TRIES:
                     written.append((st, a, True))  # a new array the returning function left behind: perhaps a cache
-                resampled = a.size >= 2 and (st.values is None or st.idx is not self.steps.index(a.shape))
-                if resampled:  # (again when its shape changed: a cache of the training batch, then of a test set)
-                    st.idx = self.steps.index(a.shape)
-                    st.values = entries(a, st.idx).astype(float)
-                    if st.drawn is None and not self.param_events and not st.changes:  # as drawn: nothing stepped yet
-                        st.drawn = float(np.sqrt(np.mean(st.values * st.values)))
-                elif a.size < 2:  # one entry has no sampled places: the places of its larger shape before are not its own
-                    st.idx = st.values = None
+                resampled = self._sample_places(st, a)
                 st.obj = fp[0]
                 if old is not None and old != fp:
                     if old[1] == fp[1]:

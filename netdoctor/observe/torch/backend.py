@@ -30,6 +30,7 @@ from netdoctor.findings import Finding
 
 if TYPE_CHECKING:
     from netdoctor.observe.options import ObserveOptions
+    from netdoctor.observe.torch.watch import TorchWatch
 
 __all__ = ["TorchBackend", "TorchImportWatch", "require_torch", "imports_torch", "INSTALL_HINT"]
 
@@ -261,14 +262,7 @@ class TorchBackend:
             if loose:
                 n = sum(math.prod(pi.shape) for pi in kept)
                 models.append(f"tensors {', '.join(loose[:8])}{' ...' if len(loose) > 8 else ''} ({n:,} parameters, no nn.Module)")
-        dropped = [f"{w.models.describe(i)} was trained for {i.steps} optimizer steps and then replaced by a model trained after it: "
-                   "its numbers are not judged" for i in w.models.discarded()]
-        if dropped_loose:
-            infos = [w.params[k] for k in dropped_loose]
-            names = [pi.name for pi in sorted(infos, key=lambda pi: pi.order) if pi.name]
-            shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
-            dropped.append(f"tensors {shown or f'({len(infos)})'} were updated for a while and then left for tensors updated "
-                           "only after them (a throwaway model before the real one): their numbers are not judged")
+        dropped = _dropped_models(w, dropped_loose)
         opts, training = _optimizers(w)
         ctx: dict[str, Any] = {
             "observer": "torch",
@@ -334,3 +328,17 @@ def _optimizers(w: Any) -> tuple[list[str], str]:
         training = (f"{w.steps:,} of {w.steps:,} optimizer steps observed (every step() call, through PyTorch's "
                     f"optimizer hooks), {w.sampled_steps:,} of them measured in depth")
     return opts, training
+
+
+def _dropped_models(w: TorchWatch, dropped_loose: Any) -> list[str]:
+    """Notes on the models left out of the judging: replaced ``nn.Module``s and throwaway models of plain tensors
+    (``dropped_loose``: their keys in ``w.params``)."""
+    dropped = [f"{w.models.describe(i)} was trained for {i.steps} optimizer steps and then replaced by a model trained after it: "
+               "its numbers are not judged" for i in w.models.discarded()]
+    if dropped_loose:
+        infos = [w.params[k] for k in dropped_loose]
+        names = [pi.name for pi in sorted(infos, key=lambda pi: pi.order) if pi.name]
+        shown = ", ".join(names[:8]) + (" ..." if len(names) > 8 else "")
+        dropped.append(f"tensors {shown or f'({len(infos)})'} were updated for a while and then left for tensors updated "
+                       "only after them (a throwaway model before the real one): their numbers are not judged")
+    return dropped

@@ -208,12 +208,11 @@ class HandUpdates:
             if self.pending and self._stepped():
                 self.pending = False
                 self.w.step_ends(self.opt)  # may raise StopObserving (--max-updates), as optimizer.step() would
-            elif self.pending and self._left_behind(roots):
+            elif self.pending and _none_followed(leaves := self._leaves(roots), self.opt):
                 # a backward pass that reaches none of the tensors followed: the program moved on to another model (a
                 # sanity check's throwaway model, then the real one) and the step begun on the old one never came;
                 # unchanged old tensors would otherwise hold every later step pending (unseen) to the end
                 self.pending = False
-                leaves = self._leaves(roots)
                 self.walked = {id(t): weakref.ref(t) for t in leaves}
                 self._set_params(leaves)
                 self.w.sample_now = True  # the new tensors' first update is measured (where their training starts)
@@ -264,12 +263,6 @@ class HandUpdates:
                 if entries is not None and not bool(torch.equal(self._probe_entries(t), entries)):
                     return True
         return False
-
-    def _left_behind(self, roots: list[Any]) -> bool:
-        """Whether a backward pass from ``roots`` reaches leaves, none of them a tensor the steps follow."""
-        followed = {id(t) for t in self.opt.param_groups[0]["params"]}
-        leaves = self._leaves(roots)
-        return bool(leaves) and not any(id(t) in followed for t in leaves)
 
     def finish(self) -> None:
         """The program ended: its last update (after the last backward pass) is a step too."""
@@ -394,3 +387,9 @@ class HandUpdates:
 
 def torch_grad_enabled(torch: Any) -> bool:
     return bool(torch.is_grad_enabled())
+
+
+def _none_followed(leaves: list[Any], opt: HandSteps) -> bool:
+    """Whether ``leaves`` (those a backward pass reaches) are some and none of them a tensor ``opt``'s steps follow."""
+    followed = {id(t) for t in opt.param_groups[0]["params"]}
+    return bool(leaves) and not any(id(t) in followed for t in leaves)
