@@ -317,3 +317,20 @@ def test_the_output_error_among_the_locals_is_the_one_a_product_by_product_readi
     assert (got is None) == (want is None)
     if want is not None:
         np.testing.assert_array_equal(got, want)
+
+
+def test_the_output_error_is_read_without_blas(monkeypatch):
+    # the observer's own sums run on its thread: np.dot and np.linalg.norm would hand a full batch's 40,000 entries to
+    # BLAS, whose threads are the program's (each call waited on OpenBLAS's second thread on a busy machine)
+    rng = np.random.default_rng(3)
+    T = np.eye(10)[rng.integers(0, 10, 4000)].T
+    z = rng.normal(size=(10, 4000))
+    O = np.exp(z) / np.exp(z).sum(axis=0)
+    loc = {"Z": z, "A": O, "Y": T, "d": (O - T) / 4000}
+
+    def no_blas(*args, **kwargs):
+        raise AssertionError("BLAS called")
+
+    monkeypatch.setattr(np, "dot", no_blas)
+    monkeypatch.setattr(np.linalg, "norm", no_blas)
+    np.testing.assert_array_equal(_linear_error(loc, T), O - T)
