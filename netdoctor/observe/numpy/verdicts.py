@@ -658,15 +658,7 @@ def _buffers_decay(b: NumpyBackend) -> bool:
     later) were seen decaying before they took in the gradient (``v *= mu; v += g; p -= lr * v``, Adam's moments)."""
     bufs = {p.buffer_text for p in b.params if p.buffer is not None}
     stems = {_sibling_stem(t) for t in b.decaying}
-    if bufs and all(t in b.decaying or _sibling_stem(t) in stems for t in bufs):
-        return True
-    # Written where the steps are applied, by a rule whose steps read a velocity, beside arrays seen decaying: the
-    # buffers are the velocities that rule keeps (``momentum(p, v, g, s)`` called per parameter). A run that blows up
-    # within a few updates leaves a bias's velocity, zero at first, no update at which to be seen decaying
-    # (npw2036's lr-too-high twin: vW1 and vW2 seen decaying, vb2 taken for a gradient buffer never emptied). A
-    # gradient buffer left full is written where the gradient is computed, not by the rule that applies it.
-    return (bool(bufs) and bool(b.decaying) and b.momentum is not None and b.contributor is not None
-            and b.contributor is b.updater)
+    return bool(bufs) and all(t in b.decaying or _sibling_stem(t) in stems for t in bufs)
 
 
 def _sibling_stem(text: str) -> str:
