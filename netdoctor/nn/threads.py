@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["SMALL_PRODUCT", "blas_threads", "one_blas_thread", "threads_for", "threads_for_model", "norm_one_thread"]
+__all__ = ["SMALL_PRODUCT", "blas_threads", "one_blas_thread", "threads_for", "threads_for_model", "norm_one_thread", "dot_one_thread"]
 
 SMALL_PRODUCT = 1 << 28
 """Multiply-adds (268 M, about 10 ms on one core) below which a product stays on one thread.
@@ -157,7 +157,13 @@ def norm_one_thread(a: np.ndarray) -> float:
     flat = np.ravel(a)
     if flat.dtype.kind == "c":
         flat = np.abs(flat)
-    return float(np.sqrt(np.einsum("i,i->", flat, flat)))
+    return float(np.sqrt(dot_one_thread(flat, flat)))
+
+
+def dot_one_thread(a: np.ndarray, b: np.ndarray) -> float:
+    """``sum(a * b)`` of two flat real arrays of one length in one pass, with no temporary and without BLAS (see
+    :func:`norm_one_thread`: ``np.dot`` hands large arrays to the BLAS's threads)."""
+    return float(np.einsum("i,i->", a, b))
 
 
 _blas_pools: list[Any] | None = None

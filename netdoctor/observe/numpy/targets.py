@@ -20,6 +20,7 @@ import numpy as np
 
 from netdoctor.buffers.peek import is_array
 from netdoctor.monitor.layer_stats import infer_kind
+from netdoctor.nn.threads import dot_one_thread, norm_one_thread
 from netdoctor.observe.numpy.arrays import own_dict
 from netdoctor.observe.numpy.roles import (
     class_rows,
@@ -218,25 +219,19 @@ def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | N
         with np.errstate(all="ignore"):
             E = o - targets
             e = E.reshape(-1)
-            ee = _products(e, e)
+            ee = dot_one_thread(e, e)
             if ee == 0 or not math.isfinite(ee):
                 continue
             for d, f in zip(same, flat):
                 if d is o:
                     continue
-                k = _products(f, e) / ee
+                k = dot_one_thread(f, e) / ee
                 if k != 0:
                     r = e * k
                     np.subtract(f, r, out=r)
-                    if math.sqrt(_products(r, r)) <= 1e-9 * max(math.sqrt(_products(f, f)), 1e-300):
+                    if norm_one_thread(r) <= 1e-9 * max(norm_one_thread(f), 1e-300):
                         return E
     return None
-
-
-def _products(a: np.ndarray, b: np.ndarray) -> float:
-    """``sum(a * b)`` of two flat float arrays of one length: one pass, no temporary, no BLAS thread (see
-    :func:`~netdoctor.nn.threads.norm_one_thread`)."""
-    return float(np.einsum("i,i->", a, b))
 
 
 LABEL_TRIALS, LABEL_AGREE = 8, 6

@@ -130,8 +130,8 @@ class ModelRegistry:
         after them: a throwaway model of plain tensors (a sanity probe fitted to one batch), then the real one. Decided
         from the sampled steps that held each tensor, as :meth:`judged_roots` decides for models; ids of the dropped."""
         held = [(k, pi) for k, pi in self.params.items() if pi.root is None and pi.held_last]
-        starts = [pi.held_first for _, pi in held]
-        return {k for k, pi in held if any(s > pi.held_last for s in starts)}
+        latest = max((pi.held_first for _, pi in held), default=0)
+        return {k for k, pi in held if latest > pi.held_last}
 
     def start_step(self) -> int:
         """The first optimizer step of the models that are judged (earlier steps trained a model that was dropped)."""
