@@ -150,3 +150,37 @@ def test_a_sample_kept_as_a_list_is_converted_once_per_look(monkeypatch):
     assert all(again == 0 for again, _ in looks), [look for look in looks if look[0]][:8]
     # the step's argument, the forward's and the loop's local: three inputs of the sample's values in each look
     assert max(held for _, held in looks) >= 2
+
+
+def _output_like_cases():
+    """Arrays a look meets: pre-activations, outputs of tanh/sigmoid/relu, deltas, masks (0/1 and an inverted
+    dropout's 0/1.25), a relu output with one firing value, all zeros, NaN and infinities placed early or late, in
+    C, F and strided layouts, small and larger than the screened head."""
+    rng = np.random.default_rng(3)
+    cases = []
+    for shape in [(3, 5), (32, 4000), (4000, 10), (7,), (64, 9)]:
+        z = rng.normal(0, 2, shape)
+        relu = np.maximum(z, 0)
+        one_value = np.where(z > 1.5, 0.7, 0.0)
+        cases += [z, z * 0.1, np.tanh(z), 1 / (1 + np.exp(-z)), relu, (z > 0).astype(float), (z > 0) * 1.25,
+                  one_value, np.where(z > 0, 1.0, 0.0) * (rng.random(shape) < 0.99), np.zeros(shape), relu - 1e-3,
+                  np.clip(z, -1, 1), np.clip(z, -1, 1.0000001), np.clip(z, -1.0000001, 1)]
+        for base in (np.tanh(z), relu, (z > 0) * 1.25):
+            for value in (np.nan, np.inf, -np.inf, -2.0, 1.5, 0.3):
+                for at in (0, base.size - 1):
+                    planted = base.copy()
+                    planted.reshape(-1)[at] = value
+                    cases.append(planted)
+    # layouts: a transposed view and a strided slice read through the flat iterator
+    cases += [c.T for c in cases if c.ndim == 2] + [c[:, ::2] for c in cases if c.ndim == 2 and c.shape[1] > 2]
+    return cases
+
+
+def test_output_like_answers_as_bounded_and_not_a_mask():
+    from netdoctor.observe.numpy.activations import _mask, _output_like
+    from netdoctor.observe.numpy.roles import bounded
+
+    cases = _output_like_cases()
+    answers = [_output_like(a) for a in cases]
+    assert answers == [bool(bounded(a) and not _mask(a)) for a in cases]
+    assert any(answers) and not all(answers)
