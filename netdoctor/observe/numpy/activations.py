@@ -17,7 +17,8 @@ import numpy as np
 
 from netdoctor.buffers.peek import holds_numbers, is_array
 from netdoctor.nn.threads import one_blas_thread
-from netdoctor.observe.numpy.arrays import Path, array_role, head, own_dict, path_text, resolve, walk_arrays
+from netdoctor.observe.numpy.arrays import Path, array_role, own_dict, path_text, resolve, walk_arrays
+from netdoctor.observe.numpy.arrays import head as leading_entries
 from netdoctor.observe.numpy.roles import rises_with
 from netdoctor.observe.tracer import sampled
 
@@ -116,7 +117,7 @@ def _output_like(a: np.ndarray) -> bool:
     rest is :func:`_mask`'s own test. A look meets a 4,000-column batch's pre-activation, output and delta several
     times (one call each per layer and layout before): about 80 us each for ``bounded``'s four passes and 45 us for
     ``_mask``'s, at every deep step."""
-    s = head(a, SCREEN_ENTRIES)
+    s = leading_entries(a, SCREEN_ENTRIES)
     lo, hi = float(s.min()), float(s.max())
     if not (math.isfinite(lo) and math.isfinite(hi)) or lo < 0 and (lo < -1 or hi > 1):
         return False
@@ -232,23 +233,26 @@ def _layer_candidates(values: list[Any], widths: list[int], skip: set[int]) -> d
     row (``(layer, False)``), at most 8 each; a relu's 0/1 derivative and a dropout mask left out, and the arrays of
     ``skip`` (by id)."""
     candidates: dict[tuple[int, bool], list[np.ndarray]] = {}
-    like: dict[int, bool] = {}  # (by id: the arrays are held by ``values`` meanwhile) one test per array per look
+    # an array met again (a layer object's ``self.a`` is also the frame's local and what it returns) can add nothing:
+    # it was added, or refused by its values or by a full list, the first time; ``skip`` grows with the arrays met
+    # (by id: the arrays are held by ``values`` meanwhile)
+    skip = set(skip)
     for v in values:
         seq = v if issubclass(type(v), (list, tuple)) and len(v) <= 16 else (v,)
         for a in seq:
-            if not issubclass(type(a), np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
+            if id(a) in skip or not issubclass(type(a), np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0:
                 continue
+            skip.add(id(a))
+            ok: bool | None = None
             for layer, w in enumerate(widths, start=1):
                 if w not in a.shape:
                     continue
                 for cols in (True, False):
                     if (a.ndim == 1 or _batch_axis_ok(a, w, cols)) and len(candidates.setdefault((layer, cols), [])) < 8:
-                        if all(a is not c for c in candidates[(layer, cols)]):
-                            ok = like.get(id(a))
-                            if ok is None:
-                                ok = like[id(a)] = _output_like(a)
-                            if ok:
-                                candidates[(layer, cols)].append(a)
+                        if ok is None:
+                            ok = _output_like(a)  # one test of its values per look
+                        if ok:
+                            candidates[(layer, cols)].append(a)
     return candidates
 
 
