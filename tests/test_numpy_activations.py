@@ -150,3 +150,81 @@ def test_a_sample_kept_as_a_list_is_converted_once_per_look(monkeypatch):
     assert all(again == 0 for again, _ in looks), [look for look in looks if look[0]][:8]
     # the step's argument, the forward's and the loop's local: three inputs of the sample's values in each look
     assert max(held for _, held in looks) >= 2
+
+
+def _output_like_cases():
+    """Arrays a look meets: pre-activations, outputs of tanh/sigmoid/relu, deltas, masks (0/1 and an inverted
+    dropout's 0/1.25), a relu output with one firing value, all zeros, NaN and infinities placed early or late, in
+    C, F and strided layouts, small and larger than the screened head."""
+    rng = np.random.default_rng(3)
+    cases = []
+    for shape in [(3, 5), (32, 4000), (4000, 10), (7,), (64, 9)]:
+        z = rng.normal(0, 2, shape)
+        relu = np.maximum(z, 0)
+        one_value = np.where(z > 1.5, 0.7, 0.0)
+        cases += [z, z * 0.1, np.tanh(z), 1 / (1 + np.exp(-z)), relu, (z > 0).astype(float), (z > 0) * 1.25,
+                  one_value, np.where(z > 0, 1.0, 0.0) * (rng.random(shape) < 0.99), np.zeros(shape), relu - 1e-3,
+                  np.clip(z, -1, 1), np.clip(z, -1, 1.0000001), np.clip(z, -1.0000001, 1)]
+        for base in (np.tanh(z), relu, (z > 0) * 1.25):
+            for value in (np.nan, np.inf, -np.inf, -2.0, 1.5, 0.3):
+                for at in (0, base.size - 1):
+                    planted = base.copy()
+                    planted.reshape(-1)[at] = value
+                    cases.append(planted)
+    # layouts: a transposed view and a strided slice read through the flat iterator
+    cases += [c.T for c in cases if c.ndim == 2] + [c[:, ::2] for c in cases if c.ndim == 2 and c.shape[1] > 2]
+    return cases
+
+
+def test_output_like_answers_as_bounded_and_not_a_mask():
+    from netdoctor.observe.numpy.activations import _mask, _output_like
+    from netdoctor.observe.numpy.roles import bounded
+
+    cases = _output_like_cases()
+    answers = [_output_like(a) for a in cases]
+    assert answers == [bool(bounded(a) and not _mask(a)) for a in cases]
+    assert any(answers) and not all(answers)
+
+
+def _candidates_by_definition(values, widths, skip):
+    """The candidates as round 15 listed them: every array met, each tested with ``bounded`` and ``_mask`` in full."""
+    from netdoctor.observe.numpy.activations import _batch_axis_ok, _mask
+    from netdoctor.observe.numpy.roles import bounded
+
+    candidates = {}
+    for v in values:
+        seq = v if isinstance(v, (list, tuple)) and len(v) <= 16 else (v,)
+        for a in seq:
+            if not isinstance(a, np.ndarray) or a.dtype.kind != "f" or a.ndim > 2 or a.size == 0 or id(a) in skip:
+                continue
+            for layer, w in enumerate(widths, start=1):
+                if w not in a.shape:
+                    continue
+                for cols in (True, False):
+                    if (a.ndim == 1 or _batch_axis_ok(a, w, cols)) and len(candidates.setdefault((layer, cols), [])) < 8:
+                        if all(a is not c for c in candidates[(layer, cols)]) and bounded(a) and not _mask(a):
+                            candidates[(layer, cols)].append(a)
+    return candidates
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_layer_candidates_are_those_of_the_definition(seed):
+    """Arrays met several times (a local that a layer object also keeps, in a tuple returned), lists longer than 16,
+    parameters skipped, more than 8 arrays of one width, square arrays: the same candidates in the same order."""
+    from netdoctor.observe.numpy.activations import _layer_candidates
+
+    rng = np.random.default_rng(seed)
+    pool = [a for a in _output_like_cases() if a.ndim <= 2]
+    pool += [np.tanh(rng.normal(0, 1, shape)) for shape in [(16, 16), (16, 5), (5, 16), (16,), (12, 16)] for _ in range(5)]
+    picks = [pool[i] for i in rng.integers(0, len(pool), 60)]
+    values = []
+    for a in picks:
+        roll = rng.random()
+        values.append(a if roll < 0.6 else (a, picks[0]) if roll < 0.8 else [a] * 17 if roll < 0.85 else "text")
+    values += picks[:10]  # met again
+    skip = {id(a) for a in picks[5:15:3]}
+    widths = [16, 5] if seed % 2 else [32, 10, 16]
+    got = _layer_candidates(values, widths, skip)
+    want = _candidates_by_definition(values, widths, skip)
+    assert {k: [id(a) for a in v] for k, v in got.items() if v} == {k: [id(a) for a in v] for k, v in want.items() if v}
+    assert any(got.values())

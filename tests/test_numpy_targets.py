@@ -334,3 +334,32 @@ def test_the_output_error_is_read_without_blas(monkeypatch):
     monkeypatch.setattr(np, "dot", no_blas)
     monkeypatch.setattr(np.linalg, "norm", no_blas)
     np.testing.assert_array_equal(_linear_error(loc, T), O - T)
+
+
+@pytest.mark.parametrize("columns", [False, True])
+@pytest.mark.parametrize("n", [20, 4000])
+@pytest.mark.parametrize("size", [0.0, 1e-11, 1e-10, 1e-8, 1e-7, 1e-5, 1e-2])
+@pytest.mark.parametrize("where", ["head", "tail", "all"])
+def test_the_leading_entries_reject_only_what_the_whole_test_rejects(columns, n, size, where):
+    # an error multiple off by a deviation of a given size (relative to its norm) in its leading entries, past them,
+    # or everywhere: the locals' heads tell it apart only where the whole test would, so the same error is read
+    # (or none) as by the product-by-product reading, on either side of the test's 1e-9 limit
+    rng = np.random.default_rng(int(size * 1e12) % 97 + n)
+    c = 10
+    T = np.eye(c)[rng.integers(0, c, n)]
+    z = rng.normal(size=(n, c))
+    O = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    D = (O - T) / n
+    dev = np.zeros(D.size)
+    span = {"head": slice(0, 40), "tail": slice(D.size - 40, D.size), "all": slice(0, D.size)}[where]
+    dev[span] = rng.normal(size=dev[span].size)
+    dev *= size * np.linalg.norm(D) / max(np.linalg.norm(dev), 1e-300)
+    D = D + dev.reshape(D.shape)
+    loc = {"O": O.T if columns else O, "Y": T.T if columns else T, "D": np.ascontiguousarray(D.T) if columns else D}
+    targets = T.T if columns else T
+    got, want = _linear_error(loc, targets), _linear_error_oracle(loc, targets)
+    assert (got is None) == (want is None)
+    if size <= 1e-11:
+        assert got is not None  # the error itself is found
+    if size >= 1e-8:
+        assert got is None
