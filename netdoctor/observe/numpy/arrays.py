@@ -499,6 +499,12 @@ scan_signature: Callable[[Any, list[Any], list[np.ndarray]], bytes | None] | Non
 ``root`` in one bytes object, or None where C cannot read one of them
 without running the program's code; None itself where the compiled part is not built (see
 ``Discovery._unchanged``)."""
+changed_roots: Callable[[list[Any], int, tuple[type, type], Callable[[Any], int]], list[int]] | None = getattr(
+    _PART, "changed_roots", None)
+"""``changed_roots(roots, first, (Cell, FrameLocals), items)``: the positions of the discovery roots (``Root`` objects) that
+``Discovery``'s ``_unchanged`` would not find unchanged between walks, asked of all of them in one call (their
+signatures compared as :data:`scan_signature` reads them, their containers' sizes counted as ``_resized`` counts them,
+``items`` for what is no exact dict, list or tuple); None where the compiled part is not built."""
 
 
 def chain_beside_biases(shapes: list[tuple[int, ...]]) -> tuple[tuple[str, list[int]], set[int]] | None:
