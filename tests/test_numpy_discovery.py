@@ -604,8 +604,7 @@ class _Slotted:
 
 def _signed_root(obj, prefix: str = ""):
     """A root of Discovery walked as its first scans walk it, then scanned once (what ``_unchanged`` compares with)."""
-    from netdoctor.observe.numpy.arrays import fingerprint, sample_index
-    from netdoctor.observe.numpy.discovery import WALK_FIRST, _scanned, root_arrays
+    from netdoctor.observe.numpy.discovery import WALK_FIRST, root_arrays
     from netdoctor.observe.numpy.network import Root
 
     root = Root(obj, prefix)
