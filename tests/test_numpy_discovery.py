@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
+from functools import partial
 
 import numpy as np
 import pytest
@@ -584,3 +585,112 @@ def test_an_attribute_rebound_from_a_matrix_to_one_entry_is_not_read_at_the_matr
     assert result.status == "finished", result.traceback
     notes = result.report.context.get("notes", [])
     assert not [n for n in notes if "error of its own" in n], notes
+
+
+# -- every root asked at once in C: the same answer as asking each root in Python ------------------------------------
+
+class _Layers:
+    def __init__(self) -> None:
+        self.W = [np.ones((4, 3)), np.ones((2, 4))]
+        self.b = {"b1": np.zeros(4)}
+
+
+class _Slotted:
+    __slots__ = ("W",)
+
+    def __init__(self) -> None:
+        self.W = np.ones((2, 2))
+
+
+def _signed_root(obj, prefix: str = ""):
+    """A root of Discovery walked as its first scans walk it, then scanned once (what ``_unchanged`` compares with)."""
+    from netdoctor.observe.numpy.discovery import WALK_FIRST, root_arrays
+    from netdoctor.observe.numpy.network import Root
+
+    root = Root(obj, prefix)
+    for _ in range(WALK_FIRST - 1):
+        root_arrays(root, True)
+    return _signed_again(root)
+
+
+def _signed_again(root):
+    """``root`` walked and scanned again, as Discovery's Python scan leaves a root it found changed."""
+    from netdoctor.observe.numpy.arrays import fingerprint, sample_index
+    from netdoctor.observe.numpy.discovery import _scanned, root_arrays
+
+    arrays = root_arrays(root, True)
+    for p, a in arrays:
+        if p not in root.idx or root.idx[p][-1] >= a.size:
+            root.idx[p] = sample_index(a.size, 16, np.random.default_rng(len(root.idx)))
+    _scanned(root, {p: fingerprint(a, root.idx[p]) for p, a in arrays})
+    return root
+
+
+def test_the_roots_asked_at_once_in_c_are_those_python_finds_changed_one_by_one():
+    from netdoctor.observe.numpy.arrays import changed_roots
+    from netdoctor.observe.numpy.discovery import _SPECIAL, WALK_FIRST, _items, _unchanged
+
+    if changed_roots is None:
+        pytest.skip("the compiled part is not built here")
+    step, _ = _closure()
+    layers, table = _Layers(), np.arange(60.0).reshape(6, 10)
+    data = {"X": table[:, 1:], "T": table.T, "net": layers, "slotted": _Slotted()}
+    sub = type("D", (dict,), {})(W=np.ones(3))
+    answers: list[tuple[list[int], list[int]]] = []
+
+    roots = [_signed_root(data), _signed_root(layers, "net"), _signed_root(Cell(step.__closure__[0]), "params"),
+             _signed_root(sub, "sub"), _signed_root(data["slotted"], "slotted")]
+
+    def train(roots: list, layers: _Layers, table: np.ndarray) -> None:  # its locals are a root too (plain locals)
+        W = np.ones((3, 4))
+        roots.append(_signed_root(FrameLocals(sys._getframe())))
+        # (calls bound now, no closures: a local a closure reads is a cell, which C leaves to Python)
+        changes = [
+            lambda: None,
+            partial(layers.W[0].__isub__, 0.5),  # in place, every entry: the object root and the dict root
+            partial(setattr, layers, "extra", 1),  # an attribute more: a walk is due (its size changed)
+            partial(delattr, layers, "extra"),
+            partial(layers.W.append, np.ones(2)),  # a list of the root's grows
+            layers.W.pop,
+            partial(table.__setitem__, (slice(None), 5), -1.0),  # a column of the slice and of the transpose: strided
+            partial(step, 0.5),  # the cell's list rebound: its container is left to Python (_items)
+            partial(roots[3].obj.__setitem__, "V", np.ones(2)),  # a dict subclass grows
+            partial(roots[0].obj.__setitem__, "slotted", _Slotted()),  # rebound: another object
+            partial(W.__isub__, 1.0),  # the function's own local, in place
+            lambda: None,
+        ]
+        for change in changes:
+            change()
+            answers.append((changed_roots(roots, WALK_FIRST, _SPECIAL, _items),
+                            [i for i, r in enumerate(roots) if not _unchanged(r, False)]))
+            for r in roots:
+                _signed_again(r)
+
+    train(roots, layers, table)
+    c_answers = [a for a, _ in answers]
+    assert c_answers == [b for _, b in answers]  # the oracle: Python's _unchanged, root by root
+    # (C reads neither a closure cell's container nor a dict subclass: those two roots are always Python's)
+    assert c_answers[0] == c_answers[-1] == [2, 3]
+    # (what changed where, as the changes say; not exact sets: a freed array's id may come back with an equal one)
+    assert {0, 1} <= set(c_answers[1]) and {0, 1} <= set(c_answers[2]) and {0, 5} <= set(c_answers[6])
+    assert {5} <= set(c_answers[-2])
+
+
+@pytest.mark.parametrize("make", [
+    lambda: np.arange(60.0).reshape(6, 10)[:, 1:],  # the columns of a data set after its labels
+    lambda: np.arange(60.0).reshape(6, 10).T,
+    lambda: np.arange(24.0).reshape(2, 3, 4)[:, ::2, 1:],
+    lambda: np.lib.stride_tricks.as_strided(np.arange(12.0), (3, 1, 4), (32, 999, 8)),  # a dimension of one entry
+    lambda: np.arange(30.0).reshape(3, 10),  # C order
+    lambda: np.arange(30.0, dtype=np.float32).reshape(10, 3)[::-1],  # negative strides
+])
+def test_the_compiled_scan_reads_the_entries_numpy_reads_at_flat_positions(make):
+    from netdoctor.observe.numpy.arrays import fingerprint, scan_signature
+
+    if scan_signature is None:
+        pytest.skip("the compiled part is not built here")
+    a = make()
+    idx = np.array(sorted({0, 1, a.size // 3, a.size // 2, a.size - 2, a.size - 1}), dtype=np.int64)
+    want = np.array([a.flat[i] for i in idx], dtype=a.dtype).tobytes()  # the oracle: NumPy's flat iterator
+    assert scan_signature({"a": a}, [((0, "a"),)], [idx]) == id(a).to_bytes(8, sys.byteorder) + want
+    assert fingerprint(a, idx) == (id(a), want)

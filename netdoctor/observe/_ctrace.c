@@ -91,10 +91,27 @@ entry_size(char type)
     }
 }
 
-/* The bytes of the entries of `a` (an exact ndarray, head trusted) at flat C-order positions pos[0..k) into dst;
- * 0 when a position is out of range. */
+/* Whether the entries of `a` lie in C order `item` bytes apart: its strides are a C-contiguous array's (a dimension
+ * of one entry may have any stride: its index is always 0). Then the entry at flat position q is q * item bytes in. */
 static int
-copy_entries(ArrayFields *a, Py_ssize_t item, const long *pos, Py_ssize_t k, char *dst)
+c_ordered(ArrayFields *a, Py_ssize_t item)
+{
+    Py_ssize_t expect = item;
+    for (int d = a->nd - 1; d >= 0; d--) {
+        if (a->dimensions[d] != 1 && a->strides[d] != expect) {
+            return 0;
+        }
+        expect *= a->dimensions[d];
+    }
+    return 1;
+}
+
+/* The byte offsets into `a`'s data of the entries at flat C-order positions pos[0..k) (k <= SCAN_ENTRIES), into off;
+ * 0 when a position is out of range. The offsets of an array in C order are the positions times the entry size; of
+ * another (a column slice of a data set) a division per dimension each, which cost most of a scan (0.5 us of 16
+ * entries of a 2-d array, discovery's scans of the forum program: 14,000 of 33 arrays each). */
+static int
+entry_offsets(ArrayFields *a, Py_ssize_t item, const long *pos, Py_ssize_t k, Py_ssize_t *off)
 {
     Py_ssize_t size = 1;
     for (int d = 0; d < a->nd; d++) {
@@ -105,13 +122,39 @@ copy_entries(ArrayFields *a, Py_ssize_t item, const long *pos, Py_ssize_t k, cha
             return 0;
         }
     }
+    if (c_ordered(a, item)) {
+        for (Py_ssize_t i = 0; i < k; i++) {
+            off[i] = pos[i] * item;
+        }
+        return 1;
+    }
     for (Py_ssize_t i = 0; i < k; i++) {
-        Py_ssize_t q = pos[i], off = 0;
+        Py_ssize_t q = pos[i], o = 0;
         for (int d = a->nd - 1; d >= 0; d--) {
-            off += (q % a->dimensions[d]) * a->strides[d];
+            o += (q % a->dimensions[d]) * a->strides[d];
             q /= a->dimensions[d];
         }
-        memcpy(dst + i * item, a->data + off, (size_t)item);
+        off[i] = o;
+    }
+    return 1;
+}
+
+#define SCAN_ENTRIES 64 /* positions read at once through entry_offsets (discovery samples 16 an array) */
+
+/* The bytes of the entries of `a` (an exact ndarray, head trusted) at flat C-order positions pos[0..k) into dst;
+ * 0 when a position is out of range. */
+static int
+copy_entries(ArrayFields *a, Py_ssize_t item, const long *pos, Py_ssize_t k, char *dst)
+{
+    Py_ssize_t off[SCAN_ENTRIES];
+    for (Py_ssize_t start = 0; start < k; start += SCAN_ENTRIES) {
+        Py_ssize_t n = k - start < SCAN_ENTRIES ? k - start : SCAN_ENTRIES;
+        if (!entry_offsets(a, item, pos + start, n, off)) {
+            return 0;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            memcpy(dst + (start + i) * item, a->data + off[i], (size_t)item);
+        }
     }
     return 1;
 }
@@ -329,6 +372,34 @@ step_into(PyObject *obj, PyObject *step)
     return NULL;
 }
 
+/* The array that `steps` (a path as step_into reads it) leads to from `root` (borrowed), with the size of its entries
+ * and its sampled positions `idx`, or NULL where the scan cannot read it the way discovery's Python does: no exact
+ * numpy.ndarray of floats with entries at the end of the path, or no index of C longs. */
+static ArrayFields *
+scanned_array(PyObject *root, PyObject *steps, PyObject *idx, Py_ssize_t *item, const long **pos, Py_ssize_t *k)
+{
+    PyObject *obj = root;
+    if (!PyTuple_CheckExact(steps)) {
+        return NULL;
+    }
+    for (Py_ssize_t s = 0; obj != NULL && s < PyTuple_GET_SIZE(steps); s++) {
+        obj = step_into(obj, PyTuple_GET_ITEM(steps, s));
+    }
+    if (obj == NULL || (PyObject *)Py_TYPE(obj) != ndarray_type) {
+        PyErr_Clear();
+        return NULL;
+    }
+    ArrayFields *a = (ArrayFields *)obj;
+    DescrStart *descr = (DescrStart *)a->descr;
+    Py_ssize_t size = 1;
+    *item = descr->kind == 'f' ? entry_size(descr->type) : 0;
+    *pos = *item ? positions(idx, k) : NULL;
+    for (int d = 0; d < a->nd; d++) {
+        size *= a->dimensions[d];
+    }
+    return *pos == NULL || size == 0 ? NULL : a; /* not floats (the kind "f" the Python scan keeps), no entries, or no index */
+}
+
 /* scan(root, paths, idxs) -> the signature of a root's arrays now, or None where C cannot read one of them the way
  * discovery's Python does (observe/numpy/discovery.py, Discovery._scan): for each path (a tuple of steps as
  * step_into reads them; a function's locals are read from its frame, the root, by a first step of kind 2) the array it leads to, which must be an exact numpy.ndarray of floats with entries, its
@@ -350,26 +421,11 @@ ctrace_scan(PyObject *module, PyObject *args)
     Py_ssize_t used = 0, cap = sizeof(buffer);
     PyObject *result = NULL;
     for (Py_ssize_t p = 0; p < n; p++) {
-        PyObject *steps = PyList_GET_ITEM(paths, p), *obj = root;
-        if (!PyTuple_CheckExact(steps)) {
+        Py_ssize_t item = 0, k = 0;
+        const long *pos = NULL;
+        ArrayFields *a = scanned_array(root, PyList_GET_ITEM(paths, p), PyList_GET_ITEM(idxs, p), &item, &pos, &k);
+        if (a == NULL) {
             goto unreadable;
-        }
-        for (Py_ssize_t s = 0; obj != NULL && s < PyTuple_GET_SIZE(steps); s++) {
-            obj = step_into(obj, PyTuple_GET_ITEM(steps, s));
-        }
-        if (obj == NULL || (PyObject *)Py_TYPE(obj) != ndarray_type) {
-            PyErr_Clear();
-            goto unreadable;
-        }
-        ArrayFields *a = (ArrayFields *)obj;
-        DescrStart *descr = (DescrStart *)a->descr;
-        Py_ssize_t k = 0, item = descr->kind == 'f' ? entry_size(descr->type) : 0, size = 1;
-        const long *pos = item ? positions(PyList_GET_ITEM(idxs, p), &k) : NULL;
-        for (int d = 0; d < a->nd; d++) {
-            size *= a->dimensions[d];
-        }
-        if (pos == NULL || size == 0) {
-            goto unreadable; /* not floats (the kind "f" the Python scan keeps), no entries, or no index of C longs */
         }
         Py_ssize_t need = used + (Py_ssize_t)sizeof(void *) + k * item;
         if (need > cap) {
@@ -385,7 +441,7 @@ ctrace_scan(PyObject *module, PyObject *args)
             out = more;
             cap = grown;
         }
-        void *address = (void *)obj;
+        void *address = (void *)a;
         memcpy(out + used, &address, sizeof(void *));
         if (!copy_entries(a, item, pos, k, out + used + sizeof(void *))) {
             goto unreadable;
@@ -401,6 +457,217 @@ done:
         PyMem_Free(out);
     }
     return result;
+}
+
+/* Whether scan(root, paths, idxs) would return exactly the bytes `expect` (paths and idxs lists), compared as they are
+ * read, without building the signature: the same arrays, the same addresses, the same bytes at the same positions. */
+static int
+scan_equals(PyObject *root, PyObject *paths, PyObject *idxs, PyObject *expect)
+{
+    Py_ssize_t n = PyList_GET_SIZE(paths), used = 0, len = PyBytes_GET_SIZE(expect);
+    const char *want = PyBytes_AS_STRING(expect);
+    if (n != PyList_GET_SIZE(idxs) || ndarray_type == NULL || !heads_trusted) {
+        return 0;
+    }
+    for (Py_ssize_t p = 0; p < n; p++) {
+        Py_ssize_t item = 0, k = 0;
+        const long *pos = NULL;
+        ArrayFields *a = scanned_array(root, PyList_GET_ITEM(paths, p), PyList_GET_ITEM(idxs, p), &item, &pos, &k);
+        if (a == NULL || used + (Py_ssize_t)sizeof(void *) + k * item > len) {
+            return 0;
+        }
+        void *address = (void *)a;
+        if (memcmp(want + used, &address, sizeof(void *)) != 0) {
+            return 0;
+        }
+        used += (Py_ssize_t)sizeof(void *);
+        Py_ssize_t off[SCAN_ENTRIES];
+        for (Py_ssize_t start = 0; start < k; start += SCAN_ENTRIES) {
+            Py_ssize_t m = k - start < SCAN_ENTRIES ? k - start : SCAN_ENTRIES;
+            if (!entry_offsets(a, item, pos + start, m, off)) {
+                return 0; /* (a position out of range: the scan reads None) */
+            }
+            const char *w = want + used + start * item;
+            if (item == 8) { /* (doubles: compared as words, not through a call of memcmp each) */
+                for (Py_ssize_t i = 0; i < m; i++) {
+                    uint64_t x, y;
+                    memcpy(&x, w + i * 8, 8);
+                    memcpy(&y, a->data + off[i], 8);
+                    if (x != y) {
+                        return 0;
+                    }
+                }
+            }
+            else {
+                for (Py_ssize_t i = 0; i < m; i++) {
+                    if (memcmp(w + i * item, a->data + off[i], (size_t)item) != 0) {
+                        return 0;
+                    }
+                }
+            }
+        }
+        used += k * item;
+    }
+    return used == len;
+}
+
+static PyObject *root_attrs[8]; /* "signed", "signature", "paths", "walks", "sizes", "obj", "frame", "__dict__" */
+
+/* Whether a container of a root holds `n` items (or attributes) now, as discovery.py's _resized asks (its _items):
+ * an exact dict, list or tuple counted here; an object of any other class but `special` (a tuple of discovery's
+ * Cell and FrameLocals) or a subclass of dict, list or tuple by the entries of its own __dict__, read as
+ * buffers/peek.py's own_dict reads it (object.__getattribute__ is PyObject_GenericGetAttr), -1 without one; the rest
+ * by `items` (discovery's _items). 1 same, 0 not, -1 error. */
+static int
+same_size(PyObject *c, PyObject *n, PyObject *special, PyObject *items)
+{
+    Py_ssize_t now;
+    PyTypeObject *kind = Py_TYPE(c);
+    if (PyDict_CheckExact(c)) {
+        now = PyDict_GET_SIZE(c);
+    }
+    else if (PyList_CheckExact(c)) {
+        now = PyList_GET_SIZE(c);
+    }
+    else if (PyTuple_CheckExact(c)) {
+        now = PyTuple_GET_SIZE(c);
+    }
+    else if (!PyDict_Check(c) && !PyList_Check(c) && !PyTuple_Check(c) && PyTuple_CheckExact(special)
+             && PySequence_Contains(special, (PyObject *)kind) == 0) {
+        PyObject *d = PyObject_GenericGetAttr(c, root_attrs[7]);
+        if (d == NULL) {
+            if (!PyErr_ExceptionMatches(PyExc_AttributeError) && !PyErr_ExceptionMatches(PyExc_TypeError)) {
+                return -1;
+            }
+            PyErr_Clear();
+            now = -1;
+        }
+        else {
+            now = PyDict_Check(d) ? PyObject_Size(d) : -1;
+            Py_DECREF(d);
+            if (now == -1 && PyErr_Occurred()) {
+                return -1;
+            }
+        }
+    }
+    else {
+        PyObject *got = PyObject_CallOneArg(items, c);
+        if (got == NULL) {
+            return -1;
+        }
+        int eq = PyObject_RichCompareBool(got, n, Py_EQ);
+        Py_DECREF(got);
+        return eq;
+    }
+    PyObject *count = PyLong_FromSsize_t(now);
+    if (count == NULL) {
+        return -1;
+    }
+    int eq = PyObject_RichCompareBool(count, n, Py_EQ);
+    Py_DECREF(count);
+    return eq;
+}
+
+/* Whether discovery's Root `root` is shown unchanged since its last scan, as discovery.py's _unchanged decides it
+ * between walks: a signature kept (`signed`, `signature`) for its current `paths`, at least `first` walks made, every
+ * container of `sizes` holding as many items as at the last walk (same_size), and scan() of its arrays (from its
+ * `obj`, or the frame of a function's locals: an object of `special[1]`, FrameLocals) equal to the signature.
+ * 1 unchanged, 0 not, -1 error. */
+static int
+root_unchanged(PyObject *root, Py_ssize_t first, PyObject *special, PyObject *items)
+{
+    PyObject *got[6] = {NULL, NULL, NULL, NULL, NULL, NULL}; /* signed, signature, paths, walks, sizes, obj */
+    int result = -1;
+    for (int i = 0; i < 6; i++) {
+        if ((got[i] = PyObject_GetAttr(root, root_attrs[i])) == NULL) {
+            goto done;
+        }
+    }
+    PyObject *signed_ = got[0], *signature = got[1], *paths = got[2], *sizes = got[4], *obj = got[5];
+    result = 0;
+    if (!PyTuple_CheckExact(signed_) || PyTuple_GET_SIZE(signed_) != 3 || !PyBytes_CheckExact(signature)
+        || PyTuple_GET_ITEM(signed_, 0) != paths || !PyList_CheckExact(sizes)
+        || !PyList_CheckExact(PyTuple_GET_ITEM(signed_, 1)) || !PyList_CheckExact(PyTuple_GET_ITEM(signed_, 2))) {
+        goto done;
+    }
+    Py_ssize_t walks = PyLong_AsSsize_t(got[3]);
+    if (walks == -1 && PyErr_Occurred()) {
+        result = -1;
+        goto done;
+    }
+    if (walks < first) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(sizes); i++) {
+        PyObject *pair = PyList_GET_ITEM(sizes, i);
+        if (!PyTuple_CheckExact(pair) || PyTuple_GET_SIZE(pair) != 2) {
+            goto done;
+        }
+        int same = same_size(PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1), special, items);
+        if (same <= 0) {
+            result = same;
+            goto done;
+        }
+    }
+    if (PyTuple_CheckExact(special) && PyTuple_GET_SIZE(special) == 2 && (PyObject *)Py_TYPE(obj) == PyTuple_GET_ITEM(special, 1)) {
+        PyObject *frame = PyObject_GetAttr(obj, root_attrs[6]);
+        if (frame == NULL) {
+            result = -1;
+            goto done;
+        }
+        Py_SETREF(got[5], frame);
+        obj = frame;
+    }
+    result = scan_equals(obj, PyTuple_GET_ITEM(signed_, 1), PyTuple_GET_ITEM(signed_, 2), signature);
+done:
+    for (int i = 0; i < 6; i++) {
+        Py_XDECREF(got[i]);
+    }
+    return result;
+}
+
+/* changed_roots(roots, first, special, items) -> list: the positions in `roots` (a list of discovery's Root
+ * objects) of those not shown unchanged by root_unchanged, in order: discovery's _unchanged asked of every root at
+ * once (one call per scan instead of a Python call, the checks of its containers and a signature per root). */
+static PyObject *
+ctrace_changed_roots(PyObject *module, PyObject *args)
+{
+    PyObject *roots, *special, *items;
+    Py_ssize_t first;
+    if (!PyArg_ParseTuple(args, "O!nO!O:changed_roots", &PyList_Type, &roots, &first, &PyTuple_Type, &special, &items)) {
+        return NULL;
+    }
+    if (PyTuple_GET_SIZE(special) != 2) {
+        PyErr_SetString(PyExc_ValueError, "changed_roots: special must be (Cell, FrameLocals)");
+        return NULL;
+    }
+    static const char *names[8] = {"signed", "signature", "paths", "walks", "sizes", "obj", "frame", "__dict__"};
+    for (int i = 0; i < 8; i++) {
+        if (root_attrs[i] == NULL && (root_attrs[i] = PyUnicode_InternFromString(names[i])) == NULL) {
+            return NULL;
+        }
+    }
+    PyObject *out = PyList_New(0);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(roots); i++) {
+        int same = root_unchanged(PyList_GET_ITEM(roots, i), first, special, items);
+        if (same < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+        if (!same) {
+            PyObject *at = PyLong_FromSsize_t(i);
+            if (at == NULL || PyList_Append(out, at) < 0) {
+                Py_XDECREF(at);
+                Py_DECREF(out);
+                return NULL;
+            }
+            Py_DECREF(at);
+        }
+    }
+    return out;
 }
 
 /* The array the parameter's path leads to now (borrowed), or NULL: the array counted last, its head unchanged, or,
@@ -1394,6 +1661,8 @@ static PyMethodDef ctrace_functions[] = {
 #if CTRACE_SUPPORTED
     {"scan", (PyCFunction)ctrace_scan, METH_VARARGS,
      "scan(root, paths, idxs) -> bytes: the ids and sampled entries of a root's float arrays, or None (see Discovery._scan)."},
+    {"changed_roots", (PyCFunction)ctrace_changed_roots, METH_VARARGS,
+     "changed_roots(roots, first, (Cell, FrameLocals), items) -> list: positions of the discovery roots C cannot show unchanged."},
 #endif
     {"gate", (PyCFunction)ctrace_gate, METH_O,
      "gate(hook): audit events go to hook(event, args) from now on (None: answered in C); installs the C hook once."},

@@ -16,6 +16,7 @@ change.
 
 from __future__ import annotations
 
+import abc
 import dis
 import re
 import weakref
@@ -62,6 +63,31 @@ def array_role(text: str) -> str:
 
 
 _SKIP_TYPES = (*OPAQUE, np.random.Generator, np.random.RandomState)
+_NOT_WALKED = (*ATOMS, *_SKIP_TYPES)
+_not_walked: dict[type, bool] = {}
+"""Type -> whether it is a subclass of :data:`_NOT_WALKED` (see :func:`_skipped`)."""
+_not_walked_token: list[object] = [None]
+
+
+def _skipped(kind: type) -> bool:
+    """``issubclass(kind, _NOT_WALKED)``, remembered per type: ``io.IOBase`` among them is an ABC, whose check runs
+    Python's ``abc.__subclasscheck__`` for every value a walk meets (about a third of a walk of the forum program's
+    network object). Forgotten whenever a class is registered with any ABC (:func:`_walk_started` compares
+    ``abc.get_cache_token()``), and when it holds 4,096 types."""
+    known = _not_walked.get(kind)
+    if known is None:
+        if len(_not_walked) >= 4096:
+            _not_walked.clear()
+        known = _not_walked[kind] = issubclass(kind, _NOT_WALKED)
+    return known
+
+
+def _walk_started() -> None:
+    """Forget :func:`_skipped`'s answers if an ABC registered a class since they were given."""
+    token = abc.get_cache_token()
+    if token is not _not_walked_token[0]:
+        _not_walked.clear()
+        _not_walked_token[0] = token
 
 
 class Containers(dict):
@@ -169,6 +195,7 @@ def walk_arrays(root: Any, *, globals_root: bool = False, max_depth: int = 4, ma
     """
     if type(root) is Cell:
         root = root.contents
+    _walk_started()
     seen: set[int] = {id(root)}
     frontier: list[tuple[Path, Any]] = [((), root)]
     for _ in range(max_depth):
@@ -209,10 +236,10 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
         return
     if issubclass(type(obj), type):  # a class of the program's module, reached from its globals: its class attributes
         for k, v in list(vars(obj).items()):
-            if not k.startswith("__") and not issubclass(type(v), (*ATOMS, *_SKIP_TYPES)):
+            if not k.startswith("__") and not _skipped(type(v)):
                 yield ("attr", k), v
         return
-    if issubclass(type(obj), (*ATOMS, *_SKIP_TYPES, set, frozenset)):
+    if _skipped(type(obj)) or issubclass(type(obj), (set, frozenset)):
         return
     if issubclass(type(obj), (list, tuple)):
         if number_table(obj):
@@ -231,7 +258,7 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
             if top_globals and issubclass(type(v), type) and v.__module__ == obj.get("__name__"):
                 yield ("item", k), v  # the module's own class: weights may be its class attributes (Net.W1 -= ...)
                 continue
-            if issubclass(type(v), (*ATOMS, *_SKIP_TYPES)):
+            if _skipped(type(v)):
                 continue
             yield ("item", k), v
         return
@@ -241,7 +268,7 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
     d = own_dict(obj)
     if isinstance(d, dict):
         for k, v in list(d.items()):
-            if not k.startswith("__") and not issubclass(type(v), (*ATOMS, *_SKIP_TYPES)):
+            if not k.startswith("__") and not _skipped(type(v)):
                 yield ("attr", k), v
 
 
@@ -499,6 +526,12 @@ scan_signature: Callable[[Any, list[Any], list[np.ndarray]], bytes | None] | Non
 ``root`` in one bytes object, or None where C cannot read one of them
 without running the program's code; None itself where the compiled part is not built (see
 ``Discovery._unchanged``)."""
+changed_roots: Callable[[list[Any], int, tuple[type, type], Callable[[Any], int]], list[int]] | None = getattr(
+    _PART, "changed_roots", None)
+"""``changed_roots(roots, first, (Cell, FrameLocals), items)``: the positions of the discovery roots (``Root`` objects) that
+``Discovery``'s ``_unchanged`` would not find unchanged between walks, asked of all of them in one call (their
+signatures compared as :data:`scan_signature` reads them, their containers' sizes counted as ``_resized`` counts them,
+``items`` for what is no exact dict, list or tuple); None where the compiled part is not built."""
 
 
 def chain_beside_biases(shapes: list[tuple[int, ...]]) -> tuple[tuple[str, list[int]], set[int]] | None:

@@ -73,6 +73,7 @@ from netdoctor.observe.numpy.arrays import (
     FrameLocals,
     Path,
     array_role,
+    changed_roots,
     entries,
     fingerprint,
     in_data_set,
@@ -134,17 +135,25 @@ def step_values(st: PathStats, a: np.ndarray, idx: np.ndarray, code: CodeType | 
     return now_values
 
 
-def count_gradients(func: FuncStats, frame: FrameType, value: Any, written: list[tuple[PathStats, np.ndarray, bool]],
-                    paths: dict[tuple[int | str, Path], PathStats], roots: dict[int | str, Root]) -> None:
-    """Count a return at which ``func`` had computed arrays shaped like at least two persistent arrays, one of
-    them a matrix: returned, written into the roots (buffers) or held in its locals (applied inline)."""
+def gradient_tables(paths: dict[tuple[int | str, Path], PathStats], roots: dict[int | str, Root]) -> tuple[set[tuple[int, ...]], set[int]]:
+    """What :func:`count_gradients` compares a function's arrays with: the shapes of the persistent arrays (never
+    changed, no cache), and the ids of the roots' own arrays (as their last scans saw them)."""
     persistent = {tuple(st.shape) for st in paths.values() if not st.changes and not st.cache}
+    return persistent, {fp[0] for root in roots.values() for fp in root.scan.values()}
+
+
+def count_gradients(func: FuncStats, frame: FrameType, value: Any, written: list[tuple[PathStats, np.ndarray, bool]],
+                    paths: dict[tuple[int | str, Path], PathStats], roots: dict[int | str, Root],
+                    tables: tuple[set[tuple[int, ...]], set[int]] | None = None) -> None:
+    """Count a return at which ``func`` had computed arrays shaped like at least two persistent arrays, one of
+    them a matrix: returned, written into the roots (buffers) or held in its locals (applied inline). ``tables``:
+    :func:`gradient_tables` of ``paths`` and ``roots`` as they are now, when the caller kept them."""
+    persistent, kept = gradient_tables(paths, roots) if tables is None else tables  # (kept: the roots' own arrays)
     if not persistent or not any(len(s) == 2 for s in persistent):
         return
     computed = flat_arrays(value) + [a for _, a, _ in written]
     if frame.f_code.co_name != "<module>":
         computed += [v for v in list(frame.f_locals.values()) if issubclass(type(v), np.ndarray) and v.dtype.kind == "f"]
-    kept = {fp[0] for root in roots.values() for fp in root.scan.values()}  # the roots' own arrays
     shapes = {tuple(a.shape) for a in computed if id(a) not in kept} & persistent
     if len(shapes) >= 2 and any(len(s) == 2 and min(s) > 1 for s in shapes):
         func.grad_calls += 1
@@ -275,6 +284,11 @@ def root_arrays(root: Root, walk: bool) -> list[tuple[Path, np.ndarray]]:
         if issubclass(type(a), np.ndarray) and a.dtype.kind == "f" and a.size:
             out.append((p, a))
     return out
+
+
+_SPECIAL = (Cell, FrameLocals)
+"""The roots' objects :data:`~netdoctor.observe.numpy.arrays.changed_roots` leaves to :func:`_items` (a cell's
+container) or reads from their frame (a function's locals)."""
 
 
 def _unchanged(root: Root, walk: bool) -> bool:
@@ -410,6 +424,12 @@ class Discovery:
         """The last classification (:meth:`finish` without ``force``) found no network, and no root and no array's
         statistics changed since: asked again, it would read the same tables and find nothing again (see
         :meth:`_tables_changed`)."""
+        self._version = 0
+        """Counts the changes of the tables :func:`gradient_tables` reads (:meth:`_tables_changed`, a root scanned in
+        Python, a classification)."""
+        self._tables: tuple[int, tuple[set[tuple[int, ...]], set[int]]] | None = None
+        """:func:`gradient_tables` as of :attr:`_version` (the forum program: 6,400 gradient counts while discovering,
+        a few hundred changes of the tables)."""
 
     # -- events ------------------------------------------------------------------------
     def on_call(self, frame: FrameType) -> Network | None:
@@ -493,7 +513,7 @@ class Discovery:
                 func.returned = tuple(weak(a) for a in arrays)
         written = self._scan(frame, call=False)
         if self.found is None and func is not None and self._still_frozen():
-            count_gradients(func, frame, value, written, self.paths, self.roots)
+            count_gradients(func, frame, value, written, self.paths, self.roots, self._gradient_tables())
             if func.grad_calls >= FROZEN_CALLS:
                 self.finish(force=True)  # gradients keep coming, the parameters never move
         return self.found
@@ -510,7 +530,7 @@ class Discovery:
         func = self.functions.get(frame.f_code) if frame.f_code.co_name != "<module>" else None  # (never hash a module's code)
         if self.found is None and func is not None and self._still_frozen():
             # a loop computing gradients inline (``dW1 = x.T @ dh`` in a ``main()``): one computation per iteration
-            count_gradients(func, frame, None, written, self.paths, self.roots)
+            count_gradients(func, frame, None, written, self.paths, self.roots, self._gradient_tables())
             if func.grad_calls >= FROZEN_CALLS:
                 self.finish(force=True)
         return self.found
@@ -735,6 +755,7 @@ class Discovery:
                     st.where[code] += 1
                     written.append((st, a, old[0] != fp[0]))
             _scanned(root, now)
+            self._version += 1  # (the root's fingerprints: gradient_tables reads their ids)
         if written and frame is not None:
             mark_caches(self.roots, self.paths, frame, written)
         if moved:
@@ -747,9 +768,16 @@ class Discovery:
 
     def _roots_to_scan(self, walk: bool) -> Iterator[tuple[int | str, Root, list[tuple[Path, np.ndarray]]]]:
         """The roots whose arrays may have changed since the last scan, each with its arrays (walked when due): not those
-        read unchanged at once in C, between walks (:func:`_unchanged`, asked of every root first) or after a walk
+        read unchanged at once in C, between walks (:func:`_unchanged`, asked of every root first, in one call of
+        :data:`~netdoctor.observe.numpy.arrays.changed_roots` where it is built) or after a walk
         (:func:`_walked_unchanged`)."""
-        for rid, root in [(rid, root) for rid, root in self.roots.items() if not _unchanged(root, walk)]:
+        if walk or changed_roots is None:
+            todo = [(rid, root) for rid, root in self.roots.items() if not _unchanged(root, walk)]
+        else:
+            # (the forum program: six roots, 14,000 scans before its second update, nearly all of them unchanged)
+            items = list(self.roots.items())
+            todo = [items[i] for i in changed_roots([root for _, root in items], WALK_FIRST, _SPECIAL, _items)]
+        for rid, root in todo:
             before, arrays = root.paths, root_arrays(root, walk)  # (the paths of the last scan, then the walk's)
             if not _walked_unchanged(root, before):
                 yield rid, root, arrays
@@ -775,6 +803,13 @@ class Discovery:
         """A root was added or re-bound, or an array's fingerprint changed (its statistics are updated next): what
         :meth:`finish` classifies is no longer what its last classification read."""
         self._found_nothing = False
+        self._version += 1
+
+    def _gradient_tables(self) -> tuple[set[tuple[int, ...]], set[int]]:
+        """:func:`gradient_tables` of the tables now, computed again only after they changed (:attr:`_version`)."""
+        if self._tables is None or self._tables[0] != self._version:
+            self._tables = (self._version, gradient_tables(self.paths, self.roots))
+        return self._tables[1]
 
     def finish(self, force: bool = False) -> Network | None:
         """Classify what was seen (:class:`~netdoctor.observe.numpy.classify.Classifier`); sets and returns
@@ -790,6 +825,7 @@ class Discovery:
             force: the parameters never moved: take the persistent arrays that gradients are computed for.
         """
         if self.found is None and (force or not self._found_nothing):
+            self._version += 1  # (whatever a classification may mark on the arrays' statistics)
             self.found = Classifier(self.roots, self.paths, self.functions, self.rng, self.user_class).network(force)
             self._found_nothing = self.found is None and not force
         return self.found
