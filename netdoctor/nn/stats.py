@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["median"]
+__all__ = ["median", "unique"]
 
 
 def median(values: Any) -> Any:
@@ -45,3 +45,13 @@ def median(values: Any) -> Any:
     if nans and np.isnan(part[-1]):
         return part[-1]
     return result
+
+
+def unique(values: Any) -> np.ndarray:
+    """``np.unique(values)`` (the sorted distinct values, NaN once) without importing ``numpy.ma``.
+
+    NumPy's plain ``np.unique`` asks ``np.ma.is_masked`` before its hash table; asked for the counts it skips that
+    question and sorts instead (the same distinct values, in the same order), and the counts are dropped here.
+    Sorting costs more than hashing on large arrays: for the small ones (a head of 256 entries, a report's lists).
+    """
+    return np.unique(values, return_counts=True)[0]
