@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-from netdoctor.nn.stats import median
+from netdoctor.nn.stats import median, unique
 
 
 def _same(got, want) -> None:
@@ -81,9 +81,19 @@ def test_the_input_is_left_as_it_was():
     assert a.tolist() == [3.0, 1.0, 2.0, 0.5]
 
 
-def test_median_does_not_import_numpy_ma():
+def test_unique_is_numpys():
+    rng = np.random.default_rng(11)
+    cases = [rng.integers(0, 5, n) for n in (1, 2, 7, 256)] + [rng.standard_normal(40).round(1), [3.0, np.nan, 1.0, np.nan],
+             [np.nan] * 3, [np.inf, -np.inf, 0.0], np.eye(4), [True, False], rng.integers(0, 3, (6, 5)).astype(np.float32)]
+    for values in cases:
+        got, want = unique(values), np.unique(values)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert np.array_equal(got, want, equal_nan=True)
+
+
+def test_median_and_unique_do_not_import_numpy_ma():
     code = ("import sys, numpy as np; from netdoctor.nn.stats import median; "
-            "median(np.array([1.0, 2.0, np.nan])); median([3, 1, 2]); median(np.ones(4, np.float32)); "
+            "median(np.array([1.0, 2.0, np.nan])); median([3, 1, 2]); median(np.ones(4, np.float32)); unique([2.0, 1.0]); "
             "print('numpy.ma' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
