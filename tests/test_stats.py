@@ -92,7 +92,7 @@ def test_unique_is_numpys():
 
 
 def test_median_and_unique_do_not_import_numpy_ma():
-    code = ("import sys, numpy as np; from netdoctor.nn.stats import median; "
+    code = ("import sys, numpy as np; from netdoctor.nn.stats import median, unique; "
             "median(np.array([1.0, 2.0, np.nan])); median([3, 1, 2]); median(np.ones(4, np.float32)); unique([2.0, 1.0]); "
             "print('numpy.ma' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
