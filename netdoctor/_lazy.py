@@ -51,9 +51,15 @@ def source_stamp(source: bytes) -> str:
     ``setup.py`` compiles the same stamp of the source it builds into the part (its ``SOURCE``), so that a part left
     from an older source is told at import (:func:`compiled_part`).
     """
-    import hashlib  # here: ``import netdoctor`` stays cheap
+    try:  # the interpreter's own SHA-256 (``_sha256``; ``_sha2`` from 3.12): hashlib loads OpenSSL (~2 ms a run)
+        from _sha256 import sha256  # type: ignore[import-not-found]
+    except ImportError:
+        try:
+            from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
+        except ImportError:
+            from hashlib import sha256
 
-    return hashlib.sha256(source.replace(b"\r\n", b"\n")).hexdigest()[:16]
+    return sha256(source.replace(b"\r\n", b"\n")).hexdigest()[:16]
 
 
 _PARTS: dict[str, ModuleType | None] = {}
