@@ -55,7 +55,7 @@ def source_stamp(source: bytes) -> str:
         from _sha256 import sha256  # type: ignore[import-not-found]
     except ImportError:
         try:
-            from _sha2 import sha256  # type: ignore[import-not-found,no-redef]
+            from _sha2 import sha256  # type: ignore[import-not-found]
         except ImportError:
             from hashlib import sha256
 

@@ -101,8 +101,9 @@ class _Formatter(argparse.HelpFormatter):
 class _Parser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose help (and its subcommands') is laid out by :class:`_Formatter`."""
 
-    def __init__(self, *args, formatter_class: type[argparse.HelpFormatter] = _Formatter, **kwargs) -> None:
-        super().__init__(*args, formatter_class=formatter_class, **kwargs)
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
 
 def build_parser() -> argparse.ArgumentParser:
