@@ -328,3 +328,19 @@ def test_netdoctors_arithmetic_on_nan_weights_prints_nothing_on_the_programs_std
     report = json.loads((tmp_path / "observed" / "report.json").read_text(encoding="utf-8"))
     assert "non-finite" in {f["code"] for f in report["findings"]}  # the weights were judged, not skipped
     assert seen.stderr == plain.stderr
+
+
+def test_netdoctors_own_objects_are_out_of_the_programs_collections_and_the_programs_are_in(tmp_path):
+    # netdoctor's objects alive when the program starts are set aside from the collector (gc.freeze) while it runs:
+    # the program's full collections walk only what the program made, as under python, and whatever it makes is
+    # collected as usual; all is handed back when it ends (at exit nothing is frozen)
+    (tmp_path / "walk.py").write_text(
+        "import atexit, gc, sys\n"
+        "mine = [[1.0]]\n"
+        "walked = gc.get_objects()\n"
+        "ours = vars(sys.modules['netdoctor.observe.runner']) if 'netdoctor.observe.runner' in sys.modules else None\n"
+        "print('mine walked', any(o is mine for o in walked), 'netdoctor walked', any(o is ours for o in walked))\n"
+        "atexit.register(lambda: print('at exit frozen', gc.get_freeze_count()))\n", encoding="utf-8")
+    seen = _run([sys.executable, "-m", "netdoctor.cli", "run", "--json", "report.json", "walk.py"], tmp_path)
+    assert seen.stdout.startswith("mine walked True netdoctor walked False\n"), seen.stdout + seen.stderr[-2000:]
+    assert seen.stdout.endswith("at exit frozen 0\n"), seen.stdout
