@@ -28,10 +28,11 @@ table is never copied whole); a file of uint8 pixels needs no cell pass.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.nn.stats import median
 
 __all__ = ["Oddities", "OddPlaces", "find_oddities", "CELL_SHARE", "ROW_SHARE", "CLASS_SHARE", "PLACES_KEPT"]

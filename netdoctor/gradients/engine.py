@@ -24,10 +24,11 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.errors import InvalidArgument
 from netdoctor.nn.stats import median
 

@@ -34,8 +34,8 @@ import tokenize
 import traceback
 import types
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 
+from netdoctor._lazy import dataclass
 from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Report
 from netdoctor.observe.control import DebuggerWatch, Stopper, Termination, finish_stopper

@@ -16,12 +16,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.nn.stats import median
 from netdoctor.observe.numpy.arrays import array_role, entries, sample_index
 from netdoctor.observe.numpy.network import COORDS, PathStats

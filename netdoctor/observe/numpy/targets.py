@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.peek import is_array
 from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.nn.threads import dot_one_thread, norm_one_thread

@@ -46,11 +46,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, cast
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.peek import holds_numbers
 from netdoctor.gradients.engine import NOISE_FACTOR, Problem, steps
 from netdoctor.gradients.judge import judge_per_coordinate

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from types import CodeType, FrameType
 from typing import Any, cast
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.nn.stats import unique
 from netdoctor.observe.numpy.arrays import head
 from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, float_arrays
