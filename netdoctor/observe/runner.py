@@ -40,7 +40,7 @@ from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Report
 from netdoctor.observe.control import DebuggerWatch, Stopper, Termination, finish_stopper
 from netdoctor.observe.options import ObserveOptions
-from netdoctor.observe.session import Observation
+from netdoctor.observe.session import Observation, collector_paused
 from netdoctor.observe.tracer import is_user_file, runs_program
 from netdoctor.usercode import short_path
 
@@ -287,15 +287,18 @@ def program_set_aside() -> Iterator[None]:
     The report's own allocations (the rules, the aliasing scan's walk, rich, the renderers) trigger collections; a
     full one walks every object the program still holds: a data set read as lists is 350,000-700,000 of them,
     0.03-0.3 s a walk, which the plain run never pays after its last line (np0101, np0107: one such collection each
-    while the rules judged, 24 of the middle generation). Used around the report's building here
-    (:func:`run_script`) and around its writing (:mod:`netdoctor.cli.run`), never while the program runs.
+    while the rules judged, 24 of the middle generation). The collector is also paused meanwhile
+    (:func:`~netdoctor.observe.session.collector_paused`): the report's modules and records are all it would walk,
+    and none of them is garbage. Used around the report's building here (:func:`run_script`) and around its writing
+    (:mod:`netdoctor.cli.run`), never while the program runs.
     """
     if not gc.isenabled():  # the program turned the collector off: nothing to spare, and nothing of ours to change
         yield
         return
     gc.freeze()
     try:
-        yield
+        with collector_paused():  # the report's modules (the rules, rich) and its objects: nothing there to collect
+            yield
     finally:
         gc.unfreeze()
 
