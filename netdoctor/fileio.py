@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from pathlib import Path
 
 from netdoctor.errors import InvalidArgument
@@ -51,6 +50,22 @@ def _mode_for(target: Path) -> int:
         return 0o666 & ~_umask()
 
 
+_NEW_FILE_FLAGS = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+
+
+def _new_file_beside(target: Path) -> tuple[int, str]:
+    """A new file ``.NAME.RANDOM.tmp`` in ``target``'s folder, created exclusively with mode 0600, open for writing:
+    what ``tempfile.mkstemp`` makes, without importing ``tempfile`` (it imports ``shutil``, ``bz2``, ``lzma`` and
+    ``random``: ~5 ms of the report of every ``netdoctor run --json``)."""
+    for _ in range(100):
+        name = os.path.abspath(os.path.join(target.parent, f".{target.name}.{os.urandom(6).hex()}.tmp"))
+        try:
+            return os.open(name, _NEW_FILE_FLAGS, 0o600), name
+        except FileExistsError:
+            continue  # taken: draw another name, as mkstemp does
+    raise FileExistsError(f"no free temporary name beside {target}")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to a temporary file beside ``path``, then rename it over ``path``.
 
@@ -61,7 +76,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     is removed on failure.
     """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    fd, tmp = _new_file_beside(target)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)

@@ -14,9 +14,10 @@ import json
 import math
 import sys
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from netdoctor._lazy import dataclass
 from netdoctor.display import MEDIA, Renderable
 
 if TYPE_CHECKING:

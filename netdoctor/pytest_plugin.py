@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
+
+from netdoctor._lazy import dataclass
 
 __all__ = ["OPTIONS", "gradcheck"]
 

@@ -243,3 +243,23 @@ def test_ignore_knows_exactly_the_codes_of_the_findings_catalogue(capsys):
     assert exit_.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--ignore stale-accumulatr: no such finding code" in err and "stale-accumulator" in err
+
+
+@pytest.mark.parametrize("columns", [None, "57", "200", "0", "wide"])
+def test_help_is_laid_out_at_the_width_argparse_picks(monkeypatch, columns):
+    """The parsers' formatter reads the terminal's width without shutil, and gets argparse's own figure."""
+    import argparse
+
+    from netdoctor.cli.app import _Formatter, build_parser
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    assert _Formatter("netdoctor")._width == argparse.HelpFormatter("netdoctor")._width
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    for p in (parser, sub.choices["run"], sub.choices["check"]):
+        ours = p.format_help()
+        p.formatter_class = argparse.HelpFormatter
+        assert ours == p.format_help()

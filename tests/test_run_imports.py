@@ -71,3 +71,29 @@ def test_the_records_the_rules_read_are_not_imported_while_the_program_runs(tmp_
     assert report["context"]["updates_observed"] == 80, report["context"]
     assert report["context"].get("windows_sampled", 0) > 0
     assert "verdict" in report and report["verdict"]
+
+
+NEVER_IMPORTED = (
+    "numpy.ma",  # np.median and np.unique touch np.ma: netdoctor.nn.stats computes their values without it
+    "tempfile", "shutil", "bz2", "lzma",  # argparse's help width and the report's atomic write imported these
+    "importlib.abc",  # the torch import watch is a plain finder
+    "torch", "netdoctor.observe.torch.watch", "netdoctor.observe.torch.rules",  # a NumPy program's run
+    "netdoctor.report.html", "netdoctor.report.plots", "netdoctor.notebook", "netdoctor.diagnosis",
+    "hypothesis", "pytest", "matplotlib",
+)
+"""Modules a NumPy program's ``netdoctor run --json`` has no use for; each was imported by some run before."""
+
+
+def test_a_numpy_run_never_imports_what_it_does_not_use(tmp_path):
+    script = tmp_path / "train.py"
+    script.write_text(PROGRAM, encoding="utf-8")
+    out = tmp_path / "report.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1", NO_COLOR="1")
+    code = ("import sys; from netdoctor.cli.app import main; status = main(sys.argv[1:]); "
+            f"print('after:', sorted(m for m in {NEVER_IMPORTED!r} if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, "run", "--json", str(out), str(script)],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    after = next(line for line in proc.stdout.splitlines() if line.startswith("after:"))
+    assert after == "after: []", proc.stdout + proc.stderr
+    report = json.loads(out.read_text(encoding="utf-8"))
+    assert report["context"]["updates_observed"] == 80 and report["verdict"]

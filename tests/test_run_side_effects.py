@@ -328,3 +328,53 @@ def test_netdoctors_arithmetic_on_nan_weights_prints_nothing_on_the_programs_std
     report = json.loads((tmp_path / "observed" / "report.json").read_text(encoding="utf-8"))
     assert "non-finite" in {f["code"] for f in report["findings"]}  # the weights were judged, not skipped
     assert seen.stderr == plain.stderr
+
+
+def test_netdoctors_own_objects_are_out_of_the_programs_collections_and_the_programs_are_in(tmp_path):
+    # netdoctor's objects alive when the program starts are set aside from the collector (gc.freeze) while it runs:
+    # the program's full collections walk only what the program made, as under python, and whatever it makes is
+    # collected as usual; all is handed back when it ends (at exit nothing is frozen)
+    (tmp_path / "walk.py").write_text(
+        "import atexit, gc, sys\n"
+        "mine = [[1.0]]\n"
+        "walked = gc.get_objects()\n"
+        "ours = vars(sys.modules['netdoctor.observe.runner']) if 'netdoctor.observe.runner' in sys.modules else None\n"
+        "print('mine walked', any(o is mine for o in walked), 'netdoctor walked', any(o is ours for o in walked))\n"
+        "atexit.register(lambda: print('at exit frozen', gc.get_freeze_count()))\n", encoding="utf-8")
+    seen = _run([sys.executable, "-m", "netdoctor.cli", "run", "--json", "report.json", "walk.py"], tmp_path)
+    assert seen.stdout.startswith("mine walked True netdoctor walked False\n"), seen.stdout + seen.stderr[-2000:]
+    assert seen.stdout.endswith("at exit frozen 0\n"), seen.stdout
+
+
+def test_the_collector_is_paused_while_netdoctor_judges_and_left_as_the_program_left_it():
+    import gc
+
+    from netdoctor.observe.runner import program_set_aside
+    from netdoctor.observe.session import collector_paused
+
+    counts = []
+    gc.callbacks.append(lambda phase, info: counts.append(info["generation"]) if phase == "start" else None)
+    try:
+        with program_set_aside():
+            assert not gc.isenabled()
+            made = [[i] for i in range(20_000)]  # enough allocations for ~30 collections of the youngest generation
+            assert counts == []
+        assert gc.isenabled() and made
+        gc.disable()  # a program that turned the collector off keeps it off
+        try:
+            with collector_paused():
+                assert not gc.isenabled()
+            with program_set_aside():
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        finally:
+            gc.enable()
+    finally:
+        gc.callbacks.pop()
+
+
+def test_the_program_finds_the_collector_on_after_its_import_of_numpy(tmp_path):
+    (tmp_path / "gc_after_numpy.py").write_text("import gc\nimport numpy as np\nprint('enabled', gc.isenabled())\n",
+                                                 encoding="utf-8")
+    seen = _run([sys.executable, "-m", "netdoctor.cli", "run", "--json", "report.json", "gc_after_numpy.py"], tmp_path)
+    assert seen.stdout.startswith("enabled True\n"), seen.stdout + seen.stderr[-2000:]

@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.reach import ATOMS, OPAQUE, Reach, StateSnapshot, root_array, unwrap
 from netdoctor.buffers.roles import is_template, path_role
 from netdoctor.findings import Finding, Severity

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, TypedDict
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.aliasing import find_aliasing
 from netdoctor.buffers.probe_fit import analyse_updates
 from netdoctor.buffers.reach import Reach, StateSnapshot, root_array, scratch_copy, unwrap

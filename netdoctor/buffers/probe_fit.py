@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from netdoctor.findings import Finding
+from netdoctor.nn.stats import median
 from netdoctor.rules.evidence import BatchScale, CarryOver, UpdateFit
 from netdoctor.rules.fit import update_mismatch
 from netdoctor.rules.policy import FIT_OK, Framework
@@ -75,7 +76,7 @@ def analyse_updates(res: ProbeResult, deltas: list[dict[str, np.ndarray]], grads
     cur = np.array([f[0][-1] for t, f in good if determined[t - 1]])
     if not cur.size:
         return
-    lr_eff = float(np.median(cur))
+    lr_eff = float(median(cur))
     ev.update({"lr_effective": lr_eff, "lr_factor": lr_eff / lr})
     _read_history(res, good, determined, lr_eff, lr, stale_buffers)
     factor = lr_eff / lr
@@ -141,7 +142,7 @@ def _read_history(res: ProbeResult, good: list[tuple[int, tuple[np.ndarray, floa
     ev["history"] = {t: h.tolist() for t, h in hist}
     last = np.array([h[-1] for _, h in hist])
     weight = float(np.mean([np.mean(h) for _, h in hist]))
-    decay = float(np.median(last))
+    decay = float(median(last))
     ev.update({"decay": decay, "history_weight": weight})
     t, h = hist[-1]
     growth = [r["update_norm"] / r["lr_grad_norm"] if r["lr_grad_norm"] else float("nan") for r in res.steps]

@@ -31,12 +31,13 @@ import dataclasses
 import os
 import stat
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.data import cache as datacache
 from netdoctor.data import idx
 from netdoctor.data.csvparse import read_csv, read_csv_stream

@@ -28,9 +28,12 @@ table is never copied whole); a file of uint8 pixels needs no cell pass.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
+
+from netdoctor._lazy import dataclass
+from netdoctor.nn.stats import median
 
 __all__ = ["Oddities", "OddPlaces", "find_oddities", "CELL_SHARE", "ROW_SHARE", "CLASS_SHARE", "PLACES_KEPT"]
 
@@ -216,7 +219,7 @@ def _label_oddities(labels: np.ndarray) -> tuple[np.ndarray, int] | None:
     if present.size < 2:
         return None
     # A single row is never a class of its own here (a 120-row file has 12 rows a class, 5% of which is 0.6).
-    well = np.flatnonzero(counts >= max(2.0, CLASS_SHARE * float(np.median(present))))
+    well = np.flatnonzero(counts >= max(2.0, CLASS_SHARE * float(median(present))))
     if well.size == 0:
         return None
     main = int(well.max())

@@ -18,9 +18,9 @@ are on one scale.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
+
+from netdoctor._lazy import dataclass
 
 __all__ = ["Scaling", "choose_scaling", "SMALL", "KINDS"]
 

@@ -11,11 +11,11 @@ it is imported from :mod:`netdoctor.data`, its public home.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.data.oddities import OddPlaces
 from netdoctor.display import Renderable
 

@@ -29,11 +29,12 @@ import contextlib
 import dataclasses
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.reach import scratch_copy
 
 # MIN_PROBES is re-exported: tests and docs read it from here.

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 from typing import Any
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.reach import unwrap
 
 __all__ = ["Setting", "resolve_settings", "describe_model", "LR_ATTRS", "BATCH_ATTRS", "DEFAULT_LR", "DEFAULT_BATCH_SIZE"]

@@ -24,11 +24,13 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.errors import InvalidArgument
+from netdoctor.nn.stats import median
 
 __all__ = ["Problem", "NotAnalytic", "steps", "central", "complex_step", "recheck", "directional", "slopes", "one_sided",
            "measured_noise", "NOISE_FACTOR"]
@@ -304,4 +306,4 @@ def measured_noise(problem: Problem, u: list[np.ndarray], delta: float, ks: list
     # loss of 1e-4 to multiples of ~1e-16) gives 4th differences that are mostly 0 and otherwise
     # multiples of the grid step: the smallest nonzero one bounds the rounding from below.
     grid = float(d4[d4 > 0].min()) if np.any(d4 > 0) else 0.0
-    return max(float(np.median(d4)) / 0.6745, grid) / math.sqrt(math.comb(8, 4))
+    return max(float(median(d4)) / 0.6745, grid) / math.sqrt(math.comb(8, 4))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from netdoctor.gradients.result import rel_error
+from netdoctor.nn.stats import median
 
 __all__ = ["tensor_hint"]
 
@@ -94,14 +95,14 @@ def tensor_hint(
     big = (np.abs(n) > floor) & (np.abs(a) > floor)
     if big.sum() >= 1 and bad.any():
         r = a[big] / n[big]
-        med = float(np.median(r))
+        med = float(median(r))
         if np.all(np.abs(r - med) <= 1e-3 * abs(med)) and abs(med - 1.0) > 1e-3:
             what = _ratio_name(med, batch_size)
             text = f"analytic is {med:.4g}x numerical in every checked entry of {name}"
             return f"{text}: {what}" if what else f"{text}: a constant factor is wrong"
         if values is not None and np.all(np.abs(values) > 0):
             c = (n - a) / values
-            cm = float(np.median(c))
+            cm = float(median(c))
             if cm != 0 and np.all(np.abs(c - cm) <= 1e-3 * abs(cm)):
                 return (
                     f"numerical - analytic = {cm:.4g} x {name} in every checked entry: a weight-decay (L2) "

@@ -23,6 +23,7 @@ from netdoctor.gradients.engine import Problem, central, complex_step, direction
 from netdoctor.gradients.hints import tensor_hint
 from netdoctor.gradients.options import Options, tolerances
 from netdoctor.gradients.result import CoordinateCheck, DirectionCheck, TensorCheck, rel_error
+from netdoctor.nn.stats import median
 
 __all__ = ["sample", "build_tensor", "coverage", "checked_note", "judge_per_coordinate", "judge_directional",
            "kink_in_step", "kink_at_x", "MAX_RECHECKS"]
@@ -74,7 +75,7 @@ def build_tensor(
     return TensorCheck(
         name=name, shape=tuple(shape), n_checked=int(judged.sum()), n_failed=int(failed.sum()),
         n_skipped=int((~judged).sum()), max_rel_error=float(rel_j.max()) if rel_j.size else 0.0,
-        median_rel_error=float(np.median(rel_j)) if rel_j.size else 0.0, worst=worst, skipped=skip_list,
+        median_rel_error=float(median(rel_j)) if rel_j.size else 0.0, worst=worst, skipped=skip_list,
         skip_reasons=reasons[:3], hint=hint, limit=rtol,
     )
 

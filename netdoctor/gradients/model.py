@@ -18,11 +18,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.gradients.engine import Problem
 from netdoctor.gradients.judge import build_tensor, checked_note, sample
 from netdoctor.gradients.options import Options, rng_from, tolerances

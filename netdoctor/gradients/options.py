@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any, Literal, get_args
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.errors import InvalidArgument
 
 __all__ = ["GradcheckMethod", "METHODS", "DEFAULT_H", "DEFAULT_MAX_COORDS", "Options", "validate", "tolerances"]

@@ -20,11 +20,12 @@ floor a 1e-9 gradient measured with 1e-11 of finite-difference noise would be a
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, ClassVar
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.display import MEDIA, Renderable
 from netdoctor.errors import GradientMismatch
 from netdoctor.findings import Finding, to_jsonable

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.monitor.records import LayerStats
+from netdoctor.nn.stats import median
 
 __all__ = ["as_rows", "infer_kind", "name_activation", "layer_stats", "layer_of", "ACTIVATION_BOUNDS"]
 
@@ -69,7 +70,7 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 def _leaky_relu(z: np.ndarray, a: np.ndarray) -> np.ndarray:
     """Leaky relu with the slope the negative entries show (0.01 when none does)."""
     neg = z < 0
-    slope = float(np.median(a[neg] / z[neg])) if neg.any() else 0.01
+    slope = float(median(a[neg] / z[neg])) if neg.any() else 0.01
     return np.where(z > 0, z, (slope if 0 < slope < 1 else 0.01) * z)
 
 

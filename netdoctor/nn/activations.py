@@ -12,11 +12,11 @@ sigmoid, identity), which is what complex-step gradient checks need.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.errors import InvalidArgument
 
 __all__ = ["Activation", "ActivationName", "ACTIVATIONS", "get_activation", "LEAKY_SLOPE"]

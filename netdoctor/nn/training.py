@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, TypedDict
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.errors import InvalidArgument
 from netdoctor.protocol import TrainableModel
 

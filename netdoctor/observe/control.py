@@ -23,7 +23,6 @@ with a partial report when it is killed (SIGTERM), and let a debugger
 
 from __future__ import annotations
 
-import ctypes
 import os
 import signal
 import sys
@@ -127,6 +126,8 @@ class Stopper:
         self._thread.start()
 
     def _raise(self) -> None:
+        import ctypes  # here: only a program that is stopped needs it (~5 ms of every run's start before)
+
         with self._lock:
             if not self._done.is_set():
                 ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(self._target), ctypes.py_object(self._stop_class))

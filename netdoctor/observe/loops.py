@@ -33,12 +33,12 @@ import ast
 import math
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.source import enclosing_loops, short_path, statements_before
 from netdoctor.observe.stack import stack_values
 from netdoctor.observe.tracer import EXPRESSION_SCOPES, sampled, sampled_ahead

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import FrameType
 from typing import Any
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.tracer import is_user_file
 
 __all__ = ["ObserveOptions"]

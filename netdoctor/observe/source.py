@@ -13,9 +13,9 @@ from __future__ import annotations
 import ast
 import functools
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from types import CodeType
 
+from netdoctor._lazy import dataclass
 from netdoctor.usercode import short_path
 
 __all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names", "function_loop_names",

@@ -16,8 +16,10 @@ is shown, rich only inside :func:`gradcheck_rich`, and no data class at all: a r
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
+
+from netdoctor._lazy import dataclass
 
 if TYPE_CHECKING:  # only for annotations: the result module is plain data
     from netdoctor.gradients.result import GradcheckResult

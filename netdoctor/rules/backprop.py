@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from netdoctor._lazy import dataclass
 from netdoctor.findings import Finding, Severity
 from netdoctor.params import format_index
 from netdoctor.rules.learning import learns

@@ -10,8 +10,9 @@ program (the spelling of a fix) comes in as :class:`~netdoctor.rules.policy.Fram
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from netdoctor._lazy import dataclass
 from netdoctor.data.oddities import OddPlaces
 from netdoctor.rules.policy import Framework
 

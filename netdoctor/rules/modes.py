@@ -9,8 +9,7 @@ decide and word the two findings. Only PyTorch has modes; the records carry no :
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from netdoctor._lazy import dataclass
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.policy import EVAL_MODE_SHARE, EVAL_MODE_STEPS, UNLEARNED_EVALUATIONS
 from netdoctor.rules.stability import _list

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from netdoctor._lazy import dataclass
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.policy import OVERFIT_LOSS_SHARE, SATURATION_WARN
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection
-from dataclasses import dataclass
 
+from netdoctor._lazy import dataclass
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.policy import COMPARABLE_GAP, NEAR_MAJORITY, REFERENCE_GAP, REFERENCE_LEARNS
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from netdoctor.buffers.peek import holds_numbers, is_array
+from netdoctor.nn.stats import median
 from netdoctor.nn.threads import one_blas_thread
 from netdoctor.observe.numpy.arrays import Path, array_role, own_dict, path_text, resolve, walk_arrays
 from netdoctor.observe.numpy.arrays import head as leading_entries
@@ -674,7 +675,7 @@ def layer_flow(b: NumpyBackend, layer: int) -> LayerFlow | None:
             moved.append((pair[0], pair[1]))
     if not moved:
         return None
-    m_in, m_out = float(np.median([m[0] for m in moved])), float(np.median([m[1] for m in moved]))
+    m_in, m_out = float(median([m[0] for m in moved])), float(median([m[1] for m in moved]))
     if not m_out > 0:
         return None  # the next layer stands still too: nothing to compare with
     return LayerFlow(w_in.text, w_out.text, m_in / m_out, len(moved))

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.buffers.peek import is_array
+from netdoctor.nn.stats import median
 from netdoctor.observe.collector import hand_back, set_aside
 from netdoctor.observe.loops import Coverage, LoopProgress
 from netdoctor.observe.numpy.activations import (
@@ -834,7 +835,7 @@ class NumpyBackend:
         if self.held_updates:  # the windows whose step ran untraced: as many computations as the others had
             every = [w["calls"] for w in self.windows if w.get("calls")]
             if every:  # (the calls heard in those windows are among them: smoothed_prior counted 8,450 for 8,000)
-                calls += round(self.held_updates * float(np.median(every))) - self.held_window_calls
+                calls += round(self.held_updates * float(median(every))) - self.held_window_calls
         if not calls or not self.target_samples or not self.contrib_calls:
             return None
         # with steps held, the rows per computation of all the computations heard: a window where the hold began or
@@ -844,7 +845,7 @@ class NumpyBackend:
         # per computation (stored_layers_train_fn: 5,975 targets over 194 calls, 14,784 for 6,000); the windows heard
         # whole say it (their median: a window where the hold began or ended is off)
         rate = (sum(r for r, _ in per) / sum(c for _, c in per) if per and not self.held_updates
-                else float(np.median([r / c for r, c in per])) if per and self.hold.targets_held
+                else float(median([r / c for r, c in per])) if per and self.hold.targets_held
                 else self.target_samples / self.contrib_calls)
         if self.target_samples < 0.9 * self.contrib_calls * rate:
             return None
@@ -891,7 +892,7 @@ class NumpyBackend:
         program went on stepping, and its steps stopped changing the weights (too small for their float
         resolution once they grew large, or zero)."""
         per = [w["calls"] for w in self.windows if w.get("calls")]
-        typical = float(np.median(per)) if per else 0.0
+        typical = float(median(per)) if per else 0.0
         if not per and self._updates_before:
             # every update counted was seen while discovering: the computations made until discovery ended are an
             # upper bound of those an update took

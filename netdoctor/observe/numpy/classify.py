@@ -38,6 +38,7 @@ import numpy as np
 
 from netdoctor.buffers.peek import is_array
 from netdoctor.buffers.roles import is_constant
+from netdoctor.nn.stats import median
 from netdoctor.nn.threads import one_blas_thread
 from netdoctor.observe.numpy.arrays import (
     Containers,
@@ -578,7 +579,7 @@ class Classifier:
         steps: dict[int, float] = {}
         for st in changed.values():
             rs = [r for _, r in st.ratios if math.isfinite(r)]
-            steps[id(st)] = float(np.median(rs)) if rs else math.nan
+            steps[id(st)] = float(median(rs)) if rs else math.nan
 
         out = set()
         for k, st in changed.items():
@@ -607,7 +608,7 @@ class Classifier:
         named = [st.changes for st in stats.values() if array_role(st.text) == "param" and st.changes]
         has_named = any(array_role(st.text) == "param" for st in stats.values())
         counts = [st.changes for st in stats.values() if unnamed_param(st)]
-        lo = float(np.median(named)) if named else min(counts, default=0)
+        lo = float(median(named)) if named else min(counts, default=0)
         moving = {id(self.paths[k]) for k in self._moving_params()} if not force else set()
         for st in stats.values():
             # arrays accumulated into more often than the parameters change are buffers; without

@@ -8,12 +8,13 @@ records the observer (:mod:`netdoctor.observe.numpy.backend`) follows from then 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import CodeType
 from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.roles import is_constant
 from netdoctor.observe.numpy.arrays import Containers, FrameLocals, Path, array_role
 

@@ -33,13 +33,13 @@ from __future__ import annotations
 import copy
 import enum
 import types
-from dataclasses import dataclass
 from inspect import CO_VARARGS, CO_VARKEYWORDS
 from types import CodeType, FrameType
 from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.peek import own_dict
 from netdoctor.observe.isolation import kept, namespaces_of, quietly, shared, stand_in
 

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from netdoctor.buffers.peek import holds_numbers
+from netdoctor.nn.stats import median, unique
 from netdoctor.observe.numpy.arrays import head
 
 __all__ = ["Role", "persistent_writer", "proportional_to", "is_reset", "float_2d", "ordered_like", "rises_with", "ordered_by_sample", "computed_by_layer", "layer_sums", "normalised_from", "scalar_of", "bounded",
@@ -62,7 +63,7 @@ def persistent_writer(writers: Counter, stats: Any) -> CodeType | None:
 
     def change(code: CodeType) -> float:
         rs = [r for st in stats if not st.cache for c, r in st.ratios if c == code and math.isfinite(r)]
-        return float(np.median(rs)) if rs else math.inf
+        return float(median(rs)) if rs else math.inf
 
     best = min(candidates, key=change)
     return best if math.isfinite(change(best)) else writers.most_common(1)[0][0]
@@ -372,7 +373,7 @@ def distinct_values(a: np.ndarray, most: int) -> int:
     delta, a batch of pixels), at the cost of those 256. Else every entry is compared with those few values (no
     sort of the whole array: 4.6 ms for the 40,000 entries of a 4,000-row batch of probabilities), and only the
     entries outside them are counted on."""
-    few = np.unique(head(a, 256))
+    few = unique(head(a, 256))
     if len(few) > most:
         return len(few)
     rest = a[~np.isin(a, few)]

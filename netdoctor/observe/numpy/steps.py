@@ -16,12 +16,13 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from types import CodeType, FrameType
 from typing import Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
+from netdoctor.nn.stats import median
 from netdoctor.observe.numpy.arrays import array_role, entries, sample_index
 from netdoctor.observe.numpy.network import COORDS, PathStats
 from netdoctor.observe.numpy.roles import is_reset, proportional_to
@@ -305,13 +306,13 @@ class Steps:
         One number for the whole network: rates that differ between the arrays or over the steps (a per-layer rate,
         a schedule) give their median, what a typical step applied."""
         rates = [r for t in arrays for r in self.rates.get(t, ()) if math.isfinite(r)]
-        return float(np.median(rates)) if rates else None
+        return float(median(rates)) if rates else None
 
     def adaptive_size(self, arrays: Iterable[str]) -> float | None:
         """The median size per entry of the adaptive steps of ``arrays`` (the parameters, by their text), or None when
         none of their steps was adaptive (see :func:`adaptive_step`)."""
         sizes = [x for t in arrays for x in self.adaptive.get(t, ()) if math.isfinite(x)]
-        return float(np.median(sizes)) if sizes else None
+        return float(median(sizes)) if sizes else None
 
     def momentum(self, arrays: Iterable[str]) -> bool:
         """Whether the steps of ``arrays`` (the parameters, by their text) read a velocity: an array that decays
@@ -325,7 +326,7 @@ class Steps:
         None when no step read a velocity."""
         mus = [m for t in arrays for r in self.reads.get(t, ()) if r.decays for m in self.decays.get(r.text, ())
                if math.isfinite(m)]
-        return float(np.median(mus)) if mus else None
+        return float(median(mus)) if mus else None
 
     def velocity_decays(self) -> dict[str, tuple[float, float]]:
         """Every velocity a parameter's step added as a multiple of it (``p += f * v``, see :attr:`via`) -> the median
@@ -336,7 +337,7 @@ class Steps:
         out: dict[str, tuple[float, float]] = {}
         for f, text in self.via.values():
             mus = [m for m in self.decays.get(text, ()) if math.isfinite(m)]
-            mu = float(np.median(mus)) if mus else 0.0
+            mu = float(median(mus)) if mus else 0.0
             # a decay of 0 keeps nothing of the last step: a buffer emptied at every update (fresh zeros), no velocity
             if mu > 0 and math.isfinite(f) and f != 0:
                 out[text] = (mu, f)
@@ -429,7 +430,7 @@ class Steps:
                     self._reading(st, read)
         elif (moments := fits.of(adaptive_step, old_values, now_values, [(o, v) for o, _, v in pool][:24])) is not None:
             st.steps += 1  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
-            self.adaptive.setdefault(st.text, []).append(float(np.median(np.abs(now_values - old_values))))
+            self.adaptive.setdefault(st.text, []).append(float(median(np.abs(now_values - old_values))))
             for m in moments:
                 if m is not None:
                     readers.setdefault(m.obj, []).append(st)

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from types import CodeType, FrameType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.peek import is_array
 from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.nn.threads import dot_one_thread, norm_one_thread
@@ -897,10 +898,10 @@ def _label_columns(loc: dict[str, Any], n_out: int, n_in: int, factor: float) ->
             k = v[:, 0] * factor if factor != 1.0 else v[:, 0]
             with np.errstate(all="ignore"):
                 whole = bool(np.all(np.abs(k - np.round(k)) <= 1e-6 * factor))
-            if whole and k.min() >= 0 and len(np.unique(k)) > 1 and (k.max() < n_out or n_out == 1 and k.max() < 1000):
+            if whole and k.min() >= 0 and k.max() > k.min() and (k.max() < n_out or n_out == 1 and k.max() < 1000):
                 yield name, np.bincount(np.round(k).astype(int), minlength=n_out).tolist(), int(v.shape[0])
         if (factor == 1.0 and issubclass(type(v), np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu"
-                and v.max(initial=0) < n_out and v.min(initial=0) >= 0 and len(np.unique(v)) > 1):
+                and v.max(initial=0) < n_out and v.min(initial=0) >= 0 and v.max() > v.min()):
             yield name, np.bincount(v.astype(int), minlength=n_out).tolist(), int(v.shape[0])
 
 
@@ -911,7 +912,7 @@ def _repeated_labels(loc: dict[str, Any]) -> tuple[str, list[int], int] | None:
     for name, v in list(loc.items()):
         if (issubclass(type(v), np.ndarray) and v.ndim == 1 and v.shape[0] >= 50 and v.dtype.kind in "iu"
                 and v.min(initial=0) >= 0 and v.max(initial=0) < 1000):
-            classes = len(np.unique(v))
+            classes = int(np.count_nonzero(np.bincount(v.astype(int))))  # the distinct labels (all >= 0 here)
             if 1 < classes and 4 * classes <= len(v):
                 return name, np.bincount(v.astype(int)).tolist(), int(v.shape[0])
     return None

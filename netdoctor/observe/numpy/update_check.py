@@ -46,16 +46,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 from typing import Any, cast
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.buffers.peek import holds_numbers
 from netdoctor.gradients.engine import NOISE_FACTOR, Problem, steps
 from netdoctor.gradients.judge import judge_per_coordinate
 from netdoctor.gradients.options import DEFAULT_H, Options, validate
 from netdoctor.gradients.result import TensorCheck
+from netdoctor.nn.stats import median
 from netdoctor.rules.backprop import STEP_ADDED, TensorVerdict, UpdateCheck, WorstEntry
 
 __all__ = [
@@ -522,7 +524,7 @@ def _ratio(a: np.ndarray, n: np.ndarray, noise: np.ndarray | None = None) -> tup
             return SILENT  # both zero: nothing to disagree about
         return math.nan, math.inf
     r = a[big] / n[big]
-    med = float(np.median(r))
+    med = float(median(r))
     spread = float(np.max(np.abs(r - med)) / max(abs(med), 1e-300))
     # Entries where the derivative is ~0 must be ~0 in the applied array too (a constant term is not a factor).
     rest = ~big
@@ -550,7 +552,7 @@ def _mode(values: list[float], spreads: list[float] | None = None) -> float:
         return best
     # the group's median, as the member nearest to it (the tightest on a tie): one tensor's ratio read from a single
     # entry has spread 0 and may still be a decayed weight's
-    mid = float(np.median([v for _, v in group]))
+    mid = float(median([v for _, v in group]))
     return min(group, key=lambda sv: (abs(sv[1] - mid), sv[0]))[1]
 
 
@@ -660,7 +662,7 @@ def _clipped(a_full: np.ndarray, n: np.ndarray, idx: np.ndarray) -> float | None
     at = np.abs(np.abs(a) - bound) <= 1e-9 * bound
     below = ~at & (np.abs(n) > 0)
     if below.sum() >= 2:
-        r = float(np.median(a[below] / n[below]))
+        r = float(median(a[below] / n[below]))
         if r <= 0 or np.any(np.abs(a[below] - r * n[below]) > 1e-4 * np.maximum(np.abs(a[below]), 1e-12)):
             return None
     else:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from types import CodeType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.numpy.update_check import DIRECTION, UpdateCheck, climbing
 from netdoctor.observe.numpy.update_window import CheckedStep, TrackedArray, Window, batch_rows
 

@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import partial
 from types import CodeType, FrameType
 from typing import Any, cast
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
+from netdoctor.nn.stats import unique
 from netdoctor.observe.numpy.arrays import head
 from netdoctor.observe.numpy.replay import CallSite, Chain, Path, Pick, Replay, float_arrays
 from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, assumed_losses, own_scale
@@ -417,7 +419,7 @@ def _target_like(v: np.ndarray) -> bool:
     is (one output unit's error on one sample, its bias): it looks like a target only as a whole number (0, 1, -1)."""
     if v.size == 1 and v.dtype.kind == "f":
         return bool(float(v.reshape(-1)[0]) == round(float(v.reshape(-1)[0])))
-    return v.size > 0 and (len(np.unique(head(v, 256))) <= 3 or _distribution(v))
+    return v.size > 0 and (len(unique(head(v, 256))) <= 3 or _distribution(v))
 
 
 def _distribution(v: np.ndarray) -> bool:
@@ -449,8 +451,8 @@ def target_rank(v: Any, out: np.ndarray) -> tuple[int, Any]:
     if not issubclass(type(v), np.ndarray) or v.dtype.kind != "f" or v.shape != out.shape or v.size < 2:
         return 3, v
     derived = [np.round(out - sign * v, 12) for sign in (1.0, -1.0)]
-    derived = [t for t in derived if 2 <= len(np.unique(head(t, 256)))]
-    few = next((t for t in derived if len(np.unique(head(t, 256))) <= 3), None)
+    derived = [t for t in derived if 2 <= len(unique(head(t, 256)))]
+    few = next((t for t in derived if len(unique(head(t, 256))) <= 3), None)
     if few is not None:
         return 1, few
     soft = next((t for t in derived if _distribution(t)), None)

@@ -19,10 +19,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from netdoctor._lazy import dataclass
 
 __all__ = ["MOMENTUM_FIT", "VelocityFit", "decay_only", "effective_steps", "fit_velocity", "intakes"]
 

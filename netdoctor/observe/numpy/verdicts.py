@@ -37,6 +37,7 @@ import numpy as np
 
 from netdoctor.findings import Finding
 from netdoctor.monitor.layer_stats import layer_stats
+from netdoctor.nn.stats import median
 from netdoctor.observe.numpy.activations import activation_name, layer_flow
 from netdoctor.observe.numpy.arrays import LR_NAME, Cell
 from netdoctor.observe.numpy.order import BLOCK_ROWS
@@ -625,7 +626,7 @@ def _carry(b: NumpyBackend) -> dict[str, Any] | None:
     good = [r for r, res in rhos if res < FIT_OK]
     if not good:
         return {"rho": float("nan"), "windows": len(rhos)}
-    return {"rho": float(np.median(good)), "windows": len(good), "rhos": good[:8], "start_over_contrib": ratios[:8]}
+    return {"rho": float(median(good)), "windows": len(good), "rhos": good[:8], "start_over_contrib": ratios[:8]}
 
 
 def _stale(b: NumpyBackend) -> Finding | None:
@@ -850,7 +851,7 @@ def _summed_batch(b: NumpyBackend) -> BatchScale | None:
     lines = _error_lines(b)
     return BatchScale(
         where=where_text(lines, "the gradient"), framework=Framework.NUMPY, measured="bias",
-        factor=float(np.median([s["ratio"] for s in sums])), batch=int(np.median([s["rows"] for s in sums])),
+        factor=float(median([s["ratio"] for s in sums])), batch=int(median([s["rows"] for s in sums])),
         windows=len(sums), lr=b.lr, lr_name=b.lr_name or "lr", function=b.contributor.co_name if b.contributor else "",
         blew_up=b.nonfinite is not None, details={"lines": [str(l) for l in lines], "ratios": [s["ratio"] for s in sums[:8]]})
 
@@ -875,7 +876,7 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     # one gradient per update over the run (or in most windows): the windows with two are updates the count missed
     # in between (a module-level loop's inline step seen late), not batches summed
     # (the updates whose windows ran untraced made calls nobody counted: b.held_updates)
-    if len(fits) < 2 or np.median([f["calls"] for f in every]) <= 1 or b.contrib_calls <= 1.5 * (b.updates - b.held_updates):
+    if len(fits) < 2 or median([f["calls"] for f in every]) <= 1 or b.contrib_calls <= 1.5 * (b.updates - b.held_updates):
         return None
     divided = False
     if b.style == "accumulate" and b.contributor is not None:
@@ -885,7 +886,7 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     lines = _update_lines(b)
     return BatchScale(
         where=where_text(lines, "the update"), framework=Framework.NUMPY, measured="contributions",
-        factor=float(np.median([f["c"] / b.lr for f in fits])), batch=int(np.median([f["samples"] for f in fits])),
+        factor=float(median([f["c"] / b.lr for f in fits])), batch=int(median([f["samples"] for f in fits])),
         windows=len(fits), lr=b.lr, lr_name=b.lr_name or "lr", divided=divided, details={"lines": [str(l) for l in lines]})
 
 
@@ -930,7 +931,7 @@ def _summed_checked(b: NumpyBackend) -> BatchScale | None:
         return None
     lines = _error_lines(b)
     c = b.update_checks.steps[0].check
-    factor, batch = float(np.median(qs)), int(np.median(rows))
+    factor, batch = float(median(qs)), int(median(rows))
     details: dict[str, Any] = {}
     if kinds == {"velocity"} and b.momentum is not None:
         read = _velocity_intake_scale(factor, b.momentum, batch)
@@ -1183,7 +1184,7 @@ def _layer_steps(b: NumpyBackend, most: int = 16) -> list[tuple[Param, float, in
             wn = float(np.linalg.norm(before[sl]))
             if wn > 0 and np.isfinite(wn) and np.isfinite(d[sl]).all():
                 per.setdefault(i, []).append(float(np.linalg.norm(d[sl])) / wn)
-    return [(b.params[i], float(np.median(r)), len(r)) for i, r in sorted(per.items())]
+    return [(b.params[i], float(median(r)), len(r)) for i, r in sorted(per.items())]
 
 
 def _reach(b: NumpyBackend) -> LayerReach | None:
@@ -1254,7 +1255,7 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     # the arrays paired as what the steps were given are velocities (the gradient inline): no gradient seen
     written = velocity is not None and _written_velocity(b)
     ups, grads = _update_ratios(b), ([] if written else _grad_ratios(b))
-    gradient = float(np.median(grads)) if len(grads) >= 5 else None
+    gradient = float(median(grads)) if len(grads) >= 5 else None
     # no variable holds the learning rate (``W -= 0.1 * dW``): the one the steps were measured to apply
     measured = b.lr is None and b.lr_measured is not None
     lr = b.lr_measured if measured else b.lr
@@ -1266,7 +1267,7 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     if gradient is None and len(ups) >= 5 and isinstance(lr, (int, float)) and lr > 0 and not grads:
         # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient, a written
         # velocity's effective steps by lr / (1 - mu) x the gradient
-        gradient = float(np.median(ups)) / (effective if written and effective else lr)
+        gradient = float(median(ups)) / (effective if written and effective else lr)
     enough = len(ups) >= 5 and gradient is not None
     # how far the weight matrices' norms grew while watched (from the end of discovery): inf when one went non-finite
     grown = [b.norms_last[p.text] / b.norms_first[p.text] for p in b.params
@@ -1280,7 +1281,7 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         optimizer=adaptive, adaptive=b.adaptive is not None,
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
-        typical=float(np.median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
+        typical=float(median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
         gradient=gradient if enough else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
         lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update",
         curve=_curve(b), momentum=velocity.mu if velocity is not None else None,
@@ -1441,14 +1442,14 @@ def _sections(b: NumpyBackend) -> dict[str, Any]:
         "updates": b.updates,
         "samples": b.target_samples,
         "lr": b.lr,
-        "step_per_gradient_over_lr": float(np.median([f["c"] / b.lr for f in fits])) if fits and b.lr else None,
+        "step_per_gradient_over_lr": float(median([f["c"] / b.lr for f in fits])) if fits and b.lr else None,
         "buffer_carry_over": carry["rho"] if carry else None,
         "buffer_writes": ({"added": b.writes.accumulated, "replaced": b.writes.replaced, "unmeasured": b.writes.unmeasured}
                           if b.style == "accumulate" else None),
-        "update_over_weight": float(np.median(_update_ratios(b))) if _update_ratios(b) else None,
+        "update_over_weight": float(median(_update_ratios(b))) if _update_ratios(b) else None,
         "layer_steps": {p.text: [r, n] for p, r, n in _layer_steps(b)},
         "first_updates_over_weight": [max(r[i] for r in b.discovery_ratios if len(r) > i) for i in range(max(map(len, b.discovery_ratios), default=0))][:5],
-        "gradient_over_weight": float(np.median(_grad_ratios(b))) if _grad_ratios(b) else None,
+        "gradient_over_weight": float(median(_grad_ratios(b))) if _grad_ratios(b) else None,
         "training_accuracy": dataclasses.asdict(curve) if (curve := _curve(b)) is not None else None,
     }
     return out

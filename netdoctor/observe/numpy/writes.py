@@ -16,11 +16,11 @@ never drawn from (see the replay).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from types import FrameType
 
 import numpy as np
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.numpy.arrays import entries
 from netdoctor.observe.numpy.replay import CallSite, Replay
 

@@ -30,9 +30,10 @@ import copy
 import inspect
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING, Any
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.isolation import kept, namespaces_of, quietly
 
 if TYPE_CHECKING:  # imported where a check runs: the rules' import cost 20-40 ms at every hook install

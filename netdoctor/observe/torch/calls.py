@@ -22,10 +22,10 @@ import functools
 import sys
 import types
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.torch import tree
 
 __all__ = ["CallAs", "FunctionalDropout", "DropoutUse", "DROPOUTS"]

@@ -36,8 +36,9 @@ moved) is not counted, and that segment's label count is not said to be exact.
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 from typing import Any
+
+from netdoctor._lazy import dataclass
 
 __all__ = ["Segment", "StepCounts", "class_targets", "StepLosses", "SEGMENTS", "SEGMENT_ROWS", "PENDING", "version_of"]
 

@@ -34,9 +34,10 @@ from __future__ import annotations
 import operator
 import weakref
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.torch.counts import version_of
 
 __all__ = ["Block", "FirstSeenRows", "COLUMNS", "MAX_ROWS", "QUIET_CALLS", "BLOCKS", "PENDING_CALLS", "PENDING_BYTES"]

@@ -19,10 +19,10 @@ import functools
 import linecache
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.source import function_loop_names, loop_names
 
 __all__ = ["ModelBook", "Built", "tensor_names"]

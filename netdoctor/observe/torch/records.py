@@ -10,8 +10,10 @@ reads after it ended. Tensors kept here are samples of the program's own
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
+
+from netdoctor._lazy import dataclass
 
 __all__ = ["ModInfo", "ParamInfo", "OptInfo"]
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 import sys
 import weakref
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from netdoctor._lazy import dataclass
 from netdoctor.observe.torch import tree
 from netdoctor.observe.torch.losses import bounded_append
 from netdoctor.observe.torch.models import tensor_names
