@@ -513,6 +513,32 @@ def _first_weight_ratios(w: TorchWatch) -> dict[str, float]:
     return out
 
 
+def _weight_growth(w: TorchWatch) -> float | None:
+    """The largest growth of a weight tensor's norm over the sampled steps (last / first; inf when it went non-finite), as
+    the NumPy recorder measures it over its windows; None with too few samples (or closure steps: see
+    :func:`_closure_steps`)."""
+    if _closure_steps(w):
+        return None
+    grown = [pi.norms[-1][1] / pi.norms[0][1] for _, pi in _weights(w)
+             if len(pi.norms) >= 2 and math.isfinite(pi.norms[0][1]) and pi.norms[0][1] > 0]
+    return max((g if math.isfinite(g) else math.inf for g in grown), default=None)
+
+
+def _gradient_ratio(w: TorchWatch) -> float | None:
+    """Typical |g| / |W| of the weight tensors: per sampled step the largest over them, the median over at least five
+    steps (as the NumPy recorder's per-window figure); None with fewer (or closure steps)."""
+    if _closure_steps(w):
+        return None
+    by_step: dict[int, float] = {}
+    for _, pi in _weights(w):
+        if not pi.in_optimizer:
+            continue
+        for s, wn, gn in pi.norms:
+            if math.isfinite(gn) and math.isfinite(wn) and wn > 0:
+                by_step[s] = max(by_step.get(s, 0.0), gn / wn)
+    return statistics.median(by_step.values()) if len(by_step) >= 5 else None
+
+
 def _update_sizes(w: TorchWatch) -> UpdateSizes:
     """Each weight tensor's update/weight ratios on the sampled steps, with the loss and the last window's accuracy."""
     o = _main_opt(w)
@@ -534,13 +560,14 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
     last = w.stats.loss_last or {}
     correct, valid = last.get("correct"), last.get("valid")
     typical = max(meds.items(), key=lambda kv: kv[1]) if meds and len(vals) >= 8 and not w.losses.nonfinite and not _vanishing(w) else None
+    growth, gradient = _weight_growth(w), _gradient_ratio(w)
     return UpdateSizes(
         where=f"{typical[0] if typical else name}{' at ' + o.step_site if o and o.step_site else ''}", framework=Framework.TORCH,
         first=tuple(by_step[s] for s in sorted(by_step)[:5]), tensor=typical[0] if typical else name,
         typical=typical[1] if typical else None, typical_count=count, lr=_lr(o), optimizer=o.kind if o else "",
         adaptive=o is not None and o.kind in ADAPTIVE_OPTIMIZERS,
         loss_first=ends[0] if ends else None,
-        loss_last=ends[1] if ends else None,
+        loss_last=ends[1] if ends else None, growth=growth, gradient=gradient,
         weights_nonfinite=bool(w.losses.nonfinite and w.losses.nonfinite.get("nonfinite_params_all")),
         accuracy=correct / valid if isinstance(correct, (int, float)) and valid else None)
 
