@@ -20,6 +20,9 @@
   ``shifted_small_steps`` (a trainer class stepping by hand, a log-softmax indexed by the labels) and
   ``shifted_small_steps_loop`` (a module-level loop, ``F.cross_entropy``, ``optim.SGD``): the same with labels rolled
   by one row and three epochs of plain SGD whose weights move less than 5%: the gap is named at any drift.
+- ``lenet_lr_high``: a LeNet-5 style CNN at SGD lr 3.0 whose first steps stay below the weights' size, after which
+  the weights blow up and every relu dies (the loss at chance, not diverging): the rate is the root cause.
+  ``lenet_lr_high_ok``, at lr 0.1, learns and is quiet.
 - ``squared_error_by_hand``: a squared error written by hand, whose graph keeps no class targets: the verdict says that
   whether the network learns was not judged, never a bare "No problems found".
 
@@ -94,6 +97,10 @@ def line_of(name: str, text: str) -> str:
     """``name.py:N``, N the first line of the program holding ``text`` (the oracle for the user's line)."""
     lines = (PROGRAMS / f"{name}.py").read_text().splitlines()
     return f"{name}.py:{next(k for k, line in enumerate(lines, 1) if text in line)}"
+
+
+def by_code(report: Report, code: str):
+    return next(f for f in report.findings if f.code == code)
 
 
 def _problems(report: Report) -> list[tuple[str, str]]:
@@ -266,3 +273,24 @@ def test_a_slow_learner_whose_loss_falls_is_not_said_not_to_learn(name, train_cs
     # oracle, the program's own numbers: its loss falls at every epoch and its held-out accuracy leaves chance behind
     assert all(b < a for a, b in zip(losses, losses[1:])) and losses[-1] < 2.28
     assert float(lines[-1].split()[-1]) > 0.2
+
+
+def test_a_learning_rate_that_blows_the_weights_up_after_small_first_steps_is_named_first(train_csv):
+    # LeNet-5 at SGD lr 3.0: its first five steps move fc3 by at most 43% of its size (none larger than the weights),
+    # then the weights grow ~66x and every relu dies; the loss stays at chance without diverging. Main named the
+    # explosion, the dead units and the flat output, never the rate that caused them.
+    report, printed = run("lenet_lr_high", train_csv)
+    root = report.root_cause()
+    assert root is not None and root.code == "learning-rate-too-high", report.codes()
+    assert report.findings[0] is root and root.caused_by == ()
+    assert line_of("lenet_lr_high", "opt.step()") in root.where
+    assert root.evidence["lr"] == 3.0 and root.evidence["update_ratio"] > root.evidence["limit"]
+    assert "grew" in root.message and "Divide the learning rate by 10" in root.fix
+    assert "learning-rate-too-high" in by_code(report, "exploding-gradients").caused_by
+    for f in report.findings[1:]:  # what followed from the blow-up traces back to it
+        assert f.caused_by, (f.code, f.caused_by)
+    # oracle, the program's own numbers: it ends at chance on rows it never trained on; its twin at lr 0.1 learns
+    assert float(printed.strip().splitlines()[-1].split()[-1]) < 0.2
+    twin, twin_printed = run("lenet_lr_high_ok", train_csv)
+    assert _problems(twin) == []
+    assert float(twin_printed.strip().splitlines()[-1].split()[-1]) > 0.5
