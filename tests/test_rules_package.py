@@ -580,3 +580,20 @@ def test_vanishing_gradients_needs_little_reach_small_first_steps_and_no_learnin
     if f is not None:
         assert f.code == "vanishing-gradients" and f.evidence["kind"] == "init"
         assert f.evidence["reach"] == pytest.approx(math.prod(e.gains)) and f.evidence["reach"] < VANISHING_REACH
+
+
+def test_a_step_over_the_limit_then_growth_in_a_failing_run_is_too_high_a_rate_unless_the_steps_climb():
+    """A LeNet-5 at SGD lr 3.0 (``tests/torch_wild_programs/lenet_lr_high.py``): first steps of 8%, 17%, 12%, 43%, 8% of
+    fc3's size (a median of 12%, no step over 1x), then the weight tensors grew 66.5x and the run ended at chance: the
+    43% step over the 30% limit names the rate. The same numbers in a run that learns, with growth under 5x, or when a
+    check of the update measured it climbing the loss (``args_gradients_sign``: gradient ascent at a rate its healthy
+    twin learns with, 34% then 182x) are no finding of the rate's."""
+    u = UpdateSizes(where="w", framework=Framework.TORCH, first=(0.08, 0.17, 0.12, 0.43, 0.08), growth=66.5,
+                    accuracy=0.10, lr=3.0)
+    f = learning_rate_too_high(u)
+    assert f is not None and f.severity is Severity.WARNING and f.evidence["update_ratio"] == pytest.approx(0.43)
+    assert "after which the weight matrices grew 66.5x" in f.message
+    assert learning_rate_too_high(dataclasses.replace(u, accuracy=0.9)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, growth=3.0)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, climbs=True)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, growth=math.inf)) is None

@@ -324,6 +324,9 @@ class UpdateSizes:
     """The batch size, when the model says its gradient is summed over the batch (not averaged)."""
     curve: TrainingCurve | None = None
     """The training accuracy early and late, when the recorder paired outputs with their targets."""
+    climbs: bool = False
+    """A check of an applied update measured it climbing the loss (gradient ascent): the weights then grow whatever
+    the rate, so their growth is no evidence of a rate too high."""
     momentum: float | None = None
     """The share of the last step each step keeps (a velocity: ``v = mu * v - lr * g; p += v``), when the steps were
     measured to follow one; ``first`` and ``typical`` are then the steps plain SGD at :attr:`effective_lr` would make

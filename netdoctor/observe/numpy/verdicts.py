@@ -1285,6 +1285,7 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         gradient=gradient if enough else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
         lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update",
         curve=_curve(b), momentum=velocity.mu if velocity is not None else None,
+        climbs=any(s.check.climbs and not s.check.targets_guessed for s in b.update_checks.steps),
         effective_lr=effective,
         applied_first=tuple(r for r in applied if math.isfinite(r)))
 
