@@ -597,3 +597,8 @@ def test_a_step_over_the_limit_then_growth_in_a_failing_run_is_too_high_a_rate_u
     assert learning_rate_too_high(dataclasses.replace(u, growth=3.0)) is None
     assert learning_rate_too_high(dataclasses.replace(u, climbs=True)) is None
     assert learning_rate_too_high(dataclasses.replace(u, growth=math.inf)) is None
+    # steps over the run larger than the weights say more than a first step under their size (generated np2410's twin:
+    # first five a median 21%, the largest 34%, then a median 569% over 64 updates): the error of the run's steps
+    v = dataclasses.replace(u, first=(0.21, 0.15, 0.34, 0.25, 0.18), typical=5.69, typical_count=64, growth=2.3e69)
+    f = learning_rate_too_high(v)
+    assert f is not None and f.severity is Severity.ERROR and f.evidence["update_ratio"] == pytest.approx(5.69)
