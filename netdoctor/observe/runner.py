@@ -292,13 +292,22 @@ def program_set_aside() -> Iterator[None]:
     and none of them is garbage. Used around the report's building here (:func:`run_script`) and around its writing
     (:mod:`netdoctor.cli.run`), never while the program runs.
     """
-    if not gc.isenabled():  # the program turned the collector off: nothing to spare, and nothing of ours to change
+    # (the report's modules, the rules and rich, and its objects: nothing there to collect)
+    with objects_set_aside(), collector_paused():
+        yield
+
+
+@contextlib.contextmanager
+def objects_set_aside() -> Iterator[None]:
+    """Every object alive now set aside from the cyclic collector (``gc.freeze``) until the block ends
+    (``gc.unfreeze``); nothing when the collector is off (the program turned it off: nothing to spare, and nothing of
+    ours to change)."""
+    if not gc.isenabled():
         yield
         return
     gc.freeze()
     try:
-        with collector_paused():  # the report's modules (the rules, rich) and its objects: nothing there to collect
-            yield
+        yield
     finally:
         gc.unfreeze()
 
@@ -345,21 +354,14 @@ class _Run:
         NumPy's objects and the program's, not netdoctor's again (3-7 ms of every run). Nothing the program makes
         is set aside by this.
         """
-        ours = gc.isenabled()
-        if ours:
-            gc.freeze()
-        try:
-            with self.obs:
-                self.stopper.start()
-                self.termination.install()
-                self.debugger.install()
-                try:
-                    exec(self.program.code, self.main.__dict__)
-                finally:
-                    self.release()
-        finally:
-            if ours:
-                gc.unfreeze()
+        with objects_set_aside(), self.obs:
+            self.stopper.start()
+            self.termination.install()
+            self.debugger.install()
+            try:
+                exec(self.program.code, self.main.__dict__)
+            finally:
+                self.release()
 
     def release(self) -> None:
         """Stop the watchers of the run (the timer, the SIGTERM handler, the debugger watch)."""

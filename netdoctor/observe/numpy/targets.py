@@ -217,6 +217,7 @@ def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | N
     # program's environment sets: 11-14 ms a call instead of 0.5 ms with two threads on a busy machine), and no
     # temporary per product (a full batch's (10, 4000) error is looked at in every deep window)
     flat: dict[int, np.ndarray] = {}  # (a local's flat view: a copy when it is not contiguous, made once and only when read)
+    squares: dict[int, float] = {}  # (a local's sum of squares, read by _apart_at_head: once per local, not per error)
     for o in same:
         with np.errstate(all="ignore"):
             E = o - targets
@@ -225,7 +226,12 @@ def _linear_error_as(loc: dict[str, Any], targets: np.ndarray) -> np.ndarray | N
             if ee == 0 or not math.isfinite(ee):
                 continue
             for d in same:
-                if d is o or _apart_at_head(d, e):
+                if d is o:
+                    continue
+                dd = squares.get(id(d))
+                if dd is None:
+                    dd = squares[id(d)] = _squares(d)
+                if _apart_at_head(d, e, dd):
                     continue
                 f = flat.get(id(d))
                 if f is None:
@@ -247,17 +253,21 @@ APART = 1e-6
 residual within 1e-9 of the local's norm) cannot pass: a margin of 1,000 over that test's limit, far beyond rounding."""
 
 
-def _apart_at_head(d: np.ndarray, e: np.ndarray) -> bool:
-    """Whether local ``d`` is surely no multiple of the flat error ``e`` (``d``'s shape, C order), from its first
-    :data:`HEAD_ENTRIES` entries: for every ``k``, ``|d - k e|`` is at least the residual of the head's own best fit
-    ``|d_h - k_h e_h|``, so a head residual above :data:`APART` of ``|d|`` fails the whole test whatever ``k`` it reads.
-    A full batch's targets beside its output error (40,000 entries, the targets a transposed view) are told apart
-    without a copy of them and three passes over them."""
+def _squares(d: np.ndarray) -> float:
+    """``sum(d * d)`` on any layout, without a copy."""
+    axes = "ijklmn"[:d.ndim]
+    return float(np.einsum(f"{axes},{axes}->", d, d))
+
+
+def _apart_at_head(d: np.ndarray, e: np.ndarray, dd: float) -> bool:
+    """Whether local ``d`` (``dd``: :func:`_squares` of it) is surely no multiple of the flat error ``e`` (``d``'s
+    shape, C order), from its first :data:`HEAD_ENTRIES` entries: for every ``k``, ``|d - k e|`` is at least the
+    residual of the head's own best fit ``|d_h - k_h e_h|``, so a head residual above :data:`APART` of ``|d|`` fails the
+    whole test whatever ``k`` it reads. A full batch's targets beside its output error (40,000 entries, the targets a
+    transposed view) are told apart without a copy of them and three passes over them."""
     dh, eh = leading_entries(d, HEAD_ENTRIES), e[:HEAD_ENTRIES]
     ss = dot_one_thread(eh, eh)
     r = dh - (dot_one_thread(dh, eh) / ss) * eh if ss > 0 else dh
-    axes = "ijklmn"[:d.ndim]
-    dd = float(np.einsum(f"{axes},{axes}->", d, d))  # (on any layout, without a copy)
     return math.isfinite(dd) and dot_one_thread(r, r) > (APART * APART) * dd
 
 
