@@ -1048,6 +1048,8 @@ class NumpyBackend:
     def _update_check_call(self, frame: FrameType, forward: bool) -> bool:
         """Feed the update check (:mod:`netdoctor.observe.numpy.update_recorder`); True while it wants every return."""
         checks = self.update_checks
+        if checks.idle(self.updates):
+            return False  # (every test below is False, and nothing is asked of the check)
         if checks.busy:
             checks.on_call(frame)  # may close a window: the call handing the next batch can open the next one
         if checks.window is None and self.params and self.layout and checks.wants(self.updates):
