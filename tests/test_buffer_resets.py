@@ -183,3 +183,59 @@ def test_the_looks_early_ends_give_every_tests_answers(seed):
     oracle = _layered_replay(_EveryTest([(r, i) for r, i in zip(plan.readers, plan.idx)]), seed)
     assert now == oracle
     assert any(reset for _, reset in now) and sum(changed for changed, _ in now) > len(now) // 3
+
+
+_PATHS = [((1, "gw"), (0, 0)), ((1, "gw"), (0, 1)), ((1, "gb"), (0, 0)), ((1, "gb"), (0, 1))]
+"""The paths of :func:`_resets`' readers, as the compiled look reads them (1 an attribute, 0 an item)."""
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_looks_read_in_one_call_of_c_give_the_python_looks_answers(seed):
+    from netdoctor.observe.numpy.arrays import look_entries
+
+    if look_entries is None:
+        pytest.skip("the compiled part is not built here")
+    plan = _resets()
+    compiled = BufferResets([(r, i) for r, i in zip(plan.readers, plan.idx)], _PATHS)
+    assert compiled.paths is not None and plan.paths is None
+    assert _layered_replay(compiled, seed) == _layered_replay(plan, seed)
+    assert compiled.prev == plan.prev and compiled.pivot == plan.pivot
+
+
+def test_the_compiled_look_reads_the_fingerprints_bytes_and_hands_back_what_it_does_not_read():
+    from netdoctor.observe.numpy.arrays import fingerprint, look_entries
+
+    if look_entries is None:
+        pytest.skip("the compiled part is not built here")
+    net, idx = _Net(np.float64), _resets().idx
+    for a in net.gw + net.gb:
+        a += np.arange(a.size).reshape(a.shape)
+    f64 = np.dtype(np.float64)
+    seen = b"".join(fingerprint(a, i)[1] for a, i in zip(net.gw + net.gb, idx))
+    assert look_entries(net, _PATHS, idx, f64, b"") == seen
+    assert look_entries(net, _PATHS, idx, f64, seen) is False
+    net.gb[1] = net.gb[1].astype(np.float32)  # another dtype: read in Python
+    assert look_entries(net, _PATHS, idx, f64, seen) is None
+    net.gb[1] = None  # type: ignore[call-overload]
+    assert look_entries(net, _PATHS, idx, f64, seen) is None
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_buffers_as_the_last_contribution_left_them_are_never_a_reset(seed):
+    """``updates._check_reset`` ends early where the buffers are bitwise those the last contribution left (the usual
+    per-sample call): its premise, that :func:`reset_factor` says None there whenever the finite entries' sum of
+    squares is finite and not zero (k is that sum over itself, whatever order BLAS adds in), at every scale, NaNs and
+    zeros among the entries."""
+    rng = np.random.default_rng(seed)
+    checked = 0
+    for scale in (1e-170, 1e-160, 1e-150, 1e-5, 1.0, 1e100, 1e150, 1e153, 1e154, 1e155):
+        a = rng.standard_normal(int(rng.integers(1, 300))) * scale
+        a[rng.random(a.size) < 0.2] = 0.0
+        a[rng.random(a.size) < 0.05] = np.nan
+        ok = np.isfinite(a)
+        with np.errstate(all="ignore"):
+            norm = float(np.dot(a[ok], a[ok]))
+        if 0.0 < norm < np.inf:
+            checked += 1
+            assert reset_factor(a, a.copy()) is None
+    assert checked >= 6

@@ -204,3 +204,121 @@ def test_an_array_memo_knows_small_arrays_by_their_values():
     for _ in range(3):
         memo.decided(middle, "class", lambda: decide(middle))
     assert len(calls) == 9
+
+
+# -- the observer's looks read in one call of C (quick_moved, look_entries, sample_entries) ---------------------------
+# Each against an oracle in Python written as the observer's Python reads are (path_reader, ndarray.item, the flat
+# entries, np.full of NaN), over the paths and arrays C reads itself and those it must hand back (None / False).
+
+class _Layers:
+    def __init__(self) -> None:
+        self.W = [np.arange(12.0).reshape(3, 4), np.arange(6.0).reshape(2, 3)]
+        self.g = {"W1": np.zeros((3, 4)), "W2": np.ones((2, 3))}
+
+
+class _DictProperty:
+    """A class whose ``__dict__`` is a property: ``object.__getattribute__(obj, "__dict__")`` runs it."""
+
+    @property  # type: ignore[misc]
+    def __dict__(self):  # noqa: PLW3201
+        return {"W": np.zeros(3)}
+
+
+_STEPS = {"attr": 1, "item": 0}
+
+
+def _steps(path: tuple) -> tuple:
+    return tuple((_STEPS[kind], key) for kind, key in path)
+
+
+def _quick_oracle(root, paths, held, quick, seen) -> bool:
+    """updates._quick_moved's Python loop."""
+    for path, h, q, s in zip(paths, held, quick, seen):
+        a = path_reader(path)(root)
+        if a is not h or (s is not None and tuple(a.item(int(i)) for i in q) != s):
+            return True
+    return False
+
+
+def test_the_quick_look_in_c_answers_as_the_python_look_where_it_answers():
+    from netdoctor.observe.numpy.arrays import quick_moved
+
+    if quick_moved is None:
+        pytest.skip("the compiled part is not built here")
+    net = _Layers()
+    paths = [(("attr", "W"), ("item", 0)), (("attr", "W"), ("item", 1)), (("attr", "g"), ("item", "W2"))]
+    quick = [np.array([0, 5, 11]), np.array([1, 2, 5]), np.array([0, 3, 3])]
+
+    def take() -> tuple[list, list]:
+        held = [path_reader(p)(net) for p in paths]
+        return held, [tuple(a.item(int(i)) for i in q) for a, q in zip(held, quick)]
+
+    def ask(held: list, seen: list) -> tuple[bool | None, bool]:
+        return quick_moved(net, [_steps(p) for p in paths], held, quick, seen), _quick_oracle(net, paths, held, quick, seen)
+
+    held, seen = take()
+    changes = [
+        lambda: None,
+        lambda: net.W[0].__setitem__((0, 1), -3.0),  # an entry the quick look does not read: not moved
+        lambda: net.W[0].__setitem__((1, 1), -3.0),  # one it reads (flat position 5)
+        lambda: net.W[1].__setitem__((1, 2), np.nan),  # NaN never equals itself: moved at every look
+        lambda: net.g.__setitem__("W2", np.ones((2, 3))),  # rebound to equal values: another object
+        lambda: net.W[0].__setitem__((0, 0), -0.0),  # 0.0 -> -0.0: equal as floats
+    ]
+    answers = []
+    for change in changes:
+        change()
+        got, want = ask(held, seen)
+        answers.append(got)
+        assert got == want
+        if got:
+            held, seen = take()
+    assert answers == [False, False, True, True, True, True]
+    got, want = ask(held, seen)
+    assert got == want is True  # (the NaN again)
+    net.W[1][1, 2] = 5.0
+    held, seen = take()
+    assert ask(held, seen) == (False, False)
+    assert ask(held, [None, None, None]) == (False, False)  # (nothing read at entries where none were taken)
+    # what C hands back to Python: an array of another dtype, a path it does not follow, a missing name, a cell
+    net.W[1] = net.W[1].astype(np.float32)
+    held, seen = take()
+    assert quick_moved(net, [_steps(p) for p in paths], held, quick, seen) is None
+    assert quick_moved(net, [((1, "nothing"),), *[_steps(p) for p in paths[1:]]], held, quick, seen) is None
+    assert quick_moved(net, [((0, -1),), *[_steps(p) for p in paths[1:]]], held, quick, seen) is None  # (index -1)
+    assert quick_moved(Cell(_cell(net)), [_steps(p) for p in paths], held, quick, seen) is None
+    assert quick_moved(_DictProperty(), [((1, "W"),)], [None], [np.array([0, 1, 2])], [None]) is None
+
+
+def test_the_buffers_sampled_in_c_are_the_entries_python_samples():
+    from netdoctor.observe.numpy.arrays import sample_entries
+
+    if sample_entries is None:
+        pytest.skip("the compiled part is not built here")
+    table = np.arange(60.0).reshape(6, 10)
+    net = _Layers()  # (an object of a class of the program's: a SimpleNamespace's __dict__ is read in Python)
+    net.g, net.d = [table[:, 1:], table.T, np.ones(2), np.zeros((3, 4))], {"b": np.full(5, 2.5)}  # type: ignore[assignment]
+    paths = [(("attr", "g"), ("item", 0)), (("attr", "g"), ("item", 1)), None, (("attr", "g"), ("item", 2)),
+             (("attr", "d"), ("item", "b")), (("attr", "g"), ("item", 3))]
+    idxs = [np.array([0, 7, 20, 53]), np.array([1, 5, 59]), np.array([0, 1]), np.array([0, 1, 3]),  # (too small: NaN)
+            np.array([0, 4]), np.array([2, 11])]
+
+    def oracle() -> np.ndarray:  # updates._sample_buffers' Python
+        parts = []
+        for path, idx in zip(paths, idxs):
+            b = path_reader(path)(net) if path is not None else None
+            parts.append(b.ravel()[idx] if isinstance(b, np.ndarray) and b.size > idx[-1] and b.flags.c_contiguous
+                         else b.flat[idx] if isinstance(b, np.ndarray) and b.size > idx[-1] else np.full(len(idx), np.nan))
+        return np.concatenate(parts)
+
+    out = np.empty(sum(len(i) for i in idxs))
+    assert sample_entries(net, [None if p is None else _steps(p) for p in paths], idxs, out)
+    assert out.tobytes() == oracle().tobytes()  # (NaN's bits too)
+    steps = [None if p is None else _steps(p) for p in paths]
+    for other in (np.zeros(3, dtype=np.float32), None, [1.0, 2.0]):  # another dtype, a name bound to None, a list
+        net.d["b"] = other
+        assert sample_entries(net, steps, idxs, out) is False
+    net.d["b"] = np.full(5, 2.5)
+    assert sample_entries(net, steps, [*idxs[:-1], np.array([11, 2])], out) is False  # (positions out of order)
+    assert sample_entries(net, steps, idxs, np.empty(len(out) + 1)) is False  # (not the length asked)
+    assert sample_entries(types.SimpleNamespace(**vars(net)), steps, idxs, out) is False  # (its __dict__: a member)

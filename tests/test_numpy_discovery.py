@@ -694,3 +694,44 @@ def test_the_compiled_scan_reads_the_entries_numpy_reads_at_flat_positions(make)
     want = np.array([a.flat[i] for i in idx], dtype=a.dtype).tobytes()  # the oracle: NumPy's flat iterator
     assert scan_signature({"a": a}, [((0, "a"),)], [idx]) == id(a).to_bytes(8, sys.byteorder) + want
     assert fingerprint(a, idx) == (id(a), want)
+
+
+def _holds_arrays_oracle(d, v) -> bool:
+    """``Discovery._holds_arrays`` as round 16 wrote it (every item's inner list built), the oracle of its loop now."""
+    from netdoctor.buffers.peek import own_dict
+
+    if issubclass(type(v), dict):
+        items = list(v.values())[:32]
+    elif issubclass(type(v), (list, tuple)):
+        items = list(v[:32])
+    elif v is not None and not issubclass(type(v), (np.ndarray, type)) and hasattr(type(v), "__dict__") and d.user_class(v):
+        return True
+    else:
+        return False
+    for x in items:
+        if issubclass(type(x), np.ndarray) and x.dtype.kind == "f":
+            return True
+        inner = list(x.values())[:8] if issubclass(type(x), dict) else list(x[:8]) if issubclass(type(x), (list, tuple)) else (
+            list(own_dict(x).values())[:16] if own_dict(x) is not None and not issubclass(type(x), type) and d.user_class(x) else [])
+        if any(issubclass(type(y), np.ndarray) and y.dtype.kind == "f" for y in inner):
+            return True
+    return False
+
+
+def test_holding_arrays_is_told_as_the_inner_lists_built_in_full_tell_it():
+    from netdoctor.observe.numpy.discovery import Discovery
+
+    d = Discovery.__new__(Discovery)
+    d._classes = {}
+    d.user_class = lambda obj: type(obj) in (_Layers, _Slotted)  # type: ignore[method-assign]
+    f, i = np.zeros(3), np.arange(3)
+    sub = type("L", (list,), {})
+    values = [
+        [[0.5]] * 784, [[0.5]] * 31 + [[f]], [[0.5]] * 32 + [[f]], [(1, 2, 3, 4, 5, 6, 7, f)], [(1, 2, 3, 4, 5, 6, 7, 8, f)],
+        [[i]], [sub([f])], [sub([i])], [{"W": f}], [{"W": i}], ({"a": [f]},), [_Layers()], [_Slotted()], [f], [i],
+        {"x": [[f]]}, {"x": [0.5] * 40}, [], (), {}, None, f, _Layers(), [1.0, "a", None], [np.float64(1.0)],
+        [[np.zeros(0)]], [np.zeros(3, dtype=np.float32)], [[np.zeros(2, dtype=np.float32)]],
+    ]
+    answers = [d._holds_arrays(v) for v in values]
+    assert answers == [_holds_arrays_oracle(d, v) for v in values]
+    assert answers[:5] == [False, True, False, True, False] and sum(answers) >= 8

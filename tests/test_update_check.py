@@ -808,6 +808,29 @@ def test_windows_open_only_in_deep_windows():
     assert not rec.wants(10) and not rec.near(10) and not rec.may_want()
 
 
+def test_an_idle_check_is_one_the_observers_entry_test_would_ask_nothing_of():
+    """The observer ends its entry test at every call where :meth:`UpdateCheckRecorder.idle` says so: there every
+    question it would ask must be answered no (no window to feed, none to offer, no forward template to take); over
+    the recorder's states (boundary, attempts, stopped, template, a step waiting, a watch) and the update counts."""
+    import itertools
+
+    from netdoctor.observe.numpy.update_recorder import CHECK_AT, UpdateCheckRecorder
+
+    rec = UpdateCheckRecorder(updates=lambda: 0)
+    idle = 0
+    states = itertools.product(range(len(CHECK_AT) + 1), (0, 30), ("", "stopped"), (None, "template"), ((), ("step",)),
+                               (None, "watch"), (True, False))
+    for nxt, attempts, done, template, pending, watch, deep in states:
+        rec._next, rec._attempts, rec.done, rec.deep = nxt, attempts, done, deep
+        rec.template, rec.pending, rec.watch = template, list(pending), watch  # type: ignore[assignment]
+        for updates in range(0, 60):
+            if rec.idle(updates):
+                idle += 1
+                asked = (rec.busy, rec.wants(updates), rec.pending, rec.template is None, rec.near(updates + 2))
+                assert not any(asked), (nxt, attempts, done, template, pending, watch, deep, updates, asked)
+    assert idle > 500  # (the waits between boundaries, and after the last one)
+
+
 def test_a_call_site_that_opened_no_window_is_offered_once_per_update():
     """The recorder's entry test (the observer offers it every call of the program while a check may open): a call
     site (this function called from that one) whose offer opened no window is not looked at again until the update

@@ -670,6 +670,246 @@ ctrace_changed_roots(PyObject *module, PyObject *args)
     return out;
 }
 
+static PyObject *dict_name = NULL; /* "__dict__", interned (plain_path) */
+
+/* The object the path `steps` (a tuple of steps as step_into reads them, kinds 0 and 1 only) leads to from `root`
+ * (borrowed), read exactly as arrays.path_reader's readers read it, or NULL where C does not read it so: a step of
+ * kind 1 (an attribute) only from an instance whose class's `__dict__` is the usual descriptor (then
+ * object.__getattribute__(obj, "__dict__") is the dict _PyObject_GetDictPtr points at), an item only of an exact dict
+ * (str key), list or tuple (an index in range). NULL never leaves an exception set. */
+static PyObject *
+plain_path(PyObject *root, PyObject *steps)
+{
+    if (!PyTuple_CheckExact(steps)) {
+        return NULL;
+    }
+    PyObject *obj = root;
+    for (Py_ssize_t s = 0; obj != NULL && s < PyTuple_GET_SIZE(steps); s++) {
+        PyObject *step = PyTuple_GET_ITEM(steps, s);
+        if (!PyTuple_CheckExact(step) || PyTuple_GET_SIZE(step) != 2 || !PyLong_CheckExact(PyTuple_GET_ITEM(step, 0))) {
+            return NULL;
+        }
+        long kind = PyLong_AsLong(PyTuple_GET_ITEM(step, 0));
+        if (kind == 1) {
+            PyObject *descr = _PyType_Lookup(Py_TYPE(obj), dict_name);
+            if (descr == NULL || Py_TYPE(descr) != &PyGetSetDescr_Type) {
+                return NULL;
+            }
+        }
+        else if (kind != 0) {
+            PyErr_Clear();
+            return NULL;
+        }
+        obj = step_into(obj, step);
+    }
+    if (obj == NULL) {
+        PyErr_Clear();
+    }
+    return obj;
+}
+
+/* An exact numpy.ndarray of float64 (head trusted) with entries at every flat position of pos[0..k) and its byte
+ * offsets there into off (k <= SCAN_ENTRIES), else 0. */
+static int
+doubles_at(PyObject *obj, const long *pos, Py_ssize_t k, Py_ssize_t *off)
+{
+    if (!heads_trusted || (PyObject *)Py_TYPE(obj) != ndarray_type || k > SCAN_ENTRIES) {
+        return 0;
+    }
+    ArrayFields *a = (ArrayFields *)obj;
+    DescrStart *descr = (DescrStart *)a->descr;
+    return descr->kind == 'f' && descr->type == 'd' && entry_offsets(a, 8, pos, k, off);
+}
+
+/* quick_moved(root, paths, held, quick, seen) -> True, False or None: updates.py's _quick_moved asked in one call.
+ * For each parameter p in order: the array its path (paths[p], steps as plain_path reads them) leads to from `root`;
+ * True at the first one that is not held[p], or whose entries at the flat positions quick[p] (an index array of C
+ * longs) differ from seen[p] (a tuple of their values as Python floats, as ndarray.item read them; None: not looked
+ * at); False when none does; None where C does not read a path, an array or a value the way the Python look does (it
+ * decides then). NaN differs from itself, -0.0 equals 0.0, as Python's float comparison has it. */
+static PyObject *
+ctrace_quick_moved(PyObject *module, PyObject *args)
+{
+    PyObject *root, *paths, *held, *quick, *seen;
+    if (!PyArg_ParseTuple(args, "OO!O!O!O!:quick_moved", &root, &PyList_Type, &paths, &PyList_Type, &held, &PyList_Type,
+                          &quick, &PyList_Type, &seen)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(paths);
+    if (dict_name == NULL && (dict_name = PyUnicode_InternFromString("__dict__")) == NULL) {
+        return NULL;
+    }
+    if (n != PyList_GET_SIZE(held) || n != PyList_GET_SIZE(quick) || n != PyList_GET_SIZE(seen) || ndarray_type == NULL) {
+        Py_RETURN_NONE;
+    }
+    for (Py_ssize_t p = 0; p < n; p++) {
+        PyObject *a = plain_path(root, PyList_GET_ITEM(paths, p));
+        if (a == NULL) {
+            Py_RETURN_NONE;
+        }
+        if (a != PyList_GET_ITEM(held, p)) {
+            Py_RETURN_TRUE;
+        }
+        PyObject *values = PyList_GET_ITEM(seen, p);
+        if (values == Py_None) {
+            continue;
+        }
+        Py_ssize_t k = 0, off[SCAN_ENTRIES];
+        const long *pos = positions(PyList_GET_ITEM(quick, p), &k);
+        if (pos == NULL || !PyTuple_CheckExact(values) || PyTuple_GET_SIZE(values) != k || !doubles_at(a, pos, k, off)) {
+            Py_RETURN_NONE;
+        }
+        for (Py_ssize_t i = 0; i < k; i++) {
+            PyObject *v = PyTuple_GET_ITEM(values, i);
+            if (!PyFloat_CheckExact(v)) {
+                Py_RETURN_NONE;
+            }
+            double now;
+            memcpy(&now, ((ArrayFields *)a)->data + off[i], 8);
+            if (now != PyFloat_AS_DOUBLE(v)) {
+                Py_RETURN_TRUE;
+            }
+        }
+    }
+    Py_RETURN_FALSE;
+}
+
+/* look_entries(root, paths, idxs, float64, prev) -> bytes, False or None: the buffers' sampled entries as resets.py's
+ * BufferResets.look reads them with the compiled fingerprint, in one call: for each buffer the array its path (steps
+ * as plain_path reads them) leads to from `root`, which must be an exact numpy.ndarray whose dtype is the object
+ * `float64` with an entry at each flat position of idxs[b] (an index array of C longs), and the bytes of those
+ * entries, buffer after buffer. False when they are the bytes `prev`; the bytes when not; None where C does not read a
+ * path or an array so (the look reads it in Python then). */
+static PyObject *
+ctrace_look_entries(PyObject *module, PyObject *args)
+{
+    PyObject *root, *paths, *idxs, *float64, *prev;
+    if (!PyArg_ParseTuple(args, "OO!O!OO!:look_entries", &root, &PyList_Type, &paths, &PyList_Type, &idxs, &float64,
+                          &PyBytes_Type, &prev)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(paths);
+    if (dict_name == NULL && (dict_name = PyUnicode_InternFromString("__dict__")) == NULL) {
+        return NULL;
+    }
+    if (n != PyList_GET_SIZE(idxs) || ndarray_type == NULL || !heads_trusted) {
+        Py_RETURN_NONE;
+    }
+    char buffer[2048], *out = buffer;
+    Py_ssize_t used = 0, cap = sizeof(buffer);
+    PyObject *result = NULL;
+    for (Py_ssize_t b = 0; b < n; b++) {
+        PyObject *obj = plain_path(root, PyList_GET_ITEM(paths, b));
+        Py_ssize_t k = 0;
+        const long *pos = positions(PyList_GET_ITEM(idxs, b), &k);
+        if (obj == NULL || pos == NULL || k == 0 || (PyObject *)Py_TYPE(obj) != ndarray_type
+            || ((ArrayFields *)obj)->descr != float64) {
+            goto unread;
+        }
+        if (used + 8 * k > cap) {
+            Py_ssize_t grown = 2 * (used + 8 * k);
+            char *more = out == buffer ? PyMem_Malloc((size_t)grown) : PyMem_Realloc(out, (size_t)grown);
+            if (more == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+            if (out == buffer) {
+                memcpy(more, buffer, (size_t)used);
+            }
+            out = more;
+            cap = grown;
+        }
+        if (!copy_entries((ArrayFields *)obj, 8, pos, k, out + used)) {
+            goto unread; /* (a position out of range: the Python look reads it apart) */
+        }
+        used += 8 * k;
+    }
+    if (used == PyBytes_GET_SIZE(prev) && memcmp(out, PyBytes_AS_STRING(prev), (size_t)used) == 0) {
+        result = Py_NewRef(Py_False);
+    }
+    else {
+        result = PyBytes_FromStringAndSize(out, used);
+    }
+    goto done;
+unread:
+    result = Py_NewRef(Py_None);
+done:
+    if (out != buffer) {
+        PyMem_Free(out);
+    }
+    return result;
+}
+
+/* sample_entries(root, paths, idxs, out) -> bool: updates.py's _sample_buffers in one call: for each parameter b in
+ * order, the float64 entries at the flat positions idxs[b] (an index array of C longs) of the array its buffer's path
+ * (paths[b], steps as plain_path reads them; None: no buffer) leads to from `root`, or NaN at each of them where there
+ * is no buffer or its array has no entry at the last position, written one after the other into `out` (an exact
+ * numpy.ndarray of float64, 1-d, contiguous, as long as all of them). False, and nothing decided, where C does not
+ * read a path or an array the way the Python does (an array of another dtype, a path C cannot follow, positions out of
+ * order): the caller samples in Python then. */
+static PyObject *
+ctrace_sample_entries(PyObject *module, PyObject *args)
+{
+    PyObject *root, *paths, *idxs, *out;
+    if (!PyArg_ParseTuple(args, "OO!O!O:sample_entries", &root, &PyList_Type, &paths, &PyList_Type, &idxs, &out)) {
+        return NULL;
+    }
+    if (dict_name == NULL && (dict_name = PyUnicode_InternFromString("__dict__")) == NULL) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(paths);
+    if (n != PyList_GET_SIZE(idxs) || ndarray_type == NULL || !heads_trusted || (PyObject *)Py_TYPE(out) != ndarray_type) {
+        Py_RETURN_FALSE;
+    }
+    ArrayFields *o = (ArrayFields *)out;
+    DescrStart *od = (DescrStart *)o->descr;
+    if (o->nd != 1 || od->kind != 'f' || od->type != 'd' || (o->dimensions[0] > 1 && o->strides[0] != 8)) {
+        Py_RETURN_FALSE;
+    }
+    Py_ssize_t used = 0, room = o->dimensions[0];
+    const uint64_t nan_bits = 0x7ff8000000000000ULL; /* np.full(k, np.nan)'s entries (Python's float("nan")) */
+    for (Py_ssize_t b = 0; b < n; b++) {
+        Py_ssize_t k = 0;
+        const long *pos = positions(PyList_GET_ITEM(idxs, b), &k);
+        if (pos == NULL || k == 0 || used + k > room) {
+            Py_RETURN_FALSE;
+        }
+        for (Py_ssize_t i = 1; i < k; i++) {
+            if (pos[i] <= pos[i - 1]) {
+                Py_RETURN_FALSE; /* (the Python reads "in range" from the last position alone) */
+            }
+        }
+        PyObject *path = PyList_GET_ITEM(paths, b), *obj = NULL;
+        int nan = path == Py_None;
+        if (!nan) {
+            obj = plain_path(root, path);
+            if (obj == NULL || (PyObject *)Py_TYPE(obj) != ndarray_type) {
+                Py_RETURN_FALSE;
+            }
+            ArrayFields *a = (ArrayFields *)obj;
+            DescrStart *d = (DescrStart *)a->descr;
+            if (d->kind != 'f' || d->type != 'd') {
+                Py_RETURN_FALSE;
+            }
+            Py_ssize_t size = 1;
+            for (int dim = 0; dim < a->nd; dim++) {
+                size *= a->dimensions[dim];
+            }
+            nan = size <= pos[k - 1];
+            if (!nan && !copy_entries(a, 8, pos, k, o->data + 8 * used)) {
+                Py_RETURN_FALSE;
+            }
+        }
+        if (nan) {
+            for (Py_ssize_t i = 0; i < k; i++) {
+                memcpy(o->data + 8 * (used + i), &nan_bits, 8);
+            }
+        }
+        used += k;
+    }
+    return PyBool_FromLong(used == room);
+}
+
 /* The array the parameter's path leads to now (borrowed), or NULL: the array counted last, its head unchanged, or,
  * with `rebound`, an exact numpy.ndarray bound in its place with the same dtype object, dimensions and strides (the
  * program re-binds its weights, `W = W - lr * dW`: the same entries sit at the same offsets of the new data). */
@@ -1663,6 +1903,12 @@ static PyMethodDef ctrace_functions[] = {
      "scan(root, paths, idxs) -> bytes: the ids and sampled entries of a root's float arrays, or None (see Discovery._scan)."},
     {"changed_roots", (PyCFunction)ctrace_changed_roots, METH_VARARGS,
      "changed_roots(roots, first, (Cell, FrameLocals), items) -> list: positions of the discovery roots C cannot show unchanged."},
+    {"quick_moved", (PyCFunction)ctrace_quick_moved, METH_VARARGS,
+     "quick_moved(root, paths, held, quick, seen) -> bool or None: whether a parameter moved at its quick entries (see updates._quick_moved)."},
+    {"look_entries", (PyCFunction)ctrace_look_entries, METH_VARARGS,
+     "look_entries(root, paths, idxs, float64, prev) -> bytes, False or None: the buffers' sampled entries (see BufferResets.look)."},
+    {"sample_entries", (PyCFunction)ctrace_sample_entries, METH_VARARGS,
+     "sample_entries(root, paths, idxs, out) -> bool: the buffers' sampled entries written into out (see updates._sample_buffers)."},
 #endif
     {"gate", (PyCFunction)ctrace_gate, METH_O,
      "gate(hook): audit events go to hook(event, args) from now on (None: answered in C); installs the C hook once."},

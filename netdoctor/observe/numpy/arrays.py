@@ -532,6 +532,24 @@ changed_roots: Callable[[list[Any], int, tuple[type, type], Callable[[Any], int]
 ``Discovery``'s ``_unchanged`` would not find unchanged between walks, asked of all of them in one call (their
 signatures compared as :data:`scan_signature` reads them, their containers' sizes counted as ``_resized`` counts them,
 ``items`` for what is no exact dict, list or tuple); None where the compiled part is not built."""
+quick_moved: Callable[[Any, list[Any], list[Any], list[np.ndarray], list[Any]], bool | None] | None = getattr(
+    _PART, "quick_moved", None)
+"""``quick_moved(root, paths, held, quick, seen)``: the NumPy observer's quick look at its parameters
+(``updates._quick_moved``) in one call: True at the first parameter (its path's steps read from ``root`` as
+:func:`path_reader` reads them) that is not the array ``held`` or whose float64 entries at ``quick`` differ from the
+floats ``seen``, False when none; None where C does not read a path or an array that way (the caller reads them in
+Python then); None itself where the compiled part is not built."""
+sample_entries: Callable[[Any, list[Any], list[np.ndarray], np.ndarray], bool] | None = getattr(_PART, "sample_entries", None)
+"""``sample_entries(root, paths, idxs, out)``: the NumPy observer's sampled buffer entries (``updates._sample_buffers``)
+written into ``out`` in one call (float64 buffers at sorted positions; NaN for a path of None or an array too small);
+False where C does not read a path or an array that way (sampled in Python then); None itself where the compiled part
+is not built."""
+look_entries: Callable[[Any, list[Any], list[np.ndarray], np.dtype, bytes], bytes | bool | None] | None = getattr(
+    _PART, "look_entries", None)
+"""``look_entries(root, paths, idxs, float64, prev)``: the buffers' sampled entries as ``BufferResets.look`` reads them
+with :func:`fingerprint` (arrays of the dtype object ``float64`` only), in one bytes object: False when they equal
+``prev``; None where C does not read a path or an array that way (read in Python then), or where the compiled part
+is not built."""
 
 
 def chain_beside_biases(shapes: list[tuple[int, ...]]) -> tuple[tuple[str, list[int]], set[int]] | None:

@@ -519,6 +519,8 @@ class NumpyBackend:
         :meth:`_quick` reads (the last repeated for an array of fewer), the largest sampled position (plain ints), the
         fingerprint's positions."""
         self._quick_arrays: list[Any] = []
+        self._quick_c: tuple[list[Any], list[Any], list[np.ndarray]] | None = None  # (updates._quick_paths)
+        self._buffers_c: tuple[list[Param], list[Any], list[np.ndarray], int] | None = None  # (updates._buffer_paths)
         """The parameters as :meth:`_quick` resolved them last (its fingerprints are taken from these)."""
         self._tracked_list: list[TrackedArray] | None = None
         self._tracked_for: list[Param] | None = None
@@ -1046,6 +1048,8 @@ class NumpyBackend:
     def _update_check_call(self, frame: FrameType, forward: bool) -> bool:
         """Feed the update check (:mod:`netdoctor.observe.numpy.update_recorder`); True while it wants every return."""
         checks = self.update_checks
+        if checks.idle(self.updates):
+            return False  # (every test below is False, and nothing is asked of the check)
         if checks.busy:
             checks.on_call(frame)  # may close a window: the call handing the next batch can open the next one
         if checks.window is None and self.params and self.layout and checks.wants(self.updates):

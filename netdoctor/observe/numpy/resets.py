@@ -37,11 +37,12 @@ from typing import Any, cast
 
 import numpy as np
 
-from netdoctor.observe.numpy.arrays import entries, fingerprint
+from netdoctor.observe.numpy.arrays import Cell, FrameLocals, entries, fingerprint, look_entries
 
 __all__ = ["BufferResets", "reset_factor"]
 
 _FLOAT64 = np.dtype(np.float64)
+_look_entries: Any = look_entries
 
 QUIET_TICKS = 64
 """Ticks of a loop head at which the buffers never changed, after which it is looked at no more (the inner loop over a
@@ -69,13 +70,16 @@ class BufferResets:
 
     Args:
         plan: per buffer array, a reader of it from the network's root and the flat positions to look at.
+        paths: per buffer array, the path its reader reads (:data:`~netdoctor.observe.numpy.arrays.look_entries`'s
+            steps: 1 an attribute, 0 an item), for a look in one call of C; None: every look in Python.
     """
 
-    __slots__ = ("readers", "idx", "ends", "ticking", "scaled", "called", "starts", "sizes", "owner", "pivot", "prev", "last", "full", "armed_at", "saw", "heads", "quiet", "verified", "missed",
+    __slots__ = ("readers", "paths", "idx", "ends", "ticking", "scaled", "called", "starts", "sizes", "owner", "pivot", "prev", "last", "full", "armed_at", "saw", "heads", "quiet", "verified", "missed",
                  "skip", "pivot_value")
 
-    def __init__(self, plan: list[tuple[Callable[[Any], Any], np.ndarray]]) -> None:
+    def __init__(self, plan: list[tuple[Callable[[Any], Any], np.ndarray]], paths: list[Any] | None = None) -> None:
         self.readers = [read for read, _ in plan]
+        self.paths = paths if look_entries is not None and paths is not None and len(paths) == len(plan) else None
         self.idx = [idx for _, idx in plan]
         self.ends = [int(idx[-1]) for _, idx in plan]
         """Each buffer's last position looked at (a Python int: compared with the array's size at every look)."""
@@ -149,20 +153,18 @@ class BufferResets:
 
         Buffers of float64 (almost all) are read by the compiled fingerprint, the look's entries one bytes object and
         its values a view of it; any other buffer (another dtype, one missing or too small) by the flat entries, with
-        the same bytes."""
-        arrays = [read(root) for read in self.readers]
-        compiled = True
-        for a, end in zip(arrays, self.ends):
-            if type(a) is not np.ndarray or a.dtype is not _FLOAT64 or a.size <= end:
-                compiled = False
-                break
-        if compiled:
-            seen = b"".join([fingerprint(a, idx)[1] for a, idx in zip(arrays, self.idx)])
-            parts = None
-        else:
-            parts = [entries(a, idx) if isinstance(a, np.ndarray) and a.size > idx[-1] else None
-                     for a, idx in zip(arrays, self.idx)]
-            seen = b"".join(b"" if v is None else v.tobytes() for v in parts)
+        the same bytes. Where C is built the float64 buffers are read and compared with the last look in one call
+        (:data:`~netdoctor.observe.numpy.arrays.look_entries`: the same bytes; a per-sample program looks at every
+        sample's call and at its loop heads), which hands anything else to the reads below."""
+        paths = self.paths
+        quick = None if paths is None or type(root) is FrameLocals or type(root) is Cell else _look_entries(
+            root, paths, self.idx, _FLOAT64, self.prev)
+        if quick is False:
+            self.called = call
+            if call:
+                self.armed_at = updates
+            return False, False  # (as below: the same bytes as the last look)
+        seen, parts = (quick, None) if quick is not None else self._read(root)
         if seen == self.prev:
             changed = reset = False  # (a buffer bound to another array of the same values is no change)
         else:
@@ -177,6 +179,23 @@ class BufferResets:
         if call:
             self.armed_at = updates  # (what it adds is seen at the next look; a reset after it is an update)
         return changed, reset
+
+    def _read(self, root: Any) -> tuple[bytes, list[np.ndarray | None] | None]:
+        """The buffers' sampled entries' bytes, read in Python (with the entries of each, unless all were float64)."""
+        arrays = [read(root) for read in self.readers]
+        compiled = True
+        for a, end in zip(arrays, self.ends):
+            if type(a) is not np.ndarray or a.dtype is not _FLOAT64 or a.size <= end:
+                compiled = False
+                break
+        if compiled:
+            seen = b"".join([fingerprint(a, idx)[1] for a, idx in zip(arrays, self.idx)])
+            parts = None
+        else:
+            parts = [entries(a, idx) if isinstance(a, np.ndarray) and a.size > idx[-1] else None
+                     for a, idx in zip(arrays, self.idx)]
+            seen = b"".join(b"" if v is None else v.tobytes() for v in parts)
+        return seen, parts
 
     def _compare(self, now: np.ndarray, updates: int, spans: bool) -> tuple[bool, bool]:
         """The sampled entries ``now`` (buffer after buffer) against the last ones. ``spans``: the gradient function was

@@ -8,6 +8,7 @@ names (not a mixin: mypy checks their bodies against the class, whose state is d
 
 from __future__ import annotations
 
+import math
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -17,13 +18,16 @@ from netdoctor.buffers.peek import is_array
 from netdoctor.nn.threads import norm_one_thread
 from netdoctor.observe.numpy.arrays import (
     LR_NAME,
+    Cell,
     FrameLocals,
     Path,
     entries,
     fingerprint,
     own_dict,
     path_reader,
+    quick_moved,
     resolve,
+    sample_entries,
     sample_index,
     weak,
 )
@@ -65,9 +69,29 @@ def _sample_params(self: NumpyBackend) -> np.ndarray:
     return np.concatenate(parts) if parts else np.zeros(0)
 
 
+def _buffer_paths(self: NumpyBackend) -> tuple[list[Any], list[np.ndarray], int]:
+    """The buffers' paths as :data:`~netdoctor.observe.numpy.arrays.sample_entries` reads them (None: no buffer), their
+    parameters' sampled positions and how many there are in all, worked out once per :attr:`params`."""
+    made = self._buffers_c
+    if made is None or made[0] is not self.params:
+        paths = [None if prm.buffer is None else tuple((1 if kind == "attr" else 0, key) for kind, key in prm.buffer)
+                 for prm in self.params]
+        idxs = [prm.idx for prm in self.params]
+        made = self._buffers_c = (self.params, paths, idxs, sum(len(idx) for idx in idxs))
+    return made[1], made[2], made[3]
+
+
 def _sample_buffers(self: NumpyBackend) -> np.ndarray | None:
-    """Sampled buffer entries laid out like :meth:`_sample_params` (NaN for parameters without a buffer)."""
+    """Sampled buffer entries laid out like :meth:`_sample_params` (NaN for parameters without a buffer). Read in one
+    call of C where it is built and reads them as below (float64 buffers, :data:`~netdoctor.observe.numpy.arrays.
+    sample_entries`: a per-sample program's deep windows sample them at every call and return of its gradient
+    function), else in Python."""
     root = self.root.obj
+    if sample_entries is not None and type(root) is not FrameLocals and type(root) is not Cell:
+        paths, idxs, total = _buffer_paths(self)
+        out = np.empty(total)
+        if total and sample_entries(root, paths, idxs, out):
+            return out
     parts = []
     for prm in self.params:
         b = resolve(root, prm.buffer) if prm.buffer is not None else None
@@ -156,15 +180,35 @@ def _quick(self: NumpyBackend) -> None:
         seen.append((a.item(i), a.item(j), a.item(k)) if issubclass(type(a), np.ndarray) and a.size > last else None)
 
 
+def _quick_paths(self: NumpyBackend) -> tuple[list[Any], list[np.ndarray]]:
+    """The parameters' paths as :data:`~netdoctor.observe.numpy.arrays.quick_moved` reads them (steps: 1 an attribute,
+    0 an item) and the positions of their quick entries as index arrays, worked out once per :attr:`_quick_plan` (built
+    with :attr:`params`, in their order)."""
+    made = self._quick_c
+    if made is None or made[0] is not self._quick_plan:
+        paths = [tuple((1 if kind == "attr" else 0, key) for kind, key in prm.path) for prm in self.params]
+        quick = [np.array([i, j, k], dtype=np.intp) for _, i, j, k, _, _ in self._quick_plan]
+        made = self._quick_c = (self._quick_plan, paths, quick)
+    return made[1], made[2]
+
+
 def _quick_moved(self: NumpyBackend) -> bool:
     """Whether a parameter was rebound or one of its quick entries changed since :func:`_quick` (taken again then):
     what makes the full fingerprint worth taking. Asked at every loop head and gradient computation, so it stops at the
     first difference and builds nothing while nothing moved (an array held since the last look is the same object of
     the same size: held, it cannot be resized in place). A NaN entry never equals itself: the fingerprint's bytes
-    decide then."""
+    decide then. Asked in one call of C where it is built (:data:`~netdoctor.observe.numpy.arrays.quick_moved`, the
+    same reads and comparisons; the per-sample programs ask at every sample), else in Python, as where C declines."""
     root = self.root.obj
     if type(root) is FrameLocals:
         root = root.frame.f_locals
+    if quick_moved is not None and len(self._quick_plan) == len(self.params):
+        paths, quick = _quick_paths(self)
+        moved = quick_moved(root, paths, self._quick_arrays, quick, self._q)
+        if moved is not None:
+            if moved:
+                self._quick()
+            return moved
     for (read, i, j, k, _, _), held, seen in zip(self._quick_plan, self._quick_arrays, self._q):
         a = read(root)
         if a is not held or (seen is not None and (a.item(i), a.item(j), a.item(k)) != seen):
@@ -320,14 +364,17 @@ def _check_reset(self: NumpyBackend, frame: FrameType | None) -> None:
         return
     last = self._B_last
     ok = np.isfinite(last) & np.isfinite(B)
+    a = last[ok]
     with np.errstate(all="ignore"):
-        norm = float(np.dot(last[ok], last[ok]))
+        norm = float(np.dot(a, a))
     if norm == 0.0:
         # a step of zero (no gradient reached the sampled entries: dead units, a blown-up network) empties
         # nothing to see; a reset that binds fresh zero arrays to every buffer is still seen
         if not self._buffers_replaced() or B[ok].any():
             return
-    elif reset_factor(last, B) is None:
+    elif (norm < math.inf and B.tobytes() == last.tobytes()) or reset_factor(last, B) is None:
+        # (the buffers as the last contribution left them, the per-sample calls' usual case: reset_factor's k is a
+        # finite sum of the same squares over itself, 1 within rounding or infinite, never in [0, 1 - 1e-9): no reset)
         return
     self._count_still(frame)
 
@@ -338,7 +385,8 @@ def _watch_resets(self: NumpyBackend) -> None:
     change keep ticking there."""
     plan = {tuple(prm.buffer): (path_reader(prm.buffer), prm.fp_idx) for prm in self.params
             if self.style == "accumulate" and prm.buffer is not None and len(prm.fp_idx)}
-    self._resets = resets = BufferResets(list(plan.values())) if plan else None
+    paths = [tuple((1 if kind == "attr" else 0, key) for kind, key in buffer) for buffer in plan]
+    self._resets = resets = BufferResets(list(plan.values()), paths) if plan else None
     self.hold.keep = resets.heads if resets is not None else set()
     self.hold.listen = self.contributor if resets is not None else None
 
