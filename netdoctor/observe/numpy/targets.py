@@ -146,6 +146,66 @@ class SoftRows:
         return False
 
 
+class TargetRead:
+    """What one array of target rows' values decide, each read once while the array comes back unchanged: a value of
+    :class:`~netdoctor.observe.numpy.arrays.ArrayMemo` (a full-batch program hands its one target array to its
+    gradient's function at every step: whether its 4,000 rows are class codes and name one class each, its one-hot
+    rows and the program's copy of them, and its count per class were worked out again at every deep step, 0.3 ms).
+
+    It keeps only what it derived (copies, counts), never the program's array or a view of it: the memo keeps that
+    array weakly, and its refcounts stay the program's. Each reading takes the rows it is about (the memo hands this
+    object back only while the array equals, entry for entry, the copy it made, so the rows are those it read first).
+    Its arrays are handed to the window's readers, which only read them.
+    """
+
+    __slots__ = ("_codes", "_top", "_counts", "_asked", "_T", "_raw")
+
+    def __init__(self) -> None:
+        self._codes: bool | None = None
+        self._top: bool | None = None
+        self._counts: np.ndarray | None = None
+        self._asked = False
+        self._T: np.ndarray | None = None
+        self._raw: np.ndarray | None = None
+
+    def codes(self, rows: np.ndarray) -> bool:
+        """:func:`_encodes_classes` of ``rows``."""
+        if self._codes is None:
+            self._codes = _encodes_classes(rows)
+        return self._codes
+
+    def one_top(self, rows: np.ndarray) -> bool:
+        """:func:`~netdoctor.observe.numpy.roles.one_top` of ``rows``."""
+        if self._top is None:
+            self._top = one_top(rows)
+        return self._top
+
+    def counts(self, rows: np.ndarray) -> np.ndarray | None:
+        """The rows' count per class (float code rows (N, C), all finite: each counts for the class of its largest entry,
+        the counts :class:`~netdoctor.observe.numpy.tallies.ClassTally` would take), from the second time asked; None
+        the first time (an array seen once is counted by the tallies as it comes: a small batch waits there to be
+        counted with others, cheaper than counting it alone), and for rows that are not finite float code rows."""
+        if not self._asked:
+            self._asked = True
+            return None
+        if self._counts is None and rows.ndim == 2 and len(rows) > 1 and rows.dtype.kind == "f" and bool(
+                np.isfinite(rows).all()):
+            self._counts = np.bincount(np.argmax(rows, axis=1), minlength=rows.shape[1])
+        return self._counts
+
+    def one_hot(self, rows: np.ndarray, n: int) -> np.ndarray:
+        """:func:`~netdoctor.observe.numpy.roles.one_hot` of ``rows``."""
+        if self._T is None:
+            self._T = one_hot(rows, n)
+        return self._T
+
+    def raw(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` as float, as the program wrote them (beside their one-hot rows)."""
+        if self._raw is None:
+            self._raw = rows.astype(float)
+        return self._raw
+
+
 def _by_rows(self: NumpyBackend) -> bool:
     """Whether the network keeps a sample per row (a square batch of targets is then read as it stands)."""
     return self.layout is not None and self.layout[0] == "rows"
@@ -448,18 +508,16 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                 rows = class_rows(v, n_out, n_in, rows=by_rows)
                 if rows is None:
                     continue
-                # what the rows' values alone say is decided once per array handed again unchanged (a full batch's
-                # targets, at every step)
-                seen = (n_out, n_in, by_rows)
-                if not (self.soft_rows.confirmed(name, rows) or self.target_memo.decided(
-                        v, ("codes", *seen), partial(_encodes_classes, rows)) or self._soft_read(name, v, rows)):
+                # what the rows' values alone say is read once per array handed again unchanged (a full batch's
+                # targets, at every step): one comparison with the memo's copy for all of it
+                read = self.target_memo.decided(v, ("read", n_out, n_in, by_rows), TargetRead)
+                if not (self.soft_rows.confirmed(name, rows) or read.codes(rows) or self._soft_read(name, v, rows)):
                     continue
                 self.target_arg = name
-                self._count_targets(rows, v)
-                if len(rows) > 1 and self._deep and (rows.ndim == 1 or self.target_memo.decided(
-                        v, ("one top", *seen), partial(one_top, rows))):  # deep windows only
-                    self._pending_T = one_hot(rows, n_out)
-                    self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
+                self._count_targets(rows, v, counts=read.counts(rows))
+                if len(rows) > 1 and self._deep and (rows.ndim == 1 or read.one_top(rows)):  # deep windows only
+                    self._pending_T = read.one_hot(rows, n_out)
+                    self._pending_raw = read.raw(rows) if rows.ndim == 2 else None
             _built_by_helper(self, v)
             return
     if not self.target_arg and n_out != n_in and n_out >= 2:
@@ -775,18 +833,27 @@ def _count_one_target(self: NumpyBackend, top: int, v: np.ndarray, *, at: int | 
         self.target_values[key] = 1
 
 
-def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: int | None = None) -> None:
+def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: int | None = None,
+                   counts: np.ndarray | None = None) -> None:
+    """Count a batch of targets (code rows (N, C), or integer labels (N,)) read ``at`` updates into the run (by default
+    now). ``counts``: the code rows' count per class (:meth:`TargetRead.counts`: an array handed again unchanged, its
+    rows all finite), which the class tallies then take instead of an ``argmax`` of each."""
     n_out = self.layout[1][-1] if self.layout else 0
     if rows.ndim == 1:  # integer labels
         self._count_labels(rows, np.bincount(rows.astype(np.intp, copy=False), minlength=n_out), at=at)
         return
     update = self.updates if at is None else at
     self.learning.targets(rows, update)
-    self.block_classes.add_rows(update, rows)
+    if counts is not None and len(rows) > 1:
+        self.block_classes.add_labels(update, counts, len(rows))  # (the classes present: those counted)
+    else:
+        self.block_classes.add_rows(update, rows)
     self._window_rows += len(rows)
     self.target_samples += len(rows)
     if len(rows) == 1:
         self._targets.add_one(int(np.argmax(rows[0])))
+    elif counts is not None:
+        self._targets.add_counts(counts, len(rows))
     else:
         self._targets.add_rows(rows)  # counted with the other batches, when read
     for r in rows[:4]:
