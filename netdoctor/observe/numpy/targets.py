@@ -451,8 +451,8 @@ def _handed_vector(self: NumpyBackend, name: str, v: np.ndarray, n_out: int, n_i
     back = top is not None
     if top is None:
         rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
-        top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) or (
-            self._soft_read(name, v, rows)) else -1 if not soft_targets(rows) else -2
+        top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) else _soft_class(
+            self, name, v, rows)
         if top != -2 and len(self._target_codes) < 4096:  # (-2: soft, not come back yet: asked again)
             self._target_codes[key] = top
     if top < 0:
@@ -462,6 +462,19 @@ def _handed_vector(self: NumpyBackend, name: str, v: np.ndarray, n_out: int, n_i
             return -1
         self._codes_back.add(name)
     return top
+
+
+def _soft_class(self: NumpyBackend, name: str, v: np.ndarray, rows: np.ndarray) -> int:
+    """The class of one target vector's ``rows`` (1, C) that encode none by their few values: its largest entry's
+    when they are soft targets that came back (:func:`_soft_read`), -2 when they are soft targets not yet seen back,
+    else -1. :func:`_soft_read`'s tests in another order (``soft_targets`` before the look at the forward's output):
+    the same answer, and an output error handed at every sample (``layer.backward(d)``, a new vector each time) is
+    told from its form once instead of twice, without the softmax of the last output."""
+    soft = soft_targets(rows)
+    if self.soft_rows.confirmed(name, rows) or soft and rows.ndim == 2 and not self._is_output(v, rows) and (
+            self.soft_rows.known(name, rows, self.updates)):
+        return int(np.argmax(rows[0]))
+    return -2 if soft else -1
 
 
 def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
@@ -719,8 +732,8 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
             # error, as a gradient's function handed the targets gives it (the output bias's step is read against it).
             # Only for probabilities, or logits the call itself exponentiates (a softmax or sigmoid cross-entropy):
             # the error of a squared loss on a linear output is no softmax's
-            add_output_error(self, out_rows, rows.astype(float) if rows.ndim == 2 and soft_targets(rows)
-                             else one_hot(rows, sizes[-1]))
+            add_output_error(self, out_rows, rows.astype(float) if rows.ndim == 2 and memo.decided(
+                v, ("soft", *seen), partial(soft_targets, rows)) else one_hot(rows, sizes[-1]))
         return
 
 
@@ -844,14 +857,17 @@ def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: i
         return
     update = self.updates if at is None else at
     self.learning.targets(rows, update)
-    if counts is not None and len(rows) > 1:
+    top = int(np.argmax(rows[0])) if len(rows) == 1 else -1
+    if top >= 0:
+        self.block_classes.add(update, (top,), 1)  # (one row: the class of its largest entry, without a bincount)
+    elif counts is not None:
         self.block_classes.add_labels(update, counts, len(rows))  # (the classes present: those counted)
     else:
         self.block_classes.add_rows(update, rows)
     self._window_rows += len(rows)
     self.target_samples += len(rows)
-    if len(rows) == 1:
-        self._targets.add_one(int(np.argmax(rows[0])))
+    if top >= 0:
+        self._targets.add_one(top)
     elif counts is not None:
         self._targets.add_counts(counts, len(rows))
     else:
