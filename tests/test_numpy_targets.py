@@ -4,18 +4,24 @@ fixed teacher's distributions), never the forward's output, collapsed or not."""
 
 from __future__ import annotations
 
+from collections import Counter
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.arrays import weak
+from netdoctor.observe.numpy.arrays import ArrayMemo, weak
+from netdoctor.observe.numpy.order import BlockClasses
+from netdoctor.observe.numpy.roles import soft_targets
+from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import (
     LABEL_AGREE,
     LABEL_TRIALS,
     SOFT_ROWS,
     ScalarLabels,
     SoftRows,
+    TargetRead,
+    _count_targets,
     _encodes_classes,
     _error_at,
     _is_output,
@@ -24,6 +30,7 @@ from netdoctor.observe.numpy.targets import (
     _linear_error,
     _scalar_label,
     _scalar_label_return,
+    _soft_class,
     _soft_read,
 )
 
@@ -363,3 +370,144 @@ def test_the_leading_entries_reject_only_what_the_whole_test_rejects(columns, n,
         assert got is not None  # the error itself is found
     if size >= 1e-8:
         assert got is None
+
+
+# -- a target array handed again unchanged: what its values decide is read once (TargetRead) ---------------------------
+def _counting_backend(n_out: int) -> SimpleNamespace:
+    """What ``_count_targets`` touches of the backend: real tallies, a learning record that keeps nothing."""
+    return SimpleNamespace(layout=("rows", [784, 32, n_out]), updates=0, learning=SimpleNamespace(targets=lambda *a: None),
+                           block_classes=BlockClasses(), _window_rows=0, target_samples=0, _targets=ClassTally(),
+                           target_values={}, _count_labels=None)
+
+
+def _count_every_row(batches: list[np.ndarray], n_out: int) -> tuple[Counter, list[list[int]]]:
+    """The oracle: each row's class (its argmax, one row at a time) counted on arrival, and the classes of each batch."""
+    counts: Counter = Counter()
+    present = []
+    for rows in batches:
+        classes = [int(np.argmax(np.asarray(row))) for row in rows]
+        counts.update(classes)
+        present.append(sorted(set(classes)))
+    return counts, present
+
+
+def _target_batch(rng: np.random.Generator, kind: str, n: int, c: int) -> np.ndarray:
+    labels = rng.integers(0, c, n)
+    if kind == "one-hot":
+        return np.eye(c)[labels]
+    if kind == "codes":  # 0.01/0.99
+        return np.where(np.eye(c, dtype=bool)[labels], 0.99, 0.01)
+    if kind == "ties":  # rows whose largest value is shared: argmax takes the first
+        out = np.eye(c)[labels]
+        out[:, 0] = 1.0
+        return out
+    if kind == "nan":
+        out = np.eye(c)[labels]
+        out[rng.integers(0, n), rng.integers(0, c)] = np.nan
+        return out
+    if kind == "inf":  # equal to itself: the memo keeps it, its counts must not be cached as finite rows'
+        out = np.eye(c)[labels]
+        out[rng.integers(0, n), rng.integers(0, c)] = np.inf
+        return out
+    return np.eye(c, dtype=np.int64)[labels]  # integer codes
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_target_rows_handed_again_are_counted_as_counting_each_row_on_arrival(seed):
+    """Batches of target rows (one-hot, 0.01/0.99 codes, ties, NaN, inf, integer codes; as rows and as the transpose of
+    a column layout; small and 4,000 rows), each handed several times unchanged and some written into between two
+    steps (single rows too), through the memo and :class:`TargetRead` into ``_count_targets``: the class tally, its
+    finiteness and the classes per block are those of counting every row with its own argmax."""
+    rng = np.random.default_rng(seed)
+    c = 10
+    memo, b = ArrayMemo(), _counting_backend(c)
+    handed = []
+    for step in range(40):
+        if step % 8 == 0:
+            kind = ["one-hot", "codes", "ties", "nan", "inf", "int"][int(rng.integers(0, 6))]
+            n = [1, 30, 200, 4000][int(rng.integers(0, 4))]
+            v = _target_batch(rng, kind, n, c)
+            if rng.random() < 0.5:
+                v = np.ascontiguousarray(v.T).T  # a column layout's rows: (classes, N) seen transposed
+        elif step % 8 == 5 and v.dtype.kind == "f":
+            v[int(rng.integers(0, len(v)))] = np.roll(np.eye(c)[0], int(rng.integers(0, c)))  # written in place
+        rows = v
+        read = memo.decided(v, ("read", c, 784, True), TargetRead)
+        b.updates = step
+        _count_targets(b, rows, v, counts=read.counts(rows))
+        handed.append(rows.copy())
+    counts, present = _count_every_row(handed, c)
+    assert b._targets.counter() == counts
+    # (a single row is counted by its class alone, as one target vector is: the tally's finiteness is its batches')
+    assert b._targets.finite() == all(np.isfinite(r).all() for r in handed if len(r) > 1)
+    oracle = BlockClasses()
+    for step, classes in enumerate(present):
+        oracle.add(step, classes, len(handed[step]))
+    assert (b.block_classes.blocks, b.block_classes.alone) == (oracle.blocks, oracle.alone)
+
+
+def test_an_unchanged_target_array_is_read_once_and_read_again_once_written_into():
+    """The memo hands one :class:`TargetRead` back while the array is unchanged: its decisions, one-hot rows and
+    counts are worked out once (the counts from the second step, when the memo keeps it), and afresh after the
+    program writes into the array."""
+    rng = np.random.default_rng(0)
+    Y = np.eye(10)[rng.integers(0, 10, 4000)].T  # a full batch's targets, one column a sample
+    rows = Y.T
+    memo = ArrayMemo()
+    reads = [memo.decided(Y, ("read", 10, 784, False), TargetRead) for _ in range(4)]
+    assert reads[1] is reads[2] is reads[3] and reads[0] is not reads[1]  # (kept from its second coming)
+    first = reads[1]
+    assert first.counts(rows) is None  # (the first time asked: the tallies count it as it comes)
+    counts = first.counts(rows)
+    assert counts is not None and counts.tolist() == np.bincount(rows.argmax(axis=1), minlength=10).tolist()
+    assert first.counts(rows) is counts and first.one_hot(rows, 10) is first.one_hot(rows, 10)
+    assert first.codes(rows) and first.one_top(rows)
+    Y[3, 0] = 0.5  # written in place: decided again, from its values now
+    again = memo.decided(Y, ("read", 10, 784, False), TargetRead)
+    assert again is not first
+    assert again.one_hot(rows, 10)[0, 3] == 0.5
+
+
+def _soft_class_as_before(b: SimpleNamespace, name: str, v: np.ndarray, rows: np.ndarray) -> int:
+    """Round 16's reading of a vector that encodes no class by its few values (the oracle of :func:`_soft_class`)."""
+    return int(np.argmax(rows[0])) if _soft_read(b, name, v, rows) else -1 if not soft_targets(rows) else -2
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_handed_vector_of_many_values_is_read_as_before(seed):
+    """Per-sample vectors handed to the gradient's function (smoothed targets per class, output errors of any sign, the
+    forward's own output and its softmax, probabilities that never come back, integer and NaN vectors), one after
+    another over updates: :func:`_soft_class` gives the class, -1 or -2 as round 16's order of the same tests did, and
+    leaves the same table of rows seen (two observers in lockstep, one per reading)."""
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(1, C))
+    mine, before = backend(logits), backend(logits)
+    said = []
+    for update in range(60):
+        mine.updates = before.updates = update // 3
+        kind = int(rng.integers(0, 7))
+        if kind == 0:
+            v = SMOOTH[int(rng.integers(0, C))].copy()
+        elif kind == 1:
+            v = softmax(logits)[0] - SMOOTH[int(rng.integers(0, C))]  # an output error: either sign
+        elif kind == 2:
+            v = softmax(logits)[0].copy()  # the output's softmax: never targets
+        elif kind == 3:
+            v = softmax(rng.normal(size=(1, C)))[0]  # a new distribution each time
+        elif kind == 4:
+            v = np.eye(C, dtype=np.int64)[int(rng.integers(0, C))] * 2
+        elif kind == 5:
+            v = SMOOTH[0].copy()
+            v[int(rng.integers(0, C))] = np.nan
+        else:
+            v = logits[0].copy()  # the last output itself, by value
+        v = v.reshape(-1, 1) if rng.random() < 0.5 else v
+        rows = v.reshape(1, -1)
+        name = ["t", "d"][int(rng.integers(0, 2))]
+        got, expected = _soft_class(mine, name, v, rows), _soft_class_as_before(before, name, v, rows)
+        assert got == expected, (update, kind)
+        said.append(got)
+        assert mine.soft_rows.tables.keys() == before.soft_rows.tables.keys()
+        for key, table in mine.soft_rows.tables.items():
+            assert all(np.array_equal(x, y) for x, y in zip(table, before.soft_rows.tables[key]))
+    assert {-2, -1}.issubset(said) and any(s >= 0 for s in said)  # every answer met

@@ -373,7 +373,15 @@ def distinct_values(a: np.ndarray, most: int) -> int:
     delta, a batch of pixels), at the cost of those 256. Else every entry is compared with those few values (no
     sort of the whole array: 4.6 ms for the 40,000 entries of a 4,000-row batch of probabilities), and only the
     entries outside them are counted on."""
-    few = unique(head(a, 256))
+    first = head(a, 256)
+    if first.dtype.kind in "fiub" and not (first.dtype.kind == "f" and np.isnan(first).any()):
+        # more than ``most`` values there (the usual answer: a delta, a softmax output) counted by a set of the entries
+        # (4 us for 256, against 15 us for np.unique's sort; one output error of 10 classes per sample, 1 us against
+        # 8): the same count where no entry is NaN (a set keeps each NaN apart, np.unique counts them once)
+        count = len(set(first.tolist()))
+        if count > most:
+            return count
+    few = unique(first)
     if len(few) > most:
         return len(few)
     rest = a[~np.isin(a, few)]

@@ -146,6 +146,66 @@ class SoftRows:
         return False
 
 
+class TargetRead:
+    """What one array of target rows' values decide, each read once while the array comes back unchanged: a value of
+    :class:`~netdoctor.observe.numpy.arrays.ArrayMemo` (a full-batch program hands its one target array to its
+    gradient's function at every step: whether its 4,000 rows are class codes and name one class each, its one-hot
+    rows and the program's copy of them, and its count per class were worked out again at every deep step, 0.3 ms).
+
+    It keeps only what it derived (copies, counts), never the program's array or a view of it: the memo keeps that
+    array weakly, and its refcounts stay the program's. Each reading takes the rows it is about (the memo hands this
+    object back only while the array equals, entry for entry, the copy it made, so the rows are those it read first).
+    Its arrays are handed to the window's readers, which only read them.
+    """
+
+    __slots__ = ("_codes", "_top", "_counts", "_asked", "_T", "_raw")
+
+    def __init__(self) -> None:
+        self._codes: bool | None = None
+        self._top: bool | None = None
+        self._counts: np.ndarray | None = None
+        self._asked = False
+        self._T: np.ndarray | None = None
+        self._raw: np.ndarray | None = None
+
+    def codes(self, rows: np.ndarray) -> bool:
+        """:func:`_encodes_classes` of ``rows``."""
+        if self._codes is None:
+            self._codes = _encodes_classes(rows)
+        return self._codes
+
+    def one_top(self, rows: np.ndarray) -> bool:
+        """:func:`~netdoctor.observe.numpy.roles.one_top` of ``rows``."""
+        if self._top is None:
+            self._top = one_top(rows)
+        return self._top
+
+    def counts(self, rows: np.ndarray) -> np.ndarray | None:
+        """The rows' count per class (float code rows (N, C), all finite: each counts for the class of its largest entry,
+        the counts :class:`~netdoctor.observe.numpy.tallies.ClassTally` would take), from the second time asked; None
+        the first time (an array seen once is counted by the tallies as it comes: a small batch waits there to be
+        counted with others, cheaper than counting it alone), and for rows that are not finite float code rows."""
+        if not self._asked:
+            self._asked = True
+            return None
+        if self._counts is None and rows.ndim == 2 and len(rows) > 1 and rows.dtype.kind == "f" and bool(
+                np.isfinite(rows).all()):
+            self._counts = np.bincount(np.argmax(rows, axis=1), minlength=rows.shape[1])
+        return self._counts
+
+    def one_hot(self, rows: np.ndarray, n: int) -> np.ndarray:
+        """:func:`~netdoctor.observe.numpy.roles.one_hot` of ``rows``."""
+        if self._T is None:
+            self._T = one_hot(rows, n)
+        return self._T
+
+    def raw(self, rows: np.ndarray) -> np.ndarray:
+        """``rows`` as float, as the program wrote them (beside their one-hot rows)."""
+        if self._raw is None:
+            self._raw = rows.astype(float)
+        return self._raw
+
+
 def _by_rows(self: NumpyBackend) -> bool:
     """Whether the network keeps a sample per row (a square batch of targets is then read as it stands)."""
     return self.layout is not None and self.layout[0] == "rows"
@@ -391,8 +451,8 @@ def _handed_vector(self: NumpyBackend, name: str, v: np.ndarray, n_out: int, n_i
     back = top is not None
     if top is None:
         rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
-        top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) or (
-            self._soft_read(name, v, rows)) else -1 if not soft_targets(rows) else -2
+        top = -1 if rows is None else int(np.argmax(rows[0])) if _encodes_classes(rows) else _soft_class(
+            self, name, v, rows)
         if top != -2 and len(self._target_codes) < 4096:  # (-2: soft, not come back yet: asked again)
             self._target_codes[key] = top
     if top < 0:
@@ -402,6 +462,19 @@ def _handed_vector(self: NumpyBackend, name: str, v: np.ndarray, n_out: int, n_i
             return -1
         self._codes_back.add(name)
     return top
+
+
+def _soft_class(self: NumpyBackend, name: str, v: np.ndarray, rows: np.ndarray) -> int:
+    """The class of one target vector's ``rows`` (1, C) that encode none by their few values: its largest entry's
+    when they are soft targets that came back (:func:`_soft_read`), -2 when they are soft targets not yet seen back,
+    else -1. :func:`_soft_read`'s tests in another order (``soft_targets`` before the look at the forward's output):
+    the same answer, and an output error handed at every sample (``layer.backward(d)``, a new vector each time) is
+    told from its form once instead of twice, without the softmax of the last output."""
+    soft = soft_targets(rows)
+    if self.soft_rows.confirmed(name, rows) or soft and rows.ndim == 2 and not self._is_output(v, rows) and (
+            self.soft_rows.known(name, rows, self.updates)):
+        return int(np.argmax(rows[0]))
+    return -2 if soft else -1
 
 
 def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
@@ -448,18 +521,16 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
                 rows = class_rows(v, n_out, n_in, rows=by_rows)
                 if rows is None:
                     continue
-                # what the rows' values alone say is decided once per array handed again unchanged (a full batch's
-                # targets, at every step)
-                seen = (n_out, n_in, by_rows)
-                if not (self.soft_rows.confirmed(name, rows) or self.target_memo.decided(
-                        v, ("codes", *seen), partial(_encodes_classes, rows)) or self._soft_read(name, v, rows)):
+                # what the rows' values alone say is read once per array handed again unchanged (a full batch's
+                # targets, at every step): one comparison with the memo's copy for all of it
+                read = self.target_memo.decided(v, ("read", n_out, n_in, by_rows), TargetRead)
+                if not (self.soft_rows.confirmed(name, rows) or read.codes(rows) or self._soft_read(name, v, rows)):
                     continue
                 self.target_arg = name
-                self._count_targets(rows, v)
-                if len(rows) > 1 and self._deep and (rows.ndim == 1 or self.target_memo.decided(
-                        v, ("one top", *seen), partial(one_top, rows))):  # deep windows only
-                    self._pending_T = one_hot(rows, n_out)
-                    self._pending_raw = rows.astype(float) if rows.ndim == 2 else None
+                self._count_targets(rows, v, counts=read.counts(rows))
+                if len(rows) > 1 and self._deep and (rows.ndim == 1 or read.one_top(rows)):  # deep windows only
+                    self._pending_T = read.one_hot(rows, n_out)
+                    self._pending_raw = read.raw(rows) if rows.ndim == 2 else None
             _built_by_helper(self, v)
             return
     if not self.target_arg and n_out != n_in and n_out >= 2:
@@ -661,8 +732,8 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
             # error, as a gradient's function handed the targets gives it (the output bias's step is read against it).
             # Only for probabilities, or logits the call itself exponentiates (a softmax or sigmoid cross-entropy):
             # the error of a squared loss on a linear output is no softmax's
-            add_output_error(self, out_rows, rows.astype(float) if rows.ndim == 2 and soft_targets(rows)
-                             else one_hot(rows, sizes[-1]))
+            add_output_error(self, out_rows, rows.astype(float) if rows.ndim == 2 and memo.decided(
+                v, ("soft", *seen), partial(soft_targets, rows)) else one_hot(rows, sizes[-1]))
         return
 
 
@@ -775,18 +846,30 @@ def _count_one_target(self: NumpyBackend, top: int, v: np.ndarray, *, at: int | 
         self.target_values[key] = 1
 
 
-def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: int | None = None) -> None:
+def _count_targets(self: NumpyBackend, rows: np.ndarray, v: np.ndarray, *, at: int | None = None,
+                   counts: np.ndarray | None = None) -> None:
+    """Count a batch of targets (code rows (N, C), or integer labels (N,)) read ``at`` updates into the run (by default
+    now). ``counts``: the code rows' count per class (:meth:`TargetRead.counts`: an array handed again unchanged, its
+    rows all finite), which the class tallies then take instead of an ``argmax`` of each."""
     n_out = self.layout[1][-1] if self.layout else 0
     if rows.ndim == 1:  # integer labels
         self._count_labels(rows, np.bincount(rows.astype(np.intp, copy=False), minlength=n_out), at=at)
         return
     update = self.updates if at is None else at
     self.learning.targets(rows, update)
-    self.block_classes.add_rows(update, rows)
+    top = int(np.argmax(rows[0])) if len(rows) == 1 else -1
+    if top >= 0:
+        self.block_classes.add(update, (top,), 1)  # (one row: the class of its largest entry, without a bincount)
+    elif counts is not None:
+        self.block_classes.add_labels(update, counts, len(rows))  # (the classes present: those counted)
+    else:
+        self.block_classes.add_rows(update, rows)
     self._window_rows += len(rows)
     self.target_samples += len(rows)
-    if len(rows) == 1:
-        self._targets.add_one(int(np.argmax(rows[0])))
+    if top >= 0:
+        self._targets.add_one(top)
+    elif counts is not None:
+        self._targets.add_counts(counts, len(rows))
     else:
         self._targets.add_rows(rows)  # counted with the other batches, when read
     for r in rows[:4]:
