@@ -40,7 +40,7 @@ from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Report
 from netdoctor.observe.control import DebuggerWatch, Stopper, Termination, finish_stopper
 from netdoctor.observe.options import ObserveOptions
-from netdoctor.observe.session import Observation, collector_paused
+from netdoctor.observe.session import Observation
 from netdoctor.observe.tracer import is_user_file, runs_program
 from netdoctor.usercode import short_path
 
@@ -291,10 +291,25 @@ def program_set_aside() -> Iterator[None]:
     (:func:`~netdoctor.observe.session.collector_paused`): the report's modules and records are all it would walk,
     and none of them is garbage. Used around the report's building here (:func:`run_script`) and around its writing
     (:mod:`netdoctor.cli.run`), never while the program runs.
+
+    When the block ends, what was made meanwhile (the report's modules and records, rich's: 5,000-9,000 objects that
+    live to the end of the process) joins the program's objects in the oldest generation, as they are handed back,
+    rather than being walked by the collection of the youngest generation that the pause had put off (0.9 and 1.8 ms
+    after the two blocks of a per-sample program's run; ``gc.freeze`` also starts the generations' counts again). The interpreter's
+    last collection at exit walks them all, as it did. Nothing changes when the program turned the collector off.
     """
     # (the report's modules, the rules and rich, and its objects: nothing there to collect)
-    with objects_set_aside(), collector_paused():
+    if not gc.isenabled():
         yield
+        return
+    gc.freeze()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()  # the report's objects with the program's; the youngest generations' counts start again at 0
+        gc.unfreeze()
+        gc.enable()
 
 
 @contextlib.contextmanager
