@@ -40,7 +40,7 @@ from netdoctor.errors import InvalidArgument
 from netdoctor.findings import Report
 from netdoctor.observe.control import DebuggerWatch, Stopper, Termination, finish_stopper
 from netdoctor.observe.options import ObserveOptions
-from netdoctor.observe.session import Observation
+from netdoctor.observe.session import Observation, collector_paused
 from netdoctor.observe.tracer import is_user_file, runs_program
 from netdoctor.usercode import short_path
 
@@ -299,30 +299,25 @@ def program_set_aside() -> Iterator[None]:
     last collection at exit walks them all, as it did. Nothing changes when the program turned the collector off.
     """
     # (the report's modules, the rules and rich, and its objects: nothing there to collect)
-    if not gc.isenabled():
-        yield
-        return
-    gc.freeze()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()  # the report's objects with the program's; the youngest generations' counts start again at 0
-        gc.unfreeze()
-        gc.enable()
+    with objects_set_aside() as aside, collector_paused():
+        try:
+            yield
+        finally:
+            if aside:
+                gc.freeze()  # the report's objects with the program's; the youngest generations' counts start again at 0
 
 
 @contextlib.contextmanager
-def objects_set_aside() -> Iterator[None]:
+def objects_set_aside() -> Iterator[bool]:
     """Every object alive now set aside from the cyclic collector (``gc.freeze``) until the block ends
     (``gc.unfreeze``); nothing when the collector is off (the program turned it off: nothing to spare, and nothing of
-    ours to change)."""
+    ours to change). Yields whether they were set aside."""
     if not gc.isenabled():
-        yield
+        yield False
         return
     gc.freeze()
     try:
-        yield
+        yield True
     finally:
         gc.unfreeze()
 
