@@ -9,17 +9,25 @@ The compiled parts (``setup.py``'s extensions) are loaded the same way, on first
 :func:`compiled_part`: only when they were built from the C source beside them.
 
 :func:`dataclass` is ``dataclasses.dataclass`` with its comparison, hash and repr made without compiling source
-text: what building netdoctor's records costs ``netdoctor run`` at every start (see :func:`dataclass`).
+text, and the methods it still writes as text compiled once per interpreter version and kept beside netdoctor's
+bytecode (:class:`CompiledMethods`): what building netdoctor's records costs ``netdoctor run`` at every start (see
+:func:`dataclass`).
 """
 
 from __future__ import annotations
 
+import atexit
+import builtins
+import contextlib
 import dataclasses
 import functools
 import importlib
+import importlib.util
+import marshal
 import os
 import sys
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -107,6 +115,128 @@ def compiled_part(name: str, require_env: str) -> ModuleType | None:
     return module
 
 
+class CompiledMethods:
+    """The methods ``dataclasses`` writes as source text for netdoctor's classes, compiled once and kept on disk.
+
+    ``dataclasses.dataclass`` writes a class's ``__init__`` (and a frozen class's ``__setattr__`` and
+    ``__delattr__``) as text and compiles it with ``exec`` at every import: ~200 compilations, 20-25 ms of every
+    ``netdoctor run``, for texts that are the same at every run. Compiling is the only costly part: the code object
+    of a text depends on nothing but the text and the interpreter (``exec`` of a text in ``dataclasses``, whose
+    module has no ``from __future__`` imports, compiles it as ``compile(text, "<string>", "exec",
+    dont_inherit=True)``). So the code of each text is kept in a file beside netdoctor's own bytecode
+    (``__pycache__/_lazy.dataclass-methods.<tag>.bin``, read once, ~0.5 ms), whose first bytes are the
+    interpreter's bytecode magic number and optimisation level, and ``exec`` runs the kept code object with the
+    globals and namespace ``dataclasses`` passes, as it would run the text: the same functions, closures and
+    defaults. A text not in the file is compiled as ``dataclasses`` compiles it and the file is written again when
+    the process exits (unless Python writes no bytecode: ``PYTHONDONTWRITEBYTECODE``, ``-B``). A file that is
+    missing, unreadable, corrupt or of another interpreter is as an empty one.
+
+    Only the calls made while :func:`dataclass` builds a class in this thread go through here (``dataclasses``
+    finds :meth:`exec` as a global of its module meanwhile, before the builtin): a class the program builds with
+    the standard decorator is compiled as always, and its text never kept.
+    """
+
+    LIMIT = 2048
+    """Texts kept at most: beyond it, a rewrite keeps only the texts this process used (old versions' go)."""
+
+    def __init__(self, path: str | None) -> None:
+        self.path = path
+        self.codes: dict[str, Any] | None = None
+        self.used: set[str] = set()
+        self.compiled = 0
+        """Texts compiled by this process (not found in the file)."""
+        self.owner: int | None = None
+        self.depth = 0
+        self._saving = False
+
+    @staticmethod
+    def default_path() -> str | None:
+        """Where the file lives: beside ``_lazy``'s own bytecode (``sys.pycache_prefix`` honoured); None when this
+        interpreter keeps no bytecode cache."""
+        try:
+            pyc = importlib.util.cache_from_source(__file__)
+        except (NotImplementedError, ValueError):
+            return None
+        tag = sys.implementation.cache_tag
+        return os.path.join(os.path.dirname(pyc), f"_lazy.dataclass-methods.{tag}.bin")
+
+    def _header(self) -> bytes:
+        return importlib.util.MAGIC_NUMBER + bytes([min(sys.flags.optimize, 255)])
+
+    def _load(self) -> dict[str, Any]:
+        if self.codes is not None:
+            return self.codes
+        self.codes = {}
+        if self.path is None:
+            return self.codes
+        try:
+            with open(self.path, "rb") as fh:
+                data = fh.read()
+            header = self._header()
+            if data.startswith(header):
+                codes = marshal.loads(data[len(header):])
+                if isinstance(codes, dict):
+                    self.codes = codes
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # no file yet, or not one of ours: every text is compiled
+        return self.codes
+
+    @contextlib.contextmanager
+    def building(self) -> Iterator[None]:
+        """While ``dataclasses`` builds a class of ours in this thread: its ``exec`` calls come here."""
+        me = threading.get_ident()
+        if self.owner not in (None, me):  # another thread is building one: compile as dataclasses does
+            yield
+            return
+        self.owner = me
+        self.depth += 1
+        dataclasses.exec = self.exec  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            self.depth -= 1
+            if not self.depth:
+                self.owner = None
+                if dataclasses.__dict__.get("exec") == self.exec:
+                    del dataclasses.exec  # type: ignore[attr-defined]
+
+    def exec(self, source: Any, globals: Any = None, locals: Any = None) -> None:  # noqa: A002 - builtins.exec's signature
+        """``exec(source, globals, locals)`` with the code of a text taken from the file when it is there."""
+        if not isinstance(source, str) or threading.get_ident() != self.owner:
+            builtins.exec(source, globals, locals)
+            return
+        codes = self._load()
+        code = codes.get(source)
+        if code is None:
+            code = compile(source, "<string>", "exec", dont_inherit=True)
+            codes[source] = code
+            self.compiled += 1
+            if not self._saving and not sys.dont_write_bytecode and self.path is not None:
+                self._saving = True
+                atexit.register(self.save)
+        self.used.add(source)
+        builtins.exec(code, globals, locals)
+
+    def save(self) -> None:
+        """Write the file again (atomically: another process reads the old one or the new one, whole)."""
+        if self.path is None or self.codes is None:
+            return
+        codes = self.codes if len(self.codes) <= self.LIMIT else {t: self.codes[t] for t in self.used}
+        tmp = f"{self.path}.{os.getpid()}.tmp"
+        try:
+            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            with open(tmp, "wb") as fh:
+                fh.write(self._header() + marshal.dumps(codes))
+            os.replace(tmp, self.path)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+COMPILED_METHODS = CompiledMethods(CompiledMethods.default_path())
+"""The compiled methods of this process's netdoctor classes (see :class:`CompiledMethods`)."""
+
+
 if TYPE_CHECKING:
     from dataclasses import dataclass
 else:
@@ -169,8 +299,9 @@ else:
         each. ``netdoctor run`` builds ~80 dataclasses on its way through a program and its report: ~49 ms of CPU,
         39 ms of it those compilations, paid by every run. Here ``dataclasses.dataclass`` builds the class (fields,
         ``__init__`` and, for a frozen class, the guards on setting and deleting attributes) with ``eq=False,
-        repr=False``, and the comparison, hash and repr are closures over the class's field names. They behave as
-        those Python 3.11's dataclasses generate:
+        repr=False``, and the comparison, hash and repr are closures over the class's field names; the methods it
+        still writes as text are compiled once and kept (:class:`CompiledMethods`). They behave as those Python
+        3.11's dataclasses generate:
 
         * ``__eq__``: the tuples of the compared fields (``field(compare=...)``) when both objects are of the very
           same class, else ``NotImplemented``;
@@ -190,7 +321,8 @@ else:
             # Python puts there for a class that defines __eq__
             own_hash = cls.__dict__.get("__hash__", dataclasses.MISSING)
             explicit_hash = not (own_hash is dataclasses.MISSING or (own_hash is None and "__eq__" in cls.__dict__))
-            made = dataclasses.dataclass(cls, eq=False, repr=False, frozen=frozen)
+            with COMPILED_METHODS.building():
+                made = dataclasses.dataclass(cls, eq=False, repr=False, frozen=frozen)
             _methods(made, eq=eq, repr=repr, frozen=frozen, explicit_hash=explicit_hash)
             return made
 

@@ -9,11 +9,17 @@ hashing (or refusing to), repr (recursive ones too), immutability, ``fields``/``
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
+import marshal
+import os
 import re
+import subprocess
+import sys
 from dataclasses import field
 
 import pytest
 
+from netdoctor import _lazy
 from netdoctor._lazy import dataclass as ours
 
 
@@ -130,3 +136,86 @@ def test_no_method_is_compiled():
         dataclasses._create_fn = original
     assert sorted(calls) == ["__delattr__", "__init__", "__setattr__"]
     assert Record(1) == Record(1) and repr(Record(1)).endswith("Record(a=1, b='z')")
+
+
+# -- the methods dataclasses writes as text, compiled once and kept (netdoctor._lazy.CompiledMethods) --------------
+
+KEPT_BODY = "    a: int\n    b: str = 'z'\n    c: list = field(default_factory=list)\n"
+
+
+def _kept_case(monkeypatch, path, options):
+    """The class of KEPT_BODY under our decorator with a fresh cache at ``path``, and under the standard library's."""
+    kept = _lazy.CompiledMethods(str(path))
+    monkeypatch.setattr(_lazy, "COMPILED_METHODS", kept)
+    return kept, _case(options, KEPT_BODY)
+
+
+@pytest.mark.parametrize("options", OPTIONS, ids=[str(o) or "default" for o in OPTIONS])
+def test_kept_methods_are_the_code_the_standard_library_compiles(monkeypatch, tmp_path, options):
+    path = tmp_path / "methods.bin"
+    first, makers = _kept_case(monkeypatch, path, options)
+    written = first.compiled
+    assert written == (3 if options.get("frozen") else 1)  # __init__, and a frozen class's two guards
+    first.save()
+    again, kept = _kept_case(monkeypatch, path, options)
+    assert again.compiled == 0 and len(again.used) == written
+    for name in ("__init__", "__setattr__", "__delattr__"):
+        ours_fn, std_fn = kept["ours"].__dict__.get(name), kept["stdlib"].__dict__.get(name)
+        assert (ours_fn is None) == (std_fn is None)
+        if ours_fn is not None:
+            assert ours_fn.__code__ == std_fn.__code__
+            assert ours_fn.__defaults__ == std_fn.__defaults__ and ours_fn.__kwdefaults__ == std_fn.__kwdefaults__
+    assert _behaviour(kept["ours"]) == _behaviour(kept["stdlib"]) == _behaviour(makers["stdlib"])
+
+
+@pytest.mark.parametrize("content", [b"", b"not marshal data", importlib.util.MAGIC_NUMBER + b"\x00" + b"\xff" * 40,
+                                     importlib.util.MAGIC_NUMBER + b"\x00" + marshal.dumps(["a list"])],
+                         ids=["empty", "text", "corrupt after the header", "not a table"])
+def test_a_file_that_is_not_a_usable_cache_is_as_none(monkeypatch, tmp_path, content):
+    path = tmp_path / "methods.bin"
+    path.write_bytes(content)
+    kept, makers = _kept_case(monkeypatch, path, {"frozen": True})
+    assert kept.compiled == 3
+    assert _behaviour(makers["ours"]) == _behaviour(makers["stdlib"])
+
+
+@pytest.mark.parametrize("byte", [0, len(importlib.util.MAGIC_NUMBER)], ids=["magic number", "optimisation level"])
+def test_a_file_of_another_interpreter_or_optimisation_level_is_not_read(monkeypatch, tmp_path, byte):
+    path = tmp_path / "methods.bin"
+    first, _ = _kept_case(monkeypatch, path, {"frozen": True})
+    first.save()
+    data = bytearray(path.read_bytes())
+    data[byte] ^= 0x01
+    path.write_bytes(bytes(data))
+    again, makers = _kept_case(monkeypatch, path, {"frozen": True})
+    assert again.compiled == 3
+    assert _behaviour(makers["ours"]) == _behaviour(makers["stdlib"])
+
+
+def test_a_class_of_the_standard_decorator_is_compiled_as_always_and_never_kept(monkeypatch, tmp_path):
+    kept, _ = _kept_case(monkeypatch, tmp_path / "methods.bin", {})
+
+    @dataclasses.dataclass
+    class Other:
+        x: int
+
+    assert kept.compiled == 1 and "x" not in "".join(kept.used)  # only the class of KEPT_BODY went through it
+    assert "exec" not in vars(dataclasses)
+
+
+def test_a_second_process_compiles_nothing_and_no_file_is_written_without_bytecode(tmp_path):
+    script = ("import netdoctor._lazy as L, netdoctor.rules.evidence\n"
+              "print(L.COMPILED_METHODS.compiled, len(L.COMPILED_METHODS.used))")
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = str(tmp_path / "pyc")
+
+    def run(**extra):
+        out = subprocess.run([sys.executable, "-c", script], env={**env, **extra}, capture_output=True, text=True,
+                             check=True, timeout=120)
+        return tuple(map(int, out.stdout.split()))
+
+    compiled, used = run(PYTHONDONTWRITEBYTECODE="1")
+    assert compiled == used > 20 and not list((tmp_path / "pyc").rglob("*.bin"))
+    assert run() == (used, used)
+    assert len(list((tmp_path / "pyc").rglob("_lazy.dataclass-methods.*.bin"))) == 1
+    assert run() == (0, used)

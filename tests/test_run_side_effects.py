@@ -373,6 +373,36 @@ def test_the_collector_is_paused_while_netdoctor_judges_and_left_as_the_program_
         gc.callbacks.pop()
 
 
+def test_what_the_report_made_joins_the_oldest_generation_and_its_garbage_waits_for_a_full_collection():
+    import gc
+    import weakref
+
+    from netdoctor.observe.runner import program_set_aside
+
+    class Cycle:
+        pass
+
+    gone = []
+    starts = []
+    gc.collect()
+    gc.callbacks.append(lambda phase, info: starts.append(info["generation"]) if phase == "start" else None)
+    try:
+        with program_set_aside():
+            made = [[i] for i in range(20_000)]  # the report's records: many more than the youngest generation's 700
+            cycle = Cycle()
+            cycle.me = cycle
+            weakref.finalize(cycle, gone.append, "cycle")
+            del cycle  # garbage made by the report
+        after = [[i] for i in range(100)]  # fewer allocations than start a collection from a count of 0
+        assert starts == [] and gc.isenabled() and after
+        assert any(o is made for o in gc.get_objects(generation=2))
+        assert gone == []
+        gc.collect()
+        assert gone == ["cycle"]
+    finally:
+        gc.callbacks.pop()
+
+
 def test_the_program_finds_the_collector_on_after_its_import_of_numpy(tmp_path):
     (tmp_path / "gc_after_numpy.py").write_text("import gc\nimport numpy as np\nprint('enabled', gc.isenabled())\n",
                                                  encoding="utf-8")
