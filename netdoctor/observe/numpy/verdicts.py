@@ -80,6 +80,7 @@ from netdoctor.rules.evidence import (
     TargetCounts,
     TrainingCurve,
     UpdateSizes,
+    largest_growth,
 )
 from netdoctor.rules.frozen import frozen_parameters
 from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
@@ -1270,9 +1271,9 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         gradient = float(median(ups)) / (effective if written and effective else lr)
     enough = len(ups) >= 5 and gradient is not None
     # how far the weight matrices' norms grew while watched (from the end of discovery): inf when one went non-finite
-    grown = [b.norms_last[p.text] / b.norms_first[p.text] for p in b.params
-             if len(p.shape) == 2 and not p.bias and b.norms_first.get(p.text, 0) > 0 and p.text in b.norms_last]
-    growth = max((g if math.isfinite(g) else math.inf for g in grown), default=None)
+    growth = largest_growth(b.norms_last[p.text] / b.norms_first[p.text] for p in b.params
+                            if len(p.shape) == 2 and not p.bias and b.norms_first.get(p.text, 0) > 0
+                            and p.text in b.norms_last)
     adaptive = ""
     if b.adaptive is not None:  # not plain SGD: no rate relates the step to the gradient; the step per entry is known
         adaptive = f"an adaptive rule (each step ~ m / sqrt(v), {b.adaptive:.2g} per entry)"
