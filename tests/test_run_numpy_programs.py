@@ -353,6 +353,11 @@ PROGRAMS = [
     # before the velocity can be fitted (one window read, with the decay the velocities showed while discovering)
     Program("per_sample_momentum", updates=240, samples=4800),
     Program("per_sample_momentum_summed"),
+    # one row per update into a heavy ball (v = mu * v - lr * g; p += v, the gradient inline), in a worker thread: the
+    # later windows come in pairs, never three in a row, so no velocity is differenced out of them; the slow twin's
+    # gradient is read from the first updates' effective steps
+    Program("momentum_rows_columns", updates=2400, samples=2400),
+    Program("momentum_rows_columns_slow"),
     # module level over lists, the velocities taking the gradient in as it is, in place (v *= mu; v += g; p -= lr * v):
     # what they took in is read as the step applies it (lr x the gradient), and the summed twin's 16x measured on it
     Program("momentum_lists_inplace", updates=300, arrays=4),
@@ -1334,3 +1339,13 @@ def test_a_summed_step_through_a_velocity_is_the_root_cause_not_the_rate(name, b
     assert ev["measured"] == measured and ev["batch"] == batch and ev["lr_factor"] == pytest.approx(batch, rel=1e-3), _detail(o)
     for f in (f for f in findings if f["code"] == "learning-rate-too-high"):
         assert f["caused_by"] == ["summed-gradient"] and f" x {batch} = " in f["message"], _detail(o)
+
+
+def test_a_rate_too_low_under_a_velocity_is_judged_from_the_first_effective_steps():
+    """One row per update at momentum 0.9 and lr 3e-06 (the program's own literal): no run median of the steps (its
+    later windows are never three in a row), so the first updates' effective steps say both how small the steps are
+    and, divided by the effective rate, how large the gradient is: healthy, so the rate is the cause."""
+    o = observed(next(p for p in PROGRAMS if p.name == "momentum_rows_columns_slow"))
+    (f,) = o.report["findings"]
+    assert f["code"] == "learning-rate-too-low" and f["evidence"]["lr"] == 3e-06, _detail(o)
+    assert f["evidence"]["update_ratio"] < 3e-4 and f["evidence"]["gradient_ratio"] >= 1e-2, _detail(o)

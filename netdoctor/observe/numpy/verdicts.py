@@ -1331,6 +1331,15 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         # velocity's effective steps by lr / (1 - mu) x the gradient
         gradient = float(median(ups)) / (effective if written and effective else lr)
     enough = len(ups) >= 5 and gradient is not None
+    early = [r for r in _update_ratios(b, early=True) if math.isfinite(r)] if velocity is not None else []
+    from_early = False
+    if (gradient is None and len(ups) < 5 and len(early) >= 5 and not grads and velocity is not None
+            and isinstance(lr, (int, float)) and lr > 0):
+        # one row per update, its windows too far apart to difference a velocity out (npt1709: 4,000 updates at
+        # momentum 0.9, none of the later windows consecutive): the first updates' effective steps, each
+        # (Δ_t - mu Δ_{t-1}) / (1 - mu), are lr / (1 - mu) times the gradient for a heavy ball (v = mu v - lr g), 1 / (1 - mu)
+        # times less than for a moving average: the smaller reading, so a vanishing gradient is not taken for a healthy one
+        gradient, from_early = float(median(early)) * (1.0 - velocity.mu) / lr, True
     # how far the weight matrices' norms grew while watched (from the end of discovery): inf when one went non-finite
     growth = largest_growth(b.norms_last[p.text] / b.norms_first[p.text] for p in b.params
                             if len(p.shape) == 2 and not p.bias and b.norms_first.get(p.text, 0) > 0
@@ -1346,7 +1355,7 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
         typical=float(median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
-        gradient=gradient if enough else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
+        gradient=gradient if enough or from_early else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
         lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update",
         curve=_curve(b), momentum=velocity.mu if velocity is not None else None,
         summed_batch=int(summed.batch) if summed is not None else None,
