@@ -602,3 +602,24 @@ def test_a_step_over_the_limit_then_growth_in_a_failing_run_is_too_high_a_rate_u
     v = dataclasses.replace(u, first=(0.21, 0.15, 0.34, 0.25, 0.18), typical=5.69, typical_count=64, growth=2.3e69)
     f = learning_rate_too_high(v)
     assert f is not None and f.severity is Severity.ERROR and f.evidence["update_ratio"] == pytest.approx(5.69)
+
+
+def test_a_loss_that_diverges_or_weights_gone_non_finite_under_a_measured_climb_are_no_finding_of_the_rate():
+    """``tests/torch_wild_programs/ascent_module.py`` (``p += lr * p.grad`` at lr 0.05): the first five steps move the
+    weights by 0.7-0.9% of their size, the loss goes from 2.30 to 1.4e35. The divergence alone names a rate too high;
+    with the update measured climbing the loss the climb explains it (at any rate), and so it does weights gone NaN.
+    A step larger than the weights is still the rate's whatever the direction."""
+    u = UpdateSizes(where="w", framework=Framework.TORCH, first=(0.0076, 0.0070, 0.0067, 0.0088, 0.0070), growth=math.inf,
+                    loss_first=2.3019, loss_last=1.445e35, lr=0.05)
+    f = learning_rate_too_high(u)
+    assert f is not None and f.severity is Severity.ERROR and f.evidence["diverged"]
+    assert "The loss diverged (2.302 at the start, 1.445e+35 at the end)" in f.message
+    assert learning_rate_too_high(dataclasses.replace(u, climbs=True)) is None
+    nan = dataclasses.replace(u, loss_last=None, weights_nonfinite=True, first=(0.0076, 0.0070))
+    f = learning_rate_too_high(nan)
+    assert f is not None and f.evidence["weights_nonfinite"]
+    assert learning_rate_too_high(dataclasses.replace(nan, climbs=True)) is None
+    huge = dataclasses.replace(u, first=(2.0, 3.0, 2.5), climbs=True)
+    f = learning_rate_too_high(huge)
+    assert f is not None and f.severity is Severity.ERROR and f.evidence["update_ratio"] == pytest.approx(2.5)
+    assert not f.evidence["diverged"]

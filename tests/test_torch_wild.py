@@ -155,6 +155,10 @@ def test_gradient_ascent_by_hand_is_named_first_with_its_factor(name, train_csv)
     assert root.evidence["factor"] == pytest.approx(lr, rel=1e-3)
     assert root.evidence["climbing_updates"] == root.evidence["updates_read"] >= 2
     assert len(root.evidence["tensors"]) == len(tensors)
+    # the loss that diverges (ascent_module: 2.30 -> 1e35, ascent_tensors: 2.55 -> 9.8) and the weights that blow up
+    # follow from the climb, at any rate: no rate fix beside it, and every other finding traced back to the root
+    assert not any(f.code.startswith("learning-rate") for f in report.findings), report.codes()
+    assert all(f.caused_by for f in report.findings[1:]), [(f.code, f.caused_by) for f in report.findings]
 
 
 @pytest.mark.parametrize("name", ["detach_blocks", "ascent_tensors", "likelihood_ok"])

@@ -10,6 +10,8 @@ program (the spelling of a fix) comes in as :class:`~netdoctor.rules.policy.Fram
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable
 from dataclasses import field
 
 from netdoctor._lazy import dataclass
@@ -17,7 +19,7 @@ from netdoctor.data.oddities import OddPlaces
 from netdoctor.rules.policy import Framework
 
 __all__ = [
-    "InitScale", "LayerActivity", "LayerFlow", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "LayerReach", "NonFinite", "LearningRateHistory", "UpdateSizes", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace", "TrainingCurve",
+    "InitScale", "LayerActivity", "LayerFlow", "Predictions", "OutputSpread", "NormTrace", "GradientScale", "LayerReach", "NonFinite", "LearningRateHistory", "UpdateSizes", "largest_growth", "CarryOver", "BatchScale", "TargetBuilder", "TargetCounts", "OddValues", "LossInputs", "Mutation", "SharedMemory", "BatchCoupling", "FrozenGroup", "FrozenParameters", "UpdateFit", "InputRange", "InitialLoss", "Confusion", "AccuracyTrace", "TrainingCurve",
 ]
 
 
@@ -337,6 +339,16 @@ class UpdateSizes:
     """With :attr:`momentum`: the first updates' |Δ| / |W| as the program applied them (the velocity's own steps, seen
     while discovering, before the velocity was known); () otherwise. A heavy ball's applied step is at most the
     effective rate's (its velocity builds up toward it), so one larger than the weights is a fact whatever the rate."""
+
+
+def largest_growth(growths: Iterable[float]) -> float | None:
+    """:attr:`UpdateSizes.growth` from each weight matrix's growth (last norm / first norm): the largest, ``inf`` when
+    one went non-finite (a NaN norm compares with nothing, so it is made the largest); None when none was measured.
+
+    >>> largest_growth([1.5, 3.0]), largest_growth([2.0, float("nan")]), largest_growth([])
+    (3.0, inf, None)
+    """
+    return max((g if math.isfinite(g) else math.inf for g in growths), default=None)
 
 
 @dataclass(frozen=True)

@@ -214,6 +214,11 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     size (:data:`ADAPTIVE_LR_HIGH` for Adam-like optimizers), or the loss diverged, or an update made the weights
     non-finite.
 
+    A loss that diverged or weights gone non-finite say nothing of the rate when an update was measured climbing the
+    loss (:attr:`~netdoctor.rules.evidence.UpdateSizes.climbs`, gradient ascent): the climb makes the loss grow and
+    the weights blow up at any rate, so dividing it would not help (``ascent_module``, ``p += lr * p.grad`` at lr
+    0.05 with steps of 0.7% of the weights: the loss from 2.30 to 1e35); the steps' own size still decides.
+
     A large first step in a run that neither diverges nor goes non-finite and
     ends above :data:`LR_HIGH_LEARNS` accuracy is not reported (the textbook
     network at eta 3 changes a weight matrix by 84% at step 1 and reaches
@@ -222,17 +227,18 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     non-finite weights; a warning otherwise.
     """
     up, which, limit = _over_the_limit(u)
-    div = diverged(u)
-    if not (up > limit or div or u.weights_nonfinite):
+    div = diverged(u) and not u.climbs
+    nonfinite = u.weights_nonfinite and not u.climbs
+    if not (up > limit or div or nonfinite):
         return None
     if not (up > limit or div) and _steps_under(u, limit):
         # weights gone NaN after steps measured well under the limit: something else blew them up (an update that
         # climbs the loss, a missing derivative: course_dict_full_batch_relu at 12.5% a step), `non-finite` names it;
         # dividing the rate by 10 is no fix the numbers support
         return None
-    if not (div or u.weights_nonfinite) and (u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS or learns(u.curve)):
+    if not (div or nonfinite) and (u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS or learns(u.curve)):
         return None
-    if settled(u, limit) and not (div or u.weights_nonfinite):
+    if settled(u, limit) and not (div or nonfinite):
         return None
     at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
     if up > limit and which.startswith(RUN_MEDIAN):
@@ -262,11 +268,11 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     if u.curve is not None:
         note += f" The run's {curve_text(u.curve)}."
     return Finding(
-        "learning-rate-too-high", Severity.ERROR if up > 1 or div or u.weights_nonfinite else Severity.WARNING, u.where,
+        "learning-rate-too-high", Severity.ERROR if up > 1 or div or nonfinite else Severity.WARNING, u.where,
         what + note,
         {"update_ratio": up, "ratios": list(u.first[:5]), "typical_ratio": u.typical, "tensor": u.tensor or None,
          "step": u.first_step, "lr": u.lr,
-         "limit": limit, "diverged": div, "weights_nonfinite": u.weights_nonfinite, "loss_first": u.loss_first,
+         "limit": limit, "diverged": div, "weights_nonfinite": nonfinite, "loss_first": u.loss_first,
          "loss_last": u.loss_last, **curve_evidence(u.curve),
          **({"momentum": u.momentum, "effective_lr": u.effective_lr} if u.momentum is not None else {})},
         fix=("Divide the learning rate by 10 (with momentum the effective rate is lr / (1 - mu): keep it where plain SGD's "

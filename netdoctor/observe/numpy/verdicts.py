@@ -80,6 +80,7 @@ from netdoctor.rules.evidence import (
     TargetCounts,
     TrainingCurve,
     UpdateSizes,
+    largest_growth,
 )
 from netdoctor.rules.frozen import frozen_parameters
 from netdoctor.rules.learning_rate import learning_rate_too_high, learning_rate_too_low
@@ -99,7 +100,7 @@ from netdoctor.rules.policy import (
 from netdoctor.rules.sharing import aliased_buffers
 from netdoctor.rules.stability import exploding_gradients, non_finite, vanishing_through_layers
 from netdoctor.rules.targets import constant_targets
-from netdoctor.rules.updates import stale_accumulator, summed_gradient
+from netdoctor.rules.updates import is_summed, stale_accumulator, summed_gradient
 
 if TYPE_CHECKING:
     from netdoctor.buffers.aliasing import SecondName
@@ -749,20 +750,30 @@ def _fits(b: NumpyBackend) -> list[dict[str, float]]:
     ``A_t`` is the buffer after the window's last contribution (accumulating or
     overwritten buffers) or the sum of the gradients returned in the window. With a velocity
     (:func:`_velocity`) the step is read from its recurrence, ``Δ_t - mu Δ_{t-1} ≈ -c · A_t``: what the velocity
-    takes in of each window's gradients, whatever it keeps of the earlier ones.
+    takes in of each window's gradients, whatever it keeps of the earlier ones. With too few consecutive windows for
+    that fit (a summed step that overflowed the weights within a few updates: npt1710, momentum 0.5, sums of 20
+    per-sample gradients, NaN from update 6) the decay measured on the velocity arrays while discovering stands for
+    ``mu``, on each window whose predecessor was a window: only a fit within :data:`FIT_OK` counts.
     """
     fit = _velocity(b)
+    seen = {w["update"] for w in b.windows}
     if fit is not None:
-        seen = {w["update"] for w in b.windows}
         windows = [w for w in b.early if w["update"] not in seen] + b.windows
         return [{"c": c, "calls": w["calls"], "rows": w["rows"], "resid": resid} for w, c, resid in
                 intakes(fit, windows, _applied(b)) if resid < FIT_OK and w["calls"]]
+    mu = b.momentum if b.adaptive is None else None
+    by = {w["update"]: w for w in [w for w in b.early if w["update"] not in seen] + b.windows}
     out = []
-    for w in b.windows:
+    for w in (b.windows if mu is None else sorted(by.values(), key=lambda w: w["update"])):
         d = w.get("delta")
         A = _applied(b)(w)
         if d is None or A is None or w["calls"] == 0:
             continue
+        if mu is not None:  # the velocity's memory taken out of the step: Δ_t - mu Δ_{t-1} = -c A_t
+            p = by.get(w["update"] - 1)
+            if p is None or p.get("delta") is None or p["delta"].shape != d.shape:
+                continue
+            d = d - mu * p["delta"]
         m = np.isfinite(A) & np.isfinite(d)
         y, x = d[m], A[m]
         xx = float(x @ x)
@@ -781,6 +792,14 @@ def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
     For a mean loss the output-bias gradient is exactly that mean (softmax or
     sigmoid with cross-entropy; a factor f' <= 1 for MSE through tanh/sigmoid),
     so the ratio is <= ~1; for a summed loss it is the batch size times that.
+
+    A gradient applied inline (no array of it seen) is read from the bias's step: plain SGD moves it by ``lr`` times
+    the gradient; a velocity known by its decay ``mu`` moves it by ``Δ_t = mu Δ_{t-1} - lr g_t`` (``v = mu v - lr g;
+    p += v``, or ``v = mu v + g; p -= lr v``), so ``(Δ_t - mu Δ_{t-1}) / lr`` is the gradient, read on a window
+    whose two predecessors were windows (then ``Δ_{t-1}`` is one update's step). npt1717 (momentum 0.5, batches of
+    32, ``d3 = out - t`` not divided by the batch): 32.0 on each of five windows before its weights overflowed; its
+    twin: 1.0. (A moving average, ``v = mu v + (1 - mu) g``, reads ``1 - mu`` times that: see
+    :func:`_velocity_intake_scale`.)
     """
     n_out = b.layout[1][-1] if b.layout else 0
     offsets = np.cumsum([0] + [len(p.idx) for p in b.params])
@@ -792,19 +811,30 @@ def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
     seen = {w["update"] for w in b.windows}
     lr = b.lr if isinstance(b.lr, (int, float)) and b.lr > 0 else None
     whole = len(b.params[k].idx) == n_out  # every entry of the output bias is sampled
-    for w in [w for w in b.early if w["update"] not in seen] + b.windows:  # the first batches too: later ones may overflow
-        A = w.get("B_end") if b.style == "accumulate" else w.get("contrib")
-        if A is None and lr is not None and whole and w.get("delta") is not None and b.momentum is None:
-            # applied inline: plain SGD moves the bias by lr x its gradient (a velocity moves it by up to 1 / (1 - mu)
-            # times that, mixing earlier batches: no reading of the gradient's scale)
-            A = w["delta"] / lr
+    windows = [w for w in b.early if w["update"] not in seen] + b.windows  # the first batches too: later ones may overflow
+    by = {w["update"]: w for w in windows}
+    # buffers that are the velocities themselves hold no one batch's gradient: the step is read instead
+    velocities = b.momentum is not None and (b.style == "accumulate" and _buffers_decay(b) or _written_velocity(b))
+    for w in windows:
+        A = None if velocities else w.get("B_end") if b.style == "accumulate" else w.get("contrib")
+        d = w.get("delta")
+        stepped = False
+        if A is None and lr is not None and whole and d is not None:
+            stepped = True
+            p = by.get(w["update"] - 1)
+            if b.momentum is None:  # applied inline: plain SGD moves the bias by lr x its gradient
+                A = d / lr
+            elif p is not None and w["update"] - 2 in by and p.get("delta") is not None and p["delta"].shape == d.shape:
+                # a velocity's step mixes earlier batches in: its memory taken out, Δ_t - mu Δ_{t-1} = -lr g_t
+                A = (d - b.momentum * p["delta"]) / lr
         if A is None or w.get("dsum") is None or w["drows"] < 2:
             continue
         g = A[offsets[k]:offsets[k + 1]]
         mean = w["dsum"] / w["drows"]
         mn = float(np.linalg.norm(mean))
         if np.isfinite(g).all() and mn > 0 and np.isfinite(mn):
-            out.append({"ratio": float(np.linalg.norm(g)) / mn, "rows": w["drows"]})
+            out.append({"ratio": float(np.linalg.norm(g)) / mn, "rows": w["drows"],
+                        "velocity": bool(stepped and b.momentum is not None)})
     return out
 
 
@@ -849,11 +879,22 @@ def _summed_batch(b: NumpyBackend) -> BatchScale | None:
     if not sums:
         return None
     lines = _error_lines(b)
+    factor, batch = float(median([s["ratio"] for s in sums])), int(median([s["rows"] for s in sums]))
+    ratios = [s["ratio"] for s in sums[:8]]
+    details: dict[str, Any] = {}
+    if any(s["velocity"] for s in sums) and b.momentum is not None:
+        # read through a velocity: a moving average of the sum takes in (1 - mu) x it (as the update check's intake)
+        read = _velocity_intake_scale(factor, b.momentum, batch)
+        if read is None:
+            return None
+        if read[0] != factor:
+            ratios = [r * read[0] / factor for r in ratios]
+        factor, details = read
     return BatchScale(
         where=where_text(lines, "the gradient"), framework=Framework.NUMPY, measured="bias",
-        factor=float(median([s["ratio"] for s in sums])), batch=int(median([s["rows"] for s in sums])),
-        windows=len(sums), lr=b.lr, lr_name=b.lr_name or "lr", function=b.contributor.co_name if b.contributor else "",
-        blew_up=b.nonfinite is not None, details={"lines": [str(l) for l in lines], "ratios": [s["ratio"] for s in sums[:8]]})
+        factor=factor, batch=batch, windows=len(sums), lr=b.lr, lr_name=b.lr_name or "lr",
+        function=b.contributor.co_name if b.contributor else "", blew_up=b.nonfinite is not None,
+        details={"lines": [str(l) for l in lines], "ratios": ratios, **details})
 
 
 def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
@@ -863,12 +904,21 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     layers, read = _layer_calls(b)
     per_sample = (layers,) if read else (1, layers)  # a guess of per-layer calls may be wrong: either count
 
+    # the calls per row where a window's rows and calls agree: a window that counted part of its batch's targets (the
+    # first after discovery: npt1710 read 13 rows of targets beside 20 per-sample calls, its later windows 20 and 20)
+    # takes the count the others agree on
+    agree = Counter(int(w["calls"] // w["rows"]) for w in {w["update"]: w for w in b.early + b.windows}.values()
+                    if w["rows"] and w["calls"] in tuple(w["rows"] * k for k in per_sample))
+    steady = agree.most_common(1)[0][0] if len(agree) == 1 else None
+
     def samples(f: dict[str, float]) -> int:
         """The samples whose gradients the window applied, one per contribution: 0 when that is not known (targets
-        read for another number of rows; a few calls per update without targets may be one per layer, or
-        micro-batches)."""
+        read for another number of rows, unless the other windows agree on the calls per row; a few calls per update
+        without targets may be one per layer, or micro-batches)."""
         if f["rows"] and f["calls"] in tuple(f["rows"] * k for k in per_sample):
             return int(f["rows"])
+        if f["rows"] and steady and f["calls"] % steady == 0:
+            return int(f["calls"] // steady)
         n = int(f["calls"] // layers) if read else int(f["calls"])
         return n if not f["rows"] and n >= SUMMED_MIN_ROWS else 0
 
@@ -876,7 +926,9 @@ def _summed_contributions(b: NumpyBackend) -> BatchScale | None:
     # one gradient per update over the run (or in most windows): the windows with two are updates the count missed
     # in between (a module-level loop's inline step seen late), not batches summed
     # (the updates whose windows ran untraced made calls nobody counted: b.held_updates)
-    if len(fits) < 2 or median([f["calls"] for f in every]) <= 1 or b.contrib_calls <= 1.5 * (b.updates - b.held_updates):
+    # two windows decide; one does, read within FIT_OK, when the run went non-finite (the blow-up cut the windows short)
+    least = 1 if b.nonfinite is not None else 2
+    if len(fits) < least or median([f["calls"] for f in every]) <= 1 or b.contrib_calls <= 1.5 * (b.updates - b.held_updates):
         return None
     divided = False
     if b.style == "accumulate" and b.contributor is not None:
@@ -988,9 +1040,19 @@ def _summed(b: NumpyBackend) -> Finding | None:
 
 
 def _summed_any(b: NumpyBackend) -> Finding | None:
-    # per batch (the output-bias gradient, the update check's factor) first; then per-sample contributions
-    return (summed_gradient(_summed_batch(b)) or summed_gradient(_summed_checked(b))
-            or summed_gradient(_summed_contributions(b)))
+    return summed_gradient(_summed_scale(b))
+
+
+@_remembered
+def _summed_scale(b: NumpyBackend) -> BatchScale | None:
+    """The measurement that says the batch's gradient is summed, not averaged (:func:`~netdoctor.rules.updates.
+    is_summed`): per batch (the output-bias gradient, the update check's factor) first, then per-sample
+    contributions; None when none does."""
+    for read in (_summed_batch, _summed_checked, _summed_contributions):
+        s = read(b)
+        if s is not None and is_summed(s):
+            return s
+    return None
 
 
 def _frozen(b: NumpyBackend) -> list[Finding]:
@@ -1269,10 +1331,21 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         # velocity's effective steps by lr / (1 - mu) x the gradient
         gradient = float(median(ups)) / (effective if written and effective else lr)
     enough = len(ups) >= 5 and gradient is not None
+    early = [r for r in _update_ratios(b, early=True) if math.isfinite(r)] if velocity is not None else []
+    from_early = False
+    if (gradient is None and len(ups) < 5 and len(early) >= 5 and not grads and velocity is not None
+            and isinstance(lr, (int, float)) and lr > 0):
+        # one row per update, its windows too far apart to difference a velocity out (npt1709: 4,000 updates at
+        # momentum 0.9, none of the later windows consecutive): the first updates' effective steps, each
+        # (Δ_t - mu Δ_{t-1}) / (1 - mu), are lr / (1 - mu) times the gradient for a heavy ball (v = mu v - lr g), 1 / (1 - mu)
+        # times less than for a moving average: the smaller reading, so a vanishing gradient is not taken for a healthy one
+        gradient, from_early = float(median(early)) * (1.0 - velocity.mu) / lr, True
     # how far the weight matrices' norms grew while watched (from the end of discovery): inf when one went non-finite
-    grown = [b.norms_last[p.text] / b.norms_first[p.text] for p in b.params
-             if len(p.shape) == 2 and not p.bias and b.norms_first.get(p.text, 0) > 0 and p.text in b.norms_last]
-    growth = max((g if math.isfinite(g) else math.inf for g in grown), default=None)
+    growth = largest_growth(b.norms_last[p.text] / b.norms_first[p.text] for p in b.params
+                            if len(p.shape) == 2 and not p.bias and b.norms_first.get(p.text, 0) > 0
+                            and p.text in b.norms_last)
+    # a gradient measured summed over the batch: the rate's finding says so (an adaptive step divides the sum out)
+    summed = _summed_scale(b) if b.adaptive is None else None
     adaptive = ""
     if b.adaptive is not None:  # not plain SGD: no rate relates the step to the gradient; the step per entry is known
         adaptive = f"an adaptive rule (each step ~ m / sqrt(v), {b.adaptive:.2g} per entry)"
@@ -1282,9 +1355,10 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
         typical=float(median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
-        gradient=gradient if enough else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
+        gradient=gradient if enough or from_early else None, growth=growth, lr=lr, lr_name=b.lr_read if measured else b.lr_name or "lr",
         lr_measured=measured, weights_nonfinite=b.nonfinite is not None and b.nonfinite.get("where") == "update",
         curve=_curve(b), momentum=velocity.mu if velocity is not None else None,
+        summed_batch=int(summed.batch) if summed is not None else None,
         climbs=any(s.check.climbs and not s.check.targets_guessed for s in b.update_checks.steps),
         effective_lr=effective,
         applied_first=tuple(r for r in applied if math.isfinite(r)))

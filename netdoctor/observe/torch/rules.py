@@ -44,6 +44,7 @@ from netdoctor.rules.evidence import (
     Predictions,
     TargetCounts,
     UpdateSizes,
+    largest_growth,
 )
 from netdoctor.rules.frozen import frozen_parameters
 from netdoctor.rules.learning_rate import learning_rate_decayed, learning_rate_too_high, learning_rate_too_low
@@ -190,11 +191,8 @@ def rule_ascent(w: TorchWatch) -> list[Finding]:
     assumed: its cosine with ``+g`` over the sampled entries of every tensor is +1 for ``p += lr * g`` and -1 for a
     plain descent step (:data:`ASCENT_COSINE`). A program may climb on purpose (a log-likelihood backpropagated and maximised): then its accuracy
     rises, and nothing is said (:func:`run_learns`)."""
-    if not _hand(w):
-        return []
-    reads = [(step, cos, factor) for step, cos, factor in w.hand.directions if step >= w.models.start_step()]
-    climbs = [(step, cos, factor) for step, cos, factor in reads if cos >= ASCENT_COSINE]
-    if len(climbs) < ASCENT_LEAST or len(climbs) < ASCENT_SHARE * len(reads) or not _climbs_a_loss(w):
+    reads, climbs = _ascent_reads(w)
+    if not _ascends(reads, climbs) or not _climbs_a_loss(w):
         return []
     names = [n for n, pi in param_items(w) if pi.in_optimizer] or ["the tensors"]
     factor = float(f"{statistics.median(f for _, _, f in climbs):.4g}")
@@ -203,6 +201,20 @@ def rule_ascent(w: TorchWatch) -> list[Finding]:
     return [gradient_ascent_by_hand(
         f"{_list(names, 3)} {after}", names, climbing=len(climbs), read=len(reads), factor=factor,
         cosine=min(cos for _, cos, _ in climbs), steps=[step for step, _, _ in climbs[:8]], backward_site=site)]
+
+
+def _ascent_reads(w: TorchWatch) -> tuple[list[tuple[int, float, float]], list[tuple[int, float, float]]]:
+    """The sampled hand-written updates' (step, cosine with ``+g``, factor) from the judged steps on, and those of them
+    that move the tensors along ``+g`` (:data:`ASCENT_COSINE`); none without a hand-written update."""
+    if not _hand(w):
+        return [], []
+    reads = [(step, cos, factor) for step, cos, factor in w.hand.directions if step >= w.models.start_step()]
+    return reads, [(step, cos, factor) for step, cos, factor in reads if cos >= ASCENT_COSINE]
+
+
+def _ascends(reads: list[Any], climbs: list[Any]) -> bool:
+    """At least :data:`ASCENT_LEAST` and :data:`ASCENT_SHARE` of the read updates climb (:func:`_ascent_reads`)."""
+    return len(climbs) >= ASCENT_LEAST and len(climbs) >= ASCENT_SHARE * len(reads)
 
 
 def _hand(w: TorchWatch) -> bool:
@@ -519,9 +531,8 @@ def _weight_growth(w: TorchWatch) -> float | None:
     :func:`_closure_steps`)."""
     if _closure_steps(w):
         return None
-    grown = [pi.norms[-1][1] / pi.norms[0][1] for _, pi in _weights(w)
-             if len(pi.norms) >= 2 and math.isfinite(pi.norms[0][1]) and pi.norms[0][1] > 0]
-    return max((g if math.isfinite(g) else math.inf for g in grown), default=None)
+    return largest_growth(pi.norms[-1][1] / pi.norms[0][1] for _, pi in _weights(w)
+                          if len(pi.norms) >= 2 and math.isfinite(pi.norms[0][1]) and pi.norms[0][1] > 0)
 
 
 def _gradient_ratio(w: TorchWatch) -> float | None:
@@ -567,7 +578,7 @@ def _update_sizes(w: TorchWatch) -> UpdateSizes:
         typical=typical[1] if typical else None, typical_count=count, lr=_lr(o), optimizer=o.kind if o else "",
         adaptive=o is not None and o.kind in ADAPTIVE_OPTIMIZERS,
         loss_first=ends[0] if ends else None,
-        loss_last=ends[1] if ends else None, growth=growth, gradient=gradient,
+        loss_last=ends[1] if ends else None, growth=growth, gradient=gradient, climbs=_ascends(*_ascent_reads(w)),
         weights_nonfinite=bool(w.losses.nonfinite and w.losses.nonfinite.get("nonfinite_params_all")),
         accuracy=correct / valid if isinstance(correct, (int, float)) and valid else None)
 
