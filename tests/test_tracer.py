@@ -19,6 +19,7 @@ import sysconfig
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -245,6 +246,42 @@ def test_imports_of_modules_that_are_not_the_users_run_untraced(tmp_path, monkey
     assert any("nd_probe_user" in c for c in calls) and not any("nd_probe_lib" in c for c in calls)
     for name in ("nd_probe_lib", "nd_probe_user"):
         sys.modules.pop(name, None)
+
+
+def _a_step_of_the_program():
+    return 1
+
+
+def test_a_handlers_float_errors_neither_warn_nor_raise_and_the_program_keeps_its_own_error_state():
+    """The handlers' arithmetic on weights that overflowed (``inf - inf``, a norm past float32's range) must not warn
+    on the program's stderr nor raise where the program asked NumPy to (``np.seterr(all="raise")``): a raise would end
+    the observation. Around the handlers the program's own state holds: its own overflow still raises."""
+    seen: list[tuple[str, float, float]] = []
+
+    def on_call(frame):
+        if frame.f_code is _a_step_of_the_program.__code__:
+            big, inf = np.float32(3e38), np.float32(np.inf)
+            seen.append((np.geterr()["over"], float(big * np.float32(10)), float(inf - inf)))
+        return False
+
+    tracer = CallTracer(on_call, lambda f, v: None, is_user=lambda name: name == __file__)
+    before = np.seterr(all="raise")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a warning would raise here, in the handler, and end the observation
+            tracer.install()
+            try:
+                _a_step_of_the_program()
+                with pytest.raises(FloatingPointError):
+                    np.float32(3e38) * np.float32(10)
+            finally:
+                tracer.uninstall()
+        after = np.geterr()
+    finally:
+        np.seterr(**before)
+    assert tracer.failed is None, tracer.failed
+    assert len(seen) == 1 and seen[0][0] == "ignore" and seen[0][1] == np.inf and np.isnan(seen[0][2])
+    assert after == {"divide": "raise", "over": "raise", "under": "raise", "invalid": "raise"}
 
 
 def _comprehensions_and_a_generator(n):
