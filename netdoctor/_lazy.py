@@ -25,6 +25,7 @@ import importlib
 import importlib.util
 import marshal
 import os
+import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -170,7 +171,11 @@ class CompiledMethods:
         if self.path is None:
             return self.codes
         try:
-            with open(self.path, "rb") as fh:
+            # opened without blocking and read only if it is a regular file: a pipe at this path would hang the read
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+            with open(fd, "rb") as fh:
+                if not stat.S_ISREG(os.fstat(fd).st_mode):
+                    return self.codes
                 data = fh.read()
             header = self._header()
             if data.startswith(header):
@@ -223,14 +228,19 @@ class CompiledMethods:
             return
         codes = self.codes if len(self.codes) <= self.LIMIT else {t: self.codes[t] for t in self.used}
         tmp = f"{self.path}.{os.getpid()}.tmp"
+        made = False
         try:
+            if os.path.lexists(self.path) and not stat.S_ISREG(os.lstat(self.path).st_mode):
+                return  # a link or anything but a regular file where ours would go: never replaced
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            with open(tmp, "wb") as fh:
+            with open(tmp, "xb") as fh:  # a file of that name that is not ours is left as it is
+                made = True
                 fh.write(self._header() + marshal.dumps(codes))
             os.replace(tmp, self.path)
         except (OSError, ValueError):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
+            if made:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
 
 
 COMPILED_METHODS = CompiledMethods(CompiledMethods.default_path())

@@ -219,3 +219,24 @@ def test_a_second_process_compiles_nothing_and_no_file_is_written_without_byteco
     assert run() == (used, used)
     assert len(list((tmp_path / "pyc").rglob("_lazy.dataclass-methods.*.bin"))) == 1
     assert run() == (0, used)
+
+
+@pytest.mark.parametrize("kind", ["link", "folder", "fifo"])
+def test_anything_but_a_regular_file_where_the_cache_goes_is_left_as_it_is(monkeypatch, tmp_path, kind):
+    path, target = tmp_path / "methods.bin", tmp_path / "elsewhere.txt"
+    target.write_bytes(b"the user's")
+    {"link": lambda: path.symlink_to(target), "folder": path.mkdir, "fifo": lambda: os.mkfifo(path)}[kind]()
+    kept, _ = _kept_case(monkeypatch, path, {"frozen": True})
+    kept.save()
+    assert (path.is_symlink() if kind == "link" else path.is_dir() if kind == "folder" else path.is_fifo())
+    assert target.read_bytes() == b"the user's" and sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["methods.bin", "elsewhere.txt"])
+
+
+def test_a_temporary_file_of_the_same_name_that_is_not_ours_is_left_as_it_is(monkeypatch, tmp_path):
+    path = tmp_path / "methods.bin"
+    foreign = tmp_path / f"methods.bin.{os.getpid()}.tmp"
+    foreign.write_bytes(b"someone's")
+    kept, _ = _kept_case(monkeypatch, path, {"frozen": True})
+    kept.save()
+    assert foreign.read_bytes() == b"someone's" and not path.exists()
