@@ -167,8 +167,8 @@ class CompiledMethods:
         if self.codes is not None:
             return self.codes
         self.codes = {}
-        if self.path is None:
-            return self.codes
+        if self.path is None or not os.path.isfile(self.path):
+            return self.codes  # no file yet, or a FIFO, a folder, a socket: nothing of ours (opening a FIFO blocks)
         try:
             with open(self.path, "rb") as fh:
                 data = fh.read()

@@ -219,3 +219,19 @@ def test_a_second_process_compiles_nothing_and_no_file_is_written_without_byteco
     assert run() == (used, used)
     assert len(list((tmp_path / "pyc").rglob("_lazy.dataclass-methods.*.bin"))) == 1
     assert run() == (0, used)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_named_pipe_where_the_cache_goes_is_never_opened(monkeypatch, tmp_path):
+    import threading
+
+    path = tmp_path / "methods.bin"
+    os.mkfifo(path)
+    built: list = []
+    # opening a FIFO for reading blocks until a writer comes: the class is built in a thread that may hang
+    builder = threading.Thread(target=lambda: built.append(_kept_case(monkeypatch, path, {"frozen": True})), daemon=True)
+    builder.start()
+    builder.join(timeout=20)
+    assert len(built) == 1 and path.is_fifo()
+    kept, makers = built[0]
+    assert kept.compiled == 3 and _behaviour(makers["ours"]) == _behaviour(makers["stdlib"])
