@@ -171,7 +171,8 @@ class CompiledMethods:
         if self.path is None:
             return self.codes
         try:
-            # opened without blocking and read only if it is a regular file: a pipe at this path would hang the read
+            # opened without blocking, read only if it is a regular file: a FIFO, a folder, a socket there is nothing
+            # of ours (opening a FIFO for reading waits for a writer)
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
             with open(fd, "rb") as fh:
                 if not stat.S_ISREG(os.fstat(fd).st_mode):
