@@ -1,5 +1,8 @@
 """A notebook-style full-batch net: samples as columns, 784-32-10 (relu, softmax cross-entropy), weights passed to
-functions and rebound from the update each step, 60 steps of gradient descent over the same 4,000 columns."""
+functions and rebound from the update each step, 60 steps of gradient descent over the same 4,000 columns (or as many
+as the second argument says)."""
+
+import sys
 
 import numpy as np
 from _data import mnist
@@ -48,7 +51,7 @@ def gradient_descent(X, Y, alpha, iterations):
     return W1, b1, W2, b2
 
 
-ITERATIONS = 60
+ITERATIONS = int(sys.argv[2]) if len(sys.argv) > 2 else 60
 data, labels = mnist(5000)
 X, Y = data[:4000].T, np.eye(10)[labels[:4000]].T
 W1, b1, W2, b2 = gradient_descent(X, Y, 0.5, ITERATIONS)
