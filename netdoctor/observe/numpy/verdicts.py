@@ -763,27 +763,38 @@ def _fits(b: NumpyBackend) -> list[dict[str, float]]:
                 intakes(fit, windows, _applied(b)) if resid < FIT_OK and w["calls"]]
     mu = b.momentum if b.adaptive is None else None
     by = {w["update"]: w for w in [w for w in b.early if w["update"] not in seen] + b.windows}
-    out = []
+    out: list[dict[str, float]] = []
     for w in (b.windows if mu is None else sorted(by.values(), key=lambda w: w["update"])):
         d = w.get("delta")
         A = _applied(b)(w)
         if d is None or A is None or w["calls"] == 0:
             continue
-        if mu is not None:  # the velocity's memory taken out of the step: Δ_t - mu Δ_{t-1} = -c A_t
-            p = by.get(w["update"] - 1)
-            if p is None or p.get("delta") is None or p["delta"].shape != d.shape:
-                continue
-            d = d - mu * p["delta"]
-        m = np.isfinite(A) & np.isfinite(d)
-        y, x = d[m], A[m]
-        xx = float(x @ x)
-        if not np.any(y) or xx == 0 or not np.isfinite(xx):
-            continue
-        c = -float(y @ x) / xx
-        resid = float(np.linalg.norm(y + c * x) / np.linalg.norm(y))
-        if resid < FIT_OK:
-            out.append({"c": c, "calls": w["calls"], "rows": w["rows"], "resid": resid})
+        # plain SGD's fit on the windows it always read; the velocity's memory taken out of the step
+        # (Δ_t - mu Δ_{t-1} = -c A_t) only where that fails: a buffer that decays need not be a velocity (the forum
+        # program's buffers, scaled in place by the learning rate and never emptied, fit plain steps)
+        p = by.get(w["update"] - 1)
+        tries = [d] if w["update"] in seen else []
+        if mu is not None and p is not None and p.get("delta") is not None and p["delta"].shape == d.shape:
+            tries.append(d - mu * p["delta"])
+        for y0 in tries:
+            read = _step_fit(y0, A)
+            if read is not None:
+                out.append({"c": read[0], "calls": w["calls"], "rows": w["rows"], "resid": read[1]})
+                break
     return out
+
+
+def _step_fit(d: np.ndarray, A: np.ndarray) -> tuple[float, float] | None:
+    """``d ≈ -c · A`` by least squares over the finite entries: ``(c, relative residual)`` when the residual is under
+    :data:`FIT_OK`, else None."""
+    m = np.isfinite(A) & np.isfinite(d)
+    y, x = d[m], A[m]
+    xx = float(x @ x)
+    if not np.any(y) or xx == 0 or not np.isfinite(xx):
+        return None
+    c = -float(y @ x) / xx
+    resid = float(np.linalg.norm(y + c * x) / np.linalg.norm(y))
+    return (c, resid) if resid < FIT_OK else None
 
 
 def _batch_sums(b: NumpyBackend) -> list[dict[str, float]]:
