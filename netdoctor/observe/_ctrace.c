@@ -1978,7 +1978,42 @@ fail:
     return NULL;
 }
 
+/* largest(now) -> (p, v): resets.py's BufferResets._set_last's pivot of the float64 entries of `now` (any contiguous
+ * buffer of them: a look's bytes, or the array made of them): p the first position of the largest magnitude, a NaN
+ * counted as 0.0 (as np.abs(now).argmax(), then the argmax of the held entries' magnitudes where that found a NaN: both
+ * are 0 when nothing is held); v the entry there, or 0.0 when it is a NaN or zero. */
+static PyObject *
+ctrace_largest(PyObject *module, PyObject *now)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(now, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = view.len / (Py_ssize_t)sizeof(double), p = 0;
+    const char *bytes = (const char *)view.buf;
+    double best = -1.0, v = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x;
+        memcpy(&x, bytes + i * (Py_ssize_t)sizeof(double), sizeof(double));
+        double size = x != x ? 0.0 : fabs(x);
+        if (size > best) {
+            best = size;
+            p = i;
+        }
+    }
+    if (n > 0) {
+        memcpy(&v, bytes + p * (Py_ssize_t)sizeof(double), sizeof(double));
+    }
+    PyBuffer_Release(&view);
+    if (v != v) {
+        v = 0.0;
+    }
+    return Py_BuildValue("(nd)", p, v == 0.0 ? 0.0 : v);
+}
+
 static PyMethodDef ctrace_functions[] = {
+    {"largest", (PyCFunction)ctrace_largest, METH_O,
+     "largest(now) -> (p, v): the pivot of a look's float64 entries (see BufferResets._set_last)."},
     {"clone_rows", (PyCFunction)ctrace_clone_rows, METH_VARARGS,
      "clone_rows(x, memo, keep, generic) -> list or None: replay.clone's copies of a list's atoms and lists of atoms (see replay._clone_container)."},
     {"fingerprint", (PyCFunction)(void (*)(void))ctrace_fingerprint, METH_FASTCALL,

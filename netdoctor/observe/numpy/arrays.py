@@ -552,6 +552,10 @@ with :func:`fingerprint` (arrays of the dtype object ``float64`` only), in one b
 is not built."""
 
 
+largest: Callable[[Any], tuple[int, float]] | None = getattr(_PART, "largest", None)
+"""``largest(now)``: the pivot of a look's float64 entries (a contiguous buffer of them) as ``BufferResets._set_last``
+finds it with NumPy: the first position of the largest magnitude, a NaN counted as zero, and the entry there (0.0 when
+it is a NaN or zero); None where the compiled part is not built."""
 clone_rows: Callable[[list[Any], dict[int, Any], list[Any], type], list[Any] | None] | None = getattr(
     _PART, "clone_rows", None)
 """``clone_rows(x, memo, keep, np.generic)``: the copies of the items of the list ``x`` as the replay's ``clone`` makes
