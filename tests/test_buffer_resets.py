@@ -239,3 +239,31 @@ def test_buffers_as_the_last_contribution_left_them_are_never_a_reset(seed):
             checked += 1
             assert reset_factor(a, a.copy()) is None
     assert checked >= 6
+
+
+def _numpy_pivot(now: np.ndarray) -> tuple[int, float]:
+    """The oracle: the pivot as NumPy finds it (the first largest magnitude; where that is a NaN, the first largest
+    held entry's), and its value (0.0 for a NaN or a zero)."""
+    size = np.abs(now)
+    p = int(np.argmax(size))
+    if np.isnan(size[p]):
+        p = int(np.argmax(np.where((now != 0) & ~np.isnan(now), size, 0.0)))
+    v = float(now[p])
+    return p, (0.0 if np.isnan(v) or v == 0.0 else v)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_compiled_pivot_is_numpys(seed):
+    from netdoctor.observe.numpy.arrays import largest
+
+    if largest is None:
+        pytest.skip("the compiled part is not built here")
+    rng = np.random.default_rng(seed)
+    specials = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1.0, -1.0, 2.5, -2.5, 1e-300, 5e-324])
+    for _ in range(2000):
+        n = int(rng.integers(1, 30))
+        now = np.where(rng.random(n) < 0.5, rng.choice(specials, n), rng.normal(size=n) * rng.choice([1.0, 1e-200, 1e200]))
+        want = _numpy_pivot(now)
+        for given in (now, now.tobytes()):
+            p, v = largest(given)
+            assert p == want[0] and np.float64(v).tobytes() == np.float64(want[1]).tobytes(), (now, want, (p, v))

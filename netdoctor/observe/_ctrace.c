@@ -1893,7 +1893,129 @@ ctrace_gate(PyObject *module, PyObject *hook)
     Py_RETURN_NONE;
 }
 
+/* clone_rows(x, memo, keep, generic) -> list or None: the copies of the items of the list x as replay.py's clone makes
+ * them one by one, where each item is an atom (an exact float, int, bool or str, or a NumPy scalar: an instance of the
+ * class `generic`) or a list of atoms (the forum program's sample: 784 one-value lists of NumPy floats, its row's cells
+ * divided by 255): an item whose id is in memo is its copy there; an atom is itself; a list of atoms is a new list
+ * of the same atoms, put in memo under the id of the original (a list reached twice is copied once), the original
+ * appended to keep (alive while the memo lives: its id is not reused). None at the first item of any other kind (the
+ * caller copies the items in Python then: the lists copied so far are in memo, as clone would have put them). */
+static int
+clone_atom(PyObject *v, PyTypeObject *generic)
+{
+    PyTypeObject *t = Py_TYPE(v);
+    return t == &PyFloat_Type || t == &PyLong_Type || t == &PyBool_Type || t == &PyUnicode_Type
+           || PyType_IsSubtype(t, generic); /* (clone's issubclass(type(x), _ATOMIC) for them: a walk of the MRO) */
+}
+
+static PyObject *
+ctrace_clone_rows(PyObject *module, PyObject *args)
+{
+    PyObject *x, *memo, *keep;
+    PyTypeObject *generic;
+    if (!PyArg_ParseTuple(args, "O!O!O!O!:clone_rows", &PyList_Type, &x, &PyDict_Type, &memo, &PyList_Type, &keep,
+                          &PyType_Type, &generic)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(x);
+    PyObject *out = PyList_New(n);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < n && i < PyList_GET_SIZE(x); i++) {
+        PyObject *v = PyList_GET_ITEM(x, i);
+        PyObject *key = PyLong_FromVoidPtr(v);
+        if (key == NULL) {
+            goto fail;
+        }
+        /* (v stays alive through the allocations below: a collection they start runs no code of ours, but might free
+         * an item of x through a finalizer) */
+        Py_INCREF(v);
+        PyObject *found = PyDict_GetItemWithError(memo, key); /* (borrowed) */
+        if (found != NULL || PyErr_Occurred() || clone_atom(v, generic)) {
+            Py_DECREF(key);
+            if (found == NULL && PyErr_Occurred()) {
+                Py_DECREF(v);
+                goto fail;
+            }
+            PyList_SET_ITEM(out, i, Py_NewRef(found != NULL ? found : v));
+            Py_DECREF(v);
+            continue;
+        }
+        if (!PyList_CheckExact(v)) {
+            Py_DECREF(key);
+            Py_DECREF(v);
+            goto unread;
+        }
+        Py_ssize_t m = PyList_GET_SIZE(v);
+        for (Py_ssize_t j = 0; j < m; j++) {
+            if (!clone_atom(PyList_GET_ITEM(v, j), generic)) {
+                Py_DECREF(key);
+                Py_DECREF(v);
+                goto unread;
+            }
+        }
+        PyObject *copy = PyList_GetSlice(v, 0, m);
+        if (copy == NULL || PyDict_SetItem(memo, key, copy) < 0 || PyList_Append(keep, v) < 0) {
+            Py_XDECREF(copy);
+            Py_DECREF(key);
+            Py_DECREF(v);
+            goto fail;
+        }
+        Py_DECREF(key);
+        Py_DECREF(v);
+        PyList_SET_ITEM(out, i, copy);
+    }
+    if (PyList_GET_SIZE(x) != n) {
+        goto unread; /* (the list changed size: nothing here runs Python code, so it cannot; as a guard) */
+    }
+    return out;
+unread:
+    Py_DECREF(out);
+    Py_RETURN_NONE;
+fail:
+    Py_DECREF(out);
+    return NULL;
+}
+
+/* largest(now) -> (p, v): resets.py's BufferResets._set_last's pivot of the float64 entries of `now` (any contiguous
+ * buffer of them: a look's bytes, or the array made of them): p the first position of the largest magnitude, a NaN
+ * counted as 0.0 (as np.abs(now).argmax(), then the argmax of the held entries' magnitudes where that found a NaN: both
+ * are 0 when nothing is held); v the entry there, or 0.0 when it is a NaN or zero. */
+static PyObject *
+ctrace_largest(PyObject *module, PyObject *now)
+{
+    Py_buffer view;
+    if (PyObject_GetBuffer(now, &view, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    Py_ssize_t n = view.len / (Py_ssize_t)sizeof(double), p = 0;
+    const char *bytes = (const char *)view.buf;
+    double best = -1.0, v = 0.0;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        double x;
+        memcpy(&x, bytes + i * (Py_ssize_t)sizeof(double), sizeof(double));
+        double size = x != x ? 0.0 : fabs(x);
+        if (size > best) {
+            best = size;
+            p = i;
+        }
+    }
+    if (n > 0) {
+        memcpy(&v, bytes + p * (Py_ssize_t)sizeof(double), sizeof(double));
+    }
+    PyBuffer_Release(&view);
+    if (v != v) {
+        v = 0.0;
+    }
+    return Py_BuildValue("(nd)", p, v == 0.0 ? 0.0 : v);
+}
+
 static PyMethodDef ctrace_functions[] = {
+    {"largest", (PyCFunction)ctrace_largest, METH_O,
+     "largest(now) -> (p, v): the pivot of a look's float64 entries (see BufferResets._set_last)."},
+    {"clone_rows", (PyCFunction)ctrace_clone_rows, METH_VARARGS,
+     "clone_rows(x, memo, keep, generic) -> list or None: replay.clone's copies of a list's atoms and lists of atoms (see replay._clone_container)."},
     {"fingerprint", (PyCFunction)(void (*)(void))ctrace_fingerprint, METH_FASTCALL,
      "fingerprint(a, idx) -> (id(a), bytes of a's entries at flat positions idx), as arrays.fingerprint."},
     {"set_fingerprint", (PyCFunction)ctrace_set_fingerprint, METH_VARARGS,

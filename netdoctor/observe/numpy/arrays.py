@@ -552,6 +552,19 @@ with :func:`fingerprint` (arrays of the dtype object ``float64`` only), in one b
 is not built."""
 
 
+largest: Callable[[Any], tuple[int, float]] | None = getattr(_PART, "largest", None)
+"""``largest(now)``: the pivot of a look's float64 entries (a contiguous buffer of them) as ``BufferResets._set_last``
+finds it with NumPy: the first position of the largest magnitude, a NaN counted as zero, and the entry there (0.0 when
+it is a NaN or zero); None where the compiled part is not built."""
+clone_rows: Callable[[list[Any], dict[int, Any], list[Any], type], list[Any] | None] | None = getattr(
+    _PART, "clone_rows", None)
+"""``clone_rows(x, memo, keep, np.generic)``: the copies of the items of the list ``x`` as the replay's ``clone`` makes
+them one by one, in one call, where every item is an atom (an exact float, int, bool or str, or a NumPy scalar: itself)
+or a list of atoms (a new list, put in ``memo`` under the original's id, the original appended to ``keep``); an item in
+``memo`` is its copy there. None at an item of another kind (the lists copied so far are in ``memo``); None itself where
+the compiled part is not built."""
+
+
 def chain_beside_biases(shapes: list[tuple[int, ...]]) -> tuple[tuple[str, list[int]], set[int]] | None:
     """Layout and layer sizes of matrices in program order that chain once the rows and columns that are the biases
     of the matrix before them are set aside (``W2`` of (1, 48) is a one-unit layer, ``b2`` of (1, 1) beside it its

@@ -42,6 +42,7 @@ import numpy as np
 from netdoctor._lazy import dataclass
 from netdoctor.buffers.peek import own_dict
 from netdoctor.observe.isolation import kept, namespaces_of, quietly, shared, stand_in
+from netdoctor.observe.numpy.arrays import clone_rows
 
 __all__ = ["CallSite", "Replay", "Chain", "Pick", "picked", "quietly", "arg_values", "clone", "Path", "float_arrays",
            "read_path", "BIG", "BIG_CONTAINER"]
@@ -164,7 +165,13 @@ def _clone_container(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | No
         lst: list[Any] = []
         memo[i] = lst
         atoms = all(type(v) in (float, int, bool, str) for v in x)  # a row of numbers: copied at C speed
-        lst.extend(x if atoms else (clone(v, memo, globals_, copied) for v in x))
+        if atoms:
+            lst.extend(x)
+            return lst
+        # rows of numbers (the forum program's sample: 784 one-value lists of NumPy floats) copied in one call of C, as
+        # the loop below copies them
+        rows = None if clone_rows is None else clone_rows(x, memo, memo.setdefault(id(memo), []), np.generic)
+        lst.extend(rows if rows is not None else (clone(v, memo, globals_, copied) for v in x))
         return lst
     st: set[Any] = set()
     memo[i] = st

@@ -37,7 +37,7 @@ from typing import Any, cast
 
 import numpy as np
 
-from netdoctor.observe.numpy.arrays import Cell, FrameLocals, entries, fingerprint, look_entries
+from netdoctor.observe.numpy.arrays import Cell, FrameLocals, entries, fingerprint, largest, look_entries
 
 __all__ = ["BufferResets", "reset_factor"]
 
@@ -253,6 +253,9 @@ class BufferResets:
         it (:meth:`_full`: most looks end at the pivot)."""
         self.last = now
         self.full = None
+        if largest is not None and now.size and now.dtype is _FLOAT64 and now.flags.c_contiguous:
+            self.pivot, self.pivot_value = largest(now)  # (the same, in one call of C: most looks end at the pivot)
+            return
         size = np.abs(now)
         p = int(size.argmax())  # (the method: no dispatch through fromnumeric)
         if size[p] != size[p]:  # a NaN: argmax stops at the first one; the largest held entry is looked for apart
