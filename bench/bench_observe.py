@@ -194,6 +194,14 @@ def _generated(tmp: Path) -> list[Case]:
     return out
 
 
+def _selects(only: str, name: str, names: list[str]) -> bool:
+    """``--only``: the programs whose name starts with ``only`` (``784`` is the NumPy 784-64-10 row, not the PyTorch
+    784-512-512-10 one), or, when no name starts with it, those whose name contains it (``batch``)."""
+    if any(n.startswith(only) for n in names):
+        return name.startswith(only)
+    return only in name
+
+
 def _shorten(case: Case, tmp: Path) -> None:
     """Write the case's shorter variant (see :attr:`Case.short`) and set :attr:`Case.short_argv`."""
     if case.short is None or case.skip:
@@ -409,7 +417,7 @@ def render(case: Case) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--only", action="append", default=[], help="run only the programs whose name contains this; repeatable")
+    ap.add_argument("--only", action="append", default=[], help="run only the programs whose name starts with this (or contains it, when none does); repeatable")
     ap.add_argument("--against", type=Path, help="a folder holding another netdoctor/ to compare with, side by side")
     ap.add_argument("--no-short", action="store_true", help="skip the shorter runs that split fixed from per-step cost")
     ap.add_argument("--environment-blas", action="store_true",
@@ -423,8 +431,9 @@ def main(argv: list[str] | None = None) -> int:
         tmp = Path(name)
         PYCACHE = tmp / "pycache"
         data, forum_train, why = _prepare(tmp)
-        todo = [c for c in cases(data, forum_train, why) + _generated(tmp)
-                if not args.only or any(o in c.name for o in args.only)]
+        every = cases(data, forum_train, why) + _generated(tmp)
+        names = [c.name for c in every]
+        todo = [c for c in every if not args.only or any(_selects(o, c.name, names) for o in args.only)]
         # untimed: the first run writes the bytecode caches of netdoctor's modules
         for root in (ROOT, args.against):
             if root is not None:

@@ -113,3 +113,13 @@ def test_runner_runs_small(tmp_path, suite):
         assert "full central check 20-8-4 tanh/MSE, 10 dense random inputs" in text
     # the printed table: each ratio with its target and a verdict, and the load average
     assert "judged targets met" in proc.stdout and "load average (1, 5, 15 min) before:" in proc.stdout
+
+
+def test_only_selects_by_the_start_of_a_name_else_by_what_it_contains():
+    from bench.bench_observe import _selects
+
+    names = ["784-64-10 batched", "full batch 4000", "full batch 4000 x180", "torch 784-512-512-10", "generated 102"]
+    assert [n for n in names if _selects("784", n, names)] == ["784-64-10 batched"]  # not the PyTorch row
+    assert [n for n in names if _selects("full batch", n, names)] == ["full batch 4000", "full batch 4000 x180"]
+    assert [n for n in names if _selects("x180", n, names)] == ["full batch 4000 x180"]
+    assert [n for n in names if _selects("512", n, names)] == ["torch 784-512-512-10"]
