@@ -400,6 +400,29 @@ scanned_array(PyObject *root, PyObject *steps, PyObject *idx, Py_ssize_t *item, 
     return *pos == NULL || size == 0 ? NULL : a; /* not floats (the kind "f" the Python scan keeps), no entries, or no index */
 }
 
+/* Room for `need` bytes in a buffer that starts as the caller's stack array `buffer` (`*cap` bytes) and moves to the
+ * heap, doubled, when it outgrows it (the `used` bytes written so far carried over): 0 with MemoryError set when there
+ * is no memory left. The caller frees `*out` once it is no longer `buffer`. */
+static int
+reserve(char **out, char *buffer, Py_ssize_t used, Py_ssize_t need, Py_ssize_t *cap)
+{
+    if (need <= *cap) {
+        return 1;
+    }
+    Py_ssize_t grown = 2 * need;
+    char *more = *out == buffer ? PyMem_Malloc((size_t)grown) : PyMem_Realloc(*out, (size_t)grown);
+    if (more == NULL) {
+        PyErr_NoMemory();
+        return 0;
+    }
+    if (*out == buffer) {
+        memcpy(more, buffer, (size_t)used);
+    }
+    *out = more;
+    *cap = grown;
+    return 1;
+}
+
 /* scan(root, paths, idxs) -> the signature of a root's arrays now, or None where C cannot read one of them the way
  * discovery's Python does (observe/numpy/discovery.py, Discovery._scan): for each path (a tuple of steps as
  * step_into reads them; a function's locals are read from its frame, the root, by a first step of kind 2) the array it leads to, which must be an exact numpy.ndarray of floats with entries, its
@@ -428,18 +451,8 @@ ctrace_scan(PyObject *module, PyObject *args)
             goto unreadable;
         }
         Py_ssize_t need = used + (Py_ssize_t)sizeof(void *) + k * item;
-        if (need > cap) {
-            Py_ssize_t grown = 2 * need;
-            char *more = out == buffer ? PyMem_Malloc((size_t)grown) : PyMem_Realloc(out, (size_t)grown);
-            if (more == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            if (out == buffer) {
-                memcpy(more, buffer, (size_t)used);
-            }
-            out = more;
-            cap = grown;
+        if (!reserve(&out, buffer, used, need, &cap)) {
+            goto done;
         }
         void *address = (void *)a;
         memcpy(out + used, &address, sizeof(void *));
@@ -806,18 +819,8 @@ ctrace_look_entries(PyObject *module, PyObject *args)
             || ((ArrayFields *)obj)->descr != float64) {
             goto unread;
         }
-        if (used + 8 * k > cap) {
-            Py_ssize_t grown = 2 * (used + 8 * k);
-            char *more = out == buffer ? PyMem_Malloc((size_t)grown) : PyMem_Realloc(out, (size_t)grown);
-            if (more == NULL) {
-                PyErr_NoMemory();
-                goto done;
-            }
-            if (out == buffer) {
-                memcpy(more, buffer, (size_t)used);
-            }
-            out = more;
-            cap = grown;
+        if (!reserve(&out, buffer, used, used + 8 * k, &cap)) {
+            goto done;
         }
         if (!copy_entries((ArrayFields *)obj, 8, pos, k, out + used)) {
             goto unread; /* (a position out of range: the Python look reads it apart) */
