@@ -258,3 +258,29 @@ def test_a_module_level_loop_is_counted_in_c_past_its_first_updates_and_says_its
         for key in ("training", "samples_observed"):
             state["context"].pop(key)
     assert state_c == state_p
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_the_quick_entries_of_a_counted_update_are_read_from_its_fingerprint_where_the_plan_put_them(dtype):
+    """``_counted_updates`` takes the quick entries (``_q``) from the fingerprint bytes C hands over, at the positions
+    ``_quick_places`` works out once per plan (the last of equal positions, as a dict of the positions keeps):
+    the values reading the array there gives."""
+    import types
+
+    from netdoctor.observe.numpy.arrays import fingerprint
+    from netdoctor.observe.numpy.counting import _quick_places
+
+    rng = np.random.default_rng(1)
+    arrays = [rng.normal(size=(5, 4)).astype(dtype), rng.normal(size=7).astype(dtype)]
+    fp_idx = [np.array([0, 3, 3, 7, 11, 19]), np.array([6, 2, 2, 5])]  # a repeated position, out of order
+    quick = [(3, 11, 19), (2, 2, 6)]
+    plan = [(None, i, j, k, int(idx.max()), idx) for (i, j, k), idx in zip(quick, fp_idx)]
+    backend = types.SimpleNamespace(_quick_plan=plan, _quick_where=None)
+    places = _quick_places(backend)
+    assert places == [(2, 4, 5), (2, 2, 0)]  # the last of the two 3s and of the two 2s
+    assert _quick_places(backend) is places  # worked out once for this plan
+    for a, idx, (i, j, k), (pi, pj, pk) in zip(arrays, fp_idx, quick, places):
+        values = np.frombuffer(fingerprint(a, idx)[1], dtype=a.dtype)
+        assert (values.item(pi), values.item(pj), values.item(pk)) == (a.flat[i].item(), a.flat[j].item(), a.flat[k].item())
+    backend._quick_plan = plan[:1]  # another plan: worked out again
+    assert _quick_places(backend) == places[:1]

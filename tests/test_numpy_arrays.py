@@ -322,3 +322,35 @@ def test_the_buffers_sampled_in_c_are_the_entries_python_samples():
     assert sample_entries(net, steps, [*idxs[:-1], np.array([11, 2])], out) is False  # (positions out of order)
     assert sample_entries(net, steps, idxs, np.empty(len(out) + 1)) is False  # (not the length asked)
     assert sample_entries(types.SimpleNamespace(**vars(net)), steps, idxs, out) is False  # (its __dict__: a member)
+
+
+_ROLE_PATHS = ["W1", "b2", "self.weights[0]", "layers[0].dW", "layers[0].x", "grads['W1']", "params['b1']", "nabla_w[1]",
+               "self.velocity['W1']", "weight_templates[0]", "cache['A1']", "X_train", "net.h", "h", "optimizer.m[0]"]
+
+
+def _role_by_names(text: str) -> str:
+    """The oracle: :func:`array_role` as it read the names before its answers were remembered (round 17)."""
+    import re
+
+    from netdoctor.buffers.roles import path_role
+    from netdoctor.observe.numpy.arrays import _CACHE
+
+    names = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)
+    if names:
+        role = path_role(names[-1])
+        if role != "other":
+            return role
+        if _CACHE.match(names[-1]) and len(names) > 1:
+            return "other"
+    return path_role(text)
+
+
+def test_array_role_remembers_the_answer_its_names_give_and_forgets_past_its_bound(monkeypatch):
+    from netdoctor.observe.numpy import arrays
+
+    monkeypatch.setattr(arrays, "_roles", {})
+    for _ in range(2):  # asked, then answered from memory
+        assert [arrays.array_role(p) for p in _ROLE_PATHS] == [_role_by_names(p) for p in _ROLE_PATHS]
+    assert set(arrays._roles) == set(_ROLE_PATHS)
+    monkeypatch.setattr(arrays, "_roles", {f"x{i}": "param" for i in range(4096)})  # full: forgotten, then kept
+    assert arrays.array_role("dW1") == "buffer" and arrays._roles == {"dW1": "buffer"}

@@ -520,6 +520,7 @@ class NumpyBackend:
         fingerprint's positions."""
         self._quick_arrays: list[Any] = []
         self._quick_c: tuple[list[Any], list[Any], list[np.ndarray]] | None = None  # (updates._quick_paths)
+        self._quick_where: tuple[list[Any], list[tuple[int, int, int]]] | None = None  # (counting._quick_places)
         self._buffers_c: tuple[list[Param], list[Any], list[np.ndarray], int] | None = None  # (updates._buffer_paths)
         """The parameters as :meth:`_quick` resolved them last (its fingerprints are taken from these)."""
         self._tracked_list: list[TrackedArray] | None = None

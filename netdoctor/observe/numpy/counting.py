@@ -149,10 +149,14 @@ def _counted_updates(self: NumpyBackend, n: int, states: list[int] | None, finge
     self.events += n
     self.counted_in_c += n
     if states is not None:
-        for m, state in enumerate(states, first + 1):
-            if len(self._states) >= MAX_STATES:
-                break
-            self._states[state] = m
+        kept = self._states
+        if len(kept) + len(states) <= MAX_STATES:  # (the limit cannot be reached: all at once, in C's dict.update)
+            kept.update(zip(states, range(first + 1, first + 1 + len(states))))
+        else:
+            for m, state in enumerate(states, first + 1):
+                if len(kept) >= MAX_STATES:
+                    break
+                kept[state] = m
     for i in range(len(self._changed_n)):
         self._changed_n[i] += n
     self._moved_updates += n
@@ -169,12 +173,24 @@ def _counted_updates(self: NumpyBackend, n: int, states: list[int] | None, finge
     fp: list[tuple[int, bytes]] = []
     q: list[tuple[float, ...] | None] = []
     self._quick_arrays = list(arrays)
-    for a, b, (_, i, j, k, _, idx) in zip(arrays, fingerprints, self._quick_plan):
+    for a, b, (pi, pj, pk) in zip(arrays, fingerprints, _quick_places(self)):
         fp.append((id(a), b))
-        values = np.frombuffer(b, dtype=a.dtype).tolist()
-        where = {int(m): e for e, m in enumerate(idx)}
-        q.append((values[where[i]], values[where[j]], values[where[k]]))
+        values = np.frombuffer(b, dtype=a.dtype)
+        q.append((values.item(pi), values.item(pj), values.item(pk)))
     self._fp, self._q = fp, q
     # (the compiled filter hands over an update whose quick entries went non-finite; this is for a build that did not)
     self._light_nonfinite(set(range(len(self.params))))
 
+
+def _quick_places(self: NumpyBackend) -> list[tuple[int, int, int]]:
+    """Per parameter, where its three quick entries sit among its fingerprint's entries (the last of equal positions),
+    worked out once per :attr:`_quick_plan` (a plan's positions never change): :func:`_counted_updates` reads the quick
+    entries of each counted update's fingerprint bytes there."""
+    made = self._quick_where
+    if made is None or made[0] is not self._quick_plan or len(made[1]) != len(self._quick_plan):
+        places = []
+        for _, i, j, k, _, idx in self._quick_plan:
+            where = {int(m): e for e, m in enumerate(idx)}
+            places.append((where[i], where[j], where[k]))
+        made = self._quick_where = (self._quick_plan, places)
+    return made[1]
