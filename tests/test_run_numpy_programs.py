@@ -176,6 +176,12 @@ PROGRAMS = [
     # the summed variant drops the 1/batch of the output error (each step 25x what lr says): the update check measures it
     Program("returned_layers", updates=320, samples=8000),
     Program("returned_layers_summed"),
+    # a forward returning (Z1, A1, Z2, A2): logits and probabilities both of the output's shape, the output the last;
+    # the error computed by output_error(A2, t), the backward handed only that error. The output compared with its
+    # targets is A2 (the logits Z2 were taken for it, and no call is handed them: the summed variant's error line was
+    # not found)
+    Program("tuple_forward_compared", updates=200, samples=6000),
+    Program("tuple_forward_compared_summed", updates=200),
     # the output compared with the target by a function of its own; the backward is handed only that error, so the
     # targets are read from the call handed the output; the scaled variant reads the label from the scaled rows
     Program("compared_targets", updates=2400, samples=2400),

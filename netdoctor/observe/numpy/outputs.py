@@ -31,30 +31,39 @@ _FORWARD, _HELPER, _EVALUATOR, _PROBE, _TABLE = (
     int(Role.FORWARD), int(Role.HELPER), int(Role.EVALUATOR), int(Role.PROBE), int(Role.TABLE))
 
 
-def _output_rows(self: NumpyBackend, value: Any) -> np.ndarray | None:
-    """The output rows (N, n_out) in a returned value: the array itself, or the last such array of a tuple."""
-    if not self.layout:
+def output_of(layout: tuple[str, list[int]] | None, value: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """The output in a returned value and its rows (N, n_out): the array itself, or the last array of a tuple or list
+    (of at most 8 items) that reads as output rows; None when there is none (or no layout yet).
+
+    The array is the one the rows are read from: a forward returning ``(Z1, A1, Z2, A2)`` has two arrays of the
+    output's size, the logits ``Z2`` and the probabilities ``A2``, and the output is ``A2`` (the last one) for
+    both what is counted and what the calls handed the output are compared with."""
+    if not layout:
         return None
     seq = [value] if issubclass(type(value), np.ndarray) else list(value)[::-1] if issubclass(type(value), (tuple, list)) and len(value) <= 8 else []
     for v in seq:
         if issubclass(type(v), np.ndarray) and v.dtype.kind == "f":
-            rows = class_rows(v, self.layout[1][-1], self.layout[1][0], outputs=True,
-                              rows=self.layout[0] == "rows")
+            rows = class_rows(v, layout[1][-1], layout[1][0], outputs=True, rows=layout[0] == "rows")
             if rows is not None and rows.size:
-                return rows
+                return v, rows
     return None
 
 
+def _output_rows(self: NumpyBackend, value: Any) -> np.ndarray | None:
+    """The output rows (N, n_out) in a returned value (see :func:`output_of`)."""
+    found = output_of(self.layout, value)
+    return found[1] if found is not None else None
+
+
 def _forward_return(self: NumpyBackend, frame: FrameType, value: Any) -> None:
-    rows = self._output_rows(value)
-    if rows is None:
+    found = output_of(self.layout, value)
+    if found is None:
         return
-    out = value if issubclass(type(value), np.ndarray) else next(
-        (v for v in value if issubclass(type(v), np.ndarray) and v.size == rows.size), None)
+    out, rows = found
     if self._compare_misses < 64:
-        self._out = weak(out) if out is not None else None
+        self._out = weak(out)
         self._compare_left = 8
-    self._last_out = (weak(out), rows[0].astype(float)) if out is not None else None
+    self._last_out = (weak(out), rows[0].astype(float))
     T = self._pending_T
     if T is not None and len(T) == len(rows) and len(rows) > 1 and self._deep:  # kept for deep windows only
         self._pending_T = None
