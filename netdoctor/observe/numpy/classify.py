@@ -717,9 +717,13 @@ class Classifier:
         if contributor is None and updater is not None and updater.co_name != "<module>":
             # gradients computed and applied inline (``train_step(x, y, lr)``): the updater is given the batch
             contributor = updater
-        if contributor is None and force:
+        if force and (contributor is None or not getattr(self.functions.get(contributor), "grad_calls", 0)):
+            # frozen: the function that computed gradients most often, rather than one that only wrote arrays of the
+            # parameters' shapes (a forward keeping a hidden layer (1, 24) beside a one-unit layer's W2 (1, 24): no
+            # gradient's function, and never handed the targets)
             busiest = max(self.functions.values(), key=lambda f: f.grad_calls, default=None)
-            contributor = busiest.code if busiest is not None and busiest.grad_calls else None
+            if busiest is not None and busiest.grad_calls:
+                contributor = busiest.code
         kept = {prm.path for prm in params}  # the parameters found, not caches or buffers named like them
         # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
         # (the weight matrices among the parameters found by their behaviour, whatever their names: P['w_in'] too)
