@@ -721,8 +721,8 @@ class Classifier:
             # frozen: the function that computed gradients most often, rather than one that only wrote arrays of the
             # parameters' shapes (a forward keeping a hidden layer (1, 24) beside a one-unit layer's W2 (1, 24): no
             # gradient's function, and never handed the targets)
-            busiest = max(self.functions.values(), key=lambda f: f.grad_calls, default=None)
-            if busiest is not None and busiest.grad_calls:
+            busiest = _busiest(list(self.functions.values()))
+            if busiest is not None:
                 contributor = busiest.code
         kept = {prm.path for prm in params}  # the parameters found, not caches or buffers named like them
         # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
@@ -747,6 +747,9 @@ class Classifier:
         """Each gradient buffer goes to the parameter of its shape (in name order); the function writing
         most into them is the contributor, which accumulates (in place) or overwrites (rebinds)."""
         contrib: Counter[CodeType] = Counter()
+        votes = 0  # buffers of more than one entry paired: one entry alone (a one-unit output (1, 1) kept by the
+        # forward beside a one-unit layer's bias, while the velocities that decay are left out) says no one computes
+        # gradients
         by_shape: dict[tuple, list[Param]] = {}
         for prm in params:
             by_shape.setdefault(prm.shape, []).append(prm)
@@ -773,8 +776,9 @@ class Classifier:
                     # only the buffers of a parameter's shape say who computes the gradients: a lookup table written
                     # in place by the target helper (``t = EYE[k]; t *= 0.95``) is no gradient buffer
                     contrib.update({c: n for c, n in st.where.items() if c is not None})
+                    votes += math.prod(st.shape) > 1
                     break
-        contributor = contrib.most_common(1)[0][0] if contrib and used else None
+        contributor = contrib.most_common(1)[0][0] if contrib and used and votes else None
         style = ""
         if contributor is not None:
             inplace = sum(st.inplace for _, st in buffers if contributor in st.where)
@@ -848,6 +852,21 @@ def _update_state(params: list[Param], stats: dict[Path, PathStats], contributor
         return False
     paired = [stats.get(prm.buffer) for prm in params if prm.buffer is not None]
     return bool(paired) and all(st is not None and not st.resets and set(st.where) <= {updater} for st in paired)
+
+
+def _busiest(functions: list[FuncStats]) -> FuncStats | None:
+    """The function that computed gradients most often (a frozen network's gradient's function); one called at every
+    step before one called once whose loop held arrays of the parameters' shapes at most twice as often (``train()``
+    looping over ``p, g, sq`` of every layer while ``backward(x, t)``, handed the targets, computes the gradients:
+    counted per call, the gradient computations are backward's calls, not train's one)."""
+    busiest = max(functions, key=lambda f: f.grad_calls, default=None)
+    if busiest is None or not busiest.grad_calls:
+        return None
+    if busiest.calls == 1:
+        called = max((f for f in functions if f.calls >= 2), key=lambda f: f.grad_calls, default=None)
+        if called is not None and 2 * called.grad_calls >= busiest.grad_calls:
+            return called
+    return busiest
 
 
 def _apart_from_siblings(params: list[tuple[Path, PathStats]], buffers: list[tuple[Path, PathStats]],
