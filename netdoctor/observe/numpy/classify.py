@@ -662,6 +662,12 @@ class Classifier:
                 params.append((p, st))
         if force:
             params = [(p, st) for p, st in params if not st.changes]
+            # nothing moved, so names break the ties: an all-zero array named like no parameter beside one of its
+            # shape that is (an optimizer's moments ``net.mb1``, ``net.vW2`` beside ``net.b1``, ``net.W2``, all never
+            # written) is the update rule's, not the network's
+            named = {tuple(st.shape) for _, st in params if array_role(st.text) == "param"}
+            params = [(p, st) for p, st in params if not (
+                st.started_zero and tuple(st.shape) in named and array_role(st.text) != "param")]
         params, moments = _apart_from_siblings(params, buffers, stats, force)
         return params, buffers + moments, updater
 
