@@ -46,6 +46,7 @@ from netdoctor.observe.numpy.arrays import (
     Path,
     alias_path,
     array_role,
+    cache_named,
     chain_beside_biases,
     is_bias,
     layer_chain,
@@ -665,9 +666,12 @@ class Classifier:
             # nothing moved, so names break the ties: an all-zero array named like no parameter beside one of its
             # shape that is (an optimizer's moments ``net.mb1``, ``net.vW2`` beside ``net.b1``, ``net.W2``, all never
             # written) is the update rule's, not the network's
+            # ... and one the program rebinds to equal values under a cache's name (``net.out``: a softmax over one
+            # unit, ones whatever the weights) is the forward's, which no test of its values can tell
             named = {tuple(st.shape) for _, st in params if array_role(st.text) == "param"}
             params = [(p, st) for p, st in params if not (
-                st.started_zero and tuple(st.shape) in named and array_role(st.text) != "param")]
+                st.started_zero and tuple(st.shape) in named and array_role(st.text) != "param"
+                or st.rewrites and cache_named(st.text))]
         params, moments = _apart_from_siblings(params, buffers, stats, force)
         return params, buffers + moments, updater
 
