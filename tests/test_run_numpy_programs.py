@@ -117,6 +117,13 @@ PROGRAMS = [
     Program("one_unit_thread", updates=60, arrays=4, layers="20 -> 24 -> 4 (columns)"),
     Program("one_unit_thread_labels", ("frozen-parameters",), updates=60, forward=False, arrays=4,
             layers="20 -> 24 -> 1 (columns)"),
+    # closures sharing a dict of parameters (the forward's caches kept in it), backward adding into a dict of buffers that
+    # the training loop applies with RMSProp and rebinds to copies of zeros; the frozen twin writes ``p = p - step`` on
+    # the loop variable. Nothing moves: the buffers added into in place were no gradient computation (they are the
+    # roots' own arrays), and only the training loop's one call held arrays of the parameters' shapes (main: "no network
+    # was found")
+    Program("closure_rmsprop_loop", updates=128, arrays=4, layers="18 -> 24 -> 4 (rows)"),
+    Program("closure_rmsprop_loop_frozen", forward=False, arrays=4, layers="18 -> 24 -> 4 (rows)"),
     Program("dict_layers_plain_sgd", updates=456, samples=7200, arrays=4, layers="10 -> 16 -> 3 (rows)"),
     Program("dict_layers_plain_sgd_labels", updates=456, samples=7200, arrays=4),
     # a forward returning None that keeps its output in a dict: the parameters' dict it is handed (params['A2'], full
