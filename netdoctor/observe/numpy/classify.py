@@ -668,9 +668,9 @@ class Classifier:
             # written) is the update rule's, not the network's
             # ... and one the program rebinds to equal values under a cache's name (``net.out``: a softmax over one
             # unit, ones whatever the weights) is the forward's, which no test of its values can tell
-            named = {tuple(st.shape) for _, st in params if array_role(st.text) == "param"}
+            param_shapes = {tuple(st.shape) for _, st in params if array_role(st.text) == "param"}
             params = [(p, st) for p, st in params if not (
-                st.started_zero and tuple(st.shape) in named and array_role(st.text) != "param"
+                st.started_zero and tuple(st.shape) in param_shapes and array_role(st.text) != "param"
                 or st.rewrites and cache_named(st.text))]
         params, moments = _apart_from_siblings(params, buffers, stats, force)
         return params, buffers + moments, updater
