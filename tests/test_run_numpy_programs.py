@@ -105,6 +105,25 @@ PROGRAMS = [
     Program("outputs_from_labels_decay", updates=200, layers="16 -> 20 -> 3 (columns)"),
     Program("outputs_from_labels_decay_labels", ("frozen-parameters",), updates=200, forward=False,
             layers="16 -> 20 -> 1 (columns)"),
+    # the same one-unit output where nothing ever moves (no decay; Adam's moments beside the weights on one object, a
+    # forward keeping its caches there, ``loss_and_grads(net, x, t)`` returning a tuple of gradients): the forward, which
+    # wrote an array of a parameter's shape and is handed no targets, was taken for the gradient's function, the
+    # moments and ``net.out`` (ones) for frozen parameters, and only frozen-parameters named (main: 10 arrays)
+    Program("one_unit_adam_returns", updates=200, forward=False, arrays=4, layers="16 -> 12 -> 3 (rows, weights (out, in))"),
+    Program("one_unit_adam_returns_labels", ("frozen-parameters",), forward=False, arrays=4,
+            layers="16 -> 12 -> 1 (rows, weights (out, in))"),
+    # ... trained in a worker thread, the decay moving the weights: the callers of the gradient's function end at the
+    # thread's start, the labels are the module's (main: frozen-parameters of the biases alone)
+    Program("one_unit_thread", updates=60, arrays=4, layers="20 -> 24 -> 4 (columns)"),
+    Program("one_unit_thread_labels", ("frozen-parameters",), updates=60, forward=False, arrays=4,
+            layers="20 -> 24 -> 1 (columns)"),
+    # closures sharing a dict of parameters (the forward's caches kept in it), backward adding into a dict of buffers that
+    # the training loop applies with RMSProp and rebinds to copies of zeros; the frozen twin writes ``p = p - step`` on
+    # the loop variable. Nothing moves: the buffers added into in place were no gradient computation (they are the
+    # roots' own arrays), and only the training loop's one call held arrays of the parameters' shapes (main: "no network
+    # was found")
+    Program("closure_rmsprop_loop", updates=128, arrays=4, layers="18 -> 24 -> 4 (rows)"),
+    Program("closure_rmsprop_loop_frozen", forward=False, arrays=4, layers="18 -> 24 -> 4 (rows)"),
     Program("dict_layers_plain_sgd", updates=456, samples=7200, arrays=4, layers="10 -> 16 -> 3 (rows)"),
     Program("dict_layers_plain_sgd_labels", updates=456, samples=7200, arrays=4),
     # a forward returning None that keeps its output in a dict: the parameters' dict it is handed (params['A2'], full

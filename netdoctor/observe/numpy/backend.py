@@ -99,6 +99,7 @@ from netdoctor.observe.numpy.targets import (
     _inline_targets,
     _is_output,
     _label_row,
+    _labels_at_end,
     _labels_from,
     _probabilities_beside,
     _scalar_label_return,
@@ -238,6 +239,7 @@ class NumpyBackend:
     _count_targets = _count_targets
     _built_target = _built_target
     _adopt_built_targets = _adopt_built_targets
+    _labels_at_end = _labels_at_end
     _labels_from = _labels_from
     _errors_from_locals = _errors_from_locals
     _scalar_label_return = _scalar_label_return
@@ -648,6 +650,7 @@ class NumpyBackend:
             if self.nonfinite is None and not counts.finite():
                 self._output_nonfinite(opened, forward)
         self._adopt_built_targets()
+        self._labels_at_end()
 
     def observer_seconds(self) -> float:
         """Seconds the program spent in this observer's handlers (measured by its tracer)."""

@@ -46,6 +46,7 @@ from netdoctor.observe.numpy.arrays import (
     Path,
     alias_path,
     array_role,
+    cache_named,
     chain_beside_biases,
     is_bias,
     layer_chain,
@@ -662,6 +663,15 @@ class Classifier:
                 params.append((p, st))
         if force:
             params = [(p, st) for p, st in params if not st.changes]
+            # nothing moved, so names break the ties: an all-zero array named like no parameter beside one of its
+            # shape that is (an optimizer's moments ``net.mb1``, ``net.vW2`` beside ``net.b1``, ``net.W2``, all never
+            # written) is the update rule's, not the network's
+            # ... and one the program rebinds to equal values under a cache's name (``net.out``: a softmax over one
+            # unit, ones whatever the weights) is the forward's, which no test of its values can tell
+            param_shapes = {tuple(st.shape) for _, st in params if array_role(st.text) == "param"}
+            params = [(p, st) for p, st in params if not (
+                st.started_zero and tuple(st.shape) in param_shapes and array_role(st.text) != "param"
+                or st.rewrites and cache_named(st.text))]
         params, moments = _apart_from_siblings(params, buffers, stats, force)
         return params, buffers + moments, updater
 
@@ -717,9 +727,13 @@ class Classifier:
         if contributor is None and updater is not None and updater.co_name != "<module>":
             # gradients computed and applied inline (``train_step(x, y, lr)``): the updater is given the batch
             contributor = updater
-        if contributor is None and force:
-            busiest = max(self.functions.values(), key=lambda f: f.grad_calls, default=None)
-            contributor = busiest.code if busiest is not None and busiest.grad_calls else None
+        if force and (contributor is None or not getattr(self.functions.get(contributor), "grad_calls", 0)):
+            # frozen: the function that computed gradients most often, rather than one that only wrote arrays of the
+            # parameters' shapes (a forward keeping a hidden layer (1, 24) beside a one-unit layer's W2 (1, 24): no
+            # gradient's function, and never handed the targets)
+            busiest = _busiest(list(self.functions.values()))
+            if busiest is not None:
+                contributor = busiest.code
         kept = {prm.path for prm in params}  # the parameters found, not caches or buffers named like them
         # the steps of the update only: a one-time rescale before training (``W *= 30``) is not an update
         # (the weight matrices among the parameters found by their behaviour, whatever their names: P['w_in'] too)
@@ -743,6 +757,9 @@ class Classifier:
         """Each gradient buffer goes to the parameter of its shape (in name order); the function writing
         most into them is the contributor, which accumulates (in place) or overwrites (rebinds)."""
         contrib: Counter[CodeType] = Counter()
+        votes = 0  # buffers of more than one entry paired: one entry alone (a one-unit output (1, 1) kept by the
+        # forward beside a one-unit layer's bias, while the velocities that decay are left out) says no one computes
+        # gradients
         by_shape: dict[tuple, list[Param]] = {}
         for prm in params:
             by_shape.setdefault(prm.shape, []).append(prm)
@@ -769,8 +786,9 @@ class Classifier:
                     # only the buffers of a parameter's shape say who computes the gradients: a lookup table written
                     # in place by the target helper (``t = EYE[k]; t *= 0.95``) is no gradient buffer
                     contrib.update({c: n for c, n in st.where.items() if c is not None})
+                    votes += math.prod(st.shape) > 1
                     break
-        contributor = contrib.most_common(1)[0][0] if contrib and used else None
+        contributor = contrib.most_common(1)[0][0] if contrib and used and votes else None
         style = ""
         if contributor is not None:
             inplace = sum(st.inplace for _, st in buffers if contributor in st.where)
@@ -844,6 +862,21 @@ def _update_state(params: list[Param], stats: dict[Path, PathStats], contributor
         return False
     paired = [stats.get(prm.buffer) for prm in params if prm.buffer is not None]
     return bool(paired) and all(st is not None and not st.resets and set(st.where) <= {updater} for st in paired)
+
+
+def _busiest(functions: list[FuncStats]) -> FuncStats | None:
+    """The function that computed gradients most often (a frozen network's gradient's function); one called at every
+    step before one called once whose loop held arrays of the parameters' shapes at most twice as often (``train()``
+    looping over ``p, g, sq`` of every layer while ``backward(x, t)``, handed the targets, computes the gradients:
+    counted per call, the gradient computations are backward's calls, not train's one)."""
+    busiest = max(functions, key=lambda f: f.grad_calls, default=None)
+    if busiest is None or not busiest.grad_calls:
+        return None
+    if busiest.calls == 1:
+        called = max((f for f in functions if f.calls >= 2), key=lambda f: f.grad_calls, default=None)
+        if called is not None and 2 * called.grad_calls >= busiest.grad_calls:
+            return called
+    return busiest
 
 
 def _apart_from_siblings(params: list[tuple[Path, PathStats]], buffers: list[tuple[Path, PathStats]],

@@ -155,6 +155,8 @@ def count_gradients(func: FuncStats, frame: FrameType, value: Any, written: list
     if frame.f_code.co_name != "<module>":
         computed += [v for v in list(frame.f_locals.values()) if issubclass(type(v), np.ndarray) and v.dtype.kind == "f"]
     shapes = {tuple(a.shape) for a in computed if id(a) not in kept} & persistent
+    # the roots' own arrays it added into in place (``grads['W1'] += x.T @ d1``: buffers, whatever their scan says)
+    shapes |= {tuple(a.shape) for st, a, rebound in written if not rebound and not st.cache} & persistent
     if len(shapes) >= 2 and any(len(s) == 2 and min(s) > 1 for s in shapes):
         func.grad_calls += 1
         func.grad_shapes |= shapes

@@ -9,6 +9,7 @@ names (not a mixin: mypy checks their bodies against the class, whose state is d
 from __future__ import annotations
 
 import math
+import sys
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import field
@@ -950,26 +951,51 @@ def _labels_from(self: NumpyBackend, frame: FrameType, caller: CodeType) -> None
     key = id(caller)
     if key in self.label_sets or not self.layout:
         return
-    n_out = self.layout[1][-1]
     # the caller's locals first, then its callers' (a fit(X, y) method called by the module that read the data)
+    scopes: list[tuple[str, dict[str, Any]]] = []
+    f: FrameType | None = frame
+    for _ in range(4):
+        if f is None or f.f_code.co_filename not in self.user_files:
+            break
+        scopes.append((f.f_code.co_name, f.f_locals))
+        f = f.f_back
+    self.label_sets[key] = _label_set(scopes, self.layout[1][-1], self.layout[1][0])
+
+
+def _label_set(scopes: list[tuple[str, dict[str, Any]]], n_out: int, n_in: int) -> dict[str, Any]:
+    """The first labelled data array among ``scopes`` (function name, its names), nearest first: its name, the
+    function that holds it, its label counts and rows (``{}`` when there is none)."""
     # (labels as they are anywhere first; then a column of k / 255: labels scaled with the pixels; then, for an output
     # of one unit, any vector of small integer labels: the held-out ones, where the training labels are all 0)
     for factor, loose in ((1.0, False), (255.0, False), (1.0, n_out == 1)):
-        f: FrameType | None = frame
-        for _ in range(4):
-            if f is None or f.f_code.co_filename not in self.user_files:
-                break
-            found = _label_column(f.f_locals, n_out, self.layout[1][0], factor, loose)
+        for function, names in scopes:
+            found = _label_column(names, n_out, n_in, factor, loose)
             if found is not None:
                 name, counts, rows = found
-                self.label_sets[key] = {"name": name, "function": f.f_code.co_name, "counts": counts, "rows": rows,
-                                        **({"scaled": factor} if factor != 1.0 else {})}
+                out: dict[str, Any] = {"name": name, "function": function, "counts": counts, "rows": rows,
+                                       **({"scaled": factor} if factor != 1.0 else {})}
                 if not loose:  # the other label columns there (a test set's beside the training set's), by their rows
-                    self.label_sets[key]["others"] = {
-                        r: (n, c) for n, c, r in _label_columns(f.f_locals, n_out, self.layout[1][0], factor) if n != name}
-                return
-            f = f.f_back
-    self.label_sets[key] = {}
+                    out["others"] = {r: (n, c) for n, c, r in _label_columns(names, n_out, n_in, factor) if n != name}
+                return out
+    return {}
+
+
+def _labels_at_end(self: NumpyBackend) -> None:
+    """At the end, for a network of one output unit whose targets were all one value while no callers' locals of its
+    gradient's function held labels (a training function run in a thread: its frames end at the thread's start): the
+    label columns among the module globals of the program's files (``y_test = data[n:, 0]`` read at the top)."""
+    if not self.layout or self.layout[1][-1] != 1 or len(self.single_output_targets) != 1:
+        return
+    key = self.train_labels_key if self.train_labels_key is not None else 0
+    if self.label_sets.get(key):
+        return
+    main = sys.modules.get("__main__")
+    modules = [main, *(m for m in list(sys.modules.values()) if m is not main
+                       and getattr(m, "__file__", None) in self.user_files)]
+    scopes = [("<module>", vars(m)) for m in modules if m is not None and (
+        getattr(m, "__file__", None) in self.user_files or m is main)][:8]
+    self.label_sets[key] = _label_set(scopes, 1, self.layout[1][0])
+    self.train_labels_key = key
 
 
 def _label_column(loc: dict[str, Any], n_out: int, n_in: int, factor: float, loose: bool = False

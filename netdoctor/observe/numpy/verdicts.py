@@ -31,6 +31,7 @@ import re
 import types
 from collections import Counter
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -1081,12 +1082,37 @@ def _frozen(b: NumpyBackend) -> list[Finding]:
         return []
     lines = find_lines(_files(b), lambda node, src: any(LR_NAME.match(n) for n in re.findall(r"[A-Za-z_]\w*", ast.unparse(
                        _value(node)))) and any(isinstance(t, ast.Name) for t in _target_nodes(node)), limit=3)
+    if not moving:
+        # a loop variable rebound to itself moved (``for p, g in ...: p = p - step``): the update that is dropped, first
+        names = _loop_variables(_files(b))
+        lines = list(dict.fromkeys(find_lines(_files(b), functools.partial(_rebound_step, names=names), limit=2) + lines))[:3]
     group = (FrozenGroup(frozen, "update_dropped") if moving else
              FrozenGroup(frozen, "nothing_changes", numbers={"calls": calls, "function": b.contributor.co_name
                                                              if b.contributor else "the program"}))
     return frozen_parameters(FrozenParameters(
         framework=Framework.NUMPY, groups=(group,), updated=moving, steps=b.updates, unit="update",
         site=where_text(lines, ""), details={"gradient_computations": calls, "lines": [str(l) for l in lines]}))
+
+
+def _loop_variables(files: list[str]) -> set[str]:
+    """The names ``for`` statements of ``files`` bind (``for p, g in zip(...)``: p and g)."""
+    out: set[str] = set()
+    for filename in files:
+        try:
+            tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
+        except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
+            continue
+        out.update(n.id for f in ast.walk(tree) if isinstance(f, ast.For) for n in ast.walk(f.target)
+                   if isinstance(n, ast.Name))
+    return out
+
+
+def _rebound_step(node: ast.AST, src: str, *, names: set[str]) -> bool:
+    """``p = p - step`` (or ``+``): a loop variable among ``names`` bound to a new array of its own value moved."""
+    return (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in names and isinstance(node.value, ast.BinOp)
+            and isinstance(node.value.op, (ast.Sub, ast.Add)) and isinstance(node.value.left, ast.Name)
+            and node.value.left.id == node.targets[0].id)
 
 
 def _target_nodes(node: ast.AST) -> list[ast.AST]:
