@@ -10,6 +10,7 @@ from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import LearningRateHistory, TrainingCurve, UpdateSizes
 from netdoctor.rules.learning import curve_evidence, curve_text, learns
 from netdoctor.rules.policy import (
+    ADAPTIVE_ENTRY_HIGH,
     ADAPTIVE_LR_HIGH,
     LEARNS_MIN_ROWS,
     LOW_LR_GRADIENT,
@@ -81,6 +82,9 @@ def _first_steps(u: UpdateSizes) -> tuple[float, str]:
         return ratios[0], "the first measured update"
     return float(statistics.median(ratios)), f"median of the first {len(ratios)} updates"
 
+
+ENTRY = "the adaptive rule's step per entry"
+"""How :func:`learning_rate_too_high` names the step measured per entry (:func:`entry_ratio`)."""
 
 RUN_MEDIAN = "median of the updates over the run"
 """How :func:`_after_the_first` names the steps measured over the whole run."""
@@ -182,6 +186,19 @@ def _over_the_limit(u: UpdateSizes) -> tuple[float, str, float]:
     return up, which, limit
 
 
+def entry_ratio(u: UpdateSizes) -> float:
+    """An adaptive rule's step per entry over the size of the weights' entries (:attr:`~netdoctor.rules.evidence.
+    UpdateSizes.entry_step` / :attr:`~netdoctor.rules.evidence.UpdateSizes.entry_size`), NaN when not measured.
+
+    Such a rule moves every entry that gets a gradient by about the learning rate (Adam's first step: exactly lr), so
+    the size of its steps against the weights is the rate's, whatever the gradient; over the whole matrix the entries
+    that got no gradient (input pixels always 0, dead units) hide it (npw1102, RMSProp at lr 0.2: 0.63 per entry
+    against entries of 0.05, a first step of 9.2x the weight matrix, then 0.58x, 0.30x, 0.17x)."""
+    if not u.adaptive or u.entry_step is None or not u.entry_size:
+        return math.nan
+    return u.entry_step / u.entry_size
+
+
 def _steps_under(u: UpdateSizes, limit: float) -> bool:
     """At least three of the first updates were measured, every one finite and under ``limit`` (a blow-up at the
     first update leaves no finite step: then the weights' going non-finite is the rate's evidence)."""
@@ -227,6 +244,9 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     non-finite weights; a warning otherwise.
     """
     up, which, limit = _over_the_limit(u)
+    per_entry = entry_ratio(u)
+    if not up > limit and per_entry > ADAPTIVE_ENTRY_HIGH:
+        up, which, limit = per_entry, ENTRY, ADAPTIVE_ENTRY_HIGH
     div = diverged(u) and not u.climbs
     nonfinite = u.weights_nonfinite and not u.climbs
     if not (up > limit or div or nonfinite):
@@ -241,7 +261,12 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     if settled(u, limit) and not (div or nonfinite):
         return None
     at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
-    if up > limit and which.startswith(RUN_MEDIAN):
+    if up > limit and which == ENTRY:
+        what = (f"Each step of the adaptive rule moves the entries it changes by {u.entry_step:.2g}, {up:.3g}x the "
+                f"typical size of a weight matrix's entries ({u.entry_size:.2g}): such a rule moves every entry by about "
+                f"the learning rate whatever the gradient, so every step can move each weight by more than its own size "
+                f"(its first updates change the weights by a median {100 * first_update(u):.2g}%).")
+    elif up > limit and which.startswith(RUN_MEDIAN):
         steps = "gradient steps at the effective rate" if u.momentum is not None else "updates"
         what = (f"The {steps} change {u.tensor or 'the weights'} by a median {100 * up:.0f}% of {'its' if u.tensor else 'their'} "
                 f"size over "
@@ -272,6 +297,7 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         what + note,
         {"update_ratio": up, "ratios": list(u.first[:5]), "typical_ratio": u.typical, "tensor": u.tensor or None,
          "step": u.first_step, "lr": u.lr,
+         **({"entry_step": u.entry_step, "entry_size": u.entry_size} if which == ENTRY else {}),
          "limit": limit, "diverged": div, "weights_nonfinite": nonfinite, "loss_first": u.loss_first,
          "loss_last": u.loss_last, **curve_evidence(u.curve),
          **({"momentum": u.momentum, "effective_lr": u.effective_lr} if u.momentum is not None else {})},

@@ -1361,8 +1361,10 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     if b.adaptive is not None:  # not plain SGD: no rate relates the step to the gradient; the step per entry is known
         adaptive = f"an adaptive rule (each step ~ m / sqrt(v), {b.adaptive:.2g} per entry)"
         lr, measured = b.lr, False
+    entries = b.adaptive_entries if b.adaptive is not None else None
     return UpdateSizes(
         optimizer=adaptive, adaptive=b.adaptive is not None,
+        entry_step=entries[0] if entries is not None else None, entry_size=entries[1] if entries is not None else None,
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
         typical=float(median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
