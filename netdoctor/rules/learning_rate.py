@@ -86,6 +86,9 @@ def _first_steps(u: UpdateSizes) -> tuple[float, str]:
 ENTRY = "the adaptive rule's step per entry"
 """How :func:`learning_rate_too_high` names the step measured per entry (:func:`entry_ratio`)."""
 
+VANISHED = "after which the weights' gradient fell to"
+"""How :func:`_after_the_first` names a step after which the units passed no gradient (an error: it failed the run)."""
+
 RUN_MEDIAN = "median of the updates over the run"
 """How :func:`_after_the_first` names the steps measured over the whole run."""
 
@@ -105,9 +108,13 @@ def _after_the_first(u: UpdateSizes, limit: float) -> tuple[float, str] | None:
     34% step, then the weights grew 182x; the healthy twin at the same rate learns). None when none holds."""
     ratios, _ = _first_ratios(u)
     big = max(ratios, default=math.nan)
-    if big > 1.0 and u.gradient is not None and u.gradient < VANISHING_RATIO:
+    # (a step over the limit but under the weights' size, in a run known to fail: npw1156, Adam at lr 0.2, a first step
+    # of 70% of the weights, then a gradient of 0, every relu dead; npx1930, a heavy ball at lr 4.0 with one row per
+    # update, 28% and 34%, then a gradient of 2e-9 of the weights, 99.8% of the sigmoids flat)
+    if ((big > 1.0 or big > limit and not u.climbs and _known_to_fail(u)) and u.gradient is not None
+            and u.gradient < VANISHING_RATIO):
         i = ratios.index(big)
-        return big, (f"update {i + 1} of the first {len(ratios)} measured, after which the weights' gradient fell to "
+        return big, (f"update {i + 1} of the first {len(ratios)} measured, {VANISHED} "
                      f"{u.gradient:.2g} of their size")
     grew = u.growth is not None and u.growth > LR_SETTLED_GROWTH
     if big > 1.0 and grew:
@@ -251,6 +258,11 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     nonfinite = u.weights_nonfinite and not u.climbs
     if not (up > limit or div or nonfinite):
         return None
+    if u.climbs and not up > 1.0:
+        # an update measured climbing the loss (gradient ascent): a step under the weights' own size is no rate's fault
+        # there, the climb fails the run at any rate and dividing the rate would not help (np2435, a sign flipped in
+        # the output error: first steps of 1-73% of the weights, then NaN); a step larger than the weights still is
+        return None
     if not (up > limit or div) and _steps_under(u, limit):
         # weights gone NaN after steps measured well under the limit: something else blew them up (an update that
         # climbs the loss, a missing derivative: course_dict_full_batch_relu at 12.5% a step), `non-finite` names it;
@@ -293,7 +305,8 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     if u.curve is not None:
         note += f" The run's {curve_text(u.curve)}."
     return Finding(
-        "learning-rate-too-high", Severity.ERROR if up > 1 or div or nonfinite else Severity.WARNING, u.where,
+        "learning-rate-too-high", Severity.ERROR if up > 1 or div or nonfinite or VANISHED in which else Severity.WARNING,
+        u.where,
         what + note,
         {"update_ratio": up, "ratios": list(u.first[:5]), "typical_ratio": u.typical, "tensor": u.tensor or None,
          "step": u.first_step, "lr": u.lr,
