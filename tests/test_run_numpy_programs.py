@@ -11,6 +11,7 @@ against what the program really does, counted from its own loop sizes.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -387,6 +388,12 @@ PROGRAMS = [
     # returned by a method; the fast twin's learning rate is 1000x too large
     Program("rmsprop_dict", updates=240, samples=6000, arrays=4),
     Program("rmsprop_dict_fast", arrays=4),
+    # RMSprop over a list of parameters, each step computed into a temporary (step = lr * g / (sqrt(sq) + eps); p -=
+    # step) by a loop done before any scan: the averaged gradient is seen nowhere. The fast twin (lr 0.2, 100x) moves
+    # every entry by 0.63 against entries of 0.05-0.26, but the pixels 0 in a whole batch keep their weights: its
+    # first steps are 9.8x, 0.47x, 0.35x the weights (main: plain SGD, a warning of the 35% median)
+    Program("rmsprop_step_list", updates=152, samples=4800, arrays=4, layers="784 -> 24 -> 8 (rows)"),
+    Program("rmsprop_step_list_fast", ("saturated-activations",), arrays=4),
     # RMSprop by a helper in place (v *= rho; v += (1 - rho) g g; p -= lr g / sqrt(v)), the mean squares attributes
     # beside the parameters, per-sample gradients summed over a batch: the moments are no gradient buffers never
     # emptied (a false stale-accumulator error on net.vb2 before, which also hid the scaled twin's constant targets)
@@ -1098,6 +1105,21 @@ def test_an_adaptive_rule_is_named_with_its_step_per_entry():
     o = observed(next(p for p in PROGRAMS if p.name == "rmsprop_dict_fast"))
     high = [f for f in o.report["findings"] if f["code"] == "learning-rate-too-high"]
     assert high and "an adaptive rule (each step ~ m / sqrt(v)" in high[0]["message"], _detail(o)
+    assert "an adaptive update rule (each step ~ m / sqrt(v)" in o.report["context"]["training"], _detail(o)
+
+
+def test_an_adaptive_step_whose_gradient_is_seen_nowhere_is_judged_per_entry():
+    """RMSprop applied through a temporary after the loop over the parameters (its gradient in no array a scan sees):
+    the step is read against the running square it divides by, and its size per entry decides. From a running square
+    of zeros RMSprop's first step moves every entry that got a gradient by lr / sqrt(1 - rho) (sq = (1 - rho) g**2):
+    0.2 / sqrt(0.1) = 0.632 at the program's own literals, larger than the weights' entries (Glorot's uniform draw:
+    sqrt(6 / (fan_in + fan_out) / 3))."""
+    o = observed(next(p for p in PROGRAMS if p.name == "rmsprop_step_list_fast"))
+    high = next(f for f in o.report["findings"] if f["code"] == "learning-rate-too-high")
+    assert high["severity"] == "error" and high["evidence"]["lr"] == 0.2, _detail(o)
+    assert high["evidence"]["entry_step"] == pytest.approx(0.2 / math.sqrt(1 - 0.9), rel=1e-3), _detail(o)
+    largest = math.sqrt(6 / (784 + 24) / 3)  # W1's entries, the smallest of the two matrices'
+    assert largest <= high["evidence"]["entry_size"] < high["evidence"]["entry_step"], _detail(o)
     assert "an adaptive update rule (each step ~ m / sqrt(v)" in o.report["context"]["training"], _detail(o)
 
 

@@ -252,7 +252,9 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     """
     up, which, limit = _over_the_limit(u)
     per_entry = entry_ratio(u)
-    if not up > limit and per_entry > ADAPTIVE_ENTRY_HIGH:
+    if per_entry > ADAPTIVE_ENTRY_HIGH and not (up > limit and up > 1.0):
+        # each entry moved by more than the entries' size: more than a step under the weights' size over the whole
+        # matrix says, where most entries got no gradient (the pixels 0 in every image of a batch)
         up, which, limit = per_entry, ENTRY, ADAPTIVE_ENTRY_HIGH
     div = diverged(u) and not u.climbs
     nonfinite = u.weights_nonfinite and not u.climbs
