@@ -1359,6 +1359,21 @@ def test_a_summed_step_through_a_velocity_is_the_root_cause_not_the_rate(name, b
         assert f["caused_by"] == ["summed-gradient"] and f" x {batch} = " in f["message"], _detail(o)
 
 
+def test_a_summed_step_applied_by_a_helper_is_named_where_the_helper_is_handed_the_rate():
+    """``momentum(p, v, g, scale)`` applies the step: its own lines name no parameter (``p += v``), so the finding names
+    the lines that call it and the one that sets what it is handed from the learning rate (``scale = lr``, the bug's
+    line: the oracle is the program's own text)."""
+    program = next(p for p in PROGRAMS if p.name == "per_sample_momentum_summed")
+    o = observed(program)
+    text = program.path.read_text(encoding="utf-8").splitlines()
+    calls = {i for i, line in enumerate(text, start=1) if line.strip().startswith("momentum(")}
+    rate = {i for i, line in enumerate(text, start=1) if line.strip().startswith("scale = lr")}
+    assert len(calls) == 2 and len(rate) == 1
+    summed = next(f for f in o.report["findings"] if f["code"] == "summed-gradient")
+    said = {int(n) for n in re.findall(rf"{re.escape(program.path.name)}:(\d+)", summed["where"])}
+    assert said == calls | rate, _detail(o)
+
+
 def test_a_rate_too_low_under_a_velocity_is_judged_from_the_first_effective_steps():
     """One row per update at momentum 0.9 and lr 3e-06 (the program's own literal): no run median of the steps (its
     later windows are never three in a row), so the first updates' effective steps say both how small the steps are

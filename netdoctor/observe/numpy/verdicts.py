@@ -197,7 +197,37 @@ def _update_lines(b: NumpyBackend) -> list[Line]:
     if lr:
         with_lr = [l for l in lines if lr in l.text]
         lines = with_lr or lines
-    return lines
+    return lines or _helper_calls(b, lr)
+
+
+def _helper_calls(b: NumpyBackend, lr: str) -> list[Line]:
+    """Where a helper that applies the update (the updater, ``momentum(p, v, g, scale)``: its own lines name no
+    parameter) is called, with the assignments in the caller of the names it is handed from the learning rate
+    (``scale = lr``, the rate of that step); none when the updater is no such helper."""
+    code = b.updater
+    if code is None or not code.co_name.isidentifier():
+        return []
+    name = code.co_name
+
+    def calls(node: ast.AST) -> list[ast.Call]:
+        return [c for c in ast.walk(node) if isinstance(c, ast.Call)
+                and (c.func.id if isinstance(c.func, ast.Name) else c.func.attr if isinstance(c.func, ast.Attribute)
+                     else "") == name]
+
+    handed: set[str] = set()
+
+    def site(node: ast.AST, src: str) -> bool:
+        found = calls(node) if isinstance(node, (ast.Expr, ast.Assign)) else []
+        handed.update(a.id for c in found for a in c.args if isinstance(a, ast.Name))
+        return bool(found)
+
+    sites = find_lines(_files(b), site, limit=4)
+    if not sites or not lr:
+        return sites
+    rate = find_lines(_files(b), lambda node, src: isinstance(node, ast.Assign) and bool(set(targets_text(node)) & handed)
+                      and re.search(rf"\b{re.escape(lr)}\b", ast.unparse(node.value)) is not None, limit=2)
+    rate = [l for l in rate if any(l.filename == s.filename and l.function == s.function for s in sites)]
+    return sorted(rate + sites, key=lambda l: (l.filename, l.lineno))
 
 
 def step_at(b: NumpyBackend, checks: list[UpdateCheck]) -> None:
@@ -1338,9 +1368,11 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         # the rate per unit of gradient is the learning rate's, lr / (1 - mu)
         effective = lr / (1.0 - velocity.mu) if isinstance(lr, (int, float)) and lr > 0 else None
     if gradient is None and len(ups) >= 5 and isinstance(lr, (int, float)) and lr > 0 and not grads:
-        # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient, a written
-        # velocity's effective steps by lr / (1 - mu) x the gradient
-        gradient = float(median(ups)) / (effective if written and effective else lr)
+        # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient, a velocity's
+        # effective steps by lr / (1 - mu) x the gradient (a written one's as fitted; one known by its decay only, its
+        # steps differenced, (Δ_t - mu Δ_{t-1}) / (1 - mu): a heavy ball's, the smaller reading, as below)
+        per = (effective if written and effective else lr / (1.0 - velocity.mu) if velocity is not None else lr)
+        gradient = float(median(ups)) / per
     enough = len(ups) >= 5 and gradient is not None
     early = [r for r in _update_ratios(b, early=True) if math.isfinite(r)] if velocity is not None else []
     from_early = False
