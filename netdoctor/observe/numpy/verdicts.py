@@ -208,6 +208,12 @@ def _helper_calls(b: NumpyBackend, lr: str) -> list[Line]:
     if code is None or not code.co_name.isidentifier():
         return []
     name = code.co_name
+    args = set(code.co_varnames[:code.co_argcount])
+    # a helper handed the parameter it moves (``p += v`` on its own argument), not a training step that moves the
+    # network it reaches (``step(xb, yb)``: its callers' lines say where a batch is trained, not where a step is applied)
+    if not find_lines(code.co_filename, lambda node, src: isinstance(node, ast.AugAssign)
+                      and re.sub(r"[\[.].*", "", ast.unparse(node.target)) in args, within=code, limit=1):
+        return []
 
     def calls(node: ast.AST) -> list[ast.Call]:
         return [c for c in ast.walk(node) if isinstance(c, ast.Call)
