@@ -108,14 +108,9 @@ def _after_the_first(u: UpdateSizes, limit: float) -> tuple[float, str] | None:
     34% step, then the weights grew 182x; the healthy twin at the same rate learns). None when none holds."""
     ratios, _ = _first_ratios(u)
     big = max(ratios, default=math.nan)
-    # (a step over the limit but under the weights' size, in a run known to fail: npw1156, Adam at lr 0.2, a first step
-    # of 70% of the weights, then a gradient of 0, every relu dead; npx1930, a heavy ball at lr 4.0 with one row per
-    # update, 28% and 34%, then a gradient of 2e-9 of the weights, 99.8% of the sigmoids flat)
-    if ((big > 1.0 or big > limit and not u.climbs and _known_to_fail(u)) and u.gradient is not None
-            and u.gradient < VANISHING_RATIO):
-        i = ratios.index(big)
-        return big, (f"update {i + 1} of the first {len(ratios)} measured, {VANISHED} "
-                     f"{u.gradient:.2g} of their size")
+    vanished = u.gradient is not None and u.gradient < VANISHING_RATIO
+    if big > 1.0 and vanished:
+        return _vanished_after(u, ratios, big)
     grew = u.growth is not None and u.growth > LR_SETTLED_GROWTH
     if big > 1.0 and grew:
         return _grew_after(u, ratios, big)
@@ -125,7 +120,18 @@ def _after_the_first(u: UpdateSizes, limit: float) -> tuple[float, str] | None:
     # (np2410's twin: its median over the run is larger than its largest first step)
     if big > limit and grew and math.isfinite(u.growth or math.nan) and not u.climbs and _known_to_fail(u):
         return _grew_after(u, ratios, big)
+    # a step over the limit but under the weights' size after which no gradient passes, in a run known to fail (npw1156,
+    # Adam at lr 0.2: a first step of 70% of the weights, then a gradient of 0, every relu dead; npx1930, a heavy ball
+    # at lr 4.0 with one row per update: 28% and 34%, then 2e-9 of the weights, 99.8% of the sigmoids flat)
+    if big > limit and vanished and not u.climbs and _known_to_fail(u):
+        return _vanished_after(u, ratios, big)
     return None
+
+
+def _vanished_after(u: UpdateSizes, ratios: list[float], big: float) -> tuple[float, str]:
+    """The step ``big`` among the first ``ratios`` named with the weights' gradient after it."""
+    i = ratios.index(big)
+    return big, f"update {i + 1} of the first {len(ratios)} measured, {VANISHED} {u.gradient:.2g} of their size"
 
 
 def _grew_after(u: UpdateSizes, ratios: list[float], big: float) -> tuple[float, str]:
