@@ -199,3 +199,46 @@ def test_a_fit_is_computed_once_per_distinct_input_within_one_judge():
     fits.of(fit, a, b, [np.zeros(4)], 1e-16)  # another candidate, equal or not
     fits.of(fit, a, b, c, 1e-8)  # another tolerance
     assert len(calls) == 4
+
+
+def _rmsprop(p, sq, g, lr, rho, eps=1e-8):
+    """One RMSprop step as a textbook writes it (an independent oracle): the running square, then the step over its root."""
+    sq = rho * sq + (1 - rho) * g * g
+    return p - lr * g / (np.sqrt(sq) + eps), sq
+
+
+@pytest.mark.parametrize("rho", [0.9, 0.99, 1.0])  # 1.0: Adagrad's running sum (sq += g * g)
+def test_an_rmsprop_step_is_read_against_the_running_square_when_its_gradient_is_seen_nowhere(rho):
+    from netdoctor.observe.numpy.steps import scaled_by_running_square
+
+    rng = np.random.default_rng(5)
+    p, sq = rng.normal(size=64), np.zeros(64)
+    for _ in range(3):  # the first step (from zeros) and two more
+        g = rng.normal(size=64) * (rng.random(64) < 0.6)  # entries that got no gradient move by 0
+        sq_before = sq
+        if rho < 1:
+            new, sq = _rmsprop(p, sq, g, 0.01, rho)
+        else:
+            sq = sq + g * g
+            new = p - 0.01 * g / (np.sqrt(sq) + 1e-8)
+        noise = (np.abs(rng.normal(size=64)), np.abs(rng.normal(size=64)))
+        assert scaled_by_running_square(p, new, [noise, (sq_before, sq)]) == 1
+        # plain SGD along the same gradient reads no running square, nor does a step over another array's root
+        assert scaled_by_running_square(p, p - 0.01 * g, [noise, (sq_before, sq)]) is None
+        assert scaled_by_running_square(p, new, [noise]) is None
+        p = new
+
+
+def test_an_adaptive_step_per_entry_is_the_size_of_the_entries_it_moved():
+    """Adam's first step moves every entry with a gradient by lr exactly (m_hat / sqrt(v_hat) = sign(g)): the median
+    over all entries is 0 when more than half got none (dead units), the step per entry is still lr."""
+    from netdoctor.observe.numpy.steps import entry_step
+
+    rng = np.random.default_rng(2)
+    g = rng.normal(size=100) * (np.arange(100) < 30)
+    p = rng.normal(size=100)
+    m_hat, v_hat = g, g * g  # after bias correction at step 1
+    new = p - 1e-3 * m_hat / (np.sqrt(v_hat) + 1e-12)
+    assert float(np.median(np.abs(new - p))) == 0.0
+    assert entry_step(p, new) == pytest.approx(1e-3)
+    assert entry_step(p, p) == 0.0

@@ -36,6 +36,7 @@ from netdoctor.rules.frozen import FROZEN_REASONS, frozen_parameters
 from netdoctor.rules.learning_rate import first_update, learning_rate_too_high, learning_rate_too_low, settled
 from netdoctor.rules.outputs import class_collapse, collapsed_onto, no_learning
 from netdoctor.rules.policy import (
+    ADAPTIVE_ENTRY_HIGH,
     DEAD_ERROR,
     INIT_SCALE_BLAMED,
     LR_LOW_TOTAL,
@@ -623,3 +624,56 @@ def test_a_loss_that_diverges_or_weights_gone_non_finite_under_a_measured_climb_
     f = learning_rate_too_high(huge)
     assert f is not None and f.severity is Severity.ERROR and f.evidence["update_ratio"] == pytest.approx(2.5)
     assert not f.evidence["diverged"]
+
+
+def test_an_adaptive_step_per_entry_larger_than_the_weights_entries_is_too_high_a_rate():
+    """Generated npw1102 (RMSprop at lr 0.2 on MNIST, 21% test accuracy, its twin at lr 0.002 78%): the first steps are
+    9.2x, 0.58x, 0.30x, 0.17x, 0.17x the weight matrix (the weights of pixels 0 in every image of a batch get no step),
+    a median just under the plain limit and far under the adaptive one; per entry each step moved by 0.63 =
+    0.2 / sqrt(1 - 0.9) (RMSprop's first step from a running square of zeros), against entries of 0.235 (W2's) and
+    0.05 (W1's). Each number is the rate's; the run learning, or a step per entry under the entries' size, is no
+    finding."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(9.17, 0.584, 0.299, 0.167, 0.171), typical=0.137,
+                    typical_count=35, gradient=0.418, growth=1.05, accuracy=0.21, lr=0.2, adaptive=True)
+    assert learning_rate_too_high(u) is None  # main's reading: nothing (saturation named instead)
+    step = 0.2 / math.sqrt(1 - 0.9)
+    f = learning_rate_too_high(dataclasses.replace(u, entry_step=step, entry_size=0.235))
+    assert f is not None and f.severity is Severity.ERROR
+    assert f.evidence["update_ratio"] == pytest.approx(step / 0.235) and f.evidence["limit"] == ADAPTIVE_ENTRY_HIGH
+    assert f.evidence["entry_step"] == step and f.evidence["entry_size"] == 0.235
+    assert "moves the entries it changes by 0.63, 2.69x the typical size of a weight matrix's entries (0.23)" in f.message
+    assert learning_rate_too_high(dataclasses.replace(u, entry_step=step, entry_size=0.235, accuracy=0.69)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, entry_step=0.9 * 0.235, entry_size=0.235)) is None
+    # the same numbers read as plain SGD: no step per entry is the rate's there
+    assert learning_rate_too_high(dataclasses.replace(u, entry_step=step, entry_size=0.235, adaptive=False)) is None
+
+
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_a_step_over_the_limit_after_which_no_gradient_passes_in_a_failing_run_is_too_high_a_rate(adaptive):
+    """Generated npw1156 (Adam at lr 0.2, 10% test accuracy): first steps of 70%, 44%, 25%, 18%, 13% of the weights, then a
+    gradient of 0 (every relu of the second layer dead), the weights grown 2.9x; npx1930 (a heavy ball at lr 4.0) alike
+    with 28% and 34%, then 2e-9. The step over the limit killed the units; in a run that learns, or where the gradient
+    still flows, it is no finding, nor when the update was measured climbing the loss."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(0.698, 0.436, 0.251, 0.178, 0.133), typical=0.0052,
+                    typical_count=64, gradient=0.0, growth=2.91, accuracy=0.10, lr=0.2, adaptive=adaptive)
+    f = learning_rate_too_high(u)
+    assert f is not None and f.severity is Severity.ERROR and f.evidence["update_ratio"] == pytest.approx(0.698)
+    assert "after which the weights' gradient fell to 0 of their size" in f.message
+    assert learning_rate_too_high(dataclasses.replace(u, accuracy=0.9)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, gradient=0.05)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, climbs=True)) is None
+    assert learning_rate_too_high(dataclasses.replace(u, first=(0.28, 0.21, 0.25, 0.18, 0.13))) is None  # under 0.3
+
+
+def test_steps_under_the_weights_size_in_a_run_measured_climbing_are_no_finding_of_the_rate():
+    """Generated np2435 (the output error's sign flipped: gradient ascent at lr 0.0375, its twin learns at the same
+    rate): the steps grow from 5% to a median 64% of the weights over the run, then NaN. The climb fails the run at any
+    rate: a warning of the steps' size would send the user to divide a rate that is fine. A step larger than the weights
+    is still the rate's (the test above: 2.5x)."""
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=(0.049, 0.053, 0.145, 0.154, 0.203), typical=0.6375,
+                    typical_count=64, gradient=17.0, growth=2.1e102, lr=0.0375, weights_nonfinite=True)
+    f = learning_rate_too_high(u)
+    assert f is not None and f.evidence["update_ratio"] == pytest.approx(0.6375)
+    assert learning_rate_too_high(dataclasses.replace(u, climbs=True)) is None
+    f = learning_rate_too_high(dataclasses.replace(u, climbs=True, typical=1.6))
+    assert f is not None and f.severity is Severity.ERROR and not f.evidence["weights_nonfinite"]

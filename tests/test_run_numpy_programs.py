@@ -11,6 +11,7 @@ against what the program really does, counted from its own loop sizes.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import subprocess
@@ -412,6 +413,12 @@ PROGRAMS = [
     # returned by a method; the fast twin's learning rate is 1000x too large
     Program("rmsprop_dict", updates=240, samples=6000, arrays=4),
     Program("rmsprop_dict_fast", arrays=4),
+    # RMSprop over a list of parameters, each step computed into a temporary (step = lr * g / (sqrt(sq) + eps); p -=
+    # step) by a loop done before any scan: the averaged gradient is seen nowhere. The fast twin (lr 0.2, 100x) moves
+    # every entry by 0.63 against entries of 0.05-0.26, but the pixels 0 in a whole batch keep their weights: its
+    # first steps are 9.8x, 0.47x, 0.35x the weights (main: plain SGD, a warning of the 35% median)
+    Program("rmsprop_step_list", updates=152, samples=4800, arrays=4, layers="784 -> 24 -> 8 (rows)"),
+    Program("rmsprop_step_list_fast", ("saturated-activations",), arrays=4),
     # RMSprop by a helper in place (v *= rho; v += (1 - rho) g g; p -= lr g / sqrt(v)), the mean squares attributes
     # beside the parameters, per-sample gradients summed over a batch: the moments are no gradient buffers never
     # emptied (a false stale-accumulator error on net.vb2 before, which also hid the scaled twin's constant targets)
@@ -1126,6 +1133,21 @@ def test_an_adaptive_rule_is_named_with_its_step_per_entry():
     assert "an adaptive update rule (each step ~ m / sqrt(v)" in o.report["context"]["training"], _detail(o)
 
 
+def test_an_adaptive_step_whose_gradient_is_seen_nowhere_is_judged_per_entry():
+    """RMSprop applied through a temporary after the loop over the parameters (its gradient in no array a scan sees):
+    the step is read against the running square it divides by, and its size per entry decides. From a running square
+    of zeros RMSprop's first step moves every entry that got a gradient by lr / sqrt(1 - rho) (sq = (1 - rho) g**2):
+    0.2 / sqrt(0.1) = 0.632 at the program's own literals, larger than the weights' entries (Glorot's uniform draw:
+    sqrt(6 / (fan_in + fan_out) / 3))."""
+    o = observed(next(p for p in PROGRAMS if p.name == "rmsprop_step_list_fast"))
+    high = next(f for f in o.report["findings"] if f["code"] == "learning-rate-too-high")
+    assert high["severity"] == "error" and high["evidence"]["lr"] == 0.2, _detail(o)
+    assert high["evidence"]["entry_step"] == pytest.approx(0.2 / math.sqrt(1 - 0.9), rel=1e-3), _detail(o)
+    largest = math.sqrt(6 / (784 + 24) / 3)  # W1's entries, the smallest of the two matrices'
+    assert largest <= high["evidence"]["entry_size"] < high["evidence"]["entry_step"], _detail(o)
+    assert "an adaptive update rule (each step ~ m / sqrt(v)" in o.report["context"]["training"], _detail(o)
+
+
 def test_steps_of_zero_in_windows_only_counted_are_counted():
     # paused_steps' second epoch steps with a learning rate of 0: no weight moves, the sums are still emptied. Most of
     # its windows run the gradient function held (the header says the others were counted only): each step of zero is
@@ -1360,6 +1382,21 @@ def test_a_summed_step_through_a_velocity_is_the_root_cause_not_the_rate(name, b
     assert ev["measured"] == measured and ev["batch"] == batch and ev["lr_factor"] == pytest.approx(batch, rel=1e-3), _detail(o)
     for f in (f for f in findings if f["code"] == "learning-rate-too-high"):
         assert f["caused_by"] == ["summed-gradient"] and f" x {batch} = " in f["message"], _detail(o)
+
+
+def test_a_summed_step_applied_by_a_helper_is_named_where_the_helper_is_handed_the_rate():
+    """``momentum(p, v, g, scale)`` applies the step: its own lines name no parameter (``p += v``), so the finding names
+    the lines that call it and the one that sets what it is handed from the learning rate (``scale = lr``, the bug's
+    line: the oracle is the program's own text)."""
+    program = next(p for p in PROGRAMS if p.name == "per_sample_momentum_summed")
+    o = observed(program)
+    text = program.path.read_text(encoding="utf-8").splitlines()
+    calls = {i for i, line in enumerate(text, start=1) if line.strip().startswith("momentum(")}
+    rate = {i for i, line in enumerate(text, start=1) if line.strip().startswith("scale = lr")}
+    assert len(calls) == 2 and len(rate) == 1
+    summed = next(f for f in o.report["findings"] if f["code"] == "summed-gradient")
+    said = {int(n) for n in re.findall(rf"{re.escape(program.path.name)}:(\d+)", summed["where"])}
+    assert said == calls | rate, _detail(o)
 
 
 def test_a_rate_too_low_under_a_velocity_is_judged_from_the_first_effective_steps():

@@ -316,6 +316,11 @@ class UpdateSizes:
     """The optimizer's class (``SGD``), when it has one."""
     adaptive: bool = False
     """An Adam-like optimizer (its steps do not scale with the gradient)."""
+    entry_step: float | None = None
+    """With :attr:`adaptive`: the rule's step per entry (the entries it moved), measured on a weight matrix, about the
+    learning rate whatever the gradient's scale."""
+    entry_size: float | None = None
+    """With :attr:`entry_step`: the root mean square of that weight matrix's entries before the step."""
     loss_first: float | None = None
     loss_last: float | None = None
     weights_nonfinite: bool = False

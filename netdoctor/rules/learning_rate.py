@@ -10,6 +10,7 @@ from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import LearningRateHistory, TrainingCurve, UpdateSizes
 from netdoctor.rules.learning import curve_evidence, curve_text, learns
 from netdoctor.rules.policy import (
+    ADAPTIVE_ENTRY_HIGH,
     ADAPTIVE_LR_HIGH,
     LEARNS_MIN_ROWS,
     LOW_LR_GRADIENT,
@@ -82,6 +83,12 @@ def _first_steps(u: UpdateSizes) -> tuple[float, str]:
     return float(statistics.median(ratios)), f"median of the first {len(ratios)} updates"
 
 
+ENTRY = "the adaptive rule's step per entry"
+"""How :func:`learning_rate_too_high` names the step measured per entry (:func:`entry_ratio`)."""
+
+VANISHED = "after which the weights' gradient fell to"
+"""How :func:`_after_the_first` names a step after which the units passed no gradient (an error: it failed the run)."""
+
 RUN_MEDIAN = "median of the updates over the run"
 """How :func:`_after_the_first` names the steps measured over the whole run."""
 
@@ -101,10 +108,9 @@ def _after_the_first(u: UpdateSizes, limit: float) -> tuple[float, str] | None:
     34% step, then the weights grew 182x; the healthy twin at the same rate learns). None when none holds."""
     ratios, _ = _first_ratios(u)
     big = max(ratios, default=math.nan)
-    if big > 1.0 and u.gradient is not None and u.gradient < VANISHING_RATIO:
-        i = ratios.index(big)
-        return big, (f"update {i + 1} of the first {len(ratios)} measured, after which the weights' gradient fell to "
-                     f"{u.gradient:.2g} of their size")
+    vanished = u.gradient is not None and u.gradient < VANISHING_RATIO
+    if big > 1.0 and vanished:
+        return _vanished_after(u, ratios, big)
     grew = u.growth is not None and u.growth > LR_SETTLED_GROWTH
     if big > 1.0 and grew:
         return _grew_after(u, ratios, big)
@@ -114,7 +120,18 @@ def _after_the_first(u: UpdateSizes, limit: float) -> tuple[float, str] | None:
     # (np2410's twin: its median over the run is larger than its largest first step)
     if big > limit and grew and math.isfinite(u.growth or math.nan) and not u.climbs and _known_to_fail(u):
         return _grew_after(u, ratios, big)
+    # a step over the limit but under the weights' size after which no gradient passes, in a run known to fail (npw1156,
+    # Adam at lr 0.2: a first step of 70% of the weights, then a gradient of 0, every relu dead; npx1930, a heavy ball
+    # at lr 4.0 with one row per update: 28% and 34%, then 2e-9 of the weights, 99.8% of the sigmoids flat)
+    if big > limit and vanished and not u.climbs and _known_to_fail(u):
+        return _vanished_after(u, ratios, big)
     return None
+
+
+def _vanished_after(u: UpdateSizes, ratios: list[float], big: float) -> tuple[float, str]:
+    """The step ``big`` among the first ``ratios`` named with the weights' gradient after it."""
+    i = ratios.index(big)
+    return big, f"update {i + 1} of the first {len(ratios)} measured, {VANISHED} {u.gradient:.2g} of their size"
 
 
 def _grew_after(u: UpdateSizes, ratios: list[float], big: float) -> tuple[float, str]:
@@ -182,6 +199,19 @@ def _over_the_limit(u: UpdateSizes) -> tuple[float, str, float]:
     return up, which, limit
 
 
+def entry_ratio(u: UpdateSizes) -> float:
+    """An adaptive rule's step per entry over the size of the weights' entries (:attr:`~netdoctor.rules.evidence.
+    UpdateSizes.entry_step` / :attr:`~netdoctor.rules.evidence.UpdateSizes.entry_size`), NaN when not measured.
+
+    Such a rule moves every entry that gets a gradient by about the learning rate (Adam's first step: exactly lr), so
+    the size of its steps against the weights is the rate's, whatever the gradient; over the whole matrix the entries
+    that got no gradient (input pixels always 0, dead units) hide it (npw1102, RMSProp at lr 0.2: 0.63 per entry
+    against entries of 0.05, a first step of 9.2x the weight matrix, then 0.58x, 0.30x, 0.17x)."""
+    if not u.adaptive or u.entry_step is None or not u.entry_size:
+        return math.nan
+    return u.entry_step / u.entry_size
+
+
 def _steps_under(u: UpdateSizes, limit: float) -> bool:
     """At least three of the first updates were measured, every one finite and under ``limit`` (a blow-up at the
     first update leaves no finite step: then the weights' going non-finite is the rate's evidence)."""
@@ -227,9 +257,19 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     non-finite weights; a warning otherwise.
     """
     up, which, limit = _over_the_limit(u)
+    per_entry = entry_ratio(u)
+    if per_entry > ADAPTIVE_ENTRY_HIGH and not (up > limit and up > 1.0):
+        # each entry moved by more than the entries' size: more than a step under the weights' size over the whole
+        # matrix says, where most entries got no gradient (the pixels 0 in every image of a batch)
+        up, which, limit = per_entry, ENTRY, ADAPTIVE_ENTRY_HIGH
     div = diverged(u) and not u.climbs
     nonfinite = u.weights_nonfinite and not u.climbs
     if not (up > limit or div or nonfinite):
+        return None
+    if u.climbs and not up > 1.0:
+        # an update measured climbing the loss (gradient ascent): a step under the weights' own size is no rate's fault
+        # there, the climb fails the run at any rate and dividing the rate would not help (np2435, a sign flipped in
+        # the output error: first steps of 1-73% of the weights, then NaN); a step larger than the weights still is
         return None
     if not (up > limit or div) and _steps_under(u, limit):
         # weights gone NaN after steps measured well under the limit: something else blew them up (an update that
@@ -241,7 +281,12 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     if settled(u, limit) and not (div or nonfinite):
         return None
     at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
-    if up > limit and which.startswith(RUN_MEDIAN):
+    if up > limit and which == ENTRY:
+        what = (f"Each step of the adaptive rule moves the entries it changes by {u.entry_step:.2g}, {up:.3g}x the "
+                f"typical size of a weight matrix's entries ({u.entry_size:.2g}): such a rule moves every entry by about "
+                f"the learning rate whatever the gradient, so every step can move each weight by more than its own size "
+                f"(its first updates change the weights by a median {100 * first_update(u):.2g}%).")
+    elif up > limit and which.startswith(RUN_MEDIAN):
         steps = "gradient steps at the effective rate" if u.momentum is not None else "updates"
         what = (f"The {steps} change {u.tensor or 'the weights'} by a median {100 * up:.0f}% of {'its' if u.tensor else 'their'} "
                 f"size over "
@@ -268,10 +313,12 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     if u.curve is not None:
         note += f" The run's {curve_text(u.curve)}."
     return Finding(
-        "learning-rate-too-high", Severity.ERROR if up > 1 or div or nonfinite else Severity.WARNING, u.where,
+        "learning-rate-too-high", Severity.ERROR if up > 1 or div or nonfinite or VANISHED in which else Severity.WARNING,
+        u.where,
         what + note,
         {"update_ratio": up, "ratios": list(u.first[:5]), "typical_ratio": u.typical, "tensor": u.tensor or None,
          "step": u.first_step, "lr": u.lr,
+         **({"entry_step": u.entry_step, "entry_size": u.entry_size} if which == ENTRY else {}),
          "limit": limit, "diverged": div, "weights_nonfinite": nonfinite, "loss_first": u.loss_first,
          "loss_last": u.loss_last, **curve_evidence(u.curve),
          **({"momentum": u.momentum, "effective_lr": u.effective_lr} if u.momentum is not None else {})},

@@ -181,6 +181,11 @@ LR_HIGH_UPDATE = 0.3
 ADAPTIVE_LR_HIGH = 1.0
 """First-update/weight ratio above which an Adam-like optimizer's learning rate is too high: their first steps move
 every entry by about lr whatever the gradient, 30-50% of a small layer at lr 1e-2, a setting that trains well."""
+ADAPTIVE_ENTRY_HIGH = 1.0
+"""An adaptive rule's step per entry (the entries it moved; about the learning rate whatever the gradient's scale)
+over the root mean square of a weight matrix's entries above which its learning rate is too high: every step may then
+move each weight by more than its own size. Generated RMSProp and Adam programs: 0.02-0.2 at lr 2e-3 (they learn),
+2-13 at lr 0.2 (npw1102: 0.63 per entry against entries of 0.05, at chance)."""
 LR_FIRST_HUGE = 10.0
 """An update among the first five this many times the weights is too large on its own."""
 LR_SETTLED_GROWTH = 5.0

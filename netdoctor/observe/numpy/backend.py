@@ -346,8 +346,12 @@ class NumpyBackend:
         self.lr_read = ""
         """What those steps read, as the program names it (``dW1``), when it has a name."""
         self.adaptive: float | None = None
-        """The median size per entry of the parameters' steps when they followed an adaptive rule while discovering
-        (each step elementwise proportional to ``m / sqrt(v)`` of two buffers: Adam), else None."""
+        """The size per entry of the parameters' steps when they followed an adaptive rule while discovering (each
+        step elementwise proportional to ``m / sqrt(v)``: Adam, RMSProp; see
+        :meth:`~netdoctor.observe.numpy.steps.Steps.adaptive_size`), else None."""
+        self.adaptive_entries: tuple[float, float] | None = None
+        """Those steps' size per entry on a weight matrix and the size of its entries (see
+        :meth:`~netdoctor.observe.numpy.steps.Steps.adaptive_entries_size`), or None."""
         self.momentum: float | None = None
         """The share of the last step each step keeps through a velocity, measured while discovering (see
         :meth:`~netdoctor.observe.numpy.steps.Steps.momentum_decay`), or None."""
@@ -1172,6 +1176,7 @@ class NumpyBackend:
         steps = self.discovery.steps
         found = [prm.found_text or prm.text for prm in net.params]  # (discovery's records are under its own names)
         self.lr_measured, self.adaptive = steps.step_size(found), steps.adaptive_size(found)
+        self.adaptive_entries = steps.adaptive_entries_size(found) if self.adaptive is not None else None
         self.update_checks.adaptive = self.adaptive is not None
         self._read_momentum(steps, found)
         self.lr_read = next((steps.read[t] for t in found if t in steps.read), "")

@@ -28,7 +28,8 @@ from netdoctor.observe.numpy.network import COORDS, PathStats
 from netdoctor.observe.numpy.roles import is_reset, proportional_to
 from netdoctor.observe.source import find_lines, targets_text
 
-__all__ = ["ADAPTIVE_FIT", "DECAY", "Steps", "Velocity", "adaptive_step", "combined_step", "decayed_toward", "intake", "moved_like_a_parameter", "velocity_text"]
+__all__ = ["ADAPTIVE_FIT", "DECAY", "Steps", "Velocity", "adaptive_step", "combined_step", "decayed_toward", "entry_step", "intake",
+           "moved_like_a_parameter", "scaled_by_running_square", "velocity_text"]
 
 RETURNED_SHAPES = 64
 """Shapes of returned arrays kept at most (a few matter, the parameters'; a program may return arrays of every size)."""
@@ -234,6 +235,68 @@ def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathS
     return None
 
 
+def scaled_by_running_square(old: np.ndarray, new: np.ndarray, candidates: list[tuple[np.ndarray, np.ndarray]]
+                             ) -> int | None:
+    """Which candidate ``(v_before, v_now)`` (an array the program keeps, seen before and after this step) the change is
+    an adaptive step over, when the gradient it divides is seen nowhere: ``v_now = rho * v_before + c * g ** 2`` and
+    ``new - old = k * g / sqrt(v_now)`` (RMSProp, ``step = lr * g / (sqrt(sq) + eps); p -= step``, scanned once the
+    loop over the parameters is done, its ``g`` and ``step`` then the last parameter's; Adagrad, ``rho = 1``). Then
+    ``d ** 2 * v_now = A * v_now + B * v_before`` exactly, with ``A = k ** 2 / c > 0`` and ``0 < -B / A = rho <= 1``
+    (an entry that got no gradient moves by 0 and keeps ``rho`` of its ``v``: both sides 0). Least squares over the
+    sampled entries, relative residual under :data:`ADAPTIVE_FIT`; ``v`` never negative and moved; None when no
+    candidate fits."""
+    with np.errstate(all="ignore"):
+        d = new - old
+        if np.count_nonzero(d) < 3 or not np.all(np.isfinite(d)):
+            return None
+        for i, (before, now) in enumerate(candidates):
+            if (len(before) != len(d) or np.count_nonzero(now) < 3 or not (np.all(before >= 0) and np.all(now >= 0))
+                    or not (np.all(np.isfinite(before)) and np.all(np.isfinite(now))) or np.array_equal(before, now)):
+                continue
+            y = d * d * now
+            ny = float(np.linalg.norm(y))
+            if not np.any(before):
+                # the first step, from a running square of zeros: every entry that got a gradient moves by the same size
+                nn = float(now @ now)
+                a, b = (float(now @ y) / nn if nn > 0 else math.nan), 0.0
+            else:
+                a, b = _fit(now, y, before)
+                if not b < 0:
+                    continue
+            if not (a > 0 and -b <= a * (1.0 + 1e-6) and ny > 0):
+                continue
+            if float(np.linalg.norm(y - a * now - b * before)) <= ADAPTIVE_FIT * ny:
+                return i
+    return None
+
+
+def entry_step(old: np.ndarray, new: np.ndarray) -> float:
+    """The size per entry of one step of an adaptive rule: the median |change| over the sampled entries it moved (its
+    step per entry is about the rate whatever the gradient's scale, while an entry that got no gradient, an input
+    pixel always 0 or a dead unit's weight, moves by 0: over all the entries the median is 0 when more than half of
+    them got none); 0 when none moved."""
+    moved = np.abs(new - old)
+    moved = moved[moved > 0]
+    return float(median(moved)) if len(moved) else 0.0
+
+
+def _running_squares(pool: list[tuple[PathStats | None, int, np.ndarray]]
+                     ) -> list[tuple[PathStats, tuple[np.ndarray, np.ndarray]]]:
+    """The arrays of ``pool`` seen both as at the last scan and now (they moved in this scan), never negative: what
+    an adaptive step may divide by the root of (see :func:`scaled_by_running_square`), with ``(before, now)``."""
+    seen: dict[int, np.ndarray] = {}  # (one array under two paths is in the pool under each: one pair per path)
+    out: list[tuple[PathStats, tuple[np.ndarray, np.ndarray]]] = []
+    for st, _, values in pool:
+        if st is None:
+            continue
+        before = seen.pop(id(st), None)
+        if before is None:
+            seen[id(st)] = values
+        elif len(before) == len(values) and values.min(initial=0.0) >= 0 and before.min(initial=0.0) >= 0:
+            out.append((st, (before, values)))
+    return out
+
+
 class _Fits:
     """The fits of one :meth:`Steps.judge`, each computed once per distinct input: one array reached under several
     paths (``self.W`` in the methods, ``net.W`` in the module's globals and in the function it is handed) moves under
@@ -275,8 +338,13 @@ class Steps:
         """Array -> the step size of each of its steps: ``-(change / what the step read)``, the learning rate the step
         applied (``W -= 0.1 * dW``: 0.1), whatever its spelling (a variable, a literal, an argument)."""
         self.adaptive: dict[str, list[float]] = {}
-        """Array -> the median size per entry of each of its steps that was elementwise proportional to ``m / sqrt(v)``
-        of two arrays it read (Adam, RMSprop with a momentum): an adaptive rule (see :func:`adaptive_step`)."""
+        """Array -> the size per entry of each of its steps that was elementwise proportional to ``m / sqrt(v)`` of two
+        arrays it read (Adam, RMSprop with a momentum, see :func:`adaptive_step`) or to a gradient over the root of a
+        running square it kept (RMSProp, see :func:`scaled_by_running_square`): an adaptive rule (see
+        :func:`entry_step`)."""
+        self.adaptive_entries: dict[str, list[tuple[float, float]]] = {}
+        """Weight matrix (two axes or more) -> each of those steps' size per entry with the root mean square of its
+        sampled entries before it: the size of the entries an adaptive step moves by about the rate."""
         self.reads: dict[str, list[PathStats]] = {}
         """Array -> the followed arrays its steps read (the first few), to tell a velocity among them afterwards."""
         self.read: dict[str, str] = {}
@@ -309,10 +377,37 @@ class Steps:
         return float(median(rates)) if rates else None
 
     def adaptive_size(self, arrays: Iterable[str]) -> float | None:
-        """The median size per entry of the adaptive steps of ``arrays`` (the parameters, by their text), or None when
-        none of their steps was adaptive (see :func:`adaptive_step`)."""
-        sizes = [x for t in arrays for x in self.adaptive.get(t, ()) if math.isfinite(x)]
+        """The size per entry of the adaptive steps of ``arrays`` (the parameters, by their text): the median over the
+        arrays of each one's largest step per entry (:func:`entry_step`; the first steps move by about the rate, the
+        later ones may be small for want of a gradient: a unit the first step saturated), or None when none of their
+        steps was adaptive (see :func:`adaptive_step`)."""
+        sizes = [max(xs) for t in arrays if (xs := [x for x in self.adaptive.get(t, ()) if math.isfinite(x)])]
         return float(median(sizes)) if sizes else None
+
+    def adaptive_entries_size(self, arrays: Iterable[str]) -> tuple[float, float] | None:
+        """``(step, size)``: the largest step per entry of an adaptive rule on a weight matrix among ``arrays`` and the
+        root mean square of that matrix's entries before it (see :attr:`adaptive_entries`), for the matrix whose
+        largest ratio of the two is the median over the matrices; None when none was measured."""
+        best: list[tuple[float, float, float]] = []
+        for t in arrays:
+            pairs = [(x / e, x, e) for x, e in self.adaptive_entries.get(t, ()) if math.isfinite(x / e)]
+            if pairs:
+                best.append(max(pairs))
+        if not best:
+            return None
+        best.sort()
+        _, step, size = best[(len(best) - 1) // 2]
+        return step, size
+
+    def _adaptive(self, st: PathStats, old_values: np.ndarray, now_values: np.ndarray) -> None:
+        """``st`` took a step of an adaptive rule: its size per entry, and (a weight matrix) its entries' size."""
+        step = entry_step(old_values, now_values)
+        self.adaptive.setdefault(st.text, []).append(step)
+        if len(st.shape) >= 2:
+            with np.errstate(all="ignore"):
+                rms = float(np.sqrt(np.mean(old_values * old_values)))
+            if rms > 0 and math.isfinite(rms) and math.isfinite(step):
+                self.adaptive_entries.setdefault(st.text, []).append((step, rms))
 
     def momentum(self, arrays: Iterable[str]) -> bool:
         """Whether the steps of ``arrays`` (the parameters, by their text) read a velocity: an array that decays
@@ -430,7 +525,7 @@ class Steps:
                     self._reading(st, read)
         elif (moments := fits.of(adaptive_step, old_values, now_values, [(o, v) for o, _, v in pool][:24])) is not None:
             st.steps += 1  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
-            self.adaptive.setdefault(st.text, []).append(float(median(np.abs(now_values - old_values))))
+            self._adaptive(st, old_values, now_values)
             for m in moments:
                 if m is not None:
                     readers.setdefault(m.obj, []).append(st)
@@ -438,6 +533,11 @@ class Steps:
             if numerator is not None:
                 adaptive_reads.setdefault(numerator.obj, [0, 0])[0] += 1
             adaptive_reads.setdefault(divisor.obj, [0, 0])[1] += 1
+        elif (squares := _running_squares(pool)) and (k := fits.of(scaled_by_running_square, old_values, now_values,
+                                                                      [pair for _, pair in squares])) is not None:
+            st.steps += 1  # step = lr * g / (sqrt(sq) + eps), sq = rho * sq + (1 - rho) * g**2: RMSProp, g unseen
+            self._adaptive(st, old_values, now_values)
+            adaptive_reads.setdefault(squares[k][0].obj, [0, 0])[1] += 1
 
     def judge(self, moved: list[tuple[PathStats, np.ndarray, np.ndarray]], paths: Iterable[PathStats],
               frame: FrameType | None) -> None:

@@ -198,7 +198,43 @@ def _update_lines(b: NumpyBackend) -> list[Line]:
     if lr:
         with_lr = [l for l in lines if lr in l.text]
         lines = with_lr or lines
-    return lines
+    return lines or _helper_calls(b, lr)
+
+
+def _helper_calls(b: NumpyBackend, lr: str) -> list[Line]:
+    """Where a helper that applies the update (the updater, ``momentum(p, v, g, scale)``: its own lines name no
+    parameter) is called, with the assignments in the caller of the names it is handed from the learning rate
+    (``scale = lr``, the rate of that step); none when the updater is no such helper."""
+    code = b.updater
+    if code is None or not code.co_name.isidentifier():
+        return []
+    name = code.co_name
+    args = set(code.co_varnames[:code.co_argcount])
+    # a helper handed the parameter it moves (``p += v`` on its own argument), not a training step that moves the
+    # network it reaches (``step(xb, yb)``: its callers' lines say where a batch is trained, not where a step is applied)
+    if not find_lines(code.co_filename, lambda node, src: isinstance(node, ast.AugAssign)
+                      and re.sub(r"[\[.].*", "", ast.unparse(node.target)) in args, within=code, limit=1):
+        return []
+
+    def calls(node: ast.AST) -> list[ast.Call]:
+        return [c for c in ast.walk(node) if isinstance(c, ast.Call)
+                and (c.func.id if isinstance(c.func, ast.Name) else c.func.attr if isinstance(c.func, ast.Attribute)
+                     else "") == name]
+
+    handed: set[str] = set()
+
+    def site(node: ast.AST, src: str) -> bool:
+        found = calls(node) if isinstance(node, (ast.Expr, ast.Assign)) else []
+        handed.update(a.id for c in found for a in c.args if isinstance(a, ast.Name))
+        return bool(found)
+
+    sites = find_lines(_files(b), site, limit=4)
+    if not sites or not lr:
+        return sites
+    rate = find_lines(_files(b), lambda node, src: isinstance(node, ast.Assign) and bool(set(targets_text(node)) & handed)
+                      and re.search(rf"\b{re.escape(lr)}\b", ast.unparse(node.value)) is not None, limit=2)
+    rate = [l for l in rate if any(l.filename == s.filename and l.function == s.function for s in sites)]
+    return sorted(rate + sites, key=lambda l: (l.filename, l.lineno))
 
 
 def step_at(b: NumpyBackend, checks: list[UpdateCheck]) -> None:
@@ -1364,9 +1400,11 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         # the rate per unit of gradient is the learning rate's, lr / (1 - mu)
         effective = lr / (1.0 - velocity.mu) if isinstance(lr, (int, float)) and lr > 0 else None
     if gradient is None and len(ups) >= 5 and isinstance(lr, (int, float)) and lr > 0 and not grads:
-        # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient, a written
-        # velocity's effective steps by lr / (1 - mu) x the gradient
-        gradient = float(median(ups)) / (effective if written and effective else lr)
+        # no gradient array seen (applied inline): plain SGD moves the weights by lr x the gradient, a velocity's
+        # effective steps by lr / (1 - mu) x the gradient (a written one's as fitted; one known by its decay only, its
+        # steps differenced, (Δ_t - mu Δ_{t-1}) / (1 - mu): a heavy ball's, the smaller reading, as below)
+        per = (effective if written and effective else lr / (1.0 - velocity.mu) if velocity is not None else lr)
+        gradient = float(median(ups)) / per
     enough = len(ups) >= 5 and gradient is not None
     early = [r for r in _update_ratios(b, early=True) if math.isfinite(r)] if velocity is not None else []
     from_early = False
@@ -1387,8 +1425,10 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
     if b.adaptive is not None:  # not plain SGD: no rate relates the step to the gradient; the step per entry is known
         adaptive = f"an adaptive rule (each step ~ m / sqrt(v), {b.adaptive:.2g} per entry)"
         lr, measured = b.lr, False
+    entries = b.adaptive_entries if b.adaptive is not None else None
     return UpdateSizes(
         optimizer=adaptive, adaptive=b.adaptive is not None,
+        entry_step=entries[0] if entries is not None else None, entry_size=entries[1] if entries is not None else None,
         where=where_text(_lr_lines(b), "the update"), framework=Framework.NUMPY,
         first=tuple(r for r in first + _update_ratios(b, early=True) if math.isfinite(r)),
         typical=float(median(ups)) if enough else None, typical_count=len(ups), steps=b.updates,
