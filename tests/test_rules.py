@@ -273,6 +273,27 @@ def test_a_saturating_draw_is_a_root_cause_that_explains_a_gradient_warning_but_
     assert linked["saturated-activations"].caused_by == ("summed-gradient",)
 
 
+def test_a_saturating_draw_explains_a_rate_warning_from_the_first_steps_but_no_rate_error():
+    """Hidden units stuck at 0 or 1 by the draw hand the next layer full-size inputs: its first steps are large beside
+    its weights at a rate that trains the scaled draw (npt1761: 0.41 of the weights, twin learns at the same rate). The
+    rate's warning is ranked after the draw; a rate error (a loss that diverged) stays a root of its own, and a rate
+    warning beside saturation the steps made (no kind) is not blamed on the draw."""
+    drawn = Finding("saturated-activations", "warning", "x", "saturated-activations", {"kind": "init"})
+    linked = {f.code: f for f in link_causes([F("learning-rate-too-high", "warning"), drawn])}
+    assert linked["learning-rate-too-high"].caused_by == ("saturated-activations",)
+    assert Report(list(linked.values())).codes() == ["saturated-activations", "learning-rate-too-high"]
+    linked = {f.code: f for f in link_causes([F("learning-rate-too-high"), drawn])}
+    assert linked["learning-rate-too-high"].caused_by == ()
+    later = Finding("saturated-activations", "warning", "x", "saturated-activations", {})
+    linked = {f.code: f for f in link_causes([F("learning-rate-too-high", "warning"), later])}
+    assert linked["learning-rate-too-high"].caused_by == ()
+    assert linked["saturated-activations"].caused_by == ("learning-rate-too-high",)
+    # a summed gradient behind the rate is its cause, not the draw
+    linked = {f.code: f for f in link_causes([F("summed-gradient", "warning"), F("learning-rate-too-high", "warning"),
+                                              drawn])}
+    assert linked["learning-rate-too-high"].caused_by == ("summed-gradient",)
+
+
 def _tanh_layer(std: float, after: int, start: float = 0.9):
     from netdoctor.rules.evidence import InitScale, LayerActivity
     from netdoctor.rules.policy import Framework
