@@ -67,7 +67,7 @@ def test_buffers_read_as_changed_as_array_equal_reads_them(seed):
         idx = [rng.choice(f, s, replace=False) for f, s in zip(full, sizes)]
         arrays = [rng.normal(size=f) for f in full]
         bound = [True] * len(sizes)
-        watch = SignWatch(0, [], [lambda k=k: arrays[k] if bound[k] else None for k in range(len(sizes))], idx,
+        watch = SignWatch(0, [], [lambda k=k, a=arrays, b=bound: a[k] if b[k] else None for k in range(len(sizes))], idx,
                           [np.zeros(s) for s in sizes], [None] * len(sizes))
         last: list[np.ndarray | None] = [None] * len(sizes)
         for _ in range(6):
