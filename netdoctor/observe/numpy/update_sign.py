@@ -71,6 +71,8 @@ class SignWatch:
     ``Δ_t - mu Δ_{t-1}``, what the velocity took in of this batch's gradients (the heavy ball's ``-lr * g``)."""
     prev: list[np.ndarray] | None = None
     """The step before the one compared (``Δ_{t-1}``: the first update the watch saw, from its start), per tensor."""
+    _joined: tuple[list[np.ndarray], np.ndarray] | None = None
+    """:attr:`base` and its entries joined into one array (made again when ``base`` is another list)."""
 
     def returned(self, got: dict[str, np.ndarray]) -> None:
         """A return of :attr:`code` with the gradients matched to the parameters by name or shape."""
@@ -90,7 +92,7 @@ class SignWatch:
         None: no update yet."""
         self.calls += 1
         now = [np.asarray(p.read(), dtype=np.float64).reshape(-1)[i] for p, i in zip(self.params, self.idx)]
-        moved = not all(np.array_equal(a, b) for a, b in zip(now, self.base))
+        moved = self._moved(now)
         if self.code is not None:  # returned gradients, summed here between two updates
             if moved and not self.summing:  # the end of a batch begun before the watch: sum the next whole one
                 self.prev = [b - a for a, b in zip(now, self.base)]
@@ -117,6 +119,16 @@ class SignWatch:
             return None
         return self._sign(now)
 
+    def _moved(self, now: list[np.ndarray]) -> bool:
+        """Whether some sampled entry of ``now`` differs from :attr:`base` (NaN differs from everything): every tensor's
+        ``np.array_equal`` in one comparison of the joined entries (the watch reads them at every user call until the
+        update: 2,000 calls of a per-sample program, where four comparisons took 8 of its 30 us)."""
+        joined = self._joined
+        if joined is None or joined[0] is not self.base:
+            joined = self._joined = (self.base, np.concatenate(self.base) if self.base else np.zeros(0))
+        flat = np.concatenate(now) if now else np.zeros(0)
+        return flat.shape != joined[1].shape or not bool((flat == joined[1]).all())
+
     def _extend_prev(self, now: list[np.ndarray]) -> None:
         """The first update seen (or one more tensor of it) into :attr:`prev`."""
         moved = [b - a for a, b in zip(now, self.base)]
@@ -129,7 +141,8 @@ class SignWatch:
             buf = src()
             new = np.asarray(buf, dtype=np.float64).reshape(-1)[i] if issubclass(type(buf), np.ndarray) else None
             prev = self.last[k]
-            changed |= new is not None and (prev is None or not np.array_equal(new, prev))
+            # (``np.array_equal`` of two samples of one index: the same shape; not compared once one changed)
+            changed = changed or new is not None and (prev is None or not bool((new == prev).all()))
             self.last[k] = new
         return changed
 
