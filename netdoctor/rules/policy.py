@@ -184,8 +184,10 @@ every entry by about lr whatever the gradient, 30-50% of a small layer at lr 1e-
 ADAPTIVE_ENTRY_HIGH = 1.0
 """An adaptive rule's step per entry (the entries it moved; about the learning rate whatever the gradient's scale)
 over the root mean square of a weight matrix's entries above which its learning rate is too high: every step may then
-move each weight by more than its own size. Generated RMSProp and Adam programs: 0.02-0.2 at lr 2e-3 (they learn),
-2-13 at lr 0.2 (npw1102: 0.63 per entry against entries of 0.05, at chance)."""
+move each weight by more than its own size. Healthy RMSProp, Adam and Adagrad programs: 0.01-0.18 (generated twins
+npw1102, npw1104, npw1111, npw1120, npw1156 at lr 2e-3; the corpus's rmsprop_dict, adam_scratch, adagrad_lists,
+rmsprop_step_list); their rates 100x too high: 1.5-2.7 (npw1102: 0.63 per entry against W2's entries of 0.24, at
+chance; rmsprop_lists_module_fast: 0.32 against 0.21)."""
 LR_FIRST_HUGE = 10.0
 """An update among the first five this many times the weights is too large on its own."""
 LR_SETTLED_GROWTH = 5.0
