@@ -878,14 +878,27 @@ def code_reads(code: CodeType) -> frozenset[Any]:
     return frozenset(out)
 
 
-def _gradient_reach(functions: dict[CodeType, FuncStats]) -> list[CodeType]:
-    """The functions that computed gradients (arrays of the persistent arrays' shapes) and those they call, one from
-    the other (the forward a ``loss_and_grads`` calls): what computes the outputs and the gradients, not the update
-    that reads them (module-level code reads every global: left out)."""
+@functools.lru_cache(maxsize=1024)
+def code_writes(code: CodeType) -> frozenset[str]:
+    """The attributes and globals ``code`` binds (``net.gb1 += db1``, ``net.out = out``), its comprehensions' too."""
+    out = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("STORE_ATTR", "STORE_GLOBAL", "STORE_NAME")}
+    for c in code.co_consts:
+        if isinstance(c, CodeType) and c.co_name in EXPRESSION_SCOPES:
+            out |= code_writes(c)
+    return frozenset(n for n in out if isinstance(n, str))
+
+
+def _gradient_reach(functions: dict[CodeType, FuncStats], stats: dict[Path, PathStats]) -> list[CodeType]:
+    """The functions that computed gradients (arrays of the persistent arrays' shapes) or changed arrays while nothing
+    stepped (a forward keeping its caches), and those they call, one from the other (the forward a ``loss_and_grads``
+    calls): what computes the outputs and the gradients, not the update that reads them (module-level code reads every
+    global: left out)."""
     by_name: dict[str, list[CodeType]] = {}
     for code in functions:
         by_name.setdefault(code.co_name, []).append(code)
-    reach = [f.code for f in functions.values() if f.grad_calls and f.code.co_name != "<module>"]
+    changed = {c for st in stats.values() if st.changes for c in st.where}
+    reach = [f.code for f in functions.values()
+             if (f.grad_calls or f.code in changed) and f.code.co_name != "<module>"]
     seen = set(reach)
     for code in reach:  # (grows while it is walked)
         for name in code_reads(code):
@@ -900,29 +913,45 @@ def _computed_with(params: list[tuple[Path, PathStats]], stats: dict[Path, PathS
                    functions: dict[CodeType, FuncStats]) -> list[tuple[Path, PathStats]]:
     """A frozen network's candidates without what the outputs and gradients are not computed from.
 
-    Nothing moved, so values do not tell a layer from the update rule's state beside it: Adam's never-written moments
-    (``net.mb1``, ``net.vW2``) are arrays of zeros of the layers' shapes, as a bias of zeros is. What tells them apart
-    is what the program does with them: the functions that compute the gradients, and those they call (the forward),
-    read the layers (``net.b1``), and the moments are read by the update alone. An all-zero array none of them reads,
-    beside one of its shape they read, is the update's. And an array rebound to equal values at the returns of a
-    function that computed no gradient itself but is called by one and changed arrays while nothing stepped (the
-    forward: ``net.h`` at every batch, and ``net.out``, a softmax over one unit, ones at every call) is that function's
-    output, not a parameter (an update rebinding a parameter to itself, ``W = W - lr * 0``, changes nothing)."""
-    reach = _gradient_reach(functions)
+    Nothing moved, so values do not tell a layer from the state beside it: Adam's never-written moments (``net.mb1``,
+    ``net.vW2``) and the gradients' buffers of a zero gradient (``net.gb1``) are arrays of zeros of the layers' shapes,
+    as a bias of zeros is. What tells them apart is what the program does with them. The functions that compute the
+    gradients or change arrays while nothing steps (the forward keeping its caches), and those they call, read the
+    layers (``net.b1``: loaded by their code or handed to them) and never bind them; the moments are read by the update
+    alone, and the buffers are bound by them (``net.gb1 += db1``). An all-zero array none of them reads, or one they
+    bind, beside one of its shape they read and never bind, is no layer. And an array rebound to equal values at the
+    returns of such a function that computed no gradient itself (the forward: ``net.out``, a softmax over one unit,
+    ones at every call) is that function's output, not a parameter (an update rebinding a parameter to itself,
+    ``W = W - lr * 0``, changes nothing, so it is none of them)."""
+    reach = _gradient_reach(functions, stats)
     reads: set[Any] = set()
+    writes: set[str] = set()
+    handed: set[int] = set()  # the arrays their latest calls were handed (``backward(X, Y, W1, b1, ...)`` from the module)
     for code in reach:
         reads |= code_reads(code)
+        writes |= code_writes(code)
+        for v in functions[code].args:
+            handed.update(id(a) for a in (v if isinstance(v, list) else [v]) if is_array(a))
 
-    def read(p: Path) -> bool | None:
+    def last(p: Path) -> str | None:
         keys = [k for _, k in p if isinstance(k, str)]  # the last name on its path: an attribute, a key, a global
-        return keys[-1] in reads if keys and reach else None
+        return keys[-1] if keys else None
 
-    read_shapes = {tuple(st.shape) for p, st in params if read(p)}
+    def read(p: Path, st: PathStats) -> bool | None:
+        if st.obj in handed:
+            return True
+        return last(p) in reads if last(p) is not None and reach else None
+
+    def written(p: Path) -> bool:
+        return last(p) in writes  # bound by them: added into (a gradient's buffer ``net.gb1 += db1``) or kept
+
+    # the shapes of the arrays they read and never bind: the layers
+    read_shapes = {tuple(st.shape) for p, st in params if read(p, st) and not written(p)}
     # (what changes while nothing steps is computed from the batch: a cache, whether or not it was found to be one)
     forwards = {code for code in reach if not functions[code].grad_calls
                 and any(st.changes and code in st.where for st in stats.values())}
     return [(p, st) for p, st in params if not (
-        st.started_zero and read(p) is False and tuple(st.shape) in read_shapes
+        st.started_zero and (read(p, st) is False or written(p)) and tuple(st.shape) in read_shapes
         or any(code in forwards for code in st.rewritten_in))]
 
 
