@@ -115,6 +115,11 @@ PROGRAMS = [
             layers="16 -> 12 -> 1 (rows, weights (out, in))"),
     # ... trained in a worker thread, the decay moving the weights: the callers of the gradient's function end at the
     # thread's start, the labels are the module's (main: frozen-parameters of the biases alone)
+    # ... under other names (the output weights ``net.out``, the kept softmax ``net.result``, the moments ``net.W1_m``):
+    # decided by what the program does, as the first names were (a08f298: the moments and the softmax taken for
+    # frozen parameters, 6 arrays, and constant-targets not named)
+    Program("one_unit_adam_renamed_labels", ("frozen-parameters",), forward=False, arrays=4,
+            layers="16 -> 12 -> 1 (rows, weights (out, in))"),
     Program("one_unit_thread", updates=60, arrays=4, layers="20 -> 24 -> 4 (columns)"),
     Program("one_unit_thread_labels", ("frozen-parameters",), updates=60, forward=False, arrays=4,
             layers="20 -> 24 -> 1 (columns)"),
@@ -1271,6 +1276,22 @@ def test_a_network_of_one_output_unit_sized_from_scaled_labels_is_named_from_its
     assert findings["frozen-parameters"]["caused_by"] == ["constant-targets"], _detail(o)
     # the update check's note says why the loss cannot move (one unit), not that a gradient vanished
     assert not any("the gradient has vanished" in n for n in o.report["context"].get("notes", [])), _detail(o)
+
+
+def test_a_frozen_network_renamed_is_decided_as_under_its_first_names():
+    """Nothing moves, so the frozen network's arrays are told apart by what the program does with them (which functions
+    read them, which function rebinds them at its calls), not by their names: renamed (the output weights ``net.out``,
+    the softmax kept as ``net.result``, Adam's moments ``net.W1_m``), the report says what it said, name for name."""
+    first, renamed = (observed(next(p for p in PROGRAMS if p.name == n))
+                      for n in ("one_unit_adam_returns_labels", "one_unit_adam_renamed_labels"))
+    new_names = {"net.W2": "net.out", "net.out": "net.result"}
+
+    def decided(o: Observed, names: dict[str, str]) -> list[tuple[str, str, list[str]]]:
+        return [(f["code"], f["severity"], [names.get(p, p) for p in f["evidence"].get("parameters", [])]
+                 if isinstance(f["evidence"], dict) else []) for f in o.report["findings"]]
+
+    assert decided(renamed, {}) == decided(first, new_names), _detail(first) + "\n" + _detail(renamed)
+    assert {f["code"] for f in renamed.report["findings"]} == {"constant-targets", "frozen-parameters"}, _detail(renamed)
 
 
 @pytest.mark.parametrize("name", ["counted_width_columns_wrong_column", "counted_width_rows_wrong_column"])

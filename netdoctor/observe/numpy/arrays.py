@@ -77,12 +77,6 @@ def _array_role(text: str) -> str:
     return path_role(text)
 
 
-def cache_named(text: str) -> bool:
-    """Whether a path's last name is one a layer keeps from its forward pass (``net.out``, ``layer.h``, ``cache``)."""
-    names = re.findall(r"[A-Za-z_][A-Za-z_0-9]*", text)
-    return len(names) > 1 and bool(_CACHE.match(names[-1]))
-
-
 _SKIP_TYPES = (*OPAQUE, np.random.Generator, np.random.RandomState)
 _NOT_WALKED = (*ATOMS, *_SKIP_TYPES)
 _not_walked: dict[type, bool] = {}

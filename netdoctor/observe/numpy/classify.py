@@ -46,7 +46,6 @@ from netdoctor.observe.numpy.arrays import (
     Path,
     alias_path,
     array_role,
-    cache_named,
     chain_beside_biases,
     is_bias,
     layer_chain,
@@ -663,15 +662,8 @@ class Classifier:
                 params.append((p, st))
         if force:
             params = [(p, st) for p, st in params if not st.changes]
-            # nothing moved, so names break the ties: an all-zero array named like no parameter beside one of its
-            # shape that is (an optimizer's moments ``net.mb1``, ``net.vW2`` beside ``net.b1``, ``net.W2``, all never
-            # written) is the update rule's, not the network's
-            # ... and one the program rebinds to equal values under a cache's name (``net.out``: a softmax over one
-            # unit, ones whatever the weights) is the forward's, which no test of its values can tell
-            param_shapes = {tuple(st.shape) for _, st in params if array_role(st.text) == "param"}
-            params = [(p, st) for p, st in params if not (
-                st.started_zero and tuple(st.shape) in param_shapes and array_role(st.text) != "param"
-                or st.rewrites and cache_named(st.text))]
+            # nothing moved, so what the program's functions do with the arrays tells them apart
+            params = _computed_with(params, stats, self.functions)
         params, moments = _apart_from_siblings(params, buffers, stats, force)
         return params, buffers + moments, updater
 
@@ -862,6 +854,105 @@ def _update_state(params: list[Param], stats: dict[Path, PathStats], contributor
         return False
     paired = [stats.get(prm.buffer) for prm in params if prm.buffer is not None]
     return bool(paired) and all(st is not None and not st.resets and set(st.where) <= {updater} for st in paired)
+
+
+@functools.lru_cache(maxsize=1024)
+def code_reads(code: CodeType) -> frozenset[Any]:
+    """What ``code`` reads by name: the globals, attributes and methods it loads and the constants it holds (dict keys
+    and list indices, tuples of them flattened), its comprehensions' too."""
+    out: set[Any] = set()
+    for ins in dis.get_instructions(code):
+        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD"):
+            out.add(ins.argval)
+        elif ins.opname == "LOAD_CONST":
+            todo = [ins.argval]
+            while todo:
+                c = todo.pop()
+                if isinstance(c, tuple):
+                    todo += list(c)
+                elif isinstance(c, (str, int)) and not isinstance(c, bool):
+                    out.add(c)
+    for c in code.co_consts:
+        if isinstance(c, CodeType) and c.co_name in EXPRESSION_SCOPES:
+            out |= code_reads(c)
+    return frozenset(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def code_writes(code: CodeType) -> frozenset[str]:
+    """The attributes and globals ``code`` binds (``net.gb1 += db1``, ``net.out = out``), its comprehensions' too."""
+    out = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("STORE_ATTR", "STORE_GLOBAL", "STORE_NAME")}
+    for c in code.co_consts:
+        if isinstance(c, CodeType) and c.co_name in EXPRESSION_SCOPES:
+            out |= code_writes(c)
+    return frozenset(n for n in out if isinstance(n, str))
+
+
+def _gradient_reach(functions: dict[CodeType, FuncStats], stats: dict[Path, PathStats]) -> list[CodeType]:
+    """The functions that computed gradients (arrays of the persistent arrays' shapes) or changed arrays while nothing
+    stepped (a forward keeping its caches), and those they call, one from the other (the forward a ``loss_and_grads``
+    calls): what computes the outputs and the gradients, not the update that reads them (module-level code reads every
+    global: left out)."""
+    by_name: dict[str, list[CodeType]] = {}
+    for code in functions:
+        by_name.setdefault(code.co_name, []).append(code)
+    changed = {c for st in stats.values() if st.changes for c in st.where}
+    reach = [f.code for f in functions.values()
+             if (f.grad_calls or f.code in changed) and f.code.co_name != "<module>"]
+    seen = set(reach)
+    for code in reach:  # (grows while it is walked)
+        for name in code_reads(code):
+            for callee in by_name.get(name, []) if isinstance(name, str) else []:
+                if callee not in seen and callee.co_name != "<module>":
+                    seen.add(callee)
+                    reach.append(callee)
+    return reach
+
+
+def _computed_with(params: list[tuple[Path, PathStats]], stats: dict[Path, PathStats],
+                   functions: dict[CodeType, FuncStats]) -> list[tuple[Path, PathStats]]:
+    """A frozen network's candidates without what the outputs and gradients are not computed from.
+
+    Nothing moved, so values do not tell a layer from the state beside it: Adam's never-written moments (``net.mb1``,
+    ``net.vW2``) and the gradients' buffers of a zero gradient (``net.gb1``) are arrays of zeros of the layers' shapes,
+    as a bias of zeros is. What tells them apart is what the program does with them. The functions that compute the
+    gradients or change arrays while nothing steps (the forward keeping its caches), and those they call, read the
+    layers (``net.b1``: loaded by their code or handed to them) and never bind them; the moments are read by the update
+    alone, and the buffers are bound by them (``net.gb1 += db1``). An all-zero array none of them reads, or one they
+    bind, beside one of its shape they read and never bind, is no layer. And an array rebound to equal values at the
+    returns of such a function that computed no gradient itself (the forward: ``net.out``, a softmax over one unit,
+    ones at every call) is that function's output, not a parameter (an update rebinding a parameter to itself,
+    ``W = W - lr * 0``, changes nothing, so it is none of them)."""
+    reach = _gradient_reach(functions, stats)
+    reads: set[Any] = set()
+    writes: set[str] = set()
+    handed: set[int] = set()  # the arrays their latest calls were handed (``backward(X, Y, W1, b1, ...)`` from the module)
+    for code in reach:
+        reads |= code_reads(code)
+        writes |= code_writes(code)
+        for v in functions[code].args:
+            handed.update(id(a) for a in (v if isinstance(v, list) else [v]) if is_array(a))
+
+    def last(p: Path) -> str | None:
+        keys = [k for _, k in p if isinstance(k, str)]  # the last name on its path: an attribute, a key, a global
+        return keys[-1] if keys else None
+
+    def read(p: Path, st: PathStats) -> bool | None:
+        if st.obj in handed:
+            return True
+        return last(p) in reads if last(p) is not None and reach else None
+
+    def written(p: Path) -> bool:
+        return last(p) in writes  # bound by them: added into (a gradient's buffer ``net.gb1 += db1``) or kept
+
+    # the shapes of the arrays they read and never bind: the layers
+    read_shapes = {tuple(st.shape) for p, st in params if read(p, st) and not written(p)}
+    # (what changes while nothing steps is computed from the batch: a cache, whether or not it was found to be one)
+    forwards = {code for code in reach if not functions[code].grad_calls
+                and any(st.changes and code in st.where for st in stats.values())}
+    return [(p, st) for p, st in params if not (
+        st.started_zero and (read(p, st) is False or written(p)) and tuple(st.shape) in read_shapes
+        or any(code in forwards for code in st.rewritten_in))]
 
 
 def _busiest(functions: list[FuncStats]) -> FuncStats | None:

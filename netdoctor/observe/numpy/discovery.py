@@ -753,6 +753,7 @@ class Discovery:
                         # all-zero output of a dead layer is writing a cache)
                         if not call and st.cache_tries < CACHE_TRIES:
                             st.rewrites += 1
+                            st.rewritten_in[code] += 1
                             written.append((st, a, True))
                         continue
                     if st.idx is not None and st.values is not None and not resampled:

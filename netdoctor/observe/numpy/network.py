@@ -101,6 +101,9 @@ class PathStats:
     read (``p -= lr * g``: a gradient, a buffer, a velocity), and not to the array's own value (``W *= 30``, a reset)."""
     rewrites: int = 0
     """Times it was rebound to an array of equal values (not a change; the forward rebuilding a constant cache)."""
+    rewritten_in: Counter = field(default_factory=Counter)
+    """The functions at whose returns those rebinds were seen (code -> times): the forward rebinding its output, or an
+    update rebinding a parameter to itself when its step is zero."""
     accumulations: int = 0
     """Changes that added another array as it is (``g += dW``): a gradient summed into a buffer, not a step."""
     read_by: list[PathStats] = field(default_factory=list)
