@@ -239,6 +239,36 @@ def _lr(u: UpdateSizes) -> str:
     return f"{u.optimizer + ' ' if u.optimizer else ''}{u.lr_name} {u.lr}"
 
 
+def _too_high_text(u: UpdateSizes, up: float, which: str, limit: float, div: bool) -> str:
+    """What :func:`learning_rate_too_high` measured, in words: the step ``up`` over ``limit`` (``which`` names how it
+    was read: per entry, over the run, among the first updates), else the loss that diverged (``div``), else the
+    weights gone non-finite."""
+    at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
+    if up > limit and which == ENTRY:
+        return (f"Each step of the adaptive rule moves the entries it changes by {u.entry_step:.2g}, {up:.3g}x the "
+                f"typical size of a weight matrix's entries ({u.entry_size:.2g}): such a rule moves every entry by about "
+                f"the learning rate whatever the gradient, so every step can move each weight by more than its own size "
+                f"(its first updates change the weights by a median {100 * first_update(u):.2g}%).")
+    if up > limit and which.startswith(RUN_MEDIAN):
+        steps = "gradient steps at the effective rate" if u.momentum is not None else "updates"
+        return (f"The {steps} change {u.tensor or 'the weights'} by a median {100 * up:.0f}% of {'its' if u.tensor else 'their'} "
+                f"size over "
+                f"{u.typical_count} updates measured across the run (the first five: a median "
+                f"{100 * first_update(u):.2g}%); healthy steps change weights by ~0.1-3%.")
+    if up > limit:
+        one = ("One update as the program applied it (the velocity's step, seen before the velocity was known)"
+               if _first_ratios(u)[1] else
+               "One gradient step at the effective rate" if u.momentum is not None else "One update")
+        return (f"{one} changes {u.tensor or 'the weights'} by {100 * up:.0f}% of {'its' if u.tensor else 'their'} size "
+                f"({which}{at}"
+                + (f"; later a median {100 * u.typical:.2g}% over {u.typical_count} updates"
+                   if u.typical is not None and math.isfinite(u.typical) else "")
+                + "); healthy steps change weights by ~0.1-3%.")
+    if div:
+        return f"The loss diverged ({u.loss_first:.4g} at the start, {u.loss_last:.4g} at the end)."
+    return "An update made the weights NaN or Inf."
+
+
 def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     """``learning-rate-too-high``: the first updates change a weight matrix by more than :data:`LR_HIGH_UPDATE` of its
     size (:data:`ADAPTIVE_LR_HIGH` for Adam-like optimizers), or the loss diverged, or an update made the weights
@@ -280,31 +310,7 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         return None
     if settled(u, limit) and not (div or nonfinite):
         return None
-    at = f", step {u.first_step}" if u.first_step is not None and which == "the first measured update" else ""
-    if up > limit and which == ENTRY:
-        what = (f"Each step of the adaptive rule moves the entries it changes by {u.entry_step:.2g}, {up:.3g}x the "
-                f"typical size of a weight matrix's entries ({u.entry_size:.2g}): such a rule moves every entry by about "
-                f"the learning rate whatever the gradient, so every step can move each weight by more than its own size "
-                f"(its first updates change the weights by a median {100 * first_update(u):.2g}%).")
-    elif up > limit and which.startswith(RUN_MEDIAN):
-        steps = "gradient steps at the effective rate" if u.momentum is not None else "updates"
-        what = (f"The {steps} change {u.tensor or 'the weights'} by a median {100 * up:.0f}% of {'its' if u.tensor else 'their'} "
-                f"size over "
-                f"{u.typical_count} updates measured across the run (the first five: a median "
-                f"{100 * first_update(u):.2g}%); healthy steps change weights by ~0.1-3%.")
-    elif up > limit:
-        one = ("One update as the program applied it (the velocity's step, seen before the velocity was known)"
-               if _first_ratios(u)[1] else
-               "One gradient step at the effective rate" if u.momentum is not None else "One update")
-        what = (f"{one} changes {u.tensor or 'the weights'} by {100 * up:.0f}% of {'its' if u.tensor else 'their'} size "
-                f"({which}{at}"
-                + (f"; later a median {100 * u.typical:.2g}% over {u.typical_count} updates"
-                   if u.typical is not None and math.isfinite(u.typical) else "")
-                + "); healthy steps change weights by ~0.1-3%.")
-    elif div:
-        what = f"The loss diverged ({u.loss_first:.4g} at the start, {u.loss_last:.4g} at the end)."
-    else:
-        what = "An update made the weights NaN or Inf."
+    what = _too_high_text(u, up, which, limit, div)
     note = (f" ({_lr(u)})" if u.lr is not None and not u.lr_measured or u.momentum is not None
             else f" The steps applied {_lr(u)}." if u.lr is not None else f" ({u.optimizer})" if u.optimizer else "")
     if u.summed_batch and isinstance(u.lr, (int, float)):

@@ -507,6 +507,19 @@ def _input_of(self: NumpyBackend, frame: FrameType,
     return None
 
 
+def _pre_activation(W: np.ndarray, x: np.ndarray, b: Any, cols: bool, out_in: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """``W·x + b`` (:func:`layer_product`; ``b`` added along the samples' axis when it is an array) and the stable
+    order of its entries, or None when the shapes do not chain (``x`` is not this layer's input)."""
+    try:
+        with np.errstate(all="ignore"):
+            pre = layer_product(W, x, cols, out_in)
+            if is_array(b):
+                pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
+        return pre, np.argsort(pre.reshape(-1), kind="stable")
+    except ValueError:
+        return None
+
+
 def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np.ndarray],
                     pres: dict[int, tuple[np.ndarray, np.ndarray] | None] | None = None,
                     cols: bool | None = None) -> float | None:
@@ -555,14 +568,7 @@ def _computes_layer(self: NumpyBackend, layer: int, a: np.ndarray, prev: list[np
         if pres is not None and key in pres:
             known = pres[key]
         else:
-            try:
-                with np.errstate(all="ignore"):
-                    pre = layer_product(W, x, cols, out_in)
-                    if is_array(b):
-                        pre = pre + (b.reshape(-1, 1) if cols else b.reshape(1, -1))
-                known = (pre, np.argsort(pre.reshape(-1), kind="stable"))
-            except ValueError:
-                known = None  # shapes that do not chain here: not this layer's input
+            known = _pre_activation(W, x, b, cols, out_in)
             if pres is not None:
                 pres[key] = known
         if known is None:

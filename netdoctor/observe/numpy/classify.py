@@ -455,6 +455,42 @@ def _reader_of_steps(best: Root, best_score: tuple[int, int, int, int],
     return best if rival is None else rival[0]
 
 
+def _mark_busy(stats: dict[Path, PathStats], moving: set[int], force: bool) -> None:
+    """Set each array's ``busy`` (a buffer, whatever its name: accumulated into more than 3x as often as the
+    parameters change, or changed like a parameter but not among the ``moving`` ones) and ``unnamed_param`` (without
+    parameter names, the least often changing arrays are the parameters)."""
+    named = [st.changes for st in stats.values() if array_role(st.text) == "param" and st.changes]
+    has_named = any(array_role(st.text) == "param" for st in stats.values())
+    counts = [st.changes for st in stats.values() if unnamed_param(st)]
+    lo = float(median(named)) if named else min(counts, default=0)
+    for st in stats.values():
+        st.busy = unnamed_param(st) and st.changes > 3 * lo and st.inplace >= st.rebound
+        st.busy = st.busy or bool(not force and st.changes and param_like(st) and id(st) not in moving)
+        st.unnamed_param = not has_named and unnamed_param(st) and not st.busy
+
+
+def _layout_and_biases(params: list[Param]) -> tuple[str, list[int]] | None:
+    """The layout and layer widths the weight matrices among ``params`` chain into (None when they do not), each parameter's
+    ``bias`` set on the way: a vector, or a row or column left out of the chain (a one-unit last layer (1, 48) beside
+    the biases (48, 1), (1, 1); ``self.c`` of shape (1, n) beside matrices that chain without it)."""
+    mats: list[tuple[int, ...]] = [prm.shape for prm in params if weight_matrix(prm.text, prm.shape)]
+    layout = layer_chain(mats)
+    apart: set[int] | None = None
+    if layout is None and (beside := chain_beside_biases(mats)) is not None:
+        layout, apart = beside
+    elif layout is None:
+        layout = layer_chain([s for s in mats if min(s) > 1])
+        rows_apart = layout is not None
+    else:
+        rows_apart = False
+    matrices = [prm for prm in params if weight_matrix(prm.text, prm.shape)]
+    for prm in params:
+        prm.bias = not weight_matrix(prm.text, prm.shape) or (
+            next(i for i, m in enumerate(matrices) if m is prm) in apart if apart is not None
+            else rows_apart and min(prm.shape) == 1)
+    return layout
+
+
 class Classifier:
     """The network in the tables of one discovery (see the module docstring).
 
@@ -605,18 +641,8 @@ class Classifier:
 
     def _split(self, stats: dict[Path, PathStats], force: bool) -> tuple[list[tuple[Path, PathStats]], list[tuple[Path, PathStats]], CodeType | None]:
         """Parameters and buffers of the chosen root, and the function that moves the parameters."""
-        named = [st.changes for st in stats.values() if array_role(st.text) == "param" and st.changes]
-        has_named = any(array_role(st.text) == "param" for st in stats.values())
-        counts = [st.changes for st in stats.values() if unnamed_param(st)]
-        lo = float(median(named)) if named else min(counts, default=0)
         moving = {id(self.paths[k]) for k in self._moving_params()} if not force else set()
-        for st in stats.values():
-            # arrays accumulated into more often than the parameters change are buffers; without
-            # parameter names the least often changing arrays are the parameters
-            st.busy = unnamed_param(st) and st.changes > 3 * lo and st.inplace >= st.rebound
-            # busier than an array of their shape, or replaced at each change: buffers, whatever their names
-            st.busy = st.busy or bool(not force and st.changes and param_like(st) and id(st) not in moving)
-            st.unnamed_param = not has_named and unnamed_param(st) and not st.busy
+        _mark_busy(stats, moving, force)
         writers: Counter[CodeType] = Counter()
         for st in stats.values():
             if st.changes and param_like(st) and not st.busy:
@@ -693,22 +719,7 @@ class Classifier:
             fp = idx[np.linspace(0, len(idx) - 1, min(16, len(idx))).astype(int)]
             params.append(Param(p, st.text, tuple(st.shape), idx, fp, quick=tuple(int(i) for i in fp[:: max(1, len(fp) // 3)][:3]),
                                 drawn=st.drawn))
-        mats: list[tuple[int, ...]] = [prm.shape for prm in params if weight_matrix(prm.text, prm.shape)]
-        layout = layer_chain(mats)
-        apart: set[int] | None = None
-        if layout is None and (beside := chain_beside_biases(mats)) is not None:
-            layout, apart = beside  # a one-unit last layer (1, 48) beside the biases (48, 1), (1, 1)
-        elif layout is None:
-            # a row or column beside the matrices (``self.c`` of shape (1, n)) is a bias when they chain without it
-            layout = layer_chain([s for s in mats if min(s) > 1])
-            rows_apart = layout is not None
-        else:
-            rows_apart = False
-        matrices = [prm for prm in params if weight_matrix(prm.text, prm.shape)]
-        for prm in params:
-            prm.bias = not weight_matrix(prm.text, prm.shape) or (
-                next(i for i, m in enumerate(matrices) if m is prm) in apart if apart is not None
-                else rows_apart and min(prm.shape) == 1)
+        layout = _layout_and_biases(params)
         contributor, style = self._pair_buffers(best, params, buffers, updater)
         grad_map: list[int | None] = []
         if style != "accumulate" or _update_state(params, stats, contributor, updater):
