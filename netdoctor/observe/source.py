@@ -18,7 +18,7 @@ from types import CodeType
 from netdoctor._lazy import dataclass
 from netdoctor.usercode import short_path
 
-__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names", "function_loop_names",
+__all__ = ["Line", "function_lines", "find_lines", "where_text", "short_path", "loop_names", "for_targets", "function_loop_names",
            "enclosing_loops", "statements_before"]
 
 
@@ -57,6 +57,16 @@ def loop_names(filename: str) -> frozenset[str]:
     if tree is None:
         return frozenset()
     return _bound_only_in_loops(tree.body)
+
+
+@functools.lru_cache(maxsize=64)
+def for_targets(filename: str) -> frozenset[str]:
+    """The names every ``for`` statement of the file binds, in functions too (``for p, g in zip(...)``: p and g)."""
+    tree, _ = _parsed(filename)
+    if tree is None:
+        return frozenset()
+    return frozenset(n.id for f in ast.walk(tree) if isinstance(f, ast.For) for n in ast.walk(f.target)
+                     if isinstance(n, ast.Name))
 
 
 @functools.lru_cache(maxsize=256)

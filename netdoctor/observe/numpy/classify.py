@@ -391,13 +391,20 @@ def gradient_shapes(functions: dict[CodeType, FuncStats], paths: dict[tuple[int 
 
 
 @functools.lru_cache(maxsize=1024)
-def global_reads(code: CodeType) -> frozenset[str]:
-    """The global names ``code`` reads (its comprehensions' too: Python 3.11 runs them as code of their own)."""
-    out = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME")}
+def _instructions(code: CodeType) -> tuple[tuple[str, Any], ...]:
+    """``(opname, argval)`` of every instruction of ``code`` and of its comprehensions (Python 3.11 runs them as code
+    of their own): what :func:`global_reads`, :func:`code_reads` and :func:`code_writes` read by name."""
+    out = [(ins.opname, ins.argval) for ins in dis.get_instructions(code)]
     for c in code.co_consts:
         if isinstance(c, CodeType) and c.co_name in EXPRESSION_SCOPES:
-            out |= global_reads(c)
-    return frozenset(n for n in out if isinstance(n, str))
+            out += _instructions(c)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def global_reads(code: CodeType) -> frozenset[str]:
+    """The global names ``code`` reads (its comprehensions' too)."""
+    return frozenset(a for op, a in _instructions(code) if op in ("LOAD_GLOBAL", "LOAD_NAME") and isinstance(a, str))
 
 
 def read_beside_weights(params: list[tuple[Path, PathStats]], functions: dict[CodeType, FuncStats],
@@ -872,31 +879,25 @@ def code_reads(code: CodeType) -> frozenset[Any]:
     """What ``code`` reads by name: the globals, attributes and methods it loads and the constants it holds (dict keys
     and list indices, tuples of them flattened), its comprehensions' too."""
     out: set[Any] = set()
-    for ins in dis.get_instructions(code):
-        if ins.opname in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD"):
-            out.add(ins.argval)
-        elif ins.opname == "LOAD_CONST":
-            todo = [ins.argval]
+    for op, arg in _instructions(code):
+        if op in ("LOAD_GLOBAL", "LOAD_NAME", "LOAD_ATTR", "LOAD_METHOD"):
+            out.add(arg)
+        elif op == "LOAD_CONST":
+            todo = [arg]
             while todo:
                 c = todo.pop()
                 if isinstance(c, tuple):
                     todo += list(c)
                 elif isinstance(c, (str, int)) and not isinstance(c, bool):
                     out.add(c)
-    for c in code.co_consts:
-        if isinstance(c, CodeType) and c.co_name in EXPRESSION_SCOPES:
-            out |= code_reads(c)
     return frozenset(out)
 
 
 @functools.lru_cache(maxsize=1024)
 def code_writes(code: CodeType) -> frozenset[str]:
     """The attributes and globals ``code`` binds (``net.gb1 += db1``, ``net.out = out``), its comprehensions' too."""
-    out = {ins.argval for ins in dis.get_instructions(code) if ins.opname in ("STORE_ATTR", "STORE_GLOBAL", "STORE_NAME")}
-    for c in code.co_consts:
-        if isinstance(c, CodeType) and c.co_name in EXPRESSION_SCOPES:
-            out |= code_writes(c)
-    return frozenset(n for n in out if isinstance(n, str))
+    return frozenset(a for op, a in _instructions(code) if op in ("STORE_ATTR", "STORE_GLOBAL", "STORE_NAME")
+                     and isinstance(a, str))
 
 
 def _gradient_reach(functions: dict[CodeType, FuncStats], stats: dict[Path, PathStats]) -> list[CodeType]:

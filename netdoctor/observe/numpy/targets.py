@@ -992,8 +992,7 @@ def _labels_at_end(self: NumpyBackend) -> None:
     main = sys.modules.get("__main__")
     modules = [main, *(m for m in list(sys.modules.values()) if m is not main
                        and getattr(m, "__file__", None) in self.user_files)]
-    scopes = [("<module>", vars(m)) for m in modules if m is not None and (
-        getattr(m, "__file__", None) in self.user_files or m is main)][:8]
+    scopes = [("<module>", vars(m)) for m in modules if m is not None][:8]
     self.label_sets[key] = _label_set(scopes, 1, self.layout[1][0])
     self.train_labels_key = key
 

@@ -31,7 +31,6 @@ import re
 import types
 from collections import Counter
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -55,6 +54,7 @@ from netdoctor.observe.source import (
     Line,
     copied_names,
     find_lines,
+    for_targets,
     function_lines,
     shallow_copy_source,
     short_path,
@@ -1120,7 +1120,7 @@ def _frozen(b: NumpyBackend) -> list[Finding]:
                        _value(node)))) and any(isinstance(t, ast.Name) for t in _target_nodes(node)), limit=3)
     if not moving:
         # a loop variable rebound to itself moved (``for p, g in ...: p = p - step``): the update that is dropped, first
-        names = _loop_variables(_files(b))
+        names = set().union(*(for_targets(f) for f in _files(b)))
         lines = list(dict.fromkeys(find_lines(_files(b), functools.partial(_rebound_step, names=names), limit=2) + lines))[:3]
     group = (FrozenGroup(frozen, "update_dropped") if moving else
              FrozenGroup(frozen, "nothing_changes", numbers={"calls": calls, "function": b.contributor.co_name
@@ -1128,19 +1128,6 @@ def _frozen(b: NumpyBackend) -> list[Finding]:
     return frozen_parameters(FrozenParameters(
         framework=Framework.NUMPY, groups=(group,), updated=moving, steps=b.updates, unit="update",
         site=where_text(lines, ""), details={"gradient_computations": calls, "lines": [str(l) for l in lines]}))
-
-
-def _loop_variables(files: list[str]) -> set[str]:
-    """The names ``for`` statements of ``files`` bind (``for p, g in zip(...)``: p and g)."""
-    out: set[str] = set()
-    for filename in files:
-        try:
-            tree = ast.parse(Path(filename).read_text(encoding="utf-8"))
-        except (OSError, SyntaxError, ValueError, UnicodeDecodeError):
-            continue
-        out.update(n.id for f in ast.walk(tree) if isinstance(f, ast.For) for n in ast.walk(f.target)
-                   if isinstance(n, ast.Name))
-    return out
 
 
 def _rebound_step(node: ast.AST, src: str, *, names: set[str]) -> bool:
