@@ -432,6 +432,14 @@ class Discovery:
         self._tables: tuple[int, tuple[set[tuple[int, ...]], set[int]]] | None = None
         """:func:`gradient_tables` as of :attr:`_version` (the forum program: 6,400 gradient counts while discovering,
         a few hundred changes of the tables)."""
+        self._steppers: set[int] = set()
+        """Functions (code ids) whose own return found parameters stepped: their later calls are followed at their loop
+        heads while discovering, each tick a scan (:meth:`on_tick`), so that a velocity updated in a loop over the
+        parameters (``for p, v, g in zip(params, vels, (x.T @ d, ...)): v *= mu; v -= lr * g; p += v``) is seen
+        decaying while that iteration's gradient is still the loop's variable (at the function's return the gradients
+        computed inline are gone, and the velocity's change is no multiple of anything left)."""
+        self._step_frames: dict[int, FrameType] = {}
+        """Frames of :attr:`_steppers` followed until they return or the network is found (their ticks only scan)."""
 
     # -- events ------------------------------------------------------------------------
     def on_call(self, frame: FrameType) -> Network | None:
@@ -441,6 +449,9 @@ class Discovery:
         if func is None:
             func = self.functions[code] = FuncStats(code)
         func.calls += 1
+        if (id(code) in self._steppers and self.found is None and not self.tracer.long_entry(code)
+                and self.tracer.follow(frame)):
+            self._step_frames[id(frame)] = frame
         loc = frame.f_locals
         n_args = code.co_argcount + code.co_kwonlyargcount
         func.args = [v for v in (loc.get(n) for n in code.co_varnames[: code.co_argcount]) if issubclass(type(v), (np.ndarray, list))]
@@ -513,7 +524,10 @@ class Discovery:
                 func.step_returns += self.param_events > 0
                 func.shapes = tuple(a.shape for a in arrays)
                 func.returned = tuple(weak(a) for a in arrays)
+        self._step_frames.pop(id(frame), None)
         written = self._scan(frame, call=False)
+        if frame.f_code.co_name != "<module>" and any(st.steps for st, _, _ in written):
+            self._steppers.add(id(frame.f_code))
         if self.found is None and func is not None and self._still_frozen():
             count_gradients(func, frame, value, written, self.paths, self.roots, self._gradient_tables())
             if func.grad_calls >= FROZEN_CALLS:
@@ -523,6 +537,9 @@ class Discovery:
     def on_tick(self, frame: FrameType) -> Network | None:
         """A followed frame starts a loop iteration: its locals become a root (a ``main()`` training inline)."""
         self.events += 1
+        if id(frame) in self._step_frames:  # a loop of the function that steps the parameters: a scan only
+            self._scan(frame, call=False)
+            return self.found
         if self.options.net is not None:
             if not self._explicit(frame):
                 return None
@@ -839,4 +856,8 @@ class Discovery:
             self._version += 1  # (whatever a classification may mark on the arrays' statistics)
             self.found = Classifier(self.roots, self.paths, self.functions, self.rng, self.user_class).network(force)
             self._found_nothing = self.found is None and not force
+            if self.found is not None:
+                for f in self._step_frames.values():
+                    self.tracer.unfollow(f)  # watching has its own looks
+                self._step_frames.clear()
         return self.found
