@@ -195,6 +195,31 @@ def weights_moved(stats: list[PathStats]) -> bool:
                    and not (st.changes == 0 and tuple(st.shape) in read) for st in stats)
 
 
+def _counts(st: PathStats) -> tuple[int, int, int, int, int]:
+    """What the changes of ``st`` were judged so far: steps, decays, resets, accumulations, undecided."""
+    return st.steps, st.decays, st.resets, st.accumulations, st.undecided
+
+
+def stepped_via_unexplained(moved: list[tuple[PathStats, np.ndarray, np.ndarray]],
+                            before: list[tuple[tuple[int, int, int, int, int], tuple[float, str] | None]],
+                            steps: Steps) -> bool:
+    """Whether the changes just judged (``moved``; ``before``: each one's :func:`_counts` and ``steps.via`` before)
+    hold a step by a multiple of another array that changed too (``p += f * v``) while that array's own change fitted
+    nothing (no step, decay, reset, accumulation nor undecided) and it was never seen decaying: a velocity whose
+    intake is gone when the change is seen (``for p, v, g in zip(params, vels, (x.T @ d, ...)): v *= mu; v -= lr * g;
+    p += v``: at the function's return the gradients computed in zip's arguments exist no more). Seen at its loop's
+    heads, that velocity's decay fits with the loop's variable ``g``."""
+    changed = {st.text: (st, counts) for (st, _, _), (counts, _) in zip(moved, before)}
+    for (st, _, _), (counts, via) in zip(moved, before):
+        now = steps.via.get(st.text)
+        if now is None or now is via or st.steps == counts[0] or now[1] == st.text:
+            continue
+        read = changed.get(now[1])
+        if read is not None and _counts(read[0]) == read[1] and now[1] not in steps.decays:
+            return True
+    return False
+
+
 def _to_judge(moved: list[tuple[PathStats, np.ndarray, np.ndarray]], st: PathStats, a: np.ndarray, now_values: np.ndarray,
               row: bool) -> None:
     """Hand a change to the step judge (:meth:`Steps.judge`), unless it is a row of a data set (``row``, see
@@ -433,7 +458,8 @@ class Discovery:
         """:func:`gradient_tables` as of :attr:`_version` (the forum program: 6,400 gradient counts while discovering,
         a few hundred changes of the tables)."""
         self._steppers: set[int] = set()
-        """Functions (code ids) whose own return found parameters stepped: their later calls are followed at their loop
+        """Functions (code ids) whose return scan saw a step through a velocity whose own change fitted nothing
+        (:func:`stepped_via_unexplained`): their later calls are followed at their loop
         heads while discovering, each tick a scan (:meth:`on_tick`), so that a velocity updated in a loop over the
         parameters (``for p, v, g in zip(params, vels, (x.T @ d, ...)): v *= mu; v -= lr * g; p += v``) is seen
         decaying while that iteration's gradient is still the loop's variable (at the function's return the gradients
@@ -525,9 +551,7 @@ class Discovery:
                 func.shapes = tuple(a.shape for a in arrays)
                 func.returned = tuple(weak(a) for a in arrays)
         self._step_frames.pop(id(frame), None)
-        written = self._scan(frame, call=False)
-        if frame.f_code.co_name != "<module>" and any(st.steps for st, _, _ in written):
-            self._steppers.add(id(frame.f_code))
+        written = self._scan(frame, call=False, returning=True)
         if self.found is None and func is not None and self._still_frozen():
             count_gradients(func, frame, value, written, self.paths, self.roots, self._gradient_tables())
             if func.grad_calls >= FROZEN_CALLS:
@@ -732,8 +756,10 @@ class Discovery:
             st.idx = st.values = None
         return resampled
 
-    def _scan(self, frame: FrameType | None, *, call: bool) -> list[tuple[PathStats, np.ndarray, bool]]:
-        """Fingerprint every array of every root; attribute changes to the code running in ``frame``.
+    def _scan(self, frame: FrameType | None, *, call: bool, returning: bool = False) -> list[tuple[PathStats, np.ndarray, bool]]:
+        """Fingerprint every array of every root; attribute changes to the code running in ``frame`` (``returning``:
+        at its return, where it may be found to step through a velocity whose change fits nothing, see
+        :func:`stepped_via_unexplained`).
 
         Returns what the running function wrote: ``(stats, array, rebound)`` for each changed or new array.
         """
@@ -787,7 +813,11 @@ class Discovery:
         if written and frame is not None:
             mark_caches(self.roots, self.paths, frame, written)
         if moved:
+            before = [(_counts(st), self.steps.via.get(st.text)) for st, _, _ in moved] if returning else None
             self.steps.judge(moved, self.paths.values(), frame)
+            if before is not None and code is not None and code.co_name != "<module>" and stepped_via_unexplained(
+                    moved, before, self.steps):
+                self._steppers.add(id(code))
         self._count_param_event(written)
         if (n % 32 == 0 and unnamed_ready(list(self.paths.values()))) or (self.param_events >= DISCOVERY_UPDATES and (
                 self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
