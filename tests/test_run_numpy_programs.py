@@ -971,6 +971,19 @@ def test_the_activation_is_named_from_what_the_layer_computes(name, activation):
     assert sat["where"].startswith(f"layer 1 ({activation})") and f"of the {activation} activations" in sat["message"]
 
 
+@pytest.mark.parametrize("name, guess", [("momentum_attrs_linear", True), ("positive_tanh_saturated", False)])
+def test_an_activation_named_from_its_values_alone_is_said_to_be_a_guess(name, guess):
+    """momentum_attrs_linear's forward keeps its output and returns nothing: no pre-activation is recorded beside its
+    leaky relu's outputs, whose values stay under 1 (the range of a tanh): the name is a guess and the layers table
+    says so. A layer named from its pre-activations is no guess."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    (row,) = o.report["sections"]["layers"]
+    assert row["guessed"] is guess, _detail(o)
+    shown = re.search(r"^  1 +(\S+) +\d+ ", o.stdout, re.M)
+    assert shown and shown[1] == row["activation"] + "?" * guess, o.stdout
+    assert ("is a guess from the range" in o.stdout) is guess
+
+
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
 def test_every_update_and_the_samples_are_observed(program):
     o = observed(program)
