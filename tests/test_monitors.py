@@ -14,7 +14,7 @@ from netdoctor.monitor.callback import (
     named_params,
     predict_labels,
 )
-from netdoctor.monitor.layer_stats import name_activation
+from netdoctor.monitor.layer_stats import activation_label, guessed, name_activation
 
 
 def blobs(seed, n=400, d=8, c=3):
@@ -117,6 +117,24 @@ def test_a_tanh_saturated_at_one_is_told_from_a_sigmoid_that_its_values_alone_do
     assert name_activation(np.tanh(_pre(-3, 3)), _pre(-3, 3)[::-1]) is None
     # sigmoid(2z) written through tanh is no listed function of z: left unnamed rather than guessed
     assert name_activation((np.tanh(_pre(-3, 3)) + 1) / 2, _pre(-3, 3)) is None
+
+
+def test_a_name_guessed_from_the_values_is_marked_a_guess_and_measured_as_that_name():
+    """Oracle: a leaky relu applied to pre-activations whose outputs stay inside (-1, 1) has the range of a tanh: the
+    values alone say "tanh", so the report must say it is a guess; whatever reads the name reads the same name."""
+    z = _pre(-3.0, 0.99)
+    a = np.where(z > 0, z, 0.01 * z)
+    assert name_activation(a, z) == "leaky_relu"
+    kind = infer_kind(a)
+    assert kind == "tanh"  # the range cannot tell: the reason for the mark
+    marked = guessed(kind)
+    assert marked == "tanh" and {marked: 1}["tanh"] == 1
+    stats, plain = layer_stats(a, marked), layer_stats(a, "tanh")
+    assert stats["guessed"] is True and plain["guessed"] is False
+    assert stats["saturation"] == plain["saturation"] == pytest.approx(np.mean(np.abs(a) > 0.99))
+    assert activation_label(stats) == "tanh?" and activation_label(plain) == "tanh"
+    assert guessed("unknown") == "unknown" and layer_stats(a, guessed("unknown"))["guessed"] is False
+    assert activation_label({"activation": None, "guessed": True}) == "?"
 
 
 def test_confusion_matrix_matches_a_loop():

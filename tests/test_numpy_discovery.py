@@ -735,3 +735,40 @@ def test_holding_arrays_is_told_as_the_inner_lists_built_in_full_tell_it():
     answers = [d._holds_arrays(v) for v in values]
     assert answers == [_holds_arrays_oracle(d, v) for v in values]
     assert answers[:5] == [False, True, False, True, False] and sum(answers) >= 8
+
+
+def _judged_update(*, gradient_seen: bool, through_velocity: bool = True) -> bool:
+    """One update of a heavy ball ``v = 0.5 * v - 0.01 * g; p += v`` judged as discovery judges a function's return
+    scan (both arrays changed), and :func:`stepped_via_unexplained` asked of it. ``gradient_seen``: ``g`` is what a
+    function returned (a named gradient), else it is gone (computed in ``zip``'s arguments); ``through_velocity``
+    False: a plain ``p -= 0.01 * g`` beside a velocity stepped by nothing."""
+    from netdoctor.observe.numpy.discovery import _counts, stepped_via_unexplained
+    from netdoctor.observe.numpy.steps import Steps
+
+    rng = np.random.default_rng(5)
+    steps = Steps(rng)
+    p, v, g = rng.normal(size=(16, 12)), rng.normal(size=(16, 12)) * 0.01, rng.normal(size=(16, 12))
+    idx = steps.index(p.shape)
+    stats = []
+    for a, text in ((p, "net.W1"), (v, "net.vW1")):
+        st = PathStats(a.shape, text)
+        st.idx, st.values, st.obj = idx, a.reshape(-1)[idx].astype(float), id(a)
+        stats.append(st)
+    if gradient_seen:
+        steps.returned([g])
+    v_new = 0.5 * v - 0.01 * g
+    p_new = p + v_new if through_velocity else p - 0.01 * g
+    moved = [(stats[0], p, p_new.reshape(-1)[idx].astype(float)), (stats[1], v, v_new.reshape(-1)[idx].astype(float))]
+    before = [(_counts(st), steps.via.get(st.text)) for st, _, _ in moved]
+    steps.judge(moved, stats, None)
+    return stepped_via_unexplained(moved, before, steps)
+
+
+def test_a_step_through_a_velocity_whose_gradient_is_gone_is_told_from_one_whose_decay_is_seen():
+    """Oracle: the update itself, built from its three arrays. With the gradient gone at the scan, the parameter's step
+    is ``+1 x`` the velocity's new values while the velocity's change fits nothing: the function is to be looked at
+    within its loop. With the gradient returned, the velocity's decay is seen and nothing needs looking at; a step
+    that reads no velocity is no such case either."""
+    assert _judged_update(gradient_seen=False)
+    assert not _judged_update(gradient_seen=True)
+    assert not _judged_update(gradient_seen=False, through_velocity=False)

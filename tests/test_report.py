@@ -109,6 +109,20 @@ def test_snapshot_width_80_no_colour():
     assert report_text(sample_report(), width=80) == SNAPSHOT
 
 
+def test_an_activation_guessed_from_the_values_is_shown_as_a_guess():
+    row = {"layer": 1, "activation": "tanh", "guessed": True, "units": 16, "saturation": 0.006, "dead": 0.0,
+           "act_std": 0.31}
+    text = report_text(Report([], context={}, sections={"layers": [row]}), width=80)
+    assert re.search(r"^  1 +tanh\? +16 +0\.6% ", text, re.M), text
+    assert "An activation ending in ? is a guess from the range of the layer's\nvalues: its pre-activations were not seen." in text
+    named = report_text(Report([], context={}, sections={"layers": [dict(row, guessed=False)]}), width=80)
+    assert re.search(r"^  1 +tanh +16 ", named, re.M) and "tanh?" not in named and "a guess" not in named
+    page = report_html(Report([], context={}, sections={"layers": [row]}))
+    assert '<th scope="row">1</th><td>tanh?</td>' in page and "pre-activations were not seen." in page
+    plain = report_html(Report([], context={}, sections={"layers": [dict(row, guessed=False)]}))
+    assert '<th scope="row">1</th><td>tanh</td>' in plain and "not seen" not in plain
+
+
 def test_report_methods_use_the_renderer():
     report = sample_report()
     assert report.to_text() == SNAPSHOT

@@ -44,7 +44,7 @@ from netdoctor.errors import InvalidArgument
 
 # predict_labels, confusion_matrix and named_params are re-exported: callers import them from here.
 from netdoctor.monitor.evaluation import confusion_matrix, evaluate, predict_labels
-from netdoctor.monitor.layer_stats import as_rows, infer_kind, layer_of, layer_stats
+from netdoctor.monitor.layer_stats import as_rows, guessed, infer_kind, layer_of, layer_stats
 from netdoctor.monitor.nonfinite import locate_nonfinite
 from netdoctor.monitor.records import EvalRecord, InitialRecord, LayerRecord, NonFiniteRecord, ProbeRecord
 from netdoctor.nn.training import StopTraining  # noqa: F401 - raised here, defined with the loop that catches it
@@ -165,7 +165,7 @@ class TrainingMonitor:
             if names and getattr(model, "loss_name", None) == "cross_entropy":
                 names[-1] = "softmax"
         if names is None or len(names) != len(acts):
-            names = [infer_kind(a, output=i == len(acts) - 1) for i, a in enumerate(acts)]
+            names = [guessed(infer_kind(a, output=i == len(acts) - 1)) for i, a in enumerate(acts)]
         return names
 
     def probe(self, model: Model, step: int, *, update: dict[str, float] | None = None) -> ProbeRecord:

@@ -18,7 +18,8 @@ import numpy as np
 from netdoctor.monitor.records import LayerStats
 from netdoctor.nn.stats import median
 
-__all__ = ["as_rows", "infer_kind", "name_activation", "layer_stats", "layer_of", "ACTIVATION_BOUNDS"]
+__all__ = ["as_rows", "infer_kind", "guessed", "GuessedKind", "activation_label", "name_activation", "layer_stats",
+           "layer_of", "ACTIVATION_BOUNDS"]
 
 ACTIVATION_BOUNDS = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0), "softmax": (0.0, 1.0)}
 """Value range of the bounded activations: the histogram range of their layers."""
@@ -54,6 +55,30 @@ def infer_kind(a: np.ndarray, *, output: bool = False) -> str:
     if lo >= 0 and hi <= 1:
         return "sigmoid"
     return "unknown"
+
+
+class GuessedKind(str):
+    """An activation's name guessed from the range of its values alone (:func:`infer_kind`), with no pre-activation to
+    compare them with (:func:`name_activation`): the name, for whatever reads it, and a mark for the report that it is
+    a guess. A leaky relu whose outputs stay under 1 has the range of a tanh."""
+
+    __slots__ = ()
+
+
+def guessed(kind: str) -> str:
+    """``kind`` (from :func:`infer_kind`) marked as a guess from the values; ``"unknown"`` stays as it is."""
+    return kind if kind == "unknown" else GuessedKind(kind)
+
+
+def activation_label(row: Any) -> str:
+    """A layer's activation as a report shows it: its name, ``"tanh?"`` when the name is only a guess from the range of
+    the values (:class:`GuessedKind`, ``row["guessed"]``), ``"?"`` when there is none."""
+    name = str(row.get("activation") or "?")
+    return f"{name}?" if row.get("guessed") and name != "?" else name
+
+
+GUESSED_NOTE = "An activation ending in ? is a guess from the range of the layer's values: its pre-activations were not seen."
+"""What a report says under a layers table that holds a guessed name (:func:`activation_label`)."""
 
 
 NAMED_WITHIN = 1e-3
@@ -143,6 +168,7 @@ def layer_stats(a: np.ndarray, kind: str, *, tanh_limit: float = 0.99, sigmoid_b
         "hist": hist,
         "hist_range": [lo, hi],
         "finite": bool(finite),
+        "guessed": isinstance(kind, GuessedKind),
     }
 
 

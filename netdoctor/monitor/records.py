@@ -38,6 +38,8 @@ class LayerStats(TypedDict):
     hist_range: list[float | None]
     """``[lo, hi]`` of the histogram; ``[None, None]`` when the values are not finite."""
     finite: bool
+    guessed: bool
+    """The activation's name is a guess from the range of the values (no pre-activation was seen to name it from)."""
 
 
 class LayerRecord(LayerStats):

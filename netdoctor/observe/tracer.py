@@ -931,6 +931,17 @@ class CallTracer:
         frame.f_trace_lines = True
         return True
 
+    def long_entry(self, code: CodeType) -> bool:
+        """Whether the calls of ``code`` as an entry function are followed because one of them looped long."""
+        return self._entries.known.get(id(code)) is True
+
+    def unfollow(self, frame: FrameType) -> None:
+        """Deliver no more loop-head ticks of ``frame`` (followed by :meth:`follow`); its return is still heard."""
+        followed = self._followed.get(id(frame))
+        if followed is not None and followed.frame is frame:
+            del self._followed[id(frame)]
+            frame.f_trace_lines = False
+
     def entry(self, frame: FrameType, back: FrameType | None) -> bool:
         """Follow the new frame of a user function from its call if it is an entry function (:class:`_Entries`)."""
         wanted = self._entries.wanted(frame, back)

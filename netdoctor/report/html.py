@@ -347,12 +347,15 @@ def data_summary_html(summary: Any) -> str:
 
 
 def _layers(rows: Sequence[Mapping[str, Any]], probes: Sequence[Mapping[str, Any]]) -> str:
+    from netdoctor.monitor.layer_stats import GUESSED_NOTE, activation_label
+
     cols = ["layer", "activation", "units", "saturated", "dead", "act std", "|grad W|", "upd/w"]
-    body = [[_esc(r.get("layer", "?")), _esc(r.get("activation") or "?"), num(r.get("units")), pct(r.get("saturation")),
+    body = [[_esc(r.get("layer", "?")), _esc(activation_label(r)), num(r.get("units")), pct(r.get("saturation")),
              pct(r.get("dead")), num(r.get("act_std")), num(r.get("grad_norm")), num(r.get("update_ratio"))] for r in rows]
     step = next((p.get("step") for p in reversed(probes) if isinstance(p, Mapping) and "step" in p), None)
     at = f" (step {step})" if step is not None else ""
-    note = (f'<p class="muted">Measured at the last probe{at} on the diagnosis\'s own probe batch. '
+    guess = f" {_esc(GUESSED_NOTE)}" if any(r.get("guessed") for r in rows) else ""
+    note = (f'<p class="muted">Measured at the last probe{at} on the diagnosis\'s own probe batch.{guess} '
             "<b>|grad W|</b> is the norm of the loss gradient of the layer's weight tensor on that batch; "
             "<b>upd/w</b> is ||W after − W before|| / ||W before|| of the last update. The live view of "
             "<code>netdoctor.notebook.watch</code> probes the rows you give it as <code>X_probe</code>, so its "

@@ -34,13 +34,16 @@ def _layers_table(rows: Sequence[Mapping[str, Any]]):
     from rich import box
     from rich.table import Table
 
-    table = Table(box=box.SIMPLE_HEAD)
+    from netdoctor.monitor.layer_stats import GUESSED_NOTE, activation_label
+
+    guesses = any(r.get("guessed") for r in rows)
+    table = Table(box=box.SIMPLE_HEAD, caption=GUESSED_NOTE if guesses else None, caption_justify="left")
     for name in ("layer", "act", "units", "sat", "dead", "act std", "|grad|", "upd/w"):
         table.add_column(name, justify="left" if name in ("layer", "act") else "right", no_wrap=True)
     for r in rows:
         table.add_row(
             str(r.get("layer", "?")),
-            str(r.get("activation") or "?"),
+            activation_label(r),
             _num(r.get("units")),
             _pct(r.get("saturation")),
             _pct(r.get("dead")),

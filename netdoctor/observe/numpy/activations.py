@@ -331,14 +331,14 @@ def _with_pre_activation(rows: np.ndarray, pres: dict[int, tuple[np.ndarray, np.
 def activation_name(b: NumpyBackend, layer: int, a: np.ndarray) -> str:
     """Hidden layer ``layer``'s function: named from what it computes on the pre-activations recorded beside its
     outputs (:func:`~netdoctor.monitor.layer_stats.name_activation`), else guessed from the values ``a`` alone."""
-    from netdoctor.monitor.layer_stats import infer_kind, name_activation
+    from netdoctor.monitor.layer_stats import guessed, infer_kind, name_activation
 
     pairs = b.pre_rows.get(layer)
     if pairs:
         named = name_activation(np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
         if named is not None:
             return named
-    return infer_kind(a)
+    return guessed(infer_kind(a))
 
 
 _NOT_KEEPERS = frozenset({int, float, bool, str, bytes, complex, type(None), np.ndarray, np.float64, np.float32, np.int64})

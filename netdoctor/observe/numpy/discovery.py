@@ -195,6 +195,31 @@ def weights_moved(stats: list[PathStats]) -> bool:
                    and not (st.changes == 0 and tuple(st.shape) in read) for st in stats)
 
 
+def _counts(st: PathStats) -> tuple[int, int, int, int, int]:
+    """What the changes of ``st`` were judged so far: steps, decays, resets, accumulations, undecided."""
+    return st.steps, st.decays, st.resets, st.accumulations, st.undecided
+
+
+def stepped_via_unexplained(moved: list[tuple[PathStats, np.ndarray, np.ndarray]],
+                            before: list[tuple[tuple[int, int, int, int, int], tuple[float, str] | None]],
+                            steps: Steps) -> bool:
+    """Whether the changes just judged (``moved``; ``before``: each one's :func:`_counts` and ``steps.via`` before)
+    hold a step by a multiple of another array that changed too (``p += f * v``) while that array's own change fitted
+    nothing (no step, decay, reset, accumulation nor undecided) and it was never seen decaying: a velocity whose
+    intake is gone when the change is seen (``for p, v, g in zip(params, vels, (x.T @ d, ...)): v *= mu; v -= lr * g;
+    p += v``: at the function's return the gradients computed in zip's arguments exist no more). Seen at its loop's
+    heads, that velocity's decay fits with the loop's variable ``g``."""
+    changed = {st.text: (st, counts) for (st, _, _), (counts, _) in zip(moved, before)}
+    for (st, _, _), (counts, via) in zip(moved, before):
+        now = steps.via.get(st.text)
+        if now is None or now is via or st.steps == counts[0] or now[1] == st.text:
+            continue
+        read = changed.get(now[1])
+        if read is not None and _counts(read[0]) == read[1] and now[1] not in steps.decays:
+            return True
+    return False
+
+
 def _to_judge(moved: list[tuple[PathStats, np.ndarray, np.ndarray]], st: PathStats, a: np.ndarray, now_values: np.ndarray,
               row: bool) -> None:
     """Hand a change to the step judge (:meth:`Steps.judge`), unless it is a row of a data set (``row``, see
@@ -432,6 +457,15 @@ class Discovery:
         self._tables: tuple[int, tuple[set[tuple[int, ...]], set[int]]] | None = None
         """:func:`gradient_tables` as of :attr:`_version` (the forum program: 6,400 gradient counts while discovering,
         a few hundred changes of the tables)."""
+        self._steppers: set[int] = set()
+        """Functions (code ids) whose return scan saw a step through a velocity whose own change fitted nothing
+        (:func:`stepped_via_unexplained`): their later calls are followed at their loop
+        heads while discovering, each tick a scan (:meth:`on_tick`), so that a velocity updated in a loop over the
+        parameters (``for p, v, g in zip(params, vels, (x.T @ d, ...)): v *= mu; v -= lr * g; p += v``) is seen
+        decaying while that iteration's gradient is still the loop's variable (at the function's return the gradients
+        computed inline are gone, and the velocity's change is no multiple of anything left)."""
+        self._step_frames: dict[int, FrameType] = {}
+        """Frames of :attr:`_steppers` followed until they return or the network is found (their ticks only scan)."""
 
     # -- events ------------------------------------------------------------------------
     def on_call(self, frame: FrameType) -> Network | None:
@@ -441,6 +475,9 @@ class Discovery:
         if func is None:
             func = self.functions[code] = FuncStats(code)
         func.calls += 1
+        if (id(code) in self._steppers and self.found is None and not self.tracer.long_entry(code)
+                and self.tracer.follow(frame)):
+            self._step_frames[id(frame)] = frame
         loc = frame.f_locals
         n_args = code.co_argcount + code.co_kwonlyargcount
         func.args = [v for v in (loc.get(n) for n in code.co_varnames[: code.co_argcount]) if issubclass(type(v), (np.ndarray, list))]
@@ -513,7 +550,8 @@ class Discovery:
                 func.step_returns += self.param_events > 0
                 func.shapes = tuple(a.shape for a in arrays)
                 func.returned = tuple(weak(a) for a in arrays)
-        written = self._scan(frame, call=False)
+        self._step_frames.pop(id(frame), None)
+        written = self._scan(frame, call=False, returning=True)
         if self.found is None and func is not None and self._still_frozen():
             count_gradients(func, frame, value, written, self.paths, self.roots, self._gradient_tables())
             if func.grad_calls >= FROZEN_CALLS:
@@ -523,6 +561,9 @@ class Discovery:
     def on_tick(self, frame: FrameType) -> Network | None:
         """A followed frame starts a loop iteration: its locals become a root (a ``main()`` training inline)."""
         self.events += 1
+        if id(frame) in self._step_frames:  # a loop of the function that steps the parameters: a scan only
+            self._scan(frame, call=False)
+            return self.found
         if self.options.net is not None:
             if not self._explicit(frame):
                 return None
@@ -715,8 +756,10 @@ class Discovery:
             st.idx = st.values = None
         return resampled
 
-    def _scan(self, frame: FrameType | None, *, call: bool) -> list[tuple[PathStats, np.ndarray, bool]]:
-        """Fingerprint every array of every root; attribute changes to the code running in ``frame``.
+    def _scan(self, frame: FrameType | None, *, call: bool, returning: bool = False) -> list[tuple[PathStats, np.ndarray, bool]]:
+        """Fingerprint every array of every root; attribute changes to the code running in ``frame`` (``returning``:
+        at its return, where it may be found to step through a velocity whose change fits nothing, see
+        :func:`stepped_via_unexplained`).
 
         Returns what the running function wrote: ``(stats, array, rebound)`` for each changed or new array.
         """
@@ -770,7 +813,11 @@ class Discovery:
         if written and frame is not None:
             mark_caches(self.roots, self.paths, frame, written)
         if moved:
+            before = [(_counts(st), self.steps.via.get(st.text)) for st, _, _ in moved] if returning else None
             self.steps.judge(moved, self.paths.values(), frame)
+            if before is not None and code is not None and code.co_name != "<module>" and stepped_via_unexplained(
+                    moved, before, self.steps):
+                self._steppers.add(id(code))
         self._count_param_event(written)
         if (n % 32 == 0 and unnamed_ready(list(self.paths.values()))) or (self.param_events >= DISCOVERY_UPDATES and (
                 self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
@@ -839,4 +886,8 @@ class Discovery:
             self._version += 1  # (whatever a classification may mark on the arrays' statistics)
             self.found = Classifier(self.roots, self.paths, self.functions, self.rng, self.user_class).network(force)
             self._found_nothing = self.found is None and not force
+            if self.found is not None:
+                for f in self._step_frames.values():
+                    self.tracer.unfollow(f)  # watching has its own looks
+                self._step_frames.clear()
         return self.found
