@@ -126,6 +126,15 @@ PROGRAMS = [
     Program("one_unit_early_stop_labels", ("frozen-parameters",), forward=False, layers="20 -> 24 -> 1 (rows)",
             missed="constant-targets: the run ends while its network is being found, where no targets are read (the "
                    "header says so); the labels' column is read only by the gradient computations of discovery"),
+    # a heavy ball whose velocities sit on the layers' object, stepped in backward's loop, one sample per update, a
+    # linear output (npw1125's style): labels all 0 make the output bias (1, 1) and its velocity (1, 1) two numbers that
+    # start at zero and change at every update; the forward computes with the bias only (main: the velocity a seventh
+    # array, a one-unit "layer" 1 -> 1, the update check not run; npw1125: a false dead-units on that layer). Without
+    # it, the forward's output net.out (1, 1) was paired with the bias as its gradient buffer by shape (a false climb)
+    Program("momentum_attrs_one_unit", updates=1200, samples=1200, forward=False, arrays=6,
+            layers="16 -> 20 -> 12 -> 4 (columns)", checked=True),
+    Program("momentum_attrs_one_unit_labels", updates=1200, forward=False, arrays=6,
+            layers="16 -> 20 -> 12 -> 1 (columns)", checked=True),
     Program("one_unit_thread", updates=60, arrays=4, layers="20 -> 24 -> 4 (columns)"),
     Program("one_unit_thread_labels", ("frozen-parameters",), updates=60, forward=False, arrays=4,
             layers="20 -> 24 -> 1 (columns)"),
@@ -1282,6 +1291,19 @@ def test_a_network_of_one_output_unit_sized_from_scaled_labels_is_named_from_its
     assert findings["frozen-parameters"]["caused_by"] == ["constant-targets"], _detail(o)
     # the update check's note says why the loss cannot move (one unit), not that a gradient vanished
     assert not any("the gradient has vanished" in n for n in o.report["context"].get("notes", [])), _detail(o)
+
+
+def test_a_one_entry_velocity_beside_its_bias_is_no_layer():
+    """Labels all 0 (scaled with the pixels) make a one-unit output whose bias and velocity are two numbers that start at
+    zero and change at every update: the forward computes with the bias only, so the velocity is no parameter (main: a
+    one-unit "layer" 1 -> 1 after the output, npw1125's false dead-units there), and the forward's output (1, 1) is no
+    gradient buffer of the bias (paired by its shape, a step against it read as a climb: a false gradient-mismatch).
+    The steps are compared, against the one-hot row of class 0, and the targets are the one finding."""
+    o = observed(next(p for p in PROGRAMS if p.name == "momentum_attrs_one_unit_labels"))
+    assert [f["code"] for f in o.report["findings"]] == ["constant-targets"], _detail(o)
+    observed_section = o.report["sections"]["observed"]
+    assert len(observed_section["arrays"]) == 6 and not observed_section["buffers"], _detail(o)
+    assert "against the one-hot row of class 0" in " ".join(o.report["context"]["notes"]), _detail(o)
 
 
 def test_a_frozen_network_s_header_says_what_was_observed():

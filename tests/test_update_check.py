@@ -579,6 +579,29 @@ def test_a_hidden_mismatch_beside_an_agreeing_output_layer_is_no_blow_up():
     assert finding.severity == Severity.ERROR
 
 
+def test_a_velocity_s_intake_against_class_0_of_one_output_unit_is_read_as_its_one_hot_row():
+    """Labels all 0 size a one-unit output, and ``np.eye(1)[t]`` makes each target the value 1. A heavy ball's intake
+    (``v = mu * v - lr * g``: ``lr * g`` taken in) is then ``lr`` times the derivative against that row, and, read
+    against the value 0, a multiple of the other loss's derivative whose sign is the output's: negative for an output
+    in (0, 1). Both losses explain every tensor; the one it descends is taken (npw1125: read against 0, a false
+    gradient-mismatch error, "the update climbs the loss")."""
+    rng = np.random.default_rng(3)
+    P, x = {"W": 0.1 * rng.normal(size=(1, 5)), "b": np.array([0.3])}, rng.normal(size=5)
+    lr = 0.05
+
+    def out(Q: dict[str, np.ndarray]) -> np.ndarray:
+        return (Q["W"] @ x + Q["b"]).reshape(1, 1)
+
+    y = out(P)
+    assert 0 < y.item() < 1  # (the oracle: the two readings' factors have opposite signs here)
+    d = y.item() - 1.0  # the derivative of (out - 1)^2 / 2 at the output: the one-hot row of class 0
+    applied = [Applied("velocity", {"W": lr * d * x.reshape(1, 5), "b": np.array([lr * d])})]
+    work = {k: v.copy() for k, v in P.items()}
+    result = check_update(lambda: out(work), work, applied, assumed_losses(y, np.array([0])), biases=["b"])
+    assert "one-hot row of class 0" in result.loss and result.ok
+    assert result.factor == pytest.approx(lr / 2, rel=1e-4) and not result.climbs  # (the squared error's sum: 2 d)
+
+
 # -- the replay: the program's call again, on copies ---------------------------------------------------
 class _Net:
     def __init__(self) -> None:
