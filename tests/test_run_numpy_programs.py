@@ -120,6 +120,21 @@ PROGRAMS = [
     # frozen parameters, 6 arrays, and constant-targets not named)
     Program("one_unit_adam_renamed_labels", ("frozen-parameters",), forward=False, arrays=4,
             layers="16 -> 12 -> 1 (rows, weights (out, in))"),
+    # ... stopped early (patience 2) after 3 epochs of 10 batches: the 30 gradient computations of a network that never
+    # moves are all made while discovering it (fewer than its 150), where no targets are read
+    Program("one_unit_early_stop", updates=30, samples=600, layers="20 -> 24 -> 4 (rows)"),
+    Program("one_unit_early_stop_labels", ("frozen-parameters",), forward=False, layers="20 -> 24 -> 1 (rows)",
+            missed="constant-targets: the run ends while its network is being found, where no targets are read (the "
+                   "header says so); the labels' column is read only by the gradient computations of discovery"),
+    # a heavy ball whose velocities sit on the layers' object, stepped in backward's loop, one sample per update, a
+    # linear output (npw1125's style): labels all 0 make the output bias (1, 1) and its velocity (1, 1) two numbers that
+    # start at zero and change at every update; the forward computes with the bias only (main: the velocity a seventh
+    # array, a one-unit "layer" 1 -> 1, the update check not run; npw1125: a false dead-units on that layer). Without
+    # it, the forward's output net.out (1, 1) was paired with the bias as its gradient buffer by shape (a false climb)
+    Program("momentum_attrs_one_unit", updates=1200, samples=1200, forward=False, arrays=6,
+            layers="16 -> 20 -> 12 -> 4 (columns)", checked=True),
+    Program("momentum_attrs_one_unit_labels", updates=1200, forward=False, arrays=6,
+            layers="16 -> 20 -> 12 -> 1 (columns)", checked=True),
     Program("one_unit_thread", updates=60, arrays=4, layers="20 -> 24 -> 4 (columns)"),
     Program("one_unit_thread_labels", ("frozen-parameters",), updates=60, forward=False, arrays=4,
             layers="20 -> 24 -> 1 (columns)"),
@@ -1289,6 +1304,47 @@ def test_a_network_of_one_output_unit_sized_from_scaled_labels_is_named_from_its
     assert findings["frozen-parameters"]["caused_by"] == ["constant-targets"], _detail(o)
     # the update check's note says why the loss cannot move (one unit), not that a gradient vanished
     assert not any("the gradient has vanished" in n for n in o.report["context"].get("notes", [])), _detail(o)
+
+
+def test_a_one_entry_velocity_beside_its_bias_is_no_layer():
+    """Labels all 0 (scaled with the pixels) make a one-unit output whose bias and velocity are two numbers that start at
+    zero and change at every update: the forward computes with the bias only, so the velocity is no parameter (main: a
+    one-unit "layer" 1 -> 1 after the output, npw1125's false dead-units there), and the forward's output (1, 1) is no
+    gradient buffer of the bias (paired by its shape, a step against it read as a climb: a false gradient-mismatch).
+    The steps are compared, against the one-hot row of class 0, and the targets are the one finding."""
+    o = observed(next(p for p in PROGRAMS if p.name == "momentum_attrs_one_unit_labels"))
+    assert [f["code"] for f in o.report["findings"]] == ["constant-targets"], _detail(o)
+    observed_section = o.report["sections"]["observed"]
+    assert len(observed_section["arrays"]) == 6 and not observed_section["buffers"], _detail(o)
+    assert "against the one-hot row of class 0" in " ".join(o.report["context"]["notes"]), _detail(o)
+
+
+def test_a_frozen_network_s_header_says_what_was_observed():
+    """Nothing moves, so no update is counted; the header says what was seen instead: the gradient computations the
+    network was found from (oracle: the program's loops, 4 epochs of 50 batches) and the targets they were handed,
+    as many as the constant-targets finding counted (main: "0 updates observed" and nothing else)."""
+    o = observed(next(p for p in PROGRAMS if p.name == "one_unit_adam_returns_labels"))
+    ctx = o.report["context"]
+    (constant,) = [f for f in o.report["findings"] if f["code"] == "constant-targets"]
+    rows = constant["evidence"]["samples"]
+    assert ctx["gradient_computations"] == 4 * 50 and ctx["samples_observed"] == rows > 0, _detail(o)
+    assert ctx["training"].startswith("0 updates observed (no weight moved in the 200 gradient computations of "
+                                      "loss_and_grads() seen)"), _detail(o)
+    assert f"targets of {rows:,} samples seen" in ctx["training"], _detail(o)
+
+
+def test_a_frozen_run_that_ends_while_its_network_is_found_says_its_targets_were_not_seen():
+    """A run stopped early before its network was found (30 gradient computations, fewer than discovery needs to call a
+    network frozen): no targets are read while discovering, so constant targets cannot be judged; the report says so
+    and why, and that a one-unit output gets no gradient from a softmax, instead of passing over it."""
+    o = observed(next(p for p in PROGRAMS if p.name == "one_unit_early_stop_labels"))
+    ctx = o.report["context"]
+    assert ctx["gradient_computations"] == 3 * 10 and ctx["updates_observed"] == 0, _detail(o)
+    (note,) = [n for n in ctx["notes"] if n.startswith("targets not seen: ")]
+    assert "the program ended before the network was found: its 30 gradient computations" in note, _detail(o)
+    assert "single output unit" in note, _detail(o)
+    twin = observed(next(p for p in PROGRAMS if p.name == "one_unit_early_stop"))
+    assert not [n for n in twin.report["context"].get("notes", []) if n.startswith("targets not seen")], _detail(twin)
 
 
 def test_a_frozen_network_renamed_is_decided_as_under_its_first_names():

@@ -533,6 +533,75 @@ def test_a_mismatch_read_where_the_loss_went_flat_at_the_output_is_no_error():
     assert finding.severity == Severity.ERROR and not finding.evidence["after_blow_up"]
 
 
+def _sigmoid_mlp_check(missing: bool, w2_factor: float = 1.0, at_update: int = 2):
+    """One update of a sigmoid MLP 6 -> 8 -> 3 with a linear output on a batch of 16 rows, checked against the
+    program's own squared error ``sum((out - T) ** 2) / (2 N)``: the returned gradients are those a right
+    backward computes, or those without the hidden layer's ``h * (1 - h)`` (``missing``: a missing derivative), or with
+    the output weight's gradient ``w2_factor`` times too large (a wrong output-layer gradient)."""
+    rng = np.random.default_rng(5)
+    P = {"W1": rng.normal(size=(8, 6)), "b1": 0.1 * rng.normal(size=8),
+         "W2": 0.5 * rng.normal(size=(3, 8)), "b2": 0.1 * rng.normal(size=3)}
+    x, T = rng.normal(size=(16, 6)), rng.normal(size=(16, 3))
+
+    def out(Q: dict[str, np.ndarray]) -> np.ndarray:
+        h = 1.0 / (1.0 + np.exp(-(x @ Q["W1"].T + Q["b1"])))
+        return h @ Q["W2"].T + Q["b2"]
+
+    h = 1.0 / (1.0 + np.exp(-(x @ P["W1"].T + P["b1"])))
+    d2 = (out(P) - T) / 16
+    dz1 = d2 @ P["W2"] * (1.0 if missing else h * (1.0 - h))
+    grads = {"W1": dz1.T @ x, "b1": dz1.sum(axis=0), "W2": w2_factor * d2.T @ h, "b2": d2.sum(axis=0)}
+    applied = [Applied("returned", grads)]
+    own = LossChoice("loss() (net.py:9)", lambda y: float(np.sum((y - T) ** 2) / 32), assumed=False)
+    work = {k: v.copy() for k, v in P.items()}
+    result = check_update(lambda: out(work), work, applied, [own], biases=["b1", "b2"])
+    return dataclasses.replace(result, at_update=at_update)
+
+
+def test_a_hidden_mismatch_beside_an_agreeing_output_layer_is_no_blow_up():
+    """A missing hidden derivative makes the hidden layer's step several times larger (sigmoid' <= 1/4 left out), so
+    the first steps can exceed the weights' own size and count as a blow-up (np2429: update/weight 1.05 at update 2).
+    Blown-up weights saturate the loss at the output, where the output layer's gradients disagree first; an output
+    layer that agrees while only the hidden one disagrees is the wrong derivative itself: an error, not info. A
+    wrong output-layer gradient read after the blow-up stays info, and the healthy twin has no finding."""
+    right = _sigmoid_mlp_check(missing=False)
+    assert right.ok and update_check_findings([right], blown_at=1) == []
+    missing = _sigmoid_mlp_check(missing=True)
+    assert [v.name for v in missing.failed] == ["W1", "b1"]  # (the oracle: the output layer's tensors agree)
+    (finding,) = update_check_findings([missing], blown_at=1)
+    assert finding.severity == Severity.ERROR and not finding.evidence["after_blow_up"]
+    assert "blew up" not in finding.message and finding.where.startswith("W1")
+    wrong_out = _sigmoid_mlp_check(missing=False, w2_factor=3.0)
+    assert "W2" in [v.name for v in wrong_out.failed]
+    (finding,) = update_check_findings([wrong_out], blown_at=1)
+    assert finding.severity == Severity.INFO and finding.evidence["after_blow_up"]
+    (finding,) = update_check_findings([missing], blown_at=None)  # (no blow-up: the same error)
+    assert finding.severity == Severity.ERROR
+
+
+def test_a_velocity_s_intake_against_class_0_of_one_output_unit_is_read_as_its_one_hot_row():
+    """Labels all 0 size a one-unit output, and ``np.eye(1)[t]`` makes each target the value 1. A heavy ball's intake
+    (``v = mu * v - lr * g``: ``lr * g`` taken in) is then ``lr`` times the derivative against that row, and, read
+    against the value 0, a multiple of the other loss's derivative whose sign is the output's: negative for an output
+    in (0, 1). Both losses explain every tensor; the one it descends is taken (npw1125: read against 0, a false
+    gradient-mismatch error, "the update climbs the loss")."""
+    rng = np.random.default_rng(3)
+    P, x = {"W": 0.1 * rng.normal(size=(1, 5)), "b": np.array([0.3])}, rng.normal(size=5)
+    lr = 0.05
+
+    def out(Q: dict[str, np.ndarray]) -> np.ndarray:
+        return (Q["W"] @ x + Q["b"]).reshape(1, 1)
+
+    y = out(P)
+    assert 0 < y.item() < 1  # (the oracle: the two readings' factors have opposite signs here)
+    d = y.item() - 1.0  # the derivative of (out - 1)^2 / 2 at the output: the one-hot row of class 0
+    applied = [Applied("velocity", {"W": lr * d * x.reshape(1, 5), "b": np.array([lr * d])})]
+    work = {k: v.copy() for k, v in P.items()}
+    result = check_update(lambda: out(work), work, applied, assumed_losses(y, np.array([0])), biases=["b"])
+    assert "one-hot row of class 0" in result.loss and result.ok
+    assert result.factor == pytest.approx(lr / 2, rel=1e-4) and not result.climbs  # (the squared error's sum: 2 d)
+
+
 # -- the replay: the program's call again, on copies ---------------------------------------------------
 class _Net:
     def __init__(self) -> None:

@@ -210,6 +210,22 @@ def blown_up(c: UpdateCheck, start: dict[str, float], blown_at: int | None = Non
                for k, n in c.weight_norms.items())
 
 
+def output_layer_agrees(c: UpdateCheck) -> bool:
+    """Whether the output layer's tensors (the last weight matrix and the last bias, parameters in the program's order,
+    input side first) were checked and agree while an earlier tensor does not.
+
+    What blown-up weights do to a right formula happens at the output: a saturated loss (a clipped log, a softmax at 0
+    or 1) is flat where the formula still gives ``out - t``, and the output layer's gradients are that error times the
+    last activations (the output bias's is the error itself), so they disagree first. Hidden units at their limits
+    cannot make a right formula disagree: it multiplies by the activation's derivative read from the same saturated
+    values, ~0 like the finite difference. An output layer that agrees with only earlier layers wrong is a wrong hidden
+    derivative (a missing ``sigmoid'``: the step itself is then larger, which is what made it count as a blow-up)."""
+    weights = [v for v in c.tensors if not v.bias]
+    biases = [v for v in c.tensors if v.bias]
+    out = weights[-1:] + biases[-1:]
+    return bool(weights) and all(v.ok for v in out) and any(not v.ok for v in c.tensors)
+
+
 def _grown(c: UpdateCheck, start: dict[str, float]) -> float:
     """The largest growth of a weight matrix's norm at the checked step over its norm ``start`` (inf: non-finite)."""
     return max((n / start[k] if math.isfinite(n) else math.inf for k, n in c.weight_norms.items()
@@ -296,7 +312,8 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
 
     A mismatch read only after the weights blew up (:func:`blown_up`, from ``start_norms`` and ``blown_at``), or only
     where the loss had gone flat at the output (:func:`flat_output`), is info: see :func:`_after_blow_up` (the book's
-    style at lr 60: its clip binds after update 1).
+    style at lr 60: its clip binds after update 1); not a mismatch of earlier layers alone where the output layer
+    agrees (:func:`output_layer_agrees`: a wrong hidden derivative whose larger step counted as the blow-up).
 
     Long because the finding's evidence, fix and explanation are written out in place, one reading of the check each.
     """
@@ -305,7 +322,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     if not failing:
         return []
     after = all((bool(start_norms) or blown_at is not None) and blown_up(d, start_norms or {}, blown_at)
-                or flat_output(d, judged) is not None for d in failing)
+                and not output_layer_agrees(d) or flat_output(d, judged) is not None for d in failing)
     c = failing[0]
     bad = failures(c)
     # parameters come in the program's order, input side first: the last failing weight is nearest the output

@@ -736,7 +736,8 @@ class NumpyBackend:
             ctx["training"] = self._training(ctx)
         ctx["updates_observed"] = self.updates + (self._coverage().before if self.params else 0)
         ctx.update(self._expected())
-        ctx["samples_observed"] = self.target_samples
+        # (a one-unit output's targets are tallied by value: counted too)
+        ctx["samples_observed"] = self.target_samples or sum(self.single_output_targets.values())
         ctx["windows_sampled"] = self._deep_updates  # update windows sampled in full (the tracer's Budget schedule)
         notes = list(self.notes) + self.update_checks.notes(layout_known=bool(self.layout))
         if self.layout and self.layout[1][-1] == 1:
@@ -757,6 +758,8 @@ class NumpyBackend:
                 counted = f"; {self.updates:,} of its steps were seen emptying the gradient buffers" if self.updates else ""
                 notes.append(f"updates not observed: the network's arrays never moved in the {computed:,} gradient "
                              f"computations seen (found from the gradients computed for them){counted}")
+            if not ctx["samples_observed"]:
+                notes.append(self._frozen_unread())
         for after, back in self.restores[:3]:
             notes.append(f"after update {after:,} the weights were set back to the values they had after update "
                          f"{back:,} (saved weights restored): not counted as an update" if back < after else
@@ -778,6 +781,17 @@ class NumpyBackend:
             ctx["notes"] = notes
         return ctx
 
+    def _frozen_unread(self) -> str:
+        """The note of a network that never moved and whose targets were never read: why nothing moved is then not
+        judged (targets of one class, a one-unit output, are a cause no rule could see), and why they were not read."""
+        why = (f"the program ended before the network was found: its {self.gradient_computations:,} gradient "
+               "computations were all made while netdoctor was still finding it, where no targets are read"
+               if self.phase_ended_at_end else "no argument of the gradient computations read as targets")
+        one = (" (the network has a single output unit: a softmax over one unit is 1 whatever the weights, so a "
+               "network sized from labels of one class gets no gradient)" if self.layout and self.layout[1][-1] == 1 else "")
+        return (f"targets not seen: {why}; the rules that compare the output with its targets (constant or scaled "
+                f"targets) could not run, so why nothing moved was not judged from them{one}")
+
     def _failure(self) -> str:
         """The note of an observer that stopped early on an error of its own (where it was raised), or ""."""
         failed = self.tracer.failed
@@ -797,6 +811,11 @@ class NumpyBackend:
         seen = (f"{total} updates observed" if expected is None or total > expected
                 else f"{total} of {expected} updates observed")
         said = []
+        if self.frozen and not self.updates:
+            # no step can be counted where none moves a weight and no buffer is seen emptied; what was seen is the
+            # gradient computations the network was found from, and the targets they were handed
+            who = f" of {self.contributor.co_name}()" if self.contributor is not None else ""
+            seen = f"0 updates observed (no weight moved in the {self.gradient_computations:,} gradient computations{who} seen)"
         if self.frozen and self.updates:
             said.append("steps of zero: none moved a weight; counted from the gradient buffers each one emptied")
         elif self.still_updates:
@@ -818,6 +837,8 @@ class NumpyBackend:
                      f"{trained[0]:,} samples trained on{sampled}")
         elif self.target_samples:
             seen += f", targets of {self.target_samples:,} samples seen{sampled}"
+        elif self.single_output_targets:  # (a one-unit output's targets, tallied by value)
+            seen += f", targets of {sum(self.single_output_targets.values()):,} samples seen"
         if self.lr is not None:
             seen += f", {self.lr_name}={self.lr:g}"
         elif self.lr_measured is not None:  # no variable holds it: what the steps applied

@@ -698,7 +698,7 @@ class Classifier:
             # nothing moved, so what the program's functions do with the arrays tells them apart
             params = _computed_with(params, stats, self.functions)
         params, moments = _apart_from_siblings(params, buffers, stats, force)
-        return params, buffers + moments, updater
+        return _read_by_the_forward(params, self.paths.values(), self.functions), buffers + moments, updater
 
     def _data_sets(self) -> list[np.ndarray]:
         """The 2-D float or integer arrays of more than one row held by the module's globals (the first 256 names):
@@ -776,7 +776,11 @@ class Classifier:
         used: set[int] = set()
         # what the gradient's functions write first (accumulated into, overwritten): a velocity the update alone
         # writes (``v = mu * v - lr * g``) is read by the step too, but it is not where the gradients go
+        # the functions that write the layers' activations (caches): the forward
+        forwards = {code for st in self.paths.values() if st.cache for code in st.where if code is not None}
         for p, st in sorted(buffers, key=lambda b: (set(b[1].where) <= {updater}, b[1].text)):
+            if math.prod(st.shape) == 1 and forwards and set(st.where) - {None} <= forwards:
+                continue  # one entry written only by the forward: its output (``net.out`` (1, 1)), paired by shape alone
             if st.decays > st.accumulations:
                 continue  # a velocity or a moment (decays and takes in the gradient): the update rule's, not the gradient's
             if st.divisor or (st.numerator and not st.accumulations and not st.resets):
@@ -980,6 +984,33 @@ def _busiest(functions: list[FuncStats]) -> FuncStats | None:
         if called is not None and 2 * called.grad_calls >= busiest.grad_calls:
             return called
     return busiest
+
+
+def _read_by_the_forward(params: list[tuple[Path, PathStats]], every: Iterable[PathStats],
+                         functions: dict[CodeType, FuncStats]) -> list[tuple[Path, PathStats]]:
+    """The parameters without the arrays the forward never computes with, beside one of their shape that it does.
+
+    A one-entry bias and its velocity (``b3`` and ``vb3`` (1, 1), both zero at first, both changed by every update)
+    cannot be told apart by their numbers: any change of one number is a multiple of another, so no change is judged
+    a step or a decay. What the program does with them can: the forward (the functions that write the layers'
+    activations, the caches) computes with the bias and never with its velocity, which only the update reads. So an
+    array that started at zero, none of whose changes was judged a step, which the forward neither loads by its name
+    nor was handed, beside a parameter of its shape that it loads, is the update rule's state, no parameter.
+    Nothing changes where no forward writing caches was seen, or where it reads the arrays under other names."""
+    forwards = {code for st in every if st.cache for code in st.where if code is not None and code in functions}
+    if not forwards:
+        return params
+    reads = frozenset().union(*(code_reads(code) for code in forwards))
+    handed = {id(a) for code in forwards for v in functions[code].args for a in (v if isinstance(v, list) else [v])
+              if is_array(a)}
+
+    def read(p: Path, st: PathStats) -> bool:
+        keys = [k for _, k in p if isinstance(k, str)]  # the last name on its path: an attribute, a key, a global
+        return st.obj in handed or bool(keys) and keys[-1] in reads
+
+    read_shapes = {tuple(st.shape) for p, st in params if read(p, st)}
+    return [(p, st) for p, st in params
+            if not (st.started_zero and not st.steps and not read(p, st) and tuple(st.shape) in read_shapes)]
 
 
 def _apart_from_siblings(params: list[tuple[Path, PathStats]], buffers: list[tuple[Path, PathStats]],

@@ -577,11 +577,12 @@ class _Reading:
         return max(len(self.explained), len(self.flipped))
 
 
-def _preferred(r: _Reading) -> tuple[int, int]:
+def _preferred(r: _Reading) -> tuple[int, int, int]:
     """The order of the readings under the candidate losses: the most tensors accounted for, then the fewest climbing
     (one output unit fed one sample reads any target as a consistent factor whose sign is the target's: a loss the
-    update descends beats one it climbs by as many tensors)."""
-    return r.score, -len(r.flipped)
+    update descends beats one it climbs by as many tensors), then the fewest explained by a negative factor (the same
+    for the gradients a velocity takes in, where the update is no reading)."""
+    return r.score, -len(r.flipped), -sum(r.factors.get(j, 0.0) < 0 for j in r.explained.values())
 
 
 def _read(loss: LossChoice, outputs: _Outputs, names: list[str], idx: list[np.ndarray], h: float,
