@@ -74,6 +74,8 @@ class Block:
     """Class target -> first-seen rows of it."""
     old_rows: int = 0
     old_correct: int = 0
+    calls: int = 0
+    """Counted loss calls (training batches): more than the steps when the program accumulates gradients."""
 
     def merged(self, other: Block) -> Block:
         labels = dict(self.new_labels)
@@ -81,7 +83,7 @@ class Block:
             labels[k] = labels.get(k, 0) + v
         return Block(min(self.first, other.first), max(self.last, other.last), self.new_rows + other.new_rows,
                      self.new_correct + other.new_correct, labels, self.old_rows + other.old_rows,
-                     self.old_correct + other.old_correct)
+                     self.old_correct + other.old_correct, self.calls + other.calls)
 
 
 class FirstSeenRows:
@@ -229,6 +231,7 @@ class FirstSeenRows:
     def _count_call(self, keys: list[int], labels: list[int], predicted: list[int], step: int) -> None:
         """Count one loss call's rows, new and seen before, into the block of ``step``."""
         seen, block = self.seen, self._block(step)
+        block.calls += 1
         size = len(seen)
         is_new: list[bool] | None = None
         if seen.isdisjoint(keys):  # every row new (the first pass), each once unless drawn twice into the batch
