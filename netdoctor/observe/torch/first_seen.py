@@ -75,7 +75,8 @@ class Block:
     old_rows: int = 0
     old_correct: int = 0
     calls: int = 0
-    """Counted loss calls (training batches): more than the steps when the program accumulates gradients."""
+    """Counted loss calls that brought a new row (training batches of the first pass): more than the steps when the
+    program accumulates gradients; a second loss on the same batch (an auxiliary head) brings none and is not one."""
 
     def merged(self, other: Block) -> Block:
         labels = dict(self.new_labels)
@@ -231,7 +232,6 @@ class FirstSeenRows:
     def _count_call(self, keys: list[int], labels: list[int], predicted: list[int], step: int) -> None:
         """Count one loss call's rows, new and seen before, into the block of ``step``."""
         seen, block = self.seen, self._block(step)
-        block.calls += 1
         size = len(seen)
         is_new: list[bool] | None = None
         if seen.isdisjoint(keys):  # every row new (the first pass), each once unless drawn twice into the batch
@@ -257,6 +257,7 @@ class FirstSeenRows:
                 block.old_correct += right
         else:
             self._count_rows(block, keys, labels, predicted, [fresh > 0] * len(keys) if is_new is None else is_new)
+        block.calls += fresh > 0
         self.quiet = 0 if fresh else self.quiet + 1
         if self.quiet >= QUIET_CALLS:
             self.done = self.pass_over = True

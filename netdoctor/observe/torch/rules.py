@@ -1043,8 +1043,8 @@ batches as one that steps at each."""
 
 
 def batches_per_step(early: Block, late: Block) -> int:
-    """Training batches (counted loss calls) per optimizer step over the first pass, rounded (at least 1): 1 for a
-    program that steps at each batch, ``k`` for one that accumulates the gradients of ``k`` batches."""
+    """Training batches (counted loss calls that brought new rows) per optimizer step over the first pass, rounded (at
+    least 1): 1 for a program that steps at each batch, ``k`` for one that accumulates the gradients of ``k`` batches."""
     steps = late.last - early.first + 1
     return max(1, round((early.calls + late.calls) / max(steps, 1)))
 
