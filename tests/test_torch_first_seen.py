@@ -110,3 +110,25 @@ def test_a_buffer_refilled_in_place_loses_one_batch_and_is_copied_from_then_on()
     assert fs.copying
     want = _oracle_counts(calls[1:])  # the first batch was refilled before it was read: its rows are new in epoch 2
     assert _got(fs) == want and want["old_rows"] == 56
+
+
+@pytest.mark.parametrize("per_step, losses_per_batch", [(1, 1), (2, 1), (4, 1), (1, 2), (2, 2)],
+                         ids=["step-per-batch", "accumulate-2", "accumulate-4", "aux-loss", "accumulate-2-aux-loss"])
+def test_batches_per_step_counts_the_batches_of_a_step_not_its_loss_calls(per_step, losses_per_batch):
+    # oracle: the program's own structure, `per_step` batches of fresh rows per optimizer step, each handed to
+    # `losses_per_batch` loss calls (a second loss on the same batch, an auxiliary head, brings no new row)
+    from netdoctor.observe.torch.rules import batches_per_step
+
+    gen = torch.Generator().manual_seed(1)
+    data = torch.rand(640, 784, generator=gen)
+    labels = torch.randint(0, 10, (640,), generator=gen)
+    fs = FirstSeenRows(torch)
+    for b in range(640 // 32):
+        x, t = data[32 * b:32 * (b + 1)], labels[32 * b:32 * (b + 1)]
+        for _ in range(losses_per_batch):
+            _feed(fs, x, torch.randn(32, 10, generator=gen), t, 1 + b // per_step)
+    data_again = data[:32]
+    _feed(fs, data_again, torch.randn(32, 10, generator=gen), labels[:32], 100)  # a row seen again: halves exist
+    early, late = fs.halves()
+    assert batches_per_step(early, late) == per_step
+    assert early.calls + late.calls == 640 // 32

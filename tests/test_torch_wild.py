@@ -20,6 +20,8 @@
   ``shifted_small_steps`` (a trainer class stepping by hand, a log-softmax indexed by the labels) and
   ``shifted_small_steps_loop`` (a module-level loop, ``F.cross_entropy``, ``optim.SGD``): the same with labels rolled
   by one row and three epochs of plain SGD whose weights move less than 5%: the gap is named at any drift.
+  ``shifted_accumulate`` (a module-level loop, ``optim.SGD`` stepped once every two batches): the same with
+  gradient accumulation, whose first pass of 16 batches is 8 steps long; its later half begins after 8 batches.
 - ``lenet_lr_high``: a LeNet-5 style CNN at SGD lr 3.0 whose first steps stay below the weights' size, after which
   the weights blow up and every relu dies (the loss at chance, not diverging): the rate is the root cause.
   ``lenet_lr_high_ok``, at lr 0.1, learns and is quiet.
@@ -46,7 +48,7 @@ torch = pytest.importorskip("torch")
 from netdoctor.findings import Report, Severity  # noqa: E402
 from netdoctor.observe import runner  # noqa: E402
 from netdoctor.observe.options import ObserveOptions  # noqa: E402
-from netdoctor.observe.torch.rules import NO_LEARNING_MOVED  # noqa: E402
+from netdoctor.observe.torch.rules import NO_LEARNING_MOVED, drift_at  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shared_files import have_real_data, shuffled_train_csv  # noqa: E402
@@ -229,7 +231,8 @@ def test_bfloat16_softmax_rows_miss_the_float32_limit_and_meet_their_own():
 # program -> (training rows, its line of the loss)
 MEMORISED = {"shuffled_loader": (1000, "loss = loss_fn(logits, yb)"), "shifted_hand_loss": (800, "loss.backward()"),
              "shifted_small_steps": (1000, "loss.backward()"),
-             "shifted_small_steps_loop": (1000, "loss = F.cross_entropy(")}
+             "shifted_small_steps_loop": (1000, "loss = F.cross_entropy("),
+             "shifted_accumulate": (512, "loss = F.cross_entropy(")}
 SMALL_STEPS = ("shifted_small_steps", "shifted_small_steps_loop")
 """Programs whose weights move less than the drift the run-level ``no-learning`` waits for (three epochs of plain SGD):
 the rows seen again answered better than the rows seen first are the evidence on their own."""
@@ -256,6 +259,17 @@ def test_labels_that_do_not_follow_the_inputs_are_named_from_the_rows_seen_for_t
     twin, twin_printed = run(f"{name}_ok", train_csv)
     assert _problems(twin) == []
     assert float(twin_printed.strip().splitlines()[-1].split()[-1]) > 0.5  # the twin learns its task
+
+
+def test_the_drift_between_two_sampled_steps_is_read_on_the_line_between_them():
+    # oracle: a drift growing linearly, d(s) = 0.005 * s, sampled on the bounded schedule (steps 1-6, then 16, 32, ...)
+    drift = [(s, 0.005 * s) for s in (1, 2, 3, 4, 5, 6, 16, 32, 48)]
+    for step in (6, 12, 31, 47):
+        assert drift_at(drift, step) == pytest.approx(0.005 * step)
+    assert drift_at(drift, 60) == pytest.approx(0.005 * 48)  # past the last sample: the last sample
+    assert drift_at(drift, 0) == 0.0  # before any sample
+    # a drift that fell back keeps its largest value by then
+    assert drift_at([(1, 0.3), (16, 0.1), (32, 0.2)], 20) == pytest.approx(0.3)
 
 
 def test_a_loss_written_by_hand_without_class_targets_in_its_graph_is_said_to_leave_learning_unjudged(train_csv):

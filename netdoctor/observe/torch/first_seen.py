@@ -74,6 +74,9 @@ class Block:
     """Class target -> first-seen rows of it."""
     old_rows: int = 0
     old_correct: int = 0
+    calls: int = 0
+    """Counted loss calls that brought a new row (training batches of the first pass): more than the steps when the
+    program accumulates gradients; a second loss on the same batch (an auxiliary head) brings none and is not one."""
 
     def merged(self, other: Block) -> Block:
         labels = dict(self.new_labels)
@@ -81,7 +84,7 @@ class Block:
             labels[k] = labels.get(k, 0) + v
         return Block(min(self.first, other.first), max(self.last, other.last), self.new_rows + other.new_rows,
                      self.new_correct + other.new_correct, labels, self.old_rows + other.old_rows,
-                     self.old_correct + other.old_correct)
+                     self.old_correct + other.old_correct, self.calls + other.calls)
 
 
 class FirstSeenRows:
@@ -254,6 +257,7 @@ class FirstSeenRows:
                 block.old_correct += right
         else:
             self._count_rows(block, keys, labels, predicted, [fresh > 0] * len(keys) if is_new is None else is_new)
+        block.calls += fresh > 0
         self.quiet = 0 if fresh else self.quiet + 1
         if self.quiet >= QUIET_CALLS:
             self.done = self.pass_over = True

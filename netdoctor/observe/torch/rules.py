@@ -20,6 +20,7 @@ from typing import Any
 
 from netdoctor.findings import Finding, Severity
 from netdoctor.observe.torch.counts import Segment
+from netdoctor.observe.torch.first_seen import Block
 from netdoctor.observe.torch.hand import HAND_KIND
 from netdoctor.observe.torch.watch import ADAPTIVE_OPTIMIZERS, TorchWatch
 from netdoctor.params import is_bias
@@ -1033,9 +1034,19 @@ seen for the first time (their most common label 12.0%), 18.0% on 512 rows seen 
 errors apart); a healthy twin answers rows it has not been trained on at 60-90% late in its first pass."""
 
 
-FIRST_PASS_STEPS = 8
-"""Optimizer steps from the judged model's start before the later half of its rows seen for the first time begins: a
-full-batch run (or one of a few batches) sees every row first at its first step, before any training."""
+FIRST_PASS_BATCHES = 8
+"""Training batches from the judged model's start before the later half of its rows seen for the first time begins: a
+full-batch run (or one of a few batches) sees every row first at its first step, before any training. Counted as the
+optimizer steps before it times the batches of a step (:func:`batches_per_step`): a program that accumulates the
+gradients of 2 batches per step (ptw1089: its later half begins 7 steps, 14 batches, in) has a pass of as many
+batches as one that steps at each."""
+
+
+def batches_per_step(early: Block, late: Block) -> int:
+    """Training batches (counted loss calls that brought new rows) per optimizer step over the first pass, rounded (at
+    least 1): 1 for a program that steps at each batch, ``k`` for one that accumulates the gradients of ``k`` batches."""
+    steps = late.last - early.first + 1
+    return max(1, round((early.calls + late.calls) / max(steps, 1)))
 
 
 FIRST_PASS_SHARE = 0.1
@@ -1056,10 +1067,28 @@ of the later half's 8-15."""
 
 
 def drift_by(w: TorchWatch, step: int) -> float:
-    """The largest drift of a weight tensor of the judged model at its last sampled step at or before ``step`` (0:
-    none sampled by then)."""
-    vals = [max((v for s, v in pi.drift if s <= step and math.isfinite(v)), default=0.0) for _, pi in _weights(w)]
-    return max(vals, default=0.0)
+    """The largest drift of a weight tensor of the judged model by ``step`` (0: none sampled by then).
+
+    Drift is sampled on the bounded schedule (every 16th step, then every 32nd, ...), so ``step`` usually falls between
+    two samples: the drift there is read on the line between the last sample at or before it and the first after it
+    (the last before it alone when none follows). The last sample before alone reads up to a whole sampling interval
+    early: ptw1075's first pass ends at step 31, its drift sampled at steps 16 (0.056) and 32 (0.080) of 0.211 moved
+    in all; read at step 16 the pass had done 27% of the run's drift (a slow learner's one pass in four), at step 31
+    it had done 37%."""
+    return max((drift_at(pi.drift, step) for _, pi in _weights(w)), default=0.0)
+
+
+def drift_at(drift: list[tuple[int, float]], step: int) -> float:
+    """The largest of the drifts ``(step, value)`` sampled at or before ``step`` and of the drift at ``step`` on the
+    line to the next sample (0: none at or before ``step``)."""
+    seen = [(s, v) for s, v in drift if math.isfinite(v)]
+    before = [(s, v) for s, v in seen if s <= step]
+    if not before:
+        return 0.0
+    s0, v0 = before[-1]
+    after = next(((s, v) for s, v in seen if s > step), None)
+    here = v0 if after is None else v0 + (after[1] - v0) * (step - s0) / (after[0] - s0)
+    return max(max(v for _, v in before), here)
 
 
 def _z(k1: int, n1: int, k2: int, n2: int) -> float:
@@ -1079,7 +1108,7 @@ def memorised(w: TorchWatch, end: Segment, moved: float) -> list[Finding]:
     when rows seen again were trained on within the later half's own steps (at least :data:`NO_LEARNING_ROWS` of them:
     batches that overlap, a pass shorter than the run's span), they must beat its first-seen rows by
     :data:`MEMORISED_SE` standard errors too: the same network answers both, so only memory can set them apart;
-    the later half begins :data:`FIRST_PASS_STEPS` steps or more after the start, and ends at :data:`FIRST_PASS_SHARE`
+    the later half begins :data:`FIRST_PASS_BATCHES` batches or more after the start, and ends at :data:`FIRST_PASS_SHARE`
     of the run or later."""
     fs = w.first_seen
     since = w.models.start_step()
@@ -1087,7 +1116,8 @@ def memorised(w: TorchWatch, end: Segment, moved: float) -> list[Finding]:
     if halves is None or not end.rows:
         return []
     early, late = halves
-    if (late.first - since < FIRST_PASS_STEPS or late.last - since < FIRST_PASS_SHARE * (end.last - since)
+    if ((late.first - since) * batches_per_step(early, late) < FIRST_PASS_BATCHES
+            or late.last - since < FIRST_PASS_SHARE * (end.last - since)
             or not early.new_rows or not late.new_rows):
         return []  # a first pass of a few steps (a full batch) has its first-seen rows before any training
     if drift_by(w, late.last) < SMALL_DRIFT_SHARE * moved:
