@@ -318,3 +318,28 @@ def test_a_one_unit_layer_chains_beside_its_biases(shapes, layout, apart):
     """A one-unit output layer is a row (columns: (1, 48)) or a column (rows: (16, 1)), as its bias and the hidden
     layers' biases are: the matrices chain once each bias of the matrix before it is set aside."""
     assert chain_beside_biases(shapes) == (None if layout is None else (layout, apart))
+
+
+@pytest.mark.parametrize("make", [
+    lambda rng: rng.normal(size=37),  # the sampled entries the judge compares: flat, contiguous float64
+    lambda rng: rng.normal(size=37) * 1e200,  # their squares overflow: inf either way
+    lambda rng: np.array([1.0, np.nan, 2.0]),
+    lambda rng: np.array([np.inf, 1.0, -np.inf]),
+    lambda rng: np.zeros(5),
+    lambda rng: rng.normal(size=40)[::3],  # not contiguous
+    lambda rng: rng.normal(size=37).astype(np.float32),  # another precision
+    lambda rng: rng.normal(size=(4, 9)),  # two axes
+], ids=["flat", "overflow", "nan", "inf", "zeros", "strided", "float32", "matrix"])
+def test_norm_and_row_norms_are_numpys_norms_bit_for_bit(make):
+    from netdoctor.observe.numpy.roles import norm, row_norms
+
+    x = make(np.random.default_rng(3))
+    with np.errstate(all="ignore"):
+        want = float(np.linalg.norm(x))
+        got = norm(x)
+        assert type(got) is float
+        assert np.array_equal(np.float64(got), np.float64(want), equal_nan=True)
+        rows = np.atleast_2d(x) if x.ndim == 1 else x
+        for M in (rows, np.vstack([rows, rows[:, ::-1]])):
+            r, w = row_norms(M), np.linalg.norm(M, axis=1)
+            assert r.dtype == w.dtype and r.tobytes() == w.tobytes()

@@ -190,15 +190,25 @@ def test_a_fit_is_computed_once_per_distinct_input_within_one_judge():
 
     def fit(old, new, candidates, eps):
         calls.append(1)
-        return float(np.sum(new - old))
+        return float(np.sum(new - old)) + sum(float(np.sum(v)) for v in candidates)
 
-    fits, a, b, c = _Fits(), np.ones(4), np.full(4, 2.0), [np.zeros(4)]
-    assert fits.of(fit, a, b, c, 1e-16) == fits.of(fit, a.copy(), b.copy(), c, 1e-16) == 4.0
+    def take(pool):
+        return [v for _, _, v in pool]
+
+    fits, a, b = _Fits(), np.ones(4), np.full(4, 2.0)
+    pool = fits.pool([(None, 1, np.zeros(4))])
+    def of(pool, old, new, eps):
+        return fits.of(fit, pool, fits.entries(old, new), old, new, take, eps)
+
+    assert of(pool, a, b, 1e-16) == of(pool, a.copy(), b.copy(), 1e-16) == 4.0
     assert len(calls) == 1
-    fits.of(fit, a, b + 1, c, 1e-16)  # other entries
-    fits.of(fit, a, b, [np.zeros(4)], 1e-16)  # another candidate, equal or not
-    fits.of(fit, a, b, c, 1e-8)  # another tolerance
+    of(pool, a, b + 1, 1e-16)  # other entries
+    other = fits.pool([(None, 1, np.zeros(4))])  # another pool, equal or not
+    assert of(other, a, b, 1e-16) == 4.0
+    of(pool, a, b, 1e-8)  # another tolerance
     assert len(calls) == 4
+    # a pool's fits are told apart from another pool's even after the first is no longer used: the judge keeps them
+    assert fits.pools == [pool, other]
 
 
 def _rmsprop(p, sq, g, lr, rho, eps=1e-8):

@@ -20,7 +20,7 @@ from netdoctor.buffers.peek import holds_numbers
 from netdoctor.nn.stats import median, unique
 from netdoctor.observe.numpy.arrays import head
 
-__all__ = ["Role", "persistent_writer", "proportional_to", "is_reset", "float_2d", "ordered_like", "rises_with", "ordered_by_sample", "computed_by_layer", "layer_sums", "normalised_from", "scalar_of", "bounded",
+__all__ = ["Role", "persistent_writer", "norm", "row_norms", "proportional_to", "is_reset", "float_2d", "ordered_like", "rises_with", "ordered_by_sample", "computed_by_layer", "layer_sums", "normalised_from", "scalar_of", "bounded",
            "one_hot", "code_like", "distinct_values", "one_top", "flat_arrays", "class_rows"]
 
 
@@ -69,6 +69,23 @@ def persistent_writer(writers: Counter, stats: Any) -> CodeType | None:
     return best if math.isfinite(change(best)) else writers.most_common(1)[0][0]
 
 
+def norm(x: np.ndarray) -> float:
+    """``float(np.linalg.norm(x))``, the same number: for a flat contiguous float64 array (the sampled entries the role
+    tests compare) it is ``sqrt(x.dot(x))``, which is what ``np.linalg.norm`` computes for it after ~2 us of checks of
+    its arguments (the step judge takes ~10 norms of a changed array; the forum program's discovery 10,000)."""
+    if type(x) is np.ndarray and x.ndim == 1 and x.dtype == np.float64 and x.flags.c_contiguous:
+        return float(np.sqrt(x.dot(x)))
+    return float(np.linalg.norm(x))
+
+
+def row_norms(M: np.ndarray) -> np.ndarray:
+    """``np.linalg.norm(M, axis=1)``, the same numbers: for a real 2-D array it is ``sqrt(add.reduce(M * M, axis=1))``,
+    which is what ``np.linalg.norm`` computes for it (without its ~4 us of checks)."""
+    if type(M) is np.ndarray and M.ndim == 2 and M.dtype.kind == "f":
+        return np.sqrt(np.add.reduce(M * M, axis=1))
+    return np.linalg.norm(M, axis=1)
+
+
 WEIGHT_DECAY = 0.005
 """The largest share of its own values a step of weight decay alone takes away (``lr * lambda``: 1e-4 to 1e-6 a step;
 a rescale ``W *= 30`` or a reset takes 29 or 1)."""
@@ -86,13 +103,13 @@ def proportional_to(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarra
     """
     with np.errstate(all="ignore"):
         d = new - old
-        nd = float(np.linalg.norm(d))
+        nd = norm(d)
         if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3:
             return None
-        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (float(np.linalg.norm(old)) + float(np.linalg.norm(new)))
+        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (norm(old) + norm(new))
         oo = float(np.dot(old, old))
         own = float(np.dot(d, old)) / oo if oo > 0 else 0.0
-        if oo > 0 and float(np.linalg.norm(d - own * old)) <= tol and not abs(own) < WEIGHT_DECAY:
+        if oo > 0 and norm(d - own * old) <= tol and not abs(own) < WEIGHT_DECAY:
             # rescaled or reset: a multiple of itself. (Not a share of at most WEIGHT_DECAY taken away, when an array
             # it could read is that multiple: a step of pure weight decay, ``p -= lr * (0 + wd * p)``, of a network
             # whose loss gradient is 0, one output unit under a softmax)
@@ -105,7 +122,7 @@ def proportional_to(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarra
             # the few that pass are decided one by one, in order, as they always were
             G = np.stack(candidates)
             gg_all = np.einsum("ij,ij->i", G, G)
-            near = np.flatnonzero(np.linalg.norm(d - ((G @ d) / gg_all)[:, None] * G, axis=1) <= 2 * tol).tolist()
+            near = np.flatnonzero(row_norms(d - ((G @ d) / gg_all)[:, None] * G) <= 2 * tol).tolist()
         for i in near:
             g = candidates[i]
             if np.count_nonzero(g) < 3:
@@ -114,14 +131,14 @@ def proportional_to(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarra
             if not math.isfinite(gg) or gg == 0.0:
                 continue
             c = float(np.dot(d, g)) / gg
-            if c != 0.0 and float(np.linalg.norm(d - c * g)) <= tol:
+            if c != 0.0 and norm(d - c * g) <= tol:
                 return i, c
     return None
 
 
 def is_reset(old: np.ndarray, new: np.ndarray) -> bool:
     """Set back to zero from nonzero values (at the sampled entries): what is emptied after an update."""
-    return new.size >= 2 and not np.any(new) and bool(np.any(old))
+    return new.size >= 2 and not new.any() and bool(old.any())  # (the methods: ~1 us against ~3 for np.any)
 
 
 def float_2d(v: Any) -> np.ndarray | None:

@@ -25,7 +25,7 @@ from netdoctor._lazy import dataclass
 from netdoctor.nn.stats import median
 from netdoctor.observe.numpy.arrays import array_role, entries, sample_index
 from netdoctor.observe.numpy.network import COORDS, PathStats
-from netdoctor.observe.numpy.roles import is_reset, proportional_to
+from netdoctor.observe.numpy.roles import is_reset, norm, proportional_to, row_norms
 from netdoctor.observe.source import find_lines, targets_text
 
 __all__ = ["ADAPTIVE_FIT", "DECAY", "Steps", "Velocity", "adaptive_step", "combined_step", "decayed_toward", "entry_step", "intake",
@@ -51,10 +51,10 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
         return None
     with np.errstate(all="ignore"):
         d = new - old
-        nd = float(np.linalg.norm(d))
+        nd = norm(d)
         if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(old) < 3 or len(old) < 4:
             return None
-        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (float(np.linalg.norm(old)) + float(np.linalg.norm(new)))
+        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (norm(old) + norm(new))
         G = np.stack(candidates)
         G = np.concatenate([G, G * G])  # every candidate and its square at once: the 2x2 normal equations of d ~ a * old + c * g
         gg, go, gd = np.einsum("ij,ij->i", G, G), G @ old, G @ d
@@ -66,9 +66,9 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
         least = np.where(np.arange(len(G)) < len(candidates), DECAY, 1e-9)
         ok &= (a >= -1.0 - 1e-9) & (a <= -least) & (det > 1e-12 * oo * gg)
         # the residuals at once with twice the tolerance, then the few near a fit decided one by one, in order
-        near = ok & (np.linalg.norm(d - a[:, None] * old - c[:, None] * G, axis=1) <= 2 * tol)
+        near = ok & (row_norms(d - a[:, None] * old - c[:, None] * G) <= 2 * tol)
         for i in np.flatnonzero(near):
-            if float(np.linalg.norm(d - a[i] * old - c[i] * G[i])) <= tol:
+            if norm(d - a[i] * old - c[i] * G[i]) <= tol:
                 return int(i)
     return None
 
@@ -130,12 +130,26 @@ def _multiple_of_one(old: np.ndarray, candidates: list[np.ndarray], eps: float) 
     with np.errstate(all="ignore"):
         if np.count_nonzero(old) < 3:
             return False
-        tol = (1e-6 + 8 * eps) * float(np.linalg.norm(old))
+        tol = (1e-6 + 8 * eps) * norm(old)
         for g in candidates:
             gg = float(g @ g)
-            if gg > 0 and math.isfinite(gg) and float(np.linalg.norm(old - (float(old @ g) / gg) * g)) <= tol:
+            if gg > 0 and math.isfinite(gg) and norm(old - (float(old @ g) / gg) * g) <= tol:
                 return True
     return False
+
+
+_PAIRS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.triu_indices(n, k=1)``, made once per ``n`` (~15 us each time; :func:`combined_step` asks at every change
+    no single array explains). Read only."""
+    pairs = _PAIRS.get(n)
+    if pairs is None:
+        i, j = np.triu_indices(n, k=1)
+        i.flags.writeable = j.flags.writeable = False
+        pairs = _PAIRS[n] = (i, j)
+    return pairs
 
 
 def combined_step(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray], eps: float
@@ -151,14 +165,14 @@ def combined_step(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray]
     candidates must have three nonzero entries and the pair must not be (nearly) collinear."""
     with np.errstate(all="ignore"):
         d = new - old
-        nd = float(np.linalg.norm(d))
+        nd = norm(d)
         if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3 or len(d) < 3 or not candidates:
             return None
-        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (float(np.linalg.norm(old)) + float(np.linalg.norm(new)))
-        G = np.concatenate([np.stack(candidates), old[None]])  # the array's own values last (index -1)
+        tol = (1e-6 + 8 * eps) * nd + 8 * eps * (norm(old) + norm(new))
+        G = np.stack([*candidates, old])  # the array's own values last (index -1)
         usable = (np.count_nonzero(G, axis=1) >= 3) & np.isfinite(G).all(axis=1)
         gram, gd = G @ G.T, G @ d
-        i, j = np.triu_indices(len(G), k=1)
+        i, j = _pairs(len(G))
         gii, gjj, gij = gram[i, i], gram[j, j], gram[i, j]
         det = gii * gjj - gij * gij
         a = (gjj * gd[i] - gij * gd[j]) / det
@@ -169,9 +183,9 @@ def combined_step(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray]
         # the residuals of every usable pair at once with twice the tolerance, then the few near a fit decided one by
         # one, in order (as :func:`decayed_toward`)
         ks = np.flatnonzero(ok)
-        res = np.linalg.norm(d - a[ks, None] * G[i[ks]] - c[ks, None] * G[j[ks]], axis=1)
+        res = row_norms(d - a[ks, None] * G[i[ks]] - c[ks, None] * G[j[ks]])
         for k in ks[res <= 2 * tol]:
-            if float(np.linalg.norm(d - a[k] * G[i[k]] - c[k] * G[j[k]])) <= tol:
+            if norm(d - a[k] * G[i[k]] - c[k] * G[j[k]]) <= tol:
                 jj = -1 if own[k] else int(j[k])
                 return int(i[k]), jj, float(a[k]), float(c[k])
     return None
@@ -194,7 +208,7 @@ def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathS
     learning rate whatever the gradient's scale, so it is neither judged nor measured as plain SGD."""
     with np.errstate(all="ignore"):
         d = new - old
-        nd = float(np.linalg.norm(d))
+        nd = norm(d)
         if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(d) < 3 or not candidates:
             return None
         pairs: Iterable[tuple[PathStats, int, np.ndarray]]
@@ -230,7 +244,7 @@ def adaptive_step(old: np.ndarray, new: np.ndarray, candidates: list[tuple[PathS
             if rr == 0.0 or not math.isfinite(rr):
                 continue
             k = float(d @ r) / rr
-            if k != 0.0 and float(np.linalg.norm(d - k * r)) <= ADAPTIVE_FIT * nd:
+            if k != 0.0 and norm(d - k * r) <= ADAPTIVE_FIT * nd:
                 return sm, sv
     return None
 
@@ -254,7 +268,7 @@ def scaled_by_running_square(old: np.ndarray, new: np.ndarray, candidates: list[
                     or not (np.all(np.isfinite(before)) and np.all(np.isfinite(now))) or np.array_equal(before, now)):
                 continue
             y = d * d * now
-            ny = float(np.linalg.norm(y))
+            ny = norm(y)
             if not np.any(before):
                 # the first step, from a running square of zeros: every entry that got a gradient moves by the same size
                 nn = float(now @ now)
@@ -265,7 +279,7 @@ def scaled_by_running_square(old: np.ndarray, new: np.ndarray, candidates: list[
                     continue
             if not (a > 0 and -b <= a * (1.0 + 1e-6) and ny > 0):
                 continue
-            if float(np.linalg.norm(y - a * now - b * before)) <= ADAPTIVE_FIT * ny:
+            if norm(y - a * now - b * before) <= ADAPTIVE_FIT * ny:
                 return i
     return None
 
@@ -297,28 +311,97 @@ def _running_squares(pool: list[tuple[PathStats | None, int, np.ndarray]]
     return out
 
 
+_Pool = list[tuple[PathStats | None, int, np.ndarray]]
+"""What a step could have read: ``(stats or None, id, sampled values)`` (see :meth:`Steps._pools`)."""
+
+
+_EPS: dict[np.dtype, float] = {}
+
+
+def _eps(dtype: np.dtype) -> float:
+    """``float(np.finfo(dtype).eps)``, remembered per dtype (``np.finfo`` takes ~2 us; the judge asks it per change)."""
+    eps = _EPS.get(dtype)
+    if eps is None:
+        eps = _EPS[dtype] = float(np.finfo(dtype).eps)
+    return eps
+
+
+def _values(pool: _Pool) -> list[np.ndarray]:
+    """Every candidate's values (what :func:`~netdoctor.observe.numpy.roles.proportional_to` and
+    :func:`decayed_toward` fit)."""
+    return [v for _, _, v in pool]
+
+
+def _first_values(pool: _Pool) -> list[np.ndarray]:
+    """The first 32 candidates' values (the pairs :func:`combined_step` fits grow as their square)."""
+    return [v for _, _, v in pool[:32]]
+
+
+def _kept_values(pool: _Pool) -> list[np.ndarray]:
+    """The values of the candidates the program keeps (followed arrays, not temporaries): :func:`_multiple_of_one_of`."""
+    return [v for other, _, v in pool if other is not None]
+
+
+def _kinds_and_values(pool: _Pool) -> list[tuple[PathStats | None, np.ndarray]]:
+    """The first 24 candidates, with their stats: :func:`adaptive_step`."""
+    return [(o, v) for o, _, v in pool[:24]]
+
+
+def _square_pairs(pool: _Pool) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The running squares' ``(before, now)``: :func:`scaled_by_running_square`."""
+    return [pair for _, pair in _running_squares(pool)]
+
+
 class _Fits:
     """The fits of one :meth:`Steps.judge`, each computed once per distinct input: one array reached under several
     paths (``self.W`` in the methods, ``net.W`` in the module's globals and in the function it is handed) moves under
     each of them, with the same sampled entries (one index per shape) and the same pool of candidates (the array
     itself is left out of its pool under every path), so its fits are the same numbers; only what is recorded of
-    them is per path. Keyed by the inputs themselves (the entries' bytes, the candidates' objects), so two changes
-    share a fit only when its arguments are the same."""
+    them is per path. Keyed by the inputs themselves: the entries' bytes and the pool the candidates are taken from
+    (each fit takes its candidates from the pool in one way of its own), so two changes share a fit only when its
+    arguments are the same. The pools are kept here while the judge runs, so that their ids name them."""
 
-    __slots__ = ("done",)
+    __slots__ = ("done", "pools")
 
     def __init__(self) -> None:
         self.done: dict[tuple, object] = {}
+        self.pools: list[list[tuple[PathStats | None, int, np.ndarray]]] = []
 
-    def of(self, fit: Callable[..., Any], old: np.ndarray, new: np.ndarray, candidates: list[Any], *rest: Any) -> Any:
-        """``fit(old, new, candidates, *rest)``, or its result for the same arguments earlier in this judge."""
-        # (the candidates, and the items of a candidate pair, are held by the judge's pools while it runs: their ids
-        # name them; a pair itself is made anew for each call)
-        key = (fit, old.tobytes(), new.tobytes(),
-               tuple(tuple(map(id, c)) if type(c) is tuple else id(c) for c in candidates), rest)
-        if key not in self.done:
-            self.done[key] = fit(old, new, candidates, *rest)
-        return self.done[key]
+    def pool(self, pool: list[tuple[PathStats | None, int, np.ndarray]]) -> list[tuple[PathStats | None, int, np.ndarray]]:
+        """``pool``, kept while the judge runs (its id is part of the keys of its fits)."""
+        self.pools.append(pool)
+        return pool
+
+    @staticmethod
+    def entries(old: np.ndarray, new: np.ndarray) -> tuple[bytes, bytes]:
+        """What names a change's sampled entries before and after in the keys of :meth:`of` (read once per change)."""
+        return old.tobytes(), new.tobytes()
+
+    def of(self, fit: Callable[..., Any], pool: _Pool, entries: tuple[bytes, bytes], old: np.ndarray, new: np.ndarray,
+           take: Callable[[_Pool], list[Any]], *rest: Any) -> Any:
+        """``fit(old, new, take(pool), *rest)``, or its result for the same arguments earlier in this judge (``pool``
+        is kept by :meth:`pool`; ``take`` is the fit's one way of taking its candidates from a pool, run only when the
+        fit is computed; ``entries``: :meth:`entries` of the change whose ``old`` and ``new`` the fit reads)."""
+        key = (fit, id(pool), entries, rest)
+        done = self.done.get(key, self)
+        if done is self:
+            done = self.done[key] = fit(old, new, take(pool), *rest)
+        return done
+
+
+def _pool_of(st: PathStats, a: np.ndarray, pool: list[tuple[PathStats | None, int, np.ndarray]],
+             own: dict[int, list[tuple[PathStats | None, int, np.ndarray]]], fits: _Fits
+             ) -> list[tuple[PathStats | None, int, np.ndarray]]:
+    """What the change of ``a`` under the path ``st`` could have read: ``pool`` (its shape's) without ``a`` itself
+    and without ``st``. Every path of one array leaves out the same entries (a path of ``a`` is in the pool under
+    ``a``'s id, as its scan saw it: ``st.obj``), so the pool is made once per array (``own``, by its id) and its
+    fits once per array (:class:`_Fits`); a path not yet known as ``a`` gets a pool of its own."""
+    if st.obj != id(a):
+        return fits.pool([(other, obj, values) for other, obj, values in pool if obj != id(a) and other is not st])
+    kept = own.get(id(a))
+    if kept is None:
+        kept = own[id(a)] = fits.pool([(other, obj, values) for other, obj, values in pool if obj != id(a)])
+    return kept
 
 
 def moved_like_a_parameter(st: PathStats) -> bool:
@@ -498,17 +581,16 @@ class Steps:
     def _no_single_array(self, st: PathStats, old_values: np.ndarray, now_values: np.ndarray,
                          pool: list[tuple[PathStats | None, int, np.ndarray]], eps: float,
                          readers: dict[int, list[PathStats]], returned: set[int], frame: FrameType | None,
-                         fits: _Fits, adaptive_reads: dict[int, list[int]]) -> None:
+                         fits: _Fits, seen: tuple[bytes, bytes], adaptive_reads: dict[int, list[int]]) -> None:
         """A change that is no multiple of one array it could read: undecided, a decay, a step reading two arrays or
         an adaptive step (or none of them; ``adaptive_reads``: object -> how often an adaptive step read it over the
-        scale, and as the scale)."""
+        scale, and as the scale; ``seen``: the change's :meth:`_Fits.entries`)."""
         values = [v for _, _, v in pool]
-        if st.started_zero and fits.of(_multiple_of_one_of, old_values, old_values,
-                                       [v for other, _, v in pool if other is not None], eps):
+        if st.started_zero and fits.of(_multiple_of_one_of, pool, seen, old_values, old_values, _kept_values, eps):
             # started at zero like another array the program keeps, and still a multiple of it (a bias and its velocity
             # after one update): its own values carry nothing of their own, a decay is a combination too
             st.undecided += 1
-        elif (k := fits.of(decayed_toward, old_values, now_values, values, eps)) is not None:
+        elif (k := fits.of(decayed_toward, pool, seen, old_values, now_values, _values, eps)) is not None:
             st.decays += 1  # a velocity or a moving average: a buffer, never a parameter
             if k < len(values):
                 kept = self.decays.setdefault(st.text, [])
@@ -517,13 +599,13 @@ class Steps:
             if k < len(values) and pool[k][1] in returned and frame is not None:
                 # what it takes in of the gradients a function returned (``v = mu * v - lr * g``: -lr)
                 self.velocities[st.text] = Velocity(st.text, intake(old_values, now_values, values[k]), frame.f_code)
-        elif (pair := fits.of(combined_step, old_values, now_values, values[:32], eps)) is not None:
+        elif (pair := fits.of(combined_step, pool, seen, old_values, now_values, _first_values, eps)) is not None:
             st.steps += 1  # p += mu * v - lr * g (Nesterov), p -= lr * (g + wd * p): a step reading two arrays
             for read in (pool[k][0] for k in pair[:2] if k >= 0):
                 if read is not None and not read.cache:
                     readers.setdefault(read.obj, []).append(st)
                     self._reading(st, read)
-        elif (moments := fits.of(adaptive_step, old_values, now_values, [(o, v) for o, _, v in pool][:24])) is not None:
+        elif (moments := fits.of(adaptive_step, pool, seen, old_values, now_values, _kinds_and_values)) is not None:
             st.steps += 1  # p -= lr * m / (sqrt(v) + eps): a step of an adaptive rule, reading m and v
             self._adaptive(st, old_values, now_values)
             for m in moments:
@@ -533,8 +615,8 @@ class Steps:
             if numerator is not None:
                 adaptive_reads.setdefault(numerator.obj, [0, 0])[0] += 1
             adaptive_reads.setdefault(divisor.obj, [0, 0])[1] += 1
-        elif (squares := _running_squares(pool)) and (k := fits.of(scaled_by_running_square, old_values, now_values,
-                                                                      [pair for _, pair in squares])) is not None:
+        elif (squares := _running_squares(pool)) and (k := fits.of(scaled_by_running_square, pool, seen, old_values, now_values,
+                                                                      _square_pairs)) is not None:
             st.steps += 1  # step = lr * g / (sqrt(sq) + eps), sq = rho * sq + (1 - rho) * g**2: RMSProp, g unseen
             self._adaptive(st, old_values, now_values)
             adaptive_reads.setdefault(squares[k][0].obj, [0, 0])[1] += 1
@@ -552,6 +634,7 @@ class Steps:
         # the gradients a function returned, and the locals that are those arrays (``for k, g in grads.items()``)
         returned = {id(v) for v in self._returned.values()}
         fits = _Fits()
+        own: dict[int, list[tuple[PathStats | None, int, np.ndarray]]] = {}  # an array's pool, by the array's id
         for st, a, now_values in moved:
             old_values = st.values
             st.values = now_values
@@ -561,11 +644,13 @@ class Steps:
                 st.resets += 1
                 resets.add(st.obj)
                 continue
-            pool = [(other, obj, values) for other, obj, values in pools[st.shape] if obj != id(a) and other is not st]
-            eps = float(np.finfo(a.dtype).eps)
-            hit = fits.of(proportional_to, old_values, now_values, [values for _, _, values in pool], eps)
+            pool = _pool_of(st, a, pools[st.shape], own, fits)
+            eps = _eps(a.dtype)
+            seen = fits.entries(old_values, now_values)
+            hit = fits.of(proportional_to, pool, seen, old_values, now_values, _values, eps)
             if hit is None:
-                self._no_single_array(st, old_values, now_values, pool, eps, readers, returned, frame, fits, adaptive_reads)
+                self._no_single_array(st, old_values, now_values, pool, eps, readers, returned, frame, fits, seen,
+                                      adaptive_reads)
                 continue
             read, read_obj, _ = pool[hit[0]]
             if read is not None:
