@@ -853,6 +853,12 @@ PROGRAMS = [
     # npw2036's lr-too-high twin)
     Program("momentum_helper_columns", updates=240, samples=3840, arrays=4, layers="24 -> 20 -> 4 (columns)"),
     Program("momentum_helper_columns_fast", ("non-finite",), arrays=4, layers="24 -> 20 -> 4 (columns)"),
+    # per-sample updates on sparse inputs (5 of 240 features a sample): the first layer's change covers a tenth of its
+    # entries or less, so a fingerprint of 16 entries missed it and the layer was left out of the network (24 -> 4, 3
+    # arrays, the update check not run, the sign flip named as a rate too high: npx1953)
+    Program("momentum_helper_sparse", updates=1200, samples=1200, arrays=4, layers="240 -> 24 -> 4 (columns)",
+            checked=True),
+    Program("momentum_helper_sparse_sign", arrays=4, layers="240 -> 24 -> 4 (columns)"),
     # a tanh layer drawn N(0, 1) on 100 inputs saturates before the first step; at a rate 20x too high as well, main
     # linked the saturation to the rate (a consequence, its draw named but not as a cause). The draw's scale, sampled
     # before the first step, makes it a root cause; drawn at 1/sqrt(fan_in), the saturation the rate makes stays the
