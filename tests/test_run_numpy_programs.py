@@ -859,6 +859,11 @@ PROGRAMS = [
     Program("momentum_helper_sparse", updates=1200, samples=1200, arrays=4, layers="240 -> 24 -> 4 (columns)",
             checked=True),
     Program("momentum_helper_sparse_sign", arrays=4, layers="240 -> 24 -> 4 (columns)"),
+    # Adam through a helper called once per parameter after each sample: discovery ended inside the second update, when
+    # the last layer's bias and its two moments had each moved once from zero, and took a moment for a parameter (5
+    # arrays, the update check not run, a missing derivative not named: npw1189, npw1192)
+    Program("adam_helper_class", updates=1200, samples=1200, arrays=4, layers="20 -> 16 -> 4 (columns)", checked=True),
+    Program("adam_helper_class_derivative", arrays=4, layers="20 -> 16 -> 4 (columns)"),
     # a tanh layer drawn N(0, 1) on 100 inputs saturates before the first step; at a rate 20x too high as well, main
     # linked the saturation to the rate (a consequence, its draw named but not as a cause). The draw's scale, sampled
     # before the first step, makes it a root cause; drawn at 1/sqrt(fan_in), the saturation the rate makes stays the

@@ -410,6 +410,8 @@ class Discovery:
         self.param_events = 0
         """Updates seen: runs of scans at which parameter-like arrays changed (see :meth:`_count_param_event`)."""
         self._update_moved: set[int] = set()
+        self._done_moved: set[int] = set()
+        """The arrays the last whole update moved: discovery ends once the update after it moved them all again."""
         """The arrays (ids of their statistics) moved since the update counted last began."""
         self.explicit_root: Any = None
         self.found: Network | None = None
@@ -775,7 +777,10 @@ class Discovery:
         if moved:
             self.steps.judge(moved, self.paths.values(), frame)
         self._count_param_event(written)
-        if (n % 32 == 0 and unnamed_ready(list(self.paths.values()))) or (self.param_events >= DISCOVERY_UPDATES and (
+        # not in the middle of an update (Adam's helper called per parameter: the last layer's bias and its two moments,
+        # each moved once from zero, cannot be told apart before the bias's second step), unless one more began
+        whole = self._update_moved >= self._done_moved or self.param_events > DISCOVERY_UPDATES
+        if (n % 32 == 0 and unnamed_ready(list(self.paths.values()))) or (self.param_events >= DISCOVERY_UPDATES and whole and (
                 self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
             self.finish()
         return written
@@ -805,7 +810,7 @@ class Discovery:
             return
         if not self._update_moved or stepped & self._update_moved:
             self.param_events += 1
-            self._update_moved = set()
+            self._done_moved, self._update_moved = self._update_moved, set()
         self._update_moved |= stepped
         if self.param_events == 1:
             self._first_param_event = self.events
