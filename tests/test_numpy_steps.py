@@ -252,3 +252,38 @@ def test_an_adaptive_step_per_entry_is_the_size_of_the_entries_it_moved():
     assert float(np.median(np.abs(new - p))) == 0.0
     assert entry_step(p, new) == pytest.approx(1e-3)
     assert entry_step(p, p) == 0.0
+
+
+def _judged_in_helper(stale: bool) -> tuple:
+    """``p += v`` in a helper handed the parameter and its velocity (``momentum(p, v, g, scale)``), judged at the
+    helper's return with its frame: what the parameter's step records, when the velocity's values at the last scan
+    are its values now (``stale`` False) or those before its own last change (its fingerprint missed a sparse change)."""
+    import sys
+
+    from netdoctor.observe.numpy.network import PathStats
+    from netdoctor.observe.numpy.steps import Steps
+
+    rng = np.random.default_rng(7)
+    steps = Steps(np.random.default_rng(1))
+    W, v, g = rng.normal(size=(6, 5)), rng.normal(size=(6, 5)), rng.normal(size=(6, 5))
+    idx = steps.index(W.shape)
+    before_v = v.ravel()[idx].astype(float)
+    v *= 0.9  # the velocity's own change before the step, taking in a gradient gone by the scan
+    v -= 0.1 * g
+    vel = PathStats(W.shape, "vel['W']", idx=idx, values=before_v if stale else v.ravel()[idx].astype(float), obj=id(v))
+    par = PathStats(W.shape, "params['W']", idx=idx, values=W.ravel()[idx].astype(float), obj=id(W))
+
+    def momentum(p: np.ndarray, v: np.ndarray) -> object:
+        p += v
+        return sys._getframe()
+
+    frame = momentum(W, v)
+    steps.judge([(par, W, W.ravel()[idx].astype(float))], [par, vel], frame)
+    return par.steps, par.accumulations, [r.text for r in vel.read_by]
+
+
+def test_a_step_by_a_helper_local_that_is_a_followed_array_reads_that_array_even_when_its_values_are_stale():
+    # npx1953: a sparse per-sample gradient moved the velocity where its fingerprint did not look, so its values at
+    # the last scan were old; the helper's local ``v`` is the same array: the step reads it (as with fresh values),
+    # it is no accumulation of a transient (which took the first layer for a gradient buffer)
+    assert _judged_in_helper(stale=True) == _judged_in_helper(stale=False) == (1, 0, ["params['W']"])

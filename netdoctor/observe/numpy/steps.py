@@ -570,10 +570,13 @@ class Steps:
             pools[st.shape].append((st, id(a), now_values))
         extra = [("", v) for v in self._returned.values()] + (
             list(frame.f_locals.items())[:256] if frame is not None else [])
+        # a local that is a followed array (``p += v`` in a helper handed ``vel['W1']``) is that array, read now: its
+        # values at the last scan are stale when its fingerprint's entries missed a sparse change
+        followed = {st.obj: st for st in paths if st.shape in shapes}
         names: dict[int, str] = {}
         for k, v in extra:
             if issubclass(type(v), np.ndarray) and v.shape in shapes and v.dtype.kind == "f":
-                pools[v.shape].append((None, id(v), entries(v, self.index(v.shape)).astype(float)))
+                pools[v.shape].append((followed.get(id(v)), id(v), entries(v, self.index(v.shape)).astype(float)))
                 if k:
                     names.setdefault(id(v), k)
         return pools, names
