@@ -817,12 +817,7 @@ class Discovery:
             self._version += 1  # (the root's fingerprints: gradient_tables reads their ids)
         if written and frame is not None:
             mark_caches(self.roots, self.paths, frame, written)
-        if moved:
-            before = [(_counts(st), self.steps.via.get(st.text)) for st, _, _ in moved] if returning else None
-            self.steps.judge(moved, self.paths.values(), frame)
-            if before is not None and code is not None and code.co_name != "<module>" and stepped_via_unexplained(
-                    moved, before, self.steps):
-                self._steppers.add(id(code))
+        self._judged(moved, frame, returning)
         self._count_param_event(written)
         # not in the middle of an update (Adam's helper called per parameter: the last layer's bias and its two moments,
         # each moved once from zero, cannot be told apart before the bias's second step), unless one more began
@@ -831,6 +826,19 @@ class Discovery:
                 self.events - self._first_param_event > ZERO_START_EVENTS or weights_moved(list(self.paths.values())))):
             self.finish()
         return written
+
+    def _judged(self, moved: list[tuple[PathStats, np.ndarray, np.ndarray]], frame: FrameType | None,
+                returning: bool) -> None:
+        """Judge the changes of one scan (:meth:`Steps.judge`); at a function's return, mark it a stepper when it
+        stepped through a velocity whose change fits nothing (:func:`stepped_via_unexplained`)."""
+        if not moved:
+            return
+        before = [(_counts(st), self.steps.via.get(st.text)) for st, _, _ in moved] if returning else None
+        self.steps.judge(moved, self.paths.values(), frame)
+        code = frame.f_code if frame is not None else None
+        if before is not None and code is not None and code.co_name != "<module>" and stepped_via_unexplained(
+                moved, before, self.steps):
+            self._steppers.add(id(code))
 
     def _roots_to_scan(self, walk: bool) -> Iterator[tuple[int | str, Root, list[tuple[Path, np.ndarray]]]]:
         """The roots whose arrays may have changed since the last scan, each with its arrays (walked when due): not those
