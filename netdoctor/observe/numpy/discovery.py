@@ -109,12 +109,14 @@ WALK_EVERY = 32
 WALK_FIRST = 64
 ZERO_START_EVENTS = 2_000
 """Events (after the first change of a parameter-like array) after which parameters that all started at zero (logistic regression) are taken as they are."""
-FINGERPRINT = 64
-"""Entries an array's fingerprint reads (all of a smaller array's). A gradient of one sample lights only the columns of
-the features it has: a first layer's change after a few per-sample updates on sparse inputs (5 of 240 features a
-sample; a digit lights a fifth of its pixels) covers a tenth of its entries or less, and 16 entries missed every
-change of it at about one scan in six, leaving the layer out of the network (npx1953); 64 miss it at 0.9^64 = 0.1%.
-(5 entries had missed most changes of a batch of one image.)"""
+FINGERPRINT = 16
+"""Entries of an array's fingerprint drawn from the observer's generator (the draws every later sample follows)."""
+FINGERPRINT_MORE = 64
+"""Entries added to a fingerprint from a generator of its own (:func:`fingerprint_index`), so the observer's other
+samples are drawn as before. A gradient of one sample lights only the columns of the features it has: a first layer's
+change after a few per-sample updates on sparse inputs (5 of 240 features a sample; a digit lights a fifth of its
+pixels) covers a tenth of its entries or less, and 16 entries missed every change of it at about one scan in six,
+leaving the layer out of the network (npx1953); 80 miss it at 0.9^80 = 0.02%."""
 MAX_HOLDERS = 64
 """Containers of a root looked at for a new item at every scan (see :meth:`Discovery._arrays_of`)."""
 MAX_ROOTS = 64
@@ -123,6 +125,15 @@ SELF_ROOTS_PER_CLASS = 16
 """Objects of one class taken as roots for running a method (``self``) at most: a class with more of them is one
 whose objects are made during every step (an autograd tape's tensors, one per operation), each a root would hold its
 step's arrays and fill :data:`MAX_ROOTS`; its long-lived objects are reached from the roots that hold them."""
+
+
+def fingerprint_index(size: int, rng: np.random.Generator, more: np.random.Generator) -> np.ndarray:
+    """The sorted flat places an array's fingerprint reads: :data:`FINGERPRINT` of them drawn from ``rng`` (as every
+    fingerprint was before, so what ``rng`` draws after is unchanged) and :data:`FINGERPRINT_MORE` from ``more``."""
+    first = sample_index(size, FINGERPRINT, rng)
+    if size <= FINGERPRINT:
+        return first
+    return np.union1d(first, sample_index(size, FINGERPRINT_MORE, more))
 
 
 def step_values(st: PathStats, a: np.ndarray, idx: np.ndarray, code: CodeType | None) -> np.ndarray:
@@ -425,6 +436,7 @@ class Discovery:
         self.options = options
         self.tracer = tracer
         self.rng = rng
+        self._more_places = np.random.default_rng(FINGERPRINT_MORE)
         self.events = 0
         self.scans = 0
         self._kind_events: dict[tuple[int, bool], int] = {}
@@ -781,7 +793,7 @@ class Discovery:
             for path, a in arrays:
                 idx = root.idx.get(path)
                 if idx is None or idx[-1] >= a.size:
-                    idx = root.idx[path] = sample_index(a.size, FINGERPRINT, self.rng)
+                    idx = root.idx[path] = fingerprint_index(a.size, self.rng, self._more_places)
                 fp = now[path] = fingerprint(a, idx)
                 old = root.scan.get(path)
                 if old == fp:
