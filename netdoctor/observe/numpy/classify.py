@@ -776,8 +776,7 @@ class Classifier:
         used: set[int] = set()
         # what the gradient's functions write first (accumulated into, overwritten): a velocity the update alone
         # writes (``v = mu * v - lr * g``) is read by the step too, but it is not where the gradients go
-        # the functions that write the layers' activations (caches): the forward
-        forwards = {code for st in self.paths.values() if st.cache for code in st.where if code is not None}
+        forwards = cache_writers(self.paths.values())
         for p, st in sorted(buffers, key=lambda b: (set(b[1].where) <= {updater}, b[1].text)):
             if math.prod(st.shape) == 1 and forwards and set(st.where) - {None} <= forwards:
                 continue  # one entry written only by the forward: its output (``net.out`` (1, 1)), paired by shape alone
@@ -986,6 +985,11 @@ def _busiest(functions: list[FuncStats]) -> FuncStats | None:
     return busiest
 
 
+def cache_writers(every: Iterable[PathStats]) -> set[CodeType]:
+    """The functions that write the layers' activations (the caches): the forward."""
+    return {code for st in every if st.cache for code in st.where if code is not None}
+
+
 def _read_by_the_forward(params: list[tuple[Path, PathStats]], every: Iterable[PathStats],
                          functions: dict[CodeType, FuncStats]) -> list[tuple[Path, PathStats]]:
     """The parameters without the arrays the forward never computes with, beside one of their shape that it does.
@@ -997,7 +1001,7 @@ def _read_by_the_forward(params: list[tuple[Path, PathStats]], every: Iterable[P
     array that started at zero, none of whose changes was judged a step, which the forward neither loads by its name
     nor was handed, beside a parameter of its shape that it loads, is the update rule's state, no parameter.
     Nothing changes where no forward writing caches was seen, or where it reads the arrays under other names."""
-    forwards = {code for st in every if st.cache for code in st.where if code is not None and code in functions}
+    forwards = {code for code in cache_writers(every) if code in functions}
     if not forwards:
         return params
     reads = frozenset().union(*(code_reads(code) for code in forwards))

@@ -448,9 +448,9 @@ class Discovery:
         self.param_events = 0
         """Updates seen: runs of scans at which parameter-like arrays changed (see :meth:`_count_param_event`)."""
         self._update_moved: set[int] = set()
+        """The arrays (ids of their statistics) moved since the update counted last began."""
         self._done_moved: set[int] = set()
         """The arrays the last whole update moved: discovery ends once the update after it moved them all again."""
-        """The arrays (ids of their statistics) moved since the update counted last began."""
         self.explicit_root: Any = None
         self.found: Network | None = None
         self._classes: dict[type, bool] = {}
