@@ -772,3 +772,19 @@ def test_a_step_through_a_velocity_whose_gradient_is_gone_is_told_from_one_whose
     assert _judged_update(gradient_seen=False)
     assert not _judged_update(gradient_seen=True)
     assert not _judged_update(gradient_seen=False, through_velocity=False)
+
+
+@pytest.mark.parametrize("size", [5, 16, 17, 64, 100, 25_088])
+def test_a_fingerprint_reads_the_old_places_and_more_and_leaves_the_observer_s_draws_as_they_were(size):
+    # the places drawn from the observer's generator are those a fingerprint read before (16), so every sample drawn
+    # after them is drawn as before; the extra places come from a generator of their own
+    from netdoctor.observe.numpy.arrays import sample_index
+    from netdoctor.observe.numpy.discovery import FINGERPRINT, FINGERPRINT_MORE, fingerprint_index
+
+    rng, old_rng = np.random.default_rng(3), np.random.default_rng(3)
+    idx = fingerprint_index(size, rng, np.random.default_rng(11))
+    old = sample_index(size, FINGERPRINT, old_rng)
+    assert np.all(np.diff(idx) > 0) and idx[0] >= 0 and idx[-1] < size  # sorted, distinct, in range
+    assert set(old.tolist()) <= set(idx.tolist())
+    assert len(idx) == min(size, len(set(old.tolist()) | set(sample_index(size, FINGERPRINT_MORE, np.random.default_rng(11)).tolist())))
+    assert rng.integers(1 << 62) == old_rng.integers(1 << 62)  # the observer's generator left where the old draw left it
