@@ -1140,7 +1140,7 @@ class NumpyBackend:
         checks = self.update_checks
         resets = self._resets
         if (self.style == "accumulate" and not (resets is not None and resets.trusted) or checks.busy or checks.window is not None or checks.wants(self.updates)
-                or self.sharing.pending(self.updates) or not self.hold.heard(self.updater)):
+                or self.sharing.waits(self.updates) or not self.hold.heard(self.updater)):
             return []
         updater = self.updater
         # a step waiting for the program's forward to be called (its own forward is inline) keeps that forward heard
