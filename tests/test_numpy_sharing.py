@@ -1,10 +1,16 @@
-"""netdoctor.observe.numpy.sharing: the rows of a data set as a set (a shuffle keeps it, a write changes it)."""
+"""netdoctor.observe.numpy.sharing: the rows of a data set as a set (a shuffle keeps it, a write changes it); how long
+the look for the buffers' second names keeps a window's step heard."""
 
 from __future__ import annotations
+
+import sys
+from types import FrameType
 
 import numpy as np
 import pytest
 
+from netdoctor.observe.numpy import sharing
+from netdoctor.observe.numpy.network import Param, Root
 from netdoctor.observe.numpy.sharing import row_set, same_rows
 
 
@@ -27,3 +33,82 @@ def test_a_shuffle_keeps_the_rows_and_a_write_into_one_row_does_not():
     shuffled[17] *= 0.95
     assert not same_rows(before, row_set(shuffled))
     assert row_set(a[:, 0]) is None  # a vector has no rows
+
+
+# -- how long the look keeps a window's step heard ------------------------------------------------------------------
+
+
+class _Net:
+    def __init__(self) -> None:
+        self.W = np.ones((3, 2))
+        self.dW = np.zeros((3, 2))
+        self.template = np.zeros((3, 2))
+
+
+def _grad(net: _Net, looks: sharing.SharedBuffers, updates: int) -> None:
+    """The first gradient computation of a window: the look reads the buffers (while a start is worth reading, as the
+    backend asks), then the gradient is added."""
+    frame: FrameType = sys._getframe()
+    root = Root(net, "net")
+    if looks.pending(updates):
+        looks.at_window_start(frame, root, [Param((("attr", "W"),), "net.W", (3, 2), np.arange(2),
+                                                          buffer=(("attr", "dW"),))], [], updates)
+    net.dW += 1.0
+
+
+def _train(net: _Net, looks: sharing.SharedBuffers, windows: int, reset) -> list[tuple[bool, bool]]:
+    """``windows`` windows, each one gradient then an update and ``reset(net)``: (waits, pending) after each start."""
+    out = []
+    for update in range(1, windows + 1):
+        _grad(net, looks, update)
+        out.append((looks.waits(update), looks.pending(update)))
+        net.W -= 0.1 * net.dW
+        reset(net)
+    return out
+
+
+def _fresh(net: _Net) -> None:
+    net.dW = np.zeros_like(net.W)
+
+
+def _in_place(net: _Net) -> None:
+    net.dW[...] = 0.0
+
+
+def _to_template(net: _Net) -> None:
+    net.dW = net.template  # the bug: the next window sums into the template, the reset after hands the sums back
+
+
+def _mine(code) -> bool:
+    """The program's own code: the gradient function alone (the test's frames hold the looks themselves)."""
+    return code is _grad.__code__
+
+
+@pytest.mark.parametrize("reset", [_fresh, _in_place], ids=["fresh zeros", "zeroed in place"])
+def test_buffers_emptied_at_every_reset_stop_the_wait_after_EMPTY_starts_and_are_still_read(reset):
+    looks = sharing.SharedBuffers(_mine)
+    seen = _train(_Net(), looks, sharing.EMPTY + 2, reset)
+    # every start found the buffer empty: no look, nothing found; the step may go unheard from the EMPTY-th start on
+    assert looks.scans == 0 and not looks.found
+    assert [w for w, _ in seen] == [True] * (sharing.EMPTY - 1) + [False] * 3
+    assert all(p for _, p in seen)  # (a start that is heard is still read)
+    assert looks.windows == sharing.EMPTY + 2
+
+
+def test_a_buffer_re_bound_to_a_kept_template_is_found_before_the_wait_ends():
+    looks = sharing.SharedBuffers(_mine)
+    net = _Net()
+    seen = _train(net, looks, sharing.EMPTY + 2, _to_template)
+    # the first start comes before any reset and the second after the first re-binding (the template still empty);
+    # the third finds the template's sums under both names
+    assert seen[:2] == [(True, True)] * 2
+    assert list(looks.found) == ["net.dW"] and looks.found["net.dW"].other == "net.template"
+    assert looks.first_update == 3
+    assert not any(w for w, _ in seen[2:])
+
+
+def test_a_buffer_never_emptied_is_looked_at_and_keeps_the_wait_until_the_looks_are_spent():
+    looks = sharing.SharedBuffers(_mine)
+    seen = _train(_Net(), looks, sharing.SCANS + 2, lambda net: None)
+    assert not looks.found and looks.scans == sharing.SCANS
+    assert [w for w, _ in seen] == [True] * sharing.SCANS + [False] * 2
