@@ -354,10 +354,13 @@ class Budget:
     ended (its gradient computations, when they were counted). The answer
     depends on those counts, nothing else. The first :attr:`first` windows are
     all deep while their work stays below :attr:`first_work` (64 windows of
-    one sample each; 10 windows of 100 samples each); then, from the window
-    where that start ended, :attr:`per_doubling` windows per doubling of the
-    update count (fewer in proportion when the start ended early: big
-    windows), in pairs of consecutive windows (a buffer's carry-over is read
+    one sample each; 5 windows of 100 samples each: 512 gradient computations
+    of one sample hold twice the 256 rows of the training accuracy's early
+    reading and 8 times the 64 rows the rules on targets need); then, from the
+    window where that start ended, :attr:`per_doubling` windows per doubling of
+    the update count (fewer in proportion when the start ended early: big
+    windows; 2 per doubling after 5 windows of 100 samples), in pairs of
+    consecutive windows (a buffer's carry-over is read
     across two windows) spread evenly over the stretch. A run of ``N`` updates
     of one sample each is deep-checked ``first + per_doubling * log2(N /
     first)`` times: 122 of 800, 194 of 20,000. So the same program gets the
@@ -368,7 +371,7 @@ class Budget:
     a decision: it grows with the machine's load).
     """
 
-    def __init__(self, first: int = 64, per_doubling: int = 16, first_work: float = 1024) -> None:
+    def __init__(self, first: int = 64, per_doubling: int = 16, first_work: float = 512) -> None:
         if first < 1 or per_doubling < 2 or per_doubling % 2 or first < per_doubling:
             raise ValueError(f"Budget(first={first}, per_doubling={per_doubling}): need first >= per_doubling >= 2, "
                              "per_doubling even (windows come in pairs)")

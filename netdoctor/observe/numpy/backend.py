@@ -1128,7 +1128,7 @@ class NumpyBackend:
         gradient functions then held untraced (:class:`~netdoctor.observe.numpy.holding.StepHold`)."""
         hold = self.hold
         self.update_checks.deep = self._deep  # (the update check opens windows in deep windows only)
-        if self._deep or hold.recording or (hold.step and not hold.refused):
+        if self._deep or hold.recording or (hold.step and (not hold.refused or hold.asks())):
             hold.next(self._deep, self._holdable, self._quiet_in_step)  # (else nothing to hold and nothing to count: StepHold.next's fast way)
 
     def _holdable(self) -> list[CodeType]:
