@@ -43,15 +43,31 @@ def _windows(deep: list[bool], holdable_from: int | None) -> list[int]:
     return asked
 
 
-def test_a_refused_hold_is_asked_again_after_1_2_4_windows_and_afresh_after_a_deep_window():
-    deep = [True] + [False] * 40 + [True] + [False] * 10
+def test_a_refused_hold_is_asked_again_after_1_2_4_windows_and_after_each_deep_window():
+    deep = [True] + [False] * 40 + [True] + [False] * 80
     asked = _windows(deep, holdable_from=None)
     # the gaps between asks double while nothing can be held: O(log n) asks in a stretch of n windows
     first = [n for n in asked if n < 41]
-    assert first[0] == 1 and [b - a for a, b in zip(first, first[1:])] == [2 ** k for k in range(len(first) - 1)]
-    assert first[-1] + 2 ** (len(first) - 1) > 40  # (no ask left out: the next would come after the deep window)
-    # after the deep window (41), asked at the next window again, then at gaps of 1, 2, 4, ...
-    assert [n for n in asked if n > 41][:3] == [42, 43, 45]
+    gaps = [b - a for a, b in zip(first, first[1:])]
+    assert first[0] == 1 and gaps == [2 ** k for k in range(len(gaps))]
+    assert first[-1] + 2 * gaps[-1] > 40  # (no ask left out: the next would come after the deep window)
+    # the first window after a deep one is asked, the next ones after the gap reached (not from 1 again: a loop with
+    # nothing to hold, deep-checked in pairs all along its run, is not asked at 1, 2, 4, ... after each pair)
+    after = [n for n in asked if n > 41]
+    assert after[0] == 42 and after[1] - after[0] == 2 * gaps[-1]
+
+
+def test_once_held_a_refused_hold_is_asked_again_from_a_gap_of_one():
+    tracer = _Tracer()
+    hold = StepHold(tracer)  # type: ignore[arg-type]
+    hold.step = {1}
+    hold.next(False, lambda: [])
+    for _ in range(20):  # refused, asked at growing gaps
+        if hold.asks():
+            hold.next(False, lambda: [])
+    assert hold.gap > 4
+    hold.next(False, lambda: [_windows.__code__])  # held
+    assert tracer.holding and hold.gap == 1
 
 
 def test_a_hold_refused_until_the_update_check_closes_starts_before_the_next_deep_window():

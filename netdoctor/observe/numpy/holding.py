@@ -72,8 +72,10 @@ class StepHold:
         self.wait = 0
         """Windows only counted still to go by before a refused hold is asked again (see :meth:`asks`)."""
         self.gap = 1
-        """The windows between two asks of a refused hold: 1, 2, 4, ... (doubling at each refusal, 1 again after a deep
-        window)."""
+        """The windows between two asks of a refused hold: 1, 2, 4, ... (doubling at each refusal in a row, 1 again once
+        a window was held). A deep window does not make it 1 again: the first window after it is asked (as before any
+        gap), the next ones after the gap reached (a module-level loop, never held, is asked O(log n) times in n
+        windows besides those after its deep windows)."""
         self.listen: CodeType | None = None
         """A function held whose calls are still heard (not its lines, returns or callees): the gradient function of a
         program that accumulates into buffers, at whose calls the buffers are looked at."""
@@ -219,16 +221,16 @@ class StepHold:
         if deep:
             tracer.release()
             self.whole = self.refused = False
-            self.gap = 1
             return
         if holding or not self.step:  # (a refused hold comes here when it :meth:`asks` again)
             return
         held = holdable()
         if self.refused and not held:
-            self.gap *= 2  # (a loop with nothing to hold is asked O(log n) times in n windows, not at each one)
+            self.gap *= 2
         self.refused = not held
         self.wait = self.gap
         if held:
+            self.gap = 1
             self.held_codes = held
             tracer.hold([code for code in held if code is not self.listen], listen=self.listen,
                         quiet=quiet() if quiet is not None else None)
