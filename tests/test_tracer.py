@@ -601,6 +601,28 @@ def test_big_windows_end_the_start_at_its_work_bound_and_get_fewer_pairs(work):
         start *= 2
 
 
+def test_windows_asked_for_by_count_are_deep_and_never_counted_past():
+    """A recorder's own boundaries (the update check's) are deep windows, with the window after each, whatever the
+    schedule: and the updates counted without asking (:meth:`Budget.counted_ahead`) stop short of them."""
+    plain, asked = Budget(), Budget()
+    asked.deep_at([39, 300])
+    a = [plain.deep(100) for _ in range(1000)]  # big windows: the start ends early, pairs are far apart
+    b = [asked.deep(100) for _ in range(1000)]
+    assert not a[39 - 1] and not a[300 - 1]  # (the schedule alone leaves them out)
+    extra = [n for n in range(1, 1001) if b[n - 1] and not a[n - 1]]
+    assert extra == [39, 40, 300, 301]
+    # counted ahead from each update: never past a deep window, whatever made it deep
+    probe = Budget()
+    probe.deep_at([39, 300])
+    for n in range(1, 1000):
+        ahead = probe.counted_ahead(4096)
+        assert not any(b[probe.asked:probe.asked + ahead]), (n, ahead)
+        if probe._start is not None:  # (before the start ended it counts none ahead: the work decides)
+            nxt = next((k for k in range(1000 - probe.asked) if b[probe.asked + k]), None)
+            assert ahead == nxt if nxt is not None else ahead >= 1000 - probe.asked, (n, ahead, nxt)
+        probe.deep(100)
+
+
 def test_the_start_holds_twice_the_rows_of_the_early_accuracy_reading():
     """A per-sample program's start (one sample per gradient computation) reads the early training accuracy's rows
     twice over, and the rows the rules on targets need many times over: no more (a deep window of 20 samples traces

@@ -88,7 +88,7 @@ import sys
 import sysconfig
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.machinery import PathFinder
 from types import CodeType, FrameType
 from typing import Any, ClassVar, TypeVar
@@ -388,10 +388,20 @@ class Budget:
         self._start: tuple[int, int] | None = None
         """Where the start ended: the update count from which the schedule spaces its pairs, and its pairs per
         doubling."""
+        self._at: tuple[int, ...] = ()
+        """Windows deep besides the schedule's, by the count of updates before them (see :meth:`deep_at`), sorted."""
+
+    def deep_at(self, counts: Iterable[int]) -> None:
+        """The windows after these update counts (the ``n``-th update, as :meth:`deep` counts) are deep too, with the
+        window after each: a recorder's own boundaries in counts (the update check's windows open at fixed update
+        counts, and a window opens only in a deep window; with big windows the schedule's pairs may come long after a
+        boundary, or after the run's last update: the forum program's 50 updates, pairs at 24-25 and 48-49 for the
+        check after update 40)."""
+        self._at = tuple(sorted({m for n in counts for m in (n, n + 1) if m >= 1}))
 
     def scheduled(self, n: int) -> bool:
         """Whether the window after the ``n``-th update (1-based) is deep, once the start has ended (before: all)."""
-        if self._start is None:
+        if self._start is None or n in self._at:
             return True
         start, per = self._start
         if n < start:
@@ -407,8 +417,9 @@ class Budget:
             return 0
         start, per = self._start
         n, k = self.asked + 1, 0
+        at = [m for m in self._at if m >= n]
         while k < cap:
-            if n < start:
+            if n < start or at and at[0] == n:
                 return k
             base = _stretch(n, start)
             stride = max(2, 2 * base // per)
@@ -416,6 +427,8 @@ class Budget:
             if r < 2:
                 return k
             nxt = min(n - r + stride, 2 * base)  # the next pair's first window, or the next stretch's start
+            if at:
+                nxt = min(nxt, at[0])  # (or a window deep at its count)
             k, n = k + nxt - n, nxt
         return cap
 

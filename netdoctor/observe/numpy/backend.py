@@ -1199,6 +1199,8 @@ class NumpyBackend:
         self.lr_measured, self.adaptive = steps.step_size(found), steps.adaptive_size(found)
         self.adaptive_entries = steps.adaptive_entries_size(found) if self.adaptive is not None else None
         self.update_checks.adaptive = self.adaptive is not None
+        # the update check's boundaries (update counts) are deep windows: a check opens in a deep window only
+        self.tracer.budget.deep_at(b - 1 - self.updates + self.tracer.budget.asked for b in self.update_checks.check_at)
         self._read_momentum(steps, found)
         self.lr_read = next((steps.read[t] for t in found if t in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more
