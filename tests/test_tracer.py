@@ -581,6 +581,58 @@ def test_the_schedule_ignores_the_clock_and_the_handlers_time():
     assert 150 < sum(answers) < 200
 
 
+@pytest.mark.parametrize("work", [1, 8, 20, 40, 100, 300])
+def test_big_windows_end_the_start_at_its_work_bound_and_get_fewer_pairs(work):
+    """The start lasts while the windows' gradient computations stay below ``first_work`` (at most ``first``
+    windows); then pairs, fewer per doubling in proportion to how early the start ended."""
+    budget = Budget()
+    answers = [budget.deep(work) for _ in range(2000)]
+    # the window whose work reaches the bound (or the first-th) ends the start; all before it are deep
+    ended = min(budget.first, -(-budget.first_work // work))
+    assert all(answers[:ended]) and budget._start is not None and budget._start[0] == ended
+    per = budget._start[1]
+    assert per == max(2, (budget.per_doubling * ended // budget.first) & ~1)
+    start = ended
+    while 2 * start <= len(answers):  # each doubling of the count from there: ``per`` windows in pairs
+        inside = [n for n in range(start, 2 * start) if answers[n - 1]]
+        # (``per`` evenly spread: one pair more where the stretch's length is no multiple of their spacing)
+        assert per <= len(inside) <= per + 2 and all(b == a + 1 for a, b in zip(inside[::2], inside[1::2])), (
+            start, inside)
+        start *= 2
+
+
+def test_windows_asked_for_by_count_are_deep_and_never_counted_past():
+    """A recorder's own boundaries (the update check's) are deep windows, with the window after each, whatever the
+    schedule: and the updates counted without asking (:meth:`Budget.counted_ahead`) stop short of them."""
+    plain, asked = Budget(), Budget()
+    asked.deep_at([39, 300])
+    a = [plain.deep(100) for _ in range(1000)]  # big windows: the start ends early, pairs are far apart
+    b = [asked.deep(100) for _ in range(1000)]
+    assert not a[39 - 1] and not a[300 - 1]  # (the schedule alone leaves them out)
+    extra = [n for n in range(1, 1001) if b[n - 1] and not a[n - 1]]
+    assert extra == [39, 40, 300, 301]
+    # counted ahead from each update: never past a deep window, whatever made it deep
+    probe = Budget()
+    probe.deep_at([39, 300])
+    for n in range(1, 1000):
+        ahead = probe.counted_ahead(4096)
+        assert not any(b[probe.asked:probe.asked + ahead]), (n, ahead)
+        if probe._start is not None:  # (before the start ended it counts none ahead: the work decides)
+            nxt = next((k for k in range(1000 - probe.asked) if b[probe.asked + k]), None)
+            assert ahead == nxt if nxt is not None else ahead >= 1000 - probe.asked, (n, ahead, nxt)
+        probe.deep(100)
+
+
+def test_the_start_holds_twice_the_rows_of_the_early_accuracy_reading():
+    """A per-sample program's start (one sample per gradient computation) reads the early training accuracy's rows
+    twice over, and the rows the rules on targets need many times over: no more (a deep window of 20 samples traces
+    every call of 20 forwards and backwards)."""
+    from netdoctor.observe.numpy.learning import EARLY_ROWS
+    from netdoctor.rules.policy import MIN_TARGET_ROWS
+
+    assert Budget().first_work == 2 * EARLY_ROWS >= 8 * MIN_TARGET_ROWS
+
+
 def test_recurring_work_is_sampled_by_count_thinning_per_doubling():
     done = [n for n in range(1, 4097) if sampled(n, first=64, per_doubling=32, stride=16)]
     assert done[:64] == list(range(1, 65))

@@ -88,7 +88,7 @@ import sys
 import sysconfig
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from importlib.machinery import PathFinder
 from types import CodeType, FrameType
 from typing import Any, ClassVar, TypeVar
@@ -354,10 +354,13 @@ class Budget:
     ended (its gradient computations, when they were counted). The answer
     depends on those counts, nothing else. The first :attr:`first` windows are
     all deep while their work stays below :attr:`first_work` (64 windows of
-    one sample each; 10 windows of 100 samples each); then, from the window
-    where that start ended, :attr:`per_doubling` windows per doubling of the
-    update count (fewer in proportion when the start ended early: big
-    windows), in pairs of consecutive windows (a buffer's carry-over is read
+    one sample each; 5 windows of 100 samples each: 512 gradient computations
+    of one sample hold twice the 256 rows of the training accuracy's early
+    reading and 8 times the 64 rows the rules on targets need); then, from the
+    window where that start ended, :attr:`per_doubling` windows per doubling of
+    the update count (fewer in proportion when the start ended early: big
+    windows; 2 per doubling after 5 windows of 100 samples), in pairs of
+    consecutive windows (a buffer's carry-over is read
     across two windows) spread evenly over the stretch. A run of ``N`` updates
     of one sample each is deep-checked ``first + per_doubling * log2(N /
     first)`` times: 122 of 800, 194 of 20,000. So the same program gets the
@@ -368,7 +371,7 @@ class Budget:
     a decision: it grows with the machine's load).
     """
 
-    def __init__(self, first: int = 64, per_doubling: int = 16, first_work: float = 1024) -> None:
+    def __init__(self, first: int = 64, per_doubling: int = 16, first_work: float = 512) -> None:
         if first < 1 or per_doubling < 2 or per_doubling % 2 or first < per_doubling:
             raise ValueError(f"Budget(first={first}, per_doubling={per_doubling}): need first >= per_doubling >= 2, "
                              "per_doubling even (windows come in pairs)")
@@ -385,10 +388,20 @@ class Budget:
         self._start: tuple[int, int] | None = None
         """Where the start ended: the update count from which the schedule spaces its pairs, and its pairs per
         doubling."""
+        self._at: tuple[int, ...] = ()
+        """Windows deep besides the schedule's, by the count of updates before them (see :meth:`deep_at`), sorted."""
+
+    def deep_at(self, counts: Iterable[int]) -> None:
+        """The windows after these update counts (the ``n``-th update, as :meth:`deep` counts) are deep too, with the
+        window after each: a recorder's own boundaries in counts (the update check's windows open at fixed update
+        counts, and a window opens only in a deep window; with big windows the schedule's pairs may come long after a
+        boundary, or after the run's last update: the forum program's 50 updates, pairs at 24-25 and 48-49 for the
+        check after update 40)."""
+        self._at = tuple(sorted({m for n in counts for m in (n, n + 1) if m >= 1}))
 
     def scheduled(self, n: int) -> bool:
         """Whether the window after the ``n``-th update (1-based) is deep, once the start has ended (before: all)."""
-        if self._start is None:
+        if self._start is None or n in self._at:
             return True
         start, per = self._start
         if n < start:
@@ -404,8 +417,9 @@ class Budget:
             return 0
         start, per = self._start
         n, k = self.asked + 1, 0
+        at = [m for m in self._at if m >= n]
         while k < cap:
-            if n < start:
+            if n < start or at and at[0] == n:
                 return k
             base = _stretch(n, start)
             stride = max(2, 2 * base // per)
@@ -413,6 +427,8 @@ class Budget:
             if r < 2:
                 return k
             nxt = min(n - r + stride, 2 * base)  # the next pair's first window, or the next stretch's start
+            if at:
+                nxt = min(nxt, at[0])  # (or a window deep at its count)
             k, n = k + nxt - n, nxt
         return cap
 

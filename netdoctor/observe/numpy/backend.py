@@ -1128,7 +1128,7 @@ class NumpyBackend:
         gradient functions then held untraced (:class:`~netdoctor.observe.numpy.holding.StepHold`)."""
         hold = self.hold
         self.update_checks.deep = self._deep  # (the update check opens windows in deep windows only)
-        if self._deep or hold.recording or (hold.step and not hold.refused):
+        if self._deep or hold.recording or (hold.step and (not hold.refused or hold.asks())):
             hold.next(self._deep, self._holdable, self._quiet_in_step)  # (else nothing to hold and nothing to count: StepHold.next's fast way)
 
     def _holdable(self) -> list[CodeType]:
@@ -1140,7 +1140,7 @@ class NumpyBackend:
         checks = self.update_checks
         resets = self._resets
         if (self.style == "accumulate" and not (resets is not None and resets.trusted) or checks.busy or checks.window is not None or checks.wants(self.updates)
-                or self.sharing.pending(self.updates) or not self.hold.heard(self.updater)):
+                or self.sharing.waits(self.updates) or not self.hold.heard(self.updater)):
             return []
         updater = self.updater
         # a step waiting for the program's forward to be called (its own forward is inline) keeps that forward heard
@@ -1199,6 +1199,8 @@ class NumpyBackend:
         self.lr_measured, self.adaptive = steps.step_size(found), steps.adaptive_size(found)
         self.adaptive_entries = steps.adaptive_entries_size(found) if self.adaptive is not None else None
         self.update_checks.adaptive = self.adaptive is not None
+        # the update check's boundaries (update counts) are deep windows: a check opens in a deep window only
+        self.tracer.budget.deep_at(b - 1 - self.updates + self.tracer.budget.asked for b in self.update_checks.check_at)
         self._read_momentum(steps, found)
         self.lr_read = next((steps.read[t] for t in found if t in steps.read), "")
         self.discovery = Discovery(self.options, self.tracer, self.rng)  # its tables are not needed any more

@@ -91,7 +91,8 @@ def _count_ahead(self: NumpyBackend, frame: FrameType) -> None:
             return
     elif hold.recording or self.updates < INLINE_FROM:
         return
-    limit = min(tracer.budget.counted_ahead(BATCH), self.progress.quiet_ahead(self.updates, BATCH))
+    limit = min(tracer.budget.counted_ahead(BATCH), self.progress.quiet_ahead(self.updates, BATCH),
+                hold.unasked(BATCH))
     if not self._act_by_calls:  # a forward inline: its outputs are looked at on a schedule of ticks
         limit = min(limit, sampled_ahead(self._act_ticks, BATCH))
     if self.options.max_updates is not None:

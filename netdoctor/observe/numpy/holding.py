@@ -41,7 +41,7 @@ class StepHold:
 
     __slots__ = ("tracer", "window", "prev", "step", "ticks", "typical", "whole", "prev_whole", "any", "foreign",
                  "update_heads", "held_updates", "recording", "targets_at", "targets_held", "held_codes",
-                 "refused", "keep", "listen", "step_codes")
+                 "refused", "wait", "gap", "keep", "listen", "step_codes")
 
     def __init__(self, tracer: CallTracer) -> None:
         self.tracer = tracer
@@ -69,6 +69,13 @@ class StepHold:
         self.held_updates = 0
         """Updates whose window ended with the step's functions held: counted, their samples not read."""
         self.refused = False
+        self.wait = 0
+        """Windows only counted still to go by before a refused hold is asked again (see :meth:`asks`)."""
+        self.gap = 1
+        """The windows between two asks of a refused hold: 1, 2, 4, ... (doubling at each refusal in a row, 1 again once
+        a window was held). A deep window does not make it 1 again: the first window after it is asked (as before any
+        gap), the next ones after the gap reached (a module-level loop, never held, is asked O(log n) times in n
+        windows besides those after its deep windows)."""
         self.listen: CodeType | None = None
         """A function held whose calls are still heard (not its lines, returns or callees): the gradient function of a
         program that accumulates into buffers, at whose calls the buffers are looked at."""
@@ -76,7 +83,7 @@ class StepHold:
         """Loop heads never muted while held: where a program that accumulates into buffers was seen adding to them or
         emptying them (:attr:`BufferResets.heads <netdoctor.observe.numpy.resets.BufferResets.heads>`), so that a step
         that moves no weight is still seen emptying them."""
-        """Whether the last window only counted had nothing to hold (asked again after the next deep window)."""
+        """Whether the last window only counted had nothing to hold (asked again after :attr:`gap` windows)."""
         self.held_codes: list[CodeType] = []
         """The codes held in the last held window."""
         self.targets_at = 0
@@ -185,6 +192,8 @@ class StepHold:
         nothing else)."""
         if self.tracer.holding:
             self.held_updates += n
+        if self.refused and self.step:
+            self.wait -= n  # (each window's :meth:`asks`: :meth:`unasked` kept the count short of the next ask)
         self.targets_at = targets
         if not self.foreign:
             self.typical = max(1, self.typical)
@@ -213,15 +222,32 @@ class StepHold:
             tracer.release()
             self.whole = self.refused = False
             return
-        if holding or not self.step or self.refused:
+        if holding or not self.step:  # (a refused hold comes here when it :meth:`asks` again)
             return
         held = holdable()
+        if self.refused and not held:
+            self.gap *= 2
         self.refused = not held
+        self.wait = self.gap
         if held:
+            self.gap = 1
             self.held_codes = held
             tracer.hold([code for code in held if code is not self.listen], listen=self.listen,
                         quiet=quiet() if quiet is not None else None)
             self.whole = self.any = self.recording = True
+
+    def asks(self) -> bool:
+        """Whether a refused hold is asked again at this window (the windows only counted since the refusal, counted
+        here: one call per window). What refused it may end between two deep windows (an update check's window
+        closed, the buffers' second names found), and the deep windows are far apart in a long run: waiting for the
+        next one would trace the whole stretch (generated 102 with its first 14 windows deep: 138 of 160 windows)."""
+        self.wait -= 1
+        return self.wait <= 0
+
+    def unasked(self, cap: int) -> int:
+        """How many of the next windows only counted go by without asking a refused hold again (up to ``cap``): the
+        updates the compiled tracer may count before the window that asks (:meth:`counted` counts their asks)."""
+        return max(0, min(cap, self.wait - 1)) if self.refused and self.step else cap
 
     def heard(self, code: CodeType | None) -> bool:
         """Whether ``code`` is heard at every step: called, or ticking at its loop heads, in two windows in a row."""

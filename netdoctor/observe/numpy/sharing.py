@@ -41,6 +41,13 @@ SCANS = 4
 """Looks at most (each walks a few scopes, ~1 ms): the first windows that start with a buffer still full."""
 WINDOWS = 32
 """Window starts after an update at which the buffers are read for a look (each reads a few arrays)."""
+EMPTY = 4
+"""Window starts in a row that found every buffer empty, after which the step's functions need not be heard for the
+look (:meth:`SharedBuffers.waits`). A reset that re-binds a buffer to a kept object shows at the second window start
+after it: the first sums into that object, the next reset hands the sums back. Four empty starts in a row leave room
+for a reset cycling through up to three kept objects, and for the first window's start, which may come before any
+reset, and a buffer that is seen written in place between two starts (``self.zero_w`` summed into through a local)
+needs two starts to be known."""
 DEPTH = 12
 """Frames of the stack looked at, from the gradient function's caller up."""
 
@@ -65,6 +72,8 @@ class SharedBuffers:
         """The update after which a second name was first found."""
         self.scans = 0
         self.windows = 0
+        self.empty = 0
+        """Window starts in a row, up to now, at which no buffer held anything (no look)."""
         self._stale: list[Path] = []
         """The buffers of a window that started with something in them, until the gradient function returns."""
         self._stale_objects: dict[int, Any] = {}
@@ -84,6 +93,13 @@ class SharedBuffers:
         """Whether a window that starts now is worth reading: after an update, while looks are left and none found."""
         return updates >= 1 and self.scans < SCANS and self.windows < WINDOWS and not self.found
 
+    def waits(self, updates: int) -> bool:
+        """Whether the step's functions must still be heard for the look (a window only counted may not hold them):
+        while a window start is worth reading and fewer than :data:`EMPTY` in a row found every buffer empty. A buffer
+        emptied at every reset, by fresh zeros or in place, starts every window empty; after that many, later window
+        starts are still read when they are heard (deep windows, and those whose step is not held)."""
+        return self.pending(updates) and self.empty < EMPTY
+
     def at_window_start(self, frame: FrameType, root: Root, params: list[Param], caches: list[Path], updates: int) -> None:
         """At the first gradient computation of a window (``frame``): when a buffer still holds something (a reset that
         gave fresh zeros shares nothing worth a look), look for second names."""
@@ -97,7 +113,9 @@ class SharedBuffers:
             if id(a) in seen and seen[id(a)][1] != now:
                 written.append(path)
         targets, arrays = _targets(root, paired + written)
+        self.empty += 1
         if targets and any(np.any(a) for a in arrays):
+            self.empty = 0
             self.look(frame, root, targets, updates)
             self._stale = paired + written  # looked at again when the gradient function returns (see at_return)
             self._stale_objects = {oid: obj for oid, (_, obj) in targets.items()}
