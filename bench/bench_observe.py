@@ -34,7 +34,8 @@ The programs (``bench/programs/``, except the forum program):
   (the batch-leak probe, the first pass's fingerprints, the dense first sampled steps), so the row is also run for
   one epoch (32 steps) on each side, ``--against`` included, and the training loops' CPU seconds of the two lengths
   split into a line (``loop: per step ... one-offs ...``): its slope is what each further step costs, its
-  intercept what the loop pays once;
+  intercept what the loop pays once; ``torch 784-512-512-10 x288`` is the same loop for nine epochs, split against
+  the 96-step run: a slope past the first pass (its fingerprints end at step 48) and the sampler's dense start;
 * ``import torch`` and ``one line``: fixed costs (the one-line script is
   judged by the seconds added, not by a ratio);
 * ``generated NNNN``: healthy twins of the generated programs of
@@ -256,7 +257,11 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
              short=("range(2)", "range(1)")),
         Case("torch project", [str(PROGRAMS / "torch_project" / "train.py"), folder], 1.3, skip=torch_skip),
         Case("torch 784-512-512-10", [str(PROGRAMS / "torch_mlp512.py"), folder], 1.2, skip=torch_skip, per_step=True,
-             short=("range(3)", "range(1)")),
+             short=[folder, "1"]),
+        # the same loop trained three times as long: its per step is the slope from 96 to 288 steps, past the first
+        # pass's fingerprints (to step 48) and the dense start of the sampled steps, which the row above's 32 -> 96 holds
+        Case("torch 784-512-512-10 x288", [str(PROGRAMS / "torch_mlp512.py"), folder, "9"], 1.2, skip=torch_skip,
+             per_step=True, short=[folder, "3"]),
         Case("import torch", [str(PROGRAMS / "import_torch.py")], 1.1, updates=0, skip=torch_skip),
         Case("one line", [str(PROGRAMS / "one_line.py")], 0.3, updates=0, added=True),
     ]
