@@ -30,7 +30,12 @@ The programs (``bench/programs/``, except the forum program):
 * ``torch 784-512-512-10``: the MLP issue 25 states its per-step target for (batch 128, SGD, 96 steps); besides
   the process's times, the row gives the training loop's CPU seconds per step of each side (the program's own
   ``cpu seconds per step: C`` line, best of the repeats) and their ratio, judged against 1.1x (the wall-clock ratio
-  beside it holds whatever else ran on the machine);
+  beside it holds whatever else ran on the machine). Its 96 steps also pay the observer's one-offs inside the loop
+  (the batch-leak probe, the first pass's fingerprints, the dense first sampled steps), so the row is also run for
+  one epoch (32 steps) on each side, ``--against`` included, and the training loops' CPU seconds of the two lengths
+  split into a line (``loop: per step ... one-offs ...``): its slope is what each further step costs, its
+  intercept what the loop pays once; ``torch 784-512-512-10 x288`` is the same loop for nine epochs, split against
+  the 96-step run: a slope past the first pass (its fingerprints end at step 48) and the sampler's dense start;
 * ``import torch`` and ``one line``: fixed costs (the one-line script is
   judged by the seconds added, not by a ratio);
 * ``generated NNNN``: healthy twins of the generated programs of
@@ -145,8 +150,10 @@ class Case:
     short_updates: int | None = None
     short_plain: list[tuple[float, float]] = field(default_factory=list)
     short_observed: list[tuple[float, float]] = field(default_factory=list)
+    short_against: list[tuple[float, float]] = field(default_factory=list)
     steps: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
-    """Seconds per step printed by a ``per_step`` program, per side (plain, observed, against): (wall, CPU)."""
+    """Seconds per step printed by a ``per_step`` program, per side (plain, observed, against and the shorter run's
+    short plain, short observed, short against): (wall, CPU)."""
 
 
 def _prepare(tmp: Path) -> tuple[Path | None, Path | None, str]:
@@ -249,7 +256,12 @@ def cases(data: Path | None, forum_train: Path | None, why: str) -> list[Case]:
         Case("torch Dataset", [str(PROGRAMS / "torch_dataset.py"), folder], 1.3, skip=torch_skip,
              short=("range(2)", "range(1)")),
         Case("torch project", [str(PROGRAMS / "torch_project" / "train.py"), folder], 1.3, skip=torch_skip),
-        Case("torch 784-512-512-10", [str(PROGRAMS / "torch_mlp512.py"), folder], 1.2, skip=torch_skip, per_step=True),
+        Case("torch 784-512-512-10", [str(PROGRAMS / "torch_mlp512.py"), folder], 1.2, skip=torch_skip, per_step=True,
+             short=[folder, "1"]),
+        # the same loop trained three times as long: its per step is the slope from 96 to 288 steps, past the first
+        # pass's fingerprints (to step 48) and the dense start of the sampled steps, which the row above's 32 -> 96 holds
+        Case("torch 784-512-512-10 x288", [str(PROGRAMS / "torch_mlp512.py"), folder, "9"], 1.2, skip=torch_skip,
+             per_step=True, short=[folder, "3"]),
         Case("import torch", [str(PROGRAMS / "import_torch.py")], 1.1, updates=0, skip=torch_skip),
         Case("one line", [str(PROGRAMS / "one_line.py")], 0.3, updates=0, added=True),
     ]
@@ -316,6 +328,8 @@ def measure(case: Case, repeat: int, tmp: Path, against: Path | None = None) -> 
     for i in range(repeat):
         sides = ["plain", "observed"] + (["against"] if against is not None else [])
         sides += ["short plain", "short observed"] if case.short_argv is not None else []
+        # a per-step row's loop split is compared before and after: its shorter run goes under the other checkout too
+        sides += ["short against"] if case.short_argv is not None and case.per_step and against is not None else []
         for side in (sides if i % 2 == 0 else sides[::-1]):
             if side.startswith("short"):
                 argv = case.short_argv or []
@@ -324,9 +338,11 @@ def measure(case: Case, repeat: int, tmp: Path, against: Path | None = None) -> 
                     case.short_updates = _updates_line(out) or _short_updates(case)
                     case.short_plain.append((wall, cpu))
                 else:
-                    wall, cpu, _ = _timed([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(report), *argv],
-                                          Path(argv[0]).parent, ROOT)
-                    case.short_observed.append((wall, cpu))
+                    wall, cpu, out = _timed([sys.executable, "-m", "netdoctor.cli", "run", "--json", str(report), *argv],
+                                            Path(argv[0]).parent, ROOT if side == "short observed" else against)
+                    (case.short_observed if side == "short observed" else case.short_against).append((wall, cpu))
+                if case.per_step and (step := _step_line(out)) is not None:
+                    case.steps.setdefault(side, []).append(step)
                 continue
             if side == "plain":
                 wall, cpu, out = _timed([sys.executable, *case.argv], cwd)
@@ -373,6 +389,33 @@ def split(case: Case) -> str:
     return f"   step {plain_step * 1e3:6.3f} ms ({s}/{u} updates), per step {per}, fixed {fixed:+.2f} s"
 
 
+def loop_split(case: Case) -> str:
+    """A ``per_step`` program's training loop split from its two lengths: per side, the loop's CPU seconds (the
+    program's ``cpu seconds per step`` times its updates, best of the repeats) at the shorter and the full length
+    give a line, whose slope is the loop's CPU per further step and whose intercept what the loop pays once (the
+    observer's one-offs: the batch-leak probe, the first pass's fingerprints, the dense first sampled steps); ""
+    without both lengths."""
+    u, s = case.real, case.short_updates
+    if not (u and s and u > s):
+        return ""
+    lines = {}
+    for side in ("plain", "observed", "against"):
+        if case.steps.get(side) and case.steps.get(f"short {side}"):
+            full = min(c for _, c in case.steps[side]) * u
+            short = min(c for _, c in case.steps[f"short {side}"]) * s
+            slope = (full - short) / (u - s)
+            lines[side] = (slope, full - slope * u)
+    if "plain" not in lines or "observed" not in lines or lines["plain"][0] <= 0:
+        return ""
+    (ps, pf), (os_, of) = lines["plain"], lines["observed"]
+    out = (f"   loop ({s}/{u} steps): per step {1000 * ps:.2f} ms plain, {1000 * os_:.2f} ms run ({os_ / ps:.3f}x), "
+           f"one-offs {of - pf:+.3f} s")
+    if "against" in lines:
+        as_, af = lines["against"]
+        out += f"; against {1000 * as_:.2f} ms ({as_ / ps:.3f}x), one-offs {af - pf:+.3f} s"
+    return out
+
+
 def _load() -> str:
     return "/".join(f"{x:.1f}" for x in os.getloadavg())
 
@@ -408,6 +451,7 @@ def render(case: Case) -> str:
                  f"{'ok' if oc_ / pc_ <= 1.1 else 'over'}; wall {ow_ / pw_:.3f}x)")
         if case.steps.get("against"):
             line += f", {1000 * min(c for _, c in case.steps['against']):.1f} ms against"
+        line += loop_split(case)
     if case.against:
         ac = min(c for _, c in case.against)
         line += f"   against: cpu {ac:.2f} ({ac / pc:.2f}x plain), {max(case.against_seen)} updates; now/then {oc / ac:.2f}"

@@ -123,3 +123,21 @@ def test_only_selects_by_the_start_of_a_name_else_by_what_it_contains():
     assert [n for n in names if _selects("full batch", n, names)] == ["full batch 4000", "full batch 4000 x180"]
     assert [n for n in names if _selects("x180", n, names)] == ["full batch 4000 x180"]
     assert [n for n in names if _selects("512", n, names)] == ["torch 784-512-512-10"]
+
+
+def test_a_per_step_rows_loop_is_split_into_its_cost_per_step_and_its_one_offs():
+    from bench.bench_observe import Case, loop_split
+
+    # oracle: loops whose CPU is exactly one-offs + per-step x steps, printed as the program prints them (per step)
+    def printed(one_offs, per_step, steps):
+        return [(0.0, (one_offs + per_step * steps) / steps)]
+
+    case = Case("torch", ["x.py"], 1.2, per_step=True, real=96, short_updates=32)
+    case.steps = {"plain": printed(0.0, 0.005, 96), "short plain": printed(0.0, 0.005, 32),
+                  "observed": printed(0.030, 0.0052, 96), "short observed": printed(0.030, 0.0052, 32),
+                  "against": printed(0.045, 0.0055, 96), "short against": printed(0.045, 0.0055, 32)}
+    line = loop_split(case)
+    assert "per step 5.00 ms plain, 5.20 ms run (1.040x), one-offs +0.030 s" in line
+    assert "against 5.50 ms (1.100x), one-offs +0.045 s" in line
+    del case.steps["short observed"]
+    assert loop_split(case) == ""  # one length only: nothing to split

@@ -11,7 +11,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from netdoctor.observe.torch.first_seen import QUIET_CALLS, FirstSeenRows  # noqa: E402
+from netdoctor.observe.torch.first_seen import QUIET_CALLS, FirstSeenRows, graph_rows  # noqa: E402
 
 
 def _feed(fs: FirstSeenRows, x, scores, t, step):
@@ -132,3 +132,62 @@ def test_batches_per_step_counts_the_batches_of_a_step_not_its_loss_calls(per_st
     early, late = fs.halves()
     assert batches_per_step(early, late) == per_step
     assert early.calls + late.calls == 640 // 32
+
+
+def _mlp_forms():
+    """(name, forward(x) -> scores, first-layer weight) for models of loose tensors written in several ways."""
+    gen = torch.Generator().manual_seed(3)
+    W1 = torch.randn(784, 32, generator=gen).requires_grad_()
+    b1 = torch.zeros(32, requires_grad=True)
+    W1t = torch.randn(32, 784, generator=gen).requires_grad_()
+    W2 = torch.randn(32, 10, generator=gen).requires_grad_()
+    K = torch.randn(4, 1, 3, 3, generator=gen).requires_grad_()
+    Wc = torch.randn(4 * 26 * 26, 10, generator=gen).requires_grad_()
+    mask = (torch.rand(1, 32, generator=gen) > 0.5).float()
+    return [
+        ("matmul", lambda x: torch.relu(x @ W1 + b1) @ W2, W1),
+        ("linear", lambda x: torch.nn.functional.linear(torch.relu(torch.nn.functional.linear(x, W1t, b1)), W2.t()), W1t),
+        ("hidden dropout", lambda x: (torch.relu(x @ W1) * mask.expand(x.shape[0], 32)) @ W2, W1),
+        ("conv", lambda x: torch.nn.functional.conv2d(x.view(-1, 1, 28, 28), K).flatten(1) @ Wc, K),
+    ]
+
+
+@pytest.mark.parametrize("form", range(4), ids=[f[0] for f in _mlp_forms()])
+def test_a_loose_tensor_models_rows_are_read_from_the_graph_of_its_scores(form):
+    # oracle: the batch handed to the model (the conv form sees it reshaped: the same values, row by row)
+    name, forward, weight = _mlp_forms()[form]
+    x = torch.rand(16, 784, generator=torch.Generator().manual_seed(form))
+    found = graph_rows(torch, forward(x))
+    assert found is not None, name
+    rows, owner = found
+    assert torch.equal(rows.reshape(16, -1), x) and owner is weight
+    assert graph_rows(torch, forward(x).detach()) is None  # no graph: nothing to read
+
+
+def test_a_model_built_after_a_throwaway_one_has_a_first_pass_of_its_own():
+    # oracle: the rows each model has been handed before (a set of row tuples per model)
+    gen = torch.Generator().manual_seed(1)
+    data, labels = torch.rand(200, 784, generator=gen), torch.randint(0, 10, (200,), generator=gen)
+    fs = FirstSeenRows(torch)
+    throwaway, model = torch.nn.Linear(1, 1), torch.nn.Linear(1, 1)
+    owners = {}
+
+    def feed(owner, idx, step):
+        scores = torch.randn(len(idx), 10, generator=gen)
+        fs.note_forward(data[idx], scores, owner, step)
+        fs.add(scores, labels[idx], step)
+        seen = owners.setdefault(id(owner), set())
+        new = sum(tuple(r) not in seen for r in data[idx].tolist())
+        seen.update(tuple(r) for r in data[idx].tolist())
+        return new
+
+    for step in range(1, QUIET_CALLS + 3):  # one batch, again and again: the throwaway's pass is over
+        feed(throwaway, torch.arange(32), step)
+    fs.flush()
+    assert fs.done
+    want_new = 0
+    for k, step in enumerate(range(QUIET_CALLS + 3, QUIET_CALLS + 13)):
+        want_new += feed(model, torch.arange(16 * k, 16 * k + 16), step)
+    assert not fs.done and fs.restarts == 1
+    got = sum(b.new_rows for b in fs.blocks if b.first >= QUIET_CALLS + 3)
+    assert got == want_new == 160  # its first batch too: rows the throwaway saw are new to the real model

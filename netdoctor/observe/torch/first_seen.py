@@ -27,6 +27,18 @@ version counters: a label tensor changed in place before its calls are fingerpri
 has its rows fingerprinted but not counted, and labels are copied at each call from then on. All of it only while
 the first pass lasts: after :data:`QUIET_CALLS` loss calls in a row with no new row (the data has been seen whole),
 or once :data:`MAX_ROWS` rows are known, no fingerprint is taken (:attr:`done`).
+
+Whose first pass: the rows are new *to a model*. A program that first overfits one batch with a throwaway model (a
+sanity check: 20 steps on the same 32 rows) ends that model's "pass" after :data:`QUIET_CALLS` calls; the real
+model, built after it, starts a pass of its own (:meth:`FirstSeenRows.restart`): a model never seen before, once the
+earlier one has trained (its pass over, or calls at an earlier step than this one), or a new optimizer's first step
+over tensors no step has trained. The judged model's blocks are those from its first step on (the rules read
+``halves(since)``).
+
+The inputs: the first positional argument of the model's forward pass (an ``nn.Module``), or, for a model of loose
+tensors (``h = relu(x @ W1 + b1)``, no module), the rows the deepest matrix product of the loss input's graph was
+computed from (:func:`graph_rows`): a tensor saved for the backward pass with one row per score row and no gradient
+of its own.
 """
 
 from __future__ import annotations
@@ -40,7 +52,8 @@ from typing import Any
 from netdoctor._lazy import dataclass
 from netdoctor.observe.torch.counts import version_of
 
-__all__ = ["Block", "FirstSeenRows", "COLUMNS", "MAX_ROWS", "QUIET_CALLS", "BLOCKS", "PENDING_CALLS", "PENDING_BYTES"]
+__all__ = ["Block", "FirstSeenRows", "graph_rows", "COLUMNS", "MAX_ROWS", "QUIET_CALLS", "BLOCKS", "PENDING_CALLS",
+           "PENDING_BYTES", "GRAPH_NODES"]
 
 COLUMNS = 64
 """Columns of a row fingerprinted at most: those that vary most across the first batch fingerprinted (two different
@@ -60,6 +73,56 @@ PENDING_BYTES = 1 << 24
 own call)."""
 BLOCKS = 256
 """Blocks kept; beyond it, neighbours are merged pairwise (the first one stays alone)."""
+GRAPH_NODES = 256
+"""Autograd nodes visited at most by :func:`graph_rows` (an MLP's loss input has a dozen)."""
+OWNERS = 8
+"""Models remembered by :meth:`FirstSeenRows.owned_by` (a program that builds more starts over at each new one)."""
+SAVED_INPUTS = ("_saved_self", "_saved_mat1", "_saved_input")
+"""The saved tensors of a matrix product's or convolution's autograd node that hold its left operand (``MmBackward0``,
+``AddmmBackward0``, ``ConvolutionBackward0``): the rows it was computed from."""
+
+
+def graph_rows(torch: Any, scores: Any) -> tuple[Any, Any] | None:
+    """(the input rows, the first-layer weight) of a model of loose tensors, read from the graph of its output
+    ``scores`` (N, C): the deepest node (breadth first, at most :data:`GRAPH_NODES`) holding, in
+    :data:`SAVED_INPUTS`, a floating tensor of ``N`` rows that needs no gradient (the data, not an activation), and
+    the first leaf tensor below that node (the weight it multiplies, which names the model). None when there is none.
+    A mask saved by a dropout on a hidden layer is no such node's left operand, and the first layer is deeper."""
+    fn = getattr(scores, "grad_fn", None)
+    if fn is None:
+        return None
+    n = int(scores.shape[0])
+    found: tuple[Any, Any] | None = None
+    seen: set[int] = set()
+    queue, k = [fn], 0
+    while k < len(queue) and len(seen) < GRAPH_NODES:
+        node = queue[k]
+        k += 1
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if hasattr(node, "variable"):
+            continue
+        for name in SAVED_INPUTS:
+            t: Any = getattr(node, name, None)
+            if (issubclass(type(t), torch.Tensor) and t.dim() >= 2 and int(t.shape[0]) == n and not t.requires_grad
+                    and t.dtype.is_floating_point):
+                found = (t, node)
+                break
+        queue.extend(f for f, _ in node.next_functions)
+    if found is None:
+        return None
+    stack, visited = [found[1]], 0
+    while stack and visited < GRAPH_NODES:
+        node = stack.pop()
+        visited += 1
+        if node is None:
+            continue
+        var = getattr(node, "variable", None)
+        if var is not None:
+            return found[0], var
+        stack.extend(f for f, _ in node.next_functions)
+    return None
 
 
 @dataclass
@@ -119,10 +182,52 @@ class FirstSeenRows:
         self.copying = False
         """A kept tensor was changed in place before it was read (a buffer the program refills): the columns, predictions
         and labels are copied at each call from then on."""
+        self._owners: list[Any] = []
+        """Weak references to the models seen (a module, or a loose model's first-layer weight), the latest last."""
+        self._owner_step = 0
+        """The step at which the latest model was first seen."""
+        self.restarts = 0
+        """Times a new model's pass began (:meth:`restart`)."""
+
+    # -- whose pass ------------------------------------------------------------------------
+    def owned_by(self, owner: Any, step: int) -> None:
+        """``owner`` (a module, or a loose model's first-layer weight) computed the latest output, at ``step``: a model
+        never seen before starts a pass of its own (:meth:`restart`) once the earlier one has trained (its pass over, or
+        first seen at an earlier step: two models of one step, a feature extractor and a head, share one pass)."""
+        owners = self._owners
+        if owners and owners[-1]() is owner:
+            return
+        if any(r() is owner for r in owners):
+            return
+        if owners and (self.done or step > self._owner_step):
+            self.restart()
+        del owners[:-OWNERS + 1]
+        owners.append(weakref.ref(owner))
+        self._owner_step = step
+
+    def new_tensors_trained(self) -> None:
+        """An optimizer's first step over tensors no step has trained before: a new model (of loose tensors, whose
+        graph is not read once the pass is over) begins its own pass, when the earlier one's is over."""
+        if self.done and self._blocks:
+            self.restart()
+            self._owners = []
+
+    def restart(self) -> None:
+        """A new model's first pass: every row is new to it (the blocks counted so far stay, for the steps before)."""
+        self.flush()
+        self.seen = set()
+        self.done = self.pass_over = self.copying = False
+        self.quiet = 0
+        self.input = None
+        self._pending, self._pending_bytes, self._pending_kind = [], 0, None
+        self.restarts += 1
 
     # -- what the forward hook hands over ---------------------------------------------
-    def note_forward(self, inputs: Any, output: Any) -> None:
-        """A root model's forward pass with gradients on: ``inputs`` its first positional argument."""
+    def note_forward(self, inputs: Any, output: Any, module: Any = None, step: int = 0) -> None:
+        """A root model's forward pass with gradients on: ``inputs`` its first positional argument, ``module`` the model
+        (see :meth:`owned_by`), at optimizer step ``step``."""
+        if module is not None:
+            self.owned_by(module, step)
         if self.done:
             return
         torch = self.torch
@@ -132,10 +237,15 @@ class FirstSeenRows:
             return
         self.input = (weakref.ref(output), inputs)
 
-    def inputs_for(self, scores: Any) -> Any:
-        """The input rows the loss input ``scores`` was computed from (None: not known)."""
+    def inputs_for(self, scores: Any, step: int = 0) -> Any:
+        """The input rows the loss input ``scores`` was computed from (None: not known): the forward pass's input of a
+        module, else (no module's forward seen) the rows read from the graph (:func:`graph_rows`)."""
         if self.input is None:
-            return None
+            found = graph_rows(self.torch, scores)
+            if found is None:
+                return None
+            self.owned_by(found[1], step)
+            return found[0]
         ref, inputs = self.input
         out = ref()
         if out is not None and out is not scores and int(out.shape[0]) != int(scores.shape[0]):
@@ -170,7 +280,7 @@ class FirstSeenRows:
         and fingerprinted with the calls kept before it (see the module docstring)."""
         if self.done:
             return
-        inputs = self.inputs_for(scores)
+        inputs = self.inputs_for(scores, step)
         if inputs is None:
             return
         n = int(inputs.shape[0])
@@ -308,7 +418,7 @@ class FirstSeenRows:
         later steps of the first pass), each merged into one block; None when there are none, or no row was ever seen
         again (every row new: nothing to compare)."""
         blocks = [b for b in self.blocks if b.first >= since and b.new_rows]
-        if len(blocks) < 2 or not any(b.old_rows for b in self.blocks):
+        if len(blocks) < 2 or not any(b.old_rows for b in self.blocks if b.first >= since):
             return None
         total, acc = sum(b.new_rows for b in blocks), 0
         for k, b in enumerate(blocks):

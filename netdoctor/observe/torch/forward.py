@@ -140,8 +140,8 @@ class ForwardRecorder:
     def _root_call(self, info: ModInfo, module: Any, args: tuple, kwargs: dict, output: Any, grad_on: bool) -> None:
         if grad_on and issubclass(type(output), self._tensor):
             self._last_output = weakref.ref(output)
-            if args and not self.w.first_seen.done:
-                self.w.first_seen.note_forward(args[0], output)
+            if args:
+                self.w.first_seen.note_forward(args[0], output, module, self.w.loss_step())
         if info.norm_layers and tree.is_training(module):
             site = self.w.sites.site() or info.site or "?"
             rec = self.train_eval_sites.setdefault(site, {"nograd": 0, "grad": 0, "backward": 0, "stepped": 0, "root": id(module)})

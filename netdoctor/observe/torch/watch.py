@@ -343,6 +343,8 @@ class TorchWatch:
             if oi.steps == 1:
                 oi.first_step = self.steps
                 oi.roots = self.models.roots_holding({id(p) for p in opt_params(opt)})
+                if any(id(p) not in self.params for p in opt_params(opt)):
+                    self.first_seen.new_tensors_trained()
                 self.sample_now = True  # a new optimizer's first updates are measured, whenever it starts
             if self.forward.nograd_pending:
                 self.forward.settle(oi.roots)
