@@ -121,11 +121,10 @@ PROGRAMS = [
     Program("one_unit_adam_renamed_labels", ("frozen-parameters",), forward=False, arrays=4,
             layers="16 -> 12 -> 1 (rows, weights (out, in))"),
     # ... stopped early (patience 2) after 3 epochs of 10 batches: the 30 gradient computations of a network that never
-    # moves are all made while discovering it (fewer than its 150), where no targets are read
+    # moves are all made while discovering it (fewer than its 150), where the labels handed to them are counted
+    # (before: no targets read, constant-targets not named, npw3009)
     Program("one_unit_early_stop", updates=30, samples=600, layers="20 -> 24 -> 4 (rows)"),
-    Program("one_unit_early_stop_labels", ("frozen-parameters",), forward=False, layers="20 -> 24 -> 1 (rows)",
-            missed="constant-targets: the run ends while its network is being found, where no targets are read (the "
-                   "header says so); the labels' column is read only by the gradient computations of discovery"),
+    Program("one_unit_early_stop_labels", ("frozen-parameters",), forward=False, layers="20 -> 24 -> 1 (rows)"),
     # a heavy ball whose velocities sit on the layers' object, stepped in backward's loop, one sample per update, a
     # linear output (npw1125's style): labels all 0 make the output bias (1, 1) and its velocity (1, 1) two numbers that
     # start at zero and change at every update; the forward computes with the bias only (main: the velocity a seventh
@@ -1344,18 +1343,23 @@ def test_a_frozen_network_s_header_says_what_was_observed():
     assert f"targets of {rows:,} samples seen" in ctx["training"], _detail(o)
 
 
-def test_a_frozen_run_that_ends_while_its_network_is_found_says_its_targets_were_not_seen():
+def test_a_frozen_run_that_ends_while_its_network_is_found_counts_the_labels_of_discovery():
     """A run stopped early before its network was found (30 gradient computations, fewer than discovery needs to call a
-    network frozen): no targets are read while discovering, so constant targets cannot be judged; the report says so
-    and why, and that a one-unit output gets no gradient from a softmax, instead of passing over it."""
+    network frozen): the labels handed to those computations are counted while discovering and, once the network is
+    known to have one output unit, are its targets: every one of the 3 epochs x 10 batches x 20 rows (the program's
+    loops) is class 0, and constant-targets is the root cause of the frozen network (before: "targets not seen", and
+    frozen-parameters alone)."""
     o = observed(next(p for p in PROGRAMS if p.name == "one_unit_early_stop_labels"))
     ctx = o.report["context"]
     assert ctx["gradient_computations"] == 3 * 10 and ctx["updates_observed"] == 0, _detail(o)
-    (note,) = [n for n in ctx["notes"] if n.startswith("targets not seen: ")]
-    assert "the program ended before the network was found: its 30 gradient computations" in note, _detail(o)
-    assert "single output unit" in note, _detail(o)
+    assert not [n for n in ctx["notes"] if n.startswith("targets not seen")], _detail(o)
+    (note,) = [n for n in ctx["notes"] if n.startswith("targets: ")]
+    assert "the 600 read were handed to backward() (t) at the gradient computations made while" in note, _detail(o)
+    constant = next(f for f in o.report["findings"] if f["code"] == "constant-targets")
+    assert constant["evidence"]["samples"] == 3 * 10 * 20 and constant["evidence"]["target_classes"] == {"0": 600}, _detail(o)
+    assert o.report["findings"][0]["code"] == "constant-targets", _detail(o)
     twin = observed(next(p for p in PROGRAMS if p.name == "one_unit_early_stop"))
-    assert not [n for n in twin.report["context"].get("notes", []) if n.startswith("targets not seen")], _detail(twin)
+    assert not [n for n in twin.report["context"].get("notes", []) if n.startswith("targets")], _detail(twin)
 
 
 def test_a_frozen_network_renamed_is_decided_as_under_its_first_names():
