@@ -125,6 +125,13 @@ PROGRAMS = [
     # (before: no targets read, constant-targets not named, npw3009)
     Program("one_unit_early_stop", updates=30, samples=600, layers="20 -> 24 -> 4 (rows)"),
     Program("one_unit_early_stop_labels", ("frozen-parameters",), forward=False, layers="20 -> 24 -> 1 (rows)"),
+    # layer objects whose ``backward(delta)`` is handed only the delta, ``Model.backprop(labels)`` making the integer
+    # labels one-hot itself, Adam's moments on the layers, a linear output fitted by squared error (npw1189's shape):
+    # labels all 0 make a one-unit output; its labels are read beside the layers' backward, in their caller (before:
+    # the output's delta (25, 1) taken for a column of targets, 16 "samples" of 16 values, and no constant-targets)
+    Program("layer_deltas_adam", updates=120, samples=3000, layers="12 -> 16 -> 3 (rows)"),
+    Program("layer_deltas_adam_labels", updates=120, samples=3000, forward=False, arrays=4,
+            layers="12 -> 16 -> 1 (rows)"),
     # a heavy ball whose velocities sit on the layers' object, stepped in backward's loop, one sample per update, a
     # linear output (npw1125's style): labels all 0 make the output bias (1, 1) and its velocity (1, 1) two numbers that
     # start at zero and change at every update; the forward computes with the bias only (main: the velocity a seventh

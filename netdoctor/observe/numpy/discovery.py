@@ -186,12 +186,14 @@ LABEL_VALUES = 16
 
 def count_labels(func: FuncStats, frame: FrameType) -> None:
     """Count the values of the labels ``func`` was handed at a gradient computation: its arguments that are integer
-    vectors of entries in ``[0, LABEL_VALUES)``, as long as one axis of a float matrix handed beside them (the
-    batch's inputs ``(B, D)``, its output). No layout is known yet, so which argument the targets are is decided
+    vectors of entries in ``[0, LABEL_VALUES)``, as long as one axis of a float matrix among its locals (the batch's
+    inputs ``(B, D)``, its output, the output's delta). No layout is known yet, so which argument the targets are is decided
     when the network is (the network's one-unit output, see ``targets._discovery_labels``)."""
     code = frame.f_code
-    args = [(name, frame.f_locals.get(name)) for name in code.co_varnames[: code.co_argcount]]
-    sizes = {n for _, a in args if isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype.kind == "f" for n in a.shape}
+    loc = frame.f_locals
+    args = [(name, loc.get(name)) for name in code.co_varnames[: code.co_argcount]]
+    sizes = {n for a in list(loc.values())[:64] if isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype.kind == "f"
+             for n in a.shape}
     for name, v in args:
         if not (isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1
                 and v.size in sizes) or v.min() < 0 or v.max() >= LABEL_VALUES:

@@ -548,9 +548,9 @@ def _single_output_targets(self: NumpyBackend, frame: FrameType, n_in: int) -> N
     sample (``(B, 1)``, or ``(1,)`` for one sample), or a vector of one integer per row of the batch (``(B,)`` beside
     an output ``(B, 1)`` or inputs ``(B, n_in)``: the labels, made one-hot inside), never the inputs nor the forward's last output. Tallied by
     value (a one-hot of one class is a column of ones: with labels of several classes in the data, every target is
-    one class; class 0 of a one-unit output, ``np.eye(1)[0]``, is the label 0 and the target 1). When the function
-    is handed none (a layer's ``backward(d)`` handed the output's delta), its caller's labels
-    (:func:`_single_labels_beside`)."""
+    one class; class 0 of a one-unit output, ``np.eye(1)[0]``, is the label 0 and the target 1). First its caller's
+    labels (:func:`_single_labels_beside`): a layer's ``backward(delta)`` is handed the output's delta, a column of
+    as many values as rows, which its caller made from them."""
     code, loc = frame.f_code, frame.f_locals
     out = self._last_out[0]() if self._last_out is not None else None
     args = [loc.get(name) for name in code.co_varnames[: code.co_argcount]]
@@ -559,6 +559,9 @@ def _single_output_targets(self: NumpyBackend, frame: FrameType, n_in: int) -> N
     columns = _unit_columns([*args, out])
     columns |= {a.shape[1 - a.shape.index(n_in)] for a in args if is_array(a) and a.ndim == 2 and n_in in a.shape
                 and a.dtype.kind == "f"}
+    back = caller_of(frame)
+    if back is not None and _single_labels_beside(self, back.f_locals, columns):
+        return  # (first: a layer's ``backward(delta)`` is handed the output's delta, (B, 1), no column of targets)
     for name, v in zip(code.co_varnames, args):
         if not (is_array(v) and v.ndim in (1, 2) and v.size and v.dtype.kind in "fiub" and n_in != 1 and v is not out
                 and v.shape != (n_in, 1)):
@@ -567,9 +570,6 @@ def _single_output_targets(self: NumpyBackend, frame: FrameType, n_in: int) -> N
             continue
         _tally_single(self, name, v)
         return
-    back = caller_of(frame)
-    if back is not None:
-        _single_labels_beside(self, back.f_locals, columns)
 
 
 def _unit_columns(arrays: list[Any]) -> set[int]:
@@ -588,12 +588,13 @@ def _tally_single(self: NumpyBackend, name: str, v: np.ndarray) -> None:
     self.target_arg = name
 
 
-def _single_labels_beside(self: NumpyBackend, loc: dict[str, Any], columns: set[int]) -> None:
+def _single_labels_beside(self: NumpyBackend, loc: dict[str, Any], columns: set[int]) -> bool:
     """The labels of a one-unit output among the locals of the gradient's function's caller (``backward(t)`` making
     them one-hot, ``np.eye(n_out)[t]``, and handing each layer's ``backward(d)`` the delta): an integer vector, each
     entry in ``[0, SINGLE_VALUES)``, as long as a one-unit float array there or among the call's arguments (the output
     ``(1, B)``, its delta) says the batch is. An index vector (``order[i:i + B]``) runs past those values. Read once
-    per update: a ``backward`` per layer hands the same labels again."""
+    per update: a ``backward`` per layer hands the same labels again. Whether such labels are there (counted now or
+    before, at this update)."""
     items = list(loc.items())[:64]
     columns = columns | _unit_columns([v for _, v in items])
     for name, v in items:
@@ -602,11 +603,11 @@ def _single_labels_beside(self: NumpyBackend, loc: dict[str, Any], columns: set[
         if v.min() < 0 or v.max() >= SINGLE_VALUES:
             continue
         last = self.single_beside
-        if last is not None and last[0]() is v and last[1] == self.updates:
-            return
-        self.single_beside = (weak(v), self.updates)
-        _tally_single(self, name, v)
-        return
+        if last is None or last[0]() is not v or last[1] != self.updates:
+            self.single_beside = (weak(v), self.updates)
+            _tally_single(self, name, v)
+        return True
+    return False
 
 
 def _probabilities_beside(self: NumpyBackend, loc: dict[str, Any], n_rows: int, update: int) -> None:
