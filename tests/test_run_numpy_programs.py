@@ -989,8 +989,14 @@ def test_buggy_programs_are_named_at_their_lines_and_healthy_twins_are_quiet(pro
             assert said & lines, f"{code}: report says {sorted(said)}, the bug is on {sorted(lines)}\n" + _detail(o)
 
 
-@pytest.mark.parametrize("name, activation", [("positive_tanh_saturated", "tanh"), ("layer_objects_saturated", "tanh"),
-                                              ("float32_all_saturated", "sigmoid"), ("textbook_saturated", "sigmoid"),
+GUESS_AGREES = pytest.mark.xfail(strict=True, reason="no pre-activation recorded beside the layer's outputs: the name "
+                                 "is a guess from their range that agrees, and the finding says it is one")
+
+
+@pytest.mark.parametrize("name, activation", [("positive_tanh_saturated", "tanh"),
+                                              pytest.param("layer_objects_saturated", "tanh", marks=GUESS_AGREES),
+                                              pytest.param("float32_all_saturated", "sigmoid", marks=GUESS_AGREES),
+                                              ("textbook_saturated", "sigmoid"),
                                               ("out_in_params_caches_saturated", "sigmoid"),
                                               ("out_in_rows_functions_saturated", "tanh"),
                                               ("out_in_inline_rows_saturated", "sigmoid")])
@@ -1014,6 +1020,19 @@ def test_an_activation_named_from_its_values_alone_is_said_to_be_a_guess(name, g
     shown = re.search(r"^  1 +(\S+) +\d+ ", o.stdout, re.M)
     assert shown and shown[1] == row["activation"] + "?" * guess, o.stdout
     assert ("is a guess from the range" in o.stdout) is guess
+
+
+@pytest.mark.parametrize("name", ["float32_all_saturated", "layer_objects_saturated", "positive_tanh_saturated",
+                                  "textbook_saturated"])
+def test_a_saturated_layer_named_by_a_guess_says_so(name):
+    """A saturated-activations finding whose function is named from the range of the values alone (no pre-activation
+    seen beside them) marks the name as the layers table does (``layer 1 (sigmoid?)``) and says it is a guess; one
+    named from its pre-activations does neither (before: ``layer 1 (sigmoid)`` either way)."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    (sat,) = [f for f in o.report["findings"] if f["code"] == "saturated-activations"]
+    (row,) = [r for r in o.report["sections"]["layers"] if sat["where"].startswith(f"layer {r['layer']} (")]
+    assert sat["where"].startswith(f"layer {row['layer']} ({row['activation']}{'?' * row['guessed']})"), _detail(o)
+    assert ("is a guess from the range of the values" in sat["message"]) is row["guessed"], _detail(o)
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
