@@ -132,6 +132,12 @@ PROGRAMS = [
     Program("layer_deltas_adam", updates=120, samples=3000, layers="12 -> 16 -> 3 (rows)"),
     Program("layer_deltas_adam_labels", updates=120, samples=3000, forward=False, arrays=4,
             layers="12 -> 16 -> 1 (rows)"),
+    # samples as columns, integer labels made one-hot columns inside the backward, buffers with L2 decay emptied after
+    # an optimizer object's step, softmax + cross-entropy, batches of 20 (npw1210's shape): the summed output error
+    # blows the weights up within a few updates; the output bias's reading of the sum needs the output error, read from
+    # the backward's own probabilities (C, N) (before: only (N, C) was looked for, and learning-rate-too-high was named)
+    Program("column_batches", updates=240, samples=4800, layers="30 -> 20 -> 4 (columns)"),
+    Program("column_batches_summed", ("learning-rate-too-high",), updates=240, layers="30 -> 20 -> 4 (columns)"),
     # a heavy ball whose velocities sit on the layers' object, stepped in backward's loop, one sample per update, a
     # linear output (npw1125's style): labels all 0 make the output bias (1, 1) and its velocity (1, 1) two numbers that
     # start at zero and change at every update; the forward computes with the bias only (main: the velocity a seventh
@@ -1520,6 +1526,20 @@ def test_a_summed_step_through_a_velocity_is_the_root_cause_not_the_rate(name, b
     assert ev["measured"] == measured and ev["batch"] == batch and ev["lr_factor"] == pytest.approx(batch, rel=1e-3), _detail(o)
     for f in (f for f in findings if f["code"] == "learning-rate-too-high"):
         assert f["caused_by"] == ["summed-gradient"] and f" x {batch} = " in f["message"], _detail(o)
+
+
+def test_a_summed_output_error_of_column_samples_is_read_from_the_output_bias():
+    """Samples as columns, labels made one-hot inside the backward: the output error (C, N) of each batch beside the
+    output bias's buffer says the sum, 20x the batch's mean (oracle: the program's batches of 20), in every window
+    whose targets were read; named first, the rate's finding traced to it."""
+    o = observed(next(p for p in PROGRAMS if p.name == "column_batches_summed"))
+    findings = o.report["findings"]
+    assert findings and findings[0]["code"] == "summed-gradient", _detail(o)
+    ev = findings[0]["evidence"]
+    assert ev["measured"] == "bias" and ev["batch"] == 20 and ev["lr_factor"] == pytest.approx(20, rel=1e-3), _detail(o)
+    assert ev["windows"] >= 3, _detail(o)
+    for f in (f for f in findings if f["code"] == "learning-rate-too-high"):
+        assert f["caused_by"] == ["summed-gradient"], _detail(o)
 
 
 def test_a_summed_step_applied_by_a_helper_is_named_where_the_helper_is_handed_the_rate():

@@ -1103,7 +1103,10 @@ def _errors_from_locals(self: NumpyBackend, frame: FrameType) -> None:
         return  # no targets seen since the last batch
     n, c = T.shape
     raw = self._pending_raw
+    columns = n != c and not _by_rows(self)  # (a sample per column: the output (C, N), its rows are its transpose)
     for v in frame.f_locals.values():
+        if columns and issubclass(type(v), np.ndarray) and v.shape == (c, n):
+            v = v.T
         if not (issubclass(type(v), np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
             continue
         if raw is not None and np.array_equal(v, raw) or np.array_equal(v, T):
