@@ -68,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.observe.numpy.arrays import (
     Cell,
     FrameLocals,
@@ -192,10 +193,11 @@ def count_labels(func: FuncStats, frame: FrameType) -> None:
     code = frame.f_code
     loc = frame.f_locals
     args = [(name, loc.get(name)) for name in code.co_varnames[: code.co_argcount]]
-    sizes = {n for a in list(loc.values())[:64] if isinstance(a, np.ndarray) and a.ndim == 2 and a.dtype.kind == "f"
-             for n in a.shape}
+    # (``is_array``, by ``type(v)``: ``isinstance`` asks an object of the program's classes for its ``__class__``)
+    arrays = [a for a in list(loc.values())[:64] if is_array(a)]
+    sizes = {n for a in arrays if a.ndim == 2 and a.dtype.kind == "f" for n in a.shape}
     for name, v in args:
-        if not (isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1
+        if not (is_array(v) and v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1
                 and v.size in sizes) or v.min() < 0 or v.max() >= LABEL_VALUES:
             continue
         counts = np.bincount(v, minlength=LABEL_VALUES)
