@@ -253,6 +253,20 @@ def test_a_note_is_no_cause_of_a_problem_and_is_not_ranked_before_it():
     assert warned.codes() == ["gradient-mismatch", "learning-rate-too-high"]
 
 
+@pytest.mark.parametrize("reason, linked", [("nothing_changes", False), ("update_dropped", True)])
+def test_a_network_that_never_moved_is_not_linked_through_absent_codes_to_a_blow_up(reason, linked):
+    """frozen-parameters of a network none of whose arrays ever changed (npw1192: Adam's step written to a copy) beside
+    a gradient-mismatch warning: dead units and a blow-up, the absent codes between them, need weights that moved, so
+    the frozen network is no consequence of the mismatch and, an error, comes first; any other reason still walks."""
+    frozen = Finding("frozen-parameters", "error", "x", "frozen-parameters", {"reason": reason})
+    report = Report(link_causes([F("gradient-mismatch", "warning"), frozen]))
+    assert ({f.code: f for f in report.findings}["frozen-parameters"].caused_by == ("gradient-mismatch",)) is linked
+    assert report.codes()[0] == ("gradient-mismatch" if linked else "frozen-parameters")
+    # a cause among its direct ones, present, still explains it
+    targets = link_causes([F("constant-targets"), F("gradient-mismatch", "warning"), frozen])
+    assert {f.code: f for f in targets}["frozen-parameters"].caused_by[:1] == ("constant-targets",)
+
+
 def test_a_saturating_draw_is_a_root_cause_that_explains_a_gradient_warning_but_no_error():
     """Units saturated by the draw (evidence kind ``init``: the scale sampled before the first step) are caused by no
     step that came after, and explain a gradient-mismatch warning read through them and the flat run they make; a

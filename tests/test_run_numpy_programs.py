@@ -121,11 +121,23 @@ PROGRAMS = [
     Program("one_unit_adam_renamed_labels", ("frozen-parameters",), forward=False, arrays=4,
             layers="16 -> 12 -> 1 (rows, weights (out, in))"),
     # ... stopped early (patience 2) after 3 epochs of 10 batches: the 30 gradient computations of a network that never
-    # moves are all made while discovering it (fewer than its 150), where no targets are read
+    # moves are all made while discovering it (fewer than its 150), where the labels handed to them are counted
+    # (before: no targets read, constant-targets not named, npw3009)
     Program("one_unit_early_stop", updates=30, samples=600, layers="20 -> 24 -> 4 (rows)"),
-    Program("one_unit_early_stop_labels", ("frozen-parameters",), forward=False, layers="20 -> 24 -> 1 (rows)",
-            missed="constant-targets: the run ends while its network is being found, where no targets are read (the "
-                   "header says so); the labels' column is read only by the gradient computations of discovery"),
+    Program("one_unit_early_stop_labels", ("frozen-parameters",), forward=False, layers="20 -> 24 -> 1 (rows)"),
+    # layer objects whose ``backward(delta)`` is handed only the delta, ``Model.backprop(labels)`` making the integer
+    # labels one-hot itself, Adam's moments on the layers, a linear output fitted by squared error (npw1189's shape):
+    # labels all 0 make a one-unit output; its labels are read beside the layers' backward, in their caller (before:
+    # the output's delta (25, 1) taken for a column of targets, 16 "samples" of 16 values, and no constant-targets)
+    Program("layer_deltas_adam", updates=120, samples=3000, layers="12 -> 16 -> 3 (rows)"),
+    Program("layer_deltas_adam_labels", updates=120, samples=3000, forward=False, arrays=4,
+            layers="12 -> 16 -> 1 (rows)"),
+    # samples as columns, integer labels made one-hot columns inside the backward, buffers with L2 decay emptied after
+    # an optimizer object's step, softmax + cross-entropy, batches of 20 (npw1210's shape): the summed output error
+    # blows the weights up within a few updates; the output bias's reading of the sum needs the output error, read from
+    # the backward's own probabilities (C, N) (before: only (N, C) was looked for, and learning-rate-too-high was named)
+    Program("column_batches", updates=240, samples=4800, layers="30 -> 20 -> 4 (columns)"),
+    Program("column_batches_summed", ("learning-rate-too-high",), updates=240, layers="30 -> 20 -> 4 (columns)"),
     # a heavy ball whose velocities sit on the layers' object, stepped in backward's loop, one sample per update, a
     # linear output (npw1125's style): labels all 0 make the output bias (1, 1) and its velocity (1, 1) two numbers that
     # start at zero and change at every update; the forward computes with the bias only (main: the velocity a seventh
@@ -983,8 +995,14 @@ def test_buggy_programs_are_named_at_their_lines_and_healthy_twins_are_quiet(pro
             assert said & lines, f"{code}: report says {sorted(said)}, the bug is on {sorted(lines)}\n" + _detail(o)
 
 
-@pytest.mark.parametrize("name, activation", [("positive_tanh_saturated", "tanh"), ("layer_objects_saturated", "tanh"),
-                                              ("float32_all_saturated", "sigmoid"), ("textbook_saturated", "sigmoid"),
+GUESS_AGREES = pytest.mark.xfail(strict=True, reason="no pre-activation recorded beside the layer's outputs: the name "
+                                 "is a guess from their range that agrees, and the finding says it is one")
+
+
+@pytest.mark.parametrize("name, activation", [("positive_tanh_saturated", "tanh"),
+                                              pytest.param("layer_objects_saturated", "tanh", marks=GUESS_AGREES),
+                                              pytest.param("float32_all_saturated", "sigmoid", marks=GUESS_AGREES),
+                                              ("textbook_saturated", "sigmoid"),
                                               ("out_in_params_caches_saturated", "sigmoid"),
                                               ("out_in_rows_functions_saturated", "tanh"),
                                               ("out_in_inline_rows_saturated", "sigmoid")])
@@ -1008,6 +1026,19 @@ def test_an_activation_named_from_its_values_alone_is_said_to_be_a_guess(name, g
     shown = re.search(r"^  1 +(\S+) +\d+ ", o.stdout, re.M)
     assert shown and shown[1] == row["activation"] + "?" * guess, o.stdout
     assert ("is a guess from the range" in o.stdout) is guess
+
+
+@pytest.mark.parametrize("name", ["float32_all_saturated", "layer_objects_saturated", "positive_tanh_saturated",
+                                  "textbook_saturated"])
+def test_a_saturated_layer_named_by_a_guess_says_so(name):
+    """A saturated-activations finding whose function is named from the range of the values alone (no pre-activation
+    seen beside them) marks the name as the layers table does (``layer 1 (sigmoid?)``) and says it is a guess; one
+    named from its pre-activations does neither (before: ``layer 1 (sigmoid)`` either way)."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    (sat,) = [f for f in o.report["findings"] if f["code"] == "saturated-activations"]
+    (row,) = [r for r in o.report["sections"]["layers"] if sat["where"].startswith(f"layer {r['layer']} (")]
+    assert sat["where"].startswith(f"layer {row['layer']} ({row['activation']}{'?' * row['guessed']})"), _detail(o)
+    assert ("is a guess from the range of the values" in sat["message"]) is row["guessed"], _detail(o)
 
 
 @pytest.mark.parametrize("program", PROGRAMS, ids=lambda p: p.name)
@@ -1344,18 +1375,23 @@ def test_a_frozen_network_s_header_says_what_was_observed():
     assert f"targets of {rows:,} samples seen" in ctx["training"], _detail(o)
 
 
-def test_a_frozen_run_that_ends_while_its_network_is_found_says_its_targets_were_not_seen():
+def test_a_frozen_run_that_ends_while_its_network_is_found_counts_the_labels_of_discovery():
     """A run stopped early before its network was found (30 gradient computations, fewer than discovery needs to call a
-    network frozen): no targets are read while discovering, so constant targets cannot be judged; the report says so
-    and why, and that a one-unit output gets no gradient from a softmax, instead of passing over it."""
+    network frozen): the labels handed to those computations are counted while discovering and, once the network is
+    known to have one output unit, are its targets: every one of the 3 epochs x 10 batches x 20 rows (the program's
+    loops) is class 0, and constant-targets is the root cause of the frozen network (before: "targets not seen", and
+    frozen-parameters alone)."""
     o = observed(next(p for p in PROGRAMS if p.name == "one_unit_early_stop_labels"))
     ctx = o.report["context"]
     assert ctx["gradient_computations"] == 3 * 10 and ctx["updates_observed"] == 0, _detail(o)
-    (note,) = [n for n in ctx["notes"] if n.startswith("targets not seen: ")]
-    assert "the program ended before the network was found: its 30 gradient computations" in note, _detail(o)
-    assert "single output unit" in note, _detail(o)
+    assert not [n for n in ctx["notes"] if n.startswith("targets not seen")], _detail(o)
+    (note,) = [n for n in ctx["notes"] if n.startswith("targets: ")]
+    assert "the 600 read were handed to backward() (t) at the gradient computations made while" in note, _detail(o)
+    constant = next(f for f in o.report["findings"] if f["code"] == "constant-targets")
+    assert constant["evidence"]["samples"] == 3 * 10 * 20 and constant["evidence"]["target_classes"] == {"0": 600}, _detail(o)
+    assert o.report["findings"][0]["code"] == "constant-targets", _detail(o)
     twin = observed(next(p for p in PROGRAMS if p.name == "one_unit_early_stop"))
-    assert not [n for n in twin.report["context"].get("notes", []) if n.startswith("targets not seen")], _detail(twin)
+    assert not [n for n in twin.report["context"].get("notes", []) if n.startswith("targets")], _detail(twin)
 
 
 def test_a_frozen_network_renamed_is_decided_as_under_its_first_names():
@@ -1490,6 +1526,20 @@ def test_a_summed_step_through_a_velocity_is_the_root_cause_not_the_rate(name, b
     assert ev["measured"] == measured and ev["batch"] == batch and ev["lr_factor"] == pytest.approx(batch, rel=1e-3), _detail(o)
     for f in (f for f in findings if f["code"] == "learning-rate-too-high"):
         assert f["caused_by"] == ["summed-gradient"] and f" x {batch} = " in f["message"], _detail(o)
+
+
+def test_a_summed_output_error_of_column_samples_is_read_from_the_output_bias():
+    """Samples as columns, labels made one-hot inside the backward: the output error (C, N) of each batch beside the
+    output bias's buffer says the sum, 20x the batch's mean (oracle: the program's batches of 20), in every window
+    whose targets were read; named first, the rate's finding traced to it."""
+    o = observed(next(p for p in PROGRAMS if p.name == "column_batches_summed"))
+    findings = o.report["findings"]
+    assert findings and findings[0]["code"] == "summed-gradient", _detail(o)
+    ev = findings[0]["evidence"]
+    assert ev["measured"] == "bias" and ev["batch"] == 20 and ev["lr_factor"] == pytest.approx(20, rel=1e-3), _detail(o)
+    assert ev["windows"] >= 3, _detail(o)
+    for f in (f for f in findings if f["code"] == "learning-rate-too-high"):
+        assert f["caused_by"] == ["summed-gradient"], _detail(o)
 
 
 def test_a_summed_step_applied_by_a_helper_is_named_where_the_helper_is_handed_the_rate():

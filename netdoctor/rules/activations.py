@@ -101,7 +101,7 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
     return Finding(
         "saturated-activations", Severity.INFO if well or flows else severity_by_share(sat, SATURATION_ERROR), where,
         f"{100 * sat:.1f}% of the {worst.activation} activations of {worst.layer} sit in the flat ends of the function "
-        f"{worst.window}{first}{_start(start, worst.start_after)}." + init + seen,
+        f"{worst.window}{first}{_start(start, worst.start_after)}{_guess(worst)}." + init + seen,
         {"saturation": sat, "limit": SATURATION_WARN, "at_start": start, "first_step": worst.first_seen, "units": worst.units,
          "rows": worst.rows, "layers": {l.layer: l.saturation for l in hit},
          **({"init_std": worst.init.std, "fan_in": worst.init.fan_in, "init_after_updates": worst.init.after}
@@ -113,6 +113,12 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
         "and its weights stop changing." + (" Here they still move: the units leave the flat ends on enough rows for "
                                             "the gradient to get through." if flows else ""),
     )
+
+
+def _guess(layer: LayerActivity) -> str:
+    """What a finding adds when the layer's function is named from the range of its values alone."""
+    return (f" ({layer.activation} is a guess from the range of the values: no pre-activation was seen beside them)"
+            if layer.guessed else "")
 
 
 def dead_units(layers: Sequence[LayerActivity]) -> Finding | None:
@@ -131,7 +137,7 @@ def dead_units(layers: Sequence[LayerActivity]) -> Finding | None:
     return Finding(
         "dead-units", severity_by_share(dead, DEAD_ERROR), worst.where,
         f"{n} of {worst.units} units of {worst.layer} ({worst.activation}, {100 * dead:.1f}%) {kind} {worst.window}"
-        f"{_start(worst.dead_at_start, worst.start_after)}.",
+        f"{_start(worst.dead_at_start, worst.start_after)}{_guess(worst)}.",
         {"dead": dead, "dead_units": n, "units": worst.units, "rows": worst.rows, "at_start": worst.dead_at_start,
          "limit": DEAD_WARN, "layers": {l.layer: l.dead for l in hit}},
         fix=DEAD_FIX[worst.framework],

@@ -114,6 +114,14 @@ disagrees with the program's own loss is a bug of its own, whatever saturated th
 diverged or whose steps the rule judged an error."""
 
 
+UNMOVED = "nothing_changes"
+"""The ``reason`` of a finding's evidence that says none of the network's arrays ever changed (``frozen-parameters``
+of a network whose every step wrote a copy): such a finding is explained only by the causes among its direct ones
+that are present (dead units, constant targets), never through absent ones to a blow-up or a rate, which need weights
+that moved (npw1192: Adam's step written to a copy, frozen-parameters linked through dead-units and
+exploding-gradients, both absent, to a gradient-mismatch warning and ranked after it)."""
+
+
 def _root(code: str, kinds: dict[str, set[str]] | None) -> bool:
     """Every present finding of ``code`` has a kind of :data:`ROOTS` (``kinds``: the evidence kinds per code)."""
     mine = (kinds or {}).get(code, set())
@@ -142,7 +150,8 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
     Absent intermediate codes are walked through, so class-collapse links to
     saturated-activations when constant-output was not reported; a cause that
     is itself behind another linked cause is left out (saturation, not also
-    the stale accumulator behind it). Causes a finding already names are kept. A finding whose
+    the stale accumulator behind it); not for a network that never moved (:data:`UNMOVED`). Causes a finding
+    already names are kept. A finding whose
     evidence says ``on_purpose`` is no one's cause, and a note (info) is no cause of a warning or an error.
     """
     # A choice the program made on purpose (a layer frozen for fine-tuning beside others that train) is
@@ -169,7 +178,7 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
             seen.add(c)
             if c in present:
                 found.append(c)
-            else:
+            elif f.evidence.get("reason") != UNMOVED:
                 queue.extend(CAUSES.get(c, ()))
         found = [c for c in found if not any(c in _ancestors(d, kinds) for d in found if d != c)]
         own = [c for c in f.caused_by if c in present and c != f.code and c not in found]

@@ -68,6 +68,9 @@ class LayerActivity:
     """The other layers' shares past the warning level, by name (evidence only)."""
     flow: LayerFlow | None = None
     """How fast the weights that feed the layer move beside those of the next layer (the NumPy observer knows it)."""
+    guessed: bool = False
+    """:attr:`activation` is a guess from the range of the values alone (no pre-activation was seen beside them): a
+    leaky relu whose outputs stay under 1 has the range of a tanh. :attr:`where` then marks it (``layer 1 (tanh?)``)."""
 
 
 @dataclass(frozen=True)

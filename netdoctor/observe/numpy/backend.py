@@ -373,6 +373,9 @@ class NumpyBackend:
         self.single_output_targets: dict[bytes, int] = {}
         """A network of one output unit: its target columns' distinct values (as bytes of float64) and their rows. Kept
         apart from the class tallies (one unit names no class to count, and regression targets vary)."""
+        self.single_beside: tuple[Callable[[], Any], int] | None = None
+        """The labels last tallied for a one-unit output from the caller of its gradient's function, and the update it
+        was at (a ``backward`` per layer reads the same labels once per update)."""
         self.target_arg = ""
         self.target_helper: CodeType | None = None
         self.helper_args: list[float] = []

@@ -68,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from netdoctor.buffers.peek import is_array
 from netdoctor.observe.numpy.arrays import (
     Cell,
     FrameLocals,
@@ -175,6 +176,32 @@ def count_gradients(func: FuncStats, frame: FrameType, value: Any, written: list
     if len(shapes) >= 2 and any(len(s) == 2 and min(s) > 1 for s in shapes):
         func.grad_calls += 1
         func.grad_shapes |= shapes
+        if frame.f_code.co_name != "<module>":
+            count_labels(func, frame)
+
+
+LABEL_VALUES = 16
+"""Values an integer vector's entries take (0 to 15) for :func:`count_labels` to count it as labels; an index vector
+(``order[i:i + B]``) runs past them."""
+
+
+def count_labels(func: FuncStats, frame: FrameType) -> None:
+    """Count the values of the labels ``func`` was handed at a gradient computation: its arguments that are integer
+    vectors of entries in ``[0, LABEL_VALUES)``, as long as one axis of a float matrix among its locals (the batch's
+    inputs ``(B, D)``, its output, the output's delta). No layout is known yet, so which argument the targets are is decided
+    when the network is (the network's one-unit output, see ``targets._discovery_labels``)."""
+    code = frame.f_code
+    loc = frame.f_locals
+    args = [(name, loc.get(name)) for name in code.co_varnames[: code.co_argcount]]
+    # (``is_array``, by ``type(v)``: ``isinstance`` asks an object of the program's classes for its ``__class__``)
+    arrays = [a for a in list(loc.values())[:64] if is_array(a)]
+    sizes = {n for a in arrays if a.ndim == 2 and a.dtype.kind == "f" for n in a.shape}
+    for name, v in args:
+        if not (is_array(v) and v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1
+                and v.size in sizes) or v.min() < 0 or v.max() >= LABEL_VALUES:
+            continue
+        counts = np.bincount(v, minlength=LABEL_VALUES)
+        func.labels[name] = func.labels[name] + counts if name in func.labels else counts
 
 
 def weights_moved(stats: list[PathStats]) -> bool:

@@ -177,6 +177,10 @@ class FuncStats:
     """Returns at which it had computed arrays shaped like the network's persistent arrays (gradients)."""
     grad_shapes: set[tuple[int, ...]] = field(default_factory=set)
     """The shapes of those arrays."""
+    labels: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per argument name, the values of the small integer vectors it was handed at those returns, counted
+    (``np.bincount``; see :func:`~netdoctor.observe.numpy.discovery.count_labels`): the labels of a network whose
+    gradient computations were all made while it was being found."""
 
 
 @dataclass

@@ -24,7 +24,7 @@ from netdoctor.buffers.peek import is_array
 from netdoctor.monitor.layer_stats import infer_kind
 from netdoctor.nn.threads import dot_one_thread, norm_one_thread
 from netdoctor.observe.numpy.arrays import head as leading_entries
-from netdoctor.observe.numpy.arrays import own_dict
+from netdoctor.observe.numpy.arrays import own_dict, weak
 from netdoctor.observe.numpy.roles import (
     class_rows,
     code_like,
@@ -37,6 +37,7 @@ from netdoctor.observe.numpy.roles import (
 )
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.source import function_loop_names, loop_names
+from netdoctor.observe.tracer import caller_of
 
 if TYPE_CHECKING:
     from netdoctor.observe.numpy.backend import NumpyBackend
@@ -486,7 +487,7 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
     code = frame.f_code
     loc = frame.f_locals
     if n_out == 1:
-        _single_output_targets(self, code, loc, n_in)
+        _single_output_targets(self, frame, n_in)
         return
     if self.scalar_labels.name and _scalar_label_call(self, code, loc, n_out):
         return  # a class handed as an integer, read before: counted, nothing else looked at
@@ -542,33 +543,71 @@ SINGLE_VALUES = 16
 """Distinct target values of a one-unit output kept at most (more: the targets vary, a regression's)."""
 
 
-def _single_output_targets(self: NumpyBackend, code: CodeType, loc: dict[str, Any], n_in: int) -> None:
+def _single_output_targets(self: NumpyBackend, frame: FrameType, n_in: int) -> None:
     """The targets handed to the gradient's function of a network with one output unit: a column of one value per
     sample (``(B, 1)``, or ``(1,)`` for one sample), or a vector of one integer per row of the batch (``(B,)`` beside
     an output ``(B, 1)`` or inputs ``(B, n_in)``: the labels, made one-hot inside), never the inputs nor the forward's last output. Tallied by
     value (a one-hot of one class is a column of ones: with labels of several classes in the data, every target is
-    one class; class 0 of a one-unit output, ``np.eye(1)[0]``, is the label 0 and the target 1)."""
+    one class; class 0 of a one-unit output, ``np.eye(1)[0]``, is the label 0 and the target 1). First its caller's
+    labels (:func:`_single_labels_beside`): a layer's ``backward(delta)`` is handed the output's delta, a column of
+    as many values as rows, which its caller made from them."""
+    code, loc = frame.f_code, frame.f_locals
     out = self._last_out[0]() if self._last_out is not None else None
-    tally = self.single_output_targets
     args = [loc.get(name) for name in code.co_varnames[: code.co_argcount]]
     # the rows of the batch: one-unit outputs among what the call is handed or the last output (where the forward was
     # found), or the inputs handed beside them (n_in along one axis)
-    columns = {a.size for a in (*args, out) if is_array(a) and a.ndim == 2 and 1 in a.shape and a.dtype.kind == "f"}
+    columns = _unit_columns([*args, out])
     columns |= {a.shape[1 - a.shape.index(n_in)] for a in args if is_array(a) and a.ndim == 2 and n_in in a.shape
                 and a.dtype.kind == "f"}
+    back = caller_of(frame)
+    if back is not None and _single_labels_beside(self, back.f_locals, columns):
+        return  # (first: a layer's ``backward(delta)`` is handed the output's delta, (B, 1), no column of targets)
     for name, v in zip(code.co_varnames, args):
         if not (is_array(v) and v.ndim in (1, 2) and v.size and v.dtype.kind in "fiub" and n_in != 1 and v is not out
                 and v.shape != (n_in, 1)):
             continue  # (one sample's input, a column (784, 1), is no column of targets)
         if v.shape[-1] != 1 and not (v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1 and v.size in columns):
             continue
-        values, counts = np.unique(np.asarray(v, dtype=np.float64), return_counts=True)
-        for x, n in zip(values.tolist(), counts.tolist()):
-            key = np.float64(x).tobytes()
-            if key in tally or len(tally) < SINGLE_VALUES:
-                tally[key] = tally.get(key, 0) + int(n)
-        self.target_arg = name
+        _tally_single(self, name, v)
         return
+
+
+def _unit_columns(arrays: list[Any]) -> set[int]:
+    """The batch sizes that the one-unit float arrays among ``arrays`` (``(1, B)`` or ``(B, 1)``) say."""
+    return {a.size for a in arrays if is_array(a) and a.ndim == 2 and 1 in a.shape and a.dtype.kind == "f"}
+
+
+def _tally_single(self: NumpyBackend, name: str, v: np.ndarray) -> None:
+    """Tally the values of ``v``, the targets of a one-unit output (at most :data:`SINGLE_VALUES` distinct ones)."""
+    tally = self.single_output_targets
+    values, counts = np.unique(np.asarray(v, dtype=np.float64), return_counts=True)
+    for x, n in zip(values.tolist(), counts.tolist()):
+        key = np.float64(x).tobytes()
+        if key in tally or len(tally) < SINGLE_VALUES:
+            tally[key] = tally.get(key, 0) + int(n)
+    self.target_arg = name
+
+
+def _single_labels_beside(self: NumpyBackend, loc: dict[str, Any], columns: set[int]) -> bool:
+    """The labels of a one-unit output among the locals of the gradient's function's caller (``backward(t)`` making
+    them one-hot, ``np.eye(n_out)[t]``, and handing each layer's ``backward(d)`` the delta): an integer vector, each
+    entry in ``[0, SINGLE_VALUES)``, as long as a one-unit float array there or among the call's arguments (the output
+    ``(1, B)``, its delta) says the batch is. An index vector (``order[i:i + B]``) runs past those values. Read once
+    per update: a ``backward`` per layer hands the same labels again. Whether such labels are there (counted now or
+    before, at this update)."""
+    items = list(loc.items())[:64]
+    columns = columns | _unit_columns([v for _, v in items])
+    for name, v in items:
+        if not (is_array(v) and v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1 and v.size in columns):
+            continue
+        if v.min() < 0 or v.max() >= SINGLE_VALUES:
+            continue
+        last = self.single_beside
+        if last is None or last[0]() is not v or last[1] != self.updates:
+            self.single_beside = (weak(v), self.updates)
+            _tally_single(self, name, v)
+        return True
+    return False
 
 
 def _probabilities_beside(self: NumpyBackend, loc: dict[str, Any], n_rows: int, update: int) -> None:
@@ -984,6 +1023,8 @@ def _labels_at_end(self: NumpyBackend) -> None:
     """At the end, for a network of one output unit whose targets were all one value while no callers' locals of its
     gradient's function held labels (a training function run in a thread: its frames end at the thread's start): the
     label columns among the module globals of the program's files (``y_test = data[n:, 0]`` read at the top)."""
+    if self.layout and self.layout[1][-1] == 1 and not self.single_output_targets:
+        _discovery_labels(self)
     if not self.layout or self.layout[1][-1] != 1 or len(self.single_output_targets) != 1:
         return
     key = self.train_labels_key if self.train_labels_key is not None else 0
@@ -995,6 +1036,24 @@ def _labels_at_end(self: NumpyBackend) -> None:
     scopes = [("<module>", vars(m)) for m in modules if m is not None][:8]
     self.label_sets[key] = _label_set(scopes, 1, self.layout[1][0])
     self.train_labels_key = key
+
+
+def _discovery_labels(self: NumpyBackend) -> None:
+    """A network of one output unit whose targets were never read after it was found (a run that ended while it was
+    being found, its gradient computations all made then): the labels its gradient's function was handed at those
+    computations (:func:`~netdoctor.observe.numpy.discovery.count_labels`), when one of its arguments held them,
+    tallied as its targets are (the label 0 of a one-unit output is the target 1: a one-hot of one class)."""
+    code = self.contributor
+    func = self._funcs.get(code) if code is not None else None
+    if code is None or func is None or len(func.labels) != 1:
+        return
+    ((name, counts),) = func.labels.items()
+    for value, n in enumerate(counts.tolist()):
+        if n:
+            self.single_output_targets[np.float64(value).tobytes()] = int(n)
+    self.target_arg = name
+    self.notes.append(f"targets: the {int(counts.sum()):,} read were handed to {code.co_name}() ({name}) at "
+                      "the gradient computations made while the network was being found")
 
 
 def _label_column(loc: dict[str, Any], n_out: int, n_in: int, factor: float, loose: bool = False
@@ -1044,7 +1103,10 @@ def _errors_from_locals(self: NumpyBackend, frame: FrameType) -> None:
         return  # no targets seen since the last batch
     n, c = T.shape
     raw = self._pending_raw
+    columns = n != c and not _by_rows(self)  # (a sample per column: the output (C, N), its rows are its transpose)
     for v in frame.f_locals.values():
+        if columns and issubclass(type(v), np.ndarray) and v.shape == (c, n):
+            v = v.T
         if not (issubclass(type(v), np.ndarray) and v.shape == (n, c) and v.dtype.kind == "f" and np.isfinite(v).all()):
             continue
         if raw is not None and np.array_equal(v, raw) or np.array_equal(v, T):

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import numpy as np
 
 from netdoctor.findings import Finding
-from netdoctor.monitor.layer_stats import layer_stats
+from netdoctor.monitor.layer_stats import activation_label, layer_stats
 from netdoctor.nn.stats import median
 from netdoctor.observe.numpy.activations import activation_name, layer_flow
 from netdoctor.observe.numpy.arrays import LR_NAME, Cell
@@ -1492,7 +1492,8 @@ def _activity(b: NumpyBackend) -> list[LayerActivity]:
     """The hidden layers' activations the program computed, as the activation rules read them (each with the
     starting scale of the weights that feed it)."""
     return [LayerActivity(
-        where=f"layer {r['layer']} ({r['activation']})", layer=f"hidden layer {r['layer']}", activation=r["activation"],
+        where=f"layer {r['layer']} ({activation_label(r)})", layer=f"hidden layer {r['layer']}", activation=r["activation"],
+        guessed=bool(r.get("guessed")),
         units=r["units"], saturation=r.get("saturation"), dead=r.get("dead"),
         window=f"over the last {r['rows']} samples the program computed", framework=Framework.NUMPY, rows=r["rows"],
         saturation_at_start=r.get("at_start"), dead_at_start=r.get("dead_at_start"), init=_init_scale(b, r["layer"]),
