@@ -14,6 +14,10 @@ settings.register_profile("ci", derandomize=True, database=None)
 if os.environ.get("CI"):
     settings.load_profile("ci")
 
+# The corpora are users' training programs, run by the tests as scripts, never imported: one named like a test module
+# (``*_test.py``, ``test_*.py``) would be collected, and run at import with pytest's arguments as its own.
+collect_ignore_glob = ["*_programs/*"]
+
 
 def pytest_configure(config):
     """The suite's subprocesses (``netdoctor run``, plain ``python`` runs of programs) keep their compiled modules in

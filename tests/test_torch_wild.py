@@ -234,9 +234,9 @@ MEMORISED = {"shuffled_loader": (1000, "loss = loss_fn(logits, yb)"), "shifted_h
              "shifted_small_steps_loop": (1000, "loss = F.cross_entropy("),
              "shifted_accumulate": (512, "loss = F.cross_entropy("),
              "shuffled_tensors": (1000, "loss = F.cross_entropy("),
-             "shuffled_after_smoke_test": (1000, "loss = F.cross_entropy(")}
+             "shuffled_after_smoke_check": (1000, "loss = F.cross_entropy(")}
 """Name -> (training rows, the loss line). ``shuffled_tensors``: a model of loose tensors (its rows read from the loss
-input's graph); ``shuffled_after_smoke_test``: a throwaway model fitted two batches first (its first pass ended in
+input's graph); ``shuffled_after_smoke_check``: a throwaway model fitted two batches first (its first pass ended in
 the smoke test: the real model's rows are new to it)."""
 SMALL_STEPS = ("shifted_small_steps", "shifted_small_steps_loop")
 """Programs whose weights move less than the drift the run-level ``no-learning`` waits for (three epochs of plain SGD):

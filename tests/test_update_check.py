@@ -533,11 +533,12 @@ def test_a_mismatch_read_where_the_loss_went_flat_at_the_output_is_no_error():
     assert finding.severity == Severity.ERROR and not finding.evidence["after_blow_up"]
 
 
-def _sigmoid_mlp_check(missing: bool, w2_factor: float = 1.0, at_update: int = 2):
+def _sigmoid_mlp_check(missing: bool, w2_factor: float = 1.0, at_update: int = 2, sign: float = 1.0):
     """One update of a sigmoid MLP 6 -> 8 -> 3 with a linear output on a batch of 16 rows, checked against the
     program's own squared error ``sum((out - T) ** 2) / (2 N)``: the returned gradients are those a right
     backward computes, or those without the hidden layer's ``h * (1 - h)`` (``missing``: a missing derivative), or with
-    the output weight's gradient ``w2_factor`` times too large (a wrong output-layer gradient)."""
+    the output weight's gradient ``w2_factor`` times too large (a wrong output-layer gradient); ``sign`` -1: every
+    gradient with its sign flipped (``t - out``) and subtracted at rate 0.1 (the step climbs)."""
     rng = np.random.default_rng(5)
     P = {"W1": rng.normal(size=(8, 6)), "b1": 0.1 * rng.normal(size=8),
          "W2": 0.5 * rng.normal(size=(3, 8)), "b2": 0.1 * rng.normal(size=3)}
@@ -551,7 +552,9 @@ def _sigmoid_mlp_check(missing: bool, w2_factor: float = 1.0, at_update: int = 2
     d2 = (out(P) - T) / 16
     dz1 = d2 @ P["W2"] * (1.0 if missing else h * (1.0 - h))
     grads = {"W1": dz1.T @ x, "b1": dz1.sum(axis=0), "W2": w2_factor * d2.T @ h, "b2": d2.sum(axis=0)}
-    applied = [Applied("returned", grads)]
+    applied = [Applied("returned", {k: sign * g for k, g in grads.items()})]
+    if sign < 0:  # the step the program applies, 0.1 x the flipped gradient subtracted
+        applied.insert(0, Applied("update", {k: 0.1 * sign * g for k, g in grads.items()}))
     own = LossChoice("loss() (net.py:9)", lambda y: float(np.sum((y - T) ** 2) / 32), assumed=False)
     work = {k: v.copy() for k, v in P.items()}
     result = check_update(lambda: out(work), work, applied, [own], biases=["b1", "b2"])
@@ -577,6 +580,24 @@ def test_a_hidden_mismatch_beside_an_agreeing_output_layer_is_no_blow_up():
     assert finding.severity == Severity.INFO and finding.evidence["after_blow_up"]
     (finding,) = update_check_findings([missing], blown_at=None)  # (no blow-up: the same error)
     assert finding.severity == Severity.ERROR
+
+
+def test_a_climb_read_after_a_blow_up_is_still_a_climb():
+    """Gradient ascent grows its own steps: the step after update 1 can exceed the weights' size (np2523: 1.2x at
+    update 2, then every tensor of the next step at -0.0045 of its derivative, spread 1e-7), which counts as a blow-up.
+    Blown-up weights saturate the loss, whose finite differences then read ~0 where the formula is not: ratios huge or
+    scattered, never one negative factor every tensor shares. A climb read there is an error, as without the blow-up;
+    a wrong output-layer gradient read there stays info."""
+    flipped = _sigmoid_mlp_check(missing=False, sign=-1.0)
+    assert flipped.climbs and all(v.ratio < 0 for v in flipped.tensors)  # (the oracle: one negative factor)
+    (finding,) = update_check_findings([flipped], blown_at=1)
+    assert finding.severity == Severity.ERROR and not finding.evidence["after_blow_up"]
+    assert "blew up" not in finding.message
+    (unblown,) = update_check_findings([flipped], blown_at=None)
+    assert unblown.severity == finding.severity and unblown.where == finding.where
+    wrong_out = _sigmoid_mlp_check(missing=False, w2_factor=3.0)
+    (finding,) = update_check_findings([wrong_out], blown_at=1)
+    assert finding.severity == Severity.INFO and finding.evidence["after_blow_up"]
 
 
 def test_a_velocity_s_intake_against_class_0_of_one_output_unit_is_read_as_its_one_hot_row():

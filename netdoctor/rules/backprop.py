@@ -313,7 +313,11 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     A mismatch read only after the weights blew up (:func:`blown_up`, from ``start_norms`` and ``blown_at``), or only
     where the loss had gone flat at the output (:func:`flat_output`), is info: see :func:`_after_blow_up` (the book's
     style at lr 60: its clip binds after update 1); not a mismatch of earlier layers alone where the output layer
-    agrees (:func:`output_layer_agrees`: a wrong hidden derivative whose larger step counted as the blow-up).
+    agrees (:func:`output_layer_agrees`: a wrong hidden derivative whose larger step counted as the blow-up), nor a
+    climb: a loss saturated by blown-up weights has finite differences of ~0 where the formula is not, which gives
+    ratios that are huge or scattered, never one negative factor that every tensor's step shares; that is gradient
+    ascent, whose own growing steps counted as the blow-up (np2523: every tensor at -0.0045 with a spread of 1e-7 on
+    the step after an update of 1.2x the weights).
 
     Long because the finding's evidence, fix and explanation are written out in place, one reading of the check each.
     """
@@ -322,7 +326,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     if not failing:
         return []
     after = all((bool(start_norms) or blown_at is not None) and blown_up(d, start_norms or {}, blown_at)
-                and not output_layer_agrees(d) or flat_output(d, judged) is not None for d in failing)
+                and not output_layer_agrees(d) and not d.climbs or flat_output(d, judged) is not None for d in failing)
     c = failing[0]
     bad = failures(c)
     # parameters come in the program's order, input side first: the last failing weight is nearest the output
