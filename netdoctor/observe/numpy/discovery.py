@@ -88,7 +88,7 @@ from netdoctor.observe.numpy.arrays import (
 )
 from netdoctor.observe.numpy.classify import Classifier, mark_caches
 from netdoctor.observe.numpy.network import ARG_SHAPES, CACHE_TRIES, FuncStats, Network, PathStats, Root, param_like
-from netdoctor.observe.numpy.roles import flat_arrays
+from netdoctor.observe.numpy.roles import LABEL_VALUES, flat_arrays, label_vector
 from netdoctor.observe.numpy.steps import Steps, moved_like_a_parameter
 from netdoctor.observe.options import ObserveOptions
 from netdoctor.observe.source import function_loop_names, loop_names
@@ -180,14 +180,9 @@ def count_gradients(func: FuncStats, frame: FrameType, value: Any, written: list
             count_labels(func, frame)
 
 
-LABEL_VALUES = 16
-"""Values an integer vector's entries take (0 to 15) for :func:`count_labels` to count it as labels; an index vector
-(``order[i:i + B]``) runs past them."""
-
-
 def count_labels(func: FuncStats, frame: FrameType) -> None:
-    """Count the values of the labels ``func`` was handed at a gradient computation: its arguments that are integer
-    vectors of entries in ``[0, LABEL_VALUES)``, as long as one axis of a float matrix among its locals (the batch's
+    """Count the values of the labels ``func`` was handed at a gradient computation: its arguments that read as labels
+    (:func:`~netdoctor.observe.numpy.roles.label_vector`), as long as one axis of a float matrix among its locals (the batch's
     inputs ``(B, D)``, its output, the output's delta). No layout is known yet, so which argument the targets are is decided
     when the network is (the network's one-unit output, see ``targets._discovery_labels``)."""
     code = frame.f_code
@@ -197,8 +192,7 @@ def count_labels(func: FuncStats, frame: FrameType) -> None:
     arrays = [a for a in list(loc.values())[:64] if is_array(a)]
     sizes = {n for a in arrays if a.ndim == 2 and a.dtype.kind == "f" for n in a.shape}
     for name, v in args:
-        if not (is_array(v) and v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1
-                and v.size in sizes) or v.min() < 0 or v.max() >= LABEL_VALUES:
+        if not label_vector(v, sizes):
             continue
         counts = np.bincount(v, minlength=LABEL_VALUES)
         func.labels[name] = func.labels[name] + counts if name in func.labels else counts

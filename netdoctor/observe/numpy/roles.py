@@ -12,16 +12,29 @@ import math
 from collections import Counter
 from collections.abc import Iterator
 from types import CodeType
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
-from netdoctor.buffers.peek import holds_numbers
+from netdoctor.buffers.peek import holds_numbers, is_array
 from netdoctor.nn.stats import median, unique
 from netdoctor.observe.numpy.arrays import head
 
 __all__ = ["Role", "persistent_writer", "norm", "row_norms", "proportional_to", "is_reset", "float_2d", "ordered_like", "rises_with", "ordered_by_sample", "computed_by_layer", "layer_sums", "normalised_from", "scalar_of", "bounded",
-           "one_hot", "code_like", "distinct_values", "one_top", "flat_arrays", "class_rows"]
+           "one_hot", "code_like", "distinct_values", "one_top", "flat_arrays", "class_rows", "LABEL_VALUES",
+           "label_vector"]
+
+
+LABEL_VALUES = 16
+"""Values a vector of class labels takes (0 to 15) for :func:`label_vector`; an index vector (``order[i:i + B]``) runs
+past them."""
+
+
+def label_vector(v: Any, batches: set[int]) -> TypeGuard[np.ndarray]:
+    """Whether ``v`` reads as a batch's class labels: an integer vector of more than one entry, as long as one of
+    ``batches`` (the batch sizes the arrays beside it say), each entry in ``[0, LABEL_VALUES)``."""
+    return (is_array(v) and v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1 and v.size in batches
+            and v.min() >= 0 and v.max() < LABEL_VALUES)
 
 
 BIN_FALL, BIN_SHARE = 0.05, 0.6

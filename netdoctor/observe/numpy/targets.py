@@ -29,6 +29,7 @@ from netdoctor.observe.numpy.roles import (
     class_rows,
     code_like,
     flat_arrays,
+    label_vector,
     multi_hot,
     one_hot,
     one_top,
@@ -590,17 +591,15 @@ def _tally_single(self: NumpyBackend, name: str, v: np.ndarray) -> None:
 
 def _single_labels_beside(self: NumpyBackend, loc: dict[str, Any], columns: set[int]) -> bool:
     """The labels of a one-unit output among the locals of the gradient's function's caller (``backward(t)`` making
-    them one-hot, ``np.eye(n_out)[t]``, and handing each layer's ``backward(d)`` the delta): an integer vector, each
-    entry in ``[0, SINGLE_VALUES)``, as long as a one-unit float array there or among the call's arguments (the output
-    ``(1, B)``, its delta) says the batch is. An index vector (``order[i:i + B]``) runs past those values. Read once
+    them one-hot, ``np.eye(n_out)[t]``, and handing each layer's ``backward(d)`` the delta): a vector that reads as
+    labels (:func:`~netdoctor.observe.numpy.roles.label_vector`) as long as a one-unit float array there or among the
+    call's arguments (the output ``(1, B)``, its delta) says the batch is. Read once
     per update: a ``backward`` per layer hands the same labels again. Whether such labels are there (counted now or
     before, at this update)."""
     items = list(loc.items())[:64]
     columns = columns | _unit_columns([v for _, v in items])
     for name, v in items:
-        if not (is_array(v) and v.ndim == 1 and v.dtype.kind in "iu" and v.size > 1 and v.size in columns):
-            continue
-        if v.min() < 0 or v.max() >= SINGLE_VALUES:
+        if not label_vector(v, columns):
             continue
         last = self.single_beside
         if last is None or last[0]() is not v or last[1] != self.updates:
