@@ -317,3 +317,24 @@ def test_a_learning_rate_that_blows_the_weights_up_after_small_first_steps_is_na
     twin, twin_printed = run("lenet_lr_high_ok", train_csv)
     assert _problems(twin) == []
     assert float(twin_printed.strip().splitlines()[-1].split()[-1]) > 0.5
+
+
+@pytest.mark.parametrize("name", ["shuffled_after_smoke_check", "shuffled_after_smoke_check_ok"])
+def test_the_steps_of_a_throwaway_model_are_not_counted_as_the_judged_models(name, train_csv):
+    # oracle, the program's own loops: 24 hand-written updates of the smoke test's model, then 3 epochs of
+    # ceil(1000 / 16) = 63 batches of the real one. Main counted every update as the real model's (212 observed: the
+    # first hand-written update is the one the stand-in is recognised by).
+    report, _ = run(name, train_csv)
+    real = 3 * -(-1000 // 16)
+    steps = report.context["optimizer_steps"]
+    # the real model's updates are counted from its first update the observer attributes to it: a hand-written
+    # update's model is read at the next sampled step, at most a couple of updates late
+    assert real - 3 <= steps <= real, report.context["training"]
+    assert report.context["sampled_steps"] <= steps
+    assert f"{212 - steps} earlier steps trained a model replaced after them" in report.context["training"]
+
+
+def test_a_run_of_one_model_counts_every_step_as_its_own(train_csv):
+    report, _ = run("shuffled_loader_ok", train_csv)
+    assert report.context["optimizer_steps"] == 6 * -(-1000 // 32)  # its loop: 6 epochs of 32 batches
+    assert "earlier steps" not in report.context["training"] and "model judged" not in report.context["training"]
