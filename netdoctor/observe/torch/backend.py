@@ -348,6 +348,10 @@ def judged_steps(w: Any) -> tuple[int, int, int]:
     """
     start = w.models.start_step()
     before = max(0, min(start - 1, w.steps)) if start > 1 else 0
+    if before and w.hand.moved_on and id(w.hand.opt) in w.opts:
+        # hand-written updates: the tensors they train are read at sampled steps, so the judged model's first one is
+        # known only up to a sampling interval; the step count when the updates moved on to its tensors is exact
+        before = min(before, w.hand.moved_on)
     return w.steps - before, sum(1 for s in w.sampled_at if s > before), before
 
 
