@@ -22,6 +22,8 @@
   by one row and three epochs of plain SGD whose weights move less than 5%: the gap is named at any drift.
   ``shifted_accumulate`` (a module-level loop, ``optim.SGD`` stepped once every two batches): the same with
   gradient accumulation, whose first pass of 16 batches is 8 steps long; its later half begins after 8 batches.
+  ``shuffled_sgd_epochs`` (an ``nn.Sequential``, ``optim.SGD`` at lr 0.1, five epochs of 500 rows): labels permuted
+  once and memorised steadily over the epochs; its first pass did a fifth of the run's drift, as a slow learner's.
 - ``lenet_lr_high``: a LeNet-5 style CNN at SGD lr 3.0 whose first steps stay below the weights' size, after which
   the weights blow up and every relu dies (the loss at chance, not diverging): the rate is the root cause.
   ``lenet_lr_high_ok``, at lr 0.1, learns and is quiet.
@@ -234,10 +236,12 @@ MEMORISED = {"shuffled_loader": (1000, "loss = loss_fn(logits, yb)"), "shifted_h
              "shifted_small_steps_loop": (1000, "loss = F.cross_entropy("),
              "shifted_accumulate": (512, "loss = F.cross_entropy("),
              "shuffled_tensors": (1000, "loss = F.cross_entropy("),
-             "shuffled_after_smoke_check": (1000, "loss = F.cross_entropy(")}
+             "shuffled_after_smoke_check": (1000, "loss = F.cross_entropy("),
+             "shuffled_sgd_epochs": (500, "loss = F.cross_entropy(")}
 """Name -> (training rows, the loss line). ``shuffled_tensors``: a model of loose tensors (its rows read from the loss
 input's graph); ``shuffled_after_smoke_check``: a throwaway model fitted two batches first (its first pass ended in
-the smoke test: the real model's rows are new to it)."""
+the smoke test: the real model's rows are new to it); ``shuffled_sgd_epochs``: five epochs of plain SGD, whose
+first pass did 23% of the run's drift (a steady drift's one pass in five) but moved the weights 12% of their norm."""
 SMALL_STEPS = ("shifted_small_steps", "shifted_small_steps_loop")
 """Programs whose weights move less than the drift the run-level ``no-learning`` waits for (three epochs of plain SGD):
 the rows seen again answered better than the rows seen first are the evidence on their own."""
@@ -317,3 +321,22 @@ def test_a_learning_rate_that_blows_the_weights_up_after_small_first_steps_is_na
     twin, twin_printed = run("lenet_lr_high_ok", train_csv)
     assert _problems(twin) == []
     assert float(twin_printed.strip().splitlines()[-1].split()[-1]) > 0.5
+
+
+@pytest.mark.parametrize("name", ["shuffled_after_smoke_check", "shuffled_after_smoke_check_ok"])
+def test_the_steps_of_a_throwaway_model_are_not_counted_as_the_judged_models(name, train_csv):
+    # oracle, the program's own loops: 24 hand-written updates of the smoke test's model, then 3 epochs of
+    # ceil(1000 / 16) = 63 batches of the real one. Main counted every update as the real model's (212 observed: the
+    # first hand-written update is the one the stand-in is recognised by).
+    report, _ = run(name, train_csv)
+    real = 3 * -(-1000 // 16)
+    steps = report.context["optimizer_steps"]
+    assert steps == real, report.context["training"]
+    assert report.context["sampled_steps"] <= steps
+    assert "23 earlier steps trained a model replaced after them" in report.context["training"]
+
+
+def test_a_run_of_one_model_counts_every_step_as_its_own(train_csv):
+    report, _ = run("shuffled_loader_ok", train_csv)
+    assert report.context["optimizer_steps"] == 6 * -(-1000 // 32)  # its loop: 6 epochs of 32 batches
+    assert "earlier steps" not in report.context["training"] and "model judged" not in report.context["training"]

@@ -266,14 +266,15 @@ class TorchBackend:
                 models.append(f"tensors {', '.join(loose[:8])}{' ...' if len(loose) > 8 else ''} ({n:,} parameters, no nn.Module)")
         dropped = _dropped_models(w, dropped_loose)
         opts, training = _optimizers(w)
+        steps, sampled, _ = judged_steps(w)
         ctx: dict[str, Any] = {
             "observer": "torch",
             "training": training,
             "backend": "torch",
             "models": models,
             "optimizers": opts,
-            "optimizer_steps": w.steps,
-            "sampled_steps": w.sampled_steps,
+            "optimizer_steps": steps,
+            "sampled_steps": sampled,
             "observer_share": (w.cost / w.train_time) if w.train_time > 0 else None,
         }
         if models:
@@ -322,14 +323,36 @@ def _optimizers(w: Any) -> tuple[list[str], str]:
         shown: Any = lrs[0] if lrs and len(set(map(str, lrs))) == 1 else lrs
         opts.append(f"{o.kind}({'' if shown is None else f'lr={shown}'}){' created at ' + o.created_at if o.created_at else ''}, "
                     f"{o.steps} steps")
+    steps, sampled, before = judged_steps(w)
+    model = " of the model judged" if before else ""
     if hand is not None:
-        training = (f"{w.steps:,} hand-written updates observed (no torch.optim optimizer: every change the program made "
-                    "to its tensors between two backward passes, seen through backward() and the tensors' version "
-                    f"counters), {w.sampled_steps:,} of them measured in depth")
+        training = (f"{steps:,} hand-written updates{model} observed (no torch.optim optimizer: every change the program "
+                    "made to its tensors between two backward passes, seen through backward() and the tensors' version "
+                    f"counters), {sampled:,} of them measured in depth")
     else:
-        training = (f"{w.steps:,} of {w.steps:,} optimizer steps observed (every step() call, through PyTorch's "
-                    f"optimizer hooks), {w.sampled_steps:,} of them measured in depth")
+        training = (f"{steps:,} of {steps:,} optimizer steps{model} observed (every step() call, through PyTorch's "
+                    f"optimizer hooks), {sampled:,} of them measured in depth")
+    if before:
+        training += (f"; {before:,} earlier step{'s' * (before != 1)} trained a model replaced after them (not judged, "
+                     "not counted)")
     return opts, training
+
+
+def judged_steps(w: Any) -> tuple[int, int, int]:
+    """(optimizer steps from the judged model's first on, those of them measured in depth, the steps before it).
+
+    A program that first trains a throwaway model (a sanity check overfitting one batch for 20 steps) and then the
+    real one has the throwaway's steps counted by every optimizer hook; the run's training is the judged model's
+    (:meth:`~netdoctor.observe.torch.registry.ModelRegistry.start_step`: 0 when no model was replaced), so its steps
+    are counted from its first step on, and those before are said apart.
+    """
+    start = w.models.start_step()
+    before = max(0, min(start - 1, w.steps)) if start > 1 else 0
+    if before and w.hand.moved_on and id(w.hand.opt) in w.opts:
+        # hand-written updates: the tensors they train are read at sampled steps, so the judged model's first one is
+        # known only up to a sampling interval; the step count when the updates moved on to its tensors is exact
+        before = min(before, w.hand.moved_on)
+    return w.steps - before, sum(1 for s in w.sampled_at if s > before), before
 
 
 def _dropped_models(w: TorchWatch, dropped_loose: Any) -> list[str]:

@@ -99,6 +99,9 @@ class HandUpdates:
         self.probed: dict[int, tuple[Any, int, int, Any]] = {}
         """Before the program is recognised: id(leaf) -> (weakref, version, storage address, a few entries)."""
         self.walked: dict[int, Any] = {}
+        self.moved_on = 0
+        """The step count when the updates last moved on to other tensors (a throwaway model's, then the real one's):
+        the updates counted by then trained the tensors left behind."""
         """id(leaf) -> weakref, of the latest sampled backward pass's leaves (the network is what persists)."""
         self.backwards = 0
         self.passes = 0  # backward passes run while watched, however the program steps
@@ -213,6 +216,9 @@ class HandUpdates:
                 # sanity check's throwaway model, then the real one) and the step begun on the old one never came;
                 # unchanged old tensors would otherwise hold every later step pending (unseen) to the end
                 self.pending = False
+                # the step begun at the previous backward pass (counted) was the new tensors' first update: their
+                # first backward pass came before it, the old tensors were still the ones followed
+                self.moved_on = self.w.steps - 1
                 self.walked = {id(t): weakref.ref(t) for t in leaves}
                 self._set_params(leaves)
                 self.w.sample_now = True  # the new tensors' first update is measured (where their training starts)

@@ -177,6 +177,8 @@ class TorchWatch:
         """Losses computed inside the running step() so far."""
         self.sample_now = True
         self.sampled_steps = 0
+        self.sampled_at: list[int] = []
+        """The steps measured in depth (a few dozen: the bounded schedule), to count those of the judged model."""
         self.cost = 0.0
         self._t_last_step: float | None = None
         self.train_time = 0.0
@@ -420,6 +422,7 @@ class TorchWatch:
                 if isinstance(opt, HandSteps) and oi is not None and oi.lrs:
                     oi.lrs[-1] = (oi.lrs[-1][0], [self.hand.read_lr(self.sampler.last_updates)])
                 self.sampled_steps += 1
+                self.sampled_at.append(self.steps)
                 self.stats.add_step()
                 self.cost += self.iter_cost + (time.perf_counter() - t0)
                 self._adapt(self.iter_cost + (time.perf_counter() - t0))
