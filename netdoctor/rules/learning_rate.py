@@ -8,7 +8,7 @@ import statistics
 
 from netdoctor.findings import Finding, Severity
 from netdoctor.rules.evidence import LearningRateHistory, TrainingCurve, UpdateSizes
-from netdoctor.rules.learning import curve_evidence, curve_text, learns
+from netdoctor.rules.learning import curve_evidence, curve_text, learns, learns_well
 from netdoctor.rules.policy import (
     ADAPTIVE_ENTRY_HIGH,
     ADAPTIVE_LR_HIGH,
@@ -283,8 +283,11 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     ends above :data:`LR_HIGH_LEARNS` accuracy is not reported (the textbook
     network at eta 3 changes a weight matrix by 84% at step 1 and reaches
     90%), nor is a start whose steps then settle below the limit
-    (:func:`settled`). Severity: error above 1x the weights, on divergence or
-    non-finite weights; a warning otherwise.
+    (:func:`settled`), except when one of the first steps was larger than the
+    weights and a hidden layer drawn in range ended saturated in a run that does
+    not learn well (:attr:`~netdoctor.rules.evidence.UpdateSizes.steps_saturated`).
+    Severity: error above 1x the weights, on divergence or non-finite weights; a
+    warning otherwise.
     """
     up, which, limit = _over_the_limit(u)
     per_entry = entry_ratio(u)
@@ -294,6 +297,17 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         up, which, limit = per_entry, ENTRY, ADAPTIVE_ENTRY_HIGH
     div = diverged(u) and not u.climbs
     nonfinite = u.weights_nonfinite and not u.climbs
+    # a step larger than the weights that drove a layer drawn in range into the flat ends of its activation, in a run
+    # that learns but not well: the units stay saturated whatever the later steps do, and the median of the first
+    # five would hide it (npw1225: Adam at lr 0.2 moves W1 by 2.9x its size at the first update, then 0.6x, 0.3x, ...;
+    # 98% of the tanh units saturated, training accuracy 39% -> 65%; its twin at lr 0.002 reaches 79%)
+    ratios, _ = _first_ratios(u)
+    big = max(ratios, default=math.nan)
+    saturated = u.steps_saturated if big > 1.0 and not learns_well(u.curve) and not u.climbs else None
+    if saturated is not None and not up > limit:
+        i = ratios.index(big)
+        up, limit = big, 1.0
+        which = "the first measured update" if i == 0 else f"update {i + 1} of the first {len(ratios)} measured"
     if not (up > limit or div or nonfinite):
         return None
     if u.climbs and not up > 1.0:
@@ -306,11 +320,15 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         # climbs the loss, a missing derivative: course_dict_full_batch_relu at 12.5% a step), `non-finite` names it;
         # dividing the rate by 10 is no fix the numbers support
         return None
-    if not (div or nonfinite) and (u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS or learns(u.curve)):
+    if not (div or nonfinite or saturated) and (u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS or learns(u.curve)):
         return None
-    if settled(u, limit) and not (div or nonfinite):
+    if settled(u, limit) and not (div or nonfinite or saturated):
         return None
     what = _too_high_text(u, up, which, limit, div)
+    if saturated is not None and saturated.init is not None:
+        what += (f" The first steps drove {saturated.layer} into the flat ends: {100 * (saturated.saturation or 0):.0f}% of "
+                 f"its {saturated.activation} activations, though `{saturated.init.tensor}` was drawn at "
+                 f"{saturated.init.std * math.sqrt(saturated.init.fan_in):.1f}x 1/sqrt(fan_in), in range.")
     note = (f" ({_lr(u)})" if u.lr is not None and not u.lr_measured or u.momentum is not None
             else f" The steps applied {_lr(u)}." if u.lr is not None else f" ({u.optimizer})" if u.optimizer else "")
     if u.summed_batch and isinstance(u.lr, (int, float)):
@@ -326,6 +344,7 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
          "step": u.first_step, "lr": u.lr,
          **({"entry_step": u.entry_step, "entry_size": u.entry_size} if which == ENTRY else {}),
          "limit": limit, "diverged": div, "weights_nonfinite": nonfinite, "loss_first": u.loss_first,
+         **({"saturated_layer": saturated.layer, "saturation": saturated.saturation} if saturated is not None else {}),
          "loss_last": u.loss_last, **curve_evidence(u.curve),
          **({"momentum": u.momentum, "effective_lr": u.effective_lr} if u.momentum is not None else {})},
         fix=("Divide the learning rate by 10 (with momentum the effective rate is lr / (1 - mu): keep it where plain SGD's "
