@@ -16,7 +16,7 @@ import pytest
 
 from netdoctor.findings import Severity
 from netdoctor.params import is_bias
-from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.activations import dead_units, saturated_activations, saturated_by_steps
 from netdoctor.rules.evidence import (
     BatchScale,
     CarryOver,
@@ -361,6 +361,42 @@ def test_an_adaptive_rule_taking_steps_of_half_the_weights_in_a_run_that_fails_h
     assert learning_rate_too_high(dataclasses.replace(u, curve=None)) is None
     assert learning_rate_too_high(dataclasses.replace(u, curve=None, accuracy=0.12)) is not None
     assert learning_rate_too_high(dataclasses.replace(u, first=(0.06, 0.05, 0.04), typical=0.03)) is None  # lr 2e-3
+
+
+def _saturated(sat: float, scale: float, after: int = 0) -> LayerActivity:
+    """A tanh layer fed by weights drawn at ``scale`` times 1/sqrt(784), ``sat`` of its activations in the flat ends."""
+    return LayerActivity(where="layer 1 (tanh)", layer="hidden layer 1", activation="tanh", units=32, saturation=sat,
+                         dead=None, window="w", framework=Framework.NUMPY, rows=512,
+                         init=InitScale("layers[0].W", scale / 28.0, 784, after=after))
+
+
+@pytest.mark.parametrize("first, late, sat, scale, after, fires", [
+    # generated npw1225 (Adam at lr 0.2, its twin at 0.002): a first step 2.9x W1, then 0.6x, 0.3x, ...; 98% of the tanh
+    # units saturated from a draw at 1.4x 1/sqrt(fan_in); training accuracy 39% -> 65% (the twin: 49% -> 90%)
+    ((2.91, 0.60, 0.32, 0.21, 0.15), 0.65, 0.98, 1.4, 0, True),
+    ((2.91, 0.60, 0.32, 0.21, 0.15), 0.95, 0.98, 1.4, 0, False),  # the run learns well all the same
+    ((2.91, 0.60, 0.32, 0.21, 0.15), 0.65, 0.80, 1.4, 0, False),  # under the error level of saturation
+    ((2.91, 0.60, 0.32, 0.21, 0.15), 0.65, 0.98, 20.0, 0, False),  # the draw saturates it: the init's finding
+    ((2.91, 0.60, 0.32, 0.21, 0.15), 0.65, 0.98, 1.4, 3, False),  # the scale read after 3 updates, not the draw
+    ((0.91, 0.60, 0.32, 0.21, 0.15), 0.65, 0.98, 1.4, 0, False),  # no step larger than the weights
+])
+def test_a_first_step_over_the_weights_that_saturated_a_layer_drawn_in_range_is_too_high_a_rate(first, late, sat, scale,
+                                                                                              after, fires):
+    """An adaptive rule whose first step is larger than the weights and whose later steps settle (a median under the
+    limit) is quiet in a run that learns, except when a hidden layer drawn in range ended saturated and the run does not
+    learn well: the steps, not the draw, put the units in the flat ends, and they stay there."""
+    layer = _saturated(sat, scale, after)
+    u = UpdateSizes(where="w", framework=Framework.NUMPY, first=first, typical=0.04, typical_count=49, gradient=0.08,
+                    growth=2.96, lr=0.2, adaptive=True, curve=dataclasses.replace(_curve(late, 512), early=0.39),
+                    steps_saturated=saturated_by_steps([layer]))
+    f = learning_rate_too_high(u)
+    assert (f is not None) is fires
+    assert learning_rate_too_high(dataclasses.replace(u, steps_saturated=None)) is None
+    if fires:
+        assert f.severity is Severity.ERROR and f.evidence["update_ratio"] == pytest.approx(first[0])
+        assert f.evidence["saturated_layer"] == "hidden layer 1" and "flat ends" in f.message
+        s = saturated_activations([layer])
+        assert s is not None and "Initialise" not in s.fix and "learning rate" in s.fix
 
 
 @pytest.mark.parametrize("first, growth, gradient, typical, accuracy, fires", [

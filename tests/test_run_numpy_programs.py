@@ -164,6 +164,16 @@ PROGRAMS = [
     # counted (the labels variant's collapse not named) and no training accuracy read from the forward
     Program("params_output_none", updates=300),
     Program("params_output_none_labels", ("class-collapse",), updates=300),
+    # a closure over one dict holding the weights and the forward's probabilities (net['probs'] = ..., returned nothing;
+    # a global or closed-over dict was no place an output was looked for: the healthy twin's targets were "never seen")
+    Program("closure_dict_outputs", updates=174, samples=5400, arrays=4),
+    # the summed twin: its weights blow up from the first step (6x their size), so no update check compares a step and
+    # the output bias's reading is what names it; the output error is not recorded because the forward runs before the
+    # backward is handed the targets (the forward's output is paired with the targets of the *next* call)
+    Program("closure_dict_outputs_summed", ("learning-rate-too-high",), arrays=4,
+            missed="summed-gradient: the forward's output, read before the backward is handed its targets, is paired "
+                   "with no targets (outputs._forward_return takes the pending targets of the call before), so no "
+                   "window holds the batch's output error to read the output bias against"),
     Program("cache_dict_output", updates=160),
     # RMSProp by hand in train(): per-sample gradients returned by grads(x, t) and summed in a local list, each
     # parameter stepped through its mean square self.sq[k] (started at zero, grown in place, never emptied). The mean

@@ -20,7 +20,7 @@ from netdoctor.rules.policy import (
     severity_by_share,
 )
 
-__all__ = ["saturated_activations", "dead_units"]
+__all__ = ["saturated_activations", "saturated_by_steps", "dead_units"]
 
 SATURATION_FIX = {
     Framework.CHECK: "Lower the (effective) learning rate; initialise with std sqrt(1/fan_in); scale inputs to [0, 1].",
@@ -48,6 +48,23 @@ def _start(share: float | None, after: int = 0) -> str:
     if not after:
         return f" ({100 * share:.1f}% at the start)"
     return f" ({100 * share:.1f}% after the first {after} updates)" if after > 1 else f" ({100 * share:.1f}% after the first update)"
+
+
+def _drawn_in_range(layer: LayerActivity) -> bool:
+    """The weights feeding ``layer`` were measured before the first update at a std under :data:`INIT_SCALE_BLAMED`
+    times 1/sqrt(fan_in): a draw that keeps tanh and sigmoid in their linear range (pre-activations of order 1)."""
+    i = layer.init
+    return i is not None and not i.after and i.fan_in > 0 and i.std * math.sqrt(i.fan_in) < INIT_SCALE_BLAMED
+
+
+def saturated_by_steps(layers: Sequence[LayerActivity]) -> LayerActivity | None:
+    """The worst hidden layer with at least :data:`SATURATION_ERROR` of its activations in the flat ends although the
+    weights feeding it were drawn in range (:func:`_drawn_in_range`): a pre-activation ``z = W x + b`` of order 1 at
+    the draw reaches the flat ends (``|z| >> 1``) only once the steps have grown ``W`` or ``b`` many times, so what
+    saturated it is the steps, not the draw. None when no such layer was judged."""
+    hit = [l for l in _judged(layers) if l.saturation is not None and l.saturation >= SATURATION_ERROR
+           and _drawn_in_range(l)]
+    return max(hit, key=lambda l: l.saturation or 0.0, default=None)
 
 
 def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCurve | None = None) -> Finding | None:
@@ -108,11 +125,21 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
             if worst.init else {}), **({"kind": "init"} if drawn else {}), **curve_evidence(curve),
          **({"flow_ratio": flow.ratio, "flow_feeding": flow.feeding, "flow_next": flow.next, "flow_updates": flow.updates,
              "flow_limit": SATURATION_FLOWS} if flow is not None else {})},
-        fix=SATURATION_FIX[worst.framework],
+        fix=_steps_fix(worst) if _drawn_in_range(worst) else SATURATION_FIX[worst.framework],
         explanation="Where tanh or sigmoid is flat its derivative is ~0, so almost no gradient passes back through the layer "
         "and its weights stop changing." + (" Here they still move: the units leave the flat ends on enough rows for "
                                             "the gradient to get through." if flows else ""),
     )
+
+
+def _steps_fix(layer: LayerActivity) -> str:
+    """The fix of a layer saturated although drawn in range: the draw's scale is the one the generic fix asks for, so
+    the rate that moved the weights out of it is what to change."""
+    i = layer.init
+    assert i is not None
+    return (f"The weights feeding it start in range (`{i.tensor}` std {i.std:.3g}, {i.std * math.sqrt(i.fan_in):.1f}x "
+            f"1/sqrt(fan_in)): the steps pushed the units into the flat ends. Lower the (effective) learning rate "
+            f"(or clip the first steps), and scale the inputs to [0, 1].")
 
 
 def _guess(layer: LayerActivity) -> str:

@@ -347,6 +347,10 @@ class UpdateSizes:
     """With :attr:`momentum`: the first updates' |Δ| / |W| as the program applied them (the velocity's own steps, seen
     while discovering, before the velocity was known); () otherwise. A heavy ball's applied step is at most the
     effective rate's (its velocity builds up toward it), so one larger than the weights is a fact whatever the rate."""
+    steps_saturated: LayerActivity | None = None
+    """A hidden layer whose tanh or sigmoid units sit in their flat ends although the weights feeding it were drawn at
+    a scale that keeps them in range (:func:`~netdoctor.rules.activations.saturated_by_steps`): the steps put them
+    there, not the draw."""
 
 
 def largest_growth(growths: Iterable[float]) -> float | None:

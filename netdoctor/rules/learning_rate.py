@@ -7,8 +7,8 @@ import math
 import statistics
 
 from netdoctor.findings import Finding, Severity
-from netdoctor.rules.evidence import LearningRateHistory, TrainingCurve, UpdateSizes
-from netdoctor.rules.learning import curve_evidence, curve_text, learns
+from netdoctor.rules.evidence import LayerActivity, LearningRateHistory, TrainingCurve, UpdateSizes
+from netdoctor.rules.learning import curve_evidence, curve_text, learns, learns_well
 from netdoctor.rules.policy import (
     ADAPTIVE_ENTRY_HIGH,
     ADAPTIVE_LR_HIGH,
@@ -269,6 +269,30 @@ def _too_high_text(u: UpdateSizes, up: float, which: str, limit: float, div: boo
     return "An update made the weights NaN or Inf."
 
 
+def _saturating_step(u: UpdateSizes) -> tuple[LayerActivity, float, str] | None:
+    """The saturated layer, the step and what it is, when one of the first steps was larger than the weights and a
+    hidden layer drawn in range ended saturated in a run that does not learn well
+    (:attr:`~netdoctor.rules.evidence.UpdateSizes.steps_saturated`): the units stay saturated whatever the later steps
+    do, and the median of the first five would hide the step (npw1225: Adam at lr 0.2 moves W1 by 2.9x its size at the
+    first update, then 0.6x, 0.3x, ...; 98% of the tanh units saturated, training accuracy 39% -> 65%; its twin at lr
+    0.002 reaches 79%). None otherwise."""
+    ratios, _ = _first_ratios(u)
+    big = max(ratios, default=math.nan)
+    if u.steps_saturated is None or not big > 1.0 or learns_well(u.curve) or u.climbs:
+        return None
+    i = ratios.index(big)
+    return (u.steps_saturated, big,
+            "the first measured update" if i == 0 else f"update {i + 1} of the first {len(ratios)} measured")
+
+
+def _saturated_text(layer: LayerActivity) -> str:
+    init = layer.init
+    drawn = (f", though `{init.tensor}` was drawn at {init.std * math.sqrt(init.fan_in):.1f}x 1/sqrt(fan_in), in range"
+             if init is not None else "")
+    return (f" The first steps drove {layer.layer} into the flat ends: {100 * (layer.saturation or 0):.0f}% of its "
+            f"{layer.activation} activations{drawn}.")
+
+
 def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     """``learning-rate-too-high``: the first updates change a weight matrix by more than :data:`LR_HIGH_UPDATE` of its
     size (:data:`ADAPTIVE_LR_HIGH` for Adam-like optimizers), or the loss diverged, or an update made the weights
@@ -283,8 +307,11 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
     ends above :data:`LR_HIGH_LEARNS` accuracy is not reported (the textbook
     network at eta 3 changes a weight matrix by 84% at step 1 and reaches
     90%), nor is a start whose steps then settle below the limit
-    (:func:`settled`). Severity: error above 1x the weights, on divergence or
-    non-finite weights; a warning otherwise.
+    (:func:`settled`), except when one of the first steps was larger than the
+    weights and a hidden layer drawn in range ended saturated in a run that does
+    not learn well (:attr:`~netdoctor.rules.evidence.UpdateSizes.steps_saturated`).
+    Severity: error above 1x the weights, on divergence or non-finite weights; a
+    warning otherwise.
     """
     up, which, limit = _over_the_limit(u)
     per_entry = entry_ratio(u)
@@ -294,6 +321,9 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         up, which, limit = per_entry, ENTRY, ADAPTIVE_ENTRY_HIGH
     div = diverged(u) and not u.climbs
     nonfinite = u.weights_nonfinite and not u.climbs
+    saturated = _saturating_step(u)
+    if saturated is not None and not up > limit:
+        up, which, limit = saturated[1], saturated[2], 1.0
     if not (up > limit or div or nonfinite):
         return None
     if u.climbs and not up > 1.0:
@@ -306,11 +336,11 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
         # climbs the loss, a missing derivative: course_dict_full_batch_relu at 12.5% a step), `non-finite` names it;
         # dividing the rate by 10 is no fix the numbers support
         return None
-    if not (div or nonfinite) and (u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS or learns(u.curve)):
+    if not (div or nonfinite or saturated) and (u.accuracy is not None and u.accuracy > LR_HIGH_LEARNS or learns(u.curve)):
         return None
-    if settled(u, limit) and not (div or nonfinite):
+    if settled(u, limit) and not (div or nonfinite or saturated):
         return None
-    what = _too_high_text(u, up, which, limit, div)
+    what = _too_high_text(u, up, which, limit, div) + (_saturated_text(saturated[0]) if saturated else "")
     note = (f" ({_lr(u)})" if u.lr is not None and not u.lr_measured or u.momentum is not None
             else f" The steps applied {_lr(u)}." if u.lr is not None else f" ({u.optimizer})" if u.optimizer else "")
     if u.summed_batch and isinstance(u.lr, (int, float)):
@@ -326,6 +356,7 @@ def learning_rate_too_high(u: UpdateSizes) -> Finding | None:
          "step": u.first_step, "lr": u.lr,
          **({"entry_step": u.entry_step, "entry_size": u.entry_size} if which == ENTRY else {}),
          "limit": limit, "diverged": div, "weights_nonfinite": nonfinite, "loss_first": u.loss_first,
+         **({"saturated_layer": saturated[0].layer, "saturation": saturated[0].saturation} if saturated else {}),
          "loss_last": u.loss_last, **curve_evidence(u.curve),
          **({"momentum": u.momentum, "effective_lr": u.effective_lr} if u.momentum is not None else {})},
         fix=("Divide the learning rate by 10 (with momentum the effective rate is lr / (1 - mu): keep it where plain SGD's "

@@ -172,7 +172,8 @@ def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
     among ``self``'s first 16 attributes (``self.params['A2']``), ``("=" + arg, d)`` for each dict the function is
     handed (``forward(params, X)`` keeping ``params['A2']``), then ``(name, obj)`` for each global the function names
     (the first 16) and ``("~" + name, obj)`` for each variable it closes over that holds an object of a class its
-    module defines (``net.out`` on the ``net`` of a ``make_model()`` closure)."""
+    module defines (``net.out`` on the ``net`` of a ``make_model()`` closure) or a dict of at most 256 items
+    (``cache['A2']``, or the parameters' own dict: ``params['A2'] = out`` beside ``params['W2']``)."""
     out: list[tuple[str, Any]] = []
     me = frame.f_locals.get("self")
     if me is not None and isinstance(own_dict(me), dict):
@@ -185,8 +186,9 @@ def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
     named = [(name, frame.f_globals.get(name)) for name in code.co_names[:16]]
     named += [("~" + name, frame.f_locals.get(name)) for name in code.co_freevars[:16]]
     for name, obj in named:
-        if obj is not None and obj is not me and getattr(type(obj), "__module__", None) == module and not issubclass(
-                type(obj), (type, ModuleType, FunctionType)) and isinstance(own_dict(obj), dict):
+        if obj is not None and obj is not me and (issubclass(type(obj), dict) and len(obj) <= 256 or getattr(
+                type(obj), "__module__", None) == module and not issubclass(type(obj), (type, ModuleType, FunctionType))
+                and isinstance(own_dict(obj), dict)):
             out.append((name, obj))
     return out
 

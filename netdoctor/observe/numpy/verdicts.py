@@ -61,7 +61,7 @@ from netdoctor.observe.source import (
     targets_text,
     where_text,
 )
-from netdoctor.rules.activations import dead_units, saturated_activations
+from netdoctor.rules.activations import dead_units, saturated_activations, saturated_by_steps
 from netdoctor.rules.batches import unshuffled_batches
 from netdoctor.rules.evidence import (
     BatchScale,
@@ -1425,7 +1425,7 @@ def _update_sizes(b: NumpyBackend) -> UpdateSizes:
         summed_batch=int(summed.batch) if summed is not None else None,
         climbs=any(s.check.climbs and not s.check.targets_guessed for s in b.update_checks.steps),
         effective_lr=effective,
-        applied_first=tuple(r for r in applied if math.isfinite(r)))
+        applied_first=tuple(r for r in applied if math.isfinite(r)), steps_saturated=saturated_by_steps(_activity(b)))
 
 
 def _lr_high(b: NumpyBackend) -> Finding | None:
