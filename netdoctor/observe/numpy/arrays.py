@@ -600,6 +600,11 @@ with :func:`fingerprint` (arrays of the dtype object ``float64`` only), in one b
 is not built."""
 
 
+added: Callable[[Any, Any, int, float, bool], tuple[int, float] | None] | None = getattr(_PART, "added", None)
+"""``added(now, last, pivot, held, zeros)``: ``BufferResets._compare``'s first two tests (the entry at the pivot grew or
+changed sign, or left zero where resets leave zeros; an entry changed to anything but zero) on two looks' float64
+entries, contiguous buffers of equal length; when one says a gradient was added, the new pivot as :data:`largest` finds
+it, else None (the compare goes on in Python). None itself where the compiled part is not built."""
 largest: Callable[[Any], tuple[int, float]] | None = getattr(_PART, "largest", None)
 """``largest(now)``: the pivot of a look's float64 entries (a contiguous buffer of them) as ``BufferResets._set_last``
 finds it with NumPy: the first position of the largest magnitude, a NaN counted as zero, and the entry there (0.0 when
