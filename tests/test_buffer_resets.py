@@ -176,8 +176,15 @@ def _layered_replay(resets: BufferResets, seed: int) -> list[tuple[bool, bool]]:
     return answers
 
 
+@pytest.mark.parametrize("compiled", [True, False], ids=["compiled-tests", "python-tests"])
 @pytest.mark.parametrize("seed", range(12))
-def test_the_looks_early_ends_give_every_tests_answers(seed):
+def test_the_looks_early_ends_give_every_tests_answers(seed, compiled, monkeypatch):
+    from netdoctor.observe.numpy import resets
+
+    if compiled and resets._added is None:
+        pytest.skip("the compiled part is not built here")
+    if not compiled:
+        monkeypatch.setattr(resets, "_added", None)  # the compare's first two tests in Python, as without C
     plan = _resets()  # (the same readers and positions for both)
     now = _layered_replay(BufferResets([(r, i) for r, i in zip(plan.readers, plan.idx)]), seed)
     oracle = _layered_replay(_EveryTest([(r, i) for r, i in zip(plan.readers, plan.idx)]), seed)
@@ -267,3 +274,46 @@ def test_the_compiled_pivot_is_numpys(seed):
         for given in (now, now.tobytes()):
             p, v = largest(given)
             assert p == want[0] and np.float64(v).tobytes() == np.float64(want[1]).tobytes(), (now, want, (p, v))
+
+
+def _python_added(now: np.ndarray, last: np.ndarray, p: int, held: float, zeros: bool) -> bool:
+    """The oracle: the compare's first two tests as NumPy and Python floats make them."""
+    if held:
+        v = float(now[p])
+        if v != held and (not 0.0 <= v / held < 1.0 or zeros and v != 0.0):
+            return True
+    return bool(zeros and ((last != now) & (now != 0)).any())
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_compiled_compares_first_tests_are_pythons(seed):
+    from netdoctor.observe.numpy.arrays import added
+
+    if added is None:
+        pytest.skip("the compiled part is not built here")
+    rng = np.random.default_rng(seed)
+    specials = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1.0, -1.0, 0.5, -0.5, 2.5, 1e-300, 5e-324, 1e300])
+    said = set()
+    for _ in range(3000):
+        n = int(rng.integers(1, 20))
+        last = np.where(rng.random(n) < 0.5, rng.choice(specials, n), rng.normal(size=n))
+        now = last.copy()
+        changed = rng.random(n) < rng.choice([0.0, 0.2, 1.0])
+        with np.errstate(all="ignore"):  # (inf * 0, inf - inf: NaNs wanted)
+            moved = last * rng.choice([0.0, 0.25, 1.0, -1.0, 2.0], n) + rng.normal(size=n) * (rng.random(n) < 0.5)
+        now[changed] = np.where(rng.random(n) < 0.5, rng.choice(specials, n), moved)[changed]
+        p, held = largest(last) if rng.random() < 0.8 else (int(rng.integers(n)), float(rng.choice(specials)))
+        if held != held:
+            held = 0.0  # (a pivot's value is never a NaN)
+        zeros = bool(rng.random() < 0.6)
+        want = _python_added(now, last, p, held, zeros)
+        got = added(now, last, p, held, zeros)
+        said.add(want)
+        assert (got is not None) == want, (now, last, p, held, zeros)
+        if got is not None:
+            assert got == largest(now)
+    assert said == {True, False}
+    assert added(np.zeros(3), np.zeros(4), 0, 1.0, True) is None  # (looks of two lengths: the compare decides)
+
+
+from netdoctor.observe.numpy.arrays import largest  # noqa: E402

@@ -13,7 +13,16 @@ from functools import partial
 import numpy as np
 import pytest
 
-from netdoctor.observe.numpy.arrays import WALK_ITEMS, Cell, FrameLocals, in_data_set, resolve, walk_arrays
+from netdoctor.observe.numpy.arrays import (
+    ALIKE_ROWS,
+    WALK_ITEMS,
+    Cell,
+    FrameLocals,
+    in_data_set,
+    resolve,
+    rows_of_data,
+    walk_arrays,
+)
 from netdoctor.observe.numpy.classify import _apart_from_siblings, moved_beside, same_values
 from netdoctor.observe.numpy.discovery import SETTLED_CHANGES, _cell_of, persistent_steps, step_values, unnamed_ready
 from netdoctor.observe.numpy.network import PathStats
@@ -379,7 +388,34 @@ def test_a_path_through_a_list_longer_than_the_walk_reads_is_a_data_set_row():
     assert in_data_set({"rows": [np.ones(3)] * (WALK_ITEMS + 1)}, (("item", "rows"), ("item", 0)))
     assert not in_data_set(root, (("item", "layers"), ("item", 0)))  # a short list: the network's, perhaps
     assert not in_data_set(root, (("item", "table"), ("item", 3)))  # a dict is walked by its keys, never a data set
-    assert not in_data_set({"data": rows[:WALK_ITEMS]}, (("item", "data"), ("item", 5), ("item", 0)))
+    assert in_data_set({"data": rows[:WALK_ITEMS]}, (("item", "data"), ("item", 5), ("item", 0)))  # rows alike
+    ragged = [(np.ones(3), np.zeros(2 + i % 2)) for i in range(WALK_ITEMS)]
+    assert not in_data_set({"data": ragged}, (("item", "data"), ("item", 5), ("item", 0)))
+
+
+def _rows(n, *shapes, dtype=float):
+    return [tuple(np.full(shape, i, dtype=dtype) for shape in shapes) for i in range(n)]
+
+
+@pytest.mark.parametrize(("rows", "alike"), [
+    (_rows(10, (784, 1), (10, 1)), True),  # a mini-batch of (x, y) columns sliced from the data list
+    (_rows(ALIKE_ROWS, (12,), (3,)), True),
+    ([list(r) for r in _rows(8, (1, 784), (1, 10))], True),  # rows as lists
+    (_rows(ALIKE_ROWS - 1, (12,), (3,)), False),  # too few to tell from a network's layers
+    (_rows(WALK_ITEMS + 1, (12,), (3,)), False),  # longer ones are data sets by their length alone (in_data_set)
+    ([(np.ones((30, 784)), np.ones((30, 1))), (np.ones((10, 30)), np.ones((10, 1)))] * 2, False),  # layers chain
+    (_rows(6, (8, 8), (8,)), False),  # identical square layers do chain: a deep net of equal widths
+    (_rows(6, (12,), (3,))[:5] + [(np.ones(12), np.ones(4))], False),  # one row of other shapes
+    (_rows(6, (12,), (3,))[:5] + [(np.ones(12, dtype=np.float32), np.ones(3))], False),  # or dtype
+    (_rows(6, (12,), (3,))[:5] + [[np.ones(12), np.ones(3)]], False),  # a list among tuples
+    ([np.ones(12)] * 6, False),  # arrays, not rows of arrays
+    ([(np.ones(12), 3)] * 6, False),  # a label that is no array
+    ([()] * 6, False),
+], ids=["batch-10", "least", "lists", "too-few", "long", "layers", "square", "shape", "dtype", "kind", "arrays",
+        "labels", "empty"])
+def test_rows_of_data_are_rows_alike_that_no_network_chains(rows, alike):
+    assert rows_of_data(rows) is alike
+    assert in_data_set({"batch": rows}, (("item", "batch"), ("item", 1), ("item", 0))) is (alike or len(rows) > WALK_ITEMS)
 
 
 _SHUFFLED_ROWS = {
@@ -436,6 +472,37 @@ _SHUFFLED_ROWS = {
             for k in range(0, len(samples), 10):
                 net.step(samples[k:k + 10], 0.1)
     """,
+    # the textbook's network object: each mini-batch sliced from the shuffled list and handed to the method that sums
+    # the per-sample gradients (a list of 10 rows alike: a data set's, though short)
+    "handed": """
+        import random
+        import numpy as np
+        class Network:
+            def __init__(self, rng):
+                self.weights = [rng.normal(0, 0.3, (8, 12)), rng.normal(0, 0.3, (3, 8))]
+                self.biases = [np.zeros((8, 1)), np.zeros((3, 1))]
+            def update_mini_batch(self, batch, lr):
+                gW = [np.zeros_like(w) for w in self.weights]
+                gb = [np.zeros_like(b) for b in self.biases]
+                for x, y in batch:
+                    h = np.tanh(self.weights[0] @ x + self.biases[0])
+                    d2 = self.weights[1] @ h + self.biases[1] - y
+                    d1 = (self.weights[1].T @ d2) * (1 - h ** 2)
+                    gW = [gW[0] + d1 @ x.T, gW[1] + d2 @ h.T]
+                    gb = [gb[0] + d1, gb[1] + d2]
+                self.weights = [w - lr / len(batch) * g for w, g in zip(self.weights, gW)]
+                self.biases = [b - lr / len(batch) * g for b, g in zip(self.biases, gb)]
+        rng = np.random.default_rng(2)
+        centres = rng.normal(0, 1, (3, 12))
+        labels = rng.integers(0, 3, 300)
+        data = [((centres[k] + 0.3 * rng.normal(0, 1, 12)).reshape(-1, 1), np.eye(3)[k].reshape(-1, 1)) for k in labels]
+        net = Network(rng)
+        random.seed(0)
+        for epoch in range(3):
+            random.shuffle(data)
+            for k in range(0, len(data), 10):
+                net.update_mini_batch(data[k:k + 10], 0.1)
+    """,
 }
 
 
@@ -463,7 +530,7 @@ def test_rows_of_a_shuffled_data_set_are_never_judged_as_steps(style, tmp_path, 
     result = runner.run_script(str(path), [], ObserveOptions())
     assert result.status == "finished", result.traceback
     assert judged  # the parameters' steps were judged
-    rows = "data" if style == "tuples" else "samples"
+    rows = {"tuples": ("data",), "dicts": ("samples",), "handed": ("data", "batch")}[style]
     assert not [t for t in judged if t.startswith(rows)]
     assert result.report.context["updates_observed"] == 90
     assert not [f.code for f in result.report.findings if f.severity.rank <= 1]

@@ -2014,9 +2014,63 @@ ctrace_largest(PyObject *module, PyObject *now)
     return Py_BuildValue("(nd)", p, v == 0.0 ? 0.0 : v);
 }
 
+/* added(now, last, pivot, held, zeros) -> (p, v) or None: the first two tests of resets.py's BufferResets._compare, the
+ * ones a per-sample program's every look at its gradient function's call ends in, on two looks' float64 entries
+ * (`now` and `last`, contiguous buffers of equal length): a gradient was added when the entry at `pivot`, `held` at the
+ * last look (0.0: none held, the test skipped), grew or changed sign, or, `zeros` true, became anything but zero; or,
+ * `zeros` true, when any entry changed to anything but zero (NaN differs from itself and from zero, as NumPy's `!=`
+ * has it). Then the new pivot, as `largest(now)` finds it; None when neither test says so (the rest of the compare
+ * decides in Python), or the buffers are not two of equal length. */
+static PyObject *
+ctrace_added(PyObject *module, PyObject *args)
+{
+    PyObject *now_obj, *last_obj;
+    Py_ssize_t pivot;
+    double held;
+    int zeros;
+    if (!PyArg_ParseTuple(args, "OOndp:added", &now_obj, &last_obj, &pivot, &held, &zeros)) {
+        return NULL;
+    }
+    Py_buffer now, last;
+    if (PyObject_GetBuffer(now_obj, &now, PyBUF_SIMPLE) < 0) {
+        return NULL;
+    }
+    if (PyObject_GetBuffer(last_obj, &last, PyBUF_SIMPLE) < 0) {
+        PyBuffer_Release(&now);
+        return NULL;
+    }
+    Py_ssize_t n = now.len / (Py_ssize_t)sizeof(double);
+    int found = 0;
+    if (now.len == last.len && now.len % (Py_ssize_t)sizeof(double) == 0) {
+        const char *a = (const char *)now.buf, *b = (const char *)last.buf;
+        if (held != 0.0 && pivot >= 0 && pivot < n) {
+            double v;
+            memcpy(&v, a + pivot * (Py_ssize_t)sizeof(double), sizeof(double));
+            if (v != held) {
+                double k = v / held;
+                found = !(0.0 <= k && k < 1.0) || (zeros && v != 0.0);
+            }
+        }
+        for (Py_ssize_t i = 0; zeros && !found && i < n; i++) {
+            double x, y;
+            memcpy(&x, a + i * (Py_ssize_t)sizeof(double), sizeof(double));
+            memcpy(&y, b + i * (Py_ssize_t)sizeof(double), sizeof(double));
+            found = x != y && x != 0.0;
+        }
+    }
+    PyBuffer_Release(&last);
+    PyBuffer_Release(&now);
+    if (!found) {
+        Py_RETURN_NONE;
+    }
+    return ctrace_largest(module, now_obj);
+}
+
 static PyMethodDef ctrace_functions[] = {
     {"largest", (PyCFunction)ctrace_largest, METH_O,
      "largest(now) -> (p, v): the pivot of a look's float64 entries (see BufferResets._set_last)."},
+    {"added", (PyCFunction)ctrace_added, METH_VARARGS,
+     "added(now, last, pivot, held, zeros) -> (p, v) or None: a gradient added between two looks, and the new pivot (see BufferResets._compare)."},
     {"clone_rows", (PyCFunction)ctrace_clone_rows, METH_VARARGS,
      "clone_rows(x, memo, keep, generic) -> list or None: replay.clone's copies of a list's atoms and lists of atoms (see replay._clone_container)."},
     {"fingerprint", (PyCFunction)(void (*)(void))ctrace_fingerprint, METH_FASTCALL,

@@ -32,7 +32,7 @@ from netdoctor.buffers.reach import ATOMS, OPAQUE, number_table
 from netdoctor.buffers.roles import path_role
 from netdoctor.params import is_bias  # the one test of "is this a bias"; re-exported
 
-__all__ = ["Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "WALK_ITEMS", "in_data_set", "walk_arrays", "resolve", "own_dict", "path_text", "path_reader", "fingerprint", "entries", "head", "sample_index", "ArrayMemo", "layer_chain", "LR_NAME", "weak"]
+__all__ = ["ALIKE_ROWS", "Cell", "Containers", "FrameLocals", "alias_path", "array_role", "is_bias", "Path", "WALK_ITEMS", "in_data_set", "rows_of_data", "walk_arrays", "resolve", "own_dict", "path_text", "path_reader", "fingerprint", "entries", "head", "sample_index", "ArrayMemo", "layer_chain", "LR_NAME", "weak"]
 
 Path = tuple[tuple[str, Any], ...]
 
@@ -287,14 +287,47 @@ def _children(obj: Any, max_items: int, top_globals: bool) -> Iterator[tuple[tup
                 yield ("attr", k), v
 
 
+ALIKE_ROWS = 4
+"""Items alike, at least, that make a short list a batch of a data set's rows (see :func:`rows_of_data`)."""
+
+
+def rows_of_data(obj: Any) -> bool:
+    """Whether ``obj``, a list or tuple of at most :data:`WALK_ITEMS` items, is rows of a data set: at least
+    :data:`ALIKE_ROWS` tuples or lists of arrays, all of the same shapes and dtypes (a mini-batch sliced from ``data =
+    [(x, y), ...]``: ``batch = data[k:k + 10]``), none holding a square matrix.
+
+    A network's layers kept as ``(W, b)`` pairs are never alike throughout but where every layer maps a width to
+    itself: a layer's output is the next one's input, so identical matrices chain only when they are square (a deep
+    net of equal widths). Such lists are left to be judged as layers, as is anything of another kind."""
+    if not ALIKE_ROWS <= len(obj) <= WALK_ITEMS:
+        return False
+    first = obj[0]
+    if not issubclass(type(first), (tuple, list)) or not first:
+        return False
+    sig = []
+    for a in first:
+        if type(a) is not np.ndarray or a.ndim == 2 and a.shape[0] == a.shape[1]:
+            return False
+        sig.append((a.shape, a.dtype))
+    n = len(sig)
+    for item in obj:
+        if type(item) is not type(first) or len(item) != n:
+            return False
+        for a, (shape, dtype) in zip(item, sig):
+            if type(a) is not np.ndarray or a.shape != shape or a.dtype != dtype:
+                return False
+    return True
+
+
 def in_data_set(root: Any, path: Path) -> bool:
-    """Whether ``path`` from ``root`` passes through a list or tuple of more than :data:`WALK_ITEMS` items: a data set
-    kept as rows (``data = [(x, y), ...]``), which the walk samples. Its rows are the data's, never parameters."""
+    """Whether ``path`` from ``root`` passes through a data set kept as rows: a list or tuple of more than
+    :data:`WALK_ITEMS` items (``data = [(x, y), ...]``), which the walk samples, or a shorter one of rows alike
+    (:func:`rows_of_data`: a mini-batch sliced from it). Its rows are the data's, never parameters."""
     obj = root
     for kind, key in path:
         if type(obj) is Cell:
             obj = obj.contents
-        if kind == "item" and issubclass(type(obj), (list, tuple)) and len(obj) > WALK_ITEMS:
+        if kind == "item" and issubclass(type(obj), (list, tuple)) and (len(obj) > WALK_ITEMS or rows_of_data(obj)):
             return True
         try:
             obj = own_dict(obj)[key] if kind == "attr" else obj[key]
@@ -567,6 +600,11 @@ with :func:`fingerprint` (arrays of the dtype object ``float64`` only), in one b
 is not built."""
 
 
+added: Callable[[Any, Any, int, float, bool], tuple[int, float] | None] | None = getattr(_PART, "added", None)
+"""``added(now, last, pivot, held, zeros)``: ``BufferResets._compare``'s first two tests (the entry at the pivot grew or
+changed sign, or left zero where resets leave zeros; an entry changed to anything but zero) on two looks' float64
+entries, contiguous buffers of equal length; when one says a gradient was added, the new pivot as :data:`largest` finds
+it, else None (the compare goes on in Python). None itself where the compiled part is not built."""
 largest: Callable[[Any], tuple[int, float]] | None = getattr(_PART, "largest", None)
 """``largest(now)``: the pivot of a look's float64 entries (a contiguous buffer of them) as ``BufferResets._set_last``
 finds it with NumPy: the first position of the largest magnitude, a NaN counted as zero, and the entry there (0.0 when

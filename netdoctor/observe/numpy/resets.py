@@ -37,12 +37,13 @@ from typing import Any, cast
 
 import numpy as np
 
-from netdoctor.observe.numpy.arrays import Cell, FrameLocals, entries, fingerprint, largest, look_entries
+from netdoctor.observe.numpy.arrays import Cell, FrameLocals, added, entries, fingerprint, largest, look_entries
 
 __all__ = ["BufferResets", "reset_factor"]
 
 _FLOAT64 = np.dtype(np.float64)
 _look_entries: Any = look_entries
+_added: Any = added
 
 QUIET_TICKS = 64
 """Ticks of a loop head at which the buffers never changed, after which it is looked at no more (the inner loop over a
@@ -210,19 +211,30 @@ class BufferResets:
         p = self.pivot
         held = self.pivot_value
         zeros = spans and not self.scaled  # (a reset must leave zeros: see below)
-        if held:
-            # the largest entry held grew or changed sign, or (where resets leave zeros) changed to anything but zero: a
-            # gradient was added, whatever the other entries did (every test below ends in the same answer then); the
-            # looks at a step's per-sample calls end here
-            v = float(now[p])
-            if v != held and (not 0.0 <= v / held < 1.0 or zeros and v != 0.0):
+        if _added is not None and now.dtype is _FLOAT64 and last.dtype is _FLOAT64 and len(now) == len(last):
+            # the two tests below in one call of C, with the new pivot when one says "added" (what _set_last finds): a
+            # per-sample program looks at every call of its gradient function, and almost every look ends here
+            pivot = _added(now, last, p, held, zeros)
+            if pivot is not None:
+                self.last, self.full = now, None
+                self.pivot, self.pivot_value = pivot
+                self.armed_at = updates
+                return True, False
+            moved = last != now
+        else:
+            if held:
+                # the largest entry held grew or changed sign, or (where resets leave zeros) changed to anything but
+                # zero: a gradient was added, whatever the other entries did (every test below ends in the same answer
+                # then); the looks at a step's per-sample calls end here
+                v = float(now[p])
+                if v != held and (not 0.0 <= v / held < 1.0 or zeros and v != 0.0):
+                    return self._added(now, updates)
+            moved = last != now
+            if zeros and (moved & (now != 0)).any():
+                # an entry changed to anything but zero (NaN included): every test below ends in "added" then (its
+                # buffer changed, and a reset must leave it zeros); where a layer's call adds to its own buffers only,
+                # half the looks end here, the pivot sitting in a buffer the call did not touch
                 return self._added(now, updates)
-        moved = last != now
-        if zeros and (moved & (now != 0)).any():
-            # an entry changed to anything but zero (NaN included): every test below ends in "added" then (its buffer
-            # changed, and a reset must leave it zeros); where a layer's call adds to its own buffers only, half the
-            # looks end here, the pivot sitting in a buffer the call did not touch
-            return self._added(now, updates)
         full = self._full()
         changed = np.logical_or.reduceat(moved, self.starts)
         if not changed.any() or (changed & ~full).any():
