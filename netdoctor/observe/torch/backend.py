@@ -248,22 +248,8 @@ class TorchBackend:
         if not w.models.mods and not w.opts:
             # torch was imported but nothing of it ran (not a PyTorch run to describe), unless backward passes ran
             return {"notes": [unfollowed]} if unfollowed else {}
-        models = []
-        judged, dropped_loose = w.models.judged_roots(), w.models.dropped_loose()
-        several = sum(1 for i in w.models.mods.values() if i.has_params and not i.parent) > 1
-        for key, info in w.models.mods.items():
-            if info.parent or not info.has_params or (several and key not in judged and info.steps):
-                continue
-            models.append(f"{w.models.label(info)} ({info.nparams:,} parameters"
-                          + (f", built at {info.built_at}" if info.built_at and several else "")
-                          + (f", called at {info.site}" if info.site else "") + ")")
-        if not models:
-            # Plain tensors with requires_grad=True trained by an optimizer, no nn.Module.
-            kept = [pi for k, pi in w.params.items() if pi.root is None and pi.in_optimizer and k not in dropped_loose]
-            loose = [pi.name for pi in kept if pi.name]
-            if loose:
-                n = sum(math.prod(pi.shape) for pi in kept)
-                models.append(f"tensors {', '.join(loose[:8])}{' ...' if len(loose) > 8 else ''} ({n:,} parameters, no nn.Module)")
+        dropped_loose = w.models.dropped_loose()
+        models = _model_lines(w, dropped_loose)
         dropped = _dropped_models(w, dropped_loose)
         opts, training = _optimizers(w)
         steps, sampled, _ = judged_steps(w)
@@ -353,6 +339,28 @@ def judged_steps(w: Any) -> tuple[int, int, int]:
         # known only up to a sampling interval; the step count when the updates moved on to its tensors is exact
         before = min(before, w.hand.moved_on)
     return w.steps - before, sum(1 for s in w.sampled_at if s > before), before
+
+
+def _model_lines(w: TorchWatch, dropped_loose: Any) -> list[str]:
+    """The header's line per model judged (its parameters, where it was built and called), or the loose tensors an
+    optimizer trained when no ``nn.Module`` with parameters was called."""
+    models = []
+    judged = w.models.judged_roots()
+    several = sum(1 for i in w.models.mods.values() if i.has_params and not i.parent) > 1
+    for key, info in w.models.mods.items():
+        if info.parent or not info.has_params or (several and key not in judged and info.steps):
+            continue
+        models.append(f"{w.models.label(info)} ({info.nparams:,} parameters"
+                      + (f", built at {info.built_at}" if info.built_at and several else "")
+                      + (f", called at {info.site}" if info.site else "") + ")")
+    if not models:
+        # Plain tensors with requires_grad=True trained by an optimizer, no nn.Module.
+        kept = [pi for k, pi in w.params.items() if pi.root is None and pi.in_optimizer and k not in dropped_loose]
+        loose = [pi.name for pi in kept if pi.name]
+        if loose:
+            n = sum(math.prod(pi.shape) for pi in kept)
+            models.append(f"tensors {', '.join(loose[:8])}{' ...' if len(loose) > 8 else ''} ({n:,} parameters, no nn.Module)")
+    return models
 
 
 def _dropped_models(w: TorchWatch, dropped_loose: Any) -> list[str]:
