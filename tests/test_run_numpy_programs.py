@@ -670,6 +670,11 @@ PROGRAMS = [
     # gradients clipped by their global norm before the step (most steps clipped); the sign twin flips the hidden error
     Program("clip_global_norm", updates=300, samples=4800, arrays=4),
     Program("clip_global_norm_sign", arrays=4),
+    # one sample per step, the clip a new list of scaled copies rebound to the name of the returned list: the rebinding
+    # (a multiple of the old list's arrays, nothing taken in) was read as a velocity's decay, so the sign watch took a
+    # "momentum" out of each step and a flipped sign (every returned gradient -1x the derivative) went unnamed
+    Program("per_sample_clipped_list", updates=1000, samples=1000, arrays=4, layers="10 -> 16 -> 4 (rows)"),
+    Program("per_sample_clipped_list_sign", ("exploding-gradients",), arrays=4),
     # a learning rate halved every two epochs times a 1/t factor, one sample per step
     Program("lr_schedules", updates=3600, samples=3600, arrays=4),
     Program("lr_schedules_sign", arrays=4),
