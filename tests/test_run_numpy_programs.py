@@ -675,6 +675,13 @@ PROGRAMS = [
     # "momentum" out of each step and a flipped sign (every returned gradient -1x the derivative) went unnamed
     Program("per_sample_clipped_list", updates=1000, samples=1000, arrays=4, layers="10 -> 16 -> 4 (rows)"),
     Program("per_sample_clipped_list_sign", ("exploding-gradients",), arrays=4),
+    # one sample per step as a column, Adam's moments in dicts, the loop handing each parameter, its buffer and moments
+    # to adam_update(), which empties the buffer in place after its step: the buffers were read as the window closed
+    # (empty), and the first moment's change taken for the gradient (a false gradient-mismatch warning on the healthy
+    # twin); the frozen twin (the step bound to a local name) also hands the output bias, zeros of the output's shape,
+    # to the update, and it was taken for the targets
+    Program("column_adam_emptied", updates=800, samples=800, arrays=4, layers="12 -> 10 -> 4 (columns)", checked=True),
+    Program("column_adam_emptied_frozen", arrays=4),
     # a learning rate halved every two epochs times a 1/t factor, one sample per step
     Program("lr_schedules", updates=3600, samples=3600, arrays=4),
     Program("lr_schedules_sign", arrays=4),
@@ -1080,6 +1087,20 @@ def test_every_update_and_the_samples_are_observed(program):
         assert checks and all(re.match(r"update check: \d+ update\(s\) compared", n) for n in checks), _detail(o)
         if not program.bugs():  # not even an info-level mismatch on a healthy twin
             assert "gradient-mismatch" not in {f["code"] for f in o.report["findings"]}, _detail(o)
+
+
+@pytest.mark.parametrize("name", ["column_adam_emptied_frozen", "layer_deltas_adam_labels"])
+def test_a_right_gradient_emptied_by_the_update_that_read_it_is_no_mismatch(name):
+    """Both programs compute their gradients right (backward() is the derivative of the squared error they fit) and
+    empty the buffers inside the update that reads them; the frozen one also hands its output bias (zeros, the output's
+    shape) to the update beside the buffers. Every checked update must agree with the derivative: the buffers are read
+    as the update found them, and the targets are the labels handed to backward(), never a parameter. The gradient is
+    the batch's mean (``/ len(y)``, or one sample): no note calls it summed."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    notes = o.report["context"]["notes"]
+    assert any(n.startswith("update check: 3 update(s) compared") for n in notes), _detail(o)
+    assert "gradient-mismatch" not in {f["code"] for f in o.report["findings"]}, _detail(o)
+    assert not any("summed over the rows" in n for n in notes), _detail(o)
 
 
 def test_a_loop_that_computes_its_forward_inline_says_why_no_step_was_compared():

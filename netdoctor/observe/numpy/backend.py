@@ -1202,6 +1202,7 @@ class NumpyBackend:
         self.lr_measured, self.adaptive = steps.step_size(found), steps.adaptive_size(found)
         self.adaptive_entries = steps.adaptive_entries_size(found) if self.adaptive is not None else None
         self.update_checks.adaptive = self.adaptive is not None
+        self.update_checks.updater = self.updater  # (a window reads the buffers as its call finds them)
         # the update check's boundaries (update counts) are deep windows: a check opens in a deep window only
         self.tracer.budget.deep_at(b - 1 - self.updates + self.tracer.budget.asked for b in self.update_checks.check_at)
         self._read_momentum(steps, found)
