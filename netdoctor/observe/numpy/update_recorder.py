@@ -210,6 +210,11 @@ class UpdateCheckRecorder:
             out.append(f"update check: {len(self.checks)} update(s) compared with finite differences of the program's "
                        f"own forward ({compared(self.checks)}; loss: {loss}; {self.seconds:.2f} s of CPU)")
         out.extend(_merged_decay([c.decay for c in self.checks if c.decay]))
+        unjudged = list(dict.fromkeys(n for c in self.checks for n in c.unjudged))
+        if unjudged:  # (compared would read as "compared and right" for them)
+            some = sum(1 for c in self.checks if c.unjudged)
+            out.append(f"update check: {', '.join(unjudged)} not compared in {some} of the {len(self.checks)} "
+                       "update(s): nothing read said what was applied to them (at most a local array of their shape)")
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
         if self.pending:
