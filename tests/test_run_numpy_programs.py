@@ -682,6 +682,12 @@ PROGRAMS = [
     # to the update, and it was taken for the targets
     Program("column_adam_emptied", updates=800, samples=800, arrays=4, layers="12 -> 10 -> 4 (columns)", checked=True),
     Program("column_adam_emptied_frozen", arrays=4),
+    # weights, biases and velocities in lists held by a model's closures, fit() keeping copies of the best parameters in
+    # its locals: the frozen twin (the momentum step bound to the loop variable) ended while its network was being found,
+    # and the copies beside the closure's weights made six matrices that chain into no network ("no network was
+    # found", exit 3); the copies are its arrays again
+    Program("closure_lists_fit", updates=120, samples=2880, arrays=4, layers="14 -> 18 -> 4 (columns)"),
+    Program("closure_lists_fit_frozen", forward=False, arrays=4, layers="14 -> 18 -> 4 (columns)"),
     # a learning rate halved every two epochs times a 1/t factor, one sample per step
     Program("lr_schedules", updates=3600, samples=3600, arrays=4),
     Program("lr_schedules_sign", arrays=4),
