@@ -33,7 +33,7 @@ import re
 import time
 from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -541,9 +541,11 @@ def _keep_buffers(w: Window) -> None:
         kept = w.buffers_at_update = [None] * len(w.params)
     for k, (p, b0) in enumerate(zip(w.params, w.buffers_before)):
         a = p.buffer() if p.buffer is not None else None
-        if (b0 is not None and issubclass(type(a), np.ndarray) and a.shape == b0.shape and np.any(a)
-                and not np.array_equal(a, b0)):
-            kept[k] = np.array(a, copy=True)
+        if b0 is None or not issubclass(type(a), np.ndarray):  # (by type: isinstance would ask the object)
+            continue
+        arr = cast(np.ndarray, a)
+        if arr.shape == b0.shape and np.any(arr) and not np.array_equal(arr, b0):
+            kept[k] = np.array(arr, copy=True)
 
 
 def _flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:
