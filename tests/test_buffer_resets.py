@@ -91,6 +91,30 @@ def test_a_gradient_added_a_reset_to_zero_and_a_scaling_reset_are_told_apart():
     assert resets.look(net, 0, call=True) == (True, True)  # emptied after a contribution: an update
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("nan_share", [1.0, 0.5])
+def test_buffers_of_nan_gradients_emptied_are_a_reset(dtype, nan_share):
+    """Weights gone NaN give NaN gradients: the buffers fill with NaN (all of them, or NaN beside finite sums), and the
+    update that applied them still binds fresh zeros; that is an update (np0102_sign-flip: 137 of its 160 updates
+    were lost once the weights were NaN). A gradient added to NaN buffers stays no reset."""
+    net, resets = _Net(dtype), _resets()
+    assert resets.look(net, 0, call=True) == (False, False)
+    rng = np.random.default_rng(7)
+    for a in net.gw + net.gb:
+        a += 1.0
+        a[rng.random(a.shape) < nan_share] = np.nan
+    assert resets.look(net, 0, call=True) == (True, False)  # a (NaN) gradient added
+    net.gw = [np.zeros_like(a) for a in net.gw]
+    net.gb = [np.zeros_like(a) for a in net.gb]
+    assert resets.look(net, 0, call=True) == (True, True)  # emptied after it, no update counted since: an update
+    for a in net.gw + net.gb:
+        a[...] = np.nan
+    assert resets.look(net, 1, call=True) == (True, False)  # NaN added to zeros: a contribution
+    for a in net.gw + net.gb:
+        a *= 2.0  # (NaN stays NaN: the same bytes, no change seen)
+    assert resets.look(net, 1, call=True) == (False, False)
+
+
 def test_a_missing_buffer_is_read_as_zeros_the_general_way():
     net, resets = _Net(np.float64), _resets()
     resets.look(net, 0, call=True)

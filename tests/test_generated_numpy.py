@@ -28,7 +28,7 @@ import hashlib
 
 import generated.numpy_programs as writer
 import pytest
-from generated.harness import fingerprint, fingerprint_elsewhere, sample_tests
+from generated.harness import detail, fingerprint, fingerprint_elsewhere, sample_tests
 from generated.numpy_programs import AXES, BUGS, N_TRAIN, applicable, sample_style, valid, write
 
 SAMPLE: dict[int, tuple[str, ...]] = {
@@ -54,6 +54,10 @@ SAMPLE: dict[int, tuple[str, ...]] = {
     # forward storing its logits in the parameter dict: the smoothed target row beside the step was read as the
     # output, "training accuracy 100% -> 100%" at 12.7%, and the rate 1,000x too low gave "No problems found"
     2231: ("lr-too-low",),
+    # layer objects adding each sample's gradient into their buffers, fresh zeros bound after the update, 20 samples a
+    # step: the sign flipped blows the weights up to NaN by update 9, and the updates after it move nothing; their
+    # buffers (NaN) emptied were not taken for a reset, so 23 of the 160 updates were counted (main ba9c83c)
+    102: ("sign-flip",),
 }
 """Style seed -> bugs planted in it (each style also runs as its healthy twin)."""
 
@@ -173,6 +177,17 @@ PROGRAMS, RUNS = sample_tests(globals(), writer, SAMPLE, KNOWN, KNOWN_COVERAGE, 
                               extended=(EXTENDED_SAMPLE, KNOWN_EXTENDED, KNOWN_EXTENDED_COVERAGE),
                               tutorial=(TUTORIAL_SAMPLE, KNOWN_TUTORIAL, KNOWN_TUTORIAL_COVERAGE),
                               wild=(WILD_SAMPLE, KNOWN_WILD, KNOWN_WILD_COVERAGE))
+
+
+def test_updates_of_weights_gone_nan_are_counted_from_the_buffers_they_empty():
+    """Every update np0102_sign-flip's loops make is counted (its loops say 160) once its weights are NaN, and the
+    header says how those were seen: they moved nothing, and are no steps too small to move a weight."""
+    p = next(p for p in PROGRAMS if p.name == "np0102_sign-flip")
+    o = RUNS.observed(p)
+    ctx = o.report["context"]
+    assert ctx["updates_observed"] == p.updates == 160, detail(p, o)
+    assert "applied to weights already NaN or infinite" in ctx["training"], detail(p, o)
+    assert "too small to change" not in ctx["training"], detail(p, o)
 
 
 # -- the writer ----------------------------------------------------------------------------------------------

@@ -35,6 +35,22 @@ def test_a_parameter_stepped_or_decayed_by_a_weight_decay_is_no_velocity(arrays,
     assert decayed_toward(w, new(w, g), [g], EPS) is None
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("scale", [0.15, 0.54, 0.69, 0.95])
+def test_an_array_scaled_as_a_whole_is_no_velocity(arrays, dtype, scale):
+    """``grads = [g * (max_norm / norm) for g in grads]`` (a clip that makes a new list under the same name) and
+    ``W *= 0.5`` change an array to a multiple of its own values: nothing is taken in, whatever candidate the fit
+    pairs with the rounding of the product (float32's: ``c`` of 1e-10 beside ``mu`` 0.54 on npw1194)."""
+    g, g_next, other = (a.astype(dtype) for a in arrays)
+    scaled = (g * dtype(scale)).astype(np.float64)
+    eps = float(np.finfo(dtype).eps)
+    assert decayed_toward(g.astype(np.float64), scaled, [other.astype(np.float64), g_next.astype(np.float64)],
+                          eps) is None
+    # and a velocity in the same precision still is one
+    v = (dtype(scale) * g - dtype(0.1) * g_next).astype(np.float64)
+    assert decayed_toward(g.astype(np.float64), v, [other.astype(np.float64), g_next.astype(np.float64)], eps) == 1
+
+
 @pytest.mark.parametrize("b2", [0.9, 0.999, 0.9999])
 def test_a_second_moment_is_a_decay_toward_the_square_of_the_gradient(arrays, b2):
     v, g, other = arrays

@@ -117,6 +117,26 @@ def test_a_sign_flip_on_one_tensor_is_a_mismatch_of_that_tensor_with_its_pattern
     assert "sign of the gradient flipped" in bad.pattern
 
 
+@pytest.mark.parametrize("bug", ["", "skip-output-sigma"])
+def test_a_momentum_steps_locals_are_judged_by_the_function_whose_other_locals_are_the_gradient(bug):
+    """A step that computes its gradients as locals and applies them through a velocity in the same call: the update
+    (no multiple of the batch's gradient) is taken out, and only the locals are left. Locals that are the derivative
+    for some tensors are that function's gradients; the local it holds for another tensor is judged too (a wrong
+    hidden derivative: W1 and b1 were dropped unjudged and the report said nothing, npt1792_missing-derivative), and a
+    tensor nothing was read for is said not to be compared."""
+    P, x, t = _net()
+    g = _gradient(P, x, t, bug)
+    step = {k: 0.3 * v + 0.01 * np.ones_like(v) for k, v in g.items()}  # a velocity's step: no multiple of g
+    result = _check([Applied("update", step), Applied("local", dict(g))], adaptive=True)
+    assert {v.name for v in result.tensors} == set(P) and not result.unjudged
+    assert {v.name for v in result.failed} == ({"W1", "b1"} if bug else set())
+    assert [f.code for f in update_check_findings([result])] == (["gradient-mismatch"] if bug else [])
+    # a local read for one tensor only, which no other tensor's local explains: a guess, not judged, and said so
+    lone = _check([Applied("update", step), Applied("returned", {k: g[k] for k in ("W2", "b2")}),
+                   Applied("local", {"W1": g["W1"] + 1.0})], adaptive=True)
+    assert {v.name for v in lone.tensors} == {"W2", "b2"} and set(lone.unjudged) == {"W1", "b1"}
+
+
 def test_one_scalar_for_a_whole_tensor_is_named_as_such():
     P, x, t = _net()
     result = _check([Applied("returned", _gradient(P, x, t, "scalar"))])

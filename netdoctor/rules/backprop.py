@@ -102,6 +102,9 @@ class UpdateCheck:
     """Forward passes run for this check."""
     note: str = ""
     """Why the check could not judge, or what was assumed."""
+    unjudged: list[str] = field(default_factory=list)
+    """Tensors of the check that were not compared: no reading said what was applied to them (at most a local array of
+    their shape, in a function whose other locals were no gradient)."""
     readings: list[str] = field(default_factory=list)
     """The kinds of reading that were compared (the applied update first)."""
     computed_in: str = ""

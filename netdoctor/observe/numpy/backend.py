@@ -428,6 +428,9 @@ class NumpyBackend:
         """Calls of the gradient function heard in windows that ended held (the call a hold began at, heard before
         it): :meth:`_samples_trained` counts those windows' computations with the held ones, not twice."""
         self.still_updates = 0
+        self.still_nonfinite = 0
+        """Of :attr:`still_updates`, those counted after the weights went NaN or infinite (``self.nonfinite``): an update
+        of weights that no step moves any more, seen from the buffers it emptied, is no step too small."""
         self._states: dict[int, int] = {}
         """A hash of the parameters' fingerprint bytes after each change -> the update that left them so."""
         self.restores: list[tuple[int, int]] = []
@@ -822,7 +825,11 @@ class NumpyBackend:
         if self.frozen and self.updates:
             said.append("steps of zero: none moved a weight; counted from the gradient buffers each one emptied")
         elif self.still_updates:
-            said.append(f"{self.still_updates} of them too small to change any sampled weight")
+            if self.still_updates > self.still_nonfinite:
+                said.append(f"{self.still_updates - self.still_nonfinite} of them too small to change any sampled weight")
+            if self.still_nonfinite:
+                said.append(f"{self.still_nonfinite} of them applied to weights already NaN or infinite, counted from "
+                            "the gradient buffers each one emptied")
         if coverage.before:
             said.append(f"{coverage.before} made before the network was found and not seen there, counted from "
                         "where its loops were then")
@@ -1202,6 +1209,7 @@ class NumpyBackend:
         self.lr_measured, self.adaptive = steps.step_size(found), steps.adaptive_size(found)
         self.adaptive_entries = steps.adaptive_entries_size(found) if self.adaptive is not None else None
         self.update_checks.adaptive = self.adaptive is not None
+        self.update_checks.updater = self.updater  # (a window reads the buffers as its call finds them)
         # the update check's boundaries (update counts) are deep windows: a check opens in a deep window only
         self.tracer.budget.deep_at(b - 1 - self.updates + self.tracer.budget.asked for b in self.update_checks.check_at)
         self._read_momentum(steps, found)

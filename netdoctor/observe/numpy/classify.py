@@ -528,6 +528,10 @@ class Classifier:
             return None
         params, buffers, updater = self._split(stats, force)
         if force:
+            # the copies kept aside of a network that never moved (``best = [w.copy() for w in weights]`` beside the
+            # closure's ``weights`` in ``train()``'s locals) are its arrays again, not more layers
+            kept = {id(st) for st in _distinct([st for _, st in params])}
+            params = [(p, st) for p, st in params if id(st) in kept]
             if best.globals_root:
                 params = read_beside_weights(params, self.functions, best.obj)
             # only arrays a layer chain can be made of: a data set or a lookup table that never moves is not frozen

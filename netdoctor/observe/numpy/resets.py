@@ -239,7 +239,7 @@ class BufferResets:
         changed = np.logical_or.reduceat(moved, self.starts)
         if not changed.any() or (changed & ~full).any():
             return self._added(now, updates)
-        if changed[self.owner[p]] and not 0.0 <= float(now[p]) / float(last[p]) < 1.0:
+        if held and changed[self.owner[p]] and not 0.0 <= float(now[p]) / float(last[p]) < 1.0:
             return self._added(now, updates)  # (the largest entry grew or changed sign: most gradients added end here)
         cut = np.repeat(changed, self.sizes)
         if now[cut].any() if zeros else reset_factor(last[cut], now[cut]) is None:
@@ -278,10 +278,11 @@ class BufferResets:
         self.pivot_value = v if v == v and v != 0.0 else 0.0
 
     def _full(self) -> np.ndarray:
-        """Which buffers held something (a finite or infinite entry other than zero) at the last look kept."""
+        """Which buffers held something (an entry other than zero, NaN included: the gradients of weights gone NaN are
+        NaN, and their reset to zeros is an update still) at the last look kept."""
         if self.full is None:
             last = cast(np.ndarray, self.last)
-            self.full = np.logical_or.reduceat((last != 0) & (last == last), self.starts)
+            self.full = np.logical_or.reduceat(last != 0, self.starts)
         return self.full
 
     def verify(self, k: float | None) -> None:

@@ -46,7 +46,8 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
     moving average of the weights; or of a candidate's square (``v = b2 * v + (1 - b2) * g**2``, Adam's second
     moment, any ``0 <= b2 < 1``: no parameter moves by a square); None when no candidate gives an exact fit (least
     squares over the sampled entries, within the rounding of the arithmetic, as
-    :func:`~netdoctor.observe.numpy.roles.proportional_to`). A square's index is ``len(candidates) + i``."""
+    :func:`~netdoctor.observe.numpy.roles.proportional_to`; a change that is already a multiple of ``old`` within that
+    rounding fits none: its intake would be the rounding's). A square's index is ``len(candidates) + i``."""
     if not candidates:
         return None
     with np.errstate(all="ignore"):
@@ -55,10 +56,14 @@ def decayed_toward(old: np.ndarray, new: np.ndarray, candidates: list[np.ndarray
         if not math.isfinite(nd) or nd == 0.0 or np.count_nonzero(old) < 3 or len(old) < 4:
             return None
         tol = (1e-6 + 8 * eps) * nd + 8 * eps * (norm(old) + norm(new))
+        oo, od = float(old @ old), float(old @ d)
+        if norm(d - od / oo * old) <= tol:
+            # a multiple of its own values (``grads = [g * (max_norm / norm) for g in grads]``, ``W *= 0.5``) takes
+            # nothing in: no candidate's share of the fit is more than the rounding's, no velocity
+            return None
         G = np.stack(candidates)
         G = np.concatenate([G, G * G])  # every candidate and its square at once: the 2x2 normal equations of d ~ a * old + c * g
         gg, go, gd = np.einsum("ij,ij->i", G, G), G @ old, G @ d
-        oo, od = float(old @ old), float(old @ d)
         det = oo * gg - go * go
         a = (gg * od - go * gd) / det
         c = (oo * gd - go * od) / det

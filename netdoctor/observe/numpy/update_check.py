@@ -866,7 +866,8 @@ def check_update(
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), directions=swept, evaluations=outputs.evaluations,
                         note=_assumed_note(loss), readings=[a.kind for a in applied], climbs=climbs,
-                        targets_guessed=loss.guessed, decay=decay, own_scale=loss.scale)
+                        targets_guessed=loss.guessed, decay=decay, own_scale=loss.scale,
+                        unjudged=[n for n in names if n not in {v.name for v in verdicts}])
     if update is not None and check.ok and factor < 0:
         # a gradient of the opposite sign (t - out): an adaptive step taken along it climbs the loss when it moves
         # the weights up the derivative's slope
@@ -1060,12 +1061,16 @@ def _judge(outputs: _Outputs, names: list[str], idx: list[np.ndarray], applied: 
     differences = outputs.differences(loss)
     f0 = loss.fn(outputs.out())
     verdicts: list[TensorVerdict] = []
+    # a function's locals that are the derivative (times one factor) for some tensors are its gradients: the local it
+    # holds for another tensor is that tensor's gradient too (a momentum step in the same function applies them all)
+    explaining = set(best.explained.values())
     for k, name in enumerate(names):
         j = best.explained.get(name)
         if j is None:  # judged on the reading chosen above, or on the first applied one that has this tensor
             j = top if name in primary.arrays else next(
                 (i for i, a in enumerate(applied) if name in a.arrays and a.kind != "local"), None)
-            if j is None or applied[j].kind == "local" and not any(name in a.arrays for a in applied if a.kind != "local"):
+            if j is None or applied[j].kind == "local" and j not in explaining and not any(
+                    name in a.arrays for a in applied if a.kind != "local"):
                 continue  # only a local of the tensor's shape was seen: a guess at what was applied, not judged
         app = applied[j]
         c = best.factors.get(j, math.nan) if name in best.explained else factor

@@ -33,7 +33,7 @@ import re
 import time
 from collections.abc import Callable
 from types import CodeType, FrameType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -160,6 +160,9 @@ class UpdateCheckRecorder:
         self.momentum = False
         """The program's steps read a velocity (momentum, Nesterov): a step is no multiple of its batch's gradient;
         which way the gradients are applied is told from its direction only, as for an adaptive rule."""
+        self.updater: CodeType | None = None
+        """The function that applies the updates, when discovery found one: a window copies the paired buffers at its
+        calls (:attr:`~netdoctor.observe.numpy.update_window.Window.buffers_at_update`), before it may empty them."""
         self.momentum_decay: float | None = None
         """The share of the last step each step keeps through that velocity (``mu``), measured while discovering: a
         step with it taken out (``Δ_t - mu Δ_{t-1}``) is the batch's gradient times the velocity's intake."""
@@ -207,6 +210,11 @@ class UpdateCheckRecorder:
             out.append(f"update check: {len(self.checks)} update(s) compared with finite differences of the program's "
                        f"own forward ({compared(self.checks)}; loss: {loss}; {self.seconds:.2f} s of CPU)")
         out.extend(_merged_decay([c.decay for c in self.checks if c.decay]))
+        unjudged = list(dict.fromkeys(n for c in self.checks for n in c.unjudged))
+        if unjudged:  # (compared would read as "compared and right" for them)
+            some = sum(1 for c in self.checks if c.unjudged)
+            out.append(f"update check: {', '.join(unjudged)} not compared in {some} of the {len(self.checks)} "
+                       "update(s): nothing read said what was applied to them (at most a local array of their shape)")
         for why in dict.fromkeys(self.skipped):
             out.append(f"update check: a step not compared ({why})" if self.checks else f"update check not run: {why}")
         if self.pending:
@@ -337,6 +345,8 @@ class UpdateCheckRecorder:
         try:
             w.calls += 1
             args = arg_values(frame)
+            if frame.f_code is self.updater or not w.buffer_ids.isdisjoint(map(id, args.values())):
+                _keep_buffers(w)  # the update's call, or one handed a buffer: it may read the buffers and empty them
             keys = {_batch_key(b) for b in w.batch.values()}
             handed = [v for v in args.values() if id(v) in w.batch or _batch_key(v) in keys]
             new = [v for v in args.values() if arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys
@@ -362,10 +372,12 @@ class UpdateCheckRecorder:
             if not handed and frame.f_back is w.owner:
                 # arrays the loop hands to a call without the batch (``grads(eye[:, y])``) with the shape of an
                 # output seen, or its entries in another shape (a (C,) one-hot for a (1, C) row): targets handed where
-                # the batch is not (the forward keeps it in a cache)
+                # the batch is not (the forward keeps it in a cache); never the network's own arrays (``adam(self.b2,
+                # self.gb2, ...)``: an output bias of zeros has the output's shape and looks like targets)
                 shapes = {a.shape for c in w.returned_candidates for _, a, _ in c.outputs or []}
                 sizes = {a.size for c in w.returned_candidates for _, a, _ in c.outputs or [] if 1 in a.shape}
-                w.target_candidates += [v for v in new if issubclass(type(v), np.ndarray)
+                mine = _network_ids(w)
+                w.target_candidates += [v for v in new if issubclass(type(v), np.ndarray) and id(v) not in mine
                                         and (v.shape in shapes or v.ndim == 1 and v.size in sizes)
                                         and targetish(v) and all(v is not t for t in w.target_candidates)][:4]
             if handed:
@@ -471,15 +483,21 @@ class UpdateCheckRecorder:
             self._clock_out(t0)
 
 
+def _network_ids(w: Window) -> set[int]:
+    """The ids of the network's arrays as the window knows them: the parameters and their paired buffers (at the
+    window's start and now) and the arrays near the network shaped like a parameter."""
+    ids = {id(a) for a in w.objects} | {id(b) for b in w.buffer_objects if b is not None}
+    ids |= {id(p.read()) for p in w.params} | {id(a) for _, a, _ in w.shaped}
+    return ids | {id(p.buffer()) for p in w.params if p.buffer is not None}
+
+
 def _next_batch(w: Window, values: list[Any]) -> bool:
     """Whether ``values`` (arrays a call of the window's owner is handed) hold the next batch: an array with the input
     width in its shape that is no parameter, buffer or array of a parameter's shape. A call handed a parameter either
     applies the update (``sgd(W1, gW1, lr)``, ``step(p, g)``: its arrays with the input width are a parameter or its
     gradient) or computes the next step's gradients from the batch handed beside it (``gradients(W1, b1, W2, b2, x,
     t)``)."""
-    ids = {id(a) for a in w.objects} | {id(b) for b in w.buffer_objects if b is not None}
-    ids |= {id(p.read()) for p in w.params} | {id(a) for _, a, _ in w.shaped}
-    ids |= {id(p.buffer()) for p in w.params if p.buffer is not None}
+    ids = _network_ids(w)
     if not any(id(v) in ids for v in values):
         return any(holds_width(v, w.width) for v in values)
     shapes = {a.shape for a in w.before}
@@ -513,6 +531,21 @@ def _inside(frame: FrameType, owner: FrameType) -> bool:
             return True
         f, depth = f.f_back, depth + 1
     return False
+
+
+def _keep_buffers(w: Window) -> None:
+    """Copy into :attr:`Window.buffers_at_update` each paired buffer that holds something now: not empty, and not
+    what it held when the window opened (a buffer already emptied by an earlier call keeps its last copy)."""
+    kept = w.buffers_at_update
+    if kept is None:
+        kept = w.buffers_at_update = [None] * len(w.params)
+    for k, (p, b0) in enumerate(zip(w.params, w.buffers_before)):
+        a = p.buffer() if p.buffer is not None else None
+        if b0 is None or not issubclass(type(a), np.ndarray):  # (by type: isinstance would ask the object)
+            continue
+        arr = cast(np.ndarray, a)
+        if arr.shape == b0.shape and np.any(arr) and not np.array_equal(arr, b0):
+            kept[k] = np.array(arr, copy=True)
 
 
 def _flat_arrays(value: Any, depth: int = 0) -> list[np.ndarray]:

@@ -117,6 +117,16 @@ class Window:
     """Target-like arrays that object held beside the batch when the window opened, by attribute."""
     buffer_sources: dict[str, Callable[[], Any]] = field(default_factory=dict)
     """Tensor name -> how to read the buffer its "buffer" reading came from (for the recorder's sign watch)."""
+    buffers_at_update: list[np.ndarray | None] | None = None
+    """Per parameter, its paired buffer as last seen holding something (not empty, not as at the window's start) at a
+    call of the function that applies the updates or of one handed that buffer (copies; None: not seen so): an update
+    that empties the buffers it read (``g.fill(0)`` inside ``adam_step``, ``g[...] = 0`` in ``adam(p, g, m, v)``)
+    leaves nothing of the gradient in them when the window closes."""
+
+    @property
+    def buffer_ids(self) -> set[int]:
+        """The ids of the paired buffers as the window opened."""
+        return {id(b) for b in self.buffer_objects if b is not None}
 
 
 def _decay_of(name: str, decays: dict[str, tuple[float, float]]) -> tuple[float, float] | None:
@@ -223,18 +233,22 @@ def _paired_buffers(w: Window, decays: dict[str, tuple[float, float]]) -> tuple[
     bufs: dict[str, np.ndarray] = {}
     written: dict[str, np.ndarray] = {}
     intakes: dict[str, np.ndarray] = {}
-    for p, obj, b0 in zip(w.params, w.buffer_objects, w.buffers_before):
+    at_update = w.buffers_at_update or [None] * len(w.params)
+    for p, obj, b0, u in zip(w.params, w.buffer_objects, w.buffers_before, at_update):
         if p.buffer is None or b0 is None:
             continue
         cur = p.buffer()
         if not issubclass(type(cur), np.ndarray) or cur.shape != b0.shape:
             continue
+        kept = cur is obj
+        if kept and not np.any(cur) and u is not None and u.shape == b0.shape and not np.array_equal(u, b0):
+            cur = u  # emptied by the update that read it: the gradient is what the update's call found there
         velocity = _decay_of(p.buffer_text, decays)
         if velocity is not None:  # the parameter's own buffer is a velocity (``v *= mu; v += g; p -= lr * v``)
             d = _intake(np.asarray(cur, dtype=np.float64), b0, velocity)
         else:
-            d = cur - b0 if cur is obj else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
-            if cur is obj and np.any(b0) and np.any(cur):
+            d = cur - b0 if kept else np.array(cur, dtype=np.float64)  # accumulated in place, or rebound
+            if kept and np.any(b0) and np.any(cur):
                 written[p.name] = np.array(cur, dtype=np.float64)
         if np.any(d):
             (intakes if velocity is not None else bufs)[p.name] = np.asarray(d, dtype=np.float64)

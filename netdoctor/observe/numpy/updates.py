@@ -434,6 +434,8 @@ def _count_still(self: NumpyBackend, frame: FrameType | None) -> None:
     """An update that moved no sampled weight, seen from the buffers it emptied: counted, no window recorded. It ends
     its window as a weight's move does (the budget is asked once per update, moved or not)."""
     self.still_updates += 1
+    if self.nonfinite is not None:
+        self.still_nonfinite += 1
     self._moving = set()
     self.updates = self._updates_before + self._moved_updates + self.still_updates
     self.progress.at_update(frame, self.updates)

@@ -1079,7 +1079,8 @@ def _summed(b: NumpyBackend) -> Finding | None:
         # an adaptive step divides the gradient's scale out (m / sqrt(v)): a sum over the batch moves the weights as
         # far as the mean would, so it is no finding; said when the update check measured it
         sums = _summed_checked(b)
-        if sums is not None and sums.factor >= 2:
+        # (the factor per row is ~2 for a mean squared error without its 1/2: summed is the rule's one decision)
+        if sums is not None and is_summed(sums):
             b.notes.append(f"the gradient is about {sums.factor:.3g}x the batch mean (summed over the rows, not "
                            "averaged); the update rule is adaptive (each step ~ m / sqrt(v)), which divides that "
                            "scale out: the steps are as large as with the mean")
