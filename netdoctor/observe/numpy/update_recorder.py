@@ -370,16 +370,7 @@ class UpdateCheckRecorder:
                 self._fruitless += 1
                 return
             if not handed and frame.f_back is w.owner:
-                # arrays the loop hands to a call without the batch (``grads(eye[:, y])``) with the shape of an
-                # output seen, or its entries in another shape (a (C,) one-hot for a (1, C) row): targets handed where
-                # the batch is not (the forward keeps it in a cache); never the network's own arrays (``adam(self.b2,
-                # self.gb2, ...)``: an output bias of zeros has the output's shape and looks like targets)
-                shapes = {a.shape for c in w.returned_candidates for _, a, _ in c.outputs or []}
-                sizes = {a.size for c in w.returned_candidates for _, a, _ in c.outputs or [] if 1 in a.shape}
-                mine = _network_ids(w)
-                w.target_candidates += [v for v in new if issubclass(type(v), np.ndarray) and id(v) not in mine
-                                        and (v.shape in shapes or v.ndim == 1 and v.size in sizes)
-                                        and targetish(v) and all(v is not t for t in w.target_candidates)][:4]
+                _targets_without_the_batch(w, new)
             if handed:
                 self._candidate(w, frame)
                 if frame.f_back is w.owner:
@@ -489,6 +480,19 @@ def _network_ids(w: Window) -> set[int]:
     ids = {id(a) for a in w.objects} | {id(b) for b in w.buffer_objects if b is not None}
     ids |= {id(p.read()) for p in w.params} | {id(a) for _, a, _ in w.shaped}
     return ids | {id(p.buffer()) for p in w.params if p.buffer is not None}
+
+
+def _targets_without_the_batch(w: Window, new: list[Any]) -> None:
+    """Arrays the loop hands to a call without the batch (``grads(eye[:, y])``) with the shape of an output seen, or its
+    entries in another shape (a (C,) one-hot for a (1, C) row): targets handed where the batch is not (the forward keeps
+    it in a cache); never the network's own arrays (``adam(self.b2, self.gb2, ...)``: an output bias of zeros has the
+    output's shape and looks like targets)."""
+    shapes = {a.shape for c in w.returned_candidates for _, a, _ in c.outputs or []}
+    sizes = {a.size for c in w.returned_candidates for _, a, _ in c.outputs or [] if 1 in a.shape}
+    mine = _network_ids(w)
+    w.target_candidates += [v for v in new if issubclass(type(v), np.ndarray) and id(v) not in mine
+                            and (v.shape in shapes or v.ndim == 1 and v.size in sizes)
+                            and targetish(v) and all(v is not t for t in w.target_candidates)][:4]
 
 
 def _next_batch(w: Window, values: list[Any]) -> bool:
