@@ -247,7 +247,13 @@ SMALL_STEPS = ("shifted_small_steps", "shifted_small_steps_loop")
 the rows seen again answered better than the rows seen first are the evidence on their own."""
 
 
-@pytest.mark.parametrize("name", sorted(MEMORISED))
+SHARE_READS_EPOCHS = pytest.mark.xfail(strict=True, reason="five epochs of plain SGD: the first pass did 23% of the "
+                                       "run's drift, under SMALL_DRIFT_SHARE, so the slow-learner guard spares it "
+                                       "(rules.SMALL_DRIFT_SHARE, 'Known limit')")
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=SHARE_READS_EPOCHS) if n == "shuffled_sgd_epochs" else n
+                                  for n in sorted(MEMORISED)])
 def test_labels_that_do_not_follow_the_inputs_are_named_from_the_rows_seen_for_the_first_time(name, train_csv):
     report, printed = run(name, train_csv)
     rows, site = MEMORISED[name]
