@@ -54,7 +54,7 @@ def _drawn_in_range(layer: LayerActivity) -> bool:
     """The weights feeding ``layer`` were measured before the first update at a std under :data:`INIT_SCALE_BLAMED`
     times 1/sqrt(fan_in): a draw that keeps tanh and sigmoid in their linear range (pre-activations of order 1)."""
     i = layer.init
-    return i is not None and not i.after and i.fan_in > 0 and i.std * math.sqrt(i.fan_in) < INIT_SCALE_BLAMED
+    return i is not None and not i.after and i.fan_in > 0 and i.scale < INIT_SCALE_BLAMED
 
 
 def saturated_by_steps(layers: Sequence[LayerActivity]) -> LayerActivity | None:
@@ -91,7 +91,7 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
     # the weights' scale is named as the cause only when it is: at the 1/sqrt(fan_in) scale (mini-batches of 10 at a
     # rate of 3.0, the textbook's sigmoid net, measured 1.1x) the inputs, the biases or the first steps saturate it
     if (worst.init is not None and start is not None and start >= SATURATION_WARN
-            and worst.init.std * math.sqrt(worst.init.fan_in) >= INIT_SCALE_BLAMED):
+            and worst.init.scale >= INIT_SCALE_BLAMED):
         i = worst.init
         where += f", {i.site}" if i.site else ""
         # the scale sampled before the first step saturates the units by itself: the draw is the root cause, whatever
@@ -102,7 +102,7 @@ def saturated_activations(layers: Sequence[LayerActivity], *, curve: TrainingCur
                     f"`{i.tensor}` has std {i.std:.3g}, ")
         else:
             init = f" It is there from the start: `{i.tensor}` starts with std {i.std:.3g}, "
-        init += (f"{i.std * math.sqrt(i.fan_in):.0f}x the 1/sqrt(fan_in) = {1 / math.sqrt(i.fan_in):.3g} that keeps "
+        init += (f"{i.scale:.0f}x the 1/sqrt(fan_in) = {1 / math.sqrt(i.fan_in):.3g} that keeps "
                  f"{worst.activation} in its linear range.")
     well = learns_well(curve)
     seen = ""
@@ -137,7 +137,7 @@ def _steps_fix(layer: LayerActivity) -> str:
     the rate that moved the weights out of it is what to change."""
     i = layer.init
     assert i is not None
-    return (f"The weights feeding it start in range (`{i.tensor}` std {i.std:.3g}, {i.std * math.sqrt(i.fan_in):.1f}x "
+    return (f"The weights feeding it start in range (`{i.tensor}` std {i.std:.3g}, {i.scale:.1f}x "
             f"1/sqrt(fan_in)): the steps pushed the units into the flat ends. Lower the (effective) learning rate "
             f"(or clip the first steps), and scale the inputs to [0, 1].")
 

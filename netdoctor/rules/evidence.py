@@ -35,6 +35,11 @@ class InitScale:
     after: int = 0
     """Updates applied before the weights were measured (0: their initial values)."""
 
+    @property
+    def scale(self) -> float:
+        """``std`` in units of 1/sqrt(fan_in), the scale that keeps tanh and sigmoid in their linear range (1 there)."""
+        return self.std * math.sqrt(self.fan_in)
+
 
 @dataclass(frozen=True)
 class LayerActivity:

@@ -286,11 +286,13 @@ def _saturating_step(u: UpdateSizes) -> tuple[LayerActivity, float, str] | None:
 
 
 def _saturated_text(layer: LayerActivity) -> str:
+    """What :func:`_saturating_step`'s layer adds to the finding (its draw is known: see
+    :func:`~netdoctor.rules.activations.saturated_by_steps`)."""
     init = layer.init
-    drawn = (f", though `{init.tensor}` was drawn at {init.std * math.sqrt(init.fan_in):.1f}x 1/sqrt(fan_in), in range"
-             if init is not None else "")
+    assert init is not None
     return (f" The first steps drove {layer.layer} into the flat ends: {100 * (layer.saturation or 0):.0f}% of its "
-            f"{layer.activation} activations{drawn}.")
+            f"{layer.activation} activations, though `{init.tensor}` was drawn at {init.scale:.1f}x 1/sqrt(fan_in), "
+            f"in range.")
 
 
 def learning_rate_too_high(u: UpdateSizes) -> Finding | None:

@@ -863,11 +863,12 @@ def check_update(
                       biases=set(biases))
     verdicts = _partly_climbing(_only_biases_right(verdicts, names, set(biases)), applied, best, names, idx, climbs)
     decay = "" if climbs else _decay_note(verdicts, loss)  # (a climb's tensors: no gradient is called right)
+    judged = {v.name for v in verdicts}
     check = UpdateCheck(where, loss.name, loss.assumed, factor, primary.kind, verdicts,
                         coords=int(sum(len(i) for i in idx)), directions=swept, evaluations=outputs.evaluations,
                         note=_assumed_note(loss), readings=[a.kind for a in applied], climbs=climbs,
                         targets_guessed=loss.guessed, decay=decay, own_scale=loss.scale,
-                        unjudged=[n for n in names if n not in {v.name for v in verdicts}])
+                        unjudged=[n for n in names if n not in judged])
     if update is not None and check.ok and factor < 0:
         # a gradient of the opposite sign (t - out): an adaptive step taken along it climbs the loss when it moves
         # the weights up the derivative's slope
