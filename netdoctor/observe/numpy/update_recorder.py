@@ -477,7 +477,7 @@ class UpdateCheckRecorder:
 def _network_ids(w: Window) -> set[int]:
     """The ids of the network's arrays as the window knows them: the parameters and their paired buffers (at the
     window's start and now) and the arrays near the network shaped like a parameter."""
-    ids = {id(a) for a in w.objects} | {id(b) for b in w.buffer_objects if b is not None}
+    ids = {id(a) for a in w.objects} | w.buffer_ids
     ids |= {id(p.read()) for p in w.params} | {id(a) for _, a, _ in w.shaped}
     return ids | {id(p.buffer()) for p in w.params if p.buffer is not None}
 

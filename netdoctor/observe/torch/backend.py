@@ -251,8 +251,9 @@ class TorchBackend:
         dropped_loose = w.models.dropped_loose()
         models = _model_lines(w, dropped_loose)
         dropped = _dropped_models(w, dropped_loose)
-        opts, training = _optimizers(w)
-        steps, sampled, _ = judged_steps(w)
+        judged = judged_steps(w)
+        opts, training = _optimizers(w, judged)
+        steps, sampled, _ = judged
         ctx: dict[str, Any] = {
             "observer": "torch",
             "training": training,
@@ -294,8 +295,9 @@ def _created_lrs(o: Any) -> list | None:
     return lrs if lrs and all(lr is not None for lr in lrs) else None
 
 
-def _optimizers(w: Any) -> tuple[list[str], str]:
-    """The report's optimizers row (each optimizer, or the program's hand-written update) and its training line."""
+def _optimizers(w: Any, judged: tuple[int, int, int]) -> tuple[list[str], str]:
+    """The report's optimizers row (each optimizer, or the program's hand-written update) and its training line
+    (``judged``: :func:`judged_steps`)."""
     opts = []
     hand = w.opts.get(id(w.hand.opt))
     for o in w.opts.values():
@@ -309,7 +311,7 @@ def _optimizers(w: Any) -> tuple[list[str], str]:
         shown: Any = lrs[0] if lrs and len(set(map(str, lrs))) == 1 else lrs
         opts.append(f"{o.kind}({'' if shown is None else f'lr={shown}'}){' created at ' + o.created_at if o.created_at else ''}, "
                     f"{o.steps} steps")
-    steps, sampled, before = judged_steps(w)
+    steps, sampled, before = judged
     model = " of the model judged" if before else ""
     if hand is not None:
         training = (f"{steps:,} hand-written updates{model} observed (no torch.optim optimizer: every change the program "

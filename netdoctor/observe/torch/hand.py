@@ -99,10 +99,10 @@ class HandUpdates:
         self.probed: dict[int, tuple[Any, int, int, Any]] = {}
         """Before the program is recognised: id(leaf) -> (weakref, version, storage address, a few entries)."""
         self.walked: dict[int, Any] = {}
+        """id(leaf) -> weakref, of the latest sampled backward pass's leaves (the network is what persists)."""
         self.moved_on = 0
         """The step count when the updates last moved on to other tensors (a throwaway model's, then the real one's):
         the updates counted by then trained the tensors left behind."""
-        """id(leaf) -> weakref, of the latest sampled backward pass's leaves (the network is what persists)."""
         self.backwards = 0
         self.passes = 0  # backward passes run while watched, however the program steps
         self.first_site: str | None = None

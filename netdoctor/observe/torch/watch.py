@@ -176,7 +176,6 @@ class TorchWatch:
         self.closure_losses = 0
         """Losses computed inside the running step() so far."""
         self.sample_now = True
-        self.sampled_steps = 0
         self.sampled_at: list[int] = []
         """The steps measured in depth (a few dozen: the bounded schedule), to count those of the judged model."""
         self.cost = 0.0
@@ -297,6 +296,11 @@ class TorchWatch:
             return orig(*args, **kwargs)
 
         return compile
+
+    @property
+    def sampled_steps(self) -> int:
+        """The steps measured in depth so far."""
+        return len(self.sampled_at)
 
     def names(self) -> tuple[dict[int, str], dict[int, str]]:
         """(id(param) -> name, id(module) -> name), as :meth:`ModelRegistry.names` (for ``forward_listeners``)."""
@@ -421,7 +425,6 @@ class TorchWatch:
                 self.sampler.after_step(opt)
                 if isinstance(opt, HandSteps) and oi is not None and oi.lrs:
                     oi.lrs[-1] = (oi.lrs[-1][0], [self.hand.read_lr(self.sampler.last_updates)])
-                self.sampled_steps += 1
                 self.sampled_at.append(self.steps)
                 self.stats.add_step()
                 self.cost += self.iter_cost + (time.perf_counter() - t0)
