@@ -164,6 +164,17 @@ PROGRAMS = [
     # counted (the labels variant's collapse not named) and no training accuracy read from the forward
     Program("params_output_none", updates=300),
     Program("params_output_none_labels", ("class-collapse",), updates=300),
+    # the data indexed anew for each call, ``forward(p, X[idx])`` then ``backward(p, X[idx], Y[idx], cache)``: two equal
+    # copies of one batch, the second taken for the next batch (the window closed before any update; main: one step
+    # compared, through the forward seen elsewhere, the check then gave up)
+    Program("fancy_index_twice", updates=320, samples=8000, arrays=4, checked=True),
+    Program("fancy_index_twice_sign", ("exploding-gradients",), arrays=4),
+    # the network on a types.SimpleNamespace, the forward keeping its output there and returning nothing, all in float32:
+    # a C type's attributes were never looked at for an output nor copied onto the working copies (the update check
+    # "not run", the twin's targets "never seen"); and a float64 replay of a float32 forward is off by float32's
+    # rounding, ~1e-5 of outputs grown to ~100, which the check's 1e-7 floor had called another function (npt1809)
+    Program("namespace_outputs", updates=228, samples=3600, arrays=6, checked=True),
+    Program("namespace_outputs_sign", ("non-finite",), arrays=6),
     # a closure over one dict holding the weights and the forward's probabilities (net['probs'] = ..., returned nothing;
     # a global or closed-over dict was no place an output was looked for: the healthy twin's targets were "never seen")
     Program("closure_dict_outputs", updates=174, samples=5400, arrays=4),

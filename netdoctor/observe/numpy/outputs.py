@@ -7,9 +7,10 @@ names (not a mixin: mypy checks their bodies against the class, whose state is d
 
 from __future__ import annotations
 
+from argparse import Namespace
 from collections.abc import Callable
 from inspect import CO_GENERATOR
-from types import CodeType, FrameType, FunctionType, ModuleType
+from types import CodeType, FrameType, FunctionType, ModuleType, SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +22,10 @@ from netdoctor.observe.numpy.roles import Role, class_rows, code_like, scalar_of
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import add_output_error
 from netdoctor.observe.tracer import caller_of
+
+NAMESPACES = (SimpleNamespace, Namespace)
+"""Attribute bags of the standard library a program keeps its network on (``net = SimpleNamespace(W1=...)``,
+``args``): holders of a forward's output like an object of the program's own class."""
 
 if TYPE_CHECKING:
     from netdoctor.observe.numpy.backend import NumpyBackend
@@ -172,7 +177,7 @@ def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
     among ``self``'s first 16 attributes (``self.params['A2']``), ``("=" + arg, d)`` for each dict the function is
     handed (``forward(params, X)`` keeping ``params['A2']``), then ``(name, obj)`` for each global the function names
     (the first 16) and ``("~" + name, obj)`` for each variable it closes over that holds an object of a class its
-    module defines (``net.out`` on the ``net`` of a ``make_model()`` closure) or a dict of at most 256 items
+    module defines (``net.out`` on the ``net`` of a ``make_model()`` closure) or of :data:`NAMESPACES`, or a dict of at most 256 items
     (``cache['A2']``, or the parameters' own dict: ``params['A2'] = out`` beside ``params['W2']``)."""
     out: list[tuple[str, Any]] = []
     me = frame.f_locals.get("self")
@@ -186,9 +191,9 @@ def _output_holders(frame: FrameType) -> list[tuple[str, Any]]:
     named = [(name, frame.f_globals.get(name)) for name in code.co_names[:16]]
     named += [("~" + name, frame.f_locals.get(name)) for name in code.co_freevars[:16]]
     for name, obj in named:
-        if obj is not None and obj is not me and (issubclass(type(obj), dict) and len(obj) <= 256 or getattr(
+        if obj is not None and obj is not me and (issubclass(type(obj), dict) and len(obj) <= 256 or (getattr(
                 type(obj), "__module__", None) == module and not issubclass(type(obj), (type, ModuleType, FunctionType))
-                and isinstance(own_dict(obj), dict)):
+                or issubclass(type(obj), NAMESPACES)) and isinstance(own_dict(obj), dict)):
             out.append((name, obj))
     return out
 

@@ -115,7 +115,7 @@ def clone(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None = None, 
         return _clone_callable(x, memo, globals_, copied)
     if t.__mro__[-2] in (dict, list) and all(c.__flags__ & _HEAP for c in t.__mro__[:-2]):
         return _clone_subclassed(x, memo, globals_, copied)
-    if _plain_class(t):
+    if _plain_class(t) or t is types.SimpleNamespace:
         if shared(x):  # a logger: silenced while replaying, never copied
             memo[i] = x
             return x
@@ -215,7 +215,7 @@ def _clone_callable(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | Non
 
 def _clone_instance(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None, copied: Any) -> Any:
     t = type(x)
-    y = object.__new__(t)
+    y = t() if t is types.SimpleNamespace else object.__new__(t)  # (object.__new__ refuses that C type)
     memo[id(x)] = y
     try:
         d = object.__getattribute__(x, "__dict__")
@@ -290,7 +290,8 @@ def _children(v: Any) -> list[tuple[tuple[str, Any], Any]]:
         return [(("key", k), x) for k, x in v.items() if type(k) in (str, int)]
     if t in (list, tuple) and len(v) <= 64:
         return [(("item", i), x) for i, x in enumerate(v)]
-    if issubclass(type(v), _ATOMIC) or issubclass(type(v), (types.FunctionType, types.MethodType)) or not _plain_class(t):
+    if issubclass(type(v), _ATOMIC) or issubclass(type(v), (types.FunctionType, types.MethodType)) or not (
+            _plain_class(t) or t is types.SimpleNamespace):  # (a C type whose attributes are a plain __dict__)
         return []
     try:
         d = object.__getattribute__(v, "__dict__")

@@ -79,6 +79,18 @@ class _Heard:
         return out
 
 
+def _reproduces(out: np.ndarray, theirs: np.ndarray) -> bool:
+    """Whether a replay's output (float64, from float64 copies) is the program's own ``theirs``, to the precision the
+    program computed it in. Each entry is a sum of products rounded in the program's dtype: in float32 an entry near 0
+    beside entries of 88 is off by ~1e-5 (a 784-64-16-10 net, npt1809), so entries agree to 1e-5 of the output's largest
+    magnitude as well as to 1e-5 of their own; a candidate computing another function is off by far more."""
+    if out.shape != np.shape(theirs):
+        return False
+    with np.errstate(all="ignore"):
+        scale = float(np.max(np.abs(theirs), initial=0.0))
+    return bool(np.allclose(out, theirs, rtol=1e-5, atol=1e-7 + 1e-5 * scale if np.isfinite(scale) else 1e-7))
+
+
 def _pick(replay: Replay | Chain, value: Any, pick: Pick) -> np.ndarray:
     """The output of a replayed forward (see :func:`~netdoctor.observe.numpy.replay.picked`), as float64."""
     return np.asarray(picked(replay, value, pick), dtype=np.float64)
@@ -181,8 +193,7 @@ def _try(self: UpdateCheckRecorder, w: Window, applied: list[Applied], by_id: di
         if not np.array_equal(out0, again):
             why = f"{replay.name}() gives another output at every call (dropout or noise)"
             continue
-        if cand.outputs is not None and (out0.shape != mine[pick].shape or
-                                         not np.allclose(out0, mine[pick], rtol=1e-5, atol=1e-7)):
+        if cand.outputs is not None and not _reproduces(out0, mine[pick]):
             why = f"{replay.name}() run again on copies does not reproduce the program's output"
             continue
         heard = _Heard(forward, out0, w.work, kept)

@@ -351,6 +351,10 @@ class UpdateCheckRecorder:
             handed = [v for v in args.values() if id(v) in w.batch or _batch_key(v) in keys]
             new = [v for v in args.values() if arraylike(v) and id(v) not in w.batch and _batch_key(v) not in keys
                    and not _carries(w, v)]
+            if not handed and new:  # ``forward(X[idx])`` then ``backward(X[idx], T[idx])``: two copies of one batch
+                handed = [v for v in new if _copy_of_batch(w, v)]
+                new = [v for v in new if not any(v is c for c in handed)]
+                w.batch.update((id(v), v) for v in handed)
             if frame.f_back is w.owner and handed == [] and _next_batch(w, new):
                 self.finish()  # the loop hands the next batch
                 return
@@ -506,6 +510,15 @@ def _next_batch(w: Window, values: list[Any]) -> bool:
         return any(holds_width(v, w.width) for v in values)
     shapes = {a.shape for a in w.before}
     return any(holds_width(v, w.width) and id(v) not in ids and shape_of(v) not in shapes for v in values)
+
+
+def _copy_of_batch(w: Window, v: Any) -> bool:
+    """Whether ``v`` is an array equal to an array of the window's batch: a second fancy-indexed copy of it (``X[idx]``
+    evaluated again for the backward), the same batch by value where it is not by memory (:func:`_batch_key`)."""
+    if not issubclass(type(v), np.ndarray):
+        return False
+    return any(issubclass(type(b), np.ndarray) and b.shape == v.shape and b.dtype == v.dtype and np.array_equal(b, v)
+               for b in w.batch.values())
 
 
 def _batch_key(v: Any) -> tuple[Any, ...]:
