@@ -181,6 +181,31 @@ def test_weights_grown_from_a_tiny_init_are_no_explosion_while_smaller_than_a_us
     assert exploding_gradients([unknown], Framework.NUMPY, unit="update") is not None
 
 
+@pytest.mark.parametrize("growth, grads, curve, severity", [
+    (11.0, None, False, "warning"),  # weight growth alone: nothing says it is a blow-up rather than a run that converges
+    (11.0, (1.0, 1.2), False, "error"),  # the gradient's norm was read (it did not grow, but the rule had it to judge)
+    (150.0, None, False, "error"),  # past the gradient's limit on the weights alone: a blow-up however the run goes
+    (11.0, None, True, "error"),  # the training accuracy was read (and stays at chance): the weights blew up
+])
+def test_weight_growth_alone_is_a_warning_that_says_what_was_not_read(growth, grads, curve, severity):
+    """A weight matrix that grew past EXPLODING_WEIGHT_GROWTH while neither its gradient nor the run's accuracy was
+    read (a forward written inline: functional_step_deriv grew W1 11x in 1,200 updates while it learned to 98%) is a
+    warning that says so, never "the updates blow up"; with either reading, or growth past the gradient's limit, an
+    error as before."""
+    from netdoctor.rules.evidence import NormTrace, TrainingCurve
+    from netdoctor.rules.policy import EXPLODING_WEIGHT_GROWTH, Framework
+    from netdoctor.rules.stability import exploding_gradients
+
+    assert EXPLODING_WEIGHT_GROWTH < growth
+    trace = NormTrace("W1", (0, 600, 1200), (4.0, 4.0 * growth ** 0.5, 4.0 * growth), grad_norms=grads and grads + (1.1,))
+    chance = TrainingCurve("train()", 0.11, 256, (2, 6), 0.1, 512, (1100, 1200), 0.12) if curve else None
+    found = exploding_gradients([trace], Framework.NUMPY, unit="update", curve=chance)
+    assert found is not None and found.severity == severity
+    assert ("neither the gradient's norm nor the run's training accuracy was read" in found.message) == (
+        severity == "warning")
+    assert found.evidence["weight_growth"] == pytest.approx(growth)
+
+
 def test_vanishing_gradients_only_while_the_loss_is_high():
     ev = evidence()
     ev["probes"][-1] = probe(300, g=(1e-7, 1e-3), loss=2.0)
@@ -253,11 +278,14 @@ def test_a_note_is_no_cause_of_a_problem_and_is_not_ranked_before_it():
     assert warned.codes() == ["gradient-mismatch", "learning-rate-too-high"]
 
 
-@pytest.mark.parametrize("reason, linked", [("nothing_changes", False), ("update_dropped", True)])
+@pytest.mark.parametrize("reason, linked", [("nothing_changes", False), ("update_dropped", False),
+                                            ("zero_gradient", True)])
 def test_a_network_that_never_moved_is_not_linked_through_absent_codes_to_a_blow_up(reason, linked):
-    """frozen-parameters of a network none of whose arrays ever changed (npw1192: Adam's step written to a copy) beside
-    a gradient-mismatch warning: dead units and a blow-up, the absent codes between them, need weights that moved, so
-    the frozen network is no consequence of the mismatch and, an error, comes first; any other reason still walks."""
+    """frozen-parameters of a network none of whose arrays ever changed (npw1192: Adam's step written to a copy), or of
+    arrays that never changed from the first update on while the others did (``update_dropped``: functional_step_frozen's
+    ``W1 = W1``), beside a gradient-mismatch warning: dead units and a blow-up, the absent codes between them, need
+    weights that moved first, so the frozen arrays are no consequence of the mismatch and, an error, come first; a zero
+    gradient read after steps (units that died) still walks."""
     frozen = Finding("frozen-parameters", "error", "x", "frozen-parameters", {"reason": reason})
     report = Report(link_causes([F("gradient-mismatch", "warning"), frozen]))
     assert ({f.code: f for f in report.findings}["frozen-parameters"].caused_by == ("gradient-mismatch",)) is linked

@@ -164,6 +164,15 @@ PROGRAMS = [
     # counted (the labels variant's collapse not named) and no training accuracy read from the forward
     Program("params_output_none", updates=300),
     Program("params_output_none_labels", ("class-collapse",), updates=300),
+    # a pure step(W1, b1, W2, b2, x, t, lr) returning new weights, batches from a generator, the forward written inline
+    # in the step and in the evaluation: the update check has no forward to run again and the training accuracy is not
+    # read, so the frozen twin's other layer growing 10x was "the updates blow up", an error ranked before the frozen
+    # layer (main 530e283); the missing derivative is seen only as that growth (a warning saying what was not read)
+    Program("functional_step", updates=1200, samples=24000, arrays=4, forward=False),
+    Program("functional_step_frozen", arrays=4, forward=False),
+    Program("functional_step_deriv", ("exploding-gradients",), arrays=4, forward=False,
+            missed="gradient-mismatch: the forward is written inline in step() and in the evaluation, so no forward can "
+                   "be run again to compare the steps with, and the training accuracy is not read"),
     # the data indexed anew for each call, ``forward(p, X[idx])`` then ``backward(p, X[idx], Y[idx], cache)``: two equal
     # copies of one batch, the second taken for the next batch (the window closed before any update; main: one step
     # compared, through the forward seen elsewhere, the check then gave up)
@@ -1547,6 +1556,17 @@ def test_a_mismatch_read_where_the_loss_went_flat_at_the_output_is_no_error(name
     mismatch = [f for f in o.report["findings"] if f["code"] == "gradient-mismatch"]
     assert mismatch and all(f["severity"] == "info" for f in mismatch), _detail(o)
     assert "gone flat at the output" in mismatch[0]["message"], _detail(o)
+
+
+def test_arrays_that_never_moved_are_no_consequence_of_another_layers_growth():
+    """functional_step_frozen: W1 and b1 never change (``W1 = W1`` in a step that returns new weights) while W2 grows
+    10x; the growth, read with neither gradients nor accuracy, is a warning that says so, and the frozen layer is the
+    root cause, first (main 530e283: "the updates blow up", an error, first, the frozen layer caused by it)."""
+    o = observed(next(p for p in PROGRAMS if p.name == "functional_step_frozen"))
+    findings = o.report["findings"]
+    assert findings and findings[0]["code"] == "frozen-parameters" and findings[0]["caused_by"] == [], _detail(o)
+    grown = [f for f in findings if f["code"] == "exploding-gradients"]
+    assert all(f["severity"] == "warning" and "was read" in f["message"] for f in grown), _detail(o)
 
 
 @pytest.mark.parametrize("name", ["optimizer_objects_summed", "optimizer_objects_summed_blowup", "optimizer_objects_lr",

@@ -120,6 +120,11 @@ of a network whose every step wrote a copy): such a finding is explained only by
 that are present (dead units, constant targets), never through absent ones to a blow-up or a rate, which need weights
 that moved (npw1192: Adam's step written to a copy, frozen-parameters linked through dead-units and
 exploding-gradients, both absent, to a gradient-mismatch warning and ranked after it)."""
+NEVER_MOVED = frozenset({UNMOVED, "update_dropped"})
+"""Reasons of ``frozen-parameters`` that say the frozen arrays never changed from the first update on: :data:`UNMOVED`,
+and ``update_dropped`` (some arrays never changed while the others did: ``W1 = W1`` in a step that returns new
+weights). A blow-up kills units only after steps that moved the weights, so such arrays are explained by present direct
+causes alone (functional_step_frozen: linked through absent dead units to the other layer's growth, ranked after it)."""
 
 
 def _root(code: str, kinds: dict[str, set[str]] | None) -> bool:
@@ -178,7 +183,7 @@ def link_causes(findings: Sequence[Finding]) -> list[Finding]:
             seen.add(c)
             if c in present:
                 found.append(c)
-            elif f.evidence.get("reason") != UNMOVED:
+            elif f.evidence.get("reason") not in NEVER_MOVED:
                 queue.extend(CAUSES.get(c, ()))
         found = [c for c in found if not any(c in _ancestors(d, kinds) for d in found if d != c)]
         own = [c for c in f.caused_by if c in present and c != f.code and c not in found]

@@ -1119,7 +1119,10 @@ def _frozen(b: NumpyBackend) -> list[Finding]:
         return []
     lines = find_lines(_files(b), lambda node, src: any(LR_NAME.match(n) for n in re.findall(r"[A-Za-z_]\w*", ast.unparse(
                        _value(node)))) and any(isinstance(t, ast.Name) for t in _target_nodes(node)), limit=3)
-    if not moving:
+    if moving:  # an assignment to a frozen array that takes no rate (``W1 = W1`` in a step returning new weights), first
+        lines = list(dict.fromkeys(find_lines(_files(b), functools.partial(_rateless_write, names=set(frozen)),
+                                              limit=2) + lines))[:3]
+    else:
         # a loop variable rebound to itself moved (``for p, g in ...: p = p - step``): the update that is dropped, first
         names = set().union(*(for_targets(f) for f in _files(b)))
         lines = list(dict.fromkeys(find_lines(_files(b), functools.partial(_rebound_step, names=names), limit=2) + lines))[:3]
@@ -1129,6 +1132,22 @@ def _frozen(b: NumpyBackend) -> list[Finding]:
     return frozen_parameters(FrozenParameters(
         framework=Framework.NUMPY, groups=(group,), updated=moving, steps=b.updates, unit="update",
         site=where_text(lines, ""), details={"gradient_computations": calls, "lines": [str(l) for l in lines]}))
+
+
+def _rateless_write(node: ast.AST, src: str, *, names: set[str]) -> bool:
+    """An assignment that binds one of ``names`` (the frozen arrays, as the report writes them) to itself and names no
+    learning rate (``W1 = W1``, ``W1, b1 = W1, b1``): where an update of theirs was meant to be."""
+    return (isinstance(node, ast.Assign) and any(ast.unparse(t) in names for t in _target_nodes(node))
+            and not any(LR_NAME.match(n) for n in re.findall(r"[A-Za-z_]\w*", ast.unparse(node.value)))
+            and any(ast.unparse(t) == ast.unparse(v) for t, v in _pairs(node)))
+
+
+def _pairs(node: ast.Assign) -> list[tuple[ast.AST, ast.AST]]:
+    """(target, value) pairs of an assignment, element by element when both sides are tuples of one length."""
+    t, v = node.targets[-1], node.value
+    if isinstance(t, (ast.Tuple, ast.List)) and isinstance(v, (ast.Tuple, ast.List)) and len(t.elts) == len(v.elts):
+        return list(zip(t.elts, v.elts))
+    return [(t, v)]
 
 
 def _rebound_step(node: ast.AST, src: str, *, names: set[str]) -> bool:
