@@ -164,6 +164,14 @@ PROGRAMS = [
     # counted (the labels variant's collapse not named) and no training accuracy read from the forward
     Program("params_output_none", updates=300),
     Program("params_output_none_labels", ("class-collapse",), updates=300),
+    # layers as a list of dicts keeping their gradients, 32 features and batches of 32: the labels handed to
+    # backward(probs, labels), (32,), were taken for the next batch of 32 inputs and closed every window before its
+    # update (main 530e283: no step compared; the sign twin's weights ascending while its biases descend named only as a
+    # rate too high, the missing ReLU derivative not at all); the weights' steps adding their right gradients beside
+    # biases subtracting theirs are a climb of those tensors, however many there are
+    Program("layer_dict_list", updates=492, samples=15600, arrays=6, checked=True),
+    Program("layer_dict_list_sign", ("non-finite",), arrays=6),
+    Program("layer_dict_list_deriv", arrays=6),
     # a pure step(W1, b1, W2, b2, x, t, lr) returning new weights, batches from a generator, the forward written inline
     # in the step and in the evaluation: the update check has no forward to run again and the training accuracy is not
     # read, so the frozen twin's other layer growing 10x was "the updates blow up", an error ranked before the frozen

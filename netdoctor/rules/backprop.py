@@ -189,6 +189,12 @@ def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: 
                  f"{held} {c.factor:.3g}x the derivative, added by the program (the sign flipped" if c.added else
                  f"{held} -{c.factor:.3g}x the derivative, subtracted by the program (the sign flipped")
         return f"the update climbs {whose}: {', '.join(v.name for v in bad)} {moved}: gradient ascent){numbers}."
+    agree = [v.name for v in c.tensors if v.ok]
+    up = [v.name for v in bad if v.hint == STEP_ADDED]
+    if first.hint == STEP_ADDED and agree:  # some tensors' steps add their (right) gradient, the others subtract theirs
+        return (f"the update climbs {whose} through {', '.join(up)}: each moved along its derivative (the step adds "
+                f"the gradient, W += lr * dW, where {', '.join(agree)} moved against theirs: gradient ascent on "
+                f"{'those tensors' if len(up) > 1 else 'that tensor'}){numbers}.")
     own = f" (`{first.local_name}`)" if first.local_name else ""
     others = [v.name for v in bad if v is not first]
     return (f"{_READING.get(first.kind, first.kind)} for {first.name}{own} is not the derivative of {whose}: "

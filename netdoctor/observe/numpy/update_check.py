@@ -992,7 +992,7 @@ def _partly_climbing(verdicts: list[TensorVerdict], applied: Sequence[Applied], 
     right = {v.name for v in verdicts if v.ok and v.kind != "update"}
     up = {n for n in names if (r := best.ratios.get((j, n))) is not None and r != SILENT and r[1] <= RATIO_TOL
           and r[0] < 0 and math.isfinite(r[0]) and n in right}
-    if not up or 2 * len(up) >= len(names):
+    if not up or len(up) == len(names):
         return verdicts
     out = []
     for v in verdicts:

@@ -506,10 +506,21 @@ def _next_batch(w: Window, values: list[Any]) -> bool:
     gradient) or computes the next step's gradients from the batch handed beside it (``gradients(W1, b1, W2, b2, x,
     t)``)."""
     ids = _network_ids(w)
+    values = [v for v in values if _like_batch(w, v)]
     if not any(id(v) in ids for v in values):
         return any(holds_width(v, w.width) for v in values)
     shapes = {a.shape for a in w.before}
     return any(holds_width(v, w.width) and id(v) not in ids and shape_of(v) not in shapes for v in values)
+
+
+def _like_batch(w: Window, v: Any) -> bool:
+    """Whether ``v`` could be the next of the window's batches: beside a batch of arrays, an array with as many axes and
+    the input width on the same axis (a batch's ``(32,)`` labels, beside its ``(32, 32)`` inputs, are no next batch of
+    32 inputs); anything else as before."""
+    shapes = [b.shape for b in w.batch.values() if issubclass(type(b), np.ndarray)]
+    if not shapes or not issubclass(type(v), np.ndarray):
+        return True
+    return any(len(s) == v.ndim and any(n == w.width == s[i] for i, n in enumerate(v.shape)) for s in shapes)
 
 
 def _copy_of_batch(w: Window, v: Any) -> bool:
@@ -658,11 +669,13 @@ def _affinity(local: str, param: str) -> int:
 
 
 def _carries(w: Window, v: Any) -> bool:
-    """Whether ``v`` is a list or tuple holding the window's batch or a forward's output among its first 64 items (the
-    list of every layer's output a forward returned, ``[x, h, out]``): this step's arrays, not the next batch."""
-    if not issubclass(type(v), (list, tuple)):
-        return False
+    """Whether ``v`` is a forward's output, or a list or tuple holding the window's batch or a forward's output among its
+    first 64 items (the list of every layer's output a forward returned, ``[x, h, out]``): this step's arrays, not the
+    next batch (an output of 32 rows is no batch of 32 inputs: ``backward(probs, y)`` with 32 features and batches of
+    32 closed the window before its update)."""
     outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
+    if not issubclass(type(v), (list, tuple)):
+        return id(v) in outs
     return any(id(x) in w.batch or id(x) in outs for x in v[:64])
 
 
