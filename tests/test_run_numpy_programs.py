@@ -164,6 +164,12 @@ PROGRAMS = [
     # counted (the labels variant's collapse not named) and no training accuracy read from the forward
     Program("params_output_none", updates=300),
     Program("params_output_none_labels", ("class-collapse",), updates=300),
+    # the course assignment's TwoLayerNet: loss(X, y) returns (loss, grads) and, without y, the scores predict() reads
+    # after training: the gradient's function is the forward too (main 530e283: "the program's forward function was not
+    # called elsewhere", no step compared; a sign flip named as a rate too high, the missing ReLU derivative not at all)
+    Program("two_layer_net_loss", updates=600, arrays=4, forward=False, checked=True),
+    Program("two_layer_net_loss_sign", ("exploding-gradients",), arrays=4, forward=False),
+    Program("two_layer_net_loss_deriv", arrays=4, forward=False),
     # layers as a list of dicts keeping their gradients, 32 features and batches of 32: the labels handed to
     # backward(probs, labels), (32,), were taken for the next batch of 32 inputs and closed every window before its
     # update (main 530e283: no step compared; the sign twin's weights ascending while its biases descend named only as a

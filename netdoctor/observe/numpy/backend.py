@@ -1015,6 +1015,8 @@ class NumpyBackend:
         role = self._roles.get(code, 0)
         if role & _CONTRIB:
             self._contrib_return(frame, value)
+            if not role & _FORWARD and self.update_checks.pending and issubclass(type(value), np.ndarray):
+                self._contributor_output(frame, value)
         if role & _FORWARD:
             stored = self.output_attr.get(code)
             if value is None and stored:
@@ -1305,6 +1307,16 @@ class NumpyBackend:
         return not (self.target_arg or self._beside_name or self._inline_name or self.scalar_labels.name
                     or self.scalar_labels.beside or self.built_targets.samples or self.single_output_targets
                     or self.target_samples > self._error_rows)
+
+    def _contributor_output(self, frame: FrameType, value: np.ndarray) -> None:
+        """The gradient's function returned the network's output for a batch of inputs (cs231n's ``loss(X, y=None)``
+        -> scores, called by ``predict`` after training): it is the program's forward too, the template the steps that
+        computed their forward inside it wait for."""
+        if not self.layout or self._output_rows(value) is None:
+            return
+        n_in, code = self.layout[1][0], frame.f_code
+        if any(is_array(v) and n_in in v.shape for v in map(frame.f_locals.get, code.co_varnames[: code.co_argcount])):
+            self.update_checks.saw_forward(frame)
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
         if self.scalar_labels.pending is not None:
