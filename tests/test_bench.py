@@ -141,3 +141,33 @@ def test_a_per_step_rows_loop_is_split_into_its_cost_per_step_and_its_one_offs()
     assert "against 5.50 ms (1.100x), one-offs +0.045 s" in line
     del case.steps["short observed"]
     assert loop_split(case) == ""  # one length only: nothing to split
+
+
+def test_the_cost_breakdown_adds_up_to_the_observed_runs_extra_cpu():
+    from bench.cost_breakdown import PHASES, breakdown_lines
+
+    spent = {row: [0.01 * (k + 1), 10 * (k + 1)] for k, row in enumerate(PHASES)}
+    spent["update check"] = [0.05, 3]  # (inside the handlers' rows: not added again)
+    spent["forwards replayed"] = [0.04, 33]
+    lines = breakdown_lines(1.0, 2.0, spent)
+    rows = {line[2:16].strip(): float(line[16:24]) for line in lines[1:]}  # (name, then seconds, in columns)
+    assert sum(rows[row] for row in PHASES) + rows["rest"] == pytest.approx(1.0)  # observed - plain
+    assert rows["rest"] == pytest.approx(1.0 - sum(0.01 * (k + 1) for k in range(len(PHASES))))
+    assert "3 check(s), 33 forwards replayed" in "\n".join(lines)
+    assert "(1.00x)" not in lines[0] and "(2.00x)" in lines[0]
+
+
+def test_the_cost_breakdown_runs_a_program_under_netdoctor_run(tmp_path):
+    from bench.cost_breakdown import PHASES
+
+    script = tmp_path / "train.py"
+    script.write_text("import numpy as np\n"
+                      "W = np.zeros((3, 2))\n"
+                      "for _ in range(40):\n"
+                      "    W -= 0.1 * (W - 1.0)\n")
+    out = subprocess.run([sys.executable, str(ROOT / "bench" / "cost_breakdown.py"), str(script)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    rows = [line[2:16].strip() for line in out.stdout.splitlines()[1:]]
+    assert rows == [*PHASES, "(update check", "rest"]
+    assert float(out.stdout.splitlines()[1][16:24]) > 0  # the observer's modules were loaded and timed

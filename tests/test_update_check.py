@@ -1063,3 +1063,73 @@ def test_the_note_of_a_check_without_targets_says_what_was_not_seen():
     assert "does not take" not in note and "targets of step()'s steps were never seen" in note and "forward()" in note
     other = "update check not run: the network's input width is not known (its layers were not found in order)"
     assert _no_targets_note(other) == other
+
+
+def _window(work: dict[str, np.ndarray]) -> object:
+    """What the closing of a window reads of it: the working copies."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(work=work)
+
+
+def _settled_check() -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, object]:
+    """A healthy step decided along the directions alone: the working copies, the batch, its targets, the check."""
+    P, x, t = _net()
+    work = {k: v.copy() for k, v in P.items()}
+    base = _forward(work, x)[0]
+    g = _gradient(P, x, t)
+    check = check_update(lambda: _forward(work, x)[0], work, [Applied("update", {k: 0.3 * v for k, v in g.items()})],
+                         assumed_losses(base, t))
+    assert check.ok and check.directions and not check.coords  # (the premise: the directions settled it)
+    return work, x, t, check
+
+
+def test_the_forward_is_called_again_only_for_a_check_the_directions_did_not_settle():
+    # the second call at the kept copies tells a forward that draws anew at each call (dropout); a check settled along
+    # its directions (every tensor right, no entry compared) rules that out already: one forward fewer, as costly as a
+    # training step on a full batch
+    from netdoctor.observe.numpy.update_closing import _unsettled
+
+    work, x, _, check = _settled_check()
+    calls = []
+
+    def forward() -> np.ndarray:
+        calls.append(1)
+        return _forward(work, x)[0]
+
+    base = forward()
+    kept = {k: v.copy() for k, v in work.items()}
+    assert _unsettled(forward, base, check, _window(work), kept) == "" and len(calls) == 1
+    entries = dataclasses.replace(check, coords=12)  # compared at entries: the forward is called once more
+    assert _unsettled(forward, base, entries, _window(work), kept) == "" and len(calls) == 2
+
+
+def test_a_forward_that_draws_anew_at_every_call_is_never_settled_and_is_named_by_its_second_call():
+    # dropout drawn at each call moves the loss by far more than a step of h: the directions explain no step of it,
+    # so the second call is made, and its other output drops the check ("another output at every call")
+    from netdoctor.observe.numpy.update_closing import _NOISY, _unsettled
+
+    P, x, t = _net()
+    work = {k: v.copy() for k, v in P.items()}
+    masks = np.random.default_rng(5)
+
+    def forward() -> np.ndarray:
+        h = _sigmoid(work["W1"] @ x + work["b1"]) * (masks.random((6, 4)) < 0.8) / 0.8
+        return _sigmoid(work["W2"] @ h + work["b2"])
+
+    base = forward()
+    g = _gradient(P, x, t)  # (what its backward computes without the masks)
+    check = check_update(forward, work, [Applied("update", {k: 0.3 * v for k, v in g.items()})], assumed_losses(base, t))
+    assert not (check.tensors and check.ok and check.directions and not check.coords)
+    kept = {k: v.copy() for k, v in work.items()}
+    assert _unsettled(forward, base, check, _window(work), kept) == _NOISY
+
+
+def test_a_forward_that_wrote_into_its_copies_during_a_settled_check_drops_it_and_they_are_put_back():
+    from netdoctor.observe.numpy.update_closing import _WRITES, _unsettled
+
+    work, x, _, check = _settled_check()
+    kept = {k: v.copy() for k, v in work.items()}
+    work["b2"] -= 0.1  # a training step run by one of the check's calls
+    assert _unsettled(lambda: _forward(work, x)[0], _forward(kept, x)[0], check, _window(work), kept) == _WRITES
+    assert all(np.array_equal(work[k], kept[k]) for k in work)

@@ -17,7 +17,7 @@ import numpy as np
 
 from netdoctor.nn.threads import blas_threads
 from netdoctor.observe.numpy.replay import CallSite, Chain, Pick, Replay, picked, quietly
-from netdoctor.observe.numpy.update_check import Applied, LossChoice, check_update, gradient_site
+from netdoctor.observe.numpy.update_check import Applied, LossChoice, UpdateCheck, check_update, gradient_site
 from netdoctor.observe.numpy.update_opening import MAX_ATTEMPTS
 from netdoctor.observe.numpy.update_window import (
     Candidate,
@@ -89,6 +89,46 @@ def _reproduces(out: np.ndarray, theirs: np.ndarray) -> bool:
     with np.errstate(all="ignore"):
         scale = float(np.max(np.abs(theirs), initial=0.0))
     return bool(np.allclose(out, theirs, rtol=1e-5, atol=1e-7 + 1e-5 * scale if np.isfinite(scale) else 1e-7))
+
+
+_WRITES = "{}() writes into the parameters it computes with (a training step, not a forward)"
+_NOISY = "{}() gives another output at every call (dropout or noise)"
+_UNREPRODUCED = "{}() run again on copies does not reproduce the program's output"
+
+
+def _writes(w: Window, kept: dict[str, np.ndarray]) -> bool:
+    """Whether a replayed forward changed the working copies it computes with (``kept``: their values before it); if
+    so they are put back (a training step run again)."""
+    if all(np.array_equal(a, kept[name], equal_nan=True) for name, a in w.work.items()):
+        return False
+    for name, a in w.work.items():
+        a[...] = kept[name]
+    return True
+
+
+def _unsettled(forward: Callable[[], np.ndarray], out0: np.ndarray, check: UpdateCheck, w: Window,
+               kept: dict[str, np.ndarray]) -> str:
+    """Why a check made with ``forward`` is dropped (a template with ``{}`` for the forward's name), or "" to keep it.
+
+    A forward that gives another output at every call (dropout, noise) is told by calling it once more at the kept
+    copies: an output other than ``out0`` drops the check. That call is made only when the check did not settle the
+    step along its directions alone (every tensor right, no entry compared): there the loss's differences agreed with
+    what the program applied to ``RATIO_TOL`` in every direction, which differences of a forward that draws anew at
+    each call do not (a draw moves the loss by far more than a step of ``h`` does), so a second call would only
+    repeat ``out0``. It costs a forward, as much as a full-batch program's training step. A forward that writes into
+    the copies it computes with at a later call than the first is caught after the check (see :func:`_writes`)."""
+    if check.tensors and check.ok and check.directions and not check.coords:
+        return _WRITES if _writes(w, kept) else ""
+    return _called_again(forward, out0, w, kept)
+
+
+def _called_again(forward: Callable[[], np.ndarray], out0: np.ndarray, w: Window, kept: dict[str, np.ndarray]) -> str:
+    """The forward called once more at the kept copies: why it cannot be checked (it wrote into them, or gave another
+    output than ``out0``: a template with ``{}`` for its name), or ""."""
+    again = forward()
+    if _writes(w, kept):
+        return _WRITES
+    return _NOISY if not np.array_equal(out0, again) else ""
 
 
 def _pick(replay: Replay | Chain, value: Any, pick: Pick) -> np.ndarray:
@@ -184,23 +224,21 @@ def _try(self: UpdateCheckRecorder, w: Window, applied: list[Applied], by_id: di
         mine = {i: c for i, c, _ in cand.outputs or []}
         kept = {name: a.copy() for name, a in w.work.items()}
         out0 = forward()
-        again = forward()
-        if not all(np.array_equal(a, kept[name], equal_nan=True) for name, a in w.work.items()):
-            for name, a in w.work.items():  # a training step run again updated the working copies: undone
-                a[...] = kept[name]
-            why = f"{replay.name}() writes into the parameters it computes with (a training step, not a forward)"
-            continue
-        if not np.array_equal(out0, again):
-            why = f"{replay.name}() gives another output at every call (dropout or noise)"
+        if _writes(w, kept):
+            why = _WRITES.format(replay.name)
             continue
         if cand.outputs is not None and not _reproduces(out0, mine[pick]):
-            why = f"{replay.name}() run again on copies does not reproduce the program's output"
+            why = (_called_again(forward, out0, w, kept) or _UNREPRODUCED).format(replay.name)
             continue
         heard = _Heard(forward, out0, w.work, kept)
         check = check_update(heard, w.work, applied, losses, where=w.where or w.computed_in,
                              max_coords=self.max_coords or 12, seed=len(self.checks),
                              biases=[p.name for p in w.params if p.bias], adaptive=self.adaptive or self.momentum,
                              along=self.momentum_sign, velocity=self.velocity)
+        unsettled = _unsettled(forward, out0, check, w, kept)
+        if unsettled:
+            why = unsettled.format(replay.name)
+            continue
         deaf = _deaf(forward, w.work, heard.heard)  # (a check of a forward deaf to a copy is dropped: none was made)
         if deaf:
             why = f"{replay.name}() does not compute with {', '.join(deaf)}"
