@@ -342,3 +342,19 @@ def test_a_run_of_one_model_counts_every_step_as_its_own(train_csv):
     report, _ = run("shuffled_loader_ok", train_csv)
     assert report.context["optimizer_steps"] == 6 * -(-1000 // 32)  # its loop: 6 epochs of 32 batches
     assert "earlier steps" not in report.context["training"] and "model judged" not in report.context["training"]
+
+
+def test_a_slow_learner_answering_one_class_with_its_loss_below_chance_is_neither_collapsed_nor_memorising(train_csv):
+    # ptw1116_healthy's configuration (plain SGD at lr 0.1 from the default init, three epochs): at the end of the run
+    # its training batches are answered with one class (main: class-collapse, an error) and its first-seen rows were at
+    # chance (round 21 said "the labels do not follow the inputs" of it), while its cross-entropy is already below the
+    # labels' entropy (an answer that ignores the input cannot be) and a row's nearest neighbour carries its label.
+    # Its twin with the labels rolled by a row stays at chance and is not quiet.
+    twin, twin_printed = run("slow_sgd_default_init_ok", train_csv)
+    assert _problems(twin) == []
+    held = [float(line.split()[-1]) for line in twin_printed.strip().splitlines()]
+    assert held[0] < 0.15 and held[-1] > 0.3  # oracle, the program's own numbers: at chance after one epoch, then learns
+    report, printed = run("slow_sgd_default_init", train_csv)
+    assert float(printed.strip().splitlines()[-1].split()[-1]) < 0.15
+    root = report.root_cause()
+    assert root is not None and root.severity is Severity.ERROR and root.code in ("no-learning", "class-collapse")
