@@ -191,3 +191,36 @@ def test_a_model_built_after_a_throwaway_one_has_a_first_pass_of_its_own():
     assert not fs.done and fs.restarts == 1
     got = sum(b.new_rows for b in fs.blocks if b.first >= QUIET_CALLS + 3)
     assert got == want_new == 160  # its first batch too: rows the throwaway saw are new to the real model
+
+
+@pytest.mark.parametrize("tie", ["follow", "shuffled"])
+def test_a_rows_nearest_neighbour_is_asked_for_its_label_as_numpy_finds_it(tie):
+    # oracle: leave-one-out 1-nearest-neighbour by a NumPy distance matrix over the distinct (value-tuple) labelled rows,
+    # the chance of a match sum_k n_k (n_k - 1) / (n (n - 1)) counted from the labels; 20 columns, all fingerprinted
+    import numpy as np
+
+    gen = torch.Generator().manual_seed(4)
+    centres = torch.randn(5, 20, generator=gen) * 3
+    labels = torch.randint(0, 5, (300,), generator=gen)
+    data = centres[labels] + torch.randn(300, 20, generator=gen)  # rows near their label's centre
+    data[::9] = data[0]  # rows equal to the first: one row, kept once with its first label
+    if tie == "shuffled":
+        labels = labels[torch.randperm(300, generator=gen)]  # labels shuffled apart from the rows
+    labels[5] = -1  # a row without a label is not kept
+    fs = FirstSeenRows(torch)
+    for step, i in enumerate(range(0, 300, 25), 1):
+        _feed(fs, data[i:i + 25], torch.randn(25, 5, generator=gen), labels[i:i + 25], step)
+    kept, seen = [], set()
+    for row, label in zip(data.tolist(), labels.tolist()):
+        if label >= 0 and tuple(row) not in seen:
+            seen.add(tuple(row))
+            kept.append((row, label))
+    x, y = np.array([r for r, _ in kept]), np.array([t for _, t in kept])
+    d = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    np.fill_diagonal(d, np.inf)
+    hits = int((y[d.argmin(1)] == y).sum())
+    counts = np.bincount(y)
+    chance = float((counts * (counts - 1)).sum() / (len(y) * (len(y) - 1)))
+    n, got_hits, got_chance = fs.neighbours()
+    assert (n, got_hits) == (len(y), hits) and got_chance == pytest.approx(chance)
+    assert (hits / n > 0.9) if tie == "follow" else (abs(hits / n - chance) < 0.1)

@@ -1785,6 +1785,24 @@ def test_an_lbfgs_closure_is_judged_on_its_first_loss_per_step(tmp_path, labels,
     assert w_steps == 4 * 8 and "20 earlier steps trained a model replaced after them" in report.context["training"]
 
 
+def test_models_first_called_inside_an_lbfgs_closure_count_every_step_they_trained(tmp_path):
+    # pt1378_stale-optimizer (generated): a probe fitted 20 L-BFGS steps, then the optimizer built over one model and
+    # the model replaced before training (a stale optimizer). Every model is first called inside a step's closure,
+    # after the pre-step hook counted the models it knew: the probe was said trained for 18 steps, and the stale model's
+    # gradients, read at the next sampled step, made the header count 31 of its 32 steps (21 "earlier" ones).
+    # Oracle: the program's own step() calls, 20 for the probe, 4 epochs of 8 batches for the model judged.
+    stale = LBFGS_PROBE.replace("LABELS", "y").replace(
+        "    opt = torch.optim.LBFGS(model.parameters(), lr=0.5, max_iter=5, history_size=10)\n",
+        "    opt = torch.optim.LBFGS(model.parameters(), lr=0.5, max_iter=5, history_size=10)\n"
+        "    model = nn.Sequential(nn.Linear(20, 16), nn.Tanh(), nn.Linear(16, 6))\n")
+    assert stale.count("nn.Sequential(") == 3
+    report, _ = run_script(write_script(tmp_path, "lbfgs_stale.py", stale))
+    assert report.findings[0].code == "frozen-parameters"
+    assert report.context["optimizer_steps"] == 4 * 8
+    assert "20 earlier steps trained a model replaced after them" in report.context["training"]
+    assert any("was trained for 20 optimizer steps and then replaced" in n for n in report.context["notes"])
+
+
 SUMMED = """
 import sys
 import torch

@@ -249,7 +249,7 @@ MEMORISED_FIX = {
 
 
 def memorised_labels(first: Predictions, *, seen_accuracy: float, seen_rows: int, seen_on: str,
-                     z: float) -> Finding | None:
+                     z: float, neighbours: tuple[int, float, float] | None = None) -> Finding | None:
     """``no-learning`` (an error) from rows seen for the first time: the network answers them no better than always
     answering their most common label, while it answers rows it was trained on before better (it memorises them).
 
@@ -258,7 +258,8 @@ def memorised_labels(first: Predictions, *, seen_accuracy: float, seen_rows: int
     within :data:`NO_LEARNING_MARGIN` of the gap between the most common label's share and 100%, over at least
     :data:`NO_LEARNING_ROWS` rows with two labels or more); ``seen_accuracy`` over ``seen_rows`` (``seen_on`` names
     them) must beat it by ``z`` standard errors of the difference of two proportions, which the caller has checked: a
-    run at chance on both is :func:`no_learning`'s to judge.
+    run at chance on both is :func:`no_learning`'s to judge. ``neighbours`` (rows, the share whose nearest other row
+    has their label, that share for labels unrelated to the inputs), when read, is said beside it.
     """
     chance = _at_chance(first)
     if chance is None:
@@ -268,7 +269,9 @@ def memorised_labels(first: Predictions, *, seen_accuracy: float, seen_rows: int
         "no-learning", Severity.ERROR, first.where,
         f"Training accuracy {100 * seen_accuracy:.1f}% on {seen_on}, {100 * acc:.1f}% on {first.on}, where always "
         f"answering their most common label scores {100 * majority:.1f}%: the labels do not follow the inputs; the "
-        "network learns the rows it has seen by heart and nothing that carries over to a new row.",
+        "network learns the rows it has seen by heart and nothing that carries over to a new row."
+        + (f" Of {neighbours[0]:,} training rows, {100 * neighbours[1]:.1f}% have the label of the row nearest them by "
+           f"their inputs, as labels unrelated to the inputs would ({100 * neighbours[2]:.1f}%)." if neighbours else ""),
         {"accuracy": acc, "majority_share": majority, "limit": limit, "rows": int(total), "on": first.on,
          "seen_accuracy": seen_accuracy, "seen_rows": seen_rows, "seen_on": seen_on, "z": z,
          "label_counts": [int(c) for c in labels], "kind": "labels"},

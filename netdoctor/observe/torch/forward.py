@@ -138,6 +138,11 @@ class ForwardRecorder:
             self.cut_sites[site] = self.cut_sites.get(site, 0) + 1
 
     def _root_call(self, info: ModInfo, module: Any, args: tuple, kwargs: dict, output: Any, grad_on: bool) -> None:
+        if grad_on:
+            step = self.w.loss_step()
+            if not info.grad_last or step - info.grad_last > 1:
+                info.grad_run_first = step  # a step without a training call before: a new run of them begins
+            info.grad_last = step
         if grad_on and issubclass(type(output), self._tensor):
             self._last_output = weakref.ref(output)
             if args:

@@ -48,7 +48,13 @@ class ModInfo:
     orphan_steps: int = 0
     """Sampled steps on which its parameters had gradients while no optimizer held any of them."""
     orphan_first: int = 0
-    """The first of those steps (a model no optimizer holds can replace one that was trained before it)."""
+    """The first of those steps (a model no optimizer holds can replace one that was trained before it): the first step
+    of the run of training calls (:attr:`grad_run_first`) that reached the first sampled one."""
+    grad_run_first: int = 0
+    grad_last: int = 0
+    """The optimizer steps (``loss_step``) of the first and the latest of its calls with gradients on since the last
+    step without one: a model first called inside an L-BFGS closure at step 21 has its gradients read at the next
+    sampled step (22), and the step it began training at is 21."""
 
 
 @dataclass

@@ -205,7 +205,8 @@ class ParameterSampler:
                 continue
             else:
                 info.orphan_steps += 1
-                info.orphan_first = info.orphan_first or self.w.steps
+                # gradients are read at sampled steps only; the training calls that produced them began earlier
+                info.orphan_first = info.orphan_first or min(self.w.steps, info.grad_run_first or self.w.steps)
             model_params.extend(ps)
             root_of.update((id(p), id(m)) for p in ps)
         return model_params, root_of

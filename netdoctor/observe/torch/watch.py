@@ -173,6 +173,8 @@ class TorchWatch:
         self.steps = 0
         self.stepping = False
         """Between an optimizer step's pre- and post-hook (a closure's loss is computed inside step())."""
+        self._models_version = 0
+        """The model registry's version when the running step began (a model met inside the step changes it)."""
         self.closure_losses = 0
         """Losses computed inside the running step() so far."""
         self.sample_now = True
@@ -337,6 +339,7 @@ class TorchWatch:
             self._t_last_step = now
             self.steps += 1
             self.stepping, self.closure_losses = True, 0
+            self._models_version = self.models.version
             oi = self.opts.get(id(opt))
             if oi is None or oi.ref() is not opt:
                 kind = HAND_KIND if isinstance(opt, HandSteps) else type(opt).__name__
@@ -420,6 +423,8 @@ class TorchWatch:
         try:
             t0 = time.perf_counter()
             oi = self.opts.get(id(opt))
+            if oi is not None and self.models.version != self._models_version and not isinstance(opt, HandSteps):
+                self._met_inside(opt, oi)
             if self.sample_now:
                 self.counts.close(self.steps)
                 self.sampler.after_step(opt)
@@ -439,6 +444,18 @@ class TorchWatch:
         except Exception as exc:  # noqa: BLE001
             self._fail("optimizer post-step hook", exc)
         self._limits()
+
+    def _met_inside(self, opt: Any, oi: OptInfo) -> None:
+        """Models first met inside this step (an L-BFGS closure runs their forward pass there, after the pre-step hook
+        counted the models it knew) whose parameters ``opt`` holds: this step trained them too."""
+        new = [r for r in self.models.roots_holding({id(p) for p in opt_params(opt)}) if r not in oi.roots]
+        for rid in new:
+            info = self.models.mods.get(rid)
+            if info is not None:
+                info.first_step = info.first_step or self.steps
+                info.last_step = self.steps
+                info.steps += 1
+        oi.roots = [*oi.roots, *new]
 
     def _interval(self) -> int:
         """Steps between sampled ones for the next step: :attr:`every`, doubled per quadrupling from :data:`GROW_AFTER`
