@@ -164,6 +164,12 @@ PROGRAMS = [
     # counted (the labels variant's collapse not named) and no training accuracy read from the forward
     Program("params_output_none", updates=300),
     Program("params_output_none_labels", ("class-collapse",), updates=300),
+    # net.forward(X[idx]) then net.backward(Y[idx]): the integer labels handed alone, without the batch, were no target
+    # candidate (only one-hot rows of the output's shape were), so no loss fit and no step was compared (main 530e283:
+    # "No problems found." on a sign flip at 49.5%; the bench's 784-64-10 row was never checked for the same reason)
+    Program("labels_to_backward", updates=190, samples=6000, arrays=4, checked=True),
+    Program("labels_to_backward_sign", arrays=4),
+    Program("labels_to_backward_deriv", arrays=4),
     # the course assignment's TwoLayerNet: loss(X, y) returns (loss, grads) and, without y, the scores predict() reads
     # after training: the gradient's function is the forward too (main 530e283: "the program's forward function was not
     # called elsewhere", no step compared; a sign flip named as a rate too high, the missing ReLU derivative not at all)

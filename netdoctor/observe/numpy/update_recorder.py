@@ -488,14 +488,18 @@ def _network_ids(w: Window) -> set[int]:
 
 def _targets_without_the_batch(w: Window, new: list[Any]) -> None:
     """Arrays the loop hands to a call without the batch (``grads(eye[:, y])``) with the shape of an output seen, or its
-    entries in another shape (a (C,) one-hot for a (1, C) row): targets handed where the batch is not (the forward keeps
+    entries in another shape (a (C,) one-hot for a (1, C) row), or class indices, one per row of an output seen
+    (``net.backward(Y[idx])``): targets handed where the batch is not (the forward keeps
     it in a cache); never the network's own arrays (``adam(self.b2, self.gb2, ...)``: an output bias of zeros has the
     output's shape and looks like targets)."""
     shapes = {a.shape for c in w.returned_candidates for _, a, _ in c.outputs or []}
     sizes = {a.size for c in w.returned_candidates for _, a, _ in c.outputs or [] if 1 in a.shape}
+    # class indices, one per row of a batch's output (``net.backward(Y[idx])`` after ``net.forward(X[idx])``)
+    rows = {n for c in w.returned_candidates for _, a, _ in c.outputs or [] if a.ndim == 2 for n in a.shape}
     mine = _network_ids(w)
     w.target_candidates += [v for v in new if issubclass(type(v), np.ndarray) and id(v) not in mine
-                            and (v.shape in shapes or v.ndim == 1 and v.size in sizes)
+                            and (v.shape in shapes or v.ndim == 1 and (v.size in sizes or v.dtype.kind in "iu"
+                                                                       and v.size in rows))
                             and targetish(v) and all(v is not t for t in w.target_candidates)][:4]
 
 
