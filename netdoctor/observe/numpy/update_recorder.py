@@ -521,9 +521,9 @@ def _like_batch(w: Window, v: Any) -> bool:
     """Whether ``v`` could be the next of the window's batches: beside a batch of arrays, an array with as many axes and
     the input width on the same axis (a batch's ``(32,)`` labels, beside its ``(32, 32)`` inputs, are no next batch of
     32 inputs); anything else as before."""
-    shapes = [b.shape for b in w.batch.values() if issubclass(type(b), np.ndarray)]
+    shapes = [b.shape for b in w.batch.values() if issubclass(type(b), np.ndarray) and w.width in b.shape]
     if not shapes or not issubclass(type(v), np.ndarray):
-        return True
+        return True  # (and a batch of images the forward flattens, (10, 10) for 100 inputs: any shape, as before)
     return any(len(s) == v.ndim and any(n == w.width == s[i] for i, n in enumerate(v.shape)) for s in shapes)
 
 
