@@ -919,12 +919,13 @@ class NumpyBackend:
 
         An update applies what the computations of its window computed: ``k`` of them, the count most windows heard
         whole have. A window of ``c > k`` also computed for something no update took (a test set handed to the same
-        loss-and-gradient function between epochs: pytree_params counted 4,308 samples for 3,840), so it counts
-        ``k``; so do the windows not heard whole (held); those of discovery and of the window under way when it ended
-        count as they were heard. Its rows beyond those of ``k`` computations (at the rate of the windows of at most ``k``) are
-        no update's; nor are ``k`` or more computations after the last update (an evaluation at the end) and their
-        rows, while fewer are the rest of the last step (closure_dict_outputs computes once before its update and three
-        times after it)."""
+        loss-and-gradient function between epochs: pytree_params counted 4,308 samples for 3,840): it counts ``k``,
+        and its rows beyond those of ``k`` computations (at the rate of the windows of at most ``k``) are no update's.
+        The windows not heard whole (held) count as many as those heard whole on average; those of discovery and of
+        the window under way when it ended, as they were heard. After the last update, ``k`` to ``3 k`` computations
+        are an evaluation at the end (no update's, nor are their rows); fewer are the rest of the last step
+        (closure_dict_outputs computes once before its update and three times after it); more, or any after the
+        weights went non-finite, are steps whose updates could not be seen (counted)."""
         heard = Counter({c: 0 for c, _ in self.heard_windows})
         for (c, _), n in self.heard_windows.items():
             heard[c] += n
@@ -934,11 +935,15 @@ class NumpyBackend:
             return None
         # (the window under way when discovery ended: its computations heard since, the others among discovery's)
         unheard = max(self.updates - self._updates_before - sum(heard.values()) - 1, 0)
-        calls = sum(min(c, k) * m for c, m in heard.items()) + k * unheard + self.discovery_calls + (
+        fed = sum(min(c, k) * m for c, m in heard.items())
+        calls = round(fed + unheard * fed / sum(heard.values())) + self.discovery_calls + (
             self.first_window_calls if self.updates > self._updates_before else 0)
         steady = sum(r * m for _, r, m in rated) / sum(c * m for c, _, m in rated)
-        trailing = self._window_calls >= k and self.updates > self._updates_before
-        calls += 0 if trailing else self._window_calls  # (fewer than k: the rest of the last step)
+        after = self._window_calls
+        # (computations after the last update: an evaluation at the end when k or more, the rest of the last step
+        # when fewer; and steps still made when the weights went non-finite or many times k: steps no one could see)
+        trailing = k <= after <= max(3 * k, 10) and self.updates > self._updates_before and self.nonfinite is None
+        calls += 0 if trailing else after
         extra_calls = sum((c - k) * m for (c, _), m in self.heard_windows.items() if c > k)
         extra_rows = sum(max(r - k * steady, 0) * m for (c, r), m in self.heard_windows.items() if c > k)
         return calls, k, extra_calls + trailing * self._window_calls, extra_rows + trailing * self._window_rows
