@@ -922,8 +922,8 @@ class NumpyBackend:
         loss-and-gradient function between epochs: pytree_params counted 4,308 samples for 3,840): it counts ``k``,
         and its rows beyond those of ``k`` computations (at the rate of the windows of at most ``k``) are no update's.
         The windows not heard whole (held) count as many as those heard whole on average; those of discovery and of
-        the window under way when it ended, as they were heard. After the last update, ``k`` to ``3 k`` computations
-        are an evaluation at the end (no update's, nor are their rows); fewer are the rest of the last step
+        the window under way when it ended, as they were heard. After the last update, ``k`` to ``max(3 k, 10)``
+        computations are an evaluation at the end (no update's, nor are their rows); fewer are the rest of the last step
         (closure_dict_outputs computes once before its update and three times after it); more, or any after the
         weights went non-finite, are steps whose updates could not be seen (counted)."""
         heard = Counter({c: 0 for c, _ in self.heard_windows})
