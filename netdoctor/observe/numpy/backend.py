@@ -108,6 +108,7 @@ from netdoctor.observe.numpy.targets import (
     _targets_by_comparison,
     _targets_from,
     _targets_seen,
+    error_handed,
 )
 from netdoctor.observe.numpy.update_check import VANISHED
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
@@ -359,6 +360,9 @@ class NumpyBackend:
         """The arrays seen decaying while discovering (``v = mu * v + g``: velocities, moving averages), by their text."""
         self.norms_first: dict[str, float] = {}
         self.norms_last: dict[str, float] = {}
+        self.norm_reads: list[tuple[int, dict[str, float]]] = []
+        """``(update, norms)``: the parameters' norms as watching began and after the updates of a fixed schedule (see
+        :func:`~netdoctor.observe.numpy.updates._norms_at_update`), by their text."""
         self._changed_n: list[int] = []
         """Per parameter (by index): the updates that moved it (see :attr:`changed`)."""
         self.nonfinite: dict[str, Any] | None = None
@@ -427,6 +431,11 @@ class NumpyBackend:
         self.held_window_calls = 0
         """Calls of the gradient function heard in windows that ended held (the call a hold began at, heard before
         it): :meth:`_samples_trained` counts those windows' computations with the held ones, not twice."""
+        self.first_window_calls = 0
+        """Calls of the gradient function heard in the window under way when discovery ended, after it ended."""
+        self.heard_windows: Counter[tuple[int, int]] = Counter()
+        """``(computations, target rows)`` -> the update windows heard whole (none of their calls held) that had them
+        (see :func:`~netdoctor.observe.numpy.updates._calls_closed`)."""
         self.still_updates = 0
         self.still_nonfinite = 0
         """Of :attr:`still_updates`, those counted after the weights went NaN or infinite (``self.nonfinite``): an update
@@ -507,6 +516,9 @@ class NumpyBackend:
         """Looks for the output's probability rows beside the targets that found none, and whether one ever found them
         (the look stops after :data:`~netdoctor.observe.numpy.targets.BESIDE_TRIES` misses with none found)."""
         self._D_sum: np.ndarray | None = None
+        self._error_wait: np.ndarray | None = None
+        """The forward's last output less the targets a call compared it with, when the output reads as no
+        probabilities: recorded as the output error once the gradient's function is handed a multiple of it."""
         self._D_rows = 0
         self._constants: list = []
         self.mutated: dict[str, int] = {}
@@ -864,20 +876,23 @@ class NumpyBackend:
         return seen
 
     def _samples_trained(self) -> tuple[int, bool] | None:
-        """``(samples, exact)``: the samples the program trained on, from its gradient computations (those made while
-        discovering included) and the rows each was handed (from the windows whose targets were seen); exact when
-        every window's computations were handed the same rows and none ran held (its rows unseen). None when the targets
-        of fewer than 90% of the computations watched were seen: the rows of the others are not known."""
-        calls = self.gradient_computations
+        """``(samples, exact)``: the samples the program trained on, from its gradient computations that fed an update
+        (:meth:`_fed_computations`; else all those heard, those made while discovering included) and the rows each was
+        handed (from the windows whose targets were seen); exact when every window's computations were handed the same
+        rows and none ran held (its rows unseen). None when the targets of fewer than 90% of the computations watched
+        were seen: the rows of the others are not known."""
+        fed = self._fed_computations()
+        calls, k, extra_calls, extra_rows = fed if fed is not None else (self.gradient_computations, 0, 0, 0)
         # (not the window under way when discovery ended: its first computations were counted there, their targets
-        # may have been read here)
+        # may have been read here; nor one that also computed for no update)
         per = [(w["rows"], w["calls"]) for w in self.windows
-               if w.get("calls") and w.get("rows") and w["update"] > self._updates_before + 1]
-        if self.held_updates:  # the windows whose step ran untraced: as many computations as the others had
+               if w.get("calls") and w.get("rows") and w["update"] > self._updates_before + 1
+               and (not k or w["calls"] <= k)]
+        if self.held_updates and fed is None:  # the windows whose step ran untraced: as many computations as the others
             every = [w["calls"] for w in self.windows if w.get("calls")]
             if every:  # (the calls heard in those windows are among them: smoothed_prior counted 8,450 for 8,000)
                 calls += round(self.held_updates * float(median(every))) - self.held_window_calls
-        if not calls or not self.target_samples or not self.contrib_calls:
+        if not calls or not self.target_samples or self.contrib_calls <= extra_calls:
             return None
         # with steps held, the rows per computation of all the computations heard: a window where the hold began or
         # ended heard the computation of a step whose targets ran held, or the targets of one it did not hear
@@ -887,7 +902,7 @@ class NumpyBackend:
         # whole say it (their median: a window where the hold began or ended is off)
         rate = (sum(r for r, _ in per) / sum(c for _, c in per) if per and not self.held_updates
                 else float(median([r / c for r, c in per])) if per and self.hold.targets_held
-                else self.target_samples / self.contrib_calls)
+                else (self.target_samples - extra_rows) / (self.contrib_calls - extra_calls))
         if self.target_samples < 0.9 * self.contrib_calls * rate:
             return None
         if per and len({r / c for r, c in per}) == 1 and per[0][0] % per[0][1] == 0:
@@ -895,6 +910,43 @@ class NumpyBackend:
             # each epoch has 16 rows, not 32: 7,255 was said exact for 7,200)
             return calls * (per[0][0] // per[0][1]), not self.held_updates
         return round(calls * rate), False
+
+    def _fed_computations(self) -> tuple[int, int, int, float] | None:
+        """``(computations, k, unapplied, their rows)``: the gradient computations whose gradient an update applied, the
+        computations ``k`` a window makes for its update, and the computations heard that fed none with the target rows
+        they read; from the update windows heard whole (none of their calls held). None when none was, or no count of
+        computations is that of at least half of them.
+
+        An update applies what the computations of its window computed: ``k`` of them, the count most windows heard
+        whole have. A window of ``c > k`` also computed for something no update took (a test set handed to the same
+        loss-and-gradient function between epochs: pytree_params counted 4,308 samples for 3,840): it counts ``k``,
+        and its rows beyond those of ``k`` computations (at the rate of the windows of at most ``k``) are no update's.
+        The windows not heard whole (held) count as many as those heard whole on average; those of discovery and of
+        the window under way when it ended, as they were heard. After the last update, ``k`` to ``max(3 k, 10)``
+        computations are an evaluation at the end (no update's, nor are their rows); fewer are the rest of the last step
+        (closure_dict_outputs computes once before its update and three times after it); more, or any after the
+        weights went non-finite, are steps whose updates could not be seen (counted)."""
+        heard = Counter({c: 0 for c, _ in self.heard_windows})
+        for (c, _), n in self.heard_windows.items():
+            heard[c] += n
+        k, n = max(((c, m) for c, m in heard.items() if c), key=lambda cm: cm[1], default=(0, 0))
+        rated = [(c, r, m) for (c, r), m in self.heard_windows.items() if 0 < c <= k and r]
+        if not k or 2 * n < sum(m for c, m in heard.items() if c) or not rated:
+            return None
+        # (the window under way when discovery ended: its computations heard since, the others among discovery's)
+        unheard = max(self.updates - self._updates_before - sum(heard.values()) - 1, 0)
+        fed = sum(min(c, k) * m for c, m in heard.items())
+        calls = round(fed + unheard * fed / sum(heard.values())) + self.discovery_calls + (
+            self.first_window_calls if self.updates > self._updates_before else 0)
+        steady = sum(r * m for _, r, m in rated) / sum(c * m for c, _, m in rated)
+        after = self._window_calls
+        # (computations after the last update: an evaluation at the end when k or more, the rest of the last step
+        # when fewer; and steps still made when the weights went non-finite or many times k: steps no one could see)
+        trailing = k <= after <= max(3 * k, 10) and self.updates > self._updates_before and self.nonfinite is None
+        calls += 0 if trailing else after
+        extra_calls = sum((c - k) * m for (c, _), m in self.heard_windows.items() if c > k)
+        extra_rows = sum(max(r - k * steady, 0) * m for (c, r), m in self.heard_windows.items() if c > k)
+        return calls, k, extra_calls + trailing * self._window_calls, extra_rows + trailing * self._window_rows
 
     def _coverage(self) -> Coverage:
         """The updates observed against the program's own count, read from its loops (see
@@ -1266,6 +1318,8 @@ class NumpyBackend:
             if issubclass(type(a), np.ndarray) and id(a) not in written:
                 self._constants.append(self._watched_constant(p, text, a))
     def _contrib_call(self, frame: FrameType) -> None:
+        if self._error_wait is not None:
+            error_handed(self, frame)
         self._window_calls += 1
         self.contrib_calls += 1
         self.progress.at_gradient(frame, self.updates)

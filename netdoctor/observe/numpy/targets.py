@@ -764,8 +764,9 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
         self.target_arg, self._targets_compared, self.comparer = name, True, code
         self._count_targets(rows, v)
         out_rows = self._output_rows(out) if self._deep else None
-        if out_rows is not None and len(out_rows) == len(rows) > 1 and (rows.ndim == 1 or memo.decided(
-                v, ("one top", *seen), partial(one_top, rows))) and (
+        if out_rows is None or not len(out_rows) == len(rows) > 1:
+            return
+        if (rows.ndim == 1 or memo.decided(v, ("one top", *seen), partial(one_top, rows))) and (
                 "exp" in code.co_names or infer_kind(out_rows, output=True) in ("softmax", "sigmoid")):
             # the output and its targets, compared by a call of their own (``loss(out, y)``): the batch's output
             # error, as a gradient's function handed the targets gives it (the output bias's step is read against it).
@@ -773,7 +774,47 @@ def _compared(self: NumpyBackend, frame: FrameType) -> None:
             # the error of a squared loss on a linear output is no softmax's
             add_output_error(self, out_rows, rows.astype(float) if rows.ndim == 2 and memo.decided(
                 v, ("soft", *seen), partial(soft_targets, rows)) else one_hot(rows, sizes[-1]))
+        else:
+            # any other output (raw scores fitted by a squared error): its error against the targets as written,
+            # recorded once the gradient's function is handed a multiple of it (:func:`error_handed`)
+            with np.errstate(all="ignore"):
+                self._error_wait = out_rows.astype(float) - (rows.astype(float) if rows.ndim == 2
+                                                             else one_hot(rows, sizes[-1]))
+
+
+ERROR_TOL = 1e-9
+"""Residual of an array handed to the gradient's function, over its norm, below which it is a multiple of the output
+error ``out - t`` (a float32 program's: its own rounding, 64 units of its last place, when larger)."""
+
+
+def error_handed(self: NumpyBackend, frame: FrameType) -> None:
+    """The gradient's function is called after a call compared the forward's output with its targets: when one of its
+    arguments is ``c (out - t)`` (``c != 0``: ``2 (out - t) / n`` of a mean squared error, ``out - t`` of a sum), that
+    error is what the backward propagates, and it is the window's output error (the output bias's gradient is read
+    against it). Decided from the values, never from the output's kind: ``d = c e`` holds when
+    ``|d - (<d, e> / <e, e>) e| <= tol |d|``."""
+    E, self._error_wait = self._error_wait, None
+    if E is None or not self._deep:
         return
+    e = E.reshape(-1)
+    ee = dot_one_thread(e, e)
+    if not (ee > 0 and math.isfinite(ee)):
+        return
+    code = frame.f_code
+    loc = frame.f_locals
+    for name in code.co_varnames[: code.co_argcount]:
+        d = loc.get(name)
+        if not (isinstance(d, np.ndarray) and d.dtype.kind == "f" and d.size == E.size
+                and d.shape in (E.shape, E.T.shape)):
+            continue
+        f = (d.T if d.shape != E.shape else d).astype(float).reshape(-1)
+        k = dot_one_thread(f, e) / ee
+        tol = max(ERROR_TOL, 64 * float(np.finfo(d.dtype).eps))
+        if k != 0 and math.isfinite(k) and norm_one_thread(f - k * e) <= tol * norm_one_thread(f):
+            with np.errstate(all="ignore"):
+                self._D_sum = E.sum(axis=0) + (0 if self._D_sum is None else self._D_sum)
+            self._D_rows += len(E)
+            return
 
 
 def _same_values(a: np.ndarray, b: np.ndarray | None) -> bool:

@@ -46,6 +46,13 @@ saved weights put back (a step that undoes the one before, a toggle, is still a 
 MAX_STATES = 200_000
 """Parameter states remembered for :data:`RESTORE_GAP` (a hash each; later ones are not)."""
 
+NORM_EVERY = 16
+"""The parameters' norms are read after every update whose index is a multiple of it (and a power of two)."""
+NORM_READS = 128
+"""Norm reads kept: past it, every other one is dropped (the first and the latest stay)."""
+HEARD_KINDS = 256
+"""Distinct (computations, target rows) pairs of the windows heard whole that are tallied; a pair not seen before is
+not tallied past them (a program whose batches vary in size without end)."""
 LR_TRIES = 16
 """Deep update windows in which a variable holding the learning rate is looked for, all of the first ones; later only at
 every doubling of their count (a program without one paid 0.1 ms at every deep window of its run)."""
@@ -263,8 +270,7 @@ def _check_update(self: NumpyBackend, frame: FrameType | None, *, full: bool = F
     self._moving = moved & self._moving if self._moving and moved - self._moving else moved
     # the window's gradient computations, when all were heard: the budget's measure of a deep window's work
     work = self.hold.work(self._window_calls)
-    if self.tracer.holding:
-        self.held_window_calls += self._window_calls
+    _calls_closed(self, work)
     if self._deep:
         self._on_update(frame, moved)
     else:
@@ -272,12 +278,27 @@ def _check_update(self: NumpyBackend, frame: FrameType | None, *, full: bool = F
         self._light_nonfinite(moved)
     self.hold.ended(self.target_samples)
     self.progress.at_update(frame, self.updates)
+    _norms_at_update(self)
     # the next window: watched in full (sampled parameters, buffers, gradients) or only counted, at a bounded rate
     self._prev_deep, self._deep = self._deep, self.tracer.budget.deep(work)
     if self._deep and self._P_prev is None:
         self._P_prev = self._sample_params()
     self._next_window()
     return True
+
+
+def _calls_closed(self: NumpyBackend, work: int | None) -> None:
+    """An update ended the window: a window whose gradient computations were all heard (``work``: their count, else
+    None) is tallied by its computations and target rows, which tell the computations that fed the update from those
+    of an evaluation made in the same window (see :meth:`NumpyBackend._samples_trained`)."""
+    if self.tracer.holding:
+        self.held_window_calls += self._window_calls
+    # (not the window under way when discovery ended: its first computations were counted there, the others here)
+    if self._moved_updates + self.still_updates == 1:
+        self.first_window_calls = self._window_calls
+    elif work is not None and (
+            len(self.heard_windows) < HEARD_KINDS or (work, self._window_rows) in self.heard_windows):
+        self.heard_windows[work, self._window_rows] += 1
 
 
 def _restored(self: NumpyBackend, back: int) -> None:
@@ -439,10 +460,10 @@ def _count_still(self: NumpyBackend, frame: FrameType | None) -> None:
     self._moving = set()
     self.updates = self._updates_before + self._moved_updates + self.still_updates
     self.progress.at_update(frame, self.updates)
+    _norms_at_update(self)
     self._unrecorded = True
     work = self.hold.work(self._window_calls)
-    if self.tracer.holding:
-        self.held_window_calls += self._window_calls
+    _calls_closed(self, work)
     self.hold.ended(self.target_samples)
     self._prev_deep, self._deep = self._deep, self.tracer.budget.deep(work)
     self._P_prev = self._sample_params() if self._deep else None
@@ -510,8 +531,6 @@ def _on_update(self: NumpyBackend, frame: FrameType | None, moved: set[int]) -> 
     self._G_sum = None
     self._close_segments()
     self._fresh = True
-    if self._deep_updates in (1, 2, 4, 8) or self._deep_updates % 16 == 0:
-        self._norms(first=False)
     self._note_nonfinite(P, moved)
     for i, (p, text, idx, seen, rows, held) in enumerate(self._constants):
         a = resolve(self.root.obj, p)
@@ -538,13 +557,28 @@ def _watched_constant(self: NumpyBackend, p: Path, text: str, a: np.ndarray) -> 
 
 
 def _norms(self: NumpyBackend, first: bool) -> None:
+    """Every parameter's norm now (``first``: as watching begins), kept as the latest and in :attr:`norm_reads`."""
+    read: dict[str, float] = {}
     for prm, a in zip(self.params, self._arrays()):
         if is_array(a):
             with np.errstate(all="ignore"):
-                n = norm_one_thread(a)
-            if first:
-                self.norms_first[prm.text] = n
-            self.norms_last[prm.text] = n
+                read[prm.text] = norm_one_thread(a)
+    if first:
+        self.norms_first.update(read)
+    self.norms_last.update(read)
+    reads = self.norm_reads
+    reads.append((self.updates, read))
+    if len(reads) > NORM_READS:  # (every other read kept, the first and the latest among them: len is odd here)
+        del reads[1::2]
+
+
+def _norms_at_update(self: NumpyBackend) -> None:
+    """The parameters' norms at the updates whose index (counted from the run's start) is a power of two or a
+    multiple of :data:`NORM_EVERY`: which updates they are read after depends on the program alone, never on which
+    windows were watched deep (the tensor ``exploding-gradients`` names is the first one past its limit by them)."""
+    u = self.updates
+    if u > self.norms_first_at and (u & (u - 1) == 0 or u % NORM_EVERY == 0):
+        self._norms(first=False)
 
 
 def _find_lr(self: NumpyBackend, frame: FrameType | None) -> None:

@@ -913,10 +913,19 @@ def _error_lines(b: NumpyBackend) -> list[Line]:
         lines = find_lines(_files(b), _one_hot_subtracted, limit=2)
     if not lines and b.comparer is not None:
         # the error computed where the output meets its targets (``return loss, p - onehot`` in ``loss(out, y)``):
-        # the difference it returns, or a line subtracting with the targets' name
+        # the difference it returns, or a line subtracting with the targets' name; and the lines that scale that
+        # difference into what the call returns (``diff = out - y``, then ``dout = 2 * diff / len(y)``: a summed error is
+        # fixed there)
+        made: set[str] = set()
+
         def error_here(node: ast.AST, src: str) -> bool:
             sub = any(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub) for n in ast.walk(node))
-            return sub and (isinstance(node, ast.Return) or bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src)))
+            if sub and (isinstance(node, ast.Return) or bool(target) and bool(re.search(rf"\b{re.escape(target)}\b", src))):
+                made.update(t.id for t in getattr(node, "targets", ()) if isinstance(t, ast.Name))
+                return True
+            value = getattr(node, "value", None)
+            return (isinstance(node, ast.Assign) and isinstance(value, ast.BinOp) and isinstance(value.op, (ast.Mult, ast.Div))
+                    and any(isinstance(n, ast.Name) and n.id in made for n in ast.walk(value)))
 
         lines = find_lines(_files(b), error_here, within=b.comparer, limit=3)
     return lines + _update_lines(b)
@@ -1239,7 +1248,10 @@ def _curve(b: NumpyBackend) -> TrainingCurve | None:
 def _exploding(b: NumpyBackend) -> Finding | None:
     c = _curve(b)
     losses = (c.loss_early, c.loss_late) if c is not None and c.loss else (None, None)
-    traces = [NormTrace(p.text, (0, b.updates), (b.norms_first[p.text], b.norms_last.get(p.text, math.nan)),
+    # (the norms read at updates of a fixed schedule: the tensor past its limit first does not depend on which
+    # windows were watched deep)
+    reads = [(u, read) for u, read in b.norm_reads if set(read) >= set(b.norms_first)]
+    traces = [NormTrace(p.text, tuple(u for u, _ in reads), tuple(read[p.text] for _, read in reads),
                         is_weight=len(p.shape) == 2 and not p.bias, loss_start=losses[0], loss_end=losses[1],
                         shape=tuple(p.shape))
               for p in b.params if p.text in b.norms_first]
