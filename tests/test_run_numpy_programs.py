@@ -175,6 +175,12 @@ PROGRAMS = [
                    "with no targets (outputs._forward_return takes the pending targets of the call before), so no "
                    "window holds the batch's output error to read the output bias against"),
     Program("cache_dict_output", updates=160),
+    # the forward's caches kept in the parameters' global dict (params['Z1'] ... params['OUT'], one sample per update,
+    # weights kept (out, in)): where the weights never move the caches' rebinding at every forward was taken for the
+    # updates and the caches for parameters (main: 11 arrays, learning-rate-too-high first, npw1218). A cache is what a
+    # layer computes from the batch; before any step the layout of the weights kept says which product a layer is
+    Program("caches_in_params", updates=2400, samples=2400, arrays=6, layers="14 -> 16 -> 12 -> 4 (rows, weights (out, in))"),
+    Program("caches_in_params_frozen", forward=False, arrays=6, layers="14 -> 16 -> 12 -> 4 (rows, weights (out, in))"),
     # RMSProp by hand in train(): per-sample gradients returned by grads(x, t) and summed in a local list, each
     # parameter stepped through its mean square self.sq[k] (started at zero, grown in place, never emptied). The mean
     # squares were paired with the parameters as gradient buffers and train() taken for the gradient's function,
@@ -1119,6 +1125,14 @@ def test_a_right_gradient_emptied_by_the_update_that_read_it_is_no_mismatch(name
     assert any(n.startswith("update check: 3 update(s) compared") for n in notes), _detail(o)
     assert "gradient-mismatch" not in {f["code"] for f in o.report["findings"]}, _detail(o)
     assert not any("summed over the rows" in n for n in notes), _detail(o)
+
+
+def test_caches_kept_beside_weights_that_never_move_are_no_parameters():
+    """The frozen weights are the root cause, and the only one: the caches rebound at every forward are no updates
+    whose size could be too large."""
+    o = observed(next(p for p in PROGRAMS if p.name == "caches_in_params_frozen"))
+    codes = [f["code"] for f in o.report["findings"] if f["severity"] in ("error", "warning")]
+    assert codes == ["frozen-parameters"], _detail(o)
 
 
 def test_a_loop_that_computes_its_forward_inline_says_why_no_step_was_compared():
