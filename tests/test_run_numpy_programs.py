@@ -168,12 +168,10 @@ PROGRAMS = [
     # a global or closed-over dict was no place an output was looked for: the healthy twin's targets were "never seen")
     Program("closure_dict_outputs", updates=174, samples=5400, arrays=4),
     # the summed twin: its weights blow up from the first step (6x their size), so no update check compares a step and
-    # the output bias's reading is what names it; the output error is not recorded because the forward runs before the
-    # backward is handed the targets (the forward's output is paired with the targets of the *next* call)
-    Program("closure_dict_outputs_summed", ("learning-rate-too-high",), arrays=4,
-            missed="summed-gradient: the forward's output, read before the backward is handed its targets, is paired "
-                   "with no targets (outputs._forward_return takes the pending targets of the call before), so no "
-                   "window holds the batch's output error to read the output bias against"),
+    # the output bias's reading is what names it. The forward runs before the backward is handed the targets, read
+    # beside the update helper step() (the gradient's function), in backward's locals: the output error is the output
+    # waiting for them less them (main: no window held it, summed-gradient not named)
+    Program("closure_dict_outputs_summed", ("learning-rate-too-high",), arrays=4),
     Program("cache_dict_output", updates=160),
     # the forward's caches kept in the parameters' global dict (params['Z1'] ... params['OUT'], one sample per update,
     # weights kept (out, in)): where the weights never move the caches' rebinding at every forward was taken for the

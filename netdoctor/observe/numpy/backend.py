@@ -497,6 +497,8 @@ class NumpyBackend:
         self._beside_name = ""
         """The name the gradient function's caller keeps its targets under, beside an output waiting for them
         (:meth:`_targets_beside`), once found."""
+        self.beside_targets: tuple[str, CodeType] | None = None
+        """``_beside_name`` and the function whose local it is (where the program computes its output error)."""
         self._compare_left = 0
         """Calls after the forward's output that may still be the comparison (then it is looked for again at the next
         output); a program that compares inline never pays for more than a few calls per output."""

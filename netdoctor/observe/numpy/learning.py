@@ -120,6 +120,10 @@ class TrainingAccuracy:
         out = self._out
         return len(out) if out is not None and self._out_at == update else 0
 
+    def waiting_rows(self, update: int) -> np.ndarray | None:
+        """The output rows (N, C) read at ``update`` that wait for their targets, or None."""
+        return self._out if self._out is not None and self._out_at == update else None
+
     def waiting(self, update: int) -> int:
         """How many rows of targets read at ``update`` wait for their output rows (0: none)."""
         t = self._truth

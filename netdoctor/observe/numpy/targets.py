@@ -678,9 +678,26 @@ def _targets_beside(self: NumpyBackend, frame: FrameType) -> None:
         rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
         if rows is None or rows.ndim != 2 or len(rows) != n_rows or not code_like(rows):
             continue
-        self._beside_name = name
+        self._beside_name, self.beside_targets = name, (name, frame.f_code)
+        _error_beside(self, rows, n_out)
         self._count_targets(rows, v)
         return
+
+
+def _error_beside(self: NumpyBackend, rows: np.ndarray, n_out: int) -> None:
+    """The batch's output error, from the output rows that wait for the one-hot targets ``rows`` just read beside the
+    gradient's function (a forward run before the backward is handed its targets: ``forward(xb); backward(xb, yb)``),
+    where no other reading of the deep window recorded it: the output bias's gradient is read against it (summed over
+    the rows, it is N times it). Targets read this way reach no call whose locals hold the error."""
+    if not self._deep or self._D_sum is not None or len(rows) < 2:
+        return
+    out = self.learning.waiting_rows(self.updates)
+    if out is None or len(out) != len(rows) or out.shape[1] != n_out:
+        return
+    with np.errstate(all="ignore"):
+        one_hot_rows = bool(((rows == 0) | (rows == 1)).all()) and bool((rows.sum(axis=1) == 1).all())
+    if one_hot_rows:
+        add_output_error(self, out, rows.astype(float))
 
 
 BESIDE = "beside:"
