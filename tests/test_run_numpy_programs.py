@@ -173,6 +173,11 @@ PROGRAMS = [
     # waiting for them less them (main: no window held it, summed-gradient not named)
     Program("closure_dict_outputs_summed", ("learning-rate-too-high",), arrays=4),
     Program("cache_dict_output", updates=160),
+    # fit_batch(xb, yb) making the labels one-hot itself (np.eye(C)[yb.astype(int)]), the labels handed as the floats
+    # of a table's first column: labels in no form read at the call (floats, a column, a list) were never read (main:
+    # "targets never seen", the constant variant's targets not named). The one-hot made of them says they are labels
+    Program("fit_batch_float_labels", updates=250, samples=5000, arrays=4, layers="16 -> 24 -> 4 (rows)"),
+    Program("fit_batch_float_labels_constant", updates=250, samples=5000, arrays=4),
     # the forward's caches kept in the parameters' global dict (params['Z1'] ... params['OUT'], one sample per update,
     # weights kept (out, in)): where the weights never move the caches' rebinding at every forward was taken for the
     # updates and the caches for parameters (main: 11 arrays, learning-rate-too-high first, npw1218). A cache is what a

@@ -86,6 +86,7 @@ from netdoctor.observe.numpy.sharing import SharedBuffers
 from netdoctor.observe.numpy.steps import Steps, velocity_text
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import (
+    MADE_TRIES,
     BuiltTargets,
     ScalarLabels,
     SoftRows,
@@ -108,6 +109,7 @@ from netdoctor.observe.numpy.targets import (
     _targets_by_comparison,
     _targets_from,
     _targets_seen,
+    labels_made_inside,
 )
 from netdoctor.observe.numpy.update_check import VANISHED
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
@@ -497,6 +499,9 @@ class NumpyBackend:
         self._beside_name = ""
         """The name the gradient function's caller keeps its targets under, beside an output waiting for them
         (:meth:`_targets_beside`), once found."""
+        self.made_labels = ""
+        """The argument of the gradient's function whose labels it makes one-hot itself (:func:`labels_made_inside`)."""
+        self.made_tries = 0
         self.beside_targets: tuple[str, CodeType] | None = None
         """``_beside_name`` and the function whose local it is (where the program computes its output error)."""
         self._compare_left = 0
@@ -1309,6 +1314,8 @@ class NumpyBackend:
                     or self.target_samples > self._error_rows)
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
+        if not self.target_arg and self.made_tries < MADE_TRIES and not self._beside_name:
+            labels_made_inside(self, frame)
         if self.scalar_labels.pending is not None:
             self._scalar_label_return(frame, value)
         if self.sharing.pending(self.updates):

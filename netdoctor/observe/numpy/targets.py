@@ -497,6 +497,8 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
             v = loc.get(name)
             if is_array(v) and v.base is not None:
                 self._served_view(name, v, frame)
+    if self.made_labels and _labels_made_one_hot(self, loc, n_out):
+        return
     for name in code.co_varnames[: code.co_argcount]:
         v = loc.get(name)
         if is_array(v) and v.size and v.dtype.kind in "fiub":
@@ -538,6 +540,79 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
             return
     if not self.target_arg and n_out != n_in and n_out >= 2:
         _scalar_label_call(self, code, loc, n_out)
+
+
+def label_values(v: Any, n_out: int) -> np.ndarray | None:
+    """Class labels below ``n_out`` however the program holds them, as an integer vector (N,): a list or tuple of
+    integers, integer labels in a column (N, 1) or a row (1, N), or floats of integer value (labels read from a CSV
+    file without ``astype(int)``); None for anything else."""
+    kind = type(v)
+    if issubclass(kind, (list, tuple)):
+        if not 1 <= len(v) <= 1 << 16 or not all(issubclass(type(x), (int, np.integer)) for x in v[:64]):
+            return None
+        v = np.asarray(v)
+    elif not issubclass(kind, np.ndarray):
+        return None
+    if v.size == 0 or v.dtype.kind not in "iuf" or v.ndim > 2 or (v.ndim == 2 and min(v.shape) != 1):
+        return None
+    flat = v.reshape(-1)
+    with np.errstate(all="ignore"):
+        if flat.dtype.kind == "f" and not bool((flat == np.round(flat)).all()):
+            return None
+        if flat.min() < 0 or flat.max() >= n_out:
+            return None
+    return flat.astype(np.intp)
+
+
+def _labels_made_one_hot(self: NumpyBackend, loc: dict[str, Any], n_out: int) -> bool:
+    """The labels of the argument the gradient's function makes one-hot itself (:func:`labels_made_inside`), counted
+    as integer labels handed over; False when it holds none this call."""
+    labels = label_values(loc.get(self.made_labels), n_out)
+    if labels is None:
+        return False
+    self.target_arg = self.made_labels
+    self._count_labels(labels, np.bincount(labels, minlength=n_out))
+    if len(labels) > 1 and self._deep:  # the output error is recorded for deep windows only
+        self._pending_T = one_hot(labels, n_out)
+        self._pending_raw = None
+    return True
+
+
+MADE_TRIES = 8
+"""Returns of the gradient's function looked at for labels it makes one-hot itself (:func:`labels_made_inside`)."""
+
+
+def labels_made_inside(self: NumpyBackend, frame: FrameType) -> None:
+    """At the return of the gradient's function that no call, caller or loop gave targets: an argument whose labels
+    (:func:`label_values`: a list, a column, floats) are the classes of a one-hot array among its locals, two rows or
+    more (``onehot[np.arange(n), yb] = 1``, ``np.eye(C)[yb.astype(int)]``), is its targets, counted at its calls from
+    then on. The one-hot made of them says what they are, not their name or their form."""
+    sizes = self.layout[1] if self.layout else None
+    if not sizes or sizes[-1] < 2 or sizes[-1] == sizes[0] or self.made_labels:
+        return
+    self.made_tries += 1
+    n_out, code, loc = sizes[-1], frame.f_code, frame.f_locals
+    handed = [(name, label_values(loc.get(name), n_out)) for name in code.co_varnames[: code.co_argcount]]
+    handed = [(name, labels) for name, labels in handed if labels is not None and len(labels) >= 2]
+    if not handed:
+        return
+    for v in list(loc.values())[:64]:
+        if not (is_array(v) and v.ndim == 2 and n_out in v.shape and v.dtype.kind in "fiub"):
+            continue
+        for rows in (v, v.T) if v.shape[0] != v.shape[1] else (v,):
+            if rows.shape[1] != n_out or not _one_hot_rows(rows):
+                continue
+            classes = rows.argmax(axis=1)
+            for name, labels in handed:
+                if len(labels) == len(classes) and bool((labels == classes).all()):
+                    self.made_labels = name
+                    return
+
+
+def _one_hot_rows(rows: np.ndarray) -> bool:
+    """Rows of zeros with a single one each."""
+    with np.errstate(all="ignore"):
+        return bool(((rows == 0) | (rows == 1)).all()) and bool((rows.sum(axis=1) == 1).all())
 
 
 SINGLE_VALUES = 16
@@ -694,9 +769,7 @@ def _error_beside(self: NumpyBackend, rows: np.ndarray, n_out: int) -> None:
     out = self.learning.waiting_rows(self.updates)
     if out is None or len(out) != len(rows) or out.shape[1] != n_out:
         return
-    with np.errstate(all="ignore"):
-        one_hot_rows = bool(((rows == 0) | (rows == 1)).all()) and bool((rows.sum(axis=1) == 1).all())
-    if one_hot_rows:
+    if _one_hot_rows(rows):
         add_output_error(self, out, rows.astype(float))
 
 
