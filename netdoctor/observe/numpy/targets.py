@@ -592,8 +592,8 @@ def labels_made_inside(self: NumpyBackend, frame: FrameType) -> None:
         return
     self.made_tries += 1
     n_out, code, loc = sizes[-1], frame.f_code, frame.f_locals
-    handed = [(name, label_values(loc.get(name), n_out)) for name in code.co_varnames[: code.co_argcount]]
-    handed = [(name, labels) for name, labels in handed if labels is not None and len(labels) >= 2]
+    handed = [(name, labels) for name in code.co_varnames[: code.co_argcount]
+              if (labels := label_values(loc.get(name), n_out)) is not None and len(labels) >= 2]
     if not handed:
         return
     for v in list(loc.values())[:64]:
