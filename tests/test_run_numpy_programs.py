@@ -173,6 +173,11 @@ PROGRAMS = [
     # waiting for them less them (main: no window held it, summed-gradient not named)
     Program("closure_dict_outputs_summed", ("learning-rate-too-high",), arrays=4),
     Program("cache_dict_output", updates=160),
+    # smoothed targets from a table's row, smoothed in place in the mutated variant (np2511's shape): the row drifts to
+    # the prior, the output error and the steps with it, and learning-rate-too-low said "raise the rate" beside the
+    # mutated table (main). Steps small because the targets stopped naming a class are no rate's fault
+    Program("target_table_smoothed", updates=39, arrays=4, layers="100 -> 48 -> 10 (rows)"),
+    Program("target_table_smoothed_mutated", arrays=4),
     # fit_batch(xb, yb) making the labels one-hot itself (np.eye(C)[yb.astype(int)]), the labels handed as the floats
     # of a table's first column: labels in no form read at the call (floats, a column, a list) were never read (main:
     # "targets never seen", the constant variant's targets not named). The one-hot made of them says they are labels
@@ -1136,6 +1141,15 @@ def test_caches_kept_beside_weights_that_never_move_are_no_parameters():
     o = observed(next(p for p in PROGRAMS if p.name == "caches_in_params_frozen"))
     codes = [f["code"] for f in o.report["findings"] if f["severity"] in ("error", "warning")]
     assert codes == ["frozen-parameters"], _detail(o)
+
+
+@pytest.mark.parametrize("name", ["target_table_smoothed_mutated", "image_flattened_inside_labels"])
+def test_small_steps_toward_targets_that_name_no_class_are_no_rate_finding(name):
+    """The targets drift to the prior (a table smoothed in place) or are one class for all: the output error, and the
+    steps with it, shrink whatever the rate; "raise the learning rate" would be wrong advice."""
+    o = observed(next(p for p in PROGRAMS if p.name == name))
+    codes = {f["code"] for f in o.report["findings"]}
+    assert codes & {"mutated-constant", "constant-targets"} and "learning-rate-too-low" not in codes, _detail(o)
 
 
 def test_a_loop_that_computes_its_forward_inline_says_why_no_step_was_compared():

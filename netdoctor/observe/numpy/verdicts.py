@@ -289,7 +289,19 @@ def _findings(b: NumpyBackend) -> list[Finding]:
             out.append(found)
         elif found:
             out.extend(found)
-    return out
+    return _rate_not_at_fault(out)
+
+
+def _rate_not_at_fault(out: list[Finding]) -> list[Finding]:
+    """Without ``learning-rate-too-low`` where a finding says what the steps were taken toward stopped naming a class:
+    one class for all (``constant-targets``), or a table written into through the rows it hands out
+    (``mutated-constant`` of kind ``view``: a target table smoothed in place drifts to the prior, a data set rescaled
+    in place shrinks to nothing). The output error ``P - T`` or the inputs shrink with it, and so do the steps, at any
+    rate: raising the rate, the finding's fix, would be wrong advice."""
+    if not any(f.code == "constant-targets" or f.code == "mutated-constant" and f.evidence.get("kind") == "view"
+               for f in out):
+        return out
+    return [f for f in out if f.code != "learning-rate-too-low"]
 
 
 def _train_labels(b: NumpyBackend) -> dict[str, Any]:
