@@ -1314,7 +1314,7 @@ class NumpyBackend:
                     or self.target_samples > self._error_rows)
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
-        if not self.target_arg and self.made_tries < MADE_TRIES and not self._beside_name:
+        if self.made_tries < MADE_TRIES and self._no_targets_source():  # (never a second reading of the same targets)
             labels_made_inside(self, frame)
         if self.scalar_labels.pending is not None:
             self._scalar_label_return(frame, value)
