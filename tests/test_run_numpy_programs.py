@@ -453,12 +453,11 @@ PROGRAMS = [
     # what they took in is read as the step applies it (lr x the gradient), and the summed twin's 16x measured on it
     Program("momentum_lists_inplace", updates=300, arrays=4),
     Program("momentum_lists_inplace_summed", arrays=4),
-    # a moving average per layer object (v = mu * v + (1 - mu) * g; p -= lr * v): quiet, and its summed twin named
+    # a moving average per layer object (v = mu * v + (1 - mu) * g; p -= lr * v): quiet, and its summed twin named at
+    # the output error d = q - t, computed in train_batch, where the targets are read beside Layer.backward (main: at
+    # the moving averages' lines 25-26 alone, the error's line finder searching the gradient's function only)
     Program("momentum_average", updates=270, arrays=4),
-    Program("momentum_average_summed", arrays=4,
-            missed="summed-gradient is named (20x, from the buffers gW, gb) but at the moving averages' lines 25-26: the "
-                   "output error d = q - t is computed in train_batch, which the error's line finder does not search "
-                   "(it reads the gradient function, Layer.backward, and the loss function)"),
+    Program("momentum_average_summed", arrays=4),
     # Adam from scratch, its moments in two lists on an optimizer object, the gradients a tuple returned by backward():
     # quiet; the sign-flipped twin climbs (its steps follow the flipped gradient's signs); the summed twin learns as
     # well (Adam divides the scale out): quiet, with a note
