@@ -172,6 +172,12 @@ PROGRAMS = [
     # beside the update helper step() (the gradient's function), in backward's locals: the output error is the output
     # waiting for them less them (main: no window held it, summed-gradient not named)
     Program("closure_dict_outputs_summed", ("learning-rate-too-high",), arrays=4),
+    # the same closure whose backward(xb, yb) is the gradient's function, handed the targets after the forward kept its
+    # probabilities, the steps inline at a module rate: the output waiting is paired with the targets at that call and
+    # the batch's output error read there (the backward's locals hold only err = net['probs'] - yb, which its return
+    # cannot read as probabilities; main: no window held the error, summed-gradient not named)
+    Program("closure_dict_inline", updates=174, samples=5400, arrays=4),
+    Program("closure_dict_inline_summed", ("learning-rate-too-high",), arrays=4),
     Program("cache_dict_output", updates=160),
     # smoothed targets from a table's row, smoothed in place in the mutated variant (np2511's shape): the row drifts to
     # the prior, the output error and the steps with it, and learning-rate-too-low said "raise the rate" beside the

@@ -109,6 +109,7 @@ from netdoctor.observe.numpy.targets import (
     _targets_by_comparison,
     _targets_from,
     _targets_seen,
+    error_of_output_before,
     labels_made_inside,
 )
 from netdoctor.observe.numpy.update_check import VANISHED
@@ -1292,6 +1293,8 @@ class NumpyBackend:
         self._fresh = False
         self._unrecorded = False
         self._targets_from(frame)
+        if self._pending_T is not None:
+            error_of_output_before(self)
         back = caller_of(frame)
         if back is not None and not self.target_arg and self.forward:
             self._targets_beside(back)

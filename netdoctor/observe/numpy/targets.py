@@ -759,6 +759,24 @@ def _targets_beside(self: NumpyBackend, frame: FrameType) -> None:
         return
 
 
+def error_of_output_before(self: NumpyBackend) -> None:
+    """At the call of the gradient's function handed the targets (``_pending_T``): when the output they were paired
+    with came before them (``forward(xb); backward(xb, yb)``, the forward keeping its probabilities in a dict or on
+    ``self``), the batch's output error is that output less them, recorded now (the backward's locals may hold only
+    the error, ``err = net['probs'] - yb``, summed or not, which its return cannot read as probabilities). Probability
+    rows only: ``P - T`` is the error of a softmax (or sigmoid) fitted by cross-entropy; any other output is left to the
+    return's reading of the locals."""
+    T = self._pending_T
+    out = self.learning.met(self.updates) if T is not None else None
+    if T is None or out is None or out.shape != T.shape or not np.isfinite(out).all():
+        return
+    with np.errstate(all="ignore"):
+        if not probability_rows(out) or (self._pending_raw is not None and np.array_equal(out, self._pending_raw)):
+            return
+    self._pending_T = self._pending_raw = None  # (read here: the return reads no second error of this batch)
+    add_output_error(self, out, T)
+
+
 def _error_beside(self: NumpyBackend, rows: np.ndarray, n_out: int) -> None:
     """The batch's output error, from the output rows that wait for the one-hot targets ``rows`` just read beside the
     gradient's function (a forward run before the backward is handed its targets: ``forward(xb); backward(xb, yb)``),
