@@ -781,14 +781,16 @@ def _error_beside(self: NumpyBackend, rows: np.ndarray, n_out: int) -> None:
     """The batch's output error, from the output rows that wait for the one-hot targets ``rows`` just read beside the
     gradient's function (a forward run before the backward is handed its targets: ``forward(xb); backward(xb, yb)``),
     where no other reading of the deep window recorded it: the output bias's gradient is read against it (summed over
-    the rows, it is N times it). Targets read this way reach no call whose locals hold the error."""
+    the rows, it is N times it). Targets read this way reach no call whose locals hold the error. Probability rows
+    only, as :func:`error_of_output_before` reads them: ``P - T`` is the error of a softmax fitted by cross-entropy."""
     if not self._deep or self._D_sum is not None or len(rows) < 2:
         return
     out = self.learning.waiting_rows(self.updates)
-    if out is None or len(out) != len(rows) or out.shape[1] != n_out:
+    if out is None or out.shape != rows.shape or out.shape[1] != n_out or not np.isfinite(out).all():
         return
-    if _one_hot_rows(rows):
-        add_output_error(self, out, rows.astype(float))
+    with np.errstate(all="ignore"):
+        if _one_hot_rows(rows) and probability_rows(out):
+            add_output_error(self, out, rows.astype(float))
 
 
 BESIDE = "beside:"
