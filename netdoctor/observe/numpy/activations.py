@@ -180,6 +180,8 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
         return False
     # (the model's layer objects keep each layer's input: ``layers[0].x`` is the batch)
     seen, told = self._inputs_near(frame, kept + [a for a in held if self.holder is not None and is_array(a)])
+    if seen:  # a batch of the inputs is no layer's output, whatever its width (784 pixels x 32 samples, 32 units wide)
+        candidates = {k: [c for c in v if not any(_same_view(c, x) for x in seen)] for k, v in candidates.items()}
     # which axis of the batches holds the samples: the layout a batch in the frame's arguments shows; else the one a
     # layer's output was found from before; else both, the weights' layout first: the one whose batches compute a
     # layer's output is the program's (of the two, those with batches first: without one, a layer's first candidate
