@@ -166,6 +166,13 @@ WILD_SAMPLE: dict[int, tuple[str, ...]] = {
     456: ("frozen-parameters",),
     464: ("sign-flip",),  # weights (out, in) beside the forward's results in one dict (twin: a false rate error before)
     1028: (),  # the same in module-level dicts, momentum (twin: a false learning-rate-too-high error before)
+    # the forward's caches kept in the parameters' global dict (params['Z1'] = x @ W1.T + b1, one sample a step) beside
+    # weights that never move: the caches were taken for parameters and their rebinding for updates (11 arrays,
+    # learning-rate-too-high first, main 530e283)
+    1218: ("frozen-parameters",),
+    # samples as columns, 32 a batch, the second hidden layer 32 units wide: the training loop's batch xb (784, 32) was
+    # taken for that layer's output, read as rows (a false dead-units error on the twin, main 530e283)
+    1307: (),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, wild=True)`` (programs ``npw...``,
 chosen from seeds 0-299 to show the wild axes' values together, and twins that got false findings)."""

@@ -32,6 +32,7 @@ from netdoctor.observe.numpy.targets import (
     _scalar_label_return,
     _soft_class,
     _soft_read,
+    label_values,
 )
 
 C = 5
@@ -511,3 +512,21 @@ def test_a_handed_vector_of_many_values_is_read_as_before(seed):
         for key, table in mine.soft_rows.tables.items():
             assert all(np.array_equal(x, y) for x, y in zip(table, before.soft_rows.tables[key]))
     assert {-2, -1}.issubset(said) and any(s >= 0 for s in said)  # every answer met
+
+
+@pytest.mark.parametrize("v, labels", [
+    ([2, 0, 3], [2, 0, 3]),                                  # a list of ints
+    (np.array([[1], [3], [0]]), [1, 3, 0]),                  # a column of ints
+    (np.array([1.0, 3.0, 0.0]), [1, 3, 0]),                  # floats of integer value (a CSV's label column)
+    (np.array([1.5, 3.0]), None),                            # not integers
+    (np.array([1.0, 4.0]), None),                            # a class the output does not have (4 classes)
+    (np.array([-1, 2]), None),
+    (np.ones((2, 3)), None),                                 # rows, not labels
+    ([0.0, 1.0], None),                                      # a list of floats: not read
+    ("012", None),
+])
+def test_labels_are_read_in_the_forms_programs_hand_them(v, labels):
+    got = label_values(v, 4)
+    assert (got is None) == (labels is None)
+    if labels is not None:
+        assert got.dtype.kind == "i" and got.tolist() == labels

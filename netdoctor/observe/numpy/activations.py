@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Sequence
 from functools import lru_cache
 from types import FrameType, ModuleType
 from typing import TYPE_CHECKING, Any
@@ -192,7 +193,7 @@ def _record_activations(self: NumpyBackend, frame: FrameType, value: Any) -> boo
     found: dict[int, tuple[np.ndarray, dict]] = {}
     cols = layouts[0]
     for cols in layouts:
-        found = self._layers_found(candidates, laid[cols], cols)
+        found = self._layers_found(candidates, laid[cols], cols, seen)
         if found:
             if laid[cols] and (told is not None or learned is None):
                 self.samples_as_columns = cols  # a layer's output computed from batches so laid out
@@ -258,15 +259,20 @@ def _layer_candidates(values: list[Any], widths: list[int], skip: set[int]) -> d
 
 
 def _layers_found(self: NumpyBackend, candidates: dict[tuple[int, bool], list[np.ndarray]], inputs: list[np.ndarray],
-                  cols: bool) -> dict[int, tuple[np.ndarray, dict]]:
+                  cols: bool, seen: Sequence[np.ndarray] = ()) -> dict[int, tuple[np.ndarray, dict]]:
     """Each hidden layer's output among ``candidates`` (by layer and layout) computed from ``inputs`` or from the
     previous layer's output found, with the pre-activations computed on the way (see :meth:`_output_among`), for
-    batches holding a sample per column (``cols``) or per row."""
+    batches holding a sample per column (``cols``) or per row. A layer after one not found has nothing to be compared
+    with, and its first candidate is taken as it is: never one sharing memory with a batch of the inputs ``seen``
+    nearby, in either layout (784 pixels x 32 samples is as wide as a layer of 32 units laid out as rows)."""
     found: dict[int, tuple[np.ndarray, dict]] = {}
     for layer in sorted({k[0] for k, v in candidates.items() if v and k[1] == cols}):
         prev = inputs if layer == 1 else [found[layer - 1][0]] if layer - 1 in found else []
         pres: dict[int, tuple[np.ndarray, np.ndarray] | None] = {}
-        a = self._output_among(layer, candidates[(layer, cols)], prev, pres, cols)
+        among = candidates[(layer, cols)]
+        if not prev and layer > 1:
+            among = [c for c in among if not any(np.may_share_memory(c, x) for x in seen)]
+        a = self._output_among(layer, among, prev, pres, cols)
         if a is not None:
             found[layer] = (a, pres)
     return found

@@ -86,6 +86,7 @@ from netdoctor.observe.numpy.sharing import SharedBuffers
 from netdoctor.observe.numpy.steps import Steps, velocity_text
 from netdoctor.observe.numpy.tallies import ClassTally
 from netdoctor.observe.numpy.targets import (
+    MADE_TRIES,
     BuiltTargets,
     ScalarLabels,
     SoftRows,
@@ -109,6 +110,8 @@ from netdoctor.observe.numpy.targets import (
     _targets_from,
     _targets_seen,
     error_handed,
+    error_of_output_before,
+    labels_made_inside,
 )
 from netdoctor.observe.numpy.update_check import VANISHED
 from netdoctor.observe.numpy.update_recorder import TrackedArray, UpdateCheckRecorder
@@ -506,6 +509,11 @@ class NumpyBackend:
         self._beside_name = ""
         """The name the gradient function's caller keeps its targets under, beside an output waiting for them
         (:meth:`_targets_beside`), once found."""
+        self.made_labels = ""
+        """The argument of the gradient's function whose labels it makes one-hot itself (:func:`labels_made_inside`)."""
+        self.made_tries = 0
+        self.beside_targets: tuple[str, CodeType] | None = None
+        """``_beside_name`` and the function whose local it is (where the program computes its output error)."""
         self._compare_left = 0
         """Calls after the forward's output that may still be the comparison (then it is looked for again at the next
         output); a program that compares inline never pays for more than a few calls per output."""
@@ -1341,6 +1349,8 @@ class NumpyBackend:
         self._fresh = False
         self._unrecorded = False
         self._targets_from(frame)
+        if self._pending_T is not None:
+            error_of_output_before(self)
         back = caller_of(frame)
         if back is not None and not self.target_arg and self.forward:
             self._targets_beside(back)
@@ -1373,6 +1383,8 @@ class NumpyBackend:
             self.update_checks.saw_forward(frame)
 
     def _contrib_return(self, frame: FrameType, value: Any) -> None:
+        if self.made_tries < MADE_TRIES and self._no_targets_source():  # (never a second reading of the same targets)
+            labels_made_inside(self, frame)
         if self.scalar_labels.pending is not None:
             self._scalar_label_return(frame, value)
         if self.sharing.pending(self.updates):

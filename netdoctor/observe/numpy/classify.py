@@ -124,8 +124,10 @@ def _mark_tested(roots: dict[int | str, Root], paths: dict[tuple[int | str, Path
     todo = [(st, a) for st, a, _ in tested if not st.cache and (st.changes or st.rewrites or np.ptp(a) > 0)]
     products: dict[tuple[int, int, str], np.ndarray] = {}  # each W @ a once: nothing changes while the program waits
     # how the weights are stored, from the matrices an update rule stepped (a forward's results kept beside the
-    # weights, ``params['Z1']``, a gradient or a data set are no layer): it says which transposed product is a forward's
-    layout = weights_layout(stepped, inputs)
+    # weights, ``params['Z1']``, a gradient or a data set are no layer): it says which transposed product is a forward's.
+    # Before any step (the first forward), or when nothing is ever stepped (frozen parameters whose dict also keeps the
+    # caches), the matrices the program keeps say it: a data set among them chains, if at all, in the network's layout
+    layout = weights_layout(stepped, inputs) if stepped else weights_layout(weights, inputs)
     while todo and inputs:
         found = [(st, a) for st, a in todo
                  if computed_by_layer(a, [w for w in weights if w is not a], [b for b in biases if b is not a], inputs,

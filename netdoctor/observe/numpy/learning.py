@@ -55,7 +55,7 @@ class TrainingAccuracy:
     """Pairs of the forward's output rows and their step's targets, in an early and a late window (see the module)."""
 
     __slots__ = ("_out", "_out_at", "_out_calls", "_truth", "_truth_at", "early", "early_rows", "late", "late_rows", "pairs",
-                 "_curve", "windows", "_read_at", "_raw")
+                 "_curve", "windows", "_read_at", "_raw", "_met")
 
     def __init__(self) -> None:
         self._out: np.ndarray | None = None
@@ -77,6 +77,8 @@ class TrainingAccuracy:
         self.windows = 0
         """Update windows in which targets were read (each counted once, however many batches it held)."""
         self._read_at = -1
+        self._met: tuple[int, np.ndarray] | None = None
+        """The output rows the last targets read were paired with when the output came first, and the update."""
 
     def output(self, rows: np.ndarray, update: int, gradient_calls: int = -1) -> None:
         """The forward returned (or stored) output rows (N, C), ``update`` updates into the run, after
@@ -98,8 +100,10 @@ class TrainingAccuracy:
         out = self._out
         if out is not None and self._out_at == update and len(out) == _rows(truth):
             self._out = None
+            self._met = (update, out)
             self._keep(update, out, truth if isinstance(truth, int) else np.array(truth))
             return
+        self._met = None
         self._truth, self._truth_at = (truth if isinstance(truth, int) else np.array(truth)), update
         self._raw = raw if isinstance(truth, int) and raw is not None else None
 
@@ -119,6 +123,16 @@ class TrainingAccuracy:
         """How many output rows read at ``update`` wait for their targets (0: none)."""
         out = self._out
         return len(out) if out is not None and self._out_at == update else 0
+
+    def waiting_rows(self, update: int) -> np.ndarray | None:
+        """The output rows (N, C) read at ``update`` that wait for their targets, or None."""
+        return self._out if self._out is not None and self._out_at == update else None
+
+    def met(self, update: int) -> np.ndarray | None:
+        """The output rows (N, C), read before them, that the targets read last at ``update`` were paired with (a
+        forward run before the backward is handed the targets), or None."""
+        met = self._met
+        return met[1] if met is not None and met[0] == update else None
 
     def waiting(self, update: int) -> int:
         """How many rows of targets read at ``update`` wait for their output rows (0: none)."""

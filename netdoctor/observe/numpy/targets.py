@@ -497,6 +497,8 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
             v = loc.get(name)
             if is_array(v) and v.base is not None:
                 self._served_view(name, v, frame)
+    if self.made_labels and _labels_made_one_hot(self, loc, n_out):
+        return
     for name in code.co_varnames[: code.co_argcount]:
         v = loc.get(name)
         if is_array(v) and v.size and v.dtype.kind in "fiub":
@@ -538,6 +540,79 @@ def _targets_from(self: NumpyBackend, frame: FrameType) -> None:
             return
     if not self.target_arg and n_out != n_in and n_out >= 2:
         _scalar_label_call(self, code, loc, n_out)
+
+
+def label_values(v: Any, n_out: int) -> np.ndarray | None:
+    """Class labels below ``n_out`` however the program holds them, as an integer vector (N,): a list or tuple of
+    integers, integer labels in a column (N, 1) or a row (1, N), or floats of integer value (labels read from a CSV
+    file without ``astype(int)``); None for anything else."""
+    kind = type(v)
+    if issubclass(kind, (list, tuple)):
+        if not 1 <= len(v) <= 1 << 16 or not all(issubclass(type(x), (int, np.integer)) for x in v[:64]):
+            return None
+        v = np.asarray(v)
+    elif not issubclass(kind, np.ndarray):
+        return None
+    if v.size == 0 or v.dtype.kind not in "iuf" or v.ndim > 2 or (v.ndim == 2 and min(v.shape) != 1):
+        return None
+    flat = v.reshape(-1)
+    with np.errstate(all="ignore"):
+        if flat.dtype.kind == "f" and not bool((flat == np.round(flat)).all()):
+            return None
+        if flat.min() < 0 or flat.max() >= n_out:
+            return None
+    return flat.astype(np.intp)
+
+
+def _labels_made_one_hot(self: NumpyBackend, loc: dict[str, Any], n_out: int) -> bool:
+    """The labels of the argument the gradient's function makes one-hot itself (:func:`labels_made_inside`), counted
+    as integer labels handed over; False when it holds none this call."""
+    labels = label_values(loc.get(self.made_labels), n_out)
+    if labels is None:
+        return False
+    self.target_arg = self.made_labels
+    self._count_labels(labels, np.bincount(labels, minlength=n_out))
+    if len(labels) > 1 and self._deep:  # the output error is recorded for deep windows only
+        self._pending_T = one_hot(labels, n_out)
+        self._pending_raw = None
+    return True
+
+
+MADE_TRIES = 8
+"""Returns of the gradient's function looked at for labels it makes one-hot itself (:func:`labels_made_inside`)."""
+
+
+def labels_made_inside(self: NumpyBackend, frame: FrameType) -> None:
+    """At the return of the gradient's function that no call, caller or loop gave targets: an argument whose labels
+    (:func:`label_values`: a list, a column, floats) are the classes of a one-hot array among its locals, two rows or
+    more (``onehot[np.arange(n), yb] = 1``, ``np.eye(C)[yb.astype(int)]``), is its targets, counted at its calls from
+    then on. The one-hot made of them says what they are, not their name or their form."""
+    sizes = self.layout[1] if self.layout else None
+    if not sizes or sizes[-1] < 2 or sizes[-1] == sizes[0] or self.made_labels:
+        return
+    self.made_tries += 1
+    n_out, code, loc = sizes[-1], frame.f_code, frame.f_locals
+    handed = [(name, labels) for name in code.co_varnames[: code.co_argcount]
+              if (labels := label_values(loc.get(name), n_out)) is not None and len(labels) >= 2]
+    if not handed:
+        return
+    for v in list(loc.values())[:64]:
+        if not (is_array(v) and v.ndim == 2 and n_out in v.shape and v.dtype.kind in "fiub"):
+            continue
+        for rows in (v, v.T) if v.shape[0] != v.shape[1] else (v,):
+            if rows.shape[1] != n_out or not _one_hot_rows(rows):
+                continue
+            classes = rows.argmax(axis=1)
+            for name, labels in handed:
+                if len(labels) == len(classes) and bool((labels == classes).all()):
+                    self.made_labels = name
+                    return
+
+
+def _one_hot_rows(rows: np.ndarray) -> bool:
+    """Rows of zeros with a single one each."""
+    with np.errstate(all="ignore"):
+        return bool(((rows == 0) | (rows == 1)).all()) and bool((rows.sum(axis=1) == 1).all())
 
 
 SINGLE_VALUES = 16
@@ -678,9 +753,44 @@ def _targets_beside(self: NumpyBackend, frame: FrameType) -> None:
         rows = class_rows(v, n_out, n_in, rows=_by_rows(self))
         if rows is None or rows.ndim != 2 or len(rows) != n_rows or not code_like(rows):
             continue
-        self._beside_name = name
+        self._beside_name, self.beside_targets = name, (name, frame.f_code)
+        _error_beside(self, rows, n_out)
         self._count_targets(rows, v)
         return
+
+
+def error_of_output_before(self: NumpyBackend) -> None:
+    """At the call of the gradient's function handed the targets (``_pending_T``): when the output they were paired
+    with came before them (``forward(xb); backward(xb, yb)``, the forward keeping its probabilities in a dict or on
+    ``self``), the batch's output error is that output less them, recorded now (the backward's locals may hold only
+    the error, ``err = net['probs'] - yb``, summed or not, which its return cannot read as probabilities). Probability
+    rows only: ``P - T`` is the error of a softmax (or sigmoid) fitted by cross-entropy; any other output is left to the
+    return's reading of the locals."""
+    T = self._pending_T
+    out = self.learning.met(self.updates) if T is not None else None
+    if T is None or out is None or out.shape != T.shape or not np.isfinite(out).all():
+        return
+    with np.errstate(all="ignore"):
+        if not probability_rows(out) or (self._pending_raw is not None and np.array_equal(out, self._pending_raw)):
+            return
+    self._pending_T = self._pending_raw = None  # (read here: the return reads no second error of this batch)
+    add_output_error(self, out, T)
+
+
+def _error_beside(self: NumpyBackend, rows: np.ndarray, n_out: int) -> None:
+    """The batch's output error, from the output rows that wait for the one-hot targets ``rows`` just read beside the
+    gradient's function (a forward run before the backward is handed its targets: ``forward(xb); backward(xb, yb)``),
+    where no other reading of the deep window recorded it: the output bias's gradient is read against it (summed over
+    the rows, it is N times it). Targets read this way reach no call whose locals hold the error. Probability rows
+    only, as :func:`error_of_output_before` reads them: ``P - T`` is the error of a softmax fitted by cross-entropy."""
+    if not self._deep or self._D_sum is not None or len(rows) < 2:
+        return
+    out = self.learning.waiting_rows(self.updates)
+    if out is None or out.shape != rows.shape or out.shape[1] != n_out or not np.isfinite(out).all():
+        return
+    with np.errstate(all="ignore"):
+        if _one_hot_rows(rows) and probability_rows(out):
+            add_output_error(self, out, rows.astype(float))
 
 
 BESIDE = "beside:"

@@ -289,7 +289,19 @@ def _findings(b: NumpyBackend) -> list[Finding]:
             out.append(found)
         elif found:
             out.extend(found)
-    return out
+    return _rate_not_at_fault(out)
+
+
+def _rate_not_at_fault(out: list[Finding]) -> list[Finding]:
+    """Without ``learning-rate-too-low`` where a finding says what the steps were taken toward stopped naming a class:
+    one class for all (``constant-targets``), or a table written into through the rows it hands out
+    (``mutated-constant`` of kind ``view``: a target table smoothed in place drifts to the prior, a data set rescaled
+    in place shrinks to nothing). The output error ``P - T`` or the inputs shrink with it, and so do the steps, at any
+    rate: raising the rate, the finding's fix, would be wrong advice."""
+    if not any(f.code == "constant-targets" or f.code == "mutated-constant" and f.evidence.get("kind") == "view"
+               for f in out):
+        return out
+    return [f for f in out if f.code != "learning-rate-too-low"]
 
 
 def _train_labels(b: NumpyBackend) -> dict[str, Any]:
@@ -896,19 +908,22 @@ def _one_hot_subtracted(node: ast.AST, src: str) -> bool:
 def _error_lines(b: NumpyBackend) -> list[Line]:
     """Where the gradient's function computes the output error from the targets (``d = out - t``, or from an array
     made of them, ``T = np.eye(C)[t]; d = out - T``), then the update; where it computes none, the program's
-    ``p[range(n), y] -= 1`` (a loss object's backward)."""
-    target = b.target_arg
+    ``p[range(n), y] -= 1`` (a loss object's backward). Targets read beside the gradient's function (in its caller's
+    locals: ``backward(xb, yb)`` calling a ``step(name, grad)`` helper) are looked for in that caller."""
+    target, within = b.target_arg, b.contributor
+    if not target and b.beside_targets is not None:
+        target, within = b.beside_targets
     names = {target} if target else set()
-    if target and b.contributor is not None:  # arrays the function makes of the targets stand for them
+    if target and within is not None:  # arrays the function makes of the targets stand for them
         def made_of_targets(node: ast.AST, src: str) -> bool:
             if isinstance(node, ast.Assign) and re.search(rf"\b{re.escape(target)}\b", ast.unparse(node.value)):
                 names.update(t.id for t in node.targets if isinstance(t, ast.Name))
             return False
 
-        find_lines(_files(b), made_of_targets, within=b.contributor)
+        find_lines(_files(b), made_of_targets, within=within)
     word = re.compile(r"\b(" + "|".join(re.escape(n) for n in sorted(names)) + r")\b") if names else None
     lines = find_lines(_files(b), lambda node, src: word is not None and bool(word.search(src)) and (
-        isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) or " - " in src), within=b.contributor, limit=3)
+        isinstance(node, ast.AugAssign) and isinstance(node.op, ast.Sub) or " - " in src), within=within, limit=3)
     if not lines and b.comparer is None and not b.forward:
         lines = find_lines(_files(b), _one_hot_subtracted, limit=2)
     if not lines and b.comparer is not None:
