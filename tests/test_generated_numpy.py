@@ -142,6 +142,10 @@ TUTORIAL_SAMPLE: dict[int, tuple[str, ...]] = {
     # blow the outputs up to ~100 by update 2, where a float64 replay is off by float32's rounding (~1e-5), which the
     # check's floor of 1e-7 took for another function (no update compared: learning-rate-too-high first, main 530e283)
     1809: ("summed-gradient", "sign-flip"),
+    # batches yielded by a generator handed the data set, a sign flip with momentum: the generator's yields (the batch
+    # and its targets) counted as a forward's outputs were dropped from what the backward is handed (a first draft of
+    # round 22's rule that an output is never the next batch): the targets lost, squared error assumed, no finding
+    1804: ("sign-flip",),
 }
 """Style seed -> bugs planted in it, for styles drawn with ``sample_style(seed, tutorial=True)`` (programs ``npt...``,
 chosen from the misses and false alarms of the tutorial sweep on seeds 1500-1599)."""

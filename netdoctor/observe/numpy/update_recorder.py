@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from inspect import CO_GENERATOR
 from types import CodeType, FrameType
 from typing import Any, cast
 
@@ -673,14 +674,22 @@ def _affinity(local: str, param: str) -> int:
 
 
 def _carries(w: Window, v: Any) -> bool:
-    """Whether ``v`` is a forward's output, or a list or tuple holding the window's batch or a forward's output among its
-    first 64 items (the list of every layer's output a forward returned, ``[x, h, out]``): this step's arrays, not the
-    next batch (an output of 32 rows is no batch of 32 inputs: ``backward(probs, y)`` with 32 features and batches of
-    32 closed the window before its update)."""
-    outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
+    """Whether ``v`` is an output a forward computed (:func:`_computed`), or a list or tuple holding the window's batch
+    or a forward's output among its first 64 items (the list of every layer's output a forward returned, ``[x, h,
+    out]``): this step's arrays, not the next batch."""
     if not issubclass(type(v), (list, tuple)):
-        return id(v) in outs
+        return _computed(w, v)
+    outs = {id(o) for c in w.returned_candidates for _, _, o in c.outputs or []}
     return any(id(x) in w.batch or id(x) in outs for x in v[:64])
+
+
+def _computed(w: Window, v: Any) -> bool:
+    """Whether array ``v`` is the output of a candidate that computed it (an output of 32 rows is no batch of 32 inputs:
+    ``backward(probs, labels)`` with 32 features and batches of 32 closed the window before its update). Not what a
+    generator yielded: one handed the data set is a candidate whose "outputs" are the batch and its targets, which the
+    backward is handed next (npt1804: its targets lost, the loss assumed wrong)."""
+    return any(o is v for c in w.returned_candidates if not c.site.code.co_flags & CO_GENERATOR
+               for _, _, o in c.outputs or [])
 
 
 def _merged_decay(notes: list[str]) -> list[str]:
