@@ -164,6 +164,13 @@ PROGRAMS = [
     # counted (the labels variant's collapse not named) and no training accuracy read from the forward
     Program("params_output_none", updates=300),
     Program("params_output_none_labels", ("class-collapse",), updates=300),
+    # one sigmoid output unit trained with binary cross-entropy (out - t): no assumed loss was its gradient, so a right
+    # update was a gradient-mismatch warning against squared error, and a flipped one only a warning; the inline twin
+    # never hands its targets to a call and had its batch's row indices j taken for them (both on main 530e283 and on
+    # the fresh yardstick's n09, from which this was fixed)
+    Program("bce_unit_rings", updates=900, arrays=6, forward=False, checked=True),
+    Program("bce_unit_rings_sign", ("exploding-gradients",), arrays=6, forward=False),
+    Program("bce_unit_rings_inline", updates=900, arrays=6, forward=False),
     # net.forward(X[idx]) then net.backward(Y[idx]): the integer labels handed alone, without the batch, were no target
     # candidate (only one-hot rows of the output's shape were), so no loss fit and no step was compared (main 530e283:
     # "No problems found." on a sign flip at 49.5%; the bench's 784-64-10 row was never checked for the same reason)

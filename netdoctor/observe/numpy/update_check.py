@@ -201,7 +201,8 @@ def assumed_losses(out: Any, targets: Any, *, guessed: bool = False) -> list[Los
     Squared error always (its sum, mean and ½ differ by a factor, which is not a mismatch);
     cross-entropy on softmax of the output when the targets are one-hot, class indices or another
     distribution over the classes (soft targets),
-    on the output itself when it is a probability vector, on log-softmax when it is one.
+    on the output itself when it is a probability vector, on log-softmax when it is one; binary cross-entropy
+    ``-sum(t log y + (1 - t) log(1 - y))`` when the outputs are sigmoid units and the targets 0 or 1 (:func:`_binary`).
     """
     o = np.asarray(out, dtype=np.float64)
     t = _targets_like(o, targets)
@@ -241,7 +242,23 @@ def assumed_losses(out: Any, targets: Any, *, guessed: bool = False) -> list[Los
         if np.all(o <= 0) and np.allclose(np.exp(o).sum(axis=axis), 1.0, atol=1e-6):
             out_losses.append(LossChoice("cross-entropy on the log-softmax output (assumed)", ce_log_softmax, True,
                                          guessed))
+    if _binary(o, t, axis):
+        def bce(y: np.ndarray, t: np.ndarray = t) -> float:
+            p = np.asarray(y, dtype=np.float64)
+            return float(-np.sum(t * np.log(p) + (1.0 - t) * np.log1p(-p)))
+
+        out_losses.append(LossChoice("binary cross-entropy on the output probabilities (assumed)", bce, True, guessed))
     return out_losses
+
+
+def _binary(o: np.ndarray, t: np.ndarray, axis: int) -> bool:
+    """Whether binary cross-entropy fits: every output strictly inside (0, 1) (sigmoid units), every target 0 or 1, and
+    the outputs no distribution over classes (those are softmax's: cross-entropy on the probabilities above). One
+    sigmoid unit with binary labels (a course's ``A2 = sigmoid(Z2)`` and ``-(Y log A2 + (1 - Y) log(1 - A2))``), or
+    several independent ones (multi-label)."""
+    if o.size < 2 or not (np.all(o > 0) and np.all(o < 1) and np.all((t == 0) | (t == 1))):
+        return False
+    return _one_unit(o) or not np.allclose(o.sum(axis=axis), 1.0, atol=1e-6)
 
 
 # -- finite differences of the forward, shared by every candidate loss -------------------------

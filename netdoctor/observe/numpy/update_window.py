@@ -278,6 +278,8 @@ def forward_choices(w: Window) -> list[tuple[Candidate, Pick, list[LossChoice]]]
                 if issubclass(type(candidate), np.ndarray) and id(candidate) in computed:
                     continue
                 tier, t = target_rank(candidate, a)
+                if tier > 3:
+                    continue
                 # a chain's inner link (its output handed on) after the link that ends it
                 key = (tier, _class_width(a, t), cand.depth, cand.fed)
                 if best is not None and key >= best[0]:
@@ -326,6 +328,8 @@ def template_choices(template: CallSite | None, stores: dict[CodeType, list[Path
         ranked = sorted((target_rank(t, a) for t in w.target_candidates
                          if not any(t is v for v in swap.values()) and id(t) not in computed), key=lambda r: r[0])
         for tier, target in ranked:
+            if tier > 3:
+                break
             losses = assumed_losses(a, target, guessed=tier >= 3)
             if losses:
                 found.append(((tier, _class_width(a, target)), i, losses))
@@ -459,7 +463,9 @@ def target_rank(v: Any, out: np.ndarray) -> tuple[int, Any]:
 
     Taken as targets itself, an output error gives a squared error whose derivative is exactly a negative multiple of
     the cross-entropy's (the Jacobian of the softmax maps the one-hot target onto ``-p_y (p - t)``): every right update
-    would read as a climb."""
+    would read as a climb; 4: the batch's row indices (:func:`_row_indices`), never targets."""
+    if _row_indices(v, out):
+        return 4, v
     if targetish(v):
         return 0, v
     if not issubclass(type(v), np.ndarray) or v.dtype.kind != "f" or v.shape != out.shape or v.size < 2:
@@ -471,6 +477,17 @@ def target_rank(v: Any, out: np.ndarray) -> tuple[int, Any]:
         return 1, few
     soft = next((t for t in derived if _distribution(t)), None)
     return (2, soft) if soft is not None else (3, v)
+
+
+def _row_indices(v: Any, out: np.ndarray) -> bool:
+    """Whether ``v`` holds the rows a batch was taken from (``j = perm[s:s + 50]``), not its class indices: eight or more
+    distinct non-negative integers, some of them past every class the output has (its class axis' width, 2 for one
+    unit). A loss against them is no loss of the program's (n09: targets computed inline, ``out - ytr[j]``, are never
+    handed to a call; the indices beside the batch were checked as targets and a right update called wrong)."""
+    if not issubclass(type(v), np.ndarray) or v.ndim != 1 or v.dtype.kind not in "iu" or v.size < 8:
+        return False
+    classes = max(2, out.shape[-1] if out.ndim == 2 and out.shape[-1] != v.size else out.shape[0] if out.ndim == 2 else 2)
+    return bool(v.min() >= 0 and v.max() >= classes and len(np.unique(v)) == v.size)
 
 
 def is_label(v: Any) -> bool:
