@@ -173,7 +173,7 @@ def failures(c: UpdateCheck) -> list[TensorVerdict]:
     return [t for t in c.failed if not (t.bias and t.kind == "returned" and t.source and t.source == c.forward)]
 
 
-def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: str) -> str:
+def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: str, agree: list[str]) -> str:
     """The finding's message: the whole update climbing the loss, or one tensor that is not its derivative."""
     bad = failures(c)
     if c.climbs:
@@ -189,7 +189,6 @@ def _update_sentence(c: UpdateCheck, first: TensorVerdict, whose: str, numbers: 
                  f"{held} {c.factor:.3g}x the derivative, added by the program (the sign flipped" if c.added else
                  f"{held} -{c.factor:.3g}x the derivative, subtracted by the program (the sign flipped")
         return f"the update climbs {whose}: {', '.join(v.name for v in bad)} {moved}: gradient ascent){numbers}."
-    agree = [v.name for v in c.tensors if v.ok]
     up = [v.name for v in bad if v.hint == STEP_ADDED]
     if first.hint == STEP_ADDED and agree:  # some tensors' steps add their (right) gradient, the others subtract theirs
         return (f"the update climbs {whose} through {', '.join(up)}: each moved along its derivative (the step adds "
@@ -356,7 +355,7 @@ def gradient_mismatch_in_updates(checks: Sequence[UpdateCheck], *, curve: Traini
     severity = (Severity.INFO if after else Severity.ERROR if not c.loss_assumed or (c.climbs or partial)
                 and not c.targets_guessed else Severity.WARNING if agree else Severity.INFO)
     whose = f"the program's own loss {loss}" if not c.loss_assumed else f"the loss (assumed: {loss})"
-    msg = _update_sentence(c, first, whose, numbers)
+    msg = _update_sentence(c, first, whose, numbers, agree)
     grown = _grown(c, start_norms or {})
     if after:
         msg = msg[:-1] + _after_blow_up(c, judged, grown, blown_at, start_norms or {})

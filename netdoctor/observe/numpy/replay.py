@@ -76,8 +76,9 @@ _HEAP = 1 << 9  # Py_TPFLAGS_HEAPTYPE: a class written in Python (not one of C's
 
 def _plain_class(t: type) -> bool:
     """Whether instances of ``t`` are copied attribute by attribute: every class of its MRO but ``object``
-    is written in Python (a subclass of ``list`` or of a C type is copied by ``copy.deepcopy``)."""
-    return t.__mro__[-1] is object and all(c.__flags__ & _HEAP for c in t.__mro__[:-1])
+    is written in Python (a subclass of ``list`` or of a C type is copied by ``copy.deepcopy``), or ``t`` is
+    ``types.SimpleNamespace``, a C type whose attributes are a plain ``__dict__`` (a network kept on one)."""
+    return t is types.SimpleNamespace or t.__mro__[-1] is object and all(c.__flags__ & _HEAP for c in t.__mro__[:-1])
 
 
 def _slots(t: type) -> list[str]:
@@ -115,7 +116,7 @@ def clone(x: Any, memo: dict[int, Any], globals_: dict[str, Any] | None = None, 
         return _clone_callable(x, memo, globals_, copied)
     if t.__mro__[-2] in (dict, list) and all(c.__flags__ & _HEAP for c in t.__mro__[:-2]):
         return _clone_subclassed(x, memo, globals_, copied)
-    if _plain_class(t) or t is types.SimpleNamespace:
+    if _plain_class(t):
         if shared(x):  # a logger: silenced while replaying, never copied
             memo[i] = x
             return x
@@ -290,8 +291,7 @@ def _children(v: Any) -> list[tuple[tuple[str, Any], Any]]:
         return [(("key", k), x) for k, x in v.items() if type(k) in (str, int)]
     if t in (list, tuple) and len(v) <= 64:
         return [(("item", i), x) for i, x in enumerate(v)]
-    if issubclass(type(v), _ATOMIC) or issubclass(type(v), (types.FunctionType, types.MethodType)) or not (
-            _plain_class(t) or t is types.SimpleNamespace):  # (a C type whose attributes are a plain __dict__)
+    if issubclass(type(v), _ATOMIC) or issubclass(type(v), (types.FunctionType, types.MethodType)) or not _plain_class(t):
         return []
     try:
         d = object.__getattribute__(v, "__dict__")

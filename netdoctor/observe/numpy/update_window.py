@@ -486,8 +486,9 @@ def _row_indices(v: Any, out: np.ndarray) -> bool:
     handed to a call; the indices beside the batch were checked as targets and a right update called wrong)."""
     if not issubclass(type(v), np.ndarray) or v.ndim != 1 or v.dtype.kind not in "iu" or v.size < 8:
         return False
-    classes = max(2, out.shape[-1] if out.ndim == 2 and out.shape[-1] != v.size else out.shape[0] if out.ndim == 2 else 2)
-    return bool(v.min() >= 0 and v.max() >= classes and len(np.unique(v)) == v.size)
+    # the class axis: the output's last axis that is not the batch's rows (the first when both are)
+    classes = next((n for n in reversed(out.shape) if n != v.size), out.shape[0]) if out.ndim == 2 else 2
+    return bool(v.min() >= 0 and v.max() >= max(2, classes) and len(np.unique(v)) == v.size)
 
 
 def is_label(v: Any) -> bool:
